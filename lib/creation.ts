@@ -1,0 +1,174 @@
+/** Making tensors: from data, filled, ranges, and seeded random numbers. */
+import { fail } from './errors';
+import { native, type TypedArray } from './native';
+import { DTYPE_CODE, Tensor, type DType, type NestedArray } from './tensor';
+import { checkInt, checkNumber, checkShape, checkTensor, describe, shapeStr, sizeOf } from './validate';
+
+export interface TensorOptions<D extends DType = DType> {
+  /** The shape; by default the nesting of `values` (or [length] for a flat array). */
+  shape?: readonly number[];
+  /** float32 by default, int32 for an Int32Array. */
+  dtype?: D;
+}
+
+function checkDtypeName(op: string, dtype: unknown): DType {
+  if (dtype !== 'float32' && dtype !== 'int32') fail('E_DTYPE', `${op}: expected dtype 'float32' or 'int32', got ${describe(dtype)}`);
+  return dtype;
+}
+
+function inferShape(op: string, values: NestedArray, shape: number[] = []): number[] {
+  if (typeof values === 'number') return shape;
+  if (!Array.isArray(values)) fail('E_ARG', `${op}: expected numbers or nested arrays of numbers, got ${describe(values)}`);
+  shape.push(values.length);
+  if (values.length > 0) inferShape(op, values[0], shape);
+  return shape;
+}
+
+function flattenInto(op: string, values: NestedArray, shape: number[], axis: number, out: number[]): void {
+  if (axis === shape.length) {
+    if (typeof values !== 'number') fail('E_SHAPE', `${op}: ragged nested array: expected a number at depth ${axis}, got ${describe(values)}`);
+    out.push(values);
+    return;
+  }
+  if (!Array.isArray(values) || values.length !== shape[axis]) {
+    fail('E_SHAPE', `${op}: ragged nested array: expected ${shape[axis]} entries at depth ${axis}, got ${describe(values)}`);
+  }
+  for (const v of values) flattenInto(op, v, shape, axis + 1, out);
+}
+
+/**
+ * A tensor from a typed array, a number, or (nested) arrays of numbers. The values are copied.
+ *
+ * @example
+ * const x = tensor([[1, 2], [3, 4]]);                          // float32 [2, 2]
+ * const labels = tensor([3, 1, 4], { dtype: 'int32' });
+ * const image = tensor(new Float32Array(784), { shape: [1, 1, 28, 28] });
+ */
+export function tensor<D extends DType = 'float32'>(
+  values: NestedArray | TypedArray | ArrayLike<number>,
+  options: TensorOptions<D> = {},
+): Tensor<D> {
+  const op = 'tensor';
+  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+  let flat: ArrayLike<number>;
+  let shape: number[];
+  if (typeof values === 'number' || Array.isArray(values)) {
+    shape = inferShape(op, values as NestedArray);
+    const out: number[] = [];
+    flattenInto(op, values as NestedArray, shape, 0, out);
+    flat = out;
+  } else if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
+    flat = values as unknown as ArrayLike<number>;
+    shape = [flat.length];
+  } else {
+    fail('E_ARG', `${op}: expected a typed array, a number or nested arrays of numbers, got ${describe(values)}`);
+  }
+  if (options.shape !== undefined) {
+    shape = checkShape(op, 'shape', options.shape);
+    if (sizeOf(shape) !== flat.length) fail('E_SHAPE', `${op}: ${flat.length} values cannot fill shape ${shapeStr(shape)}`);
+  }
+  const dtype = (options.dtype === undefined ? (values instanceof Int32Array ? 'int32' : 'float32') : checkDtypeName(op, options.dtype)) as D;
+  let typed: TypedArray;
+  if (dtype === 'int32') {
+    if (flat instanceof Int32Array) typed = flat;
+    else {
+      for (let i = 0; i < flat.length; i++) {
+        if (!Number.isInteger(flat[i]) || flat[i] < -2147483648 || flat[i] > 2147483647) {
+          fail('E_DTYPE', `${op}: int32 values must be integers in range, got ${describe(flat[i])} at position ${i}`);
+        }
+      }
+      typed = Int32Array.from(flat);
+    }
+  } else {
+    typed = flat instanceof Float32Array ? flat : Float32Array.from(flat, (v) => {
+      if (typeof v !== 'number' && typeof v !== 'bigint') fail('E_ARG', `${op}: expected numbers, got ${describe(v)}`);
+      return Number(v);
+    });
+  }
+  return new Tensor(native.fromData(typed, shape), shape, dtype);
+}
+
+/** A tensor of `value` everywhere. @example full([2, 3], 7) */
+export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, dtype?: D): Tensor<D> {
+  const s = checkShape('full', 'shape', shape);
+  const d = (dtype === undefined ? 'float32' : checkDtypeName('full', dtype)) as D;
+  checkNumber('full', 'value', value, d === 'float32');
+  if (d === 'int32') checkInt('full', 'value', value, -2147483648, 2147483647);
+  return new Tensor(native.fill(s, DTYPE_CODE[d], value), s, d);
+}
+
+/** Zeros. @example zeros([64, 1, 28, 28]) */
+export function zeros<D extends DType = 'float32'>(shape: readonly number[], dtype?: D): Tensor<D> {
+  return full(shape, 0, dtype);
+}
+
+/** Ones. @example ones([3]) */
+export function ones<D extends DType = 'float32'>(shape: readonly number[], dtype?: D): Tensor<D> {
+  return full(shape, 1, dtype);
+}
+
+export function zerosLike<D extends DType>(x: Tensor<D>): Tensor<D> {
+  checkTensor('zerosLike', 'x', x);
+  return full(x.shape, 0, x.dtype);
+}
+
+export function onesLike<D extends DType>(x: Tensor<D>): Tensor<D> {
+  checkTensor('onesLike', 'x', x);
+  return full(x.shape, 1, x.dtype);
+}
+
+/**
+ * Values from `start` (inclusive) to `end` (exclusive) by `step`, as torch.arange. With one
+ * argument, `arange(n)` is 0 … n-1. The dtype is int32 when every argument is an integer.
+ *
+ * @example arange(5)            // [0, 1, 2, 3, 4] int32
+ * @example arange(0, 1, 0.25)   // [0, 0.25, 0.5, 0.75] float32
+ */
+export function arange(start: number, end?: number, step = 1, dtype?: DType): Tensor {
+  if (end === undefined) [start, end] = [0, start];
+  checkNumber('arange', 'start', start);
+  checkNumber('arange', 'end', end);
+  checkNumber('arange', 'step', step);
+  if (step === 0) fail('E_ARG', 'arange: `step` must not be 0');
+  const count = Math.max(0, Math.ceil((end - start) / step));
+  if (count > 2 ** 40) fail('E_ARG', `arange: ${count} elements is too many`);
+  const d = dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
+  checkDtypeName('arange', d);
+  return new Tensor(native.arange(start, step, count, DTYPE_CODE[d]), [count], d);
+}
+
+/**
+ * Restarts the CPU random generator (Philox-4x32-10). The same seed gives the same numbers, in
+ * the same call order, whatever the thread count.
+ * @example manualSeed(42); const w = randn([3, 3]);
+ */
+export function manualSeed(seed: number): void {
+  checkInt('manualSeed', 'seed', seed, 0, Number.MAX_SAFE_INTEGER);
+  native.manualSeed(seed);
+}
+
+/** Uniform on [low, high) (default [0, 1)), seeded. @example rand([2, 2]) */
+export function rand(shape: readonly number[], low = 0, high = 1): Tensor<'float32'> {
+  const s = checkShape('rand', 'shape', shape);
+  checkNumber('rand', 'low', low);
+  checkNumber('rand', 'high', high);
+  if (!(high >= low)) fail('E_ARG', `rand: expected low <= high, got low ${low}, high ${high}`);
+  return new Tensor(native.randomUniform(s, low, high), s, 'float32');
+}
+
+/** Normal with the given mean and standard deviation (default 0, 1), seeded. @example randn([3, 3]) */
+export function randn(shape: readonly number[], mean = 0, std = 1): Tensor<'float32'> {
+  const s = checkShape('randn', 'shape', shape);
+  checkNumber('randn', 'mean', mean);
+  checkNumber('randn', 'std', std);
+  if (std < 0) fail('E_ARG', `randn: expected std >= 0, got ${std}`);
+  return new Tensor(native.randomNormal(s, mean, std), s, 'float32');
+}
+
+/** 1 with probability p, else 0 (float32), seeded. @example bernoulli([10], 0.3) */
+export function bernoulli(shape: readonly number[], p = 0.5): Tensor<'float32'> {
+  const s = checkShape('bernoulli', 'shape', shape);
+  checkNumber('bernoulli', 'p', p);
+  if (p < 0 || p > 1) fail('E_ARG', `bernoulli: expected p in [0, 1], got ${p}`);
+  return new Tensor(native.randomBernoulli(s, p), s, 'float32');
+}

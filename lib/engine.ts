@@ -1,0 +1,110 @@
+/**
+ * Lifetime of tensors: `tidy` scopes, the FinalizationRegistry safety net, and `memory()`.
+ *
+ * Native memory is freed when the last reference goes: the JavaScript tensor's (dropped by
+ * `dispose()`, by a `tidy` scope, or by the registry once the tensor is garbage collected)
+ * and those of queued ops that still need it.
+ */
+import { ConvnetError } from './errors';
+import { native, type Handle } from './native';
+import type { Tensor } from './tensor';
+
+/** Frees the native side of tensors that were garbage collected without `dispose()`. */
+const registry = new FinalizationRegistry<Handle>((handle) => {
+  try {
+    native.release(handle);
+  } catch {
+    // Already released: nothing to do.
+  }
+});
+
+const scopes: Set<Tensor>[] = [];
+
+/** Called by the Tensor constructor. */
+export function track(t: Tensor, handle: Handle): void {
+  registry.register(t, handle, t);
+  scopes[scopes.length - 1]?.add(t);
+}
+
+/** Called by `Tensor.dispose()`. */
+export function untrack(t: Tensor): void {
+  registry.unregister(t);
+  for (const scope of scopes) scope.delete(t);
+}
+
+type Tidyable = Tensor | Tidyable[] | { [key: string]: Tidyable } | void | number | string | boolean | null | undefined;
+
+function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if ((value as { [k: symbol]: unknown })[Symbol.for('cudnn-convnet.Tensor')] === true) {
+    out.add(value as Tensor);
+    return;
+  }
+  for (const v of Array.isArray(value) ? value : Object.values(value)) collect(v, out, seen);
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created, except those it returns (a tensor, or
+ * tensors inside arrays and plain objects) and those passed to `keep()`. Scopes nest; what a
+ * scope returns belongs to the enclosing scope. `fn` must be synchronous.
+ *
+ * @example
+ * const y = tidy(() => x.mul(2).add(1).sum());   // the intermediates are freed
+ */
+export function tidy<T extends Tidyable>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new ConvnetError(`tidy: expected a function, got ${typeof fn}`, 'E_ARG');
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    for (const t of scope) t.dispose();
+    throw new ConvnetError('tidy: `fn` returned a Promise; tidy only works with synchronous functions', 'E_ARG');
+  }
+  const returned = new Set<Tensor>();
+  collect(result, returned);
+  for (const t of scope) if (!returned.has(t)) t.dispose();
+  const parent = scopes[scopes.length - 1];
+  if (parent) for (const t of returned) if (!t.isDisposed) parent.add(t);
+  return result;
+}
+
+/** Exempts a tensor from the enclosing `tidy` scopes; returns it. */
+export function keep<T extends Tensor>(t: T): T {
+  for (const scope of scopes) scope.delete(t);
+  return t;
+}
+
+export interface MemoryInfo {
+  /** Tensors JavaScript holds (created and not yet disposed or collected). */
+  tensors: number;
+  /** Bytes of tensor memory alive, including memory that only queued ops still hold. */
+  bytes: number;
+  /** Per device. */
+  devices: { cpu: { tensors: number; bytes: number; storages: number; queuedOps: number } };
+}
+
+/**
+ * Counters of live tensors and bytes.
+ *
+ * @example
+ * const before = memory().tensors;
+ * tidy(() => { randn([100, 100]).matmul(randn([100, 100])); });
+ * console.log(memory().tensors === before);   // true
+ */
+export function memory(): MemoryInfo {
+  const m = native.memory();
+  return {
+    tensors: m.tensors,
+    bytes: m.bytes,
+    devices: { cpu: { tensors: m.tensors, bytes: m.bytes, storages: m.storages, queuedOps: m.queued } },
+  };
+}

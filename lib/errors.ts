@@ -1,0 +1,37 @@
+/**
+ * The one error class of cudnn-convnet. Every failure, from argument validation in TypeScript
+ * to a kernel on the native queue, is a `ConvnetError` with a string `code`:
+ *
+ * | code         | meaning                                                         |
+ * | ------------ | --------------------------------------------------------------- |
+ * | `E_ARG`      | an argument of the wrong kind or out of range                   |
+ * | `E_SHAPE`    | shapes that do not fit the op                                   |
+ * | `E_DTYPE`    | a tensor of the wrong dtype                                     |
+ * | `E_DEVICE`   | tensors on different devices, or an unknown/unavailable device  |
+ * | `E_DISPOSED` | a tensor used after `dispose()`                                 |
+ * | `E_INDEX`    | an index or label out of range (found when the op runs)         |
+ * | `E_OOM`      | out of memory                                                   |
+ * | `E_LOAD`     | the native addon could not be loaded                            |
+ * | `E_INTERNAL` | a bug: please report it                                         |
+ *
+ * @example
+ * try { add(zeros([2, 3]), zeros([4])); }
+ * catch (e) { if (e instanceof ConvnetError && e.code === 'E_SHAPE') console.log(e.message); }
+ */
+export class ConvnetError extends Error {
+  readonly code: string;
+
+  constructor(message: string, code: string) {
+    super(message);
+    this.name = 'ConvnetError';
+    this.code = code;
+  }
+}
+
+export type ErrorCode =
+  | 'E_ARG' | 'E_SHAPE' | 'E_DTYPE' | 'E_DEVICE' | 'E_DISPOSED' | 'E_INDEX' | 'E_OOM' | 'E_LOAD' | 'E_INTERNAL';
+
+/** Throws `ConvnetError(message, code)`. */
+export function fail(code: ErrorCode, message: string): never {
+  throw new ConvnetError(message, code);
+}

@@ -1,0 +1,31 @@
+/**
+ * cudnn-convnet: convolutional neural networks for Node.js.
+ *
+ * @example
+ * import { tensor, randn, tidy } from 'cudnn-convnet';
+ * const y = tidy(() => randn([2, 3]).matmul(tensor([[1], [2], [3]])));
+ * console.log(y.toString());
+ */
+export { ConvnetError } from './errors';
+export type { ErrorCode } from './errors';
+export { Tensor } from './tensor';
+export type { DType, Device, NestedArray, DataTypeMap } from './tensor';
+export { tensor, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, bernoulli, manualSeed } from './creation';
+export type { TensorOptions } from './creation';
+export { tidy, keep, memory } from './engine';
+export type { MemoryInfo } from './engine';
+export { setNumThreads, getNumThreads, sync, syncBlocking, backends } from './runtime';
+export {
+  add, sub, mul, div, pow, maximum, minimum, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, scale,
+  sum, mean, max, min, argmax, matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, slice, narrow,
+  indexSelect, gather, oneHot, cast, clone,
+} from './ops';
+export type { MatmulOptions } from './ops';
+
+// Namespaces that later parts of the library fill: functional NN ops, layers, optimizers,
+// data loading and ready-made models. They exist now so the package's shape is stable.
+export * as F from './nn/functional';
+export * as nn from './nn';
+export * as optim from './optim';
+export * as data from './data';
+export * as models from './models';

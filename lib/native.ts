@@ -1,0 +1,85 @@
+/**
+ * The only file that loads the `.node` binary, and the typed surface of the addon. Each
+ * function here is registered in native/addon.cc and documented in native/api/api.h.
+ * Nothing else in lib/ may `require` the binary.
+ */
+import * as path from 'path';
+import { ConvnetError } from './errors';
+
+/** An opaque reference to a native tensor. */
+export type Handle = { readonly __nativeTensor: unique symbol };
+/** 0 = float32, 1 = int32 (the order of `convnet::DType`). */
+export type DTypeCode = 0 | 1;
+export type TypedArray = Float32Array | Int32Array;
+
+export interface NativeMemory { tensors: number; storages: number; bytes: number; queued: number }
+export interface NativeBackends {
+  cpu: { threads: number; gemmKernel: string };
+  cuda: { compiled: boolean; available: boolean; reason: string; devices?: number; runtimeVersion?: number; driverVersion?: number };
+}
+
+export interface NativeAddon {
+  init(errorClass: typeof ConvnetError): void;
+  fromData(data: TypedArray, shape: readonly number[]): Handle;
+  release(h: Handle): void;
+  read(h: Handle): Promise<TypedArray>;
+  readSync(h: Handle): TypedArray;
+  sync(): Promise<void>;
+  syncBlocking(): void;
+  reshape(h: Handle, shape: readonly number[]): Handle;
+  memory(): NativeMemory;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  manualSeed(seed: number): void;
+  backends(): NativeBackends;
+  philoxBlock(words: number[]): number[];
+
+  empty(shape: readonly number[], dtype: DTypeCode): Handle;
+  fill(shape: readonly number[], dtype: DTypeCode, value: number): Handle;
+  arange(start: number, step: number, count: number, dtype: DTypeCode): Handle;
+  cast(x: Handle, dtype: DTypeCode): Handle;
+  randomUniform(shape: readonly number[], low: number, high: number): Handle;
+  randomNormal(shape: readonly number[], mean: number, std: number): Handle;
+  randomBernoulli(shape: readonly number[], p: number): Handle;
+  binary(op: BinaryOpCode, a: Handle, b: Handle): Handle;
+  unary(op: UnaryOpCode, x: Handle): Handle;
+  affine(x: Handle, alpha: number, beta: number): Handle;
+  powScalar(x: Handle, exponent: number): Handle;
+  reduce(op: ReduceOpCode, x: Handle, axes: readonly number[], keepdim: boolean): Handle;
+  argmax(x: Handle, axis: number, keepdim: boolean): Handle;
+  matmul(a: Handle, b: Handle, transA: boolean, transB: boolean): Handle;
+  permute(x: Handle, perm: readonly number[]): Handle;
+  concat(xs: Handle[], axis: number): Handle;
+  slice(x: Handle, begin: readonly number[], size: readonly number[], step: readonly number[]): Handle;
+  indexSelect(x: Handle, axis: number, index: Handle): Handle;
+  gather(x: Handle, axis: number, index: Handle): Handle;
+  oneHot(labels: Handle, numClasses: number): Handle;
+}
+
+/** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
+export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 } as const;
+export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
+export const UnaryOp = { neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9 } as const;
+export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
+export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;
+export type ReduceOpCode = (typeof ReduceOp)[keyof typeof ReduceOp];
+
+function load(): NativeAddon {
+  // dist/lib/native.js -> the package root, where node-gyp-build looks in build/ and prebuilds/.
+  const root = path.resolve(__dirname, '..', '..');
+  let addon: NativeAddon;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    addon = require('node-gyp-build')(root) as NativeAddon;
+  } catch (e) {
+    throw new ConvnetError(
+      `cudnn-convnet: could not load the native addon from ${root} (${(e as Error).message}). ` +
+        'Reinstall the package, or build it from source with `npm run build:native`.',
+      'E_LOAD',
+    );
+  }
+  addon.init(ConvnetError);
+  return addon;
+}
+
+export const native: NativeAddon = load();

@@ -1,0 +1,39 @@
+/** The process-wide settings and facts of the native runtime. */
+import { native, type NativeBackends } from './native';
+import { checkInt } from './validate';
+
+/**
+ * Threads a CPU op may use (default: one per core). Ops already queued keep the count they
+ * were queued with; results are bit-identical for any count.
+ * @example setNumThreads(1)
+ */
+export function setNumThreads(n: number): void {
+  checkInt('setNumThreads', 'n', n, 1, 1024);
+  native.setNumThreads(n);
+}
+
+/** The thread count in effect for the op running now (see setNumThreads). */
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+
+/**
+ * Resolves once every op queued so far has run; rejects with the error of a queued op that
+ * failed since the last wait. @example await sync()
+ */
+export function sync(): Promise<void> {
+  return native.sync();
+}
+
+/** Blocks until every op queued so far has run (see sync). */
+export function syncBlocking(): void {
+  native.syncBlocking();
+}
+
+/**
+ * What this binary can run on: the CPU (threads, the GEMM kernel picked for this CPU) and the
+ * CUDA backend (whether it was compiled in, and why it is not available if it is not).
+ */
+export function backends(): NativeBackends {
+  return native.backends();
+}

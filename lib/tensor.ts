@@ -1,0 +1,151 @@
+/**
+ * `Tensor`: an n-dimensional array of float32 or int32 values in native memory, row-major and
+ * contiguous (NCHW for images). Ops return at once and run, in order, on the device's queue;
+ * `await t.data()` waits for the value without blocking the event loop.
+ */
+import { fail } from './errors';
+import { track, untrack } from './engine';
+import { formatTensor } from './format';
+import { native, type Handle, type TypedArray } from './native';
+import * as ops from './ops';
+import { TENSOR_BRAND, sizeOf } from './validate';
+
+export type DType = 'float32' | 'int32';
+export type Device = 'cpu';
+export interface DataTypeMap { float32: Float32Array; int32: Int32Array }
+/** Nested arrays of numbers, as `tensor()` takes and `array()` gives. */
+export type NestedArray = number | NestedArray[];
+
+export const DTYPE_CODE = { float32: 0, int32: 1 } as const;
+
+export class Tensor<D extends DType = DType> {
+  /** Sizes of the axes, e.g. [N, C, H, W]. */
+  readonly shape: readonly number[];
+  readonly dtype: D;
+  readonly device: Device = 'cpu';
+  readonly [TENSOR_BRAND] = true;
+  #handle: Handle | null;
+
+  /** @internal Tensors are made by `tensor()`, `zeros()`, … and by ops, not with `new`. */
+  constructor(handle: Handle, shape: readonly number[], dtype: D) {
+    this.#handle = handle;
+    this.shape = Object.freeze(shape.slice());
+    this.dtype = dtype;
+    track(this, handle);
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  /** Number of axes. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get isDisposed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** @internal The native handle; throws E_DISPOSED after `dispose()`. */
+  handle(op = 'tensor'): Handle {
+    if (this.#handle === null) fail('E_DISPOSED', `${op}: the tensor has been disposed`);
+    return this.#handle;
+  }
+
+  /**
+   * The values, as a new typed array, once every op before this call has run. Rejects with
+   * the error of a failed queued op, if one failed since the last wait.
+   * @example const values = await x.data();   // Float32Array
+   */
+  async data(): Promise<DataTypeMap[D]> {
+    return (await native.read(this.handle('data'))) as DataTypeMap[D];
+  }
+
+  /**
+   * Like `data()`, but blocks the JavaScript thread until the value is computed: fine in
+   * scripts and tests, a stall in a server.
+   */
+  dataSync(): DataTypeMap[D] {
+    return native.readSync(this.handle('dataSync')) as DataTypeMap[D];
+  }
+
+  /** The values as nested arrays. @example await tensor([[1, 2]]).array()   // [[1, 2]] */
+  async array(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+
+  arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape);
+  }
+
+  /** The single value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) fail('E_SHAPE', `item: expected a tensor with one element, got shape [${this.shape.join(', ')}]`);
+    return this.dataSync()[0];
+  }
+
+  /**
+   * Frees the tensor's memory now (once queued ops that read it are done). Safe to call twice.
+   */
+  dispose(): void {
+    if (this.#handle === null) return;
+    native.release(this.#handle);
+    this.#handle = null;
+    untrack(this);
+  }
+
+  /** The values the way PyTorch prints them: `tensor([[1.0000, 2.5000]])`. Blocks until computed. */
+  toString(): string {
+    if (this.isDisposed) return 'tensor(<disposed>)';
+    return formatTensor(this.dataSync(), this.shape, this.dtype);
+  }
+
+  // ---- ops as methods (see lib/ops.ts for each one's documentation) -------------------
+  add(other: Tensor | number): Tensor<'float32'> { return ops.add(this, other); }
+  sub(other: Tensor | number): Tensor<'float32'> { return ops.sub(this, other); }
+  mul(other: Tensor | number): Tensor<'float32'> { return ops.mul(this, other); }
+  div(other: Tensor | number): Tensor<'float32'> { return ops.div(this, other); }
+  pow(exponent: Tensor | number): Tensor<'float32'> { return ops.pow(this, exponent); }
+  maximum(other: Tensor | number): Tensor<'float32'> { return ops.maximum(this, other); }
+  minimum(other: Tensor | number): Tensor<'float32'> { return ops.minimum(this, other); }
+  neg(): Tensor<'float32'> { return ops.neg(this); }
+  abs(): Tensor<'float32'> { return ops.abs(this); }
+  exp(): Tensor<'float32'> { return ops.exp(this); }
+  log(): Tensor<'float32'> { return ops.log(this); }
+  sqrt(): Tensor<'float32'> { return ops.sqrt(this); }
+  square(): Tensor<'float32'> { return ops.square(this); }
+  scale(alpha: number, beta = 0): Tensor<'float32'> { return ops.scale(this, alpha, beta); }
+  sum(axis?: number | number[], keepdim = false): Tensor<'float32'> { return ops.sum(this, axis, keepdim); }
+  mean(axis?: number | number[], keepdim = false): Tensor<'float32'> { return ops.mean(this, axis, keepdim); }
+  max(axis?: number | number[], keepdim = false): Tensor<'float32'> { return ops.max(this, axis, keepdim); }
+  min(axis?: number | number[], keepdim = false): Tensor<'float32'> { return ops.min(this, axis, keepdim); }
+  argmax(axis?: number, keepdim = false): Tensor<'int32'> { return ops.argmax(this, axis, keepdim); }
+  matmul(other: Tensor): Tensor<'float32'> { return ops.matmul(this, other); }
+  reshape(shape: readonly number[]): Tensor<D> { return ops.reshape(this, shape); }
+  flatten(startDim = 0, endDim = -1): Tensor<D> { return ops.flatten(this, startDim, endDim); }
+  transpose(dim0 = -2, dim1 = -1): Tensor<D> { return ops.transpose(this, dim0, dim1); }
+  permute(perm: readonly number[]): Tensor<D> { return ops.permute(this, perm); }
+  slice(begin: readonly number[], size?: readonly number[]): Tensor<D> { return ops.slice(this, begin, size); }
+  narrow(dim: number, start: number, length: number): Tensor<D> { return ops.narrow(this, dim, start, length); }
+  indexSelect(dim: number, index: Tensor<'int32'>): Tensor<D> { return ops.indexSelect(this, dim, index); }
+  gather(dim: number, index: Tensor<'int32'>): Tensor<D> { return ops.gather(this, dim, index); }
+  squeeze(dim?: number): Tensor<D> { return ops.squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor<D> { return ops.unsqueeze(this, dim); }
+  toType<T extends DType>(dtype: T): Tensor<T> { return ops.cast(this, dtype); }
+  clone(): Tensor<D> { return ops.clone(this); }
+}
+
+function nest(values: TypedArray, shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return values[0];
+  const build = (axis: number, offset: number): NestedArray[] => {
+    const out: NestedArray[] = [];
+    const stride = sizeOf(shape.slice(axis + 1));
+    for (let i = 0; i < shape[axis]; i++) {
+      out.push(axis === shape.length - 1 ? values[offset + i] : build(axis + 1, offset + i * stride));
+    }
+    return out;
+  };
+  return build(0, 0);
+}

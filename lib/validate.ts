@@ -1,0 +1,116 @@
+/**
+ * Argument checks run in TypeScript before any native call, so a mistake is reported at the
+ * call site with the op, the argument, what was expected and what came:
+ * `matmul: expected \`b\` of shape [3, N], got [4, 5]`.
+ */
+import { fail } from './errors';
+import type { DType, Tensor } from './tensor';
+
+/** Marks Tensor instances (and subclasses) without importing the class here. */
+export const TENSOR_BRAND = Symbol.for('cudnn-convnet.Tensor');
+
+export function isTensor(value: unknown): value is Tensor {
+  return typeof value === 'object' && value !== null && (value as { [TENSOR_BRAND]?: boolean })[TENSOR_BRAND] === true;
+}
+
+/** A short description of any value, for error messages. */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
+  if (Array.isArray(value)) return `[${value.slice(0, 8).map(describe).join(', ')}${value.length > 8 ? ', …' : ''}]`;
+  if (isTensor(value)) return `a ${value.dtype} tensor of shape [${value.shape.join(', ')}]`;
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
+  return typeof value;
+}
+
+export function shapeStr(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** A tensor that has not been disposed. */
+export function checkTensor(op: string, name: string, value: unknown): Tensor {
+  if (!isTensor(value)) fail('E_ARG', `${op}: expected \`${name}\` to be a Tensor, got ${describe(value)}`);
+  const t = value;
+  if (t.isDisposed) fail('E_DISPOSED', `${op}: \`${name}\` has been disposed`);
+  return t;
+}
+
+export function checkDtype(op: string, name: string, t: Tensor, dtype: DType): void {
+  if (t.dtype !== dtype) fail('E_DTYPE', `${op}: expected \`${name}\` of dtype ${dtype}, got ${t.dtype}`);
+}
+
+export function checkSameDevice(op: string, tensors: Record<string, Tensor>): void {
+  const entries = Object.entries(tensors);
+  for (const [name, t] of entries) {
+    if (t.device !== entries[0][1].device) {
+      fail('E_DEVICE', `${op}: \`${name}\` is on ${t.device} but \`${entries[0][0]}\` is on ${entries[0][1].device}`);
+    }
+  }
+}
+
+/** An integer (safe, finite, not NaN) in [min, max]. */
+export function checkInt(op: string, name: string, value: unknown, min = -Infinity, max = Infinity): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    fail('E_ARG', `${op}: expected \`${name}\` to be an integer, got ${describe(value)}`);
+  }
+  if (value < min || value > max) {
+    const range = max === Infinity ? `>= ${min}` : min === -Infinity ? `<= ${max}` : `in [${min}, ${max}]`;
+    fail('E_ARG', `${op}: expected \`${name}\` ${range}, got ${value}`);
+  }
+  return value;
+}
+
+/** A finite number (NaN and ±Infinity refused unless allowed). */
+export function checkNumber(op: string, name: string, value: unknown, allowNonFinite = false): number {
+  if (typeof value !== 'number' || (!allowNonFinite && !Number.isFinite(value))) {
+    fail('E_ARG', `${op}: expected \`${name}\` to be a finite number, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function checkBool(op: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') fail('E_ARG', `${op}: expected \`${name}\` to be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** A shape: an array of non-negative safe integers. */
+export function checkShape(op: string, name: string, value: unknown): number[] {
+  if (!Array.isArray(value)) fail('E_SHAPE', `${op}: expected \`${name}\` to be an array of sizes, got ${describe(value)}`);
+  for (const d of value) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+      fail('E_SHAPE', `${op}: expected \`${name}\` to hold non-negative integer sizes, got ${describe(value)}`);
+    }
+  }
+  return value.slice() as number[];
+}
+
+/** An axis in [-rank, rank), returned non-negative. */
+export function checkAxis(op: string, name: string, axis: unknown, rank: number): number {
+  if (typeof axis !== 'number' || !Number.isSafeInteger(axis) || axis < -rank || axis >= rank) {
+    fail('E_ARG', `${op}: expected \`${name}\` to be an axis in [${-rank}, ${rank - 1}] for a ${rank}-D tensor, got ${describe(axis)}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+/** NumPy/PyTorch broadcasting of two shapes. */
+export function broadcastShapes(op: string, a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      fail('E_SHAPE', `${op}: shapes ${shapeStr(a)} and ${shapeStr(b)} cannot be broadcast together (axis ${i}: ${da} vs ${db})`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}

@@ -1,0 +1,61 @@
+// Registration of the native functions, and nothing else. lib/native.ts declares their types.
+#include "api/api.h"
+
+namespace {
+
+using namespace convnet;
+using namespace convnet::api;
+
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+void add(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New(env, guarded<Fn>, name));
+}
+
+Napi::Object Register(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  data->completions = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
+                                                    "cudnn-convnet completions", 0, 1);
+  data->completions.Unref(env);  // referenced only while a read or sync is pending
+  env.SetInstanceData(data);
+
+  add<Init>(env, exports, "init");
+  add<FromData>(env, exports, "fromData");
+  add<Release>(env, exports, "release");
+  add<Read>(env, exports, "read");
+  add<ReadSync>(env, exports, "readSync");
+  add<Sync>(env, exports, "sync");
+  add<SyncBlocking>(env, exports, "syncBlocking");
+  add<Reshape>(env, exports, "reshape");
+  add<Memory>(env, exports, "memory");
+  add<SetNumThreads>(env, exports, "setNumThreads");
+  add<GetNumThreads>(env, exports, "getNumThreads");
+  add<ManualSeed>(env, exports, "manualSeed");
+  add<Backends>(env, exports, "backends");
+  add<PhiloxBlock>(env, exports, "philoxBlock");
+
+  add<Empty>(env, exports, "empty");
+  add<Fill>(env, exports, "fill");
+  add<Arange>(env, exports, "arange");
+  add<Cast>(env, exports, "cast");
+  add<RandomUniform>(env, exports, "randomUniform");
+  add<RandomNormal>(env, exports, "randomNormal");
+  add<RandomBernoulli>(env, exports, "randomBernoulli");
+  add<Binary>(env, exports, "binary");
+  add<Unary>(env, exports, "unary");
+  add<Affine>(env, exports, "affine");
+  add<PowScalar>(env, exports, "powScalar");
+  add<Reduce>(env, exports, "reduce");
+  add<Argmax>(env, exports, "argmax");
+  add<Matmul>(env, exports, "matmul");
+  add<Permute>(env, exports, "permute");
+  add<Concat>(env, exports, "concat");
+  add<Slice>(env, exports, "slice");
+  add<IndexSelect>(env, exports, "indexSelect");
+  add<Gather>(env, exports, "gather");
+  add<OneHot>(env, exports, "oneHot");
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(convnet, Register)

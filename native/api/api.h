@@ -1,0 +1,57 @@
+// The functions the addon exports, one line each; native/addon.cc registers them under the
+// names lib/native.ts declares. Tensor arguments are handles made by wrap_tensor().
+#pragma once
+#include <napi.h>
+
+#include "api/napi_util.h"
+#include "core/philox.h"
+
+namespace convnet {
+
+// The CPU device's random generator (used on the JS thread only: numbers are reserved at the
+// call site, so the call order decides them).
+Generator& cpu_generator();
+
+// What the CUDA switch compiled and found: { compiled, available, devices, reason }.
+Napi::Object cuda_probe(Napi::Env env);
+
+namespace api {
+// tensor_api.cc
+Napi::Value Init(const Napi::CallbackInfo& info);           // (ConvnetError class)
+Napi::Value FromData(const Napi::CallbackInfo& info);       // (Float32Array | Int32Array, shape) -> handle (copies)
+Napi::Value Release(const Napi::CallbackInfo& info);        // (handle): JS lets go; queued work keeps its reference
+Napi::Value Read(const Napi::CallbackInfo& info);           // (handle) -> Promise<typed array>, in queue order
+Napi::Value ReadSync(const Napi::CallbackInfo& info);       // (handle) -> typed array; blocks until computed
+Napi::Value Sync(const Napi::CallbackInfo& info);           // () -> Promise<void> after all queued work
+Napi::Value SyncBlocking(const Napi::CallbackInfo& info);   // () blocks until all queued work ran
+Napi::Value Reshape(const Napi::CallbackInfo& info);        // (x, shape) -> view sharing x's memory
+Napi::Value Memory(const Napi::CallbackInfo& info);         // () -> { tensors, storages, bytes, queued }
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info);  // (n), in queue order
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info);  // () -> n
+Napi::Value ManualSeed(const Napi::CallbackInfo& info);     // (seed): restarts the CPU generator
+Napi::Value Backends(const Napi::CallbackInfo& info);       // () -> { cpu: {...}, cuda: {...} }
+Napi::Value PhiloxBlock(const Napi::CallbackInfo& info);    // ([k0,k1,c0..c3]) -> 4 words (tests)
+
+// ops_api.cc: each validates, allocates its output, enqueues the CPU kernel, returns the output
+Napi::Value Empty(const Napi::CallbackInfo& info);          // (shape, dtype)
+Napi::Value Fill(const Napi::CallbackInfo& info);           // (shape, dtype, value)
+Napi::Value Arange(const Napi::CallbackInfo& info);         // (start, step, count, dtype)
+Napi::Value Cast(const Napi::CallbackInfo& info);           // (x, dtype)
+Napi::Value RandomUniform(const Napi::CallbackInfo& info);  // (shape, low, high)
+Napi::Value RandomNormal(const Napi::CallbackInfo& info);   // (shape, mean, std)
+Napi::Value RandomBernoulli(const Napi::CallbackInfo& info);// (shape, p)
+Napi::Value Binary(const Napi::CallbackInfo& info);         // (opCode, a, b) broadcasting
+Napi::Value Unary(const Napi::CallbackInfo& info);          // (opCode, x)
+Napi::Value Affine(const Napi::CallbackInfo& info);         // (x, alpha, beta) -> alpha * x + beta
+Napi::Value PowScalar(const Napi::CallbackInfo& info);      // (x, exponent)
+Napi::Value Reduce(const Napi::CallbackInfo& info);         // (opCode, x, axes, keepdim)
+Napi::Value Argmax(const Napi::CallbackInfo& info);         // (x, axis, keepdim)
+Napi::Value Matmul(const Napi::CallbackInfo& info);         // (a, b, transA, transB), a and b >= 2-D
+Napi::Value Permute(const Napi::CallbackInfo& info);        // (x, perm)
+Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)
+Napi::Value Slice(const Napi::CallbackInfo& info);          // (x, begin[], size[], step[])
+Napi::Value IndexSelect(const Napi::CallbackInfo& info);    // (x, axis, index)
+Napi::Value Gather(const Napi::CallbackInfo& info);         // (x, axis, index)
+Napi::Value OneHot(const Napi::CallbackInfo& info);         // (labels, numClasses)
+}  // namespace api
+}  // namespace convnet

@@ -1,0 +1,127 @@
+#include "api/napi_util.h"
+
+#include <cmath>
+
+namespace convnet {
+namespace {
+
+// Marks our Externals so a foreign object passed as a tensor is an error, not a crash.
+constexpr napi_type_tag kTensorTag = {0x636f6e766e657421ull, 0x74656e736f720001ull};
+
+TensorHandle* unwrap(Napi::Env env, Napi::Value value) {
+  if (!value.IsExternal()) return nullptr;
+  bool is_ours = false;
+  if (napi_check_object_type_tag(env, value, &kTensorTag, &is_ours) != napi_ok || !is_ours) return nullptr;
+  return value.As<Napi::External<TensorHandle>>().Data();
+}
+
+void drop(Napi::Env env, TensorHandle* handle) {
+  if (handle->released) return;
+  const int64_t bytes = handle->tensor.storage ? static_cast<int64_t>(handle->tensor.storage->bytes()) : 0;
+  handle->tensor = Tensor();
+  handle->released = true;
+  addon_data(env).live_handles -= 1;
+  Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+}
+
+}  // namespace
+
+AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
+
+Napi::Error js_error(Napi::Env env, const std::string& code, const std::string& message) {
+  AddonData& data = addon_data(env);
+  if (data.error_class.IsEmpty()) {
+    Napi::Error error = Napi::Error::New(env, message);
+    error.Set("code", Napi::String::New(env, code));
+    return error;
+  }
+  Napi::Object error = data.error_class.New({Napi::String::New(env, message), Napi::String::New(env, code)});
+  return Napi::Error(env, error);
+}
+
+Napi::Value wrap_tensor(Napi::Env env, Tensor tensor) {
+  const int64_t bytes = tensor.storage ? static_cast<int64_t>(tensor.storage->bytes()) : 0;
+  auto* handle = new TensorHandle{std::move(tensor), false};
+  auto external = Napi::External<TensorHandle>::New(env, handle, [](Napi::Env env, TensorHandle* h) {
+    drop(env, h);
+    delete h;
+  });
+  napi_type_tag_object(env, external, &kTensorTag);
+  addon_data(env).live_handles += 1;
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  return external;
+}
+
+const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  return tensor_value(info.Env(), i < info.Length() ? info[i] : info.Env().Undefined(), op, name);
+}
+
+const Tensor& tensor_value(Napi::Env env, Napi::Value value, const char* op, const char* name) {
+  TensorHandle* handle = unwrap(env, value);
+  CONVNET_CHECK(handle, "E_ARG", op, ": expected `", name, "` to be a tensor");
+  CONVNET_CHECK(!handle->released, "E_DISPOSED", op, ": `", name, "` has been disposed");
+  return handle->tensor;
+}
+
+void release_handle(Napi::Env env, Napi::Value value) {
+  TensorHandle* handle = unwrap(env, value);
+  CONVNET_CHECK(handle, "E_ARG", "release: expected a tensor handle");
+  drop(env, handle);
+}
+
+int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  const double v = number_arg(info, i, op, name);
+  CONVNET_CHECK(std::floor(v) == v && std::fabs(v) < 9007199254740992.0, "E_ARG", op, ": expected `", name,
+                "` to be an integer, got ", v);
+  return static_cast<int64_t>(v);
+}
+
+double number_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  CONVNET_CHECK(i < info.Length() && info[i].IsNumber(), "E_ARG", op, ": expected `", name, "` to be a number");
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+
+bool bool_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  CONVNET_CHECK(i < info.Length() && info[i].IsBoolean(), "E_ARG", op, ": expected `", name, "` to be a boolean");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
+std::vector<int64_t> ints_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  CONVNET_CHECK(i < info.Length() && info[i].IsArray(), "E_ARG", op, ": expected `", name, "` to be an array of integers");
+  Napi::Array array = info[i].As<Napi::Array>();
+  std::vector<int64_t> values(array.Length());
+  for (uint32_t k = 0; k < array.Length(); ++k) {
+    Napi::Value v = array.Get(k);
+    CONVNET_CHECK(v.IsNumber(), "E_ARG", op, ": expected `", name, "` to be an array of integers");
+    const double d = v.As<Napi::Number>().DoubleValue();
+    CONVNET_CHECK(std::floor(d) == d && std::fabs(d) < 9007199254740992.0, "E_ARG", op, ": `", name, "[", k,
+                  "]` must be an integer, got ", d);
+    values[k] = static_cast<int64_t>(d);
+  }
+  return values;
+}
+
+Shape shape_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  Shape shape = ints_arg(info, i, op, name);
+  for (int64_t d : shape) CONVNET_CHECK(d >= 0, "E_SHAPE", op, ": `", name, "` ", shape_str(shape), " has a negative size");
+  return shape;
+}
+
+DType dtype_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  const int64_t v = int_arg(info, i, op, name);
+  CONVNET_CHECK(v == 0 || v == 1, "E_DTYPE", op, ": unknown dtype code ", v);
+  return static_cast<DType>(v);
+}
+
+void expect_dtype(const Tensor& t, DType dtype, const char* op, const char* name) {
+  CONVNET_CHECK(t.dtype == dtype, "E_DTYPE", op, ": expected `", name, "` of dtype ", dtype_name(dtype), ", got ",
+                dtype_name(t.dtype));
+}
+
+int64_t normalize_axis(int64_t axis, int64_t dims, const char* op) {
+  CONVNET_CHECK(axis >= -dims && axis < dims, "E_ARG", op, ": axis ", axis, " is out of range for a ", dims,
+                "-D tensor");
+  return axis < 0 ? axis + dims : axis;
+}
+
+}  // namespace convnet

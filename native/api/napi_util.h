@@ -1,0 +1,71 @@
+// The N-API boundary: tensor handles, argument readers, and the conversion of convnet::Error
+// into the JavaScript ConvnetError class (handed to the addon once, by lib/native.ts).
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/storage.h"
+
+namespace convnet {
+
+// What a JavaScript tensor holds: a tagged External pointing to one of these.
+struct TensorHandle {
+  Tensor tensor;
+  bool released = false;
+};
+
+// Per-environment state (main thread, or one per worker_thread that loads the addon).
+struct AddonData {
+  Napi::FunctionReference error_class;   // ConvnetError
+  Napi::ThreadSafeFunction completions;  // wakes the JS thread when queued reads finish
+  int64_t pending_completions = 0;       // the TSFN keeps the event loop alive while > 0
+  int64_t live_handles = 0;              // tensors JavaScript has not released
+};
+
+AddonData& addon_data(Napi::Env env);
+
+// A JavaScript ConvnetError with .code set.
+Napi::Error js_error(Napi::Env env, const std::string& code, const std::string& message);
+
+// Wraps an N-API function so that C++ errors become ConvnetError (never a crash).
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+Napi::Value guarded(const Napi::CallbackInfo& info) {
+  try {
+    return Fn(info);
+  } catch (const Error& e) {
+    throw js_error(info.Env(), e.code(), e.what());
+  } catch (const std::bad_alloc&) {
+    throw js_error(info.Env(), "E_OOM", "out of memory");
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw js_error(info.Env(), "E_INTERNAL", e.what());
+  }
+}
+
+// A new JavaScript handle owning (a reference to) the tensor.
+Napi::Value wrap_tensor(Napi::Env env, Tensor tensor);
+// The tensor behind argument i; throws E_ARG / E_DISPOSED with the op and argument named.
+const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+// The same for a value that is not a direct argument (an element of an array argument).
+const Tensor& tensor_value(Napi::Env env, Napi::Value value, const char* op, const char* name);
+// Drops JavaScript's reference now (dispose); queued work keeps its own.
+void release_handle(Napi::Env env, Napi::Value value);
+
+Shape shape_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+std::vector<int64_t> ints_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+double number_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+bool bool_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+DType dtype_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+
+// Checks a tensor's dtype: "op: expected `name` of dtype float32, got int32".
+void expect_dtype(const Tensor& t, DType dtype, const char* op, const char* name);
+// An axis in [-dims, dims) made non-negative, or E_ARG.
+int64_t normalize_axis(int64_t axis, int64_t dims, const char* op);
+
+}  // namespace convnet

@@ -1,0 +1,296 @@
+// The ops' entry points: read and check arguments (never trusting the caller), allocate the
+// output on this thread (so out-of-memory is thrown at the call site), enqueue the CPU
+// kernel with copies of the tensors it touches, and return the output's handle at once.
+// lib/ validates first and gives friendlier messages; these checks keep the addon safe when
+// called directly.
+#include <algorithm>
+#include <cmath>
+
+#include "api/api.h"
+#include "core/queue.h"
+#include "cpu/cpu_ops.h"
+
+namespace convnet {
+
+Generator& cpu_generator() {
+  static Generator generator;
+  return generator;
+}
+
+namespace api {
+namespace {
+
+Napi::Value run(const Napi::CallbackInfo& info, const char* op, Tensor y, std::function<void()> kernel) {
+  Queue::cpu().enqueue(op, std::move(kernel));
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  Shape out(std::max(a.size(), b.size()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int64_t da = i < out.size() - a.size() ? 1 : a[i - (out.size() - a.size())];
+    const int64_t db = i < out.size() - b.size() ? 1 : b[i - (out.size() - b.size())];
+    CONVNET_CHECK(da == db || da == 1 || db == 1, "E_SHAPE", op, ": shapes ", shape_str(a), " and ", shape_str(b),
+                  " cannot be broadcast together");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+// Sorted, unique, non-negative axes; all axes when `axes` is empty.
+std::vector<int64_t> reduction_axes(std::vector<int64_t> axes, int64_t dims, const char* op) {
+  if (axes.empty()) {
+    for (int64_t d = 0; d < dims; ++d) axes.push_back(d);
+    return axes;
+  }
+  for (int64_t& a : axes) a = normalize_axis(a, dims, op);
+  std::sort(axes.begin(), axes.end());
+  CONVNET_CHECK(std::adjacent_find(axes.begin(), axes.end()) == axes.end(), "E_ARG", op, ": repeated axis");
+  return axes;
+}
+
+}  // namespace
+
+Napi::Value Empty(const Napi::CallbackInfo& info) {
+  return wrap_tensor(info.Env(), Tensor::empty(shape_arg(info, 0, "empty", "shape"), dtype_arg(info, 1, "empty", "dtype")));
+}
+
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  Tensor y = Tensor::empty(shape_arg(info, 0, "fill", "shape"), dtype_arg(info, 1, "fill", "dtype"));
+  const double value = number_arg(info, 2, "fill", "value");
+  return run(info, "fill", y, [y, value] { cpu::fill(y, value); });
+}
+
+Napi::Value Arange(const Napi::CallbackInfo& info) {
+  const double start = number_arg(info, 0, "arange", "start"), step = number_arg(info, 1, "arange", "step");
+  const int64_t count = int_arg(info, 2, "arange", "count");
+  CONVNET_CHECK(count >= 0, "E_ARG", "arange: negative count ", count);
+  Tensor y = Tensor::empty({count}, dtype_arg(info, 3, "arange", "dtype"));
+  return run(info, "arange", y, [y, start, step] { cpu::arange(y, start, step); });
+}
+
+Napi::Value Cast(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "cast", "x");
+  Tensor y = Tensor::empty(x.shape, dtype_arg(info, 1, "cast", "dtype"));
+  return run(info, "cast", y, [x, y] { cpu::cast(x, y); });
+}
+
+Napi::Value RandomUniform(const Napi::CallbackInfo& info) {
+  Tensor y = Tensor::empty(shape_arg(info, 0, "rand", "shape"), DType::Float32);
+  const float low = static_cast<float>(number_arg(info, 1, "rand", "low"));
+  const float high = static_cast<float>(number_arg(info, 2, "rand", "high"));
+  Generator& g = cpu_generator();
+  const uint64_t seed = g.seed, first = g.reserve(y.numel());
+  return run(info, "rand", y, [=] { cpu::random_uniform(y, seed, first, low, high); });
+}
+
+Napi::Value RandomNormal(const Napi::CallbackInfo& info) {
+  Tensor y = Tensor::empty(shape_arg(info, 0, "randn", "shape"), DType::Float32);
+  const float mean = static_cast<float>(number_arg(info, 1, "randn", "mean"));
+  const float stddev = static_cast<float>(number_arg(info, 2, "randn", "std"));
+  Generator& g = cpu_generator();
+  const uint64_t seed = g.seed, first = g.reserve(y.numel());
+  return run(info, "randn", y, [=] { cpu::random_normal(y, seed, first, mean, stddev); });
+}
+
+Napi::Value RandomBernoulli(const Napi::CallbackInfo& info) {
+  Tensor y = Tensor::empty(shape_arg(info, 0, "bernoulli", "shape"), DType::Float32);
+  const double p = number_arg(info, 1, "bernoulli", "p");
+  CONVNET_CHECK(p >= 0 && p <= 1, "E_ARG", "bernoulli: expected p in [0, 1], got ", p);
+  Generator& g = cpu_generator();
+  const uint64_t seed = g.seed, first = g.reserve(y.numel());
+  return run(info, "bernoulli", y, [=] { cpu::random_bernoulli(y, seed, first, static_cast<float>(p)); });
+}
+
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+  const int64_t code = int_arg(info, 0, "binary", "op");
+  CONVNET_CHECK(code >= 0 && code < 7, "E_ARG", "binary: unknown op code ", code);
+  const char* op = names[code];
+  const Tensor& a = tensor_arg(info, 1, op, "a");
+  const Tensor& b = tensor_arg(info, 2, op, "b");
+  expect_dtype(a, DType::Float32, op, "a");
+  expect_dtype(b, DType::Float32, op, "b");
+  Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32);
+  const auto kind = static_cast<cpu::BinaryOp>(code);
+  return run(info, op, y, [kind, a, b, y] { cpu::binary(kind, a, b, y); });
+}
+
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"neg", "abs", "exp", "log", "sqrt", "square", "reciprocal", "sign", "floor", "ceil"};
+  const int64_t code = int_arg(info, 0, "unary", "op");
+  CONVNET_CHECK(code >= 0 && code < 10, "E_ARG", "unary: unknown op code ", code);
+  const char* op = names[code];
+  const Tensor& x = tensor_arg(info, 1, op, "x");
+  expect_dtype(x, DType::Float32, op, "x");
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  const auto kind = static_cast<cpu::UnaryOp>(code);
+  return run(info, op, y, [kind, x, y] { cpu::unary(kind, x, y); });
+}
+
+Napi::Value Affine(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "affine", "x");
+  expect_dtype(x, DType::Float32, "affine", "x");
+  const float alpha = static_cast<float>(number_arg(info, 1, "affine", "alpha"));
+  const float beta = static_cast<float>(number_arg(info, 2, "affine", "beta"));
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  return run(info, "affine", y, [=] { cpu::affine(x, alpha, beta, y); });
+}
+
+Napi::Value PowScalar(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "pow", "x");
+  expect_dtype(x, DType::Float32, "pow", "x");
+  const float exponent = static_cast<float>(number_arg(info, 1, "pow", "exponent"));
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  return run(info, "pow", y, [=] { cpu::pow_scalar(x, exponent, y); });
+}
+
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"sum", "mean", "max", "min"};
+  const int64_t code = int_arg(info, 0, "reduce", "op");
+  CONVNET_CHECK(code >= 0 && code < 4, "E_ARG", "reduce: unknown op code ", code);
+  const char* op = names[code];
+  const Tensor& x = tensor_arg(info, 1, op, "x");
+  expect_dtype(x, DType::Float32, op, "x");
+  const std::vector<int64_t> axes = reduction_axes(ints_arg(info, 2, op, "axes"), x.dim(), op);
+  const bool keepdim = bool_arg(info, 3, op, "keepdim");
+  Shape kept = x.shape, dropped;
+  for (int64_t a : axes) kept[a] = 1;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (!std::binary_search(axes.begin(), axes.end(), d)) dropped.push_back(x.shape[d]);
+  if (code >= 2) {
+    for (int64_t a : axes)
+      CONVNET_CHECK(x.shape[a] > 0, "E_SHAPE", op, ": cannot reduce over axis ", a, " of size 0");
+  }
+  Tensor y = Tensor::empty(keepdim ? kept : dropped, DType::Float32);
+  const auto kind = static_cast<cpu::ReduceOp>(code);
+  return run(info, op, y, [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); });
+}
+
+Napi::Value Argmax(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "argmax", "x");
+  expect_dtype(x, DType::Float32, "argmax", "x");
+  const int64_t axis = normalize_axis(int_arg(info, 1, "argmax", "axis"), x.dim(), "argmax");
+  const bool keepdim = bool_arg(info, 2, "argmax", "keepdim");
+  CONVNET_CHECK(x.shape[axis] > 0, "E_SHAPE", "argmax: axis ", axis, " has size 0");
+  Shape shape = x.shape;
+  if (keepdim) shape[axis] = 1;
+  else shape.erase(shape.begin() + axis);
+  Tensor y = Tensor::empty(shape, DType::Int32);
+  return run(info, "argmax", y, [x, axis, y] { cpu::argmax(x, axis, y); });
+}
+
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  const Tensor& a = tensor_arg(info, 0, "matmul", "a");
+  const Tensor& b = tensor_arg(info, 1, "matmul", "b");
+  const bool trans_a = bool_arg(info, 2, "matmul", "transA"), trans_b = bool_arg(info, 3, "matmul", "transB");
+  expect_dtype(a, DType::Float32, "matmul", "a");
+  expect_dtype(b, DType::Float32, "matmul", "b");
+  CONVNET_CHECK(a.dim() >= 2 && b.dim() >= 2, "E_SHAPE", "matmul: expected tensors of at least 2 dimensions, got ",
+                shape_str(a.shape), " and ", shape_str(b.shape));
+  const int64_t M = a.shape[a.dim() - (trans_a ? 1 : 2)], Ka = a.shape[a.dim() - (trans_a ? 2 : 1)];
+  const int64_t Kb = b.shape[b.dim() - (trans_b ? 1 : 2)], N = b.shape[b.dim() - (trans_b ? 2 : 1)];
+  CONVNET_CHECK(Ka == Kb, "E_SHAPE", "matmul: inner dimensions differ: ", shape_str(a.shape), " @ ", shape_str(b.shape));
+  Shape batch = broadcast_shapes(Shape(a.shape.begin(), a.shape.end() - 2), Shape(b.shape.begin(), b.shape.end() - 2),
+                                 "matmul");
+  batch.push_back(M);
+  batch.push_back(N);
+  Tensor y = Tensor::empty(batch, DType::Float32);
+  return run(info, "matmul", y, [=] { cpu::matmul(a, b, trans_a, trans_b, y); });
+}
+
+Napi::Value Permute(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "permute", "x");
+  const std::vector<int64_t> perm = ints_arg(info, 1, "permute", "perm");
+  CONVNET_CHECK(static_cast<int64_t>(perm.size()) == x.dim(), "E_ARG", "permute: expected ", x.dim(), " axes, got ",
+                perm.size());
+  std::vector<bool> seen(perm.size(), false);
+  Shape shape(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) {
+    CONVNET_CHECK(perm[i] >= 0 && perm[i] < x.dim() && !seen[perm[i]], "E_ARG", "permute: ", shape_str(perm),
+                  " is not a permutation of the axes");
+    seen[perm[i]] = true;
+    shape[i] = x.shape[perm[i]];
+  }
+  Tensor y = Tensor::empty(shape, x.dtype);
+  return run(info, "permute", y, [x, perm, y] { cpu::permute(x, perm, y); });
+}
+
+Napi::Value Concat(const Napi::CallbackInfo& info) {
+  CONVNET_CHECK(info.Length() >= 2 && info[0].IsArray(), "E_ARG", "concat: expected an array of tensors");
+  Napi::Array list = info[0].As<Napi::Array>();
+  CONVNET_CHECK(list.Length() > 0, "E_ARG", "concat: expected at least one tensor");
+  std::vector<Tensor> xs;
+  for (uint32_t i = 0; i < list.Length(); ++i) xs.push_back(tensor_value(info.Env(), list.Get(i), "concat", "tensors[i]"));
+  const int64_t axis = normalize_axis(int_arg(info, 1, "concat", "axis"), xs[0].dim(), "concat");
+  Shape shape = xs[0].shape;
+  shape[axis] = 0;
+  for (size_t i = 0; i < xs.size(); ++i) {
+    CONVNET_CHECK(xs[i].dtype == xs[0].dtype, "E_DTYPE", "concat: tensors[", i, "] is ", dtype_name(xs[i].dtype),
+                  ", tensors[0] is ", dtype_name(xs[0].dtype));
+    bool same = xs[i].dim() == xs[0].dim();
+    for (int64_t d = 0; same && d < xs[0].dim(); ++d) same = d == axis || xs[i].shape[d] == xs[0].shape[d];
+    CONVNET_CHECK(same, "E_SHAPE", "concat: tensors[", i, "] ", shape_str(xs[i].shape), " does not match tensors[0] ",
+                  shape_str(xs[0].shape), " outside axis ", axis);
+    shape[axis] += xs[i].shape[axis];
+  }
+  Tensor y = Tensor::empty(shape, xs[0].dtype);
+  return run(info, "concat", y, [xs, axis, y] { cpu::concat(xs, axis, y); });
+}
+
+Napi::Value Slice(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "slice", "x");
+  const std::vector<int64_t> begin = ints_arg(info, 1, "slice", "begin");
+  const Shape size = shape_arg(info, 2, "slice", "size");
+  const std::vector<int64_t> step = ints_arg(info, 3, "slice", "step");
+  CONVNET_CHECK(static_cast<int64_t>(begin.size()) == x.dim() && size.size() == begin.size() && step.size() == begin.size(),
+                "E_ARG", "slice: expected begin, size and step for each of the ", x.dim(), " axes");
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    CONVNET_CHECK(step[d] >= 1, "E_ARG", "slice: step must be >= 1, got ", step[d]);
+    CONVNET_CHECK(begin[d] >= 0 && (size[d] == 0 || begin[d] + (size[d] - 1) * step[d] < x.shape[d]) && begin[d] <= x.shape[d],
+                  "E_ARG", "slice: axis ", d, " of size ", x.shape[d], " has no ", size[d], " elements from ", begin[d],
+                  " by ", step[d]);
+  }
+  Tensor y = Tensor::empty(size, x.dtype);
+  return run(info, "slice", y, [x, begin, step, y] { cpu::slice(x, begin, step, y); });
+}
+
+Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "indexSelect", "x");
+  const int64_t axis = normalize_axis(int_arg(info, 1, "indexSelect", "axis"), x.dim(), "indexSelect");
+  const Tensor& index = tensor_arg(info, 2, "indexSelect", "index");
+  expect_dtype(index, DType::Int32, "indexSelect", "index");
+  CONVNET_CHECK(index.dim() == 1, "E_SHAPE", "indexSelect: expected a 1-D index, got ", shape_str(index.shape));
+  Shape shape = x.shape;
+  shape[axis] = index.numel();
+  Tensor y = Tensor::empty(shape, x.dtype);
+  return run(info, "indexSelect", y, [x, axis, index, y] { cpu::index_select(x, axis, index, y); });
+}
+
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "gather", "x");
+  const int64_t axis = normalize_axis(int_arg(info, 1, "gather", "axis"), x.dim(), "gather");
+  const Tensor& index = tensor_arg(info, 2, "gather", "index");
+  expect_dtype(index, DType::Int32, "gather", "index");
+  CONVNET_CHECK(index.dim() == x.dim(), "E_SHAPE", "gather: index ", shape_str(index.shape), " must have as many axes as x ",
+                shape_str(x.shape));
+  for (int64_t d = 0; d < x.dim(); ++d)
+    CONVNET_CHECK(d == axis || index.shape[d] <= x.shape[d], "E_SHAPE", "gather: index ", shape_str(index.shape),
+                  " is larger than x ", shape_str(x.shape), " along axis ", d);
+  Tensor y = Tensor::empty(index.shape, x.dtype);
+  return run(info, "gather", y, [x, axis, index, y] { cpu::gather(x, axis, index, y); });
+}
+
+Napi::Value OneHot(const Napi::CallbackInfo& info) {
+  const Tensor& labels = tensor_arg(info, 0, "oneHot", "labels");
+  expect_dtype(labels, DType::Int32, "oneHot", "labels");
+  const int64_t classes = int_arg(info, 1, "oneHot", "numClasses");
+  CONVNET_CHECK(classes >= 1, "E_ARG", "oneHot: numClasses must be >= 1, got ", classes);
+  Shape shape = labels.shape;
+  shape.push_back(classes);
+  Tensor y = Tensor::empty(shape, DType::Float32);
+  return run(info, "oneHot", y, [labels, classes, y] { cpu::one_hot(labels, classes, y); });
+}
+
+}  // namespace api
+}  // namespace convnet

@@ -1,0 +1,193 @@
+// Tensors across the boundary: creation from JavaScript data, reading back (async and
+// blocking), release, reshape, counters, threads, the seed, and what backends were built.
+#include <cstring>
+
+#include "api/api.h"
+#include "core/philox.h"
+#include "core/queue.h"
+#include "core/thread_pool.h"
+#include "cpu/gemm.h"
+
+namespace convnet {
+namespace api {
+namespace {
+
+// A read waiting for the queue: the worker copies into `destination` (the backing store of a
+// typed array created on the JS thread), then the JS thread resolves or rejects the promise.
+struct PendingCompletion {
+  AddonData* data;
+  Napi::Promise::Deferred deferred;
+  Napi::Reference<Napi::Value> result;  // the typed array, or undefined for sync()
+  std::exception_ptr error;
+};
+
+void finish_completion(Napi::Env env, Napi::Function, PendingCompletion* pending) {
+  if (env != nullptr) {
+    if (pending->error) {
+      try {
+        std::rethrow_exception(pending->error);
+      } catch (const Error& e) {  // the queue stores convnet::Error, already naming its op
+        pending->deferred.Reject(js_error(env, e.code(), e.what()).Value());
+      } catch (...) {
+        pending->deferred.Reject(js_error(env, "E_INTERNAL", "queued work failed").Value());
+      }
+    } else {
+      pending->deferred.Resolve(pending->result.IsEmpty() ? env.Undefined() : pending->result.Value());
+    }
+    if (--pending->data->pending_completions == 0) pending->data->completions.Unref(env);
+  }
+  delete pending;
+}
+
+// Enqueues `copy` (may be empty) then resolves the returned promise with `result`.
+Napi::Value enqueue_completion(Napi::Env env, Napi::Value result, std::function<void()> copy) {
+  AddonData& data = addon_data(env);
+  auto* pending = new PendingCompletion{&data, Napi::Promise::Deferred::New(env), {}, nullptr};
+  if (!result.IsUndefined()) pending->result = Napi::Persistent(result);
+  Napi::Promise promise = pending->deferred.Promise();
+  if (data.pending_completions++ == 0) data.completions.Ref(env);
+  Napi::ThreadSafeFunction completions = data.completions;
+  Queue::cpu().enqueue_completion([pending, completions, copy = std::move(copy)](std::exception_ptr error) mutable {
+    pending->error = error;
+    if (!error && copy) copy();
+    // If the environment is shutting down the call fails; `pending` is then left alone (its
+    // N-API references may only be freed on the JS thread, which is gone).
+    completions.NonBlockingCall(pending, finish_completion);
+  });
+  return promise;
+}
+
+Napi::Value new_typed_array(Napi::Env env, const Tensor& t, void** destination) {
+  const size_t n = static_cast<size_t>(t.numel());
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, n * 4);
+  *destination = buffer.Data();
+  if (t.dtype == DType::Int32) return Napi::Int32Array::New(env, n, buffer, 0);
+  return Napi::Float32Array::New(env, n, buffer, 0);
+}
+
+}  // namespace
+
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  CONVNET_CHECK(info.Length() == 1 && info[0].IsFunction(), "E_ARG", "init: expected the ConvnetError class");
+  addon_data(info.Env()).error_class = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value FromData(const Napi::CallbackInfo& info) {
+  const char* op = "tensor";
+  const Shape shape = shape_arg(info, 1, op, "shape");
+  CONVNET_CHECK(info.Length() > 0 && info[0].IsTypedArray(), "E_ARG", op, ": expected a Float32Array or Int32Array");
+  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+  DType dtype;
+  if (array.TypedArrayType() == napi_float32_array) dtype = DType::Float32;
+  else if (array.TypedArrayType() == napi_int32_array) dtype = DType::Int32;
+  else fail("E_DTYPE", op, ": expected a Float32Array or Int32Array");
+  CONVNET_CHECK(static_cast<int64_t>(array.ElementLength()) == shape_numel(shape), "E_SHAPE", op, ": ",
+                array.ElementLength(), " values cannot fill shape ", shape_str(shape));
+  Tensor t = Tensor::empty(shape, dtype);
+  // The copy happens now, on this thread: the caller may change its array right after.
+  const uint8_t* source = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  if (array.ByteLength()) std::memcpy(t.storage->data(), source, array.ByteLength());
+  return wrap_tensor(info.Env(), std::move(t));
+}
+
+Napi::Value Release(const Napi::CallbackInfo& info) {
+  CONVNET_CHECK(info.Length() == 1, "E_ARG", "release: expected one tensor handle");
+  release_handle(info.Env(), info[0]);
+  return info.Env().Undefined();
+}
+
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  const Tensor& t = tensor_arg(info, 0, "data", "tensor");
+  void* destination = nullptr;
+  Napi::Value array = new_typed_array(info.Env(), t, &destination);
+  Tensor source = t;  // keeps the memory alive until the copy has run
+  return enqueue_completion(info.Env(), array, [source, destination] {
+    const size_t bytes = static_cast<size_t>(source.numel()) * 4;
+    if (bytes) std::memcpy(destination, source.storage->data(), bytes);
+  });
+}
+
+Napi::Value ReadSync(const Napi::CallbackInfo& info) {
+  const Tensor& t = tensor_arg(info, 0, "dataSync", "tensor");
+  Queue::cpu().wait();  // blocks this thread until the value exists; throws queued errors
+  void* destination = nullptr;
+  Napi::Value array = new_typed_array(info.Env(), t, &destination);
+  const size_t bytes = static_cast<size_t>(t.numel()) * 4;
+  if (bytes) std::memcpy(destination, t.storage->data(), bytes);
+  return array;
+}
+
+Napi::Value Sync(const Napi::CallbackInfo& info) {
+  return enqueue_completion(info.Env(), info.Env().Undefined(), nullptr);
+}
+
+Napi::Value SyncBlocking(const Napi::CallbackInfo& info) {
+  Queue::cpu().wait();
+  return info.Env().Undefined();
+}
+
+Napi::Value Reshape(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "reshape", "x");
+  const Shape shape = shape_arg(info, 1, "reshape", "shape");
+  CONVNET_CHECK(shape_numel(shape) == x.numel(), "E_SHAPE", "reshape: cannot view ", shape_str(x.shape), " (",
+                x.numel(), " elements) as ", shape_str(shape));
+  Tensor y = x;  // shares the storage
+  y.shape = shape;
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("tensors", Napi::Number::New(env, static_cast<double>(addon_data(env).live_handles)));
+  out.Set("storages", Napi::Number::New(env, static_cast<double>(Storage::live_count())));
+  out.Set("bytes", Napi::Number::New(env, static_cast<double>(Storage::live_bytes())));
+  out.Set("queued", Napi::Number::New(env, static_cast<double>(Queue::cpu().pending())));
+  return out;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  const int64_t n = int_arg(info, 0, "setNumThreads", "n");
+  CONVNET_CHECK(n >= 1 && n <= 1024, "E_ARG", "setNumThreads: expected 1..1024 threads, got ", n);
+  // Applied in queue order, so ops enqueued before the call keep the old count.
+  Queue::cpu().enqueue("setNumThreads", [n] { set_num_threads(static_cast<int>(n)); });
+  return info.Env().Undefined();
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), num_threads());
+}
+
+Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
+  const double seed = number_arg(info, 0, "manualSeed", "seed");
+  CONVNET_CHECK(seed >= 0 && seed <= 9007199254740991.0 && static_cast<double>(static_cast<uint64_t>(seed)) == seed,
+                "E_ARG", "manualSeed: expected an integer in [0, 2^53), got ", seed);
+  cpu_generator() = Generator{static_cast<uint64_t>(seed), 0};
+  return info.Env().Undefined();
+}
+
+Napi::Value Backends(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Object cpu = Napi::Object::New(env);
+  cpu.Set("threads", Napi::Number::New(env, num_threads()));
+  cpu.Set("gemmKernel", Napi::String::New(env, sgemm_kernel_name()));
+  out.Set("cpu", cpu);
+  out.Set("cuda", cuda_probe(env));
+  return out;
+}
+
+// Philox-4x32-10 of one block, for the tests against the published known-answer vectors.
+Napi::Value PhiloxBlock(const Napi::CallbackInfo& info) {
+  const std::vector<int64_t> words = ints_arg(info, 0, "philoxBlock", "words");
+  CONVNET_CHECK(words.size() == 6, "E_ARG", "philoxBlock: expected [k0, k1, c0, c1, c2, c3]");
+  auto w = [&](int i) { return static_cast<uint64_t>(static_cast<uint32_t>(words[i])); };
+  const Philox4x32 r = Philox4x32::generate(w(0) | (w(1) << 32), w(2) | (w(3) << 32), w(4) | (w(5) << 32));
+  Napi::Array out = Napi::Array::New(info.Env(), 4);
+  for (uint32_t i = 0; i < 4; ++i) out.Set(i, Napi::Number::New(info.Env(), r.out[i]));
+  return out;
+}
+
+}  // namespace api
+}  // namespace convnet

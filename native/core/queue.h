@@ -1,0 +1,63 @@
+// The device's ordered queue (design decision 2). On the CPU: one native worker thread runs
+// the queued work in the order it was enqueued; the JavaScript thread only validates,
+// allocates outputs and enqueues, so it returns at once and the event loop keeps turning.
+//
+// Errors in queued work (say, an index out of range that only the data reveals) cannot be
+// thrown at the call site, which has long returned. The first one is kept, named after its
+// op, and thrown by the next wait: Queue::wait(), or delivered to the next completion.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "error.h"
+
+namespace convnet {
+
+class Queue {
+ public:
+  // The CPU device's queue (created on first use, never destroyed: see queue.cc).
+  static Queue& cpu();
+
+  // Runs `work` after everything enqueued before it. `op` names it in error messages.
+  void enqueue(const char* op, std::function<void()> work);
+
+  // Runs `done(error)` on the worker after everything enqueued before it; `error` is the
+  // pending error of earlier work (now cleared), or null. `done` must not throw.
+  void enqueue_completion(std::function<void(std::exception_ptr)> done);
+
+  // Blocks the calling thread until everything enqueued so far has run, then throws the
+  // pending error, if any (and clears it).
+  void wait();
+
+  // Work enqueued and not yet finished.
+  int64_t pending() const;
+
+ private:
+  Queue();
+  void worker_loop();
+  void record_error(const char* op, std::exception_ptr error);
+
+  struct Task {
+    const char* op;
+    std::function<void()> work;
+  };
+
+  mutable std::mutex mutex_;
+  std::condition_variable has_work_;
+  std::condition_variable progressed_;
+  std::deque<Task> tasks_;
+  uint64_t enqueued_ = 0;
+  uint64_t finished_ = 0;
+  std::exception_ptr pending_error_;  // guarded by mutex_
+  std::thread worker_;
+};
+
+// Turns whatever a task threw into a convnet::Error whose message starts with the op's name.
+Error error_from_task(const char* op, std::exception_ptr error);
+
+}  // namespace convnet

@@ -1,0 +1,152 @@
+// A fork-join pool: the caller publishes one job (a range split into chunks), helpers
+// and the caller take chunks by index from an atomic counter, the caller waits until
+// every chunk is done. Helpers sleep on a condition variable between jobs.
+#include "thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace convnet {
+namespace {
+
+thread_local bool inside_parallel_region = false;
+
+class ThreadPool {
+ public:
+  ThreadPool() : wanted_threads_(std::max(1u, std::thread::hardware_concurrency())) {}
+
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_helpers_.notify_all();
+    for (auto& helper : helpers_) helper.join();
+  }
+
+  int num_threads() const { return wanted_threads_.load(); }
+  void set_num_threads(int n) { wanted_threads_.store(std::max(1, n)); }
+
+  void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+    if (n <= 0) return;
+    grain = std::max<int64_t>(grain, 1);
+    const int threads = num_threads();
+    const int64_t max_chunks = (n + grain - 1) / grain;
+    const int64_t chunks = std::min<int64_t>(threads, max_chunks);
+    if (chunks <= 1 || inside_parallel_region) {
+      fn(0, n);
+      return;
+    }
+    std::lock_guard<std::mutex> one_job_at_a_time(job_mutex_);
+    ensure_helpers(static_cast<int>(chunks) - 1);
+    Job job;
+    job.fn = &fn;
+    job.n = n;
+    job.chunks = chunks;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &job;
+      ++generation_;
+    }
+    wake_helpers_.notify_all();
+    work_on(job);
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      // Wait for the chunks, and for every helper to let go of `job`, which lives on this stack.
+      job_done_.wait(lock, [&] { return job.finished == job.chunks && job.attached_helpers == 0; });
+      job_ = nullptr;
+    }
+    if (job.error) std::rethrow_exception(job.error);
+  }
+
+ private:
+  struct Job {
+    const std::function<void(int64_t, int64_t)>* fn;
+    int64_t n;
+    int64_t chunks;
+    std::atomic<int64_t> next{0};
+    int64_t finished = 0;  // guarded by mutex_
+    int attached_helpers = 0;  // guarded by mutex_
+    std::exception_ptr error;  // guarded by mutex_
+  };
+
+  // Takes chunks until none is left. Chunk c covers [c*n/chunks, (c+1)*n/chunks).
+  void work_on(Job& job) {
+    inside_parallel_region = true;
+    int64_t done_here = 0;
+    std::exception_ptr error;
+    for (int64_t c; (c = job.next.fetch_add(1)) < job.chunks;) {
+      const int64_t begin = c * job.n / job.chunks;
+      const int64_t end = (c + 1) * job.n / job.chunks;
+      try {
+        (*job.fn)(begin, end);
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+      ++done_here;
+    }
+    inside_parallel_region = false;
+    if (done_here == 0) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (error && !job.error) job.error = error;
+    job.finished += done_here;
+    if (job.finished == job.chunks) job_done_.notify_all();
+  }
+
+  void ensure_helpers(int count) {
+    while (static_cast<int>(helpers_.size()) < count) {
+      helpers_.emplace_back([this] { helper_loop(); });
+    }
+  }
+
+  void helper_loop() {
+    uint64_t seen_generation = 0;
+    for (;;) {
+      Job* job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_helpers_.wait(lock, [&] { return stopping_ || (job_ && generation_ != seen_generation); });
+        if (stopping_) return;
+        seen_generation = generation_;
+        job = job_;
+        ++job->attached_helpers;
+      }
+      work_on(*job);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--job->attached_helpers == 0) job_done_.notify_all();
+    }
+  }
+
+  std::atomic<int> wanted_threads_;
+  std::mutex job_mutex_;  // one parallel job at a time (one queue thread per device)
+  std::mutex mutex_;
+  std::condition_variable wake_helpers_;
+  std::condition_variable job_done_;
+  std::vector<std::thread> helpers_;
+  Job* job_ = nullptr;
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+};
+
+ThreadPool& pool() {
+  // Never destroyed: helper threads must not be joined during static destruction at exit,
+  // when the runtime may already have torn down what they use.
+  static ThreadPool* instance = new ThreadPool();
+  return *instance;
+}
+
+}  // namespace
+
+int num_threads() { return pool().num_threads(); }
+void set_num_threads(int n) { pool().set_num_threads(n); }
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  pool().run(n, grain, fn);
+}
+
+}  // namespace convnet

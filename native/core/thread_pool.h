@@ -1,0 +1,25 @@
+// The CPU thread pool that splits the work of one op across cores.
+//
+// The queue's worker thread calls parallel_for; it runs one chunk itself and hands the
+// rest to persistent helper threads, then waits for all of them. Kernels must give
+// bit-identical results for any thread count: a chunk boundary may change which thread
+// computes an output element, never the order of the arithmetic that produces it.
+// Reductions therefore split over output elements (or fixed-size blocks combined in a
+// fixed order), never over a thread-count-dependent partition of the summed axis.
+#pragma once
+#include <cstdint>
+#include <functional>
+
+namespace convnet {
+
+// Number of threads an op may use (the caller included). Default: hardware cores.
+int num_threads();
+// Sets it (1 = run everything on the calling thread). Takes effect for the next op.
+void set_num_threads(int n);
+
+// Calls fn(begin, end) on disjoint sub-ranges that cover [0, n). Ranges hold at least
+// `grain` items (except the last), so tiny loops stay on one thread. Runs inline when
+// called from inside another parallel_for. Exceptions thrown by fn are rethrown here.
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+}  // namespace convnet

@@ -1,0 +1,133 @@
+// Elementwise ops: binary ops with NumPy/PyTorch broadcasting, unary maths, affine, pow.
+//
+// Broadcasting walks the output row by row (a row = the last dimension). Each input gets a
+// stride of 0 along a broadcast dimension, so a row of the input is either contiguous
+// (stride 1) or one repeated value (stride 0); the three inner loops are specialised for
+// these cases so the compiler vectorises them.
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "cpu/cpu_ops.h"
+
+namespace convnet {
+namespace cpu {
+namespace {
+
+constexpr int64_t kElementwiseGrain = 1 << 15;
+
+// Strides of `in` (right-aligned against `out`) with 0 where `in` is broadcast.
+std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  const std::vector<int64_t> own = contiguous_strides(in);
+  const size_t lead = out.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) strides[lead + i] = in[i] == 1 ? 0 : own[i];
+  return strides;
+}
+
+template <typename F>
+void binary_loop(const Tensor& a, const Tensor& b, const Tensor& y, F f) {
+  const float* pa = a.f32();
+  const float* pb = b.f32();
+  float* py = y.f32();
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  if (a.shape == b.shape) {
+    parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) py[i] = f(pa[i], pb[i]);
+    });
+    return;
+  }
+  const Shape& shape = y.shape;
+  const int64_t dims = static_cast<int64_t>(shape.size());
+  const std::vector<int64_t> sa = broadcast_strides(a.shape, shape);
+  const std::vector<int64_t> sb = broadcast_strides(b.shape, shape);
+  const int64_t row = dims ? shape[dims - 1] : 1;
+  const int64_t rows = n / row;
+  const int64_t step_a = dims ? sa[dims - 1] : 0;
+  const int64_t step_b = dims ? sb[dims - 1] : 0;
+  parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / row), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      // Offsets of row r in a and b: decompose r over the leading dimensions.
+      int64_t off_a = 0, off_b = 0, rest = r;
+      for (int64_t d = dims - 2; d >= 0; --d) {
+        const int64_t i = rest % shape[d];
+        rest /= shape[d];
+        off_a += i * sa[d];
+        off_b += i * sb[d];
+      }
+      const float* ra = pa + off_a;
+      const float* rb = pb + off_b;
+      float* ry = py + r * row;
+      if (step_a && step_b) {
+        for (int64_t j = 0; j < row; ++j) ry[j] = f(ra[j], rb[j]);
+      } else if (step_a) {
+        const float vb = rb[0];
+        for (int64_t j = 0; j < row; ++j) ry[j] = f(ra[j], vb);
+      } else if (step_b) {
+        const float va = ra[0];
+        for (int64_t j = 0; j < row; ++j) ry[j] = f(va, rb[j]);
+      } else {
+        const float v = f(ra[0], rb[0]);
+        for (int64_t j = 0; j < row; ++j) ry[j] = v;
+      }
+    }
+  });
+}
+
+template <typename F>
+void unary_loop(const Tensor& x, const Tensor& y, F f) {
+  const float* px = x.f32();
+  float* py = y.f32();
+  parallel_for(x.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) py[i] = f(px[i]);
+  });
+}
+
+}  // namespace
+
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) {
+  switch (op) {
+    case BinaryOp::Add: return binary_loop(a, b, y, [](float u, float v) { return u + v; });
+    case BinaryOp::Sub: return binary_loop(a, b, y, [](float u, float v) { return u - v; });
+    case BinaryOp::Mul: return binary_loop(a, b, y, [](float u, float v) { return u * v; });
+    case BinaryOp::Div: return binary_loop(a, b, y, [](float u, float v) { return u / v; });
+    case BinaryOp::Pow: return binary_loop(a, b, y, [](float u, float v) { return std::pow(u, v); });
+    // NaN propagates, as torch.maximum / torch.minimum.
+    case BinaryOp::Maximum:
+      return binary_loop(a, b, y, [](float u, float v) { return (u != u || v != v) ? u + v : (u > v ? u : v); });
+    case BinaryOp::Minimum:
+      return binary_loop(a, b, y, [](float u, float v) { return (u != u || v != v) ? u + v : (u < v ? u : v); });
+  }
+  fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
+}
+
+void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
+  switch (op) {
+    case UnaryOp::Neg: return unary_loop(x, y, [](float v) { return -v; });
+    case UnaryOp::Abs: return unary_loop(x, y, [](float v) { return std::fabs(v); });
+    case UnaryOp::Exp: return unary_loop(x, y, [](float v) { return std::exp(v); });
+    case UnaryOp::Log: return unary_loop(x, y, [](float v) { return std::log(v); });
+    case UnaryOp::Sqrt: return unary_loop(x, y, [](float v) { return std::sqrt(v); });
+    case UnaryOp::Square: return unary_loop(x, y, [](float v) { return v * v; });
+    case UnaryOp::Reciprocal: return unary_loop(x, y, [](float v) { return 1.0f / v; });
+    case UnaryOp::Sign: return unary_loop(x, y, [](float v) { return v != v ? v : static_cast<float>((v > 0) - (v < 0)); });
+    case UnaryOp::Floor: return unary_loop(x, y, [](float v) { return std::floor(v); });
+    case UnaryOp::Ceil: return unary_loop(x, y, [](float v) { return std::ceil(v); });
+  }
+  fail("E_ARG", "unary: unknown op ", static_cast<int>(op));
+}
+
+void affine(const Tensor& x, float alpha, float beta, const Tensor& y) {
+  unary_loop(x, y, [alpha, beta](float v) { return alpha * v + beta; });
+}
+
+void pow_scalar(const Tensor& x, float exponent, const Tensor& y) {
+  if (exponent == 2.0f) return unary_loop(x, y, [](float v) { return v * v; });
+  if (exponent == 0.5f) return unary_loop(x, y, [](float v) { return std::sqrt(v); });
+  unary_loop(x, y, [exponent](float v) { return std::pow(v, exponent); });
+}
+
+}  // namespace cpu
+}  // namespace convnet

@@ -1,0 +1,756 @@
+// SGEMM: C = alpha * op(A) * op(B) + beta * C, row-major, in the GotoBLAS / BLIS style.
+//
+// Structure (loops from outermost in):
+//
+//   jc over N in steps of NC          columns of C a thread works on at once
+//     pc over K in steps of KC        one rank-KC update of that C block
+//       pack op(B)[pc.., jc..] into KC x NR micro-panels      (the B block, ~L3)
+//       ic over M in steps of MC
+//         pack op(A)[ic.., pc..] into MR x KC micro-panels    (the A block, in L2)
+//         jr over the block's columns in steps of NR          (one B micro-panel, in L1)
+//           ir over the block's rows in steps of MR           (A micro-panels stream from L2)
+//             micro-kernel: an MR x NR tile of C held in registers, KC rank-1 updates (FMA)
+//
+// Packing turns any op(A)/op(B) into the same layout (so the transposes cost only the
+// packing), makes the micro-kernel's loads unit-stride, aligned and free of cache-set
+// conflicts, and pads partial panels with zeros. When a packed copy would be reused only a
+// few times (a skinny C), an operand whose layout already suits the kernel is read in place
+// instead: op(A) = A^T already has the MR rows of one k next to each other, op(B) = B has
+// the NR columns of one k next to each other; the micro-kernel takes the k stride as an
+// argument and masks the loads of a partial tile.
+//
+// Micro-kernels (picked once at run time with __builtin_cpu_supports; the binary itself is
+// built for baseline x86-64, the SIMD code opts in per function with target attributes):
+//   avx512   MR x NR = 14 x 32: 28 zmm accumulators + 2 for the B row + 1 broadcast of A.
+//            Per k: 2 vector loads + 14 broadcasts for 28 FMAs, so the two FMA pipes, not the
+//            load ports, are the limit; 28 independent chains hide the FMA latency (4 cycles
+//            x 2 pipes needs >= 8).
+//   avx2     6 x 16: 12 ymm accumulators + 2 for B + 1 broadcast (15 of 16 registers).
+//   portable 4 x 16 plain C++, left to the auto-vectoriser (no x86 assumptions).
+// Partial tiles at the M edge run an instantiation with fewer rows (no wasted FMAs); at the
+// N edge the last vector is masked, so nothing past C's (or an unpacked B's) row is touched.
+//
+// Cache blocking (avx512, tuned on AMD Zen 5: 48 KiB L1d, 1 MiB L2 per core):
+//   KC = 384: a B micro-panel is KC x 32 floats = 48 KiB
+//   ... (see kAvx512Blocking below for the values in use and why)
+// K is cut into equal blocks (K = 576 runs as 2 x 288, not 384 + 192) so that no block is a
+// thin, inefficient one.
+//
+// Determinism: every element of C is produced by the same sequence of operations whatever
+// the thread count. Threads split C by rows or by columns (and the batch), never K; the K
+// blocking depends only on the shape; within a K block each element is one chain of FMAs in
+// k order (the same instructions whether its tile is full or partial), and the blocks are
+// added into C in k order: C = alpha*acc0 + beta*C, then C += alpha*acc1, and so on.
+// Which thread computes a tile, and where its packed copy lives, changes nothing. Results do
+// differ between kernel paths (avx512 / avx2 / portable); a process uses one path.
+#include "cpu/gemm.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <utility>
+
+#include "core/thread_pool.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define CONVNET_GEMM_X86 1
+#include <immintrin.h>
+#else
+#define CONVNET_GEMM_X86 0
+#endif
+
+namespace convnet {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Micro-kernel interface
+
+// One micro-tile: C[rows, cols] (+)= alpha * sum_k a_k (x) b_k over kc values of k, where
+// a_k[i] = a[k * a_ks + i] (i < rows) and b_k[j] = b[k * b_ks + j] (j < cols).
+struct Tile {
+  int64_t kc;
+  const float* a;
+  int64_t a_ks;
+  const float* b;
+  int64_t b_ks;
+  float* c;
+  int64_t ldc;
+  int rows;
+  int cols;
+  float alpha;
+  float beta;
+  bool accumulate;  // later K blocks: C += alpha*acc. First block: C = alpha*acc + beta*C.
+};
+
+using TileFn = void (*)(const Tile&);
+
+// Packing primitives, both writing kc groups of W floats (dst[k * W + x], x < W, zero for
+// x >= n) from n source vectors:
+//   copy:      x-th value of group k = src[k * ld + x]   (n contiguous values per k)
+//   transpose: x-th value of group k = src[x * ld + k]   (n rows, contiguous in k)
+using PackFn = void (*)(const float* src, int64_t ld, int n, int64_t kc, int W, float* dst);
+
+struct KernelInfo {
+  const char* name;
+  int mr, nr;                  // register tile
+  int64_t kc, mc, nc;          // cache blocking (upper bounds)
+  bool reads_only_valid;       // never reads a/b past rows/cols: unpacked operands allowed
+  TileFn (*pick)(int rows, int cols);  // the kernel for a (rows <= mr) x (cols <= nr) tile
+  PackFn pack_copy;
+  PackFn pack_transpose;
+};
+
+void pack_copy_portable(const float* src, int64_t ld, int n, int64_t kc, int W, float* dst) {
+  for (int64_t k = 0; k < kc; ++k, src += ld, dst += W) {
+    int x = 0;
+    for (; x < n; ++x) dst[x] = src[x];
+    for (; x < W; ++x) dst[x] = 0.0f;
+  }
+}
+
+void pack_transpose_portable(const float* src, int64_t ld, int n, int64_t kc, int W, float* dst) {
+  // Blocks of 8 k so that the n source rows are read in cache-line sized pieces.
+  for (int64_t k0 = 0; k0 < kc; k0 += 8) {
+    const int64_t kk = std::min<int64_t>(8, kc - k0);
+    for (int x = 0; x < W; ++x) {
+      const float* s = src + x * ld + k0;
+      float* d = dst + k0 * W + x;
+      if (x < n) {
+        for (int64_t k = 0; k < kk; ++k) d[k * W] = s[k];
+      } else {
+        for (int64_t k = 0; k < kk; ++k) d[k * W] = 0.0f;
+      }
+    }
+  }
+}
+
+// Builds the table fn[(rows - 1) * V + (vectors - 1)] of a kernel template K<rows, vectors>.
+template <template <int, int> class K, int R, int V, int... I>
+constexpr std::array<TileFn, R * V> make_table(std::integer_sequence<int, I...>) {
+  return {{&K<I / V + 1, I % V + 1>::run...}};
+}
+
+// ---------------------------------------------------------------------------------------
+// Portable kernel: plain loops over a full MR x NR tile. Operands are always packed (zero
+// padded), so every element runs the identical code whatever its position in the tile.
+
+constexpr int kPortableMR = 4;
+constexpr int kPortableNR = 16;
+
+void tile_portable(const Tile& t) {
+  constexpr int MR = kPortableMR, NR = kPortableNR;
+  float acc[MR][NR] = {};
+  const float* a = t.a;
+  const float* b = t.b;
+  for (int64_t k = 0; k < t.kc; ++k, a += t.a_ks, b += t.b_ks) {
+    for (int i = 0; i < MR; ++i) {
+      const float ai = a[i];
+      for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[j];
+    }
+  }
+  for (int i = 0; i < t.rows; ++i) {
+    float* c = t.c + i * t.ldc;
+    for (int j = 0; j < t.cols; ++j) {
+      const float v = t.alpha * acc[i][j];
+      if (t.accumulate) {
+        c[j] = c[j] + v;
+      } else if (t.beta == 0.0f) {
+        c[j] = v;
+      } else {
+        c[j] = v + t.beta * c[j];
+      }
+    }
+  }
+}
+
+TileFn pick_portable(int, int) { return &tile_portable; }
+
+constexpr KernelInfo kPortable = {"portable", kPortableMR, kPortableNR, 256, 128, 2048, false,
+                                  &pick_portable, &pack_copy_portable, &pack_transpose_portable};
+
+#if CONVNET_GEMM_X86
+
+// ---------------------------------------------------------------------------------------
+// AVX-512 kernel: R rows x V vectors of 16 floats, R <= 14, V <= 2.
+
+constexpr int kAvx512MR = 14;
+constexpr int kAvx512NV = 2;
+
+template <int R, int V>
+struct Avx512Tile {
+  __attribute__((target("avx512f"))) static void run(const Tile& t) {
+    // Columns of the last vector that are inside the tile (1..16).
+    const int tail = t.cols - 16 * (V - 1);
+    const __mmask16 last = tail >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << tail) - 1);
+
+    // Fetch the C tile now so that it is in L1 when the k loop ends.
+    for (int i = 0; i < R; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.ldc + t.cols - 1), _MM_HINT_T0);
+    }
+
+    __m512 acc[R][V];
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) acc[i][v] = _mm512_setzero_ps();
+
+    const float* a = t.a;
+    const float* b = t.b;
+    const int64_t a_ks = t.a_ks, b_ks = t.b_ks;
+    for (int64_t k = t.kc; k > 0; --k) {
+      __m512 bv[V];
+#pragma GCC unroll 4
+      for (int v = 0; v < V - 1; ++v) bv[v] = _mm512_loadu_ps(b + 16 * v);
+      bv[V - 1] = _mm512_maskz_loadu_ps(last, b + 16 * (V - 1));
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) {
+        const __m512 ai = _mm512_set1_ps(a[i]);
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+      }
+      a += a_ks;
+      b += b_ks;
+    }
+
+    const __m512 alpha = _mm512_set1_ps(t.alpha);
+    const __m512 beta = _mm512_set1_ps(t.beta);
+    const int mode = t.accumulate ? 0 : (t.beta == 0.0f ? 1 : 2);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      float* c = t.c + i * t.ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) {
+        const __mmask16 m = v == V - 1 ? last : __mmask16(0xFFFF);
+        __m512 r;
+        if (mode == 0) {
+          r = _mm512_fmadd_ps(acc[i][v], alpha, _mm512_maskz_loadu_ps(m, c + 16 * v));
+        } else if (mode == 1) {
+          r = _mm512_mul_ps(acc[i][v], alpha);
+        } else {
+          r = _mm512_fmadd_ps(acc[i][v], alpha, _mm512_mul_ps(beta, _mm512_maskz_loadu_ps(m, c + 16 * v)));
+        }
+        _mm512_mask_storeu_ps(c + 16 * v, m, r);
+      }
+    }
+  }
+};
+
+
+// Transposes the 16 x 16 block r in place (r[i] lane j <-> r[j] lane i).
+__attribute__((target("avx512f"), always_inline)) inline void transpose16x16(__m512 (&r)[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);      // per 128-bit lane: a0 b0 a1 b1
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);  //                   a2 b2 a3 b3
+  }
+  for (int i = 0; i < 16; i += 4) {  // per 128-bit lane: column j of rows i..i+3
+    const __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+  }
+  // Now lane L of r[4q + j] holds column 4L + j of rows 4q..4q+3: transpose the 4 x 4 grid
+  // of 128-bit lanes of r[j], r[4 + j], r[8 + j], r[12 + j].
+  for (int j = 0; j < 4; ++j) {
+    const __m512 e = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);  // a.L0 a.L1 b.L0 b.L1
+    const __m512 f = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);  // a.L2 a.L3 b.L2 b.L3
+    const __m512 g = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
+    const __m512 h = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+    t[j] = _mm512_shuffle_f32x4(e, g, 0x88);       // a.L0 b.L0 c.L0 d.L0
+    t[4 + j] = _mm512_shuffle_f32x4(e, g, 0xDD);   // a.L1 b.L1 c.L1 d.L1
+    t[8 + j] = _mm512_shuffle_f32x4(f, h, 0x88);   // a.L2 ...
+    t[12 + j] = _mm512_shuffle_f32x4(f, h, 0xDD);  // a.L3 ...
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+__mmask16 lanes16(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); }
+
+__attribute__((target("avx512f"))) void pack_copy_avx512(const float* src, int64_t ld, int n, int64_t kc, int W,
+                                                         float* dst) {
+  for (int64_t k = 0; k < kc; ++k, src += ld, dst += W) {
+    for (int x = 0; x < W; x += 16) {
+      const __m512 v = _mm512_maskz_loadu_ps(lanes16(n - x), src + x);
+      _mm512_mask_storeu_ps(dst + x, lanes16(W - x), v);
+    }
+  }
+}
+
+__attribute__((target("avx512f"))) void pack_transpose_avx512(const float* src, int64_t ld, int n, int64_t kc,
+                                                              int W, float* dst) {
+  for (int x0 = 0; x0 < W; x0 += 16) {
+    const int rows = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(16, n - x0)));
+    const __mmask16 store = lanes16(W - x0);
+    for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+      const int64_t kk = std::min<int64_t>(16, kc - k0);
+      const __mmask16 load = lanes16(kk);
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) {
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(load, src + (x0 + i) * ld + k0) : _mm512_setzero_ps();
+      }
+      transpose16x16(r);
+      for (int64_t k = 0; k < kk; ++k) _mm512_mask_storeu_ps(dst + (k0 + k) * W + x0, store, r[k]);
+    }
+  }
+}
+
+constexpr auto kAvx512Table = make_table<Avx512Tile, kAvx512MR, kAvx512NV>(
+    std::make_integer_sequence<int, kAvx512MR * kAvx512NV>{});
+
+TileFn pick_avx512(int rows, int cols) {
+  return kAvx512Table[(rows - 1) * kAvx512NV + (cols + 15) / 16 - 1];
+}
+
+// ---------------------------------------------------------------------------------------
+// AVX2 kernel: R rows x V vectors of 8 floats, R <= 6, V <= 2.
+
+constexpr int kAvx2MR = 6;
+constexpr int kAvx2NV = 2;
+
+template <int R, int V>
+struct Avx2Tile {
+  template <bool kMasked>
+  __attribute__((target("avx2,fma"), always_inline)) static inline void loop(const Tile& t, __m256i mask,
+                                                                            __m256 (&acc)[R][V]) {
+    const float* a = t.a;
+    const float* b = t.b;
+    const int64_t a_ks = t.a_ks, b_ks = t.b_ks;
+    for (int64_t k = t.kc; k > 0; --k) {
+      __m256 bv[V];
+#pragma GCC unroll 4
+      for (int v = 0; v < V - 1; ++v) bv[v] = _mm256_loadu_ps(b + 8 * v);
+      bv[V - 1] = kMasked ? _mm256_maskload_ps(b + 8 * (V - 1), mask) : _mm256_loadu_ps(b + 8 * (V - 1));
+#pragma GCC unroll 8
+      for (int i = 0; i < R; ++i) {
+        const __m256 ai = _mm256_broadcast_ss(a + i);
+#pragma GCC unroll 4
+        for (int v = 0; v < V; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+      }
+      a += a_ks;
+      b += b_ks;
+    }
+  }
+
+  __attribute__((target("avx2,fma"))) static void run(const Tile& t) {
+    const int tail = t.cols - 8 * (V - 1);  // 1..8
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+
+    for (int i = 0; i < R; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + i * t.ldc + t.cols - 1), _MM_HINT_T0);
+    }
+
+    __m256 acc[R][V];
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) acc[i][v] = _mm256_setzero_ps();
+    if (tail < 8) {
+      loop<true>(t, mask, acc);
+    } else {
+      loop<false>(t, mask, acc);
+    }
+
+    const __m256 alpha = _mm256_set1_ps(t.alpha);
+    const __m256 beta = _mm256_set1_ps(t.beta);
+    const int mode = t.accumulate ? 0 : (t.beta == 0.0f ? 1 : 2);
+#pragma GCC unroll 8
+    for (int i = 0; i < R; ++i) {
+      float* c = t.c + i * t.ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) {
+        const bool masked = v == V - 1 && tail < 8;
+        __m256 old = _mm256_setzero_ps();
+        if (mode != 1) old = masked ? _mm256_maskload_ps(c + 8 * v, mask) : _mm256_loadu_ps(c + 8 * v);
+        __m256 r;
+        if (mode == 0) {
+          r = _mm256_fmadd_ps(acc[i][v], alpha, old);
+        } else if (mode == 1) {
+          r = _mm256_mul_ps(acc[i][v], alpha);
+        } else {
+          r = _mm256_fmadd_ps(acc[i][v], alpha, _mm256_mul_ps(beta, old));
+        }
+        if (masked) {
+          _mm256_maskstore_ps(c + 8 * v, mask, r);
+        } else {
+          _mm256_storeu_ps(c + 8 * v, r);
+        }
+      }
+    }
+  }
+};
+
+
+// Transposes the 8 x 8 block r in place.
+__attribute__((target("avx2,fma"), always_inline)) inline void transpose8x8(__m256 (&r)[8]) {
+  __m256 t[8], s[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x20);
+    r[4 + j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x31);
+  }
+}
+
+__attribute__((target("avx2,fma"))) __m256i lanes8(int64_t n) {
+  const int c = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, n)));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+__attribute__((target("avx2,fma"))) void pack_copy_avx2(const float* src, int64_t ld, int n, int64_t kc, int W,
+                                                        float* dst) {
+  // W is a multiple of 8 for B (NR = 16); for A (MR = 6) the group is padded with masks.
+  for (int x = 0; x < W; x += 8) {
+    const __m256i load = lanes8(n - x), store = lanes8(W - x);
+    const bool full = n - x >= 8 && W - x >= 8;
+    const float* s = src + x;
+    float* d = dst + x;
+    if (full) {
+      for (int64_t k = 0; k < kc; ++k) _mm256_storeu_ps(d + k * W, _mm256_loadu_ps(s + k * ld));
+    } else {
+      for (int64_t k = 0; k < kc; ++k) _mm256_maskstore_ps(d + k * W, store, _mm256_maskload_ps(s + k * ld, load));
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void pack_transpose_avx2(const float* src, int64_t ld, int n, int64_t kc, int W,
+                                                             float* dst) {
+  for (int x0 = 0; x0 < W; x0 += 8) {
+    const int rows = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, n - x0)));
+    const __m256i store = lanes8(W - x0);
+    const bool full_store = W - x0 >= 8;
+    for (int64_t k0 = 0; k0 < kc; k0 += 8) {
+      const int64_t kk = std::min<int64_t>(8, kc - k0);
+      const __m256i load = lanes8(kk);
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) {
+        const float* s = src + (x0 + i) * ld + k0;
+        r[i] = i >= rows ? _mm256_setzero_ps() : kk == 8 ? _mm256_loadu_ps(s) : _mm256_maskload_ps(s, load);
+      }
+      transpose8x8(r);
+      for (int64_t k = 0; k < kk; ++k) {
+        float* d = dst + (k0 + k) * W + x0;
+        if (full_store) {
+          _mm256_storeu_ps(d, r[k]);
+        } else {
+          _mm256_maskstore_ps(d, store, r[k]);
+        }
+      }
+    }
+  }
+}
+
+constexpr auto kAvx2Table =
+    make_table<Avx2Tile, kAvx2MR, kAvx2NV>(std::make_integer_sequence<int, kAvx2MR * kAvx2NV>{});
+
+TileFn pick_avx2(int rows, int cols) { return kAvx2Table[(rows - 1) * kAvx2NV + (cols + 7) / 8 - 1]; }
+
+constexpr KernelInfo kAvx512 = {"avx512", kAvx512MR, 16 * kAvx512NV, 384, 168, 4096, true, &pick_avx512,
+                                &pack_copy_avx512, &pack_transpose_avx512};
+constexpr KernelInfo kAvx2 = {"avx2", kAvx2MR, 8 * kAvx2NV, 256, 144, 4096, true, &pick_avx2,
+                              &pack_copy_avx2, &pack_transpose_avx2};
+
+bool cpu_has_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+}
+bool cpu_has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+#endif  // CONVNET_GEMM_X86
+
+const KernelInfo* detect_kernel() {
+#if CONVNET_GEMM_X86
+  if (cpu_has_avx512()) return &kAvx512;
+  if (cpu_has_avx2()) return &kAvx2;
+#endif
+  return &kPortable;
+}
+
+std::atomic<const KernelInfo*> g_forced{nullptr};
+
+const KernelInfo& active_kernel() {
+  static const KernelInfo* const detected = detect_kernel();
+  const KernelInfo* forced = g_forced.load(std::memory_order_relaxed);
+  return forced ? *forced : *detected;
+}
+
+// ---------------------------------------------------------------------------------------
+// Pack buffers: one pair per thread, 64-byte aligned, grown when a larger one is needed and
+// freed when the thread exits.
+
+class PackBuffer {
+ public:
+  PackBuffer() = default;
+  PackBuffer(const PackBuffer&) = delete;
+  PackBuffer& operator=(const PackBuffer&) = delete;
+  ~PackBuffer() { release(); }
+
+  float* get(size_t floats) {
+    if (floats > capacity_) {
+      release();
+      const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+#if defined(_WIN32)
+      data_ = static_cast<float*>(_aligned_malloc(bytes, 64));
+#else
+      data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+#endif
+      if (!data_) throw std::bad_alloc();
+      capacity_ = floats;
+    }
+    return data_;
+  }
+
+ private:
+  void release() {
+#if defined(_WIN32)
+    _aligned_free(data_);
+#else
+    std::free(data_);
+#endif
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+
+  float* data_ = nullptr;
+  size_t capacity_ = 0;
+};
+
+thread_local PackBuffer tls_pack_a;
+thread_local PackBuffer tls_pack_b;
+
+// ---------------------------------------------------------------------------------------
+// Packing
+
+// op(A)[i0 .. i0+m, p0 .. p0+kc) -> panels of MR rows; panel p is kc groups of MR floats
+// (row i of the panel at offset k*MR + i), rows past m are zero.
+void pack_a(const KernelInfo& ker, bool trans, const float* A, int64_t lda, int64_t i0, int64_t m, int64_t p0,
+            int64_t kc, float* dst) {
+  const int MR = ker.mr;
+  for (int64_t i = 0; i < m; i += MR, dst += MR * kc) {
+    const int rows = static_cast<int>(std::min<int64_t>(MR, m - i));
+    if (trans) {  // A is K x M: the MR values of one k are contiguous.
+      ker.pack_copy(A + p0 * lda + i0 + i, lda, rows, kc, MR, dst);
+    } else {  // A is M x K: a transpose.
+      ker.pack_transpose(A + (i0 + i) * lda + p0, lda, rows, kc, MR, dst);
+    }
+  }
+}
+
+// op(B)[p0 .. p0+kc, j0 .. j0+n) -> panels of NR columns; panel q is kc groups of NR floats,
+// columns past n are zero.
+void pack_b(const KernelInfo& ker, bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
+            int64_t n, float* dst) {
+  const int NR = ker.nr;
+  for (int64_t j = 0; j < n; j += NR, dst += NR * kc) {
+    const int cols = static_cast<int>(std::min<int64_t>(NR, n - j));
+    if (!trans) {  // B is K x N: the NR values of one k are contiguous.
+      ker.pack_copy(B + p0 * ldb + j0 + j, ldb, cols, kc, NR, dst);
+    } else {  // B is N x K: a transpose.
+      ker.pack_transpose(B + (j0 + j) * ldb + p0, ldb, cols, kc, NR, dst);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Driver
+
+struct Problem {
+  bool trans_a, trans_b;
+  int64_t M, N, K;
+  float alpha, beta;
+  const float* A;
+  int64_t lda;
+  const float* B;
+  int64_t ldb;
+  float* C;
+  int64_t ldc;
+};
+
+// Decisions that depend only on the shape (never on the thread count).
+struct Plan {
+  int64_t kc;         // K block (all blocks but the last are this long)
+  bool pack_a;        // else op(A) = A^T is read in place
+  bool pack_b;        // else op(B) = B is read in place
+  bool split_n;       // threads split C by columns (else by rows)
+  int64_t unit;       // rows or columns per unit of parallel work
+  int64_t units;      // units per problem
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Splits n into equal blocks of at most `limit`, each a multiple of `align`.
+int64_t even_block(int64_t n, int64_t limit, int64_t align) {
+  const int64_t blocks = ceil_div(n, limit);
+  return std::min(limit, round_up(ceil_div(n, blocks), align));
+}
+
+Plan make_plan(const KernelInfo& ker, const Problem& p) {
+  Plan plan;
+  plan.kc = even_block(p.K, ker.kc, 1);
+  // A packed copy of A is reused by every NR-wide column panel of the block, one of B by
+  // every MR-high row panel. Read in place when that reuse is small.
+  plan.pack_a = !ker.reads_only_valid || !p.trans_a || p.N > 4 * ker.nr;
+  plan.pack_b = !ker.reads_only_valid || p.trans_b || p.M > 4 * ker.mr;
+  // Split the longer side of C between threads; each thread packs its own copy of the
+  // other operand, so that side should be long enough to amortise that.
+  plan.split_n = p.N > 2 * p.M;
+  plan.unit = plan.split_n ? ker.nr : ker.mr;
+  plan.units = ceil_div(plan.split_n ? p.N : p.M, plan.unit);
+  return plan;
+}
+
+// Computes C[m0..m1, n0..n1) of one problem on the calling thread.
+void gemm_block(const KernelInfo& ker, const Plan& plan, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
+                int64_t n1) {
+  const int MR = ker.mr, NR = ker.nr;
+  const int64_t kc_max = plan.kc;
+  const int64_t nc_max = even_block(n1 - n0, ker.nc, NR);
+  const int64_t mc_max = even_block(m1 - m0, ker.mc, MR);
+  float* a_buf = plan.pack_a ? tls_pack_a.get(static_cast<size_t>(round_up(mc_max, MR) * kc_max)) : nullptr;
+  float* b_buf = plan.pack_b ? tls_pack_b.get(static_cast<size_t>(round_up(nc_max, NR) * kc_max)) : nullptr;
+
+  for (int64_t jc = n0; jc < n1; jc += nc_max) {
+    const int64_t nc = std::min(nc_max, n1 - jc);
+    for (int64_t pc = 0; pc < p.K; pc += kc_max) {
+      const int64_t kc = std::min(kc_max, p.K - pc);
+      const float* b_blk;
+      int64_t b_panel, b_ks;  // offset between NR-column panels, and between k
+      if (plan.pack_b) {
+        pack_b(ker, p.trans_b, p.B, p.ldb, pc, kc, jc, nc, b_buf);
+        b_blk = b_buf, b_panel = NR * kc, b_ks = NR;
+      } else {
+        b_blk = p.B + pc * p.ldb + jc, b_panel = NR, b_ks = p.ldb;
+      }
+      Tile t;
+      t.kc = kc;
+      t.b_ks = b_ks;
+      t.ldc = p.ldc;
+      t.alpha = p.alpha;
+      t.beta = p.beta;
+      t.accumulate = pc > 0;
+      for (int64_t ic = m0; ic < m1; ic += mc_max) {
+        const int64_t mc = std::min(mc_max, m1 - ic);
+        const float* a_blk;
+        int64_t a_panel;
+        if (plan.pack_a) {
+          pack_a(ker, p.trans_a, p.A, p.lda, ic, mc, pc, kc, a_buf);
+          a_blk = a_buf, a_panel = MR * kc, t.a_ks = MR;
+        } else {
+          a_blk = p.A + pc * p.lda + ic, a_panel = MR, t.a_ks = p.lda;
+        }
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          t.cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+          t.b = b_blk + (jr / NR) * b_panel;
+          TileFn full = ker.pick(MR, t.cols);
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            t.rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+            t.a = a_blk + (ir / MR) * a_panel;
+            t.c = p.C + (ic + ir) * p.ldc + jc + jr;
+            (t.rows == MR ? full : ker.pick(t.rows, t.cols))(t);
+          }
+        }
+      }
+    }
+  }
+}
+
+// C = beta * C for rows [r0, r1) of the flattened batch (used when K == 0 or alpha == 0).
+void scale_rows(float* C, int64_t M, int64_t N, int64_t ldc, int64_t stride_c, float beta, int64_t r0,
+                int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    float* c = C + (r / M) * stride_c + (r % M) * ldc;
+    if (beta == 0.0f) {
+      std::fill(c, c + N, 0.0f);
+    } else if (beta != 1.0f) {
+      for (int64_t j = 0; j < N; ++j) c[j] *= beta;
+    }
+  }
+}
+
+// Work below this many flops stays on one thread: waking a helper costs microseconds.
+constexpr double kMinFlopsPerThread = 4.0e6;
+
+}  // namespace
+
+void sgemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                           const float* A, int64_t lda, int64_t stride_a, const float* B, int64_t ldb,
+                           int64_t stride_b, float beta, float* C, int64_t ldc, int64_t stride_c,
+                           int64_t batch) {
+  if (M <= 0 || N <= 0 || batch <= 0) return;
+  if (K <= 0 || alpha == 0.0f) {
+    if (beta == 1.0f) return;
+    const int64_t rows = batch * M;
+    parallel_for(rows, std::max<int64_t>(1, (1 << 16) / N),
+                 [&](int64_t r0, int64_t r1) { scale_rows(C, M, N, ldc, stride_c, beta, r0, r1); });
+    return;
+  }
+
+  const KernelInfo& ker = active_kernel();
+  const Problem base{trans_a, trans_b, M, N, K, alpha, beta, A, lda, B, ldb, C, ldc};
+  const Plan plan = make_plan(ker, base);
+  const double unit_flops = 2.0 * static_cast<double>(plan.unit) * static_cast<double>(plan.split_n ? M : N) *
+                            static_cast<double>(K);
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerThread / unit_flops));
+
+  parallel_for(batch * plan.units, grain, [&](int64_t begin, int64_t end) {
+    while (begin < end) {
+      const int64_t i = begin / plan.units;
+      const int64_t u0 = begin % plan.units;
+      const int64_t u1 = std::min(plan.units, u0 + (end - begin));
+      Problem p = base;
+      p.A = A + i * stride_a;
+      p.B = B + i * stride_b;
+      p.C = C + i * stride_c;
+      const int64_t lo = u0 * plan.unit;
+      if (plan.split_n) {
+        gemm_block(ker, plan, p, 0, M, lo, std::min(N, u1 * plan.unit));
+      } else {
+        gemm_block(ker, plan, p, lo, std::min(M, u1 * plan.unit), 0, N);
+      }
+      begin += u1 - u0;
+    }
+  });
+}
+
+void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  sgemm_strided_batched(trans_a, trans_b, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
+}
+
+const char* sgemm_kernel_name() { return active_kernel().name; }
+
+bool sgemm_force_kernel(const char* name) {
+  if (!name) {
+    g_forced.store(nullptr);
+    return true;
+  }
+  const KernelInfo* k = nullptr;
+  if (std::strcmp(name, "portable") == 0) k = &kPortable;
+#if CONVNET_GEMM_X86
+  if (std::strcmp(name, "avx512") == 0 && cpu_has_avx512()) k = &kAvx512;
+  if (std::strcmp(name, "avx2") == 0 && cpu_has_avx2()) k = &kAvx2;
+#endif
+  if (!k) return false;
+  g_forced.store(k);
+  return true;
+}
+
+}  // namespace convnet

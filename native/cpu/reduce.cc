@@ -1,0 +1,163 @@
+// Reductions over axes (sum, mean, max, min) and argmax.
+//
+// Accumulation is in float64, in a fixed order per output element, so the result is the
+// same for any thread count. Three layouts:
+//  - the reduced axes form one run of adjacent axes: x viewed as [outer, R, inner] and
+//    y[o, i] = reduce_r x[o, r, i]; with inner == 1 (the trailing case) long rows are summed
+//    in fixed-size blocks combined in order, so even a full reduction uses every thread;
+//  - anything else: a list of the reduced elements' offsets, walked per output element.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "cpu/cpu_ops.h"
+
+namespace convnet {
+namespace cpu {
+namespace {
+
+constexpr int64_t kBlock = 1 << 14;  // elements per partial of a long trailing reduction
+
+struct Accumulator {
+  ReduceOp op;
+  double init() const {
+    switch (op) {
+      case ReduceOp::Max: return -std::numeric_limits<double>::infinity();
+      case ReduceOp::Min: return std::numeric_limits<double>::infinity();
+      default: return 0.0;
+    }
+  }
+  // NaN propagates through max and min, as in PyTorch.
+  double combine(double acc, double v) const {
+    switch (op) {
+      case ReduceOp::Max: return (v > acc || v != v) && acc == acc ? v : acc;
+      case ReduceOp::Min: return (v < acc || v != v) && acc == acc ? v : acc;
+      default: return acc + v;
+    }
+  }
+};
+
+double finish(ReduceOp op, double acc, int64_t count) {
+  return op == ReduceOp::Mean ? (count ? acc / static_cast<double>(count) : std::nan("")) : acc;
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& y) {
+  const Accumulator acc{op};
+  const float* px = x.f32();
+  float* py = y.f32();
+  const int64_t out_n = y.numel();
+  const int64_t count = out_n ? x.numel() / out_n : 0;
+  if (out_n == 0) return;
+  if (count == 0) {
+    CONVNET_CHECK(op == ReduceOp::Sum || op == ReduceOp::Mean, "E_SHAPE",
+                  "max/min of an empty tensor has no identity");
+    for (int64_t i = 0; i < out_n; ++i) py[i] = static_cast<float>(finish(op, 0.0, 0));
+    return;
+  }
+  const bool adjacent = axes.empty() || axes.back() - axes.front() + 1 == static_cast<int64_t>(axes.size());
+  if (adjacent) {
+    int64_t outer = 1, reduced = 1, inner = 1;
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      if (!axes.empty() && d < axes.front()) outer *= x.shape[d];
+      else if (!axes.empty() && d <= axes.back()) reduced *= x.shape[d];
+      else inner *= x.shape[d];
+    }
+    if (inner == 1) {
+      const int64_t blocks = (reduced + kBlock - 1) / kBlock;
+      std::vector<double> partial(static_cast<size_t>(outer * blocks));
+      parallel_for(outer * blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+          const int64_t o = t / blocks, blk = t % blocks;
+          const float* row = px + o * reduced;
+          double a = acc.init();
+          for (int64_t r = blk * kBlock, stop = std::min(reduced, r + kBlock); r < stop; ++r) a = acc.combine(a, row[r]);
+          partial[t] = a;
+        }
+      });
+      for (int64_t o = 0; o < out_n; ++o) {
+        double a = partial[o * blocks];
+        for (int64_t blk = 1; blk < blocks; ++blk) a = acc.combine(a, partial[o * blocks + blk]);
+        py[o] = static_cast<float>(finish(op, a, count));
+      }
+      return;
+    }
+    // y[o, i] over chunks of i, each chunk accumulating whole rows x[o, r, chunk] in order.
+    const int64_t chunk = 256;
+    const int64_t chunks = (inner + chunk - 1) / chunk;
+    parallel_for(outer * chunks, 1, [&](int64_t begin, int64_t end) {
+      std::vector<double> sums(chunk);
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t o = t / chunks, i0 = (t % chunks) * chunk, width = std::min(chunk, inner - i0);
+        std::fill(sums.begin(), sums.begin() + width, acc.init());
+        for (int64_t r = 0; r < reduced; ++r) {
+          const float* row = px + (o * reduced + r) * inner + i0;
+          if (op == ReduceOp::Sum || op == ReduceOp::Mean) {
+            for (int64_t i = 0; i < width; ++i) sums[i] += row[i];
+          } else {
+            for (int64_t i = 0; i < width; ++i) sums[i] = acc.combine(sums[i], row[i]);
+          }
+        }
+        for (int64_t i = 0; i < width; ++i) py[o * inner + i0 + i] = static_cast<float>(finish(op, sums[i], count));
+      }
+    });
+    return;
+  }
+  // General case: offsets of the reduced elements relative to each output's base element.
+  const std::vector<int64_t> strides = contiguous_strides(x.shape);
+  std::vector<bool> is_reduced(x.shape.size(), false);
+  for (int64_t a : axes) is_reduced[a] = true;
+  std::vector<int64_t> offsets{0};
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (!is_reduced[d]) continue;
+    std::vector<int64_t> grown;
+    grown.reserve(offsets.size() * x.shape[d]);
+    for (int64_t base : offsets)
+      for (int64_t i = 0; i < x.shape[d]; ++i) grown.push_back(base + i * strides[d]);
+    offsets.swap(grown);
+  }
+  parallel_for(out_n, 64, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      int64_t base = 0, rest = o;
+      for (int64_t d = x.dim() - 1; d >= 0; --d) {
+        if (is_reduced[d]) continue;
+        base += (rest % x.shape[d]) * strides[d];
+        rest /= x.shape[d];
+      }
+      double a = acc.init();
+      for (int64_t off : offsets) a = acc.combine(a, px[base + off]);
+      py[o] = static_cast<float>(finish(op, a, count));
+    }
+  });
+}
+
+void argmax(const Tensor& x, int64_t axis, const Tensor& y) {
+  int64_t outer = 1, inner = 1;
+  const int64_t len = x.shape[axis];
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  const float* px = x.f32();
+  int32_t* py = y.i32();
+  parallel_for(outer * inner, 256, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t o = t / inner, i = t % inner;
+      const float* p = px + o * len * inner + i;
+      int64_t best = 0;
+      float best_value = p[0];
+      for (int64_t r = 1; r < len && best_value == best_value; ++r) {
+        const float v = p[r * inner];
+        if (v > best_value || v != v) {
+          best = r;
+          best_value = v;
+        }
+      }
+      py[t] = static_cast<int32_t>(best);
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace convnet

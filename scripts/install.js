@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// npm install hook. Uses a matching prebuilt binary as it is; otherwise builds the addon from
+// source: with CMake (cmake-js, the full build, CUDA included when nvcc is found) when cmake is on
+// PATH, else with node-gyp (CPU backend). Nothing is downloaded either way.
+// CONVNET_BUILD_FROM_SOURCE=1 skips the prebuilt binary.
+'use strict';
+const { spawnSync } = require('child_process');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+
+function prebuiltBinary() {
+  if (process.env.CONVNET_BUILD_FROM_SOURCE) return null;
+  try {
+    const found = require('node-gyp-build').path(root);
+    return found.includes(`${path.sep}prebuilds${path.sep}`) ? found : null;
+  } catch {
+    return null;
+  }
+}
+
+function onPath(command) {
+  return spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+function run(command, args) {
+  console.log(`cudnn-convnet: ${command} ${args.join(' ')}`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+  if (result.status !== 0) process.exit(result.status || 1);
+}
+
+const prebuilt = prebuiltBinary();
+if (prebuilt) {
+  console.log(`cudnn-convnet: using the prebuilt binary ${path.relative(root, prebuilt)}`);
+} else if (onPath('cmake')) {
+  run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build']);
+} else {
+  // npm hands its bundled node-gyp to install scripts in npm_config_node_gyp.
+  const nodeGyp = process.env.npm_config_node_gyp;
+  if (nodeGyp) run(process.execPath, [nodeGyp, 'rebuild']);
+  else run('node-gyp', ['rebuild']);
+}
