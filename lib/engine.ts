@@ -32,7 +32,7 @@ export function untrack(t: Tensor): void {
   for (const scope of scopes) scope.delete(t);
 }
 
-type Tidyable = Tensor | Tidyable[] | { [key: string]: Tidyable } | void | number | string | boolean | null | undefined;
+
 
 function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
   if (typeof value !== 'object' || value === null || seen.has(value)) return;
@@ -52,7 +52,7 @@ function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): v
  * @example
  * const y = tidy(() => x.mul(2).add(1).sum());   // the intermediates are freed
  */
-export function tidy<T extends Tidyable>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new ConvnetError(`tidy: expected a function, got ${typeof fn}`, 'E_ARG');
   const scope = new Set<Tensor>();
   scopes.push(scope);

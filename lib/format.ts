@@ -24,20 +24,24 @@ function makeFormatter(values: ArrayLike<number>, dtype: DType): { format: Forma
   let format: Formatter;
   if (finite.length === 0) {
     format = (v) => special(v) ?? String(v);
-  } else if (finite.every(Number.isInteger)) {
-    const absMax = Math.max(...finite.map(Math.abs));
-    format = absMax > 1e8 ? (v) => special(v) ?? v.toExponential(PRECISION).replace(/e([+-])(\d)$/, 'e$10$2') : (v) => special(v) ?? `${v.toFixed(0)}.`;
   } else {
-    const nonzero = finite.map(Math.abs).filter((v) => v !== 0);
-    const absMax = nonzero.length ? Math.max(...nonzero) : 0;
-    const absMin = nonzero.length ? Math.min(...nonzero) : 0;
-    const sci = nonzero.length > 0 && (absMax / absMin > 1000 || absMax > 1e8 || absMin < 1e-4);
-    format = sci
-      ? (v) => special(v) ?? v.toExponential(PRECISION).replace(/e([+-])(\d)$/, 'e$10$2')
-      : (v) => special(v) ?? v.toFixed(PRECISION);
+    const intMode = finite.every(Number.isInteger);
+    let absMax = 0, absMin = Infinity;
+    for (const v of finite) {
+      if (v !== 0) {
+        absMax = Math.max(absMax, Math.abs(v));
+        absMin = Math.min(absMin, Math.abs(v));
+      }
+    }
+    const sci = absMax > 0 && (absMax / absMin > 1000 || absMax > 1e8 || (!intMode && absMin < 1e-4));
+    // Python writes exponents with at least two digits: 1.0000e-05.
+    const sciFormat = (v: number): string => v.toExponential(PRECISION).replace(/e([+-])(\d)$/, 'e$10$2');
+    format = sci ? (v) => special(v) ?? sciFormat(v) : intMode ? (v) => special(v) ?? `${v.toFixed(0)}.` : (v) => special(v) ?? v.toFixed(PRECISION);
   }
+  // As PyTorch, the common width comes from the nonzero finite values only: nan and inf may
+  // stick out, and zeros are padded like the rest.
   let width = 1;
-  for (let i = 0; i < values.length; i++) width = Math.max(width, format(values[i]).length);
+  for (const v of finite) if (v !== 0) width = Math.max(width, format(v).length);
   return { format, width };
 }
 
@@ -70,7 +74,7 @@ export function formatTensor(values: ArrayLike<number>, shape: readonly number[]
   const render = (axis: number, offset: number, indent: number): string => {
     const kept = keptIndices(shape[axis], summarize);
     if (axis === shape.length - 1) {
-      const cells = kept.map((i) => (i < 0 ? '...' : cell(values[offset + i])));
+      const cells = kept.map((i) => (i < 0 ? ' ...' : cell(values[offset + i])));
       // Wrap long rows like PyTorch: as many cells per line as fit in LINE_WIDTH.
       const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (width + 2)));
       const lines: string[] = [];

@@ -23,8 +23,8 @@ function f32(op: string, name: string, x: unknown): F32 {
 // queued op keeps its own reference).
 function binary(op: keyof typeof BinaryOp, a: Tensor | number, b: Tensor | number): F32 {
   if (typeof a === 'number' && typeof b === 'number') fail('E_ARG', `${op}: expected at least one tensor, got two numbers`);
-  const ta = typeof a === 'number' ? scalar(op, 'a', a) : f32(op, 'a', a);
-  const tb = typeof b === 'number' ? scalar(op, 'b', b) : f32(op, 'b', b);
+  const ta = isTensor(a) ? f32(op, 'a', a) : scalar(op, 'a', a);
+  const tb = isTensor(b) ? f32(op, 'b', b) : scalar(op, 'b', b);
   try {
     checkSameDevice(op, { a: ta, b: tb });
     const shape = broadcastShapes(op, ta.shape, tb.shape);

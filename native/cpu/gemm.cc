@@ -87,11 +87,14 @@ struct Tile {
 
 using TileFn = void (*)(const Tile&);
 
-// Packing primitives, both writing kc groups of W floats (dst[k * W + x], x < W, zero for
-// x >= n) from n source vectors:
-//   copy:      x-th value of group k = src[k * ld + x]   (n contiguous values per k)
-//   transpose: x-th value of group k = src[x * ld + k]   (n rows, contiguous in k)
-using PackFn = void (*)(const float* src, int64_t ld, int n, int64_t kc, int W, float* dst);
+// Packing primitives. Both pack n source vectors (columns or rows) of kc values into
+// ceil(n / W) panels of kc groups of W floats, the panels one after another:
+//   dst[p * kc * W + k * W + x] = v[p * W + x][k]   (zero where p * W + x >= n)
+//   copy:      v[y][k] = src[k * ld + y]   (for each k the n values are contiguous)
+//   transpose: v[y][k] = src[y * ld + k]   (n rows, each contiguous in k)
+// Copy walks the source row by row (k outer): stepping down a column of panels would take a
+// page-sized stride per access, which defeats the prefetchers and the TLB.
+using PackFn = void (*)(const float* src, int64_t ld, int64_t n, int64_t kc, int W, float* dst);
 
 struct KernelInfo {
   const char* name;
@@ -103,25 +106,32 @@ struct KernelInfo {
   PackFn pack_transpose;
 };
 
-void pack_copy_portable(const float* src, int64_t ld, int n, int64_t kc, int W, float* dst) {
-  for (int64_t k = 0; k < kc; ++k, src += ld, dst += W) {
-    int x = 0;
-    for (; x < n; ++x) dst[x] = src[x];
-    for (; x < W; ++x) dst[x] = 0.0f;
+void pack_copy_portable(const float* src, int64_t ld, int64_t n, int64_t kc, int W, float* dst) {
+  for (int64_t k = 0; k < kc; ++k, src += ld) {
+    for (int64_t y0 = 0; y0 < n; y0 += W) {
+      const int64_t cnt = std::min<int64_t>(W, n - y0);
+      float* d = dst + y0 * kc + k * W;
+      int64_t x = 0;
+      for (; x < cnt; ++x) d[x] = src[y0 + x];
+      for (; x < W; ++x) d[x] = 0.0f;
+    }
   }
 }
 
-void pack_transpose_portable(const float* src, int64_t ld, int n, int64_t kc, int W, float* dst) {
-  // Blocks of 8 k so that the n source rows are read in cache-line sized pieces.
-  for (int64_t k0 = 0; k0 < kc; k0 += 8) {
-    const int64_t kk = std::min<int64_t>(8, kc - k0);
-    for (int x = 0; x < W; ++x) {
-      const float* s = src + x * ld + k0;
-      float* d = dst + k0 * W + x;
-      if (x < n) {
-        for (int64_t k = 0; k < kk; ++k) d[k * W] = s[k];
-      } else {
-        for (int64_t k = 0; k < kk; ++k) d[k * W] = 0.0f;
+void pack_transpose_portable(const float* src, int64_t ld, int64_t n, int64_t kc, int W, float* dst) {
+  for (int64_t y0 = 0; y0 < n; y0 += W, dst += W * kc) {
+    const int64_t cnt = std::min<int64_t>(W, n - y0);
+    // Blocks of 8 k so that the rows are read in cache-line sized pieces.
+    for (int64_t k0 = 0; k0 < kc; k0 += 8) {
+      const int64_t kk = std::min<int64_t>(8, kc - k0);
+      for (int x = 0; x < W; ++x) {
+        const float* s = src + (y0 + x) * ld + k0;
+        float* d = dst + k0 * W + x;
+        if (x < cnt) {
+          for (int64_t k = 0; k < kk; ++k) d[k * W] = s[k];
+        } else {
+          for (int64_t k = 0; k < kk; ++k) d[k * W] = 0.0f;
+        }
       }
     }
   }
@@ -172,6 +182,13 @@ constexpr KernelInfo kPortable = {"portable", kPortableMR, kPortableNR, 256, 128
                                   &pick_portable, &pack_copy_portable, &pack_transpose_portable};
 
 #if CONVNET_GEMM_X86
+
+// GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own intrinsics "may be used
+// uninitialized" (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 // ---------------------------------------------------------------------------------------
 // AVX-512 kernel: R rows x V vectors of 16 floats, R <= 14, V <= 2.
@@ -272,30 +289,44 @@ __attribute__((target("avx512f"), always_inline)) inline void transpose16x16(__m
 
 __mmask16 lanes16(int64_t n) { return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); }
 
-__attribute__((target("avx512f"))) void pack_copy_avx512(const float* src, int64_t ld, int n, int64_t kc, int W,
-                                                         float* dst) {
-  for (int64_t k = 0; k < kc; ++k, src += ld, dst += W) {
-    for (int x = 0; x < W; x += 16) {
-      const __m512 v = _mm512_maskz_loadu_ps(lanes16(n - x), src + x);
-      _mm512_mask_storeu_ps(dst + x, lanes16(W - x), v);
+__attribute__((target("avx512f"))) void pack_copy_avx512(const float* src, int64_t ld, int64_t n, int64_t kc,
+                                                         int W, float* dst) {
+  const __mmask16 w_tail = lanes16(W % 16 == 0 ? 16 : W % 16);
+  const int64_t full_panels = n / W;
+  for (int64_t k = 0; k < kc; ++k, src += ld) {
+    const float* s = src;
+    float* d = dst + k * W;
+    for (int64_t p = 0; p < full_panels; ++p, s += W, d += W * kc) {
+      int x = 0;
+      for (; x + 16 < W; x += 16) _mm512_storeu_ps(d + x, _mm512_loadu_ps(s + x));
+      _mm512_mask_storeu_ps(d + x, w_tail, _mm512_maskz_loadu_ps(w_tail, s + x));
+    }
+    if (n > full_panels * W) {  // last, partial panel
+      const int64_t cnt = n - full_panels * W;
+      for (int x = 0; x < W; x += 16) {
+        _mm512_mask_storeu_ps(d + x, lanes16(W - x), _mm512_maskz_loadu_ps(lanes16(cnt - x), s + x));
+      }
     }
   }
 }
 
-__attribute__((target("avx512f"))) void pack_transpose_avx512(const float* src, int64_t ld, int n, int64_t kc,
+__attribute__((target("avx512f"))) void pack_transpose_avx512(const float* src, int64_t ld, int64_t n, int64_t kc,
                                                               int W, float* dst) {
-  for (int x0 = 0; x0 < W; x0 += 16) {
-    const int rows = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(16, n - x0)));
-    const __mmask16 store = lanes16(W - x0);
-    for (int64_t k0 = 0; k0 < kc; k0 += 16) {
-      const int64_t kk = std::min<int64_t>(16, kc - k0);
-      const __mmask16 load = lanes16(kk);
-      __m512 r[16];
-      for (int i = 0; i < 16; ++i) {
-        r[i] = i < rows ? _mm512_maskz_loadu_ps(load, src + (x0 + i) * ld + k0) : _mm512_setzero_ps();
+  for (int64_t y0 = 0; y0 < n; y0 += W, dst += W * kc) {
+    for (int x0 = 0; x0 < W; x0 += 16) {
+      const int64_t rows = std::max<int64_t>(0, std::min<int64_t>(16, n - y0 - x0));
+      const __mmask16 store = lanes16(W - x0);
+      const float* s = src + (y0 + x0) * ld;
+      for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+        const int64_t kk = std::min<int64_t>(16, kc - k0);
+        const __mmask16 load = lanes16(kk);
+        __m512 r[16];
+        for (int i = 0; i < 16; ++i) {
+          r[i] = i < rows ? _mm512_maskz_loadu_ps(load, s + i * ld + k0) : _mm512_setzero_ps();
+        }
+        transpose16x16(r);
+        for (int64_t k = 0; k < kk; ++k) _mm512_mask_storeu_ps(dst + (k0 + k) * W + x0, store, r[k]);
       }
-      transpose16x16(r);
-      for (int64_t k = 0; k < kk; ++k) _mm512_mask_storeu_ps(dst + (k0 + k) * W + x0, store, r[k]);
     }
   }
 }
@@ -411,43 +442,50 @@ __attribute__((target("avx2,fma"))) __m256i lanes8(int64_t n) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-__attribute__((target("avx2,fma"))) void pack_copy_avx2(const float* src, int64_t ld, int n, int64_t kc, int W,
+__attribute__((target("avx2,fma"))) void pack_copy_avx2(const float* src, int64_t ld, int64_t n, int64_t kc, int W,
                                                         float* dst) {
-  // W is a multiple of 8 for B (NR = 16); for A (MR = 6) the group is padded with masks.
-  for (int x = 0; x < W; x += 8) {
-    const __m256i load = lanes8(n - x), store = lanes8(W - x);
-    const bool full = n - x >= 8 && W - x >= 8;
-    const float* s = src + x;
-    float* d = dst + x;
-    if (full) {
-      for (int64_t k = 0; k < kc; ++k) _mm256_storeu_ps(d + k * W, _mm256_loadu_ps(s + k * ld));
-    } else {
-      for (int64_t k = 0; k < kc; ++k) _mm256_maskstore_ps(d + k * W, store, _mm256_maskload_ps(s + k * ld, load));
+  // W is 16 for B; for A (W = 6) the group is written with a masked store.
+  const __m256i w_tail = lanes8(W % 8 == 0 ? 8 : W % 8);
+  const int64_t full_panels = n / W;
+  for (int64_t k = 0; k < kc; ++k, src += ld) {
+    const float* s = src;
+    float* d = dst + k * W;
+    for (int64_t p = 0; p < full_panels; ++p, s += W, d += W * kc) {
+      int x = 0;
+      for (; x + 8 < W; x += 8) _mm256_storeu_ps(d + x, _mm256_loadu_ps(s + x));
+      _mm256_maskstore_ps(d + x, w_tail, _mm256_maskload_ps(s + x, w_tail));
+    }
+    if (n > full_panels * W) {
+      const int64_t cnt = n - full_panels * W;
+      for (int x = 0; x < W; x += 8) _mm256_maskstore_ps(d + x, lanes8(W - x), _mm256_maskload_ps(s + x, lanes8(cnt - x)));
     }
   }
 }
 
-__attribute__((target("avx2,fma"))) void pack_transpose_avx2(const float* src, int64_t ld, int n, int64_t kc, int W,
-                                                             float* dst) {
-  for (int x0 = 0; x0 < W; x0 += 8) {
-    const int rows = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, n - x0)));
-    const __m256i store = lanes8(W - x0);
-    const bool full_store = W - x0 >= 8;
-    for (int64_t k0 = 0; k0 < kc; k0 += 8) {
-      const int64_t kk = std::min<int64_t>(8, kc - k0);
-      const __m256i load = lanes8(kk);
-      __m256 r[8];
-      for (int i = 0; i < 8; ++i) {
-        const float* s = src + (x0 + i) * ld + k0;
-        r[i] = i >= rows ? _mm256_setzero_ps() : kk == 8 ? _mm256_loadu_ps(s) : _mm256_maskload_ps(s, load);
-      }
-      transpose8x8(r);
-      for (int64_t k = 0; k < kk; ++k) {
-        float* d = dst + (k0 + k) * W + x0;
-        if (full_store) {
-          _mm256_storeu_ps(d, r[k]);
-        } else {
-          _mm256_maskstore_ps(d, store, r[k]);
+__attribute__((target("avx2,fma"))) void pack_transpose_avx2(const float* src, int64_t ld, int64_t n, int64_t kc,
+                                                             int W, float* dst) {
+  for (int64_t y0 = 0; y0 < n; y0 += W, dst += W * kc) {
+    for (int x0 = 0; x0 < W; x0 += 8) {
+      const int64_t rows = std::max<int64_t>(0, std::min<int64_t>(8, n - y0 - x0));
+      const __m256i store = lanes8(W - x0);
+      const bool full_store = W - x0 >= 8;
+      const float* s = src + (y0 + x0) * ld;
+      for (int64_t k0 = 0; k0 < kc; k0 += 8) {
+        const int64_t kk = std::min<int64_t>(8, kc - k0);
+        const __m256i load = lanes8(kk);
+        __m256 r[8];
+        for (int i = 0; i < 8; ++i) {
+          const float* si = s + i * ld + k0;
+          r[i] = i >= rows ? _mm256_setzero_ps() : kk == 8 ? _mm256_loadu_ps(si) : _mm256_maskload_ps(si, load);
+        }
+        transpose8x8(r);
+        for (int64_t k = 0; k < kk; ++k) {
+          float* d = dst + (k0 + k) * W + x0;
+          if (full_store) {
+            _mm256_storeu_ps(d, r[k]);
+          } else {
+            _mm256_maskstore_ps(d, store, r[k]);
+          }
         }
       }
     }
@@ -472,6 +510,10 @@ bool cpu_has_avx2() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #endif  // CONVNET_GEMM_X86
 
@@ -538,33 +580,25 @@ thread_local PackBuffer tls_pack_b;
 // ---------------------------------------------------------------------------------------
 // Packing
 
-// op(A)[i0 .. i0+m, p0 .. p0+kc) -> panels of MR rows; panel p is kc groups of MR floats
-// (row i of the panel at offset k*MR + i), rows past m are zero.
+// op(A)[i0 .. i0+m, p0 .. p0+kc) -> panels of MR rows: panel p holds, for each k, the MR
+// values of rows p*MR .. p*MR+MR-1 (zero past m).
 void pack_a(const KernelInfo& ker, bool trans, const float* A, int64_t lda, int64_t i0, int64_t m, int64_t p0,
             int64_t kc, float* dst) {
-  const int MR = ker.mr;
-  for (int64_t i = 0; i < m; i += MR, dst += MR * kc) {
-    const int rows = static_cast<int>(std::min<int64_t>(MR, m - i));
-    if (trans) {  // A is K x M: the MR values of one k are contiguous.
-      ker.pack_copy(A + p0 * lda + i0 + i, lda, rows, kc, MR, dst);
-    } else {  // A is M x K: a transpose.
-      ker.pack_transpose(A + (i0 + i) * lda + p0, lda, rows, kc, MR, dst);
-    }
+  if (trans) {  // A is K x M
+    ker.pack_copy(A + p0 * lda + i0, lda, m, kc, ker.mr, dst);
+  } else {  // A is M x K
+    ker.pack_transpose(A + i0 * lda + p0, lda, m, kc, ker.mr, dst);
   }
 }
 
-// op(B)[p0 .. p0+kc, j0 .. j0+n) -> panels of NR columns; panel q is kc groups of NR floats,
-// columns past n are zero.
+// op(B)[p0 .. p0+kc, j0 .. j0+n) -> panels of NR columns: panel q holds, for each k, the NR
+// values of columns q*NR .. q*NR+NR-1 (zero past n).
 void pack_b(const KernelInfo& ker, bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
             int64_t n, float* dst) {
-  const int NR = ker.nr;
-  for (int64_t j = 0; j < n; j += NR, dst += NR * kc) {
-    const int cols = static_cast<int>(std::min<int64_t>(NR, n - j));
-    if (!trans) {  // B is K x N: the NR values of one k are contiguous.
-      ker.pack_copy(B + p0 * ldb + j0 + j, ldb, cols, kc, NR, dst);
-    } else {  // B is N x K: a transpose.
-      ker.pack_transpose(B + (j0 + j) * ldb + p0, ldb, cols, kc, NR, dst);
-    }
+  if (trans) {  // B is N x K
+    ker.pack_transpose(B + j0 * ldb + p0, ldb, n, kc, ker.nr, dst);
+  } else {  // B is K x N
+    ker.pack_copy(B + p0 * ldb + j0, ldb, n, kc, ker.nr, dst);
   }
 }
 
@@ -604,22 +638,30 @@ int64_t even_block(int64_t n, int64_t limit, int64_t align) {
 
 Plan make_plan(const KernelInfo& ker, const Problem& p) {
   Plan plan;
-  plan.kc = even_block(p.K, ker.kc, 1);
-  // A packed copy of A is reused by every NR-wide column panel of the block, one of B by
-  // every MR-high row panel. Read in place when that reuse is small.
-  plan.pack_a = !ker.reads_only_valid || !p.trans_a || p.N > 4 * ker.nr;
-  plan.pack_b = !ker.reads_only_valid || p.trans_b || p.M > 4 * ker.mr;
-  // Split the longer side of C between threads; each thread packs its own copy of the
-  // other operand, so that side should be long enough to amortise that.
-  plan.split_n = p.N > 2 * p.M;
+  plan.kc = even_block(p.K, getenv("T_KC") ? atoll(getenv("T_KC")) : ker.kc, 1);
+  // A packed copy of A is reused by every NR-wide column panel of the block, one of B by every
+  // MR-high row panel; read an operand in place when its copy would be reused only a few
+  // times, and the operand is small enough to sit in the caches (measured: packing B for
+  // 32 x 2048 x 256 costs as much as the product; reading a 21 MB B of 64 x 9216 x 576 in
+  // place, panel by panel, a 36 KB stride per k, runs at 2/3 the speed of packing it).
+  plan.pack_a = !ker.reads_only_valid || !p.trans_a ||
+                !(p.N <= 8 * ker.nr && p.K * p.M <= (getenv("T_PA") ? atoll(getenv("T_PA")) : (int64_t(1) << 20)));
+  plan.pack_b = !ker.reads_only_valid || p.trans_b ||
+                !(p.M <= 8 * ker.mr && p.K * p.N <= (getenv("T_PB") ? atoll(getenv("T_PB")) : (int64_t(1) << 19)));
+  // Split the longer side of C between threads (each thread packs its own copy of the other
+  // operand, so that side had better be short). Ties go to N: its unit, NR = 32 columns,
+  // divides the usual power-of-two sizes evenly, MR = 14 rows does not.
+  plan.split_n = p.N >= p.M;
   plan.unit = plan.split_n ? ker.nr : ker.mr;
   plan.units = ceil_div(plan.split_n ? p.N : p.M, plan.unit);
   return plan;
 }
 
 // Computes C[m0..m1, n0..n1) of one problem on the calling thread.
-void gemm_block(const KernelInfo& ker, const Plan& plan, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
+static int64_t TUNE(const char* n, int64_t d) { const char* v = getenv(n); return v ? atoll(v) : d; }
+void gemm_block(const KernelInfo& ker0, const Plan& plan, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
                 int64_t n1) {
+  KernelInfo ker = ker0; ker.mc = TUNE("T_MC", ker.mc); ker.nc = TUNE("T_NC", ker.nc);
   const int MR = ker.mr, NR = ker.nr;
   const int64_t kc_max = plan.kc;
   const int64_t nc_max = even_block(n1 - n0, ker.nc, NR);
@@ -656,6 +698,18 @@ void gemm_block(const KernelInfo& ker, const Plan& plan, const Problem& p, int64
         } else {
           a_blk = p.A + pc * p.lda + ic, a_panel = MR, t.a_ks = p.lda;
         }
+        if (getenv("T_X") && atoi(getenv("T_X")) == 1) {
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+            t.rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+            t.a = a_blk + (ir / MR) * a_panel;
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+          t.cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+          t.b = b_blk + (jr / NR) * b_panel;
+            t.c = p.C + (ic + ir) * p.ldc + jc + jr;
+            ker.pick(t.rows, t.cols)(t);
+          }
+        }
+        } else
         for (int64_t jr = 0; jr < nc; jr += NR) {
           t.cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           t.b = b_blk + (jr / NR) * b_panel;
@@ -685,8 +739,10 @@ void scale_rows(float* C, int64_t M, int64_t N, int64_t ldc, int64_t stride_c, f
   }
 }
 
-// Work below this many flops stays on one thread: waking a helper costs microseconds.
-constexpr double kMinFlopsPerThread = 4.0e6;
+// Work below this many flops per thread stays on one thread: waking a helper thread costs
+// tens of microseconds on a virtual machine (measured ~30 us here), ~35 us of work at 230
+// GFLOP/s.
+constexpr double kMinFlopsPerThread = 8.0e6;
 
 }  // namespace
 
@@ -708,7 +764,7 @@ void sgemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int
   const Plan plan = make_plan(ker, base);
   const double unit_flops = 2.0 * static_cast<double>(plan.unit) * static_cast<double>(plan.split_n ? M : N) *
                             static_cast<double>(K);
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerThread / unit_flops));
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>((getenv("T_MIN") ? atof(getenv("T_MIN")) : kMinFlopsPerThread) / unit_flops));
 
   parallel_for(batch * plan.units, grain, [&](int64_t begin, int64_t end) {
     while (begin < end) {

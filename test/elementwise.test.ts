@@ -1,0 +1,120 @@
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { expectClose, expectError, randomTensor, sizeOf, strides, unravel } from './helpers';
+
+function broadcastRef(a: Float64Array, as: number[], b: Float64Array, bs: number[], f: (x: number, y: number) => number) {
+  const rank = Math.max(as.length, bs.length);
+  const pa = [...Array(rank - as.length).fill(1), ...as], pb = [...Array(rank - bs.length).fill(1), ...bs];
+  const out = pa.map((d, i) => (d === 1 ? pb[i] : d));
+  const sa = strides(pa), sb = strides(pb);
+  const y = new Float64Array(sizeOf(out));
+  for (let i = 0; i < y.length; i++) {
+    const idx = unravel(i, out);
+    let ia = 0, ib = 0;
+    idx.forEach((k, d) => {
+      ia += (pa[d] === 1 ? 0 : k) * sa[d];
+      ib += (pb[d] === 1 ? 0 : k) * sb[d];
+    });
+    y[i] = f(a[ia], b[ib]);
+  }
+  return { y, shape: out };
+}
+
+const SHAPE_PAIRS: [number[], number[]][] = [
+  [[], []], [[1], []], [[3], [3]], [[2, 3], [3]], [[4, 1, 5], [3, 1]], [[1], [7, 1, 1]], [[257, 129], [129]],
+  [[2, 3, 4, 5], [1, 3, 1, 1]], [[17], [1]], [[0, 3], [3]], [[6, 1], [1, 6]], [[3, 1, 2], [3, 4, 2]], [[65536, 3], [65536, 1]],
+];
+
+describe('elementwise binary ops with broadcasting', () => {
+  const cases: [string, (a: cc.Tensor, b: cc.Tensor) => cc.Tensor, (x: number, y: number) => number][] = [
+    ['add', cc.add, (x, y) => x + y],
+    ['sub', cc.sub, (x, y) => x - y],
+    ['mul', cc.mul, (x, y) => x * y],
+    ['div', cc.div, (x, y) => x / y],
+    ['maximum', cc.maximum, Math.max],
+    ['minimum', cc.minimum, Math.min],
+    ['pow', cc.pow, (x, y) => Math.pow(Math.abs(x) + 0.5, y)],
+  ];
+  for (const [name, op, ref] of cases) {
+    it(`${name} matches a float64 reference over ${SHAPE_PAIRS.length} shape pairs`, () => {
+      SHAPE_PAIRS.forEach(([sa, sb], k) => {
+        const A = randomTensor(sa, 10 + k), B = randomTensor(sb, 100 + k);
+        let a = A.t;
+        if (name === 'pow') a = cc.add(cc.abs(A.t), 0.5); // positive bases
+        const y = op(a, B.t);
+        const expected = broadcastRef(A.v, sa, B.v, sb, ref);
+        expect(y.shape).to.deep.equal(expected.shape);
+        expectClose(y.dataSync(), expected.y, 2e-6, 1e-30, `${name} ${JSON.stringify([sa, sb])}`);
+      });
+    });
+  }
+
+  it('takes numbers on either side', () => {
+    const x = cc.tensor([1, 2, 4]);
+    expect(Array.from(cc.add(x, 1).dataSync())).to.deep.equal([2, 3, 5]);
+    expect(Array.from(cc.sub(10, x).dataSync())).to.deep.equal([9, 8, 6]);
+    expect(Array.from(cc.div(x, 2).dataSync())).to.deep.equal([0.5, 1, 2]);
+    expect(Array.from(cc.mul(3, x).dataSync())).to.deep.equal([3, 6, 12]);
+    expect(Array.from(x.pow(2).dataSync())).to.deep.equal([1, 4, 16]);
+  });
+
+  it('follows IEEE rules for division by zero and NaN', () => {
+    const y = cc.div(cc.tensor([1, -1, 0, NaN]), cc.tensor([0, 0, 0, 1])).dataSync();
+    expect(y[0]).to.equal(Infinity);
+    expect(y[1]).to.equal(-Infinity);
+    expect(Number.isNaN(y[2])).to.equal(true);
+    expect(Number.isNaN(y[3])).to.equal(true);
+    expect(Number.isNaN(cc.maximum(cc.tensor([NaN, 1]), cc.tensor([0, NaN])).dataSync()[1])).to.equal(true);
+  });
+
+  it('rejects shapes that do not broadcast, int32 tensors and bad operands', () => {
+    expectError(() => cc.add(cc.zeros([2, 3]), cc.zeros([4])), 'E_SHAPE', /add: shapes \[2, 3\] and \[4\] cannot be broadcast/);
+    expectError(() => cc.mul(cc.zeros([2], 'int32'), cc.zeros([2])), 'E_DTYPE', /mul: expected `a` of dtype float32, got int32/);
+    expectError(() => cc.add(cc.zeros([2]), 'x' as unknown as number), 'E_ARG', /add: expected `b` to be a tensor or a number/);
+    expectError(() => cc.add(1 as unknown as cc.Tensor, 2), 'E_ARG', /two numbers/);
+    expectError(() => cc.sub({} as cc.Tensor, cc.zeros([1])), 'E_ARG', /sub: expected `a`/);
+  });
+});
+
+describe('unary ops, scale and pow', () => {
+  const cases: [string, (x: cc.Tensor) => cc.Tensor, (v: number) => number, number, number][] = [
+    ['neg', cc.neg, (v) => -v, -5, 5],
+    ['abs', cc.abs, Math.abs, -5, 5],
+    ['exp', cc.exp, Math.exp, -20, 20],
+    ['log', cc.log, Math.log, 1e-3, 100],
+    ['sqrt', cc.sqrt, Math.sqrt, 0, 100],
+    ['square', cc.square, (v) => v * v, -10, 10],
+    ['reciprocal', cc.reciprocal, (v) => 1 / v, 0.1, 10],
+    ['sign', cc.sign, Math.sign, -2, 2],
+    ['floor', cc.floor, Math.floor, -9, 9],
+    ['ceil', cc.ceil, Math.ceil, -9, 9],
+  ];
+  for (const [name, op, ref, low, high] of cases) {
+    it(`${name} matches Math.${name} on 1, odd and large sizes`, () => {
+      for (const [k, shape] of [[1], [7], [3, 5, 11], [1 << 17]].entries()) {
+        const { t, v } = randomTensor(shape, 7 + k, low, high);
+        expectClose(op(t).dataSync(), v.map(ref), 2e-6, 1e-37, name);
+      }
+    });
+  }
+
+  it('log, sqrt at the edges follow IEEE as PyTorch does', () => {
+    const y = cc.log(cc.tensor([0, -1, Infinity])).dataSync();
+    expect(y[0]).to.equal(-Infinity);
+    expect(Number.isNaN(y[1])).to.equal(true);
+    expect(y[2]).to.equal(Infinity);
+    expect(Number.isNaN(cc.sqrt(cc.tensor([-1])).dataSync()[0])).to.equal(true);
+  });
+
+  it('scale computes alpha * x + beta and pow takes any exponent', () => {
+    const { t, v } = randomTensor([5, 9], 3);
+    expectClose(cc.scale(t, 2.5, -1).dataSync(), v.map((x) => Math.fround(2.5 * x) - 1), 1e-6, 1e-7);
+    const p = cc.add(cc.abs(t), 1);
+    const pv = v.map((x) => Math.fround(Math.abs(x) + 1));
+    for (const e of [0, 0.5, 2, 3, -1.5]) expectClose(cc.pow(p, e).dataSync(), pv.map((x) => x ** e), 2e-6, 0, `pow ${e}`);
+  });
+
+  it('rejects int32 input', () => {
+    expectError(() => cc.exp(cc.zeros([2], 'int32')), 'E_DTYPE', /exp: expected `x` of dtype float32/);
+  });
+});

@@ -1,0 +1,105 @@
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { expectError } from './helpers';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+async function settle(): Promise<void> {
+  await cc.sync();
+  for (let round = 0; gc && round < 5; round++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('memory: dispose, tidy and the counters', () => {
+  // Tensors other tests left to the garbage collector would be counted, or freed, in the
+  // middle of a measurement: collect them first.
+  beforeEach(async () => {
+    await settle();
+  });
+
+  it('dispose brings the counters back', async () => {
+    const before = cc.memory();
+    const x = cc.randn([256, 256]);
+    const y = cc.matmul(x, x);
+    const during = cc.memory();
+    expect(during.tensors - before.tensors).to.equal(2);
+    expect(during.bytes - before.bytes).to.equal(2 * 256 * 256 * 4);
+    x.dispose();
+    y.dispose();
+    await cc.sync();   // the queued matmul held x and y until it ran
+    const after = cc.memory();
+    expect(after.tensors).to.equal(before.tensors);
+    expect(after.bytes).to.equal(before.bytes);
+    expect(after.devices.cpu.queuedOps).to.equal(0);
+  });
+
+  it('a queued op keeps its inputs alive after dispose()', async () => {
+    const x = cc.randn([512, 512]);
+    const y = cc.sum(cc.matmul(x, x));
+    x.dispose();                       // before the matmul has run
+    expect(Number.isFinite((await y.data())[0])).to.equal(true);
+  });
+
+  it('tidy frees everything made inside except what is returned, and nests', async () => {
+    const before = cc.memory();
+    const kept: cc.Tensor[] = [];
+    const result = cc.tidy(() => {
+      const a = cc.ones([10, 10]);
+      const b = a.mul(2).add(1);
+      kept.push(cc.keep(cc.zeros([3])));
+      const inner = cc.tidy(() => [b.sum(), cc.ones([1]).add(b.mean())]);
+      return { total: inner[0], list: [inner[1]] };
+    });
+    await cc.sync();
+    expect(cc.memory().tensors - before.tensors).to.equal(3);  // total, list[0], the kept one
+    expect(result.total.item()).to.equal(300);
+    expect(result.list[0].item()).to.equal(4);
+    result.total.dispose();
+    result.list[0].dispose();
+    kept[0].dispose();
+    await cc.sync();
+    expect(cc.memory().tensors).to.equal(before.tensors);
+    expect(cc.memory().bytes).to.equal(before.bytes);
+  });
+
+  it('tidy disposes on throw and refuses async functions', async () => {
+    const before = cc.memory().tensors;
+    expect(() => cc.tidy(() => {
+      cc.ones([5]);
+      throw new Error('boom');
+    })).to.throw('boom');
+    expect(cc.memory().tensors).to.equal(before);
+    expectError(() => cc.tidy((async () => cc.ones([1])) as unknown as () => cc.Tensor), 'E_ARG', /synchronous/);
+    expect(cc.memory().tensors).to.equal(before);
+    expectError(() => cc.tidy(42 as unknown as () => void), 'E_ARG');
+  });
+
+  it('the finalization registry frees tensors nobody disposed', async function () {
+    if (!gc) this.skip();   // mocha runs with --expose-gc (see .mocharc.json)
+    const before = cc.memory().tensors;
+    (() => {
+      for (let i = 0; i < 100; i++) cc.ones([1000]);
+    })();
+    expect(cc.memory().tensors).to.equal(before + 100);
+    for (let round = 0; round < 20 && cc.memory().tensors > before; round++) {
+      gc!();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(cc.memory().tensors).to.equal(before);
+  });
+
+  it('many steps do not grow memory', async () => {
+    const w = cc.randn([64, 64]);
+    await cc.sync();
+    const before = cc.memory();
+    for (let i = 0; i < 2000; i++) {
+      cc.tidy(() => cc.matmul(cc.randn([8, 64]), w).sum().dataSync());
+    }
+    await cc.sync();
+    expect(cc.memory().tensors).to.equal(before.tensors);
+    expect(cc.memory().bytes).to.equal(before.bytes);
+    w.dispose();
+  });
+});

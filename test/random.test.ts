@@ -1,0 +1,95 @@
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { native } from '../lib/native';
+import { expectBitIdentical, expectError } from './helpers';
+
+/** Philox-4x32-10 written plainly in JavaScript, to pin down the stream the native code draws. */
+function philox(key: bigint, counter: bigint): number[] {
+  const M = 0xffffffffn;
+  let c = [counter & M, (counter >> 32n) & M, 0n, 0n];
+  let k0 = key & M, k1 = (key >> 32n) & M;
+  for (let r = 0; r < 10; r++) {
+    const p0 = 0xd2511f53n * c[0], p1 = 0xcd9e8d57n * c[2];
+    c = [((p1 >> 32n) ^ c[1] ^ k0) & M, p1 & M, ((p0 >> 32n) ^ c[3] ^ k1) & M, p0 & M];
+    k0 = (k0 + 0x9e3779b9n) & M;
+    k1 = (k1 + 0xbb67ae85n) & M;
+  }
+  return c.map(Number);
+}
+
+describe('random numbers (Philox-4x32-10)', () => {
+  it('matches the published known-answer vectors of Random123', () => {
+    const hex = (w: number[]) => w.map((v) => v.toString(16).padStart(8, '0')).join(' ');
+    expect(hex(native.philoxBlock([0, 0, 0, 0, 0, 0]))).to.equal('6627e8d5 e169c58d bc57ac4c 9b00dbd8');
+    expect(hex(native.philoxBlock([0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff])))
+      .to.equal('408f276d 41c83b0e a20bc7c6 6d5451fd');
+    expect(hex(native.philoxBlock([0xa4093822, 0x299f31d0, 0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344])))
+      .to.equal('d16cfe09 94fdcceb 5001e420 24126ea1');
+  });
+
+  it('draws element i from block offset + i/4, lane i%4, as documented for the GPU backend', () => {
+    cc.manualSeed(1234);
+    const a = cc.rand([10]).dataSync();
+    const b = cc.rand([3]).dataSync(); // starts at block 3 (10 numbers took blocks 0, 1, 2)
+    for (let i = 0; i < 10; i++) {
+      const bits = philox(1234n, BigInt(Math.floor(i / 4)))[i % 4];
+      expect(a[i]).to.equal((bits >>> 8) / 16777216);
+    }
+    for (let i = 0; i < 3; i++) expect(b[i]).to.equal((philox(1234n, 3n)[i] >>> 8) / 16777216);
+  });
+
+  it('the same seed gives the same numbers; the stream moves on between calls', () => {
+    cc.manualSeed(7);
+    const a1 = cc.randn([1000]).dataSync(), a2 = cc.randn([1000]).dataSync();
+    cc.manualSeed(7);
+    const b1 = cc.randn([1000]).dataSync(), b2 = cc.randn([1000]).dataSync();
+    expectBitIdentical(a1, b1);
+    expectBitIdentical(a2, b2);
+    expect(Array.from(a1)).to.not.deep.equal(Array.from(a2));
+    cc.manualSeed(8);
+    expect(Array.from(cc.randn([1000]).dataSync())).to.not.deep.equal(Array.from(a1));
+  });
+
+  it('gives the same numbers for any thread count', () => {
+    const before = cc.getNumThreads();
+    const draws: Float32Array[][] = [];
+    for (const n of [1, 2, 3]) {
+      cc.setNumThreads(n);
+      cc.manualSeed(99);
+      draws.push([cc.rand([100003]).dataSync(), cc.randn([70001], 1, 2).dataSync(), cc.bernoulli([5001], 0.3).dataSync()]);
+    }
+    cc.setNumThreads(before);
+    for (const d of draws.slice(1)) d.forEach((x, i) => expectBitIdentical(x, draws[0][i], `draw ${i}`));
+  });
+
+  it('has the right distributions', () => {
+    cc.manualSeed(2024);
+    const n = 200000;
+    const u = cc.rand([n], -2, 3).dataSync();
+    let lo = Infinity, hi = -Infinity, s = 0;
+    for (const v of u) { lo = Math.min(lo, v); hi = Math.max(hi, v); s += v; }
+    expect(lo).to.be.at.least(-2);
+    expect(hi).to.be.below(3);
+    expect(s / n).to.be.closeTo(0.5, 0.02);
+    const z = cc.randn([n], 1, 3).dataSync();
+    let m = 0, q = 0;
+    for (const v of z) m += v;
+    m /= n;
+    for (const v of z) q += (v - m) ** 2;
+    expect(m).to.be.closeTo(1, 0.03);
+    expect(Math.sqrt(q / n)).to.be.closeTo(3, 0.03);
+    const b = cc.bernoulli([n], 0.3).dataSync();
+    expect(b.reduce((p, v) => p + v, 0) / n).to.be.closeTo(0.3, 0.005);
+    expect(new Set(b)).to.deep.equal(new Set([0, 1]));
+  });
+
+  it('refuses bad parameters', () => {
+    expectError(() => cc.manualSeed(-1), 'E_ARG');
+    expectError(() => cc.manualSeed(1.5), 'E_ARG');
+    expectError(() => cc.rand([2], 1, 0), 'E_ARG', /low <= high/);
+    expectError(() => cc.randn([2], 0, -1), 'E_ARG', /std >= 0/);
+    expectError(() => cc.randn([2], NaN), 'E_ARG');
+    expectError(() => cc.bernoulli([2], 1.5), 'E_ARG', /p in \[0, 1\]/);
+    expectError(() => cc.rand([-1]), 'E_SHAPE');
+  });
+});

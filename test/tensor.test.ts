@@ -1,0 +1,127 @@
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { expectError, expectRejects } from './helpers';
+
+describe('Tensor', () => {
+  it('is made from nested arrays, typed arrays and numbers, with shape, dtype, device and size', () => {
+    const x = cc.tensor([[1, 2, 3], [4, 5, 6]]);
+    expect(x.shape).to.deep.equal([2, 3]);
+    expect(x.dtype).to.equal('float32');
+    expect(x.device).to.equal('cpu');
+    expect(x.size).to.equal(6);
+    expect(x.rank).to.equal(2);
+    expect(Array.from(x.dataSync())).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    const s = cc.tensor(2.5);
+    expect(s.shape).to.deep.equal([]);
+    expect(s.item()).to.equal(2.5);
+    const i = cc.tensor(new Int32Array([1, 2, 3, 4]), { shape: [2, 2] });
+    expect(i.dtype).to.equal('int32');
+    expect(i.dataSync()).to.be.instanceOf(Int32Array);
+    expect(cc.tensor(new Uint8Array([1, 255])).dataSync()).to.deep.equal(new Float32Array([1, 255]));
+    expect(cc.tensor([]).shape).to.deep.equal([0]);
+    expect(cc.tensor([[], []]).shape).to.deep.equal([2, 0]);
+  });
+
+  it('copies its input, so later changes to the array do not leak in', () => {
+    const a = new Float32Array([1, 2, 3]);
+    const x = cc.tensor(a);
+    a[0] = 99;
+    expect(x.dataSync()[0]).to.equal(1);
+  });
+
+  it('data() resolves with a copy, array() with nested arrays', async () => {
+    const x = cc.tensor([[1, 2], [3, 4]]);
+    const d = await x.data();
+    expect(d).to.be.instanceOf(Float32Array);
+    d[0] = 7;
+    expect((await x.data())[0]).to.equal(1);
+    expect(await x.array()).to.deep.equal([[1, 2], [3, 4]]);
+    expect(cc.tensor(3).arraySync()).to.equal(3);
+  });
+
+  it('zeros, ones, full, arange and the *Like helpers', () => {
+    expect(Array.from(cc.zeros([2, 2]).dataSync())).to.deep.equal([0, 0, 0, 0]);
+    expect(Array.from(cc.ones([3], 'int32').dataSync())).to.deep.equal([1, 1, 1]);
+    expect(Array.from(cc.full([2], -1.5).dataSync())).to.deep.equal([-1.5, -1.5]);
+    expect(cc.arange(4).dtype).to.equal('int32');
+    expect(Array.from(cc.arange(2, 8, 2).dataSync())).to.deep.equal([2, 4, 6]);
+    expect(Array.from(cc.arange(0, 1, 0.25).dataSync())).to.deep.equal([0, 0.25, 0.5, 0.75]);
+    expect(Array.from(cc.arange(5, 0, -2).dataSync())).to.deep.equal([5, 3, 1]);
+    expect(cc.arange(3, 3).shape).to.deep.equal([0]);
+    // start + i * step, not repeated addition: no drift over a long range
+    const long = cc.arange(0, 1000, 0.1).dataSync();
+    expect(long.length).to.equal(10000);
+    expect(long[9999]).to.equal(Math.fround(999.9));
+    expect(cc.zerosLike(cc.ones([2, 3], 'int32')).dtype).to.equal('int32');
+    expect(Array.from(cc.onesLike(cc.zeros([2])).dataSync())).to.deep.equal([1, 1]);
+  });
+
+  it('prints its values the way PyTorch does', () => {
+    // Expected strings were printed by PyTorch 1.13 (str(torch.tensor(...))).
+    expect(cc.tensor([[1, 2], [3, 4]]).toString()).to.equal('tensor([[1., 2.],\n        [3., 4.]])');
+    expect(cc.tensor([1.5, -2.25]).toString()).to.equal('tensor([ 1.5000, -2.2500])');
+    expect(cc.tensor(3.5).toString()).to.equal('tensor(3.5000)');
+    expect(cc.tensor([1e-5, 1]).toString()).to.equal('tensor([1.0000e-05, 1.0000e+00])');
+    expect(cc.tensor([0, 0]).toString()).to.equal('tensor([0., 0.])');
+    expect(cc.tensor([NaN, 1, Infinity]).toString()).to.equal('tensor([nan, 1., inf])');
+    expect(cc.zeros([0]).toString()).to.equal('tensor([])');
+    expect(cc.zeros([2, 0]).toString()).to.equal('tensor([], size=(2, 0))');
+    expect(cc.tensor([1, 2, 3], { dtype: 'int32' }).toString()).to.equal('tensor([1, 2, 3], dtype=int32)');
+    expect(cc.arange(2000, undefined, 1, 'float32').toString()).to.equal(
+      'tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n        1.9990e+03])');
+    expect(cc.arange(0, 2, 0.1).toString()).to.equal(
+      'tensor([0.0000, 0.1000, 0.2000, 0.3000, 0.4000, 0.5000, 0.6000, 0.7000, 0.8000,\n' +
+      '        0.9000, 1.0000, 1.1000, 1.2000, 1.3000, 1.4000, 1.5000, 1.6000, 1.7000,\n' +
+      '        1.8000, 1.9000])');
+    expect(cc.arange(24, undefined, 1, 'float32').reshape([2, 3, 4]).toString()).to.equal(
+      'tensor([[[ 0.,  1.,  2.,  3.],\n         [ 4.,  5.,  6.,  7.],\n         [ 8.,  9., 10., 11.]],\n\n' +
+      '        [[12., 13., 14., 15.],\n         [16., 17., 18., 19.],\n         [20., 21., 22., 23.]]])');
+    expect(cc.arange(1200, undefined, 1, 'float32').reshape([40, 30]).toString()).to.equal(PRINTED_40x30);
+  });
+
+  it('refuses bad input with typed errors', () => {
+    expectError(() => cc.tensor([[1, 2], [3]]), 'E_SHAPE', /tensor: ragged nested array/);
+    expectError(() => cc.tensor([1, 'a' as unknown as number]), 'E_SHAPE');
+    expectError(() => cc.tensor({} as unknown as number[]), 'E_ARG', /tensor: expected a typed array/);
+    expectError(() => cc.tensor([1, 2, 3], { shape: [2, 2] }), 'E_SHAPE', /3 values cannot fill shape \[2, 2\]/);
+    expectError(() => cc.tensor([1.5], { dtype: 'int32' }), 'E_DTYPE', /int32 values must be integers/);
+    expectError(() => cc.tensor([1], { dtype: 'float64' as 'float32' }), 'E_DTYPE');
+    expectError(() => cc.zeros([2, -1]), 'E_SHAPE', /zeros|full/);
+    expectError(() => cc.zeros([2, 1.5]), 'E_SHAPE');
+    expectError(() => cc.zeros([NaN]), 'E_SHAPE');
+    expectError(() => cc.zeros('3' as unknown as number[]), 'E_SHAPE');
+    expectError(() => cc.full([2], NaN, 'int32'), 'E_ARG');
+    expectError(() => cc.arange(0, 5, 0), 'E_ARG', /step/);
+    expectError(() => cc.arange(NaN), 'E_ARG');
+    expectError(() => cc.tensor([1, 2]).item(), 'E_SHAPE');
+  });
+
+  it('refuses a disposed tensor everywhere with E_DISPOSED, and dispose() twice is harmless', async () => {
+    const x = cc.tensor([1, 2]);
+    x.dispose();
+    x.dispose();
+    expect(x.isDisposed).to.equal(true);
+    expectError(() => x.dataSync(), 'E_DISPOSED');
+    await expectRejects(x.data(), 'E_DISPOSED');
+    expectError(() => cc.add(x, 1), 'E_DISPOSED', /add: `a` has been disposed/);
+    expectError(() => x.reshape([2]), 'E_DISPOSED');
+    expect(x.toString()).to.equal('tensor(<disposed>)');
+  });
+});
+
+// str(torch.arange(1200.).reshape(40, 30)) from PyTorch 1.13.
+const PRINTED_40x30 = [
+  'tensor([[0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 2.7000e+01, 2.8000e+01,',
+  '         2.9000e+01],',
+  '        [3.0000e+01, 3.1000e+01, 3.2000e+01,  ..., 5.7000e+01, 5.8000e+01,',
+  '         5.9000e+01],',
+  '        [6.0000e+01, 6.1000e+01, 6.2000e+01,  ..., 8.7000e+01, 8.8000e+01,',
+  '         8.9000e+01],',
+  '        ...,',
+  '        [1.1100e+03, 1.1110e+03, 1.1120e+03,  ..., 1.1370e+03, 1.1380e+03,',
+  '         1.1390e+03],',
+  '        [1.1400e+03, 1.1410e+03, 1.1420e+03,  ..., 1.1670e+03, 1.1680e+03,',
+  '         1.1690e+03],',
+  '        [1.1700e+03, 1.1710e+03, 1.1720e+03,  ..., 1.1970e+03, 1.1980e+03,',
+  '         1.1990e+03]])',
+].join('\n');
