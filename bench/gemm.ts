@@ -1,0 +1,60 @@
+/**
+ * GEMM: our sgemm (through matmul) beside OpenBLAS's through NumPy, square sizes 64–2048, at
+ * each thread count. Target (issue 2): at least 80% of OpenBLAS single-threaded at 256, 512
+ * and 1024.
+ */
+import * as cc from '../lib';
+import { runPython, time, type BenchOptions, type Row, type Timing } from './harness';
+
+const NUMPY_SCRIPT = (sizes: number[], quick: boolean) => `
+import json, time, sys
+import numpy as np
+out = {}
+for n in ${JSON.stringify(sizes)}:
+    a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)
+    for _ in range(2): a @ b
+    samples = []; start = time.perf_counter()
+    while len(samples) < ${quick ? 1 : 5} or time.perf_counter() - start < ${quick ? 0 : 0.3}:
+        t0 = time.perf_counter(); a @ b; samples.append((time.perf_counter() - t0) * 1e3)
+        if len(samples) >= 1000: break
+    samples.sort()
+    m = len(samples) // 2
+    med = samples[m] if len(samples) % 2 else (samples[m - 1] + samples[m]) / 2
+    out[str(n)] = {"medianMs": med, "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+out["numpy"] = np.__version__
+print(json.dumps(out))
+`;
+
+export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const sizes = opts.quick ? [64, 128] : [64, 128, 256, 512, 1024, 2048];
+  const rows: Row[] = [];
+  const notes: string[] = [`our GEMM kernel: ${cc.backends().cpu.gemmKernel}`];
+  for (const threads of opts.threads) {
+    const blas = runPython(NUMPY_SCRIPT(sizes, opts.quick), { OPENBLAS_NUM_THREADS: String(threads), OPENBLAS_VERBOSE: '2' });
+    let reference: Record<string, Timing> = {};
+    if ('error' in blas) {
+      notes.push(`OpenBLAS (NumPy) not measured at ${threads} thread(s): ${blas.error}`);
+    } else {
+      reference = blas.result as Record<string, Timing>;
+      const core = /Core: (\S+)/.exec(blas.stderr)?.[1] ?? 'unknown';
+      notes.push(`OpenBLAS via NumPy ${(reference as unknown as { numpy: string }).numpy}, ${threads} thread(s), kernel ${core}`);
+    }
+    cc.setNumThreads(threads);
+    for (const n of sizes) {
+      const a = cc.rand([n, n]), b = cc.rand([n, n]);
+      await cc.sync();
+      // Small sizes run several products per timed sample so the queue round trip is amortised.
+      const inner = Math.max(1, Math.floor(2 ** 24 / (n * n * n)));
+      const t = await time(async () => {
+        for (let i = 0; i < inner; i++) cc.matmul(a, b).dispose();
+        await cc.sync();
+      }, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : {});
+      const perProduct = { medianMs: t.medianMs / inner, minMs: t.minMs / inner, maxMs: t.maxMs / inner, repeats: t.repeats };
+      rows.push({ case: `gemm ${n}x${n}x${n}`, threads, flops: 2 * n * n * n, ours: perProduct, references: { OpenBLAS: reference[String(n)] } });
+      a.dispose();
+      b.dispose();
+    }
+  }
+  cc.setNumThreads(require('os').cpus().length);
+  return { rows, notes };
+}

@@ -1,0 +1,103 @@
+/**
+ * The benchmark harness's tools: timing with warm-up and repeats (median, min, max), the
+ * reference runner that times the same work in Python (NumPy/OpenBLAS, PyTorch), and the table.
+ */
+import { spawnSync } from 'child_process';
+import { performance } from 'perf_hooks';
+
+export interface Timing {
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  repeats: number;
+}
+
+export interface BenchOptions {
+  threads: number[];
+  quick: boolean;
+}
+
+/** One row of results: our figure beside the references' figures for the same work. */
+export interface Row {
+  case: string;
+  threads: number;
+  flops?: number;
+  ours: Timing;
+  references: Record<string, Timing | undefined>;
+}
+
+/**
+ * Times `fn` (which must include waiting for its result): `warmup` untimed runs, then repeats
+ * until both `minRepeats` runs and `minTotalMs` have passed.
+ */
+export async function time(fn: () => Promise<void> | void, opts: { warmup?: number; minRepeats?: number; minTotalMs?: number } = {}): Promise<Timing> {
+  const { warmup = 2, minRepeats = 5, minTotalMs = 300 } = opts;
+  for (let i = 0; i < warmup; i++) await fn();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < minRepeats || performance.now() - start < minTotalMs) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+    if (samples.length >= 1000) break;
+  }
+  return summarize(samples);
+}
+
+export function summarize(samples: number[]): Timing {
+  const sorted = samples.slice().sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { medianMs: median, minMs: sorted[0], maxMs: sorted[sorted.length - 1], repeats: sorted.length };
+}
+
+/**
+ * Runs a Python script that prints one JSON object on its last line. Returns null (and the
+ * reason) when Python or the module is missing, so the harness still runs without them.
+ * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are removed for this process alone: the machine sets
+ * them to an older kernel for safety, which would understate OpenBLAS.
+ */
+export function runPython(script: string, env: Record<string, string>, python = 'python3'): { result: unknown; stderr: string } | { error: string } {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv.OPENBLAS_CORETYPE;
+  delete childEnv.OPENBLAS_L2_SIZE;
+  const r = spawnSync(python, ['-c', script], { env: childEnv, encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.error) return { error: `${python}: ${r.error.message}` };
+  if (r.status !== 0) return { error: `${python} exited with ${r.status}: ${(r.stderr || '').trim().split('\n').pop()}` };
+  const lines = r.stdout.trim().split('\n');
+  try {
+    return { result: JSON.parse(lines[lines.length - 1]), stderr: r.stderr };
+  } catch {
+    return { error: `${python}: could not read its output` };
+  }
+}
+
+function pad(s: string, n: number, right = false): string {
+  return right ? s.padEnd(n) : s.padStart(n);
+}
+
+function gflops(flops: number | undefined, t: Timing | undefined): string {
+  if (!t || !flops) return '-';
+  return (flops / (t.medianMs * 1e6)).toFixed(1);
+}
+
+/** Prints the rows as a table: time or GFLOP/s for ours and each reference, and ratios. */
+export function printTable(title: string, rows: Row[], referenceNames: string[]): void {
+  const head = [pad('case', 28, true), pad('thr', 4), pad('ours ms', 10), pad('min–max', 17), pad('GFLOP/s', 8)];
+  for (const name of referenceNames) head.push(pad(`${name} GF/s`, 14), pad(`ours/${name}`, 12));
+  console.log(`\n${title}`);
+  console.log(head.join(' '));
+  for (const r of rows) {
+    const cells = [
+      pad(r.case, 28, true), pad(String(r.threads), 4), pad(r.ours.medianMs.toFixed(3), 10),
+      pad(`${r.ours.minMs.toFixed(3)}–${r.ours.maxMs.toFixed(3)}`, 17), pad(gflops(r.flops, r.ours), 8),
+    ];
+    for (const name of referenceNames) {
+      const ref = r.references[name];
+      cells.push(pad(gflops(r.flops, ref) === '-' && ref ? `${ref.medianMs.toFixed(3)} ms` : gflops(r.flops, ref), 14));
+      // A ratio above 1 means we are faster.
+      cells.push(pad(ref ? (ref.medianMs / r.ours.medianMs).toFixed(2) + 'x' : '-', 12));
+    }
+    console.log(cells.join(' '));
+  }
+}

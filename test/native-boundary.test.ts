@@ -1,0 +1,70 @@
+/**
+ * The addon must never crash the process, whatever it is handed: every native function, called
+ * directly with missing or wrong arguments, throws a ConvnetError with a code.
+ */
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { native } from '../lib/native';
+
+describe('the native boundary', () => {
+  const junk: unknown[] = [undefined, null, 0, -1, 1.5, NaN, Infinity, 'x', {}, [], [-1], [1e300], [NaN], () => 1, new Float64Array(2), Symbol('s')];
+
+  it('every native function refuses junk arguments with a ConvnetError, never a crash', () => {
+    const t = cc.ones([2, 2]);
+    const handle = t.handle();
+    const names = Object.keys(native).filter((k) => typeof (native as unknown as Record<string, unknown>)[k] === 'function');
+    expect(names.length).to.be.above(30);
+    let calls = 0;
+    for (const name of names) {
+      if (name === 'init') continue;
+      const fn = (native as unknown as Record<string, (...a: unknown[]) => unknown>)[name];
+      for (const a of junk) {
+        for (const args of [[a], [a, a, a, a], [handle, a, a, a], [0, a, a, a], [a, handle, handle, a]]) {
+          calls++;
+          try {
+            const r = fn(...args);
+            // A few calls are valid (memory(), sync(), getNumThreads()...): they may return.
+            if (r instanceof Promise) r.catch(() => undefined);
+          } catch (e) {
+            expect(e, `${name}(${args.map(show).join(", ")})`).to.be.instanceOf(cc.ConvnetError);
+            expect((e as cc.ConvnetError).code).to.match(/^E_[A-Z]+$/);
+          }
+        }
+      }
+    }
+    expect(calls).to.be.above(1000);
+    // Still alive and computing.
+    expect(Array.from(cc.add(t, 1).dataSync())).to.deep.equal([2, 2, 2, 2]);
+  });
+
+  it('a released handle is refused with E_DISPOSED', () => {
+    const t = cc.ones([2]);
+    const h = t.handle();
+    native.release(h);
+    try {
+      native.unary(0, h);
+      expect.fail('expected E_DISPOSED');
+    } catch (e) {
+      expect((e as cc.ConvnetError).code).to.equal('E_DISPOSED');
+    }
+    t.dispose(); // the JS side notices nothing wrong: releasing twice is harmless
+  });
+
+  it('an impossible allocation is E_OOM at the call site, and the process goes on', () => {
+    try {
+      cc.zeros([2 ** 26, 2 ** 26]);
+      expect.fail('expected E_OOM');
+    } catch (e) {
+      expect((e as cc.ConvnetError).code).to.equal('E_OOM');
+    }
+    expect(cc.ones([2]).sum().item()).to.equal(2);
+  });
+});
+
+function show(v: unknown): string {
+  try {
+    return typeof v === 'symbol' ? 'Symbol' : Array.isArray(v) ? `[${v.map(show).join(',')}]` : typeof v === 'object' && v !== null ? Object.prototype.toString.call(v) : String(v);
+  } catch {
+    return typeof v;
+  }
+}
