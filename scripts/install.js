@@ -2,9 +2,11 @@
 // npm install hook. Uses a matching prebuilt binary as it is; otherwise builds the addon from
 // source: with CMake (cmake-js, the full build, CUDA included when nvcc is found) when cmake is on
 // PATH, else with node-gyp (CPU backend). Nothing is downloaded either way.
-// CONVNET_BUILD_FROM_SOURCE=1 skips the prebuilt binary.
+// CONVNET_BUILD_FROM_SOURCE=1 skips the prebuilt binary; CONVNET_BUILDER=cmake|node-gyp picks
+// the build tool instead of looking for cmake.
 'use strict';
 const { spawnSync } = require('child_process');
+const fs = require('fs');
 const path = require('path');
 
 const root = path.resolve(__dirname, '..');
@@ -29,14 +31,21 @@ function run(command, args) {
   if (result.status !== 0) process.exit(result.status || 1);
 }
 
+const builder = process.env.CONVNET_BUILDER || (onPath('cmake') ? 'cmake' : 'node-gyp');
 const prebuilt = prebuiltBinary();
 if (prebuilt) {
   console.log(`cudnn-convnet: using the prebuilt binary ${path.relative(root, prebuilt)}`);
-} else if (onPath('cmake')) {
+} else if (builder === 'cmake') {
   run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build']);
 } else {
-  // npm hands its bundled node-gyp to install scripts in npm_config_node_gyp.
+  // npm hands its bundled node-gyp to install scripts in npm_config_node_gyp. Point it at the
+  // headers installed beside this node, when there are some, so that it downloads nothing.
+  const args = ['rebuild'];
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  if (!process.env.npm_config_nodedir && fs.existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) {
+    args.push(`--nodedir=${prefix}`);
+  }
   const nodeGyp = process.env.npm_config_node_gyp;
-  if (nodeGyp) run(process.execPath, [nodeGyp, 'rebuild']);
-  else run('node-gyp', ['rebuild']);
+  if (nodeGyp) run(process.execPath, [nodeGyp, ...args]);
+  else run('node-gyp', args);
 }
