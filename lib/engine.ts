@@ -89,7 +89,18 @@ export interface MemoryInfo {
   /** Bytes of tensor memory alive, including memory that only queued ops still hold. */
   bytes: number;
   /** Per device. */
-  devices: { cpu: { tensors: number; bytes: number; storages: number; queuedOps: number } };
+  devices: {
+    cpu: {
+      tensors: number;
+      bytes: number;
+      /** Memory blocks alive (views share one). */
+      storages: number;
+      /** Ops queued and not yet finished. */
+      queuedOps: number;
+      /** Freed blocks kept for reuse, not counted in `bytes` (see `emptyCache`). */
+      cachedBytes: number;
+    };
+  };
 }
 
 /**
@@ -105,6 +116,16 @@ export function memory(): MemoryInfo {
   return {
     tensors: m.tensors,
     bytes: m.bytes,
-    devices: { cpu: { tensors: m.tensors, bytes: m.bytes, storages: m.storages, queuedOps: m.queued } },
+    devices: { cpu: { tensors: m.tensors, bytes: m.bytes, storages: m.storages, queuedOps: m.queued, cachedBytes: m.cachedBytes } },
   };
+}
+
+/**
+ * Gives the memory blocks kept for reuse back to the system. Freed tensor memory of 64 KiB and
+ * more is cached (up to 1 GiB) because fresh pages are slow to touch; call this after a
+ * large job to shrink the process.
+ * @example emptyCache(); console.log(memory().devices.cpu.cachedBytes);   // 0
+ */
+export function emptyCache(): void {
+  native.emptyCache();
 }

@@ -12,7 +12,7 @@ export { Tensor } from './tensor';
 export type { DType, Device, NestedArray, DataTypeMap } from './tensor';
 export { tensor, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, bernoulli, manualSeed } from './creation';
 export type { TensorOptions } from './creation';
-export { tidy, keep, memory } from './engine';
+export { tidy, keep, memory, emptyCache } from './engine';
 export type { MemoryInfo } from './engine';
 export { setNumThreads, getNumThreads, sync, syncBlocking, backends } from './runtime';
 export {

@@ -12,7 +12,7 @@ export type Handle = { readonly __nativeTensor: unique symbol };
 export type DTypeCode = 0 | 1;
 export type TypedArray = Float32Array | Int32Array;
 
-export interface NativeMemory { tensors: number; storages: number; bytes: number; queued: number }
+export interface NativeMemory { tensors: number; storages: number; bytes: number; queued: number; cachedBytes: number }
 export interface NativeBackends {
   cpu: { threads: number; gemmKernel: string };
   cuda: { compiled: boolean; available: boolean; reason: string; devices?: number; runtimeVersion?: number; driverVersion?: number };
@@ -28,6 +28,7 @@ export interface NativeAddon {
   syncBlocking(): void;
   reshape(h: Handle, shape: readonly number[]): Handle;
   memory(): NativeMemory;
+  emptyCache(): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   manualSeed(seed: number): void;

@@ -27,6 +27,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<SyncBlocking>(env, exports, "syncBlocking");
   add<Reshape>(env, exports, "reshape");
   add<Memory>(env, exports, "memory");
+  add<EmptyCache>(env, exports, "emptyCache");
   add<SetNumThreads>(env, exports, "setNumThreads");
   add<GetNumThreads>(env, exports, "getNumThreads");
   add<ManualSeed>(env, exports, "manualSeed");

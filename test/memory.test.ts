@@ -90,6 +90,21 @@ describe('memory: dispose, tidy and the counters', () => {
     expect(cc.memory().tensors).to.equal(before);
   });
 
+  it('freed large blocks are cached for reuse, and emptyCache gives them back', async () => {
+    cc.emptyCache();
+    expect(cc.memory().devices.cpu.cachedBytes).to.equal(0);
+    const x = cc.zeros([512, 512]);
+    await cc.sync();
+    x.dispose();
+    expect(cc.memory().devices.cpu.cachedBytes).to.be.at.least(512 * 512 * 4);
+    const y = cc.ones([512, 512]);   // takes the cached block again
+    expect(cc.memory().devices.cpu.cachedBytes).to.equal(0);
+    expect(y.sum().item()).to.equal(512 * 512);
+    y.dispose();
+    cc.emptyCache();
+    expect(cc.memory().devices.cpu.cachedBytes).to.equal(0);
+  });
+
   it('many steps do not grow memory', async () => {
     const w = cc.randn([64, 64]);
     await cc.sync();

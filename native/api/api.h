@@ -25,7 +25,8 @@ Napi::Value ReadSync(const Napi::CallbackInfo& info);       // (handle) -> typed
 Napi::Value Sync(const Napi::CallbackInfo& info);           // () -> Promise<void> after all queued work
 Napi::Value SyncBlocking(const Napi::CallbackInfo& info);   // () blocks until all queued work ran
 Napi::Value Reshape(const Napi::CallbackInfo& info);        // (x, shape) -> view sharing x's memory
-Napi::Value Memory(const Napi::CallbackInfo& info);         // () -> { tensors, storages, bytes, queued }
+Napi::Value Memory(const Napi::CallbackInfo& info);         // () -> { tensors, storages, bytes, queued, cachedBytes }
+Napi::Value EmptyCache(const Napi::CallbackInfo& info);     // () frees the blocks kept for reuse
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info);  // (n), in queue order
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);  // () -> n
 Napi::Value ManualSeed(const Napi::CallbackInfo& info);     // (seed): restarts the CPU generator

@@ -144,7 +144,13 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   out.Set("storages", Napi::Number::New(env, static_cast<double>(Storage::live_count())));
   out.Set("bytes", Napi::Number::New(env, static_cast<double>(Storage::live_bytes())));
   out.Set("queued", Napi::Number::New(env, static_cast<double>(Queue::cpu().pending())));
+  out.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(Storage::cached_bytes())));
   return out;
+}
+
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  Storage::empty_cache();
+  return info.Env().Undefined();
 }
 
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {

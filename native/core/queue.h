@@ -6,6 +6,7 @@
 // thrown at the call site, which has long returned. The first one is kept, named after its
 // op, and thrown by the next wait: Queue::wait(), or delivered to the next completion.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -53,6 +54,8 @@ class Queue {
   std::deque<Task> tasks_;
   uint64_t enqueued_ = 0;
   uint64_t finished_ = 0;
+  std::atomic<uint64_t> enqueued_count_{0};  // enqueued_, readable without the lock (spinning)
+  uint64_t taken_ = 0;                        // tasks the worker took (worker thread only)
   std::exception_ptr pending_error_;  // guarded by mutex_
   std::thread worker_;
 };

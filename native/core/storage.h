@@ -37,10 +37,14 @@ class Storage {
   // Counters over the whole process, for memory().
   static int64_t live_count() { return live_count_.load(); }
   static int64_t live_bytes() { return live_bytes_.load(); }
+  // Freed blocks kept for reuse (see Note [host block cache] in storage.cc), and their release.
+  static int64_t cached_bytes();
+  static void empty_cache();
 
  private:
   void* data_;
   size_t bytes_;
+  size_t block_bytes_;  // what was allocated: bytes rounded up to a cache size class
   static std::atomic<int64_t> live_count_;
   static std::atomic<int64_t> live_bytes_;
 };

@@ -1,10 +1,13 @@
 // A fork-join pool: the caller publishes one job (a range split into chunks), helpers
 // and the caller take chunks by index from an atomic counter, the caller waits until
-// every chunk is done. Helpers sleep on a condition variable between jobs.
+// every chunk is done. Between jobs, helpers spin for a short while and then sleep on a
+// condition variable: ops come in quick succession, and waking a sleeping thread costs tens
+// of microseconds (about 30 us measured on a 2-vCPU VM), as much as a small op's whole work.
 #include "thread_pool.h"
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -16,6 +19,26 @@ namespace {
 
 thread_local bool inside_parallel_region = false;
 
+// How long a thread spins before it sleeps (helpers between jobs, the caller on the last chunk).
+constexpr std::chrono::microseconds kSpin{100};
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or kSpin has passed; returns done().
+template <typename Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return done();
+  }
+}
+
 class ThreadPool {
  public:
   ThreadPool() : wanted_threads_(std::max(1u, std::thread::hardware_concurrency())) {}
@@ -23,7 +46,7 @@ class ThreadPool {
   ~ThreadPool() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
+      stopping_.store(true);
     }
     wake_helpers_.notify_all();
     for (auto& helper : helpers_) helper.join();
@@ -51,14 +74,16 @@ class ThreadPool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &job;
-      ++generation_;
+      generation_.fetch_add(1);
     }
     wake_helpers_.notify_all();
     work_on(job);
+    // Wait for the chunks, and for every helper to let go of `job`, which lives on this stack.
+    auto all_done = [&] { return job.finished.load() == job.chunks && job.attached_helpers.load() == 0; };
+    spin_until(all_done);
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      // Wait for the chunks, and for every helper to let go of `job`, which lives on this stack.
-      job_done_.wait(lock, [&] { return job.finished == job.chunks && job.attached_helpers == 0; });
+      job_done_.wait(lock, all_done);
       job_ = nullptr;
     }
     if (job.error) std::rethrow_exception(job.error);
@@ -70,8 +95,8 @@ class ThreadPool {
     int64_t n;
     int64_t chunks;
     std::atomic<int64_t> next{0};
-    int64_t finished = 0;  // guarded by mutex_
-    int attached_helpers = 0;  // guarded by mutex_
+    std::atomic<int64_t> finished{0};      // written under mutex_, read by the spinning caller
+    std::atomic<int> attached_helpers{0};  // written under mutex_, read by the spinning caller
     std::exception_ptr error;  // guarded by mutex_
   };
 
@@ -94,8 +119,7 @@ class ThreadPool {
     if (done_here == 0) return;
     std::lock_guard<std::mutex> lock(mutex_);
     if (error && !job.error) job.error = error;
-    job.finished += done_here;
-    if (job.finished == job.chunks) job_done_.notify_all();
+    if (job.finished.fetch_add(done_here) + done_here == job.chunks) job_done_.notify_all();
   }
 
   void ensure_helpers(int count) {
@@ -108,17 +132,18 @@ class ThreadPool {
     uint64_t seen_generation = 0;
     for (;;) {
       Job* job;
+      spin_until([&] { return generation_.load() != seen_generation || stopping_.load(); });
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_helpers_.wait(lock, [&] { return stopping_ || (job_ && generation_ != seen_generation); });
         if (stopping_) return;
         seen_generation = generation_;
         job = job_;
-        ++job->attached_helpers;
+        job->attached_helpers.fetch_add(1);
       }
       work_on(*job);
       std::lock_guard<std::mutex> lock(mutex_);
-      if (--job->attached_helpers == 0) job_done_.notify_all();
+      if (job->attached_helpers.fetch_sub(1) == 1) job_done_.notify_all();
     }
   }
 
@@ -128,9 +153,9 @@ class ThreadPool {
   std::condition_variable wake_helpers_;
   std::condition_variable job_done_;
   std::vector<std::thread> helpers_;
-  Job* job_ = nullptr;
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
+  Job* job_ = nullptr;                     // guarded by mutex_
+  std::atomic<uint64_t> generation_{0};    // written under mutex_, read by spinning helpers
+  std::atomic<bool> stopping_{false};
 };
 
 ThreadPool& pool() {

@@ -46,8 +46,8 @@
 //
 // Threads: parallel_for splits C into contiguous ranges of MR-row or NR-column units (the
 // longer side; batches too), each thread running the loops above on its range with its own
-// pack buffers. Problems under ~16 MFLOP stay on the calling thread: waking a helper costs
-// ~30 us on the 2-vCPU VM this was tuned on.
+// pack buffers. Problems under ~4 MFLOP stay on the calling thread: handing work to a helper
+// costs a few microseconds even though the pool's helpers spin briefly between jobs.
 //
 // Determinism: every element of C is produced by the same sequence of operations whatever
 // the thread count. Threads split C by rows or by columns (and the batch), never K; the K
@@ -743,10 +743,10 @@ void scale_rows(float* C, int64_t M, int64_t N, int64_t ldc, int64_t stride_c, f
   }
 }
 
-// Work below this many flops per thread stays on one thread: waking a helper thread costs
-// tens of microseconds on a virtual machine (measured ~30 us here), ~35 us of work at 230
-// GFLOP/s.
-constexpr double kMinFlopsPerThread = 8.0e6;
+// Work below this many flops per thread stays on one thread. A sleeping helper takes ~30 us
+// to wake on a VM; the pool's helpers spin ~100 us between jobs, so back-to-back ops pay only
+// a few microseconds, ~9 us of work at 230 GFLOP/s per 2 MFLOP.
+constexpr double kMinFlopsPerThread = 2.0e6;
 
 }  // namespace
 

@@ -1,0 +1,35 @@
+// The CPU kernels of the neural-network layers (the survey's toolbox), forward and backward.
+// Same conventions as cpu_ops.h: preallocated outputs of the right shape, run on the queue's
+// worker, results independent of the thread count. Names: x input, y output, dy/dx gradients,
+// w weights, b bias. Each section is one file in native/cpu/.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/storage.h"
+
+namespace convnet {
+namespace cpu {
+
+// ---- pointwise activations: relu.cc, leaky_relu.cc, elu.cc, sigmoid.cc, tanh.cc ----------------
+enum class Activation : int32_t { Relu = 0, LeakyRelu, Elu, Sigmoid, Tanh };
+// y = f(x); `param` is LeakyReLU's negative slope or ELU's alpha (unused otherwise).
+void activation_forward(Activation kind, const Tensor& x, float param, const Tensor& y);
+// dx = dy * f'(x), computed from x and/or y as PyTorch does (ReLU's gradient at 0 is 0).
+void activation_backward(Activation kind, const Tensor& dy, const Tensor& x, const Tensor& y, float param,
+                         const Tensor& dx);
+void relu_forward(const Tensor& x, const Tensor& y);
+void relu_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
+void leaky_relu_forward(const Tensor& x, float slope, const Tensor& y);
+void leaky_relu_backward(const Tensor& dy, const Tensor& x, float slope, const Tensor& dx);
+void elu_forward(const Tensor& x, float alpha, const Tensor& y);
+void elu_backward(const Tensor& dy, const Tensor& x, const Tensor& y, float alpha, const Tensor& dx);
+void sigmoid_forward(const Tensor& x, const Tensor& y);
+void sigmoid_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
+void tanh_forward(const Tensor& x, const Tensor& y);
+void tanh_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
+
+// ---- (sections of later ops follow) ----------------------------------------------------------
+
+}  // namespace cpu
+}  // namespace convnet
