@@ -24,7 +24,7 @@ export type { MatmulOptions } from './ops';
 
 // Namespaces that later parts of the library fill: functional NN ops, layers, optimizers,
 // data loading and ready-made models. They exist now so the package's shape is stable.
-export * as F from './nn/functional';
+export * as F from './nn/functional/index';
 export * as nn from './nn';
 export * as optim from './optim';
 export * as data from './data';

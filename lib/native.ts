@@ -55,7 +55,19 @@ export interface NativeAddon {
   indexSelect(x: Handle, axis: number, index: Handle): Handle;
   gather(x: Handle, axis: number, index: Handle): Handle;
   oneHot(labels: Handle, numClasses: number): Handle;
+
+  // ---- neural-network ops (see native/api/api.h) ----
+  activationForward(kind: ActivationKind, x: Handle, param: number): Handle;
+  activationBackward(kind: ActivationKind, dy: Handle, x: Handle, y: Handle, param: number): Handle;
+  // @@convolution
+  // @@pooling
+  // @@layers
+  // @@losses
+  // @@optimizers
 }
+
+export const Activation = { relu: 0, leakyRelu: 1, elu: 2, sigmoid: 3, tanh: 4 } as const;
+export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
 export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 } as const;

@@ -54,6 +54,15 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<IndexSelect>(env, exports, "indexSelect");
   add<Gather>(env, exports, "gather");
   add<OneHot>(env, exports, "oneHot");
+
+  // neural-network ops
+  add<ActivationForward>(env, exports, "activationForward");
+  add<ActivationBackward>(env, exports, "activationBackward");
+  // @@convolution
+  // @@pooling
+  // @@layers
+  // @@losses
+  // @@optimizers
   return exports;
 }
 

@@ -92,3 +92,72 @@ export async function expectRejects(promise: Promise<unknown>, code: string, pat
   }
   return expect.fail(`expected a rejection with ${code}`);
 }
+
+export interface GradCheckOptions {
+  /** The inputs' shapes and float64 values (rounded to float32 when made into tensors). */
+  inputs: { shape: number[]; values: Float64Array }[];
+  /** The op under test. */
+  forward: (inputs: Tensor<'float32'>[]) => Tensor;
+  /** Gradients of sum(y * dy) for each input (null: not differentiable, skipped). */
+  backward: (dy: Tensor<'float32'>, inputs: Tensor<'float32'>[], y: Tensor) => (Tensor | null)[];
+  /** Finite-difference step (default 1e-2, suited to float32 forwards). */
+  h?: number;
+  rtol?: number;
+  atol?: number;
+  /** Positions checked per input (default 40, spread over the tensor). */
+  samples?: number;
+  seed?: number;
+  what?: string;
+}
+
+/**
+ * Finite-difference gradient check (Caffe's GradientChecker, in the large): with a fixed random
+ * r of y's shape, L = sum(y * r); the analytic gradient is backward(r), the numeric one
+ * (L(x + h) - L(x - h)) / 2h, summed in float64 from float32 forwards. Inputs should keep away
+ * from kinks (|x| > h for ReLU, distinct maxima for max pooling) so that the difference is a
+ * derivative.
+ */
+export function gradCheck(o: GradCheckOptions): void {
+  const h = o.h ?? 1e-2, rtol = o.rtol ?? 2e-2, atol = o.atol ?? 2e-3, samples = o.samples ?? 40;
+  const make = (values: Float64Array[]) => o.inputs.map((inp, i) => tensor(Float32Array.from(values[i]), { shape: inp.shape }));
+  const base = o.inputs.map((i) => Float64Array.from(i.values, Math.fround));
+  const ts = make(base);
+  const y = o.forward(ts);
+  const next = rng(o.seed ?? 1);
+  const r = Float64Array.from({ length: y.size }, () => Math.fround(next() * 2 - 1));
+  const dy = tensor(Float32Array.from(r), { shape: [...y.shape] });
+  const grads = o.backward(dy, ts, y).map((g) => (g ? g.dataSync() : null));
+  const loss = (values: Float64Array[]): number => {
+    const inputs = make(values);
+    const out = o.forward(inputs).dataSync();
+    let s = 0;
+    for (let k = 0; k < out.length; k++) s += out[k] * r[k];
+    return s;
+  };
+  grads.forEach((g, i) => {
+    if (!g) return;
+    expect(g.length, `${o.what ?? ''} grad ${i} size`).to.equal(base[i].length);
+    const n = base[i].length;
+    const positions = n <= samples ? [...Array(n).keys()] : Array.from({ length: samples }, () => Math.floor(next() * n));
+    for (const p of positions) {
+      const plus = base.map((v) => v.slice()), minus = base.map((v) => v.slice());
+      plus[i][p] += h;
+      minus[i][p] -= h;
+      const numeric = (loss(plus) - loss(minus)) / (2 * h);
+      const analytic: number = g[p];
+      if (!(Math.abs(numeric - analytic) <= atol + rtol * Math.max(Math.abs(numeric), Math.abs(analytic)))) {
+        expect.fail(`${o.what ?? ''} d/dinput${i}[${p}]: analytic ${analytic}, numeric ${numeric}`);
+      }
+    }
+  });
+}
+
+/** Reads a fixture written by test/fixtures/make/*.py (PyTorch's values, committed). */
+export function loadFixture<T = unknown>(name: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require('fs') as typeof import('fs');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const path = require('path') as typeof import('path');
+  const file = path.resolve(__dirname, '..', '..', 'test', 'fixtures', `${name}.json`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+}

@@ -54,5 +54,15 @@ Napi::Value Slice(const Napi::CallbackInfo& info);          // (x, begin[], size
 Napi::Value IndexSelect(const Napi::CallbackInfo& info);    // (x, axis, index)
 Napi::Value Gather(const Napi::CallbackInfo& info);         // (x, axis, index)
 Napi::Value OneHot(const Napi::CallbackInfo& info);         // (labels, numClasses)
+
+// ---- neural-network ops (issue 3): one section per family, each in its own *_api.cc ----------
+// activation_api.cc: kind 0 relu, 1 leakyRelu (param = slope), 2 elu (param = alpha), 3 sigmoid, 4 tanh
+Napi::Value ActivationForward(const Napi::CallbackInfo& info);   // (kind, x, param) -> y
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info);  // (kind, dy, x, y, param) -> dx
+// @@convolution
+// @@pooling
+// @@layers
+// @@losses
+// @@optimizers
 }  // namespace api
 }  // namespace convnet

@@ -12,12 +12,7 @@ namespace convnet {
 namespace cpu {
 
 // ---- pointwise activations: relu.cc, leaky_relu.cc, elu.cc, sigmoid.cc, tanh.cc ----------------
-enum class Activation : int32_t { Relu = 0, LeakyRelu, Elu, Sigmoid, Tanh };
-// y = f(x); `param` is LeakyReLU's negative slope or ELU's alpha (unused otherwise).
-void activation_forward(Activation kind, const Tensor& x, float param, const Tensor& y);
-// dx = dy * f'(x), computed from x and/or y as PyTorch does (ReLU's gradient at 0 is 0).
-void activation_backward(Activation kind, const Tensor& dy, const Tensor& x, const Tensor& y, float param,
-                         const Tensor& dx);
+// y = f(x); dx = dy * f'(x), computed from x and/or y as PyTorch does (ReLU's gradient at 0 is 0).
 void relu_forward(const Tensor& x, const Tensor& y);
 void relu_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
 void leaky_relu_forward(const Tensor& x, float slope, const Tensor& y);
@@ -29,7 +24,11 @@ void sigmoid_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
 void tanh_forward(const Tensor& x, const Tensor& y);
 void tanh_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
 
-// ---- (sections of later ops follow) ----------------------------------------------------------
+// @@convolution
+// @@pooling
+// @@layers
+// @@losses
+// @@optimizers
 
 }  // namespace cpu
 }  // namespace convnet

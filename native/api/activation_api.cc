@@ -1,0 +1,67 @@
+// Entry points of the pointwise activations (relu, leakyRelu, elu, sigmoid, tanh), forward and
+// backward. Backward takes what PyTorch's backward keeps: the input x and/or the output y.
+#include "api/api.h"
+#include "core/queue.h"
+#include "cpu/nn_ops.h"
+
+namespace convnet {
+namespace api {
+namespace {
+
+enum Kind : int64_t { kRelu = 0, kLeakyRelu, kElu, kSigmoid, kTanh, kKinds };
+const char* const kNames[] = {"relu", "leakyRelu", "elu", "sigmoid", "tanh"};
+
+const char* kind_arg(const Napi::CallbackInfo& info, int64_t* kind) {
+  *kind = int_arg(info, 0, "activation", "kind");
+  CONVNET_CHECK(*kind >= 0 && *kind < kKinds, "E_ARG", "activation: unknown kind ", *kind);
+  return kNames[*kind];
+}
+
+}  // namespace
+
+Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
+  int64_t kind;
+  const char* op = kind_arg(info, &kind);
+  const Tensor& x = tensor_arg(info, 1, op, "x");
+  expect_dtype(x, DType::Float32, op, "x");
+  const float param = static_cast<float>(number_arg(info, 2, op, "param"));
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [kind, x, param, y] {
+    switch (kind) {
+      case kRelu: return cpu::relu_forward(x, y);
+      case kLeakyRelu: return cpu::leaky_relu_forward(x, param, y);
+      case kElu: return cpu::elu_forward(x, param, y);
+      case kSigmoid: return cpu::sigmoid_forward(x, y);
+      default: return cpu::tanh_forward(x, y);
+    }
+  });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
+  int64_t kind;
+  const char* op = kind_arg(info, &kind);
+  const Tensor& dy = tensor_arg(info, 1, op, "dy");
+  const Tensor& x = tensor_arg(info, 2, op, "x");
+  const Tensor& y = tensor_arg(info, 3, op, "y");
+  const float param = static_cast<float>(number_arg(info, 4, op, "param"));
+  for (const Tensor* t : {&dy, &x, &y}) {
+    expect_dtype(*t, DType::Float32, op, "dy/x/y");
+    CONVNET_CHECK(t->shape == dy.shape, "E_SHAPE", op, " backward: dy, x and y must have the same shape, got ",
+                  shape_str(dy.shape), ", ", shape_str(x.shape), ", ", shape_str(y.shape));
+  }
+  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [kind, dy, x, y, param, dx] {
+    switch (kind) {
+      case kRelu: return cpu::relu_backward(dy, y, dx);
+      case kLeakyRelu: return cpu::leaky_relu_backward(dy, x, param, dx);
+      case kElu: return cpu::elu_backward(dy, x, y, param, dx);
+      case kSigmoid: return cpu::sigmoid_backward(dy, y, dx);
+      default: return cpu::tanh_backward(dy, y, dx);
+    }
+  });
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
+}  // namespace api
+}  // namespace convnet

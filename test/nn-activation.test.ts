@@ -1,0 +1,69 @@
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { activationBackward } from '../lib/nn/functional/activation';
+import { expectClose, expectError, gradCheck, loadFixture, randomTensor } from './helpers';
+
+const { F } = cc;
+type Kind = 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh';
+const forward: Record<Kind, (x: cc.Tensor, p: number) => cc.Tensor> = {
+  relu: (x) => F.relu(x), leakyRelu: (x, p) => F.leakyRelu(x, p), elu: (x, p) => F.elu(x, p), sigmoid: (x) => F.sigmoid(x), tanh: (x) => F.tanh(x),
+};
+const reference: Record<Kind, (v: number, p: number) => number> = {
+  relu: (v) => Math.max(v, 0),
+  leakyRelu: (v, p) => (v > 0 ? v : p * v),
+  elu: (v, p) => (v > 0 ? v : p * Math.expm1(v)),
+  sigmoid: (v) => 1 / (1 + Math.exp(-v)),
+  tanh: Math.tanh,
+};
+const PARAMS: [Kind, number][] = [['relu', 0], ['leakyRelu', 0.01], ['leakyRelu', 0.3], ['elu', 1], ['elu', 0.7], ['sigmoid', 0], ['tanh', 0]];
+
+describe('F: pointwise activations', () => {
+  for (const [kind, p] of PARAMS) {
+    it(`${kind}(${p}) matches a float64 reference, and its gradient finite differences`, () => {
+      for (const [k, shape] of [[1], [13], [2, 3, 5, 7], [100003]].entries()) {
+        const { t, v } = randomTensor(shape, 11 + k, -6, 6);
+        expectClose(forward[kind](t, p).dataSync(), v.map((x) => reference[kind](x, p)), 3e-6, 1e-7, kind);
+      }
+      // Keep away from the kink at 0: |x| >= 0.05 > h.
+      const { v } = randomTensor([3, 4, 5], 5, -3, 3);
+      const values = v.map((x) => (Math.abs(x) < 0.05 ? x + 0.1 * Math.sign(x || 1) : x));
+      gradCheck({
+        what: kind,
+        inputs: [{ shape: [3, 4, 5], values }],
+        forward: ([x]) => forward[kind](x, p),
+        backward: (dy, [x], y) => [activationBackward(kind, dy, x, y, p)],
+      });
+    });
+  }
+
+  it('agrees with PyTorch (committed fixtures)', () => {
+    type Case = { op: Kind; kwargs: { negativeSlope?: number; alpha?: number }; x: { shape: number[]; values: number[] }; dy: { values: number[] }; y: { values: number[] }; dx: { values: number[] } };
+    const { cases } = loadFixture<{ cases: Case[] }>('activation');
+    expect(cases.length).to.be.above(10);
+    for (const c of cases) {
+      const p = c.kwargs.negativeSlope ?? c.kwargs.alpha ?? 0;
+      const x = cc.tensor(c.x.values, { shape: c.x.shape });
+      const y = forward[c.op](x, p);
+      expectClose(y.dataSync(), c.y.values, 2e-6, 1e-7, `${c.op} forward`);
+      const dx = activationBackward(c.op, cc.tensor(c.dy.values, { shape: c.x.shape }), x, y, p);
+      expectClose(dx.dataSync(), c.dx.values, 2e-6, 1e-7, `${c.op} backward`);
+    }
+  });
+
+  it('ReLU has gradient 0 at exactly 0, as PyTorch; NaN passes through', () => {
+    const x = cc.tensor([0, -0, 1, NaN]);
+    const y = F.relu(x);
+    expect(Number.isNaN(y.dataSync()[3])).to.equal(true);
+    expect(Array.from(activationBackward('relu', cc.ones([4]), x, y).dataSync())).to.deep.equal([0, 0, 1, 0]);
+  });
+
+  it('refuses bad input with typed errors', () => {
+    expectError(() => F.relu(cc.zeros([2], 'int32')), 'E_DTYPE', /relu: expected `x` of dtype float32/);
+    expectError(() => F.leakyRelu(cc.zeros([2]), NaN), 'E_ARG', /negativeSlope/);
+    expectError(() => F.elu('x' as unknown as cc.Tensor), 'E_ARG', /elu: expected `x` to be a Tensor/);
+    expectError(() => activationBackward('tanh', cc.zeros([2]), cc.zeros([3]), cc.zeros([3])), 'E_SHAPE');
+    const d = cc.zeros([2]);
+    d.dispose();
+    expectError(() => F.sigmoid(d), 'E_DISPOSED');
+  });
+});
