@@ -63,6 +63,10 @@ export interface NativeAddon {
   // @@pooling
   // @@layers
   // @@losses
+  sgdStep(param: Handle, grad: Handle, momentumBuffer: Handle | null, lr: number, momentum: number, dampening: number,
+    nesterov: boolean, weightDecay: number, firstStep: boolean): void;
+  adamStep(param: Handle, grad: Handle, expAvg: Handle, expAvgSq: Handle, maxExpAvgSq: Handle | null, lr: number,
+    beta1: number, beta2: number, eps: number, weightDecay: number, step: number, decoupled: boolean): void;
   // @@optimizers
 }
 

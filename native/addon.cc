@@ -62,6 +62,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   // @@pooling
   // @@layers
   // @@losses
+  add<SgdStep>(env, exports, "sgdStep");
+  add<AdamStep>(env, exports, "adamStep");
   // @@optimizers
   return exports;
 }

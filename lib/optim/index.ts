@@ -1,2 +1,7 @@
-// Filled by a later issue (see the project's issues); empty for now.
-export {};
+/**
+ * `optim`: optimizers. For now the fused, in-place update steps (functional form); the
+ * optimizer classes (SGD, Adam, AdamW), learning-rate schedules and gradient clipping build on
+ * them (issue 4).
+ */
+export { sgdStep, adamStep } from './functional';
+export type { SgdStepOptions, AdamStepOptions } from './functional';

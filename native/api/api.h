@@ -63,6 +63,9 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info);  // (kind, dy, x
 // @@pooling
 // @@layers
 // @@losses
+// optim_api.cc: in-place steps; return undefined
+Napi::Value SgdStep(const Napi::CallbackInfo& info);   // (param, grad, buf|null, lr, momentum, dampening, nesterov, weightDecay, firstStep)
+Napi::Value AdamStep(const Napi::CallbackInfo& info);  // (param, grad, m, v, vMax|null, lr, beta1, beta2, eps, weightDecay, step, decoupled)
 // @@optimizers
 }  // namespace api
 }  // namespace convnet

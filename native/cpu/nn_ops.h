@@ -28,6 +28,22 @@ void tanh_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
 // @@pooling
 // @@layers
 // @@losses
+// ---- optimizer steps, fused and in place: sgd.cc, adam.cc ---------------------------------------
+struct SgdOptions {
+  double lr, momentum, dampening, weight_decay;
+  bool nesterov;
+  bool first_step;  // the momentum buffer is initialised to the gradient on the first step
+};
+// Updates param (and momentum_buffer, when given) in place.
+void sgd_step(const Tensor& param, const Tensor& grad, const Tensor* momentum_buffer, const SgdOptions& options);
+struct AdamOptions {
+  double lr, beta1, beta2, eps, weight_decay;
+  int64_t step;    // 1 on the first step
+  bool decoupled;  // AdamW's weight decay
+};
+// Updates param, exp_avg, exp_avg_sq (and max_exp_avg_sq for amsgrad, when given) in place.
+void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
+               const Tensor* max_exp_avg_sq, const AdamOptions& options);
 // @@optimizers
 
 }  // namespace cpu

@@ -1,0 +1,79 @@
+// Entry points of the fused optimizer steps. They update tensors in place: safe because the
+// queue runs ops in the order they were enqueued, so reads queued before a step see the old
+// values and reads queued after it the new ones.
+#include <cmath>
+#include <optional>
+
+#include "api/api.h"
+#include "core/queue.h"
+#include "cpu/nn_ops.h"
+
+namespace convnet {
+namespace api {
+namespace {
+
+void expect_like(const Tensor& t, const Tensor& param, const char* op, const char* name) {
+  expect_dtype(t, DType::Float32, op, name);
+  CONVNET_CHECK(t.shape == param.shape, "E_SHAPE", op, ": `", name, "` has shape ", shape_str(t.shape),
+                ", expected the parameter's ", shape_str(param.shape));
+}
+
+double finite_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, double min) {
+  const double v = number_arg(info, i, op, name);
+  CONVNET_CHECK(std::isfinite(v) && v >= min, "E_ARG", op, ": expected `", name, "` >= ", min, ", got ", v);
+  return v;
+}
+
+const Tensor* optional_tensor(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  return &tensor_arg(info, i, op, name);
+}
+
+}  // namespace
+
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  const char* op = "sgdStep";
+  const Tensor& param = tensor_arg(info, 0, op, "param");
+  expect_dtype(param, DType::Float32, op, "param");
+  const Tensor& grad = tensor_arg(info, 1, op, "grad");
+  expect_like(grad, param, op, "grad");
+  const Tensor* buffer = optional_tensor(info, 2, op, "momentumBuffer");
+  if (buffer) expect_like(*buffer, param, op, "momentumBuffer");
+  cpu::SgdOptions o{finite_arg(info, 3, op, "lr", 0), finite_arg(info, 4, op, "momentum", 0),
+                    finite_arg(info, 5, op, "dampening", 0), finite_arg(info, 7, op, "weightDecay", 0),
+                    bool_arg(info, 6, op, "nesterov"), bool_arg(info, 8, op, "firstStep")};
+  CONVNET_CHECK(!(o.momentum != 0) || buffer, "E_ARG", op, ": momentum needs a momentum buffer");
+  Tensor p = param, g = grad;
+  std::optional<Tensor> b;
+  if (buffer && o.momentum != 0) b = *buffer;
+  Queue::cpu().enqueue(op, [p, g, b, o] { cpu::sgd_step(p, g, b ? &*b : nullptr, o); });
+  return info.Env().Undefined();
+}
+
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  const char* op = "adamStep";
+  const Tensor& param = tensor_arg(info, 0, op, "param");
+  expect_dtype(param, DType::Float32, op, "param");
+  const Tensor& grad = tensor_arg(info, 1, op, "grad");
+  const Tensor& exp_avg = tensor_arg(info, 2, op, "expAvg");
+  const Tensor& exp_avg_sq = tensor_arg(info, 3, op, "expAvgSq");
+  expect_like(grad, param, op, "grad");
+  expect_like(exp_avg, param, op, "expAvg");
+  expect_like(exp_avg_sq, param, op, "expAvgSq");
+  const Tensor* max_sq = optional_tensor(info, 4, op, "maxExpAvgSq");
+  if (max_sq) expect_like(*max_sq, param, op, "maxExpAvgSq");
+  cpu::AdamOptions o{finite_arg(info, 5, op, "lr", 0), finite_arg(info, 6, op, "beta1", 0),
+                     finite_arg(info, 7, op, "beta2", 0), finite_arg(info, 8, op, "eps", 0),
+                     finite_arg(info, 9, op, "weightDecay", 0), int_arg(info, 10, op, "step"),
+                     bool_arg(info, 11, op, "decoupled")};
+  CONVNET_CHECK(o.beta1 < 1 && o.beta2 < 1, "E_ARG", op, ": betas must be in [0, 1)");
+  CONVNET_CHECK(o.step >= 1, "E_ARG", op, ": step must be >= 1, got ", o.step);
+  Tensor p = param, g = grad, m = exp_avg, v = exp_avg_sq;
+  std::optional<Tensor> v_max;
+  if (max_sq) v_max = *max_sq;
+  Queue::cpu().enqueue(op, [p, g, m, v, v_max, o] { cpu::adam_step(p, g, m, v, v_max ? &*v_max : nullptr, o); });
+  return info.Env().Undefined();
+}
+
+}  // namespace api
+}  // namespace convnet

@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { expectClose, expectError, randomTensor } from './helpers';
+
+const { optim } = cc;
+
+type Values = { shape: number[]; values: number[] };
+interface OptimCase {
+  kind: 'sgd' | 'adam' | 'adamw';
+  kwargs: { lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weight_decay?: number; betas?: [number, number]; eps?: number; amsgrad?: boolean };
+  initial: Values;
+  steps: { grad: Values; param: Values }[];
+}
+
+/** Runs a case with our fused steps; returns the parameter after each step. */
+function replay(c: OptimCase): Float32Array[] {
+  const param = cc.tensor(c.initial.values, { shape: c.initial.shape });
+  const zeros = () => cc.zeros(c.initial.shape);
+  const [buf, m, v, vMax] = [zeros(), zeros(), zeros(), zeros()];
+  const k = c.kwargs;
+  return c.steps.map((s, i) => {
+    const grad = cc.tensor(s.grad.values, { shape: s.grad.shape });
+    if (c.kind === 'sgd') {
+      optim.sgdStep(param, grad, k.momentum ? buf : null, {
+        lr: k.lr, momentum: k.momentum, dampening: k.dampening, nesterov: k.nesterov, weightDecay: k.weight_decay, firstStep: i === 0,
+      });
+    } else {
+      optim.adamStep(param, grad, m, v, k.amsgrad ? vMax : null, {
+        lr: k.lr, betas: k.betas, eps: k.eps, weightDecay: k.weight_decay ?? (c.kind === 'adamw' ? 0.01 : 0), step: i + 1, decoupled: c.kind === 'adamw',
+      });
+    }
+    return param.dataSync();
+  });
+}
+
+/** The same algorithms in float64, written from PyTorch's documentation. */
+function reference(c: OptimCase): Float64Array[] {
+  const k = c.kwargs;
+  const p = Float64Array.from(c.initial.values);
+  const n = p.length;
+  const buf = new Float64Array(n), m = new Float64Array(n), v = new Float64Array(n), vMax = new Float64Array(n);
+  const [b1, b2] = k.betas ?? [0.9, 0.999];
+  const eps = k.eps ?? 1e-8, wd = k.weight_decay ?? (c.kind === 'adamw' ? 0.01 : 0);
+  return c.steps.map((s, t) => {
+    for (let i = 0; i < n; i++) {
+      let g = s.grad.values[i];
+      if (c.kind === 'sgd') {
+        if (wd) g += wd * p[i];
+        if (k.momentum) {
+          buf[i] = t === 0 ? g : k.momentum * buf[i] + (1 - (k.dampening ?? 0)) * g;
+          g = k.nesterov ? g + k.momentum * buf[i] : buf[i];
+        }
+        p[i] -= k.lr * g;
+      } else {
+        if (c.kind === 'adamw') p[i] *= 1 - k.lr * wd;
+        else if (wd) g += wd * p[i];
+        m[i] = b1 * m[i] + (1 - b1) * g;
+        v[i] = b2 * v[i] + (1 - b2) * g * g;
+        vMax[i] = Math.max(vMax[i], v[i]);
+        const second = k.amsgrad ? vMax[i] : v[i];
+        p[i] -= (k.lr / (1 - b1 ** (t + 1))) * m[i] / (Math.sqrt(second) / Math.sqrt(1 - b2 ** (t + 1)) + eps);
+      }
+    }
+    return p.slice();
+  });
+}
+
+describe('optim: fused SGD and Adam/AdamW steps', () => {
+  const { cases } = require('../../test/fixtures/optim.json') as { cases: OptimCase[] };
+
+  for (const c of cases) {
+    it(`${c.kind} ${JSON.stringify(c.kwargs)} matches PyTorch and a float64 reference over 4 steps`, () => {
+      const ours = replay(c), ref = reference(c);
+      ours.forEach((p, s) => {
+        expectClose(p, c.steps[s].param.values, 2e-6, 2e-7, `step ${s + 1} vs PyTorch`);
+        expectClose(p, ref[s], 2e-6, 2e-7, `step ${s + 1} vs float64`);
+      });
+    });
+  }
+
+  it('updates in place, in queue order: a read queued before the step sees the old values', async () => {
+    const p = cc.ones([4]);
+    const before = p.data();
+    optim.sgdStep(p, cc.ones([4]), null, { lr: 0.5 });
+    const after = p.data();
+    expect(Array.from(await before)).to.deep.equal([1, 1, 1, 1]);
+    expect(Array.from(await after)).to.deep.equal([0.5, 0.5, 0.5, 0.5]);
+  });
+
+  it('is the same for any thread count', () => {
+    const runs: Float32Array[] = [];
+    const before = cc.getNumThreads();
+    for (const n of [1, 2, 3]) {
+      cc.setNumThreads(n);
+      const { t: p } = randomTensor([300, 301], 1);
+      const { t: g } = randomTensor([300, 301], 2);
+      const [m, v] = [cc.zeros([300, 301]), cc.zeros([300, 301])];
+      for (let s = 1; s <= 3; s++) optim.adamStep(p, g, m, v, null, { lr: 0.01, step: s, weightDecay: 0.1, decoupled: true });
+      runs.push(p.dataSync());
+    }
+    cc.setNumThreads(before);
+    expect(Buffer.from(runs[1].buffer).equals(Buffer.from(runs[0].buffer))).to.equal(true);
+    expect(Buffer.from(runs[2].buffer).equals(Buffer.from(runs[0].buffer))).to.equal(true);
+  });
+
+  it('refuses bad arguments with typed errors', () => {
+    const p = cc.zeros([2, 3]), g = cc.zeros([2, 3]);
+    expectError(() => optim.sgdStep(p, cc.zeros([3, 2]), null, { lr: 0.1 }), 'E_SHAPE', /sgdStep: expected `grad` of the parameter's shape \[2, 3\]/);
+    expectError(() => optim.sgdStep(p, g, null, { lr: -1 }), 'E_ARG', /lr/);
+    expectError(() => optim.sgdStep(p, g, null, { lr: NaN }), 'E_ARG');
+    expectError(() => optim.sgdStep(p, g, null, { lr: 0.1, momentum: 0.9 }), 'E_ARG', /momentum buffer/);
+    expectError(() => optim.sgdStep(p, g, null, { lr: 0.1, nesterov: true }), 'E_ARG', /Nesterov/);
+    expectError(() => optim.sgdStep(p, cc.zeros([2, 3], 'int32'), null, { lr: 0.1 }), 'E_DTYPE');
+    expectError(() => optim.adamStep(p, g, cc.zeros([2, 3]), cc.zeros([2, 3]), null, { lr: 0.1, step: 0 }), 'E_ARG', /step/);
+    expectError(() => optim.adamStep(p, g, cc.zeros([2, 3]), cc.zeros([2, 3]), null, { lr: 0.1, step: 1, betas: [0.9, 1] }), 'E_ARG', /betas\[1\]/);
+    expectError(() => optim.adamStep(p, g, cc.zeros([2]), cc.zeros([2, 3]), null, { lr: 0.1, step: 1 }), 'E_SHAPE', /expAvg/);
+  });
+});
