@@ -102,6 +102,20 @@ export class Tensor<D extends DType = DType> {
     return formatTensor(this.dataSync(), this.shape, this.dtype);
   }
 
+  /**
+   * The tensor on `device`: itself when it is there already (as PyTorch). `'cuda'` needs the GPU
+   * backend: until it is available this throws E_DEVICE saying why (see `backends()`).
+   * @example const y = x.to('cpu');
+   */
+  to(device: string): Tensor<D> {
+    this.handle('to');
+    if (device === this.device) return this;
+    if (device === 'cuda' || /^cuda:\d+$/.test(device)) {
+      fail('E_DEVICE', `to: the CUDA device is not available: ${native.backends().cuda.reason}`);
+    }
+    return fail('E_DEVICE', `to: unknown device ${JSON.stringify(device)}; expected 'cpu' or 'cuda'`);
+  }
+
   // ---- ops as methods (see lib/ops.ts for each one's documentation) -------------------
   add(other: Tensor | number): Tensor<'float32'> { return ops.add(this, other); }
   sub(other: Tensor | number): Tensor<'float32'> { return ops.sub(this, other); }

@@ -96,6 +96,13 @@ describe('Tensor', () => {
     expectError(() => cc.tensor([1, 2]).item(), 'E_SHAPE');
   });
 
+  it('to() returns the tensor on its own device and refuses unavailable or unknown devices with E_DEVICE', () => {
+    const x = cc.ones([2]);
+    expect(x.to('cpu')).to.equal(x);
+    expectError(() => x.to('cuda'), 'E_DEVICE', /CUDA device is not available/);
+    expectError(() => x.to('tpu'), 'E_DEVICE', /unknown device "tpu"/);
+  });
+
   it('refuses a disposed tensor everywhere with E_DISPOSED, and dispose() twice is harmless', async () => {
     const x = cc.tensor([1, 2]);
     x.dispose();
