@@ -43,6 +43,7 @@ export interface NativeAddon {
   randomNormal(shape: readonly number[], mean: number, std: number): Handle;
   randomBernoulli(shape: readonly number[], p: number): Handle;
   binary(op: BinaryOpCode, a: Handle, b: Handle): Handle;
+  binaryScalar(op: BinaryOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
   unary(op: UnaryOpCode, x: Handle): Handle;
   affine(x: Handle, alpha: number, beta: number): Handle;
   powScalar(x: Handle, exponent: number): Handle;

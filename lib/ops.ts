@@ -19,25 +19,30 @@ function f32(op: string, name: string, x: unknown): F32 {
   return t as F32;
 }
 
-// A number operand becomes a one-element tensor that broadcasts; it is freed right away (the
-// queued op keeps its own reference).
+// A number operand is rounded to float32 and applied by the scalar kernel: the same results
+// as a one-element tensor that broadcasts, without making one.
 function binary(op: keyof typeof BinaryOp, a: Tensor | number, b: Tensor | number): F32 {
-  if (typeof a === 'number' && typeof b === 'number') fail('E_ARG', `${op}: expected at least one tensor, got two numbers`);
-  const ta = isTensor(a) ? f32(op, 'a', a) : scalar(op, 'a', a);
-  const tb = isTensor(b) ? f32(op, 'b', b) : scalar(op, 'b', b);
-  try {
+  const code = BinaryOp[op] as BinaryOpCode;
+  if (isTensor(a) && isTensor(b)) {
+    const ta = f32(op, 'a', a), tb = f32(op, 'b', b);
     checkSameDevice(op, { a: ta, b: tb });
     const shape = broadcastShapes(op, ta.shape, tb.shape);
-    return new Tensor(native.binary(BinaryOp[op] as BinaryOpCode, ta.handle(op), tb.handle(op)), shape, 'float32');
-  } finally {
-    if (ta !== a) ta.dispose();
-    if (tb !== b) tb.dispose();
+    return new Tensor(native.binary(code, ta.handle(op), tb.handle(op)), shape, 'float32');
   }
+  if (isTensor(a)) {
+    const ta = f32(op, 'a', a);
+    return new Tensor(native.binaryScalar(code, ta.handle(op), scalar(op, 'b', b), false), ta.shape, 'float32');
+  }
+  if (isTensor(b)) {
+    const tb = f32(op, 'b', b);
+    return new Tensor(native.binaryScalar(code, tb.handle(op), scalar(op, 'a', a), true), tb.shape, 'float32');
+  }
+  return fail('E_ARG', `${op}: expected at least one tensor, got ${describe(a)} and ${describe(b)}`);
 }
 
-function scalar(op: string, name: string, value: unknown): F32 {
+function scalar(op: string, name: string, value: unknown): number {
   if (typeof value !== 'number') fail('E_ARG', `${op}: expected \`${name}\` to be a tensor or a number, got ${describe(value)}`);
-  return new Tensor(native.fromData(new Float32Array([value]), []), [], 'float32');
+  return value;
 }
 
 function unary(op: keyof typeof UnaryOp, x: Tensor): F32 {

@@ -42,6 +42,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<RandomNormal>(env, exports, "randomNormal");
   add<RandomBernoulli>(env, exports, "randomBernoulli");
   add<Binary>(env, exports, "binary");
+  add<BinaryScalar>(env, exports, "binaryScalar");
   add<Unary>(env, exports, "unary");
   add<Affine>(env, exports, "affine");
   add<PowScalar>(env, exports, "powScalar");

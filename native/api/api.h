@@ -42,6 +42,7 @@ Napi::Value RandomUniform(const Napi::CallbackInfo& info);  // (shape, low, high
 Napi::Value RandomNormal(const Napi::CallbackInfo& info);   // (shape, mean, std)
 Napi::Value RandomBernoulli(const Napi::CallbackInfo& info);// (shape, p)
 Napi::Value Binary(const Napi::CallbackInfo& info);         // (opCode, a, b) broadcasting
+Napi::Value BinaryScalar(const Napi::CallbackInfo& info);   // (opCode, x, scalar, scalarFirst)
 Napi::Value Unary(const Napi::CallbackInfo& info);          // (opCode, x)
 Napi::Value Affine(const Napi::CallbackInfo& info);         // (x, alpha, beta) -> alpha * x + beta
 Napi::Value PowScalar(const Napi::CallbackInfo& info);      // (x, exponent)

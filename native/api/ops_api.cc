@@ -116,6 +116,20 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   return run(info, op, y, [kind, a, b, y] { cpu::binary(kind, a, b, y); });
 }
 
+Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+  const int64_t code = int_arg(info, 0, "binary", "op");
+  CONVNET_CHECK(code >= 0 && code < 7, "E_ARG", "binary: unknown op code ", code);
+  const char* op = names[code];
+  const Tensor& x = tensor_arg(info, 1, op, "x");
+  expect_dtype(x, DType::Float32, op, "x");
+  const float scalar = static_cast<float>(number_arg(info, 2, op, "scalar"));
+  const bool scalar_first = bool_arg(info, 3, op, "scalarFirst");
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  const auto kind = static_cast<cpu::BinaryOp>(code);
+  return run(info, op, y, [=] { cpu::binary_scalar(kind, x, scalar, scalar_first, y); });
+}
+
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   static const char* names[] = {"neg", "abs", "exp", "log", "sqrt", "square", "reciprocal", "sign", "floor", "ceil"};
   const int64_t code = int_arg(info, 0, "unary", "op");

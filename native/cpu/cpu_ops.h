@@ -26,6 +26,8 @@ enum class BinaryOp : int32_t { Add = 0, Sub, Mul, Div, Pow, Maximum, Minimum };
 enum class UnaryOp : int32_t { Neg = 0, Abs, Exp, Log, Sqrt, Square, Reciprocal, Sign, Floor, Ceil };
 // y = a (op) b with NumPy/PyTorch broadcasting; y has the broadcast shape.
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y);
+// y = x (op) scalar, or scalar (op) x when scalar_first: the same results as a one-element b.
+void binary_scalar(BinaryOp op, const Tensor& x, float scalar, bool scalar_first, const Tensor& y);
 void unary(UnaryOp op, const Tensor& x, const Tensor& y);
 void affine(const Tensor& x, float alpha, float beta, const Tensor& y);   // y = alpha * x + beta
 void pow_scalar(const Tensor& x, float exponent, const Tensor& y);      // y = x ^ exponent

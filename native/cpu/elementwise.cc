@@ -85,23 +85,36 @@ void unary_loop(const Tensor& x, const Tensor& y, F f) {
   });
 }
 
-}  // namespace
-
-void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) {
+// Calls run(f) with the scalar function of `op`.
+template <typename Run>
+void with_binary_op(BinaryOp op, Run run) {
   switch (op) {
-    case BinaryOp::Add: return binary_loop(a, b, y, [](float u, float v) { return u + v; });
-    case BinaryOp::Sub: return binary_loop(a, b, y, [](float u, float v) { return u - v; });
-    case BinaryOp::Mul: return binary_loop(a, b, y, [](float u, float v) { return u * v; });
-    case BinaryOp::Div: return binary_loop(a, b, y, [](float u, float v) { return u / v; });
-    case BinaryOp::Pow: return binary_loop(a, b, y, [](float u, float v) { return std::pow(u, v); });
+    case BinaryOp::Add: return run([](float u, float v) { return u + v; });
+    case BinaryOp::Sub: return run([](float u, float v) { return u - v; });
+    case BinaryOp::Mul: return run([](float u, float v) { return u * v; });
+    case BinaryOp::Div: return run([](float u, float v) { return u / v; });
+    case BinaryOp::Pow: return run([](float u, float v) { return std::pow(u, v); });
     // NaN propagates, as torch.maximum / torch.minimum.
-    case BinaryOp::Maximum:
-      return binary_loop(a, b, y, [](float u, float v) { return (u != u || v != v) ? u + v : (u > v ? u : v); });
-    case BinaryOp::Minimum:
-      return binary_loop(a, b, y, [](float u, float v) { return (u != u || v != v) ? u + v : (u < v ? u : v); });
+    case BinaryOp::Maximum: return run([](float u, float v) { return (u != u || v != v) ? u + v : (u > v ? u : v); });
+    case BinaryOp::Minimum: return run([](float u, float v) { return (u != u || v != v) ? u + v : (u < v ? u : v); });
   }
   fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
 }
+
+}  // namespace
+
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) {
+  with_binary_op(op, [&](auto f) { binary_loop(a, b, y, f); });
+}
+
+void binary_scalar(BinaryOp op, const Tensor& x, float scalar, bool scalar_first, const Tensor& y) {
+  with_binary_op(op, [&](auto f) {
+    if (scalar_first) unary_loop(x, y, [f, scalar](float v) { return f(scalar, v); });
+    else unary_loop(x, y, [f, scalar](float v) { return f(v, scalar); });
+  });
+}
+
+
 
 void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
   switch (op) {
