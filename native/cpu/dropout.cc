@@ -44,7 +44,8 @@ void dropout_backward(const Tensor& dy, const Tensor& mask, double p, const Tens
   float* pdx = dx.f32();
   const float scale = dropout_scale(p);
   parallel_for(dy.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) pdx[i] = pdy[i] * (pm[i] != 0.0f ? scale : 0.0f);
+    // mask * scale is exactly scale or 0 (a product, not a branch on random bits: see prelu.cc)
+    for (int64_t i = begin; i < end; ++i) pdx[i] = pdy[i] * (pm[i] * scale);
   });
 }
 
