@@ -62,6 +62,19 @@ export interface NativeAddon {
   activationBackward(kind: ActivationKind, dy: Handle, x: Handle, y: Handle, param: number): Handle;
   // @@convolution
   // @@pooling
+  preluForward(x: Handle, w: Handle): Handle;
+  preluBackward(dy: Handle, x: Handle, w: Handle): [Handle, Handle];
+  maxoutForward(x: Handle, pieces: number): Handle;
+  maxoutBackward(dy: Handle, x: Handle, pieces: number): Handle;
+  softmaxForward(x: Handle, dim: number, log: boolean): Handle;
+  softmaxBackward(dy: Handle, y: Handle, dim: number, log: boolean): Handle;
+  dropoutForward(x: Handle, p: number): [Handle, Handle];
+  dropoutBackward(dy: Handle, mask: Handle, p: number): Handle;
+  lrnForward(x: Handle, size: number, alpha: number, beta: number, k: number): Handle;
+  lrnBackward(dy: Handle, x: Handle, size: number, alpha: number, beta: number, k: number): Handle;
+  batchNormForward(x: Handle, runningMean: Handle | null, runningVar: Handle | null, w: Handle | null, b: Handle | null,
+    training: boolean, momentum: number, eps: number): [Handle, Handle, Handle];
+  batchNormBackward(dy: Handle, x: Handle, w: Handle | null, mean: Handle, invstd: Handle, training: boolean): [Handle, Handle, Handle];
   // @@layers
   // @@losses
   sgdStep(param: Handle, grad: Handle, momentumBuffer: Handle | null, lr: number, momentum: number, dampening: number,

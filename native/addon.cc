@@ -61,6 +61,18 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<ActivationBackward>(env, exports, "activationBackward");
   // @@convolution
   // @@pooling
+  add<PreluForward>(env, exports, "preluForward");
+  add<PreluBackward>(env, exports, "preluBackward");
+  add<MaxoutForward>(env, exports, "maxoutForward");
+  add<MaxoutBackward>(env, exports, "maxoutBackward");
+  add<SoftmaxForward>(env, exports, "softmaxForward");
+  add<SoftmaxBackward>(env, exports, "softmaxBackward");
+  add<DropoutForward>(env, exports, "dropoutForward");
+  add<DropoutBackward>(env, exports, "dropoutBackward");
+  add<LrnForward>(env, exports, "lrnForward");
+  add<LrnBackward>(env, exports, "lrnBackward");
+  add<BatchNormForward>(env, exports, "batchNormForward");
+  add<BatchNormBackward>(env, exports, "batchNormBackward");
   // @@layers
   // @@losses
   add<SgdStep>(env, exports, "sgdStep");

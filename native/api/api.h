@@ -62,6 +62,19 @@ Napi::Value ActivationForward(const Napi::CallbackInfo& info);   // (kind, x, pa
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info);  // (kind, dy, x, y, param) -> dx
 // @@convolution
 // @@pooling
+// layers_api.cc: the other layers; functions returning several tensors return an array of handles
+Napi::Value PreluForward(const Napi::CallbackInfo& info);      // (x, w) -> y
+Napi::Value PreluBackward(const Napi::CallbackInfo& info);     // (dy, x, w) -> [dx, dw]
+Napi::Value MaxoutForward(const Napi::CallbackInfo& info);     // (x, pieces) -> y
+Napi::Value MaxoutBackward(const Napi::CallbackInfo& info);    // (dy, x, pieces) -> dx
+Napi::Value SoftmaxForward(const Napi::CallbackInfo& info);    // (x, dim, log) -> y
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info);   // (dy, y, dim, log) -> dx
+Napi::Value DropoutForward(const Napi::CallbackInfo& info);    // (x, p) -> [y, mask]; draws from the CPU generator
+Napi::Value DropoutBackward(const Napi::CallbackInfo& info);   // (dy, mask, p) -> dx
+Napi::Value LrnForward(const Napi::CallbackInfo& info);        // (x, size, alpha, beta, k) -> y
+Napi::Value LrnBackward(const Napi::CallbackInfo& info);       // (dy, x, size, alpha, beta, k) -> dx
+Napi::Value BatchNormForward(const Napi::CallbackInfo& info);  // (x, rm?, rv?, w?, b?, training, momentum, eps) -> [y, mean, invstd]
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info); // (dy, x, w?, mean, invstd, training) -> [dx, dw, db]
 // @@layers
 // @@losses
 // optim_api.cc: in-place steps; return undefined

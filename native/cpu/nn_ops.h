@@ -26,6 +26,29 @@ void tanh_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
 
 // @@convolution
 // @@pooling
+// ---- the other layers: prelu.cc, maxout.cc, softmax.cc, dropout.cc, lrn.cc, batch_norm.cc --------
+// prelu: w is [C] (channel axis 1) or [1]; dw is w's shape.
+void prelu_forward(const Tensor& x, const Tensor& w, const Tensor& y);
+void prelu_backward(const Tensor& dy, const Tensor& x, const Tensor& w, const Tensor& dx, const Tensor& dw);
+// maxout: groups of `pieces` consecutive channels, [N, C, ...] -> [N, C / pieces, ...].
+void maxout_forward(const Tensor& x, int64_t pieces, const Tensor& y);
+void maxout_backward(const Tensor& dy, const Tensor& x, int64_t pieces, const Tensor& dx);
+// softmax (log = false) or logSoftmax (log = true) along a non-negative axis; backward from y.
+void softmax_forward(const Tensor& x, int64_t axis, bool log, const Tensor& y);
+void softmax_backward(const Tensor& dy, const Tensor& y, int64_t axis, bool log, const Tensor& dx);
+// dropout: Philox mask from (seed, first_block), see dropout.cc; mask holds 1 (kept) or 0.
+void dropout_forward(const Tensor& x, double p, uint64_t seed, uint64_t first_block, const Tensor& y, const Tensor& mask);
+void dropout_backward(const Tensor& dy, const Tensor& mask, double p, const Tensor& dx);
+// local response normalisation across channels, as PyTorch's.
+void lrn_forward(const Tensor& x, int64_t size, double alpha, double beta, double k, const Tensor& y);
+void lrn_backward(const Tensor& dy, const Tensor& x, int64_t size, double alpha, double beta, double k, const Tensor& dx);
+// batch norm: optional tensors are null; in training the running stats (if given) are updated
+// in place (Note [in-place running stats]); save_mean/save_invstd [C] receive what was used.
+void batch_norm_forward(const Tensor& x, const Tensor* running_mean, const Tensor* running_var, const Tensor* w,
+                        const Tensor* b, bool training, double momentum, double eps, const Tensor& y,
+                        const Tensor& save_mean, const Tensor& save_invstd);
+void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor* w, const Tensor& save_mean,
+                         const Tensor& save_invstd, bool training, const Tensor& dx, const Tensor& dw, const Tensor& db);
 // @@layers
 // @@losses
 // ---- optimizer steps, fused and in place: sgd.cc, adam.cc ---------------------------------------

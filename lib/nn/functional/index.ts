@@ -6,6 +6,8 @@
 export { relu, leakyRelu, elu, sigmoid, tanh } from './activation';
 // @@convolution
 // @@pooling
+export { prelu, maxout, softmax, logSoftmax, dropout, localResponseNorm, batchNorm } from './layers';
+export type { BatchNormOptions } from './layers';
 // @@layers
 // @@losses
 // @@optimizers

@@ -1,0 +1,257 @@
+// Entry points of the other layers: PReLU, Maxout, softmax / logSoftmax, dropout, local response
+// normalisation, batch normalisation, forward and backward. Each checks its arguments again
+// (lib/ checks first, with friendlier messages), allocates its outputs here on the JS thread,
+// enqueues the kernel and returns. Several outputs come back as an array of handles.
+#include <cmath>
+
+#include "api/api.h"
+#include "core/queue.h"
+#include "cpu/nn_ops.h"
+
+namespace convnet {
+namespace api {
+namespace {
+
+const Tensor& float_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  const Tensor& t = tensor_arg(info, i, op, name);
+  expect_dtype(t, DType::Float32, op, name);
+  return t;
+}
+
+// An optional float tensor: null/undefined gives an empty Tensor (no storage).
+Tensor optional_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return Tensor();
+  return float_arg(info, i, op, name);
+}
+
+void same_shape(const Tensor& a, const Tensor& b, const char* op, const char* names) {
+  CONVNET_CHECK(a.shape == b.shape, "E_SHAPE", op, ": ", names, " must have the same shape, got ", shape_str(a.shape),
+                " and ", shape_str(b.shape));
+}
+
+double finite_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  const double v = number_arg(info, i, op, name);
+  CONVNET_CHECK(std::isfinite(v), "E_ARG", op, ": expected `", name, "` to be a finite number, got ", v);
+  return v;
+}
+
+Napi::Value handles(Napi::Env env, std::initializer_list<Tensor> tensors) {
+  Napi::Array out = Napi::Array::New(env, tensors.size());
+  uint32_t i = 0;
+  for (const Tensor& t : tensors) out.Set(i++, wrap_tensor(env, t));
+  return out;
+}
+
+void check_prelu(const Tensor& x, const Tensor& w, const char* op) {
+  const int64_t channels = x.dim() >= 2 ? x.shape[1] : 1;
+  CONVNET_CHECK(w.dim() == 1 && (w.shape[0] == 1 || w.shape[0] == channels), "E_SHAPE", op,
+                ": expected `weight` of shape [1] or [", channels, "] (the channels of x ", shape_str(x.shape), "), got ",
+                shape_str(w.shape));
+}
+
+int64_t check_maxout(const Napi::CallbackInfo& info, size_t i, const Tensor& x, const char* op) {
+  const int64_t pieces = int_arg(info, i, op, "pieces");
+  CONVNET_CHECK(pieces >= 1, "E_ARG", op, ": expected `pieces` >= 1, got ", pieces);
+  CONVNET_CHECK(x.dim() >= 2, "E_SHAPE", op, ": expected x of shape [N, C, ...], got ", shape_str(x.shape));
+  CONVNET_CHECK(x.shape[1] % pieces == 0, "E_SHAPE", op, ": the ", x.shape[1], " channels of x are not divisible by pieces = ",
+                pieces);
+  return pieces;
+}
+
+// The axis of softmax: 0-D tensors take 0 or -1 (one slice of one element, as PyTorch).
+int64_t softmax_axis(const Napi::CallbackInfo& info, size_t i, const Tensor& x, const char* op) {
+  const int64_t dim = int_arg(info, i, op, "dim");
+  return normalize_axis(dim, std::max<int64_t>(x.dim(), 1), op);
+}
+
+struct LrnArgs {
+  int64_t size;
+  double alpha, beta, k;
+};
+
+LrnArgs lrn_args(const Napi::CallbackInfo& info, size_t i, const Tensor& x, const char* op) {
+  CONVNET_CHECK(x.dim() >= 3, "E_SHAPE", op, ": expected x of rank 3 or more ([N, C, ...]), got ", shape_str(x.shape));
+  LrnArgs a{int_arg(info, i, op, "size"), finite_arg(info, i + 1, op, "alpha"), finite_arg(info, i + 2, op, "beta"),
+            finite_arg(info, i + 3, op, "k")};
+  CONVNET_CHECK(a.size >= 1, "E_ARG", op, ": expected `size` >= 1, got ", a.size);
+  return a;
+}
+
+}  // namespace
+
+Napi::Value PreluForward(const Napi::CallbackInfo& info) {
+  const char* op = "prelu";
+  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& w = float_arg(info, 1, op, "weight");
+  check_prelu(x, w, op);
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [x, w, y] { cpu::prelu_forward(x, w, y); });
+  return wrap_tensor(info.Env(), y);
+}
+
+Napi::Value PreluBackward(const Napi::CallbackInfo& info) {
+  const char* op = "prelu backward";
+  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& x = float_arg(info, 1, op, "x");
+  const Tensor& w = float_arg(info, 2, op, "weight");
+  same_shape(dy, x, op, "dy and x");
+  check_prelu(x, w, op);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32), dw = Tensor::empty(w.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [dy, x, w, dx, dw] { cpu::prelu_backward(dy, x, w, dx, dw); });
+  return handles(info.Env(), {dx, dw});
+}
+
+Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
+  const char* op = "maxout";
+  const Tensor& x = float_arg(info, 0, op, "x");
+  const int64_t pieces = check_maxout(info, 1, x, op);
+  Shape shape = x.shape;
+  shape[1] /= pieces;
+  Tensor y = Tensor::empty(shape, DType::Float32);
+  Queue::cpu().enqueue(op, [x, pieces, y] { cpu::maxout_forward(x, pieces, y); });
+  return wrap_tensor(info.Env(), y);
+}
+
+Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
+  const char* op = "maxout backward";
+  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& x = float_arg(info, 1, op, "x");
+  const int64_t pieces = check_maxout(info, 2, x, op);
+  Shape shape = x.shape;
+  shape[1] /= pieces;
+  CONVNET_CHECK(dy.shape == shape, "E_SHAPE", op, ": expected dy of shape ", shape_str(shape), ", got ", shape_str(dy.shape));
+  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [dy, x, pieces, dx] { cpu::maxout_backward(dy, x, pieces, dx); });
+  return wrap_tensor(info.Env(), dx);
+}
+
+Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
+  const bool log = bool_arg(info, 2, "softmax", "log");
+  const char* op = log ? "logSoftmax" : "softmax";
+  const Tensor& x = float_arg(info, 0, op, "x");
+  const int64_t axis = softmax_axis(info, 1, x, op);
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [x, axis, log, y] { cpu::softmax_forward(x, axis, log, y); });
+  return wrap_tensor(info.Env(), y);
+}
+
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
+  const bool log = bool_arg(info, 3, "softmax backward", "log");
+  const char* op = log ? "logSoftmax backward" : "softmax backward";
+  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& y = float_arg(info, 1, op, "y");
+  same_shape(dy, y, op, "dy and y");
+  const int64_t axis = softmax_axis(info, 2, y, op);
+  Tensor dx = Tensor::empty(y.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [dy, y, axis, log, dx] { cpu::softmax_backward(dy, y, axis, log, dx); });
+  return wrap_tensor(info.Env(), dx);
+}
+
+Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
+  const char* op = "dropout";
+  const Tensor& x = float_arg(info, 0, op, "x");
+  const double p = number_arg(info, 1, op, "p");
+  CONVNET_CHECK(p >= 0 && p <= 1, "E_ARG", op, ": expected `p` in [0, 1], got ", p);
+  Tensor y = Tensor::empty(x.shape, DType::Float32), mask = Tensor::empty(x.shape, DType::Float32);
+  // Reserved here, on the JS thread: the call order decides the numbers (core/philox.h).
+  Generator& g = cpu_generator();
+  const uint64_t seed = g.seed, first = g.reserve(x.numel());
+  Queue::cpu().enqueue(op, [=] { cpu::dropout_forward(x, p, seed, first, y, mask); });
+  return handles(info.Env(), {y, mask});
+}
+
+Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
+  const char* op = "dropout backward";
+  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& mask = float_arg(info, 1, op, "mask");
+  same_shape(dy, mask, op, "dy and mask");
+  const double p = number_arg(info, 2, op, "p");
+  CONVNET_CHECK(p >= 0 && p <= 1, "E_ARG", op, ": expected `p` in [0, 1], got ", p);
+  Tensor dx = Tensor::empty(dy.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::dropout_backward(dy, mask, p, dx); });
+  return wrap_tensor(info.Env(), dx);
+}
+
+Napi::Value LrnForward(const Napi::CallbackInfo& info) {
+  const char* op = "localResponseNorm";
+  const Tensor& x = float_arg(info, 0, op, "x");
+  const LrnArgs a = lrn_args(info, 1, x, op);
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::lrn_forward(x, a.size, a.alpha, a.beta, a.k, y); });
+  return wrap_tensor(info.Env(), y);
+}
+
+Napi::Value LrnBackward(const Napi::CallbackInfo& info) {
+  const char* op = "localResponseNorm backward";
+  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& x = float_arg(info, 1, op, "x");
+  same_shape(dy, x, op, "dy and x");
+  const LrnArgs a = lrn_args(info, 2, x, op);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::lrn_backward(dy, x, a.size, a.alpha, a.beta, a.k, dx); });
+  return wrap_tensor(info.Env(), dx);
+}
+
+Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
+  const char* op = "batchNorm";
+  const Tensor& x = float_arg(info, 0, op, "x");
+  CONVNET_CHECK(x.dim() >= 2, "E_SHAPE", op, ": expected x of shape [N, C] or [N, C, ...], got ", shape_str(x.shape));
+  const int64_t channels = x.shape[1];
+  const Tensor rm = optional_arg(info, 1, op, "runningMean"), rv = optional_arg(info, 2, op, "runningVar");
+  const Tensor w = optional_arg(info, 3, op, "weight"), b = optional_arg(info, 4, op, "bias");
+  const bool training = bool_arg(info, 5, op, "training");
+  const double momentum = finite_arg(info, 6, op, "momentum"), eps = finite_arg(info, 7, op, "eps");
+  CONVNET_CHECK(momentum >= 0 && momentum <= 1, "E_ARG", op, ": expected `momentum` in [0, 1], got ", momentum);
+  CONVNET_CHECK(eps >= 0, "E_ARG", op, ": expected `eps` >= 0, got ", eps);
+  CONVNET_CHECK(static_cast<bool>(rm.storage) == static_cast<bool>(rv.storage), "E_ARG", op,
+                ": give both runningMean and runningVar, or neither");
+  CONVNET_CHECK(training || rm.storage, "E_ARG", op, ": evaluation (training = false) needs runningMean and runningVar");
+  const std::pair<const Tensor*, const char*> per_channel[] = {{&rm, "runningMean"}, {&rv, "runningVar"}, {&w, "weight"}, {&b, "bias"}};
+  for (const auto& [t, name] : per_channel) {
+    if (!t->storage) continue;
+    CONVNET_CHECK(t->shape == Shape{channels}, "E_SHAPE", op, ": expected `", name, "` of shape [", channels, "], got ",
+                  shape_str(t->shape));
+  }
+  if (rm.storage) {
+    CONVNET_CHECK(rm.storage != x.storage && rv.storage != x.storage && rm.storage != rv.storage, "E_ARG", op,
+                  ": runningMean, runningVar and x must not share memory (the running stats are updated in place)");
+  }
+  const int64_t per_channel_count = channels ? x.numel() / channels : 0;
+  CONVNET_CHECK(!training || per_channel_count != 1, "E_SHAPE", op,
+                ": expected more than 1 value per channel when training, got x of shape ", shape_str(x.shape));
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  Tensor mean = Tensor::empty({channels}, DType::Float32), invstd = Tensor::empty({channels}, DType::Float32);
+  Queue::cpu().enqueue(op, [=] {
+    cpu::batch_norm_forward(x, rm.storage ? &rm : nullptr, rv.storage ? &rv : nullptr, w.storage ? &w : nullptr,
+                            b.storage ? &b : nullptr, training, momentum, eps, y, mean, invstd);
+  });
+  return handles(info.Env(), {y, mean, invstd});
+}
+
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  const char* op = "batchNorm backward";
+  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& x = float_arg(info, 1, op, "x");
+  CONVNET_CHECK(x.dim() >= 2, "E_SHAPE", op, ": expected x of shape [N, C] or [N, C, ...], got ", shape_str(x.shape));
+  same_shape(dy, x, op, "dy and x");
+  const int64_t channels = x.shape[1];
+  const Tensor w = optional_arg(info, 2, op, "weight");
+  const Tensor& mean = float_arg(info, 3, op, "mean");
+  const Tensor& invstd = float_arg(info, 4, op, "invstd");
+  const bool training = bool_arg(info, 5, op, "training");
+  const std::pair<const Tensor*, const char*> per_channel[] = {{&w, "weight"}, {&mean, "mean"}, {&invstd, "invstd"}};
+  for (const auto& [t, name] : per_channel) {
+    if (!t->storage) continue;
+    CONVNET_CHECK(t->shape == Shape{channels}, "E_SHAPE", op, ": expected `", name, "` of shape [", channels, "], got ",
+                  shape_str(t->shape));
+  }
+  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Tensor dw = Tensor::empty({channels}, DType::Float32), db = Tensor::empty({channels}, DType::Float32);
+  Queue::cpu().enqueue(op, [=] {
+    cpu::batch_norm_backward(dy, x, w.storage ? &w : nullptr, mean, invstd, training, dx, dw, db);
+  });
+  return handles(info.Env(), {dx, dw, db});
+}
+
+}  // namespace api
+}  // namespace convnet
