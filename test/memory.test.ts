@@ -29,6 +29,7 @@ describe('memory: dispose, tidy and the counters', () => {
     x.dispose();
     y.dispose();
     await cc.sync();   // the queued matmul held x and y until it ran
+    cc.syncBlocking(); // and the completion that resolved sync() has finished too
     const after = cc.memory();
     expect(after.tensors).to.equal(before.tensors);
     expect(after.bytes).to.equal(before.bytes);
