@@ -1,7 +1,8 @@
 // conv2d: forward, backward-data and backward-filter (the formula is in nn_ops.h).
 //
 // Method, chosen from the shapes:
-//   - groups == C (depthwise, one input channel per group): direct loops, depthwise_conv2d.cc.
+//   - groups == C > 1 (depthwise, one input channel per group): direct loops, depthwise_conv2d.cc.
+//     (C = 1, LeNet's first layer, is im2col + GEMM: measured 2-4x faster than the direct loops.)
 //   - 1x1 kernel, stride 1, no padding: x[n] already is the [C, H*W] matrix that im2col would
 //     build, so forward and backward-data are one strided-batched GEMM over the images.
 //   - otherwise im2col + GEMM. For each group, a chunk of nb images is unrolled into
@@ -24,6 +25,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -72,7 +74,20 @@ int64_t images_per_chunk(const Dims& d) {
   return std::max<int64_t>(1, std::min(nb, d.N));
 }
 
-std::unique_ptr<float[]> buffer(int64_t n) { return std::unique_ptr<float[]>(new float[std::max<int64_t>(n, 1)]); }
+// Scratch memory (col, gathered dy, GEMM outputs, partial dw), kept per thread and per use
+// between calls: a fresh multi-megabyte allocation per call costs a page fault per 4 KiB, a
+// large share of a small convolution's time. Grows to the largest request; an op never holds
+// more than its chunk size allows (~8 MiB of col). slot < kScratchSlots.
+constexpr int kScratchSlots = 3;
+float* scratch(int slot, int64_t n) {
+  thread_local std::vector<float> buffers[kScratchSlots];
+  std::vector<float>& b = buffers[slot];
+  if (static_cast<int64_t>(b.size()) < n) {
+    b = std::vector<float>();  // free first, so that old and new do not coexist
+    b.resize(static_cast<size_t>(n));
+  }
+  return b.data();
+}
 
 // The output columns [ow_lo, ow_hi) whose input column ow*stride_w - pad_left + j*dilation_w
 // falls inside [0, W); the others read the zero padding.
@@ -177,7 +192,7 @@ void maybe_parallel(bool threaded, int64_t n, Fn fn) {
   }
 }
 
-bool is_depthwise(const Dims& d) { return d.Cg == 1 && d.groups == d.C; }
+bool is_depthwise(const Dims& d) { return d.Cg == 1 && d.groups == d.C && d.C > 1; }
 
 }  // namespace
 
@@ -206,26 +221,26 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
   run_items(chunks * d.groups, flops, [&](int64_t item, bool threaded) {
     const int64_t chunk = item / d.groups, gi = item % d.groups;
     const int64_t n0 = chunk * nb, images = std::min(d.N, n0 + nb) - n0, cols = images * d.hw_out;
-    auto col = buffer(d.ckk * cols);
+    float* col = scratch(0, d.ckk * cols);
     maybe_parallel(threaded, images * d.Cg, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t j = t / d.Cg, c = t % d.Cg;
-        im2col(px + ((n0 + j) * d.C + gi * d.Cg) * d.hw, d, g, c, c + 1, col.get() + j * d.hw_out, cols);
+        im2col(px + ((n0 + j) * d.C + gi * d.Cg) * d.hw, d, g, c, c + 1, col + j * d.hw_out, cols);
       }
     });
     const float* wg = pw + gi * d.Kg * d.ckk;
     if (images == 1) {
       float* yg = py + (n0 * d.K + gi * d.Kg) * d.hw_out;
-      sgemm(false, false, d.Kg, d.hw_out, d.ckk, 1.0f, wg, d.ckk, col.get(), cols, 0.0f, yg, d.hw_out);
+      sgemm(false, false, d.Kg, d.hw_out, d.ckk, 1.0f, wg, d.ckk, col, cols, 0.0f, yg, d.hw_out);
       if (pb) add_bias_planes(yg, 0, d.Kg, d.hw_out, d.Kg, pb + gi * d.Kg);
       return;
     }
     // Several images: the GEMM writes [Kg, images * HoWo], which is copied out plane by plane.
-    auto out = buffer(d.Kg * cols);
-    sgemm(false, false, d.Kg, cols, d.ckk, 1.0f, wg, d.ckk, col.get(), cols, 0.0f, out.get(), cols);
+    float* out = scratch(1, d.Kg * cols);
+    sgemm(false, false, d.Kg, cols, d.ckk, 1.0f, wg, d.ckk, col, cols, 0.0f, out, cols);
     for (int64_t j = 0; j < images; ++j) {
       for (int64_t k = 0; k < d.Kg; ++k) {
-        const float* src = out.get() + k * cols + j * d.hw_out;
+        const float* src = out + k * cols + j * d.hw_out;
         float* dst = py + ((n0 + j) * d.K + gi * d.Kg + k) * d.hw_out;
         const float bias = pb ? pb[gi * d.Kg + k] : 0.0f;
         if (pb) {
@@ -269,25 +284,24 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
     const int64_t n0 = chunk * nb, images = std::min(d.N, n0 + nb) - n0, cols = images * d.hw_out;
     // dy_chunk [Kg, images * HoWo]: dy itself for one image, else gathered.
     const float* dyc = pdy + (n0 * d.K + gi * d.Kg) * d.hw_out;
-    std::unique_ptr<float[]> gathered;
     if (images > 1) {
-      gathered = buffer(d.Kg * cols);
+      float* gathered = scratch(1, d.Kg * cols);
       for (int64_t k = 0; k < d.Kg; ++k) {
         for (int64_t j = 0; j < images; ++j) {
-          std::memcpy(gathered.get() + k * cols + j * d.hw_out, pdy + ((n0 + j) * d.K + gi * d.Kg + k) * d.hw_out,
+          std::memcpy(gathered + k * cols + j * d.hw_out, pdy + ((n0 + j) * d.K + gi * d.Kg + k) * d.hw_out,
                       sizeof(float) * d.hw_out);
         }
       }
-      dyc = gathered.get();
+      dyc = gathered;
     }
-    auto dcol = buffer(d.ckk * cols);
-    sgemm(true, false, d.ckk, cols, d.Kg, 1.0f, pw + gi * d.Kg * d.ckk, d.ckk, dyc, cols, 0.0f, dcol.get(), cols);
+    float* dcol = scratch(0, d.ckk * cols);
+    sgemm(true, false, d.ckk, cols, d.Kg, 1.0f, pw + gi * d.Kg * d.ckk, d.ckk, dyc, cols, 0.0f, dcol, cols);
     maybe_parallel(threaded, images * d.Cg, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t j = t / d.Cg, c = t % d.Cg;
         float* dxg = pdx + ((n0 + j) * d.C + gi * d.Cg) * d.hw;
         fill_planes(dxg, c, c + 1, d.hw, d.Cg, pb ? pb + gi * d.Cg : nullptr);
-        col2im_add(dcol.get() + j * d.hw_out, cols, d, g, c, c + 1, dxg);
+        col2im_add(dcol + j * d.hw_out, cols, d, g, c, c + 1, dxg);
       }
     });
   });
@@ -310,29 +324,28 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
   // partial = sum over the chunk's images of dy_g col^T, for every group.
   auto chunk_partial = [&](int64_t chunk, float* partial, bool threaded) {
     const int64_t n0 = chunk * nb, images = std::min(d.N, n0 + nb) - n0, cols = images * d.hw_out;
-    std::unique_ptr<float[]> col, gathered;
     for (int64_t gi = 0; gi < d.groups; ++gi) {
       const float* dyc = pdy + (n0 * d.K + gi * d.Kg) * d.hw_out;
       if (images > 1) {
-        if (!gathered) gathered = buffer(d.Kg * cols);
+        float* gathered = scratch(1, d.Kg * cols);
         for (int64_t k = 0; k < d.Kg; ++k) {
           for (int64_t j = 0; j < images; ++j) {
-            std::memcpy(gathered.get() + k * cols + j * d.hw_out, pdy + ((n0 + j) * d.K + gi * d.Kg + k) * d.hw_out,
+            std::memcpy(gathered + k * cols + j * d.hw_out, pdy + ((n0 + j) * d.K + gi * d.Kg + k) * d.hw_out,
                         sizeof(float) * d.hw_out);
           }
         }
-        dyc = gathered.get();
+        dyc = gathered;
       }
       const float* colp = px + (n0 * d.C + gi * d.Cg) * d.hw;  // a 1x1 image's col is x itself
       if (!(pointwise && images == 1)) {
-        if (!col) col = buffer(d.ckk * cols);
+        float* col = scratch(0, d.ckk * cols);
         maybe_parallel(threaded, images * d.Cg, [&](int64_t t0, int64_t t1) {
           for (int64_t t = t0; t < t1; ++t) {
             const int64_t j = t / d.Cg, c = t % d.Cg;
-            im2col(px + ((n0 + j) * d.C + gi * d.Cg) * d.hw, d, g, c, c + 1, col.get() + j * d.hw_out, cols);
+            im2col(px + ((n0 + j) * d.C + gi * d.Cg) * d.hw, d, g, c, c + 1, col + j * d.hw_out, cols);
           }
         });
-        colp = col.get();
+        colp = col;
       }
       sgemm(false, true, d.Kg, d.ckk, cols, 1.0f, dyc, cols, colp, cols, 0.0f, partial + gi * d.Kg * d.ckk, d.ckk);
     }
@@ -353,17 +366,17 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
   const double flops = 2.0 * d.K * d.ckk * nb * d.hw_out;
   const bool spread = threads > 1 && chunks > 1 && (chunks >= 4 * threads || chunks % threads == 0 || flops < kGemmThreadedFlops);
   const int64_t wave = spread ? std::min<int64_t>(chunks, threads * std::max<int64_t>(1, std::min<int64_t>(4, (int64_t{4} << 20) / (size * threads)))) : 1;
-  auto partials = buffer(wave * size);
+  float* partials = scratch(2, wave * size);
   for (int64_t c0 = 0; c0 < chunks; c0 += wave) {
     const int64_t n = std::min(wave, chunks - c0);
     if (n == 1) {
-      chunk_partial(c0, partials.get(), true);
+      chunk_partial(c0, partials, true);
     } else {
       parallel_for(n, 1, [&](int64_t b0, int64_t b1) {
-        for (int64_t t = b0; t < b1; ++t) chunk_partial(c0 + t, partials.get() + t * size, false);
+        for (int64_t t = b0; t < b1; ++t) chunk_partial(c0 + t, partials + t * size, false);
       });
     }
-    for (int64_t t = 0; t < n; ++t) add_into_dw(partials.get() + t * size, c0 + t == 0);
+    for (int64_t t = 0; t < n; ++t) add_into_dw(partials + t * size, c0 + t == 0);
   }
 }
 
