@@ -60,6 +60,14 @@ export interface NativeAddon {
   // ---- neural-network ops (see native/api/api.h) ----
   activationForward(kind: ActivationKind, x: Handle, param: number): Handle;
   activationBackward(kind: ActivationKind, dy: Handle, x: Handle, y: Handle, param: number): Handle;
+  /** geometry: [strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups] */
+  conv2dForward(x: Handle, w: Handle, b: Handle | null, geometry: readonly number[]): Handle;
+  conv2dBackwardData(dy: Handle, w: Handle, b: Handle | null, geometry: readonly number[], xShape: readonly number[]): Handle;
+  conv2dBackwardFilter(dy: Handle, x: Handle, geometry: readonly number[], wShape: readonly number[]): Handle;
+  biasBackward(dy: Handle, axis: number): Handle;
+  linearForward(x: Handle, w: Handle, b: Handle | null): Handle;
+  linearBackwardData(dy: Handle, w: Handle): Handle;
+  linearBackwardWeight(dy: Handle, x: Handle): Handle;
   // @@convolution
   // @@pooling
   preluForward(x: Handle, w: Handle): Handle;

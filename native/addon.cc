@@ -59,6 +59,13 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   // neural-network ops
   add<ActivationForward>(env, exports, "activationForward");
   add<ActivationBackward>(env, exports, "activationBackward");
+  add<Conv2dForward>(env, exports, "conv2dForward");
+  add<Conv2dBackwardData>(env, exports, "conv2dBackwardData");
+  add<Conv2dBackwardFilter>(env, exports, "conv2dBackwardFilter");
+  add<BiasBackward>(env, exports, "biasBackward");
+  add<LinearForward>(env, exports, "linearForward");
+  add<LinearBackwardData>(env, exports, "linearBackwardData");
+  add<LinearBackwardWeight>(env, exports, "linearBackwardWeight");
   // @@convolution
   // @@pooling
   add<PreluForward>(env, exports, "preluForward");

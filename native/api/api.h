@@ -60,6 +60,14 @@ Napi::Value OneHot(const Napi::CallbackInfo& info);         // (labels, numClass
 // activation_api.cc: kind 0 relu, 1 leakyRelu (param = slope), 2 elu (param = alpha), 3 sigmoid, 4 tanh
 Napi::Value ActivationForward(const Napi::CallbackInfo& info);   // (kind, x, param) -> y
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info);  // (kind, dy, x, y, param) -> dx
+// conv_api.cc: geometry = [strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups]
+Napi::Value Conv2dForward(const Napi::CallbackInfo& info);         // (x, w, b | null, geometry) -> y
+Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info);    // (dy, w, b | null, geometry, xShape) -> dx (+ b per channel)
+Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo& info);  // (dy, x, geometry, wShape) -> dw
+Napi::Value BiasBackward(const Napi::CallbackInfo& info);          // (dy, axis) -> db: dy summed over every other axis
+Napi::Value LinearForward(const Napi::CallbackInfo& info);         // (x [..., in], w [out, in], b | null) -> y [..., out]
+Napi::Value LinearBackwardData(const Napi::CallbackInfo& info);    // (dy, w) -> dx = dy w
+Napi::Value LinearBackwardWeight(const Napi::CallbackInfo& info);  // (dy, x) -> dw = dy^T x (leading dims folded)
 // @@convolution
 // @@pooling
 // layers_api.cc: the other layers; functions returning several tensors return an array of handles

@@ -24,6 +24,38 @@ void sigmoid_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
 void tanh_forward(const Tensor& x, const Tensor& y);
 void tanh_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);
 
+// ---- convolution: conv2d.cc (im2col + GEMM, 1x1 GEMM), depthwise_conv2d.cc, linear.cc -------
+// conv1d is conv2d with H = 1; conv_transpose2d is conv2d's backward-data (plus a bias), and
+// its backward is conv2d's forward and backward-filter with the roles of x and dy swapped.
+// Shapes: x [N, C, H, W], w [K, C / groups, kh, kw], y [N, K, Ho, Wo]. The kernels read Ho, Wo
+// from the tensors they are given and never recompute them, so the bottom/right padding only
+// matters to the caller that sizes y (it may even be negative: conv_transpose2d's
+// outputPadding). y[n, k, oh, ow] = b[k] + sum_{c, i, j} w[k, c, i, j] *
+//   x[n, g*C/groups + c, oh*stride_h - pad_top + i*dilation_h, ow*stride_w - pad_left + j*dilation_w]
+// where g = k / (K / groups), and x is 0 outside [0, H) x [0, W).
+struct Conv2dGeometry {
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t groups = 1;
+};
+// y = conv(x, w) + b (b may be null).
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y);
+// dx = d(sum(y * dy))/dx, plus b[c] on channel c when b is given (conv_transpose2d's bias).
+void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx);
+// dw = d(sum(y * dy))/dw, a reduction over the batch in an order fixed by the shapes alone.
+void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeometry& g, const Tensor& dw);
+// The same three for groups == C (depthwise, K = C * multiplier): direct loops, no GEMM.
+void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y);
+void depthwise_conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx);
+void depthwise_conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeometry& g, const Tensor& dw);
+// db[c] = sum of dy over every axis but `axis` (conv: axis 1 of [N, K, Ho, Wo]; linear: the last).
+void bias_backward(const Tensor& dy, int64_t axis, const Tensor& db);
+// linear: x [M, in] (leading dims folded into M), w [out, in], y [M, out] = x w^T + b.
+void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& y);
+void linear_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx);     // dx = dy w
+void linear_backward_weight(const Tensor& dy, const Tensor& x, const Tensor& dw);   // dw = dy^T x
+
 // @@convolution
 // @@pooling
 // ---- the other layers: prelu.cc, maxout.cc, softmax.cc, dropout.cc, lrn.cc, batch_norm.cc --------

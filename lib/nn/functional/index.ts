@@ -4,6 +4,8 @@
  * autograd tape uses them) and are not exported here.
  */
 export { relu, leakyRelu, elu, sigmoid, tanh } from './activation';
+export { conv1d, conv2d, convTranspose2d, linear } from './conv';
+export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from './conv';
 // @@convolution
 // @@pooling
 export { prelu, maxout, softmax, logSoftmax, dropout, localResponseNorm, batchNorm } from './layers';

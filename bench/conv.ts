@@ -1,0 +1,116 @@
+/**
+ * Convolution: conv2d forward, backward-data and backward-filter on LeNet-5's and AlexNet's
+ * layers and a dilated 3x3 stack, beside PyTorch-CPU (aten's convolution and
+ * convolution_backward, the calls autograd makes) at the same thread count. Target: no case
+ * slower than PyTorch. Run alone with `node dist/bench/conv.js [--threads 1,2] [--quick]`
+ * (after `npx tsc -p .`), or as the `conv` group of the harness.
+ */
+import * as os from 'os';
+import * as cc from '../lib';
+import { conv2dBackward, type Conv2dOptions } from '../lib/nn/functional/conv';
+import { printTable, runPython, time, type BenchOptions, type Row, type Timing } from './harness';
+
+interface Layer { name: string; x: number[]; w: number[]; o: Conv2dOptions }
+
+const LAYERS: Layer[] = [
+  { name: 'lenet c1 1>6 5x5', x: [64, 1, 32, 32], w: [6, 1, 5, 5], o: {} },
+  { name: 'lenet c3 6>16 5x5', x: [64, 6, 14, 14], w: [16, 6, 5, 5], o: {} },
+  { name: 'alex c1 3>96 11x11 s4', x: [8, 3, 227, 227], w: [96, 3, 11, 11], o: { stride: 4 } },
+  { name: 'alex c2 96>256 5x5 g2', x: [8, 96, 27, 27], w: [256, 48, 5, 5], o: { padding: 2, groups: 2 } },
+  { name: 'alex c3 256>384 3x3', x: [8, 256, 13, 13], w: [384, 256, 3, 3], o: { padding: 1 } },
+  { name: 'alex c4 384>384 3x3 g2', x: [8, 384, 13, 13], w: [384, 192, 3, 3], o: { padding: 1, groups: 2 } },
+  { name: 'alex c5 384>256 3x3 g2', x: [8, 384, 13, 13], w: [256, 192, 3, 3], o: { padding: 1, groups: 2 } },
+  { name: 'dilated d1 64>64 3x3', x: [8, 64, 56, 56], w: [64, 64, 3, 3], o: { padding: 1, dilation: 1 } },
+  { name: 'dilated d2 64>64 3x3', x: [8, 64, 56, 56], w: [64, 64, 3, 3], o: { padding: 2, dilation: 2 } },
+  { name: 'dilated d4 64>64 3x3', x: [8, 64, 56, 56], w: [64, 64, 3, 3], o: { padding: 4, dilation: 4 } },
+];
+const DIRECTIONS = ['forward', 'backward-data', 'backward-filter'] as const;
+
+const TORCH_SCRIPT = (layers: Layer[], threads: number, quick: boolean) => `
+import json, time
+import torch
+torch.set_num_threads(${threads})
+out = {}
+for L in ${JSON.stringify(layers.map((l) => ({ name: l.name, x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1 })))}:
+    x = torch.randn(L["x"]); w = torch.randn(L["w"]) * 0.1; b = torch.randn(L["w"][0])
+    s, p, d, g = [L["s"]] * 2, [L["p"]] * 2, [L["d"]] * 2, L["g"]
+    y = torch.nn.functional.conv2d(x, w, b, s, p, d, g)
+    dy = torch.randn(y.shape)
+    fns = {
+        "forward": lambda: torch.nn.functional.conv2d(x, w, b, s, p, d, g),
+        "backward-data": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, False, [0, 0], g, [True, False, False]),
+        "backward-filter": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, False, [0, 0], g, [False, True, False]),
+    }
+    for direction, fn in fns.items():
+        with torch.no_grad():
+            for _ in range(2): fn()
+            samples = []; start = time.perf_counter()
+            while len(samples) < ${quick ? 1 : 5} or time.perf_counter() - start < ${quick ? 0 : 0.5}:
+                t0 = time.perf_counter(); fn(); samples.append((time.perf_counter() - t0) * 1e3)
+                if len(samples) >= 500: break
+        samples.sort(); m = len(samples) // 2
+        med = samples[m] if len(samples) % 2 else (samples[m - 1] + samples[m]) / 2
+        out[L["name"] + " " + direction] = {"medianMs": med, "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+out["torch"] = torch.__version__
+print(json.dumps(out))
+`;
+
+function flopsOf(l: Layer): number {
+  const y = cc.tidy(() => cc.F.conv2d(cc.zeros(l.x), cc.zeros(l.w), null, l.o).shape);
+  return 2 * y[0] * y[1] * y[2] * y[3] * l.w[1] * l.w[2] * l.w[3];
+}
+
+export async function benchConv(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const layers = opts.quick ? LAYERS.slice(0, 2) : LAYERS;
+  const before = cc.getNumThreads();
+  for (const threads of opts.threads) {
+    // Debian's python3 carries PyTorch (CPU) here; another interpreter can be named in TORCH_PYTHON.
+    const torch = runPython(TORCH_SCRIPT(layers, threads, opts.quick), {}, process.env.TORCH_PYTHON ?? '/usr/bin/python3');
+    let reference: Record<string, Timing> = {};
+    if ('error' in torch) notes.push(`PyTorch not measured at ${threads} thread(s): ${torch.error}`);
+    else {
+      reference = torch.result as Record<string, Timing>;
+      if (threads === opts.threads[0]) notes.push(`PyTorch ${(reference as unknown as { torch: string }).torch} (CPU), aten convolution / convolution_backward`);
+    }
+    cc.setNumThreads(threads);
+    for (const l of layers) {
+      const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), b = cc.randn([l.w[0]]);
+      const y = cc.F.conv2d(x, w, b, l.o);
+      const dy = cc.randn(y.shape);
+      const run: Record<(typeof DIRECTIONS)[number], () => cc.Tensor> = {
+        forward: () => cc.F.conv2d(x, w, b, l.o),
+        'backward-data': () => conv2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
+        'backward-filter': () => conv2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
+      };
+      const flops = flopsOf(l);
+      for (const direction of DIRECTIONS) {
+        const ours = await time(async () => {
+          const out = run[direction]();
+          await out.data();
+          out.dispose();
+        }, opts.quick ? { warmup: 0, minRepeats: 1, minTotalMs: 0 } : { minTotalMs: 500 });
+        rows.push({ case: `${l.name} ${direction}`, threads, flops, ours, references: { PyTorch: reference[`${l.name} ${direction}`] } });
+      }
+      for (const t of [x, w, b, y, dy]) t.dispose();
+    }
+  }
+  cc.setNumThreads(before);
+  return { rows, notes };
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const at = args.indexOf('--threads');
+  const threads = at >= 0 ? args[at + 1].split(',').map(Number) : [...new Set([1, os.cpus().length])];
+  benchConv({ threads, quick: args.includes('--quick') })
+    .then(({ rows, notes }) => {
+      printTable('conv2d (batch as listed)', rows, ['PyTorch']);
+      for (const n of notes) console.log(`  note: ${n}`);
+    })
+    .catch((e) => {
+      console.error(`bench conv: ${(e as Error).message}`);
+      process.exitCode = 1;
+    });
+}

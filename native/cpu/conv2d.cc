@@ -1,0 +1,384 @@
+// conv2d: forward, backward-data and backward-filter (the formula is in nn_ops.h).
+//
+// Method, chosen from the shapes:
+//   - groups == C > 1 (depthwise, one input channel per group): direct loops, depthwise_conv2d.cc.
+//     (C = 1, LeNet's first layer, is im2col + GEMM: measured 2-4x faster than the direct loops.)
+//   - 1x1 kernel, stride 1, no padding: x[n] already is the [C, H*W] matrix that im2col would
+//     build, so forward and backward-data are one strided-batched GEMM over the images.
+//   - otherwise im2col + GEMM. For each group, a chunk of nb images is unrolled into
+//     col[Cg*kh*kw, nb*Ho*Wo] (image j's columns start at j*Ho*Wo), then
+//       forward          y_chunk[Kg, nb*HoWo] = w_g[Kg, CKK] col
+//       backward-data    dcol = w_g^T dy_chunk, and col2im adds dcol into dx
+//       backward-filter  partial_chunk = dy_chunk col^T   (GEMM K = nb*HoWo)
+//     Several images per GEMM widen its N (or K) when Ho*Wo is small (LeNet's 10x10,
+//     AlexNet's 13x13), where a GEMM per image would be too thin to run at speed.
+//
+// Threads and determinism. Every output element of forward and backward-data is one GEMM
+// dot product of a fixed length (CKK or Kg, whatever nb is), and the GEMM's bits do not depend
+// on its thread count (gemm.h); col2im adds into one dx element in a fixed loop order. So the
+// work may be split freely: over (chunk, group) items, each thread running im2col and the
+// GEMM inline, when there are enough items; else item by item, with im2col split over
+// channels and the GEMM using all threads. The backward-filter reduction over the batch is
+// cut into chunks fixed by the shapes alone; each chunk's partial dw is a GEMM, and the
+// partials are added into dw in chunk order (dw = p0, dw += p1, ...) however many of them
+// were computed at once. nb depends on the shapes only.
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "cpu/gemm.h"
+#include "cpu/nn_ops.h"
+
+namespace convnet {
+namespace cpu {
+namespace {
+
+// Below this many flops the GEMM runs on the calling thread anyway (gemm.cc's threshold).
+constexpr double kGemmThreadedFlops = 4e6;
+
+struct Dims {
+  int64_t N, C, H, W;     // x
+  int64_t K, kh, kw;      // w [K, Cg, kh, kw]
+  int64_t Ho, Wo;         // y
+  int64_t groups, Cg, Kg;
+  int64_t ckk;            // rows of col: Cg * kh * kw
+  int64_t hw, hw_out;     // H * W, Ho * Wo
+};
+
+Dims dims_of(const Shape& x, const Shape& w, const Shape& y, int64_t groups) {
+  Dims d;
+  d.N = x[0], d.C = x[1], d.H = x[2], d.W = x[3];
+  d.K = w[0], d.kh = w[2], d.kw = w[3];
+  d.Ho = y[2], d.Wo = y[3];
+  d.groups = groups;
+  d.Cg = d.C / groups, d.Kg = d.K / groups;
+  d.ckk = d.Cg * d.kh * d.kw;
+  d.hw = d.H * d.W, d.hw_out = d.Ho * d.Wo;
+  return d;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+bool is_pointwise(const Dims& d, const Conv2dGeometry& g) {
+  return d.kh == 1 && d.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
+         d.Ho == d.H && d.Wo == d.W;
+}
+
+// Images per im2col chunk: enough for ~512 GEMM columns, with col under ~8 MiB.
+int64_t images_per_chunk(const Dims& d) {
+  int64_t nb = ceil_div(512, std::max<int64_t>(d.hw_out, 1));
+  nb = std::min(nb, std::max<int64_t>(1, (int64_t{2} << 20) / std::max<int64_t>(d.ckk * d.hw_out, 1)));
+  return std::max<int64_t>(1, std::min(nb, d.N));
+}
+
+// Scratch memory (col, gathered dy, GEMM outputs, partial dw), kept per thread and per use
+// between calls: a fresh multi-megabyte allocation per call costs a page fault per 4 KiB, a
+// large share of a small convolution's time. Grows to the largest request; an op never holds
+// more than its chunk size allows (~8 MiB of col). slot < kScratchSlots.
+constexpr int kScratchSlots = 3;
+float* scratch(int slot, int64_t n) {
+  thread_local std::vector<float> buffers[kScratchSlots];
+  std::vector<float>& b = buffers[slot];
+  if (static_cast<int64_t>(b.size()) < n) {
+    b = std::vector<float>();  // free first, so that old and new do not coexist
+    b.resize(static_cast<size_t>(n));
+  }
+  return b.data();
+}
+
+// The output columns [ow_lo, ow_hi) whose input column ow*stride_w - pad_left + j*dilation_w
+// falls inside [0, W); the others read the zero padding.
+void valid_columns(const Dims& d, const Conv2dGeometry& g, int64_t j, int64_t* ow_lo, int64_t* ow_hi) {
+  const int64_t shift = g.pad_left - j * g.dilation_w;
+  *ow_lo = std::clamp<int64_t>(ceil_div(shift, g.stride_w), 0, d.Wo);
+  *ow_hi = std::clamp<int64_t>(ceil_div(d.W + shift, g.stride_w), *ow_lo, d.Wo);
+}
+
+// col[(c*kh + i)*kw + j][oh*Wo + ow] = x[c, oh*sh - pt + i*dh, ow*sw - pl + j*dw] (0 outside),
+// for channels c in [c0, c1) of one image's group (x points at the group's first channel).
+// Rows are `ld` floats apart.
+void im2col(const float* x, const Dims& d, const Conv2dGeometry& g, int64_t c0, int64_t c1, float* col, int64_t ld) {
+  for (int64_t c = c0; c < c1; ++c) {
+    for (int64_t i = 0; i < d.kh; ++i) {
+      for (int64_t j = 0; j < d.kw; ++j) {
+        float* row = col + ((c * d.kh + i) * d.kw + j) * ld;
+        int64_t lo, hi;
+        valid_columns(d, g, j, &lo, &hi);
+        const int64_t offset = j * g.dilation_w - g.pad_left;
+        for (int64_t oh = 0; oh < d.Ho; ++oh) {
+          float* out = row + oh * d.Wo;
+          const int64_t ih = oh * g.stride_h - g.pad_top + i * g.dilation_h;
+          if (ih < 0 || ih >= d.H) {
+            std::fill(out, out + d.Wo, 0.0f);
+            continue;
+          }
+          const float* in = x + (c * d.H + ih) * d.W + offset;
+          std::fill(out, out + lo, 0.0f);
+          if (g.stride_w == 1) {
+            std::memcpy(out + lo, in + lo, sizeof(float) * (hi - lo));
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * g.stride_w];
+          }
+          std::fill(out + hi, out + d.Wo, 0.0f);
+        }
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: dx[c, ih, iw] += col[...] for channels [c0, c1), in the fixed order
+// (c, i, j, oh, ow).
+void col2im_add(const float* col, int64_t ld, const Dims& d, const Conv2dGeometry& g, int64_t c0, int64_t c1, float* dx) {
+  for (int64_t c = c0; c < c1; ++c) {
+    for (int64_t i = 0; i < d.kh; ++i) {
+      for (int64_t j = 0; j < d.kw; ++j) {
+        const float* row = col + ((c * d.kh + i) * d.kw + j) * ld;
+        int64_t lo, hi;
+        valid_columns(d, g, j, &lo, &hi);
+        const int64_t offset = j * g.dilation_w - g.pad_left;
+        for (int64_t oh = 0; oh < d.Ho; ++oh) {
+          const int64_t ih = oh * g.stride_h - g.pad_top + i * g.dilation_h;
+          if (ih < 0 || ih >= d.H) continue;
+          const float* in = row + oh * d.Wo;
+          float* out = dx + (c * d.H + ih) * d.W + offset;
+          if (g.stride_w == 1) {
+            for (int64_t ow = lo; ow < hi; ++ow) out[ow] += in[ow];
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow) out[ow * g.stride_w] += in[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+// planes[p * plane + q] = b[p % channels] (or 0) for p in [p0, p1).
+void fill_planes(float* planes, int64_t p0, int64_t p1, int64_t plane, int64_t channels, const float* b) {
+  for (int64_t p = p0; p < p1; ++p) std::fill(planes + p * plane, planes + (p + 1) * plane, b ? b[p % channels] : 0.0f);
+}
+
+void add_bias_planes(float* planes, int64_t p0, int64_t p1, int64_t plane, int64_t channels, const float* b) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const float v = b[p % channels];
+    for (float* q = planes + p * plane; q < planes + (p + 1) * plane; ++q) *q += v;
+  }
+}
+
+// Runs items [0, n) either all at once, one per thread (each item then uses one thread), or one
+// after another (each item using every thread). Either way each output is computed the same way.
+template <typename Item>
+void run_items(int64_t n, double flops_per_item, Item item) {
+  const int64_t threads = num_threads();
+  const bool spread = n >= 4 * threads || n % threads == 0 || flops_per_item < kGemmThreadedFlops;
+  if (spread) {
+    parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) item(t, false);
+    });
+  } else {
+    for (int64_t t = 0; t < n; ++t) item(t, true);
+  }
+}
+
+// Calls fn(c0, c1) over [0, n): split over threads when `threaded`, else inline.
+template <typename Fn>
+void maybe_parallel(bool threaded, int64_t n, Fn fn) {
+  if (threaded) {
+    parallel_for(n, 1, [&](int64_t b, int64_t e) { fn(b, e); });
+  } else {
+    fn(0, n);
+  }
+}
+
+bool is_depthwise(const Dims& d) { return d.Cg == 1 && d.groups == d.C && d.C > 1; }
+
+}  // namespace
+
+void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y) {
+  if (y.numel() == 0) return;
+  const Dims d = dims_of(x.shape, w.shape, y.shape, g.groups);
+  if (is_depthwise(d)) return depthwise_conv2d_forward(x, w, b, g, y);
+  const float *px = x.f32(), *pw = w.f32(), *pb = b ? b->f32() : nullptr;
+  float* py = y.f32();
+
+  if (is_pointwise(d, g)) {
+    for (int64_t gi = 0; gi < d.groups; ++gi) {
+      sgemm_strided_batched(false, false, d.Kg, d.hw, d.Cg, 1.0f, pw + gi * d.Kg * d.Cg, d.Cg, 0,
+                            px + gi * d.Cg * d.hw, d.hw, d.C * d.hw, 0.0f, py + gi * d.Kg * d.hw, d.hw,
+                            d.K * d.hw, d.N);
+    }
+    if (pb) {
+      parallel_for(d.N * d.K, std::max<int64_t>(1, 16384 / d.hw),
+                   [&](int64_t p0, int64_t p1) { add_bias_planes(py, p0, p1, d.hw, d.K, pb); });
+    }
+    return;
+  }
+
+  const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
+  const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
+  run_items(chunks * d.groups, flops, [&](int64_t item, bool threaded) {
+    const int64_t chunk = item / d.groups, gi = item % d.groups;
+    const int64_t n0 = chunk * nb, images = std::min(d.N, n0 + nb) - n0, cols = images * d.hw_out;
+    float* col = scratch(0, d.ckk * cols);
+    maybe_parallel(threaded, images * d.Cg, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t j = t / d.Cg, c = t % d.Cg;
+        im2col(px + ((n0 + j) * d.C + gi * d.Cg) * d.hw, d, g, c, c + 1, col + j * d.hw_out, cols);
+      }
+    });
+    const float* wg = pw + gi * d.Kg * d.ckk;
+    if (images == 1) {
+      float* yg = py + (n0 * d.K + gi * d.Kg) * d.hw_out;
+      sgemm(false, false, d.Kg, d.hw_out, d.ckk, 1.0f, wg, d.ckk, col, cols, 0.0f, yg, d.hw_out);
+      if (pb) add_bias_planes(yg, 0, d.Kg, d.hw_out, d.Kg, pb + gi * d.Kg);
+      return;
+    }
+    // Several images: the GEMM writes [Kg, images * HoWo], which is copied out plane by plane.
+    float* out = scratch(1, d.Kg * cols);
+    sgemm(false, false, d.Kg, cols, d.ckk, 1.0f, wg, d.ckk, col, cols, 0.0f, out, cols);
+    for (int64_t j = 0; j < images; ++j) {
+      for (int64_t k = 0; k < d.Kg; ++k) {
+        const float* src = out + k * cols + j * d.hw_out;
+        float* dst = py + ((n0 + j) * d.K + gi * d.Kg + k) * d.hw_out;
+        const float bias = pb ? pb[gi * d.Kg + k] : 0.0f;
+        if (pb) {
+          for (int64_t q = 0; q < d.hw_out; ++q) dst[q] = src[q] + bias;
+        } else {
+          std::memcpy(dst, src, sizeof(float) * d.hw_out);
+        }
+      }
+    }
+  });
+}
+
+void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx) {
+  if (dx.numel() == 0) return;
+  const Dims d = dims_of(dx.shape, w.shape, dy.shape, g.groups);
+  if (is_depthwise(d)) return depthwise_conv2d_backward_data(dy, w, b, g, dx);
+  const float *pdy = dy.f32(), *pw = w.f32(), *pb = b ? b->f32() : nullptr;
+  float* pdx = dx.f32();
+  if (d.hw_out == 0 || d.K == 0) {  // nothing flows back (an empty dy): dx is the bias alone
+    parallel_for(d.N * d.C, 1, [&](int64_t p0, int64_t p1) { fill_planes(pdx, p0, p1, d.hw, d.C, pb); });
+    return;
+  }
+
+  if (is_pointwise(d, g)) {
+    for (int64_t gi = 0; gi < d.groups; ++gi) {
+      sgemm_strided_batched(true, false, d.Cg, d.hw, d.Kg, 1.0f, pw + gi * d.Kg * d.Cg, d.Cg, 0,
+                            pdy + gi * d.Kg * d.hw, d.hw, d.K * d.hw, 0.0f, pdx + gi * d.Cg * d.hw, d.hw,
+                            d.C * d.hw, d.N);
+    }
+    if (pb) {
+      parallel_for(d.N * d.C, std::max<int64_t>(1, 16384 / d.hw),
+                   [&](int64_t p0, int64_t p1) { add_bias_planes(pdx, p0, p1, d.hw, d.C, pb); });
+    }
+    return;
+  }
+
+  const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
+  const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
+  run_items(chunks * d.groups, flops, [&](int64_t item, bool threaded) {
+    const int64_t chunk = item / d.groups, gi = item % d.groups;
+    const int64_t n0 = chunk * nb, images = std::min(d.N, n0 + nb) - n0, cols = images * d.hw_out;
+    // dy_chunk [Kg, images * HoWo]: dy itself for one image, else gathered.
+    const float* dyc = pdy + (n0 * d.K + gi * d.Kg) * d.hw_out;
+    if (images > 1) {
+      float* gathered = scratch(1, d.Kg * cols);
+      for (int64_t k = 0; k < d.Kg; ++k) {
+        for (int64_t j = 0; j < images; ++j) {
+          std::memcpy(gathered + k * cols + j * d.hw_out, pdy + ((n0 + j) * d.K + gi * d.Kg + k) * d.hw_out,
+                      sizeof(float) * d.hw_out);
+        }
+      }
+      dyc = gathered;
+    }
+    float* dcol = scratch(0, d.ckk * cols);
+    sgemm(true, false, d.ckk, cols, d.Kg, 1.0f, pw + gi * d.Kg * d.ckk, d.ckk, dyc, cols, 0.0f, dcol, cols);
+    maybe_parallel(threaded, images * d.Cg, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t j = t / d.Cg, c = t % d.Cg;
+        float* dxg = pdx + ((n0 + j) * d.C + gi * d.Cg) * d.hw;
+        fill_planes(dxg, c, c + 1, d.hw, d.Cg, pb ? pb + gi * d.Cg : nullptr);
+        col2im_add(dcol + j * d.hw_out, cols, d, g, c, c + 1, dxg);
+      }
+    });
+  });
+}
+
+void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeometry& g, const Tensor& dw) {
+  if (dw.numel() == 0) return;
+  const Dims d = dims_of(x.shape, dw.shape, dy.shape, g.groups);
+  if (is_depthwise(d)) return depthwise_conv2d_backward_filter(dy, x, g, dw);
+  float* pdw = dw.f32();
+  const int64_t size = dw.numel();
+  if (d.N == 0 || d.hw_out == 0) {
+    std::fill(pdw, pdw + size, 0.0f);
+    return;
+  }
+  const float *pdy = dy.f32(), *px = x.f32();
+  const bool pointwise = is_pointwise(d, g);
+  const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
+
+  // partial = sum over the chunk's images of dy_g col^T, for every group.
+  auto chunk_partial = [&](int64_t chunk, float* partial, bool threaded) {
+    const int64_t n0 = chunk * nb, images = std::min(d.N, n0 + nb) - n0, cols = images * d.hw_out;
+    for (int64_t gi = 0; gi < d.groups; ++gi) {
+      const float* dyc = pdy + (n0 * d.K + gi * d.Kg) * d.hw_out;
+      if (images > 1) {
+        float* gathered = scratch(1, d.Kg * cols);
+        for (int64_t k = 0; k < d.Kg; ++k) {
+          for (int64_t j = 0; j < images; ++j) {
+            std::memcpy(gathered + k * cols + j * d.hw_out, pdy + ((n0 + j) * d.K + gi * d.Kg + k) * d.hw_out,
+                        sizeof(float) * d.hw_out);
+          }
+        }
+        dyc = gathered;
+      }
+      const float* colp = px + (n0 * d.C + gi * d.Cg) * d.hw;  // a 1x1 image's col is x itself
+      if (!(pointwise && images == 1)) {
+        float* col = scratch(0, d.ckk * cols);
+        maybe_parallel(threaded, images * d.Cg, [&](int64_t t0, int64_t t1) {
+          for (int64_t t = t0; t < t1; ++t) {
+            const int64_t j = t / d.Cg, c = t % d.Cg;
+            im2col(px + ((n0 + j) * d.C + gi * d.Cg) * d.hw, d, g, c, c + 1, col + j * d.hw_out, cols);
+          }
+        });
+        colp = col;
+      }
+      sgemm(false, true, d.Kg, d.ckk, cols, 1.0f, dyc, cols, colp, cols, 0.0f, partial + gi * d.Kg * d.ckk, d.ckk);
+    }
+  };
+  auto add_into_dw = [&](const float* partial, bool first) {
+    parallel_for(size, 1 << 14, [&](int64_t i0, int64_t i1) {
+      if (first) {
+        std::memcpy(pdw + i0, partial + i0, sizeof(float) * (i1 - i0));
+      } else {
+        for (int64_t i = i0; i < i1; ++i) pdw[i] += partial[i];
+      }
+    });
+  };
+
+  // Waves of chunks computed side by side, one per thread, when the chunks are small or many;
+  // else one chunk at a time with every thread on it. Same sums, same order, either way.
+  const int64_t threads = num_threads();
+  const double flops = 2.0 * d.K * d.ckk * nb * d.hw_out;
+  const bool spread = threads > 1 && chunks > 1 && (chunks >= 4 * threads || chunks % threads == 0 || flops < kGemmThreadedFlops);
+  const int64_t wave = spread ? std::min<int64_t>(chunks, threads * std::max<int64_t>(1, std::min<int64_t>(4, (int64_t{4} << 20) / (size * threads)))) : 1;
+  float* partials = scratch(2, wave * size);
+  for (int64_t c0 = 0; c0 < chunks; c0 += wave) {
+    const int64_t n = std::min(wave, chunks - c0);
+    if (n == 1) {
+      chunk_partial(c0, partials, true);
+    } else {
+      parallel_for(n, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t t = b0; t < b1; ++t) chunk_partial(c0 + t, partials + t * size, false);
+      });
+    }
+    for (int64_t t = 0; t < n; ++t) add_into_dw(partials + t * size, c0 + t == 0);
+  }
+}
+
+}  // namespace cpu
+}  // namespace convnet

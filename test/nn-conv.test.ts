@@ -1,0 +1,500 @@
+import { expect } from 'chai';
+import * as cc from '../lib';
+import {
+  conv1dBackward, conv2dBackward, convTranspose2dBackward, linearBackward,
+  type Conv2dOptions, type ConvBackwardResult, type ConvTranspose2dOptions,
+} from '../lib/nn/functional/conv';
+import { expectBitIdentical, expectClose, expectError, gradCheck, loadFixture, randomTensor, sizeOf } from './helpers';
+
+const { F } = cc;
+
+// ---- float64 references: plain nested loops over PyTorch's definitions -----------------------
+
+interface Geo { sh: number; sw: number; pt: number; pl: number; pb: number; pr: number; dh: number; dw: number; groups: number }
+
+/** conv2d's geometry as PyTorch defines it from the options ('same' puts the odd pixel last). */
+function geometry(wShape: number[], o: Conv2dOptions): Geo {
+  const two = (v: number | readonly number[] | undefined, d: number): number[] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [...v]);
+  const [sh, sw] = two(o.stride, 1), [dh, dw] = two(o.dilation, 1);
+  let pads: number[];
+  if (o.padding === 'same') {
+    const th = dh * (wShape[2] - 1), tw = dw * (wShape[3] - 1);
+    pads = [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
+  } else if (o.padding === 'valid') {
+    pads = [0, 0, 0, 0];
+  } else {
+    const [ph, pw] = two(o.padding as number | number[] | undefined, 0);
+    pads = [ph, pw, ph, pw];
+  }
+  return { sh, sw, pt: pads[0], pl: pads[1], pb: pads[2], pr: pads[3], dh, dw, groups: o.groups ?? 1 };
+}
+
+function convOutShape(xs: number[], ws: number[], g: Geo): number[] {
+  return [xs[0], ws[0], Math.floor((xs[2] + g.pt + g.pb - g.dh * (ws[2] - 1) - 1) / g.sh) + 1, Math.floor((xs[3] + g.pl + g.pr - g.dw * (ws[3] - 1) - 1) / g.sw) + 1];
+}
+
+/** Calls visit(yIndex, xIndex, wIndex) for every product term of conv2d. */
+function convTerms(xs: number[], ws: number[], ys: number[], g: Geo, visit: (yi: number, xi: number, wi: number) => void): void {
+  const [N, C, H, W] = xs, [K, Cg, kh, kw] = ws, [, , Ho, Wo] = ys, Kg = K / g.groups;
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) for (let oh = 0; oh < Ho; oh++) for (let ow = 0; ow < Wo; ow++) {
+    const yi = ((n * K + k) * Ho + oh) * Wo + ow, c0 = Math.floor(k / Kg) * Cg;
+    for (let c = 0; c < Cg; c++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+      const ih = oh * g.sh - g.pt + i * g.dh, iw = ow * g.sw - g.pl + j * g.dw;
+      if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+      visit(yi, ((n * C + c0 + c) * H + ih) * W + iw, ((k * Cg + c) * kh + i) * kw + j);
+    }
+  }
+}
+
+interface Ref { y: Float64Array; dx: Float64Array; dw: Float64Array; db: Float64Array }
+
+function convReference(xs: number[], x: Float64Array, ws: number[], w: Float64Array, b: Float64Array | null, g: Geo, dy: (ys: number[]) => Float64Array): Ref & { ys: number[]; dyv: Float64Array } {
+  const ys = convOutShape(xs, ws, g);
+  const plane = ys[2] * ys[3];
+  const y = new Float64Array(sizeOf(ys));
+  if (b) for (let i = 0; i < y.length; i++) y[i] = b[Math.floor(i / plane) % ys[1]];
+  const dyv = dy(ys);
+  const dx = new Float64Array(x.length), dw = new Float64Array(w.length), db = new Float64Array(ys[1]);
+  convTerms(xs, ws, ys, g, (yi, xi, wi) => {
+    y[yi] += x[xi] * w[wi];
+    dx[xi] += dyv[yi] * w[wi];
+    dw[wi] += dyv[yi] * x[xi];
+  });
+  for (let i = 0; i < dyv.length; i++) db[Math.floor(i / plane) % ys[1]] += dyv[i];
+  return { ys, dyv, y, dx, dw, db };
+}
+
+/** The transposed convolution straight from its definition: each input pixel scatters w. */
+function convTransposeReference(xs: number[], x: Float64Array, ws: number[], w: Float64Array, b: Float64Array | null, o: Required<Omit<ConvTranspose2dOptions, 'padding' | 'stride' | 'outputPadding' | 'dilation'>> & { s: number[]; p: number[]; op: number[]; d: number[] }, dyOf: (ys: number[]) => Float64Array) {
+  const [N, C, H, W] = xs, [, Kg, kh, kw] = ws, K = Kg * o.groups, Cg = C / o.groups;
+  const Ho = (H - 1) * o.s[0] - 2 * o.p[0] + o.d[0] * (kh - 1) + o.op[0] + 1;
+  const Wo = (W - 1) * o.s[1] - 2 * o.p[1] + o.d[1] * (kw - 1) + o.op[1] + 1;
+  const ys = [N, K, Ho, Wo];
+  const y = new Float64Array(sizeOf(ys));
+  if (b) for (let i = 0; i < y.length; i++) y[i] = b[Math.floor(i / (Ho * Wo)) % K];
+  const dy = dyOf(ys);
+  const dx = new Float64Array(x.length), dw = new Float64Array(w.length), db = new Float64Array(K);
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let ih = 0; ih < H; ih++) for (let iw = 0; iw < W; iw++) {
+    const xi = ((n * C + c) * H + ih) * W + iw, g = Math.floor(c / Cg);
+    for (let k = 0; k < Kg; k++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) {
+      const oh = ih * o.s[0] - o.p[0] + i * o.d[0], ow = iw * o.s[1] - o.p[1] + j * o.d[1];
+      if (oh < 0 || oh >= Ho || ow < 0 || ow >= Wo) continue;
+      const yi = ((n * K + g * Kg + k) * Ho + oh) * Wo + ow, wi = ((c * Kg + k) * kh + i) * kw + j;
+      y[yi] += x[xi] * w[wi];
+      dx[xi] += dy[yi] * w[wi];
+      dw[wi] += dy[yi] * x[xi];
+    }
+  }
+  for (let i = 0; i < dy.length; i++) db[Math.floor(i / (Ho * Wo)) % K] += dy[i];
+  return { ys, dy, y, dx, dw, db };
+}
+
+const read = (t: cc.Tensor | null): Float32Array => {
+  expect(t, 'gradient').to.not.equal(null);
+  return (t as cc.Tensor<'float32'>).dataSync();
+};
+const TOL = { rtol: 1e-4, atol: 1e-4 };
+
+// ---- conv2d ----------------------------------------------------------------------------------
+
+interface ConvCase { x: number[]; w: number[]; o: Conv2dOptions; bias?: boolean; what: string }
+const CONV2D_CASES: ConvCase[] = [
+  { x: [1, 1, 5, 5], w: [1, 1, 3, 3], o: {}, bias: true, what: 'plain 3x3' },
+  { x: [2, 3, 7, 9], w: [4, 3, 3, 3], o: { padding: 1 }, bias: true, what: 'padding 1' },
+  { x: [2, 3, 8, 8], w: [5, 3, 3, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'stride 2' },
+  { x: [1, 2, 11, 10], w: [3, 2, 5, 3], o: { stride: 3, padding: [2, 0] }, bias: true, what: 'stride 3, padding [2, 0]' },
+  { x: [2, 2, 9, 7], w: [3, 2, 3, 2], o: { stride: [1, 2], padding: [0, 2], dilation: [2, 3] }, what: 'stride/dilation/padding pairs, no bias' },
+  { x: [2, 3, 10, 10], w: [3, 3, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: "'same', dilation 2" },
+  { x: [1, 2, 9, 8], w: [4, 2, 4, 2], o: { padding: 'same', dilation: [3, 1] }, bias: true, what: "'same' with even kernels (asymmetric)" },
+  { x: [2, 3, 9, 9], w: [2, 3, 3, 3], o: { padding: 'valid', dilation: 3 }, bias: true, what: "'valid', dilation 3" },
+  { x: [2, 4, 9, 9], w: [6, 2, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'groups 2' },
+  { x: [2, 6, 7, 7], w: [9, 2, 3, 3], o: { stride: 2, groups: 3 }, bias: true, what: 'groups 3, stride 2' },
+  { x: [2, 3, 8, 8], w: [3, 1, 3, 3], o: { padding: 1 , groups: 3 }, bias: true, what: 'depthwise' },
+  { x: [2, 3, 9, 8], w: [6, 1, 3, 3], o: { stride: 2, padding: [1, 2], dilation: [1, 2], groups: 3 }, bias: true, what: 'depthwise, multiplier 2, strided, dilated' },
+  { x: [1, 2, 6, 7], w: [2, 1, 2, 3], o: { stride: [3, 2], groups: 2 }, what: 'depthwise, stride 3, no bias' },
+  { x: [2, 4, 5, 6], w: [6, 4, 1, 1], o: {}, bias: true, what: '1x1 (plain GEMM)' },
+  { x: [2, 4, 5, 6], w: [6, 2, 1, 1], o: { groups: 2 }, what: '1x1, groups 2' },
+  { x: [2, 4, 7, 6], w: [5, 4, 1, 1], o: { stride: 2, padding: 1 }, bias: true, what: '1x1, stride 2, padded' },
+  { x: [3, 2, 5, 5], w: [3, 2, 3, 3], o: {}, bias: true, what: 'several images per GEMM' },
+  { x: [7, 3, 15, 15], w: [4, 3, 3, 3], o: { padding: 1 }, bias: true, what: 'image chunks of 3, 3, 1' },
+  { x: [2, 2, 4, 5], w: [3, 2, 6, 7], o: { padding: 1 }, bias: true, what: 'kernel as large as the padded input' },
+  { x: [1, 1, 13, 1], w: [2, 1, 3, 1], o: { stride: [2, 1] }, bias: true, what: 'width 1' },
+];
+
+function checkConv2d(c: ConvCase, seed: number): void {
+  const { t: x, v: xv } = randomTensor(c.x, seed);
+  const { t: w, v: wv } = randomTensor(c.w, seed + 1);
+  const { t: b, v: bv } = randomTensor([c.w[0]], seed + 2);
+  const ref = convReference(c.x, xv, c.w, wv, c.bias ? bv : null, geometry(c.w, c.o), (ys) => randomTensor(ys, seed + 3).v);
+  const y = F.conv2d(x, w, c.bias ? b : undefined, c.o);
+  expect(y.shape, c.what).to.deep.equal(ref.ys);
+  expectClose(y.dataSync(), ref.y, TOL.rtol, TOL.atol, `${c.what}: y`);
+  const dy = cc.tensor(Float32Array.from(ref.dyv), { shape: ref.ys });
+  const g = conv2dBackward(dy, x, w, c.o);
+  expectClose(read(g.dx), ref.dx, TOL.rtol, TOL.atol, `${c.what}: dx`);
+  expectClose(read(g.dw), ref.dw, TOL.rtol, TOL.atol, `${c.what}: dw`);
+  expectClose(read(g.db), ref.db, TOL.rtol, TOL.atol, `${c.what}: db`);
+}
+
+describe('F.conv2d', () => {
+  it('matches a float64 reference, forward and backward, over many shapes', () => {
+    CONV2D_CASES.forEach((c, i) => checkConv2d(c, 100 + 10 * i));
+  });
+
+  it('matches a float64 reference on larger shapes (every method, both thread strategies)', function () {
+    this.timeout(600000);
+    const cases: ConvCase[] = [
+      { x: [3, 16, 20, 20], w: [24, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'im2col, one image per GEMM' },
+      { x: [5, 8, 6, 6], w: [16, 4, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'im2col, batched images' },
+      { x: [2, 16, 12, 12], w: [32, 16, 1, 1], o: {}, bias: true, what: '1x1 GEMM' },
+      { x: [2, 16, 12, 12], w: [32, 1, 3, 3], o: { padding: 'same', dilation: 2, groups: 16 }, bias: true, what: 'depthwise x2' },
+    ];
+    for (const threads of [1, 2]) {
+      cc.setNumThreads(threads);
+      cases.forEach((c, i) => checkConv2d({ ...c, what: `${c.what} (${threads} threads)` }, 500 + 10 * i));
+    }
+    cc.setNumThreads(cc.backends().cpu.threads);
+  });
+
+  it('takes an empty batch (N = 0) as PyTorch does', () => {
+    const x = cc.zeros([0, 3, 5, 5]), w = cc.randn([4, 3, 3, 3]), b = cc.randn([4]);
+    const y = F.conv2d(x, w, b, { padding: 1 });
+    expect(y.shape).to.deep.equal([0, 4, 5, 5]);
+    expect(y.dataSync().length).to.equal(0);
+    const g = conv2dBackward(cc.zeros([0, 4, 5, 5]), x, w, { padding: 1 });
+    expect(g.dx?.shape).to.deep.equal([0, 3, 5, 5]);
+    expect(Array.from(read(g.dw))).to.deep.equal(new Array(4 * 27).fill(0));
+    expect(Array.from(read(g.db))).to.deep.equal([0, 0, 0, 0]);
+  });
+
+  it('computes only the gradients asked for', () => {
+    const x = cc.randn([1, 2, 4, 4]), w = cc.randn([3, 2, 3, 3]);
+    const g = conv2dBackward(cc.ones([1, 3, 2, 2]), x, w, {}, { needInput: false, needBias: false });
+    expect(g.dx).to.equal(null);
+    expect(g.db).to.equal(null);
+    expect(g.dw?.shape).to.deep.equal([3, 2, 3, 3]);
+  });
+
+  it('has gradients that agree with finite differences', () => {
+    const configs: [number[], number[], Conv2dOptions][] = [
+      [[2, 3, 6, 5], [4, 3, 3, 3], { stride: 2, padding: 1 }],
+      [[1, 4, 7, 7], [4, 2, 3, 2], { padding: 'same', dilation: 2, groups: 2 }],
+      [[2, 2, 5, 5], [4, 1, 3, 3], { padding: [1, 0], groups: 2 }],
+      [[2, 3, 4, 4], [2, 3, 1, 1], {}],
+    ];
+    configs.forEach(([xs, ws, o], k) => {
+      gradCheck({
+        what: `conv2d ${JSON.stringify(o)}`,
+        inputs: [{ shape: xs, values: randomTensor(xs, 40 + k).v }, { shape: ws, values: randomTensor(ws, 50 + k).v }, { shape: [ws[0]], values: randomTensor([ws[0]], 60 + k).v }],
+        forward: ([x, w, b]) => F.conv2d(x, w, b, o),
+        backward: (dy, [x, w]) => {
+          const g = conv2dBackward(dy, x, w, o);
+          return [g.dx, g.dw, g.db];
+        },
+      });
+    });
+  });
+});
+
+// ---- conv1d ----------------------------------------------------------------------------------
+
+describe('F.conv1d', () => {
+  const cases: { x: number[]; w: number[]; o: cc.F.Conv1dOptions; bias: boolean }[] = [
+    { x: [2, 3, 12], w: [4, 3, 3], o: { padding: 1 }, bias: true },
+    { x: [2, 4, 15], w: [4, 2, 4], o: { stride: 2, dilation: 2, groups: 2 }, bias: false },
+    { x: [1, 2, 10], w: [3, 2, 4], o: { padding: 'same', dilation: [3] }, bias: true },
+    { x: [3, 4, 9], w: [8, 1, 3], o: { stride: [3], padding: [2], groups: 4 }, bias: true },
+  ];
+
+  it('matches a float64 reference (as conv2d over a height of 1), forward and backward', () => {
+    cases.forEach((c, k) => {
+      const { t: x, v: xv } = randomTensor(c.x, 70 + k), { t: w, v: wv } = randomTensor(c.w, 80 + k), { t: b, v: bv } = randomTensor([c.w[0]], 90 + k);
+      const one = (v: number | readonly number[] | undefined): number | undefined => (v === undefined ? undefined : typeof v === 'number' ? v : v[0]);
+      const pad = typeof c.o.padding === 'string' ? c.o.padding : one(c.o.padding as number | number[] | undefined);
+      const o2: Conv2dOptions = { stride: [1, one(c.o.stride) ?? 1], dilation: [1, one(c.o.dilation) ?? 1], groups: c.o.groups };
+      o2.padding = typeof pad === 'string' ? pad : [0, pad ?? 0];
+      const xs4 = [c.x[0], c.x[1], 1, c.x[2]], ws4 = [c.w[0], c.w[1], 1, c.w[2]];
+      const ref = convReference(xs4, xv, ws4, wv, c.bias ? bv : null, geometry(ws4, o2), (ys) => randomTensor(ys, 95 + k).v);
+      const y = F.conv1d(x, w, c.bias ? b : null, c.o);
+      expect(y.shape).to.deep.equal([ref.ys[0], ref.ys[1], ref.ys[3]]);
+      expectClose(y.dataSync(), ref.y, TOL.rtol, TOL.atol, `conv1d ${k}: y`);
+      const g = conv1dBackward(cc.tensor(Float32Array.from(ref.dyv), { shape: y.shape }), x, w, c.o);
+      expect(g.dx?.shape).to.deep.equal(c.x);
+      expect(g.dw?.shape).to.deep.equal(c.w);
+      expectClose(read(g.dx), ref.dx, TOL.rtol, TOL.atol, `conv1d ${k}: dx`);
+      expectClose(read(g.dw), ref.dw, TOL.rtol, TOL.atol, `conv1d ${k}: dw`);
+      expectClose(read(g.db), ref.db, TOL.rtol, TOL.atol, `conv1d ${k}: db`);
+    });
+  });
+
+  it('has gradients that agree with finite differences', () => {
+    const o: cc.F.Conv1dOptions = { stride: 2, padding: 1, dilation: 2 };
+    gradCheck({
+      what: 'conv1d',
+      inputs: [{ shape: [2, 3, 11], values: randomTensor([2, 3, 11], 1).v }, { shape: [2, 3, 3], values: randomTensor([2, 3, 3], 2).v }, { shape: [2], values: randomTensor([2], 3).v }],
+      forward: ([x, w, b]) => F.conv1d(x, w, b, o),
+      backward: (dy, [x, w]) => {
+        const g = conv1dBackward(dy, x, w, o);
+        return [g.dx, g.dw, g.db];
+      },
+    });
+  });
+});
+
+// ---- convTranspose2d -------------------------------------------------------------------------
+
+interface TCase { x: number[]; w: number[]; o: ConvTranspose2dOptions; bias: boolean }
+const TRANSPOSED: TCase[] = [
+  { x: [2, 3, 4, 4], w: [3, 2, 3, 3], o: {}, bias: true },
+  { x: [2, 3, 4, 5], w: [3, 4, 4, 4], o: { stride: 2, padding: 1 }, bias: true },
+  { x: [1, 4, 3, 3], w: [4, 3, 3, 3], o: { stride: 3, padding: 1, outputPadding: [2, 1], groups: 2 }, bias: true },
+  { x: [2, 2, 4, 4], w: [2, 2, 3, 3], o: { dilation: 2, padding: 1, outputPadding: 1 }, bias: false },
+  { x: [1, 2, 5, 4], w: [2, 3, 2, 3], o: { stride: [2, 1], padding: [0, 1], dilation: [1, 2] }, bias: true },
+  { x: [2, 3, 3, 3], w: [3, 1, 3, 3], o: { stride: 2, groups: 3, outputPadding: 1 }, bias: true },
+  { x: [4, 4, 5, 5], w: [4, 6, 1, 1], o: {}, bias: true },
+  { x: [3, 8, 6, 6], w: [8, 4, 4, 4], o: { stride: 2, padding: 1 }, bias: true },
+];
+
+function tOpts(o: ConvTranspose2dOptions) {
+  const two = (v: number | readonly number[] | undefined, d: number): number[] => (v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [...v]);
+  return { s: two(o.stride, 1), p: two(o.padding, 0), op: two(o.outputPadding, 0), d: two(o.dilation, 1), groups: o.groups ?? 1 };
+}
+
+describe('F.convTranspose2d', () => {
+  it('matches a float64 reference (the scatter definition), forward and backward', () => {
+    TRANSPOSED.forEach((c, k) => {
+      const { t: x, v: xv } = randomTensor(c.x, 200 + k), { t: w, v: wv } = randomTensor(c.w, 210 + k);
+      const { t: b, v: bv } = randomTensor([c.w[1] * (c.o.groups ?? 1)], 220 + k);
+      const ref = convTransposeReference(c.x, xv, c.w, wv, c.bias ? bv : null, tOpts(c.o), (ys) => randomTensor(ys, 230 + k).v);
+      const y = F.convTranspose2d(x, w, c.bias ? b : null, c.o);
+      expect(y.shape, `case ${k}`).to.deep.equal(ref.ys);
+      expectClose(y.dataSync(), ref.y, TOL.rtol, TOL.atol, `convTranspose2d ${k}: y`);
+      const g = convTranspose2dBackward(cc.tensor(Float32Array.from(ref.dy), { shape: ref.ys }), x, w, c.o);
+      expectClose(read(g.dx), ref.dx, TOL.rtol, TOL.atol, `convTranspose2d ${k}: dx`);
+      expectClose(read(g.dw), ref.dw, TOL.rtol, TOL.atol, `convTranspose2d ${k}: dw`);
+      expectClose(read(g.db), ref.db, TOL.rtol, TOL.atol, `convTranspose2d ${k}: db`);
+    });
+  });
+
+  it('has gradients that agree with finite differences', () => {
+    const configs: [number[], number[], ConvTranspose2dOptions][] = [
+      [[1, 2, 3, 3], [2, 3, 3, 3], { stride: 2, padding: 1, outputPadding: 1 }],
+      [[2, 4, 3, 4], [4, 1, 2, 3], { dilation: 2, groups: 2, outputPadding: [1, 0] }],
+    ];
+    configs.forEach(([xs, ws, o], k) => {
+      const K = ws[1] * (o.groups ?? 1);
+      gradCheck({
+        what: `convTranspose2d ${JSON.stringify(o)}`,
+        inputs: [{ shape: xs, values: randomTensor(xs, 7 + k).v }, { shape: ws, values: randomTensor(ws, 17 + k).v }, { shape: [K], values: randomTensor([K], 27 + k).v }],
+        forward: ([x, w, b]) => F.convTranspose2d(x, w, b, o),
+        backward: (dy, [x, w]) => {
+          const g = convTranspose2dBackward(dy, x, w, o);
+          return [g.dx, g.dw, g.db];
+        },
+      });
+    });
+  });
+});
+
+// ---- linear ----------------------------------------------------------------------------------
+
+describe('F.linear', () => {
+  it('matches a float64 reference with leading dims folded, forward and backward', () => {
+    for (const [k, [xs, out, bias]] of ([[[5, 7], 3, true], [[2, 3, 4], 6, false], [[4], 2, true], [[64, 300], 70, true], [[0, 5], 4, true]] as [number[], number, boolean][]).entries()) {
+      const inF = xs[xs.length - 1], M = sizeOf(xs) / inF;
+      const { t: x, v: xv } = randomTensor(xs, 300 + k), { t: w, v: wv } = randomTensor([out, inF], 310 + k), { t: b, v: bv } = randomTensor([out], 320 + k);
+      const ys = [...xs.slice(0, -1), out];
+      const { t: dy, v: dyv } = randomTensor(ys, 330 + k);
+      const y = new Float64Array(M * out), dx = new Float64Array(M * inF), dw = new Float64Array(out * inF), db = new Float64Array(out);
+      for (let m = 0; m < M; m++) for (let o = 0; o < out; o++) {
+        y[m * out + o] = bias ? bv[o] : 0;
+        db[o] += dyv[m * out + o];
+        for (let i = 0; i < inF; i++) {
+          y[m * out + o] += xv[m * inF + i] * wv[o * inF + i];
+          dx[m * inF + i] += dyv[m * out + o] * wv[o * inF + i];
+          dw[o * inF + i] += dyv[m * out + o] * xv[m * inF + i];
+        }
+      }
+      const yt = F.linear(x, w, bias ? b : undefined);
+      expect(yt.shape).to.deep.equal(ys);
+      expectClose(yt.dataSync(), y, TOL.rtol, TOL.atol, `linear ${k}: y`);
+      const g = linearBackward(dy, x, w);
+      expect(g.dx?.shape).to.deep.equal(xs);
+      expectClose(read(g.dx), dx, TOL.rtol, TOL.atol, `linear ${k}: dx`);
+      expectClose(read(g.dw), dw, TOL.rtol, TOL.atol, `linear ${k}: dw`);
+      expectClose(read(g.db), db, TOL.rtol, TOL.atol, `linear ${k}: db`);
+    }
+  });
+
+  it('has gradients that agree with finite differences', () => {
+    gradCheck({
+      what: 'linear',
+      inputs: [{ shape: [2, 3, 5], values: randomTensor([2, 3, 5], 1).v }, { shape: [4, 5], values: randomTensor([4, 5], 2).v }, { shape: [4], values: randomTensor([4], 3).v }],
+      forward: ([x, w, b]) => F.linear(x, w, b),
+      backward: (dy, [x, w]) => {
+        const g = linearBackward(dy, x, w);
+        return [g.dx, g.dw, g.db];
+      },
+    });
+  });
+});
+
+// ---- PyTorch fixtures ------------------------------------------------------------------------
+
+describe('convolution family against PyTorch', () => {
+  type T = { shape: number[]; values: number[] };
+  type Case = { op: 'conv2d' | 'conv1d' | 'convTranspose2d' | 'linear'; kwargs: Record<string, unknown>; x: T; w: T; b?: T; dy: T; y: T; dx: T; dw: T; db?: T };
+
+  it('agrees with the committed fixtures (forward and every gradient)', () => {
+    const { cases } = loadFixture<{ cases: Case[] }>('conv');
+    expect(cases.length).to.be.at.least(20);
+    const counts: Record<string, number> = {};
+    for (const c of cases) {
+      counts[c.op] = (counts[c.op] ?? 0) + 1;
+      const t = (v: T) => cc.tensor(v.values, { shape: v.shape });
+      const [x, w, dy] = [t(c.x), t(c.w), t(c.dy)];
+      const b = c.b ? t(c.b) : null;
+      let y: cc.Tensor, g: ConvBackwardResult;
+      const o = c.kwargs as never;
+      if (c.op === 'conv2d') [y, g] = [F.conv2d(x, w, b, o), conv2dBackward(dy, x, w, o)];
+      else if (c.op === 'conv1d') [y, g] = [F.conv1d(x, w, b, o), conv1dBackward(dy, x, w, o)];
+      else if (c.op === 'convTranspose2d') [y, g] = [F.convTranspose2d(x, w, b, o), convTranspose2dBackward(dy, x, w, o)];
+      else [y, g] = [F.linear(x, w, b), linearBackward(dy, x, w)];
+      const what = `${c.op} ${JSON.stringify(c.kwargs)}`;
+      expect(y.shape, what).to.deep.equal(c.y.shape);
+      expectClose((y as cc.Tensor<'float32'>).dataSync(), c.y.values, 1e-4, 1e-5, `${what}: y`);
+      expectClose(read(g.dx), c.dx.values, 1e-4, 1e-5, `${what}: dx`);
+      expectClose(read(g.dw), c.dw.values, 1e-4, 1e-5, `${what}: dw`);
+      if (c.db) expectClose(read(g.db), c.db.values, 1e-4, 1e-5, `${what}: db`);
+    }
+    expect(Object.keys(counts).sort()).to.deep.equal(['conv1d', 'conv2d', 'convTranspose2d', 'linear']);
+  });
+});
+
+// ---- thread-count invariance -----------------------------------------------------------------
+
+describe('convolution family: results do not depend on the thread count', () => {
+  it('gives bit-identical forward and gradients for 1, 2 and 3 threads', function () {
+    this.timeout(600000);
+    const runs: (() => (cc.Tensor | null)[])[] = [];
+    const conv = (xs: number[], ws: number[], o: Conv2dOptions, seed: number) => () => {
+      const x = randomTensor(xs, seed).t, w = randomTensor(ws, seed + 1).t, b = randomTensor([ws[0]], seed + 2).t;
+      const y = F.conv2d(x, w, b, o);
+      const g = conv2dBackward(randomTensor(y.shape, seed + 3).t, x, w, o);
+      return [y, g.dx, g.dw, g.db];
+    };
+    runs.push(conv([3, 16, 32, 32], [32, 16, 3, 3], { padding: 1 }, 1));           // one image per GEMM
+    runs.push(conv([9, 8, 13, 13], [16, 4, 3, 3], { padding: 1, groups: 2 }, 2));  // batched images, 3 chunks
+    runs.push(conv([64, 1, 32, 32], [6, 1, 5, 5], {}, 3));                         // LeNet's first layer
+    runs.push(conv([5, 32, 10, 10], [32, 1, 3, 3], { padding: 1, groups: 32 }, 4)); // depthwise
+    runs.push(conv([3, 32, 9, 9], [48, 32, 1, 1], {}, 5));                          // 1x1
+    runs.push(() => {
+      const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
+      const o = { stride: 2, padding: 1 };
+      const y = F.convTranspose2d(x, w, b, o);
+      const g = convTranspose2dBackward(randomTensor(y.shape, 9).t, x, w, o);
+      return [y, g.dx, g.dw, g.db];
+    });
+    runs.push(() => {
+      const x = randomTensor([300, 200], 10).t, w = randomTensor([70, 200], 11).t, b = randomTensor([70], 12).t;
+      const y = F.linear(x, w, b);
+      const g = linearBackward(randomTensor(y.shape, 13).t, x, w);
+      return [y, g.dx, g.dw, g.db];
+    });
+    const before = cc.getNumThreads();
+    const results = [1, 2, 3].map((n) => {
+      cc.setNumThreads(n);
+      return runs.map((r) => r().map((t) => read(t)));
+    });
+    cc.setNumThreads(before);
+    for (let n = 1; n < 3; n++) {
+      results[n].forEach((outs, r) => outs.forEach((a, i) => expectBitIdentical(a, results[0][r][i], `run ${r} output ${i}, ${n + 1} threads vs 1`)));
+    }
+  });
+});
+
+// ---- errors ----------------------------------------------------------------------------------
+
+describe('convolution family: typed errors', () => {
+  const x = cc.zeros([2, 4, 8, 8]), w = cc.zeros([6, 4, 3, 3]);
+
+  it('conv2d refuses bad shapes with E_SHAPE', () => {
+    expectError(() => F.conv2d(cc.zeros([4, 8, 8]), w), 'E_SHAPE', /conv2d: expected `x` of shape \[N, C, H, W\], got \[4, 8, 8\]/);
+    expectError(() => F.conv2d(x, cc.zeros([6, 4, 3])), 'E_SHAPE', /`w`/);
+    expectError(() => F.conv2d(x, cc.zeros([6, 3, 3, 3])), 'E_SHAPE', /channels/);
+    expectError(() => F.conv2d(x, cc.zeros([6, 2, 3, 3]), null, { groups: 3 }), 'E_SHAPE', /groups = 3 must divide/);
+    expectError(() => F.conv2d(x, cc.zeros([5, 2, 3, 3]), null, { groups: 2 }), 'E_SHAPE', /groups = 2 must divide/);
+    expectError(() => F.conv2d(x, w, cc.zeros([5])), 'E_SHAPE', /`b` of shape \[6\]/);
+    expectError(() => F.conv2d(x, w, cc.zeros([6, 1])), 'E_SHAPE', /`b`/);
+    expectError(() => F.conv2d(x, cc.zeros([6, 4, 9, 3])), 'E_SHAPE', /larger than the padded input/);
+    expectError(() => F.conv2d(x, cc.zeros([6, 4, 3, 3]), null, { dilation: 5 }), 'E_SHAPE', /larger than the padded input/);
+    expect(F.conv2d(x, cc.zeros([6, 4, 9, 3]), null, { padding: [1, 0] }).shape).to.deep.equal([2, 6, 2, 6]);
+    expectError(() => conv2dBackward(cc.zeros([2, 6, 5, 5]), x, w), 'E_SHAPE', /`dy` of shape \[2, 6, 6, 6\]/);
+  });
+
+  it('conv2d refuses bad options with E_ARG', () => {
+    for (const stride of [0, -1, 1.5, NaN, [1], [1, 0], '2']) {
+      expectError(() => F.conv2d(x, w, null, { stride } as never), 'E_ARG', /stride/);
+    }
+    expectError(() => F.conv2d(x, w, null, { padding: -1 }), 'E_ARG', /padding/);
+    expectError(() => F.conv2d(x, w, null, { padding: [1, -2] }), 'E_ARG', /padding/);
+    expectError(() => F.conv2d(x, w, null, { padding: 'full' } as never), 'E_ARG', /'same' or 'valid'/);
+    expectError(() => F.conv2d(x, w, null, { padding: 'same', stride: 2 }), 'E_ARG', /'same' needs stride 1/);
+    expectError(() => F.conv2d(x, w, null, { dilation: 0 }), 'E_ARG', /dilation/);
+    expectError(() => F.conv2d(x, w, null, { groups: 0 }), 'E_ARG', /groups/);
+    expectError(() => F.conv2d(x, w, null, { group: 2 } as never), 'E_ARG', /unknown option `group`/);
+    expectError(() => F.conv2d(x, w, 3 as never), 'E_ARG', /`b` to be a Tensor/);
+    expectError(() => conv2dBackward(cc.zeros([2, 6, 6, 6]), x, w, {}, { needInput: 1 } as never), 'E_ARG', /needInput/);
+  });
+
+  it('refuses int32 tensors with E_DTYPE and disposed ones with E_DISPOSED', () => {
+    expectError(() => F.conv2d(cc.zeros([2, 4, 8, 8], 'int32'), w), 'E_DTYPE', /`x` of dtype float32/);
+    expectError(() => F.conv2d(x, cc.zeros([6, 4, 3, 3], 'int32')), 'E_DTYPE', /`w`/);
+    expectError(() => F.conv2d(x, w, cc.zeros([6], 'int32')), 'E_DTYPE', /`b`/);
+    expectError(() => F.linear(cc.zeros([2, 3], 'int32'), cc.zeros([4, 3])), 'E_DTYPE');
+    expectError(() => F.convTranspose2d(x, cc.zeros([4, 2, 3, 3], 'int32')), 'E_DTYPE');
+    expectError(() => F.conv1d(cc.zeros([2, 4, 8], 'int32'), cc.zeros([2, 4, 3])), 'E_DTYPE');
+    const gone = cc.zeros([6, 4, 3, 3]);
+    gone.dispose();
+    expectError(() => F.conv2d(x, gone), 'E_DISPOSED');
+    expectError(() => conv2dBackward(cc.zeros([2, 6, 6, 6]), x, gone), 'E_DISPOSED');
+    expectError(() => F.linear(cc.zeros([2, 3]), cc.zeros([4, 3]), gone), 'E_DISPOSED');
+  });
+
+  it('conv1d, convTranspose2d and linear check their own arguments', () => {
+    expectError(() => F.conv1d(cc.zeros([2, 4, 8, 1]), cc.zeros([2, 4, 3])), 'E_SHAPE', /\[N, C, L\]/);
+    expectError(() => F.conv1d(cc.zeros([2, 4, 8]), cc.zeros([2, 3, 3])), 'E_SHAPE', /channels/);
+    expectError(() => F.conv1d(cc.zeros([2, 4, 2]), cc.zeros([2, 4, 3])), 'E_SHAPE', /larger than the padded input/);
+    expectError(() => F.conv1d(cc.zeros([2, 4, 8]), cc.zeros([2, 4, 3]), null, { stride: [1, 1] } as never), 'E_ARG', /stride/);
+    expectError(() => F.conv1d(cc.zeros([2, 4, 8]), cc.zeros([2, 4, 3]), null, { padding: 'same', stride: 2 }), 'E_ARG', /'same'/);
+    const xt = cc.zeros([1, 4, 5, 5]), wt = cc.zeros([4, 3, 3, 3]);
+    expectError(() => F.convTranspose2d(xt, cc.zeros([3, 3, 3, 3])), 'E_SHAPE', /channels/);
+    expectError(() => F.convTranspose2d(xt, wt, null, { groups: 3 }), 'E_SHAPE', /groups = 3/);
+    expectError(() => F.convTranspose2d(xt, wt, cc.zeros([4])), 'E_SHAPE', /`b` of shape \[3\]/);
+    expectError(() => F.convTranspose2d(xt, wt, null, { outputPadding: 1 }), 'E_ARG', /outputPadding/);
+    expectError(() => F.convTranspose2d(xt, wt, null, { stride: 2, outputPadding: 2 }), 'E_ARG', /outputPadding/);
+    expect(F.convTranspose2d(xt, wt, null, { dilation: 2, outputPadding: 1 }).shape).to.deep.equal([1, 3, 10, 10]);
+    expectError(() => F.convTranspose2d(xt, wt, null, { padding: 'same' } as never), 'E_ARG', /padding/);
+    expectError(() => F.convTranspose2d(xt, wt, null, { padding: 4 }), 'E_SHAPE', /empty/);
+    expectError(() => F.convTranspose2d(xt, wt, null, { stride: 0 }), 'E_ARG', /stride/);
+    expectError(() => F.linear(cc.zeros([2, 3]), cc.zeros([4, 5])), 'E_SHAPE', /3 features/);
+    expectError(() => F.linear(cc.zeros([2, 3]), cc.zeros([4, 3, 1])), 'E_SHAPE', /\[out, in\]/);
+    expectError(() => F.linear(cc.zeros([2, 3]), cc.zeros([4, 3]), cc.zeros([3])), 'E_SHAPE', /`b`/);
+    expectError(() => linearBackward(cc.zeros([2, 5]), cc.zeros([2, 3]), cc.zeros([4, 3])), 'E_SHAPE', /`dy`/);
+  });
+
+  it('the native layer checks again (a call that skips the TypeScript checks)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { native } = require('../lib/native') as typeof import('../lib/native');
+    const h = (t: cc.Tensor) => t.handle();
+    expectError(() => native.conv2dForward(h(x), h(cc.zeros([6, 3, 3, 3])), null, [1, 1, 0, 0, 0, 0, 1, 1, 1]), 'E_SHAPE');
+    expectError(() => native.conv2dForward(h(x), h(w), null, [0, 1, 0, 0, 0, 0, 1, 1, 1]), 'E_ARG');
+    expectError(() => native.conv2dForward(h(x), h(w), null, [1, 1, -1, 0, 0, 0, 1, 1, 1]), 'E_ARG');
+    expectError(() => native.conv2dForward(h(x), h(w), null, [1, 1, 0, 0]), 'E_ARG');
+    expectError(() => native.conv2dForward(h(x), h(cc.zeros([6, 4, 9, 9])), null, [1, 1, 0, 0, 0, 0, 1, 1, 1]), 'E_SHAPE');
+    expectError(() => native.conv2dBackwardData(h(cc.zeros([2, 6, 5, 5])), h(w), null, [1, 1, 0, 0, 0, 0, 1, 1, 1], [2, 4, 8, 8]), 'E_SHAPE');
+    expectError(() => native.conv2dBackwardFilter(h(cc.zeros([2, 6, 6, 6])), h(x), [1, 1, 0, 0, 0, 0, 1, 1, 2], [6, 4, 3, 3]), 'E_SHAPE');
+    expectError(() => native.linearForward(h(cc.zeros([2, 3])), h(cc.zeros([4, 5])), null), 'E_SHAPE');
+    expectError(() => native.conv2dForward(h(cc.zeros([2, 4, 8, 8], 'int32')), h(w), null, [1, 1, 0, 0, 0, 0, 1, 1, 1]), 'E_DTYPE');
+  });
+});
