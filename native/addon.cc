@@ -61,6 +61,20 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   // @@convolution
   // @@pooling
   // @@layers
+  add<CrossEntropyForward>(env, exports, "crossEntropyForward");
+  add<CrossEntropyBackward>(env, exports, "crossEntropyBackward");
+  add<NllLossForward>(env, exports, "nllLossForward");
+  add<NllLossBackward>(env, exports, "nllLossBackward");
+  add<HingeLossForward>(env, exports, "hingeLossForward");
+  add<HingeLossBackward>(env, exports, "hingeLossBackward");
+  add<MultiMarginLossForward>(env, exports, "multiMarginLossForward");
+  add<MultiMarginLossBackward>(env, exports, "multiMarginLossBackward");
+  add<ContrastiveLossForward>(env, exports, "contrastiveLossForward");
+  add<ContrastiveLossBackward>(env, exports, "contrastiveLossBackward");
+  add<TripletMarginLossForward>(env, exports, "tripletMarginLossForward");
+  add<TripletMarginLossBackward>(env, exports, "tripletMarginLossBackward");
+  add<KlDivForward>(env, exports, "klDivForward");
+  add<KlDivBackward>(env, exports, "klDivBackward");
   // @@losses
   // @@optimizers
   return exports;

@@ -7,5 +7,10 @@ export { relu, leakyRelu, elu, sigmoid, tanh } from './activation';
 // @@convolution
 // @@pooling
 // @@layers
+export { crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, klDiv } from './loss';
+export type {
+  Reduction, CrossEntropyOptions, NllLossOptions, HingeLossOptions, MultiMarginLossOptions, ContrastiveLossOptions,
+  TripletMarginLossOptions, KlDivOptions,
+} from './loss';
 // @@losses
 // @@optimizers
