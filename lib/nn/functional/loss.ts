@@ -83,8 +83,8 @@ function checkOptions<T extends object>(op: string, options: unknown, keys: read
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
   }
-  for (const key of Object.keys(options)) {
-    if (!(keys as readonly string[]).includes(key)) {
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && !(keys as readonly string[]).includes(key)) {
       fail('E_ARG', `${op}: unknown option \`${key}\` (expected one of ${keys.join(', ')})`);
     }
   }
