@@ -115,10 +115,12 @@ void cross_entropy_backward(const Tensor& dloss, const Tensor& x, const Tensor& 
         continue;
       }
       const double g = scale(i);
+      // One exp per element: drow = exp(x - max) and its sum, then scaled into g * A * softmax.
       const float max = row_max(row, C, S);
-      const float lse = static_cast<float>(max + std::log(static_cast<double>(row_sum_exp(row, C, S, max))));
+      const double sum = row_exp_sum(row, C, S, max, drow);
       const double w_t = w ? w[t] : 1.0;
-      row_exp_scaled(row, C, S, lse, static_cast<float>(g * ((1.0 - ls) * w_t + ls * weight_total / C)), drow);
+      const float factor = static_cast<float>(g * ((1.0 - ls) * w_t + ls * weight_total / C) / sum);
+      for (int64_t c = 0; c < C; ++c) drow[c * S] *= factor;
       drow[t * S] -= static_cast<float>(g * (1.0 - ls) * w_t);
       if (ls > 0.0) {
         for (int64_t c = 0; c < C; ++c) drow[c * S] -= static_cast<float>(g * ls / C * (w ? w[c] : 1.0));

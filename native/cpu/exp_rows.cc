@@ -29,14 +29,16 @@ float sum_exp_scalar(const float* x, int64_t n, int64_t stride, float shift) {
   return s;
 }
 
-void exp_scaled_scalar(const float* x, int64_t n, int64_t stride, float shift, float scale, float* y) {
-  for (int64_t k = 0; k < n; ++k) y[k * stride] = std::exp(x[k * stride] - shift) * scale;
+float exp_sum_scalar(const float* x, int64_t n, int64_t stride, float shift, float* y) {
+  float s = 0.0f;
+  for (int64_t k = 0; k < n; ++k) s += (y[k * stride] = std::exp(x[k * stride] - shift));
+  return s;
 }
 
 struct RowKernels {
   float (*max)(const float*, int64_t);
   float (*sum_exp)(const float*, int64_t, float);
-  void (*exp_scaled)(const float*, int64_t, float, float, float*);
+  float (*exp_sum)(const float*, int64_t, float, float*);
 };
 
 #if CONVNET_EXP_X86
@@ -96,12 +98,16 @@ __attribute__((target("avx512f"))) float sum_exp_avx512(const float* x, int64_t 
   return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
-__attribute__((target("avx512f"))) void exp_scaled_avx512(const float* x, int64_t n, float shift, float scale, float* y) {
-  const __m512 s = _mm512_set1_ps(shift), c = _mm512_set1_ps(scale);
+__attribute__((target("avx512f"))) float exp_sum_avx512(const float* x, int64_t n, float shift, float* y) {
+  const __m512 s = _mm512_set1_ps(shift);
+  __m512 acc = _mm512_setzero_ps();
   for (int64_t k = 0; k < n; k += 16) {
     const __mmask16 mask = n - k >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - k)) - 1);
-    _mm512_mask_storeu_ps(y + k, mask, _mm512_mul_ps(exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + k), s)), c));
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, x + k), s));
+    _mm512_mask_storeu_ps(y + k, mask, e);
+    acc = _mm512_mask_add_ps(acc, mask, acc, e);
   }
+  return _mm512_reduce_add_ps(acc);
 }
 
 __attribute__((target("avx2,fma"), always_inline)) inline __m256 exp8(__m256 x) {
@@ -159,12 +165,16 @@ __attribute__((target("avx2,fma"))) float sum_exp_avx2(const float* x, int64_t n
   return hsum8(_mm256_add_ps(acc0, acc1));
 }
 
-__attribute__((target("avx2,fma"))) void exp_scaled_avx2(const float* x, int64_t n, float shift, float scale, float* y) {
-  const __m256 s = _mm256_set1_ps(shift), c = _mm256_set1_ps(scale);
+__attribute__((target("avx2,fma"))) float exp_sum_avx2(const float* x, int64_t n, float shift, float* y) {
+  const __m256 s = _mm256_set1_ps(shift);
+  __m256 acc = _mm256_setzero_ps();
   for (int64_t k = 0; k < n; k += 8) {
     const __m256i mask = lanes_below(n - k);
-    _mm256_maskstore_ps(y + k, mask, _mm256_mul_ps(exp8(_mm256_sub_ps(_mm256_maskload_ps(x + k, mask), s)), c));
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_maskload_ps(x + k, mask), s));
+    _mm256_maskstore_ps(y + k, mask, e);
+    acc = _mm256_add_ps(acc, _mm256_and_ps(e, _mm256_castsi256_ps(mask)));
   }
+  return hsum8(acc);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -174,16 +184,16 @@ __attribute__((target("avx2,fma"))) void exp_scaled_avx2(const float* x, int64_t
 const RowKernels kScalar = {
     [](const float* x, int64_t n) { return max_scalar(x, n, 1); },
     [](const float* x, int64_t n, float shift) { return sum_exp_scalar(x, n, 1, shift); },
-    [](const float* x, int64_t n, float shift, float scale, float* y) { exp_scaled_scalar(x, n, 1, shift, scale, y); },
+    [](const float* x, int64_t n, float shift, float* y) { return exp_sum_scalar(x, n, 1, shift, y); },
 };
 
 const RowKernels& kernels() {
   static const RowKernels picked = [] {
 #if CONVNET_EXP_X86
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return RowKernels{&max_avx512, &sum_exp_avx512, &exp_scaled_avx512};
+    if (__builtin_cpu_supports("avx512f")) return RowKernels{&max_avx512, &sum_exp_avx512, &exp_sum_avx512};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      return RowKernels{&max_avx2, &sum_exp_avx2, &exp_scaled_avx2};
+      return RowKernels{&max_avx2, &sum_exp_avx2, &exp_sum_avx2};
 #endif
     return kScalar;
   }();
@@ -200,9 +210,8 @@ float row_sum_exp(const float* x, int64_t n, int64_t stride, float shift) {
   return stride == 1 ? kernels().sum_exp(x, n, shift) : sum_exp_scalar(x, n, stride, shift);
 }
 
-void row_exp_scaled(const float* x, int64_t n, int64_t stride, float shift, float scale, float* y) {
-  if (stride == 1) kernels().exp_scaled(x, n, shift, scale, y);
-  else exp_scaled_scalar(x, n, stride, shift, scale, y);
+float row_exp_sum(const float* x, int64_t n, int64_t stride, float shift, float* y) {
+  return stride == 1 ? kernels().exp_sum(x, n, shift, y) : exp_sum_scalar(x, n, stride, shift, y);
 }
 
 }  // namespace cpu

@@ -1,5 +1,5 @@
-// Vectorised row helpers for the softmax losses: max, sum of exp(x - shift), and scaled
-// exp(x - shift) over a row of floats. AVX-512 or AVX2 when the CPU has them (picked once at
+// Vectorised row helpers for the softmax losses: max, sum of exp(x - shift), and exp(x - shift)
+// with its sum, over a row of floats. AVX-512 or AVX2 when the CPU has them (picked once at
 // run time, like the GEMM), a portable scalar loop otherwise and for strided rows.
 //
 // The arithmetic of a row depends only on the row (its length fixes the lane split), never on
@@ -16,8 +16,8 @@ namespace cpu {
 float row_max(const float* x, int64_t n, int64_t stride);
 // sum of exp(x[k * stride] - shift) over k < n, accumulated in float lanes.
 float row_sum_exp(const float* x, int64_t n, int64_t stride, float shift);
-// y[k * stride] = exp(x[k * stride] - shift) * scale.
-void row_exp_scaled(const float* x, int64_t n, int64_t stride, float shift, float scale, float* y);
+// y[k * stride] = exp(x[k * stride] - shift), and returns their sum (as row_sum_exp).
+float row_exp_sum(const float* x, int64_t n, int64_t stride, float shift, float* y);
 
 }  // namespace cpu
 }  // namespace convnet
