@@ -8,10 +8,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as cc from '../lib';
 import { benchGemm } from './gemm';
+import { benchLoss } from './loss';
 import { printTable, type BenchOptions, type Row } from './harness';
 
 const GROUPS: Record<string, { references: string[]; run: (opts: BenchOptions) => Promise<{ rows: Row[]; notes: string[] }> }> = {
   gemm: { references: ['OpenBLAS'], run: benchGemm },
+  loss: { references: ['PyTorch'], run: benchLoss },
 };
 
 function usage(): never {

@@ -84,6 +84,21 @@ export interface NativeAddon {
     training: boolean, momentum: number, eps: number): [Handle, Handle, Handle];
   batchNormBackward(dy: Handle, x: Handle, w: Handle | null, mean: Handle, invstd: Handle, training: boolean): [Handle, Handle, Handle];
   // @@layers
+  // losses: reduction 0 none, 1 mean, 2 sum, 3 batchmean (the order of cpu::Reduction)
+  crossEntropyForward(x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;
+  crossEntropyBackward(dloss: Handle, x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;
+  nllLossForward(x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, reduction: 0 | 1 | 2 | 3): Handle;
+  nllLossBackward(dloss: Handle, x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, reduction: 0 | 1 | 2 | 3): Handle;
+  hingeLossForward(x: Handle, target: Handle, p: number, margin: number, reduction: 0 | 1 | 2 | 3): Handle;
+  hingeLossBackward(dloss: Handle, x: Handle, target: Handle, p: number, margin: number, reduction: 0 | 1 | 2 | 3): Handle;
+  multiMarginLossForward(x: Handle, target: Handle, p: number, margin: number, weight: Handle | null, reduction: 0 | 1 | 2 | 3): Handle;
+  multiMarginLossBackward(dloss: Handle, x: Handle, target: Handle, p: number, margin: number, weight: Handle | null, reduction: 0 | 1 | 2 | 3): Handle;
+  contrastiveLossForward(a: Handle, b: Handle, y: Handle, margin: number, reduction: 0 | 1 | 2 | 3): Handle;
+  contrastiveLossBackward(dloss: Handle, a: Handle, b: Handle, y: Handle, margin: number, reduction: 0 | 1 | 2 | 3): [Handle, Handle];
+  tripletMarginLossForward(a: Handle, pos: Handle, neg: Handle, margin: number, p: number, eps: number, swap: boolean, squared: boolean, reduction: 0 | 1 | 2 | 3): Handle;
+  tripletMarginLossBackward(dloss: Handle, a: Handle, pos: Handle, neg: Handle, margin: number, p: number, eps: number, swap: boolean, squared: boolean, reduction: 0 | 1 | 2 | 3): [Handle, Handle, Handle];
+  klDivForward(x: Handle, target: Handle, reduction: 0 | 1 | 2 | 3, logTarget: boolean): Handle;
+  klDivBackward(dloss: Handle, x: Handle, target: Handle, reduction: 0 | 1 | 2 | 3, logTarget: boolean, targetGrad: boolean): [Handle, Handle | null];
   // @@losses
   sgdStep(param: Handle, grad: Handle, momentumBuffer: Handle | null, lr: number, momentum: number, dampening: number,
     nesterov: boolean, weightDecay: number, firstStep: boolean): void;

@@ -81,6 +81,20 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<BatchNormForward>(env, exports, "batchNormForward");
   add<BatchNormBackward>(env, exports, "batchNormBackward");
   // @@layers
+  add<CrossEntropyForward>(env, exports, "crossEntropyForward");
+  add<CrossEntropyBackward>(env, exports, "crossEntropyBackward");
+  add<NllLossForward>(env, exports, "nllLossForward");
+  add<NllLossBackward>(env, exports, "nllLossBackward");
+  add<HingeLossForward>(env, exports, "hingeLossForward");
+  add<HingeLossBackward>(env, exports, "hingeLossBackward");
+  add<MultiMarginLossForward>(env, exports, "multiMarginLossForward");
+  add<MultiMarginLossBackward>(env, exports, "multiMarginLossBackward");
+  add<ContrastiveLossForward>(env, exports, "contrastiveLossForward");
+  add<ContrastiveLossBackward>(env, exports, "contrastiveLossBackward");
+  add<TripletMarginLossForward>(env, exports, "tripletMarginLossForward");
+  add<TripletMarginLossBackward>(env, exports, "tripletMarginLossBackward");
+  add<KlDivForward>(env, exports, "klDivForward");
+  add<KlDivBackward>(env, exports, "klDivBackward");
   // @@losses
   add<SgdStep>(env, exports, "sgdStep");
   add<AdamStep>(env, exports, "adamStep");

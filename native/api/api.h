@@ -84,6 +84,22 @@ Napi::Value LrnBackward(const Napi::CallbackInfo& info);       // (dy, x, size, 
 Napi::Value BatchNormForward(const Napi::CallbackInfo& info);  // (x, rm?, rv?, w?, b?, training, momentum, eps) -> [y, mean, invstd]
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info); // (dy, x, w?, mean, invstd, training) -> [dx, dw, db]
 // @@layers
+// loss_api.cc: reduction 0 none, 1 mean, 2 sum, 3 batchmean (klDiv); weight may be null.
+// Each forward returns the loss (scalar, or per sample for none); each backward takes dloss first.
+Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info);        // (x, target, weight, ignoreIndex, labelSmoothing, reduction)
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info);       // (dloss, x, target, weight, ignoreIndex, labelSmoothing, reduction) -> dx
+Napi::Value NllLossForward(const Napi::CallbackInfo& info);             // (x, target, weight, ignoreIndex, reduction)
+Napi::Value NllLossBackward(const Napi::CallbackInfo& info);            // (dloss, x, target, weight, ignoreIndex, reduction) -> dx
+Napi::Value HingeLossForward(const Napi::CallbackInfo& info);           // (x, target, p, margin, reduction)
+Napi::Value HingeLossBackward(const Napi::CallbackInfo& info);          // (dloss, x, target, p, margin, reduction) -> dx
+Napi::Value MultiMarginLossForward(const Napi::CallbackInfo& info);     // (x, target, p, margin, weight, reduction)
+Napi::Value MultiMarginLossBackward(const Napi::CallbackInfo& info);    // (dloss, x, target, p, margin, weight, reduction) -> dx
+Napi::Value ContrastiveLossForward(const Napi::CallbackInfo& info);     // (a, b, y, margin, reduction)
+Napi::Value ContrastiveLossBackward(const Napi::CallbackInfo& info);    // (dloss, a, b, y, margin, reduction) -> [da, db]
+Napi::Value TripletMarginLossForward(const Napi::CallbackInfo& info);   // (a, p, n, margin, p, eps, swap, squared, reduction)
+Napi::Value TripletMarginLossBackward(const Napi::CallbackInfo& info);  // (dloss, a, p, n, margin, p, eps, swap, squared, reduction) -> [da, dp, dn]
+Napi::Value KlDivForward(const Napi::CallbackInfo& info);               // (x, target, reduction, logTarget)
+Napi::Value KlDivBackward(const Napi::CallbackInfo& info);              // (dloss, x, target, reduction, logTarget, targetGrad) -> [dx, dtarget | null]
 // @@losses
 // optim_api.cc: in-place steps; return undefined
 Napi::Value SgdStep(const Napi::CallbackInfo& info);   // (param, grad, buf|null, lr, momentum, dampening, nesterov, weightDecay, firstStep)

@@ -11,5 +11,10 @@ export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from 
 export { prelu, maxout, softmax, logSoftmax, dropout, localResponseNorm, batchNorm } from './layers';
 export type { BatchNormOptions } from './layers';
 // @@layers
+export { crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, klDiv } from './loss';
+export type {
+  Reduction, CrossEntropyOptions, NllLossOptions, HingeLossOptions, MultiMarginLossOptions, ContrastiveLossOptions,
+  TripletMarginLossOptions, KlDivOptions,
+} from './loss';
 // @@losses
 // @@optimizers

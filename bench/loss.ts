@@ -1,0 +1,81 @@
+/**
+ * Losses, forward + backward, beside PyTorch-CPU doing the same work with the same thread
+ * count (torch.set_num_threads): `npm run bench -- loss`. Each of our runs waits for the
+ * gradient (dataSync), so the time includes the queue round trip.
+ */
+import * as cc from '../lib';
+import * as L from '../lib/nn/functional/loss';
+import { runPython, time, type BenchOptions, type Row, type Timing } from './harness';
+
+interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'klDiv'; shape: [number, number] }
+const CASES: Case[] = [
+  { name: 'crossEntropy [64,10]', op: 'crossEntropy', shape: [64, 10] },
+  { name: 'crossEntropy [256,1000]', op: 'crossEntropy', shape: [256, 1000] },
+  { name: 'tripletMarginLoss [128,128]', op: 'tripletMarginLoss', shape: [128, 128] },
+  { name: 'multiMarginLoss [64,10]', op: 'multiMarginLoss', shape: [64, 10] },
+  { name: 'klDiv batchmean [256,1000]', op: 'klDiv', shape: [256, 1000] },
+];
+
+const TORCH = `
+import json, os, time, torch, torch.nn.functional as F
+torch.set_num_threads(int(os.environ["THREADS"]))
+quick = os.environ.get("QUICK") == "1"
+out = {}
+for name, op, (n, c) in json.loads(os.environ["CASES"]):
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, c, generator=g).requires_grad_()
+    t = torch.randint(0, c, (n,), generator=g)
+    if op == "crossEntropy":
+        run = lambda: torch.autograd.grad(F.cross_entropy(x, t), [x])
+    elif op == "multiMarginLoss":
+        run = lambda: torch.autograd.grad(F.multi_margin_loss(x, t), [x])
+    elif op == "tripletMarginLoss":
+        p = torch.randn(n, c, generator=g).requires_grad_(); q = torch.randn(n, c, generator=g).requires_grad_()
+        run = lambda: torch.autograd.grad(F.triplet_margin_loss(x, p, q), [x, p, q])
+    else:
+        lp = torch.log_softmax(torch.randn(n, c, generator=g), 1).requires_grad_()
+        tp = torch.softmax(torch.randn(n, c, generator=g), 1)
+        run = lambda: torch.autograd.grad(F.kl_div(lp, tp, reduction="batchmean"), [lp])
+    for _ in range(1 if quick else 20): run()
+    samples = []
+    start = time.perf_counter()
+    while len(samples) < (1 if quick else 20) or (not quick and time.perf_counter() - start < 0.5 and len(samples) < 2000):
+        t0 = time.perf_counter(); run(); samples.append((time.perf_counter() - t0) * 1e3)
+    samples.sort()
+    out[name] = {"medianMs": samples[len(samples) // 2], "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+print(json.dumps(out))
+`;
+
+function ours(c: Case): () => void {
+  const [n, k] = c.shape;
+  const x = cc.randn([n, k]);
+  const t = cc.tensor(Int32Array.from({ length: n }, (_, i) => (i * 7919) % k), { shape: [n] });
+  const one = cc.tensor(1, { shape: [] });
+  if (c.op === 'crossEntropy') return () => cc.tidy(() => { F.crossEntropy(x, t); L.crossEntropyBackward(one, x, t).dataSync(); });
+  if (c.op === 'multiMarginLoss') return () => cc.tidy(() => { F.multiMarginLoss(x, t); L.multiMarginLossBackward(one, x, t).dataSync(); });
+  if (c.op === 'tripletMarginLoss') {
+    const [p, q] = [cc.randn([n, k]), cc.randn([n, k])];
+    return () => cc.tidy(() => { F.tripletMarginLoss(x, p, q); L.tripletMarginLossBackward(one, x, p, q)[2].dataSync(); });
+  }
+  const lp = cc.randn([n, k]).mul(0.1).sub(7), tp = cc.rand([n, k]).mul(1 / k);
+  return () => cc.tidy(() => { F.klDiv(lp, tp, { reduction: 'batchmean' }); L.klDivBackward(one, lp, tp, { reduction: 'batchmean' })[0].dataSync(); });
+}
+const { F } = cc;
+
+export async function benchLoss(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  for (const threads of opts.threads) {
+    const torch = runPython(TORCH, { THREADS: String(threads), QUICK: opts.quick ? '1' : '0', CASES: JSON.stringify(CASES.map((c) => [c.name, c.op, c.shape])) }, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
+    if ('error' in torch) notes.push(`PyTorch: ${torch.error}`);
+    cc.setNumThreads(threads);
+    for (const c of CASES) {
+      const fn = ours(c);
+      const timing = await time(fn, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 20, minRepeats: 20, minTotalMs: 500 });
+      const reference = 'error' in torch ? undefined : (torch.result as Record<string, Timing>)[c.name];
+      rows.push({ case: c.name, threads, ours: timing, references: { PyTorch: reference } });
+    }
+  }
+  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv: gradient of the input, triplet: all three');
+  return { rows, notes };
+}

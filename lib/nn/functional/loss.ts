@@ -1,0 +1,432 @@
+/**
+ * Loss functions (survey section 3.4): the softmax loss (cross-entropy) and NLL, the survey's
+ * one-vs-all hinge loss (L1/L2-SVM), PyTorch's multi-class margin loss, the contrastive and
+ * triplet losses of embedding nets, and the KL divergence. Each public op (in `F`) returns a
+ * float32 scalar tensor (shape []) or, with `reduction: 'none'`, one value per sample. Its
+ * backward function (internal: exported here, not from `F`) takes `dloss` of the loss's shape
+ * and returns the gradients of the inputs that have them (never of labels).
+ *
+ * Labels are int32 tensors. A label out of range (other than `ignoreIndex`) can only be seen in
+ * the data: the kernel reports it as an `E_INDEX` error at the next wait, naming the op.
+ * Means over an empty batch are NaN and sums 0, as PyTorch's.
+ */
+import { fail } from '../../errors';
+import { native, type Handle } from '../../native';
+import { Tensor } from '../../tensor';
+import { checkBool, checkDtype, checkInt, checkNumber, checkTensor, describe, shapeStr } from '../../validate';
+
+type F32 = Tensor<'float32'>;
+type ReductionCode = 0 | 1 | 2 | 3;
+
+/** How per-sample losses are combined: their mean (PyTorch's default), their sum, or none. */
+export type Reduction = 'mean' | 'sum' | 'none';
+/** The codes of `cpu::Reduction` (native/cpu/nn_ops.h). */
+const REDUCTION = { none: 0, mean: 1, sum: 2, batchmean: 3 } as const;
+
+export interface CrossEntropyOptions {
+  /** A float32 [C] weight per class. */
+  weight?: Tensor;
+  /** Targets equal to this add nothing, to the loss or to the mean's denominator. Default -100. */
+  ignoreIndex?: number;
+  /** In [0, 1]: the target distribution is (1 - s) one-hot + s / C uniform. Default 0. */
+  labelSmoothing?: number;
+  reduction?: Reduction;
+}
+export interface NllLossOptions {
+  weight?: Tensor;
+  ignoreIndex?: number;
+  reduction?: Reduction;
+}
+export interface HingeLossOptions {
+  /** 1: L1-hinge, 2: L2-hinge (squared). Default 1. */
+  p?: 1 | 2;
+  /** >= 0. Default 1. */
+  margin?: number;
+  reduction?: Reduction;
+}
+export interface MultiMarginLossOptions {
+  p?: 1 | 2;
+  margin?: number;
+  /** A float32 [C] weight: the true class's weight multiplies each of its sample's terms. */
+  weight?: Tensor;
+  reduction?: Reduction;
+}
+export interface ContrastiveLossOptions {
+  /** >= 0: dissimilar pairs farther apart than this add nothing. Default 1. */
+  margin?: number;
+  reduction?: Reduction;
+}
+export interface TripletMarginLossOptions {
+  /** >= 0. Default 1. */
+  margin?: number;
+  /** The norm of the distance: 1 or 2. Default 2. */
+  p?: 1 | 2;
+  /** Added to every component of the difference, as PyTorch's pairwise_distance. Default 1e-6. */
+  eps?: number;
+  /** Use min(d(a, n), d(p, n)) as the negative distance (Balntas et al. 2016). Default false. */
+  swap?: boolean;
+  /** The survey's (FaceNet's) squared Euclidean distances, no eps; needs p = 2. Default false. */
+  squared?: boolean;
+  reduction?: Reduction;
+}
+export interface KlDivOptions {
+  /** 'batchmean' is the KL divergence per sample; 'mean' (PyTorch's default) divides by every element. */
+  reduction?: Reduction | 'batchmean';
+  /** The target holds log-probabilities. Default false. */
+  logTarget?: boolean;
+}
+
+// ---- validation --------------------------------------------------------------------------
+
+function checkOptions<T extends object>(op: string, options: unknown, keys: readonly (keyof T & string)[]): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && !(keys as readonly string[]).includes(key)) {
+      fail('E_ARG', `${op}: unknown option \`${key}\` (expected one of ${keys.join(', ')})`);
+    }
+  }
+  return options as T;
+}
+
+function floatInput(op: string, name: string, x: unknown): F32 {
+  const t = checkTensor(op, name, x);
+  checkDtype(op, name, t, 'float32');
+  return t as F32;
+}
+
+function labels(op: string, name: string, x: unknown): Tensor<'int32'> {
+  const t = checkTensor(op, name, x);
+  if (t.dtype !== 'int32') fail('E_DTYPE', `${op}: expected \`${name}\` to hold int32 class labels, got ${t.dtype}`);
+  return t as Tensor<'int32'>;
+}
+
+function reductionCode(op: string, value: unknown, allowBatchmean = false): ReductionCode {
+  const allowed = allowBatchmean ? ['mean', 'sum', 'none', 'batchmean'] : ['mean', 'sum', 'none'];
+  if (value === undefined) return REDUCTION.mean;
+  if (typeof value !== 'string' || !allowed.includes(value)) {
+    fail('E_ARG', `${op}: expected \`reduction\` to be one of ${allowed.map((r) => `'${r}'`).join(', ')}, got ${describe(value)}`);
+  }
+  return REDUCTION[value as keyof typeof REDUCTION];
+}
+
+function margin(op: string, value: unknown, fallback = 1): number {
+  if (value === undefined) return fallback;
+  const m = checkNumber(op, 'margin', value);
+  if (m < 0) fail('E_ARG', `${op}: expected \`margin\` >= 0, got ${m}`);
+  return m;
+}
+
+function norm(op: string, value: unknown, fallback: 1 | 2): 1 | 2 {
+  if (value === undefined) return fallback;
+  if (value !== 1 && value !== 2) fail('E_ARG', `${op}: expected \`p\` to be 1 or 2, got ${describe(value)}`);
+  return value;
+}
+
+function classWeight(op: string, value: unknown, classes: number): F32 | null {
+  if (value === undefined || value === null) return null;
+  const w = floatInput(op, 'weight', value);
+  if (w.rank !== 1 || w.shape[0] !== classes) fail('E_SHAPE', `${op}: expected \`weight\` of shape [${classes}], got ${shapeStr(w.shape)}`);
+  return w;
+}
+
+/** The shape of the loss: per sample for 'none', a scalar otherwise. */
+function lossShape(code: ReductionCode, perSample: readonly number[]): number[] {
+  return code === REDUCTION.none ? perSample.slice() : [];
+}
+
+function checkDloss(op: string, dloss: unknown, code: ReductionCode, perSample: readonly number[]): F32 {
+  const d = floatInput(op, 'dloss', dloss);
+  if (code === REDUCTION.none) {
+    if (shapeStr(d.shape) !== shapeStr(perSample)) {
+      fail('E_SHAPE', `${op}: expected \`dloss\` of shape ${shapeStr(perSample)} (reduction 'none'), got ${shapeStr(d.shape)}`);
+    }
+  } else if (d.size !== 1 || d.rank > 1) {
+    fail('E_SHAPE', `${op}: expected a scalar \`dloss\` (shape []), got ${shapeStr(d.shape)}`);
+  }
+  return d;
+}
+
+function sameShape(op: string, name: string, t: Tensor, expected: readonly number[], what: string): void {
+  if (shapeStr(t.shape) !== shapeStr(expected)) fail('E_SHAPE', `${op}: expected \`${name}\` of shape ${shapeStr(expected)}${what}, got ${shapeStr(t.shape)}`);
+}
+
+// ---- cross-entropy and NLL ------------------------------------------------------------------
+
+interface ClassArgs { x: F32; target: Tensor<'int32'>; weight: F32 | null; ignoreIndex: number; code: ReductionCode; perSample: number[] }
+
+function classArgs(op: string, input: unknown, target: unknown, o: { weight?: Tensor; ignoreIndex?: number; reduction?: Reduction }): ClassArgs {
+  const x = floatInput(op, 'input', input);
+  const t = labels(op, 'target', target);
+  if (x.rank < 2) fail('E_SHAPE', `${op}: expected \`input\` of shape [N, C] or [N, C, d1, ...], got ${shapeStr(x.shape)}`);
+  if (x.shape[1] < 1) fail('E_SHAPE', `${op}: expected at least one class, got \`input\` of shape ${shapeStr(x.shape)}`);
+  const perSample = [x.shape[0], ...x.shape.slice(2)];
+  sameShape(op, 'target', t, perSample, ` for \`input\` of shape ${shapeStr(x.shape)}`);
+  const ignoreIndex = o.ignoreIndex === undefined ? -100 : checkInt(op, 'ignoreIndex', o.ignoreIndex, -2147483648, 2147483647);
+  return { x, target: t, weight: classWeight(op, o.weight, x.shape[1]), ignoreIndex, code: reductionCode(op, o.reduction), perSample };
+}
+
+function smoothing(op: string, value: unknown): number {
+  if (value === undefined) return 0;
+  const s = checkNumber(op, 'labelSmoothing', value);
+  if (s < 0 || s > 1) fail('E_ARG', `${op}: expected \`labelSmoothing\` in [0, 1], got ${s}`);
+  return s;
+}
+
+const h = (t: Tensor | null, op: string): Handle | null => (t ? t.handle(op) : null);
+
+/**
+ * Cross-entropy between softmax(input) over axis 1 and class targets: PyTorch's
+ * `F.cross_entropy` with class-index targets, log-softmax and NLL fused. With a weight, 'mean'
+ * divides by the sum of the weights of the targets that are not ignored (NaN if all are); label
+ * smoothing mixes in the uniform distribution, weighted and normalised the same way.
+ * @example
+ * const loss = F.crossEntropy(logits, labels);                          // logits [N, C], labels int32 [N]
+ * const perPixel = F.crossEntropy(scores, mask, { reduction: 'none' }); // [N, C, H, W] -> [N, H, W]
+ */
+export function crossEntropy(input: Tensor, target: Tensor, options?: CrossEntropyOptions): F32 {
+  const op = 'crossEntropy';
+  const o = checkOptions<CrossEntropyOptions>(op, options, ['weight', 'ignoreIndex', 'labelSmoothing', 'reduction']);
+  const a = classArgs(op, input, target, o);
+  const s = smoothing(op, o.labelSmoothing);
+  const handle = native.crossEntropyForward(a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, s, a.code);
+  return new Tensor(handle, lossShape(a.code, a.perSample), 'float32');
+}
+
+/** @internal d loss / d input of crossEntropy (softmax minus the target distribution, scaled). */
+export function crossEntropyBackward(dloss: Tensor, input: Tensor, target: Tensor, options?: CrossEntropyOptions): F32 {
+  const op = 'crossEntropy backward';
+  const o = checkOptions<CrossEntropyOptions>(op, options, ['weight', 'ignoreIndex', 'labelSmoothing', 'reduction']);
+  const a = classArgs(op, input, target, o);
+  const s = smoothing(op, o.labelSmoothing);
+  const d = checkDloss(op, dloss, a.code, a.perSample);
+  const handle = native.crossEntropyBackward(d.handle(op), a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, s, a.code);
+  return new Tensor(handle, a.x.shape, 'float32');
+}
+
+/**
+ * Negative log-likelihood of class targets under log-probabilities (PyTorch's `F.nll_loss`):
+ * -weight[t] * input[t] per sample, 'mean' divided by the sum of the weights of the targets not
+ * ignored.
+ * @example const loss = F.nllLoss(F.logSoftmax(x, 1), labels);
+ */
+export function nllLoss(input: Tensor, target: Tensor, options?: NllLossOptions): F32 {
+  const op = 'nllLoss';
+  const o = checkOptions<NllLossOptions>(op, options, ['weight', 'ignoreIndex', 'reduction']);
+  const a = classArgs(op, input, target, o);
+  const handle = native.nllLossForward(a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, a.code);
+  return new Tensor(handle, lossShape(a.code, a.perSample), 'float32');
+}
+
+/** @internal d loss / d input of nllLoss. */
+export function nllLossBackward(dloss: Tensor, input: Tensor, target: Tensor, options?: NllLossOptions): F32 {
+  const op = 'nllLoss backward';
+  const o = checkOptions<NllLossOptions>(op, options, ['weight', 'ignoreIndex', 'reduction']);
+  const a = classArgs(op, input, target, o);
+  const d = checkDloss(op, dloss, a.code, a.perSample);
+  const handle = native.nllLossBackward(d.handle(op), a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, a.code);
+  return new Tensor(handle, a.x.shape, 'float32');
+}
+
+// ---- hinge losses ----------------------------------------------------------------------------
+
+function scores2d(op: string, input: unknown, target: unknown): { x: F32; t: Tensor<'int32'> } {
+  const x = floatInput(op, 'input', input);
+  const t = labels(op, 'target', target);
+  if (x.rank !== 2 || x.shape[1] < 1) fail('E_SHAPE', `${op}: expected \`input\` of shape [N, C], got ${shapeStr(x.shape)}`);
+  sameShape(op, 'target', t, [x.shape[0]], '');
+  return { x, t };
+}
+
+/**
+ * The survey's multi-class hinge loss (L-SVM), one-vs-all:
+ * L = (1/N) Σ_i Σ_j max(0, margin − δ(y_i, j) · s_ij)^p, δ = +1 for the true class and −1
+ * otherwise; p = 1 (L1-hinge) or 2 (L2-hinge). 'sum' drops the 1/N, 'none' gives each sample's
+ * Σ_j. Every class is a binary SVM against the rest, so this differs from PyTorch's
+ * MultiMarginLoss (`multiMarginLoss`), which compares each wrong class with the true one and
+ * divides by C. At a kink the L1 gradient is 0.
+ * @example const loss = F.hingeLoss(scores, labels, { p: 2 });
+ */
+export function hingeLoss(scores: Tensor, target: Tensor, options?: HingeLossOptions): F32 {
+  const op = 'hingeLoss';
+  const o = checkOptions<HingeLossOptions>(op, options, ['p', 'margin', 'reduction']);
+  const { x, t } = scores2d(op, scores, target);
+  const code = reductionCode(op, o.reduction);
+  const handle = native.hingeLossForward(x.handle(op), t.handle(op), norm(op, o.p, 1), margin(op, o.margin), code);
+  return new Tensor(handle, lossShape(code, t.shape), 'float32');
+}
+
+/** @internal d loss / d scores of hingeLoss. */
+export function hingeLossBackward(dloss: Tensor, scores: Tensor, target: Tensor, options?: HingeLossOptions): F32 {
+  const op = 'hingeLoss backward';
+  const o = checkOptions<HingeLossOptions>(op, options, ['p', 'margin', 'reduction']);
+  const { x, t } = scores2d(op, scores, target);
+  const code = reductionCode(op, o.reduction);
+  const p = norm(op, o.p, 1), m = margin(op, o.margin);
+  const d = checkDloss(op, dloss, code, t.shape);
+  return new Tensor(native.hingeLossBackward(d.handle(op), x.handle(op), t.handle(op), p, m, code), x.shape, 'float32');
+}
+
+function marginArgs(op: string, scores: unknown, target: unknown, o: MultiMarginLossOptions) {
+  const x = floatInput(op, 'input', scores);
+  const t = labels(op, 'target', target);
+  if (x.rank === 1) {
+    if (t.size !== 1 || t.rank > 1) fail('E_SHAPE', `${op}: expected \`target\` of shape [] or [1] for \`input\` of shape ${shapeStr(x.shape)}, got ${shapeStr(t.shape)}`);
+  } else if (x.rank === 2) {
+    sameShape(op, 'target', t, [x.shape[0]], '');
+  } else {
+    fail('E_SHAPE', `${op}: expected \`input\` of shape [N, C] or [C], got ${shapeStr(x.shape)}`);
+  }
+  const classes = x.shape[x.rank - 1];
+  if (classes < 1) fail('E_SHAPE', `${op}: expected at least one class, got \`input\` of shape ${shapeStr(x.shape)}`);
+  return { x, t, p: norm(op, o.p, 1), m: margin(op, o.margin), w: classWeight(op, o.weight, classes), code: reductionCode(op, o.reduction) };
+}
+
+/**
+ * PyTorch's MultiMarginLoss: per sample (1/C) Σ_{j≠y} w[y] · max(0, margin − x[y] + x[j])^p,
+ * p = 1 or 2; 'mean' is the plain mean over the batch. `input` is [N, C] (target [N]) or [C]
+ * (target [] or [1]).
+ * @example const loss = F.multiMarginLoss(scores, labels, { margin: 0.5 });
+ */
+export function multiMarginLoss(scores: Tensor, target: Tensor, options?: MultiMarginLossOptions): F32 {
+  const op = 'multiMarginLoss';
+  const o = checkOptions<MultiMarginLossOptions>(op, options, ['p', 'margin', 'weight', 'reduction']);
+  const a = marginArgs(op, scores, target, o);
+  const handle = native.multiMarginLossForward(a.x.handle(op), a.t.handle(op), a.p, a.m, h(a.w, op), a.code);
+  return new Tensor(handle, lossShape(a.code, a.t.shape), 'float32');
+}
+
+/** @internal d loss / d scores of multiMarginLoss. */
+export function multiMarginLossBackward(dloss: Tensor, scores: Tensor, target: Tensor, options?: MultiMarginLossOptions): F32 {
+  const op = 'multiMarginLoss backward';
+  const o = checkOptions<MultiMarginLossOptions>(op, options, ['p', 'margin', 'weight', 'reduction']);
+  const a = marginArgs(op, scores, target, o);
+  const d = checkDloss(op, dloss, a.code, a.t.shape);
+  const handle = native.multiMarginLossBackward(d.handle(op), a.x.handle(op), a.t.handle(op), a.p, a.m, h(a.w, op), a.code);
+  return new Tensor(handle, a.x.shape, 'float32');
+}
+
+// ---- embedding losses --------------------------------------------------------------------------
+
+function rows(op: string, named: [string, unknown][]): F32[] {
+  const ts = named.map(([name, v]) => floatInput(op, name, v));
+  ts.forEach((t, i) => {
+    if (t.rank !== 2) fail('E_SHAPE', `${op}: expected \`${named[i][0]}\` of shape [N, D], got ${shapeStr(t.shape)}`);
+    sameShape(op, named[i][0], t, ts[0].shape, ` (as \`${named[0][0]}\`)`);
+  });
+  return ts;
+}
+
+function pairArgs(op: string, a: unknown, b: unknown, y: unknown, o: ContrastiveLossOptions) {
+  const [ta, tb] = rows(op, [['a', a], ['b', b]]);
+  const ty = checkTensor(op, 'y', y);
+  sameShape(op, 'y', ty, [ta.shape[0]], '');
+  return { ta, tb, ty, m: margin(op, o.margin), code: reductionCode(op, o.reduction) };
+}
+
+/**
+ * Contrastive loss (Hadsell, Chopra and LeCun 2006, as the survey): with d = ‖a − b‖₂ per pair,
+ * L = (1/2N) Σ [y·d² + (1−y)·max(0, margin − d)²], y = 1 for a similar pair (float32 or int32;
+ * values other than 0 and 1 are used as they are). 'none' gives each pair's ½[…], 'sum' their
+ * sum, 'mean' their mean (= the formula). For a dissimilar pair with a = b the gradient of the
+ * hinge term is taken as 0 (its direction is undefined), so no NaN appears.
+ * @example const loss = F.contrastiveLoss(embedA, embedB, same, { margin: 2 });
+ */
+export function contrastiveLoss(a: Tensor, b: Tensor, y: Tensor, options?: ContrastiveLossOptions): F32 {
+  const op = 'contrastiveLoss';
+  const o = checkOptions<ContrastiveLossOptions>(op, options, ['margin', 'reduction']);
+  const p = pairArgs(op, a, b, y, o);
+  const handle = native.contrastiveLossForward(p.ta.handle(op), p.tb.handle(op), p.ty.handle(op), p.m, p.code);
+  return new Tensor(handle, lossShape(p.code, [p.ta.shape[0]]), 'float32');
+}
+
+/** @internal [d loss / d a, d loss / d b] of contrastiveLoss (no gradient for the labels). */
+export function contrastiveLossBackward(dloss: Tensor, a: Tensor, b: Tensor, y: Tensor, options?: ContrastiveLossOptions): [F32, F32] {
+  const op = 'contrastiveLoss backward';
+  const o = checkOptions<ContrastiveLossOptions>(op, options, ['margin', 'reduction']);
+  const p = pairArgs(op, a, b, y, o);
+  const d = checkDloss(op, dloss, p.code, [p.ta.shape[0]]);
+  const [da, db] = native.contrastiveLossBackward(d.handle(op), p.ta.handle(op), p.tb.handle(op), p.ty.handle(op), p.m, p.code);
+  return [new Tensor(da, p.ta.shape, 'float32'), new Tensor(db, p.ta.shape, 'float32')];
+}
+
+function tripletArgs(op: string, anchor: unknown, positive: unknown, negative: unknown, o: TripletMarginLossOptions) {
+  const ts = rows(op, [['anchor', anchor], ['positive', positive], ['negative', negative]]);
+  const p = norm(op, o.p, 2);
+  const eps = o.eps === undefined ? 1e-6 : checkNumber(op, 'eps', o.eps);
+  if (eps < 0) fail('E_ARG', `${op}: expected \`eps\` >= 0, got ${eps}`);
+  const swap = o.swap === undefined ? false : checkBool(op, 'swap', o.swap);
+  const squared = o.squared === undefined ? false : checkBool(op, 'squared', o.squared);
+  if (squared && p !== 2) fail('E_ARG', `${op}: \`squared\` distances need p = 2, got p = ${p}`);
+  return { ts, m: margin(op, o.margin), p, eps, swap, squared, code: reductionCode(op, o.reduction) };
+}
+
+/**
+ * Triplet margin loss max(0, d(a, p) − d(a, n) + margin) per triplet. By default exactly
+ * PyTorch's TripletMarginLoss: d(x, y) = ‖x − y + eps‖_p (eps added to each component of the
+ * difference), and `swap` uses min(d(a, n), d(p, n)). `squared: true` gives the survey's
+ * (FaceNet's) form ‖a − p‖² − ‖a − n‖² + margin with squared Euclidean distances; eps is not
+ * used there (a square needs no guard at 0) and p must be 2.
+ * @example const loss = F.tripletMarginLoss(anchor, positive, negative, { margin: 0.2, squared: true });
+ */
+export function tripletMarginLoss(anchor: Tensor, positive: Tensor, negative: Tensor, options?: TripletMarginLossOptions): F32 {
+  const op = 'tripletMarginLoss';
+  const o = checkOptions<TripletMarginLossOptions>(op, options, ['margin', 'p', 'eps', 'swap', 'squared', 'reduction']);
+  const a = tripletArgs(op, anchor, positive, negative, o);
+  const [ta, tp, tn] = a.ts;
+  const handle = native.tripletMarginLossForward(ta.handle(op), tp.handle(op), tn.handle(op), a.m, a.p, a.eps, a.swap, a.squared, a.code);
+  return new Tensor(handle, lossShape(a.code, [ta.shape[0]]), 'float32');
+}
+
+/** @internal [d anchor, d positive, d negative] of tripletMarginLoss, in one pass per triplet. */
+export function tripletMarginLossBackward(dloss: Tensor, anchor: Tensor, positive: Tensor, negative: Tensor, options?: TripletMarginLossOptions): [F32, F32, F32] {
+  const op = 'tripletMarginLoss backward';
+  const o = checkOptions<TripletMarginLossOptions>(op, options, ['margin', 'p', 'eps', 'swap', 'squared', 'reduction']);
+  const a = tripletArgs(op, anchor, positive, negative, o);
+  const [ta, tp, tn] = a.ts;
+  const d = checkDloss(op, dloss, a.code, [ta.shape[0]]);
+  const grads = native.tripletMarginLossBackward(d.handle(op), ta.handle(op), tp.handle(op), tn.handle(op), a.m, a.p, a.eps, a.swap, a.squared, a.code);
+  return grads.map((g) => new Tensor(g, ta.shape, 'float32')) as [F32, F32, F32];
+}
+
+// ---- KL divergence -----------------------------------------------------------------------------
+
+function klArgs(op: string, input: unknown, target: unknown, o: KlDivOptions) {
+  const x = floatInput(op, 'input', input);
+  const t = floatInput(op, 'target', target);
+  sameShape(op, 'target', t, x.shape, ' (as `input`)');
+  const logTarget = o.logTarget === undefined ? false : checkBool(op, 'logTarget', o.logTarget);
+  return { x, t, logTarget, code: reductionCode(op, o.reduction, true) };
+}
+
+/**
+ * Kullback-Leibler divergence of `target` from the distribution whose log-probabilities are
+ * `input` (PyTorch's `F.kl_div`): pointwise target·(log target − input), with 0·log 0 = 0, or
+ * exp(target)·(target − input) with `logTarget`. The default reduction is PyTorch's, 'mean',
+ * which divides by the number of elements; 'batchmean' (divide by N) is the KL divergence per
+ * sample and the one to use.
+ * @example const loss = F.klDiv(F.logSoftmax(student, 1), teacherProbs, { reduction: 'batchmean' });
+ */
+export function klDiv(input: Tensor, target: Tensor, options?: KlDivOptions): F32 {
+  const op = 'klDiv';
+  const o = checkOptions<KlDivOptions>(op, options, ['reduction', 'logTarget']);
+  const a = klArgs(op, input, target, o);
+  const handle = native.klDivForward(a.x.handle(op), a.t.handle(op), a.code, a.logTarget);
+  return new Tensor(handle, lossShape(a.code, a.x.shape), 'float32');
+}
+
+/**
+ * @internal [d loss / d input, d loss / d target or null]. The target's gradient is computed only
+ * when asked (`targetGrad`); at target = 0 (without logTarget) it is NaN, as PyTorch's.
+ */
+export function klDivBackward(dloss: Tensor, input: Tensor, target: Tensor, options?: KlDivOptions, targetGrad = false): [F32, F32 | null] {
+  const op = 'klDiv backward';
+  const o = checkOptions<KlDivOptions>(op, options, ['reduction', 'logTarget']);
+  const a = klArgs(op, input, target, o);
+  checkBool(op, 'targetGrad', targetGrad);
+  const d = checkDloss(op, dloss, a.code, a.x.shape);
+  const [dx, dt] = native.klDivBackward(d.handle(op), a.x.handle(op), a.t.handle(op), a.code, a.logTarget, targetGrad);
+  return [new Tensor(dx, a.x.shape, 'float32'), dt ? new Tensor(dt, a.x.shape, 'float32') : null];
+}

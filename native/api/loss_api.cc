@@ -1,0 +1,354 @@
+// Entry points of the losses, forward and backward. Each checks its arguments again (the
+// TypeScript layer checked them first), allocates its outputs here on the JavaScript thread,
+// enqueues the kernel on the CPU queue and returns. Labels are data: they are checked by the
+// kernel (E_INDEX at the next wait). Reduction codes: 0 none, 1 mean, 2 sum, 3 batchmean
+// (kl_div only). Optional tensors (weight) are passed as null.
+#include <cmath>
+
+#include "api/api.h"
+#include "core/queue.h"
+#include "cpu/nn_ops.h"
+
+namespace convnet {
+namespace api {
+namespace {
+
+using cpu::Reduction;
+
+Reduction reduction_arg(const Napi::CallbackInfo& info, size_t i, const char* op, bool batchmean_allowed = false) {
+  const int64_t code = int_arg(info, i, op, "reduction");
+  CONVNET_CHECK(code >= 0 && code <= (batchmean_allowed ? 3 : 2), "E_ARG", op, ": unknown reduction code ", code);
+  return static_cast<Reduction>(code);
+}
+
+// A tensor, or an absent one (null storage) for null/undefined.
+Tensor optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return Tensor{};
+  return tensor_arg(info, i, op, name);
+}
+
+double finite_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, double min) {
+  const double v = number_arg(info, i, op, name);
+  CONVNET_CHECK(std::isfinite(v) && v >= min, "E_ARG", op, ": expected `", name, "` to be a finite number >= ", min,
+                ", got ", v);
+  return v;
+}
+
+int p_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  const int64_t p = int_arg(info, i, op, "p");
+  CONVNET_CHECK(p == 1 || p == 2, "E_ARG", op, ": expected `p` to be 1 or 2, got ", p);
+  return static_cast<int>(p);
+}
+
+// The loss tensor: a scalar, or `per_sample` for None.
+Tensor make_loss(Reduction reduction, const Shape& per_sample) {
+  return Tensor::empty(reduction == Reduction::None ? per_sample : Shape{}, DType::Float32);
+}
+
+// dloss must have the loss's shape (a scalar may also come as [1]).
+void check_dloss(const Tensor& dloss, Reduction reduction, const Shape& per_sample, const char* op) {
+  expect_dtype(dloss, DType::Float32, op, "dloss");
+  if (reduction == Reduction::None) {
+    CONVNET_CHECK(dloss.shape == per_sample, "E_SHAPE", op, ": expected `dloss` of shape ", shape_str(per_sample),
+                  " (reduction 'none'), got ", shape_str(dloss.shape));
+  } else {
+    CONVNET_CHECK(dloss.numel() == 1 && dloss.dim() <= 1, "E_SHAPE", op,
+                  ": expected a scalar `dloss` (shape []), got ", shape_str(dloss.shape));
+  }
+}
+
+void check_weight(const Tensor& weight, int64_t classes, const char* op) {
+  if (!weight.storage) return;
+  expect_dtype(weight, DType::Float32, op, "weight");
+  CONVNET_CHECK(weight.dim() == 1 && weight.shape[0] == classes, "E_SHAPE", op, ": expected `weight` of shape [",
+                classes, "], got ", shape_str(weight.shape));
+}
+
+// x [N, C, d...] (float32) and target [N, d...] (int32) for cross_entropy and nll_loss; returns
+// the per-sample shape (target's).
+Shape check_class_scores(const Tensor& x, const Tensor& target, const Tensor& weight, const char* op) {
+  expect_dtype(x, DType::Float32, op, "input");
+  expect_dtype(target, DType::Int32, op, "target");
+  CONVNET_CHECK(x.dim() >= 2, "E_SHAPE", op, ": expected `input` of shape [N, C] or [N, C, d1, ...], got ",
+                shape_str(x.shape));
+  CONVNET_CHECK(x.shape[1] >= 1, "E_SHAPE", op, ": expected at least one class, got `input` of shape ", shape_str(x.shape));
+  Shape expected{x.shape[0]};
+  expected.insert(expected.end(), x.shape.begin() + 2, x.shape.end());
+  CONVNET_CHECK(target.shape == expected, "E_SHAPE", op, ": expected `target` of shape ", shape_str(expected),
+                " for `input` of shape ", shape_str(x.shape), ", got ", shape_str(target.shape));
+  check_weight(weight, x.shape[1], op);
+  return expected;
+}
+
+// x [N, C] (float32) and target [N] (int32) for the hinge losses.
+void check_scores_2d(const Tensor& x, const Tensor& target, const char* op) {
+  expect_dtype(x, DType::Float32, op, "input");
+  expect_dtype(target, DType::Int32, op, "target");
+  CONVNET_CHECK(x.dim() == 2 && x.shape[1] >= 1, "E_SHAPE", op, ": expected `input` of shape [N, C], got ",
+                shape_str(x.shape));
+  CONVNET_CHECK(target.shape == Shape{x.shape[0]}, "E_SHAPE", op, ": expected `target` of shape [", x.shape[0],
+                "], got ", shape_str(target.shape));
+}
+
+// Float32 [N, D] tensors of one shape (the embedding losses).
+void check_rows(std::initializer_list<std::pair<const Tensor*, const char*>> tensors, const char* op) {
+  const Tensor& first = *tensors.begin()->first;
+  for (const auto& [t, name] : tensors) {
+    expect_dtype(*t, DType::Float32, op, name);
+    CONVNET_CHECK(t->dim() == 2, "E_SHAPE", op, ": expected `", name, "` of shape [N, D], got ", shape_str(t->shape));
+    CONVNET_CHECK(t->shape == first.shape, "E_SHAPE", op, ": expected `", name, "` of shape ", shape_str(first.shape),
+                  " (as `", tensors.begin()->second, "`), got ", shape_str(t->shape));
+  }
+}
+
+Napi::Value pair(Napi::Env env, Tensor first, Tensor second) {
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(0u, wrap_tensor(env, std::move(first)));
+  out.Set(1u, second.storage ? wrap_tensor(env, std::move(second)) : env.Null());
+  return out;
+}
+
+}  // namespace
+
+Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
+  const char* op = "crossEntropy";
+  const Tensor& x = tensor_arg(info, 0, op, "input");
+  const Tensor& target = tensor_arg(info, 1, op, "target");
+  const Tensor weight = optional_tensor_arg(info, 2, op, "weight");
+  const int64_t ignore_index = int_arg(info, 3, op, "ignoreIndex");
+  const double smoothing = finite_arg(info, 4, op, "labelSmoothing", 0.0);
+  CONVNET_CHECK(smoothing <= 1.0, "E_ARG", op, ": expected `labelSmoothing` in [0, 1], got ", smoothing);
+  const Reduction reduction = reduction_arg(info, 5, op);
+  const Shape per_sample = check_class_scores(x, target, weight, op);
+  Tensor loss = make_loss(reduction, per_sample);
+  Queue::cpu().enqueue(op, [=] { cpu::cross_entropy_forward(x, target, weight, ignore_index, smoothing, reduction, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  const char* op = "crossEntropy backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  const Tensor& x = tensor_arg(info, 1, op, "input");
+  const Tensor& target = tensor_arg(info, 2, op, "target");
+  const Tensor weight = optional_tensor_arg(info, 3, op, "weight");
+  const int64_t ignore_index = int_arg(info, 4, op, "ignoreIndex");
+  const double smoothing = finite_arg(info, 5, op, "labelSmoothing", 0.0);
+  CONVNET_CHECK(smoothing <= 1.0, "E_ARG", op, ": expected `labelSmoothing` in [0, 1], got ", smoothing);
+  const Reduction reduction = reduction_arg(info, 6, op);
+  check_dloss(dloss, reduction, check_class_scores(x, target, weight, op), op);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::cross_entropy_backward(dloss, x, target, weight, ignore_index, smoothing, reduction, dx); });
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
+Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "nllLoss";
+  const Tensor& x = tensor_arg(info, 0, op, "input");
+  const Tensor& target = tensor_arg(info, 1, op, "target");
+  const Tensor weight = optional_tensor_arg(info, 2, op, "weight");
+  const int64_t ignore_index = int_arg(info, 3, op, "ignoreIndex");
+  const Reduction reduction = reduction_arg(info, 4, op);
+  const Shape per_sample = check_class_scores(x, target, weight, op);
+  Tensor loss = make_loss(reduction, per_sample);
+  Queue::cpu().enqueue(op, [=] { cpu::nll_loss_forward(x, target, weight, ignore_index, reduction, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value NllLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "nllLoss backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  const Tensor& x = tensor_arg(info, 1, op, "input");
+  const Tensor& target = tensor_arg(info, 2, op, "target");
+  const Tensor weight = optional_tensor_arg(info, 3, op, "weight");
+  const int64_t ignore_index = int_arg(info, 4, op, "ignoreIndex");
+  const Reduction reduction = reduction_arg(info, 5, op);
+  check_dloss(dloss, reduction, check_class_scores(x, target, weight, op), op);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::nll_loss_backward(dloss, target, weight, ignore_index, reduction, dx); });
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
+Napi::Value HingeLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "hingeLoss";
+  const Tensor& x = tensor_arg(info, 0, op, "input");
+  const Tensor& target = tensor_arg(info, 1, op, "target");
+  const int p = p_arg(info, 2, op);
+  const double margin = finite_arg(info, 3, op, "margin", 0.0);
+  const Reduction reduction = reduction_arg(info, 4, op);
+  check_scores_2d(x, target, op);
+  Tensor loss = make_loss(reduction, target.shape);
+  Queue::cpu().enqueue(op, [=] { cpu::hinge_loss_forward(x, target, p, margin, reduction, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value HingeLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "hingeLoss backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  const Tensor& x = tensor_arg(info, 1, op, "input");
+  const Tensor& target = tensor_arg(info, 2, op, "target");
+  const int p = p_arg(info, 3, op);
+  const double margin = finite_arg(info, 4, op, "margin", 0.0);
+  const Reduction reduction = reduction_arg(info, 5, op);
+  check_scores_2d(x, target, op);
+  check_dloss(dloss, reduction, target.shape, op);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::hinge_loss_backward(dloss, x, target, p, margin, reduction, dx); });
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
+// multiMarginLoss takes PyTorch's [C] input with a [] or [1] target too: the kernel sees [1, C].
+Napi::Value MultiMarginLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "multiMarginLoss";
+  Tensor x = tensor_arg(info, 0, op, "input");
+  Tensor target = tensor_arg(info, 1, op, "target");
+  const int p = p_arg(info, 2, op);
+  const double margin = finite_arg(info, 3, op, "margin", 0.0);
+  const Tensor weight = optional_tensor_arg(info, 4, op, "weight");
+  const Reduction reduction = reduction_arg(info, 5, op);
+  const Shape per_sample = target.shape;
+  if (x.dim() == 1 && target.numel() == 1 && target.dim() <= 1) x.shape = {1, x.shape[0]}, target.shape = {1};
+  check_scores_2d(x, target, op);
+  check_weight(weight, x.shape[1], op);
+  Tensor loss = make_loss(reduction, per_sample);
+  Queue::cpu().enqueue(op, [=] { cpu::multi_margin_loss_forward(x, target, p, margin, weight, reduction, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value MultiMarginLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "multiMarginLoss backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  Tensor x = tensor_arg(info, 1, op, "input");
+  Tensor target = tensor_arg(info, 2, op, "target");
+  const int p = p_arg(info, 3, op);
+  const double margin = finite_arg(info, 4, op, "margin", 0.0);
+  const Tensor weight = optional_tensor_arg(info, 5, op, "weight");
+  const Reduction reduction = reduction_arg(info, 6, op);
+  const Shape per_sample = target.shape, x_shape = x.shape;
+  if (x.dim() == 1 && target.numel() == 1 && target.dim() <= 1) x.shape = {1, x.shape[0]}, target.shape = {1};
+  check_scores_2d(x, target, op);
+  check_weight(weight, x.shape[1], op);
+  check_dloss(dloss, reduction, per_sample, op);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::multi_margin_loss_backward(dloss, x, target, p, margin, weight, reduction, dx); });
+  dx.shape = x_shape;
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
+Napi::Value ContrastiveLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "contrastiveLoss";
+  const Tensor& a = tensor_arg(info, 0, op, "a");
+  const Tensor& b = tensor_arg(info, 1, op, "b");
+  const Tensor& y = tensor_arg(info, 2, op, "y");
+  const double margin = finite_arg(info, 3, op, "margin", 0.0);
+  const Reduction reduction = reduction_arg(info, 4, op);
+  check_rows({{&a, "a"}, {&b, "b"}}, op);
+  CONVNET_CHECK(y.shape == Shape{a.shape[0]}, "E_SHAPE", op, ": expected `y` of shape [", a.shape[0], "], got ",
+                shape_str(y.shape));
+  Tensor loss = make_loss(reduction, y.shape);
+  Queue::cpu().enqueue(op, [=] { cpu::contrastive_loss_forward(a, b, y, margin, reduction, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value ContrastiveLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "contrastiveLoss backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  const Tensor& a = tensor_arg(info, 1, op, "a");
+  const Tensor& b = tensor_arg(info, 2, op, "b");
+  const Tensor& y = tensor_arg(info, 3, op, "y");
+  const double margin = finite_arg(info, 4, op, "margin", 0.0);
+  const Reduction reduction = reduction_arg(info, 5, op);
+  check_rows({{&a, "a"}, {&b, "b"}}, op);
+  CONVNET_CHECK(y.shape == Shape{a.shape[0]}, "E_SHAPE", op, ": expected `y` of shape [", a.shape[0], "], got ",
+                shape_str(y.shape));
+  check_dloss(dloss, reduction, y.shape, op);
+  Tensor da = Tensor::empty(a.shape, DType::Float32), db = Tensor::empty(a.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::contrastive_loss_backward(dloss, a, b, y, margin, reduction, da, db); });
+  return pair(info.Env(), std::move(da), std::move(db));
+}
+
+namespace {
+cpu::TripletOptions triplet_options(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  cpu::TripletOptions o;
+  o.margin = finite_arg(info, i, op, "margin", 0.0);
+  o.p = p_arg(info, i + 1, op);
+  o.eps = finite_arg(info, i + 2, op, "eps", 0.0);
+  o.swap = bool_arg(info, i + 3, op, "swap");
+  o.squared = bool_arg(info, i + 4, op, "squared");
+  CONVNET_CHECK(!o.squared || o.p == 2, "E_ARG", op, ": `squared` distances need p = 2, got p = ", o.p);
+  return o;
+}
+}  // namespace
+
+Napi::Value TripletMarginLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "tripletMarginLoss";
+  const Tensor& a = tensor_arg(info, 0, op, "anchor");
+  const Tensor& pos = tensor_arg(info, 1, op, "positive");
+  const Tensor& neg = tensor_arg(info, 2, op, "negative");
+  const cpu::TripletOptions o = triplet_options(info, 3, op);
+  const Reduction reduction = reduction_arg(info, 8, op);
+  check_rows({{&a, "anchor"}, {&pos, "positive"}, {&neg, "negative"}}, op);
+  Tensor loss = make_loss(reduction, {a.shape[0]});
+  Queue::cpu().enqueue(op, [=] { cpu::triplet_margin_loss_forward(a, pos, neg, o, reduction, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value TripletMarginLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "tripletMarginLoss backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  const Tensor& a = tensor_arg(info, 1, op, "anchor");
+  const Tensor& pos = tensor_arg(info, 2, op, "positive");
+  const Tensor& neg = tensor_arg(info, 3, op, "negative");
+  const cpu::TripletOptions o = triplet_options(info, 4, op);
+  const Reduction reduction = reduction_arg(info, 9, op);
+  check_rows({{&a, "anchor"}, {&pos, "positive"}, {&neg, "negative"}}, op);
+  check_dloss(dloss, reduction, {a.shape[0]}, op);
+  Tensor da = Tensor::empty(a.shape, DType::Float32), dpos = Tensor::empty(a.shape, DType::Float32),
+         dneg = Tensor::empty(a.shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::triplet_margin_loss_backward(dloss, a, pos, neg, o, reduction, da, dpos, dneg); });
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, wrap_tensor(env, std::move(da)));
+  out.Set(1u, wrap_tensor(env, std::move(dpos)));
+  out.Set(2u, wrap_tensor(env, std::move(dneg)));
+  return out;
+}
+
+namespace {
+void check_kl(const Tensor& x, const Tensor& target, const char* op) {
+  expect_dtype(x, DType::Float32, op, "input");
+  expect_dtype(target, DType::Float32, op, "target");
+  CONVNET_CHECK(x.shape == target.shape, "E_SHAPE", op, ": expected `target` of shape ", shape_str(x.shape),
+                " (as `input`), got ", shape_str(target.shape));
+}
+}  // namespace
+
+Napi::Value KlDivForward(const Napi::CallbackInfo& info) {
+  const char* op = "klDiv";
+  const Tensor& x = tensor_arg(info, 0, op, "input");
+  const Tensor& target = tensor_arg(info, 1, op, "target");
+  const Reduction reduction = reduction_arg(info, 2, op, /*batchmean_allowed=*/true);
+  const bool log_target = bool_arg(info, 3, op, "logTarget");
+  check_kl(x, target, op);
+  Tensor loss = make_loss(reduction, x.shape);
+  Queue::cpu().enqueue(op, [=] { cpu::kl_div_forward(x, target, log_target, reduction, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value KlDivBackward(const Napi::CallbackInfo& info) {
+  const char* op = "klDiv backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  const Tensor& x = tensor_arg(info, 1, op, "input");
+  const Tensor& target = tensor_arg(info, 2, op, "target");
+  const Reduction reduction = reduction_arg(info, 3, op, /*batchmean_allowed=*/true);
+  const bool log_target = bool_arg(info, 4, op, "logTarget");
+  const bool want_target_grad = bool_arg(info, 5, op, "targetGrad");
+  check_kl(x, target, op);
+  check_dloss(dloss, reduction, x.shape, op);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Tensor dtarget = want_target_grad ? Tensor::empty(x.shape, DType::Float32) : Tensor{};
+  Queue::cpu().enqueue(op, [=] { cpu::kl_div_backward(dloss, x, target, log_target, reduction, dx, dtarget); });
+  return pair(info.Env(), std::move(dx), std::move(dtarget));
+}
+
+}  // namespace api
+}  // namespace convnet
