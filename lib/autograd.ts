@@ -123,7 +123,7 @@ export class Node {
 
   constructor(
     readonly name: string,
-    readonly backwardFn: BackwardFn,
+    public backwardFn: BackwardFn | null,
     /** One per input; null where no gradient is wanted. */
     readonly edges: readonly (Edge | null)[],
     readonly inputShapes: readonly (readonly number[] | null)[],
@@ -147,6 +147,8 @@ export class Node {
     savedRegistry.unregister(this);
     for (const s of this.saved.items) native.release(s.handle);
     this.saved.items = [];
+    // It can never run again: let go of what its closure holds (tensors of the forward pass).
+    this.backwardFn = null;
   }
 }
 
@@ -346,7 +348,7 @@ function callBackward(node: Node, dy: Tensor<'float32'>): (Tensor<'float32'> | n
   const needs = node.edges.map((e) => e !== null);
   let out: { result: readonly (Tensor | null | undefined)[]; created: Set<Tensor> };
   try {
-    out = collectCreated(() => node.backwardFn(dy, saved, needs));
+    out = collectCreated(() => node.backwardFn!(dy, saved, needs));
   } catch (e) {
     for (const s of saved) s.dispose();
     dy.dispose();

@@ -180,8 +180,9 @@ function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly nu
   if (!isRecording([t])) return y;
   const kept = t.shape.map((d, i) => (axes.includes(i) ? 1 : d));   // y's shape with keepdim
   const count = axes.reduce((n, a) => n * t.shape[a], 1);
+  const shape0 = t.shape;
   if (op === 'sum' || op === 'mean') {
-    return record(op, y, [t], (dy) => [expandTo(op === 'mean' ? scale(reshape(dy, kept), 1 / count) : reshape(dy, kept), t.shape)]);
+    return record(op, y, [t], (dy) => [expandTo(op === 'mean' ? scale(reshape(dy, kept), 1 / count) : reshape(dy, kept), shape0)]);
   }
   // max / min: the gradient goes to the positions equal to the result, split evenly among
   // ties (as PyTorch's amax / amin). isMax = 1 - |sign(x - y)| is 1 exactly where x == y.
@@ -250,12 +251,13 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): F32 {
   const aShape = a.rank === 1 ? [1, a.size] : a.shape, bShape = b.rank === 1 ? [b.size, 1] : b.shape;
   const m = aShape[aShape.length - (tA ? 1 : 2)], n = bShape[bShape.length - (tB ? 2 : 1)];
   const batch = y.shape.slice(0, y.rank - (a.rank === 1 ? 0 : 1) - (b.rank === 1 ? 0 : 1));
+  const aShape0 = a.shape, bShape0 = b.shape;   // (the closure keeps shapes, not the tensors)
   return record('matmul', y, [a, b], (dy, [sa, sb], needs) => {
     const A = reshape(sa, aShape), B = reshape(sb, bShape), g = reshape(dy, [...batch, m, n]);
     // y = op(A) op(B):  d op(A) = g op(B)^T,  d op(B) = op(A)^T g; transposed back where op transposes.
     const dA = needs[0] ? (tA ? matmul(B, g, { transA: tB, transB: true }) : matmul(g, B, { transB: !tB })) : null;
     const dB = needs[1] ? (tB ? matmul(g, A, { transA: true, transB: tA }) : matmul(A, g, { transA: !tA })) : null;
-    return [dA && reshape(sumTo(dA, aShape), a.shape), dB && reshape(sumTo(dB, bShape), b.shape)];
+    return [dA && reshape(sumTo(dA, aShape), aShape0), dB && reshape(sumTo(dB, bShape), bShape0)];
   }, [a, b]);
 }
 
@@ -377,8 +379,9 @@ export function concat<D extends DType>(tensors: readonly Tensor<D>[], axis = 0)
     shape[a] += t.shape[a];
   });
   const y = new Tensor(native.concat(ts.map((t) => t.handle('concat')), a), shape, first.dtype);
-  const starts = ts.map((_, i) => ts.slice(0, i).reduce((p, t) => p + t.shape[a], 0));
-  return record('concat', y, ts, (dy, _s, needs) => ts.map((t, i) => (needs[i] ? narrow(dy, a, starts[i], t.shape[a]) : null)));
+  const sizes = ts.map((t) => t.shape[a]);
+  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((p, n) => p + n, 0));
+  return record('concat', y, ts, (dy, _s, needs) => sizes.map((n, i) => (needs[i] ? narrow(dy, a, starts[i], n) : null)));
 }
 
 /**
