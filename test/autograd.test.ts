@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { record } from '../lib/autograd';
-import { expectBitIdentical, expectClose, expectError, gradCheck, rng, sizeOf } from './helpers';
+import { native } from '../lib/native';
+import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, rng, sizeOf } from './helpers';
 
 type T = cc.Tensor<'float32'>;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -242,6 +243,21 @@ describe('autograd: gradients of the tensor ops (finite differences through the 
     } finally {
       cc.setNumThreads(threads);
     }
+  });
+
+  it('the native indexAdd/scatterAdd entry points check shapes, dtypes and (when they run) indices', async () => {
+    const x = cc.zeros([3, 2]), src = cc.ones([2, 2]);
+    const bad = cc.tensor([0, 5], { dtype: 'int32' });
+    expectError(() => native.indexAdd(x.handle(), 0, bad.handle(), cc.ones([3, 2]).handle()), 'E_SHAPE');
+    expectError(() => native.indexAdd(x.handle(), 0, src.handle(), src.handle()), 'E_DTYPE');
+    const y = new cc.Tensor(native.indexAdd(x.handle(), 0, bad.handle(), src.handle()), [3, 2], 'float32');
+    await expectRejects(y.data(), 'E_INDEX', /index 5/);
+    const idx2 = cc.tensor([[0, 7]], { dtype: 'int32' });
+    expectError(() => native.scatterAdd(x.handle(), 1, idx2.handle(), cc.ones([2]).handle()), 'E_SHAPE');
+    const z = new cc.Tensor(native.scatterAdd(x.handle(), 1, idx2.handle(), cc.ones([1, 2]).handle()), [3, 2], 'float32');
+    await expectRejects(z.data(), 'E_INDEX', /index 7/);
+    // x itself is not modified.
+    expect(Array.from(x.dataSync())).to.deep.equal([0, 0, 0, 0, 0, 0]);
   });
 
   it('activations: relu, leakyRelu, elu, sigmoid, tanh', () => {
