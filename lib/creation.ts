@@ -9,6 +9,27 @@ export interface TensorOptions<D extends DType = DType> {
   shape?: readonly number[];
   /** float32 by default, int32 for an Int32Array. */
   dtype?: D;
+  /** Make a leaf that requires grad (float32 only). */
+  requiresGrad?: boolean;
+}
+
+/** Options of the filled and random creators: `zeros([3], { requiresGrad: true })`. */
+export interface CreationOptions<D extends DType = DType> {
+  dtype?: D;
+  /** Make a leaf that requires grad (float32 only). */
+  requiresGrad?: boolean;
+}
+
+// Creators take a dtype name or an options object in the same place.
+function creationOptions<D extends DType>(op: string, value: D | CreationOptions<D> | undefined): CreationOptions<D> {
+  if (value === undefined || typeof value === 'string') return { dtype: value };
+  if (typeof value !== 'object' || value === null) fail('E_ARG', `${op}: expected a dtype or an options object, got ${describe(value)}`);
+  return value;
+}
+
+function withGrad<T extends Tensor>(t: T, requiresGrad: boolean | undefined): T {
+  if (requiresGrad !== undefined) t.requiresGrad = requiresGrad;
+  return t;
 }
 
 function checkDtypeName(op: string, dtype: unknown): DType {
@@ -85,25 +106,26 @@ export function tensor<D extends DType = 'float32'>(
       return Number(v);
     });
   }
-  return new Tensor(native.fromData(typed, shape), shape, dtype);
+  return withGrad(new Tensor(native.fromData(typed, shape), shape, dtype), options.requiresGrad);
 }
 
-/** A tensor of `value` everywhere. @example full([2, 3], 7) */
-export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, dtype?: D): Tensor<D> {
+/** A tensor of `value` everywhere. @example full([2, 3], 7); full([3], 0.5, { requiresGrad: true }) */
+export function full<D extends DType = 'float32'>(shape: readonly number[], value: number, dtype?: D | CreationOptions<D>): Tensor<D> {
   const s = checkShape('full', 'shape', shape);
-  const d = (dtype === undefined ? 'float32' : checkDtypeName('full', dtype)) as D;
+  const o = creationOptions('full', dtype);
+  const d = (o.dtype === undefined ? 'float32' : checkDtypeName('full', o.dtype)) as D;
   checkNumber('full', 'value', value, d === 'float32');
   if (d === 'int32') checkInt('full', 'value', value, -2147483648, 2147483647);
-  return new Tensor(native.fill(s, DTYPE_CODE[d], value), s, d);
+  return withGrad(new Tensor(native.fill(s, DTYPE_CODE[d], value), s, d), o.requiresGrad);
 }
 
-/** Zeros. @example zeros([64, 1, 28, 28]) */
-export function zeros<D extends DType = 'float32'>(shape: readonly number[], dtype?: D): Tensor<D> {
+/** Zeros. @example zeros([64, 1, 28, 28]); zeros([10], { requiresGrad: true }) */
+export function zeros<D extends DType = 'float32'>(shape: readonly number[], dtype?: D | CreationOptions<D>): Tensor<D> {
   return full(shape, 0, dtype);
 }
 
 /** Ones. @example ones([3]) */
-export function ones<D extends DType = 'float32'>(shape: readonly number[], dtype?: D): Tensor<D> {
+export function ones<D extends DType = 'float32'>(shape: readonly number[], dtype?: D | CreationOptions<D>): Tensor<D> {
   return full(shape, 1, dtype);
 }
 
@@ -147,22 +169,22 @@ export function manualSeed(seed: number): void {
   native.manualSeed(seed);
 }
 
-/** Uniform on [low, high) (default [0, 1)), seeded. @example rand([2, 2]) */
-export function rand(shape: readonly number[], low = 0, high = 1): Tensor<'float32'> {
+/** Uniform on [low, high) (default [0, 1)), seeded. @example rand([2, 2]); rand([3], -1, 1, { requiresGrad: true }) */
+export function rand(shape: readonly number[], low = 0, high = 1, options: CreationOptions<'float32'> = {}): Tensor<'float32'> {
   const s = checkShape('rand', 'shape', shape);
   checkNumber('rand', 'low', low);
   checkNumber('rand', 'high', high);
   if (!(high >= low)) fail('E_ARG', `rand: expected low <= high, got low ${low}, high ${high}`);
-  return new Tensor(native.randomUniform(s, low, high), s, 'float32');
+  return withGrad(new Tensor(native.randomUniform(s, low, high), s, 'float32'), creationOptions('rand', options).requiresGrad);
 }
 
-/** Normal with the given mean and standard deviation (default 0, 1), seeded. @example randn([3, 3]) */
-export function randn(shape: readonly number[], mean = 0, std = 1): Tensor<'float32'> {
+/** Normal with the given mean and standard deviation (default 0, 1), seeded. @example randn([3, 3]); randn([3], 0, 0.1, { requiresGrad: true }) */
+export function randn(shape: readonly number[], mean = 0, std = 1, options: CreationOptions<'float32'> = {}): Tensor<'float32'> {
   const s = checkShape('randn', 'shape', shape);
   checkNumber('randn', 'mean', mean);
   checkNumber('randn', 'std', std);
   if (std < 0) fail('E_ARG', `randn: expected std >= 0, got ${std}`);
-  return new Tensor(native.randomNormal(s, mean, std), s, 'float32');
+  return withGrad(new Tensor(native.randomNormal(s, mean, std), s, 'float32'), creationOptions('randn', options).requiresGrad);
 }
 
 /** 1 with probability p, else 0 (float32), seeded. @example bernoulli([10], 0.3) */

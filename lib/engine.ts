@@ -71,10 +71,47 @@ export function tidy<T>(fn: () => T): T {
   }
   const returned = new Set<Tensor>();
   collect(result, returned);
-  for (const t of scope) if (!returned.has(t)) t.dispose();
+  // A disposed leaf disposes its gradient too, unless fn returns that gradient
+  // (`tidy(() => { ...; loss.backward(); return x.grad; })`).
+  spared = returned;
+  try {
+    for (const t of scope) if (!returned.has(t)) t.dispose();
+  } finally {
+    spared = null;
+  }
   const parent = scopes[scopes.length - 1];
   if (parent) for (const t of returned) if (!t.isDisposed) parent.add(t);
   return result;
+}
+
+let spared: ReadonlySet<Tensor> | null = null;
+
+/** @internal Whether the `tidy` scope being cleaned up returns `t` (so it must not be disposed). */
+export function isSpared(t: Tensor): boolean {
+  return spared !== null && spared.has(t);
+}
+
+/**
+ * @internal For autograd: runs `fn` in a scope of its own and returns what it returned with
+ * the tensors it created, none of them disposed (the caller decides). If `fn` throws, what it
+ * created is disposed.
+ */
+export function collectCreated<T>(fn: () => T): { result: T; created: Set<Tensor> } {
+  const scope = new Set<Tensor>();
+  scopes.push(scope);
+  try {
+    return { result: fn(), created: scope };
+  } catch (e) {
+    for (const t of scope) t.dispose();
+    throw e;
+  } finally {
+    scopes.pop();
+  }
+}
+
+/** @internal Puts a tensor in the innermost `tidy` scope (if any), as if it had been created there. */
+export function adopt(t: Tensor): void {
+  scopes[scopes.length - 1]?.add(t);
 }
 
 /** Exempts a tensor from the enclosing `tidy` scopes; returns it. */

@@ -56,6 +56,8 @@ export interface NativeAddon {
   indexSelect(x: Handle, axis: number, index: Handle): Handle;
   gather(x: Handle, axis: number, index: Handle): Handle;
   oneHot(labels: Handle, numClasses: number): Handle;
+  indexAdd(x: Handle, axis: number, index: Handle, src: Handle): Handle;
+  scatterAdd(x: Handle, axis: number, index: Handle, src: Handle): Handle;
 
   // ---- neural-network ops (see native/api/api.h) ----
   activationForward(kind: ActivationKind, x: Handle, param: number): Handle;

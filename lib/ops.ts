@@ -3,6 +3,7 @@
  * matmul, and layout (reshape, transpose, concat, slice, indexing). Each validates its
  * arguments here, then enqueues the native kernel and returns the output at once.
  */
+import { expandTo, isRecording, noGrad, record, sumTo } from './autograd';
 import { fail } from './errors';
 import { BinaryOp, ReduceOp, UnaryOp, native, type BinaryOpCode, type ReduceOpCode, type UnaryOpCode } from './native';
 import { DTYPE_CODE, Tensor, type DType } from './tensor';
@@ -23,21 +24,69 @@ function f32(op: string, name: string, x: unknown): F32 {
 // as a one-element tensor that broadcasts, without making one.
 function binary(op: keyof typeof BinaryOp, a: Tensor | number, b: Tensor | number): F32 {
   const code = BinaryOp[op] as BinaryOpCode;
+  let y: F32;
   if (isTensor(a) && isTensor(b)) {
     const ta = f32(op, 'a', a), tb = f32(op, 'b', b);
     checkSameDevice(op, { a: ta, b: tb });
     const shape = broadcastShapes(op, ta.shape, tb.shape);
-    return new Tensor(native.binary(code, ta.handle(op), tb.handle(op)), shape, 'float32');
-  }
-  if (isTensor(a)) {
+    y = new Tensor(native.binary(code, ta.handle(op), tb.handle(op)), shape, 'float32');
+  } else if (isTensor(a)) {
     const ta = f32(op, 'a', a);
-    return new Tensor(native.binaryScalar(code, ta.handle(op), scalar(op, 'b', b), false), ta.shape, 'float32');
-  }
-  if (isTensor(b)) {
+    y = new Tensor(native.binaryScalar(code, ta.handle(op), scalar(op, 'b', b), false), ta.shape, 'float32');
+  } else if (isTensor(b)) {
     const tb = f32(op, 'b', b);
-    return new Tensor(native.binaryScalar(code, tb.handle(op), scalar(op, 'a', a), true), tb.shape, 'float32');
+    y = new Tensor(native.binaryScalar(code, tb.handle(op), scalar(op, 'a', a), true), tb.shape, 'float32');
+  } else {
+    return fail('E_ARG', `${op}: expected at least one tensor, got ${describe(a)} and ${describe(b)}`);
   }
-  return fail('E_ARG', `${op}: expected at least one tensor, got ${describe(a)} and ${describe(b)}`);
+  return recordBinary(op, y, a, b);
+}
+
+// ---- gradients of the arithmetic ---------------------------------------------------------------
+// Each computes the gradient with the operands broadcast to y's shape, then sums it back to
+// each operand's shape (sumTo). A number operand (float32-rounded, as the forward used it)
+// gets no gradient.
+
+type Operand = Tensor | number;
+
+/** d y / d a and d y / d b, each multiplied by dy (before summing back to the operands' shapes). */
+const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Operand, y: F32, needA: boolean, needB: boolean) => [Tensor | null, Tensor | null]> = {
+  add: (dy) => [dy, dy],
+  sub: (dy, _a, _b, _y, _na, needB) => [dy, needB ? neg(dy) : null],
+  mul: (dy, a, b, _y, needA, needB) => [needA ? mul(dy, b) : null, needB ? mul(dy, a) : null],
+  // d(a/b)/db = -a/b^2 = -y/b
+  div: (dy, _a, b, y, needA, needB) => [needA ? div(dy, b) : null, needB ? neg(div(mul(dy, y), b)) : null],
+  // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (NaN for a < 0; PyTorch masks a = 0 with b >= 0 to 0, this does not)
+  pow: (dy, a, b, y, needA, needB) => [
+    needA ? mul(dy, mul(b, typeof b === 'number' ? pow(a, b - 1) : pow(a, sub(b, 1)))) : null,
+    needB ? mul(dy, mul(y, typeof a === 'number' ? Math.log(Math.fround(a)) : log(a))) : null,
+  ],
+  // Ties (a = b) split the gradient evenly between a and b, as PyTorch: the mask
+  // (sign(a - b) + 1) / 2 is 1 where a wins, 0 where b wins and 1/2 on a tie.
+  maximum: (dy, a, b, _y, needA, needB) => {
+    const winsA = scale(sign(sub(a, b)), 0.5, 0.5);
+    return [needA ? mul(dy, winsA) : null, needB ? mul(dy, scale(winsA, -1, 1)) : null];
+  },
+  minimum: (dy, a, b, _y, needA, needB) => {
+    const winsA = scale(sign(sub(b, a)), 0.5, 0.5);
+    return [needA ? mul(dy, winsA) : null, needB ? mul(dy, scale(winsA, -1, 1)) : null];
+  },
+};
+
+function recordBinary(op: keyof typeof BinaryOp, y: F32, a: Operand, b: Operand): F32 {
+  if (!isRecording([a, b])) return y;
+  // Number operands are rounded to float32 like the kernel did; tensors are saved.
+  const na = typeof a === 'number' ? Math.fround(a) : null, nb = typeof b === 'number' ? Math.fround(b) : null;
+  const needsY = op === 'div' || op === 'pow';
+  const saved = [...(isTensor(a) ? [a] : []), ...(isTensor(b) ? [b] : []), ...(needsY ? [y] : [])];
+  const shapes = [isTensor(a) ? a.shape : null, isTensor(b) ? b.shape : null];
+  return record(op, y, [a, b], (dy, s, needs) => {
+    let k = 0;
+    const sa: Operand = na ?? s[k++], sb: Operand = nb ?? s[k++];
+    const sy = (needsY ? s[k] : dy) as F32;
+    const [ga, gb] = BINARY_GRADS[op](dy, sa, sb, sy, needs[0], needs[1]);
+    return [ga && shapes[0] ? sumTo(ga, shapes[0]) : null, gb && shapes[1] ? sumTo(gb, shapes[1]) : null];
+  }, saved);
 }
 
 function scalar(op: string, name: string, value: unknown): number {
@@ -45,9 +94,26 @@ function scalar(op: string, name: string, value: unknown): number {
   return value;
 }
 
+/** dx from dy, the input x and the output y of each unary op. */
+const UNARY_GRADS: Record<keyof typeof UnaryOp, { saves: 'x' | 'y' | 'none'; grad: (dy: F32, xy: F32) => Tensor }> = {
+  neg: { saves: 'none', grad: (dy) => neg(dy) },
+  abs: { saves: 'x', grad: (dy, x) => mul(dy, sign(x)) },          // 0 at x = 0, as PyTorch
+  exp: { saves: 'y', grad: (dy, y) => mul(dy, y) },
+  log: { saves: 'x', grad: (dy, x) => div(dy, x) },
+  sqrt: { saves: 'y', grad: (dy, y) => div(scale(dy, 0.5), y) },
+  square: { saves: 'x', grad: (dy, x) => mul(dy, scale(x, 2)) },
+  reciprocal: { saves: 'y', grad: (dy, y) => neg(mul(dy, square(y))) },   // d(1/x)/dx = -1/x^2 = -y^2
+  // Piecewise constant: zero gradients almost everywhere (PyTorch's choice too).
+  sign: { saves: 'none', grad: (dy) => scale(dy, 0) },
+  floor: { saves: 'none', grad: (dy) => scale(dy, 0) },
+  ceil: { saves: 'none', grad: (dy) => scale(dy, 0) },
+};
+
 function unary(op: keyof typeof UnaryOp, x: Tensor): F32 {
   const t = f32(op, 'x', x);
-  return new Tensor(native.unary(UnaryOp[op] as UnaryOpCode, t.handle(op)), t.shape, 'float32');
+  const y = new Tensor<'float32'>(native.unary(UnaryOp[op] as UnaryOpCode, t.handle(op)), t.shape, 'float32');
+  const { saves, grad } = UNARY_GRADS[op];
+  return record(op, y, [t], (dy, s) => [grad(dy, s[0] as F32)], saves === 'x' ? [t] : saves === 'y' ? [y] : []);
 }
 
 /** a + b, broadcasting. @example add(x, 1); add(x, bias.reshape([1, C, 1, 1])) */
@@ -63,7 +129,10 @@ export function pow(a: Tensor | number, b: Tensor | number): F32 {
   if (typeof b === 'number' && isTensor(a)) {
     const t = f32('pow', 'a', a);
     checkNumber('pow', 'exponent', b, true);
-    return new Tensor(native.powScalar(t.handle('pow'), b), t.shape, 'float32');
+    const y = new Tensor<'float32'>(native.powScalar(t.handle('pow'), b), t.shape, 'float32');
+    // d(x^e)/dx = e x^(e-1), and 0 for e = 0 (as PyTorch, even at x = 0).
+    const e = Math.fround(b);
+    return record('pow', y, [t], (dy, [x]) => [e === 0 ? scale(dy, 0) : mul(dy, scale(pow(x, e - 1), e))], [t]);
   }
   return binary('pow', a, b);
 }
@@ -89,7 +158,9 @@ export function scale(x: Tensor, alpha: number, beta = 0): F32 {
   const t = f32('scale', 'x', x);
   checkNumber('scale', 'alpha', alpha, true);
   checkNumber('scale', 'beta', beta, true);
-  return new Tensor(native.affine(t.handle('scale'), alpha, beta), t.shape, 'float32');
+  const y = new Tensor<'float32'>(native.affine(t.handle('scale'), alpha, beta), t.shape, 'float32');
+  const a = Math.fround(alpha);
+  return record('scale', y, [t], (dy) => [scale(dy, a)]);
 }
 
 // ---- reductions ----------------------------------------------------------------------------
@@ -105,7 +176,21 @@ function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly nu
     fail('E_SHAPE', `${op}: cannot reduce an axis of size 0 (shape ${shapeStr(t.shape)}): there is no identity`);
   }
   const shape = keepdim ? t.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : t.shape.filter((_, i) => !axes.includes(i));
-  return new Tensor(native.reduce(ReduceOp[op] as ReduceOpCode, t.handle(op), axes, keepdim), shape, 'float32');
+  const y = new Tensor<'float32'>(native.reduce(ReduceOp[op] as ReduceOpCode, t.handle(op), axes, keepdim), shape, 'float32');
+  if (!isRecording([t])) return y;
+  const kept = t.shape.map((d, i) => (axes.includes(i) ? 1 : d));   // y's shape with keepdim
+  const count = axes.reduce((n, a) => n * t.shape[a], 1);
+  const shape0 = t.shape;
+  if (op === 'sum' || op === 'mean') {
+    return record(op, y, [t], (dy) => [expandTo(op === 'mean' ? scale(reshape(dy, kept), 1 / count) : reshape(dy, kept), shape0)]);
+  }
+  // max / min: the gradient goes to the positions equal to the result, split evenly among
+  // ties (as PyTorch's amax / amin). isMax = 1 - |sign(x - y)| is 1 exactly where x == y.
+  return record(op, y, [t], (dy, [sx, sy]) => {
+    const isMax = scale(abs(sign(sub(sx, reshape(sy, kept)))), -1, 1);
+    const ties = sum(isMax, axes, true);
+    return [mul(isMax, div(reshape(dy, kept), ties))];
+  }, [t, y]);
 }
 
 /**
@@ -130,7 +215,7 @@ export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor<'int32
   checkBool('argmax', 'keepdim', keepdim);
   if (t.size === 0) fail('E_SHAPE', 'argmax: the tensor is empty');
   if (axis === undefined) {
-    const flat = reshape(t, [t.size]);
+    const flat = noGrad(() => reshape(t, [t.size]));
     try {
       return argmax(flat, 0, false);
     } finally {
@@ -158,6 +243,25 @@ export interface MatmulOptions {
  * @example matmul(x, w, { transB: true })   // x [N, in] @ w[out, in]^T -> [N, out]
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): F32 {
+  const y = noGrad(() => matmulForward(a, b, options));
+  if (!isRecording([a, b])) return y;
+  // Backward in the 2-D form of the forward (vectors made [1, k] / [k, 1]), then each gradient
+  // summed over the batch axes its operand was broadcast along and given the operand's shape.
+  const tA = options.transA === true && a.rank > 1, tB = options.transB === true && b.rank > 1;
+  const aShape = a.rank === 1 ? [1, a.size] : a.shape, bShape = b.rank === 1 ? [b.size, 1] : b.shape;
+  const m = aShape[aShape.length - (tA ? 1 : 2)], n = bShape[bShape.length - (tB ? 2 : 1)];
+  const batch = y.shape.slice(0, y.rank - (a.rank === 1 ? 0 : 1) - (b.rank === 1 ? 0 : 1));
+  const aShape0 = a.shape, bShape0 = b.shape;   // (the closure keeps shapes, not the tensors)
+  return record('matmul', y, [a, b], (dy, [sa, sb], needs) => {
+    const A = reshape(sa, aShape), B = reshape(sb, bShape), g = reshape(dy, [...batch, m, n]);
+    // y = op(A) op(B):  d op(A) = g op(B)^T,  d op(B) = op(A)^T g; transposed back where op transposes.
+    const dA = needs[0] ? (tA ? matmul(B, g, { transA: tB, transB: true }) : matmul(g, B, { transB: !tB })) : null;
+    const dB = needs[1] ? (tB ? matmul(g, A, { transA: true, transB: tA }) : matmul(A, g, { transA: !tA })) : null;
+    return [dA && reshape(sumTo(dA, aShape), aShape0), dB && reshape(sumTo(dB, bShape), bShape0)];
+  }, [a, b]);
+}
+
+function matmulForward(a: Tensor, b: Tensor, options: MatmulOptions): F32 {
   const op = 'matmul';
   let ta = f32(op, 'a', a);
   let tb = f32(op, 'b', b);
@@ -209,7 +313,9 @@ export function reshape<D extends DType>(x: Tensor<D>, shape: readonly number[])
   if (!out.every(Number.isInteger) || sizeOf(out) !== t.size) {
     fail('E_SHAPE', `reshape: cannot view shape ${shapeStr(t.shape)} (${t.size} elements) as ${shapeStr(shape)}`);
   }
-  return new Tensor(native.reshape(t.handle('reshape'), out), out, t.dtype);
+  const y = new Tensor(native.reshape(t.handle('reshape'), out), out, t.dtype);
+  const shape0 = t.shape;
+  return record('reshape', y, [t], (dy) => [reshape(dy, shape0)]);
 }
 
 /** Merges axes startDim..endDim into one (a view). @example x.flatten(1)  // [N, C*H*W] */
@@ -242,7 +348,9 @@ export function permute<D extends DType>(x: Tensor<D>, perm: readonly number[]):
   if (!Array.isArray(perm) || perm.length !== t.rank) fail('E_ARG', `permute: expected ${t.rank} axes, got ${describe(perm)}`);
   const axes = perm.map((p) => checkAxis('permute', 'perm', p, t.rank));
   if (new Set(axes).size !== axes.length) fail('E_ARG', `permute: ${describe(perm)} is not a permutation of the axes`);
-  return new Tensor(native.permute(t.handle('permute'), axes), axes.map((a) => t.shape[a]), t.dtype);
+  const y = new Tensor(native.permute(t.handle('permute'), axes), axes.map((a) => t.shape[a]), t.dtype);
+  const inverse = axes.map((_, i) => axes.indexOf(i));
+  return record('permute', y, [t], (dy) => [permute(dy, inverse)]);
 }
 
 /** Swaps two axes (a copy); by default the last two. @example w.transpose()  // [out, in] -> [in, out] */
@@ -270,7 +378,10 @@ export function concat<D extends DType>(tensors: readonly Tensor<D>[], axis = 0)
     }
     shape[a] += t.shape[a];
   });
-  return new Tensor(native.concat(ts.map((t) => t.handle('concat')), a), shape, first.dtype);
+  const y = new Tensor(native.concat(ts.map((t) => t.handle('concat')), a), shape, first.dtype);
+  const sizes = ts.map((t) => t.shape[a]);
+  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((p, n) => p + n, 0));
+  return record('concat', y, ts, (dy, _s, needs) => sizes.map((n, i) => (needs[i] ? narrow(dy, a, starts[i], n) : null)));
 }
 
 /**
@@ -287,7 +398,19 @@ export function slice<D extends DType>(x: Tensor<D>, begin: readonly number[], s
     if (want === -1) return t.shape[i] - v;
     return checkInt('slice', `size[${i}]`, want, 0, t.shape[i] - v);
   });
-  return new Tensor(native.slice(t.handle('slice'), b, s, b.map(() => 1)), s, t.dtype);
+  const y = new Tensor(native.slice(t.handle('slice'), b, s, b.map(() => 1)), s, t.dtype);
+  const full = t.shape;
+  // The gradient is dy padded with zeros back to x's shape, one axis at a time.
+  return record('slice', y, [t], (dy) => {
+    let g: Tensor = dy;
+    for (let d = 0; d < full.length; d++) {
+      const before = b[d], after = full[d] - b[d] - s[d];
+      if (before === 0 && after === 0) continue;
+      const pad = (size: number) => new Tensor(native.fill(g.shape.map((v, k) => (k === d ? size : v)), 0, 0), g.shape.map((v, k) => (k === d ? size : v)), 'float32');
+      g = concat([...(before > 0 ? [pad(before)] : []), g, ...(after > 0 ? [pad(after)] : [])], d);
+    }
+    return [g];
+  });
 }
 
 /** `length` elements from `start` along `dim` (a copy), as torch.narrow. */
@@ -312,7 +435,17 @@ export function indexSelect<D extends DType>(x: Tensor<D>, dim: number, index: T
   if (i.rank !== 1) fail('E_SHAPE', `indexSelect: expected \`index\` of shape [K], got ${shapeStr(i.shape)}`);
   const a = checkAxis('indexSelect', 'dim', dim, t.rank);
   const shape = t.shape.map((d, k) => (k === a ? i.size : d));
-  return new Tensor(native.indexSelect(t.handle('indexSelect'), a, i.handle('indexSelect')), shape, t.dtype);
+  const y = new Tensor(native.indexSelect(t.handle('indexSelect'), a, i.handle('indexSelect')), shape, t.dtype);
+  const shape0 = t.shape;
+  // dx: zeros with dy added at the picked positions (repeated indices add up).
+  return record('indexSelect', y, [t, i], (dy, [si]) => {
+    const zeros = native.fill(shape0.slice(), 0, 0);
+    try {
+      return [new Tensor(native.indexAdd(zeros, a, si.handle('indexSelect backward'), dy.handle('indexSelect backward')), shape0, 'float32'), null];
+    } finally {
+      native.release(zeros);
+    }
+  }, [i]);
 }
 
 /**
@@ -329,7 +462,17 @@ export function gather<D extends DType>(x: Tensor<D>, dim: number, index: Tensor
   if (i.rank !== t.rank || i.shape.some((d, k) => k !== a && d > t.shape[k])) {
     fail('E_SHAPE', `gather: expected \`index\` of rank ${t.rank} no larger than ${shapeStr(t.shape)} outside axis ${a}, got ${shapeStr(i.shape)}`);
   }
-  return new Tensor(native.gather(t.handle('gather'), a, i.handle('gather')), i.shape, t.dtype);
+  const y = new Tensor(native.gather(t.handle('gather'), a, i.handle('gather')), i.shape, t.dtype);
+  const shape0 = t.shape;
+  // dx: zeros with dy scatter-added where index points (repeated indices add up).
+  return record('gather', y, [t, i], (dy, [si]) => {
+    const zeros = native.fill(shape0.slice(), 0, 0);
+    try {
+      return [new Tensor(native.scatterAdd(zeros, a, si.handle('gather backward'), dy.handle('gather backward')), shape0, 'float32'), null];
+    } finally {
+      native.release(zeros);
+    }
+  }, [i]);
 }
 
 /**
@@ -347,7 +490,9 @@ export function oneHot(labels: Tensor<'int32'>, numClasses: number): F32 {
 export function cast<T extends DType>(x: Tensor, dtype: T): Tensor<T> {
   const t = checkTensor('cast', 'x', x);
   if (dtype !== 'float32' && dtype !== 'int32') fail('E_DTYPE', `cast: expected dtype 'float32' or 'int32', got ${describe(dtype)}`);
-  return new Tensor(native.cast(t.handle('cast'), DTYPE_CODE[dtype]), t.shape, dtype);
+  const y = new Tensor(native.cast(t.handle('cast'), DTYPE_CODE[dtype]), t.shape, dtype);
+  // Only a float32 -> float32 copy (clone) is differentiable.
+  return dtype === 'float32' && t.dtype === 'float32' ? record('clone', y, [t], (dy) => [dy]) : y;
 }
 
 /** A copy with its own memory. */

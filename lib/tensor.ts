@@ -3,8 +3,10 @@
  * contiguous (NCHW for images). Ops return at once and run, in order, on the device's queue;
  * `await t.data()` waits for the value without blocking the event loop.
  */
+import * as autograd from './autograd';
+import type { BackwardOptions, Node } from './autograd';
 import { fail } from './errors';
-import { track, untrack } from './engine';
+import { isSpared, keep, track, untrack } from './engine';
 import { formatTensor } from './format';
 import { native, type Handle, type TypedArray } from './native';
 import * as ops from './ops';
@@ -25,6 +27,9 @@ export class Tensor<D extends DType = DType> {
   readonly device: Device = 'cpu';
   readonly [TENSOR_BRAND] = true;
   #handle: Handle | null;
+  #requiresGrad = false;
+  #grad: Tensor<'float32'> | null = null;
+  #gradFn: Node | null = null;
 
   /** @internal Tensors are made by `tensor()`, `zeros()`, … and by ops, not with `new`. */
   constructor(handle: Handle, shape: readonly number[], dtype: D) {
@@ -87,13 +92,113 @@ export class Tensor<D extends DType = DType> {
   }
 
   /**
-   * Frees the tensor's memory now (once queued ops that read it are done). Safe to call twice.
+   * Frees the tensor's memory now (once queued ops that read it are done), and its gradient.
+   * The graph that made it stays usable: `backward()` from a later tensor still works. Safe
+   * to call twice.
    */
   dispose(): void {
     if (this.#handle === null) return;
     native.release(this.#handle);
     this.#handle = null;
     untrack(this);
+    this.#gradFn = null;
+    if (this.#grad !== null && !isSpared(this.#grad)) this.#grad.dispose();
+    this.#grad = null;
+  }
+
+  // ---- autograd (see lib/autograd.ts) ----------------------------------------------------------
+
+  /**
+   * Whether gradients flow to this tensor: set on leaves (`x.requiresGrad = true`, float32
+   * only); true for every result of an op recorded from such tensors.
+   * @example const w = randn([3, 3]); w.requiresGrad = true;
+   */
+  get requiresGrad(): boolean {
+    return this.#requiresGrad || this.#gradFn !== null;
+  }
+
+  set requiresGrad(value: boolean) {
+    this.#requiresGrad = autograd.checkRequiresGrad(this, value);
+  }
+
+  /**
+   * Sets `requiresGrad` (true by default) and returns the tensor, for chaining.
+   * @example const w = randn([784, 10]).mul(0.01).detach().requiresGrad_();
+   */
+  requiresGrad_(value = true): this {
+    this.requiresGrad = value;
+    return this;
+  }
+
+  /** Whether the tensor was made by the user rather than by a recorded op (it has no gradFn). */
+  get isLeaf(): boolean {
+    return this.#gradFn === null;
+  }
+
+  /** @internal The node that computed this tensor (null for leaves). */
+  get gradFn(): Node | null {
+    return this.#gradFn;
+  }
+
+  /** @internal Used by `record()`. */
+  _setGradFn(node: Node): void {
+    this.#gradFn = node;
+  }
+
+  /**
+   * The gradient accumulated by `backward()` calls (null until the first). It belongs to the
+   * tensor: tidy scopes leave it alone; setting `grad` (to null or another tensor, whose
+   * ownership the tensor takes), `zeroGrad()` and `dispose()` dispose the previous one.
+   * Accumulation makes a new tensor: read `grad` again after each `backward()`.
+   * @example loss.backward(); console.log(w.grad!.toString()); w.grad = null;
+   */
+  get grad(): Tensor<'float32'> | null {
+    return this.#grad;
+  }
+
+  set grad(value: Tensor<'float32'> | null) {
+    const g = autograd.checkGrad(this, value);
+    if (g !== null) keep(g);
+    if (this.#grad !== null && this.#grad !== g) this.#grad.dispose();
+    this.#grad = g;
+  }
+
+  /** Disposes the gradient and sets `grad` to null (as PyTorch's `zero_grad(set_to_none=True)`). @example w.zeroGrad(); */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  /** @internal The gradient for the engine (no checks). */
+  _gradField(): Tensor<'float32'> | null {
+    return this.#grad;
+  }
+
+  /** @internal Replaces the gradient with an accumulated one (the engine disposes the old one). */
+  _storeGrad(g: Tensor<'float32'>): void {
+    if (this.#grad !== null && this.#grad !== g) this.#grad.dispose();
+    this.#grad = g;
+  }
+
+  /**
+   * Computes the gradient of this tensor with respect to every leaf that requires grad and
+   * adds it into their `grad`. A one-element tensor (a loss) needs no `gradient`; otherwise
+   * pass one of this tensor's shape (the vector of a vector-Jacobian product). The graph's
+   * saved tensors are released afterwards unless `retainGraph` is set.
+   * @example
+   * const w = tensor([1, 2, 3], { requiresGrad: true });
+   * w.mul(w).sum().backward();
+   * console.log(w.grad!.toString());   // tensor([2., 4., 6.])
+   */
+  backward(gradient?: Tensor | null, options?: BackwardOptions): void {
+    autograd.backward(this, gradient, options);
+  }
+
+  /**
+   * The same values (sharing memory: no copy) outside the graph: no gradFn, requiresGrad false.
+   * @example const target = prediction.detach();
+   */
+  detach(): Tensor<D> {
+    return new Tensor(native.reshape(this.handle('detach'), this.shape), this.shape, this.dtype);
   }
 
   /** The values the way PyTorch prints them: `tensor([[1.0000, 2.5000]])`. Blocks until computed. */

@@ -55,6 +55,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<IndexSelect>(env, exports, "indexSelect");
   add<Gather>(env, exports, "gather");
   add<OneHot>(env, exports, "oneHot");
+  add<IndexAdd>(env, exports, "indexAdd");
+  add<ScatterAdd>(env, exports, "scatterAdd");
 
   // neural-network ops
   add<ActivationForward>(env, exports, "activationForward");

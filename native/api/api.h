@@ -55,6 +55,8 @@ Napi::Value Slice(const Napi::CallbackInfo& info);          // (x, begin[], size
 Napi::Value IndexSelect(const Napi::CallbackInfo& info);    // (x, axis, index)
 Napi::Value Gather(const Napi::CallbackInfo& info);         // (x, axis, index)
 Napi::Value OneHot(const Napi::CallbackInfo& info);         // (labels, numClasses)
+Napi::Value IndexAdd(const Napi::CallbackInfo& info);       // (x, axis, index, src) -> x with src added at index (float32)
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info);     // (x, axis, index, src) -> x with src scatter-added (float32)
 
 // ---- neural-network ops (issue 3): one section per family, each in its own *_api.cc ----------
 // activation_api.cc: kind 0 relu, 1 leakyRelu (param = slope), 2 elu (param = alpha), 3 sigmoid, 4 tanh

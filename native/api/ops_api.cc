@@ -306,5 +306,42 @@ Napi::Value OneHot(const Napi::CallbackInfo& info) {
   return run(info, "oneHot", y, [labels, classes, y] { cpu::one_hot(labels, classes, y); });
 }
 
+// The backward kernels of indexSelect and gather; both return a new tensor (x is not modified).
+Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "indexAdd", "x");
+  const int64_t axis = normalize_axis(int_arg(info, 1, "indexAdd", "axis"), x.dim(), "indexAdd");
+  const Tensor& index = tensor_arg(info, 2, "indexAdd", "index");
+  const Tensor& src = tensor_arg(info, 3, "indexAdd", "src");
+  expect_dtype(x, DType::Float32, "indexAdd", "x");
+  expect_dtype(index, DType::Int32, "indexAdd", "index");
+  expect_dtype(src, DType::Float32, "indexAdd", "src");
+  CONVNET_CHECK(index.dim() == 1, "E_SHAPE", "indexAdd: expected a 1-D index, got ", shape_str(index.shape));
+  Shape expected = x.shape;
+  expected[axis] = index.numel();
+  CONVNET_CHECK(src.shape == expected, "E_SHAPE", "indexAdd: expected src of shape ", shape_str(expected), ", got ",
+                shape_str(src.shape));
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  return run(info, "indexAdd", y, [x, axis, index, src, y] { cpu::index_add(x, axis, index, src, y); });
+}
+
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "scatterAdd", "x");
+  const int64_t axis = normalize_axis(int_arg(info, 1, "scatterAdd", "axis"), x.dim(), "scatterAdd");
+  const Tensor& index = tensor_arg(info, 2, "scatterAdd", "index");
+  const Tensor& src = tensor_arg(info, 3, "scatterAdd", "src");
+  expect_dtype(x, DType::Float32, "scatterAdd", "x");
+  expect_dtype(index, DType::Int32, "scatterAdd", "index");
+  expect_dtype(src, DType::Float32, "scatterAdd", "src");
+  CONVNET_CHECK(index.dim() == x.dim() && src.dim() == x.dim(), "E_SHAPE", "scatterAdd: x ", shape_str(x.shape), ", index ",
+                shape_str(index.shape), " and src ", shape_str(src.shape), " must have the same number of axes");
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    CONVNET_CHECK(index.shape[d] <= src.shape[d] && (d == axis || index.shape[d] <= x.shape[d]), "E_SHAPE",
+                  "scatterAdd: index ", shape_str(index.shape), " is larger than src ", shape_str(src.shape), " or x ",
+                  shape_str(x.shape), " along axis ", d);
+  }
+  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  return run(info, "scatterAdd", y, [x, axis, index, src, y] { cpu::scatter_add(x, axis, index, src, y); });
+}
+
 }  // namespace api
 }  // namespace convnet

@@ -53,6 +53,9 @@ void slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vector
 void index_select(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& y);  // y = x.take(index, axis)
 void gather(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& y);        // torch.gather
 void one_hot(const Tensor& labels, int64_t num_classes, const Tensor& y);                // float32 [..., C]
+// Backward of the two above (float32, deterministic for any thread count; y may be x):
+void index_add(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& src, const Tensor& y);    // y = x; y.index_add_(axis, index, src)
+void scatter_add(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& src, const Tensor& y);  // y = x; y.scatter_add_(axis, index, src)
 
 }  // namespace cpu
 }  // namespace convnet

@@ -1,5 +1,5 @@
 // Indexing by int32 indices: index_select (take along an axis), gather (torch.gather),
-// one_hot. Indices are data, so they are checked here, when the kernel runs; a bad one is an
+// one_hot, and the backward kernels of the first two: index_add and scatter_add (float32). Indices are data, so they are checked here, when the kernel runs; a bad one is an
 // E_INDEX error that surfaces at the next wait. Negative indices are not accepted.
 #include <algorithm>
 #include <atomic>
@@ -88,6 +88,83 @@ void one_hot(const Tensor& labels, int64_t num_classes, const Tensor& y) {
   });
   CONVNET_CHECK(bad.position < 0, "E_INDEX", "label ", bad.position < 0 ? 0 : pl[bad.position], " at position ", bad.position.load(),
                 " is out of range for ", num_classes, " classes");
+}
+
+// ---- backward kernels -------------------------------------------------------------------------
+// Note [deterministic scatter-add]: several indices may name the same output element, so the
+// additions into it must happen in one fixed order whatever the thread count. Both kernels split
+// the work over the axes that are *not* indexed (each output element then belongs to exactly one
+// thread) and walk the indexed axis sequentially, in index order, inside each piece.
+
+void index_add(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& src, const Tensor& y) {
+  // y = x; y[o, index[k], i] += src[o, k, i]   (torch.index_add along `axis`)
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  const int64_t len = x.shape[axis], picks = index.numel();
+  const int32_t* idx = index.i32();
+  for (int64_t k = 0; k < picks; ++k)
+    CONVNET_CHECK(idx[k] >= 0 && idx[k] < len, "E_INDEX", "index ", idx[k], " at position ", k,
+                  " is out of range for axis ", axis, " of size ", len);
+  const float* px = x.f32();
+  const float* ps = src.f32();
+  float* py = y.f32();
+  if (py != px) std::memcpy(py, px, x.numel() * 4);
+  // Pieces: (outer position, block of inner columns).
+  constexpr int64_t kBlock = 256;
+  const int64_t blocks = (inner + kBlock - 1) / kBlock;
+  parallel_for(outer * blocks, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, picks * std::min(inner, kBlock))),
+               [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t o = t / blocks, c0 = (t % blocks) * kBlock, c1 = std::min(inner, c0 + kBlock);
+      for (int64_t k = 0; k < picks; ++k) {
+        float* out = py + (o * len + idx[k]) * inner;
+        const float* in = ps + (o * picks + k) * inner;
+        for (int64_t c = c0; c < c1; ++c) out[c] += in[c];
+      }
+    }
+  });
+}
+
+void scatter_add(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& src, const Tensor& y) {
+  // y = x; y[i0..index[i0..j..in]..in] += src[i0..j..in] for every position of `index`
+  // (torch.scatter_add). A "line" is one position of index's non-indexed axes; lines write
+  // disjoint parts of y, and each walks j = 0, 1, ... in order.
+  const int64_t dims = index.dim(), n = index.numel();
+  const float* px = x.f32();
+  const float* ps = src.f32();
+  float* py = y.f32();
+  if (py != px) std::memcpy(py, px, x.numel() * 4);
+  if (n == 0) return;
+  const std::vector<int64_t> x_strides = contiguous_strides(x.shape), s_strides = contiguous_strides(src.shape);
+  const std::vector<int64_t> i_strides = contiguous_strides(index.shape);
+  const int64_t along = index.shape[axis], lines = n / along;
+  const int32_t* idx = index.i32();
+  BadIndex bad;
+  parallel_for(lines, std::max<int64_t>(1, 4096 / along), [&](int64_t begin, int64_t end) {
+    for (int64_t l = begin; l < end; ++l) {
+      int64_t xo = 0, so = 0, io = 0, rest = l;
+      for (int64_t d = dims - 1; d >= 0; --d) {
+        if (d == axis) continue;
+        const int64_t i = rest % index.shape[d];
+        rest /= index.shape[d];
+        xo += i * x_strides[d];
+        so += i * s_strides[d];
+        io += i * i_strides[d];
+      }
+      for (int64_t j = 0; j < along; ++j) {
+        const int64_t at = io + j * i_strides[axis];
+        const int32_t k = idx[at];
+        if (k < 0 || k >= x.shape[axis]) {
+          bad.note(at);
+          continue;
+        }
+        py[xo + k * x_strides[axis]] += ps[so + j * s_strides[axis]];
+      }
+    }
+  });
+  CONVNET_CHECK(bad.position < 0, "E_INDEX", "index ", bad.position < 0 ? 0 : idx[bad.position], " at position ", bad.position.load(),
+                " is out of range for axis ", axis, " of size ", x.shape[axis]);
 }
 
 }  // namespace cpu

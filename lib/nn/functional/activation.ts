@@ -3,6 +3,7 @@
  * a forward op (public, in `F`) and a backward function (internal: the autograd tape calls it)
  * that takes what PyTorch's backward keeps, the input `x` and/or the output `y`.
  */
+import { record } from '../../autograd';
 import { Activation, native, type ActivationKind } from '../../native';
 import { Tensor } from '../../tensor';
 import { checkDtype, checkNumber, checkTensor } from '../../validate';
@@ -17,7 +18,8 @@ function input(op: string, name: string, x: unknown): F32 {
 
 function forward(kind: keyof typeof Activation, x: Tensor, param = 0): F32 {
   const t = input(kind, 'x', x);
-  return new Tensor(native.activationForward(Activation[kind] as ActivationKind, t.handle(kind), param), t.shape, 'float32');
+  const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(kind), param), t.shape, 'float32');
+  return record(kind, y, [t], (dy, [sx, sy]) => [activationBackward(kind, dy, sx, sy, param)], [t, y]);
 }
 
 /** @internal dx from dy and the forward's x and y. */

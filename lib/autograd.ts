@@ -1,0 +1,425 @@
+/**
+ * Autograd: a tape in TypeScript over native forward and backward ops (design decision 4).
+ *
+ * When an op runs with grad mode on and one of its inputs requires a gradient, it calls
+ * `record()`: the output gets a `gradFn` node that knows the op's backward function, the nodes
+ * (or leaf tensors) of its inputs, and the tensors the backward needs. `t.backward()` walks
+ * those nodes from the output in dependency order, calls each backward once with the summed
+ * gradient of its output, and adds what reaches a leaf into `leaf.grad`.
+ *
+ * Ownership, which is what makes this safe to use with `tidy` and `dispose`:
+ * - A node keeps its own native handles of the tensors it saved (views sharing their memory,
+ *   outside every tidy scope), so the user may dispose the originals. It releases them after
+ *   it has run backward (unless `retainGraph`), or when the graph is garbage collected.
+ * - Gradients in flight belong to the engine and are disposed as soon as they are consumed;
+ *   tensors a backward function makes and does not return are disposed when it returns.
+ * - `leaf.grad` belongs to the leaf: no tidy scope disposes it; setting `grad` (to null or a
+ *   tensor), `zeroGrad()` and disposing the leaf dispose the previous gradient.
+ *
+ * Not supported (yet): gradients of gradients (backward runs with grad mode off), and
+ * detection of in-place changes to saved tensors (the only in-place ops are the optimizers'
+ * steps, which run after backward).
+ */
+import { adopt, collectCreated, keep } from './engine';
+import { fail } from './errors';
+import { native, type Handle } from './native';
+import * as ops from './ops';
+import { Tensor, type DType } from './tensor';
+import { checkBool, checkTensor, describe, isTensor, shapeStr } from './validate';
+
+// ---- grad mode ---------------------------------------------------------------------------------
+
+let gradEnabled = true;
+
+/** Whether ops record gradients now (true unless inside `noGrad`). @example isGradEnabled()  // true */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Turns recording on or off until changed again; prefer `noGrad(fn)`, which restores it.
+ * @example setGradEnabled(false); const y = model(x); setGradEnabled(true);
+ */
+export function setGradEnabled(enabled: boolean): void {
+  gradEnabled = checkBool('setGradEnabled', 'enabled', enabled);
+}
+
+function withGradMode<T>(op: string, enabled: boolean, fn: () => T): T {
+  if (typeof fn !== 'function') fail('E_ARG', `${op}: expected a function, got ${describe(fn)}`);
+  const before = gradEnabled;
+  gradEnabled = enabled;
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    gradEnabled = before;
+  }
+  // The mode is a global switch: it cannot follow an async function across its awaits.
+  if (result instanceof Promise) {
+    fail('E_ARG', `${op}: \`fn\` returned a Promise; ${op} only works with synchronous functions (wrap the synchronous part)`);
+  }
+  return result;
+}
+
+/**
+ * Runs `fn` without recording gradients (inference, manual parameter updates): its results
+ * do not require grad and keep no graph. `fn` must be synchronous.
+ * @example const predictions = noGrad(() => model(x).argmax(1));
+ */
+export function noGrad<T>(fn: () => T): T {
+  return withGradMode('noGrad', false, fn);
+}
+
+/**
+ * Runs `fn` with recording on, even inside `noGrad`. `fn` must be synchronous.
+ * @example noGrad(() => { const y = enableGrad(() => x.mul(2)); y.requiresGrad;  /* true *\/ });
+ */
+export function enableGrad<T>(fn: () => T): T {
+  return withGradMode('enableGrad', true, fn);
+}
+
+// ---- the graph ---------------------------------------------------------------------------------
+
+/**
+ * The backward of an op: from the gradient of its output `dy` (float32, the output's shape),
+ * one gradient per input (`null` where there is none: a number operand, an index tensor, an
+ * input that `needsGrad` says nobody wants). `saved` are fresh views of the tensors passed to
+ * `record(..., saved)`, in that order: use them, not the forward's variables, which the user
+ * may have disposed by now. Do not dispose `dy` or `saved`; temporaries are cleaned up.
+ */
+export type BackwardFn = (dy: Tensor<'float32'>, saved: Tensor[], needsGrad: readonly boolean[]) => readonly (Tensor | null | undefined)[];
+
+/** Where an input's gradient goes: the node that made it, or the leaf that accumulates it. */
+type Edge = { node: Node; leaf: null; shape: readonly number[] } | { node: null; leaf: Tensor; shape: readonly number[] };
+
+interface Saved {
+  handle: Handle;
+  shape: readonly number[];
+  dtype: DType;
+}
+
+/** The native handles a node holds, apart from the node so that the registry can free them. */
+interface SavedHolder {
+  items: Saved[];
+}
+
+/** Frees the saved tensors of graphs that became unreachable without running backward. */
+const savedRegistry = new FinalizationRegistry<SavedHolder>((holder) => {
+  for (const s of holder.items) {
+    try {
+      native.release(s.handle);
+    } catch {
+      // Already released.
+    }
+  }
+  holder.items = [];
+});
+
+/** @internal A recorded op: one per output of a grad-requiring op. */
+export class Node {
+  /** Whether backward ran without `retainGraph` and released what it saved. */
+  freed = false;
+  readonly hadSaved: boolean;
+
+  constructor(
+    readonly name: string,
+    public backwardFn: BackwardFn | null,
+    /** One per input; null where no gradient is wanted. */
+    readonly edges: readonly (Edge | null)[],
+    readonly inputShapes: readonly (readonly number[] | null)[],
+    readonly inputDtypes: readonly (DType | null)[],
+    readonly outputShape: readonly number[],
+    readonly saved: SavedHolder,
+  ) {
+    this.hadSaved = saved.items.length > 0;
+    if (this.hadSaved) savedRegistry.register(this, saved, this);
+  }
+
+  /** Fresh tensors (views) of the saved tensors, for one call of the backward function. */
+  savedViews(): Tensor[] {
+    return this.saved.items.map((s) => new Tensor(native.reshape(s.handle, s.shape), s.shape, s.dtype));
+  }
+
+  release(): void {
+    if (this.freed) return;
+    this.freed = true;
+    if (!this.hadSaved) return;
+    savedRegistry.unregister(this);
+    for (const s of this.saved.items) native.release(s.handle);
+    this.saved.items = [];
+    // It can never run again: let go of what its closure holds (tensors of the forward pass).
+    this.backwardFn = null;
+  }
+}
+
+/**
+ * Whether an op with these inputs must record its backward now: grad mode is on and one of
+ * them requires a gradient. Lets an op skip work that only the backward needs.
+ * @example if (isRecording([x, w])) { ... }
+ */
+export function isRecording(inputs: readonly unknown[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (isTensor(t) && t.requiresGrad) return true;
+  return false;
+}
+
+/**
+ * Records an op on the tape, for op authors: when grad mode is on and an input requires a
+ * gradient, `y` gets a `gradFn` that will call `backward`; otherwise nothing happens (cheap).
+ * `inputs` are the op's inputs in the order `backward` returns their gradients (numbers or
+ * int32 tensors may stand in a slot: they get no gradient). `saved` are the tensors
+ * `backward` needs (inputs and/or `y`); they stay alive for it even if the user disposes
+ * them. Returns `y`.
+ *
+ * Each gradient `backward` returns must have its input's shape and dtype: a mistake is an
+ * E_INTERNAL error naming the op, at the backward call.
+ *
+ * @example
+ * export function relu(x: Tensor): Tensor<'float32'> {
+ *   const y = forward('relu', x);
+ *   return record('relu', y, [x], (dy, [sx, sy]) => [activationBackward('relu', dy, sx, sy)], [x, y]);
+ * }
+ */
+export function record<T extends Tensor>(name: string, y: T, inputs: readonly unknown[], backward: BackwardFn, saved: readonly Tensor[] = []): T {
+  if (!isRecording(inputs)) return y;
+  if (typeof backward !== 'function') fail('E_INTERNAL', `${name}: record() needs a backward function, got ${describe(backward)}`);
+  if (y.dtype !== 'float32') fail('E_INTERNAL', `${name}: record() on an ${y.dtype} output: only float32 outputs have gradients`);
+  const edges = inputs.map((t): Edge | null => {
+    if (!isTensor(t) || !t.requiresGrad) return null;
+    return t.gradFn ? { node: t.gradFn, leaf: null, shape: t.shape } : { node: null, leaf: t, shape: t.shape };
+  });
+  const holder: SavedHolder = {
+    items: saved.map((t, i) => {
+      const s = checkTensor(`${name} (record)`, `saved[${i}]`, t);
+      // A second handle on the same memory: the user's dispose() of s leaves it alive.
+      return { handle: native.reshape(s.handle(name), s.shape), shape: s.shape, dtype: s.dtype };
+    }),
+  };
+  const node = new Node(
+    name, backward, edges,
+    inputs.map((t) => (isTensor(t) ? t.shape : null)),
+    inputs.map((t) => (isTensor(t) ? t.dtype : null)),
+    y.shape, holder,
+  );
+  y._setGradFn(node);
+  return y;
+}
+
+// ---- helpers for backward functions ------------------------------------------------------------
+
+/**
+ * Sums a broadcast gradient back to `shape`: over the leading axes `shape` lacks and over the
+ * axes where `shape` has size 1. Returns `g` itself when there is nothing to sum.
+ * @example sumTo(dy, bias.shape)   // dy [N, C, H, W] -> [1, C, 1, 1]
+ */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor<'float32'> {
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  if (axes.length === 0) return (sameShape(g.shape, shape) ? g : ops.reshape(g, shape)) as Tensor<'float32'>;
+  return ops.reshape(ops.sum(g, axes, true), shape);
+}
+
+/**
+ * `g` broadcast to `shape` (a copy): the backward of a reduction. `g` has `shape`'s rank with
+ * size 1 on the reduced axes (keepdim) or fewer axes (reshape it first).
+ * @example expandTo(dy.reshape([N, 1]), [N, C])
+ */
+export function expandTo(g: Tensor, shape: readonly number[]): Tensor<'float32'> {
+  if (sameShape(g.shape, shape)) return g as Tensor<'float32'>;
+  const zeros = new Tensor(native.fill(shape.slice(), 0, 0), shape, 'float32');
+  return ops.add(zeros, g);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+// ---- backward ----------------------------------------------------------------------------------
+
+export interface BackwardOptions {
+  /** Keep the graph's saved tensors so that backward can run through it again (default false). */
+  retainGraph?: boolean;
+}
+
+/** @internal The body of `Tensor.backward`. */
+export function backward(root: Tensor, gradient?: Tensor | null, options: BackwardOptions = {}): void {
+  const op = 'backward';
+  checkTensor(op, 'tensor', root);
+  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+  const retain = options.retainGraph === undefined ? false : checkBool(op, 'retainGraph', options.retainGraph);
+  if (!root.requiresGrad) {
+    fail('E_ARG', `${op}: the tensor does not require grad and has no gradFn (was it made inside noGrad, or from tensors none of which requires grad?)`);
+  }
+  // Check the whole graph before computing anything: a freed node would fail half-way.
+  const order = root.gradFn ? topoCounts(root.gradFn) : null;
+  let g0: Tensor<'float32'>;
+  if (gradient === undefined || gradient === null) {
+    if (root.size !== 1) {
+      fail('E_SHAPE', `${op}: the tensor has shape ${shapeStr(root.shape)}; an implicit gradient (1) exists only for one-element tensors: pass \`gradient\` of that shape`);
+    }
+    g0 = new Tensor(native.fill(root.shape.slice(), 0, 1), root.shape, 'float32');
+  } else {
+    const g = checkTensor(op, 'gradient', gradient);
+    if (g.dtype !== 'float32') fail('E_DTYPE', `${op}: expected \`gradient\` of dtype float32, got ${g.dtype}`);
+    if (!sameShape(g.shape, root.shape)) fail('E_SHAPE', `${op}: expected \`gradient\` of the tensor's shape ${shapeStr(root.shape)}, got ${shapeStr(g.shape)}`);
+    // A copy: the engine owns (and disposes, or stores in .grad) every gradient in flight.
+    g0 = new Tensor(native.cast(g.handle(op), 0), g.shape, 'float32');
+  }
+  const before = gradEnabled;
+  gradEnabled = false;
+  try {
+    if (order === null) accumulate(root, g0);
+    else run(root.gradFn!, order, g0, retain);
+  } finally {
+    gradEnabled = before;
+  }
+}
+
+/** Every node reachable from `start`, with how many edges lead to it; fails on a freed node. */
+function topoCounts(start: Node): Map<Node, number> {
+  const deps = new Map<Node, number>([[start, 0]]);
+  const stack = [start];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.freed && node.hadSaved) {
+      fail('E_ARG', `backward: the graph through \`${node.name}\` was already freed: an earlier backward() released the tensors it saved. ` +
+        'Pass { retainGraph: true } to the earlier backward() to run backward through the same graph twice');
+    }
+    for (const e of node.edges) {
+      if (e === null || e.node === null) continue;
+      const n = deps.get(e.node);
+      if (n === undefined) {
+        deps.set(e.node, 1);
+        stack.push(e.node);
+      } else deps.set(e.node, n + 1);
+    }
+  }
+  return deps;
+}
+
+function run(start: Node, deps: Map<Node, number>, g0: Tensor<'float32'>, retain: boolean): void {
+  const pending = new Map<Node, Tensor<'float32'>>([[start, g0]]);
+  const ready = [start];
+  try {
+    while (ready.length > 0) {
+      const node = ready.pop()!;
+      const dy = pending.get(node);
+      pending.delete(node);
+      // A node none of whose consumers sent a gradient is skipped, but still releases its
+      // children's dependency counts.
+      const grads = dy === undefined ? node.edges.map(() => null) : callBackward(node, dy);
+      if (!retain) node.release();
+      node.edges.forEach((e, i) => {
+        const g = grads[i];
+        if (e === null) {
+          g?.dispose();
+          return;
+        }
+        if (e.leaf !== null) {
+          if (g) accumulate(e.leaf, g);
+          return;
+        }
+        if (g) {
+          const prev = pending.get(e.node);
+          if (prev === undefined) pending.set(e.node, g);
+          else {
+            pending.set(e.node, ops.add(prev, g));
+            prev.dispose();
+            g.dispose();
+          }
+        }
+        const left = deps.get(e.node)! - 1;
+        deps.set(e.node, left);
+        if (left === 0) ready.push(e.node);
+      });
+    }
+  } finally {
+    for (const g of pending.values()) g.dispose();
+  }
+}
+
+/**
+ * Calls a node's backward function and returns one gradient per input, each owned by the
+ * engine (a tensor nobody else holds), or null. Takes ownership of `dy`.
+ */
+function callBackward(node: Node, dy: Tensor<'float32'>): (Tensor<'float32'> | null)[] {
+  const saved = node.savedViews();
+  const needs = node.edges.map((e) => e !== null);
+  let out: { result: readonly (Tensor | null | undefined)[]; created: Set<Tensor> };
+  try {
+    out = collectCreated(() => node.backwardFn!(dy, saved, needs));
+  } catch (e) {
+    for (const s of saved) s.dispose();
+    dy.dispose();
+    throw e;
+  }
+  const { result, created } = out;
+  const owned = new Set<Tensor>();
+  let dyTaken = false;
+  const grads: (Tensor<'float32'> | null)[] = [];
+  try {
+    if (!Array.isArray(result) || result.length !== node.edges.length) {
+      fail('E_INTERNAL', `${node.name} backward: expected an array of ${node.edges.length} gradients (one per input), got ${describe(result)}`);
+    }
+    result.forEach((g, i) => {
+      if (g === null || g === undefined || !needs[i]) {
+        grads.push(null);
+        return;
+      }
+      if (!isTensor(g) || g.isDisposed) fail('E_INTERNAL', `${node.name} backward: gradient ${i} is ${describe(g)}, expected a tensor or null`);
+      const shape = node.inputShapes[i]!;
+      if (!sameShape(g.shape, shape) || g.dtype !== node.inputDtypes[i]) {
+        fail('E_INTERNAL', `${node.name} backward: gradient ${i} has shape ${shapeStr(g.shape)} (${g.dtype}), ` +
+          `expected the input's ${shapeStr(shape)} (${node.inputDtypes[i]})`);
+      }
+      if (g === dy && !dyTaken) dyTaken = true;
+      // Anything that might share memory with another live tensor is copied: a saved view,
+      // a tensor returned twice, or one that the function did not make.
+      else if (!created.has(g) || owned.has(g) || saved.includes(g)) g = ops.clone(g);
+      owned.add(g);
+      grads.push(g as Tensor<'float32'>);
+    });
+  } catch (e) {
+    for (const g of grads) if (g !== null && g !== dy && !created.has(g)) g.dispose();
+    owned.clear();
+    dyTaken = false;
+    throw e;
+  } finally {
+    for (const t of created) if (!owned.has(t)) t.dispose();
+    for (const s of saved) s.dispose();
+    if (!dyTaken) dy.dispose();
+  }
+  for (const g of grads) if (g !== null) adopt(g);
+  return grads;
+}
+
+/** Adds `g` (owned by the engine) into `leaf.grad`. */
+function accumulate(leaf: Tensor, g: Tensor<'float32'>): void {
+  const prev = leaf._gradField();
+  if (prev === null || prev.isDisposed) {
+    leaf._storeGrad(keep(g));
+    return;
+  }
+  const sum = keep(ops.add(prev, g));
+  g.dispose();
+  leaf._storeGrad(sum);
+}
+
+/** @internal Checks `t.requiresGrad = value` and `t.grad = g`; used by Tensor. */
+export function checkRequiresGrad(t: Tensor, value: unknown): boolean {
+  const v = checkBool('requiresGrad', 'value', value);
+  if (t.gradFn !== null && !v) {
+    fail('E_ARG', `requiresGrad: only leaf tensors can change requiresGrad; this one was computed by \`${t.gradFn.name}\` (use detach() for a copy outside the graph)`);
+  }
+  if (v && t.dtype !== 'float32') fail('E_DTYPE', `requiresGrad: only float32 tensors can require gradients, got ${t.dtype}`);
+  return v;
+}
+
+export function checkGrad(t: Tensor, g: unknown): Tensor<'float32'> | null {
+  if (g === null || g === undefined) return null;
+  const tg = checkTensor('grad', 'value', g);
+  if (tg.dtype !== 'float32') fail('E_DTYPE', `grad: expected a float32 gradient, got ${tg.dtype}`);
+  if (!sameShape(tg.shape, t.shape)) fail('E_SHAPE', `grad: expected a gradient of the tensor's shape ${shapeStr(t.shape)}, got ${shapeStr(tg.shape)}`);
+  return tg as Tensor<'float32'>;
+}
