@@ -60,6 +60,19 @@ Napi::Value OneHot(const Napi::CallbackInfo& info);         // (labels, numClass
 Napi::Value ActivationForward(const Napi::CallbackInfo& info);   // (kind, x, param) -> y
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info);  // (kind, dy, x, y, param) -> dx
 // @@convolution
+// pool_api.cc: window = [kh, kw, sh, sw, ph, pw, dh, dw]; pairs come back as [y, second | null]
+Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info);    // (x, window, ceilMode, returnIndices) -> [y, indices]
+Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info);     // (dy, indices, inputShape) -> dx (also adaptive max)
+Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info);    // (x, window, ceilMode, countIncludePad, divisorOverride | 0) -> y
+Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info);   // (dy, inputShape, window, ceilMode, countIncludePad, divisorOverride) -> dx
+Napi::Value LpPool2dForward(const Napi::CallbackInfo& info);     // (x, p, window, ceilMode, mean) -> y
+Napi::Value LpPool2dBackward(const Napi::CallbackInfo& info);    // (dy, x, y, p, window, ceilMode, mean) -> dx
+Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info);  // (x, window, ceilMode, mode 0 fixed | 1 bernoulli | 2 uniform, lambda) -> [y, lambda]
+Napi::Value MixedPool2dBackward(const Napi::CallbackInfo& info); // (dy, x, lambda, window, ceilMode) -> dx
+Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info);     // (kind 0 avg | 1 max, x, [oh, ow], returnIndices) -> [y, indices]
+Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info); // (dy, inputShape) -> dx
+Napi::Value RoiPoolForward(const Napi::CallbackInfo& info);      // (x, boxes [K, 5], [oh, ow], spatialScale) -> [y, argmax]
+Napi::Value RoiPoolBackward(const Napi::CallbackInfo& info);     // (dy, argmax, boxes, inputShape) -> dx
 // @@pooling
 // @@layers
 // @@losses

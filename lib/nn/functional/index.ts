@@ -5,6 +5,7 @@
  */
 export { relu, leakyRelu, elu, sigmoid, tanh } from './activation';
 // @@convolution
+export { maxPool2d, avgPool2d, lpPool2d, mixedPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, roiPool } from './pool';
 // @@pooling
 // @@layers
 // @@losses

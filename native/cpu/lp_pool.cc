@@ -1,0 +1,126 @@
+// Power-average (Lp) pooling, as torch.nn.functional.lp_pool2d, which computes
+//   T = avg_pool2d(x^p, k, stride, padding 0, ceil_mode) * (kh * kw),   y = T^(1/p)
+// (PyTorch's sign(T) * relu(|T|) changes nothing but NaN). So for whole windows T = sum of x^p;
+// a ceil_mode window clipped at the edge has its sum scaled by kh * kw / |R|, |R| its in-bounds
+// size, as PyTorch does. With `mean` T = sum / |R| instead: the power mean, and p = 1 is then
+// exactly avg_pool2d (padding 0). Negative values and odd p follow the same formulas: x^p is
+// negative for odd integer p, NaN for negative x and fractional p; T^(1/p) is NaN for T < 0
+// unless p = 1. x^p and T^(1/p) use x * x, x * x * x and sqrt for p = 2, 3 as PyTorch's pow.
+//
+// Backward: dy/dx_i = T^(1/p - 1) * c * x_i^(p-1) with c = kh * kw / |R| (or 1 / |R| with mean),
+// written y / T * c * x_i^(p-1). Where T = 0 the gradient is 0 (PyTorch's autograd gives NaN
+// there for p > 1; the zero is LPPool's documented intent).
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "cpu/nn_ops.h"
+#include "cpu/pool_window.h"
+
+namespace convnet {
+namespace cpu {
+namespace {
+
+inline float power(float v, double p) {
+  if (p == 1.0) return v;
+  if (p == 2.0) return v * v;
+  if (p == 3.0) return v * v * v;
+  return std::pow(v, static_cast<float>(p));
+}
+
+inline float root(float t, double p) {
+  if (p == 1.0) return t;
+  if (p == 2.0) return std::sqrt(t);
+  return std::pow(t, static_cast<float>(1.0 / p));
+}
+
+struct LpWindows {
+  AxisWindows rows, cols;
+  float kernel_area;
+  LpWindows(const Pool2dGeometry& g)
+      : rows(axis_windows(g.oh, g.h, g.kh, g.sh, 0, 1)),
+        cols(axis_windows(g.ow, g.w, g.kw, g.sw, 0, 1)),
+        kernel_area(static_cast<float>(g.kh * g.kw)) {}
+};
+
+// T for every output of one plane, from the plane's x^p (`powered`).
+void window_totals(const float* powered, const Pool2dGeometry& g, const LpWindows& win, bool mean, float* t) {
+  for (int64_t oh = 0; oh < g.oh; ++oh) {
+    const int64_t r0 = win.rows.first[oh], nr = win.rows.taps[oh];
+    for (int64_t ow = 0; ow < g.ow; ++ow) {
+      const int64_t c0 = win.cols.first[ow], nc = win.cols.taps[ow];
+      float sum = 0.0f;
+      for (int64_t i = 0; i < nr; ++i) {
+        const float* row = powered + (r0 + i) * g.w + c0;
+        for (int64_t j = 0; j < nc; ++j) sum += row[j];
+      }
+      const float avg = sum / static_cast<float>(nr * nc);  // windows are never empty without padding
+      t[oh * g.ow + ow] = mean ? avg : avg * win.kernel_area;
+    }
+  }
+}
+
+}  // namespace
+
+void lp_pool2d_forward(const Tensor& x, double p, const Pool2dGeometry& g, bool mean, const Tensor& y) {
+  const LpWindows win(g);
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+  const float* px = x.f32();
+  float* py = y.f32();
+  for_planes(g.planes, in_plane + out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
+    std::vector<float> powered(in_plane);
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const float* xp = px + pl * in_plane;
+      for (int64_t i = 0; i < in_plane; ++i) powered[i] = power(xp[i], p);
+      float* yp = py + pl * out_plane;
+      window_totals(powered.data(), g, win, mean, yp);
+      for (int64_t o = 0; o < out_plane; ++o) yp[o] = root(yp[o], p);
+    }
+  });
+}
+
+void lp_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& y, double p, const Pool2dGeometry& g, bool mean,
+                        const Tensor& dx) {
+  const LpWindows win(g);
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+  const float* px = x.f32();
+  const float* py = y.f32();
+  const float* pdy = dy.f32();
+  float* pdx = dx.f32();
+  const float scale = mean ? 1.0f : win.kernel_area;
+  for_planes(g.planes, 2 * in_plane + 2 * out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
+    std::vector<float> powered(in_plane), coef(out_plane);
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const float* xp = px + pl * in_plane;
+      const float* yp = py + pl * out_plane;
+      const float* d = pdy + pl * out_plane;
+      float* gp = pdx + pl * in_plane;
+      for (int64_t i = 0; i < in_plane; ++i) powered[i] = power(xp[i], p);
+      window_totals(powered.data(), g, win, mean, coef.data());
+      // coef = dy * dy/dT * dT/d(x^p), scattered over the window, then times d(x^p)/dx / p.
+      std::memset(gp, 0, in_plane * sizeof(float));
+      for (int64_t oh = 0; oh < g.oh; ++oh) {
+        const int64_t r0 = win.rows.first[oh], nr = win.rows.taps[oh];
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+          const int64_t o = oh * g.ow + ow, c0 = win.cols.first[ow], nc = win.cols.taps[ow];
+          const float t = coef[o];
+          if (t == 0.0f) continue;  // a zero-sum window: zero gradient, not 0 * inf
+          const float share = d[o] * (yp[o] / t) * (scale / static_cast<float>(nr * nc));
+          for (int64_t i = 0; i < nr; ++i) {
+            float* row = gp + (r0 + i) * g.w + c0;
+            for (int64_t j = 0; j < nc; ++j) row[j] += share;
+          }
+        }
+      }
+      if (p != 1.0) {
+        for (int64_t i = 0; i < in_plane; ++i) {
+          const float v = xp[i];
+          gp[i] *= p == 2.0 ? v : p == 3.0 ? v * v : std::pow(v, static_cast<float>(p - 1.0));
+        }
+      }
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace convnet
