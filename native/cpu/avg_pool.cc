@@ -5,6 +5,7 @@
 // it); else the number of in-bounds values. A window wholly in the padding gives 0.
 // Backward: each in-bounds value of the window gets dy / divisor.
 #include <cstring>
+#include <vector>
 
 #include "cpu/nn_ops.h"
 #include "cpu/pool_window.h"
@@ -30,27 +31,19 @@ struct AvgWindows {
 void avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, bool count_include_pad, int64_t divisor_override,
                         const Tensor& y) {
   const AvgWindows win(g);
-  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow, W = g.w;
+  const RowSweep sweep = row_sweep(win.rows, win.cols, g, g.kw, g.pw, 1, 1);
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
   const float* px = x.f32();
   float* py = y.f32();
   for_planes(g.planes, out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
-      float* yp = py + p * out_plane;
       for (int64_t oh = 0; oh < g.oh; ++oh) {
-        const int64_t r0 = win.rows.first[oh], nr = win.rows.taps[oh];
+        float* yrow = py + p * out_plane + oh * g.ow;
+        sum_row(xp, sweep, oh, yrow);
         for (int64_t ow = 0; ow < g.ow; ++ow) {
-          const int64_t c0 = win.cols.first[ow], nc = win.cols.taps[ow];
-          if (nr == 0 || nc == 0) {
-            yp[oh * g.ow + ow] = 0.0f;
-            continue;
-          }
-          float sum = 0.0f;
-          for (int64_t i = 0; i < nr; ++i) {
-            const float* row = xp + (r0 + i) * W + c0;
-            for (int64_t j = 0; j < nc; ++j) sum += row[j];
-          }
-          yp[oh * g.ow + ow] = sum / win.divisor(oh, ow, count_include_pad, divisor_override);
+          const bool empty = win.rows.taps[oh] == 0 || win.cols.taps[ow] == 0;
+          yrow[ow] = empty ? 0.0f : yrow[ow] / win.divisor(oh, ow, count_include_pad, divisor_override);
         }
       }
     }
@@ -60,25 +53,18 @@ void avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, bool count_inc
 void avg_pool2d_backward(const Tensor& dy, const Pool2dGeometry& g, bool count_include_pad, int64_t divisor_override,
                          const Tensor& dx) {
   const AvgWindows win(g);
-  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow, W = g.w;
+  const RowSweep sweep = row_sweep(win.rows, win.cols, g, g.kw, g.pw, 1, 1);
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
   const float* pdy = dy.f32();
   float* pdx = dx.f32();
   for_planes(g.planes, out_plane * g.kh * g.kw + in_plane, [&](int64_t begin, int64_t end) {
     std::memset(pdx + begin * in_plane, 0, (end - begin) * in_plane * sizeof(float));
+    std::vector<float> share(g.ow);
     for (int64_t p = begin; p < end; ++p) {
-      const float* d = pdy + p * out_plane;
-      float* gp = pdx + p * in_plane;
       for (int64_t oh = 0; oh < g.oh; ++oh) {
-        const int64_t r0 = win.rows.first[oh], nr = win.rows.taps[oh];
-        for (int64_t ow = 0; ow < g.ow; ++ow) {
-          const int64_t c0 = win.cols.first[ow], nc = win.cols.taps[ow];
-          if (nr == 0 || nc == 0) continue;
-          const float share = d[oh * g.ow + ow] / win.divisor(oh, ow, count_include_pad, divisor_override);
-          for (int64_t i = 0; i < nr; ++i) {
-            float* row = gp + (r0 + i) * W + c0;
-            for (int64_t j = 0; j < nc; ++j) row[j] += share;
-          }
-        }
+        const float* d = pdy + p * out_plane + oh * g.ow;
+        for (int64_t ow = 0; ow < g.ow; ++ow) share[ow] = d[ow] / win.divisor(oh, ow, count_include_pad, divisor_override);
+        scatter_row(pdx + p * in_plane, sweep, oh, share.data());  // empty windows scatter nothing
       }
     }
   });

@@ -44,18 +44,14 @@ struct LpWindows {
 };
 
 // T for every output of one plane, from the plane's x^p (`powered`).
-void window_totals(const float* powered, const Pool2dGeometry& g, const LpWindows& win, bool mean, float* t) {
+void window_totals(const float* powered, const Pool2dGeometry& g, const LpWindows& win, const RowSweep& sweep, bool mean,
+                   float* t) {
   for (int64_t oh = 0; oh < g.oh; ++oh) {
-    const int64_t r0 = win.rows.first[oh], nr = win.rows.taps[oh];
+    float* row = t + oh * g.ow;
+    sum_row(powered, sweep, oh, row);
     for (int64_t ow = 0; ow < g.ow; ++ow) {
-      const int64_t c0 = win.cols.first[ow], nc = win.cols.taps[ow];
-      float sum = 0.0f;
-      for (int64_t i = 0; i < nr; ++i) {
-        const float* row = powered + (r0 + i) * g.w + c0;
-        for (int64_t j = 0; j < nc; ++j) sum += row[j];
-      }
-      const float avg = sum / static_cast<float>(nr * nc);  // windows are never empty without padding
-      t[oh * g.ow + ow] = mean ? avg : avg * win.kernel_area;
+      const float avg = row[ow] / static_cast<float>(win.rows.taps[oh] * win.cols.taps[ow]);  // never empty: no padding
+      row[ow] = mean ? avg : avg * win.kernel_area;
     }
   }
 }
@@ -64,6 +60,7 @@ void window_totals(const float* powered, const Pool2dGeometry& g, const LpWindow
 
 void lp_pool2d_forward(const Tensor& x, double p, const Pool2dGeometry& g, bool mean, const Tensor& y) {
   const LpWindows win(g);
+  const RowSweep sweep = row_sweep(win.rows, win.cols, g, g.kw, 0, 1, 1);
   const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
   const float* px = x.f32();
   float* py = y.f32();
@@ -73,7 +70,7 @@ void lp_pool2d_forward(const Tensor& x, double p, const Pool2dGeometry& g, bool 
       const float* xp = px + pl * in_plane;
       for (int64_t i = 0; i < in_plane; ++i) powered[i] = power(xp[i], p);
       float* yp = py + pl * out_plane;
-      window_totals(powered.data(), g, win, mean, yp);
+      window_totals(powered.data(), g, win, sweep, mean, yp);
       for (int64_t o = 0; o < out_plane; ++o) yp[o] = root(yp[o], p);
     }
   });
@@ -82,6 +79,7 @@ void lp_pool2d_forward(const Tensor& x, double p, const Pool2dGeometry& g, bool 
 void lp_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& y, double p, const Pool2dGeometry& g, bool mean,
                         const Tensor& dx) {
   const LpWindows win(g);
+  const RowSweep sweep = row_sweep(win.rows, win.cols, g, g.kw, 0, 1, 1);
   const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
   const float* px = x.f32();
   const float* py = y.f32();
@@ -96,22 +94,15 @@ void lp_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& y, doub
       const float* d = pdy + pl * out_plane;
       float* gp = pdx + pl * in_plane;
       for (int64_t i = 0; i < in_plane; ++i) powered[i] = power(xp[i], p);
-      window_totals(powered.data(), g, win, mean, coef.data());
+      window_totals(powered.data(), g, win, sweep, mean, coef.data());
       // coef = dy * dy/dT * dT/d(x^p), scattered over the window, then times d(x^p)/dx / p.
       std::memset(gp, 0, in_plane * sizeof(float));
-      for (int64_t oh = 0; oh < g.oh; ++oh) {
-        const int64_t r0 = win.rows.first[oh], nr = win.rows.taps[oh];
-        for (int64_t ow = 0; ow < g.ow; ++ow) {
-          const int64_t o = oh * g.ow + ow, c0 = win.cols.first[ow], nc = win.cols.taps[ow];
-          const float t = coef[o];
-          if (t == 0.0f) continue;  // a zero-sum window: zero gradient, not 0 * inf
-          const float share = d[o] * (yp[o] / t) * (scale / static_cast<float>(nr * nc));
-          for (int64_t i = 0; i < nr; ++i) {
-            float* row = gp + (r0 + i) * g.w + c0;
-            for (int64_t j = 0; j < nc; ++j) row[j] += share;
-          }
-        }
+      for (int64_t o = 0; o < out_plane; ++o) {
+        const float t = coef[o];
+        const float c = scale / static_cast<float>(win.rows.taps[o / g.ow] * win.cols.taps[o % g.ow]);
+        coef[o] = t == 0.0f ? 0.0f : d[o] * (yp[o] / t) * c;  // a zero-sum window: zero gradient, not 0 * inf
       }
+      for (int64_t oh = 0; oh < g.oh; ++oh) scatter_row(gp, sweep, oh, coef.data() + oh * g.ow);
       if (p != 1.0) {
         for (int64_t i = 0; i < in_plane; ++i) {
           const float v = xp[i];

@@ -17,35 +17,7 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-inline bool takes_over(float v, float best) { return v > best || std::isnan(v); }
-
-// One plane. kIndices: also write the index of the maximum.
-template <bool kIndices>
-void max_plane(const float* x, const Pool2dGeometry& g, const AxisWindows& rows, const AxisWindows& cols, float* y,
-               int32_t* indices) {
-  const int64_t W = g.w;
-  for (int64_t oh = 0; oh < g.oh; ++oh) {
-    const int64_t r0 = rows.first[oh], nr = rows.taps[oh];
-    for (int64_t ow = 0; ow < g.ow; ++ow) {
-      const int64_t c0 = cols.first[ow], nc = cols.taps[ow];
-      float best = -std::numeric_limits<float>::infinity();
-      int64_t at = r0 * W + c0;
-      for (int64_t i = 0; i < nr; ++i) {
-        const int64_t row = (r0 + i * g.dh) * W;
-        for (int64_t j = 0; j < nc; ++j) {
-          const int64_t k = row + c0 + j * g.dw;
-          const float v = x[k];
-          if (takes_over(v, best)) {
-            best = v;
-            if (kIndices) at = k;
-          }
-        }
-      }
-      y[oh * g.ow + ow] = best;
-      if (kIndices) indices[oh * g.ow + ow] = static_cast<int32_t>(at);
-    }
-  }
-}
+inline bool takes_over(float v, float best) { return v > best || v != v; }  // v != v: NaN
 
 // The common non-overlapping 2x2 stride-2 window with no padding and no dilation (LeNet): every
 // window is whole, so the loop is straight-line code the compiler keeps in registers.
@@ -65,9 +37,13 @@ void max_plane_2x2(const float* x, const Pool2dGeometry& g, float* y, int32_t* i
       const float a = top[2 * ow], b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
       float best = a;
       int64_t at = 0;
-      if (takes_over(b, best)) best = b, at = 1;
-      if (takes_over(c, best)) best = c, at = W;
-      if (takes_over(d, best)) best = d, at = W + 1;
+      // Selects, not branches: on random data a branch per tap mispredicts half the time.
+      bool t = takes_over(b, best);
+      best = t ? b : best, at = t ? 1 : at;
+      t = takes_over(c, best);
+      best = t ? c : best, at = t ? W : at;
+      t = takes_over(d, best);
+      best = t ? d : best, at = t ? W + 1 : at;
       y[oh * g.ow + ow] = best;
       if (kIndices) indices[oh * g.ow + ow] = static_cast<int32_t>(2 * oh * W + 2 * ow + at);
     }
@@ -84,6 +60,7 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& 
   float* py = y.f32();
   int32_t* pi = indices ? indices->i32() : nullptr;
   const bool fast = is_2x2_stride_2(g);
+  const RowSweep sweep = row_sweep(rows, cols, g, g.kw, g.pw, g.dh, g.dw);
   for_planes(g.planes, out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
@@ -92,10 +69,11 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& 
       if (fast) {
         if (pi) max_plane_2x2<true>(xp, g, yp, ip);
         else max_plane_2x2<false>(xp, g, yp, nullptr);
-      } else if (pi) {
-        max_plane<true>(xp, g, rows, cols, yp, ip);
       } else {
-        max_plane<false>(xp, g, rows, cols, yp, nullptr);
+        for (int64_t oh = 0; oh < g.oh; ++oh) {
+          if (pi) max_row<true>(xp, sweep, oh, yp + oh * g.ow, ip + oh * g.ow);
+          else max_row<false>(xp, sweep, oh, yp + oh * g.ow, nullptr);
+        }
       }
     }
   });

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "core/philox.h"
 #include "cpu/nn_ops.h"
@@ -33,25 +34,6 @@ struct MixedWindows {
   float divisor(int64_t oh, int64_t ow) const { return static_cast<float>(rows.padded[oh] * cols.padded[ow]); }
 };
 
-// The window's maximum, its index, and its in-bounds sum, in one row-major pass.
-struct WindowStats {
-  float max, sum;
-  int64_t argmax;
-};
-
-inline WindowStats window_stats(const float* xp, int64_t W, int64_t r0, int64_t nr, int64_t c0, int64_t nc) {
-  WindowStats s{-std::numeric_limits<float>::infinity(), 0.0f, r0 * W + c0};
-  for (int64_t i = 0; i < nr; ++i) {
-    const int64_t row = (r0 + i) * W;
-    for (int64_t j = 0; j < nc; ++j) {
-      const float v = xp[row + c0 + j];
-      s.sum += v;
-      if (v > s.max || std::isnan(v)) s.max = v, s.argmax = row + c0 + j;
-    }
-  }
-  return s;
-}
-
 void draw_lambdas(int64_t mode, float fixed, uint64_t seed, uint64_t first_block, float* lambda, int64_t n) {
   for (int64_t i = 0; i < n; i += 4) {
     const Philox4x32 r = mode == kMixedFixed ? Philox4x32{} : Philox4x32::generate(seed, first_block + i / 4);
@@ -67,22 +49,22 @@ void draw_lambdas(int64_t mode, float fixed, uint64_t seed, uint64_t first_block
 void mixed_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, int64_t lambda_mode, float fixed, uint64_t seed,
                           uint64_t first_block, const Tensor& lambda, const Tensor& y) {
   const MixedWindows win(g);
+  const RowSweep sweep = row_sweep(win.rows, win.cols, g, g.kw, g.pw, 1, 1);
   const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
   float* pl = lambda.f32();
   draw_lambdas(lambda_mode, fixed, seed, first_block, pl, g.planes);  // N * C numbers: cheap, one thread
   const float* px = x.f32();
   float* py = y.f32();
-  for_planes(g.planes, out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
+  for_planes(g.planes, 2 * out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
+    std::vector<float> sums(g.ow);
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
-      float* yp = py + p * out_plane;
       const float lam = pl[p], rest = 1.0f - pl[p];
       for (int64_t oh = 0; oh < g.oh; ++oh) {
-        for (int64_t ow = 0; ow < g.ow; ++ow) {
-          const WindowStats s = window_stats(xp, g.w, win.rows.first[oh], win.rows.taps[oh], win.cols.first[ow],
-                                             win.cols.taps[ow]);
-          yp[oh * g.ow + ow] = lam * s.max + rest * (s.sum / win.divisor(oh, ow));
-        }
+        float* yrow = py + p * out_plane + oh * g.ow;
+        max_row<false>(xp, sweep, oh, yrow, nullptr);
+        sum_row(xp, sweep, oh, sums.data());
+        for (int64_t ow = 0; ow < g.ow; ++ow) yrow[ow] = lam * yrow[ow] + rest * (sums[ow] / win.divisor(oh, ow));
       }
     }
   });
@@ -91,28 +73,26 @@ void mixed_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, int64_t lamb
 void mixed_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& lambda, const Pool2dGeometry& g,
                            const Tensor& dx) {
   const MixedWindows win(g);
+  const RowSweep sweep = row_sweep(win.rows, win.cols, g, g.kw, g.pw, 1, 1);
   const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
   const float *px = x.f32(), *pdy = dy.f32(), *pl = lambda.f32();
   float* pdx = dx.f32();
-  for_planes(g.planes, 2 * out_plane * g.kh * g.kw + in_plane, [&](int64_t begin, int64_t end) {
+  for_planes(g.planes, 3 * out_plane * g.kh * g.kw + in_plane, [&](int64_t begin, int64_t end) {
     std::memset(pdx + begin * in_plane, 0, (end - begin) * in_plane * sizeof(float));
+    std::vector<float> maxes(g.ow), share(g.ow);
+    std::vector<int32_t> argmax(g.ow);
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
-      const float* d = pdy + p * out_plane;
       float* gp = pdx + p * in_plane;
       const float lam = pl[p], rest = 1.0f - pl[p];
       for (int64_t oh = 0; oh < g.oh; ++oh) {
-        const int64_t r0 = win.rows.first[oh], nr = win.rows.taps[oh];
-        for (int64_t ow = 0; ow < g.ow; ++ow) {
-          const int64_t c0 = win.cols.first[ow], nc = win.cols.taps[ow];
-          const float dyo = d[oh * g.ow + ow];
-          const float share = rest * dyo / win.divisor(oh, ow);
-          for (int64_t i = 0; i < nr; ++i) {
-            float* row = gp + (r0 + i) * g.w + c0;
-            for (int64_t j = 0; j < nc; ++j) row[j] += share;
-          }
-          if (nr > 0 && nc > 0) gp[window_stats(xp, g.w, r0, nr, c0, nc).argmax] += lam * dyo;
-        }
+        const float* d = pdy + p * out_plane + oh * g.ow;
+        for (int64_t ow = 0; ow < g.ow; ++ow) share[ow] = rest * d[ow] / win.divisor(oh, ow);
+        scatter_row(gp, sweep, oh, share.data());
+        max_row<true>(xp, sweep, oh, maxes.data(), argmax.data());  // the forward's argmax, found again
+        if (win.rows.taps[oh] == 0) continue;
+        for (int64_t ow = 0; ow < g.ow; ++ow)
+          if (win.cols.taps[ow] > 0) gp[argmax[ow]] += lam * d[ow];
       }
     }
   });

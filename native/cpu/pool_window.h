@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -51,6 +52,119 @@ inline AxisWindows adaptive_windows(int64_t out, int64_t in) {
     a.taps[o] = a.padded[o] = end - start;
   }
   return a;
+}
+
+// Output positions [lo, hi) whose windows lie wholly inside the input (lo = hi when none do).
+inline void whole_windows(const AxisWindows& a, int64_t k, int64_t stride, int64_t pad, int64_t* lo, int64_t* hi) {
+  const int64_t out = static_cast<int64_t>(a.taps.size());
+  *lo = 0;
+  while (*lo < out && !(a.first[*lo] == *lo * stride - pad && a.taps[*lo] == k)) ++*lo;
+  *hi = *lo;
+  while (*hi < out && a.first[*hi] == *hi * stride - pad && a.taps[*hi] == k) ++*hi;
+}
+
+// Note [tap-major rows]: the pools compute one output row at a time, visiting the taps in
+// row-major order (so each output sees its values in the same order as a per-output loop, and
+// ties and sums come out as PyTorch's) but looping over the output columns innermost. For the
+// columns whose windows are whole, that inner loop has no bounds checks and no branches: the
+// compiler keeps independent outputs in flight (and may vectorize) instead of mispredicting a
+// comparison per tap. Border columns take the plain per-output loop.
+struct RowSweep {
+  const AxisWindows& rows;
+  const AxisWindows& cols;
+  int64_t W, ow, sw, dh, dw, lo, hi;  // lo, hi: the columns with whole windows
+};
+
+// The maximum (PyTorch's rule: first maximum, a NaN takes over) of every window of output row
+// `oh`, and with kIndices its flat index.
+template <bool kIndices>
+inline void max_row(const float* x, const RowSweep& r, int64_t oh, float* y, int32_t* indices) {
+  const int64_t r0 = r.rows.first[oh], nr = r.rows.taps[oh];
+  const auto take = [](float v, float best) { return v > best || v != v; };
+  for (int64_t o = 0; o < r.ow; ++o) {
+    if (o == r.lo) o = r.hi;  // the whole windows are done below
+    if (o >= r.ow) break;
+    const int64_t c0 = r.cols.first[o], nc = r.cols.taps[o];
+    float best = -std::numeric_limits<float>::infinity();
+    int64_t at = r0 * r.W + c0;
+    for (int64_t i = 0; i < nr; ++i) {
+      for (int64_t j = 0; j < nc; ++j) {
+        const int64_t k = (r0 + i * r.dh) * r.W + c0 + j * r.dw;
+        if (take(x[k], best)) best = x[k], at = k;
+      }
+    }
+    y[o] = best;
+    if (kIndices) indices[o] = static_cast<int32_t>(at);
+  }
+  if (r.lo >= r.hi) return;
+  const int64_t kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo];
+  for (int64_t o = r.lo; o < r.hi; ++o) {
+    y[o] = -std::numeric_limits<float>::infinity();
+    if (kIndices) indices[o] = static_cast<int32_t>(r0 * r.W + c_lo + (o - r.lo) * r.sw);
+  }
+  for (int64_t i = 0; i < nr; ++i) {
+    for (int64_t j = 0; j < kw; ++j) {
+      const int64_t base = (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
+      const float* src = x + base;
+      for (int64_t o = r.lo; o < r.hi; ++o) {
+        const float v = src[(o - r.lo) * r.sw];
+        const bool t = take(v, y[o]);
+        y[o] = t ? v : y[o];
+        if (kIndices) indices[o] = t ? static_cast<int32_t>(base + (o - r.lo) * r.sw) : indices[o];
+      }
+    }
+  }
+}
+
+// The sum of the in-bounds values of every window of output row `oh`, taps in row-major order.
+inline void sum_row(const float* x, const RowSweep& r, int64_t oh, float* sums) {
+  const int64_t r0 = r.rows.first[oh], nr = r.rows.taps[oh];
+  for (int64_t o = 0; o < r.ow; ++o) {
+    if (o == r.lo) o = r.hi;
+    if (o >= r.ow) break;
+    const int64_t c0 = r.cols.first[o], nc = r.cols.taps[o];
+    float sum = 0.0f;
+    for (int64_t i = 0; i < nr; ++i)
+      for (int64_t j = 0; j < nc; ++j) sum += x[(r0 + i * r.dh) * r.W + c0 + j * r.dw];
+    sums[o] = sum;
+  }
+  if (r.lo >= r.hi) return;
+  const int64_t kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo];
+  for (int64_t o = r.lo; o < r.hi; ++o) sums[o] = 0.0f;
+  for (int64_t i = 0; i < nr; ++i) {
+    for (int64_t j = 0; j < kw; ++j) {
+      const float* src = x + (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
+      for (int64_t o = r.lo; o < r.hi; ++o) sums[o] += src[(o - r.lo) * r.sw];
+    }
+  }
+}
+
+// Adds share[o] to every in-bounds value of every window of output row `oh` (the backward of
+// sum_row), taps in row-major order.
+inline void scatter_row(float* dx, const RowSweep& r, int64_t oh, const float* share) {
+  const int64_t r0 = r.rows.first[oh], nr = r.rows.taps[oh];
+  for (int64_t o = 0; o < r.ow; ++o) {
+    if (o == r.lo) o = r.hi;
+    if (o >= r.ow) break;
+    const int64_t c0 = r.cols.first[o], nc = r.cols.taps[o];
+    for (int64_t i = 0; i < nr; ++i)
+      for (int64_t j = 0; j < nc; ++j) dx[(r0 + i * r.dh) * r.W + c0 + j * r.dw] += share[o];
+  }
+  if (r.lo >= r.hi) return;
+  const int64_t kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo];
+  for (int64_t i = 0; i < nr; ++i) {
+    for (int64_t j = 0; j < kw; ++j) {
+      float* dst = dx + (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
+      for (int64_t o = r.lo; o < r.hi; ++o) dst[(o - r.lo) * r.sw] += share[o];
+    }
+  }
+}
+
+inline RowSweep row_sweep(const AxisWindows& rows, const AxisWindows& cols, const Pool2dGeometry& g, int64_t kw, int64_t pw,
+                          int64_t dh, int64_t dw) {
+  RowSweep r{rows, cols, g.w, g.ow, g.sw, dh, dw, 0, 0};
+  whole_windows(cols, kw, g.sw, pw, &r.lo, &r.hi);
+  return r;
 }
 
 // Calls fn(first_plane, end_plane) over the planes, in chunks of at least ~32K elements of work
