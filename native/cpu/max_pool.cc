@@ -88,11 +88,11 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
   float* pdx = dx.f32();
   std::atomic<int64_t> bad{-1};
   for_planes(planes, out_plane + in_plane, [&](int64_t begin, int64_t end) {
-    std::memset(pdx + begin * in_plane, 0, (end - begin) * in_plane * sizeof(float));
     for (int64_t p = begin; p < end; ++p) {
       const float* d = pdy + p * out_plane;
       const int32_t* ip = pi + p * out_plane;
       float* g = pdx + p * in_plane;
+      std::memset(g, 0, in_plane * sizeof(float));  // plane by plane: it stays in cache for the scatter
       for (int64_t o = 0; o < out_plane; ++o) {
         if (ip[o] < 0 || ip[o] >= in_plane) {
           int64_t seen = bad.load();

@@ -78,12 +78,12 @@ void mixed_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& lamb
   const float *px = x.f32(), *pdy = dy.f32(), *pl = lambda.f32();
   float* pdx = dx.f32();
   for_planes(g.planes, 3 * out_plane * g.kh * g.kw + in_plane, [&](int64_t begin, int64_t end) {
-    std::memset(pdx + begin * in_plane, 0, (end - begin) * in_plane * sizeof(float));
     std::vector<float> maxes(g.ow), share(g.ow);
     std::vector<int32_t> argmax(g.ow);
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
       float* gp = pdx + p * in_plane;
+      std::memset(gp, 0, in_plane * sizeof(float));  // plane by plane: it stays in cache for the scatter
       const float lam = pl[p], rest = 1.0f - pl[p];
       for (int64_t oh = 0; oh < g.oh; ++oh) {
         const float* d = pdy + p * out_plane + oh * g.ow;

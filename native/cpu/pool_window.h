@@ -97,21 +97,30 @@ inline void max_row(const float* x, const RowSweep& r, int64_t oh, float* y, int
     if (kIndices) indices[o] = static_cast<int32_t>(at);
   }
   if (r.lo >= r.hi) return;
+  // The whole windows track which tap (i * kw + j, a loop constant) holds the maximum, and turn
+  // it into the flat index at the end: a cheaper select than the index itself.
   const int64_t kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo];
+  int32_t* tap = kIndices ? indices : nullptr;
   for (int64_t o = r.lo; o < r.hi; ++o) {
     y[o] = -std::numeric_limits<float>::infinity();
-    if (kIndices) indices[o] = static_cast<int32_t>(r0 * r.W + c_lo + (o - r.lo) * r.sw);
+    if (kIndices) tap[o] = 0;
   }
   for (int64_t i = 0; i < nr; ++i) {
     for (int64_t j = 0; j < kw; ++j) {
-      const int64_t base = (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
-      const float* src = x + base;
+      const float* src = x + (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
+      const int32_t this_tap = static_cast<int32_t>(i * kw + j);
       for (int64_t o = r.lo; o < r.hi; ++o) {
         const float v = src[(o - r.lo) * r.sw];
         const bool t = take(v, y[o]);
         y[o] = t ? v : y[o];
-        if (kIndices) indices[o] = t ? static_cast<int32_t>(base + (o - r.lo) * r.sw) : indices[o];
+        if (kIndices) tap[o] = t ? this_tap : tap[o];
       }
+    }
+  }
+  if (kIndices) {
+    for (int64_t o = r.lo; o < r.hi; ++o) {
+      const int64_t i = tap[o] / kw, j = tap[o] % kw;
+      indices[o] = static_cast<int32_t>((r0 + i * r.dh) * r.W + c_lo + (o - r.lo) * r.sw + j * r.dw);
     }
   }
 }

@@ -99,10 +99,10 @@ void roi_pool_backward(const Tensor& dy, const Tensor& argmax, const Tensor& box
   const float* pdy = dy.f32();
   float* pdx = dx.f32();
   for_planes(N * C, plane + bins * (K / std::max<int64_t>(N, 1) + 1), [&](int64_t begin, int64_t end) {
-    std::memset(pdx + begin * plane, 0, (end - begin) * plane * sizeof(float));
     for (int64_t q = begin; q < end; ++q) {
       const int64_t n = q / C, c = q % C;
       float* gp = pdx + q * plane;
+      std::memset(gp, 0, plane * sizeof(float));  // plane by plane: it stays in cache for the scatter
       for (const int64_t k : boxes_of[n]) {
         const float* d = pdy + (k * C + c) * bins;
         const int32_t* a = pa + (k * C + c) * bins;
