@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import {
   adaptiveAvgPool2dBackward, adaptiveMaxPool2dBackward, avgPool2dBackward, lpPool2dBackward, maxPool2dBackward,
-  mixedPool2dBackward, roiPoolBackward, roiPoolWithArgmax,
+  mixedPool2dBackward, mixedPool2dForward, roiPoolBackward, roiPoolWithArgmax,
 } from '../lib/nn/functional/pool';
 import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, loadFixture, randomTensor, rng, sizeOf } from './helpers';
 
@@ -384,14 +384,16 @@ describe('F: pooling', () => {
         const w: Win = { k: two(c.k, [1, 1]), s: two((c.o as { stride?: number }).stride, two(c.k, [1, 1])), p: two((c.o as { padding?: number | P2 }).padding as number, [0, 0]), d: [1, 1], ceil: (c.o as { ceilMode?: boolean }).ceilMode ?? false };
         for (const mode of [{ training: true, mode: 'uniform' as const }, { training: true }, { lambda: 0.3 }, {}]) {
           const what = `mixedPool2d ${JSON.stringify(c)} ${JSON.stringify(mode)}`;
-          const [y, lambda] = F.mixedPool2d(t, c.k, { ...c.o, ...mode, returnLambda: true });
+          const [y, lambda, idx] = mixedPool2dForward(t, c.k, { ...c.o, ...mode });
           const lam = lambda.dataSync();
           if (!mode.training) expect(Array.from(lam)).to.deep.equal(Array(lam.length).fill(Math.fround(mode.lambda ?? 0.5)));
           const dy = randomDy(geo(c.shape, w).yShape, 800 + n);
           const ref = refMixedPool(v, c.shape, w, lam, dy.v);
           expect(y.shape).to.deep.equal(ref.shape);
           expectClose(y.dataSync(), ref.y, 2e-6, 1e-7, what);
-          expectClose(mixedPool2dBackward(dy.t, t, lambda, c.k, c.o).dataSync(), ref.dx, 2e-6, 1e-7, `${what} backward`);
+          expectClose(mixedPool2dBackward(dy.t, idx, lambda, c.shape, c.k, c.o).dataSync(), ref.dx, 2e-6, 1e-7, `${what} backward`);
+          expect(Array.from(idx.dataSync())).to.deep.equal(Array.from(F.maxPool2d(t, c.k, { ...c.o, returnIndices: true })[1].dataSync()));
+          if (!mode.training) expectBitIdentical(F.mixedPool2d(t, c.k, { ...c.o, ...mode }).dataSync(), y.dataSync(), `${what}: with and without indices`);
           // The evaluation formula from the library's own max and average pooling, in float32.
           const mx = F.maxPool2d(t, c.k, c.o).dataSync(), av = F.avgPool2d(t, c.k, c.o).dataSync(), out = y.dataSync();
           const plane = mx.length / lam.length;
@@ -407,7 +409,10 @@ describe('F: pooling', () => {
       gradCheck({
         what: 'mixedPool2d', inputs: [{ shape: [2, 2, 6, 7], values: distinct(168, 4) }],
         forward: ([x]) => F.mixedPool2d(x, 3, { stride: 2, padding: 1, lambda: 0.3 }),
-        backward: (dy, [x]) => [mixedPool2dBackward(dy, x, cc.full([2, 2], 0.3), 3, { stride: 2, padding: 1 })],
+        backward: (dy, [x]) => {
+          const [, lambda, idx] = mixedPool2dForward(x, 3, { stride: 2, padding: 1, lambda: 0.3 });
+          return [mixedPool2dBackward(dy, idx, lambda, x.shape, 3, { stride: 2, padding: 1 })];
+        },
       });
     });
   });
@@ -526,8 +531,8 @@ describe('F: pooling', () => {
       const yl = F.lpPool2d(t, 3, 3, { stride: 2 });
       out.push(yl.dataSync(), lpPool2dBackward(F.lpPool2d(t, 3, 3, { stride: 2 }).add(1), t, yl, 3, 3, { stride: 2 }).dataSync());
       cc.manualSeed(5);
-      const [yx, lam] = F.mixedPool2d(t, 3, { stride: 2, padding: 1, training: true, mode: 'uniform', returnLambda: true });
-      out.push(yx.dataSync(), lam.dataSync(), mixedPool2dBackward(dy, t, lam, 3, { stride: 2, padding: 1 }).dataSync());
+      const [yx, lam, ix] = mixedPool2dForward(t, 3, { stride: 2, padding: 1, training: true, mode: 'uniform' });
+      out.push(yx.dataSync(), lam.dataSync(), ix.dataSync(), mixedPool2dBackward(dy, ix, lam, shape, 3, { stride: 2, padding: 1 }).dataSync());
       const ya = F.adaptiveAvgPool2d(t, 6);
       out.push(ya.dataSync(), adaptiveAvgPool2dBackward(ya, shape).dataSync());
       const [yam, iam] = F.adaptiveMaxPool2d(t, [5, 7], { returnIndices: true });
@@ -552,9 +557,9 @@ describe('F: pooling', () => {
     expect(F.avgPool2d(x, 2).dataSync().length).to.equal(0);
     expect(avgPool2dBackward(y, x.shape, 2).shape).to.deep.equal([0, 3, 8, 8]);
     expect(lpPool2dBackward(y, x, F.lpPool2d(x, 2, 2), 2, 2).shape).to.deep.equal([0, 3, 8, 8]);
-    const [ym, lam] = F.mixedPool2d(x, 2, { training: true, returnLambda: true });
-    expect([ym.shape, lam.shape]).to.deep.equal([[0, 3, 4, 4], [0, 3]]);
-    expect(mixedPool2dBackward(ym, x, lam, 2).dataSync().length).to.equal(0);
+    const [ym, lam, im] = mixedPool2dForward(x, 2, { training: true });
+    expect([ym.shape, lam.shape, im.shape]).to.deep.equal([[0, 3, 4, 4], [0, 3], [0, 3, 4, 4]]);
+    expect(mixedPool2dBackward(ym, im, lam, x.shape, 2).dataSync().length).to.equal(0);
     expect(F.adaptiveAvgPool2d(x, 2).shape).to.deep.equal([0, 3, 2, 2]);
     expect(adaptiveAvgPool2dBackward(cc.zeros([0, 3, 2, 2]), x.shape).shape).to.deep.equal([0, 3, 8, 8]);
     expect(F.adaptiveMaxPool2d(x, 2).dataSync().length).to.equal(0);
@@ -605,7 +610,8 @@ describe('F: pooling', () => {
     expectError(() => maxPool2dBackward(y, idx, [1, 3, 6, 6]), 'E_SHAPE');
     expectError(() => avgPool2dBackward(y, x.shape, 3), 'E_SHAPE');
     expectError(() => lpPool2dBackward(y, x, cc.zeros([1, 2, 2, 2]), 2, 2), 'E_SHAPE');
-    expectError(() => mixedPool2dBackward(y, x, cc.zeros([2]), 2), 'E_SHAPE', /lambda/);
+    expectError(() => mixedPool2dBackward(y, idx, cc.zeros([2]), x.shape, 2), 'E_SHAPE', /lambda/);
+    expectError(() => mixedPool2dBackward(y, y, cc.zeros([1, 2]), x.shape, 2), 'E_DTYPE', /indices/);
     expectError(() => roiPoolBackward(cc.zeros([1, 2, 2, 2]), cc.zeros([1, 2, 2, 2], 'int32'), cc.zeros([2, 5]), x.shape), 'E_SHAPE');
   });
 
@@ -620,7 +626,7 @@ describe('F: pooling', () => {
     expectError(() => native.avgPool2dForward(h, [3, 3, 1, 1, 2, 0, 1, 1], false, true, 0), 'E_ARG');
     expectError(() => native.avgPool2dForward(h, [7, 7, 1, 1, 0, 0, 1, 1], false, true, 0), 'E_SHAPE');
     expectError(() => native.lpPool2dForward(h, -1, [2, 2, 2, 2, 0, 0, 1, 1], false, false), 'E_ARG');
-    expectError(() => native.mixedPool2dForward(h, [2, 2, 2, 2, 0, 0, 1, 1], false, 7 as 0, 0.5), 'E_ARG');
+    expectError(() => native.mixedPool2dForward(h, [2, 2, 2, 2, 0, 0, 1, 1], false, 7 as 0, 0.5, false), 'E_ARG');
     expectError(() => native.adaptivePool2dForward(0, h, [0, 2], false), 'E_ARG');
     expectError(() => native.roiPoolForward(h, cc.zeros([1, 4]).handle(), [2, 2], 1), 'E_SHAPE');
     expectError(() => native.maxPoolBackward(cc.zeros([1, 2, 3, 3]).handle(), cc.zeros([1, 2, 3, 2], 'int32').handle(), [1, 2, 6, 6]), 'E_SHAPE');

@@ -194,10 +194,12 @@ Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(mode >= cpu::kMixedFixed && mode <= cpu::kMixedUniform, "E_ARG", op, ": unknown lambda mode ", mode);
   const double fixed = number_arg(info, 4, op, "lambda");
   CONVNET_CHECK(fixed >= 0 && fixed <= 1, "E_ARG", op, ": `lambda` must be in [0, 1], got ", fixed);
+  const bool with_indices = bool_arg(info, 5, op, "returnIndices");
   CONVNET_CHECK(g.dh == 1 && g.dw == 1, "E_ARG", op, ": no dilation");
-  Shape lambda_shape(x.shape.begin(), x.shape.end() - 2);  // [N, C] (or [C])
-  Tensor y = Tensor::empty(pooled_shape(x.shape, g.oh, g.ow), DType::Float32);
-  Tensor lambda = Tensor::empty(lambda_shape, DType::Float32);
+  const Shape shape = pooled_shape(x.shape, g.oh, g.ow);
+  Tensor y = Tensor::empty(shape, DType::Float32);
+  Tensor lambda = Tensor::empty(Shape(x.shape.begin(), x.shape.end() - 2), DType::Float32);  // [N, C] (or [C])
+  Tensor indices = with_indices ? Tensor::empty(shape, DType::Int32) : Tensor{};
   // The numbers are reserved here, on the JavaScript thread, so the call order decides them.
   uint64_t seed = 0, first = 0;
   if (mode != cpu::kMixedFixed) {
@@ -206,21 +208,31 @@ Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info) {
     first = gen.reserve(g.planes);
   }
   const float lam = static_cast<float>(fixed);
-  Queue::cpu().enqueue(op, [=] { cpu::mixed_pool2d_forward(x, g, mode, lam, seed, first, lambda, y); });
-  return pair(info.Env(), std::move(y), &lambda);
+  Queue::cpu().enqueue(op, [=] {
+    cpu::mixed_pool2d_forward(x, g, mode, lam, seed, first, lambda, y, with_indices ? &indices : nullptr);
+  });
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(uint32_t{0}, wrap_tensor(env, std::move(y)));
+  out.Set(uint32_t{1}, wrap_tensor(env, std::move(lambda)));
+  out.Set(uint32_t{2}, with_indices ? wrap_tensor(env, std::move(indices)) : env.Null());
+  return out;
 }
 
 Napi::Value MixedPool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "mixedPool2d backward";
   const Tensor& dy = float_arg(info, 0, op, "dy");
-  const Tensor& x = float_arg(info, 1, op, "x");
+  const Tensor& indices = tensor_arg(info, 1, op, "indices");
+  expect_dtype(indices, DType::Int32, op, "indices");
   const Tensor& lambda = float_arg(info, 2, op, "lambda");
-  const cpu::Pool2dGeometry g = window_arg(info, 3, x.shape, op);
+  const Shape x_shape = shape_arg(info, 3, op, "inputShape");
+  const cpu::Pool2dGeometry g = window_arg(info, 4, x_shape, op);
   CONVNET_CHECK(g.dh == 1 && g.dw == 1, "E_ARG", op, ": no dilation");
-  expect_shape(dy, pooled_shape(x.shape, g.oh, g.ow), op, "dy");
-  expect_shape(lambda, Shape(x.shape.begin(), x.shape.end() - 2), op, "lambda");
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::mixed_pool2d_backward(dy, x, lambda, g, dx); });
+  expect_shape(dy, pooled_shape(x_shape, g.oh, g.ow), op, "dy");
+  expect_shape(indices, dy.shape, op, "indices");
+  expect_shape(lambda, Shape(x_shape.begin(), x_shape.end() - 2), op, "lambda");
+  Tensor dx = Tensor::empty(x_shape, DType::Float32);
+  Queue::cpu().enqueue(op, [=] { cpu::mixed_pool2d_backward(dy, indices, lambda, g, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 

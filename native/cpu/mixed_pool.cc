@@ -12,13 +12,16 @@
 //   site for N * C numbers. kMixedBernoulli: lambda[i] = u_i < 0.5 ? 1 : 0;
 //   kMixedUniform: lambda[i] = u_i. The GPU backend draws the same lambdas for the same seed.
 //
-// Backward (from x, recomputing the argmax, and the lambda of the forward): the argmax gets
-// lambda * dy; every in-bounds value of the window gets (1 - lambda) * dy / divisor.
+// Backward (from the forward's argmax and lambda): the argmax gets lambda * dy; every in-bounds
+// value of the window gets (1 - lambda) * dy / divisor. (Keeping the argmax costs the forward a
+// little; finding it again made the backward slower than PyTorch's composed version.)
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
 
+#include "core/error.h"
 #include "core/philox.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pool_window.h"
@@ -47,7 +50,7 @@ void draw_lambdas(int64_t mode, float fixed, uint64_t seed, uint64_t first_block
 }  // namespace
 
 void mixed_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, int64_t lambda_mode, float fixed, uint64_t seed,
-                          uint64_t first_block, const Tensor& lambda, const Tensor& y) {
+                          uint64_t first_block, const Tensor& lambda, const Tensor& y, const Tensor* indices) {
   const MixedWindows win(g);
   const RowSweep sweep = row_sweep(win.rows, win.cols, g, g.kw, g.pw, 1, 1);
   const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
@@ -55,33 +58,35 @@ void mixed_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, int64_t lamb
   draw_lambdas(lambda_mode, fixed, seed, first_block, pl, g.planes);  // N * C numbers: cheap, one thread
   const float* px = x.f32();
   float* py = y.f32();
+  int32_t* pi = indices ? indices->i32() : nullptr;
   for_planes(g.planes, 2 * out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
     std::vector<float> sums(g.ow);
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
       const float lam = pl[p], rest = 1.0f - pl[p];
       for (int64_t oh = 0; oh < g.oh; ++oh) {
-        float* yrow = py + p * out_plane + oh * g.ow;
-        max_row<false>(xp, sweep, oh, yrow, nullptr);
+        const int64_t o = p * out_plane + oh * g.ow;
+        if (pi) max_row<true>(xp, sweep, oh, py + o, pi + o);
+        else max_row<false>(xp, sweep, oh, py + o, nullptr);
         sum_row(xp, sweep, oh, sums.data());
-        for (int64_t ow = 0; ow < g.ow; ++ow) yrow[ow] = lam * yrow[ow] + rest * (sums[ow] / win.divisor(oh, ow));
+        for (int64_t ow = 0; ow < g.ow; ++ow) py[o + ow] = lam * py[o + ow] + rest * (sums[ow] / win.divisor(oh, ow));
       }
     }
   });
 }
 
-void mixed_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& lambda, const Pool2dGeometry& g,
+void mixed_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& lambda, const Pool2dGeometry& g,
                            const Tensor& dx) {
   const MixedWindows win(g);
   const RowSweep sweep = row_sweep(win.rows, win.cols, g, g.kw, g.pw, 1, 1);
   const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
-  const float *px = x.f32(), *pdy = dy.f32(), *pl = lambda.f32();
+  const float *pdy = dy.f32(), *pl = lambda.f32();
+  const int32_t* pi = indices.i32();
   float* pdx = dx.f32();
-  for_planes(g.planes, 3 * out_plane * g.kh * g.kw + in_plane, [&](int64_t begin, int64_t end) {
-    std::vector<float> maxes(g.ow), share(g.ow);
-    std::vector<int32_t> argmax(g.ow);
+  std::atomic<int64_t> bad{-1};
+  for_planes(g.planes, 2 * out_plane * g.kh * g.kw + in_plane, [&](int64_t begin, int64_t end) {
+    std::vector<float> share(g.ow);
     for (int64_t p = begin; p < end; ++p) {
-      const float* xp = px + p * in_plane;
       float* gp = pdx + p * in_plane;
       std::memset(gp, 0, in_plane * sizeof(float));  // plane by plane: it stays in cache for the scatter
       const float lam = pl[p], rest = 1.0f - pl[p];
@@ -89,13 +94,23 @@ void mixed_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& lamb
         const float* d = pdy + p * out_plane + oh * g.ow;
         for (int64_t ow = 0; ow < g.ow; ++ow) share[ow] = rest * d[ow] / win.divisor(oh, ow);
         scatter_row(gp, sweep, oh, share.data());
-        max_row<true>(xp, sweep, oh, maxes.data(), argmax.data());  // the forward's argmax, found again
-        if (win.rows.taps[oh] == 0) continue;
-        for (int64_t ow = 0; ow < g.ow; ++ow)
-          if (win.cols.taps[ow] > 0) gp[argmax[ow]] += lam * d[ow];
+      }
+      const float* d = pdy + p * out_plane;
+      const int32_t* ip = pi + p * out_plane;
+      for (int64_t o = 0; o < out_plane; ++o) {
+        if (static_cast<uint32_t>(ip[o]) >= static_cast<uint32_t>(in_plane)) {
+          int64_t seen = bad.load();
+          const int64_t at = p * out_plane + o;
+          while ((seen < 0 || at < seen) && !bad.compare_exchange_weak(seen, at)) {
+          }
+          break;
+        }
+        gp[ip[o]] += lam * d[o];
       }
     }
   });
+  CONVNET_CHECK(bad < 0, "E_INDEX", "index ", bad < 0 ? 0 : pi[bad.load()], " at position ", bad.load(),
+                " is out of range for an input plane of ", in_plane, " elements");
 }
 
 }  // namespace cpu

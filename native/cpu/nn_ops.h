@@ -46,9 +46,10 @@ void lp_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& y, doub
 // lambda_mode: 0 = every lambda is `fixed` (evaluation), 1 = Bernoulli(0.5), 2 = uniform [0, 1),
 // drawn from Philox(seed) blocks from first_block on (see mixed_pool.cc).
 enum MixedLambdaMode : int64_t { kMixedFixed = 0, kMixedBernoulli = 1, kMixedUniform = 2 };
+// indices (optional): the argmax of each window, as max_pool2d's, kept for the backward.
 void mixed_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, int64_t lambda_mode, float fixed, uint64_t seed,
-                          uint64_t first_block, const Tensor& lambda, const Tensor& y);
-void mixed_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& lambda, const Pool2dGeometry& g,
+                          uint64_t first_block, const Tensor& lambda, const Tensor& y, const Tensor* indices);
+void mixed_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& lambda, const Pool2dGeometry& g,
                            const Tensor& dx);
 // Adaptive pools: g.kh.. unused; windows [floor(i * H / oh), ceil((i + 1) * H / oh)).
 void adaptive_avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y);

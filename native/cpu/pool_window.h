@@ -75,6 +75,64 @@ struct RowSweep {
   int64_t W, ow, sw, dh, dw, lo, hi;  // lo, hi: the columns with whole windows
 };
 
+// The whole windows of max_row. kStride: the column stride when it is 1 or 2 (a constant
+// lets the compiler vectorize the strided loads), 0 for any other (r.sw).
+// The whole windows track which tap (i * kw + j, a loop constant) holds the maximum and turn it
+// into the flat index at the end: a cheaper select than the index itself.
+template <bool kIndices, int kStride>
+inline void max_whole(const float* x, const RowSweep& r, int64_t r0, int64_t nr, float* y, int32_t* indices) {
+  const int64_t sw = kStride ? kStride : r.sw, kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo], n = r.hi - r.lo;
+  float* __restrict__ best = y + r.lo;
+  int32_t* __restrict__ tap = kIndices ? indices + r.lo : nullptr;
+  for (int64_t o = 0; o < n; ++o) {
+    best[o] = -std::numeric_limits<float>::infinity();
+    if (kIndices) tap[o] = 0;
+  }
+  for (int64_t i = 0; i < nr; ++i) {
+    for (int64_t j = 0; j < kw; ++j) {
+      const float* __restrict__ src = x + (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
+      const int32_t this_tap = static_cast<int32_t>(i * kw + j);
+      for (int64_t o = 0; o < n; ++o) {
+        const float v = src[o * sw];
+        const bool t = v > best[o] || v != v;  // PyTorch's rule; v != v: NaN
+        best[o] = t ? v : best[o];
+        if (kIndices) tap[o] = t ? this_tap : tap[o];
+      }
+    }
+  }
+  if (kIndices) {
+    for (int64_t o = 0; o < n; ++o) {
+      const int64_t i = tap[o] / kw, j = tap[o] % kw;
+      tap[o] = static_cast<int32_t>((r0 + i * r.dh) * r.W + c_lo + o * sw + j * r.dw);
+    }
+  }
+}
+
+template <int kStride>
+inline void sum_whole(const float* x, const RowSweep& r, int64_t r0, int64_t nr, float* sums) {
+  const int64_t sw = kStride ? kStride : r.sw, kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo], n = r.hi - r.lo;
+  float* __restrict__ out = sums + r.lo;
+  for (int64_t o = 0; o < n; ++o) out[o] = 0.0f;
+  for (int64_t i = 0; i < nr; ++i) {
+    for (int64_t j = 0; j < kw; ++j) {
+      const float* __restrict__ src = x + (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
+      for (int64_t o = 0; o < n; ++o) out[o] += src[o * sw];
+    }
+  }
+}
+
+template <int kStride>
+inline void scatter_whole(float* dx, const RowSweep& r, int64_t r0, int64_t nr, const float* share) {
+  const int64_t sw = kStride ? kStride : r.sw, kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo], n = r.hi - r.lo;
+  const float* __restrict__ in = share + r.lo;
+  for (int64_t i = 0; i < nr; ++i) {
+    for (int64_t j = 0; j < kw; ++j) {
+      float* __restrict__ dst = dx + (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
+      for (int64_t o = 0; o < n; ++o) dst[o * sw] += in[o];  // sw >= 1: one write per element per pass
+    }
+  }
+}
+
 // The maximum (PyTorch's rule: first maximum, a NaN takes over) of every window of output row
 // `oh`, and with kIndices its flat index.
 template <bool kIndices>
@@ -97,32 +155,9 @@ inline void max_row(const float* x, const RowSweep& r, int64_t oh, float* y, int
     if (kIndices) indices[o] = static_cast<int32_t>(at);
   }
   if (r.lo >= r.hi) return;
-  // The whole windows track which tap (i * kw + j, a loop constant) holds the maximum, and turn
-  // it into the flat index at the end: a cheaper select than the index itself.
-  const int64_t kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo];
-  int32_t* tap = kIndices ? indices : nullptr;
-  for (int64_t o = r.lo; o < r.hi; ++o) {
-    y[o] = -std::numeric_limits<float>::infinity();
-    if (kIndices) tap[o] = 0;
-  }
-  for (int64_t i = 0; i < nr; ++i) {
-    for (int64_t j = 0; j < kw; ++j) {
-      const float* src = x + (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
-      const int32_t this_tap = static_cast<int32_t>(i * kw + j);
-      for (int64_t o = r.lo; o < r.hi; ++o) {
-        const float v = src[(o - r.lo) * r.sw];
-        const bool t = take(v, y[o]);
-        y[o] = t ? v : y[o];
-        if (kIndices) tap[o] = t ? this_tap : tap[o];
-      }
-    }
-  }
-  if (kIndices) {
-    for (int64_t o = r.lo; o < r.hi; ++o) {
-      const int64_t i = tap[o] / kw, j = tap[o] % kw;
-      indices[o] = static_cast<int32_t>((r0 + i * r.dh) * r.W + c_lo + (o - r.lo) * r.sw + j * r.dw);
-    }
-  }
+  if (r.sw == 1) max_whole<kIndices, 1>(x, r, r0, nr, y, indices);
+  else if (r.sw == 2) max_whole<kIndices, 2>(x, r, r0, nr, y, indices);
+  else max_whole<kIndices, 0>(x, r, r0, nr, y, indices);
 }
 
 // The sum of the in-bounds values of every window of output row `oh`, taps in row-major order.
@@ -138,14 +173,9 @@ inline void sum_row(const float* x, const RowSweep& r, int64_t oh, float* sums) 
     sums[o] = sum;
   }
   if (r.lo >= r.hi) return;
-  const int64_t kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo];
-  for (int64_t o = r.lo; o < r.hi; ++o) sums[o] = 0.0f;
-  for (int64_t i = 0; i < nr; ++i) {
-    for (int64_t j = 0; j < kw; ++j) {
-      const float* src = x + (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
-      for (int64_t o = r.lo; o < r.hi; ++o) sums[o] += src[(o - r.lo) * r.sw];
-    }
-  }
+  if (r.sw == 1) sum_whole<1>(x, r, r0, nr, sums);
+  else if (r.sw == 2) sum_whole<2>(x, r, r0, nr, sums);
+  else sum_whole<0>(x, r, r0, nr, sums);
 }
 
 // Adds share[o] to every in-bounds value of every window of output row `oh` (the backward of
@@ -160,13 +190,9 @@ inline void scatter_row(float* dx, const RowSweep& r, int64_t oh, const float* s
       for (int64_t j = 0; j < nc; ++j) dx[(r0 + i * r.dh) * r.W + c0 + j * r.dw] += share[o];
   }
   if (r.lo >= r.hi) return;
-  const int64_t kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo];
-  for (int64_t i = 0; i < nr; ++i) {
-    for (int64_t j = 0; j < kw; ++j) {
-      float* dst = dx + (r0 + i * r.dh) * r.W + c_lo + j * r.dw;
-      for (int64_t o = r.lo; o < r.hi; ++o) dst[(o - r.lo) * r.sw] += share[o];
-    }
-  }
+  if (r.sw == 1) scatter_whole<1>(dx, r, r0, nr, share);
+  else if (r.sw == 2) scatter_whole<2>(dx, r, r0, nr, share);
+  else scatter_whole<0>(dx, r, r0, nr, share);
 }
 
 inline RowSweep row_sweep(const AxisWindows& rows, const AxisWindows& cols, const Pool2dGeometry& g, int64_t kw, int64_t pw,

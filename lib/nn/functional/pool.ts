@@ -265,6 +265,22 @@ export function lpPool2dBackward(dy: Tensor, x: Tensor, y: Tensor, normType: num
 export function mixedPool2d(x: Tensor, kernelSize: Size2, options?: MixedPool2dOptions & { returnLambda?: false }): F32;
 export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions & { returnLambda: true }): [F32, F32];
 export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions = {}): F32 | [F32, F32] {
+  const [y, lambda] = mixedPool(x, kernelSize, options, false);
+  if (flag('mixedPool2d', 'returnLambda', options.returnLambda, false)) return [y, lambda];
+  lambda.dispose();
+  return y;
+}
+
+/**
+ * @internal mixedPool2d with what its backward needs: the output, the lambdas (float32 [N, C])
+ * and the int32 index of each window's maximum (as maxPool2d's).
+ */
+export function mixedPool2dForward(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions = {}): [F32, F32, I32] {
+  const [y, lambda, indices] = mixedPool(x, kernelSize, options, true);
+  return [y, lambda, indices as I32];
+}
+
+function mixedPool(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions, withIndices: boolean): [F32, F32, I32 | null] {
   const op = 'mixedPool2d';
   const t = input(op, 'x', x);
   const win = window(op, t.shape, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
@@ -273,21 +289,20 @@ export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOp
   const lambda = checkNumber(op, 'lambda', options.lambda ?? 0.5);
   if (lambda < 0 || lambda > 1) fail('E_ARG', `${op}: expected \`lambda\` in [0, 1], got ${lambda}`);
   const training = flag(op, 'training', options.training, false);
-  const withLambda = flag(op, 'returnLambda', options.returnLambda, false);
-  const [y, lam] = native.mixedPool2dForward(t.handle(op), win.params, win.ceilMode, training ? (mode === 'bernoulli' ? 1 : 2) : 0, lambda);
-  const ty = f32(y, win.shape), tl = f32(lam, t.shape.slice(0, -2));
-  if (withLambda) return [ty, tl];
-  tl.dispose();
-  return ty;
+  const [y, lam, indices] = native.mixedPool2dForward(t.handle(op), win.params, win.ceilMode, training ? (mode === 'bernoulli' ? 1 : 2) : 0, lambda, withIndices);
+  return [f32(y, win.shape), f32(lam, t.shape.slice(0, -2)), indices ? i32(indices, win.shape) : null];
 }
 
-/** @internal dx of mixedPool2d, from dy, the forward's x (the maxima are found again) and its lambdas. */
-export function mixedPool2dBackward(dy: Tensor, x: Tensor, lambda: Tensor, kernelSize: Size2, options: MixedPool2dOptions = {}): F32 {
+/** @internal dx of mixedPool2d, from dy and the forward's indices and lambdas (mixedPool2dForward). */
+export function mixedPool2dBackward(dy: Tensor, indices: Tensor, lambda: Tensor, inputShape: readonly number[], kernelSize: Size2, options: MixedPool2dOptions = {}): F32 {
   const op = 'mixedPool2d backward';
-  const tx = input(op, 'x', x);
-  const win = window(op, tx.shape, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
-  const [tdy, tl] = [grad(op, 'dy', dy, win.shape), grad(op, 'lambda', lambda, tx.shape.slice(0, -2))];
-  return f32(native.mixedPool2dBackward(tdy.handle(op), tx.handle(op), tl.handle(op), win.params, win.ceilMode), tx.shape);
+  const xs = checkInputShape(op, inputShape);
+  if (xs.slice(-3).some((d) => d === 0)) fail('E_SHAPE', `${op}: expected non-zero channel and spatial sizes, got ${shapeStr(xs)}`);
+  const win = window(op, xs, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
+  const tdy = grad(op, 'dy', dy, win.shape);
+  const ti = indicesArg(op, 'indices', indices, win.shape);
+  const tl = grad(op, 'lambda', lambda, xs.slice(0, -2));
+  return f32(native.mixedPool2dBackward(tdy.handle(op), ti.handle(op), tl.handle(op), xs, win.params, win.ceilMode), xs);
 }
 
 // ---- adaptive pooling ------------------------------------------------------------------------
