@@ -8,8 +8,9 @@
 // unless p = 1. x^p and T^(1/p) use x * x, x * x * x and sqrt for p = 2, 3 as PyTorch's pow.
 //
 // Backward: dy/dx_i = T^(1/p - 1) * c * x_i^(p-1) with c = kh * kw / |R| (or 1 / |R| with mean),
-// written y / T * c * x_i^(p-1). Where T = 0 the gradient is 0 (PyTorch's autograd gives NaN
-// there for p > 1; the zero is LPPool's documented intent).
+// with T^(1/p - 1) computed from the output as y^(1 - p) (no second pass over x^p; within a few
+// ulps of PyTorch's T-based value). Where T = 0 (so y = 0) the gradient is 0 (PyTorch's autograd
+// gives NaN there for p > 1; the zero is LPPool's documented intent).
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -86,27 +87,31 @@ void lp_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& y, doub
   const float* pdy = dy.f32();
   float* pdx = dx.f32();
   const float scale = mean ? 1.0f : win.kernel_area;
-  for_planes(g.planes, 2 * in_plane + 2 * out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
-    std::vector<float> powered(in_plane), coef(out_plane);
+  // c of each output: kh * kw / |R| (or 1 / |R| with mean)
+  std::vector<float> inv_area(out_plane);
+  for (int64_t o = 0; o < out_plane; ++o)
+    inv_area[o] = scale / static_cast<float>(win.rows.taps[o / g.ow] * win.cols.taps[o % g.ow]);
+  const auto y_power = [p](float v) {  // y^(1 - p) = T^(1/p - 1)
+    return p == 1.0 ? 1.0f : p == 2.0 ? 1.0f / v : p == 3.0 ? 1.0f / (v * v) : std::pow(v, static_cast<float>(1.0 - p));
+  };
+  for_planes(g.planes, in_plane + out_plane * (g.kh * g.kw + 1), [&](int64_t begin, int64_t end) {
+    std::vector<float> coef(out_plane);
     for (int64_t pl = begin; pl < end; ++pl) {
       const float* xp = px + pl * in_plane;
       const float* yp = py + pl * out_plane;
       const float* d = pdy + pl * out_plane;
       float* gp = pdx + pl * in_plane;
-      for (int64_t i = 0; i < in_plane; ++i) powered[i] = power(xp[i], p);
-      window_totals(powered.data(), g, win, sweep, mean, coef.data());
       // coef = dy * dy/dT * dT/d(x^p), scattered over the window, then times d(x^p)/dx / p.
+      for (int64_t o = 0; o < out_plane; ++o)
+        coef[o] = yp[o] == 0.0f ? 0.0f : d[o] * y_power(yp[o]) * inv_area[o];  // a zero-sum window: zero gradient
       std::memset(gp, 0, in_plane * sizeof(float));
-      for (int64_t o = 0; o < out_plane; ++o) {
-        const float t = coef[o];
-        const float c = scale / static_cast<float>(win.rows.taps[o / g.ow] * win.cols.taps[o % g.ow]);
-        coef[o] = t == 0.0f ? 0.0f : d[o] * (yp[o] / t) * c;  // a zero-sum window: zero gradient, not 0 * inf
-      }
       for (int64_t oh = 0; oh < g.oh; ++oh) scatter_row(gp, sweep, oh, coef.data() + oh * g.ow);
-      if (p != 1.0) {
+      if (p == 2.0) {
+        for (int64_t i = 0; i < in_plane; ++i) gp[i] *= xp[i];
+      } else if (p != 1.0) {
         for (int64_t i = 0; i < in_plane; ++i) {
           const float v = xp[i];
-          gp[i] *= p == 2.0 ? v : p == 3.0 ? v * v : std::pow(v, static_cast<float>(p - 1.0));
+          gp[i] *= p == 3.0 ? v * v : std::pow(v, static_cast<float>(p - 1.0));
         }
       }
     }

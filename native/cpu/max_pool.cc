@@ -86,21 +86,25 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
       const int32_t* ip = pi + p * out_plane;
       float* g = pdx + p * in_plane;
       std::memset(g, 0, in_plane * sizeof(float));  // plane by plane: it stays in cache for the scatter
-      // Check the plane's indices in one branch-free pass, then scatter without checks.
+      // One branch-free pass: a bad index is sent to element 0 (harmless: the op then fails
+      // with E_INDEX) and noted, instead of a check-and-branch per element.
+      const uint32_t n = static_cast<uint32_t>(in_plane);
       bool ok = true;
-      for (int64_t o = 0; o < out_plane; ++o) ok &= static_cast<uint32_t>(ip[o]) < static_cast<uint32_t>(in_plane);
+      for (int64_t o = 0; o < out_plane; ++o) {
+        const uint32_t at = static_cast<uint32_t>(ip[o]);
+        ok &= at < n;
+        g[at < n ? at : 0] += d[o];
+      }
       if (!ok) {
         for (int64_t o = 0; o < out_plane; ++o) {
-          if (static_cast<uint32_t>(ip[o]) < static_cast<uint32_t>(in_plane)) continue;
+          if (static_cast<uint32_t>(ip[o]) < n) continue;
           int64_t seen = bad.load();
           const int64_t at = p * out_plane + o;
           while ((seen < 0 || at < seen) && !bad.compare_exchange_weak(seen, at)) {
           }
           break;
         }
-        continue;
       }
-      for (int64_t o = 0; o < out_plane; ++o) g[ip[o]] += d[o];
     }
   });
   CONVNET_CHECK(bad < 0, "E_INDEX", "index ", bad < 0 ? 0 : pi[bad.load()], " at position ", bad.load(),
