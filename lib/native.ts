@@ -71,6 +71,18 @@ export interface NativeAddon {
   linearBackwardData(dy: Handle, w: Handle): Handle;
   linearBackwardWeight(dy: Handle, x: Handle): Handle;
   // @@convolution
+  maxPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, returnIndices: boolean): [Handle, Handle | null];
+  maxPoolBackward(dy: Handle, indices: Handle, inputShape: readonly number[]): Handle;
+  avgPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, countIncludePad: boolean, divisorOverride: number): Handle;
+  avgPool2dBackward(dy: Handle, inputShape: readonly number[], window: readonly number[], ceilMode: boolean, countIncludePad: boolean, divisorOverride: number): Handle;
+  lpPool2dForward(x: Handle, p: number, window: readonly number[], ceilMode: boolean, mean: boolean): Handle;
+  lpPool2dBackward(dy: Handle, x: Handle, y: Handle, p: number, window: readonly number[], ceilMode: boolean, mean: boolean): Handle;
+  mixedPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, mode: 0 | 1 | 2 /* fixed | bernoulli | uniform */, lambda: number, returnIndices: boolean): [Handle, Handle, Handle | null];
+  mixedPool2dBackward(dy: Handle, indices: Handle, lambda: Handle, inputShape: readonly number[], window: readonly number[], ceilMode: boolean): Handle;
+  adaptivePool2dForward(kind: 0 | 1, x: Handle, outputSize: readonly number[], returnIndices: boolean): [Handle, Handle | null];
+  adaptiveAvgPool2dBackward(dy: Handle, inputShape: readonly number[]): Handle;
+  roiPoolForward(x: Handle, boxes: Handle, outputSize: readonly number[], spatialScale: number): [Handle, Handle];
+  roiPoolBackward(dy: Handle, argmax: Handle, boxes: Handle, inputShape: readonly number[]): Handle;
   // @@pooling
   preluForward(x: Handle, w: Handle): Handle;
   preluBackward(dy: Handle, x: Handle, w: Handle): [Handle, Handle];

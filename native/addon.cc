@@ -69,6 +69,18 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<LinearBackwardData>(env, exports, "linearBackwardData");
   add<LinearBackwardWeight>(env, exports, "linearBackwardWeight");
   // @@convolution
+  add<MaxPool2dForward>(env, exports, "maxPool2dForward");
+  add<MaxPoolBackward>(env, exports, "maxPoolBackward");
+  add<AvgPool2dForward>(env, exports, "avgPool2dForward");
+  add<AvgPool2dBackward>(env, exports, "avgPool2dBackward");
+  add<LpPool2dForward>(env, exports, "lpPool2dForward");
+  add<LpPool2dBackward>(env, exports, "lpPool2dBackward");
+  add<MixedPool2dForward>(env, exports, "mixedPool2dForward");
+  add<MixedPool2dBackward>(env, exports, "mixedPool2dBackward");
+  add<AdaptivePool2dForward>(env, exports, "adaptivePool2dForward");
+  add<AdaptiveAvgPool2dBackward>(env, exports, "adaptiveAvgPool2dBackward");
+  add<RoiPoolForward>(env, exports, "roiPoolForward");
+  add<RoiPoolBackward>(env, exports, "roiPoolBackward");
   // @@pooling
   add<PreluForward>(env, exports, "preluForward");
   add<PreluBackward>(env, exports, "preluBackward");

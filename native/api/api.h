@@ -71,6 +71,19 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info);         // (x [..., i
 Napi::Value LinearBackwardData(const Napi::CallbackInfo& info);    // (dy, w) -> dx = dy w
 Napi::Value LinearBackwardWeight(const Napi::CallbackInfo& info);  // (dy, x) -> dw = dy^T x (leading dims folded)
 // @@convolution
+// pool_api.cc: window = [kh, kw, sh, sw, ph, pw, dh, dw]; pairs come back as [y, second | null]
+Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info);    // (x, window, ceilMode, returnIndices) -> [y, indices]
+Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info);     // (dy, indices, inputShape) -> dx (also adaptive max)
+Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info);    // (x, window, ceilMode, countIncludePad, divisorOverride | 0) -> y
+Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info);   // (dy, inputShape, window, ceilMode, countIncludePad, divisorOverride) -> dx
+Napi::Value LpPool2dForward(const Napi::CallbackInfo& info);     // (x, p, window, ceilMode, mean) -> y
+Napi::Value LpPool2dBackward(const Napi::CallbackInfo& info);    // (dy, x, y, p, window, ceilMode, mean) -> dx
+Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info);  // (x, window, ceilMode, mode 0 fixed | 1 bernoulli | 2 uniform, lambda, returnIndices) -> [y, lambda, indices]
+Napi::Value MixedPool2dBackward(const Napi::CallbackInfo& info); // (dy, indices, lambda, inputShape, window, ceilMode) -> dx
+Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info);     // (kind 0 avg | 1 max, x, [oh, ow], returnIndices) -> [y, indices]
+Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info); // (dy, inputShape) -> dx
+Napi::Value RoiPoolForward(const Napi::CallbackInfo& info);      // (x, boxes [K, 5], [oh, ow], spatialScale) -> [y, argmax]
+Napi::Value RoiPoolBackward(const Napi::CallbackInfo& info);     // (dy, argmax, boxes, inputShape) -> dx
 // @@pooling
 // layers_api.cc: the other layers; functions returning several tensors return an array of handles
 Napi::Value PreluForward(const Napi::CallbackInfo& info);      // (x, w) -> y

@@ -57,6 +57,39 @@ void linear_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx); 
 void linear_backward_weight(const Tensor& dy, const Tensor& x, const Tensor& dw);   // dw = dy^T x
 
 // @@convolution
+// ---- pooling: max_pool.cc, avg_pool.cc, lp_pool.cc, mixed_pool.cc, adaptive_pool.cc, roi_pool.cc
+// Planes of NCHW (a 3-D [C, H, W] input is one sample); each plane is computed, and each plane's
+// gradient written, by one thread. Window rules, output sizes and tie/NaN rules are PyTorch's
+// (see each file's comment). Indices are int32, flat h * W + w within the plane.
+struct Pool2dGeometry {
+  int64_t planes, h, w, oh, ow;  // planes = N * C; input h x w; output oh x ow
+  int64_t kh, kw, sh, sw, ph, pw, dh, dw;  // kernel, stride, padding, dilation
+};
+void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y, const Tensor* indices);
+// dx[plane][indices[o]] += dy[o] (max_pool2d and adaptive_max_pool2d); E_INDEX on a bad index.
+void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx);
+void avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, bool count_include_pad, int64_t divisor_override,
+                        const Tensor& y);
+void avg_pool2d_backward(const Tensor& dy, const Pool2dGeometry& g, bool count_include_pad, int64_t divisor_override,
+                         const Tensor& dx);
+void lp_pool2d_forward(const Tensor& x, double p, const Pool2dGeometry& g, bool mean, const Tensor& y);
+void lp_pool2d_backward(const Tensor& dy, const Tensor& x, const Tensor& y, double p, const Pool2dGeometry& g, bool mean,
+                        const Tensor& dx);
+// lambda_mode: 0 = every lambda is `fixed` (evaluation), 1 = Bernoulli(0.5), 2 = uniform [0, 1),
+// drawn from Philox(seed) blocks from first_block on (see mixed_pool.cc).
+enum MixedLambdaMode : int64_t { kMixedFixed = 0, kMixedBernoulli = 1, kMixedUniform = 2 };
+// indices (optional): the argmax of each window, as max_pool2d's, kept for the backward.
+void mixed_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, int64_t lambda_mode, float fixed, uint64_t seed,
+                          uint64_t first_block, const Tensor& lambda, const Tensor& y, const Tensor* indices);
+void mixed_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor& lambda, const Pool2dGeometry& g,
+                           const Tensor& dx);
+// Adaptive pools: g.kh.. unused; windows [floor(i * H / oh), ceil((i + 1) * H / oh)).
+void adaptive_avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y);
+void adaptive_avg_pool2d_backward(const Tensor& dy, const Pool2dGeometry& g, const Tensor& dx);
+void adaptive_max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y, const Tensor* indices);
+// torchvision.ops.roi_pool: boxes [K, 5] (batch index, x1, y1, x2, y2); y and argmax [K, C, oh, ow].
+void roi_pool_forward(const Tensor& x, const Tensor& boxes, float spatial_scale, const Tensor& y, const Tensor& argmax);
+void roi_pool_backward(const Tensor& dy, const Tensor& argmax, const Tensor& boxes, const Tensor& dx);
 // @@pooling
 // ---- the other layers: prelu.cc, maxout.cc, softmax.cc, dropout.cc, lrn.cc, batch_norm.cc --------
 // prelu: w is [C] (channel axis 1) or [1]; dw is w's shape.

@@ -1,0 +1,411 @@
+/**
+ * Pooling (survey section 3.2): max, average, Lp, mixed, adaptive and region-of-interest pooling
+ * over NCHW float32 inputs ([N, C, H, W], or [C, H, W] where PyTorch takes it), with PyTorch's
+ * names, output sizes and defaults. Each forward op is public (in `F`); its backward function is
+ * internal (the autograd tape calls it) and takes what the backward needs: the input's shape,
+ * the indices of the maxima, the input and output, or the mixing weights.
+ *
+ * Output size along an axis: o = floor((i + 2p - d(k - 1) - 1) / s) + 1; `ceilMode` rounds up,
+ * but the last window must start inside the input or the left padding (PyTorch's rule).
+ */
+import { fail } from '../../errors';
+import { native, type Handle } from '../../native';
+import { Tensor } from '../../tensor';
+import { checkBool, checkDtype, checkNumber, checkTensor, describe, shapeStr } from '../../validate';
+
+type F32 = Tensor<'float32'>;
+type I32 = Tensor<'int32'>;
+/** A size for both spatial axes, or [height, width]. */
+export type Size2 = number | readonly [number, number];
+
+export interface MaxPool2dOptions {
+  /** Default: the kernel size. */
+  stride?: Size2;
+  /** Implicit -inf padding on both sides, at most half the kernel. Default 0. */
+  padding?: Size2;
+  /** Spacing between the window's taps. Default 1. */
+  dilation?: Size2;
+  /** Round the output size up instead of down. Default false. */
+  ceilMode?: boolean;
+  /** Also return the int32 indices of the maxima (flat h * W + w within each plane). */
+  returnIndices?: boolean;
+}
+
+export interface AvgPool2dOptions {
+  stride?: Size2;
+  /** Implicit zero padding, at most half the kernel. Default 0. */
+  padding?: Size2;
+  ceilMode?: boolean;
+  /** Count the padding in the divisor. Default true. */
+  countIncludePad?: boolean;
+  /** Divide by this instead of the window size. */
+  divisorOverride?: number;
+}
+
+export interface LpPool2dOptions {
+  stride?: Size2;
+  ceilMode?: boolean;
+  /** The power mean (sum x^p / |R|)^(1/p) instead of PyTorch's (sum x^p)^(1/p). Default false. */
+  mean?: boolean;
+}
+
+export interface MixedPool2dOptions {
+  stride?: Size2;
+  padding?: Size2;
+  ceilMode?: boolean;
+  /** How training draws lambda per (sample, channel): 0 or 1 ('bernoulli', default) or uniform in [0, 1). */
+  mode?: 'bernoulli' | 'uniform';
+  /** The fixed lambda of evaluation. Default 0.5. */
+  lambda?: number;
+  /** Draw lambda (training) or use `lambda` (evaluation). Default false. */
+  training?: boolean;
+  /** Also return the lambdas used, float32 [N, C]. */
+  returnLambda?: boolean;
+}
+
+// ---- argument checks -------------------------------------------------------------------------
+
+function input(op: string, name: string, x: unknown, ranks: readonly number[] = [3, 4]): F32 {
+  const t = checkTensor(op, name, x);
+  checkDtype(op, name, t, 'float32');
+  if (!ranks.includes(t.rank)) {
+    fail('E_SHAPE', `${op}: expected \`${name}\` of shape ${ranks.includes(3) ? '[N, C, H, W] or [C, H, W]' : '[N, C, H, W]'}, got ${shapeStr(t.shape)}`);
+  }
+  if (t.shape.slice(-3).some((d) => d === 0)) {
+    fail('E_SHAPE', `${op}: expected non-zero channel and spatial sizes, got ${shapeStr(t.shape)}`);
+  }
+  return t as F32;
+}
+
+/** A positive (or, with min 0, non-negative) integer pair from a number or a pair. */
+function pair(op: string, name: string, value: unknown, min = 1): [number, number] {
+  const v = typeof value === 'number' ? [value, value] : value;
+  if (!Array.isArray(v) || v.length !== 2 || !v.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= min)) {
+    fail('E_ARG', `${op}: expected \`${name}\` to be ${min > 0 ? 'a positive' : 'a non-negative'} integer or a pair of them, got ${describe(value)}`);
+  }
+  return [v[0], v[1]];
+}
+
+function flag(op: string, name: string, value: unknown, fallback: boolean): boolean {
+  return value === undefined ? fallback : checkBool(op, name, value);
+}
+
+function pooledSize(i: number, k: number, p: number, s: number, d: number, ceilMode: boolean): number {
+  const span = i + 2 * p - d * (k - 1) - 1;
+  let o = Math.floor((span + (ceilMode ? s - 1 : 0)) / s) + 1;
+  if (ceilMode && (o - 1) * s >= i + p) o--;
+  return o;
+}
+
+interface Window {
+  /** [kh, kw, sh, sw, ph, pw, dh, dw], as the native functions take it. */
+  params: number[];
+  ceilMode: boolean;
+  /** The output's shape for this input. */
+  shape: number[];
+}
+
+/** The window of a 2-D pool over input shape `x`, checked as PyTorch's pool2d_shape_check. */
+function window(op: string, x: readonly number[], kernelSize: unknown, o: { stride?: unknown; padding?: unknown; dilation?: unknown; ceilMode?: unknown }): Window {
+  const [kh, kw] = pair(op, 'kernelSize', kernelSize);
+  const [sh, sw] = o.stride === undefined || o.stride === null ? [kh, kw] : pair(op, 'stride', o.stride);
+  const [ph, pw] = o.padding === undefined ? [0, 0] : pair(op, 'padding', o.padding, 0);
+  const [dh, dw] = o.dilation === undefined ? [1, 1] : pair(op, 'dilation', o.dilation);
+  const ceilMode = flag(op, 'ceilMode', o.ceilMode, false);
+  if (ph > Math.floor(kh / 2) || pw > Math.floor(kw / 2)) {
+    fail('E_ARG', `${op}: padding must be at most half the kernel size, got padding ${ph}x${pw} for kernel ${kh}x${kw}`);
+  }
+  const [h, w] = x.slice(-2);
+  const oh = pooledSize(h, kh, ph, sh, dh, ceilMode), ow = pooledSize(w, kw, pw, sw, dw, ceilMode);
+  if (oh < 1 || ow < 1) fail('E_SHAPE', `${op}: input ${shapeStr(x)} is too small for the window (output ${oh}x${ow})`);
+  return { params: [kh, kw, sh, sw, ph, pw, dh, dw], ceilMode, shape: [...x.slice(0, -2), oh, ow] };
+}
+
+function checkInputShape(op: string, value: unknown, ranks: readonly number[] = [3, 4]): number[] {
+  if (!Array.isArray(value) || !ranks.includes(value.length) || !value.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+    fail('E_SHAPE', `${op}: expected \`inputShape\` [N, C, H, W]${ranks.includes(3) ? ' or [C, H, W]' : ''}, got ${describe(value)}`);
+  }
+  return value.slice() as number[];
+}
+
+function grad(op: string, name: string, value: unknown, shape: readonly number[]): F32 {
+  const t = checkTensor(op, name, value);
+  checkDtype(op, name, t, 'float32');
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    fail('E_SHAPE', `${op}: expected \`${name}\` of shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
+  }
+  return t as F32;
+}
+
+function indicesArg(op: string, name: string, value: unknown, shape: readonly number[]): I32 {
+  const t = checkTensor(op, name, value);
+  checkDtype(op, name, t, 'int32');
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+    fail('E_SHAPE', `${op}: expected \`${name}\` of shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
+  }
+  return t as I32;
+}
+
+const f32 = (h: Handle, shape: readonly number[]) => new Tensor(h, shape, 'float32');
+const i32 = (h: Handle, shape: readonly number[]) => new Tensor(h, shape, 'int32');
+
+// ---- max pooling -----------------------------------------------------------------------------
+
+/**
+ * 2-D max pooling: the maximum of each window (padding never wins). With `returnIndices`, also
+ * the int32 index (h * W + w within the plane) of the first maximum; a NaN propagates.
+ * @example const y = F.maxPool2d(x, 2);                      // [N, C, H/2, W/2]
+ * @example const [y, idx] = F.maxPool2d(x, 3, { stride: 2, returnIndices: true });
+ */
+export function maxPool2d(x: Tensor, kernelSize: Size2, options?: MaxPool2dOptions & { returnIndices?: false }): F32;
+export function maxPool2d(x: Tensor, kernelSize: Size2, options: MaxPool2dOptions & { returnIndices: true }): [F32, I32];
+export function maxPool2d(x: Tensor, kernelSize: Size2, options: MaxPool2dOptions = {}): F32 | [F32, I32] {
+  const op = 'maxPool2d';
+  const t = input(op, 'x', x);
+  const win = window(op, t.shape, kernelSize, options);
+  const withIndices = flag(op, 'returnIndices', options.returnIndices, false);
+  const [y, indices] = native.maxPool2dForward(t.handle(op), win.params, win.ceilMode, withIndices);
+  return withIndices ? [f32(y, win.shape), i32(indices as Handle, win.shape)] : f32(y, win.shape);
+}
+
+/** @internal dx of maxPool2d and adaptiveMaxPool2d: dy sent to the indices of the maxima. */
+export function maxPool2dBackward(dy: Tensor, indices: Tensor, inputShape: readonly number[]): F32 {
+  const op = 'maxPool2d backward';
+  const xs = checkInputShape(op, inputShape);
+  const tdy = checkTensor(op, 'dy', dy);
+  const gdy = grad(op, 'dy', tdy, [...xs.slice(0, -2), ...tdy.shape.slice(-2)]);
+  const ti = indicesArg(op, 'indices', indices, gdy.shape);
+  return f32(native.maxPoolBackward(gdy.handle(op), ti.handle(op), xs), xs);
+}
+
+// ---- average pooling -------------------------------------------------------------------------
+
+function divisorArg(op: string, value: unknown): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    fail('E_ARG', `${op}: expected \`divisorOverride\` to be a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * 2-D average pooling: each window's mean; `countIncludePad` (default true) counts the zero
+ * padding in the divisor, `divisorOverride` replaces it.
+ * @example F.avgPool2d(x, 2)   // [N, C, H/2, W/2]
+ */
+export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOptions = {}): F32 {
+  const op = 'avgPool2d';
+  const t = input(op, 'x', x);
+  const win = window(op, t.shape, kernelSize, options);
+  const include = flag(op, 'countIncludePad', options.countIncludePad, true);
+  const divisor = divisorArg(op, options.divisorOverride);
+  return f32(native.avgPool2dForward(t.handle(op), win.params, win.ceilMode, include, divisor), win.shape);
+}
+
+/** @internal dx of avgPool2d (the same kernelSize and options as the forward). */
+export function avgPool2dBackward(dy: Tensor, inputShape: readonly number[], kernelSize: Size2, options: AvgPool2dOptions = {}): F32 {
+  const op = 'avgPool2d backward';
+  const xs = checkInputShape(op, inputShape);
+  if (xs.slice(-3).some((d) => d === 0)) fail('E_SHAPE', `${op}: expected non-zero channel and spatial sizes, got ${shapeStr(xs)}`);
+  const win = window(op, xs, kernelSize, options);
+  const include = flag(op, 'countIncludePad', options.countIncludePad, true);
+  const divisor = divisorArg(op, options.divisorOverride);
+  const tdy = grad(op, 'dy', dy, win.shape);
+  return f32(native.avgPool2dBackward(tdy.handle(op), xs, win.params, win.ceilMode, include, divisor), xs);
+}
+
+// ---- Lp pooling ------------------------------------------------------------------------------
+
+function normTypeArg(op: string, p: unknown): number {
+  if (typeof p !== 'number' || !(p > 0) || !Number.isFinite(p)) {
+    fail('E_ARG', `${op}: expected \`normType\` to be a positive finite number, got ${describe(p)}`);
+  }
+  return p;
+}
+
+/**
+ * 2-D power-average pooling, as PyTorch's LPPool2d: y = (sum over the window of x^p)^(1/p)
+ * (p = 1: sum pooling; p -> infinity: max pooling of |x|). With `mean: true`, the power mean
+ * (sum x^p / |R|)^(1/p), so p = 1 is average pooling. No padding. As PyTorch, a ceilMode window
+ * cut by the edge has its sum scaled to the full kernel, and negative inputs go through x^p as
+ * they are (NaN for fractional p). Windows whose sum is 0 get a zero gradient.
+ * @example F.lpPool2d(x, 2, 3, { stride: 2 })
+ */
+export function lpPool2d(x: Tensor, normType: number, kernelSize: Size2, options: LpPool2dOptions = {}): F32 {
+  const op = 'lpPool2d';
+  const p = normTypeArg(op, normType);
+  const t = input(op, 'x', x);
+  const win = window(op, t.shape, kernelSize, { stride: options.stride, ceilMode: options.ceilMode });
+  const mean = flag(op, 'mean', options.mean, false);
+  return f32(native.lpPool2dForward(t.handle(op), p, win.params, win.ceilMode, mean), win.shape);
+}
+
+/** @internal dx of lpPool2d, from dy and the forward's x and y. */
+export function lpPool2dBackward(dy: Tensor, x: Tensor, y: Tensor, normType: number, kernelSize: Size2, options: LpPool2dOptions = {}): F32 {
+  const op = 'lpPool2d backward';
+  const p = normTypeArg(op, normType);
+  const tx = input(op, 'x', x);
+  const win = window(op, tx.shape, kernelSize, { stride: options.stride, ceilMode: options.ceilMode });
+  const mean = flag(op, 'mean', options.mean, false);
+  const [tdy, ty] = [grad(op, 'dy', dy, win.shape), grad(op, 'y', y, win.shape)];
+  return f32(native.lpPool2dBackward(tdy.handle(op), tx.handle(op), ty.handle(op), p, win.params, win.ceilMode, mean), tx.shape);
+}
+
+// ---- mixed pooling ---------------------------------------------------------------------------
+
+/**
+ * Mixed pooling (Yu et al. 2014): y = lambda * max + (1 - lambda) * mean over each window, one
+ * lambda per (sample, channel). The mean counts padding as zeros (avgPool2d with
+ * countIncludePad), so y = lambda * maxPool2d(x) + (1 - lambda) * avgPool2d(x). In training,
+ * lambda is drawn from the seeded generator (`manualSeed`): 0 or 1 with probability 1/2
+ * ('bernoulli') or uniform in [0, 1); in evaluation it is `lambda` (default 0.5). With
+ * `returnLambda`, also returns the float32 [N, C] lambdas, which the backward needs.
+ * @example F.mixedPool2d(x, 2, { training: true })
+ */
+export function mixedPool2d(x: Tensor, kernelSize: Size2, options?: MixedPool2dOptions & { returnLambda?: false }): F32;
+export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions & { returnLambda: true }): [F32, F32];
+export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions = {}): F32 | [F32, F32] {
+  const [y, lambda] = mixedPool(x, kernelSize, options, false);
+  if (flag('mixedPool2d', 'returnLambda', options.returnLambda, false)) return [y, lambda];
+  lambda.dispose();
+  return y;
+}
+
+/**
+ * @internal mixedPool2d with what its backward needs: the output, the lambdas (float32 [N, C])
+ * and the int32 index of each window's maximum (as maxPool2d's).
+ */
+export function mixedPool2dForward(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions = {}): [F32, F32, I32] {
+  const [y, lambda, indices] = mixedPool(x, kernelSize, options, true);
+  return [y, lambda, indices as I32];
+}
+
+function mixedPool(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions, withIndices: boolean): [F32, F32, I32 | null] {
+  const op = 'mixedPool2d';
+  const t = input(op, 'x', x);
+  const win = window(op, t.shape, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
+  const mode = options.mode ?? 'bernoulli';
+  if (mode !== 'bernoulli' && mode !== 'uniform') fail('E_ARG', `${op}: expected \`mode\` 'bernoulli' or 'uniform', got ${describe(mode)}`);
+  const lambda = checkNumber(op, 'lambda', options.lambda ?? 0.5);
+  if (lambda < 0 || lambda > 1) fail('E_ARG', `${op}: expected \`lambda\` in [0, 1], got ${lambda}`);
+  const training = flag(op, 'training', options.training, false);
+  const [y, lam, indices] = native.mixedPool2dForward(t.handle(op), win.params, win.ceilMode, training ? (mode === 'bernoulli' ? 1 : 2) : 0, lambda, withIndices);
+  return [f32(y, win.shape), f32(lam, t.shape.slice(0, -2)), indices ? i32(indices, win.shape) : null];
+}
+
+/** @internal dx of mixedPool2d, from dy and the forward's indices and lambdas (mixedPool2dForward). */
+export function mixedPool2dBackward(dy: Tensor, indices: Tensor, lambda: Tensor, inputShape: readonly number[], kernelSize: Size2, options: MixedPool2dOptions = {}): F32 {
+  const op = 'mixedPool2d backward';
+  const xs = checkInputShape(op, inputShape);
+  if (xs.slice(-3).some((d) => d === 0)) fail('E_SHAPE', `${op}: expected non-zero channel and spatial sizes, got ${shapeStr(xs)}`);
+  const win = window(op, xs, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
+  const tdy = grad(op, 'dy', dy, win.shape);
+  const ti = indicesArg(op, 'indices', indices, win.shape);
+  const tl = grad(op, 'lambda', lambda, xs.slice(0, -2));
+  return f32(native.mixedPool2dBackward(tdy.handle(op), ti.handle(op), tl.handle(op), xs, win.params, win.ceilMode), xs);
+}
+
+// ---- adaptive pooling ------------------------------------------------------------------------
+
+/** An adaptive output size: a number, or a pair whose null entries keep the input's size. */
+function outputSizeArg(op: string, value: unknown, x: readonly number[]): [number, number] {
+  const v = typeof value === 'number' ? [value, value] : value;
+  const ok = (d: unknown) => d === null || (typeof d === 'number' && Number.isSafeInteger(d) && d > 0);
+  if (!Array.isArray(v) || v.length !== 2 || !v.every(ok)) {
+    fail('E_ARG', `${op}: expected \`outputSize\` to be a positive integer or a pair of them (or null), got ${describe(value)}`);
+  }
+  return [v[0] ?? x[x.length - 2], v[1] ?? x[x.length - 1]];
+}
+
+/**
+ * Adaptive average pooling to a fixed output size: output (i, j) averages rows
+ * [floor(i H / oh), ceil((i + 1) H / oh)) and the same for columns. outputSize 1 is global
+ * average pooling.
+ * @example F.adaptiveAvgPool2d(x, [6, 6])
+ */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null]): F32 {
+  const op = 'adaptiveAvgPool2d';
+  const t = input(op, 'x', x);
+  const size = outputSizeArg(op, outputSize, t.shape);
+  const [y] = native.adaptivePool2dForward(0, t.handle(op), size, false);
+  return f32(y, [...t.shape.slice(0, -2), ...size]);
+}
+
+/** @internal dx of adaptiveAvgPool2d. */
+export function adaptiveAvgPool2dBackward(dy: Tensor, inputShape: readonly number[]): F32 {
+  const op = 'adaptiveAvgPool2d backward';
+  const xs = checkInputShape(op, inputShape);
+  const tdy = checkTensor(op, 'dy', dy);
+  const gdy = grad(op, 'dy', tdy, [...xs.slice(0, -2), ...tdy.shape.slice(-2)]);
+  return f32(native.adaptiveAvgPool2dBackward(gdy.handle(op), xs), xs);
+}
+
+/**
+ * Adaptive max pooling to a fixed output size (windows as adaptiveAvgPool2d), with the indices
+ * of the maxima on request.
+ * @example F.adaptiveMaxPool2d(x, 1)   // global max pooling
+ */
+export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null], options?: { returnIndices?: false }): F32;
+export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null], options: { returnIndices: true }): [F32, I32];
+export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null], options: { returnIndices?: boolean } = {}): F32 | [F32, I32] {
+  const op = 'adaptiveMaxPool2d';
+  const t = input(op, 'x', x);
+  const size = outputSizeArg(op, outputSize, t.shape);
+  const withIndices = flag(op, 'returnIndices', options.returnIndices, false);
+  const shape = [...t.shape.slice(0, -2), ...size];
+  const [y, indices] = native.adaptivePool2dForward(1, t.handle(op), size, withIndices);
+  return withIndices ? [f32(y, shape), i32(indices as Handle, shape)] : f32(y, shape);
+}
+
+/** @internal dx of adaptiveMaxPool2d: dy sent to the indices of the maxima. */
+export function adaptiveMaxPool2dBackward(dy: Tensor, indices: Tensor, inputShape: readonly number[]): F32 {
+  return maxPool2dBackward(dy, indices, inputShape);
+}
+
+// ---- RoI pooling -----------------------------------------------------------------------------
+
+function roiArgs(op: string, x: unknown, boxes: unknown, outputSize: unknown, spatialScale: unknown): { t: F32; b: F32; size: [number, number]; scale: number } {
+  const t = input(op, 'x', x, [4]);
+  const b = checkTensor(op, 'boxes', boxes);
+  checkDtype(op, 'boxes', b, 'float32');
+  if (b.rank !== 2 || b.shape[1] !== 5) fail('E_SHAPE', `${op}: expected \`boxes\` of shape [K, 5] (batch index, x1, y1, x2, y2), got ${shapeStr(b.shape)}`);
+  const size = pair(op, 'outputSize', outputSize);
+  const scale = checkNumber(op, 'spatialScale', spatialScale);
+  if (scale <= 0) fail('E_ARG', `${op}: expected \`spatialScale\` > 0, got ${scale}`);
+  return { t, b: b as F32, size, scale };
+}
+
+/**
+ * Region-of-interest max pooling (Fast R-CNN), as torchvision.ops.roi_pool: each box
+ * (batch index, x1, y1, x2, y2), in input coordinates times `spatialScale`, is rounded to the
+ * grid, cut into outputSize bins, and each bin max-pooled; empty bins give 0. A batch index out
+ * of range is an E_INDEX error at the next wait.
+ * @example F.roiPool(features, boxes, 7, 1 / 16)   // [K, C, 7, 7]
+ */
+export function roiPool(x: Tensor, boxes: Tensor, outputSize: Size2, spatialScale = 1): F32 {
+  const [y, argmax] = roiPoolWithArgmax(x, boxes, outputSize, spatialScale);
+  argmax.dispose();
+  return y;
+}
+
+/** @internal roiPool and the int32 index of each bin's maximum (-1 for an empty bin), for the backward. */
+export function roiPoolWithArgmax(x: Tensor, boxes: Tensor, outputSize: Size2, spatialScale = 1): [F32, I32] {
+  const op = 'roiPool';
+  const { t, b, size, scale } = roiArgs(op, x, boxes, outputSize, spatialScale);
+  const shape = [b.shape[0], t.shape[1], ...size];
+  const [y, argmax] = native.roiPoolForward(t.handle(op), b.handle(op), size, scale);
+  return [f32(y, shape), i32(argmax, shape)];
+}
+
+/** @internal dx of roiPool (to x only). */
+export function roiPoolBackward(dy: Tensor, argmax: Tensor, boxes: Tensor, inputShape: readonly number[]): F32 {
+  const op = 'roiPool backward';
+  const xs = checkInputShape(op, inputShape, [4]);
+  const b = checkTensor(op, 'boxes', boxes);
+  checkDtype(op, 'boxes', b, 'float32');
+  if (b.rank !== 2 || b.shape[1] !== 5) fail('E_SHAPE', `${op}: expected \`boxes\` of shape [K, 5], got ${shapeStr(b.shape)}`);
+  const tdy = checkTensor(op, 'dy', dy);
+  const gdy = grad(op, 'dy', tdy, [b.shape[0], xs[1], ...tdy.shape.slice(-2)]);
+  const ta = indicesArg(op, 'argmax', argmax, gdy.shape);
+  return f32(native.roiPoolBackward(gdy.handle(op), ta.handle(op), b.handle(op), xs), xs);
+}

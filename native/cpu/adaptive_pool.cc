@@ -1,0 +1,98 @@
+// Adaptive pooling, as torch.nn.functional.adaptive_avg_pool2d / adaptive_max_pool2d: output
+// (i, j) pools rows [floor(i * H / oh), ceil((i + 1) * H / oh)) and the same for columns, so the
+// windows cover the input and may overlap by one. Average: sum / rows / cols (PyTorch divides
+// twice, so do we); backward gives each value of the window dy / rows / cols. Max: the first
+// maximum, NaN propagating, as max_pool2d; its backward is max_pool_backward (max_pool.cc).
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "cpu/nn_ops.h"
+#include "cpu/pool_window.h"
+
+namespace convnet {
+namespace cpu {
+
+void adaptive_avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y) {
+  const AxisWindows rows = adaptive_windows(g.oh, g.h), cols = adaptive_windows(g.ow, g.w);
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+  const float* px = x.f32();
+  float* py = y.f32();
+  for_planes(g.planes, in_plane + out_plane, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const float* xp = px + p * in_plane;
+      float* yp = py + p * out_plane;
+      for (int64_t oh = 0; oh < g.oh; ++oh) {
+        const int64_t r0 = rows.first[oh], nr = rows.taps[oh];
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+          const int64_t c0 = cols.first[ow], nc = cols.taps[ow];
+          float sum = 0.0f;
+          for (int64_t i = 0; i < nr; ++i) {
+            const float* row = xp + (r0 + i) * g.w + c0;
+            for (int64_t j = 0; j < nc; ++j) sum += row[j];
+          }
+          yp[oh * g.ow + ow] = sum / static_cast<float>(nr) / static_cast<float>(nc);
+        }
+      }
+    }
+  });
+}
+
+void adaptive_avg_pool2d_backward(const Tensor& dy, const Pool2dGeometry& g, const Tensor& dx) {
+  const AxisWindows rows = adaptive_windows(g.oh, g.h), cols = adaptive_windows(g.ow, g.w);
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+  const float* pdy = dy.f32();
+  float* pdx = dx.f32();
+  for_planes(g.planes, 2 * in_plane + out_plane, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const float* d = pdy + p * out_plane;
+      float* gp = pdx + p * in_plane;
+      std::memset(gp, 0, in_plane * sizeof(float));  // plane by plane: it stays in cache for the scatter
+      for (int64_t oh = 0; oh < g.oh; ++oh) {
+        const int64_t r0 = rows.first[oh], nr = rows.taps[oh];
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+          const int64_t c0 = cols.first[ow], nc = cols.taps[ow];
+          const float share = d[oh * g.ow + ow] / static_cast<float>(nr) / static_cast<float>(nc);
+          for (int64_t i = 0; i < nr; ++i) {
+            float* row = gp + (r0 + i) * g.w + c0;
+            for (int64_t j = 0; j < nc; ++j) row[j] += share;
+          }
+        }
+      }
+    }
+  });
+}
+
+void adaptive_max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y, const Tensor* indices) {
+  const AxisWindows rows = adaptive_windows(g.oh, g.h), cols = adaptive_windows(g.ow, g.w);
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+  const float* px = x.f32();
+  float* py = y.f32();
+  int32_t* pi = indices ? indices->i32() : nullptr;
+  for_planes(g.planes, in_plane + out_plane, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const float* xp = px + p * in_plane;
+      for (int64_t oh = 0; oh < g.oh; ++oh) {
+        const int64_t r0 = rows.first[oh], nr = rows.taps[oh];
+        for (int64_t ow = 0; ow < g.ow; ++ow) {
+          const int64_t c0 = cols.first[ow], nc = cols.taps[ow];
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t at = r0 * g.w + c0;
+          for (int64_t i = 0; i < nr; ++i) {
+            const int64_t row = (r0 + i) * g.w;
+            for (int64_t j = 0; j < nc; ++j) {
+              const float v = xp[row + c0 + j];
+              if (v > best || std::isnan(v)) best = v, at = row + c0 + j;
+            }
+          }
+          const int64_t o = p * out_plane + oh * g.ow + ow;
+          py[o] = best;
+          if (pi) pi[o] = static_cast<int32_t>(at);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace convnet
