@@ -70,7 +70,6 @@ export interface NativeAddon {
   linearForward(x: Handle, w: Handle, b: Handle | null): Handle;
   linearBackwardData(dy: Handle, w: Handle): Handle;
   linearBackwardWeight(dy: Handle, x: Handle): Handle;
-  // @@convolution
   maxPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, returnIndices: boolean): [Handle, Handle | null];
   maxPoolBackward(dy: Handle, indices: Handle, inputShape: readonly number[]): Handle;
   avgPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, countIncludePad: boolean, divisorOverride: number): Handle;
@@ -83,7 +82,6 @@ export interface NativeAddon {
   adaptiveAvgPool2dBackward(dy: Handle, inputShape: readonly number[]): Handle;
   roiPoolForward(x: Handle, boxes: Handle, outputSize: readonly number[], spatialScale: number): [Handle, Handle];
   roiPoolBackward(dy: Handle, argmax: Handle, boxes: Handle, inputShape: readonly number[]): Handle;
-  // @@pooling
   preluForward(x: Handle, w: Handle): Handle;
   preluBackward(dy: Handle, x: Handle, w: Handle): [Handle, Handle];
   maxoutForward(x: Handle, pieces: number): Handle;
@@ -97,7 +95,6 @@ export interface NativeAddon {
   batchNormForward(x: Handle, runningMean: Handle | null, runningVar: Handle | null, w: Handle | null, b: Handle | null,
     training: boolean, momentum: number, eps: number): [Handle, Handle, Handle];
   batchNormBackward(dy: Handle, x: Handle, w: Handle | null, mean: Handle, invstd: Handle, training: boolean): [Handle, Handle, Handle];
-  // @@layers
   // losses: reduction 0 none, 1 mean, 2 sum, 3 batchmean (the order of cpu::Reduction)
   crossEntropyForward(x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;
   crossEntropyBackward(dloss: Handle, x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;
@@ -113,12 +110,10 @@ export interface NativeAddon {
   tripletMarginLossBackward(dloss: Handle, a: Handle, pos: Handle, neg: Handle, margin: number, p: number, eps: number, swap: boolean, squared: boolean, reduction: 0 | 1 | 2 | 3): [Handle, Handle, Handle];
   klDivForward(x: Handle, target: Handle, reduction: 0 | 1 | 2 | 3, logTarget: boolean): Handle;
   klDivBackward(dloss: Handle, x: Handle, target: Handle, reduction: 0 | 1 | 2 | 3, logTarget: boolean, targetGrad: boolean): [Handle, Handle | null];
-  // @@losses
   sgdStep(param: Handle, grad: Handle, momentumBuffer: Handle | null, lr: number, momentum: number, dampening: number,
     nesterov: boolean, weightDecay: number, firstStep: boolean): void;
   adamStep(param: Handle, grad: Handle, expAvg: Handle, expAvgSq: Handle, maxExpAvgSq: Handle | null, lr: number,
     beta1: number, beta2: number, eps: number, weightDecay: number, step: number, decoupled: boolean): void;
-  // @@optimizers
 }
 
 export const Activation = { relu: 0, leakyRelu: 1, elu: 2, sigmoid: 3, tanh: 4 } as const;

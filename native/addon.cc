@@ -68,7 +68,6 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<LinearForward>(env, exports, "linearForward");
   add<LinearBackwardData>(env, exports, "linearBackwardData");
   add<LinearBackwardWeight>(env, exports, "linearBackwardWeight");
-  // @@convolution
   add<MaxPool2dForward>(env, exports, "maxPool2dForward");
   add<MaxPoolBackward>(env, exports, "maxPoolBackward");
   add<AvgPool2dForward>(env, exports, "avgPool2dForward");
@@ -81,7 +80,6 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<AdaptiveAvgPool2dBackward>(env, exports, "adaptiveAvgPool2dBackward");
   add<RoiPoolForward>(env, exports, "roiPoolForward");
   add<RoiPoolBackward>(env, exports, "roiPoolBackward");
-  // @@pooling
   add<PreluForward>(env, exports, "preluForward");
   add<PreluBackward>(env, exports, "preluBackward");
   add<MaxoutForward>(env, exports, "maxoutForward");
@@ -94,7 +92,6 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<LrnBackward>(env, exports, "lrnBackward");
   add<BatchNormForward>(env, exports, "batchNormForward");
   add<BatchNormBackward>(env, exports, "batchNormBackward");
-  // @@layers
   add<CrossEntropyForward>(env, exports, "crossEntropyForward");
   add<CrossEntropyBackward>(env, exports, "crossEntropyBackward");
   add<NllLossForward>(env, exports, "nllLossForward");
@@ -109,10 +106,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<TripletMarginLossBackward>(env, exports, "tripletMarginLossBackward");
   add<KlDivForward>(env, exports, "klDivForward");
   add<KlDivBackward>(env, exports, "klDivBackward");
-  // @@losses
   add<SgdStep>(env, exports, "sgdStep");
   add<AdamStep>(env, exports, "adamStep");
-  // @@optimizers
   return exports;
 }
 

@@ -70,7 +70,6 @@ Napi::Value BiasBackward(const Napi::CallbackInfo& info);          // (dy, axis)
 Napi::Value LinearForward(const Napi::CallbackInfo& info);         // (x [..., in], w [out, in], b | null) -> y [..., out]
 Napi::Value LinearBackwardData(const Napi::CallbackInfo& info);    // (dy, w) -> dx = dy w
 Napi::Value LinearBackwardWeight(const Napi::CallbackInfo& info);  // (dy, x) -> dw = dy^T x (leading dims folded)
-// @@convolution
 // pool_api.cc: window = [kh, kw, sh, sw, ph, pw, dh, dw]; pairs come back as [y, second | null]
 Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info);    // (x, window, ceilMode, returnIndices) -> [y, indices]
 Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info);     // (dy, indices, inputShape) -> dx (also adaptive max)
@@ -84,7 +83,6 @@ Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info);     // (kind 
 Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info); // (dy, inputShape) -> dx
 Napi::Value RoiPoolForward(const Napi::CallbackInfo& info);      // (x, boxes [K, 5], [oh, ow], spatialScale) -> [y, argmax]
 Napi::Value RoiPoolBackward(const Napi::CallbackInfo& info);     // (dy, argmax, boxes, inputShape) -> dx
-// @@pooling
 // layers_api.cc: the other layers; functions returning several tensors return an array of handles
 Napi::Value PreluForward(const Napi::CallbackInfo& info);      // (x, w) -> y
 Napi::Value PreluBackward(const Napi::CallbackInfo& info);     // (dy, x, w) -> [dx, dw]
@@ -98,7 +96,6 @@ Napi::Value LrnForward(const Napi::CallbackInfo& info);        // (x, size, alph
 Napi::Value LrnBackward(const Napi::CallbackInfo& info);       // (dy, x, size, alpha, beta, k) -> dx
 Napi::Value BatchNormForward(const Napi::CallbackInfo& info);  // (x, rm?, rv?, w?, b?, training, momentum, eps) -> [y, mean, invstd]
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info); // (dy, x, w?, mean, invstd, training) -> [dx, dw, db]
-// @@layers
 // loss_api.cc: reduction 0 none, 1 mean, 2 sum, 3 batchmean (klDiv); weight may be null.
 // Each forward returns the loss (scalar, or per sample for none); each backward takes dloss first.
 Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info);        // (x, target, weight, ignoreIndex, labelSmoothing, reduction)
@@ -115,10 +112,8 @@ Napi::Value TripletMarginLossForward(const Napi::CallbackInfo& info);   // (a, p
 Napi::Value TripletMarginLossBackward(const Napi::CallbackInfo& info);  // (dloss, a, p, n, margin, p, eps, swap, squared, reduction) -> [da, dp, dn]
 Napi::Value KlDivForward(const Napi::CallbackInfo& info);               // (x, target, reduction, logTarget)
 Napi::Value KlDivBackward(const Napi::CallbackInfo& info);              // (dloss, x, target, reduction, logTarget, targetGrad) -> [dx, dtarget | null]
-// @@losses
 // optim_api.cc: in-place steps; return undefined
 Napi::Value SgdStep(const Napi::CallbackInfo& info);   // (param, grad, buf|null, lr, momentum, dampening, nesterov, weightDecay, firstStep)
 Napi::Value AdamStep(const Napi::CallbackInfo& info);  // (param, grad, m, v, vMax|null, lr, beta1, beta2, eps, weightDecay, step, decoupled)
-// @@optimizers
 }  // namespace api
 }  // namespace convnet

@@ -56,7 +56,6 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Ten
 void linear_backward_data(const Tensor& dy, const Tensor& w, const Tensor& dx);     // dx = dy w
 void linear_backward_weight(const Tensor& dy, const Tensor& x, const Tensor& dw);   // dw = dy^T x
 
-// @@convolution
 // ---- pooling: max_pool.cc, avg_pool.cc, lp_pool.cc, mixed_pool.cc, adaptive_pool.cc, roi_pool.cc
 // Planes of NCHW (a 3-D [C, H, W] input is one sample); each plane is computed, and each plane's
 // gradient written, by one thread. Window rules, output sizes and tie/NaN rules are PyTorch's
@@ -90,7 +89,6 @@ void adaptive_max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const
 // torchvision.ops.roi_pool: boxes [K, 5] (batch index, x1, y1, x2, y2); y and argmax [K, C, oh, ow].
 void roi_pool_forward(const Tensor& x, const Tensor& boxes, float spatial_scale, const Tensor& y, const Tensor& argmax);
 void roi_pool_backward(const Tensor& dy, const Tensor& argmax, const Tensor& boxes, const Tensor& dx);
-// @@pooling
 // ---- the other layers: prelu.cc, maxout.cc, softmax.cc, dropout.cc, lrn.cc, batch_norm.cc --------
 // prelu: w is [C] (channel axis 1) or [1]; dw is w's shape.
 void prelu_forward(const Tensor& x, const Tensor& w, const Tensor& y);
@@ -114,7 +112,6 @@ void batch_norm_forward(const Tensor& x, const Tensor* running_mean, const Tenso
                         const Tensor& save_mean, const Tensor& save_invstd);
 void batch_norm_backward(const Tensor& dy, const Tensor& x, const Tensor* w, const Tensor& save_mean,
                          const Tensor& save_invstd, bool training, const Tensor& dx, const Tensor& dw, const Tensor& db);
-// @@layers
 // ---- losses: cross_entropy.cc, nll_loss.cc, hinge_loss.cc, multi_margin_loss.cc,
 // contrastive_loss.cc, triplet_margin_loss.cc, kl_div.cc (shared parts in loss_common.h) --------
 // `loss` is a float32 scalar, or one value per sample for None (per element for kl_div). Labels
@@ -161,7 +158,6 @@ void triplet_margin_loss_backward(const Tensor& dloss, const Tensor& a, const Te
 void kl_div_forward(const Tensor& x, const Tensor& target, bool log_target, Reduction reduction, const Tensor& loss);
 void kl_div_backward(const Tensor& dloss, const Tensor& x, const Tensor& target, bool log_target, Reduction reduction,
                      const Tensor& dx, const Tensor& dtarget);
-// @@losses
 // ---- optimizer steps, fused and in place: sgd.cc, adam.cc ---------------------------------------
 struct SgdOptions {
   double lr, momentum, dampening, weight_decay;
@@ -178,7 +174,6 @@ struct AdamOptions {
 // Updates param, exp_avg, exp_avg_sq (and max_exp_avg_sq for amsgrad, when given) in place.
 void adam_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                const Tensor* max_exp_avg_sq, const AdamOptions& options);
-// @@optimizers
 
 }  // namespace cpu
 }  // namespace convnet

@@ -6,16 +6,11 @@
 export { relu, leakyRelu, elu, sigmoid, tanh } from './activation';
 export { conv1d, conv2d, convTranspose2d, linear } from './conv';
 export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from './conv';
-// @@convolution
 export { maxPool2d, avgPool2d, lpPool2d, mixedPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, roiPool } from './pool';
-// @@pooling
 export { prelu, maxout, softmax, logSoftmax, dropout, localResponseNorm, batchNorm } from './layers';
 export type { BatchNormOptions } from './layers';
-// @@layers
 export { crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, klDiv } from './loss';
 export type {
   Reduction, CrossEntropyOptions, NllLossOptions, HingeLossOptions, MultiMarginLossOptions, ContrastiveLossOptions,
   TripletMarginLossOptions, KlDivOptions,
 } from './loss';
-// @@losses
-// @@optimizers
