@@ -11,7 +11,8 @@
  * | `E_DISPOSED` | a tensor used after `dispose()`                                 |
  * | `E_INDEX`    | an index or label out of range (found when the op runs)         |
  * | `E_OOM`      | out of memory                                                   |
- * | `E_LOAD`     | the native addon could not be loaded                            |
+ * | `E_LOAD`     | the native addon, a file or an optional package could not be loaded |
+ * | `E_FORMAT`   | a file that is truncated, corrupt or not of the expected format |
  * | `E_INTERNAL` | a bug: please report it                                         |
  *
  * @example
@@ -29,7 +30,7 @@ export class ConvnetError extends Error {
 }
 
 export type ErrorCode =
-  | 'E_ARG' | 'E_SHAPE' | 'E_DTYPE' | 'E_DEVICE' | 'E_DISPOSED' | 'E_INDEX' | 'E_OOM' | 'E_LOAD' | 'E_INTERNAL';
+  | 'E_ARG' | 'E_SHAPE' | 'E_DTYPE' | 'E_DEVICE' | 'E_DISPOSED' | 'E_INDEX' | 'E_OOM' | 'E_LOAD' | 'E_FORMAT' | 'E_INTERNAL';
 
 /** Throws `ConvnetError(message, code)`. */
 export function fail(code: ErrorCode, message: string): never {

@@ -1,2 +1,17 @@
-// Filled by a later issue (see the project's issues); empty for now.
-export {};
+/**
+ * `data`: reading IDX files (MNIST, Fashion-MNIST), data sets, and a `DataLoader` with seeded
+ * shuffling, augmentation and normalisation.
+ *
+ * @example
+ * const train = data.mnist({ split: 'train' });
+ * for await (const { x, y } of new data.DataLoader(train, { batchSize: 64, shuffle: true, seed: 0 })) { …; x.dispose(); y.dispose(); }
+ */
+export { readIdx, encodeIdx } from './idx';
+export type { IdxData, IdxDType, IdxArrayMap } from './idx';
+export { ArrayDataset } from './dataset';
+export type { Dataset, Sample } from './dataset';
+export { mnist } from './mnist';
+export type { MnistOptions } from './mnist';
+export { DataLoader, BatchIterator } from './loader';
+export type { DataLoaderOptions, AugmentOptions, Batch } from './loader';
+export { philox4x32, PhiloxStream } from './philox';

@@ -1,0 +1,55 @@
+/** Gradient clipping by the total norm of all gradients, as torch.nn.utils.clip_grad_norm_. */
+import { noGrad } from '../autograd';
+import { zeros } from '../creation';
+import { tidy } from '../engine';
+import { fail } from '../errors';
+import { abs, add, div, max, maximum, minimum, mul, pow, sqrt, square, sum } from '../ops';
+import type { Tensor } from '../tensor';
+import { checkNumber, checkTensor, describe, isTensor } from '../validate';
+
+/**
+ * Scales the gradients of `params` so that their total norm (the `normType`-norm of all the
+ * gradients taken as one vector: 2 by default, `Infinity` for the largest magnitude) is at
+ * most `maxNorm`, and returns that total norm from before clipping, as a one-element tensor
+ * (as torch.nn.utils.clip_grad_norm_: read it with `.item()` or `await norm.data()`).
+ *
+ * Parameters whose `grad` is null are skipped. Like PyTorch, every gradient is multiplied by
+ * min(1, maxNorm / (totalNorm + 1e-6)), on the queue, without waiting for the norm: each
+ * `grad` is replaced by the scaled gradient (read `p.grad` again afterwards). The returned
+ * tensor belongs to the caller. A NaN or infinite norm makes NaN gradients, as PyTorch does by
+ * default (no `errorIfNonfinite` check: it would have to wait for the value).
+ *
+ * @example
+ * loss.backward();
+ * const norm = optim.clipGradNorm(model.parameters(), 1.0);
+ * opt.step();
+ * console.log('gradient norm', norm.item());
+ */
+export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2): Tensor<'float32'> {
+  const op = 'clipGradNorm';
+  if (params === null || typeof params !== 'object' || (!isTensor(params) && typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function')) {
+    fail('E_ARG', `${op}: expected \`params\` to be a tensor or an array of tensors, got ${describe(params)}`);
+  }
+  const list = isTensor(params) ? [params] : [...params];
+  list.forEach((p, i) => checkTensor(op, `params[${i}]`, p));
+  const limit = checkNumber(op, 'maxNorm', maxNorm);
+  if (limit < 0) fail('E_ARG', `${op}: expected \`maxNorm\` >= 0, got ${limit}`);
+  const p = checkNumber(op, 'normType', normType, true);
+  if (!(p > 0)) fail('E_ARG', `${op}: expected \`normType\` > 0 (or Infinity), got ${normType}`);
+  const withGrad = list.filter((t) => t.grad !== null);
+  if (withGrad.length === 0) return zeros([]);
+  return noGrad(() => tidy(() => {
+    // The sum of |g|^p over every gradient (or the largest |g|), then its p-th root.
+    let total: Tensor<'float32'> | null = null;
+    for (const t of withGrad) {
+      const g = t.grad as Tensor<'float32'>;
+      const part = p === Infinity ? max(abs(g)) : sum(p === 2 ? square(g) : p === 1 ? abs(g) : pow(abs(g), p));
+      total = total === null ? part : p === Infinity ? maximum(total, part) : add(total, part);
+    }
+    const norm = p === Infinity || p === 1 ? total! : p === 2 ? sqrt(total!) : pow(total!, 1 / p);
+    const coef = minimum(div(limit, add(norm, 1e-6)), 1);
+    // The setter keeps the new gradient out of this tidy scope and disposes the old one.
+    for (const t of withGrad) t.grad = mul(t.grad as Tensor<'float32'>, coef);
+    return norm;
+  }));
+}

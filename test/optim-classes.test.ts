@@ -1,0 +1,284 @@
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { expectClose, expectError, loadFixture } from './helpers';
+
+const { optim } = cc;
+const gc = (globalThis as { gc?: () => void }).gc;
+
+type Values = { shape: number[]; values: number[] };
+type Kwargs = Record<string, unknown>;
+interface OptimizerCase { type: 'optimizer'; kind: 'SGD' | 'Adam' | 'AdamW'; defaults: Kwargs; group1: Kwargs; initial: Values[]; steps: { grads: (Values | null)[]; params: Values[] }[] }
+interface ScheduleCase {
+  type: 'schedule'; name: string; optimizer: 'SGD' | 'Adam' | 'AdamW'; optimizerKwargs: Kwargs; scheduler: 'StepLR' | 'CosineAnnealingLR' | 'OneCycleLR';
+  kwargs: Kwargs; lrs: number[][]; momenta: number[][];
+}
+interface ClipCase { type: 'clip'; maxNorm: number; normType: number | 'inf'; grads: (Values | null)[]; norm: number; clipped: (Values | null)[] }
+type Case = OptimizerCase | ScheduleCase | ClipCase;
+
+/** PyTorch's snake_case keyword arguments as our camelCase options. */
+function camel(kwargs: Kwargs): Kwargs {
+  const names: Record<string, string> = { weight_decay: 'weightDecay', step_size: 'stepSize', T_max: 'tMax', eta_min: 'etaMin', max_lr: 'maxLr',
+    total_steps: 'totalSteps', pct_start: 'pctStart', anneal_strategy: 'annealStrategy', div_factor: 'divFactor', final_div_factor: 'finalDivFactor',
+    three_phase: 'threePhase', cycle_momentum: 'cycleMomentum', base_momentum: 'baseMomentum', max_momentum: 'maxMomentum', epochs: 'epochs',
+    steps_per_epoch: 'stepsPerEpoch' };
+  return Object.fromEntries(Object.entries(kwargs).map(([k, v]) => [names[k] ?? k, v]));
+}
+
+/** Waits until queued ops (which hold their tensors) are done, and collects what earlier tests dropped. */
+async function settle(): Promise<void> {
+  await cc.sync();
+  for (let round = 0; gc && round < 3; round++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  cc.syncBlocking();
+}
+
+const make = (v: Values) => cc.tensor(v.values, { shape: v.shape });
+const OPTIMIZERS = { SGD: optim.SGD, Adam: optim.Adam, AdamW: optim.AdamW } as const;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const newOptimizer = (kind: keyof typeof OPTIMIZERS, params: any, options: Kwargs): cc.optim.Optimizer => new (OPTIMIZERS[kind] as any)(params, options);
+
+describe('optim: SGD, Adam and AdamW classes', () => {
+  const cases = loadFixture<{ cases: Case[] }>('optim_classes').cases;
+
+  for (const c of cases.filter((x): x is OptimizerCase => x.type === 'optimizer')) {
+    it(`${c.kind} ${JSON.stringify(c.defaults)} + group ${JSON.stringify(c.group1)} matches PyTorch over 6 steps`, () => {
+      const params = c.initial.map((v) => make(v).requiresGrad_());
+      const opt = newOptimizer(c.kind, [{ params: params.slice(0, 2) }, { params: params.slice(2), ...camel(c.group1) }], camel(c.defaults));
+      c.steps.forEach((s, i) => {
+        params.forEach((p, k) => { p.grad = s.grads[k] === null ? null : make(s.grads[k]!); });
+        opt.step();
+        params.forEach((p, k) => expectClose(p.dataSync(), s.params[k].values, 2e-6, 2e-7, `step ${i + 1} param ${k}`));
+      });
+      opt.zeroGrad();
+      expect(params.every((p) => p.grad === null)).to.equal(true);
+      opt.dispose();
+    });
+  }
+
+  it('fills group options from the defaults and checks them', () => {
+    const [a, b] = [cc.zeros([2]).requiresGrad_(), cc.zeros([3]).requiresGrad_()];
+    const opt = new optim.SGD([{ params: [a] }, { params: [b], lr: 0.5, momentum: 0.9 }], { lr: 0.1, weightDecay: 0.01 });
+    expect(opt.paramGroups[0]).to.include({ lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0.01 });
+    expect(opt.paramGroups[1]).to.include({ lr: 0.5, momentum: 0.9, weightDecay: 0.01 });
+    const adamw = new optim.AdamW([a]);
+    expect(adamw.paramGroups[0]).to.deep.include({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, amsgrad: false });
+    expect(new optim.Adam([a]).paramGroups[0].weightDecay).to.equal(0);
+  });
+
+  it('skips parameters without a gradient and creates no state for them', () => {
+    const [a, b] = [cc.ones([2]).requiresGrad_(), cc.ones([2]).requiresGrad_()];
+    const opt = new optim.Adam([a, b], { lr: 0.1 });
+    a.grad = cc.tensor([1, -1]);
+    opt.step();
+    expect(Array.from(b.dataSync())).to.deep.equal([1, 1]);
+    expect(opt.state.has(b)).to.equal(false);
+    expect(opt.state.get(a)!.step).to.equal(1);
+  });
+
+  it('keeps its state out of tidy scopes and frees it on dispose()', async () => {
+    const w = cc.ones([4, 4]).requiresGrad_();
+    const opt = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+    await settle();
+    const before = cc.memory().tensors;
+    cc.tidy(() => {
+      cc.sum(cc.square(w)).backward();
+      opt.step();
+    });
+    await settle();
+    const buf = opt.state.get(w)!.momentumBuffer as cc.Tensor;
+    expect(buf.isDisposed).to.equal(false);
+    expect(cc.memory().tensors).to.equal(before + 2);   // the momentum buffer and w.grad
+    opt.zeroGrad();
+    opt.dispose();
+    expect(buf.isDisposed).to.equal(true);
+    await settle();
+    expect(cc.memory().tensors).to.equal(before);
+  });
+
+  it('step(closure) re-evaluates the loss with grad enabled and returns it', () => {
+    const w = cc.tensor([3]).requiresGrad_();
+    const opt = new optim.SGD([w], { lr: 0.25 });
+    const loss = cc.noGrad(() => opt.step(() => {
+      opt.zeroGrad();
+      const l = cc.sum(cc.square(w));
+      l.backward();
+      return l;
+    }));
+    expect(loss!.item()).to.equal(9);
+    expect(w.dataSync()[0]).to.equal(3 - 0.25 * 6);
+  });
+
+  it('saves and restores its state: a restored optimizer continues identically', () => {
+    const run = (opt: cc.optim.Optimizer, w: cc.Tensor, from: number, to: number) => {
+      for (let s = from; s < to; s++) {
+        w.grad = cc.tensor([Math.sin(s), Math.cos(s), s / 10]);
+        opt.step();
+      }
+    };
+    const w1 = cc.tensor([1, 2, 3]).requiresGrad_();
+    const opt1 = new optim.Adam([w1], { lr: 0.1, amsgrad: true });
+    run(opt1, w1, 0, 3);
+    const saved = opt1.stateDict();
+    expect(saved.paramGroups[0].params).to.deep.equal([0]);
+    expect(saved.state[0].step).to.equal(3);
+    const w2 = cc.tensor(w1.dataSync()).requiresGrad_();
+    const opt2 = new optim.Adam([w2], { lr: 0.5 });
+    opt2.loadStateDict(saved);
+    expect(opt2.paramGroups[0].lr).to.equal(0.1);
+    expect(opt2.paramGroups[0].amsgrad).to.equal(true);
+    // The copies are independent of the saved tensors.
+    for (const v of Object.values(saved.state[0])) if (typeof v !== 'number') v.dispose();
+    run(opt1, w1, 3, 6);
+    run(opt2, w2, 3, 6);
+    expect(Array.from(w2.dataSync())).to.deep.equal(Array.from(w1.dataSync()));
+  });
+
+  it('refuses a state dict that does not fit, changing nothing', () => {
+    const w = cc.zeros([3]).requiresGrad_();
+    const opt = new optim.SGD([w], { lr: 0.1, momentum: 0.9 });
+    w.grad = cc.ones([3]);
+    opt.step();
+    const good = opt.stateDict();
+    expectError(() => opt.loadStateDict({ ...good, paramGroups: [...good.paramGroups, good.paramGroups[0]] }), 'E_ARG', /2 parameter groups/);
+    expectError(() => opt.loadStateDict({ ...good, state: { 0: { momentumBuffer: cc.zeros([4]) } } }), 'E_SHAPE', /momentumBuffer/);
+    expectError(() => opt.loadStateDict({ ...good, state: { 5: {} } }), 'E_ARG', /does not exist/);
+    expectError(() => opt.loadStateDict({ ...good, paramGroups: [{ ...good.paramGroups[0], lr: -1 }] }), 'E_ARG', /lr/);
+    expect((opt.state.get(w)!.momentumBuffer as cc.Tensor).isDisposed).to.equal(false);
+    expect(opt.paramGroups[0].lr).to.equal(0.1);
+  });
+
+  it('refuses bad arguments with typed errors', () => {
+    const w = cc.zeros([2]).requiresGrad_();
+    expectError(() => new optim.SGD([w], {}), 'E_ARG', /`lr` is required/);
+    expectError(() => new optim.SGD([w], { lr: -0.1 }), 'E_ARG', /lr/);
+    expectError(() => new optim.SGD([w], { lr: NaN }), 'E_ARG', /lr/);
+    expectError(() => new optim.SGD([w], { lr: 0.1, momentum: -1 }), 'E_ARG', /momentum/);
+    expectError(() => new optim.SGD([w], { lr: 0.1, nesterov: true }), 'E_ARG', /Nesterov/);
+    expectError(() => new optim.SGD([w], { lr: 0.1, momentun: 0.9 } as never), 'E_ARG', /unknown option `momentun`/);
+    expectError(() => new optim.SGD([{ params: [w], lrr: 1 }] as never, { lr: 0.1 }), 'E_ARG', /unknown option `lrr`/);
+    expectError(() => new optim.Adam([w], { betas: [0.9, 1] }), 'E_ARG', /betas\[1\]/);
+    expectError(() => new optim.Adam([w], { betas: [-0.1, 0.9] }), 'E_ARG', /betas\[0\]/);
+    expectError(() => new optim.Adam([w], { betas: [0.9] as never }), 'E_ARG', /betas/);
+    expectError(() => new optim.AdamW([w], { eps: -1 }), 'E_ARG', /eps/);
+    expectError(() => new optim.AdamW([w], { weightDecay: -1 }), 'E_ARG', /weightDecay/);
+    expectError(() => new optim.Adam([w], { amsgrad: 1 as never }), 'E_ARG', /amsgrad/);
+    expectError(() => new optim.Adam([]), 'E_ARG', /empty parameter list/);
+    expectError(() => new optim.Adam(w as never), 'E_ARG', /params/);
+    expectError(() => new optim.Adam([w, w]), 'E_ARG', /more than once/);
+    expectError(() => new optim.Adam([{ params: [w] }, { params: [w] }]), 'E_ARG', /more than once/);
+    expectError(() => new optim.Adam([cc.zeros([2], 'int32')]), 'E_DTYPE');
+    expectError(() => new optim.Adam([w.mul(2)]), 'E_ARG', /leaf/);
+    expectError(() => new optim.Adam([3] as never), 'E_ARG', /parameter group/);
+    expectError(() => new optim.Adam([w, 3] as never), 'E_ARG', /params\[1\]/);
+    // A learning rate broken after construction is caught at the next step.
+    const opt = new optim.SGD([w], { lr: 0.1 });
+    opt.paramGroups[0].lr = -1;
+    w.grad = cc.ones([2]);
+    expectError(() => opt.step(), 'E_ARG', /lr/);
+  });
+});
+
+describe('optim: learning-rate schedules', () => {
+  const cases = loadFixture<{ cases: Case[] }>('optim_classes').cases;
+  const SCHEDULERS = { StepLR: optim.StepLR, CosineAnnealingLR: optim.CosineAnnealingLR, OneCycleLR: optim.OneCycleLR } as const;
+
+  for (const c of cases.filter((x): x is ScheduleCase => x.type === 'schedule')) {
+    it(`${c.name}: the lr (and momentum) of every step match PyTorch`, () => {
+      const [p0, p1] = [cc.zeros([2]).requiresGrad_(), cc.zeros([2]).requiresGrad_()];
+      const lr = c.optimizerKwargs.lr as number;
+      const opt = newOptimizer(c.optimizer, [{ params: [p0] }, { params: [p1], lr: lr * 0.5 }], camel(c.optimizerKwargs));
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const sched: cc.optim.LRScheduler = new (SCHEDULERS[c.scheduler] as any)(opt, camel(c.kwargs));
+      const momenta = () => opt.paramGroups.map((g) => (Array.isArray(g.betas) ? g.betas[0] : (g.momentum as number | undefined) ?? 0));
+      c.lrs.forEach((expected, step) => {
+        if (step > 0) {
+          opt.step();
+          sched.step();
+        }
+        expectClose(sched.getLastLr(), expected, 1e-12, 1e-15, `${c.name} lr at step ${step}`);
+        expectClose(opt.paramGroups.map((g) => g.lr), expected, 1e-12, 1e-15, `group lr at step ${step}`);
+        expectClose(momenta(), c.momenta[step], 1e-12, 1e-15, `${c.name} momentum at step ${step}`);
+      });
+    });
+  }
+
+  it('OneCycleLR refuses to step past totalSteps, changing nothing', () => {
+    const opt = new optim.SGD([cc.zeros([1]).requiresGrad_()], { lr: 0.1, momentum: 0.9 });
+    const sched = new optim.OneCycleLR(opt, { maxLr: 1, totalSteps: 3 });
+    for (let i = 0; i < 3; i++) sched.step();
+    const last = sched.getLastLr();
+    expectError(() => sched.step(), 'E_ARG', /past totalSteps 3/);
+    expect(sched.lastEpoch).to.equal(3);
+    expect(sched.getLastLr()).to.deep.equal(last);
+  });
+
+  it('resumes from stateDict()', () => {
+    const make = () => {
+      const opt = new optim.SGD([cc.zeros([1]).requiresGrad_()], { lr: 0.1 });
+      return { opt, sched: new optim.CosineAnnealingLR(opt, { tMax: 10 }) };
+    };
+    const a = make();
+    for (let i = 0; i < 4; i++) a.sched.step();
+    const b = make();
+    b.sched.loadStateDict(a.sched.stateDict());
+    b.opt.loadStateDict(a.opt.stateDict());
+    for (let i = 0; i < 5; i++) { a.sched.step(); b.sched.step(); }
+    expect(b.sched.getLastLr()).to.deep.equal(a.sched.getLastLr());
+  });
+
+  it('refuses bad options with typed errors', () => {
+    const opt = new optim.SGD([cc.zeros([1]).requiresGrad_()], { lr: 0.1 });
+    expectError(() => new optim.StepLR(opt, {} as never), 'E_ARG', /stepSize/);
+    expectError(() => new optim.StepLR(opt, { stepSize: 0 }), 'E_ARG', /stepSize/);
+    expectError(() => new optim.StepLR(opt, { stepSize: 2, gama: 0.1 } as never), 'E_ARG', /unknown option `gama`/);
+    expectError(() => new optim.StepLR({} as never, { stepSize: 2 }), 'E_ARG', /optimizer/);
+    expectError(() => new optim.CosineAnnealingLR(opt, { tMax: 1.5 }), 'E_ARG', /tMax/);
+    expectError(() => new optim.OneCycleLR(opt, { totalSteps: 10 } as never), 'E_ARG', /maxLr/);
+    expectError(() => new optim.OneCycleLR(opt, { maxLr: 1 }), 'E_ARG', /totalSteps/);
+    expectError(() => new optim.OneCycleLR(opt, { maxLr: 1, totalSteps: 10, pctStart: 1.5 }), 'E_ARG', /pctStart/);
+    expectError(() => new optim.OneCycleLR(opt, { maxLr: 1, totalSteps: 10, annealStrategy: 'exp' as never }), 'E_ARG', /annealStrategy/);
+    expectError(() => new optim.OneCycleLR(opt, { maxLr: [1, 2], totalSteps: 10 }), 'E_ARG', /one per group/);
+    expect(opt.paramGroups[0].lr).to.equal(0.1);   // nothing changed by the refused ones
+  });
+});
+
+describe('optim: clipGradNorm', () => {
+  const cases = loadFixture<{ cases: Case[] }>('optim_classes').cases;
+
+  for (const c of cases.filter((x): x is ClipCase => x.type === 'clip')) {
+    it(`maxNorm ${c.maxNorm}, normType ${c.normType} matches torch.nn.utils.clip_grad_norm_`, async () => {
+      const params = c.grads.map((g, k) => cc.zeros(c.clipped[k]?.shape ?? g?.shape ?? [1]).requiresGrad_());
+      params.forEach((p, k) => { p.grad = c.grads[k] === null ? null : make(c.grads[k]!); });
+      await settle();
+      const before = cc.memory().tensors;
+      const norm = optim.clipGradNorm(params, c.maxNorm, c.normType === 'inf' ? Infinity : c.normType);
+      expect(norm.shape).to.deep.equal([]);
+      expectClose([norm.item()], [c.norm], 1e-6, 0, 'total norm');
+      params.forEach((p, k) => {
+        if (c.clipped[k] === null) expect(p.grad).to.equal(null);
+        else expectClose(p.grad!.dataSync(), c.clipped[k]!.values, 1e-6, 1e-9, `clipped grad ${k}`);
+      });
+      await settle();
+      expect(cc.memory().tensors).to.equal(before + 1);   // only the returned norm is new
+    });
+  }
+
+  it('returns 0 when no parameter has a gradient, and refuses bad arguments', () => {
+    const w = cc.zeros([2]).requiresGrad_();
+    expect(optim.clipGradNorm([w], 1).item()).to.equal(0);
+    expectError(() => optim.clipGradNorm([w], -1), 'E_ARG', /maxNorm/);
+    expectError(() => optim.clipGradNorm([w], 1, 0), 'E_ARG', /normType/);
+    expectError(() => optim.clipGradNorm([w], 1, NaN), 'E_ARG', /normType/);
+    expectError(() => optim.clipGradNorm(3 as never, 1), 'E_ARG', /params/);
+    expectError(() => optim.clipGradNorm([3] as never, 1), 'E_ARG', /Tensor/);
+  });
+
+  it('accepts a single tensor', () => {
+    const w = cc.zeros([2]).requiresGrad_();
+    w.grad = cc.tensor([3, 4]);
+    expectClose([optim.clipGradNorm(w, 1).item()], [5], 1e-7, 0);
+    expectClose(w.grad!.dataSync(), [0.6, 0.8], 1e-6, 0);
+  });
+});
