@@ -515,6 +515,11 @@ describe('nn modules: errors', () => {
     expectError(() => new nn.BatchNorm2d(3).call(cc.zeros([2, 4, 2, 2])), 'E_SHAPE', /3 channels/);
     expectError(() => new nn.BatchNorm2d(3).call(cc.zeros([2, 3])), 'E_SHAPE');
     expectError(() => new nn.BatchNorm2d(3).call(cc.zeros([2, 3, 1, 1], 'int32')), 'E_DTYPE');
+    // One value per channel cannot give batch statistics; the rejected call counts nothing.
+    const bn = new nn.BatchNorm2d(3);
+    expectError(() => bn.call(cc.zeros([1, 3, 1, 1])), 'E_SHAPE', /more than 1 value per channel/);
+    expect(bn.numBatchesTracked).to.equal(0);
+    expect(bn.stateDict().num_batches_tracked.item()).to.equal(0);
     expectError(() => new nn.Linear(3, 2).call(cc.zeros([2, 4])), 'E_SHAPE');
   });
 

@@ -682,17 +682,17 @@ export class BatchNorm2d extends Module {
     const rm = this.runningMean, rv = this.runningVar;
     // As PyTorch: batch statistics in training, or always when no running statistics are kept.
     const useBatch = this.training || rm === null;
-    let momentum = 0;
-    if (this.training && rm !== null) {
+    const tracking = this.training && rm !== null;
+    const momentum = !tracking ? 0 : this.momentum === null ? 1 / (this.#batches + 1) : this.momentum;
+    const y = F.batchNorm(t, rm, rv, this.weight, this.bias, { training: useBatch, momentum, eps: this.eps });
+    // Counted only once the op was accepted (a rejected input leaves the statistics as they were).
+    if (tracking) {
       this.#batches++;
       const count = full([], this.#batches, 'int32');
       native.copyInto(this.buffer('num_batches_tracked')!.handle('BatchNorm2d'), count.handle('BatchNorm2d'));
       count.dispose();
-      momentum = this.momentum === null ? 1 / this.#batches : this.momentum;
     }
-    return F.batchNorm(t, rm, rv, this.weight, this.bias, {
-      training: useBatch, momentum, eps: this.eps,
-    });
+    return y;
   }
 
   protected override afterLoad(): void {
