@@ -39,6 +39,8 @@ export interface NativeAddon {
   fill(shape: readonly number[], dtype: DTypeCode, value: number): Handle;
   arange(start: number, step: number, count: number, dtype: DTypeCode): Handle;
   cast(x: Handle, dtype: DTypeCode): Handle;
+  /** In place, in queue order: dst takes src's values (same shape and dtype). */
+  copyInto(dst: Handle, src: Handle): void;
   randomUniform(shape: readonly number[], low: number, high: number): Handle;
   randomNormal(shape: readonly number[], mean: number, std: number): Handle;
   randomBernoulli(shape: readonly number[], p: number): Handle;

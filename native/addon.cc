@@ -38,6 +38,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<Fill>(env, exports, "fill");
   add<Arange>(env, exports, "arange");
   add<Cast>(env, exports, "cast");
+  add<CopyInto>(env, exports, "copyInto");
   add<RandomUniform>(env, exports, "randomUniform");
   add<RandomNormal>(env, exports, "randomNormal");
   add<RandomBernoulli>(env, exports, "randomBernoulli");

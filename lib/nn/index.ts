@@ -1,2 +1,20 @@
-// Filled by a later issue (see the project's issues); empty for now.
-export {};
+/**
+ * `nn`: modules (layers with named parameters), `Sequential`, the losses as modules and weight
+ * initialisation (`nn.init`), with PyTorch's names and defaults.
+ * @example
+ * const model = new nn.Sequential(new nn.Conv2d(1, 6, 5), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(864, 10));
+ * console.log(model.summary([1, 1, 28, 28]));
+ */
+export { Module, Parameter } from './module';
+export type { LoadStateDictOptions, LoadStateDictResult } from './module';
+export { Sequential } from './sequential';
+export {
+  Conv1d, Conv2d, ConvTranspose2d, Linear, Flatten, MaxPool2d, AvgPool2d, LPPool2d, MixedPool2d, AdaptiveAvgPool2d, RoIPool,
+  ReLU, LeakyReLU, PReLU, ELU, Maxout, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout, LocalResponseNorm, BatchNorm2d,
+} from './layers';
+export type {
+  Conv1dModuleOptions, Conv2dModuleOptions, ConvTranspose2dModuleOptions, MaxPool2dModuleOptions, AvgPool2dModuleOptions,
+  LPPool2dModuleOptions, MixedPool2dModuleOptions, BatchNorm2dOptions,
+} from './layers';
+export { CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, KLDivLoss } from './loss';
+export * as init from './init';

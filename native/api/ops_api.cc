@@ -75,6 +75,19 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
   return run(info, "cast", y, [x, y] { cpu::cast(x, y); });
 }
 
+// In place: dst's memory takes src's values (same shape and dtype), in queue order, so reads
+// queued before see the old values and reads queued after the new ones (nn.init, loadStateDict).
+Napi::Value CopyInto(const Napi::CallbackInfo& info) {
+  const char* op = "copy_";
+  const Tensor& dst = tensor_arg(info, 0, op, "dst");
+  const Tensor& src = tensor_arg(info, 1, op, "src");
+  CONVNET_CHECK(dst.dtype == src.dtype, "E_DTYPE", op, ": `src` has dtype ", dtype_name(src.dtype), ", expected `dst`'s ", dtype_name(dst.dtype));
+  CONVNET_CHECK(dst.shape == src.shape, "E_SHAPE", op, ": `src` has shape ", shape_str(src.shape), ", expected `dst`'s ", shape_str(dst.shape));
+  Tensor d = dst, s = src;
+  Queue::cpu().enqueue(op, [d, s] { cpu::cast(s, d); });
+  return info.Env().Undefined();
+}
+
 Napi::Value RandomUniform(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(shape_arg(info, 0, "rand", "shape"), DType::Float32);
   const float low = static_cast<float>(number_arg(info, 1, "rand", "low"));

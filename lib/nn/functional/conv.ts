@@ -9,6 +9,7 @@
  * backward-filter, which take the geometry as conv2d sees it (x -> y):
  * `[strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups]`.
  */
+import { record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
@@ -173,6 +174,10 @@ function needs(op: string, g: ConvGradients): Required<ConvGradients> {
 
 const wrap = (h: Handle, shape: readonly number[]): F32 => new Tensor(h, shape, 'float32');
 
+/** The tape's per-input flags [x, w, b] as the backward functions' options. */
+const asked = (need: readonly boolean[]): ConvGradients => ({ needInput: need[0], needWeight: need[1], needBias: need[2] });
+const convGrads = (r: ConvBackwardResult): (F32 | null)[] => [r.dx, r.dw, r.db];
+
 // ---- conv2d ----------------------------------------------------------------------------------
 
 /**
@@ -190,7 +195,9 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
   rank(op, 'w', tw, 4, '[K, C / groups, kh, kw]');
   const tb = optionalBias(op, b, tw.shape[0]);
   const plan = planConv2d(op, tx, tw, opts);
-  return wrap(native.conv2dForward(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry), plan.yShape);
+  const y = wrap(native.conv2dForward(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry), plan.yShape);
+  const o = { ...opts };
+  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(conv2dBackward(dy, sx, sw, o, asked(need))), [tx, tw]);
 }
 
 /**
@@ -245,11 +252,13 @@ export function conv1d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv1dOpti
   rank(op, 'x', tx, 3, '[N, C, L]');
   rank(op, 'w', tw, 3, '[K, C / groups, k]');
   const tb = optionalBias(op, b, tw.shape[0]);
-  return asImages(op, [tx, tw], ([x4, w4]) => {
+  const y = asImages(op, [tx, tw], ([x4, w4]) => {
     const plan = planConv2d(op, x4, w4, opts as Conv2dOptions, 1);
     const y4 = wrap(native.conv2dForward(x4.handle(op), w4.handle(op), tb ? tb.handle(op) : null, plan.geometry), plan.yShape);
     return squeezeHeight(y4) as F32;
   });
+  const o = { ...opts };
+  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(conv1dBackward(dy, sx, sw, o, asked(need))), [tx, tw]);
 }
 
 /** @internal Gradients of sum(conv1d(x, w, b, opts) * dy). */
@@ -317,7 +326,9 @@ export function convTranspose2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: C
   rank(op, 'w', tw, 4, '[C, K / groups, kh, kw]');
   const plan = planConvTranspose2d(op, tx, tw, opts);
   const tb = optionalBias(op, b, plan.yShape[1]);
-  return wrap(native.conv2dBackwardData(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry, plan.yShape), plan.yShape);
+  const y = wrap(native.conv2dBackwardData(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry, plan.yShape), plan.yShape);
+  const o = { ...opts };
+  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(convTranspose2dBackward(dy, sx, sw, o, asked(need))), [tx, tw]);
 }
 
 /**
@@ -357,7 +368,8 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): F32 {
   const tx = f32(op, 'x', x), tw = f32(op, 'w', w);
   checkLinear(op, tx, tw);
   const tb = optionalBias(op, b, tw.shape[0]);
-  return wrap(native.linearForward(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null), [...tx.shape.slice(0, -1), tw.shape[0]]);
+  const y = wrap(native.linearForward(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null), [...tx.shape.slice(0, -1), tw.shape[0]]);
+  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(linearBackward(dy, sx, sw, asked(need))), [tx, tw]);
 }
 
 /** @internal Gradients of sum(linear(x, w, b) * dy): dx = dy w, dw = dy^T x, db = sum of dy's rows. */

@@ -6,6 +6,7 @@
  * autograd tape calls; ops whose backward needs more than the forward's inputs and output
  * (dropout's mask, batch norm's statistics) also have an internal forward that returns it.
  */
+import { record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { clone } from '../../ops';
@@ -53,7 +54,11 @@ function preluWeight(op: string, x: Tensor, weight: unknown): F32 {
 export function prelu(x: Tensor, weight: Tensor): F32 {
   const tx = input('prelu', 'x', x);
   const w = preluWeight('prelu', tx, weight);
-  return wrap(native.preluForward(tx.handle('prelu'), w.handle('prelu')), tx.shape);
+  const y = wrap(native.preluForward(tx.handle('prelu'), w.handle('prelu')), tx.shape);
+  return record('prelu', y, [tx, w], (dy, [sx, sw]) => {
+    const { dx, dweight } = preluBackward(dy, sx, sw);
+    return [dx, dweight];
+  }, [tx, w]);
 }
 
 /** @internal dx and dweight (summed over the batch and positions) from dy, x and weight. */
@@ -89,7 +94,8 @@ function maxoutShape(op: string, x: Tensor, pieces: unknown): number[] {
 export function maxout(x: Tensor, pieces: number): F32 {
   const tx = input('maxout', 'x', x);
   const shape = maxoutShape('maxout', tx, pieces);
-  return wrap(native.maxoutForward(tx.handle('maxout'), pieces), shape);
+  const y = wrap(native.maxoutForward(tx.handle('maxout'), pieces), shape);
+  return record('maxout', y, [tx], (dy, [sx]) => [maxoutBackward(dy, sx, pieces)], [tx]);
 }
 
 /** @internal dx from dy and the forward's x (the winners are found again). */
@@ -116,7 +122,8 @@ function softmaxDim(op: string, x: Tensor, dim: unknown): number {
  */
 export function softmax(x: Tensor, dim: number): F32 {
   const tx = input('softmax', 'x', x);
-  return wrap(native.softmaxForward(tx.handle('softmax'), softmaxDim('softmax', tx, dim), false), tx.shape);
+  const y = wrap(native.softmaxForward(tx.handle('softmax'), softmaxDim('softmax', tx, dim), false), tx.shape);
+  return record('softmax', y, [tx], (dy, [sy]) => [softmaxBackward('softmax', dy, sy, dim)], [y]);
 }
 
 /**
@@ -125,7 +132,8 @@ export function softmax(x: Tensor, dim: number): F32 {
  */
 export function logSoftmax(x: Tensor, dim: number): F32 {
   const tx = input('logSoftmax', 'x', x);
-  return wrap(native.softmaxForward(tx.handle('logSoftmax'), softmaxDim('logSoftmax', tx, dim), true), tx.shape);
+  const y = wrap(native.softmaxForward(tx.handle('logSoftmax'), softmaxDim('logSoftmax', tx, dim), true), tx.shape);
+  return record('logSoftmax', y, [tx], (dy, [sy]) => [softmaxBackward('logSoftmax', dy, sy, dim)], [y]);
 }
 
 /**
@@ -155,9 +163,10 @@ export function dropoutWithMask(x: Tensor, p = 0.5, training = true): { y: F32; 
   const tx = input('dropout', 'x', x);
   checkP('dropout', p);
   checkBool('dropout', 'training', training);
-  if (!training || p === 0) return { y: clone(tx), mask: null };
-  const [y, mask] = native.dropoutForward(tx.handle('dropout'), p);
-  return { y: wrap(y, tx.shape), mask: wrap(mask, tx.shape) };
+  if (!training || p === 0) return { y: record('dropout', clone(tx), [tx], (dy) => [dy]), mask: null };
+  const [yh, mh] = native.dropoutForward(tx.handle('dropout'), p);
+  const y = wrap(yh, tx.shape), mask = wrap(mh, tx.shape);
+  return { y: record('dropout', y, [tx], (dy, [sm]) => [dropoutBackward(dy, sm, p)], [mask]), mask };
 }
 
 /**
@@ -205,7 +214,8 @@ export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 
   const op = 'localResponseNorm';
   const tx = input(op, 'x', x);
   lrnArgs(op, tx, size, alpha, beta, k);
-  return wrap(native.lrnForward(tx.handle(op), size, alpha, beta, k), tx.shape);
+  const y = wrap(native.lrnForward(tx.handle(op), size, alpha, beta, k), tx.shape);
+  return record(op, y, [tx], (dy, [sx]) => [localResponseNormBackward(dy, sx, size, alpha, beta, k)], [tx]);
 }
 
 /** @internal dx from dy and the forward's x (the denominators are recomputed). */
@@ -266,8 +276,14 @@ export function batchNormWithStats(
   if (training && tx.size / Math.max(C, 1) === 1) {
     fail('E_SHAPE', `${op}: expected more than 1 value per channel when training, got x of shape ${shapeStr(tx.shape)}`);
   }
-  const [y, mean, invstd] = native.batchNormForward(tx.handle(op), h(rm, op), h(rv, op), h(w, op), h(b, op), training, momentum, eps);
-  return { y: wrap(y, tx.shape), mean: wrap(mean, [C]), invstd: wrap(invstd, [C]) };
+  const [yh, mh, sh] = native.batchNormForward(tx.handle(op), h(rm, op), h(rv, op), h(w, op), h(b, op), training, momentum, eps);
+  const y = wrap(yh, tx.shape), mean = wrap(mh, [C]), invstd = wrap(sh, [C]);
+  // The running statistics get no gradient (they are updated in place, not computed).
+  record(op, y, [tx, rm, rv, w, b], (dy, [sx, sm, ss, sw]) => {
+    const g = batchNormBackward(dy, sx, sw ?? null, sm, ss, training);
+    return [g.dx, null, null, g.dweight, g.dbias];
+  }, w ? [tx, mean, invstd, w] : [tx, mean, invstd]);
+  return { y, mean, invstd };
 }
 
 /**

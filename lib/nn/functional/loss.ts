@@ -10,6 +10,7 @@
  * the data: the kernel reports it as an `E_INDEX` error at the next wait, naming the op.
  * Means over an empty batch are NaN and sums 0, as PyTorch's.
  */
+import { record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
@@ -178,6 +179,16 @@ function smoothing(op: string, value: unknown): number {
 const h = (t: Tensor | null, op: string): Handle | null => (t ? t.handle(op) : null);
 
 /**
+ * Records a loss whose gradient goes to its first input only (labels and class weights get
+ * none, as in PyTorch). The class weight travels through `saved`, not the closure, so the user
+ * may dispose it; `backward` gets the saved input, target and weight (or undefined).
+ */
+function recordLoss(op: string, y: F32, x: F32, target: Tensor, weight: F32 | null,
+  backward: (dloss: F32, x: Tensor, target: Tensor, weight: Tensor | undefined) => Tensor): F32 {
+  return record(op, y, [x], (dloss, [sx, st, sw]) => [backward(dloss, sx, st, sw)], weight ? [x, target, weight] : [x, target]);
+}
+
+/**
  * Cross-entropy between softmax(input) over axis 1 and class targets: PyTorch's
  * `F.cross_entropy` with class-index targets, log-softmax and NLL fused. With a weight, 'mean'
  * divides by the sum of the weights of the targets that are not ignored (NaN if all are); label
@@ -192,7 +203,9 @@ export function crossEntropy(input: Tensor, target: Tensor, options?: CrossEntro
   const a = classArgs(op, input, target, o);
   const s = smoothing(op, o.labelSmoothing);
   const handle = native.crossEntropyForward(a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, s, a.code);
-  return new Tensor(handle, lossShape(a.code, a.perSample), 'float32');
+  const y = new Tensor<'float32'>(handle, lossShape(a.code, a.perSample), 'float32');
+  const rest = { ignoreIndex: a.ignoreIndex, labelSmoothing: s, reduction: o.reduction };
+  return recordLoss(op, y, a.x, a.target, a.weight, (d, sx, st, sw) => crossEntropyBackward(d, sx, st, { ...rest, weight: sw }));
 }
 
 /** @internal d loss / d input of crossEntropy (softmax minus the target distribution, scaled). */
@@ -217,7 +230,9 @@ export function nllLoss(input: Tensor, target: Tensor, options?: NllLossOptions)
   const o = checkOptions<NllLossOptions>(op, options, ['weight', 'ignoreIndex', 'reduction']);
   const a = classArgs(op, input, target, o);
   const handle = native.nllLossForward(a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, a.code);
-  return new Tensor(handle, lossShape(a.code, a.perSample), 'float32');
+  const y = new Tensor<'float32'>(handle, lossShape(a.code, a.perSample), 'float32');
+  const rest = { ignoreIndex: a.ignoreIndex, reduction: o.reduction };
+  return recordLoss(op, y, a.x, a.target, a.weight, (d, sx, st, sw) => nllLossBackward(d, sx, st, { ...rest, weight: sw }));
 }
 
 /** @internal d loss / d input of nllLoss. */
@@ -255,7 +270,9 @@ export function hingeLoss(scores: Tensor, target: Tensor, options?: HingeLossOpt
   const { x, t } = scores2d(op, scores, target);
   const code = reductionCode(op, o.reduction);
   const handle = native.hingeLossForward(x.handle(op), t.handle(op), norm(op, o.p, 1), margin(op, o.margin), code);
-  return new Tensor(handle, lossShape(code, t.shape), 'float32');
+  const y = new Tensor<'float32'>(handle, lossShape(code, t.shape), 'float32');
+  const rest = { p: o.p, margin: o.margin, reduction: o.reduction };
+  return recordLoss(op, y, x, t, null, (d, sx, st) => hingeLossBackward(d, sx, st, rest));
 }
 
 /** @internal d loss / d scores of hingeLoss. */
@@ -295,7 +312,9 @@ export function multiMarginLoss(scores: Tensor, target: Tensor, options?: MultiM
   const o = checkOptions<MultiMarginLossOptions>(op, options, ['p', 'margin', 'weight', 'reduction']);
   const a = marginArgs(op, scores, target, o);
   const handle = native.multiMarginLossForward(a.x.handle(op), a.t.handle(op), a.p, a.m, h(a.w, op), a.code);
-  return new Tensor(handle, lossShape(a.code, a.t.shape), 'float32');
+  const y = new Tensor<'float32'>(handle, lossShape(a.code, a.t.shape), 'float32');
+  const rest = { p: a.p, margin: a.m, reduction: o.reduction };
+  return recordLoss(op, y, a.x, a.t, a.w, (d, sx, st, sw) => multiMarginLossBackward(d, sx, st, { ...rest, weight: sw }));
 }
 
 /** @internal d loss / d scores of multiMarginLoss. */
@@ -339,7 +358,10 @@ export function contrastiveLoss(a: Tensor, b: Tensor, y: Tensor, options?: Contr
   const o = checkOptions<ContrastiveLossOptions>(op, options, ['margin', 'reduction']);
   const p = pairArgs(op, a, b, y, o);
   const handle = native.contrastiveLossForward(p.ta.handle(op), p.tb.handle(op), p.ty.handle(op), p.m, p.code);
-  return new Tensor(handle, lossShape(p.code, [p.ta.shape[0]]), 'float32');
+  const out = new Tensor<'float32'>(handle, lossShape(p.code, [p.ta.shape[0]]), 'float32');
+  const rest = { margin: p.m, reduction: o.reduction };
+  // The pair labels get no gradient (PyTorch-style contrastive losses treat them as constants).
+  return record(op, out, [p.ta, p.tb, p.ty], (d, [sa, sb, sy]) => [...contrastiveLossBackward(d, sa, sb, sy, rest), null], [p.ta, p.tb, p.ty]);
 }
 
 /** @internal [d loss / d a, d loss / d b] of contrastiveLoss (no gradient for the labels). */
@@ -377,7 +399,9 @@ export function tripletMarginLoss(anchor: Tensor, positive: Tensor, negative: Te
   const a = tripletArgs(op, anchor, positive, negative, o);
   const [ta, tp, tn] = a.ts;
   const handle = native.tripletMarginLossForward(ta.handle(op), tp.handle(op), tn.handle(op), a.m, a.p, a.eps, a.swap, a.squared, a.code);
-  return new Tensor(handle, lossShape(a.code, [ta.shape[0]]), 'float32');
+  const y = new Tensor<'float32'>(handle, lossShape(a.code, [ta.shape[0]]), 'float32');
+  const rest = { margin: a.m, p: a.p, eps: a.eps, swap: a.swap, squared: a.squared, reduction: o.reduction };
+  return record(op, y, [ta, tp, tn], (d, [sa, sp, sn]) => tripletMarginLossBackward(d, sa, sp, sn, rest), [ta, tp, tn]);
 }
 
 /** @internal [d anchor, d positive, d negative] of tripletMarginLoss, in one pass per triplet. */
@@ -414,7 +438,9 @@ export function klDiv(input: Tensor, target: Tensor, options?: KlDivOptions): F3
   const o = checkOptions<KlDivOptions>(op, options, ['reduction', 'logTarget']);
   const a = klArgs(op, input, target, o);
   const handle = native.klDivForward(a.x.handle(op), a.t.handle(op), a.code, a.logTarget);
-  return new Tensor(handle, lossShape(a.code, a.x.shape), 'float32');
+  const y = new Tensor<'float32'>(handle, lossShape(a.code, a.x.shape), 'float32');
+  const rest = { reduction: o.reduction, logTarget: a.logTarget };
+  return record(op, y, [a.x, a.t], (d, [sx, st], need) => klDivBackward(d, sx, st, rest, need[1]), [a.x, a.t]);
 }
 
 /**

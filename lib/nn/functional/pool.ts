@@ -8,6 +8,7 @@
  * Output size along an axis: o = floor((i + 2p - d(k - 1) - 1) / s) + 1; `ceilMode` rounds up,
  * but the last window must start inside the input or the left padding (PyTorch's rule).
  */
+import { isRecording, record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
@@ -164,8 +165,15 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, options: MaxPool2dOption
   const t = input(op, 'x', x);
   const win = window(op, t.shape, kernelSize, options);
   const withIndices = flag(op, 'returnIndices', options.returnIndices, false);
-  const [y, indices] = native.maxPool2dForward(t.handle(op), win.params, win.ceilMode, withIndices);
-  return withIndices ? [f32(y, win.shape), i32(indices as Handle, win.shape)] : f32(y, win.shape);
+  // The backward needs the indices: ask for them whenever the op is recorded.
+  const recording = isRecording([t]);
+  const [yh, ih] = native.maxPool2dForward(t.handle(op), win.params, win.ceilMode, withIndices || recording);
+  const y = f32(yh, win.shape), indices = ih === null ? null : i32(ih as Handle, win.shape);
+  const xs = t.shape;
+  record(op, y, [t], (dy, [si]) => [maxPool2dBackward(dy, si, xs)], indices ? [indices] : []);
+  if (withIndices) return [y, indices as I32];
+  indices?.dispose();
+  return y;
 }
 
 /** @internal dx of maxPool2d and adaptiveMaxPool2d: dy sent to the indices of the maxima. */
@@ -199,7 +207,9 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOption
   const win = window(op, t.shape, kernelSize, options);
   const include = flag(op, 'countIncludePad', options.countIncludePad, true);
   const divisor = divisorArg(op, options.divisorOverride);
-  return f32(native.avgPool2dForward(t.handle(op), win.params, win.ceilMode, include, divisor), win.shape);
+  const y = f32(native.avgPool2dForward(t.handle(op), win.params, win.ceilMode, include, divisor), win.shape);
+  const xs = t.shape, o = { ...options };
+  return record(op, y, [t], (dy) => [avgPool2dBackward(dy, xs, kernelSize, o)]);
 }
 
 /** @internal dx of avgPool2d (the same kernelSize and options as the forward). */
@@ -237,7 +247,9 @@ export function lpPool2d(x: Tensor, normType: number, kernelSize: Size2, options
   const t = input(op, 'x', x);
   const win = window(op, t.shape, kernelSize, { stride: options.stride, ceilMode: options.ceilMode });
   const mean = flag(op, 'mean', options.mean, false);
-  return f32(native.lpPool2dForward(t.handle(op), p, win.params, win.ceilMode, mean), win.shape);
+  const y = f32(native.lpPool2dForward(t.handle(op), p, win.params, win.ceilMode, mean), win.shape);
+  const o = { ...options };
+  return record(op, y, [t], (dy, [sx, sy]) => [lpPool2dBackward(dy, sx, sy, p, kernelSize, o)], [t, y]);
 }
 
 /** @internal dx of lpPool2d, from dy and the forward's x and y. */
@@ -265,8 +277,16 @@ export function lpPool2dBackward(dy: Tensor, x: Tensor, y: Tensor, normType: num
 export function mixedPool2d(x: Tensor, kernelSize: Size2, options?: MixedPool2dOptions & { returnLambda?: false }): F32;
 export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions & { returnLambda: true }): [F32, F32];
 export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions = {}): F32 | [F32, F32] {
-  const [y, lambda] = mixedPool(x, kernelSize, options, false);
-  if (flag('mixedPool2d', 'returnLambda', options.returnLambda, false)) return [y, lambda];
+  const returnLambda = flag('mixedPool2d', 'returnLambda', options.returnLambda, false);
+  // Recorded, it keeps the forward's lambdas and argmax for the backward (not drawn again).
+  const recording = isRecording([x]);
+  const [y, lambda, indices] = mixedPool(x, kernelSize, options, recording);
+  if (indices !== null) {
+    const xs = (x as Tensor).shape, o = { ...options };
+    record('mixedPool2d', y, [x], (dy, [si, sl]) => [mixedPool2dBackward(dy, si, sl, xs, kernelSize, o)], [indices, lambda]);
+    indices.dispose();
+  }
+  if (returnLambda) return [y, lambda];
   lambda.dispose();
   return y;
 }
@@ -327,8 +347,10 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
   const op = 'adaptiveAvgPool2d';
   const t = input(op, 'x', x);
   const size = outputSizeArg(op, outputSize, t.shape);
-  const [y] = native.adaptivePool2dForward(0, t.handle(op), size, false);
-  return f32(y, [...t.shape.slice(0, -2), ...size]);
+  const [yh] = native.adaptivePool2dForward(0, t.handle(op), size, false);
+  const y = f32(yh, [...t.shape.slice(0, -2), ...size]);
+  const xs = t.shape;
+  return record(op, y, [t], (dy) => [adaptiveAvgPool2dBackward(dy, xs)]);
 }
 
 /** @internal dx of adaptiveAvgPool2d. */
@@ -353,8 +375,14 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [numb
   const size = outputSizeArg(op, outputSize, t.shape);
   const withIndices = flag(op, 'returnIndices', options.returnIndices, false);
   const shape = [...t.shape.slice(0, -2), ...size];
-  const [y, indices] = native.adaptivePool2dForward(1, t.handle(op), size, withIndices);
-  return withIndices ? [f32(y, shape), i32(indices as Handle, shape)] : f32(y, shape);
+  const recording = isRecording([t]);
+  const [yh, ih] = native.adaptivePool2dForward(1, t.handle(op), size, withIndices || recording);
+  const y = f32(yh, shape), indices = ih === null ? null : i32(ih as Handle, shape);
+  const xs = t.shape;
+  record(op, y, [t], (dy, [si]) => [maxPool2dBackward(dy, si, xs)], indices ? [indices] : []);
+  if (withIndices) return [y, indices as I32];
+  indices?.dispose();
+  return y;
 }
 
 /** @internal dx of adaptiveMaxPool2d: dy sent to the indices of the maxima. */
@@ -393,8 +421,12 @@ export function roiPoolWithArgmax(x: Tensor, boxes: Tensor, outputSize: Size2, s
   const op = 'roiPool';
   const { t, b, size, scale } = roiArgs(op, x, boxes, outputSize, spatialScale);
   const shape = [b.shape[0], t.shape[1], ...size];
-  const [y, argmax] = native.roiPoolForward(t.handle(op), b.handle(op), size, scale);
-  return [f32(y, shape), i32(argmax, shape)];
+  const [yh, ah] = native.roiPoolForward(t.handle(op), b.handle(op), size, scale);
+  const y = f32(yh, shape), argmax = i32(ah, shape);
+  // Gradients reach x only: the box coordinates are rounded to the grid (piecewise constant).
+  const xs = t.shape;
+  record(op, y, [t, b], (dy, [sa, sb]) => [roiPoolBackward(dy, sa, sb, xs), null], [argmax, b]);
+  return [y, argmax];
 }
 
 /** @internal dx of roiPool (to x only). */

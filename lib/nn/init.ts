@@ -1,0 +1,196 @@
+/**
+ * Weight initialisation, as `torch.nn.init`: each function fills a float32 tensor **in place**
+ * (a parameter keeps its identity, so optimizers and graphs that hold it see the new values)
+ * and returns it. Random fills draw from the library's seeded Philox generator
+ * (`manualSeed`), so the same seed gives the same weights on every machine; the numbers are
+ * not PyTorch's (a different generator), the distributions are.
+ *
+ * The fill is queued like any op: reads queued before it see the old values, reads after it
+ * the new ones. Fills record nothing on the tape.
+ *
+ * Fans follow PyTorch's `_calculate_fan_in_and_fan_out`: for a weight [out, in, *kernel],
+ * fanIn = in * prod(kernel) and fanOut = out * prod(kernel) (so a ConvTranspose2d weight
+ * [in, out / groups, kh, kw] has fanIn = out / groups * kh * kw, PyTorch's quirk kept).
+ */
+import { noGrad } from '../autograd';
+import { full, rand, randn } from '../creation';
+import { fail } from '../errors';
+import { native } from '../native';
+import type { Tensor } from '../tensor';
+import { checkDtype, checkNumber, checkTensor, describe, shapeStr } from '../validate';
+
+export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv_transpose2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+export type FanMode = 'fanIn' | 'fanOut';
+
+export interface KaimingOptions {
+  /** The negative slope of the leaky ReLU that follows (only with 'leaky_relu'). Default 0. */
+  a?: number;
+  /** Keep the variance of the activations ('fanIn', default) or of the gradients ('fanOut'). */
+  mode?: FanMode;
+  /** Default 'leaky_relu' (with a = 0, the same as 'relu'), as PyTorch. */
+  nonlinearity?: Nonlinearity;
+}
+
+function target(op: string, t: unknown): Tensor<'float32'> {
+  const x = checkTensor(op, 'tensor', t);
+  checkDtype(op, 'tensor', x, 'float32');
+  return x as Tensor<'float32'>;
+}
+
+/** Writes `values` (made here, then disposed) into `t`'s memory, in queue order. */
+function fillFrom(t: Tensor<'float32'>, make: () => Tensor<'float32'>): Tensor<'float32'> {
+  noGrad(() => {
+    const values = make();
+    try {
+      native.copyInto(t.handle('init'), values.handle('init'));
+    } finally {
+      values.dispose();
+    }
+  });
+  return t;
+}
+
+/**
+ * PyTorch's fan-in and fan-out of a weight tensor (at least 2-D).
+ * @example calculateFanInAndFanOut(conv.weight)   // { fanIn: C * kh * kw, fanOut: K * kh * kw }
+ */
+export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: number } {
+  const x = checkTensor('calculateFanInAndFanOut', 'tensor', t);
+  if (x.rank < 2) {
+    fail('E_SHAPE', `calculateFanInAndFanOut: fan in and fan out need a tensor with at least 2 dimensions, got ${shapeStr(x.shape)}`);
+  }
+  const receptive = x.shape.slice(2).reduce((a, b) => a * b, 1);
+  return { fanIn: x.shape[1] * receptive, fanOut: x.shape[0] * receptive };
+}
+
+/**
+ * The recommended gain for a nonlinearity, as torch.nn.init.calculate_gain: 1 for linear,
+ * convolutions and sigmoid, 5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for
+ * leaky_relu (slope default 0.01), 3/4 for selu.
+ * @example calculateGain('leaky_relu', 0.2)
+ */
+export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
+  const op = 'calculateGain';
+  switch (nonlinearity) {
+    case 'linear': case 'conv1d': case 'conv2d': case 'conv_transpose2d': case 'sigmoid':
+      return 1;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
+    case 'leaky_relu': {
+      const slope = param === undefined ? 0.01 : checkNumber(op, 'param', param);
+      return Math.sqrt(2 / (1 + slope * slope));
+    }
+    case 'selu':
+      return 3 / 4;
+    default:
+      return fail('E_ARG', `${op}: unsupported nonlinearity ${describe(nonlinearity)}`);
+  }
+}
+
+function fan(op: string, t: Tensor, mode: unknown): number {
+  if (mode !== 'fanIn' && mode !== 'fanOut') fail('E_ARG', `${op}: expected \`mode\` 'fanIn' or 'fanOut', got ${describe(mode)}`);
+  const { fanIn, fanOut } = calculateFanInAndFanOut(t);
+  const n = mode === 'fanIn' ? fanIn : fanOut;
+  if (n === 0) fail('E_SHAPE', `${op}: cannot initialise a tensor with a zero-element fan (${shapeStr(t.shape)})`);
+  return n;
+}
+
+function kaimingStd(op: string, t: Tensor, o: KaimingOptions): number {
+  const a = checkNumber(op, 'a', o.a ?? 0);
+  const gain = calculateGain(o.nonlinearity ?? 'leaky_relu', a);
+  return gain / Math.sqrt(fan(op, t, o.mode ?? 'fanIn'));
+}
+
+/** Fills with U(a, b). @example uniform_(w, -0.1, 0.1) */
+export function uniform_(tensor: Tensor, a = 0, b = 1): Tensor<'float32'> {
+  const t = target('uniform_', tensor);
+  checkNumber('uniform_', 'a', a);
+  checkNumber('uniform_', 'b', b);
+  if (!(a <= b)) fail('E_ARG', `uniform_: expected a <= b, got a = ${a}, b = ${b}`);
+  return fillFrom(t, () => rand(t.shape, a, b));
+}
+
+/** Fills with N(mean, std^2). @example normal_(w, 0, 0.01) */
+export function normal_(tensor: Tensor, mean = 0, std = 1): Tensor<'float32'> {
+  const t = target('normal_', tensor);
+  checkNumber('normal_', 'mean', mean);
+  checkNumber('normal_', 'std', std);
+  if (std < 0) fail('E_ARG', `normal_: expected std >= 0, got ${std}`);
+  return fillFrom(t, () => randn(t.shape, mean, std));
+}
+
+/** Fills with `value`. @example constant_(bias, 0.1) */
+export function constant_(tensor: Tensor, value: number): Tensor<'float32'> {
+  const t = target('constant_', tensor);
+  checkNumber('constant_', 'value', value);
+  return fillFrom(t, () => full(t.shape, value));
+}
+
+/** Fills with zeros. @example zeros_(bias) */
+export function zeros_(tensor: Tensor): Tensor<'float32'> {
+  return constant_(tensor, 0);
+}
+
+/** Fills with ones. @example ones_(bn.weight) */
+export function ones_(tensor: Tensor): Tensor<'float32'> {
+  return constant_(tensor, 1);
+}
+
+/**
+ * He et al. (2015), uniform: U(-bound, bound) with bound = gain * sqrt(3 / fan).
+ * PyTorch's default Conv/Linear weights are kaimingUniform_(w, { a: Math.sqrt(5) }).
+ * @example kaimingUniform_(conv.weight, { nonlinearity: 'relu' })
+ */
+export function kaimingUniform_(tensor: Tensor, options: KaimingOptions = {}): Tensor<'float32'> {
+  const t = target('kaimingUniform_', tensor);
+  const bound = Math.sqrt(3) * kaimingStd('kaimingUniform_', t, options);
+  return fillFrom(t, () => rand(t.shape, -bound, bound));
+}
+
+/** He et al. (2015), normal: N(0, std^2) with std = gain / sqrt(fan). @example kaimingNormal_(w, { mode: 'fanOut', nonlinearity: 'relu' }) */
+export function kaimingNormal_(tensor: Tensor, options: KaimingOptions = {}): Tensor<'float32'> {
+  const t = target('kaimingNormal_', tensor);
+  const std = kaimingStd('kaimingNormal_', t, options);
+  return fillFrom(t, () => randn(t.shape, 0, std));
+}
+
+function xavierStd(op: string, t: Tensor, gain: number): number {
+  checkNumber(op, 'gain', gain);
+  const { fanIn, fanOut } = calculateFanInAndFanOut(t);
+  if (fanIn + fanOut === 0) fail('E_SHAPE', `${op}: cannot initialise a tensor with a zero-element fan (${shapeStr(t.shape)})`);
+  return gain * Math.sqrt(2 / (fanIn + fanOut));
+}
+
+/** Glorot & Bengio (2010), uniform: bound = gain * sqrt(6 / (fanIn + fanOut)). @example xavierUniform_(w) */
+export function xavierUniform_(tensor: Tensor, gain = 1): Tensor<'float32'> {
+  const t = target('xavierUniform_', tensor);
+  const bound = Math.sqrt(3) * xavierStd('xavierUniform_', t, gain);
+  return fillFrom(t, () => rand(t.shape, -bound, bound));
+}
+
+/** Glorot & Bengio (2010), normal: std = gain * sqrt(2 / (fanIn + fanOut)). @example xavierNormal_(w, calculateGain('tanh')) */
+export function xavierNormal_(tensor: Tensor, gain = 1): Tensor<'float32'> {
+  const t = target('xavierNormal_', tensor);
+  const std = xavierStd('xavierNormal_', t, gain);
+  return fillFrom(t, () => randn(t.shape, 0, std));
+}
+
+/** LeCun (1998), uniform: bound = sqrt(3 / fanIn) (variance 1 / fanIn). @example lecunUniform_(w) */
+export function lecunUniform_(tensor: Tensor): Tensor<'float32'> {
+  const t = target('lecunUniform_', tensor);
+  const bound = Math.sqrt(3 / fan('lecunUniform_', t, 'fanIn'));
+  return fillFrom(t, () => rand(t.shape, -bound, bound));
+}
+
+/**
+ * LeCun (1998), normal: std = sqrt(1 / fanIn). A plain normal, not the truncated one of
+ * Keras' `lecun_normal`.
+ * @example lecunNormal_(w)
+ */
+export function lecunNormal_(tensor: Tensor): Tensor<'float32'> {
+  const t = target('lecunNormal_', tensor);
+  const std = Math.sqrt(1 / fan('lecunNormal_', t, 'fanIn'));
+  return fillFrom(t, () => randn(t.shape, 0, std));
+}

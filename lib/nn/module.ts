@@ -1,0 +1,399 @@
+/**
+ * `Module`: the base of every layer and model, as `torch.nn.Module`. A module owns named
+ * parameters (leaf tensors that require grad), buffers (state that is saved but not trained:
+ * batch norm's running statistics) and child modules; names nest with dots
+ * (`features.0.weight`), the same keys as PyTorch's `state_dict()`.
+ *
+ * Ownership: parameters and buffers belong to their module. They are exempt from `tidy`
+ * scopes (a model built inside `tidy` survives it) and freed by `module.dispose()`.
+ * `stateDict()` hands out views (sharing memory) that belong to the caller.
+ */
+import { noGrad } from '../autograd';
+import { keep, tidy } from '../engine';
+import { fail } from '../errors';
+import { native } from '../native';
+import { zeros } from '../creation';
+import { Tensor } from '../tensor';
+import { checkBool, checkTensor, describe, isTensor, shapeStr } from '../validate';
+
+/**
+ * A trainable tensor: a float32 leaf with `requiresGrad`, sharing the memory of the tensor it
+ * was made from (which stays the caller's to dispose). Modules register the ones they hold.
+ * @example const w = new Parameter(randn([10, 784]).mul(0.01));
+ */
+export class Parameter extends Tensor<'float32'> {
+  constructor(data: Tensor, requiresGrad = true) {
+    const t = checkTensor('Parameter', 'data', data);
+    if (t.dtype !== 'float32') fail('E_DTYPE', `Parameter: expected float32 data, got ${t.dtype}`);
+    super(native.reshape(t.handle('Parameter'), t.shape), t.shape, 'float32');
+    keep(this);
+    this.requiresGrad = checkBool('Parameter', 'requiresGrad', requiresGrad);
+  }
+}
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** One row of `summary()`: a module's call and the shape it returned. */
+interface SummaryRow { module: Module; shape: string; params: number; depth: number }
+
+/** Set while `summary()` runs: every module call appends a row. */
+let summaryRows: SummaryRow[] | null = null;
+let summaryDepth = 0;
+
+export interface LoadStateDictOptions {
+  /** Every key must match (no missing, no unexpected keys). Default true. */
+  strict?: boolean;
+}
+
+export interface LoadStateDictResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+/**
+ * The base class of layers and models. Subclasses register what they hold in the constructor
+ * and implement `forward`; callers use `call` (which also feeds `summary()`).
+ * @example
+ * class TwoLayer extends nn.Module {
+ *   fc1 = this.registerModule('fc1', new nn.Linear(784, 128));
+ *   fc2 = this.registerModule('fc2', new nn.Linear(128, 10));
+ *   forward(x: Tensor) { return this.fc2.call(F.relu(this.fc1.call(x))); }
+ * }
+ * const logits = new TwoLayer().call(x);
+ */
+export abstract class Module {
+  /** Whether the module is in training mode (dropout active, batch statistics); see train()/eval(). */
+  training = true;
+  readonly #parameters = new Map<string, Parameter | null>();
+  readonly #buffers = new Map<string, Tensor | null>();
+  readonly #modules = new Map<string, Module>();
+
+  /** The computation; call it through `call`. */
+  abstract forward(...inputs: unknown[]): Tensor;
+
+  /**
+   * Runs `forward` (what `module(x)` does in PyTorch).
+   * @example const y = conv.call(x);
+   */
+  call(...inputs: unknown[]): Tensor {
+    if (summaryRows === null) return this.forward(...inputs);
+    const row: SummaryRow = { module: this, shape: '', params: 0, depth: summaryDepth };
+    for (const [, p] of this.#parameters) if (p) row.params += p.size;
+    summaryRows.push(row);
+    summaryDepth++;
+    try {
+      const y = this.forward(...inputs);
+      row.shape = isTensor(y) ? shapeStr(y.shape) : describe(y);
+      return y;
+    } finally {
+      summaryDepth--;
+    }
+  }
+
+  /** The name of the module's type in `toString()`. */
+  get typeName(): string {
+    return this.constructor.name;
+  }
+
+  /** The constructor's arguments as `toString()` shows them (override in subclasses). */
+  extraRepr(): string {
+    return '';
+  }
+
+  // ---- registration ---------------------------------------------------------------------------
+
+  #checkName(op: string, name: unknown): string {
+    if (typeof name !== 'string' || !NAME.test(name) && !/^[0-9]+$/.test(name)) {
+      fail('E_ARG', `${op}: expected a name of letters, digits and _ (no dots), got ${describe(name)}`);
+    }
+    const taken = this.#parameters.has(name) || this.#buffers.has(name) || this.#modules.has(name);
+    if (taken) fail('E_ARG', `${op}: \`${name}\` is already registered in this ${this.typeName}`);
+    return name;
+  }
+
+  /**
+   * Registers a parameter (or null: a slot that stays empty, like a disabled bias) and returns it.
+   * @example this.weight = this.registerParameter('weight', new Parameter(zeros([C])));
+   */
+  registerParameter<P extends Parameter | null>(name: string, parameter: P): P {
+    const op = 'registerParameter';
+    this.#checkName(op, name);
+    if (parameter !== null && !(parameter instanceof Parameter)) fail('E_ARG', `${op}: \`${name}\` must be a Parameter or null, got ${describe(parameter)}`);
+    this.#parameters.set(name, parameter);
+    return parameter;
+  }
+
+  /**
+   * Registers a buffer: state saved in `stateDict()` but not trained (exempt from tidy scopes,
+   * freed by `dispose()`). Returns it.
+   * @example this.registerBuffer('running_mean', zeros([C]));
+   */
+  registerBuffer<T extends Tensor | null>(name: string, buffer: T): T {
+    const op = 'registerBuffer';
+    this.#checkName(op, name);
+    if (buffer !== null) keep(checkTensor(op, name, buffer));
+    this.#buffers.set(name, buffer);
+    return buffer;
+  }
+
+  /** Registers a child module under `name` (its parameters become `name.…`). Returns it. */
+  registerModule<M extends Module>(name: string, module: M): M {
+    const op = 'registerModule';
+    this.#checkName(op, name);
+    if (!(module instanceof Module)) fail('E_ARG', `${op}: \`${name}\` must be a Module, got ${describe(module)}`);
+    this.#modules.set(name, module);
+    return module;
+  }
+
+  /** This module's own buffer `name` (not a descendant's), or null. */
+  protected buffer(name: string): Tensor | null {
+    return this.#buffers.get(name) ?? null;
+  }
+
+  // ---- traversal ------------------------------------------------------------------------------
+
+  /** [name, module] of every direct child, in registration order. */
+  namedChildren(): [string, Module][] {
+    return [...this.#modules];
+  }
+
+  /** Direct children. */
+  children(): Module[] {
+    return [...this.#modules.values()];
+  }
+
+  /** [dotted name, module] of this module ('') and every descendant, depth first. */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, m] of this.#modules) out.push(...m.namedModules(prefix ? `${prefix}.${name}` : name));
+    return out;
+  }
+
+  /** This module and every descendant. */
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /**
+   * [dotted name, parameter] of every parameter, this module's first, then each child's
+   * (PyTorch's order). A parameter shared by two modules is listed once.
+   * @example for (const [name, p] of model.namedParameters()) console.log(name, p.shape);
+   */
+  namedParameters(): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    const seen = new Set<Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, p] of m.#parameters) {
+        if (p === null || seen.has(p)) continue;
+        seen.add(p);
+        out.push([prefix ? `${prefix}.${name}` : name, p]);
+      }
+    }
+    return out;
+  }
+
+  /** Every parameter (what an optimizer updates). @example new optim.SGD(model.parameters(), { lr: 0.01 }) */
+  parameters(): Parameter[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** [dotted name, buffer] of every buffer. */
+  namedBuffers(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, b] of m.#buffers) if (b !== null) out.push([prefix ? `${prefix}.${name}` : name, b]);
+    }
+    return out;
+  }
+
+  /** Every buffer. */
+  buffers(): Tensor[] {
+    return this.namedBuffers().map(([, b]) => b);
+  }
+
+  /** Number of parameter elements (trainable only, or all). @example model.parameterCount() */
+  parameterCount(trainableOnly = false): number {
+    return this.parameters().filter((p) => !trainableOnly || p.requiresGrad).reduce((n, p) => n + p.size, 0);
+  }
+
+  // ---- modes ----------------------------------------------------------------------------------
+
+  /**
+   * Sets training mode on this module and every descendant (dropout active, batch norm on batch
+   * statistics); `train(false)` is `eval()`. Returns this.
+   * @example model.train(); ... model.eval();
+   */
+  train(mode = true): this {
+    checkBool('train', 'mode', mode);
+    for (const m of this.modules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode (dropout off, batch norm on running statistics). Returns this. @example model.eval() */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /**
+   * Sets `requiresGrad` of every parameter (false freezes the module). Returns this.
+   * @example backbone.requiresGrad_(false)
+   */
+  requiresGrad_(requiresGrad = true): this {
+    for (const p of this.parameters()) p.requiresGrad = requiresGrad;
+    return this;
+  }
+
+  /** Disposes every parameter's gradient (PyTorch's `zero_grad(set_to_none=True)`). @example model.zeroGrad() */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  // ---- state ----------------------------------------------------------------------------------
+
+  /**
+   * Every parameter and buffer by dotted name, PyTorch's `state_dict()` keys. The values are
+   * views sharing the module's memory (no copy, not requiring grad), and belong to the caller:
+   * dispose them, or call this inside `tidy`.
+   * @example const state = model.stateDict(); Object.keys(state)   // ['0.weight', '0.bias', ...]
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [prefix, m] of this.namedModules()) {
+      const key = (name: string) => (prefix ? `${prefix}.${name}` : name);
+      for (const [name, p] of m.#parameters) if (p !== null) out[key(name)] = p.detach();
+      for (const [name, b] of m.#buffers) if (b !== null) out[key(name)] = b.detach();
+    }
+    return out;
+  }
+
+  /**
+   * Copies values into the module's parameters and buffers (in place: their identity stays).
+   * Everything is checked before anything is written, so a failed load changes nothing: a key
+   * whose shape differs is E_SHAPE, whose dtype differs E_DTYPE, a missing or unexpected key
+   * E_ARG (with `strict`, the default), each naming the key. Returns the keys that were
+   * missing and unexpected (empty lists when strict).
+   * @example model.loadStateDict(other.stateDict());
+   */
+  loadStateDict(state: Record<string, Tensor>, options: LoadStateDictOptions = {}): LoadStateDictResult {
+    const op = 'loadStateDict';
+    if (typeof state !== 'object' || state === null || Array.isArray(state) || isTensor(state)) {
+      fail('E_ARG', `${op}: expected an object of tensors by name, got ${describe(state)}`);
+    }
+    if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+    const strict = options.strict === undefined ? true : checkBool(op, 'strict', options.strict);
+    const own = new Map<string, Tensor>();
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, t] of [...m.#parameters, ...m.#buffers]) if (t !== null) own.set(prefix ? `${prefix}.${name}` : name, t);
+    }
+    const missingKeys = [...own.keys()].filter((k) => !(k in state));
+    const unexpectedKeys = Object.keys(state).filter((k) => !own.has(k));
+    if (strict && (missingKeys.length > 0 || unexpectedKeys.length > 0)) {
+      const parts = [];
+      if (missingKeys.length) parts.push(`missing key(s) ${missingKeys.map((k) => `"${k}"`).join(', ')}`);
+      if (unexpectedKeys.length) parts.push(`unexpected key(s) ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}`);
+      fail('E_ARG', `${op}: error(s) loading the state dict of ${this.typeName}: ${parts.join('; ')} (pass { strict: false } to load the keys that match)`);
+    }
+    const copies: [Tensor, Tensor][] = [];
+    for (const [key, dst] of own) {
+      if (!(key in state)) continue;
+      const src = state[key];
+      if (!isTensor(src)) fail('E_ARG', `${op}: "${key}" must be a Tensor, got ${describe(src)}`);
+      if (src.isDisposed) fail('E_DISPOSED', `${op}: "${key}" has been disposed`);
+      if (src.dtype !== dst.dtype) fail('E_DTYPE', `${op}: "${key}" has dtype ${src.dtype}, the module's is ${dst.dtype}`);
+      if (shapeStr(src.shape) !== shapeStr(dst.shape)) {
+        fail('E_SHAPE', `${op}: size mismatch for "${key}": the state dict has shape ${shapeStr(src.shape)}, the module's is ${shapeStr(dst.shape)}`);
+      }
+      copies.push([dst, src]);
+    }
+    for (const [dst, src] of copies) if (dst !== src) native.copyInto(dst.handle(op), src.handle(op));
+    for (const m of this.modules()) m.afterLoad();
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** @internal Called after loadStateDict wrote into the buffers (BatchNorm re-reads its counter). */
+  protected afterLoad(): void {}
+
+  /** Frees every parameter, buffer and gradient of this module and its descendants. @example model.dispose() */
+  dispose(): void {
+    for (const m of this.modules()) {
+      for (const p of m.#parameters.values()) p?.dispose();
+      for (const b of m.#buffers.values()) b?.dispose();
+    }
+  }
+
+  // ---- printing -------------------------------------------------------------------------------
+
+  /**
+   * PyTorch's module print-out, with the parameter count of each layer that has parameters and
+   * the total:
+   * ```
+   * Sequential(
+   *   (0): Conv2d(1, 6, kernel_size=[5, 5], stride=[1, 1])   156 params
+   *   (1): ReLU()
+   * )
+   * Total parameters: 156 (156 trainable)
+   * ```
+   * For output shapes, see `summary(inputShape)`.
+   */
+  toString(): string {
+    const total = this.parameterCount(), trainable = this.parameterCount(true);
+    return `${this.#repr()}\nTotal parameters: ${fmt(total)} (${fmt(trainable)} trainable)`;
+  }
+
+  #repr(): string {
+    const own = [...this.#parameters.values()].reduce((n, p) => n + (p ? p.size : 0), 0);
+    const head = `${this.typeName}(${this.extraRepr()}`;
+    if (this.#modules.size === 0) return `${head})${own ? `   ${fmt(own)} params` : ''}`;
+    const lines = [...this.#modules].map(([name, m]) => `  (${name}): ${m.#repr().split('\n').join('\n  ')}`);
+    return `${head}\n${lines.join('\n')}\n)`;
+  }
+
+  /**
+   * A table of the layers with the shape each one outputs for an input of `inputShape` (run on
+   * zeros, in evaluation mode and without gradients; the mode is restored) and its parameter
+   * count, then the totals, as torchsummary / Keras' `model.summary()`.
+   * @example console.log(model.summary([1, 1, 28, 28]));
+   */
+  summary(inputShape: readonly number[]): string {
+    const op = 'summary';
+    if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      fail('E_SHAPE', `${op}: expected \`inputShape\` to be an array of positive integers, got ${describe(inputShape)}`);
+    }
+    if (summaryRows !== null) fail('E_ARG', `${op}: already running (called from inside a forward?)`);
+    const modes = this.modules().map((m) => m.training);
+    const rows: SummaryRow[] = [];
+    summaryRows = rows;
+    summaryDepth = 0;
+    this.eval();
+    try {
+      noGrad(() => tidy(() => {
+        this.call(zeros(inputShape));
+      }));
+    } finally {
+      summaryRows = null;
+      this.modules().forEach((m, i) => { m.training = modes[i]; });
+    }
+    // Rows are the calls in order, nested calls indented under their caller; each is named by
+    // its dotted path in this model. The model's own call is the last line ("Output").
+    const names = new Map(this.namedModules().map(([n, m]) => [m, n] as [Module, string]));
+    const header = ['Layer (type)', 'Output Shape', 'Param #'];
+    const body = rows.slice(rows.length > 1 ? 1 : 0).map((r) => [
+      `${'  '.repeat(Math.max(0, r.depth - 1))}${names.get(r.module) || '?'} (${r.module.typeName})`, r.shape, fmt(r.params),
+    ]);
+    const widths = header.map((h, c) => Math.max(h.length, ...body.map((row) => row[c].length)));
+    const line = (cells: string[]) => cells.map((cell, c) => (c === 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('   ');
+    const rule = '='.repeat(widths.reduce((a, b) => a + b, 0) + 6);
+    const total = this.parameterCount(), trainable = this.parameterCount(true);
+    return [
+      `${this.typeName} summary for input ${shapeStr(inputShape)}`,
+      rule, line(header), rule, ...body.map(line), rule,
+      `Total params: ${fmt(total)}`, `Trainable params: ${fmt(trainable)}`, `Non-trainable params: ${fmt(total - trainable)}`,
+      `Output: ${rows[0]?.shape ?? '?'}`,
+    ].join('\n');
+  }
+}
+
+function fmt(n: number): string {
+  return n.toLocaleString('en-US');
+}
+

@@ -1,0 +1,62 @@
+/**
+ * `Sequential`: modules applied one after another, as `torch.nn.Sequential`. Children are
+ * named '0', '1', … (or by the keys of an object), so parameters are `0.weight`, `3.bias`, …
+ * exactly as PyTorch's state-dict keys.
+ */
+import { fail } from '../errors';
+import type { Tensor } from '../tensor';
+import { checkInt, describe } from '../validate';
+import { Module } from './module';
+
+/**
+ * @example
+ * const model = new nn.Sequential(
+ *   new nn.Conv2d(1, 6, 5), new nn.ReLU(), new nn.MaxPool2d(2),
+ *   new nn.Flatten(), new nn.Linear(6 * 12 * 12, 10),
+ * );
+ * const logits = model.call(x);   // x: [N, 1, 28, 28]
+ * const named = new nn.Sequential({ conv: new nn.Conv2d(1, 6, 5), relu: new nn.ReLU() });
+ */
+export class Sequential extends Module {
+  readonly #layers: Module[] = [];
+
+  constructor(...layers: Module[] | [Record<string, Module>]) {
+    super();
+    if (layers.length === 1 && !(layers[0] instanceof Module) && typeof layers[0] === 'object' && layers[0] !== null) {
+      for (const [name, m] of Object.entries(layers[0] as Record<string, Module>)) this.#add(name, m);
+    } else {
+      for (const m of layers as Module[]) this.append(m);
+    }
+  }
+
+  #add(name: string, m: unknown): void {
+    if (!(m instanceof Module)) fail('E_ARG', `Sequential: layer \`${name}\` must be a Module, got ${describe(m)}`);
+    this.registerModule(name, m);
+    this.#layers.push(m);
+  }
+
+  /** Adds a layer at the end (named by its position). Returns this. @example model.append(new nn.ReLU()) */
+  append(layer: Module): this {
+    this.#add(String(this.#layers.length), layer);
+    return this;
+  }
+
+  /** Number of layers. */
+  get length(): number {
+    return this.#layers.length;
+  }
+
+  /** The layer at position i (negative counts from the end). @example model.at(-1) */
+  at(i: number): Module {
+    checkInt('Sequential.at', 'i', i);
+    const k = i < 0 ? i + this.#layers.length : i;
+    if (k < 0 || k >= this.#layers.length) fail('E_INDEX', `Sequential.at: index ${i} is out of range for ${this.#layers.length} layers`);
+    return this.#layers[k];
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const m of this.#layers) y = m.call(y);
+    return y;
+  }
+}
