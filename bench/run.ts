@@ -7,11 +7,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as cc from '../lib';
+import { benchConv } from './conv';
 import { benchGemm } from './gemm';
 import { benchLoss } from './loss';
 import { printTable, type BenchOptions, type Row } from './harness';
 
 const GROUPS: Record<string, { references: string[]; run: (opts: BenchOptions) => Promise<{ rows: Row[]; notes: string[] }> }> = {
+  conv: { references: ['PyTorch'], run: benchConv },
   gemm: { references: ['OpenBLAS'], run: benchGemm },
   loss: { references: ['PyTorch'], run: benchLoss },
 };

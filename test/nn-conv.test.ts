@@ -146,6 +146,8 @@ describe('F.conv2d', () => {
     const cases: ConvCase[] = [
       { x: [3, 16, 20, 20], w: [24, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'im2col, one image per GEMM' },
       { x: [5, 8, 6, 6], w: [16, 4, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'im2col, batched images' },
+      { x: [2, 32, 48, 48], w: [12, 16, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, bias: true, what: 'panels from x, a GEMM per image' },
+      { x: [2, 64, 21, 22], w: [8, 64, 3, 3], o: { padding: 1 }, what: 'panels from x, batch-wide GEMM, 2 K blocks' },
       { x: [2, 16, 12, 12], w: [32, 16, 1, 1], o: {}, bias: true, what: '1x1 GEMM' },
       { x: [2, 16, 12, 12], w: [32, 1, 3, 3], o: { padding: 'same', dilation: 2, groups: 16 }, bias: true, what: 'depthwise x2' },
     ];
@@ -388,6 +390,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([64, 1, 32, 32], [6, 1, 5, 5], {}, 3));                         // LeNet's first layer
     runs.push(conv([5, 32, 10, 10], [32, 1, 3, 3], { padding: 1, groups: 32 }, 4)); // depthwise
     runs.push(conv([3, 32, 9, 9], [48, 32, 1, 1], {}, 5));                          // 1x1
+    runs.push(conv([2, 64, 21, 22], [16, 64, 3, 3], { padding: 1 }, 11));          // panels from x, batch-wide GEMM
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

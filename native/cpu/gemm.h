@@ -21,6 +21,34 @@ void sgemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int
                            int64_t stride_b, float beta, float* C, int64_t ldc, int64_t stride_c,
                            int64_t batch);
 
+// ---- Packed operands, for callers that can lay out an operand faster than a plain matrix ----
+// The convolutions use these to build op(B)'s panels straight from the image (im2col into the
+// panel order, no column matrix in memory) and to pack the weights once for a whole batch.
+//
+// sgemm_pack_a: op(A) [M, K] in the micro-kernel's panel order, for every K block at once;
+// the buffer holds sgemm_packed_a_floats(M, K) floats. Valid for the kernel path active now.
+int64_t sgemm_packed_a_floats(int64_t M, int64_t K);
+void sgemm_pack_a(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda, float* packed);
+
+// Width of a B panel (columns per micro-tile) for the active kernel path.
+int64_t sgemm_panel_width();
+
+// Fills the panels of op(B) rows [p0, p0 + kc), columns [j0, j0 + n) of problem `item`:
+// dst[q * kc * NR + k * NR + x] = op(B)[p0 + k][j0 + q * NR + x] for q < ceil(n / NR),
+// zero where j0 + q * NR + x >= j0 + n. Called from several threads at once (each with its
+// own dst), so it must only read shared state.
+class SgemmPanelSource {
+ public:
+  virtual ~SgemmPanelSource() = default;
+  virtual void pack(int64_t item, int64_t p0, int64_t kc, int64_t j0, int64_t n, float* dst) const = 0;
+};
+
+// C_i[M, N] = alpha * A * op(B_i) + beta * C_i for i < batch, with A from sgemm_pack_a (shared
+// by the whole batch), op(B_i)'s panels from `b`, and C_i = C + i * stride_c. Threads split
+// the batch and the columns (never K), so results are bit-identical for any thread count.
+void sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha, const float* packed_a, const SgemmPanelSource& b,
+                  float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch);
+
 // Which micro-kernel run-time dispatch picked: "avx512", "avx2" or "portable".
 const char* sgemm_kernel_name();
 
