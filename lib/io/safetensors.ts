@@ -68,7 +68,9 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?:
   if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) fail('E_ARG', `${op}: expected metadata to be an object of strings, got ${describe(meta)}`);
   for (const [k, v] of Object.entries(meta)) if (typeof v !== 'string') fail('E_ARG', `${op}: metadata "${k}" must be a string, got ${describe(v)}`);
   // Everything is checked before anything is read back from the device.
-  const names = Object.keys(tensors).sort();
+  // The reference writer's order: by dtype, widest first as its enum sorts (F32 before I32), then by name.
+  const rank = (name: string) => (isTensor(tensors[name]) && tensors[name].dtype === 'int32' ? 1 : 0);
+  const names = Object.keys(tensors).sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
   for (const name of names) {
     if (name === '__metadata__' || name.length === 0) fail('E_ARG', `${op}: "${name}" cannot name a tensor`);
     const t = tensors[name];
