@@ -33,7 +33,7 @@ function ticks(lo: number, hi: number): number[] {
 
 const TRAIN = '#1f77b4', VAL = '#ff7f0e';
 
-function panel(title: string, x0: number, epochs: number[], series: [string, string, number[] | undefined, boolean][], unitRange?: [number, number]): string {
+function panel(title: string, x0: number, epochs: number[], series: [string, string, number[] | undefined, boolean][], unitRange?: [number, number], legendBelow = false): string {
   const W = 420, H = 300, L = 56, R = 16, T = 36, B = 44;
   const pw = W - L - R, ph = H - T - B;
   const drawn = series.filter(([, , v]) => v !== undefined && v.length > 0);
@@ -63,7 +63,8 @@ function panel(title: string, x0: number, epochs: number[], series: [string, str
     const colour = dashed ? VAL : TRAIN;
     out.push(`<polyline data-series="${key}" fill="none" stroke="${colour}" stroke-width="2"${dashed ? ' stroke-dasharray="6 4"' : ''} points="${pts.map(([e, y]) => `${num(sx(e))},${num(sy(y))}`).join(' ')}"/>`);
     for (const [e, y] of pts) out.push(`<circle data-series="${key}" data-epoch="${e}" data-value="${y}" cx="${num(sx(e))}" cy="${num(sy(y))}" r="3" fill="${colour}"/>`);
-    const ly = T + 14 + 16 * k;
+    // The legend sits where the curves usually are not: top right for loss, bottom right for accuracy.
+    const ly = legendBelow ? T + ph - 12 - 16 * (drawn.length - 1 - k) : T + 14 + 16 * k;
     out.push(`<line x1="${x0 + L + pw - 110}" y1="${ly}" x2="${x0 + L + pw - 90}" y2="${ly}" stroke="${colour}" stroke-width="2"${dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     out.push(`<text x="${x0 + L + pw - 85}" y="${ly + 4}" font-size="11">${esc(name)}</text>`);
   });
@@ -103,7 +104,7 @@ export function plotHistory(history: History, path: string): string {
     panels.push(panel('Loss', 420 * panels.length, epochs, [['train', 'loss', s.loss, false], ['validation', 'valLoss', s.valLoss, true]]));
   }
   if (n > 0 && has('accuracy', 'valAccuracy')) {
-    panels.push(panel('Accuracy', 420 * panels.length, epochs, [['train', 'accuracy', s.accuracy, false], ['validation', 'valAccuracy', s.valAccuracy, true]], [0, 1]));
+    panels.push(panel('Accuracy', 420 * panels.length, epochs, [['train', 'accuracy', s.accuracy, false], ['validation', 'valAccuracy', s.valAccuracy, true]], [0, 1], true));
   }
   const width = Math.max(1, panels.length) * 420;
   const body = panels.length ? panels.join('\n') : '<text x="210" y="150" text-anchor="middle" font-size="14">no data</text>';
@@ -175,7 +176,7 @@ export function confusionMatrixSvg(matrix: number[][], path: string, options: { 
       const share = total > 0 ? matrix[i][j] / total : 0;
       const shade = Math.round(255 - 200 * share);
       const fill = `rgb(${shade},${Math.round(255 - 150 * share)},255)`;
-      out.push(`<rect class="cell" data-actual="${i}" data-predicted="${j}" data-count="${matrix[i][j]}" x="${L + j * cell}" y="${T + i * cell}" width="${cell}" height="${cell}" fill="${fill}" stroke="#fff"/>`);
+      out.push(`<rect class="cell" data-actual="${i}" data-predicted="${j}" data-count="${matrix[i][j]}" x="${L + j * cell}" y="${T + i * cell}" width="${cell}" height="${cell}" fill="${fill}" stroke="#d8d8d8"/>`);
       out.push(`<text x="${L + j * cell + cell / 2}" y="${T + i * cell + cell / 2 + 4}" text-anchor="middle" font-size="${cell < 32 ? 9 : 11}" fill="${share > 0.6 ? '#fff' : '#000'}">${matrix[i][j]}</text>`);
     }
   }
