@@ -13,6 +13,7 @@
  * | `E_OOM`      | out of memory                                                   |
  * | `E_LOAD`     | the native addon, a file or an optional package could not be loaded |
  * | `E_FORMAT`   | a file that is truncated, corrupt or not of the expected format |
+ * | `E_IO`       | a file could not be written                                     |
  * | `E_INTERNAL` | a bug: please report it                                         |
  *
  * @example
@@ -30,7 +31,7 @@ export class ConvnetError extends Error {
 }
 
 export type ErrorCode =
-  | 'E_ARG' | 'E_SHAPE' | 'E_DTYPE' | 'E_DEVICE' | 'E_DISPOSED' | 'E_INDEX' | 'E_OOM' | 'E_LOAD' | 'E_FORMAT' | 'E_INTERNAL';
+  | 'E_ARG' | 'E_SHAPE' | 'E_DTYPE' | 'E_DEVICE' | 'E_DISPOSED' | 'E_INDEX' | 'E_OOM' | 'E_LOAD' | 'E_FORMAT' | 'E_IO' | 'E_INTERNAL';
 
 /** Throws `ConvnetError(message, code)`. */
 export function fail(code: ErrorCode, message: string): never {

@@ -31,3 +31,5 @@ export * as nn from './nn';
 export * as optim from './optim';
 export * as data from './data';
 export * as models from './models';
+export * as io from './io';
+export * as viz from './viz';

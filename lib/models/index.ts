@@ -1,2 +1,6 @@
-// Filled by a later issue (see the project's issues); empty for now.
-export {};
+/**
+ * `models`: saving and loading whole models (architecture JSON + safetensors weights).
+ * @example models.save(model, 'runs/net'); const same = models.load('runs/net');
+ */
+export { save, load, register } from './io';
+export type { SavedModel } from './io';

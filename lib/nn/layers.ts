@@ -105,6 +105,12 @@ export class Conv2d extends Module {
     resetAffine(this.weight, this.bias);
   }
 
+  override config(): unknown[] {
+    return [this.inChannels, this.outChannels, [...this.kernelSize], {
+      stride: [...this.stride], padding: typeof this.padding === 'string' ? this.padding : [...this.padding], dilation: [...this.dilation], groups: this.groups, bias: this.bias !== null,
+    }];
+  }
+
   forward(x: Tensor): F32 {
     return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
   }
@@ -157,6 +163,10 @@ export class Conv1d extends Module {
     this.weight = this.registerParameter('weight', param([outChannels, inChannels / this.groups, kernelSize]));
     this.bias = this.registerParameter('bias', withBias ? param([outChannels]) : null);
     resetAffine(this.weight, this.bias);
+  }
+
+  override config(): unknown[] {
+    return [this.inChannels, this.outChannels, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, bias: this.bias !== null }];
   }
 
   forward(x: Tensor): F32 {
@@ -217,6 +227,12 @@ export class ConvTranspose2d extends Module {
     resetAffine(this.weight, this.bias);
   }
 
+  override config(): unknown[] {
+    return [this.inChannels, this.outChannels, [...this.kernelSize], {
+      stride: [...this.stride], padding: [...this.padding], outputPadding: [...this.outputPadding], groups: this.groups, bias: this.bias !== null, dilation: [...this.dilation],
+    }];
+  }
+
   forward(x: Tensor): F32 {
     return F.convTranspose2d(x, this.weight, this.bias, {
       stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation,
@@ -254,6 +270,10 @@ export class Linear extends Module {
     resetAffine(this.weight, this.bias);
   }
 
+  override config(): unknown[] {
+    return [this.inFeatures, this.outFeatures, { bias: this.bias !== null }];
+  }
+
   forward(x: Tensor): F32 {
     return F.linear(x, this.weight, this.bias);
   }
@@ -276,6 +296,10 @@ export class Flatten extends Module {
     const o = options<{ startDim?: number; endDim?: number }>('Flatten', opts, ['startDim', 'endDim']);
     this.startDim = checkInt('Flatten', 'startDim', o.startDim ?? 1);
     this.endDim = checkInt('Flatten', 'endDim', o.endDim ?? -1);
+  }
+
+  override config(): unknown[] {
+    return [{ startDim: this.startDim, endDim: this.endDim }];
   }
 
   forward(x: Tensor): Tensor {
@@ -301,6 +325,10 @@ export class MaxPool2d extends Module {
     pairOf('MaxPool2d', 'kernelSize', kernelSize, 1);
   }
 
+  override config(): unknown[] {
+    return [this.kernelSize, { ...this.options }];
+  }
+
   forward(x: Tensor): F32 {
     return F.maxPool2d(x, this.kernelSize, this.options);
   }
@@ -323,6 +351,10 @@ export class AvgPool2d extends Module {
     pairOf('AvgPool2d', 'kernelSize', kernelSize, 1);
   }
 
+  override config(): unknown[] {
+    return [this.kernelSize, { ...this.options }];
+  }
+
   forward(x: Tensor): F32 {
     return F.avgPool2d(x, this.kernelSize, this.options);
   }
@@ -343,6 +375,10 @@ export class LPPool2d extends Module {
     this.options = { ...options<LPPool2dModuleOptions>('LPPool2d', opts, ['stride', 'ceilMode']) };
     checkNumber('LPPool2d', 'normType', normType);
     pairOf('LPPool2d', 'kernelSize', kernelSize, 1);
+  }
+
+  override config(): unknown[] {
+    return [this.normType, this.kernelSize, { ...this.options }];
   }
 
   forward(x: Tensor): F32 {
@@ -370,6 +406,10 @@ export class MixedPool2d extends Module {
     pairOf('MixedPool2d', 'kernelSize', kernelSize, 1);
   }
 
+  override config(): unknown[] {
+    return [this.kernelSize, { ...this.options }];
+  }
+
   forward(x: Tensor): F32 {
     return F.mixedPool2d(x, this.kernelSize, { ...this.options, training: this.training });
   }
@@ -383,6 +423,10 @@ export class MixedPool2d extends Module {
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: number | readonly [number | null, number | null]) {
     super();
+  }
+
+  override config(): unknown[] {
+    return [this.outputSize];
   }
 
   forward(x: Tensor): F32 {
@@ -406,6 +450,10 @@ export class RoIPool extends Module {
     checkNumber('RoIPool', 'spatialScale', spatialScale);
   }
 
+  override config(): unknown[] {
+    return [this.outputSize, this.spatialScale];
+  }
+
   forward(x: Tensor, boxes: Tensor): F32 {
     return F.roiPool(x, boxes, this.outputSize, this.spatialScale);
   }
@@ -419,6 +467,10 @@ export class RoIPool extends Module {
 
 /** ReLU. @example new nn.ReLU() */
 export class ReLU extends Module {
+  override config(): unknown[] {
+    return [];
+  }
+
   forward(x: Tensor): F32 {
     return F.relu(x);
   }
@@ -432,6 +484,10 @@ export class LeakyReLU extends Module {
     super();
     const o = options<{ negativeSlope?: number }>('LeakyReLU', opts, ['negativeSlope']);
     this.negativeSlope = checkNumber('LeakyReLU', 'negativeSlope', o.negativeSlope ?? 0.01);
+  }
+
+  override config(): unknown[] {
+    return [{ negativeSlope: this.negativeSlope }];
   }
 
   forward(x: Tensor): F32 {
@@ -462,6 +518,10 @@ export class PReLU extends Module {
     t.dispose();
   }
 
+  override config(): unknown[] {
+    return [{ numParameters: this.numParameters }];
+  }
+
   forward(x: Tensor): F32 {
     return F.prelu(x, this.weight);
   }
@@ -481,6 +541,10 @@ export class ELU extends Module {
     this.alpha = checkNumber('ELU', 'alpha', o.alpha ?? 1);
   }
 
+  override config(): unknown[] {
+    return [{ alpha: this.alpha }];
+  }
+
   forward(x: Tensor): F32 {
     return F.elu(x, this.alpha);
   }
@@ -497,6 +561,10 @@ export class Maxout extends Module {
     checkInt('Maxout', 'pieces', pieces, 1);
   }
 
+  override config(): unknown[] {
+    return [this.pieces];
+  }
+
   forward(x: Tensor): F32 {
     return F.maxout(x, this.pieces);
   }
@@ -508,6 +576,10 @@ export class Maxout extends Module {
 
 /** Logistic sigmoid. @example new nn.Sigmoid() */
 export class Sigmoid extends Module {
+  override config(): unknown[] {
+    return [];
+  }
+
   forward(x: Tensor): F32 {
     return F.sigmoid(x);
   }
@@ -515,6 +587,10 @@ export class Sigmoid extends Module {
 
 /** Hyperbolic tangent. @example new nn.Tanh() */
 export class Tanh extends Module {
+  override config(): unknown[] {
+    return [];
+  }
+
   forward(x: Tensor): F32 {
     return F.tanh(x);
   }
@@ -534,6 +610,10 @@ export class Softmax extends Module {
     this.dim = dimArg('Softmax', dim);
   }
 
+  override config(): unknown[] {
+    return [this.dim];
+  }
+
   forward(x: Tensor): F32 {
     return F.softmax(x, this.dim);
   }
@@ -550,6 +630,10 @@ export class LogSoftmax extends Module {
   constructor(dim: number | { dim: number }) {
     super();
     this.dim = dimArg('LogSoftmax', dim);
+  }
+
+  override config(): unknown[] {
+    return [this.dim];
   }
 
   forward(x: Tensor): F32 {
@@ -572,6 +656,10 @@ export class Dropout extends Module {
     const o = options<{ p?: number }>('Dropout', opts, ['p']);
     this.p = checkNumber('Dropout', 'p', o.p ?? 0.5);
     if (this.p < 0 || this.p > 1) fail('E_ARG', `Dropout: expected \`p\` in [0, 1], got ${this.p}`);
+  }
+
+  override config(): unknown[] {
+    return [{ p: this.p }];
   }
 
   forward(x: Tensor): F32 {
@@ -599,6 +687,10 @@ export class LocalResponseNorm extends Module {
     this.alpha = checkNumber(op, 'alpha', o.alpha ?? 1e-4);
     this.beta = checkNumber(op, 'beta', o.beta ?? 0.75);
     this.k = checkNumber(op, 'k', o.k ?? 1);
+  }
+
+  override config(): unknown[] {
+    return [this.size, { alpha: this.alpha, beta: this.beta, k: this.k }];
   }
 
   forward(x: Tensor): F32 {
@@ -659,6 +751,10 @@ export class BatchNorm2d extends Module {
       this.registerBuffer('running_var', ones([numFeatures]));
       this.registerBuffer('num_batches_tracked', zeros([], 'int32'));
     }
+  }
+
+  override config(): unknown[] {
+    return [this.numFeatures, { eps: this.eps, momentum: this.momentum, affine: this.affine, trackRunningStats: this.trackRunningStats }];
   }
 
   /** The running mean buffer (null without trackRunningStats). */

@@ -1,7 +1,8 @@
 /**
  * The losses as modules, with PyTorch's class names and options: `call(input, target)`
  * returns the loss (a scalar for 'mean'/'sum'). A class weight is registered as the buffer
- * `weight`, as PyTorch's `_WeightedLoss` (so it appears in `stateDict()`).
+ * `weight`, as PyTorch's `_WeightedLoss` (so it appears in `stateDict()`). `config()` hands that
+ * buffer back as the `weight` option (models.save stores its shape; the values come from the weights).
  */
 import * as F from './functional/index';
 import type {
@@ -34,6 +35,10 @@ export class CrossEntropyLoss extends Module {
     this.options = { ...opts, weight: weightBuffer(this, opts.weight) };
   }
 
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
   forward(input: Tensor, target: Tensor): F32 {
     return F.crossEntropy(input, target, this.options);
   }
@@ -52,6 +57,10 @@ export class NLLLoss extends Module {
     this.options = { ...opts, weight: weightBuffer(this, opts.weight) };
   }
 
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
   forward(input: Tensor, target: Tensor): F32 {
     return F.nllLoss(input, target, this.options);
   }
@@ -65,6 +74,10 @@ export class NLLLoss extends Module {
 export class HingeLoss extends Module {
   constructor(readonly options: HingeLossOptions = {}) {
     super();
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
   }
 
   forward(input: Tensor, target: Tensor): F32 {
@@ -85,6 +98,10 @@ export class MultiMarginLoss extends Module {
     this.options = { ...opts, weight: weightBuffer(this, opts.weight) };
   }
 
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
   forward(input: Tensor, target: Tensor): F32 {
     return F.multiMarginLoss(input, target, this.options);
   }
@@ -98,6 +115,10 @@ export class MultiMarginLoss extends Module {
 export class ContrastiveLoss extends Module {
   constructor(readonly options: ContrastiveLossOptions = {}) {
     super();
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
   }
 
   forward(a: Tensor, b: Tensor, y: Tensor): F32 {
@@ -115,6 +136,10 @@ export class TripletMarginLoss extends Module {
     super();
   }
 
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
   forward(anchor: Tensor, positive: Tensor, negative: Tensor): F32 {
     return F.tripletMarginLoss(anchor, positive, negative, this.options);
   }
@@ -128,6 +153,10 @@ export class TripletMarginLoss extends Module {
 export class KLDivLoss extends Module {
   constructor(readonly options: KlDivOptions = {}) {
     super();
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
   }
 
   forward(input: Tensor, target: Tensor): F32 {

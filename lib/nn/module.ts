@@ -100,6 +100,19 @@ export abstract class Module {
     return '';
   }
 
+  /**
+   * The constructor's arguments, such that `new (this.constructor)(...this.config())` builds a
+   * module of the same architecture (its parameters then come from a state dict). Values are
+   * JSON-like; tensors and modules may appear inside (`models.save` records a tensor's shape
+   * and dtype, and a module's own config). Every layer of `nn` implements it; the default,
+   * null, means "cannot describe itself": a custom module that `models.save` should handle
+   * overrides it and is registered with `models.register`.
+   * @example new nn.Conv2d(1, 6, 5).config()   // [1, 6, [5, 5], { stride: [1, 1], padding: [0, 0], ... }]
+   */
+  config(): unknown[] | null {
+    return null;
+  }
+
   // ---- registration ---------------------------------------------------------------------------
 
   #checkName(op: string, name: unknown): string {

@@ -54,6 +54,21 @@ export class Sequential extends Module {
     return this.#layers[k];
   }
 
+  /**
+   * The layers as constructor arguments: positional when they are named '0', '1', … in order,
+   * otherwise one object by name (E_ARG if JavaScript's key order, which puts integer-like keys
+   * first, would reorder them).
+   */
+  override config(): unknown[] {
+    const named = this.namedChildren();
+    if (named.every(([name], i) => name === String(i))) return named.map(([, m]) => m);
+    const byName = Object.fromEntries(named);
+    if (Object.keys(byName).some((k, i) => k !== named[i][0])) {
+      fail('E_ARG', `Sequential.config: layers named ${named.map(([k]) => `"${k}"`).join(', ')} cannot be given back in this order as an object`);
+    }
+    return [byName];
+  }
+
   forward(x: Tensor): Tensor {
     let y = x;
     for (const m of this.#layers) y = m.call(y);

@@ -1,0 +1,52 @@
+/**
+ * Atomic file writes: the bytes go to a temporary file in the same folder (so the rename stays
+ * on one file system), which is flushed to disk (fsync) and then renamed over the target. A
+ * reader sees the old file or the new one, never half of one; a write that fails (or a process
+ * that dies mid-way) leaves the old file as it was and removes the temporary file.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { fail } from '../errors';
+
+/** @internal Tests set this to make a write fail after the temporary file is written, before the rename. */
+export const testHooks: { beforeRename: ((tmp: string) => void) | null } = { beforeRename: null };
+
+/**
+ * Writes `bytes` to `file` atomically (temporary file, fsync, rename). Throws ConvnetError E_IO
+ * when the file cannot be written, naming it and the system's reason.
+ * @example atomicWrite('model.json', Buffer.from('{}'));
+ */
+export function atomicWrite(op: string, file: string, bytes: Uint8Array | string): void {
+  const dir = path.dirname(path.resolve(file));
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+  let fd: number | null = null;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o644);
+    fs.writeFileSync(fd, bytes);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = null;
+    testHooks.beforeRename?.(tmp);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    if (fd !== null) try { fs.closeSync(fd); } catch { /* already failing */ }
+    try { fs.unlinkSync(tmp); } catch { /* never created, or already renamed */ }
+    const reason = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    return fail('E_IO', `${op}: cannot write ${file}: ${reason}`);
+  }
+  // The rename itself is durable only once the folder's entry is flushed; not every system lets
+  // a folder be opened for that, and the file is already complete, so this is best effort.
+  try {
+    const dfd = fs.openSync(dir, 'r');
+    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
+  } catch { /* best effort */ }
+}
+
+/** Reads a whole file, or throws E_LOAD naming it and the system's reason. */
+export function readWhole(op: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (e) {
+    return fail('E_LOAD', `${op}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}

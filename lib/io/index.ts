@@ -1,0 +1,9 @@
+/**
+ * `io`: reading and writing tensors in files. Safetensors is the format PyTorch users share
+ * weights in: a file written here loads with `safetensors.torch.load_file` and back.
+ * @example
+ * io.saveSafetensors('weights.safetensors', model.stateDict());
+ * const { tensors } = io.loadSafetensors('weights.safetensors');
+ */
+export { saveSafetensors, loadSafetensors, serializeSafetensors } from './safetensors';
+export type { SafetensorsFile, LoadSafetensorsOptions } from './safetensors';
