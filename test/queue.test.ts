@@ -27,7 +27,9 @@ describe('the CPU queue', () => {
     expect(enqueueMs, 'enqueueing 11 ops').to.be.below(50);
     expect(totalMs, 'the work itself took a while').to.be.above(enqueueMs);
     expect(delays.length, 'timer callbacks ran during the work').to.be.above(10);
-    expect(p99, `p99 setTimeout(0) delay ${p99.toFixed(2)} ms`).to.be.below(20);
+    // A blocked loop would wait for the whole computation (hundreds of ms); the bound leaves room
+    // for a loaded 2-core machine, where the OS shares the cores with the compute threads.
+    expect(p99, `p99 setTimeout(0) delay ${p99.toFixed(2)} ms of ${totalMs.toFixed(0)} ms`).to.be.below(Math.min(60, totalMs / 3));
   });
 
   it('runs ops in the order they were enqueued', () => {
