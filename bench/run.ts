@@ -8,12 +8,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as cc from '../lib';
 import { benchGemm } from './gemm';
+import { benchLayers } from './layers';
 import { benchLoss } from './loss';
+import { benchPool } from './pool';
 import { printTable, type BenchOptions, type Row } from './harness';
 
 const GROUPS: Record<string, { references: string[]; run: (opts: BenchOptions) => Promise<{ rows: Row[]; notes: string[] }> }> = {
   gemm: { references: ['OpenBLAS'], run: benchGemm },
   loss: { references: ['PyTorch'], run: benchLoss },
+  pool: { references: ['PyTorch'], run: benchPool },
+  layers: { references: ['PyTorch'], run: benchLayers },
 };
 
 function usage(): never {
