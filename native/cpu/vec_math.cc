@@ -57,8 +57,10 @@ struct Kernels {
   double (*dot)(const float*, const float*, int64_t);
 };
 
-// Note [sum order]: the final reduction of the 16 lanes.
-double reduce16(const double* lanes) {
+// Note [sum order]: the final reduction of the 16 lanes. Inlined: as a tail call from the
+// AVX-512 functions it made GCC skip their vzeroupper, and every SSE loop run after them on
+// that thread (PReLU, pooling) became several times slower (dirty upper state).
+__attribute__((always_inline)) inline double reduce16(const double* lanes) {
   double s[8];
   for (int i = 0; i < 8; ++i) s[i] = lanes[i] + lanes[i + 8];
   for (int i = 0; i < 4; ++i) s[i] += s[i + 4];
