@@ -83,13 +83,13 @@ function gflops(flops: number | undefined, t: Timing | undefined): string {
 
 /** Prints the rows as a table: time or GFLOP/s for ours and each reference, and ratios. */
 export function printTable(title: string, rows: Row[], referenceNames: string[]): void {
-  const head = [pad('case', 28, true), pad('thr', 4), pad('ours ms', 10), pad('min–max', 17), pad('GFLOP/s', 8)];
+  const head = [pad('case', 31, true), pad('thr', 4), pad('ours ms', 10), pad('min–max', 17), pad('GFLOP/s', 8)];
   for (const name of referenceNames) head.push(pad(`${name} GF/s`, 14), pad(`ours/${name}`, 12));
   console.log(`\n${title}`);
   console.log(head.join(' '));
   for (const r of rows) {
     const cells = [
-      pad(r.case, 28, true), pad(String(r.threads), 4), pad(r.ours.medianMs.toFixed(3), 10),
+      pad(r.case, 31, true), pad(String(r.threads), 4), pad(r.ours.medianMs.toFixed(3), 10),
       pad(`${r.ours.minMs.toFixed(3)}–${r.ours.maxMs.toFixed(3)}`, 17), pad(gflops(r.flops, r.ours), 8),
     ];
     for (const name of referenceNames) {

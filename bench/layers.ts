@@ -1,14 +1,14 @@
 /**
- * The layers beside PyTorch-CPU, forward and backward, with the same thread counts:
- *   npx tsc -p . && node dist/bench/layers.js [--threads 1,2]
- * Our time covers the op and waiting for it to finish (not copying its result out); PyTorch's, the op (torch.set_num_threads
- * to the same count). Backward is PyTorch's autograd backward of the op alone (retain_graph).
+ * The layers beside PyTorch-CPU, forward and backward, with the same thread count
+ * (torch.set_num_threads): `npm run bench -- layers`. Our time covers the op and waiting for it
+ * to finish (syncBlocking, not copying its result out); PyTorch's, the op. Backward is
+ * PyTorch's autograd backward of the op alone (retain_graph).
  */
 import * as cc from '../lib';
 import {
   batchNormBackward, batchNormWithStats, dropoutBackward, dropoutWithMask, localResponseNormBackward, preluBackward, softmaxBackward,
 } from '../lib/nn/functional/layers';
-import { runPython, time } from './harness';
+import { runPython, time, type BenchOptions, type Row, type Timing } from './harness';
 
 interface Case { name: string; shape: number[]; torch: string; fwd: (x: cc.Tensor) => () => cc.Tensor; bwd: (x: cc.Tensor, dy: cc.Tensor) => () => cc.Tensor }
 
@@ -17,13 +17,13 @@ for (const shape of [[64, 16, 10, 10], [8, 96, 55, 55]]) {
   const C = shape[1];
   const w = cc.ones([C]), b = cc.zeros([C]), rm = cc.zeros([C]), rv = cc.ones([C]);
   cases.push({
-    name: 'batchNorm2d train', shape, torch: `F.batch_norm(x, torch.zeros(${C}), torch.ones(${C}), w${C}, b${C}, True)`,
+    name: 'batchNorm2d', shape, torch: `F.batch_norm(x, torch.zeros(${C}), torch.ones(${C}), w${C}, b${C}, True)`,
     fwd: (x) => () => cc.F.batchNorm(x, rm, rv, w, b),
     bwd: (x, dy) => { const s = batchNormWithStats(x, rm, rv, w, b); return () => batchNormBackward(dy, x, w, s.mean, s.invstd, true).dx; },
   });
 }
 cases.push({
-  name: 'LRN size 5', shape: [8, 96, 55, 55], torch: 'F.local_response_norm(x, 5)',
+  name: 'LRN 5', shape: [8, 96, 55, 55], torch: 'F.local_response_norm(x, 5)',
   fwd: (x) => () => cc.F.localResponseNorm(x, 5), bwd: (x, dy) => () => localResponseNormBackward(dy, x, 5),
 });
 for (const shape of [[64, 10], [256, 1000]]) {
@@ -44,21 +44,21 @@ for (const shape of [[64, 10], [256, 1000]]) {
   });
 }
 cases.push({
-  name: 'dropout 0.5', shape: [64, 4096], torch: 'F.dropout(x, 0.5, True)',
+  name: 'dropout .5', shape: [64, 4096], torch: 'F.dropout(x, 0.5, True)',
   fwd: (x) => () => cc.F.dropout(x, 0.5), bwd: (x, dy) => { const { mask } = dropoutWithMask(x, 0.5); return () => dropoutBackward(dy, mask, 0.5); },
 });
 
-const torchScript = (threads: number) => `
+const torchScript = (threads: number, quick: boolean) => `
 import json, time, torch, torch.nn.functional as F
 torch.set_num_threads(${threads})
 def timeit(fn):
-    for _ in range(3): fn()
+    for _ in range(${quick ? 1 : 3}): fn()
     ts = []
     start = time.perf_counter()
-    while len(ts) < 5 or time.perf_counter() - start < 0.3:
-        t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
+    while len(ts) < ${quick ? 1 : 5} or time.perf_counter() - start < ${quick ? 0 : 0.3}:
+        t0 = time.perf_counter(); fn(); ts.append((time.perf_counter() - t0) * 1e3)
         if len(ts) >= 1000: break
-    ts.sort(); return ts[len(ts) // 2] * 1e3
+    ts.sort(); return {"medianMs": ts[len(ts) // 2], "minMs": ts[0], "maxMs": ts[-1], "repeats": len(ts)}
 out = []
 for shape, expr in ${JSON.stringify(cases.map((c) => [c.shape, c.torch]))}:
     x = torch.randn(*shape).requires_grad_()
@@ -74,27 +74,28 @@ for shape, expr in ${JSON.stringify(cases.map((c) => [c.shape, c.torch]))}:
 print(json.dumps(out))
 `;
 
-async function main(): Promise<void> {
-  const i = process.argv.indexOf('--threads');
-  const threads = i > 0 ? process.argv[i + 1].split(',').map(Number) : [1, 2];
-  console.log('op | shape | threads | ours fwd ms | torch fwd ms | ours bwd ms | torch bwd ms');
-  for (const n of threads) {
-    const ref = runPython(torchScript(n), {}, '/usr/bin/python3');
-    const torch = 'result' in ref ? (ref.result as number[][]) : null;
-    if (!torch) console.log(`PyTorch: ${'error' in ref ? ref.error : ''}`);
-    cc.setNumThreads(n);
+export async function benchLayers(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const repeats = opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 5, minTotalMs: 300 };
+  for (const threads of opts.threads) {
+    const ref = runPython(torchScript(threads, opts.quick), {}, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
+    if ('error' in ref) notes.push(`PyTorch: ${ref.error}`);
+    const torch = 'result' in ref ? (ref.result as Timing[][]) : null;
+    cc.setNumThreads(threads);
     for (const [k, c] of cases.entries()) {
       const x = cc.randn(c.shape), f = c.fwd(x);
       const dy = cc.randn(f().shape), b = c.bwd(x, dy);
       // syncBlocking waits for the queue without copying the result out (PyTorch does not copy either)
-      const tf = await time(() => { cc.tidy(() => { f(); }); cc.syncBlocking(); });
-      const tb = await time(() => { cc.tidy(() => { b(); }); cc.syncBlocking(); });
-      const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(3));
-      console.log(`${c.name} | [${c.shape.join(', ')}] | ${n} | ${fmt(tf.medianMs)} | ${fmt(torch?.[k][0])} | ${fmt(tb.medianMs)} | ${fmt(torch?.[k][1])}`);
+      const tf = await time(() => { cc.tidy(() => { f(); }); cc.syncBlocking(); }, repeats);
+      const tb = await time(() => { cc.tidy(() => { b(); }); cc.syncBlocking(); }, repeats);
+      const shape = JSON.stringify(c.shape);
+      rows.push({ case: `${c.name} fwd ${shape}`, threads, ours: tf, references: { PyTorch: torch?.[k][0] } });
+      rows.push({ case: `${c.name} bwd ${shape}`, threads, ours: tb, references: { PyTorch: torch?.[k][1] } });
       x.dispose();
       dy.dispose();
     }
   }
+  notes.push('backward: our backward kernel beside PyTorch\'s autograd backward of the op alone (retain_graph)');
+  return { rows, notes };
 }
-
-main().catch((e) => { console.error(e); process.exit(1); });

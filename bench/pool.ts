@@ -1,17 +1,17 @@
 /**
- * Pooling beside PyTorch-CPU (bench/pool_torch.py, the same shapes and thread counts):
- *   npx tsc -p . && node dist/bench/pool.js [threads…]      (default: 1 2)
- * Prints one line per case: our best time of the repeats and PyTorch's (the best, not the
- * median, because the machines this runs on are shared), in ms, and the ratio (> 1: we are
- * faster). Each timed call includes waiting for the result (syncBlocking), not reading it.
+ * Pooling beside PyTorch-CPU (bench/pool_torch.py: the same shapes, the same thread count):
+ * `npm run bench -- pool`. Each of our runs includes waiting for the result (syncBlocking), not
+ * reading it; PyTorch's backward calls the aten kernels directly (max, avg) or autograd (Lp,
+ * mixed, which PyTorch composes from several ops).
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as cc from '../lib';
 import { avgPool2dBackward, lpPool2dBackward, maxPool2dBackward, mixedPool2dBackward, mixedPool2dForward } from '../lib/nn/functional/pool';
-import { time } from './harness';
+import { time, type BenchOptions, type Row, type Timing } from './harness';
 
 const { F } = cc;
+// [network layer, input shape, kernel, stride]
 export const SHAPES: [string, number[], number, number][] = [
   ['LeNet c1', [64, 6, 28, 28], 2, 2],
   ['LeNet c3', [64, 16, 10, 10], 2, 2],
@@ -21,14 +21,14 @@ export const SHAPES: [string, number[], number, number][] = [
 
 function cases(): [string, () => void][] {
   const out: [string, () => void][] = [];
-  for (const [name, shape, k, s] of SHAPES) {
+  for (const [, shape, k, s] of SHAPES) {
     const x = cc.keep(cc.rand(shape, 0.1, 1));
     const [ym, idx] = F.maxPool2d(x, k, { stride: s, returnIndices: true });
     const dy = cc.keep(cc.rand([...ym.shape]));
     cc.keep(ym), cc.keep(idx);
     const yl = cc.keep(F.lpPool2d(x, 2, k, { stride: s }));
     const [, lam, mixedIdx] = mixedPool2dForward(x, k, { stride: s, training: true }).map((t) => cc.keep(t));
-    const tag = `${name} ${JSON.stringify(shape)} k${k}s${s}`;
+    const tag = `${JSON.stringify(shape)} k${k}s${s}`;
     out.push([`max fwd ${tag}`, () => F.maxPool2d(x, k, { stride: s }).dispose()]);
     out.push([`max fwd+idx ${tag}`, () => F.maxPool2d(x, k, { stride: s, returnIndices: true }).forEach((t) => t.dispose())]);
     out.push([`max bwd ${tag}`, () => maxPool2dBackward(dy, idx, shape).dispose()]);
@@ -41,29 +41,28 @@ function cases(): [string, () => void][] {
     out.push([`mixed bwd ${tag}`, () => mixedPool2dBackward(dy, mixedIdx, lam, shape, k, { stride: s }).dispose()]);
   }
   const xa = cc.keep(cc.rand([8, 256, 13, 13]));
-  out.push(['adaptive avg fwd [8,256,13,13] -> 6x6', () => F.adaptiveAvgPool2d(xa, 6).dispose()]);
+  out.push(['adaptive fwd [8,256,13,13]->6', () => F.adaptiveAvgPool2d(xa, 6).dispose()]);
   return out;
 }
 
-async function main(): Promise<void> {
-  const threads = process.argv.slice(2).map(Number);
-  for (const n of threads.length ? threads : [1, 2]) {
-    cc.setNumThreads(n);
-    const ours: Record<string, number> = {};
+export async function benchPool(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const python = process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3';
+  const script = path.resolve(__dirname, '..', '..', 'bench', 'pool_torch.py');
+  for (const threads of opts.threads) {
+    cc.setNumThreads(threads);
+    const ours: [string, Timing][] = [];
     for (const [name, fn] of cases()) {
-      ours[name] = (await time(() => { fn(); cc.syncBlocking(); }, { warmup: 3, minRepeats: 30, minTotalMs: 500 })).minMs;
+      const run = () => { fn(); cc.syncBlocking(); };
+      ours.push([name, await time(run, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 30, minTotalMs: 500 })]);
     }
-    const py = spawnSync('/usr/bin/python3', [path.resolve(__dirname, '..', '..', 'bench', 'pool_torch.py'), String(n)], { encoding: 'utf8' });
-    if (py.status !== 0) throw new Error(py.stderr);
-    const torch = JSON.parse(py.stdout) as Record<string, number>;
-    console.log(`\nthreads ${n}: case | ours ms | PyTorch ms | speed-up`);
-    for (const [name, ms] of Object.entries(ours)) {
-      console.log(`${name} | ${ms.toFixed(3)} | ${torch[name]?.toFixed(3) ?? '-'} | ${torch[name] ? (torch[name] / ms).toFixed(2) + 'x' : '-'}`);
-    }
+    const py = spawnSync(python, [script, String(threads), ...(opts.quick ? ['--quick'] : [])], { encoding: 'utf8' });
+    let torch: Record<string, Timing> = {};
+    if (py.error || py.status !== 0) notes.push(`PyTorch (${threads} threads): ${py.error?.message ?? (py.stderr || '').trim().split('\n').pop()}`);
+    else torch = JSON.parse(py.stdout.trim().split('\n').pop() ?? '{}') as Record<string, Timing>;
+    for (const [name, timing] of ours) rows.push({ case: name, threads, ours: timing, references: { PyTorch: torch[name] } });
   }
+  notes.push(`shapes: ${SHAPES.map(([net, shape]) => `${net} ${JSON.stringify(shape)}`).join(', ')}; mixed pooling's PyTorch side is lam * max + (1 - lam) * avg`);
+  return { rows, notes };
 }
-
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});

@@ -1,4 +1,5 @@
-"""PyTorch-CPU timings for bench/pool.ts: python3 bench/pool_torch.py THREADS -> JSON {case: best ms}.
+"""PyTorch-CPU timings for bench/pool.ts: python3 bench/pool_torch.py THREADS [--quick] -> JSON
+{case: {medianMs, minMs, maxMs, repeats}} (the harness's Timing); --quick runs each case once.
 Backward passes call the aten backward kernels directly (max, avg) or autograd (Lp and mixed,
 which PyTorch composes from several ops). Mixed pooling is lam * max_pool2d + (1 - lam) * avg_pool2d."""
 import json
@@ -9,25 +10,29 @@ import torch
 import torch.nn.functional as F
 
 torch.set_num_threads(int(sys.argv[1]))
+QUICK = "--quick" in sys.argv[2:]
 SHAPES = [("LeNet c1", [64, 6, 28, 28], 2, 2), ("LeNet c3", [64, 16, 10, 10], 2, 2),
           ("AlexNet 1", [8, 96, 55, 55], 3, 2), ("AlexNet 2", [8, 256, 27, 27], 3, 2)]
 
 
 def best_ms(fn, warmup=3, min_repeats=30, min_total=0.5):
+    if QUICK:
+        warmup, min_repeats, min_total = 1, 1, 0.0
     for _ in range(warmup):
         fn()
     samples, start = [], time.perf_counter()
     while len(samples) < min_repeats or time.perf_counter() - start < min_total:
         t0 = time.perf_counter()
         fn()
-        samples.append(time.perf_counter() - t0)
-    return min(samples) * 1e3
+        samples.append((time.perf_counter() - t0) * 1e3)
+    samples.sort()
+    return {"medianMs": samples[len(samples) // 2], "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
 
 
 out = {}
 with torch.no_grad():
     for name, shape, k, s in SHAPES:
-        tag = f"{name} {json.dumps(shape).replace(' ', '')} k{k}s{s}"
+        tag = f"{json.dumps(shape).replace(' ', '')} k{k}s{s}"
         x = torch.rand(shape) * 0.9 + 0.1
         y, idx = F.max_pool2d(x, k, s, return_indices=True)
         dy = torch.rand_like(y)
@@ -46,5 +51,5 @@ with torch.no_grad():
             ym = lam * F.max_pool2d(xg, k, s) + (1 - lam) * F.avg_pool2d(xg, k, s)
             out[f"mixed bwd {tag}"] = best_ms(lambda: torch.autograd.grad(ym, xg, dy, retain_graph=True))
     xa = torch.rand(8, 256, 13, 13)
-    out["adaptive avg fwd [8,256,13,13] -> 6x6"] = best_ms(lambda: F.adaptive_avg_pool2d(xa, 6))
+    out["adaptive fwd [8,256,13,13]->6"] = best_ms(lambda: F.adaptive_avg_pool2d(xa, 6))
 print(json.dumps(out))

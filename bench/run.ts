@@ -9,13 +9,17 @@ import * as os from 'os';
 import * as cc from '../lib';
 import { benchConv } from './conv';
 import { benchGemm } from './gemm';
+import { benchLayers } from './layers';
 import { benchLoss } from './loss';
+import { benchPool } from './pool';
 import { printTable, type BenchOptions, type Row } from './harness';
 
 const GROUPS: Record<string, { references: string[]; run: (opts: BenchOptions) => Promise<{ rows: Row[]; notes: string[] }> }> = {
   conv: { references: ['PyTorch'], run: benchConv },
   gemm: { references: ['OpenBLAS'], run: benchGemm },
   loss: { references: ['PyTorch'], run: benchLoss },
+  pool: { references: ['PyTorch'], run: benchPool },
+  layers: { references: ['PyTorch'], run: benchLayers },
 };
 
 function usage(): never {

@@ -14,7 +14,7 @@ export type TypedArray = Float32Array | Int32Array;
 
 export interface NativeMemory { tensors: number; storages: number; bytes: number; queued: number; cachedBytes: number }
 export interface NativeBackends {
-  cpu: { threads: number; gemmKernel: string };
+  cpu: { threads: number; gemmKernel: string; vecMathKernel: string };
   cuda: { compiled: boolean; available: boolean; reason: string; devices?: number; runtimeVersion?: number; driverVersion?: number };
 }
 
@@ -34,6 +34,11 @@ export interface NativeAddon {
   manualSeed(seed: number): void;
   backends(): NativeBackends;
   philoxBlock(words: number[]): number[];
+  /** Tests and benchmarks: forces the vectorised-math path ('avx512' | 'avx2' | 'portable'), null for the detected one; in queue order. */
+  setVecMathPath(name: string | null): void;
+  /** Tests: waits for the queue, then runs one native/cpu/vec_math.h function on the calling thread. */
+  vecMathEval(fn: 'exp' | 'log' | 'expShift', x: Float32Array, shift?: number): Float32Array;
+  vecMathEval(fn: 'max' | 'expSum', x: Float32Array, shift?: number): number;
 
   empty(shape: readonly number[], dtype: DTypeCode): Handle;
   fill(shape: readonly number[], dtype: DTypeCode, value: number): Handle;

@@ -33,6 +33,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<ManualSeed>(env, exports, "manualSeed");
   add<Backends>(env, exports, "backends");
   add<PhiloxBlock>(env, exports, "philoxBlock");
+  add<SetVecMathPath>(env, exports, "setVecMathPath");
+  add<VecMathEval>(env, exports, "vecMathEval");
 
   add<Empty>(env, exports, "empty");
   add<Fill>(env, exports, "fill");

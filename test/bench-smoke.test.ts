@@ -21,6 +21,21 @@ describe('the benchmark harness', function () {
     }
   });
 
+  it('runs every group once (--quick), each with a table and our timings', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const json = path.join(os.tmpdir(), `convnet-bench-all-${process.pid}.json`);
+    try {
+      execFileSync(process.execPath, [path.join(root, 'dist', 'bench', 'run.js'), '--quick', '--threads', '1', '--json', json], { encoding: 'utf8' });
+      const result = JSON.parse(fs.readFileSync(json, 'utf8'));
+      for (const group of ['gemm', 'loss', 'pool', 'layers']) {
+        expect(result.results[group]?.rows.length, group).to.be.above(0);
+        for (const row of result.results[group].rows) expect(row.ours.medianMs, `${group}: ${row.case}`).to.be.above(0);
+      }
+    } finally {
+      fs.rmSync(json, { force: true });
+    }
+  });
+
   it('refuses an unknown group or option with a message and a non-zero exit', () => {
     const root = path.resolve(__dirname, '..', '..');
     for (const args of [['nope'], ['--bogus'], ['--threads', '0']]) {

@@ -32,6 +32,8 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info);  // () -> n
 Napi::Value ManualSeed(const Napi::CallbackInfo& info);     // (seed): restarts the CPU generator
 Napi::Value Backends(const Napi::CallbackInfo& info);       // () -> { cpu: {...}, cuda: {...} }
 Napi::Value PhiloxBlock(const Napi::CallbackInfo& info);    // ([k0,k1,c0..c3]) -> 4 words (tests)
+Napi::Value SetVecMathPath(const Napi::CallbackInfo& info); // (name | null), in queue order (tests, benchmarks)
+Napi::Value VecMathEval(const Napi::CallbackInfo& info);    // (fn, Float32Array, shift?) on the JS thread (tests)
 
 // ops_api.cc: each validates, allocates its output, enqueues the CPU kernel, returns the output
 Napi::Value Empty(const Napi::CallbackInfo& info);          // (shape, dtype)

@@ -7,6 +7,7 @@
 #include "core/queue.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
+#include "cpu/vec_math.h"
 
 namespace convnet {
 namespace api {
@@ -179,6 +180,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Object cpu = Napi::Object::New(env);
   cpu.Set("threads", Napi::Number::New(env, num_threads()));
   cpu.Set("gemmKernel", Napi::String::New(env, sgemm_kernel_name()));
+  cpu.Set("vecMathKernel", Napi::String::New(env, cpu::vec::path()));
   out.Set("cpu", cpu);
   out.Set("cuda", cuda_probe(env));
   return out;
@@ -193,6 +195,50 @@ Napi::Value PhiloxBlock(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(info.Env(), 4);
   for (uint32_t i = 0; i < 4; ++i) out.Set(i, Napi::Number::New(info.Env(), r.out[i]));
   return out;
+}
+
+// Tests and benchmarks: forces the vectorised-math path (cpu/vec_math.h) in queue order, as
+// setNumThreads, so that ops enqueued before keep the old one; null goes back to the detected.
+Napi::Value SetVecMathPath(const Napi::CallbackInfo& info) {
+  const char* op = "setVecMathPath";
+  std::string name;
+  const bool detected = info.Length() == 0 || info[0].IsNull() || info[0].IsUndefined();
+  if (!detected) {
+    CONVNET_CHECK(info[0].IsString(), "E_ARG", op, ": expected a path name or null");
+    name = info[0].As<Napi::String>().Utf8Value();
+    // Checked here, so that a bad name throws at the call site and not in the queue.
+    CONVNET_CHECK(cpu::vec::can_run(name.c_str()), "E_ARG", op, ": '", name,
+                  "' is not a path this CPU can run (avx512, avx2, portable)");
+  }
+  Queue::cpu().enqueue(op, [detected, name] { cpu::vec::force_path(detected ? nullptr : name.c_str()); });
+  return info.Env().Undefined();
+}
+
+// Tests: waits for the queue, then runs one vec_math function on the JS thread under the
+// active path. fn: "exp", "log", "expShift" (y = exp(x - shift)) -> Float32Array; "max",
+// "expSum" (the float64 sum of exp(x - shift)) -> number.
+Napi::Value VecMathEval(const Napi::CallbackInfo& info) {
+  const char* op = "vecMathEval";
+  CONVNET_CHECK(info.Length() >= 2 && info[0].IsString() && info[1].IsTypedArray() &&
+                    info[1].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array,
+                "E_ARG", op, ": expected (fn, Float32Array, shift?)");
+  const std::string fn = info[0].As<Napi::String>().Utf8Value();
+  const Napi::Float32Array x = info[1].As<Napi::Float32Array>();
+  const float shift = info.Length() > 2 ? static_cast<float>(number_arg(info, 2, op, "shift")) : 0.0f;
+  const int64_t n = static_cast<int64_t>(x.ElementLength());
+  Queue::cpu().wait();
+  if (fn == "max") return Napi::Number::New(info.Env(), cpu::vec::max(x.Data(), n));
+  if (fn == "expSum") return Napi::Number::New(info.Env(), cpu::vec::exp_sum(x.Data(), shift, nullptr, n));
+  Napi::Float32Array y = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
+  if (fn == "exp") {
+    cpu::vec::exp(x.Data(), y.Data(), n);
+  } else if (fn == "log") {
+    cpu::vec::log(x.Data(), y.Data(), n);
+  } else {
+    CONVNET_CHECK(fn == "expShift", "E_ARG", op, ": unknown function '", fn, "'");
+    cpu::vec::exp_sum(x.Data(), shift, y.Data(), n);
+  }
+  return y;
 }
 
 }  // namespace api

@@ -14,8 +14,11 @@
 // Backward: d loss / d x_c = g * [ p_c ((1 - ls) w_t + ls W / C) - (1 - ls) w_t [c == t] - (ls / C) w_c ]
 // with p = softmax(x) and g the scale of this position's loss: softmax minus the target
 // distribution, weighted.
-#include "cpu/exp_rows.h"
+//
+// The max, exp and sums of a row come from cpu/vec_math.h; a strided row (K-dimensional input)
+// is copied out first, so that it gets the same bits as the same scores in a [N, C] input.
 #include "cpu/loss_common.h"
+#include "cpu/vec_math.h"
 
 namespace convnet {
 namespace cpu {
@@ -27,6 +30,14 @@ struct Layout {
   // Offset of class 0 of position i; classes follow at stride `inner`.
   int64_t row(int64_t i) const { return (i / inner) * classes * inner + i % inner; }
 };
+
+// The C scores of one position as a contiguous row: the row itself when S == 1, else a copy.
+const float* contiguous(const float* row, int64_t C, int64_t S, std::vector<float>& copy) {
+  if (S == 1) return row;
+  copy.resize(C);
+  for (int64_t c = 0; c < C; ++c) copy[c] = row[c * S];
+  return copy.data();
+}
 
 Layout layout_of(const Tensor& x) {
   Layout l{x.shape[0], x.shape[1], 1};
@@ -62,6 +73,7 @@ void cross_entropy_forward(const Tensor& x, const Tensor& target, const Tensor& 
   std::vector<double> per_position(l.positions());
   BadLabel bad;
   parallel_for(l.positions(), rows_grain(C), [&](int64_t begin, int64_t end) {
+    std::vector<float> copy;
     for (int64_t i = begin; i < end; ++i) {
       const int32_t t = pt[i];
       per_position[i] = 0.0;
@@ -71,8 +83,9 @@ void cross_entropy_forward(const Tensor& x, const Tensor& target, const Tensor& 
         continue;
       }
       const float* row = px + l.row(i);
-      const float max = row_max(row, C, S);
-      const double lse = max + std::log(static_cast<double>(row_sum_exp(row, C, S, max)));
+      const float* scores = contiguous(row, C, S, copy);
+      const float max = vec::max(scores, C);
+      const double lse = max + std::log(vec::exp_sum(scores, max, nullptr, C));
       const double w_t = w ? w[t] : 1.0;
       double value = (1.0 - ls) * -w_t * (row[t * S] - lse);
       if (ls > 0.0) {
@@ -104,6 +117,7 @@ void cross_entropy_backward(const Tensor& dloss, const Tensor& x, const Tensor& 
 
   BadLabel bad;
   parallel_for(l.positions(), rows_grain(C), [&](int64_t begin, int64_t end) {
+    std::vector<float> copy, e(S == 1 ? 0 : C);
     for (int64_t i = begin; i < end; ++i) {
       const float* row = px + l.row(i);
       float* drow = pdx + l.row(i);
@@ -115,12 +129,15 @@ void cross_entropy_backward(const Tensor& dloss, const Tensor& x, const Tensor& 
         continue;
       }
       const double g = scale(i);
-      // One exp per element: drow = exp(x - max) and its sum, then scaled into g * A * softmax.
-      const float max = row_max(row, C, S);
-      const double sum = row_exp_sum(row, C, S, max, drow);
+      // One exp per element: exp(x - max) (in drow itself when S == 1) and its sum, then
+      // scaled into g * A * softmax.
+      const float* scores = contiguous(row, C, S, copy);
+      float* exps = S == 1 ? drow : e.data();
+      const float max = vec::max(scores, C);
+      const double sum = vec::exp_sum(scores, max, exps, C);
       const double w_t = w ? w[t] : 1.0;
       const float factor = static_cast<float>(g * ((1.0 - ls) * w_t + ls * weight_total / C) / sum);
-      for (int64_t c = 0; c < C; ++c) drow[c * S] *= factor;
+      for (int64_t c = 0; c < C; ++c) drow[c * S] = exps[c] * factor;
       drow[t * S] -= static_cast<float>(g * (1.0 - ls) * w_t);
       if (ls > 0.0) {
         for (int64_t c = 0; c < C; ++c) drow[c * S] -= static_cast<float>(g * ls / C * (w ? w[c] : 1.0));

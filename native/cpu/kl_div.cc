@@ -12,19 +12,25 @@
 #include <limits>
 
 #include "cpu/loss_common.h"
+#include "cpu/vec_math.h"
 
 namespace convnet {
 namespace cpu {
 namespace {
 
 constexpr int64_t kBlock = 4096;  // see Note [deterministic loss sums]
+constexpr int64_t kChunk = 256;   // elements per vectorised step (a stack buffer)
 
-// In float (logf and expf are several times faster than their double versions, and float is
-// what PyTorch computes in); the sums are float64.
-inline float pointwise_loss(float x, float t, bool log_target) {
-  if (log_target) return std::exp(t) * (t - x);
-  const float xlogy = t == 0.0f ? 0.0f : t * std::log(t);  // NaN t stays NaN through t * log t
-  return xlogy - t * x;
+// l[i] for i < n, in float (as PyTorch) with vec_math's exp and log.
+void pointwise_loss(const float* x, const float* t, bool log_target, float* l, int64_t n) {
+  if (log_target) {
+    vec::exp(t, l, n);
+    for (int64_t i = 0; i < n; ++i) l[i] *= t[i] - x[i];
+    return;
+  }
+  vec::log(t, l, n);
+  // xlogy: 0 where t == 0 (log gave -inf); a NaN t stays NaN through t * log t
+  for (int64_t i = 0; i < n; ++i) l[i] = (t[i] == 0.0f ? 0.0f : t[i] * l[i]) - t[i] * x[i];
 }
 
 double denominator_of(Reduction reduction, const Tensor& x) {
@@ -41,15 +47,20 @@ void kl_div_forward(const Tensor& x, const Tensor& target, bool log_target, Redu
   float* out = loss.f32();
   if (reduction == Reduction::None) {
     parallel_for(n, kBlock, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) out[i] = pointwise_loss(px[i], pt[i], log_target);
+      for (int64_t i = begin; i < end; i += kChunk) pointwise_loss(px + i, pt + i, log_target, out + i, std::min(kChunk, end - i));
     });
     return;
   }
   std::vector<double> block_sums((n + kBlock - 1) / kBlock);
   parallel_for(static_cast<int64_t>(block_sums.size()), 1, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
+      float l[kChunk];
       double s = 0.0;
-      for (int64_t i = b * kBlock, stop = std::min(n, i + kBlock); i < stop; ++i) s += pointwise_loss(px[i], pt[i], log_target);
+      for (int64_t i = b * kBlock, stop = std::min(n, i + kBlock); i < stop; i += kChunk) {
+        const int64_t len = std::min(kChunk, stop - i);
+        pointwise_loss(px + i, pt + i, log_target, l, len);
+        s += vec::sum(l, len);
+      }
       block_sums[b] = s;
     }
   });

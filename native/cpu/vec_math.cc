@@ -1,0 +1,464 @@
+// See vec_math.h. Three implementations of the same four functions (AVX-512, AVX2 + FMA,
+// portable), a table of pointers per path, and the choice between them.
+//
+// Note [exp polynomial]: exp(x) = 2^n exp(r), n = round(x / ln 2), r = x - n ln 2 with ln 2 split
+// in two (Cody-Waite) so r is exact, exp(r) by Cephes' degree-6 expf polynomial on
+// |r| <= ln 2 / 2. x is clamped to [-104, 89] first: below, the result is under half the
+// smallest subnormal (0); above, over the largest float (inf); n then stays in [-150, 128].
+// 2^n is applied in one rounding: scalef on AVX-512; on AVX2 as two factors 2^(n>>1) and
+// 2^(n - (n>>1)), each a normal float, so that p * first is exact and only the second product
+// rounds (this gives correctly rounded subnormal results, and the same bits as scalef).
+// NaN lanes compute exp(clamped) and are put back at the end.
+//
+// Note [log polynomial]: log(x) = e ln 2 + log(m), x = m 2^e with m in [sqrt(1/2), sqrt(2)),
+// log(1 + f) = f - f^2 / 2 + f^3 P(f) with Cephes' degree-8 logf polynomial P, ln 2 split in two
+// again. Subnormal inputs are scaled by 2^23 first. Non-positive, infinite and NaN inputs are
+// put right at the end (they flow through the arithmetic harmlessly).
+//
+// Note [sum order]: exp_sum adds in 16 float64 lanes (element i to lane i % 16), then lane i to
+// lane i + 8, i + 4, i + 2, i + 1. Every path does exactly this, so the sum of the same floats
+// is the same bits on every path.
+#include "cpu/vec_math.h"
+
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CONVNET_VEC_X86 1
+#include <immintrin.h>
+#else
+#define CONVNET_VEC_X86 0
+#endif
+
+namespace convnet {
+namespace cpu {
+namespace vec {
+namespace {
+
+// Cephes' constants (Note [exp polynomial], Note [log polynomial]).
+constexpr float kExpHi = 89.0f, kExpLo = -104.0f, kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
+constexpr float kExpP0 = 1.9875691500e-4f, kExpP1 = 1.3981999507e-3f, kExpP2 = 8.3334519073e-3f,
+                kExpP3 = 4.1665795894e-2f, kExpP4 = 1.6666665459e-1f, kExpP5 = 5.0000001201e-1f;
+constexpr float kSqrtHalf = 0.707106781186547524f;
+constexpr float kLogP[9] = {7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f,
+                            -1.6668057665e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f};
+
+struct Kernels {
+  const char* name;
+  void (*exp)(const float*, float*, int64_t);
+  void (*log)(const float*, float*, int64_t);
+  float (*max)(const float*, int64_t);
+  double (*exp_sum)(const float*, float, float*, int64_t);
+  double (*sum)(const float*, int64_t);
+  double (*dot)(const float*, const float*, int64_t);
+};
+
+// Note [sum order]: the final reduction of the 16 lanes. Inlined: as a tail call from the
+// AVX-512 functions it made GCC skip their vzeroupper, and every SSE loop run after them on
+// that thread (PReLU, pooling) became several times slower (dirty upper state).
+__attribute__((always_inline)) inline double reduce16(const double* lanes) {
+  double s[8];
+  for (int i = 0; i < 8; ++i) s[i] = lanes[i] + lanes[i + 8];
+  for (int i = 0; i < 4; ++i) s[i] += s[i + 4];
+  for (int i = 0; i < 2; ++i) s[i] += s[i + 2];
+  return s[0] + s[1];
+}
+
+// ---- portable -------------------------------------------------------------------------------
+void exp_portable(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+
+void log_portable(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::log(x[i]);
+}
+
+float max_portable(const float* x, int64_t n) {
+  float m = -std::numeric_limits<float>::infinity();
+  for (int64_t i = 0; i < n; ++i) m = x[i] > m ? x[i] : m;  // NaN compares false: ignored
+  return m;
+}
+
+double exp_sum_portable(const float* x, float shift, float* y, int64_t n) {
+  double lanes[16] = {};
+  for (int64_t i = 0; i < n; ++i) {
+    const float e = std::exp(x[i] - shift);
+    if (y) y[i] = e;
+    lanes[i & 15] += e;
+  }
+  return reduce16(lanes);
+}
+
+double sum_portable(const float* x, int64_t n) {
+  double lanes[16] = {};
+  for (int64_t i = 0; i < n; ++i) lanes[i & 15] += x[i];
+  return reduce16(lanes);
+}
+
+double dot_portable(const float* a, const float* b, int64_t n) {
+  double lanes[16] = {};
+  for (int64_t i = 0; i < n; ++i) lanes[i & 15] += static_cast<double>(a[i]) * b[i];
+  return reduce16(lanes);
+}
+
+constexpr Kernels kPortable = {"portable", &exp_portable, &log_portable, &max_portable, &exp_sum_portable,
+                               &sum_portable, &dot_portable};
+
+#if CONVNET_VEC_X86
+// GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own intrinsics is used
+// uninitialized (GCC bug 105593), as in gemm.cc.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+// ---- AVX-512 --------------------------------------------------------------------------------
+#define CONVNET_AVX512 __attribute__((target("avx512f"), always_inline)) inline
+
+CONVNET_AVX512 __m512 exp16(__m512 x) {
+  const __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  const __m512 xc = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(kExpLo)), _mm512_set1_ps(kExpHi));
+  const __m512 fn = _mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(fn, _mm512_set1_ps(kLn2Hi), xc);
+  r = _mm512_fnmadd_ps(fn, _mm512_set1_ps(kLn2Lo), r);
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(kExpP0), r, _mm512_set1_ps(kExpP1));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpP2));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpP3));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpP4));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpP5));
+  p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  return _mm512_mask_blend_ps(nan, _mm512_scalef_ps(p, fn), x);
+}
+
+CONVNET_AVX512 __m512 log16(__m512 x) {
+  // Subnormals (and 0, fixed below) scaled by 2^23 so that their exponent field is meaningful.
+  const __mmask16 tiny = _mm512_cmp_ps_mask(x, _mm512_set1_ps(std::numeric_limits<float>::min()), _CMP_LT_OQ);
+  const __m512 xs = _mm512_mask_mul_ps(x, tiny, x, _mm512_set1_ps(8388608.0f));
+  const __m512i bits = _mm512_castps_si512(xs);
+  __m512i e = _mm512_sub_epi32(_mm512_srli_epi32(bits, 23), _mm512_set1_epi32(126));
+  e = _mm512_mask_sub_epi32(e, tiny, e, _mm512_set1_epi32(23));
+  // m in [0.5, 1); below sqrt(1/2) take 2m and e - 1, so f = m - 1 is in [-0.29, 0.41] (exact).
+  __m512 m = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi32(0x007fffff)), _mm512_set1_epi32(0x3f000000)));
+  const __mmask16 low = _mm512_cmp_ps_mask(m, _mm512_set1_ps(kSqrtHalf), _CMP_LT_OQ);
+  e = _mm512_mask_sub_epi32(e, low, e, _mm512_set1_epi32(1));
+  m = _mm512_mask_add_ps(m, low, m, m);
+  const __m512 f = _mm512_sub_ps(m, _mm512_set1_ps(1.0f));
+  const __m512 fe = _mm512_cvtepi32_ps(e);
+  const __m512 z = _mm512_mul_ps(f, f);
+  __m512 p = _mm512_set1_ps(kLogP[0]);
+  for (int k = 1; k < 9; ++k) p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLogP[k]));
+  __m512 y = _mm512_mul_ps(_mm512_mul_ps(p, f), z);
+  y = _mm512_fmadd_ps(fe, _mm512_set1_ps(kLn2Lo), y);
+  y = _mm512_fnmadd_ps(z, _mm512_set1_ps(0.5f), y);
+  __m512 r = _mm512_fmadd_ps(fe, _mm512_set1_ps(kLn2Hi), _mm512_add_ps(f, y));
+  // x == +-0: -inf; x < 0 or NaN: NaN; x == +inf: +inf.
+  r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_EQ_OQ), r, _mm512_set1_ps(-INFINITY));
+  r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NGE_UQ), r, _mm512_set1_ps(NAN));
+  return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ), r, x);
+}
+
+CONVNET_AVX512 __mmask16 mask16(int64_t count) {
+  return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
+}
+
+__attribute__((target("avx512f"))) void exp_avx512(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = mask16(n - i);
+    _mm512_mask_storeu_ps(y + i, m, exp16(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
+__attribute__((target("avx512f"))) void log_avx512(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = mask16(n - i);
+    _mm512_mask_storeu_ps(y + i, m, log16(_mm512_mask_loadu_ps(_mm512_set1_ps(1.0f), m, x + i)));
+  }
+}
+
+__attribute__((target("avx512f"))) float max_avx512(const float* x, int64_t n) {
+  __m512 m = _mm512_set1_ps(-INFINITY);
+  for (int64_t i = 0; i < n; i += 16) {
+    // max(new, m) returns m where new is NaN: NaN is ignored, as in the portable loop.
+    m = _mm512_max_ps(_mm512_mask_loadu_ps(m, mask16(n - i), x + i), m);
+  }
+  return _mm512_reduce_max_ps(m);
+}
+
+__attribute__((target("avx512f"))) double exp_sum_avx512(const float* x, float shift, float* y, int64_t n) {
+  const __m512 s = _mm512_set1_ps(shift);
+  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();  // lanes 0-7 and 8-15
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = mask16(n - i);
+    const __m512 e = _mm512_maskz_mov_ps(m, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, x + i), s)));
+    if (y) _mm512_mask_storeu_ps(y + i, m, e);
+    lo = _mm512_add_pd(lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    hi = _mm512_add_pd(hi, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+  }
+  alignas(64) double lanes[16];
+  _mm512_store_pd(lanes, lo);
+  _mm512_store_pd(lanes + 8, hi);
+  return reduce16(lanes);
+}
+
+CONVNET_AVX512 __m512d lo8(__m512 v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+CONVNET_AVX512 __m512d hi8(__m512 v) {
+  return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+}
+
+__attribute__((target("avx512f"))) double sum_avx512(const float* x, int64_t n) {
+  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __m512 v = _mm512_maskz_loadu_ps(mask16(n - i), x + i);
+    lo = _mm512_add_pd(lo, lo8(v));
+    hi = _mm512_add_pd(hi, hi8(v));
+  }
+  alignas(64) double lanes[16];
+  _mm512_store_pd(lanes, lo);
+  _mm512_store_pd(lanes + 8, hi);
+  return reduce16(lanes);
+}
+
+__attribute__((target("avx512f"))) double dot_avx512(const float* a, const float* b, int64_t n) {
+  __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = mask16(n - i);
+    const __m512 va = _mm512_maskz_loadu_ps(m, a + i), vb = _mm512_maskz_loadu_ps(m, b + i);
+    lo = _mm512_fmadd_pd(lo8(va), lo8(vb), lo);  // the product is exact: fma == mul + add
+    hi = _mm512_fmadd_pd(hi8(va), hi8(vb), hi);
+  }
+  alignas(64) double lanes[16];
+  _mm512_store_pd(lanes, lo);
+  _mm512_store_pd(lanes + 8, hi);
+  return reduce16(lanes);
+}
+
+#undef CONVNET_AVX512
+
+constexpr Kernels kAvx512 = {"avx512", &exp_avx512, &log_avx512, &max_avx512, &exp_sum_avx512, &sum_avx512, &dot_avx512};
+
+// ---- AVX2 + FMA: the same arithmetic, 8 lanes -----------------------------------------------
+#define CONVNET_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
+
+CONVNET_AVX2 __m256 exp8(__m256 x) {
+  const __m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+  const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(kExpLo)), _mm256_set1_ps(kExpHi));
+  const __m256 fn = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fnmadd_ps(fn, _mm256_set1_ps(kLn2Hi), xc);
+  r = _mm256_fnmadd_ps(fn, _mm256_set1_ps(kLn2Lo), r);
+  __m256 p = _mm256_fmadd_ps(_mm256_set1_ps(kExpP0), r, _mm256_set1_ps(kExpP1));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpP2));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpP3));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpP4));
+  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpP5));
+  p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+  const __m256i n = _mm256_cvtps_epi32(fn);
+  const __m256i half = _mm256_srai_epi32(n, 1);
+  const __m256i bias = _mm256_set1_epi32(127);
+  const __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(half, bias), 23));
+  const __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_sub_epi32(n, half), bias), 23));
+  return _mm256_blendv_ps(_mm256_mul_ps(_mm256_mul_ps(p, s1), s2), x, nan);
+}
+
+CONVNET_AVX2 __m256 log8(__m256 x) {
+  const __m256 tiny = _mm256_cmp_ps(x, _mm256_set1_ps(std::numeric_limits<float>::min()), _CMP_LT_OQ);
+  const __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(8388608.0f)), tiny);
+  const __m256i bits = _mm256_castps_si256(xs);
+  __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126));
+  e = _mm256_sub_epi32(e, _mm256_and_si256(_mm256_castps_si256(tiny), _mm256_set1_epi32(23)));
+  __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f000000)));
+  const __m256 low = _mm256_cmp_ps(m, _mm256_set1_ps(kSqrtHalf), _CMP_LT_OQ);
+  e = _mm256_add_epi32(e, _mm256_castps_si256(low));  // low lanes are all ones: -1
+  m = _mm256_add_ps(m, _mm256_and_ps(m, low));
+  const __m256 f = _mm256_sub_ps(m, _mm256_set1_ps(1.0f));
+  const __m256 fe = _mm256_cvtepi32_ps(e);
+  const __m256 z = _mm256_mul_ps(f, f);
+  __m256 p = _mm256_set1_ps(kLogP[0]);
+  for (int k = 1; k < 9; ++k) p = _mm256_fmadd_ps(p, f, _mm256_set1_ps(kLogP[k]));
+  __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, f), z);
+  y = _mm256_fmadd_ps(fe, _mm256_set1_ps(kLn2Lo), y);
+  y = _mm256_fnmadd_ps(z, _mm256_set1_ps(0.5f), y);
+  __m256 r = _mm256_fmadd_ps(fe, _mm256_set1_ps(kLn2Hi), _mm256_add_ps(f, y));
+  r = _mm256_blendv_ps(r, _mm256_set1_ps(-INFINITY), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ));
+  r = _mm256_blendv_ps(r, _mm256_set1_ps(NAN), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_NGE_UQ));
+  return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, _mm256_set1_ps(INFINITY), _CMP_EQ_OQ));
+}
+
+// Tails go through a small buffer rather than vmaskmov: masked stores are slow on AMD CPUs.
+// `pad` fills the unused lanes with a harmless argument.
+#define CONVNET_MAP_AVX2(name, f, pad)                                               \
+  __attribute__((target("avx2,fma"))) void name(const float* x, float* y, int64_t n) { \
+    int64_t i = 0;                                                                   \
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, f(_mm256_loadu_ps(x + i)));   \
+    if (i < n) {                                                                     \
+      alignas(32) float buf[8] = {pad, pad, pad, pad, pad, pad, pad, pad};           \
+      std::memcpy(buf, x + i, (n - i) * sizeof(float));                              \
+      _mm256_store_ps(buf, f(_mm256_load_ps(buf)));                                  \
+      std::memcpy(y + i, buf, (n - i) * sizeof(float));                              \
+    }                                                                                \
+  }
+CONVNET_MAP_AVX2(exp_avx2, exp8, 0.0f)
+CONVNET_MAP_AVX2(log_avx2, log8, 1.0f)
+#undef CONVNET_MAP_AVX2
+
+__attribute__((target("avx2,fma"))) float max_avx2(const float* x, int64_t n) {
+  __m256 m = _mm256_set1_ps(-INFINITY);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) m = _mm256_max_ps(_mm256_loadu_ps(x + i), m);  // NaN ignored (see max_avx512)
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, m);
+  float best = max_portable(lanes, 8);
+  for (; i < n; ++i) best = x[i] > best ? x[i] : best;
+  return best;
+}
+
+// Adds the 8 floats of v to lanes [0, 4) and [4, 8) of a 16-lane float64 accumulator.
+CONVNET_AVX2 void add8(__m256d* a, __m256d* b, __m256 v) {
+  *a = _mm256_add_pd(*a, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+  *b = _mm256_add_pd(*b, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+}
+
+__attribute__((target("avx2,fma"))) double exp_sum_avx2(const float* x, float shift, float* y, int64_t n) {
+  const __m256 s = _mm256_set1_ps(shift);
+  __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 e0 = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+    const __m256 e1 = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i + 8), s));
+    if (y) {
+      _mm256_storeu_ps(y + i, e0);
+      _mm256_storeu_ps(y + i + 8, e1);
+    }
+    add8(&acc[0], &acc[1], e0);
+    add8(&acc[2], &acc[3], e1);
+  }
+  if (i < n) {  // the last < 16: lanes past the end add +0 (Note [sum order] holds)
+    alignas(32) float buf[16] = {};
+    std::memcpy(buf, x + i, (n - i) * sizeof(float));
+    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 in0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i)), index));
+    const __m256 in1 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n - i - 8)), index));
+    const __m256 e0 = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_load_ps(buf), s)), in0);
+    const __m256 e1 = _mm256_and_ps(exp8(_mm256_sub_ps(_mm256_load_ps(buf + 8), s)), in1);
+    if (y) {
+      _mm256_store_ps(buf, e0);
+      _mm256_store_ps(buf + 8, e1);
+      std::memcpy(y + i, buf, (n - i) * sizeof(float));
+    }
+    add8(&acc[0], &acc[1], e0);
+    add8(&acc[2], &acc[3], e1);
+  }
+  alignas(32) double lanes[16];
+  for (int k = 0; k < 4; ++k) _mm256_store_pd(lanes + 4 * k, acc[k]);
+  return reduce16(lanes);
+}
+
+CONVNET_AVX2 __m256d lo4(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
+CONVNET_AVX2 __m256d hi4(__m256 v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
+
+// sum (b null) or dot of 16 floats at a time into 4 x 4 float64 lanes; the tail is zero-padded.
+__attribute__((target("avx2,fma"))) double sum_dot_avx2(const float* a, const float* b, int64_t n) {
+  __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+  auto add16 = [&](const float* pa, const float* pb) __attribute__((target("avx2,fma"))) {
+    for (int h = 0; h < 2; ++h) {
+      const __m256 va = _mm256_loadu_ps(pa + 8 * h);
+      if (pb) {
+        const __m256 vb = _mm256_loadu_ps(pb + 8 * h);
+        acc[2 * h] = _mm256_fmadd_pd(lo4(va), lo4(vb), acc[2 * h]);
+        acc[2 * h + 1] = _mm256_fmadd_pd(hi4(va), hi4(vb), acc[2 * h + 1]);
+      } else {
+        acc[2 * h] = _mm256_add_pd(acc[2 * h], lo4(va));
+        acc[2 * h + 1] = _mm256_add_pd(acc[2 * h + 1], hi4(va));
+      }
+    }
+  };
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) add16(a + i, b ? b + i : nullptr);
+  if (i < n) {
+    float ta[16] = {}, tb[16] = {};
+    std::memcpy(ta, a + i, (n - i) * sizeof(float));
+    if (b) std::memcpy(tb, b + i, (n - i) * sizeof(float));
+    add16(ta, b ? tb : nullptr);
+  }
+  alignas(32) double lanes[16];
+  for (int k = 0; k < 4; ++k) _mm256_store_pd(lanes + 4 * k, acc[k]);
+  return reduce16(lanes);
+}
+
+__attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) { return sum_dot_avx2(x, nullptr, n); }
+__attribute__((target("avx2,fma"))) double dot_avx2(const float* a, const float* b, int64_t n) { return sum_dot_avx2(a, b, n); }
+
+#undef CONVNET_AVX2
+
+constexpr Kernels kAvx2 = {"avx2", &exp_avx2, &log_avx2, &max_avx2, &exp_sum_avx2, &sum_avx2, &dot_avx2};
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif  // CONVNET_VEC_X86
+
+bool cpu_can_run(const Kernels& k) {
+#if CONVNET_VEC_X86
+  __builtin_cpu_init();
+  if (&k == &kAvx512) return __builtin_cpu_supports("avx512f");
+  if (&k == &kAvx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+  return &k == &kPortable;
+}
+
+const Kernels* detect() {
+#if CONVNET_VEC_X86
+  if (cpu_can_run(kAvx512)) return &kAvx512;
+  if (cpu_can_run(kAvx2)) return &kAvx2;
+#endif
+  return &kPortable;
+}
+
+std::atomic<const Kernels*> g_forced{nullptr};
+
+inline const Kernels& active() {
+  static const Kernels* const detected = detect();
+  const Kernels* forced = g_forced.load(std::memory_order_relaxed);
+  return forced ? *forced : *detected;
+}
+
+}  // namespace
+
+void exp(const float* x, float* y, int64_t n) { active().exp(x, y, n); }
+void log(const float* x, float* y, int64_t n) { active().log(x, y, n); }
+float max(const float* x, int64_t n) { return active().max(x, n); }
+double exp_sum(const float* x, float shift, float* y, int64_t n) { return active().exp_sum(x, shift, y, n); }
+double sum(const float* x, int64_t n) { return active().sum(x, n); }
+double dot(const float* a, const float* b, int64_t n) { return active().dot(a, b, n); }
+
+const char* path() { return active().name; }
+
+namespace {
+const Kernels* find(const char* name) {
+#if CONVNET_VEC_X86
+  for (const Kernels* k : {&kAvx512, &kAvx2, &kPortable}) {
+#else
+  for (const Kernels* k : {&kPortable}) {
+#endif
+    if (std::strcmp(k->name, name) == 0 && cpu_can_run(*k)) return k;
+  }
+  return nullptr;
+}
+}  // namespace
+
+bool can_run(const char* name) { return name && find(name); }
+
+bool force_path(const char* name) {
+  const Kernels* k = name ? find(name) : nullptr;
+  if (name && !k) return false;
+  g_forced.store(k);
+  return true;
+}
+
+}  // namespace vec
+}  // namespace cpu
+}  // namespace convnet

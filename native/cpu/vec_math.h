@@ -1,0 +1,52 @@
+// Vectorised float math for the CPU kernels: exp and log over arrays, and the row helpers of
+// softmax-like ops (max, and exp(x - shift) with its sum). One binary for any x86-64: each
+// function has an AVX-512, an AVX2 + FMA and a portable implementation, and the first call picks
+// the best one the CPU has (__builtin_cpu_supports, as the GEMM does). The portable path is
+// plain C++ (std::exp, std::log) and compiles on any CPU.
+//
+// Accuracy of the SIMD paths, measured against float64 over all 2^32 floats (test/vec-math.test.ts
+// repeats it over every 1031st float plus runs of consecutive floats at the edges):
+//   exp: at most 1.26 ulp, subnormal results included (correctly placed, not flushed);
+//        exp(x) = 0 for x < -103.97 and -inf, +inf for x > 88.72 and +inf, NaN for NaN,
+//        exp(-0) = exp(0) = 1 exactly.
+//   log: at most 0.83 ulp, subnormal inputs included; log(+-0) = -inf, log(x < 0) = NaN,
+//        log(-inf) = NaN, log(+inf) = +inf, log(NaN) = NaN, log(1) = 0 exactly.
+// max ignores NaN (a NaN in a softmax row still makes the row NaN, through the exp sum).
+// The AVX-512 and AVX2 paths compute the same polynomials with the same roundings and sum in
+// the same lane order, so they give the same bits; the portable path gives the C library's
+// exp and log (glibc: within 0.51 and 0.82 ulp), summed in that same order. Every result
+// depends only on its row (never on which thread ran it), so callers stay bit-identical for any
+// thread count.
+#pragma once
+#include <cstdint>
+
+namespace convnet {
+namespace cpu {
+namespace vec {
+
+// y[i] = exp(x[i]) for i < n. y may be x.
+void exp(const float* x, float* y, int64_t n);
+// y[i] = log(x[i]) for i < n. y may be x.
+void log(const float* x, float* y, int64_t n);
+// max of x[0..n), ignoring NaN; -inf for n == 0 (or all NaN).
+float max(const float* x, int64_t n);
+// y[i] = exp(x[i] - shift) (y may be null, or x) and returns their sum, added in float64 in a
+// fixed order (16 lanes, then the lanes pairwise).
+double exp_sum(const float* x, float shift, float* y, int64_t n);
+// sum of x[i], and sum of a[i] * b[i], in float64 in the same order as exp_sum. The products
+// of floats are exact in float64, so these are the same bits on every path.
+double sum(const float* x, int64_t n);
+double dot(const float* a, const float* b, int64_t n);
+
+// The implementation in use: "avx512", "avx2" or "portable".
+const char* path();
+// For tests and benchmarks: forces a path by name, or the detected one again for null. Returns
+// false (and changes nothing) for an unknown name or one this CPU cannot run. Work already
+// queued may run under either path: wait for the queue before switching.
+bool force_path(const char* name);
+// Whether force_path(name) would succeed.
+bool can_run(const char* name);
+
+}  // namespace vec
+}  // namespace cpu
+}  // namespace convnet

@@ -1,0 +1,247 @@
+/**
+ * native/cpu/vec_math.h: the vectorised exp, log and row sums, on every path this CPU can run
+ * (forced with setVecMathPath): accuracy against float64 over a dense sweep of all floats, the
+ * special values, equal bits between the AVX-512 and AVX2 paths, tails of every length, and the
+ * ops built on them (softmax, logSoftmax, crossEntropy, klDiv) under each path.
+ */
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { crossEntropyBackward, klDivBackward } from '../lib/nn/functional/loss';
+import { softmaxBackward } from '../lib/nn/functional/layers';
+import { native } from '../lib/native';
+import { expectBitIdentical, expectClose, expectError, randomTensor, rng } from './helpers';
+
+const PATHS = ['avx512', 'avx2', 'portable'] as const;
+// Measured over all 2^32 floats (see vec_math.h): exp 1.26 ulp, log 0.83 ulp on the SIMD paths;
+// glibc's expf/logf 0.50 and 0.82 on the portable one.
+const MAX_ULP: Record<string, { exp: number; log: number }> = {
+  avx512: { exp: 1.3, log: 0.85 }, avx2: { exp: 1.3, log: 0.85 }, portable: { exp: 1.0, log: 1.0 },
+};
+
+function canRun(path: string): boolean {
+  try {
+    native.setVecMathPath(path);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    native.setVecMathPath(null);
+  }
+}
+const runnable = PATHS.filter(canRun);
+
+function withPath<T>(path: string, fn: () => T): T {
+  native.setVecMathPath(path);
+  try {
+    return fn();
+  } finally {
+    native.setVecMathPath(null);
+    cc.syncBlocking();
+  }
+}
+
+/** The size of one float ulp in the binade of the float64 value r (subnormal spacing below 2^-126). */
+function ulpAt(r: number): number {
+  const a = Math.abs(r);
+  if (a < 2 ** -126) return 2 ** -149;
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  if (2 ** (e + 1) <= a) e++;
+  return 2 ** (e - 23);
+}
+
+/** Float bit patterns: every `stride`-th of all 2^32, plus runs of consecutive floats around the edges that matter. */
+function sweep(): Float32Array {
+  const bits: number[] = [];
+  for (let b = 0; b < 2 ** 32; b += 1031) bits.push(b);
+  const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+  const around = (v: number, count: number) => {
+    f32[0] = v;
+    const c = u32[0];
+    for (let k = -count; k <= count; k++) bits.push((c + k) >>> 0);
+  };
+  // exp: 0, overflow at 88.72, the smallest normal result (-87.34), half the smallest subnormal (-103.97)
+  for (const v of [1e-30, -1e-30, 88.72283935546875, -87.33654022216797, -103.97208, 1, -1]) around(v, 20000);
+  // log: 1 (cancellation), the normal/subnormal boundary, sqrt(1/2) (the reduction's switch)
+  for (const v of [1, 1.1754943508222875e-38, 0.7071067690849304, 1.4142135381698608]) around(v, 20000);
+  return new Float32Array(new Uint32Array(bits).buffer);
+}
+
+function maxUlp(x: Float32Array, y: Float32Array, ref: (v: number) => number): { ulp: number; at: number } {
+  let worst = { ulp: 0, at: 0 };
+  for (let i = 0; i < x.length; i++) {
+    const r = ref(x[i]), got = y[i];
+    if (Number.isNaN(r)) {
+      if (!Number.isNaN(got)) return { ulp: Infinity, at: x[i] };
+      continue;
+    }
+    if (got === Math.fround(r)) continue;  // includes the infinities and 0
+    const err = Number.isFinite(got) ? Math.abs(got - r) / ulpAt(r) : Infinity;
+    if (err > worst.ulp) worst = { ulp: err, at: x[i] };
+  }
+  return worst;
+}
+
+describe('vectorised math (native/cpu/vec_math)', function () {
+  this.timeout(120000);
+  const x = sweep();
+
+  it('runs the detected path by default and refuses unknown paths', () => {
+    expect(PATHS).to.include(cc.backends().cpu.vecMathKernel);
+    expect(runnable).to.include('portable');
+    expectError(() => native.setVecMathPath('sse9'), 'E_ARG', /setVecMathPath: 'sse9' is not a path/);
+  });
+
+  for (const path of PATHS) {
+    describe(`the ${path} path`, () => {
+      before(function () {
+        if (!runnable.includes(path)) {
+          console.log(`      (skipped: this CPU cannot run the ${path} path)`);
+          this.skip();
+        }
+      });
+
+      it(`exp is within ${MAX_ULP[path].exp} ulp of float64 over ${x.length} floats`, () => {
+        const y = withPath(path, () => native.vecMathEval('exp', x));
+        const { ulp, at } = maxUlp(x, y, Math.exp);
+        expect(ulp, `worst at x = ${at}`).to.be.at.most(MAX_ULP[path].exp);
+      });
+
+      it(`log is within ${MAX_ULP[path].log} ulp of float64 over ${x.length} floats`, () => {
+        const y = withPath(path, () => native.vecMathEval('log', x));
+        const { ulp, at } = maxUlp(x, y, Math.log);
+        expect(ulp, `worst at x = ${at}`).to.be.at.most(MAX_ULP[path].log);
+      });
+
+      it('gets the special values right', () => {
+        const ex = Float32Array.from([-0, 0, -Infinity, Infinity, NaN, -104, -1e30, 88.7229, 88.7228, 1e30, -87.5, -100]);
+        const ey = withPath(path, () => native.vecMathEval('exp', ex));
+        expect(Array.from(ey.slice(0, 8))).to.deep.equal([1, 1, 0, Infinity, NaN, 0, 0, Infinity]);
+        expect(ey[8]).to.be.above(3.4e38).and.below(Infinity);
+        expect(ey[9]).to.equal(Infinity);
+        // subnormal results, correctly placed
+        expectClose([ey[10], ey[11]], [Math.exp(-87.5), Math.exp(-100)], 0, 2 ** -149);
+        expect(ey[11]).to.be.above(0);
+        const lx = Float32Array.from([0, -0, -1, -Infinity, Infinity, NaN, 1, 1.401298464324817e-45, 3.4028234663852886e38, 0.5, 2]);
+        const ly = withPath(path, () => native.vecMathEval('log', lx));
+        expect(Array.from(ly.slice(0, 7))).to.deep.equal([-Infinity, -Infinity, NaN, NaN, Infinity, NaN, 0]);
+        expectClose(ly.slice(7), [Math.log(2 ** -149), Math.log(3.4028234663852886e38), -Math.LN2, Math.LN2].map(Math.fround), 1e-7, 0);
+      });
+
+      it('handles every tail length (0 to 40 elements) and sums exp(x - shift) in float64', () => {
+        const next = rng(3);
+        for (let n = 0; n <= 40; n++) {
+          const v = Float32Array.from({ length: n }, () => next() * 20 - 10);
+          const e = withPath(path, () => native.vecMathEval('exp', v));
+          const l = withPath(path, () => native.vecMathEval('log', v.map(Math.abs)));
+          expectClose(e, Array.from(v, (a) => Math.fround(Math.exp(a))), 2e-7, 0, `exp n=${n}`);
+          expectClose(l, Array.from(v, (a) => Math.fround(Math.log(Math.abs(a)))), 2e-7, 1e-7, `log n=${n}`);
+          const max = withPath(path, () => native.vecMathEval('max', v));
+          expect(max).to.equal(n ? Math.max(...v) : -Infinity);
+          const shifted = withPath(path, () => native.vecMathEval('expShift', v, max));
+          const sum = withPath(path, () => native.vecMathEval('expSum', v, max));
+          expectClose(shifted, Array.from(v, (a) => Math.fround(Math.exp(Math.fround(a - max)))), 2e-7, 0, `expShift n=${n}`);
+          const ref = Array.from(shifted).reduce((a, b) => a + b, 0);
+          expect(Math.abs(sum - ref)).to.be.at.most(1e-12 * Math.max(1, ref));
+        }
+        // the max ignores NaN (the exp sum carries it instead)
+        expect(withPath(path, () => native.vecMathEval('max', Float32Array.from([1, NaN, 3, NaN])))).to.equal(3);
+        expect(Number.isNaN(withPath(path, () => native.vecMathEval('expSum', Float32Array.from([1, NaN, 3]), 3)))).to.equal(true);
+      });
+
+      it('softmax, logSoftmax, crossEntropy and klDiv match float64 and do not depend on the thread count', () => {
+        const shapes: [number[], number][] = [[[7, 37], 1], [[3, 19, 5], 1]];
+        for (const [shape, dim] of shapes) {
+          const { t, v } = randomTensor(shape, 11, -8, 8);
+          const [outer, len, inner] = [shape[0], shape[1], shape.length > 2 ? shape[2] : 1];
+          const refSoft = new Float64Array(v.length), refLog = new Float64Array(v.length);
+          for (let o = 0; o < outer; o++) {
+            for (let k = 0; k < inner; k++) {
+              const at = (l: number) => (o * len + l) * inner + k;
+              let m = -Infinity, s = 0;
+              for (let l = 0; l < len; l++) m = Math.max(m, v[at(l)]);
+              for (let l = 0; l < len; l++) s += Math.exp(v[at(l)] - m);
+              for (let l = 0; l < len; l++) {
+                refSoft[at(l)] = Math.exp(v[at(l)] - m) / s;
+                refLog[at(l)] = v[at(l)] - m - Math.log(s);
+              }
+            }
+          }
+          const run = (threads: number) => withPath(path, () => {
+            cc.setNumThreads(threads);
+            const soft = cc.F.softmax(t, dim), log = cc.F.logSoftmax(t, dim);
+            const dy = cc.onesLike(soft);
+            const out = [soft, log, softmaxBackward('softmax', dy, soft, dim), softmaxBackward('logSoftmax', dy, log, dim)].map((r) => r.dataSync() as Float32Array);
+            cc.setNumThreads(2);
+            return out;
+          });
+          const [soft, log, dsoft, dlog] = run(1);
+          expectClose(soft, refSoft, 1e-6, 1e-7, `softmax ${shape}`);
+          expectClose(log, refLog, 1e-6, 1e-6, `logSoftmax ${shape}`);
+          expectClose(dsoft, new Float64Array(v.length), 0, 1e-6, `softmax backward ${shape}`);  // rows of softmax sum to 1
+          expectClose(dlog, Array.from(refSoft, (p) => 1 - len * p), 1e-5, 1e-5, `logSoftmax backward ${shape}`);
+          run(2).forEach((r, i) => expectBitIdentical(r, [soft, log, dsoft, dlog][i], `${path} ${shape} output ${i}`));
+        }
+
+        // crossEntropy [N, C] and the same scores as [N, C, 1, 1] (strided rows): same bits
+        const { t: scores, v } = randomTensor([9, 21], 5, -10, 10);
+        const labels = Int32Array.from({ length: 9 }, (_, i) => (i * 7) % 21);
+        const target = cc.tensor(labels, { shape: [9] });
+        let refLoss = 0;
+        const refGrad = new Float64Array(v.length);
+        for (let n = 0; n < 9; n++) {
+          const row = Array.from(v.slice(n * 21, n * 21 + 21));
+          const m = Math.max(...row), s = row.reduce((a, b) => a + Math.exp(b - m), 0);
+          refLoss += (m + Math.log(s) - row[labels[n]]) / 9;
+          row.forEach((a, c) => { refGrad[n * 21 + c] = (Math.exp(a - m) / s - (c === labels[n] ? 1 : 0)) / 9; });
+        }
+        const one = cc.tensor(1, { shape: [] });
+        const [loss, grad, loss4, grad4] = withPath(path, () => {
+          const x4 = scores.reshape([9, 21, 1, 1]), t4 = target.reshape([9, 1, 1]);
+          return [cc.F.crossEntropy(scores, target), crossEntropyBackward(one, scores, target),
+            cc.F.crossEntropy(x4, t4), crossEntropyBackward(one, x4, t4)].map((r) => r.dataSync() as Float32Array);
+        });
+        expectClose(loss, [refLoss], 1e-6, 0, 'crossEntropy');
+        expectClose(grad, refGrad, 1e-5, 1e-7, 'crossEntropy backward');
+        expectBitIdentical(loss4, loss, 'crossEntropy [N, C, 1, 1]');
+        expectBitIdentical(grad4, grad, 'crossEntropy backward [N, C, 1, 1]');
+
+        // klDiv, both target kinds, over more than one 4096-element block
+        const { t: lp, v: lpv } = randomTensor([3, 3000], 8, -9, -1);
+        const { t: tp, v: tpv } = randomTensor([3, 3000], 9, 0, 1e-3);
+        tpv[5] = 0;
+        const tz = cc.tensor(Float32Array.from(tpv), { shape: [3, 3000] });
+        let ref = 0, refLogT = 0;
+        for (let i = 0; i < lpv.length; i++) {
+          ref += (tpv[i] === 0 ? 0 : tpv[i] * Math.log(tpv[i])) - tpv[i] * lpv[i];
+          refLogT += Math.exp(lpv[i]) * (lpv[i] - tpv[i] * 1000);
+        }
+        const tLog = cc.tensor(Float32Array.from(tpv, (a) => a * 1000), { shape: [3, 3000] });
+        const [kl, klNone, klLog] = withPath(path, () => [
+          cc.F.klDiv(lp, tz, { reduction: 'sum' }), cc.F.klDiv(lp, tz, { reduction: 'none' }),
+          cc.F.klDiv(tLog, lp, { reduction: 'sum', logTarget: true }),
+        ].map((r) => r.dataSync() as Float32Array));
+        expectClose(kl, [ref], 1e-5, 0, 'klDiv sum');
+        expectClose(klLog, [refLogT], 1e-5, 0, 'klDiv logTarget sum');
+        expect(klNone[5]).to.equal(0);  // 0 log 0 = 0
+        expectClose(klNone.slice(0, 5), Array.from(tpv.slice(0, 5), (a, i) => a * Math.log(a) - a * lpv[i]), 1e-5, 1e-9, 'klDiv none');
+        expect(klDivBackward(one, lp, tp, { reduction: 'sum' })[0].dataSync().length).to.equal(9000);
+      });
+    });
+  }
+
+  it('gives the same bits on the AVX-512 and AVX2 paths', function () {
+    if (!runnable.includes('avx512') || !runnable.includes('avx2')) {
+      console.log('      (skipped: needs a CPU with AVX-512)');
+      this.skip();
+    }
+    for (const fn of ['exp', 'log', 'expShift'] as const) {
+      expectBitIdentical(withPath('avx512', () => native.vecMathEval(fn, x, 3)), withPath('avx2', () => native.vecMathEval(fn, x, 3)), fn);
+    }
+    const rows = randomTensor([1, 1000], 4, -50, 50).t.dataSync() as Float32Array;
+    for (let n = 0; n <= 1000; n += 37) {
+      const v = rows.subarray(0, n);
+      expect(withPath('avx512', () => native.vecMathEval('expSum', v, 10))).to.equal(withPath('avx2', () => native.vecMathEval('expSum', v, 10)));
+    }
+  });
+});
