@@ -34,20 +34,6 @@ Geometry geometry_arg(const Napi::CallbackInfo& info, size_t i, const char* op) 
   return geo;
 }
 
-// An optional tensor argument: null or undefined means none.
-const Tensor* optional_tensor(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  const Tensor& t = tensor_arg(info, i, op, name);
-  expect_dtype(t, DType::Float32, op, name);
-  return &t;
-}
-
-const Tensor& float_tensor(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  const Tensor& t = tensor_arg(info, i, op, name);
-  expect_dtype(t, DType::Float32, op, name);
-  return t;
-}
-
 void expect_rank(const Shape& s, int64_t rank, const char* op, const char* name, const char* layout) {
   CONVNET_CHECK(static_cast<int64_t>(s.size()) == rank, "E_SHAPE", op, ": expected `", name, "` of shape ", layout,
                 ", got ", shape_str(s));
@@ -77,6 +63,7 @@ Shape conv_output_shape(const Shape& x, const Shape& w, const Geometry& geo, con
 
 void expect_bias(const Tensor* b, int64_t channels, const char* op) {
   if (b) {
+    expect_dtype(*b, DType::Float32, op, "b");
     CONVNET_CHECK(b->shape == Shape{channels}, "E_SHAPE", op, ": expected `b` of shape [", channels, "], got ",
                   shape_str(b->shape));
   }
@@ -86,9 +73,9 @@ void expect_bias(const Tensor* b, int64_t channels, const char* op) {
 
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   const char* op = "conv2d";
-  const Tensor& x = float_tensor(info, 0, op, "x");
-  const Tensor& w = float_tensor(info, 1, op, "w");
-  const Tensor* b = optional_tensor(info, 2, op, "b");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const Tensor& w = float_tensor_arg(info, 1, op, "w");
+  const Tensor* b = optional_tensor_arg(info, 2, op, "b");
   const Geometry geo = geometry_arg(info, 3, op);
   const Shape y_shape = conv_output_shape(x.shape, w.shape, geo, op);
   expect_bias(b, w.shape[0], op);
@@ -101,9 +88,9 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
 
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
   const char* op = "conv2d backward-data";
-  const Tensor& dy = float_tensor(info, 0, op, "dy");
-  const Tensor& w = float_tensor(info, 1, op, "w");
-  const Tensor* b = optional_tensor(info, 2, op, "b");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& w = float_tensor_arg(info, 1, op, "w");
+  const Tensor* b = optional_tensor_arg(info, 2, op, "b");
   const Geometry geo = geometry_arg(info, 3, op);
   const Shape x_shape = shape_arg(info, 4, op, "xShape");
   const Shape y_shape = conv_output_shape(x_shape, w.shape, geo, op);
@@ -118,8 +105,8 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
 
 Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo& info) {
   const char* op = "conv2d backward-filter";
-  const Tensor& dy = float_tensor(info, 0, op, "dy");
-  const Tensor& x = float_tensor(info, 1, op, "x");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
   const Geometry geo = geometry_arg(info, 2, op);
   const Shape w_shape = shape_arg(info, 3, op, "wShape");
   const Shape y_shape = conv_output_shape(x.shape, w_shape, geo, op);
@@ -131,7 +118,7 @@ Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo& info) {
 
 Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
   const char* op = "bias backward";
-  const Tensor& dy = float_tensor(info, 0, op, "dy");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   CONVNET_CHECK(dy.dim() >= 1, "E_SHAPE", op, ": expected `dy` of at least 1 dimension, got ", shape_str(dy.shape));
   const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), dy.dim(), op);
   Tensor db = Tensor::empty({dy.shape[axis]}, DType::Float32);
@@ -141,9 +128,9 @@ Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   const char* op = "linear";
-  const Tensor& x = float_tensor(info, 0, op, "x");
-  const Tensor& w = float_tensor(info, 1, op, "w");
-  const Tensor* b = optional_tensor(info, 2, op, "b");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const Tensor& w = float_tensor_arg(info, 1, op, "w");
+  const Tensor* b = optional_tensor_arg(info, 2, op, "b");
   CONVNET_CHECK(x.dim() >= 1, "E_SHAPE", op, ": expected `x` of shape [..., in], got ", shape_str(x.shape));
   expect_rank(w.shape, 2, op, "w", "[out, in]");
   CONVNET_CHECK(x.shape.back() == w.shape[1], "E_SHAPE", op, ": `x` ", shape_str(x.shape), " has ", x.shape.back(),
@@ -160,8 +147,8 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
 
 Napi::Value LinearBackwardData(const Napi::CallbackInfo& info) {
   const char* op = "linear backward-data";
-  const Tensor& dy = float_tensor(info, 0, op, "dy");
-  const Tensor& w = float_tensor(info, 1, op, "w");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& w = float_tensor_arg(info, 1, op, "w");
   expect_rank(w.shape, 2, op, "w", "[out, in]");
   CONVNET_CHECK(dy.dim() >= 1 && dy.shape.back() == w.shape[0], "E_SHAPE", op, ": expected `dy` of shape [..., ",
                 w.shape[0], "], got ", shape_str(dy.shape));
@@ -174,8 +161,8 @@ Napi::Value LinearBackwardData(const Napi::CallbackInfo& info) {
 
 Napi::Value LinearBackwardWeight(const Napi::CallbackInfo& info) {
   const char* op = "linear backward-weight";
-  const Tensor& dy = float_tensor(info, 0, op, "dy");
-  const Tensor& x = float_tensor(info, 1, op, "x");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
   CONVNET_CHECK(dy.dim() >= 1 && x.dim() == dy.dim() && std::equal(x.shape.begin(), x.shape.end() - 1, dy.shape.begin()),
                 "E_SHAPE", op, ": `dy` ", shape_str(dy.shape), " and `x` ", shape_str(x.shape),
                 " must agree on every dimension but the last");

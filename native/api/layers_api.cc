@@ -12,27 +12,16 @@ namespace convnet {
 namespace api {
 namespace {
 
-const Tensor& float_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  const Tensor& t = tensor_arg(info, i, op, name);
-  expect_dtype(t, DType::Float32, op, name);
-  return t;
-}
-
 // An optional float tensor: null/undefined gives an empty Tensor (no storage).
 Tensor optional_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return Tensor();
-  return float_arg(info, i, op, name);
+  const Tensor* t = optional_tensor_arg(info, i, op, name);
+  if (t) expect_dtype(*t, DType::Float32, op, name);
+  return or_empty(t);
 }
 
 void same_shape(const Tensor& a, const Tensor& b, const char* op, const char* names) {
   CONVNET_CHECK(a.shape == b.shape, "E_SHAPE", op, ": ", names, " must have the same shape, got ", shape_str(a.shape),
                 " and ", shape_str(b.shape));
-}
-
-double finite_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  const double v = number_arg(info, i, op, name);
-  CONVNET_CHECK(std::isfinite(v), "E_ARG", op, ": expected `", name, "` to be a finite number, got ", v);
-  return v;
 }
 
 Napi::Value handles(Napi::Env env, std::initializer_list<Tensor> tensors) {
@@ -81,8 +70,8 @@ LrnArgs lrn_args(const Napi::CallbackInfo& info, size_t i, const Tensor& x, cons
 
 Napi::Value PreluForward(const Napi::CallbackInfo& info) {
   const char* op = "prelu";
-  const Tensor& x = float_arg(info, 0, op, "x");
-  const Tensor& w = float_arg(info, 1, op, "weight");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const Tensor& w = float_tensor_arg(info, 1, op, "weight");
   check_prelu(x, w, op);
   Tensor y = Tensor::empty(x.shape, DType::Float32);
   Queue::cpu().enqueue(op, [x, w, y] { cpu::prelu_forward(x, w, y); });
@@ -91,9 +80,9 @@ Napi::Value PreluForward(const Napi::CallbackInfo& info) {
 
 Napi::Value PreluBackward(const Napi::CallbackInfo& info) {
   const char* op = "prelu backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
-  const Tensor& x = float_arg(info, 1, op, "x");
-  const Tensor& w = float_arg(info, 2, op, "weight");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
+  const Tensor& w = float_tensor_arg(info, 2, op, "weight");
   same_shape(dy, x, op, "dy and x");
   check_prelu(x, w, op);
   Tensor dx = Tensor::empty(x.shape, DType::Float32), dw = Tensor::empty(w.shape, DType::Float32);
@@ -103,7 +92,7 @@ Napi::Value PreluBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
   const char* op = "maxout";
-  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const int64_t pieces = check_maxout(info, 1, x, op);
   Shape shape = x.shape;
   shape[1] /= pieces;
@@ -114,8 +103,8 @@ Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
 
 Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   const char* op = "maxout backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
-  const Tensor& x = float_arg(info, 1, op, "x");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
   const int64_t pieces = check_maxout(info, 2, x, op);
   Shape shape = x.shape;
   shape[1] /= pieces;
@@ -128,7 +117,7 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   const bool log = bool_arg(info, 2, "softmax", "log");
   const char* op = log ? "logSoftmax" : "softmax";
-  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const int64_t axis = softmax_axis(info, 1, x, op);
   Tensor y = Tensor::empty(x.shape, DType::Float32);
   Queue::cpu().enqueue(op, [x, axis, log, y] { cpu::softmax_forward(x, axis, log, y); });
@@ -138,8 +127,8 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const bool log = bool_arg(info, 3, "softmax backward", "log");
   const char* op = log ? "logSoftmax backward" : "softmax backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
-  const Tensor& y = float_arg(info, 1, op, "y");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& y = float_tensor_arg(info, 1, op, "y");
   same_shape(dy, y, op, "dy and y");
   const int64_t axis = softmax_axis(info, 2, y, op);
   Tensor dx = Tensor::empty(y.shape, DType::Float32);
@@ -149,7 +138,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
   const char* op = "dropout";
-  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const double p = number_arg(info, 1, op, "p");
   CONVNET_CHECK(p >= 0 && p <= 1, "E_ARG", op, ": expected `p` in [0, 1], got ", p);
   Tensor y = Tensor::empty(x.shape, DType::Float32), mask = Tensor::empty(x.shape, DType::Float32);
@@ -162,8 +151,8 @@ Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
 
 Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
   const char* op = "dropout backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
-  const Tensor& mask = float_arg(info, 1, op, "mask");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& mask = float_tensor_arg(info, 1, op, "mask");
   same_shape(dy, mask, op, "dy and mask");
   const double p = number_arg(info, 2, op, "p");
   CONVNET_CHECK(p >= 0 && p <= 1, "E_ARG", op, ": expected `p` in [0, 1], got ", p);
@@ -174,7 +163,7 @@ Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value LrnForward(const Napi::CallbackInfo& info) {
   const char* op = "localResponseNorm";
-  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const LrnArgs a = lrn_args(info, 1, x, op);
   Tensor y = Tensor::empty(x.shape, DType::Float32);
   Queue::cpu().enqueue(op, [=] { cpu::lrn_forward(x, a.size, a.alpha, a.beta, a.k, y); });
@@ -183,8 +172,8 @@ Napi::Value LrnForward(const Napi::CallbackInfo& info) {
 
 Napi::Value LrnBackward(const Napi::CallbackInfo& info) {
   const char* op = "localResponseNorm backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
-  const Tensor& x = float_arg(info, 1, op, "x");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
   same_shape(dy, x, op, "dy and x");
   const LrnArgs a = lrn_args(info, 2, x, op);
   Tensor dx = Tensor::empty(x.shape, DType::Float32);
@@ -194,7 +183,7 @@ Napi::Value LrnBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   const char* op = "batchNorm";
-  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
   CONVNET_CHECK(x.dim() >= 2, "E_SHAPE", op, ": expected x of shape [N, C] or [N, C, ...], got ", shape_str(x.shape));
   const int64_t channels = x.shape[1];
   const Tensor rm = optional_arg(info, 1, op, "runningMean"), rv = optional_arg(info, 2, op, "runningVar");
@@ -230,14 +219,14 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
 
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const char* op = "batchNorm backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
-  const Tensor& x = float_arg(info, 1, op, "x");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
   CONVNET_CHECK(x.dim() >= 2, "E_SHAPE", op, ": expected x of shape [N, C] or [N, C, ...], got ", shape_str(x.shape));
   same_shape(dy, x, op, "dy and x");
   const int64_t channels = x.shape[1];
   const Tensor w = optional_arg(info, 2, op, "weight");
-  const Tensor& mean = float_arg(info, 3, op, "mean");
-  const Tensor& invstd = float_arg(info, 4, op, "invstd");
+  const Tensor& mean = float_tensor_arg(info, 3, op, "mean");
+  const Tensor& invstd = float_tensor_arg(info, 4, op, "invstd");
   const bool training = bool_arg(info, 5, op, "training");
   const std::pair<const Tensor*, const char*> per_channel[] = {{&w, "weight"}, {&mean, "mean"}, {&invstd, "invstd"}};
   for (const auto& [t, name] : per_channel) {

@@ -21,19 +21,6 @@ Reduction reduction_arg(const Napi::CallbackInfo& info, size_t i, const char* op
   return static_cast<Reduction>(code);
 }
 
-// A tensor, or an absent one (null storage) for null/undefined.
-Tensor optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return Tensor{};
-  return tensor_arg(info, i, op, name);
-}
-
-double finite_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, double min) {
-  const double v = number_arg(info, i, op, name);
-  CONVNET_CHECK(std::isfinite(v) && v >= min, "E_ARG", op, ": expected `", name, "` to be a finite number >= ", min,
-                ", got ", v);
-  return v;
-}
-
 int p_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
   const int64_t p = int_arg(info, i, op, "p");
   CONVNET_CHECK(p == 1 || p == 2, "E_ARG", op, ": expected `p` to be 1 or 2, got ", p);
@@ -114,7 +101,7 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   const char* op = "crossEntropy";
   const Tensor& x = tensor_arg(info, 0, op, "input");
   const Tensor& target = tensor_arg(info, 1, op, "target");
-  const Tensor weight = optional_tensor_arg(info, 2, op, "weight");
+  const Tensor weight = or_empty(optional_tensor_arg(info, 2, op, "weight"));
   const int64_t ignore_index = int_arg(info, 3, op, "ignoreIndex");
   const double smoothing = finite_arg(info, 4, op, "labelSmoothing", 0.0);
   CONVNET_CHECK(smoothing <= 1.0, "E_ARG", op, ": expected `labelSmoothing` in [0, 1], got ", smoothing);
@@ -130,7 +117,7 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
   const Tensor& x = tensor_arg(info, 1, op, "input");
   const Tensor& target = tensor_arg(info, 2, op, "target");
-  const Tensor weight = optional_tensor_arg(info, 3, op, "weight");
+  const Tensor weight = or_empty(optional_tensor_arg(info, 3, op, "weight"));
   const int64_t ignore_index = int_arg(info, 4, op, "ignoreIndex");
   const double smoothing = finite_arg(info, 5, op, "labelSmoothing", 0.0);
   CONVNET_CHECK(smoothing <= 1.0, "E_ARG", op, ": expected `labelSmoothing` in [0, 1], got ", smoothing);
@@ -145,7 +132,7 @@ Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
   const char* op = "nllLoss";
   const Tensor& x = tensor_arg(info, 0, op, "input");
   const Tensor& target = tensor_arg(info, 1, op, "target");
-  const Tensor weight = optional_tensor_arg(info, 2, op, "weight");
+  const Tensor weight = or_empty(optional_tensor_arg(info, 2, op, "weight"));
   const int64_t ignore_index = int_arg(info, 3, op, "ignoreIndex");
   const Reduction reduction = reduction_arg(info, 4, op);
   const Shape per_sample = check_class_scores(x, target, weight, op);
@@ -159,7 +146,7 @@ Napi::Value NllLossBackward(const Napi::CallbackInfo& info) {
   const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
   const Tensor& x = tensor_arg(info, 1, op, "input");
   const Tensor& target = tensor_arg(info, 2, op, "target");
-  const Tensor weight = optional_tensor_arg(info, 3, op, "weight");
+  const Tensor weight = or_empty(optional_tensor_arg(info, 3, op, "weight"));
   const int64_t ignore_index = int_arg(info, 4, op, "ignoreIndex");
   const Reduction reduction = reduction_arg(info, 5, op);
   check_dloss(dloss, reduction, check_class_scores(x, target, weight, op), op);
@@ -203,7 +190,7 @@ Napi::Value MultiMarginLossForward(const Napi::CallbackInfo& info) {
   Tensor target = tensor_arg(info, 1, op, "target");
   const int p = p_arg(info, 2, op);
   const double margin = finite_arg(info, 3, op, "margin", 0.0);
-  const Tensor weight = optional_tensor_arg(info, 4, op, "weight");
+  const Tensor weight = or_empty(optional_tensor_arg(info, 4, op, "weight"));
   const Reduction reduction = reduction_arg(info, 5, op);
   const Shape per_sample = target.shape;
   if (x.dim() == 1 && target.numel() == 1 && target.dim() <= 1) x.shape = {1, x.shape[0]}, target.shape = {1};
@@ -221,7 +208,7 @@ Napi::Value MultiMarginLossBackward(const Napi::CallbackInfo& info) {
   Tensor target = tensor_arg(info, 2, op, "target");
   const int p = p_arg(info, 3, op);
   const double margin = finite_arg(info, 4, op, "margin", 0.0);
-  const Tensor weight = optional_tensor_arg(info, 5, op, "weight");
+  const Tensor weight = or_empty(optional_tensor_arg(info, 5, op, "weight"));
   const Reduction reduction = reduction_arg(info, 6, op);
   const Shape per_sample = target.shape, x_shape = x.shape;
   if (x.dim() == 1 && target.numel() == 1 && target.dim() <= 1) x.shape = {1, x.shape[0]}, target.shape = {1};

@@ -113,6 +113,24 @@ DType dtype_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const 
   return static_cast<DType>(v);
 }
 
+const Tensor& float_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  const Tensor& t = tensor_arg(info, i, op, name);
+  expect_dtype(t, DType::Float32, op, name);
+  return t;
+}
+
+double finite_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, double min) {
+  const double v = number_arg(info, i, op, name);
+  CONVNET_CHECK(std::isfinite(v), "E_ARG", op, ": expected `", name, "` to be a finite number, got ", v);
+  CONVNET_CHECK(v >= min, "E_ARG", op, ": expected `", name, "` >= ", min, ", got ", v);
+  return v;
+}
+
+const Tensor* optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  return &tensor_arg(info, i, op, name);
+}
+
 void expect_dtype(const Tensor& t, DType dtype, const char* op, const char* name) {
   CONVNET_CHECK(t.dtype == dtype, "E_DTYPE", op, ": expected `", name, "` of dtype ", dtype_name(dtype), ", got ",
                 dtype_name(t.dtype));

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,16 @@ int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const 
 double number_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
 bool bool_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
 DType dtype_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+
+// Argument i as a float32 tensor (E_ARG / E_DISPOSED / E_DTYPE otherwise).
+const Tensor& float_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+// A finite number >= min (E_ARG otherwise).
+double finite_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name,
+                  double min = -std::numeric_limits<double>::infinity());
+// An optional tensor argument: the tensor, or nullptr when the argument is null or undefined.
+const Tensor* optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
+// *t, or an empty Tensor (no storage) for an absent optional input, for capture by queued work.
+inline Tensor or_empty(const Tensor* t) { return t ? *t : Tensor(); }
 
 // Checks a tensor's dtype: "op: expected `name` of dtype float32, got int32".
 void expect_dtype(const Tensor& t, DType dtype, const char* op, const char* name);

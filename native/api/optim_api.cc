@@ -18,17 +18,6 @@ void expect_like(const Tensor& t, const Tensor& param, const char* op, const cha
                 ", expected the parameter's ", shape_str(param.shape));
 }
 
-double finite_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, double min) {
-  const double v = number_arg(info, i, op, name);
-  CONVNET_CHECK(std::isfinite(v) && v >= min, "E_ARG", op, ": expected `", name, "` >= ", min, ", got ", v);
-  return v;
-}
-
-const Tensor* optional_tensor(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
-  return &tensor_arg(info, i, op, name);
-}
-
 }  // namespace
 
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
@@ -37,7 +26,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   expect_dtype(param, DType::Float32, op, "param");
   const Tensor& grad = tensor_arg(info, 1, op, "grad");
   expect_like(grad, param, op, "grad");
-  const Tensor* buffer = optional_tensor(info, 2, op, "momentumBuffer");
+  const Tensor* buffer = optional_tensor_arg(info, 2, op, "momentumBuffer");
   if (buffer) expect_like(*buffer, param, op, "momentumBuffer");
   cpu::SgdOptions o{finite_arg(info, 3, op, "lr", 0), finite_arg(info, 4, op, "momentum", 0),
                     finite_arg(info, 5, op, "dampening", 0), finite_arg(info, 7, op, "weightDecay", 0),
@@ -60,7 +49,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   expect_like(grad, param, op, "grad");
   expect_like(exp_avg, param, op, "expAvg");
   expect_like(exp_avg_sq, param, op, "expAvgSq");
-  const Tensor* max_sq = optional_tensor(info, 4, op, "maxExpAvgSq");
+  const Tensor* max_sq = optional_tensor_arg(info, 4, op, "maxExpAvgSq");
   if (max_sq) expect_like(*max_sq, param, op, "maxExpAvgSq");
   cpu::AdamOptions o{finite_arg(info, 5, op, "lr", 0), finite_arg(info, 6, op, "beta1", 0),
                      finite_arg(info, 7, op, "beta2", 0), finite_arg(info, 8, op, "eps", 0),

@@ -68,12 +68,6 @@ cpu::Pool2dGeometry window_arg(const Napi::CallbackInfo& info, size_t i, const S
   return geometry(x, ints_arg(info, i, op, "window"), bool_arg(info, i + 1, op, "ceilMode"), op);
 }
 
-const Tensor& float_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  const Tensor& t = tensor_arg(info, i, op, name);
-  expect_dtype(t, DType::Float32, op, name);
-  return t;
-}
-
 void expect_shape(const Tensor& t, const Shape& shape, const char* op, const char* name) {
   CONVNET_CHECK(t.shape == shape, "E_SHAPE", op, ": expected `", name, "` of shape ", shape_str(shape), ", got ",
                 shape_str(t.shape));
@@ -99,7 +93,7 @@ void adaptive_size(const Napi::CallbackInfo& info, size_t i, const char* op, cpu
 
 Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "maxPool2d";
-  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const cpu::Pool2dGeometry g = window_arg(info, 1, x.shape, op);
   const bool with_indices = bool_arg(info, 3, op, "returnIndices");
   const Shape shape = pooled_shape(x.shape, g.oh, g.ow);
@@ -113,7 +107,7 @@ Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
 
 Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
   const char* op = "maxPool2d backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   const Tensor& indices = tensor_arg(info, 1, op, "indices");
   expect_dtype(indices, DType::Int32, op, "indices");
   const Shape x_shape = shape_arg(info, 2, op, "inputShape");
@@ -129,7 +123,7 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "avgPool2d";
-  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const cpu::Pool2dGeometry g = window_arg(info, 1, x.shape, op);
   const bool count_include_pad = bool_arg(info, 3, op, "countIncludePad");
   const int64_t divisor = int_arg(info, 4, op, "divisorOverride");
@@ -142,7 +136,7 @@ Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
 
 Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "avgPool2d backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   const Shape x_shape = shape_arg(info, 1, op, "inputShape");
   const cpu::Pool2dGeometry g = window_arg(info, 2, x_shape, op);
   const bool count_include_pad = bool_arg(info, 4, op, "countIncludePad");
@@ -157,7 +151,7 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value LpPool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "lpPool2d";
-  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const double p = number_arg(info, 1, op, "normType");
   CONVNET_CHECK(p > 0 && std::isfinite(p), "E_ARG", op, ": `normType` must be a positive finite number, got ", p);
   const cpu::Pool2dGeometry g = window_arg(info, 2, x.shape, op);
@@ -170,9 +164,9 @@ Napi::Value LpPool2dForward(const Napi::CallbackInfo& info) {
 
 Napi::Value LpPool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "lpPool2d backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
-  const Tensor& x = float_arg(info, 1, op, "x");
-  const Tensor& y = float_arg(info, 2, op, "y");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
+  const Tensor& y = float_tensor_arg(info, 2, op, "y");
   const double p = number_arg(info, 3, op, "normType");
   CONVNET_CHECK(p > 0 && std::isfinite(p), "E_ARG", op, ": `normType` must be a positive finite number, got ", p);
   const cpu::Pool2dGeometry g = window_arg(info, 4, x.shape, op);
@@ -188,7 +182,7 @@ Napi::Value LpPool2dBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "mixedPool2d";
-  const Tensor& x = float_arg(info, 0, op, "x");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const cpu::Pool2dGeometry g = window_arg(info, 1, x.shape, op);
   const int64_t mode = int_arg(info, 3, op, "mode");
   CONVNET_CHECK(mode >= cpu::kMixedFixed && mode <= cpu::kMixedUniform, "E_ARG", op, ": unknown lambda mode ", mode);
@@ -221,10 +215,10 @@ Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info) {
 
 Napi::Value MixedPool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "mixedPool2d backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   const Tensor& indices = tensor_arg(info, 1, op, "indices");
   expect_dtype(indices, DType::Int32, op, "indices");
-  const Tensor& lambda = float_arg(info, 2, op, "lambda");
+  const Tensor& lambda = float_tensor_arg(info, 2, op, "lambda");
   const Shape x_shape = shape_arg(info, 3, op, "inputShape");
   const cpu::Pool2dGeometry g = window_arg(info, 4, x_shape, op);
   CONVNET_CHECK(g.dh == 1 && g.dw == 1, "E_ARG", op, ": no dilation");
@@ -239,7 +233,7 @@ Napi::Value MixedPool2dBackward(const Napi::CallbackInfo& info) {
 Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info) {
   const bool is_max = int_arg(info, 0, "adaptivePool2d", "kind") == 1;
   const char* op = is_max ? "adaptiveMaxPool2d" : "adaptiveAvgPool2d";
-  const Tensor& x = float_arg(info, 1, op, "x");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
   cpu::Pool2dGeometry g{};
   g.planes = check_planes(x.shape, op);
   g.h = x.shape[x.dim() - 2];
@@ -258,7 +252,7 @@ Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info) {
 
 Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "adaptiveAvgPool2d backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   const Shape x_shape = shape_arg(info, 1, op, "inputShape");
   cpu::Pool2dGeometry g{};
   g.planes = check_planes(x_shape, op);
@@ -275,8 +269,8 @@ Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value RoiPoolForward(const Napi::CallbackInfo& info) {
   const char* op = "roiPool";
-  const Tensor& x = float_arg(info, 0, op, "x");
-  const Tensor& boxes = float_arg(info, 1, op, "boxes");
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const Tensor& boxes = float_tensor_arg(info, 1, op, "boxes");
   CONVNET_CHECK(x.dim() == 4, "E_SHAPE", op, ": expected input of shape [N, C, H, W], got ", shape_str(x.shape));
   CONVNET_CHECK(boxes.dim() == 2 && boxes.shape[1] == 5, "E_SHAPE", op, ": expected `boxes` of shape [K, 5], got ",
                 shape_str(boxes.shape));
@@ -294,10 +288,10 @@ Napi::Value RoiPoolForward(const Napi::CallbackInfo& info) {
 
 Napi::Value RoiPoolBackward(const Napi::CallbackInfo& info) {
   const char* op = "roiPool backward";
-  const Tensor& dy = float_arg(info, 0, op, "dy");
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   const Tensor& argmax = tensor_arg(info, 1, op, "argmax");
   expect_dtype(argmax, DType::Int32, op, "argmax");
-  const Tensor& boxes = float_arg(info, 2, op, "boxes");
+  const Tensor& boxes = float_tensor_arg(info, 2, op, "boxes");
   const Shape x_shape = shape_arg(info, 3, op, "inputShape");
   CONVNET_CHECK(x_shape.size() == 4, "E_SHAPE", op, ": expected an input shape [N, C, H, W], got ", shape_str(x_shape));
   CONVNET_CHECK(boxes.dim() == 2 && boxes.shape[1] == 5, "E_SHAPE", op, ": expected `boxes` of shape [K, 5], got ",
