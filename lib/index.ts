@@ -31,3 +31,6 @@ export * as nn from './nn';
 export * as optim from './optim';
 export * as data from './data';
 export * as models from './models';
+export * as callbacks from './train/index';
+export type { FitOptions, EvaluateOptions, PredictOptions, History, DataArg, LossArg } from './train/fit';
+export type { ProgressOutput } from './train/progress';
