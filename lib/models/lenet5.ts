@@ -102,10 +102,10 @@ export interface LeNet5Recipe {
 export const defaultRecipe: Readonly<LeNet5Recipe> = Object.freeze({
   variant: 'modern',
   inputSize: 28,
-  epochs: 4,
+  epochs: 3,
   batchSize: 64,
   optimizer: 'adam',
-  maxLr: 3e-3,
+  maxLr: 5e-3,
   pctStart: 0.25,
   weightDecay: 0,
   momentum: 0.9,
