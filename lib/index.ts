@@ -33,3 +33,6 @@ export * as data from './data';
 export * as models from './models';
 export * as io from './io';
 export * as viz from './viz';
+export * as callbacks from './train/index';
+export type { FitOptions, EvaluateOptions, PredictOptions, History, DataArg, LossArg } from './train/fit';
+export type { ProgressOutput } from './train/progress';

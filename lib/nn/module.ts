@@ -15,6 +15,8 @@ import { native } from '../native';
 import { zeros } from '../creation';
 import { Tensor } from '../tensor';
 import { checkBool, checkTensor, describe, isTensor, shapeStr } from '../validate';
+import { evaluate, fit, predict } from '../train/fit';
+import type { DataArg, EvaluateOptions, FitOptions, History, PredictOptions } from '../train/fit';
 
 /**
  * A trainable tensor: a float32 leaf with `requiresGrad`, sharing the memory of the tensor it
@@ -64,6 +66,8 @@ export interface LoadStateDictResult {
 export abstract class Module {
   /** Whether the module is in training mode (dropout active, batch statistics); see train()/eval(). */
   training = true;
+  /** Set to true (from a callback) to end `fit` after the current batch, as in TensorFlow.js. */
+  stopTraining = false;
   readonly #parameters = new Map<string, Parameter | null>();
   readonly #buffers = new Map<string, Tensor | null>();
   readonly #modules = new Map<string, Module>();
@@ -259,6 +263,48 @@ export abstract class Module {
   /** Disposes every parameter's gradient (PyTorch's `zero_grad(set_to_none=True)`). @example model.zeroGrad() */
   zeroGrad(): void {
     for (const p of this.parameters()) p.zeroGrad();
+  }
+
+  // ---- training -------------------------------------------------------------------------------
+
+  /**
+   * Trains the model (Keras' / TensorFlow.js' `fit`): `epochs` passes over `trainData` (a data
+   * set such as `data.mnist()`, or a `DataLoader`), with an optimizer (yours, or 'adam' /
+   * 'sgd' made for the run), a loss (cross-entropy by default), top-1 accuracy, validation
+   * after each epoch and callbacks (`callbacks.earlyStopping`, `modelCheckpoint`,
+   * `lrScheduler`, or your own hooks). Prints a progress bar on a terminal, a line per epoch
+   * otherwise (`verbose: 0` for none). The event loop stays free: every step is awaited, not
+   * blocked on. Resolves to the history: `{ epoch, loss, accuracy, valLoss, valAccuracy, lr,
+   * seconds }`, one entry per epoch.
+   * @example
+   * const history = await model.fit(data.mnist(), {
+   *   epochs: 3, batchSize: 64, optimizer: new optim.Adam(model.parameters(), { lr: 1e-3 }),
+   *   validationData: data.mnist({ split: 'test' }), normalize: { mean: 0.1307, std: 0.3081 },
+   *   callbacks: [callbacks.earlyStopping({ monitor: 'valLoss', patience: 2 })],
+   * });
+   * console.log(history.valAccuracy);
+   */
+  fit(trainData: DataArg, options: FitOptions = {}): Promise<History> {
+    return fit(this, trainData, options);
+  }
+
+  /**
+   * The mean loss (cross-entropy by default) and top-1 accuracy over `data`, in evaluation mode
+   * and without gradients (the modes are restored).
+   * @example const { loss, accuracy } = await model.evaluate(data.mnist({ split: 'test' }), { normalize: { mean: 0.1307, std: 0.3081 } });
+   */
+  evaluate(data: DataArg, options: EvaluateOptions = {}): Promise<{ loss: number; accuracy?: number }> {
+    return evaluate(this, data, options);
+  }
+
+  /**
+   * The outputs for a batch tensor or a whole data set (in order), in evaluation mode and
+   * without gradients, computed `batchSize` samples at a time. Returns a tensor at once (the
+   * work is queued): `await y.data()` to read it.
+   * @example const classes = model.predict(images).argmax(1);
+   */
+  predict(x: Tensor | DataArg, options: PredictOptions = {}): Tensor {
+    return predict(this, x, options);
   }
 
   // ---- state ----------------------------------------------------------------------------------
