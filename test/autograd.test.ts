@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import { record } from '../lib/autograd';
 import { native } from '../lib/native';
-import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, rng, sizeOf } from './helpers';
+import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, rng, sizeOf, tapeCheck } from './helpers';
 
 type T = cc.Tensor<'float32'>;
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -38,27 +38,6 @@ function distinct(shape: readonly number[], seed: number): Float64Array {
   return v;
 }
 
-interface Input { shape: number[]; values?: Float64Array }
-
-/**
- * Finite-difference check of the tape: the inputs require grad, `fn` builds the graph, and
- * y.backward(dy) must give the gradients of sum(y * dy).
- */
-function tapeCheck(what: string, inputs: Input[], fn: (ts: T[]) => cc.Tensor, o: { rtol?: number; atol?: number; h?: number } = {}): void {
-  gradCheck({
-    what,
-    inputs: inputs.map((inp, i) => ({ shape: inp.shape, values: inp.values ?? values(inp.shape, 100 + i) })),
-    forward: (ts) => {
-      for (const t of ts) t.requiresGrad = true;
-      return fn(ts);
-    },
-    backward: (dy, ts, y) => {
-      y.backward(dy);
-      return ts.map((t) => t.grad);
-    },
-    ...o,
-  });
-}
 
 describe('autograd: gradients of the tensor ops (finite differences through the tape)', () => {
   const pairs: [number[], number[]][] = [

@@ -161,3 +161,55 @@ export function loadFixture<T = unknown>(name: string): T {
   const file = path.resolve(__dirname, '..', '..', 'test', 'fixtures', `${name}.json`);
   return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
 }
+
+/**
+ * Philox-4x32-10 written plainly in JavaScript with BigInt, independent of the library, to pin
+ * down the streams the native code draws (random numbers, dropout masks, mixed-pooling lambdas).
+ */
+export function philox(key: bigint, counter: bigint): number[] {
+  const M = 0xffffffffn;
+  let c = [counter & M, (counter >> 32n) & M, 0n, 0n];
+  let k0 = key & M, k1 = (key >> 32n) & M;
+  for (let r = 0; r < 10; r++) {
+    const p0 = 0xd2511f53n * c[0], p1 = 0xcd9e8d57n * c[2];
+    c = [((p1 >> 32n) ^ c[1] ^ k0) & M, p1 & M, ((p0 >> 32n) ^ c[3] ^ k1) & M, p0 & M];
+    k0 = (k0 + 0x9e3779b9n) & M;
+    k1 = (k1 + 0xbb67ae85n) & M;
+  }
+  return c.map(Number);
+}
+
+/** The uniform float of element i of a draw that starts at counter block `first` (see core/philox.h). */
+export const philoxUniform = (seed: bigint, first: number, i: number): number =>
+  (philox(seed, BigInt(first + Math.floor(i / 4)))[i % 4] >>> 8) / 16777216;
+
+export interface TapeInput { shape: number[]; values?: Float64Array }
+
+/**
+ * Finite-difference check through the autograd tape: the inputs require grad, `fn` builds the
+ * graph, and y.backward(dy) must give the gradients of sum(y * dy). Inputs without values get
+ * uniform values in [-1, 1) from a seeded generator.
+ */
+export function tapeCheck(
+  what: string,
+  inputs: TapeInput[],
+  fn: (ts: Tensor<'float32'>[]) => Tensor,
+  o: { rtol?: number; atol?: number; h?: number; samples?: number } = {},
+): void {
+  gradCheck({
+    what,
+    inputs: inputs.map((inp, i) => {
+      const next = rng(100 + i);
+      return { shape: inp.shape, values: inp.values ?? Float64Array.from({ length: sizeOf(inp.shape) }, () => -1 + 2 * next()) };
+    }),
+    forward: (ts) => {
+      for (const t of ts) t.requiresGrad = true;
+      return fn(ts);
+    },
+    backward: (dy, ts, y) => {
+      y.backward(dy);
+      return ts.map((t) => t.grad);
+    },
+    ...o,
+  });
+}

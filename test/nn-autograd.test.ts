@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectClose, gradCheck, rng, sizeOf } from './helpers';
+import { expectClose, gradCheck, rng, sizeOf, tapeCheck } from './helpers';
 
 const { F } = cc;
 type T = cc.Tensor<'float32'>;
@@ -31,23 +31,6 @@ function distinct(shape: readonly number[], seed: number): Float64Array {
   return v;
 }
 
-interface Input { shape: number[]; values?: Float64Array }
-
-function tapeCheck(what: string, inputs: Input[], fn: (ts: T[]) => cc.Tensor, o: { rtol?: number; atol?: number; h?: number; samples?: number } = {}): void {
-  gradCheck({
-    what,
-    inputs: inputs.map((inp, i) => ({ shape: inp.shape, values: inp.values ?? values(inp.shape, 100 + i) })),
-    forward: (ts) => {
-      for (const t of ts) t.requiresGrad = true;
-      return fn(ts);
-    },
-    backward: (dy, ts, y) => {
-      y.backward(dy);
-      return ts.map((t) => t.grad);
-    },
-    ...o,
-  });
-}
 
 const labels = (v: number[]) => cc.tensor(v, { dtype: 'int32' });
 

@@ -4,7 +4,7 @@ import {
   batchNormBackward, batchNormWithStats, dropoutBackward, dropoutWithMask, localResponseNormBackward, maxoutBackward,
   preluBackward, softmaxBackward,
 } from '../lib/nn/functional/layers';
-import { expectBitIdentical, expectClose, expectError, gradCheck, loadFixture, randomTensor, sizeOf } from './helpers';
+import { expectBitIdentical, expectClose, expectError, gradCheck, loadFixture, philox, randomTensor, sizeOf } from './helpers';
 
 const { F } = cc;
 type V = Float64Array;
@@ -229,19 +229,6 @@ describe('F: layers (PReLU, Maxout, softmax, dropout, LRN, batch norm)', () => {
   });
 
   describe('dropout', () => {
-    /** Philox-4x32-10 in JavaScript (as test/random.test.ts). */
-    function philox(key: bigint, counter: bigint): number[] {
-      const M = 0xffffffffn;
-      let c = [counter & M, (counter >> 32n) & M, 0n, 0n];
-      let k0 = key & M, k1 = (key >> 32n) & M;
-      for (let r = 0; r < 10; r++) {
-        const p0 = 0xd2511f53n * c[0], p1 = 0xcd9e8d57n * c[2];
-        c = [((p1 >> 32n) ^ c[1] ^ k0) & M, p1 & M, ((p0 >> 32n) ^ c[3] ^ k1) & M, p0 & M];
-        k0 = (k0 + 0x9e3779b9n) & M;
-        k1 = (k1 + 0xbb67ae85n) & M;
-      }
-      return c.map(Number);
-    }
 
     it('draws its mask from the seeded Philox stream as documented, and scales exactly', () => {
       for (const p of [0.1, 0.5, 0.75]) {

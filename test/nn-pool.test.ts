@@ -4,7 +4,7 @@ import {
   adaptiveAvgPool2dBackward, adaptiveMaxPool2dBackward, avgPool2dBackward, lpPool2dBackward, maxPool2dBackward,
   mixedPool2dBackward, mixedPool2dForward, roiPoolBackward, roiPoolWithArgmax,
 } from '../lib/nn/functional/pool';
-import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, loadFixture, randomTensor, rng, sizeOf } from './helpers';
+import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, loadFixture, philoxUniform, randomTensor, rng, sizeOf } from './helpers';
 
 const { F } = cc;
 type P2 = [number, number];
@@ -176,21 +176,6 @@ function refRoiPool(x: ArrayLike<number>, shape: readonly number[], boxes: Array
   return { y, argmax, dx, shape: [K, C, oh, ow] };
 }
 
-/** Philox-4x32-10 in plain JavaScript (as test/random.test.ts), to pin down mixed pooling's lambdas. */
-function philox(key: bigint, counter: bigint): number[] {
-  const M = 0xffffffffn;
-  let c = [counter & M, (counter >> 32n) & M, 0n, 0n];
-  let k0 = key & M, k1 = (key >> 32n) & M;
-  for (let r = 0; r < 10; r++) {
-    const p0 = 0xd2511f53n * c[0], p1 = 0xcd9e8d57n * c[2];
-    c = [((p1 >> 32n) ^ c[1] ^ k0) & M, p1 & M, ((p0 >> 32n) ^ c[3] ^ k1) & M, p0 & M];
-    k0 = (k0 + 0x9e3779b9n) & M;
-    k1 = (k1 + 0xbb67ae85n) & M;
-  }
-  return c.map(Number);
-}
-/** The uniform of element i of a draw that starts at counter block `first`. */
-const philoxUniform = (seed: bigint, first: number, i: number) => (philox(seed, BigInt(first + Math.floor(i / 4)))[i % 4] >>> 8) / 16777216;
 
 /** Distinct values (no ties, gaps >> the finite-difference step) in random order. */
 function distinct(n: number, seed: number): Float64Array {

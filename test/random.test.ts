@@ -1,21 +1,8 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { native } from '../lib/native';
-import { expectBitIdentical, expectError } from './helpers';
+import { expectBitIdentical, expectError, philox } from './helpers';
 
-/** Philox-4x32-10 written plainly in JavaScript, to pin down the stream the native code draws. */
-function philox(key: bigint, counter: bigint): number[] {
-  const M = 0xffffffffn;
-  let c = [counter & M, (counter >> 32n) & M, 0n, 0n];
-  let k0 = key & M, k1 = (key >> 32n) & M;
-  for (let r = 0; r < 10; r++) {
-    const p0 = 0xd2511f53n * c[0], p1 = 0xcd9e8d57n * c[2];
-    c = [((p1 >> 32n) ^ c[1] ^ k0) & M, p1 & M, ((p0 >> 32n) ^ c[3] ^ k1) & M, p0 & M];
-    k0 = (k0 + 0x9e3779b9n) & M;
-    k1 = (k1 + 0xbb67ae85n) & M;
-  }
-  return c.map(Number);
-}
 
 describe('random numbers (Philox-4x32-10)', () => {
   it('matches the published known-answer vectors of Random123', () => {
