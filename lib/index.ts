@@ -24,8 +24,8 @@ export {
 } from './ops';
 export type { MatmulOptions } from './ops';
 
-// Namespaces that later parts of the library fill: functional NN ops, layers, optimizers,
-// data loading and ready-made models. They exist now so the package's shape is stable.
+// Namespaces: the survey's layers as functions (F), layer classes (nn), optimizers, data
+// loading, ready-made models and model files, tensor files, pictures, training callbacks.
 export * as F from './nn/functional/index';
 export * as nn from './nn';
 export * as optim from './optim';
