@@ -25,7 +25,7 @@ export function ratioChart(title: string, groups: { name: string; reference: str
     for (const [c, bars] of byCase) lines.push({ group: g.name, reference: g.reference, case: c, bars });
   }
   const barH = 9, headerH = 26, labelW = Math.min(420, 60 + 6.2 * Math.max(20, ...lines.map((l) => ('case' in l ? l.case.length : 0))));
-  const plotW = 560, left = labelW + 10, top = 78, decades = 4; // 1/16x … 16x
+  const plotW = 560, left = labelW + 10, top = 96, decades = 4; // 1/16x … 16x
   const caseH = barH * threads.length + 6;
   const height = top + lines.reduce((h, l) => h + ('header' in l ? headerH : caseH), 0) + 40;
   const width = left + plotW + 70;
@@ -61,8 +61,10 @@ export function ratioChart(title: string, groups: { name: string; reference: str
       out.push(`<rect data-group="${esc(l.group)}" data-case="${esc(l.case)}" data-threads="${b.threads}" data-ratio="${b.ratio.toFixed(4)}" ` +
         `x="${Math.min(x0, x1).toFixed(1)}" y="${by}" width="${Math.max(1, Math.abs(x1 - x0)).toFixed(1)}" height="${barH - 1}" fill="${COLORS[i % COLORS.length]}"/>`);
       const clipped = b.ratio > 16 || b.ratio < 1 / 16 ? '…' : '';
-      const tx = b.ratio >= 1 ? x1 + 3 : x1 - 3;
-      out.push(`<text x="${tx.toFixed(1)}" y="${by + barH - 1.5}" font-size="8.5" text-anchor="${b.ratio >= 1 ? 'start' : 'end'}" fill="#333">${b.ratio.toFixed(2)}x${clipped}</text>`);
+      // Beyond the axis (clipped), the figure goes inside the bar's end, in white.
+      const inside = clipped !== '';
+      const tx = (b.ratio >= 1) !== inside ? x1 + 3 : x1 - 3;
+      out.push(`<text x="${tx.toFixed(1)}" y="${by + barH - 1.5}" font-size="8.5" text-anchor="${(b.ratio >= 1) !== inside ? 'start' : 'end'}" fill="${inside ? '#fff' : '#333'}">${b.ratio.toFixed(2)}x${clipped}</text>`);
     }
     out.push(`<line x1="8" y1="${y + caseH}" x2="${left + plotW}" y2="${y + caseH}" stroke="#f2f2f2"/>`);
     y += caseH;
