@@ -25,10 +25,11 @@ out["numpy"] = np.__version__
 print(json.dumps(out))
 `;
 
-export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
+export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[]; peakGflops: Record<number, number> }> {
   const sizes = opts.quick ? [64, 128] : [64, 128, 256, 512, 1024, 2048];
   const rows: Row[] = [];
   const notes: string[] = [`our GEMM kernel: ${cc.backends().cpu.gemmKernel}`];
+  const peaks: Record<number, number> = {};
   for (const threads of opts.threads) {
     const blas = runPython(NUMPY_SCRIPT(sizes, opts.quick), { OPENBLAS_NUM_THREADS: String(threads), OPENBLAS_VERBOSE: '2' });
     let reference: Record<string, Timing> = {};
@@ -55,7 +56,15 @@ export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; note
       a.dispose();
       b.dispose();
     }
+    // The machine's measured peak at this thread count: the best GEMM rate seen (ours or
+    // OpenBLAS, any size). Each row shows the fraction of it ours reaches.
+    const mine = rows.filter((r) => r.threads === threads);
+    const rates = mine.flatMap((r) => [r.ours, r.references.OpenBLAS].filter((t): t is Timing => t !== undefined).map((t) => r.flops! / (t.minMs * 1e6)));
+    const peak = Math.max(...rates);
+    for (const r of mine) r.peakFraction = r.flops! / (r.ours.medianMs * 1e6) / peak;
+    peaks[threads] = peak;
+    notes.push(`measured peak at ${threads} thread(s): ${peak.toFixed(1)} GFLOP/s (the fastest GEMM sample, ours or OpenBLAS, any size); %peak: our median rate over it`);
   }
   cc.setNumThreads(require('os').cpus().length);
-  return { rows, notes };
+  return { rows, notes, peakGflops: peaks };
 }

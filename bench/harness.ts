@@ -22,6 +22,10 @@ export interface Row {
   case: string;
   threads: number;
   flops?: number;
+  /** Images per timed run (whole-model cases): the table adds images/s. */
+  images?: number;
+  /** The fraction of the machine's measured peak reached (GEMM; see bench/gemm.ts). */
+  peakFraction?: number;
   ours: Timing;
   references: Record<string, Timing | undefined>;
 }
@@ -81,20 +85,41 @@ function gflops(flops: number | undefined, t: Timing | undefined): string {
   return (flops / (t.medianMs * 1e6)).toFixed(1);
 }
 
-/** Prints the rows as a table: time or GFLOP/s for ours and each reference, and ratios. */
+/**
+ * Prints the rows as a table: time, GFLOP/s (and images/s, % of peak where rows have them) for
+ * ours and each reference, and ratios.
+ */
 export function printTable(title: string, rows: Row[], referenceNames: string[]): void {
-  const head = [pad('case', 31, true), pad('thr', 4), pad('ours ms', 10), pad('min–max', 17), pad('GFLOP/s', 8)];
-  for (const name of referenceNames) head.push(pad(`${name} GF/s`, 14), pad(`ours/${name}`, 12));
+  const withImages = rows.some((r) => r.images !== undefined);
+  const withPeak = rows.some((r) => r.peakFraction !== undefined);
+  const withFlops = rows.some((r) => r.flops !== undefined);
+  const width = Math.max(31, ...rows.map((r) => r.case.length));
+  const head = [pad('case', width, true), pad('thr', 4), pad('ours ms', 10), pad('min–max', 19), pad('GFLOP/s', 8)];
+  if (withPeak) head.push(pad('%peak', 6));
+  if (withImages) head.push(pad('img/s', 9));
+  for (const name of referenceNames) {
+    head.push(pad(`${name} ${withImages || !withFlops ? 'ms' : 'GF/s'}`, 14));
+    if (withImages) head.push(pad(`${name} img/s`, 13));
+    head.push(pad(`ours/${name}`, 12));
+  }
   console.log(`\n${title}`);
   console.log(head.join(' '));
+  const perSecond = (n: number | undefined, t: Timing | undefined) => (n === undefined || !t ? '-' : (n / (t.medianMs / 1000)).toFixed(0));
   for (const r of rows) {
     const cells = [
-      pad(r.case, 31, true), pad(String(r.threads), 4), pad(r.ours.medianMs.toFixed(3), 10),
-      pad(`${r.ours.minMs.toFixed(3)}–${r.ours.maxMs.toFixed(3)}`, 17), pad(gflops(r.flops, r.ours), 8),
+      pad(r.case, width, true), pad(String(r.threads), 4), pad(r.ours.medianMs.toFixed(3), 10),
+      pad(`${r.ours.minMs.toFixed(3)}–${r.ours.maxMs.toFixed(3)}`, 19), pad(gflops(r.flops, r.ours), 8),
     ];
+    if (withPeak) cells.push(pad(r.peakFraction === undefined ? '-' : `${(100 * r.peakFraction).toFixed(0)}%`, 6));
+    if (withImages) cells.push(pad(perSecond(r.images, r.ours), 9));
     for (const name of referenceNames) {
       const ref = r.references[name];
-      cells.push(pad(gflops(r.flops, ref) === '-' && ref ? `${ref.medianMs.toFixed(3)} ms` : gflops(r.flops, ref), 14));
+      if (withImages || !withFlops) {
+        cells.push(pad(ref ? ref.medianMs.toFixed(3) : '-', 14));
+        if (withImages) cells.push(pad(perSecond(r.images, ref), 13));
+      } else {
+        cells.push(pad(gflops(r.flops, ref) === '-' && ref ? `${ref.medianMs.toFixed(3)} ms` : gflops(r.flops, ref), 14));
+      }
       // A ratio above 1 means we are faster.
       cells.push(pad(ref ? (ref.medianMs / r.ours.medianMs).toFixed(2) + 'x' : '-', 12));
     }

@@ -18,6 +18,7 @@ describe('the benchmark harness', function () {
       expect(result.results.gemm.rows[0].ours.medianMs).to.be.above(0);
     } finally {
       fs.rmSync(json, { force: true });
+      fs.rmSync(json.replace(/\.json$/, '.svg'), { force: true });
     }
   });
 
@@ -27,12 +28,24 @@ describe('the benchmark harness', function () {
     try {
       execFileSync(process.execPath, [path.join(root, 'dist', 'bench', 'run.js'), '--quick', '--threads', '1', '--json', json], { encoding: 'utf8' });
       const result = JSON.parse(fs.readFileSync(json, 'utf8'));
-      for (const group of ['gemm', 'loss', 'pool', 'layers']) {
+      for (const group of ['gemm', 'loss', 'pool', 'layers', 'models', 'responsiveness']) {
         expect(result.results[group]?.rows.length, group).to.be.above(0);
         for (const row of result.results[group].rows) expect(row.ours.medianMs, `${group}: ${row.case}`).to.be.above(0);
       }
+      for (const row of result.results.gemm.rows) expect(row.peakFraction, row.case).to.be.within(0, 1);
+      const cases = result.results.models.rows.map((r: { case: string }) => r.case);
+      for (const c of ['lenet5 train step b64', 'lenet5 inference b1', 'lenet5 inference b1000', 'alexnet64 train step b4']) expect(cases).to.include(c);
+      expect(cases.some((c: string) => c.startsWith('lenet5 train epoch b64'))).to.equal(true);
+      const delay = result.results.responsiveness.rows.find((r: { case: string }) => r.case.endsWith('event-loop delay p99'));
+      expect(delay.references.naive.medianMs).to.be.above(0);
+      // the chart beside the JSON: one bar per case with a reference, each with its ratio
+      const svg = fs.readFileSync(json.replace(/\.json$/, '.svg'), 'utf8');
+      expect(svg).to.match(/^<svg /);
+      expect(svg).to.include('data-case="gemm 64x64x64"');
+      expect(svg).to.match(/data-group="models" data-case="lenet5 train step b64" data-threads="1" data-ratio="[\d.]+"/);
     } finally {
       fs.rmSync(json, { force: true });
+      fs.rmSync(json.replace(/\.json$/, '.svg'), { force: true });
     }
   });
 

@@ -1,0 +1,183 @@
+/**
+ * Whole models beside PyTorch-CPU (bench/models_torch.py: the identical model, batch, thread
+ * count and recipe): `npm run bench -- models`.
+ *
+ * - LeNet-5 (modern, 28x28) training step, batch 64: forward, cross-entropy, backward, Adam
+ *   step, and waiting for the loss, as `fit` runs it (PyTorch: the same with `loss.item()`).
+ * - LeNet-5 training epoch on MNIST (60k, batch 64): `model.fit` with the default recipe's Adam
+ *   and one-cycle schedule, no augmentation (shift 0) on both sides; then the test accuracy.
+ * - LeNet-5 inference, batch 1 and 1000: eval mode, no gradients, the logits read back.
+ * - AlexNet-style training step on 3x64x64 images (Tiny-ImageNet sized, 200 classes), batch 32,
+ *   SGD with momentum 0.9 and weight decay 5e-4 (AlexNet's recipe): see `alexNetSmall`.
+ */
+import * as path from 'path';
+import * as cc from '../lib';
+import { runPython, summarize, time, type BenchOptions, type Row, type Timing } from './harness';
+
+const { nn } = cc;
+
+/**
+ * AlexNet's five convolutions (channels 96, 256, 384, 384, 256; no groups), LRN after the
+ * first two, 3x3/2 max pooling after conv1, conv2 and conv5, dropout 0.5 before the first two
+ * linear layers, scaled for 64x64 inputs: conv1 is 5x5 stride 2 (64 -> 32) instead of 11x11
+ * stride 4 on 227, and the linear layers are 2304 -> 1024 -> 1024 -> 200.
+ * The same net is in bench/models_torch.py.
+ */
+export function alexNetSmall(classes = 200): cc.nn.Sequential {
+  return new nn.Sequential(
+    new nn.Conv2d(3, 96, 5, { stride: 2, padding: 2 }), new nn.ReLU(), new nn.LocalResponseNorm(5, { alpha: 1e-4, beta: 0.75, k: 2 }), new nn.MaxPool2d(3, { stride: 2 }), // 96x15x15
+    new nn.Conv2d(96, 256, 5, { padding: 2 }), new nn.ReLU(), new nn.LocalResponseNorm(5, { alpha: 1e-4, beta: 0.75, k: 2 }), new nn.MaxPool2d(3, { stride: 2 }), // 256x7x7
+    new nn.Conv2d(256, 384, 3, { padding: 1 }), new nn.ReLU(),
+    new nn.Conv2d(384, 384, 3, { padding: 1 }), new nn.ReLU(),
+    new nn.Conv2d(384, 256, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(3, { stride: 2 }), // 256x3x3
+    new nn.Flatten(),
+    new nn.Dropout({ p: 0.5 }), new nn.Linear(256 * 3 * 3, 1024), new nn.ReLU(),
+    new nn.Dropout({ p: 0.5 }), new nn.Linear(1024, 1024), new nn.ReLU(),
+    new nn.Linear(1024, classes),
+  );
+}
+
+/** Multiply-adds x2 of the convolutions and linear layers of one forward pass of one image. */
+export function forwardFlops(model: cc.nn.Sequential, sampleShape: number[]): number {
+  let flops = 0;
+  cc.noGrad(() => cc.tidy(() => {
+    let x: cc.Tensor = cc.zeros([1, ...sampleShape]);
+    for (let i = 0; i < model.length; i++) {
+      const m = model.at(i);
+      const y = m.call(x) as cc.Tensor;
+      if (m instanceof nn.Conv2d) flops += 2 * y.size * (m.inChannels / m.groups) * m.kernelSize[0] * m.kernelSize[1];
+      if (m instanceof nn.Linear) flops += 2 * y.size * x.shape[1];
+      x = y;
+    }
+  }));
+  return flops;
+}
+
+/** Our training step: what `fit` does per batch (see lib/train/fit.ts). */
+async function trainStep(model: cc.nn.Module, opt: cc.optim.Optimizer, x: cc.Tensor, y: cc.Tensor): Promise<number> {
+  const l = cc.tidy(() => {
+    const loss = cc.F.crossEntropy(model.call(x) as cc.Tensor, y);
+    loss.backward();
+    return loss.detach();
+  });
+  opt.step();
+  opt.zeroGrad();
+  const v = (await l.data())[0];
+  l.dispose();
+  return v;
+}
+
+/** The first `n` samples of a data set (a view, no copy). */
+export function head(ds: cc.data.ArrayDataset, n: number): cc.data.ArrayDataset {
+  const size = ds.sampleShape.reduce((a, b) => a * b, 1);
+  return new cc.data.ArrayDataset(ds.x.subarray(0, n * size), [n, ...ds.sampleShape], ds.y.subarray(0, n));
+}
+
+export async function benchModels(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const q = opts.quick;
+  const repeats = q ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 10, minTotalMs: 1000 };
+  const recipe = cc.models.LeNet5.defaultRecipe;
+  let train: cc.data.ArrayDataset | null = null, test: cc.data.ArrayDataset | null = null;
+  try {
+    train = cc.data.mnist({ split: 'train' });
+    test = cc.data.mnist({ split: 'test' });
+  } catch (e) {
+    notes.push(`no LeNet-5 epoch: ${(e as Error).message}`);
+  }
+  // --quick: an "epoch" of 640 images and a test set of 1000; AlexNet at batch 4.
+  const epochImages = q ? 640 : 60000;
+  const alexBatch = q ? 4 : 32;
+  const epochRepeats = q ? 1 : 2;
+  const lenetFlops = forwardFlops(cc.models.LeNet5(), [1, 28, 28]);
+  const alexFlops = forwardFlops(alexNetSmall(), [3, 64, 64]);
+  const python = process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3';
+  const script = path.resolve(__dirname, '..', '..', 'bench', 'models_torch.py');
+  const before = cc.getNumThreads();
+  for (const threads of opts.threads) {
+    const args = [String(threads), String(epochImages), String(alexBatch), String(epochRepeats), train ? 'mnist' : 'nomnist'];
+    const ref = runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...(q ? ['--quick'] : [])])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python);
+    let torch: Record<string, Timing & { accuracy?: number; version?: string }> = {};
+    if ('error' in ref) notes.push(`PyTorch not measured at ${threads} thread(s): ${ref.error}`);
+    else {
+      torch = ref.result as typeof torch;
+      if (threads === opts.threads[0]) notes.push(`PyTorch ${torch.version as unknown as string} (CPU)`);
+    }
+    cc.setNumThreads(threads);
+
+    // LeNet-5 training step, batch 64.
+    cc.manualSeed(0);
+    {
+      const model = cc.models.LeNet5();
+      const opt = new cc.optim.Adam(model.parameters(), { lr: 1e-3 });
+      const x = cc.randn([64, 1, 28, 28]), y = cc.tensor(Int32Array.from({ length: 64 }, (_, i) => i % 10), { dtype: 'int32' });
+      const t = await time(async () => { await trainStep(model, opt, x, y); }, repeats);
+      rows.push({ case: 'lenet5 train step b64', threads, flops: 3 * 64 * lenetFlops, images: 64, ours: t, references: { PyTorch: torch['lenet5 train step b64'] } });
+      opt.dispose(); x.dispose(); y.dispose(); model.dispose();
+    }
+
+    // LeNet-5 training epoch on MNIST.
+    if (train && test) {
+      const part = epochImages < train.length ? head(train, epochImages) : train;
+      const testPart = q ? head(test, 1000) : test;
+      const samples: number[] = [];
+      const accuracies: number[] = [];
+      for (let r = 0; r < epochRepeats; r++) {
+        cc.manualSeed(r);
+        const model = cc.models.LeNet5();
+        const opt = new cc.optim.Adam(model.parameters(), { lr: recipe.maxLr });
+        const t0 = performance.now();
+        await model.fit(part, {
+          epochs: 1, batchSize: 64, optimizer: opt, seed: r, normalize: recipe.normalize, verbose: 0, metrics: [],
+          callbacks: [cc.callbacks.lrScheduler((o, run) => new cc.optim.OneCycleLR(o, { maxLr: recipe.maxLr, totalSteps: run.epochs * run.stepsPerEpoch, pctStart: recipe.pctStart }), { per: 'step' })],
+        });
+        samples.push(performance.now() - t0);
+        accuracies.push((await model.evaluate(testPart, { normalize: recipe.normalize, batchSize: 1000 })).accuracy!);
+        opt.dispose(); model.dispose();
+      }
+      const ours = summarize(samples);
+      const name = `lenet5 train epoch b64 (${part.length / 1000}k)`;
+      const tr = torch[name];
+      rows.push({ case: name, threads, flops: 3 * part.length * lenetFlops, images: part.length, ours, references: { PyTorch: tr } });
+      notes.push(`${threads} thread(s): test accuracy after one epoch: ours ${accuracies.map((a) => (100 * a).toFixed(2) + '%').join(', ')}` +
+        `${tr?.accuracy !== undefined ? `; PyTorch ${(100 * tr.accuracy).toFixed(2)}%` : ''}`);
+    }
+
+    // LeNet-5 inference, batch 1 and 1000.
+    {
+      const model = cc.models.LeNet5();
+      model.train(false);
+      for (const b of [1, 1000]) {
+        const x = cc.randn([b, 1, 28, 28]);
+        const t = await time(async () => {
+          const out = cc.noGrad(() => model.call(x) as cc.Tensor);
+          await out.data();
+          out.dispose();
+        }, q ? repeats : { warmup: 5, minRepeats: b === 1 ? 200 : 10, minTotalMs: 1000 });
+        const name = `lenet5 inference b${b}`;
+        rows.push({ case: name, threads, flops: b * lenetFlops, images: b, ours: t, references: { PyTorch: torch[name] } });
+        x.dispose();
+      }
+      model.dispose();
+    }
+
+    // AlexNet-style training step on 64x64 images.
+    {
+      cc.manualSeed(0);
+      const model = alexNetSmall();
+      const opt = new cc.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+      const x = cc.randn([alexBatch, 3, 64, 64]), y = cc.tensor(Int32Array.from({ length: alexBatch }, (_, i) => (i * 7) % 200), { dtype: 'int32' });
+      const t = await time(async () => { await trainStep(model, opt, x, y); }, q ? repeats : { warmup: 2, minRepeats: 5, minTotalMs: 0 });
+      const name = `alexnet64 train step b${alexBatch}`;
+      rows.push({ case: name, threads, flops: 3 * alexBatch * alexFlops, images: alexBatch, ours: t, references: { PyTorch: torch[name] } });
+      opt.dispose(); x.dispose(); y.dispose(); model.dispose();
+    }
+  }
+  cc.setNumThreads(before);
+  notes.push(`FLOPs: convolutions and linear layers, 2 per multiply-add, forward ${(lenetFlops / 1e6).toFixed(2)} MFLOP per LeNet-5 image, ` +
+    `${(alexFlops / 1e6).toFixed(0)} MFLOP per AlexNet-64 image; a training step counts 3x the forward`);
+  notes.push('epoch: model.fit (the DataLoader assembling batches in JavaScript included) beside a PyTorch loop indexing a tensor; ' +
+    `Adam, one-cycle max lr ${recipe.maxLr}, no augmentation; min–max over ${epochRepeats} epoch(s) from fresh models`);
+  return { rows, notes };
+}

