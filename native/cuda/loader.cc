@@ -411,11 +411,11 @@ void search_cublas(const LoadOptions& options, int wanted_major, LibraryReport& 
       return;
     }
     // A file: its major from the name (libcublas.so.12), its libcublasLt beside it.
-    const size_t dot = p.find_last_of('.');
     int major = 0;
-    if (dot != std::string::npos && dot >= 3 && dot + 1 < p.size() &&
-        p.find_first_not_of("0123456789", dot + 1) == std::string::npos && p.compare(dot - 3, 3, ".so") == 0)
-      major = std::stoi(p.substr(dot + 1));
+    const std::string base = basename_of(p);
+    if (base.rfind("libcublas.so.", 0) == 0 && base.size() > 13 && base.size() < 16 &&
+        base.find_first_not_of("0123456789", 13) == std::string::npos)
+      major = std::stoi(base.substr(13));
     if (major == 0) {
       report.tried.push_back({p, "expected a file named libcublas.so.12 or libcublas.so.13, or a folder"});
       fail("E_CUDA", explicit_failure("cuBLAS", kCublasVariable, report));
