@@ -12,6 +12,8 @@
  * | `E_INDEX`    | an index or label out of range (found when the op runs)         |
  * | `E_OOM`      | out of memory                                                   |
  * | `E_LOAD`     | the native addon, a file or an optional package could not be loaded |
+ * | `E_CUDA`     | the CUDA backend, a GPU or cuBLAS is missing or failed          |
+ * | `E_CUDNN`    | cuDNN is missing, not version 9, or failed                      |
  * | `E_FORMAT`   | a file that is truncated, corrupt or not of the expected format |
  * | `E_IO`       | a file could not be written                                     |
  * | `E_INTERNAL` | a bug: please report it                                         |
@@ -31,7 +33,7 @@ export class ConvnetError extends Error {
 }
 
 export type ErrorCode =
-  | 'E_ARG' | 'E_SHAPE' | 'E_DTYPE' | 'E_DEVICE' | 'E_DISPOSED' | 'E_INDEX' | 'E_OOM' | 'E_LOAD' | 'E_FORMAT' | 'E_IO' | 'E_INTERNAL';
+  | 'E_ARG' | 'E_SHAPE' | 'E_DTYPE' | 'E_DEVICE' | 'E_DISPOSED' | 'E_INDEX' | 'E_OOM' | 'E_LOAD' | 'E_CUDA' | 'E_CUDNN' | 'E_FORMAT' | 'E_IO' | 'E_INTERNAL';
 
 /** Throws `ConvnetError(message, code)`. */
 export function fail(code: ErrorCode, message: string): never {

@@ -17,6 +17,10 @@ export type { BackwardOptions } from './autograd';
 export { tidy, keep, memory, emptyCache } from './engine';
 export type { MemoryInfo } from './engine';
 export { setNumThreads, getNumThreads, sync, syncBlocking, backends } from './runtime';
+export type { Backends } from './runtime';
+export * as cuda from './cuda';
+export { resolveDevice } from './cuda';
+export type { CudaOptions, CudaInfo, CudaDeviceInfo, LibraryInfo } from './cuda';
 export {
   add, sub, mul, div, pow, maximum, minimum, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, scale,
   sum, mean, max, min, argmax, matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, slice, narrow,

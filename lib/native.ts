@@ -18,6 +18,31 @@ export interface NativeBackends {
   cuda: { compiled: boolean; available: boolean; reason: string; devices?: number; runtimeVersion?: number; driverVersion?: number };
 }
 
+/** What the cuDNN or cuBLAS loader found (native/cuda/loader.h). */
+export interface NativeLibraryReport {
+  loaded: boolean;
+  /** The library's full path (cuDNN: the libcudnn.so.9 shim), null when not loaded. */
+  path: string | null;
+  /** "9.6.0" / "12.6.4", null when not loaded. */
+  version: string | null;
+  versionNumber: number | null;
+  /** cuDNN: the CUDA runtime version it was built with (12080). */
+  cudaVersion?: number;
+  /** Every file loaded, in load order (cuDNN's sub-libraries, then the shim). */
+  libraries: string[];
+  /** Every place looked at, in order, and what happened there. */
+  tried: { path: string; result: string }[];
+  error: { code: string; message: string } | null;
+}
+export interface NativeCudaLoadOptions { cudnnPath?: string; cublasPath?: string; sitePackages: string[]; toolkitDirs: string[] }
+export interface NativeCudaReport {
+  compiled: boolean; available: boolean; reason: string; devices?: number; runtimeVersion?: number; driverVersion?: number;
+  deviceList: { index: number; name: string; totalMemory: number; computeCapability: string }[];
+  /** null when built without the CUDA backend. */
+  cudnn: NativeLibraryReport | null;
+  cublas: NativeLibraryReport | null;
+}
+
 export interface NativeAddon {
   init(errorClass: typeof ConvnetError): void;
   fromData(data: TypedArray, shape: readonly number[]): Handle;
@@ -33,6 +58,8 @@ export interface NativeAddon {
   getNumThreads(): number;
   manualSeed(seed: number): void;
   backends(): NativeBackends;
+  /** Probes the devices and loads cuDNN and cuBLAS (once: a success is kept); never throws for a missing library. */
+  cudaLoad(options: NativeCudaLoadOptions): NativeCudaReport;
   philoxBlock(words: number[]): number[];
   /** Tests and benchmarks: forces the vectorised-math path ('avx512' | 'avx2' | 'portable'), null for the detected one; in queue order. */
   setVecMathPath(name: string | null): void;

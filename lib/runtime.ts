@@ -1,5 +1,6 @@
 /** The process-wide settings and facts of the native runtime. */
 import { native, type NativeBackends } from './native';
+import { info as cudaInfo, type LibraryInfo } from './cuda';
 import { checkInt } from './validate';
 
 /**
@@ -30,10 +31,19 @@ export function syncBlocking(): void {
   native.syncBlocking();
 }
 
+export interface Backends {
+  cpu: NativeBackends['cpu'];
+  cuda: NativeBackends['cuda'] & { cudnn: LibraryInfo | null; cublas: LibraryInfo | null };
+}
+
 /**
  * What this binary can run on: the CPU (threads, the GEMM kernel picked for this CPU) and the
- * CUDA backend (whether it was compiled in, and why it is not available if it is not).
+ * CUDA backend (whether it was compiled in, what the cuDNN/cuBLAS loader found, and in one line
+ * why it is not available if it is not; `cuda.info()` has the details).
+ * @example console.log(backends().cuda.reason)
  */
-export function backends(): NativeBackends {
-  return native.backends();
+export function backends(): Backends {
+  const b = native.backends();
+  const i = cudaInfo();
+  return { cpu: b.cpu, cuda: { ...b.cuda, available: i.available, reason: i.reason, cudnn: i.cudnn, cublas: i.cublas } };
 }

@@ -32,6 +32,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<GetNumThreads>(env, exports, "getNumThreads");
   add<ManualSeed>(env, exports, "manualSeed");
   add<Backends>(env, exports, "backends");
+  add<CudaLoad>(env, exports, "cudaLoad");
   add<PhiloxBlock>(env, exports, "philoxBlock");
   add<SetVecMathPath>(env, exports, "setVecMathPath");
   add<VecMathEval>(env, exports, "vecMathEval");

@@ -12,7 +12,7 @@ import { LeNet5Model, defaultRecipe, trainLeNet5 } from '../models/lenet5';
 import { noGrad } from '../autograd';
 import { tidy } from '../engine';
 import { softmax } from '../nn/functional/layers';
-import { backends } from '../runtime';
+import { resolveDevice } from '../cuda';
 import { scale } from '../ops';
 import type { Module } from '../nn/module';
 import { filtersPng, featureMapsPng } from '../viz/png';
@@ -72,10 +72,11 @@ const DEVICE = { type: ['auto', 'cpu', 'cuda'] as const };
 
 /** Settles the device: 'auto' falls back to the CPU with one line saying why. */
 function chooseDevice(requested: string, log: (s: string) => void): 'cpu' {
-  const cuda = backends().cuda;
-  if (requested === 'cuda' && !cuda.available) throw new ConvnetError(`the CUDA device is not available: ${cuda.reason}`, 'E_DEVICE');
-  if (requested === 'auto' && !cuda.available) log(`device: cpu (CUDA not available: ${cuda.reason})`);
-  return 'cpu';
+  const { device, reason } = resolveDevice(requested as 'auto' | 'cpu' | 'cuda');
+  if (reason) log(`device: ${device} (${reason})`);
+  // resolveDevice gives 'cuda' only once the CUDA backend's ops exist; until then this is 'cpu'.
+  if (device !== 'cpu') throw new ConvnetError('the CUDA backend is not wired into the CLI yet', 'E_DEVICE');
+  return device;
 }
 
 /** Normalisation a saved model was trained with (training.json beside it), else MNIST's. */

@@ -31,6 +31,8 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info);  // (n), in queue ord
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);  // () -> n
 Napi::Value ManualSeed(const Napi::CallbackInfo& info);     // (seed): restarts the CPU generator
 Napi::Value Backends(const Napi::CallbackInfo& info);       // () -> { cpu: {...}, cuda: {...} }
+// cuda_api.cc
+Napi::Value CudaLoad(const Napi::CallbackInfo& info);       // ({ cudnnPath?, cublasPath?, sitePackages, toolkitDirs }) -> device and loader report
 Napi::Value PhiloxBlock(const Napi::CallbackInfo& info);    // ([k0,k1,c0..c3]) -> 4 words (tests)
 Napi::Value SetVecMathPath(const Napi::CallbackInfo& info); // (name | null), in queue order (tests, benchmarks)
 Napi::Value VecMathEval(const Napi::CallbackInfo& info);    // (fn, Float32Array, shift?) on the JS thread (tests)

@@ -1,11 +1,18 @@
-// backends().cuda: what the CUDA switch compiled in and what the runtime finds.
+// backends().cuda and cudaLoad(): what the CUDA switch compiled in, what the CUDA runtime finds,
+// and the cuDNN/cuBLAS loader's findings (native/cuda/loader.h). Compiled in every build; the
+// parts that need the CUDA runtime only when CMake found nvcc (CONVNET_WITH_CUDA).
 #include "api/api.h"
 
 #ifdef CONVNET_WITH_CUDA
 #include "cuda/device.h"
+#include "cuda/loader.h"
 #endif
 
 namespace convnet {
+
+namespace {
+const char* const kNotCompiled = "built without the CUDA backend (no nvcc at build time)";
+}
 
 Napi::Object cuda_probe(Napi::Env env) {
   Napi::Object out = Napi::Object::New(env);
@@ -15,16 +22,108 @@ Napi::Object cuda_probe(Napi::Env env) {
   out.Set("devices", probe.devices);
   out.Set("runtimeVersion", probe.runtime_version);
   out.Set("driverVersion", probe.driver_version);
-  // The kernels, cuDNN and cuBLAS come with the GPU backend (issue 5): until then the CUDA
-  // device is never usable for tensors, whatever the probe finds.
+  // The kernels come with the rest of the GPU backend (issue 5): until then the CUDA device is
+  // never usable for tensors, whatever the probe and the loader find (lib/cuda.ts says so).
   out.Set("available", false);
   out.Set("reason", probe.devices > 0 ? std::string("the CUDA backend's ops are not built yet") : probe.reason);
 #else
   out.Set("compiled", false);
   out.Set("available", false);
-  out.Set("reason", "built without the CUDA backend (no nvcc at build time)");
+  out.Set("reason", kNotCompiled);
 #endif
   return out;
 }
 
+namespace api {
+
+#ifdef CONVNET_WITH_CUDA
+namespace {
+
+std::vector<std::string> string_list(const Napi::Object& o, const char* key) {
+  std::vector<std::string> out;
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return out;
+  CONVNET_CHECK(v.IsArray(), "E_ARG", "cudaLoad: expected `", key, "` to be an array of strings");
+  const Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    const Napi::Value item = a.Get(i);
+    CONVNET_CHECK(item.IsString(), "E_ARG", "cudaLoad: expected `", key, "[", i, "]` to be a string");
+    out.push_back(item.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+std::string optional_string(const Napi::Object& o, const char* key) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined() || v.IsNull()) return "";
+  CONVNET_CHECK(v.IsString(), "E_ARG", "cudaLoad: expected `", key, "` to be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+Napi::Object library_object(Napi::Env env, const cuda::LibraryReport& r) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("loaded", r.loaded);
+  o.Set("path", r.loaded ? Napi::Value(Napi::String::New(env, r.path)) : env.Null());
+  o.Set("version", r.loaded ? Napi::Value(Napi::String::New(env, r.version_string)) : env.Null());
+  o.Set("versionNumber", r.loaded ? Napi::Value(Napi::Number::New(env, r.version)) : env.Null());
+  if (r.cuda_version) o.Set("cudaVersion", r.cuda_version);
+  Napi::Array libraries = Napi::Array::New(env, r.libraries.size());
+  for (uint32_t i = 0; i < r.libraries.size(); ++i) libraries.Set(i, r.libraries[i]);
+  o.Set("libraries", libraries);
+  Napi::Array tried = Napi::Array::New(env, r.tried.size());
+  for (uint32_t i = 0; i < r.tried.size(); ++i) {
+    Napi::Object a = Napi::Object::New(env);
+    a.Set("path", r.tried[i].path);
+    a.Set("result", r.tried[i].result);
+    tried.Set(i, a);
+  }
+  o.Set("tried", tried);
+  if (r.loaded) {
+    o.Set("error", env.Null());
+  } else {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("code", r.error_code);
+    e.Set("message", r.error_message);
+    o.Set("error", e);
+  }
+  return o;
+}
+
+}  // namespace
+#endif
+
+Napi::Value CudaLoad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CONVNET_CHECK(info.Length() >= 1 && info[0].IsObject(), "E_ARG", "cudaLoad: expected an options object");
+  Napi::Object out = cuda_probe(env);
+#ifdef CONVNET_WITH_CUDA
+  const Napi::Object o = info[0].As<Napi::Object>();
+  cuda::LoadOptions options;
+  options.cudnn_path = optional_string(o, "cudnnPath");
+  options.cublas_path = optional_string(o, "cublasPath");
+  options.site_packages = string_list(o, "sitePackages");
+  options.toolkit_dirs = string_list(o, "toolkitDirs");
+  const cuda::DeviceProbe probe = cuda::probe_devices();
+  Napi::Array devices = Napi::Array::New(env, probe.info.size());
+  for (uint32_t i = 0; i < probe.info.size(); ++i) {
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("index", i);
+    d.Set("name", probe.info[i].name);
+    d.Set("totalMemory", static_cast<double>(probe.info[i].total_memory));
+    d.Set("computeCapability", std::to_string(probe.info[i].major) + "." + std::to_string(probe.info[i].minor));
+    devices.Set(i, d);
+  }
+  out.Set("deviceList", devices);
+  const cuda::LoadReport report = cuda::load_libraries(options);
+  out.Set("cudnn", library_object(env, report.cudnn));
+  out.Set("cublas", library_object(env, report.cublas));
+#else
+  out.Set("deviceList", Napi::Array::New(env, 0));
+  out.Set("cudnn", env.Null());
+  out.Set("cublas", env.Null());
+#endif
+  return out;
+}
+
+}  // namespace api
 }  // namespace convnet

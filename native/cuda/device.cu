@@ -19,6 +19,20 @@ DeviceProbe probe_devices() {
   } else if (probe.devices == 0) {
     probe.reason = "no CUDA device";
   }
+  for (int i = 0; i < probe.devices; ++i) {
+    cudaDeviceProp prop;
+    DeviceInfo info;
+    if (cudaGetDeviceProperties(&prop, i) == cudaSuccess) {
+      info.name = prop.name;
+      info.total_memory = prop.totalGlobalMem;
+      info.major = prop.major;
+      info.minor = prop.minor;
+    } else {
+      info.name = "(properties unavailable)";
+      cudaGetLastError();
+    }
+    probe.info.push_back(info);
+  }
   return probe;
 }
 

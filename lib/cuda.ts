@@ -1,0 +1,233 @@
+/**
+ * The CUDA device: whether it can be used, what was found, and where.
+ *
+ * cuDNN 9 and cuBLAS 12/13 are loaded at run time (the addon links neither), searched in this
+ * order: an explicit path (the `cudnnPath` / `cublasPath` option, else the `CONVNET_CUDNN_PATH` /
+ * `CONVNET_CUBLAS_PATH` environment variable; a file or its folder), the system loader
+ * (`LD_LIBRARY_PATH`, ldconfig), NVIDIA's Python wheels in site-packages (`nvidia/cudnn/lib`,
+ * `nvidia/cu13/lib`, `nvidia/cublas/lib`), the CUDA toolkit (`$CUDA_HOME/lib64`,
+ * `$CUDA_PATH/lib64`, `/usr/local/cuda/lib64`). Nothing here needs a GPU or can crash a process
+ * that has none.
+ *
+ * Until the CUDA backend's ops exist, `isAvailable()` is false even where a GPU, cuDNN and
+ * cuBLAS are all found (`info().reason` says so).
+ *
+ * @example
+ * import { cuda } from 'cudnn-convnet';
+ * console.log(cuda.isAvailable(), cuda.deviceCount());
+ * const i = cuda.info();
+ * console.log(i.reason, i.cudnn?.version ?? 'no cuDNN', i.cublas?.version ?? 'no cuBLAS');
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ConvnetError } from './errors';
+import { native, type NativeCudaLoadOptions, type NativeLibraryReport } from './native';
+
+/** Where to look for the libraries; every field is optional (see the module comment for the defaults). */
+export interface CudaOptions {
+  /** libcudnn.so.9 or its folder; the only place tried when given. Default: `$CONVNET_CUDNN_PATH`. */
+  cudnnPath?: string;
+  /** libcublas.so.12 / .so.13 or its folder; the only place tried when given. Default: `$CONVNET_CUBLAS_PATH`. */
+  cublasPath?: string;
+  /** Python site-packages folders to look in. Default: {@link sitePackagesDirs}. */
+  sitePackages?: string[];
+  /** CUDA toolkit library folders to look in. Default: {@link toolkitDirs}. */
+  toolkitDirs?: string[];
+}
+
+/** What the search for one library found. */
+export type LibraryInfo = NativeLibraryReport;
+
+export interface CudaDeviceInfo {
+  index: number;
+  name: string;
+  /** Bytes. */
+  totalMemory: number;
+  /** "9.0" for an H100. */
+  computeCapability: string;
+}
+
+export interface CudaInfo {
+  /** Whether this binary has the CUDA backend compiled in (nvcc at build time). */
+  compiled: boolean;
+  /** Whether tensors can be put on 'cuda' (false until the backend's ops exist). */
+  available: boolean;
+  /** One line: why CUDA cannot be used, or what was found. */
+  reason: string;
+  deviceCount: number;
+  devices: CudaDeviceInfo[];
+  /** The driver's CUDA version (13000 for 13.0); 0 when there is no driver. */
+  driverVersion: number;
+  /** The CUDA runtime linked into the addon. */
+  runtimeVersion: number;
+  /** null when built without the CUDA backend. */
+  cudnn: LibraryInfo | null;
+  cublas: LibraryInfo | null;
+}
+
+function existingDirs(dirs: string[]): string[] {
+  const out: string[] = [];
+  for (const d of dirs) {
+    if (!d || out.includes(d)) continue;
+    try {
+      if (fs.statSync(d).isDirectory()) out.push(d);
+    } catch {
+      // not there
+    }
+  }
+  return out;
+}
+
+/**
+ * The Python site-packages folders worth searching for NVIDIA's wheels, found without running
+ * Python: `$PYTHONPATH`, `$VIRTUAL_ENV`, `$CONDA_PREFIX`, `~/.local`, `/usr/local`, `/usr`
+ * (`lib/python3.*\/{site,dist}-packages`, newest Python first). Only folders that exist.
+ * @example console.log(cuda.sitePackagesDirs())
+ */
+export function sitePackagesDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  const candidates: string[] = (env.PYTHONPATH ?? '').split(path.delimiter).filter((p) => p);
+  const roots = [env.VIRTUAL_ENV, env.CONDA_PREFIX, path.join(os.homedir(), '.local'), '/usr/local', '/usr']
+    .filter((r): r is string => !!r)
+    .map((r) => path.join(r, 'lib'));
+  for (const root of roots) {
+    let names: string[];
+    try {
+      names = fs.readdirSync(root).filter((n) => /^python3(\.\d+)?$/.test(n));
+    } catch {
+      continue;
+    }
+    // python3.12 before python3.9 before python3 (Debian's dist-packages).
+    const minor = (n: string) => (n === 'python3' ? -1 : Number(n.slice('python3.'.length)));
+    names.sort((a, b) => minor(b) - minor(a));
+    for (const n of names) candidates.push(path.join(root, n, 'site-packages'), path.join(root, n, 'dist-packages'));
+  }
+  return existingDirs(candidates);
+}
+
+/**
+ * The CUDA toolkit library folders: `$CUDA_HOME/lib64`, `$CUDA_PATH/lib64`,
+ * `/usr/local/cuda/lib64` (those that exist).
+ * @example console.log(cuda.toolkitDirs())
+ */
+export function toolkitDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  return existingDirs([env.CUDA_HOME, env.CUDA_PATH, '/usr/local/cuda'].filter((r): r is string => !!r).map((r) => path.join(r, 'lib64')));
+}
+
+function checkOptions(options: CudaOptions | undefined, fn: string): CudaOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object') throw new ConvnetError(`cuda.${fn}: expected an options object, got ${options}`, 'E_ARG');
+  for (const key of ['cudnnPath', 'cublasPath'] as const) {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== 'string' || v === '')) throw new ConvnetError(`cuda.${fn}: expected \`${key}\` to be a non-empty string`, 'E_ARG');
+  }
+  for (const key of ['sitePackages', 'toolkitDirs'] as const) {
+    const v = options[key];
+    if (v !== undefined && (!Array.isArray(v) || v.some((s) => typeof s !== 'string'))) {
+      throw new ConvnetError(`cuda.${fn}: expected \`${key}\` to be an array of strings`, 'E_ARG');
+    }
+  }
+  return options;
+}
+
+function nativeOptions(options: CudaOptions): NativeCudaLoadOptions {
+  const env = process.env;
+  const out: NativeCudaLoadOptions = {
+    sitePackages: options.sitePackages ?? sitePackagesDirs(env),
+    toolkitDirs: options.toolkitDirs ?? toolkitDirs(env),
+  };
+  const cudnnPath = options.cudnnPath ?? (env.CONVNET_CUDNN_PATH || undefined);
+  const cublasPath = options.cublasPath ?? (env.CONVNET_CUBLAS_PATH || undefined);
+  if (cudnnPath) out.cudnnPath = cudnnPath;
+  if (cublasPath) out.cublasPath = cublasPath;
+  return out;
+}
+
+// One line for a library that did not load: its first sentence when something was there but
+// unusable (or an explicit path failed), else how many places were searched.
+function libraryReason(name: string, lib: LibraryInfo): string {
+  const message = lib.error?.message ?? `${name} not loaded`;
+  if (message.includes(' not found. Searched')) return `${name} not found (searched ${lib.tried.length} places; cuda.info() lists them)`;
+  const searched = message.indexOf(' Searched, in order:');
+  return searched >= 0 ? message.slice(0, searched) : message.replace(/ Install .*$/, '');
+}
+
+/**
+ * Probes the GPUs and loads cuDNN and cuBLAS (a success is kept for the life of the process; a
+ * failure is searched again next time). Never throws for a missing GPU or library: each
+ * library's `error` says why, and `tried` lists every place looked at.
+ * @example
+ * const i = cuda.info();
+ * for (const t of i.cudnn?.tried ?? []) console.log(t.path, '->', t.result);
+ */
+export function info(options?: CudaOptions): CudaInfo {
+  const r = native.cudaLoad(nativeOptions(checkOptions(options, 'info')));
+  const deviceCount = r.devices ?? 0;
+  let reason: string;
+  if (!r.compiled) reason = r.reason;
+  else if (deviceCount === 0) reason = `no usable GPU (${r.reason})`;
+  else if (r.cudnn && !r.cudnn.loaded) reason = libraryReason('cuDNN', r.cudnn);
+  else if (r.cublas && !r.cublas.loaded) reason = libraryReason('cuBLAS', r.cublas);
+  else reason = `GPU, cuDNN ${r.cudnn?.version} and cuBLAS ${r.cublas?.version} found, but the CUDA backend's ops are not built yet`;
+  return {
+    compiled: r.compiled,
+    available: false, // the ops are not built yet: never claim a GPU path that is not there
+    reason,
+    deviceCount,
+    devices: r.deviceList,
+    driverVersion: r.driverVersion ?? 0,
+    runtimeVersion: r.runtimeVersion ?? 0,
+    cudnn: r.cudnn,
+    cublas: r.cublas,
+  };
+}
+
+/**
+ * Whether tensors can be put on the 'cuda' device. False until the CUDA backend's ops exist.
+ * @example if (!cuda.isAvailable()) console.log('CPU only:', cuda.info().reason)
+ */
+export function isAvailable(options?: CudaOptions): boolean {
+  return info(options).available;
+}
+
+/**
+ * How many CUDA devices the driver reports (0 without a GPU or a driver).
+ * @example console.log(cuda.deviceCount())
+ */
+export function deviceCount(): number {
+  return native.backends().cuda.devices ?? 0;
+}
+
+/**
+ * Loads cuDNN and cuBLAS, or throws: a `ConvnetError` with code `E_CUDNN` (cuDNN) or `E_CUDA`
+ * (no CUDA backend, no GPU, cuBLAS) whose message lists every place searched and what was found
+ * there. Returns what {@link info} returns.
+ * @example
+ * try { cuda.load({ cudnnPath: '/opt/cudnn/lib' }); } catch (e) { console.log(e.code, e.message); }
+ */
+export function load(options?: CudaOptions): CudaInfo {
+  const i = info(checkOptions(options, 'load'));
+  if (!i.compiled) throw new ConvnetError(`cuda.load: ${i.reason}`, 'E_CUDA');
+  for (const lib of [i.cudnn, i.cublas]) {
+    if (lib && lib.error) throw new ConvnetError(lib.error.message, lib.error.code);
+  }
+  return i;
+}
+
+/**
+ * Settles a device request. 'cpu' is the CPU; 'cuda' is the GPU or a `ConvnetError` E_DEVICE
+ * saying why not; 'auto' is the GPU when it can be used, else the CPU with a one-line `reason`.
+ * @example
+ * const { device, reason } = resolveDevice('auto');
+ * if (reason) console.log(`device: ${device} (${reason})`);
+ */
+export function resolveDevice(requested: 'auto' | 'cpu' | 'cuda', options?: CudaOptions): { device: 'cpu' | 'cuda'; reason: string | null } {
+  if (requested !== 'auto' && requested !== 'cpu' && requested !== 'cuda') {
+    throw new ConvnetError(`resolveDevice: expected 'auto', 'cpu' or 'cuda', got ${JSON.stringify(requested)}`, 'E_ARG');
+  }
+  if (requested === 'cpu') return { device: 'cpu', reason: null };
+  const i = info(options);
+  if (i.available) return { device: 'cuda', reason: null };
+  if (requested === 'cuda') throw new ConvnetError(`the CUDA device is not available: ${i.reason}`, 'E_DEVICE');
+  return { device: 'cpu', reason: `CUDA not available: ${i.reason}` };
+}
