@@ -11,6 +11,7 @@
 
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
+#include "cpu/simd_clones.h"
 
 namespace convnet {
 namespace cpu {
@@ -34,6 +35,15 @@ Rows rows_of(const Tensor& x) {
 inline float positive_part(float v) { return v <= 0.0f ? 0.0f : v; }
 inline float negative_part(float v) { return v <= 0.0f ? v : 0.0f; }
 
+// One row of the forward. Cloned for AVX2 / AVX-512 (simd_clones.h): with SSE alone the
+// forward, a pure streaming op, ran at 0.6x PyTorch's speed. Same bits in every clone: where
+// the compiler contracts p + slope * n into an FMA, one of p and n is exactly 0, so the fused
+// and the separate roundings agree.
+CONVNET_SIMD_CLONES
+void forward_row(const float* __restrict x, float slope, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = positive_part(x[i]) + slope * negative_part(x[i]);
+}
+
 int64_t grain_rows(int64_t positions) { return std::max<int64_t>(1, (1 << 14) / std::max<int64_t>(1, positions)); }
 
 }  // namespace
@@ -45,10 +55,7 @@ void prelu_forward(const Tensor& x, const Tensor& w, const Tensor& y) {
   float* py = y.f32();
   parallel_for(r.rows, grain_rows(r.positions), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
-      const float slope = pw[shared ? 0 : row % r.channels];
-      const float* xr = px + row * r.positions;
-      float* yr = py + row * r.positions;
-      for (int64_t i = 0; i < r.positions; ++i) yr[i] = positive_part(xr[i]) + slope * negative_part(xr[i]);
+      forward_row(px + row * r.positions, pw[shared ? 0 : row % r.channels], py + row * r.positions, r.positions);
     }
   });
 }
