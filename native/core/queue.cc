@@ -54,7 +54,9 @@ void Queue::wait() {
     const uint64_t ticket = enqueued_;
     while (finished_ < ticket) {
       if (!running_ && !tasks_.empty()) {
+        waiter_running_.store(true, std::memory_order_release);
         run_front(lock);
+        waiter_running_.store(false, std::memory_order_release);
       } else {
         progressed_.wait(lock);
       }
@@ -95,20 +97,32 @@ void Queue::run_front(std::unique_lock<std::mutex>& lock) {
 }
 
 void Queue::worker_loop() {
+  // Note [worker spin]: JavaScript enqueues ops a few microseconds apart; a worker that went
+  // to sleep after each one would pay a wake-up (~30 us in a VM) per op. So it spins briefly on
+  // the lock-free counters before sleeping, counting from its last task. It also keeps spinning
+  // (instead of sleeping) while a waiter runs the tasks (Note [waiter runs tasks]): asleep, each
+  // later op would pay a futex wake and a race between the two threads for the next task.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
   for (;;) {
-    // Note [worker spin]: JavaScript enqueues ops a few microseconds apart; a worker that went
-    // to sleep after each one would pay a wake-up (~30 us in a VM) per op. So spin briefly on
-    // the lock-free counters before sleeping.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
-    for (int i = 0; enqueued_count_.load(std::memory_order_acquire) == taken_count_.load(std::memory_order_acquire); ++i) {
+    bool expired = false;
+    for (int i = 0; enqueued_count_.load(std::memory_order_acquire) == taken_count_.load(std::memory_order_acquire) ||
+                    waiter_running_.load(std::memory_order_acquire);
+         ++i) {
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) break;
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) {
+        expired = true;
+        break;
+      }
     }
     std::unique_lock<std::mutex> lock(mutex_);
-    has_work_.wait(lock, [&] { return !tasks_.empty() && !running_; });
+    if (tasks_.empty() || running_) {
+      if (!expired) continue;  // a waiter took it: spin on until the deadline
+      has_work_.wait(lock, [&] { return !tasks_.empty() && !running_; });
+    }
     run_front(lock);
+    deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
   }
 }
 
