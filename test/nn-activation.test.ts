@@ -57,6 +57,21 @@ describe('F: pointwise activations', () => {
     expect(Array.from(activationBackward('relu', cc.ones([4]), x, y).dataSync())).to.deep.equal([0, 0, 1, 0]);
   });
 
+  it('Leaky ReLU gives exactly x or fround(slope * x), special values included, in the vector body and the tail', () => {
+    const slope = Math.fround(0.3);
+    const special = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38];
+    const { v } = randomTensor([61], 3, -2, 2);
+    const values = Float32Array.from([...special, ...v, ...special]);
+    const x = cc.tensor(values);
+    const y = F.leakyRelu(x, slope).dataSync();
+    const dx = activationBackward('leakyRelu', cc.full([values.length], -1.5), x, F.leakyRelu(x, slope), slope).dataSync();
+    values.forEach((xv, i) => {
+      const want = xv > 0 ? xv : Math.fround(xv * slope);
+      expect(Object.is(y[i], want) || (Number.isNaN(y[i]) && Number.isNaN(want)), `y at ${i} (x = ${xv}): ${y[i]} vs ${want}`).to.equal(true);
+      expect(dx[i], `dx at ${i} (x = ${xv})`).to.equal(xv > 0 ? -1.5 : Math.fround(-1.5 * slope));
+    });
+  });
+
   it('refuses bad input with typed errors', () => {
     expectError(() => F.relu(cc.zeros([2], 'int32')), 'E_DTYPE', /relu: expected `x` of dtype float32/);
     expectError(() => F.leakyRelu(cc.zeros([2]), NaN), 'E_ARG', /negativeSlope/);

@@ -135,6 +135,17 @@ describe('F: layers (PReLU, Maxout, softmax, dropout, LRN, batch norm)', () => {
       expect(F.prelu(cc.tensor(-2), cc.tensor([0.5])).item()).to.equal(-1);
     });
 
+    it('forward gives exactly x or fround(w * x), as PyTorch (-0 stays -0), special values included, in the vector body and the tail', () => {
+      const special = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38];
+      const { v } = randomTensor([61], 4, -2, 2);
+      const values = Float32Array.from([...special, ...v, ...special]);
+      const y = F.prelu(cc.tensor(values, { shape: [1, 1, values.length] }), T([0.25], [1])).dataSync();
+      values.forEach((xv, i) => {
+        const want = xv > 0 ? xv : Math.fround(0.25 * xv);
+        expect(Object.is(y[i], want), `y at ${i} (x = ${xv}): ${y[i]} vs ${want}`).to.equal(true);
+      });
+    });
+
     it('passes a finite-difference gradient check (x and weight)', () => {
       for (const wc of [3, 1]) {
         const { v } = randomTensor([2, 3, 4], 5, -2, 2);

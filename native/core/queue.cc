@@ -36,12 +36,33 @@ void Queue::enqueue_completion(std::function<void(std::exception_ptr)> done) {
   });
 }
 
+// Note [waiter runs tasks]: a thread blocked in wait() runs the tasks it waits for itself,
+// one at a time and in order, whenever the worker is not running one. When the JavaScript
+// thread and the worker share a core (a loaded machine, or a VM with few vCPUs), handing each
+// small op to the worker and back costs two context switches: a [64,10] loss forward and
+// backward read back at once took 12 us that way against 4 us on two free cores, slower than
+// PyTorch, which runs small ops on the calling thread. The waiter is blocked anyway, so running
+// the work itself costs nothing. `running_` keeps tasks from overlapping, so they still run in
+// enqueue order, and errors are recorded and delivered exactly as on the worker. (Spinning
+// in wait instead made it worse: the spinning waiter kept the worker off a shared core.)
+// Cost: the waiting thread grows its own per-thread kernel scratch (conv2d's col buffers, the
+// GEMM's packing buffers), as a pool helper does, at most a few MiB more.
 void Queue::wait() {
   std::exception_ptr error;
   {
     std::unique_lock<std::mutex> lock(mutex_);
     const uint64_t ticket = enqueued_;
-    progressed_.wait(lock, [&] { return finished_ >= ticket; });
+    while (finished_ < ticket) {
+      if (!running_ && !tasks_.empty()) {
+        waiter_running_.store(true, std::memory_order_release);
+        run_front(lock);
+        waiter_running_.store(false, std::memory_order_release);
+      } else {
+        progressed_.wait(lock);
+      }
+    }
+    // Tasks enqueued after the ticket (by another thread) are the worker's again.
+    if (!tasks_.empty() && !running_) has_work_.notify_one();
     std::swap(error, pending_error_);
   }
   if (error) std::rethrow_exception(error);
@@ -57,37 +78,51 @@ void Queue::record_error(const char* op, std::exception_ptr error) {
   if (!pending_error_) pending_error_ = std::make_exception_ptr(error_from_task(op, error));
 }
 
+void Queue::run_front(std::unique_lock<std::mutex>& lock) {
+  Task task = std::move(tasks_.front());
+  tasks_.pop_front();
+  taken_count_.store(taken_count_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  running_ = true;
+  lock.unlock();
+  try {
+    task.work();
+  } catch (...) {
+    record_error(task.op, std::current_exception());
+  }
+  task.work = nullptr;  // drop the tensors it held before signalling progress
+  lock.lock();
+  running_ = false;
+  ++finished_;
+  progressed_.notify_all();
+}
+
 void Queue::worker_loop() {
+  // Note [worker spin]: JavaScript enqueues ops a few microseconds apart; a worker that went
+  // to sleep after each one would pay a wake-up (~30 us in a VM) per op. So it spins briefly on
+  // the lock-free counters before sleeping, counting from its last task. It also keeps spinning
+  // (instead of sleeping) while a waiter runs the tasks (Note [waiter runs tasks]): asleep, each
+  // later op would pay a futex wake and a race between the two threads for the next task.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
   for (;;) {
-    Task task;
-    // Note [worker spin]: JavaScript enqueues ops a few microseconds apart; a worker that went
-    // to sleep after each one would pay a wake-up (~30 us in a VM) per op. So spin briefly on
-    // the lock-free counter before sleeping.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
-    for (int i = 0; enqueued_count_.load(std::memory_order_acquire) == taken_; ++i) {
+    bool expired = false;
+    for (int i = 0; enqueued_count_.load(std::memory_order_acquire) == taken_count_.load(std::memory_order_acquire) ||
+                    waiter_running_.load(std::memory_order_acquire);
+         ++i) {
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
-      if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) break;
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) {
+        expired = true;
+        break;
+      }
     }
-    {
-      std::unique_lock<std::mutex> lock(mutex_);
-      has_work_.wait(lock, [&] { return !tasks_.empty(); });
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
-      ++taken_;
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (tasks_.empty() || running_) {
+      if (!expired) continue;  // a waiter took it: spin on until the deadline
+      has_work_.wait(lock, [&] { return !tasks_.empty() && !running_; });
     }
-    try {
-      task.work();
-    } catch (...) {
-      record_error(task.op, std::current_exception());
-    }
-    task.work = nullptr;  // drop the tensors it held before signalling progress
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      ++finished_;
-    }
-    progressed_.notify_all();
+    run_front(lock);
+    deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
   }
 }
 

@@ -2,6 +2,9 @@
 // the queued work in the order it was enqueued; the JavaScript thread only validates,
 // allocates outputs and enqueues, so it returns at once and the event loop keeps turning.
 //
+// Tasks run one at a time, in order, on the worker, or on a thread blocked in wait(): one that
+// finds the next task not yet started runs it itself (see Note [waiter runs tasks] in queue.cc).
+//
 // Errors in queued work (say, an index out of range that only the data reveals) cannot be
 // thrown at the call site, which has long returned. The first one is kept, named after its
 // op, and thrown by the next wait: Queue::wait(), or delivered to the next completion.
@@ -32,7 +35,8 @@ class Queue {
   void enqueue_completion(std::function<void(std::exception_ptr)> done);
 
   // Blocks the calling thread until everything enqueued so far has run, then throws the
-  // pending error, if any (and clears it).
+  // pending error, if any (and clears it). Runs queued tasks itself while the worker is not
+  // running one.
   void wait();
 
   // Work enqueued and not yet finished.
@@ -41,6 +45,9 @@ class Queue {
  private:
   Queue();
   void worker_loop();
+  // Runs the front task; called with `lock` held, `running_` false and tasks_ not empty.
+  // Unlocks while the task runs and locks again before returning.
+  void run_front(std::unique_lock<std::mutex>& lock);
   void record_error(const char* op, std::exception_ptr error);
 
   struct Task {
@@ -55,7 +62,9 @@ class Queue {
   uint64_t enqueued_ = 0;
   uint64_t finished_ = 0;
   std::atomic<uint64_t> enqueued_count_{0};  // enqueued_, readable without the lock (spinning)
-  uint64_t taken_ = 0;                        // tasks the worker took (worker thread only)
+  std::atomic<uint64_t> taken_count_{0};     // tasks taken (by any thread), written under mutex_
+  bool running_ = false;                     // a task is running (guarded by mutex_)
+  std::atomic<bool> waiter_running_{false};  // a thread in wait() is running one (for spinning)
   std::exception_ptr pending_error_;  // guarded by mutex_
   std::thread worker_;
 };

@@ -12,16 +12,10 @@
 
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
+#include "cpu/simd_clones.h"
 
-// The binary targets baseline x86-64 (CMakeLists.txt), so plain loops vectorise to SSE only.
-// The per-plane loops below are compiled again for AVX2 and AVX-512 and picked at load time
-// (GCC function multi-versioning). A process always runs the same clone, so the thread count
-// still changes no bits; clones may round differently (FMA contraction), as the GEMM's paths do.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define CONVNET_SIMD_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
-#else
-#define CONVNET_SIMD_CLONES
-#endif
+// The per-plane loops below are compiled again for AVX2 and AVX-512 (simd_clones.h); clones
+// may round differently (FMA contraction), as the GEMM's paths do.
 
 namespace convnet {
 namespace cpu {

@@ -1,19 +1,47 @@
 // ReLU: y = max(x, 0). Backward: dx = dy where y > 0, else 0 (so the gradient at exactly 0 is
 // 0, as PyTorch). NaN passes through forward.
+//
+// The loops are cloned for AVX2 / AVX-512 (simd_clones.h): with SSE alone these streaming ops
+// ran at 0.7x PyTorch's speed. Selects only, so every clone gives the same bits.
+#include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pointwise.h"
+#include "cpu/simd_clones.h"
 
 namespace convnet {
 namespace cpu {
+namespace {
+
+CONVNET_SIMD_CLONES
+void relu_range(const float* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    y[i] = v > 0.0f || v != v ? v : 0.0f;
+  }
+}
+
+CONVNET_SIMD_CLONES
+void relu_backward_range(const float* __restrict dy, const float* __restrict y, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = dy[i];
+    dx[i] = y[i] > 0.0f ? g : 0.0f;
+  }
+}
+
+}  // namespace
 
 void relu_forward(const Tensor& x, const Tensor& y) {
   const float* px = x.f32();
-  pointwise(y, [px](int64_t i) { return px[i] > 0.0f || px[i] != px[i] ? px[i] : 0.0f; });
+  float* py = y.f32();
+  parallel_for(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) { relu_range(px + begin, py + begin, end - begin); });
 }
 
 void relu_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) {
   const float *pdy = dy.f32(), *py = y.f32();
-  pointwise(dx, [=](int64_t i) { return py[i] > 0.0f ? pdy[i] : 0.0f; });
+  float* pdx = dx.f32();
+  parallel_for(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+    relu_backward_range(pdy + begin, py + begin, pdx + begin, end - begin);
+  });
 }
 
 }  // namespace cpu

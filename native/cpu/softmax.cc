@@ -15,11 +15,20 @@
 
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
+#include "cpu/simd_clones.h"
 #include "cpu/vec_math.h"
 
 namespace convnet {
 namespace cpu {
 namespace {
+
+// dx = y * (dy - dot) over one row, cloned for AVX2 / AVX-512 (simd_clones.h): with SSE alone
+// the softmax backward ran at 0.86x PyTorch's speed. A product of a difference: nothing the
+// compiler could contract into an FMA, so every clone gives the same bits.
+CONVNET_SIMD_CLONES
+void softmax_backward_row(const float* __restrict dy, const float* __restrict y, float dot, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = y[i] * (dy[i] - dot);
+}
 
 struct Layout {
   int64_t outer = 1, len = 1, inner = 1;
@@ -107,8 +116,7 @@ void softmax_backward(const Tensor& dy, const Tensor& y, int64_t axis, bool log,
           vec::exp(yr, dxr, s.len);
           for (int64_t i = 0; i < s.len; ++i) dxr[i] = dyr[i] - dxr[i] * total;
         } else {
-          const float dot_dy_y = static_cast<float>(vec::dot(dyr, yr, s.len));
-          for (int64_t i = 0; i < s.len; ++i) dxr[i] = yr[i] * (dyr[i] - dot_dy_y);
+          softmax_backward_row(dyr, yr, static_cast<float>(vec::dot(dyr, yr, s.len)), dxr, s.len);
         }
       }
     });
