@@ -66,8 +66,8 @@ export async function benchConv(opts: BenchOptions): Promise<{ rows: Row[]; note
   const layers = opts.quick ? LAYERS.slice(0, 2) : LAYERS;
   const before = cc.getNumThreads();
   for (const threads of opts.threads) {
-    // Debian's python3 carries PyTorch (CPU) here; another interpreter can be named in TORCH_PYTHON.
-    const torch = runPython(TORCH_SCRIPT(layers, threads, opts.quick), {}, process.env.TORCH_PYTHON ?? '/usr/bin/python3');
+    // Debian's python3 carries PyTorch (CPU) here; another interpreter can be named in CONVNET_TORCH_PYTHON (as in every group).
+    const torch = runPython(TORCH_SCRIPT(layers, threads, opts.quick), {}, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
     let reference: Record<string, Timing> = {};
     if ('error' in torch) notes.push(`PyTorch not measured at ${threads} thread(s): ${torch.error}`);
     else {
