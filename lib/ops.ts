@@ -8,17 +8,11 @@ import { fail } from './errors';
 import { BinaryOp, ReduceOp, UnaryOp, native, type BinaryOpCode, type ReduceOpCode, type UnaryOpCode } from './native';
 import { DTYPE_CODE, Tensor, type DType } from './tensor';
 import {
-  broadcastShapes, checkAxis, checkBool, checkDtype, checkInt, checkNumber, checkSameDevice, checkShape, checkTensor,
+  broadcastShapes, checkAxis, checkFloat, checkBool, checkDtype, checkInt, checkNumber, checkSameDevice, checkShape, checkTensor,
   describe, isTensor, shapeStr, sizeOf,
 } from './validate';
 
 type F32 = Tensor<'float32'>;
-
-function f32(op: string, name: string, x: unknown): F32 {
-  const t = checkTensor(op, name, x);
-  checkDtype(op, name, t, 'float32');
-  return t as F32;
-}
 
 // A number operand is rounded to float32 and applied by the scalar kernel: the same results
 // as a one-element tensor that broadcasts, without making one.
@@ -26,15 +20,15 @@ function binary(op: keyof typeof BinaryOp, a: Tensor | number, b: Tensor | numbe
   const code = BinaryOp[op] as BinaryOpCode;
   let y: F32;
   if (isTensor(a) && isTensor(b)) {
-    const ta = f32(op, 'a', a), tb = f32(op, 'b', b);
+    const ta = checkFloat(op, 'a', a), tb = checkFloat(op, 'b', b);
     checkSameDevice(op, { a: ta, b: tb });
     const shape = broadcastShapes(op, ta.shape, tb.shape);
     y = new Tensor(native.binary(code, ta.handle(op), tb.handle(op)), shape, 'float32');
   } else if (isTensor(a)) {
-    const ta = f32(op, 'a', a);
+    const ta = checkFloat(op, 'a', a);
     y = new Tensor(native.binaryScalar(code, ta.handle(op), scalar(op, 'b', b), false), ta.shape, 'float32');
   } else if (isTensor(b)) {
-    const tb = f32(op, 'b', b);
+    const tb = checkFloat(op, 'b', b);
     y = new Tensor(native.binaryScalar(code, tb.handle(op), scalar(op, 'a', a), true), tb.shape, 'float32');
   } else {
     return fail('E_ARG', `${op}: expected at least one tensor, got ${describe(a)} and ${describe(b)}`);
@@ -110,7 +104,7 @@ const UNARY_GRADS: Record<keyof typeof UnaryOp, { saves: 'x' | 'y' | 'none'; gra
 };
 
 function unary(op: keyof typeof UnaryOp, x: Tensor): F32 {
-  const t = f32(op, 'x', x);
+  const t = checkFloat(op, 'x', x);
   const y = new Tensor<'float32'>(native.unary(UnaryOp[op] as UnaryOpCode, t.handle(op)), t.shape, 'float32');
   const { saves, grad } = UNARY_GRADS[op];
   return record(op, y, [t], (dy, s) => [grad(dy, s[0] as F32)], saves === 'x' ? [t] : saves === 'y' ? [y] : []);
@@ -127,7 +121,7 @@ export const div = (a: Tensor | number, b: Tensor | number): F32 => binary('div'
 /** a ^ b elementwise; a number exponent uses a faster kernel. @example pow(x, 2) */
 export function pow(a: Tensor | number, b: Tensor | number): F32 {
   if (typeof b === 'number' && isTensor(a)) {
-    const t = f32('pow', 'a', a);
+    const t = checkFloat('pow', 'a', a);
     checkNumber('pow', 'exponent', b, true);
     const y = new Tensor<'float32'>(native.powScalar(t.handle('pow'), b), t.shape, 'float32');
     // d(x^e)/dx = e x^(e-1), and 0 for e = 0 (as PyTorch, even at x = 0).
@@ -155,7 +149,7 @@ export const ceil = (x: Tensor): F32 => unary('ceil', x);
 
 /** alpha * x + beta in one pass. @example scale(x, 1 / 255, -0.5) */
 export function scale(x: Tensor, alpha: number, beta = 0): F32 {
-  const t = f32('scale', 'x', x);
+  const t = checkFloat('scale', 'x', x);
   checkNumber('scale', 'alpha', alpha, true);
   checkNumber('scale', 'beta', beta, true);
   const y = new Tensor<'float32'>(native.affine(t.handle('scale'), alpha, beta), t.shape, 'float32');
@@ -166,7 +160,7 @@ export function scale(x: Tensor, alpha: number, beta = 0): F32 {
 // ---- reductions ----------------------------------------------------------------------------
 
 function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly number[] | undefined, keepdim: boolean): F32 {
-  const t = f32(op, 'x', x);
+  const t = checkFloat(op, 'x', x);
   checkBool(op, 'keepdim', keepdim);
   const list = axis === undefined ? t.shape.map((_, i) => i) : typeof axis === 'number' ? [axis] : axis;
   if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`axis\` to be an axis or an array of axes, got ${describe(axis)}`);
@@ -211,7 +205,7 @@ export const min = (x: Tensor, axis?: number | readonly number[], keepdim = fals
  * @example argmax(logits, 1)   // predicted classes [N]
  */
 export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor<'int32'> {
-  const t = f32('argmax', 'x', x);
+  const t = checkFloat('argmax', 'x', x);
   checkBool('argmax', 'keepdim', keepdim);
   if (t.size === 0) fail('E_SHAPE', 'argmax: the tensor is empty');
   if (axis === undefined) {
@@ -263,8 +257,8 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): F32 {
 
 function matmulForward(a: Tensor, b: Tensor, options: MatmulOptions): F32 {
   const op = 'matmul';
-  let ta = f32(op, 'a', a);
-  let tb = f32(op, 'b', b);
+  let ta = checkFloat(op, 'a', a);
+  let tb = checkFloat(op, 'b', b);
   checkSameDevice(op, { a: ta, b: tb });
   const transA = options.transA === undefined ? false : checkBool(op, 'transA', options.transA);
   const transB = options.transB === undefined ? false : checkBool(op, 'transB', options.transB);

@@ -37,6 +37,13 @@ export function checkTensor(op: string, name: string, value: unknown): Tensor {
   return t;
 }
 
+/** A float32 tensor that has not been disposed (the argument check of most ops). */
+export function checkFloat(op: string, name: string, value: unknown): Tensor<'float32'> {
+  const t = checkTensor(op, name, value);
+  checkDtype(op, name, t, 'float32');
+  return t as Tensor<'float32'>;
+}
+
 export function checkDtype(op: string, name: string, t: Tensor, dtype: DType): void {
   if (t.dtype !== dtype) fail('E_DTYPE', `${op}: expected \`${name}\` of dtype ${dtype}, got ${t.dtype}`);
 }

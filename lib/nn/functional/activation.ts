@@ -6,18 +6,12 @@
 import { record } from '../../autograd';
 import { Activation, native, type ActivationKind } from '../../native';
 import { Tensor } from '../../tensor';
-import { checkDtype, checkNumber, checkTensor } from '../../validate';
+import { checkFloat, checkNumber } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 
-function input(op: string, name: string, x: unknown): F32 {
-  const t = checkTensor(op, name, x);
-  checkDtype(op, name, t, 'float32');
-  return t as F32;
-}
-
 function forward(kind: keyof typeof Activation, x: Tensor, param = 0): F32 {
-  const t = input(kind, 'x', x);
+  const t = checkFloat(kind, 'x', x);
   const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(kind), param), t.shape, 'float32');
   return record(kind, y, [t], (dy, [sx, sy]) => [activationBackward(kind, dy, sx, sy, param)], [t, y]);
 }
@@ -25,7 +19,7 @@ function forward(kind: keyof typeof Activation, x: Tensor, param = 0): F32 {
 /** @internal dx from dy and the forward's x and y. */
 export function activationBackward(kind: keyof typeof Activation, dy: Tensor, x: Tensor, y: Tensor, param = 0): F32 {
   const op = `${kind} backward`;
-  const [tdy, tx, ty] = [input(op, 'dy', dy), input(op, 'x', x), input(op, 'y', y)];
+  const [tdy, tx, ty] = [checkFloat(op, 'dy', dy), checkFloat(op, 'x', x), checkFloat(op, 'y', y)];
   return new Tensor(native.activationBackward(Activation[kind] as ActivationKind, tdy.handle(op), tx.handle(op), ty.handle(op), param), tx.shape, 'float32');
 }
 

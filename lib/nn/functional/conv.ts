@@ -13,7 +13,7 @@ import { record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
-import { checkBool, checkDtype, checkInt, checkTensor, describe, shapeStr } from '../../validate';
+import { checkBool, checkFloat, checkInt, describe, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 
@@ -67,19 +67,13 @@ export interface ConvBackwardResult {
 
 // ---- argument checks -------------------------------------------------------------------------
 
-function f32(op: string, name: string, value: unknown): F32 {
-  const t = checkTensor(op, name, value);
-  checkDtype(op, name, t, 'float32');
-  return t as F32;
-}
-
 function rank(op: string, name: string, t: Tensor, r: number, layout: string): void {
   if (t.shape.length !== r) fail('E_SHAPE', `${op}: expected \`${name}\` of shape ${layout}, got ${shapeStr(t.shape)}`);
 }
 
 function optionalBias(op: string, b: unknown, channels: number): F32 | null {
   if (b === undefined || b === null) return null;
-  const t = f32(op, 'b', b);
+  const t = checkFloat(op, 'b', b);
   if (t.shape.length !== 1 || t.shape[0] !== channels) fail('E_SHAPE', `${op}: expected \`b\` of shape [${channels}], got ${shapeStr(t.shape)}`);
   return t;
 }
@@ -190,7 +184,7 @@ const convGrads = (r: ConvBackwardResult): (F32 | null)[] => [r.dx, r.dw, r.db];
  */
 export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOptions = {}): F32 {
   const op = 'conv2d';
-  const tx = f32(op, 'x', x), tw = f32(op, 'w', w);
+  const tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
   rank(op, 'x', tx, 4, '[N, C, H, W]');
   rank(op, 'w', tw, 4, '[K, C / groups, kh, kw]');
   const tb = optionalBias(op, b, tw.shape[0]);
@@ -206,7 +200,7 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
  */
 export function conv2dBackward(dy: Tensor, x: Tensor, w: Tensor, opts: Conv2dOptions = {}, grads: ConvGradients = {}): ConvBackwardResult {
   const op = 'conv2d backward';
-  const tdy = f32(op, 'dy', dy), tx = f32(op, 'x', x), tw = f32(op, 'w', w);
+  const tdy = checkFloat(op, 'dy', dy), tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
   rank(op, 'x', tx, 4, '[N, C, H, W]');
   rank(op, 'w', tw, 4, '[K, C / groups, kh, kw]');
   const plan = planConv2d(op, tx, tw, opts);
@@ -248,7 +242,7 @@ function squeezeHeight(t: F32 | null): F32 | null {
  */
 export function conv1d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv1dOptions = {}): F32 {
   const op = 'conv1d';
-  const tx = f32(op, 'x', x), tw = f32(op, 'w', w);
+  const tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
   rank(op, 'x', tx, 3, '[N, C, L]');
   rank(op, 'w', tw, 3, '[K, C / groups, k]');
   const tb = optionalBias(op, b, tw.shape[0]);
@@ -264,7 +258,7 @@ export function conv1d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv1dOpti
 /** @internal Gradients of sum(conv1d(x, w, b, opts) * dy). */
 export function conv1dBackward(dy: Tensor, x: Tensor, w: Tensor, opts: Conv1dOptions = {}, grads: ConvGradients = {}): ConvBackwardResult {
   const op = 'conv1d backward';
-  const tdy = f32(op, 'dy', dy), tx = f32(op, 'x', x), tw = f32(op, 'w', w);
+  const tdy = checkFloat(op, 'dy', dy), tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
   rank(op, 'x', tx, 3, '[N, C, L]');
   rank(op, 'w', tw, 3, '[K, C / groups, k]');
   rank(op, 'dy', tdy, 3, '[N, K, Lo]');
@@ -321,7 +315,7 @@ function planConvTranspose2d(op: string, x: F32, w: F32, opts: ConvTranspose2dOp
  */
 export function convTranspose2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: ConvTranspose2dOptions = {}): F32 {
   const op = 'convTranspose2d';
-  const tx = f32(op, 'x', x), tw = f32(op, 'w', w);
+  const tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
   rank(op, 'x', tx, 4, '[N, C, H, W]');
   rank(op, 'w', tw, 4, '[C, K / groups, kh, kw]');
   const plan = planConvTranspose2d(op, tx, tw, opts);
@@ -337,7 +331,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: C
  */
 export function convTranspose2dBackward(dy: Tensor, x: Tensor, w: Tensor, opts: ConvTranspose2dOptions = {}, grads: ConvGradients = {}): ConvBackwardResult {
   const op = 'convTranspose2d backward';
-  const tdy = f32(op, 'dy', dy), tx = f32(op, 'x', x), tw = f32(op, 'w', w);
+  const tdy = checkFloat(op, 'dy', dy), tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
   rank(op, 'x', tx, 4, '[N, C, H, W]');
   rank(op, 'w', tw, 4, '[C, K / groups, kh, kw]');
   const plan = planConvTranspose2d(op, tx, tw, opts);
@@ -365,7 +359,7 @@ function checkLinear(op: string, x: F32, w: F32): void {
  */
 export function linear(x: Tensor, w: Tensor, b?: Tensor | null): F32 {
   const op = 'linear';
-  const tx = f32(op, 'x', x), tw = f32(op, 'w', w);
+  const tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
   checkLinear(op, tx, tw);
   const tb = optionalBias(op, b, tw.shape[0]);
   const y = wrap(native.linearForward(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null), [...tx.shape.slice(0, -1), tw.shape[0]]);
@@ -375,7 +369,7 @@ export function linear(x: Tensor, w: Tensor, b?: Tensor | null): F32 {
 /** @internal Gradients of sum(linear(x, w, b) * dy): dx = dy w, dw = dy^T x, db = sum of dy's rows. */
 export function linearBackward(dy: Tensor, x: Tensor, w: Tensor, grads: ConvGradients = {}): ConvBackwardResult {
   const op = 'linear backward';
-  const tdy = f32(op, 'dy', dy), tx = f32(op, 'x', x), tw = f32(op, 'w', w);
+  const tdy = checkFloat(op, 'dy', dy), tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
   checkLinear(op, tx, tw);
   checkDy(op, tdy, [...tx.shape.slice(0, -1), tw.shape[0]]);
   const need = needs(op, grads);

@@ -11,15 +11,9 @@ import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { clone } from '../../ops';
 import { Tensor } from '../../tensor';
-import { checkAxis, checkBool, checkDtype, checkInt, checkNumber, checkTensor, describe, shapeStr } from '../../validate';
+import { checkAxis, checkBool, checkFloat, checkInt, checkNumber, describe, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
-
-function input(op: string, name: string, x: unknown): F32 {
-  const t = checkTensor(op, name, x);
-  checkDtype(op, name, t, 'float32');
-  return t as F32;
-}
 
 function wrap(h: Handle, shape: readonly number[]): F32 {
   return new Tensor(h, shape, 'float32');
@@ -38,7 +32,7 @@ function rankAtLeast(op: string, x: Tensor, rank: number, expected: string): voi
 // ---- PReLU ----------------------------------------------------------------------------------
 
 function preluWeight(op: string, x: Tensor, weight: unknown): F32 {
-  const w = input(op, 'weight', weight);
+  const w = checkFloat(op, 'weight', weight);
   const channels = x.rank >= 2 ? x.shape[1] : 1;
   if (w.rank !== 1 || (w.shape[0] !== 1 && w.shape[0] !== channels)) {
     fail('E_SHAPE', `${op}: expected \`weight\` of shape [1] or [${channels}] (the channels of x ${shapeStr(x.shape)}), got ${shapeStr(w.shape)}`);
@@ -52,7 +46,7 @@ function preluWeight(op: string, x: Tensor, weight: unknown): F32 {
  * @example F.prelu(x, full([16], 0.25))   // x: [N, 16, H, W]
  */
 export function prelu(x: Tensor, weight: Tensor): F32 {
-  const tx = input('prelu', 'x', x);
+  const tx = checkFloat('prelu', 'x', x);
   const w = preluWeight('prelu', tx, weight);
   const y = wrap(native.preluForward(tx.handle('prelu'), w.handle('prelu')), tx.shape);
   return record('prelu', y, [tx, w], (dy, [sx, sw]) => {
@@ -64,7 +58,7 @@ export function prelu(x: Tensor, weight: Tensor): F32 {
 /** @internal dx and dweight (summed over the batch and positions) from dy, x and weight. */
 export function preluBackward(dy: Tensor, x: Tensor, weight: Tensor): { dx: F32; dweight: F32 } {
   const op = 'prelu backward';
-  const [tdy, tx] = [input(op, 'dy', dy), input(op, 'x', x)];
+  const [tdy, tx] = [checkFloat(op, 'dy', dy), checkFloat(op, 'x', x)];
   sameShape(op, 'dy and x', tdy, tx);
   const w = preluWeight(op, tx, weight);
   const [dx, dw] = native.preluBackward(tdy.handle(op), tx.handle(op), w.handle(op));
@@ -92,7 +86,7 @@ function maxoutShape(op: string, x: Tensor, pieces: unknown): number[] {
  * @example F.maxout(x, 2)   // [8, 64, 7, 7] -> [8, 32, 7, 7]
  */
 export function maxout(x: Tensor, pieces: number): F32 {
-  const tx = input('maxout', 'x', x);
+  const tx = checkFloat('maxout', 'x', x);
   const shape = maxoutShape('maxout', tx, pieces);
   const y = wrap(native.maxoutForward(tx.handle('maxout'), pieces), shape);
   return record('maxout', y, [tx], (dy, [sx]) => [maxoutBackward(dy, sx, pieces)], [tx]);
@@ -101,7 +95,7 @@ export function maxout(x: Tensor, pieces: number): F32 {
 /** @internal dx from dy and the forward's x (the winners are found again). */
 export function maxoutBackward(dy: Tensor, x: Tensor, pieces: number): F32 {
   const op = 'maxout backward';
-  const [tdy, tx] = [input(op, 'dy', dy), input(op, 'x', x)];
+  const [tdy, tx] = [checkFloat(op, 'dy', dy), checkFloat(op, 'x', x)];
   const shape = maxoutShape(op, tx, pieces);
   if (tdy.shape.length !== shape.length || tdy.shape.some((d, i) => d !== shape[i])) {
     fail('E_SHAPE', `${op}: expected \`dy\` of shape ${shapeStr(shape)}, got ${shapeStr(tdy.shape)}`);
@@ -121,7 +115,7 @@ function softmaxDim(op: string, x: Tensor, dim: unknown): number {
  * @example F.softmax(logits, 1)   // [N, classes], rows sum to 1
  */
 export function softmax(x: Tensor, dim: number): F32 {
-  const tx = input('softmax', 'x', x);
+  const tx = checkFloat('softmax', 'x', x);
   const y = wrap(native.softmaxForward(tx.handle('softmax'), softmaxDim('softmax', tx, dim), false), tx.shape);
   return record('softmax', y, [tx], (dy, [sy]) => [softmaxBackward('softmax', dy, sy, dim)], [y]);
 }
@@ -131,7 +125,7 @@ export function softmax(x: Tensor, dim: number): F32 {
  * @example F.logSoftmax(logits, -1)
  */
 export function logSoftmax(x: Tensor, dim: number): F32 {
-  const tx = input('logSoftmax', 'x', x);
+  const tx = checkFloat('logSoftmax', 'x', x);
   const y = wrap(native.softmaxForward(tx.handle('logSoftmax'), softmaxDim('logSoftmax', tx, dim), true), tx.shape);
   return record('logSoftmax', y, [tx], (dy, [sy]) => [softmaxBackward('logSoftmax', dy, sy, dim)], [y]);
 }
@@ -142,7 +136,7 @@ export function logSoftmax(x: Tensor, dim: number): F32 {
  */
 export function softmaxBackward(kind: 'softmax' | 'logSoftmax', dy: Tensor, y: Tensor, dim: number): F32 {
   const op = `${kind} backward`;
-  const [tdy, ty] = [input(op, 'dy', dy), input(op, 'y', y)];
+  const [tdy, ty] = [checkFloat(op, 'dy', dy), checkFloat(op, 'y', y)];
   sameShape(op, 'dy and y', tdy, ty);
   return wrap(native.softmaxBackward(tdy.handle(op), ty.handle(op), softmaxDim(op, ty, dim), kind === 'logSoftmax'), ty.shape);
 }
@@ -160,7 +154,7 @@ function checkP(op: string, p: unknown): number {
  * evaluation or p = 0, where y is a copy of x).
  */
 export function dropoutWithMask(x: Tensor, p = 0.5, training = true): { y: F32; mask: F32 | null } {
-  const tx = input('dropout', 'x', x);
+  const tx = checkFloat('dropout', 'x', x);
   checkP('dropout', p);
   checkBool('dropout', 'training', training);
   if (!training || p === 0) return { y: record('dropout', clone(tx), [tx], (dy) => [dy]), mask: null };
@@ -186,10 +180,10 @@ export function dropout(x: Tensor, p = 0.5, training = true): F32 {
 /** @internal dx = dy * mask / (1 - p); a null mask (nothing dropped) gives a copy of dy. */
 export function dropoutBackward(dy: Tensor, mask: Tensor | null, p: number): F32 {
   const op = 'dropout backward';
-  const tdy = input(op, 'dy', dy);
+  const tdy = checkFloat(op, 'dy', dy);
   checkP(op, p);
   if (mask === null) return clone(tdy);
-  const tm = input(op, 'mask', mask);
+  const tm = checkFloat(op, 'mask', mask);
   sameShape(op, 'dy and mask', tdy, tm);
   return wrap(native.dropoutBackward(tdy.handle(op), tm.handle(op), p), tdy.shape);
 }
@@ -212,7 +206,7 @@ function lrnArgs(op: string, x: Tensor, size: unknown, alpha: unknown, beta: unk
  */
 export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 0.75, k = 1): F32 {
   const op = 'localResponseNorm';
-  const tx = input(op, 'x', x);
+  const tx = checkFloat(op, 'x', x);
   lrnArgs(op, tx, size, alpha, beta, k);
   const y = wrap(native.lrnForward(tx.handle(op), size, alpha, beta, k), tx.shape);
   return record(op, y, [tx], (dy, [sx]) => [localResponseNormBackward(dy, sx, size, alpha, beta, k)], [tx]);
@@ -221,7 +215,7 @@ export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 
 /** @internal dx from dy and the forward's x (the denominators are recomputed). */
 export function localResponseNormBackward(dy: Tensor, x: Tensor, size: number, alpha = 1e-4, beta = 0.75, k = 1): F32 {
   const op = 'localResponseNorm backward';
-  const [tdy, tx] = [input(op, 'dy', dy), input(op, 'x', x)];
+  const [tdy, tx] = [checkFloat(op, 'dy', dy), checkFloat(op, 'x', x)];
   sameShape(op, 'dy and x', tdy, tx);
   lrnArgs(op, tx, size, alpha, beta, k);
   return wrap(native.lrnBackward(tdy.handle(op), tx.handle(op), size, alpha, beta, k), tx.shape);
@@ -243,7 +237,7 @@ function perChannel(op: string, name: string, value: unknown, channels: number, 
     if (optional) return null;
     fail('E_ARG', `${op}: expected \`${name}\` to be a Tensor, got ${describe(value)}`);
   }
-  const t = input(op, name, value);
+  const t = checkFloat(op, name, value);
   if (t.rank !== 1 || t.shape[0] !== channels) fail('E_SHAPE', `${op}: expected \`${name}\` of shape [${channels}], got ${shapeStr(t.shape)}`);
   return t;
 }
@@ -259,7 +253,7 @@ export function batchNormWithStats(
   options: BatchNormOptions = {},
 ): { y: F32; mean: F32; invstd: F32 } {
   const op = 'batchNorm';
-  const tx = input(op, 'x', x);
+  const tx = checkFloat(op, 'x', x);
   rankAtLeast(op, tx, 2, '[N, C] or [N, C, ...]');
   if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected \`options\` to be an object, got ${describe(options)}`);
   const { training = true, momentum = 0.1, eps = 1e-5 } = options;
@@ -314,7 +308,7 @@ export function batchNormBackward(
   dy: Tensor, x: Tensor, weight: Tensor | null | undefined, mean: Tensor, invstd: Tensor, training: boolean,
 ): { dx: F32; dweight: F32; dbias: F32 } {
   const op = 'batchNorm backward';
-  const [tdy, tx] = [input(op, 'dy', dy), input(op, 'x', x)];
+  const [tdy, tx] = [checkFloat(op, 'dy', dy), checkFloat(op, 'x', x)];
   rankAtLeast(op, tx, 2, '[N, C] or [N, C, ...]');
   sameShape(op, 'dy and x', tdy, tx);
   checkBool(op, 'training', training);

@@ -12,7 +12,7 @@ import { isRecording, record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
-import { checkBool, checkDtype, checkNumber, checkTensor, describe, shapeStr } from '../../validate';
+import { checkBool, checkDtype, checkFloat, checkNumber, checkTensor, describe, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 type I32 = Tensor<'int32'>;
@@ -67,8 +67,7 @@ export interface MixedPool2dOptions {
 // ---- argument checks -------------------------------------------------------------------------
 
 function input(op: string, name: string, x: unknown, ranks: readonly number[] = [3, 4]): F32 {
-  const t = checkTensor(op, name, x);
-  checkDtype(op, name, t, 'float32');
+  const t = checkFloat(op, name, x);
   if (!ranks.includes(t.rank)) {
     fail('E_SHAPE', `${op}: expected \`${name}\` of shape ${ranks.includes(3) ? '[N, C, H, W] or [C, H, W]' : '[N, C, H, W]'}, got ${shapeStr(t.shape)}`);
   }
