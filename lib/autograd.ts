@@ -24,7 +24,7 @@ import { adopt, collectCreated, keep } from './engine';
 import { fail } from './errors';
 import { native, type Handle } from './native';
 import * as ops from './ops';
-import { Tensor, type DType } from './tensor';
+import { DEVICE_CODE, Tensor, type DType } from './tensor';
 import { checkBool, checkTensor, describe, isTensor, shapeStr } from './validate';
 
 // ---- grad mode ---------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor<'float32'> {
  */
 export function expandTo(g: Tensor, shape: readonly number[]): Tensor<'float32'> {
   if (sameShape(g.shape, shape)) return g as Tensor<'float32'>;
-  const zeros = new Tensor(native.fill(shape.slice(), 0, 0), shape, 'float32');
+  const zeros = new Tensor(native.fill(shape.slice(), 0, 0, DEVICE_CODE[g.device]), shape, 'float32');
   return ops.add(zeros, g);
 }
 
@@ -258,7 +258,7 @@ export function backward(root: Tensor, gradient?: Tensor | null, options: Backwa
     if (root.size !== 1) {
       fail('E_SHAPE', `${op}: the tensor has shape ${shapeStr(root.shape)}; an implicit gradient (1) exists only for one-element tensors: pass \`gradient\` of that shape`);
     }
-    g0 = new Tensor(native.fill(root.shape.slice(), 0, 1), root.shape, 'float32');
+    g0 = new Tensor(native.fill(root.shape.slice(), 0, 1, DEVICE_CODE[root.device]), root.shape, 'float32');
   } else {
     const g = checkTensor(op, 'gradient', gradient);
     if (g.dtype !== 'float32') fail('E_DTYPE', `${op}: expected \`gradient\` of dtype float32, got ${g.dtype}`);

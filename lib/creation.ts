@@ -1,7 +1,9 @@
 /** Making tensors: from data, filled, ranges, and seeded random numbers. */
 import { fail } from './errors';
 import { native, type TypedArray } from './native';
-import { DTYPE_CODE, Tensor, type DType, type NestedArray } from './tensor';
+import { requireCuda } from './cuda';
+import { parseDevice, toDevice } from './ops';
+import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device, type NestedArray } from './tensor';
 import { checkInt, checkNumber, checkShape, checkTensor, describe, shapeStr, sizeOf } from './validate';
 
 export interface TensorOptions<D extends DType = DType> {
@@ -11,6 +13,8 @@ export interface TensorOptions<D extends DType = DType> {
   dtype?: D;
   /** Make a leaf that requires grad (float32 only). */
   requiresGrad?: boolean;
+  /** 'cpu' (the default) or 'cuda': the values are copied there. */
+  device?: Device | string;
 }
 
 /** Options of the filled and random creators: `zeros([3], { requiresGrad: true })`. */
@@ -18,6 +22,16 @@ export interface CreationOptions<D extends DType = DType> {
   dtype?: D;
   /** Make a leaf that requires grad (float32 only). */
   requiresGrad?: boolean;
+  /** 'cpu' (the default) or 'cuda'. */
+  device?: Device | string;
+}
+
+// The device code of a creation's options (checking that the GPU is usable when asked for).
+function deviceCode(op: string, device: unknown): 0 | 1 {
+  if (device === undefined) return 0;
+  const d = parseDevice(op, device);
+  if (d === 'cuda') requireCuda(op);
+  return DEVICE_CODE[d];
 }
 
 // Creators take a dtype name or an options object in the same place.
@@ -106,7 +120,13 @@ export function tensor<D extends DType = 'float32'>(
       return Number(v);
     });
   }
-  return withGrad(new Tensor(native.fromData(typed, shape), shape, dtype), options.requiresGrad);
+  let t = new Tensor(native.fromData(typed, shape), shape, dtype);
+  if (options.device !== undefined && parseDevice(op, options.device) !== 'cpu') {
+    const moved = toDevice(t, options.device);
+    t.dispose();
+    t = moved;
+  }
+  return withGrad(t, options.requiresGrad);
 }
 
 /** A tensor of `value` everywhere. @example full([2, 3], 7); full([3], 0.5, { requiresGrad: true }) */
@@ -116,7 +136,7 @@ export function full<D extends DType = 'float32'>(shape: readonly number[], valu
   const d = (o.dtype === undefined ? 'float32' : checkDtypeName('full', o.dtype)) as D;
   checkNumber('full', 'value', value, d === 'float32');
   if (d === 'int32') checkInt('full', 'value', value, -2147483648, 2147483647);
-  return withGrad(new Tensor(native.fill(s, DTYPE_CODE[d], value), s, d), o.requiresGrad);
+  return withGrad(new Tensor(native.fill(s, DTYPE_CODE[d], value, deviceCode('full', o.device)), s, d), o.requiresGrad);
 }
 
 /** Zeros. @example zeros([64, 1, 28, 28]); zeros([10], { requiresGrad: true }) */
@@ -131,12 +151,12 @@ export function ones<D extends DType = 'float32'>(shape: readonly number[], dtyp
 
 export function zerosLike<D extends DType>(x: Tensor<D>): Tensor<D> {
   checkTensor('zerosLike', 'x', x);
-  return full(x.shape, 0, x.dtype);
+  return full(x.shape, 0, { dtype: x.dtype, device: x.device });
 }
 
 export function onesLike<D extends DType>(x: Tensor<D>): Tensor<D> {
   checkTensor('onesLike', 'x', x);
-  return full(x.shape, 1, x.dtype);
+  return full(x.shape, 1, { dtype: x.dtype, device: x.device });
 }
 
 /**
@@ -175,7 +195,8 @@ export function rand(shape: readonly number[], low = 0, high = 1, options: Creat
   checkNumber('rand', 'low', low);
   checkNumber('rand', 'high', high);
   if (!(high >= low)) fail('E_ARG', `rand: expected low <= high, got low ${low}, high ${high}`);
-  return withGrad(new Tensor(native.randomUniform(s, low, high), s, 'float32'), creationOptions('rand', options).requiresGrad);
+  const o = creationOptions('rand', options);
+  return withGrad(new Tensor(native.randomUniform(s, low, high, deviceCode('rand', o.device)), s, 'float32'), o.requiresGrad);
 }
 
 /** Normal with the given mean and standard deviation (default 0, 1), seeded. @example randn([3, 3]); randn([3], 0, 0.1, { requiresGrad: true }) */
@@ -184,7 +205,8 @@ export function randn(shape: readonly number[], mean = 0, std = 1, options: Crea
   checkNumber('randn', 'mean', mean);
   checkNumber('randn', 'std', std);
   if (std < 0) fail('E_ARG', `randn: expected std >= 0, got ${std}`);
-  return withGrad(new Tensor(native.randomNormal(s, mean, std), s, 'float32'), creationOptions('randn', options).requiresGrad);
+  const o = creationOptions('randn', options);
+  return withGrad(new Tensor(native.randomNormal(s, mean, std, deviceCode('randn', o.device)), s, 'float32'), o.requiresGrad);
 }
 
 /** 1 with probability p, else 0 (float32), seeded. @example bernoulli([10], 0.3) */

@@ -168,10 +168,11 @@ export function info(options?: CudaOptions): CudaInfo {
   else if (deviceCount === 0) reason = `no usable GPU (${r.reason})`;
   else if (r.cudnn && !r.cudnn.loaded) reason = libraryReason('cuDNN', r.cudnn);
   else if (r.cublas && !r.cublas.loaded) reason = libraryReason('cuBLAS', r.cublas);
-  else reason = `GPU, cuDNN ${r.cudnn?.version} and cuBLAS ${r.cublas?.version} found, but the CUDA backend's ops are not built yet`;
+  else reason = '';
+  if (r.available) ready = true;
   return {
     compiled: r.compiled,
-    available: false, // the ops are not built yet: never claim a GPU path that is not there
+    available: r.available,
     reason,
     deviceCount,
     devices: r.deviceList,
@@ -182,8 +183,22 @@ export function info(options?: CudaOptions): CudaInfo {
   };
 }
 
+// Set once the backend was found usable (a success is kept for the life of the process).
+let ready = false;
+
 /**
- * Whether tensors can be put on the 'cuda' device. False until the CUDA backend's ops exist.
+ * @internal Loads the CUDA backend on first use, or throws E_DEVICE with the one-line reason.
+ * Ops that create GPU tensors from nothing (`to('cuda')`, creation with `device: 'cuda'`) call it.
+ */
+export function requireCuda(op: string): void {
+  if (ready) return;
+  const i = info();
+  if (!i.available) throw new ConvnetError(`${op}: the CUDA device is not available: ${i.reason}`, 'E_DEVICE');
+}
+
+/**
+ * Whether tensors can be put on the 'cuda' device: the addon has the CUDA backend, there is a
+ * GPU, and cuDNN and cuBLAS were found (`info().reason` says what is missing).
  * @example if (!cuda.isAvailable()) console.log('CPU only:', cuda.info().reason)
  */
 export function isAvailable(options?: CudaOptions): boolean {
@@ -230,4 +245,65 @@ export function resolveDevice(requested: 'auto' | 'cpu' | 'cuda', options?: Cuda
   if (i.available) return { device: 'cuda', reason: null };
   if (requested === 'cuda') throw new ConvnetError(`the CUDA device is not available: ${i.reason}`, 'E_DEVICE');
   return { device: 'cpu', reason: `CUDA not available: ${i.reason}` };
+}
+
+/** The CUDA backend's switches (PyTorch's defaults). */
+export interface CudaSettings {
+  /** Time the convolution algorithms once per shape and keep the fastest (torch.backends.cudnn.benchmark). Default false: cuDNN's heuristic. */
+  benchmark: boolean;
+  /** Let cuDNN convolutions use TF32 tensor cores (torch.backends.cudnn.allow_tf32). Default true. */
+  allowTF32Cudnn: boolean;
+  /** Let cuBLAS matrix products (linear, matmul) use TF32 (torch.backends.cuda.matmul.allow_tf32). Default false. */
+  allowTF32Matmul: boolean;
+  /** Only deterministic convolution algorithms (torch.backends.cudnn.deterministic). Default false. */
+  deterministic: boolean;
+}
+
+/**
+ * Changes some of the CUDA backend's settings and returns them all. Applies to ops called after.
+ * @example cuda.setOptions({ benchmark: true, allowTF32Cudnn: false });
+ */
+export function setOptions(options: Partial<CudaSettings>): CudaSettings {
+  if (options === null || typeof options !== 'object') throw new ConvnetError(`cuda.setOptions: expected an options object, got ${options}`, 'E_ARG');
+  const known = ['benchmark', 'allowTF32Cudnn', 'allowTF32Matmul', 'deterministic'];
+  for (const [k, v] of Object.entries(options)) {
+    if (!known.includes(k)) throw new ConvnetError(`cuda.setOptions: unknown option \`${k}\` (expected ${known.join(', ')})`, 'E_ARG');
+    if (v !== undefined && typeof v !== 'boolean') throw new ConvnetError(`cuda.setOptions: expected \`${k}\` to be a boolean, got ${v}`, 'E_ARG');
+  }
+  return native.cudaSetOptions(options) as CudaSettings;
+}
+
+/** The CUDA backend's settings (see {@link setOptions}). @example console.log(cuda.options().allowTF32Cudnn) */
+export function options(): CudaSettings {
+  return native.cudaSetOptions({}) as CudaSettings;
+}
+
+/** The GPU memory allocator's counters, in bytes. */
+export interface CudaMemoryInfo {
+  /** Held by live tensors (and queued work), rounded to the allocator's block sizes. */
+  allocatedBytes: number;
+  /** Freed blocks kept for reuse (see {@link emptyCache}). */
+  cachedBytes: number;
+  /** Taken from the driver: allocated + cached. */
+  reservedBytes: number;
+  /** The most ever allocated at once. */
+  peakBytes: number;
+  /** cudaMalloc calls so far (a working cache stops making them). */
+  mallocCalls: number;
+}
+
+/**
+ * The GPU allocator's counters (all 0 before the first GPU tensor; null without the backend).
+ * @example const m = cuda.memory(); console.log(m?.allocatedBytes, m?.cachedBytes);
+ */
+export function memory(): CudaMemoryInfo | null {
+  return native.cudaMemory();
+}
+
+/**
+ * Gives the GPU blocks kept for reuse back to the driver (waits for the GPU first).
+ * @example cuda.emptyCache();
+ */
+export function emptyCache(): void {
+  native.cudaEmptyCache();
 }

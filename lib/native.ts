@@ -12,7 +12,7 @@ export type Handle = { readonly __nativeTensor: unique symbol };
 export type DTypeCode = 0 | 1;
 export type TypedArray = Float32Array | Int32Array;
 
-export interface NativeMemory { tensors: number; storages: number; bytes: number; queued: number; cachedBytes: number }
+export interface NativeMemory { tensors: number; storages: number; bytes: number; queued: number; cachedBytes: number; cudaStorages: number; cudaBytes: number }
 export interface NativeBackends {
   cpu: { threads: number; gemmKernel: string; vecMathKernel: string };
   cuda: { compiled: boolean; available: boolean; reason: string; devices?: number; runtimeVersion?: number; driverVersion?: number };
@@ -43,6 +43,24 @@ export interface NativeCudaReport {
   cublas: NativeLibraryReport | null;
 }
 
+/** 0 = cpu, 1 = cuda (native/core/storage.h: Device). */
+export type DeviceCode = 0 | 1;
+
+export interface CudaOptionsState {
+  benchmark: boolean;
+  allowTF32Cudnn: boolean;
+  allowTF32Matmul: boolean;
+  deterministic: boolean;
+}
+
+export interface NativeCudaMemory {
+  allocatedBytes: number;
+  cachedBytes: number;
+  reservedBytes: number;
+  peakBytes: number;
+  mallocCalls: number;
+}
+
 export interface NativeAddon {
   init(errorClass: typeof ConvnetError): void;
   fromData(data: TypedArray, shape: readonly number[]): Handle;
@@ -60,6 +78,14 @@ export interface NativeAddon {
   backends(): NativeBackends;
   /** Probes the devices and loads cuDNN and cuBLAS (once: a success is kept); never throws for a missing library. */
   cudaLoad(options: NativeCudaLoadOptions): NativeCudaReport;
+  /** Sets the given CUDA options (all checked first) and returns them all; {} without the CUDA backend. */
+  cudaSetOptions(options?: Partial<CudaOptionsState>): CudaOptionsState;
+  /** The GPU caching allocator's counters; null without the CUDA backend. */
+  cudaMemory(): NativeCudaMemory | null;
+  cudaEmptyCache(): void;
+  /** A copy of x on device 0 (cpu) or 1 (cuda), or x itself (a new handle) when it is there. */
+  toDevice(x: Handle, device: DeviceCode): Handle;
+  deviceOf(x: Handle): DeviceCode;
   philoxBlock(words: number[]): number[];
   /** Tests and benchmarks: forces the vectorised-math path ('avx512' | 'avx2' | 'portable'), null for the detected one; in queue order. */
   setVecMathPath(name: string | null): void;
@@ -67,15 +93,16 @@ export interface NativeAddon {
   vecMathEval(fn: 'exp' | 'log' | 'expShift', x: Float32Array, shift?: number): Float32Array;
   vecMathEval(fn: 'max' | 'expSum', x: Float32Array, shift?: number): number;
 
-  empty(shape: readonly number[], dtype: DTypeCode): Handle;
-  fill(shape: readonly number[], dtype: DTypeCode, value: number): Handle;
-  arange(start: number, step: number, count: number, dtype: DTypeCode): Handle;
+  // Creation: the last argument is the device (0 cpu, the default; 1 cuda).
+  empty(shape: readonly number[], dtype: DTypeCode, device?: DeviceCode): Handle;
+  fill(shape: readonly number[], dtype: DTypeCode, value: number, device?: DeviceCode): Handle;
+  arange(start: number, step: number, count: number, dtype: DTypeCode, device?: DeviceCode): Handle;
   cast(x: Handle, dtype: DTypeCode): Handle;
   /** In place, in queue order: dst takes src's values (same shape and dtype). */
   copyInto(dst: Handle, src: Handle): void;
-  randomUniform(shape: readonly number[], low: number, high: number): Handle;
-  randomNormal(shape: readonly number[], mean: number, std: number): Handle;
-  randomBernoulli(shape: readonly number[], p: number): Handle;
+  randomUniform(shape: readonly number[], low: number, high: number, device?: DeviceCode): Handle;
+  randomNormal(shape: readonly number[], mean: number, std: number, device?: DeviceCode): Handle;
+  randomBernoulli(shape: readonly number[], p: number, device?: DeviceCode): Handle;
   binary(op: BinaryOpCode, a: Handle, b: Handle): Handle;
   binaryScalar(op: BinaryOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
   unary(op: UnaryOpCode, x: Handle): Handle;

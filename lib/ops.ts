@@ -6,7 +6,8 @@
 import { expandTo, isRecording, noGrad, record, sumTo } from './autograd';
 import { fail } from './errors';
 import { BinaryOp, ReduceOp, UnaryOp, native, type BinaryOpCode, type ReduceOpCode, type UnaryOpCode } from './native';
-import { DTYPE_CODE, Tensor, type DType } from './tensor';
+import { requireCuda } from './cuda';
+import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device } from './tensor';
 import {
   broadcastShapes, checkAxis, checkFloat, checkBool, checkDtype, checkInt, checkNumber, checkSameDevice, checkShape, checkTensor,
   describe, isTensor, shapeStr, sizeOf,
@@ -400,7 +401,7 @@ export function slice<D extends DType>(x: Tensor<D>, begin: readonly number[], s
     for (let d = 0; d < full.length; d++) {
       const before = b[d], after = full[d] - b[d] - s[d];
       if (before === 0 && after === 0) continue;
-      const pad = (size: number) => new Tensor(native.fill(g.shape.map((v, k) => (k === d ? size : v)), 0, 0), g.shape.map((v, k) => (k === d ? size : v)), 'float32');
+      const pad = (size: number) => new Tensor(native.fill(g.shape.map((v, k) => (k === d ? size : v)), 0, 0, DEVICE_CODE[g.device]), g.shape.map((v, k) => (k === d ? size : v)), 'float32');
       g = concat([...(before > 0 ? [pad(before)] : []), g, ...(after > 0 ? [pad(after)] : [])], d);
     }
     return [g];
@@ -433,7 +434,7 @@ export function indexSelect<D extends DType>(x: Tensor<D>, dim: number, index: T
   const shape0 = t.shape;
   // dx: zeros with dy added at the picked positions (repeated indices add up).
   return record('indexSelect', y, [t, i], (dy, [si]) => {
-    const zeros = native.fill(shape0.slice(), 0, 0);
+    const zeros = native.fill(shape0.slice(), 0, 0, DEVICE_CODE[dy.device]);
     try {
       return [new Tensor(native.indexAdd(zeros, a, si.handle('indexSelect backward'), dy.handle('indexSelect backward')), shape0, 'float32'), null];
     } finally {
@@ -460,7 +461,7 @@ export function gather<D extends DType>(x: Tensor<D>, dim: number, index: Tensor
   const shape0 = t.shape;
   // dx: zeros with dy scatter-added where index points (repeated indices add up).
   return record('gather', y, [t, i], (dy, [si]) => {
-    const zeros = native.fill(shape0.slice(), 0, 0);
+    const zeros = native.fill(shape0.slice(), 0, 0, DEVICE_CODE[dy.device]);
     try {
       return [new Tensor(native.scatterAdd(zeros, a, si.handle('gather backward'), dy.handle('gather backward')), shape0, 'float32'), null];
     } finally {
@@ -493,4 +494,34 @@ export function cast<T extends DType>(x: Tensor, dtype: T): Tensor<T> {
 export function clone<D extends DType>(x: Tensor<D>): Tensor<D> {
   const t = checkTensor('clone', 'x', x) as Tensor<D>;
   return cast(t, t.dtype) as Tensor<D>;
+}
+
+// ---- devices --------------------------------------------------------------------------------
+
+/** 'cpu' or 'cuda' from a device name ('cuda:0' is the one GPU the backend uses). */
+export function parseDevice(op: string, device: unknown): Device {
+  if (device === 'cpu' || device === 'cuda') return device;
+  if (typeof device === 'string' && /^cuda:\d+$/.test(device)) {
+    if (device !== 'cuda:0') fail('E_DEVICE', `${op}: only one GPU (cuda:0) is supported, got ${JSON.stringify(device)}`);
+    return 'cuda';
+  }
+  return fail('E_DEVICE', `${op}: unknown device ${describe(device)}; expected 'cpu' or 'cuda'`);
+}
+
+/**
+ * `x.to(device)`: x itself when it is there, else a copy on `device` (see `Tensor.to`). The
+ * copy is recorded, so gradients come back to x's device.
+ * @example const g = toDevice(randn([2, 2]), 'cuda');
+ */
+export function toDevice<D extends DType>(x: Tensor<D>, device: string): Tensor<D> {
+  const op = 'to';
+  const t = checkTensor(op, 'x', x) as Tensor<D>;
+  const target = parseDevice(op, device);
+  t.handle(op);
+  if (target === t.device) return t;
+  if (target === 'cuda') requireCuda(op);
+  const y = new Tensor(native.toDevice(t.handle(op), DEVICE_CODE[target]), t.shape, t.dtype);
+  if (t.dtype !== 'float32') return y;
+  const from = t.device;
+  return record('to', y as Tensor<'float32'>, [t], (dy) => [toDevice(dy, from)]) as unknown as Tensor<D>;
 }

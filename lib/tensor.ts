@@ -13,7 +13,10 @@ import * as ops from './ops';
 import { TENSOR_BRAND, sizeOf } from './validate';
 
 export type DType = 'float32' | 'int32';
-export type Device = 'cpu';
+/** Where a tensor's memory is: the CPU, or the GPU of the CUDA backend. */
+export type Device = 'cpu' | 'cuda';
+export const DEVICE_CODE = { cpu: 0, cuda: 1 } as const;
+const DEVICE_NAME = ['cpu', 'cuda'] as const;
 export interface DataTypeMap { float32: Float32Array; int32: Int32Array }
 /** Nested arrays of numbers, as `tensor()` takes and `array()` gives. */
 export type NestedArray = number | NestedArray[];
@@ -24,7 +27,7 @@ export class Tensor<D extends DType = DType> {
   /** Sizes of the axes, e.g. [N, C, H, W]. */
   readonly shape: readonly number[];
   readonly dtype: D;
-  readonly device: Device = 'cpu';
+  readonly device: Device;
   readonly [TENSOR_BRAND] = true;
   #handle: Handle | null;
   #requiresGrad = false;
@@ -36,6 +39,7 @@ export class Tensor<D extends DType = DType> {
     this.#handle = handle;
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
+    this.device = DEVICE_NAME[native.deviceOf(handle)];
     track(this, handle);
   }
 
@@ -208,17 +212,25 @@ export class Tensor<D extends DType = DType> {
   }
 
   /**
-   * The tensor on `device`: itself when it is there already (as PyTorch). `'cuda'` needs the GPU
-   * backend: until it is available this throws E_DEVICE saying why (see `backends()`).
-   * @example const y = x.to('cpu');
+   * The tensor on `device` ('cpu' or 'cuda'; 'cuda:0' names the same GPU): itself when it is
+   * there already (as PyTorch), else a copy there. Gradients flow back through the copy. A copy
+   * to the GPU first waits for this tensor's pending CPU work; a copy to the CPU is queued and
+   * never blocks. `'cuda'` needs the CUDA backend (see `cuda.isAvailable()`); without it this
+   * throws E_DEVICE saying why.
+   * @example const x = randn([64, 1, 28, 28]).to('cuda'); const y = model.forward(x).to('cpu');
    */
-  to(device: string): Tensor<D> {
-    this.handle('to');
-    if (device === this.device) return this;
-    if (device === 'cuda' || /^cuda:\d+$/.test(device)) {
-      fail('E_DEVICE', `to: the CUDA device is not available: ${native.backends().cuda.reason}`);
-    }
-    return fail('E_DEVICE', `to: unknown device ${JSON.stringify(device)}; expected 'cpu' or 'cuda'`);
+  to(device: Device | `cuda:${number}` | string): Tensor<D> {
+    return ops.toDevice(this, device);
+  }
+
+  /** `to('cuda')`. */
+  cuda(): Tensor<D> {
+    return this.to('cuda');
+  }
+
+  /** `to('cpu')`. */
+  cpu(): Tensor<D> {
+    return this.to('cpu');
   }
 
   // ---- ops as methods (see lib/ops.ts for each one's documentation) -------------------

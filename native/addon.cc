@@ -6,9 +6,15 @@ namespace {
 using namespace convnet;
 using namespace convnet::api;
 
+// add: an entry point that runs on the CPU only (a GPU tensor argument is an E_DEVICE error).
 template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
 void add(Napi::Env env, Napi::Object exports, const char* name) {
   exports.Set(name, Napi::Function::New(env, guarded<Fn>, name));
+}
+// add_gpu: an entry point with a CUDA path too (it dispatches on its inputs' device).
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+void add_gpu(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New(env, guarded<Fn, true>, name));
 }
 
 Napi::Object Register(Napi::Env env, Napi::Object exports) {
@@ -21,11 +27,11 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<Init>(env, exports, "init");
   add<FromData>(env, exports, "fromData");
   add<Release>(env, exports, "release");
-  add<Read>(env, exports, "read");
-  add<ReadSync>(env, exports, "readSync");
+  add_gpu<Read>(env, exports, "read");
+  add_gpu<ReadSync>(env, exports, "readSync");
   add<Sync>(env, exports, "sync");
   add<SyncBlocking>(env, exports, "syncBlocking");
-  add<Reshape>(env, exports, "reshape");
+  add_gpu<Reshape>(env, exports, "reshape");
   add<Memory>(env, exports, "memory");
   add<EmptyCache>(env, exports, "emptyCache");
   add<SetNumThreads>(env, exports, "setNumThreads");
@@ -33,6 +39,11 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<ManualSeed>(env, exports, "manualSeed");
   add<Backends>(env, exports, "backends");
   add<CudaLoad>(env, exports, "cudaLoad");
+  add<CudaSetOptions>(env, exports, "cudaSetOptions");
+  add<CudaMemory>(env, exports, "cudaMemory");
+  add<CudaEmptyCache>(env, exports, "cudaEmptyCache");
+  add_gpu<ToDevice>(env, exports, "toDevice");
+  add_gpu<DeviceOf>(env, exports, "deviceOf");
   add<PhiloxBlock>(env, exports, "philoxBlock");
   add<SetVecMathPath>(env, exports, "setVecMathPath");
   add<VecMathEval>(env, exports, "vecMathEval");

@@ -5,6 +5,21 @@
 
 #include "api/napi_util.h"
 #include "core/philox.h"
+#include "cuda/cuda_ops.h"  // declarations only: the CUDA ops, named inside CONVNET_ON_CUDA
+
+#ifdef CONVNET_WITH_CUDA
+#include "cuda/context.h"
+// Runs a GPU op's launch (the statement after `op`) now, on the CUDA stream, naming it for
+// later error messages. In a build without CUDA no tensor is ever on the GPU, so the branch is
+// never taken, and the statement is not even compiled (its functions do not exist there).
+#define CONVNET_ON_CUDA(op, ...)       \
+  do {                                 \
+    ::convnet::cuda::set_last_op(op);  \
+    __VA_ARGS__;                       \
+  } while (0)
+#else
+#define CONVNET_ON_CUDA(op, ...) ::convnet::fail("E_DEVICE", op, ": this build of the addon has no CUDA backend")
+#endif
 
 namespace convnet {
 
@@ -31,8 +46,13 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info);  // (n), in queue ord
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info);  // () -> n
 Napi::Value ManualSeed(const Napi::CallbackInfo& info);     // (seed): restarts the CPU generator
 Napi::Value Backends(const Napi::CallbackInfo& info);       // () -> { cpu: {...}, cuda: {...} }
+Napi::Value ToDevice(const Napi::CallbackInfo& info);       // (x, device 0 cpu | 1 cuda) -> copy on that device (x itself if there)
+Napi::Value DeviceOf(const Napi::CallbackInfo& info);       // (x) -> 0 cpu | 1 cuda
 // cuda_api.cc
 Napi::Value CudaLoad(const Napi::CallbackInfo& info);       // ({ cudnnPath?, cublasPath?, sitePackages, toolkitDirs }) -> device and loader report
+Napi::Value CudaSetOptions(const Napi::CallbackInfo& info); // ({ benchmark?, allowTF32Cudnn?, allowTF32Matmul?, deterministic? }) -> the options now
+Napi::Value CudaMemory(const Napi::CallbackInfo& info);     // () -> { allocatedBytes, cachedBytes, reservedBytes, peakBytes, mallocCalls } | null
+Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info); // () gives the cached GPU blocks back to the driver
 Napi::Value PhiloxBlock(const Napi::CallbackInfo& info);    // ([k0,k1,c0..c3]) -> 4 words (tests)
 Napi::Value SetVecMathPath(const Napi::CallbackInfo& info); // (name | null), in queue order (tests, benchmarks)
 Napi::Value VecMathEval(const Napi::CallbackInfo& info);    // (fn, Float32Array, shift?) on the JS thread (tests)

@@ -4,6 +4,8 @@
 #include "api/api.h"
 
 #ifdef CONVNET_WITH_CUDA
+#include "cuda/allocator.h"
+#include "cuda/context.h"
 #include "cuda/device.h"
 #include "cuda/loader.h"
 #endif
@@ -22,10 +24,12 @@ Napi::Object cuda_probe(Napi::Env env) {
   out.Set("devices", probe.devices);
   out.Set("runtimeVersion", probe.runtime_version);
   out.Set("driverVersion", probe.driver_version);
-  // The kernels come with the rest of the GPU backend (issue 5): until then the CUDA device is
-  // never usable for tensors, whatever the probe and the loader find (lib/cuda.ts says so).
-  out.Set("available", false);
-  out.Set("reason", probe.devices > 0 ? std::string("the CUDA backend's ops are not built yet") : probe.reason);
+  // Usable for tensors once there is a device and cuDNN and cuBLAS were loaded (cudaLoad).
+  const bool loaded = cuda::libraries_loaded();
+  out.Set("available", probe.devices > 0 && loaded);
+  out.Set("reason", probe.devices == 0 ? probe.reason
+                    : loaded           ? std::string()
+                                       : std::string("cuDNN and cuBLAS are not loaded yet (cuda.load())"));
 #else
   out.Set("compiled", false);
   out.Set("available", false);
@@ -117,12 +121,67 @@ Napi::Value CudaLoad(const Napi::CallbackInfo& info) {
   const cuda::LoadReport report = cuda::load_libraries(options);
   out.Set("cudnn", library_object(env, report.cudnn));
   out.Set("cublas", library_object(env, report.cublas));
+  out.Set("available", probe.devices > 0 && report.cudnn.loaded && report.cublas.loaded);
 #else
   out.Set("deviceList", Napi::Array::New(env, 0));
   out.Set("cudnn", env.Null());
   out.Set("cublas", env.Null());
 #endif
   return out;
+}
+
+namespace {
+bool optional_bool(const Napi::Object& o, const char* key, bool current) {
+  const Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return current;
+  CONVNET_CHECK(v.IsBoolean(), "E_ARG", "cuda.setOptions: expected `", key, "` to be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+}  // namespace
+
+Napi::Value CudaSetOptions(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+#ifdef CONVNET_WITH_CUDA
+  cuda::Settings& s = cuda::settings();
+  if (info.Length() >= 1 && info[0].IsObject()) {
+    const Napi::Object o = info[0].As<Napi::Object>();
+    cuda::Settings next = s;  // all checked before any is applied
+    next.benchmark = optional_bool(o, "benchmark", s.benchmark);
+    next.tf32_cudnn = optional_bool(o, "allowTF32Cudnn", s.tf32_cudnn);
+    next.tf32_matmul = optional_bool(o, "allowTF32Matmul", s.tf32_matmul);
+    next.deterministic = optional_bool(o, "deterministic", s.deterministic);
+    s = next;
+  }
+  out.Set("benchmark", s.benchmark);
+  out.Set("allowTF32Cudnn", s.tf32_cudnn);
+  out.Set("allowTF32Matmul", s.tf32_matmul);
+  out.Set("deterministic", s.deterministic);
+#endif
+  return out;
+}
+
+Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+#ifdef CONVNET_WITH_CUDA
+  const cuda::AllocatorStats st = cuda::allocator_stats();
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("allocatedBytes", static_cast<double>(st.allocated_bytes));
+  out.Set("cachedBytes", static_cast<double>(st.cached_bytes));
+  out.Set("reservedBytes", static_cast<double>(st.reserved_bytes));
+  out.Set("peakBytes", static_cast<double>(st.peak_bytes));
+  out.Set("mallocCalls", static_cast<double>(st.malloc_calls));
+  return out;
+#else
+  return env.Null();
+#endif
+}
+
+Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {
+#ifdef CONVNET_WITH_CUDA
+  if (cuda::device_ready()) cuda::empty_cache();
+#endif
+  return info.Env().Undefined();
 }
 
 }  // namespace api

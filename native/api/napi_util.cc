@@ -60,7 +60,24 @@ const Tensor& tensor_value(Napi::Env env, Napi::Value value, const char* op, con
   TensorHandle* handle = unwrap(env, value);
   CONVNET_CHECK(handle, "E_ARG", op, ": expected `", name, "` to be a tensor");
   CONVNET_CHECK(!handle->released, "E_DISPOSED", op, ": `", name, "` has been disposed");
+  CallDevices& call = call_devices();
+  const Device device = handle->tensor.device();
+  CONVNET_CHECK(device == Device::CPU || call.cuda_ok, "E_DEVICE", op, " does not run on the CUDA device yet: move `",
+                name, "` to the CPU first (.to('cpu'))");
+  if (!call.seen) {
+    call.seen = true;
+    call.device = device;
+    call.first = name;
+  } else {
+    CONVNET_CHECK(device == call.device, "E_DEVICE", op, ": `", name, "` is on ", device_name(device), " but `",
+                  call.first, "` is on ", device_name(call.device), ": an op's tensors must all be on one device (use .to())");
+  }
   return handle->tensor;
+}
+
+CallDevices& call_devices() {
+  thread_local CallDevices devices;
+  return devices;
 }
 
 void release_handle(Napi::Env env, Napi::Value value) {

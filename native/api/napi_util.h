@@ -32,9 +32,24 @@ AddonData& addon_data(Napi::Env env);
 // A JavaScript ConvnetError with .code set.
 Napi::Error js_error(Napi::Env env, const std::string& code, const std::string& message);
 
-// Wraps an N-API function so that C++ errors become ConvnetError (never a crash).
-template <Napi::Value (*Fn)(const Napi::CallbackInfo&)>
+// The devices of one native call's tensor arguments, checked as tensor_arg reads them: all on
+// one device, and on the GPU only for entry points registered as able to run there (addon.cc:
+// add_gpu). Reset by guarded() at the start of each call; per thread (worker_threads).
+struct CallDevices {
+  bool cuda_ok = false;  // the entry point has a CUDA path
+  bool seen = false;     // a tensor argument was read
+  Device device = Device::CPU;
+  const char* first = nullptr;  // the name of the first tensor argument read
+};
+CallDevices& call_devices();
+// The device of the current call's tensor arguments (CPU when it had none).
+inline Device call_device() { return call_devices().seen ? call_devices().device : Device::CPU; }
+
+// Wraps an N-API function so that C++ errors become ConvnetError (never a crash). CudaOk: the
+// function accepts GPU tensors (otherwise one is an E_DEVICE error naming the op).
+template <Napi::Value (*Fn)(const Napi::CallbackInfo&), bool CudaOk = false>
 Napi::Value guarded(const Napi::CallbackInfo& info) {
+  call_devices() = CallDevices{CudaOk};
   try {
     return Fn(info);
   } catch (const Error& e) {

@@ -98,11 +98,25 @@ Napi::Value Release(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// A GPU tensor's values on the CPU: the download is queued now, and a CPU task fills the
+// result once it has arrived (cuda_ops.h: copy_to_host). A CPU tensor is itself.
+Tensor on_cpu(const Tensor& t) {
+  if (!t.is_cuda()) return t;
+  Tensor host = Tensor::empty(t.shape, t.dtype);
+  CONVNET_ON_CUDA("to('cpu')", cuda::copy_to_host(t, host));
+  return host;
+}
+
+// Before a GPU op may read CPU memory that queued CPU work writes: waits for that work.
+void wait_for_cpu_queue() {
+  if (Queue::cpu().pending() > 0) Queue::cpu().wait();
+}
+
 Napi::Value Read(const Napi::CallbackInfo& info) {
   const Tensor& t = tensor_arg(info, 0, "data", "tensor");
   void* destination = nullptr;
   Napi::Value array = new_typed_array(info.Env(), t, &destination);
-  Tensor source = t;  // keeps the memory alive until the copy has run
+  Tensor source = on_cpu(t);  // keeps the memory alive until the copy has run
   return enqueue_completion(info.Env(), array, [source, destination] {
     const size_t bytes = static_cast<size_t>(source.numel()) * 4;
     if (bytes) std::memcpy(destination, source.storage->data(), bytes);
@@ -110,7 +124,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ReadSync(const Napi::CallbackInfo& info) {
-  const Tensor& t = tensor_arg(info, 0, "dataSync", "tensor");
+  const Tensor t = on_cpu(tensor_arg(info, 0, "dataSync", "tensor"));
   Queue::cpu().wait();  // blocks this thread until the value exists; throws queued errors
   void* destination = nullptr;
   Napi::Value array = new_typed_array(info.Env(), t, &destination);
@@ -119,13 +133,42 @@ Napi::Value ReadSync(const Napi::CallbackInfo& info) {
   return array;
 }
 
+// sync waits for both devices' queues: the GPU's through a CPU task, so that it resolves in
+// order with the reads before it.
 Napi::Value Sync(const Napi::CallbackInfo& info) {
+#ifdef CONVNET_WITH_CUDA
+  if (cuda::device_ready()) Queue::cpu().enqueue("sync", [] { cuda::synchronize("sync()"); });
+#endif
   return enqueue_completion(info.Env(), info.Env().Undefined(), nullptr);
 }
 
 Napi::Value SyncBlocking(const Napi::CallbackInfo& info) {
   Queue::cpu().wait();
+#ifdef CONVNET_WITH_CUDA
+  if (cuda::device_ready()) cuda::synchronize("syncBlocking()");
+#endif
   return info.Env().Undefined();
+}
+
+Napi::Value ToDevice(const Napi::CallbackInfo& info) {
+  const char* op = "to";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  const int64_t code = int_arg(info, 1, op, "device");
+  CONVNET_CHECK(code == 0 || code == 1, "E_ARG", op, ": expected device 0 (cpu) or 1 (cuda), got ", code);
+  const Device device = static_cast<Device>(code);
+  if (device == x.device()) return wrap_tensor(info.Env(), x);
+  if (device == Device::CPU) return wrap_tensor(info.Env(), on_cpu(x));
+  Tensor y = Tensor::empty(x.shape, x.dtype, Device::CUDA);
+  // x's values may still be in the CPU queue's hands (x was just computed there); the upload
+  // copies them now, so that work must be done first. This is the one place where moving data
+  // waits on the JavaScript thread (as a non-pinned torch.Tensor.to('cuda') does).
+  wait_for_cpu_queue();
+  CONVNET_ON_CUDA(op, cuda::copy_to_device(x, y));
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+Napi::Value DeviceOf(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<int>(tensor_arg(info, 0, "device", "x").device()));
 }
 
 Napi::Value Reshape(const Napi::CallbackInfo& info) {
@@ -142,10 +185,12 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
   out.Set("tensors", Napi::Number::New(env, static_cast<double>(addon_data(env).live_handles)));
-  out.Set("storages", Napi::Number::New(env, static_cast<double>(Storage::live_count())));
-  out.Set("bytes", Napi::Number::New(env, static_cast<double>(Storage::live_bytes())));
+  out.Set("storages", Napi::Number::New(env, static_cast<double>(Storage::live_count(Device::CPU))));
+  out.Set("bytes", Napi::Number::New(env, static_cast<double>(Storage::live_bytes(Device::CPU))));
   out.Set("queued", Napi::Number::New(env, static_cast<double>(Queue::cpu().pending())));
   out.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(Storage::cached_bytes())));
+  out.Set("cudaStorages", Napi::Number::New(env, static_cast<double>(Storage::live_count(Device::CUDA))));
+  out.Set("cudaBytes", Napi::Number::New(env, static_cast<double>(Storage::live_bytes(Device::CUDA))));
   return out;
 }
 

@@ -94,8 +94,18 @@ HostBlockCache& host_cache() {
 void Storage::empty_cache() { host_cache().release_all(); }
 int64_t Storage::cached_bytes() { return static_cast<int64_t>(host_cache().cached_bytes()); }
 
-std::atomic<int64_t> Storage::live_count_{0};
-std::atomic<int64_t> Storage::live_bytes_{0};
+std::atomic<int64_t> Storage::live_count_[kDeviceCount] = {};
+std::atomic<int64_t> Storage::live_bytes_[kDeviceCount] = {};
+
+const char* device_name(Device device) { return device == Device::CUDA ? "cuda" : "cpu"; }
+
+#ifndef CONVNET_WITH_CUDA
+// A build without the CUDA backend (node-gyp, or CMake without nvcc) never makes CUDA tensors.
+namespace cuda {
+void* device_allocate(size_t, size_t*) { fail("E_DEVICE", "this build of the addon has no CUDA backend"); }
+void device_free(void*, size_t) {}
+}  // namespace cuda
+#endif
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
@@ -129,21 +139,31 @@ std::vector<int64_t> contiguous_strides(const Shape& shape) {
   return strides;
 }
 
-Storage::Storage(size_t bytes) : data_(nullptr), bytes_(bytes), block_bytes_(HostBlockCache::rounded(bytes)) {
-  data_ = host_cache().allocate(block_bytes_);
-  if (!data_) fail("E_OOM", "out of memory: could not allocate ", bytes, " bytes of CPU memory (",
-                   live_bytes_.load(), " bytes held by ", live_count_.load(), " tensors)");
-  live_count_ += 1;
-  live_bytes_ += static_cast<int64_t>(bytes_);
+Storage::Storage(size_t bytes, Device device) : data_(nullptr), bytes_(bytes), block_bytes_(0), device_(device) {
+  const int d = static_cast<int>(device);
+  if (device == Device::CUDA) {
+    data_ = cuda::device_allocate(bytes, &block_bytes_);  // throws E_OOM itself
+  } else {
+    block_bytes_ = HostBlockCache::rounded(bytes);
+    data_ = host_cache().allocate(block_bytes_);
+    if (!data_) fail("E_OOM", "out of memory: could not allocate ", bytes, " bytes of CPU memory (",
+                     live_bytes_[d].load(), " bytes held by ", live_count_[d].load(), " tensors)");
+  }
+  live_count_[d] += 1;
+  live_bytes_[d] += static_cast<int64_t>(bytes_);
 }
 
 Storage::~Storage() {
-  host_cache().deallocate(data_, block_bytes_);
-  live_count_ -= 1;
-  live_bytes_ -= static_cast<int64_t>(bytes_);
+  const int d = static_cast<int>(device_);
+  // CUDA: the block goes back to the allocator's cache at once. Safe: every use of it was
+  // enqueued on the one CUDA stream before this point, and so is every later use of the block.
+  if (device_ == Device::CUDA) cuda::device_free(data_, block_bytes_);
+  else host_cache().deallocate(data_, block_bytes_);
+  live_count_[d] -= 1;
+  live_bytes_[d] -= static_cast<int64_t>(bytes_);
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype) {
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   int64_t n = 1;
   for (int64_t d : shape) {
     CONVNET_CHECK(d >= 0, "E_SHAPE", "shape ", shape_str(shape), " has a negative size");
@@ -154,7 +174,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype) {
   Tensor t;
   t.dtype = dtype;
   t.shape = shape;
-  t.storage = std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype));
+  t.storage = std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype), device);
   return t;
 }
 

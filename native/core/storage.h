@@ -14,6 +14,12 @@ namespace convnet {
 
 enum class DType : int32_t { Float32 = 0, Int32 = 1 };
 
+// Where a tensor's memory lives. CUDA memory comes from the caching allocator of
+// native/cuda/allocator.h and is only touched by work on the CUDA stream (never by the CPU).
+enum class Device : int32_t { CPU = 0, CUDA = 1 };
+constexpr int kDeviceCount = 2;
+const char* device_name(Device device);  // "cpu", "cuda"
+
 inline size_t dtype_size(DType) { return 4; }
 const char* dtype_name(DType dtype);
 
@@ -24,19 +30,27 @@ std::string shape_str(const Shape& shape);  // "[2, 3, 4]"
 // Row-major strides, in elements.
 std::vector<int64_t> contiguous_strides(const Shape& shape);
 
+namespace cuda {
+// The CUDA caching allocator (native/cuda/allocator.cc): a block of at least `bytes`, its real
+// size in *block_bytes; throws E_OOM. In a build without CUDA it throws E_DEVICE.
+void* device_allocate(size_t bytes, size_t* block_bytes);
+void device_free(void* block, size_t block_bytes);
+}  // namespace cuda
+
 class Storage {
  public:
-  explicit Storage(size_t bytes);  // throws E_OOM
+  explicit Storage(size_t bytes, Device device = Device::CPU);  // throws E_OOM (E_DEVICE: no CUDA build)
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
 
   void* data() const { return data_; }
   size_t bytes() const { return bytes_; }
+  Device device() const { return device_; }
 
-  // Counters over the whole process, for memory().
-  static int64_t live_count() { return live_count_.load(); }
-  static int64_t live_bytes() { return live_bytes_.load(); }
+  // Counters over the whole process, per device, for memory().
+  static int64_t live_count(Device device = Device::CPU) { return live_count_[static_cast<int>(device)].load(); }
+  static int64_t live_bytes(Device device = Device::CPU) { return live_bytes_[static_cast<int>(device)].load(); }
   // Freed blocks kept for reuse (see Note [host block cache] in storage.cc), and their release.
   static int64_t cached_bytes();
   static void empty_cache();
@@ -45,8 +59,9 @@ class Storage {
   void* data_;
   size_t bytes_;
   size_t block_bytes_;  // what was allocated: bytes rounded up to a cache size class
-  static std::atomic<int64_t> live_count_;
-  static std::atomic<int64_t> live_bytes_;
+  Device device_;
+  static std::atomic<int64_t> live_count_[kDeviceCount];
+  static std::atomic<int64_t> live_bytes_[kDeviceCount];
 };
 
 struct Tensor {
@@ -54,10 +69,13 @@ struct Tensor {
   Shape shape;
   std::shared_ptr<Storage> storage;
 
-  // Allocates fresh (uninitialised) storage for the shape.
-  static Tensor empty(const Shape& shape, DType dtype);
+  // Allocates fresh (uninitialised) storage for the shape, on `device`.
+  static Tensor empty(const Shape& shape, DType dtype, Device device = Device::CPU);
 
   int64_t numel() const { return shape_numel(shape); }
+  // The device of the memory (CPU for a tensor without storage: an absent optional input).
+  Device device() const { return storage ? storage->device() : Device::CPU; }
+  bool is_cuda() const { return device() == Device::CUDA; }
   int64_t dim() const { return static_cast<int64_t>(shape.size()); }
   float* f32() const { return static_cast<float*>(storage->data()); }
   int32_t* i32() const { return static_cast<int32_t*>(storage->data()); }

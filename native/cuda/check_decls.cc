@@ -47,8 +47,9 @@ CONVNET_ENUM_TYPES(CONVNET_CHECK_ENUM_SIZE)
 
 // Function types: the list's text, read here at global scope, names the real types; it must
 // give exactly the type of the real declaration (parameter types, their order, the result).
-#define CONVNET_CHECK_FUNCTION(name, ret, params) \
-  static_assert(std::is_same_v<decltype(&::name), ret(*) params>, #name ": the real prototype differs");
+// Taking the address into a pointer of exactly our type picks the matching overload (cuBLAS 13's
+// C++ headers overload cublasGemmEx and friends) and fails to compile when none matches.
+#define CONVNET_CHECK_FUNCTION(name, ret, params) [[maybe_unused]] ret(*const check_##name) params = &::name;
 CONVNET_CUDNN_FUNCTIONS(CONVNET_CHECK_FUNCTION)
 CONVNET_CUBLAS_FUNCTIONS(CONVNET_CHECK_FUNCTION)
 CONVNET_CUBLASLT_FUNCTIONS(CONVNET_CHECK_FUNCTION)

@@ -30,6 +30,7 @@ struct cudnnConvolutionStruct;
 struct cudnnPoolingStruct;
 struct cudnnActivationStruct;
 struct cudnnOpTensorStruct;
+struct cudnnLRNStruct;
 struct cublasContext;  // ref L496
 using cudnnHandle_t = cudnnContext*;
 using cudnnTensorDescriptor_t = cudnnTensorStruct*;
@@ -38,6 +39,7 @@ using cudnnConvolutionDescriptor_t = cudnnConvolutionStruct*;
 using cudnnPoolingDescriptor_t = cudnnPoolingStruct*;
 using cudnnActivationDescriptor_t = cudnnActivationStruct*;
 using cudnnOpTensorDescriptor_t = cudnnOpTensorStruct*;
+using cudnnLRNDescriptor_t = cudnnLRNStruct*;
 using cublasHandle_t = cublasContext*;
 
 // ---- enums: X(type, enumerator, value) ---------------------------------------------------------
@@ -174,7 +176,12 @@ using cublasHandle_t = cublasContext*;
   X(cudnnOpTensorOp_t, CUDNN_OP_TENSOR_MIN, 2)                                         \
   X(cudnnOpTensorOp_t, CUDNN_OP_TENSOR_MAX, 3)                                         \
   X(cudnnOpTensorOp_t, CUDNN_OP_TENSOR_SQRT, 4)                                        \
-  X(cudnnOpTensorOp_t, CUDNN_OP_TENSOR_NOT, 5)
+  X(cudnnOpTensorOp_t, CUDNN_OP_TENSOR_NOT, 5)                                         \
+  /* checked against cuDNN 9.19's cudnn_ops.h */                                       \
+  X(cudnnLRNMode_t, CUDNN_LRN_CROSS_CHANNEL_DIM1, 0)                                   \
+  X(cudnnBatchNormMode_t, CUDNN_BATCHNORM_PER_ACTIVATION, 0)                           \
+  X(cudnnBatchNormMode_t, CUDNN_BATCHNORM_SPATIAL, 1)                                  \
+  X(cudnnBatchNormMode_t, CUDNN_BATCHNORM_SPATIAL_PERSISTENT, 2)
 
 #define CONVNET_CUBLAS_ENUMS(X)                                                        \
   /* cublasStatus_t, ref L523-526 */                                                   \
@@ -231,6 +238,7 @@ using cublasHandle_t = cublasContext*;
   T(cudnnConvolutionFwdAlgo_t) T(cudnnConvolutionBwdDataAlgo_t) T(cudnnConvolutionBwdFilterAlgo_t) \
   T(cudnnPoolingMode_t) T(cudnnNanPropagation_t) T(cudnnActivationMode_t) T(cudnnSoftmaxAlgorithm_t) \
   T(cudnnSoftmaxMode_t) T(cudnnMathType_t) T(cudnnDeterminism_t) T(cudnnOpTensorOp_t)          \
+  T(cudnnLRNMode_t) T(cudnnBatchNormMode_t)                                                    \
   T(cublasStatus_t) T(cublasOperation_t) T(cublasMath_t) T(cublasComputeType_t) T(cublasGemmAlgo_t) \
   T(cudaDataType) T(libraryPropertyType)
 
@@ -251,6 +259,8 @@ enum cudnnSoftmaxMode_t : int {};
 enum cudnnMathType_t : int {};
 enum cudnnDeterminism_t : int {};
 enum cudnnOpTensorOp_t : int {};
+enum cudnnLRNMode_t : int {};
+enum cudnnBatchNormMode_t : int {};
 enum cublasStatus_t : int {};
 enum cublasOperation_t : int {};
 enum cublasMath_t : int {};
@@ -489,7 +499,42 @@ static_assert(sizeof(cudnnConvolutionFwdAlgoPerf_t) == 48, "ref L402: sizeof == 
      const void* beta, const cudnnFilterDescriptor_t dwDesc, void* dw))                               \
   X(cudnnConvolutionBackwardBias, cudnnStatus_t,                                                      \
     (cudnnHandle_t h, const void* alpha, const cudnnTensorDescriptor_t dyDesc, const void* dy,         \
-     const void* beta, const cudnnTensorDescriptor_t dbDesc, void* db))
+     const void* beta, const cudnnTensorDescriptor_t dbDesc, void* db))                                \
+  /* LRN and batch norm (cudnn_ops.h, checked against cuDNN 9.19) */                                  \
+  X(cudnnCreateLRNDescriptor, cudnnStatus_t, (cudnnLRNDescriptor_t * normDesc))                        \
+  X(cudnnSetLRNDescriptor, cudnnStatus_t,                                                             \
+    (cudnnLRNDescriptor_t normDesc, unsigned lrnN, double lrnAlpha, double lrnBeta, double lrnK))      \
+  X(cudnnDestroyLRNDescriptor, cudnnStatus_t, (cudnnLRNDescriptor_t lrnDesc))                          \
+  X(cudnnLRNCrossChannelForward, cudnnStatus_t,                                                       \
+    (cudnnHandle_t handle, cudnnLRNDescriptor_t normDesc, cudnnLRNMode_t lrnMode, const void* alpha,  \
+     const cudnnTensorDescriptor_t xDesc, const void* x, const void* beta,                            \
+     const cudnnTensorDescriptor_t yDesc, void* y))                                                   \
+  X(cudnnLRNCrossChannelBackward, cudnnStatus_t,                                                      \
+    (cudnnHandle_t handle, cudnnLRNDescriptor_t normDesc, cudnnLRNMode_t lrnMode, const void* alpha,  \
+     const cudnnTensorDescriptor_t yDesc, const void* y, const cudnnTensorDescriptor_t dyDesc,        \
+     const void* dy, const cudnnTensorDescriptor_t xDesc, const void* x, const void* beta,            \
+     const cudnnTensorDescriptor_t dxDesc, void* dx))                                                 \
+  X(cudnnDeriveBNTensorDescriptor, cudnnStatus_t,                                                     \
+    (cudnnTensorDescriptor_t derivedBnDesc, const cudnnTensorDescriptor_t xDesc,                      \
+     cudnnBatchNormMode_t mode))                                                                      \
+  X(cudnnBatchNormalizationForwardInference, cudnnStatus_t,                                           \
+    (cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void* alpha, const void* beta,            \
+     const cudnnTensorDescriptor_t xDesc, const void* x, const cudnnTensorDescriptor_t yDesc, void* y, \
+     const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc, const void* bnScale, const void* bnBias,   \
+     const void* estimatedMean, const void* estimatedVariance, double epsilon))                       \
+  X(cudnnBatchNormalizationForwardTraining, cudnnStatus_t,                                            \
+    (cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void* alpha, const void* beta,            \
+     const cudnnTensorDescriptor_t xDesc, const void* x, const cudnnTensorDescriptor_t yDesc, void* y, \
+     const cudnnTensorDescriptor_t bnScaleBiasMeanVarDesc, const void* bnScale, const void* bnBias,   \
+     double exponentialAverageFactor, void* resultRunningMean, void* resultRunningVariance,           \
+     double epsilon, void* resultSaveMean, void* resultSaveInvVariance))                              \
+  X(cudnnBatchNormalizationBackward, cudnnStatus_t,                                                   \
+    (cudnnHandle_t handle, cudnnBatchNormMode_t mode, const void* alphaDataDiff,                      \
+     const void* betaDataDiff, const void* alphaParamDiff, const void* betaParamDiff,                 \
+     const cudnnTensorDescriptor_t xDesc, const void* x, const cudnnTensorDescriptor_t dyDesc,        \
+     const void* dy, const cudnnTensorDescriptor_t dxDesc, void* dx,                                  \
+     const cudnnTensorDescriptor_t dBnScaleBiasDesc, const void* bnScale, void* dBnScaleResult,       \
+     void* dBnBiasResult, double epsilon, const void* savedMean, const void* savedInvVariance))
 
 // libcublas.so.12 / .so.13: the exported names are the _v2 ones (ref L488-493). Prototypes:
 // ref L495-514; the [memory] ones are named by ref L518-521 without a prototype.
@@ -512,7 +557,7 @@ static_assert(sizeof(cudnnConvolutionFwdAlgoPerf_t) == 48, "ref L402: sizeof == 
      const void* alpha, const void* A, cudaDataType Atype, int lda, const void* B, cudaDataType Btype,  \
      int ldb, const void* beta, void* C, cudaDataType Ctype, int ldc,                                 \
      cublasComputeType_t computeType, cublasGemmAlgo_t algo))                                         \
-  /* [memory] */                                                                                      \
+  /* [memory], checked against cuBLAS 13.1's headers */                                                                                      \
   X(cublasGetProperty, cublasStatus_t, (libraryPropertyType type, int* value))                        \
   X(cublasGetVersion_v2, cublasStatus_t, (cublasHandle_t handle, int* version))                       \
   X(cublasGetMathMode, cublasStatus_t, (cublasHandle_t handle, cublasMath_t * mode))                  \

@@ -489,6 +489,12 @@ LoadReport load_libraries(const LoadOptions& options) {
   return s.last;
 }
 
+bool libraries_loaded() {
+  State& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return s.cudnn_loaded && s.cublas_loaded;
+}
+
 const decl::CudnnFunctions& cudnn_functions() {
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);

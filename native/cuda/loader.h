@@ -53,6 +53,9 @@ struct LoadReport {
 // Loads both libraries (cuDNN first: its CUDA version picks cuBLAS's major). Never throws.
 LoadReport load_libraries(const LoadOptions& options);
 
+// Whether both libraries are loaded (by an earlier load_libraries()).
+bool libraries_loaded();
+
 // The function tables; throw E_CUDNN / E_CUDA (the last load's message) when not loaded.
 const decl::CudnnFunctions& cudnn_functions();
 const decl::CublasFunctions& cublas_functions();
