@@ -26,6 +26,12 @@ export function track(t: Tensor, handle: Handle): void {
   scopes[scopes.length - 1]?.add(t);
 }
 
+/** A tensor's native handle changed (moved in place): the safety net now frees the new one. */
+export function retrack(t: Tensor, handle: Handle): void {
+  registry.unregister(t);
+  registry.register(t, handle, t);
+}
+
 /** Called by `Tensor.dispose()`. */
 export function untrack(t: Tensor): void {
   registry.unregister(t);
@@ -137,6 +143,14 @@ export interface MemoryInfo {
       /** Freed blocks kept for reuse, not counted in `bytes` (see `emptyCache`). */
       cachedBytes: number;
     };
+    /** The GPU (zeros before the first GPU tensor; `cuda.memory()` has the allocator's details). */
+    cuda: {
+      bytes: number;
+      /** Memory blocks alive (views share one). */
+      storages: number;
+      /** Freed GPU blocks kept for reuse by the caching allocator. */
+      cachedBytes: number;
+    };
   };
 }
 
@@ -152,8 +166,11 @@ export function memory(): MemoryInfo {
   const m = native.memory();
   return {
     tensors: m.tensors,
-    bytes: m.bytes,
-    devices: { cpu: { tensors: m.tensors, bytes: m.bytes, storages: m.storages, queuedOps: m.queued, cachedBytes: m.cachedBytes } },
+    bytes: m.bytes + m.cudaBytes,
+    devices: {
+      cpu: { tensors: m.tensors, bytes: m.bytes, storages: m.storages, queuedOps: m.queued, cachedBytes: m.cachedBytes },
+      cuda: { bytes: m.cudaBytes, storages: m.cudaStorages, cachedBytes: native.cudaMemory()?.cachedBytes ?? 0 },
+    },
   };
 }
 
@@ -165,4 +182,5 @@ export function memory(): MemoryInfo {
  */
 export function emptyCache(): void {
   native.emptyCache();
+  native.cudaEmptyCache();
 }

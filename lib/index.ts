@@ -24,7 +24,7 @@ export type { CudaOptions, CudaInfo, CudaDeviceInfo, LibraryInfo } from './cuda'
 export {
   add, sub, mul, div, pow, maximum, minimum, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, scale,
   sum, mean, max, min, argmax, matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, slice, narrow,
-  indexSelect, gather, oneHot, cast, clone,
+  indexSelect, gather, oneHot, cast, clone, toDevice,
 } from './ops';
 export type { MatmulOptions } from './ops';
 

@@ -6,7 +6,7 @@
 import * as autograd from './autograd';
 import type { BackwardOptions, Node } from './autograd';
 import { fail } from './errors';
-import { isSpared, keep, track, untrack } from './engine';
+import { isSpared, keep, retrack, track, untrack } from './engine';
 import { formatTensor } from './format';
 import { native, type Handle, type TypedArray } from './native';
 import * as ops from './ops';
@@ -27,7 +27,7 @@ export class Tensor<D extends DType = DType> {
   /** Sizes of the axes, e.g. [N, C, H, W]. */
   readonly shape: readonly number[];
   readonly dtype: D;
-  readonly device: Device;
+  #device: Device;
   readonly [TENSOR_BRAND] = true;
   #handle: Handle | null;
   #requiresGrad = false;
@@ -39,8 +39,30 @@ export class Tensor<D extends DType = DType> {
     this.#handle = handle;
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
-    this.device = DEVICE_NAME[native.deviceOf(handle)];
+    this.#device = DEVICE_NAME[native.deviceOf(handle)];
     track(this, handle);
+  }
+
+  /** Where the values are: 'cpu' or 'cuda'. */
+  get device(): Device {
+    return this.#device;
+  }
+
+  /**
+   * @internal Moves this leaf's memory to `device` in place, keeping its identity (a Parameter
+   * stays the one its optimizer holds): `Module.to`. Its gradient is dropped.
+   */
+  moveTo(device: Device): void {
+    const op = 'Module.to';
+    if (this.#gradFn !== null) fail('E_ARG', `${op}: only leaf tensors can move in place`);
+    if (device === this.#device) return;
+    const moved = native.toDevice(this.handle(op), DEVICE_CODE[device]);
+    native.release(this.#handle as Handle);
+    this.#handle = moved;
+    retrack(this, moved);
+    this.#device = device;
+    if (this.#grad !== null && !isSpared(this.#grad)) this.#grad.dispose();
+    this.#grad = null;
   }
 
   /** Number of elements. */

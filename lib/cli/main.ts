@@ -71,11 +71,9 @@ options:
 const DEVICE = { type: ['auto', 'cpu', 'cuda'] as const };
 
 /** Settles the device: 'auto' falls back to the CPU with one line saying why. */
-function chooseDevice(requested: string, log: (s: string) => void): 'cpu' {
+function chooseDevice(requested: string, log: (s: string) => void): 'cpu' | 'cuda' {
   const { device, reason } = resolveDevice(requested as 'auto' | 'cpu' | 'cuda');
   if (reason) log(`device: ${device} (${reason})`);
-  // resolveDevice gives 'cuda' only once the CUDA backend's ops exist; until then this is 'cpu'.
-  if (device !== 'cpu') throw new ConvnetError('the CUDA backend is not wired into the CLI yet', 'E_DEVICE');
   return device;
 }
 
@@ -100,7 +98,7 @@ async function train(argv: string[], log: (s: string) => void): Promise<number> 
     return 0;
   }
   if (positionals.length !== 1 || positionals[0] !== 'lenet5') throw new UsageError(`train: expected the model name "lenet5", got ${positionals.length ? `"${positionals.join(' ')}"` : 'none'}`);
-  chooseDevice(String(options.device ?? 'auto'), log);
+  const device = chooseDevice(String(options.device ?? 'auto'), log);
   const out = path.resolve(String(options.out ?? path.join('runs', 'lenet5')));
   const recipe = {
     ...(options.epochs !== undefined && { epochs: options.epochs as number }),
@@ -110,9 +108,10 @@ async function train(argv: string[], log: (s: string) => void): Promise<number> 
     ...(options.seed !== undefined && { seed: options.seed as number }),
   };
   const dir = options.data === undefined ? undefined : String(options.data);
-  const { model, history, testAccuracy, seconds } = await trainLeNet5({ ...recipe, dir, validate: true, verbose: options.quiet ? 0 : 1 });
+  const { model, history, testAccuracy, seconds } = await trainLeNet5({ ...recipe, dir, device, validate: true, verbose: options.quiet ? 0 : 1 });
   try {
-    log(`test accuracy ${(100 * testAccuracy).toFixed(2)}% after ${history.epoch.length} epochs, ${seconds.toFixed(1)} s`);
+    log(`test accuracy ${(100 * testAccuracy).toFixed(2)}% after ${history.epoch.length} epochs, ${seconds.toFixed(1)} s on ${device}`);
+    model.to('cpu');  // the files and pictures are made from CPU values
     fs.mkdirSync(out, { recursive: true });
     save(model, out);
     const normalize = { ...defaultRecipe.normalize };
@@ -150,8 +149,8 @@ async function evaluateCommand(argv: string[], log: (s: string) => void): Promis
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('evaluate: expected one model folder');
-  chooseDevice(String(options.device ?? 'auto'), log);
-  const model = load(positionals[0]);
+  const device = chooseDevice(String(options.device ?? 'auto'), log);
+  const model = load(positionals[0]).to(device);
   const data = mnist({ dir: options.data === undefined ? undefined : String(options.data), split: (options.split ?? 'test') as 'test' | 'train' });
   try {
     const { loss, accuracy } = await model.evaluate(data, { normalize: normalizationOf(positionals[0]), batchSize: 1000 });
@@ -170,15 +169,15 @@ async function predictCommand(argv: string[], log: (s: string) => void): Promise
     return 0;
   }
   if (positionals.length !== 2) throw new UsageError('predict: expected a model folder and an image file');
-  chooseDevice(String(options.device ?? 'auto'), log);
-  const model: Module = load(positionals[0]);
+  const device = chooseDevice(String(options.device ?? 'auto'), log);
+  const model: Module = load(positionals[0]).to(device);
   const size = model instanceof LeNet5Model ? model.inputSize : 28;
   const normalize = normalizationOf(positionals[0]);
   try {
     const probabilities = noGrad(() => tidy(() => {
       const x = readInputImage(positionals[1], { index: Number(options.index ?? 0), size, invert: options.invert === true });
       model.eval();
-      return softmax(model.call(scale(x, 1 / normalize.std, -normalize.mean / normalize.std)), 1);
+      return softmax(model.call(scale(x, 1 / normalize.std, -normalize.mean / normalize.std).to(device)), 1);
     }));
     const p = await probabilities.data();
     probabilities.dispose();

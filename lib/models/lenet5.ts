@@ -27,6 +27,7 @@ import type { Callback } from '../train/callbacks';
 import type { History } from '../train/fit';
 import type { ProgressOutput } from '../train/progress';
 import { describe } from '../validate';
+import { resolveDevice } from '../cuda';
 
 export interface LeNet5Options {
   /** 'modern' (default): ReLU and max pooling; 'classic': tanh and average pooling. */
@@ -162,6 +163,8 @@ export interface TrainLeNet5Options extends Partial<LeNet5Recipe> {
   verbose?: 0 | 1 | 2;
   output?: ProgressOutput;
   callbacks?: Callback[];
+  /** Where to train: 'cpu' (default), 'cuda', or 'auto' (the GPU when usable, else the CPU). */
+  device?: 'cpu' | 'cuda' | 'auto';
 }
 
 export interface TrainLeNet5Result {
@@ -171,6 +174,8 @@ export interface TrainLeNet5Result {
   testAccuracy: number;
   /** Wall time of training and the final evaluation. */
   seconds: number;
+  /** Where it trained. */
+  device: 'cpu' | 'cuda';
 }
 
 /**
@@ -183,7 +188,7 @@ export interface TrainLeNet5Result {
 export async function trainLeNet5(options: TrainLeNet5Options = {}): Promise<TrainLeNet5Result> {
   const op = 'trainLeNet5';
   if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
-  const { dir, train: givenTrain, test: givenTest, validate, verbose, output, callbacks, ...overrides } = options;
+  const { dir, train: givenTrain, test: givenTest, validate, verbose, output, callbacks, device: requested, ...overrides } = options;
   for (const k of Object.keys(overrides)) if (!(k in defaultRecipe)) fail('E_ARG', `${op}: unknown option \`${k}\``);
   const r: LeNet5Recipe = { ...defaultRecipe, ...overrides };
   const start = performance.now();
@@ -193,8 +198,10 @@ export async function trainLeNet5(options: TrainLeNet5Options = {}): Promise<Tra
     train = padded(train, (32 - train.sampleShape[1]) / 2);
     test = padded(test, (32 - test.sampleShape[1]) / 2);
   }
+  const { device } = resolveDevice(requested ?? 'cpu');
   manualSeed(r.seed);
-  const model = LeNet5({ variant: r.variant, inputSize: r.inputSize });
+  // Initialised on the CPU (the same weights on every device for a seed), then moved.
+  const model = LeNet5({ variant: r.variant, inputSize: r.inputSize }).to(device);
   const params = model.parameters();
   const optimizer: Optimizer = r.optimizer === 'sgd'
     ? new SGD(params, { lr: r.maxLr, momentum: r.momentum, nesterov: r.momentum > 0, weightDecay: r.weightDecay })
@@ -211,7 +218,7 @@ export async function trainLeNet5(options: TrainLeNet5Options = {}): Promise<Tra
       ],
     });
     const { accuracy } = await model.evaluate(test, { normalize: r.normalize, batchSize: 1000 });
-    return { model, history, testAccuracy: accuracy!, seconds: (performance.now() - start) / 1000 };
+    return { model, history, testAccuracy: accuracy!, seconds: (performance.now() - start) / 1000, device };
   } finally {
     optimizer.dispose();
   }

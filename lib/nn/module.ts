@@ -13,7 +13,9 @@ import { keep, tidy } from '../engine';
 import { fail } from '../errors';
 import { native } from '../native';
 import { zeros } from '../creation';
-import { Tensor } from '../tensor';
+import { requireCuda } from '../cuda';
+import { parseDevice } from '../ops';
+import { Tensor, type Device } from '../tensor';
 import { checkBool, checkTensor, describe, isTensor, shapeStr } from '../validate';
 import { evaluate, fit, predict } from '../train/fit';
 import type { DataArg, EvaluateOptions, FitOptions, History, PredictOptions } from '../train/fit';
@@ -371,6 +373,33 @@ export abstract class Module {
 
   /** @internal Called after loadStateDict wrote into the buffers (BatchNorm re-reads its counter). */
   protected afterLoad(): void {}
+
+  /**
+   * Moves every parameter and buffer to `device` ('cpu' or 'cuda') in place, as PyTorch's
+   * `module.to(device)`: the Parameter objects stay the same (an optimizer made before still
+   * updates them, but make it after the move if it already holds state), their gradients are
+   * dropped. Returns the module. Inputs must then be on the same device (`fit`, `evaluate` and
+   * `predict` move the batches themselves).
+   * @example const model = models.LeNet5().to('cuda');
+   */
+  to(device: Device | string): this {
+    const d = parseDevice('Module.to', device);
+    if (d === 'cuda') requireCuda('Module.to');
+    for (const m of this.modules()) {
+      for (const p of m.#parameters.values()) p?.moveTo(d);
+      for (const b of m.#buffers.values()) b?.moveTo(d);
+    }
+    return this;
+  }
+
+  /** The device of the first parameter (or buffer); 'cpu' for a module that has none. */
+  get device(): Device {
+    for (const m of this.modules()) {
+      for (const p of m.#parameters.values()) if (p) return p.device;
+      for (const b of m.#buffers.values()) if (b) return b.device;
+    }
+    return 'cpu';
+  }
 
   /** Frees every parameter, buffer and gradient of this module and its descendants. @example model.dispose() */
   dispose(): void {

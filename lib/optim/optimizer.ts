@@ -112,7 +112,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
 
   /** @internal A zero state tensor of the parameter's shape, exempt from tidy scopes. */
   protected zerosLikeParam(param: Tensor): Tensor<'float32'> {
-    return keep(zeros(param.shape));
+    return keep(zeros<'float32'>(param.shape, { device: param.device }));
   }
 
   /**

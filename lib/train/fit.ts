@@ -19,7 +19,7 @@ import { SGD } from '../optim/sgd';
 import type { Dataset } from '../data/dataset';
 import { DataLoader } from '../data/loader';
 import type { AugmentOptions } from '../data/loader';
-import type { Tensor } from '../tensor';
+import type { Device, Tensor } from '../tensor';
 import { checkBool, checkInt, checkNumber, describe, isTensor } from '../validate';
 import type { BatchLogs, Callback, EpochLogs, TrainableModel, TrainContext } from './callbacks';
 import { Progress } from './progress';
@@ -32,6 +32,8 @@ export interface FitModel extends TrainableModel {
   parameters(): Tensor<'float32'>[];
   modules(): { training: boolean }[];
   train(mode?: boolean): unknown;
+  /** Where the parameters are: batches are moved there. */
+  readonly device: Device;
 }
 
 /** Data for fit/evaluate: a data set (`data.mnist()`, an `ArrayDataset`, any `{ length, get(i) }`) or a `DataLoader`. */
@@ -142,6 +144,18 @@ function makeLoader(op: string, name: string, data: unknown, options: {
   return new DataLoader(asDataset(op, name, data), options);
 }
 
+/**
+ * A batch on the model's device: the loader makes batches on the CPU; a model on the GPU gets
+ * copies there (the CPU originals are freed).
+ */
+function onDevice(batch: { x: Tensor; y: Tensor }, device: Device): { x: Tensor; y: Tensor } {
+  if (batch.x.device === device && batch.y.device === device) return batch;
+  const x = batch.x.to(device), y = batch.y.to(device);
+  if (x !== batch.x) batch.x.dispose();
+  if (y !== batch.y) batch.y.dispose();
+  return { x, y };
+}
+
 /** The modes of the model and every descendant, to put back after evaluation. */
 function saveModes(model: FitModel): () => void {
   const modules = model.modules();
@@ -155,7 +169,9 @@ async function evaluateLoader(model: FitModel, loader: DataLoader, loss: (o: Ten
   model.train(false);
   let total = 0, lossSum = 0, correct = 0, measured = true;
   try {
-    for (const { x, y } of loader) {
+    const device = model.device;
+    for (const batch of loader) {
+      const { x, y } = onDevice(batch, device);
       const n = x.shape[0];
       const { l, pred } = noGrad(() => tidy(() => {
         const out = model.call(x);
@@ -253,7 +269,9 @@ export async function fit(model: FitModel, trainData: DataArg, options: FitOptio
       const start = performance.now();
       let images = 0, lossSum = 0, correct = 0, measured = accuracy, lastLr = optimizer.paramGroups[0].lr;
       let batch = 0;
-      for (const { x, y } of loader) {
+      const device = model.device;
+      for (const loaded of loader) {
+        const { x, y } = onDevice(loaded, device);
         const n = x.shape[0];
         let l: Tensor | null = null, pred: Tensor | null = null;
         try {
@@ -346,9 +364,10 @@ export function predict(model: FitModel, x: Tensor | DataArg, options: PredictOp
       }));
     }
     const loader = makeLoader(op, 'x', x, { batchSize, shuffle: false, seed: 0, normalize: options.normalize });
+    const device = model.device;
     return noGrad(() => tidy(() => {
       const parts: Tensor[] = [];
-      for (const b of loader) parts.push(model.call(b.x));
+      for (const b of loader) parts.push(model.call(onDevice(b, device).x));
       if (parts.length === 0) fail('E_ARG', `${op}: the data has no samples`);
       return parts.length === 1 ? parts[0] : concat(parts, 0);
     }));
