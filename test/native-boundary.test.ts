@@ -59,6 +59,19 @@ describe('the native boundary', () => {
     }
     expect(cc.ones([2]).sum().item()).to.equal(2);
   });
+
+  it('more CPU memory than the machine has is E_OOM, not a process killed while filling it', () => {
+    const physical = require('os').totalmem() as number;
+    const n = Math.ceil((physical * 1.5) / 4);
+    try {
+      cc.zeros([n]);
+      expect.fail('expected E_OOM');
+    } catch (e) {
+      expect((e as cc.ConvnetError).code).to.equal('E_OOM');
+      expect((e as cc.ConvnetError).message).to.match(/more than the machine has/);
+    }
+    expect(cc.ones([2]).sum().item()).to.equal(2);
+  });
 });
 
 function show(v: unknown): string {

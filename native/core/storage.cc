@@ -1,5 +1,7 @@
 #include "storage.h"
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <limits>
 #include <map>
@@ -144,6 +146,12 @@ Storage::Storage(size_t bytes, Device device) : data_(nullptr), bytes_(bytes), b
   if (device == Device::CUDA) {
     data_ = cuda::device_allocate(bytes, &block_bytes_);  // throws E_OOM itself
   } else {
+    // Linux promises any size (overcommit) and then kills the process when the pages are
+    // touched: a request beyond the machine's memory is refused here instead.
+    static const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+    if (physical > 0 && static_cast<double>(bytes) > physical)
+      fail("E_OOM", "out of memory: ", bytes, " bytes of CPU memory asked, more than the machine has (",
+           static_cast<int64_t>(physical), " bytes)");
     block_bytes_ = HostBlockCache::rounded(bytes);
     data_ = host_cache().allocate(block_bytes_);
     if (!data_) fail("E_OOM", "out of memory: could not allocate ", bytes, " bytes of CPU memory (",
