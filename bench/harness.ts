@@ -15,6 +15,19 @@ export interface Timing {
 export interface BenchOptions {
   threads: number[];
   quick: boolean;
+  /** Where our side runs (default 'cpu'); the groups that have GPU cases take 'cuda' (`--device cuda`). */
+  device?: 'cpu' | 'cuda';
+  /** With device 'cuda': cuDNN's algorithm search on both sides (`cuda.setOptions({ benchmark })`, torch.backends.cudnn.benchmark). */
+  cudnnBenchmark?: boolean;
+}
+
+/** What a group returns: its rows, notes under the table, and how to print it. */
+export interface GroupResult {
+  rows: Row[];
+  notes: string[];
+  peakGflops?: Record<number, number>;
+  /** The references' columns in milliseconds even where rows count FLOPs (the GPU conv table). */
+  referenceMs?: boolean;
 }
 
 /** One row of results: our figure beside the references' figures for the same work. */
@@ -65,7 +78,7 @@ export function runPython(script: string, env: Record<string, string>, python = 
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv.OPENBLAS_CORETYPE;
   delete childEnv.OPENBLAS_L2_SIZE;
-  const r = spawnSync(python, ['-c', script], { env: childEnv, encoding: 'utf8', maxBuffer: 16 << 20 });
+  const r = spawnSync(python, ['-c', script], { env: childEnv, encoding: 'utf8', maxBuffer: 16 << 20, timeout: pythonTimeoutMs() });
   if (r.error) return { error: `${python}: ${r.error.message}` };
   if (r.status !== 0) return { error: `${python} exited with ${r.status}: ${(r.stderr || '').trim().split('\n').pop()}` };
   const lines = r.stdout.trim().split('\n');
@@ -74,6 +87,32 @@ export function runPython(script: string, env: Record<string, string>, python = 
   } catch {
     return { error: `${python}: could not read its output` };
   }
+}
+
+/** How long one reference script may run: `CONVNET_BENCH_PYTHON_TIMEOUT` seconds (default: no limit). */
+export function pythonTimeoutMs(): number | undefined {
+  const s = Number(process.env.CONVNET_BENCH_PYTHON_TIMEOUT);
+  return Number.isFinite(s) && s > 0 ? s * 1000 : undefined;
+}
+
+const torchPythons = new Map<string, string>();
+
+/**
+ * The Python that runs the PyTorch side: `CONVNET_TORCH_PYTHON` when set; on the CPU Debian's
+ * `/usr/bin/python3` (as every CPU group always did); for 'cuda' the first of `python3` (PATH),
+ * `$VIRTUAL_ENV/bin/python3`, `/opt/torch/.venv/bin/python3`, `/usr/bin/python3` whose torch
+ * sees a GPU (else `python3`, and the reference columns say why they are empty).
+ */
+export function torchPython(device: 'cpu' | 'cuda' = 'cpu'): string {
+  if (process.env.CONVNET_TORCH_PYTHON) return process.env.CONVNET_TORCH_PYTHON;
+  if (device === 'cpu') return '/usr/bin/python3';
+  let found = torchPythons.get(device);
+  if (found === undefined) {
+    const candidates = ['python3', process.env.VIRTUAL_ENV ? `${process.env.VIRTUAL_ENV}/bin/python3` : '', '/opt/torch/.venv/bin/python3', '/usr/bin/python3'].filter((p) => p);
+    found = candidates.find((p) => spawnSync(p, ['-c', 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 3)'], { stdio: 'ignore', timeout: 120000 }).status === 0) ?? 'python3';
+    torchPythons.set(device, found);
+  }
+  return found;
 }
 
 function pad(s: string, n: number, right = false): string {
@@ -89,10 +128,10 @@ function gflops(flops: number | undefined, t: Timing | undefined): string {
  * Prints the rows as a table: time, GFLOP/s (and images/s, % of peak where rows have them) for
  * ours and each reference, and ratios.
  */
-export function printTable(title: string, rows: Row[], referenceNames: string[]): void {
+export function printTable(title: string, rows: Row[], referenceNames: string[], options: { referenceMs?: boolean } = {}): void {
   const withImages = rows.some((r) => r.images !== undefined);
   const withPeak = rows.some((r) => r.peakFraction !== undefined);
-  const withFlops = rows.some((r) => r.flops !== undefined);
+  const withFlops = rows.some((r) => r.flops !== undefined) && !options.referenceMs;
   const width = Math.max(31, ...rows.map((r) => r.case.length));
   const head = [pad('case', width, true), pad('thr', 4), pad('ours ms', 10), pad('min–max', 19), pad('GFLOP/s', 8)];
   if (withPeak) head.push(pad('%peak', 6));

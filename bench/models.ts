@@ -9,10 +9,13 @@
  * - LeNet-5 inference, batch 1 and 1000: eval mode, no gradients, the logits read back.
  * - AlexNet-style training step on 3x64x64 images (Tiny-ImageNet sized, 200 classes), batch 32,
  *   SGD with momentum 0.9 and weight decay 5e-4 (AlexNet's recipe): see `alexNetSmall`.
+ *
+ * `--device cuda`: the same cases with the models on the GPU (`model.to('cuda')`; `fit` and
+ * `evaluate` move each batch there) beside PyTorch on the GPU (models_torch.py --device cuda).
  */
 import * as path from 'path';
 import * as cc from '../lib';
-import { runPython, summarize, time, type BenchOptions, type Row, type Timing } from './harness';
+import { runPython, summarize, time, torchPython, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
 
 const { nn } = cc;
 
@@ -73,11 +76,30 @@ export function head(ds: cc.data.ArrayDataset, n: number): cc.data.ArrayDataset 
   return new cc.data.ArrayDataset(ds.x.subarray(0, n * size), [n, ...ds.sampleShape], ds.y.subarray(0, n));
 }
 
-export async function benchModels(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
+export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
   const rows: Row[] = [];
   const notes: string[] = [];
   const q = opts.quick;
-  const repeats = q ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 10, minTotalMs: 1000 };
+  const device = opts.device ?? 'cpu';
+  const gpu = device === 'cuda';
+  // On the GPU one sample is no measure (the first calls search cuDNN's algorithms): --quick takes a few.
+  const repeats = q ? (gpu ? { warmup: 2, minRepeats: 5, minTotalMs: 0 } : { warmup: 1, minRepeats: 1, minTotalMs: 0 }) : { warmup: 3, minRepeats: 10, minTotalMs: 1000 };
+  // On the GPU a case that fails (an op not there yet) is noted and the others still run; on the CPU an error ends the run as before.
+  const attempt = async (name: string, fn: () => Promise<void>): Promise<void> => {
+    if (!gpu) return fn();
+    try {
+      await fn();
+    } catch (e) {
+      notes.push(`${name}: not measured: ${(e as Error).message.split('\n')[0]}`);
+    }
+  };
+  // A CPU-made tensor on our device (the CPU original freed).
+  const onDevice = <T extends cc.Tensor>(t: T): T => {
+    if (!gpu) return t;
+    const moved = t.to(device) as T;
+    if (moved !== t) t.dispose();
+    return moved;
+  };
   const recipe = cc.models.LeNet5.defaultRecipe;
   let train: cc.data.ArrayDataset | null = null, test: cc.data.ArrayDataset | null = null;
   try {
@@ -86,39 +108,51 @@ export async function benchModels(opts: BenchOptions): Promise<{ rows: Row[]; no
   } catch (e) {
     notes.push(`no LeNet-5 epoch: ${(e as Error).message}`);
   }
-  // --quick: an "epoch" of 640 images and a test set of 1000; AlexNet at batch 4.
-  const epochImages = q ? 640 : 60000;
-  const alexBatch = q ? 4 : 32;
+  // --quick: an "epoch" of 640 images and a test set of 1000; AlexNet at batch 4 (on the GPU: 10k images, batch 32).
+  const epochImages = q ? (gpu ? 10000 : 640) : 60000;
+  const alexBatch = q && !gpu ? 4 : 32;
   const epochRepeats = q ? 1 : 2;
   const lenetFlops = forwardFlops(cc.models.LeNet5(), [1, 28, 28]);
   const alexFlops = forwardFlops(alexNetSmall(), [3, 64, 64]);
-  const python = process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3';
+  const python = torchPython(device);
   const script = path.resolve(__dirname, '..', '..', 'bench', 'models_torch.py');
   const before = cc.getNumThreads();
+  const cudaBefore = gpu ? cc.cuda.options() : null;
+  if (gpu) {
+    // TF32 as PyTorch's defaults (cuDNN convolutions yes, cuBLAS matmul no), the search as asked.
+    const settings = cc.cuda.setOptions({ benchmark: opts.cudnnBenchmark ?? true, allowTF32Cudnn: true, allowTF32Matmul: false, deterministic: false });
+    notes.push(`ours on the GPU: model.to('cuda'), cuda.setOptions(${JSON.stringify(settings)})`);
+  }
+  try {
   for (const threads of opts.threads) {
     const args = [String(threads), String(epochImages), String(alexBatch), String(epochRepeats), train ? 'mnist' : 'nomnist'];
-    const ref = runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...(q ? ['--quick'] : [])])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python);
+    const flags = [...(q ? ['--quick'] : []), ...(gpu ? ['--device', 'cuda', '--benchmark', opts.cudnnBenchmark ?? true ? 'on' : 'off'] : [])];
+    const ref = runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...flags])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python);
     let torch: Record<string, Timing & { accuracy?: number; version?: string }> = {};
-    if ('error' in ref) notes.push(`PyTorch not measured at ${threads} thread(s): ${ref.error}`);
+    if ('error' in ref) notes.push(`PyTorch not measured at ${threads} thread(s)${gpu ? ` (${python})` : ''}: ${ref.error}`);
     else {
       torch = ref.result as typeof torch;
-      if (threads === opts.threads[0]) notes.push(`PyTorch ${torch.version as unknown as string} (CPU)`);
+      if (threads === opts.threads[0]) notes.push(`PyTorch ${torch.version as unknown as string} (${gpu ? `cuda: ${(torch as Record<string, unknown>).gpu}, ${python}` : 'CPU'})`);
     }
     cc.setNumThreads(threads);
 
     // LeNet-5 training step, batch 64.
     cc.manualSeed(0);
-    {
+    await attempt('lenet5 train step b64', async () => {
       const model = cc.models.LeNet5();
+      if (gpu) model.to(device);
       const opt = new cc.optim.Adam(model.parameters(), { lr: 1e-3 });
-      const x = cc.randn([64, 1, 28, 28]), y = cc.tensor(Int32Array.from({ length: 64 }, (_, i) => i % 10), { dtype: 'int32' });
-      const t = await time(async () => { await trainStep(model, opt, x, y); }, repeats);
-      rows.push({ case: 'lenet5 train step b64', threads, flops: 3 * 64 * lenetFlops, images: 64, ours: t, references: { PyTorch: torch['lenet5 train step b64'] } });
-      opt.dispose(); x.dispose(); y.dispose(); model.dispose();
-    }
+      const x = onDevice(cc.randn([64, 1, 28, 28])), y = onDevice(cc.tensor(Int32Array.from({ length: 64 }, (_, i) => i % 10), { dtype: 'int32' }));
+      try {
+        const t = await time(async () => { await trainStep(model, opt, x, y); }, repeats);
+        rows.push({ case: 'lenet5 train step b64', threads, flops: 3 * 64 * lenetFlops, images: 64, ours: t, references: { PyTorch: torch['lenet5 train step b64'] } });
+      } finally {
+        opt.dispose(); x.dispose(); y.dispose(); model.dispose();
+      }
+    });
 
     // LeNet-5 training epoch on MNIST.
-    if (train && test) {
+    if (train && test) await attempt('lenet5 train epoch', async () => {
       const part = epochImages < train.length ? head(train, epochImages) : train;
       const testPart = q ? head(test, 1000) : test;
       const samples: number[] = [];
@@ -126,6 +160,7 @@ export async function benchModels(opts: BenchOptions): Promise<{ rows: Row[]; no
       for (let r = 0; r < epochRepeats; r++) {
         cc.manualSeed(r);
         const model = cc.models.LeNet5();
+        if (gpu) model.to(device);  // fit and evaluate move each batch to the model's device
         const opt = new cc.optim.Adam(model.parameters(), { lr: recipe.maxLr });
         const t0 = performance.now();
         await model.fit(part, {
@@ -142,14 +177,15 @@ export async function benchModels(opts: BenchOptions): Promise<{ rows: Row[]; no
       rows.push({ case: name, threads, flops: 3 * part.length * lenetFlops, images: part.length, ours, references: { PyTorch: tr } });
       notes.push(`${threads} thread(s): test accuracy after one epoch: ours ${accuracies.map((a) => (100 * a).toFixed(2) + '%').join(', ')}` +
         `${tr?.accuracy !== undefined ? `; PyTorch ${(100 * tr.accuracy).toFixed(2)}%` : ''}`);
-    }
+    });
 
     // LeNet-5 inference, batch 1 and 1000.
-    {
+    await attempt('lenet5 inference', async () => {
       const model = cc.models.LeNet5();
+      if (gpu) model.to(device);
       model.train(false);
       for (const b of [1, 1000]) {
-        const x = cc.randn([b, 1, 28, 28]);
+        const x = onDevice(cc.randn([b, 1, 28, 28]));
         const t = await time(async () => {
           const out = cc.noGrad(() => model.call(x) as cc.Tensor);
           await out.data();
@@ -160,21 +196,28 @@ export async function benchModels(opts: BenchOptions): Promise<{ rows: Row[]; no
         x.dispose();
       }
       model.dispose();
-    }
+    });
 
     // AlexNet-style training step on 64x64 images.
-    {
+    await attempt('alexnet64 train step', async () => {
       cc.manualSeed(0);
       const model = alexNetSmall();
+      if (gpu) model.to(device);
       const opt = new cc.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
-      const x = cc.randn([alexBatch, 3, 64, 64]), y = cc.tensor(Int32Array.from({ length: alexBatch }, (_, i) => (i * 7) % 200), { dtype: 'int32' });
-      const t = await time(async () => { await trainStep(model, opt, x, y); }, q ? repeats : { warmup: 2, minRepeats: 5, minTotalMs: 0 });
-      const name = `alexnet64 train step b${alexBatch}`;
-      rows.push({ case: name, threads, flops: 3 * alexBatch * alexFlops, images: alexBatch, ours: t, references: { PyTorch: torch[name] } });
-      opt.dispose(); x.dispose(); y.dispose(); model.dispose();
-    }
+      const x = onDevice(cc.randn([alexBatch, 3, 64, 64])), y = onDevice(cc.tensor(Int32Array.from({ length: alexBatch }, (_, i) => (i * 7) % 200), { dtype: 'int32' }));
+      try {
+        const t = await time(async () => { await trainStep(model, opt, x, y); }, q ? repeats : { warmup: 2, minRepeats: gpu ? 10 : 5, minTotalMs: 0 });
+        const name = `alexnet64 train step b${alexBatch}`;
+        rows.push({ case: name, threads, flops: 3 * alexBatch * alexFlops, images: alexBatch, ours: t, references: { PyTorch: torch[name] } });
+      } finally {
+        opt.dispose(); x.dispose(); y.dispose(); model.dispose();
+      }
+    });
   }
-  cc.setNumThreads(before);
+  } finally {
+    cc.setNumThreads(before);
+    if (cudaBefore) cc.cuda.setOptions(cudaBefore);
+  }
   notes.push(`FLOPs: convolutions and linear layers, 2 per multiply-add, forward ${(lenetFlops / 1e6).toFixed(2)} MFLOP per LeNet-5 image, ` +
     `${(alexFlops / 1e6).toFixed(0)} MFLOP per AlexNet-64 image; a training step counts 3x the forward`);
   notes.push('epoch: model.fit (the DataLoader assembling batches in JavaScript included) beside a PyTorch loop indexing a tensor; ' +

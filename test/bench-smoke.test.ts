@@ -51,7 +51,8 @@ describe('the benchmark harness', function () {
 
   it('refuses an unknown group or option with a message and a non-zero exit', () => {
     const root = path.resolve(__dirname, '..', '..');
-    for (const args of [['nope'], ['--bogus'], ['--threads', '0']]) {
+    // (the --device cases are refused before anything runs, with or without a GPU)
+    for (const args of [['nope'], ['--bogus'], ['--threads', '0'], ['--device', 'tpu'], ['gemm', '--device', 'cuda'], ['conv', '--device', 'cuda', '--cudnn-benchmark', 'yes']]) {
       let failed = false;
       try {
         execFileSync(process.execPath, [path.join(root, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8', stdio: 'pipe' });
