@@ -139,14 +139,14 @@ async function benchConvCuda(opts: BenchOptions): Promise<GroupResult> {
   const spec = layers.map((l) => ({ name: l.name, x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1, t: !!l.transposed }));
   const argv = [script, JSON.stringify(spec), String(inner), benchmark ? 'on' : 'off', ...(q ? ['--quick'] : [])];
   const ref = runPython(`import runpy, sys; sys.argv = ${JSON.stringify(argv)}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python);
-  type TorchOut = { eager: Record<string, Timing>; best: Record<string, Timing>; bestMethod: Record<string, string>; version: string; cudnn: number; gpu: string; tf32: unknown };
-  let torch: TorchOut = { eager: {}, best: {}, bestMethod: {}, version: '', cudnn: 0, gpu: '', tf32: null };
+  type TorchOut = { eager: Record<string, Timing>; best: Record<string, Timing>; bestMethod: Record<string, string>; version: string; cudnn: number; gpu: string; tf32: unknown; benchmarkLimit: number };
+  let torch: TorchOut = { eager: {}, best: {}, bestMethod: {}, version: '', cudnn: 0, gpu: '', tf32: null, benchmarkLimit: 0 };
   if ('error' in ref) notes.push(`PyTorch not measured (${python}): ${ref.error}`);
   else {
     torch = ref.result as TorchOut;
     const methods = [...new Set(Object.values(torch.bestMethod))];
     notes.push(`PyTorch ${torch.version} (${python}) on ${torch.gpu}, cuDNN ${torch.cudnn}, benchmark ${benchmark ? 'on' : 'off'}, TF32 ${JSON.stringify(torch.tf32)}; ` +
-      `cuDNN best: benchmark mode's algorithm, GPU time by ${methods.join(' / ') || '-'}`);
+      `cuDNN best: benchmark mode's algorithm (benchmark_limit ${torch.benchmarkLimit}${torch.benchmarkLimit === 0 ? ': every engine config' : ''}), GPU time by ${methods.join(' / ') || '-'}`);
   }
   const before = cc.cuda.options();
   // TF32 as PyTorch's defaults (cuDNN convolutions yes, cuBLAS matmul no), the search as asked.
@@ -194,7 +194,7 @@ async function benchConvCuda(opts: BenchOptions): Promise<GroupResult> {
   const measured = rows.filter((r) => r.references['cuDNN best']);
   const slow = measured.filter((r) => r.ours.medianMs > 1.05 * r.references['cuDNN best']!.medianMs);
   notes.push(`within 5% of the fastest cuDNN algorithm's GPU time: ${measured.length - slow.length} of ${measured.length} cases` +
-    (slow.length ? `; not: ${slow.map((r) => `${r.case} (${(r.ours.medianMs / r.references['cuDNN best']!.medianMs).toFixed(2)}x its time)`).join(', ')}` : ''));
+    (slow.length ? `; not (our time over its time): ${slow.map((r) => `${r.case} ${(r.ours.medianMs / r.references['cuDNN best']!.medianMs).toFixed(2)}x`).join(', ')}` : ''));
   notes.push('ours/cuDNN best: the best algorithm\'s GPU time over our whole call (ours includes the call from JavaScript and the launch; at 0.95x or above we are within 5%)');
   return { rows, notes, referenceMs: true };
 }

@@ -11,7 +11,7 @@ autograd makes):
   per call. The same measure as ours (INNER calls, then waiting for the GPU).
 - "best": the fastest cuDNN algorithm's own time: benchmark mode on (PyTorch times cuDNN's
   algorithms once per shape and keeps the fastest; benchmark_limit 0: every engine config cuDNN
-  offers is tried), the INNER calls captured in a CUDA graph and replayed between two CUDA
+  offers is tried; 10, PyTorch's default, with --quick), the INNER calls captured in a CUDA graph and replayed between two CUDA
   events, per call: GPU time, with no launch or Python overhead. Where capture fails, the events
   time the eager calls instead ("bestMethod" says which).
 
@@ -29,7 +29,10 @@ BENCHMARK = sys.argv[3] == "on"
 QUICK = "--quick" in sys.argv[4:]
 WARMUP, MIN_REPEATS, MIN_TOTAL, REPLAYS = (2, 5, 0.0, 5) if QUICK else (3, 10, 0.3, 20)
 dev = torch.device("cuda")
-torch.backends.cudnn.benchmark_limit = 0
+# How many of cuDNN's engine configurations benchmark mode times per shape: all of them (0) for a
+# measurement; PyTorch's default (10, cuDNN's heuristic's first ten) for --quick, to keep it short.
+LIMIT = 10 if QUICK else 0
+torch.backends.cudnn.benchmark_limit = LIMIT
 
 
 def timing(samples):
@@ -119,7 +122,7 @@ def cases(L):
 
 
 out = {"eager": {}, "best": {}, "bestMethod": {}, "version": torch.__version__, "cudnn": torch.backends.cudnn.version(),
-       "gpu": torch.cuda.get_device_name(0), "benchmark": BENCHMARK}
+       "gpu": torch.cuda.get_device_name(0), "benchmark": BENCHMARK, "benchmarkLimit": LIMIT}
 try:
     out["tf32"] = {"cudnn": bool(torch.backends.cudnn.allow_tf32), "matmul": bool(torch.backends.cuda.matmul.allow_tf32)}
 except Exception as e:  # noqa: BLE001 - newer PyTorch may only have the fp32_precision switches
