@@ -124,96 +124,96 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
     notes.push(`ours on the GPU: model.to('cuda'), cuda.setOptions(${JSON.stringify(settings)})`);
   }
   try {
-  for (const threads of opts.threads) {
-    const args = [String(threads), String(epochImages), String(alexBatch), String(epochRepeats), train ? 'mnist' : 'nomnist'];
-    const flags = [...(q ? ['--quick'] : []), ...(gpu ? ['--device', 'cuda', '--benchmark', opts.cudnnBenchmark ?? true ? 'on' : 'off'] : [])];
-    const ref = runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...flags])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python);
-    let torch: Record<string, Timing & { accuracy?: number; version?: string }> = {};
-    if ('error' in ref) notes.push(`PyTorch not measured at ${threads} thread(s)${gpu ? ` (${python})` : ''}: ${ref.error}`);
-    else {
-      torch = ref.result as typeof torch;
-      if (threads === opts.threads[0]) notes.push(`PyTorch ${torch.version as unknown as string} (${gpu ? `cuda: ${(torch as Record<string, unknown>).gpu}, ${python}` : 'CPU'})`);
-    }
-    cc.setNumThreads(threads);
-
-    // LeNet-5 training step, batch 64.
-    cc.manualSeed(0);
-    await attempt('lenet5 train step b64', async () => {
-      const model = cc.models.LeNet5();
-      if (gpu) model.to(device);
-      const opt = new cc.optim.Adam(model.parameters(), { lr: 1e-3 });
-      const x = onDevice(cc.randn([64, 1, 28, 28])), y = onDevice(cc.tensor(Int32Array.from({ length: 64 }, (_, i) => i % 10), { dtype: 'int32' }));
-      try {
-        const t = await time(async () => { await trainStep(model, opt, x, y); }, repeats);
-        rows.push({ case: 'lenet5 train step b64', threads, flops: 3 * 64 * lenetFlops, images: 64, ours: t, references: { PyTorch: torch['lenet5 train step b64'] } });
-      } finally {
-        opt.dispose(); x.dispose(); y.dispose(); model.dispose();
+    for (const threads of opts.threads) {
+      const args = [String(threads), String(epochImages), String(alexBatch), String(epochRepeats), train ? 'mnist' : 'nomnist'];
+      const flags = [...(q ? ['--quick'] : []), ...(gpu ? ['--device', 'cuda', '--benchmark', opts.cudnnBenchmark ?? true ? 'on' : 'off'] : [])];
+      const ref = runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...flags])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python);
+      let torch: Record<string, Timing & { accuracy?: number; version?: string }> = {};
+      if ('error' in ref) notes.push(`PyTorch not measured at ${threads} thread(s)${gpu ? ` (${python})` : ''}: ${ref.error}`);
+      else {
+        torch = ref.result as typeof torch;
+        if (threads === opts.threads[0]) notes.push(`PyTorch ${torch.version as unknown as string} (${gpu ? `cuda: ${(torch as Record<string, unknown>).gpu}, ${python}` : 'CPU'})`);
       }
-    });
+      cc.setNumThreads(threads);
 
-    // LeNet-5 training epoch on MNIST.
-    if (train && test) await attempt('lenet5 train epoch', async () => {
-      const part = epochImages < train.length ? head(train, epochImages) : train;
-      const testPart = q ? head(test, 1000) : test;
-      const samples: number[] = [];
-      const accuracies: number[] = [];
-      for (let r = 0; r < epochRepeats; r++) {
-        cc.manualSeed(r);
-        const model = cc.models.LeNet5();
-        if (gpu) model.to(device);  // fit and evaluate move each batch to the model's device
-        const opt = new cc.optim.Adam(model.parameters(), { lr: recipe.maxLr });
-        const t0 = performance.now();
-        await model.fit(part, {
-          epochs: 1, batchSize: 64, optimizer: opt, seed: r, normalize: recipe.normalize, verbose: 0, metrics: [],
-          callbacks: [cc.callbacks.lrScheduler((o, run) => new cc.optim.OneCycleLR(o, { maxLr: recipe.maxLr, totalSteps: run.epochs * run.stepsPerEpoch, pctStart: recipe.pctStart }), { per: 'step' })],
-        });
-        samples.push(performance.now() - t0);
-        accuracies.push((await model.evaluate(testPart, { normalize: recipe.normalize, batchSize: 1000 })).accuracy!);
-        opt.dispose(); model.dispose();
-      }
-      const ours = summarize(samples);
-      const name = `lenet5 train epoch b64 (${part.length / 1000}k)`;
-      const tr = torch[name];
-      rows.push({ case: name, threads, flops: 3 * part.length * lenetFlops, images: part.length, ours, references: { PyTorch: tr } });
-      notes.push(`${threads} thread(s): test accuracy after one epoch: ours ${accuracies.map((a) => (100 * a).toFixed(2) + '%').join(', ')}` +
-        `${tr?.accuracy !== undefined ? `; PyTorch ${(100 * tr.accuracy).toFixed(2)}%` : ''}`);
-    });
-
-    // LeNet-5 inference, batch 1 and 1000.
-    await attempt('lenet5 inference', async () => {
-      const model = cc.models.LeNet5();
-      if (gpu) model.to(device);
-      model.train(false);
-      for (const b of [1, 1000]) {
-        const x = onDevice(cc.randn([b, 1, 28, 28]));
-        const t = await time(async () => {
-          const out = cc.noGrad(() => model.call(x) as cc.Tensor);
-          await out.data();
-          out.dispose();
-        }, q ? repeats : { warmup: 5, minRepeats: b === 1 ? 200 : 10, minTotalMs: 1000 });
-        const name = `lenet5 inference b${b}`;
-        rows.push({ case: name, threads, flops: b * lenetFlops, images: b, ours: t, references: { PyTorch: torch[name] } });
-        x.dispose();
-      }
-      model.dispose();
-    });
-
-    // AlexNet-style training step on 64x64 images.
-    await attempt('alexnet64 train step', async () => {
+      // LeNet-5 training step, batch 64.
       cc.manualSeed(0);
-      const model = alexNetSmall();
-      if (gpu) model.to(device);
-      const opt = new cc.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
-      const x = onDevice(cc.randn([alexBatch, 3, 64, 64])), y = onDevice(cc.tensor(Int32Array.from({ length: alexBatch }, (_, i) => (i * 7) % 200), { dtype: 'int32' }));
-      try {
-        const t = await time(async () => { await trainStep(model, opt, x, y); }, q ? repeats : { warmup: 2, minRepeats: gpu ? 10 : 5, minTotalMs: 0 });
-        const name = `alexnet64 train step b${alexBatch}`;
-        rows.push({ case: name, threads, flops: 3 * alexBatch * alexFlops, images: alexBatch, ours: t, references: { PyTorch: torch[name] } });
-      } finally {
-        opt.dispose(); x.dispose(); y.dispose(); model.dispose();
-      }
-    });
-  }
+      await attempt('lenet5 train step b64', async () => {
+        const model = cc.models.LeNet5();
+        if (gpu) model.to(device);
+        const opt = new cc.optim.Adam(model.parameters(), { lr: 1e-3 });
+        const x = onDevice(cc.randn([64, 1, 28, 28])), y = onDevice(cc.tensor(Int32Array.from({ length: 64 }, (_, i) => i % 10), { dtype: 'int32' }));
+        try {
+          const t = await time(async () => { await trainStep(model, opt, x, y); }, repeats);
+          rows.push({ case: 'lenet5 train step b64', threads, flops: 3 * 64 * lenetFlops, images: 64, ours: t, references: { PyTorch: torch['lenet5 train step b64'] } });
+        } finally {
+          opt.dispose(); x.dispose(); y.dispose(); model.dispose();
+        }
+      });
+
+      // LeNet-5 training epoch on MNIST.
+      if (train && test) await attempt('lenet5 train epoch', async () => {
+        const part = epochImages < train.length ? head(train, epochImages) : train;
+        const testPart = q ? head(test, 1000) : test;
+        const samples: number[] = [];
+        const accuracies: number[] = [];
+        for (let r = 0; r < epochRepeats; r++) {
+          cc.manualSeed(r);
+          const model = cc.models.LeNet5();
+          if (gpu) model.to(device);  // fit and evaluate move each batch to the model's device
+          const opt = new cc.optim.Adam(model.parameters(), { lr: recipe.maxLr });
+          const t0 = performance.now();
+          await model.fit(part, {
+            epochs: 1, batchSize: 64, optimizer: opt, seed: r, normalize: recipe.normalize, verbose: 0, metrics: [],
+            callbacks: [cc.callbacks.lrScheduler((o, run) => new cc.optim.OneCycleLR(o, { maxLr: recipe.maxLr, totalSteps: run.epochs * run.stepsPerEpoch, pctStart: recipe.pctStart }), { per: 'step' })],
+          });
+          samples.push(performance.now() - t0);
+          accuracies.push((await model.evaluate(testPart, { normalize: recipe.normalize, batchSize: 1000 })).accuracy!);
+          opt.dispose(); model.dispose();
+        }
+        const ours = summarize(samples);
+        const name = `lenet5 train epoch b64 (${part.length / 1000}k)`;
+        const tr = torch[name];
+        rows.push({ case: name, threads, flops: 3 * part.length * lenetFlops, images: part.length, ours, references: { PyTorch: tr } });
+        notes.push(`${threads} thread(s): test accuracy after one epoch: ours ${accuracies.map((a) => (100 * a).toFixed(2) + '%').join(', ')}` +
+          `${tr?.accuracy !== undefined ? `; PyTorch ${(100 * tr.accuracy).toFixed(2)}%` : ''}`);
+      });
+
+      // LeNet-5 inference, batch 1 and 1000.
+      await attempt('lenet5 inference', async () => {
+        const model = cc.models.LeNet5();
+        if (gpu) model.to(device);
+        model.train(false);
+        for (const b of [1, 1000]) {
+          const x = onDevice(cc.randn([b, 1, 28, 28]));
+          const t = await time(async () => {
+            const out = cc.noGrad(() => model.call(x) as cc.Tensor);
+            await out.data();
+            out.dispose();
+          }, q ? repeats : { warmup: 5, minRepeats: b === 1 ? 200 : 10, minTotalMs: 1000 });
+          const name = `lenet5 inference b${b}`;
+          rows.push({ case: name, threads, flops: b * lenetFlops, images: b, ours: t, references: { PyTorch: torch[name] } });
+          x.dispose();
+        }
+        model.dispose();
+      });
+
+      // AlexNet-style training step on 64x64 images.
+      await attempt('alexnet64 train step', async () => {
+        cc.manualSeed(0);
+        const model = alexNetSmall();
+        if (gpu) model.to(device);
+        const opt = new cc.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+        const x = onDevice(cc.randn([alexBatch, 3, 64, 64])), y = onDevice(cc.tensor(Int32Array.from({ length: alexBatch }, (_, i) => (i * 7) % 200), { dtype: 'int32' }));
+        try {
+          const t = await time(async () => { await trainStep(model, opt, x, y); }, q ? repeats : { warmup: 2, minRepeats: gpu ? 10 : 5, minTotalMs: 0 });
+          const name = `alexnet64 train step b${alexBatch}`;
+          rows.push({ case: name, threads, flops: 3 * alexBatch * alexFlops, images: alexBatch, ours: t, references: { PyTorch: torch[name] } });
+        } finally {
+          opt.dispose(); x.dispose(); y.dispose(); model.dispose();
+        }
+      });
+    }
   } finally {
     cc.setNumThreads(before);
     if (cudaBefore) cc.cuda.setOptions(cudaBefore);
