@@ -63,7 +63,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<PowScalar>(env, exports, "powScalar");
   add<Reduce>(env, exports, "reduce");
   add<Argmax>(env, exports, "argmax");
-  add<Matmul>(env, exports, "matmul");
+  add_gpu<Matmul>(env, exports, "matmul");
   add<Permute>(env, exports, "permute");
   add<Concat>(env, exports, "concat");
   add<Slice>(env, exports, "slice");
@@ -76,13 +76,13 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   // neural-network ops
   add<ActivationForward>(env, exports, "activationForward");
   add<ActivationBackward>(env, exports, "activationBackward");
-  add<Conv2dForward>(env, exports, "conv2dForward");
-  add<Conv2dBackwardData>(env, exports, "conv2dBackwardData");
-  add<Conv2dBackwardFilter>(env, exports, "conv2dBackwardFilter");
-  add<BiasBackward>(env, exports, "biasBackward");
-  add<LinearForward>(env, exports, "linearForward");
-  add<LinearBackwardData>(env, exports, "linearBackwardData");
-  add<LinearBackwardWeight>(env, exports, "linearBackwardWeight");
+  add_gpu<Conv2dForward>(env, exports, "conv2dForward");
+  add_gpu<Conv2dBackwardData>(env, exports, "conv2dBackwardData");
+  add_gpu<Conv2dBackwardFilter>(env, exports, "conv2dBackwardFilter");
+  add_gpu<BiasBackward>(env, exports, "biasBackward");
+  add_gpu<LinearForward>(env, exports, "linearForward");
+  add_gpu<LinearBackwardData>(env, exports, "linearBackwardData");
+  add_gpu<LinearBackwardWeight>(env, exports, "linearBackwardWeight");
   add<MaxPool2dForward>(env, exports, "maxPool2dForward");
   add<MaxPoolBackward>(env, exports, "maxPoolBackward");
   add<AvgPool2dForward>(env, exports, "avgPool2dForward");

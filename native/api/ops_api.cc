@@ -222,7 +222,11 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
                                  "matmul");
   batch.push_back(M);
   batch.push_back(N);
-  Tensor y = Tensor::empty(batch, DType::Float32);
+  Tensor y = Tensor::empty(batch, DType::Float32, a.device());
+  if (a.is_cuda()) {
+    CONVNET_ON_CUDA("matmul", cuda::matmul(a, b, trans_a, trans_b, y));
+    return wrap_tensor(info.Env(), std::move(y));
+  }
   return run(info, "matmul", y, [=] { cpu::matmul(a, b, trans_a, trans_b, y); });
 }
 
