@@ -1,9 +1,9 @@
 // Entry points of the losses, forward and backward. Each checks its arguments again (the
 // TypeScript layer checked them first), allocates its outputs here on the JavaScript thread,
-// enqueues the kernel on the CPU queue, or launches it on the GPU (native/cuda/<same stem>.cu) when
-// the inputs are there, and returns. Labels are data: they are checked by the
-// kernel (E_INDEX at the next wait). Reduction codes: 0 none, 1 mean, 2 sum, 3 batchmean
-// (kl_div only). Optional tensors (weight) are passed as null.
+// then enqueues the kernel on the CPU queue or, for inputs on the GPU, launches it on the stream
+// (native/cuda/<same stem>.cu), and returns. Labels are data: they are checked by the kernel
+// (E_INDEX at the next wait). Reduction codes: 0 none, 1 mean, 2 sum, 3 batchmean (kl_div
+// only). Optional tensors (weight) are passed as null.
 #include <cmath>
 
 #include "api/api.h"
