@@ -74,8 +74,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<ScatterAdd>(env, exports, "scatterAdd");
 
   // neural-network ops
-  add<ActivationForward>(env, exports, "activationForward");
-  add<ActivationBackward>(env, exports, "activationBackward");
+  add_gpu<ActivationForward>(env, exports, "activationForward");
+  add_gpu<ActivationBackward>(env, exports, "activationBackward");
   add_gpu<Conv2dForward>(env, exports, "conv2dForward");
   add_gpu<Conv2dBackwardData>(env, exports, "conv2dBackwardData");
   add_gpu<Conv2dBackwardFilter>(env, exports, "conv2dBackwardFilter");
@@ -95,18 +95,18 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<AdaptiveAvgPool2dBackward>(env, exports, "adaptiveAvgPool2dBackward");
   add<RoiPoolForward>(env, exports, "roiPoolForward");
   add<RoiPoolBackward>(env, exports, "roiPoolBackward");
-  add<PreluForward>(env, exports, "preluForward");
-  add<PreluBackward>(env, exports, "preluBackward");
-  add<MaxoutForward>(env, exports, "maxoutForward");
-  add<MaxoutBackward>(env, exports, "maxoutBackward");
-  add<SoftmaxForward>(env, exports, "softmaxForward");
-  add<SoftmaxBackward>(env, exports, "softmaxBackward");
-  add<DropoutForward>(env, exports, "dropoutForward");
-  add<DropoutBackward>(env, exports, "dropoutBackward");
-  add<LrnForward>(env, exports, "lrnForward");
-  add<LrnBackward>(env, exports, "lrnBackward");
-  add<BatchNormForward>(env, exports, "batchNormForward");
-  add<BatchNormBackward>(env, exports, "batchNormBackward");
+  add_gpu<PreluForward>(env, exports, "preluForward");
+  add_gpu<PreluBackward>(env, exports, "preluBackward");
+  add_gpu<MaxoutForward>(env, exports, "maxoutForward");
+  add_gpu<MaxoutBackward>(env, exports, "maxoutBackward");
+  add_gpu<SoftmaxForward>(env, exports, "softmaxForward");
+  add_gpu<SoftmaxBackward>(env, exports, "softmaxBackward");
+  add_gpu<DropoutForward>(env, exports, "dropoutForward");
+  add_gpu<DropoutBackward>(env, exports, "dropoutBackward");
+  add_gpu<LrnForward>(env, exports, "lrnForward");
+  add_gpu<LrnBackward>(env, exports, "lrnBackward");
+  add_gpu<BatchNormForward>(env, exports, "batchNormForward");
+  add_gpu<BatchNormBackward>(env, exports, "batchNormBackward");
   add_gpu<CrossEntropyForward>(env, exports, "crossEntropyForward");
   add_gpu<CrossEntropyBackward>(env, exports, "crossEntropyBackward");
   add_gpu<NllLossForward>(env, exports, "nllLossForward");
