@@ -7,8 +7,8 @@
 // Layout: output element o starts at x offset base(o) (a StridedIndex over the kept axes) and
 // its reduced elements are at base(o) + off(r) (a StridedIndex over the reduced axes), both in
 // row-major order. One block per output when the reduction includes x's last axis (threads then
-// read neighbouring elements) and is long enough to fill a warp; one thread per output
-// otherwise (neighbouring threads then read neighbouring outputs' elements).
+// read neighbouring elements) or there are few outputs, and it is long enough to fill a warp;
+// one thread per output otherwise (neighbouring threads then read neighbouring outputs').
 #include <cmath>
 
 #include "core/error.h"
@@ -130,7 +130,9 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
     trailing = is_reduced[d];
     break;
   }
-  const bool per_block = trailing && count >= 32;
+  // Few outputs over long reductions: one block each even when its reads are strided (one
+  // thread per output would leave the GPU nearly idle, e.g. summing [1e6, 2] over axis 0).
+  const bool per_block = count >= 32 && (trailing || out_n < 1024);
   const float* px = x.f32();
   switch (op) {
     case ReduceOp::Sum: return launch_reduce<ReduceOp::Sum>(name, px, kept, reduced, out_n, count, per_block, py);
