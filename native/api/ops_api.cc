@@ -119,10 +119,11 @@ Napi::Value CopyInto(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(dst.shape == src.shape, "E_SHAPE", op, ": `src` has shape ", shape_str(src.shape), ", expected `dst`'s ", shape_str(dst.shape));
   Tensor d = dst, s = src;
   // On the GPU: a device-to-device copy on the stream, so it is in order with the GPU work.
-  if (d.is_cuda()) {
-    if (d.storage->data() != s.storage->data()) CONVNET_ON_CUDA(op, cuda::copy_device(s, d));  // (views may alias)
+  if (!d.is_cuda()) {
+    Queue::cpu().enqueue(op, [d, s] { cpu::cast(s, d); });
+  } else if (d.storage->data() != s.storage->data()) {  // (reshaped views of one storage may alias)
+    CONVNET_ON_CUDA(op, cuda::copy_device(s, d));
   }
-  else Queue::cpu().enqueue(op, [d, s] { cpu::cast(s, d); });
   return info.Env().Undefined();
 }
 
