@@ -48,30 +48,30 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<SetVecMathPath>(env, exports, "setVecMathPath");
   add<VecMathEval>(env, exports, "vecMathEval");
 
-  add<Empty>(env, exports, "empty");
-  add<Fill>(env, exports, "fill");
-  add<Arange>(env, exports, "arange");
-  add<Cast>(env, exports, "cast");
-  add<CopyInto>(env, exports, "copyInto");
-  add<RandomUniform>(env, exports, "randomUniform");
-  add<RandomNormal>(env, exports, "randomNormal");
-  add<RandomBernoulli>(env, exports, "randomBernoulli");
-  add<Binary>(env, exports, "binary");
-  add<BinaryScalar>(env, exports, "binaryScalar");
-  add<Unary>(env, exports, "unary");
-  add<Affine>(env, exports, "affine");
-  add<PowScalar>(env, exports, "powScalar");
-  add<Reduce>(env, exports, "reduce");
-  add<Argmax>(env, exports, "argmax");
+  add_gpu<Empty>(env, exports, "empty");
+  add_gpu<Fill>(env, exports, "fill");
+  add_gpu<Arange>(env, exports, "arange");
+  add_gpu<Cast>(env, exports, "cast");
+  add_gpu<CopyInto>(env, exports, "copyInto");
+  add_gpu<RandomUniform>(env, exports, "randomUniform");
+  add_gpu<RandomNormal>(env, exports, "randomNormal");
+  add_gpu<RandomBernoulli>(env, exports, "randomBernoulli");
+  add_gpu<Binary>(env, exports, "binary");
+  add_gpu<BinaryScalar>(env, exports, "binaryScalar");
+  add_gpu<Unary>(env, exports, "unary");
+  add_gpu<Affine>(env, exports, "affine");
+  add_gpu<PowScalar>(env, exports, "powScalar");
+  add_gpu<Reduce>(env, exports, "reduce");
+  add_gpu<Argmax>(env, exports, "argmax");
   add_gpu<Matmul>(env, exports, "matmul");
-  add<Permute>(env, exports, "permute");
-  add<Concat>(env, exports, "concat");
-  add<Slice>(env, exports, "slice");
-  add<IndexSelect>(env, exports, "indexSelect");
-  add<Gather>(env, exports, "gather");
-  add<OneHot>(env, exports, "oneHot");
-  add<IndexAdd>(env, exports, "indexAdd");
-  add<ScatterAdd>(env, exports, "scatterAdd");
+  add_gpu<Permute>(env, exports, "permute");
+  add_gpu<Concat>(env, exports, "concat");
+  add_gpu<Slice>(env, exports, "slice");
+  add_gpu<IndexSelect>(env, exports, "indexSelect");
+  add_gpu<Gather>(env, exports, "gather");
+  add_gpu<OneHot>(env, exports, "oneHot");
+  add_gpu<IndexAdd>(env, exports, "indexAdd");
+  add_gpu<ScatterAdd>(env, exports, "scatterAdd");
 
   // neural-network ops
   add_gpu<ActivationForward>(env, exports, "activationForward");
@@ -121,8 +121,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<TripletMarginLossBackward>(env, exports, "tripletMarginLossBackward");
   add_gpu<KlDivForward>(env, exports, "klDivForward");
   add_gpu<KlDivBackward>(env, exports, "klDivBackward");
-  add<SgdStep>(env, exports, "sgdStep");
-  add<AdamStep>(env, exports, "adamStep");
+  add_gpu<SgdStep>(env, exports, "sgdStep");
+  add_gpu<AdamStep>(env, exports, "adamStep");
   return exports;
 }
 
