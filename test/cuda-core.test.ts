@@ -70,9 +70,9 @@ describeCuda('CUDA core', () => {
   it('the allocator reuses freed blocks and counts what it holds', () => {
     syncBlocking();
     const calls = () => cuda.memory()!.mallocCalls;
-    tidy(() => zeros([1 << 20], { device: 'cuda' }));
+    zeros([1 << 20], { device: 'cuda' }).dispose();
     const before = calls();
-    for (let i = 0; i < 20; i++) tidy(() => zeros([1 << 20], { device: 'cuda' }));
+    for (let i = 0; i < 20; i++) zeros([1 << 20], { device: 'cuda' }).dispose();
     expect(calls()).to.equal(before);
     const m0 = cuda.memory()!;
     const held = zeros([1 << 22], { device: 'cuda' });

@@ -110,7 +110,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   /** Updates one parameter in place from its gradient; `state` is `{}` at the first step. */
   protected abstract updateParam(param: Tensor<'float32'>, grad: Tensor<'float32'>, state: ParamState, group: ParamGroup<O>): void;
 
-  /** @internal A zero state tensor of the parameter's shape, exempt from tidy scopes. */
+  /** @internal A zero state tensor of the parameter's shape and device, exempt from tidy scopes. */
   protected zerosLikeParam(param: Tensor): Tensor<'float32'> {
     return keep(zeros<'float32'>(param.shape, { device: param.device }));
   }
@@ -222,8 +222,13 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     }
     // Everything checked: now replace.
     this.disposeState();
+    // Copies on the parameter's device, as PyTorch's load_state_dict moves the state to it.
+    const copyTo = (v: Tensor<'float32'>, p: Tensor): Tensor<'float32'> => {
+      if (v.device !== p.device) return v.to(p.device) as Tensor<'float32'>;
+      return clone(v);
+    };
     for (const [p, value] of entries) {
-      this.state.set(p, Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'number' ? v : keep(clone(v as Tensor<'float32'>))])));
+      this.state.set(p, Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'number' ? v : keep(copyTo(v as Tensor<'float32'>, p))])));
     }
     groups.forEach((g, i) => Object.assign(this.paramGroups[i], g));
   }

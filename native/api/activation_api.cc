@@ -1,5 +1,6 @@
 // Entry points of the pointwise activations (relu, leakyRelu, elu, sigmoid, tanh), forward and
 // backward. Backward takes what PyTorch's backward keeps: the input x and/or the output y.
+// GPU tensors go to the cuda:: ops (native/cuda/relu.cu, ...), launched at once on the stream.
 #include "api/api.h"
 #include "core/queue.h"
 #include "cpu/nn_ops.h"
@@ -25,7 +26,17 @@ Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 1, op, "x");
   expect_dtype(x, DType::Float32, op, "x");
   const float param = static_cast<float>(number_arg(info, 2, op, "param"));
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, switch (kind) {
+      case kRelu: cuda::relu_forward(x, y); break;
+      case kLeakyRelu: cuda::leaky_relu_forward(x, param, y); break;
+      case kElu: cuda::elu_forward(x, param, y); break;
+      case kSigmoid: cuda::sigmoid_forward(x, y); break;
+      default: cuda::tanh_forward(x, y); break;
+    });
+    return wrap_tensor(info.Env(), std::move(y));
+  }
   Queue::cpu().enqueue(op, [kind, x, param, y] {
     switch (kind) {
       case kRelu: return cpu::relu_forward(x, y);
@@ -50,7 +61,17 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
     CONVNET_CHECK(t->shape == dy.shape, "E_SHAPE", op, " backward: dy, x and y must have the same shape, got ",
                   shape_str(dy.shape), ", ", shape_str(x.shape), ", ", shape_str(y.shape));
   }
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, switch (kind) {
+      case kRelu: cuda::relu_backward(dy, y, dx); break;
+      case kLeakyRelu: cuda::leaky_relu_backward(dy, x, param, dx); break;
+      case kElu: cuda::elu_backward(dy, x, y, param, dx); break;
+      case kSigmoid: cuda::sigmoid_backward(dy, y, dx); break;
+      default: cuda::tanh_backward(dy, y, dx); break;
+    });
+    return wrap_tensor(info.Env(), std::move(dx));
+  }
   Queue::cpu().enqueue(op, [kind, dy, x, y, param, dx] {
     switch (kind) {
       case kRelu: return cpu::relu_backward(dy, y, dx);

@@ -3,6 +3,9 @@
 // already; they are checked again here so that no call can reach a kernel with shapes that
 // would make it read or write out of bounds.
 //
+// Outputs are made on the inputs' device (tensor_arg checked they share one); a GPU call runs
+// the cuDNN/cuBLAS op of native/cuda/ (conv2d.cc, linear.cc) at once on the CUDA stream.
+//
 // A convolution's geometry travels as 9 integers, conv2d's view (x -> y):
 //   [stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, dilation_h, dilation_w, groups]
 // pad_bottom/pad_right only size the output: Ho = floor((H + pad_top + pad_bottom -
@@ -79,10 +82,13 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   const Geometry geo = geometry_arg(info, 3, op);
   const Shape y_shape = conv_output_shape(x.shape, w.shape, geo, op);
   expect_bias(b, w.shape[0], op);
-  Tensor y = Tensor::empty(y_shape, DType::Float32);
+  Tensor y = Tensor::empty(y_shape, DType::Float32, x.device());
   const Tensor bias = b ? *b : Tensor();
   const bool has_bias = b != nullptr;
-  Queue::cpu().enqueue(op, [x, w, bias, has_bias, g = geo.g, y] { cpu::conv2d_forward(x, w, has_bias ? &bias : nullptr, g, y); });
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::conv2d_forward(x, w, b, geo.g, y));
+  else
+    Queue::cpu().enqueue(op, [x, w, bias, has_bias, g = geo.g, y] { cpu::conv2d_forward(x, w, has_bias ? &bias : nullptr, g, y); });
   return wrap_tensor(info.Env(), std::move(y));
 }
 
@@ -96,10 +102,13 @@ Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info) {
   const Shape y_shape = conv_output_shape(x_shape, w.shape, geo, op);
   CONVNET_CHECK(dy.shape == y_shape, "E_SHAPE", op, ": expected `dy` of shape ", shape_str(y_shape), ", got ", shape_str(dy.shape));
   expect_bias(b, x_shape[1], op);
-  Tensor dx = Tensor::empty(x_shape, DType::Float32);
+  Tensor dx = Tensor::empty(x_shape, DType::Float32, dy.device());
   const Tensor bias = b ? *b : Tensor();
   const bool has_bias = b != nullptr;
-  Queue::cpu().enqueue(op, [dy, w, bias, has_bias, g = geo.g, dx] { cpu::conv2d_backward_data(dy, w, has_bias ? &bias : nullptr, g, dx); });
+  if (dy.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::conv2d_backward_data(dy, w, b, geo.g, dx));
+  else
+    Queue::cpu().enqueue(op, [dy, w, bias, has_bias, g = geo.g, dx] { cpu::conv2d_backward_data(dy, w, has_bias ? &bias : nullptr, g, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -111,8 +120,11 @@ Napi::Value Conv2dBackwardFilter(const Napi::CallbackInfo& info) {
   const Shape w_shape = shape_arg(info, 3, op, "wShape");
   const Shape y_shape = conv_output_shape(x.shape, w_shape, geo, op);
   CONVNET_CHECK(dy.shape == y_shape, "E_SHAPE", op, ": expected `dy` of shape ", shape_str(y_shape), ", got ", shape_str(dy.shape));
-  Tensor dw = Tensor::empty(w_shape, DType::Float32);
-  Queue::cpu().enqueue(op, [dy, x, g = geo.g, dw] { cpu::conv2d_backward_filter(dy, x, g, dw); });
+  Tensor dw = Tensor::empty(w_shape, DType::Float32, dy.device());
+  if (dy.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::conv2d_backward_filter(dy, x, geo.g, dw));
+  else
+    Queue::cpu().enqueue(op, [dy, x, g = geo.g, dw] { cpu::conv2d_backward_filter(dy, x, g, dw); });
   return wrap_tensor(info.Env(), std::move(dw));
 }
 
@@ -121,8 +133,11 @@ Napi::Value BiasBackward(const Napi::CallbackInfo& info) {
   const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   CONVNET_CHECK(dy.dim() >= 1, "E_SHAPE", op, ": expected `dy` of at least 1 dimension, got ", shape_str(dy.shape));
   const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), dy.dim(), op);
-  Tensor db = Tensor::empty({dy.shape[axis]}, DType::Float32);
-  Queue::cpu().enqueue(op, [dy, axis, db] { cpu::bias_backward(dy, axis, db); });
+  Tensor db = Tensor::empty({dy.shape[axis]}, DType::Float32, dy.device());
+  if (dy.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::bias_backward(dy, axis, db));
+  else
+    Queue::cpu().enqueue(op, [dy, axis, db] { cpu::bias_backward(dy, axis, db); });
   return wrap_tensor(info.Env(), std::move(db));
 }
 
@@ -138,10 +153,13 @@ Napi::Value LinearForward(const Napi::CallbackInfo& info) {
   expect_bias(b, w.shape[0], op);
   Shape y_shape = x.shape;
   y_shape.back() = w.shape[0];
-  Tensor y = Tensor::empty(y_shape, DType::Float32);
+  Tensor y = Tensor::empty(y_shape, DType::Float32, x.device());
   const Tensor bias = b ? *b : Tensor();
   const bool has_bias = b != nullptr;
-  Queue::cpu().enqueue(op, [x, w, bias, has_bias, y] { cpu::linear_forward(x, w, has_bias ? &bias : nullptr, y); });
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::linear_forward(x, w, b, y));
+  else
+    Queue::cpu().enqueue(op, [x, w, bias, has_bias, y] { cpu::linear_forward(x, w, has_bias ? &bias : nullptr, y); });
   return wrap_tensor(info.Env(), std::move(y));
 }
 
@@ -154,8 +172,11 @@ Napi::Value LinearBackwardData(const Napi::CallbackInfo& info) {
                 w.shape[0], "], got ", shape_str(dy.shape));
   Shape x_shape = dy.shape;
   x_shape.back() = w.shape[1];
-  Tensor dx = Tensor::empty(x_shape, DType::Float32);
-  Queue::cpu().enqueue(op, [dy, w, dx] { cpu::linear_backward_data(dy, w, dx); });
+  Tensor dx = Tensor::empty(x_shape, DType::Float32, dy.device());
+  if (dy.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::linear_backward_data(dy, w, dx));
+  else
+    Queue::cpu().enqueue(op, [dy, w, dx] { cpu::linear_backward_data(dy, w, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -166,8 +187,11 @@ Napi::Value LinearBackwardWeight(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(dy.dim() >= 1 && x.dim() == dy.dim() && std::equal(x.shape.begin(), x.shape.end() - 1, dy.shape.begin()),
                 "E_SHAPE", op, ": `dy` ", shape_str(dy.shape), " and `x` ", shape_str(x.shape),
                 " must agree on every dimension but the last");
-  Tensor dw = Tensor::empty({dy.shape.back(), x.shape.back()}, DType::Float32);
-  Queue::cpu().enqueue(op, [dy, x, dw] { cpu::linear_backward_weight(dy, x, dw); });
+  Tensor dw = Tensor::empty({dy.shape.back(), x.shape.back()}, DType::Float32, dy.device());
+  if (dy.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::linear_backward_weight(dy, x, dw));
+  else
+    Queue::cpu().enqueue(op, [dy, x, dw] { cpu::linear_backward_weight(dy, x, dw); });
   return wrap_tensor(info.Env(), std::move(dw));
 }
 

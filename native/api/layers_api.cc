@@ -1,7 +1,8 @@
 // Entry points of the other layers: PReLU, Maxout, softmax / logSoftmax, dropout, local response
 // normalisation, batch normalisation, forward and backward. Each checks its arguments again
 // (lib/ checks first, with friendlier messages), allocates its outputs here on the JS thread,
-// enqueues the kernel and returns. Several outputs come back as an array of handles.
+// enqueues the kernel (or, for GPU tensors, launches the cuda:: op on the stream) and returns.
+// Several outputs come back as an array of handles.
 #include <cmath>
 
 #include "api/api.h"
@@ -73,8 +74,9 @@ Napi::Value PreluForward(const Napi::CallbackInfo& info) {
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const Tensor& w = float_tensor_arg(info, 1, op, "weight");
   check_prelu(x, w, op);
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [x, w, y] { cpu::prelu_forward(x, w, y); });
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::prelu_forward(x, w, y));
+  else Queue::cpu().enqueue(op, [x, w, y] { cpu::prelu_forward(x, w, y); });
   return wrap_tensor(info.Env(), y);
 }
 
@@ -85,8 +87,9 @@ Napi::Value PreluBackward(const Napi::CallbackInfo& info) {
   const Tensor& w = float_tensor_arg(info, 2, op, "weight");
   same_shape(dy, x, op, "dy and x");
   check_prelu(x, w, op);
-  Tensor dx = Tensor::empty(x.shape, DType::Float32), dw = Tensor::empty(w.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [dy, x, w, dx, dw] { cpu::prelu_backward(dy, x, w, dx, dw); });
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device()), dw = Tensor::empty(w.shape, DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::prelu_backward(dy, x, w, dx, dw));
+  else Queue::cpu().enqueue(op, [dy, x, w, dx, dw] { cpu::prelu_backward(dy, x, w, dx, dw); });
   return handles(info.Env(), {dx, dw});
 }
 
@@ -96,8 +99,9 @@ Napi::Value MaxoutForward(const Napi::CallbackInfo& info) {
   const int64_t pieces = check_maxout(info, 1, x, op);
   Shape shape = x.shape;
   shape[1] /= pieces;
-  Tensor y = Tensor::empty(shape, DType::Float32);
-  Queue::cpu().enqueue(op, [x, pieces, y] { cpu::maxout_forward(x, pieces, y); });
+  Tensor y = Tensor::empty(shape, DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::maxout_forward(x, pieces, y));
+  else Queue::cpu().enqueue(op, [x, pieces, y] { cpu::maxout_forward(x, pieces, y); });
   return wrap_tensor(info.Env(), y);
 }
 
@@ -109,8 +113,9 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   Shape shape = x.shape;
   shape[1] /= pieces;
   CONVNET_CHECK(dy.shape == shape, "E_SHAPE", op, ": expected dy of shape ", shape_str(shape), ", got ", shape_str(dy.shape));
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [dy, x, pieces, dx] { cpu::maxout_backward(dy, x, pieces, dx); });
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::maxout_backward(dy, x, pieces, dx));
+  else Queue::cpu().enqueue(op, [dy, x, pieces, dx] { cpu::maxout_backward(dy, x, pieces, dx); });
   return wrap_tensor(info.Env(), dx);
 }
 
@@ -119,8 +124,9 @@ Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   const char* op = log ? "logSoftmax" : "softmax";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const int64_t axis = softmax_axis(info, 1, x, op);
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [x, axis, log, y] { cpu::softmax_forward(x, axis, log, y); });
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::softmax_forward(x, axis, log, y));
+  else Queue::cpu().enqueue(op, [x, axis, log, y] { cpu::softmax_forward(x, axis, log, y); });
   return wrap_tensor(info.Env(), y);
 }
 
@@ -131,8 +137,9 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   const Tensor& y = float_tensor_arg(info, 1, op, "y");
   same_shape(dy, y, op, "dy and y");
   const int64_t axis = softmax_axis(info, 2, y, op);
-  Tensor dx = Tensor::empty(y.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [dy, y, axis, log, dx] { cpu::softmax_backward(dy, y, axis, log, dx); });
+  Tensor dx = Tensor::empty(y.shape, DType::Float32, y.device());
+  if (y.is_cuda()) CONVNET_ON_CUDA(op, cuda::softmax_backward(dy, y, axis, log, dx));
+  else Queue::cpu().enqueue(op, [dy, y, axis, log, dx] { cpu::softmax_backward(dy, y, axis, log, dx); });
   return wrap_tensor(info.Env(), dx);
 }
 
@@ -141,11 +148,13 @@ Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const double p = number_arg(info, 1, op, "p");
   CONVNET_CHECK(p >= 0 && p <= 1, "E_ARG", op, ": expected `p` in [0, 1], got ", p);
-  Tensor y = Tensor::empty(x.shape, DType::Float32), mask = Tensor::empty(x.shape, DType::Float32);
-  // Reserved here, on the JS thread: the call order decides the numbers (core/philox.h).
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device()), mask = Tensor::empty(x.shape, DType::Float32, x.device());
+  // Reserved here, on the JS thread: the call order decides the numbers (core/philox.h). GPU
+  // tensors draw from the same generator, so one seed gives the same mask on both devices.
   Generator& g = cpu_generator();
   const uint64_t seed = g.seed, first = g.reserve(x.numel());
-  Queue::cpu().enqueue(op, [=] { cpu::dropout_forward(x, p, seed, first, y, mask); });
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::dropout_forward(x, p, seed, first, y, mask));
+  else Queue::cpu().enqueue(op, [=] { cpu::dropout_forward(x, p, seed, first, y, mask); });
   return handles(info.Env(), {y, mask});
 }
 
@@ -156,8 +165,9 @@ Napi::Value DropoutBackward(const Napi::CallbackInfo& info) {
   same_shape(dy, mask, op, "dy and mask");
   const double p = number_arg(info, 2, op, "p");
   CONVNET_CHECK(p >= 0 && p <= 1, "E_ARG", op, ": expected `p` in [0, 1], got ", p);
-  Tensor dx = Tensor::empty(dy.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::dropout_backward(dy, mask, p, dx); });
+  Tensor dx = Tensor::empty(dy.shape, DType::Float32, dy.device());
+  if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::dropout_backward(dy, mask, p, dx));
+  else Queue::cpu().enqueue(op, [=] { cpu::dropout_backward(dy, mask, p, dx); });
   return wrap_tensor(info.Env(), dx);
 }
 
@@ -165,8 +175,9 @@ Napi::Value LrnForward(const Napi::CallbackInfo& info) {
   const char* op = "localResponseNorm";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const LrnArgs a = lrn_args(info, 1, x, op);
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::lrn_forward(x, a.size, a.alpha, a.beta, a.k, y); });
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::lrn_forward(x, a.size, a.alpha, a.beta, a.k, y));
+  else Queue::cpu().enqueue(op, [=] { cpu::lrn_forward(x, a.size, a.alpha, a.beta, a.k, y); });
   return wrap_tensor(info.Env(), y);
 }
 
@@ -176,8 +187,9 @@ Napi::Value LrnBackward(const Napi::CallbackInfo& info) {
   const Tensor& x = float_tensor_arg(info, 1, op, "x");
   same_shape(dy, x, op, "dy and x");
   const LrnArgs a = lrn_args(info, 2, x, op);
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::lrn_backward(dy, x, a.size, a.alpha, a.beta, a.k, dx); });
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::lrn_backward(dy, x, a.size, a.alpha, a.beta, a.k, dx));
+  else Queue::cpu().enqueue(op, [=] { cpu::lrn_backward(dy, x, a.size, a.alpha, a.beta, a.k, dx); });
   return wrap_tensor(info.Env(), dx);
 }
 
@@ -208,8 +220,15 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   const int64_t per_channel_count = channels ? x.numel() / channels : 0;
   CONVNET_CHECK(!training || per_channel_count != 1, "E_SHAPE", op,
                 ": expected more than 1 value per channel when training, got x of shape ", shape_str(x.shape));
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
-  Tensor mean = Tensor::empty({channels}, DType::Float32), invstd = Tensor::empty({channels}, DType::Float32);
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  Tensor mean = Tensor::empty({channels}, DType::Float32, x.device());
+  Tensor invstd = Tensor::empty({channels}, DType::Float32, x.device());
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::batch_norm_forward(x, rm.storage ? &rm : nullptr, rv.storage ? &rv : nullptr,
+                                                 w.storage ? &w : nullptr, b.storage ? &b : nullptr, training,
+                                                 momentum, eps, y, mean, invstd));
+    return handles(info.Env(), {y, mean, invstd});
+  }
   Queue::cpu().enqueue(op, [=] {
     cpu::batch_norm_forward(x, rm.storage ? &rm : nullptr, rv.storage ? &rv : nullptr, w.storage ? &w : nullptr,
                             b.storage ? &b : nullptr, training, momentum, eps, y, mean, invstd);
@@ -234,8 +253,13 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
     CONVNET_CHECK(t->shape == Shape{channels}, "E_SHAPE", op, ": expected `", name, "` of shape [", channels, "], got ",
                   shape_str(t->shape));
   }
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Tensor dw = Tensor::empty({channels}, DType::Float32), db = Tensor::empty({channels}, DType::Float32);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  Tensor dw = Tensor::empty({channels}, DType::Float32, x.device());
+  Tensor db = Tensor::empty({channels}, DType::Float32, x.device());
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::batch_norm_backward(dy, x, w.storage ? &w : nullptr, mean, invstd, training, dx, dw, db));
+    return handles(info.Env(), {dx, dw, db});
+  }
   Queue::cpu().enqueue(op, [=] {
     cpu::batch_norm_backward(dy, x, w.storage ? &w : nullptr, mean, invstd, training, dx, dw, db);
   });

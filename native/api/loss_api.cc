@@ -1,8 +1,9 @@
 // Entry points of the losses, forward and backward. Each checks its arguments again (the
 // TypeScript layer checked them first), allocates its outputs here on the JavaScript thread,
-// enqueues the kernel on the CPU queue and returns. Labels are data: they are checked by the
-// kernel (E_INDEX at the next wait). Reduction codes: 0 none, 1 mean, 2 sum, 3 batchmean
-// (kl_div only). Optional tensors (weight) are passed as null.
+// then enqueues the kernel on the CPU queue or, for inputs on the GPU, launches it on the stream
+// (native/cuda/<same stem>.cu), and returns. Labels are data: they are checked by the kernel
+// (E_INDEX at the next wait). Reduction codes: 0 none, 1 mean, 2 sum, 3 batchmean (kl_div
+// only). Optional tensors (weight) are passed as null.
 #include <cmath>
 
 #include "api/api.h"
@@ -27,9 +28,9 @@ int p_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
   return static_cast<int>(p);
 }
 
-// The loss tensor: a scalar, or `per_sample` for None.
-Tensor make_loss(Reduction reduction, const Shape& per_sample) {
-  return Tensor::empty(reduction == Reduction::None ? per_sample : Shape{}, DType::Float32);
+// The loss tensor, on `device` (the inputs'): a scalar, or `per_sample` for None.
+Tensor make_loss(Reduction reduction, const Shape& per_sample, Device device) {
+  return Tensor::empty(reduction == Reduction::None ? per_sample : Shape{}, DType::Float32, device);
 }
 
 // dloss must have the loss's shape (a scalar may also come as [1]).
@@ -107,8 +108,11 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(smoothing <= 1.0, "E_ARG", op, ": expected `labelSmoothing` in [0, 1], got ", smoothing);
   const Reduction reduction = reduction_arg(info, 5, op);
   const Shape per_sample = check_class_scores(x, target, weight, op);
-  Tensor loss = make_loss(reduction, per_sample);
-  Queue::cpu().enqueue(op, [=] { cpu::cross_entropy_forward(x, target, weight, ignore_index, smoothing, reduction, loss); });
+  Tensor loss = make_loss(reduction, per_sample, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::cross_entropy_forward(x, target, weight, ignore_index, smoothing, reduction, loss));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::cross_entropy_forward(x, target, weight, ignore_index, smoothing, reduction, loss); });
   return wrap_tensor(info.Env(), std::move(loss));
 }
 
@@ -123,8 +127,11 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(smoothing <= 1.0, "E_ARG", op, ": expected `labelSmoothing` in [0, 1], got ", smoothing);
   const Reduction reduction = reduction_arg(info, 6, op);
   check_dloss(dloss, reduction, check_class_scores(x, target, weight, op), op);
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::cross_entropy_backward(dloss, x, target, weight, ignore_index, smoothing, reduction, dx); });
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::cross_entropy_backward(dloss, x, target, weight, ignore_index, smoothing, reduction, dx));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::cross_entropy_backward(dloss, x, target, weight, ignore_index, smoothing, reduction, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -136,8 +143,11 @@ Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
   const int64_t ignore_index = int_arg(info, 3, op, "ignoreIndex");
   const Reduction reduction = reduction_arg(info, 4, op);
   const Shape per_sample = check_class_scores(x, target, weight, op);
-  Tensor loss = make_loss(reduction, per_sample);
-  Queue::cpu().enqueue(op, [=] { cpu::nll_loss_forward(x, target, weight, ignore_index, reduction, loss); });
+  Tensor loss = make_loss(reduction, per_sample, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::nll_loss_forward(x, target, weight, ignore_index, reduction, loss));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::nll_loss_forward(x, target, weight, ignore_index, reduction, loss); });
   return wrap_tensor(info.Env(), std::move(loss));
 }
 
@@ -150,8 +160,11 @@ Napi::Value NllLossBackward(const Napi::CallbackInfo& info) {
   const int64_t ignore_index = int_arg(info, 4, op, "ignoreIndex");
   const Reduction reduction = reduction_arg(info, 5, op);
   check_dloss(dloss, reduction, check_class_scores(x, target, weight, op), op);
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::nll_loss_backward(dloss, target, weight, ignore_index, reduction, dx); });
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::nll_loss_backward(dloss, target, weight, ignore_index, reduction, dx));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::nll_loss_backward(dloss, target, weight, ignore_index, reduction, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -163,8 +176,11 @@ Napi::Value HingeLossForward(const Napi::CallbackInfo& info) {
   const double margin = finite_arg(info, 3, op, "margin", 0.0);
   const Reduction reduction = reduction_arg(info, 4, op);
   check_scores_2d(x, target, op);
-  Tensor loss = make_loss(reduction, target.shape);
-  Queue::cpu().enqueue(op, [=] { cpu::hinge_loss_forward(x, target, p, margin, reduction, loss); });
+  Tensor loss = make_loss(reduction, target.shape, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::hinge_loss_forward(x, target, p, margin, reduction, loss));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::hinge_loss_forward(x, target, p, margin, reduction, loss); });
   return wrap_tensor(info.Env(), std::move(loss));
 }
 
@@ -178,8 +194,11 @@ Napi::Value HingeLossBackward(const Napi::CallbackInfo& info) {
   const Reduction reduction = reduction_arg(info, 5, op);
   check_scores_2d(x, target, op);
   check_dloss(dloss, reduction, target.shape, op);
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::hinge_loss_backward(dloss, x, target, p, margin, reduction, dx); });
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::hinge_loss_backward(dloss, x, target, p, margin, reduction, dx));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::hinge_loss_backward(dloss, x, target, p, margin, reduction, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -196,8 +215,11 @@ Napi::Value MultiMarginLossForward(const Napi::CallbackInfo& info) {
   if (x.dim() == 1 && target.numel() == 1 && target.dim() <= 1) x.shape = {1, x.shape[0]}, target.shape = {1};
   check_scores_2d(x, target, op);
   check_weight(weight, x.shape[1], op);
-  Tensor loss = make_loss(reduction, per_sample);
-  Queue::cpu().enqueue(op, [=] { cpu::multi_margin_loss_forward(x, target, p, margin, weight, reduction, loss); });
+  Tensor loss = make_loss(reduction, per_sample, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::multi_margin_loss_forward(x, target, p, margin, weight, reduction, loss));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::multi_margin_loss_forward(x, target, p, margin, weight, reduction, loss); });
   return wrap_tensor(info.Env(), std::move(loss));
 }
 
@@ -215,8 +237,11 @@ Napi::Value MultiMarginLossBackward(const Napi::CallbackInfo& info) {
   check_scores_2d(x, target, op);
   check_weight(weight, x.shape[1], op);
   check_dloss(dloss, reduction, per_sample, op);
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::multi_margin_loss_backward(dloss, x, target, p, margin, weight, reduction, dx); });
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::multi_margin_loss_backward(dloss, x, target, p, margin, weight, reduction, dx));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::multi_margin_loss_backward(dloss, x, target, p, margin, weight, reduction, dx); });
   dx.shape = x_shape;
   return wrap_tensor(info.Env(), std::move(dx));
 }
@@ -231,8 +256,11 @@ Napi::Value ContrastiveLossForward(const Napi::CallbackInfo& info) {
   check_rows({{&a, "a"}, {&b, "b"}}, op);
   CONVNET_CHECK(y.shape == Shape{a.shape[0]}, "E_SHAPE", op, ": expected `y` of shape [", a.shape[0], "], got ",
                 shape_str(y.shape));
-  Tensor loss = make_loss(reduction, y.shape);
-  Queue::cpu().enqueue(op, [=] { cpu::contrastive_loss_forward(a, b, y, margin, reduction, loss); });
+  Tensor loss = make_loss(reduction, y.shape, a.device());
+  if (a.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::contrastive_loss_forward(a, b, y, margin, reduction, loss));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::contrastive_loss_forward(a, b, y, margin, reduction, loss); });
   return wrap_tensor(info.Env(), std::move(loss));
 }
 
@@ -248,8 +276,11 @@ Napi::Value ContrastiveLossBackward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(y.shape == Shape{a.shape[0]}, "E_SHAPE", op, ": expected `y` of shape [", a.shape[0], "], got ",
                 shape_str(y.shape));
   check_dloss(dloss, reduction, y.shape, op);
-  Tensor da = Tensor::empty(a.shape, DType::Float32), db = Tensor::empty(a.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::contrastive_loss_backward(dloss, a, b, y, margin, reduction, da, db); });
+  Tensor da = Tensor::empty(a.shape, DType::Float32, a.device()), db = Tensor::empty(a.shape, DType::Float32, a.device());
+  if (a.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::contrastive_loss_backward(dloss, a, b, y, margin, reduction, da, db));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::contrastive_loss_backward(dloss, a, b, y, margin, reduction, da, db); });
   return pair(info.Env(), std::move(da), std::move(db));
 }
 
@@ -274,8 +305,11 @@ Napi::Value TripletMarginLossForward(const Napi::CallbackInfo& info) {
   const cpu::TripletOptions o = triplet_options(info, 3, op);
   const Reduction reduction = reduction_arg(info, 8, op);
   check_rows({{&a, "anchor"}, {&pos, "positive"}, {&neg, "negative"}}, op);
-  Tensor loss = make_loss(reduction, {a.shape[0]});
-  Queue::cpu().enqueue(op, [=] { cpu::triplet_margin_loss_forward(a, pos, neg, o, reduction, loss); });
+  Tensor loss = make_loss(reduction, {a.shape[0]}, a.device());
+  if (a.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::triplet_margin_loss_forward(a, pos, neg, o, reduction, loss));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::triplet_margin_loss_forward(a, pos, neg, o, reduction, loss); });
   return wrap_tensor(info.Env(), std::move(loss));
 }
 
@@ -289,9 +323,12 @@ Napi::Value TripletMarginLossBackward(const Napi::CallbackInfo& info) {
   const Reduction reduction = reduction_arg(info, 9, op);
   check_rows({{&a, "anchor"}, {&pos, "positive"}, {&neg, "negative"}}, op);
   check_dloss(dloss, reduction, {a.shape[0]}, op);
-  Tensor da = Tensor::empty(a.shape, DType::Float32), dpos = Tensor::empty(a.shape, DType::Float32),
-         dneg = Tensor::empty(a.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::triplet_margin_loss_backward(dloss, a, pos, neg, o, reduction, da, dpos, dneg); });
+  Tensor da = Tensor::empty(a.shape, DType::Float32, a.device()), dpos = Tensor::empty(a.shape, DType::Float32, a.device()),
+         dneg = Tensor::empty(a.shape, DType::Float32, a.device());
+  if (a.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::triplet_margin_loss_backward(dloss, a, pos, neg, o, reduction, da, dpos, dneg));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::triplet_margin_loss_backward(dloss, a, pos, neg, o, reduction, da, dpos, dneg); });
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, wrap_tensor(env, std::move(da)));
@@ -316,8 +353,11 @@ Napi::Value KlDivForward(const Napi::CallbackInfo& info) {
   const Reduction reduction = reduction_arg(info, 2, op, /*batchmean_allowed=*/true);
   const bool log_target = bool_arg(info, 3, op, "logTarget");
   check_kl(x, target, op);
-  Tensor loss = make_loss(reduction, x.shape);
-  Queue::cpu().enqueue(op, [=] { cpu::kl_div_forward(x, target, log_target, reduction, loss); });
+  Tensor loss = make_loss(reduction, x.shape, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::kl_div_forward(x, target, log_target, reduction, loss));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::kl_div_forward(x, target, log_target, reduction, loss); });
   return wrap_tensor(info.Env(), std::move(loss));
 }
 
@@ -331,9 +371,12 @@ Napi::Value KlDivBackward(const Napi::CallbackInfo& info) {
   const bool want_target_grad = bool_arg(info, 5, op, "targetGrad");
   check_kl(x, target, op);
   check_dloss(dloss, reduction, x.shape, op);
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Tensor dtarget = want_target_grad ? Tensor::empty(x.shape, DType::Float32) : Tensor{};
-  Queue::cpu().enqueue(op, [=] { cpu::kl_div_backward(dloss, x, target, log_target, reduction, dx, dtarget); });
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  Tensor dtarget = want_target_grad ? Tensor::empty(x.shape, DType::Float32, x.device()) : Tensor{};
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::kl_div_backward(dloss, x, target, log_target, reduction, dx, dtarget));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::kl_div_backward(dloss, x, target, log_target, reduction, dx, dtarget); });
   return pair(info.Env(), std::move(dx), std::move(dtarget));
 }
 

@@ -1,14 +1,24 @@
 // The ops' entry points: read and check arguments (never trusting the caller), allocate the
-// output on this thread (so out-of-memory is thrown at the call site), enqueue the CPU
-// kernel with copies of the tensors it touches, and return the output's handle at once.
+// output on this thread (so out-of-memory is thrown at the call site) on the inputs' device,
+// then either enqueue the CPU kernel with copies of the tensors it touches or launch the CUDA
+// op on the stream (native/cuda/, same semantics), and return the output's handle at once.
+// Creation functions take the device as an optional last argument (0 cpu, the default; 1 cuda).
 // lib/ validates first and gives friendlier messages; these checks keep the addon safe when
-// called directly.
+// called directly. (Matmul is the exception that still runs on the CPU only.)
 #include <algorithm>
 #include <cmath>
 
 #include "api/api.h"
 #include "core/queue.h"
 #include "cpu/cpu_ops.h"
+
+// The CUDA launch of an entry point, as a lambda for run_on. In a build without CUDA its body is
+// not compiled (the cuda:: functions do not exist there; no tensor is ever on the GPU).
+#ifdef CONVNET_WITH_CUDA
+#define CUDA_LAUNCH(...) [&] { __VA_ARGS__; }
+#else
+#define CUDA_LAUNCH(...) [] {}
+#endif
 
 namespace convnet {
 
@@ -23,6 +33,25 @@ namespace {
 Napi::Value run(const Napi::CallbackInfo& info, const char* op, Tensor y, std::function<void()> kernel) {
   Queue::cpu().enqueue(op, std::move(kernel));
   return wrap_tensor(info.Env(), std::move(y));
+}
+
+// Runs the CPU kernel on the queue, or the CUDA op now on the stream, by y's device.
+template <typename Launch>
+Napi::Value run_on(const Napi::CallbackInfo& info, const char* op, Tensor y, std::function<void()> cpu_kernel,
+                   Launch cuda_launch) {
+  if (y.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda_launch());
+    return wrap_tensor(info.Env(), std::move(y));
+  }
+  return run(info, op, std::move(y), std::move(cpu_kernel));
+}
+
+// The optional device code of a creation function (argument i): absent or undefined is the CPU.
+Device device_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (i >= info.Length() || info[i].IsUndefined()) return Device::CPU;
+  const int64_t code = int_arg(info, i, op, "device");
+  CONVNET_CHECK(code == 0 || code == 1, "E_ARG", op, ": expected device 0 (cpu) or 1 (cuda), got ", code);
+  return static_cast<Device>(code);
 }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
@@ -52,27 +81,32 @@ std::vector<int64_t> reduction_axes(std::vector<int64_t> axes, int64_t dims, con
 }  // namespace
 
 Napi::Value Empty(const Napi::CallbackInfo& info) {
-  return wrap_tensor(info.Env(), Tensor::empty(shape_arg(info, 0, "empty", "shape"), dtype_arg(info, 1, "empty", "dtype")));
+  const Shape shape = shape_arg(info, 0, "empty", "shape");
+  const DType dtype = dtype_arg(info, 1, "empty", "dtype");
+  return wrap_tensor(info.Env(), Tensor::empty(shape, dtype, device_arg(info, 2, "empty")));
 }
 
 Napi::Value Fill(const Napi::CallbackInfo& info) {
-  Tensor y = Tensor::empty(shape_arg(info, 0, "fill", "shape"), dtype_arg(info, 1, "fill", "dtype"));
+  const Shape shape = shape_arg(info, 0, "fill", "shape");
+  const DType dtype = dtype_arg(info, 1, "fill", "dtype");
   const double value = number_arg(info, 2, "fill", "value");
-  return run(info, "fill", y, [y, value] { cpu::fill(y, value); });
+  Tensor y = Tensor::empty(shape, dtype, device_arg(info, 3, "fill"));
+  return run_on(info, "fill", y, [y, value] { cpu::fill(y, value); }, CUDA_LAUNCH(cuda::fill(y, value)));
 }
 
 Napi::Value Arange(const Napi::CallbackInfo& info) {
   const double start = number_arg(info, 0, "arange", "start"), step = number_arg(info, 1, "arange", "step");
   const int64_t count = int_arg(info, 2, "arange", "count");
   CONVNET_CHECK(count >= 0, "E_ARG", "arange: negative count ", count);
-  Tensor y = Tensor::empty({count}, dtype_arg(info, 3, "arange", "dtype"));
-  return run(info, "arange", y, [y, start, step] { cpu::arange(y, start, step); });
+  const DType dtype = dtype_arg(info, 3, "arange", "dtype");
+  Tensor y = Tensor::empty({count}, dtype, device_arg(info, 4, "arange"));
+  return run_on(info, "arange", y, [y, start, step] { cpu::arange(y, start, step); }, CUDA_LAUNCH(cuda::arange(y, start, step)));
 }
 
 Napi::Value Cast(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "cast", "x");
-  Tensor y = Tensor::empty(x.shape, dtype_arg(info, 1, "cast", "dtype"));
-  return run(info, "cast", y, [x, y] { cpu::cast(x, y); });
+  Tensor y = Tensor::empty(x.shape, dtype_arg(info, 1, "cast", "dtype"), x.device());
+  return run_on(info, "cast", y, [x, y] { cpu::cast(x, y); }, CUDA_LAUNCH(cuda::cast(x, y)));
 }
 
 // In place: dst's memory takes src's values (same shape and dtype), in queue order, so reads
@@ -84,35 +118,49 @@ Napi::Value CopyInto(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(dst.dtype == src.dtype, "E_DTYPE", op, ": `src` has dtype ", dtype_name(src.dtype), ", expected `dst`'s ", dtype_name(dst.dtype));
   CONVNET_CHECK(dst.shape == src.shape, "E_SHAPE", op, ": `src` has shape ", shape_str(src.shape), ", expected `dst`'s ", shape_str(dst.shape));
   Tensor d = dst, s = src;
-  Queue::cpu().enqueue(op, [d, s] { cpu::cast(s, d); });
+  // On the GPU: a device-to-device copy on the stream, so it is in order with the GPU work.
+  if (!d.is_cuda()) {
+    Queue::cpu().enqueue(op, [d, s] { cpu::cast(s, d); });
+  } else if (d.storage->data() != s.storage->data()) {  // (reshaped views of one storage may alias)
+    CONVNET_ON_CUDA(op, cuda::copy_device(s, d));
+  }
   return info.Env().Undefined();
 }
 
+// Random tensors draw from the one generator whatever the device (reserved here, on the JS
+// thread: the call order decides the numbers), so a seed gives the same values on both.
 Napi::Value RandomUniform(const Napi::CallbackInfo& info) {
-  Tensor y = Tensor::empty(shape_arg(info, 0, "rand", "shape"), DType::Float32);
+  const Shape shape = shape_arg(info, 0, "rand", "shape");
   const float low = static_cast<float>(number_arg(info, 1, "rand", "low"));
   const float high = static_cast<float>(number_arg(info, 2, "rand", "high"));
+  Tensor y = Tensor::empty(shape, DType::Float32, device_arg(info, 3, "rand"));
   Generator& g = cpu_generator();
   const uint64_t seed = g.seed, first = g.reserve(y.numel());
-  return run(info, "rand", y, [=] { cpu::random_uniform(y, seed, first, low, high); });
+  return run_on(info, "rand", y, [=] { cpu::random_uniform(y, seed, first, low, high); },
+                CUDA_LAUNCH(cuda::random_uniform(y, seed, first, low, high)));
 }
 
 Napi::Value RandomNormal(const Napi::CallbackInfo& info) {
-  Tensor y = Tensor::empty(shape_arg(info, 0, "randn", "shape"), DType::Float32);
+  const Shape shape = shape_arg(info, 0, "randn", "shape");
   const float mean = static_cast<float>(number_arg(info, 1, "randn", "mean"));
   const float stddev = static_cast<float>(number_arg(info, 2, "randn", "std"));
+  Tensor y = Tensor::empty(shape, DType::Float32, device_arg(info, 3, "randn"));
   Generator& g = cpu_generator();
   const uint64_t seed = g.seed, first = g.reserve(y.numel());
-  return run(info, "randn", y, [=] { cpu::random_normal(y, seed, first, mean, stddev); });
+  return run_on(info, "randn", y, [=] { cpu::random_normal(y, seed, first, mean, stddev); },
+                CUDA_LAUNCH(cuda::random_normal(y, seed, first, mean, stddev)));
 }
 
 Napi::Value RandomBernoulli(const Napi::CallbackInfo& info) {
-  Tensor y = Tensor::empty(shape_arg(info, 0, "bernoulli", "shape"), DType::Float32);
+  const Shape shape = shape_arg(info, 0, "bernoulli", "shape");
   const double p = number_arg(info, 1, "bernoulli", "p");
   CONVNET_CHECK(p >= 0 && p <= 1, "E_ARG", "bernoulli: expected p in [0, 1], got ", p);
+  Tensor y = Tensor::empty(shape, DType::Float32, device_arg(info, 2, "bernoulli"));
   Generator& g = cpu_generator();
   const uint64_t seed = g.seed, first = g.reserve(y.numel());
-  return run(info, "bernoulli", y, [=] { cpu::random_bernoulli(y, seed, first, static_cast<float>(p)); });
+  const float pf = static_cast<float>(p);
+  return run_on(info, "bernoulli", y, [=] { cpu::random_bernoulli(y, seed, first, pf); },
+                CUDA_LAUNCH(cuda::random_bernoulli(y, seed, first, pf)));
 }
 
 Napi::Value Binary(const Napi::CallbackInfo& info) {
@@ -124,9 +172,9 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const Tensor& b = tensor_arg(info, 2, op, "b");
   expect_dtype(a, DType::Float32, op, "a");
   expect_dtype(b, DType::Float32, op, "b");
-  Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32);
+  Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32, a.device());
   const auto kind = static_cast<cpu::BinaryOp>(code);
-  return run(info, op, y, [kind, a, b, y] { cpu::binary(kind, a, b, y); });
+  return run_on(info, op, y, [kind, a, b, y] { cpu::binary(kind, a, b, y); }, CUDA_LAUNCH(cuda::binary(kind, a, b, y)));
 }
 
 Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
@@ -138,9 +186,10 @@ Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
   expect_dtype(x, DType::Float32, op, "x");
   const float scalar = static_cast<float>(number_arg(info, 2, op, "scalar"));
   const bool scalar_first = bool_arg(info, 3, op, "scalarFirst");
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   const auto kind = static_cast<cpu::BinaryOp>(code);
-  return run(info, op, y, [=] { cpu::binary_scalar(kind, x, scalar, scalar_first, y); });
+  return run_on(info, op, y, [=] { cpu::binary_scalar(kind, x, scalar, scalar_first, y); },
+                CUDA_LAUNCH(cuda::binary_scalar(kind, x, scalar, scalar_first, y)));
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
@@ -150,9 +199,9 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   const char* op = names[code];
   const Tensor& x = tensor_arg(info, 1, op, "x");
   expect_dtype(x, DType::Float32, op, "x");
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   const auto kind = static_cast<cpu::UnaryOp>(code);
-  return run(info, op, y, [kind, x, y] { cpu::unary(kind, x, y); });
+  return run_on(info, op, y, [kind, x, y] { cpu::unary(kind, x, y); }, CUDA_LAUNCH(cuda::unary(kind, x, y)));
 }
 
 Napi::Value Affine(const Napi::CallbackInfo& info) {
@@ -160,16 +209,16 @@ Napi::Value Affine(const Napi::CallbackInfo& info) {
   expect_dtype(x, DType::Float32, "affine", "x");
   const float alpha = static_cast<float>(number_arg(info, 1, "affine", "alpha"));
   const float beta = static_cast<float>(number_arg(info, 2, "affine", "beta"));
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
-  return run(info, "affine", y, [=] { cpu::affine(x, alpha, beta, y); });
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, "affine", y, [=] { cpu::affine(x, alpha, beta, y); }, CUDA_LAUNCH(cuda::affine(x, alpha, beta, y)));
 }
 
 Napi::Value PowScalar(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "pow", "x");
   expect_dtype(x, DType::Float32, "pow", "x");
   const float exponent = static_cast<float>(number_arg(info, 1, "pow", "exponent"));
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
-  return run(info, "pow", y, [=] { cpu::pow_scalar(x, exponent, y); });
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, "pow", y, [=] { cpu::pow_scalar(x, exponent, y); }, CUDA_LAUNCH(cuda::pow_scalar(x, exponent, y)));
 }
 
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
@@ -189,9 +238,10 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
     for (int64_t a : axes)
       CONVNET_CHECK(x.shape[a] > 0, "E_SHAPE", op, ": cannot reduce over axis ", a, " of size 0");
   }
-  Tensor y = Tensor::empty(keepdim ? kept : dropped, DType::Float32);
+  Tensor y = Tensor::empty(keepdim ? kept : dropped, DType::Float32, x.device());
   const auto kind = static_cast<cpu::ReduceOp>(code);
-  return run(info, op, y, [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); });
+  return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); },
+                CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)));
 }
 
 Napi::Value Argmax(const Napi::CallbackInfo& info) {
@@ -203,8 +253,8 @@ Napi::Value Argmax(const Napi::CallbackInfo& info) {
   Shape shape = x.shape;
   if (keepdim) shape[axis] = 1;
   else shape.erase(shape.begin() + axis);
-  Tensor y = Tensor::empty(shape, DType::Int32);
-  return run(info, "argmax", y, [x, axis, y] { cpu::argmax(x, axis, y); });
+  Tensor y = Tensor::empty(shape, DType::Int32, x.device());
+  return run_on(info, "argmax", y, [x, axis, y] { cpu::argmax(x, axis, y); }, CUDA_LAUNCH(cuda::argmax(x, axis, y)));
 }
 
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
@@ -222,7 +272,11 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
                                  "matmul");
   batch.push_back(M);
   batch.push_back(N);
-  Tensor y = Tensor::empty(batch, DType::Float32);
+  Tensor y = Tensor::empty(batch, DType::Float32, a.device());
+  if (a.is_cuda()) {
+    CONVNET_ON_CUDA("matmul", cuda::matmul(a, b, trans_a, trans_b, y));
+    return wrap_tensor(info.Env(), std::move(y));
+  }
   return run(info, "matmul", y, [=] { cpu::matmul(a, b, trans_a, trans_b, y); });
 }
 
@@ -239,8 +293,8 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
     seen[perm[i]] = true;
     shape[i] = x.shape[perm[i]];
   }
-  Tensor y = Tensor::empty(shape, x.dtype);
-  return run(info, "permute", y, [x, perm, y] { cpu::permute(x, perm, y); });
+  Tensor y = Tensor::empty(shape, x.dtype, x.device());
+  return run_on(info, "permute", y, [x, perm, y] { cpu::permute(x, perm, y); }, CUDA_LAUNCH(cuda::permute(x, perm, y)));
 }
 
 Napi::Value Concat(const Napi::CallbackInfo& info) {
@@ -261,8 +315,8 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
                   shape_str(xs[0].shape), " outside axis ", axis);
     shape[axis] += xs[i].shape[axis];
   }
-  Tensor y = Tensor::empty(shape, xs[0].dtype);
-  return run(info, "concat", y, [xs, axis, y] { cpu::concat(xs, axis, y); });
+  Tensor y = Tensor::empty(shape, xs[0].dtype, xs[0].device());
+  return run_on(info, "concat", y, [xs, axis, y] { cpu::concat(xs, axis, y); }, CUDA_LAUNCH(cuda::concat(xs, axis, y)));
 }
 
 Napi::Value Slice(const Napi::CallbackInfo& info) {
@@ -278,8 +332,9 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
                   "E_ARG", "slice: axis ", d, " of size ", x.shape[d], " has no ", size[d], " elements from ", begin[d],
                   " by ", step[d]);
   }
-  Tensor y = Tensor::empty(size, x.dtype);
-  return run(info, "slice", y, [x, begin, step, y] { cpu::slice(x, begin, step, y); });
+  Tensor y = Tensor::empty(size, x.dtype, x.device());
+  return run_on(info, "slice", y, [x, begin, step, y] { cpu::slice(x, begin, step, y); },
+                CUDA_LAUNCH(cuda::slice(x, begin, step, y)));
 }
 
 Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
@@ -290,8 +345,9 @@ Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(index.dim() == 1, "E_SHAPE", "indexSelect: expected a 1-D index, got ", shape_str(index.shape));
   Shape shape = x.shape;
   shape[axis] = index.numel();
-  Tensor y = Tensor::empty(shape, x.dtype);
-  return run(info, "indexSelect", y, [x, axis, index, y] { cpu::index_select(x, axis, index, y); });
+  Tensor y = Tensor::empty(shape, x.dtype, x.device());
+  return run_on(info, "indexSelect", y, [x, axis, index, y] { cpu::index_select(x, axis, index, y); },
+                CUDA_LAUNCH(cuda::index_select(x, axis, index, y)));
 }
 
 Napi::Value Gather(const Napi::CallbackInfo& info) {
@@ -304,8 +360,9 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
   for (int64_t d = 0; d < x.dim(); ++d)
     CONVNET_CHECK(d == axis || index.shape[d] <= x.shape[d], "E_SHAPE", "gather: index ", shape_str(index.shape),
                   " is larger than x ", shape_str(x.shape), " along axis ", d);
-  Tensor y = Tensor::empty(index.shape, x.dtype);
-  return run(info, "gather", y, [x, axis, index, y] { cpu::gather(x, axis, index, y); });
+  Tensor y = Tensor::empty(index.shape, x.dtype, x.device());
+  return run_on(info, "gather", y, [x, axis, index, y] { cpu::gather(x, axis, index, y); },
+                CUDA_LAUNCH(cuda::gather(x, axis, index, y)));
 }
 
 Napi::Value OneHot(const Napi::CallbackInfo& info) {
@@ -315,8 +372,9 @@ Napi::Value OneHot(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(classes >= 1, "E_ARG", "oneHot: numClasses must be >= 1, got ", classes);
   Shape shape = labels.shape;
   shape.push_back(classes);
-  Tensor y = Tensor::empty(shape, DType::Float32);
-  return run(info, "oneHot", y, [labels, classes, y] { cpu::one_hot(labels, classes, y); });
+  Tensor y = Tensor::empty(shape, DType::Float32, labels.device());
+  return run_on(info, "oneHot", y, [labels, classes, y] { cpu::one_hot(labels, classes, y); },
+                CUDA_LAUNCH(cuda::one_hot(labels, classes, y)));
 }
 
 // The backward kernels of indexSelect and gather; both return a new tensor (x is not modified).
@@ -333,8 +391,9 @@ Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
   expected[axis] = index.numel();
   CONVNET_CHECK(src.shape == expected, "E_SHAPE", "indexAdd: expected src of shape ", shape_str(expected), ", got ",
                 shape_str(src.shape));
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
-  return run(info, "indexAdd", y, [x, axis, index, src, y] { cpu::index_add(x, axis, index, src, y); });
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, "indexAdd", y, [x, axis, index, src, y] { cpu::index_add(x, axis, index, src, y); },
+                CUDA_LAUNCH(cuda::index_add(x, axis, index, src, y)));
 }
 
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
@@ -352,8 +411,9 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
                   "scatterAdd: index ", shape_str(index.shape), " is larger than src ", shape_str(src.shape), " or x ",
                   shape_str(x.shape), " along axis ", d);
   }
-  Tensor y = Tensor::empty(x.shape, DType::Float32);
-  return run(info, "scatterAdd", y, [x, axis, index, src, y] { cpu::scatter_add(x, axis, index, src, y); });
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, "scatterAdd", y, [x, axis, index, src, y] { cpu::scatter_add(x, axis, index, src, y); },
+                CUDA_LAUNCH(cuda::scatter_add(x, axis, index, src, y)));
 }
 
 }  // namespace api

@@ -1,6 +1,6 @@
 // Entry points of the fused optimizer steps. They update tensors in place: safe because the
-// queue runs ops in the order they were enqueued, so reads queued before a step see the old
-// values and reads queued after it the new ones.
+// queue (the CPU's work queue, or the CUDA stream for GPU tensors) runs ops in the order they
+// were issued, so reads issued before a step see the old values and reads after it the new ones.
 #include <cmath>
 #include <optional>
 
@@ -35,7 +35,8 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   Tensor p = param, g = grad;
   std::optional<Tensor> b;
   if (buffer && o.momentum != 0) b = *buffer;
-  Queue::cpu().enqueue(op, [p, g, b, o] { cpu::sgd_step(p, g, b ? &*b : nullptr, o); });
+  if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::sgd_step(p, g, b ? &*b : nullptr, o));
+  else Queue::cpu().enqueue(op, [p, g, b, o] { cpu::sgd_step(p, g, b ? &*b : nullptr, o); });
   return info.Env().Undefined();
 }
 
@@ -60,7 +61,8 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   Tensor p = param, g = grad, m = exp_avg, v = exp_avg_sq;
   std::optional<Tensor> v_max;
   if (max_sq) v_max = *max_sq;
-  Queue::cpu().enqueue(op, [p, g, m, v, v_max, o] { cpu::adam_step(p, g, m, v, v_max ? &*v_max : nullptr, o); });
+  if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::adam_step(p, g, m, v, v_max ? &*v_max : nullptr, o));
+  else Queue::cpu().enqueue(op, [p, g, m, v, v_max, o] { cpu::adam_step(p, g, m, v, v_max ? &*v_max : nullptr, o); });
   return info.Env().Undefined();
 }
 

@@ -5,6 +5,7 @@
 //   last window must start inside the input or the left padding (else o - 1);
 //   k, s, d > 0; 0 <= p <= k / 2; o >= 1. Inputs are [N, C, H, W] or [C, H, W], float32.
 // Backward functions take the input's shape (or the input itself where the formula needs it).
+// Outputs live on the inputs' device; GPU inputs run the native/cuda/ twin of each CPU kernel.
 #include <algorithm>
 #include <cmath>
 
@@ -97,11 +98,15 @@ Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   const cpu::Pool2dGeometry g = window_arg(info, 1, x.shape, op);
   const bool with_indices = bool_arg(info, 3, op, "returnIndices");
   const Shape shape = pooled_shape(x.shape, g.oh, g.ow);
-  Tensor y = Tensor::empty(shape, DType::Float32);
-  Tensor indices = with_indices ? Tensor::empty(shape, DType::Int32) : Tensor{};
-  Queue::cpu().enqueue(op, [x, g, y, indices, with_indices] {
-    cpu::max_pool2d_forward(x, g, y, with_indices ? &indices : nullptr);
-  });
+  Tensor y = Tensor::empty(shape, DType::Float32, x.device());
+  Tensor indices = with_indices ? Tensor::empty(shape, DType::Int32, x.device()) : Tensor{};
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::max_pool2d_forward(x, g, y, with_indices ? &indices : nullptr));
+  } else {
+    Queue::cpu().enqueue(op, [x, g, y, indices, with_indices] {
+      cpu::max_pool2d_forward(x, g, y, with_indices ? &indices : nullptr);
+    });
+  }
   return pair(info.Env(), std::move(y), with_indices ? &indices : nullptr);
 }
 
@@ -116,8 +121,9 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
   expect_shape(indices, dy.shape, op, "indices");
   CONVNET_CHECK(dy.dim() == static_cast<int64_t>(x_shape.size()) && std::equal(x_shape.begin(), x_shape.end() - 2, dy.shape.begin()),
                 "E_SHAPE", op, ": `dy` ", shape_str(dy.shape), " does not match the input ", shape_str(x_shape));
-  Tensor dx = Tensor::empty(x_shape, DType::Float32);
-  Queue::cpu().enqueue(op, [dy, indices, dx] { cpu::max_pool_backward(dy, indices, dx); });
+  Tensor dx = Tensor::empty(x_shape, DType::Float32, dy.device());
+  if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::max_pool_backward(dy, indices, dx));
+  else Queue::cpu().enqueue(op, [dy, indices, dx] { cpu::max_pool_backward(dy, indices, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -129,8 +135,9 @@ Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
   const int64_t divisor = int_arg(info, 4, op, "divisorOverride");
   CONVNET_CHECK(divisor >= 0, "E_ARG", op, ": `divisorOverride` must be positive, got ", divisor);
   CONVNET_CHECK(g.dh == 1 && g.dw == 1, "E_ARG", op, ": no dilation");
-  Tensor y = Tensor::empty(pooled_shape(x.shape, g.oh, g.ow), DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::avg_pool2d_forward(x, g, count_include_pad, divisor, y); });
+  Tensor y = Tensor::empty(pooled_shape(x.shape, g.oh, g.ow), DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::avg_pool2d_forward(x, g, count_include_pad, divisor, y));
+  else Queue::cpu().enqueue(op, [=] { cpu::avg_pool2d_forward(x, g, count_include_pad, divisor, y); });
   return wrap_tensor(info.Env(), std::move(y));
 }
 
@@ -144,8 +151,9 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(divisor >= 0, "E_ARG", op, ": `divisorOverride` must be positive, got ", divisor);
   CONVNET_CHECK(g.dh == 1 && g.dw == 1, "E_ARG", op, ": no dilation");
   expect_shape(dy, pooled_shape(x_shape, g.oh, g.ow), op, "dy");
-  Tensor dx = Tensor::empty(x_shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::avg_pool2d_backward(dy, g, count_include_pad, divisor, dx); });
+  Tensor dx = Tensor::empty(x_shape, DType::Float32, dy.device());
+  if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::avg_pool2d_backward(dy, g, count_include_pad, divisor, dx));
+  else Queue::cpu().enqueue(op, [=] { cpu::avg_pool2d_backward(dy, g, count_include_pad, divisor, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -157,8 +165,9 @@ Napi::Value LpPool2dForward(const Napi::CallbackInfo& info) {
   const cpu::Pool2dGeometry g = window_arg(info, 2, x.shape, op);
   const bool mean = bool_arg(info, 4, op, "mean");
   CONVNET_CHECK(g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1, "E_ARG", op, ": no padding or dilation");
-  Tensor y = Tensor::empty(pooled_shape(x.shape, g.oh, g.ow), DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::lp_pool2d_forward(x, p, g, mean, y); });
+  Tensor y = Tensor::empty(pooled_shape(x.shape, g.oh, g.ow), DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::lp_pool2d_forward(x, p, g, mean, y));
+  else Queue::cpu().enqueue(op, [=] { cpu::lp_pool2d_forward(x, p, g, mean, y); });
   return wrap_tensor(info.Env(), std::move(y));
 }
 
@@ -175,8 +184,9 @@ Napi::Value LpPool2dBackward(const Napi::CallbackInfo& info) {
   const Shape y_shape = pooled_shape(x.shape, g.oh, g.ow);
   expect_shape(dy, y_shape, op, "dy");
   expect_shape(y, y_shape, op, "y");
-  Tensor dx = Tensor::empty(x.shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::lp_pool2d_backward(dy, x, y, p, g, mean, dx); });
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::lp_pool2d_backward(dy, x, y, p, g, mean, dx));
+  else Queue::cpu().enqueue(op, [=] { cpu::lp_pool2d_backward(dy, x, y, p, g, mean, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -191,10 +201,11 @@ Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info) {
   const bool with_indices = bool_arg(info, 5, op, "returnIndices");
   CONVNET_CHECK(g.dh == 1 && g.dw == 1, "E_ARG", op, ": no dilation");
   const Shape shape = pooled_shape(x.shape, g.oh, g.ow);
-  Tensor y = Tensor::empty(shape, DType::Float32);
-  Tensor lambda = Tensor::empty(Shape(x.shape.begin(), x.shape.end() - 2), DType::Float32);  // [N, C] (or [C])
-  Tensor indices = with_indices ? Tensor::empty(shape, DType::Int32) : Tensor{};
-  // The numbers are reserved here, on the JavaScript thread, so the call order decides them.
+  Tensor y = Tensor::empty(shape, DType::Float32, x.device());
+  Tensor lambda = Tensor::empty(Shape(x.shape.begin(), x.shape.end() - 2), DType::Float32, x.device());  // [N, C] (or [C])
+  Tensor indices = with_indices ? Tensor::empty(shape, DType::Int32, x.device()) : Tensor{};
+  // The numbers are reserved here, on the JavaScript thread, so the call order decides them;
+  // both devices draw from the same generator, so a seed gives the same lambdas on either.
   uint64_t seed = 0, first = 0;
   if (mode != cpu::kMixedFixed) {
     Generator& gen = cpu_generator();
@@ -202,9 +213,13 @@ Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info) {
     first = gen.reserve(g.planes);
   }
   const float lam = static_cast<float>(fixed);
-  Queue::cpu().enqueue(op, [=] {
-    cpu::mixed_pool2d_forward(x, g, mode, lam, seed, first, lambda, y, with_indices ? &indices : nullptr);
-  });
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::mixed_pool2d_forward(x, g, mode, lam, seed, first, lambda, y, with_indices ? &indices : nullptr));
+  } else {
+    Queue::cpu().enqueue(op, [=] {
+      cpu::mixed_pool2d_forward(x, g, mode, lam, seed, first, lambda, y, with_indices ? &indices : nullptr);
+    });
+  }
   Napi::Env env = info.Env();
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(uint32_t{0}, wrap_tensor(env, std::move(y)));
@@ -225,8 +240,9 @@ Napi::Value MixedPool2dBackward(const Napi::CallbackInfo& info) {
   expect_shape(dy, pooled_shape(x_shape, g.oh, g.ow), op, "dy");
   expect_shape(indices, dy.shape, op, "indices");
   expect_shape(lambda, Shape(x_shape.begin(), x_shape.end() - 2), op, "lambda");
-  Tensor dx = Tensor::empty(x_shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::mixed_pool2d_backward(dy, indices, lambda, g, dx); });
+  Tensor dx = Tensor::empty(x_shape, DType::Float32, dy.device());
+  if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::mixed_pool2d_backward(dy, indices, lambda, g, dx));
+  else Queue::cpu().enqueue(op, [=] { cpu::mixed_pool2d_backward(dy, indices, lambda, g, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -241,12 +257,17 @@ Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info) {
   adaptive_size(info, 2, op, &g);
   const bool with_indices = is_max && bool_arg(info, 3, op, "returnIndices");
   const Shape shape = pooled_shape(x.shape, g.oh, g.ow);
-  Tensor y = Tensor::empty(shape, DType::Float32);
-  Tensor indices = with_indices ? Tensor::empty(shape, DType::Int32) : Tensor{};
-  Queue::cpu().enqueue(op, [=] {
-    if (is_max) cpu::adaptive_max_pool2d_forward(x, g, y, with_indices ? &indices : nullptr);
-    else cpu::adaptive_avg_pool2d_forward(x, g, y);
-  });
+  Tensor y = Tensor::empty(shape, DType::Float32, x.device());
+  Tensor indices = with_indices ? Tensor::empty(shape, DType::Int32, x.device()) : Tensor{};
+  if (x.is_cuda()) {
+    if (is_max) CONVNET_ON_CUDA(op, cuda::adaptive_max_pool2d_forward(x, g, y, with_indices ? &indices : nullptr));
+    else CONVNET_ON_CUDA(op, cuda::adaptive_avg_pool2d_forward(x, g, y));
+  } else {
+    Queue::cpu().enqueue(op, [=] {
+      if (is_max) cpu::adaptive_max_pool2d_forward(x, g, y, with_indices ? &indices : nullptr);
+      else cpu::adaptive_avg_pool2d_forward(x, g, y);
+    });
+  }
   return pair(info.Env(), std::move(y), with_indices ? &indices : nullptr);
 }
 
@@ -262,8 +283,9 @@ Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
   g.oh = dy.shape[dy.dim() - 2];
   g.ow = dy.shape[dy.dim() - 1];
   expect_shape(dy, pooled_shape(x_shape, g.oh, g.ow), op, "dy");
-  Tensor dx = Tensor::empty(x_shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::adaptive_avg_pool2d_backward(dy, g, dx); });
+  Tensor dx = Tensor::empty(x_shape, DType::Float32, dy.device());
+  if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::adaptive_avg_pool2d_backward(dy, g, dx));
+  else Queue::cpu().enqueue(op, [=] { cpu::adaptive_avg_pool2d_backward(dy, g, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
@@ -279,10 +301,11 @@ Napi::Value RoiPoolForward(const Napi::CallbackInfo& info) {
   const double scale = number_arg(info, 3, op, "spatialScale");
   CONVNET_CHECK(std::isfinite(scale) && scale > 0, "E_ARG", op, ": `spatialScale` must be positive, got ", scale);
   const Shape shape{boxes.shape[0], x.shape[1], g.oh, g.ow};
-  Tensor y = Tensor::empty(shape, DType::Float32);
-  Tensor argmax = Tensor::empty(shape, DType::Int32);
+  Tensor y = Tensor::empty(shape, DType::Float32, x.device());
+  Tensor argmax = Tensor::empty(shape, DType::Int32, x.device());
   const float s = static_cast<float>(scale);
-  Queue::cpu().enqueue(op, [=] { cpu::roi_pool_forward(x, boxes, s, y, argmax); });
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::roi_pool_forward(x, boxes, s, y, argmax));
+  else Queue::cpu().enqueue(op, [=] { cpu::roi_pool_forward(x, boxes, s, y, argmax); });
   return pair(info.Env(), std::move(y), &argmax);
 }
 
@@ -299,8 +322,9 @@ Napi::Value RoiPoolBackward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(dy.dim() == 4 && dy.shape[0] == boxes.shape[0] && dy.shape[1] == x_shape[1], "E_SHAPE", op,
                 ": `dy` ", shape_str(dy.shape), " does not match ", boxes.shape[0], " boxes of ", x_shape[1], " channels");
   expect_shape(argmax, dy.shape, op, "argmax");
-  Tensor dx = Tensor::empty(x_shape, DType::Float32);
-  Queue::cpu().enqueue(op, [=] { cpu::roi_pool_backward(dy, argmax, boxes, dx); });
+  Tensor dx = Tensor::empty(x_shape, DType::Float32, dy.device());
+  if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::roi_pool_backward(dy, argmax, boxes, dx));
+  else Queue::cpu().enqueue(op, [=] { cpu::roi_pool_backward(dy, argmax, boxes, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 

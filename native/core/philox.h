@@ -10,13 +10,23 @@
 #include <cmath>
 #include <cstdint>
 
+// CONVNET_HD marks the helpers below as callable from CUDA kernels too (nvcc compiles them for
+// both sides; g++ sees nothing). The host code is unchanged, so the CPU's numbers are unchanged.
+#ifndef CONVNET_HD
+#ifdef __CUDACC__
+#define CONVNET_HD __host__ __device__
+#else
+#define CONVNET_HD
+#endif
+#endif
+
 namespace convnet {
 
 struct Philox4x32 {
   uint32_t out[4];
 
   // Four numbers for the 128-bit counter (c0 low .. c3 high) under the 64-bit key.
-  static Philox4x32 generate(uint64_t key, uint64_t counter_lo, uint64_t counter_hi = 0) {
+  CONVNET_HD static Philox4x32 generate(uint64_t key, uint64_t counter_lo, uint64_t counter_hi = 0) {
     uint32_t c[4] = {static_cast<uint32_t>(counter_lo), static_cast<uint32_t>(counter_lo >> 32),
                      static_cast<uint32_t>(counter_hi), static_cast<uint32_t>(counter_hi >> 32)};
     uint32_t k0 = static_cast<uint32_t>(key), k1 = static_cast<uint32_t>(key >> 32);
@@ -34,16 +44,19 @@ struct Philox4x32 {
 };
 
 // A uniform float in [0, 1) from the top 24 bits (every value exactly representable).
-inline float uniform_from_bits(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
+CONVNET_HD inline float uniform_from_bits(uint32_t bits) { return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f); }
 // A uniform float in (0, 1], safe for log().
-inline float uniform_open_zero(uint32_t bits) { return static_cast<float>((bits >> 8) + 1) * (1.0f / 16777216.0f); }
+CONVNET_HD inline float uniform_open_zero(uint32_t bits) { return static_cast<float>((bits >> 8) + 1) * (1.0f / 16777216.0f); }
 
 // Box-Muller on a pair of lanes: (u1, u2) -> two standard normals.
-inline void normal_pair(uint32_t a, uint32_t b, float* z0, float* z1) {
-  const float radius = std::sqrt(-2.0f * std::log(uniform_open_zero(a)));
+CONVNET_HD inline void normal_pair(uint32_t a, uint32_t b, float* z0, float* z1) {
+  // sqrtf/logf/cosf/sinf: on the host these are the same float functions std:: picks for float
+  // arguments; in device code CUDA's (within a few ulp of the host's, so GPU normals may differ
+  // from the CPU's in the last bits; uniform and Bernoulli draws are bit-identical).
+  const float radius = sqrtf(-2.0f * logf(uniform_open_zero(a)));
   const float angle = 6.283185307179586f * uniform_from_bits(b);
-  *z0 = radius * std::cos(angle);
-  *z1 = radius * std::sin(angle);
+  *z0 = radius * cosf(angle);
+  *z1 = radius * sinf(angle);
 }
 
 // The per-device generator state: a seed and how many counter blocks have been handed out.

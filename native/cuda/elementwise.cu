@@ -1,0 +1,155 @@
+// Elementwise ops on the GPU (cpu/elementwise.cc has the same semantics): binary ops with
+// NumPy/PyTorch broadcasting, unary maths, affine, pow.
+//
+// A broadcast binary op walks the output and finds each input element through a
+// StridedIndex (strided.cuh) with stride 0 along broadcast axes; equal shapes and a
+// one-element operand take a plain loop. Add/sub/mul/div/sqrt are IEEE operations, so those
+// results are the CPU's bits; exp, log and pow are CUDA's (within 2 ulp of the CPU's).
+#include <cmath>
+
+#include "core/error.h"
+#include "cuda/cuda_ops.h"
+#include "cuda/launch.cuh"
+#include "cuda/strided.cuh"
+
+namespace convnet {
+namespace cuda {
+namespace {
+
+// The scalar functions; NaN propagates through maximum/minimum, as torch.maximum/minimum.
+struct AddF { __device__ float operator()(float u, float v) const { return u + v; } };
+struct SubF { __device__ float operator()(float u, float v) const { return u - v; } };
+struct MulF { __device__ float operator()(float u, float v) const { return u * v; } };
+struct DivF { __device__ float operator()(float u, float v) const { return u / v; } };
+struct PowF { __device__ float operator()(float u, float v) const { return powf(u, v); } };
+struct MaxF {
+  __device__ float operator()(float u, float v) const { return (u != u || v != v) ? u + v : (u > v ? u : v); }
+};
+struct MinF {
+  __device__ float operator()(float u, float v) const { return (u != u || v != v) ? u + v : (u < v ? u : v); }
+};
+
+template <typename Run>
+void with_binary_op(BinaryOp op, Run run) {
+  switch (op) {
+    case BinaryOp::Add: return run(AddF{});
+    case BinaryOp::Sub: return run(SubF{});
+    case BinaryOp::Mul: return run(MulF{});
+    case BinaryOp::Div: return run(DivF{});
+    case BinaryOp::Pow: return run(PowF{});
+    case BinaryOp::Maximum: return run(MaxF{});
+    case BinaryOp::Minimum: return run(MinF{});
+  }
+  fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
+}
+
+template <typename F>
+void binary_loop(const char* op, const Tensor& a, const Tensor& b, const Tensor& y, F f) {
+  const float* pa = a.f32();
+  const float* pb = b.f32();
+  float* py = y.f32();
+  const int64_t n = y.numel();
+  if (n == 0) return;
+  if (a.shape == b.shape) {
+    for_each(op, n, [=] __device__(int64_t i) { py[i] = f(pa[i], pb[i]); });
+  } else if (a.numel() == n && b.numel() == 1) {
+    for_each(op, n, [=] __device__(int64_t i) { py[i] = f(pa[i], pb[0]); });
+  } else if (b.numel() == n && a.numel() == 1) {
+    for_each(op, n, [=] __device__(int64_t i) { py[i] = f(pa[0], pb[i]); });
+  } else {
+    const std::vector<int64_t> strides[2] = {broadcast_strides(a.shape, y.shape), broadcast_strides(b.shape, y.shape)};
+    const StridedIndex<2> index = make_strided_index(y.shape, strides, op);
+    for_each(op, n, [=] __device__(int64_t i) {
+      int64_t o[2];
+      index.offsets(i, o);
+      py[i] = f(pa[o[0]], pb[o[1]]);
+    });
+  }
+}
+
+const char* binary_name(BinaryOp op) {
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+  const int code = static_cast<int>(op);
+  return code >= 0 && code < 7 ? names[code] : "binary";
+}
+
+template <typename F>
+void unary_loop(const char* op, const Tensor& x, const Tensor& y, F f) {
+  const float* px = x.f32();
+  float* py = y.f32();
+  for_each(op, x.numel(), [=] __device__(int64_t i) { py[i] = f(px[i]); });
+}
+
+struct NegF { __device__ float operator()(float v) const { return -v; } };
+struct AbsF { __device__ float operator()(float v) const { return fabsf(v); } };
+struct ExpF { __device__ float operator()(float v) const { return expf(v); } };
+struct LogF { __device__ float operator()(float v) const { return logf(v); } };
+struct SqrtF { __device__ float operator()(float v) const { return sqrtf(v); } };
+struct SquareF { __device__ float operator()(float v) const { return v * v; } };
+struct ReciprocalF { __device__ float operator()(float v) const { return 1.0f / v; } };
+struct SignF {
+  __device__ float operator()(float v) const { return v != v ? v : static_cast<float>((v > 0) - (v < 0)); }
+};
+struct FloorF { __device__ float operator()(float v) const { return floorf(v); } };
+struct CeilF { __device__ float operator()(float v) const { return ceilf(v); } };
+
+// x op scalar (or scalar op x): the same function with one side fixed.
+template <typename F>
+struct ScalarRight {
+  F f;
+  float s;
+  __device__ float operator()(float v) const { return f(v, s); }
+};
+template <typename F>
+struct ScalarLeft {
+  F f;
+  float s;
+  __device__ float operator()(float v) const { return f(s, v); }
+};
+
+}  // namespace
+
+void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) {
+  with_binary_op(op, [&](auto f) { binary_loop(binary_name(op), a, b, y, f); });
+}
+
+void binary_scalar(BinaryOp op, const Tensor& x, float scalar, bool scalar_first, const Tensor& y) {
+  const char* name = binary_name(op);
+  with_binary_op(op, [&](auto f) {
+    using F = decltype(f);
+    if (scalar_first) unary_loop(name, x, y, ScalarLeft<F>{f, scalar});
+    else unary_loop(name, x, y, ScalarRight<F>{f, scalar});
+  });
+}
+
+void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
+  switch (op) {
+    case UnaryOp::Neg: return unary_loop("neg", x, y, NegF{});
+    case UnaryOp::Abs: return unary_loop("abs", x, y, AbsF{});
+    case UnaryOp::Exp: return unary_loop("exp", x, y, ExpF{});
+    case UnaryOp::Log: return unary_loop("log", x, y, LogF{});
+    case UnaryOp::Sqrt: return unary_loop("sqrt", x, y, SqrtF{});
+    case UnaryOp::Square: return unary_loop("square", x, y, SquareF{});
+    case UnaryOp::Reciprocal: return unary_loop("reciprocal", x, y, ReciprocalF{});
+    case UnaryOp::Sign: return unary_loop("sign", x, y, SignF{});
+    case UnaryOp::Floor: return unary_loop("floor", x, y, FloorF{});
+    case UnaryOp::Ceil: return unary_loop("ceil", x, y, CeilF{});
+  }
+  fail("E_ARG", "unary: unknown op ", static_cast<int>(op));
+}
+
+void affine(const Tensor& x, float alpha, float beta, const Tensor& y) {
+  // Two roundings, as on the CPU: alpha * v, then + beta (never one FMA).
+  const float* px = x.f32();
+  float* py = y.f32();
+  for_each("affine", x.numel(), [=] __device__(int64_t i) { py[i] = fadd(fmul(alpha, px[i]), beta); });
+}
+
+void pow_scalar(const Tensor& x, float exponent, const Tensor& y) {
+  if (exponent == 2.0f) return unary_loop("pow", x, y, SquareF{});
+  if (exponent == 0.5f) return unary_loop("pow", x, y, SqrtF{});
+  unary_loop("pow", x, y, ScalarRight<PowF>{PowF{}, exponent});
+}
+
+}  // namespace cuda
+}  // namespace convnet

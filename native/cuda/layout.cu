@@ -1,0 +1,60 @@
+// Copies that rearrange memory on the GPU (cpu/layout.cc has the same semantics): permute,
+// concat, strided slice. Elements are moved as 4-byte words, whatever the dtype. Each walks
+// the output in order (coalesced writes) and finds the source through a StridedIndex.
+#include "cuda/cuda_ops.h"
+#include "cuda/launch.cuh"
+#include "cuda/strided.cuh"
+
+namespace convnet {
+namespace cuda {
+
+void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y) {
+  const int64_t dims = y.dim(), n = y.numel();
+  if (n == 0) return;
+  const std::vector<int64_t> x_strides = contiguous_strides(x.shape);
+  std::vector<int64_t> strides[1] = {std::vector<int64_t>(dims)};  // stride in x of each y axis
+  for (int64_t d = 0; d < dims; ++d) strides[0][d] = x_strides[perm[d]];
+  const StridedIndex<1> index = make_strided_index(y.shape, strides, "permute");
+  const int32_t* px = x.i32();
+  int32_t* py = y.i32();
+  for_each("permute", n, [=] __device__(int64_t i) { py[i] = px[index.offset(i)]; });
+}
+
+void concat(const std::vector<Tensor>& xs, int64_t axis, const Tensor& y) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= y.shape[d];
+  for (int64_t d = axis + 1; d < y.dim(); ++d) inner *= y.shape[d];
+  const int64_t y_row = y.shape[axis] * inner;
+  int64_t offset = 0;
+  for (const Tensor& x : xs) {
+    const int64_t x_row = x.shape[axis] * inner;
+    const int32_t* px = x.i32();
+    int32_t* py = y.i32() + offset;
+    if (x_row > 0) {
+      for_each("concat", outer * x_row, [=] __device__(int64_t t) {
+        const int64_t o = t / x_row, j = t - o * x_row;
+        py[o * y_row + j] = px[t];
+      });
+    }
+    offset += x_row;
+  }
+}
+
+void slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vector<int64_t>& step, const Tensor& y) {
+  const int64_t dims = y.dim(), n = y.numel();
+  if (n == 0) return;
+  const std::vector<int64_t> x_strides = contiguous_strides(x.shape);
+  int64_t base = 0;
+  std::vector<int64_t> strides[1] = {std::vector<int64_t>(dims)};
+  for (int64_t d = 0; d < dims; ++d) {
+    base += begin[d] * x_strides[d];
+    strides[0][d] = step[d] * x_strides[d];
+  }
+  const StridedIndex<1> index = make_strided_index(y.shape, strides, "slice");
+  const int32_t* px = x.i32() + base;
+  int32_t* py = y.i32();
+  for_each("slice", n, [=] __device__(int64_t i) { py[i] = px[index.offset(i)]; });
+}
+
+}  // namespace cuda
+}  // namespace convnet
