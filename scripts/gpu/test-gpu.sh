@@ -53,16 +53,6 @@ if [[ -z "${CONVNET_TORCH_PYTHON:-}" ]]; then
   done
 fi
 
-# The NVIDIA wheels' library folders on LD_LIBRARY_PATH (run.sh puts cuDNN's there; CUDA 13's
-# cuBLAS is in nvidia/cu13/lib), so that the loader finds them whatever VIRTUAL_ENV says.
-for site in $(timeout 60 "${CONVNET_TORCH_PYTHON:-python3}" -c 'import nvidia; print(" ".join(nvidia.__path__))' 2>/dev/null); do
-  for sub in cudnn/lib cu13/lib cublas/lib; do
-    if [[ -d $site/$sub && ":${LD_LIBRARY_PATH:-}:" != *":$site/$sub:"* ]]; then
-      export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$site/$sub"
-    fi
-  done
-done
-
 # ---- the sections' bodies (run under `timeout` in a child bash, hence exported) ----------------
 
 sec_info() {
