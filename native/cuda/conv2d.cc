@@ -29,6 +29,9 @@
 // result is set as PyTorch does), CUDNN_FMA_MATH (plain float32) otherwise.
 #include <algorithm>
 #include <map>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -146,6 +149,10 @@ struct Forward {
   using Algo = decl::cudnnConvolutionFwdAlgo_t;
   static constexpr Direction kDirection = kForward;
   static constexpr int kAlgoCount = decl::CUDNN_CONVOLUTION_FWD_ALGO_COUNT;
+  static bool lossy(Algo a) {
+    return a == decl::CUDNN_CONVOLUTION_FWD_ALGO_FFT || a == decl::CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
+           a == decl::CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+  }
   static cudnnStatus_t max_count(int* n) { return dnn().cudnnGetConvolutionForwardAlgorithmMaxCount(cudnn_handle(), n); }
   static cudnnStatus_t heuristic(const Call& c, int n, int* got, Perf* perf) {
     return dnn().cudnnGetConvolutionForwardAlgorithm_v7(cudnn_handle(), c.x_desc, c.w_desc, c.conv, c.y_desc, n, got, perf);
@@ -168,6 +175,10 @@ struct BackwardData {
   using Algo = decl::cudnnConvolutionBwdDataAlgo_t;
   static constexpr Direction kDirection = kBackwardData;
   static constexpr int kAlgoCount = decl::CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT;
+  static bool lossy(Algo a) {
+    return a == decl::CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT || a == decl::CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING ||
+           a == decl::CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
+  }
   static cudnnStatus_t max_count(int* n) { return dnn().cudnnGetConvolutionBackwardDataAlgorithmMaxCount(cudnn_handle(), n); }
   static cudnnStatus_t heuristic(const Call& c, int n, int* got, Perf* perf) {
     return dnn().cudnnGetConvolutionBackwardDataAlgorithm_v7(cudnn_handle(), c.w_desc, c.y_desc, c.conv, c.x_desc, n, got,
@@ -192,6 +203,10 @@ struct BackwardFilter {
   using Algo = decl::cudnnConvolutionBwdFilterAlgo_t;
   static constexpr Direction kDirection = kBackwardFilter;
   static constexpr int kAlgoCount = decl::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT;
+  static bool lossy(Algo a) {
+    return a == decl::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT || a == decl::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING ||
+           a == decl::CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
+  }
   static cudnnStatus_t max_count(int* n) {
     return dnn().cudnnGetConvolutionBackwardFilterAlgorithmMaxCount(cudnn_handle(), n);
   }
@@ -210,6 +225,34 @@ struct BackwardFilter {
   static cudnnStatus_t run(const Call& c, Algo a, void* ws, size_t bytes) {
     return dnn().cudnnConvolutionBackwardFilter(cudnn_handle(), &kOne, c.x_desc, c.x, c.y_desc, c.y, c.conv, a, ws, bytes,
                                                 &kZero, c.w_desc, c.out);
+  }
+};
+
+// ---- TEMPORARY stage timers (CONVNET_PROFILE_CONV=1): where a convolution call's host time goes ----
+struct StageTimes {
+  double ns[8] = {};
+  long calls = 0;
+  StageTimes() {
+    if (std::getenv("CONVNET_PROFILE_CONV")) std::atexit([] {
+      StageTimes& t = stage_times();
+      const char* names[8] = {"plan+pad", "descriptors", "algo lookup", "math type", "ws size", "ws alloc", "run", "bias"};
+      std::fprintf(stderr, "conv host time per call over %ld calls (us):", t.calls);
+      for (int i = 0; i < 8; ++i) std::fprintf(stderr, " %s %.1f", names[i], t.ns[i] / 1e3 / (t.calls ? t.calls : 1));
+      std::fprintf(stderr, "\n");
+    });
+  }
+  static StageTimes& stage_times();
+};
+StageTimes& StageTimes::stage_times() {
+  static StageTimes t;
+  return t;
+}
+struct StageClock {
+  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
+  void mark(int stage) {
+    const auto now = std::chrono::steady_clock::now();
+    StageTimes::stage_times().ns[stage] += std::chrono::duration<double, std::nano>(now - last).count();
+    last = now;
   }
 };
 
@@ -272,9 +315,23 @@ std::vector<Choice> search(const Call& c) {
     const typename D::Perf& r = perf[i];
     if (r.status != decl::CUDNN_STATUS_SUCCESS) continue;
     if (deterministic && r.determinism != decl::CUDNN_DETERMINISTIC) continue;
+    // Plain float32 asked for (TF32 off): leave out the FFT and non-fused Winograd algorithms.
+    // They round in the transformed domain: on AlexNet conv2's weight gradient (5x5, 1458-term
+    // sums) cuDNN's heuristic pick gave 9.4e-4 of the largest value against float64, where the
+    // GEMM-based ones give 5e-7 (GPU run, scripts/gpu/diag-conv.js). With TF32 allowed they stay:
+    // TF32 itself is about that coarse.
+    if (!tf32 && D::lossy(r.algo)) continue;
     // With TF32 allowed, run each algorithm with the math type it was rated for (as PyTorch
     // does); without, always with FMA math, so that nothing can use TF32.
     list.push_back({static_cast<int>(r.algo), tf32 ? r.mathType : decl::CUDNN_FMA_MATH});
+  }
+  if (std::getenv("CONVNET_PROFILE_CONV")) {  // TEMPORARY
+    std::fprintf(stderr, "%s [%lld,%lld,%lld,%lld] w [%lld,%lld,%lld,%lld] g%lld: heuristic/find order", op, (long long)c.plan.N,
+                 (long long)c.plan.C, (long long)c.plan.Hc, (long long)c.plan.Wc, (long long)c.plan.K, (long long)c.plan.Cg,
+                 (long long)c.plan.kh, (long long)c.plan.kw, (long long)c.g.groups);
+    for (int i = 0; i < got && i < max_count; ++i)
+      std::fprintf(stderr, " %d(st%d,m%d,t%.3f)", (int)perf[i].algo, (int)perf[i].status, (int)perf[i].mathType, perf[i].time);
+    std::fprintf(stderr, "\n");
   }
   CONVNET_CHECK(!list.empty(), "E_CUDNN", op, ": cuDNN offers no ", deterministic ? "deterministic " : "",
                 "algorithm for this convolution (x [", c.plan.N, ", ", c.plan.C, ", ", c.plan.Hc, ", ", c.plan.Wc,
@@ -298,17 +355,20 @@ std::vector<Choice> algorithms(const Call& c) {
 
 // Runs the first algorithm of the list that works (see the file comment).
 template <typename D>
-void run_convolution(const Call& c) {
+void run_convolution(const Call& c, StageClock& clock) {
   const char* op = c.op;
   set_last_op(op);
   const std::vector<Choice> list = algorithms<D>(c);
+  clock.mark(2);
   cudnnStatus_t last = decl::CUDNN_STATUS_SUCCESS;
   bool out_of_memory = false;
   for (const Choice& choice : list) {
     const auto algo = static_cast<typename D::Algo>(choice.algo);
     if (dnn().cudnnSetConvolutionMathType(c.conv, choice.math) != decl::CUDNN_STATUS_SUCCESS) continue;
+    clock.mark(3);
     size_t bytes = 0;
     cudnnStatus_t status = D::workspace(c, algo, &bytes);
+    clock.mark(4);
     if (status != decl::CUDNN_STATUS_SUCCESS) {
       last = status;
       continue;
@@ -321,7 +381,9 @@ void run_convolution(const Call& c) {
       out_of_memory = true;
       continue;
     }
+    clock.mark(5);
     status = D::run(c, algo, ws.data(), bytes);
+    clock.mark(6);
     if (status == decl::CUDNN_STATUS_SUCCESS) return;
     clear_cuda_error();
     last = status;
@@ -356,18 +418,23 @@ void fill_zero(const char* op, const Tensor& t) {
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y) {
   const char* op = "conv2d";
   if (y.numel() == 0) return;
+  StageClock clock;
+  StageTimes::stage_times().calls += 1;
   const Plan p = make_plan(x.shape, w.shape, y.shape, g);
   DeviceBuffer x_pad, y_big;
   const float* xp = padded_or_same(op, x.f32(), p.N * p.C, p.H, p.W, p.Hc, p.Wc, x_pad);
   if (p.pad_y()) y_big = DeviceBuffer(static_cast<size_t>(p.N * p.K * p.Hoc * p.Woc) * sizeof(float));
+  clock.mark(0);
   Call c(op, p, g);
+  clock.mark(1);
   c.x = xp;
   c.w = w.f32();
   c.y = nullptr;
   c.out = p.pad_y() ? y_big.as<float>() : y.f32();
-  run_convolution<Forward>(c);
+  run_convolution<Forward>(c, clock);
   if (p.pad_y()) copy_window(op, y_big.as<float>(), p.Hoc, p.Woc, y.f32(), p.N * p.K, p.Ho, p.Wo);
   if (b) add_channel_bias(op, *b, y);
+  clock.mark(7);
 }
 
 void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx) {
@@ -382,7 +449,8 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
   c.w = w.f32();
   c.y = dyp;
   c.out = p.pad_x() ? dx_big.as<float>() : dx.f32();
-  run_convolution<BackwardData>(c);
+  StageClock clock;
+  run_convolution<BackwardData>(c, clock);
   if (p.pad_x()) copy_window(op, dx_big.as<float>(), p.Hc, p.Wc, dx.f32(), p.N * p.C, p.H, p.W);
   if (b) add_channel_bias(op, *b, dx);
 }
@@ -400,7 +468,8 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
   c.w = nullptr;
   c.y = dyp;
   c.out = dw.f32();
-  run_convolution<BackwardFilter>(c);
+  StageClock clock;
+  run_convolution<BackwardFilter>(c, clock);
 }
 
 // cuDNN's grouped convolution covers groups == C (one channel per group) itself.
