@@ -147,7 +147,13 @@ describe('F.conv2d', () => {
       { x: [3, 16, 20, 20], w: [24, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'im2col, one image per GEMM' },
       { x: [5, 8, 6, 6], w: [16, 4, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'im2col, batched images' },
       { x: [2, 32, 48, 48], w: [12, 16, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, bias: true, what: 'panels from x, a GEMM per image' },
-      { x: [2, 64, 21, 22], w: [8, 64, 3, 3], o: { padding: 1 }, what: 'panels from x, batch-wide GEMM, 2 K blocks' },
+      { x: [2, 64, 21, 22], w: [20, 64, 3, 3], o: { padding: 1 }, what: 'panels from x, batch-wide GEMM, 2 K blocks' },
+      // 4..16 output channels per group: the direct AVX-512 kernel (where the CPU has it).
+      { x: [4, 6, 14, 14], w: [16, 6, 5, 5], o: {}, bias: true, what: "direct, LeNet's c3 (5 taps a row, sliding)" },
+      { x: [3, 6, 17, 33], w: [20, 3, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: 'direct, sliding, padded, groups, rows of 14 + 14 + 5' },
+      { x: [2, 5, 19, 30], w: [9, 5, 3, 3], o: { padding: 1 }, what: 'direct, 3 taps a row, sliding, no bias' },
+      { x: [2, 4, 23, 40], w: [12, 4, 3, 4], o: { stride: [2, 3], padding: [1, 2], dilation: [2, 1] }, bias: true, what: 'direct, strided, dilated, even kernel' },
+      { x: [2, 3, 20, 21], w: [8, 3, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: 'direct, dilation 2 (no sliding)' },
       { x: [2, 16, 12, 12], w: [32, 16, 1, 1], o: {}, bias: true, what: '1x1 GEMM' },
       { x: [2, 16, 12, 12], w: [32, 1, 3, 3], o: { padding: 'same', dilation: 2, groups: 16 }, bias: true, what: 'depthwise x2' },
     ];
@@ -390,7 +396,9 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([64, 1, 32, 32], [6, 1, 5, 5], {}, 3));                         // LeNet's first layer
     runs.push(conv([5, 32, 10, 10], [32, 1, 3, 3], { padding: 1, groups: 32 }, 4)); // depthwise
     runs.push(conv([3, 32, 9, 9], [48, 32, 1, 1], {}, 5));                          // 1x1
-    runs.push(conv([2, 64, 21, 22], [16, 64, 3, 3], { padding: 1 }, 11));          // panels from x, batch-wide GEMM
+    runs.push(conv([2, 64, 21, 22], [24, 64, 3, 3], { padding: 1 }, 11));          // panels from x, batch-wide GEMM
+    runs.push(conv([6, 6, 14, 30], [16, 6, 5, 5], { padding: 1 }, 12));            // direct (4..16 channels), sliding
+    runs.push(conv([5, 4, 15, 17], [10, 4, 3, 2], { stride: 2, padding: 1 }, 13)); // direct, strided
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

@@ -23,6 +23,7 @@
 // partials are added into dw in chunk order (dw = p0, dw += p1, ...) however many of them
 // were computed at once. nb depends on the shapes only.
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -247,6 +248,9 @@ class ImageColumns : public SgemmPanelSource {
     std::fill(row.begin() + n, row.begin() + panels * NR, 0.0f);
     const float* x = x_ + (across_batch_ ? 0 : item * d_.C * d_.hw);
     const int64_t image_stride = across_batch_ ? d_.C * d_.hw : 0;
+    // Fixed-size copies (inlined as vector moves) rather than a memcpy call per panel row.
+    if (NR == 32) return pack_rows<32>(x, image_stride, p0, kc, j0, n, panels, row.data(), dst);
+    if (NR == 16) return pack_rows<16>(x, image_stride, p0, kc, j0, n, panels, row.data(), dst);
     for (int64_t k = 0; k < kc; ++k) {
       col_row(x, image_stride, d_, g_, p0 + k, j0, n, row.data());
       for (int64_t q = 0; q < panels; ++q) std::memcpy(dst + (q * kc + k) * NR, row.data() + q * NR, sizeof(float) * NR);
@@ -254,6 +258,16 @@ class ImageColumns : public SgemmPanelSource {
   }
 
  private:
+  template <int NR>
+  void pack_rows(const float* x, int64_t image_stride, int64_t p0, int64_t kc, int64_t j0, int64_t n, int64_t panels,
+                 float* row, float* dst) const {
+    for (int64_t k = 0; k < kc; ++k) {
+      col_row(x, image_stride, d_, g_, p0 + k, j0, n, row);
+      float* out = dst + k * NR;
+      for (int64_t q = 0; q < panels; ++q, out += kc * NR) std::memcpy(out, row + q * NR, sizeof(float) * NR);
+    }
+  }
+
   const float* x_;
   const Dims& d_;
   const Conv2dGeometry& g_;
@@ -298,6 +312,181 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
     });
   }
 }
+
+// ---- Direct forward for few output channels (AVX-512) ----
+// LeNet's 6->16 5x5 on 14x14 images is a GEMM of 16 rows by 150 deep by 100 columns per
+// image: im2col writes 6x the input and the 16-row product cannot fill the GEMM's 14x32
+// tiles. Here the Kg <= 16 output channels of a group are one vector lane each instead:
+// for a run of UW output positions of one row, acc[u] (Kg channels) += x[c, ih, iw_u]
+// (broadcast, read from the image itself) * w[:, c, i, j] (one vector of the transposed
+// weights), over (c, i, j) in order. Every output is one FMA chain over the ckk taps in a
+// fixed order, then + bias, whatever the thread count (threads split images and rows).
+// Padding: images with padding are first copied into a zero-bordered buffer.
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define CONVNET_CONV_DIRECT 1
+#include <immintrin.h>
+
+struct DirectArgs {
+  const float* x;      // the (padded) image's group: channel planes of xs floats, rows of ws
+  int64_t xs, ws;
+  const float* wt;     // [ckk][16] transposed weights of the group
+  const int64_t* tap;  // [ckk] offset of tap r from an output position's top-left input
+  int64_t ckk;
+  int64_t sw;          // stride_w
+  const float* bias;   // 16 floats (zero past Kg)
+  float* y;            // y[k * ys + u] for k < kg, u < UW
+  int64_t ys;
+  int kg;
+};
+
+template <int UW>
+struct DirectRow {
+  __attribute__((target("avx512f"))) static void run(const DirectArgs& a) {
+    __m512 acc[UW];
+#pragma GCC unroll 16
+    for (int u = 0; u < UW; ++u) acc[u] = _mm512_setzero_ps();
+    const float* wt = a.wt;
+    for (int64_t r = 0; r < a.ckk; ++r, wt += 16) {
+      const __m512 w = _mm512_loadu_ps(wt);
+      const float* xr = a.x + a.tap[r];
+#pragma GCC unroll 16
+      for (int u = 0; u < UW; ++u) acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(xr[u * a.sw]), w, acc[u]);
+    }
+    const __m512 b = _mm512_loadu_ps(a.bias);
+    alignas(64) float t[UW][16];
+#pragma GCC unroll 16
+    for (int u = 0; u < UW; ++u) _mm512_store_ps(t[u], _mm512_add_ps(acc[u], b));
+    for (int k = 0; k < a.kg; ++k) {
+      float* yk = a.y + k * a.ys;
+#pragma GCC unroll 16
+      for (int u = 0; u < UW; ++u) yk[u] = t[u][k];
+    }
+  }
+};
+
+// Stride 1, no dilation, kw == KW: x[ih, ow0 + q] is tap j of position u = q - j, so each
+// input value is broadcast once and used KW times, the KW weight vectors of (c, i) held in
+// registers (UW + KW - 1 broadcasts per UW * KW FMAs rather than one per FMA). For a fixed
+// u, j = q - u still runs upward: the same FMA chain, in the same order, as DirectRow.
+template <int UW, int KW>
+struct DirectRowSliding {
+  __attribute__((target("avx512f"))) static void run(const DirectArgs& a) {
+    __m512 acc[UW];
+#pragma GCC unroll 16
+    for (int u = 0; u < UW; ++u) acc[u] = _mm512_setzero_ps();
+    const float* wt = a.wt;
+    const int64_t rows = a.ckk / KW;  // (c, i) pairs; tap[r * KW] is their row's first tap
+    for (int64_t r = 0; r < rows; ++r, wt += 16 * KW) {
+      __m512 w[KW];
+#pragma GCC unroll 8
+      for (int j = 0; j < KW; ++j) w[j] = _mm512_loadu_ps(wt + 16 * j);
+      const float* xr = a.x + a.tap[r * KW];
+#pragma GCC unroll 32
+      for (int q = 0; q < UW + KW - 1; ++q) {
+        const __m512 xq = _mm512_set1_ps(xr[q]);
+#pragma GCC unroll 8
+        for (int j = 0; j < KW; ++j) {
+          const int u = q - j;
+          if (u >= 0 && u < UW) acc[u] = _mm512_fmadd_ps(xq, w[j], acc[u]);
+        }
+      }
+    }
+    const __m512 b = _mm512_loadu_ps(a.bias);
+    alignas(64) float t[UW][16];
+#pragma GCC unroll 16
+    for (int u = 0; u < UW; ++u) _mm512_store_ps(t[u], _mm512_add_ps(acc[u], b));
+    for (int k = 0; k < a.kg; ++k) {
+      float* yk = a.y + k * a.ys;
+#pragma GCC unroll 16
+      for (int u = 0; u < UW; ++u) yk[u] = t[u][k];
+    }
+  }
+};
+
+constexpr int kDirectUW = 14;
+using DirectFn = void (*)(const DirectArgs&);
+template <int... I>
+constexpr std::array<DirectFn, sizeof...(I)> direct_table(std::integer_sequence<int, I...>) {
+  return {{&DirectRow<I + 1>::run...}};
+}
+constexpr auto kDirectRows = direct_table(std::make_integer_sequence<int, kDirectUW>{});
+template <int KW, int... I>
+constexpr std::array<DirectFn, sizeof...(I)> sliding_table(std::integer_sequence<int, I...>) {
+  return {{&DirectRowSliding<I + 1, KW>::run...}};
+}
+constexpr auto kSliding3 = sliding_table<3>(std::make_integer_sequence<int, kDirectUW>{});
+constexpr auto kSliding5 = sliding_table<5>(std::make_integer_sequence<int, kDirectUW>{});
+
+bool direct_forward_applies(const Dims& d) {
+  // Measured on Zen 5, 64 images, 1 thread: LeNet c3 (16 channels) 0.45 -> 0.15 ms, LeNet c1
+  // (6 channels, 6 of 16 lanes used) 0.30 -> 0.25 ms against im2col + GEMM.
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg >= 4 && d.Kg <= 16 && d.ckk <= 1024 &&
+         d.Wo >= 4;
+}
+
+void direct_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
+                    float* py) {
+  // Transposed weights wt[gi][r][k] and biases, zero past Kg.
+  std::vector<float> wt(d.groups * d.ckk * 16, 0.0f), bias(d.groups * 16, 0.0f);
+  for (int64_t gi = 0; gi < d.groups; ++gi) {
+    for (int64_t k = 0; k < d.Kg; ++k) {
+      for (int64_t r = 0; r < d.ckk; ++r) wt[(gi * d.ckk + r) * 16 + k] = pw[(gi * d.Kg + k) * d.ckk + r];
+      if (pb) bias[gi * 16 + k] = pb[gi * d.Kg + k];
+    }
+  }
+  // The input region the outputs read: rows [-pad_top, -pad_top + hp), columns likewise.
+  const int64_t hp = (d.Ho - 1) * g.stride_h + (d.kh - 1) * g.dilation_h + 1;
+  const int64_t wp = (d.Wo - 1) * g.stride_w + (d.kw - 1) * g.dilation_w + 1;
+  const bool padded = g.pad_top != 0 || g.pad_left != 0 || hp > d.H || wp > d.W;
+  const int64_t xs = padded ? hp * wp : d.hw, ws = padded ? wp : d.W;
+  std::vector<int64_t> tap(d.ckk);
+  for (int64_t c = 0; c < d.Cg; ++c)
+    for (int64_t i = 0; i < d.kh; ++i)
+      for (int64_t j = 0; j < d.kw; ++j) tap[(c * d.kh + i) * d.kw + j] = c * xs + i * g.dilation_h * ws + j * g.dilation_w;
+
+  parallel_for(d.N * d.groups, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t item = i0; item < i1; ++item) {
+      const int64_t n = item / d.groups, gi = item % d.groups;
+      const float* xg = px + (n * d.C + gi * d.Cg) * d.hw;
+      if (padded) {
+        float* buf = scratch(0, d.Cg * xs);
+        for (int64_t c = 0; c < d.Cg; ++c) {
+          for (int64_t r = 0; r < hp; ++r) {
+            float* out = buf + c * xs + r * wp;
+            const int64_t ih = r - g.pad_top;
+            if (ih < 0 || ih >= d.H) {
+              std::fill(out, out + wp, 0.0f);
+              continue;
+            }
+            const float* in = xg + (c * d.H + ih) * d.W;
+            for (int64_t q = 0; q < wp; ++q) {
+              const int64_t iw = q - g.pad_left;
+              out[q] = iw >= 0 && iw < d.W ? in[iw] : 0.0f;
+            }
+          }
+        }
+        xg = buf;
+      }
+      DirectArgs a;
+      a.xs = xs, a.ws = ws, a.wt = wt.data() + gi * d.ckk * 16, a.tap = tap.data(), a.ckk = d.ckk;
+      a.sw = g.stride_w, a.bias = bias.data() + gi * 16, a.ys = d.hw_out, a.kg = static_cast<int>(d.Kg);
+      float* yg = py + (n * d.K + gi * d.Kg) * d.hw_out;
+      const bool slide = g.stride_w == 1 && g.dilation_w == 1 && (d.kw == 3 || d.kw == 5);
+      const auto& table = !slide ? kDirectRows : d.kw == 3 ? kSliding3 : kSliding5;
+      for (int64_t oh = 0; oh < d.Ho; ++oh) {
+        for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += kDirectUW) {
+          const int64_t uw = std::min<int64_t>(kDirectUW, d.Wo - ow0);
+          a.x = xg + oh * g.stride_h * ws + ow0 * g.stride_w;
+          a.y = yg + oh * d.Wo + ow0;
+          table[uw - 1](a);
+        }
+      }
+    }
+  });
+}
+#else
+#define CONVNET_CONV_DIRECT 0
+#endif
 }  // namespace
 
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y) {
@@ -306,6 +495,9 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
   if (is_depthwise(d)) return depthwise_conv2d_forward(x, w, b, g, y);
   const float *px = x.f32(), *pw = w.f32(), *pb = b ? b->f32() : nullptr;
   float* py = y.f32();
+#if CONVNET_CONV_DIRECT
+  if (direct_forward_applies(d)) return direct_forward(px, pw, pb, d, g, py);
+#endif
 
   if (is_pointwise(d, g)) {
     for (int64_t gi = 0; gi < d.groups; ++gi) {

@@ -600,13 +600,23 @@ thread_local PackBuffer tls_pack_b;
 
 // op(A)[i0 .. i0+m, p0 .. p0+kc) -> panels of MR rows: panel p holds, for each k, the MR
 // values of rows p*MR .. p*MR+MR-1 (zero past m).
-void pack_a(const KernelInfo& ker, bool trans, const float* A, int64_t lda, int64_t i0, int64_t m, int64_t p0,
-            int64_t kc, float* dst) {
+void pack_a(const KernelInfo& ker, int mr, bool trans, const float* A, int64_t lda, int64_t i0, int64_t m,
+            int64_t p0, int64_t kc, float* dst) {
   if (trans) {  // A is K x M
-    ker.pack_copy(A + p0 * lda + i0, lda, m, kc, ker.mr, dst);
+    ker.pack_copy(A + p0 * lda + i0, lda, m, kc, mr, dst);
   } else {  // A is M x K
-    ker.pack_transpose(A + i0 * lda + p0, lda, m, kc, ker.mr, dst);
+    ker.pack_transpose(A + i0 * lda + p0, lda, m, kc, mr, dst);
   }
+}
+
+// Rows per micro-tile for an M-row product: M cut into ceil(M / MR) tiles of equal height
+// (16 rows run as 8 + 8, not 14 + 2: a 2-row tile does 4 FMAs per 4 loads and runs at
+// half speed, latency-bound). The kernels that read only valid rows take any height up to
+// MR; the portable one always computes MR rows.
+int tile_rows(const KernelInfo& ker, int64_t M) {
+  if (!ker.reads_only_valid || M <= 0) return ker.mr;
+  const int64_t tiles = (M + ker.mr - 1) / ker.mr;
+  return static_cast<int>((M + tiles - 1) / tiles);
 }
 
 // op(B)[p0 .. p0+kc, j0 .. j0+n) -> panels of NR columns: panel q holds, for each k, the NR
@@ -638,6 +648,7 @@ struct Problem {
 // Decisions that depend only on the shape (never on the thread count).
 struct Plan {
   int64_t kc;         // K block (all blocks but the last are this long)
+  int mr;             // rows per micro-tile (tile_rows)
   bool pack_a;        // else op(A) = A^T is read in place
   bool pack_b;        // else op(B) = B is read in place
   bool split_n;       // threads split C by columns (else by rows)
@@ -657,6 +668,7 @@ int64_t even_block(int64_t n, int64_t limit, int64_t align) {
 Plan make_plan(const KernelInfo& ker, const Problem& p) {
   Plan plan;
   plan.kc = even_block(p.K, ker.kc, 1);
+  plan.mr = tile_rows(ker, p.M);
   // A packed copy of A is reused by every NR-wide column panel of the block, one of B by every
   // MR-high row panel; read an operand in place when its copy would be reused only a few
   // times, and the operand is small enough to sit in the caches (measured: packing B for
@@ -670,7 +682,7 @@ Plan make_plan(const KernelInfo& ker, const Problem& p) {
   // operand, so that side had better be short). Ties go to N: its unit, NR = 32 columns,
   // divides the usual power-of-two sizes evenly, MR = 14 rows does not.
   plan.split_n = p.N >= p.M;
-  plan.unit = plan.split_n ? ker.nr : ker.mr;
+  plan.unit = plan.split_n ? ker.nr : plan.mr;
   plan.units = ceil_div(plan.split_n ? p.N : p.M, plan.unit);
   return plan;
 }
@@ -678,7 +690,7 @@ Plan make_plan(const KernelInfo& ker, const Problem& p) {
 // Computes C[m0..m1, n0..n1) of one problem on the calling thread.
 void gemm_block(const KernelInfo& ker, const Plan& plan, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
                 int64_t n1) {
-  const int MR = ker.mr, NR = ker.nr;
+  const int MR = plan.mr, NR = ker.nr;
   const int64_t kc_max = plan.kc;
   const int64_t nc_max = even_block(n1 - n0, ker.nc, NR);
   const int64_t mc_max = even_block(m1 - m0, ker.mc, MR);
@@ -709,7 +721,7 @@ void gemm_block(const KernelInfo& ker, const Plan& plan, const Problem& p, int64
         const float* a_blk;
         int64_t a_panel;
         if (plan.pack_a) {
-          pack_a(ker, p.trans_a, p.A, p.lda, ic, mc, pc, kc, a_buf);
+          pack_a(ker, MR, p.trans_a, p.A, p.lda, ic, mc, pc, kc, a_buf);
           a_blk = a_buf, a_panel = MR * kc, t.a_ks = MR;
         } else {
           a_blk = p.A + pc * p.lda + ic, a_panel = MR, t.a_ks = p.lda;
@@ -790,18 +802,22 @@ void sgemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int
   });
 }
 
-int64_t sgemm_packed_a_floats(int64_t M, int64_t K) { return round_up(M, active_kernel().mr) * K; }
+int64_t sgemm_packed_a_floats(int64_t M, int64_t K) {
+  const KernelInfo& ker = active_kernel();
+  return round_up(M, tile_rows(ker, M)) * K;
+}
 
 // Layout: K block pc (blocks of even_block(K, kc)) starts at packed + pc * round_up(M, MR);
 // inside it, panel p of MR rows starts at p * MR * kc, as gemm_block's a_buf would hold it.
 void sgemm_pack_a(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda, float* packed) {
   const KernelInfo& ker = active_kernel();
-  const int64_t kc_max = even_block(K, ker.kc, 1), m_round = round_up(M, ker.mr);
+  const int mr = tile_rows(ker, M);
+  const int64_t kc_max = even_block(K, ker.kc, 1), m_round = round_up(M, mr);
   const int64_t blocks = ceil_div(K, kc_max);
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t pc = blk * kc_max;
-      pack_a(ker, trans_a, A, lda, 0, M, pc, std::min(kc_max, K - pc), packed + pc * m_round);
+      pack_a(ker, mr, trans_a, A, lda, 0, M, pc, std::min(kc_max, K - pc), packed + pc * m_round);
     }
   });
 }
@@ -814,7 +830,7 @@ namespace {
 void packed_block(const KernelInfo& ker, int64_t M, int64_t K, float alpha, const float* packed_a,
                   const SgemmPanelSource& src, int64_t item, float beta, float* C, int64_t ldc, int64_t n0,
                   int64_t n1) {
-  const int MR = ker.mr, NR = ker.nr;
+  const int MR = tile_rows(ker, M), NR = ker.nr;
   const int64_t kc_max = even_block(K, ker.kc, 1), m_round = round_up(M, MR);
   // The B block is built by the source for this call alone (no packed copy to amortise), so
   // keep it in L2 (256 KiB) rather than NC columns of L3: dilated 64x(8*3136)x576 ran 12.4 ms
