@@ -29,9 +29,6 @@
 // result is set as PyTorch does), CUDNN_FMA_MATH (plain float32) otherwise.
 #include <algorithm>
 #include <map>
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -228,34 +225,6 @@ struct BackwardFilter {
   }
 };
 
-// ---- TEMPORARY stage timers (CONVNET_PROFILE_CONV=1): where a convolution call's host time goes ----
-struct StageTimes {
-  double ns[8] = {};
-  long calls = 0;
-  StageTimes() {
-    if (std::getenv("CONVNET_PROFILE_CONV")) std::atexit([] {
-      StageTimes& t = stage_times();
-      const char* names[8] = {"plan+pad", "descriptors", "algo lookup", "math type", "ws size", "ws alloc", "run", "bias"};
-      std::fprintf(stderr, "conv host time per call over %ld calls (us):", t.calls);
-      for (int i = 0; i < 8; ++i) std::fprintf(stderr, " %s %.1f", names[i], t.ns[i] / 1e3 / (t.calls ? t.calls : 1));
-      std::fprintf(stderr, "\n");
-    });
-  }
-  static StageTimes& stage_times();
-};
-StageTimes& StageTimes::stage_times() {
-  static StageTimes t;
-  return t;
-}
-struct StageClock {
-  std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
-  void mark(int stage) {
-    const auto now = std::chrono::steady_clock::now();
-    StageTimes::stage_times().ns[stage] += std::chrono::duration<double, std::nano>(now - last).count();
-    last = now;
-  }
-};
-
 // ---- the algorithm cache ------------------------------------------------------------------------
 struct Choice {
   int algo;
@@ -325,14 +294,6 @@ std::vector<Choice> search(const Call& c) {
     // does); without, always with FMA math, so that nothing can use TF32.
     list.push_back({static_cast<int>(r.algo), tf32 ? r.mathType : decl::CUDNN_FMA_MATH});
   }
-  if (std::getenv("CONVNET_PROFILE_CONV")) {  // TEMPORARY
-    std::fprintf(stderr, "%s [%lld,%lld,%lld,%lld] w [%lld,%lld,%lld,%lld] g%lld: heuristic/find order", op, (long long)c.plan.N,
-                 (long long)c.plan.C, (long long)c.plan.Hc, (long long)c.plan.Wc, (long long)c.plan.K, (long long)c.plan.Cg,
-                 (long long)c.plan.kh, (long long)c.plan.kw, (long long)c.g.groups);
-    for (int i = 0; i < got && i < max_count; ++i)
-      std::fprintf(stderr, " %d(st%d,m%d,t%.3f)", (int)perf[i].algo, (int)perf[i].status, (int)perf[i].mathType, perf[i].time);
-    std::fprintf(stderr, "\n");
-  }
   CONVNET_CHECK(!list.empty(), "E_CUDNN", op, ": cuDNN offers no ", deterministic ? "deterministic " : "",
                 "algorithm for this convolution (x [", c.plan.N, ", ", c.plan.C, ", ", c.plan.Hc, ", ", c.plan.Wc,
                 "], w [", c.plan.K, ", ", c.plan.Cg, ", ", c.plan.kh, ", ", c.plan.kw, "], groups ", c.g.groups, ")");
@@ -355,20 +316,17 @@ std::vector<Choice> algorithms(const Call& c) {
 
 // Runs the first algorithm of the list that works (see the file comment).
 template <typename D>
-void run_convolution(const Call& c, StageClock& clock) {
+void run_convolution(const Call& c) {
   const char* op = c.op;
   set_last_op(op);
   const std::vector<Choice> list = algorithms<D>(c);
-  clock.mark(2);
   cudnnStatus_t last = decl::CUDNN_STATUS_SUCCESS;
   bool out_of_memory = false;
   for (const Choice& choice : list) {
     const auto algo = static_cast<typename D::Algo>(choice.algo);
     if (dnn().cudnnSetConvolutionMathType(c.conv, choice.math) != decl::CUDNN_STATUS_SUCCESS) continue;
-    clock.mark(3);
     size_t bytes = 0;
     cudnnStatus_t status = D::workspace(c, algo, &bytes);
-    clock.mark(4);
     if (status != decl::CUDNN_STATUS_SUCCESS) {
       last = status;
       continue;
@@ -381,9 +339,7 @@ void run_convolution(const Call& c, StageClock& clock) {
       out_of_memory = true;
       continue;
     }
-    clock.mark(5);
     status = D::run(c, algo, ws.data(), bytes);
-    clock.mark(6);
     if (status == decl::CUDNN_STATUS_SUCCESS) return;
     clear_cuda_error();
     last = status;
@@ -418,23 +374,18 @@ void fill_zero(const char* op, const Tensor& t) {
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y) {
   const char* op = "conv2d";
   if (y.numel() == 0) return;
-  StageClock clock;
-  StageTimes::stage_times().calls += 1;
   const Plan p = make_plan(x.shape, w.shape, y.shape, g);
   DeviceBuffer x_pad, y_big;
   const float* xp = padded_or_same(op, x.f32(), p.N * p.C, p.H, p.W, p.Hc, p.Wc, x_pad);
   if (p.pad_y()) y_big = DeviceBuffer(static_cast<size_t>(p.N * p.K * p.Hoc * p.Woc) * sizeof(float));
-  clock.mark(0);
   Call c(op, p, g);
-  clock.mark(1);
   c.x = xp;
   c.w = w.f32();
   c.y = nullptr;
   c.out = p.pad_y() ? y_big.as<float>() : y.f32();
-  run_convolution<Forward>(c, clock);
+  run_convolution<Forward>(c);
   if (p.pad_y()) copy_window(op, y_big.as<float>(), p.Hoc, p.Woc, y.f32(), p.N * p.K, p.Ho, p.Wo);
   if (b) add_channel_bias(op, *b, y);
-  clock.mark(7);
 }
 
 void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx) {
@@ -449,8 +400,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
   c.w = w.f32();
   c.y = dyp;
   c.out = p.pad_x() ? dx_big.as<float>() : dx.f32();
-  StageClock clock;
-  run_convolution<BackwardData>(c, clock);
+  run_convolution<BackwardData>(c);
   if (p.pad_x()) copy_window(op, dx_big.as<float>(), p.Hc, p.Wc, dx.f32(), p.N * p.C, p.H, p.W);
   if (b) add_channel_bias(op, *b, dx);
 }
@@ -468,8 +418,7 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
   c.w = nullptr;
   c.y = dyp;
   c.out = dw.f32();
-  StageClock clock;
-  run_convolution<BackwardFilter>(c, clock);
+  run_convolution<BackwardFilter>(c);
 }
 
 // cuDNN's grouped convolution covers groups == C (one channel per group) itself.
