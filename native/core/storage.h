@@ -48,6 +48,11 @@ class Storage {
   size_t bytes() const { return bytes_; }
   Device device() const { return device_; }
 
+  // JavaScript handles of this storage (views share it): true for the first added and the last
+  // released, so that its memory is reported to V8 once (Note [external memory], napi_util.cc).
+  bool add_js_handle() { return js_handles_.fetch_add(1) == 0; }
+  bool release_js_handle() { return js_handles_.fetch_sub(1) == 1; }
+
   // Counters over the whole process, per device, for memory().
   static int64_t live_count(Device device = Device::CPU) { return live_count_[static_cast<int>(device)].load(); }
   static int64_t live_bytes(Device device = Device::CPU) { return live_bytes_[static_cast<int>(device)].load(); }
@@ -60,6 +65,7 @@ class Storage {
   size_t bytes_;
   size_t block_bytes_;  // what was allocated: bytes rounded up to a cache size class
   Device device_;
+  std::atomic<int32_t> js_handles_{0};
   static std::atomic<int64_t> live_count_[kDeviceCount];
   static std::atomic<int64_t> live_bytes_[kDeviceCount];
 };
