@@ -6,6 +6,7 @@
 // Every element is independent, so any thread count gives the same bits.
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
+#include "cpu/optim_update.h"
 
 namespace convnet {
 namespace cpu {
@@ -14,18 +15,9 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor* momentum_bu
   float* p = param.f32();
   const float* g = grad.f32();
   float* buf = momentum_buffer ? momentum_buffer->f32() : nullptr;
-  const float lr = static_cast<float>(o.lr), wd = static_cast<float>(o.weight_decay);
-  const float momentum = static_cast<float>(o.momentum), keep = static_cast<float>(1.0 - o.dampening);
+  const optim::SgdScalars s = optim::sgd_scalars(o);
   parallel_for(param.numel(), 1 << 14, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      float d = g[i];
-      if (wd != 0.0f) d += wd * p[i];
-      if (buf) {
-        buf[i] = o.first_step ? d : momentum * buf[i] + keep * d;
-        d = o.nesterov ? d + momentum * buf[i] : buf[i];
-      }
-      p[i] -= lr * d;
-    }
+    for (int64_t i = begin; i < end; ++i) optim::sgd_update(s, p + i, g[i], buf ? buf + i : nullptr);
   });
 }
 

@@ -19,30 +19,10 @@ namespace convnet {
 namespace cuda {
 namespace {
 
-#ifdef CONVNET_HD
-// core/philox.h's functions are __host__ __device__: the very same code on both sides.
+// core/philox.h's functions are __host__ __device__ (CONVNET_HD): the very same code on both sides.
 __device__ __forceinline__ float philox_uniform(uint64_t seed, uint64_t block, int lane) {
   return uniform_from_bits(Philox4x32::generate(seed, block).out[lane]);
 }
-#else
-// A device copy of core/philox.h's Philox4x32::generate (counter_hi = 0) and uniform_from_bits,
-// until philox.h marks them CONVNET_HD (the basics branch does): then the branch above is
-// compiled and this copy can go. Keep it identical to philox.h.
-__device__ __forceinline__ float philox_uniform(uint64_t seed, uint64_t block, int lane) {
-  uint32_t c[4] = {static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), 0u, 0u};
-  uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-  for (int round = 0; round < 10; ++round) {
-    const uint64_t p0 = uint64_t{0xD2511F53u} * c[0];
-    const uint64_t p1 = uint64_t{0xCD9E8D57u} * c[2];
-    const uint32_t next[4] = {static_cast<uint32_t>(p1 >> 32) ^ c[1] ^ k0, static_cast<uint32_t>(p1),
-                              static_cast<uint32_t>(p0 >> 32) ^ c[3] ^ k1, static_cast<uint32_t>(p0)};
-    c[0] = next[0]; c[1] = next[1]; c[2] = next[2]; c[3] = next[3];
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
-  return static_cast<float>(c[lane] >> 8) * (1.0f / 16777216.0f);
-}
-#endif
 
 __device__ __forceinline__ float mixed_divisor(const pool::AxisWindow& r, const pool::AxisWindow& c) {
   return static_cast<float>(r.padded * c.padded);
