@@ -21,7 +21,9 @@
 // cuDNN's heuristic order (cudnnGet*Algorithm_v7), or with cuda.setOptions({ benchmark: true })
 // the measured order of a timed search (cudnnFind*AlgorithmEx, which waits for the device: it
 // runs once per problem). Entries whose status is not success are dropped, and the
-// non-deterministic ones when settings().deterministic. A call tries the list in order: an
+// non-deterministic ones when settings().deterministic. Each entry keeps its workspace size,
+// queried once at search time (cuDNN 9's cudnnGet*WorkspaceSize costs ~60 us of host time per
+// call, GPU run), so a call makes no query. A call tries the list in order: an
 // algorithm whose workspace cannot be had (E_OOM) or whose call fails is skipped for the next.
 //
 // Math: CUDNN_DEFAULT_MATH when TF32 is allowed (settings().tf32_cudnn, PyTorch's
@@ -229,6 +231,7 @@ struct BackwardFilter {
 struct Choice {
   int algo;
   cudnnMathType_t math;  // the math type to run it with
+  size_t workspace;      // its workspace in bytes, queried once by search()
 };
 
 std::mutex& cache_mutex() {
@@ -292,7 +295,13 @@ std::vector<Choice> search(const Call& c) {
     if (!tf32 && D::lossy(r.algo)) continue;
     // With TF32 allowed, run each algorithm with the math type it was rated for (as PyTorch
     // does); without, always with FMA math, so that nothing can use TF32.
-    list.push_back({static_cast<int>(r.algo), tf32 ? r.mathType : decl::CUDNN_FMA_MATH});
+    const cudnnMathType_t math = tf32 ? r.mathType : decl::CUDNN_FMA_MATH;
+    // The workspace size, asked once here (with the math type it will run with): in cuDNN 9
+    // each cudnnGet*WorkspaceSize call costs ~60 us of host time (GPU run), too much per call.
+    size_t bytes = 0;
+    if (dnn().cudnnSetConvolutionMathType(c.conv, math) != decl::CUDNN_STATUS_SUCCESS) continue;
+    if (D::workspace(c, r.algo, &bytes) != decl::CUDNN_STATUS_SUCCESS) continue;
+    list.push_back({static_cast<int>(r.algo), math, bytes});
   }
   CONVNET_CHECK(!list.empty(), "E_CUDNN", op, ": cuDNN offers no ", deterministic ? "deterministic " : "",
                 "algorithm for this convolution (x [", c.plan.N, ", ", c.plan.C, ", ", c.plan.Hc, ", ", c.plan.Wc,
@@ -300,8 +309,9 @@ std::vector<Choice> search(const Call& c) {
   return list;
 }
 
+// The cached list (a reference into the map: its nodes stay put, nothing is ever erased).
 template <typename D>
-std::vector<Choice> algorithms(const Call& c) {
+const std::vector<Choice>& algorithms(const Call& c) {
   const std::vector<int64_t> key = cache_key(D::kDirection, c.plan, c.g);
   {
     std::lock_guard<std::mutex> lock(cache_mutex());
@@ -310,8 +320,7 @@ std::vector<Choice> algorithms(const Call& c) {
   }
   std::vector<Choice> list = search<D>(c);
   std::lock_guard<std::mutex> lock(cache_mutex());
-  cache().emplace(key, list);
-  return list;
+  return cache().emplace(key, std::move(list)).first->second;
 }
 
 // Runs the first algorithm of the list that works (see the file comment).
@@ -319,18 +328,13 @@ template <typename D>
 void run_convolution(const Call& c) {
   const char* op = c.op;
   set_last_op(op);
-  const std::vector<Choice> list = algorithms<D>(c);
+  const std::vector<Choice>& list = algorithms<D>(c);
   cudnnStatus_t last = decl::CUDNN_STATUS_SUCCESS;
   bool out_of_memory = false;
   for (const Choice& choice : list) {
     const auto algo = static_cast<typename D::Algo>(choice.algo);
     if (dnn().cudnnSetConvolutionMathType(c.conv, choice.math) != decl::CUDNN_STATUS_SUCCESS) continue;
-    size_t bytes = 0;
-    cudnnStatus_t status = D::workspace(c, algo, &bytes);
-    if (status != decl::CUDNN_STATUS_SUCCESS) {
-      last = status;
-      continue;
-    }
+    const size_t bytes = choice.workspace;
     DeviceBuffer ws;
     try {
       ws = DeviceBuffer(bytes);
@@ -339,7 +343,7 @@ void run_convolution(const Call& c) {
       out_of_memory = true;
       continue;
     }
-    status = D::run(c, algo, ws.data(), bytes);
+    const cudnnStatus_t status = D::run(c, algo, ws.data(), bytes);
     if (status == decl::CUDNN_STATUS_SUCCESS) return;
     clear_cuda_error();
     last = status;
