@@ -18,7 +18,8 @@
 //       REDUCED_PRECISION_REDUCTION, FFT and WINOGRAD* (they gave ~1e-3 relative error in
 //       float32 on AlexNet conv2's weight gradient: see conv2d.cc's search());
 //     - settings().deterministic: also NONDETERMINISTIC.
-//   The first configuration whose execution plan finalizes is kept; with settings().benchmark
+//   The first configuration whose execution plan finalizes is kept (those whose kernel is compiled
+//   at run time only when no other one finalizes); with settings().benchmark
 //   up to kMaxTimed plans are timed (CUDA events on stream(), which waits for the device once
 //   per problem, as cudnnFind*AlgorithmEx does) on the call's own tensors (the output is
 //   overwritten by the real run right after; the inputs are only read) and the fastest kept.
@@ -221,8 +222,9 @@ std::vector<Desc> engine_configs(const Desc& graph, decl::cudnnBackendHeurMode_t
   return configs;
 }
 
-// Whether the numerical notes of the configuration's engine allow it under the settings.
-bool allowed(const Desc& config, bool tf32, bool deterministic) {
+// Whether the numerical notes of the configuration's engine allow it under the settings; sets
+// *runtime_compiled when its behaviour notes say it compiles its kernel when finalized.
+bool allowed(const Desc& config, bool tf32, bool deterministic, bool* runtime_compiled) {
   Desc engine(decl::CUDNN_BACKEND_ENGINE_DESCRIPTOR);
   cudnnBackendDescriptor_t raw = engine.get();
   int64_t n = 0;
@@ -233,6 +235,14 @@ bool allowed(const Desc& config, bool tf32, bool deterministic) {
   check(dnn().cudnnBackendGetAttribute(engine.get(), decl::CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
                                        decl::CUDNN_TYPE_NUMERICAL_NOTE, decl::CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &n,
                                        notes));
+  decl::cudnnBackendBehaviorNote_t behaviour[decl::CUDNN_BEHAVIOR_NOTE_TYPE_COUNT];
+  int64_t nb = 0;
+  *runtime_compiled = false;
+  if (dnn().cudnnBackendGetAttribute(engine.get(), decl::CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, decl::CUDNN_TYPE_BEHAVIOR_NOTE,
+                                     decl::CUDNN_BEHAVIOR_NOTE_TYPE_COUNT, &nb, behaviour) == decl::CUDNN_STATUS_SUCCESS) {
+    for (int64_t i = 0; i < nb && i < decl::CUDNN_BEHAVIOR_NOTE_TYPE_COUNT; ++i)
+      if (behaviour[i] == decl::CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION) *runtime_compiled = true;
+  }
   for (int64_t i = 0; i < n && i < decl::CUDNN_NUMERICAL_NOTE_TYPE_COUNT; ++i) {
     const int note = notes[i];
     if (note == decl::CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS) return false;
@@ -341,19 +351,29 @@ std::unique_ptr<Entry> build(const Problem& p, void* x, void* w, void* y) {
 
     const Settings& s = settings();
     for (decl::cudnnBackendHeurMode_t mode : {decl::CUDNN_HEUR_MODE_A, decl::CUDNN_HEUR_MODE_FALLBACK}) {
-      std::vector<std::unique_ptr<Plan>> plans;
-      for (Desc& config : engine_configs(graph, mode)) {
-        bool ok = false;
+      std::vector<Desc> configs = engine_configs(graph, mode);
+      std::vector<char> ok(configs.size(), 0), compiled(configs.size(), 0);
+      for (size_t i = 0; i < configs.size(); ++i) {
+        bool rtc = false;
         try {
-          ok = allowed(config, s.tf32_cudnn, s.deterministic);
+          ok[i] = allowed(configs[i], s.tf32_cudnn, s.deterministic, &rtc);
         } catch (const Unsupported&) {
-          ok = false;  // notes unreadable: leave this one out
+          ok[i] = 0;  // notes unreadable: leave this one out
         }
-        if (!ok) continue;
-        std::unique_ptr<Plan> plan = make_plan(std::move(config));
-        if (!plan) continue;
-        plans.push_back(std::move(plan));
-        if (!s.benchmark || static_cast<int>(plans.size()) >= kMaxTimed) break;
+        compiled[i] = rtc;
+      }
+      // Engines that compile their kernel at finalize (NVRTC: slow, and absent from some
+      // installs) only when no precompiled one builds.
+      std::vector<std::unique_ptr<Plan>> plans;
+      for (char pass : {0, 1}) {
+        for (size_t i = 0; i < configs.size(); ++i) {
+          if (!ok[i] || compiled[i] != pass) continue;
+          std::unique_ptr<Plan> plan = make_plan(std::move(configs[i]));
+          if (!plan) continue;
+          plans.push_back(std::move(plan));
+          if (!s.benchmark || static_cast<int>(plans.size()) >= kMaxTimed) break;
+        }
+        if (!plans.empty()) break;
       }
       if (plans.empty()) continue;
       size_t best = 0;
