@@ -17,6 +17,10 @@
  *  - convolutions with the default settings (TF32 allowed): 1e-2.
  *  - cuBLAS products without TF32 (allowTF32Matmul false, the default) and the bias gradient
  *    (a plain sum): 1e-5, the plain float32 bound.
+ *
+ * Paths: conv2d runs on cuDNN's backend (graph) API with cached plans by default (every block but
+ * the one that sets CONVNET_CUDNN_LEGACY=1, which runs the legacy API and compares the two; the
+ * whole file can also be run on the legacy path with CONVNET_CUDNN_LEGACY=1 in the environment).
  */
 import { expect } from 'chai';
 import { cuda, F, matmul } from '../lib';
@@ -110,6 +114,10 @@ const TRANSPOSE_CASES: TCase[] = [
   { name: 'dilation 2, outputPadding 1 (< dilation), stride 1', x: [1, 3, 6, 8], w: [3, 5, 3, 3], bias: false, opts: { dilation: 2, outputPadding: 1, padding: 1 } },
   { name: 'no padding, stride 2 (DCGAN-like)', x: [2, 8, 4, 4], w: [8, 6, 4, 4], bias: true, opts: { stride: 2 } },
   { name: 'stride 2, padding 0, outputPadding 1', x: [2, 3, 5, 4], w: [3, 4, 3, 3], bias: true, opts: { stride: 2, outputPadding: 1 } },
+  // outputPadding 2 >= stride 1 (allowed: < dilation 3): the conv's bottom padding would be -2,
+  // which the graph path does not express; the legacy path's padded copies run it (after one more
+  // graph attempt on cuDNN's symmetric problem).
+  { name: 'dilation 3, outputPadding 2 (negative bottom padding)', x: [2, 3, 6, 5], w: [3, 4, 3, 3], bias: true, opts: { dilation: 3, outputPadding: 2 } },
 ];
 
 type C1Case = { name: string; x: number[]; w: number[]; bias: boolean; opts: Conv1dOptions };
@@ -257,6 +265,119 @@ describeCuda('conv2d settings: TF32, benchmark, deterministic, the algorithm cac
     checkConv2dDirect(alex, 9400, TF32_BOUND);
     cuda.setOptions({ allowTF32Cudnn: false });
     checkConv2dDirect(alex, 9400, CONV_BOUND);
+  });
+});
+
+/**
+ * Runs fn on the legacy cuDNN path: CONVNET_CUDNN_LEGACY=1, which native/cuda/conv_graph.cc
+ * reads at each call (Node's process.env writes the process environment).
+ */
+function withLegacy<T>(fn: () => T): T {
+  const saved = process.env.CONVNET_CUDNN_LEGACY;
+  process.env.CONVNET_CUDNN_LEGACY = '1';
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env.CONVNET_CUDNN_LEGACY;
+    else process.env.CONVNET_CUDNN_LEGACY = saved;
+  }
+}
+
+/** conv2d's forward and explicit backward on the GPU, as CPU tensors. */
+function gpuConvOutputs(c: Case, seed: number): Tensor[] {
+  const x = randomCpu(c.x, seed), w = randomCpu(c.w, seed + 1), b = randomCpu([c.w[0]], seed + 2);
+  const dy = dyFor(x, w, c.opts, seed + 3);
+  const [xg, wg, bg, dyg] = [x, w, b, dy].map((t) => t.to('cuda'));
+  return [F.conv2d(xg, wg, c.bias ? bg : null, c.opts), ...present(conv2dBackward(dyg, xg, wg, c.opts))].map((t) => t.to('cpu'));
+}
+
+/** The normalised difference of two tensors of one shape. */
+function normDiff(a: Tensor, b: Tensor): number {
+  const u = a.dataSync(), v = b.dataSync();
+  let diff = 0, scale = 1;
+  for (let j = 0; j < u.length; j++) {
+    diff = Math.max(diff, Math.abs(u[j] - v[j]));
+    scale = Math.max(scale, Math.abs(u[j]));
+  }
+  return diff / scale;
+}
+
+// By default conv2d runs on cuDNN's backend (graph) API with cached execution plans (every test
+// above runs it); these run the legacy API too, and compare the two.
+describeCuda('conv2d on the legacy cuDNN API (CONVNET_CUDNN_LEGACY=1) and against the graph path', function () {
+  withOptions({ allowTF32Cudnn: false, benchmark: false, deterministic: false });
+  let seed = 12000;
+  for (const c of [...NETWORK_CASES, ...MORE_CASES]) {
+    it(`legacy, direct: ${c.name}`, function () {
+      withLegacy(() => checkConv2dDirect(c, (seed += 10)));
+    });
+  }
+  for (const c of TRANSPOSE_CASES) {
+    it(`legacy, direct: convTranspose2d ${c.name}`, function () {
+      const x = randomCpu(c.x, (seed += 10)), w = randomCpu(c.w, seed + 1);
+      const b = randomCpu([c.w[1] * (c.opts.groups ?? 1)], seed + 2);
+      const y = F.convTranspose2d(x, w, null, c.opts);
+      const dy = randomCpu(y.shape, seed + 3);
+      withLegacy(() => {
+        compareDevices((xx, ww, bb) => F.convTranspose2d(xx, ww, c.bias ? bb : null, c.opts), [x, w, b], { bound: CONV_BOUND, what: `${c.name} forward` });
+        compareDevices((d, xx, ww) => present(convTranspose2dBackward(d, xx, ww, c.opts)), [dy, x, w], { bound: CONV_BOUND, what: `${c.name} backward` });
+      });
+    });
+  }
+
+  // Asymmetric padding ('same', even kernels), groups, depthwise, dilation, rectangular geometry.
+  const AGREE: Case[] = [NETWORK_CASES[1], NETWORK_CASES[4], GEOMETRY_CASES[13], GEOMETRY_CASES[26], ...MORE_CASES];
+  for (const c of AGREE) {
+    it(`graph path and legacy path agree: ${c.name}`, function () {
+      const graph = gpuConvOutputs(c, 13000);
+      const legacy = withLegacy(() => gpuConvOutputs(c, 13000));
+      expect(legacy.length).to.equal(graph.length);
+      graph.forEach((g, i) => expect(normDiff(g, legacy[i]), `${c.name} output ${i}`).to.be.at.most(CONV_BOUND));
+    });
+  }
+
+  it('graph path and legacy path agree with benchmark and deterministic on', function () {
+    for (const opts of [{ benchmark: true, deterministic: false }, { benchmark: false, deterministic: true }, { benchmark: true, deterministic: true }]) {
+      cuda.setOptions(opts);
+      try {
+        for (const c of [NETWORK_CASES[4], MORE_CASES[1], MORE_CASES[4]]) {
+          const graph = gpuConvOutputs(c, 13100);
+          const legacy = withLegacy(() => gpuConvOutputs(c, 13100));
+          graph.forEach((g, i) => expect(normDiff(g, legacy[i]), `${JSON.stringify(opts)} ${c.name} output ${i}`).to.be.at.most(CONV_BOUND));
+        }
+      } finally {
+        cuda.setOptions({ benchmark: false, deterministic: false });
+      }
+    }
+  });
+
+  // The point of the graph path: a cached plan costs a few microseconds of host time per call,
+  // the legacy calls ~40 us or more in cuDNN 9 (GPU run). A graph path that silently fell back
+  // to the legacy one for everything would pass every check above; this one would fail.
+  it('the graph path costs less host time per call than the legacy path (LeNet C3, forward and backward)', function () {
+    if (process.env.CONVNET_CUDNN_LEGACY === '1') this.skip();
+    const c = NETWORK_CASES[1];
+    const x = randomCpu(c.x, 1).to('cuda'), w = randomCpu(c.w, 2).to('cuda'), b = randomCpu([c.w[0]], 3).to('cuda');
+    const dy = dyFor(x.to('cpu'), w.to('cpu'), c.opts, 4).to('cuda');
+    const step = () => {
+      for (const t of [F.conv2d(x, w, b, c.opts), ...present(conv2dBackward(dy, x, w, c.opts))]) t.dispose();
+    };
+    const usPerStep = (n: number): number => {
+      step();
+      x.add(0).dataSync();  // waits for the GPU
+      let best = Infinity;
+      for (let r = 0; r < 3; r++) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < n; i++) step();
+        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e3 / n);
+        x.add(0).dataSync();
+      }
+      return best;
+    };
+    const graph = usPerStep(200);
+    const legacy = withLegacy(() => usPerStep(200));
+    console.log(`      host time per forward + backward step: graph ${graph.toFixed(1)} us, legacy ${legacy.toFixed(1)} us`);
+    expect(graph, 'graph path host time per step (us)').to.be.below(0.8 * legacy);
   });
 });
 

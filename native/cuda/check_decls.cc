@@ -71,3 +71,4 @@ CONVNET_CHECK_ALGO_PERF(cudnnConvolutionBwdFilterAlgoPerf_t)
 
 // cudaStream_t is the runtime's own type, not a look-alike.
 static_assert(std::is_same_v<mine::cudaStream_t, ::cudaStream_t>, "cudaStream_t differs");
+static_assert(std::is_same_v<mine::cudnnBackendDescriptor_t, ::cudnnBackendDescriptor_t>, "cudnnBackendDescriptor_t differs");

@@ -1,6 +1,18 @@
 // conv2d on cuDNN: forward, backward-data, backward-filter (the formula is cpu/nn_ops.h's), the
 // depthwise three (the same calls: cuDNN's group count covers groups == C), and bias_backward.
 //
+// Two paths. First the backend (graph) API with an execution plan cached per problem
+// (conv_graph.cc): in cuDNN 9 the legacy calls redo the graph API's planning at every call
+// (~100 us of host time per convolution on the GPU run, more than the GPU time of small layers),
+// a cached plan only executes. It takes the problem as it is: the bottom/right padding is the
+// convolution's POST_PADDINGS (run_graph, post_padding), no padded copies. When the graph API
+// cannot run a problem (nothing builds or an execution failed: remembered per problem), or the
+// post padding would have to be negative, the legacy API below runs it as before (its copies
+// first try the graph API once more, on cuDNN's symmetric problem). CONVNET_CUDNN_LEGACY=1 in
+// the environment (read at each call) forces the legacy path, to compare the two.
+//
+// The legacy path:
+//
 // Asymmetric padding. cuDNN pads both sides of a dimension alike (pad_top on the bottom too),
 // and checks that y's size is the one that padding gives. Our kernels take Ho, Wo from the
 // tensors instead (the bottom/right padding only sized them, and may differ from the top/left
@@ -21,7 +33,9 @@
 // cuDNN's heuristic order (cudnnGet*Algorithm_v7), or with cuda.setOptions({ benchmark: true })
 // the measured order of a timed search (cudnnFind*AlgorithmEx, which waits for the device: it
 // runs once per problem). Entries whose status is not success are dropped, and the
-// non-deterministic ones when settings().deterministic. A call tries the list in order: an
+// non-deterministic ones when settings().deterministic. Each entry keeps its workspace size,
+// queried once at search time (cuDNN 9's cudnnGet*WorkspaceSize costs ~60 us of host time per
+// call, GPU run), so a call makes no query. A call tries the list in order: an
 // algorithm whose workspace cannot be had (E_OOM) or whose call fails is skipped for the next.
 //
 // Math: CUDNN_DEFAULT_MATH when TF32 is allowed (settings().tf32_cudnn, PyTorch's
@@ -33,6 +47,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/conv_graph.h"
 #include "cuda/conv_kernels.h"
 #include "cuda/context.h"
 #include "cuda/cuda_ops.h"
@@ -229,6 +244,7 @@ struct BackwardFilter {
 struct Choice {
   int algo;
   cudnnMathType_t math;  // the math type to run it with
+  size_t workspace;      // its workspace in bytes, queried once by search()
 };
 
 std::mutex& cache_mutex() {
@@ -292,7 +308,13 @@ std::vector<Choice> search(const Call& c) {
     if (!tf32 && D::lossy(r.algo)) continue;
     // With TF32 allowed, run each algorithm with the math type it was rated for (as PyTorch
     // does); without, always with FMA math, so that nothing can use TF32.
-    list.push_back({static_cast<int>(r.algo), tf32 ? r.mathType : decl::CUDNN_FMA_MATH});
+    const cudnnMathType_t math = tf32 ? r.mathType : decl::CUDNN_FMA_MATH;
+    // The workspace size, asked once here (with the math type it will run with): in cuDNN 9
+    // each cudnnGet*WorkspaceSize call costs ~60 us of host time (GPU run), too much per call.
+    size_t bytes = 0;
+    if (dnn().cudnnSetConvolutionMathType(c.conv, math) != decl::CUDNN_STATUS_SUCCESS) continue;
+    if (D::workspace(c, r.algo, &bytes) != decl::CUDNN_STATUS_SUCCESS) continue;
+    list.push_back({static_cast<int>(r.algo), math, bytes});
   }
   CONVNET_CHECK(!list.empty(), "E_CUDNN", op, ": cuDNN offers no ", deterministic ? "deterministic " : "",
                 "algorithm for this convolution (x [", c.plan.N, ", ", c.plan.C, ", ", c.plan.Hc, ", ", c.plan.Wc,
@@ -300,8 +322,9 @@ std::vector<Choice> search(const Call& c) {
   return list;
 }
 
+// The cached list (a reference into the map: its nodes stay put, nothing is ever erased).
 template <typename D>
-std::vector<Choice> algorithms(const Call& c) {
+const std::vector<Choice>& algorithms(const Call& c) {
   const std::vector<int64_t> key = cache_key(D::kDirection, c.plan, c.g);
   {
     std::lock_guard<std::mutex> lock(cache_mutex());
@@ -310,27 +333,70 @@ std::vector<Choice> algorithms(const Call& c) {
   }
   std::vector<Choice> list = search<D>(c);
   std::lock_guard<std::mutex> lock(cache_mutex());
-  cache().emplace(key, list);
-  return list;
+  return cache().emplace(key, std::move(list)).first->second;
 }
 
-// Runs the first algorithm of the list that works (see the file comment).
+// ---- the graph API first ---------------------------------------------------------------------
+// The bottom/right padding that gives exactly `out` outputs from `in` inputs with the top/left
+// padding `pre`: any value in [lo, lo + stride - 1] does. The symmetric one (post == pre) when it
+// fits, which every engine supports; else the smallest that is not negative. False when every
+// fitting value is negative (the input's last rows are never read and outputPadding >= stride:
+// only the legacy path's copies handle that).
+bool post_padding(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t dilation, int64_t pre, int64_t* post) {
+  const int64_t lo = (out - 1) * stride + dilation * (k - 1) + 1 - in - pre;
+  const int64_t hi = lo + stride - 1;
+  if (pre >= lo && pre <= hi) {
+    *post = pre;
+  } else if (lo >= 0) {
+    *post = lo;
+  } else if (hi >= 0) {
+    *post = 0;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Our problem as it is (x, w, y in the forward's names and shapes), through the graph API: no
+// padded copies, the asymmetric padding is the convolution's own. False: use the legacy path.
+bool run_graph(const char* op, Direction dir, const Shape& x, const Shape& w, const Shape& y, const Conv2dGeometry& g,
+               const float* xp, const float* wp, const float* yp) {
+  if (conv_graph::legacy_forced()) return false;
+  conv_graph::Problem p;
+  p.direction = static_cast<conv_graph::Direction>(dir);
+  for (int i = 0; i < 4; ++i) p.x[i] = x[i], p.w[i] = w[i], p.y[i] = y[i];
+  p.pre[0] = g.pad_top, p.pre[1] = g.pad_left;
+  p.stride[0] = g.stride_h, p.stride[1] = g.stride_w;
+  p.dilation[0] = g.dilation_h, p.dilation[1] = g.dilation_w;
+  p.groups = g.groups;
+  if (!post_padding(x[2], y[2], w[2], g.stride_h, g.dilation_h, g.pad_top, &p.post[0])) return false;
+  if (!post_padding(x[3], y[3], w[3], g.stride_w, g.dilation_w, g.pad_left, &p.post[1])) return false;
+  return conv_graph::run(op, p, const_cast<float*>(xp), const_cast<float*>(wp), const_cast<float*>(yp));
+}
+
+// Runs the first algorithm of the list that works (see the file comment); first, the graph API
+// on cuDNN's problem (symmetric padding, the padded copies), for when it would not take ours.
 template <typename D>
 void run_convolution(const Call& c) {
   const char* op = c.op;
+  {
+    const Plan& p = c.plan;
+    const float* x = D::kDirection == kBackwardData ? c.out : c.x;
+    const float* w = D::kDirection == kBackwardFilter ? c.out : c.w;
+    const float* y = D::kDirection == kForward ? c.out : c.y;
+    // For cuDNN's sizes (Hc, Hoc) the post padding run_graph picks is the pre padding.
+    if (run_graph(op, D::kDirection, Shape{p.N, p.C, p.Hc, p.Wc}, Shape{p.K, p.Cg, p.kh, p.kw},
+                  Shape{p.N, p.K, p.Hoc, p.Woc}, c.g, x, w, y))
+      return;
+  }
   set_last_op(op);
-  const std::vector<Choice> list = algorithms<D>(c);
+  const std::vector<Choice>& list = algorithms<D>(c);
   cudnnStatus_t last = decl::CUDNN_STATUS_SUCCESS;
   bool out_of_memory = false;
   for (const Choice& choice : list) {
     const auto algo = static_cast<typename D::Algo>(choice.algo);
     if (dnn().cudnnSetConvolutionMathType(c.conv, choice.math) != decl::CUDNN_STATUS_SUCCESS) continue;
-    size_t bytes = 0;
-    cudnnStatus_t status = D::workspace(c, algo, &bytes);
-    if (status != decl::CUDNN_STATUS_SUCCESS) {
-      last = status;
-      continue;
-    }
+    const size_t bytes = choice.workspace;
     DeviceBuffer ws;
     try {
       ws = DeviceBuffer(bytes);
@@ -339,7 +405,7 @@ void run_convolution(const Call& c) {
       out_of_memory = true;
       continue;
     }
-    status = D::run(c, algo, ws.data(), bytes);
+    const cudnnStatus_t status = D::run(c, algo, ws.data(), bytes);
     if (status == decl::CUDNN_STATUS_SUCCESS) return;
     clear_cuda_error();
     last = status;
@@ -374,6 +440,10 @@ void fill_zero(const char* op, const Tensor& t) {
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y) {
   const char* op = "conv2d";
   if (y.numel() == 0) return;
+  if (run_graph(op, kForward, x.shape, w.shape, y.shape, g, x.f32(), w.f32(), y.f32())) {
+    if (b) add_channel_bias(op, *b, y);
+    return;
+  }
   const Plan p = make_plan(x.shape, w.shape, y.shape, g);
   DeviceBuffer x_pad, y_big;
   const float* xp = padded_or_same(op, x.f32(), p.N * p.C, p.H, p.W, p.Hc, p.Wc, x_pad);
@@ -391,6 +461,10 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
 void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx) {
   const char* op = "conv2d backward-data";
   if (dx.numel() == 0) return;
+  if (run_graph(op, kBackwardData, dx.shape, w.shape, dy.shape, g, dx.f32(), w.f32(), dy.f32())) {
+    if (b) add_channel_bias(op, *b, dx);
+    return;
+  }
   const Plan p = make_plan(dx.shape, w.shape, dy.shape, g);
   DeviceBuffer dy_pad, dx_big;
   const float* dyp = padded_or_same(op, dy.f32(), p.N * p.K, p.Ho, p.Wo, p.Hoc, p.Woc, dy_pad);
@@ -409,6 +483,7 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
   const char* op = "conv2d backward-filter";
   if (dw.numel() == 0) return;
   if (x.shape[0] == 0) return fill_zero(op, dw);  // no images: nothing to sum
+  if (run_graph(op, kBackwardFilter, x.shape, dw.shape, dy.shape, g, x.f32(), dw.f32(), dy.f32())) return;
   const Plan p = make_plan(x.shape, dw.shape, dy.shape, g);
   DeviceBuffer x_pad, dy_pad;
   const float* xp = padded_or_same(op, x.f32(), p.N * p.C, p.H, p.W, p.Hc, p.Wc, x_pad);

@@ -11,6 +11,7 @@
 // sit beside them in check_decls.cc without a clash. None of them is a macro in the real headers.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 // cudaStream_t is `struct CUstream_st*` (ref L201-202); declared globally, exactly as
 // driver_types.h does, so that it is the same type as the CUDA runtime's.
@@ -41,6 +42,8 @@ using cudnnActivationDescriptor_t = cudnnActivationStruct*;
 using cudnnOpTensorDescriptor_t = cudnnOpTensorStruct*;
 using cudnnLRNDescriptor_t = cudnnLRNStruct*;
 using cublasHandle_t = cublasContext*;
+// The backend API's descriptors are untyped (cudnn_graph.h: typedef void *cudnnBackendDescriptor_t).
+using cudnnBackendDescriptor_t = void*;
 
 // ---- enums: X(type, enumerator, value) ---------------------------------------------------------
 // cudnnStatus_t, ref L426-437 (cuDNN 9 numbering; 8.x used 0..14). The deprecated aliases of
@@ -181,7 +184,101 @@ using cublasHandle_t = cublasContext*;
   X(cudnnLRNMode_t, CUDNN_LRN_CROSS_CHANNEL_DIM1, 0)                                   \
   X(cudnnBatchNormMode_t, CUDNN_BATCHNORM_PER_ACTIVATION, 0)                           \
   X(cudnnBatchNormMode_t, CUDNN_BATCHNORM_SPATIAL, 1)                                  \
-  X(cudnnBatchNormMode_t, CUDNN_BATCHNORM_SPATIAL_PERSISTENT, 2)
+  X(cudnnBatchNormMode_t, CUDNN_BATCHNORM_SPATIAL_PERSISTENT, 2)                       \
+  CONVNET_CUDNN_BACKEND_ENUMS(X)
+
+// The backend (graph) API's enums, cudnn_graph.h of cuDNN 9.19 (checked there): only the values
+// conv2d's graph path uses (native/cuda/conv_graph.cc), plus every note (they are read back).
+// OPERATIONGRAPH_HANDLE and EXECUTION_PLAN_HANDLE are marked deprecated in 9.x but still taken.
+#define CONVNET_CUDNN_BACKEND_ENUMS(X)                                                          \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR, 1)                      \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_ENGINE_DESCRIPTOR, 2)                           \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, 3)                        \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, 4)                       \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, 5)                   \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR, 10)   \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR, 11) \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR, 12) \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, 15)                  \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, 16)                    \
+  X(cudnnBackendDescriptorType_t, CUDNN_BACKEND_TENSOR_DESCRIPTOR, 17)                          \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, 100)                         \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_CONVOLUTION_CONV_MODE, 101)                         \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_CONVOLUTION_DILATIONS, 102)                         \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, 103)                    \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, 104)                     \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, 105)                      \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, 106)                      \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_ENGINEHEUR_MODE, 200)                               \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, 201)                    \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_ENGINEHEUR_RESULTS, 202)                            \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_ENGINECFG_ENGINE, 300)                              \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, 400)                         \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, 401)                  \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, 402)                 \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, 700)           \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, 701)            \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, 702)       \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, 703)               \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, 704)               \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, 705)               \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA, 706)          \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA, 707)           \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC, 708)      \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W, 709)              \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, 710)             \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY, 711)             \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA, 712)        \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA, 713)         \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC, 714)    \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW, 715)           \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X, 716)            \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY, 717)           \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, 800)                         \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_OPERATIONGRAPH_OPS, 801)                            \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, 900)                         \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_TENSOR_DATA_TYPE, 901)                              \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_TENSOR_DIMENSIONS, 902)                             \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_TENSOR_STRIDES, 903)                                \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_TENSOR_UNIQUE_ID, 906)                              \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, 1000)                      \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, 1001)                   \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, 1003)                       \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, 1303)                        \
+  X(cudnnBackendAttributeName_t, CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, 1305)                         \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_HANDLE, 0)                                          \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_DATA_TYPE, 1)                                       \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_BOOLEAN, 2)                                         \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_INT64, 3)                                           \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_FLOAT, 4)                                           \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_DOUBLE, 5)                                          \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_VOID_PTR, 6)                                        \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_CONVOLUTION_MODE, 7)                                \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_HEUR_MODE, 8)                                       \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_NUMERICAL_NOTE, 11)                                 \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_BACKEND_DESCRIPTOR, 15)                             \
+  X(cudnnBackendAttributeType_t, CUDNN_TYPE_BEHAVIOR_NOTE, 19)                                  \
+  X(cudnnBackendHeurMode_t, CUDNN_HEUR_MODE_INSTANT, 0)                                         \
+  X(cudnnBackendHeurMode_t, CUDNN_HEUR_MODE_B, 1)                                               \
+  X(cudnnBackendHeurMode_t, CUDNN_HEUR_MODE_FALLBACK, 2)                                        \
+  X(cudnnBackendHeurMode_t, CUDNN_HEUR_MODE_A, 3)                                               \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_TENSOR_CORE, 0)                           \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS, 1)                   \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_REDUCED_PRECISION_REDUCTION, 2)           \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_FFT, 3)                                   \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC, 4)                      \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_WINOGRAD, 5)                              \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_4x4, 6)                     \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_6x6, 7)                     \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_WINOGRAD_TILE_13x13, 8)                   \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_STRICT_NAN_PROP, 9)                       \
+  X(cudnnBackendNumericalNote_t, CUDNN_NUMERICAL_NOTE_TYPE_COUNT, 10)                           \
+  X(cudnnBackendBehaviorNote_t, CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION, 0)                     \
+  X(cudnnBackendBehaviorNote_t, CUDNN_BEHAVIOR_NOTE_REQUIRES_FILTER_INT8x32_REORDER, 1)         \
+  X(cudnnBackendBehaviorNote_t, CUDNN_BEHAVIOR_NOTE_REQUIRES_BIAS_INT8x32_REORDER, 2)           \
+  X(cudnnBackendBehaviorNote_t, CUDNN_BEHAVIOR_NOTE_SUPPORTS_CUDA_GRAPH_NATIVE_API, 3)          \
+  X(cudnnBackendBehaviorNote_t, CUDNN_BEHAVIOR_NOTE_CUBLASLT_DEPENDENCY, 4)                     \
+  X(cudnnBackendBehaviorNote_t, CUDNN_BEHAVIOR_NOTE_TYPE_COUNT, 5)
 
 #define CONVNET_CUBLAS_ENUMS(X)                                                        \
   /* cublasStatus_t, ref L523-526 */                                                   \
@@ -239,6 +336,8 @@ using cublasHandle_t = cublasContext*;
   T(cudnnPoolingMode_t) T(cudnnNanPropagation_t) T(cudnnActivationMode_t) T(cudnnSoftmaxAlgorithm_t) \
   T(cudnnSoftmaxMode_t) T(cudnnMathType_t) T(cudnnDeterminism_t) T(cudnnOpTensorOp_t)          \
   T(cudnnLRNMode_t) T(cudnnBatchNormMode_t)                                                    \
+  T(cudnnBackendDescriptorType_t) T(cudnnBackendAttributeName_t) T(cudnnBackendAttributeType_t) \
+  T(cudnnBackendHeurMode_t) T(cudnnBackendNumericalNote_t) T(cudnnBackendBehaviorNote_t)       \
   T(cublasStatus_t) T(cublasOperation_t) T(cublasMath_t) T(cublasComputeType_t) T(cublasGemmAlgo_t) \
   T(cudaDataType) T(libraryPropertyType)
 
@@ -261,6 +360,12 @@ enum cudnnDeterminism_t : int {};
 enum cudnnOpTensorOp_t : int {};
 enum cudnnLRNMode_t : int {};
 enum cudnnBatchNormMode_t : int {};
+enum cudnnBackendDescriptorType_t : int {};
+enum cudnnBackendAttributeName_t : int {};
+enum cudnnBackendAttributeType_t : int {};
+enum cudnnBackendHeurMode_t : int {};
+enum cudnnBackendNumericalNote_t : int {};
+enum cudnnBackendBehaviorNote_t : int {};
 enum cublasStatus_t : int {};
 enum cublasOperation_t : int {};
 enum cublasMath_t : int {};
@@ -304,6 +409,20 @@ static_assert(sizeof(cudnnConvolutionFwdAlgoPerf_t) == 48, "ref L402: sizeof == 
   X(cudnnDestroy, cudnnStatus_t, (cudnnHandle_t handle))                                              \
   X(cudnnSetStream, cudnnStatus_t, (cudnnHandle_t handle, cudaStream_t streamId))                     \
   X(cudnnGetStream, cudnnStatus_t, (cudnnHandle_t handle, cudaStream_t * streamId))                   \
+  /* the backend (graph) API, cudnn_graph.h (checked against cuDNN 9.19) */                          \
+  X(cudnnBackendCreateDescriptor, cudnnStatus_t,                                                      \
+    (cudnnBackendDescriptorType_t descriptorType, cudnnBackendDescriptor_t * descriptor))             \
+  X(cudnnBackendDestroyDescriptor, cudnnStatus_t, (cudnnBackendDescriptor_t descriptor))              \
+  X(cudnnBackendFinalize, cudnnStatus_t, (cudnnBackendDescriptor_t descriptor))                       \
+  X(cudnnBackendSetAttribute, cudnnStatus_t,                                                          \
+    (cudnnBackendDescriptor_t descriptor, cudnnBackendAttributeName_t attributeName,                   \
+     cudnnBackendAttributeType_t attributeType, int64_t elementCount, const void* arrayOfElements))    \
+  X(cudnnBackendGetAttribute, cudnnStatus_t,                                                          \
+    (cudnnBackendDescriptor_t const descriptor, cudnnBackendAttributeName_t attributeName,             \
+     cudnnBackendAttributeType_t attributeType, int64_t requestedElementCount, int64_t* elementCount,  \
+     void* arrayOfElements))                                                                          \
+  X(cudnnBackendExecute, cudnnStatus_t,                                                               \
+    (cudnnHandle_t handle, cudnnBackendDescriptor_t executionPlan, cudnnBackendDescriptor_t variantPack)) \
   /* cudnn_ops.h tensors, ref L215-240 */                                                             \
   X(cudnnCreateTensorDescriptor, cudnnStatus_t, (cudnnTensorDescriptor_t * tensorDesc))               \
   X(cudnnSetTensor4dDescriptor, cudnnStatus_t,                                                        \
