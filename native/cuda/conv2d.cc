@@ -1,15 +1,16 @@
 // conv2d on cuDNN: forward, backward-data, backward-filter (the formula is cpu/nn_ops.h's), the
 // depthwise three (the same calls: cuDNN's group count covers groups == C), and bias_backward.
 //
-// Two paths. First the backend (graph) API with an execution plan cached per problem
-// (conv_graph.cc): in cuDNN 9 the legacy calls redo the graph API's planning at every call
+// Two paths. The backend (graph) API with an execution plan cached per problem (conv_graph.cc),
+// opt-in for now (CONVNET_CUDNN_GRAPH=1: it has not run on a GPU yet, see conv_graph.h): in
+// cuDNN 9 the legacy calls redo the graph API's planning at every call
 // (~100 us of host time per convolution on the GPU run, more than the GPU time of small layers),
 // a cached plan only executes. It takes the problem as it is: the bottom/right padding is the
 // convolution's POST_PADDINGS (run_graph, post_padding), no padded copies. When the graph API
 // cannot run a problem (nothing builds or an execution failed: remembered per problem), or the
 // post padding would have to be negative, the legacy API below runs it as before (its copies
-// first try the graph API once more, on cuDNN's symmetric problem). CONVNET_CUDNN_LEGACY=1 in
-// the environment (read at each call) forces the legacy path, to compare the two.
+// first try the graph API once more, on cuDNN's symmetric problem). Without CONVNET_CUDNN_GRAPH=1
+// (read at each call) only the legacy path runs: the one the GPU runs of this session tested.
 //
 // The legacy path:
 //

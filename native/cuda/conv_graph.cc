@@ -31,7 +31,7 @@
 // Safety: any failure while building (a status that is not success anywhere, no configuration
 // that finalizes) or a failed execution marks the problem "legacy", remembered, and run()
 // returns false: conv2d.cc then uses the legacy API as before, so the worst case is the old
-// behaviour. CONVNET_CUDNN_LEGACY=1 forces the legacy API (see conv_graph.h).
+// behaviour. The path is opt-in for now (CONVNET_CUDNN_GRAPH=1, see conv_graph.h).
 #include "cuda/conv_graph.h"
 
 #include <cuda_runtime.h>
@@ -432,8 +432,8 @@ bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % kAlignment
 }  // namespace
 
 bool legacy_forced() {
-  const char* v = std::getenv("CONVNET_CUDNN_LEGACY");
-  return v != nullptr && v[0] == '1' && v[1] == '\0';
+  const char* v = std::getenv("CONVNET_CUDNN_GRAPH");
+  return !(v != nullptr && v[0] == '1' && v[1] == '\0');
 }
 
 bool run(const char* op, const Problem& p, void* x, void* w, void* y) {
