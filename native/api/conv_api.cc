@@ -20,7 +20,7 @@ namespace api {
 namespace {
 
 struct Geometry {
-  cpu::Conv2dGeometry g;
+  Conv2dGeometry g;
   int64_t pad_bottom = 0, pad_right = 0;
 };
 

@@ -14,8 +14,6 @@ namespace convnet {
 namespace api {
 namespace {
 
-using cpu::Reduction;
-
 Reduction reduction_arg(const Napi::CallbackInfo& info, size_t i, const char* op, bool batchmean_allowed = false) {
   const int64_t code = int_arg(info, i, op, "reduction");
   CONVNET_CHECK(code >= 0 && code <= (batchmean_allowed ? 3 : 2), "E_ARG", op, ": unknown reduction code ", code);
@@ -285,8 +283,8 @@ Napi::Value ContrastiveLossBackward(const Napi::CallbackInfo& info) {
 }
 
 namespace {
-cpu::TripletOptions triplet_options(const Napi::CallbackInfo& info, size_t i, const char* op) {
-  cpu::TripletOptions o;
+TripletOptions triplet_options(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  TripletOptions o;
   o.margin = finite_arg(info, i, op, "margin", 0.0);
   o.p = p_arg(info, i + 1, op);
   o.eps = finite_arg(info, i + 2, op, "eps", 0.0);
@@ -302,7 +300,7 @@ Napi::Value TripletMarginLossForward(const Napi::CallbackInfo& info) {
   const Tensor& a = tensor_arg(info, 0, op, "anchor");
   const Tensor& pos = tensor_arg(info, 1, op, "positive");
   const Tensor& neg = tensor_arg(info, 2, op, "negative");
-  const cpu::TripletOptions o = triplet_options(info, 3, op);
+  const TripletOptions o = triplet_options(info, 3, op);
   const Reduction reduction = reduction_arg(info, 8, op);
   check_rows({{&a, "anchor"}, {&pos, "positive"}, {&neg, "negative"}}, op);
   Tensor loss = make_loss(reduction, {a.shape[0]}, a.device());
@@ -319,7 +317,7 @@ Napi::Value TripletMarginLossBackward(const Napi::CallbackInfo& info) {
   const Tensor& a = tensor_arg(info, 1, op, "anchor");
   const Tensor& pos = tensor_arg(info, 2, op, "positive");
   const Tensor& neg = tensor_arg(info, 3, op, "negative");
-  const cpu::TripletOptions o = triplet_options(info, 4, op);
+  const TripletOptions o = triplet_options(info, 4, op);
   const Reduction reduction = reduction_arg(info, 9, op);
   check_rows({{&a, "anchor"}, {&pos, "positive"}, {&neg, "negative"}}, op);
   check_dloss(dloss, reduction, {a.shape[0]}, op);

@@ -173,7 +173,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   expect_dtype(a, DType::Float32, op, "a");
   expect_dtype(b, DType::Float32, op, "b");
   Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32, a.device());
-  const auto kind = static_cast<cpu::BinaryOp>(code);
+  const auto kind = static_cast<BinaryOp>(code);
   return run_on(info, op, y, [kind, a, b, y] { cpu::binary(kind, a, b, y); }, CUDA_LAUNCH(cuda::binary(kind, a, b, y)));
 }
 
@@ -187,7 +187,7 @@ Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
   const float scalar = static_cast<float>(number_arg(info, 2, op, "scalar"));
   const bool scalar_first = bool_arg(info, 3, op, "scalarFirst");
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  const auto kind = static_cast<cpu::BinaryOp>(code);
+  const auto kind = static_cast<BinaryOp>(code);
   return run_on(info, op, y, [=] { cpu::binary_scalar(kind, x, scalar, scalar_first, y); },
                 CUDA_LAUNCH(cuda::binary_scalar(kind, x, scalar, scalar_first, y)));
 }
@@ -200,7 +200,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 1, op, "x");
   expect_dtype(x, DType::Float32, op, "x");
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  const auto kind = static_cast<cpu::UnaryOp>(code);
+  const auto kind = static_cast<UnaryOp>(code);
   return run_on(info, op, y, [kind, x, y] { cpu::unary(kind, x, y); }, CUDA_LAUNCH(cuda::unary(kind, x, y)));
 }
 
@@ -239,7 +239,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
       CONVNET_CHECK(x.shape[a] > 0, "E_SHAPE", op, ": cannot reduce over axis ", a, " of size 0");
   }
   Tensor y = Tensor::empty(keepdim ? kept : dropped, DType::Float32, x.device());
-  const auto kind = static_cast<cpu::ReduceOp>(code);
+  const auto kind = static_cast<ReduceOp>(code);
   return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); },
                 CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)));
 }

@@ -28,7 +28,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   expect_like(grad, param, op, "grad");
   const Tensor* buffer = optional_tensor_arg(info, 2, op, "momentumBuffer");
   if (buffer) expect_like(*buffer, param, op, "momentumBuffer");
-  cpu::SgdOptions o{finite_arg(info, 3, op, "lr", 0), finite_arg(info, 4, op, "momentum", 0),
+  SgdOptions o{finite_arg(info, 3, op, "lr", 0), finite_arg(info, 4, op, "momentum", 0),
                     finite_arg(info, 5, op, "dampening", 0), finite_arg(info, 7, op, "weightDecay", 0),
                     bool_arg(info, 6, op, "nesterov"), bool_arg(info, 8, op, "firstStep")};
   CONVNET_CHECK(!(o.momentum != 0) || buffer, "E_ARG", op, ": momentum needs a momentum buffer");
@@ -52,7 +52,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   expect_like(exp_avg_sq, param, op, "expAvgSq");
   const Tensor* max_sq = optional_tensor_arg(info, 4, op, "maxExpAvgSq");
   if (max_sq) expect_like(*max_sq, param, op, "maxExpAvgSq");
-  cpu::AdamOptions o{finite_arg(info, 5, op, "lr", 0), finite_arg(info, 6, op, "beta1", 0),
+  AdamOptions o{finite_arg(info, 5, op, "lr", 0), finite_arg(info, 6, op, "beta1", 0),
                      finite_arg(info, 7, op, "beta2", 0), finite_arg(info, 8, op, "eps", 0),
                      finite_arg(info, 9, op, "weightDecay", 0), int_arg(info, 10, op, "step"),
                      bool_arg(info, 11, op, "decoupled")};

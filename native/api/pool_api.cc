@@ -44,9 +44,9 @@ Shape pooled_shape(const Shape& x, int64_t oh, int64_t ow) {
   return y;
 }
 
-cpu::Pool2dGeometry geometry(const Shape& x, const std::vector<int64_t>& params, bool ceil_mode, const char* op) {
+Pool2dGeometry geometry(const Shape& x, const std::vector<int64_t>& params, bool ceil_mode, const char* op) {
   CONVNET_CHECK(params.size() == 8, "E_ARG", op, ": expected 8 window parameters, got ", params.size());
-  cpu::Pool2dGeometry g{};
+  Pool2dGeometry g{};
   g.planes = check_planes(x, op);
   g.h = x[x.size() - 2];
   g.w = x[x.size() - 1];
@@ -65,7 +65,7 @@ cpu::Pool2dGeometry geometry(const Shape& x, const std::vector<int64_t>& params,
   return g;
 }
 
-cpu::Pool2dGeometry window_arg(const Napi::CallbackInfo& info, size_t i, const Shape& x, const char* op) {
+Pool2dGeometry window_arg(const Napi::CallbackInfo& info, size_t i, const Shape& x, const char* op) {
   return geometry(x, ints_arg(info, i, op, "window"), bool_arg(info, i + 1, op, "ceilMode"), op);
 }
 
@@ -82,7 +82,7 @@ Napi::Value pair(Napi::Env env, Tensor a, const Tensor* b) {
 }
 
 // An adaptive output size [oh, ow], both >= 1.
-void adaptive_size(const Napi::CallbackInfo& info, size_t i, const char* op, cpu::Pool2dGeometry* g) {
+void adaptive_size(const Napi::CallbackInfo& info, size_t i, const char* op, Pool2dGeometry* g) {
   const std::vector<int64_t> size = ints_arg(info, i, op, "outputSize");
   CONVNET_CHECK(size.size() == 2 && size[0] > 0 && size[1] > 0, "E_ARG", op,
                 ": expected `outputSize` of two positive sizes");
@@ -95,7 +95,7 @@ void adaptive_size(const Napi::CallbackInfo& info, size_t i, const char* op, cpu
 Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "maxPool2d";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
-  const cpu::Pool2dGeometry g = window_arg(info, 1, x.shape, op);
+  const Pool2dGeometry g = window_arg(info, 1, x.shape, op);
   const bool with_indices = bool_arg(info, 3, op, "returnIndices");
   const Shape shape = pooled_shape(x.shape, g.oh, g.ow);
   Tensor y = Tensor::empty(shape, DType::Float32, x.device());
@@ -130,7 +130,7 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
 Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "avgPool2d";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
-  const cpu::Pool2dGeometry g = window_arg(info, 1, x.shape, op);
+  const Pool2dGeometry g = window_arg(info, 1, x.shape, op);
   const bool count_include_pad = bool_arg(info, 3, op, "countIncludePad");
   const int64_t divisor = int_arg(info, 4, op, "divisorOverride");
   CONVNET_CHECK(divisor >= 0, "E_ARG", op, ": `divisorOverride` must be positive, got ", divisor);
@@ -145,7 +145,7 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "avgPool2d backward";
   const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   const Shape x_shape = shape_arg(info, 1, op, "inputShape");
-  const cpu::Pool2dGeometry g = window_arg(info, 2, x_shape, op);
+  const Pool2dGeometry g = window_arg(info, 2, x_shape, op);
   const bool count_include_pad = bool_arg(info, 4, op, "countIncludePad");
   const int64_t divisor = int_arg(info, 5, op, "divisorOverride");
   CONVNET_CHECK(divisor >= 0, "E_ARG", op, ": `divisorOverride` must be positive, got ", divisor);
@@ -162,7 +162,7 @@ Napi::Value LpPool2dForward(const Napi::CallbackInfo& info) {
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const double p = number_arg(info, 1, op, "normType");
   CONVNET_CHECK(p > 0 && std::isfinite(p), "E_ARG", op, ": `normType` must be a positive finite number, got ", p);
-  const cpu::Pool2dGeometry g = window_arg(info, 2, x.shape, op);
+  const Pool2dGeometry g = window_arg(info, 2, x.shape, op);
   const bool mean = bool_arg(info, 4, op, "mean");
   CONVNET_CHECK(g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1, "E_ARG", op, ": no padding or dilation");
   Tensor y = Tensor::empty(pooled_shape(x.shape, g.oh, g.ow), DType::Float32, x.device());
@@ -178,7 +178,7 @@ Napi::Value LpPool2dBackward(const Napi::CallbackInfo& info) {
   const Tensor& y = float_tensor_arg(info, 2, op, "y");
   const double p = number_arg(info, 3, op, "normType");
   CONVNET_CHECK(p > 0 && std::isfinite(p), "E_ARG", op, ": `normType` must be a positive finite number, got ", p);
-  const cpu::Pool2dGeometry g = window_arg(info, 4, x.shape, op);
+  const Pool2dGeometry g = window_arg(info, 4, x.shape, op);
   const bool mean = bool_arg(info, 6, op, "mean");
   CONVNET_CHECK(g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1, "E_ARG", op, ": no padding or dilation");
   const Shape y_shape = pooled_shape(x.shape, g.oh, g.ow);
@@ -193,9 +193,9 @@ Napi::Value LpPool2dBackward(const Napi::CallbackInfo& info) {
 Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "mixedPool2d";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
-  const cpu::Pool2dGeometry g = window_arg(info, 1, x.shape, op);
+  const Pool2dGeometry g = window_arg(info, 1, x.shape, op);
   const int64_t mode = int_arg(info, 3, op, "mode");
-  CONVNET_CHECK(mode >= cpu::kMixedFixed && mode <= cpu::kMixedUniform, "E_ARG", op, ": unknown lambda mode ", mode);
+  CONVNET_CHECK(mode >= kMixedFixed && mode <= kMixedUniform, "E_ARG", op, ": unknown lambda mode ", mode);
   const double fixed = number_arg(info, 4, op, "lambda");
   CONVNET_CHECK(fixed >= 0 && fixed <= 1, "E_ARG", op, ": `lambda` must be in [0, 1], got ", fixed);
   const bool with_indices = bool_arg(info, 5, op, "returnIndices");
@@ -207,7 +207,7 @@ Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info) {
   // The numbers are reserved here, on the JavaScript thread, so the call order decides them;
   // both devices draw from the same generator, so a seed gives the same lambdas on either.
   uint64_t seed = 0, first = 0;
-  if (mode != cpu::kMixedFixed) {
+  if (mode != kMixedFixed) {
     Generator& gen = cpu_generator();
     seed = gen.seed;
     first = gen.reserve(g.planes);
@@ -235,7 +235,7 @@ Napi::Value MixedPool2dBackward(const Napi::CallbackInfo& info) {
   expect_dtype(indices, DType::Int32, op, "indices");
   const Tensor& lambda = float_tensor_arg(info, 2, op, "lambda");
   const Shape x_shape = shape_arg(info, 3, op, "inputShape");
-  const cpu::Pool2dGeometry g = window_arg(info, 4, x_shape, op);
+  const Pool2dGeometry g = window_arg(info, 4, x_shape, op);
   CONVNET_CHECK(g.dh == 1 && g.dw == 1, "E_ARG", op, ": no dilation");
   expect_shape(dy, pooled_shape(x_shape, g.oh, g.ow), op, "dy");
   expect_shape(indices, dy.shape, op, "indices");
@@ -250,7 +250,7 @@ Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info) {
   const bool is_max = int_arg(info, 0, "adaptivePool2d", "kind") == 1;
   const char* op = is_max ? "adaptiveMaxPool2d" : "adaptiveAvgPool2d";
   const Tensor& x = float_tensor_arg(info, 1, op, "x");
-  cpu::Pool2dGeometry g{};
+  Pool2dGeometry g{};
   g.planes = check_planes(x.shape, op);
   g.h = x.shape[x.dim() - 2];
   g.w = x.shape[x.dim() - 1];
@@ -275,7 +275,7 @@ Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "adaptiveAvgPool2d backward";
   const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   const Shape x_shape = shape_arg(info, 1, op, "inputShape");
-  cpu::Pool2dGeometry g{};
+  Pool2dGeometry g{};
   g.planes = check_planes(x_shape, op);
   g.h = x_shape[x_shape.size() - 2];
   g.w = x_shape[x_shape.size() - 1];
@@ -296,7 +296,7 @@ Napi::Value RoiPoolForward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(x.dim() == 4, "E_SHAPE", op, ": expected input of shape [N, C, H, W], got ", shape_str(x.shape));
   CONVNET_CHECK(boxes.dim() == 2 && boxes.shape[1] == 5, "E_SHAPE", op, ": expected `boxes` of shape [K, 5], got ",
                 shape_str(boxes.shape));
-  cpu::Pool2dGeometry g{};
+  Pool2dGeometry g{};
   adaptive_size(info, 2, op, &g);
   const double scale = number_arg(info, 3, op, "spatialScale");
   CONVNET_CHECK(std::isfinite(scale) && scale > 0, "E_ARG", op, ": `spatialScale` must be positive, got ", scale);

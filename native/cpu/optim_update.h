@@ -47,7 +47,7 @@ struct SgdScalars {
   float lr, weight_decay, momentum, keep;  // keep = 1 - dampening
   bool nesterov, first_step;
 };
-inline SgdScalars sgd_scalars(const cpu::SgdOptions& o) {
+inline SgdScalars sgd_scalars(const SgdOptions& o) {
   return {static_cast<float>(o.lr), static_cast<float>(o.weight_decay), static_cast<float>(o.momentum),
           static_cast<float>(1.0 - o.dampening), o.nesterov, o.first_step};
 }
@@ -68,7 +68,7 @@ struct AdamScalars {
   float step_size, bias_correction2_sqrt, beta1, beta2, one_minus_beta1, one_minus_beta2, eps, weight_decay, decay;
   bool decoupled;
 };
-inline AdamScalars adam_scalars(const cpu::AdamOptions& o) {
+inline AdamScalars adam_scalars(const AdamOptions& o) {
   const double t = static_cast<double>(o.step);
   return {static_cast<float>(o.lr / (1.0 - std::pow(o.beta1, t))),
           static_cast<float>(std::sqrt(1.0 - std::pow(o.beta2, t))),

@@ -62,12 +62,12 @@ void mixed_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, int64_t lamb
   float* pl = lambda.f32();
   const int64_t mode = lambda_mode;
   for_each(op, g.planes, [=] __device__(int64_t i) {
-    if (mode == cpu::kMixedFixed) {
+    if (mode == kMixedFixed) {
       pl[i] = fixed;
       return;
     }
     const float u = philox_uniform(seed, first_block + static_cast<uint64_t>(i / 4), static_cast<int>(i % 4));
-    pl[i] = mode == cpu::kMixedBernoulli ? (u < 0.5f ? 1.0f : 0.0f) : u;
+    pl[i] = mode == kMixedBernoulli ? (u < 0.5f ? 1.0f : 0.0f) : u;
   });
   const float* px = x.f32();
   float* py = y.f32();
