@@ -323,7 +323,7 @@ describe('F: layers (PReLU, Maxout, softmax, dropout, LRN, batch norm)', () => {
   });
 
   describe('batchNorm', () => {
-    const shapes = [[8, 3], [4, 3, 5, 5], [3, 2, 7], [2, 5, 3, 2, 2], [64, 16, 10, 10], [2, 1, 30000]];
+    const shapes = [[8, 3], [4, 3, 5, 5], [3, 2, 7], [2, 5, 3, 2, 2], [64, 16, 10, 10], [2, 1, 30000], [3, 9, 7, 5]];
     it('training: batch statistics, in-place running stats (unbiased var), saved mean/invstd; matches float64', () => {
       for (const [j, shape] of shapes.entries()) {
         const C = shape[1];
