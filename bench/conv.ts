@@ -100,7 +100,7 @@ export async function benchConv(opts: BenchOptions): Promise<GroupResult> {
       for (const direction of DIRECTIONS) {
         const ours = await time(async () => {
           const out = run[direction]();
-          await out.data();
+          await cc.sync();  // waits for the result without copying it out (PyTorch does not copy either)
           out.dispose();
         }, opts.quick ? { warmup: 0, minRepeats: 1, minTotalMs: 0 } : { minTotalMs: 500 });
         rows.push({ case: `${l.name} ${direction}`, threads, flops, ours, references: { PyTorch: reference[`${l.name} ${direction}`] } });
