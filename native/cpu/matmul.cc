@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/gemm.h"
+#include "ops/matmul_batch.h"
 
 namespace convnet {
 namespace cpu {
@@ -32,23 +33,9 @@ void matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const 
     return;
   }
   // General broadcasting: map each output batch index to its a and b batch indices.
-  const size_t dims = batch.size();
   for (int64_t i = 0; i < batches; ++i) {
-    int64_t rest = i, ia = 0, ib = 0, stride_a = 1, stride_b = 1;
-    for (size_t d = dims; d-- > 0;) {
-      const int64_t idx = rest % batch[d];
-      rest /= batch[d];
-      const int64_t da = static_cast<int64_t>(d) - static_cast<int64_t>(dims - a_batch.size());
-      const int64_t db = static_cast<int64_t>(d) - static_cast<int64_t>(dims - b_batch.size());
-      if (da >= 0) {
-        if (a_batch[da] != 1) ia += idx * stride_a;
-        stride_a *= a_batch[da];
-      }
-      if (db >= 0) {
-        if (b_batch[db] != 1) ib += idx * stride_b;
-        stride_b *= b_batch[db];
-      }
-    }
+    int64_t ia = 0, ib = 0;
+    broadcast_batch_indices(i, batch, a_batch, b_batch, &ia, &ib);
     sgemm(trans_a, trans_b, M, N, K, 1.0f, a.f32() + ia * ar * ac, ac, b.f32() + ib * br * bc, bc, 0.0f,
           y.f32() + i * M * N, N);
   }

@@ -5,6 +5,7 @@
 // a: [..., M, K] (or [..., K, M] with trans_a), b: [..., K, N] (or [..., N, K]), y: [batch..., M, N].
 #include "cuda/blas_gemm.h"
 #include "cuda/cuda_ops.h"
+#include "ops/matmul_batch.h"
 
 namespace convnet {
 namespace cuda {
@@ -29,23 +30,9 @@ void matmul(const Tensor& a, const Tensor& b, bool trans_a, bool trans_b, const 
                          b_count == 1 ? 0 : br * bc, y.f32(), N, M * N, batches);
     return;
   }
-  const size_t dims = batch.size();
   for (int64_t i = 0; i < batches; ++i) {
-    int64_t rest = i, ia = 0, ib = 0, stride_a = 1, stride_b = 1;
-    for (size_t d = dims; d-- > 0;) {
-      const int64_t idx = rest % batch[d];
-      rest /= batch[d];
-      const int64_t da = static_cast<int64_t>(d) - static_cast<int64_t>(dims - a_batch.size());
-      const int64_t db = static_cast<int64_t>(d) - static_cast<int64_t>(dims - b_batch.size());
-      if (da >= 0) {
-        if (a_batch[da] != 1) ia += idx * stride_a;
-        stride_a *= a_batch[da];
-      }
-      if (db >= 0) {
-        if (b_batch[db] != 1) ib += idx * stride_b;
-        stride_b *= b_batch[db];
-      }
-    }
+    int64_t ia = 0, ib = 0;
+    broadcast_batch_indices(i, batch, a_batch, b_batch, &ia, &ib);
     gemm(op, trans_a, trans_b, M, N, K, a.f32() + ia * ar * ac, ac, b.f32() + ib * br * bc, bc, y.f32() + i * M * N, N);
   }
 }
