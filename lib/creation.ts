@@ -165,8 +165,11 @@ export function onesLike<D extends DType>(x: Tensor<D>): Tensor<D> {
  *
  * @example arange(5)            // [0, 1, 2, 3, 4] int32
  * @example arange(0, 1, 0.25)   // [0, 0.25, 0.5, 0.75] float32
+ * @example arange(0, 10, 1, { dtype: 'float32', device: 'cuda' })
  */
-export function arange(start: number, end?: number, step = 1, dtype?: DType): Tensor {
+export function arange(start: number, end?: number, step = 1, dtype?: DType | CreationOptions): Tensor {
+  const o = creationOptions('arange', dtype);
+  if (o.requiresGrad) fail('E_ARG', 'arange: `requiresGrad` is not an option of arange (its values are not trained)');
   if (end === undefined) [start, end] = [0, start];
   checkNumber('arange', 'start', start);
   checkNumber('arange', 'end', end);
@@ -174,9 +177,9 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType): Te
   if (step === 0) fail('E_ARG', 'arange: `step` must not be 0');
   const count = Math.max(0, Math.ceil((end - start) / step));
   if (count > 2 ** 40) fail('E_ARG', `arange: ${count} elements is too many`);
-  const d = dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
+  const d = o.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
   checkDtypeName('arange', d);
-  return new Tensor(native.arange(start, step, count, DTYPE_CODE[d]), [count], d);
+  return new Tensor(native.arange(start, step, count, DTYPE_CODE[d], deviceCode('arange', o.device)), [count], d);
 }
 
 /**
@@ -209,10 +212,11 @@ export function randn(shape: readonly number[], mean = 0, std = 1, options: Crea
   return withGrad(new Tensor(native.randomNormal(s, mean, std, deviceCode('randn', o.device)), s, 'float32'), o.requiresGrad);
 }
 
-/** 1 with probability p, else 0 (float32), seeded. @example bernoulli([10], 0.3) */
-export function bernoulli(shape: readonly number[], p = 0.5): Tensor<'float32'> {
+/** 1 with probability p, else 0 (float32), seeded (the same numbers on every device). @example bernoulli([10], 0.3); bernoulli([10], 0.3, { device: 'cuda' }) */
+export function bernoulli(shape: readonly number[], p = 0.5, options: { device?: Device | string } = {}): Tensor<'float32'> {
   const s = checkShape('bernoulli', 'shape', shape);
   checkNumber('bernoulli', 'p', p);
   if (p < 0 || p > 1) fail('E_ARG', `bernoulli: expected p in [0, 1], got ${p}`);
-  return new Tensor(native.randomBernoulli(s, p), s, 'float32');
+  if (typeof options !== 'object' || options === null) fail('E_ARG', `bernoulli: expected options to be an object, got ${describe(options)}`);
+  return new Tensor(native.randomBernoulli(s, p, deviceCode('bernoulli', options.device)), s, 'float32');
 }

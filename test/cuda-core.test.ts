@@ -3,7 +3,7 @@
  * allocator and its counters, out-of-memory, device errors. Skipped where there is no GPU.
  */
 import { expect } from 'chai';
-import { add, cuda, memory, nn, sync, syncBlocking, tensor, tidy, zeros, type Tensor } from '../lib/index';
+import { add, arange, bernoulli, cuda, manualSeed, memory, nn, sync, syncBlocking, tensor, zeros, type Tensor } from '../lib/index';
 import { expectError } from './helpers';
 import { describeCuda, randomCpu } from './cuda-helpers';
 
@@ -28,6 +28,17 @@ describeCuda('CUDA core', () => {
     expect(gl.to('cuda')).to.equal(gl);
     expect(tensor([[1, 2], [3, 4]], { device: 'cuda' }).arraySync()).to.deep.equal([[1, 2], [3, 4]]);
     expect(tensor([5]).cuda().item()).to.equal(5);
+  });
+
+  it('arange and bernoulli made on the GPU equal the CPU ones (the same seed, the same numbers)', () => {
+    const g = arange(-2, 5, 0.5, { dtype: 'float32', device: 'cuda' });
+    expect(g.device).to.equal('cuda');
+    expect(Array.from(g.dataSync())).to.deep.equal(Array.from(arange(-2, 5, 0.5, 'float32').dataSync()));
+    manualSeed(7);
+    const gb = bernoulli([1001], 0.3, { device: 'cuda' });
+    manualSeed(7);
+    const cb = bernoulli([1001], 0.3);
+    expect(Array.from(gb.dataSync())).to.deep.equal(Array.from(cb.dataSync()));
   });
 
   it('the source may change right after to(); reshape views stay on the GPU', async () => {

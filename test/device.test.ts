@@ -4,7 +4,7 @@
  * machine in CI: nvcc compiled the backend, but there is no GPU and no cuDNN).
  */
 import { expect } from 'chai';
-import { cuda, memory, nn, randn, tensor, zeros } from '../lib/index';
+import { arange, bernoulli, cuda, memory, nn, randn, tensor, zeros } from '../lib/index';
 import { expectError } from './helpers';
 
 describe('devices (every machine)', () => {
@@ -34,6 +34,16 @@ describe('devices (every machine)', () => {
     m.dispose();
   });
 
+  it('arange and bernoulli take a device (and arange an options object in place of its dtype)', () => {
+    expect(Array.from(arange(0, 3, 1, { dtype: 'float32', device: 'cpu' }).dataSync())).to.deep.equal([0, 1, 2]);
+    expect(arange(0, 3, 1, { dtype: 'float32' }).dtype).to.equal('float32');
+    expect(arange(3).dtype).to.equal('int32');
+    expectError(() => arange(0, 3, 1, { requiresGrad: true }), 'E_ARG', /requiresGrad/);
+    expect(bernoulli([5], 0.5, { device: 'cpu' }).device).to.equal('cpu');
+    expectError(() => bernoulli([5], 0.5, null as never), 'E_ARG');
+    expectError(() => arange(3, undefined, 1, { device: 'nowhere' }), 'E_DEVICE');
+  });
+
   it('cuda.setOptions checks every key and value before changing anything', () => {
     const before = cuda.options();
     expectError(() => cuda.setOptions({ benchmarks: true } as never), 'E_ARG', /unknown option `benchmarks`/);
@@ -61,6 +71,8 @@ describe('devices (every machine)', () => {
       expect(e.message).to.contain(reason);
       expectError(() => zeros([2], { device: 'cuda' }), 'E_DEVICE');
       expectError(() => tensor([1, 2], { device: 'cuda' }), 'E_DEVICE');
+      expectError(() => arange(0, 4, 1, { device: 'cuda' }), 'E_DEVICE');
+      expectError(() => bernoulli([4], 0.5, { device: 'cuda' }), 'E_DEVICE');
       const m = new nn.Linear(2, 2);
       expectError(() => m.to('cuda'), 'E_DEVICE');
       expect(m.device).to.equal('cpu');
