@@ -484,6 +484,157 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
     }
   });
 }
+
+// ---- Direct convolution for more output channels (AVX-512, stride 1) ----
+// AlexNet's 3x3 layers on 13x13 and the dilated 64->64 layers as im2col + GEMM spent a third
+// of their time around the GEMM's micro-kernel (im2col, packing both operands, edge tiles).
+// Here the micro-kernel reads the image itself: a tile is 32 output channels (two vectors,
+// the weights transposed to [tap][32] once per call) by UW <= 14 positions of one output row
+// (stride 1, so the positions' inputs are UW consecutive floats of one input row, broadcast);
+// per tap 2 vector loads, UW broadcasts and 2*UW FMAs, the GEMM kernel's 14 x 32 shape. Every
+// output is one FMA chain over the ckk taps in order (c, i, j), then + bias; threads split
+// (image, group, 32-channel block) items, so the bits do not depend on the thread count.
+// Padded images are first copied, all at once, into zero-bordered planes.
+struct Direct32Args {
+  const float* x;      // the (padded) image's group
+  const float* wt;     // [ckk][32] transposed weights of the channel block (zero past kg)
+  const int64_t* tap;  // [ckk] offset of tap r from an output position's top-left input
+  int64_t ckk;
+  const float* bias;   // 32 floats (zero past kg)
+  float* y;            // y[k * ys + u] for k < kg, u < UW
+  int64_t ys;
+  int kg;
+};
+
+// V vectors (16 channels each) of the block's 32: V = 1 for a last block of <= 16 channels.
+template <int UW, int V>
+struct Direct32Row {
+  __attribute__((target("avx512f"))) static void run(const Direct32Args& a) {
+    __m512 acc[UW][V];
+#pragma GCC unroll 16
+    for (int u = 0; u < UW; ++u)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) acc[u][v] = _mm512_setzero_ps();
+    const float* wt = a.wt;
+    for (int64_t r = 0; r < a.ckk; ++r, wt += 32) {
+      __m512 w[V];
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) w[v] = _mm512_loadu_ps(wt + 16 * v);
+      const float* xr = a.x + a.tap[r];
+#pragma GCC unroll 16
+      for (int u = 0; u < UW; ++u) {
+        const __m512 xb = _mm512_set1_ps(xr[u]);
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) acc[u][v] = _mm512_fmadd_ps(xb, w[v], acc[u][v]);
+      }
+    }
+    alignas(64) float t[UW][32];
+#pragma GCC unroll 16
+    for (int u = 0; u < UW; ++u)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) _mm512_store_ps(t[u] + 16 * v, _mm512_add_ps(acc[u][v], _mm512_loadu_ps(a.bias + 16 * v)));
+    for (int k = 0; k < a.kg; ++k) {
+      float* yk = a.y + k * a.ys;
+#pragma GCC unroll 16
+      for (int u = 0; u < UW; ++u) yk[u] = t[u][k];
+    }
+  }
+};
+
+template <int V, int... I>
+constexpr std::array<void (*)(const Direct32Args&), sizeof...(I)> direct32_table(std::integer_sequence<int, I...>) {
+  return {{&Direct32Row<I + 1, V>::run...}};
+}
+constexpr auto kDirect32Rows = direct32_table<2>(std::make_integer_sequence<int, kDirectUW>{});
+constexpr auto kDirect16Rows = direct32_table<1>(std::make_integer_sequence<int, kDirectUW>{});
+
+bool direct32_applies(const Dims& d, const Conv2dGeometry& g) {
+  // Wo >= 12: a tile of fewer positions has too few independent FMA chains (and the GEMM's
+  // wide tiles do better on tiny images).
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg > 16 && g.stride_w == 1 && d.Wo >= 12 &&
+         d.kh * d.kw > 1 && d.N > 0;
+}
+
+// y = conv(x, w) + b by the tiles above. The weight of output channel k of group gi at tap
+// r < ckk is pw[gi * group_stride + k * k_stride + offset[r]]: the forward's w itself, or
+// backward-data's flipped transpose of it.
+void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_stride, const std::vector<int64_t>& offset,
+              const float* pb, const Dims& d, const Conv2dGeometry& g, float* py) {
+  const int64_t blocks = ceil_div(d.Kg, 32), items = d.groups * blocks;
+  float* wt = scratch(1, items * (d.ckk + 1) * 32);  // per (group, block): [ckk][32] weights, then 32 biases
+  parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t item = i0; item < i1; ++item) {
+      const int64_t gi = item / blocks, k0 = (item % blocks) * 32, kg = std::min<int64_t>(32, d.Kg - k0);
+      float* dst = wt + item * (d.ckk + 1) * 32;
+      const float* base = pw + gi * group_stride + k0 * k_stride;
+      // 16 taps at a time, so that the 16 destination rows stay in L1 while the channels' source
+      // rows are read in order (forward: w's rows, contiguous in r).
+      for (int64_t r0 = 0; r0 < d.ckk; r0 += 16) {
+        const int64_t r1 = std::min(d.ckk, r0 + 16);
+        for (int64_t l = 0; l < kg; ++l) {
+          const float* src = base + l * k_stride;
+          for (int64_t r = r0; r < r1; ++r) dst[r * 32 + l] = src[offset[r]];
+        }
+        for (int64_t r = r0; r < r1; ++r) std::fill(dst + r * 32 + kg, dst + r * 32 + 32, 0.0f);
+      }
+      for (int64_t l = 0; l < 32; ++l) dst[d.ckk * 32 + l] = pb && l < kg ? pb[gi * d.Kg + k0 + l] : 0.0f;
+    }
+  });
+  const int64_t hp = (d.Ho - 1) * g.stride_h + (d.kh - 1) * g.dilation_h + 1;
+  const int64_t wp = (d.Wo - 1) + (d.kw - 1) * g.dilation_w + 1;
+  const bool padded = g.pad_top != 0 || g.pad_left != 0 || hp > d.H || wp > d.W;
+  const int64_t xs = padded ? hp * wp : d.hw, ws = padded ? wp : d.W;
+  std::vector<int64_t> tap(d.ckk);
+  for (int64_t c = 0; c < d.Cg; ++c)
+    for (int64_t i = 0; i < d.kh; ++i)
+      for (int64_t j = 0; j < d.kw; ++j) tap[(c * d.kh + i) * d.kw + j] = c * xs + i * g.dilation_h * ws + j * g.dilation_w;
+  // Padded copies for up to ~8 MiB of images at a time.
+  const int64_t nb = padded ? std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(d.C * xs, 1), 1, d.N) : d.N;
+  float* buf = padded ? scratch(0, nb * d.C * xs) : nullptr;
+  for (int64_t n0 = 0; n0 < d.N; n0 += nb) {
+    const int64_t images = std::min(nb, d.N - n0);
+    const float* xsrc = px + n0 * d.C * d.hw;
+    if (padded) {
+      parallel_for(images * d.C, std::max<int64_t>(1, 16384 / xs), [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+          const float* in = xsrc + p * d.hw;
+          for (int64_t r = 0; r < hp; ++r) {
+            float* out = buf + p * xs + r * wp;
+            const int64_t ih = r - g.pad_top;
+            if (ih < 0 || ih >= d.H) {
+              std::fill(out, out + wp, 0.0f);
+              continue;
+            }
+            const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + d.W, lo, wp);
+            std::fill(out, out + lo, 0.0f);
+            std::memcpy(out + lo, in + ih * d.W + (lo - g.pad_left), sizeof(float) * (hi - lo));
+            std::fill(out + hi, out + wp, 0.0f);
+          }
+        }
+      });
+      xsrc = buf;
+    }
+    parallel_for(images * items, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t it = i0; it < i1; ++it) {
+        const int64_t j = it / items, item = it % items, gi = item / blocks, k0 = (item % blocks) * 32;
+        Direct32Args a;
+        a.wt = wt + item * (d.ckk + 1) * 32, a.bias = a.wt + d.ckk * 32, a.tap = tap.data(), a.ckk = d.ckk;
+        a.ys = d.hw_out, a.kg = static_cast<int>(std::min<int64_t>(32, d.Kg - k0));
+        const float* xg = xsrc + (j * d.C + gi * d.Cg) * xs;
+        float* yg = py + ((n0 + j) * d.K + gi * d.Kg + k0) * d.hw_out;
+        const auto& table = a.kg > 16 ? kDirect32Rows : kDirect16Rows;
+        for (int64_t oh = 0; oh < d.Ho; ++oh) {
+          for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += kDirectUW) {
+            const int64_t uw = std::min<int64_t>(kDirectUW, d.Wo - ow0);
+            a.x = xg + oh * g.stride_h * ws + ow0;
+            a.y = yg + oh * d.Wo + ow0;
+            table[uw - 1](a);
+          }
+        }
+      }
+    });
+  }
+}
 #else
 #define CONVNET_CONV_DIRECT 0
 #endif
@@ -497,6 +648,11 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
   float* py = y.f32();
 #if CONVNET_CONV_DIRECT
   if (direct_forward_applies(d)) return direct_forward(px, pw, pb, d, g, py);
+  if (direct32_applies(d, g)) {
+    std::vector<int64_t> offset(d.ckk);
+    for (int64_t r = 0; r < d.ckk; ++r) offset[r] = r;
+    return direct32(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py);
+  }
 #endif
 
   if (is_pointwise(d, g)) {
@@ -518,7 +674,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
   // Elsewhere the chunked im2col below measured as fast or faster (LeNet, AlexNet).
   // Only when an image's column matrix outgrows the L2 (1 MiB): LeNet's 6->16 (60 KiB) ran
   // 0.45 -> 0.72 ms this way.
-  if (d.Kg <= 64 && d.ckk * d.hw_out >= (int64_t{1} << 18) && g.stride_w == 1) return forward_gemm(px, pw, pb, d, g, py);
+  if ((d.Kg <= 64 && d.ckk * d.hw_out >= (int64_t{1} << 18) && g.stride_w == 1)) return forward_gemm(px, pw, pb, d, g, py);
 
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
   const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
@@ -580,6 +736,26 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
     }
     return;
   }
+
+#if CONVNET_CONV_DIRECT
+  // Stride 1: dx is the convolution of dy (padded by dilation * (k - 1) - pad) with the
+  // weights flipped and transposed, w'[c, k, i, j] = w[k, c, kh-1-i, kw-1-j] in each group.
+  if (g.stride_h == 1 && g.stride_w == 1) {
+    Dims t = d;
+    t.C = d.K, t.H = d.Ho, t.W = d.Wo, t.K = d.C, t.Ho = d.H, t.Wo = d.W;
+    t.Cg = d.Kg, t.Kg = d.Cg, t.hw = d.hw_out, t.hw_out = d.hw;
+    t.ckk = d.Kg * d.kh * d.kw;
+    Conv2dGeometry tg = g;
+    tg.pad_top = g.dilation_h * (d.kh - 1) - g.pad_top;
+    tg.pad_left = g.dilation_w * (d.kw - 1) - g.pad_left;
+    if (tg.pad_top >= 0 && tg.pad_left >= 0 && direct32_applies(t, tg)) {
+      const int64_t taps = d.kh * d.kw;
+      std::vector<int64_t> offset(t.ckk);
+      for (int64_t r = 0; r < t.ckk; ++r) offset[r] = (r / taps) * d.Cg * taps + (taps - 1 - r % taps);
+      return direct32(pdy, pw, d.Kg * d.ckk, taps, offset, pb, t, tg, pdx);
+    }
+  }
+#endif
 
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
   const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
