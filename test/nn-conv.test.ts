@@ -165,6 +165,10 @@ describe('F.conv2d', () => {
       { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
+      // Backward-filter's direct kernel: 32-channel blocks (Kg a multiple of 16), kernel width 3, 5 or 11.
+      { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'direct filter, 11x11 stride 4' },
+      { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
+      { x: [3, 128, 92, 92], w: [32, 128, 3, 3], o: { stride: 3 }, what: 'direct filter, one image per padded chunk (sums carried over chunks)' },
     ];
     for (const threads of [1, 2]) {
       cc.setNumThreads(threads);
@@ -410,6 +414,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([5, 4, 15, 17], [10, 4, 3, 2], { stride: 2, padding: 1 }, 13)); // direct, strided
     runs.push(conv([3, 40, 15, 27], [96, 20, 5, 5], { padding: 2, groups: 2 }, 14)); // direct32, forward and backward-data
     runs.push(conv([2, 64, 60, 11], [20, 64, 3, 3], { padding: 1 }, 15));          // panels from x (rows under 12)
+    runs.push(conv([3, 3, 40, 40], [48, 3, 11, 11], { stride: 4, padding: 2 }, 16)); // direct filter, 32 + 16 channels
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

@@ -635,6 +635,211 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
     });
   }
 }
+
+// ---- Direct backward-filter (AVX-512) ----
+// dw[k, r] = sum over (n, oh, ow) of dy[n, k, oh, ow] * x[n, tap r of (oh, ow)], as im2col +
+// GEMM paid for im2col, packing, gathering dy and adding chunk partials. Here a tile is 32
+// output channels (two vectors of dy, transposed once per call to [position][32]) by R rows
+// (c, i) of KW taps each (R * KW <= 12 broadcasts of x per position), accumulated in
+// registers over every position of every image: each dw element is one FMA chain over
+// (n, oh, ow) in order. Threads split (group, channel block, tap rows), never the sum, so
+// the bits do not depend on the thread count. Padded images are copied into zero-bordered
+// planes a chunk of images at a time; a tile's sums carry over chunks through dw itself.
+// GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own intrinsics "may be used
+// uninitialized" (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// Transposes the 16 x 16 block r in place (r[i] lane j <-> r[j] lane i); a copy of gemm.cc's.
+__attribute__((target("avx512f"), always_inline)) inline void transpose16x16(__m512 (&r)[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);      // per 128-bit lane: a0 b0 a1 b1
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);  //                   a2 b2 a3 b3
+  }
+  for (int i = 0; i < 16; i += 4) {  // per 128-bit lane: column j of rows i..i+3
+    const __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+  }
+  // Now lane L of r[4q + j] holds column 4L + j of rows 4q..4q+3: transpose the 4 x 4 grid
+  // of 128-bit lanes of r[j], r[4 + j], r[8 + j], r[12 + j].
+  for (int j = 0; j < 4; ++j) {
+    const __m512 e = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);  // a.L0 a.L1 b.L0 b.L1
+    const __m512 f = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);  // a.L2 a.L3 b.L2 b.L3
+    const __m512 g = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
+    const __m512 h = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+    t[j] = _mm512_shuffle_f32x4(e, g, 0x88);       // a.L0 b.L0 c.L0 d.L0
+    t[4 + j] = _mm512_shuffle_f32x4(e, g, 0xDD);   // a.L1 b.L1 c.L1 d.L1
+    t[8 + j] = _mm512_shuffle_f32x4(f, h, 0x88);   // a.L2 ...
+    t[12 + j] = _mm512_shuffle_f32x4(f, h, 0xDD);  // a.L3 ...
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+// out[q * 32 + l] = l < kg ? in[l * ld + q] : 0 for q < positions, l < 32: a channel block of
+// dy transposed to [position][32] by 16 x 16 blocks.
+__attribute__((target("avx512f"))) void transpose_block32(const float* in, int64_t ld, int64_t kg, int64_t positions,
+                                                          float* out) {
+  for (int64_t q0 = 0; q0 < positions; q0 += 16) {
+    const int64_t nq = std::min<int64_t>(16, positions - q0);
+    const __mmask16 mq = static_cast<__mmask16>(nq >= 16 ? 0xFFFF : (1u << nq) - 1);
+    for (int64_t l0 = 0; l0 < 32; l0 += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) r[i] = l0 + i < kg ? _mm512_maskz_loadu_ps(mq, in + (l0 + i) * ld + q0) : _mm512_setzero_ps();
+      transpose16x16(r);
+      for (int64_t x = 0; x < nq; ++x) _mm512_storeu_ps(out + (q0 + x) * 32 + l0, r[x]);
+    }
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+struct FilterArgs {
+  const float* x;       // padded images of the chunk, group's first channel
+  int64_t image;        // floats between images
+  int64_t images, Ho, Wo, row_step, sw, dil;  // row_step = stride_h * ws
+  const int64_t* row;   // [R] offset of each tap row (c * xs + i * dh * ws)
+  const float* dyt;     // [images * Ho * Wo][32] of the channel block
+  float* acc;           // [R * KW][32] running sums (in and out)
+};
+
+template <int R, int KW>
+struct FilterTile {
+  __attribute__((target("avx512f"))) static void run(const FilterArgs& a) {
+    __m512 acc[R * KW][2];
+#pragma GCC unroll 12
+    for (int t = 0; t < R * KW; ++t) {
+      acc[t][0] = _mm512_loadu_ps(a.acc + t * 32);
+      acc[t][1] = _mm512_loadu_ps(a.acc + t * 32 + 16);
+    }
+    const float* d = a.dyt;
+    const int64_t sw = a.sw, dil = a.dil;
+    for (int64_t n = 0; n < a.images; ++n) {
+      for (int64_t oh = 0; oh < a.Ho; ++oh) {
+        const float* xb = a.x + n * a.image + oh * a.row_step;
+        const float* q[R];
+#pragma GCC unroll 4
+        for (int rr = 0; rr < R; ++rr) q[rr] = xb + a.row[rr];
+        for (int64_t ow = 0; ow < a.Wo; ++ow, d += 32) {
+          const __m512 w0 = _mm512_loadu_ps(d), w1 = _mm512_loadu_ps(d + 16);
+#pragma GCC unroll 4
+          for (int rr = 0; rr < R; ++rr) {
+#pragma GCC unroll 12
+            for (int j = 0; j < KW; ++j) {
+              const __m512 b = _mm512_set1_ps(q[rr][j * dil]);
+              acc[rr * KW + j][0] = _mm512_fmadd_ps(b, w0, acc[rr * KW + j][0]);
+              acc[rr * KW + j][1] = _mm512_fmadd_ps(b, w1, acc[rr * KW + j][1]);
+            }
+            q[rr] += sw;
+          }
+        }
+      }
+    }
+#pragma GCC unroll 12
+    for (int t = 0; t < R * KW; ++t) {
+      _mm512_storeu_ps(a.acc + t * 32, acc[t][0]);
+      _mm512_storeu_ps(a.acc + t * 32 + 16, acc[t][1]);
+    }
+  }
+};
+
+using FilterFn = void (*)(const FilterArgs&);
+// Rows per tile for a kernel width (R * KW <= 12), and the kernels for 1..R rows.
+template <int KW>
+constexpr int kFilterRows = 12 / KW;
+template <int KW, int... I>
+constexpr std::array<FilterFn, sizeof...(I)> filter_table(std::integer_sequence<int, I...>) {
+  return {{&FilterTile<I + 1, KW>::run...}};
+}
+template <int KW>
+constexpr auto kFilterTiles = filter_table<KW>(std::make_integer_sequence<int, kFilterRows<KW>>{});
+
+bool direct_filter_applies(const Dims& d) {
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg >= 32 && d.Kg % 16 == 0 &&
+         (d.kw == 3 || d.kw == 5 || d.kw == 11) && d.Wo >= 8 && d.N > 0;
+}
+
+void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2dGeometry& g, float* pdw) {
+  const int64_t blocks = ceil_div(d.Kg, 32), rows = d.Cg * d.kh;
+  const int R = d.kw == 3 ? kFilterRows<3> : d.kw == 5 ? kFilterRows<5> : kFilterRows<11>;
+  const int64_t tiles = ceil_div(rows, R), items = d.groups * blocks * tiles;
+  const int64_t hp = (d.Ho - 1) * g.stride_h + (d.kh - 1) * g.dilation_h + 1;
+  const int64_t wp = (d.Wo - 1) * g.stride_w + (d.kw - 1) * g.dilation_w + 1;
+  const int64_t xs = hp * wp, positions = d.hw_out;
+  // Images per chunk: the padded copy under ~8 MiB, and dy's transposed copy likewise.
+  const int64_t kpad = d.groups * blocks * 32;  // channels with each group's rounded up to blocks of 32
+  const int64_t nb = std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(std::max(d.C * xs, kpad * positions), 1), 1, d.N);
+  float* xbuf = scratch(0, nb * d.C * xs);
+  float* dyt = scratch(1, nb * kpad * positions);  // [group][block][image][position][32]
+  // Running sums [group][block][tile][R * KW][32]; written into dw at the end.
+  const int64_t tile_floats = int64_t{R} * d.kw * 32;
+  float* sums = scratch(2, items * tile_floats);
+  std::fill(sums, sums + items * tile_floats, 0.0f);
+  std::vector<int64_t> row_off(rows);
+  for (int64_t c = 0; c < d.Cg; ++c)
+    for (int64_t i = 0; i < d.kh; ++i) row_off[c * d.kh + i] = c * xs + i * g.dilation_h * wp;
+  for (int64_t n0 = 0; n0 < d.N; n0 += nb) {
+    const int64_t images = std::min(nb, d.N - n0);
+    parallel_for(images * d.C, std::max<int64_t>(1, 16384 / xs), [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* in = px + (n0 * d.C + p) * d.hw;
+        for (int64_t r = 0; r < hp; ++r) {
+          float* out = xbuf + p * xs + r * wp;
+          const int64_t ih = r - g.pad_top;
+          if (ih < 0 || ih >= d.H) {
+            std::fill(out, out + wp, 0.0f);
+            continue;
+          }
+          const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + d.W, lo, wp);
+          std::fill(out, out + lo, 0.0f);
+          std::memcpy(out + lo, in + ih * d.W + (lo - g.pad_left), sizeof(float) * (hi - lo));
+          std::fill(out + hi, out + wp, 0.0f);
+        }
+      }
+    });
+    // dyt[(gi * blocks + b) * images + j][q][l] = dy[n0 + j, gi * Kg + b * 32 + l, q] (0 past Kg)
+    parallel_for(d.groups * blocks * images, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t it = i0; it < i1; ++it) {
+        const int64_t j = it % images, gb = it / images, gi = gb / blocks, k0 = (gb % blocks) * 32;
+        const int64_t kg = std::min<int64_t>(32, d.Kg - k0);
+        transpose_block32(pdy + ((n0 + j) * d.K + gi * d.Kg + k0) * positions, positions, kg, positions,
+                          dyt + it * positions * 32);
+      }
+    });
+    parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t it = i0; it < i1; ++it) {
+        const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks;
+        const int64_t r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
+        FilterArgs a;
+        a.x = xbuf + gi * d.Cg * xs, a.image = d.C * xs, a.images = images, a.Ho = d.Ho, a.Wo = d.Wo;
+        a.row_step = g.stride_h * wp, a.sw = g.stride_w, a.dil = g.dilation_w, a.row = row_off.data() + r0;
+        a.dyt = dyt + gb * images * positions * 32, a.acc = sums + it * tile_floats;
+        if (d.kw == 3) kFilterTiles<3>[nr - 1](a);
+        else if (d.kw == 5) kFilterTiles<5>[nr - 1](a);
+        else kFilterTiles<11>[nr - 1](a);
+      }
+    });
+  }
+  // dw[gi * Kg + k0 + l][(c * kh + i) * kw + j] = sums[item][(rr * kw + j) * 32 + l]
+  parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t it = i0; it < i1; ++it) {
+      const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * 32;
+      const int64_t kg = std::min<int64_t>(32, d.Kg - k0), r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
+      const float* s = sums + it * tile_floats;
+      for (int64_t l = 0; l < kg; ++l) {
+        float* out = pdw + (gi * d.Kg + k0 + l) * d.ckk + r0 * d.kw;
+        for (int64_t t = 0; t < nr * d.kw; ++t) out[t] = s[t * 32 + l];
+      }
+    }
+  });
+}
 #else
 #define CONVNET_CONV_DIRECT 0
 #endif
@@ -798,6 +1003,9 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
     return;
   }
   const float *pdy = dy.f32(), *px = x.f32();
+#if CONVNET_CONV_DIRECT
+  if (direct_filter_applies(d)) return direct_filter(pdy, px, d, g, pdw);
+#endif
   const bool pointwise = is_pointwise(d, g);
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
 
