@@ -169,6 +169,8 @@ describe('F.conv2d', () => {
       { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'direct filter, 11x11 stride 4' },
       { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
       { x: [3, 128, 92, 92], w: [32, 128, 3, 3], o: { stride: 3 }, what: 'direct filter, one image per padded chunk (sums carried over chunks)' },
+      { x: [10, 6, 14, 14], w: [16, 6, 5, 5], o: {}, what: "direct filter, one 16-channel block (LeNet's c3), the images' sum in 5 parts" },
+      { x: [9, 1, 232, 240], w: [6, 1, 3, 11], o: {}, what: 'direct filter, chunks of 2 images across parts of 3' },
     ];
     for (const threads of [1, 2]) {
       cc.setNumThreads(threads);
@@ -415,6 +417,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([3, 40, 15, 27], [96, 20, 5, 5], { padding: 2, groups: 2 }, 14)); // direct32, forward and backward-data
     runs.push(conv([2, 64, 60, 11], [20, 64, 3, 3], { padding: 1 }, 15));          // panels from x (rows under 12)
     runs.push(conv([3, 3, 40, 40], [48, 3, 11, 11], { stride: 4, padding: 2 }, 16)); // direct filter, 32 + 16 channels
+    runs.push(conv([13, 6, 14, 14], [16, 6, 5, 5], {}, 17));                       // direct filter, the images' sum in parts
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

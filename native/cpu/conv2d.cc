@@ -681,18 +681,18 @@ __attribute__((target("avx512f"), always_inline)) inline void transpose16x16(__m
   for (int i = 0; i < 16; ++i) r[i] = t[i];
 }
 
-// out[q * 32 + l] = l < kg ? in[l * ld + q] : 0 for q < positions, l < 32: a channel block of
-// dy transposed to [position][32] by 16 x 16 blocks.
-__attribute__((target("avx512f"))) void transpose_block32(const float* in, int64_t ld, int64_t kg, int64_t positions,
-                                                          float* out) {
+// out[q * bw + l] = l < kg ? in[l * ld + q] : 0 for q < positions, l < bw (16 or 32): a channel
+// block of dy transposed to [position][bw] by 16 x 16 blocks.
+__attribute__((target("avx512f"))) void transpose_block(const float* in, int64_t ld, int64_t kg, int64_t bw,
+                                                        int64_t positions, float* out) {
   for (int64_t q0 = 0; q0 < positions; q0 += 16) {
     const int64_t nq = std::min<int64_t>(16, positions - q0);
     const __mmask16 mq = static_cast<__mmask16>(nq >= 16 ? 0xFFFF : (1u << nq) - 1);
-    for (int64_t l0 = 0; l0 < 32; l0 += 16) {
+    for (int64_t l0 = 0; l0 < bw; l0 += 16) {
       __m512 r[16];
       for (int i = 0; i < 16; ++i) r[i] = l0 + i < kg ? _mm512_maskz_loadu_ps(mq, in + (l0 + i) * ld + q0) : _mm512_setzero_ps();
       transpose16x16(r);
-      for (int64_t x = 0; x < nq; ++x) _mm512_storeu_ps(out + (q0 + x) * 32 + l0, r[x]);
+      for (int64_t x = 0; x < nq; ++x) _mm512_storeu_ps(out + (q0 + x) * bw + l0, r[x]);
     }
   }
 }
@@ -702,86 +702,119 @@ __attribute__((target("avx512f"))) void transpose_block32(const float* in, int64
 #endif
 
 struct FilterArgs {
-  const float* x;       // padded images of the chunk, group's first channel
+  const float* x;       // padded images, group's first channel, of the first image to sum
   int64_t image;        // floats between images
   int64_t images, Ho, Wo, row_step, sw, dil;  // row_step = stride_h * ws
   const int64_t* row;   // [R] offset of each tap row (c * xs + i * dh * ws)
-  const float* dyt;     // [images * Ho * Wo][32] of the channel block
-  float* acc;           // [R * KW][32] running sums (in and out)
+  const float* dyt;     // [images * Ho * Wo][bw] of the channel block
+  int64_t bw;           // floats per position in dyt (16 or 32)
+  float* acc;           // [R * KW][16 * V] running sums (in and out)
+  int64_t flush_rows;   // output rows (of any image) per register chain, added into acc in order
 };
 
-template <int R, int KW>
+// V vectors of dy (16 channels each) by R rows of KW taps.
+template <int R, int KW, int V>
 struct FilterTile {
+  __attribute__((target("avx512f"))) static void flush(const FilterArgs& a, __m512 (&acc)[R * KW][V]) {
+#pragma GCC unroll 25
+    for (int t = 0; t < R * KW; ++t)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) {
+        float* m = a.acc + (t * V + v) * 16;
+        _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m), acc[t][v]));
+        acc[t][v] = _mm512_setzero_ps();
+      }
+  }
+
   __attribute__((target("avx512f"))) static void run(const FilterArgs& a) {
-    __m512 acc[R * KW][2];
-#pragma GCC unroll 12
-    for (int t = 0; t < R * KW; ++t) {
-      acc[t][0] = _mm512_loadu_ps(a.acc + t * 32);
-      acc[t][1] = _mm512_loadu_ps(a.acc + t * 32 + 16);
-    }
+    __m512 acc[R * KW][V];
+#pragma GCC unroll 25
+    for (int t = 0; t < R * KW; ++t)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) acc[t][v] = _mm512_setzero_ps();
     const float* d = a.dyt;
-    const int64_t sw = a.sw, dil = a.dil;
+    const int64_t sw = a.sw, dil = a.dil, bw = a.bw;
+    int64_t pending = 0;  // rows summed in registers since the last flush
     for (int64_t n = 0; n < a.images; ++n) {
       for (int64_t oh = 0; oh < a.Ho; ++oh) {
+        if (pending == a.flush_rows) {
+          flush(a, acc);
+          pending = 0;
+        }
+        ++pending;
         const float* xb = a.x + n * a.image + oh * a.row_step;
         const float* q[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
         for (int rr = 0; rr < R; ++rr) q[rr] = xb + a.row[rr];
-        for (int64_t ow = 0; ow < a.Wo; ++ow, d += 32) {
-          const __m512 w0 = _mm512_loadu_ps(d), w1 = _mm512_loadu_ps(d + 16);
-#pragma GCC unroll 4
+        for (int64_t ow = 0; ow < a.Wo; ++ow, d += bw) {
+          __m512 w[V];
+#pragma GCC unroll 2
+          for (int v = 0; v < V; ++v) w[v] = _mm512_loadu_ps(d + 16 * v);
+#pragma GCC unroll 8
           for (int rr = 0; rr < R; ++rr) {
 #pragma GCC unroll 12
             for (int j = 0; j < KW; ++j) {
               const __m512 b = _mm512_set1_ps(q[rr][j * dil]);
-              acc[rr * KW + j][0] = _mm512_fmadd_ps(b, w0, acc[rr * KW + j][0]);
-              acc[rr * KW + j][1] = _mm512_fmadd_ps(b, w1, acc[rr * KW + j][1]);
+#pragma GCC unroll 2
+              for (int v = 0; v < V; ++v) acc[rr * KW + j][v] = _mm512_fmadd_ps(b, w[v], acc[rr * KW + j][v]);
             }
             q[rr] += sw;
           }
         }
       }
     }
-#pragma GCC unroll 12
-    for (int t = 0; t < R * KW; ++t) {
-      _mm512_storeu_ps(a.acc + t * 32, acc[t][0]);
-      _mm512_storeu_ps(a.acc + t * 32 + 16, acc[t][1]);
-    }
+    flush(a, acc);
   }
 };
 
 using FilterFn = void (*)(const FilterArgs&);
-// Rows per tile for a kernel width (R * KW <= 12), and the kernels for 1..R rows.
-template <int KW>
-constexpr int kFilterRows = 12 / KW;
-template <int KW, int... I>
+// Rows per tile for a kernel width: R * KW <= 12 with two vectors (24 + 3 registers), <= 25
+// with one (25 + 2).
+constexpr int filter_rows(int kw, int v) { return (v == 2 ? 12 : 25) / kw; }
+template <int KW, int V, int... I>
 constexpr std::array<FilterFn, sizeof...(I)> filter_table(std::integer_sequence<int, I...>) {
-  return {{&FilterTile<I + 1, KW>::run...}};
+  return {{&FilterTile<I + 1, KW, V>::run...}};
 }
-template <int KW>
-constexpr auto kFilterTiles = filter_table<KW>(std::make_integer_sequence<int, kFilterRows<KW>>{});
+template <int KW, int V>
+constexpr auto kFilterTiles = filter_table<KW, V>(std::make_integer_sequence<int, filter_rows(KW, V)>{});
+
+FilterFn filter_kernel(int64_t kw, int v, int64_t rows) {
+  if (kw == 3) return v == 2 ? kFilterTiles<3, 2>[rows - 1] : kFilterTiles<3, 1>[rows - 1];
+  if (kw == 5) return v == 2 ? kFilterTiles<5, 2>[rows - 1] : kFilterTiles<5, 1>[rows - 1];
+  return v == 2 ? kFilterTiles<11, 2>[rows - 1] : kFilterTiles<11, 1>[rows - 1];
+}
 
 bool direct_filter_applies(const Dims& d) {
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg >= 32 && d.Kg % 16 == 0 &&
-         (d.kw == 3 || d.kw == 5 || d.kw == 11) && d.Wo >= 8 && d.N > 0;
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg >= 4 && (d.kw == 3 || d.kw == 5 || d.kw == 11) &&
+         d.Wo >= 8 && d.N > 0;
 }
 
 void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2dGeometry& g, float* pdw) {
-  const int64_t blocks = ceil_div(d.Kg, 32), rows = d.Cg * d.kh;
-  const int R = d.kw == 3 ? kFilterRows<3> : d.kw == 5 ? kFilterRows<5> : kFilterRows<11>;
+  // Channel blocks of 32 (the last one may be 16 or fewer: one vector), or one block of 16
+  // when Kg <= 16; tap rows split into tiles of R.
+  const int64_t bw = d.Kg > 16 ? 32 : 16, blocks = ceil_div(d.Kg, bw), rows = d.Cg * d.kh;
+  const int R = filter_rows(static_cast<int>(d.kw), bw == 32 ? 2 : 1);
   const int64_t tiles = ceil_div(rows, R), items = d.groups * blocks * tiles;
+  // Few tiles (LeNet's layers): the sum over images is cut into `parts` fixed by the shape,
+  // each its own FMA chain, added in order at the end (so threads have work to share).
+  const int64_t per_part = ceil_div(d.N, std::clamp<int64_t>(ceil_div(8, items), 1, d.N));
+  const int64_t parts = ceil_div(d.N, per_part);
   const int64_t hp = (d.Ho - 1) * g.stride_h + (d.kh - 1) * g.dilation_h + 1;
   const int64_t wp = (d.Wo - 1) * g.stride_w + (d.kw - 1) * g.dilation_w + 1;
   const int64_t xs = hp * wp, positions = d.hw_out;
+  // Register chains of about 1024 positions (whole rows), added one by one into the running
+  // sums: one chain over a whole large batch loses accuracy (9 x 230 x 230 positions: 2e-4).
+  // Chunk and part boundaries fall on image boundaries and end a chain too: all fixed by the shape.
+  const int64_t flush_rows = std::max<int64_t>(1, 1024 / d.Wo);
   // Images per chunk: the padded copy under ~8 MiB, and dy's transposed copy likewise.
-  const int64_t kpad = d.groups * blocks * 32;  // channels with each group's rounded up to blocks of 32
+  const int64_t kpad = d.groups * blocks * bw;  // channels with each group's rounded up to whole blocks
   const int64_t nb = std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(std::max(d.C * xs, kpad * positions), 1), 1, d.N);
   float* xbuf = scratch(0, nb * d.C * xs);
-  float* dyt = scratch(1, nb * kpad * positions);  // [group][block][image][position][32]
-  // Running sums [group][block][tile][R * KW][32]; written into dw at the end.
-  const int64_t tile_floats = int64_t{R} * d.kw * 32;
-  float* sums = scratch(2, items * tile_floats);
-  std::fill(sums, sums + items * tile_floats, 0.0f);
+  float* dyt = scratch(1, nb * kpad * positions);  // [group][block][image][position][bw]
+  // Running sums [part][group][block][tile][R * KW][bw]; added into dw at the end.
+  const int64_t tile_floats = int64_t{R} * d.kw * bw;
+  float* sums = scratch(2, parts * items * tile_floats);
+  std::fill(sums, sums + parts * items * tile_floats, 0.0f);
   std::vector<int64_t> row_off(rows);
   for (int64_t c = 0; c < d.Cg; ++c)
     for (int64_t i = 0; i < d.kh; ++i) row_off[c * d.kh + i] = c * xs + i * g.dilation_h * wp;
@@ -804,38 +837,46 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
         }
       }
     });
-    // dyt[(gi * blocks + b) * images + j][q][l] = dy[n0 + j, gi * Kg + b * 32 + l, q] (0 past Kg)
+    // dyt[(gi * blocks + b) * images + j][q][l] = dy[n0 + j, gi * Kg + b * bw + l, q] (0 past Kg)
     parallel_for(d.groups * blocks * images, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t it = i0; it < i1; ++it) {
-        const int64_t j = it % images, gb = it / images, gi = gb / blocks, k0 = (gb % blocks) * 32;
-        const int64_t kg = std::min<int64_t>(32, d.Kg - k0);
-        transpose_block32(pdy + ((n0 + j) * d.K + gi * d.Kg + k0) * positions, positions, kg, positions,
-                          dyt + it * positions * 32);
+        const int64_t j = it % images, gb = it / images, gi = gb / blocks, k0 = (gb % blocks) * bw;
+        transpose_block(pdy + ((n0 + j) * d.K + gi * d.Kg + k0) * positions, positions, std::min(bw, d.Kg - k0), bw,
+                        positions, dyt + it * positions * bw);
       }
     });
-    parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t it = i0; it < i1; ++it) {
-        const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks;
+    // The parts this chunk's images belong to: part p sums images [p * per_part, (p + 1) * per_part).
+    const int64_t p_first = n0 / per_part, p_last = (n0 + images - 1) / per_part;
+    parallel_for((p_last - p_first + 1) * items, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t w = i0; w < i1; ++w) {
+        const int64_t part = p_first + w / items, it = w % items;
+        const int64_t a0 = std::max(n0, part * per_part), a1 = std::min(n0 + images, (part + 1) * per_part);
+        const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * bw;
         const int64_t r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
         FilterArgs a;
-        a.x = xbuf + gi * d.Cg * xs, a.image = d.C * xs, a.images = images, a.Ho = d.Ho, a.Wo = d.Wo;
-        a.row_step = g.stride_h * wp, a.sw = g.stride_w, a.dil = g.dilation_w, a.row = row_off.data() + r0;
-        a.dyt = dyt + gb * images * positions * 32, a.acc = sums + it * tile_floats;
-        if (d.kw == 3) kFilterTiles<3>[nr - 1](a);
-        else if (d.kw == 5) kFilterTiles<5>[nr - 1](a);
-        else kFilterTiles<11>[nr - 1](a);
+        a.x = xbuf + ((a0 - n0) * d.C + gi * d.Cg) * xs, a.image = d.C * xs, a.images = a1 - a0;
+        a.Ho = d.Ho, a.Wo = d.Wo, a.row_step = g.stride_h * wp, a.sw = g.stride_w, a.dil = g.dilation_w;
+        a.row = row_off.data() + r0, a.bw = bw, a.flush_rows = flush_rows;
+        a.dyt = dyt + (gb * images + (a0 - n0)) * positions * bw;
+        a.acc = sums + (part * items + it) * tile_floats;
+        filter_kernel(d.kw, d.Kg - k0 > 16 ? 2 : 1, nr)(a);
       }
     });
   }
-  // dw[gi * Kg + k0 + l][(c * kh + i) * kw + j] = sums[item][(rr * kw + j) * 32 + l]
+  // dw[gi * Kg + k0 + l][(c * kh + i) * kw + j] = sum over parts, in order, of
+  // sums[part][item][(rr * kw + j) * V * 16 + l], V the tile's vectors.
   parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t it = i0; it < i1; ++it) {
-      const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * 32;
-      const int64_t kg = std::min<int64_t>(32, d.Kg - k0), r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
-      const float* s = sums + it * tile_floats;
+      const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * bw;
+      const int64_t kg = std::min(bw, d.Kg - k0), r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
+      const int64_t stride = kg > 16 ? 32 : 16;
       for (int64_t l = 0; l < kg; ++l) {
         float* out = pdw + (gi * d.Kg + k0 + l) * d.ckk + r0 * d.kw;
-        for (int64_t t = 0; t < nr * d.kw; ++t) out[t] = s[t * 32 + l];
+        for (int64_t t = 0; t < nr * d.kw; ++t) {
+          float v = sums[it * tile_floats + t * stride + l];
+          for (int64_t part = 1; part < parts; ++part) v += sums[(part * items + it) * tile_floats + t * stride + l];
+          out[t] = v;
+        }
       }
     }
   });
