@@ -614,8 +614,13 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
       });
       xsrc = buf;
     }
-    parallel_for(images * items, 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t it = i0; it < i1; ++it) {
+    // Few (image, group, block) items (a batch of one): bands of output rows too, so that every
+    // thread has work. Which thread computes an output changes nothing in it.
+    const int64_t bands = std::clamp<int64_t>(ceil_div(4 * num_threads(), images * items), 1, d.Ho);
+    const int64_t band_rows = ceil_div(d.Ho, bands);
+    parallel_for(images * items * bands, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t ib = i0; ib < i1; ++ib) {
+        const int64_t it = ib / bands, oh0 = (ib % bands) * band_rows, oh1 = std::min(d.Ho, oh0 + band_rows);
         const int64_t j = it / items, item = it % items, gi = item / blocks, k0 = (item % blocks) * 32;
         Direct32Args a;
         a.wt = wt + item * (d.ckk + 1) * 32, a.bias = a.wt + d.ckk * 32, a.tap = tap.data(), a.ckk = d.ckk;
@@ -623,7 +628,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         const float* xg = xsrc + (j * d.C + gi * d.Cg) * xs;
         float* yg = py + ((n0 + j) * d.K + gi * d.Kg + k0) * d.hw_out;
         const auto& table = a.kg > 16 ? kDirect32Rows : kDirect16Rows;
-        for (int64_t oh = 0; oh < d.Ho; ++oh) {
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
           for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += kDirectUW) {
             const int64_t uw = std::min<int64_t>(kDirectUW, d.Wo - ow0);
             a.x = xg + oh * g.stride_h * ws + ow0;
