@@ -156,6 +156,21 @@ describe('F.conv2d', () => {
       { x: [2, 3, 20, 21], w: [8, 3, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: 'direct, dilation 2 (no sliding)' },
       { x: [2, 16, 12, 12], w: [32, 16, 1, 1], o: {}, bias: true, what: '1x1 GEMM' },
       { x: [2, 16, 12, 12], w: [32, 1, 3, 3], o: { padding: 'same', dilation: 2, groups: 16 }, bias: true, what: 'depthwise x2' },
+      // More than 16 output channels per group, stride 1, rows of 12 or more: the direct AVX-512
+      // kernel of 32-channel blocks (forward; backward-data as the flipped, transposed convolution
+      // when the input has more than 16 channels per group too).
+      { x: [2, 40, 15, 27], w: [96, 20, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: 'direct32, blocks of 32 + 16, rows of 14 + 13, groups' },
+      { x: [2, 24, 14, 16], w: [40, 24, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: 'direct32, dilation 2, blocks of 32 + 8' },
+      { x: [1, 18, 13, 13], w: [33, 18, 4, 2], o: { padding: 'same' }, bias: true, what: 'direct32, even kernel (asymmetric padding), 32 + 1 channels' },
+      { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
+      { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
+      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
+      // Backward-filter's direct kernel: 32-channel blocks (Kg a multiple of 16), kernel width 3, 5 or 11.
+      { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'direct filter, 11x11 stride 4' },
+      { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
+      { x: [3, 128, 92, 92], w: [32, 128, 3, 3], o: { stride: 3 }, what: 'direct filter, one image per padded chunk (sums carried over chunks)' },
+      { x: [10, 6, 14, 14], w: [16, 6, 5, 5], o: {}, what: "direct filter, one 16-channel block (LeNet's c3), the images' sum in 5 parts" },
+      { x: [9, 1, 232, 240], w: [6, 1, 3, 11], o: {}, what: 'direct filter, chunks of 2 images across parts of 3' },
     ];
     for (const threads of [1, 2]) {
       cc.setNumThreads(threads);
@@ -399,6 +414,10 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([2, 64, 21, 22], [24, 64, 3, 3], { padding: 1 }, 11));          // panels from x, batch-wide GEMM
     runs.push(conv([6, 6, 14, 30], [16, 6, 5, 5], { padding: 1 }, 12));            // direct (4..16 channels), sliding
     runs.push(conv([5, 4, 15, 17], [10, 4, 3, 2], { stride: 2, padding: 1 }, 13)); // direct, strided
+    runs.push(conv([3, 40, 15, 27], [96, 20, 5, 5], { padding: 2, groups: 2 }, 14)); // direct32, forward and backward-data
+    runs.push(conv([2, 64, 60, 11], [20, 64, 3, 3], { padding: 1 }, 15));          // panels from x (rows under 12)
+    runs.push(conv([3, 3, 40, 40], [48, 3, 11, 11], { stride: 4, padding: 2 }, 16)); // direct filter, 32 + 16 channels
+    runs.push(conv([13, 6, 14, 14], [16, 6, 5, 5], {}, 17));                       // direct filter, the images' sum in parts
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

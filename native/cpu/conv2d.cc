@@ -484,6 +484,408 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
     }
   });
 }
+
+// ---- Direct convolution for more output channels (AVX-512, stride 1) ----
+// AlexNet's 3x3 layers on 13x13 and the dilated 64->64 layers as im2col + GEMM spent a third
+// of their time around the GEMM's micro-kernel (im2col, packing both operands, edge tiles).
+// Here the micro-kernel reads the image itself: a tile is 32 output channels (two vectors,
+// the weights transposed to [tap][32] once per call) by UW <= 14 positions of one output row
+// (stride 1, so the positions' inputs are UW consecutive floats of one input row, broadcast);
+// per tap 2 vector loads, UW broadcasts and 2*UW FMAs, the GEMM kernel's 14 x 32 shape. Every
+// output is one FMA chain over the ckk taps in order (c, i, j), then + bias; threads split
+// (image, group, 32-channel block) items, so the bits do not depend on the thread count.
+// Padded images are first copied, all at once, into zero-bordered planes.
+struct Direct32Args {
+  const float* x;      // the (padded) image's group
+  const float* wt;     // [ckk][32] transposed weights of the channel block (zero past kg)
+  const int64_t* tap;  // [ckk] offset of tap r from an output position's top-left input
+  int64_t ckk;
+  const float* bias;   // 32 floats (zero past kg)
+  float* y;            // y[k * ys + u] for k < kg, u < UW
+  int64_t ys;
+  int kg;
+};
+
+// V vectors (16 channels each) of the block's 32: V = 1 for a last block of <= 16 channels.
+template <int UW, int V>
+struct Direct32Row {
+  __attribute__((target("avx512f"))) static void run(const Direct32Args& a) {
+    __m512 acc[UW][V];
+#pragma GCC unroll 16
+    for (int u = 0; u < UW; ++u)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) acc[u][v] = _mm512_setzero_ps();
+    const float* wt = a.wt;
+    for (int64_t r = 0; r < a.ckk; ++r, wt += 32) {
+      __m512 w[V];
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) w[v] = _mm512_loadu_ps(wt + 16 * v);
+      const float* xr = a.x + a.tap[r];
+#pragma GCC unroll 16
+      for (int u = 0; u < UW; ++u) {
+        const __m512 xb = _mm512_set1_ps(xr[u]);
+#pragma GCC unroll 2
+        for (int v = 0; v < V; ++v) acc[u][v] = _mm512_fmadd_ps(xb, w[v], acc[u][v]);
+      }
+    }
+    alignas(64) float t[UW][32];
+#pragma GCC unroll 16
+    for (int u = 0; u < UW; ++u)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) _mm512_store_ps(t[u] + 16 * v, _mm512_add_ps(acc[u][v], _mm512_loadu_ps(a.bias + 16 * v)));
+    for (int k = 0; k < a.kg; ++k) {
+      float* yk = a.y + k * a.ys;
+#pragma GCC unroll 16
+      for (int u = 0; u < UW; ++u) yk[u] = t[u][k];
+    }
+  }
+};
+
+template <int V, int... I>
+constexpr std::array<void (*)(const Direct32Args&), sizeof...(I)> direct32_table(std::integer_sequence<int, I...>) {
+  return {{&Direct32Row<I + 1, V>::run...}};
+}
+constexpr auto kDirect32Rows = direct32_table<2>(std::make_integer_sequence<int, kDirectUW>{});
+constexpr auto kDirect16Rows = direct32_table<1>(std::make_integer_sequence<int, kDirectUW>{});
+
+bool direct32_applies(const Dims& d, const Conv2dGeometry& g) {
+  // Wo >= 12: a tile of fewer positions has too few independent FMA chains (and the GEMM's
+  // wide tiles do better on tiny images).
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg > 16 && g.stride_w == 1 && d.Wo >= 12 &&
+         d.kh * d.kw > 1 && d.N > 0;
+}
+
+// y = conv(x, w) + b by the tiles above. The weight of output channel k of group gi at tap
+// r < ckk is pw[gi * group_stride + k * k_stride + offset[r]]: the forward's w itself, or
+// backward-data's flipped transpose of it.
+void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_stride, const std::vector<int64_t>& offset,
+              const float* pb, const Dims& d, const Conv2dGeometry& g, float* py) {
+  const int64_t blocks = ceil_div(d.Kg, 32), items = d.groups * blocks;
+  float* wt = scratch(1, items * (d.ckk + 1) * 32);  // per (group, block): [ckk][32] weights, then 32 biases
+  parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t item = i0; item < i1; ++item) {
+      const int64_t gi = item / blocks, k0 = (item % blocks) * 32, kg = std::min<int64_t>(32, d.Kg - k0);
+      float* dst = wt + item * (d.ckk + 1) * 32;
+      const float* base = pw + gi * group_stride + k0 * k_stride;
+      // 16 taps at a time, so that the 16 destination rows stay in L1 while the channels' source
+      // rows are read in order (forward: w's rows, contiguous in r).
+      for (int64_t r0 = 0; r0 < d.ckk; r0 += 16) {
+        const int64_t r1 = std::min(d.ckk, r0 + 16);
+        for (int64_t l = 0; l < kg; ++l) {
+          const float* src = base + l * k_stride;
+          for (int64_t r = r0; r < r1; ++r) dst[r * 32 + l] = src[offset[r]];
+        }
+        for (int64_t r = r0; r < r1; ++r) std::fill(dst + r * 32 + kg, dst + r * 32 + 32, 0.0f);
+      }
+      for (int64_t l = 0; l < 32; ++l) dst[d.ckk * 32 + l] = pb && l < kg ? pb[gi * d.Kg + k0 + l] : 0.0f;
+    }
+  });
+  const int64_t hp = (d.Ho - 1) * g.stride_h + (d.kh - 1) * g.dilation_h + 1;
+  const int64_t wp = (d.Wo - 1) + (d.kw - 1) * g.dilation_w + 1;
+  const bool padded = g.pad_top != 0 || g.pad_left != 0 || hp > d.H || wp > d.W;
+  const int64_t xs = padded ? hp * wp : d.hw, ws = padded ? wp : d.W;
+  std::vector<int64_t> tap(d.ckk);
+  for (int64_t c = 0; c < d.Cg; ++c)
+    for (int64_t i = 0; i < d.kh; ++i)
+      for (int64_t j = 0; j < d.kw; ++j) tap[(c * d.kh + i) * d.kw + j] = c * xs + i * g.dilation_h * ws + j * g.dilation_w;
+  // Padded copies for up to ~8 MiB of images at a time.
+  const int64_t nb = padded ? std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(d.C * xs, 1), 1, d.N) : d.N;
+  float* buf = padded ? scratch(0, nb * d.C * xs) : nullptr;
+  for (int64_t n0 = 0; n0 < d.N; n0 += nb) {
+    const int64_t images = std::min(nb, d.N - n0);
+    const float* xsrc = px + n0 * d.C * d.hw;
+    if (padded) {
+      parallel_for(images * d.C, std::max<int64_t>(1, 16384 / xs), [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+          const float* in = xsrc + p * d.hw;
+          for (int64_t r = 0; r < hp; ++r) {
+            float* out = buf + p * xs + r * wp;
+            const int64_t ih = r - g.pad_top;
+            if (ih < 0 || ih >= d.H) {
+              std::fill(out, out + wp, 0.0f);
+              continue;
+            }
+            const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + d.W, lo, wp);
+            std::fill(out, out + lo, 0.0f);
+            std::memcpy(out + lo, in + ih * d.W + (lo - g.pad_left), sizeof(float) * (hi - lo));
+            std::fill(out + hi, out + wp, 0.0f);
+          }
+        }
+      });
+      xsrc = buf;
+    }
+    // Few (image, group, block) items (a batch of one): bands of output rows too, so that every
+    // thread has work. Which thread computes an output changes nothing in it.
+    const int64_t bands = std::clamp<int64_t>(ceil_div(4 * num_threads(), images * items), 1, d.Ho);
+    const int64_t band_rows = ceil_div(d.Ho, bands);
+    parallel_for(images * items * bands, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t ib = i0; ib < i1; ++ib) {
+        const int64_t it = ib / bands, oh0 = (ib % bands) * band_rows, oh1 = std::min(d.Ho, oh0 + band_rows);
+        const int64_t j = it / items, item = it % items, gi = item / blocks, k0 = (item % blocks) * 32;
+        Direct32Args a;
+        a.wt = wt + item * (d.ckk + 1) * 32, a.bias = a.wt + d.ckk * 32, a.tap = tap.data(), a.ckk = d.ckk;
+        a.ys = d.hw_out, a.kg = static_cast<int>(std::min<int64_t>(32, d.Kg - k0));
+        const float* xg = xsrc + (j * d.C + gi * d.Cg) * xs;
+        float* yg = py + ((n0 + j) * d.K + gi * d.Kg + k0) * d.hw_out;
+        const auto& table = a.kg > 16 ? kDirect32Rows : kDirect16Rows;
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+          for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += kDirectUW) {
+            const int64_t uw = std::min<int64_t>(kDirectUW, d.Wo - ow0);
+            a.x = xg + oh * g.stride_h * ws + ow0;
+            a.y = yg + oh * d.Wo + ow0;
+            table[uw - 1](a);
+          }
+        }
+      }
+    });
+  }
+}
+
+// ---- Direct backward-filter (AVX-512) ----
+// dw[k, r] = sum over (n, oh, ow) of dy[n, k, oh, ow] * x[n, tap r of (oh, ow)], as im2col +
+// GEMM paid for im2col, packing, gathering dy and adding chunk partials. Here a tile is 32
+// output channels (two vectors of dy, transposed once per call to [position][32]) by R rows
+// (c, i) of KW taps each (R * KW <= 12 broadcasts of x per position), accumulated in
+// registers over every position of every image: each dw element is one FMA chain over
+// (n, oh, ow) in order. Threads split (group, channel block, tap rows), never the sum, so
+// the bits do not depend on the thread count. Padded images are copied into zero-bordered
+// planes a chunk of images at a time; a tile's sums carry over chunks through dw itself.
+// GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own intrinsics "may be used
+// uninitialized" (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// Transposes the 16 x 16 block r in place (r[i] lane j <-> r[j] lane i); a copy of gemm.cc's.
+__attribute__((target("avx512f"), always_inline)) inline void transpose16x16(__m512 (&r)[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);      // per 128-bit lane: a0 b0 a1 b1
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);  //                   a2 b2 a3 b3
+  }
+  for (int i = 0; i < 16; i += 4) {  // per 128-bit lane: column j of rows i..i+3
+    const __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
+    const __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+  }
+  // Now lane L of r[4q + j] holds column 4L + j of rows 4q..4q+3: transpose the 4 x 4 grid
+  // of 128-bit lanes of r[j], r[4 + j], r[8 + j], r[12 + j].
+  for (int j = 0; j < 4; ++j) {
+    const __m512 e = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);  // a.L0 a.L1 b.L0 b.L1
+    const __m512 f = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);  // a.L2 a.L3 b.L2 b.L3
+    const __m512 g = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
+    const __m512 h = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+    t[j] = _mm512_shuffle_f32x4(e, g, 0x88);       // a.L0 b.L0 c.L0 d.L0
+    t[4 + j] = _mm512_shuffle_f32x4(e, g, 0xDD);   // a.L1 b.L1 c.L1 d.L1
+    t[8 + j] = _mm512_shuffle_f32x4(f, h, 0x88);   // a.L2 ...
+    t[12 + j] = _mm512_shuffle_f32x4(f, h, 0xDD);  // a.L3 ...
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+// out[q * bw + l] = l < kg ? in[l * ld + q] : 0 for q < positions, l < bw (16 or 32): a channel
+// block of dy transposed to [position][bw] by 16 x 16 blocks.
+__attribute__((target("avx512f"))) void transpose_block(const float* in, int64_t ld, int64_t kg, int64_t bw,
+                                                        int64_t positions, float* out) {
+  for (int64_t q0 = 0; q0 < positions; q0 += 16) {
+    const int64_t nq = std::min<int64_t>(16, positions - q0);
+    const __mmask16 mq = static_cast<__mmask16>(nq >= 16 ? 0xFFFF : (1u << nq) - 1);
+    for (int64_t l0 = 0; l0 < bw; l0 += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) r[i] = l0 + i < kg ? _mm512_maskz_loadu_ps(mq, in + (l0 + i) * ld + q0) : _mm512_setzero_ps();
+      transpose16x16(r);
+      for (int64_t x = 0; x < nq; ++x) _mm512_storeu_ps(out + (q0 + x) * bw + l0, r[x]);
+    }
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+struct FilterArgs {
+  const float* x;       // padded images, group's first channel, of the first image to sum
+  int64_t image;        // floats between images
+  int64_t images, Ho, Wo, row_step, sw, dil;  // row_step = stride_h * ws
+  const int64_t* row;   // [R] offset of each tap row (c * xs + i * dh * ws)
+  const float* dyt;     // [images * Ho * Wo][bw] of the channel block
+  int64_t bw;           // floats per position in dyt (16 or 32)
+  float* acc;           // [R * KW][16 * V] running sums (in and out)
+  int64_t flush_rows;   // output rows (of any image) per register chain, added into acc in order
+};
+
+// V vectors of dy (16 channels each) by R rows of KW taps.
+template <int R, int KW, int V>
+struct FilterTile {
+  __attribute__((target("avx512f"))) static void flush(const FilterArgs& a, __m512 (&acc)[R * KW][V]) {
+#pragma GCC unroll 25
+    for (int t = 0; t < R * KW; ++t)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) {
+        float* m = a.acc + (t * V + v) * 16;
+        _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m), acc[t][v]));
+        acc[t][v] = _mm512_setzero_ps();
+      }
+  }
+
+  __attribute__((target("avx512f"))) static void run(const FilterArgs& a) {
+    __m512 acc[R * KW][V];
+#pragma GCC unroll 25
+    for (int t = 0; t < R * KW; ++t)
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) acc[t][v] = _mm512_setzero_ps();
+    const float* d = a.dyt;
+    const int64_t sw = a.sw, dil = a.dil, bw = a.bw;
+    int64_t pending = 0;  // rows summed in registers since the last flush
+    for (int64_t n = 0; n < a.images; ++n) {
+      for (int64_t oh = 0; oh < a.Ho; ++oh) {
+        if (pending == a.flush_rows) {
+          flush(a, acc);
+          pending = 0;
+        }
+        ++pending;
+        const float* xb = a.x + n * a.image + oh * a.row_step;
+        const float* q[R];
+#pragma GCC unroll 8
+        for (int rr = 0; rr < R; ++rr) q[rr] = xb + a.row[rr];
+        for (int64_t ow = 0; ow < a.Wo; ++ow, d += bw) {
+          __m512 w[V];
+#pragma GCC unroll 2
+          for (int v = 0; v < V; ++v) w[v] = _mm512_loadu_ps(d + 16 * v);
+#pragma GCC unroll 8
+          for (int rr = 0; rr < R; ++rr) {
+#pragma GCC unroll 12
+            for (int j = 0; j < KW; ++j) {
+              const __m512 b = _mm512_set1_ps(q[rr][j * dil]);
+#pragma GCC unroll 2
+              for (int v = 0; v < V; ++v) acc[rr * KW + j][v] = _mm512_fmadd_ps(b, w[v], acc[rr * KW + j][v]);
+            }
+            q[rr] += sw;
+          }
+        }
+      }
+    }
+    flush(a, acc);
+  }
+};
+
+using FilterFn = void (*)(const FilterArgs&);
+// Rows per tile for a kernel width: R * KW <= 12 with two vectors (24 + 3 registers), <= 25
+// with one (25 + 2).
+constexpr int filter_rows(int kw, int v) { return (v == 2 ? 12 : 25) / kw; }
+template <int KW, int V, int... I>
+constexpr std::array<FilterFn, sizeof...(I)> filter_table(std::integer_sequence<int, I...>) {
+  return {{&FilterTile<I + 1, KW, V>::run...}};
+}
+template <int KW, int V>
+constexpr auto kFilterTiles = filter_table<KW, V>(std::make_integer_sequence<int, filter_rows(KW, V)>{});
+
+FilterFn filter_kernel(int64_t kw, int v, int64_t rows) {
+  if (kw == 3) return v == 2 ? kFilterTiles<3, 2>[rows - 1] : kFilterTiles<3, 1>[rows - 1];
+  if (kw == 5) return v == 2 ? kFilterTiles<5, 2>[rows - 1] : kFilterTiles<5, 1>[rows - 1];
+  return v == 2 ? kFilterTiles<11, 2>[rows - 1] : kFilterTiles<11, 1>[rows - 1];
+}
+
+bool direct_filter_applies(const Dims& d) {
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg >= 4 && (d.kw == 3 || d.kw == 5 || d.kw == 11) &&
+         d.Wo >= 8 && d.N > 0;
+}
+
+void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2dGeometry& g, float* pdw) {
+  // Channel blocks of 32 (the last one may be 16 or fewer: one vector), or one block of 16
+  // when Kg <= 16; tap rows split into tiles of R.
+  const int64_t bw = d.Kg > 16 ? 32 : 16, blocks = ceil_div(d.Kg, bw), rows = d.Cg * d.kh;
+  const int R = filter_rows(static_cast<int>(d.kw), bw == 32 ? 2 : 1);
+  const int64_t tiles = ceil_div(rows, R), items = d.groups * blocks * tiles;
+  // Few tiles (LeNet's layers): the sum over images is cut into `parts` fixed by the shape,
+  // each its own FMA chain, added in order at the end (so threads have work to share).
+  const int64_t per_part = ceil_div(d.N, std::clamp<int64_t>(ceil_div(8, items), 1, d.N));
+  const int64_t parts = ceil_div(d.N, per_part);
+  const int64_t hp = (d.Ho - 1) * g.stride_h + (d.kh - 1) * g.dilation_h + 1;
+  const int64_t wp = (d.Wo - 1) * g.stride_w + (d.kw - 1) * g.dilation_w + 1;
+  const int64_t xs = hp * wp, positions = d.hw_out;
+  // Register chains of about 1024 positions (whole rows), added one by one into the running
+  // sums: one chain over a whole large batch loses accuracy (9 x 230 x 230 positions: 2e-4).
+  // Chunk and part boundaries fall on image boundaries and end a chain too: all fixed by the shape.
+  const int64_t flush_rows = std::max<int64_t>(1, 1024 / d.Wo);
+  // Images per chunk: the padded copy under ~8 MiB, and dy's transposed copy likewise.
+  const int64_t kpad = d.groups * blocks * bw;  // channels with each group's rounded up to whole blocks
+  const int64_t nb = std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(std::max(d.C * xs, kpad * positions), 1), 1, d.N);
+  float* xbuf = scratch(0, nb * d.C * xs);
+  float* dyt = scratch(1, nb * kpad * positions);  // [group][block][image][position][bw]
+  // Running sums [part][group][block][tile][R * KW][bw]; added into dw at the end.
+  const int64_t tile_floats = int64_t{R} * d.kw * bw;
+  float* sums = scratch(2, parts * items * tile_floats);
+  std::fill(sums, sums + parts * items * tile_floats, 0.0f);
+  std::vector<int64_t> row_off(rows);
+  for (int64_t c = 0; c < d.Cg; ++c)
+    for (int64_t i = 0; i < d.kh; ++i) row_off[c * d.kh + i] = c * xs + i * g.dilation_h * wp;
+  for (int64_t n0 = 0; n0 < d.N; n0 += nb) {
+    const int64_t images = std::min(nb, d.N - n0);
+    parallel_for(images * d.C, std::max<int64_t>(1, 16384 / xs), [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* in = px + (n0 * d.C + p) * d.hw;
+        for (int64_t r = 0; r < hp; ++r) {
+          float* out = xbuf + p * xs + r * wp;
+          const int64_t ih = r - g.pad_top;
+          if (ih < 0 || ih >= d.H) {
+            std::fill(out, out + wp, 0.0f);
+            continue;
+          }
+          const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + d.W, lo, wp);
+          std::fill(out, out + lo, 0.0f);
+          std::memcpy(out + lo, in + ih * d.W + (lo - g.pad_left), sizeof(float) * (hi - lo));
+          std::fill(out + hi, out + wp, 0.0f);
+        }
+      }
+    });
+    // dyt[(gi * blocks + b) * images + j][q][l] = dy[n0 + j, gi * Kg + b * bw + l, q] (0 past Kg)
+    parallel_for(d.groups * blocks * images, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t it = i0; it < i1; ++it) {
+        const int64_t j = it % images, gb = it / images, gi = gb / blocks, k0 = (gb % blocks) * bw;
+        transpose_block(pdy + ((n0 + j) * d.K + gi * d.Kg + k0) * positions, positions, std::min(bw, d.Kg - k0), bw,
+                        positions, dyt + it * positions * bw);
+      }
+    });
+    // The parts this chunk's images belong to: part p sums images [p * per_part, (p + 1) * per_part).
+    const int64_t p_first = n0 / per_part, p_last = (n0 + images - 1) / per_part;
+    parallel_for((p_last - p_first + 1) * items, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t w = i0; w < i1; ++w) {
+        const int64_t part = p_first + w / items, it = w % items;
+        const int64_t a0 = std::max(n0, part * per_part), a1 = std::min(n0 + images, (part + 1) * per_part);
+        const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * bw;
+        const int64_t r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
+        FilterArgs a;
+        a.x = xbuf + ((a0 - n0) * d.C + gi * d.Cg) * xs, a.image = d.C * xs, a.images = a1 - a0;
+        a.Ho = d.Ho, a.Wo = d.Wo, a.row_step = g.stride_h * wp, a.sw = g.stride_w, a.dil = g.dilation_w;
+        a.row = row_off.data() + r0, a.bw = bw, a.flush_rows = flush_rows;
+        a.dyt = dyt + (gb * images + (a0 - n0)) * positions * bw;
+        a.acc = sums + (part * items + it) * tile_floats;
+        filter_kernel(d.kw, d.Kg - k0 > 16 ? 2 : 1, nr)(a);
+      }
+    });
+  }
+  // dw[gi * Kg + k0 + l][(c * kh + i) * kw + j] = sum over parts, in order, of
+  // sums[part][item][(rr * kw + j) * V * 16 + l], V the tile's vectors.
+  parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t it = i0; it < i1; ++it) {
+      const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * bw;
+      const int64_t kg = std::min(bw, d.Kg - k0), r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
+      const int64_t stride = kg > 16 ? 32 : 16;
+      for (int64_t l = 0; l < kg; ++l) {
+        float* out = pdw + (gi * d.Kg + k0 + l) * d.ckk + r0 * d.kw;
+        for (int64_t t = 0; t < nr * d.kw; ++t) {
+          float v = sums[it * tile_floats + t * stride + l];
+          for (int64_t part = 1; part < parts; ++part) v += sums[(part * items + it) * tile_floats + t * stride + l];
+          out[t] = v;
+        }
+      }
+    }
+  });
+}
 #else
 #define CONVNET_CONV_DIRECT 0
 #endif
@@ -497,6 +899,11 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
   float* py = y.f32();
 #if CONVNET_CONV_DIRECT
   if (direct_forward_applies(d)) return direct_forward(px, pw, pb, d, g, py);
+  if (direct32_applies(d, g)) {
+    std::vector<int64_t> offset(d.ckk);
+    for (int64_t r = 0; r < d.ckk; ++r) offset[r] = r;
+    return direct32(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py);
+  }
 #endif
 
   if (is_pointwise(d, g)) {
@@ -518,7 +925,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
   // Elsewhere the chunked im2col below measured as fast or faster (LeNet, AlexNet).
   // Only when an image's column matrix outgrows the L2 (1 MiB): LeNet's 6->16 (60 KiB) ran
   // 0.45 -> 0.72 ms this way.
-  if (d.Kg <= 64 && d.ckk * d.hw_out >= (int64_t{1} << 18) && g.stride_w == 1) return forward_gemm(px, pw, pb, d, g, py);
+  if ((d.Kg <= 64 && d.ckk * d.hw_out >= (int64_t{1} << 18) && g.stride_w == 1)) return forward_gemm(px, pw, pb, d, g, py);
 
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
   const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
@@ -581,6 +988,26 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
     return;
   }
 
+#if CONVNET_CONV_DIRECT
+  // Stride 1: dx is the convolution of dy (padded by dilation * (k - 1) - pad) with the
+  // weights flipped and transposed, w'[c, k, i, j] = w[k, c, kh-1-i, kw-1-j] in each group.
+  if (g.stride_h == 1 && g.stride_w == 1) {
+    Dims t = d;
+    t.C = d.K, t.H = d.Ho, t.W = d.Wo, t.K = d.C, t.Ho = d.H, t.Wo = d.W;
+    t.Cg = d.Kg, t.Kg = d.Cg, t.hw = d.hw_out, t.hw_out = d.hw;
+    t.ckk = d.Kg * d.kh * d.kw;
+    Conv2dGeometry tg = g;
+    tg.pad_top = g.dilation_h * (d.kh - 1) - g.pad_top;
+    tg.pad_left = g.dilation_w * (d.kw - 1) - g.pad_left;
+    if (tg.pad_top >= 0 && tg.pad_left >= 0 && direct32_applies(t, tg)) {
+      const int64_t taps = d.kh * d.kw;
+      std::vector<int64_t> offset(t.ckk);
+      for (int64_t r = 0; r < t.ckk; ++r) offset[r] = (r / taps) * d.Cg * taps + (taps - 1 - r % taps);
+      return direct32(pdy, pw, d.Kg * d.ckk, taps, offset, pb, t, tg, pdx);
+    }
+  }
+#endif
+
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
   const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
   run_items(chunks * d.groups, flops, [&](int64_t item, bool threaded) {
@@ -622,6 +1049,9 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
     return;
   }
   const float *pdy = dy.f32(), *px = x.f32();
+#if CONVNET_CONV_DIRECT
+  if (direct_filter_applies(d)) return direct_filter(pdy, px, d, g, pdw);
+#endif
   const bool pointwise = is_pointwise(d, g);
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
 
