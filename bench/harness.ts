@@ -39,6 +39,13 @@ export interface Row {
   images?: number;
   /** The fraction of the machine's measured peak reached (GEMM; see bench/gemm.ts). */
   peakFraction?: number;
+  /**
+   * Memory-bound cases: the bytes the op must move at the least (each input read once, each
+   * output written once). The table adds GB/s and the fraction of `bandwidth`.
+   */
+  bytes?: number;
+  /** The machine's copy bandwidth at this thread count, in bytes per second (measureBandwidth). */
+  bandwidth?: number;
   ours: Timing;
   references: Record<string, Timing | undefined>;
 }
@@ -119,22 +126,45 @@ function pad(s: string, n: number, right = false): string {
   return right ? s.padEnd(n) : s.padStart(n);
 }
 
+/**
+ * The machine's memory bandwidth as our code sees it at the current thread count: the best of a
+ * few copies of a 256 MiB tensor (clone: one read and one write of every byte), in bytes per
+ * second. Memory-bound rows report their traffic as a fraction of it.
+ */
+export async function measureBandwidth(cc: typeof import('../lib')): Promise<number> {
+  const n = 64 << 20;
+  const x = cc.zeros([n]);
+  cc.syncBlocking();
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    cc.clone(x).dispose();
+    cc.syncBlocking();
+    best = Math.min(best, performance.now() - t0);
+  }
+  x.dispose();
+  cc.emptyCache();
+  return (2 * 4 * n) / (best / 1000);
+}
+
 function gflops(flops: number | undefined, t: Timing | undefined): string {
   if (!t || !flops) return '-';
   return (flops / (t.medianMs * 1e6)).toFixed(1);
 }
 
 /**
- * Prints the rows as a table: time, GFLOP/s (and images/s, % of peak where rows have them) for
- * ours and each reference, and ratios.
+ * Prints the rows as a table: time, GFLOP/s (and images/s, % of peak, GB/s and % of the
+ * measured memory bandwidth where rows have them) for ours and each reference, and ratios.
  */
 export function printTable(title: string, rows: Row[], referenceNames: string[], options: { referenceMs?: boolean } = {}): void {
   const withImages = rows.some((r) => r.images !== undefined);
   const withPeak = rows.some((r) => r.peakFraction !== undefined);
+  const withBytes = rows.some((r) => r.bytes !== undefined);
   const withFlops = rows.some((r) => r.flops !== undefined) && !options.referenceMs;
   const width = Math.max(31, ...rows.map((r) => r.case.length));
   const head = [pad('case', width, true), pad('thr', 4), pad('ours ms', 10), pad('min–max', 19), pad('GFLOP/s', 8)];
   if (withPeak) head.push(pad('%peak', 6));
+  if (withBytes) head.push(pad('GB/s', 7), pad('%bw', 5));
   if (withImages) head.push(pad('img/s', 9));
   for (const name of referenceNames) {
     head.push(pad(`${name} ${withImages || !withFlops ? 'ms' : 'GF/s'}`, 14));
@@ -150,6 +180,11 @@ export function printTable(title: string, rows: Row[], referenceNames: string[],
       pad(`${r.ours.minMs.toFixed(3)}–${r.ours.maxMs.toFixed(3)}`, 19), pad(gflops(r.flops, r.ours), 8),
     ];
     if (withPeak) cells.push(pad(r.peakFraction === undefined ? '-' : `${(100 * r.peakFraction).toFixed(0)}%`, 6));
+    if (withBytes) {
+      const rate = r.bytes === undefined ? undefined : r.bytes / (r.ours.medianMs / 1000);
+      cells.push(pad(rate === undefined ? '-' : (rate / 1e9).toFixed(1), 7));
+      cells.push(pad(rate === undefined || !r.bandwidth ? '-' : `${((100 * rate) / r.bandwidth).toFixed(0)}%`, 5));
+    }
     if (withImages) cells.push(pad(perSecond(r.images, r.ours), 9));
     for (const name of referenceNames) {
       const ref = r.references[name];

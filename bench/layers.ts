@@ -8,7 +8,7 @@ import * as cc from '../lib';
 import {
   batchNormBackward, batchNormWithStats, dropoutBackward, dropoutWithMask, localResponseNormBackward, preluBackward, softmaxBackward,
 } from '../lib/nn/functional/layers';
-import { runPython, time, type BenchOptions, type Row, type Timing } from './harness';
+import { measureBandwidth, runPython, time, type BenchOptions, type Row, type Timing } from './harness';
 
 interface Case { name: string; shape: number[]; torch: string; fwd: (x: cc.Tensor) => () => cc.Tensor; bwd: (x: cc.Tensor, dy: cc.Tensor) => () => cc.Tensor }
 
@@ -83,15 +83,23 @@ export async function benchLayers(opts: BenchOptions): Promise<{ rows: Row[]; no
     if ('error' in ref) notes.push(`PyTorch: ${ref.error}`);
     const torch = 'result' in ref ? (ref.result as Timing[][]) : null;
     cc.setNumThreads(threads);
+    const bandwidth = await measureBandwidth(cc);
+    notes.push(`${threads} thread(s): memory bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (a 256 MiB copy); %bw: the least traffic of the op (inputs read and outputs written once) over its time, as a fraction of that`);
     for (const [k, c] of cases.entries()) {
       const x = cc.randn(c.shape), f = c.fwd(x);
-      const dy = cc.randn(f().shape), b = c.bwd(x, dy);
+      const y0 = f();
+      const dy = cc.randn(y0.shape), b = c.bwd(x, dy);
+      const dx0 = b();
+      // forward: x read, y written; backward: x and dy read, dx written (parameters are small)
+      const fwdBytes = 4 * (x.size + y0.size), bwdBytes = 4 * (x.size + dy.size + dx0.size);
+      y0.dispose();
+      dx0.dispose();
       // syncBlocking waits for the queue without copying the result out (PyTorch does not copy either)
       const tf = await time(() => { cc.tidy(() => { f(); }); cc.syncBlocking(); }, repeats);
       const tb = await time(() => { cc.tidy(() => { b(); }); cc.syncBlocking(); }, repeats);
       const shape = JSON.stringify(c.shape);
-      rows.push({ case: `${c.name} fwd ${shape}`, threads, ours: tf, references: { PyTorch: torch?.[k][0] } });
-      rows.push({ case: `${c.name} bwd ${shape}`, threads, ours: tb, references: { PyTorch: torch?.[k][1] } });
+      rows.push({ case: `${c.name} fwd ${shape}`, threads, ours: tf, bytes: fwdBytes, bandwidth, references: { PyTorch: torch?.[k][0] } });
+      rows.push({ case: `${c.name} bwd ${shape}`, threads, ours: tb, bytes: bwdBytes, bandwidth, references: { PyTorch: torch?.[k][1] } });
       x.dispose();
       dy.dispose();
     }

@@ -8,7 +8,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as cc from '../lib';
 import { avgPool2dBackward, lpPool2dBackward, maxPool2dBackward, mixedPool2dBackward, mixedPool2dForward } from '../lib/nn/functional/pool';
-import { time, type BenchOptions, type Row, type Timing } from './harness';
+import { measureBandwidth, time, type BenchOptions, type Row, type Timing } from './harness';
 
 const { F } = cc;
 // [network layer, input shape, kernel, stride]
@@ -19,8 +19,9 @@ export const SHAPES: [string, number[], number, number][] = [
   ['AlexNet 2', [8, 256, 27, 27], 3, 2],
 ];
 
-function cases(): [string, () => void][] {
-  const out: [string, () => void][] = [];
+// Each case: its name, its run, and the least bytes it moves (inputs read and outputs written once).
+function cases(): [string, () => void, number][] {
+  const out: [string, () => void, number][] = [];
   for (const [, shape, k, s] of SHAPES) {
     const x = cc.keep(cc.rand(shape, 0.1, 1));
     const [ym, idx] = F.maxPool2d(x, k, { stride: s, returnIndices: true });
@@ -29,19 +30,20 @@ function cases(): [string, () => void][] {
     const yl = cc.keep(F.lpPool2d(x, 2, k, { stride: s }));
     const [, lam, mixedIdx] = mixedPool2dForward(x, k, { stride: s, training: true }).map((t) => cc.keep(t));
     const tag = `${JSON.stringify(shape)} k${k}s${s}`;
-    out.push([`max fwd ${tag}`, () => F.maxPool2d(x, k, { stride: s }).dispose()]);
-    out.push([`max fwd+idx ${tag}`, () => F.maxPool2d(x, k, { stride: s, returnIndices: true }).forEach((t) => t.dispose())]);
-    out.push([`max bwd ${tag}`, () => maxPool2dBackward(dy, idx, shape).dispose()]);
-    out.push([`avg fwd ${tag}`, () => F.avgPool2d(x, k, { stride: s }).dispose()]);
-    out.push([`avg bwd ${tag}`, () => avgPool2dBackward(dy, shape, k, { stride: s }).dispose()]);
-    out.push([`lp2 fwd ${tag}`, () => F.lpPool2d(x, 2, k, { stride: s }).dispose()]);
-    out.push([`lp2 bwd ${tag}`, () => lpPool2dBackward(dy, x, yl, 2, k, { stride: s }).dispose()]);
+    const X = 4 * x.size, Y = 4 * ym.size;  // int32 indices are 4 bytes too
+    out.push([`max fwd ${tag}`, () => F.maxPool2d(x, k, { stride: s }).dispose(), X + Y]);
+    out.push([`max fwd+idx ${tag}`, () => F.maxPool2d(x, k, { stride: s, returnIndices: true }).forEach((t) => t.dispose()), X + 2 * Y]);
+    out.push([`max bwd ${tag}`, () => maxPool2dBackward(dy, idx, shape).dispose(), 2 * Y + X]);
+    out.push([`avg fwd ${tag}`, () => F.avgPool2d(x, k, { stride: s }).dispose(), X + Y]);
+    out.push([`avg bwd ${tag}`, () => avgPool2dBackward(dy, shape, k, { stride: s }).dispose(), Y + X]);
+    out.push([`lp2 fwd ${tag}`, () => F.lpPool2d(x, 2, k, { stride: s }).dispose(), X + Y]);
+    out.push([`lp2 bwd ${tag}`, () => lpPool2dBackward(dy, x, yl, 2, k, { stride: s }).dispose(), 2 * Y + 2 * X]);
     // Training's forward: it also keeps the argmax for the backward.
-    out.push([`mixed fwd ${tag}`, () => mixedPool2dForward(x, k, { stride: s, training: true }).forEach((t) => t.dispose())]);
-    out.push([`mixed bwd ${tag}`, () => mixedPool2dBackward(dy, mixedIdx, lam, shape, k, { stride: s }).dispose()]);
+    out.push([`mixed fwd ${tag}`, () => mixedPool2dForward(x, k, { stride: s, training: true }).forEach((t) => t.dispose()), X + 2 * Y]);
+    out.push([`mixed bwd ${tag}`, () => mixedPool2dBackward(dy, mixedIdx, lam, shape, k, { stride: s }).dispose(), 2 * Y + X]);
   }
   const xa = cc.keep(cc.rand([8, 256, 13, 13]));
-  out.push(['adaptive fwd [8,256,13,13]->6', () => F.adaptiveAvgPool2d(xa, 6).dispose()]);
+  out.push(['adaptive fwd [8,256,13,13]->6', () => F.adaptiveAvgPool2d(xa, 6).dispose(), 4 * (xa.size + 8 * 256 * 36)]);
   return out;
 }
 
@@ -52,16 +54,18 @@ export async function benchPool(opts: BenchOptions): Promise<{ rows: Row[]; note
   const script = path.resolve(__dirname, '..', '..', 'bench', 'pool_torch.py');
   for (const threads of opts.threads) {
     cc.setNumThreads(threads);
-    const ours: [string, Timing][] = [];
-    for (const [name, fn] of cases()) {
+    const bandwidth = await measureBandwidth(cc);
+    notes.push(`${threads} thread(s): memory bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (a 256 MiB copy); %bw: the least traffic of the op over its time, as a fraction of that`);
+    const ours: [string, Timing, number][] = [];
+    for (const [name, fn, bytes] of cases()) {
       const run = () => { fn(); cc.syncBlocking(); };
-      ours.push([name, await time(run, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 30, minTotalMs: 500 })]);
+      ours.push([name, await time(run, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 30, minTotalMs: 500 }), bytes]);
     }
     const py = spawnSync(python, [script, String(threads), ...(opts.quick ? ['--quick'] : [])], { encoding: 'utf8' });
     let torch: Record<string, Timing> = {};
     if (py.error || py.status !== 0) notes.push(`PyTorch (${threads} threads): ${py.error?.message ?? (py.stderr || '').trim().split('\n').pop()}`);
     else torch = JSON.parse(py.stdout.trim().split('\n').pop() ?? '{}') as Record<string, Timing>;
-    for (const [name, timing] of ours) rows.push({ case: name, threads, ours: timing, references: { PyTorch: torch[name] } });
+    for (const [name, timing, bytes] of ours) rows.push({ case: name, threads, ours: timing, bytes, bandwidth, references: { PyTorch: torch[name] } });
   }
   notes.push(`shapes: ${SHAPES.map(([net, shape]) => `${net} ${JSON.stringify(shape)}`).join(', ')}; mixed pooling's PyTorch side is lam * max + (1 - lam) * avg`);
   return { rows, notes };
