@@ -653,5 +653,9 @@ describe('F: pooling', () => {
     // indices are data: a bad one is found when the kernel runs
     const dx = native.maxPoolBackward(cc.zeros([1, 1, 1, 1]).handle(), cc.tensor(new Int32Array([36]), { shape: [1, 1, 1, 1] }).handle(), [1, 1, 6, 6]);
     await expectRejects(new cc.Tensor(dx, [1, 1, 6, 6], 'float32').data(), 'E_INDEX', /out of range/);
+    // a negative one among good ones (the kernel checks a chunk's indices in one pass first)
+    const idx = cc.tensor(new Int32Array([0, 5, 7, -1, 9, 35]), { shape: [1, 1, 2, 3] });
+    const dx2 = native.maxPoolBackward(cc.ones([1, 1, 2, 3]).handle(), idx.handle(), [1, 1, 6, 6]);
+    await expectRejects(new cc.Tensor(dx2, [1, 1, 6, 6], 'float32').data(), 'E_INDEX', /index -1 at position 3/);
   });
 });
