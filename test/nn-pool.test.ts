@@ -270,6 +270,41 @@ describe('F: pooling', () => {
       });
     });
 
+    it('2x2 stride 2 (its own path) gives the bits of the float32 sum (0 + a + b + c + d) / divisor, -0 included', () => {
+      // The planes of x: random values, some -0 windows, shapes with a row and a column no window covers.
+      for (const [shape, div] of [[[3, 5, 10, 10], undefined], [[2, 3, 9, 7], undefined], [[2, 2, 6, 8], 3], [[1, 2, 4, 4], 8]] as [number[], number | undefined][]) {
+        const { v } = randomTensor(shape, 77);
+        const vals = Float32Array.from(v);
+        for (let i = 0; i < vals.length; i += 7) vals[i] = -0;
+        vals.fill(-0, 0, 2 * shape[3]);  // the first two rows: windows of -0 only
+        const x = cc.tensor(Array.from(vals)).reshape(shape);
+        const [H, W] = [shape[2], shape[3]], oh = Math.floor(H / 2), ow = Math.floor(W / 2), planes = shape[0] * shape[1];
+        const d = Math.fround(div ?? 4), f = Math.fround;
+        const want = new Float32Array(planes * oh * ow);
+        const dyv = Float32Array.from({ length: want.length }, (_, i) => (i % 5 === 0 ? -0 : f(Math.sin(i) * 3)));
+        const wantDx = new Float32Array(planes * H * W);
+        for (let p = 0; p < planes; p++) {
+          for (let i = 0; i < oh; i++) {
+            for (let j = 0; j < ow; j++) {
+              const at = (r: number, c: number) => p * H * W + r * W + c;
+              let s = f(0 + vals[at(2 * i, 2 * j)]);
+              s = f(s + vals[at(2 * i, 2 * j + 1)]);
+              s = f(s + vals[at(2 * i + 1, 2 * j)]);
+              s = f(s + vals[at(2 * i + 1, 2 * j + 1)]);
+              const o = (p * oh + i) * ow + j;
+              want[o] = f(s / d);
+              const share = f(0 + f(dyv[o] / d));
+              for (const [r, c] of [[2 * i, 2 * j], [2 * i, 2 * j + 1], [2 * i + 1, 2 * j], [2 * i + 1, 2 * j + 1]]) wantDx[at(r, c)] = share;
+            }
+          }
+        }
+        const o = { stride: 2, divisorOverride: div };
+        expectBitIdentical(F.avgPool2d(x, 2, o).dataSync(), want, `avgPool2d ${JSON.stringify(shape)} ${div}`);
+        const dy = cc.tensor(Array.from(dyv)).reshape([shape[0], shape[1], oh, ow]);
+        expectBitIdentical(avgPool2dBackward(dy, shape, 2, o).dataSync(), wantDx, `avgPool2d backward ${JSON.stringify(shape)} ${div}`);
+      }
+    });
+
     it('has the gradient of finite differences', () => {
       for (const o of [{}, { stride: 1, padding: 1, countIncludePad: false }, { stride: 2, padding: 1, ceilMode: true, divisorOverride: 3 }]) {
         const { v } = randomTensor([2, 2, 7, 6], 9);
@@ -618,5 +653,9 @@ describe('F: pooling', () => {
     // indices are data: a bad one is found when the kernel runs
     const dx = native.maxPoolBackward(cc.zeros([1, 1, 1, 1]).handle(), cc.tensor(new Int32Array([36]), { shape: [1, 1, 1, 1] }).handle(), [1, 1, 6, 6]);
     await expectRejects(new cc.Tensor(dx, [1, 1, 6, 6], 'float32').data(), 'E_INDEX', /out of range/);
+    // a negative one among good ones (the kernel checks a chunk's indices in one pass first)
+    const idx = cc.tensor(new Int32Array([0, 5, 7, -1, 9, 35]), { shape: [1, 1, 2, 3] });
+    const dx2 = native.maxPoolBackward(cc.ones([1, 1, 2, 3]).handle(), idx.handle(), [1, 1, 6, 6]);
+    await expectRejects(new cc.Tensor(dx2, [1, 1, 6, 6], 'float32').data(), 'E_INDEX', /index -1 at position 3/);
   });
 });

@@ -11,12 +11,23 @@
 #include "core/philox.h"
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
+#include "cpu/pointwise.h"
+#include "cpu/simd_clones.h"
 
 namespace convnet {
 namespace cpu {
 namespace {
 
 float dropout_scale(double p) { return p < 1.0 ? 1.0f / static_cast<float>(1.0 - p) : 0.0f; }
+
+// mask * scale is exactly scale or 0 (a product, not a branch on random bits: see prelu.cc).
+// Cloned for AVX2 / AVX-512 (simd_clones.h): with SSE alone this streaming loop ran at 0.6-0.7x
+// PyTorch's speed. Two products and no sum: nothing to contract into an FMA, the same bits on
+// every CPU.
+CONVNET_SIMD_CLONES
+void backward_range(const float* __restrict dy, const float* __restrict mask, float scale, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (mask[i] * scale);
+}
 
 }  // namespace
 
@@ -43,9 +54,8 @@ void dropout_backward(const Tensor& dy, const Tensor& mask, double p, const Tens
   const float *pdy = dy.f32(), *pm = mask.f32();
   float* pdx = dx.f32();
   const float scale = dropout_scale(p);
-  parallel_for(dy.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
-    // mask * scale is exactly scale or 0 (a product, not a branch on random bits: see prelu.cc)
-    for (int64_t i = begin; i < end; ++i) pdx[i] = pdy[i] * (pm[i] * scale);
+  parallel_for(dy.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+    backward_range(pdy + begin, pm + begin, scale, pdx + begin, end - begin);
   });
 }
 

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pool_window.h"
+#include "cpu/simd_clones.h"
 
 namespace convnet {
 namespace cpu {
@@ -42,6 +43,18 @@ void max_plane_2x2(const float* x, const Pool2dGeometry& g, float* y) {
       y[oh * g.ow + ow] = best;
     }
   }
+}
+
+// The largest index of a range, as unsigned (a negative index becomes huge): one vectorised pass
+// that lets the scatter below skip its per-element bounds check. Cloned for AVX2 / AVX-512.
+CONVNET_SIMD_CLONES
+uint32_t max_index(const int32_t* __restrict indices, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t v = static_cast<uint32_t>(indices[i]);
+    m = v > m ? v : m;
+  }
+  return m;
 }
 
 }  // namespace
@@ -81,6 +94,21 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
   float* pdx = dx.f32();
   std::atomic<int64_t> bad{-1};
   for_planes(planes, out_plane + in_plane, [&](int64_t begin, int64_t end) {
+    // The common case: every index of the chunk in range (checked in one vectorised pass), so the
+    // scatter is a plain load-add-store per element. Same order of additions as below: same bits.
+    // (Branch-free checks in the scatter itself made it twice as long: 0.6-0.9x PyTorch.)
+    if (in_plane > 0 && max_index(pi + begin * out_plane, (end - begin) * out_plane) < static_cast<uint64_t>(in_plane)) {
+      for (int64_t p = begin; p < end; ++p) {
+        const float* __restrict d = pdy + p * out_plane;
+        const int32_t* __restrict ip = pi + p * out_plane;
+        float* g = pdx + p * in_plane;
+        // Plane by plane, so it stays in L1 for the scatter (one memset of the whole chunk was
+        // slower: glibc writes large blocks with non-temporal stores, out of the cache).
+        std::memset(g, 0, in_plane * sizeof(float));
+        for (int64_t o = 0; o < out_plane; ++o) g[ip[o]] += d[o];
+      }
+      return;
+    }
     for (int64_t p = begin; p < end; ++p) {
       const float* d = pdy + p * out_plane;
       const int32_t* ip = pi + p * out_plane;
