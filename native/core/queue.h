@@ -61,6 +61,7 @@ class Queue {
   std::deque<Task> tasks_;
   uint64_t enqueued_ = 0;
   uint64_t finished_ = 0;
+  std::atomic<uint64_t> finished_count_{0};  // finished_, readable without the lock (wait's spin)
   std::atomic<uint64_t> enqueued_count_{0};  // enqueued_, readable without the lock (spinning)
   std::atomic<uint64_t> taken_count_{0};     // tasks taken (by any thread), written under mutex_
   bool running_ = false;                     // a task is running (guarded by mutex_)
