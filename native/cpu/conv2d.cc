@@ -33,6 +33,12 @@
 #include "cpu/gemm.h"
 #include "cpu/nn_ops.h"
 
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+#include "cpu/simd_transpose.h"
+#endif
+
 namespace convnet {
 namespace cpu {
 namespace {
@@ -324,7 +330,6 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
 // Padding: images with padding are first copied into a zero-bordered buffer.
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define CONVNET_CONV_DIRECT 1
-#include <immintrin.h>
 
 struct DirectArgs {
   const float* x;      // the (padded) image's group: channel planes of xs floats, rows of ws
@@ -555,6 +560,30 @@ bool direct32_applies(const Dims& d, const Conv2dGeometry& g) {
          d.kh * d.kw > 1 && d.N > 0;
 }
 
+// Copies `planes` image planes (H x W) into hp x wp planes with pad_top rows and pad_left
+// columns of zeros before them and zeros after (the direct kernels read no bounds), in parallel.
+void copy_padded(const float* src, int64_t planes, const Dims& d, const Conv2dGeometry& g, int64_t hp, int64_t wp,
+                 float* dst) {
+  const int64_t xs = hp * wp;
+  const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + d.W, lo, wp);
+  parallel_for(planes, std::max<int64_t>(1, 16384 / xs), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const float* in = src + p * d.hw;
+      for (int64_t r = 0; r < hp; ++r) {
+        float* out = dst + p * xs + r * wp;
+        const int64_t ih = r - g.pad_top;
+        if (ih < 0 || ih >= d.H) {
+          std::fill(out, out + wp, 0.0f);
+          continue;
+        }
+        std::fill(out, out + lo, 0.0f);
+        std::memcpy(out + lo, in + ih * d.W + (lo - g.pad_left), sizeof(float) * (hi - lo));
+        std::fill(out + hi, out + wp, 0.0f);
+      }
+    }
+  });
+}
+
 // y = conv(x, w) + b by the tiles above. The weight of output channel k of group gi at tap
 // r < ckk is pw[gi * group_stride + k * k_stride + offset[r]]: the forward's w itself, or
 // backward-data's flipped transpose of it.
@@ -595,23 +624,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
     const int64_t images = std::min(nb, d.N - n0);
     const float* xsrc = px + n0 * d.C * d.hw;
     if (padded) {
-      parallel_for(images * d.C, std::max<int64_t>(1, 16384 / xs), [&](int64_t p0, int64_t p1) {
-        for (int64_t p = p0; p < p1; ++p) {
-          const float* in = xsrc + p * d.hw;
-          for (int64_t r = 0; r < hp; ++r) {
-            float* out = buf + p * xs + r * wp;
-            const int64_t ih = r - g.pad_top;
-            if (ih < 0 || ih >= d.H) {
-              std::fill(out, out + wp, 0.0f);
-              continue;
-            }
-            const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + d.W, lo, wp);
-            std::fill(out, out + lo, 0.0f);
-            std::memcpy(out + lo, in + ih * d.W + (lo - g.pad_left), sizeof(float) * (hi - lo));
-            std::fill(out + hi, out + wp, 0.0f);
-          }
-        }
-      });
+      copy_padded(xsrc, images * d.C, d, g, hp, wp, buf);
       xsrc = buf;
     }
     // Few (image, group, block) items (a batch of one): bands of output rows too, so that every
@@ -656,35 +669,6 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-// Transposes the 16 x 16 block r in place (r[i] lane j <-> r[j] lane i); a copy of gemm.cc's.
-__attribute__((target("avx512f"), always_inline)) inline void transpose16x16(__m512 (&r)[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);      // per 128-bit lane: a0 b0 a1 b1
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);  //                   a2 b2 a3 b3
-  }
-  for (int i = 0; i < 16; i += 4) {  // per 128-bit lane: column j of rows i..i+3
-    const __m512d t0 = _mm512_castps_pd(t[i]), t1 = _mm512_castps_pd(t[i + 1]);
-    const __m512d t2 = _mm512_castps_pd(t[i + 2]), t3 = _mm512_castps_pd(t[i + 3]);
-    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
-    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
-    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
-    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
-  }
-  // Now lane L of r[4q + j] holds column 4L + j of rows 4q..4q+3: transpose the 4 x 4 grid
-  // of 128-bit lanes of r[j], r[4 + j], r[8 + j], r[12 + j].
-  for (int j = 0; j < 4; ++j) {
-    const __m512 e = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);  // a.L0 a.L1 b.L0 b.L1
-    const __m512 f = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);  // a.L2 a.L3 b.L2 b.L3
-    const __m512 g = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
-    const __m512 h = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
-    t[j] = _mm512_shuffle_f32x4(e, g, 0x88);       // a.L0 b.L0 c.L0 d.L0
-    t[4 + j] = _mm512_shuffle_f32x4(e, g, 0xDD);   // a.L1 b.L1 c.L1 d.L1
-    t[8 + j] = _mm512_shuffle_f32x4(f, h, 0x88);   // a.L2 ...
-    t[12 + j] = _mm512_shuffle_f32x4(f, h, 0xDD);  // a.L3 ...
-  }
-  for (int i = 0; i < 16; ++i) r[i] = t[i];
-}
 
 // out[q * bw + l] = l < kg ? in[l * ld + q] : 0 for q < positions, l < bw (16 or 32): a channel
 // block of dy transposed to [position][bw] by 16 x 16 blocks.
@@ -825,23 +809,7 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
     for (int64_t i = 0; i < d.kh; ++i) row_off[c * d.kh + i] = c * xs + i * g.dilation_h * wp;
   for (int64_t n0 = 0; n0 < d.N; n0 += nb) {
     const int64_t images = std::min(nb, d.N - n0);
-    parallel_for(images * d.C, std::max<int64_t>(1, 16384 / xs), [&](int64_t p0, int64_t p1) {
-      for (int64_t p = p0; p < p1; ++p) {
-        const float* in = px + (n0 * d.C + p) * d.hw;
-        for (int64_t r = 0; r < hp; ++r) {
-          float* out = xbuf + p * xs + r * wp;
-          const int64_t ih = r - g.pad_top;
-          if (ih < 0 || ih >= d.H) {
-            std::fill(out, out + wp, 0.0f);
-            continue;
-          }
-          const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + d.W, lo, wp);
-          std::fill(out, out + lo, 0.0f);
-          std::memcpy(out + lo, in + ih * d.W + (lo - g.pad_left), sizeof(float) * (hi - lo));
-          std::fill(out + hi, out + wp, 0.0f);
-        }
-      }
-    });
+    copy_padded(px + n0 * d.C * d.hw, images * d.C, d, g, hp, wp, xbuf);
     // dyt[(gi * blocks + b) * images + j][q][l] = dy[n0 + j, gi * Kg + b * bw + l, q] (0 past Kg)
     parallel_for(d.groups * blocks * images, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t it = i0; it < i1; ++it) {
