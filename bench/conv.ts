@@ -1,13 +1,14 @@
 /**
  * Convolution: conv2d forward, backward-data and backward-filter on LeNet-5's and AlexNet's
- * layers and a dilated 3x3 stack, beside PyTorch-CPU (aten's convolution and
- * convolution_backward, the calls autograd makes) at the same thread count. Target: no case
- * slower than PyTorch. Run alone with `node dist/bench/conv.js [--threads 1,2] [--quick]`
- * (after `npx tsc -p .`), or as the `conv` group of the harness.
+ * layers, a dilated 3x3 stack and two transposed convolutions (FCN's upsampling), beside
+ * PyTorch-CPU (aten's convolution and convolution_backward, the calls autograd makes) at the
+ * same thread count. Target: no case slower than PyTorch. Run alone with
+ * `node dist/bench/conv.js [--threads 1,2] [--quick]` (after `npx tsc -p .`), or as the `conv`
+ * group of the harness.
  *
- * On the GPU (`--device cuda`): the same layers and two transposed convolutions, beside
- * PyTorch on the GPU (bench/conv_torch.py) and beside the fastest cuDNN algorithm's own GPU
- * time (issue 6: within 5% of it); see `benchConvCuda`.
+ * On the GPU (`--device cuda`): the same layers, beside PyTorch on the GPU
+ * (bench/conv_torch.py) and beside the fastest cuDNN algorithm's own GPU time (issue 6: within
+ * 5% of it); see `benchConvCuda`.
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -31,7 +32,7 @@ const LAYERS: Layer[] = [
 ];
 const DIRECTIONS = ['forward', 'backward-data', 'backward-filter'] as const;
 
-// GPU only (the CPU table is unchanged): transposed convolutions, FCN's upsampling.
+// Transposed convolutions, FCN's upsampling (both tables).
 const TRANSPOSED: Layer[] = [
   { name: 'tconv 64>32 4x4 s2 (2x up)', x: [8, 64, 28, 28], w: [64, 32, 4, 4], o: { stride: 2, padding: 1 }, transposed: true },
   { name: 'tconv fcn 21>21 4x4 s2', x: [8, 21, 32, 32], w: [21, 21, 4, 4], o: { stride: 2, padding: 1 }, transposed: true },
@@ -42,15 +43,16 @@ import json, time
 import torch
 torch.set_num_threads(${threads})
 out = {}
-for L in ${JSON.stringify(layers.map((l) => ({ name: l.name, x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1 })))}:
-    x = torch.randn(L["x"]); w = torch.randn(L["w"]) * 0.1; b = torch.randn(L["w"][0])
-    s, p, d, g = [L["s"]] * 2, [L["p"]] * 2, [L["d"]] * 2, L["g"]
-    y = torch.nn.functional.conv2d(x, w, b, s, p, d, g)
-    dy = torch.randn(y.shape)
+for L in ${JSON.stringify(layers.map((l) => ({ name: l.name, x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1, t: !!l.transposed })))}:
+    s, p, d, g, t = [L["s"]] * 2, [L["p"]] * 2, [L["d"]] * 2, L["g"], L["t"]
+    x = torch.randn(L["x"]); w = torch.randn(L["w"]) * 0.1; b = torch.randn(L["w"][1] * g if t else L["w"][0])
+    F = torch.nn.functional
+    fwd = (lambda: F.conv_transpose2d(x, w, b, s, p, [0, 0], g, d)) if t else (lambda: F.conv2d(x, w, b, s, p, d, g))
+    dy = torch.randn(fwd().shape)
     fns = {
-        "forward": lambda: torch.nn.functional.conv2d(x, w, b, s, p, d, g),
-        "backward-data": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, False, [0, 0], g, [True, False, False]),
-        "backward-filter": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, False, [0, 0], g, [False, True, False]),
+        "forward": fwd,
+        "backward-data": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, t, [0, 0], g, [True, False, False]),
+        "backward-filter": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, t, [0, 0], g, [False, True, False]),
     }
     for direction, fn in fns.items():
         with torch.no_grad():
@@ -75,7 +77,7 @@ export async function benchConv(opts: BenchOptions): Promise<GroupResult> {
   if (opts.device === 'cuda') return benchConvCuda(opts);
   const rows: Row[] = [];
   const notes: string[] = [];
-  const layers = opts.quick ? LAYERS.slice(0, 2) : LAYERS;
+  const layers = opts.quick ? LAYERS.slice(0, 2) : [...LAYERS, ...TRANSPOSED];
   const before = cc.getNumThreads();
   for (const threads of opts.threads) {
     // Debian's python3 carries PyTorch (CPU) here; another interpreter can be named in CONVNET_TORCH_PYTHON (as in every group).
@@ -88,15 +90,21 @@ export async function benchConv(opts: BenchOptions): Promise<GroupResult> {
     }
     cc.setNumThreads(threads);
     for (const l of layers) {
-      const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), b = cc.randn([l.w[0]]);
-      const y = cc.F.conv2d(x, w, b, l.o);
+      const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), b = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
+      const y = l.transposed ? cc.F.convTranspose2d(x, w, b, l.o) : cc.F.conv2d(x, w, b, l.o);
       const dy = cc.randn(y.shape);
-      const run: Record<(typeof DIRECTIONS)[number], () => cc.Tensor> = {
-        forward: () => cc.F.conv2d(x, w, b, l.o),
-        'backward-data': () => conv2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
-        'backward-filter': () => conv2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
-      };
-      const flops = flopsOf(l);
+      const run: Record<(typeof DIRECTIONS)[number], () => cc.Tensor> = l.transposed
+        ? {
+          forward: () => cc.F.convTranspose2d(x, w, b, l.o),
+          'backward-data': () => convTranspose2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
+          'backward-filter': () => convTranspose2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
+        }
+        : {
+          forward: () => cc.F.conv2d(x, w, b, l.o),
+          'backward-data': () => conv2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
+          'backward-filter': () => conv2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
+        };
+      const flops = flopsOfAny(l);
       for (const direction of DIRECTIONS) {
         const ours = await time(async () => {
           const out = run[direction]();

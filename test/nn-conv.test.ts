@@ -165,6 +165,13 @@ describe('F.conv2d', () => {
       { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
+      // At most 8 output channels per group, stride 1 along rows, rows of 10 or more: the direct
+      // AVX-512 kernel with the lanes along the row (forward; backward-data when x has at most 8
+      // channels per group and the stride is 1).
+      { x: [2, 5, 13, 37], w: [7, 5, 3, 3], o: { padding: 1 }, bias: true, what: 'narrow, 7 channels (tiles of 3 rows), columns 16 + 16 + 5; backward-data 5 channels' },
+      { x: [3, 4, 20, 19], w: [6, 2, 5, 3], o: { stride: [2, 1], padding: [2, 1], dilation: [1, 2], groups: 2 }, bias: true, what: 'narrow forward, row stride 2, dilation, groups (backward-data by GEMM)' },
+      { x: [2, 8, 12, 12], w: [1, 8, 3, 3], o: {}, bias: true, what: 'narrow, 1 output channel (tiles of 8 rows); backward-data 8 channels' },
+      { x: [2, 3, 11, 26], w: [16, 3, 5, 5], o: { padding: 2 }, what: "narrow backward-data (3 channels) of a 16-channel convolution, as LeNet's c3" },
       // Backward-filter's direct kernel: 32-channel blocks (Kg a multiple of 16), kernel width 3, 5 or 11.
       { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'direct filter, 11x11 stride 4' },
       { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
@@ -418,6 +425,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([2, 64, 60, 11], [20, 64, 3, 3], { padding: 1 }, 15));          // panels from x (rows under 12)
     runs.push(conv([3, 3, 40, 40], [48, 3, 11, 11], { stride: 4, padding: 2 }, 16)); // direct filter, 32 + 16 channels
     runs.push(conv([13, 6, 14, 14], [16, 6, 5, 5], {}, 17));                       // direct filter, the images' sum in parts
+    runs.push(conv([5, 6, 14, 30], [6, 6, 5, 5], { padding: 1 }, 18));            // narrow (lanes along rows), forward and backward-data
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };
