@@ -43,7 +43,7 @@ import json, time
 import torch
 torch.set_num_threads(${threads})
 out = {}
-for L in ${JSON.stringify(layers.map((l) => ({ name: l.name, x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1, t: !!l.transposed })))}:
+for L in ${JSON.stringify(layers.map((l) => ({ name: l.name, x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1, t: l.transposed ? 1 : 0 })))}:
     s, p, d, g, t = [L["s"]] * 2, [L["p"]] * 2, [L["d"]] * 2, L["g"], L["t"]
     x = torch.randn(L["x"]); w = torch.randn(L["w"]) * 0.1; b = torch.randn(L["w"][1] * g if t else L["w"][0])
     F = torch.nn.functional

@@ -2,7 +2,15 @@
 //
 // Method, chosen from the shapes:
 //   - groups == C > 1 (depthwise, one input channel per group): direct loops, depthwise_conv2d.cc.
-//     (C = 1, LeNet's first layer, is im2col + GEMM: measured 2-4x faster than the direct loops.)
+//   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
+//       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
+//         lanes along the row (direct_narrow);
+//       4..16 output channels (LeNet's c3): lanes across channels (direct_forward);
+//       more, stride 1 (AlexNet c2-c5, the dilated layers, their backward-data): blocks of 32
+//         or 48 channels (direct32);
+//       backward-filter for kernel widths 3, 5, 11 (direct_filter).
+//     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
+//     weights, so the forward kernels serve it too.
 //   - 1x1 kernel, stride 1, no padding: x[n] already is the [C, H*W] matrix that im2col would
 //     build, so forward and backward-data are one strided-batched GEMM over the images.
 //   - otherwise im2col + GEMM. For each group, a chunk of nb images is unrolled into
@@ -490,22 +498,52 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
   });
 }
 
+// GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own intrinsics "may be used
+// uninitialized" (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+// out[q * bw + l] = l < kg ? in[l * ld + q] : 0 for q < positions, l < bw (16 or 32): a channel
+// block of dy transposed to [position][bw] by 16 x 16 blocks.
+__attribute__((target("avx512f"))) void transpose_block(const float* in, int64_t ld, int64_t kg, int64_t bw,
+                                                        int64_t positions, float* out) {
+  for (int64_t q0 = 0; q0 < positions; q0 += 16) {
+    const int64_t nq = std::min<int64_t>(16, positions - q0);
+    const __mmask16 mq = static_cast<__mmask16>(nq >= 16 ? 0xFFFF : (1u << nq) - 1);
+    for (int64_t l0 = 0; l0 < bw; l0 += 16) {
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) r[i] = l0 + i < kg ? _mm512_maskz_loadu_ps(mq, in + (l0 + i) * ld + q0) : _mm512_setzero_ps();
+      transpose16x16(r);
+      for (int64_t x = 0; x < nq; ++x) _mm512_storeu_ps(out + (q0 + x) * bw + l0, r[x]);
+    }
+  }
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
 // ---- Direct convolution for more output channels (AVX-512, stride 1) ----
 // AlexNet's 3x3 layers on 13x13 and the dilated 64->64 layers as im2col + GEMM spent a third
 // of their time around the GEMM's micro-kernel (im2col, packing both operands, edge tiles).
 // Here the micro-kernel reads the image itself: a tile is 32 output channels (two vectors,
 // the weights transposed to [tap][32] once per call) by UW <= 14 positions of one output row
 // (stride 1, so the positions' inputs are UW consecutive floats of one input row, broadcast);
-// per tap 2 vector loads, UW broadcasts and 2*UW FMAs, the GEMM kernel's 14 x 32 shape. Every
-// output is one FMA chain over the ckk taps in order (c, i, j), then + bias; threads split
-// (image, group, 32-channel block) items, so the bits do not depend on the thread count.
-// Padded images are first copied, all at once, into zero-bordered planes.
+// per tap 2 vector loads, UW broadcasts and 2*UW FMAs, the GEMM kernel's 14 x 32 shape. Where
+// blocks of 32 would leave one of 16 (AlexNet c2's backward-data: 48 channels a group), blocks
+// of 48 instead: three vectors by UW <= 9 positions. Every output is one FMA chain over the
+// ckk taps in order (c, i, j), then + bias; threads split (image, group, channel block) items,
+// so the bits do not depend on the thread count. Padded images are first copied, a chunk at a
+// time, into zero-bordered planes.
 struct Direct32Args {
   const float* x;      // the (padded) image's group
-  const float* wt;     // [ckk][32] transposed weights of the channel block (zero past kg)
+  const float* wt;     // [ckk][bw] transposed weights of the channel block (zero past kg)
+  int64_t bw;          // the block's width: 32 or 48 channels
   const int64_t* tap;  // [ckk] offset of tap r from an output position's top-left input
   int64_t ckk;
-  const float* bias;   // 32 floats (zero past kg)
+  const float* bias;   // bw floats (zero past kg)
   float* y;            // y[k * ys + u] for k < kg, u < UW
   int64_t ys;
   int kg;
@@ -518,25 +556,25 @@ struct Direct32Row {
     __m512 acc[UW][V];
 #pragma GCC unroll 16
     for (int u = 0; u < UW; ++u)
-#pragma GCC unroll 2
+#pragma GCC unroll 3
       for (int v = 0; v < V; ++v) acc[u][v] = _mm512_setzero_ps();
     const float* wt = a.wt;
-    for (int64_t r = 0; r < a.ckk; ++r, wt += 32) {
+    for (int64_t r = 0; r < a.ckk; ++r, wt += a.bw) {
       __m512 w[V];
-#pragma GCC unroll 2
+#pragma GCC unroll 3
       for (int v = 0; v < V; ++v) w[v] = _mm512_loadu_ps(wt + 16 * v);
       const float* xr = a.x + a.tap[r];
 #pragma GCC unroll 16
       for (int u = 0; u < UW; ++u) {
         const __m512 xb = _mm512_set1_ps(xr[u]);
-#pragma GCC unroll 2
+#pragma GCC unroll 3
         for (int v = 0; v < V; ++v) acc[u][v] = _mm512_fmadd_ps(xb, w[v], acc[u][v]);
       }
     }
-    alignas(64) float t[UW][32];
+    alignas(64) float t[UW][16 * V];
 #pragma GCC unroll 16
     for (int u = 0; u < UW; ++u)
-#pragma GCC unroll 2
+#pragma GCC unroll 3
       for (int v = 0; v < V; ++v) _mm512_store_ps(t[u] + 16 * v, _mm512_add_ps(acc[u][v], _mm512_loadu_ps(a.bias + 16 * v)));
     for (int k = 0; k < a.kg; ++k) {
       float* yk = a.y + k * a.ys;
@@ -546,12 +584,17 @@ struct Direct32Row {
   }
 };
 
+using Direct32Fn = void (*)(const Direct32Args&);
 template <int V, int... I>
-constexpr std::array<void (*)(const Direct32Args&), sizeof...(I)> direct32_table(std::integer_sequence<int, I...>) {
+constexpr std::array<Direct32Fn, sizeof...(I)> direct32_table(std::integer_sequence<int, I...>) {
   return {{&Direct32Row<I + 1, V>::run...}};
 }
-constexpr auto kDirect32Rows = direct32_table<2>(std::make_integer_sequence<int, kDirectUW>{});
-constexpr auto kDirect16Rows = direct32_table<1>(std::make_integer_sequence<int, kDirectUW>{});
+// Positions per tile for V vectors: UW * V accumulators + V weights + 1 broadcast within the
+// 32 registers.
+constexpr int direct32_positions(int v) { return v == 3 ? 9 : kDirectUW; }
+constexpr auto kDirect48Rows = direct32_table<3>(std::make_integer_sequence<int, direct32_positions(3)>{});
+constexpr auto kDirect32Rows = direct32_table<2>(std::make_integer_sequence<int, direct32_positions(2)>{});
+constexpr auto kDirect16Rows = direct32_table<1>(std::make_integer_sequence<int, direct32_positions(1)>{});
 
 bool direct32_applies(const Dims& d, const Conv2dGeometry& g) {
   // Wo >= 12: a tile of fewer positions has too few independent FMA chains (and the GEMM's
@@ -633,24 +676,30 @@ struct PaddedInput {
 // backward-data's flipped transpose of it.
 void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_stride, const std::vector<int64_t>& offset,
               const float* pb, const Dims& d, const Conv2dGeometry& g, float* py) {
-  const int64_t blocks = ceil_div(d.Kg, 32), items = d.groups * blocks;
-  float* wt = scratch(1, items * (d.ckk + 1) * 32);  // per (group, block): [ckk][32] weights, then 32 biases
+  // AlexNet c2's backward-data, 2 threads: 8.3 ms in blocks of 32 + 16, 8.0 ms in blocks of 48.
+  const int64_t bw = d.Kg % 32 != 0 && d.Kg % 48 == 0 ? 48 : 32;
+  const int64_t blocks = ceil_div(d.Kg, bw), items = d.groups * blocks;
+  bool identity = true;  // offset[r] == r: the rows of w are the blocks' rows as they are
+  for (int64_t r = 0; r < d.ckk; ++r) identity = identity && offset[r] == r;
+  float* wt = scratch(1, items * (d.ckk + 1) * bw);  // per (group, block): [ckk][bw] weights, then bw biases
   parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t item = i0; item < i1; ++item) {
-      const int64_t gi = item / blocks, k0 = (item % blocks) * 32, kg = std::min<int64_t>(32, d.Kg - k0);
-      float* dst = wt + item * (d.ckk + 1) * 32;
+      const int64_t gi = item / blocks, k0 = (item % blocks) * bw, kg = std::min(bw, d.Kg - k0);
+      float* dst = wt + item * (d.ckk + 1) * bw;
       const float* base = pw + gi * group_stride + k0 * k_stride;
-      // 16 taps at a time, so that the 16 destination rows stay in L1 while the channels' source
-      // rows are read in order (forward: w's rows, contiguous in r).
-      for (int64_t r0 = 0; r0 < d.ckk; r0 += 16) {
-        const int64_t r1 = std::min(d.ckk, r0 + 16);
-        for (int64_t l = 0; l < kg; ++l) {
-          const float* src = base + l * k_stride;
-          for (int64_t r = r0; r < r1; ++r) dst[r * 32 + l] = src[offset[r]];
-        }
-        for (int64_t r = r0; r < r1; ++r) std::fill(dst + r * 32 + kg, dst + r * 32 + 32, 0.0f);
+      // The block's weights as rows [kg][ckk] (the forward's w is that already; backward-data's
+      // flipped transpose is gathered first), then transposed 16 x 16 at a time: element by
+      // element, this took 5% of AlexNet c3's forward.
+      const float* rows = base;
+      if (!identity) {
+        thread_local std::vector<float> gathered;
+        gathered.resize(kg * d.ckk);
+        for (int64_t l = 0; l < kg; ++l)
+          for (int64_t r = 0; r < d.ckk; ++r) gathered[l * d.ckk + r] = base[l * k_stride + offset[r]];
+        rows = gathered.data();
       }
-      for (int64_t l = 0; l < 32; ++l) dst[d.ckk * 32 + l] = pb && l < kg ? pb[gi * d.Kg + k0 + l] : 0.0f;
+      transpose_block(rows, identity ? k_stride : d.ckk, kg, bw, d.ckk, dst);
+      for (int64_t l = 0; l < bw; ++l) dst[d.ckk * bw + l] = pb && l < kg ? pb[gi * d.Kg + k0 + l] : 0.0f;
     }
   });
   const PaddedInput in(d, g);
@@ -663,16 +712,19 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
     parallel_for(images * items * bands, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t ib = i0; ib < i1; ++ib) {
         const int64_t it = ib / bands, oh0 = (ib % bands) * band_rows, oh1 = std::min(d.Ho, oh0 + band_rows);
-        const int64_t j = it / items, item = it % items, gi = item / blocks, k0 = (item % blocks) * 32;
+        const int64_t j = it / items, item = it % items, gi = item / blocks, k0 = (item % blocks) * bw;
         Direct32Args a;
-        a.wt = wt + item * (d.ckk + 1) * 32, a.bias = a.wt + d.ckk * 32, a.tap = tap.data(), a.ckk = d.ckk;
-        a.ys = d.hw_out, a.kg = static_cast<int>(std::min<int64_t>(32, d.Kg - k0));
+        a.wt = wt + item * (d.ckk + 1) * bw, a.bw = bw, a.bias = a.wt + d.ckk * bw, a.tap = tap.data(), a.ckk = d.ckk;
+        a.ys = d.hw_out, a.kg = static_cast<int>(std::min(bw, d.Kg - k0));
         const float* xg = xsrc + (j * d.C + gi * d.Cg) * in.xs;
         float* yg = py + ((n0 + j) * d.K + gi * d.Kg + k0) * d.hw_out;
-        const auto& table = a.kg > 16 ? kDirect32Rows : kDirect16Rows;
+        const int vectors = (a.kg + 15) / 16;
+        const Direct32Fn* table = vectors == 3 ? kDirect48Rows.data() : vectors == 2 ? kDirect32Rows.data() : kDirect16Rows.data();
+        // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
+        const int64_t tiles = ceil_div(d.Wo, direct32_positions(vectors)), width = ceil_div(d.Wo, tiles);
         for (int64_t oh = oh0; oh < oh1; ++oh) {
-          for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += kDirectUW) {
-            const int64_t uw = std::min<int64_t>(kDirectUW, d.Wo - ow0);
+          for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += width) {
+            const int64_t uw = std::min(width, d.Wo - ow0);
             a.x = xg + oh * g.stride_h * in.ws + ow0;
             a.y = yg + oh * d.Wo + ow0;
             table[uw - 1](a);
@@ -806,32 +858,6 @@ void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64
 // (n, oh, ow) in order. Threads split (group, channel block, tap rows), never the sum, so
 // the bits do not depend on the thread count. Padded images are copied into zero-bordered
 // planes a chunk of images at a time; a tile's sums carry over chunks through dw itself.
-// GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own intrinsics "may be used
-// uninitialized" (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
-// out[q * bw + l] = l < kg ? in[l * ld + q] : 0 for q < positions, l < bw (16 or 32): a channel
-// block of dy transposed to [position][bw] by 16 x 16 blocks.
-__attribute__((target("avx512f"))) void transpose_block(const float* in, int64_t ld, int64_t kg, int64_t bw,
-                                                        int64_t positions, float* out) {
-  for (int64_t q0 = 0; q0 < positions; q0 += 16) {
-    const int64_t nq = std::min<int64_t>(16, positions - q0);
-    const __mmask16 mq = static_cast<__mmask16>(nq >= 16 ? 0xFFFF : (1u << nq) - 1);
-    for (int64_t l0 = 0; l0 < bw; l0 += 16) {
-      __m512 r[16];
-      for (int i = 0; i < 16; ++i) r[i] = l0 + i < kg ? _mm512_maskz_loadu_ps(mq, in + (l0 + i) * ld + q0) : _mm512_setzero_ps();
-      transpose16x16(r);
-      for (int64_t x = 0; x < nq; ++x) _mm512_storeu_ps(out + (q0 + x) * bw + l0, r[x]);
-    }
-  }
-}
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 struct FilterArgs {
   const float* x;       // padded images, group's first channel, of the first image to sum
