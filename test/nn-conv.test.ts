@@ -167,10 +167,11 @@ describe('F.conv2d', () => {
   it('matches a float64 reference on larger shapes (every method, both thread strategies)', function () {
     this.timeout(600000);
     const cases: ConvCase[] = [
-      { x: [3, 16, 20, 20], w: [24, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'im2col, one image per GEMM' },
+      { x: [3, 16, 20, 20], w: [24, 16, 3, 3], o: { padding: 1 }, bias: true, what: '3x3 (Winograd with AVX-512, else im2col, one image per GEMM)' },
+      { x: [3, 16, 20, 20], w: [24, 16, 3, 3], o: { padding: 1, stride: [1, 2] }, bias: true, what: 'im2col, one image per GEMM' },
       { x: [5, 8, 6, 6], w: [16, 4, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'im2col, batched images' },
       { x: [2, 32, 48, 48], w: [12, 16, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, bias: true, what: 'panels from x, a GEMM per image' },
-      { x: [2, 64, 21, 22], w: [20, 64, 3, 3], o: { padding: 1 }, what: 'panels from x, batch-wide GEMM, 2 K blocks' },
+      { x: [2, 64, 21, 22], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512, else panels from x, batch-wide GEMM, 2 K blocks)' },
       // 4..16 output channels per group: the direct AVX-512 kernel (where the CPU has it).
       { x: [4, 6, 14, 14], w: [16, 6, 5, 5], o: {}, bias: true, what: "direct, LeNet's c3 (5 taps a row, sliding)" },
       { x: [3, 6, 17, 33], w: [20, 3, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: 'direct, sliding, padded, groups, rows of 14 + 14 + 5' },
@@ -188,7 +189,14 @@ describe('F.conv2d', () => {
       { x: [1, 18, 13, 13], w: [33, 18, 4, 2], o: { padding: 'same' }, bias: true, what: 'direct32, even kernel (asymmetric padding), 32 + 1 channels' },
       { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
-      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
+      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512, else rows under 12: panels from x, batch-wide GEMM)' },
+      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
+      // 3x3 at stride 1 with 16 or more channels in and out per group: Winograd F(2x2, 3x3)
+      // (forward and backward-data), where the CPU has AVX-512.
+      { x: [2, 32, 12, 21], w: [48, 16, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'Winograd, groups, odd width' },
+      { x: [3, 16, 9, 10], w: [16, 16, 3, 3], o: {}, bias: true, what: 'Winograd, no padding (7 x 8 outputs)' },
+      { x: [1, 24, 7, 5], w: [17, 24, 3, 3], o: { padding: 2 }, what: 'Winograd, padding 2 (9 x 7 outputs), 17 channels' },
+      { x: [2, 16, 40, 40], w: [16, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, 800 tiles (items of whole panels across images)' },
       // At most 8 output channels per group, stride 1 along rows, rows of 10 or more: the direct
       // AVX-512 kernel with the lanes along the row (forward; backward-data when x has at most 8
       // channels per group and the stride is 1).
@@ -450,6 +458,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([3, 3, 40, 40], [48, 3, 11, 11], { stride: 4, padding: 2 }, 16)); // direct filter, 32 + 16 channels
     runs.push(conv([13, 6, 14, 14], [16, 6, 5, 5], {}, 17));                       // direct filter, the images' sum in parts
     runs.push(conv([5, 6, 14, 30], [6, 6, 5, 5], { padding: 1 }, 18));            // narrow (lanes along rows), forward and backward-data
+    runs.push(conv([3, 32, 23, 19], [48, 16, 3, 3], { padding: 1, groups: 2 }, 19)); // Winograd (items depend on the thread count)
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

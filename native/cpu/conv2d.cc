@@ -32,12 +32,14 @@
 // were computed at once. nb depends on the shapes only.
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "cpu/conv2d_winograd.h"
 #include "cpu/gemm.h"
 #include "cpu/nn_ops.h"
 
@@ -1026,6 +1028,25 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
 #else
 #define CONVNET_CONV_DIRECT 0
 #endif
+// Winograd F(2x2, 3x3) (conv2d_winograd.cc): 3x3 kernels at stride 1 and dilation 1.
+// CONVNET_WINOGRAD=0 in the environment turns it off (the direct kernels then run), for
+// comparisons and in case its rounding (a few float32 epsilons of the terms' magnitudes, as
+// the direct sums) matters to someone.
+bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
+  const char* env = std::getenv("CONVNET_WINOGRAD");
+  if (env && env[0] == '0') return false;
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.kh == 3 && d.kw == 3 && g.stride_h == 1 &&
+         g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && d.Cg >= 16 && d.Kg >= 16 && d.N > 0 && d.Ho > 0 &&
+         d.Wo > 0;
+}
+
+WinogradConv winograd_problem(const Dims& d, const Conv2dGeometry& g) {
+  WinogradConv p;
+  p.N = d.N, p.C = d.C, p.H = d.H, p.W = d.W, p.K = d.K, p.Ho = d.Ho, p.Wo = d.Wo, p.groups = d.groups;
+  p.pad_top = g.pad_top, p.pad_left = g.pad_left;
+  return p;
+}
+
 }  // namespace
 
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y) {
@@ -1037,6 +1058,11 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
 #if CONVNET_CONV_DIRECT
   // Measured on Zen 5, 64 images, 2 threads: LeNet c1 (6 channels) 0.120 -> 0.057 ms against
   // direct_forward's channel lanes.
+  if (winograd_applies(d, g)) {
+    WinogradConv p = winograd_problem(d, g);
+    p.w = pw, p.w_group = d.Kg * d.ckk, p.w_out = d.ckk, p.w_in = 9, p.w_row = 3, p.w_col = 1, p.bias = pb;
+    return winograd_conv2d(px, p, py);
+  }
   if (narrow_applies(d, g)) {
     std::vector<int64_t> offset(d.ckk);
     for (int64_t r = 0; r < d.ckk; ++r) offset[r] = r;
@@ -1144,6 +1170,12 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
     tg.pad_top = g.dilation_h * (d.kh - 1) - g.pad_top;
     tg.pad_left = g.dilation_w * (d.kw - 1) - g.pad_left;
     // LeNet c3 (16 -> 6 channels), 2 threads: 0.275 -> 0.198 ms against im2col + GEMM.
+    if (tg.pad_top >= 0 && tg.pad_left >= 0 && winograd_applies(t, tg)) {
+      // The weight of dx's channel o from dy's channel q at tap (i, j): w[q, o, 2 - i, 2 - j].
+      WinogradConv p = winograd_problem(t, tg);
+      p.w = pw + 8, p.w_group = d.Kg * d.ckk, p.w_out = 9, p.w_in = d.ckk, p.w_row = -3, p.w_col = -1, p.bias = pb;
+      return winograd_conv2d(pdy, p, pdx);
+    }
     const bool narrow = narrow_applies(t, tg);
     if (tg.pad_top >= 0 && tg.pad_left >= 0 && (narrow || direct32_applies(t, tg))) {
       const int64_t taps = d.kh * d.kw;

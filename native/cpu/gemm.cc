@@ -823,7 +823,13 @@ void packed_block(const KernelInfo& ker, int64_t M, int64_t K, float alpha, cons
     const int64_t nc = std::min(nc_max, n1 - jc);
     for (int64_t pc = 0; pc < K; pc += kc_max) {
       const int64_t kc = std::min(kc_max, K - pc);
-      src.pack(item, pc, kc, jc, nc, b_buf);
+      int64_t panel_stride = NR * kc;
+      const float* b_panels = src.panels(item, pc, kc, jc, &panel_stride);
+      if (!b_panels) {
+        src.pack(item, pc, kc, jc, nc, b_buf);
+        b_panels = b_buf;
+        panel_stride = NR * kc;
+      }
       t.kc = kc;
       t.accumulate = pc > 0;
       const float* a_blk = packed_a + pc * m_round;
@@ -831,7 +837,7 @@ void packed_block(const KernelInfo& ker, int64_t M, int64_t K, float alpha, cons
         const int64_t mc = std::min(mc_max, M - ic);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           t.cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-          t.b = b_buf + (jr / NR) * NR * kc;
+          t.b = b_panels + (jr / NR) * panel_stride;
           TileFn full = ker.pick(MR, t.cols);
           for (int64_t ir = 0; ir < mc; ir += MR) {
             t.rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));

@@ -41,6 +41,14 @@ class SgemmPanelSource {
  public:
   virtual ~SgemmPanelSource() = default;
   virtual void pack(int64_t item, int64_t p0, int64_t kc, int64_t j0, int64_t n, float* dst) const = 0;
+  // A source that holds op(B) in panel order already returns its panels for rows [p0, p0 + kc)
+  // from column j0 (a multiple of the panel width) instead of having them copied: panel q at
+  // the result + q * *panel_stride, each kc rows of NR floats (columns past N may be anything).
+  // nullptr: use pack().
+  virtual const float* panels(int64_t item, int64_t p0, int64_t kc, int64_t j0, int64_t* panel_stride) const {
+    (void)item, (void)p0, (void)kc, (void)j0, (void)panel_stride;
+    return nullptr;
+  }
 };
 
 // C_i[M, N] = alpha * A * op(B_i) + beta * C_i for i < batch, with A from sgemm_pack_a (shared

@@ -1,0 +1,28 @@
+// Winograd F(2x2, 3x3) convolution (conv2d.cc picks it for 3x3 kernels at stride 1, forward
+// and backward-data). Internal to the CPU backend.
+#pragma once
+#include <cstdint>
+
+namespace convnet {
+namespace cpu {
+
+// One convolution with a 3x3 kernel, stride 1 and dilation 1, of x [N, C, H, W] into
+// y [N, K, Ho, Wo], in `groups` groups (Ho <= H + 2 * pad_top - 2, likewise Wo).
+struct WinogradConv {
+  int64_t N, C, H, W;
+  int64_t K, Ho, Wo;
+  int64_t groups;
+  int64_t pad_top, pad_left;
+  // The weight of output channel k and input channel c of group gi at tap (i, j) is
+  // w[gi * w_group + k * w_out + c * w_in + i * w_row + j * w_col]: the forward's w with its
+  // natural strides, or backward-data's flipped transpose of it (negative tap strides).
+  const float* w;
+  int64_t w_group, w_out, w_in, w_row, w_col;
+  const float* bias;  // [K], or null
+};
+
+// y = conv(x, w) + bias. Every output is the same arithmetic whatever the thread count.
+void winograd_conv2d(const float* x, const WinogradConv& p, float* y);
+
+}  // namespace cpu
+}  // namespace convnet
