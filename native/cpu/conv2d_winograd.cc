@@ -134,6 +134,54 @@ __attribute__((target("avx512f"))) void transform_weights(const WinogradConv& p,
   }
 }
 
+// V = B^T d B of 16 consecutive tiles [t, t + 16) of channel c of group gi (zero past tile
+// `end`): out[xi] lane l is V[xi] of tile t + l. Tile t is tile tb = t % TW of tile row r = t / TW
+// (from the batch's first): d's row a, column b is x[c, 2 * ta + a - pad_top, 2 * tb + b -
+// pad_left] (ta = r % TH of image r / TH), zero outside x. The 16 tiles may lie in a few tile
+// rows; each of d's rows is loaded as the even columns (2 * tb, "e") and odd ones (2 * tb + 1,
+// "o") of its tiles, and the same one tile further on ("e1", "o1": columns 2 * tb + 2, 2 * tb + 3).
+__attribute__((target("avx512f"), always_inline)) inline void input_tiles(const WinogradConv& p, const Tiling& f, int64_t gi, int64_t c,
+                                                    int64_t t, int64_t end, const float* px, __m512 (&out)[16]) {
+  const int64_t Cg = p.C / p.groups, TW = f.TW;
+  const int64_t lo = p.pad_left, hi = p.pad_left + p.W;  // the columns inside x, counted from -pad_left
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  __m512 e[4], e1[4], o[4], o1[4];
+  for (int a = 0; a < 4; ++a) e[a] = e1[a] = o[a] = o1[a] = _mm512_setzero_ps();
+  const int64_t t16 = t;
+  for (; t < std::min(t16 + 16, end);) {  // the lanes of one tile row
+    const int64_t r = t / TW, tb = t % TW, l0 = t - t16;  // lanes l0.. are tiles tb..
+    const int64_t len = std::min({TW - tb, t16 + 16 - t, end - t});
+    const __mmask16 lm = lanes(l0, l0 + len);
+    const int64_t n = r / f.TH, ta = r % f.TH;
+    const float* xc = px + (n * p.C + gi * Cg + c) * p.H * p.W;
+    const int64_t v0 = 2 * (tb - l0);  // lane 0's first column (+ pad_left)
+    for (int a = 0; a < 4; ++a) {
+      const int64_t ih = 2 * ta + a - p.pad_top;
+      if (ih < 0 || ih >= p.H) continue;
+      const float* row = xc + ih * p.W - p.pad_left;
+      // 32 columns from v0 (and from v0 + 2), those outside x read as zeros (and not touched).
+      const __m512 x0 = _mm512_maskz_loadu_ps(inside(lo, hi, v0), row + v0);
+      const __m512 x1 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 16), row + v0 + 16);
+      const __m512 x2 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 2), row + v0 + 2);
+      const __m512 x3 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 18), row + v0 + 18);
+      e[a] = _mm512_mask_mov_ps(e[a], lm, _mm512_permutex2var_ps(x0, even, x1));
+      o[a] = _mm512_mask_mov_ps(o[a], lm, _mm512_permutex2var_ps(x0, odd, x1));
+      e1[a] = _mm512_mask_mov_ps(e1[a], lm, _mm512_permutex2var_ps(x2, even, x3));
+      o1[a] = _mm512_mask_mov_ps(o1[a], lm, _mm512_permutex2var_ps(x2, odd, x3));
+    }
+    t += len;
+  }
+  __m512 re[4], re1[4], ro[4], ro1[4];  // B^T d
+  rows_bt(e, re), rows_bt(e1, re1), rows_bt(o, ro), rows_bt(o1, ro1);
+  for (int a = 0; a < 4; ++a) {  // (B^T d) B
+    out[4 * a + 0] = _mm512_sub_ps(re[a], re1[a]);
+    out[4 * a + 1] = _mm512_add_ps(ro[a], re1[a]);
+    out[4 * a + 2] = _mm512_sub_ps(re1[a], ro[a]);
+    out[4 * a + 3] = _mm512_sub_ps(ro[a], ro1[a]);
+  }
+}
+
 // One item: its tiles' V, the 16 GEMMs, y. Compiled for AVX-512 (winograd_conv2d runs only
 // where the GEMM's AVX-512 kernel does), so that the transforms' loops vectorize.
 __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Tiling& f, const Item& it,
@@ -145,53 +193,14 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
   float* v = scratch(0, 16 * P * Cg * NR);
   float* m = scratch(1, Kg * tiles);  // one M_xi
 
-  // V[xi][c][t] = (B^T d B)[xi] of tile t, tile tb = t % TW of tile row r = t / TW (from the
-  // batch's first): d's row a, column b is x[c, 2 * ta + a - pad_top, 2 * tb + b - pad_left]
-  // (ta = r % TH of image r / TH), zero outside x. 16 tiles at a time, which may lie in up to
-  // a few tile rows: lane l holds tile t16 + l, and each of d's rows is loaded as the even
-  // columns (2 * tb, "e") and odd ones (2 * tb + 1, "o") of its tiles, and the same one tile
-  // further on ("e1", "o1": columns 2 * tb + 2, 2 * tb + 3). V is written in the GEMM's panel
-  // order, whole aligned vectors (zeros past the last tile).
-  const int64_t lo = p.pad_left, hi = p.pad_left + p.W;  // the columns inside x, counted from -pad_left
-  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  // V, in the GEMM's panel order (zeros past the last tile).
   const int64_t T16 = ceil_div(tiles, 16) * 16;
   for (int64_t c = 0; c < Cg; ++c) {
     for (int64_t t16 = 0; t16 < tiles; t16 += 16) {
-      __m512 e[4], e1[4], o[4], o1[4];
-      for (int a = 0; a < 4; ++a) e[a] = e1[a] = o[a] = o1[a] = _mm512_setzero_ps();
-      for (int64_t t = t16; t < std::min(t16 + 16, tiles);) {  // the lanes of one tile row
-        const int64_t r = (it.t0 + t) / TW, tb = (it.t0 + t) % TW, l0 = t - t16;  // lanes l0.. are tiles tb..
-        const int64_t len = std::min({TW - tb, t16 + 16 - t, tiles - t});
-        const __mmask16 lm = lanes(l0, l0 + len);
-        const int64_t n = r / f.TH, ta = r % f.TH;
-        const float* xc = px + (n * p.C + it.gi * Cg + c) * p.H * p.W;
-        const int64_t v0 = 2 * (tb - l0);  // lane 0's first column (+ pad_left)
-        for (int a = 0; a < 4; ++a) {
-          const int64_t ih = 2 * ta + a - p.pad_top;
-          if (ih < 0 || ih >= p.H) continue;
-          const float* row = xc + ih * p.W - p.pad_left;
-          // 32 columns from v0 (and from v0 + 2), those outside x read as zeros (and not touched).
-          const __m512 x0 = _mm512_maskz_loadu_ps(inside(lo, hi, v0), row + v0);
-          const __m512 x1 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 16), row + v0 + 16);
-          const __m512 x2 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 2), row + v0 + 2);
-          const __m512 x3 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 18), row + v0 + 18);
-          e[a] = _mm512_mask_mov_ps(e[a], lm, _mm512_permutex2var_ps(x0, even, x1));
-          o[a] = _mm512_mask_mov_ps(o[a], lm, _mm512_permutex2var_ps(x0, odd, x1));
-          e1[a] = _mm512_mask_mov_ps(e1[a], lm, _mm512_permutex2var_ps(x2, even, x3));
-          o1[a] = _mm512_mask_mov_ps(o1[a], lm, _mm512_permutex2var_ps(x2, odd, x3));
-        }
-        t += len;
-      }
-      __m512 re[4], re1[4], ro[4], ro1[4];  // B^T d
-      rows_bt(e, re), rows_bt(e1, re1), rows_bt(o, ro), rows_bt(o1, ro1);
+      __m512 out[16];
+      input_tiles(p, f, it.gi, c, it.t0 + t16, it.t1, px, out);
       float* col = v + ((t16 / NR) * Cg + c) * NR + t16 % NR;  // xi = 0's panel row
-      for (int a = 0; a < 4; ++a) {  // (B^T d) B
-        _mm512_storeu_ps(col + (4 * a + 0) * P * Cg * NR, _mm512_sub_ps(re[a], re1[a]));
-        _mm512_storeu_ps(col + (4 * a + 1) * P * Cg * NR, _mm512_add_ps(ro[a], re1[a]));
-        _mm512_storeu_ps(col + (4 * a + 2) * P * Cg * NR, _mm512_sub_ps(re1[a], ro[a]));
-        _mm512_storeu_ps(col + (4 * a + 3) * P * Cg * NR, _mm512_sub_ps(ro[a], ro1[a]));
-      }
+      for (int xi = 0; xi < 16; ++xi) _mm512_storeu_ps(col + xi * P * Cg * NR, out[xi]);
     }
   }
   // Columns past the last 16 tiles (in the last panel) are computed by the GEMM and never
