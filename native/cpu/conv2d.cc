@@ -1229,6 +1229,7 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
   }
   const float *pdy = dy.f32(), *px = x.f32();
 #if CONVNET_CONV_DIRECT
+  if (winograd_applies(d, g)) return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
   if (direct_filter_applies(d)) return direct_filter(pdy, px, d, g, pdw);
 #endif
   const bool pointwise = is_pointwise(d, g);

@@ -13,15 +13,20 @@
 // U = G g G^T per (k, c) and V = B^T d B per (c, tile t). The GEMMs do 2.25x fewer
 // multiply-adds than the direct convolution; the transforms cost a few adds per value.
 //
-// Work is split into items (group, a run of tiles across the batch); an item transforms its
+// Forward (and backward-data, the same convolution with flipped, transposed weights): work is
+// split into items (group, a run of tiles across the batch); an item transforms its
 // inputs into V, runs the 16 GEMMs on one thread, and adds each M_xi into y's tiles. An
 // output's value depends on neither the items nor the thread count (the GEMM's sums run over
 // the channels in a fixed order, gemm.h, and the M_xi are added in order), so its bits do not.
 //
+// Backward-filter: F(3x3, 2x2) below, the GEMMs' sums running over the tiles.
+//
 // conv2d.cc picks this for 3x3 kernels at stride 1 and dilation 1, 16 or more channels in and
 // out per group, on CPUs with AVX-512. Measured on Zen 5 against the direct kernels (2 threads,
-// forward): AlexNet c3 4.8 -> 4.4 ms, c4 3.7 -> 3.2, c5 2.6 -> 2.2, the 64 -> 64 layer on 56x56
-// 3.9 -> 3.3; backward-data 5-10%. CONVNET_WINOGRAD=0 turns it off (conv2d.cc).
+// interleaved A/B, which varied by +-5% between runs): forward AlexNet c3 4.8 -> 4.4 ms, c4
+// 3.7 -> 3.2, c5 2.6 -> 2.2, the 64 -> 64 layer on 56x56 3.9 -> 3.3; backward-data 5-10%;
+// backward-filter AlexNet c3-c5 25-30%, the 64 -> 64 layer 3-6%. CONVNET_WINOGRAD=0 turns it
+// off (conv2d.cc).
 #include "cpu/conv2d_winograd.h"
 
 #include <immintrin.h>
@@ -277,6 +282,119 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
   }
 }
 
+// ---- Backward-filter ----
+// The weight gradient is a correlation of x's 4x4 tiles with dy's 2x2 ones, 3x3 out: F(3x3,
+// 2x2), dw_tile = A'^T [ (G' g G'^T) ⊙ (B'^T d B') ] A' with
+//
+//   B'^T = [1  0 -1  0]    G' = [ 1    0  ]    A'^T = [1  1  1  0]
+//          [0  1  1  0]         [1/2  1/2 ]           [0  1 -1  0]
+//          [0 -1  1  0]         [1/2 -1/2 ]           [0  1  1  1]
+//          [0 -1  0  1]         [ 0    1  ]
+//
+// B'^T is the forward's B^T with its last row negated, so V = B^T d B serves as it is and the
+// signs go into G'' = [1 0; 1/2 1/2; 1/2 -1/2; 0 -1]. Summed over every tile t of the batch,
+// the products are 16 GEMMs: M'_xi[k, c] = sum_t U'_xi[k, t] V_xi[c, t], U' = G'' g G''^T.
+
+// U' of 16 consecutive tiles [t, t + 16) of dy's channel k of group gi (zero past tile `end`):
+// out[xi] lane l is U'[xi] of tile t + l; g[u][w] is dy[k, 2 * ta + u, 2 * tb + w] (0 outside dy).
+__attribute__((target("avx512f"), always_inline)) inline void grad_tiles(const WinogradConv& p, const Tiling& f,
+                                                                         int64_t gi, int64_t k, int64_t t,
+                                                                         int64_t end, const float* pdy,
+                                                                         __m512 (&out)[16]) {
+  const int64_t Kg = p.K / p.groups, TW = f.TW;
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  __m512 g[2][2];
+  g[0][0] = g[0][1] = g[1][0] = g[1][1] = _mm512_setzero_ps();
+  const int64_t t16 = t;
+  for (; t < std::min(t16 + 16, end);) {  // the lanes of one tile row
+    const int64_t r = t / TW, tb = t % TW, l0 = t - t16;
+    const int64_t len = std::min({TW - tb, t16 + 16 - t, end - t});
+    const __mmask16 lm = lanes(l0, l0 + len);
+    const int64_t n = r / f.TH, ta = r % f.TH;
+    const float* yk = pdy + (n * p.K + gi * Kg + k) * p.Ho * p.Wo;
+    const int64_t v0 = 2 * (tb - l0);  // lane 0's first column
+    for (int u = 0; u < 2; ++u) {
+      const int64_t oh = 2 * ta + u;
+      if (oh >= p.Ho) continue;
+      const float* row = yk + oh * p.Wo;
+      const __m512 x0 = _mm512_maskz_loadu_ps(inside(0, p.Wo, v0), row + v0);
+      const __m512 x1 = _mm512_maskz_loadu_ps(inside(0, p.Wo, v0 + 16), row + v0 + 16);
+      g[u][0] = _mm512_mask_mov_ps(g[u][0], lm, _mm512_permutex2var_ps(x0, even, x1));
+      g[u][1] = _mm512_mask_mov_ps(g[u][1], lm, _mm512_permutex2var_ps(x0, odd, x1));
+    }
+    t += len;
+  }
+  const __m512 half = _mm512_set1_ps(0.5f);
+  __m512 h[4][2];  // G'' g
+  for (int w = 0; w < 2; ++w) {
+    h[0][w] = g[0][w];
+    h[1][w] = _mm512_mul_ps(half, _mm512_add_ps(g[0][w], g[1][w]));
+    h[2][w] = _mm512_mul_ps(half, _mm512_sub_ps(g[0][w], g[1][w]));
+    h[3][w] = _mm512_sub_ps(_mm512_setzero_ps(), g[1][w]);
+  }
+  for (int a = 0; a < 4; ++a) {  // (G'' g) G''^T
+    out[4 * a + 0] = h[a][0];
+    out[4 * a + 1] = _mm512_mul_ps(half, _mm512_add_ps(h[a][0], h[a][1]));
+    out[4 * a + 2] = _mm512_mul_ps(half, _mm512_sub_ps(h[a][0], h[a][1]));
+    out[4 * a + 3] = _mm512_sub_ps(_mm512_setzero_ps(), h[a][1]);
+  }
+}
+
+// V of channels [c0, c1) and tiles [t0, t0 + len) into v[xi][c][l] (rows of ld floats, zero
+// from len on).
+__attribute__((target("avx512f"))) void input_rows(const WinogradConv& p, const Tiling& f, int64_t gi, int64_t c0,
+                                                   int64_t c1, int64_t t0, int64_t len, int64_t ld, int64_t Cg,
+                                                   const float* px, float* v) {
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t l = 0; l < len; l += 16) {
+      __m512 out[16];
+      input_tiles(p, f, gi, c, t0 + l, t0 + len, px, out);
+      for (int xi = 0; xi < 16; ++xi) _mm512_storeu_ps(v + (xi * Cg + c) * ld + l, out[xi]);
+    }
+}
+
+// U' of dy's channels [k0, k1), likewise into u[xi][k][l].
+__attribute__((target("avx512f"))) void grad_rows(const WinogradConv& p, const Tiling& f, int64_t gi, int64_t k0,
+                                                  int64_t k1, int64_t t0, int64_t len, int64_t ld, int64_t Kg,
+                                                  const float* pdy, float* u) {
+  for (int64_t k = k0; k < k1; ++k)
+    for (int64_t l = 0; l < len; l += 16) {
+      __m512 out[16];
+      grad_tiles(p, f, gi, k, t0 + l, t0 + len, pdy, out);
+      for (int xi = 0; xi < 16; ++xi) _mm512_storeu_ps(u + (xi * Kg + k) * ld + l, out[xi]);
+    }
+}
+
+// dw of output channels [k0, k1) of group gi from M' ([16][Kg][Cg]), 16 input channels at a
+// time: T = A'^T M (rows), then T A' (columns).
+__attribute__((target("avx512f"))) void filter_rows(const float* m, int64_t gi, int64_t k0, int64_t k1, int64_t Kg,
+                                                    int64_t Cg, float* pdw) {
+  for (int64_t k = k0; k < k1; ++k)
+    for (int64_t c0 = 0; c0 < Cg; c0 += 16) {
+      const __mmask16 mask = lanes(0, std::min<int64_t>(16, Cg - c0));
+      __m512 mm[16];
+      for (int xi = 0; xi < 16; ++xi) mm[xi] = _mm512_maskz_loadu_ps(mask, m + (xi * Kg + k) * Cg + c0);
+      __m512 t[3][4];
+      for (int b = 0; b < 4; ++b) {
+        const __m512 s12 = _mm512_add_ps(mm[4 + b], mm[8 + b]);
+        t[0][b] = _mm512_add_ps(mm[b], s12);
+        t[1][b] = _mm512_sub_ps(mm[4 + b], mm[8 + b]);
+        t[2][b] = _mm512_add_ps(s12, mm[12 + b]);
+      }
+      alignas(64) float out[9][16];
+      for (int i = 0; i < 3; ++i) {
+        const __m512 s12 = _mm512_add_ps(t[i][1], t[i][2]);
+        _mm512_store_ps(out[i * 3 + 0], _mm512_add_ps(t[i][0], s12));
+        _mm512_store_ps(out[i * 3 + 1], _mm512_sub_ps(t[i][1], t[i][2]));
+        _mm512_store_ps(out[i * 3 + 2], _mm512_add_ps(s12, t[i][3]));
+      }
+      float* dst = pdw + ((gi * Kg + k) * Cg + c0) * 9;
+      for (int64_t l = 0; l < std::min<int64_t>(16, Cg - c0); ++l)
+        for (int q = 0; q < 9; ++q) dst[l * 9 + q] = out[q][l];
+    }
+}
+
 }  // namespace
 
 void winograd_conv2d(const float* px, const WinogradConv& p, float* py) {
@@ -317,6 +435,35 @@ void winograd_conv2d(const float* px, const WinogradConv& p, float* py) {
       run_item(p, tiling, it, packed + it.gi * 16 * packed_floats, packed_floats, px, py);
     }
   });
+}
+
+void winograd_conv2d_backward_filter(const float* px, const float* pdy, const WinogradConv& p, float* pdw) {
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
+  const Tiling f{ceil_div(p.Ho, 2), ceil_div(p.Wo, 2)};
+  const int64_t total = p.N * f.TH * f.TW;
+  // The tiles (the GEMMs' K) in chunks fixed by the shapes, V and U' ~2 MiB (4x that: the
+  // 64 -> 64 layer on 56x56 ran 4.5 ms against 4.2); each chunk's products are added into M'
+  // in order.
+  const int64_t chunk = std::clamp<int64_t>(((int64_t{512} << 10) / (16 * (Cg + Kg))) / 16 * 16, 64, ceil_div(total, 16) * 16);
+  float* v = scratch(3, 16 * Cg * chunk);
+  float* u = scratch(4, 16 * Kg * chunk);
+  std::vector<float> m(16 * Kg * Cg);  // M'_xi [Kg, Cg]
+  for (int64_t gi = 0; gi < p.groups; ++gi) {
+    for (int64_t t0 = 0; t0 < total; t0 += chunk) {
+      const int64_t len = std::min(chunk, total - t0), ld = ceil_div(len, 16) * 16;
+      parallel_for(Cg, 1, [&](int64_t c0, int64_t c1) { input_rows(p, f, gi, c0, c1, t0, len, ld, Cg, px, v); });
+      parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { grad_rows(p, f, gi, k0, k1, t0, len, ld, Kg, pdy, u); });
+      // The 16 GEMMs side by side, each on one thread (no hand-over inside a product that is
+      // small when the channels are few).
+      parallel_for(16, 1, [&](int64_t x0, int64_t x1) {
+        for (int64_t xi = x0; xi < x1; ++xi)
+          sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * Kg * ld, ld, v + xi * Cg * ld, ld, t0 == 0 ? 0.0f : 1.0f,
+                m.data() + xi * Kg * Cg, Cg);
+      });
+    }
+    // dw[k][c][i][j] = sum over xi = (a, b) of A'^T[i][a] A'^T[j][b] M'_xi[k][c].
+    parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { filter_rows(m.data(), gi, k0, k1, Kg, Cg, pdw); });
+  }
 }
 
 }  // namespace cpu
