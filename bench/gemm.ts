@@ -1,10 +1,10 @@
 /**
- * GEMM: our sgemm (through matmul) beside OpenBLAS's through NumPy, square sizes 64–2048, at
- * each thread count. Target (issue 2): at least 80% of OpenBLAS single-threaded at 256, 512
- * and 1024.
+ * GEMM: our sgemm (through matmul) beside OpenBLAS's through NumPy and PyTorch's torch.mm
+ * (CPU), square sizes 64–2048, at each thread count. Target (issue 2): at least 80% of
+ * OpenBLAS single-threaded at 256, 512 and 1024.
  */
 import * as cc from '../lib';
-import { runPython, time, type BenchOptions, type Row, type Timing } from './harness';
+import { runPython, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
 
 const NUMPY_SCRIPT = (sizes: number[], quick: boolean) => `
 import json, time, sys
@@ -25,6 +25,30 @@ out["numpy"] = np.__version__
 print(json.dumps(out))
 `;
 
+// The same products through torch.mm, timed the same way (each call on its own).
+const TORCH_SCRIPT = (sizes: number[], threads: number, quick: boolean) => `
+import json, time
+import torch
+torch.set_num_threads(${threads})
+out = {}
+for n in ${JSON.stringify(sizes)}:
+    a = torch.rand(n, n); b = torch.rand(n, n)
+    for _ in range(2): torch.mm(a, b)
+    samples = []; start = time.perf_counter()
+    while len(samples) < ${quick ? 1 : 5} or time.perf_counter() - start < ${quick ? 0 : 0.3}:
+        t0 = time.perf_counter(); torch.mm(a, b); samples.append((time.perf_counter() - t0) * 1e3)
+        if len(samples) >= 1000: break
+    samples.sort()
+    m = len(samples) // 2
+    med = samples[m] if len(samples) % 2 else (samples[m - 1] + samples[m]) / 2
+    out[str(n)] = {"medianMs": med, "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+out["torch"] = torch.__version__
+import re
+m = re.search(r"BLAS_INFO=([^,]+)", torch.__config__.show())
+out["blas"] = m.group(1) if m else "unknown"
+print(json.dumps(out))
+`;
+
 export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[]; peakGflops: Record<number, number> }> {
   const sizes = opts.quick ? [64, 128] : [64, 128, 256, 512, 1024, 2048];
   const rows: Row[] = [];
@@ -40,6 +64,16 @@ export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; note
       const core = /Core: (\S+)/.exec(blas.stderr)?.[1] ?? 'unknown';
       notes.push(`OpenBLAS via NumPy ${(reference as unknown as { numpy: string }).numpy}, ${threads} thread(s), kernel ${core}`);
     }
+    const torch = runPython(TORCH_SCRIPT(sizes, threads, opts.quick), {}, torchPython('cpu'));
+    let torchTimes: Record<string, Timing> = {};
+    if ('error' in torch) notes.push(`PyTorch not measured at ${threads} thread(s): ${torch.error}`);
+    else {
+      torchTimes = torch.result as Record<string, Timing>;
+      const info = torchTimes as unknown as { torch: string; blas: string };
+      // torch.mm calls the BLAS PyTorch was built with: Debian's python3-torch says "generic",
+      // the system's libblas.so.3 (the reference BLAS unless an optimised one is installed).
+      if (threads === opts.threads[0]) notes.push(`PyTorch ${info.torch} (CPU), torch.mm through its BLAS (BLAS_INFO=${info.blas}${info.blas === 'generic' ? ': the system libblas.so.3' : ''}); OpenBLAS is the GEMM to beat`);
+    }
     cc.setNumThreads(threads);
     for (const n of sizes) {
       const a = cc.rand([n, n]), b = cc.rand([n, n]);
@@ -52,7 +86,7 @@ export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; note
         await cc.sync();
       }, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : {});
       const perProduct = { medianMs: t.medianMs / inner, minMs: t.minMs / inner, maxMs: t.maxMs / inner, repeats: t.repeats };
-      rows.push({ case: `gemm ${n}x${n}x${n}`, threads, flops: 2 * n * n * n, ours: perProduct, references: { OpenBLAS: reference[String(n)] } });
+      rows.push({ case: `gemm ${n}x${n}x${n}`, threads, flops: 2 * n * n * n, ours: perProduct, references: { OpenBLAS: reference[String(n)], PyTorch: torchTimes[String(n)] } });
       a.dispose();
       b.dispose();
     }

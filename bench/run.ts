@@ -27,7 +27,7 @@ interface Group {
 
 const GROUPS: Record<string, Group> = {
   conv: { references: ['PyTorch'], run: benchConv, cuda: { references: ['PyTorch', 'cuDNN best'] } },
-  gemm: { references: ['OpenBLAS'], run: benchGemm },
+  gemm: { references: ['OpenBLAS', 'PyTorch'], run: benchGemm },
   loss: { references: ['PyTorch'], run: benchLoss },
   pool: { references: ['PyTorch'], run: benchPool },
   layers: { references: ['PyTorch'], run: benchLayers },
