@@ -29,17 +29,26 @@
 // off (conv2d.cc).
 #include "cpu/conv2d_winograd.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "core/error.h"
 #include "cpu/gemm.h"
+
+// Only with AVX-512 (conv2d.cc asks for the GEMM's AVX-512 kernel before it calls these);
+// CONVNET_PORTABLE_ONLY builds the fallbacks alone (to check that they compile on x86 too).
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(CONVNET_PORTABLE_ONLY)
+#define CONVNET_WINOGRAD 1
+#include <immintrin.h>
+#else
+#define CONVNET_WINOGRAD 0
+#endif
 
 namespace convnet {
 namespace cpu {
+#if CONVNET_WINOGRAD
 namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -466,5 +475,15 @@ void winograd_conv2d_backward_filter(const float* px, const float* pdy, const Wi
   }
 }
 
+#else  // never called where there is no AVX-512 (see conv2d.cc's winograd_applies)
+
+void winograd_conv2d(const float*, const WinogradConv&, float*) {
+  fail("E_INTERNAL", "the Winograd convolution needs AVX-512 and this build has none");
+}
+void winograd_conv2d_backward_filter(const float*, const float*, const WinogradConv&, float*) {
+  fail("E_INTERNAL", "the Winograd convolution needs AVX-512 and this build has none");
+}
+
+#endif
 }  // namespace cpu
 }  // namespace convnet

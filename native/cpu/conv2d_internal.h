@@ -1,0 +1,64 @@
+// Shared by the convolution's files: conv2d.cc (the entry points, the choice of method, the
+// im2col + GEMM paths), conv2d_direct.cc (the direct AVX-512 kernels), conv2d_winograd.cc.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/storage.h"
+#include "ops/types.h"
+
+namespace convnet {
+namespace cpu {
+namespace conv2d_impl {
+
+struct Dims {
+  int64_t N, C, H, W;     // x
+  int64_t K, kh, kw;      // w [K, Cg, kh, kw]
+  int64_t Ho, Wo;         // y
+  int64_t groups, Cg, Kg;
+  int64_t ckk;            // rows of col: Cg * kh * kw
+  int64_t hw, hw_out;     // H * W, Ho * Wo
+};
+
+inline Dims dims_of(const Shape& x, const Shape& w, const Shape& y, int64_t groups) {
+  Dims d;
+  d.N = x[0], d.C = x[1], d.H = x[2], d.W = x[3];
+  d.K = w[0], d.kh = w[2], d.kw = w[3];
+  d.Ho = y[2], d.Wo = y[3];
+  d.groups = groups;
+  d.Cg = d.C / groups, d.Kg = d.K / groups;
+  d.ckk = d.Cg * d.kh * d.kw;
+  d.hw = d.H * d.W, d.hw_out = d.Ho * d.Wo;
+  return d;
+}
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
+
+// Scratch memory (col, gathered dy, GEMM outputs, partial dw, padded copies), kept per thread
+// and per use between calls (conv2d.cc). slot < 3.
+float* scratch(int slot, int64_t n);
+
+// ---- The direct kernels (conv2d_direct.cc) ----
+// The weight of output channel k of group gi at tap r < ckk is pw[gi * group_stride + k *
+// k_stride + offset[r]]: the forward's w itself, or backward-data's flipped transpose of it.
+
+// 4..16 output channels a group, lanes across channels (LeNet's c3).
+bool direct_forward_applies(const Dims& d);
+void direct_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
+                    float* py);
+// More than 16 output channels a group, stride 1: blocks of 32 or 48 channels.
+bool direct32_applies(const Dims& d, const Conv2dGeometry& g);
+void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_stride, const std::vector<int64_t>& offset,
+              const float* pb, const Dims& d, const Conv2dGeometry& g, float* py);
+// At most 8 output channels a group, stride 1 along rows: lanes along the row.
+bool narrow_applies(const Dims& d, const Conv2dGeometry& g);
+void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64_t k_stride,
+                   const std::vector<int64_t>& offset, const float* pb, const Dims& d, const Conv2dGeometry& g,
+                   float* py);
+// Backward-filter for kernel widths 3, 5 and 11.
+bool direct_filter_applies(const Dims& d);
+void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2dGeometry& g, float* pdw);
+
+}  // namespace conv2d_impl
+}  // namespace cpu
+}  // namespace convnet
