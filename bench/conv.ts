@@ -68,6 +68,22 @@ out["torch"] = torch.__version__
 print(json.dumps(out))
 `;
 
+/** The three timed calls of a layer: the forward op and the two halves of its backward. */
+function directions(l: Layer, x: cc.Tensor, w: cc.Tensor, b: cc.Tensor, dy: cc.Tensor): Record<(typeof DIRECTIONS)[number], () => cc.Tensor> {
+  if (l.transposed) {
+    return {
+      forward: () => cc.F.convTranspose2d(x, w, b, l.o),
+      'backward-data': () => convTranspose2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
+      'backward-filter': () => convTranspose2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
+    };
+  }
+  return {
+    forward: () => cc.F.conv2d(x, w, b, l.o),
+    'backward-data': () => conv2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
+    'backward-filter': () => conv2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
+  };
+}
+
 function flopsOf(l: Layer): number {
   const y = cc.tidy(() => cc.F.conv2d(cc.zeros(l.x), cc.zeros(l.w), null, l.o).shape);
   return 2 * y[0] * y[1] * y[2] * y[3] * l.w[1] * l.w[2] * l.w[3];
@@ -93,17 +109,7 @@ export async function benchConv(opts: BenchOptions): Promise<GroupResult> {
       const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), b = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
       const y = l.transposed ? cc.F.convTranspose2d(x, w, b, l.o) : cc.F.conv2d(x, w, b, l.o);
       const dy = cc.randn(y.shape);
-      const run: Record<(typeof DIRECTIONS)[number], () => cc.Tensor> = l.transposed
-        ? {
-          forward: () => cc.F.convTranspose2d(x, w, b, l.o),
-          'backward-data': () => convTranspose2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
-          'backward-filter': () => convTranspose2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
-        }
-        : {
-          forward: () => cc.F.conv2d(x, w, b, l.o),
-          'backward-data': () => conv2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
-          'backward-filter': () => conv2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
-        };
+      const run = directions(l, x, w, b, dy);
       const flops = flopsOfAny(l);
       for (const direction of DIRECTIONS) {
         const ours = await time(async () => {
@@ -168,17 +174,7 @@ async function benchConvCuda(opts: BenchOptions): Promise<GroupResult> {
       const x = onGpu(l.x), w = onGpu(l.w, 0.1), b = onGpu([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
       const y = l.transposed ? cc.F.convTranspose2d(x, w, b, l.o) : cc.F.conv2d(x, w, b, l.o);
       const dy = onGpu(y.shape);
-      const run: Record<(typeof DIRECTIONS)[number], () => cc.Tensor> = l.transposed
-        ? {
-          forward: () => cc.F.convTranspose2d(x, w, b, l.o),
-          'backward-data': () => convTranspose2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
-          'backward-filter': () => convTranspose2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
-        }
-        : {
-          forward: () => cc.F.conv2d(x, w, b, l.o),
-          'backward-data': () => conv2dBackward(dy, x, w, l.o, { needWeight: false, needBias: false }).dx as cc.Tensor,
-          'backward-filter': () => conv2dBackward(dy, x, w, l.o, { needInput: false, needBias: false }).dw as cc.Tensor,
-        };
+      const run = directions(l, x, w, b, dy);
       const flops = flopsOfAny(l);
       for (const direction of DIRECTIONS) {
         const name = `${l.name} ${direction}`;
