@@ -247,7 +247,7 @@ struct Direct32Args {
   int kg;
 };
 
-// V vectors (16 channels each) of the block's 32: V = 1 for a last block of <= 16 channels.
+// V vectors (16 channels each): fewer than the block's (32 or 48) for a last block of fewer channels.
 template <int UW, int V>
 struct Direct32Row {
   __attribute__((target("avx512f"))) static void run(const Direct32Args& a) {
