@@ -22,19 +22,20 @@
 // Backward-filter: F(3x3, 2x2) below, the GEMMs' sums running over the tiles.
 //
 // conv2d.cc picks this for 3x3 kernels at stride 1 and dilation 1, 16 or more channels in and
-// out per group, on CPUs with AVX-512. Measured on Zen 5 against the direct kernels (2 threads,
-// interleaved A/B, which varied by +-5% between runs): forward AlexNet c3 4.8 -> 4.4 ms, c4
-// 3.7 -> 3.2, c5 2.6 -> 2.2, the 64 -> 64 layer on 56x56 3.9 -> 3.3; backward-data 5-10%;
-// backward-filter AlexNet c3-c5 25-30%, the 64 -> 64 layer 3-6%. CONVNET_WINOGRAD=0 turns it
-// off (conv2d.cc).
+// out per group, on CPUs with AVX-512. Measured on Zen 5, 2 threads (`npm run bench -- conv`):
+// AlexNet c3-c5 and the 64 -> 64 layer on 56x56 went from 0.95-1.05x PyTorch-CPU's speed with
+// the direct kernels to 1.16-1.41x, in all three directions. Dilated layers stay direct: split
+// into their dilation phases (dense convolutions of subsampled images), they measured 1.25-2x
+// slower than the direct kernels (the split and merge, and small images' poor tiling).
+// CONVNET_WINOGRAD=0 turns it off (conv2d.cc).
 #include "cpu/conv2d_winograd.h"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
-#include "core/thread_pool.h"
 #include "core/error.h"
+#include "core/thread_pool.h"
 #include "cpu/gemm.h"
 
 // Only with AVX-512 (conv2d.cc asks for the GEMM's AVX-512 kernel before it calls these);
