@@ -197,6 +197,8 @@ describe('F.conv2d', () => {
       { x: [3, 16, 9, 10], w: [16, 16, 3, 3], o: {}, bias: true, what: 'Winograd, no padding (7 x 8 outputs)' },
       { x: [1, 24, 7, 5], w: [17, 24, 3, 3], o: { padding: 2 }, what: 'Winograd, padding 2 (9 x 7 outputs), 17 channels' },
       { x: [2, 16, 40, 40], w: [16, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, 800 tiles (items of whole panels across images)' },
+      { x: [3, 16, 3, 3], w: [20, 16, 3, 3], o: {}, bias: true, what: 'Winograd, one output per image (tiles cut to 1 x 1)' },
+      { x: [2, 17, 1, 9], w: [16, 17, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, one row of 9 (padding on both sides of a 1-row image)' },
       // At most 8 output channels per group, stride 1 along rows, rows of 10 or more: the direct
       // AVX-512 kernel with the lanes along the row (forward; backward-data when x has at most 8
       // channels per group and the stride is 1).
