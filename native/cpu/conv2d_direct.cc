@@ -119,22 +119,25 @@ constexpr auto kSliding5 = sliding_table<5>(std::make_integer_sequence<int, kDir
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-// y[k * positions + p] = t[p * 16 + k] for k < kg: 16 x 16 blocks transposed in registers,
-// stored as whole vectors (the last block's tail one float at a time).
-__attribute__((target("avx512f"))) void positions_to_planes(const float* t, int64_t positions, int kg, float* y) {
-  for (int64_t p0 = 0; p0 < positions; p0 += 16) {
-    const int64_t n = std::min<int64_t>(16, positions - p0);
-    __m512 r[16];
-    for (int i = 0; i < 16; ++i) r[i] = i < n ? _mm512_loadu_ps(t + (p0 + i) * 16) : _mm512_setzero_ps();
-    transpose16x16(r);
-    for (int k = 0; k < kg; ++k) {
-      float* out = y + k * positions + p0;
-      if (n == 16) {
-        _mm512_storeu_ps(out, r[k]);
-      } else {
-        alignas(64) float tail[16];
-        _mm512_store_ps(tail, r[k]);
-        for (int64_t i = 0; i < n; ++i) out[i] = tail[i];
+// y[k * ys + p] = t[p * stride + k] for k < kg, p < positions: 16 x 16 blocks transposed in
+// registers, stored as whole vectors (the last block's tail one float at a time).
+__attribute__((target("avx512f"))) void positions_to_planes(const float* t, int64_t stride, int64_t positions, int kg,
+                                                            float* y, int64_t ys) {
+  for (int k0 = 0; k0 < kg; k0 += 16) {
+    for (int64_t p0 = 0; p0 < positions; p0 += 16) {
+      const int64_t n = std::min<int64_t>(16, positions - p0);
+      __m512 r[16];
+      for (int i = 0; i < 16; ++i) r[i] = i < n ? _mm512_loadu_ps(t + (p0 + i) * stride + k0) : _mm512_setzero_ps();
+      transpose16x16(r);
+      for (int k = 0; k < std::min(16, kg - k0); ++k) {
+        float* out = y + (k0 + k) * ys + p0;
+        if (n == 16) {
+          _mm512_storeu_ps(out, r[k]);
+        } else {
+          alignas(64) float tail[16];
+          _mm512_store_ps(tail, r[k]);
+          for (int64_t i = 0; i < n; ++i) out[i] = tail[i];
+        }
       }
     }
   }
@@ -210,7 +213,7 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
           table[uw - 1](a);
         }
       }
-      positions_to_planes(t, d.hw_out, static_cast<int>(d.Kg), py + (n * d.K + gi * d.Kg) * d.hw_out);
+      positions_to_planes(t, 16, d.hw_out, static_cast<int>(d.Kg), py + (n * d.K + gi * d.Kg) * d.hw_out, d.hw_out);
     }
   });
 }
@@ -261,9 +264,7 @@ struct Direct32Args {
   const int64_t* tap;  // [ckk] offset of tap r from an output position's top-left input
   int64_t ckk;
   const float* bias;   // bw floats (zero past kg)
-  float* y;            // y[k * ys + u] for k < kg, u < UW
-  int64_t ys;
-  int kg;
+  float* y;            // y[u * bw + k]: the tile's outputs position by position
 };
 
 // V vectors (16 channels each): fewer than the block's (32 or 48) for a last block of fewer channels.
@@ -288,16 +289,10 @@ struct Direct32Row {
         for (int v = 0; v < V; ++v) acc[u][v] = _mm512_fmadd_ps(xb, w[v], acc[u][v]);
       }
     }
-    alignas(64) float t[UW][16 * V];
 #pragma GCC unroll 16
     for (int u = 0; u < UW; ++u)
 #pragma GCC unroll 3
-      for (int v = 0; v < V; ++v) _mm512_store_ps(t[u] + 16 * v, _mm512_add_ps(acc[u][v], _mm512_loadu_ps(a.bias + 16 * v)));
-    for (int k = 0; k < a.kg; ++k) {
-      float* yk = a.y + k * a.ys;
-#pragma GCC unroll 16
-      for (int u = 0; u < UW; ++u) yk[u] = t[u][k];
-    }
+      for (int v = 0; v < V; ++v) _mm512_storeu_ps(a.y + u * a.bw + 16 * v, _mm512_add_ps(acc[u][v], _mm512_loadu_ps(a.bias + 16 * v)));
   }
 };
 
@@ -433,10 +428,14 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         const int64_t j = it / items, item = it % items, gi = item / blocks, k0 = (item % blocks) * bw;
         Direct32Args a;
         a.wt = wt + item * (d.ckk + 1) * bw, a.bw = bw, a.bias = a.wt + d.ckk * bw, a.tap = tap.data(), a.ckk = d.ckk;
-        a.ys = d.hw_out, a.kg = static_cast<int>(std::min(bw, d.Kg - k0));
+        const int kg = static_cast<int>(std::min(bw, d.Kg - k0));
         const float* xg = xsrc + (j * d.C + gi * d.Cg) * in.xs;
         float* yg = py + ((n0 + j) * d.K + gi * d.Kg + k0) * d.hw_out;
-        const int vectors = (a.kg + 15) / 16;
+        // The band's outputs position by position first (whole vectors), then into the channel
+        // planes by 16x16 register transposes (positions_to_planes), instead of each tile
+        // storing its transposed outputs one float at a time.
+        float* t = scratch(2, (oh1 - oh0) * d.Wo * bw);
+        const int vectors = (kg + 15) / 16;
         const Direct32Fn* table = vectors == 3 ? kDirect48Rows.data() : vectors == 2 ? kDirect32Rows.data() : kDirect16Rows.data();
         // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
         const int64_t tiles = ceil_div(d.Wo, direct32_positions(vectors)), width = ceil_div(d.Wo, tiles);
@@ -444,10 +443,11 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
           for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += width) {
             const int64_t uw = std::min(width, d.Wo - ow0);
             a.x = xg + oh * g.stride_h * in.ws + ow0;
-            a.y = yg + oh * d.Wo + ow0;
+            a.y = t + ((oh - oh0) * d.Wo + ow0) * bw;
             table[uw - 1](a);
           }
         }
+        positions_to_planes(t, bw, (oh1 - oh0) * d.Wo, kg, yg + oh0 * d.Wo, d.hw_out);
       }
     });
   });
