@@ -31,10 +31,8 @@
 // partials are added into dw in chunk order (dw = p0, dw += p1, ...) however many of them
 // were computed at once. nb depends on the shapes only.
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include "core/error.h"
