@@ -50,18 +50,17 @@ namespace conv2d_impl {
 // Scratch memory (col, gathered dy, GEMM outputs, partial dw), kept per thread and per use
 // between calls: a fresh multi-megabyte allocation per call costs a page fault per 4 KiB, a
 // large share of a small convolution's time. Grows to the largest request; an op never holds
-// more than its chunk size allows (~8 MiB of col). slot < kScratchSlots.
+// more than its chunk size allows (~8 MiB of col).
 float* scratch(int slot, int64_t n) {
-  constexpr int kScratchSlots = 3;
   thread_local std::vector<float> buffers[kScratchSlots];
   std::vector<float>& b = buffers[slot];
-  if (static_cast<int64_t>(b.size()) < n) {
+  if (static_cast<int64_t>(b.size()) < n + 16) {
     b = std::vector<float>();  // free first, so that old and new do not coexist
-    b.resize(static_cast<size_t>(n));
+    b.resize(static_cast<size_t>(n + 16));
   }
-  return b.data();
+  const uintptr_t at = reinterpret_cast<uintptr_t>(b.data());  // 64-byte aligned: whole cache lines
+  return b.data() + (64 - at % 64) % 64 / sizeof(float);
 }
-
 
 }  // namespace conv2d_impl
 

@@ -34,8 +34,10 @@ inline Dims dims_of(const Shape& x, const Shape& w, const Shape& y, int64_t grou
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
 
-// Scratch memory (col, gathered dy, GEMM outputs, partial dw, padded copies), kept per thread
-// and per use between calls (conv2d.cc). slot < 3.
+// Scratch memory (col, gathered dy, GEMM outputs, partial dw, padded copies, Winograd's
+// transforms), kept per thread and per use between calls, 64-byte aligned (conv2d.cc). A
+// method may use any slot below kScratchSlots; none holds one across a call to another method.
+constexpr int kScratchSlots = 6;
 float* scratch(int slot, int64_t n);
 
 // ---- The direct kernels (conv2d_direct.cc) ----

@@ -36,6 +36,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "cpu/conv2d_internal.h"
 #include "cpu/gemm.h"
 
 // Only with AVX-512 (conv2d.cc asks for the GEMM's AVX-512 kernel before it calls these);
@@ -52,7 +53,8 @@ namespace cpu {
 #if CONVNET_WINOGRAD
 namespace {
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+using conv2d_impl::ceil_div;
+using conv2d_impl::scratch;  // slots 0-2: an item's V, M, y; 3-5: the caller's U (or V, U', M')
 
 // The GEMM's B operand, V_xi, kept in the GEMM's panel order: panel q (columns [q * NR,
 // q * NR + NR)) holds rows c = 0..Cg-1 of NR floats each, so the GEMM reads it in place.
@@ -71,18 +73,6 @@ class ReadyPanels : public SgemmPanelSource {
   const float* v_;
   int64_t rows_, nr_;
 };
-
-// Scratch kept per thread between calls (fresh multi-megabyte buffers fault in every page).
-float* scratch(int slot, int64_t n) {  // 64-byte aligned
-  thread_local std::vector<float> buffers[5];  // V, M, y; U and the packed U (the calling thread's)
-  std::vector<float>& b = buffers[slot];
-  if (static_cast<int64_t>(b.size()) < n + 16) {
-    b = std::vector<float>();
-    b.resize(static_cast<size_t>(n + 16));
-  }
-  const uintptr_t at = reinterpret_cast<uintptr_t>(b.data());
-  return b.data() + ((64 - at % 64) % 64) / sizeof(float);
-}
 
 // The lanes of v0 + [0, 16) inside [lo, hi).
 __attribute__((target("avx512f"))) inline __mmask16 inside(int64_t lo, int64_t hi, int64_t v0) {
@@ -351,28 +341,19 @@ __attribute__((target("avx512f"), always_inline)) inline void grad_tiles(const W
   }
 }
 
-// V of channels [c0, c1) and tiles [t0, t0 + len) into v[xi][c][l] (rows of ld floats, zero
-// from len on).
-__attribute__((target("avx512f"))) void input_rows(const WinogradConv& p, const Tiling& f, int64_t gi, int64_t c0,
-                                                   int64_t c1, int64_t t0, int64_t len, int64_t ld, int64_t Cg,
-                                                   const float* px, float* v) {
+// The 16 transformed values of channels [c0, c1) of `src` and tiles [t0, t0 + len) into
+// out[xi][c][l] (rows of ld floats, zero from len on; `channels` rows per xi): V of x's
+// channels (kGrad false) or U' of dy's (kGrad true).
+template <bool kGrad>
+__attribute__((target("avx512f"))) void transform_rows(const WinogradConv& p, const Tiling& f, int64_t gi, int64_t c0,
+                                                       int64_t c1, int64_t t0, int64_t len, int64_t ld,
+                                                       int64_t channels, const float* src, float* out) {
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t l = 0; l < len; l += 16) {
-      __m512 out[16];
-      input_tiles(p, f, gi, c, t0 + l, t0 + len, px, out);
-      for (int xi = 0; xi < 16; ++xi) _mm512_storeu_ps(v + (xi * Cg + c) * ld + l, out[xi]);
-    }
-}
-
-// U' of dy's channels [k0, k1), likewise into u[xi][k][l].
-__attribute__((target("avx512f"))) void grad_rows(const WinogradConv& p, const Tiling& f, int64_t gi, int64_t k0,
-                                                  int64_t k1, int64_t t0, int64_t len, int64_t ld, int64_t Kg,
-                                                  const float* pdy, float* u) {
-  for (int64_t k = k0; k < k1; ++k)
-    for (int64_t l = 0; l < len; l += 16) {
-      __m512 out[16];
-      grad_tiles(p, f, gi, k, t0 + l, t0 + len, pdy, out);
-      for (int xi = 0; xi < 16; ++xi) _mm512_storeu_ps(u + (xi * Kg + k) * ld + l, out[xi]);
+      __m512 tile[16];
+      if (kGrad) grad_tiles(p, f, gi, c, t0 + l, t0 + len, src, tile);
+      else input_tiles(p, f, gi, c, t0 + l, t0 + len, src, tile);
+      for (int xi = 0; xi < 16; ++xi) _mm512_storeu_ps(out + (xi * channels + c) * ld + l, tile[xi]);
     }
 }
 
@@ -457,22 +438,22 @@ void winograd_conv2d_backward_filter(const float* px, const float* pdy, const Wi
   const int64_t chunk = std::clamp<int64_t>(((int64_t{512} << 10) / (16 * (Cg + Kg))) / 16 * 16, 64, ceil_div(total, 16) * 16);
   float* v = scratch(3, 16 * Cg * chunk);
   float* u = scratch(4, 16 * Kg * chunk);
-  std::vector<float> m(16 * Kg * Cg);  // M'_xi [Kg, Cg]
+  float* m = scratch(5, 16 * Kg * Cg);  // M'_xi [Kg, Cg], written by the first chunk's GEMMs (beta 0)
   for (int64_t gi = 0; gi < p.groups; ++gi) {
     for (int64_t t0 = 0; t0 < total; t0 += chunk) {
       const int64_t len = std::min(chunk, total - t0), ld = ceil_div(len, 16) * 16;
-      parallel_for(Cg, 1, [&](int64_t c0, int64_t c1) { input_rows(p, f, gi, c0, c1, t0, len, ld, Cg, px, v); });
-      parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { grad_rows(p, f, gi, k0, k1, t0, len, ld, Kg, pdy, u); });
+      parallel_for(Cg, 1, [&](int64_t c0, int64_t c1) { transform_rows<false>(p, f, gi, c0, c1, t0, len, ld, Cg, px, v); });
+      parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { transform_rows<true>(p, f, gi, k0, k1, t0, len, ld, Kg, pdy, u); });
       // The 16 GEMMs side by side, each on one thread (no hand-over inside a product that is
       // small when the channels are few).
       parallel_for(16, 1, [&](int64_t x0, int64_t x1) {
         for (int64_t xi = x0; xi < x1; ++xi)
           sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * Kg * ld, ld, v + xi * Cg * ld, ld, t0 == 0 ? 0.0f : 1.0f,
-                m.data() + xi * Kg * Cg, Cg);
+                m + xi * Kg * Cg, Cg);
       });
     }
     // dw[k][c][i][j] = sum over xi = (a, b) of A'^T[i][a] A'^T[j][b] M'_xi[k][c].
-    parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { filter_rows(m.data(), gi, k0, k1, Kg, Cg, pdw); });
+    parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { filter_rows(m, gi, k0, k1, Kg, Cg, pdw); });
   }
 }
 
