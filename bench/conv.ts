@@ -14,11 +14,11 @@ import * as os from 'os';
 import * as path from 'path';
 import * as cc from '../lib';
 import { conv2dBackward, convTranspose2dBackward, type Conv2dOptions, type ConvTranspose2dOptions } from '../lib/nn/functional/conv';
-import { printTable, runPython, time, torchPython, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
+import { printTable, pythonTimer, runPython, time, torchPython, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
 
-interface Layer { name: string; x: number[]; w: number[]; o: Conv2dOptions & ConvTranspose2dOptions; /** convTranspose2d (w [C, K / groups, kh, kw]) */ transposed?: boolean }
+export interface Layer { name: string; x: number[]; w: number[]; o: Conv2dOptions & ConvTranspose2dOptions; /** convTranspose2d (w [C, K / groups, kh, kw]) */ transposed?: boolean }
 
-const LAYERS: Layer[] = [
+export const LAYERS: Layer[] = [
   { name: 'lenet c1 1>6 5x5', x: [64, 1, 32, 32], w: [6, 1, 5, 5], o: {} },
   { name: 'lenet c3 6>16 5x5', x: [64, 6, 14, 14], w: [16, 6, 5, 5], o: {} },
   { name: 'alex c1 3>96 11x11 s4', x: [8, 3, 227, 227], w: [96, 3, 11, 11], o: { stride: 4 } },
@@ -30,7 +30,7 @@ const LAYERS: Layer[] = [
   { name: 'dilated d2 64>64 3x3', x: [8, 64, 56, 56], w: [64, 64, 3, 3], o: { padding: 2, dilation: 2 } },
   { name: 'dilated d4 64>64 3x3', x: [8, 64, 56, 56], w: [64, 64, 3, 3], o: { padding: 4, dilation: 4 } },
 ];
-const DIRECTIONS = ['forward', 'backward-data', 'backward-filter'] as const;
+export const DIRECTIONS = ['forward', 'backward-data', 'backward-filter'] as const;
 
 // Transposed convolutions, FCN's upsampling (both tables).
 const TRANSPOSED: Layer[] = [
@@ -39,8 +39,9 @@ const TRANSPOSED: Layer[] = [
 ];
 
 const TORCH_SCRIPT = (layers: Layer[], threads: number, quick: boolean) => `
-import json, time
+import json
 import torch
+${pythonTimer(quick, 0.5)}
 torch.set_num_threads(${threads})
 out = {}
 for L in ${JSON.stringify(layers.map((l) => ({ name: l.name, x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1, t: l.transposed ? 1 : 0 })))}:
@@ -56,20 +57,13 @@ for L in ${JSON.stringify(layers.map((l) => ({ name: l.name, x: l.x, w: l.w, s: 
     }
     for direction, fn in fns.items():
         with torch.no_grad():
-            for _ in range(2): fn()
-            samples = []; start = time.perf_counter()
-            while len(samples) < ${quick ? 1 : 5} or time.perf_counter() - start < ${quick ? 0 : 0.5}:
-                t0 = time.perf_counter(); fn(); samples.append((time.perf_counter() - t0) * 1e3)
-                if len(samples) >= 500: break
-        samples.sort(); m = len(samples) // 2
-        med = samples[m] if len(samples) % 2 else (samples[m - 1] + samples[m]) / 2
-        out[L["name"] + " " + direction] = {"medianMs": med, "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+            out[L["name"] + " " + direction] = timed(fn)
 out["torch"] = torch.__version__
 print(json.dumps(out))
 `;
 
 /** The three timed calls of a layer: the forward op and the two halves of its backward. */
-function directions(l: Layer, x: cc.Tensor, w: cc.Tensor, b: cc.Tensor, dy: cc.Tensor): Record<(typeof DIRECTIONS)[number], () => cc.Tensor> {
+export function directions(l: Layer, x: cc.Tensor, w: cc.Tensor, b: cc.Tensor, dy: cc.Tensor): Record<(typeof DIRECTIONS)[number], () => cc.Tensor> {
   if (l.transposed) {
     return {
       forward: () => cc.F.convTranspose2d(x, w, b, l.o),

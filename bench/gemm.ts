@@ -4,46 +4,31 @@
  * OpenBLAS single-threaded at 256, 512 and 1024.
  */
 import * as cc from '../lib';
-import { runPython, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
+import { pythonTimer, runPython, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
 
 const NUMPY_SCRIPT = (sizes: number[], quick: boolean) => `
-import json, time, sys
+import json
 import numpy as np
+${pythonTimer(quick, 0.3)}
 out = {}
 for n in ${JSON.stringify(sizes)}:
     a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)
-    for _ in range(2): a @ b
-    samples = []; start = time.perf_counter()
-    while len(samples) < ${quick ? 1 : 5} or time.perf_counter() - start < ${quick ? 0 : 0.3}:
-        t0 = time.perf_counter(); a @ b; samples.append((time.perf_counter() - t0) * 1e3)
-        if len(samples) >= 1000: break
-    samples.sort()
-    m = len(samples) // 2
-    med = samples[m] if len(samples) % 2 else (samples[m - 1] + samples[m]) / 2
-    out[str(n)] = {"medianMs": med, "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+    out[str(n)] = timed(lambda: a @ b)
 out["numpy"] = np.__version__
 print(json.dumps(out))
 `;
 
 // The same products through torch.mm, timed the same way (each call on its own).
 const TORCH_SCRIPT = (sizes: number[], threads: number, quick: boolean) => `
-import json, time
+import json, re
 import torch
+${pythonTimer(quick, 0.3)}
 torch.set_num_threads(${threads})
 out = {}
 for n in ${JSON.stringify(sizes)}:
     a = torch.rand(n, n); b = torch.rand(n, n)
-    for _ in range(2): torch.mm(a, b)
-    samples = []; start = time.perf_counter()
-    while len(samples) < ${quick ? 1 : 5} or time.perf_counter() - start < ${quick ? 0 : 0.3}:
-        t0 = time.perf_counter(); torch.mm(a, b); samples.append((time.perf_counter() - t0) * 1e3)
-        if len(samples) >= 1000: break
-    samples.sort()
-    m = len(samples) // 2
-    med = samples[m] if len(samples) % 2 else (samples[m - 1] + samples[m]) / 2
-    out[str(n)] = {"medianMs": med, "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+    out[str(n)] = timed(lambda: torch.mm(a, b))
 out["torch"] = torch.__version__
-import re
 m = re.search(r"BLAS_INFO=([^,]+)", torch.__config__.show())
 out["blas"] = m.group(1) if m else "unknown"
 print(json.dumps(out))

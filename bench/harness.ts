@@ -76,6 +76,27 @@ export function summarize(samples: number[]): Timing {
 }
 
 /**
+ * Python source of `timed(fn)`: 2 warm-up calls, then calls until `minRepeats` samples and
+ * `seconds` have passed (1000 at most); returns the Timing dict our side reports. For the
+ * reference scripts, so that every group times its reference the same way.
+ */
+export function pythonTimer(quick: boolean, seconds: number, minRepeats = 5): string {
+  return `
+def timed(fn):
+    import time
+    for _ in range(2): fn()
+    samples = []; start = time.perf_counter()
+    while len(samples) < ${quick ? 1 : minRepeats} or time.perf_counter() - start < ${quick ? 0 : seconds}:
+        t0 = time.perf_counter(); fn(); samples.append((time.perf_counter() - t0) * 1e3)
+        if len(samples) >= 1000: break
+    samples.sort()
+    m = len(samples) // 2
+    med = samples[m] if len(samples) % 2 else (samples[m - 1] + samples[m]) / 2
+    return {"medianMs": med, "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+`;
+}
+
+/**
  * Runs a Python script that prints one JSON object on its last line. Returns null (and the
  * reason) when Python or the module is missing, so the harness still runs without them.
  * OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are removed for this process alone: the machine sets

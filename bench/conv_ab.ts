@@ -1,0 +1,56 @@
+/**
+ * Interleaved A/B timing of one environment switch on the conv group's layers, for judging a
+ * kernel change on a noisy machine: the two settings alternate in one process (10 rounds of
+ * ~150 ms each), so that a neighbour's load falls on both, and the medians are compared.
+ *
+ *   node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 [--threads 2] ["alex c3" ...]
+ *
+ * The switch must be one the addon reads at each call (CONVNET_WINOGRAD is). Layer names are
+ * prefixes of the conv group's cases ("alex c3", "dilated d1"); without any, every 3x3 layer.
+ */
+import { performance } from 'perf_hooks';
+import * as cc from '../lib';
+import { DIRECTIONS, LAYERS, directions } from './conv';
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const threadsAt = args.indexOf('--threads');
+  const threads = threadsAt >= 0 ? Number(args.splice(threadsAt, 2)[1]) : cc.getNumThreads();
+  const [name, a, b, ...filters] = args;
+  if (!name || a === undefined || b === undefined) {
+    console.error('usage: node dist/bench/conv_ab.js VARIABLE VALUE_A VALUE_B [--threads N] [layer prefix ...]');
+    process.exit(2);
+  }
+  cc.setNumThreads(threads);
+  const layers = LAYERS.filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : l.w[2] === 3));
+  console.log(`${name}=${a} against ${name}=${b}, ${threads} thread(s), medians of interleaved rounds`);
+  for (const l of layers) {
+    const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), bias = cc.randn([l.w[0]]);
+    const y = cc.F.conv2d(x, w, bias, l.o);
+    const dy = cc.randn(y.shape);
+    const run = directions(l, x, w, bias, dy);
+    for (const direction of DIRECTIONS) {
+      const samples: Record<string, number[]> = { [a]: [], [b]: [] };
+      for (let round = 0; round < 10; round++) {
+        for (const value of [a, b]) {
+          process.env[name] = value;
+          for (let i = 0; i < 2; i++) { run[direction]().dispose(); cc.syncBlocking(); }
+          const start = performance.now();
+          while (performance.now() - start < 150) {
+            const t0 = performance.now();
+            const out = run[direction]();
+            cc.syncBlocking();
+            samples[value].push(performance.now() - t0);
+            out.dispose();
+          }
+        }
+      }
+      const median = (s: number[]) => s.sort((p, q) => p - q)[s.length >> 1];
+      const ma = median(samples[a]), mb = median(samples[b]);
+      console.log(`${`${l.name} ${direction}`.padEnd(40)} ${a}: ${ma.toFixed(3)} ms  ${b}: ${mb.toFixed(3)} ms  ${b}/${a} ${(mb / ma).toFixed(2)}`);
+    }
+    for (const t of [x, w, bias, y, dy]) t.dispose();
+  }
+}
+
+main();
