@@ -2,6 +2,9 @@
 //
 // Method, chosen from the shapes:
 //   - groups == C > 1 (depthwise, one input channel per group): direct loops, depthwise_conv2d.cc.
+//   - on CPUs with AVX-512, 3x3 and 5x5 kernels at stride 1 and dilation 1 with 16 or more
+//     channels in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc),
+//     forward and backward-data; backward-filter for 3x3.
 //   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
 //       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
 //         lanes along the row (direct_narrow);
@@ -305,20 +308,22 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
   }
 }
 
-// Winograd F(2x2, 3x3) (conv2d_winograd.cc): 3x3 kernels at stride 1 and dilation 1.
+// Winograd F(2x2, 3x3) and F(2x2, 5x5) (conv2d_winograd.cc): 3x3 and 5x5 kernels at stride 1
+// and dilation 1 (backward-filter: 3x3 only).
 // CONVNET_WINOGRAD=0 in the environment turns it off (the direct kernels then run), for
 // comparisons and in case its rounding (a few float32 epsilons of the terms' magnitudes, as
 // the direct sums) matters to someone.
 bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
   const char* env = std::getenv("CONVNET_WINOGRAD");
   if (env && env[0] == '0') return false;
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.kh == 3 && d.kw == 3 && g.stride_h == 1 &&
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && (d.kh == 3 || d.kh == 5) && d.kw == d.kh && g.stride_h == 1 &&
          g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && d.Cg >= 16 && d.Kg >= 16 && d.N > 0 && d.Ho > 0 &&
          d.Wo > 0;
 }
 
 WinogradConv winograd_problem(const Dims& d, const Conv2dGeometry& g) {
   WinogradConv p;
+  p.R = d.kh;
   p.N = d.N, p.C = d.C, p.H = d.H, p.W = d.W, p.K = d.K, p.Ho = d.Ho, p.Wo = d.Wo, p.groups = d.groups;
   p.pad_top = g.pad_top, p.pad_left = g.pad_left;
   return p;
@@ -334,7 +339,7 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
   float* py = y.f32();
   if (winograd_applies(d, g)) {
     WinogradConv p = winograd_problem(d, g);
-    p.w = pw, p.w_group = d.Kg * d.ckk, p.w_out = d.ckk, p.w_in = 9, p.w_row = 3, p.w_col = 1, p.bias = pb;
+    p.w = pw, p.w_group = d.Kg * d.ckk, p.w_out = d.ckk, p.w_in = d.kh * d.kw, p.w_row = d.kw, p.w_col = 1, p.bias = pb;
     return winograd_conv2d(px, p, py);
   }
   // Measured on Zen 5, 64 images, 2 threads: LeNet c1 (6 channels) 0.120 -> 0.057 ms against
@@ -444,9 +449,11 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
     tg.pad_top = g.dilation_h * (d.kh - 1) - g.pad_top;
     tg.pad_left = g.dilation_w * (d.kw - 1) - g.pad_left;
     if (tg.pad_top >= 0 && tg.pad_left >= 0 && winograd_applies(t, tg)) {
-      // The weight of dx's channel o from dy's channel q at tap (i, j): w[q, o, 2 - i, 2 - j].
+      // The weight of dx's channel o from dy's channel q at tap (i, j): w[q, o, R-1 - i, R-1 - j].
       WinogradConv p = winograd_problem(t, tg);
-      p.w = pw + 8, p.w_group = d.Kg * d.ckk, p.w_out = 9, p.w_in = d.ckk, p.w_row = -3, p.w_col = -1, p.bias = pb;
+      const int64_t taps = d.kh * d.kw;
+      p.w = pw + taps - 1, p.w_group = d.Kg * d.ckk, p.w_out = taps, p.w_in = d.ckk, p.w_row = -d.kw, p.w_col = -1;
+      p.bias = pb;
       return winograd_conv2d(pdy, p, pdx);
     }
     // LeNet c3 (16 -> 6 channels), 2 threads: 0.275 -> 0.198 ms against im2col + GEMM.
@@ -501,7 +508,7 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
     return;
   }
   const float *pdy = dy.f32(), *px = x.f32();
-  if (winograd_applies(d, g)) return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
+  if (d.kh == 3 && winograd_applies(d, g)) return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
   if (direct_filter_applies(d)) return direct_filter(pdy, px, d, g, pdw);
   const bool pointwise = is_pointwise(d, g);
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);

@@ -1,33 +1,41 @@
-// Winograd F(2x2, 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural
-// Networks", 2016). A 2x2 tile of outputs from a 4x4 tile d of inputs and a 3x3 filter g:
+// Winograd F(2x2, 3x3) and F(2x2, 5x5) convolutions (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", 2016). A 2x2 tile of outputs from an A x A tile d of inputs
+// (A = R + 1) and an R x R filter g:
 //
 //   Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A,
+//
+// with the matrices of `Transform<R>` below. For 3x3:
 //
 //   B^T = [1  0 -1  0]    G = [ 1    0    0 ]    A^T = [1  1  1  0]
 //         [0  1  1  0]        [1/2  1/2  1/2]          [0  1 -1 -1]
 //         [0 -1  1  0]        [1/2 -1/2  1/2]
 //         [0  1  0 -1]        [ 0    0    1 ]
 //
-// 16 multiplies instead of 36. Summed over the input channels, the elementwise products become
-// 16 GEMMs, one per position xi of the 4x4 tile: M_xi[k, t] = sum_c U_xi[k, c] V_xi[c, t], with
-// U = G g G^T per (k, c) and V = B^T d B per (c, tile t). The GEMMs do 2.25x fewer
-// multiply-adds than the direct convolution; the transforms cost a few adds per value.
+// 16 multiplies instead of 36 (5x5: 36 instead of 100). Summed over the input channels, the
+// elementwise products become A * A GEMMs, one per position xi of the tile: M_xi[k, t] =
+// sum_c U_xi[k, c] V_xi[c, t], with U = G g G^T per (k, c) and V = B^T d B per (c, tile t).
+// The GEMMs do 2.25x (5x5: 2.8x) fewer multiply-adds than the direct convolution; the
+// transforms cost a few adds per value.
 //
 // Forward (and backward-data, the same convolution with flipped, transposed weights): work is
 // split into items (group, a run of tiles across the batch); an item transforms its
-// inputs into V, runs the 16 GEMMs on one thread, and adds each M_xi into y's tiles. An
+// inputs into V, runs the GEMMs on one thread, and adds each row of M into y's tiles. An
 // output's value depends on neither the items nor the thread count (the GEMM's sums run over
-// the channels in a fixed order, gemm.h, and the M_xi are added in order), so its bits do not.
+// the channels in a fixed order, gemm.h, and the rows of M are added in order), so its bits do not.
 //
-// Backward-filter: F(3x3, 2x2) below, the GEMMs' sums running over the tiles.
+// Backward-filter (3x3 only): F(3x3, 2x2) below, the GEMMs' sums running over the tiles. (A 5x5
+// one would be F(5x5, 2x2), whose rounding is 15 epsilons of the terms' magnitudes on average
+// over a tile, 7x F(2x2, 5x5)'s: not done; 5x5 backward-filter stays direct.)
 //
-// conv2d.cc picks this for 3x3 kernels at stride 1 and dilation 1, 16 or more channels in and
-// out per group, on CPUs with AVX-512. Measured on Zen 5, 2 threads (`npm run bench -- conv`):
-// AlexNet c3-c5 and the 64 -> 64 layer on 56x56 went from 0.95-1.05x PyTorch-CPU's speed with
-// the direct kernels to 1.16-1.41x, in all three directions. Dilated layers stay direct: split
-// into their dilation phases (dense convolutions of subsampled images), they measured 1.25-2x
-// slower than the direct kernels (the split and merge, and small images' poor tiling).
-// CONVNET_WINOGRAD=0 turns it off (conv2d.cc).
+// conv2d.cc picks this for 3x3 and 5x5 kernels at stride 1 and dilation 1, 16 or more channels
+// in and out per group, on CPUs with AVX-512. Measured on Zen 5, 2 threads (`npm run bench --
+// conv`): AlexNet c3-c5 and the 64 -> 64 layer on 56x56 went from 0.95-1.05x PyTorch-CPU's speed
+// with the direct kernels to 1.16-1.41x, in all three directions; AlexNet's c2 (5x5, 48 -> 128
+// channels a group) forward 7.5 -> 4.9 ms, backward-data 8.0 -> 6.6 ms
+// (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 "alex c2"`). Dilated layers stay
+// direct: split into their dilation phases (dense convolutions of subsampled images), they
+// measured 1.25-2x slower than the direct kernels (the split and merge, and small images' poor
+// tiling). CONVNET_WINOGRAD=0 turns it off (conv2d.cc).
 #include "cpu/conv2d_winograd.h"
 
 #include <algorithm>
@@ -87,10 +95,59 @@ inline __mmask16 lanes(int64_t a, int64_t b) {
   return static_cast<__mmask16>(b > a ? below_b & ~below_a : 0u);
 }
 
-// r = B^T d for four rows d of 16 columns each.
-__attribute__((target("avx512f"), always_inline)) inline void rows_bt(const __m512 (&d)[4], __m512 (&r)[4]) {
-  r[0] = _mm512_sub_ps(d[0], d[2]), r[1] = _mm512_add_ps(d[1], d[2]);
-  r[2] = _mm512_sub_ps(d[2], d[1]), r[3] = _mm512_sub_ps(d[1], d[3]);
+// The transforms of F(2x2, RxR), tiles of A = R + 1 inputs a side (see the top of the file).
+// F(2x2, 5x5) is Toom-Cook's with the points 0, 1, -1, 2, -1/2 and infinity: of the point sets
+// tried (also 0, +-1, +-2 and 0, +-1, +-1/2), the one with the least float32 rounding (2.2
+// epsilons of the terms' magnitudes on average over random 6x6 tiles, 11 at most, against
+// 0.7 and 3.5 for F(2x2, 3x3)). B^T's entries are exact in float32; G's are not (1/3, 1/15),
+// so U = G g G^T carries a rounding of its own, as any weight transform does.
+template <int R>
+struct Transform;
+
+template <>
+struct Transform<3> {
+  static constexpr int A = 4;
+  static constexpr float BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+  static constexpr float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
+  static constexpr float AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+};
+
+template <>
+struct Transform<5> {
+  static constexpr int A = 6;
+  static constexpr float BT[6][6] = {{1, 1.5f, -2, -1.5f, 1, 0},   {0, -1, -2.5f, -0.5f, 1, 0},
+                                     {0, 1, 0.5f, -2.5f, 1, 0},    {0, -0.5f, -1, 0.5f, 1, 0},
+                                     {0, 2, -1, -2, 1, 0},         {0, 1, 1.5f, -2, -1.5f, 1}};
+  static constexpr float G[6][5] = {{1, 0, 0, 0, 0},
+                                    {-1.0f / 3, -1.0f / 3, -1.0f / 3, -1.0f / 3, -1.0f / 3},
+                                    {1.0f / 3, -1.0f / 3, 1.0f / 3, -1.0f / 3, 1.0f / 3},
+                                    {1.0f / 15, 2.0f / 15, 4.0f / 15, 8.0f / 15, 16.0f / 15},
+                                    {-16.0f / 15, 8.0f / 15, -4.0f / 15, 2.0f / 15, -1.0f / 15},
+                                    {0, 0, 0, 0, 1}};
+  static constexpr float AT[2][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -0.5f, 1}};
+};
+
+// out[i] = sum_j m[i][j] in[j] for a constant matrix m: after unrolling, the zeros vanish and
+// the ones become adds and subtracts, as a hand-written transform.
+template <int kRows, int kCols>
+__attribute__((target("avx512f"), always_inline)) inline void apply(const float (&m)[kRows][kCols], const __m512 (&in)[kCols],
+                                                                    __m512 (&out)[kRows]) {
+#pragma GCC unroll 8
+  for (int i = 0; i < kRows; ++i) {
+    __m512 acc = _mm512_setzero_ps();
+    bool any = false;
+#pragma GCC unroll 8
+    for (int j = 0; j < kCols; ++j) {
+      const float c = m[i][j];
+      if (c == 0.0f) continue;
+      if (!any) acc = c == 1.0f ? in[j] : c == -1.0f ? _mm512_sub_ps(_mm512_setzero_ps(), in[j]) : _mm512_mul_ps(_mm512_set1_ps(c), in[j]);
+      else if (c == 1.0f) acc = _mm512_add_ps(acc, in[j]);
+      else if (c == -1.0f) acc = _mm512_sub_ps(acc, in[j]);
+      else acc = _mm512_fmadd_ps(_mm512_set1_ps(c), in[j], acc);
+      any = true;
+    }
+    out[i] = acc;
+  }
 }
 
 // The tiles: 2x2 blocks of outputs, TH rows and TW columns of them per image.
@@ -105,37 +162,37 @@ struct Item {
 };
 
 // U_xi[k][c] = (G g G^T)[xi] for output channels [k0, k1) of group gi; u holds the group's
-// 16 planes [16][Kg][Cg].
+// A * A planes [A * A][Kg][Cg].
+template <int R>
 __attribute__((target("avx512f"))) void transform_weights(const WinogradConv& p, int64_t gi, int64_t k0, int64_t k1, int64_t Kg, int64_t Cg, float* u) {
-  std::vector<float> g(9 * Cg), gg(12 * Cg);  // the taps [9][Cg], then G g [4][3][Cg]
+  using T = Transform<R>;
+  constexpr int A = T::A;
+  std::vector<float> g(R * R * Cg), gg(A * R * Cg);  // the taps [R][R][Cg], then G g [A][R][Cg]
   for (int64_t k = k0; k < k1; ++k) {
     const float* wk = p.w + gi * p.w_group + k * p.w_out;
     for (int64_t c = 0; c < Cg; ++c)
-      for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) g[(i * 3 + j) * Cg + c] = wk[c * p.w_in + i * p.w_row + j * p.w_col];
-    for (int j = 0; j < 3; ++j) {
-      const float *g0 = &g[j * Cg], *g1 = &g[(3 + j) * Cg], *g2 = &g[(6 + j) * Cg];
-      float *r0 = &gg[j * Cg], *r1 = &gg[(3 + j) * Cg], *r2 = &gg[(6 + j) * Cg], *r3 = &gg[(9 + j) * Cg];
-      for (int64_t c = 0; c < Cg; ++c) {
-        r0[c] = g0[c];
-        r1[c] = 0.5f * (g0[c] + g1[c] + g2[c]);
-        r2[c] = 0.5f * (g0[c] - g1[c] + g2[c]);
-        r3[c] = g2[c];
+      for (int i = 0; i < R; ++i)
+        for (int j = 0; j < R; ++j) g[(i * R + j) * Cg + c] = wk[c * p.w_in + i * p.w_row + j * p.w_col];
+    for (int i = 0; i < A; ++i)
+      for (int j = 0; j < R; ++j) {
+        float* r = &gg[(i * R + j) * Cg];
+        for (int64_t c = 0; c < Cg; ++c) {
+          float acc = 0.0f;
+          for (int q = 0; q < R; ++q)
+            if (T::G[i][q] != 0.0f) acc += T::G[i][q] * g[(q * R + j) * Cg + c];
+          r[c] = acc;
+        }
       }
-    }
-    for (int i = 0; i < 4; ++i) {  // (G g) G^T, row i
-      const float *a = &gg[(i * 3) * Cg], *b = &gg[(i * 3 + 1) * Cg], *e = &gg[(i * 3 + 2) * Cg];
-      float* o0 = u + ((i * 4 + 0) * Kg + k) * Cg;
-      float* o1 = u + ((i * 4 + 1) * Kg + k) * Cg;
-      float* o2 = u + ((i * 4 + 2) * Kg + k) * Cg;
-      float* o3 = u + ((i * 4 + 3) * Kg + k) * Cg;
-      for (int64_t c = 0; c < Cg; ++c) {
-        o0[c] = a[c];
-        o1[c] = 0.5f * (a[c] + b[c] + e[c]);
-        o2[c] = 0.5f * (a[c] - b[c] + e[c]);
-        o3[c] = e[c];
+    for (int i = 0; i < A; ++i)  // (G g) G^T, row i
+      for (int j = 0; j < A; ++j) {
+        float* o = u + ((i * A + j) * Kg + k) * Cg;
+        for (int64_t c = 0; c < Cg; ++c) {
+          float acc = 0.0f;
+          for (int q = 0; q < R; ++q)
+            if (T::G[j][q] != 0.0f) acc += T::G[j][q] * gg[(i * R + q) * Cg + c];
+          o[c] = acc;
+        }
       }
-    }
   }
 }
 
@@ -143,107 +200,131 @@ __attribute__((target("avx512f"))) void transform_weights(const WinogradConv& p,
 // `end`): out[xi] lane l is V[xi] of tile t + l. Tile t is tile tb = t % TW of tile row r = t / TW
 // (from the batch's first): d's row a, column b is x[c, 2 * ta + a - pad_top, 2 * tb + b -
 // pad_left] (ta = r % TH of image r / TH), zero outside x. The 16 tiles may lie in a few tile
-// rows; each of d's rows is loaded as the even columns (2 * tb, "e") and odd ones (2 * tb + 1,
-// "o") of its tiles, and the same one tile further on ("e1", "o1": columns 2 * tb + 2, 2 * tb + 3).
+// rows; each of d's rows is loaded as the even columns (2 * tb + 2s) and odd ones (2 * tb + 2s + 1)
+// of its tiles, for s = 0 .. A/2 - 1.
+template <int R>
 __attribute__((target("avx512f"), always_inline)) inline void input_tiles(const WinogradConv& p, const Tiling& f, int64_t gi, int64_t c,
-                                                    int64_t t, int64_t end, const float* px, __m512 (&out)[16]) {
+                                                    int64_t t, int64_t end, const float* px, __m512 (&out)[(R + 1) * (R + 1)]) {
+  using T = Transform<R>;
+  constexpr int A = T::A;
   const int64_t Cg = p.C / p.groups, TW = f.TW;
   const int64_t lo = p.pad_left, hi = p.pad_left + p.W;  // the columns inside x, counted from -pad_left
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-  __m512 e[4], e1[4], o[4], o1[4];
-  for (int a = 0; a < 4; ++a) e[a] = e1[a] = o[a] = o1[a] = _mm512_setzero_ps();
+  __m512 d[A][A];  // d[b][a]: column b, row a; written whole by the first tile row's pass
   const int64_t t16 = t;
-  for (; t < std::min(t16 + 16, end);) {  // the lanes of one tile row
+  for (bool first = true; t < std::min(t16 + 16, end); first = false) {  // the lanes of one tile row
     const int64_t r = t / TW, tb = t % TW, l0 = t - t16;  // lanes l0.. are tiles tb..
     const int64_t len = std::min({TW - tb, t16 + 16 - t, end - t});
     const __mmask16 lm = lanes(l0, l0 + len);
     const int64_t n = r / f.TH, ta = r % f.TH;
     const float* xc = px + (n * p.C + gi * Cg + c) * p.H * p.W;
     const int64_t v0 = 2 * (tb - l0);  // lane 0's first column (+ pad_left)
-    for (int a = 0; a < 4; ++a) {
+    for (int a = 0; a < A; ++a) {
       const int64_t ih = 2 * ta + a - p.pad_top;
-      if (ih < 0 || ih >= p.H) continue;
+      if (ih < 0 || ih >= p.H) {
+        if (first)
+          for (int b = 0; b < A; ++b) d[b][a] = _mm512_setzero_ps();
+        continue;
+      }
       const float* row = xc + ih * p.W - p.pad_left;
-      // 32 columns from v0 (and from v0 + 2), those outside x read as zeros (and not touched).
-      const __m512 x0 = _mm512_maskz_loadu_ps(inside(lo, hi, v0), row + v0);
-      const __m512 x1 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 16), row + v0 + 16);
-      const __m512 x2 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 2), row + v0 + 2);
-      const __m512 x3 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 18), row + v0 + 18);
-      e[a] = _mm512_mask_mov_ps(e[a], lm, _mm512_permutex2var_ps(x0, even, x1));
-      o[a] = _mm512_mask_mov_ps(o[a], lm, _mm512_permutex2var_ps(x0, odd, x1));
-      e1[a] = _mm512_mask_mov_ps(e1[a], lm, _mm512_permutex2var_ps(x2, even, x3));
-      o1[a] = _mm512_mask_mov_ps(o1[a], lm, _mm512_permutex2var_ps(x2, odd, x3));
+      // The same columns of the next channel, which run_item transforms next: the channels'
+      // planes lie far apart, too far for the hardware's prefetcher (without this the loads
+      // below waited on memory for a third of the transform's time with 128 channels).
+      _mm_prefetch(reinterpret_cast<const char*>(row + p.H * p.W + v0), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(row + p.H * p.W + v0 + 16), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(row + p.H * p.W + v0 + 2 * A - 1), _MM_HINT_T0);
+#pragma GCC unroll 4
+      for (int s = 0; s < A / 2; ++s) {  // 32 columns from v0 + 2s, those outside x read as zeros (and not touched)
+        const __m512 x0 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 2 * s), row + v0 + 2 * s);
+        const __m512 x1 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 2 * s + 16), row + v0 + 2 * s + 16);
+        const __m512 e = _mm512_permutex2var_ps(x0, even, x1), o = _mm512_permutex2var_ps(x0, odd, x1);
+        d[2 * s][a] = first ? _mm512_maskz_mov_ps(lm, e) : _mm512_mask_mov_ps(d[2 * s][a], lm, e);
+        d[2 * s + 1][a] = first ? _mm512_maskz_mov_ps(lm, o) : _mm512_mask_mov_ps(d[2 * s + 1][a], lm, o);
+      }
     }
     t += len;
   }
-  __m512 re[4], re1[4], ro[4], ro1[4];  // B^T d
-  rows_bt(e, re), rows_bt(e1, re1), rows_bt(o, ro), rows_bt(o1, ro1);
-  for (int a = 0; a < 4; ++a) {  // (B^T d) B
-    out[4 * a + 0] = _mm512_sub_ps(re[a], re1[a]);
-    out[4 * a + 1] = _mm512_add_ps(ro[a], re1[a]);
-    out[4 * a + 2] = _mm512_sub_ps(re1[a], ro[a]);
-    out[4 * a + 3] = _mm512_sub_ps(ro[a], ro1[a]);
+  __m512 rows[A][A];  // rows[i][b] = (B^T d)[i][b]
+  for (int b = 0; b < A; ++b) {
+    __m512 col[A];
+    apply(T::BT, d[b], col);
+    for (int i = 0; i < A; ++i) rows[i][b] = col[i];
+  }
+  for (int i = 0; i < A; ++i) {  // (B^T d) B
+    __m512 v[A];
+    apply(T::BT, rows[i], v);
+    for (int j = 0; j < A; ++j) out[i * A + j] = v[j];
   }
 }
 
-// One item: its tiles' V, the 16 GEMMs, y. Compiled for AVX-512 (winograd_conv2d runs only
+// One item: its tiles' V, the A * A GEMMs, y. Compiled for AVX-512 (winograd_conv2d runs only
 // where the GEMM's AVX-512 kernel does), so that the transforms' loops vectorize.
+template <int R>
 __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Tiling& f, const Item& it,
                                                  const float* packed, int64_t packed_floats, const float* px,
                                                  float* py) {
+  using T = Transform<R>;
+  constexpr int A = T::A, XI = A * A;
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
   const int64_t TW = f.TW, tiles = it.t1 - it.t0;
   const int64_t NR = sgemm_panel_width(), P = ceil_div(tiles, NR);
-  float* v = scratch(0, 16 * P * Cg * NR);
-  float* m = scratch(1, Kg * tiles);  // one M_xi
+  float* v = scratch(0, XI * P * Cg * NR);
+  float* m = scratch(1, A * Kg * tiles);  // one row of M: M_xi for xi = (a, 0..A-1)
 
   // V, in the GEMM's panel order (zeros past the last tile).
   const int64_t T16 = ceil_div(tiles, 16) * 16;
   for (int64_t c = 0; c < Cg; ++c) {
     for (int64_t t16 = 0; t16 < tiles; t16 += 16) {
-      __m512 out[16];
-      input_tiles(p, f, it.gi, c, it.t0 + t16, it.t1, px, out);
+      __m512 out[XI];
+      input_tiles<R>(p, f, it.gi, c, it.t0 + t16, it.t1, px, out);
       float* col = v + ((t16 / NR) * Cg + c) * NR + t16 % NR;  // xi = 0's panel row
-      for (int xi = 0; xi < 16; ++xi) _mm512_storeu_ps(col + xi * P * Cg * NR, out[xi]);
+      for (int xi = 0; xi < XI; ++xi) _mm512_storeu_ps(col + xi * P * Cg * NR, out[xi]);
     }
   }
   // Columns past the last 16 tiles (in the last panel) are computed by the GEMM and never
   // stored; zeros keep them finite.
   if (T16 % NR != 0)
-    for (int64_t xi = 0; xi < 16; ++xi)
+    for (int64_t xi = 0; xi < XI; ++xi)
       for (int64_t c = 0; c < Cg; ++c) {
         float* row = v + ((xi * P + P - 1) * Cg + c) * NR;
         std::fill(row + T16 % NR, row + NR, 0.0f);
       }
 
-  // y = A^T M A + bias, with M_xi = U_xi V_xi. A^T M A is a sum over xi = (a, b) of
-  // M_xi * (column a of A^T) (row b of A): each M_xi is added into the four outputs of every
-  // tile with coefficients +-1 or 0 as soon as the GEMM has made it, so that only one M_xi
-  // ([Kg, tiles], L1-sized) exists at a time and V, M and y stay in L2. The additions for an
-  // output run in the same order (xi = 0..15) everywhere. The GEMM runs on this thread (inside
-  // a parallel region it does not split).
-  float* y4 = scratch(2, 4 * Kg * T16);          // [k][y00 | y01 | y10 | y11][tile]
-  constexpr float kAT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
-  for (int64_t xi = 0; xi < 16; ++xi) {
-    const ReadyPanels panels(v + xi * P * Cg * NR, Cg, NR);
-    sgemm_packed(Kg, tiles, Cg, 1.0f, packed + xi * packed_floats, panels, 0.0f, m, tiles, 0, 1);
-    const int a = static_cast<int>(xi / 4), b = static_cast<int>(xi % 4);
+  // y = A^T M A + bias, with M_xi = U_xi V_xi, a row of A^T M at a time: the GEMMs make
+  // M_(a, 0..A-1) (A planes [Kg, tiles], L2-sized), which become that row's Z = M_a A (two
+  // values a tile), added into the four outputs of every tile with A^T's column a. So only one
+  // row of M exists at a time and V, M and y stay in L2, and each output is read and written
+  // once per row a, not once per xi. The additions for an output run in the same order (a = 0,
+  // 1, ...) everywhere. The GEMMs run on this thread (inside a parallel region they do not split).
+  float* y4 = scratch(2, 4 * Kg * T16);  // [k][y00 | y01 | y10 | y11][tile]
+  bool started[2] = {false, false};      // each output row's sum starts at its first a with a coefficient
+  for (int a = 0; a < A; ++a) {
+    for (int b = 0; b < A; ++b) {
+      const int64_t xi = a * A + b;
+      const ReadyPanels panels(v + xi * P * Cg * NR, Cg, NR);
+      sgemm_packed(Kg, tiles, Cg, 1.0f, packed + xi * packed_floats, panels, 0.0f, m + b * Kg * tiles, tiles, 0, 1);
+    }
+    bool first[2];
+    __m512 coef[2];
+    for (int u = 0; u < 2; ++u) {
+      first[u] = !started[u] && T::AT[u][a] != 0.0f;
+      started[u] = started[u] || T::AT[u][a] != 0.0f;
+      coef[u] = _mm512_set1_ps(T::AT[u][a]);
+    }
     for (int64_t k = 0; k < Kg; ++k) {
-      const float* mk = m + k * tiles;
       float* yk = y4 + k * 4 * T16;
-      for (int o = 0; o < 4; ++o) {  // o = 2u + w: output (u, w) of the tile
-        const float coef = kAT[o / 2][a] * kAT[o % 2][b];
-        if (coef == 0.0f) continue;
-        const __m512 cv = _mm512_set1_ps(coef);
-        float* yo = yk + o * T16;
-        for (int64_t t = 0; t < tiles; t += 16) {
-          const __mmask16 mask = static_cast<__mmask16>(tiles - t >= 16 ? 0xFFFF : (1u << (tiles - t)) - 1);
-          const __m512 mv = _mm512_maskz_loadu_ps(mask, mk + t);
-          // Each output's sum starts at its first xi with a coefficient: 0 (a, b = 0, 0), 1, 4, 5.
-          const bool first = o == 0 ? xi == 0 : o == 1 ? xi == 1 : o == 2 ? xi == 4 : xi == 5;
-          const __m512 acc = first ? _mm512_setzero_ps() : _mm512_loadu_ps(yo + t);
-          _mm512_storeu_ps(yo + t, _mm512_fmadd_ps(cv, mv, acc));
+      for (int64_t t = 0; t < tiles; t += 16) {
+        const __mmask16 mask = static_cast<__mmask16>(tiles - t >= 16 ? 0xFFFF : (1u << (tiles - t)) - 1);
+        __m512 mb[A], z[2];
+        for (int b = 0; b < A; ++b) mb[b] = _mm512_maskz_loadu_ps(mask, m + (b * Kg + k) * tiles + t);
+        apply(T::AT, mb, z);
+        for (int u = 0; u < 2; ++u) {
+          if (T::AT[u][a] == 0.0f) continue;
+          for (int w = 0; w < 2; ++w) {
+            float* yo = yk + (2 * u + w) * T16 + t;
+            _mm512_storeu_ps(yo, _mm512_fmadd_ps(coef[u], z[w], first[u] ? _mm512_setzero_ps() : _mm512_loadu_ps(yo)));
+          }
         }
       }
     }
@@ -352,7 +433,7 @@ __attribute__((target("avx512f"))) void transform_rows(const WinogradConv& p, co
     for (int64_t l = 0; l < len; l += 16) {
       __m512 tile[16];
       if (kGrad) grad_tiles(p, f, gi, c, t0 + l, t0 + len, src, tile);
-      else input_tiles(p, f, gi, c, t0 + l, t0 + len, src, tile);
+      else input_tiles<3>(p, f, gi, c, t0 + l, t0 + len, src, tile);
       for (int xi = 0; xi < 16; ++xi) _mm512_storeu_ps(out + (xi * channels + c) * ld + l, tile[xi]);
     }
 }
@@ -386,22 +467,23 @@ __attribute__((target("avx512f"))) void filter_rows(const float* m, int64_t gi, 
     }
 }
 
-}  // namespace
 
-void winograd_conv2d(const float* px, const WinogradConv& p, float* py) {
+template <int R>
+void winograd_conv2d_r(const float* px, const WinogradConv& p, float* py) {
+  constexpr int XI = Transform<R>::A * Transform<R>::A;
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
 
   // U = G g G^T for every (group, k, c), then each U_xi [Kg, Cg] packed for the GEMM.
   const int64_t packed_floats = sgemm_packed_a_floats(Kg, Cg);
-  float* u = scratch(3, p.groups * 16 * Kg * Cg);
-  float* packed = scratch(4, p.groups * 16 * packed_floats);
+  float* u = scratch(3, p.groups * XI * Kg * Cg);
+  float* packed = scratch(4, p.groups * XI * packed_floats);
   parallel_for(p.groups * Kg, std::max<int64_t>(1, 4096 / std::max<int64_t>(Cg, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t gi = r0 / Kg; gi * Kg < r1; ++gi) {
       const int64_t k0 = std::max(r0, gi * Kg) - gi * Kg, k1 = std::min(r1, (gi + 1) * Kg) - gi * Kg;
-      transform_weights(p, gi, k0, k1, Kg, Cg, u + gi * 16 * Kg * Cg);
+      transform_weights<R>(p, gi, k0, k1, Kg, Cg, u + gi * XI * Kg * Cg);
     }
   });
-  parallel_for(p.groups * 16, 1, [&](int64_t i0, int64_t i1) {
+  parallel_for(p.groups * XI, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) sgemm_pack_a(false, Kg, Cg, u + i * Kg * Cg, Cg, packed + i * packed_floats);
   });
 
@@ -413,7 +495,7 @@ void winograd_conv2d(const float* px, const WinogradConv& p, float* py) {
   const int64_t NR = sgemm_panel_width(), threads = num_threads();
   constexpr int64_t budget = int64_t{256} << 10;  // floats of V and y per item
   const int64_t total = p.N * tiling.TH * tiling.TW, panels = ceil_div(total, NR);
-  const int64_t fit = std::max<int64_t>(2, budget / (NR * (16 * Cg + 4 * Kg)));  // panels per item
+  const int64_t fit = std::max<int64_t>(2, budget / (NR * (XI * Cg + 4 * Kg)));  // panels per item
   const int64_t count = ceil_div(ceil_div(panels, fit), threads) * threads;
   const int64_t per = std::max<int64_t>(1, ceil_div(panels, count)) * NR;
   std::vector<Item> items;
@@ -423,9 +505,16 @@ void winograd_conv2d(const float* px, const WinogradConv& p, float* py) {
   parallel_for(static_cast<int64_t>(items.size()), 1, [&](int64_t i0, int64_t i1) {
     for (int64_t i = i0; i < i1; ++i) {
       const Item& it = items[i];
-      run_item(p, tiling, it, packed + it.gi * 16 * packed_floats, packed_floats, px, py);
+      run_item<R>(p, tiling, it, packed + it.gi * XI * packed_floats, packed_floats, px, py);
     }
   });
+}
+
+}  // namespace
+
+void winograd_conv2d(const float* px, const WinogradConv& p, float* py) {
+  if (p.R == 5) return winograd_conv2d_r<5>(px, p, py);
+  winograd_conv2d_r<3>(px, p, py);
 }
 
 void winograd_conv2d_backward_filter(const float* px, const float* pdy, const WinogradConv& p, float* pdw) {

@@ -1,14 +1,15 @@
-// Winograd F(2x2, 3x3) convolution (conv2d.cc picks it for 3x3 kernels at stride 1, forward
-// and backward-data). Internal to the CPU backend.
+// Winograd F(2x2, 3x3) and F(2x2, 5x5) convolutions (conv2d.cc picks them for 3x3 and 5x5
+// kernels at stride 1: forward and backward-data, and backward-filter for 3x3). Internal to the CPU backend.
 #pragma once
 #include <cstdint>
 
 namespace convnet {
 namespace cpu {
 
-// One convolution with a 3x3 kernel, stride 1 and dilation 1, of x [N, C, H, W] into
-// y [N, K, Ho, Wo], in `groups` groups (Ho <= H + 2 * pad_top - 2, likewise Wo).
+// One convolution with an R x R kernel (R = 3 or 5), stride 1 and dilation 1, of x [N, C, H, W]
+// into y [N, K, Ho, Wo], in `groups` groups (Ho <= H + 2 * pad_top - (R - 1), likewise Wo).
 struct WinogradConv {
+  int64_t R;
   int64_t N, C, H, W;
   int64_t K, Ho, Wo;
   int64_t groups;
@@ -24,7 +25,7 @@ struct WinogradConv {
 // y = conv(x, w) + bias. Every output is the same arithmetic whatever the thread count.
 void winograd_conv2d(const float* x, const WinogradConv& p, float* y);
 
-// dw [K, C / groups, 3, 3] = the gradient of the weights from x and dy [N, K, Ho, Wo] (p's w
+// dw [K, C / groups, 3, 3] (R = 3 only) = the gradient of the weights from x and dy [N, K, Ho, Wo] (p's w
 // and bias unused); likewise independent of the thread count.
 void winograd_conv2d_backward_filter(const float* x, const float* dy, const WinogradConv& p, float* dw);
 
