@@ -199,13 +199,14 @@ describe('F.conv2d', () => {
       { x: [2, 16, 40, 40], w: [16, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, 800 tiles (items of whole panels across images)' },
       { x: [3, 16, 3, 3], w: [20, 16, 3, 3], o: {}, bias: true, what: 'Winograd, one output per image (tiles cut to 1 x 1)' },
       { x: [2, 17, 1, 9], w: [16, 17, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, one row of 9 (padding on both sides of a 1-row image)' },
-      // 5x5 likewise: Winograd F(2x2, 5x5) (forward and backward-data; backward-filter is direct).
-      { x: [2, 40, 15, 27], w: [96, 20, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: "Winograd 5x5, groups, odd sizes (AlexNet's c2)" },
-      { x: [3, 16, 9, 10], w: [16, 16, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, no padding (5 x 6 outputs)' },
-      { x: [1, 24, 7, 6], w: [17, 24, 5, 5], o: { padding: [4, 1] }, what: 'Winograd 5x5, padding [4, 1] (11 x 4 outputs), 17 channels' },
-      { x: [2, 16, 36, 34], w: [16, 16, 5, 5], o: { padding: 2 }, bias: true, what: 'Winograd 5x5, 612 tiles (items of whole panels across images)' },
-      { x: [3, 16, 5, 5], w: [20, 16, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, one output per image' },
-      { x: [2, 17, 1, 9], w: [16, 17, 5, 5], o: { padding: 2 }, bias: true, what: 'Winograd 5x5, one row of 9 (padding on both sides of a 1-row image)' },
+      // 5x5 with 48 or more channels in and out per group: Winograd F(2x2, 5x5) (forward and
+      // backward-data; backward-filter is direct).
+      { x: [2, 96, 15, 27], w: [96, 48, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: "Winograd 5x5, groups, odd sizes (AlexNet's c2)" },
+      { x: [2, 48, 9, 10], w: [48, 48, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, no padding (5 x 6 outputs)' },
+      { x: [1, 48, 7, 6], w: [49, 48, 5, 5], o: { padding: [4, 1] }, what: 'Winograd 5x5, padding [4, 1] (11 x 4 outputs), 49 channels' },
+      { x: [1, 48, 36, 34], w: [48, 48, 5, 5], o: { padding: 2 }, bias: true, what: 'Winograd 5x5, 306 tiles (items of whole panels)' },
+      { x: [3, 48, 5, 5], w: [50, 48, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, one output per image' },
+      { x: [2, 49, 1, 9], w: [48, 49, 5, 5], o: { padding: 2 }, bias: true, what: 'Winograd 5x5, one row of 9 (padding on both sides of a 1-row image)' },
       // At most 8 output channels per group, stride 1 along rows, rows of 10 or more: the direct
       // AVX-512 kernel with the lanes along the row (forward; backward-data when x has at most 8
       // channels per group and the stride is 1).
@@ -468,7 +469,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([13, 6, 14, 14], [16, 6, 5, 5], {}, 17));                       // direct filter, the images' sum in parts
     runs.push(conv([5, 6, 14, 30], [6, 6, 5, 5], { padding: 1 }, 18));            // narrow (lanes along rows), forward and backward-data
     runs.push(conv([3, 32, 23, 19], [48, 16, 3, 3], { padding: 1, groups: 2 }, 19)); // Winograd (items depend on the thread count)
-    runs.push(conv([3, 40, 15, 27], [96, 20, 5, 5], { padding: 2, groups: 2 }, 20)); // Winograd 5x5, forward and backward-data
+    runs.push(conv([3, 96, 15, 27], [96, 48, 5, 5], { padding: 2, groups: 2 }, 20)); // Winograd 5x5, forward and backward-data
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

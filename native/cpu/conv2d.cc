@@ -2,8 +2,8 @@
 //
 // Method, chosen from the shapes:
 //   - groups == C > 1 (depthwise, one input channel per group): direct loops, depthwise_conv2d.cc.
-//   - on CPUs with AVX-512, 3x3 and 5x5 kernels at stride 1 and dilation 1 with 16 or more
-//     channels in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc),
+//   - on CPUs with AVX-512, 3x3 and 5x5 kernels at stride 1 and dilation 1 with 16 (5x5: 48)
+//     or more channels in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc),
 //     forward and backward-data; backward-filter for 3x3.
 //   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
 //       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
@@ -316,9 +316,15 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
 bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
   const char* env = std::getenv("CONVNET_WINOGRAD");
   if (env && env[0] == '0') return false;
+  // 5x5 transforms cost more a tile, so they pay off only with more channels: measured against
+  // the direct kernels (2 threads), 48 -> 128 channels (AlexNet's c2) 0.65x the time, 128 ->
+  // 128 on 8x8 0.6-0.7x, but 16 -> 16 and 32 -> 64 on 14x14 1.2-2.7x; from 48 both ways,
+  // 0.6-0.95x but for one of ten cases tried (1.1-1.26x: 48 -> 48 on 14x14 forward, 64 ->
+  // 64 on 7x7 backward-data).
+  const int64_t least = d.kh == 5 ? 48 : 16;
   return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && (d.kh == 3 || d.kh == 5) && d.kw == d.kh && g.stride_h == 1 &&
-         g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && d.Cg >= 16 && d.Kg >= 16 && d.N > 0 && d.Ho > 0 &&
-         d.Wo > 0;
+         g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && d.Cg >= least && d.Kg >= least && d.N > 0 &&
+         d.Ho > 0 && d.Wo > 0;
 }
 
 WinogradConv winograd_problem(const Dims& d, const Conv2dGeometry& g) {

@@ -27,8 +27,8 @@
 // one would be F(5x5, 2x2), whose rounding is 15 epsilons of the terms' magnitudes on average
 // over a tile, 7x F(2x2, 5x5)'s: not done; 5x5 backward-filter stays direct.)
 //
-// conv2d.cc picks this for 3x3 and 5x5 kernels at stride 1 and dilation 1, 16 or more channels
-// in and out per group, on CPUs with AVX-512. Measured on Zen 5, 2 threads (`npm run bench --
+// conv2d.cc picks this for 3x3 and 5x5 kernels at stride 1 and dilation 1, 16 (5x5: 48) or more
+// channels in and out per group, on CPUs with AVX-512. Measured on Zen 5, 2 threads (`npm run bench --
 // conv`): AlexNet c3-c5 and the 64 -> 64 layer on 56x56 went from 0.95-1.05x PyTorch-CPU's speed
 // with the direct kernels to 1.16-1.41x, in all three directions; AlexNet's c2 (5x5, 48 -> 128
 // channels a group) forward 7.5 -> 4.9 ms, backward-data 8.0 -> 6.6 ms
