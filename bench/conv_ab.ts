@@ -6,11 +6,27 @@
  *   node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 [--threads 2] ["alex c3" ...]
  *
  * The switch must be one the addon reads at each call (CONVNET_WINOGRAD is). Layer names are
- * prefixes of the conv group's cases ("alex c3", "dilated d1"); without any, every 3x3 layer.
+ * prefixes of the conv group's cases ("alex c3", "dilated d1") or of SWEEP_5X5 below ("sweep5");
+ * without any, every 3x3 layer of the conv group.
  */
 import { performance } from 'perf_hooks';
 import * as cc from '../lib';
-import { DIRECTIONS, LAYERS, directions } from './conv';
+import { DIRECTIONS, LAYERS, directions, type Layer } from './conv';
+
+// 5x5 layers at stride 1 from 16 to 256 channels, behind conv2d.cc's rule for Winograd 5x5 (48
+// or more channels in and out per group): `node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 sweep5`.
+const SWEEP_5X5: Layer[] = [
+  { name: 'sweep5 16>16 28x28', x: [32, 16, 28, 28], w: [16, 16, 5, 5], o: { padding: 2 } },
+  { name: 'sweep5 16>16 12x12', x: [16, 16, 12, 12], w: [16, 16, 5, 5], o: {} },
+  { name: 'sweep5 64>32 28x28', x: [8, 64, 28, 28], w: [32, 64, 5, 5], o: { padding: 2 } },
+  { name: 'sweep5 32>64 14x14', x: [8, 32, 14, 14], w: [64, 32, 5, 5], o: { padding: 2 } },
+  { name: 'sweep5 48>48 14x14', x: [8, 48, 14, 14], w: [48, 48, 5, 5], o: { padding: 2 } },
+  { name: 'sweep5 48>96 28x28', x: [8, 48, 28, 28], w: [96, 48, 5, 5], o: {} },
+  { name: 'sweep5 64>64 7x7', x: [8, 64, 7, 7], w: [64, 64, 5, 5], o: { padding: 2 } },
+  { name: 'sweep5 64>64 32x32 b1', x: [1, 64, 32, 32], w: [64, 64, 5, 5], o: { padding: 2 } },
+  { name: 'sweep5 128>128 8x8', x: [4, 128, 8, 8], w: [128, 128, 5, 5], o: { padding: 2 } },
+  { name: 'sweep5 256>256 13x13', x: [8, 256, 13, 13], w: [256, 256, 5, 5], o: { padding: 2 } },
+];
 
 function main(): void {
   const args = process.argv.slice(2);
@@ -22,7 +38,7 @@ function main(): void {
     process.exit(2);
   }
   cc.setNumThreads(threads);
-  const layers = LAYERS.filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : l.w[2] === 3));
+  const layers = [...LAYERS, ...SWEEP_5X5].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
   console.log(`${name}=${a} against ${name}=${b}, ${threads} thread(s), medians of interleaved rounds`);
   for (const l of layers) {
     const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), bias = cc.randn([l.w[0]]);

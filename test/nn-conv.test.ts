@@ -183,7 +183,7 @@ describe('F.conv2d', () => {
       // More than 16 output channels per group, stride 1, rows of 12 or more: the direct AVX-512
       // kernel of 32-channel blocks (forward; backward-data as the flipped, transposed convolution
       // when the input has more than 16 channels per group too).
-      { x: [2, 24, 15, 27], w: [96, 12, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: 'direct32, blocks of 48 (rows of 9 + 9 + 9), groups' },
+      { x: [2, 40, 15, 27], w: [96, 20, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: 'direct32, blocks of 48 (rows of 9 + 9 + 9), groups' },
       { x: [2, 24, 13, 20], w: [80, 24, 3, 3], o: { padding: 1 }, bias: true, what: 'direct32, blocks of 32 + 32 + 16, rows of 10 + 10' },
       { x: [2, 24, 14, 16], w: [40, 24, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: 'direct32, dilation 2, blocks of 32 + 8' },
       { x: [1, 18, 13, 13], w: [33, 18, 4, 2], o: { padding: 'same' }, bias: true, what: 'direct32, even kernel (asymmetric padding), 32 + 1 channels' },
@@ -463,7 +463,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([2, 64, 21, 22], [24, 64, 3, 3], { padding: 1 }, 11));          // panels from x, batch-wide GEMM
     runs.push(conv([6, 6, 14, 30], [16, 6, 5, 5], { padding: 1 }, 12));            // direct (4..16 channels), sliding
     runs.push(conv([5, 4, 15, 17], [10, 4, 3, 2], { stride: 2, padding: 1 }, 13)); // direct, strided
-    runs.push(conv([3, 24, 15, 27], [96, 12, 5, 5], { padding: 2, groups: 2 }, 14)); // direct32, forward and backward-data
+    runs.push(conv([3, 40, 15, 27], [96, 20, 5, 5], { padding: 2, groups: 2 }, 14)); // direct32, forward and backward-data
     runs.push(conv([2, 64, 60, 11], [20, 64, 3, 3], { padding: 1 }, 15));          // panels from x (rows under 12)
     runs.push(conv([3, 3, 40, 40], [48, 3, 11, 11], { stride: 4, padding: 2 }, 16)); // direct filter, 32 + 16 channels
     runs.push(conv([13, 6, 14, 14], [16, 6, 5, 5], {}, 17));                       // direct filter, the images' sum in parts

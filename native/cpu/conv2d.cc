@@ -316,11 +316,10 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
 bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
   const char* env = std::getenv("CONVNET_WINOGRAD");
   if (env && env[0] == '0') return false;
-  // 5x5 transforms cost more a tile, so they pay off only with more channels: measured against
-  // the direct kernels (2 threads), 48 -> 128 channels (AlexNet's c2) 0.65x the time, 128 ->
-  // 128 on 8x8 0.6-0.7x, but 16 -> 16 and 32 -> 64 on 14x14 1.2-2.7x; from 48 both ways,
-  // 0.6-0.95x but for one of ten cases tried (1.1-1.26x: 48 -> 48 on 14x14 forward, 64 ->
-  // 64 on 7x7 backward-data).
+  // 5x5 transforms cost more a tile, so they pay off only with more channels. Measured against
+  // the direct kernels before this rule (2 threads): 16 -> 16 on 12x12 forward 2.7x the time,
+  // 32 -> 64 on 14x14 1.4-1.5x. From 48 both ways (`node dist/bench/conv_ab.js CONVNET_WINOGRAD
+  // 0 1 --threads 2 sweep5`): 0.60-0.91x the time, but 48 -> 48 on 14x14 1.3x.
   const int64_t least = d.kh == 5 ? 48 : 16;
   return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && (d.kh == 3 || d.kh == 5) && d.kw == d.kh && g.stride_h == 1 &&
          g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && d.Cg >= least && d.Kg >= least && d.N > 0 &&

@@ -305,11 +305,12 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
       const ReadyPanels panels(v + xi * P * Cg * NR, Cg, NR);
       sgemm_packed(Kg, tiles, Cg, 1.0f, packed + xi * packed_floats, panels, 0.0f, m + b * Kg * tiles, tiles, 0, 1);
     }
-    bool first[2];
+    bool adds[2], first[2];  // output row u takes this row a; it is u's first
     __m512 coef[2];
     for (int u = 0; u < 2; ++u) {
-      first[u] = !started[u] && T::AT[u][a] != 0.0f;
-      started[u] = started[u] || T::AT[u][a] != 0.0f;
+      adds[u] = T::AT[u][a] != 0.0f;
+      first[u] = adds[u] && !started[u];
+      started[u] = started[u] || adds[u];
       coef[u] = _mm512_set1_ps(T::AT[u][a]);
     }
     for (int64_t k = 0; k < Kg; ++k) {
@@ -320,7 +321,7 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
         for (int b = 0; b < A; ++b) mb[b] = _mm512_maskz_loadu_ps(mask, m + (b * Kg + k) * tiles + t);
         apply(T::AT, mb, z);
         for (int u = 0; u < 2; ++u) {
-          if (T::AT[u][a] == 0.0f) continue;
+          if (!adds[u]) continue;
           for (int w = 0; w < 2; ++w) {
             float* yo = yk + (2 * u + w) * T16 + t;
             _mm512_storeu_ps(yo, _mm512_fmadd_ps(coef[u], z[w], first[u] ? _mm512_setzero_ps() : _mm512_loadu_ps(yo)));

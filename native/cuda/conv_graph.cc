@@ -146,44 +146,50 @@ Desc make_convolution(const Problem& p) {
   return c;
 }
 
-Desc make_operation(const Problem& p, const Desc& x, const Desc& w, const Desc& y, const Desc& conv) {
-  const float alpha = 1.0f, beta = 0.0f;
-  switch (p.direction) {
-    case kForward: {
-      Desc op(decl::CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, x);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, w);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, y);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, conv);
-      op.set(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, decl::CUDNN_TYPE_FLOAT, 1, &alpha);
-      op.set(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, decl::CUDNN_TYPE_FLOAT, 1, &beta);
-      op.finalize();
-      return op;
-    }
-    case kBackwardData: {
-      Desc op(decl::CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, x);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W, w);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY, y);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC, conv);
-      op.set(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA, decl::CUDNN_TYPE_FLOAT, 1, &alpha);
-      op.set(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA, decl::CUDNN_TYPE_FLOAT, 1, &beta);
-      op.finalize();
-      return op;
-    }
-    case kBackwardFilter: {
-      Desc op(decl::CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X, x);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW, w);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY, y);
-      op.set_desc(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC, conv);
-      op.set(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA, decl::CUDNN_TYPE_FLOAT, 1, &alpha);
-      op.set(decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA, decl::CUDNN_TYPE_FLOAT, 1, &beta);
-      op.finalize();
-      return op;
-    }
+// The operation of each direction and its attributes: the same six, named per direction. x, w
+// and y are the forward's tensors (backward-data's dx, backward-filter's dw are x and w).
+struct OperationNames {
+  decl::cudnnBackendDescriptorType_t type;
+  decl::cudnnBackendAttributeName_t x, w, y, conv, alpha, beta;
+};
+
+const OperationNames* operation_names(int direction) {
+  static const OperationNames forward = {
+      decl::CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR,   decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X,
+      decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W,               decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y,
+      decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC,       decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA,
+      decl::CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA};
+  static const OperationNames backward_data = {
+      decl::CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR, decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX,
+      decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W,                  decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY,
+      decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC,          decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA,
+      decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA};
+  static const OperationNames backward_filter = {
+      decl::CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR, decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X,
+      decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW,                 decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY,
+      decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC,          decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA,
+      decl::CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA};
+  switch (direction) {
+    case kForward: return &forward;
+    case kBackwardData: return &backward_data;
+    case kBackwardFilter: return &backward_filter;
   }
-  throw Unsupported{decl::CUDNN_STATUS_BAD_PARAM};
+  return nullptr;
+}
+
+Desc make_operation(const Problem& p, const Desc& x, const Desc& w, const Desc& y, const Desc& conv) {
+  const OperationNames* names = operation_names(p.direction);
+  if (!names) throw Unsupported{decl::CUDNN_STATUS_BAD_PARAM};
+  const float alpha = 1.0f, beta = 0.0f;
+  Desc op(names->type);
+  op.set_desc(names->x, x);
+  op.set_desc(names->w, w);
+  op.set_desc(names->y, y);
+  op.set_desc(names->conv, conv);
+  op.set(names->alpha, decl::CUDNN_TYPE_FLOAT, 1, &alpha);
+  op.set(names->beta, decl::CUDNN_TYPE_FLOAT, 1, &beta);
+  op.finalize();
+  return op;
 }
 
 // The handle attributes of the operation graph and of the plan are marked deprecated in 9.x
