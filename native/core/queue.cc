@@ -1,6 +1,9 @@
 #include "queue.h"
 
 #include <chrono>
+#ifdef __linux__
+#include <sched.h>
+#endif
 #include <new>
 #include <string>
 
@@ -86,7 +89,9 @@ void Queue::wait() {
         }
         lock.lock();
       } else {
+        ++waiters_asleep_;
         progressed_.wait(lock);
+        --waiters_asleep_;
       }
     }
     // Tasks enqueued after the ticket (by another thread) are the worker's again.
@@ -126,6 +131,19 @@ void Queue::run_front(std::unique_lock<std::mutex>& lock) {
 }
 
 void Queue::worker_loop() {
+#ifdef __linux__
+  // Note [worker is SCHED_BATCH]: enqueue wakes the sleeping worker for every op, and woken, a
+  // normal thread preempts a running one at once. When the JavaScript thread then runs the op
+  // itself (Note [waiter runs tasks]) on a machine with no idle core, the worker's wake-up
+  // preempted the op's own threads, only to find nothing to do: ~500 context switches per 1000
+  // max-pool backwards of 25 us, and a slow mode at 37 us; LeNet-5 inference at batch 1 took 40-100
+  // us instead of 30-35. A SCHED_BATCH thread waits for a free core (or the next tick) instead
+  // of preempting on wake-up, and otherwise gets its fair share of the CPU: with it, ~20
+  // switches per 1000 ops, and no slow mode (`node dist/bench/run.js pool models --threads 2`).
+  // Where a core is idle, as on larger machines, it runs at once as before.
+  sched_param param{};
+  sched_setscheduler(0, SCHED_BATCH, &param);  // best effort: stays a normal thread if refused
+#endif
   // Note [worker spin]: JavaScript enqueues ops a few microseconds apart; a worker that went
   // to sleep after each one would pay a wake-up (~30 us in a VM) per op. So it spins briefly on
   // the lock-free counters before sleeping, counting from its last task. It also keeps spinning
@@ -151,7 +169,12 @@ void Queue::worker_loop() {
       has_work_.wait(lock, [&] { return !tasks_.empty() && !running_; });
     }
     run_front(lock);
-    deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+    // Note [worker steps aside]: a waiter asleep for this task is being woken, and nothing else
+    // is queued: the next op is most likely enqueued by that waiter and waited for at once, and
+    // the waiter runs it best itself (Note [waiter runs tasks]). A spinning worker would take it
+    // first and send the waiter back to sleep, a futex wake-up per op, op after op.
+    const bool step_aside = waiters_asleep_ > 0 && tasks_.empty();
+    deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(step_aside ? 0 : 100);
   }
 }
 

@@ -65,6 +65,7 @@ class Queue {
   std::atomic<uint64_t> enqueued_count_{0};  // enqueued_, readable without the lock (spinning)
   std::atomic<uint64_t> taken_count_{0};     // tasks taken (by any thread), written under mutex_
   bool running_ = false;                     // a task is running (guarded by mutex_)
+  int waiters_asleep_ = 0;                   // threads asleep in wait() (guarded by mutex_)
   std::atomic<bool> waiter_running_{false};  // a thread in wait() is running one (for spinning)
   std::exception_ptr pending_error_;  // guarded by mutex_
   std::thread worker_;
