@@ -192,15 +192,15 @@ describe('F.conv2d', () => {
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512, else rows under 12: panels from x, batch-wide GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
       // 3x3 at stride 1 with 16 or more channels in and out per group: Winograd F(2x2, 3x3)
-      // (forward and backward-data), where the CPU has AVX-512.
+      // (all three directions), where the CPU has AVX-512.
       { x: [2, 32, 12, 21], w: [48, 16, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'Winograd, groups, odd width' },
       { x: [3, 16, 9, 10], w: [16, 16, 3, 3], o: {}, bias: true, what: 'Winograd, no padding (7 x 8 outputs)' },
       { x: [1, 24, 7, 5], w: [17, 24, 3, 3], o: { padding: 2 }, what: 'Winograd, padding 2 (9 x 7 outputs), 17 channels' },
       { x: [2, 16, 40, 40], w: [16, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, 800 tiles (items of whole panels across images)' },
       { x: [3, 16, 3, 3], w: [20, 16, 3, 3], o: {}, bias: true, what: 'Winograd, one output per image (tiles cut to 1 x 1)' },
       { x: [2, 17, 1, 9], w: [16, 17, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, one row of 9 (padding on both sides of a 1-row image)' },
-      // 5x5 with 48 or more channels in and out per group: Winograd F(2x2, 5x5) (forward and
-      // backward-data; backward-filter is direct).
+      // 5x5 with 48 or more channels in and out per group: Winograd F(2x2, 5x5), all three
+      // directions.
       { x: [2, 96, 15, 27], w: [96, 48, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: "Winograd 5x5, groups, odd sizes (AlexNet's c2)" },
       { x: [2, 48, 9, 10], w: [48, 48, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, no padding (5 x 6 outputs)' },
       { x: [1, 48, 7, 6], w: [49, 48, 5, 5], o: { padding: [4, 1] }, what: 'Winograd 5x5, padding [4, 1] (11 x 4 outputs), 49 channels' },
@@ -226,6 +226,29 @@ describe('F.conv2d', () => {
       cases.forEach((c, i) => checkConv2d({ ...c, what: `${c.what} (${threads} threads)` }, 500 + 10 * i));
     }
     cc.setNumThreads(cc.backends().cpu.threads);
+  });
+
+  it('runs Winograd where it applies: other rounding than CONVNET_WINOGRAD=0, in all three directions', function () {
+    if (cc.backends().cpu.gemmKernel !== 'avx512') this.skip(); // Winograd needs AVX-512
+    for (const [xs, ws, o] of [[[2, 32, 9, 11], [32, 16, 3, 3], { padding: 1, groups: 2 }], [[2, 48, 9, 11], [48, 48, 5, 5], { padding: 2 }]] as [number[], number[], Conv2dOptions][]) {
+      const x = randomTensor(xs, 1).t, w = randomTensor(ws, 2).t;
+      const run = () => {
+        const y = F.conv2d(x, w, undefined, o);
+        const g = conv2dBackward(randomTensor(y.shape, 3).t, x, w, o);
+        return [y, g.dx, g.dw].map((t) => read(t));
+      };
+      const winograd = run();
+      process.env.CONVNET_WINOGRAD = '0';
+      let direct: Float32Array[];
+      try {
+        direct = run();
+      } finally {
+        delete process.env.CONVNET_WINOGRAD;
+      }
+      ['y', 'dx', 'dw'].forEach((name, i) => {
+        expect(Array.from(winograd[i]), `${ws[2]}x${ws[3]} ${name}`).to.not.deep.equal(Array.from(direct[i]));
+      });
+    }
   });
 
   it('takes an empty batch (N = 0) as PyTorch does', () => {
@@ -469,7 +492,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([13, 6, 14, 14], [16, 6, 5, 5], {}, 17));                       // direct filter, the images' sum in parts
     runs.push(conv([5, 6, 14, 30], [6, 6, 5, 5], { padding: 1 }, 18));            // narrow (lanes along rows), forward and backward-data
     runs.push(conv([3, 32, 23, 19], [48, 16, 3, 3], { padding: 1, groups: 2 }, 19)); // Winograd (items depend on the thread count)
-    runs.push(conv([3, 96, 15, 27], [96, 48, 5, 5], { padding: 2, groups: 2 }, 20)); // Winograd 5x5, forward and backward-data
+    runs.push(conv([3, 96, 15, 27], [96, 48, 5, 5], { padding: 2, groups: 2 }, 20)); // Winograd 5x5, all three directions
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

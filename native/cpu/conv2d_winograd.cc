@@ -23,16 +23,15 @@
 // output's value depends on neither the items nor the thread count (the GEMM's sums run over
 // the channels in a fixed order, gemm.h, and the rows of M are added in order), so its bits do not.
 //
-// Backward-filter (3x3 only): F(3x3, 2x2) below, the GEMMs' sums running over the tiles. (A 5x5
-// one would be F(5x5, 2x2), whose rounding is 15 epsilons of the terms' magnitudes on average
-// over a tile, 7x F(2x2, 5x5)'s: not done; 5x5 backward-filter stays direct.)
+// Backward-filter: the transposed algorithm (see "Backward-filter" below), the GEMMs' sums
+// running over the tiles.
 //
 // conv2d.cc picks this for 3x3 and 5x5 kernels at stride 1 and dilation 1, 16 (5x5: 48) or more
 // channels in and out per group, on CPUs with AVX-512. Measured on Zen 5, 2 threads (`npm run bench --
 // conv`): AlexNet c3-c5 and the 64 -> 64 layer on 56x56 went from 0.95-1.05x PyTorch-CPU's speed
 // with the direct kernels to 1.16-1.41x, in all three directions; AlexNet's c2 (5x5, 48 -> 128
-// channels a group) forward 7.5 -> 4.9 ms, backward-data 8.0 -> 6.6 ms
-// (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 "alex c2"`). Dilated layers stay
+// channels a group) forward 7.5 -> 4.9 ms, backward-data 8.0 -> 6.6 ms, backward-filter
+// 8.0 -> 5.9 ms (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 "alex c2"`). Dilated layers stay
 // direct: split into their dilation phases (dense convolutions of subsampled images), they
 // measured 1.25-2x slower than the direct kernels (the split and merge, and small images' poor
 // tiling). CONVNET_WINOGRAD=0 turns it off (conv2d.cc).
@@ -365,28 +364,50 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
 }
 
 // ---- Backward-filter ----
-// The weight gradient is a correlation of x's 4x4 tiles with dy's 2x2 ones, 3x3 out: F(3x3,
-// 2x2), dw_tile = A'^T [ (G' g G'^T) ⊙ (B'^T d B') ] A' with
-//
-//   B'^T = [1  0 -1  0]    G' = [ 1    0  ]    A'^T = [1  1  1  0]
-//          [0  1  1  0]         [1/2  1/2 ]           [0  1 -1  0]
-//          [0 -1  1  0]         [1/2 -1/2 ]           [0  1  1  1]
-//          [0 -1  0  1]         [ 0    1  ]
-//
-// B'^T is the forward's B^T with its last row negated, so V = B^T d B serves as it is and the
-// signs go into G'' = [1 0; 1/2 1/2; 1/2 -1/2; 0 -1]. Summed over every tile t of the batch,
-// the products are 16 GEMMs: M'_xi[k, c] = sum_t U'_xi[k, t] V_xi[c, t], U' = G'' g G''^T.
+// The weight gradient, from the forward's Y = A^T [ (G g G^T) ⊙ (B^T d B) ] A: each tile
+// contributes dg = G^T [ (A dy A^T) ⊙ (B^T d B) ] G, dy its 2x2 tile of output gradients
+// (the transposed algorithm; for 3x3 it is Lavin & Gray's F(3x3, 2x2) with its halves moved
+// into G^T). Summed over every tile t of the batch, the products are A * A GEMMs:
+// M_xi[k, c] = sum_t W_xi[k, t] V_xi[c, t], W = A dy A^T, V = B^T d B as in the forward; then
+// dw = G^T M G per (k, c). The forward's matrices, and rounding of the forward's order: for
+// 5x5, 0.7 float32 epsilons of the terms' magnitudes on average over the taps on random 27x27
+// images, 7 at most (8x8: 1.2 and 11), against 0.17 and 1.2 for the direct sums; 3x3 as the
+// direct sums (0.16-0.21, 1.0 at most). `/usr/bin/python3 scripts/winograd_rounding.py` (a
+// numpy model of this float32 arithmetic) prints these.
+// (Toom-Cook's F(5x5, 2x2) built from points of its own rounds 15 epsilons: not used.)
+// Measured (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 sweep5`): 0.51-0.69x
+// the direct kernel's time from 48 channels (AlexNet's c2: 8.0 -> 5.9 ms). A caveat: a chunk's V and W (~2 MiB) are written
+// by one split of the threads and read by another, through L3; when other work on the
+// machine crowds L3 they go to memory, and AlexNet's c2 then took 11-13 ms instead of 6.5-7
+// (the direct kernel 8.5 instead of 8). Splits that keep them in each thread's own cache
+// (by xi, by output channel) repeat the loads and transforms, and were slower on a quiet
+// machine (the 3x3 layers by 5-25%).
 
-// U' of 16 consecutive tiles [t, t + 16) of dy's channel k of group gi (zero past tile `end`):
-// out[xi] lane l is U'[xi] of tile t + l; g[u][w] is dy[k, 2 * ta + u, 2 * tb + w] (0 outside dy).
+// The transpose of a constant matrix, for apply(): A = (A^T)^T and G^T.
+template <int kRows, int kCols>
+struct Transposed {
+  float m[kCols][kRows];
+  constexpr explicit Transposed(const float (&a)[kRows][kCols]) : m{} {
+    for (int i = 0; i < kRows; ++i)
+      for (int j = 0; j < kCols; ++j) m[j][i] = a[i][j];
+  }
+};
+
+// W = A g A^T of 16 consecutive tiles [t, t + 16) of dy's channel k of group gi (zero past tile
+// `end`): out[xi] lane l is W[xi] of tile t + l; g[u][w] is dy[k, 2 * ta + u, 2 * tb + w] (0
+// outside dy).
+template <int R>
 __attribute__((target("avx512f"), always_inline)) inline void grad_tiles(const WinogradConv& p, const Tiling& f,
                                                                          int64_t gi, int64_t k, int64_t t,
                                                                          int64_t end, const float* pdy,
-                                                                         __m512 (&out)[16]) {
+                                                                         __m512 (&out)[(R + 1) * (R + 1)]) {
+  using T = Transform<R>;
+  constexpr int A = T::A;
+  static constexpr Transposed<2, A> kA(T::AT);
   const int64_t Kg = p.K / p.groups, TW = f.TW;
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-  __m512 g[2][2];
+  __m512 g[2][2];  // g[w][u]: column w, row u
   g[0][0] = g[0][1] = g[1][0] = g[1][1] = _mm512_setzero_ps();
   const int64_t t16 = t;
   for (; t < std::min(t16 + 16, end);) {  // the lanes of one tile row
@@ -400,74 +421,112 @@ __attribute__((target("avx512f"), always_inline)) inline void grad_tiles(const W
       const int64_t oh = 2 * ta + u;
       if (oh >= p.Ho) continue;
       const float* row = yk + oh * p.Wo;
+      // The same columns of the next channel, as input_tiles does.
+      _mm_prefetch(reinterpret_cast<const char*>(row + p.Ho * p.Wo + v0), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(row + p.Ho * p.Wo + v0 + 31), _MM_HINT_T0);
       const __m512 x0 = _mm512_maskz_loadu_ps(inside(0, p.Wo, v0), row + v0);
       const __m512 x1 = _mm512_maskz_loadu_ps(inside(0, p.Wo, v0 + 16), row + v0 + 16);
-      g[u][0] = _mm512_mask_mov_ps(g[u][0], lm, _mm512_permutex2var_ps(x0, even, x1));
-      g[u][1] = _mm512_mask_mov_ps(g[u][1], lm, _mm512_permutex2var_ps(x0, odd, x1));
+      g[0][u] = _mm512_mask_mov_ps(g[0][u], lm, _mm512_permutex2var_ps(x0, even, x1));
+      g[1][u] = _mm512_mask_mov_ps(g[1][u], lm, _mm512_permutex2var_ps(x0, odd, x1));
     }
     t += len;
   }
-  const __m512 half = _mm512_set1_ps(0.5f);
-  __m512 h[4][2];  // G'' g
+  __m512 rows[A][2];  // rows[a][w] = (A g)[a][w]
   for (int w = 0; w < 2; ++w) {
-    h[0][w] = g[0][w];
-    h[1][w] = _mm512_mul_ps(half, _mm512_add_ps(g[0][w], g[1][w]));
-    h[2][w] = _mm512_mul_ps(half, _mm512_sub_ps(g[0][w], g[1][w]));
-    h[3][w] = _mm512_sub_ps(_mm512_setzero_ps(), g[1][w]);
+    __m512 col[A];
+    apply(kA.m, g[w], col);
+    for (int a = 0; a < A; ++a) rows[a][w] = col[a];
   }
-  for (int a = 0; a < 4; ++a) {  // (G'' g) G''^T
-    out[4 * a + 0] = h[a][0];
-    out[4 * a + 1] = _mm512_mul_ps(half, _mm512_add_ps(h[a][0], h[a][1]));
-    out[4 * a + 2] = _mm512_mul_ps(half, _mm512_sub_ps(h[a][0], h[a][1]));
-    out[4 * a + 3] = _mm512_sub_ps(_mm512_setzero_ps(), h[a][1]);
+  for (int a = 0; a < A; ++a) {  // (A g) A^T
+    __m512 v[A];
+    apply(kA.m, rows[a], v);
+    for (int b = 0; b < A; ++b) out[a * A + b] = v[b];
   }
 }
 
-// The 16 transformed values of channels [c0, c1) of `src` and tiles [t0, t0 + len) into
-// out[xi][c][l] (rows of ld floats, zero from len on; `channels` rows per xi): V of x's
-// channels (kGrad false) or U' of dy's (kGrad true).
-template <bool kGrad>
+// The A * A transformed values of channels [c0, c1) of `src` and tiles [t0, t0 + len) into
+// out[xi * xs + c * ld + l] (rows of ld floats, zero from len on; xs floats per xi): V of x's
+// channels (kGrad false) or W of dy's (kGrad true).
+template <int R, bool kGrad>
 __attribute__((target("avx512f"))) void transform_rows(const WinogradConv& p, const Tiling& f, int64_t gi, int64_t c0,
-                                                       int64_t c1, int64_t t0, int64_t len, int64_t ld,
-                                                       int64_t channels, const float* src, float* out) {
+                                                       int64_t c1, int64_t t0, int64_t len, int64_t ld, int64_t xs,
+                                                       const float* src, float* out) {
+  constexpr int XI = Transform<R>::A * Transform<R>::A;
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t l = 0; l < len; l += 16) {
-      __m512 tile[16];
-      if (kGrad) grad_tiles(p, f, gi, c, t0 + l, t0 + len, src, tile);
-      else input_tiles<3>(p, f, gi, c, t0 + l, t0 + len, src, tile);
-      for (int xi = 0; xi < 16; ++xi) _mm512_storeu_ps(out + (xi * channels + c) * ld + l, tile[xi]);
+      __m512 tile[XI];
+      if (kGrad) grad_tiles<R>(p, f, gi, c, t0 + l, t0 + len, src, tile);
+      else input_tiles<R>(p, f, gi, c, t0 + l, t0 + len, src, tile);
+      for (int xi = 0; xi < XI; ++xi) _mm512_storeu_ps(out + xi * xs + c * ld + l, tile[xi]);
     }
 }
 
-// dw of output channels [k0, k1) of group gi from M' ([16][Kg][Cg]), 16 input channels at a
-// time: T = A'^T M (rows), then T A' (columns).
+// dw of output channels [k0, k1) of group gi from M ([A * A][Kg][Cg]), 16 input channels at a
+// time: G^T M (columns), then (G^T M) G (rows).
+template <int R>
 __attribute__((target("avx512f"))) void filter_rows(const float* m, int64_t gi, int64_t k0, int64_t k1, int64_t Kg,
                                                     int64_t Cg, float* pdw) {
+  using T = Transform<R>;
+  constexpr int A = T::A;
+  static constexpr Transposed<A, R> kGT(T::G);
   for (int64_t k = k0; k < k1; ++k)
     for (int64_t c0 = 0; c0 < Cg; c0 += 16) {
       const __mmask16 mask = lanes(0, std::min<int64_t>(16, Cg - c0));
-      __m512 mm[16];
-      for (int xi = 0; xi < 16; ++xi) mm[xi] = _mm512_maskz_loadu_ps(mask, m + (xi * Kg + k) * Cg + c0);
-      __m512 t[3][4];
-      for (int b = 0; b < 4; ++b) {
-        const __m512 s12 = _mm512_add_ps(mm[4 + b], mm[8 + b]);
-        t[0][b] = _mm512_add_ps(mm[b], s12);
-        t[1][b] = _mm512_sub_ps(mm[4 + b], mm[8 + b]);
-        t[2][b] = _mm512_add_ps(s12, mm[12 + b]);
+      __m512 cols[A][A];  // cols[b][a] = M[a][b]
+      for (int a = 0; a < A; ++a)
+        for (int b = 0; b < A; ++b) cols[b][a] = _mm512_maskz_loadu_ps(mask, m + ((a * A + b) * Kg + k) * Cg + c0);
+      __m512 rows[R][A];  // rows[i][b] = (G^T M)[i][b]
+      for (int b = 0; b < A; ++b) {
+        __m512 col[R];
+        apply(kGT.m, cols[b], col);
+        for (int i = 0; i < R; ++i) rows[i][b] = col[i];
       }
-      alignas(64) float out[9][16];
-      for (int i = 0; i < 3; ++i) {
-        const __m512 s12 = _mm512_add_ps(t[i][1], t[i][2]);
-        _mm512_store_ps(out[i * 3 + 0], _mm512_add_ps(t[i][0], s12));
-        _mm512_store_ps(out[i * 3 + 1], _mm512_sub_ps(t[i][1], t[i][2]));
-        _mm512_store_ps(out[i * 3 + 2], _mm512_add_ps(s12, t[i][3]));
+      alignas(64) float out[R * R][16];
+      for (int i = 0; i < R; ++i) {
+        __m512 v[R];
+        apply(kGT.m, rows[i], v);
+        for (int j = 0; j < R; ++j) _mm512_store_ps(out[i * R + j], v[j]);
       }
-      float* dst = pdw + ((gi * Kg + k) * Cg + c0) * 9;
+      float* dst = pdw + ((gi * Kg + k) * Cg + c0) * R * R;
       for (int64_t l = 0; l < std::min<int64_t>(16, Cg - c0); ++l)
-        for (int q = 0; q < 9; ++q) dst[l * 9 + q] = out[q][l];
+        for (int q = 0; q < R * R; ++q) dst[l * R * R + q] = out[q][l];
     }
 }
 
+template <int R>
+void winograd_backward_filter_r(const float* px, const float* pdy, const WinogradConv& p, float* pdw) {
+  constexpr int XI = Transform<R>::A * Transform<R>::A;
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
+  const Tiling f{ceil_div(p.Ho, 2), ceil_div(p.Wo, 2)};
+  const int64_t total = p.N * f.TH * f.TW;
+  // The tiles (the GEMMs' K) in chunks fixed by the shapes, V and W ~2 MiB (4x that: the
+  // 64 -> 64 layer on 56x56 ran 4.5 ms against 4.2); each chunk's products are added into M
+  // in order.
+  const int64_t chunk = std::clamp<int64_t>(((int64_t{512} << 10) / (XI * (Cg + Kg))) / 16 * 16, 64, ceil_div(total, 16) * 16);
+  // Each xi's rows start a cache line after a multiple of the row length (xs = rows * ld +
+  // 16), so that transform_rows' stores of a tile's values do not all fall in one cache set
+  // when the rows are a power of two long (the 64 -> 64 layer: rows of 256 floats, xi blocks
+  // 64 KiB apart).
+  const int64_t ld_max = ceil_div(chunk, 16) * 16;
+  float* v = scratch(3, XI * (Cg * ld_max + 16));
+  float* u = scratch(4, XI * (Kg * ld_max + 16));
+  float* m = scratch(5, XI * Kg * Cg);  // M_xi [Kg, Cg], written by the first chunk's GEMMs (beta 0)
+  for (int64_t gi = 0; gi < p.groups; ++gi) {
+    for (int64_t t0 = 0; t0 < total; t0 += chunk) {
+      const int64_t len = std::min(chunk, total - t0), ld = ceil_div(len, 16) * 16;
+      const int64_t vs = Cg * ld + 16, us = Kg * ld + 16;
+      parallel_for(Cg, 1, [&](int64_t c0, int64_t c1) { transform_rows<R, false>(p, f, gi, c0, c1, t0, len, ld, vs, px, v); });
+      parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { transform_rows<R, true>(p, f, gi, k0, k1, t0, len, ld, us, pdy, u); });
+      // The GEMMs side by side, each on one thread (no hand-over inside a product that is
+      // small when the channels are few).
+      parallel_for(XI, 1, [&](int64_t x0, int64_t x1) {
+        for (int64_t xi = x0; xi < x1; ++xi)
+          sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * us, ld, v + xi * vs, ld, t0 == 0 ? 0.0f : 1.0f, m + xi * Kg * Cg, Cg);
+      });
+    }
+    parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { filter_rows<R>(m, gi, k0, k1, Kg, Cg, pdw); });
+  }
+}
 
 template <int R>
 void winograd_conv2d_r(const float* px, const WinogradConv& p, float* py) {
@@ -519,32 +578,8 @@ void winograd_conv2d(const float* px, const WinogradConv& p, float* py) {
 }
 
 void winograd_conv2d_backward_filter(const float* px, const float* pdy, const WinogradConv& p, float* pdw) {
-  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
-  const Tiling f{ceil_div(p.Ho, 2), ceil_div(p.Wo, 2)};
-  const int64_t total = p.N * f.TH * f.TW;
-  // The tiles (the GEMMs' K) in chunks fixed by the shapes, V and U' ~2 MiB (4x that: the
-  // 64 -> 64 layer on 56x56 ran 4.5 ms against 4.2); each chunk's products are added into M'
-  // in order.
-  const int64_t chunk = std::clamp<int64_t>(((int64_t{512} << 10) / (16 * (Cg + Kg))) / 16 * 16, 64, ceil_div(total, 16) * 16);
-  float* v = scratch(3, 16 * Cg * chunk);
-  float* u = scratch(4, 16 * Kg * chunk);
-  float* m = scratch(5, 16 * Kg * Cg);  // M'_xi [Kg, Cg], written by the first chunk's GEMMs (beta 0)
-  for (int64_t gi = 0; gi < p.groups; ++gi) {
-    for (int64_t t0 = 0; t0 < total; t0 += chunk) {
-      const int64_t len = std::min(chunk, total - t0), ld = ceil_div(len, 16) * 16;
-      parallel_for(Cg, 1, [&](int64_t c0, int64_t c1) { transform_rows<false>(p, f, gi, c0, c1, t0, len, ld, Cg, px, v); });
-      parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { transform_rows<true>(p, f, gi, k0, k1, t0, len, ld, Kg, pdy, u); });
-      // The 16 GEMMs side by side, each on one thread (no hand-over inside a product that is
-      // small when the channels are few).
-      parallel_for(16, 1, [&](int64_t x0, int64_t x1) {
-        for (int64_t xi = x0; xi < x1; ++xi)
-          sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * Kg * ld, ld, v + xi * Cg * ld, ld, t0 == 0 ? 0.0f : 1.0f,
-                m + xi * Kg * Cg, Cg);
-      });
-    }
-    // dw[k][c][i][j] = sum over xi = (a, b) of A'^T[i][a] A'^T[j][b] M'_xi[k][c].
-    parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { filter_rows(m, gi, k0, k1, Kg, Cg, pdw); });
-  }
+  if (p.R == 5) return winograd_backward_filter_r<5>(px, pdy, p, pdw);
+  winograd_backward_filter_r<3>(px, pdy, p, pdw);
 }
 
 #else  // never called where there is no AVX-512 (see conv2d.cc's winograd_applies)

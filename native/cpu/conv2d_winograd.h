@@ -1,5 +1,5 @@
 // Winograd F(2x2, 3x3) and F(2x2, 5x5) convolutions (conv2d.cc picks them for 3x3 and 5x5
-// kernels at stride 1: forward and backward-data, and backward-filter for 3x3). Internal to the CPU backend.
+// kernels at stride 1: forward, backward-data and backward-filter). Internal to the CPU backend.
 #pragma once
 #include <cstdint>
 
@@ -25,7 +25,7 @@ struct WinogradConv {
 // y = conv(x, w) + bias. Every output is the same arithmetic whatever the thread count.
 void winograd_conv2d(const float* x, const WinogradConv& p, float* y);
 
-// dw [K, C / groups, 3, 3] (R = 3 only) = the gradient of the weights from x and dy [N, K, Ho, Wo] (p's w
+// dw [K, C / groups, R, R] = the gradient of the weights from x and dy [N, K, Ho, Wo] (p's w
 // and bias unused); likewise independent of the thread count.
 void winograd_conv2d_backward_filter(const float* x, const float* dy, const WinogradConv& p, float* dw);
 
