@@ -376,12 +376,14 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
 // numpy model of this float32 arithmetic) prints these.
 // (Toom-Cook's F(5x5, 2x2) built from points of its own rounds 15 epsilons: not used.)
 // Measured (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 sweep5`): 0.51-0.69x
-// the direct kernel's time from 48 channels (AlexNet's c2: 8.0 -> 5.9 ms). A caveat: a chunk's V and W (~2 MiB) are written
-// by one split of the threads and read by another, through L3; when other work on the
-// machine crowds L3 they go to memory, and AlexNet's c2 then took 11-13 ms instead of 6.5-7
-// (the direct kernel 8.5 instead of 8). Splits that keep them in each thread's own cache
-// (by xi, by output channel) repeat the loads and transforms, and were slower on a quiet
-// machine (the 3x3 layers by 5-25%).
+// the direct kernel's time from 48 channels (AlexNet's c2: 8.0 -> 5.9 ms). A caveat: its time
+// varies between runs on the 2-core VM more than the direct kernel's (c2: 5.9-7 ms in most
+// processes, 11-13 in some, when the direct kernel took 8-8.6): a chunk's V and W (~2 MiB)
+// are written by one split of the threads and read by another, through L3, which other work
+// on the machine can crowd. Interleaved in one process with the direct kernel, it stayed
+// ahead on every layer (c2 6.7-9.3 ms against 8.4-11.7). Splits that keep V and W in each
+// thread's cache (by xi, by group) repeat loads and transforms or idle a thread, and were no
+// faster in the same interleaved runs (c4 by group 3.8-4.7 ms against 3.3-4.4; a throwaway script, not in the repo).
 
 // The transpose of a constant matrix, for apply(): A = (A^T)^T and G^T.
 template <int kRows, int kCols>
