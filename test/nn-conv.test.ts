@@ -207,6 +207,13 @@ describe('F.conv2d', () => {
       { x: [1, 48, 36, 34], w: [48, 48, 5, 5], o: { padding: 2 }, bias: true, what: 'Winograd 5x5, 306 tiles (items of whole panels)' },
       { x: [3, 48, 5, 5], w: [50, 48, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, one output per image' },
       { x: [2, 49, 1, 9], w: [48, 49, 5, 5], o: { padding: 2 }, bias: true, what: 'Winograd 5x5, one row of 9 (padding on both sides of a 1-row image)' },
+      // Dilation 2, 4, 8 at stride 1: Winograd with tiles whose outputs lie d apart (forward and
+      // backward-data; backward-filter direct), when the tiles' blocks of 2d waste little.
+      { x: [2, 32, 20, 22], w: [32, 16, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, bias: true, what: 'dilated Winograd d2, groups, 5 x 6 blocks of 4' },
+      { x: [1, 16, 34, 31], w: [24, 16, 3, 3], o: { padding: [4, 3], dilation: 4 }, what: 'dilated Winograd d4, padding [4, 3] (34 x 29 outputs, part blocks)' },
+      { x: [2, 16, 48, 48], w: [16, 16, 3, 3], o: { padding: 8, dilation: 8 }, bias: true, what: 'dilated Winograd d8, 3 x 3 blocks of 16' },
+      { x: [1, 48, 24, 26], w: [48, 48, 5, 5], o: { padding: 4, dilation: 2 }, bias: true, what: 'dilated Winograd 5x5 d2' },
+      { x: [2, 16, 9, 9], w: [16, 16, 3, 3], o: { padding: 2, dilation: 2 }, what: 'dilation 2 on 9 x 9 (blocks would waste 98%: direct)' },
       // At most 8 output channels per group, stride 1 along rows, rows of 10 or more: the direct
       // AVX-512 kernel with the lanes along the row (forward; backward-data when x has at most 8
       // channels per group and the stride is 1).
@@ -228,9 +235,13 @@ describe('F.conv2d', () => {
     cc.setNumThreads(cc.backends().cpu.threads);
   });
 
-  it('runs Winograd where it applies: other rounding than CONVNET_WINOGRAD=0, in all three directions', function () {
+  it('runs Winograd where it applies: other rounding than CONVNET_WINOGRAD=0 (dilated: not backward-filter)', function () {
     if (cc.backends().cpu.gemmKernel !== 'avx512') this.skip(); // Winograd needs AVX-512
-    for (const [xs, ws, o] of [[[2, 32, 9, 11], [32, 16, 3, 3], { padding: 1, groups: 2 }], [[2, 48, 9, 11], [48, 48, 5, 5], { padding: 2 }]] as [number[], number[], Conv2dOptions][]) {
+    const cases: [number[], number[], Conv2dOptions][] = [
+      [[2, 32, 9, 11], [32, 16, 3, 3], { padding: 1, groups: 2 }], [[2, 48, 9, 11], [48, 48, 5, 5], { padding: 2 }],
+      [[2, 16, 16, 16], [16, 16, 3, 3], { padding: 2, dilation: 2 }], // dilated: forward and backward-data only
+    ];
+    for (const [xs, ws, o] of cases) {
       const x = randomTensor(xs, 1).t, w = randomTensor(ws, 2).t;
       const run = () => {
         const y = F.conv2d(x, w, undefined, o);
@@ -246,7 +257,9 @@ describe('F.conv2d', () => {
         delete process.env.CONVNET_WINOGRAD;
       }
       ['y', 'dx', 'dw'].forEach((name, i) => {
-        expect(Array.from(winograd[i]), `${ws[2]}x${ws[3]} ${name}`).to.not.deep.equal(Array.from(direct[i]));
+        const what = `${ws[2]}x${ws[3]} ${JSON.stringify(o)} ${name}`;
+        if (o.dilation && name === 'dw') expect(Array.from(winograd[i]), what).to.deep.equal(Array.from(direct[i]));
+        else expect(Array.from(winograd[i]), what).to.not.deep.equal(Array.from(direct[i]));
       });
     }
   });
@@ -493,6 +506,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([5, 6, 14, 30], [6, 6, 5, 5], { padding: 1 }, 18));            // narrow (lanes along rows), forward and backward-data
     runs.push(conv([3, 32, 23, 19], [48, 16, 3, 3], { padding: 1, groups: 2 }, 19)); // Winograd (items depend on the thread count)
     runs.push(conv([3, 96, 15, 27], [96, 48, 5, 5], { padding: 2, groups: 2 }, 20)); // Winograd 5x5, all three directions
+    runs.push(conv([3, 16, 21, 18], [16, 16, 3, 3], { padding: 4, dilation: 4 }, 21)); // dilated Winograd
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

@@ -26,15 +26,16 @@
 // Backward-filter: the transposed algorithm (see "Backward-filter" below), the GEMMs' sums
 // running over the tiles.
 //
-// conv2d.cc picks this for 3x3 and 5x5 kernels at stride 1 and dilation 1, 16 (5x5: 48) or more
+// conv2d.cc picks this for 3x3 and 5x5 kernels at stride 1 (dilation 1, 2, 4 or 8), 16 (5x5: 48) or more
 // channels in and out per group, on CPUs with AVX-512. Measured on Zen 5, 2 threads (`npm run bench --
 // conv`): AlexNet c3-c5 and the 64 -> 64 layer on 56x56 went from 0.95-1.05x PyTorch-CPU's speed
 // with the direct kernels to 1.16-1.41x, in all three directions; AlexNet's c2 (5x5, 48 -> 128
 // channels a group) forward 7.5 -> 4.9 ms, backward-data 8.0 -> 6.6 ms, backward-filter
-// 8.0 -> 5.9 ms (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 "alex c2"`). Dilated layers stay
-// direct: split into their dilation phases (dense convolutions of subsampled images), they
-// measured 1.25-2x slower than the direct kernels (the split and merge, and small images' poor
-// tiling). CONVNET_WINOGRAD=0 turns it off (conv2d.cc).
+// 8.0 -> 5.9 ms (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 "alex c2"`).
+// Dilated layers (forward and backward-data): tiles whose outputs lie d apart (see Tiling),
+// read in place; split instead into their dilation phases (dense convolutions of subsampled
+// images, copied out and back) they had measured 1.25-2x slower than the direct kernels.
+// CONVNET_WINOGRAD=0 turns it off (conv2d.cc).
 #include "cpu/conv2d_winograd.h"
 
 #include <algorithm>
@@ -150,9 +151,40 @@ __attribute__((target("avx512f"), always_inline)) inline void apply(const float 
 }
 
 // The tiles: 2x2 blocks of outputs, TH rows and TW columns of them per image.
+//
+// Dilation d (2, 4 or 8): a tile's outputs are d apart, (oh, ow), (oh, ow + d), (oh + d, ow),
+// (oh + d, ow + d), and its inputs too (rows oh + a d - pad_top, columns ow + b d - pad_left):
+// F(2x2, RxR) on the subsampled grid, with no copy of it. Tile tb of a row has its first
+// column at origin(tb) = 2d (tb / d) + tb % d, so d consecutive tiles cover a block of 2d
+// consecutive columns. Runs of tiles start at multiples of d (d divides 16, the rows' tile
+// counts and the items' bounds), where origin(tb) = 2 tb: lane l of a 16-tile vector whose
+// lane 0 would be tile tb0 then reads column 2 tb0 + pattern(l) + b d, pattern(l) =
+// origin(l) < 32, one permute of 32 loaded columns (d = 1: the even columns, and b d = 1
+// the odd ones). Rows likewise: tile row ta starts at row origin(ta).
 struct Tiling {
-  int64_t TH, TW;
+  int64_t TH, TW, d;
+  alignas(64) int32_t pattern[16];  // the lanes' first columns relative to 2 tb0: origin(l)
+  int64_t origin(int64_t i) const { return 2 * d * (i / d) + i % d; }
 };
+
+// Whole blocks of 2d outputs: tiles past the outputs compute zeros' transforms, never stored.
+Tiling tiling_of(const WinogradConv& p) {
+  const int64_t d = p.dil;
+  Tiling f{ceil_div(p.Ho, 2 * d) * d, ceil_div(p.Wo, 2 * d) * d, d, {}};
+  for (int l = 0; l < 16; ++l) f.pattern[l] = static_cast<int32_t>(f.origin(l));
+  return f;
+}
+
+// Dilated outputs: column 2 tb0 + j0 + i (i < 16) of 16 tiles from tb0 (a multiple of d) is the
+// first output (lane i of x0, index i) or the second (x1, index 16 + i) of one of them.
+__attribute__((target("avx512f"))) inline __m512i output_unzip(int64_t d, int64_t j0) {
+  alignas(64) int32_t idx[16];
+  for (int i = 0; i < 16; ++i) {
+    const int64_t j = j0 + i, q = j / (2 * d), r = j % (2 * d);
+    idx[i] = static_cast<int32_t>(d * q + r % d + (r < d ? 0 : 16));
+  }
+  return _mm512_load_si512(idx);
+}
 
 // A run of tiles [t0, t1) of one group across the batch: tile t is tile t % TW of tile row
 // r = t / TW, which is tile row r % TH of image r / TH.
@@ -211,6 +243,7 @@ __attribute__((target("avx512f"), always_inline)) inline void input_tiles(const 
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
   __m512 d[A][A];  // d[b][a]: column b, row a; written whole by the first tile row's pass
+  const __m512i pattern = _mm512_load_si512(f.pattern);  // dilated only
   const int64_t t16 = t;
   for (bool first = true; t < std::min(t16 + 16, end); first = false) {  // the lanes of one tile row
     const int64_t r = t / TW, tb = t % TW, l0 = t - t16;  // lanes l0.. are tiles tb..
@@ -220,7 +253,7 @@ __attribute__((target("avx512f"), always_inline)) inline void input_tiles(const 
     const float* xc = px + (n * p.C + gi * Cg + c) * p.H * p.W;
     const int64_t v0 = 2 * (tb - l0);  // lane 0's first column (+ pad_left)
     for (int a = 0; a < A; ++a) {
-      const int64_t ih = 2 * ta + a - p.pad_top;
+      const int64_t ih = f.origin(ta) + a * f.d - p.pad_top;
       if (ih < 0 || ih >= p.H) {
         if (first)
           for (int b = 0; b < A; ++b) d[b][a] = _mm512_setzero_ps();
@@ -232,7 +265,18 @@ __attribute__((target("avx512f"), always_inline)) inline void input_tiles(const 
       // below waited on memory for a third of the transform's time with 128 channels).
       _mm_prefetch(reinterpret_cast<const char*>(row + p.H * p.W + v0), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(row + p.H * p.W + v0 + 16), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(row + p.H * p.W + v0 + 2 * A - 1), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(row + p.H * p.W + v0 + 31 + (A - 1) * f.d), _MM_HINT_T0);
+      if (f.d > 1) {  // dilated: column b of the lanes' tiles from the 32 columns at v0 + b d
+#pragma GCC unroll 6
+        for (int b = 0; b < A; ++b) {
+          const int64_t at = v0 + b * f.d;
+          const __m512 x0 = _mm512_maskz_loadu_ps(inside(lo, hi, at), row + at);
+          const __m512 x1 = _mm512_maskz_loadu_ps(inside(lo, hi, at + 16), row + at + 16);
+          const __m512 e = _mm512_permutex2var_ps(x0, pattern, x1);
+          d[b][a] = first ? _mm512_maskz_mov_ps(lm, e) : _mm512_mask_mov_ps(d[b][a], lm, e);
+        }
+        continue;
+      }
 #pragma GCC unroll 4
       for (int s = 0; s < A / 2; ++s) {  // 32 columns from v0 + 2s, those outside x read as zeros (and not touched)
         const __m512 x0 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 2 * s), row + v0 + 2 * s);
@@ -331,6 +375,7 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
   }
   // Into the outputs that exist, + bias.
   const int64_t pairs = std::min(TW, p.Wo / 2);  // tiles whose second column exists
+  const __m512i unzip[2] = {output_unzip(f.d, 0), output_unzip(f.d, 16)};  // dilated only
   for (int64_t k = 0; k < Kg; ++k) {
     const float bias = p.bias ? p.bias[it.gi * Kg + k] : 0.0f;
     const __m512 bv = _mm512_set1_ps(bias);
@@ -343,11 +388,22 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
       float* yk = py + (n * p.K + it.gi * Kg + k) * p.Ho * p.Wo;
       const int64_t pair_end = std::min(tb1, pairs);  // tiles [tb0, pair_end) have both columns
       for (int a = 0; a < 2; ++a) {
-        const int64_t oh = 2 * ta + a;
+        const int64_t oh = f.origin(ta) + a * f.d;
         if (oh >= p.Ho) break;
         const float* e0 = (a ? y10 : y00) + t - tb0;  // indexed by tb
         const float* e1 = (a ? y11 : y01) + t - tb0;
         float* out = yk + oh * p.Wo;
+        if (f.d > 1) {  // dilated: tiles [tb, tb + 16) fill columns [2 tb, 2 tb + 32) (see Tiling)
+          for (int64_t tb = tb0; tb < tb1; tb += 16) {
+            const int64_t n16 = std::min<int64_t>(16, tb1 - tb);
+            const __mmask16 in = lanes(0, n16);
+            const __m512 x0 = _mm512_maskz_loadu_ps(in, e0 + tb), x1 = _mm512_maskz_loadu_ps(in, e1 + tb);
+            const int64_t end = std::min(p.Wo, 2 * (tb + n16));  // runs end at multiples of d: whole blocks
+            _mm512_mask_storeu_ps(out + 2 * tb, inside(0, end, 2 * tb), _mm512_permutex2var_ps(x0, unzip[0], x1));
+            _mm512_mask_storeu_ps(out + 2 * tb + 16, inside(0, end, 2 * tb + 16), _mm512_permutex2var_ps(x0, unzip[1], x1));
+          }
+          continue;
+        }
         int64_t tb = tb0;
         const __m512i zip = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
         for (; tb + 8 <= pair_end; tb += 8) {  // 8 + 8 tiles' columns, interleaved
@@ -499,7 +555,7 @@ template <int R>
 void winograd_backward_filter_r(const float* px, const float* pdy, const WinogradConv& p, float* pdw) {
   constexpr int XI = Transform<R>::A * Transform<R>::A;
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
-  const Tiling f{ceil_div(p.Ho, 2), ceil_div(p.Wo, 2)};
+  const Tiling f = tiling_of(p);
   const int64_t total = p.N * f.TH * f.TW;
   // The tiles (the GEMMs' K) in chunks fixed by the shapes, V and W ~2 MiB (4x that: the
   // 64 -> 64 layer on 56x56 ran 4.5 ms against 4.2); each chunk's products are added into M
@@ -549,7 +605,7 @@ void winograd_conv2d_r(const float* px, const WinogradConv& p, float* py) {
     for (int64_t i = i0; i < i1; ++i) sgemm_pack_a(false, Kg, Cg, u + i * Kg * Cg, Cg, packed + i * packed_floats);
   });
 
-  const Tiling tiling{ceil_div(p.Ho, 2), ceil_div(p.Wo, 2)};
+  const Tiling tiling = tiling_of(p);
 
   // Items: (group, a run of tiles across the batch). Tiles are the GEMMs' columns, in panels
   // of NR: runs are whole panels (but the last), as many as keep an item's V and y within
