@@ -225,6 +225,7 @@ describe('F.conv2d', () => {
       { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'direct filter, 11x11 stride 4' },
       { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
       { x: [3, 128, 92, 92], w: [32, 128, 3, 3], o: { stride: 3 }, what: 'direct filter, one image per padded chunk (sums carried over chunks)' },
+      { x: [2, 32, 48, 48], w: [32, 32, 3, 3], o: { padding: 2, dilation: 2 }, what: "direct filter, 24 items: one image per chunk (a block's dy in L2)" },
       { x: [10, 6, 14, 14], w: [16, 6, 5, 5], o: {}, what: "direct filter, one 16-channel block (LeNet's c3), the images' sum in 5 parts" },
       { x: [9, 1, 232, 240], w: [6, 1, 3, 11], o: {}, what: 'direct filter, chunks of 2 images across parts of 3' },
     ];

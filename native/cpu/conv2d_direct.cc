@@ -682,9 +682,16 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
   // sums: one chain over a whole large batch loses accuracy (9 x 230 x 230 positions: 2e-4).
   // Chunk and part boundaries fall on image boundaries and end a chain too: all fixed by the shape.
   const int64_t flush_rows = std::max<int64_t>(1, 1024 / d.Wo);
-  // Images per chunk: the padded copy under ~8 MiB, and dy's transposed copy likewise.
+  // Images per chunk: the padded copy under ~8 MiB, and dy's transposed copy likewise. With
+  // many items (tiles of tap rows), also a channel block's dy under 512 KiB, so that the
+  // block's tiles, each a pass over it, find it in L2: the 56x56 64 -> 64 layers at dilation
+  // 2 and 4 and AlexNet's c1 took 0.94-0.96x the time of 8 images a chunk (`node
+  // dist/bench/conv_ab.js ...`, a build with the two settings). With few items the images are
+  // the threads' work (parts, below) and stay in large chunks: one image a chunk made LeNet's
+  // layers 1.8-3.4x slower. All fixed by the shapes, not the threads.
   const int64_t kpad = d.groups * blocks * bw;  // channels with each group's rounded up to whole blocks
-  const int64_t nb = std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(std::max(d.C * xs, kpad * positions), 1), 1, d.N);
+  int64_t nb = std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(std::max(d.C * xs, kpad * positions), 1), 1, d.N);
+  if (items >= 16) nb = std::clamp<int64_t>((int64_t{128} << 10) / (bw * positions), 1, nb);
   float* xbuf = scratch(0, nb * d.C * xs);
   float* dyt = scratch(1, nb * kpad * positions);  // [group][block][image][position][bw]
   // Running sums [part][group][block][tile][R * KW][bw]; added into dw at the end.
