@@ -16,7 +16,7 @@ import { benchModels } from './models';
 import { benchPool } from './pool';
 import { benchResponsiveness } from './responsiveness';
 import { ratioChart } from './chart';
-import { printTable, type BenchOptions, type GroupResult } from './harness';
+import { mergePasses, printTable, type BenchOptions, type GroupResult } from './harness';
 
 interface Group {
   references: string[];
@@ -36,9 +36,11 @@ const GROUPS: Record<string, Group> = {
 };
 
 function usage(): never {
-  console.log(`usage: npm run bench -- [group…] [--threads N[,M…]] [--json out.json] [--svg out.svg] [--quick] [--device cpu|cuda] [--cudnn-benchmark on|off]
+  console.log(`usage: npm run bench -- [group…] [--threads N[,M…]] [--passes N] [--json out.json] [--svg out.svg] [--quick] [--device cpu|cuda] [--cudnn-benchmark on|off]
 groups: ${Object.keys(GROUPS).join(', ')} (default: all; with --device cuda: ${Object.keys(GROUPS).filter((g) => GROUPS[g].cuda).join(', ')})
 --threads   thread counts to run (default: 1 and ${os.cpus().length}, this machine's cores; with --device cuda: ${os.cpus().length})
+--passes    run each group N times and keep each side's lowest median (default 2 on the CPU,
+            1 with --quick, on the GPU and for responsiveness; see bench/README.md)
 --json      also write the results as JSON
 --svg       also draw a chart: the reference's time over ours per case (default with --json: beside it, .svg)
 --quick     one tiny run of each case (a smoke test, not a measurement; on the GPU a few short runs)
@@ -62,12 +64,17 @@ async function main(): Promise<void> {
   let svg: string | undefined;
   const opts: BenchOptions = { threads: [...new Set([1, os.cpus().length])], quick: false, device: 'cpu' };
   let threadsGiven = false;
+  let passes: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--help' || a === '-h') usage();
     else if (a === '--json') json = args[++i];
     else if (a === '--svg') svg = args[++i];
     else if (a === '--quick') opts.quick = true;
+    else if (a === '--passes') {
+      passes = Number(args[++i]);
+      if (!Number.isInteger(passes) || passes < 1) throw new Error(`--passes: expected a positive integer, got ${args[i]}`);
+    }
     else if (a === '--threads') {
       opts.threads = (args[++i] ?? '').split(',').map(Number);
       threadsGiven = true;
@@ -101,7 +108,10 @@ async function main(): Promise<void> {
   if (gpu) console.log(cudaLine());
   const results: Record<string, GroupResult> = {};
   for (const [name, group] of selected) {
-    const result = await group.run(opts);
+    const n = opts.quick || name === 'responsiveness' ? 1 : (passes ?? (gpu ? 1 : 2));
+    const runs: GroupResult[] = [];
+    for (let pass = 0; pass < n; pass++) runs.push(await group.run(opts));
+    const result = n > 1 ? mergePasses(runs) : runs[0];
     results[name] = result;
     printTable(gpu ? `${name} (cuda)` : name, result.rows, references(group), { referenceMs: result.referenceMs });
     for (const note of result.notes) console.log(`  note: ${note}`);

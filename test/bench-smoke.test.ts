@@ -4,6 +4,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { mergePasses } from '../bench/harness';
 
 describe('the benchmark harness', function () {
   this.timeout(120000);
@@ -49,10 +50,24 @@ describe('the benchmark harness', function () {
     }
   });
 
+  it('merges passes: each side from its own lowest median, min and max over all', () => {
+    const t = (medianMs: number, minMs: number, maxMs: number) => ({ medianMs, minMs, maxMs, repeats: 10 });
+    const pass = (ours: number, torch: number, note: string) => ({
+      rows: [{ case: 'a', threads: 2, flops: 2e6, peakFraction: 0.5, ours: t(ours, ours - 1, ours + 1), references: { PyTorch: t(torch, torch - 1, torch + 5) } }],
+      notes: ['same', note], peakGflops: { 2: ours === 3 ? 1 : 2 },
+    });
+    const m = mergePasses([pass(3, 9, 'one'), pass(5, 7, 'two')]);
+    expect(m.rows[0].ours).to.deep.equal({ medianMs: 3, minMs: 2, maxMs: 6, repeats: 20 });
+    expect(m.rows[0].references.PyTorch).to.deep.equal({ medianMs: 7, minMs: 6, maxMs: 14, repeats: 20 });
+    expect(m.peakGflops).to.deep.equal({ 2: 2 });
+    expect(m.rows[0].peakFraction).to.be.closeTo(2e6 / 3e6 / 2, 1e-12); // against the highest peak
+    expect(m.notes.slice(0, 3)).to.deep.equal(['same', 'one', 'pass 2: two']);
+  });
+
   it('refuses an unknown group or option with a message and a non-zero exit', () => {
     const root = path.resolve(__dirname, '..', '..');
     // (the --device cases are refused before anything runs, with or without a GPU)
-    for (const args of [['nope'], ['--bogus'], ['--threads', '0'], ['--device', 'tpu'], ['gemm', '--device', 'cuda'], ['conv', '--device', 'cuda', '--cudnn-benchmark', 'yes']]) {
+    for (const args of [['nope'], ['--bogus'], ['--threads', '0'], ['--device', 'tpu'], ['gemm', '--device', 'cuda'], ['conv', '--device', 'cuda', '--cudnn-benchmark', 'yes'], ['gemm', '--passes', '0']]) {
       let failed = false;
       try {
         execFileSync(process.execPath, [path.join(root, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8', stdio: 'pipe' });
