@@ -2,9 +2,9 @@
 //
 // Method, chosen from the shapes:
 //   - groups == C > 1 (depthwise, one input channel per group): direct loops, depthwise_conv2d.cc.
-//   - on CPUs with AVX-512, 3x3 and 5x5 kernels at stride 1 and dilation 1 with 16 (5x5: 48)
-//     or more channels in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc),
-//     forward and backward-data; backward-filter for 3x3.
+//   - on CPUs with AVX-512, 3x3 and 5x5 kernels at stride 1 with 16 (5x5: 48) or more channels
+//     in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc), in all
+//     three directions at dilation 1, forward and backward-data at dilation 2, 4 and 8.
 //   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
 //       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
 //         lanes along the row (direct_narrow);
