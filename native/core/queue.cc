@@ -139,7 +139,8 @@ void Queue::worker_loop() {
   // max-pool backwards of 25 us, and a slow mode at 37 us; LeNet-5 inference at batch 1 took 40-100
   // us instead of 30-35. A SCHED_BATCH thread waits for a free core (or the next tick) instead
   // of preempting on wake-up, and otherwise gets its fair share of the CPU: with it, ~20
-  // switches per 1000 ops, and no slow mode (`node dist/bench/run.js pool models --threads 2`).
+  // switches per 1000 ops (process.resourceUsage() around the loop, a throwaway script), and no
+  // slow mode (`node dist/bench/run.js pool models --threads 2` shows the times).
   // Where a core is idle, as on larger machines, it runs at once as before.
   sched_param param{};
   sched_setscheduler(0, SCHED_BATCH, &param);  // best effort: stays a normal thread if refused
