@@ -163,10 +163,9 @@ void avg_pool2d_backward(const Tensor& dy, const Pool2dGeometry& g, bool count_i
   // Input row i lies in the windows of output rows [row_lo[i], row_hi[i]) (windows move down
   // with oh, so the rows holding i are consecutive).
   std::vector<int64_t> row_lo(g.h, 0), row_hi(g.h, 0);
-  for (int64_t i = 0; i < g.h; ++i) {
-    int64_t lo = 0;
+  for (int64_t i = 0, lo = 0, hi = 0; i < g.h; ++i) {  // both bounds only move down
     while (lo < g.oh && win.rows.first[lo] + win.rows.taps[lo] <= i) ++lo;
-    int64_t hi = lo;
+    hi = std::max(hi, lo);
     while (hi < g.oh && win.rows.first[hi] <= i && i < win.rows.first[hi] + win.rows.taps[hi]) ++hi;
     row_lo[i] = lo, row_hi[i] = hi;
   }
