@@ -373,14 +373,13 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
       }
     }
   }
-  // Into the outputs that exist, + bias.
+  // Into the outputs that exist, + bias (added on the way, not in a pass of its own).
   const int64_t pairs = std::min(TW, p.Wo / 2);  // tiles whose second column exists
   const __m512i unzip[2] = {output_unzip(f.d, 0), output_unzip(f.d, 16)};  // dilated only
   for (int64_t k = 0; k < Kg; ++k) {
     const float bias = p.bias ? p.bias[it.gi * Kg + k] : 0.0f;
     const __m512 bv = _mm512_set1_ps(bias);
     float* yk4 = y4 + k * 4 * T16;
-    for (int64_t i = 0; i < 4 * T16; i += 16) _mm512_storeu_ps(yk4 + i, _mm512_add_ps(_mm512_loadu_ps(yk4 + i), bv));
     const float *y00 = yk4, *y01 = yk4 + T16, *y10 = yk4 + 2 * T16, *y11 = yk4 + 3 * T16;
     for (int64_t t = 0; t < tiles;) {  // a tile row at a time: tiles [tb0, tb1) of row r are t..
       const int64_t r = (it.t0 + t) / TW, tb0 = (it.t0 + t) % TW, tb1 = std::min(TW, tb0 + tiles - t);
@@ -397,7 +396,8 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
           for (int64_t tb = tb0; tb < tb1; tb += 16) {
             const int64_t n16 = std::min<int64_t>(16, tb1 - tb);
             const __mmask16 in = lanes(0, n16);
-            const __m512 x0 = _mm512_maskz_loadu_ps(in, e0 + tb), x1 = _mm512_maskz_loadu_ps(in, e1 + tb);
+            const __m512 x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(in, e0 + tb), bv);
+            const __m512 x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(in, e1 + tb), bv);
             const int64_t end = std::min(p.Wo, 2 * (tb + n16));  // runs end at multiples of d: whole blocks
             _mm512_mask_storeu_ps(out + 2 * tb, inside(0, end, 2 * tb), _mm512_permutex2var_ps(x0, unzip[0], x1));
             _mm512_mask_storeu_ps(out + 2 * tb + 16, inside(0, end, 2 * tb + 16), _mm512_permutex2var_ps(x0, unzip[1], x1));
@@ -407,12 +407,12 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
         int64_t tb = tb0;
         const __m512i zip = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
         for (; tb + 8 <= pair_end; tb += 8) {  // 8 + 8 tiles' columns, interleaved
-          const __m512 x0 = _mm512_castps256_ps512(_mm256_loadu_ps(e0 + tb));
-          const __m512 x1 = _mm512_castps256_ps512(_mm256_loadu_ps(e1 + tb));
+          const __m512 x0 = _mm512_add_ps(_mm512_castps256_ps512(_mm256_loadu_ps(e0 + tb)), bv);
+          const __m512 x1 = _mm512_add_ps(_mm512_castps256_ps512(_mm256_loadu_ps(e1 + tb)), bv);
           _mm512_storeu_ps(out + 2 * tb, _mm512_permutex2var_ps(x0, zip, x1));
         }
-        for (; tb < pair_end; ++tb) out[2 * tb] = e0[tb], out[2 * tb + 1] = e1[tb];
-        if (pairs < tb1) out[2 * pairs] = e0[pairs];  // the last tile of a row of odd width
+        for (; tb < pair_end; ++tb) out[2 * tb] = e0[tb] + bias, out[2 * tb + 1] = e1[tb] + bias;
+        if (pairs < tb1) out[2 * pairs] = e0[pairs] + bias;  // the last tile of a row of odd width
       }
       t += tb1 - tb0;
     }
