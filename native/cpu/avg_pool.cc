@@ -36,10 +36,7 @@ struct AvgWindows {
 // reciprocal when that is a power of two: both are one correctly rounded operation on the same
 // exact quotient. The backward writes 0.0f + share to each tap (the memset-then-add of the
 // sweep; non-overlapping windows give each element one share at most) and zeros the rest.
-bool is_whole_2x2_stride_2(const Pool2dGeometry& g) {
-  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.oh * 2 <= g.h &&
-         g.ow * 2 <= g.w;
-}
+// (is_whole_2x2_stride_2 is in pool_window.h.)
 
 float divisor_2x2(int64_t divisor_override) {
   return divisor_override > 0 ? static_cast<float>(divisor_override) : 4.0f;

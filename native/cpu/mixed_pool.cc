@@ -52,11 +52,6 @@ void draw_lambdas(int64_t mode, float fixed, uint64_t seed, uint64_t first_block
 // at most one share, so the shares are written (0.0f + share, the general path's memset and
 // add) instead of scattered through the row sweep, in a loop that vectorises: [64,16,10,10]
 // ran 140 us at 1 thread the general way (`node dist/bench/run.js pool --threads 1`).
-bool is_whole_2x2_stride_2(const Pool2dGeometry& g) {
-  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.oh * 2 <= g.h &&
-         g.ow * 2 <= g.w;
-}
-
 CONVNET_SIMD_CLONES
 void mixed_shares_2x2(const float* __restrict d, const Pool2dGeometry& g, float rest, float* __restrict plane) {
   const int64_t W = g.w, OW = g.ow;

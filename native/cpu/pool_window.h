@@ -202,6 +202,13 @@ inline RowSweep row_sweep(const AxisWindows& rows, const AxisWindows& cols, cons
   return r;
 }
 
+// A 2x2 window at stride 2 with no padding, every window whole (LeNet's pools): avg_pool.cc's
+// and mixed_pool.cc's plane-at-a-time paths.
+inline bool is_whole_2x2_stride_2(const Pool2dGeometry& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.oh * 2 <= g.h &&
+         g.ow * 2 <= g.w;
+}
+
 // Calls fn(first_plane, end_plane) over the planes, in chunks of at least ~32K elements of work
 // so that small tensors stay on one thread. Each plane is handled whole by one thread.
 inline void for_planes(int64_t planes, int64_t work_per_plane, const std::function<void(int64_t, int64_t)>& fn) {
