@@ -164,7 +164,7 @@ __attribute__((target("avx512f"), always_inline)) inline void apply(const float 
 struct Tiling {
   int64_t TH, TW, d;
   alignas(64) int32_t pattern[16];  // the lanes' first columns relative to 2 tb0: origin(l)
-  int64_t origin(int64_t i) const { return 2 * d * (i / d) + i % d; }
+  int64_t origin(int64_t i) const { return d == 1 ? 2 * i : 2 * d * (i / d) + i % d; }  // no division when dense
 };
 
 // Whole blocks of 2d outputs: tiles past the outputs compute zeros' transforms, never stored.
