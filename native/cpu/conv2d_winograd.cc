@@ -150,6 +150,25 @@ __attribute__((target("avx512f"), always_inline)) inline void apply(const float 
   }
 }
 
+// out = m X m^T for a constant matrix m (kRows x kCols) and X given by columns, cols[b][a] =
+// X[a][b]: m down each column, then m along each row of the result. out[i * kRows + j].
+template <int kRows, int kCols>
+__attribute__((target("avx512f"), always_inline)) inline void sandwich(const float (&m)[kRows][kCols],
+                                                                       const __m512 (&cols)[kCols][kCols],
+                                                                       __m512 (&out)[kRows * kRows]) {
+  __m512 rows[kRows][kCols];  // rows[i][b] = (m X)[i][b]
+  for (int b = 0; b < kCols; ++b) {
+    __m512 col[kRows];
+    apply(m, cols[b], col);
+    for (int i = 0; i < kRows; ++i) rows[i][b] = col[i];
+  }
+  for (int i = 0; i < kRows; ++i) {
+    __m512 v[kRows];
+    apply(m, rows[i], v);
+    for (int j = 0; j < kRows; ++j) out[i * kRows + j] = v[j];
+  }
+}
+
 // The tiles: 2x2 blocks of outputs, TH rows and TW columns of them per image.
 //
 // Dilation d (2, 4 or 8): a tile's outputs are d apart, (oh, ow), (oh, ow + d), (oh + d, ow),
@@ -164,26 +183,22 @@ __attribute__((target("avx512f"), always_inline)) inline void apply(const float 
 struct Tiling {
   int64_t TH, TW, d;
   alignas(64) int32_t pattern[16];  // the lanes' first columns relative to 2 tb0: origin(l)
+  // Dilated outputs: column 2 tb0 + j (j < 32) of 16 tiles from tb0 (a multiple of d) is the
+  // first output of one of them (lane l of the first vector: index l) or its second (16 + l).
+  alignas(64) int32_t unzip[32];
   int64_t origin(int64_t i) const { return d == 1 ? 2 * i : 2 * d * (i / d) + i % d; }  // no division when dense
 };
 
 // Whole blocks of 2d outputs: tiles past the outputs compute zeros' transforms, never stored.
 Tiling tiling_of(const WinogradConv& p) {
   const int64_t d = p.dil;
-  Tiling f{ceil_div(p.Ho, 2 * d) * d, ceil_div(p.Wo, 2 * d) * d, d, {}};
+  Tiling f{ceil_div(p.Ho, 2 * d) * d, ceil_div(p.Wo, 2 * d) * d, d, {}, {}};
   for (int l = 0; l < 16; ++l) f.pattern[l] = static_cast<int32_t>(f.origin(l));
-  return f;
-}
-
-// Dilated outputs: column 2 tb0 + j0 + i (i < 16) of 16 tiles from tb0 (a multiple of d) is the
-// first output (lane i of x0, index i) or the second (x1, index 16 + i) of one of them.
-__attribute__((target("avx512f"))) inline __m512i output_unzip(int64_t d, int64_t j0) {
-  alignas(64) int32_t idx[16];
-  for (int i = 0; i < 16; ++i) {
-    const int64_t j = j0 + i, q = j / (2 * d), r = j % (2 * d);
-    idx[i] = static_cast<int32_t>(d * q + r % d + (r < d ? 0 : 16));
+  for (int64_t j = 0; j < 32; ++j) {
+    const int64_t q = j / (2 * d), r = j % (2 * d);
+    f.unzip[j] = static_cast<int32_t>(d * q + r % d + (r < d ? 0 : 16));
   }
-  return _mm512_load_si512(idx);
+  return f;
 }
 
 // A run of tiles [t0, t1) of one group across the batch: tile t is tile t % TW of tile row
@@ -288,17 +303,7 @@ __attribute__((target("avx512f"), always_inline)) inline void input_tiles(const 
     }
     t += len;
   }
-  __m512 rows[A][A];  // rows[i][b] = (B^T d)[i][b]
-  for (int b = 0; b < A; ++b) {
-    __m512 col[A];
-    apply(T::BT, d[b], col);
-    for (int i = 0; i < A; ++i) rows[i][b] = col[i];
-  }
-  for (int i = 0; i < A; ++i) {  // (B^T d) B
-    __m512 v[A];
-    apply(T::BT, rows[i], v);
-    for (int j = 0; j < A; ++j) out[i * A + j] = v[j];
-  }
+  sandwich(T::BT, d, out);  // B^T d B
 }
 
 // One item: its tiles' V, the A * A GEMMs, y. Compiled for AVX-512 (winograd_conv2d runs only
@@ -375,7 +380,7 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
   }
   // Into the outputs that exist, + bias (added on the way, not in a pass of its own).
   const int64_t pairs = std::min(TW, p.Wo / 2);  // tiles whose second column exists
-  const __m512i unzip[2] = {output_unzip(f.d, 0), output_unzip(f.d, 16)};  // dilated only
+  const __m512i unzip[2] = {_mm512_load_si512(f.unzip), _mm512_load_si512(f.unzip + 16)};  // dilated only
   for (int64_t k = 0; k < Kg; ++k) {
     const float bias = p.bias ? p.bias[it.gi * Kg + k] : 0.0f;
     const __m512 bv = _mm512_set1_ps(bias);
@@ -489,17 +494,7 @@ __attribute__((target("avx512f"), always_inline)) inline void grad_tiles(const W
     }
     t += len;
   }
-  __m512 rows[A][2];  // rows[a][w] = (A g)[a][w]
-  for (int w = 0; w < 2; ++w) {
-    __m512 col[A];
-    apply(kA.m, g[w], col);
-    for (int a = 0; a < A; ++a) rows[a][w] = col[a];
-  }
-  for (int a = 0; a < A; ++a) {  // (A g) A^T
-    __m512 v[A];
-    apply(kA.m, rows[a], v);
-    for (int b = 0; b < A; ++b) out[a * A + b] = v[b];
-  }
+  sandwich(kA.m, g, out);  // A g A^T
 }
 
 // The A * A transformed values of channels [c0, c1) of `src` and tiles [t0, t0 + len) into
@@ -533,18 +528,10 @@ __attribute__((target("avx512f"))) void filter_rows(const float* m, int64_t gi, 
       __m512 cols[A][A];  // cols[b][a] = M[a][b]
       for (int a = 0; a < A; ++a)
         for (int b = 0; b < A; ++b) cols[b][a] = _mm512_maskz_loadu_ps(mask, m + ((a * A + b) * Kg + k) * Cg + c0);
-      __m512 rows[R][A];  // rows[i][b] = (G^T M)[i][b]
-      for (int b = 0; b < A; ++b) {
-        __m512 col[R];
-        apply(kGT.m, cols[b], col);
-        for (int i = 0; i < R; ++i) rows[i][b] = col[i];
-      }
+      __m512 dw[R * R];
+      sandwich(kGT.m, cols, dw);  // G^T M G
       alignas(64) float out[R * R][16];
-      for (int i = 0; i < R; ++i) {
-        __m512 v[R];
-        apply(kGT.m, rows[i], v);
-        for (int j = 0; j < R; ++j) _mm512_store_ps(out[i * R + j], v[j]);
-      }
+      for (int q = 0; q < R * R; ++q) _mm512_store_ps(out[q], dw[q]);
       float* dst = pdw + ((gi * Kg + k) * Cg + c0) * R * R;
       for (int64_t l = 0; l < std::min<int64_t>(16, Cg - c0); ++l)
         for (int q = 0; q < R * R; ++q) dst[l * R * R + q] = out[q][l];
