@@ -242,6 +242,47 @@ describe('F: pooling', () => {
       expect(Array.from(z.dataSync())).to.deep.equal([-Infinity, -Infinity, -Infinity]);
       expect(Array.from(zi.dataSync())).to.deep.equal([0, 1, 3]); // PyTorch: the first in-bounds tap
     });
+
+    it('backward writes dx densely when every index lies in its own 2x2 block, and scatters otherwise (the same bits)', () => {
+      // dx as the scatter defines it, in float32: 0 + dy at each index (adds where indices repeat).
+      const scatter = (dy: Float32Array, idx: Int32Array, planes: number, outPlane: number, inPlane: number) => {
+        const dx = new Float32Array(planes * inPlane);
+        for (let o = 0; o < dy.length; o++) {
+          const at = Math.floor(o / outPlane) * inPlane + idx[o];
+          dx[at] = Math.fround(dx[at] + dy[o]);
+        }
+        return dx;
+      };
+      const check = (what: string, shape: number[], dy: cc.Tensor, idx: cc.Tensor, dx: cc.Tensor) => {
+        const inPlane = shape[2] * shape[3], outPlane = dy.shape[2] * dy.shape[3];
+        expectBitIdentical(dx.dataSync(), scatter(dy.dataSync() as Float32Array, idx.dataSync() as Int32Array, shape[0] * shape[1], outPlane, inPlane), what);
+      };
+      // Rows of 8, 16 and 17 outputs (one vector, a vector and a lane), odd last rows and columns.
+      for (const shape of [[2, 3, 17, 16], [1, 4, 32, 33], [3, 2, 9, 35]]) {
+        const x = randomTensor(shape, 31).t;
+        for (const [what, [y, idx]] of [
+          ['maxPool2d 2x2 stride 2', F.maxPool2d(x, 2, { returnIndices: true })],
+          ['maxPool2d 3x3 stride 2 (indices outside the blocks)', F.maxPool2d(x, 3, { stride: 2, returnIndices: true })],
+          ['adaptiveMaxPool2d halving', F.adaptiveMaxPool2d(x, [Math.floor(shape[2] / 2), Math.floor(shape[3] / 2)], { returnIndices: true })],
+        ] as const) {
+          const dy = randomTensor(y.shape, 32).t;
+          check(`${what} ${JSON.stringify(shape)}`, shape, dy, idx, maxPool2dBackward(dy, idx, shape));
+        }
+      }
+      // One index outside its block (still in range) in the middle of the planes: the planes from
+      // there on scatter; -0 in dy gives +0, as 0 + -0.
+      const shape = [4, 8, 20, 20];
+      const [, idx] = F.maxPool2d(randomTensor(shape, 33).t, 2, { returnIndices: true });
+      const moved = Int32Array.from(idx.dataSync() as Int32Array);
+      moved[13 * 100 + 57] = 0;
+      const dyValues = randomTensor([4, 8, 10, 10], 34).v;
+      dyValues[5] = -0;
+      const dy = cc.tensor(Float32Array.from(dyValues), { shape: [4, 8, 10, 10] });
+      const movedIdx = cc.tensor(moved, { shape: [4, 8, 10, 10] });
+      const dx = maxPool2dBackward(dy, movedIdx, shape);
+      check('one index outside its block', shape, dy, movedIdx, dx);
+      expect(Object.is(dx.dataSync()[idx.dataSync()[5]], 0), '-0 dy gives +0 dx').to.equal(true);
+    });
   });
 
   describe('avgPool2d', () => {
