@@ -308,8 +308,8 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
   }
 }
 
-// Winograd F(2x2, 3x3) and F(2x2, 5x5) (conv2d_winograd.cc): 3x3 and 5x5 kernels at stride 1,
-// in all three directions at dilation 1, forward and backward-data at dilation 2, 4 and 8.
+// Winograd F(2x2, 3x3) and F(2x2, 5x5) (conv2d_winograd.cc): 3x3 and 5x5 kernels at stride 1
+// and dilation 1, 2, 4 or 8, in all three directions.
 // CONVNET_WINOGRAD=0 in the environment turns it off (the direct kernels then run), for
 // comparisons and in case its rounding (a few float32 epsilons of the terms' magnitudes, as
 // the direct sums) matters to someone.
@@ -323,10 +323,10 @@ bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
   // in the same sweep: 0.51-0.69x from 48 channels; below, 1.1-2.5x (16 -> 16 on 28x28 2.5x).
   const int64_t least = d.kh == 5 ? 48 : 16;
   // Dilation 2, 4 or 8 (the tiles' outputs d apart, conv2d_winograd.cc's Tiling): forward and
-  // backward-data of the 64 -> 64 layers on 56x56 at dilation 2 and 4 took 0.87-0.91x the
+  // backward-data of the 64 -> 64 layers on 56x56 at dilation 2 and 4 took 0.77-0.91x the
   // direct kernels' time (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2
-  // dilated`). Tiles cover whole blocks of 2d outputs a side, so small images waste some:
-  // at most a quarter more outputs than there are. (Backward-filter: see conv2d_backward_filter.)
+  // dilated`; backward-filter 0.86-0.88x). Tiles cover whole blocks of 2d outputs a side, so
+  // small images waste some: at most a quarter more outputs than there are.
   const int64_t dil = g.dilation_h;
   const auto covered = [&](int64_t n) { return ceil_div(n, 2 * dil) * 2 * dil; };
   const bool dilation_ok = dil == 1 || ((dil == 2 || dil == 4 || dil == 8) && 4 * covered(d.Ho) * covered(d.Wo) <= 5 * d.Ho * d.Wo);
@@ -523,11 +523,7 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
     return;
   }
   const float *pdy = dy.f32(), *px = x.f32();
-  // Dilated layers' backward-filter stays direct: by Winograd, with the tiles' outputs d apart,
-  // it took 1.36-1.42x the direct kernel's time on the 56x56 layers at dilation 2 and 4 (a
-  // build that had it, `conv_ab.js CONVNET_WINOGRAD 0 1 dilated`; in the same run the
-  // dense layer's took 1.23x, on other runs 0.77-0.87x: see conv2d_winograd.cc on its variance).
-  if (g.dilation_h == 1 && winograd_applies(d, g)) return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
+  if (winograd_applies(d, g)) return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
   if (direct_filter_applies(d)) return direct_filter(pdy, px, d, g, pdw);
   const bool pointwise = is_pointwise(d, g);
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);

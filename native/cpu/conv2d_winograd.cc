@@ -32,9 +32,12 @@
 // with the direct kernels to 1.16-1.41x, in all three directions; AlexNet's c2 (5x5, 48 -> 128
 // channels a group) forward 7.5 -> 4.9 ms, backward-data 8.0 -> 6.6 ms, backward-filter
 // 8.0 -> 5.9 ms (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 "alex c2"`).
-// Dilated layers (forward and backward-data): tiles whose outputs lie d apart (see Tiling),
-// read in place; split instead into their dilation phases (dense convolutions of subsampled
-// images, copied out and back) they had measured 1.25-2x slower than the direct kernels.
+// Dilated layers (all three directions): tiles whose outputs lie d apart (see Tiling), read in
+// place; split instead into their dilation phases (dense convolutions of subsampled images,
+// copied out and back) they had measured 1.25-2x slower than the direct kernels. The 56x56
+// 64 -> 64 layers at dilation 2 and 4 (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1
+// --threads 2 dilated`): forward and backward-data 0.77-0.78x the direct kernels' time,
+// backward-filter 0.86-0.88x.
 // CONVNET_WINOGRAD=0 turns it off (conv2d.cc).
 #include "cpu/conv2d_winograd.h"
 
@@ -87,6 +90,14 @@ __attribute__((target("avx512f"))) inline __mmask16 inside(int64_t lo, int64_t h
   const int64_t a = std::clamp<int64_t>(lo - v0, 0, 16), b = std::clamp<int64_t>(hi - v0, 0, 16);
   const uint32_t upto_b = b >= 16 ? 0xFFFFu : (1u << b) - 1, below_a = (1u << a) - 1;
   return static_cast<__mmask16>(upto_b & ~below_a);
+}
+
+// 16 floats from `at`, those outside `mask` read as zeros (and not touched). A plain load when
+// the mask is whole: on Zen 5 the transforms' masked loads of image rows stalled far longer
+// than plain ones (the backward-filter of the 64 -> 64 layer on 56x56 at dilation 4, one
+// thread: 9.8 -> 7.8 ms; `node` timing loops of conv2dBackward, not in the repo).
+__attribute__((target("avx512f"), always_inline)) inline __m512 load_lanes(__mmask16 mask, const float* at) {
+  return mask == 0xFFFF ? _mm512_loadu_ps(at) : _mm512_maskz_loadu_ps(mask, at);
 }
 
 // The mask of lanes [a, b).
@@ -267,6 +278,14 @@ __attribute__((target("avx512f"), always_inline)) inline void input_tiles(const 
     const int64_t n = r / f.TH, ta = r % f.TH;
     const float* xc = px + (n * p.C + gi * Cg + c) * p.H * p.W;
     const int64_t v0 = 2 * (tb - l0);  // lane 0's first column (+ pad_left)
+    // The loads' masks, the same for every row: 32 columns from v0 + b d (dilated) or v0 + 2b
+    // (dense, b < A / 2), those outside x read as zeros (and not touched).
+    __mmask16 in0[A], in1[A];
+#pragma GCC unroll 6
+    for (int b = 0; b < A; ++b) {
+      const int64_t at = v0 + (f.d > 1 ? b * f.d : 2 * b);
+      in0[b] = inside(lo, hi, at), in1[b] = inside(lo, hi, at + 16);
+    }
     for (int a = 0; a < A; ++a) {
       const int64_t ih = f.origin(ta) + a * f.d - p.pad_top;
       if (ih < 0 || ih >= p.H) {
@@ -285,17 +304,17 @@ __attribute__((target("avx512f"), always_inline)) inline void input_tiles(const 
 #pragma GCC unroll 6
         for (int b = 0; b < A; ++b) {
           const int64_t at = v0 + b * f.d;
-          const __m512 x0 = _mm512_maskz_loadu_ps(inside(lo, hi, at), row + at);
-          const __m512 x1 = _mm512_maskz_loadu_ps(inside(lo, hi, at + 16), row + at + 16);
+          const __m512 x0 = load_lanes(in0[b], row + at);
+          const __m512 x1 = load_lanes(in1[b], row + at + 16);
           const __m512 e = _mm512_permutex2var_ps(x0, pattern, x1);
           d[b][a] = first ? _mm512_maskz_mov_ps(lm, e) : _mm512_mask_mov_ps(d[b][a], lm, e);
         }
         continue;
       }
 #pragma GCC unroll 4
-      for (int s = 0; s < A / 2; ++s) {  // 32 columns from v0 + 2s, those outside x read as zeros (and not touched)
-        const __m512 x0 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 2 * s), row + v0 + 2 * s);
-        const __m512 x1 = _mm512_maskz_loadu_ps(inside(lo, hi, v0 + 2 * s + 16), row + v0 + 2 * s + 16);
+      for (int s = 0; s < A / 2; ++s) {  // 32 columns from v0 + 2s
+        const __m512 x0 = load_lanes(in0[s], row + v0 + 2 * s);
+        const __m512 x1 = load_lanes(in1[s], row + v0 + 2 * s + 16);
         const __m512 e = _mm512_permutex2var_ps(x0, even, x1), o = _mm512_permutex2var_ps(x0, odd, x1);
         d[2 * s][a] = first ? _mm512_maskz_mov_ps(lm, e) : _mm512_mask_mov_ps(d[2 * s][a], lm, e);
         d[2 * s + 1][a] = first ? _mm512_maskz_mov_ps(lm, o) : _mm512_mask_mov_ps(d[2 * s + 1][a], lm, o);
@@ -437,14 +456,18 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
 // numpy model of this float32 arithmetic) prints these.
 // (Toom-Cook's F(5x5, 2x2) built from points of its own rounds 15 epsilons: not used.)
 // Measured (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 sweep5`): 0.51-0.69x
-// the direct kernel's time from 48 channels (AlexNet's c2: 8.0 -> 5.9 ms). A caveat: its time
-// varies between runs on the 2-core VM more than the direct kernel's (c2: 5.9-7 ms in most
-// processes, 11-13 in some, when the direct kernel took 8-8.6): a chunk's V and W (~2 MiB)
-// are written by one split of the threads and read by another, through L3, which other work
-// on the machine can crowd. Interleaved in one process with the direct kernel, it stayed
-// ahead on every layer (c2 6.7-9.3 ms against 8.4-11.7). Splits that keep V and W in each
-// thread's cache (by xi, by group) repeat loads and transforms or idle a thread, and were no
-// faster in the same interleaved runs (c4 by group 3.8-4.7 ms against 3.3-4.4; a throwaway script, not in the repo).
+// the direct kernel's time from 48 channels (AlexNet's c2: 8.0 -> 5.9 ms).
+// Two ways to share the sums among threads (winograd_backward_filter_r picks one):
+// - by xi (filter_sums_by_xi): all threads transform a chunk of tiles, then run its A * A GEMMs
+//   side by side. A chunk's V and W (~2 MiB) are written by one split of the threads and read
+//   by another, through L3, which other work on the machine can crowd: on the 2-core VM its time
+//   varied more than the direct kernel's (c2: 5.9-7 ms in most processes, 11-13 in some; the 56x56
+//   64 -> 64 layer 3.3 ms, or 6.1 while a neighbour was busy). Splits by group or output
+//   channel repeat loads and transforms or idle a thread, and were no faster.
+// - by parts (filter_sums_by_parts): each thread sums its own runs of tiles, V, W and its own M
+//   in its L2, and the parts' Ms are added at the end: steady (that 56x56 layer 3.4 ms while
+//   the neighbour was busy), but each part has a whole M, so only for small ones (AlexNet's c2
+//   and c3, M of 5-6 MiB, took 1.4x and 2x the time by parts).
 
 // The transpose of a constant matrix, for apply(): A = (A^T)^T and G^T.
 template <int kRows, int kCols>
@@ -480,15 +503,27 @@ __attribute__((target("avx512f"), always_inline)) inline void grad_tiles(const W
     const int64_t n = r / f.TH, ta = r % f.TH;
     const float* yk = pdy + (n * p.K + gi * Kg + k) * p.Ho * p.Wo;
     const int64_t v0 = 2 * (tb - l0);  // lane 0's first column
-    for (int u = 0; u < 2; ++u) {
-      const int64_t oh = 2 * ta + u;
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; ++u) {  // unrolled, as the loop over w below: g stays in registers
+      const int64_t oh = f.origin(ta) + u * f.d;
       if (oh >= p.Ho) continue;
       const float* row = yk + oh * p.Wo;
       // The same columns of the next channel, as input_tiles does.
       _mm_prefetch(reinterpret_cast<const char*>(row + p.Ho * p.Wo + v0), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(row + p.Ho * p.Wo + v0 + 31), _MM_HINT_T0);
-      const __m512 x0 = _mm512_maskz_loadu_ps(inside(0, p.Wo, v0), row + v0);
-      const __m512 x1 = _mm512_maskz_loadu_ps(inside(0, p.Wo, v0 + 16), row + v0 + 16);
+      _mm_prefetch(reinterpret_cast<const char*>(row + p.Ho * p.Wo + v0 + 31 + f.d), _MM_HINT_T0);
+      if (f.d > 1) {  // dilated: column w of the lanes' tiles from the 32 columns at v0 + w d (see Tiling)
+        const __m512i pattern = _mm512_load_si512(f.pattern);
+#pragma GCC unroll 2
+        for (int w = 0; w < 2; ++w) {  // unrolled: g stays in registers
+          const int64_t at = v0 + w * f.d;
+          const __m512 x0 = load_lanes(inside(0, p.Wo, at), row + at);
+          const __m512 x1 = load_lanes(inside(0, p.Wo, at + 16), row + at + 16);
+          g[w][u] = _mm512_mask_mov_ps(g[w][u], lm, _mm512_permutex2var_ps(x0, pattern, x1));
+        }
+        continue;
+      }
+      const __m512 x0 = load_lanes(inside(0, p.Wo, v0), row + v0);
+      const __m512 x1 = load_lanes(inside(0, p.Wo, v0 + 16), row + v0 + 16);
       g[0][u] = _mm512_mask_mov_ps(g[0][u], lm, _mm512_permutex2var_ps(x0, even, x1));
       g[1][u] = _mm512_mask_mov_ps(g[1][u], lm, _mm512_permutex2var_ps(x0, odd, x1));
     }
@@ -500,13 +535,66 @@ __attribute__((target("avx512f"), always_inline)) inline void grad_tiles(const W
 // The A * A transformed values of channels [c0, c1) of `src` and tiles [t0, t0 + len) into
 // out[xi * xs + c * ld + l] (rows of ld floats, zero from len on; xs floats per xi): V of x's
 // channels (kGrad false) or W of dy's (kGrad true).
+// Prefetches the next channel's rows for a run of tiles, spread over the run's vectors of 16
+// tiles. The channels' planes lie far apart, and dilated tile rows go back and forth within a
+// plane (Tiling::origin), so the hardware's prefetcher misses most of them: without this the
+// dilated backward-filter's transforms waited on memory (dilation 4: 1.4x the time at 2
+// threads; 1.16x at dilation 1; `node dist/bench/conv_ab.js` with a switch in a throwaway build).
+class NextChannelRows {
+ public:
+  // The rows that tiles [t0, t0 + len) of channel plane(s) of `grad` (dy) or x read: per image,
+  // [begin, end) floats from the image's plane of the group's first channel.
+  NextChannelRows(const WinogradConv& p, const Tiling& f, bool grad, int64_t gi, int64_t t0, int64_t len) {
+    const int64_t h = grad ? p.Ho : p.H, w = grad ? p.Wo : p.W, channels = grad ? p.K : p.C;
+    plane_ = h * w;
+    const int64_t first = gi * channels / p.groups;
+    const int64_t top = grad ? 0 : p.pad_top, reach = grad ? f.d : p.R * f.d;  // rows below a tile row's origin
+    const int64_t r0 = t0 / f.TW, r1 = (t0 + len - 1) / f.TW;  // tile rows, from the batch's first
+    int64_t lines = 0;
+    for (int64_t n = r0 / f.TH; n <= r1 / f.TH && images_ < kImages; ++n) {
+      const int64_t ta0 = std::max(r0, n * f.TH) - n * f.TH, ta1 = std::min(r1, n * f.TH + f.TH - 1) - n * f.TH;
+      const int64_t lo = std::clamp<int64_t>(f.origin(ta0) - top, 0, h), hi = std::clamp<int64_t>(f.origin(ta1) + reach - top + 1, 0, h);
+      if (hi <= lo) continue;
+      begin_[images_] = (n * channels + first) * plane_ + lo * w;
+      lines_[images_] = ((hi - lo) * w + 15) / 16 + 1;  // + 1: the rows need not start a cache line
+      lines += lines_[images_++];
+    }
+    per_vector_ = ceil_div(lines, ceil_div(len, 16));
+  }
+
+  // The share of vector `v` of the run, of channel c's rows (c counted from the group's first).
+  __attribute__((target("avx512f"))) void issue(const float* src, int64_t c, int64_t v) const {
+    int64_t skip = v * per_vector_, todo = per_vector_;
+    for (int i = 0; i < images_ && todo > 0; ++i) {
+      if (skip >= lines_[i]) {
+        skip -= lines_[i];
+        continue;
+      }
+      const float* at = src + begin_[i] + c * plane_;
+      for (int64_t q = skip; q < lines_[i] && todo > 0; ++q, --todo) _mm_prefetch(reinterpret_cast<const char*>(at + 16 * q), _MM_HINT_T0);
+      skip = 0;
+    }
+  }
+
+ private:
+  static constexpr int kImages = 16;  // a run over more images prefetches the first 16 only
+  int64_t plane_ = 0, per_vector_ = 0;
+  int64_t begin_[kImages] = {}, lines_[kImages] = {};
+  int images_ = 0;
+};
+
+// The A * A transformed values of channels [c0, c1) of `src` and tiles [t0, t0 + len) into
+// out[xi * xs + c * ld + l] (rows of ld floats, zero from len on; xs floats per xi): V of x's
+// channels (kGrad false) or W of dy's (kGrad true).
 template <int R, bool kGrad>
 __attribute__((target("avx512f"))) void transform_rows(const WinogradConv& p, const Tiling& f, int64_t gi, int64_t c0,
                                                        int64_t c1, int64_t t0, int64_t len, int64_t ld, int64_t xs,
                                                        const float* src, float* out) {
   constexpr int XI = Transform<R>::A * Transform<R>::A;
+  const NextChannelRows next(p, f, kGrad, gi, t0, len);
   for (int64_t c = c0; c < c1; ++c)
     for (int64_t l = 0; l < len; l += 16) {
+      if (c + 1 < c1) next.issue(src, c + 1, l / 16);
       __m512 tile[XI];
       if (kGrad) grad_tiles<R>(p, f, gi, c, t0 + l, t0 + len, src, tile);
       else input_tiles<R>(p, f, gi, c, t0 + l, t0 + len, src, tile);
@@ -538,37 +626,91 @@ __attribute__((target("avx512f"))) void filter_rows(const float* m, int64_t gi, 
     }
 }
 
+// The most parts filter_sums_by_parts cuts the tiles into: a fixed number (the sums must not
+// depend on the thread count) that shares out evenly over 1, 2, 4 or 8 threads.
+constexpr int64_t kFilterParts = 8;
+
+// M = the sum over tiles [0, total) of group gi, by parts: the tiles cut into `parts` runs
+// fixed by the shape, each run one thread's: it transforms its chunks' V and W (all channels,
+// ~512 KiB a chunk) and adds their GEMMs into its own M (m + part * XI * Kg * Cg), all in its
+// core's L2; then the parts' Ms are added in order into the first. For layers with few
+// channels and many tiles (the 56x56 64 -> 64 layers: M is 256 KiB).
 template <int R>
-void winograd_backward_filter_r(const float* px, const float* pdy, const WinogradConv& p, float* pdw) {
+void filter_sums_by_parts(const float* px, const float* pdy, const WinogradConv& p, const Tiling& f, int64_t gi,
+                          float* m) {
   constexpr int XI = Transform<R>::A * Transform<R>::A;
-  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
-  const Tiling f = tiling_of(p);
-  const int64_t total = p.N * f.TH * f.TW;
-  // The tiles (the GEMMs' K) in chunks fixed by the shapes, V and W ~2 MiB (4x that: the
-  // 64 -> 64 layer on 56x56 ran 4.5 ms against 4.2); each chunk's products are added into M
-  // in order.
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, total = p.N * f.TH * f.TW;
+  const int64_t chunk = std::clamp<int64_t>(((int64_t{128} << 10) / (XI * (Cg + Kg))) / 16 * 16, 16, ceil_div(total, 16) * 16);
+  const int64_t chunks = ceil_div(total, chunk), parts = std::min<int64_t>(chunks, kFilterParts);
+  const int64_t m_floats = XI * Kg * Cg;
+  parallel_for(parts, 1, [&](int64_t q0, int64_t q1) {
+    // Each thread's own V and W (scratch is per thread), rows offset as in filter_sums_by_xi.
+    float* v = scratch(3, XI * (Cg * chunk + 16));
+    float* u = scratch(4, XI * (Kg * chunk + 16));
+    for (int64_t q = q0; q < q1; ++q) {
+      float* mq = m + q * m_floats;
+      const int64_t first = q * chunks / parts, last = (q + 1) * chunks / parts;
+      for (int64_t ci = first; ci < last; ++ci) {
+        const int64_t t0 = ci * chunk, len = std::min(chunk, total - t0), ld = ceil_div(len, 16) * 16;
+        const int64_t vs = Cg * ld + 16, us = Kg * ld + 16;
+        transform_rows<R, false>(p, f, gi, 0, Cg, t0, len, ld, vs, px, v);
+        transform_rows<R, true>(p, f, gi, 0, Kg, t0, len, ld, us, pdy, u);
+        for (int64_t xi = 0; xi < XI; ++xi)  // inside a parallel region: on this thread
+          sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * us, ld, v + xi * vs, ld, ci == first ? 0.0f : 1.0f, mq + xi * Kg * Cg, Cg);
+      }
+    }
+  });
+  parallel_for(m_floats, 4096, [&](int64_t i0, int64_t i1) {
+    for (int64_t q = 1; q < parts; ++q)
+      for (int64_t i = i0; i < i1; ++i) m[i] += m[q * m_floats + i];
+  });
+}
+
+// M = the sum over tiles of group gi, by xi: chunks of tiles (V and W ~2 MiB) one after
+// the other, each transformed by all threads (split by channel) and then its A * A GEMMs side by
+// side, each on one thread, adding into M in chunk order. For layers with many channels and
+// few tiles (AlexNet's), where the parts' Ms would be large.
+template <int R>
+void filter_sums_by_xi(const float* px, const float* pdy, const WinogradConv& p, const Tiling& f, int64_t gi,
+                       float* m) {
+  constexpr int XI = Transform<R>::A * Transform<R>::A;
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, total = p.N * f.TH * f.TW;
+  // 4x the chunk: the 64 -> 64 layer on 56x56 ran 4.5 ms against 4.2 (before it went by parts).
   const int64_t chunk = std::clamp<int64_t>(((int64_t{512} << 10) / (XI * (Cg + Kg))) / 16 * 16, 64, ceil_div(total, 16) * 16);
   // Each xi's rows start a cache line after a multiple of the row length (xs = rows * ld +
   // 16), so that transform_rows' stores of a tile's values do not all fall in one cache set
-  // when the rows are a power of two long (the 64 -> 64 layer: rows of 256 floats, xi blocks
-  // 64 KiB apart).
-  const int64_t ld_max = ceil_div(chunk, 16) * 16;
-  float* v = scratch(3, XI * (Cg * ld_max + 16));
-  float* u = scratch(4, XI * (Kg * ld_max + 16));
-  float* m = scratch(5, XI * Kg * Cg);  // M_xi [Kg, Cg], written by the first chunk's GEMMs (beta 0)
+  // when the rows are a power of two long (rows of 256 floats, xi blocks 64 KiB apart).
+  float* v = scratch(3, XI * (Cg * chunk + 16));
+  float* u = scratch(4, XI * (Kg * chunk + 16));
+  for (int64_t t0 = 0; t0 < total; t0 += chunk) {
+    const int64_t len = std::min(chunk, total - t0), ld = ceil_div(len, 16) * 16;
+    const int64_t vs = Cg * ld + 16, us = Kg * ld + 16;
+    parallel_for(Cg, 1, [&](int64_t c0, int64_t c1) { transform_rows<R, false>(p, f, gi, c0, c1, t0, len, ld, vs, px, v); });
+    parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { transform_rows<R, true>(p, f, gi, k0, k1, t0, len, ld, us, pdy, u); });
+    // The GEMMs side by side, each on one thread (no hand-over inside a product that is
+    // small when the channels are few).
+    parallel_for(XI, 1, [&](int64_t x0, int64_t x1) {
+      for (int64_t xi = x0; xi < x1; ++xi)
+        sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * us, ld, v + xi * vs, ld, t0 == 0 ? 0.0f : 1.0f, m + xi * Kg * Cg, Cg);
+    });
+  }
+}
+
+template <int R>
+void winograd_backward_filter_r(const float* px, const float* pdy, const WinogradConv& p, float* pdw) {
+  constexpr int XI = Transform<R>::A * Transform<R>::A;
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, m_floats = XI * Kg * Cg;
+  const Tiling f = tiling_of(p);
+  // By parts where M fits in L2 beside a chunk's V and W. On the 64 -> 64 layers on 56x56
+  // (dilation 1, 2, 4; `node dist/bench/conv_ab.js` with a switch in a throwaway build): as fast
+  // by parts as by xi when the machine is quiet (3.3 ms at dilation 1), and unaffected when
+  // other work crowds L3 (3.4 ms, by xi 6.1: V and W crossed between the cores through L3).
+  // AlexNet's c2 and c3 (M 5-6 MiB) took 1.4x and 2x the time by parts.
+  const bool by_parts = m_floats <= (int64_t{64} << 10);
+  float* m = scratch(5, (by_parts ? kFilterParts : 1) * m_floats);  // M_xi [Kg, Cg] (beta 0 at first)
   for (int64_t gi = 0; gi < p.groups; ++gi) {
-    for (int64_t t0 = 0; t0 < total; t0 += chunk) {
-      const int64_t len = std::min(chunk, total - t0), ld = ceil_div(len, 16) * 16;
-      const int64_t vs = Cg * ld + 16, us = Kg * ld + 16;
-      parallel_for(Cg, 1, [&](int64_t c0, int64_t c1) { transform_rows<R, false>(p, f, gi, c0, c1, t0, len, ld, vs, px, v); });
-      parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { transform_rows<R, true>(p, f, gi, k0, k1, t0, len, ld, us, pdy, u); });
-      // The GEMMs side by side, each on one thread (no hand-over inside a product that is
-      // small when the channels are few).
-      parallel_for(XI, 1, [&](int64_t x0, int64_t x1) {
-        for (int64_t xi = x0; xi < x1; ++xi)
-          sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * us, ld, v + xi * vs, ld, t0 == 0 ? 0.0f : 1.0f, m + xi * Kg * Cg, Cg);
-      });
-    }
+    if (by_parts) filter_sums_by_parts<R>(px, pdy, p, f, gi, m);
+    else filter_sums_by_xi<R>(px, pdy, p, f, gi, m);
     parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { filter_rows<R>(m, gi, k0, k1, Kg, Cg, pdw); });
   }
 }

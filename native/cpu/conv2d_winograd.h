@@ -26,7 +26,7 @@ struct WinogradConv {
 // y = conv(x, w) + bias. Every output is the same arithmetic whatever the thread count.
 void winograd_conv2d(const float* x, const WinogradConv& p, float* y);
 
-// dw [K, C / groups, R, R] (dil 1 only) = the gradient of the weights from x and dy [N, K, Ho, Wo] (p's w
+// dw [K, C / groups, R, R] = the gradient of the weights from x and dy [N, K, Ho, Wo] (p's w
 // and bias unused); likewise independent of the thread count.
 void winograd_conv2d_backward_filter(const float* x, const float* dy, const WinogradConv& p, float* dw);
 
