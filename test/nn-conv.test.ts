@@ -229,6 +229,7 @@ describe('F.conv2d', () => {
       { x: [2, 3, 11, 26], w: [16, 3, 5, 5], o: { padding: 2 }, what: "narrow backward-data (3 channels) of a 16-channel convolution, as LeNet's c3" },
       // Backward-filter's direct kernel: 32-channel blocks (Kg a multiple of 16), kernel width 3, 5 or 11.
       { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'direct filter, 11x11 stride 4' },
+      { x: [2, 3, 45, 39], w: [48, 3, 11, 11], o: { stride: 4 }, what: "direct filter, 11x11 stride 4 reading x in place (no padding, its last 2 rows unused; AlexNet's c1)" },
       { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
       { x: [3, 128, 92, 92], w: [32, 128, 3, 3], o: { stride: 3 }, what: 'direct filter, one image per padded chunk (sums carried over chunks)' },
       { x: [2, 8, 48, 48], w: [96, 8, 3, 3], o: { padding: 2, dilation: 2 }, what: "direct filter, 18 items: one image per chunk (a block's dy in L2)" },

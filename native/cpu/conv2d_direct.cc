@@ -677,7 +677,9 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
   const int64_t parts = ceil_div(d.N, per_part);
   const int64_t hp = (d.Ho - 1) * g.stride_h + (d.kh - 1) * g.dilation_h + 1;
   const int64_t wp = (d.Wo - 1) * g.stride_w + (d.kw - 1) * g.dilation_w + 1;
-  const int64_t xs = hp * wp, positions = d.hw_out;
+  // Without padding, rows of x's own width (AlexNet's c1) are read in place: no copy.
+  const bool in_place = g.pad_top == 0 && g.pad_left == 0 && wp == d.W && hp <= d.H;
+  const int64_t xs = in_place ? d.hw : hp * wp, positions = d.hw_out;
   // Register chains of about 1024 positions (whole rows), added one by one into the running
   // sums: one chain over a whole large batch loses accuracy (9 x 230 x 230 positions: 2e-4).
   // Chunk and part boundaries fall on image boundaries and end a chain too: all fixed by the shape.
@@ -692,7 +694,7 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
   const int64_t kpad = d.groups * blocks * bw;  // channels with each group's rounded up to whole blocks
   int64_t nb = std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(std::max(d.C * xs, kpad * positions), 1), 1, d.N);
   if (items >= 16) nb = std::clamp<int64_t>((int64_t{128} << 10) / (bw * positions), 1, nb);
-  float* xbuf = scratch(0, nb * d.C * xs);
+  float* xbuf = in_place ? nullptr : scratch(0, nb * d.C * xs);
   float* dyt = scratch(1, nb * kpad * positions);  // [group][block][image][position][bw]
   // Running sums [part][group][block][tile][R * KW][bw]; added into dw at the end.
   const int64_t tile_floats = int64_t{R} * d.kw * bw;
@@ -703,13 +705,19 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
     for (int64_t i = 0; i < d.kh; ++i) row_off[c * d.kh + i] = c * xs + i * g.dilation_h * wp;
   for (int64_t n0 = 0; n0 < d.N; n0 += nb) {
     const int64_t images = std::min(nb, d.N - n0);
-    copy_padded(px + n0 * d.C * d.hw, images * d.C, d, g, hp, wp, xbuf);
-    // dyt[(gi * blocks + b) * images + j][q][l] = dy[n0 + j, gi * Kg + b * bw + l, q] (0 past Kg)
-    parallel_for(d.groups * blocks * images, 1, [&](int64_t i0, int64_t i1) {
-      for (int64_t it = i0; it < i1; ++it) {
+    const float* xsrc = in_place ? px + n0 * d.C * d.hw : xbuf;
+    if (!in_place) copy_padded(px + n0 * d.C * d.hw, images * d.C, d, g, hp, wp, xbuf);
+    // dyt[(gi * blocks + b) * images + j][q][l] = dy[n0 + j, gi * Kg + b * bw + l, q] (0 past Kg),
+    // in pieces of 1024 positions: a chunk of one image has only `blocks` transposes (AlexNet's
+    // c1: 3, so one of 2 threads did two while the other waited).
+    constexpr int64_t piece = 1024;
+    const int64_t pieces = ceil_div(positions, piece);
+    parallel_for(d.groups * blocks * images * pieces, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t w = i0; w < i1; ++w) {
+        const int64_t it = w / pieces, q0 = w % pieces * piece;
         const int64_t j = it % images, gb = it / images, gi = gb / blocks, k0 = (gb % blocks) * bw;
-        transpose_block(pdy + ((n0 + j) * d.K + gi * d.Kg + k0) * positions, positions, std::min(bw, d.Kg - k0), bw,
-                        positions, dyt + it * positions * bw);
+        transpose_block(pdy + ((n0 + j) * d.K + gi * d.Kg + k0) * positions + q0, positions, std::min(bw, d.Kg - k0), bw,
+                        std::min(piece, positions - q0), dyt + (it * positions + q0) * bw);
       }
     });
     // The parts this chunk's images belong to: part p sums images [p * per_part, (p + 1) * per_part).
@@ -721,7 +729,7 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
         const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * bw;
         const int64_t r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
         FilterArgs a;
-        a.x = xbuf + ((a0 - n0) * d.C + gi * d.Cg) * xs, a.image = d.C * xs, a.images = a1 - a0;
+        a.x = xsrc + ((a0 - n0) * d.C + gi * d.Cg) * xs, a.image = d.C * xs, a.images = a1 - a0;
         a.Ho = d.Ho, a.Wo = d.Wo, a.row_step = g.stride_h * wp, a.sw = g.stride_w, a.dil = g.dilation_w;
         a.row = row_off.data() + r0, a.bw = bw, a.flush_rows = flush_rows;
         a.dyt = dyt + (gb * images + (a0 - n0)) * positions * bw;
