@@ -4,14 +4,15 @@
 //   - groups == C > 1 (depthwise, one input channel per group): direct loops, depthwise_conv2d.cc.
 //   - on CPUs with AVX-512, 3x3 and 5x5 kernels at stride 1 with 16 (5x5: 48) or more channels
 //     in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc), in all
-//     three directions at dilation 1, forward and backward-data at dilation 2, 4 and 8.
+//     three directions, at dilation 1, 2, 4 and 8.
 //   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
 //       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
 //         lanes along the row (direct_narrow);
 //       4..16 output channels (LeNet's c3): lanes across channels (direct_forward);
 //       more, stride 1 (AlexNet c2-c5, the dilated layers, their backward-data): blocks of 32
 //         or 48 channels (direct32);
-//       backward-filter for kernel widths 3, 5, 11 (direct_filter).
+//       backward-filter for kernel widths 3, 5, 11 (direct_filter), with lanes along the rows
+//         for at most 8 output channels a group (LeNet's c1) and widths 3, 5, 7.
 //     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
 //     weights, so the forward kernels serve it too.
 //   - 1x1 kernel, stride 1, no padding: x[n] already is the [C, H*W] matrix that im2col would
@@ -524,7 +525,7 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
   }
   const float *pdy = dy.f32(), *px = x.f32();
   if (winograd_applies(d, g)) return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
-  if (direct_filter_applies(d)) return direct_filter(pdy, px, d, g, pdw);
+  if (direct_filter_applies(d, g)) return direct_filter(pdy, px, d, g, pdw);
   const bool pointwise = is_pointwise(d, g);
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
 

@@ -660,16 +660,111 @@ FilterFn filter_kernel(int64_t kw, int v, int64_t rows) {
   return v == 2 ? kFilterTiles<11, 2>[rows - 1] : kFilterTiles<11, 1>[rows - 1];
 }
 
-bool direct_filter_applies(const Dims& d) {
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg >= 4 && (d.kw == 3 || d.kw == 5 || d.kw == 11) &&
-         d.Wo >= 8 && d.N > 0;
+// Few output channels (at most 8 a group, LeNet's c1: 6), stride 1 along rows: FilterTile
+// would fill 6 of a vector's 16 lanes, after transposing dy into them. Here the lanes run along
+// an output row instead (as direct_narrow's): for 16 positions (oh, ow..ow+15) of an image,
+// acc[k][j] += dy[k, oh, ow..] * x[c, tap row, ow + j * dil..] for the block's KT channels and
+// the KW taps of one tap row (c, i), dy read in place. Lane l sums the positions whose column is
+// l mod 16, one FMA chain each; at the end the 16 lanes are added in order (direct_filter).
+struct RowFilterArgs {
+  const float* x;        // the (padded) tap row of the first image: x[c, i * dh, 0] of its plane
+  const float* dy;       // dy[first image, the block's first channel]
+  int64_t image, dy_image, dy_plane;  // floats between images (x, dy) and between dy's channels
+  int64_t images, Ho, Wo, row_step, dil, flush_rows;
+  float* acc;            // [KT][KW][16] running sums (in and out)
+};
+
+__attribute__((target("avx512f"), always_inline)) inline __m512 load_row(bool whole, __mmask16 m, const float* at) {
+  return whole ? _mm512_loadu_ps(at) : _mm512_maskz_loadu_ps(m, at);
+}
+
+template <int KT, int KW>
+struct RowFilterTile {
+  __attribute__((target("avx512f"))) static void flush(const RowFilterArgs& a, __m512 (&acc)[KT][KW]) {
+#pragma GCC unroll 8
+    for (int k = 0; k < KT; ++k)
+#pragma GCC unroll 7
+      for (int j = 0; j < KW; ++j) {
+        float* m = a.acc + (k * KW + j) * 16;
+        _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m), acc[k][j]));
+        acc[k][j] = _mm512_setzero_ps();
+      }
+  }
+
+  __attribute__((target("avx512f"))) static void run(const RowFilterArgs& a) {
+    __m512 acc[KT][KW];
+#pragma GCC unroll 8
+    for (int k = 0; k < KT; ++k)
+#pragma GCC unroll 7
+      for (int j = 0; j < KW; ++j) acc[k][j] = _mm512_setzero_ps();
+    int64_t pending = 0;  // rows summed in registers since the last flush
+    for (int64_t n = 0; n < a.images; ++n) {
+      for (int64_t oh = 0; oh < a.Ho; ++oh) {
+        if (pending == a.flush_rows) {
+          flush(a, acc);
+          pending = 0;
+        }
+        ++pending;
+        const float* xr = a.x + n * a.image + oh * a.row_step;
+        const float* dr = a.dy + n * a.dy_image + oh * a.Wo;
+        for (int64_t ow = 0; ow < a.Wo; ow += 16) {
+          // Lanes past the row: dy and x read as zeros (x's row may end there). Plain loads
+          // where the 16 lanes are whole (masked ones stall on Zen 5: conv2d_winograd.cc).
+          const bool whole = a.Wo - ow >= 16;
+          const __mmask16 m = static_cast<__mmask16>(whole ? 0xFFFF : (1u << (a.Wo - ow)) - 1);
+          __m512 g[KT];
+#pragma GCC unroll 8
+          for (int k = 0; k < KT; ++k) g[k] = load_row(whole, m, dr + k * a.dy_plane + ow);
+#pragma GCC unroll 7
+          for (int j = 0; j < KW; ++j) {
+            const __m512 xv = load_row(whole, m, xr + ow + j * a.dil);
+#pragma GCC unroll 8
+            for (int k = 0; k < KT; ++k) acc[k][j] = _mm512_fmadd_ps(g[k], xv, acc[k][j]);
+          }
+        }
+      }
+    }
+    flush(a, acc);
+  }
+};
+
+using RowFilterFn = void (*)(const RowFilterArgs&);
+// Channels per block for a kernel width: KT * KW <= 24 accumulators.
+constexpr int row_filter_channels(int kw) { return 24 / kw; }
+template <int KW, int... I>
+constexpr std::array<RowFilterFn, sizeof...(I)> row_filter_table(std::integer_sequence<int, I...>) {
+  return {{&RowFilterTile<I + 1, KW>::run...}};
+}
+template <int KW>
+constexpr auto kRowFilterTiles = row_filter_table<KW>(std::make_integer_sequence<int, row_filter_channels(KW)>{});
+
+RowFilterFn row_filter_kernel(int64_t kw, int64_t kt) {
+  if (kw == 3) return kRowFilterTiles<3>[kt - 1];
+  if (kw == 5) return kRowFilterTiles<5>[kt - 1];
+  return kRowFilterTiles<7>[kt - 1];
+}
+
+// LeNet's c1 backward-filter (64 images, 6 channels, 5x5), FilterTile -> RowFilterTile: 120 ->
+// 73-78 us at 2 threads, 235 -> 152 us at 1 (old and new builds alternated, a timing loop of
+// conv2dBackward; PyTorch: 152 us at 2 threads, `npm run bench -- conv`).
+bool rows_filter_applies(const Dims& d, const Conv2dGeometry& g) {
+  return d.Kg <= 8 && g.stride_w == 1 && (d.kw == 3 || d.kw == 5 || d.kw == 7);
+}
+
+bool direct_filter_applies(const Dims& d, const Conv2dGeometry& g) {
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Wo >= 8 && d.N > 0 &&
+         (rows_filter_applies(d, g) || (d.Kg >= 4 && (d.kw == 3 || d.kw == 5 || d.kw == 11)));
 }
 
 void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2dGeometry& g, float* pdw) {
   // Channel blocks of 32 (the last one may be 16 or fewer: one vector), or one block of 16
-  // when Kg <= 16; tap rows split into tiles of R.
-  const int64_t bw = d.Kg > 16 ? 32 : 16, blocks = ceil_div(d.Kg, bw), rows = d.Cg * d.kh;
-  const int R = filter_rows(static_cast<int>(d.kw), bw == 32 ? 2 : 1);
+  // when Kg <= 16; tap rows split into tiles of R. Lanes along rows (RowFilterTile): blocks of
+  // at most row_filter_channels(kw), as even as can be, and one tap row a tile.
+  const bool along_rows = rows_filter_applies(d, g);
+  const int64_t row_blocks = ceil_div(d.Kg, row_filter_channels(static_cast<int>(d.kw)));
+  const int64_t bw = along_rows ? ceil_div(d.Kg, row_blocks) : d.Kg > 16 ? 32 : 16;
+  const int64_t blocks = ceil_div(d.Kg, bw), rows = d.Cg * d.kh;
+  const int R = along_rows ? 1 : filter_rows(static_cast<int>(d.kw), bw == 32 ? 2 : 1);
   const int64_t tiles = ceil_div(rows, R), items = d.groups * blocks * tiles;
   // Few tiles (LeNet's layers): the sum over images is cut into `parts` fixed by the shape,
   // each its own FMA chain, added in order at the end (so threads have work to share).
@@ -693,11 +788,12 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
   // layers 1.8-3.4x slower. All fixed by the shapes, not the threads.
   const int64_t kpad = d.groups * blocks * bw;  // channels with each group's rounded up to whole blocks
   int64_t nb = std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(std::max(d.C * xs, kpad * positions), 1), 1, d.N);
-  if (items >= 16) nb = std::clamp<int64_t>((int64_t{128} << 10) / (bw * positions), 1, nb);
+  if (items >= 16 && !along_rows) nb = std::clamp<int64_t>((int64_t{128} << 10) / (bw * positions), 1, nb);
   float* xbuf = in_place ? nullptr : scratch(0, nb * d.C * xs);
-  float* dyt = scratch(1, nb * kpad * positions);  // [group][block][image][position][bw]
-  // Running sums [part][group][block][tile][R * KW][bw]; added into dw at the end.
-  const int64_t tile_floats = int64_t{R} * d.kw * bw;
+  float* dyt = along_rows ? nullptr : scratch(1, nb * kpad * positions);  // [group][block][image][position][bw]
+  // Running sums [part][group][block][tile][R * KW][bw] (along rows: [item][bw][KW][16 lanes]);
+  // added into dw at the end.
+  const int64_t tile_floats = along_rows ? bw * d.kw * 16 : int64_t{R} * d.kw * bw;
   float* sums = scratch(2, parts * items * tile_floats);
   std::fill(sums, sums + parts * items * tile_floats, 0.0f);
   std::vector<int64_t> row_off(rows);
@@ -712,7 +808,7 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
     // c1: 3, so one of 2 threads did two while the other waited).
     constexpr int64_t piece = 1024;
     const int64_t pieces = ceil_div(positions, piece);
-    parallel_for(d.groups * blocks * images * pieces, 1, [&](int64_t i0, int64_t i1) {
+    parallel_for(along_rows ? 0 : d.groups * blocks * images * pieces, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t w = i0; w < i1; ++w) {
         const int64_t it = w / pieces, q0 = w % pieces * piece;
         const int64_t j = it % images, gb = it / images, gi = gb / blocks, k0 = (gb % blocks) * bw;
@@ -728,6 +824,15 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
         const int64_t a0 = std::max(n0, part * per_part), a1 = std::min(n0 + images, (part + 1) * per_part);
         const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * bw;
         const int64_t r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
+        if (along_rows) {
+          RowFilterArgs a;
+          a.x = xsrc + ((a0 - n0) * d.C + gi * d.Cg) * xs + row_off[r0], a.image = d.C * xs;
+          a.dy = pdy + (a0 * d.K + gi * d.Kg + k0) * positions, a.dy_image = d.K * positions, a.dy_plane = positions;
+          a.images = a1 - a0, a.Ho = d.Ho, a.Wo = d.Wo, a.row_step = g.stride_h * wp, a.dil = g.dilation_w;
+          a.flush_rows = flush_rows, a.acc = sums + (part * items + it) * tile_floats;
+          row_filter_kernel(d.kw, std::min(bw, d.Kg - k0))(a);
+          continue;
+        }
         FilterArgs a;
         a.x = xsrc + ((a0 - n0) * d.C + gi * d.Cg) * xs, a.image = d.C * xs, a.images = a1 - a0;
         a.Ho = d.Ho, a.Wo = d.Wo, a.row_step = g.stride_h * wp, a.sw = g.stride_w, a.dil = g.dilation_w;
@@ -739,9 +844,23 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
     });
   }
   // dw[gi * Kg + k0 + l][(c * kh + i) * kw + j] = sum over parts, in order, of
-  // sums[part][item][(rr * kw + j) * V * 16 + l], V the tile's vectors.
+  // sums[part][item][(rr * kw + j) * V * 16 + l], V the tile's vectors; along rows, of the 16
+  // lanes of sums[part][item][(l * kw + j) * 16 + lane], in order.
   parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
     for (int64_t it = i0; it < i1; ++it) {
+      if (along_rows) {
+        const int64_t gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * bw, r0 = it % tiles;
+        for (int64_t l = 0; l < std::min(bw, d.Kg - k0); ++l)
+          for (int64_t j = 0; j < d.kw; ++j) {
+            float v = 0.0f;
+            for (int64_t part = 0; part < parts; ++part) {
+              const float* lane = sums + (part * items + it) * tile_floats + (l * d.kw + j) * 16;
+              for (int q = 0; q < 16; ++q) v += lane[q];
+            }
+            pdw[(gi * d.Kg + k0 + l) * d.ckk + r0 * d.kw + j] = v;
+          }
+        continue;
+      }
       const int64_t tile = it % tiles, gb = it / tiles, gi = gb / blocks, k0 = (gb % blocks) * bw;
       const int64_t kg = std::min(bw, d.Kg - k0), r0 = tile * R, nr = std::min<int64_t>(R, rows - r0);
       const int64_t stride = kg > 16 ? 32 : 16;
@@ -767,7 +886,7 @@ void direct32(const float*, const float*, int64_t, int64_t, const std::vector<in
 bool narrow_applies(const Dims&, const Conv2dGeometry&) { return false; }
 void direct_narrow(const float*, const float*, int64_t, int64_t, const std::vector<int64_t>&, const float*, const Dims&,
                    const Conv2dGeometry&, float*) {}
-bool direct_filter_applies(const Dims&) { return false; }
+bool direct_filter_applies(const Dims&, const Conv2dGeometry&) { return false; }
 void direct_filter(const float*, const float*, const Dims&, const Conv2dGeometry&, float*) {}
 
 #endif

@@ -57,8 +57,9 @@ bool narrow_applies(const Dims& d, const Conv2dGeometry& g);
 void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64_t k_stride,
                    const std::vector<int64_t>& offset, const float* pb, const Dims& d, const Conv2dGeometry& g,
                    float* py);
-// Backward-filter for kernel widths 3, 5 and 11.
-bool direct_filter_applies(const Dims& d);
+// Backward-filter for kernel widths 3, 5 and 11 (at most 8 output channels a group and stride
+// 1 along rows: 3, 5 and 7).
+bool direct_filter_applies(const Dims& d, const Conv2dGeometry& g);
 void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2dGeometry& g, float* pdw);
 
 }  // namespace conv2d_impl
