@@ -227,6 +227,7 @@ describe('F.conv2d', () => {
       { x: [3, 4, 20, 19], w: [6, 2, 5, 3], o: { stride: [2, 1], padding: [2, 1], dilation: [1, 2], groups: 2 }, bias: true, what: 'narrow forward, row stride 2, dilation, groups (backward-data by GEMM)' },
       { x: [2, 8, 12, 12], w: [1, 8, 3, 3], o: {}, bias: true, what: 'narrow, 1 output channel (tiles of 8 rows); backward-data 8 channels' },
       { x: [2, 3, 11, 26], w: [16, 3, 5, 5], o: { padding: 2 }, what: "narrow backward-data (3 channels) of a 16-channel convolution, as LeNet's c3" },
+      { x: [12, 6, 14, 14], w: [16, 6, 5, 5], o: {}, what: "LeNet c3's backward-data: narrow, each image padded by its own task" },
       // Backward-filter's direct kernel: 32-channel blocks (Kg a multiple of 16), kernel width 3, 5 or 11.
       { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'direct filter, 11x11 stride 4' },
       { x: [2, 3, 45, 39], w: [48, 3, 11, 11], o: { stride: 4 }, what: "direct filter, 11x11 stride 4 reading x in place (no padding, its last 2 rows unused; AlexNet's c1)" },
