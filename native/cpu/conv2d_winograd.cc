@@ -532,9 +532,6 @@ __attribute__((target("avx512f"), always_inline)) inline void grad_tiles(const W
   sandwich(kA.m, g, out);  // A g A^T
 }
 
-// The A * A transformed values of channels [c0, c1) of `src` and tiles [t0, t0 + len) into
-// out[xi * xs + c * ld + l] (rows of ld floats, zero from len on; xs floats per xi): V of x's
-// channels (kGrad false) or W of dy's (kGrad true).
 // Prefetches the next channel's rows for a run of tiles, spread over the run's vectors of 16
 // tiles. The channels' planes lie far apart, and dilated tile rows go back and forth within a
 // plane (Tiling::origin), so the hardware's prefetcher misses most of them: without this the
