@@ -607,19 +607,24 @@ struct FilterArgs {
   int64_t flush_rows;   // output rows (of any image) per register chain, added into acc in order
 };
 
+// Adds register sums acc[i][j] into the running sums at + (i * M + j) * 16 and zeroes them (a
+// backward-filter tile's flush).
+template <int N, int M>
+__attribute__((target("avx512f"), always_inline)) inline void add_sums(float* at, __m512 (&acc)[N][M]) {
+#pragma GCC unroll 32
+  for (int i = 0; i < N; ++i)
+#pragma GCC unroll 8
+    for (int j = 0; j < M; ++j) {
+      float* m = at + (i * M + j) * 16;
+      _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m), acc[i][j]));
+      acc[i][j] = _mm512_setzero_ps();
+    }
+}
+
 // V vectors of dy (16 channels each) by R rows of KW taps.
 template <int R, int KW, int V>
 struct FilterTile {
-  __attribute__((target("avx512f"))) static void flush(const FilterArgs& a, __m512 (&acc)[R * KW][V]) {
-#pragma GCC unroll 25
-    for (int t = 0; t < R * KW; ++t)
-#pragma GCC unroll 2
-      for (int v = 0; v < V; ++v) {
-        float* m = a.acc + (t * V + v) * 16;
-        _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m), acc[t][v]));
-        acc[t][v] = _mm512_setzero_ps();
-      }
-  }
+  __attribute__((target("avx512f"))) static void flush(const FilterArgs& a, __m512 (&acc)[R * KW][V]) { add_sums(a.acc, acc); }
 
   __attribute__((target("avx512f"))) static void run(const FilterArgs& a) {
     __m512 acc[R * KW][V];
@@ -699,16 +704,7 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 load_row(bool wh
 
 template <int KT, int KW>
 struct RowFilterTile {
-  __attribute__((target("avx512f"))) static void flush(const RowFilterArgs& a, __m512 (&acc)[KT][KW]) {
-#pragma GCC unroll 8
-    for (int k = 0; k < KT; ++k)
-#pragma GCC unroll 7
-      for (int j = 0; j < KW; ++j) {
-        float* m = a.acc + (k * KW + j) * 16;
-        _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m), acc[k][j]));
-        acc[k][j] = _mm512_setzero_ps();
-      }
-  }
+  __attribute__((target("avx512f"))) static void flush(const RowFilterArgs& a, __m512 (&acc)[KT][KW]) { add_sums(a.acc, acc); }
 
   __attribute__((target("avx512f"))) static void run(const RowFilterArgs& a) {
     __m512 acc[KT][KW];
