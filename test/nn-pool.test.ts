@@ -243,19 +243,26 @@ describe('F: pooling', () => {
       expect(Array.from(zi.dataSync())).to.deep.equal([0, 1, 3]); // PyTorch: the first in-bounds tap
     });
 
-    it('backward writes dx densely when every index lies in its own 2x2 block, and scatters otherwise (the same bits)', () => {
-      // dx as the scatter defines it, in float32: 0 + dy at each index (adds where indices repeat).
-      const scatter = (dy: Float32Array, idx: Int32Array, planes: number, outPlane: number, inPlane: number) => {
+    it('backward writes dx densely when every index lies in its own 2x2 block, and scatters otherwise (in a fixed order, bit for bit)', () => {
+      // dx as the scatter defines it, in float32: 0 + dy at each index (adds where indices repeat),
+      // in the kernel's order: rows of 8 or more outputs take their even outputs, then the odd.
+      const scatter = (dy: Float32Array, idx: Int32Array, planes: number, rows: number, cols: number, inPlane: number) => {
         const dx = new Float32Array(planes * inPlane);
-        for (let o = 0; o < dy.length; o++) {
-          const at = Math.floor(o / outPlane) * inPlane + idx[o];
+        const add = (p: number, r: number, c: number) => {
+          const o = (p * rows + r) * cols + c, at = p * inPlane + idx[o];
           dx[at] = Math.fround(dx[at] + dy[o]);
+        };
+        for (let p = 0; p < planes; p++) {
+          for (let r = 0; r < rows; r++) {
+            if (cols < 8) for (let c = 0; c < cols; c++) add(p, r, c);
+            else for (const first of [0, 1]) for (let c = first; c < cols; c += 2) add(p, r, c);
+          }
         }
         return dx;
       };
       const check = (what: string, shape: number[], dy: cc.Tensor, idx: cc.Tensor, dx: cc.Tensor) => {
-        const inPlane = shape[2] * shape[3], outPlane = dy.shape[2] * dy.shape[3];
-        expectBitIdentical(dx.dataSync(), scatter(dy.dataSync() as Float32Array, idx.dataSync() as Int32Array, shape[0] * shape[1], outPlane, inPlane), what);
+        const expected = scatter(dy.dataSync() as Float32Array, idx.dataSync() as Int32Array, shape[0] * shape[1], dy.shape[2], dy.shape[3], shape[2] * shape[3]);
+        expectBitIdentical(dx.dataSync(), expected, what);
       };
       // Rows of 8, 16 and 17 outputs (one vector, a vector and a lane), odd last rows and columns.
       for (const shape of [[2, 3, 17, 16], [1, 4, 32, 33], [3, 2, 9, 35]]) {
