@@ -264,8 +264,9 @@ describe('F: pooling', () => {
         const expected = scatter(dy.dataSync() as Float32Array, idx.dataSync() as Int32Array, shape[0] * shape[1], dy.shape[2], dy.shape[3], shape[2] * shape[3]);
         expectBitIdentical(dx.dataSync(), expected, what);
       };
-      // Rows of 8, 16 and 17 outputs (one vector, a vector and a lane), odd last rows and columns.
-      for (const shape of [[2, 3, 17, 16], [1, 4, 32, 33], [3, 2, 9, 35]]) {
+      // Rows of 8, 16 and 17 outputs (one vector, a vector and a lane), odd last rows and columns;
+      // small planes (5 x 5 and 4 x 7 outputs).
+      for (const shape of [[2, 3, 17, 16], [1, 4, 32, 33], [3, 2, 9, 35], [5, 3, 10, 10], [2, 2, 9, 15]]) {
         const x = randomTensor(shape, 31).t;
         for (const [what, [y, idx]] of [
           ['maxPool2d 2x2 stride 2', F.maxPool2d(x, 2, { returnIndices: true })],
@@ -277,18 +278,21 @@ describe('F: pooling', () => {
         }
       }
       // One index outside its block (still in range) in the middle of the planes: the planes from
-      // there on scatter; -0 in dy gives +0, as 0 + -0.
-      const shape = [4, 8, 20, 20];
-      const [, idx] = F.maxPool2d(randomTensor(shape, 33).t, 2, { returnIndices: true });
-      const moved = Int32Array.from(idx.dataSync() as Int32Array);
-      moved[13 * 100 + 57] = 0;
-      const dyValues = randomTensor([4, 8, 10, 10], 34).v;
-      dyValues[5] = -0;
-      const dy = cc.tensor(Float32Array.from(dyValues), { shape: [4, 8, 10, 10] });
-      const movedIdx = cc.tensor(moved, { shape: [4, 8, 10, 10] });
-      const dx = maxPool2dBackward(dy, movedIdx, shape);
-      check('one index outside its block', shape, dy, movedIdx, dx);
-      expect(Object.is(dx.dataSync()[idx.dataSync()[5]], 0), '-0 dy gives +0 dx').to.equal(true);
+      // there on scatter; -0 in dy gives +0, as 0 + -0. Rows of 10 outputs, and small planes of
+      // 5 x 5 outputs (written 16 inputs at a time), with an odd last row.
+      for (const shape of [[4, 8, 20, 20], [4, 8, 11, 10]]) {
+        const ys = [4, 8, Math.floor(shape[2] / 2), Math.floor(shape[3] / 2)], out = ys[2] * ys[3];
+        const [, idx] = F.maxPool2d(randomTensor(shape, 33).t, 2, { returnIndices: true });
+        const moved = Int32Array.from(idx.dataSync() as Int32Array);
+        moved[13 * out + out - 3] = 0;
+        const dyValues = randomTensor(ys, 34).v;
+        dyValues[5] = -0;
+        const dy = cc.tensor(Float32Array.from(dyValues), { shape: ys });
+        const movedIdx = cc.tensor(moved, { shape: ys });
+        const dx = maxPool2dBackward(dy, movedIdx, shape);
+        check(`one index outside its block ${JSON.stringify(shape)}`, shape, dy, movedIdx, dx);
+        expect(Object.is(dx.dataSync()[idx.dataSync()[5]], 0), '-0 dy gives +0 dx').to.equal(true);
+      }
     });
   });
 

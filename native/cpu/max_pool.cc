@@ -115,6 +115,52 @@ __attribute__((target("avx512f"))) bool backward_plane_2x2(const float* d, const
   std::memset(g + 2 * oh_count * w, 0, (h - 2 * oh_count) * w * sizeof(float));  // an odd last row
   return true;
 }
+
+// The same for small planes (at most 32 outputs, 128 inputs: LeNet c3's 10x10 -> 5x5), whose rows
+// are too short for the pass above: dx is written 16 elements at a time, each lane picking its
+// block's output from the plane's outputs (loaded once, two vectors) by a fixed permute.
+class SmallPlaneBlocks {
+ public:
+  static constexpr int64_t kMaxOutputs = 32, kMaxVectors = 8;
+  static bool fits(int64_t oh, int64_t ow, int64_t h, int64_t w) {
+    return 2 * oh <= h && 2 * ow <= w && oh * ow <= kMaxOutputs && h * w <= 16 * kMaxVectors;
+  }
+  SmallPlaneBlocks(int64_t oh, int64_t ow, int64_t h, int64_t w) : outputs_(oh * ow), inputs_(h * w) {
+    for (int64_t r = 0; r < h; ++r)
+      for (int64_t c = 0; c < w; ++c) {
+        const int64_t e = r * w + c;
+        const bool in_block = r < 2 * oh && c < 2 * ow;
+        source_[e] = in_block ? static_cast<int32_t>(r / 2 * ow + c / 2) : 0;
+        if (in_block) inside_[e / 16] |= 1u << (e % 16);
+      }
+  }
+
+  // Writes plane g, or returns false (having written part of it) if an index lies outside its block.
+  __attribute__((target("avx512f"))) bool run(const float* d, const int32_t* ip, float* g) const {
+    const __mmask16 m0 = lanes_below(outputs_), m1 = lanes_below(outputs_ - 16);
+    const __m512i i0 = _mm512_maskz_loadu_epi32(m0, ip), i1 = _mm512_maskz_loadu_epi32(m1, ip + 16);
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512 d0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, d), zero), d1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, d + 16), zero);
+    int matched = 0;  // each output's index matches one element of its block, if it lies there
+    for (int64_t v = 0; v * 16 < inputs_; ++v) {
+      const __m512i source = _mm512_loadu_si512(source_ + 16 * v);
+      const __m512i position = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(16 * v)), lane);
+      const __mmask16 hit = _mm512_mask_cmpeq_epi32_mask(inside_[v], _mm512_permutex2var_epi32(i0, source, i1), position);
+      matched += __builtin_popcount(hit);
+      _mm512_mask_storeu_ps(g + 16 * v, lanes_below(inputs_ - 16 * v), _mm512_maskz_mov_ps(hit, _mm512_permutex2var_ps(d0, source, d1)));
+    }
+    return matched == outputs_;
+  }
+
+ private:
+  static __mmask16 lanes_below(int64_t n) {
+    return static_cast<__mmask16>(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1);
+  }
+  int64_t outputs_, inputs_;
+  alignas(64) int32_t source_[16 * kMaxVectors] = {};  // the output whose block holds element e (0 outside any)
+  uint32_t inside_[kMaxVectors] = {};             // the elements inside a block, 16 bits a vector
+};
 #endif
 
 // g[ip[o]] += d[o] over one plane's rows of outputs, each row's even outputs before its odd
@@ -170,10 +216,15 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
   const int32_t* pi = indices.i32();
   float* pdx = dx.f32();
 #if CONVNET_POOL_AVX512
-  // Worth trying when the plane has room for the 2x2 blocks (backward_plane_2x2 checks the rest)
-  // and rows fill half a vector: [64,6,28,28] (14 outputs a row) 23 -> 16 us at 2 threads, but
-  // [64,16,10,10] (5) 10 -> 16 us, the scatter's per-element work being smaller than a row's.
-  const bool try_blocks = 2 * oh <= h && 2 * ow <= w && ow >= 8 && std::strcmp(sgemm_kernel_name(), "avx512") == 0;
+  // Worth trying when the plane has room for the 2x2 blocks (the kernels check the rest): by row
+  // pairs where rows fill half a vector ([64,6,28,28], 14 outputs a row: 23 -> 16 us at 2 threads;
+  // with LeNet c3's 5 a row it took 16 us against the scatter's 10), else for small planes 16
+  // inputs at a time ([64,16,10,10]: 16-18.5 -> 12.5-15 us at 1 thread, 10-12.5 -> 9-10.6 at 2;
+  // old and new builds alternated, a timing loop).
+  const bool avx512 = std::strcmp(sgemm_kernel_name(), "avx512") == 0;
+  const bool try_blocks = 2 * oh <= h && 2 * ow <= w && ow >= 8 && avx512;
+  const bool try_small = !try_blocks && avx512 && SmallPlaneBlocks::fits(oh, ow, h, w);
+  const SmallPlaneBlocks small(try_small ? oh : 0, try_small ? ow : 0, try_small ? h : 0, try_small ? w : 0);
 #endif
   std::atomic<int64_t> bad{-1};
   for_planes(planes, out_plane + in_plane, [&](int64_t begin, int64_t end) {
@@ -184,6 +235,8 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
                                                pdx + begin * in_plane)) {
         ++begin;
       }
+    } else if (try_small) {
+      while (begin < end && small.run(pdy + begin * out_plane, pi + begin * out_plane, pdx + begin * in_plane)) ++begin;
     }
 #endif
     // The common case: every index of the chunk in range (checked in one vectorised pass), so the
