@@ -89,7 +89,9 @@ export interface Row {
 
 /**
  * Times `fn` (which must include waiting for its result): `warmup` untimed runs, then repeats
- * until both `minRepeats` runs and `minTotalMs` have passed.
+ * until both `minRepeats` runs and `minTotalMs` have passed (kMaxSamples at most). A synchronous
+ * `fn` is not awaited: an await costs a microtask turn, ~1.5 us, which a 10 us op would count
+ * and the Python side does not.
  */
 export async function time(fn: () => Promise<void> | void, opts: { warmup?: number; minRepeats?: number; minTotalMs?: number } = {}): Promise<Timing> {
   const { warmup = 2, minRepeats = 5, minTotalMs = 300 } = opts;
@@ -98,12 +100,22 @@ export async function time(fn: () => Promise<void> | void, opts: { warmup?: numb
   const start = performance.now();
   while (samples.length < minRepeats || performance.now() - start < minTotalMs) {
     const t0 = performance.now();
-    await fn();
+    const pending = fn();
+    if (pending) await pending;
     samples.push(performance.now() - t0);
-    if (samples.length >= 1000) break;
+    if (samples.length >= kMaxSamples) break;
   }
   return summarize(samples);
 }
+
+/**
+ * The most samples a figure takes, on both sides (time() and pythonTimer; the pool, layer and
+ * model scripts run for their time alone). It was 1000: a 10 us op then stopped after 10 ms,
+ * inside its first thousand calls, which on this VM run ~1.5x slower than the steady state
+ * (max-pool backward [64,16,10,10]: 15 us against 9-10), while the pool script's PyTorch side
+ * ran its full 0.5 s.
+ */
+export const kMaxSamples = 100000;
 
 export function summarize(samples: number[]): Timing {
   const sorted = samples.slice().sort((a, b) => a - b);
@@ -114,7 +126,7 @@ export function summarize(samples: number[]): Timing {
 
 /**
  * Python source of `timed(fn)`: 2 warm-up calls, then calls until `minRepeats` samples and
- * `seconds` have passed (1000 at most); returns the Timing dict our side reports. For the
+ * `seconds` have passed (kMaxSamples at most); returns the Timing dict our side reports. For the
  * reference scripts, so that every group times its reference the same way.
  */
 export function pythonTimer(quick: boolean, seconds: number, minRepeats = 5): string {
@@ -125,7 +137,7 @@ def timed(fn):
     samples = []; start = time.perf_counter()
     while len(samples) < ${quick ? 1 : minRepeats} or time.perf_counter() - start < ${quick ? 0 : seconds}:
         t0 = time.perf_counter(); fn(); samples.append((time.perf_counter() - t0) * 1e3)
-        if len(samples) >= 1000: break
+        if len(samples) >= ${kMaxSamples}: break
     samples.sort()
     m = len(samples) // 2
     med = samples[m] if len(samples) % 2 else (samples[m - 1] + samples[m]) / 2
