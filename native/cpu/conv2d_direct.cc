@@ -802,7 +802,8 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
   // the threads' work (parts, below) and stay in large chunks: one image a chunk made LeNet's
   // layers 1.8-3.4x slower. All fixed by the shapes, not the threads.
   const int64_t kpad = d.groups * blocks * bw;  // channels with each group's rounded up to whole blocks
-  int64_t nb = std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(std::max(d.C * xs, kpad * positions), 1), 1, d.N);
+  const int64_t dyt_floats = along_rows ? 0 : kpad * positions;  // along rows dy is read in place
+  int64_t nb = std::clamp<int64_t>((int64_t{2} << 20) / std::max<int64_t>(std::max(d.C * xs, dyt_floats), 1), 1, d.N);
   if (items >= 16 && !along_rows) nb = std::clamp<int64_t>((int64_t{128} << 10) / (bw * positions), 1, nb);
   float* xbuf = in_place ? nullptr : scratch(0, nb * d.C * xs);
   float* dyt = along_rows ? nullptr : scratch(1, nb * kpad * positions);  // [group][block][image][position][bw]

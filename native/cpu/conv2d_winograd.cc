@@ -623,6 +623,35 @@ __attribute__((target("avx512f"))) void filter_rows(const float* m, int64_t gi, 
     }
 }
 
+// Adds the products of tiles [t0, t0 + len) of group gi into M (or writes them, when first): V
+// and W of the chunk into v and u, then the A * A GEMMs. Called by all threads, the transforms
+// split by channel and the GEMMs side by side, each on one thread (no hand-over inside a product
+// that is small when the channels are few); called from inside a parallel region, all of it runs
+// on the calling thread (parallel_for is inline there). Each xi's rows start a cache line after a
+// multiple of the row length (xs = rows * ld + 16), so that transform_rows' stores of a tile's
+// values do not all fall in one cache set when the rows are a power of two long (rows of 256
+// floats, xi blocks 64 KiB apart); v and u hold XI * (rows * chunk + 16) floats.
+template <int R>
+void add_chunk(const float* px, const float* pdy, const WinogradConv& p, const Tiling& f, int64_t gi, int64_t t0,
+               int64_t len, bool first, float* v, float* u, float* m) {
+  constexpr int XI = Transform<R>::A * Transform<R>::A;
+  const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
+  const int64_t ld = ceil_div(len, 16) * 16, vs = Cg * ld + 16, us = Kg * ld + 16;
+  parallel_for(Cg, 1, [&](int64_t c0, int64_t c1) { transform_rows<R, false>(p, f, gi, c0, c1, t0, len, ld, vs, px, v); });
+  parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { transform_rows<R, true>(p, f, gi, k0, k1, t0, len, ld, us, pdy, u); });
+  parallel_for(XI, 1, [&](int64_t x0, int64_t x1) {
+    for (int64_t xi = x0; xi < x1; ++xi)
+      sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * us, ld, v + xi * vs, ld, first ? 0.0f : 1.0f, m + xi * Kg * Cg, Cg);
+  });
+}
+
+// The tiles of a chunk: V and W of ~`floats` floats.
+template <int R>
+int64_t chunk_tiles(const WinogradConv& p, int64_t total, int64_t floats, int64_t least) {
+  constexpr int XI = Transform<R>::A * Transform<R>::A;
+  return std::clamp<int64_t>((floats / (XI * (p.C + p.K) / p.groups)) / 16 * 16, least, ceil_div(total, 16) * 16);
+}
+
 // The most parts filter_sums_by_parts cuts the tiles into: a fixed number (the sums must not
 // depend on the thread count) that shares out evenly over 1, 2, 4 or 8 threads.
 constexpr int64_t kFilterParts = 8;
@@ -637,24 +666,16 @@ void filter_sums_by_parts(const float* px, const float* pdy, const WinogradConv&
                           float* m) {
   constexpr int XI = Transform<R>::A * Transform<R>::A;
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, total = p.N * f.TH * f.TW;
-  const int64_t chunk = std::clamp<int64_t>(((int64_t{128} << 10) / (XI * (Cg + Kg))) / 16 * 16, 16, ceil_div(total, 16) * 16);
+  const int64_t chunk = chunk_tiles<R>(p, total, int64_t{128} << 10, 16);
   const int64_t chunks = ceil_div(total, chunk), parts = std::min<int64_t>(chunks, kFilterParts);
   const int64_t m_floats = XI * Kg * Cg;
   parallel_for(parts, 1, [&](int64_t q0, int64_t q1) {
-    // Each thread's own V and W (scratch is per thread), rows offset as in filter_sums_by_xi.
-    float* v = scratch(3, XI * (Cg * chunk + 16));
+    float* v = scratch(3, XI * (Cg * chunk + 16));  // this thread's own (scratch is per thread)
     float* u = scratch(4, XI * (Kg * chunk + 16));
     for (int64_t q = q0; q < q1; ++q) {
-      float* mq = m + q * m_floats;
       const int64_t first = q * chunks / parts, last = (q + 1) * chunks / parts;
-      for (int64_t ci = first; ci < last; ++ci) {
-        const int64_t t0 = ci * chunk, len = std::min(chunk, total - t0), ld = ceil_div(len, 16) * 16;
-        const int64_t vs = Cg * ld + 16, us = Kg * ld + 16;
-        transform_rows<R, false>(p, f, gi, 0, Cg, t0, len, ld, vs, px, v);
-        transform_rows<R, true>(p, f, gi, 0, Kg, t0, len, ld, us, pdy, u);
-        for (int64_t xi = 0; xi < XI; ++xi)  // inside a parallel region: on this thread
-          sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * us, ld, v + xi * vs, ld, ci == first ? 0.0f : 1.0f, mq + xi * Kg * Cg, Cg);
-      }
+      for (int64_t ci = first; ci < last; ++ci)
+        add_chunk<R>(px, pdy, p, f, gi, ci * chunk, std::min(chunk, total - ci * chunk), ci == first, v, u, m + q * m_floats);
     }
   });
   parallel_for(m_floats, 4096, [&](int64_t i0, int64_t i1) {
@@ -663,34 +684,20 @@ void filter_sums_by_parts(const float* px, const float* pdy, const WinogradConv&
   });
 }
 
-// M = the sum over tiles of group gi, by xi: chunks of tiles (V and W ~2 MiB) one after
-// the other, each transformed by all threads (split by channel) and then its A * A GEMMs side by
-// side, each on one thread, adding into M in chunk order. For layers with many channels and
-// few tiles (AlexNet's), where the parts' Ms would be large.
+// M = the sum over tiles of group gi, by xi: chunks of tiles (V and W ~2 MiB) one after the
+// other, each transformed by all threads and then its A * A GEMMs side by side (add_chunk),
+// adding into M in chunk order. For layers with many channels and few tiles (AlexNet's), where
+// the parts' Ms would be large.
 template <int R>
 void filter_sums_by_xi(const float* px, const float* pdy, const WinogradConv& p, const Tiling& f, int64_t gi,
                        float* m) {
   constexpr int XI = Transform<R>::A * Transform<R>::A;
   const int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, total = p.N * f.TH * f.TW;
   // 4x the chunk: the 64 -> 64 layer on 56x56 ran 4.5 ms against 4.2 (before it went by parts).
-  const int64_t chunk = std::clamp<int64_t>(((int64_t{512} << 10) / (XI * (Cg + Kg))) / 16 * 16, 64, ceil_div(total, 16) * 16);
-  // Each xi's rows start a cache line after a multiple of the row length (xs = rows * ld +
-  // 16), so that transform_rows' stores of a tile's values do not all fall in one cache set
-  // when the rows are a power of two long (rows of 256 floats, xi blocks 64 KiB apart).
+  const int64_t chunk = chunk_tiles<R>(p, total, int64_t{512} << 10, 64);
   float* v = scratch(3, XI * (Cg * chunk + 16));
   float* u = scratch(4, XI * (Kg * chunk + 16));
-  for (int64_t t0 = 0; t0 < total; t0 += chunk) {
-    const int64_t len = std::min(chunk, total - t0), ld = ceil_div(len, 16) * 16;
-    const int64_t vs = Cg * ld + 16, us = Kg * ld + 16;
-    parallel_for(Cg, 1, [&](int64_t c0, int64_t c1) { transform_rows<R, false>(p, f, gi, c0, c1, t0, len, ld, vs, px, v); });
-    parallel_for(Kg, 1, [&](int64_t k0, int64_t k1) { transform_rows<R, true>(p, f, gi, k0, k1, t0, len, ld, us, pdy, u); });
-    // The GEMMs side by side, each on one thread (no hand-over inside a product that is
-    // small when the channels are few).
-    parallel_for(XI, 1, [&](int64_t x0, int64_t x1) {
-      for (int64_t xi = x0; xi < x1; ++xi)
-        sgemm(false, true, Kg, Cg, ld, 1.0f, u + xi * us, ld, v + xi * vs, ld, t0 == 0 ? 0.0f : 1.0f, m + xi * Kg * Cg, Cg);
-    });
-  }
+  for (int64_t t0 = 0; t0 < total; t0 += chunk) add_chunk<R>(px, pdy, p, f, gi, t0, std::min(chunk, total - t0), t0 == 0, v, u, m);
 }
 
 template <int R>

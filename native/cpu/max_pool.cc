@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 #include "cpu/gemm.h"
@@ -223,8 +224,8 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
   // old and new builds alternated, a timing loop).
   const bool avx512 = std::strcmp(sgemm_kernel_name(), "avx512") == 0;
   const bool try_blocks = 2 * oh <= h && 2 * ow <= w && ow >= 8 && avx512;
-  const bool try_small = !try_blocks && avx512 && SmallPlaneBlocks::fits(oh, ow, h, w);
-  const SmallPlaneBlocks small(try_small ? oh : 0, try_small ? ow : 0, try_small ? h : 0, try_small ? w : 0);
+  std::optional<SmallPlaneBlocks> small;
+  if (!try_blocks && avx512 && SmallPlaneBlocks::fits(oh, ow, h, w)) small.emplace(oh, ow, h, w);
 #endif
   std::atomic<int64_t> bad{-1};
   for_planes(planes, out_plane + in_plane, [&](int64_t begin, int64_t end) {
@@ -235,8 +236,8 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
                                                pdx + begin * in_plane)) {
         ++begin;
       }
-    } else if (try_small) {
-      while (begin < end && small.run(pdy + begin * out_plane, pi + begin * out_plane, pdx + begin * in_plane)) ++begin;
+    } else if (small) {
+      while (begin < end && small->run(pdy + begin * out_plane, pi + begin * out_plane, pdx + begin * in_plane)) ++begin;
     }
 #endif
     // The common case: every index of the chunk in range (checked in one vectorised pass), so the
