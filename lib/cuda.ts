@@ -9,9 +9,6 @@
  * `$CUDA_PATH/lib64`, `/usr/local/cuda/lib64`). Nothing here needs a GPU or can crash a process
  * that has none.
  *
- * Until the CUDA backend's ops exist, `isAvailable()` is false even where a GPU, cuDNN and
- * cuBLAS are all found (`info().reason` says so).
- *
  * @example
  * import { cuda } from 'cudnn-convnet';
  * console.log(cuda.isAvailable(), cuda.deviceCount());
@@ -306,4 +303,54 @@ export function memory(): CudaMemoryInfo | null {
  */
 export function emptyCache(): void {
   native.cudaEmptyCache();
+}
+
+/**
+ * A point in the GPU's queue of work, with its time (torch.cuda.Event(enable_timing=True)): the
+ * GPU time between two events, without the host's part of each call.
+ * @example
+ * const start = new cuda.Event(), end = new cuda.Event();
+ * start.record(); y = model.call(x); end.record();
+ * end.synchronize(); console.log(start.elapsedTime(end), 'ms on the GPU');
+ */
+export class Event {
+  private readonly handle: object;
+
+  constructor() {
+    requireCuda('cuda.Event');
+    this.handle = native.cudaEventCreate();
+  }
+
+  /** Marks the point after everything enqueued so far. */
+  record(): void {
+    native.cudaEventOp(this.handle, 0);
+  }
+
+  /** Whether the GPU has passed this event (true for one never recorded); does not wait. */
+  query(): boolean {
+    return native.cudaEventOp(this.handle, 1);
+  }
+
+  /** Blocks the calling thread until the GPU has passed this event (a benchmark's wait; ops never need it). */
+  synchronize(): void {
+    native.cudaEventOp(this.handle, 2);
+  }
+
+  /** Milliseconds of GPU time from this event to `end`; both recorded and passed (else E_CUDA). */
+  elapsedTime(end: Event): number {
+    if (!(end instanceof Event)) throw new ConvnetError('cuda.Event.elapsedTime: expected a cuda.Event', 'E_ARG');
+    return native.cudaEventElapsed(this.handle, end.handle);
+  }
+}
+
+/**
+ * Keeps the GPU busy for `cycles` clock cycles (torch.cuda._sleep): work enqueued after it runs
+ * back to back once it ends, which is how a benchmark times a sequence of ops without the host's
+ * launch time (see bench/conv.ts).
+ * @example cuda._sleep(2e6); start.record(); ...; end.record();
+ */
+export function _sleep(cycles: number): void {
+  if (!Number.isFinite(cycles) || cycles < 0) throw new ConvnetError(`cuda._sleep: expected a number of cycles >= 0, got ${cycles}`, 'E_ARG');
+  requireCuda('cuda._sleep');
+  native.cudaSleep(cycles);
 }

@@ -83,6 +83,14 @@ export interface NativeAddon {
   /** The GPU caching allocator's counters; null without the CUDA backend. */
   cudaMemory(): NativeCudaMemory | null;
   cudaEmptyCache(): void;
+  /** A CUDA event with timing, on the device's stream (an opaque External). */
+  cudaEventCreate(): object;
+  /** action 0: record; 1: query (whether the GPU passed it); 2: synchronize (blocks). */
+  cudaEventOp(e: object, action: 0 | 2): void;
+  cudaEventOp(e: object, action: 1): boolean;
+  cudaEventElapsed(start: object, end: object): number;
+  /** Enqueues a kernel that spins for this many GPU clock cycles. */
+  cudaSleep(cycles: number): void;
   /** A copy of x on device 0 (cpu) or 1 (cuda), or x itself (a new handle) when it is there. */
   toDevice(x: Handle, device: DeviceCode): Handle;
   deviceOf(x: Handle): DeviceCode;

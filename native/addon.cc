@@ -42,6 +42,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<CudaSetOptions>(env, exports, "cudaSetOptions");
   add<CudaMemory>(env, exports, "cudaMemory");
   add<CudaEmptyCache>(env, exports, "cudaEmptyCache");
+  add<CudaEventCreate>(env, exports, "cudaEventCreate");
+  add<CudaEventOp>(env, exports, "cudaEventOp");
+  add<CudaEventElapsed>(env, exports, "cudaEventElapsed");
+  add<CudaSleep>(env, exports, "cudaSleep");
   add_gpu<ToDevice>(env, exports, "toDevice");
   add_gpu<DeviceOf>(env, exports, "deviceOf");
   add<PhiloxBlock>(env, exports, "philoxBlock");

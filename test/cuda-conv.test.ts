@@ -18,9 +18,10 @@
  *  - cuBLAS products without TF32 (allowTF32Matmul false, the default) and the bias gradient
  *    (a plain sum): 1e-5, the plain float32 bound.
  *
- * Paths: conv2d runs on cuDNN's legacy API by default (every block but one). The backend (graph)
- * API path with cached plans is opt-in (CONVNET_CUDNN_GRAPH=1, native/cuda/conv_graph.h) until it
- * has run on a GPU: the block that sets it runs the main cases on it and compares the two paths.
+ * Paths: conv2d runs on cuDNN's backend (graph) API with cached plans by default (every block
+ * but one, native/cuda/conv_graph.cc); the block that sets CONVNET_CUDNN_GRAPH=0 runs the main
+ * cases on the legacy API (the fallback for problems the graph API cannot run) and compares the
+ * two paths.
  */
 import { expect } from 'chai';
 import { cuda, F, matmul } from '../lib';
@@ -269,12 +270,13 @@ describeCuda('conv2d settings: TF32, benchmark, deterministic, the algorithm cac
 });
 
 /**
- * Runs fn on the cuDNN graph-API path: CONVNET_CUDNN_GRAPH=1, which native/cuda/conv_graph.cc
- * reads at each call (Node's process.env writes the process environment).
+ * Runs fn with CONVNET_CUDNN_GRAPH set to `value` ('1' the graph-API path, '0' the legacy API),
+ * which native/cuda/conv_graph.cc reads at each call (Node's process.env writes the process
+ * environment).
  */
-function withGraph<T>(fn: () => T): T {
+function withPath<T>(value: '0' | '1', fn: () => T): T {
   const saved = process.env.CONVNET_CUDNN_GRAPH;
-  process.env.CONVNET_CUDNN_GRAPH = '1';
+  process.env.CONVNET_CUDNN_GRAPH = value;
   try {
     return fn();
   } finally {
@@ -282,6 +284,8 @@ function withGraph<T>(fn: () => T): T {
     else process.env.CONVNET_CUDNN_GRAPH = saved;
   }
 }
+const withGraph = <T>(fn: () => T): T => withPath('1', fn);
+const withLegacy = <T>(fn: () => T): T => withPath('0', fn);
 
 /** conv2d's forward and explicit backward on the GPU, as CPU tensors. */
 function gpuConvOutputs(c: Case, seed: number): Tensor[] {
@@ -302,23 +306,23 @@ function normDiff(a: Tensor, b: Tensor): number {
   return diff / scale;
 }
 
-// By default conv2d runs on cuDNN's legacy API (every test above runs it); these run the opt-in
-// graph path (cached execution plans) on the same cases, and compare the two.
-describeCuda('conv2d on the cuDNN graph API (CONVNET_CUDNN_GRAPH=1) and against the legacy path', function () {
+// By default conv2d runs on cuDNN's graph API (every test above runs it); these run the legacy
+// API (the fallback) on the same cases, and compare the two.
+describeCuda('conv2d on the cuDNN legacy API (CONVNET_CUDNN_GRAPH=0) and against the graph path', function () {
   withOptions({ allowTF32Cudnn: false, benchmark: false, deterministic: false });
   let seed = 12000;
   for (const c of [...NETWORK_CASES, ...MORE_CASES]) {
-    it(`graph, direct: ${c.name}`, function () {
-      withGraph(() => checkConv2dDirect(c, (seed += 10)));
+    it(`legacy, direct: ${c.name}`, function () {
+      withLegacy(() => checkConv2dDirect(c, (seed += 10)));
     });
   }
   for (const c of TRANSPOSE_CASES) {
-    it(`graph, direct: convTranspose2d ${c.name}`, function () {
+    it(`legacy, direct: convTranspose2d ${c.name}`, function () {
       const x = randomCpu(c.x, (seed += 10)), w = randomCpu(c.w, seed + 1);
       const b = randomCpu([c.w[1] * (c.opts.groups ?? 1)], seed + 2);
       const y = F.convTranspose2d(x, w, null, c.opts);
       const dy = randomCpu(y.shape, seed + 3);
-      withGraph(() => {
+      withLegacy(() => {
         compareDevices((xx, ww, bb) => F.convTranspose2d(xx, ww, c.bias ? bb : null, c.opts), [x, w, b], { bound: CONV_BOUND, what: `${c.name} forward` });
         compareDevices((d, xx, ww) => present(convTranspose2dBackward(d, xx, ww, c.opts)), [dy, x, w], { bound: CONV_BOUND, what: `${c.name} backward` });
       });
@@ -330,7 +334,7 @@ describeCuda('conv2d on the cuDNN graph API (CONVNET_CUDNN_GRAPH=1) and against 
   for (const c of AGREE) {
     it(`graph path and legacy path agree: ${c.name}`, function () {
       const graph = withGraph(() => gpuConvOutputs(c, 13000));
-      const legacy = gpuConvOutputs(c, 13000);
+      const legacy = withLegacy(() => gpuConvOutputs(c, 13000));
       expect(legacy.length).to.equal(graph.length);
       graph.forEach((g, i) => expect(normDiff(g, legacy[i]), `${c.name} output ${i}`).to.be.at.most(CONV_BOUND));
     });
@@ -342,7 +346,7 @@ describeCuda('conv2d on the cuDNN graph API (CONVNET_CUDNN_GRAPH=1) and against 
       try {
         for (const c of [NETWORK_CASES[4], MORE_CASES[1], MORE_CASES[4]]) {
           const graph = withGraph(() => gpuConvOutputs(c, 13100));
-          const legacy = gpuConvOutputs(c, 13100);
+          const legacy = withLegacy(() => gpuConvOutputs(c, 13100));
           graph.forEach((g, i) => expect(normDiff(g, legacy[i]), `${JSON.stringify(opts)} ${c.name} output ${i}`).to.be.at.most(CONV_BOUND));
         }
       } finally {
@@ -374,7 +378,7 @@ describeCuda('conv2d on the cuDNN graph API (CONVNET_CUDNN_GRAPH=1) and against 
       return best;
     };
     const graph = withGraph(() => usPerStep(200));
-    const legacy = usPerStep(200);
+    const legacy = withLegacy(() => usPerStep(200));
     console.log(`      host time per forward + backward step: graph ${graph.toFixed(1)} us, legacy ${legacy.toFixed(1)} us`);
     expect(graph, 'graph path host time per step (us)').to.be.below(0.8 * legacy);
   });

@@ -131,4 +131,21 @@ describeCuda('CUDA core', () => {
     clearInterval(timer);
     expect(values.length).to.equal(1 << 22);
   });
+
+  it('cuda.Event times GPU work: a 2e7-cycle sleep takes milliseconds of GPU time, an empty span almost none', () => {
+    const a = new cuda.Event(), b = new cuda.Event(), c = new cuda.Event();
+    a.record();
+    b.record();
+    cuda._sleep(2e7); // 10-20 ms at the GPU's 1-2 GHz clocks
+    c.record();
+    expect(c.query()).to.equal(false); // the host got here long before the GPU
+    c.synchronize();
+    expect(c.query()).to.equal(true);
+    const empty = a.elapsedTime(b), slept = b.elapsedTime(c);
+    expect(empty).to.be.within(0, 0.1);
+    expect(slept).to.be.within(5, 40);
+    expectError(() => a.elapsedTime({} as cuda.Event), 'E_ARG');
+    const never = new cuda.Event();
+    expectError(() => never.elapsedTime(a), 'E_CUDA');
+  });
 });

@@ -101,9 +101,10 @@ export function expectSameValues(gpu: Tensor, cpu: Tensor, bound: number, what: 
 export function compareDevices(
   fn: (...inputs: Tensor[]) => Tensor | Tensor[],
   inputs: Tensor[],
-  options: { bound?: number; grads?: boolean; what?: string } = {},
+  options: { bound?: number; gradBound?: number; grads?: boolean; what?: string } = {},
 ): void {
   const bound = options.bound ?? 1e-5;
+  const gradBound = options.gradBound ?? bound;
   const what = options.what ?? 'op';
   const prepare = (device: 'cpu' | 'cuda') =>
     inputs.map((t) => {
@@ -136,6 +137,6 @@ export function compareDevices(
     if (!c.requiresGrad) return;
     const cg = c.grad, gg = gpuIn[i].grad;
     expect(gg, `${what}: gradient of input ${i} on the GPU`).to.not.equal(null);
-    expectSameValues(gg as Tensor, cg as Tensor, bound, `${what} gradient of input ${i}`);
+    expectSameValues(gg as Tensor, cg as Tensor, gradBound, `${what} gradient of input ${i}`);
   });
 }

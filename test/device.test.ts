@@ -76,6 +76,9 @@ describe('devices (every machine)', () => {
       const m = new nn.Linear(2, 2);
       expectError(() => m.to('cuda'), 'E_DEVICE');
       expect(m.device).to.equal('cpu');
+      expectError(() => new cuda.Event(), 'E_DEVICE', /cuda.Event: the CUDA device is not available/);
+      expectError(() => cuda._sleep(1000), 'E_DEVICE');
+      expectError(() => cuda._sleep(-1), 'E_ARG');
       expect(x.isDisposed).to.equal(false);
       expect(x.dataSync()).to.have.length(4);
       m.dispose();

@@ -53,6 +53,10 @@ Napi::Value CudaLoad(const Napi::CallbackInfo& info);       // ({ cudnnPath?, cu
 Napi::Value CudaSetOptions(const Napi::CallbackInfo& info); // ({ benchmark?, allowTF32Cudnn?, allowTF32Matmul?, deterministic? }) -> the options now
 Napi::Value CudaMemory(const Napi::CallbackInfo& info);     // () -> { allocatedBytes, cachedBytes, reservedBytes, peakBytes, mallocCalls } | null
 Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info); // () gives the cached GPU blocks back to the driver
+Napi::Value CudaEventCreate(const Napi::CallbackInfo& info);  // () -> External event with timing
+Napi::Value CudaEventOp(const Napi::CallbackInfo& info);      // (event, 0 record | 1 query -> bool | 2 synchronize)
+Napi::Value CudaEventElapsed(const Napi::CallbackInfo& info); // (start, end) -> ms
+Napi::Value CudaSleep(const Napi::CallbackInfo& info);        // (cycles): a busy kernel on the stream
 Napi::Value PhiloxBlock(const Napi::CallbackInfo& info);    // ([k0,k1,c0..c3]) -> 4 words (tests)
 Napi::Value SetVecMathPath(const Napi::CallbackInfo& info); // (name | null), in queue order (tests, benchmarks)
 Napi::Value VecMathEval(const Napi::CallbackInfo& info);    // (fn, Float32Array, shift?) on the JS thread (tests)

@@ -8,6 +8,7 @@
 #include "cuda/context.h"
 #include "cuda/device.h"
 #include "cuda/loader.h"
+#include "cuda/timing.h"
 #endif
 
 namespace convnet {
@@ -180,6 +181,59 @@ Napi::Value CudaMemory(const Napi::CallbackInfo& info) {
 Napi::Value CudaEmptyCache(const Napi::CallbackInfo& info) {
 #ifdef CONVNET_WITH_CUDA
   if (cuda::device_ready()) cuda::empty_cache();
+#endif
+  return info.Env().Undefined();
+}
+
+// cuda.Event and cuda._sleep (lib/cuda.ts): GPU-side timing. An event travels to JavaScript as an
+// External that destroys it when collected.
+#ifdef CONVNET_WITH_CUDA
+namespace {
+cudaEvent_t event_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  CONVNET_CHECK(info.Length() > i && info[i].IsExternal(), "E_ARG", op, ": expected a cuda.Event");
+  return static_cast<cudaEvent_t>(info[i].As<Napi::External<void>>().Data());
+}
+}  // namespace
+#endif
+
+Napi::Value CudaEventCreate(const Napi::CallbackInfo& info) {
+#ifdef CONVNET_WITH_CUDA
+  cudaEvent_t e = cuda::event_create();
+  return Napi::External<void>::New(info.Env(), e, [](Napi::Env, void* p) { cuda::event_destroy(static_cast<cudaEvent_t>(p)); });
+#else
+  fail("E_DEVICE", "cuda.Event: ", kNotCompiled);
+#endif
+}
+
+// (event, action): 0 record, 1 query -> boolean, 2 synchronize
+Napi::Value CudaEventOp(const Napi::CallbackInfo& info) {
+#ifdef CONVNET_WITH_CUDA
+  cudaEvent_t e = event_arg(info, 0, "cuda.Event");
+  const int action = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : -1;
+  switch (action) {
+    case 0: cuda::event_record(e); break;
+    case 1: return Napi::Boolean::New(info.Env(), cuda::event_query(e));
+    case 2: cuda::event_synchronize(e); break;
+    default: fail("E_ARG", "cudaEventOp: unknown action");
+  }
+#endif
+  return info.Env().Undefined();
+}
+
+Napi::Value CudaEventElapsed(const Napi::CallbackInfo& info) {
+#ifdef CONVNET_WITH_CUDA
+  return Napi::Number::New(info.Env(), cuda::event_elapsed_ms(event_arg(info, 0, "cuda.Event.elapsedTime"), event_arg(info, 1, "cuda.Event.elapsedTime")));
+#else
+  return info.Env().Undefined();
+#endif
+}
+
+Napi::Value CudaSleep(const Napi::CallbackInfo& info) {
+  CONVNET_CHECK(info.Length() >= 1 && info[0].IsNumber(), "E_ARG", "cuda._sleep: expected a number of cycles");
+#ifdef CONVNET_WITH_CUDA
+  cuda::sleep_cycles(static_cast<long long>(info[0].As<Napi::Number>().DoubleValue()));
+#else
+  fail("E_DEVICE", "cuda._sleep: ", kNotCompiled);
 #endif
   return info.Env().Undefined();
 }

@@ -11,18 +11,19 @@
 //   a convolution descriptor (float compute, cross-correlation, 2 spatial dims, PRE_PADDINGS and
 //   POST_PADDINGS: asymmetric padding is expressed directly, no padded copies), the operation
 //   (alpha 1, beta 0, as CUDNN_TYPE_FLOAT for float data), an operation graph, then the engine
-//   configurations of heuristics mode A (mode FALLBACK's when none of A's builds), filtered by
-//   their numerical notes:
+//   configurations of heuristics mode A, then mode FALLBACK's, filtered by their numerical notes:
 //     - always leave out DOWN_CONVERT_INPUTS (as PyTorch does);
 //     - TF32 off (settings().tf32_cudnn false): also TENSOR_CORE (TF32 for float data),
 //       REDUCED_PRECISION_REDUCTION, FFT and WINOGRAD* (they gave ~1e-3 relative error in
-//       float32 on AlexNet conv2's weight gradient: see conv2d.cc's search());
+//       float32 on AlexNet conv2's weight gradient: see conv2d.cc's search()), and the engines
+//       measured to lose precision without a note (lossy_in_float32);
 //     - settings().deterministic: also NONDETERMINISTIC.
 //   The first configuration whose execution plan finalizes is kept (those whose kernel is compiled
-//   at run time only when no other one finalizes); with settings().benchmark
-//   up to kMaxTimed plans are timed (CUDA events on stream(), which waits for the device once
-//   per problem, as cudnnFind*AlgorithmEx does) on the call's own tensors (the output is
-//   overwritten by the real run right after; the inputs are only read) and the fastest kept.
+//   at run time only when no other one finalizes); with settings().benchmark every allowed plan
+//   (kMaxTimed at most) is timed on the call's own tensors (CUDA events on stream(), the GPU held
+//   by a busy kernel while the runs are enqueued; this waits for the device once per problem, as
+//   cudnnFind*AlgorithmEx does; the output is overwritten by the real run right after, the inputs
+//   are only read) and the fastest kept.
 // Every descriptor the plan was made from stays alive with it (the plan may refer to them).
 //
 // A call: one map lookup, a variant pack (ids, pointers, workspace from the caching allocator),
@@ -30,13 +31,17 @@
 //
 // Safety: any failure while building (a status that is not success anywhere, no configuration
 // that finalizes) or a failed execution marks the problem "legacy", remembered, and run()
-// returns false: conv2d.cc then uses the legacy API as before, so the worst case is the old
-// behaviour. The path is opt-in for now (CONVNET_CUDNN_GRAPH=1, see conv_graph.h).
+// returns false: conv2d.cc then uses the legacy API, so the worst case is the old behaviour.
+// This is conv2d's default path since the session-7 GPU runs (H200, cuDNN 9.19): AlexNet-64's
+// training step took 2.9 ms of wall time against 4.8 on the legacy API
+// (scripts/gpu/profile-model.js); CONVNET_CUDNN_GRAPH=0 turns it off (conv_graph.h).
 #include "cuda/conv_graph.h"
 
 #include <cuda_runtime.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,6 +50,7 @@
 
 #include "core/error.h"
 #include "cuda/context.h"
+#include "cuda/timing.h"
 
 namespace convnet {
 namespace cuda {
@@ -56,8 +62,9 @@ using decl::cudnnStatus_t;
 
 constexpr int64_t kUidX = 1, kUidW = 2, kUidY = 3;
 constexpr int64_t kAlignment = 16;  // the tensors' declared byte alignment; run() checks the pointers
-constexpr int kMaxTimed = 8;        // benchmark: plans timed per problem
-constexpr int kTimedRuns = 3;       // benchmark: runs timed per plan (after one warm-up run)
+constexpr int kMaxTimed = 64;       // benchmark: plans timed per problem (all there are, in practice)
+constexpr int kTimedRuns = 5;       // benchmark: runs timed per plan (after one warm-up run)
+constexpr long long kHoldCycles = 2000000;  // benchmark: ~1 ms of GPU clock, to enqueue the timed runs
 
 // Thrown inside build() when a backend call fails: the problem then goes to the legacy API.
 struct Unsupported {
@@ -228,29 +235,52 @@ std::vector<Desc> engine_configs(const Desc& graph, decl::cudnnBackendHeurMode_t
   return configs;
 }
 
-// Whether the numerical notes of the configuration's engine allow it under the settings; sets
-// *runtime_compiled when its behaviour notes say it compiles its kernel when finalized.
-bool allowed(const Desc& config, bool tf32, bool deterministic, bool* runtime_compiled) {
+// What a configuration's engine says of itself: its global index (for logs), its numerical notes
+// and whether it compiles its kernel when finalized (behaviour note RUNTIME_COMPILATION).
+struct EngineInfo {
+  int64_t index = -1;
+  std::vector<int> notes;
+  bool runtime_compiled = false;
+};
+
+EngineInfo engine_info(const Desc& config) {
   Desc engine(decl::CUDNN_BACKEND_ENGINE_DESCRIPTOR);
   cudnnBackendDescriptor_t raw = engine.get();
   int64_t n = 0;
   check(dnn().cudnnBackendGetAttribute(config.get(), decl::CUDNN_ATTR_ENGINECFG_ENGINE,
                                        decl::CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &raw));
+  EngineInfo info;
+  if (dnn().cudnnBackendGetAttribute(engine.get(), decl::CUDNN_ATTR_ENGINE_GLOBAL_INDEX, decl::CUDNN_TYPE_INT64, 1, &n,
+                                     &info.index) != decl::CUDNN_STATUS_SUCCESS)
+    info.index = -1;
   decl::cudnnBackendNumericalNote_t notes[decl::CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
   n = 0;
   check(dnn().cudnnBackendGetAttribute(engine.get(), decl::CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
                                        decl::CUDNN_TYPE_NUMERICAL_NOTE, decl::CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &n,
                                        notes));
+  for (int64_t i = 0; i < n && i < decl::CUDNN_NUMERICAL_NOTE_TYPE_COUNT; ++i) info.notes.push_back(notes[i]);
   decl::cudnnBackendBehaviorNote_t behaviour[decl::CUDNN_BEHAVIOR_NOTE_TYPE_COUNT];
   int64_t nb = 0;
-  *runtime_compiled = false;
   if (dnn().cudnnBackendGetAttribute(engine.get(), decl::CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, decl::CUDNN_TYPE_BEHAVIOR_NOTE,
                                      decl::CUDNN_BEHAVIOR_NOTE_TYPE_COUNT, &nb, behaviour) == decl::CUDNN_STATUS_SUCCESS) {
     for (int64_t i = 0; i < nb && i < decl::CUDNN_BEHAVIOR_NOTE_TYPE_COUNT; ++i)
-      if (behaviour[i] == decl::CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION) *runtime_compiled = true;
+      if (behaviour[i] == decl::CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION) info.runtime_compiled = true;
   }
-  for (int64_t i = 0; i < n && i < decl::CUDNN_NUMERICAL_NOTE_TYPE_COUNT; ++i) {
-    const int note = notes[i];
+  return info;
+}
+
+// Engines that lose precision in plain float32 though their notes do not say so, by direction.
+// Measured with scripts/gpu/diag-graph.js (cuDNN 9.19, H200): backward-filter engine 17, cuDNN's
+// first choice for AlexNet conv2's grouped weight gradient, was 2.5e-3 off (normalised, against
+// the CPU) where the other engines without the TENSOR_CORE note were 3e-6 off and TF32 ones 3e-4.
+// Left out only when TF32 is off: with TF32 allowed its error is of TF32's order and PyTorch uses
+// it too.
+bool lossy_in_float32(int direction, int64_t engine) { return direction == kBackwardFilter && engine == 17; }
+
+// Whether an engine's numerical notes allow it under the settings (see the file comment).
+bool allowed(const EngineInfo& info, int direction, bool tf32, bool deterministic) {
+  if (!tf32 && lossy_in_float32(direction, info.index)) return false;
+  for (const int note : info.notes) {
     if (note == decl::CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS) return false;
     if (deterministic && note == decl::CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC) return false;
     if (!tf32 && (note == decl::CUDNN_NUMERICAL_NOTE_TENSOR_CORE ||
@@ -262,6 +292,19 @@ bool allowed(const Desc& config, bool tf32, bool deterministic, bool* runtime_co
       return false;
   }
   return true;
+}
+
+// Diagnostics, read when a problem's plan is built: CONVNET_CUDNN_GRAPH_LOG=1 prints every
+// configuration considered (engine, notes, verdict, time) to stderr; CONVNET_CUDNN_GRAPH_PICK=k
+// uses heuristics mode A's k-th configuration alone, whatever its notes (scripts/gpu/diag-conv.js
+// measures each engine's error that way).
+bool log_enabled() {
+  const char* v = std::getenv("CONVNET_CUDNN_GRAPH_LOG");
+  return v != nullptr && v[0] == '1';
+}
+int forced_pick() {
+  const char* v = std::getenv("CONVNET_CUDNN_GRAPH_PICK");
+  return v != nullptr && v[0] != '\0' ? std::atoi(v) : -1;
 }
 
 // A finalized execution plan with what it was made from.
@@ -308,7 +351,8 @@ cudnnStatus_t execute(const Plan& plan, void* x, void* w, void* y, void* workspa
   }
 }
 
-// The mean time of a plan on the call's tensors in ms, or a negative value when it cannot run.
+// The best time of a plan on the call's tensors in ms (the least of kTimedRuns runs, each between
+// its own two events, after a warm-up run), or a negative value when it cannot run.
 float time_plan(const Plan& plan, void* x, void* w, void* y) {
   DeviceBuffer ws;
   try {
@@ -321,20 +365,31 @@ float time_plan(const Plan& plan, void* x, void* w, void* y) {
     clear_cuda_error();
     return -1;
   }
-  cudaEvent_t start = nullptr, stop = nullptr;
-  bool ok = cudaEventCreate(&start) == cudaSuccess && cudaEventCreate(&stop) == cudaSuccess;
-  float ms = -1;
-  ok = ok && cudaEventRecord(start, stream()) == cudaSuccess;
-  for (int i = 0; ok && i < kTimedRuns; ++i) ok = execute(plan, x, w, y, ws.data()) == decl::CUDNN_STATUS_SUCCESS;
-  if (ok) ok = cudaEventRecord(stop, stream()) == cudaSuccess && cudaEventSynchronize(stop) == cudaSuccess &&
-               cudaEventElapsedTime(&ms, start, stop) == cudaSuccess;
-  if (start) cudaEventDestroy(start);
-  if (stop) cudaEventDestroy(stop);
+  cudaEvent_t events[kTimedRuns + 1] = {};
+  bool ok = true;
+  for (cudaEvent_t& e : events) ok = ok && cudaEventCreate(&e) == cudaSuccess;
+  // The GPU is held by a busy kernel while the runs are enqueued, so that they run back to back:
+  // a small layer's kernel (~10 us) takes less GPU time than one execute takes on the host, and
+  // without the hold every plan would be timed at the host's pace (a random pick).
+  if (ok) sleep_cycles(kHoldCycles);
+  ok = ok && cudaEventRecord(events[0], stream()) == cudaSuccess;
+  for (int i = 0; ok && i < kTimedRuns; ++i)
+    ok = execute(plan, x, w, y, ws.data()) == decl::CUDNN_STATUS_SUCCESS &&
+         cudaEventRecord(events[i + 1], stream()) == cudaSuccess;
+  ok = ok && cudaEventSynchronize(events[kTimedRuns]) == cudaSuccess;
+  float best = -1;
+  for (int i = 0; ok && i < kTimedRuns; ++i) {
+    float ms = 0;
+    ok = cudaEventElapsedTime(&ms, events[i], events[i + 1]) == cudaSuccess;
+    if (ok && (best < 0 || ms < best)) best = ms;
+  }
+  for (cudaEvent_t e : events)
+    if (e) cudaEventDestroy(e);
   if (!ok) {
     clear_cuda_error();
     return -1;
   }
-  return ms / kTimedRuns;
+  return best;
 }
 
 // What is cached per problem: the plan and everything it was made from, or "legacy".
@@ -356,42 +411,83 @@ std::unique_ptr<Entry> build(const Problem& p, void* x, void* w, void* y) {
     graph.finalize();
 
     const Settings& s = settings();
+    const bool log = log_enabled();
+    const int pick = forced_pick();
+    if (log) {
+      std::fprintf(stderr, "[conv_graph] direction %d x [%lld %lld %lld %lld] w [%lld %lld %lld %lld] tf32 %d deterministic %d benchmark %d pick %d\n",
+                   static_cast<int>(p.direction), (long long)p.x[0], (long long)p.x[1], (long long)p.x[2], (long long)p.x[3],
+                   (long long)p.w[0], (long long)p.w[1], (long long)p.w[2], (long long)p.w[3], s.tf32_cudnn, s.deterministic,
+                   s.benchmark, pick);
+    }
+    // The configurations of heuristics mode A, best first, then mode FALLBACK's (benchmark mode
+    // times both lists, as PyTorch's does; otherwise the first that builds is kept).
+    struct Candidate {
+      Desc config;
+      EngineInfo info;
+      bool ok = false;
+      int mode = 0, rank = 0;
+    };
+    std::vector<Candidate> candidates;
     for (decl::cudnnBackendHeurMode_t mode : {decl::CUDNN_HEUR_MODE_A, decl::CUDNN_HEUR_MODE_FALLBACK}) {
+      if (pick >= 0 && mode != decl::CUDNN_HEUR_MODE_A) break;
       std::vector<Desc> configs = engine_configs(graph, mode);
-      std::vector<char> ok(configs.size(), 0), compiled(configs.size(), 0);
       for (size_t i = 0; i < configs.size(); ++i) {
-        bool rtc = false;
+        Candidate c;
+        c.mode = mode, c.rank = static_cast<int>(i);
         try {
-          ok[i] = allowed(configs[i], s.tf32_cudnn, s.deterministic, &rtc);
+          c.info = engine_info(configs[i]);
+          c.ok = allowed(c.info, p.direction, s.tf32_cudnn, s.deterministic);
         } catch (const Unsupported&) {
-          ok[i] = 0;  // notes unreadable: leave this one out
+          c.ok = false;  // notes unreadable: leave this one out
         }
-        compiled[i] = rtc;
+        if (pick >= 0) c.ok = static_cast<int>(i) == pick;
+        c.config = std::move(configs[i]);
+        candidates.push_back(std::move(c));
       }
-      // Engines that compile their kernel at finalize (NVRTC: slow, and absent from some
-      // installs) only when no precompiled one builds.
-      std::vector<std::unique_ptr<Plan>> plans;
-      for (char pass : {0, 1}) {
-        for (size_t i = 0; i < configs.size(); ++i) {
-          if (!ok[i] || compiled[i] != pass) continue;
-          std::unique_ptr<Plan> plan = make_plan(std::move(configs[i]));
-          if (!plan) continue;
-          plans.push_back(std::move(plan));
-          if (!s.benchmark || static_cast<int>(plans.size()) >= kMaxTimed) break;
+    }
+    // Engines that compile their kernel at finalize (NVRTC: slow, and absent from some installs)
+    // only when no precompiled one builds.
+    std::vector<std::unique_ptr<Plan>> plans;
+    std::vector<const Candidate*> made;
+    for (bool compiled : {false, true}) {
+      for (Candidate& c : candidates) {
+        if (!c.ok || c.info.runtime_compiled != compiled) continue;
+        std::unique_ptr<Plan> plan = make_plan(std::move(c.config));
+        if (log) {
+          std::string notes;
+          for (int n : c.info.notes) notes += " " + std::to_string(n);
+          std::fprintf(stderr, "[conv_graph]   mode %d #%d engine %lld notes [%s ] rtc %d: %s\n", c.mode, c.rank,
+                       (long long)c.info.index, notes.c_str(), c.info.runtime_compiled,
+                       plan ? "finalized" : "does not finalize");
         }
-        if (!plans.empty()) break;
+        if (!plan) continue;
+        plans.push_back(std::move(plan));
+        made.push_back(&c);
+        if (!s.benchmark || static_cast<int>(plans.size()) >= kMaxTimed) break;
       }
-      if (plans.empty()) continue;
+      if (!plans.empty()) break;
+    }
+    if (log && pick < 0) {
+      for (const Candidate& c : candidates) {
+        if (c.ok) continue;
+        std::string notes;
+        for (int n : c.info.notes) notes += " " + std::to_string(n);
+        std::fprintf(stderr, "[conv_graph]   mode %d #%d engine %lld notes [%s ]: left out by its notes\n", c.mode, c.rank,
+                     (long long)c.info.index, notes.c_str());
+      }
+    }
+    if (!plans.empty()) {
       size_t best = 0;
       if (s.benchmark && plans.size() > 1) {
         float best_ms = -1;
         for (size_t i = 0; i < plans.size(); ++i) {
           const float ms = time_plan(*plans[i], x, w, y);
+          if (log) std::fprintf(stderr, "[conv_graph]   timed mode %d #%d engine %lld: %.4f ms\n", made[i]->mode, made[i]->rank, (long long)made[i]->info.index, ms);
           if (ms >= 0 && (best_ms < 0 || ms < best_ms)) best = i, best_ms = ms;
         }
       }
+      if (log) std::fprintf(stderr, "[conv_graph]   chosen: mode %d #%d engine %lld\n", made[best]->mode, made[best]->rank, (long long)made[best]->info.index);
       entry->plan = std::move(plans[best]);
-      break;
     }
     if (!entry->plan) return entry;  // legacy
     entry->keep.push_back(std::move(xd));
@@ -420,6 +516,7 @@ std::vector<int64_t> key_of(const Problem& p) {
   k.push_back(s.tf32_cudnn);
   k.push_back(s.deterministic);
   k.push_back(s.benchmark);
+  k.push_back(forced_pick());
   return k;
 }
 
@@ -437,13 +534,13 @@ bool aligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % kAlignment
 
 }  // namespace
 
-bool legacy_forced() {
+bool enabled() {
   const char* v = std::getenv("CONVNET_CUDNN_GRAPH");
-  return !(v != nullptr && v[0] == '1' && v[1] == '\0');
+  return !(v != nullptr && v[0] == '0' && v[1] == '\0');
 }
 
 bool run(const char* op, const Problem& p, void* x, void* w, void* y) {
-  if (legacy_forced()) return false;
+  if (!enabled()) return false;
   const decl::CudnnFunctions& f = dnn();
   if (!f.cudnnBackendCreateDescriptor || !f.cudnnBackendExecute) return false;
   if (!aligned(x) || !aligned(w) || !aligned(y)) return false;

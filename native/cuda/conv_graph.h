@@ -21,13 +21,10 @@ struct Problem {
   int64_t groups = 1;
 };
 
-// Whether conv2d must use the legacy API only. For now, yes unless CONVNET_CUDNN_GRAPH=1 is in
-// the environment (read at each call, so that a test or a benchmark can switch it with
-// process.env between calls): this path was written after the session's last GPU run, so it has
-// compiled and been checked against the real headers but has never run. The first GPU session
-// runs test/cuda-conv.test.ts (whose graph block sets the variable) and, if it passes and is
-// faster, makes it the default.
-bool legacy_forced();
+// Whether conv2d tries this path first: yes, unless CONVNET_CUDNN_GRAPH=0 is in the environment
+// (the legacy API only; read at each call, so that a test or a benchmark can switch paths with
+// process.env between calls).
+bool enabled();
 
 // Runs the problem with the cached plan for it (built at the first call: that one may take
 // milliseconds, or longer with settings().benchmark, which times the candidate plans). The

@@ -16,6 +16,9 @@ void copy_window(const char* op, const float* src, int64_t src_h, int64_t src_w,
 // y[r, c] += b[c] for y [rows, cols] (linear's bias). conv_window.cu.
 void add_row_bias(const char* op, float* y, const float* b, int64_t rows, int64_t cols);
 
+// y[o, c, q] += b[c] for y [outer, channels, inner] (the convolutions' bias). conv_window.cu.
+void add_channel_bias(const char* op, float* y, const float* b, int64_t outer, int64_t channels, int64_t inner);
+
 // db[c] = sum over (o, q) of dy[o, c, q], dy being [outer, channels, inner], in an order fixed
 // by the shape (the same result on every run), accumulated in double. bias_backward.cu.
 void bias_backward_sum(const char* op, const float* dy, int64_t outer, int64_t channels, int64_t inner, float* db);
