@@ -11,7 +11,8 @@
 //   a convolution descriptor (float compute, cross-correlation, 2 spatial dims, PRE_PADDINGS and
 //   POST_PADDINGS: asymmetric padding is expressed directly, no padded copies), the operation
 //   (alpha 1, beta 0, as CUDNN_TYPE_FLOAT for float data), an operation graph, then the engine
-//   configurations of heuristics mode A, then mode FALLBACK's, filtered by their numerical notes:
+//   configurations of heuristics mode A, then mode FALLBACK's (and with settings().benchmark one
+//   per engine cuDNN has for the graph: all_engine_configs), filtered by their numerical notes:
 //     - always leave out DOWN_CONVERT_INPUTS (as PyTorch does);
 //     - TF32 off (settings().tf32_cudnn false): also TENSOR_CORE (TF32 for float data),
 //       REDUCED_PRECISION_REDUCTION, FFT and WINOGRAD* (they gave ~1e-3 relative error in
@@ -62,7 +63,7 @@ using decl::cudnnStatus_t;
 
 constexpr int64_t kUidX = 1, kUidW = 2, kUidY = 3;
 constexpr int64_t kAlignment = 16;  // the tensors' declared byte alignment; run() checks the pointers
-constexpr int kMaxTimed = 64;       // benchmark: plans timed per problem (all there are, in practice)
+constexpr int kMaxTimed = 160;      // benchmark: plans timed per problem (all there are, in practice)
 constexpr int kTimedRuns = 5;       // benchmark: runs timed per plan (after one warm-up run)
 constexpr long long kHoldCycles = 2000000;  // benchmark: ~1 ms of GPU clock, to enqueue the timed runs
 
@@ -231,6 +232,35 @@ std::vector<Desc> engine_configs(const Desc& graph, decl::cudnnBackendHeurMode_t
     if (got < count) configs.resize(static_cast<size_t>(got));
   } catch (const Unsupported&) {
     configs.clear();
+  }
+  return configs;
+}
+
+// One configuration per engine cuDNN has for the graph (every global index whose engine
+// finalizes, default knobs): what benchmark mode times beyond the heuristics' lists, as the
+// legacy cudnnFind* calls try every algorithm (AlexNet conv2's grouped backward-data: the
+// heuristics offered 4 configurations, the fastest 0.17 ms; the legacy search found 0.07).
+// The engines go to *engines, to live as long as the configurations made from them.
+std::vector<Desc> all_engine_configs(const Desc& graph, std::vector<Desc>* engines) {
+  std::vector<Desc> configs;
+  int64_t count = 0, n = 0;
+  if (dnn().cudnnBackendGetAttribute(graph.get(), decl::CUDNN_ATTR_OPERATIONGRAPH_ENGINE_GLOBAL_COUNT,
+                                     decl::CUDNN_TYPE_INT64, 1, &n, &count) != decl::CUDNN_STATUS_SUCCESS)
+    return configs;
+  for (int64_t i = 0; i < count && i < 1000; ++i) {
+    try {
+      Desc engine(decl::CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+      engine.set_desc(decl::CUDNN_ATTR_ENGINE_OPERATION_GRAPH, graph);
+      engine.set_int64s(decl::CUDNN_ATTR_ENGINE_GLOBAL_INDEX, 1, &i);
+      engine.finalize();  // Unsupported where the engine cannot run this graph
+      Desc config(decl::CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+      config.set_desc(decl::CUDNN_ATTR_ENGINECFG_ENGINE, engine);
+      config.finalize();
+      configs.push_back(std::move(config));
+      engines->push_back(std::move(engine));
+    } catch (const Unsupported&) {
+      clear_cuda_error();
+    }
   }
   return configs;
 }
@@ -427,10 +457,14 @@ std::unique_ptr<Entry> build(const Problem& p, void* x, void* w, void* y) {
       bool ok = false;
       int mode = 0, rank = 0;
     };
+    std::vector<Desc> engines;  // all_engine_configs' engines, kept with the plan (and outliving the configs here)
     std::vector<Candidate> candidates;
-    for (decl::cudnnBackendHeurMode_t mode : {decl::CUDNN_HEUR_MODE_A, decl::CUDNN_HEUR_MODE_FALLBACK}) {
+    // mode -1: every engine (all_engine_configs), for benchmark mode only
+    for (int mode : {static_cast<int>(decl::CUDNN_HEUR_MODE_A), static_cast<int>(decl::CUDNN_HEUR_MODE_FALLBACK), -1}) {
       if (pick >= 0 && mode != decl::CUDNN_HEUR_MODE_A) break;
-      std::vector<Desc> configs = engine_configs(graph, mode);
+      if (mode == -1 && !s.benchmark) break;
+      std::vector<Desc> configs =
+          mode == -1 ? all_engine_configs(graph, &engines) : engine_configs(graph, static_cast<decl::cudnnBackendHeurMode_t>(mode));
       for (size_t i = 0; i < configs.size(); ++i) {
         Candidate c;
         c.mode = mode, c.rank = static_cast<int>(i);
@@ -496,6 +530,7 @@ std::unique_ptr<Entry> build(const Problem& p, void* x, void* w, void* y) {
     entry->keep.push_back(std::move(conv));
     entry->keep.push_back(std::move(operation));
     entry->keep.push_back(std::move(graph));
+    for (Desc& e : engines) entry->keep.push_back(std::move(e));
     entry->legacy = false;
   } catch (const Unsupported&) {
     clear_cuda_error();
