@@ -78,6 +78,19 @@ export function directions(l: Layer, x: cc.Tensor, w: cc.Tensor, b: cc.Tensor, d
   };
 }
 
+/**
+ * A layer's tensors on `device` (random, made on the CPU with its seeded generator, then moved;
+ * the CPU originals are freed by tidy), its three directions, and the disposal of the tensors.
+ * The GPU table and scripts/gpu's diagnostics use it.
+ */
+export function layerOn(l: Layer, device: 'cpu' | 'cuda'): { run: ReturnType<typeof directions>; dispose: () => void } {
+  const make = (shape: readonly number[], std = 1) => cc.tidy(() => cc.randn(shape, 0, std).to(device));
+  const x = make(l.x), w = make(l.w, 0.1), b = make([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
+  const y = l.transposed ? cc.F.convTranspose2d(x, w, b, l.o) : cc.F.conv2d(x, w, b, l.o);
+  const dy = make(y.shape);
+  return { run: directions(l, x, w, b, dy), dispose: () => { for (const t of [x, w, b, y, dy]) t.dispose(); } };
+}
+
 function flopsOf(l: Layer): number {
   const y = cc.tidy(() => cc.F.conv2d(cc.zeros(l.x), cc.zeros(l.w), null, l.o).shape);
   return 2 * y[0] * y[1] * y[2] * y[3] * l.w[1] * l.w[2] * l.w[3];
@@ -163,12 +176,7 @@ async function benchConvCuda(opts: BenchOptions): Promise<GroupResult> {
   const repeats = q ? { warmup: 2, minRepeats: 5, minTotalMs: 0 } : { warmup: 3, minRepeats: 10, minTotalMs: 300 };
   try {
     for (const l of layers) {
-      // made on the CPU (seeded as there), then copied; the CPU originals are freed by tidy
-      const onGpu = (shape: readonly number[], std = 1) => cc.tidy(() => cc.randn(shape, 0, std).to('cuda'));
-      const x = onGpu(l.x), w = onGpu(l.w, 0.1), b = onGpu([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
-      const y = l.transposed ? cc.F.convTranspose2d(x, w, b, l.o) : cc.F.conv2d(x, w, b, l.o);
-      const dy = onGpu(y.shape);
-      const run = directions(l, x, w, b, dy);
+      const { run, dispose } = layerOn(l, 'cuda');
       const flops = flopsOfAny(l);
       for (const direction of DIRECTIONS) {
         const name = `${l.name} ${direction}`;
@@ -186,7 +194,7 @@ async function benchConvCuda(opts: BenchOptions): Promise<GroupResult> {
           notes.push(`${name}: not measured: ${(e as Error).message.split('\n')[0]}`);
         }
       }
-      for (const t of [x, w, b, y, dy]) t.dispose();
+      dispose();
     }
   } finally {
     cc.cuda.setOptions(before);

@@ -33,7 +33,8 @@ __global__ void add_channel_bias_kernel(float* y, const float* b, uint32_t n, ui
 void add_channel_bias(const char* op, float* y, const float* b, int64_t outer, int64_t channels, int64_t inner) {
   const int64_t n = outer * channels * inner;
   if (n <= 0) return;
-  if (n >= (int64_t{1} << 32)) {
+  // The 32-bit loop's i + stride must not wrap: below 2^31 it stays under 2^31 + 2^27.
+  if (n >= (int64_t{1} << 31)) {
     for_each(op, n, [=] __device__(int64_t i) { y[i] += b[(i / inner) % channels]; });
     return;
   }

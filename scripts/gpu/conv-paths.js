@@ -3,7 +3,7 @@
 // gpuTimePerCall), the two paths interleaved in one process (CONVNET_CUDNN_GRAPH is read per call).
 // Run on the GPU machine: node scripts/gpu/conv-paths.js [--benchmark]
 const c = require('../../dist/lib/index.js');
-const { LAYERS, DIRECTIONS, directions, gpuTimePerCall } = require('../../dist/bench/conv.js');
+const { LAYERS, DIRECTIONS, layerOn, gpuTimePerCall } = require('../../dist/bench/conv.js');
 c.cuda.setOptions({ benchmark: process.argv.includes('--benchmark'), allowTF32Cudnn: true });
 const inner = 20;
 function wall(fn) {
@@ -20,11 +20,7 @@ function wall(fn) {
 const paths = { legacy: '0', graph: '1' };
 console.log('case'.padEnd(44), 'legacy wall', ' graph wall', ' legacy GPU', '  graph GPU  (ms per call)');
 for (const l of LAYERS) {
-  const g = (shape, std = 1) => c.tidy(() => c.randn(shape, 0, std).to('cuda'));
-  const x = g(l.x), w = g(l.w, 0.1), b = g([l.w[0]]);
-  const y = c.F.conv2d(x, w, b, l.o);
-  const dy = g(y.shape);
-  const run = directions(l, x, w, b, dy);
+  const { run, dispose } = layerOn(l, 'cuda');
   for (const d of DIRECTIONS) {
     const fn = () => run[d]().dispose();
     const r = {};
@@ -36,5 +32,5 @@ for (const l of LAYERS) {
       console.log(`${l.name} ${d}`.padEnd(44), 'FAIL', e.code, e.message.split('\n')[0]);
     }
   }
-  for (const t of [x, w, b, y, dy]) t.dispose();
+  dispose();
 }
