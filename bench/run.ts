@@ -26,7 +26,7 @@ interface Group {
 }
 
 const GROUPS: Record<string, Group> = {
-  conv: { references: ['PyTorch'], run: benchConv, cuda: { references: ['PyTorch', 'cuDNN best'] } },
+  conv: { references: ['PyTorch'], run: benchConv, cuda: { references: ['PyTorch', 'cuDNN best', 'cuDNN best (graph)'] } },
   gemm: { references: ['OpenBLAS', 'PyTorch'], run: benchGemm },
   loss: { references: ['PyTorch'], run: benchLoss },
   pool: { references: ['PyTorch'], run: benchPool },
@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   }
   svg ??= json ? json.replace(/\.json$/i, '') + '.svg' : undefined;
   if (svg) {
-    // One section per reference (on the CPU every group has one; the GPU conv group two: PyTorch and cuDNN's fastest algorithm).
+    // One section per reference (on the CPU every group has one; the GPU conv group three: PyTorch, cuDNN's fastest algorithm timed as ours and in a CUDA graph).
     const groups = selected.flatMap(([name, g]) => references(g).map((reference) => ({ name, reference, rows: results[name].rows })));
     const where = gpu ? (cc.cuda.info().devices[0]?.name ?? 'GPU') : (os.cpus()[0]?.model ?? 'CPU');
     fs.writeFileSync(svg, ratioChart(`cudnn-convnet beside the references: ${where}`, groups));

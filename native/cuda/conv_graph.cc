@@ -22,9 +22,10 @@
 //   The first configuration whose execution plan finalizes is kept (those whose kernel is compiled
 //   at run time only when no other one finalizes); with settings().benchmark every allowed plan
 //   (kMaxTimed at most) is timed on the call's own tensors (CUDA events on stream(), the GPU held
-//   by a busy kernel while the runs are enqueued; this waits for the device once per problem, as
-//   cudnnFind*AlgorithmEx does; the output is overwritten by the real run right after, the inputs
-//   are only read) and the fastest kept.
+//   by a busy kernel while the runs are enqueued; this waits for the device a few times per
+//   problem, as cudnnFind*AlgorithmEx does; the output is overwritten by the real run right after,
+//   the inputs are only read), the front-runners timed again in interleaved rounds, and the
+//   fastest kept (cuda/fastest.h says why one sample each is not enough).
 // Every descriptor the plan was made from stays alive with it (the plan may refer to them).
 //
 // A call: one map lookup, a variant pack (ids, pointers, workspace from the caching allocator),
@@ -51,6 +52,7 @@
 
 #include "core/error.h"
 #include "cuda/context.h"
+#include "cuda/fastest.h"
 #include "cuda/timing.h"
 
 namespace convnet {
@@ -64,8 +66,11 @@ using decl::cudnnStatus_t;
 constexpr int64_t kUidX = 1, kUidW = 2, kUidY = 3;
 constexpr int64_t kAlignment = 16;  // the tensors' declared byte alignment; run() checks the pointers
 constexpr int kMaxTimed = 160;      // benchmark: plans timed per problem (all there are, in practice)
-constexpr int kTimedRuns = 5;       // benchmark: runs timed per plan (after one warm-up run)
+constexpr int kTimedRuns = 5;       // benchmark: runs per sample of a plan (after one warm-up run)
 constexpr long long kHoldCycles = 2000000;  // benchmark: ~1 ms of GPU clock, to enqueue the timed runs
+// benchmark: the GPU is kept busy ~20 ms (at 2 GHz; longer at idle clocks) before a search's first
+// sample: an idle H200 sat at 345 MHz, and samples taken while its clocks ramp read slow.
+constexpr long long kWarmUpCycles = 40000000;
 
 // Thrown inside build() when a backend call fails: the problem then goes to the legacy API.
 struct Unsupported {
@@ -381,8 +386,14 @@ cudnnStatus_t execute(const Plan& plan, void* x, void* w, void* y, void* workspa
   }
 }
 
-// The best time of a plan on the call's tensors in ms (the least of kTimedRuns runs, each between
-// its own two events, after a warm-up run), or a negative value when it cannot run.
+// The GPU time of one execution of a plan on the call's tensors in ms, or a negative value when it
+// cannot run: kTimedRuns executions back to back between two events, per execution (what
+// bench/conv.ts's gpuTimePerCall measures of a call), after a warm-up execution. The GPU is held
+// by a busy kernel while the runs are enqueued, so that they run back to back: a small layer's
+// kernel (~10 us) takes less GPU time than one execute takes on the host, and without the hold
+// every plan would be timed at the host's pace (a random pick). Should the start event have passed
+// before the last run was enqueued (the hold was too short), the hold is doubled and the sample
+// taken again.
 float time_plan(const Plan& plan, void* x, void* w, void* y) {
   DeviceBuffer ws;
   try {
@@ -395,31 +406,25 @@ float time_plan(const Plan& plan, void* x, void* w, void* y) {
     clear_cuda_error();
     return -1;
   }
-  cudaEvent_t events[kTimedRuns + 1] = {};
-  bool ok = true;
-  for (cudaEvent_t& e : events) ok = ok && cudaEventCreate(&e) == cudaSuccess;
-  // The GPU is held by a busy kernel while the runs are enqueued, so that they run back to back:
-  // a small layer's kernel (~10 us) takes less GPU time than one execute takes on the host, and
-  // without the hold every plan would be timed at the host's pace (a random pick).
-  if (ok) sleep_cycles(kHoldCycles);
-  ok = ok && cudaEventRecord(events[0], stream()) == cudaSuccess;
-  for (int i = 0; ok && i < kTimedRuns; ++i)
-    ok = execute(plan, x, w, y, ws.data()) == decl::CUDNN_STATUS_SUCCESS &&
-         cudaEventRecord(events[i + 1], stream()) == cudaSuccess;
-  ok = ok && cudaEventSynchronize(events[kTimedRuns]) == cudaSuccess;
-  float best = -1;
-  for (int i = 0; ok && i < kTimedRuns; ++i) {
-    float ms = 0;
-    ok = cudaEventElapsedTime(&ms, events[i], events[i + 1]) == cudaSuccess;
-    if (ok && (best < 0 || ms < best)) best = ms;
+  cudaEvent_t start = nullptr, end = nullptr;
+  bool ok = cudaEventCreate(&start) == cudaSuccess && cudaEventCreate(&end) == cudaSuccess;
+  float ms = -1;
+  long long hold = kHoldCycles;
+  for (int attempt = 0; ok && ms < 0 && attempt < 3; ++attempt, hold *= 2) {
+    sleep_cycles(hold);
+    ok = cudaEventRecord(start, stream()) == cudaSuccess;
+    for (int i = 0; ok && i < kTimedRuns; ++i) ok = execute(plan, x, w, y, ws.data()) == decl::CUDNN_STATUS_SUCCESS;
+    ok = ok && cudaEventRecord(end, stream()) == cudaSuccess;
+    const cudaError_t started = ok ? cudaEventQuery(start) : cudaErrorUnknown;
+    const bool held = started == cudaErrorNotReady;
+    ok = ok && (started == cudaSuccess || held) && cudaEventSynchronize(end) == cudaSuccess;
+    float total = 0;
+    if (ok && held && cudaEventElapsedTime(&total, start, end) == cudaSuccess) ms = total / kTimedRuns;
   }
-  for (cudaEvent_t e : events)
-    if (e) cudaEventDestroy(e);
-  if (!ok) {
-    clear_cuda_error();
-    return -1;
-  }
-  return best;
+  if (start) cudaEventDestroy(start);
+  if (end) cudaEventDestroy(end);
+  clear_cuda_error();  // cudaEventQuery's "not ready", or a failure
+  return ok ? ms : -1;
 }
 
 // What is cached per problem: the plan and everything it was made from, or "legacy".
@@ -513,12 +518,14 @@ std::unique_ptr<Entry> build(const Problem& p, void* x, void* w, void* y) {
     if (!plans.empty()) {
       size_t best = 0;
       if (s.benchmark && plans.size() > 1) {
-        float best_ms = -1;
-        for (size_t i = 0; i < plans.size(); ++i) {
+        sleep_cycles(kWarmUpCycles);  // clocks up before the first sample (see kWarmUpCycles)
+        const auto sample = [&](int i) {
           const float ms = time_plan(*plans[i], x, w, y);
           if (log) std::fprintf(stderr, "[conv_graph]   timed mode %d #%d engine %lld: %.4f ms\n", made[i]->mode, made[i]->rank, (long long)made[i]->info.index, ms);
-          if (ms >= 0 && (best_ms < 0 || ms < best_ms)) best = i, best_ms = ms;
-        }
+          return ms;
+        };
+        const int winner = fastest(static_cast<int>(plans.size()), sample);
+        if (winner >= 0) best = static_cast<size_t>(winner);  // none ran: the heuristics' first, as without benchmark
       }
       if (log) std::fprintf(stderr, "[conv_graph]   chosen: mode %d #%d engine %lld\n", made[best]->mode, made[best]->rank, (long long)made[best]->info.index);
       entry->plan = std::move(plans[best]);
