@@ -7,7 +7,9 @@
 import * as cc from '../lib';
 import {
   batchNormBackward, batchNormWithStats, dropoutBackward, dropoutWithMask, localResponseNormBackward, preluBackward, softmaxBackward,
+  maxoutBackward,
 } from '../lib/nn/functional/layers';
+import { activationBackward } from '../lib/nn/functional/activation';
 import { measureBandwidth, runPython, time, type BenchOptions, type Row, type Timing } from './harness';
 
 interface Case { name: string; shape: number[]; torch: string; fwd: (x: cc.Tensor) => () => cc.Tensor; bwd: (x: cc.Tensor, dy: cc.Tensor) => () => cc.Tensor }
@@ -35,6 +37,30 @@ for (const shape of [[64, 10], [256, 1000]]) {
       bwd: (x, dy) => { const y = log ? cc.F.logSoftmax(x, 1) : cc.F.softmax(x, 1); return () => softmaxBackward(name, dy, y, 1); },
     });
   }
+}
+// The activations (survey section 3.3). Backward: the kernel the autograd tape calls, from the
+// forward's x and y, beside PyTorch's autograd backward of the op.
+for (const shape of [[64, 16, 10, 10], [8, 96, 55, 55]]) {
+  const pointwise: [string, 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh', number, string][] = [
+    ['ReLU', 'relu', 0, 'F.relu(x)'],
+    ['LeakyReLU .01', 'leakyRelu', 0.01, 'F.leaky_relu(x, 0.01)'],
+    ['ELU', 'elu', 1, 'F.elu(x)'],
+    ['sigmoid', 'sigmoid', 0, 'torch.sigmoid(x)'],
+    ['tanh', 'tanh', 0, 'torch.tanh(x)'],
+  ];
+  for (const [name, kind, param, torch] of pointwise) {
+    const fwd = (x: cc.Tensor) => (kind === 'leakyRelu' || kind === 'elu' ? cc.F[kind](x, param) : cc.F[kind](x));
+    cases.push({
+      name, shape, torch,
+      fwd: (x) => () => fwd(x),
+      bwd: (x, dy) => { const y = fwd(x); return () => activationBackward(kind, dy, x, y, param); },
+    });
+  }
+  const C = shape[1];
+  cases.push({
+    name: 'maxout 2', shape, torch: `x.unflatten(1, (${C / 2}, 2)).max(2)[0]`,
+    fwd: (x) => () => cc.F.maxout(x, 2), bwd: (x, dy) => () => maxoutBackward(dy, x, 2),
+  });
 }
 {
   const w = cc.full([96], 0.25);

@@ -8,12 +8,14 @@ import * as cc from '../lib';
 import * as L from '../lib/nn/functional/loss';
 import { runPython, time, type BenchOptions, type Row, type Timing } from './harness';
 
-interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'klDiv'; shape: [number, number] }
+interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv'; shape: [number, number] }
 const CASES: Case[] = [
   { name: 'crossEntropy [64,10]', op: 'crossEntropy', shape: [64, 10] },
   { name: 'crossEntropy [256,1000]', op: 'crossEntropy', shape: [256, 1000] },
   { name: 'tripletMarginLoss [128,128]', op: 'tripletMarginLoss', shape: [128, 128] },
   { name: 'multiMarginLoss [64,10]', op: 'multiMarginLoss', shape: [64, 10] },
+  { name: 'multiMarginLoss p2 [64,10]', op: 'multiMarginLoss2', shape: [64, 10] },
+  { name: 'contrastiveLoss [128,128]', op: 'contrastiveLoss', shape: [128, 128] },
   { name: 'klDiv batchmean [256,1000]', op: 'klDiv', shape: [256, 1000] },
 ];
 
@@ -30,6 +32,14 @@ for name, op, (n, c) in json.loads(os.environ["CASES"]):
         run = lambda: torch.autograd.grad(F.cross_entropy(x, t), [x])
     elif op == "multiMarginLoss":
         run = lambda: torch.autograd.grad(F.multi_margin_loss(x, t), [x])
+    elif op == "multiMarginLoss2":
+        run = lambda: torch.autograd.grad(F.multi_margin_loss(x, t, p=2), [x])
+    elif op == "contrastiveLoss":
+        # no built-in: the formula (lib/nn/functional/loss.ts), as a PyTorch user writes it
+        b = torch.randn(n, c, generator=g).requires_grad_(); y = (torch.arange(n) % 2).float()
+        def run():
+            d = (x - b).norm(dim=1)
+            return torch.autograd.grad((y * d ** 2 + (1 - y) * F.relu(1.0 - d) ** 2).mean() / 2, [x, b])
     elif op == "tripletMarginLoss":
         p = torch.randn(n, c, generator=g).requires_grad_(); q = torch.randn(n, c, generator=g).requires_grad_()
         run = lambda: torch.autograd.grad(F.triplet_margin_loss(x, p, q), [x, p, q])
@@ -54,6 +64,11 @@ function ours(c: Case): () => void {
   const one = cc.tensor(1, { shape: [] });
   if (c.op === 'crossEntropy') return () => { cc.tidy(() => { F.crossEntropy(x, t); L.crossEntropyBackward(one, x, t); }); cc.syncBlocking(); };
   if (c.op === 'multiMarginLoss') return () => { cc.tidy(() => { F.multiMarginLoss(x, t); L.multiMarginLossBackward(one, x, t); }); cc.syncBlocking(); };
+  if (c.op === 'multiMarginLoss2') return () => { cc.tidy(() => { F.multiMarginLoss(x, t, { p: 2 }); L.multiMarginLossBackward(one, x, t, { p: 2 }); }); cc.syncBlocking(); };
+  if (c.op === 'contrastiveLoss') {
+    const b = cc.randn([n, k]), y = cc.tensor(Float32Array.from({ length: n }, (_, i) => i % 2), { shape: [n] });
+    return () => { cc.tidy(() => { F.contrastiveLoss(x, b, y, { margin: 1 }); L.contrastiveLossBackward(one, x, b, y, { margin: 1 }); }); cc.syncBlocking(); };
+  }
   if (c.op === 'tripletMarginLoss') {
     const [p, q] = [cc.randn([n, k]), cc.randn([n, k])];
     return () => { cc.tidy(() => { F.tripletMarginLoss(x, p, q); L.tripletMarginLossBackward(one, x, p, q); }); cc.syncBlocking(); };
@@ -77,6 +92,7 @@ export async function benchLoss(opts: BenchOptions): Promise<{ rows: Row[]; note
       rows.push({ case: c.name, threads, ours: timing, references: { PyTorch: reference } });
     }
   }
-  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv: gradient of the input, triplet: all three');
+  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv: gradient of the input, triplet: all three, contrastive: both embeddings ' +
+    '(PyTorch has no contrastive loss: its side is the formula in tensor ops, as a user writes it); multiMarginLoss: hinge L1 (p 1), p2: hinge L2');
   return { rows, notes };
 }

@@ -72,6 +72,33 @@ describe('F: pointwise activations', () => {
     });
   });
 
+  // ELU, sigmoid and tanh compute exp / expm1 / tanh in vector loops of their own
+  // (native/cpu/inline_math.h, vec_math.h), not with the C library: check them over the whole
+  // range, near the switch points (tanh's 0.55, the exp reduction's k = 0 edge at +-0.35), and at
+  // the special values, ulp-tight.
+  for (const [kind, p, ulps] of [['elu', 1, 1.5], ['elu', 0.7, 2.5], ['sigmoid', 0, 3], ['tanh', 0, 2]] as [Kind, number, number][]) {
+    it(`${kind}(${p}): within ${ulps} ulp of float64 over [-100, 100], special values exact`, () => {
+      const values: number[] = [];
+      for (let i = 0; i <= 200000; i++) values.push(-100 + i / 1000);
+      for (const c of [0.55, 0.3466, 0.1733, 1e-4, 1e-20]) for (let k = -200; k <= 200; k++) values.push(c * (1 + k * 1e-6), -c * (1 + k * 1e-6));
+      const x = Float32Array.from(values);
+      const y = forward[kind](cc.tensor(x), p).dataSync();
+      x.forEach((v, i) => {
+        const want = reference[kind](v, p);
+        // one float ulp at the reference, at least the smallest normal's (subnormal results keep fewer bits)
+        const ulp = Math.max(Math.abs(want), 2 ** -126) * 2 ** -23;
+        if (!(Math.abs(y[i] - want) <= ulps * ulp)) expect.fail(`${kind}(${v}) = ${y[i]}, float64 ${want}: ${(Math.abs(y[i] - want) / ulp).toFixed(2)} ulp`);
+      });
+      const special = Float32Array.from([NaN, Infinity, -Infinity, 0, -0, -88, -87.9, -1000, 1000, 3e38, -3e38, 1e-45, -1e-45]);
+      const ys = forward[kind](cc.tensor(special), p).dataSync();
+      special.forEach((v, i) => {
+        const want = Math.fround(reference[kind](v, p));
+        const ok = Object.is(ys[i], want) || (Number.isNaN(ys[i]) && Number.isNaN(want)) || Math.abs(ys[i] - want) <= 2 ** -149;
+        expect(ok, `${kind}(${v}) = ${ys[i]}, want ${want}`).to.equal(true);
+      });
+    });
+  }
+
   it('refuses bad input with typed errors', () => {
     expectError(() => F.relu(cc.zeros([2], 'int32')), 'E_DTYPE', /relu: expected `x` of dtype float32/);
     expectError(() => F.leakyRelu(cc.zeros([2]), NaN), 'E_ARG', /negativeSlope/);

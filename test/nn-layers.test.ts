@@ -36,7 +36,8 @@ function refMaxout(x: V, shape: number[], k: number): { y: V; dx: (dy: V) => V }
     let best = -Infinity, at = 0;
     for (let j = 0; j < k; j++) {
       const idx = (n * C + g * k + j) * S + s;
-      if (x[idx] > best || j === 0) { best = x[idx]; at = idx; }
+      // the first maximum wins; a NaN beats any number (the first NaN wins), as the kernels
+      if (j === 0 || x[idx] > best || (Number.isNaN(x[idx]) && !Number.isNaN(best))) { best = x[idx]; at = idx; }
     }
     y[(n * G + g) * S + s] = best;
     win[(n * G + g) * S + s] = at;
@@ -170,6 +171,15 @@ describe('F: layers (PReLU, Maxout, softmax, dropout, LRN, batch norm)', () => {
         expectClose(y.dataSync(), ref.y, 0, 0, 'maxout');
         const { t: dy, v: dyv } = randomTensor(y.shape, 50 + k);
         expectClose(maxoutBackward(dy, x, pieces).dataSync(), ref.dx(dyv), 0, 0, 'maxout dx');
+      }
+      // Rows longer than the backward's 512-position chunks, with ties (values on a grid of 0.5) and NaNs.
+      for (const [shape, pieces] of [[[2, 6, 23, 29], 3], [[1, 4, 1030], 2]] as [number[], number][]) {
+        const v = randomTensor(shape, 77, -2, 2).v.map((a, i) => (i % 97 === 5 ? NaN : Math.round(2 * a) / 2));
+        const x = cc.tensor(Float32Array.from(v), { shape });
+        const ref = refMaxout(v, shape, pieces);
+        expectClose(F.maxout(x, pieces).dataSync(), ref.y, 0, 0, `maxout ${shape}`);
+        const { t: dy, v: dyv } = randomTensor([shape[0], shape[1] / pieces, ...shape.slice(2)], 78);
+        expectClose(maxoutBackward(dy, x, pieces).dataSync(), ref.dx(dyv), 0, 0, `maxout dx ${shape}`);
       }
       const tie = cc.tensor([[3, 3, 1, 5]]);
       expect(Array.from(maxoutBackward(cc.tensor([[7, 8]]), tie, 2).dataSync())).to.deep.equal([7, 0, 0, 8]);

@@ -1,15 +1,30 @@
 // Tanh: y = tanh(x). Backward: dx = dy * (1 - y^2).
+//
+// Forward: cpu/inline_math.h's tanh_value (at most 1.51 ulp) in a loop cloned for AVX2 / AVX-512
+// (simd_clones.h); std::tanh, a scalar call per element, ran at 0.13x PyTorch's speed.
 #include <cmath>
 
+#include "core/thread_pool.h"
+#include "cpu/inline_math.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pointwise.h"
+#include "cpu/simd_clones.h"
 
 namespace convnet {
 namespace cpu {
+namespace {
+
+CONVNET_SIMD_CLONES
+void tanh_range(const float* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = tanh_value(x[i]);
+}
+
+}  // namespace
 
 void tanh_forward(const Tensor& x, const Tensor& y) {
   const float* px = x.f32();
-  pointwise(y, [=](int64_t i) { return std::tanh(px[i]); });
+  float* py = y.f32();
+  parallel_for(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) { tanh_range(px + begin, py + begin, end - begin); });
 }
 
 void tanh_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) {
