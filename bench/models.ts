@@ -111,7 +111,9 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
   // --quick: an "epoch" of 640 images and a test set of 1000; AlexNet at batch 4 (on the GPU: 10k images, batch 32).
   const epochImages = q ? (gpu ? 10000 : 640) : 60000;
   const alexBatch = q && !gpu ? 4 : 32;
-  const epochRepeats = q ? 1 : 2;
+  // Fresh models from seeds 0, 1, 2 on both sides: the epoch's time is their fastest, and the three
+  // test accuracies show the seed-to-seed spread the two sides' accuracies are compared within.
+  const epochRepeats = q ? 1 : 3;
   const lenetFlops = forwardFlops(cc.models.LeNet5(), [1, 28, 28]);
   const alexFlops = forwardFlops(alexNetSmall(), [3, 64, 64]);
   const python = torchPython(device);
@@ -175,8 +177,10 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
         const name = `lenet5 train epoch b64 (${part.length / 1000}k)`;
         const tr = torch[name];
         rows.push({ case: name, threads, flops: 3 * part.length * lenetFlops, images: part.length, ours, references: { PyTorch: tr } });
-        notes.push(`${threads} thread(s): test accuracy after one epoch: ours ${accuracies.map((a) => (100 * a).toFixed(2) + '%').join(', ')}` +
-          `${tr?.accuracy !== undefined ? `; PyTorch ${(100 * tr.accuracy).toFixed(2)}%` : ''}`);
+        const list = (as: number[]) => `${as.map((a) => (100 * a).toFixed(2) + '%').join(', ')} (mean ${((100 * as.reduce((s, a) => s + a, 0)) / as.length).toFixed(2)}%)`;
+        const theirs = (tr as { accuracies?: number[] } | undefined)?.accuracies;
+        notes.push(`${threads} thread(s): test accuracy after one epoch, seeds 0-${epochRepeats - 1}: ours ${list(accuracies)}` +
+          `${theirs?.length ? `; PyTorch ${list(theirs)}` : ''}`);
       });
 
       // LeNet-5 inference, batch 1 and 1000.

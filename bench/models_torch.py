@@ -133,7 +133,7 @@ if have_mnist:
         with torch.no_grad():
             model.eval()
             accuracies.append((model(xte.to(dev)).argmax(1).cpu() == yte).float().mean().item())
-    out[f"lenet5 train epoch b64 ({epoch_images / 1000:g}k)"] = dict(timing(samples), accuracy=float(np.median(accuracies)))
+    out[f"lenet5 train epoch b64 ({epoch_images / 1000:g}k)"] = dict(timing(samples), accuracy=float(np.median(accuracies)), accuracies=accuracies)
 
 model = lenet5().to(dev).eval()
 for b in (1, 1000):

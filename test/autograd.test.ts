@@ -2,18 +2,10 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import { record } from '../lib/autograd';
 import { native } from '../lib/native';
-import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, rng, sizeOf, tapeCheck } from './helpers';
+import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, rng, settle, sizeOf, tapeCheck } from './helpers';
 
 type T = cc.Tensor<'float32'>;
 const gc = (globalThis as { gc?: () => void }).gc;
-
-async function settle(): Promise<void> {
-  await cc.sync();
-  for (let round = 0; gc && round < 5; round++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Values in [low, high), or kept away from 0 by `gap` (both signs) when `awayFromZero`. */
 function values(shape: readonly number[], seed: number, o: { low?: number; high?: number; awayFrom?: number; gap?: number } = {}): Float64Array {

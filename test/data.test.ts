@@ -5,25 +5,14 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import * as cc from '../lib';
 import { native } from '../lib/native';
-import { expectClose, expectError, rng } from './helpers';
+import { expectClose, expectError, rng, settle } from './helpers';
 
 const { data } = cc;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-data-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-const gc = (globalThis as { gc?: () => void }).gc;
 const immediate = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Waits for queued ops and collects tensors earlier tests left to the garbage collector. */
-async function settle(): Promise<void> {
-  await cc.sync();
-  for (let round = 0; gc && round < 5; round++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  cc.syncBlocking();
-}
 
 describe('data: Philox-4x32-10 in JavaScript', () => {
   it('gives the native generator\'s blocks, bit for bit', () => {

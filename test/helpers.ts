@@ -1,6 +1,6 @@
 /** Shared test tools: a seeded JS generator for inputs, float64 references, and assertions. */
 import { expect } from 'chai';
-import { ConvnetError, tensor, type Tensor } from '../lib';
+import { ConvnetError, sync, syncBlocking, tensor, type Tensor } from '../lib';
 
 /** A small seeded generator (mulberry32) for test inputs, independent of the library's RNG. */
 export function rng(seed: number): () => number {
@@ -212,4 +212,19 @@ export function tapeCheck(
     },
     ...o,
   });
+}
+
+/**
+ * Waits for queued ops (which hold their tensors), collects the tensors earlier tests left to the
+ * garbage collector (mocha runs with --expose-gc) and lets their finalizers run: a test that
+ * counts live tensors or bytes must not see them freed in the middle of its measurement.
+ */
+export async function settle(): Promise<void> {
+  await sync();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let round = 0; gc && round < 5; round++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  syncBlocking();
 }

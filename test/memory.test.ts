@@ -1,16 +1,8 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectError } from './helpers';
+import { expectError, settle } from './helpers';
 
 const gc = (globalThis as { gc?: () => void }).gc;
-
-async function settle(): Promise<void> {
-  await cc.sync();
-  for (let round = 0; gc && round < 5; round++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 describe('memory: dispose, tidy and the counters', () => {
   // Tensors other tests left to the garbage collector would be counted, or freed, in the

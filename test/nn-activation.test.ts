@@ -82,7 +82,7 @@ describe('F: pointwise activations', () => {
       for (let i = 0; i <= 200000; i++) values.push(-100 + i / 1000);
       for (const c of [0.55, 0.3466, 0.1733, 1e-4, 1e-20]) for (let k = -200; k <= 200; k++) values.push(c * (1 + k * 1e-6), -c * (1 + k * 1e-6));
       const x = Float32Array.from(values);
-      const y = forward[kind](cc.tensor(x), p).dataSync();
+      const y = cc.tidy(() => forward[kind](cc.tensor(x), p).dataSync());
       x.forEach((v, i) => {
         const want = reference[kind](v, p);
         // one float ulp at the reference, at least the smallest normal's (subnormal results keep fewer bits)
@@ -90,7 +90,7 @@ describe('F: pointwise activations', () => {
         if (!(Math.abs(y[i] - want) <= ulps * ulp)) expect.fail(`${kind}(${v}) = ${y[i]}, float64 ${want}: ${(Math.abs(y[i] - want) / ulp).toFixed(2)} ulp`);
       });
       const special = Float32Array.from([NaN, Infinity, -Infinity, 0, -0, -88, -87.9, -1000, 1000, 3e38, -3e38, 1e-45, -1e-45]);
-      const ys = forward[kind](cc.tensor(special), p).dataSync();
+      const ys = cc.tidy(() => forward[kind](cc.tensor(special), p).dataSync());
       special.forEach((v, i) => {
         const want = Math.fround(reference[kind](v, p));
         const ok = Object.is(ys[i], want) || (Number.isNaN(ys[i]) && Number.isNaN(want)) || Math.abs(ys[i] - want) <= 2 ** -149;

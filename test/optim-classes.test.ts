@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectClose, expectError, loadFixture } from './helpers';
+import { expectClose, expectError, loadFixture, settle } from './helpers';
 
 const { optim } = cc;
-const gc = (globalThis as { gc?: () => void }).gc;
 
 type Values = { shape: number[]; values: number[] };
 type Kwargs = Record<string, unknown>;
@@ -22,16 +21,6 @@ function camel(kwargs: Kwargs): Kwargs {
     three_phase: 'threePhase', cycle_momentum: 'cycleMomentum', base_momentum: 'baseMomentum', max_momentum: 'maxMomentum', epochs: 'epochs',
     steps_per_epoch: 'stepsPerEpoch' };
   return Object.fromEntries(Object.entries(kwargs).map(([k, v]) => [names[k] ?? k, v]));
-}
-
-/** Waits until queued ops (which hold their tensors) are done, and collects what earlier tests dropped. */
-async function settle(): Promise<void> {
-  await cc.sync();
-  for (let round = 0; gc && round < 3; round++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-  cc.syncBlocking();
 }
 
 const make = (v: Values) => cc.tensor(v.values, { shape: v.shape });
