@@ -191,6 +191,9 @@ describe('F.conv2d', () => {
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512, else rows under 12: panels from x, batch-wide GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
+      // Large kernels at a stride over few channels, large outputs: forward's panels from x.
+      { x: [1, 3, 120, 122], w: [24, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'panels from x at stride 2 (a 7x7/2 stem: 12x the image as columns)' },
+      { x: [1, 3, 100, 190], w: [20, 3, 11, 11], o: { stride: [2, 3], padding: [0, 2] }, what: 'panels from x at stride [2, 3], 11x11' },
       // 3x3 at stride 1 with 16 or more channels in and out per group: Winograd F(2x2, 3x3)
       // (all three directions), where the CPU has AVX-512.
       { x: [2, 32, 12, 21], w: [48, 16, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'Winograd, groups, odd width' },

@@ -17,6 +17,10 @@
 //     weights, so the forward kernels serve it too.
 //   - 1x1 kernel, stride 1, no padding: x[n] already is the [C, H*W] matrix that im2col would
 //     build, so forward and backward-data are one strided-batched GEMM over the images.
+//   - forward, where an image's column matrix would outgrow the L2 (stride 1 with at most 64
+//     output channels a group; or large kernels at a stride over few channels with large
+//     outputs, as AlexNet's c1 and ResNet's stem): the GEMM's panels are built straight from x
+//     (forward_gemm), with no column matrix written and read back.
 //   - otherwise im2col + GEMM. For each group, a chunk of nb images is unrolled into
 //     col[Cg*kh*kw, nb*Ho*Wo] (image j's columns start at j*Ho*Wo), then
 //       forward          y_chunk[Kg, nb*HoWo] = w_g[Kg, CKK] col
@@ -392,6 +396,15 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
   // Only when an image's column matrix outgrows the L2 (1 MiB): LeNet's 6->16 (60 KiB) ran
   // 0.45 -> 0.72 ms this way.
   if ((d.Kg <= 64 && d.ckk * d.hw_out >= (int64_t{1} << 18) && g.stride_w == 1)) return forward_gemm(px, pw, pb, d, g, py);
+  // Large kernels at a stride over few channels (AlexNet's 11x11/4 and ResNet's 7x7/2 stem on 3
+  // channels): the column matrix is kh*kw / (sh*sw) >= 4 times the image, over the L2. Building
+  // the panels from x wins there when the outputs are large (2 threads, Zen 5: AlexNet c1 batch 8
+  // 8.2 -> 6.7 ms, ResNet's stem batch 8 11.2 -> 8.3 ms, 7x7/2 16->32 on 112x112 6.0 -> 4.0 ms,
+  // 5x5/2 3->64 on 128x128 1.46 -> 1.41 ms); with Ho*Wo under 2048 it lost (11x11/4 16->64 to 27x27
+  // 3.24 -> 3.37 ms, 4x4/2 32->64 to 32x32 2.12 -> 2.47 ms).
+  if (d.ckk * d.hw_out >= (int64_t{1} << 18) && d.kh * d.kw >= 4 * g.stride_h * g.stride_w && d.hw_out >= 2048) {
+    return forward_gemm(px, pw, pb, d, g, py);
+  }
 
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
   const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
