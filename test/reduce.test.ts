@@ -57,6 +57,20 @@ describe('reductions', () => {
 
   it('max and min propagate NaN', () => {
     expect(Number.isNaN(cc.max(cc.tensor([1, NaN, 3])).item())).to.equal(true);
+    // Long rows (the vectorised runs: 16 lanes, a tail, blocks of 16384): a NaN anywhere wins;
+    // without one the extremes are exact, infinities included.
+    for (const n of [1000, 1007, 40000]) {
+      for (const at of [-1, 3, 500, n - 1, Math.min(n - 1, 20000)]) {
+        const v = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 100);
+        v[Math.min(n - 2, 700)] = -Infinity;
+        if (at >= 0) v[at] = NaN;
+        for (const f of ['max', 'min'] as const) {
+          const got = cc.tidy(() => cc[f](cc.tensor(v)).item());
+          const want = at >= 0 ? NaN : f === 'max' ? Math.max(...v) : -Infinity;
+          expect(Object.is(got, want), `${f} of ${n} with NaN at ${at}: ${got}`).to.equal(true);
+        }
+      }
+    }
     expect(Number.isNaN(cc.min(cc.tensor([[1, 2], [NaN, 0]]), 1).dataSync()[1])).to.equal(true);
   });
 
