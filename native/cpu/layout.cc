@@ -1,5 +1,6 @@
 // Copies that rearrange memory: permute (transpose), concat, strided slice.
 // All walk the output in order and compute where each output row comes from.
+#include <algorithm>
 #include <cstring>
 
 #include "core/thread_pool.h"
@@ -11,6 +12,49 @@ namespace {
 constexpr int64_t kCopyGrain = 1 << 14;
 }
 
+namespace {
+
+// A permute that moves x's last axis (stride 1) to y's axis t, and brings a strided axis last:
+// a batch of 2-D transposes, y[..., a (axis t), ..., b (last)] = x[... + a + b * step]. Copied in
+// kTile x kTile tiles, so that each tile reads kTile runs of kTile contiguous elements of x
+// instead of one cache line per element of a y row (a [512, 4096] transpose walked by y's rows
+// ran at 0.35x PyTorch's speed).
+constexpr int64_t kTile = 16;
+
+void permute_tiled(const int32_t* px, int32_t* py, const std::vector<int64_t>& y_shape, const std::vector<int64_t>& src_strides,
+                   int64_t t) {
+  const int64_t dims = static_cast<int64_t>(y_shape.size());
+  const int64_t A = y_shape[t], B = y_shape[dims - 1], step = src_strides[dims - 1];
+  const std::vector<int64_t> y_strides = contiguous_strides(y_shape);
+  const int64_t a_tiles = (A + kTile - 1) / kTile;
+  int64_t others = 1;  // combinations of the axes other than t and the last
+  for (int64_t d = 0; d < dims - 1; ++d)
+    if (d != t) others *= y_shape[d];
+  parallel_for(others * a_tiles, std::max<int64_t>(1, kCopyGrain / (kTile * std::max<int64_t>(B, 1))), [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      int64_t rest = item / a_tiles, src = 0, dst = 0;
+      for (int64_t d = dims - 2; d >= 0; --d) {
+        if (d == t) continue;
+        const int64_t i = rest % y_shape[d];
+        rest /= y_shape[d];
+        src += i * src_strides[d];
+        dst += i * y_strides[d];
+      }
+      const int64_t a0 = (item % a_tiles) * kTile, a1 = std::min(A, a0 + kTile);
+      for (int64_t b0 = 0; b0 < B; b0 += kTile) {
+        const int64_t b1 = std::min(B, b0 + kTile);
+        for (int64_t a = a0; a < a1; ++a) {
+          int32_t* out = py + dst + a * y_strides[t];
+          const int32_t* in = px + src + a;
+          for (int64_t b = b0; b < b1; ++b) out[b] = in[b * step];
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
 void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y) {
   const int64_t dims = y.dim(), n = y.numel();
   if (n == 0) return;
@@ -21,6 +65,13 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y)
   int32_t* py = y.i32();
   const int64_t row = dims ? y.shape[dims - 1] : 1;
   const int64_t step = dims ? src_strides[dims - 1] : 1;
+  // Tiles only when y's rows are long: a row's gather touches `row` cache lines of x, reused by
+  // the next row (the neighbouring elements) while they stay in the L1; 256 lines (16 KiB) did
+  // (NCHW -> NHWC of [64, 256, 28, 28]: 7.8 ms by rows, 13.4 by tiles), 512 did not.
+  if (step != 1 && row > 256) {
+    for (int64_t t = 0; t < dims - 1; ++t)
+      if (src_strides[t] == 1 && y.shape[t] > 1) return permute_tiled(px, py, y.shape, src_strides, t);
+  }
   parallel_for(n / row, std::max<int64_t>(1, kCopyGrain / row), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t src = 0, rest = r;
@@ -29,6 +80,10 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y)
         rest /= y.shape[d];
       }
       int32_t* out = py + r * row;
+      if (step == 1) {
+        std::memcpy(out, px + src, sizeof(int32_t) * static_cast<size_t>(row));
+        continue;
+      }
       for (int64_t j = 0; j < row; ++j) out[j] = px[src + j * step];
     }
   });

@@ -1,0 +1,81 @@
+/**
+ * Tensor ops a training script calls besides the layers (elementwise, reductions, copies that
+ * rearrange memory), beside PyTorch-CPU at the same thread count. Not one of issue 6's groups
+ * (its targets cover the survey's layers, losses and models); a look at the rest of the library:
+ *
+ *   node dist/bench/tensor-ops.js [--threads 2]      (after `npx tsc -p .`; ~15 s)
+ *
+ * Each figure is the median time of the op on its own (ours: the op and `syncBlocking()`, the
+ * output freed by `tidy`; PyTorch: the call). PyTorch's fresh 51 MB outputs fault their pages in
+ * on every call (its allocator returns them to the system) where ours come from a cache; that,
+ * not the arithmetic, is most of the elementwise rows' ratio.
+ */
+import * as os from 'os';
+import { performance } from 'perf_hooks';
+import * as cc from '../lib';
+import { runPython } from './harness';
+
+// name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096]
+const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
+  ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
+  ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
+  ['add, broadcast [256,1,1]', ({ a, v }) => cc.add(a, v), 'a + v'],
+  ['exp', ({ a }) => cc.exp(a), 'a.exp()'],
+  ['sqrt(abs)', ({ a }) => cc.sqrt(cc.abs(a)), 'a.abs().sqrt()'],
+  ['sum of all', ({ a }) => cc.sum(a), 'a.sum()'],
+  ['sum over dim 1', ({ a }) => cc.sum(a, 1), 'a.sum(1)'],
+  ['mean over dims 2, 3', ({ a }) => cc.mean(a, [2, 3]), 'a.mean((2, 3))'],
+  ['max over rows of [512,4096]', ({ m }) => cc.max(m, 1), 'm.max(1)'],
+  ['argmax over rows of [512,4096]', ({ m }) => cc.argmax(m, 1), 'm.argmax(1)'],
+  ['transpose [512,4096], copied', ({ m }) => cc.transpose(m, 0, 1).clone(), 'm.t().contiguous()'],
+  ['NCHW -> NHWC, copied', ({ a }) => cc.permute(a, [0, 2, 3, 1]).clone(), 'a.permute(0, 2, 3, 1).contiguous()'],
+  ['concat on dim 1', ({ a, b }) => cc.concat([a, b], 1), 'torch.cat([a, b], 1)'],
+];
+
+const TORCH = (threads: number) => `
+import json, time, torch
+torch.set_num_threads(${threads})
+a, b, v, m = torch.randn(64, 256, 28, 28), torch.randn(64, 256, 28, 28), torch.randn(256, 1, 1), torch.randn(512, 4096)
+out = {}
+for name, expr in ${JSON.stringify(CASES.map(([n, , e]) => [n, e]))}:
+    f = eval("lambda: " + expr)
+    for _ in range(3): f()
+    ts, t0 = [], time.perf_counter()
+    while len(ts) < 10 or time.perf_counter() - t0 < 0.4:
+        s = time.perf_counter(); f(); ts.append((time.perf_counter() - s) * 1e3)
+    ts.sort(); out[name] = ts[len(ts) // 2]
+out["version"] = torch.__version__
+print(json.dumps(out))
+`;
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.cpus().length;
+  cc.setNumThreads(threads);
+  const t = { a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]) };
+  const ours: Record<string, number> = {};
+  for (const [name, fn] of CASES) {
+    for (let i = 0; i < 3; i++) { cc.tidy(() => { fn(t); }); cc.syncBlocking(); }
+    const samples: number[] = [];
+    const start = performance.now();
+    while (samples.length < 10 || performance.now() - start < 400) {
+      const s = performance.now();
+      cc.tidy(() => { fn(t); });
+      cc.syncBlocking();
+      samples.push(performance.now() - s);
+    }
+    samples.sort((x, y) => x - y);
+    ours[name] = samples[samples.length >> 1];
+  }
+  const ref = runPython(TORCH(threads), {}, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
+  const torch = 'error' in ref ? null : (ref.result as Record<string, number> & { version: string });
+  console.log(`tensor ops, ${threads} thread(s), beside ${torch ? `PyTorch ${torch.version} (CPU)` : `no PyTorch (${'error' in ref ? ref.error : ''})`}; medians in ms`);
+  console.log(`${'case'.padEnd(32)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
+  for (const [name] of CASES) {
+    const theirs = torch?.[name];
+    console.log(`${name.padEnd(32)} ${ours[name].toFixed(3).padStart(8)} ${(theirs?.toFixed(3) ?? '-').padStart(8)} ${(theirs ? (theirs / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
+  }
+  for (const x of Object.values(t)) x.dispose();
+}
+
+main();
