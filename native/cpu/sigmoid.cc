@@ -32,6 +32,13 @@ void sigmoid_from_exp(const float* __restrict x, float* __restrict y, int64_t n)
   }
 }
 
+// dx = dy * y * (1 - y), cloned like the forward (the SSE loop of `pointwise` ran at 0.76x
+// PyTorch's speed on [8, 96, 55, 55] in one run).
+CONVNET_SIMD_CLONES
+void sigmoid_backward_range(const float* __restrict dy, const float* __restrict y, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+}
+
 }  // namespace
 
 void sigmoid_forward(const Tensor& x, const Tensor& y) {
@@ -49,7 +56,10 @@ void sigmoid_forward(const Tensor& x, const Tensor& y) {
 
 void sigmoid_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) {
   const float *pdy = dy.f32(), *py = y.f32();
-  pointwise(dx, [=](int64_t i) { return pdy[i] * py[i] * (1.0f - py[i]); });
+  float* pdx = dx.f32();
+  parallel_for(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+    sigmoid_backward_range(pdy + begin, py + begin, pdx + begin, end - begin);
+  });
 }
 
 }  // namespace cpu

@@ -19,6 +19,12 @@ void tanh_range(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = tanh_value(x[i]);
 }
 
+// dx = dy * (1 - y^2), cloned like the forward.
+CONVNET_SIMD_CLONES
+void tanh_backward_range(const float* __restrict dy, const float* __restrict y, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+}
+
 }  // namespace
 
 void tanh_forward(const Tensor& x, const Tensor& y) {
@@ -29,7 +35,10 @@ void tanh_forward(const Tensor& x, const Tensor& y) {
 
 void tanh_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) {
   const float *pdy = dy.f32(), *py = y.f32();
-  pointwise(dx, [=](int64_t i) { return pdy[i] * (1.0f - py[i] * py[i]); });
+  float* pdx = dx.f32();
+  parallel_for(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+    tanh_backward_range(pdy + begin, py + begin, pdx + begin, end - begin);
+  });
 }
 
 }  // namespace cpu
