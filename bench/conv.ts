@@ -103,16 +103,23 @@ export async function benchConv(opts: BenchOptions): Promise<GroupResult> {
   const layers = opts.quick ? LAYERS.slice(0, 2) : [...LAYERS, ...TRANSPOSED];
   const before = cc.getNumThreads();
   for (const threads of opts.threads) {
-    // Debian's python3 carries PyTorch (CPU) here; another interpreter can be named in CONVNET_TORCH_PYTHON (as in every group).
-    const torch = runPython(TORCH_SCRIPT(layers, threads, opts.quick), {}, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
-    let reference: Record<string, Timing> = {};
-    if ('error' in torch) notes.push(`PyTorch not measured at ${threads} thread(s): ${torch.error}`);
-    else {
-      reference = torch.result as Record<string, Timing>;
-      if (threads === opts.threads[0]) notes.push(`PyTorch ${(reference as unknown as { torch: string }).torch} (CPU), aten convolution / convolution_backward`);
-    }
     cc.setNumThreads(threads);
     for (const l of layers) {
+      // PyTorch layer by layer, each right before ours: a neighbour's slow spell on this shared
+      // machine (minutes at times) then falls on both sides of a case, not on one side of the
+      // whole group, as when PyTorch ran every layer first (AlexNet c2's backward-filter read
+      // 0.69x in two runs of six that way: ours at 11.5 ms in a slow spell against 5.5).
+      // Debian's python3 carries PyTorch (CPU) here; another interpreter can be named in CONVNET_TORCH_PYTHON (as in every group).
+      const torch = runPython(TORCH_SCRIPT([l], threads, opts.quick), {}, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
+      let reference: Record<string, Timing> = {};
+      if ('error' in torch) {
+        const note = `PyTorch not measured at ${threads} thread(s): ${torch.error}`;
+        if (!notes.includes(note)) notes.push(note);
+      } else {
+        reference = torch.result as Record<string, Timing>;
+        const note = `PyTorch ${(reference as unknown as { torch: string }).torch} (CPU), aten convolution / convolution_backward, run layer by layer before ours`;
+        if (!notes.includes(note)) notes.push(note);
+      }
       const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), b = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
       const y = l.transposed ? cc.F.convTranspose2d(x, w, b, l.o) : cc.F.conv2d(x, w, b, l.o);
       const dy = cc.randn(y.shape);
