@@ -19,10 +19,13 @@ export const SHAPES: [string, number[], number, number][] = [
   ['AlexNet 2', [8, 256, 27, 27], 3, 2],
 ];
 
-// Each case: its name, its run, and the least bytes it moves (inputs read and outputs written once).
-function cases(): [string, () => void, number][] {
-  const out: [string, () => void, number][] = [];
+// Each case: its name, its run, and the least bytes it moves (inputs read and outputs written once);
+// in parts, one per shape and the adaptive case last (pool_torch.py --part N: the same parts).
+function cases(): [string, () => void, number][][] {
+  const parts: [string, () => void, number][][] = [];
   for (const [, shape, k, s] of SHAPES) {
+    const out: [string, () => void, number][] = [];
+    parts.push(out);
     const x = cc.keep(cc.rand(shape, 0.1, 1));
     const [ym, idx] = F.maxPool2d(x, k, { stride: s, returnIndices: true });
     const dy = cc.keep(cc.rand([...ym.shape]));
@@ -43,8 +46,8 @@ function cases(): [string, () => void, number][] {
     out.push([`mixed bwd ${tag}`, () => mixedPool2dBackward(dy, mixedIdx, lam, shape, k, { stride: s }).dispose(), 2 * Y + X]);
   }
   const xa = cc.keep(cc.rand([8, 256, 13, 13]));
-  out.push(['adaptive fwd [8,256,13,13]->6', () => F.adaptiveAvgPool2d(xa, 6).dispose(), 4 * (xa.size + 8 * 256 * 36)]);
-  return out;
+  parts.push([['adaptive fwd [8,256,13,13]->6', () => F.adaptiveAvgPool2d(xa, 6).dispose(), 4 * (xa.size + 8 * 256 * 36)]]);
+  return parts;
 }
 
 export async function benchPool(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
@@ -56,16 +59,21 @@ export async function benchPool(opts: BenchOptions): Promise<{ rows: Row[]; note
     cc.setNumThreads(threads);
     const bandwidth = await measureBandwidth(cc);
     notes.push(`${threads} thread(s): memory bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (a 256 MiB copy); %bw: the least traffic of the op over its time, as a fraction of that`);
-    const ours: [string, Timing, number][] = [];
-    for (const [name, fn, bytes] of cases()) {
-      const run = () => { fn(); cc.syncBlocking(); };
-      ours.push([name, await time(run, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 30, minTotalMs: 500 }), bytes]);
+    // Shape by shape, PyTorch's cases right before ours, so that a slow spell on this shared
+    // machine falls on both sides of a case (not on one side of the whole group).
+    for (const [part, group] of cases().entries()) {
+      const py = spawnSync(python, [script, String(threads), '--part', String(part), ...(opts.quick ? ['--quick'] : [])], { encoding: 'utf8' });
+      let torch: Record<string, Timing> = {};
+      if (py.error || py.status !== 0) {
+        const note = `PyTorch (${threads} threads): ${py.error?.message ?? (py.stderr || '').trim().split('\n').pop()}`;
+        if (!notes.includes(note)) notes.push(note);
+      } else torch = JSON.parse(py.stdout.trim().split('\n').pop() ?? '{}') as Record<string, Timing>;
+      for (const [name, fn, bytes] of group) {
+        const run = () => { fn(); cc.syncBlocking(); };
+        const timing = await time(run, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 30, minTotalMs: 500 });
+        rows.push({ case: name, threads, ours: timing, bytes, bandwidth, references: { PyTorch: torch[name] } });
+      }
     }
-    const py = spawnSync(python, [script, String(threads), ...(opts.quick ? ['--quick'] : [])], { encoding: 'utf8' });
-    let torch: Record<string, Timing> = {};
-    if (py.error || py.status !== 0) notes.push(`PyTorch (${threads} threads): ${py.error?.message ?? (py.stderr || '').trim().split('\n').pop()}`);
-    else torch = JSON.parse(py.stdout.trim().split('\n').pop() ?? '{}') as Record<string, Timing>;
-    for (const [name, timing, bytes] of ours) rows.push({ case: name, threads, ours: timing, bytes, bandwidth, references: { PyTorch: torch[name] } });
   }
   notes.push(`shapes: ${SHAPES.map(([net, shape]) => `${net} ${JSON.stringify(shape)}`).join(', ')}; mixed pooling's PyTorch side is lam * max + (1 - lam) * avg`);
   return { rows, notes };

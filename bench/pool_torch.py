@@ -1,5 +1,7 @@
-"""PyTorch-CPU timings for bench/pool.ts: python3 bench/pool_torch.py THREADS [--quick] -> JSON
-{case: {medianMs, minMs, maxMs, repeats}} (the harness's Timing); --quick runs each case once.
+"""PyTorch-CPU timings for bench/pool.ts: python3 bench/pool_torch.py THREADS [--quick] [--part N] -> JSON
+{case: {medianMs, minMs, maxMs, repeats}} (the harness's Timing); --quick runs each case once;
+--part N: only SHAPES[N]'s cases (N = len(SHAPES): the adaptive case), so that bench/pool.ts can
+time each shape right before its own.
 Backward passes call the aten backward kernels directly (max, avg) or autograd (Lp and mixed,
 which PyTorch composes from several ops). Mixed pooling is lam * max_pool2d + (1 - lam) * avg_pool2d."""
 import json
@@ -11,6 +13,7 @@ import torch.nn.functional as F
 
 torch.set_num_threads(int(sys.argv[1]))
 QUICK = "--quick" in sys.argv[2:]
+PART = int(sys.argv[sys.argv.index("--part") + 1]) if "--part" in sys.argv else None
 SHAPES = [("LeNet c1", [64, 6, 28, 28], 2, 2), ("LeNet c3", [64, 16, 10, 10], 2, 2),
           ("AlexNet 1", [8, 96, 55, 55], 3, 2), ("AlexNet 2", [8, 256, 27, 27], 3, 2)]
 
@@ -31,7 +34,9 @@ def best_ms(fn, warmup=3, min_repeats=30, min_total=0.5):
 
 out = {}
 with torch.no_grad():
-    for name, shape, k, s in SHAPES:
+    for part, (name, shape, k, s) in enumerate(SHAPES):
+        if PART is not None and part != PART:
+            continue
         tag = f"{json.dumps(shape).replace(' ', '')} k{k}s{s}"
         x = torch.rand(shape) * 0.9 + 0.1
         y, idx = F.max_pool2d(x, k, s, return_indices=True)
@@ -50,6 +55,7 @@ with torch.no_grad():
             out[f"lp2 bwd {tag}"] = best_ms(lambda: torch.autograd.grad(yl, xg, dy, retain_graph=True))
             ym = lam * F.max_pool2d(xg, k, s) + (1 - lam) * F.avg_pool2d(xg, k, s)
             out[f"mixed bwd {tag}"] = best_ms(lambda: torch.autograd.grad(ym, xg, dy, retain_graph=True))
-    xa = torch.rand(8, 256, 13, 13)
-    out["adaptive fwd [8,256,13,13]->6"] = best_ms(lambda: F.adaptive_avg_pool2d(xa, 6))
+    if PART is None or PART == len(SHAPES):
+        xa = torch.rand(8, 256, 13, 13)
+        out["adaptive fwd [8,256,13,13]->6"] = best_ms(lambda: F.adaptive_avg_pool2d(xa, 6))
 print(json.dumps(out))
