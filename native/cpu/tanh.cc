@@ -2,8 +2,6 @@
 //
 // Forward: cpu/inline_math.h's tanh_value (at most 1.51 ulp) in a loop cloned for AVX2 / AVX-512
 // (simd_clones.h); std::tanh, a scalar call per element, ran at 0.13x PyTorch's speed.
-#include <cmath>
-
 #include "core/thread_pool.h"
 #include "cpu/inline_math.h"
 #include "cpu/nn_ops.h"
