@@ -25,7 +25,7 @@ import { fail } from './errors';
 import { native, type Handle } from './native';
 import * as ops from './ops';
 import { DEVICE_CODE, Tensor, type DType } from './tensor';
-import { checkBool, checkTensor, describe, isTensor, shapeStr } from './validate';
+import { checkBool, checkOptions, checkTensor, describe, isTensor, shapeStr } from './validate';
 
 // ---- grad mode ---------------------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ export interface BackwardOptions {
 export function backward(root: Tensor, gradient?: Tensor | null, options: BackwardOptions = {}): void {
   const op = 'backward';
   checkTensor(op, 'tensor', root);
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+  options = checkOptions<BackwardOptions>(op, options, ['retainGraph']);
   const retain = options.retainGraph === undefined ? false : checkBool(op, 'retainGraph', options.retainGraph);
   if (!root.requiresGrad) {
     fail('E_ARG', `${op}: the tensor does not require grad and has no gradFn (was it made inside noGrad, or from tensors none of which requires grad?)`);

@@ -4,7 +4,7 @@ import { native, type TypedArray } from './native';
 import { requireCuda } from './cuda';
 import { parseDevice, toDevice } from './ops';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device, type NestedArray } from './tensor';
-import { checkInt, checkNumber, checkShape, checkTensor, describe, shapeStr, sizeOf } from './validate';
+import { checkInt, checkNumber, checkOptions, checkShape, checkTensor, describe, shapeStr, sizeOf } from './validate';
 
 export interface TensorOptions<D extends DType = DType> {
   /** The shape; by default the nesting of `values` (or [length] for a flat array). */
@@ -38,7 +38,7 @@ function deviceCode(op: string, device: unknown): 0 | 1 {
 function creationOptions<D extends DType>(op: string, value: D | CreationOptions<D> | undefined): CreationOptions<D> {
   if (value === undefined || typeof value === 'string') return { dtype: value };
   if (typeof value !== 'object' || value === null) fail('E_ARG', `${op}: expected a dtype or an options object, got ${describe(value)}`);
-  return value;
+  return checkOptions<CreationOptions<D>>(op, value, ['dtype', 'requiresGrad', 'device']);
 }
 
 function withGrad<T extends Tensor>(t: T, requiresGrad: boolean | undefined): T {
@@ -84,7 +84,7 @@ export function tensor<D extends DType = 'float32'>(
   options: TensorOptions<D> = {},
 ): Tensor<D> {
   const op = 'tensor';
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+  options = checkOptions<TensorOptions<D>>(op, options, ['shape', 'dtype', 'requiresGrad', 'device']);
   let flat: ArrayLike<number>;
   let shape: number[];
   if (typeof values === 'number' || Array.isArray(values)) {
@@ -217,6 +217,6 @@ export function bernoulli(shape: readonly number[], p = 0.5, options: { device?:
   const s = checkShape('bernoulli', 'shape', shape);
   checkNumber('bernoulli', 'p', p);
   if (p < 0 || p > 1) fail('E_ARG', `bernoulli: expected p in [0, 1], got ${p}`);
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `bernoulli: expected options to be an object, got ${describe(options)}`);
+  options = checkOptions<{ device?: Device | string }>('bernoulli', options, ['device']);
   return new Tensor(native.randomBernoulli(s, p, deviceCode('bernoulli', options.device)), s, 'float32');
 }

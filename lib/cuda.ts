@@ -20,6 +20,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ConvnetError } from './errors';
 import { native, type NativeCudaLoadOptions, type NativeLibraryReport } from './native';
+import { describe } from './validate';
 
 /** Where to look for the libraries; every field is optional (see the module comment for the defaults). */
 export interface CudaOptions {
@@ -113,7 +114,7 @@ export function toolkitDirs(env: NodeJS.ProcessEnv = process.env): string[] {
 
 function checkOptions(options: CudaOptions | undefined, fn: string): CudaOptions {
   if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') throw new ConvnetError(`cuda.${fn}: expected an options object, got ${options}`, 'E_ARG');
+  if (options === null || typeof options !== 'object') throw new ConvnetError(`cuda.${fn}: expected an options object, got ${describe(options)}`, 'E_ARG');
   for (const key of ['cudnnPath', 'cublasPath'] as const) {
     const v = options[key];
     if (v !== undefined && (typeof v !== 'string' || v === '')) throw new ConvnetError(`cuda.${fn}: expected \`${key}\` to be a non-empty string`, 'E_ARG');
@@ -235,7 +236,7 @@ export function load(options?: CudaOptions): CudaInfo {
  */
 export function resolveDevice(requested: 'auto' | 'cpu' | 'cuda', options?: CudaOptions): { device: 'cpu' | 'cuda'; reason: string | null } {
   if (requested !== 'auto' && requested !== 'cpu' && requested !== 'cuda') {
-    throw new ConvnetError(`resolveDevice: expected 'auto', 'cpu' or 'cuda', got ${JSON.stringify(requested)}`, 'E_ARG');
+    throw new ConvnetError(`resolveDevice: expected 'auto', 'cpu' or 'cuda', got ${describe(requested)}`, 'E_ARG');
   }
   if (requested === 'cpu') return { device: 'cpu', reason: null };
   const i = info(options);
@@ -261,11 +262,11 @@ export interface CudaSettings {
  * @example cuda.setOptions({ benchmark: true, allowTF32Cudnn: false });
  */
 export function setOptions(options: Partial<CudaSettings>): CudaSettings {
-  if (options === null || typeof options !== 'object') throw new ConvnetError(`cuda.setOptions: expected an options object, got ${options}`, 'E_ARG');
+  if (options === null || typeof options !== 'object') throw new ConvnetError(`cuda.setOptions: expected an options object, got ${describe(options)}`, 'E_ARG');
   const known = ['benchmark', 'allowTF32Cudnn', 'allowTF32Matmul', 'deterministic'];
   for (const [k, v] of Object.entries(options)) {
     if (!known.includes(k)) throw new ConvnetError(`cuda.setOptions: unknown option \`${k}\` (expected ${known.join(', ')})`, 'E_ARG');
-    if (v !== undefined && typeof v !== 'boolean') throw new ConvnetError(`cuda.setOptions: expected \`${k}\` to be a boolean, got ${v}`, 'E_ARG');
+    if (v !== undefined && typeof v !== 'boolean') throw new ConvnetError(`cuda.setOptions: expected \`${k}\` to be a boolean, got ${describe(v)}`, 'E_ARG');
   }
   return native.cudaSetOptions(options) as CudaSettings;
 }
@@ -350,7 +351,7 @@ export class Event {
  * @example cuda._sleep(2e6); start.record(); ...; end.record();
  */
 export function _sleep(cycles: number): void {
-  if (!Number.isFinite(cycles) || cycles < 0) throw new ConvnetError(`cuda._sleep: expected a number of cycles >= 0, got ${cycles}`, 'E_ARG');
+  if (!Number.isFinite(cycles) || cycles < 0) throw new ConvnetError(`cuda._sleep: expected a number of cycles >= 0, got ${describe(cycles)}`, 'E_ARG');
   requireCuda('cuda._sleep');
   native.cudaSleep(cycles);
 }

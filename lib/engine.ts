@@ -8,6 +8,7 @@
 import { ConvnetError } from './errors';
 import { native, type Handle } from './native';
 import type { Tensor } from './tensor';
+import { describe } from './validate';
 
 /** Frees the native side of tensors that were garbage collected without `dispose()`. */
 const registry = new FinalizationRegistry<Handle>((handle) => {
@@ -59,7 +60,7 @@ function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): v
  * const y = tidy(() => x.mul(2).add(1).sum());   // the intermediates are freed
  */
 export function tidy<T>(fn: () => T): T {
-  if (typeof fn !== 'function') throw new ConvnetError(`tidy: expected a function, got ${typeof fn}`, 'E_ARG');
+  if (typeof fn !== 'function') throw new ConvnetError(`tidy: expected a function, got ${describe(fn)}`, 'E_ARG');
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;

@@ -9,7 +9,7 @@ import { BinaryOp, ReduceOp, UnaryOp, native, type BinaryOpCode, type ReduceOpCo
 import { requireCuda } from './cuda';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device } from './tensor';
 import {
-  broadcastShapes, checkAxis, checkFloat, checkBool, checkDtype, checkInt, checkNumber, checkSameDevice, checkShape, checkTensor,
+  broadcastShapes, checkAxis, checkFloat, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, checkTensor,
   describe, isTensor, shapeStr, sizeOf,
 } from './validate';
 
@@ -258,6 +258,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): F32 {
 
 function matmulForward(a: Tensor, b: Tensor, options: MatmulOptions): F32 {
   const op = 'matmul';
+  checkOptions(op, options, ['transA', 'transB']);
   let ta = checkFloat(op, 'a', a);
   let tb = checkFloat(op, 'b', b);
   checkSameDevice(op, { a: ta, b: tb });

@@ -25,6 +25,22 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * An options argument: `undefined` is `{}`; anything but a plain object is E_ARG, and so is a key
+ * outside `keys`, as PyTorch refuses an unexpected keyword argument (a misspelt option would
+ * otherwise be ignored without a word). A key whose value is `undefined` counts as absent.
+ */
+export function checkOptions<T extends object>(op: string, options: unknown, keys: readonly string[]): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null || Array.isArray(options) || isTensor(options)) {
+    fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+  }
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && !keys.includes(key)) fail('E_ARG', `${op}: unknown option \`${key}\` (expected one of ${keys.join(', ')})`);
+  }
+  return options as T;
+}
+
 export function shapeStr(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }

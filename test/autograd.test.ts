@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import { record } from '../lib/autograd';
 import { native } from '../lib/native';
-import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, rng, settle, sizeOf, tapeCheck } from './helpers';
+import { expectBitIdentical, expectClose, expectError, expectRejects, rng, settle, sizeOf, tapeCheck } from './helpers';
 
 type T = cc.Tensor<'float32'>;
 const gc = (globalThis as { gc?: () => void }).gc;

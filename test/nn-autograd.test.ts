@@ -6,10 +6,9 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectClose, gradCheck, rng, sizeOf, tapeCheck } from './helpers';
+import { expectClose, rng, sizeOf, tapeCheck } from './helpers';
 
 const { F } = cc;
-type T = cc.Tensor<'float32'>;
 
 function values(shape: readonly number[], seed: number, low = -1, high = 1, gap = 0): Float64Array {
   const next = rng(seed);

@@ -23,7 +23,7 @@
 import { tensor } from '../creation';
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
-import { checkBool, checkInt, checkNumber, describe, sizeOf } from '../validate';
+import { checkBool, checkInt, checkNumber, checkOptions, describe, sizeOf } from '../validate';
 import type { Dataset } from './dataset';
 import { PhiloxStream } from './philox';
 
@@ -109,8 +109,7 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     if (typeof dataset !== 'object' || dataset === null || typeof dataset.get !== 'function' || !Number.isSafeInteger(dataset.length) || !Array.isArray(dataset.sampleShape)) {
       fail('E_ARG', `${op}: expected a data set with length, sampleShape and get(i), got ${describe(dataset)}`);
     }
-    if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
-    for (const key of Object.keys(options)) if (!OPTION_KEYS.includes(key)) fail('E_ARG', `${op}: unknown option \`${key}\`; expected one of ${OPTION_KEYS.join(', ')}`);
+    options = checkOptions<DataLoaderOptions>(op, options, OPTION_KEYS);
     this.dataset = dataset;
     this.batchSize = checkInt(op, 'batchSize', options.batchSize ?? 1, 1);
     this.shuffle = checkBool(op, 'shuffle', options.shuffle ?? false);

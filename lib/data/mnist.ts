@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { fail } from '../errors';
-import { describe } from '../validate';
+import { checkOptions, describe } from '../validate';
 import { ArrayDataset } from './dataset';
 import { readIdx } from './idx';
 
@@ -57,8 +57,7 @@ const SCALE = Float32Array.from({ length: 256 }, (_, v) => v / 255);
  */
 export function mnist(options: MnistOptions = {}): ArrayDataset {
   const op = 'mnist';
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
-  for (const key of Object.keys(options)) if (key !== 'dir' && key !== 'split') fail('E_ARG', `${op}: unknown option \`${key}\`; expected dir or split`);
+  options = checkOptions<MnistOptions>(op, options, ['dir', 'split']);
   const split = options.split ?? 'train';
   if (split !== 'train' && split !== 'test') fail('E_ARG', `${op}: expected \`split\` 'train' or 'test', got ${describe(split)}`);
   if (options.dir !== undefined && typeof options.dir !== 'string') fail('E_ARG', `${op}: expected \`dir\` to be a path, got ${describe(options.dir)}`);

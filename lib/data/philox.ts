@@ -6,6 +6,9 @@
  * `native.philoxBlock` (test/data.test.ts checks it).
  */
 
+import { fail } from '../errors';
+import { describe } from '../validate';
+
 const M0 = 0xd2511f53, M1 = 0xcd9e8d57, W0 = 0x9e3779b9, W1 = 0xbb67ae85;
 
 /** The high 32 bits of the 64-bit product of two unsigned 32-bit integers. */
@@ -16,11 +19,19 @@ function mulhi(a: number, b: number): number {
   return (aH * bH + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
 }
 
+// Key and counter words are numbers (taken mod 2^32, as `>>> 0` does); a bigint or a symbol
+// would make `>>>` throw a TypeError.
+function words(op: string, values: unknown[]): void {
+  for (const v of values) if (typeof v !== 'number') fail('E_ARG', `${op}: expected numbers for the key and counter, got ${describe(v)}`);
+}
+
 /**
  * One block: four uint32 words from key (k0, k1) and counter (c0, c1, c2, c3), written to `out`.
  * @example philox4x32(0, 0, 0, 0, 0, 0, new Uint32Array(4))  // 6627e8d5 e169c58d bc57ac4c 9b00dbd8
  */
 export function philox4x32(k0: number, k1: number, c0: number, c1: number, c2: number, c3: number, out: Uint32Array): Uint32Array {
+  words('philox4x32', [k0, k1, c0, c1, c2, c3]);
+  if (!(out instanceof Uint32Array) || out.length < 4) fail('E_ARG', `philox4x32: expected \`out\` to be a Uint32Array of 4 words, got ${describe(out)}`);
   k0 >>>= 0; k1 >>>= 0; c0 >>>= 0; c1 >>>= 0; c2 >>>= 0; c3 >>>= 0;
   for (let round = 0; round < 10; round++) {
     const hi0 = mulhi(M0, c0), lo0 = Math.imul(M0, c0) >>> 0;
@@ -52,6 +63,7 @@ export class PhiloxStream {
   readonly #words = new Uint32Array(4);
 
   constructor(seed: number, index: number, epoch: number, stream: number) {
+    words('PhiloxStream', [seed, index, epoch, stream]);
     this.#k0 = seed >>> 0;
     this.#k1 = Math.floor(seed / 4294967296) >>> 0;
     this.#c0 = index >>> 0;

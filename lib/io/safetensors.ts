@@ -18,7 +18,7 @@ import * as os from 'os';
 import { fail } from '../errors';
 import { tensor } from '../creation';
 import type { Tensor } from '../tensor';
-import { describe, isTensor, shapeStr } from '../validate';
+import { checkOptions, describe, isTensor, shapeStr } from '../validate';
 import { atomicWrite, readWhole } from './file';
 
 /** The reference implementation refuses longer headers (100 MB); so do we. */
@@ -125,7 +125,7 @@ export function saveSafetensors(path: string, tensors: Record<string, Tensor>, m
  */
 export function loadSafetensors(source: string | Uint8Array, options: LoadSafetensorsOptions = {}): SafetensorsFile {
   const op = 'loadSafetensors';
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+  options = checkOptions<LoadSafetensorsOptions>(op, options, ['convert']);
   const convert = options.convert ?? true;
   if (typeof convert !== 'boolean') fail('E_ARG', `${op}: expected \`convert\` to be a boolean, got ${describe(convert)}`);
   let bytes: Uint8Array;

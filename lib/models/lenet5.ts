@@ -26,7 +26,7 @@ import { lrScheduler } from '../train/callbacks';
 import type { Callback } from '../train/callbacks';
 import type { History } from '../train/fit';
 import type { ProgressOutput } from '../train/progress';
-import { describe } from '../validate';
+import { checkOptions, describe } from '../validate';
 import { resolveDevice } from '../cuda';
 
 export interface LeNet5Options {
@@ -46,8 +46,7 @@ export class LeNet5Model extends Sequential {
 
   constructor(options: LeNet5Options = {}) {
     const op = 'LeNet5';
-    if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
-    for (const k of Object.keys(options)) if (!['variant', 'inputSize', 'numClasses'].includes(k)) fail('E_ARG', `${op}: unknown option \`${k}\`; expected variant, inputSize or numClasses`);
+    options = checkOptions<LeNet5Options>(op, options, ['variant', 'inputSize', 'numClasses']);
     const variant = options.variant ?? 'modern';
     if (variant !== 'modern' && variant !== 'classic') fail('E_ARG', `${op}: expected \`variant\` 'modern' or 'classic', got ${describe(variant)}`);
     const inputSize = options.inputSize ?? 28;

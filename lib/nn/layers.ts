@@ -15,19 +15,12 @@ import type { Size2 } from './functional/pool';
 import { native } from '../native';
 import { flatten } from '../ops';
 import { Tensor } from '../tensor';
-import { checkBool, checkInt, checkNumber, checkTensor, describe, shapeStr } from '../validate';
+import { checkBool, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../validate';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
 import { Module, Parameter } from './module';
 
 type F32 = Tensor<'float32'>;
 type Pair = number | readonly [number, number];
-
-function options<T extends object>(op: string, o: unknown, keys: readonly string[]): T {
-  if (o === undefined) return {} as T;
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) fail('E_ARG', `${op}: expected an options object, got ${describe(o)}`);
-  for (const k of Object.keys(o)) if (!keys.includes(k)) fail('E_ARG', `${op}: unknown option \`${k}\` (expected one of ${keys.join(', ')})`);
-  return o as T;
-}
 
 function pairOf(op: string, name: string, v: unknown, min: number): [number, number] {
   const p = typeof v === 'number' ? [v, v] : v;
@@ -88,7 +81,7 @@ export class Conv2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dModuleOptions = {}) {
     super();
     const op = 'Conv2d';
-    const o = options<Conv2dModuleOptions>(op, opts, ['stride', 'padding', 'dilation', 'groups', 'bias']);
+    const o = checkOptions<Conv2dModuleOptions>(op, opts, ['stride', 'padding', 'dilation', 'groups', 'bias']);
     checkInt(op, 'inChannels', inChannels, 1);
     checkInt(op, 'outChannels', outChannels, 1);
     this.kernelSize = pairOf(op, 'kernelSize', kernelSize, 1);
@@ -148,7 +141,7 @@ export class Conv1d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: Conv1dModuleOptions = {}) {
     super();
     const op = 'Conv1d';
-    const o = options<Conv1dModuleOptions>(op, opts, ['stride', 'padding', 'dilation', 'groups', 'bias']);
+    const o = checkOptions<Conv1dModuleOptions>(op, opts, ['stride', 'padding', 'dilation', 'groups', 'bias']);
     checkInt(op, 'inChannels', inChannels, 1);
     checkInt(op, 'outChannels', outChannels, 1);
     checkInt(op, 'kernelSize', kernelSize, 1);
@@ -209,7 +202,7 @@ export class ConvTranspose2d extends Module {
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: ConvTranspose2dModuleOptions = {}) {
     super();
     const op = 'ConvTranspose2d';
-    const o = options<ConvTranspose2dModuleOptions>(op, opts, ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation']);
+    const o = checkOptions<ConvTranspose2dModuleOptions>(op, opts, ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation']);
     checkInt(op, 'inChannels', inChannels, 1);
     checkInt(op, 'outChannels', outChannels, 1);
     this.kernelSize = pairOf(op, 'kernelSize', kernelSize, 1);
@@ -261,7 +254,7 @@ export class Linear extends Module {
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
     super();
     const op = 'Linear';
-    const o = options<{ bias?: boolean }>(op, opts, ['bias']);
+    const o = checkOptions<{ bias?: boolean }>(op, opts, ['bias']);
     checkInt(op, 'inFeatures', inFeatures, 1);
     checkInt(op, 'outFeatures', outFeatures, 1);
     const withBias = checkBool(op, 'bias', o.bias ?? true);
@@ -293,7 +286,7 @@ export class Flatten extends Module {
 
   constructor(opts: { startDim?: number; endDim?: number } = {}) {
     super();
-    const o = options<{ startDim?: number; endDim?: number }>('Flatten', opts, ['startDim', 'endDim']);
+    const o = checkOptions<{ startDim?: number; endDim?: number }>('Flatten', opts, ['startDim', 'endDim']);
     this.startDim = checkInt('Flatten', 'startDim', o.startDim ?? 1);
     this.endDim = checkInt('Flatten', 'endDim', o.endDim ?? -1);
   }
@@ -321,7 +314,7 @@ export class MaxPool2d extends Module {
 
   constructor(readonly kernelSize: Size2, opts: MaxPool2dModuleOptions = {}) {
     super();
-    this.options = { ...options<MaxPool2dModuleOptions>('MaxPool2d', opts, ['stride', 'padding', 'dilation', 'ceilMode']) };
+    this.options = { ...checkOptions<MaxPool2dModuleOptions>('MaxPool2d', opts, ['stride', 'padding', 'dilation', 'ceilMode']) };
     pairOf('MaxPool2d', 'kernelSize', kernelSize, 1);
   }
 
@@ -347,7 +340,7 @@ export class AvgPool2d extends Module {
 
   constructor(readonly kernelSize: Size2, opts: AvgPool2dModuleOptions = {}) {
     super();
-    this.options = { ...options<AvgPool2dModuleOptions>('AvgPool2d', opts, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']) };
+    this.options = { ...checkOptions<AvgPool2dModuleOptions>('AvgPool2d', opts, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']) };
     pairOf('AvgPool2d', 'kernelSize', kernelSize, 1);
   }
 
@@ -372,7 +365,7 @@ export class LPPool2d extends Module {
 
   constructor(readonly normType: number, readonly kernelSize: Size2, opts: LPPool2dModuleOptions = {}) {
     super();
-    this.options = { ...options<LPPool2dModuleOptions>('LPPool2d', opts, ['stride', 'ceilMode']) };
+    this.options = { ...checkOptions<LPPool2dModuleOptions>('LPPool2d', opts, ['stride', 'ceilMode']) };
     checkNumber('LPPool2d', 'normType', normType);
     pairOf('LPPool2d', 'kernelSize', kernelSize, 1);
   }
@@ -402,7 +395,7 @@ export class MixedPool2d extends Module {
 
   constructor(readonly kernelSize: Size2, opts: MixedPool2dModuleOptions = {}) {
     super();
-    this.options = { ...options<MixedPool2dModuleOptions>('MixedPool2d', opts, ['stride', 'padding', 'ceilMode', 'mode', 'lambda']) };
+    this.options = { ...checkOptions<MixedPool2dModuleOptions>('MixedPool2d', opts, ['stride', 'padding', 'ceilMode', 'mode', 'lambda']) };
     pairOf('MixedPool2d', 'kernelSize', kernelSize, 1);
   }
 
@@ -482,7 +475,7 @@ export class LeakyReLU extends Module {
 
   constructor(opts: { negativeSlope?: number } = {}) {
     super();
-    const o = options<{ negativeSlope?: number }>('LeakyReLU', opts, ['negativeSlope']);
+    const o = checkOptions<{ negativeSlope?: number }>('LeakyReLU', opts, ['negativeSlope']);
     this.negativeSlope = checkNumber('LeakyReLU', 'negativeSlope', o.negativeSlope ?? 0.01);
   }
 
@@ -510,7 +503,7 @@ export class PReLU extends Module {
 
   constructor(opts: { numParameters?: number; init?: number } = {}) {
     super();
-    const o = options<{ numParameters?: number; init?: number }>('PReLU', opts, ['numParameters', 'init']);
+    const o = checkOptions<{ numParameters?: number; init?: number }>('PReLU', opts, ['numParameters', 'init']);
     this.numParameters = checkInt('PReLU', 'numParameters', o.numParameters ?? 1, 1);
     const init = checkNumber('PReLU', 'init', o.init ?? 0.25);
     const t = full([this.numParameters], init);
@@ -537,7 +530,7 @@ export class ELU extends Module {
 
   constructor(opts: { alpha?: number } = {}) {
     super();
-    const o = options<{ alpha?: number }>('ELU', opts, ['alpha']);
+    const o = checkOptions<{ alpha?: number }>('ELU', opts, ['alpha']);
     this.alpha = checkNumber('ELU', 'alpha', o.alpha ?? 1);
   }
 
@@ -597,7 +590,7 @@ export class Tanh extends Module {
 }
 
 function dimArg(op: string, dim: unknown): number {
-  const d = typeof dim === 'object' && dim !== null && !Array.isArray(dim) ? options<{ dim?: number }>(op, dim, ['dim']).dim : dim;
+  const d = typeof dim === 'object' && dim !== null && !Array.isArray(dim) ? checkOptions<{ dim?: number }>(op, dim, ['dim']).dim : dim;
   return checkInt(op, 'dim', d);
 }
 
@@ -653,7 +646,7 @@ export class Dropout extends Module {
 
   constructor(opts: { p?: number } = {}) {
     super();
-    const o = options<{ p?: number }>('Dropout', opts, ['p']);
+    const o = checkOptions<{ p?: number }>('Dropout', opts, ['p']);
     this.p = checkNumber('Dropout', 'p', o.p ?? 0.5);
     if (this.p < 0 || this.p > 1) fail('E_ARG', `Dropout: expected \`p\` in [0, 1], got ${this.p}`);
   }
@@ -682,7 +675,7 @@ export class LocalResponseNorm extends Module {
   constructor(readonly size: number, opts: { alpha?: number; beta?: number; k?: number } = {}) {
     super();
     const op = 'LocalResponseNorm';
-    const o = options<{ alpha?: number; beta?: number; k?: number }>(op, opts, ['alpha', 'beta', 'k']);
+    const o = checkOptions<{ alpha?: number; beta?: number; k?: number }>(op, opts, ['alpha', 'beta', 'k']);
     checkInt(op, 'size', size, 1);
     this.alpha = checkNumber(op, 'alpha', o.alpha ?? 1e-4);
     this.beta = checkNumber(op, 'beta', o.beta ?? 0.75);
@@ -732,7 +725,7 @@ export class BatchNorm2d extends Module {
   constructor(readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
     super();
     const op = 'BatchNorm2d';
-    const o = options<BatchNorm2dOptions>(op, opts, ['eps', 'momentum', 'affine', 'trackRunningStats']);
+    const o = checkOptions<BatchNorm2dOptions>(op, opts, ['eps', 'momentum', 'affine', 'trackRunningStats']);
     checkInt(op, 'numFeatures', numFeatures, 1);
     this.eps = checkNumber(op, 'eps', o.eps ?? 1e-5);
     this.momentum = o.momentum === null ? null : checkNumber(op, 'momentum', o.momentum ?? 0.1);

@@ -9,9 +9,11 @@ import type {
   ContrastiveLossOptions, CrossEntropyOptions, HingeLossOptions, KlDivOptions, MultiMarginLossOptions, NllLossOptions,
   TripletMarginLossOptions,
 } from './functional/index';
+import { OPTION_KEYS } from './functional/loss';
 import { noGrad } from '../autograd';
 import { clone } from '../ops';
 import type { Tensor } from '../tensor';
+import { checkOptions } from '../validate';
 import { Module } from './module';
 
 type F32 = Tensor<'float32'>;
@@ -32,6 +34,7 @@ export class CrossEntropyLoss extends Module {
 
   constructor(opts: CrossEntropyOptions = {}) {
     super();
+    checkOptions('CrossEntropyLoss', opts, OPTION_KEYS.crossEntropy);
     this.options = { ...opts, weight: weightBuffer(this, opts.weight) };
   }
 
@@ -54,6 +57,7 @@ export class NLLLoss extends Module {
 
   constructor(opts: NllLossOptions = {}) {
     super();
+    checkOptions('NLLLoss', opts, OPTION_KEYS.nllLoss);
     this.options = { ...opts, weight: weightBuffer(this, opts.weight) };
   }
 
@@ -74,6 +78,7 @@ export class NLLLoss extends Module {
 export class HingeLoss extends Module {
   constructor(readonly options: HingeLossOptions = {}) {
     super();
+    checkOptions('HingeLoss', options, OPTION_KEYS.hingeLoss);
   }
 
   override config(): unknown[] {
@@ -95,6 +100,7 @@ export class MultiMarginLoss extends Module {
 
   constructor(opts: MultiMarginLossOptions = {}) {
     super();
+    checkOptions('MultiMarginLoss', opts, OPTION_KEYS.multiMarginLoss);
     this.options = { ...opts, weight: weightBuffer(this, opts.weight) };
   }
 
@@ -115,6 +121,7 @@ export class MultiMarginLoss extends Module {
 export class ContrastiveLoss extends Module {
   constructor(readonly options: ContrastiveLossOptions = {}) {
     super();
+    checkOptions('ContrastiveLoss', options, OPTION_KEYS.contrastiveLoss);
   }
 
   override config(): unknown[] {
@@ -134,6 +141,7 @@ export class ContrastiveLoss extends Module {
 export class TripletMarginLoss extends Module {
   constructor(readonly options: TripletMarginLossOptions = {}) {
     super();
+    checkOptions('TripletMarginLoss', options, OPTION_KEYS.tripletMarginLoss);
   }
 
   override config(): unknown[] {
@@ -153,6 +161,7 @@ export class TripletMarginLoss extends Module {
 export class KLDivLoss extends Module {
   constructor(readonly options: KlDivOptions = {}) {
     super();
+    checkOptions('KLDivLoss', options, OPTION_KEYS.klDiv);
   }
 
   override config(): unknown[] {

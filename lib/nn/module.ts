@@ -16,7 +16,7 @@ import { zeros } from '../creation';
 import { requireCuda } from '../cuda';
 import { parseDevice } from '../ops';
 import { Tensor, type Device } from '../tensor';
-import { checkBool, checkTensor, describe, isTensor, shapeStr } from '../validate';
+import { checkBool, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../validate';
 import { evaluate, fit, predict } from '../train/fit';
 import type { DataArg, EvaluateOptions, FitOptions, History, PredictOptions } from '../train/fit';
 
@@ -340,7 +340,7 @@ export abstract class Module {
     if (typeof state !== 'object' || state === null || Array.isArray(state) || isTensor(state)) {
       fail('E_ARG', `${op}: expected an object of tensors by name, got ${describe(state)}`);
     }
-    if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+    options = checkOptions<LoadStateDictOptions>(op, options, ['strict']);
     const strict = options.strict === undefined ? true : checkBool(op, 'strict', options.strict);
     const own = new Map<string, Tensor>();
     for (const [prefix, m] of this.namedModules()) {

@@ -1,7 +1,7 @@
 /** `Adam` and `AdamW`: adaptive moment estimation, with L2 or decoupled weight decay, and AMSGrad. */
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
-import { describe } from '../validate';
+import { checkOptions, describe } from '../validate';
 import { adamStep } from './functional';
 import { Optimizer, checkBool, checkLr, checkNonNegative, type ParamGroup, type ParamState, type ParamsArg } from './optimizer';
 import { stripUndefined } from './sgd';
@@ -22,10 +22,7 @@ export interface AdamOptions {
 const KEYS = ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad'];
 
 function adamDefaults(op: string, options: Partial<AdamOptions>, weightDecay: number): AdamOptions {
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
-  for (const key of Object.keys(options)) {
-    if (!KEYS.includes(key)) fail('E_ARG', `${op}: unknown option \`${key}\`; expected one of ${KEYS.join(', ')}`);
-  }
+  checkOptions(op, options, KEYS);
   return { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay, amsgrad: false, ...stripUndefined(options) };
 }
 

@@ -6,7 +6,7 @@
 import { fail } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkBool, checkDtype, checkInt, checkNumber, checkTensor, shapeStr } from '../validate';
+import { checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkTensor, shapeStr } from '../validate';
 
 function likeParam(op: string, name: string, t: unknown, param: Tensor): Tensor {
   const x = checkTensor(op, name, t);
@@ -44,6 +44,7 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
   const p = checkTensor(op, 'param', param);
   checkDtype(op, 'param', p, 'float32');
   const g = likeParam(op, 'grad', grad, p);
+  options = checkOptions<SgdStepOptions>(op, options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay', 'firstStep']);
   const lr = nonNegative(op, 'lr', options.lr);
   const momentum = nonNegative(op, 'momentum', options.momentum ?? 0);
   const dampening = nonNegative(op, 'dampening', options.dampening ?? 0);
@@ -85,6 +86,7 @@ export function adamStep(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: 
   const m = likeParam(op, 'expAvg', expAvg, p);
   const v = likeParam(op, 'expAvgSq', expAvgSq, p);
   const vMax = maxExpAvgSq === null || maxExpAvgSq === undefined ? null : likeParam(op, 'maxExpAvgSq', maxExpAvgSq, p).handle(op);
+  options = checkOptions<AdamStepOptions>(op, options, ['lr', 'betas', 'eps', 'weightDecay', 'step', 'decoupled']);
   const [beta1, beta2] = options.betas ?? [0.9, 0.999];
   for (const [name, b] of [['betas[0]', beta1], ['betas[1]', beta2]] as const) {
     if (checkNumber(op, name, b) < 0 || b >= 1) fail('E_ARG', `${op}: expected \`${name}\` in [0, 1), got ${b}`);

@@ -8,7 +8,7 @@
  * schedulers on one optimizer compose as they do there; OneCycleLR is closed-form.
  */
 import { fail } from '../errors';
-import { checkBool, checkInt, checkNumber, describe } from '../validate';
+import { checkBool, checkInt, checkNumber, checkOptions, describe } from '../validate';
 import { Optimizer, type ParamGroup } from './optimizer';
 
 type Group = ParamGroup<{ lr: number }>;
@@ -19,15 +19,6 @@ export interface SchedulerStateDict {
   baseLrs: number[];
   lastLr: number[];
   [other: string]: unknown;
-}
-
-function checkOptions(op: string, options: unknown, allowed: readonly string[]): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) fail('E_ARG', `${op}: unknown option \`${key}\`; expected one of ${allowed.join(', ')}`);
-  }
-  return options as Record<string, unknown>;
 }
 
 /** The base of the schedules: keeps the step count and sets each group's lr. */
@@ -127,7 +118,7 @@ export class StepLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, options: StepLROptions) {
     super('StepLR', optimizer);
-    const o = checkOptions('StepLR', options, ['stepSize', 'gamma']);
+    const o = checkOptions<Record<string, unknown>>('StepLR', options, ['stepSize', 'gamma']);
     this.stepSize = checkInt('StepLR', 'stepSize', o.stepSize, 1);
     this.gamma = checkNumber('StepLR', 'gamma', o.gamma ?? 0.1);
     this.start();
@@ -160,7 +151,7 @@ export class CosineAnnealingLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, options: CosineAnnealingLROptions) {
     super('CosineAnnealingLR', optimizer);
-    const o = checkOptions('CosineAnnealingLR', options, ['tMax', 'etaMin']);
+    const o = checkOptions<Record<string, unknown>>('CosineAnnealingLR', options, ['tMax', 'etaMin']);
     this.tMax = checkInt('CosineAnnealingLR', 'tMax', o.tMax, 1);
     this.etaMin = checkNumber('CosineAnnealingLR', 'etaMin', o.etaMin ?? 0);
     this.start();
@@ -237,7 +228,7 @@ export class OneCycleLR extends LRScheduler {
   constructor(optimizer: Optimizer, options: OneCycleLROptions) {
     const op = 'OneCycleLR';
     super(op, optimizer);
-    const o = checkOptions(op, options, ['maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum',
+    const o = checkOptions<Record<string, unknown>>(op, options, ['maxLr', 'totalSteps', 'epochs', 'stepsPerEpoch', 'pctStart', 'annealStrategy', 'cycleMomentum',
       'baseMomentum', 'maxMomentum', 'divFactor', 'finalDivFactor', 'threePhase']);
     if (o.totalSteps !== undefined) this.totalSteps = checkInt(op, 'totalSteps', o.totalSteps, 1);
     else if (o.epochs !== undefined && o.stepsPerEpoch !== undefined) {

@@ -1,7 +1,7 @@
 /** `SGD`: stochastic gradient descent with momentum, dampening, Nesterov and weight decay. */
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
-import { describe } from '../validate';
+import { checkOptions } from '../validate';
 import { sgdStep } from './functional';
 import { Optimizer, checkBool, checkLr, checkNonNegative, type ParamGroup, type ParamState, type ParamsArg } from './optimizer';
 
@@ -29,12 +29,7 @@ export interface SgdOptions {
  */
 export class SGD extends Optimizer<SgdOptions> {
   constructor(params: ParamsArg<SgdOptions>, options: Partial<SgdOptions> = {}) {
-    if (typeof options !== 'object' || options === null) fail('E_ARG', `SGD: expected options to be an object, got ${describe(options)}`);
-    for (const key of Object.keys(options)) {
-      if (!['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay'].includes(key)) {
-        fail('E_ARG', `SGD: unknown option \`${key}\`; expected lr, momentum, dampening, nesterov or weightDecay`);
-      }
-    }
+    options = checkOptions<Partial<SgdOptions>>('SGD', options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay']);
     super('SGD', params, { lr: options.lr as number, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, ...stripUndefined(options) });
   }
 

@@ -11,7 +11,7 @@ import { clone } from '../ops';
 import { noGrad } from '../autograd';
 import { keep } from '../engine';
 import type { Tensor } from '../tensor';
-import { checkBool, checkInt, checkNumber, describe } from '../validate';
+import { checkBool, checkInt, checkNumber, checkOptions, describe } from '../validate';
 
 /** What `fit` passes to each callback besides the logs: the run and a way to stop it. */
 export interface TrainContext {
@@ -130,7 +130,7 @@ export interface EarlyStopping extends Callback {
  */
 export function earlyStopping(options: EarlyStoppingOptions = {}): EarlyStopping {
   const op = 'earlyStopping';
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+  options = checkOptions<EarlyStoppingOptions>(op, options, ['monitor', 'patience', 'minDelta', 'mode', 'baseline', 'restoreBestWeights']);
   const monitor = checkMonitor(op, options.monitor ?? 'valLoss');
   const patience = checkInt(op, 'patience', options.patience ?? 0, 0);
   const minDelta = Math.abs(checkNumber(op, 'minDelta', options.minDelta ?? 0));
@@ -252,7 +252,7 @@ export function lrScheduler(scheduler: SchedulerArg, options: LrSchedulerOptions
   if (!(scheduler instanceof LRScheduler) && typeof scheduler !== 'function') {
     fail('E_ARG', `${op}: expected a schedule (optim.StepLR, …) or a function (optimizer, run) => schedule, got ${describe(scheduler)}`);
   }
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
+  options = checkOptions<LrSchedulerOptions>(op, options, ['per']);
   const per = options.per ?? 'epoch';
   if (per !== 'step' && per !== 'epoch') fail('E_ARG', `${op}: expected \`per\` 'step' or 'epoch', got ${describe(per)}`);
   const cb = {

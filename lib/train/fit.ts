@@ -20,7 +20,7 @@ import type { Dataset } from '../data/dataset';
 import { DataLoader } from '../data/loader';
 import type { AugmentOptions } from '../data/loader';
 import type { Device, Tensor } from '../tensor';
-import { checkBool, checkInt, checkNumber, describe, isTensor } from '../validate';
+import { checkBool, checkInt, checkNumber, checkOptions, describe, isTensor } from '../validate';
 import type { BatchLogs, Callback, EpochLogs, TrainableModel, TrainContext } from './callbacks';
 import { Progress } from './progress';
 import type { ProgressOutput } from './progress';
@@ -101,11 +101,6 @@ export interface PredictOptions {
 
 const FIT_KEYS = ['epochs', 'batchSize', 'optimizer', 'lr', 'loss', 'validationData', 'metrics', 'callbacks', 'verbose', 'output',
   'shuffle', 'seed', 'normalize', 'augment', 'dropLast', 'clipGradNorm', 'validationBatchSize'];
-
-function checkKeys(op: string, options: unknown, keys: string[]): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
-  for (const k of Object.keys(options)) if (!keys.includes(k)) fail('E_ARG', `${op}: unknown option \`${k}\`; expected one of ${keys.join(', ')}`);
-}
 
 function lossFunction(op: string, loss: unknown): (out: Tensor, target: Tensor) => Tensor {
   if (loss === undefined || loss === 'crossEntropy') return (out, target) => crossEntropy(out, target);
@@ -212,7 +207,7 @@ function makeOptimizer(op: string, model: FitModel, arg: unknown, lr: number | u
  */
 export async function fit(model: FitModel, trainData: DataArg, options: FitOptions = {}): Promise<History> {
   const op = 'fit';
-  checkKeys(op, options, FIT_KEYS);
+  options = checkOptions<FitOptions>(op, options, FIT_KEYS);
   const epochs = checkInt(op, 'epochs', options.epochs ?? 1, 1);
   const batchSize = checkInt(op, 'batchSize', options.batchSize ?? 32, 1);
   const verbose = options.verbose ?? 1;
@@ -336,7 +331,7 @@ export async function fit(model: FitModel, trainData: DataArg, options: FitOptio
 /** Mean loss and accuracy of `model` on `data`, in evaluation mode and without gradients (see `Module.evaluate`). */
 export async function evaluate(model: FitModel, data: DataArg, options: EvaluateOptions = {}): Promise<{ loss: number; accuracy?: number }> {
   const op = 'evaluate';
-  checkKeys(op, options, ['batchSize', 'loss', 'metrics', 'normalize']);
+  options = checkOptions<EvaluateOptions>(op, options, ['batchSize', 'loss', 'metrics', 'normalize']);
   const loader = makeLoader(op, 'data', data, { batchSize: checkInt(op, 'batchSize', options.batchSize ?? 256, 1), shuffle: false, seed: 0, normalize: options.normalize });
   return evaluateLoader(model, loader, lossFunction(op, options.loss), wantsAccuracy(op, options.metrics));
 }
@@ -347,7 +342,7 @@ export async function evaluate(model: FitModel, data: DataArg, options: Evaluate
  */
 export function predict(model: FitModel, x: Tensor | DataArg, options: PredictOptions = {}): Tensor {
   const op = 'predict';
-  checkKeys(op, options, ['batchSize', 'normalize']);
+  options = checkOptions<PredictOptions>(op, options, ['batchSize', 'normalize']);
   const batchSize = checkInt(op, 'batchSize', options.batchSize ?? 256, 1);
   const restore = saveModes(model);
   model.train(false);

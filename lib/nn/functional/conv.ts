@@ -13,7 +13,7 @@ import { record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
-import { checkBool, checkFloat, checkInt, describe, shapeStr } from '../../validate';
+import { checkBool, checkFloat, checkInt, checkOptions, describe, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 
@@ -88,13 +88,6 @@ function pair(op: string, name: string, value: unknown, min: number, dims = 2): 
 
 function groupsArg(op: string, groups: unknown): number {
   return checkInt(op, 'groups', groups, 1);
-}
-
-function checkOptions(op: string, opts: unknown, keys: string[]): void {
-  if (opts === null || typeof opts !== 'object') fail('E_ARG', `${op}: expected an options object, got ${describe(opts)}`);
-  for (const k of Object.keys(opts)) {
-    if (!keys.includes(k)) fail('E_ARG', `${op}: unknown option \`${k}\` (expected ${keys.join(', ')})`);
-  }
 }
 
 function outputSize(inSize: number, padSum: number, dilation: number, k: number, stride: number): number {

@@ -11,7 +11,7 @@ import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { clone } from '../../ops';
 import { Tensor } from '../../tensor';
-import { checkAxis, checkBool, checkFloat, checkInt, checkNumber, describe, shapeStr } from '../../validate';
+import { checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 
@@ -255,7 +255,7 @@ export function batchNormWithStats(
   const op = 'batchNorm';
   const tx = checkFloat(op, 'x', x);
   rankAtLeast(op, tx, 2, '[N, C] or [N, C, ...]');
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected \`options\` to be an object, got ${describe(options)}`);
+  options = checkOptions<BatchNormOptions>(op, options, ['training', 'momentum', 'eps']);
   const { training = true, momentum = 0.1, eps = 1e-5 } = options;
   checkBool(op, 'training', training);
   checkNumber(op, 'momentum', momentum);

@@ -14,7 +14,7 @@ import { record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
-import { checkBool, checkDtype, checkInt, checkNumber, checkTensor, describe, shapeStr } from '../../validate';
+import { checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 type ReductionCode = 0 | 1 | 2 | 3;
@@ -79,18 +79,17 @@ export interface KlDivOptions {
 
 // ---- validation --------------------------------------------------------------------------
 
-function checkOptions<T extends object>(op: string, options: unknown, keys: readonly (keyof T & string)[]): T {
-  if (options === undefined) return {} as T;
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
-  }
-  for (const [key, value] of Object.entries(options)) {
-    if (value !== undefined && !(keys as readonly string[]).includes(key)) {
-      fail('E_ARG', `${op}: unknown option \`${key}\` (expected one of ${keys.join(', ')})`);
-    }
-  }
-  return options as T;
-}
+/** @internal Each loss's option names (the modules in nn/loss.ts check theirs when built). */
+export const OPTION_KEYS = {
+  crossEntropy: ['weight', 'ignoreIndex', 'labelSmoothing', 'reduction'],
+  nllLoss: ['weight', 'ignoreIndex', 'reduction'],
+  hingeLoss: ['p', 'margin', 'reduction'],
+  multiMarginLoss: ['p', 'margin', 'weight', 'reduction'],
+  contrastiveLoss: ['margin', 'reduction'],
+  tripletMarginLoss: ['margin', 'p', 'eps', 'swap', 'squared', 'reduction'],
+  klDiv: ['reduction', 'logTarget'],
+} as const;
+
 
 function floatInput(op: string, name: string, x: unknown): F32 {
   const t = checkTensor(op, name, x);
@@ -199,7 +198,7 @@ function recordLoss(op: string, y: F32, x: F32, target: Tensor, weight: F32 | nu
  */
 export function crossEntropy(input: Tensor, target: Tensor, options?: CrossEntropyOptions): F32 {
   const op = 'crossEntropy';
-  const o = checkOptions<CrossEntropyOptions>(op, options, ['weight', 'ignoreIndex', 'labelSmoothing', 'reduction']);
+  const o = checkOptions<CrossEntropyOptions>(op, options, OPTION_KEYS.crossEntropy);
   const a = classArgs(op, input, target, o);
   const s = smoothing(op, o.labelSmoothing);
   const handle = native.crossEntropyForward(a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, s, a.code);
@@ -211,7 +210,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options?: CrossEntro
 /** @internal d loss / d input of crossEntropy (softmax minus the target distribution, scaled). */
 export function crossEntropyBackward(dloss: Tensor, input: Tensor, target: Tensor, options?: CrossEntropyOptions): F32 {
   const op = 'crossEntropy backward';
-  const o = checkOptions<CrossEntropyOptions>(op, options, ['weight', 'ignoreIndex', 'labelSmoothing', 'reduction']);
+  const o = checkOptions<CrossEntropyOptions>(op, options, OPTION_KEYS.crossEntropy);
   const a = classArgs(op, input, target, o);
   const s = smoothing(op, o.labelSmoothing);
   const d = checkDloss(op, dloss, a.code, a.perSample);
@@ -227,7 +226,7 @@ export function crossEntropyBackward(dloss: Tensor, input: Tensor, target: Tenso
  */
 export function nllLoss(input: Tensor, target: Tensor, options?: NllLossOptions): F32 {
   const op = 'nllLoss';
-  const o = checkOptions<NllLossOptions>(op, options, ['weight', 'ignoreIndex', 'reduction']);
+  const o = checkOptions<NllLossOptions>(op, options, OPTION_KEYS.nllLoss);
   const a = classArgs(op, input, target, o);
   const handle = native.nllLossForward(a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, a.code);
   const y = new Tensor<'float32'>(handle, lossShape(a.code, a.perSample), 'float32');
@@ -238,7 +237,7 @@ export function nllLoss(input: Tensor, target: Tensor, options?: NllLossOptions)
 /** @internal d loss / d input of nllLoss. */
 export function nllLossBackward(dloss: Tensor, input: Tensor, target: Tensor, options?: NllLossOptions): F32 {
   const op = 'nllLoss backward';
-  const o = checkOptions<NllLossOptions>(op, options, ['weight', 'ignoreIndex', 'reduction']);
+  const o = checkOptions<NllLossOptions>(op, options, OPTION_KEYS.nllLoss);
   const a = classArgs(op, input, target, o);
   const d = checkDloss(op, dloss, a.code, a.perSample);
   const handle = native.nllLossBackward(d.handle(op), a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, a.code);
@@ -266,7 +265,7 @@ function scores2d(op: string, input: unknown, target: unknown): { x: F32; t: Ten
  */
 export function hingeLoss(scores: Tensor, target: Tensor, options?: HingeLossOptions): F32 {
   const op = 'hingeLoss';
-  const o = checkOptions<HingeLossOptions>(op, options, ['p', 'margin', 'reduction']);
+  const o = checkOptions<HingeLossOptions>(op, options, OPTION_KEYS.hingeLoss);
   const { x, t } = scores2d(op, scores, target);
   const code = reductionCode(op, o.reduction);
   const handle = native.hingeLossForward(x.handle(op), t.handle(op), norm(op, o.p, 1), margin(op, o.margin), code);
@@ -278,7 +277,7 @@ export function hingeLoss(scores: Tensor, target: Tensor, options?: HingeLossOpt
 /** @internal d loss / d scores of hingeLoss. */
 export function hingeLossBackward(dloss: Tensor, scores: Tensor, target: Tensor, options?: HingeLossOptions): F32 {
   const op = 'hingeLoss backward';
-  const o = checkOptions<HingeLossOptions>(op, options, ['p', 'margin', 'reduction']);
+  const o = checkOptions<HingeLossOptions>(op, options, OPTION_KEYS.hingeLoss);
   const { x, t } = scores2d(op, scores, target);
   const code = reductionCode(op, o.reduction);
   const p = norm(op, o.p, 1), m = margin(op, o.margin);
@@ -309,7 +308,7 @@ function marginArgs(op: string, scores: unknown, target: unknown, o: MultiMargin
  */
 export function multiMarginLoss(scores: Tensor, target: Tensor, options?: MultiMarginLossOptions): F32 {
   const op = 'multiMarginLoss';
-  const o = checkOptions<MultiMarginLossOptions>(op, options, ['p', 'margin', 'weight', 'reduction']);
+  const o = checkOptions<MultiMarginLossOptions>(op, options, OPTION_KEYS.multiMarginLoss);
   const a = marginArgs(op, scores, target, o);
   const handle = native.multiMarginLossForward(a.x.handle(op), a.t.handle(op), a.p, a.m, h(a.w, op), a.code);
   const y = new Tensor<'float32'>(handle, lossShape(a.code, a.t.shape), 'float32');
@@ -320,7 +319,7 @@ export function multiMarginLoss(scores: Tensor, target: Tensor, options?: MultiM
 /** @internal d loss / d scores of multiMarginLoss. */
 export function multiMarginLossBackward(dloss: Tensor, scores: Tensor, target: Tensor, options?: MultiMarginLossOptions): F32 {
   const op = 'multiMarginLoss backward';
-  const o = checkOptions<MultiMarginLossOptions>(op, options, ['p', 'margin', 'weight', 'reduction']);
+  const o = checkOptions<MultiMarginLossOptions>(op, options, OPTION_KEYS.multiMarginLoss);
   const a = marginArgs(op, scores, target, o);
   const d = checkDloss(op, dloss, a.code, a.t.shape);
   const handle = native.multiMarginLossBackward(d.handle(op), a.x.handle(op), a.t.handle(op), a.p, a.m, h(a.w, op), a.code);
@@ -355,7 +354,7 @@ function pairArgs(op: string, a: unknown, b: unknown, y: unknown, o: Contrastive
  */
 export function contrastiveLoss(a: Tensor, b: Tensor, y: Tensor, options?: ContrastiveLossOptions): F32 {
   const op = 'contrastiveLoss';
-  const o = checkOptions<ContrastiveLossOptions>(op, options, ['margin', 'reduction']);
+  const o = checkOptions<ContrastiveLossOptions>(op, options, OPTION_KEYS.contrastiveLoss);
   const p = pairArgs(op, a, b, y, o);
   const handle = native.contrastiveLossForward(p.ta.handle(op), p.tb.handle(op), p.ty.handle(op), p.m, p.code);
   const out = new Tensor<'float32'>(handle, lossShape(p.code, [p.ta.shape[0]]), 'float32');
@@ -367,7 +366,7 @@ export function contrastiveLoss(a: Tensor, b: Tensor, y: Tensor, options?: Contr
 /** @internal [d loss / d a, d loss / d b] of contrastiveLoss (no gradient for the labels). */
 export function contrastiveLossBackward(dloss: Tensor, a: Tensor, b: Tensor, y: Tensor, options?: ContrastiveLossOptions): [F32, F32] {
   const op = 'contrastiveLoss backward';
-  const o = checkOptions<ContrastiveLossOptions>(op, options, ['margin', 'reduction']);
+  const o = checkOptions<ContrastiveLossOptions>(op, options, OPTION_KEYS.contrastiveLoss);
   const p = pairArgs(op, a, b, y, o);
   const d = checkDloss(op, dloss, p.code, [p.ta.shape[0]]);
   const [da, db] = native.contrastiveLossBackward(d.handle(op), p.ta.handle(op), p.tb.handle(op), p.ty.handle(op), p.m, p.code);
@@ -395,7 +394,7 @@ function tripletArgs(op: string, anchor: unknown, positive: unknown, negative: u
  */
 export function tripletMarginLoss(anchor: Tensor, positive: Tensor, negative: Tensor, options?: TripletMarginLossOptions): F32 {
   const op = 'tripletMarginLoss';
-  const o = checkOptions<TripletMarginLossOptions>(op, options, ['margin', 'p', 'eps', 'swap', 'squared', 'reduction']);
+  const o = checkOptions<TripletMarginLossOptions>(op, options, OPTION_KEYS.tripletMarginLoss);
   const a = tripletArgs(op, anchor, positive, negative, o);
   const [ta, tp, tn] = a.ts;
   const handle = native.tripletMarginLossForward(ta.handle(op), tp.handle(op), tn.handle(op), a.m, a.p, a.eps, a.swap, a.squared, a.code);
@@ -407,7 +406,7 @@ export function tripletMarginLoss(anchor: Tensor, positive: Tensor, negative: Te
 /** @internal [d anchor, d positive, d negative] of tripletMarginLoss, in one pass per triplet. */
 export function tripletMarginLossBackward(dloss: Tensor, anchor: Tensor, positive: Tensor, negative: Tensor, options?: TripletMarginLossOptions): [F32, F32, F32] {
   const op = 'tripletMarginLoss backward';
-  const o = checkOptions<TripletMarginLossOptions>(op, options, ['margin', 'p', 'eps', 'swap', 'squared', 'reduction']);
+  const o = checkOptions<TripletMarginLossOptions>(op, options, OPTION_KEYS.tripletMarginLoss);
   const a = tripletArgs(op, anchor, positive, negative, o);
   const [ta, tp, tn] = a.ts;
   const d = checkDloss(op, dloss, a.code, [ta.shape[0]]);
@@ -435,7 +434,7 @@ function klArgs(op: string, input: unknown, target: unknown, o: KlDivOptions) {
  */
 export function klDiv(input: Tensor, target: Tensor, options?: KlDivOptions): F32 {
   const op = 'klDiv';
-  const o = checkOptions<KlDivOptions>(op, options, ['reduction', 'logTarget']);
+  const o = checkOptions<KlDivOptions>(op, options, OPTION_KEYS.klDiv);
   const a = klArgs(op, input, target, o);
   const handle = native.klDivForward(a.x.handle(op), a.t.handle(op), a.code, a.logTarget);
   const y = new Tensor<'float32'>(handle, lossShape(a.code, a.x.shape), 'float32');
@@ -449,7 +448,7 @@ export function klDiv(input: Tensor, target: Tensor, options?: KlDivOptions): F3
  */
 export function klDivBackward(dloss: Tensor, input: Tensor, target: Tensor, options?: KlDivOptions, targetGrad = false): [F32, F32 | null] {
   const op = 'klDiv backward';
-  const o = checkOptions<KlDivOptions>(op, options, ['reduction', 'logTarget']);
+  const o = checkOptions<KlDivOptions>(op, options, OPTION_KEYS.klDiv);
   const a = klArgs(op, input, target, o);
   checkBool(op, 'targetGrad', targetGrad);
   const d = checkDloss(op, dloss, a.code, a.x.shape);

@@ -12,7 +12,7 @@ import { isRecording, record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
-import { checkBool, checkDtype, checkFloat, checkNumber, checkTensor, describe, shapeStr } from '../../validate';
+import { checkBool, checkDtype, checkFloat, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 type I32 = Tensor<'int32'>;
@@ -65,6 +65,12 @@ export interface MixedPool2dOptions {
 }
 
 // ---- argument checks -------------------------------------------------------------------------
+
+// Each op's option names (an unknown one is E_ARG: checkOptions).
+const MAX_POOL_KEYS = ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices'];
+const AVG_POOL_KEYS = ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'];
+const LP_POOL_KEYS = ['stride', 'ceilMode', 'mean'];
+const MIXED_POOL_KEYS = ['stride', 'padding', 'ceilMode', 'mode', 'lambda', 'training', 'returnLambda'];
 
 function input(op: string, name: string, x: unknown, ranks: readonly number[] = [3, 4]): F32 {
   const t = checkFloat(op, name, x);
@@ -160,6 +166,7 @@ const i32 = (h: Handle, shape: readonly number[]) => new Tensor(h, shape, 'int32
 export function maxPool2d(x: Tensor, kernelSize: Size2, options?: MaxPool2dOptions & { returnIndices?: false }): F32;
 export function maxPool2d(x: Tensor, kernelSize: Size2, options: MaxPool2dOptions & { returnIndices: true }): [F32, I32];
 export function maxPool2d(x: Tensor, kernelSize: Size2, options: MaxPool2dOptions = {}): F32 | [F32, I32] {
+  options = checkOptions<MaxPool2dOptions>('maxPool2d', options, MAX_POOL_KEYS);
   const op = 'maxPool2d';
   const t = input(op, 'x', x);
   const win = window(op, t.shape, kernelSize, options);
@@ -201,6 +208,7 @@ function divisorArg(op: string, value: unknown): number {
  * @example F.avgPool2d(x, 2)   // [N, C, H/2, W/2]
  */
 export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOptions = {}): F32 {
+  options = checkOptions<AvgPool2dOptions>('avgPool2d', options, AVG_POOL_KEYS);
   const op = 'avgPool2d';
   const t = input(op, 'x', x);
   const win = window(op, t.shape, kernelSize, options);
@@ -213,6 +221,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOption
 
 /** @internal dx of avgPool2d (the same kernelSize and options as the forward). */
 export function avgPool2dBackward(dy: Tensor, inputShape: readonly number[], kernelSize: Size2, options: AvgPool2dOptions = {}): F32 {
+  options = checkOptions<AvgPool2dOptions>('avgPool2dBackward', options, AVG_POOL_KEYS);
   const op = 'avgPool2d backward';
   const xs = checkInputShape(op, inputShape);
   if (xs.slice(-3).some((d) => d === 0)) fail('E_SHAPE', `${op}: expected non-zero channel and spatial sizes, got ${shapeStr(xs)}`);
@@ -241,6 +250,7 @@ function normTypeArg(op: string, p: unknown): number {
  * @example F.lpPool2d(x, 2, 3, { stride: 2 })
  */
 export function lpPool2d(x: Tensor, normType: number, kernelSize: Size2, options: LpPool2dOptions = {}): F32 {
+  options = checkOptions<LpPool2dOptions>('lpPool2d', options, LP_POOL_KEYS);
   const op = 'lpPool2d';
   const p = normTypeArg(op, normType);
   const t = input(op, 'x', x);
@@ -253,6 +263,7 @@ export function lpPool2d(x: Tensor, normType: number, kernelSize: Size2, options
 
 /** @internal dx of lpPool2d, from dy and the forward's x and y. */
 export function lpPool2dBackward(dy: Tensor, x: Tensor, y: Tensor, normType: number, kernelSize: Size2, options: LpPool2dOptions = {}): F32 {
+  options = checkOptions<LpPool2dOptions>('lpPool2dBackward', options, LP_POOL_KEYS);
   const op = 'lpPool2d backward';
   const p = normTypeArg(op, normType);
   const tx = input(op, 'x', x);
@@ -276,6 +287,7 @@ export function lpPool2dBackward(dy: Tensor, x: Tensor, y: Tensor, normType: num
 export function mixedPool2d(x: Tensor, kernelSize: Size2, options?: MixedPool2dOptions & { returnLambda?: false }): F32;
 export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions & { returnLambda: true }): [F32, F32];
 export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions = {}): F32 | [F32, F32] {
+  options = checkOptions<MixedPool2dOptions>('mixedPool2d', options, MIXED_POOL_KEYS);
   const returnLambda = flag('mixedPool2d', 'returnLambda', options.returnLambda, false);
   // Recorded, it keeps the forward's lambdas and argmax for the backward (not drawn again).
   const recording = isRecording([x]);
@@ -295,6 +307,7 @@ export function mixedPool2d(x: Tensor, kernelSize: Size2, options: MixedPool2dOp
  * and the int32 index of each window's maximum (as maxPool2d's).
  */
 export function mixedPool2dForward(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions = {}): [F32, F32, I32] {
+  options = checkOptions<MixedPool2dOptions>('mixedPool2dForward', options, MIXED_POOL_KEYS);
   const [y, lambda, indices] = mixedPool(x, kernelSize, options, true);
   return [y, lambda, indices as I32];
 }
@@ -314,6 +327,7 @@ function mixedPool(x: Tensor, kernelSize: Size2, options: MixedPool2dOptions, wi
 
 /** @internal dx of mixedPool2d, from dy and the forward's indices and lambdas (mixedPool2dForward). */
 export function mixedPool2dBackward(dy: Tensor, indices: Tensor, lambda: Tensor, inputShape: readonly number[], kernelSize: Size2, options: MixedPool2dOptions = {}): F32 {
+  options = checkOptions<MixedPool2dOptions>('mixedPool2dBackward', options, MIXED_POOL_KEYS);
   const op = 'mixedPool2d backward';
   const xs = checkInputShape(op, inputShape);
   if (xs.slice(-3).some((d) => d === 0)) fail('E_SHAPE', `${op}: expected non-zero channel and spatial sizes, got ${shapeStr(xs)}`);
@@ -369,6 +383,7 @@ export function adaptiveAvgPool2dBackward(dy: Tensor, inputShape: readonly numbe
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null], options?: { returnIndices?: false }): F32;
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null], options: { returnIndices: true }): [F32, I32];
 export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null], options: { returnIndices?: boolean } = {}): F32 | [F32, I32] {
+  options = checkOptions<{ returnIndices?: boolean }>('adaptiveMaxPool2d', options, ['returnIndices']);
   const op = 'adaptiveMaxPool2d';
   const t = input(op, 'x', x);
   const size = outputSizeArg(op, outputSize, t.shape);
