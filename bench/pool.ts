@@ -4,11 +4,11 @@
  * reading it; PyTorch's backward calls the aten kernels directly (max, avg) or autograd (Lp,
  * mixed, which PyTorch composes from several ops).
  */
-import { spawnSync } from 'child_process';
 import * as path from 'path';
 import * as cc from '../lib';
 import { avgPool2dBackward, lpPool2dBackward, maxPool2dBackward, mixedPool2dBackward, mixedPool2dForward } from '../lib/nn/functional/pool';
-import { measureBandwidth, time, type BenchOptions, type Row, type Timing } from './harness';
+import { measureBandwidth, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
+import { pythonWorker } from './python_worker';
 
 const { F } = cc;
 // [network layer, input shape, kernel, stride]
@@ -53,7 +53,6 @@ function cases(): [string, () => void, number][][] {
 export async function benchPool(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[] }> {
   const rows: Row[] = [];
   const notes: string[] = [];
-  const python = process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3';
   const script = path.resolve(__dirname, '..', '..', 'bench', 'pool_torch.py');
   for (const threads of opts.threads) {
     cc.setNumThreads(threads);
@@ -62,12 +61,12 @@ export async function benchPool(opts: BenchOptions): Promise<{ rows: Row[]; note
     // Shape by shape, PyTorch's cases right before ours, so that a slow spell on this shared
     // machine falls on both sides of a case (not on one side of the whole group).
     for (const [part, group] of cases().entries()) {
-      const py = spawnSync(python, [script, String(threads), '--part', String(part), ...(opts.quick ? ['--quick'] : [])], { encoding: 'utf8' });
+      const py = await pythonWorker(torchPython('cpu')).run({ script, argv: [String(threads), '--part', String(part), ...(opts.quick ? ['--quick'] : [])] });
       let torch: Record<string, Timing> = {};
-      if (py.error || py.status !== 0) {
-        const note = `PyTorch (${threads} threads): ${py.error?.message ?? (py.stderr || '').trim().split('\n').pop()}`;
+      if ('error' in py) {
+        const note = `PyTorch (${threads} threads): ${py.error}`;
         if (!notes.includes(note)) notes.push(note);
-      } else torch = JSON.parse(py.stdout.trim().split('\n').pop() ?? '{}') as Record<string, Timing>;
+      } else torch = py.result as Record<string, Timing>;
       for (const [name, fn, bytes] of group) {
         const run = () => { fn(); cc.syncBlocking(); };
         const timing = await time(run, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 30, minTotalMs: 500 });

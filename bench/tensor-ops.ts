@@ -3,7 +3,7 @@
  * rearrange memory), beside PyTorch-CPU at the same thread count. Not one of issue 6's groups
  * (its targets cover the survey's layers, losses and models); a look at the rest of the library:
  *
- *   node dist/bench/tensor-ops.js [--threads 2]      (after `npx tsc -p .`; ~15 s)
+ *   node dist/bench/tensor-ops.js [--threads 2]      (after `npx tsc -p .`; ~25 s)
  *
  * Each figure is the median time of the op on its own (ours: the op and `syncBlocking()`, the
  * output freed by `tidy`; PyTorch: the call). PyTorch's fresh 51 MB outputs fault their pages in
@@ -13,7 +13,8 @@
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import * as cc from '../lib';
-import { runPython } from './harness';
+import { torchPython } from './harness';
+import { pythonWorker } from './python_worker';
 
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096]
 const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
@@ -32,12 +33,12 @@ const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['concat on dim 1', ({ a, b }) => cc.concat([a, b], 1), 'torch.cat([a, b], 1)'],
 ];
 
-const TORCH = (threads: number) => `
+const TORCH = (threads: number, cases: typeof CASES) => `
 import json, time, torch
 torch.set_num_threads(${threads})
 a, b, v, m = torch.randn(64, 256, 28, 28), torch.randn(64, 256, 28, 28), torch.randn(256, 1, 1), torch.randn(512, 4096)
 out = {}
-for name, expr in ${JSON.stringify(CASES.map(([n, , e]) => [n, e]))}:
+for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
     f = eval("lambda: " + expr)
     for _ in range(3): f()
     ts, t0 = [], time.perf_counter()
@@ -48,13 +49,24 @@ out["version"] = torch.__version__
 print(json.dumps(out))
 `;
 
-function main(): void {
+async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.cpus().length;
   cc.setNumThreads(threads);
   const t = { a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]) };
   const ours: Record<string, number> = {};
-  for (const [name, fn] of CASES) {
+  const theirs: Record<string, number> = {};
+  let version = '', error = '';
+  for (const c of CASES) {
+    // PyTorch's case right before ours: a slow spell on this shared machine falls on both sides.
+    const ref = await pythonWorker(torchPython('cpu')).run({ code: TORCH(threads, [c]) });
+    const [name, fn] = c;
+    if ('error' in ref) error = ref.error;
+    else {
+      const r = ref.result as Record<string, number> & { version: string };
+      version = r.version;
+      theirs[name] = r[name];
+    }
     for (let i = 0; i < 3; i++) { cc.tidy(() => { fn(t); }); cc.syncBlocking(); }
     const samples: number[] = [];
     const start = performance.now();
@@ -67,15 +79,13 @@ function main(): void {
     samples.sort((x, y) => x - y);
     ours[name] = samples[samples.length >> 1];
   }
-  const ref = runPython(TORCH(threads), {}, process.env.CONVNET_TORCH_PYTHON ?? '/usr/bin/python3');
-  const torch = 'error' in ref ? null : (ref.result as Record<string, number> & { version: string });
-  console.log(`tensor ops, ${threads} thread(s), beside ${torch ? `PyTorch ${torch.version} (CPU)` : `no PyTorch (${'error' in ref ? ref.error : ''})`}; medians in ms`);
+  console.log(`tensor ops, ${threads} thread(s), beside ${version ? `PyTorch ${version} (CPU)` : `no PyTorch (${error})`}; medians in ms`);
   console.log(`${'case'.padEnd(32)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
   for (const [name] of CASES) {
-    const theirs = torch?.[name];
-    console.log(`${name.padEnd(32)} ${ours[name].toFixed(3).padStart(8)} ${(theirs?.toFixed(3) ?? '-').padStart(8)} ${(theirs ? (theirs / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
+    const r = theirs[name];
+    console.log(`${name.padEnd(32)} ${ours[name].toFixed(3).padStart(8)} ${(r?.toFixed(3) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
   }
   for (const x of Object.values(t)) x.dispose();
 }
 
-main();
+void main();

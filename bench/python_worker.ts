@@ -1,0 +1,124 @@
+/**
+ * The reference side's long-lived Python process (bench/python_worker.py): PyTorch is imported
+ * once per run, and each request runs one script in that process. So every CPU group can time
+ * PyTorch case by case, each case right before ours, and a slow spell on this shared machine
+ * falls on both sides of a case instead of on one side of a group, without paying an import
+ * (1–2 s) per case. `runPython` (a fresh process per script) stays for what needs one: NumPy,
+ * whose OpenBLAS reads its thread count when it loads, and the GPU groups.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
+import * as path from 'path';
+import { pythonTimeoutMs } from './harness';
+
+/** A script file with its arguments, or a script's text with environment variables it reads. */
+export type PythonRequest = { script: string; argv?: string[] } | { code: string; env?: Record<string, string> };
+/** The JSON object the script printed on its last line, or why there is none. */
+export type PythonReply = { result: unknown; stderr: string } | { error: string };
+
+const WORKER_SCRIPT = path.resolve(__dirname, '..', '..', 'bench', 'python_worker.py');
+
+class PythonWorker {
+  private child: ChildProcessWithoutNullStreams | null = null;
+  private lines: string[] = [];
+  private partial = '';
+  private wake: (() => void) | null = null;
+  private ended: string | null = null;  // why the process is gone (an exit, a failed start)
+  private stderrTail = '';
+
+  constructor(readonly python: string, readonly env: Record<string, string>) {}
+
+  /** Runs one script; requests to one worker must not overlap (the groups await each). */
+  async run(request: PythonRequest): Promise<PythonReply> {
+    const child = this.start();
+    this.hold(true);
+    try {
+      child.stdin.write(`${JSON.stringify(request)}\n`);
+      const line = await this.nextLine();
+      if (line === null) return { error: `${this.python}: ${this.ended}${this.stderrTail ? `: ${this.stderrTail}` : ''}` };
+      const reply = JSON.parse(line) as { stdout?: string; stderr: string; error?: string };
+      if (reply.error !== undefined) return { error: `${this.python}: ${reply.error}` };
+      const printed = (reply.stdout ?? '').trim().split('\n');
+      try {
+        return { result: JSON.parse(printed[printed.length - 1]), stderr: reply.stderr };
+      } catch {
+        return { error: `${this.python}: could not read its output` };
+      }
+    } finally {
+      this.hold(false);
+    }
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    if (this.child && this.ended === null) return this.child;
+    const env: NodeJS.ProcessEnv = { ...process.env, ...this.env };
+    // As runPython: the machine points OpenBLAS at an older kernel for safety, which would understate it.
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+    const child = spawn(this.python, [WORKER_SCRIPT], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = child;
+    this.ended = null;
+    this.lines = [];
+    this.partial = '';
+    this.stderrTail = '';
+    child.stdout.setEncoding('utf8');
+    const mine = () => this.child === child;  // events of a process replaced after a time-out are ignored
+    child.stdout.on('data', (chunk: string) => {
+      if (!mine()) return;
+      const parts = (this.partial + chunk).split('\n');
+      this.partial = parts.pop() ?? '';
+      this.lines.push(...parts);
+      this.wake?.();
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => { if (mine()) this.stderrTail = (this.stderrTail + chunk).trim().split('\n').slice(-1)[0] ?? ''; });
+    child.on('error', (e) => { if (mine()) this.finish(e.message); });
+    child.on('exit', (code, signal) => { if (mine()) this.finish(`exited with ${signal ?? code}`); });
+    child.stdin.on('error', () => undefined);  // a write to a process that is gone: 'exit' says why
+    return child;
+  }
+
+  private finish(why: string): void {
+    if (this.ended === null) this.ended = why;
+    this.wake?.();
+  }
+
+  /** The next reply line, or null when the process ended or the time limit passed (the process is then killed). */
+  private nextLine(): Promise<string | null> {
+    return new Promise((resolve) => {
+      const limit = pythonTimeoutMs();
+      const timer = limit === undefined ? null : setTimeout(() => {
+        this.finish(`no reply within ${limit / 1000} s (CONVNET_BENCH_PYTHON_TIMEOUT)`);
+        this.child?.kill('SIGKILL');
+      }, limit);
+      const check = () => {
+        if (this.lines.length) resolve(this.lines.shift()!);
+        else if (this.ended !== null) resolve(null);
+        else return;
+        this.wake = null;
+        if (timer) clearTimeout(timer);
+      };
+      this.wake = check;
+      check();
+    });
+  }
+
+  // Between requests the idle process must not keep Node running: its pipes are unreferenced
+  // then (it ends when its stdin closes, at our exit); during a request they hold the loop.
+  private hold(on: boolean): void {
+    const c = this.child;
+    if (!c) return;
+    for (const s of [c.stdin, c.stdout, c.stderr] as unknown as { ref?: () => void; unref?: () => void }[]) (on ? s.ref : s.unref)?.call(s);
+    if (on) c.ref();
+    else c.unref();
+  }
+}
+
+const workers = new Map<string, PythonWorker>();
+
+/** The worker for this interpreter and environment, started at its first request. */
+export function pythonWorker(python: string, env: Record<string, string> = {}): PythonWorker {
+  const key = JSON.stringify([python, env]);
+  let w = workers.get(key);
+  if (!w) workers.set(key, (w = new PythonWorker(python, env)));
+  return w;
+}
