@@ -234,6 +234,9 @@ describe('F.conv2d', () => {
       // Backward-filter's direct kernel: 32-channel blocks (Kg a multiple of 16), kernel width 3, 5 or 11.
       { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'direct filter, 11x11 stride 4' },
       { x: [2, 3, 45, 39], w: [48, 3, 11, 11], o: { stride: 4 }, what: "direct filter, 11x11 stride 4 reading x in place (no padding, its last 2 rows unused; AlexNet's c1)" },
+      // Forward at a stride whose space-to-depth form is a Winograd problem (the two cases above too).
+      { x: [2, 4, 21, 23], w: [16, 4, 5, 5], o: { stride: 2, padding: 2 }, bias: true, what: 'space to depth: 5x5/2 over 4 channels as 3x3 over 16' },
+      { x: [2, 8, 19, 18], w: [32, 4, 5, 5], o: { stride: 2, padding: [1, 2], groups: 2 }, what: 'space to depth, groups, padding [1, 2]' },
       { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
       { x: [3, 128, 92, 92], w: [32, 128, 3, 3], o: { stride: 3 }, what: 'direct filter, one image per padded chunk (sums carried over chunks)' },
       { x: [2, 8, 48, 48], w: [96, 8, 3, 3], o: { padding: 2, dilation: 2 }, what: "direct filter, 18 items: one image per chunk (a block's dy in L2)" },
@@ -275,6 +278,34 @@ describe('F.conv2d', () => {
       ['y', 'dx', 'dw'].forEach((name, i) => {
         const what = `${ws[2]}x${ws[3]} ${JSON.stringify(o)} ${name}`;
         expect(Array.from(winograd[i]), what).to.not.deep.equal(Array.from(direct[i]));
+      });
+    }
+  });
+
+  it("runs a strided forward as its space-to-depth form, bit for bit, where that is Winograd's", function () {
+    if (cc.backends().cpu.gemmKernel !== 'avx512') this.skip(); // Winograd needs AVX-512
+    // x'[n, (c, p, q), u, v] = x[n, c, s u + p - pt, s v + q - pl], w'[k, (c, p, q), a, b] = w[k, c, s a + p, s b + q]
+    // (0 outside), built here with tensor ops: conv2d(x', w') at stride 1 is the same computation.
+    const regroup = (t: cc.Tensor, s: number, rows: number, cols: number, top: number, left: number) => cc.tidy(() => {
+      const [n, c, h, w] = t.shape;
+      let padded = cc.concat([cc.zeros([n, c, h, left]), t, cc.zeros([n, c, h, Math.max(0, cols * s - w - left)])], 3).narrow(3, 0, cols * s);
+      padded = cc.concat([cc.zeros([n, c, top, cols * s]), padded, cc.zeros([n, c, Math.max(0, rows * s - h - top), cols * s])], 2).narrow(2, 0, rows * s);
+      return padded.reshape([n, c, rows, s, cols, s]).permute([0, 1, 3, 5, 2, 4]).clone().reshape([n, c * s * s, rows, cols]);
+    });
+    const cases: [number[], number[], number, number][] = [[[2, 3, 45, 39], [48, 3, 11, 11], 4, 0], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2]];
+    for (const [xs, ws, s, pad] of cases) {
+      cc.tidy(() => {
+        const x = randomTensor(xs, 1).t, w = randomTensor(ws, 2).t, b = randomTensor([ws[0]], 3).t;
+        const y = F.conv2d(x, w, b, { stride: s, padding: pad });
+        const k = Math.ceil(ws[2] / s), [ho, wo] = y.shape.slice(2);
+        const xr = regroup(x, s, ho + k - 1, wo + k - 1, pad, pad), wr = regroup(w, s, k, k, 0, 0);
+        expect(Array.from(read(y)), `${ws[2]}x${ws[3]}/${s}`).to.deep.equal(Array.from(read(F.conv2d(xr, wr, b))));
+        process.env.CONVNET_WINOGRAD = '0';  // turns this path off too: the strided method's rounding
+        try {
+          expect(Array.from(read(F.conv2d(x, w, b, { stride: s, padding: pad })))).to.not.deep.equal(Array.from(read(y)));
+        } finally {
+          delete process.env.CONVNET_WINOGRAD;
+        }
       });
     }
   });

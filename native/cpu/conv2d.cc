@@ -5,6 +5,9 @@
 //   - on CPUs with AVX-512, 3x3 and 5x5 kernels at stride 1 with 16 (5x5: 48) or more channels
 //     in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc), in all
 //     three directions, at dilation 1, 2, 4 and 8.
+//   - forward at a stride s > 1 whose space-to-depth form is such a Winograd problem (AlexNet's
+//     c1, 11x11/4 over 3 channels: 3x3 over 48): x's s x s phases become channels and the
+//     kernel shrinks to ceil(k / s) (space_to_depth_forward).
 //   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
 //       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
 //         lanes along the row (direct_narrow);
@@ -49,6 +52,7 @@
 #include "cpu/conv2d_winograd.h"
 #include "cpu/gemm.h"
 #include "cpu/nn_ops.h"
+#include "cpu/simd_clones.h"
 
 
 namespace convnet {
@@ -195,6 +199,13 @@ void maybe_parallel(bool threaded, int64_t n, Fn fn) {
 
 bool is_depthwise(const Dims& d) { return d.Cg == 1 && d.groups == d.C && d.C > 1; }
 
+// o[k] = in[k * S] for k < n: vectorised with permutes in the AVX-512 and AVX2 clones when S is
+// a constant (the scalar loop was most of AlexNet c1's forward: 131 GF/s at 1 thread).
+template <int S>
+CONVNET_SIMD_CLONES void gather_strided(const float* __restrict in, int64_t n, float* __restrict o) {
+  for (int64_t k = 0; k < n; ++k) o[k] = in[k * S];
+}
+
 // Row r = (c*kh + i)*kw + j of the column matrix of a whole batch, columns [t, t + len): column
 // t is position t % HoWo of image t / HoWo. x points at image 0's first channel of the group,
 // images are image_stride floats apart. The same values im2col writes, without a column matrix.
@@ -221,6 +232,10 @@ void col_row(const float* x, int64_t image_stride, const Dims& d, const Conv2dGe
         std::fill(o + ow0, o + a, 0.0f);
         if (g.stride_w == 1) {
           std::memcpy(o + a, in + a, sizeof(float) * (b - a));
+        } else if (g.stride_w == 2) {
+          gather_strided<2>(in + 2 * a, b - a, o + a);
+        } else if (g.stride_w == 4) {
+          gather_strided<4>(in + 4 * a, b - a, o + a);
         } else {
           for (int64_t ow = a; ow < b; ++ow) o[ow] = in[ow * g.stride_w];
         }
@@ -351,12 +366,96 @@ WinogradConv winograd_problem(const Dims& d, const Conv2dGeometry& g) {
 
 }  // namespace
 
+namespace {
+
+void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py);
+
+// Space to depth. A convolution at stride s along both axes (no dilation) is a stride-1
+// convolution of x's s x s phases:
+//   x'[n, (c, p, q), u, v] = x[n, c, s u + p - pad_top, s v + q - pad_left]   (0 outside x)
+//   w'[k, (c, p, q), a, b] = w[k, c, s a + p, s b + q]                        (0 past kh, kw)
+// with Cg s^2 channels a group, a ceil(kh / s) x ceil(kw / s) kernel and no padding; every y
+// element is the same products, plus zeros. Taken where that problem runs on Winograd: AlexNet's
+// c1 (11x11/4 over 3 channels -> 3x3 over 48), 2 threads, Zen 5: 6.0 -> 3.3 ms (through
+// forward_gemm, whose strided column copies were a third of the time; PyTorch 1.13's oneDNN
+// 4.3-9.2 ms). As with Winograd itself, a NaN or inf in x may also reach outputs next to those
+// whose window holds it (through a zero tap or a tile's transform). Backward-filter on the
+// regrouped problem measured slower (4.4 -> 6.6 ms), so only the forward goes this way.
+struct SpaceToDepth {
+  int64_t s;
+  Dims d;              // the stride-1 problem
+  Conv2dGeometry g;
+};
+
+SpaceToDepth space_to_depth_of(const Dims& d, const Conv2dGeometry& g) {
+  SpaceToDepth t;
+  t.s = g.stride_h;
+  const int64_t kh = ceil_div(d.kh, t.s), kw = ceil_div(d.kw, t.s);
+  Shape xs{d.N, d.C * t.s * t.s, d.Ho + kh - 1, d.Wo + kw - 1}, ws{d.K, d.Cg * t.s * t.s, kh, kw}, ys{d.N, d.K, d.Ho, d.Wo};
+  t.d = dims_of(xs, ws, ys, d.groups);
+  t.g.groups = g.groups;
+  return t;
+}
+
+bool space_to_depth_applies(const Dims& d, const Conv2dGeometry& g) {
+  if (g.stride_h < 2 || g.stride_w != g.stride_h || g.dilation_h != 1 || g.dilation_w != 1) return false;
+  if (d.N == 0 || d.Ho == 0 || d.Wo == 0) return false;
+  const SpaceToDepth t = space_to_depth_of(d, g);
+  return winograd_applies(t.d, t.g);
+}
+
+void space_to_depth_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
+                            float* py) {
+  const SpaceToDepth t = space_to_depth_of(d, g);
+  const int64_t s = t.s, U = t.d.H, V = t.d.W, kh = t.d.kh, kw = t.d.kw;
+  float* xr = scratch(6, t.d.N * t.d.C * U * V);
+  float* wr = scratch(7, t.d.K * t.d.Cg * kh * kw);
+  // x': a row (n, c, p, q, u) at a time, each a copy of every s-th element of one row of x.
+  parallel_for(d.N * d.C * s * s * U, std::max<int64_t>(1, 16384 / V), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t u = r % U, q = (r / U) % s, p = (r / (U * s)) % s, nc = r / (U * s * s);
+      float* out = xr + r * V;
+      const int64_t ih = s * u + p - g.pad_top, shift = q - g.pad_left;  // x column of v: s v + shift
+      const int64_t lo = std::clamp<int64_t>(ceil_div(-shift, s), 0, V), hi = std::clamp<int64_t>(ceil_div(d.W - shift, s), lo, V);
+      if (ih < 0 || ih >= d.H || lo == hi) {
+        std::fill(out, out + V, 0.0f);
+        continue;
+      }
+      const float* in = px + (nc * d.H + ih) * d.W + shift;
+      std::fill(out, out + lo, 0.0f);
+      if (s == 2) gather_strided<2>(in + 2 * lo, hi - lo, out + lo);
+      else if (s == 4) gather_strided<4>(in + 4 * lo, hi - lo, out + lo);
+      else for (int64_t v = lo; v < hi; ++v) out[v] = in[v * s];
+      std::fill(out + hi, out + V, 0.0f);
+    }
+  });
+  // w': zero where s a + p or s b + q runs past the kernel.
+  for (int64_t k = 0; k < d.K; ++k)
+    for (int64_t c = 0; c < d.Cg; ++c)
+      for (int64_t p = 0; p < s; ++p)
+        for (int64_t q = 0; q < s; ++q)
+          for (int64_t a = 0; a < kh; ++a)
+            for (int64_t b = 0; b < kw; ++b) {
+              const int64_t i = s * a + p, j = s * b + q;
+              wr[((((k * d.Cg + c) * s + p) * s + q) * kh + a) * kw + b] = i < d.kh && j < d.kw ? pw[((k * d.Cg + c) * d.kh + i) * d.kw + j] : 0.0f;
+            }
+  forward_on(xr, wr, pb, t.d, t.g, py);
+}
+
+}  // namespace
+
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y) {
   if (y.numel() == 0) return;
   const Dims d = dims_of(x.shape, w.shape, y.shape, g.groups);
   if (is_depthwise(d)) return depthwise_conv2d_forward(x, w, b, g, y);
-  const float *px = x.f32(), *pw = w.f32(), *pb = b ? b->f32() : nullptr;
-  float* py = y.f32();
+  forward_on(x.f32(), w.f32(), b ? b->f32() : nullptr, d, g, y.f32());
+}
+
+namespace {
+
+// The forward of a non-depthwise problem, by the method its shapes call for.
+void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py) {
+  if (space_to_depth_applies(d, g)) return space_to_depth_forward(px, pw, pb, d, g, py);
   if (winograd_applies(d, g)) {
     WinogradConv p = winograd_problem(d, g);
     p.w = pw, p.w_group = d.Kg * d.ckk, p.w_out = d.ckk, p.w_in = d.kh * d.kw, p.w_row = d.kw, p.w_col = 1, p.bias = pb;
@@ -442,6 +541,8 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
     }
   });
 }
+
+}  // namespace
 
 void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx) {
   if (dx.numel() == 0) return;
