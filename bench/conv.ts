@@ -15,7 +15,7 @@ import * as path from 'path';
 import * as cc from '../lib';
 import { conv2dBackward, convTranspose2dBackward, type Conv2dOptions, type ConvTranspose2dOptions } from '../lib/nn/functional/conv';
 import { printTable, pythonTimer, runPython, summarize, time, torchPython, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
-import { pythonWorker } from './python_worker';
+import { torchCase } from './python_worker';
 
 export interface Layer { name: string; x: number[]; w: number[]; o: Conv2dOptions & ConvTranspose2dOptions; /** convTranspose2d (w [C, K / groups, kh, kw]) */ transposed?: boolean }
 
@@ -110,16 +110,10 @@ export async function benchConv(opts: BenchOptions): Promise<GroupResult> {
       // machine (minutes at times) then falls on both sides of a case, not on one side of the
       // whole group, as when PyTorch ran every layer first (AlexNet c2's backward-filter read
       // 0.69x in two runs of six that way: ours at 11.5 ms in a slow spell against 5.5).
-      const torch = await pythonWorker(torchPython('cpu')).run({ code: TORCH_SCRIPT([l], threads, opts.quick) });
-      let reference: Record<string, Timing> = {};
-      if ('error' in torch) {
-        const note = `PyTorch not measured at ${threads} thread(s): ${torch.error}`;
-        if (!notes.includes(note)) notes.push(note);
-      } else {
-        reference = torch.result as Record<string, Timing>;
-        const note = `PyTorch ${(reference as unknown as { torch: string }).torch} (CPU), aten convolution / convolution_backward, run layer by layer before ours`;
-        if (!notes.includes(note)) notes.push(note);
-      }
+      const reference = (await torchCase<Record<string, Timing>>({ code: TORCH_SCRIPT([l], threads, opts.quick) }, threads, notes)) ?? {};
+      const version = (reference as unknown as { torch?: string }).torch;
+      const note = `PyTorch ${version} (CPU), aten convolution / convolution_backward, run layer by layer before ours`;
+      if (version && !notes.includes(note)) notes.push(note);
       const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), b = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
       const y = l.transposed ? cc.F.convTranspose2d(x, w, b, l.o) : cc.F.conv2d(x, w, b, l.o);
       const dy = cc.randn(y.shape);

@@ -6,8 +6,8 @@
  * OpenBLAS reads its thread count (OPENBLAS_NUM_THREADS) when it loads.
  */
 import * as cc from '../lib';
-import { pythonTimer, runPython, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
-import { pythonWorker } from './python_worker';
+import { pythonTimer, runPython, time, type BenchOptions, type Row, type Timing } from './harness';
+import { torchCase } from './python_worker';
 
 const NUMPY_SCRIPT = (sizes: number[], quick: boolean) => `
 import json
@@ -55,14 +55,9 @@ export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; note
     cc.setNumThreads(threads);
     for (const n of sizes) {
       // PyTorch's size right before ours: a slow spell on this shared machine falls on both sides.
-      const torch = await pythonWorker(torchPython('cpu')).run({ code: TORCH_SCRIPT([n], threads, opts.quick) });
-      let torchTimes: Record<string, Timing> = {};
-      if ('error' in torch) {
-        const note = `PyTorch not measured at ${threads} thread(s): ${torch.error}`;
-        if (!notes.includes(note)) notes.push(note);
-      } else {
-        torchTimes = torch.result as Record<string, Timing>;
-        const info = torchTimes as unknown as { torch: string; blas: string };
+      const torchTimes = (await torchCase<Record<string, Timing>>({ code: TORCH_SCRIPT([n], threads, opts.quick) }, threads, notes)) ?? {};
+      const info = torchTimes as unknown as { torch?: string; blas: string };
+      if (info.torch) {
         // torch.mm calls the BLAS PyTorch was built with: Debian's python3-torch says "generic",
         // the system's libblas.so.3 (the reference BLAS unless an optimised one is installed).
         const note = `PyTorch ${info.torch} (CPU), torch.mm through its BLAS (BLAS_INFO=${info.blas}${info.blas === 'generic' ? ': the system libblas.so.3' : ''}); OpenBLAS is the GEMM to beat`;

@@ -10,8 +10,8 @@ import {
   maxoutBackward,
 } from '../lib/nn/functional/layers';
 import { activationBackward } from '../lib/nn/functional/activation';
-import { measureBandwidth, pythonTimer, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
-import { pythonWorker } from './python_worker';
+import { measureBandwidth, pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
+import { torchCase } from './python_worker';
 
 interface Case { name: string; shape: number[]; torch: string; fwd: (x: cc.Tensor) => () => cc.Tensor; bwd: (x: cc.Tensor, dy: cc.Tensor) => () => cc.Tensor }
 
@@ -105,9 +105,7 @@ export async function benchLayers(opts: BenchOptions): Promise<{ rows: Row[]; no
       // PyTorch case by case, each right before ours, so that a slow spell on this shared machine
       // falls on both sides of a case (one script for the whole group, run first, once left
       // PyTorch 15-55% faster than in other runs on the memory-bound activations).
-      const ref = await pythonWorker(torchPython('cpu')).run({ code: torchScript(threads, opts.quick, [c]) });
-      if ('error' in ref && !notes.includes(`PyTorch: ${ref.error}`)) notes.push(`PyTorch: ${ref.error}`);
-      const theirs = 'result' in ref ? (ref.result as Timing[][])[0] : undefined;
+      const theirs = (await torchCase<Timing[][]>({ code: torchScript(threads, opts.quick, [c]) }, threads, notes))?.[0];
       const x = cc.randn(c.shape), f = c.fwd(x);
       const y0 = f();
       const dy = cc.randn(y0.shape), b = c.bwd(x, dy);

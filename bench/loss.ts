@@ -6,8 +6,8 @@
  */
 import * as cc from '../lib';
 import * as L from '../lib/nn/functional/loss';
-import { pythonTimer, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
-import { pythonWorker } from './python_worker';
+import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
+import { torchCase } from './python_worker';
 
 interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv'; shape: [number, number] }
 const CASES: Case[] = [
@@ -80,12 +80,10 @@ export async function benchLoss(opts: BenchOptions): Promise<{ rows: Row[]; note
     cc.setNumThreads(threads);
     for (const c of CASES) {
       // PyTorch's case right before ours: a slow spell on this shared machine falls on both sides.
-      const torch = await pythonWorker(torchPython('cpu')).run({ code: TORCH(opts.quick), env: { THREADS: String(threads), CASES: JSON.stringify([[c.name, c.op, c.shape]]) } });
-      if ('error' in torch && !notes.includes(`PyTorch: ${torch.error}`)) notes.push(`PyTorch: ${torch.error}`);
+      const torch = await torchCase<Record<string, Timing>>({ code: TORCH(opts.quick), env: { THREADS: String(threads), CASES: JSON.stringify([[c.name, c.op, c.shape]]) } }, threads, notes);
       const fn = ours(c);
       const timing = await time(fn, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 20, minRepeats: 20, minTotalMs: 500 });
-      const reference = 'error' in torch ? undefined : (torch.result as Record<string, Timing>)[c.name];
-      rows.push({ case: c.name, threads, ours: timing, references: { PyTorch: reference } });
+      rows.push({ case: c.name, threads, ours: timing, references: { PyTorch: torch?.[c.name] } });
     }
   }
   notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv: gradient of the input, triplet: all three, contrastive: both embeddings ' +

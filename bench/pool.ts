@@ -7,8 +7,8 @@
 import * as path from 'path';
 import * as cc from '../lib';
 import { avgPool2dBackward, lpPool2dBackward, maxPool2dBackward, mixedPool2dBackward, mixedPool2dForward } from '../lib/nn/functional/pool';
-import { measureBandwidth, time, torchPython, type BenchOptions, type Row, type Timing } from './harness';
-import { pythonWorker } from './python_worker';
+import { measureBandwidth, time, type BenchOptions, type Row, type Timing } from './harness';
+import { torchCase } from './python_worker';
 
 const { F } = cc;
 // [network layer, input shape, kernel, stride]
@@ -61,12 +61,7 @@ export async function benchPool(opts: BenchOptions): Promise<{ rows: Row[]; note
     // Shape by shape, PyTorch's cases right before ours, so that a slow spell on this shared
     // machine falls on both sides of a case (not on one side of the whole group).
     for (const [part, group] of cases().entries()) {
-      const py = await pythonWorker(torchPython('cpu')).run({ script, argv: [String(threads), '--part', String(part), ...(opts.quick ? ['--quick'] : [])] });
-      let torch: Record<string, Timing> = {};
-      if ('error' in py) {
-        const note = `PyTorch (${threads} threads): ${py.error}`;
-        if (!notes.includes(note)) notes.push(note);
-      } else torch = py.result as Record<string, Timing>;
+      const torch = (await torchCase<Record<string, Timing>>({ script, argv: [String(threads), '--part', String(part), ...(opts.quick ? ['--quick'] : [])] }, threads, notes)) ?? {};
       for (const [name, fn, bytes] of group) {
         const run = () => { fn(); cc.syncBlocking(); };
         const timing = await time(run, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 30, minTotalMs: 500 });

@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'child_process';
 import * as path from 'path';
-import { pythonTimeoutMs } from './harness';
+import { pythonTimeoutMs, torchPython } from './harness';
 
 /** A script file with its arguments, or a script's text with environment variables it reads. */
 export type PythonRequest = { script: string; argv?: string[] } | { code: string; env?: Record<string, string> };
@@ -121,4 +121,17 @@ export function pythonWorker(python: string, env: Record<string, string> = {}): 
   let w = workers.get(key);
   if (!w) workers.set(key, (w = new PythonWorker(python, env)));
   return w;
+}
+
+/**
+ * One case's figures from the CPU reference worker (PyTorch as `torchPython('cpu')` finds it),
+ * for a group that times PyTorch case by case: the script's printed object, or null when there
+ * is none, with a note saying why (once per distinct reason).
+ */
+export async function torchCase<T>(request: PythonRequest, threads: number, notes: string[]): Promise<T | null> {
+  const reply = await pythonWorker(torchPython('cpu')).run(request);
+  if ('result' in reply) return reply.result as T;
+  const note = `PyTorch not measured at ${threads} thread(s): ${reply.error}`;
+  if (!notes.includes(note)) notes.push(note);
+  return null;
 }
