@@ -191,8 +191,10 @@ describe('F.conv2d', () => {
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512, else rows under 12: panels from x, batch-wide GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
-      // Large kernels at a stride over few channels, large outputs: forward's panels from x.
-      { x: [1, 3, 120, 122], w: [24, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'panels from x at stride 2 (a 7x7/2 stem: 12x the image as columns)' },
+      // Large kernels at a stride over few channels, large outputs: forward's panels from x, unless
+      // space to depth takes them (a 7x7/2 stem: 4x4 over 12 channels, the direct kernel).
+      { x: [1, 3, 120, 122], w: [24, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'a 7x7/2 stem: space to depth for the direct kernel' },
+      { x: [1, 3, 140, 140], w: [20, 3, 5, 5], o: { stride: 2, padding: 2 }, bias: true, what: 'panels from x at stride 2 (5x5/2: too many zero taps for space to depth)' },
       { x: [1, 3, 100, 190], w: [20, 3, 11, 11], o: { stride: [2, 3], padding: [0, 2] }, what: 'panels from x at stride [2, 3], 11x11' },
       // 3x3 at stride 1 with 16 or more channels in and out per group: Winograd F(2x2, 3x3)
       // (all three directions), where the CPU has AVX-512.
@@ -237,6 +239,7 @@ describe('F.conv2d', () => {
       // Forward at a stride whose space-to-depth form is a Winograd problem (the two cases above too).
       { x: [2, 4, 21, 23], w: [16, 4, 5, 5], o: { stride: 2, padding: 2 }, bias: true, what: 'space to depth: 5x5/2 over 4 channels as 3x3 over 16' },
       { x: [2, 8, 19, 18], w: [32, 4, 5, 5], o: { stride: 2, padding: [1, 2], groups: 2 }, what: 'space to depth, groups, padding [1, 2]' },
+      { x: [2, 6, 31, 29], w: [40, 3, 7, 7], o: { stride: 2, padding: 3, groups: 2 }, bias: true, what: 'space to depth for the direct kernel: 7x7/2 as 4x4 over 12, groups' },
       { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
       { x: [3, 128, 92, 92], w: [32, 128, 3, 3], o: { stride: 3 }, what: 'direct filter, one image per padded chunk (sums carried over chunks)' },
       { x: [2, 8, 48, 48], w: [96, 8, 3, 3], o: { padding: 2, dilation: 2 }, what: "direct filter, 18 items: one image per chunk (a block's dy in L2)" },
@@ -282,7 +285,7 @@ describe('F.conv2d', () => {
     }
   });
 
-  it("runs a strided forward as its space-to-depth form, bit for bit, where that is Winograd's", function () {
+  it('runs a strided forward as its space-to-depth form, bit for bit, where that is Winograd or the direct kernel', function () {
     if (cc.backends().cpu.gemmKernel !== 'avx512') this.skip(); // Winograd needs AVX-512
     // x'[n, (c, p, q), u, v] = x[n, c, s u + p - pt, s v + q - pl], w'[k, (c, p, q), a, b] = w[k, c, s a + p, s b + q]
     // (0 outside), built here with tensor ops: conv2d(x', w') at stride 1 is the same computation.
@@ -292,15 +295,19 @@ describe('F.conv2d', () => {
       padded = cc.concat([cc.zeros([n, c, top, cols * s]), padded, cc.zeros([n, c, Math.max(0, rows * s - h - top), cols * s])], 2).narrow(2, 0, rows * s);
       return padded.reshape([n, c, rows, s, cols, s]).permute([0, 1, 3, 5, 2, 4]).clone().reshape([n, c * s * s, rows, cols]);
     });
-    const cases: [number[], number[], number, number][] = [[[2, 3, 45, 39], [48, 3, 11, 11], 4, 0], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2]];
-    for (const [xs, ws, s, pad] of cases) {
+    // Winograd 3x3 over 48 and over 16 channels; the direct kernel (4x4 over 12, a 7x7/2 stem).
+    const cases: [number[], number[], number, number, boolean][] = [
+      [[2, 3, 45, 39], [48, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 40, 37], [24, 3, 7, 7], 2, 3, false],
+    ];
+    for (const [xs, ws, s, pad, winograd] of cases) {
       cc.tidy(() => {
         const x = randomTensor(xs, 1).t, w = randomTensor(ws, 2).t, b = randomTensor([ws[0]], 3).t;
         const y = F.conv2d(x, w, b, { stride: s, padding: pad });
         const k = Math.ceil(ws[2] / s), [ho, wo] = y.shape.slice(2);
         const xr = regroup(x, s, ho + k - 1, wo + k - 1, pad, pad), wr = regroup(w, s, k, k, 0, 0);
         expect(Array.from(read(y)), `${ws[2]}x${ws[3]}/${s}`).to.deep.equal(Array.from(read(F.conv2d(xr, wr, b))));
-        process.env.CONVNET_WINOGRAD = '0';  // turns this path off too: the strided method's rounding
+        if (!winograd) return;
+        process.env.CONVNET_WINOGRAD = '0';  // turns the Winograd cases off too: the strided method's rounding
         try {
           expect(Array.from(read(F.conv2d(x, w, b, { stride: s, padding: pad })))).to.not.deep.equal(Array.from(read(y)));
         } finally {

@@ -6,8 +6,9 @@
 //     in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc), in all
 //     three directions, at dilation 1, 2, 4 and 8.
 //   - forward at a stride s > 1 whose space-to-depth form is such a Winograd problem (AlexNet's
-//     c1, 11x11/4 over 3 channels: 3x3 over 48): x's s x s phases become channels and the
-//     kernel shrinks to ceil(k / s) (space_to_depth_forward).
+//     c1, 11x11/4 over 3 channels: 3x3 over 48), or a problem for the direct kernel of 32-channel
+//     blocks below with few zero taps (7x7/2 stems: 4x4 over 12 channels): x's s x s phases
+//     become channels and the kernel shrinks to ceil(k / s) (space_to_depth_forward).
 //   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
 //       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
 //         lanes along the row (direct_narrow);
@@ -378,7 +379,7 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
 // element is the same products, plus zeros. Taken where that problem runs on Winograd: AlexNet's
 // c1 (11x11/4 over 3 channels -> 3x3 over 48), 2 threads, Zen 5: 6.0 -> 3.3 ms (through
 // forward_gemm, whose strided column copies were a third of the time; PyTorch 1.13's oneDNN
-// 4.3-9.2 ms). As with Winograd itself, a NaN or inf in x may also reach outputs next to those
+// 4.3-9.2 ms); or on the direct kernels with few zero taps (space_to_depth_applies). As with Winograd itself, a NaN or inf in x may also reach outputs next to those
 // whose window holds it (through a zero tap or a tile's transform). Backward-filter on the
 // regrouped problem measured slower (4.4 -> 6.6 ms), so only the forward goes this way.
 struct SpaceToDepth {
@@ -401,7 +402,13 @@ bool space_to_depth_applies(const Dims& d, const Conv2dGeometry& g) {
   if (g.stride_h < 2 || g.stride_w != g.stride_h || g.dilation_h != 1 || g.dilation_w != 1) return false;
   if (d.N == 0 || d.Ho == 0 || d.Wo == 0) return false;
   const SpaceToDepth t = space_to_depth_of(d, g);
-  return winograd_applies(t.d, t.g);
+  // Or the direct kernel of 32-channel blocks, where the zero taps are few: at most a third
+  // more taps than kh x kw (2 threads, Zen 5, against forward_gemm / im2col: 7x7/2 stems 3 -> 64
+  // on 224x224 1.5x faster at batch 8 and 1, 7x7/2 16 -> 32 on 112x112 2.7x, 64 -> 64 on 56x56
+  // 1.4x, 4x4/2 32 -> 64 on 64x64 1.4x, 8x8/4 1.3x; with more zero taps 3x3/2 64 -> 128 on 56x56
+  // took 1.4x the time, 5x5/2 3 -> 96 on 64x64 1.07x).
+  const bool few_zero_taps = 3 * (t.d.kh * t.s) * (t.d.kw * t.s) <= 4 * d.kh * d.kw;
+  return winograd_applies(t.d, t.g) || (few_zero_taps && direct32_applies(t.d, t.g));
 }
 
 void space_to_depth_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
@@ -496,7 +503,8 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
   // 0.45 -> 0.72 ms this way.
   if ((d.Kg <= 64 && d.ckk * d.hw_out >= (int64_t{1} << 18) && g.stride_w == 1)) return forward_gemm(px, pw, pb, d, g, py);
   // Large kernels at a stride over few channels (AlexNet's 11x11/4 and ResNet's 7x7/2 stem on 3
-  // channels): the column matrix is kh*kw / (sh*sw) >= 4 times the image, over the L2. Building
+  // channels, before space_to_depth took them; still unequal strides and the problems its rule
+  // leaves): the column matrix is kh*kw / (sh*sw) >= 4 times the image, over the L2. Building
   // the panels from x wins there when the outputs are large (2 threads, Zen 5: AlexNet c1 batch 8
   // 8.2 -> 6.7 ms, ResNet's stem batch 8 11.2 -> 8.3 ms, 7x7/2 16->32 on 112x112 6.0 -> 4.0 ms,
   // 5x5/2 3->64 on 128x128 1.46 -> 1.41 ms); with Ho*Wo under 2048 it lost (11x11/4 16->64 to 27x27
