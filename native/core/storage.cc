@@ -1,5 +1,6 @@
 #include "storage.h"
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -50,11 +51,27 @@ class HostBlockCache {
         return block;
       }
     }
-    void* block = std::aligned_alloc(64, size);
+    void* block = fresh(size);
     if (!block && size >= kCacheFrom) {  // give the cache back to the system and retry once
       release_all();
-      block = std::aligned_alloc(64, size);
+      block = fresh(size);
     }
+    return block;
+  }
+
+  // Note [huge pages]: blocks of 2 MiB and more start on a 2 MiB boundary and ask the kernel
+  // for transparent huge pages (where it allows them on request, as Debian's default
+  // "madvise" mode does): a 9 MiB activation then takes 5 TLB entries instead of 2300. Measured
+  // on 2 threads (alternating processes, a throwaway script): a 51 MB add 2.50 -> 2.25 ms,
+  // batch norm's backward on [8, 96, 55, 55] 0.58 -> 0.53 ms; ops that stay in the cache alike.
+  // Where the kernel refuses, the block simply has small pages.
+  static void* fresh(size_t size) {
+    constexpr size_t kHuge = size_t{2} << 20;
+    if (size < kHuge) return std::aligned_alloc(64, size);
+    void* block = std::aligned_alloc(kHuge, size);
+#ifdef MADV_HUGEPAGE
+    if (block) madvise(block, size / 4096 * 4096, MADV_HUGEPAGE);  // advice only: a failure changes nothing
+#endif
     return block;
   }
 
