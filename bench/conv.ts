@@ -39,7 +39,7 @@ const TRANSPOSED: Layer[] = [
   { name: 'tconv fcn 21>21 4x4 s2', x: [8, 21, 32, 32], w: [21, 21, 4, 4], o: { stride: 2, padding: 1 }, transposed: true },
 ];
 
-const TORCH_SCRIPT = (layers: Layer[], threads: number, quick: boolean) => `
+export const TORCH_SCRIPT = (layers: Layer[], threads: number, quick: boolean) => `
 import json
 import torch
 ${pythonTimer(quick, 0.5)}

@@ -1,0 +1,48 @@
+/**
+ * Strided convolutions' forward beside PyTorch-CPU, one case at a time (PyTorch right before
+ * ours): the shapes behind conv2d.cc's space-to-depth rule, those it takes (Winograd, or the
+ * direct kernel with few zero taps) and those it leaves to the GEMM. Not one of issue 6's
+ * groups; a check of that rule:
+ *
+ *   node dist/bench/conv-strided.js [--threads 2]      (after `npx tsc -p .`; ~30 s)
+ *
+ * Run it at an older commit too (`git checkout 45e05f6^`: before space to depth) to see what
+ * the rule changed.
+ */
+import * as os from 'os';
+import * as cc from '../lib';
+import { TORCH_SCRIPT, type Layer } from './conv';
+import { time, type Timing } from './harness';
+import { torchCase } from './python_worker';
+
+const CASES: Layer[] = [
+  { name: 'AlexNet c1 11x11/4 3>96 227 (Winograd 3x3 over 48)', x: [8, 3, 227, 227], w: [96, 3, 11, 11], o: { stride: 4 } },
+  { name: '11x11/4 16>64 111 (Winograd 3x3 over 256)', x: [8, 16, 111, 111], w: [64, 16, 11, 11], o: { stride: 4 } },
+  { name: 'stem 7x7/2 3>64 224 (direct 4x4 over 12)', x: [8, 3, 224, 224], w: [64, 3, 7, 7], o: { stride: 2, padding: 3 } },
+  { name: 'stem 7x7/2 3>64 224 batch 1', x: [1, 3, 224, 224], w: [64, 3, 7, 7], o: { stride: 2, padding: 3 } },
+  { name: '7x7/2 16>32 112 (direct 4x4 over 64)', x: [8, 16, 112, 112], w: [32, 16, 7, 7], o: { stride: 2, padding: 3 } },
+  { name: '4x4/2 32>64 64 (direct 2x2 over 128)', x: [8, 32, 64, 64], w: [64, 32, 4, 4], o: { stride: 2, padding: 1 } },
+  { name: '8x8/4 3>64 128 (direct 2x2 over 48)', x: [8, 3, 128, 128], w: [64, 3, 8, 8], o: { stride: 4, padding: 2 } },
+  { name: '5x5/2 3>96 64 (GEMM: 1.44x the taps)', x: [32, 3, 64, 64], w: [96, 3, 5, 5], o: { stride: 2, padding: 2 } },
+  { name: '3x3/2 64>128 56 (GEMM: 1.78x the taps)', x: [8, 64, 56, 56], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
+];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.cpus().length;
+  cc.setNumThreads(threads);
+  const notes: string[] = [];
+  console.log(`strided conv2d forward, ${threads} thread(s), beside PyTorch (CPU); medians in ms`);
+  console.log(`${'case'.padEnd(52)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
+  for (const l of CASES) {
+    const torch = await torchCase<Record<string, Timing>>({ code: TORCH_SCRIPT([l], threads, false) }, threads, notes);
+    const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), b = cc.randn([l.w[0]]);
+    const ours = await time(async () => { const y = cc.F.conv2d(x, w, b, l.o); await cc.sync(); y.dispose(); }, { minTotalMs: 500 });
+    const theirs = torch?.[`${l.name} forward`]?.medianMs;
+    console.log(`${l.name.padEnd(52)} ${ours.medianMs.toFixed(3).padStart(8)} ${(theirs?.toFixed(3) ?? '-').padStart(8)} ${(theirs ? (theirs / ours.medianMs).toFixed(2) + 'x' : '-').padStart(13)}`);
+    for (const t of [x, w, b]) t.dispose();
+  }
+  for (const n of notes) console.log(`  note: ${n}`);
+}
+
+void main();
