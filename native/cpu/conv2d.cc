@@ -103,6 +103,21 @@ void valid_columns(const Dims& d, const Conv2dGeometry& g, int64_t j, int64_t* o
   *ow_hi = std::clamp<int64_t>(ceil_div(d.W + shift, g.stride_w), *ow_lo, d.Wo);
 }
 
+// o[k] = in[k * S] for k < n: vectorised with permutes in the AVX-512 and AVX2 clones when S is
+// a constant (the scalar loop was a third of AlexNet c1's forward by panels from x).
+template <int S>
+CONVNET_SIMD_CLONES void gather_strided(const float* __restrict in, int64_t n, float* __restrict o) {
+  for (int64_t k = 0; k < n; ++k) o[k] = in[k * S];
+}
+
+// o[k] = in[k * stride] for k < n (the row copies of im2col and its relatives).
+void copy_strided(const float* in, int64_t stride, int64_t n, float* o) {
+  if (stride == 1) std::memcpy(o, in, sizeof(float) * n);
+  else if (stride == 2) gather_strided<2>(in, n, o);
+  else if (stride == 4) gather_strided<4>(in, n, o);
+  else for (int64_t k = 0; k < n; ++k) o[k] = in[k * stride];
+}
+
 // col[(c*kh + i)*kw + j][oh*Wo + ow] = x[c, oh*sh - pt + i*dh, ow*sw - pl + j*dw] (0 outside),
 // for channels c in [c0, c1) of one image's group (x points at the group's first channel).
 // Rows are `ld` floats apart.
@@ -123,11 +138,7 @@ void im2col(const float* x, const Dims& d, const Conv2dGeometry& g, int64_t c0, 
           }
           const float* in = x + (c * d.H + ih) * d.W + offset;
           std::fill(out, out + lo, 0.0f);
-          if (g.stride_w == 1) {
-            std::memcpy(out + lo, in + lo, sizeof(float) * (hi - lo));
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * g.stride_w];
-          }
+          copy_strided(in + lo * g.stride_w, g.stride_w, hi - lo, out + lo);
           std::fill(out + hi, out + d.Wo, 0.0f);
         }
       }
@@ -200,13 +211,6 @@ void maybe_parallel(bool threaded, int64_t n, Fn fn) {
 
 bool is_depthwise(const Dims& d) { return d.Cg == 1 && d.groups == d.C && d.C > 1; }
 
-// o[k] = in[k * S] for k < n: vectorised with permutes in the AVX-512 and AVX2 clones when S is
-// a constant (the scalar loop was most of AlexNet c1's forward: 131 GF/s at 1 thread).
-template <int S>
-CONVNET_SIMD_CLONES void gather_strided(const float* __restrict in, int64_t n, float* __restrict o) {
-  for (int64_t k = 0; k < n; ++k) o[k] = in[k * S];
-}
-
 // Row r = (c*kh + i)*kw + j of the column matrix of a whole batch, columns [t, t + len): column
 // t is position t % HoWo of image t / HoWo. x points at image 0's first channel of the group,
 // images are image_stride floats apart. The same values im2col writes, without a column matrix.
@@ -231,15 +235,7 @@ void col_row(const float* x, int64_t image_stride, const Dims& d, const Conv2dGe
         const float* in = xc + ih * d.W + offset;
         float* o = out - ow0;
         std::fill(o + ow0, o + a, 0.0f);
-        if (g.stride_w == 1) {
-          std::memcpy(o + a, in + a, sizeof(float) * (b - a));
-        } else if (g.stride_w == 2) {
-          gather_strided<2>(in + 2 * a, b - a, o + a);
-        } else if (g.stride_w == 4) {
-          gather_strided<4>(in + 4 * a, b - a, o + a);
-        } else {
-          for (int64_t ow = a; ow < b; ++ow) o[ow] = in[ow * g.stride_w];
-        }
+        copy_strided(in + a * g.stride_w, g.stride_w, b - a, o + a);
         std::fill(o + b, o + ow1, 0.0f);
       }
       out += ow1 - ow0;
@@ -430,9 +426,7 @@ void space_to_depth_forward(const float* px, const float* pw, const float* pb, c
       }
       const float* in = px + (nc * d.H + ih) * d.W + shift;
       std::fill(out, out + lo, 0.0f);
-      if (s == 2) gather_strided<2>(in + 2 * lo, hi - lo, out + lo);
-      else if (s == 4) gather_strided<4>(in + 4 * lo, hi - lo, out + lo);
-      else for (int64_t v = lo; v < hi; ++v) out[v] = in[v * s];
+      copy_strided(in + lo * s, s, hi - lo, out + lo);
       std::fill(out + hi, out + V, 0.0f);
     }
   });
