@@ -4,7 +4,7 @@
  * direct kernel with few zero taps) and those it leaves to the GEMM. Not one of issue 6's
  * groups; a check of that rule:
  *
- *   node dist/bench/conv-strided.js [--threads 2]      (after `npx tsc -p .`; ~30 s)
+ *   node dist/bench/conv-strided.js [--threads 2]      (after `npx tsc -p .`; ~20 s)
  *
  * Run it at an older commit too (`git checkout 45e05f6^`: before space to depth) to see what
  * the rule changed.

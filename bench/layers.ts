@@ -78,7 +78,8 @@ cases.push({
 const torchScript = (threads: number, quick: boolean, some: Case[]) => `
 import json, time, torch, torch.nn.functional as F
 torch.set_num_threads(${threads})
-${pythonTimer(quick, 0.3)}out = []
+${pythonTimer(quick, 0.3)}
+out = []
 for shape, expr in ${JSON.stringify(some.map((c) => [c.shape, c.torch]))}:
     x = torch.randn(*shape).requires_grad_()
     C = shape[1]

@@ -13,8 +13,7 @@
 import * as os from 'os';
 import { performance } from 'perf_hooks';
 import * as cc from '../lib';
-import { torchPython } from './harness';
-import { pythonWorker } from './python_worker';
+import { torchCase } from './python_worker';
 
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096]
 const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
@@ -56,14 +55,13 @@ async function main(): Promise<void> {
   const t = { a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]) };
   const ours: Record<string, number> = {};
   const theirs: Record<string, number> = {};
-  let version = '', error = '';
+  const notes: string[] = [];
+  let version = '';
   for (const c of CASES) {
     // PyTorch's case right before ours: a slow spell on this shared machine falls on both sides.
-    const ref = await pythonWorker(torchPython('cpu')).run({ code: TORCH(threads, [c]) });
+    const r = await torchCase<Record<string, number> & { version: string }>({ code: TORCH(threads, [c]) }, threads, notes);
     const [name, fn] = c;
-    if ('error' in ref) error = ref.error;
-    else {
-      const r = ref.result as Record<string, number> & { version: string };
+    if (r) {
       version = r.version;
       theirs[name] = r[name];
     }
@@ -79,12 +77,13 @@ async function main(): Promise<void> {
     samples.sort((x, y) => x - y);
     ours[name] = samples[samples.length >> 1];
   }
-  console.log(`tensor ops, ${threads} thread(s), beside ${version ? `PyTorch ${version} (CPU)` : `no PyTorch (${error})`}; medians in ms`);
+  console.log(`tensor ops, ${threads} thread(s), beside ${version ? `PyTorch ${version} (CPU)` : 'no PyTorch (see the note below)'}; medians in ms`);
   console.log(`${'case'.padEnd(32)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
   for (const [name] of CASES) {
     const r = theirs[name];
     console.log(`${name.padEnd(32)} ${ours[name].toFixed(3).padStart(8)} ${(r?.toFixed(3) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
   }
+  for (const n of notes) console.log(`  note: ${n}`);
   for (const x of Object.values(t)) x.dispose();
 }
 

@@ -20,7 +20,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ConvnetError } from './errors';
 import { native, type NativeCudaLoadOptions, type NativeLibraryReport } from './native';
-import { describe } from './validate';
+import { checkOptions, describe } from './validate';
 
 /** Where to look for the libraries; every field is optional (see the module comment for the defaults). */
 export interface CudaOptions {
@@ -112,9 +112,8 @@ export function toolkitDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   return existingDirs([env.CUDA_HOME, env.CUDA_PATH, '/usr/local/cuda'].filter((r): r is string => !!r).map((r) => path.join(r, 'lib64')));
 }
 
-function checkOptions(options: CudaOptions | undefined, fn: string): CudaOptions {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== 'object') throw new ConvnetError(`cuda.${fn}: expected an options object, got ${describe(options)}`, 'E_ARG');
+function cudaOptions(options: CudaOptions | undefined, fn: string): CudaOptions {
+  options = checkOptions<CudaOptions>(`cuda.${fn}`, options, ['cudnnPath', 'cublasPath', 'sitePackages', 'toolkitDirs']);
   for (const key of ['cudnnPath', 'cublasPath'] as const) {
     const v = options[key];
     if (v !== undefined && (typeof v !== 'string' || v === '')) throw new ConvnetError(`cuda.${fn}: expected \`${key}\` to be a non-empty string`, 'E_ARG');
@@ -159,7 +158,7 @@ function libraryReason(name: string, lib: LibraryInfo): string {
  * for (const t of i.cudnn?.tried ?? []) console.log(t.path, '->', t.result);
  */
 export function info(options?: CudaOptions): CudaInfo {
-  const r = native.cudaLoad(nativeOptions(checkOptions(options, 'info')));
+  const r = native.cudaLoad(nativeOptions(cudaOptions(options, 'info')));
   const deviceCount = r.devices ?? 0;
   let reason: string;
   if (!r.compiled) reason = r.reason;
@@ -219,7 +218,7 @@ export function deviceCount(): number {
  * try { cuda.load({ cudnnPath: '/opt/cudnn/lib' }); } catch (e) { console.log(e.code, e.message); }
  */
 export function load(options?: CudaOptions): CudaInfo {
-  const i = info(checkOptions(options, 'load'));
+  const i = info(cudaOptions(options, 'load'));
   if (!i.compiled) throw new ConvnetError(`cuda.load: ${i.reason}`, 'E_CUDA');
   for (const lib of [i.cudnn, i.cublas]) {
     if (lib && lib.error) throw new ConvnetError(lib.error.message, lib.error.code);
@@ -262,10 +261,9 @@ export interface CudaSettings {
  * @example cuda.setOptions({ benchmark: true, allowTF32Cudnn: false });
  */
 export function setOptions(options: Partial<CudaSettings>): CudaSettings {
-  if (options === null || typeof options !== 'object') throw new ConvnetError(`cuda.setOptions: expected an options object, got ${describe(options)}`, 'E_ARG');
-  const known = ['benchmark', 'allowTF32Cudnn', 'allowTF32Matmul', 'deterministic'];
+  if (options === undefined) throw new ConvnetError('cuda.setOptions: expected an options object, got undefined', 'E_ARG');
+  checkOptions('cuda.setOptions', options, ['benchmark', 'allowTF32Cudnn', 'allowTF32Matmul', 'deterministic']);
   for (const [k, v] of Object.entries(options)) {
-    if (!known.includes(k)) throw new ConvnetError(`cuda.setOptions: unknown option \`${k}\` (expected ${known.join(', ')})`, 'E_ARG');
     if (v !== undefined && typeof v !== 'boolean') throw new ConvnetError(`cuda.setOptions: expected \`${k}\` to be a boolean, got ${describe(v)}`, 'E_ARG');
   }
   return native.cudaSetOptions(options) as CudaSettings;

@@ -49,7 +49,14 @@ describe('devices (every machine)', () => {
     expectError(() => cuda.setOptions({ benchmarks: true } as never), 'E_ARG', /unknown option `benchmarks`/);
     expectError(() => cuda.setOptions({ benchmark: 1 } as never), 'E_ARG', /boolean/);
     expectError(() => cuda.setOptions(null as never), 'E_ARG');
+    expectError(() => cuda.setOptions(undefined as never), 'E_ARG');
     expect(cuda.options()).to.deep.equal(before);
+  });
+
+  it('cuda.info and cuda.load refuse an unknown option (a misspelt path would be ignored)', () => {
+    expectError(() => cuda.info({ cudnnpath: '/x' } as never), 'E_ARG', /unknown option `cudnnpath`.*cudnnPath/);
+    expectError(() => cuda.load({ cudnnPath: '' }), 'E_ARG', /non-empty string/);
+    expectError(() => cuda.info(7 as never), 'E_ARG', /options/);
   });
 
   it("memory() has a cuda section (zeros until a GPU tensor exists)", () => {

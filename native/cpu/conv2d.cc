@@ -372,12 +372,13 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
 //   x'[n, (c, p, q), u, v] = x[n, c, s u + p - pad_top, s v + q - pad_left]   (0 outside x)
 //   w'[k, (c, p, q), a, b] = w[k, c, s a + p, s b + q]                        (0 past kh, kw)
 // with Cg s^2 channels a group, a ceil(kh / s) x ceil(kw / s) kernel and no padding; every y
-// element is the same products, plus zeros. Taken where that problem runs on Winograd: AlexNet's
-// c1 (11x11/4 over 3 channels -> 3x3 over 48), 2 threads, Zen 5: 6.0 -> 3.3 ms (through
+// element is the same products, plus zeros. Taken where that problem runs on Winograd (AlexNet's
+// c1, 11x11/4 over 3 channels -> 3x3 over 48, 2 threads, Zen 5: 6.0 -> 3.3 ms through
 // forward_gemm, whose strided column copies were a third of the time; PyTorch 1.13's oneDNN
-// 4.3-9.2 ms); or on the direct kernels with few zero taps (space_to_depth_applies). As with Winograd itself, a NaN or inf in x may also reach outputs next to those
-// whose window holds it (through a zero tap or a tile's transform). Backward-filter on the
-// regrouped problem measured slower (4.4 -> 6.6 ms), so only the forward goes this way.
+// 4.3-9.2 ms) or on the direct kernel with few zero taps (space_to_depth_applies). As with
+// Winograd itself, a NaN or inf in x may also reach outputs next to those whose window holds it
+// (through a zero tap or a tile's transform). Backward-filter on the regrouped problem measured
+// slower (4.4 -> 6.6 ms), so only the forward goes this way.
 struct SpaceToDepth {
   int64_t s;
   Dims d;              // the stride-1 problem
