@@ -57,6 +57,17 @@ describe('F: pointwise activations', () => {
     expect(Array.from(activationBackward('relu', cc.ones([4]), x, y).dataSync())).to.deep.equal([0, 0, 1, 0]);
   });
 
+  it('ReLU gives exactly max(x, 0) with PyTorch\'s specials (NaN stays NaN, -0 stays -0), in the vector body and the tail', () => {
+    const special = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38];
+    const { v } = randomTensor([61], 5, -2, 2);
+    const values = Float32Array.from([...special, ...v, ...special]);
+    const y = F.relu(cc.tensor(values)).dataSync();
+    values.forEach((xv, i) => {
+      const want = xv < 0 ? 0 : xv;  // torch.relu: -0 -> -0, NaN -> NaN
+      expect(Object.is(y[i], want), `y at ${i} (x = ${xv}): ${y[i]} vs ${want}`).to.equal(true);
+    });
+  });
+
   it('Leaky ReLU gives exactly x or fround(slope * x), special values included, in the vector body and the tail', () => {
     const slope = Math.fround(0.3);
     const special = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38, -3.4e38];

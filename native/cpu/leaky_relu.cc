@@ -1,10 +1,13 @@
 // Leaky ReLU (Maas et al. 2013): y = max(x, 0) + slope * min(x, 0).
 // Backward: dx = dy for x > 0, slope * dy otherwise (PyTorch's convention at 0).
 //
-// Both are written v * (x > 0 ? 1 : slope): a select of the factor, which vectorises, then one
-// product (exact where the factor is 1, so the same bits as the two-way form). The form
-// `x > 0 ? x : x * slope` stays a branch (GCC will not compute x * slope speculatively, under
-// -ftrapping-math), and on random signs the mispredictions made it 40x slower than PyTorch.
+// Both are written as PyTorch writes them, `x > 0 ? v : v * slope`. That vectorises only because
+// the build passes -fno-trapping-math (CMakeLists.txt, binding.gyp): otherwise GCC will not
+// compute v * slope where the branch does not, keeps a branch, and on random signs the
+// mispredictions made it 40x slower than PyTorch. With the flag, AVX-512 does a compare and a
+// masked product per 16 floats: 1.07x -> ~1.15x PyTorch's speed on [8, 96, 55, 55] against the
+// earlier branch-free `v * (x > 0 ? 1 : slope)`, which GCC turned into two compares, a product
+// and a blend. The same bits either way (v * 1 = v; NaN stays NaN, -0 gives -0).
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pointwise.h"
@@ -15,10 +18,18 @@ namespace cpu {
 namespace {
 
 CONVNET_SIMD_CLONES
-void scale_negative(const float* __restrict x, const float* __restrict v, float slope, float* __restrict y, int64_t n) {
+void leaky_range(const float* __restrict x, float slope, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    const float factor = x[i] > 0.0f ? 1.0f : slope;
-    y[i] = v[i] * factor;
+    const float v = x[i];
+    y[i] = v > 0.0f ? v : v * slope;
+  }
+}
+
+CONVNET_SIMD_CLONES
+void leaky_backward_range(const float* __restrict x, const float* __restrict dy, float slope, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = dy[i];
+    dx[i] = x[i] > 0.0f ? g : g * slope;
   }
 }
 
@@ -28,7 +39,7 @@ void leaky_relu_forward(const Tensor& x, float slope, const Tensor& y) {
   const float* px = x.f32();
   float* py = y.f32();
   parallel_for(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    scale_negative(px + begin, px + begin, slope, py + begin, end - begin);
+    leaky_range(px + begin, slope, py + begin, end - begin);
   });
 }
 
@@ -36,7 +47,7 @@ void leaky_relu_backward(const Tensor& dy, const Tensor& x, float slope, const T
   const float *pdy = dy.f32(), *px = x.f32();
   float* pdx = dx.f32();
   parallel_for(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    scale_negative(px + begin, pdy + begin, slope, pdx + begin, end - begin);
+    leaky_backward_range(px + begin, pdy + begin, slope, pdx + begin, end - begin);
   });
 }
 

@@ -31,19 +31,18 @@ Rows rows_of(const Tensor& x) {
 // min(v, 0) as a select of v and 0, which GCC vectorises (the backward's products).
 inline float negative_part(float v) { return v <= 0.0f ? v : 0.0f; }
 
-// One row of the forward: y = x * (x > 0 ? 1 : slope), a select of the factor then one product.
-// That is PyTorch's `x > 0 ? x : w * x` bit for bit (x * 1 = x; NaN stays NaN, -0 gives -0), but
-// branch-free: written as PyTorch writes it, GCC keeps a branch (it will not compute slope * x
-// speculatively, under -ftrapping-math), which on random signs made PReLU 40x slower than
-// PyTorch. Cloned for AVX2 / AVX-512 (simd_clones.h): with SSE alone the forward, a pure
-// streaming op, ran at 0.6x PyTorch's speed. One product and no sum, so no clone can contract
-// anything into an FMA: every CPU gives the same bits. (The earlier max(x, 0) + slope * min(x, 0)
-// could be contracted, which turns the +0 of a product that underflows into -0.)
+// One row of the forward: y = x > 0 ? x : slope * x, as PyTorch writes it (NaN stays NaN, -0
+// gives -0). It vectorises only because the build passes -fno-trapping-math (see
+// leaky_relu.cc): a compare and a masked product per 16 floats in the AVX-512 clone. Cloned for
+// AVX2 / AVX-512 (simd_clones.h): with SSE alone the forward, a pure streaming op, ran at 0.6x
+// PyTorch's speed. One product and no sum, so no clone can contract anything into an FMA: every
+// CPU gives the same bits. (The earlier max(x, 0) + slope * min(x, 0) could be contracted, which
+// turns the +0 of a product that underflows into -0.)
 CONVNET_SIMD_CLONES
 void forward_row(const float* __restrict x, float slope, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    const float v = x[i], factor = v > 0.0f ? 1.0f : slope;
-    y[i] = v * factor;
+    const float v = x[i];
+    y[i] = v > 0.0f ? v : slope * v;
   }
 }
 

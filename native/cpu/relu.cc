@@ -1,5 +1,5 @@
 // ReLU: y = max(x, 0). Backward: dx = dy where y > 0, else 0 (so the gradient at exactly 0 is
-// 0, as PyTorch). NaN passes through forward.
+// 0, as PyTorch). NaN passes through forward, and -0 stays -0, as PyTorch's.
 //
 // The loops are cloned for AVX2 / AVX-512 (simd_clones.h): with SSE alone these streaming ops
 // ran at 0.7x PyTorch's speed. Selects only, so every clone gives the same bits.
@@ -12,11 +12,15 @@ namespace convnet {
 namespace cpu {
 namespace {
 
+// Written `0 > v ? 0 : v`, which keeps NaN (the comparison is false) in one compare: AVX-512
+// does a compare and a masked move per 16 floats. The earlier `v > 0 || v != v ? v : 0` took
+// two compares and an OR of the masks, and on [8, 96, 55, 55] (in the L3 cache, both threads
+// streaming) ran at 83 us against 75 us: even this op is partly bound by its instruction count.
 CONVNET_SIMD_CLONES
 void relu_range(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
-    y[i] = v > 0.0f || v != v ? v : 0.0f;
+    y[i] = 0.0f > v ? 0.0f : v;
   }
 }
 
