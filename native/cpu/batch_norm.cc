@@ -18,9 +18,11 @@
 //   dx = w invstd (dy - db / M - xhat dw / M);
 // eval (mean and invstd are constants): dx = w invstd dy, with the same dw and db.
 //
-// Reductions over N and the positions: each row (n, c) of S positions is summed in float64 by
-// one thread (four lanes in the forward, eight in the backward, a fixed order), then the rows of
-// a channel are added in order of n, so the bits do not depend on the thread count.
+// Reductions over N and the positions: each row (n, c) of S positions is summed by one thread
+// (the forward in four float64 lanes; the backward in sixteen float lanes over blocks of 256
+// values, added to float64 lanes; a fixed order), then the rows of a channel are added in
+// float64 in order of n, so the bits do not depend on the thread count.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -69,15 +71,21 @@ double lanes4(int64_t n, F f) {
   return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
-// One row of the backward's sums: sum dy and sum dy * (x - mean), in float64, sixteen lanes
-// then the lanes pairwise (a fixed order). x - mean is rounded to float, so each product of two
-// floats is exact in float64 and a clone that contracts it into an FMA gives the same bits.
+// One row of the backward's sums: sum dy and sum dy * (x - mean). Sixteen float lanes add up
+// blocks of up to kBlock vectors (256 values), and each block's lanes are then added to sixteen
+// float64 lanes; at the end those are added pairwise (a fixed order). PyTorch sums a whole row
+// in float lanes; a block bounds the float part at 16 values a lane. fp-contract=off: every
+// clone rounds dy * (x - mean) and then the sum, as the baseline does, so every CPU gives the
+// same bits. (Widening every value to float64 first, as this did before, spent more on the
+// conversions than on the sums: the backward on [8, 96, 55, 55] at 2 threads went from 1.03-1.14x
+// to 1.55x PyTorch's speed, `node dist/bench/run.js layers --threads 2`.)
 // GCC vector types, because GCC leaves the same loop over arrays of lanes scalar; each clone
-// lowers them to its own registers (one zmm of doubles for AVX-512, two ymm for AVX2).
+// lowers them to its own registers (one zmm for AVX-512, two ymm for AVX2).
+typedef float Floats16 __attribute__((vector_size(64)));
 typedef float Floats8 __attribute__((vector_size(32)));
 typedef double Doubles8 __attribute__((vector_size(64)));
-
 typedef double Doubles4 __attribute__((vector_size(32)));
+constexpr int64_t kBlock = 16;
 
 // The sixteen lanes a[0..7], b[0..7] added pairwise: lane l + lane l + 8, then l + 4, l + 2,
 // l + 1 (in registers; the earlier loop over a stack array of lanes stalled on its stores).
@@ -88,40 +96,42 @@ inline double add_lanes(const Doubles8& a, const Doubles8& b) {
   return (d[0] + d[2]) + (d[1] + d[3]);
 }
 
-CONVNET_SIMD_CLONES
+// Adds the sixteen float lanes of v to the float64 lanes lo (0..7) and hi (8..15).
+inline void widen_add(const Floats16& v, Doubles8& lo, Doubles8& hi) {
+  Floats8 a, b;
+  std::memcpy(&a, &v, sizeof a);
+  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
+  lo += __builtin_convertvector(a, Doubles8);
+  hi += __builtin_convertvector(b, Doubles8);
+}
+
+__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
 void row_sums(const float* __restrict dy, const float* __restrict x, float mean, int64_t n, double* sum_dy,
               double* sum_dy_xmu) {
   Doubles8 s0 = {}, s1 = {}, p0 = {}, p1 = {};
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    Floats8 d0, d1, x0, x1;
-    std::memcpy(&d0, dy + i, sizeof d0);
-    std::memcpy(&d1, dy + i + 8, sizeof d1);
-    std::memcpy(&x0, x + i, sizeof x0);
-    std::memcpy(&x1, x + i + 8, sizeof x1);
-    const Doubles8 e0 = __builtin_convertvector(d0, Doubles8), e1 = __builtin_convertvector(d1, Doubles8);
-    s0 += e0;
-    s1 += e1;
-    p0 += e0 * __builtin_convertvector(x0 - mean, Doubles8);
-    p1 += e1 * __builtin_convertvector(x1 - mean, Doubles8);
+  while (i + 16 <= n) {
+    Floats16 s = {}, p = {};
+    const int64_t block_end = std::min(n, i + 16 * kBlock);
+    for (; i + 16 <= block_end; i += 16) {
+      Floats16 d, xv;
+      std::memcpy(&d, dy + i, sizeof d);
+      std::memcpy(&xv, x + i, sizeof xv);
+      s += d;
+      p += d * (xv - mean);
+    }
+    widen_add(s, s0, s1);
+    widen_add(p, p0, p1);
   }
   if (i < n) {
-    // The tail, into the first lanes in order, as whole vectors padded with dy = 0 and
-    // x - mean = 0 (indexing single lanes of the accumulators spilled them to the stack and
-    // stalled on store forwarding: half the time of a [64, 16, 10, 10] backward). Same bits:
-    // a lane starts at +0 and so is never -0, and adding +0 (0 * 0) leaves every other value
-    // (NaN and inf included) as it is.
-    Floats8 d0 = {}, d1 = {}, x0 = {}, x1 = {};
-    for (int l = 0; i + l < n; ++l) {
-      const float e = dy[i + l], xmu = x[i + l] - mean;
-      if (l < 8) d0[l] = e, x0[l] = xmu;
-      else d1[l - 8] = e, x1[l - 8] = xmu;
-    }
-    const Doubles8 e0 = __builtin_convertvector(d0, Doubles8), e1 = __builtin_convertvector(d1, Doubles8);
-    s0 += e0;
-    s1 += e1;
-    p0 += e0 * __builtin_convertvector(x0, Doubles8);
-    p1 += e1 * __builtin_convertvector(x1, Doubles8);
+    // The tail, into the first lanes in order, as one vector padded with dy = 0 and x - mean =
+    // 0 (indexing single lanes of the accumulators spilled them to the stack and stalled on
+    // store forwarding). Same bits: a lane starts at +0 and so is never -0, and adding +0
+    // (0 * 0) leaves every other value (NaN and inf included) as it is.
+    Floats16 d = {}, xmu = {};
+    for (int l = 0; i + l < n; ++l) d[l] = dy[i + l], xmu[l] = x[i + l] - mean;
+    widen_add(d, s0, s1);
+    widen_add(d * xmu, p0, p1);
   }
   *sum_dy = add_lanes(s0, s1);
   *sum_dy_xmu = add_lanes(p0, p1);
