@@ -188,13 +188,18 @@ describe('F.conv2d', () => {
       { x: [2, 24, 14, 16], w: [40, 24, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: 'direct32, dilation 2, blocks of 32 + 8' },
       { x: [1, 18, 13, 13], w: [33, 18, 4, 2], o: { padding: 'same' }, bias: true, what: 'direct32, even kernel (asymmetric padding), 32 + 1 channels' },
       { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
+      { x: [2, 40, 31, 33], w: [96, 20, 3, 3], o: { stride: 2, padding: 1, groups: 2 }, bias: true, what: 'direct32 at stride 2, blocks of 48, groups (rows of 9 + 8)' },
+      { x: [1, 24, 30, 40], w: [40, 24, 3, 3], o: { stride: [3, 2], padding: 2, dilation: 2 }, bias: true, what: 'direct32 at stride [3, 2], dilation 2, blocks of 32 + 8' },
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512, else rows under 12: panels from x, batch-wide GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
-      // Large kernels at a stride over few channels, large outputs: forward's panels from x, unless
-      // space to depth takes them (a 7x7/2 stem: 4x4 over 12 channels, the direct kernel).
-      { x: [1, 3, 120, 122], w: [24, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'a 7x7/2 stem: space to depth for the direct kernel' },
-      { x: [1, 3, 140, 140], w: [20, 3, 5, 5], o: { stride: 2, padding: 2 }, bias: true, what: 'panels from x at stride 2 (5x5/2: too many zero taps for space to depth)' },
+      // Large kernels at a stride over few channels, large outputs: the direct kernel at stride 2,
+      // space to depth at stride 4 (8x8/4: 2x2 over 48 channels), else forward's panels from x
+      // (as at stride [2, 3]).
+      { x: [1, 3, 120, 122], w: [24, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'a 7x7/2 stem: direct32 at stride 2' },
+      { x: [1, 3, 140, 140], w: [20, 3, 5, 5], o: { stride: 2, padding: 2 }, bias: true, what: 'direct32 at stride 2, 5x5' },
+      { x: [2, 3, 52, 50], w: [24, 3, 8, 8], o: { stride: 4, padding: 2 }, bias: true, what: '8x8/4: space to depth for the direct kernel (2x2 over 48)' },
+      { x: [1, 3, 100, 190], w: [16, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: '7x7/2 with 16 output channels: direct, channel lanes' },
       { x: [1, 3, 100, 190], w: [20, 3, 11, 11], o: { stride: [2, 3], padding: [0, 2] }, what: 'panels from x at stride [2, 3], 11x11' },
       // 3x3 at stride 1 with 16 or more channels in and out per group: Winograd F(2x2, 3x3)
       // (all three directions), where the CPU has AVX-512.
@@ -239,7 +244,8 @@ describe('F.conv2d', () => {
       // Forward at a stride whose space-to-depth form is a Winograd problem (the two cases above too).
       { x: [2, 4, 21, 23], w: [16, 4, 5, 5], o: { stride: 2, padding: 2 }, bias: true, what: 'space to depth: 5x5/2 over 4 channels as 3x3 over 16' },
       { x: [2, 8, 19, 18], w: [32, 4, 5, 5], o: { stride: 2, padding: [1, 2], groups: 2 }, what: 'space to depth, groups, padding [1, 2]' },
-      { x: [2, 6, 31, 29], w: [40, 3, 7, 7], o: { stride: 2, padding: 3, groups: 2 }, bias: true, what: 'space to depth for the direct kernel: 7x7/2 as 4x4 over 12, groups' },
+      { x: [2, 6, 31, 29], w: [40, 3, 7, 7], o: { stride: 2, padding: 3, groups: 2 }, bias: true, what: 'direct32 at stride 2, 7x7, groups' },
+      { x: [2, 8, 55, 53], w: [40, 4, 6, 6], o: { stride: 3, padding: 1, groups: 2 }, bias: true, what: 'space to depth for the direct kernel: 6x6/3 as 2x2 over 36, groups' },
       { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
       { x: [3, 128, 92, 92], w: [32, 128, 3, 3], o: { stride: 3 }, what: 'direct filter, one image per padded chunk (sums carried over chunks)' },
       { x: [2, 8, 48, 48], w: [96, 8, 3, 3], o: { padding: 2, dilation: 2 }, what: "direct filter, 18 items: one image per chunk (a block's dy in L2)" },
@@ -295,9 +301,10 @@ describe('F.conv2d', () => {
       padded = cc.concat([cc.zeros([n, c, top, cols * s]), padded, cc.zeros([n, c, Math.max(0, rows * s - h - top), cols * s])], 2).narrow(2, 0, rows * s);
       return padded.reshape([n, c, rows, s, cols, s]).permute([0, 1, 3, 5, 2, 4]).clone().reshape([n, c * s * s, rows, cols]);
     });
-    // Winograd 3x3 over 48 and over 16 channels; the direct kernel (4x4 over 12, a 7x7/2 stem).
+    // Winograd 3x3 over 48 and over 16 channels; the direct kernel (2x2 over 48, an 8x8/4 stem;
+    // at stride 2 the direct kernel takes the strided problem itself).
     const cases: [number[], number[], number, number, boolean][] = [
-      [[2, 3, 45, 39], [48, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 40, 37], [24, 3, 7, 7], 2, 3, false],
+      [[2, 3, 45, 39], [48, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 52, 50], [24, 3, 8, 8], 4, 2, false],
     ];
     for (const [xs, ws, s, pad, winograd] of cases) {
       cc.tidy(() => {

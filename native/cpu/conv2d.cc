@@ -6,15 +6,16 @@
 //     in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc), in all
 //     three directions, at dilation 1, 2, 4 and 8.
 //   - forward at a stride s > 1 whose space-to-depth form is such a Winograd problem (AlexNet's
-//     c1, 11x11/4 over 3 channels: 3x3 over 48), or a problem for the direct kernel of 32-channel
-//     blocks below with few zero taps (7x7/2 stems: 4x4 over 12 channels): x's s x s phases
-//     become channels and the kernel shrinks to ceil(k / s) (space_to_depth_forward).
+//     c1, 11x11/4 over 3 channels: 3x3 over 48), or, at strides the direct kernel of 32-channel
+//     blocks below does not take, a problem for it with few zero taps (8x8/4 over 3 channels:
+//     2x2 over 48): x's s x s phases become channels and the kernel shrinks to ceil(k / s)
+//     (space_to_depth_forward).
 //   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
 //       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
 //         lanes along the row (direct_narrow);
 //       4..16 output channels (LeNet's c3): lanes across channels (direct_forward);
-//       more, stride 1 (AlexNet c2-c5, the dilated layers, their backward-data): blocks of 32
-//         or 48 channels (direct32);
+//       more, stride 1 or 2 along rows (AlexNet c2-c5, the dilated layers, their backward-data;
+//         7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32);
 //       backward-filter for kernel widths 3, 5, 11 (direct_filter), with lanes along the rows
 //         for at most 8 output channels a group (LeNet's c1) and widths 3, 5, 7.
 //     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
@@ -399,13 +400,15 @@ bool space_to_depth_applies(const Dims& d, const Conv2dGeometry& g) {
   if (g.stride_h < 2 || g.stride_w != g.stride_h || g.dilation_h != 1 || g.dilation_w != 1) return false;
   if (d.N == 0 || d.Ho == 0 || d.Wo == 0) return false;
   const SpaceToDepth t = space_to_depth_of(d, g);
-  // Or the direct kernel of 32-channel blocks, where the zero taps are few: at most a third
-  // more taps than kh x kw (2 threads, Zen 5, against forward_gemm / im2col: 7x7/2 stems 3 -> 64
-  // on 224x224 1.5x faster at batch 8 and 1, 7x7/2 16 -> 32 on 112x112 2.7x, 64 -> 64 on 56x56
-  // 1.4x, 4x4/2 32 -> 64 on 64x64 1.4x, 8x8/4 1.3x; with more zero taps 3x3/2 64 -> 128 on 56x56
-  // took 1.4x the time, 5x5/2 3 -> 96 on 64x64 1.07x).
+  // Or the direct kernel of 32-channel blocks, where the zero taps are few (at most a third more
+  // taps than kh x kw) and that kernel cannot take the strided problem itself, as it does at
+  // stride 2. 2 threads, Zen 5, `node dist/bench/conv-strided.js --threads 2`: against
+  // forward_gemm / im2col, space to depth took 8x8/4 3 -> 64 on 128x128 1.3x faster (0.71 ->
+  // 0.58 ms); the direct kernel at stride 2 beat it on 7x7/2 stems 3 -> 64 on 224x224 (batch 8
+  // 6.2 -> 4.9 ms, batch 1 0.71 -> 0.65), 7x7/2 16 -> 32 on 112x112 (4.1 -> 3.2) and 4x4/2
+  // 32 -> 64 on 64x64 (1.46 -> 1.33).
   const bool few_zero_taps = 3 * (t.d.kh * t.s) * (t.d.kw * t.s) <= 4 * d.kh * d.kw;
-  return winograd_applies(t.d, t.g) || (few_zero_taps && direct32_applies(t.d, t.g));
+  return winograd_applies(t.d, t.g) || (few_zero_taps && direct32_applies(t.d, t.g) && !direct32_applies(d, g));
 }
 
 void space_to_depth_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,

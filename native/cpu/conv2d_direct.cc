@@ -245,13 +245,15 @@ __attribute__((target("avx512f"))) void transpose_block(const float* in, int64_t
 #pragma GCC diagnostic pop
 #endif
 
-// ---- Direct convolution for more output channels (AVX-512, stride 1) ----
+// ---- Direct convolution for more output channels (AVX-512, stride 1 or 2 along rows) ----
 // AlexNet's 3x3 layers on 13x13 and the dilated 64->64 layers as im2col + GEMM spent a third
 // of their time around the GEMM's micro-kernel (im2col, packing both operands, edge tiles).
 // Here the micro-kernel reads the image itself: a tile is 32 output channels (two vectors,
 // the weights transposed to [tap][32] once per call) by UW <= 14 positions of one output row
-// (stride 1, so the positions' inputs are UW consecutive floats of one input row, broadcast);
-// per tap 2 vector loads, UW broadcasts and 2*UW FMAs, the GEMM kernel's 14 x 32 shape. Where
+// (the positions' inputs are UW floats of one input row, 1 or 2 apart, broadcast); per tap 2
+// vector loads, UW broadcasts and 2*UW FMAs, the GEMM kernel's 14 x 32 shape. At stride 2 it
+// also beat im2col + GEMM and space to depth (2 threads, `node dist/bench/conv-strided.js`:
+// 3x3/2 64 -> 128 on 56x56 2.84 -> 2.20 ms, 5x5/2 3 -> 96 on 64x64 1.47 -> 1.26). Where
 // blocks of 32 would leave one of 16 (AlexNet c2's backward-data: 48 channels a group), blocks
 // of 48 instead: three vectors by UW <= 9 positions. Every output is one FMA chain over the
 // ckk taps in order (c, i, j), then + bias; threads split (image, group, channel block) items,
@@ -267,8 +269,9 @@ struct Direct32Args {
   float* y;            // y[u * bw + k]: the tile's outputs position by position
 };
 
-// V vectors (16 channels each): fewer than the block's (32 or 48) for a last block of fewer channels.
-template <int UW, int V>
+// V vectors (16 channels each): fewer than the block's (32 or 48) for a last block of fewer
+// channels. S: the stride along the row (1 or 2), so that the broadcasts' offsets are constants.
+template <int UW, int V, int S>
 struct Direct32Row {
   __attribute__((target("avx512f"))) static void run(const Direct32Args& a) {
     __m512 acc[UW][V];
@@ -284,7 +287,7 @@ struct Direct32Row {
       const float* xr = a.x + a.tap[r];
 #pragma GCC unroll 16
       for (int u = 0; u < UW; ++u) {
-        const __m512 xb = _mm512_set1_ps(xr[u]);
+        const __m512 xb = _mm512_set1_ps(xr[u * S]);
 #pragma GCC unroll 3
         for (int v = 0; v < V; ++v) acc[u][v] = _mm512_fmadd_ps(xb, w[v], acc[u][v]);
       }
@@ -297,22 +300,26 @@ struct Direct32Row {
 };
 
 using Direct32Fn = void (*)(const Direct32Args&);
-template <int V, int... I>
+template <int V, int S, int... I>
 constexpr std::array<Direct32Fn, sizeof...(I)> direct32_table(std::integer_sequence<int, I...>) {
-  return {{&Direct32Row<I + 1, V>::run...}};
+  return {{&Direct32Row<I + 1, V, S>::run...}};
 }
 // Positions per tile for V vectors: UW * V accumulators + V weights + 1 broadcast within the
 // 32 registers.
 constexpr int direct32_positions(int v) { return v == 3 ? 9 : kDirectUW; }
-constexpr auto kDirect48Rows = direct32_table<3>(std::make_integer_sequence<int, direct32_positions(3)>{});
-constexpr auto kDirect32Rows = direct32_table<2>(std::make_integer_sequence<int, direct32_positions(2)>{});
-constexpr auto kDirect16Rows = direct32_table<1>(std::make_integer_sequence<int, direct32_positions(1)>{});
+template <int S>
+struct Direct32Tables {
+  static constexpr auto k48 = direct32_table<3, S>(std::make_integer_sequence<int, direct32_positions(3)>{});
+  static constexpr auto k32 = direct32_table<2, S>(std::make_integer_sequence<int, direct32_positions(2)>{});
+  static constexpr auto k16 = direct32_table<1, S>(std::make_integer_sequence<int, direct32_positions(1)>{});
+  static const Direct32Fn* rows(int vectors) { return vectors == 3 ? k48.data() : vectors == 2 ? k32.data() : k16.data(); }
+};
 
 bool direct32_applies(const Dims& d, const Conv2dGeometry& g) {
   // Wo >= 12: a tile of fewer positions has too few independent FMA chains (and the GEMM's
   // wide tiles do better on tiny images).
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg > 16 && g.stride_w == 1 && d.Wo >= 12 &&
-         d.kh * d.kw > 1 && d.N > 0;
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2) &&
+         d.Wo >= 12 && d.kh * d.kw > 1 && d.N > 0;
 }
 
 // Copies `planes` image planes (H x W) into hp x wp planes with pad_top rows and pad_left
@@ -436,13 +443,13 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         // storing its transposed outputs one float at a time.
         float* t = scratch(2, (oh1 - oh0) * d.Wo * bw);
         const int vectors = (kg + 15) / 16;
-        const Direct32Fn* table = vectors == 3 ? kDirect48Rows.data() : vectors == 2 ? kDirect32Rows.data() : kDirect16Rows.data();
+        const Direct32Fn* table = g.stride_w == 2 ? Direct32Tables<2>::rows(vectors) : Direct32Tables<1>::rows(vectors);
         // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
         const int64_t tiles = ceil_div(d.Wo, direct32_positions(vectors)), width = ceil_div(d.Wo, tiles);
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += width) {
             const int64_t uw = std::min(width, d.Wo - ow0);
-            a.x = xg + oh * g.stride_h * in.ws + ow0;
+            a.x = xg + oh * g.stride_h * in.ws + ow0 * g.stride_w;
             a.y = t + ((oh - oh0) * d.Wo + ow0) * bw;
             table[uw - 1](a);
           }
