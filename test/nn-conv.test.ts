@@ -193,12 +193,11 @@ describe('F.conv2d', () => {
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512, else rows under 12: panels from x, batch-wide GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
-      // Large kernels at a stride over few channels, large outputs: the direct kernel at stride 2,
-      // space to depth at stride 4 (8x8/4: 2x2 over 48 channels), else forward's panels from x
-      // (as at stride [2, 3]).
+      // Large kernels at a stride over few channels, large outputs: the direct kernel at stride 2
+      // or 4 (more than 16 output channels), else forward's panels from x (as at stride [2, 3]).
       { x: [1, 3, 120, 122], w: [24, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'a 7x7/2 stem: direct32 at stride 2' },
       { x: [1, 3, 140, 140], w: [20, 3, 5, 5], o: { stride: 2, padding: 2 }, bias: true, what: 'direct32 at stride 2, 5x5' },
-      { x: [2, 3, 52, 50], w: [24, 3, 8, 8], o: { stride: 4, padding: 2 }, bias: true, what: '8x8/4: space to depth for the direct kernel (2x2 over 48)' },
+      { x: [2, 3, 52, 50], w: [24, 3, 8, 8], o: { stride: 4, padding: 2 }, bias: true, what: 'direct32 at stride 4, 8x8' },
       { x: [1, 3, 100, 190], w: [16, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: '7x7/2 with 16 output channels: direct, channel lanes' },
       { x: [1, 3, 100, 190], w: [20, 3, 11, 11], o: { stride: [2, 3], padding: [0, 2] }, what: 'panels from x at stride [2, 3], 11x11' },
       // 3x3 at stride 1 with 16 or more channels in and out per group: Winograd F(2x2, 3x3)
@@ -301,10 +300,10 @@ describe('F.conv2d', () => {
       padded = cc.concat([cc.zeros([n, c, top, cols * s]), padded, cc.zeros([n, c, Math.max(0, rows * s - h - top), cols * s])], 2).narrow(2, 0, rows * s);
       return padded.reshape([n, c, rows, s, cols, s]).permute([0, 1, 3, 5, 2, 4]).clone().reshape([n, c * s * s, rows, cols]);
     });
-    // Winograd 3x3 over 48 and over 16 channels; the direct kernel (2x2 over 48, an 8x8/4 stem;
-    // at stride 2 the direct kernel takes the strided problem itself).
+    // Winograd 3x3 over 48 and over 16 channels; the direct kernel (6x6/3 as 2x2 over 27; at
+    // strides 2 and 4 the direct kernel takes the strided problem itself).
     const cases: [number[], number[], number, number, boolean][] = [
-      [[2, 3, 45, 39], [48, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 52, 50], [24, 3, 8, 8], 4, 2, false],
+      [[2, 3, 45, 39], [48, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 41, 40], [24, 3, 6, 6], 3, 1, false],
     ];
     for (const [xs, ws, s, pad, winograd] of cases) {
       cc.tidy(() => {

@@ -7,15 +7,15 @@
 //     three directions, at dilation 1, 2, 4 and 8.
 //   - forward at a stride s > 1 whose space-to-depth form is such a Winograd problem (AlexNet's
 //     c1, 11x11/4 over 3 channels: 3x3 over 48), or, at strides the direct kernel of 32-channel
-//     blocks below does not take, a problem for it with few zero taps (8x8/4 over 3 channels:
-//     2x2 over 48): x's s x s phases become channels and the kernel shrinks to ceil(k / s)
-//     (space_to_depth_forward).
+//     blocks below does not take (3, 5, ...), a problem for it with few zero taps (6x6/3 over 3
+//     channels: 2x2 over 27): x's s x s phases become channels and the kernel shrinks to
+//     ceil(k / s) (space_to_depth_forward).
 //   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
 //       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
 //         lanes along the row (direct_narrow);
 //       4..16 output channels (LeNet's c3): lanes across channels (direct_forward);
-//       more, stride 1 or 2 along rows (AlexNet c2-c5, the dilated layers, their backward-data;
-//         7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32);
+//       more, stride 1, 2 or 4 along rows (AlexNet c2-c5, the dilated layers, their
+//         backward-data; 7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32);
 //       backward-filter for kernel widths 3, 5, 11 (direct_filter), with lanes along the rows
 //         for at most 8 output channels a group (LeNet's c1) and widths 3, 5, 7.
 //     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
@@ -402,11 +402,11 @@ bool space_to_depth_applies(const Dims& d, const Conv2dGeometry& g) {
   const SpaceToDepth t = space_to_depth_of(d, g);
   // Or the direct kernel of 32-channel blocks, where the zero taps are few (at most a third more
   // taps than kh x kw) and that kernel cannot take the strided problem itself, as it does at
-  // stride 2. 2 threads, Zen 5, `node dist/bench/conv-strided.js --threads 2`: against
+  // strides 2 and 4. 2 threads, Zen 5, `node dist/bench/conv-strided.js --threads 2`: against
   // forward_gemm / im2col, space to depth took 8x8/4 3 -> 64 on 128x128 1.3x faster (0.71 ->
-  // 0.58 ms); the direct kernel at stride 2 beat it on 7x7/2 stems 3 -> 64 on 224x224 (batch 8
-  // 6.2 -> 4.9 ms, batch 1 0.71 -> 0.65), 7x7/2 16 -> 32 on 112x112 (4.1 -> 3.2) and 4x4/2
-  // 32 -> 64 on 64x64 (1.46 -> 1.33).
+  // 0.58 ms), but the direct kernel at the stride beat it there (0.48 ms) and on 7x7/2 stems
+  // 3 -> 64 on 224x224 (batch 8 6.2 -> 4.9 ms, batch 1 0.71 -> 0.65), 7x7/2 16 -> 32 on 112x112
+  // (4.1 -> 3.2) and 4x4/2 32 -> 64 on 64x64 (1.46 -> 1.33).
   const bool few_zero_taps = 3 * (t.d.kh * t.s) * (t.d.kw * t.s) <= 4 * d.kh * d.kw;
   return winograd_applies(t.d, t.g) || (few_zero_taps && direct32_applies(t.d, t.g) && !direct32_applies(d, g));
 }

@@ -245,15 +245,16 @@ __attribute__((target("avx512f"))) void transpose_block(const float* in, int64_t
 #pragma GCC diagnostic pop
 #endif
 
-// ---- Direct convolution for more output channels (AVX-512, stride 1 or 2 along rows) ----
+// ---- Direct convolution for more output channels (AVX-512, stride 1, 2 or 4 along rows) ----
 // AlexNet's 3x3 layers on 13x13 and the dilated 64->64 layers as im2col + GEMM spent a third
 // of their time around the GEMM's micro-kernel (im2col, packing both operands, edge tiles).
 // Here the micro-kernel reads the image itself: a tile is 32 output channels (two vectors,
 // the weights transposed to [tap][32] once per call) by UW <= 14 positions of one output row
-// (the positions' inputs are UW floats of one input row, 1 or 2 apart, broadcast); per tap 2
-// vector loads, UW broadcasts and 2*UW FMAs, the GEMM kernel's 14 x 32 shape. At stride 2 it
-// also beat im2col + GEMM and space to depth (2 threads, `node dist/bench/conv-strided.js`:
-// 3x3/2 64 -> 128 on 56x56 2.84 -> 2.20 ms, 5x5/2 3 -> 96 on 64x64 1.47 -> 1.26). Where
+// (the positions' inputs are UW floats of one input row, 1, 2 or 4 apart, broadcast); per tap 2
+// vector loads, UW broadcasts and 2*UW FMAs, the GEMM kernel's 14 x 32 shape. At strides 2 and 4
+// it also beat im2col + GEMM and space to depth (2 threads, `node dist/bench/conv-strided.js`:
+// 3x3/2 64 -> 128 on 56x56 2.84 -> 2.20 ms, 5x5/2 3 -> 96 on 64x64 1.47 -> 1.26, 8x8/4 3 -> 64
+// on 128x128 0.58 -> 0.48). Where
 // blocks of 32 would leave one of 16 (AlexNet c2's backward-data: 48 channels a group), blocks
 // of 48 instead: three vectors by UW <= 9 positions. Every output is one FMA chain over the
 // ckk taps in order (c, i, j), then + bias; threads split (image, group, channel block) items,
@@ -270,7 +271,7 @@ struct Direct32Args {
 };
 
 // V vectors (16 channels each): fewer than the block's (32 or 48) for a last block of fewer
-// channels. S: the stride along the row (1 or 2), so that the broadcasts' offsets are constants.
+// channels. S: the stride along the row (1, 2 or 4), so that the broadcasts' offsets are constants.
 template <int UW, int V, int S>
 struct Direct32Row {
   __attribute__((target("avx512f"))) static void run(const Direct32Args& a) {
@@ -318,7 +319,7 @@ struct Direct32Tables {
 bool direct32_applies(const Dims& d, const Conv2dGeometry& g) {
   // Wo >= 12: a tile of fewer positions has too few independent FMA chains (and the GEMM's
   // wide tiles do better on tiny images).
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2) &&
+  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2 || g.stride_w == 4) &&
          d.Wo >= 12 && d.kh * d.kw > 1 && d.N > 0;
 }
 
@@ -443,7 +444,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         // storing its transposed outputs one float at a time.
         float* t = scratch(2, (oh1 - oh0) * d.Wo * bw);
         const int vectors = (kg + 15) / 16;
-        const Direct32Fn* table = g.stride_w == 2 ? Direct32Tables<2>::rows(vectors) : Direct32Tables<1>::rows(vectors);
+        const Direct32Fn* table = g.stride_w == 4 ? Direct32Tables<4>::rows(vectors) : g.stride_w == 2 ? Direct32Tables<2>::rows(vectors) : Direct32Tables<1>::rows(vectors);
         // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
         const int64_t tiles = ceil_div(d.Wo, direct32_positions(vectors)), width = ceil_div(d.Wo, tiles);
         for (int64_t oh = oh0; oh < oh1; ++oh) {
