@@ -90,6 +90,32 @@ describe('reductions', () => {
     expectError(() => cc.argmax(cc.zeros([0])), 'E_SHAPE');
   });
 
+  it('argmax over rows (vectors of 16, then a tail) agrees with the first-maximum loop: ties, NaN, -0 and 0, infinities', () => {
+    // The sequential definition: the first index whose value beats every earlier one, NaN beating all.
+    const first = (row: Float32Array) => {
+      let best = 0;
+      for (let r = 1; r < row.length && !Number.isNaN(row[best]); r++) if (row[r] > row[best] || Number.isNaN(row[r])) best = r;
+      return best;
+    };
+    for (const len of [1, 5, 15, 16, 17, 31, 32, 33, 100, 4096]) {
+      const rows: Float32Array[] = [];
+      const { v } = randomTensor([len], 40 + len, -3, 3);
+      rows.push(Float32Array.from(v));
+      rows.push(new Float32Array(len).fill(2));  // all tied: 0
+      for (const at of [0, len >> 1, len - 1]) {
+        const tie = Float32Array.from(v); tie[at] = 7; tie[len - 1] = 7; rows.push(tie);  // ties: the first 7
+        const nan = Float32Array.from(v); nan[at] = NaN; nan[len - 1] = NaN; rows.push(nan);  // the first NaN
+        const zeros = new Float32Array(len).fill(-1); zeros[at] = -0; zeros[len - 1] = 0; rows.push(zeros);  // the first zero, either sign
+        const inf = Float32Array.from(v); inf[at] = Infinity; rows.push(inf);
+        const neg = new Float32Array(len).fill(-Infinity); neg[at] = -1e30; rows.push(neg);
+      }
+      const x = cc.tensor(Float32Array.from(rows.flatMap((r) => Array.from(r))), { shape: [rows.length, len] });
+      const got = Array.from(cc.argmax(x, 1).dataSync());
+      expect(got, `rows of ${len}`).to.deep.equal(rows.map(first));
+      x.dispose();
+    }
+  });
+
   it('gives bit-identical results for 1, 2 and 3 threads', () => {
     const { t } = randomTensor([3, 200001], 5);
     const { t: u } = randomTensor([4000, 130], 6);
