@@ -564,7 +564,8 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([13, 6, 14, 14], [16, 6, 5, 5], {}, 17));                       // direct filter, the images' sum in parts
     runs.push(conv([5, 6, 14, 30], [6, 6, 5, 5], { padding: 1 }, 18));            // narrow (lanes along rows), forward and backward-data
     runs.push(conv([3, 32, 23, 19], [48, 16, 3, 3], { padding: 1, groups: 2 }, 19)); // Winograd (items depend on the thread count)
-    runs.push(conv([3, 96, 15, 27], [96, 48, 5, 5], { padding: 2, groups: 2 }, 20)); // Winograd 5x5, all three directions
+    runs.push(conv([3, 96, 15, 27], [96, 48, 5, 5], { padding: 2, groups: 2 }, 20)); // Winograd 5x5, all three directions (filter: a group per thread at 2)
+    runs.push(conv([2, 24, 30, 33], [40, 24, 3, 3], { stride: 2, padding: 1 }, 23));  // direct32 at stride 2
     runs.push(conv([3, 16, 21, 18], [16, 16, 3, 3], { padding: 4, dilation: 4 }, 21)); // dilated Winograd
     runs.push(conv([5, 16, 50, 50], [16, 16, 3, 3], { padding: 1 }, 22));           // Winograd filter by parts: 13 chunks, 8 parts
     runs.push(() => {

@@ -462,8 +462,9 @@ __attribute__((target("avx512f"))) void run_item(const WinogradConv& p, const Ti
 //   side by side. A chunk's V and W (~2 MiB) are written by one split of the threads and read
 //   by another, through L3, which other work on the machine can crowd: on the 2-core VM its time
 //   varied more than the direct kernel's (c2: 5.9-7 ms in most processes, 11-13 in some; the 56x56
-//   64 -> 64 layer 3.3 ms, or 6.1 while a neighbour was busy). Splits by group or output
-//   channel repeat loads and transforms or idle a thread, and were no faster.
+//   64 -> 64 layer 3.3 ms, or 6.1 while a neighbour was busy). Where the groups share out
+//   evenly over the threads, a group per thread instead (Note [a group per thread]); splits by
+//   output channel repeat the transforms of x, and were no faster.
 // - by parts (filter_sums_by_parts): each thread sums its own runs of tiles, V, W and its own M
 //   in its L2, and the parts' Ms are added at the end: steady (that 56x56 layer 3.4 ms while
 //   the neighbour was busy), but each part has a whole M, so only for small ones (AlexNet's c2
@@ -711,6 +712,24 @@ void winograd_backward_filter_r(const float* px, const float* pdy, const Winogra
   // other work crowds L3 (3.4 ms, by xi 6.1: V and W crossed between the cores through L3).
   // AlexNet's c2 and c3 (M 5-6 MiB) took 1.4x and 2x the time by parts.
   const bool by_parts = m_floats <= (int64_t{64} << 10);
+  // Note [a group per thread]: by xi, V and W cross between the cores through L3, and when other
+  // work on the machine crowds L3 that doubled the time (AlexNet's c2 5.9 -> 11.3 ms, c4 2.9 ->
+  // 4.1, c5 2.1 -> 3.2, 2 threads; PyTorch unaffected, and c2 at 0.70x its speed in one full
+  // run). Where the groups share out evenly over the threads, each thread sums its groups whole
+  // instead (the parallel_for calls inside run inline), its V, W and M its own: in such a
+  // spell 5.9, 2.9 and 2.1 ms, and as fast as by xi otherwise (`node dist/bench/conv_ab.js`
+  // with a switch in a throwaway build). The same sums, so the same bits, whichever way.
+  const int64_t threads = num_threads();
+  if (!by_parts && threads > 1 && p.groups % threads == 0) {
+    float* ms = scratch(5, p.groups * m_floats);
+    parallel_for(p.groups, 1, [&](int64_t g0, int64_t g1) {
+      for (int64_t gi = g0; gi < g1; ++gi) {
+        filter_sums_by_xi<R>(px, pdy, p, f, gi, ms + gi * m_floats);
+        filter_rows<R>(ms + gi * m_floats, gi, 0, Kg, Kg, Cg, pdw);
+      }
+    });
+    return;
+  }
   float* m = scratch(5, (by_parts ? kFilterParts : 1) * m_floats);  // M_xi [Kg, Cg] (beta 0 at first)
   for (int64_t gi = 0; gi < p.groups; ++gi) {
     if (by_parts) filter_sums_by_parts<R>(px, pdy, p, f, gi, m);
