@@ -48,9 +48,9 @@ struct Accumulator {
 // bits on every CPU path); max and min keep 16 lanes here, which gives the sequential loop's
 // value exactly (max and min do not round). Sequential float64 loops ran 4-6x slower than
 // PyTorch's reductions (a full sum of 12.8M floats: 3.7 ms against 0.6). The lanes are GCC
-// vector types: written as arrays of 16 floats, GCC's choice between vector and scalar code
-// flipped with unrelated flags (-fno-trapping-math made it 16 scalar registers: max over the rows
-// of [512, 4096] 0.27 -> 0.62 ms, 2 threads; `node dist/bench/tensor-ops.js`).
+// vector types: written as arrays of 16 floats, GCC kept them in 16 scalar registers (max over
+// the rows of [512, 4096] at 2 threads: 0.27 ms, PyTorch 0.29; 0.62 when the build passed
+// -fno-trapping-math); as vectors 0.05 ms (`node dist/bench/tensor-ops.js`).
 typedef float Floats16 __attribute__((vector_size(64)));
 typedef int32_t Ints16 __attribute__((vector_size(64)));
 
