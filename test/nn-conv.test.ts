@@ -371,6 +371,9 @@ describe('F.conv1d', () => {
     { x: [2, 4, 15], w: [4, 2, 4], o: { stride: 2, dilation: 2, groups: 2 }, bias: false },
     { x: [1, 2, 10], w: [3, 2, 4], o: { padding: 'same', dilation: [3] }, bias: true },
     { x: [3, 4, 9], w: [8, 1, 3], o: { stride: [3], padding: [2], groups: 4 }, bias: true },
+    // more than 16 output channels, rows of 12 or more outputs: conv2d's direct kernel at stride 2 and 4
+    { x: [2, 20, 60], w: [40, 20, 5], o: { stride: 2, padding: 2 }, bias: true },
+    { x: [1, 24, 100], w: [33, 24, 8], o: { stride: 4 }, bias: false },
   ];
 
   it('matches a float64 reference (as conv2d over a height of 1), forward and backward', () => {
