@@ -34,7 +34,7 @@ export const LAYERS: Layer[] = [
 export const DIRECTIONS = ['forward', 'backward-data', 'backward-filter'] as const;
 
 // Transposed convolutions, FCN's upsampling (both tables).
-const TRANSPOSED: Layer[] = [
+export const TRANSPOSED: Layer[] = [
   { name: 'tconv 64>32 4x4 s2 (2x up)', x: [8, 64, 28, 28], w: [64, 32, 4, 4], o: { stride: 2, padding: 1 }, transposed: true },
   { name: 'tconv fcn 21>21 4x4 s2', x: [8, 21, 32, 32], w: [21, 21, 4, 4], o: { stride: 2, padding: 1 }, transposed: true },
 ];

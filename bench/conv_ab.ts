@@ -11,7 +11,7 @@
  */
 import { performance } from 'perf_hooks';
 import * as cc from '../lib';
-import { DIRECTIONS, LAYERS, directions, type Layer } from './conv';
+import { DIRECTIONS, LAYERS, TRANSPOSED, directions, type Layer } from './conv';
 
 // 5x5 layers at stride 1 from 16 to 256 channels, behind conv2d.cc's rule for Winograd 5x5 (48
 // or more channels in and out per group): `node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 sweep5`.
@@ -38,11 +38,11 @@ function main(): void {
     process.exit(2);
   }
   cc.setNumThreads(threads);
-  const layers = [...LAYERS, ...SWEEP_5X5].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
+  const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
   console.log(`${name}=${a} against ${name}=${b}, ${threads} thread(s), medians of interleaved rounds`);
   for (const l of layers) {
-    const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), bias = cc.randn([l.w[0]]);
-    const y = cc.F.conv2d(x, w, bias, l.o);
+    const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), bias = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
+    const y = l.transposed ? cc.F.convTranspose2d(x, w, bias, l.o) : cc.F.conv2d(x, w, bias, l.o);
     const dy = cc.randn(y.shape);
     const run = directions(l, x, w, bias, dy);
     for (const direction of DIRECTIONS) {

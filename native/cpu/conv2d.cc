@@ -19,7 +19,9 @@
 //       backward-filter for kernel widths 3, 5, 11 (direct_filter), with lanes along the rows
 //         for at most 8 output channels a group (LeNet's c1) and widths 3, 5, 7.
 //     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
-//     weights, so the forward kernels serve it too.
+//     weights, so the forward kernels serve it too; at stride 2 (4 or more channels in a group),
+//     so is each of dx's 2 x 2 phases (backward_data_by_phases), the transposed convolution's
+//     forward included.
 //   - 1x1 kernel, stride 1, no padding: x[n] already is the [C, H*W] matrix that im2col would
 //     build, so forward and backward-data are one strided-batched GEMM over the images.
 //   - forward, where an image's column matrix would outgrow the L2 (stride 1 with at most 64
@@ -548,6 +550,88 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
   });
 }
 
+// Note [backward-data by phases]: at a stride s (both axes, no dilation), dx's s x s phases
+// dx[c, s u + p, s v + q] are each a stride-1 convolution of dy with the taps of w that reach
+// them: rows i = r + s a (r = (p + pad_top) mod s), flipped and transposed, so
+//   dx_pq[c, u, v] = sum over k, a', b' of w'[c, k, a', b'] dy[k, u + a' - pad', v + b' - pad'']
+// with w'[c, k, a', b'] = w[k, c, r + s (A-1-a'), r' + s (B-1-b')], A = ceil((kh - r) / s) taps
+// and padding A - 1 - (p + pad_top - r) / s. Each phase then runs on the forward's own methods
+// (forward_on: the direct kernels, Winograd, im2col + GEMM), and the phases are interleaved into
+// dx in one pass. im2col + GEMM + col2im instead wrote and re-read a column matrix of Cg kh kw
+// rows, a GEMM of depth Kg alone (7x7/2 16 -> 32 on 112x112: 0.38x PyTorch's speed, 0.72x by
+// phases). The transposed convolution's forward is this too.
+struct Phase {
+  int64_t first, taps, pad;  // the first tap (r), the taps it takes (A), the stride-1 padding
+};
+
+Phase phase_of(int64_t k, int64_t s, int64_t pad, int64_t p) {
+  const int64_t r = (p + pad) % s, taps = ceil_div(k - r, s);
+  return {r, taps, taps - 1 - (p + pad - r) / s};
+}
+
+bool phases_apply(const Dims& d, const Conv2dGeometry& g) {
+  const int64_t s = g.stride_h;
+  // Stride 2 with 4 or more input channels a group (the phases' outputs). 2 threads, against
+  // im2col + GEMM + col2im (interleaved, a throwaway switch): 7x7/2 16 -> 32 on 112x112 7.3 ->
+  // 4.2 ms, 5x5/2 32 -> 64 on 64x64 3.2 -> 2.2, 4x4/2 32 -> 64 2.1 -> 1.6, FCN's 4x4/2 transposed
+  // convolutions' forward 0.90 -> 0.66 and 1.63 -> 1.32, 3x3/2 64 -> 128 and 128 -> 256 even. Not
+  // taken: 3 channels (5x5/2 3 -> 96 1.85 -> 2.40 ms: phases of 3 output channels; a network's
+  // first layer needs no dx anyway) and stride 4 (16 small phases: 8x8/4 0.82 -> 1.18 ms, 11x11/4
+  // 16 -> 64 5.3 -> 6.0).
+  if (s != 2 || g.stride_w != s || g.dilation_h != 1 || g.dilation_w != 1 || d.kh < s || d.kw < s || d.N == 0 || d.Cg < 4) {
+    return false;
+  }
+  for (int64_t p = 0; p < s; ++p) {
+    if (phase_of(d.kh, s, g.pad_top, p).pad < 0 || phase_of(d.kw, s, g.pad_left, p).pad < 0) return false;
+  }
+  return true;
+}
+
+// Scratch slots 8 and 9 (the phases' weights, then their outputs) are held across forward_on.
+void backward_data_by_phases(const float* pdy, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
+                             float* pdx) {
+  const int64_t s = g.stride_h, planes = d.N * d.C;
+  const int64_t Hp0 = ceil_div(d.H, s), Wp0 = ceil_div(d.W, s);
+  float* out = scratch(9, s * s * planes * Hp0 * Wp0);
+  std::vector<const float*> phase_out(s * s);
+  std::vector<int64_t> phase_w(s * s);
+  for (int64_t p = 0; p < s; ++p) {
+    for (int64_t q = 0; q < s; ++q) {
+      const Phase rows = phase_of(d.kh, s, g.pad_top, p), cols = phase_of(d.kw, s, g.pad_left, q);
+      const int64_t A = rows.taps, B = cols.taps, Hp = ceil_div(d.H - p, s), Wp = ceil_div(d.W - q, s);
+      float* o = out + (p * s + q) * planes * Hp0 * Wp0;
+      phase_out[p * s + q] = o, phase_w[p * s + q] = Wp;
+      if (Hp <= 0 || Wp <= 0) continue;
+      // w'[(gi, c), k, a', b'] = w[(gi, k), c, r + s (A-1-a'), r' + s (B-1-b')]
+      float* wp = scratch(8, d.C * d.Kg * A * B);
+      for (int64_t gi = 0; gi < d.groups; ++gi)
+        for (int64_t c = 0; c < d.Cg; ++c)
+          for (int64_t k = 0; k < d.Kg; ++k)
+            for (int64_t a = 0; a < A; ++a)
+              for (int64_t b = 0; b < B; ++b) {
+                const int64_t i = rows.first + s * (A - 1 - a), j = cols.first + s * (B - 1 - b);
+                wp[(((gi * d.Cg + c) * d.Kg + k) * A + a) * B + b] = pw[(((gi * d.Kg + k) * d.Cg + c) * d.kh + i) * d.kw + j];
+              }
+      const Dims t = dims_of(Shape{d.N, d.K, d.Ho, d.Wo}, Shape{d.C, d.Kg, A, B}, Shape{d.N, d.C, Hp, Wp}, d.groups);
+      Conv2dGeometry tg;
+      tg.pad_top = rows.pad, tg.pad_left = cols.pad, tg.groups = g.groups;
+      forward_on(pdy, wp, pb, t, tg, o);
+    }
+  }
+  // dx row h = s u + p: its columns s v + q from phase (p, q)'s row u, each phase plane Hp x Wp.
+  parallel_for(planes * d.H, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, d.W)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t plane = r / d.H, h = r % d.H, p = h % s, u = h / s;
+      float* dst = pdx + r * d.W;
+      for (int64_t q = 0; q < s && q < d.W; ++q) {
+        const int64_t Wp = phase_w[p * s + q], Hp = ceil_div(d.H - p, s);
+        const float* src = phase_out[p * s + q] + (plane * Hp + u) * Wp;
+        for (int64_t v = 0; v < Wp; ++v) dst[s * v + q] = src[v];
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx) {
@@ -602,6 +686,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
       return direct32(pdy, pw, d.Kg * d.ckk, taps, offset, pb, t, tg, pdx);
     }
   }
+  if (phases_apply(d, g)) return backward_data_by_phases(pdy, pw, pb, d, g, pdx);
 
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
   const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
