@@ -238,7 +238,10 @@ describe('F.conv2d', () => {
       { x: [2, 8, 12, 12], w: [1, 8, 3, 3], o: {}, bias: true, what: 'narrow, 1 output channel (tiles of 8 rows); backward-data 8 channels' },
       { x: [2, 3, 11, 26], w: [16, 3, 5, 5], o: { padding: 2 }, what: "narrow backward-data (3 channels) of a 16-channel convolution, as LeNet's c3" },
       { x: [12, 6, 14, 14], w: [16, 6, 5, 5], o: {}, what: "LeNet c3's backward-data: narrow, each image padded by its own task" },
-      // Backward-filter's direct kernel: 32-channel blocks (Kg a multiple of 16), kernel width 3, 5 or 11.
+      // Backward-filter's direct kernel: 32-channel blocks (Kg a multiple of 16), kernel width 3, 4, 5, 7, 8 or 11.
+      { x: [2, 6, 37, 35], w: [20, 6, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'direct filter, 7x7/2 (tiles of one tap row), 16 + 4 channels' },
+      { x: [2, 8, 20, 22], w: [48, 4, 4, 4], o: { stride: 2, padding: 1, groups: 2 }, what: 'direct filter, 4x4/2, groups, 3 tap rows a tile' },
+      { x: [1, 5, 50, 45], w: [17, 5, 8, 8], o: { stride: 4, padding: 2 }, what: 'direct filter, 8x8/4, 16 + 1 channels' },
       { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'direct filter, 11x11 stride 4' },
       { x: [2, 3, 45, 39], w: [48, 3, 11, 11], o: { stride: 4 }, what: "direct filter, 11x11 stride 4 reading x in place (no padding, its last 2 rows unused; AlexNet's c1)" },
       // Forward at a stride whose space-to-depth form is a Winograd problem (the two cases above too).
@@ -572,6 +575,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([2, 24, 30, 33], [40, 24, 3, 3], { stride: 2, padding: 1 }, 23));  // direct32 at stride 2, backward-data by phases
     runs.push(conv([3, 16, 21, 18], [16, 16, 3, 3], { padding: 4, dilation: 4 }, 21)); // dilated Winograd
     runs.push(conv([5, 16, 50, 50], [16, 16, 3, 3], { padding: 1 }, 22));           // Winograd filter by parts: 13 chunks, 8 parts
+    runs.push(conv([3, 8, 40, 38], [32, 8, 7, 7], { stride: 2, padding: 3 }, 24));   // direct filter 7x7/2, backward-data by phases
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

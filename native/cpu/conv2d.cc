@@ -16,7 +16,7 @@
 //       4..16 output channels (LeNet's c3): lanes across channels (direct_forward);
 //       more, stride 1, 2 or 4 along rows (AlexNet c2-c5, the dilated layers, their
 //         backward-data; 7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32);
-//       backward-filter for kernel widths 3, 5, 11 (direct_filter), with lanes along the rows
+//       backward-filter for kernel widths 3, 4, 5, 7, 8, 11 (direct_filter), with lanes along the rows
 //         for at most 8 output channels a group (LeNet's c1) and widths 3, 5, 7.
 //     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
 //     weights, so the forward kernels serve it too; at stride 2 (4 or more channels in a group),

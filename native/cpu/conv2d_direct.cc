@@ -677,7 +677,11 @@ struct FilterTile {
 
 using FilterFn = void (*)(const FilterArgs&);
 // Rows per tile for a kernel width: R * KW <= 12 with two vectors (24 + 3 registers), <= 25
-// with one (25 + 2).
+// with one (25 + 2). Widths 3, 4, 5, 7, 8 and 11: against im2col + GEMM (2 threads, interleaved,
+// a throwaway switch) widths 4, 7 and 8 took 0.34-0.68x the time (7x7/2 16 -> 32 on 112x112 7.4
+// -> 2.8 ms, a 7x7/2 stem 7.8 -> 5.3, 7x7 32 -> 32 on 56x56 15.5 -> 5.3, 4x4/2 32 -> 64 1.8 ->
+// 1.2, FCN's 4x4/2 transposed convolutions 0.67x, 8x8/4 16 -> 64 4.3 -> 2.5; 8x8/4 over 3
+// channels even).
 constexpr int filter_rows(int kw, int v) { return (v == 2 ? 12 : 25) / kw; }
 template <int KW, int V, int... I>
 constexpr std::array<FilterFn, sizeof...(I)> filter_table(std::integer_sequence<int, I...>) {
@@ -688,7 +692,10 @@ constexpr auto kFilterTiles = filter_table<KW, V>(std::make_integer_sequence<int
 
 FilterFn filter_kernel(int64_t kw, int v, int64_t rows) {
   if (kw == 3) return v == 2 ? kFilterTiles<3, 2>[rows - 1] : kFilterTiles<3, 1>[rows - 1];
+  if (kw == 4) return v == 2 ? kFilterTiles<4, 2>[rows - 1] : kFilterTiles<4, 1>[rows - 1];
   if (kw == 5) return v == 2 ? kFilterTiles<5, 2>[rows - 1] : kFilterTiles<5, 1>[rows - 1];
+  if (kw == 7) return v == 2 ? kFilterTiles<7, 2>[rows - 1] : kFilterTiles<7, 1>[rows - 1];
+  if (kw == 8) return v == 2 ? kFilterTiles<8, 2>[rows - 1] : kFilterTiles<8, 1>[rows - 1];
   return v == 2 ? kFilterTiles<11, 2>[rows - 1] : kFilterTiles<11, 1>[rows - 1];
 }
 
@@ -776,7 +783,8 @@ bool rows_filter_applies(const Dims& d, const Conv2dGeometry& g) {
 
 bool direct_filter_applies(const Dims& d, const Conv2dGeometry& g) {
   return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Wo >= 8 && d.N > 0 &&
-         (rows_filter_applies(d, g) || (d.Kg >= 4 && (d.kw == 3 || d.kw == 5 || d.kw == 11)));
+         (rows_filter_applies(d, g) ||
+          (d.Kg >= 4 && (d.kw == 3 || d.kw == 4 || d.kw == 5 || d.kw == 7 || d.kw == 8 || d.kw == 11)));
 }
 
 void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2dGeometry& g, float* pdw) {
