@@ -111,8 +111,26 @@ template <int KW, int... I>
 constexpr std::array<DirectFn, sizeof...(I)> sliding_table(std::integer_sequence<int, I...>) {
   return {{&DirectRowSliding<I + 1, KW>::run...}};
 }
+constexpr auto kSliding2 = sliding_table<2>(std::make_integer_sequence<int, kDirectUW>{});
 constexpr auto kSliding3 = sliding_table<3>(std::make_integer_sequence<int, kDirectUW>{});
+constexpr auto kSliding4 = sliding_table<4>(std::make_integer_sequence<int, kDirectUW>{});
 constexpr auto kSliding5 = sliding_table<5>(std::make_integer_sequence<int, kDirectUW>{});
+constexpr auto kSliding7 = sliding_table<7>(std::make_integer_sequence<int, kDirectUW>{});
+
+// The sliding tiles for a kernel width, or null. Widths 2, 4 and 7 came with backward-data by
+// phases (conv2d.cc), whose phases of a 7x7/2 or 4x4/2 layer are 2-4 taps wide: against
+// DirectRow (2 threads, interleaved, a throwaway switch) 7x7/2 16 -> 32's backward-data 5.3 ->
+// 4.4 ms, 4x4/2 16 -> 32's 0.80 -> 0.71, the forward of 7x7 and 4x4 8 -> 16 on 56x56 0.8x.
+const std::array<DirectFn, kDirectUW>* sliding_rows(int64_t kw) {
+  switch (kw) {
+    case 2: return &kSliding2;
+    case 3: return &kSliding3;
+    case 4: return &kSliding4;
+    case 5: return &kSliding5;
+    case 7: return &kSliding7;
+    default: return nullptr;
+  }
+}
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push  // GCC bug 105593 (see transpose_block)
@@ -203,8 +221,8 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
       // channel planes 16 positions at a time, instead of each tile storing its transposed
       // outputs one float at a time (LeNet c3 forward, 2 threads: 0.082 -> 0.075 ms).
       float* t = scratch(1, d.hw_out * 16);
-      const bool slide = g.stride_w == 1 && g.dilation_w == 1 && (d.kw == 3 || d.kw == 5);
-      const auto& table = !slide ? kDirectRows : d.kw == 3 ? kSliding3 : kSliding5;
+      const auto* sliding = g.stride_w == 1 && g.dilation_w == 1 ? sliding_rows(d.kw) : nullptr;
+      const auto& table = sliding ? *sliding : kDirectRows;
       for (int64_t oh = 0; oh < d.Ho; ++oh) {
         for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += kDirectUW) {
           const int64_t uw = std::min<int64_t>(kDirectUW, d.Wo - ow0);
