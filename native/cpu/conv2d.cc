@@ -587,6 +587,18 @@ bool phases_apply(const Dims& d, const Conv2dGeometry& g) {
   return true;
 }
 
+// dst[2 v] = a[v], dst[2 v + 1] = b[v] for v < n: two phases' rows into one row of dx. As one loop
+// GCC interleaves whole vectors; a pass per phase stored every other float one at a time (the
+// interleave of 3x3/2 64 -> 128's dx took 0.35 ms of its 2.6; the whole backward-data 2.87 -> 2.47 ms
+// with this, 2 threads).
+CONVNET_SIMD_CLONES
+void zip2(const float* __restrict a, const float* __restrict b, int64_t n, float* __restrict dst) {
+  for (int64_t v = 0; v < n; ++v) {
+    dst[2 * v] = a[v];
+    dst[2 * v + 1] = b[v];
+  }
+}
+
 // Scratch slots 8 and 9 (the phases' weights, then their outputs) are held across forward_on.
 void backward_data_by_phases(const float* pdy, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
                              float* pdx) {
@@ -623,6 +635,13 @@ void backward_data_by_phases(const float* pdy, const float* pw, const float* pb,
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t plane = r / d.H, h = r % d.H, p = h % s, u = h / s;
       float* dst = pdx + r * d.W;
+      if (s == 2 && d.W >= 2) {
+        const int64_t Hp = ceil_div(d.H - p, s), W0 = phase_w[p * 2], W1 = phase_w[p * 2 + 1];
+        const float *a = phase_out[p * 2] + (plane * Hp + u) * W0, *b = phase_out[p * 2 + 1] + (plane * Hp + u) * W1;
+        zip2(a, b, W1, dst);
+        if (W0 > W1) dst[2 * W1] = a[W1];  // an odd width: phase 0 has one column more
+        continue;
+      }
       for (int64_t q = 0; q < s && q < d.W; ++q) {
         const int64_t Wp = phase_w[p * s + q], Hp = ceil_div(d.H - p, s);
         const float* src = phase_out[p * s + q] + (plane * Hp + u) * Wp;
