@@ -599,7 +599,8 @@ void zip2(const float* __restrict a, const float* __restrict b, int64_t n, float
   }
 }
 
-// Scratch slots 8 and 9 (the phases' weights, then their outputs) are held across forward_on.
+// Stride 2 (phases_apply), so dx's rows interleave two phases (zip2). Scratch slots 8 and 9
+// (the phases' weights, then their outputs) are held across forward_on.
 void backward_data_by_phases(const float* pdy, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
                              float* pdx) {
   const int64_t s = g.stride_h, planes = d.N * d.C;
@@ -630,23 +631,15 @@ void backward_data_by_phases(const float* pdy, const float* pw, const float* pb,
       forward_on(pdy, wp, pb, t, tg, o);
     }
   }
-  // dx row h = s u + p: its columns s v + q from phase (p, q)'s row u, each phase plane Hp x Wp.
+  // dx row h = 2 u + p: its columns 2 v + q from phase (p, q)'s row u, each phase plane Hp x Wp.
   parallel_for(planes * d.H, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, d.W)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t plane = r / d.H, h = r % d.H, p = h % s, u = h / s;
+      const int64_t Hp = ceil_div(d.H - p, s), W0 = phase_w[p * 2], W1 = phase_w[p * 2 + 1];
+      const float *a = phase_out[p * 2] + (plane * Hp + u) * W0, *b = phase_out[p * 2 + 1] + (plane * Hp + u) * W1;
       float* dst = pdx + r * d.W;
-      if (s == 2 && d.W >= 2) {
-        const int64_t Hp = ceil_div(d.H - p, s), W0 = phase_w[p * 2], W1 = phase_w[p * 2 + 1];
-        const float *a = phase_out[p * 2] + (plane * Hp + u) * W0, *b = phase_out[p * 2 + 1] + (plane * Hp + u) * W1;
-        zip2(a, b, W1, dst);
-        if (W0 > W1) dst[2 * W1] = a[W1];  // an odd width: phase 0 has one column more
-        continue;
-      }
-      for (int64_t q = 0; q < s && q < d.W; ++q) {
-        const int64_t Wp = phase_w[p * s + q], Hp = ceil_div(d.H - p, s);
-        const float* src = phase_out[p * s + q] + (plane * Hp + u) * Wp;
-        for (int64_t v = 0; v < Wp; ++v) dst[s * v + q] = src[v];
-      }
+      zip2(a, b, W1, dst);
+      if (W0 > W1) dst[2 * W1] = a[W1];  // an odd width: phase 0 has one column more
     }
   });
 }
