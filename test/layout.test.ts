@@ -56,6 +56,19 @@ describe('layout: reshape, permute, transpose, concat, slice', () => {
     expect(Array.from(tt.dataSync())).to.deep.equal(Array.from(big.t.dataSync()));
   });
 
+  // Whole 16 x 16 tiles go through float registers on AVX-512: int32 values whose bits are
+  // float NaNs (quiet and signalling) and denormals must come out bit for bit.
+  it('transpose by tiles keeps every int32 bit pattern', () => {
+    const rows = 300, cols = 40;
+    const specials = [0x7f800001, 0x7fc00001, -4194303, -1, 1, 0x80000000 | 0, 0x00000001, 0x7f7fffff];
+    const v = new Int32Array(rows * cols).map((_, i) => (i % 7 === 0 ? specials[(i / 7) % specials.length] : (i * 2654435761) | 0));
+    const x = cc.tensor(v, { shape: [rows, cols], dtype: 'int32' });
+    const got = x.transpose().dataSync() as Int32Array;
+    for (let c = 0; c < cols; ++c)
+      for (let r = 0; r < rows; ++r)
+        if (got[c * rows + r] !== v[r * cols + c]) expect.fail(`at [${c}, ${r}]: ${got[c * rows + r]} vs ${v[r * cols + c]}`);
+  });
+
   it('concat joins along any axis and checks shapes and dtypes', () => {
     const a = cc.tensor([[1, 2], [3, 4]]), b = cc.tensor([[5, 6]]), c = cc.tensor([[7], [8]]);
     expect(cc.concat([a, b], 0).arraySync()).to.deep.equal([[1, 2], [3, 4], [5, 6]]);

@@ -5,6 +5,14 @@
 
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
+#include "cpu/gemm.h"
+
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(CONVNET_PORTABLE_ONLY)
+#define CONVNET_LAYOUT_X86 1
+#include "cpu/simd_transpose.h"
+#else
+#define CONVNET_LAYOUT_X86 0
+#endif
 
 namespace convnet {
 namespace cpu {
@@ -19,12 +27,40 @@ constexpr int64_t kCopyGrain = 1 << 14;
 // ran at 0.35x PyTorch's speed).
 constexpr int64_t kTile = 16;
 
+// One kTile x kTile tile, element by element: out[a * ld_out + b] = in[a + b * step].
+void copy_tile(const int32_t* in, int64_t step, int32_t* out, int64_t ld_out, int64_t na, int64_t nb) {
+  for (int64_t a = 0; a < na; ++a)
+    for (int64_t b = 0; b < nb; ++b) out[a * ld_out + b] = in[a + b * step];
+}
+
+#if CONVNET_LAYOUT_X86
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push  // GCC bug 105593, as in gemm.cc
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// A whole 16 x 16 tile through registers: 16 loads of 16 contiguous elements, one transpose,
+// 16 stores (the element by element copy left the [512, 4096] transpose at 0.57x PyTorch).
+__attribute__((target("avx512f"))) void copy_tile16(const int32_t* in, int64_t step, int32_t* out, int64_t ld_out) {
+  __m512 r[16];
+  for (int b = 0; b < 16; ++b) r[b] = _mm512_loadu_ps(in + b * step);
+  transpose16x16(r);
+  for (int a = 0; a < 16; ++a) _mm512_storeu_ps(out + a * ld_out, r[a]);
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
 void permute_tiled(const int32_t* px, int32_t* py, const std::vector<int64_t>& y_shape, const std::vector<int64_t>& src_strides,
                    int64_t t) {
   const int64_t dims = static_cast<int64_t>(y_shape.size());
   const int64_t A = y_shape[t], B = y_shape[dims - 1], step = src_strides[dims - 1];
   const std::vector<int64_t> y_strides = contiguous_strides(y_shape);
   const int64_t a_tiles = (A + kTile - 1) / kTile;
+#if CONVNET_LAYOUT_X86
+  const bool avx512 = std::strcmp(sgemm_kernel_name(), "avx512") == 0;
+#endif
   int64_t others = 1;  // combinations of the axes other than t and the last
   for (int64_t d = 0; d < dims - 1; ++d)
     if (d != t) others *= y_shape[d];
@@ -40,12 +76,16 @@ void permute_tiled(const int32_t* px, int32_t* py, const std::vector<int64_t>& y
       }
       const int64_t a0 = (item % a_tiles) * kTile, a1 = std::min(A, a0 + kTile);
       for (int64_t b0 = 0; b0 < B; b0 += kTile) {
-        const int64_t b1 = std::min(B, b0 + kTile);
-        for (int64_t a = a0; a < a1; ++a) {
-          int32_t* out = py + dst + a * y_strides[t];
-          const int32_t* in = px + src + a;
-          for (int64_t b = b0; b < b1; ++b) out[b] = in[b * step];
+        const int64_t nb = std::min(B, b0 + kTile) - b0;
+        const int32_t* in = px + src + a0 + b0 * step;
+        int32_t* out = py + dst + a0 * y_strides[t] + b0;
+#if CONVNET_LAYOUT_X86
+        if (avx512 && a1 - a0 == kTile && nb == kTile) {
+          copy_tile16(in, step, out, y_strides[t]);
+          continue;
         }
+#endif
+        copy_tile(in, step, out, y_strides[t], a1 - a0, nb);
       }
     }
   });
