@@ -50,6 +50,44 @@ describe('the CPU queue', () => {
     bad.dispose();
   });
 
+  // Note [failed outputs] (native/core/storage.h): the error is reported once as an error of the
+  // queue, but what the failed op was to compute stays failed: every read of it, and of anything
+  // computed from it, throws, naming the first failure; other tensors are untouched.
+  it("a failed op's outputs, and everything computed from them, throw at every read", async () => {
+    const x = cc.tensor([[1, 2, 3], [4, 5, 6]]);
+    const bad = x.gather(1, cc.tensor([[5], [0]], { dtype: 'int32' }));
+    const child = bad.add(1).mul(3);
+    const unrelated = cc.randn([4]).mul(2);
+    const fresh = cc.tensor([7, 8]);                     // made from data: no op to fail
+    const message = /gather \(queued\): index 5 at position 0 is out of range for axis 1 of size 3/;
+    await expectRejects(unrelated.data(), 'E_INDEX', message);  // the queue's report, once
+    expect((await unrelated.data()).length).to.equal(4);
+    for (let i = 0; i < 2; i++) {
+      await expectRejects(bad.data(), 'E_INDEX', message);
+      expectError(() => bad.dataSync(), 'E_INDEX', message);
+    }
+    expectError(() => child.dataSync(), 'E_INDEX', /^mul \(queued\): an input was not computed, its op failed: gather \(queued\): index 5/);
+    await expectRejects(child.data(), 'E_INDEX', /an input was not computed, its op failed: gather/);
+    expect(Array.from(fresh.dataSync())).to.deep.equal([7, 8]);
+    expect(Array.from(x.add(1).dataSync())).to.deep.equal([2, 3, 4, 5, 6, 7]);
+
+    // A loss whose targets are out of range: after the error was taken by sync(), item() still throws.
+    const loss = cc.F.crossEntropy(cc.randn([3, 5]), cc.tensor([1, 9, 2], { dtype: 'int32' }));
+    await expectRejects(cc.sync(), 'E_INDEX', /crossEntropy/);
+    expectError(() => loss.item(), 'E_INDEX', /crossEntropy \(queued\): target 9/);
+    await cc.sync();                                     // nothing pending any more
+  });
+
+  it('a gradient computed from a failed op does not change the parameters it reaches', async () => {
+    const w = cc.tensor([1, 2, 3], { requiresGrad: true });
+    const picked = w.reshape([1, 3]).gather(1, cc.tensor([[7]], { dtype: 'int32' }));
+    picked.sum().backward();
+    const opt = new cc.optim.SGD([w], { lr: 1 });
+    opt.step();
+    await expectRejects(cc.sync(), 'E_INDEX', /gather/);
+    expect(Array.from(w.dataSync())).to.deep.equal([1, 2, 3]);
+  });
+
   it('many concurrent reads all resolve, in order', async () => {
     const xs = Array.from({ length: 200 }, (_, i) => cc.full([3], i));
     const values = await Promise.all(xs.map((x) => x.data()));

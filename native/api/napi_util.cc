@@ -56,6 +56,7 @@ Napi::Error js_error(Napi::Env env, const std::string& code, const std::string& 
 }
 
 Napi::Value wrap_tensor(Napi::Env env, Tensor tensor) {
+  if (tensor.storage) tensor.storage->mark_handed_out();  // Note [failed outputs], storage.h
   const int64_t bytes = tensor.storage && tensor.storage->add_js_handle() ? reported_bytes(tensor) : 0;
   auto* handle = new TensorHandle{std::move(tensor), false};
   auto external = Napi::External<TensorHandle>::New(env, handle, [](Napi::Env env, TensorHandle* h) {

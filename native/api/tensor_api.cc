@@ -49,8 +49,14 @@ Napi::Value enqueue_completion(Napi::Env env, Napi::Value result, std::function<
   if (data.pending_completions++ == 0) data.completions.Ref(env);
   Napi::ThreadSafeFunction completions = data.completions;
   Queue::cpu().enqueue_completion([pending, completions, copy = std::move(copy)](std::exception_ptr error) mutable {
+    if (!error && copy) {
+      try {
+        copy();
+      } catch (...) {  // the tensor's op failed (Note [failed outputs], storage.h)
+        error = std::current_exception();
+      }
+    }
     pending->error = error;
-    if (!error && copy) copy();
     // If the environment is shutting down the call fails; `pending` is then left alone (its
     // N-API references may only be freed on the JS thread, which is gone).
     completions.NonBlockingCall(pending, finish_completion);
@@ -117,15 +123,19 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   void* destination = nullptr;
   Napi::Value array = new_typed_array(info.Env(), t, &destination);
   Tensor source = on_cpu(t);  // keeps the memory alive until the copy has run
-  return enqueue_completion(info.Env(), array, [source, destination] {
+  std::shared_ptr<Storage> computed_by_op = t.storage;
+  return enqueue_completion(info.Env(), array, [source, computed_by_op, destination] {
+    if (std::exception_ptr failure = computed_by_op->failure()) std::rethrow_exception(failure);
     const size_t bytes = static_cast<size_t>(source.numel()) * 4;
     if (bytes) std::memcpy(destination, source.storage->data(), bytes);
   });
 }
 
 Napi::Value ReadSync(const Napi::CallbackInfo& info) {
-  const Tensor t = on_cpu(tensor_arg(info, 0, "dataSync", "tensor"));
+  const Tensor& original = tensor_arg(info, 0, "dataSync", "tensor");
+  const Tensor t = on_cpu(original);
   Queue::cpu().wait();  // blocks this thread until the value exists; throws queued errors
+  if (std::exception_ptr failure = original.storage->failure()) std::rethrow_exception(failure);
   void* destination = nullptr;
   Napi::Value array = new_typed_array(info.Env(), t, &destination);
   const size_t bytes = static_cast<size_t>(t.numel()) * 4;
@@ -163,6 +173,7 @@ Napi::Value ToDevice(const Napi::CallbackInfo& info) {
   // copies them now, so that work must be done first. This is the one place where moving data
   // waits on the JavaScript thread (as a non-pinned torch.Tensor.to('cuda') does).
   wait_for_cpu_queue();
+  if (std::exception_ptr failure = x.storage->failure()) std::rethrow_exception(failure);
   CONVNET_ON_CUDA(op, cuda::copy_to_device(x, y));
   return wrap_tensor(info.Env(), std::move(y));
 }

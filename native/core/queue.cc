@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 
+#include "storage.h"
 #include "thread_pool.h"
 
 namespace convnet {
@@ -106,21 +107,34 @@ int64_t Queue::pending() const {
   return static_cast<int64_t>(enqueued_ - finished_);
 }
 
-void Queue::record_error(const char* op, std::exception_ptr error) {
+void Queue::record_error(const char* op, uint64_t ticket, std::exception_ptr error) {
+  std::exception_ptr named = std::make_exception_ptr(error_from_task(op, error));
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!pending_error_) pending_error_ = std::make_exception_ptr(error_from_task(op, error));
+  if (!pending_error_) pending_error_ = named;
+  // Kept for the reads of what the task was to compute (Note [failed outputs], storage.h): an
+  // entry per failure for the life of the process (failures are rare; each is a message).
+  failures_[ticket] = named;
+  Tensor::queued_failures.store(true, std::memory_order_release);
+}
+
+std::exception_ptr Queue::failure_in(uint64_t after, uint64_t upto, bool* settled) const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  *settled = finished_ >= upto;
+  auto it = failures_.upper_bound(after);
+  return it != failures_.end() && it->first <= upto ? it->second : nullptr;
 }
 
 void Queue::run_front(std::unique_lock<std::mutex>& lock) {
   Task task = std::move(tasks_.front());
   tasks_.pop_front();
-  taken_count_.store(taken_count_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  const uint64_t ticket = taken_count_.load(std::memory_order_relaxed) + 1;  // tasks run in enqueue order
+  taken_count_.store(ticket, std::memory_order_release);
   running_ = true;
   lock.unlock();
   try {
     task.work();
   } catch (...) {
-    record_error(task.op, std::current_exception());
+    record_error(task.op, ticket, std::current_exception());
   }
   task.work = nullptr;  // drop the tensors it held before signalling progress
   lock.lock();

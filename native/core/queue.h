@@ -15,6 +15,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -42,13 +43,19 @@ class Queue {
   // Work enqueued and not yet finished.
   int64_t pending() const;
 
+  // Tasks enqueued so far (a task's ticket is the count just after it was enqueued).
+  uint64_t enqueued_count() const { return enqueued_count_.load(std::memory_order_acquire); }
+  // The failure of the first task among tickets (after, upto] that failed, or null; *settled
+  // tells whether all of them have run (Note [failed outputs], storage.h).
+  std::exception_ptr failure_in(uint64_t after, uint64_t upto, bool* settled) const;
+
  private:
   Queue();
   void worker_loop();
   // Runs the front task; called with `lock` held, `running_` false and tasks_ not empty.
   // Unlocks while the task runs and locks again before returning.
   void run_front(std::unique_lock<std::mutex>& lock);
-  void record_error(const char* op, std::exception_ptr error);
+  void record_error(const char* op, uint64_t ticket, std::exception_ptr error);
 
   struct Task {
     const char* op;
@@ -68,6 +75,7 @@ class Queue {
   int waiters_asleep_ = 0;                   // threads asleep in wait() (guarded by mutex_)
   std::atomic<bool> waiter_running_{false};  // a thread in wait() is running one (for spinning)
   std::exception_ptr pending_error_;  // guarded by mutex_
+  std::map<uint64_t, std::exception_ptr> failures_;  // failed tasks by ticket (guarded by mutex_)
   std::thread worker_;
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "error.h"
+#include "queue.h"
 
 namespace convnet {
 namespace {
@@ -161,7 +162,10 @@ std::vector<int64_t> contiguous_strides(const Shape& shape) {
   return strides;
 }
 
-Storage::Storage(size_t bytes, Device device) : data_(nullptr), bytes_(bytes), block_bytes_(0), device_(device) {
+std::atomic<bool> Tensor::queued_failures{false};
+
+Storage::Storage(size_t bytes, Device device)
+    : data_(nullptr), bytes_(bytes), block_bytes_(0), device_(device), created_after_(Queue::cpu().enqueued_count()) {
   const int d = static_cast<int>(device);
   if (device == Device::CUDA) {
     data_ = cuda::device_allocate(bytes, &block_bytes_);  // throws E_OOM itself
@@ -189,6 +193,43 @@ Storage::~Storage() {
   else host_cache().deallocate(data_, block_bytes_);
   live_count_[d] -= 1;
   live_bytes_[d] -= static_cast<int64_t>(bytes_);
+}
+
+void Storage::mark_handed_out() {
+  uint64_t unset = 0;
+  handed_out_at_.compare_exchange_strong(unset, Queue::cpu().enqueued_count());
+}
+
+std::exception_ptr Storage::failure() const {
+  const int verdict = verdict_.load(std::memory_order_acquire);
+  if (verdict == 1) return nullptr;
+  if (verdict == 3) return failure_;
+  const uint64_t upto = handed_out_at_.load(std::memory_order_acquire);
+  if (upto <= created_after_) return nullptr;  // not (yet) an op's output
+  bool settled = false;
+  std::exception_ptr error = Queue::cpu().failure_in(created_after_, upto, &settled);
+  if (!settled) return error;  // the op's tasks have not all run: no verdict yet
+  int unknown = 0;
+  if (!error) verdict_.compare_exchange_strong(unknown, 1, std::memory_order_acq_rel);
+  else if (verdict_.compare_exchange_strong(unknown, 2, std::memory_order_acq_rel)) {
+    failure_ = error;
+    verdict_.store(3, std::memory_order_release);
+  }
+  return error;
+}
+
+void Storage::throw_if_failed() const {
+  std::exception_ptr error = failure();
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    // Name the first failure only, however far down the chain of ops this input is.
+    static const std::string marker = "an input was not computed, its op failed: ";
+    const std::string message = e.what();
+    const size_t at = message.find(marker);
+    throw Error(e.code(), marker + (at == std::string::npos ? message : message.substr(at + marker.size())));
+  }
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {

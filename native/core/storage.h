@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,19 @@ class Storage {
   bool add_js_handle() { return js_handles_.fetch_add(1) == 0; }
   bool release_js_handle() { return js_handles_.fetch_sub(1) == 1; }
 
+  // Note [failed outputs]: the memory an op's queued work failed to compute. A storage records
+  // how many tasks the CPU queue had taken in when it was allocated, and how many when it was
+  // first handed to JavaScript as an op's output: the tasks in between are the op's own (ops are
+  // called one at a time from the JavaScript thread). If one of them failed, the storage holds
+  // no value: reading it, from JavaScript or from a later op's kernel (Tensor::f32 and i32),
+  // throws that failure, so a failed op's outputs and everything computed from them fail
+  // every read instead of handing out garbage once the error was reported. A storage never
+  // handed out (created from JavaScript data, or a kernel's temporary) has an empty range.
+  void mark_handed_out();
+  // The failure of the tasks that were to compute this memory, or null.
+  std::exception_ptr failure() const;
+  void throw_if_failed() const;
+
   // Counters over the whole process, per device, for memory().
   static int64_t live_count(Device device = Device::CPU) { return live_count_[static_cast<int>(device)].load(); }
   static int64_t live_bytes(Device device = Device::CPU) { return live_bytes_[static_cast<int>(device)].load(); }
@@ -66,6 +80,10 @@ class Storage {
   size_t block_bytes_;  // what was allocated: bytes rounded up to a cache size class
   Device device_;
   std::atomic<int32_t> js_handles_{0};
+  uint64_t created_after_;                  // tasks the CPU queue had taken in at allocation
+  std::atomic<uint64_t> handed_out_at_{0};  // ... when first handed to JavaScript (0: not yet)
+  mutable std::atomic<int> verdict_{0};     // failure(): 0 unknown, 1 computed, 2 being set, 3 failed
+  mutable std::exception_ptr failure_;      // set before verdict_ becomes 3
   static std::atomic<int64_t> live_count_[kDeviceCount];
   static std::atomic<int64_t> live_bytes_[kDeviceCount];
 };
@@ -83,8 +101,19 @@ struct Tensor {
   Device device() const { return storage ? storage->device() : Device::CPU; }
   bool is_cuda() const { return device() == Device::CUDA; }
   int64_t dim() const { return static_cast<int64_t>(shape.size()); }
-  float* f32() const { return static_cast<float*>(storage->data()); }
-  int32_t* i32() const { return static_cast<int32_t*>(storage->data()); }
+  // The memory (throws the failure of the op that was to compute it: Note [failed outputs]).
+  float* f32() const { return static_cast<float*>(checked_data()); }
+  int32_t* i32() const { return static_cast<int32_t*>(checked_data()); }
+
+ private:
+  void* checked_data() const {
+    if (queued_failures.load(std::memory_order_relaxed)) storage->throw_if_failed();
+    return storage->data();
+  }
+
+ public:
+  // Set once any queued task has failed; until then no storage needs looking at.
+  static std::atomic<bool> queued_failures;
 };
 
 }  // namespace convnet
