@@ -16,9 +16,11 @@
  * - `leaf.grad` belongs to the leaf: no tidy scope disposes it; setting `grad` (to null or a
  *   tensor), `zeroGrad()` and disposing the leaf dispose the previous gradient.
  *
- * Not supported (yet): gradients of gradients (backward runs with grad mode off), and
- * detection of in-place changes to saved tensors (the only in-place ops are the optimizers'
- * steps, which run after backward).
+ * - A saved tensor written in place before backward (an optimizer step, copy_, batch norm's
+ *   running statistics) fails backward with E_STATE before anything is computed, as PyTorch's
+ *   version counters do: each storage counts the in-place writes queued on it.
+ *
+ * Not supported (yet): gradients of gradients (backward runs with grad mode off).
  */
 import { adopt, collectCreated, keep } from './engine';
 import { fail } from './errors';
@@ -96,6 +98,8 @@ interface Saved {
   handle: Handle;
   shape: readonly number[];
   dtype: DType;
+  /** Its memory's count of in-place writes when saved (native.version). */
+  version: number;
 }
 
 /** The native handles a node holds, apart from the node so that the registry can free them. */
@@ -192,7 +196,8 @@ export function record<T extends Tensor>(name: string, y: T, inputs: readonly un
     items: saved.map((t, i) => {
       const s = checkTensor(`${name} (record)`, `saved[${i}]`, t);
       // A second handle on the same memory: the user's dispose() of s leaves it alive.
-      return { handle: native.reshape(s.handle(name), s.shape), shape: s.shape, dtype: s.dtype };
+      const handle = native.reshape(s.handle(name), s.shape);
+      return { handle, shape: s.shape, dtype: s.dtype, version: native.version(handle) };
     }),
   };
   const node = new Node(
@@ -285,6 +290,15 @@ function topoCounts(start: Node): Map<Node, number> {
     if (node.freed && node.hadSaved) {
       fail('E_ARG', `backward: the graph through \`${node.name}\` was already freed: an earlier backward() released the tensors it saved. ` +
         'Pass { retainGraph: true } to the earlier backward() to run backward through the same graph twice');
+    }
+    // As PyTorch's version counters: a saved tensor written in place since would give a wrong
+    // gradient without a word.
+    for (const s of node.saved.items) {
+      if (native.version(s.handle) !== s.version) {
+        fail('E_STATE', `backward: a tensor that \`${node.name}\` saved for the gradient was modified in place after it was saved ` +
+          `(written ${native.version(s.handle) - s.version} time(s) since, by an optimizer step, copy_/loadStateDict/init or batch norm's running statistics): ` +
+          'compute the loss again after the update, or pass a clone() of the tensor to the op');
+      }
     }
     for (const e of node.edges) {
       if (e === null || e.node === null) continue;

@@ -94,6 +94,8 @@ export interface NativeAddon {
   /** A copy of x on device 0 (cpu) or 1 (cuda), or x itself (a new handle) when it is there. */
   toDevice(x: Handle, device: DeviceCode): Handle;
   deviceOf(x: Handle): DeviceCode;
+  /** In-place writes queued on x's memory so far (optimizer steps, copyInto, batch norm's running stats). */
+  version(x: Handle): number;
   philoxBlock(words: number[]): number[];
   /** Tests and benchmarks: forces the vectorised-math path ('avx512' | 'avx2' | 'portable'), null for the detected one; in queue order. */
   setVecMathPath(name: string | null): void;

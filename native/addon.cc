@@ -48,6 +48,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<CudaSleep>(env, exports, "cudaSleep");
   add_gpu<ToDevice>(env, exports, "toDevice");
   add_gpu<DeviceOf>(env, exports, "deviceOf");
+  add_gpu<Version>(env, exports, "version");
   add<PhiloxBlock>(env, exports, "philoxBlock");
   add<SetVecMathPath>(env, exports, "setVecMathPath");
   add<VecMathEval>(env, exports, "vecMathEval");

@@ -355,6 +355,48 @@ describe('autograd: semantics', () => {
     expect(Array.from(x.grad!.dataSync())).to.deep.equal([4, 8]);   // unchanged by the failed call
   });
 
+  // As PyTorch's "modified by an inplace operation": every in-place writer bumps its memory's
+  // version, and backward checks the whole graph before computing anything.
+  it('backward through a tensor written in place since it was saved is E_STATE, and changes nothing', () => {
+    const a = cc.tensor([1, 2, 3], { requiresGrad: true });
+    const loss = a.square().sum();
+    cc.optim.sgdStep(a, cc.ones([3]), null, { lr: 1 });              // a -> [0, 1, 2]
+    expectError(() => loss.backward(), 'E_STATE', /`square` saved for the gradient was modified in place/);
+    expect(a.grad).to.equal(null);
+
+    const w = cc.ones([2], { requiresGrad: true });
+    const l2 = w.mul(w.reshape([1, 2])).sum();                        // a view shares the version
+    cc.nn.init.constant_(w, 5);
+    expectError(() => l2.backward(), 'E_STATE', /`mul`/);
+
+    // The usual loop (forward, backward, step) and retainGraph without writes are unaffected.
+    const p = cc.tensor([1, -2, 3], { requiresGrad: true });
+    const opt = new cc.optim.Adam([p], { lr: 0.1 });
+    for (let i = 0; i < 3; i++) {
+      const l = p.square().sum();
+      opt.zeroGrad();
+      l.backward();
+      opt.step();
+    }
+    const l3 = p.square().sum();
+    l3.backward(undefined, { retainGraph: true });
+    l3.backward(undefined, { retainGraph: true });
+    opt.step();
+    expectError(() => l3.backward(), 'E_STATE', /optimizer step/);
+  });
+
+  it('batch norm: a second forward before backward is fine (running statistics are not saved); a new weight is not', () => {
+    const bn = new cc.nn.BatchNorm2d(2);
+    const x = cc.randn([2, 2, 3, 3]).requiresGrad_();
+    const y1 = bn.call(x).square().sum();
+    const y2 = bn.call(x.mul(2)).square().sum();                       // updates runningMean/Var in place
+    y1.add(y2).backward();
+    expect(x.grad).to.not.equal(null);
+    const y3 = bn.call(x).square().sum();
+    bn.loadStateDict({ weight: cc.full([2], 3) }, { strict: false });   // written in place: saved by y3
+    expectError(() => y3.backward(), 'E_STATE', /`batchNorm`/);
+  });
+
   it('saved tensors survive tidy() and dispose() of the originals', async () => {
     const w = cc.tensor([[1, 2], [3, 4]], { requiresGrad: true });
     const x = cc.tensor([[1, -1], [2, 0.5]]);

@@ -74,6 +74,24 @@ describe('the native boundary', () => {
   });
 });
 
+describe('the native layer: memory held together', () => {
+  it('tensors that would together pass the machine\'s memory are E_OOM, each alone allowed', () => {
+    const { native } = require('../lib/native');
+    const n = Math.ceil((require('os').totalmem() * 0.6) / 4);
+    const a = native.empty([n], 0, 0);                 // untouched pages: nothing is used yet
+    try {
+      native.empty([n], 0, 0);
+      expect.fail('expected E_OOM');
+    } catch (e) {
+      expect((e as cc.ConvnetError).code).to.equal('E_OOM');
+      expect((e as cc.ConvnetError).message).to.match(/while tensors hold \d+ bytes, more than the machine has together/);
+    } finally {
+      native.release(a);
+    }
+    expect(cc.ones([2]).sum().item()).to.equal(2);
+  });
+});
+
 function show(v: unknown): string {
   try {
     return typeof v === 'symbol' ? 'Symbol' : Array.isArray(v) ? `[${v.map(show).join(',')}]` : typeof v === 'object' && v !== null ? Object.prototype.toString.call(v) : String(v);

@@ -114,5 +114,11 @@ describe('optim: fused SGD and Adam/AdamW steps', () => {
     expectError(() => optim.adamStep(p, g, cc.zeros([2, 3]), cc.zeros([2, 3]), null, { lr: 0.1, step: 0 }), 'E_ARG', /step/);
     expectError(() => optim.adamStep(p, g, cc.zeros([2, 3]), cc.zeros([2, 3]), null, { lr: 0.1, step: 1, betas: [0.9, 1] }), 'E_ARG', /betas\[1\]/);
     expectError(() => optim.adamStep(p, g, cc.zeros([2]), cc.zeros([2, 3]), null, { lr: 0.1, step: 1 }), 'E_SHAPE', /expAvg/);
+    // Tensors that share memory would be read and written in one pass: wrong values, no error.
+    expectError(() => optim.sgdStep(p, p, null, { lr: 0.1 }), 'E_ARG', /sgdStep: `param` and `grad` share memory/);
+    expectError(() => optim.sgdStep(p, g, g.reshape([3, 2]).reshape([2, 3]), { lr: 0.1, momentum: 0.9 }), 'E_ARG', /`grad` and `momentumBuffer`/);
+    const m = cc.zeros([2, 3]);
+    expectError(() => optim.adamStep(p, g, m, m, null, { lr: 0.1, step: 1 }), 'E_ARG', /adamStep: `expAvg` and `expAvgSq` share memory/);
+    expect(Array.from(p.dataSync())).to.deep.equal([0, 0, 0, 0, 0, 0]);
   });
 });

@@ -47,6 +47,7 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info);  // () -> n
 Napi::Value ManualSeed(const Napi::CallbackInfo& info);     // (seed): restarts the CPU generator
 Napi::Value Backends(const Napi::CallbackInfo& info);       // () -> { cpu: {...}, cuda: {...} }
 Napi::Value ToDevice(const Napi::CallbackInfo& info);       // (x, device 0 cpu | 1 cuda) -> copy on that device (x itself if there)
+Napi::Value Version(const Napi::CallbackInfo& info);        // (x) -> in-place writes queued on x's memory so far
 Napi::Value DeviceOf(const Napi::CallbackInfo& info);       // (x) -> 0 cpu | 1 cuda
 // cuda_api.cc
 Napi::Value CudaLoad(const Napi::CallbackInfo& info);       // ({ cudnnPath?, cublasPath?, sitePackages, toolkitDirs }) -> device and loader report

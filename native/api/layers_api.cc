@@ -223,6 +223,10 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   Tensor mean = Tensor::empty({channels}, DType::Float32, x.device());
   Tensor invstd = Tensor::empty({channels}, DType::Float32, x.device());
+  if (training && rm.storage) {
+    rm.storage->bump_version();
+    rv.storage->bump_version();
+  }
   if (x.is_cuda()) {
     CONVNET_ON_CUDA(op, cuda::batch_norm_forward(x, rm.storage ? &rm : nullptr, rv.storage ? &rv : nullptr,
                                                  w.storage ? &w : nullptr, b.storage ? &b : nullptr, training,

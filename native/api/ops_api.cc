@@ -118,6 +118,7 @@ Napi::Value CopyInto(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(dst.dtype == src.dtype, "E_DTYPE", op, ": `src` has dtype ", dtype_name(src.dtype), ", expected `dst`'s ", dtype_name(dst.dtype));
   CONVNET_CHECK(dst.shape == src.shape, "E_SHAPE", op, ": `src` has shape ", shape_str(src.shape), ", expected `dst`'s ", shape_str(dst.shape));
   Tensor d = dst, s = src;
+  d.storage->bump_version();
   // On the GPU: a device-to-device copy on the stream, so it is in order with the GPU work.
   if (!d.is_cuda()) {
     Queue::cpu().enqueue(op, [d, s] { cpu::cast(s, d); });

@@ -18,6 +18,18 @@ void expect_like(const Tensor& t, const Tensor& param, const char* op, const cha
                 ", expected the parameter's ", shape_str(param.shape));
 }
 
+// The step reads and writes these tensors element by element in one pass: two that share
+// memory would give wrong values without a word (batch norm checks its running stats so too).
+void expect_distinct(const char* op, std::initializer_list<std::pair<const Tensor*, const char*>> tensors) {
+  for (auto a = tensors.begin(); a != tensors.end(); ++a) {
+    for (auto b = a + 1; b != tensors.end(); ++b) {
+      if (!a->first || !b->first) continue;
+      CONVNET_CHECK(a->first->storage != b->first->storage, "E_ARG", op, ": `", a->second, "` and `", b->second,
+                    "` share memory; each must be a tensor of its own");
+    }
+  }
+}
+
 }  // namespace
 
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
@@ -35,6 +47,9 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   Tensor p = param, g = grad;
   std::optional<Tensor> b;
   if (buffer && o.momentum != 0) b = *buffer;
+  expect_distinct(op, {{&p, "param"}, {&g, "grad"}, {b ? &*b : nullptr, "momentumBuffer"}});
+  p.storage->bump_version();
+  if (b) b->storage->bump_version();
   if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::sgd_step(p, g, b ? &*b : nullptr, o));
   else Queue::cpu().enqueue(op, [p, g, b, o] { cpu::sgd_step(p, g, b ? &*b : nullptr, o); });
   return info.Env().Undefined();
@@ -61,6 +76,9 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   Tensor p = param, g = grad, m = exp_avg, v = exp_avg_sq;
   std::optional<Tensor> v_max;
   if (max_sq) v_max = *max_sq;
+  expect_distinct(op, {{&p, "param"}, {&g, "grad"}, {&m, "expAvg"}, {&v, "expAvgSq"}, {v_max ? &*v_max : nullptr, "maxExpAvgSq"}});
+  for (const Tensor* t : {&p, &m, &v}) t->storage->bump_version();
+  if (v_max) v_max->storage->bump_version();
   if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::adam_step(p, g, m, v, v_max ? &*v_max : nullptr, o));
   else Queue::cpu().enqueue(op, [p, g, m, v, v_max, o] { cpu::adam_step(p, g, m, v, v_max ? &*v_max : nullptr, o); });
   return info.Env().Undefined();

@@ -66,6 +66,10 @@ Napi::Value enqueue_completion(Napi::Env env, Napi::Value result, std::function<
 
 Napi::Value new_typed_array(Napi::Env env, const Tensor& t, void** destination) {
   const size_t n = static_cast<size_t>(t.numel());
+  // V8 aborts the process on a longer typed array (v8::TypedArray::kMaxLength, 2^32 - 1 here).
+  constexpr size_t kMaxTypedArrayLength = (size_t{1} << 32) - 1;
+  CONVNET_CHECK(n <= kMaxTypedArrayLength, "E_ARG", "data: a tensor of ", n,
+                " elements is too large for one JavaScript typed array (at most 4294967295): read it in slices");
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, n * 4);
   *destination = buffer.Data();
   if (t.dtype == DType::Int32) return Napi::Int32Array::New(env, n, buffer, 0);
@@ -176,6 +180,11 @@ Napi::Value ToDevice(const Napi::CallbackInfo& info) {
   if (std::exception_ptr failure = x.storage->failure()) std::rethrow_exception(failure);
   CONVNET_ON_CUDA(op, cuda::copy_to_device(x, y));
   return wrap_tensor(info.Env(), std::move(y));
+}
+
+Napi::Value Version(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "version", "x");
+  return Napi::Number::New(info.Env(), static_cast<double>(x.storage ? x.storage->version() : 0));
 }
 
 Napi::Value DeviceOf(const Napi::CallbackInfo& info) {

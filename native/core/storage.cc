@@ -171,11 +171,17 @@ Storage::Storage(size_t bytes, Device device)
     data_ = cuda::device_allocate(bytes, &block_bytes_);  // throws E_OOM itself
   } else {
     // Linux promises any size (overcommit) and then kills the process when the pages are
-    // touched: a request beyond the machine's memory is refused here instead.
+    // touched: a request beyond the machine's memory is refused here instead, and so is one
+    // that would take the tensors together past it (three 8 GB tensors on a 24 GB machine were
+    // each allowed, and the OOM killer took the process when they were filled).
     static const double physical = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
     if (physical > 0 && static_cast<double>(bytes) > physical)
       fail("E_OOM", "out of memory: ", bytes, " bytes of CPU memory asked, more than the machine has (",
            static_cast<int64_t>(physical), " bytes)");
+    const double held = static_cast<double>(live_bytes_[d].load());
+    if (physical > 0 && held + static_cast<double>(bytes) > physical)
+      fail("E_OOM", "out of memory: ", bytes, " bytes of CPU memory asked while tensors hold ", static_cast<int64_t>(held),
+           " bytes, more than the machine has together (", static_cast<int64_t>(physical), " bytes)");
     block_bytes_ = HostBlockCache::rounded(bytes);
     data_ = host_cache().allocate(block_bytes_);
     if (!data_) fail("E_OOM", "out of memory: could not allocate ", bytes, " bytes of CPU memory (",

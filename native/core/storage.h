@@ -67,6 +67,11 @@ class Storage {
   std::exception_ptr failure() const;
   void throw_if_failed() const;
 
+  // How many in-place writes were queued on this memory (optimizer steps, copy_, batch norm's
+  // running statistics): autograd checks that what it saved is unchanged when backward runs.
+  uint64_t version() const { return version_.load(std::memory_order_relaxed); }
+  void bump_version() { version_.fetch_add(1, std::memory_order_relaxed); }
+
   // Counters over the whole process, per device, for memory().
   static int64_t live_count(Device device = Device::CPU) { return live_count_[static_cast<int>(device)].load(); }
   static int64_t live_bytes(Device device = Device::CPU) { return live_bytes_[static_cast<int>(device)].load(); }
@@ -80,6 +85,7 @@ class Storage {
   size_t block_bytes_;  // what was allocated: bytes rounded up to a cache size class
   Device device_;
   std::atomic<int32_t> js_handles_{0};
+  std::atomic<uint64_t> version_{0};
   uint64_t created_after_;                  // tasks the CPU queue had taken in at allocation
   std::atomic<uint64_t> handed_out_at_{0};  // ... when first handed to JavaScript (0: not yet)
   mutable std::atomic<int> verdict_{0};     // failure(): 0 unknown, 1 computed, 2 being set, 3 failed
