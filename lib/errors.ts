@@ -10,6 +10,7 @@
  * | `E_DEVICE`   | tensors on different devices, or an unknown/unavailable device  |
  * | `E_DISPOSED` | a tensor used after `dispose()`                                 |
  * | `E_INDEX`    | an index or label out of range (found when the op runs)         |
+ * | `E_RANGE`    | a result that does not fit its dtype (an int32 sum; found when the op runs) |
  * | `E_STATE`    | backward through a tensor modified in place since it was saved  |
  * | `E_OOM`      | out of memory                                                   |
  * | `E_LOAD`     | the native addon, a file or an optional package could not be loaded |
@@ -34,7 +35,7 @@ export class ConvnetError extends Error {
 }
 
 export type ErrorCode =
-  | 'E_ARG' | 'E_SHAPE' | 'E_DTYPE' | 'E_DEVICE' | 'E_DISPOSED' | 'E_INDEX' | 'E_STATE' | 'E_OOM' | 'E_LOAD' | 'E_CUDA' | 'E_CUDNN' | 'E_FORMAT' | 'E_IO' | 'E_INTERNAL';
+  | 'E_ARG' | 'E_SHAPE' | 'E_DTYPE' | 'E_DEVICE' | 'E_DISPOSED' | 'E_INDEX' | 'E_RANGE' | 'E_STATE' | 'E_OOM' | 'E_LOAD' | 'E_CUDA' | 'E_CUDNN' | 'E_FORMAT' | 'E_IO' | 'E_INTERNAL';
 
 /** Throws `ConvnetError(message, code)`. */
 export function fail(code: ErrorCode, message: string): never {

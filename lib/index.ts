@@ -23,10 +23,11 @@ export { resolveDevice } from './cuda';
 export type { CudaOptions, CudaInfo, CudaDeviceInfo, LibraryInfo } from './cuda';
 export {
   add, sub, mul, div, pow, maximum, minimum, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, scale,
-  sum, mean, max, min, argmax, matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, slice, narrow,
+  sum, mean, max, min, argmax, argmin, eq, ne, lt, le, gt, ge, where, clamp, variance, std, stack, split, chunk, expand,
+  matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, slice, narrow,
   indexSelect, gather, oneHot, cast, clone, toDevice,
 } from './ops';
-export type { MatmulOptions } from './ops';
+export type { MatmulOptions, VarOptions } from './ops';
 
 // Namespaces: the survey's layers as functions (F), layer classes (nn), optimizers, data
 // loading, ready-made models and model files, tensor files, pictures, training callbacks.

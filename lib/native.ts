@@ -119,7 +119,13 @@ export interface NativeAddon {
   affine(x: Handle, alpha: number, beta: number): Handle;
   powScalar(x: Handle, exponent: number): Handle;
   reduce(op: ReduceOpCode, x: Handle, axes: readonly number[], keepdim: boolean): Handle;
-  argmax(x: Handle, axis: number, keepdim: boolean): Handle;
+  /** argmax, or argmin when `largest` is false (float32 or int32 x). */
+  argmax(x: Handle, axis: number, keepdim: boolean, largest?: boolean): Handle;
+  /** a op b as float32 1/0, broadcasting; a and b both float32 or both int32. */
+  compare(op: CompareOpCode, a: Handle, b: Handle): Handle;
+  compareScalar(op: CompareOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
+  /** cond != 0 ? a : b, broadcasting all three; a and b of one dtype, copied bit for bit. */
+  where(cond: Handle, a: Handle, b: Handle): Handle;
   matmul(a: Handle, b: Handle, transA: boolean, transB: boolean): Handle;
   permute(x: Handle, perm: readonly number[]): Handle;
   concat(xs: Handle[], axis: number): Handle;
@@ -197,6 +203,8 @@ export const UnaryOp = { neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, rec
 export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;
 export type ReduceOpCode = (typeof ReduceOp)[keyof typeof ReduceOp];
+export const CompareOp = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
+export type CompareOpCode = (typeof CompareOp)[keyof typeof CompareOp];
 
 function load(): NativeAddon {
   // dist/lib/native.js -> the package root, where node-gyp-build looks in build/ and prebuilds/.

@@ -5,7 +5,7 @@
  */
 import { expandTo, isRecording, noGrad, record, sumTo } from './autograd';
 import { fail } from './errors';
-import { BinaryOp, ReduceOp, UnaryOp, native, type BinaryOpCode, type ReduceOpCode, type UnaryOpCode } from './native';
+import { BinaryOp, CompareOp, ReduceOp, UnaryOp, native, type BinaryOpCode, type ReduceOpCode, type UnaryOpCode } from './native';
 import { requireCuda } from './cuda';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device } from './tensor';
 import {
@@ -160,8 +160,11 @@ export function scale(x: Tensor, alpha: number, beta = 0): F32 {
 
 // ---- reductions ----------------------------------------------------------------------------
 
-function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly number[] | undefined, keepdim: boolean): F32 {
-  const t = checkFloat(op, 'x', x);
+function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly number[] | undefined, keepdim: boolean): Tensor {
+  const t0 = checkTensor(op, 'x', x);
+  // int32: sum (exact, in int64; a result outside int32 is an E_RANGE error), max and min.
+  if (t0.dtype === 'int32' && op === 'mean') fail('E_DTYPE', 'mean: expected `x` of dtype float32, got int32 (a mean is not an integer: cast to float32 first, as PyTorch asks)');
+  const t = t0.dtype === 'int32' ? t0 : checkFloat(op, 'x', x);
   checkBool(op, 'keepdim', keepdim);
   const list = axis === undefined ? t.shape.map((_, i) => i) : typeof axis === 'number' ? [axis] : axis;
   if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`axis\` to be an axis or an array of axes, got ${describe(axis)}`);
@@ -171,55 +174,263 @@ function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly nu
     fail('E_SHAPE', `${op}: cannot reduce an axis of size 0 (shape ${shapeStr(t.shape)}): there is no identity`);
   }
   const shape = keepdim ? t.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : t.shape.filter((_, i) => !axes.includes(i));
-  const y = new Tensor<'float32'>(native.reduce(ReduceOp[op] as ReduceOpCode, t.handle(op), axes, keepdim), shape, 'float32');
-  if (!isRecording([t])) return y;
+  const y = new Tensor(native.reduce(ReduceOp[op] as ReduceOpCode, t.handle(op), axes, keepdim), shape, t.dtype);
+  if (t.dtype === 'int32' || !isRecording([t])) return y;
   const kept = t.shape.map((d, i) => (axes.includes(i) ? 1 : d));   // y's shape with keepdim
   const count = axes.reduce((n, a) => n * t.shape[a], 1);
   const shape0 = t.shape;
+  const yf = y as F32;
   if (op === 'sum' || op === 'mean') {
-    return record(op, y, [t], (dy) => [expandTo(op === 'mean' ? scale(reshape(dy, kept), 1 / count) : reshape(dy, kept), shape0)]);
+    return record(op, yf, [t], (dy) => [expandTo(op === 'mean' ? scale(reshape(dy, kept), 1 / count) : reshape(dy, kept), shape0)]);
   }
   // max / min: the gradient goes to the positions equal to the result, split evenly among
   // ties (as PyTorch's amax / amin). isMax = 1 - |sign(x - y)| is 1 exactly where x == y.
-  return record(op, y, [t], (dy, [sx, sy]) => {
+  return record(op, yf, [t], (dy, [sx, sy]) => {
     const isMax = scale(abs(sign(sub(sx, reshape(sy, kept)))), -1, 1);
     const ties = sum(isMax, axes, true);
     return [mul(isMax, div(reshape(dy, kept), ties))];
   }, [t, y]);
 }
 
-/**
- * Sum over `axis` (an axis, a list, or all when omitted), accumulated in float64.
- * @example sum(x)  // scalar;  sum(x, [2, 3], true)  // [N, C, 1, 1]
- */
-export const sum = (x: Tensor, axis?: number | readonly number[], keepdim = false): F32 => reduce('sum', x, axis, keepdim);
-/** Mean over `axis` (all when omitted). The mean of nothing is NaN, as PyTorch. */
-export const mean = (x: Tensor, axis?: number | readonly number[], keepdim = false): F32 => reduce('mean', x, axis, keepdim);
-/** Largest value over `axis` (all when omitted); NaN propagates. */
-export const max = (x: Tensor, axis?: number | readonly number[], keepdim = false): F32 => reduce('max', x, axis, keepdim);
-/** Smallest value over `axis` (all when omitted); NaN propagates. */
-export const min = (x: Tensor, axis?: number | readonly number[], keepdim = false): F32 => reduce('min', x, axis, keepdim);
+type Axes = number | readonly number[];
 
 /**
- * Index of the largest value along `axis` (of the flattened tensor when omitted); the first on
- * ties; a NaN counts as the largest. int32.
- * @example argmax(logits, 1)   // predicted classes [N]
+ * Sum over `axis` (an axis, a list, or all when omitted), accumulated in float64. An int32
+ * tensor sums to int32, exactly (in int64): a sum outside the int32 range is an E_RANGE error
+ * at the next wait (PyTorch sums int32 to int64, which this library does not have).
+ * @example sum(x)  // scalar;  sum(x, [2, 3], true)  // [N, C, 1, 1];  argmax(logits, 1).eq(labels).sum()
  */
-export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor<'int32'> {
-  const t = checkFloat('argmax', 'x', x);
-  checkBool('argmax', 'keepdim', keepdim);
-  if (t.size === 0) fail('E_SHAPE', 'argmax: the tensor is empty');
+export function sum(x: Tensor<'int32'>, axis?: Axes, keepdim?: boolean): Tensor<'int32'>;
+export function sum(x: Tensor, axis?: Axes, keepdim?: boolean): F32;
+export function sum(x: Tensor, axis?: Axes, keepdim = false): Tensor { return reduce('sum', x, axis, keepdim); }
+/** Mean over `axis` (all when omitted). The mean of nothing is NaN, as PyTorch. float32 only. */
+export const mean = (x: Tensor, axis?: Axes, keepdim = false): F32 => reduce('mean', x, axis, keepdim) as F32;
+/** Largest value over `axis` (all when omitted); NaN propagates. float32 or int32. */
+export function max(x: Tensor<'int32'>, axis?: Axes, keepdim?: boolean): Tensor<'int32'>;
+export function max(x: Tensor, axis?: Axes, keepdim?: boolean): F32;
+export function max(x: Tensor, axis?: Axes, keepdim = false): Tensor { return reduce('max', x, axis, keepdim); }
+/** Smallest value over `axis` (all when omitted); NaN propagates. float32 or int32. */
+export function min(x: Tensor<'int32'>, axis?: Axes, keepdim?: boolean): Tensor<'int32'>;
+export function min(x: Tensor, axis?: Axes, keepdim?: boolean): F32;
+export function min(x: Tensor, axis?: Axes, keepdim = false): Tensor { return reduce('min', x, axis, keepdim); }
+
+function argExtremum(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepdim: boolean): Tensor<'int32'> {
+  const t = checkTensor(op, 'x', x);
+  checkBool(op, 'keepdim', keepdim);
+  if (t.size === 0) fail('E_SHAPE', `${op}: the tensor is empty`);
   if (axis === undefined) {
     const flat = noGrad(() => reshape(t, [t.size]));
     try {
-      return argmax(flat, 0, false);
+      return argExtremum(op, flat, 0, false);
     } finally {
       flat.dispose();
     }
   }
-  const a = checkAxis('argmax', 'axis', axis, t.rank);
+  const a = checkAxis(op, 'axis', axis, t.rank);
   const shape = keepdim ? t.shape.map((d, i) => (i === a ? 1 : d)) : t.shape.filter((_, i) => i !== a);
-  return new Tensor(native.argmax(t.handle('argmax'), a, keepdim), shape, 'int32');
+  return new Tensor(native.argmax(t.handle(op), a, keepdim, op === 'argmax'), shape, 'int32');
+}
+
+/**
+ * Index of the largest value along `axis` (of the flattened tensor when omitted); the first on
+ * ties; a NaN counts as the largest. float32 or int32 x; int32 result.
+ * @example argmax(logits, 1)   // predicted classes [N]
+ */
+export function argmax(x: Tensor, axis?: number, keepdim = false): Tensor<'int32'> {
+  return argExtremum('argmax', x, axis, keepdim);
+}
+
+/**
+ * Index of the smallest value along `axis` (of the flattened tensor when omitted); the first on
+ * ties; a NaN wins here too (as torch.argmin). float32 or int32 x; int32 result.
+ * @example argmin(distances, 1)   // the nearest centre of each row
+ */
+export function argmin(x: Tensor, axis?: number, keepdim = false): Tensor<'int32'> {
+  return argExtremum('argmin', x, axis, keepdim);
+}
+
+// ---- comparisons and selection ---------------------------------------------------------------
+
+// Comparisons give float32 masks of 1 and 0 (PyTorch gives bool; this library has no bool
+// dtype), never record a gradient, and take float32 or int32 operands of one dtype, or a
+// number: rounded to float32 against a float32 tensor (as the arithmetic does), compared
+// exactly against an int32 one.
+function compare(op: keyof typeof CompareOp, a: Tensor | number, b: Tensor | number): F32 {
+  const code = CompareOp[op];
+  if (isTensor(a) && isTensor(b)) {
+    const ta = checkTensor(op, 'a', a), tb = checkTensor(op, 'b', b);
+    if (ta.dtype !== tb.dtype) fail('E_DTYPE', `${op}: expected \`a\` and \`b\` of one dtype, got ${ta.dtype} and ${tb.dtype}`);
+    checkSameDevice(op, { a: ta, b: tb });
+    const shape = broadcastShapes(op, ta.shape, tb.shape);
+    return new Tensor(native.compare(code, ta.handle(op), tb.handle(op)), shape, 'float32');
+  }
+  if (isTensor(a)) {
+    const ta = checkTensor(op, 'a', a);
+    return new Tensor(native.compareScalar(code, ta.handle(op), scalar(op, 'b', b), false), ta.shape, 'float32');
+  }
+  if (isTensor(b)) {
+    const tb = checkTensor(op, 'b', b);
+    return new Tensor(native.compareScalar(code, tb.handle(op), scalar(op, 'a', a), true), tb.shape, 'float32');
+  }
+  return fail('E_ARG', `${op}: expected at least one tensor, got ${describe(a)} and ${describe(b)}`);
+}
+
+/** a == b as a float32 mask of 1 and 0 (PyTorch returns bool), broadcasting. NaN == anything is 0. @example argmax(logits, 1).eq(labels).sum() */
+export const eq = (a: Tensor | number, b: Tensor | number): F32 => compare('eq', a, b);
+/** a != b as a float32 1/0 mask, broadcasting. NaN != anything is 1. */
+export const ne = (a: Tensor | number, b: Tensor | number): F32 => compare('ne', a, b);
+/** a < b as a float32 1/0 mask, broadcasting (0 where either is NaN). */
+export const lt = (a: Tensor | number, b: Tensor | number): F32 => compare('lt', a, b);
+/** a <= b as a float32 1/0 mask, broadcasting (0 where either is NaN). */
+export const le = (a: Tensor | number, b: Tensor | number): F32 => compare('le', a, b);
+/** a > b as a float32 1/0 mask, broadcasting (0 where either is NaN). */
+export const gt = (a: Tensor | number, b: Tensor | number): F32 => compare('gt', a, b);
+/** a >= b as a float32 1/0 mask, broadcasting (0 where either is NaN). */
+export const ge = (a: Tensor | number, b: Tensor | number): F32 => compare('ge', a, b);
+
+// A number operand of where as a 0-dimensional tensor of `dtype` on `device` (it broadcasts).
+function whereOperand(name: string, value: Tensor | number, dtype: DType, device: Device): { handle: ReturnType<Tensor['handle']>; own: boolean } {
+  if (isTensor(value)) return { handle: value.handle('where'), own: false };
+  if (dtype === 'int32') checkInt('where', name, value, -(2 ** 31), 2 ** 31 - 1);
+  return { handle: native.fill([], DTYPE_CODE[dtype], value, DEVICE_CODE[device]), own: true };
+}
+
+/**
+ * `cond ? a : b` elementwise, as torch.where: `cond` is a float32 mask (nonzero, NaN included,
+ * is true) or an int32 tensor; `a` and `b` are tensors of one dtype (float32 or int32) or
+ * numbers; all three broadcast. A selection, not arithmetic: a NaN or an infinity in the branch
+ * not taken never reaches the result or the gradients. Gradients flow to `a` where cond is
+ * true and to `b` where it is false.
+ * @example where(gt(x, 0), x, 0)   // relu;  where(isValid, loss, 0)
+ */
+export function where(cond: Tensor, a: Tensor<'int32'>, b: Tensor<'int32'> | number): Tensor<'int32'>;
+export function where(cond: Tensor, a: number, b: Tensor<'int32'>): Tensor<'int32'>;
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): F32;
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  const op = 'where';
+  const c = checkTensor(op, 'cond', cond);
+  const ta = isTensor(a) ? checkTensor(op, 'a', a) : null, tb = isTensor(b) ? checkTensor(op, 'b', b) : null;
+  if (ta === null) checkNumber(op, 'a', a, true);
+  if (tb === null) checkNumber(op, 'b', b, true);
+  if (ta && tb && ta.dtype !== tb.dtype) fail('E_DTYPE', `${op}: expected \`a\` and \`b\` of one dtype, got ${ta.dtype} and ${tb.dtype}`);
+  checkSameDevice(op, { cond: c, ...(ta ? { a: ta } : {}), ...(tb ? { b: tb } : {}) });
+  const dtype: DType = ta?.dtype ?? tb?.dtype ?? 'float32';
+  const shape = broadcastShapes(op, broadcastShapes(op, c.shape, ta ? ta.shape : []), tb ? tb.shape : []);
+  const ha = whereOperand('a', a, dtype, c.device);
+  let hb: { handle: ReturnType<Tensor['handle']>; own: boolean };
+  try {
+    hb = whereOperand('b', b, dtype, c.device);
+  } catch (e) {
+    if (ha.own) native.release(ha.handle);
+    throw e;
+  }
+  let y: Tensor;
+  try {
+    y = new Tensor(native.where(c.handle(op), ha.handle, hb.handle), shape, dtype);
+  } finally {
+    if (ha.own) native.release(ha.handle);
+    if (hb.own) native.release(hb.handle);
+  }
+  if (dtype !== 'float32') return y;
+  const shapeA = ta ? ta.shape : null, shapeB = tb ? tb.shape : null;
+  // dy masked by cond (a selection again, so a NaN in dy where the other branch was taken stays there).
+  return record(op, y as F32, [a, b], (dy, [sc], needs) => [
+    needs[0] && shapeA ? sumTo(where(sc, dy, 0), shapeA) : null,
+    needs[1] && shapeB ? sumTo(where(sc, 0, dy), shapeB) : null,
+  ], [c]);
+}
+
+/**
+ * Limits x to [min, max] (either may be omitted or null; numbers or tensors that broadcast), as
+ * torch.clamp: NaN stays NaN; min > max gives max everywhere. The gradient is 1 where
+ * min <= x <= max (bounds included) and 0 outside, as PyTorch. float32 or int32 x.
+ * @example clamp(x, 0, 1);  clamp(x, undefined, 6)   // relu6 without the lower bound
+ */
+export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | null, max?: Tensor | number | null): Tensor<D> {
+  const op = 'clamp';
+  const t = checkTensor(op, 'x', x) as Tensor<D>;
+  const hasMin = min !== undefined && min !== null, hasMax = max !== undefined && max !== null;
+  if (!hasMin && !hasMax) fail('E_ARG', 'clamp: expected at least one of `min` and `max`');
+  for (const [name, v] of [['min', min], ['max', max]] as const) {
+    if (v === undefined || v === null) continue;
+    if (isTensor(v)) {
+      const tv = checkTensor(op, name, v);
+      if (tv.dtype !== t.dtype) fail('E_DTYPE', `clamp: expected \`${name}\` of x's dtype ${t.dtype}, got ${tv.dtype}`);
+    } else if (t.dtype === 'int32') {
+      checkInt(op, name, v, -(2 ** 31), 2 ** 31 - 1);
+    } else {
+      checkNumber(op, name, v, true);
+    }
+  }
+  // (x < min) ? min : x, then (y > max) ? max : y: the selections keep x's gradient at the bounds.
+  let y: Tensor = t;
+  if (hasMin) {
+    const below = lt(y, min as Tensor | number);
+    y = where(below, min as Tensor | number, y);
+    below.dispose();
+  }
+  if (hasMax) {
+    const above = gt(y, max as Tensor | number);
+    const next = where(above, max as Tensor | number, y);
+    above.dispose();
+    if (y !== t) y.dispose();
+    y = next;
+  }
+  return y as Tensor<D>;
+}
+
+export interface VarOptions {
+  /** Bessel's correction, as PyTorch 1.13's `unbiased` (true by default: divide by N - 1). */
+  unbiased?: boolean;
+  /** Divide by N - correction (PyTorch's `correction`; overrides `unbiased`). */
+  correction?: number;
+  /** Keep the reduced axes with size 1. */
+  keepdim?: boolean;
+}
+
+function varianceOptions(op: string, options: VarOptions): { correction: number; keepdim: boolean } {
+  checkOptions(op, options, ['unbiased', 'correction', 'keepdim']);
+  const unbiased = options.unbiased === undefined ? true : checkBool(op, 'unbiased', options.unbiased);
+  const correction = options.correction === undefined ? (unbiased ? 1 : 0) : checkNumber(op, 'correction', options.correction);
+  if (correction < 0) fail('E_ARG', `${op}: expected \`correction\` >= 0, got ${correction}`);
+  const keepdim = options.keepdim === undefined ? false : checkBool(op, 'keepdim', options.keepdim);
+  return { correction, keepdim };
+}
+
+/**
+ * Variance over `dim` (an axis, a list, or all when omitted), as torch.var: sum((x - mean)^2)
+ * / (N - correction), with correction 1 (`unbiased: true`) by default. N - correction <= 0
+ * divides by 0 (Infinity or NaN), as PyTorch. Differentiable. float32.
+ * @example variance(x, 1, { keepdim: true });  x.var(undefined, { unbiased: false })
+ */
+export function variance(x: Tensor, dim?: Axes, options: VarOptions = {}): F32 {
+  const op = 'var';
+  const t = checkFloat(op, 'x', x);
+  const { correction, keepdim } = varianceOptions(op, options);
+  const list = dim === undefined ? t.shape.map((_, i) => i) : typeof dim === 'number' ? [dim] : dim;
+  if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`dim\` to be an axis or an array of axes, got ${describe(dim)}`);
+  const axes = list.map((a) => checkAxis(op, 'dim', a, t.rank));
+  const count = [...new Set(axes)].reduce((n, a) => n * t.shape[a], 1);
+  const m = mean(t, axes, true);
+  const d = sub(t, m);
+  const d2 = square(d);
+  const s = sum(d2, axes, keepdim);
+  const y = scale(s, 1 / Math.max(0, count - correction));
+  for (const u of [m, d, d2, s]) u.dispose();
+  return y;
+}
+
+/**
+ * Standard deviation over `dim` (all when omitted): the square root of `variance` with the
+ * same options (unbiased by default, as torch.std). Differentiable (its gradient is infinite
+ * where the deviation is 0, as PyTorch's).
+ * @example std(x, [0, 2, 3])   // per channel
+ */
+export function std(x: Tensor, dim?: Axes, options: VarOptions = {}): F32 {
+  const v = variance(x, dim, options);
+  const y = sqrt(v);
+  v.dispose();
+  return y;
 }
 
 // ---- matmul ----------------------------------------------------------------------------------
@@ -378,6 +589,105 @@ export function concat<D extends DType>(tensors: readonly Tensor<D>[], axis = 0)
   const sizes = ts.map((t) => t.shape[a]);
   const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((p, n) => p + n, 0));
   return record('concat', y, ts, (dy, _s, needs) => sizes.map((n, i) => (needs[i] ? narrow(dy, a, starts[i], n) : null)));
+}
+
+/**
+ * Joins tensors of one shape along a new axis `dim` (as torch.stack). Differentiable.
+ * @example stack([a, b], 0)   // two [3] tensors -> [2, 3]
+ */
+export function stack<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Tensor<D> {
+  const op = 'stack';
+  if (!Array.isArray(tensors) || tensors.length === 0) fail('E_ARG', `stack: expected a non-empty array of tensors, got ${describe(tensors)}`);
+  const ts = tensors.map((t, i) => checkTensor(op, `tensors[${i}]`, t)) as Tensor<D>[];
+  const first = ts[0];
+  ts.forEach((t, i) => {
+    if (t.rank !== first.rank || t.shape.some((d, k) => d !== first.shape[k])) {
+      fail('E_SHAPE', `stack: tensors[${i}] has shape ${shapeStr(t.shape)}, expected tensors[0]'s ${shapeStr(first.shape)}`);
+    }
+  });
+  const a = checkAxis(op, 'dim', dim, first.rank + 1);
+  const views = ts.map((t) => unsqueeze(t, a));
+  try {
+    return concat(views, a);
+  } finally {
+    for (const v of views) v.dispose();
+  }
+}
+
+/**
+ * Splits x along `dim` into pieces (copies), as torch.split: pieces of `splitSize` (the last
+ * one smaller when the size does not divide), or of the listed sizes, which must add up to the
+ * axis. Differentiable. @example const [train, test] = split(x, [800, 200])
+ */
+export function split<D extends DType>(x: Tensor<D>, splitSizeOrSections: number | readonly number[], dim = 0): Tensor<D>[] {
+  const op = 'split';
+  const t = checkTensor(op, 'x', x) as Tensor<D>;
+  const a = checkAxis(op, 'dim', dim, t.rank);
+  const n = t.shape[a];
+  let sizes: number[];
+  if (typeof splitSizeOrSections === 'number') {
+    const size = checkInt(op, 'splitSize', splitSizeOrSections, n === 0 ? 0 : 1);
+    sizes = [];
+    if (size === 0 || n === 0) sizes.push(0);
+    else for (let start = 0; start < n; start += size) sizes.push(Math.min(size, n - start));
+  } else if (Array.isArray(splitSizeOrSections)) {
+    sizes = splitSizeOrSections.map((v, i) => checkInt(op, `sections[${i}]`, v, 0));
+    const total = sizes.reduce((p, q) => p + q, 0);
+    if (total !== n) fail('E_ARG', `split: the sections ${describe(splitSizeOrSections)} add up to ${total}, but axis ${a} has size ${n}`);
+  } else {
+    return fail('E_ARG', `split: expected \`splitSizeOrSections\` to be a size or an array of sizes, got ${describe(splitSizeOrSections)}`);
+  }
+  let start = 0;
+  return sizes.map((size) => {
+    const piece = narrow(t, a, start, size);
+    start += size;
+    return piece;
+  });
+}
+
+/**
+ * Splits x along `dim` into `chunks` pieces of ceil(size / chunks) (copies), as torch.chunk:
+ * the last may be smaller, and there may be fewer than `chunks`. Differentiable.
+ * @example const [q, k, v] = chunk(qkv, 3, -1)
+ */
+export function chunk<D extends DType>(x: Tensor<D>, chunks: number, dim = 0): Tensor<D>[] {
+  const t = checkTensor('chunk', 'x', x) as Tensor<D>;
+  checkInt('chunk', 'chunks', chunks, 1);
+  const a = checkAxis('chunk', 'dim', dim, t.rank);
+  return split(t, Math.ceil(t.shape[a] / chunks), a);
+}
+
+/**
+ * x broadcast to `shape` (as torch.expand, but a copy): axes of size 1 grow, new leading axes
+ * may be added, -1 keeps a size. Differentiable (the gradient is summed back).
+ * @example bias.expand([N, C])   // bias [C]
+ */
+export function expand<D extends DType>(x: Tensor<D>, shape: readonly number[]): Tensor<D> {
+  const op = 'expand';
+  const t = checkTensor(op, 'x', x) as Tensor<D>;
+  if (!Array.isArray(shape) || shape.length < t.rank) fail('E_SHAPE', `expand: expected a shape of at least ${t.rank} axes, got ${describe(shape)}`);
+  const lead = shape.length - t.rank;
+  const out = shape.map((d, i) => {
+    const own = i < lead ? null : t.shape[i - lead];
+    if (d === -1) {
+      if (own === null) fail('E_SHAPE', `expand: -1 is not allowed for the new leading axis ${i} in ${shapeStr(shape)}`);
+      return own;
+    }
+    checkInt(op, `shape[${i}]`, d, 0);
+    if (own !== null && own !== 1 && own !== d) fail('E_SHAPE', `expand: cannot expand ${shapeStr(t.shape)} to ${shapeStr(shape)}: axis ${i} has size ${own}, not 1`);
+    return d;
+  });
+  // A selection with a true mask of the target shape copies x's values bit for bit (any dtype).
+  const ones = native.fill(out, DTYPE_CODE.int32, 1, DEVICE_CODE[t.device]);
+  let y: Tensor<D>;
+  try {
+    y = new Tensor(native.where(ones, t.handle(op), t.handle(op)), out, t.dtype);
+  } finally {
+    native.release(ones);
+  }
+  if (t.dtype !== 'float32') return y;
+  const shape0 = t.shape;
+  return record(op, y as unknown as F32, [t], (dy) => [sumTo(dy, shape0)]) as unknown as Tensor<D>;
 }
 
 /**

@@ -10,6 +10,8 @@ import { isSpared, keep, retrack, track, untrack } from './engine';
 import { formatTensor } from './format';
 import { native, type Handle, type TypedArray } from './native';
 import * as ops from './ops';
+import * as activation from './nn/functional/activation';
+import * as layers from './nn/functional/layers';
 import { TENSOR_BRAND, sizeOf } from './validate';
 
 export type DType = 'float32' | 'int32';
@@ -109,6 +111,11 @@ export class Tensor<D extends DType = DType> {
 
   arraySync(): NestedArray {
     return nest(this.dataSync(), this.shape);
+  }
+
+  /** `arraySync()` under PyTorch's name: the values as nested arrays (blocks). @example x.tolist() */
+  tolist(): NestedArray {
+    return this.arraySync();
   }
 
   /** The single value of a one-element tensor. */
@@ -270,11 +277,44 @@ export class Tensor<D extends DType = DType> {
   sqrt(): Tensor<'float32'> { return ops.sqrt(this); }
   square(): Tensor<'float32'> { return ops.square(this); }
   scale(alpha: number, beta = 0): Tensor<'float32'> { return ops.scale(this, alpha, beta); }
-  sum(axis?: number | number[], keepdim = false): Tensor<'float32'> { return ops.sum(this, axis, keepdim); }
-  mean(axis?: number | number[], keepdim = false): Tensor<'float32'> { return ops.mean(this, axis, keepdim); }
-  max(axis?: number | number[], keepdim = false): Tensor<'float32'> { return ops.max(this, axis, keepdim); }
-  min(axis?: number | number[], keepdim = false): Tensor<'float32'> { return ops.min(this, axis, keepdim); }
+  reciprocal(): Tensor<'float32'> { return ops.reciprocal(this); }
+  sign(): Tensor<'float32'> { return ops.sign(this); }
+  floor(): Tensor<'float32'> { return ops.floor(this); }
+  ceil(): Tensor<'float32'> { return ops.ceil(this); }
+  relu(): Tensor<'float32'> { return activation.relu(this); }
+  sigmoid(): Tensor<'float32'> { return activation.sigmoid(this); }
+  tanh(): Tensor<'float32'> { return activation.tanh(this); }
+  softmax(dim: number): Tensor<'float32'> { return layers.softmax(this, dim); }
+  logSoftmax(dim: number): Tensor<'float32'> { return layers.logSoftmax(this, dim); }
+  clamp(min?: Tensor | number | null, max?: Tensor | number | null): Tensor<D> { return ops.clamp(this, min, max); }
+  // Reductions keep an int32 tensor int32 (sum, max, min); see ops.sum.
+  sum(this: Tensor<'int32'>, axis?: number | readonly number[], keepdim?: boolean): Tensor<'int32'>;
+  sum(axis?: number | readonly number[], keepdim?: boolean): Tensor<'float32'>;
+  sum(axis?: number | readonly number[], keepdim = false): Tensor { return ops.sum(this as Tensor, axis, keepdim); }
+  mean(axis?: number | readonly number[], keepdim = false): Tensor<'float32'> { return ops.mean(this, axis, keepdim); }
+  max(this: Tensor<'int32'>, axis?: number | readonly number[], keepdim?: boolean): Tensor<'int32'>;
+  max(axis?: number | readonly number[], keepdim?: boolean): Tensor<'float32'>;
+  max(axis?: number | readonly number[], keepdim = false): Tensor { return ops.max(this as Tensor, axis, keepdim); }
+  min(this: Tensor<'int32'>, axis?: number | readonly number[], keepdim?: boolean): Tensor<'int32'>;
+  min(axis?: number | readonly number[], keepdim?: boolean): Tensor<'float32'>;
+  min(axis?: number | readonly number[], keepdim = false): Tensor { return ops.min(this as Tensor, axis, keepdim); }
+  /** Variance (unbiased by default, as torch.var); see ops.variance. */
+  var(dim?: number | readonly number[], options?: ops.VarOptions): Tensor<'float32'> { return ops.variance(this, dim, options); }
+  std(dim?: number | readonly number[], options?: ops.VarOptions): Tensor<'float32'> { return ops.std(this, dim, options); }
   argmax(axis?: number, keepdim = false): Tensor<'int32'> { return ops.argmax(this, axis, keepdim); }
+  argmin(axis?: number, keepdim = false): Tensor<'int32'> { return ops.argmin(this, axis, keepdim); }
+  // Comparisons: float32 1/0 masks (PyTorch returns bool); see ops.eq.
+  eq(other: Tensor | number): Tensor<'float32'> { return ops.eq(this, other); }
+  ne(other: Tensor | number): Tensor<'float32'> { return ops.ne(this, other); }
+  lt(other: Tensor | number): Tensor<'float32'> { return ops.lt(this, other); }
+  le(other: Tensor | number): Tensor<'float32'> { return ops.le(this, other); }
+  gt(other: Tensor | number): Tensor<'float32'> { return ops.gt(this, other); }
+  ge(other: Tensor | number): Tensor<'float32'> { return ops.ge(this, other); }
+  /** `x.where(cond, other)` = `where(cond, x, other)`, as PyTorch's Tensor.where. */
+  where(cond: Tensor, other: Tensor | number): Tensor<D> { return ops.where(cond, this as Tensor, other as Tensor) as unknown as Tensor<D>; }
+  expand(shape: readonly number[]): Tensor<D> { return ops.expand(this, shape); }
+  split(splitSizeOrSections: number | readonly number[], dim = 0): Tensor<D>[] { return ops.split(this, splitSizeOrSections, dim); }
+  chunk(chunks: number, dim = 0): Tensor<D>[] { return ops.chunk(this, chunks, dim); }
   matmul(other: Tensor): Tensor<'float32'> { return ops.matmul(this, other); }
   reshape(shape: readonly number[]): Tensor<D> { return ops.reshape(this, shape); }
   flatten(startDim = 0, endDim = -1): Tensor<D> { return ops.flatten(this, startDim, endDim); }

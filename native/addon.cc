@@ -68,6 +68,9 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<PowScalar>(env, exports, "powScalar");
   add_gpu<Reduce>(env, exports, "reduce");
   add_gpu<Argmax>(env, exports, "argmax");
+  add_gpu<Compare>(env, exports, "compare");
+  add_gpu<CompareScalar>(env, exports, "compareScalar");
+  add_gpu<Where>(env, exports, "where");
   add_gpu<Matmul>(env, exports, "matmul");
   add_gpu<Permute>(env, exports, "permute");
   add_gpu<Concat>(env, exports, "concat");

@@ -76,8 +76,11 @@ Napi::Value BinaryScalar(const Napi::CallbackInfo& info);   // (opCode, x, scala
 Napi::Value Unary(const Napi::CallbackInfo& info);          // (opCode, x)
 Napi::Value Affine(const Napi::CallbackInfo& info);         // (x, alpha, beta) -> alpha * x + beta
 Napi::Value PowScalar(const Napi::CallbackInfo& info);      // (x, exponent)
-Napi::Value Reduce(const Napi::CallbackInfo& info);         // (opCode, x, axes, keepdim)
-Napi::Value Argmax(const Napi::CallbackInfo& info);         // (x, axis, keepdim)
+Napi::Value Reduce(const Napi::CallbackInfo& info);         // (opCode, x, axes, keepdim); int32 x: sum/max/min
+Napi::Value Argmax(const Napi::CallbackInfo& info);         // (x, axis, keepdim, largest = true): argmax / argmin
+Napi::Value Compare(const Napi::CallbackInfo& info);        // (opCode, a, b) -> float32 1/0
+Napi::Value CompareScalar(const Napi::CallbackInfo& info);  // (opCode, x, scalar, scalarFirst) -> float32 1/0
+Napi::Value Where(const Napi::CallbackInfo& info);          // (cond, a, b) -> cond != 0 ? a : b
 Napi::Value Matmul(const Napi::CallbackInfo& info);         // (a, b, transA, transB), a and b >= 2-D
 Napi::Value Permute(const Napi::CallbackInfo& info);        // (x, perm)
 Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)

@@ -228,7 +228,9 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(code >= 0 && code < 4, "E_ARG", "reduce: unknown op code ", code);
   const char* op = names[code];
   const Tensor& x = tensor_arg(info, 1, op, "x");
-  expect_dtype(x, DType::Float32, op, "x");
+  // int32: sum (in int64, E_RANGE beyond int32), max and min; mean needs a float (as PyTorch).
+  const bool int32 = x.dtype == DType::Int32 && code != 1;
+  if (!int32) expect_dtype(x, DType::Float32, op, "x");
   const std::vector<int64_t> axes = reduction_axes(ints_arg(info, 2, op, "axes"), x.dim(), op);
   const bool keepdim = bool_arg(info, 3, op, "keepdim");
   Shape kept = x.shape, dropped;
@@ -239,23 +241,78 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
     for (int64_t a : axes)
       CONVNET_CHECK(x.shape[a] > 0, "E_SHAPE", op, ": cannot reduce over axis ", a, " of size 0");
   }
-  Tensor y = Tensor::empty(keepdim ? kept : dropped, DType::Float32, x.device());
+  Tensor y = Tensor::empty(keepdim ? kept : dropped, x.dtype, x.device());
   const auto kind = static_cast<ReduceOp>(code);
+  if (int32) {
+    return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce_int32(kind, x, axes, y); },
+                  CUDA_LAUNCH(cuda::reduce_int32(kind, x, axes, y)));
+  }
   return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); },
                 CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)));
 }
 
+// (x, axis, keepdim, largest = true): argmax, or argmin when `largest` is false; float32 or int32.
 Napi::Value Argmax(const Napi::CallbackInfo& info) {
-  const Tensor& x = tensor_arg(info, 0, "argmax", "x");
-  expect_dtype(x, DType::Float32, "argmax", "x");
-  const int64_t axis = normalize_axis(int_arg(info, 1, "argmax", "axis"), x.dim(), "argmax");
-  const bool keepdim = bool_arg(info, 2, "argmax", "keepdim");
-  CONVNET_CHECK(x.shape[axis] > 0, "E_SHAPE", "argmax: axis ", axis, " has size 0");
+  const bool largest = info.Length() < 4 || info[3].IsUndefined() ? true : bool_arg(info, 3, "argmax", "largest");
+  const char* op = largest ? "argmax" : "argmin";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  if (x.dtype != DType::Int32) expect_dtype(x, DType::Float32, op, "x");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  const bool keepdim = bool_arg(info, 2, op, "keepdim");
+  CONVNET_CHECK(x.shape[axis] > 0, "E_SHAPE", op, ": axis ", axis, " has size 0");
   Shape shape = x.shape;
   if (keepdim) shape[axis] = 1;
   else shape.erase(shape.begin() + axis);
   Tensor y = Tensor::empty(shape, DType::Int32, x.device());
-  return run_on(info, "argmax", y, [x, axis, y] { cpu::argmax(x, axis, y); }, CUDA_LAUNCH(cuda::argmax(x, axis, y)));
+  if (largest && x.dtype == DType::Float32) {  // the vectorised float32 argmax
+    return run_on(info, op, y, [x, axis, y] { cpu::argmax(x, axis, y); }, CUDA_LAUNCH(cuda::argmax(x, axis, y)));
+  }
+  return run_on(info, op, y, [x, axis, largest, y] { cpu::arg_extremum(x, axis, largest, y); },
+                CUDA_LAUNCH(cuda::arg_extremum(x, axis, largest, y)));
+}
+
+// (op, a, b): eq ne lt le gt ge as float32 1/0, broadcasting; a and b both float32 or both int32.
+Napi::Value Compare(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+  const int64_t code = int_arg(info, 0, "compare", "op");
+  CONVNET_CHECK(code >= 0 && code < 6, "E_ARG", "compare: unknown op code ", code);
+  const char* op = names[code];
+  const Tensor& a = tensor_arg(info, 1, op, "a");
+  const Tensor& b = tensor_arg(info, 2, op, "b");
+  CONVNET_CHECK(a.dtype == b.dtype, "E_DTYPE", op, ": `a` is ", dtype_name(a.dtype), " but `b` is ", dtype_name(b.dtype));
+  CONVNET_CHECK(a.device() == b.device(), "E_DEVICE", op, ": `a` and `b` are on different devices");
+  Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32, a.device());
+  const auto kind = static_cast<CompareOp>(code);
+  return run_on(info, op, y, [kind, a, b, y] { cpu::compare(kind, a, b, y); }, CUDA_LAUNCH(cuda::compare(kind, a, b, y)));
+}
+
+// (op, x, scalar, scalarFirst): x op scalar, or scalar op x.
+Napi::Value CompareScalar(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
+  const int64_t code = int_arg(info, 0, "compare", "op");
+  CONVNET_CHECK(code >= 0 && code < 6, "E_ARG", "compare: unknown op code ", code);
+  const char* op = names[code];
+  const Tensor& x = tensor_arg(info, 1, op, "x");
+  const double scalar = number_arg(info, 2, op, "scalar");
+  const bool scalar_first = bool_arg(info, 3, op, "scalarFirst");
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  const auto kind = static_cast<CompareOp>(code);
+  return run_on(info, op, y, [=] { cpu::compare_scalar(kind, x, scalar, scalar_first, y); },
+                CUDA_LAUNCH(cuda::compare_scalar(kind, x, scalar, scalar_first, y)));
+}
+
+// (cond, a, b): cond != 0 ? a : b, broadcasting all three; cond float32 or int32; a and b one dtype.
+Napi::Value Where(const Napi::CallbackInfo& info) {
+  const char* op = "where";
+  const Tensor& cond = tensor_arg(info, 0, op, "cond");
+  const Tensor& a = tensor_arg(info, 1, op, "a");
+  const Tensor& b = tensor_arg(info, 2, op, "b");
+  CONVNET_CHECK(a.dtype == b.dtype, "E_DTYPE", op, ": `a` is ", dtype_name(a.dtype), " but `b` is ", dtype_name(b.dtype));
+  CONVNET_CHECK(cond.device() == a.device() && a.device() == b.device(), "E_DEVICE", op,
+                ": `cond`, `a` and `b` are not all on one device");
+  const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape, a.shape, op), b.shape, op);
+  Tensor y = Tensor::empty(shape, a.dtype, a.device());
+  return run_on(info, op, y, [cond, a, b, y] { cpu::where(cond, a, b, y); }, CUDA_LAUNCH(cuda::where(cond, a, b, y)));
 }
 
 Napi::Value Matmul(const Napi::CallbackInfo& info) {

@@ -1,4 +1,4 @@
-// Reductions over axes (sum, mean, max, min) and argmax.
+// Reductions over axes (sum, mean, max, min) and argmax; int32 sum / max / min and argmin.
 //
 // Accumulation is in float64, in a fixed order per output element, so the result is the
 // same for any thread count (sums of a trailing run: 16 lanes, then the lanes pairwise, by
@@ -8,6 +8,7 @@
 //    in fixed-size blocks combined in order, so even a full reduction uses every thread;
 //  - anything else: a list of the reduced elements' offsets, walked per output element.
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -245,6 +246,96 @@ void argmax(const Tensor& x, int64_t axis, const Tensor& y) {
       py[t] = static_cast<int32_t>(best);
     }
   });
+}
+
+// ---- int32 --------------------------------------------------------------------------------
+// Sum, max and min of int32 values, accumulated in int64 (exact), one output element per
+// thread over the offsets of its reduced elements (the general layout above). PyTorch sums
+// int32 to int64; this library has no int64, so a sum outside int32 is an E_RANGE error rather
+// than a silently wrapped value (the output then holds the wrapped sum, never seen without it).
+void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& y) {
+  CONVNET_CHECK(op == ReduceOp::Sum || op == ReduceOp::Max || op == ReduceOp::Min, "E_DTYPE",
+                "mean: expected a float32 tensor, got int32 (cast it first)");
+  const int32_t* px = x.i32();
+  int32_t* py = y.i32();
+  const int64_t out_n = y.numel();
+  if (out_n == 0) return;
+  const int64_t count = x.numel() / out_n;
+  CONVNET_CHECK(count > 0 || op == ReduceOp::Sum, "E_SHAPE", "max/min of an empty tensor has no identity");
+  const std::vector<int64_t> strides = contiguous_strides(x.shape);
+  std::vector<bool> is_reduced(x.shape.size(), false);
+  for (int64_t a : axes) is_reduced[a] = true;
+  std::vector<int64_t> offsets{0};
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (!is_reduced[d]) continue;
+    std::vector<int64_t> grown;
+    grown.reserve(offsets.size() * x.shape[d]);
+    for (int64_t base : offsets)
+      for (int64_t i = 0; i < x.shape[d]; ++i) grown.push_back(base + i * strides[d]);
+    offsets.swap(grown);
+  }
+  if (count == 0) offsets.clear();
+  std::atomic<int64_t> bad{-1};
+  parallel_for(out_n, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, count)), [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      int64_t base = 0, rest = o;
+      for (int64_t d = x.dim() - 1; d >= 0; --d) {
+        if (is_reduced[d]) continue;
+        base += (rest % x.shape[d]) * strides[d];
+        rest /= x.shape[d];
+      }
+      int64_t a = op == ReduceOp::Sum ? 0 : px[base + offsets[0]];
+      if (op == ReduceOp::Sum) {
+        for (int64_t off : offsets) a += px[base + off];
+      } else if (op == ReduceOp::Max) {
+        for (int64_t off : offsets) a = std::max<int64_t>(a, px[base + off]);
+      } else {
+        for (int64_t off : offsets) a = std::min<int64_t>(a, px[base + off]);
+      }
+      if (a > INT32_MAX || a < INT32_MIN) {
+        int64_t none = -1;
+        bad.compare_exchange_strong(none, o);
+      }
+      py[o] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(a)));
+    }
+  });
+  CONVNET_CHECK(bad.load() < 0, "E_RANGE", "sum: the int32 sum at output position ", bad.load(),
+                " is outside the int32 range [-2147483648, 2147483647] (cast to float32 first)");
+}
+
+namespace {
+
+template <typename T>
+void arg_extremum_loop(const T* px, int64_t outer, int64_t len, int64_t inner, bool largest, int32_t* py) {
+  parallel_for(outer * inner, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, len)), [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t o = t / inner, i = t % inner;
+      const T* p = px + o * len * inner + i;
+      int64_t best = 0;
+      T best_value = p[0];
+      // The first NaN ends the scan: it wins for argmax and argmin alike (as PyTorch).
+      for (int64_t r = 1; r < len && best_value == best_value; ++r) {
+        const T v = p[r * inner];
+        if ((largest ? v > best_value : v < best_value) || v != v) {
+          best = r;
+          best_value = v;
+        }
+      }
+      py[t] = static_cast<int32_t>(best);
+    }
+  });
+}
+
+}  // namespace
+
+void arg_extremum(const Tensor& x, int64_t axis, bool largest, const Tensor& y) {
+  int64_t outer = 1, inner = 1;
+  const int64_t len = x.shape[axis];
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  if (len == 0 || outer * inner == 0) return;
+  if (x.dtype == DType::Int32) arg_extremum_loop(x.i32(), outer, len, inner, largest, y.i32());
+  else arg_extremum_loop(x.f32(), outer, len, inner, largest, y.i32());
 }
 
 }  // namespace cpu

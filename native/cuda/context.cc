@@ -139,9 +139,10 @@ int* device_error_word() {
   return state().error_word;
 }
 
-int error_site(const char* op, const char* message) {
+int error_site(const char* op, const char* message, const char* code) {
   State& s = state();
-  std::string text = std::string(op) + ": " + message;
+  // The code rides in front of the text ("E_RANGE|op: message"); synchronize() splits it off.
+  std::string text = std::string(code) + "|" + op + ": " + message;
   std::lock_guard<std::mutex> lock(s.sites_mutex);
   for (size_t i = 1; i < s.sites.size(); ++i)
     if (s.sites[i] == text) return static_cast<int>(i);
@@ -163,12 +164,17 @@ void synchronize(const char* why) {
   if (site != 0) {
     *s.error_host = 0;
     cudaMemsetAsync(s.error_word, 0, sizeof(int), st);
-    std::string message;
+    std::string message, code = "E_INDEX";
     {
       std::lock_guard<std::mutex> lock(s.sites_mutex);
       message = site > 0 && static_cast<size_t>(site) < s.sites.size() ? s.sites[site] : "a GPU kernel saw bad data";
     }
-    fail("E_INDEX", message);
+    const size_t bar = message.find('|');
+    if (bar != std::string::npos && message.compare(0, 2, "E_") == 0) {
+      code = message.substr(0, bar);
+      message = message.substr(bar + 1);
+    }
+    fail(code.c_str(), message);
   }
 }
 

@@ -60,10 +60,11 @@ void check_cublas(decl::cublasStatus_t status, const char* op, const char* call)
 
 // Bad data that only a kernel sees (an index out of range): the kernel stores a site number in
 // the device word (first one wins, launch.cuh: report_error) and the next synchronize() throws
-// E_INDEX with the site's message. error_site() registers "op: message" once and returns its
-// number (> 0), to pass to the kernel with device_error_word().
+// E_INDEX (or the site's own code, e.g. E_RANGE for an int32 sum that overflows) with the
+// site's message. error_site() registers "op: message" once and returns its number (> 0), to
+// pass to the kernel with device_error_word().
 int* device_error_word();
-int error_site(const char* op, const char* message);
+int error_site(const char* op, const char* message, const char* code = "E_INDEX");
 
 // Blocks until everything launched so far has run; throws E_CUDA for a fault in that work,
 // naming last_op(). Used by reads (on the CPU queue's worker) and by sync.

@@ -168,5 +168,124 @@ void argmax(const Tensor& x, int64_t axis, const Tensor& y) {
   });
 }
 
+// ---- int32 --------------------------------------------------------------------------------
+// Sum, max and min of int32 values in int64 (exact, so the order does not matter), one block per
+// output (threads over fixed slices, combined in a fixed tree) as reduce_per_block. A sum outside
+// int32 is reported through the device error word (E_RANGE at the next wait; the output holds the
+// wrapped value, never seen without the error), as cpu/reduce.cc throws E_RANGE.
+namespace {
+
+template <ReduceOp Op>
+__device__ __forceinline__ int64_t combine_int(int64_t acc, int64_t v) {
+  if (Op == ReduceOp::Max) return v > acc ? v : acc;
+  if (Op == ReduceOp::Min) return v < acc ? v : acc;
+  return acc + v;
+}
+
+template <ReduceOp Op>
+__global__ void reduce_int32_per_block(const int32_t* x, StridedIndex<1> kept, StridedIndex<1> reduced, int64_t out_n,
+                                       int64_t count, int32_t* y, int* error, int site) {
+  __shared__ int64_t partial[kMaxBlock];
+  const int t = threadIdx.x;
+  for (int64_t o = blockIdx.x; o < out_n; o += gridDim.x) {
+    const int32_t* base = x + kept.offset(o);
+    int64_t acc = Op == ReduceOp::Sum ? 0 : base[0];
+    for (int64_t r = t; r < count; r += blockDim.x) acc = combine_int<Op>(acc, base[reduced.offset(r)]);
+    partial[t] = acc;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+      if (t < s) partial[t] = combine_int<Op>(partial[t], partial[t + s]);
+      __syncthreads();
+    }
+    if (t == 0) {
+      const int64_t v = partial[0];
+      if (v > INT32_MAX || v < INT32_MIN) report_error(error, site);
+      y[o] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
+    }
+    __syncthreads();
+  }
+}
+
+template <ReduceOp Op>
+void launch_reduce_int32(const int32_t* x, const StridedIndex<1>& kept, const StridedIndex<1>& reduced, int64_t out_n,
+                         int64_t count, int32_t* y, int* error, int site) {
+  cudaStream_t s = stream();
+  set_last_op(reduce_name(Op));
+  int threads = 32;
+  while (threads < kMaxBlock && threads < count) threads *= 2;
+  const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(out_n, int64_t{1} << 20));
+  reduce_int32_per_block<Op><<<blocks, threads, 0, s>>>(x, kept, reduced, out_n, count, y, error, site);
+  check_launch(reduce_name(Op));
+}
+
+}  // namespace
+
+void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& y) {
+  CONVNET_CHECK(op == ReduceOp::Sum || op == ReduceOp::Max || op == ReduceOp::Min, "E_DTYPE",
+                "mean: expected a float32 tensor, got int32 (cast it first)");
+  const char* name = reduce_name(op);
+  const int64_t out_n = y.numel();
+  if (out_n == 0) return;
+  const int64_t count = x.numel() / out_n;
+  int32_t* py = y.i32();
+  if (count == 0) {
+    CONVNET_CHECK(op == ReduceOp::Sum, "E_SHAPE", "max/min of an empty tensor has no identity");
+    for_each(name, out_n, [=] __device__(int64_t i) { py[i] = 0; });
+    return;
+  }
+  std::vector<bool> is_reduced(x.shape.size(), false);
+  for (int64_t a : axes) is_reduced[a] = true;
+  Shape kept_shape = x.shape, reduced_shape = x.shape;
+  for (size_t d = 0; d < x.shape.size(); ++d) (is_reduced[d] ? kept_shape : reduced_shape)[d] = 1;
+  const std::vector<int64_t> strides[1] = {contiguous_strides(x.shape)};
+  const StridedIndex<1> kept = make_strided_index(kept_shape, strides, name);
+  const StridedIndex<1> reduced = make_strided_index(reduced_shape, strides, name);
+  int* error = device_error_word();
+  const int site = error_site(name, "the int32 sum is outside the int32 range [-2147483648, 2147483647] (cast to float32 first)", "E_RANGE");
+  const int32_t* px = x.i32();
+  switch (op) {
+    case ReduceOp::Sum: return launch_reduce_int32<ReduceOp::Sum>(px, kept, reduced, out_n, count, py, error, site);
+    case ReduceOp::Max: return launch_reduce_int32<ReduceOp::Max>(px, kept, reduced, out_n, count, py, error, site);
+    case ReduceOp::Min: return launch_reduce_int32<ReduceOp::Min>(px, kept, reduced, out_n, count, py, error, site);
+    default: break;
+  }
+  fail("E_ARG", "reduce: unknown op ", static_cast<int>(op));
+}
+
+namespace {
+
+template <typename T>
+void arg_extremum_loop(const char* op, const T* px, int64_t outer, int64_t len, int64_t inner, bool largest, int32_t* py) {
+  for_each(op, outer * inner, [=] __device__(int64_t t) {
+    const int64_t o = t / inner, i = t - o * inner;
+    const T* p = px + o * len * inner + i;
+    int64_t best = 0;
+    T best_value = p[0];
+    for (int64_t r = 1; r < len && best_value == best_value; ++r) {
+      const T v = p[r * inner];
+      if ((largest ? v > best_value : v < best_value) || v != v) {
+        best = r;
+        best_value = v;
+      }
+    }
+    py[t] = static_cast<int32_t>(best);
+  });
+}
+
+}  // namespace
+
+void arg_extremum(const Tensor& x, int64_t axis, bool largest, const Tensor& y) {
+  // One thread per output, scanning the axis as the CPU does: the first extremum wins, and the
+  // first NaN ends the scan (a NaN wins for argmax and argmin alike).
+  int64_t outer = 1, inner = 1;
+  const int64_t len = x.shape[axis];
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  if (len == 0) return;
+  const char* op = largest ? "argmax" : "argmin";
+  if (x.dtype == DType::Int32) arg_extremum_loop(op, x.i32(), outer, len, inner, largest, y.i32());
+  else arg_extremum_loop(op, x.f32(), outer, len, inner, largest, y.i32());
+}
+
 }  // namespace cuda
 }  // namespace convnet

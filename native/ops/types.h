@@ -56,4 +56,7 @@ enum class UnaryOp : int32_t { Neg = 0, Abs, Exp, Log, Sqrt, Square, Reciprocal,
 // reductions (reduce.cc)
 enum class ReduceOp : int32_t { Sum = 0, Mean, Max, Min };
 
+// comparisons (compare.cc): float32 1/0 results
+enum class CompareOp : int32_t { Eq = 0, Ne, Lt, Le, Gt, Ge };
+
 }  // namespace convnet

@@ -1,0 +1,82 @@
+/**
+ * Comparisons, where, int32 reductions and argmin on the GPU against the CPU backend
+ * (native/cuda/compare.cu, where.cu, reduce.cu). Comparisons and selections are exact, so the
+ * GPU must give the CPU's bits; int32 sums are exact in int64 on both. Skipped where no GPU is
+ * usable (describeCuda).
+ */
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { tensor, type Tensor as T } from '../lib';
+import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
+import { expectBitIdentical, expectRejects } from './helpers';
+
+const ints = (values: number[], shape?: number[]): T<'int32'> =>
+  tensor(new Int32Array(values), shape ? { dtype: 'int32', shape } : { dtype: 'int32' });
+const SPECIAL = [0, -0, 1, -1, 0.5, -2.5, 1e-40, 1e30, Infinity, -Infinity, NaN, 3];
+
+/** fn on CPU inputs and on GPU copies: the same bits (NaN as any NaN) and shape and dtype. */
+function compareBits(fn: (...xs: T[]) => T, inputs: T[], what: string): void {
+  const cpu = fn(...inputs);
+  const gpu = fn(...inputs.map((t) => t.to('cuda')));
+  expect(gpu.device, what).to.equal('cuda');
+  expect(gpu.shape, what).to.deep.equal(cpu.shape);
+  expect(gpu.dtype, what).to.equal(cpu.dtype);
+  const g = gpu.dataSync(), c = cpu.dataSync();
+  if (cpu.dtype === 'float32') for (let i = 0; i < c.length; i++) if (Number.isNaN(c[i]) && Number.isNaN(g[i])) g[i] = c[i];
+  expectBitIdentical(g, c, what);
+}
+
+describeCuda('cuda: comparisons, where, int32 reductions', () => {
+  const ops = { eq: cc.eq, ne: cc.ne, lt: cc.lt, le: cc.le, gt: cc.gt, ge: cc.ge };
+
+  it('eq ne lt le gt ge: special values, broadcasting, int32, number operands: the CPU bits', () => {
+    const n = SPECIAL.length;
+    const a = tensor(Float32Array.from(SPECIAL.flatMap((x) => SPECIAL.map(() => x))), { shape: [n, n] });
+    const b = tensor(Float32Array.from(SPECIAL), { shape: [n] });
+    const ia = ints([-2147483648, -1, 0, 1, 2147483647, 5], [2, 3]), ib = ints([0, 2147483647, -2147483648], [3]);
+    for (const [name, op] of Object.entries(ops)) {
+      compareBits((x, y) => op(x, y), [a, b], `${name} special`);
+      compareBits((x, y) => op(x, y), [randomCpu([4, 1, 5], 1), randomCpu([3, 1], 2)], `${name} broadcast`);
+      compareBits((x, y) => op(x, y), [ia, ib], `${name} int32`);
+      compareBits((x) => op(x, 0.5), [a], `${name} scalar`);
+      compareBits((x) => op(2147483646.5, x), [ia], `${name} int32 scalar first`);
+    }
+  });
+
+  it('where: broadcasting of all three, float32 and int32 cond, int32 values, no leak of NaN/Inf', () => {
+    const cond = tensor(Float32Array.from([NaN, -0, 0, 1, -1e-40, 0]), { shape: [6] });
+    const a = tensor(Float32Array.from([1, NaN, Infinity, -0, 2, -Infinity]));
+    const b = tensor(Float32Array.from([NaN, 3, 4, Infinity, NaN, -0]));
+    compareBits((c, x, y) => cc.where(c, x, y), [cond, a, b], 'where special');
+    compareBits((c, x, y) => cc.where(c, x, y), [cc.gt(randomCpu([4, 1, 5], 3), 0), randomCpu([3, 1], 4), randomCpu([5], 5)], 'where broadcast');
+    compareBits((c, x, y) => cc.where(c, x, y), [ints([1, 0, 7]), ints([2147483647, 1, 2]), ints([-2147483648], [1])], 'where int32');
+    compareBits((c, x) => cc.where(c, x, 0), [cond, a], 'where number');
+    // (an int32 cond: compareDevices asks every float32 input for a gradient)
+    compareDevices((c, x, y) => cc.where(c, x, y), [cc.cast(cc.gt(randomCpu([3, 4], 6), 0), 'int32'), randomCpu([3, 4], 7), randomCpu([4], 8)], { bound: 0, grads: true, what: 'where' });
+    compareDevices((x) => cc.clamp(x, -0.5, 0.5), [randomCpu([5, 7], 9)], { bound: 0, grads: true, what: 'clamp' });
+    compareDevices((x) => cc.std(x, 1), [randomCpu([5, 70], 10)], { bound: 1e-5, grads: true, what: 'std' });
+  });
+
+  it('int32 sum / max / min over axes and over all, argmin / argmax of float32 and int32', () => {
+    const v = Array.from({ length: 3 * 40 * 70 }, (_, i) => ((i * 2654435761) % 2000003) - 1000000);
+    const x = ints(v, [3, 40, 70]);
+    for (const axes of [[0], [1], [2], [0, 2], [0, 1, 2]]) {
+      compareBits((t) => cc.sum(t as T<'int32'>, axes, true), [x], `sum ${axes}`);
+      compareBits((t) => cc.max(t as T<'int32'>, axes), [x], `max ${axes}`);
+      compareBits((t) => cc.min(t as T<'int32'>, axes), [x], `min ${axes}`);
+    }
+    compareBits((t) => cc.sum(t as T<'int32'>), [ints([2147483647, -1, 1])], 'sum at int32 max');
+    const f = tensor(Float32Array.from([3, 1, 1, 5, NaN, 0, -Infinity, 2]), { shape: [2, 4] });
+    for (const t of [f, x, randomCpu([9, 300], 11)]) {
+      for (const axis of [0, 1]) {
+        compareBits((u) => cc.argmin(u, axis), [t], `argmin ${t.dtype} ${axis}`);
+        compareBits((u) => cc.argmax(u, axis), [t], `argmax ${t.dtype} ${axis}`);
+      }
+    }
+  });
+
+  it('an int32 sum outside int32 is E_RANGE at the next wait; the stream goes on', async () => {
+    await expectRejects(ints([2147483647, 1]).to('cuda').sum().data(), 'E_RANGE', /outside the int32 range/);
+    expect(ints([1, 2]).to('cuda').sum().item()).to.equal(3);
+  });
+});
