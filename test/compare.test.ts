@@ -263,6 +263,14 @@ describe('int32 reductions, argmin', () => {
     expect(x.sum().item()).to.equal(v.reduce((a, b) => a + b, 0));
     expect(x.sum(1).shape).to.deep.equal([3, 5]);
     expect(ints([], [0, 3]).sum(0).arraySync()).to.deep.equal([0, 0, 0]);
+    // long rows (a full reduction in blocks on every thread; rows over the last axis)
+    const big = Array.from({ length: 100003 }, (_, i) => ((i * 2654435761) % 40001) - 20000);
+    const total = big.reduce((a, b) => a + b, 0);
+    expect(ints(big).sum().item()).to.equal(total);
+    expect(ints(big).max().item()).to.equal(Math.max(...big));
+    expect(ints(big).min().item()).to.equal(Math.min(...big));
+    const rows = ints(big.slice(0, 100000), [4, 25000]).sum(1).dataSync();
+    expect(Array.from(rows)).to.deep.equal([0, 1, 2, 3].map((k) => big.slice(k * 25000, k * 25000 + 25000).reduce((a, b) => a + b, 0)));
   });
 
   it('an int32 sum at the extremes is exact; one outside int32 is E_RANGE at the next wait', async () => {
@@ -272,6 +280,8 @@ describe('int32 reductions, argmin', () => {
     expect(ints([I32_MIN, I32_MAX]).min().item()).to.equal(I32_MIN);
     await expectRejects(ints([I32_MAX, 1]).sum().data(), 'E_RANGE', /outside the int32 range/);
     await expectRejects(ints([I32_MIN, -1, 5, 5], [2, 2]).sum(1).data(), 'E_RANGE');
+    await expectRejects(ints(new Array(40000).fill(60000)).sum().data(), 'E_RANGE');   // over blocks
+    await expectRejects(ints([-1, I32_MIN, 2, -1, 3, 4], [1, 3, 2]).sum([0, 2]).data(), 'E_RANGE');   // general layout
     // the queue goes on after the error
     expect(ints([1, 2]).sum().item()).to.equal(3);
   });

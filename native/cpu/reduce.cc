@@ -249,8 +249,9 @@ void argmax(const Tensor& x, int64_t axis, const Tensor& y) {
 }
 
 // ---- int32 --------------------------------------------------------------------------------
-// Sum, max and min of int32 values, accumulated in int64 (exact), one output element per
-// thread over the offsets of its reduced elements (the general layout above). PyTorch sums
+// Sum, max and min of int32 values, accumulated in int64 (exact, so the order does not matter):
+// adjacent reduced axes as [outer, R, inner] (a full reduction in blocks on every thread), any
+// other set through the offsets of the reduced elements (the general layout above). PyTorch sums
 // int32 to int64; this library has no int64, so a sum outside int32 is an E_RANGE error rather
 // than a silently wrapped value (the output then holds the wrapped sum, never seen without it).
 void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& y) {
@@ -262,6 +263,58 @@ void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
   if (out_n == 0) return;
   const int64_t count = x.numel() / out_n;
   CONVNET_CHECK(count > 0 || op == ReduceOp::Sum, "E_SHAPE", "max/min of an empty tensor has no identity");
+  // Combines the int64 accumulator with one more value (sums are exact: any order gives the same).
+  const auto combine = [op](int64_t a, int64_t v) {
+    return op == ReduceOp::Sum ? a + v : op == ReduceOp::Max ? std::max(a, v) : std::min(a, v);
+  };
+  std::atomic<int64_t> bad{-1};
+  const auto store = [&](int64_t o, int64_t a) {
+    if (a > INT32_MAX || a < INT32_MIN) {
+      int64_t none = -1;
+      bad.compare_exchange_strong(none, o);
+    }
+    py[o] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(a)));
+  };
+  const auto check = [&] {
+    CONVNET_CHECK(bad.load() < 0, "E_RANGE", "sum: the int32 sum at output position ", bad.load(),
+                  " is outside the int32 range [-2147483648, 2147483647] (cast to float32 first)");
+  };
+  const bool adjacent = axes.empty() || axes.back() - axes.front() + 1 == static_cast<int64_t>(axes.size());
+  if (adjacent && count > 0) {
+    // x as [outer, R, inner]: y[o, i] combines x[o, r, i] over r (no offset list to build).
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      if (!axes.empty() && d < axes.front()) outer *= x.shape[d];
+      else if (axes.empty() || d > axes.back()) inner *= x.shape[d];
+    }
+    const int64_t reduced = count;
+    if (out_n == 1) {  // a full reduction: fixed blocks on every thread, combined in order
+      const int64_t blocks = (reduced + kBlock - 1) / kBlock;
+      std::vector<int64_t> partial(static_cast<size_t>(blocks));
+      parallel_for(blocks, 1, [&](int64_t begin, int64_t end) {
+        for (int64_t blk = begin; blk < end; ++blk) {
+          const int64_t r0 = blk * kBlock, r1 = std::min(reduced, r0 + kBlock);
+          int64_t a = op == ReduceOp::Sum ? 0 : px[r0];
+          for (int64_t r = r0; r < r1; ++r) a = combine(a, px[r]);
+          partial[blk] = a;
+        }
+      });
+      int64_t a = partial[0];
+      for (int64_t blk = 1; blk < blocks; ++blk) a = combine(a, partial[blk]);
+      store(0, a);
+      return check();
+    }
+    parallel_for(out_n, std::max<int64_t>(1, 4096 / reduced), [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) {
+        const int64_t o = t / inner, i = t % inner;
+        const int32_t* p = px + o * reduced * inner + i;
+        int64_t a = op == ReduceOp::Sum ? 0 : p[0];
+        for (int64_t r = 0; r < reduced; ++r) a = combine(a, p[r * inner]);
+        store(t, a);
+      }
+    });
+    return check();
+  }
   const std::vector<int64_t> strides = contiguous_strides(x.shape);
   std::vector<bool> is_reduced(x.shape.size(), false);
   for (int64_t a : axes) is_reduced[a] = true;
@@ -275,7 +328,6 @@ void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
     offsets.swap(grown);
   }
   if (count == 0) offsets.clear();
-  std::atomic<int64_t> bad{-1};
   parallel_for(out_n, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, count)), [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
       int64_t base = 0, rest = o;
@@ -285,22 +337,11 @@ void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
         rest /= x.shape[d];
       }
       int64_t a = op == ReduceOp::Sum ? 0 : px[base + offsets[0]];
-      if (op == ReduceOp::Sum) {
-        for (int64_t off : offsets) a += px[base + off];
-      } else if (op == ReduceOp::Max) {
-        for (int64_t off : offsets) a = std::max<int64_t>(a, px[base + off]);
-      } else {
-        for (int64_t off : offsets) a = std::min<int64_t>(a, px[base + off]);
-      }
-      if (a > INT32_MAX || a < INT32_MIN) {
-        int64_t none = -1;
-        bad.compare_exchange_strong(none, o);
-      }
-      py[o] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(a)));
+      for (int64_t off : offsets) a = combine(a, px[base + off]);
+      store(o, a);
     }
   });
-  CONVNET_CHECK(bad.load() < 0, "E_RANGE", "sum: the int32 sum at output position ", bad.load(),
-                " is outside the int32 range [-2147483648, 2147483647] (cast to float32 first)");
+  check();
 }
 
 namespace {
