@@ -254,7 +254,7 @@ export function argmin(x: Tensor, axis?: number, keepdim = false): Tensor<'int32
 // Comparisons give float32 masks of 1 and 0 (PyTorch gives bool; this library has no bool
 // dtype), never record a gradient, and take float32 or int32 operands of one dtype, or a
 // number: rounded to float32 against a float32 tensor (as the arithmetic does), compared
-// exactly against an int32 one.
+// exactly against an int32 one (PyTorch compares an int tensor with a float number in float32).
 function compare(op: keyof typeof CompareOp, a: Tensor | number, b: Tensor | number): F32 {
   const code = CompareOp[op];
   if (isTensor(a) && isTensor(b)) {
@@ -343,7 +343,8 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
 /**
  * Limits x to [min, max] (either may be omitted or null; numbers or tensors that broadcast), as
  * torch.clamp: NaN stays NaN; min > max gives max everywhere. The gradient is 1 where
- * min <= x <= max (bounds included) and 0 outside, as PyTorch. float32 or int32 x.
+ * min <= x <= max (bounds included) and 0 outside, as PyTorch. float32 or int32 x (an int32 x
+ * takes integer bounds and stays int32).
  * @example clamp(x, 0, 1);  clamp(x, undefined, 6)   // relu6 without the lower bound
  */
 export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | null, max?: Tensor | number | null): Tensor<D> {
