@@ -98,6 +98,28 @@ describe('memory: dispose, tidy and the counters', () => {
     expect(cc.memory().devices.cpu.cachedBytes).to.equal(0);
   });
 
+  // Note [loops that never yield] (lib/engine.ts): the registry cannot free anything until the
+  // loop yields, so the loop is warned once. The tensors here are left uninitialised (their
+  // pages untouched) to hold a gibibyte without using it.
+  it('a loop that never yields while forgotten tensors pile up gets one warning saying what to do', async () => {
+    const { native } = require('../lib/native');
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const made: cc.Tensor[] = [];
+    try {
+      for (let i = 0; i < 21504; i++) made.push(new cc.Tensor(native.empty([12800], 0, 0), [12800], 'float32'));
+      await new Promise((resolve) => setImmediate(resolve));
+      const ours = warnings.filter((w) => (w as { code?: string }).code === 'CONVNET_NO_TURN');
+      expect(ours).to.have.length(1);
+      expect(ours[0].message).to.match(/since the event loop last turned.*GiB.*tidy\(/);
+      cc.tidy(() => cc.ones([2]).add(1));                // inside tidy: never counted
+    } finally {
+      process.off('warning', onWarning);
+      for (const t of made) t.dispose();
+    }
+  });
+
   it('many steps do not grow memory', async () => {
     const w = cc.randn([64, 64]);
     await cc.sync();
