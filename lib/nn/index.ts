@@ -16,5 +16,8 @@ export type {
   Conv1dModuleOptions, Conv2dModuleOptions, ConvTranspose2dModuleOptions, MaxPool2dModuleOptions, AvgPool2dModuleOptions,
   LPPool2dModuleOptions, MixedPool2dModuleOptions, BatchNorm2dOptions,
 } from './layers';
-export { CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, KLDivLoss } from './loss';
+export {
+  CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, KLDivLoss,
+  MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss,
+} from './loss';
 export * as init from './init';

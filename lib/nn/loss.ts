@@ -6,7 +6,8 @@
  */
 import * as F from './functional/index';
 import type {
-  ContrastiveLossOptions, CrossEntropyOptions, HingeLossOptions, KlDivOptions, MultiMarginLossOptions, NllLossOptions,
+  BinaryCrossEntropyOptions, BinaryCrossEntropyWithLogitsOptions, ContrastiveLossOptions, CrossEntropyOptions, HingeLossOptions,
+  HuberLossOptions, KlDivOptions, L1LossOptions, MseLossOptions, MultiMarginLossOptions, NllLossOptions, SmoothL1LossOptions,
   TripletMarginLossOptions,
 } from './functional/index';
 import { OPTION_KEYS } from './functional/loss';
@@ -18,17 +19,17 @@ import { Module } from './module';
 
 type F32 = Tensor<'float32'>;
 
-/** Keeps a copy of the class weight as the buffer `weight` (the caller keeps theirs). */
-function weightBuffer(m: Module, w: Tensor | undefined): Tensor | undefined {
+/** Keeps a copy of the class weight as the buffer `weight` (or `name`; the caller keeps theirs). */
+function weightBuffer(m: Module, w: Tensor | undefined, name = 'weight'): Tensor | undefined {
   if (w === undefined || w === null) return undefined;
-  return m.registerBuffer('weight', noGrad(() => clone(w)));
+  return m.registerBuffer(name, noGrad(() => clone(w)));
 }
 
 function showOptions(o: object): string {
-  return Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'weight').map(([k, v]) => `${k}=${String(v)}`).join(', ');
+  return Object.entries(o).filter(([k, v]) => v !== undefined && k !== 'weight' && k !== 'posWeight').map(([k, v]) => `${k}=${String(v)}`).join(', ');
 }
 
-/** Softmax cross-entropy with class-index targets. @example const loss = new nn.CrossEntropyLoss().call(logits, labels); */
+/** Softmax cross-entropy with class-index (int32) or class-probability (float32, the input's shape) targets. @example const loss = new nn.CrossEntropyLoss().call(logits, labels); */
 export class CrossEntropyLoss extends Module {
   readonly options: CrossEntropyOptions;
 
@@ -170,6 +171,139 @@ export class KLDivLoss extends Module {
 
   forward(input: Tensor, target: Tensor): F32 {
     return F.klDiv(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Mean squared error; call(input, target) of the same shape. @example new nn.MSELoss().call(prediction, target) */
+export class MSELoss extends Module {
+  constructor(readonly options: MseLossOptions = {}) {
+    super();
+    checkOptions('MSELoss', options, OPTION_KEYS.mseLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.mseLoss(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Mean absolute error. @example new nn.L1Loss({ reduction: 'sum' }) */
+export class L1Loss extends Module {
+  constructor(readonly options: L1LossOptions = {}) {
+    super();
+    checkOptions('L1Loss', options, OPTION_KEYS.l1Loss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.l1Loss(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Smooth L1 loss (quadratic below `beta`, default 1; beta 0 is L1). @example new nn.SmoothL1Loss({ beta: 0.5 }) */
+export class SmoothL1Loss extends Module {
+  constructor(readonly options: SmoothL1LossOptions = {}) {
+    super();
+    checkOptions('SmoothL1Loss', options, OPTION_KEYS.smoothL1Loss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.smoothL1Loss(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Huber loss (quadratic below `delta`, default 1). @example new nn.HuberLoss({ delta: 2 }) */
+export class HuberLoss extends Module {
+  constructor(readonly options: HuberLossOptions = {}) {
+    super();
+    checkOptions('HuberLoss', options, OPTION_KEYS.huberLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.huberLoss(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/**
+ * Binary cross-entropy of probabilities; `weight` is kept as the buffer `weight`.
+ * @example new nn.BCELoss().call(F.sigmoid(logits), labels)
+ */
+export class BCELoss extends Module {
+  readonly options: BinaryCrossEntropyOptions;
+
+  constructor(opts: BinaryCrossEntropyOptions = {}) {
+    super();
+    checkOptions('BCELoss', opts, OPTION_KEYS.binaryCrossEntropy);
+    this.options = { ...opts, weight: weightBuffer(this, opts.weight) };
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.binaryCrossEntropy(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/**
+ * Binary cross-entropy of logits, stable for any logit; `weight` and `posWeight` are kept as the
+ * buffers `weight` and `pos_weight` (PyTorch's keys).
+ * @example new nn.BCEWithLogitsLoss({ posWeight: cc.full([C], 3) }).call(logits, labels)
+ */
+export class BCEWithLogitsLoss extends Module {
+  readonly options: BinaryCrossEntropyWithLogitsOptions;
+
+  constructor(opts: BinaryCrossEntropyWithLogitsOptions = {}) {
+    super();
+    checkOptions('BCEWithLogitsLoss', opts, OPTION_KEYS.binaryCrossEntropyWithLogits);
+    this.options = { ...opts, weight: weightBuffer(this, opts.weight), posWeight: weightBuffer(this, opts.posWeight, 'pos_weight') };
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.binaryCrossEntropyWithLogits(input, target, this.options);
   }
 
   override extraRepr(): string {

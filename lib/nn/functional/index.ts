@@ -9,8 +9,12 @@ export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from 
 export { maxPool2d, avgPool2d, lpPool2d, mixedPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, roiPool } from './pool';
 export { prelu, maxout, softmax, logSoftmax, dropout, localResponseNorm, batchNorm } from './layers';
 export type { BatchNormOptions } from './layers';
-export { crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, klDiv } from './loss';
+export {
+  crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, klDiv,
+  mseLoss, l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits,
+} from './loss';
 export type {
   Reduction, CrossEntropyOptions, NllLossOptions, HingeLossOptions, MultiMarginLossOptions, ContrastiveLossOptions,
-  TripletMarginLossOptions, KlDivOptions,
+  TripletMarginLossOptions, KlDivOptions, MseLossOptions, L1LossOptions, SmoothL1LossOptions, HuberLossOptions,
+  BinaryCrossEntropyOptions, BinaryCrossEntropyWithLogitsOptions,
 } from './loss';

@@ -10,11 +10,16 @@
  * the data: the kernel reports it as an `E_INDEX` error at the next wait, naming the op.
  * Means over an empty batch are NaN and sums 0, as PyTorch's.
  */
-import { record } from '../../autograd';
+import { noGrad, record } from '../../autograd';
+import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
+import { abs, add, div, exp, log, maximum, mean, minimum, mul, neg, reshape, scale, square, sub, sum } from '../../ops';
 import { Tensor } from '../../tensor';
-import { checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
+import {
+  broadcastShapes, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, isTensor, shapeStr,
+} from '../../validate';
+import { logSoftmax } from './layers';
 
 type F32 = Tensor<'float32'>;
 type ReductionCode = 0 | 1 | 2 | 3;
@@ -27,7 +32,7 @@ const REDUCTION = { none: 0, mean: 1, sum: 2, batchmean: 3 } as const;
 export interface CrossEntropyOptions {
   /** A float32 [C] weight per class. */
   weight?: Tensor;
-  /** Targets equal to this add nothing, to the loss or to the mean's denominator. Default -100. */
+  /** Targets equal to this add nothing, to the loss or to the mean's denominator. Default -100. Class-index targets only. */
   ignoreIndex?: number;
   /** In [0, 1]: the target distribution is (1 - s) one-hot + s / C uniform. Default 0. */
   labelSmoothing?: number;
@@ -88,6 +93,12 @@ export const OPTION_KEYS = {
   contrastiveLoss: ['margin', 'reduction'],
   tripletMarginLoss: ['margin', 'p', 'eps', 'swap', 'squared', 'reduction'],
   klDiv: ['reduction', 'logTarget'],
+  mseLoss: ['reduction'],
+  l1Loss: ['reduction'],
+  smoothL1Loss: ['beta', 'reduction'],
+  huberLoss: ['delta', 'reduction'],
+  binaryCrossEntropy: ['weight', 'reduction'],
+  binaryCrossEntropyWithLogits: ['weight', 'posWeight', 'reduction'],
 } as const;
 
 
@@ -189,22 +200,59 @@ function recordLoss(op: string, y: F32, x: F32, target: Tensor, weight: F32 | nu
 
 /**
  * Cross-entropy between softmax(input) over axis 1 and class targets: PyTorch's
- * `F.cross_entropy` with class-index targets, log-softmax and NLL fused. With a weight, 'mean'
+ * `F.cross_entropy`. With class-index targets (int32, the input's shape without axis 1)
+ * log-softmax and NLL are fused in one kernel; a float32 target of the input's own shape holds
+ * class probabilities (see crossEntropyProbs below: 'mean' then divides by the number of
+ * positions, and `ignoreIndex` does not apply). With a weight, 'mean'
  * divides by the sum of the weights of the targets that are not ignored (NaN if all are); label
  * smoothing mixes in the uniform distribution, weighted and normalised the same way.
  * @example
  * const loss = F.crossEntropy(logits, labels);                          // logits [N, C], labels int32 [N]
  * const perPixel = F.crossEntropy(scores, mask, { reduction: 'none' }); // [N, C, H, W] -> [N, H, W]
+ * const soft = F.crossEntropy(logits, F.softmax(teacher, 1));           // class probabilities [N, C]
  */
 export function crossEntropy(input: Tensor, target: Tensor, options?: CrossEntropyOptions): F32 {
   const op = 'crossEntropy';
   const o = checkOptions<CrossEntropyOptions>(op, options, OPTION_KEYS.crossEntropy);
+  if (isTensor(target) && target.dtype === 'float32' && isTensor(input)) {
+    if (shapeStr(target.shape) === shapeStr(input.shape)) return crossEntropyProbs(op, input, target, o);
+    fail('E_DTYPE', `${op}: expected \`target\` to hold int32 class labels, got float32 (class probabilities must have \`input\`'s shape ${shapeStr(input.shape)}, got ${shapeStr(target.shape)})`);
+  }
   const a = classArgs(op, input, target, o);
   const s = smoothing(op, o.labelSmoothing);
   const handle = native.crossEntropyForward(a.x.handle(op), a.target.handle(op), h(a.weight, op), a.ignoreIndex, s, a.code);
   const y = new Tensor<'float32'>(handle, lossShape(a.code, a.perSample), 'float32');
   const rest = { ignoreIndex: a.ignoreIndex, labelSmoothing: s, reduction: o.reduction };
   return recordLoss(op, y, a.x, a.target, a.weight, (d, sx, st, sw) => crossEntropyBackward(d, sx, st, { ...rest, weight: sw }));
+}
+
+/**
+ * Cross-entropy with class-probability targets (PyTorch 1.10+'s float target of the input's
+ * shape): per position −Σ_c weight[c] · q[c] · logSoftmax(input)[c], where q is the target, or
+ * (1 − s) · target + s / C with label smoothing s. 'mean' divides by the number of positions
+ * (N · d1 · …), not by the weights, as PyTorch. Composed from logSoftmax and tensor ops, so
+ * the target gets a gradient too. `ignoreIndex` >= 0 is E_ARG, as PyTorch.
+ */
+function crossEntropyProbs(op: string, input: Tensor, target: Tensor, o: CrossEntropyOptions): F32 {
+  const x = floatInput(op, 'input', input);
+  const t = floatInput(op, 'target', target);
+  checkSameDevice(op, { input: x, target: t });
+  if (x.rank < 2) fail('E_SHAPE', `${op}: expected \`input\` of shape [N, C] or [N, C, d1, ...], got ${shapeStr(x.shape)}`);
+  const C = x.shape[1];
+  if (C < 1) fail('E_SHAPE', `${op}: expected at least one class, got \`input\` of shape ${shapeStr(x.shape)}`);
+  const w = classWeight(op, o.weight, C);
+  if (w) checkSameDevice(op, { input: x, weight: w });
+  if (o.ignoreIndex !== undefined && checkInt(op, 'ignoreIndex', o.ignoreIndex, -2147483648, 2147483647) >= 0) {
+    fail('E_ARG', `${op}: \`ignoreIndex\` is not supported with class-probability (float32) targets, got ${o.ignoreIndex}`);
+  }
+  const s = smoothing(op, o.labelSmoothing);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => {
+    const q = s > 0 ? scale(t, 1 - s, s / C) : t;
+    let terms = mul(logSoftmax(x, 1), q);
+    if (w) terms = mul(terms, reshape(w, [C, ...x.shape.slice(2).map(() => 1)]));
+    return reduceElementwise(neg(sum(terms, 1)), code);
+  });
 }
 
 /** @internal d loss / d input of crossEntropy (softmax minus the target distribution, scaled). */
@@ -454,4 +502,201 @@ export function klDivBackward(dloss: Tensor, input: Tensor, target: Tensor, opti
   const d = checkDloss(op, dloss, a.code, a.x.shape);
   const [dx, dt] = native.klDivBackward(d.handle(op), a.x.handle(op), a.t.handle(op), a.code, a.logTarget, targetGrad);
   return [new Tensor(dx, a.x.shape, 'float32'), dt ? new Tensor(dt, a.x.shape, 'float32') : null];
+}
+
+// ---- regression and binary losses (composed from tensor ops) ---------------------------------
+// These are built from the differentiable ops of ops.ts, so they run on every device and their
+// gradients come from the tape (binaryCrossEntropy records its own backward, PyTorch's formula,
+// composed from the same ops). Intermediates are freed by a tidy scope; what the tape saves
+// for the backward is held by the tape itself.
+
+export interface MseLossOptions {
+  reduction?: Reduction;
+}
+export interface L1LossOptions {
+  reduction?: Reduction;
+}
+export interface SmoothL1LossOptions {
+  /** >= 0: below this |input − target| the loss is quadratic. Default 1; 0 is the L1 loss. */
+  beta?: number;
+  reduction?: Reduction;
+}
+export interface HuberLossOptions {
+  /** > 0: below this |input − target| the loss is quadratic. Default 1. */
+  delta?: number;
+  reduction?: Reduction;
+}
+export interface BinaryCrossEntropyOptions {
+  /** A float32 weight of each element, broadcastable to `input`'s shape. */
+  weight?: Tensor;
+  reduction?: Reduction;
+}
+export interface BinaryCrossEntropyWithLogitsOptions {
+  /** A float32 weight of each element, broadcastable to `input`'s shape. */
+  weight?: Tensor;
+  /** A float32 weight of the positive term, broadcastable to `input`'s shape (usually [C], one per class). */
+  posWeight?: Tensor;
+  reduction?: Reduction;
+}
+
+/**
+ * Input and target: float32, one device, the same shape. PyTorch broadcasts the regression
+ * losses' operands with a warning ("likely to lead to incorrect results"): an [N, 1] input with
+ * an [N] target becomes an [N, N] loss. Here that is an E_SHAPE error; the BCE losses refuse it
+ * in PyTorch too.
+ */
+function pairOfSameShape(op: string, input: unknown, target: unknown): { x: F32; t: F32 } {
+  const x = floatInput(op, 'input', input);
+  const t = floatInput(op, 'target', target);
+  checkSameDevice(op, { input: x, target: t });
+  if (shapeStr(x.shape) !== shapeStr(t.shape)) {
+    fail('E_SHAPE', `${op}: expected \`target\` of the same shape as \`input\` ${shapeStr(x.shape)}, got ${shapeStr(t.shape)} (no broadcasting: reshape one of them)`);
+  }
+  return { x, t };
+}
+
+/** An optional float32 tensor that broadcasts to `shape` without growing it. */
+function elementWeight(op: string, name: string, value: unknown, x: F32): F32 | null {
+  if (value === undefined || value === null) return null;
+  const w = floatInput(op, name, value);
+  checkSameDevice(op, { input: x, [name]: w });
+  const b = broadcastShapes(op, w.shape, x.shape);
+  if (shapeStr(b) !== shapeStr(x.shape)) fail('E_SHAPE', `${op}: expected \`${name}\` broadcastable to \`input\`'s shape ${shapeStr(x.shape)}, got ${shapeStr(w.shape)}`);
+  return w;
+}
+
+/** The elementwise loss reduced as asked ('none': as it is). */
+function reduceElementwise(per: F32, code: ReductionCode): F32 {
+  if (code === REDUCTION.none) return per;
+  return code === REDUCTION.sum ? sum(per) : mean(per);
+}
+
+/**
+ * Mean squared error (PyTorch's `F.mse_loss`): (input − target)² per element, then the mean
+ * (default), the sum, or none. Both operands get gradients. An empty input gives NaN ('mean')
+ * or 0 ('sum'), as PyTorch.
+ * @example const loss = F.mseLoss(prediction, target);
+ */
+export function mseLoss(input: Tensor, target: Tensor, options?: MseLossOptions): F32 {
+  const op = 'mseLoss';
+  const o = checkOptions<MseLossOptions>(op, options, OPTION_KEYS.mseLoss);
+  const { x, t } = pairOfSameShape(op, input, target);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => reduceElementwise(square(sub(x, t)), code));
+}
+
+/**
+ * Mean absolute error (PyTorch's `F.l1_loss`): |input − target| per element, reduced. The
+ * gradient at input = target is 0, as PyTorch's.
+ * @example const loss = F.l1Loss(prediction, target, { reduction: 'sum' });
+ */
+export function l1Loss(input: Tensor, target: Tensor, options?: L1LossOptions): F32 {
+  const op = 'l1Loss';
+  const o = checkOptions<L1LossOptions>(op, options, OPTION_KEYS.l1Loss);
+  const { x, t } = pairOfSameShape(op, input, target);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => reduceElementwise(abs(sub(x, t)), code));
+}
+
+/** min(|d|, k) · (|d| − min(|d|, k) / 2): ½d² below k, k(|d| − k/2) above, differentiable at the join. */
+function huberTerm(d: F32, k: number): F32 {
+  const a = abs(d);
+  const q = minimum(a, k);
+  return mul(q, sub(a, scale(q, 0.5)));
+}
+
+/**
+ * Smooth L1 loss (PyTorch's `F.smooth_l1_loss`, Fast R-CNN's box regression loss): with
+ * d = input − target, 0.5 d² / beta where |d| < beta and |d| − 0.5 beta elsewhere. beta = 0 is
+ * the L1 loss; a negative beta is E_ARG, as PyTorch.
+ * @example const loss = F.smoothL1Loss(boxDeltas, targets, { beta: 1 / 9 });
+ */
+export function smoothL1Loss(input: Tensor, target: Tensor, options?: SmoothL1LossOptions): F32 {
+  const op = 'smoothL1Loss';
+  const o = checkOptions<SmoothL1LossOptions>(op, options, OPTION_KEYS.smoothL1Loss);
+  const { x, t } = pairOfSameShape(op, input, target);
+  const beta = o.beta === undefined ? 1 : checkNumber(op, 'beta', o.beta);
+  if (beta < 0) fail('E_ARG', `${op}: expected \`beta\` >= 0, got ${beta}`);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => {
+    const d = sub(x, t);
+    return reduceElementwise(beta === 0 ? abs(d) : scale(huberTerm(d, beta), 1 / beta), code);
+  });
+}
+
+/**
+ * Huber loss (PyTorch's `F.huber_loss`): with d = input − target, 0.5 d² where |d| < delta and
+ * delta (|d| − 0.5 delta) elsewhere, i.e. delta times smoothL1Loss with beta = delta. delta
+ * must be > 0 (E_ARG otherwise, as PyTorch).
+ * @example const loss = F.huberLoss(prediction, target, { delta: 2 });
+ */
+export function huberLoss(input: Tensor, target: Tensor, options?: HuberLossOptions): F32 {
+  const op = 'huberLoss';
+  const o = checkOptions<HuberLossOptions>(op, options, OPTION_KEYS.huberLoss);
+  const { x, t } = pairOfSameShape(op, input, target);
+  const delta = o.delta === undefined ? 1 : checkNumber(op, 'delta', o.delta);
+  if (delta <= 0) fail('E_ARG', `${op}: expected \`delta\` > 0, got ${delta}`);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => reduceElementwise(huberTerm(sub(x, t), delta), code));
+}
+
+/**
+ * Binary cross-entropy of probabilities (PyTorch's `F.binary_cross_entropy`):
+ * −weight · (target · log(input) + (1 − target) · log(1 − input)) per element, each log clamped
+ * to >= −100 as PyTorch does, so input 0 or 1 gives a finite loss (at most 100). The gradient is
+ * PyTorch's: weight · (input − target) / max(input · (1 − input), 1e-12) for the input, and
+ * weight · (log(1 − input) − log(input)) for the target (±Infinity at 0 and 1, as PyTorch).
+ * Inputs outside [0, 1] are not checked (PyTorch checks them in the kernel): their loss is NaN.
+ * For logits, use `binaryCrossEntropyWithLogits`, which is stable.
+ * @example const loss = F.binaryCrossEntropy(F.sigmoid(logits), labels);   // labels: float32 0/1
+ */
+export function binaryCrossEntropy(input: Tensor, target: Tensor, options?: BinaryCrossEntropyOptions): F32 {
+  const op = 'binaryCrossEntropy';
+  const o = checkOptions<BinaryCrossEntropyOptions>(op, options, OPTION_KEYS.binaryCrossEntropy);
+  const { x, t } = pairOfSameShape(op, input, target);
+  const w = elementWeight(op, 'weight', o.weight, x);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => {
+    const per = noGrad(() => {
+      // −(t · max(log x, −100) + (1 − t) · max(log(1 − x), −100)) = −(t · (lx − l1x) + l1x)
+      const lx = maximum(log(x), -100), l1x = maximum(log(scale(x, -1, 1)), -100);
+      const loss = neg(add(mul(t, sub(lx, l1x)), l1x));
+      return w ? mul(loss, w) : loss;
+    });
+    const y = record(op, per, [x, t], (dy, [sx, st, sw], needs) => {
+      const g = sw ? mul(dy, sw) : dy;
+      const dx = needs[0] ? div(mul(g, sub(sx, st)), maximum(mul(sx, scale(sx, -1, 1)), 1e-12)) : null;
+      const dt = needs[1] ? mul(g, sub(log(scale(sx, -1, 1)), log(sx))) : null;
+      return [dx, dt];
+    }, w ? [x, t, w] : [x, t]);
+    return reduceElementwise(y, code);
+  });
+}
+
+/**
+ * Binary cross-entropy of logits (PyTorch's `F.binary_cross_entropy_with_logits`): the BCE of
+ * sigmoid(input) in the stable form max(x, 0) − x·t + log(1 + exp(−|x|)), so huge logits do not
+ * overflow. With `posWeight` p (one per class, broadcast along the last axis), PyTorch's
+ * (1 − t)·x + (1 + (p − 1)·t)·(log(1 + exp(−|x|)) + max(−x, 0)); `weight` multiplies each
+ * element. Input and target both get gradients.
+ * @example const loss = F.binaryCrossEntropyWithLogits(logits, labels, { posWeight: cc.full([C], 3) });
+ */
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options?: BinaryCrossEntropyWithLogitsOptions): F32 {
+  const op = 'binaryCrossEntropyWithLogits';
+  const o = checkOptions<BinaryCrossEntropyWithLogitsOptions>(op, options, OPTION_KEYS.binaryCrossEntropyWithLogits);
+  const { x, t } = pairOfSameShape(op, input, target);
+  const w = elementWeight(op, 'weight', o.weight, x);
+  const p = elementWeight(op, 'posWeight', o.posWeight, x);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => {
+    const softplusNegAbs = log(scale(exp(neg(abs(x))), 1, 1));        // log(1 + exp(−|x|)) <= log 2
+    let loss: F32;
+    if (p === null) {
+      loss = add(sub(maximum(x, 0), mul(x, t)), softplusNegAbs);
+    } else {
+      const logWeight = add(mul(sub(p, 1), t), 1);
+      loss = add(mul(scale(t, -1, 1), x), mul(logWeight, add(softplusNegAbs, maximum(neg(x), 0))));
+    }
+    return reduceElementwise(w ? mul(loss, w) : loss, code);
+  });
 }
