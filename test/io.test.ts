@@ -250,6 +250,23 @@ function everyLayer(): Record<string, nn.Module> {
     ContrastiveLoss: new nn.ContrastiveLoss({ margin: 2 }),
     TripletMarginLoss: new nn.TripletMarginLoss({ margin: 0.2, p: 1 }),
     KLDivLoss: new nn.KLDivLoss({ reduction: 'batchmean' }),
+    ModuleList: new nn.ModuleList([new nn.Linear(3, 2), new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm1d(2))]),
+    AdaptiveMaxPool2d: new nn.AdaptiveMaxPool2d([null, 3]),
+    Identity: new nn.Identity(54, { unused: 1 }),
+    SiLU: new nn.SiLU(),
+    ReLU6: new nn.ReLU6(true),
+    Hardtanh: new nn.Hardtanh(-2, 3),
+    Hardsigmoid: new nn.Hardsigmoid(),
+    Hardswish: new nn.Hardswish(),
+    Mish: new nn.Mish(),
+    Softplus: new nn.Softplus(2, 10),
+    BatchNorm1d: new nn.BatchNorm1d(3, 1e-3, 0.2, false),
+    MSELoss: new nn.MSELoss({ reduction: 'sum' }),
+    L1Loss: new nn.L1Loss({ reduction: 'none' }),
+    SmoothL1Loss: new nn.SmoothL1Loss({ beta: 0.5 }),
+    HuberLoss: new nn.HuberLoss({ delta: 2 }),
+    BCELoss: new nn.BCELoss({ weight: w, reduction: 'sum' }),
+    BCEWithLogitsLoss: new nn.BCEWithLogitsLoss({ weight: w, posWeight: w }),
   };
   w.dispose();
   return m;

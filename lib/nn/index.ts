@@ -8,13 +8,15 @@
 export { Module, Parameter } from './module';
 export type { LoadStateDictOptions, LoadStateDictResult } from './module';
 export { Sequential } from './sequential';
+export { ModuleList } from './module-list';
 export {
-  Conv1d, Conv2d, ConvTranspose2d, Linear, Flatten, MaxPool2d, AvgPool2d, LPPool2d, MixedPool2d, AdaptiveAvgPool2d, RoIPool,
-  ReLU, LeakyReLU, PReLU, ELU, Maxout, Sigmoid, Tanh, Softmax, LogSoftmax, Dropout, LocalResponseNorm, BatchNorm2d,
+  Conv1d, Conv2d, ConvTranspose2d, Linear, Flatten, MaxPool2d, AvgPool2d, LPPool2d, MixedPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
+  RoIPool, Identity, ReLU, LeakyReLU, PReLU, ELU, SiLU, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Sigmoid, Tanh,
+  Softmax, LogSoftmax, Dropout, LocalResponseNorm, BatchNorm1d, BatchNorm2d,
 } from './layers';
 export type {
   Conv1dModuleOptions, Conv2dModuleOptions, ConvTranspose2dModuleOptions, MaxPool2dModuleOptions, AvgPool2dModuleOptions,
-  LPPool2dModuleOptions, MixedPool2dModuleOptions, BatchNorm2dOptions,
+  LPPool2dModuleOptions, MixedPool2dModuleOptions, BatchNorm2dOptions, WithOptions,
 } from './layers';
 export {
   CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, KLDivLoss,

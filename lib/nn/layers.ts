@@ -15,7 +15,7 @@ import type { Size2 } from './functional/pool';
 import { native } from '../native';
 import { flatten } from '../ops';
 import { Tensor } from '../tensor';
-import { checkBool, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { checkBool, checkInt, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../validate';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
 import { Module, Parameter } from './module';
 
@@ -29,6 +29,43 @@ function pairOf(op: string, name: string, v: unknown, min: number): [number, num
 }
 
 const str = (v: readonly number[]) => `[${v.join(', ')}]`;
+
+/**
+ * The constructor arguments after the required ones, as PyTorch takes them: positional values
+ * in PyTorch's order (`P`), optionally followed by an options object for the rest (Python's
+ * keyword arguments). `WithOptions<[stride: Pair, padding: Pair], O>` is `[O?] | [Pair, O?] |
+ * [Pair, Pair, O?]`.
+ */
+export type WithOptions<P extends unknown[], O> = P extends [...infer Init, unknown] ? [...P, O?] | WithOptions<Init, O> : [O?];
+
+const isOptionsObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v) && !isTensor(v);
+
+/**
+ * Merges PyTorch-style arguments into one options object: `args` are positional values for
+ * `names` (in order), then optionally an options object with `keys`. A parameter given both
+ * ways is E_ARG (Python's "got multiple values for argument"); so is an extra argument where
+ * the options should be. A positional `undefined` is absent (PyTorch's default).
+ * @example merge('Linear', [false], ['bias'], ['bias'])   // { bias: false }
+ */
+function merge<O extends object>(op: string, args: readonly unknown[], names: readonly (keyof O & string)[], keys: readonly string[]): O {
+  const hasOptions = args.length > 0 && isOptionsObject(args[args.length - 1]);
+  const values = hasOptions ? args.slice(0, -1) : args;
+  if (values.length > names.length) {
+    fail('E_ARG', `${op}: expected options (an object) after at most ${names.length} positional argument(s) (${names.join(', ')}), got ${describe(values[names.length])}`);
+  }
+  const o: Record<string, unknown> = { ...checkOptions<object>(op, hasOptions ? args[args.length - 1] : undefined, keys) };
+  values.forEach((v, i) => {
+    if (v === undefined) return;
+    if (o[names[i]] !== undefined) fail('E_ARG', `${op}: got \`${names[i]}\` both as a positional argument and in the options`);
+    o[names[i]] = v;
+  });
+  return o as O;
+}
+
+/** PyTorch's `inplace` flag: accepted for compatibility (a boolean) and ignored: the result is always a new tensor. */
+function inplaceFlag(op: string, value: unknown): void {
+  if (value !== undefined) checkBool(op, 'inplace', value);
+}
 
 function input(op: string, x: unknown, rank?: number, layout?: string): F32 {
   const t = checkTensor(op, 'input', x);
@@ -67,7 +104,10 @@ export interface Conv2dModuleOptions {
 
 /**
  * 2-D convolution layer: weight [outChannels, inChannels / groups, kh, kw], bias [outChannels].
+ * After the kernel size, PyTorch's positional arguments (stride, padding, dilation, groups,
+ * bias) and/or an options object.
  * @example const conv = new nn.Conv2d(1, 6, 5, { padding: 2 });   // LeNet-5's first layer
+ * @example const conv = new nn.Conv2d(3, 64, 3, 1, 1, { bias: false });
  */
 export class Conv2d extends Module {
   readonly weight: Parameter;
@@ -78,10 +118,13 @@ export class Conv2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: Conv2dModuleOptions = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair,
+    ...args: WithOptions<[stride: Pair, padding: Pair | 'same' | 'valid', dilation: Pair, groups: number, bias: boolean], Conv2dModuleOptions>);
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, ...args: unknown[]) {
     super();
     const op = 'Conv2d';
-    const o = checkOptions<Conv2dModuleOptions>(op, opts, ['stride', 'padding', 'dilation', 'groups', 'bias']);
+    const keys = ['stride', 'padding', 'dilation', 'groups', 'bias'] as const;
+    const o = merge<Conv2dModuleOptions>(op, args, keys, keys);
     checkInt(op, 'inChannels', inChannels, 1);
     checkInt(op, 'outChannels', outChannels, 1);
     this.kernelSize = pairOf(op, 'kernelSize', kernelSize, 1);
@@ -127,7 +170,8 @@ export interface Conv1dModuleOptions {
 }
 
 /**
- * 1-D convolution layer over [N, C, L]: weight [outChannels, inChannels / groups, k].
+ * 1-D convolution layer over [N, C, L]: weight [outChannels, inChannels / groups, k]. Positional
+ * arguments as Conv2d's.
  * @example const conv = new nn.Conv1d(16, 32, 3, { padding: 1 });
  */
 export class Conv1d extends Module {
@@ -138,10 +182,13 @@ export class Conv1d extends Module {
   readonly dilation: number;
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, opts: Conv1dModuleOptions = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: number,
+    ...args: WithOptions<[stride: number, padding: number | 'same' | 'valid', dilation: number, groups: number, bias: boolean], Conv1dModuleOptions>);
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, ...args: unknown[]) {
     super();
     const op = 'Conv1d';
-    const o = checkOptions<Conv1dModuleOptions>(op, opts, ['stride', 'padding', 'dilation', 'groups', 'bias']);
+    const keys = ['stride', 'padding', 'dilation', 'groups', 'bias'] as const;
+    const o = merge<Conv1dModuleOptions>(op, args, keys, keys);
     checkInt(op, 'inChannels', inChannels, 1);
     checkInt(op, 'outChannels', outChannels, 1);
     checkInt(op, 'kernelSize', kernelSize, 1);
@@ -187,6 +234,7 @@ export interface ConvTranspose2dModuleOptions {
 
 /**
  * Transposed 2-D convolution (FCN's "deconvolution"): weight [inChannels, outChannels / groups, kh, kw].
+ * Positional arguments in PyTorch's order: stride, padding, outputPadding, groups, bias, dilation.
  * @example const up = new nn.ConvTranspose2d(21, 21, 4, { stride: 2, padding: 1 });   // 2x upsampling
  */
 export class ConvTranspose2d extends Module {
@@ -199,10 +247,13 @@ export class ConvTranspose2d extends Module {
   readonly dilation: [number, number];
   readonly groups: number;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, opts: ConvTranspose2dModuleOptions = {}) {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair,
+    ...args: WithOptions<[stride: Pair, padding: Pair, outputPadding: Pair, groups: number, bias: boolean, dilation: Pair], ConvTranspose2dModuleOptions>);
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, ...args: unknown[]) {
     super();
     const op = 'ConvTranspose2d';
-    const o = checkOptions<ConvTranspose2dModuleOptions>(op, opts, ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation']);
+    const keys = ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation'] as const;
+    const o = merge<ConvTranspose2dModuleOptions>(op, args, keys, keys);
     checkInt(op, 'inChannels', inChannels, 1);
     checkInt(op, 'outChannels', outChannels, 1);
     this.kernelSize = pairOf(op, 'kernelSize', kernelSize, 1);
@@ -246,15 +297,17 @@ export class ConvTranspose2d extends Module {
 /**
  * Fully connected layer y = x W^T + b: weight [outFeatures, inFeatures], bias [outFeatures].
  * @example const fc = new nn.Linear(400, 120);
+ * @example const head = new nn.Linear(512, 10, false);   // no bias, as nn.Linear(512, 10, bias=False)
  */
 export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: { bias?: boolean } = {}) {
+  constructor(inFeatures: number, outFeatures: number, ...args: WithOptions<[bias: boolean], { bias?: boolean }>);
+  constructor(readonly inFeatures: number, readonly outFeatures: number, ...args: unknown[]) {
     super();
     const op = 'Linear';
-    const o = checkOptions<{ bias?: boolean }>(op, opts, ['bias']);
+    const o = merge<{ bias?: boolean }>(op, args, ['bias'], ['bias']);
     checkInt(op, 'inFeatures', inFeatures, 1);
     checkInt(op, 'outFeatures', outFeatures, 1);
     const withBias = checkBool(op, 'bias', o.bias ?? true);
@@ -278,15 +331,17 @@ export class Linear extends Module {
 
 /**
  * Flattens axes startDim..endDim into one (default 1..-1: [N, C, H, W] -> [N, C*H*W]).
- * @example new nn.Flatten()
+ * @example new nn.Flatten()      // new nn.Flatten(0, -1): everything into one axis
  */
 export class Flatten extends Module {
   readonly startDim: number;
   readonly endDim: number;
 
-  constructor(opts: { startDim?: number; endDim?: number } = {}) {
+  constructor(...args: WithOptions<[startDim: number, endDim: number], { startDim?: number; endDim?: number }>);
+  constructor(...args: unknown[]) {
     super();
-    const o = checkOptions<{ startDim?: number; endDim?: number }>('Flatten', opts, ['startDim', 'endDim']);
+    const keys = ['startDim', 'endDim'] as const;
+    const o = merge<{ startDim?: number; endDim?: number }>('Flatten', args, keys, keys);
     this.startDim = checkInt('Flatten', 'startDim', o.startDim ?? 1);
     this.endDim = checkInt('Flatten', 'endDim', o.endDim ?? -1);
   }
@@ -308,14 +363,38 @@ export class Flatten extends Module {
 
 export interface MaxPool2dModuleOptions { stride?: Size2; padding?: Size2; dilation?: Size2; ceilMode?: boolean }
 
-/** Max pooling. @example new nn.MaxPool2d(2)   // halves H and W */
+/** The options without the entries that are null (PyTorch's None: the default) or undefined. */
+function present<O extends object>(o: O): O {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as O;
+}
+
+/** `returnIndices` of a pooling module: only false (the module returns one tensor; F's op returns both). */
+function noIndices(op: string, value: unknown, fn: string): void {
+  if (value !== undefined && checkBool(op, 'returnIndices', value)) {
+    fail('E_ARG', `${op}: \`returnIndices: true\` is not supported by the module (it returns one tensor); call ${fn}(x, ..., { returnIndices: true })`);
+  }
+}
+
+/**
+ * Max pooling. Positional arguments in PyTorch's order: stride (null: the kernel size), padding,
+ * dilation, returnIndices (false only), ceilMode.
+ * @example new nn.MaxPool2d(2)   // halves H and W
+ * @example new nn.MaxPool2d(3, 2, 1)   // ResNet's stem
+ */
 export class MaxPool2d extends Module {
   readonly options: MaxPool2dModuleOptions;
 
-  constructor(readonly kernelSize: Size2, opts: MaxPool2dModuleOptions = {}) {
+  constructor(kernelSize: Size2,
+    ...args: WithOptions<[stride: Size2 | null, padding: Size2, dilation: Size2, returnIndices: false, ceilMode: boolean], MaxPool2dModuleOptions & { returnIndices?: false }>);
+  constructor(readonly kernelSize: Size2, ...args: unknown[]) {
     super();
-    this.options = { ...checkOptions<MaxPool2dModuleOptions>('MaxPool2d', opts, ['stride', 'padding', 'dilation', 'ceilMode']) };
-    pairOf('MaxPool2d', 'kernelSize', kernelSize, 1);
+    const op = 'MaxPool2d';
+    const o = merge<MaxPool2dModuleOptions & { returnIndices?: boolean }>(op, args, ['stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'],
+      ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
+    noIndices(op, o.returnIndices, 'F.maxPool2d');
+    delete o.returnIndices;
+    this.options = present(o);
+    pairOf(op, 'kernelSize', kernelSize, 1);
   }
 
   override config(): unknown[] {
@@ -334,13 +413,20 @@ export class MaxPool2d extends Module {
 
 export interface AvgPool2dModuleOptions { stride?: Size2; padding?: Size2; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number }
 
-/** Average pooling. @example new nn.AvgPool2d(2) */
+/**
+ * Average pooling. Positional arguments in PyTorch's order: stride (null: the kernel size),
+ * padding, ceilMode, countIncludePad, divisorOverride.
+ * @example new nn.AvgPool2d(2)
+ */
 export class AvgPool2d extends Module {
   readonly options: AvgPool2dModuleOptions;
 
-  constructor(readonly kernelSize: Size2, opts: AvgPool2dModuleOptions = {}) {
+  constructor(kernelSize: Size2,
+    ...args: WithOptions<[stride: Size2 | null, padding: Size2, ceilMode: boolean, countIncludePad: boolean, divisorOverride: number | null], AvgPool2dModuleOptions>);
+  constructor(readonly kernelSize: Size2, ...args: unknown[]) {
     super();
-    this.options = { ...checkOptions<AvgPool2dModuleOptions>('AvgPool2d', opts, ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride']) };
+    const keys = ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'] as const;
+    this.options = present(merge<AvgPool2dModuleOptions>('AvgPool2d', args, keys, keys));
     pairOf('AvgPool2d', 'kernelSize', kernelSize, 1);
   }
 
@@ -359,13 +445,15 @@ export class AvgPool2d extends Module {
 
 export interface LPPool2dModuleOptions { stride?: Size2; ceilMode?: boolean }
 
-/** Power-average pooling (PyTorch's LPPool2d). @example new nn.LPPool2d(2, 3, { stride: 2 }) */
+/** Power-average pooling (PyTorch's LPPool2d; positional: stride, ceilMode). @example new nn.LPPool2d(2, 3, { stride: 2 }) */
 export class LPPool2d extends Module {
   readonly options: LPPool2dModuleOptions;
 
-  constructor(readonly normType: number, readonly kernelSize: Size2, opts: LPPool2dModuleOptions = {}) {
+  constructor(normType: number, kernelSize: Size2, ...args: WithOptions<[stride: Size2 | null, ceilMode: boolean], LPPool2dModuleOptions>);
+  constructor(readonly normType: number, readonly kernelSize: Size2, ...args: unknown[]) {
     super();
-    this.options = { ...checkOptions<LPPool2dModuleOptions>('LPPool2d', opts, ['stride', 'ceilMode']) };
+    const keys = ['stride', 'ceilMode'] as const;
+    this.options = present(merge<LPPool2dModuleOptions>('LPPool2d', args, keys, keys));
     checkNumber('LPPool2d', 'normType', normType);
     pairOf('LPPool2d', 'kernelSize', kernelSize, 1);
   }
@@ -432,6 +520,32 @@ export class AdaptiveAvgPool2d extends Module {
 }
 
 /**
+ * Adaptive max pooling to a fixed size (1: global max pooling). PyTorch's `returnIndices` may be
+ * false only: for the indices call `F.adaptiveMaxPool2d(x, size, { returnIndices: true })`.
+ * @example new nn.AdaptiveMaxPool2d(1)
+ */
+export class AdaptiveMaxPool2d extends Module {
+  constructor(outputSize: number | readonly [number | null, number | null], ...args: WithOptions<[returnIndices: false], { returnIndices?: false }>);
+  constructor(readonly outputSize: number | readonly [number | null, number | null], ...args: unknown[]) {
+    super();
+    const op = 'AdaptiveMaxPool2d';
+    noIndices(op, merge<{ returnIndices?: boolean }>(op, args, ['returnIndices'], ['returnIndices']).returnIndices, 'F.adaptiveMaxPool2d');
+  }
+
+  override config(): unknown[] {
+    return [this.outputSize];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.adaptiveMaxPool2d(x, this.outputSize);
+  }
+
+  override extraRepr(): string {
+    return `output_size=${Array.isArray(this.outputSize) ? `[${this.outputSize.join(', ')}]` : this.outputSize}`;
+  }
+}
+
+/**
  * Region-of-interest max pooling (Fast R-CNN); call it with the feature map and the boxes
  * [K, 5] (batch index, x1, y1, x2, y2).
  * @example const pool = new nn.RoIPool(7, 1 / 16); const regions = pool.call(features, boxes);
@@ -458,8 +572,160 @@ export class RoIPool extends Module {
 
 // ---- activations ----------------------------------------------------------------------------
 
-/** ReLU. @example new nn.ReLU() */
+/**
+ * The input itself, unchanged: a placeholder where a layer is optional (PyTorch's
+ * `nn.Identity`, which ignores its constructor's arguments, as this does).
+ * @example const shortcut = inChannels === outChannels ? new nn.Identity() : new nn.Conv2d(inChannels, outChannels, 1);
+ */
+export class Identity extends Module {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  constructor(..._args: unknown[]) {
+    super();
+  }
+
+  override config(): unknown[] {
+    return [];
+  }
+
+  forward(x: Tensor): Tensor {
+    return checkTensor('Identity', 'input', x);
+  }
+}
+
+/** The activations whose only argument is PyTorch's `inplace` flag (accepted and ignored). */
+abstract class PointwiseActivation extends Module {
+  constructor(args: readonly unknown[]) {
+    super();
+    inplaceFlag(this.typeName, merge<{ inplace?: boolean }>(this.typeName, args, ['inplace'], ['inplace']).inplace);
+  }
+
+  override config(): unknown[] {
+    return [];
+  }
+}
+
+/** SiLU (swish) x · sigmoid(x). @example new nn.SiLU() */
+export class SiLU extends PointwiseActivation {
+  constructor(...args: WithOptions<[inplace: boolean], { inplace?: boolean }>) {
+    super(args);
+  }
+
+  forward(x: Tensor): F32 {
+    return F.silu(x);
+  }
+}
+
+/** ReLU6 min(max(x, 0), 6). @example new nn.ReLU6() */
+export class ReLU6 extends PointwiseActivation {
+  constructor(...args: WithOptions<[inplace: boolean], { inplace?: boolean }>) {
+    super(args);
+  }
+
+  forward(x: Tensor): F32 {
+    return F.relu6(x);
+  }
+}
+
+/** Hard sigmoid min(max(x / 6 + 1/2, 0), 1). @example new nn.Hardsigmoid() */
+export class Hardsigmoid extends PointwiseActivation {
+  constructor(...args: WithOptions<[inplace: boolean], { inplace?: boolean }>) {
+    super(args);
+  }
+
+  forward(x: Tensor): F32 {
+    return F.hardsigmoid(x);
+  }
+}
+
+/** Hard swish x · hardsigmoid(x). @example new nn.Hardswish() */
+export class Hardswish extends PointwiseActivation {
+  constructor(...args: WithOptions<[inplace: boolean], { inplace?: boolean }>) {
+    super(args);
+  }
+
+  forward(x: Tensor): F32 {
+    return F.hardswish(x);
+  }
+}
+
+/** Mish x · tanh(softplus(x)). @example new nn.Mish() */
+export class Mish extends PointwiseActivation {
+  constructor(...args: WithOptions<[inplace: boolean], { inplace?: boolean }>) {
+    super(args);
+  }
+
+  forward(x: Tensor): F32 {
+    return F.mish(x);
+  }
+}
+
+/** Hardtanh: x clamped to [minVal, maxVal] (default [-1, 1]). @example new nn.Hardtanh(-2, 2) */
+export class Hardtanh extends Module {
+  readonly minVal: number;
+  readonly maxVal: number;
+
+  constructor(...args: WithOptions<[minVal: number, maxVal: number, inplace: boolean], { minVal?: number; maxVal?: number; inplace?: boolean }>);
+  constructor(...args: unknown[]) {
+    super();
+    const op = 'Hardtanh';
+    const keys = ['minVal', 'maxVal', 'inplace'] as const;
+    const o = merge<{ minVal?: number; maxVal?: number; inplace?: boolean }>(op, args, keys, keys);
+    inplaceFlag(op, o.inplace);
+    this.minVal = checkNumber(op, 'minVal', o.minVal ?? -1);
+    this.maxVal = checkNumber(op, 'maxVal', o.maxVal ?? 1);
+    if (this.minVal > this.maxVal) fail('E_ARG', `${op}: expected \`minVal\` <= \`maxVal\`, got ${this.minVal} > ${this.maxVal}`);
+  }
+
+  override config(): unknown[] {
+    return [{ minVal: this.minVal, maxVal: this.maxVal }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.hardtanh(x, this.minVal, this.maxVal);
+  }
+
+  override extraRepr(): string {
+    return `min_val=${this.minVal}, max_val=${this.maxVal}`;
+  }
+}
+
+/** Softplus log(1 + exp(beta · x)) / beta (default beta 1, threshold 20). @example new nn.Softplus(2) */
+export class Softplus extends Module {
+  readonly beta: number;
+  readonly threshold: number;
+
+  constructor(...args: WithOptions<[beta: number, threshold: number], { beta?: number; threshold?: number }>);
+  constructor(...args: unknown[]) {
+    super();
+    const op = 'Softplus';
+    const keys = ['beta', 'threshold'] as const;
+    const o = merge<{ beta?: number; threshold?: number }>(op, args, keys, keys);
+    this.beta = checkNumber(op, 'beta', o.beta ?? 1);
+    if (this.beta === 0) fail('E_ARG', `${op}: expected a non-zero \`beta\`, got 0`);
+    this.threshold = checkNumber(op, 'threshold', o.threshold ?? 20);
+  }
+
+  override config(): unknown[] {
+    return [{ beta: this.beta, threshold: this.threshold }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.softplus(x, this.beta, this.threshold);
+  }
+
+  override extraRepr(): string {
+    return `beta=${this.beta}, threshold=${this.threshold}`;
+  }
+}
+
+/** ReLU. @example new nn.ReLU()   // new nn.ReLU(true): PyTorch's inplace flag, accepted and ignored */
 export class ReLU extends Module {
+  constructor(...args: WithOptions<[inplace: boolean], { inplace?: boolean }>);
+  constructor(...args: unknown[]) {
+    super();
+    inplaceFlag('ReLU', merge<{ inplace?: boolean }>('ReLU', args, ['inplace'], ['inplace']).inplace);
+  }
+
   override config(): unknown[] {
     return [];
   }
@@ -469,13 +735,19 @@ export class ReLU extends Module {
   }
 }
 
-/** Leaky ReLU (default slope 0.01). @example new nn.LeakyReLU({ negativeSlope: 0.2 }) */
+/**
+ * Leaky ReLU (default slope 0.01). PyTorch's `inplace` flag is accepted and ignored.
+ * @example new nn.LeakyReLU(0.2)   // or new nn.LeakyReLU({ negativeSlope: 0.2 })
+ */
 export class LeakyReLU extends Module {
   readonly negativeSlope: number;
 
-  constructor(opts: { negativeSlope?: number } = {}) {
+  constructor(...args: WithOptions<[negativeSlope: number, inplace: boolean], { negativeSlope?: number; inplace?: boolean }>);
+  constructor(...args: unknown[]) {
     super();
-    const o = checkOptions<{ negativeSlope?: number }>('LeakyReLU', opts, ['negativeSlope']);
+    const keys = ['negativeSlope', 'inplace'] as const;
+    const o = merge<{ negativeSlope?: number; inplace?: boolean }>('LeakyReLU', args, keys, keys);
+    inplaceFlag('LeakyReLU', o.inplace);
     this.negativeSlope = checkNumber('LeakyReLU', 'negativeSlope', o.negativeSlope ?? 0.01);
   }
 
@@ -495,15 +767,17 @@ export class LeakyReLU extends Module {
 /**
  * PReLU with a learned slope: one for all channels (numParameters 1, the default) or one per
  * channel; each starts at `init` (0.25).
- * @example new nn.PReLU({ numParameters: 64 })
+ * @example new nn.PReLU({ numParameters: 64 })   // or new nn.PReLU(64, 0.1)
  */
 export class PReLU extends Module {
   readonly weight: Parameter;
   readonly numParameters: number;
 
-  constructor(opts: { numParameters?: number; init?: number } = {}) {
+  constructor(...args: WithOptions<[numParameters: number, init: number], { numParameters?: number; init?: number }>);
+  constructor(...args: unknown[]) {
     super();
-    const o = checkOptions<{ numParameters?: number; init?: number }>('PReLU', opts, ['numParameters', 'init']);
+    const keys = ['numParameters', 'init'] as const;
+    const o = merge<{ numParameters?: number; init?: number }>('PReLU', args, keys, keys);
     this.numParameters = checkInt('PReLU', 'numParameters', o.numParameters ?? 1, 1);
     const init = checkNumber('PReLU', 'init', o.init ?? 0.25);
     const t = full([this.numParameters], init);
@@ -524,13 +798,16 @@ export class PReLU extends Module {
   }
 }
 
-/** ELU (default alpha 1). @example new nn.ELU({ alpha: 1 }) */
+/** ELU (default alpha 1; PyTorch's `inplace` accepted and ignored). @example new nn.ELU(0.5)   // or new nn.ELU({ alpha: 0.5 }) */
 export class ELU extends Module {
   readonly alpha: number;
 
-  constructor(opts: { alpha?: number } = {}) {
+  constructor(...args: WithOptions<[alpha: number, inplace: boolean], { alpha?: number; inplace?: boolean }>);
+  constructor(...args: unknown[]) {
     super();
-    const o = checkOptions<{ alpha?: number }>('ELU', opts, ['alpha']);
+    const keys = ['alpha', 'inplace'] as const;
+    const o = merge<{ alpha?: number; inplace?: boolean }>('ELU', args, keys, keys);
+    inplaceFlag('ELU', o.inplace);
     this.alpha = checkNumber('ELU', 'alpha', o.alpha ?? 1);
   }
 
@@ -640,13 +917,19 @@ export class LogSoftmax extends Module {
 
 // ---- regularisation and normalisation -------------------------------------------------------
 
-/** Inverted dropout, active only in training mode (default p 0.5). @example new nn.Dropout({ p: 0.5 }) */
+/**
+ * Inverted dropout, active only in training mode (default p 0.5; PyTorch's `inplace` accepted
+ * and ignored). @example new nn.Dropout(0.3)   // or new nn.Dropout({ p: 0.3 })
+ */
 export class Dropout extends Module {
   readonly p: number;
 
-  constructor(opts: { p?: number } = {}) {
+  constructor(...args: WithOptions<[p: number, inplace: boolean], { p?: number; inplace?: boolean }>);
+  constructor(...args: unknown[]) {
     super();
-    const o = checkOptions<{ p?: number }>('Dropout', opts, ['p']);
+    const keys = ['p', 'inplace'] as const;
+    const o = merge<{ p?: number; inplace?: boolean }>('Dropout', args, keys, keys);
+    inplaceFlag('Dropout', o.inplace);
     this.p = checkNumber('Dropout', 'p', o.p ?? 0.5);
     if (this.p < 0 || this.p > 1) fail('E_ARG', `Dropout: expected \`p\` in [0, 1], got ${this.p}`);
   }
@@ -666,16 +949,21 @@ export class Dropout extends Module {
   }
 }
 
-/** Local response normalisation across channels. @example new nn.LocalResponseNorm(5, { alpha: 1e-4, beta: 0.75, k: 2 }) */
+/**
+ * Local response normalisation across channels (positional: alpha, beta, k).
+ * @example new nn.LocalResponseNorm(5, { alpha: 1e-4, beta: 0.75, k: 2 })   // or new nn.LocalResponseNorm(5, 1e-4, 0.75, 2)
+ */
 export class LocalResponseNorm extends Module {
   readonly alpha: number;
   readonly beta: number;
   readonly k: number;
 
-  constructor(readonly size: number, opts: { alpha?: number; beta?: number; k?: number } = {}) {
+  constructor(size: number, ...args: WithOptions<[alpha: number, beta: number, k: number], { alpha?: number; beta?: number; k?: number }>);
+  constructor(readonly size: number, ...args: unknown[]) {
     super();
     const op = 'LocalResponseNorm';
-    const o = checkOptions<{ alpha?: number; beta?: number; k?: number }>(op, opts, ['alpha', 'beta', 'k']);
+    const keys = ['alpha', 'beta', 'k'] as const;
+    const o = merge<{ alpha?: number; beta?: number; k?: number }>(op, args, keys, keys);
     checkInt(op, 'size', size, 1);
     this.alpha = checkNumber(op, 'alpha', o.alpha ?? 1e-4);
     this.beta = checkNumber(op, 'beta', o.beta ?? 0.75);
@@ -705,14 +993,8 @@ export interface BatchNorm2dOptions {
   trackRunningStats?: boolean;
 }
 
-/**
- * Batch normalisation over [N, C, H, W]: parameters `weight` and `bias` [C]; buffers
- * `running_mean`, `running_var` [C] and `num_batches_tracked` (int32 []), PyTorch's keys. In
- * training it normalises with the batch's statistics and updates the running ones in place; in
- * evaluation it uses the running ones.
- * @example const bn = new nn.BatchNorm2d(64);
- */
-export class BatchNorm2d extends Module {
+/** The shared body of BatchNorm1d and BatchNorm2d; each subclass says which inputs it takes. */
+abstract class BatchNormBase extends Module {
   readonly weight: Parameter | null;
   readonly bias: Parameter | null;
   readonly eps: number;
@@ -722,10 +1004,11 @@ export class BatchNorm2d extends Module {
   /** Mirrors the `num_batches_tracked` buffer (read back after loadStateDict). */
   #batches = 0;
 
-  constructor(readonly numFeatures: number, opts: BatchNorm2dOptions = {}) {
+  constructor(readonly numFeatures: number, args: readonly unknown[]) {
     super();
-    const op = 'BatchNorm2d';
-    const o = checkOptions<BatchNorm2dOptions>(op, opts, ['eps', 'momentum', 'affine', 'trackRunningStats']);
+    const op = this.typeName;
+    const keys = ['eps', 'momentum', 'affine', 'trackRunningStats'] as const;
+    const o = merge<BatchNorm2dOptions>(op, args, keys, keys);
     checkInt(op, 'numFeatures', numFeatures, 1);
     this.eps = checkNumber(op, 'eps', o.eps ?? 1e-5);
     this.momentum = o.momentum === null ? null : checkNumber(op, 'momentum', o.momentum ?? 0.1);
@@ -745,6 +1028,9 @@ export class BatchNorm2d extends Module {
       this.registerBuffer('num_batches_tracked', zeros([], 'int32'));
     }
   }
+
+  /** The input checked against what this module takes (rank and channels). */
+  protected abstract checkInput(x: unknown): F32;
 
   override config(): unknown[] {
     return [this.numFeatures, { eps: this.eps, momentum: this.momentum, affine: this.affine, trackRunningStats: this.trackRunningStats }];
@@ -766,8 +1052,9 @@ export class BatchNorm2d extends Module {
   }
 
   forward(x: Tensor): F32 {
-    const t = input('BatchNorm2d', x, 4, '[N, C, H, W]');
-    if (t.shape[1] !== this.numFeatures) fail('E_SHAPE', `BatchNorm2d: expected ${this.numFeatures} channels, got input of shape ${shapeStr(t.shape)}`);
+    const op = this.typeName;
+    const t = this.checkInput(x);
+    if (t.shape[1] !== this.numFeatures) fail('E_SHAPE', `${op}: expected ${this.numFeatures} channels, got input of shape ${shapeStr(t.shape)}`);
     const rm = this.runningMean, rv = this.runningVar;
     // As PyTorch: batch statistics in training, or always when no running statistics are kept.
     const useBatch = this.training || rm === null;
@@ -778,7 +1065,7 @@ export class BatchNorm2d extends Module {
     if (tracking) {
       this.#batches++;
       const count = full([], this.#batches, 'int32');
-      native.copyInto(this.buffer('num_batches_tracked')!.handle('BatchNorm2d'), count.handle('BatchNorm2d'));
+      native.copyInto(this.buffer('num_batches_tracked')!.handle(op), count.handle(op));
       count.dispose();
     }
     return y;
@@ -791,5 +1078,42 @@ export class BatchNorm2d extends Module {
 
   override extraRepr(): string {
     return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, track_running_stats=${this.trackRunningStats}`;
+  }
+}
+
+/**
+ * Batch normalisation over [N, C, H, W]: parameters `weight` and `bias` [C]; buffers
+ * `running_mean`, `running_var` [C] and `num_batches_tracked` (int32 []), PyTorch's keys. In
+ * training it normalises with the batch's statistics and updates the running ones in place; in
+ * evaluation it uses the running ones. Positional arguments after numFeatures in PyTorch's
+ * order: eps, momentum, affine, trackRunningStats.
+ * @example const bn = new nn.BatchNorm2d(64);
+ */
+export class BatchNorm2d extends BatchNormBase {
+  constructor(numFeatures: number, ...args: WithOptions<[eps: number, momentum: number | null, affine: boolean, trackRunningStats: boolean], BatchNorm2dOptions>);
+  constructor(numFeatures: number, ...args: unknown[]) {
+    super(numFeatures, args);
+  }
+
+  protected checkInput(x: unknown): F32 {
+    return input('BatchNorm2d', x, 4, '[N, C, H, W]');
+  }
+}
+
+/**
+ * Batch normalisation over [N, C] or [N, C, L] (features, or channels of a sequence), per
+ * channel: the same options, parameters, buffers and state-dict keys as BatchNorm2d.
+ * @example const bn = new nn.BatchNorm1d(128);   // after nn.Linear(256, 128)
+ */
+export class BatchNorm1d extends BatchNormBase {
+  constructor(numFeatures: number, ...args: WithOptions<[eps: number, momentum: number | null, affine: boolean, trackRunningStats: boolean], BatchNorm2dOptions>);
+  constructor(numFeatures: number, ...args: unknown[]) {
+    super(numFeatures, args);
+  }
+
+  protected checkInput(x: unknown): F32 {
+    const t = input('BatchNorm1d', x);
+    if (t.rank !== 2 && t.rank !== 3) fail('E_SHAPE', `BatchNorm1d: expected input of shape [N, C] or [N, C, L], got ${shapeStr(t.shape)}`);
+    return t;
   }
 }

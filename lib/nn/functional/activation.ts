@@ -5,6 +5,9 @@
  */
 import { record } from '../../autograd';
 import { Activation, native, type ActivationKind } from '../../native';
+import { tidy } from '../../engine';
+import { fail } from '../../errors';
+import { abs, add, exp, log, maximum, minimum, mul, neg, scale } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkFloat, checkNumber } from '../../validate';
 
@@ -51,4 +54,65 @@ export function sigmoid(x: Tensor): F32 {
 /** Hyperbolic tangent. @example F.tanh(x) */
 export function tanh(x: Tensor): F32 {
   return forward('tanh', x);
+}
+
+// ---- activations composed from tensor ops (any device; gradients from the tape) --------------
+// At a kink (hardtanh's ends, relu6's 0 and 6) the tape's maximum/minimum split the gradient
+// of a tie in half, where PyTorch takes one side; everywhere else the gradients are PyTorch's.
+
+/** SiLU (swish): x · sigmoid(x) (Elfwing et al. 2017; Ramachandran et al. 2017). @example F.silu(x) */
+export function silu(x: Tensor): F32 {
+  const t = checkFloat('silu', 'x', x);
+  return tidy(() => mul(t, sigmoid(t)));
+}
+
+/**
+ * Softplus: log(1 + exp(beta · x)) / beta, computed as (max(bx, 0) + log(1 + exp(−|bx|))) / beta,
+ * which never overflows. PyTorch's `threshold` (default 20: above it the result is x) is
+ * accepted; the stable form already equals x there to float32 precision.
+ * @example F.softplus(x)   // a smooth ReLU
+ */
+export function softplus(x: Tensor, beta = 1, threshold = 20): F32 {
+  const t = checkFloat('softplus', 'x', x);
+  checkNumber('softplus', 'beta', beta);
+  checkNumber('softplus', 'threshold', threshold);
+  if (beta === 0) fail('E_ARG', 'softplus: expected a non-zero `beta`, got 0');
+  return tidy(() => {
+    const bx = beta === 1 ? t : scale(t, beta);
+    const y = add(maximum(bx, 0), log(scale(exp(neg(abs(bx))), 1, 1)));
+    return beta === 1 ? y : scale(y, 1 / beta);
+  });
+}
+
+/** Hardtanh: x clamped to [minVal, maxVal] (default [-1, 1]). @example F.hardtanh(x, -2, 2) */
+export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): F32 {
+  const t = checkFloat('hardtanh', 'x', x);
+  checkNumber('hardtanh', 'minVal', minVal);
+  checkNumber('hardtanh', 'maxVal', maxVal);
+  if (minVal > maxVal) fail('E_ARG', `hardtanh: expected \`minVal\` <= \`maxVal\`, got ${minVal} > ${maxVal}`);
+  return tidy(() => minimum(maximum(t, minVal), maxVal));
+}
+
+/** ReLU6: min(max(x, 0), 6) (MobileNet). @example F.relu6(x) */
+export function relu6(x: Tensor): F32 {
+  checkFloat('relu6', 'x', x);
+  return hardtanh(x, 0, 6);
+}
+
+/** Hard sigmoid: min(max(x / 6 + 1/2, 0), 1), PyTorch's (MobileNetV3). @example F.hardsigmoid(x) */
+export function hardsigmoid(x: Tensor): F32 {
+  const t = checkFloat('hardsigmoid', 'x', x);
+  return tidy(() => minimum(maximum(scale(t, 1 / 6, 0.5), 0), 1));
+}
+
+/** Hard swish: x · hardsigmoid(x) (MobileNetV3). @example F.hardswish(x) */
+export function hardswish(x: Tensor): F32 {
+  const t = checkFloat('hardswish', 'x', x);
+  return tidy(() => mul(t, hardsigmoid(t)));
+}
+
+/** Mish: x · tanh(softplus(x)) (Misra 2019). @example F.mish(x) */
+export function mish(x: Tensor): F32 {
+  const t = checkFloat('mish', 'x', x);
+  return tidy(() => mul(t, tanh(softplus(t))));
 }
