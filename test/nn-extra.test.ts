@@ -1,0 +1,472 @@
+/**
+ * The losses and layers composed from tensor ops (mseLoss … binaryCrossEntropyWithLogits,
+ * cross-entropy with class probabilities, SiLU and friends), PyTorch's positional constructor
+ * arguments, and the new modules (Identity, ModuleList, BatchNorm1d, AdaptiveMaxPool2d): each
+ * against a float64 reference written here, gradients against finite differences, edge cases and
+ * typed errors.
+ */
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { expectClose, expectError, randomTensor, rng, sizeOf, tapeCheck } from './helpers';
+
+const { F, nn } = cc;
+type Red = 'mean' | 'sum' | 'none';
+type F32 = cc.Tensor<'float32'>;
+const REDUCTIONS: Red[] = ['mean', 'sum', 'none'];
+
+const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+/** log(1 + exp(x)) without overflow. */
+const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
+
+/** Per element: the loss and its derivatives by input and target (weights by flat index i). */
+type ElementRef = (x: number, t: number, i: number) => { l: number; dx: number; dt: number };
+
+interface LossCase {
+  name: string;
+  fn: (x: F32, t: F32, reduction: Red) => F32;
+  ref: ElementRef;
+  /** Input and target ranges. */
+  x: [number, number];
+  t: [number, number];
+}
+
+function smoothRef(beta: number): ElementRef {
+  return (x, t) => {
+    const d = x - t, a = Math.abs(d);
+    if (beta === 0 || a >= beta) return { l: a - 0.5 * beta, dx: Math.sign(d), dt: -Math.sign(d) };
+    return { l: (0.5 * d * d) / beta, dx: d / beta, dt: -d / beta };
+  };
+}
+
+function huberRef(delta: number): ElementRef {
+  return (x, t) => {
+    const d = x - t, a = Math.abs(d);
+    if (a >= delta) return { l: delta * (a - 0.5 * delta), dx: delta * Math.sign(d), dt: -delta * Math.sign(d) };
+    return { l: 0.5 * d * d, dx: d, dt: -d };
+  };
+}
+
+function bceRef(w?: (i: number) => number): ElementRef {
+  return (x, t, i) => {
+    const wi = w ? w(i) : 1;
+    const l = -wi * (t * Math.max(Math.log(x), -100) + (1 - t) * Math.max(Math.log(1 - x), -100));
+    return { l, dx: (wi * (x - t)) / Math.max(x * (1 - x), 1e-12), dt: wi * (Math.log(1 - x) - Math.log(x)) };
+  };
+}
+
+function bceLogitsRef(w?: (i: number) => number, p?: (i: number) => number): ElementRef {
+  return (x, t, i) => {
+    const wi = w ? w(i) : 1, pi = p ? p(i) : 1;
+    const lw = 1 + (pi - 1) * t;
+    const l = wi * ((1 - t) * x + lw * softplus(-x));
+    return { l, dx: wi * ((1 - t) - lw * sigmoid(-x)), dt: wi * (-x + (pi - 1) * softplus(-x)) };
+  };
+}
+
+// weight [3] over input [4, 3]: broadcast along the last axis; posWeight [3] likewise.
+const W3 = [0.5, 2, 1.25], P3 = [3, 0.5, 1];
+const CASES: LossCase[] = [
+  { name: 'mseLoss', fn: (x, t, reduction) => F.mseLoss(x, t, { reduction }), ref: (x, t) => ({ l: (x - t) ** 2, dx: 2 * (x - t), dt: -2 * (x - t) }), x: [-2, 2], t: [-2, 2] },
+  { name: 'l1Loss', fn: (x, t, reduction) => F.l1Loss(x, t, { reduction }), ref: (x, t) => ({ l: Math.abs(x - t), dx: Math.sign(x - t), dt: -Math.sign(x - t) }), x: [-2, 2], t: [-2, 2] },
+  { name: 'smoothL1Loss', fn: (x, t, reduction) => F.smoothL1Loss(x, t, { reduction }), ref: smoothRef(1), x: [-2, 2], t: [-2, 2] },
+  { name: 'smoothL1Loss beta 0.5', fn: (x, t, reduction) => F.smoothL1Loss(x, t, { beta: 0.5, reduction }), ref: smoothRef(0.5), x: [-2, 2], t: [-2, 2] },
+  { name: 'smoothL1Loss beta 0 (L1)', fn: (x, t, reduction) => F.smoothL1Loss(x, t, { beta: 0, reduction }), ref: smoothRef(0), x: [-2, 2], t: [-2, 2] },
+  { name: 'huberLoss', fn: (x, t, reduction) => F.huberLoss(x, t, { reduction }), ref: huberRef(1), x: [-2, 2], t: [-2, 2] },
+  { name: 'huberLoss delta 0.7', fn: (x, t, reduction) => F.huberLoss(x, t, { delta: 0.7, reduction }), ref: huberRef(0.7), x: [-2, 2], t: [-2, 2] },
+  { name: 'binaryCrossEntropy', fn: (x, t, reduction) => F.binaryCrossEntropy(x, t, { reduction }), ref: bceRef(), x: [0.02, 0.98], t: [0, 1] },
+  {
+    name: 'binaryCrossEntropy weight [3]', fn: (x, t, reduction) => F.binaryCrossEntropy(x, t, { reduction, weight: cc.tensor(W3) }),
+    ref: bceRef((i) => W3[i % 3]), x: [0.02, 0.98], t: [0, 1],
+  },
+  { name: 'binaryCrossEntropyWithLogits', fn: (x, t, reduction) => F.binaryCrossEntropyWithLogits(x, t, { reduction }), ref: bceLogitsRef(), x: [-5, 5], t: [0, 1] },
+  {
+    name: 'binaryCrossEntropyWithLogits weight [4, 1], posWeight [3]',
+    fn: (x, t, reduction) => F.binaryCrossEntropyWithLogits(x, t, { reduction, weight: cc.tensor([[1], [0.5], [2], [0.25]]), posWeight: cc.tensor(P3) }),
+    ref: bceLogitsRef((i) => [1, 0.5, 2, 0.25][Math.floor(i / 3)], (i) => P3[i % 3]), x: [-5, 5], t: [0, 1],
+  },
+];
+
+describe('F: regression and binary losses (composed)', () => {
+  const shape = [4, 3];
+  for (const [k, c] of CASES.entries()) {
+    for (const reduction of REDUCTIONS) {
+      it(`${c.name} (${reduction}): loss and both gradients match a float64 reference`, () => {
+        const { t: x, v: xv } = randomTensor(shape, 10 + k, ...c.x);
+        const { t: t, v: tv } = randomTensor(shape, 40 + k, ...c.t);
+        x.requiresGrad = true;
+        t.requiresGrad = true;
+        const y = c.fn(x, t, reduction);
+        const n = xv.length;
+        const refs = Array.from(xv, (xi, i) => c.ref(xi, tv[i], i));
+        const dloss = reduction === 'none' ? randomTensor(shape, 70 + k).v : Float64Array.of(0.625);
+        const g = (i: number) => (reduction === 'none' ? dloss[i] : reduction === 'sum' ? dloss[0] : dloss[0] / n);
+        if (reduction === 'none') {
+          expect(y.shape).to.deep.equal(shape);
+          expectClose(y.dataSync(), refs.map((r) => r.l), 1e-5, 1e-6, 'loss');
+        } else {
+          expect(y.shape).to.deep.equal([]);
+          const total = refs.reduce((s, r) => s + r.l, 0);
+          expectClose(y.dataSync(), [reduction === 'sum' ? total : total / n], 1e-5, 1e-6, 'loss');
+        }
+        y.backward(cc.tensor(Float32Array.from(dloss), { shape: [...y.shape] }));
+        expectClose(x.grad!.dataSync(), refs.map((r, i) => r.dx * g(i)), 1e-4, 1e-6, 'd input');
+        expectClose(t.grad!.dataSync(), refs.map((r, i) => r.dt * g(i)), 1e-4, 1e-6, 'd target');
+      });
+    }
+    it(`${c.name}: gradients of input and target match finite differences`, () => {
+      const next = rng(5 + k);
+      const draw = ([lo, hi]: [number, number]) => Float64Array.from({ length: 12 }, () => lo + (hi - lo) * next());
+      // Keep |x − t| away from the kinks (0, beta, delta) so that the differences are derivatives.
+      const xs = draw(c.x), ts = draw(c.t);
+      for (let i = 0; i < xs.length; i++) if (!c.name.startsWith('binary')) ts[i] = xs[i] + (i % 2 ? 1 : -1) * (0.2 + 0.1 * (i % 4) + (i % 3 === 0 ? 1.3 : 0));
+      tapeCheck(c.name, [{ shape, values: xs }, { shape, values: ts }], ([x, t]) => c.fn(x, t, 'mean'), { h: 1e-3, rtol: 3e-2, atol: 1e-3 });
+    });
+  }
+
+  it('binaryCrossEntropy at 0 and 1: the logs clamped at -100 as PyTorch (loss 100, gradient ±1e12 or 0)', () => {
+    const x = cc.tensor([0, 1, 0, 1]), t = cc.tensor([0, 1, 1, 0]);
+    x.requiresGrad = true;
+    const y = F.binaryCrossEntropy(x, t, { reduction: 'none' });
+    expectClose(y.dataSync(), [0, 0, 100, 100], 1e-6, 1e-6, 'loss');
+    y.sum().backward();
+    expectClose(x.grad!.dataSync(), [0, 0, -1e12, 1e12], 1e-6, 0, 'd input');
+    expect(F.binaryCrossEntropy(cc.tensor([0, 1]), cc.tensor([1, 0])).item()).to.equal(100);
+  });
+
+  it('binaryCrossEntropyWithLogits: huge logits neither overflow nor lose the loss', () => {
+    const xs = [1e4, -1e4, 80, -80, 0, 30], ts = [0, 1, 1, 0, 0.5, 0.25];
+    const x = cc.tensor(xs), t = cc.tensor(ts), p = cc.tensor([2, 3, 1, 1, 4, 0.5]);
+    x.requiresGrad = true;
+    const y = F.binaryCrossEntropyWithLogits(x, t, { reduction: 'none', posWeight: p });
+    const ref = xs.map((xi, i) => bceLogitsRef(undefined, (j) => [2, 3, 1, 1, 4, 0.5][j])(xi, ts[i], i));
+    expectClose(y.dataSync(), ref.map((r) => r.l), 1e-6, 1e-6, 'loss');
+    y.sum().backward();
+    const dx = x.grad!.dataSync();
+    expect(Array.from(dx).every(Number.isFinite)).to.equal(true);
+    expectClose(dx, ref.map((r) => r.dx), 1e-5, 1e-6, 'd input');
+  });
+
+  it('empty tensors: mean NaN, sum 0, none empty (as PyTorch)', () => {
+    const fns: [string, (x: F32, t: F32, r: Red) => F32][] = CASES.filter((c) => !c.name.includes('weight')).map((c) => [c.name, c.fn]);
+    fns.push(['crossEntropy (probabilities)', (x, t, reduction) => F.crossEntropy(x.reshape([0, 3]), t.reshape([0, 3]), { reduction })]);
+    for (const [name, fn] of fns) {
+      const x = cc.zeros([0, 3]), t = cc.zeros([0, 3]);
+      expect(Number.isNaN(fn(x, t, 'mean').item()), name).to.equal(true);
+      expect(fn(x, t, 'sum').item(), name).to.equal(0);
+      expect(fn(x, t, 'none').size, name).to.equal(0);
+    }
+  });
+
+  it('refuse bad shapes, dtypes and options with typed errors', () => {
+    const x = cc.zeros([4, 3]), t = cc.zeros([4, 3]);
+    for (const [name, fn] of [
+      ['mseLoss', F.mseLoss], ['l1Loss', F.l1Loss], ['smoothL1Loss', F.smoothL1Loss], ['huberLoss', F.huberLoss],
+      ['binaryCrossEntropy', F.binaryCrossEntropy], ['binaryCrossEntropyWithLogits', F.binaryCrossEntropyWithLogits],
+    ] as const) {
+      // [N, 1] against [N] would broadcast to [N, N] in PyTorch (with a warning): refused here.
+      expectError(() => fn(cc.zeros([4, 1]), cc.zeros([4])), 'E_SHAPE', new RegExp(`${name}: expected \`target\` of the same shape as \`input\` \\[4, 1\\], got \\[4\\]`));
+      expectError(() => fn(x, cc.zeros([4, 3], 'int32')), 'E_DTYPE', /`target` of dtype float32/);
+      expectError(() => fn(cc.zeros([4, 3], 'int32'), t), 'E_DTYPE', /`input` of dtype float32/);
+      expectError(() => fn(x, [1, 2] as never), 'E_ARG', /`target` to be a Tensor/);
+      expectError(() => fn(x, t, { reduction: 'avg' as Red }), 'E_ARG', /reduction/);
+      expectError(() => fn(x, t, { size_average: true } as never), 'E_ARG', /unknown option `size_average`/);
+    }
+    expectError(() => F.smoothL1Loss(x, t, { beta: -1 }), 'E_ARG', /`beta` >= 0, got -1/);
+    expectError(() => F.smoothL1Loss(x, t, { beta: NaN }), 'E_ARG', /beta/);
+    expectError(() => F.huberLoss(x, t, { delta: 0 }), 'E_ARG', /`delta` > 0, got 0/);
+    expectError(() => F.binaryCrossEntropy(x, t, { weight: cc.ones([2, 4, 3]) }), 'E_SHAPE', /`weight` broadcastable to `input`'s shape \[4, 3\]/);
+    expectError(() => F.binaryCrossEntropy(x, t, { weight: cc.ones([2]) }), 'E_SHAPE', /cannot be broadcast/);
+    expectError(() => F.binaryCrossEntropy(x, t, { weight: cc.ones([3], 'int32') }), 'E_DTYPE');
+    expectError(() => F.binaryCrossEntropyWithLogits(x, t, { posWeight: cc.ones([4]) }), 'E_SHAPE', /cannot be broadcast/);
+    expectError(() => F.binaryCrossEntropyWithLogits(x, t, { posWeight: cc.ones([5, 4, 3]) }), 'E_SHAPE', /`posWeight` broadcastable/);
+  });
+});
+
+describe('F.crossEntropy with class-probability targets', () => {
+  /** Per position −Σ_c w_c q_c log softmax(x)_c, q = (1 − s) t + s / C; 'mean' over positions. */
+  function probRef(x: Float64Array, t: Float64Array, shape: number[], w: number[] | null, s: number) {
+    const [N, C] = shape, S = sizeOf(shape.slice(2));
+    const per: number[] = [];
+    for (let n = 0; n < N; n++) {
+      for (let p = 0; p < S; p++) {
+        const at = (c: number) => n * C * S + c * S + p;
+        let m = -Infinity, z = 0;
+        for (let c = 0; c < C; c++) m = Math.max(m, x[at(c)]);
+        for (let c = 0; c < C; c++) z += Math.exp(x[at(c)] - m);
+        let l = 0;
+        for (let c = 0; c < C; c++) l -= (w ? w[c] : 1) * ((1 - s) * t[at(c)] + s / C) * (x[at(c)] - m - Math.log(z));
+        per.push(l);
+      }
+    }
+    return per;
+  }
+
+  const SHAPES: { shape: number[]; w: number[] | null; s: number }[] = [
+    { shape: [5, 4], w: null, s: 0 },
+    { shape: [5, 4], w: [0.5, 1, 2, 0.25], s: 0.2 },
+    { shape: [2, 3, 4], w: [1, 2, 0.5], s: 0 },
+    { shape: [2, 3, 2, 2], w: null, s: 0.1 },
+  ];
+  for (const [k, c] of SHAPES.entries()) {
+    for (const reduction of REDUCTIONS) {
+      it(`${JSON.stringify(c.shape)} weight ${JSON.stringify(c.w)} labelSmoothing ${c.s} (${reduction}) matches a float64 reference`, () => {
+        const { t: x, v: xv } = randomTensor(c.shape, 3 + k, -3, 3);
+        const { t: raw } = randomTensor(c.shape, 9 + k);
+        const t = F.softmax(raw, 1);
+        const tv = Float64Array.from(t.dataSync());
+        const per = probRef(xv, tv, c.shape, c.w, c.s);
+        const o = { reduction, labelSmoothing: c.s, ...(c.w ? { weight: cc.tensor(c.w) } : {}) };
+        const y = F.crossEntropy(x, t, o);
+        const total = per.reduce((a, b) => a + b, 0);
+        if (reduction === 'none') expect(y.shape).to.deep.equal([c.shape[0], ...c.shape.slice(2)]);
+        expectClose(y.dataSync(), reduction === 'none' ? per : [reduction === 'sum' ? total : total / per.length], 1e-5, 1e-6);
+      });
+    }
+    it(`${JSON.stringify(c.shape)}: gradients of input and target match finite differences`, () => {
+      const o = { labelSmoothing: c.s, ...(c.w ? { weight: cc.tensor(c.w) } : {}) };
+      tapeCheck('crossEntropy probs', [{ shape: c.shape }, { shape: c.shape }], ([x, t]) => F.crossEntropy(x, t, o), { h: 1e-3, rtol: 3e-2, atol: 1e-3 });
+    });
+  }
+
+  it('one-hot probabilities give the class-index loss', () => {
+    const { t: x } = randomTensor([6, 5], 1, -2, 2);
+    const labels = cc.tensor([0, 4, 2, 2, 1, 3], { dtype: 'int32' });
+    const soft = F.crossEntropy(x, cc.oneHot(labels, 5), { labelSmoothing: 0.1 }).item();
+    expect(soft).to.be.closeTo(F.crossEntropy(x, labels, { labelSmoothing: 0.1 }).item(), 1e-5);
+  });
+
+  it('refuses ignoreIndex >= 0 and a float target of another shape', () => {
+    const x = cc.zeros([4, 3]), t = cc.zeros([4, 3]);
+    expectError(() => F.crossEntropy(x, t, { ignoreIndex: 1 }), 'E_ARG', /ignoreIndex.*not supported with class-probability/);
+    expect(() => F.crossEntropy(x, t, { ignoreIndex: -100 })).not.to.throw();
+    expectError(() => F.crossEntropy(x, cc.zeros([4])), 'E_DTYPE', /int32 class labels, got float32 \(class probabilities must have `input`'s shape \[4, 3\], got \[4\]\)/);
+    expectError(() => F.crossEntropy(x, t, { weight: cc.ones([4]) }), 'E_SHAPE', /`weight` of shape \[3\]/);
+    expectError(() => F.crossEntropy(x, t, { labelSmoothing: 2 }), 'E_ARG', /labelSmoothing/);
+    expectError(() => F.crossEntropy(cc.zeros([3]), cc.zeros([3])), 'E_SHAPE', /\[N, C\]/);
+  });
+});
+
+describe('F: activations composed from tensor ops', () => {
+  const REFS: [string, (x: F32) => F32, (x: number) => number][] = [
+    ['silu', (x) => F.silu(x), (x) => x * sigmoid(x)],
+    ['softplus', (x) => F.softplus(x), softplus],
+    ['softplus beta 2', (x) => F.softplus(x, 2), (x) => softplus(2 * x) / 2],
+    ['hardtanh', (x) => F.hardtanh(x), (x) => Math.min(Math.max(x, -1), 1)],
+    ['hardtanh [-2, 3]', (x) => F.hardtanh(x, -2, 3), (x) => Math.min(Math.max(x, -2), 3)],
+    ['relu6', (x) => F.relu6(x), (x) => Math.min(Math.max(x, 0), 6)],
+    ['hardsigmoid', (x) => F.hardsigmoid(x), (x) => Math.min(Math.max(x / 6 + 0.5, 0), 1)],
+    ['hardswish', (x) => F.hardswish(x), (x) => x * Math.min(Math.max(x / 6 + 0.5, 0), 1)],
+    ['mish', (x) => F.mish(x), (x) => x * Math.tanh(softplus(x))],
+  ];
+  // Away from the kinks (-3, -2, -1, 0, 1, 3, 6) by more than the finite-difference step.
+  const xs = Float64Array.from([-7.5, -4.2, -2.6, -1.4, -0.55, -0.2, 0.3, 0.8, 1.6, 2.4, 4.5, 7.3, 25, -25]);
+  for (const [name, fn, ref] of REFS) {
+    it(`${name}: values against float64, gradient against finite differences`, () => {
+      const x = cc.tensor(Float32Array.from(xs));
+      expectClose(fn(x).dataSync(), Array.from(xs, (v) => ref(Math.fround(v))), 1e-5, 1e-6, name);
+      tapeCheck(name, [{ shape: [xs.length], values: xs }], ([t]) => fn(t), { h: 1e-3, rtol: 2e-2, atol: 1e-3 });
+    });
+  }
+
+  it('softplus does not overflow and refuses beta 0; hardtanh refuses minVal > maxVal', () => {
+    expectClose(F.softplus(cc.tensor([1000, -1000])).dataSync(), [1000, 0], 0, 0);
+    expectError(() => F.softplus(cc.zeros([2]), 0), 'E_ARG', /beta/);
+    expectError(() => F.hardtanh(cc.zeros([2]), 1, -1), 'E_ARG', /minVal/);
+    expectError(() => F.silu(cc.zeros([2], 'int32')), 'E_DTYPE');
+  });
+});
+
+describe('nn: the new losses as modules', () => {
+  it('call the functional ops with their options; weights are buffers with PyTorch\'s keys', () => {
+    const { t: x } = randomTensor([4, 3], 1);
+    const { t: p } = randomTensor([4, 3], 2, 0.1, 0.9);
+    const { t: t } = randomTensor([4, 3], 3, 0, 1);
+    const w = cc.tensor([1, 2, 3]);
+    const pairs: [cc.nn.Module, F32][] = [
+      [new nn.MSELoss(), F.mseLoss(x, t)],
+      [new nn.L1Loss({ reduction: 'sum' }), F.l1Loss(x, t, { reduction: 'sum' })],
+      [new nn.SmoothL1Loss({ beta: 0.3, reduction: 'none' }), F.smoothL1Loss(x, t, { beta: 0.3, reduction: 'none' })],
+      [new nn.HuberLoss({ delta: 0.4 }), F.huberLoss(x, t, { delta: 0.4 })],
+      [new nn.BCELoss({ weight: w }), F.binaryCrossEntropy(p, t, { weight: w })],
+      [new nn.BCEWithLogitsLoss({ weight: w, posWeight: w }), F.binaryCrossEntropyWithLogits(x, t, { weight: w, posWeight: w })],
+    ];
+    for (const [m, expected] of pairs) {
+      const input = m instanceof nn.BCELoss ? p : x;
+      expectClose((m.call(input, t) as F32).dataSync(), expected.dataSync(), 0, 0, m.typeName);
+    }
+    expect(Object.keys(new nn.BCELoss({ weight: w }).stateDict())).to.deep.equal(['weight']);
+    expect(Object.keys(new nn.BCEWithLogitsLoss({ weight: w, posWeight: w }).stateDict())).to.deep.equal(['weight', 'pos_weight']);
+    expect(Object.keys(new nn.BCEWithLogitsLoss({ posWeight: w }).stateDict())).to.deep.equal(['pos_weight']);
+    expect(new nn.SmoothL1Loss({ beta: 0.3 }).toString()).to.match(/^SmoothL1Loss\(beta=0.3\)/);
+    expectError(() => new nn.HuberLoss({ beta: 1 } as never), 'E_ARG', /unknown option `beta`/);
+    expectError(() => new nn.BCELoss({ posWeight: w } as never), 'E_ARG', /unknown option `posWeight`/);
+  });
+});
+
+describe('nn: PyTorch\'s positional constructor arguments', () => {
+  const cfg = (m: cc.nn.Module) => JSON.stringify(m.config());
+
+  it('give the same module as the options forms', () => {
+    const same: [cc.nn.Module, cc.nn.Module][] = [
+      [new nn.LeakyReLU(0.2), new nn.LeakyReLU({ negativeSlope: 0.2 })],
+      [new nn.LeakyReLU(0.2, true), new nn.LeakyReLU({ negativeSlope: 0.2, inplace: true })],
+      [new nn.ELU(0.5), new nn.ELU({ alpha: 0.5 })],
+      [new nn.Dropout(0.3), new nn.Dropout({ p: 0.3 })],
+      [new nn.Dropout(0.3, false), new nn.Dropout({ p: 0.3 })],
+      [new nn.Linear(3, 2, false), new nn.Linear(3, 2, { bias: false })],
+      [new nn.Flatten(0, -1), new nn.Flatten({ startDim: 0, endDim: -1 })],
+      [new nn.Flatten(2), new nn.Flatten({ startDim: 2 })],
+      [new nn.PReLU(3, 0.1), new nn.PReLU({ numParameters: 3, init: 0.1 })],
+      [new nn.PReLU(3, { init: 0.1 }), new nn.PReLU({ numParameters: 3, init: 0.1 })],
+      [new nn.Conv2d(3, 8, 3, 2, 1, { bias: false }), new nn.Conv2d(3, 8, 3, { stride: 2, padding: 1, bias: false })],
+      [new nn.Conv2d(4, 8, 3, 1, 'same', 2, 2, false), new nn.Conv2d(4, 8, 3, { padding: 'same', dilation: 2, groups: 2, bias: false })],
+      [new nn.Conv1d(4, 8, 3, 2, 1, 1, 4), new nn.Conv1d(4, 8, 3, { stride: 2, padding: 1, groups: 4 })],
+      [new nn.ConvTranspose2d(4, 2, 4, 2, 1, 1, 2, false, 1), new nn.ConvTranspose2d(4, 2, 4, { stride: 2, padding: 1, outputPadding: 1, groups: 2, bias: false })],
+      [new nn.MaxPool2d(3, 2, 1), new nn.MaxPool2d(3, { stride: 2, padding: 1 })],
+      [new nn.MaxPool2d(2, null, 0, 1, false, true), new nn.MaxPool2d(2, { padding: 0, dilation: 1, ceilMode: true })],
+      [new nn.AvgPool2d(3, 1, 1, false, false, 4), new nn.AvgPool2d(3, { stride: 1, padding: 1, ceilMode: false, countIncludePad: false, divisorOverride: 4 })],
+      [new nn.LPPool2d(2, 3, 1, true), new nn.LPPool2d(2, 3, { stride: 1, ceilMode: true })],
+      [new nn.LocalResponseNorm(5, 2e-4, 0.7, 2), new nn.LocalResponseNorm(5, { alpha: 2e-4, beta: 0.7, k: 2 })],
+      [new nn.BatchNorm2d(4, 1e-3, null, false, false), new nn.BatchNorm2d(4, { eps: 1e-3, momentum: null, affine: false, trackRunningStats: false })],
+      [new nn.BatchNorm1d(4, 1e-3, 0.2), new nn.BatchNorm1d(4, { eps: 1e-3, momentum: 0.2 })],
+      [new nn.ReLU(true), new nn.ReLU()],
+      [new nn.Hardtanh(-2, 2), new nn.Hardtanh({ minVal: -2, maxVal: 2 })],
+      [new nn.Softplus(2, 10), new nn.Softplus({ beta: 2, threshold: 10 })],
+      [new nn.AdaptiveMaxPool2d(2, false), new nn.AdaptiveMaxPool2d(2)],
+    ];
+    for (const [a, b] of same) {
+      expect(cfg(a), a.typeName).to.equal(cfg(b));
+      expect(a.toString(), a.typeName).to.equal(b.toString());
+      expect(a.namedParameters().map(([n, p]) => [n, p.shape]), a.typeName).to.deep.equal(b.namedParameters().map(([n, p]) => [n, p.shape]));
+    }
+    expect((new nn.LeakyReLU(0.2)).negativeSlope).to.equal(0.2);
+    expect(new nn.Linear(3, 2, false).bias).to.equal(null);
+    expect(Array.from(new nn.PReLU(3, 0.1).weight.dataSync())).to.deep.equal([0.1, 0.1, 0.1].map(Math.fround));
+    expect(new nn.Flatten(0, -1).call(cc.zeros([2, 3, 4])).shape).to.deep.equal([24]);
+    expect(new nn.MaxPool2d(3, 2, 1).call(cc.zeros([1, 1, 8, 8])).shape).to.deep.equal([1, 1, 4, 4]);
+    expect(new nn.Softmax(1).dim).to.equal(1);
+  });
+
+  it('refuse a parameter given twice, too many arguments, bad values and returnIndices: true', () => {
+    expectError(() => new nn.Linear(3, 2, false, { bias: true }), 'E_ARG', /Linear: got `bias` both as a positional argument and in the options/);
+    expectError(() => new nn.Conv2d(3, 8, 3, 2, { stride: 1 }), 'E_ARG', /`stride` both/);
+    expectError(() => new nn.Linear(3, 2, true, 4 as never), 'E_ARG', /Linear: expected options \(an object\) after at most 1 positional argument\(s\) \(bias\), got 4/);
+    expectError(() => new nn.LeakyReLU(0.1, false, 3 as never), 'E_ARG', /at most 2 positional/);
+    expectError(() => new nn.LeakyReLU('0.2' as never), 'E_ARG', /`negativeSlope` to be a finite number, got "0.2"/);
+    expectError(() => new nn.LeakyReLU(0.2, 1 as never), 'E_ARG', /`inplace` to be a boolean/);
+    expectError(() => new nn.ReLU('yes' as never), 'E_ARG', /`inplace` to be a boolean/);
+    expectError(() => new nn.Dropout(1.5), 'E_ARG', /`p` in \[0, 1\]/);
+    expectError(() => new nn.Linear(3, 2, 'no' as never), 'E_ARG', /`bias` to be a boolean/);
+    expectError(() => new nn.MaxPool2d(2, 2, 0, 1, true as never), 'E_ARG', /returnIndices: true.*F\.maxPool2d/);
+    expectError(() => new nn.MaxPool2d(2, { returnIndices: true } as never), 'E_ARG', /returnIndices/);
+    expectError(() => new nn.AdaptiveMaxPool2d(2, true as never), 'E_ARG', /F\.adaptiveMaxPool2d/);
+    expectError(() => new nn.BatchNorm2d(4, 1e-5, 2), 'E_ARG', /momentum/);
+    expectError(() => new nn.Hardtanh(1, -1), 'E_ARG', /minVal/);
+    expectError(() => new nn.Softplus(0), 'E_ARG', /beta/);
+  });
+});
+
+describe('nn: Identity, ModuleList, BatchNorm1d, AdaptiveMaxPool2d and the activation modules', () => {
+  it('Identity returns its input and ignores its arguments', () => {
+    const x = cc.randn([2, 3]);
+    expect(new nn.Identity(54, { unused: true }).call(x)).to.equal(x);
+    expect(new nn.Identity().toString()).to.match(/^Identity\(\)/);
+    expectError(() => new nn.Identity().call(3), 'E_ARG', /Identity/);
+  });
+
+  it('ModuleList registers its modules: PyTorch\'s keys, parameters, train/eval, at, iteration, no forward', () => {
+    class Net extends nn.Module {
+      layers = this.registerModule('layers', new nn.ModuleList([new nn.Linear(4, 8), new nn.BatchNorm1d(8)]));
+      forward(x: cc.Tensor): cc.Tensor {
+        for (const m of this.layers) x = m.call(x);
+        return x;
+      }
+    }
+    const net = new Net();
+    net.layers.append(new nn.Dropout(0.5)).extend([new nn.Linear(8, 2)]);
+    expect(net.layers.length).to.equal(4);
+    expect(Object.keys(net.stateDict())).to.deep.equal([
+      'layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias', 'layers.1.running_mean', 'layers.1.running_var',
+      'layers.1.num_batches_tracked', 'layers.3.weight', 'layers.3.bias',
+    ]);
+    expect(net.parameterCount()).to.equal(4 * 8 + 8 + 8 + 8 + 8 * 2 + 2);
+    expect(net.layers.at(-1)).to.be.instanceOf(nn.Linear);
+    expect([...net.layers].map((m) => m.typeName)).to.deep.equal(['Linear', 'BatchNorm1d', 'Dropout', 'Linear']);
+    net.eval();
+    expect([...net.layers].every((m) => !m.training)).to.equal(true);
+    net.train();
+    expect([...net.layers].every((m) => m.training)).to.equal(true);
+    expect(net.call(cc.randn([5, 4])).shape).to.deep.equal([5, 2]);
+    expect(net.toString()).to.match(/layers\): ModuleList\(\n {4}\(0\): Linear/);
+    const list = new nn.ModuleList([new nn.Linear(2, 3)]);
+    expect(Object.keys(list.stateDict())).to.deep.equal(['0.weight', '0.bias']);
+    expectError(() => list.call(cc.zeros([1, 2])), 'E_ARG', /ModuleList: has no forward/);
+    expectError(() => list.at(1), 'E_INDEX', /out of range/);
+    expectError(() => list.append({} as never), 'E_ARG', /expected a Module/);
+    expectError(() => new nn.ModuleList(3 as never), 'E_ARG', /array/);
+  });
+
+  it('BatchNorm1d over [N, C] and [N, C, L]: batch statistics in training (running ones updated as PyTorch), running ones in eval', () => {
+    for (const shape of [[6, 3], [4, 3, 5]]) {
+      const bn = new nn.BatchNorm1d(3, { momentum: 0.1 });
+      const { t: x, v } = randomTensor(shape, 7, -2, 2);
+      const [N, C] = shape, L = shape[2] ?? 1, m = N * L;
+      const at = (n: number, c: number, l: number) => v[n * C * L + c * L + l];
+      const mean: number[] = [], variance: number[] = [];
+      for (let c = 0; c < C; c++) {
+        let s = 0, s2 = 0;
+        for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) s += at(n, c, l);
+        const mu = s / m;
+        for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) s2 += (at(n, c, l) - mu) ** 2;
+        mean.push(mu);
+        variance.push(s2 / m);
+      }
+      const expected = Array.from(v, (xi, i) => {
+        const c = Math.floor(i / L) % C;
+        return (xi - mean[c]) / Math.sqrt(variance[c] + 1e-5);
+      });
+      expectClose(bn.call(x).dataSync(), expected, 1e-4, 1e-5, `train ${shape}`);
+      expectClose(bn.runningMean!.dataSync(), mean.map((mu) => 0.1 * mu), 1e-5, 1e-6, 'running_mean');
+      expectClose(bn.runningVar!.dataSync(), variance.map((s) => 0.9 + (0.1 * s * m) / (m - 1)), 1e-5, 1e-6, 'running_var');
+      expect(bn.numBatchesTracked).to.equal(1);
+      bn.eval();
+      const rm = bn.runningMean!.dataSync(), rv = bn.runningVar!.dataSync();
+      const evalExpected = Array.from(v, (xi, i) => {
+        const c = Math.floor(i / L) % C;
+        return (xi - rm[c]) / Math.sqrt(rv[c] + 1e-5);
+      });
+      expectClose(bn.call(x).dataSync(), evalExpected, 1e-4, 1e-5, `eval ${shape}`);
+      expect(bn.numBatchesTracked).to.equal(1);
+    }
+    expect(Object.keys(new nn.BatchNorm1d(3).stateDict())).to.deep.equal(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+    expect(Object.keys(new nn.BatchNorm1d(3, { affine: false, trackRunningStats: false }).stateDict())).to.deep.equal([]);
+    expect(new nn.BatchNorm1d(3).toString()).to.match(/^BatchNorm1d\(3, eps=0.00001, momentum=0.1, affine=true, track_running_stats=true\)/);
+  });
+
+  it('BatchNorm1d: gradients through the module match finite differences', () => {
+    const bn = new nn.BatchNorm1d(3);
+    tapeCheck('BatchNorm1d', [{ shape: [5, 3, 2] }], ([x]) => bn.call(x), { h: 1e-3, rtol: 3e-2, atol: 2e-3 });
+  });
+
+  it('BatchNorm1d refuses other ranks and channel counts; BatchNorm2d still wants [N, C, H, W]', () => {
+    const bn = new nn.BatchNorm1d(3);
+    expectError(() => bn.call(cc.zeros([2, 3, 4, 4])), 'E_SHAPE', /BatchNorm1d: expected input of shape \[N, C\] or \[N, C, L\], got \[2, 3, 4, 4\]/);
+    expectError(() => bn.call(cc.zeros([2, 4])), 'E_SHAPE', /BatchNorm1d: expected 3 channels/);
+    expectError(() => bn.call(cc.zeros([2, 3], 'int32')), 'E_DTYPE');
+    expectError(() => new nn.BatchNorm2d(3).call(cc.zeros([2, 3])), 'E_SHAPE', /BatchNorm2d: expected input of shape \[N, C, H, W\]/);
+    expectError(() => new nn.BatchNorm1d(0), 'E_ARG', /numFeatures/);
+    expect(bn.numBatchesTracked).to.equal(0);
+  });
+
+  it('AdaptiveMaxPool2d is F.adaptiveMaxPool2d; the activation modules are their F ops', () => {
+    const { t: x } = randomTensor([2, 3, 7, 5], 4, -8, 8);
+    expectClose(new nn.AdaptiveMaxPool2d([3, 2]).call(x).dataSync(), F.adaptiveMaxPool2d(x, [3, 2]).dataSync(), 0, 0);
+    expect(new nn.AdaptiveMaxPool2d(1).call(x).shape).to.deep.equal([2, 3, 1, 1]);
+    const pairs: [cc.nn.Module, F32][] = [
+      [new nn.SiLU(), F.silu(x)], [new nn.ReLU6(), F.relu6(x)], [new nn.Hardtanh(-2, 3), F.hardtanh(x, -2, 3)],
+      [new nn.Hardsigmoid(), F.hardsigmoid(x)], [new nn.Hardswish(true), F.hardswish(x)], [new nn.Mish(), F.mish(x)],
+      [new nn.Softplus(2), F.softplus(x, 2)],
+    ];
+    for (const [m, y] of pairs) expectClose((m.call(x) as F32).dataSync(), y.dataSync(), 0, 0, m.typeName);
+  });
+});
