@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
+import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { expectClose, expectError, randomTensor, rng, sizeOf, tapeCheck } from './helpers';
 
 const { F, nn } = cc;
@@ -468,5 +469,48 @@ describe('nn: Identity, ModuleList, BatchNorm1d, AdaptiveMaxPool2d and the activ
       [new nn.Softplus(2), F.softplus(x, 2)],
     ];
     for (const [m, y] of pairs) expectClose((m.call(x) as F32).dataSync(), y.dataSync(), 0, 0, m.typeName);
+  });
+});
+
+describeCuda('the composed losses, activations and BatchNorm1d on the GPU', () => {
+  /** `t` on the device of `like`. */
+  const on = <X extends cc.Tensor>(t: X, like: cc.Tensor): X => t.to(like.device) as X;
+  const w3 = cc.tensor([0.5, 2, 1.25]);
+
+  for (const reduction of REDUCTIONS) {
+    it(`every regression and binary loss (${reduction}), with both gradients`, () => {
+      const x = randomCpu([5, 3], 1, -2, 2), t = randomCpu([5, 3], 2, -2, 2);
+      const p = randomCpu([5, 3], 3, 0.05, 0.95), y = randomCpu([5, 3], 4, 0, 1);
+      compareDevices((a, b) => F.mseLoss(a, b, { reduction }), [x, t], { grads: true, what: 'mseLoss' });
+      compareDevices((a, b) => F.l1Loss(a, b, { reduction }), [x, t], { grads: true, what: 'l1Loss' });
+      compareDevices((a, b) => F.smoothL1Loss(a, b, { reduction, beta: 0.5 }), [x, t], { grads: true, what: 'smoothL1Loss' });
+      compareDevices((a, b) => F.huberLoss(a, b, { reduction, delta: 0.7 }), [x, t], { grads: true, what: 'huberLoss' });
+      compareDevices((a, b) => F.binaryCrossEntropy(a, b, { reduction, weight: on(w3, a) }), [p, y], { grads: true, gradBound: 1e-4, what: 'binaryCrossEntropy' });
+      compareDevices((a, b) => F.binaryCrossEntropyWithLogits(a, b, { reduction, weight: on(w3, a), posWeight: on(w3, a) }), [x, y],
+        { grads: true, what: 'binaryCrossEntropyWithLogits' });
+      compareDevices((a, b) => F.crossEntropy(a, F.softmax(b, 1), { reduction, labelSmoothing: 0.1, weight: on(w3, a) }), [x, t],
+        { grads: true, what: 'crossEntropy (probabilities)' });
+    });
+  }
+
+  it('huge logits stay finite; BCE at 0 and 1 is 100', () => {
+    const x = cc.tensor([1e4, -1e4, 80, -80, 0]).to('cuda'), t = cc.tensor([0, 1, 1, 0, 0.5]).to('cuda');
+    expectClose(F.binaryCrossEntropyWithLogits(x, t, { reduction: 'none' }).dataSync(), [1e4, 1e4, 0, 0, Math.LN2], 1e-6, 1e-6);
+    expectClose(F.binaryCrossEntropy(cc.tensor([0, 1]).to('cuda'), cc.tensor([1, 0]).to('cuda'), { reduction: 'none' }).dataSync(), [100, 100], 1e-6, 0);
+  });
+
+  it('the composed activations and BatchNorm1d match the CPU', () => {
+    const x = randomCpu([4, 3, 5], 5, -7, 7);
+    for (const fn of [F.silu, F.softplus, F.relu6, F.hardsigmoid, F.hardswish, F.mish, (a: cc.Tensor) => F.hardtanh(a, -2, 2)]) {
+      compareDevices((a) => fn(a), [x], { grads: true, what: fn.name });
+    }
+    const cpu = new nn.BatchNorm1d(3), gpu = new nn.BatchNorm1d(3).to('cuda');
+    compareDevices((a) => (a.device === 'cuda' ? gpu : cpu).call(a), [x], { grads: true, what: 'BatchNorm1d' });
+  });
+
+  it('a weight on another device is E_DEVICE', () => {
+    const x = cc.zeros([2, 3]).to('cuda');
+    expectError(() => F.binaryCrossEntropy(x, x, { weight: w3 }), 'E_DEVICE');
+    expectError(() => F.mseLoss(x, cc.zeros([2, 3])), 'E_DEVICE');
   });
 });
