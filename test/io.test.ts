@@ -252,6 +252,8 @@ function everyLayer(): Record<string, nn.Module> {
     KLDivLoss: new nn.KLDivLoss({ reduction: 'batchmean' }),
     ModuleList: new nn.ModuleList([new nn.Linear(3, 2), new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm1d(2))]),
     AdaptiveMaxPool2d: new nn.AdaptiveMaxPool2d([null, 3]),
+    Unflatten: new nn.Unflatten(1, [2, -1, 3]),
+    Dropout2d: new nn.Dropout2d(0.2),
     Identity: new nn.Identity(54, { unused: 1 }),
     SiLU: new nn.SiLU(),
     ReLU6: new nn.ReLU6(true),

@@ -459,6 +459,45 @@ describe('nn: Identity, ModuleList, BatchNorm1d, AdaptiveMaxPool2d and the activ
     expect(bn.numBatchesTracked).to.equal(0);
   });
 
+  it('Dropout2d zeroes whole channel planes in training (about p of them), scales the rest, and is a copy in eval', () => {
+    cc.manualSeed(3);
+    const m = new nn.Dropout2d(0.25);
+    const x = cc.ones([8, 50, 3, 2]);
+    x.requiresGrad = true;
+    const y = m.call(x) as F32;
+    const v = y.dataSync();
+    let dropped = 0;
+    for (let plane = 0; plane < 8 * 50; plane++) {
+      const vals = new Set(Array.from(v.subarray(plane * 6, plane * 6 + 6)));
+      expect(vals.size, `plane ${plane}`).to.equal(1);
+      const [only] = [...vals];
+      expect([0, Math.fround(1 / 0.75)]).to.include(only);
+      if (only === 0) dropped++;
+    }
+    expect(dropped / 400).to.be.within(0.17, 0.33);
+    y.sum().backward();
+    expectClose(x.grad!.dataSync(), v, 0, 0, 'gradient = scaled mask');
+    m.eval();
+    expectClose((m.call(x) as F32).dataSync(), x.dataSync(), 0, 0, 'eval');
+    expect(new nn.Dropout2d(0.3).p).to.equal(0.3);
+    expect(F.dropout2d(cc.ones([4, 2, 2]), 1).sum().item()).to.equal(0);   // [C, H, W]
+    expectError(() => F.dropout2d(cc.ones([4, 2]), 0.5), 'E_SHAPE', /\[N, C, H, W\] or \[C, H, W\]/);
+    expectError(() => new nn.Dropout2d(2), 'E_ARG', /`p` in \[0, 1\]/);
+  });
+
+  it('Unflatten splits one axis (one size may be -1) and refuses sizes that do not fit', () => {
+    const x = cc.randn([2, 12, 3]);
+    expect(new nn.Unflatten(1, [3, 4]).call(x).shape).to.deep.equal([2, 3, 4, 3]);
+    expect(new nn.Unflatten(-2, [2, -1]).call(x).shape).to.deep.equal([2, 2, 6, 3]);
+    const back = new nn.Sequential(new nn.Flatten(), new nn.Unflatten(1, [12, 3])).call(x);
+    expectClose(back.dataSync(), x.dataSync(), 0, 0);
+    expect(new nn.Unflatten(1, [3, 4]).toString()).to.match(/^Unflatten\(dim=1, unflattened_size=\[3, 4\]\)/);
+    expectError(() => new nn.Unflatten(1, [5, 2]).call(x), 'E_SHAPE', /cannot split axis 1 of size 12/);
+    expectError(() => new nn.Unflatten(1, [-1, -1]), 'E_ARG', /only one size may be -1/);
+    expectError(() => new nn.Unflatten(1, 12 as never), 'E_ARG', /unflattenedSize/);
+    expectError(() => new nn.Unflatten(3, [3, 4]).call(x), 'E_ARG', /dim/);
+  });
+
   it('AdaptiveMaxPool2d is F.adaptiveMaxPool2d; the activation modules are their F ops', () => {
     const { t: x } = randomTensor([2, 3, 7, 5], 4, -8, 8);
     expectClose(new nn.AdaptiveMaxPool2d([3, 2]).call(x).dataSync(), F.adaptiveMaxPool2d(x, [3, 2]).dataSync(), 0, 0);
@@ -472,7 +511,7 @@ describe('nn: Identity, ModuleList, BatchNorm1d, AdaptiveMaxPool2d and the activ
   });
 });
 
-describeCuda('the composed losses, activations and BatchNorm1d on the GPU', () => {
+describeCuda('the composed losses, activations, dropout2d and BatchNorm1d on the GPU', () => {
   /** `t` on the device of `like`. */
   const on = <X extends cc.Tensor>(t: X, like: cc.Tensor): X => t.to(like.device) as X;
   const w3 = cc.tensor([0.5, 2, 1.25]);
@@ -504,6 +543,10 @@ describeCuda('the composed losses, activations and BatchNorm1d on the GPU', () =
     for (const fn of [F.silu, F.softplus, F.relu6, F.hardsigmoid, F.hardswish, F.mish, (a: cc.Tensor) => F.hardtanh(a, -2, 2)]) {
       compareDevices((a) => fn(a), [x], { grads: true, what: fn.name });
     }
+    compareDevices((a) => {
+      cc.manualSeed(7);   // the same mask on both devices
+      return F.dropout2d(a.reshape([4, 3, 5, 1]), 0.3);
+    }, [x], { grads: true, what: 'dropout2d' });
     const cpu = new nn.BatchNorm1d(3), gpu = new nn.BatchNorm1d(3).to('cuda');
     compareDevices((a) => (a.device === 'cuda' ? gpu : cpu).call(a), [x], { grads: true, what: 'BatchNorm1d' });
   });

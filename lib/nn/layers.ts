@@ -13,9 +13,9 @@ import * as F from './functional/index';
 import { dropoutWithMask } from './functional/layers';
 import type { Size2 } from './functional/pool';
 import { native } from '../native';
-import { flatten } from '../ops';
+import { flatten, reshape } from '../ops';
 import { Tensor } from '../tensor';
-import { checkBool, checkInt, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../validate';
+import { checkAxis, checkBool, checkInt, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../validate';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
 import { Module, Parameter } from './module';
 
@@ -356,6 +356,45 @@ export class Flatten extends Module {
 
   override extraRepr(): string {
     return `start_dim=${this.startDim}, end_dim=${this.endDim}`;
+  }
+}
+
+/**
+ * Splits axis `dim` into `unflattenedSize` (the inverse of Flatten; a view), as PyTorch's
+ * `nn.Unflatten`. One size may be -1.
+ * @example new nn.Unflatten(1, [16, 5, 5])   // [N, 400] -> [N, 16, 5, 5]
+ */
+export class Unflatten extends Module {
+  readonly unflattenedSize: number[];
+
+  constructor(readonly dim: number, unflattenedSize: readonly number[]) {
+    super();
+    const op = 'Unflatten';
+    checkInt(op, 'dim', dim);
+    if (!Array.isArray(unflattenedSize) || unflattenedSize.length === 0) {
+      fail('E_ARG', `${op}: expected \`unflattenedSize\` to be a non-empty array of sizes, got ${describe(unflattenedSize)}`);
+    }
+    this.unflattenedSize = unflattenedSize.map((d, i) => checkInt(op, `unflattenedSize[${i}]`, d, -1));
+    if (this.unflattenedSize.filter((d) => d === -1).length > 1) fail('E_ARG', `${op}: only one size may be -1, got ${str(this.unflattenedSize)}`);
+  }
+
+  override config(): unknown[] {
+    return [this.dim, [...this.unflattenedSize]];
+  }
+
+  forward(x: Tensor): Tensor {
+    const t = checkTensor('Unflatten', 'input', x);
+    const d = checkAxis('Unflatten', 'dim', this.dim, t.rank);
+    const known = this.unflattenedSize.reduce((n, s) => (s === -1 ? n : n * s), 1);
+    const sizes = this.unflattenedSize.map((s) => (s === -1 && known > 0 ? t.shape[d] / known : s));
+    if (!sizes.every((s) => Number.isInteger(s) && s >= 0) || sizes.reduce((n, s) => n * s, 1) !== t.shape[d]) {
+      fail('E_SHAPE', `Unflatten: cannot split axis ${this.dim} of size ${t.shape[d]} (input ${shapeStr(t.shape)}) into ${str(this.unflattenedSize)}`);
+    }
+    return reshape(t, [...t.shape.slice(0, d), ...sizes, ...t.shape.slice(d + 1)]);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}, unflattened_size=${str(this.unflattenedSize)}`;
   }
 }
 
@@ -942,6 +981,37 @@ export class Dropout extends Module {
     const { y, mask } = dropoutWithMask(x, this.p, this.training);
     mask?.dispose();
     return y;
+  }
+
+  override extraRepr(): string {
+    return `p=${this.p}`;
+  }
+}
+
+/**
+ * Channel dropout: whole channel planes of [N, C, H, W] (or [C, H, W]) zeroed with probability
+ * p (default 0.5) in training mode (PyTorch's `inplace` accepted and ignored).
+ * @example new nn.Dropout2d(0.2)
+ */
+export class Dropout2d extends Module {
+  readonly p: number;
+
+  constructor(...args: WithOptions<[p: number, inplace: boolean], { p?: number; inplace?: boolean }>);
+  constructor(...args: unknown[]) {
+    super();
+    const keys = ['p', 'inplace'] as const;
+    const o = merge<{ p?: number; inplace?: boolean }>('Dropout2d', args, keys, keys);
+    inplaceFlag('Dropout2d', o.inplace);
+    this.p = checkNumber('Dropout2d', 'p', o.p ?? 0.5);
+    if (this.p < 0 || this.p > 1) fail('E_ARG', `Dropout2d: expected \`p\` in [0, 1], got ${this.p}`);
+  }
+
+  override config(): unknown[] {
+    return [{ p: this.p }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.dropout2d(x, this.p, this.training);
   }
 
   override extraRepr(): string {

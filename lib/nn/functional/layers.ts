@@ -9,7 +9,9 @@
 import { record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
-import { clone } from '../../ops';
+import { bernoulli } from '../../creation';
+import { tidy } from '../../engine';
+import { clone, mul, scale } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
 
@@ -186,6 +188,28 @@ export function dropoutBackward(dy: Tensor, mask: Tensor | null, p: number): F32
   const tm = checkFloat(op, 'mask', mask);
   sameShape(op, 'dy and mask', tdy, tm);
   return wrap(native.dropoutBackward(tdy.handle(op), tm.handle(op), p), tdy.shape);
+}
+
+/**
+ * Channel dropout (PyTorch's `F.dropout2d`, Tompson et al. 2015): in training, zeroes each whole
+ * channel plane of x [N, C, H, W] (or [C, H, W]) with probability `p` and scales the others by
+ * 1 / (1 − p); otherwise returns a copy of x. The mask comes from `bernoulli` (seeded by
+ * `manualSeed`) on x's device; composed from tensor ops, so the gradient is dy times the
+ * scaled mask.
+ * @example const h = F.dropout2d(features, 0.2, model.training)
+ */
+export function dropout2d(x: Tensor, p = 0.5, training = true): F32 {
+  const op = 'dropout2d';
+  const tx = checkFloat(op, 'x', x);
+  checkP(op, p);
+  checkBool(op, 'training', training);
+  if (tx.rank !== 3 && tx.rank !== 4) fail('E_SHAPE', `${op}: expected x of shape [N, C, H, W] or [C, H, W], got ${shapeStr(tx.shape)}`);
+  if (!training || p === 0) return record(op, clone(tx), [tx], (dy) => [dy]);
+  const planes = tx.rank === 4 ? [tx.shape[0], tx.shape[1], 1, 1] : [tx.shape[0], 1, 1];
+  return tidy(() => {
+    const keep = bernoulli(planes, 1 - p, { device: tx.device });
+    return mul(tx, p === 1 ? keep : scale(keep, 1 / (1 - p)));
+  });
 }
 
 // ---- local response normalisation -----------------------------------------------------------
