@@ -152,6 +152,14 @@ std::string shape_str(const Shape& shape) {
   return out.str();
 }
 
+std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<int64_t> strides(out.size(), 0);
+  const std::vector<int64_t> own = contiguous_strides(in);
+  const size_t lead = out.size() - in.size();
+  for (size_t i = 0; i < in.size(); ++i) strides[lead + i] = in[i] == 1 ? 0 : own[i];
+  return strides;
+}
+
 std::vector<int64_t> contiguous_strides(const Shape& shape) {
   std::vector<int64_t> strides(shape.size());
   int64_t stride = 1;

@@ -30,6 +30,9 @@ int64_t shape_numel(const Shape& shape);
 std::string shape_str(const Shape& shape);  // "[2, 3, 4]"
 // Row-major strides, in elements.
 std::vector<int64_t> contiguous_strides(const Shape& shape);
+// Strides of `in` (right-aligned against `out`, as broadcasting aligns shapes) with 0 where
+// `in` is broadcast.
+std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
 
 namespace cuda {
 // The CUDA caching allocator (native/cuda/allocator.cc): a block of at least `bytes`, its real

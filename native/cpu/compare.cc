@@ -19,15 +19,6 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;
 
-// Strides of `in` (right-aligned against `out`) with 0 where `in` is broadcast.
-std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  const std::vector<int64_t> own = contiguous_strides(in);
-  const size_t lead = out.size() - in.size();
-  for (size_t i = 0; i < in.size(); ++i) strides[lead + i] = in[i] == 1 ? 0 : own[i];
-  return strides;
-}
-
 template <typename T, typename F>
 void compare_loop(const T* pa, const Shape& a_shape, const T* pb, const Shape& b_shape, const Tensor& y, F f) {
   float* py = y.f32();

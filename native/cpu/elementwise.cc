@@ -17,15 +17,6 @@ namespace {
 
 constexpr int64_t kElementwiseGrain = 1 << 15;
 
-// Strides of `in` (right-aligned against `out`) with 0 where `in` is broadcast.
-std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  const std::vector<int64_t> own = contiguous_strides(in);
-  const size_t lead = out.size() - in.size();
-  for (size_t i = 0; i < in.size(); ++i) strides[lead + i] = in[i] == 1 ? 0 : own[i];
-  return strides;
-}
-
 template <typename F>
 void binary_loop(const Tensor& a, const Tensor& b, const Tensor& y, F f) {
   const float* pa = a.f32();

@@ -15,14 +15,6 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 15;
 
-std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  const std::vector<int64_t> own = contiguous_strides(in);
-  const size_t lead = out.size() - in.size();
-  for (size_t i = 0; i < in.size(); ++i) strides[lead + i] = in[i] == 1 ? 0 : own[i];
-  return strides;
-}
-
 template <typename C>
 void where_loop(const C* pc, const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& y) {
   const uint32_t* pa = static_cast<const uint32_t*>(a.storage->data());
