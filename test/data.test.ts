@@ -37,6 +37,16 @@ describe('data: Philox-4x32-10 in JavaScript', () => {
       expect(u >= 0 && u < 1).to.equal(true);
     }
   });
+
+  it('below(n) refuses n outside [1, 2**32) or not an integer (it looped forever) with E_ARG', () => {
+    const s = new data.PhiloxStream(1, 2, 3, 4);
+    for (const n of [NaN, undefined, null, Infinity, -Infinity, 0, -5, -(2 ** 31), 2 ** 32, 2 ** 40, 1.5, '3']) {
+      expectError(() => s.below(n as number), 'E_ARG', /below: expected `n`/);
+    }
+    expect(s.below(1)).to.equal(0);
+    const big = s.below(2 ** 32 - 1);
+    expect(big >= 0 && big < 2 ** 32 - 1).to.equal(true);
+  });
 });
 
 describe('data: readIdx', () => {

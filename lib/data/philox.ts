@@ -7,7 +7,7 @@
  */
 
 import { fail } from '../errors';
-import { describe } from '../validate';
+import { checkInt, describe } from '../validate';
 
 const M0 = 0xd2511f53, M1 = 0xcd9e8d57, W0 = 0x9e3779b9, W1 = 0xbb67ae85;
 
@@ -87,6 +87,7 @@ export class PhiloxStream {
 
   /** Uniform integer in [0, n) (n < 2^32), without bias (rejection sampling). */
   below(n: number): number {
+    checkInt('PhiloxStream.below', 'n', n, 1, 4294967295);
     const limit = 4294967296 - (4294967296 % n);
     for (;;) {
       const u = this.nextUint32();
