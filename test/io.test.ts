@@ -181,6 +181,11 @@ describe('io: safetensors', () => {
       expectError(() => io.loadSafetensors(f), 'E_FORMAT', /bad\.safetensors is not a valid safetensors file/);
       expectError(() => io.loadSafetensors(path.join(tmpdir(), 'none.safetensors')), 'E_LOAD', /ENOENT/);
     });
+    it('a device, FIFO or folder is E_LOAD saying so, never read forever', function () {
+      if (fs.existsSync('/dev/zero')) expectError(() => io.loadSafetensors('/dev/zero'), 'E_LOAD', /\/dev\/zero: not a regular file/);
+      expectError(() => io.loadSafetensors(tmpdir()), 'E_LOAD', /is a directory/);
+      expectError(() => models.load(tmpdir()), 'E_LOAD');
+    });
   });
 
   it('writes atomically: a failed write leaves the old file intact and no temporary file', () => {

@@ -42,11 +42,41 @@ export function atomicWrite(op: string, file: string, bytes: Uint8Array | string
   } catch { /* best effort */ }
 }
 
-/** Reads a whole file, or throws E_LOAD naming it and the system's reason. */
+/**
+ * Reads a whole regular file, or throws E_LOAD naming it and the system's reason. Only the size
+ * fstat reports is read, so a device (`/dev/zero`), a FIFO or a folder is refused up front
+ * rather than read forever.
+ */
 export function readWhole(op: string, file: string): Buffer {
+  let fd: number;
   try {
-    return fs.readFileSync(file);
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (e) {
     return fail('E_LOAD', `${op}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    let st: fs.Stats;
+    try {
+      st = fs.fstatSync(fd);
+    } catch (e) {
+      return fail('E_LOAD', `${op}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (st.isDirectory()) fail('E_LOAD', `${op}: cannot read ${file}: it is a directory, not a file`);
+    if (!st.isFile()) fail('E_LOAD', `${op}: cannot read ${file}: not a regular file (a device, FIFO or socket)`);
+    const bytes = Buffer.alloc(st.size);
+    let at = 0;
+    try {
+      while (at < bytes.length) {
+        const n = fs.readSync(fd, bytes, at, bytes.length - at, at);
+        if (n === 0) break;
+        at += n;
+      }
+    } catch (e) {
+      return fail('E_LOAD', `${op}: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    // A file that shrank while it was read: what was there (the format checks find it short).
+    return at === bytes.length ? bytes : bytes.subarray(0, at);
+  } finally {
+    try { fs.closeSync(fd); } catch { /* already failing, or nothing to do */ }
   }
 }
