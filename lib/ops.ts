@@ -9,7 +9,7 @@ import { BinaryOp, CompareOp, ReduceOp, UnaryOp, native, type BinaryOpCode, type
 import { requireCuda } from './cuda';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device } from './tensor';
 import {
-  broadcastShapes, checkAxis, checkFloat, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, checkTensor,
+  broadcastShapes, checkAxis, checkFloat, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, checkTensor, checkArrayLength, MAX_RANK,
   describe, isTensor, shapeStr, sizeOf,
 } from './validate';
 
@@ -168,6 +168,8 @@ function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly nu
   checkBool(op, 'keepdim', keepdim);
   const list = axis === undefined ? t.shape.map((_, i) => i) : typeof axis === 'number' ? [axis] : axis;
   if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`axis\` to be an axis or an array of axes, got ${describe(axis)}`);
+  // More axes than the rank must repeat one; refusing it here also stops a 2**31-long array.
+  if (!(list.length <= t.rank)) fail('E_ARG', `${op}: expected at most ${t.rank} axes for a ${t.rank}-D tensor, got ${list.length}`);
   const axes = [...new Set(list.map((a) => checkAxis(op, 'axis', a, t.rank)))].sort((p, q) => p - q);
   if (axes.length !== list.length) fail('E_ARG', `${op}: repeated axis in ${describe(axis)}`);
   if ((op === 'max' || op === 'min') && axes.some((a) => t.shape[a] === 0)) {
@@ -512,7 +514,7 @@ function matmulForward(a: Tensor, b: Tensor, options: MatmulOptions): F32 {
  */
 export function reshape<D extends DType>(x: Tensor<D>, shape: readonly number[]): Tensor<D> {
   const t = checkTensor('reshape', 'x', x) as Tensor<D>;
-  if (!Array.isArray(shape)) fail('E_SHAPE', `reshape: expected \`shape\` to be an array of sizes, got ${describe(shape)}`);
+  checkArrayLength('reshape', 'shape', shape, MAX_RANK, 'E_SHAPE');
   const inferred = shape.filter((d) => d === -1).length;
   if (inferred > 1) fail('E_SHAPE', `reshape: only one size may be -1, got ${shapeStr(shape)}`);
   const known = checkShape('reshape', 'shape', shape.map((d) => (d === -1 ? 1 : d)));

@@ -98,9 +98,39 @@ export function checkBool(op: string, name: string, value: unknown): boolean {
   return value;
 }
 
-/** A shape: an array of non-negative safe integers. */
+/**
+ * The most axes a shape (or a list of axes) may have, as PyTorch's limit. Checked before any
+ * walk over the array, so `new Array(2 ** 31)` (or a Proxy claiming that length) is refused at
+ * once instead of looping for minutes or exhausting the heap.
+ */
+export const MAX_RANK = 64;
+
+/** An array of at most `max` entries (its length read once, before anything walks it). */
+export function checkArrayLength(op: string, name: string, value: unknown, max: number, code: 'E_ARG' | 'E_SHAPE' = 'E_ARG'): unknown[] {
+  if (!Array.isArray(value)) fail(code, `${op}: expected \`${name}\` to be an array, got ${describe(value)}`);
+  const n = value.length;
+  if (!(n <= max)) fail(code, `${op}: expected \`${name}\` to have at most ${max} entries, got ${n}`);
+  return value;
+}
+
+/**
+ * The items of an array or other iterable, each checked by `check` as it comes, at most `max`
+ * of them: a list lying about its length (a sparse `new Array(2 ** 31)`, a Proxy) fails at its
+ * first bad item instead of filling the heap.
+ */
+export function collectChecked<T>(op: string, name: string, value: Iterable<unknown>, check: (item: unknown, i: number) => T, max = 1 << 24): T[] {
+  const out: T[] = [];
+  for (const item of value) {
+    if (out.length >= max) fail('E_ARG', `${op}: expected \`${name}\` to have at most ${max} entries`);
+    out.push(check(item, out.length));
+  }
+  return out;
+}
+
+/** A shape: an array of at most MAX_RANK non-negative safe integers. */
 export function checkShape(op: string, name: string, value: unknown): number[] {
   if (!Array.isArray(value)) fail('E_SHAPE', `${op}: expected \`${name}\` to be an array of sizes, got ${describe(value)}`);
+  if (!(value.length <= MAX_RANK)) fail('E_SHAPE', `${op}: expected \`${name}\` to have at most ${MAX_RANK} sizes, got ${value.length}`);
   for (const d of value) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
       fail('E_SHAPE', `${op}: expected \`${name}\` to hold non-negative integer sizes, got ${describe(value)}`);

@@ -424,6 +424,9 @@ describe('data: DataLoader', () => {
     expectError(() => new data.DataLoader(flat, { augment: { randomShift: 1 } }), 'E_SHAPE', /\[C, H, W\]/);
     expectError(() => flat.get(3), 'E_INDEX');
     expectError(() => new data.ArrayDataset(new Float32Array(6), [3, 2], [0, 1]), 'E_SHAPE', /3 samples but 2 labels/);
+    // Counted before anything walks them: a 2**31-long label list or shape used to hang.
+    expectError(() => new data.ArrayDataset(new Float32Array(6), [3, 2], new Array(2 ** 31)), 'E_SHAPE', /3 samples but 2147483648 labels/);
+    expectError(() => new data.ArrayDataset(new Float32Array(6), new Array(2 ** 31), [0, 1, 2]), 'E_ARG', /shape/);
   });
 });
 

@@ -29,6 +29,19 @@ const OPTIMIZERS = { SGD: optim.SGD, Adam: optim.Adam, AdamW: optim.AdamW } as c
 const newOptimizer = (kind: keyof typeof OPTIMIZERS, params: any, options: Kwargs): cc.optim.Optimizer => new (OPTIMIZERS[kind] as any)(params, options);
 
 describe('optim: SGD, Adam and AdamW classes', () => {
+  it('a parameter list lying about its length fails at its first non-tensor (it filled the heap)', () => {
+    const p = cc.ones([2], { requiresGrad: true });
+    const holes = new Array(2 ** 31);
+    holes[0] = p;
+    for (const make of [(ps: unknown) => new cc.optim.SGD(ps as cc.Tensor[], { lr: 0.1 }), (ps: unknown) => new cc.optim.Adam(ps as cc.Tensor[]), (ps: unknown) => new cc.optim.AdamW(ps as cc.Tensor[])]) {
+      expectError(() => make(holes), 'E_ARG', /params\[1\]/);
+      expectError(() => make(new Proxy([1, 2], { get: (t, k) => (k === 'length' ? 2 ** 31 : (t as unknown as Record<PropertyKey, unknown>)[k as string]) })), 'E_ARG', /params\[0\]/);
+      expectError(() => make([{ params: holes }]), 'E_ARG', /params\[1\]/);
+    }
+    expectError(() => cc.optim.clipGradNorm(holes, 1), 'E_ARG', /params\[1\]/);
+    p.dispose();
+  });
+
   const cases = loadFixture<{ cases: Case[] }>('optim_classes').cases;
 
   for (const c of cases.filter((x): x is OptimizerCase => x.type === 'optimizer')) {

@@ -48,6 +48,9 @@ describe('reductions', () => {
     expectError(() => cc.mean(t, [0, -3]), 'E_ARG', /repeated axis/);
     expectError(() => cc.max(t, 1.5), 'E_ARG');
     expectError(() => cc.max(cc.zeros([0, 3]), 0), 'E_SHAPE', /no identity/);
+    // A 2**31-long list of axes (sparse, or a Proxy) is refused at once: it used to hang.
+    expectError(() => cc.sum(t, new Array(2 ** 31)), 'E_ARG', /at most 3 axes/);
+    expectError(() => cc.sum(t, new Proxy([1, 2], { get: (t, k) => (k === 'length' ? 2 ** 31 : (t as unknown as Record<PropertyKey, unknown>)[k as string]) }) as unknown as number[]), 'E_ARG', /at most 3 axes/);
   });
 
   it('sum of an empty axis is 0 and its mean NaN, as PyTorch', () => {

@@ -3,6 +3,15 @@ import * as cc from '../lib';
 import { expectError, expectRejects } from './helpers';
 
 describe('Tensor', () => {
+  it('refuses shapes of more than 64 axes at once (a 2**31-long array hung)', () => {
+    const x = cc.zeros([2]);
+    expectError(() => x.reshape(new Array(2 ** 31)), 'E_SHAPE', /at most 64/);
+    expectError(() => cc.reshape(x, new Proxy([1, 2], { get: (t, k) => (k === 'length' ? 2 ** 31 : (t as unknown as Record<PropertyKey, unknown>)[k as string]) }) as unknown as number[]), 'E_SHAPE', /at most 64/);
+    expectError(() => cc.zeros(new Array(2 ** 31)), 'E_SHAPE', /at most 64/);
+    expectError(() => cc.tensor([1, 2], { shape: new Array(65).fill(1) }), 'E_SHAPE', /at most 64/);
+    expect(cc.zeros(new Array(64).fill(1)).rank).to.equal(64);
+  });
+
   it('is made from nested arrays, typed arrays and numbers, with shape, dtype, device and size', () => {
     const x = cc.tensor([[1, 2, 3], [4, 5, 6]]);
     expect(x.shape).to.deep.equal([2, 3]);

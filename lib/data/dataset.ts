@@ -3,7 +3,7 @@ import { tensor } from '../creation';
 import { keep } from '../engine';
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
-import { describe, sizeOf } from '../validate';
+import { MAX_RANK, describe, sizeOf } from '../validate';
 
 /** One sample: its values (float32, the data set's `sampleShape`) and its integer label. */
 export interface Sample {
@@ -43,10 +43,12 @@ export class ArrayDataset implements Dataset {
   constructor(x: Float32Array, shape: readonly number[], y: Int32Array | readonly number[]) {
     const op = 'ArrayDataset';
     if (!(x instanceof Float32Array)) fail('E_ARG', `${op}: expected \`x\` to be a Float32Array, got ${describe(x)}`);
-    if (!Array.isArray(shape) || shape.length < 1 || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    if (!Array.isArray(shape) || shape.length < 1 || shape.length > MAX_RANK || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
       fail('E_ARG', `${op}: expected \`shape\` [N, ...sampleShape], got ${describe(shape)}`);
     }
     if (sizeOf(shape) !== x.length) fail('E_SHAPE', `${op}: ${x.length} values cannot fill shape [${shape.join(', ')}]`);
+    // The count first: Int32Array.from would walk a 2**31-long (sparse or Proxy) array.
+    if (Array.isArray(y) && y.length !== shape[0]) fail('E_SHAPE', `${op}: ${shape[0]} samples but ${y.length} labels`);
     const labels = y instanceof Int32Array ? y : Array.isArray(y) ? Int32Array.from(y) : fail('E_ARG', `${op}: expected \`y\` to be an Int32Array or an array, got ${describe(y)}`);
     if (Array.isArray(y) && y.some((v, i) => v !== labels[i])) fail('E_ARG', `${op}: labels must be int32 integers`);
     if (labels.length !== shape[0]) fail('E_SHAPE', `${op}: ${shape[0]} samples but ${labels.length} labels`);

@@ -16,7 +16,7 @@ import { zeros } from '../creation';
 import { requireCuda } from '../cuda';
 import { parseDevice } from '../ops';
 import { Tensor, type Device } from '../tensor';
-import { checkBool, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../validate';
+import { MAX_RANK, checkBool, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../validate';
 import { evaluate, fit, predict } from '../train/fit';
 import type { DataArg, EvaluateOptions, FitOptions, History, PredictOptions } from '../train/fit';
 
@@ -444,7 +444,7 @@ export abstract class Module {
    */
   summary(inputShape: readonly number[]): string {
     const op = 'summary';
-    if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    if (!Array.isArray(inputShape) || inputShape.length > MAX_RANK || !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
       fail('E_SHAPE', `${op}: expected \`inputShape\` to be an array of positive integers, got ${describe(inputShape)}`);
     }
     if (summaryRows !== null) fail('E_ARG', `${op}: already running (called from inside a forward?)`);

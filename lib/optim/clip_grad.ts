@@ -5,7 +5,7 @@ import { tidy } from '../engine';
 import { fail } from '../errors';
 import { abs, add, div, max, maximum, minimum, mul, pow, sqrt, square, sum } from '../ops';
 import type { Tensor } from '../tensor';
-import { checkNumber, checkTensor, describe, isTensor } from '../validate';
+import { checkNumber, checkTensor, collectChecked, describe, isTensor } from '../validate';
 
 /**
  * Scales the gradients of `params` so that their total norm (the `normType`-norm of all the
@@ -30,8 +30,7 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   if (params === null || typeof params !== 'object' || (!isTensor(params) && typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function')) {
     fail('E_ARG', `${op}: expected \`params\` to be a tensor or an array of tensors, got ${describe(params)}`);
   }
-  const list = isTensor(params) ? [params] : [...params];
-  list.forEach((p, i) => checkTensor(op, `params[${i}]`, p));
+  const list = isTensor(params) ? [checkTensor(op, 'params', params)] : collectChecked(op, 'params', params, (p, i) => checkTensor(op, `params[${i}]`, p));
   const limit = checkNumber(op, 'maxNorm', maxNorm);
   if (limit < 0) fail('E_ARG', `${op}: expected \`maxNorm\` >= 0, got ${limit}`);
   const p = checkNumber(op, 'normType', normType, true);

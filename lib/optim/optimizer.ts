@@ -15,7 +15,7 @@ import { keep } from '../engine';
 import { fail } from '../errors';
 import { clone } from '../ops';
 import type { Tensor } from '../tensor';
-import { checkBool, checkNumber, checkTensor, describe, isTensor, shapeStr } from '../validate';
+import { checkBool, checkNumber, checkTensor, collectChecked, describe, isTensor, shapeStr } from '../validate';
 
 /** The state of one parameter: tensors (owned by the optimizer) and numbers (`step`). */
 export type ParamState = Record<string, Tensor<'float32'> | number>;
@@ -65,7 +65,13 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     if (params === null || typeof params !== 'object' || typeof (params as Iterable<unknown>)[Symbol.iterator] !== 'function' || isTensor(params)) {
       fail('E_ARG', `${name}: expected \`params\` to be an array of tensors or of parameter groups, got ${describe(params)}`);
     }
-    const list = [...(params as Iterable<unknown>)];
+    let groupsGiven: boolean | null = null;
+    const list = collectChecked(name, 'params', params as Iterable<unknown>, (item, i) => {
+      groupsGiven ??= !isTensor(item);
+      if (!groupsGiven) return checkTensor(name, `params[${i}]`, item);
+      if (typeof item !== 'object' || item === null || isTensor(item)) fail('E_ARG', `${name}: expected params[${i}] to be a parameter group { params, … }, got ${describe(item)}`);
+      return item;
+    });
     if (list.length === 0) fail('E_ARG', `${name}: got an empty parameter list`);
     const groups = isTensor(list[0]) ? [{ params: list }] : list;
     for (const g of groups) this.addParamGroup(g as { params: Iterable<Tensor> } & Partial<O>);
@@ -83,7 +89,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
     if (raw === null || typeof raw !== 'object' || typeof (raw as Iterable<unknown>)[Symbol.iterator] !== 'function') {
       fail('E_ARG', `${op}: expected the group's \`params\` to be an array of tensors, got ${describe(raw)}`);
     }
-    const params = isTensor(raw) ? [raw] : [...(raw as Iterable<unknown>)];
+    const params = isTensor(raw) ? [raw] : collectChecked(op, 'params', raw as Iterable<unknown>, (p, i) => checkTensor(op, `params[${i}]`, p));
     const seen = new Set<Tensor>(this.paramGroups.flatMap((g) => g.params));
     params.forEach((p, i) => {
       const t = checkTensor(op, `params[${i}]`, p);
