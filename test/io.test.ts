@@ -377,6 +377,32 @@ describe('models.save / models.load', () => {
     expect(memory().tensors).to.equal(before);
   });
 
+  it('save refuses a config() holding a cycle or itself (it overflowed the stack) with E_ARG', () => {
+    class Loop extends nn.Module {
+      constructor(readonly arg: unknown) { super(); }
+      override config() { return [this.arg]; }
+      forward(x: Tensor) { return x; }
+    }
+    models.register('TestLoop', Loop);
+    const dir = tmpdir();
+    const a: unknown[] = [1];
+    a.push(a);
+    const o: Record<string, unknown> = {};
+    o.self = o;
+    expectError(() => models.save(new Loop(a), path.join(dir, 'a')), 'E_ARG', /args\[0\]\[1\] contains itself/);
+    expectError(() => models.save(new Loop(o), path.join(dir, 'o')), 'E_ARG', /contains itself/);
+    const m = new Loop(null);
+    (m as unknown as { arg: unknown }).arg = m;
+    expectError(() => models.save(m, path.join(dir, 'm')), 'E_ARG', /contains itself/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 10000; i++) deep = [deep];
+    expectError(() => models.save(new Loop(deep), path.join(dir, 'd')), 'E_ARG', /nested more than 256/);
+    expect(fs.existsSync(path.join(dir, 'a'))).to.equal(false);
+    // The same value twice (not a cycle) is fine.
+    const shared = [1, 2];
+    models.save(new Loop([shared, shared]), path.join(dir, 'ok'));
+  });
+
   it('a corrupt or mismatched model file is E_FORMAT and leaves nothing allocated; a missing one E_LOAD', () => {
     const dir = tmpdir();
     const model = new nn.Sequential(new nn.Linear(4, 3), new nn.ReLU());
@@ -396,6 +422,10 @@ describe('models.save / models.load', () => {
       ['weights outside the folder', (s) => s.replace('"model.safetensors"', '"../x.safetensors"'), /same folder/],
       ['bad constructor arguments', (s) => linearArgs(s, -4, 3), /Linear cannot be built/],
       ['weights that do not fit', (s) => linearArgs(s, 4, 5), /do not fit.*size mismatch/],
+      // These threw RangeError (stack overflow) instead of naming the file.
+      ['10,000-deep nesting', (s) => s.replace('"args": [', `"args": [${'['.repeat(10000)}${']'.repeat(10000)}, `), /nested more than 256 levels/],
+      ['10,000-deep modules', (s) => s.replace('"args": [', `"args": [${'{"$module": {"type": "Sequential", "args": ['.repeat(10000)}${']}}'.repeat(10000)}, `), /nested more than 256 levels/],
+      ['100,000 children', (s) => s.replace('"args": [', `"args": [${'{"$module": {"type": "ReLU", "args": []}}, '.repeat(100000)}`), /100002 arguments \(at most 10000\)/],
     ];
     for (const [what, edit, pattern] of edits) {
       const changed = edit(text);

@@ -73,7 +73,15 @@ function nameOf(m: Module): string | null {
 
 interface Architecture { type: string; args: unknown[] }
 
-function describeModule(m: Module, where: string): Architecture {
+/**
+ * Limits on model.json, both ways: nesting (modules in modules, arrays in arrays) and the
+ * arguments of one module. A real model is far inside them; a corrupt or hostile file would
+ * otherwise blow the stack (RangeError) rather than be reported as E_FORMAT.
+ */
+const MAX_DEPTH = 256;
+const MAX_ARGS = 10000;
+
+function describeModule(m: Module, where: string, stack: Set<object> = new Set()): Architecture {
   const op = 'models.save';
   const type = nameOf(m);
   if (type === null) {
@@ -81,33 +89,47 @@ function describeModule(m: Module, where: string): Architecture {
   }
   const args = m.config();
   if (!Array.isArray(args)) fail('E_ARG', `${op}: ${where} (${type}) has no config(): implement it to return the constructor's arguments`);
-  return { type, args: args.map((a, i) => encode(a, `${where}.args[${i}]`)) };
+  if (args.length > MAX_ARGS) fail('E_ARG', `${op}: ${where} (${type}) has ${args.length} constructor arguments (at most ${MAX_ARGS})`);
+  return { type, args: encode(args, `${where}.args`, stack) as unknown[] };
 }
 
-function encode(v: unknown, where: string): unknown {
+/** `stack` holds the arrays, objects and modules being encoded: one met again is a cycle. */
+function encode(v: unknown, where: string, stack: Set<object>): unknown {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
   if (typeof v === 'number') return Number.isFinite(v) ? v : { $number: String(v) };
-  if (v instanceof Module) return { $module: describeModule(v, where) };
-  if (isTensor(v)) return { $tensor: { dtype: v.dtype, shape: [...v.shape] } };
-  if (Array.isArray(v)) return v.map((x, i) => encode(x === undefined ? null : x, `${where}[${i}]`));
-  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = encode(x, `${where}.${k}`);
-    return out;
+  if (typeof v !== 'object' || isTensor(v)) {
+    if (isTensor(v)) return { $tensor: { dtype: v.dtype, shape: [...v.shape] } };
+    return fail('E_ARG', `models.save: ${where} is ${describe(v)}, which model.json cannot hold`);
   }
-  return fail('E_ARG', `models.save: ${where} is ${describe(v)}, which model.json cannot hold`);
+  if (stack.has(v)) fail('E_ARG', `models.save: ${where} contains itself (a cycle), which model.json cannot hold`);
+  if (stack.size >= MAX_DEPTH) fail('E_ARG', `models.save: ${where} is nested more than ${MAX_DEPTH} levels deep`);
+  stack.add(v);
+  try {
+    if (v instanceof Module) return { $module: describeModule(v, where, stack) };
+    if (Array.isArray(v)) return v.map((x, i) => encode(x === undefined ? null : x, `${where}[${i}]`, stack));
+    if (Object.getPrototypeOf(v) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = encode(x, `${where}.${k}`, stack);
+      return out;
+    }
+    return fail('E_ARG', `models.save: ${where} is ${describe(v)}, which model.json cannot hold`);
+  } finally {
+    stack.delete(v);
+  }
 }
 
 /** Builds modules from an architecture; every tensor it made for arguments goes in `made`. */
-function build(a: unknown, where: string, made: Tensor[], built: Module[]): Module {
+function build(a: unknown, where: string, made: Tensor[], built: Module[], depth = 0): Module {
   const bad = (msg: string): never => fail('E_FORMAT', `models.load: ${where}: ${msg}`);
+  if (depth > MAX_DEPTH) bad(`nested more than ${MAX_DEPTH} levels deep`);
   if (typeof a !== 'object' || a === null || Array.isArray(a)) bad(`expected { type, args }, got ${describe(a)}`);
   const { type, args } = a as Record<string, unknown>;
   if (typeof type !== 'string') return bad(`expected a type name, got ${describe(type)}`);
   const r = registry.get(type);
   if (r === undefined) bad(`unknown module type "${type}" (a custom class must be registered with models.register('${type}', Class) before loading)`);
   if (!Array.isArray(args)) bad(`expected args to be an array, got ${describe(args)}`);
-  const values = (args as unknown[]).map((x, i) => decode(x, `${where}.args[${i}]`, made, built));
+  if ((args as unknown[]).length > MAX_ARGS) bad(`${type} has ${(args as unknown[]).length} arguments (at most ${MAX_ARGS})`);
+  const values = (args as unknown[]).map((x, i) => decode(x, `${where}.args[${i}]`, made, built, depth + 1));
   let m: Module;
   try {
     m = r!.factory(...values);
@@ -120,12 +142,13 @@ function build(a: unknown, where: string, made: Tensor[], built: Module[]): Modu
   return m;
 }
 
-function decode(v: unknown, where: string, made: Tensor[], built: Module[]): unknown {
-  if (Array.isArray(v)) return v.map((x, i) => decode(x, `${where}[${i}]`, made, built));
+function decode(v: unknown, where: string, made: Tensor[], built: Module[], depth: number): unknown {
   if (typeof v !== 'object' || v === null) return v;
+  if (depth > MAX_DEPTH) fail('E_FORMAT', `models.load: ${where}: nested more than ${MAX_DEPTH} levels deep`);
+  if (Array.isArray(v)) return v.map((x, i) => decode(x, `${where}[${i}]`, made, built, depth + 1));
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
-  if (keys.length === 1 && keys[0] === '$module') return build(o.$module, where, made, built);
+  if (keys.length === 1 && keys[0] === '$module') return build(o.$module, where, made, built, depth + 1);
   if (keys.length === 1 && keys[0] === '$number') {
     if (!['Infinity', '-Infinity', 'NaN'].includes(o.$number as string)) fail('E_FORMAT', `models.load: ${where}: bad $number ${describe(o.$number)}`);
     return Number(o.$number);
@@ -133,7 +156,7 @@ function decode(v: unknown, where: string, made: Tensor[], built: Module[]): unk
   if (keys.length === 1 && keys[0] === '$tensor') {
     const t = o.$tensor as Record<string, unknown> | null;
     const shape = t?.shape, dtype = t?.dtype;
-    if ((dtype !== 'float32' && dtype !== 'int32') || !Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    if ((dtype !== 'float32' && dtype !== 'int32') || !Array.isArray(shape) || shape.length > 64 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
       fail('E_FORMAT', `models.load: ${where}: bad $tensor ${describe(t)}`);
     }
     const z = zeros(shape as number[], dtype as DType);
@@ -141,7 +164,7 @@ function decode(v: unknown, where: string, made: Tensor[], built: Module[]): unk
     return z;
   }
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = decode(o[k], `${where}.${k}`, made, built);
+  for (const k of keys) out[k] = decode(o[k], `${where}.${k}`, made, built, depth + 1);
   return out;
 }
 
@@ -229,6 +252,8 @@ export function load(target: string): Module {
     return model;
   } catch (e) {
     for (const m of built) m.dispose();
+    // A stack overflow in a constructor fed odd arguments is the file's fault, not a crash.
+    if (e instanceof RangeError) bad(`the architecture cannot be built (${e.message})`);
     throw e;
   } finally {
     for (const t of made) t.dispose();
