@@ -5,7 +5,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
+import { models, tensor, type Tensor } from '../lib';
 import { readIdx } from '../lib/data/idx';
+import { LeNet5 } from '../lib/models/lenet5';
 
 const root = path.resolve(__dirname, '..', '..');
 const bin = path.join(root, 'bin', 'cudnn-convnet.js');
@@ -53,6 +55,53 @@ describe('the CLI', function () {
     if (r.status === 0) this.skip(); // a machine with a working GPU backend
     expect(r.status).to.equal(1);
     expect(r.stderr).to.match(/CUDA device is not available.*\[E_DEVICE\]/);
+  });
+
+  it('names the file for a bad training.json, a folder as image or --out, and NaN probabilities, all typed, status 1', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-cli-'));
+    try {
+      const model = LeNet5();
+      const dir = path.join(out, 'm');
+      models.save(model, dir);
+      const testImages = path.join(mnistDir, 't10k-images-idx3-ubyte');
+      const training = path.join(dir, 'training.json');
+      const cases: [string, () => void, string[], RegExp][] = [
+        ['corrupt training.json', () => fs.writeFileSync(training, '{"normalize": '), ['predict', dir, testImages], /training\.json is not valid JSON.*\[E_FORMAT\]/],
+        ['corrupt training.json (evaluate)', () => undefined, ['evaluate', dir], /training\.json is not valid JSON.*\[E_FORMAT\]/],
+        ['std 0', () => fs.writeFileSync(training, '{"normalize": {"mean": 0, "std": 0}}'), ['predict', dir, testImages], /training\.json: expected "normalize".*std > 0.*\[E_FORMAT\]/],
+        ['training.json a folder', () => { fs.rmSync(training); fs.mkdirSync(training); }, ['predict', dir, testImages], /training\.json.*is a directory.*\[E_LOAD\]/],
+        ['image a folder', () => fs.rmSync(training, { recursive: true }), ['predict', dir, out], /is a directory, not an image file.*\[E_LOAD\]/],
+      ];
+      for (const [what, prepare, args, pattern] of cases) {
+        prepare();
+        const r = cli(...args);
+        expect(r.status, `${what}: ${r.stderr}`).to.equal(1);
+        expect(r.stderr, what).to.match(pattern);
+      }
+      // A model whose weights are NaN: the probabilities are NaN, said so (indexOf gave -1: a crash).
+      const nan: Record<string, Tensor> = {};
+      for (const [k, t] of Object.entries(model.stateDict())) {
+        nan[k] = t.dtype === 'float32' ? tensor(new Float32Array(t.size).fill(NaN), { shape: [...t.shape] }) : t;
+        if (nan[k] !== t) t.dispose();
+      }
+      model.loadStateDict(nan);
+      for (const t of Object.values(nan)) t.dispose();
+      models.save(model, dir);
+      model.dispose();
+      const r = cli('predict', dir, testImages);
+      expect(r.status, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(/gives NaN probabilities.*\[E_FORMAT\]/);
+      // --out naming a file is refused before training (it failed only after training).
+      const file = path.join(out, 'a-file');
+      fs.writeFileSync(file, 'x');
+      const t0 = Date.now();
+      const trained = cli('train', 'lenet5', '--epochs', '1', '--out', file, '--quiet');
+      expect(trained.status).to.equal(1);
+      expect(trained.stderr).to.match(/--out .*a-file exists and is not a folder.*\[E_IO\]/);
+      expect(Date.now() - t0).to.be.below(20000);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
   });
 
   it('trains LeNet-5 for an epoch, saves the model and pictures, then evaluates and predicts with them', () => {

@@ -6,14 +6,16 @@ import * as fs from 'fs';
 import { PNG } from 'pngjs';
 import { tensor } from '../creation';
 import { readIdx } from '../data/idx';
-import { fail } from '../errors';
+import { readWhole } from '../io/file';
+import { ConvnetError, fail } from '../errors';
 import type { Tensor } from '../tensor';
 
 /** Grey levels in [0, 1] of a PNG, resized to size x size by averaging the covered pixels. */
 export function readPngGrey(path: string, size: number, invert: boolean): Float32Array {
+  const bytes = readWhole('predict', path);
   let png: PNG;
   try {
-    png = PNG.sync.read(fs.readFileSync(path));
+    png = PNG.sync.read(bytes);
   } catch (e) {
     return fail('E_FORMAT', `predict: ${path} is not a readable PNG (${(e as Error).message})`);
   }
@@ -43,11 +45,19 @@ export function readPngGrey(path: string, size: number, invert: boolean): Float3
 export function readInputImage(path: string, options: { index: number; size: number; invert: boolean }): Tensor<'float32'> {
   if (!fs.existsSync(path)) fail('E_LOAD', `predict: no such file: ${path}`);
   const head = Buffer.alloc(4);
-  const fd = fs.openSync(path, 'r');
   try {
-    fs.readSync(fd, head, 0, 4, 0);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(path, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    try {
+      const st = fs.fstatSync(fd);
+      if (st.isDirectory()) fail('E_LOAD', `predict: ${path} is a directory, not an image file`);
+      if (!st.isFile()) fail('E_LOAD', `predict: ${path} is not a regular file`);
+      fs.readSync(fd, head, 0, 4, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    if (e instanceof ConvnetError) throw e;
+    fail('E_LOAD', `predict: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   if (head.readUInt32BE(0) === 0x89504e47) {
     return tensor(readPngGrey(path, options.size, options.invert), { shape: [1, 1, options.size, options.size] });

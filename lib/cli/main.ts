@@ -5,7 +5,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ConvnetError } from '../errors';
+import { ConvnetError, fail } from '../errors';
+import { readWhole } from '../io/file';
 import { mnist } from '../data/mnist';
 import { load, save } from '../models/io';
 import { LeNet5Model, defaultRecipe, trainLeNet5 } from '../models/lenet5';
@@ -78,13 +79,41 @@ function chooseDevice(requested: string, log: (s: string) => void): 'cpu' | 'cud
 }
 
 /** Normalisation a saved model was trained with (training.json beside it), else MNIST's. */
-function normalizationOf(modelDir: string): { mean: number; std: number } {
+function normalizationOf(op: string, modelDir: string): { mean: number; std: number } {
   const file = path.join(modelDir, 'training.json');
-  if (fs.existsSync(file)) {
-    const info = JSON.parse(fs.readFileSync(file, 'utf8'));
-    if (info && info.normalize && Number.isFinite(info.normalize.mean) && Number.isFinite(info.normalize.std)) return info.normalize;
+  if (!fs.existsSync(file)) return defaultRecipe.normalize;
+  const text = readWhole(op, file).toString('utf8');   // a folder or a device is E_LOAD naming it
+  let info: unknown;
+  try {
+    info = JSON.parse(text);
+  } catch (e) {
+    return fail('E_FORMAT', `${op}: ${file} is not valid JSON (${(e as Error).message})`);
   }
-  return defaultRecipe.normalize;
+  if (typeof info !== 'object' || info === null || Array.isArray(info)) fail('E_FORMAT', `${op}: ${file}: expected a JSON object`);
+  const normalize = (info as { normalize?: unknown }).normalize;
+  if (normalize === undefined) return defaultRecipe.normalize;
+  const { mean, std } = (typeof normalize === 'object' && normalize !== null ? normalize : {}) as { mean?: unknown; std?: unknown };
+  if (typeof mean !== 'number' || !Number.isFinite(mean) || typeof std !== 'number' || !Number.isFinite(std) || !(std > 0)) {
+    fail('E_FORMAT', `${op}: ${file}: expected "normalize" to be { mean, std } with finite numbers and std > 0, got ${JSON.stringify(normalize)}`);
+  }
+  return { mean, std };
+}
+
+/**
+ * Makes sure `--out` can take the files before hours of training (it failed only at the end,
+ * losing the model): an existing file there, or a folder that cannot be made, is E_IO.
+ */
+function prepareOut(out: string): void {
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(out);
+  } catch { /* not there yet */ }
+  if (st !== undefined && !st.isDirectory()) fail('E_IO', `train: --out ${out} exists and is not a folder`);
+  try {
+    fs.mkdirSync(out, { recursive: true });
+  } catch (e) {
+    fail('E_IO', `train: cannot create the folder --out ${out}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 async function train(argv: string[], log: (s: string) => void): Promise<number> {
@@ -108,6 +137,7 @@ async function train(argv: string[], log: (s: string) => void): Promise<number> 
     ...(options.seed !== undefined && { seed: options.seed as number }),
   };
   const dir = options.data === undefined ? undefined : String(options.data);
+  prepareOut(out);
   const { model, history, testAccuracy, seconds } = await trainLeNet5({ ...recipe, dir, device, validate: true, verbose: options.quiet ? 0 : 1 });
   try {
     log(`test accuracy ${(100 * testAccuracy).toFixed(2)}% after ${history.epoch.length} epochs, ${seconds.toFixed(1)} s on ${device}`);
@@ -153,7 +183,7 @@ async function evaluateCommand(argv: string[], log: (s: string) => void): Promis
   const model = load(positionals[0]).to(device);
   const data = mnist({ dir: options.data === undefined ? undefined : String(options.data), split: (options.split ?? 'test') as 'test' | 'train' });
   try {
-    const { loss, accuracy } = await model.evaluate(data, { normalize: normalizationOf(positionals[0]), batchSize: 1000 });
+    const { loss, accuracy } = await model.evaluate(data, { normalize: normalizationOf('evaluate', positionals[0]), batchSize: 1000 });
     log(`${options.split ?? 'test'}: loss ${loss.toFixed(4)}, accuracy ${(100 * accuracy!).toFixed(2)}% on ${data.length} images`);
   } finally {
     model.dispose();
@@ -170,9 +200,9 @@ async function predictCommand(argv: string[], log: (s: string) => void): Promise
   }
   if (positionals.length !== 2) throw new UsageError('predict: expected a model folder and an image file');
   const device = chooseDevice(String(options.device ?? 'auto'), log);
+  const normalize = normalizationOf('predict', positionals[0]);
   const model: Module = load(positionals[0]).to(device);
   const size = model instanceof LeNet5Model ? model.inputSize : 28;
-  const normalize = normalizationOf(positionals[0]);
   try {
     const probabilities = noGrad(() => tidy(() => {
       const x = readInputImage(positionals[1], { index: Number(options.index ?? 0), size, invert: options.invert === true });
@@ -181,7 +211,11 @@ async function predictCommand(argv: string[], log: (s: string) => void): Promise
     }));
     const p = await probabilities.data();
     probabilities.dispose();
-    const best = p.indexOf(Math.max(...p));
+    if (p.some(Number.isNaN)) {
+      fail('E_FORMAT', `predict: the model in ${positionals[0]} gives NaN probabilities for ${positionals[1]} (are its weights finite?)`);
+    }
+    let best = 0;
+    for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
     log(`predicted ${best} (probability ${p[best].toFixed(4)})`);
     log(Array.from(p, (v, i) => `  ${i}: ${v.toFixed(4)}`).join('\n'));
   } finally {
