@@ -4,7 +4,7 @@ import { native, type TypedArray } from './native';
 import { requireCuda } from './cuda';
 import { parseDevice, toDevice } from './ops';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device, type NestedArray } from './tensor';
-import { checkInt, checkNumber, checkOptions, checkShape, checkTensor, describe, shapeStr, sizeOf } from './validate';
+import { checkInt, checkNumber, checkOptions, checkShape, checkTensor, describe, MAX_RANK, shapeStr, sizeOf } from './validate';
 
 export interface TensorOptions<D extends DType = DType> {
   /** The shape; by default the nesting of `values` (or [length] for a flat array). */
@@ -41,6 +41,12 @@ function creationOptions<D extends DType>(op: string, value: D | CreationOptions
   return checkOptions<CreationOptions<D>>(op, value, ['dtype', 'requiresGrad', 'device']);
 }
 
+/** rand and randn make float32 only: another dtype asked for is E_DTYPE, not silently ignored. */
+function floatOnly<O extends { dtype?: unknown }>(op: string, o: O): O {
+  if (o.dtype !== undefined && o.dtype !== 'float32') fail('E_DTYPE', `${op}: makes float32 values only, got dtype ${describe(o.dtype)}`);
+  return o;
+}
+
 function withGrad<T extends Tensor>(t: T, requiresGrad: boolean | undefined): T {
   if (requiresGrad !== undefined) t.requiresGrad = requiresGrad;
   return t;
@@ -54,6 +60,8 @@ function checkDtypeName(op: string, dtype: unknown): DType {
 function inferShape(op: string, values: NestedArray, shape: number[] = []): number[] {
   if (typeof values === 'number') return shape;
   if (!Array.isArray(values)) fail('E_ARG', `${op}: expected numbers or nested arrays of numbers, got ${describe(values)}`);
+  // Deeper than a tensor can be: 10,000 levels overflowed the stack, an array holding itself never ended.
+  if (shape.length >= MAX_RANK) fail('E_SHAPE', `${op}: nested arrays more than ${MAX_RANK} levels deep (or an array that contains itself)`);
   shape.push(values.length);
   if (values.length > 0) inferShape(op, values[0], shape);
   return shape;
@@ -94,6 +102,10 @@ export function tensor<D extends DType = 'float32'>(
     flat = out;
   } else if (ArrayBuffer.isView(values) && !(values instanceof DataView)) {
     flat = values as unknown as ArrayLike<number>;
+    // The native side takes plain buffers only; a view of shared memory is copied first.
+    if (typeof SharedArrayBuffer !== 'undefined' && values.buffer instanceof SharedArrayBuffer) {
+      flat = (values as unknown as { slice(): ArrayLike<number> }).slice();
+    }
     shape = [flat.length];
   } else {
     fail('E_ARG', `${op}: expected a typed array, a number or nested arrays of numbers, got ${describe(values)}`);
@@ -198,7 +210,7 @@ export function rand(shape: readonly number[], low = 0, high = 1, options: Creat
   checkNumber('rand', 'low', low);
   checkNumber('rand', 'high', high);
   if (!(high >= low)) fail('E_ARG', `rand: expected low <= high, got low ${low}, high ${high}`);
-  const o = creationOptions('rand', options);
+  const o = floatOnly('rand', creationOptions('rand', options));
   return withGrad(new Tensor(native.randomUniform(s, low, high, deviceCode('rand', o.device)), s, 'float32'), o.requiresGrad);
 }
 
@@ -208,7 +220,7 @@ export function randn(shape: readonly number[], mean = 0, std = 1, options: Crea
   checkNumber('randn', 'mean', mean);
   checkNumber('randn', 'std', std);
   if (std < 0) fail('E_ARG', `randn: expected std >= 0, got ${std}`);
-  const o = creationOptions('randn', options);
+  const o = floatOnly('randn', creationOptions('randn', options));
   return withGrad(new Tensor(native.randomNormal(s, mean, std, deviceCode('randn', o.device)), s, 'float32'), o.requiresGrad);
 }
 

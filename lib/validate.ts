@@ -14,12 +14,16 @@ export function isTensor(value: unknown): value is Tensor {
 }
 
 /** A short description of any value, for error messages. */
-export function describe(value: unknown): string {
+export function describe(value: unknown, depth = 0): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value);
-  if (Array.isArray(value)) return `[${value.slice(0, 8).map(describe).join(', ')}${value.length > 8 ? ', …' : ''}]`;
+  // Nested arrays are shown 3 levels deep: 10,000 levels (or an array holding itself) would not end.
+  if (Array.isArray(value)) {
+    if (depth >= 3) return '[…]';
+    return `[${value.slice(0, 8).map((v) => describe(v, depth + 1)).join(', ')}${value.length > 8 ? ', …' : ''}]`;
+  }
   if (isTensor(value)) return `a ${value.dtype} tensor of shape [${value.shape.join(', ')}]`;
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
   return typeof value;

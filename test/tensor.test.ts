@@ -3,6 +3,39 @@ import * as cc from '../lib';
 import { expectError, expectRejects } from './helpers';
 
 describe('Tensor', () => {
+  it('copies a view of shared memory (it was a plain Error from the native side)', () => {
+    const shared = new Float32Array(new SharedArrayBuffer(16));
+    shared.set([1, 2, 3, 4]);
+    const t = cc.tensor(shared, { shape: [2, 2] });
+    shared[0] = 9;
+    expect(Array.from(t.dataSync())).to.deep.equal([1, 2, 3, 4]);
+    const i = cc.tensor(new Int32Array(new SharedArrayBuffer(8)));
+    expect(i.dtype).to.equal('int32');
+    t.dispose(); i.dispose();
+  });
+
+  it('nesting deeper than 64 levels, or an array that contains itself, is E_SHAPE (it overflowed the stack)', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 10000; i++) deep = [deep];
+    expectError(() => cc.tensor(deep as number[]), 'E_SHAPE', /more than 64 levels/);
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    expectError(() => cc.tensor(cyclic as number[]), 'E_SHAPE', /contains itself/);
+    const inner: unknown[] = [1];
+    const ragged: unknown[] = [inner, [2]];
+    (ragged[1] as unknown[])[0] = ragged;
+    expectError(() => cc.tensor(ragged as number[]), 'E_SHAPE', /ragged/);
+    // Error messages describe such values without recursing forever.
+    expectError(() => cc.zeros(cyclic as number[]), 'E_SHAPE', /\[\[\[\[…\]\]\]\]/);
+    expectError(() => cc.zeros(deep as number[]), 'E_SHAPE');
+  });
+
+  it('rand and randn refuse a dtype other than float32 (E_DTYPE; it was ignored)', () => {
+    expectError(() => cc.rand([2], 0, 1, { dtype: 'int32' as 'float32' }), 'E_DTYPE', /rand: makes float32 values only/);
+    expectError(() => cc.randn([2], 0, 1, 'float64' as never), 'E_DTYPE', /randn/);
+    cc.rand([2], 0, 1, { dtype: 'float32' }).dispose();
+  });
+
   it('refuses shapes of more than 64 axes at once (a 2**31-long array hung)', () => {
     const x = cc.zeros([2]);
     expectError(() => x.reshape(new Array(2 ** 31)), 'E_SHAPE', /at most 64/);
