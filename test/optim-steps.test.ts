@@ -113,6 +113,10 @@ describe('optim: fused SGD and Adam/AdamW steps', () => {
     expectError(() => optim.sgdStep(p, cc.zeros([2, 3], 'int32'), null, { lr: 0.1 }), 'E_DTYPE');
     expectError(() => optim.adamStep(p, g, cc.zeros([2, 3]), cc.zeros([2, 3]), null, { lr: 0.1, step: 0 }), 'E_ARG', /step/);
     expectError(() => optim.adamStep(p, g, cc.zeros([2, 3]), cc.zeros([2, 3]), null, { lr: 0.1, step: 1, betas: [0.9, 1] }), 'E_ARG', /betas\[1\]/);
+    // betas not a pair: a TypeError on destructuring, or a third one silently ignored.
+    for (const betas of [0.9, null, {}, [0.9], [0.9, 0.99, 0.5], 'ab']) {
+      expectError(() => optim.adamStep(p, g, cc.zeros([2, 3]), cc.zeros([2, 3]), null, { lr: 0.1, step: 1, betas: betas as never }), 'E_ARG', /`betas` to be \[beta1, beta2\]/);
+    }
     expectError(() => optim.adamStep(p, g, cc.zeros([2]), cc.zeros([2, 3]), null, { lr: 0.1, step: 1 }), 'E_SHAPE', /expAvg/);
     // Tensors that share memory would be read and written in one pass: wrong values, no error.
     expectError(() => optim.sgdStep(p, p, null, { lr: 0.1 }), 'E_ARG', /sgdStep: `param` and `grad` share memory/);

@@ -6,7 +6,7 @@
 import { fail } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkTensor, shapeStr } from '../validate';
+import { checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../validate';
 
 function likeParam(op: string, name: string, t: unknown, param: Tensor): Tensor {
   const x = checkTensor(op, name, t);
@@ -87,7 +87,9 @@ export function adamStep(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: 
   const v = likeParam(op, 'expAvgSq', expAvgSq, p);
   const vMax = maxExpAvgSq === null || maxExpAvgSq === undefined ? null : likeParam(op, 'maxExpAvgSq', maxExpAvgSq, p).handle(op);
   options = checkOptions<AdamStepOptions>(op, options, ['lr', 'betas', 'eps', 'weightDecay', 'step', 'decoupled']);
-  const [beta1, beta2] = options.betas ?? [0.9, 0.999];
+  const betas: unknown = options.betas === undefined ? [0.9, 0.999] : options.betas;
+  if (!Array.isArray(betas) || betas.length !== 2) fail('E_ARG', `${op}: expected \`betas\` to be [beta1, beta2], got ${describe(betas)}`);
+  const [beta1, beta2] = betas as [number, number];
   for (const [name, b] of [['betas[0]', beta1], ['betas[1]', beta2]] as const) {
     if (checkNumber(op, name, b) < 0 || b >= 1) fail('E_ARG', `${op}: expected \`${name}\` in [0, 1), got ${b}`);
   }
