@@ -171,6 +171,15 @@ describe('nn modules: initialisation', () => {
   });
 
   it('calculateGain as PyTorch', () => {
+    // kaiming*_'s options are checked like every other options object (null was a TypeError).
+    for (const init of [nn.init.kaimingNormal_, nn.init.kaimingUniform_]) {
+      const w = cc.zeros([3, 4]);
+      expectError(() => init(w, null as never), 'E_ARG', /expected options to be an object, got null/);
+      expectError(() => init(w, 'fanOut' as never), 'E_ARG', /expected options to be an object/);
+      expectError(() => init(w, { mod: 'fanOut' } as never), 'E_ARG', /unknown option `mod`/);
+      w.dispose();
+    }
+
     expect(nn.init.calculateGain('relu')).to.equal(Math.SQRT2);
     expect(nn.init.calculateGain('tanh')).to.equal(5 / 3);
     expect(nn.init.calculateGain('leaky_relu')).to.be.closeTo(Math.sqrt(2 / (1 + 1e-4)), 1e-12);

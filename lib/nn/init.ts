@@ -17,7 +17,7 @@ import { full, rand, randn } from '../creation';
 import { fail } from '../errors';
 import { native } from '../native';
 import type { Tensor } from '../tensor';
-import { checkDtype, checkNumber, checkTensor, describe, shapeStr } from '../validate';
+import { checkDtype, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../validate';
 
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv_transpose2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export type FanMode = 'fanIn' | 'fanOut';
@@ -97,7 +97,8 @@ function fan(op: string, t: Tensor, mode: unknown): number {
   return n;
 }
 
-function kaimingStd(op: string, t: Tensor, o: KaimingOptions): number {
+function kaimingStd(op: string, t: Tensor, options: KaimingOptions): number {
+  const o = checkOptions<KaimingOptions>(op, options, ['a', 'mode', 'nonlinearity']);
   const a = checkNumber(op, 'a', o.a ?? 0);
   const gain = calculateGain(o.nonlinearity ?? 'leaky_relu', a);
   return gain / Math.sqrt(fan(op, t, o.mode ?? 'fanIn'));
