@@ -138,6 +138,20 @@ describe('viz: SVG charts', () => {
     expectError(() => viz.confusionMatrix([0], [0, 1], 3), 'E_SHAPE');
     expectError(() => viz.confusionMatrix(tensor([0.5]), [0], 3), 'E_DTYPE');
     expectError(() => viz.confusionMatrixSvg([[1, 2]], path.join(dir, 'x.svg')), 'E_ARG');
+    // These were TypeErrors: a title that is not a string, a matrix with holes, options not an object.
+    for (const title of [5, NaN, null, {}, ['a']]) {
+      expectError(() => viz.confusionMatrixSvg([[1, 0], [0, 1]], path.join(dir, 'x.svg'), { title: title as string }), 'E_ARG', /`title` to be a string/);
+    }
+    const holes = [[1, 0], [0, 1]];
+    delete (holes as unknown as Record<number, unknown>)[0];
+    expectError(() => viz.confusionMatrixSvg(holes, path.join(dir, 'x.svg')), 'E_ARG', /square matrix/);
+    const rowHole = [[1, 0], [0, 1]];
+    delete (rowHole[1] as unknown as Record<number, unknown>)[0];
+    expectError(() => viz.confusionMatrixSvg(rowHole, path.join(dir, 'x.svg')), 'E_ARG', /square matrix/);
+    expectError(() => viz.confusionMatrixSvg([[1]], path.join(dir, 'x.svg'), 'title' as never), 'E_ARG', /options/);
+    expectError(() => viz.confusionMatrixSvg([[1]], path.join(dir, 'x.svg'), { labels: [{}] as never }), 'E_ARG', /labels\[0\]/);
+    expectError(() => viz.confusionMatrixSvg([[1]], path.join(dir, 'x.svg'), { titel: 'x' } as never), 'E_ARG', /unknown option `titel`/);
+    expect(fs.existsSync(path.join(dir, 'x.svg'))).to.equal(false);
     predicted.dispose(); actual.dispose();
   });
 });

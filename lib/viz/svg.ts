@@ -5,7 +5,7 @@
  */
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
-import { checkInt, checkTensor, describe, isTensor } from '../validate';
+import { checkInt, checkOptions, checkTensor, describe, isTensor } from '../validate';
 import { atomicWrite } from '../io/file';
 
 /** What `fit()` records per epoch; every series is optional (missing or empty ones are not drawn). */
@@ -16,6 +16,9 @@ export interface History {
   valLoss?: number[];
   valAccuracy?: number[];
 }
+
+/** More classes than this make an SVG no one can read (and n² cells to write). */
+const MAX_SVG_CLASSES = 1000;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (v: number) => String(Math.round(v * 100) / 100);
@@ -154,13 +157,26 @@ export function confusionMatrix(predicted: Tensor | ArrayLike<number>, actual: T
 export function confusionMatrixSvg(matrix: number[][], path: string, options: { labels?: string[]; title?: string } = {}): string {
   const op = 'confusionMatrixSvg';
   const n = Array.isArray(matrix) ? matrix.length : 0;
-  if (n === 0 || !matrix.every((r) => Array.isArray(r) && r.length === n && r.every((v) => Number.isFinite(v) && v >= 0))) {
-    fail('E_ARG', `${op}: expected a square matrix of non-negative counts, got ${describe(matrix)}`);
+  if (n > MAX_SVG_CLASSES) fail('E_ARG', `${op}: ${n} classes are too many to draw (at most ${MAX_SVG_CLASSES})`);
+  // Index loops, not every(): every() skips the holes of a sparse array, which then broke the drawing.
+  let square = n > 0;
+  for (let i = 0; square && i < n; i++) {
+    const r: unknown = matrix[i];
+    square = Array.isArray(r) && r.length === n;
+    for (let j = 0; square && j < n; j++) {
+      const v: unknown = (r as unknown[])[j];
+      square = typeof v === 'number' && Number.isFinite(v) && v >= 0;
+    }
   }
-  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected an options object, got ${describe(options)}`);
-  const labels = options.labels ?? matrix.map((_, i) => String(i));
+  if (!square) fail('E_ARG', `${op}: expected a square matrix of non-negative counts, got ${describe(matrix)}`);
+  options = checkOptions<{ labels?: string[]; title?: string }>(op, options, ['labels', 'title']);
+  const labels = options.labels === undefined ? matrix.map((_, i) => String(i)) : options.labels;
   if (!Array.isArray(labels) || labels.length !== n) fail('E_ARG', `${op}: expected ${n} labels, got ${describe(labels)}`);
-  const title = options.title ?? 'Confusion matrix';
+  for (let i = 0; i < n; i++) {
+    if (typeof labels[i] !== 'string' && typeof labels[i] !== 'number') fail('E_ARG', `${op}: expected labels[${i}] to be a string, got ${describe(labels[i])}`);
+  }
+  const title = options.title === undefined ? 'Confusion matrix' : options.title;
+  if (typeof title !== 'string') fail('E_ARG', `${op}: expected \`title\` to be a string, got ${describe(title)}`);
   const cell = Math.max(24, Math.min(56, Math.floor(560 / n)));
   const L = 90, T = 60;
   const size = L + n * cell + 20;
