@@ -424,6 +424,12 @@ describe('data: DataLoader', () => {
     expectError(() => new data.DataLoader(flat, { augment: { randomShift: 1 } }), 'E_SHAPE', /\[C, H, W\]/);
     expectError(() => flat.get(3), 'E_INDEX');
     expectError(() => new data.ArrayDataset(new Float32Array(6), [3, 2], [0, 1]), 'E_SHAPE', /3 samples but 2 labels/);
+    // A negative length, a bad sampleShape or a batch too large to allocate: typed, not RangeError.
+    const get = () => ({ x: new Float32Array(2), y: 0 });
+    expectError(() => new data.DataLoader({ length: -1, sampleShape: [2], get }), 'E_ARG', /length >= 0, got -1/);
+    expectError(() => new data.DataLoader({ length: 4, sampleShape: [-1, NaN], get }), 'E_SHAPE', /sampleShape/);
+    expectError(() => new data.DataLoader({ length: 4, sampleShape: [2 ** 31, 2 ** 31], get }, { batchSize: 2 }), 'E_SHAPE', /more than a batch can hold/);
+    expectError(() => new data.DataLoader({ length: 4, sampleShape: new Array(2 ** 31), get }), 'E_SHAPE', /at most 64/);
     // Counted before anything walks them: a 2**31-long label list or shape used to hang.
     expectError(() => new data.ArrayDataset(new Float32Array(6), [3, 2], new Array(2 ** 31)), 'E_SHAPE', /3 samples but 2147483648 labels/);
     expectError(() => new data.ArrayDataset(new Float32Array(6), new Array(2 ** 31), [0, 1, 2]), 'E_ARG', /shape/);

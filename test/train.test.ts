@@ -118,6 +118,11 @@ describe('train: fit', function () {
     await expectRejects(model.fit(train, { verbose: 0, loss: (o) => o }), 'E_SHAPE', /one number/);
     await expectRejects(model.fit(train, { verbose: 0, callbacks: [callbacks.earlyStopping()] }), 'E_ARG', /no `valLoss`.*validationData/);
     expectError(() => model.predict(train.images, { normalize: { mean: 0, std: 1 } }), 'E_ARG');
+    // A negative length or a bad sampleShape was a RangeError from deep inside the loader.
+    const get = () => ({ x: new Float32Array(3), y: 0 });
+    expectError(() => new nn.Linear(3, 2).predict({ length: -1, sampleShape: [3], get }), 'E_ARG', /length >= 0, got -1/);
+    expectError(() => new nn.Linear(3, 2).predict({ length: -1, get }), 'E_ARG', /length >= 0, got -1/);
+    expectError(() => new nn.Linear(3, 2).predict({ length: 2, sampleShape: [-1, NaN], get }), 'E_SHAPE', /sampleShape/);
     expectError(() => callbacks.earlyStopping({ mode: 'up' as never }), 'E_ARG');
     expectError(() => callbacks.modelCheckpoint({} as never), 'E_ARG');
     expectError(() => callbacks.lrScheduler(3 as never), 'E_ARG');

@@ -23,7 +23,7 @@
 import { tensor } from '../creation';
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
-import { checkBool, checkInt, checkNumber, checkOptions, describe, sizeOf } from '../validate';
+import { checkBool, checkInt, checkNumber, checkOptions, checkShape, describe, shapeStr, sizeOf } from '../validate';
 import type { Dataset } from './dataset';
 import { PhiloxStream } from './philox';
 
@@ -73,6 +73,7 @@ interface Plan {
   std: Float64Array | null;
 }
 
+const MAX_BATCH_VALUES = 2 ** 31 - 1;
 const OPTION_KEYS = ['batchSize', 'shuffle', 'seed', 'dropLast', 'normalize', 'augment', 'transform'];
 
 /**
@@ -109,15 +110,22 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     if (typeof dataset !== 'object' || dataset === null || typeof dataset.get !== 'function' || !Number.isSafeInteger(dataset.length) || !Array.isArray(dataset.sampleShape)) {
       fail('E_ARG', `${op}: expected a data set with length, sampleShape and get(i), got ${describe(dataset)}`);
     }
+    if (dataset.length < 0) fail('E_ARG', `${op}: expected the data set's length >= 0, got ${dataset.length}`);
+    const sampleShape = checkShape(op, 'sampleShape', dataset.sampleShape);
     options = checkOptions<DataLoaderOptions>(op, options, OPTION_KEYS);
     this.dataset = dataset;
     this.batchSize = checkInt(op, 'batchSize', options.batchSize ?? 1, 1);
+    // One batch is one Float32Array: past 2**31 - 1 values it cannot be made (a RangeError).
+    const batchValues = sizeOf(sampleShape) * Math.min(this.batchSize, Math.max(dataset.length, 1));
+    if (!(batchValues <= MAX_BATCH_VALUES)) {
+      fail('E_SHAPE', `${op}: samples of shape ${shapeStr(sampleShape)} in batches of ${this.batchSize} make ${batchValues} values, more than a batch can hold (${MAX_BATCH_VALUES})`);
+    }
     this.shuffle = checkBool(op, 'shuffle', options.shuffle ?? false);
     this.seed = checkInt(op, 'seed', options.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
     this.dropLast = checkBool(op, 'dropLast', options.dropLast ?? false);
     if (options.transform !== undefined && typeof options.transform !== 'function') fail('E_ARG', `${op}: expected \`transform\` to be a function, got ${describe(options.transform)}`);
     this.#transform = options.transform;
-    this.#plan = makePlan(op, dataset.sampleShape, options);
+    this.#plan = makePlan(op, sampleShape, options);
     this.sampleShape = Object.freeze(this.#plan.outShape.slice());
   }
 

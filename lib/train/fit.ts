@@ -124,6 +124,7 @@ function asDataset(op: string, name: string, data: unknown): Dataset {
   if (typeof data !== 'object' || data === null || typeof d.get !== 'function' || !Number.isSafeInteger(d.length)) {
     fail('E_ARG', `${op}: expected \`${name}\` to be a data set ({ length, get(i) }) or a DataLoader, got ${describe(data)}`);
   }
+  if (d.length! < 0) fail('E_ARG', `${op}: expected \`${name}\`.length >= 0, got ${d.length}`);
   if (Array.isArray(d.sampleShape)) return d as Dataset;
   if (d.length === 0) fail('E_ARG', `${op}: \`${name}\` is empty`);
   const first = d.get!(0);
