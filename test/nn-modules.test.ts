@@ -503,6 +503,25 @@ describe('nn modules: errors', () => {
     expectError(() => m.registerBuffer('b', 5 as unknown as cc.Tensor), 'E_ARG');
   });
 
+  it('registerModule refuses a cycle (traversals overflowed the stack), and call() without forward() is E_ARG', () => {
+    const s = new nn.Sequential();
+    expectError(() => s.registerModule('self', s), 'E_ARG', /cycle.*itself/);
+    const a = new nn.Sequential(), b = new nn.Sequential();
+    a.registerModule('b', b);
+    expectError(() => b.registerModule('a', a), 'E_ARG', /cycle.*already inside/);
+    const c = new nn.Sequential();
+    b.registerModule('c', c);
+    expectError(() => c.registerModule('a', a), 'E_ARG', /cycle/);
+    expect(a.modules().length).to.equal(3);
+    // The same module in two places is not a cycle (shared, as PyTorch allows).
+    const shared = new nn.ReLU();
+    a.registerModule('r1', shared);
+    b.registerModule('r2', shared);
+    // What plain JavaScript allows (TypeScript refuses a class without forward at compile time).
+    const NoForward = class NoForward extends (nn.Module as unknown as new () => object) {} as unknown as new () => cc.nn.Module;
+    expectError(() => new NoForward().call(cc.ones([1])), 'E_ARG', /NoForward\.call: the class has no forward\(\)/);
+  });
+
   it('layer constructors check their arguments', () => {
     expectError(() => new nn.Conv2d(3, 4, 3, { groups: 2 }), 'E_ARG', /groups/);
     expectError(() => new nn.Conv2d(0, 4, 3), 'E_ARG');

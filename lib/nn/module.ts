@@ -82,6 +82,9 @@ export abstract class Module {
    * @example const y = conv.call(x);
    */
   call(...inputs: unknown[]): Tensor {
+    if (typeof (this as { forward?: unknown }).forward !== 'function') {
+      fail('E_ARG', `${this.typeName}.call: the class has no forward(); a Module subclass must implement forward(...inputs)`);
+    }
     if (summaryRows === null) return this.forward(...inputs);
     const row: SummaryRow = { module: this, shape: '', params: 0, depth: summaryDepth };
     for (const [, p] of this.#parameters) if (p) row.params += p.size;
@@ -160,6 +163,11 @@ export abstract class Module {
     const op = 'registerModule';
     this.#checkName(op, name);
     if (!(module instanceof Module)) fail('E_ARG', `${op}: \`${name}\` must be a Module, got ${describe(module)}`);
+    // A module inside itself would make every traversal endless (a RangeError later, far away).
+    // The tree under `module` has no cycle (this check keeps it so), so walking it ends.
+    if ((module as Module) === this || module.modules().includes(this)) {
+      fail('E_ARG', `${op}: \`${name}\` would make a cycle: this ${this.typeName} ${(module as Module) === this ? 'is that module itself' : 'is already inside it'}`);
+    }
     this.#modules.set(name, module);
     return module;
   }
