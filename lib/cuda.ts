@@ -18,7 +18,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConvnetError } from './errors';
+import { ConvnetError, fail } from './errors';
 import { native, type NativeCudaLoadOptions, type NativeLibraryReport } from './native';
 import { checkOptions, describe } from './validate';
 
@@ -77,6 +77,15 @@ function existingDirs(dirs: string[]): string[] {
   return out;
 }
 
+/** An environment object whose variables `keys` are strings when set (`{ PYTHONPATH: {} }` was a TypeError). */
+function checkEnv(op: string, env: unknown, keys: readonly string[]): void {
+  if (typeof env !== 'object' || env === null) fail('E_ARG', `${op}: expected \`env\` to be an object of environment variables, got ${describe(env)}`);
+  for (const key of keys) {
+    const v = (env as Record<string, unknown>)[key];
+    if (v !== undefined && typeof v !== 'string') fail('E_ARG', `${op}: expected \`env.${key}\` to be a string, got ${describe(v)}`);
+  }
+}
+
 /**
  * The Python site-packages folders worth searching for NVIDIA's wheels, found without running
  * Python: `$PYTHONPATH`, `$VIRTUAL_ENV`, `$CONDA_PREFIX`, `~/.local`, `/usr/local`, `/usr`
@@ -84,6 +93,7 @@ function existingDirs(dirs: string[]): string[] {
  * @example console.log(cuda.sitePackagesDirs())
  */
 export function sitePackagesDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  checkEnv('cuda.sitePackagesDirs', env, ['PYTHONPATH', 'VIRTUAL_ENV', 'CONDA_PREFIX']);
   const candidates: string[] = (env.PYTHONPATH ?? '').split(path.delimiter).filter((p) => p);
   const roots = [env.VIRTUAL_ENV, env.CONDA_PREFIX, path.join(os.homedir(), '.local'), '/usr/local', '/usr']
     .filter((r): r is string => !!r)
@@ -109,6 +119,7 @@ export function sitePackagesDirs(env: NodeJS.ProcessEnv = process.env): string[]
  * @example console.log(cuda.toolkitDirs())
  */
 export function toolkitDirs(env: NodeJS.ProcessEnv = process.env): string[] {
+  checkEnv('cuda.toolkitDirs', env, ['CUDA_HOME', 'CUDA_PATH']);
   return existingDirs([env.CUDA_HOME, env.CUDA_PATH, '/usr/local/cuda'].filter((r): r is string => !!r).map((r) => path.join(r, 'lib64')));
 }
 

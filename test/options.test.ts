@@ -11,6 +11,14 @@ import { expectError } from './helpers';
 const { F, nn, optim } = cc;
 
 describe('options arguments', () => {
+  it('cuda.sitePackagesDirs / toolkitDirs check their env object (a non-string variable was a TypeError)', () => {
+    expectError(() => cc.cuda.sitePackagesDirs({ PYTHONPATH: {} } as never), 'E_ARG', /`env.PYTHONPATH` to be a string/);
+    expectError(() => cc.cuda.sitePackagesDirs({ VIRTUAL_ENV: 5 } as never), 'E_ARG', /VIRTUAL_ENV/);
+    expectError(() => cc.cuda.sitePackagesDirs(null as never), 'E_ARG', /`env`/);
+    expectError(() => cc.cuda.toolkitDirs({ CUDA_HOME: [] } as never), 'E_ARG', /CUDA_HOME/);
+    expect(cc.cuda.sitePackagesDirs({})).to.be.an('array');
+  });
+
   const x = () => cc.randn([2, 4, 6, 6]);
   const scores = () => cc.randn([2, 3]);
   const labels = () => cc.tensor([1, 0], { dtype: 'int32' });
