@@ -12,7 +12,7 @@ import { native, type Handle, type TypedArray } from './native';
 import * as ops from './ops';
 import * as activation from './nn/functional/activation';
 import * as layers from './nn/functional/layers';
-import { TENSOR_BRAND, sizeOf } from './validate';
+import { TENSOR_BRAND, registerTensor, sizeOf } from './validate';
 
 export type DType = 'float32' | 'int32';
 /** Where a tensor's memory is: the CPU, or the GPU of the CUDA backend. */
@@ -42,6 +42,7 @@ export class Tensor<D extends DType = DType> {
     this.shape = Object.freeze(shape.slice());
     this.dtype = dtype;
     this.#device = DEVICE_NAME[native.deviceOf(handle)];
+    registerTensor(this);
     track(this, handle);
   }
 

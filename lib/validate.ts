@@ -9,8 +9,21 @@ import type { DType, Tensor } from './tensor';
 /** Marks Tensor instances (and subclasses) without importing the class here. */
 export const TENSOR_BRAND = Symbol.for('cudnn-convnet.Tensor');
 
+/**
+ * Every tensor the Tensor constructor made. The brand alone can be forged (any object can carry
+ * `Symbol.for('cudnn-convnet.Tensor')`), which then reached ~60 ops as a TypeError; membership
+ * here cannot. The set lives on a global symbol so that two copies of the library still know
+ * each other's tensors, as the brand allowed.
+ */
+const REAL_TENSORS: WeakSet<object> = ((globalThis as Record<symbol, WeakSet<object> | undefined>)[Symbol.for('cudnn-convnet.tensors')] ??= new WeakSet());
+
+/** @internal Called by the Tensor constructor only. */
+export function registerTensor(t: object): void {
+  REAL_TENSORS.add(t);
+}
+
 export function isTensor(value: unknown): value is Tensor {
-  return typeof value === 'object' && value !== null && (value as { [TENSOR_BRAND]?: boolean })[TENSOR_BRAND] === true;
+  return typeof value === 'object' && value !== null && REAL_TENSORS.has(value);
 }
 
 /** A short description of any value, for error messages. */

@@ -3,6 +3,17 @@ import * as cc from '../lib';
 import { expectError, expectRejects } from './helpers';
 
 describe('Tensor', () => {
+  it('an object forging the Tensor brand is refused as not a tensor (E_ARG; it was a TypeError in ~60 ops)', () => {
+    const fake = { [Symbol.for('cudnn-convnet.Tensor')]: true, shape: [2, 3], dtype: 'float32', size: 6, rank: 2, device: 'cpu' } as unknown as cc.Tensor;
+    expectError(() => cc.add(fake, 1), 'E_ARG', /tensor/);
+    expectError(() => cc.add(cc.ones([2, 3]), fake), 'E_ARG');
+    expectError(() => cc.clone(fake), 'E_ARG', /Tensor/);
+    expectError(() => cc.matmul(fake, fake), 'E_ARG');
+    expectError(() => cc.optim.clipGradNorm([fake], 1), 'E_ARG');
+    const real = cc.ones([1]);
+    expect(cc.add(real, 1).item()).to.equal(2);
+  });
+
   it('copies a view of shared memory (it was a plain Error from the native side)', () => {
     const shared = new Float32Array(new SharedArrayBuffer(16));
     shared.set([1, 2, 3, 4]);
