@@ -29,6 +29,27 @@ const OPTIMIZERS = { SGD: optim.SGD, Adam: optim.Adam, AdamW: optim.AdamW } as c
 const newOptimizer = (kind: keyof typeof OPTIMIZERS, params: any, options: Kwargs): cc.optim.Optimizer => new (OPTIMIZERS[kind] as any)(params, options);
 
 describe('optim: SGD, Adam and AdamW classes', () => {
+  it('a step that cannot update every parameter updates none (a disposed grad left earlier ones stepped)', () => {
+    for (const make of [(ps: cc.Tensor[]) => new cc.optim.SGD(ps, { lr: 0.5, momentum: 0.9 }), (ps: cc.Tensor[]) => new cc.optim.Adam(ps, { lr: 0.5 })]) {
+      const a = cc.ones([2], { requiresGrad: true }), b = cc.ones([2], { requiresGrad: true });
+      const o = make([a, b]);
+      a.grad = cc.ones([2]); b.grad = cc.ones([2]);
+      o.step();                                   // creates the state
+      const before = Array.from(a.dataSync());
+      a.grad = cc.ones([2]); b.grad = cc.ones([2]);
+      b.grad.dispose();
+      expectError(() => o.step(), 'E_DISPOSED', /gradient of group 0, params\[1\] has been disposed/);
+      expect(Array.from(a.dataSync())).to.deep.equal(before);
+      b.grad = cc.ones([2]);
+      const st = o.state.get(b)!;
+      const key = Object.keys(st).find((k) => typeof st[k] !== 'number')!;
+      (st[key] as cc.Tensor).dispose();
+      expectError(() => o.step(), 'E_DISPOSED', /state `.*` of group 0, params\[1\]/);
+      expect(Array.from(a.dataSync())).to.deep.equal(before);
+      o.dispose(); a.dispose(); b.dispose();
+    }
+  });
+
   it('a parameter list lying about its length fails at its first non-tensor (it filled the heap)', () => {
     const p = cc.ones([2], { requiresGrad: true });
     const holes = new Array(2 ** 31);

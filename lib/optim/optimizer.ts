@@ -137,17 +137,32 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
       loss = enableGrad(closure);
     }
     for (const group of this.paramGroups) this.checkGroup(group);
-    for (const group of this.paramGroups) {
-      for (const p of group.params) {
-        const g = p.isDisposed ? null : p.grad;
-        if (g === null) {
-          if (p.isDisposed) fail('E_DISPOSED', `${this.#name}.step: a parameter has been disposed`);
-          continue;
+    // Every parameter, gradient and state tensor is checked before the first update: a failure
+    // half-way left the earlier parameters stepped and the later ones not.
+    const op = `${this.#name}.step`;
+    const work: [Tensor<'float32'>, Tensor<'float32'>, ParamGroup<O>][] = [];
+    this.paramGroups.forEach((group, gi) => {
+      group.params.forEach((p, i) => {
+        const where = `group ${gi}, params[${i}]`;
+        if (p.isDisposed) fail('E_DISPOSED', `${op}: a parameter has been disposed (${where})`);
+        const g = p.grad;
+        if (g === null) return;
+        if (g.isDisposed) fail('E_DISPOSED', `${op}: the gradient of ${where} has been disposed`);
+        if (g.dtype !== 'float32') fail('E_DTYPE', `${op}: the gradient of ${where} is ${g.dtype}, expected float32`);
+        if (g.shape.length !== p.shape.length || g.shape.some((d, k) => d !== p.shape[k])) {
+          fail('E_SHAPE', `${op}: the gradient of ${where} has shape ${shapeStr(g.shape)}, the parameter ${shapeStr(p.shape)}`);
         }
-        let state = this.state.get(p);
-        if (state === undefined) this.state.set(p, (state = {}));
-        this.updateParam(p, g, state, group);
-      }
+        if (g.device !== p.device) fail('E_DEVICE', `${op}: the gradient of ${where} is on ${g.device}, the parameter on ${p.device}`);
+        for (const [key, v] of Object.entries(this.state.get(p) ?? {})) {
+          if (isTensor(v) && v.isDisposed) fail('E_DISPOSED', `${op}: the state \`${key}\` of ${where} has been disposed`);
+        }
+        work.push([p, g, group]);
+      });
+    });
+    for (const [p, g, group] of work) {
+      let state = this.state.get(p);
+      if (state === undefined) this.state.set(p, (state = {}));
+      this.updateParam(p, g, state, group);
     }
     return loss;
   }
