@@ -433,6 +433,8 @@ export function checkRequiresGrad(t: Tensor, value: unknown): boolean {
 export function checkGrad(t: Tensor, g: unknown): Tensor<'float32'> | null {
   if (g === null || g === undefined) return null;
   const tg = checkTensor('grad', 'value', g);
+  // backward() disposes the old gradient when it stores the new one: that would free the tensor itself.
+  if (tg === t || tg._sharesMemoryWith(t)) fail('E_ARG', `grad: a tensor cannot be its own gradient (the value ${tg === t ? 'is the tensor itself' : 'shares its memory'}); pass a copy (clone())`);
   if (tg.dtype !== 'float32') fail('E_DTYPE', `grad: expected a float32 gradient, got ${tg.dtype}`);
   if (!sameShape(tg.shape, t.shape)) fail('E_SHAPE', `grad: expected a gradient of the tensor's shape ${shapeStr(t.shape)}, got ${shapeStr(tg.shape)}`);
   return tg as Tensor<'float32'>;

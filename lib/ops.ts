@@ -524,6 +524,7 @@ export function reshape<D extends DType>(x: Tensor<D>, shape: readonly number[])
     fail('E_SHAPE', `reshape: cannot view shape ${shapeStr(t.shape)} (${t.size} elements) as ${shapeStr(shape)}`);
   }
   const y = new Tensor(native.reshape(t.handle('reshape'), out), out, t.dtype);
+  y._viewOf(t);
   const shape0 = t.shape;
   return record('reshape', y, [t], (dy) => [reshape(dy, shape0)]);
 }

@@ -35,6 +35,8 @@ export class Tensor<D extends DType = DType> {
   #requiresGrad = false;
   #grad: Tensor<'float32'> | null = null;
   #gradFn: Node | null = null;
+  /** Identifies the memory: views (reshape, detach, Parameter) share their base's token. */
+  #storage: object = {};
 
   /** @internal Tensors are made by `tensor()`, `zeros()`, … and by ops, not with `new`. */
   constructor(handle: Handle, shape: readonly number[], dtype: D) {
@@ -232,7 +234,19 @@ export class Tensor<D extends DType = DType> {
    * @example const target = prediction.detach();
    */
   detach(): Tensor<D> {
-    return new Tensor(native.reshape(this.handle('detach'), this.shape), this.shape, this.dtype);
+    const y = new Tensor(native.reshape(this.handle('detach'), this.shape), this.shape, this.dtype);
+    y._viewOf(this);
+    return y;
+  }
+
+  /** @internal Records that this tensor is a view of `base`'s memory (no copy was made). */
+  _viewOf(base: Tensor): void {
+    this.#storage = base.#storage;
+  }
+
+  /** @internal Whether the two tensors are views of the same memory (as JS made them). */
+  _sharesMemoryWith(other: Tensor): boolean {
+    return this.#storage === other.#storage;
   }
 
   /** The values the way PyTorch prints them: `tensor([[1.0000, 2.5000]])`. Blocks until computed. */

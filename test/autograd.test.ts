@@ -32,6 +32,22 @@ function distinct(shape: readonly number[], seed: number): Float64Array {
 
 
 describe('autograd: gradients of the tensor ops (finite differences through the tape)', () => {
+  it('a tensor cannot be its own gradient, nor a view of itself (backward then disposed the tensor)', () => {
+    const w = cc.ones([2], { requiresGrad: true }) as cc.Tensor<'float32'>;
+    expectError(() => { w.grad = w; }, 'E_ARG', /own gradient.*is the tensor itself/);
+    expectError(() => { w.grad = w.detach(); }, 'E_ARG', /shares its memory/);
+    expectError(() => { w.grad = w.reshape([2]); }, 'E_ARG', /shares its memory/);
+    expectError(() => { w.grad = w.detach().reshape([1, 2]).reshape([2]) as cc.Tensor<'float32'>; }, 'E_ARG', /shares its memory/);
+    expect(w.grad).to.equal(null);
+    w.mul(3).sum().backward();
+    expect(w.isDisposed).to.equal(false);
+    expect(Array.from(w.grad!.dataSync())).to.deep.equal([3, 3]);
+    w.grad = w.clone().detach();                 // a copy is fine
+    const p = new cc.nn.Parameter(cc.ones([2]));
+    expectError(() => { p.grad = p.detach(); }, 'E_ARG', /shares its memory/);
+    w.dispose(); p.dispose();
+  });
+
   const pairs: [number[], number[]][] = [
     [[2, 3], [2, 3]],
     [[2, 3, 4], [3, 1]],

@@ -30,6 +30,7 @@ export class Parameter extends Tensor<'float32'> {
     const t = checkTensor('Parameter', 'data', data);
     if (t.dtype !== 'float32') fail('E_DTYPE', `Parameter: expected float32 data, got ${t.dtype}`);
     super(native.reshape(t.handle('Parameter'), t.shape), t.shape, 'float32');
+    this._viewOf(t);
     keep(this);
     this.requiresGrad = checkBool('Parameter', 'requiresGrad', requiresGrad);
   }
