@@ -181,6 +181,30 @@ describe('io: safetensors', () => {
       expectError(() => io.loadSafetensors(f), 'E_FORMAT', /bad\.safetensors is not a valid safetensors file/);
       expectError(() => io.loadSafetensors(path.join(tmpdir(), 'none.safetensors')), 'E_LOAD', /ENOENT/);
     });
+    it('a tensor named "__proto__" is an own entry, not the prototype; an empty name is E_FORMAT as on save', () => {
+      const header = (h: string) => {
+        const j = Buffer.from(h);
+        const n = Buffer.alloc(8);
+        n.writeBigUInt64LE(BigInt(j.length));
+        return Buffer.concat([n, j, Buffer.alloc(4)]);
+      };
+      const before = memory().tensors;
+      const r = io.loadSafetensors(header('{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'));
+      expect(Object.getPrototypeOf(r.tensors)).to.equal(Object.prototype);
+      expect(Object.keys(r.tensors)).to.deep.equal(['__proto__']);
+      expect(Object.keys(r.dtypes)).to.deep.equal(['__proto__']);
+      const t = Object.getOwnPropertyDescriptor(r.tensors, '__proto__')!.value as Tensor;
+      expect(t.shape).to.deep.equal([1]);
+      // And it round-trips through save.
+      const again = io.loadSafetensors(io.serializeSafetensors(r.tensors, { ['__proto__']: 'm' } as Record<string, string>));
+      expect(Object.keys(again.tensors)).to.deep.equal(['__proto__']);
+      disposeAll(r.tensors); disposeAll(again.tensors);
+      expectError(() => io.loadSafetensors(header('{"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}')), 'E_FORMAT', /empty name/);
+      expect(memory().tensors).to.equal(before);
+      const one = tensor([1]);
+      expectError(() => io.serializeSafetensors({ '': one }), 'E_ARG', /cannot name a tensor/);
+      one.dispose();
+    });
     it('a device, FIFO or folder is E_LOAD saying so, never read forever', function () {
       if (fs.existsSync('/dev/zero')) expectError(() => io.loadSafetensors('/dev/zero'), 'E_LOAD', /\/dev\/zero: not a regular file/);
       expectError(() => io.loadSafetensors(tmpdir()), 'E_LOAD', /is a directory/);

@@ -51,6 +51,14 @@ export interface LoadSafetensorsOptions {
   convert?: boolean;
 }
 
+/**
+ * Sets an own, enumerable property: `obj[key] = value` with key "__proto__" would change the
+ * object's prototype instead (a tensor named "__proto__" became the prototype of `tensors`).
+ */
+function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 interface Entry { name: string; dtype: string; shape: number[]; begin: number; end: number }
 
 const LITTLE = os.endianness() === 'LE';
@@ -86,7 +94,7 @@ export function serializeSafetensors(tensors: Record<string, Tensor>, metadata?:
     const values = t.dataSync() as Float32Array | Int32Array;
     const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     chunks.push(LITTLE ? bytes : swap4(bytes));
-    header[name] = { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
+    setOwn(header, name, { dtype: t.dtype === 'float32' ? 'F32' : 'I32', shape: [...t.shape], data_offsets: [offset, offset + bytes.length] });
     offset += bytes.length;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
@@ -144,8 +152,8 @@ export function loadSafetensors(source: string | Uint8Array, options: LoadSafete
   const dtypes: Record<string, string> = {};
   try {
     for (const e of entries) {
-      tensors[e.name] = decode(op, what, e, bytes.subarray(dataStart + e.begin, dataStart + e.end));
-      dtypes[e.name] = e.dtype;
+      setOwn(tensors, e.name, decode(op, what, e, bytes.subarray(dataStart + e.begin, dataStart + e.end)));
+      setOwn(dtypes, e.name, e.dtype);
     }
   } catch (err) {
     for (const t of Object.values(tensors)) t.dispose();
@@ -186,10 +194,12 @@ function parseHeader(op: string, what: string, bytes: Uint8Array, convert: boole
       if (typeof value !== 'object' || value === null || Array.isArray(value)) bad('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== 'string') bad(`__metadata__ "${k}" must be a string, got ${describe(v)}`);
-        metadata[k] = v as string;
+        setOwn(metadata, k, v as string);
       }
       continue;
     }
+    // saveSafetensors refuses an empty name (no PyTorch state dict has one); loading agrees.
+    if (name.length === 0) bad('a tensor has an empty name');
     if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(`"${name}" must be an object with dtype, shape and data_offsets`);
     const info = value as Record<string, unknown>;
     for (const k of Object.keys(info)) if (!['dtype', 'shape', 'data_offsets'].includes(k)) bad(`"${name}" has an unknown field "${k}"`);
@@ -199,7 +209,7 @@ function parseHeader(op: string, what: string, bytes: Uint8Array, convert: boole
     if (dt !== 'F32' && dt !== 'I32' && !(convert && dt in CONVERTED)) {
       bad(`"${name}" has dtype ${dt}, which cudnn-convnet does not load (F32 and I32${convert ? '; F16, BF16, F64 and I64 are converted' : ', and no others with { convert: false }'})`);
     }
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`"${name}" has shape ${describe(shape)}, expected an array of non-negative integers`);
+    if (!Array.isArray(shape) || shape.length > 64 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`"${name}" has shape ${describe(shape)}, expected an array of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       bad(`"${name}" has data_offsets ${describe(offsets)}, expected [begin, end] of non-negative integers`);
     }
