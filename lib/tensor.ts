@@ -26,9 +26,10 @@ export type NestedArray = number | NestedArray[];
 export const DTYPE_CODE = { float32: 0, int32: 1 } as const;
 
 export class Tensor<D extends DType = DType> {
-  /** Sizes of the axes, e.g. [N, C, H, W]. */
-  readonly shape: readonly number[];
-  readonly dtype: D;
+  // shape and dtype are getters over private fields, and the shape array is frozen: writing
+  // either (`t.shape = …`, `t.shape[0] = 5`) would have put JS out of step with the native memory.
+  readonly #shape: readonly number[];
+  readonly #dtype: D;
   #device: Device;
   readonly [TENSOR_BRAND] = true;
   #handle: Handle | null;
@@ -41,11 +42,21 @@ export class Tensor<D extends DType = DType> {
   /** @internal Tensors are made by `tensor()`, `zeros()`, … and by ops, not with `new`. */
   constructor(handle: Handle, shape: readonly number[], dtype: D) {
     this.#handle = handle;
-    this.shape = Object.freeze(shape.slice());
-    this.dtype = dtype;
+    this.#shape = Object.freeze(shape.slice());
+    this.#dtype = dtype;
     this.#device = DEVICE_NAME[native.deviceOf(handle)];
     registerTensor(this);
     track(this, handle);
+  }
+
+  /** Sizes of the axes, e.g. [N, C, H, W] (a frozen array). */
+  get shape(): readonly number[] {
+    return this.#shape;
+  }
+
+  /** 'float32' or 'int32'. */
+  get dtype(): D {
+    return this.#dtype;
   }
 
   /** Where the values are: 'cpu' or 'cuda'. */

@@ -3,6 +3,19 @@ import * as cc from '../lib';
 import { expectError, expectRejects } from './helpers';
 
 describe('Tensor', () => {
+  it('shape and dtype cannot be written (JS fell out of step with the native memory)', () => {
+    const t = cc.zeros([2, 3]);
+    expect(() => { (t as unknown as { shape: number[] }).shape = [6]; }).to.throw(TypeError);
+    expect(() => { (t as unknown as { dtype: string }).dtype = 'int32'; }).to.throw(TypeError);
+    expect(() => { (t.shape as unknown as number[])[0] = 5; }).to.throw(TypeError);
+    expect(Object.isFrozen(t.shape)).to.equal(true);
+    expect(t.shape).to.deep.equal([2, 3]);
+    expect(t.dtype).to.equal('float32');
+    expect(t.size).to.equal(6);
+    expect(t.add(1).shape).to.deep.equal([2, 3]);
+    t.dispose();
+  });
+
   it('an object forging the Tensor brand is refused as not a tensor (E_ARG; it was a TypeError in ~60 ops)', () => {
     const fake = { [Symbol.for('cudnn-convnet.Tensor')]: true, shape: [2, 3], dtype: 'float32', size: 6, rank: 2, device: 'cpu' } as unknown as cc.Tensor;
     expectError(() => cc.add(fake, 1), 'E_ARG', /tensor/);
