@@ -40,6 +40,13 @@ describe('the CLI', function () {
       [['train', 'lenet5', '--epochs', 'two'], /--epochs must be an integer/],
       [['train', 'lenet5', '--device', 'tpu'], /--device must be one of auto, cpu, cuda/],
       [['train', 'lenet5', '--bogus'], /unknown option --bogus/],
+      // Names found on Object.prototype, and numbers Number() takes but people do not write.
+      [['train', 'lenet5', '--constructor', 'x'], /unknown option --constructor/],
+      [['train', 'lenet5', '--toString'], /unknown option --toString/],
+      [['train', 'lenet5', '--__proto__'], /unknown option --__proto__/],
+      [['train', 'lenet5', '--epochs', ' '], /--epochs must be an integer, got " "/],
+      [['train', 'lenet5', '--epochs', '0x10'], /--epochs must be an integer, got "0x10"/],
+      [['train', 'lenet5', '--lr', 'Infinity'], /--lr must be a number/],
       [['evaluate'], /expected one model folder/],
       [['predict', 'x'], /expected a model folder and an image file/],
     ];

@@ -13,6 +13,8 @@ export interface Parsed {
   options: Record<string, string | number | boolean>;
 }
 
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 /** Parses argv against `spec` (keys are option names without dashes); throws UsageError. */
 export function parseArgs(argv: string[], spec: Record<string, OptionSpec>): Parsed {
   const positionals: string[] = [];
@@ -25,7 +27,8 @@ export function parseArgs(argv: string[], spec: Record<string, OptionSpec>): Par
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const s = spec[name];
+    // Own keys only: `--constructor` or `--toString` found Object.prototype's and passed.
+    const s = Object.prototype.hasOwnProperty.call(spec, name) ? spec[name] : undefined;
     if (!s) throw new UsageError(`unknown option --${name}`);
     if (s.type === 'flag') {
       if (eq >= 0) throw new UsageError(`--${name} takes no value`);
@@ -38,7 +41,8 @@ export function parseArgs(argv: string[], spec: Record<string, OptionSpec>): Par
       if (!s.type.includes(raw)) throw new UsageError(`--${name} must be one of ${s.type.join(', ')}, got "${raw}"`);
       options[name] = raw;
     } else if (s.type === 'int' || s.type === 'number') {
-      const v = Number(raw);
+      // Decimal only: Number() also takes ' ' (0), '0x10' and '0b1'.
+      const v = DECIMAL.test(raw) ? Number(raw) : NaN;
       if (!Number.isFinite(v) || (s.type === 'int' && !Number.isSafeInteger(v))) throw new UsageError(`--${name} must be ${s.type === 'int' ? 'an integer' : 'a number'}, got "${raw}"`);
       if (s.min !== undefined && v < s.min) throw new UsageError(`--${name} must be >= ${s.min}, got ${v}`);
       options[name] = v;
