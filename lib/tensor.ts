@@ -120,11 +120,11 @@ export class Tensor<D extends DType = DType> {
 
   /** The values as nested arrays. @example await tensor([[1, 2]]).array()   // [[1, 2]] */
   async array(): Promise<NestedArray> {
-    return nest(await this.data(), this.shape);
+    return nest((await native.read(this.handle('array'))) as DataTypeMap[D], this.shape);
   }
 
   arraySync(): NestedArray {
-    return nest(this.dataSync(), this.shape);
+    return nest(native.readSync(this.handle('arraySync')) as DataTypeMap[D], this.shape);
   }
 
   /** `arraySync()` under PyTorch's name: the values as nested arrays (blocks). @example x.tolist() */
@@ -135,7 +135,7 @@ export class Tensor<D extends DType = DType> {
   /** The single value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) fail('E_SHAPE', `item: expected a tensor with one element, got shape [${this.shape.join(', ')}]`);
-    return this.dataSync()[0];
+    return (native.readSync(this.handle('item')) as DataTypeMap[D])[0];
   }
 
   /**

@@ -268,6 +268,15 @@ describe('optim: learning-rate schedules', () => {
 });
 
 describe('optim: clipGradNorm', () => {
+  it('a disposed gradient is E_DISPOSED naming clipGradNorm and the parameter (it named the internal op "square")', () => {
+    const p = cc.ones([2], { requiresGrad: true }) as cc.Tensor<'float32'>;
+    const g = cc.ones([2]) as cc.Tensor<'float32'>;
+    p.grad = g;
+    g.dispose();
+    expectError(() => optim.clipGradNorm([p], 1), 'E_DISPOSED', /^clipGradNorm: the gradient of params\[0\] has been disposed/);
+    p.dispose();
+  });
+
   const cases = loadFixture<{ cases: Case[] }>('optim_classes').cases;
 
   for (const c of cases.filter((x): x is ClipCase => x.type === 'clip')) {

@@ -3,6 +3,14 @@ import * as cc from '../lib';
 import { expectError, expectRejects } from './helpers';
 
 describe('Tensor', () => {
+  it('reads of a disposed tensor name the method called (item said "dataSync")', async () => {
+    const t = cc.ones([1]);
+    t.dispose();
+    expectError(() => t.item(), 'E_DISPOSED', /^item:/);
+    expectError(() => t.arraySync(), 'E_DISPOSED', /^arraySync:/);
+    await expectRejects(t.array(), 'E_DISPOSED', /^array:/);
+  });
+
   it('shape and dtype cannot be written (JS fell out of step with the native memory)', () => {
     const t = cc.zeros([2, 3]);
     expect(() => { (t as unknown as { shape: number[] }).shape = [6]; }).to.throw(TypeError);

@@ -36,6 +36,10 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
   const p = checkNumber(op, 'normType', normType, true);
   if (!(p > 0)) fail('E_ARG', `${op}: expected \`normType\` > 0 (or Infinity), got ${normType}`);
   const withGrad = list.filter((t) => t.grad !== null);
+  // Checked here so the message names clipGradNorm, not the internal op that would meet it.
+  list.forEach((t, i) => {
+    if (t.grad !== null && t.grad.isDisposed) fail('E_DISPOSED', `${op}: the gradient of params[${i}] has been disposed`);
+  });
   if (withGrad.length === 0) return zeros([]);
   return noGrad(() => tidy(() => {
     // The sum of |g|^p over every gradient (or the largest |g|), then its p-th root.
