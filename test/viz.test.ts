@@ -114,6 +114,19 @@ describe('viz: SVG charts', () => {
     expect(count(svg, /<g data-panel=/g)).to.equal(2);
   });
 
+  it('plotHistory refuses a series with holes or of 2**31 values (it hung) with E_ARG', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-viz-'));
+    const file = path.join(dir, 'h.svg');
+    expectError(() => viz.plotHistory({ loss: new Array(2 ** 31) }, file), 'E_ARG', /2147483648 values/);
+    const lying = new Proxy([1, 2], { get: (t, k) => (k === 'length' ? 2 ** 31 : (t as unknown as Record<PropertyKey, unknown>)[k as string]) });
+    expectError(() => viz.plotHistory({ epoch: lying as number[] }, file), 'E_ARG', /history.epoch has 2147483648 values/);
+    const holes = [0.5, 0.4, 0.3];
+    delete (holes as unknown as Record<number, unknown>)[1];
+    expectError(() => viz.plotHistory({ loss: holes }, file), 'E_ARG', /undefined at \[1\]/);
+    expect(fs.existsSync(file)).to.equal(false);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
   it('plotHistory skips missing series and panels, and leaves non-finite points out', () => {
     const svg = viz.plotHistory({ loss: [1, NaN, 0.5] }, path.join(dir, 'loss-only.svg'));
     expectWellFormed(svg);

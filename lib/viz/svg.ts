@@ -19,6 +19,8 @@ export interface History {
 
 /** More classes than this make an SVG no one can read (and n² cells to write). */
 const MAX_SVG_CLASSES = 1000;
+/** A curve of more epochs than this is refused rather than drawn point by point. */
+const MAX_EPOCHS = 1_000_000;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const num = (v: number) => String(Math.round(v * 100) / 100);
@@ -78,7 +80,13 @@ function panel(title: string, x0: number, epochs: number[], series: [string, str
 function series(op: string, h: Record<string, unknown>, key: string, n: number | null): number[] | undefined {
   const v = h[key];
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number')) fail('E_ARG', `${op}: expected history.${key} to be an array of numbers, got ${describe(v)}`);
+  if (!Array.isArray(v)) fail('E_ARG', `${op}: expected history.${key} to be an array of numbers, got ${describe(v)}`);
+  // The length first (a 2**31-long sparse array or Proxy looped for minutes), then every index:
+  // every() would skip holes.
+  if (v.length > MAX_EPOCHS) fail('E_ARG', `${op}: history.${key} has ${v.length} values, more than ${MAX_EPOCHS} epochs can be drawn`);
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== 'number') fail('E_ARG', `${op}: expected history.${key} to be an array of numbers, got ${describe(v[i])} at [${i}]`);
+  }
   if (n !== null && v.length !== 0 && v.length !== n) fail('E_ARG', `${op}: history.${key} has ${v.length} values for ${n} epochs`);
   return v as number[];
 }
@@ -97,6 +105,7 @@ export function plotHistory(history: History, path: string): string {
   if (typeof history !== 'object' || history === null || Array.isArray(history)) fail('E_ARG', `${op}: expected a history object, got ${describe(history)}`);
   const h = history as Record<string, unknown>;
   const ep = series(op, h, 'epoch', null);
+  for (const k of ['loss', 'accuracy', 'valLoss', 'valAccuracy']) series(op, h, k, null);   // checked before n is taken from them
   const lengths = ['loss', 'accuracy', 'valLoss', 'valAccuracy'].map((k) => (Array.isArray(h[k]) ? (h[k] as unknown[]).length : 0));
   const n = ep?.length ?? Math.max(...lengths);
   const epochs = ep ?? Array.from({ length: n }, (_, i) => i + 1);
