@@ -401,6 +401,14 @@ describe('models.save / models.load', () => {
     expect(memory().tensors).to.equal(before);
   });
 
+  it('saving a disposed model is E_DISPOSED naming stateDict and the key (it said "detach"), leaving nothing', () => {
+    const m = new nn.Linear(2, 2);
+    m.dispose();
+    const before = memory().tensors;
+    expectError(() => models.save(m, path.join(tmpdir(), 'm')), 'E_DISPOSED', /stateDict: "weight" has been disposed/);
+    expect(memory().tensors).to.equal(before);
+  });
+
   it('save refuses a config() holding a cycle or itself (it overflowed the stack) with E_ARG', () => {
     class Loop extends nn.Module {
       constructor(readonly arg: unknown) { super(); }

@@ -327,12 +327,17 @@ export abstract class Module {
    * @example const state = model.stateDict(); Object.keys(state)   // ['0.weight', '0.bias', ...]
    */
   stateDict(): Record<string, Tensor> {
-    const out: Record<string, Tensor> = {};
+    const entries: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules()) {
       const key = (name: string) => (prefix ? `${prefix}.${name}` : name);
-      for (const [name, p] of m.#parameters) if (p !== null) out[key(name)] = p.detach();
-      for (const [name, b] of m.#buffers) if (b !== null) out[key(name)] = b.detach();
+      for (const [name, p] of m.#parameters) if (p !== null) entries.push([key(name), p]);
+      for (const [name, b] of m.#buffers) if (b !== null) entries.push([key(name), b]);
     }
+    // Checked before any view is made: the message names stateDict and the key (it said
+    // "detach"), and no views are left behind half-way.
+    for (const [k, t] of entries) if (t.isDisposed) fail('E_DISPOSED', `stateDict: "${k}" has been disposed (was the module disposed?)`);
+    const out: Record<string, Tensor> = {};
+    for (const [k, t] of entries) out[k] = t.detach();
     return out;
   }
 
