@@ -433,6 +433,12 @@ describe('models.save / models.load', () => {
     // The same value twice (not a cycle) is fine.
     const shared = [1, 2];
     models.save(new Loop([shared, shared]), path.join(dir, 'ok'));
+    // An option named "__proto__" stays an own key both ways (it replaced the prototype on load).
+    models.save(new Loop(JSON.parse('{"__proto__": {"polluted": 1}}')), path.join(dir, 'proto'));
+    const back = models.load(path.join(dir, 'proto')) as unknown as { arg: Record<string, unknown> };
+    expect(Object.getPrototypeOf(back.arg)).to.equal(Object.prototype);
+    expect(Object.keys(back.arg)).to.deep.equal(['__proto__']);
+    expect((back.arg as { polluted?: number }).polluted).to.equal(undefined);
   });
 
   it('a corrupt or mismatched model file is E_FORMAT and leaves nothing allocated; a missing one E_LOAD', () => {

@@ -109,7 +109,9 @@ function encode(v: unknown, where: string, stack: Set<object>): unknown {
     if (Array.isArray(v)) return v.map((x, i) => encode(x === undefined ? null : x, `${where}[${i}]`, stack));
     if (Object.getPrototypeOf(v) === Object.prototype) {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k] = encode(x, `${where}.${k}`, stack);
+      for (const [k, x] of Object.entries(v)) {
+        if (x !== undefined) Object.defineProperty(out, k, { value: encode(x, `${where}.${k}`, stack), enumerable: true, writable: true, configurable: true });
+      }
       return out;
     }
     return fail('E_ARG', `models.save: ${where} is ${describe(v)}, which model.json cannot hold`);
@@ -164,7 +166,8 @@ function decode(v: unknown, where: string, made: Tensor[], built: Module[], dept
     return z;
   }
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = decode(o[k], `${where}.${k}`, made, built, depth + 1);
+  // defineProperty: a key "__proto__" (JSON.parse keeps it as an own key) would set the prototype.
+  for (const k of keys) Object.defineProperty(out, k, { value: decode(o[k], `${where}.${k}`, made, built, depth + 1), enumerable: true, writable: true, configurable: true });
   return out;
 }
 
