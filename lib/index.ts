@@ -22,7 +22,7 @@ export * as cuda from './cuda';
 export { resolveDevice } from './cuda';
 export type { CudaOptions, CudaInfo, CudaDeviceInfo, LibraryInfo } from './cuda';
 export {
-  add, sub, mul, div, pow, maximum, minimum, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, scale,
+  add, sub, mul, div, pow, maximum, minimum, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, erf, scale,
   sum, mean, max, min, argmax, argmin, eq, ne, lt, le, gt, ge, where, clamp, variance, std, stack, split, chunk, expand,
   matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, slice, narrow,
   indexSelect, gather, oneHot, cast, clone, toDevice,

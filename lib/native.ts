@@ -199,7 +199,7 @@ export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
 export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 } as const;
 export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
-export const UnaryOp = { neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9 } as const;
+export const UnaryOp = { neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9, erf: 10 } as const;
 export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;
 export type ReduceOpCode = (typeof ReduceOp)[keyof typeof ReduceOp];

@@ -102,6 +102,8 @@ const UNARY_GRADS: Record<keyof typeof UnaryOp, { saves: 'x' | 'y' | 'none'; gra
   sign: { saves: 'none', grad: (dy) => scale(dy, 0) },
   floor: { saves: 'none', grad: (dy) => scale(dy, 0) },
   ceil: { saves: 'none', grad: (dy) => scale(dy, 0) },
+  // d erf(x)/dx = 2/sqrt(pi) exp(-x^2)
+  erf: { saves: 'x', grad: (dy, x) => mul(dy, scale(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))) },
 };
 
 function unary(op: keyof typeof UnaryOp, x: Tensor): F32 {
@@ -147,6 +149,8 @@ export const reciprocal = (x: Tensor): F32 => unary('reciprocal', x);
 export const sign = (x: Tensor): F32 => unary('sign', x);
 export const floor = (x: Tensor): F32 => unary('floor', x);
 export const ceil = (x: Tensor): F32 => unary('ceil', x);
+/** The error function, elementwise (as torch.erf; GELU is built on it). @example erf(x) */
+export const erf = (x: Tensor): F32 => unary('erf', x);
 
 /** alpha * x + beta in one pass. @example scale(x, 1 / 255, -0.5) */
 export function scale(x: Tensor, alpha: number, beta = 0): F32 {

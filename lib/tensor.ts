@@ -307,6 +307,8 @@ export class Tensor<D extends DType = DType> {
   sign(): Tensor<'float32'> { return ops.sign(this); }
   floor(): Tensor<'float32'> { return ops.floor(this); }
   ceil(): Tensor<'float32'> { return ops.ceil(this); }
+  /** erf(x) elementwise. */
+  erf(): Tensor<'float32'> { return ops.erf(this); }
   relu(): Tensor<'float32'> { return activation.relu(this); }
   sigmoid(): Tensor<'float32'> { return activation.sigmoid(this); }
   tanh(): Tensor<'float32'> { return activation.tanh(this); }

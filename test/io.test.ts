@@ -285,6 +285,7 @@ function everyLayer(): Record<string, nn.Module> {
     Dropout2d: new nn.Dropout2d(0.2),
     Identity: new nn.Identity(54, { unused: 1 }),
     SiLU: new nn.SiLU(),
+    GELU: new nn.GELU({ approximate: 'tanh' }),
     ReLU6: new nn.ReLU6(true),
     Hardtanh: new nn.Hardtanh(-2, 3),
     Hardsigmoid: new nn.Hardsigmoid(),

@@ -16,6 +16,24 @@ type F32 = cc.Tensor<'float32'>;
 const REDUCTIONS: Red[] = ['mean', 'sum', 'none'];
 
 const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+/** erf in float64: its Taylor series below |x| = 4 (1e-9 or better), 1 - erfc's asymptotic series above. */
+function erf64(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const a = Math.abs(x);
+  if (a >= 4) {
+    const t = 1 / (2 * a * a);
+    const erfc = (Math.exp(-a * a) / (a * Math.sqrt(Math.PI))) * (1 - t + 3 * t * t - 15 * t ** 3);
+    return Math.sign(x) * (1 - erfc);
+  }
+  let term = x, sum = x;
+  for (let n = 1; n < 200 && Math.abs(term) > 1e-17; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+const gelu64 = (x: number) => 0.5 * x * (1 + erf64(x / Math.SQRT2));
+const geluTanh64 = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 /** log(1 + exp(x)) without overflow. */
 const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 
@@ -258,6 +276,9 @@ describe('F: activations composed from tensor ops', () => {
     ['hardsigmoid', (x) => F.hardsigmoid(x), (x) => Math.min(Math.max(x / 6 + 0.5, 0), 1)],
     ['hardswish', (x) => F.hardswish(x), (x) => x * Math.min(Math.max(x / 6 + 0.5, 0), 1)],
     ['mish', (x) => F.mish(x), (x) => x * Math.tanh(softplus(x))],
+    ['gelu', (x) => F.gelu(x), gelu64],
+    ['gelu tanh', (x) => F.gelu(x, { approximate: 'tanh' }), geluTanh64],
+    ['erf', (x) => cc.erf(x), erf64],
   ];
   // Away from the kinks (-3, -2, -1, 0, 1, 3, 6) by more than the finite-difference step.
   const xs = Float64Array.from([-7.5, -4.2, -2.6, -1.4, -0.55, -0.2, 0.3, 0.8, 1.6, 2.4, 4.5, 7.3, 25, -25]);
@@ -268,6 +289,35 @@ describe('F: activations composed from tensor ops', () => {
       tapeCheck(name, [{ shape: [xs.length], values: xs }], ([t]) => fn(t), { h: 1e-3, rtol: 2e-2, atol: 1e-3 });
     });
   }
+
+  // PyTorch's backward passes no gradient at the ends (min < x < max); the values are the clamp's.
+  it('hardtanh, relu6 and hardsigmoid: no gradient at their ends, values and NaN as the clamp', () => {
+    for (const [name, fn, ends, inside] of [
+      ['hardtanh', (t: F32) => F.hardtanh(t, -2, 3), [-2, 3], [-1, 2.5]],
+      ['relu6', (t: F32) => F.relu6(t), [0, 6], [0.5, 5]],
+      ['hardsigmoid', (t: F32) => F.hardsigmoid(t), [-3, 3], [-1, 2]],
+    ] as const) {
+      const x = cc.tensor([...ends, ...inside, ends[0] - 1, ends[1] + 1], { requiresGrad: true });
+      fn(x).sum().backward();
+      const slope = name === 'hardsigmoid' ? 1 / 6 : 1;
+      expectClose(x.grad!.dataSync(), [0, 0, slope, slope, 0, 0], 1e-7, 0, name);
+      const y = fn(cc.tensor([NaN, ends[0], ends[1]])).dataSync();
+      expect(Number.isNaN(y[0]), `${name}(NaN)`).to.equal(true);
+      expect(Array.from(y.slice(1))).to.deep.equal(name === 'hardsigmoid' ? [0, 1] : [...ends]);
+    }
+  });
+
+  it('gelu: large |x| without overflow, typed errors; nn.GELU as the function, in a saved model', () => {
+    expectClose(F.gelu(cc.tensor([-30, 30, 0])).dataSync(), [-0, 30, 0], 0, 0);
+    expectClose(F.gelu(cc.tensor([-30, 30]), { approximate: 'tanh' }).dataSync(), [-0, 30], 0, 0);
+    expectError(() => F.gelu(cc.zeros([2]), { approximate: 'erf' as 'tanh' }), 'E_ARG', /approximate/);
+    expectError(() => F.gelu(cc.zeros([2]), { approx: 'tanh' } as never), 'E_ARG');
+    expectError(() => new nn.GELU('fast' as 'tanh'), 'E_ARG', /GELU/);
+    const x = cc.randn([3, 4]);
+    expect(Array.from(new nn.GELU().call(x).dataSync())).to.deep.equal(Array.from(F.gelu(x).dataSync()));
+    expect(Array.from(new nn.GELU('tanh').call(x).dataSync())).to.deep.equal(Array.from(F.gelu(x, { approximate: 'tanh' }).dataSync()));
+    expect(String(new nn.GELU({ approximate: 'tanh' }))).to.match(/GELU\(approximate='tanh'\)/);
+  });
 
   it('softplus does not overflow and refuses beta 0; hardtanh refuses minVal > maxVal', () => {
     expectClose(F.softplus(cc.tensor([1000, -1000])).dataSync(), [1000, 0], 0, 0);

@@ -643,6 +643,33 @@ abstract class PointwiseActivation extends Module {
   }
 }
 
+/** GELU x · Φ(x), exact (erf) or `approximate: 'tanh'`. @example new nn.GELU(); new nn.GELU({ approximate: 'tanh' }) */
+export class GELU extends Module {
+  readonly approximate: 'none' | 'tanh';
+
+  constructor(...args: WithOptions<[approximate: 'none' | 'tanh'], { approximate?: 'none' | 'tanh' }>);
+  constructor(...args: unknown[]) {
+    super();
+    const o = merge<{ approximate?: 'none' | 'tanh' }>('GELU', args, ['approximate'], ['approximate']);
+    this.approximate = o.approximate ?? 'none';
+    if (this.approximate !== 'none' && this.approximate !== 'tanh') {
+      fail('E_ARG', `GELU: expected \`approximate\` 'none' or 'tanh', got ${describe(this.approximate)}`);
+    }
+  }
+
+  override config(): unknown[] {
+    return this.approximate === 'none' ? [] : [{ approximate: this.approximate }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.gelu(x, { approximate: this.approximate });
+  }
+
+  override extraRepr(): string {
+    return this.approximate === 'none' ? '' : `approximate='${this.approximate}'`;
+  }
+}
+
 /** SiLU (swish) x · sigmoid(x). @example new nn.SiLU() */
 export class SiLU extends PointwiseActivation {
   constructor(...args: WithOptions<[inplace: boolean], { inplace?: boolean }>) {

@@ -194,9 +194,9 @@ Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  static const char* names[] = {"neg", "abs", "exp", "log", "sqrt", "square", "reciprocal", "sign", "floor", "ceil"};
+  static const char* names[] = {"neg", "abs", "exp", "log", "sqrt", "square", "reciprocal", "sign", "floor", "ceil", "erf"};
   const int64_t code = int_arg(info, 0, "unary", "op");
-  CONVNET_CHECK(code >= 0 && code < 10, "E_ARG", "unary: unknown op code ", code);
+  CONVNET_CHECK(code >= 0 && code < 11, "E_ARG", "unary: unknown op code ", code);
   const char* op = names[code];
   const Tensor& x = tensor_arg(info, 1, op, "x");
   expect_dtype(x, DType::Float32, op, "x");

@@ -119,6 +119,7 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Sign: return unary_loop(x, y, [](float v) { return v != v ? v : static_cast<float>((v > 0) - (v < 0)); });
     case UnaryOp::Floor: return unary_loop(x, y, [](float v) { return std::floor(v); });
     case UnaryOp::Ceil: return unary_loop(x, y, [](float v) { return std::ceil(v); });
+    case UnaryOp::Erf: return unary_loop(x, y, [](float v) { return std::erf(v); });  // glibc erff: within 1 ulp
   }
   fail("E_ARG", "unary: unknown op ", static_cast<int>(op));
 }

@@ -92,6 +92,7 @@ struct SignF {
 };
 struct FloorF { __device__ float operator()(float v) const { return floorf(v); } };
 struct CeilF { __device__ float operator()(float v) const { return ceilf(v); } };
+struct ErfF { __device__ float operator()(float v) const { return erff(v); } };
 
 // x op scalar (or scalar op x): the same function with one side fixed.
 template <typename F>
@@ -134,6 +135,7 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Sign: return unary_loop("sign", x, y, SignF{});
     case UnaryOp::Floor: return unary_loop("floor", x, y, FloorF{});
     case UnaryOp::Ceil: return unary_loop("ceil", x, y, CeilF{});
+    case UnaryOp::Erf: return unary_loop("erf", x, y, ErfF{});
   }
   fail("E_ARG", "unary: unknown op ", static_cast<int>(op));
 }

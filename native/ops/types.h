@@ -51,7 +51,7 @@ struct AdamOptions {
 
 // elementwise ops (elementwise.cc)
 enum class BinaryOp : int32_t { Add = 0, Sub, Mul, Div, Pow, Maximum, Minimum };
-enum class UnaryOp : int32_t { Neg = 0, Abs, Exp, Log, Sqrt, Square, Reciprocal, Sign, Floor, Ceil };
+enum class UnaryOp : int32_t { Neg = 0, Abs, Exp, Log, Sqrt, Square, Reciprocal, Sign, Floor, Ceil, Erf };
 
 // reductions (reduce.cc)
 enum class ReduceOp : int32_t { Sum = 0, Mean, Max, Min };

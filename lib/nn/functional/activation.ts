@@ -7,9 +7,9 @@ import { record } from '../../autograd';
 import { Activation, native, type ActivationKind } from '../../native';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
-import { abs, add, exp, log, maximum, minimum, mul, neg, scale } from '../../ops';
+import { abs, add, erf, exp, ge, le, log, maximum, mul, neg, scale, where } from '../../ops';
 import { Tensor } from '../../tensor';
-import { checkFloat, checkNumber } from '../../validate';
+import { checkFloat, checkNumber, checkOptions, describe } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 
@@ -57,8 +57,8 @@ export function tanh(x: Tensor): F32 {
 }
 
 // ---- activations composed from tensor ops (any device; gradients from the tape) --------------
-// At a kink (hardtanh's ends, relu6's 0 and 6) the tape's maximum/minimum split the gradient
-// of a tie in half, where PyTorch takes one side; everywhere else the gradients are PyTorch's.
+// At the kinks the gradients are PyTorch's too: hardtanh, relu6 and hardsigmoid pass none at
+// their ends (PyTorch's backward tests min < x < max), which `where` does exactly.
 
 /** SiLU (swish): x · sigmoid(x) (Elfwing et al. 2017; Ramachandran et al. 2017). @example F.silu(x) */
 export function silu(x: Tensor): F32 {
@@ -90,7 +90,16 @@ export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): F32 {
   checkNumber('hardtanh', 'minVal', minVal);
   checkNumber('hardtanh', 'maxVal', maxVal);
   if (minVal > maxVal) fail('E_ARG', `hardtanh: expected \`minVal\` <= \`maxVal\`, got ${minVal} > ${maxVal}`);
-  return tidy(() => minimum(maximum(t, minVal), maxVal));
+  return tidy(() => between(t, t, minVal, maxVal, minVal, maxVal));
+}
+
+/**
+ * x <= lo ? below : x >= hi ? above : inside: the clamps' shape, with no gradient at lo and hi
+ * themselves (as PyTorch's hardtanh and hardsigmoid backward); NaN takes `inside` (NaN).
+ */
+function between(x: F32, inside: F32, lo: number, hi: number, below: number, above: number): F32 {
+  const atOrBelow = le(x, lo);
+  return where(add(atOrBelow, ge(x, hi)), where(atOrBelow, below, above), inside);
 }
 
 /** ReLU6: min(max(x, 0), 6) (MobileNet). @example F.relu6(x) */
@@ -102,13 +111,31 @@ export function relu6(x: Tensor): F32 {
 /** Hard sigmoid: min(max(x / 6 + 1/2, 0), 1), PyTorch's (MobileNetV3). @example F.hardsigmoid(x) */
 export function hardsigmoid(x: Tensor): F32 {
   const t = checkFloat('hardsigmoid', 'x', x);
-  return tidy(() => minimum(maximum(scale(t, 1 / 6, 0.5), 0), 1));
+  return tidy(() => between(t, scale(t, 1 / 6, 0.5), -3, 3, 0, 1));
 }
 
 /** Hard swish: x · hardsigmoid(x) (MobileNetV3). @example F.hardswish(x) */
 export function hardswish(x: Tensor): F32 {
   const t = checkFloat('hardswish', 'x', x);
   return tidy(() => mul(t, hardsigmoid(t)));
+}
+
+/**
+ * GELU (Hendrycks & Gimpel 2016): x · Φ(x) = x/2 · (1 + erf(x/√2)), as torch.nn.functional.gelu;
+ * `approximate: 'tanh'` uses x/2 · (1 + tanh(√(2/π) (x + 0.044715 x³))).
+ * @example F.gelu(x); F.gelu(x, { approximate: 'tanh' })
+ */
+export function gelu(x: Tensor, options: { approximate?: 'none' | 'tanh' } = {}): F32 {
+  const t = checkFloat('gelu', 'x', x);
+  const o = checkOptions<{ approximate?: 'none' | 'tanh' }>('gelu', options, ['approximate']);
+  const approximate = o.approximate ?? 'none';
+  if (approximate !== 'none' && approximate !== 'tanh') fail('E_ARG', `gelu: expected \`approximate\` 'none' or 'tanh', got ${describe(approximate)}`);
+  return tidy(() => {
+    const phi2 = approximate === 'none'
+      ? scale(erf(scale(t, Math.SQRT1_2)), 1, 1)
+      : scale(tanh(scale(add(t, scale(mul(t, mul(t, t)), 0.044715)), Math.sqrt(2 / Math.PI))), 1, 1);
+    return scale(mul(t, phi2), 0.5);
+  });
 }
 
 /** Mish: x · tanh(softplus(x)) (Misra 2019). @example F.mish(x) */

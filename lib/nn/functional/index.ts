@@ -3,7 +3,7 @@
  * arguments and defaults (NCHW). One file per family; backward functions stay internal (the
  * autograd tape uses them) and are not exported here.
  */
-export { relu, leakyRelu, elu, sigmoid, tanh, silu, softplus, hardtanh, relu6, hardsigmoid, hardswish, mish } from './activation';
+export { relu, leakyRelu, elu, sigmoid, tanh, silu, softplus, hardtanh, relu6, hardsigmoid, hardswish, mish, gelu } from './activation';
 export { conv1d, conv2d, convTranspose2d, linear } from './conv';
 export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from './conv';
 export { maxPool2d, avgPool2d, lpPool2d, mixedPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, roiPool } from './pool';
