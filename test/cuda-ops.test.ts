@@ -159,8 +159,8 @@ describeCuda('cuda ops: elementwise', () => {
       compareBits((t) => cc[op](t), [s], `${op} special`);
       compareBits((t) => cc[op](t), [x], `${op}`);
     }
-    for (const op of ['exp', 'log'] as const) compareDevices((t) => cc[op](t), [s], { bound: 1e-6, what: `${op} special` });
-    for (const op of ['neg', 'abs', 'square', 'sign', 'floor', 'ceil', 'exp'] as const) {
+    for (const op of ['exp', 'log', 'erf'] as const) compareDevices((t) => cc[op](t), [s], { bound: 1e-6, what: `${op} special` });
+    for (const op of ['neg', 'abs', 'square', 'sign', 'floor', 'ceil', 'exp', 'erf'] as const) {
       compareDevices((t) => cc[op](t), [x], { bound: 1e-5, grads: true, what: op });
     }
     for (const op of ['sqrt', 'log', 'reciprocal'] as const) compareDevices((t) => cc[op](t), [pos], { bound: 1e-5, grads: true, what: op });
