@@ -191,6 +191,14 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType | Cr
   if (count > 2 ** 40) fail('E_ARG', `arange: ${count} elements is too many`);
   const d = o.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
   checkDtypeName('arange', d);
+  if (d === 'int32' && count > 0) {
+    const last = start + (count - 1) * step;
+    for (const [name, v] of [['start', start], ['last value', last]] as const) {
+      if (v < -(2 ** 31) || v >= 2 ** 31) {
+        fail('E_ARG', `arange: the ${name} ${v} is outside int32's range [-2147483648, 2147483647]; use dtype 'float32'`);
+      }
+    }
+  }
   return new Tensor(native.arange(start, step, count, DTYPE_CODE[d], deviceCode('arange', o.device)), [count], d);
 }
 

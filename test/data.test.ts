@@ -104,6 +104,12 @@ describe('data: readIdx', () => {
     expectError(() => data.readIdx(path.join(tmp, 'nope')), 'E_LOAD', /ENOENT/);
     expectError(() => data.readIdx(3 as never), 'E_ARG', /path or a Uint8Array/);
     expectError(() => data.encodeIdx('uint8', [3], [1, 2]), 'E_SHAPE');
+    // Integer types refuse what DataView would wrap or cut (300 -> 44, -1 -> 255, 1.7 -> 1).
+    for (const [dtype, bad] of [['uint8', 300], ['uint8', -1], ['uint8', 1.7], ['int8', 128], ['int16', -32769], ['int32', 2 ** 31]] as const) {
+      expectError(() => data.encodeIdx(dtype, [2], [0, bad]), 'E_ARG', new RegExp(`data\\[1\\] = ${bad} is not a ${dtype}`));
+    }
+    expectError(() => data.encodeIdx('float32', [1], ['1' as never]), 'E_ARG', /not a number/);
+    expect(data.encodeIdx('int8', [2], [-128, 127]).length).to.equal(4 + 4 + 2);
   });
 });
 

@@ -122,6 +122,10 @@ describe('Tensor', () => {
     expect(Array.from(cc.arange(0, 1, 0.25).dataSync())).to.deep.equal([0, 0.25, 0.5, 0.75]);
     expect(Array.from(cc.arange(5, 0, -2).dataSync())).to.deep.equal([5, 3, 1]);
     expect(cc.arange(3, 3).shape).to.deep.equal([0]);
+    // int32 values past its range would wrap (2**31 read back as -2**31)
+    expect(Array.from(cc.arange(2 ** 31 - 3, 2 ** 31 - 1, 1, 'int32').dataSync())).to.deep.equal([2 ** 31 - 3, 2 ** 31 - 2]);
+    expectError(() => cc.arange(2 ** 31 - 2, 2 ** 31 + 2, 1, 'int32'), 'E_ARG', /last value 2147483649 is outside int32's range/);
+    expectError(() => cc.arange(-(2 ** 31) - 1, 0), 'E_ARG', /start/);
     // start + i * step, not repeated addition: no drift over a long range
     const long = cc.arange(0, 1000, 0.1).dataSync();
     expect(long.length).to.equal(10000);

@@ -108,6 +108,8 @@ function decode(dtype: IdxDType, view: DataView, offset: number, count: number):
  * data sets in the format.
  * @example fs.writeFileSync('labels-idx1-ubyte', data.encodeIdx('uint8', [3], new Uint8Array([1, 2, 3])));
  */
+const INT_RANGE = { uint8: [0, 255], int8: [-128, 127], int16: [-32768, 32767], int32: [-(2 ** 31), 2 ** 31 - 1] } as const;
+
 export function encodeIdx(dtype: IdxDType, shape: readonly number[], data: ArrayLike<number>): Uint8Array {
   const op = 'encodeIdx';
   const typeByte = IDX_TYPE_BYTE[dtype];
@@ -124,8 +126,14 @@ export function encodeIdx(dtype: IdxDType, shape: readonly number[], data: Array
   out[3] = shape.length;
   shape.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
   const at = 4 + 4 * shape.length;
+  // Integer types take integers in their range: DataView would wrap 300 to 44 and cut 1.7 to 1.
+  const range = INT_RANGE[dtype as keyof typeof INT_RANGE];
   for (let i = 0; i < count; i++) {
     const v = data[i], o = at + i * size;
+    if (typeof v !== 'number') fail('E_ARG', `${op}: data[${i}] is ${describe(v)}, not a number`);
+    if (range && !(Number.isInteger(v) && v >= range[0] && v <= range[1])) {
+      fail('E_ARG', `${op}: data[${i}] = ${v} is not a ${dtype} (an integer in [${range[0]}, ${range[1]}])`);
+    }
     if (dtype === 'uint8') view.setUint8(o, v);
     else if (dtype === 'int8') view.setInt8(o, v);
     else if (dtype === 'int16') view.setInt16(o, v, false);
