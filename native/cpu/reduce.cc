@@ -114,6 +114,39 @@ void add_row(double* __restrict sums, const float* __restrict row, int64_t n) {
   for (int64_t i = 0; i < n; ++i) sums[i] += row[i];
 }
 
+// The general layout (reduced axes not adjacent): where each output's elements lie in x, as the
+// output's base element plus the offsets of the reduced elements, in row-major order.
+struct GeneralLayout {
+  Shape shape;
+  std::vector<int64_t> strides;
+  std::vector<bool> is_reduced;
+  std::vector<int64_t> offsets;
+
+  GeneralLayout(const Shape& x_shape, const std::vector<int64_t>& axes)
+      : shape(x_shape), strides(contiguous_strides(x_shape)), is_reduced(x_shape.size(), false), offsets{0} {
+    for (int64_t a : axes) is_reduced[a] = true;
+    for (size_t d = 0; d < shape.size(); ++d) {
+      if (!is_reduced[d]) continue;
+      std::vector<int64_t> grown;
+      grown.reserve(offsets.size() * shape[d]);
+      for (int64_t base : offsets)
+        for (int64_t i = 0; i < shape[d]; ++i) grown.push_back(base + i * strides[d]);
+      offsets.swap(grown);
+    }
+  }
+
+  // x's index of output o's first element.
+  int64_t base(int64_t o) const {
+    int64_t at = 0, rest = o;
+    for (int64_t d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+      if (is_reduced[d]) continue;
+      at += (rest % shape[d]) * strides[d];
+      rest /= shape[d];
+    }
+    return at;
+  }
+};
+
 double finish(ReduceOp op, double acc, int64_t count) {
   return op == ReduceOp::Mean ? (count ? acc / static_cast<double>(count) : std::nan("")) : acc;
 }
@@ -184,26 +217,11 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
     return;
   }
   // General case: offsets of the reduced elements relative to each output's base element.
-  const std::vector<int64_t> strides = contiguous_strides(x.shape);
-  std::vector<bool> is_reduced(x.shape.size(), false);
-  for (int64_t a : axes) is_reduced[a] = true;
-  std::vector<int64_t> offsets{0};
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    if (!is_reduced[d]) continue;
-    std::vector<int64_t> grown;
-    grown.reserve(offsets.size() * x.shape[d]);
-    for (int64_t base : offsets)
-      for (int64_t i = 0; i < x.shape[d]; ++i) grown.push_back(base + i * strides[d]);
-    offsets.swap(grown);
-  }
+  const GeneralLayout layout(x.shape, axes);
+  const std::vector<int64_t>& offsets = layout.offsets;
   parallel_for(out_n, 64, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
-      int64_t base = 0, rest = o;
-      for (int64_t d = x.dim() - 1; d >= 0; --d) {
-        if (is_reduced[d]) continue;
-        base += (rest % x.shape[d]) * strides[d];
-        rest /= x.shape[d];
-      }
+      const int64_t base = layout.base(o);
       double a = acc.init();
       for (int64_t off : offsets) a = acc.combine(a, px[base + off]);
       py[o] = static_cast<float>(finish(op, a, count));
@@ -315,27 +333,12 @@ void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
     });
     return check();
   }
-  const std::vector<int64_t> strides = contiguous_strides(x.shape);
-  std::vector<bool> is_reduced(x.shape.size(), false);
-  for (int64_t a : axes) is_reduced[a] = true;
-  std::vector<int64_t> offsets{0};
-  for (int64_t d = 0; d < x.dim(); ++d) {
-    if (!is_reduced[d]) continue;
-    std::vector<int64_t> grown;
-    grown.reserve(offsets.size() * x.shape[d]);
-    for (int64_t base : offsets)
-      for (int64_t i = 0; i < x.shape[d]; ++i) grown.push_back(base + i * strides[d]);
-    offsets.swap(grown);
-  }
-  if (count == 0) offsets.clear();
+  GeneralLayout layout(x.shape, axes);
+  if (count == 0) layout.offsets.clear();
+  const std::vector<int64_t>& offsets = layout.offsets;
   parallel_for(out_n, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, count)), [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
-      int64_t base = 0, rest = o;
-      for (int64_t d = x.dim() - 1; d >= 0; --d) {
-        if (is_reduced[d]) continue;
-        base += (rest % x.shape[d]) * strides[d];
-        rest /= x.shape[d];
-      }
+      const int64_t base = layout.base(o);
       int64_t a = op == ReduceOp::Sum ? 0 : px[base + offsets[0]];
       for (int64_t off : offsets) a = combine(a, px[base + off]);
       store(o, a);
