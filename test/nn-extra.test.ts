@@ -305,6 +305,13 @@ describe('F: activations composed from tensor ops', () => {
       expect(Number.isNaN(y[0]), `${name}(NaN)`).to.equal(true);
       expect(Array.from(y.slice(1))).to.deep.equal(name === 'hardsigmoid' ? [0, 1] : [...ends]);
     }
+    // hardswish: PyTorch's backward is 0 below -3, x / 3 + 1/2 on [-3, 3], 1 above.
+    const x = cc.tensor([-3, 3, -4, 4, 0], { requiresGrad: true });
+    const y = F.hardswish(x);
+    y.sum().backward();
+    expectClose(x.grad!.dataSync(), [-0.5, 1.5, 0, 1, 0.5], 1e-7, 0, 'hardswish grad');
+    expectClose(y.dataSync(), [0, 3, 0, 4, 0], 0, 0, 'hardswish');
+    expect(Number.isNaN(F.hardswish(cc.tensor([NaN])).dataSync()[0])).to.equal(true);
   });
 
   it('gelu: large |x| without overflow, typed errors; nn.GELU as the function, in a saved model', () => {

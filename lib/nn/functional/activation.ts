@@ -7,7 +7,7 @@ import { record } from '../../autograd';
 import { Activation, native, type ActivationKind } from '../../native';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
-import { abs, add, erf, exp, ge, le, log, maximum, mul, neg, scale, where } from '../../ops';
+import { abs, add, erf, exp, ge, gt, le, log, lt, maximum, mul, neg, scale, where } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkFloat, checkNumber, checkOptions, describe } from '../../validate';
 
@@ -58,7 +58,8 @@ export function tanh(x: Tensor): F32 {
 
 // ---- activations composed from tensor ops (any device; gradients from the tape) --------------
 // At the kinks the gradients are PyTorch's too: hardtanh, relu6 and hardsigmoid pass none at
-// their ends (PyTorch's backward tests min < x < max), which `where` does exactly.
+// their ends (PyTorch's backward tests min < x < max), hardswish takes its middle branch at
+// -3 and 3; `where` selects exactly.
 
 /** SiLU (swish): x · sigmoid(x) (Elfwing et al. 2017; Ramachandran et al. 2017). @example F.silu(x) */
 export function silu(x: Tensor): F32 {
@@ -114,10 +115,13 @@ export function hardsigmoid(x: Tensor): F32 {
   return tidy(() => between(t, scale(t, 1 / 6, 0.5), -3, 3, 0, 1));
 }
 
-/** Hard swish: x · hardsigmoid(x) (MobileNetV3). @example F.hardswish(x) */
+/**
+ * Hard swish: x · hardsigmoid(x) (MobileNetV3), as PyTorch's branches: 0 below -3, x above 3,
+ * x (x + 3) / 6 between (from -3 on: its gradient there is PyTorch's -1/2). @example F.hardswish(x)
+ */
 export function hardswish(x: Tensor): F32 {
   const t = checkFloat('hardswish', 'x', x);
-  return tidy(() => mul(t, hardsigmoid(t)));
+  return tidy(() => where(lt(t, -3), 0, where(gt(t, 3), t, scale(mul(t, scale(t, 1, 3)), 1 / 6))));
 }
 
 /**
