@@ -108,6 +108,8 @@ export interface NativeAddon {
   fill(shape: readonly number[], dtype: DTypeCode, value: number, device?: DeviceCode): Handle;
   arange(start: number, step: number, count: number, dtype: DTypeCode, device?: DeviceCode): Handle;
   cast(x: Handle, dtype: DTypeCode): Handle;
+  /** A copy of x that fails when it runs (E_ARG) if an element is outside [0, 1] or NaN. */
+  checkUnitInterval(x: Handle): Handle;
   /** In place, in queue order: dst takes src's values (same shape and dtype). */
   copyInto(dst: Handle, src: Handle): void;
   randomUniform(shape: readonly number[], low: number, high: number, device?: DeviceCode): Handle;

@@ -57,6 +57,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Fill>(env, exports, "fill");
   add_gpu<Arange>(env, exports, "arange");
   add_gpu<Cast>(env, exports, "cast");
+  add_gpu<CheckUnitInterval>(env, exports, "checkUnitInterval");
   add_gpu<CopyInto>(env, exports, "copyInto");
   add_gpu<RandomUniform>(env, exports, "randomUniform");
   add_gpu<RandomNormal>(env, exports, "randomNormal");

@@ -152,6 +152,24 @@ describe('F: regression and binary losses (composed)', () => {
     expect(F.binaryCrossEntropy(cc.tensor([0, 1]), cc.tensor([1, 0])).item()).to.equal(100);
   });
 
+  // PyTorch: "all elements of input should be between 0 and 1". Found when the check runs, the
+  // error fails the loss and the gradients made from it (Note [failed outputs]), so an optimizer
+  // step leaves the parameters as they were.
+  it('binaryCrossEntropy of an input outside [0, 1] or NaN is E_ARG at every read, and updates nothing', async () => {
+    for (const bad of [1.5, -0.25, NaN]) {
+      const x = cc.tensor([0.2, bad, 0.7], { requiresGrad: true }), t = cc.tensor([0, 1, 1]);
+      const loss = F.binaryCrossEntropy(x, t);
+      await cc.sync().catch(() => undefined);                // the queue's report, once
+      expectError(() => loss.item(), 'E_ARG', /binaryCrossEntropy \(queued\): an element of `input` is .* \(at position 1\): expected probabilities in \[0, 1\]/);
+      expectError(() => loss.item(), 'E_ARG', /expected probabilities/);
+      loss.backward();
+      new cc.optim.SGD([x], { lr: 1 }).step();
+      await cc.sync().catch(() => undefined);
+      expect(Array.from(x.dataSync()).slice(0, 1)).to.deep.equal([Math.fround(0.2)]);
+    }
+    expect(F.binaryCrossEntropy(cc.tensor([0, 1, 0.5]), cc.tensor([0, 1, 1])).item()).to.be.closeTo(Math.LN2 / 3, 1e-7);
+  });
+
   it('binaryCrossEntropyWithLogits: huge logits neither overflow nor lose the loss', () => {
     const xs = [1e4, -1e4, 80, -80, 0, 30], ts = [0, 1, 1, 0, 0.5, 0.25];
     const x = cc.tensor(xs), t = cc.tensor(ts), p = cc.tensor([2, 3, 1, 1, 4, 0.5]);
@@ -593,6 +611,9 @@ describeCuda('the composed losses, activations, dropout2d and BatchNorm1d on the
     const x = cc.tensor([1e4, -1e4, 80, -80, 0]).to('cuda'), t = cc.tensor([0, 1, 1, 0, 0.5]).to('cuda');
     expectClose(F.binaryCrossEntropyWithLogits(x, t, { reduction: 'none' }).dataSync(), [1e4, 1e4, 0, 0, Math.LN2], 1e-6, 1e-6);
     expectClose(F.binaryCrossEntropy(cc.tensor([0, 1]).to('cuda'), cc.tensor([1, 0]).to('cuda'), { reduction: 'none' }).dataSync(), [100, 100], 1e-6, 0);
+    // Outside [0, 1]: the GPU reports it through its error word, at the next wait.
+    const bad = F.binaryCrossEntropy(cc.tensor([0.5, 1.5]).to('cuda'), cc.tensor([1, 0]).to('cuda'));
+    expectError(() => bad.item(), 'E_ARG', /binaryCrossEntropy: an element of `input` is outside \[0, 1\]/);
   });
 
   it('the composed activations and BatchNorm1d match the CPU', () => {

@@ -67,6 +67,7 @@ Napi::Value Empty(const Napi::CallbackInfo& info);          // (shape, dtype)
 Napi::Value Fill(const Napi::CallbackInfo& info);           // (shape, dtype, value)
 Napi::Value Arange(const Napi::CallbackInfo& info);         // (start, step, count, dtype)
 Napi::Value Cast(const Napi::CallbackInfo& info);           // (x, dtype)
+Napi::Value CheckUnitInterval(const Napi::CallbackInfo& info);  // (x) -> a copy; fails when run at an element outside [0, 1]
 Napi::Value CopyInto(const Napi::CallbackInfo& info);       // (dst, src) in place: dst takes src's values (same shape, dtype)
 Napi::Value RandomUniform(const Napi::CallbackInfo& info);  // (shape, low, high)
 Napi::Value RandomNormal(const Napi::CallbackInfo& info);   // (shape, mean, std)

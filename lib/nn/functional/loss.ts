@@ -653,17 +653,20 @@ export function huberLoss(input: Tensor, target: Tensor, options?: HuberLossOpti
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options?: BinaryCrossEntropyOptions): F32 {
   const op = 'binaryCrossEntropy';
   const o = checkOptions<BinaryCrossEntropyOptions>(op, options, OPTION_KEYS.binaryCrossEntropy);
-  const { x, t } = pairOfSameShape(op, input, target);
-  const w = elementWeight(op, 'weight', o.weight, x);
+  const { x: unchecked, t } = pairOfSameShape(op, input, target);
+  const w = elementWeight(op, 'weight', o.weight, unchecked);
   const code = reductionCode(op, o.reduction);
   return tidy(() => {
+    // As PyTorch, an input outside [0, 1] is an error: found when the check runs, it fails the
+    // loss and the gradients computed from x (Note [failed outputs], native/core/storage.h).
+    const x = new Tensor<'float32'>(native.checkUnitInterval(unchecked.handle(op)), unchecked.shape, 'float32');
     const per = noGrad(() => {
       // −(t · max(log x, −100) + (1 − t) · max(log(1 − x), −100)) = −(t · (lx − l1x) + l1x)
       const lx = maximum(log(x), -100), l1x = maximum(log(scale(x, -1, 1)), -100);
       const loss = neg(add(mul(t, sub(lx, l1x)), l1x));
       return w ? mul(loss, w) : loss;
     });
-    const y = record(op, per, [x, t], (dy, [sx, st, sw], needs) => {
+    const y = record(op, per, [unchecked, t], (dy, [sx, st, sw], needs) => {
       const g = sw ? mul(dy, sw) : dy;
       const dx = needs[0] ? div(mul(g, sub(sx, st)), maximum(mul(sx, scale(sx, -1, 1)), 1e-12)) : null;
       const dt = needs[1] ? mul(g, sub(log(scale(sx, -1, 1)), log(sx))) : null;
