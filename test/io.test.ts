@@ -286,6 +286,8 @@ function everyLayer(): Record<string, nn.Module> {
     Identity: new nn.Identity(54, { unused: 1 }),
     SiLU: new nn.SiLU(),
     GELU: new nn.GELU({ approximate: 'tanh' }),
+    Upsample: new nn.Upsample({ size: [6, 4], mode: 'bilinear', alignCorners: true }),
+    Pad2d: new nn.Pad2d([1, 2, 0, 1], { mode: 'constant', value: 0.5 }),
     ReLU6: new nn.ReLU6(true),
     Hardtanh: new nn.Hardtanh(-2, 3),
     Hardsigmoid: new nn.Hardsigmoid(),

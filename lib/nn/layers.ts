@@ -11,6 +11,7 @@ import { ones, zeros, full } from '../creation';
 import { fail } from '../errors';
 import * as F from './functional/index';
 import { dropoutWithMask } from './functional/layers';
+import { checkInterpolateOptions, checkPadOptions } from './functional/sampling';
 import type { Size2 } from './functional/pool';
 import { native } from '../native';
 import { flatten, reshape } from '../ops';
@@ -628,6 +629,69 @@ export class Identity extends Module {
 
   forward(x: Tensor): Tensor {
     return checkTensor('Identity', 'input', x);
+  }
+}
+
+/**
+ * Resizes [N, C, H, W] images by `F.interpolate` (nearest or bilinear), as torch.nn.Upsample:
+ * an FCN's upsampling without weights.
+ * @example new nn.Upsample({ scaleFactor: 2, mode: 'bilinear' })
+ */
+export class Upsample extends Module {
+  constructor(readonly options: F.InterpolateOptions) {
+    super();
+    checkInterpolateOptions('Upsample', options);   // the options' errors now, not at the first call
+  }
+
+  override config(): unknown[] {
+    return [this.options];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.interpolate(x, this.options);
+  }
+
+  override extraRepr(): string {
+    const o = this.options;
+    return [o.size !== undefined ? `size=${JSON.stringify(o.size)}` : `scaleFactor=${JSON.stringify(o.scaleFactor)}`,
+      `mode='${o.mode ?? 'nearest'}'`, ...(o.alignCorners !== undefined ? [`alignCorners=${o.alignCorners}`] : [])].join(', ');
+  }
+}
+
+/**
+ * Pads the last two dimensions, as torch.nn.ZeroPad2d / ReflectionPad2d / ReplicationPad2d /
+ * ConstantPad2d in one class: `padding` one number for all four sides or [left, right, top,
+ * bottom], `mode` as `F.pad`.
+ * @example new nn.Pad2d(1, { mode: 'reflect' })
+ */
+export class Pad2d extends Module {
+  readonly padding: readonly [number, number, number, number];
+  readonly mode: F.PadMode;
+  readonly value: number;
+
+  constructor(padding: number | readonly [number, number, number, number], opts: { mode?: F.PadMode; value?: number } = {}) {
+    super();
+    const o = checkOptions<{ mode?: F.PadMode; value?: number }>('Pad2d', opts, ['mode', 'value']);
+    const p = typeof padding === 'number' ? [padding, padding, padding, padding] : padding;
+    if (!Array.isArray(p) || p.length !== 4 || p.some((v) => !Number.isInteger(v))) {
+      fail('E_ARG', `Pad2d: expected \`padding\` an integer or [left, right, top, bottom], got ${describe(padding)}`);
+    }
+    this.padding = [p[0], p[1], p[2], p[3]];
+    this.mode = o.mode ?? 'constant';
+    this.value = o.value ?? 0;
+    checkPadOptions('Pad2d', this.padding, this.mode, this.value);
+  }
+
+  override config(): unknown[] {
+    return [this.padding, { mode: this.mode, value: this.value }];
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.pad(checkTensor('Pad2d', 'input', x), this.padding, this.mode, this.value);
+  }
+
+  override extraRepr(): string {
+    return `padding=${JSON.stringify(this.padding)}, mode='${this.mode}'${this.value !== 0 ? `, value=${this.value}` : ''}`;
   }
 }
 

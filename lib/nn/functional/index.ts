@@ -8,6 +8,8 @@ export { conv1d, conv2d, convTranspose2d, linear } from './conv';
 export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from './conv';
 export { maxPool2d, avgPool2d, lpPool2d, mixedPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, roiPool } from './pool';
 export { prelu, maxout, softmax, logSoftmax, dropout, dropout2d, localResponseNorm, batchNorm } from './layers';
+export { pad, interpolate } from './sampling';
+export type { PadMode, InterpolateOptions } from './sampling';
 export type { BatchNormOptions } from './layers';
 export {
   crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, klDiv,

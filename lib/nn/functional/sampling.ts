@@ -1,0 +1,168 @@
+/**
+ * Padding and resampling, as PyTorch's `F.pad` and `F.interpolate` (FCN-style segmentation
+ * upsamples with these or with a transposed convolution). Composed from `indexSelect`,
+ * `concat`, `narrow` and arithmetic, so they run on every device and their gradients come from
+ * the tape: the indices and weights are worked out here, in JavaScript, from the shapes alone.
+ */
+import { tidy } from '../../engine';
+import { full, tensor } from '../../creation';
+import { fail } from '../../errors';
+import { add, concat, indexSelect, mul, narrow } from '../../ops';
+import { Tensor, type DType } from '../../tensor';
+import { checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
+
+export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+
+/** int32 indices on `like`'s device. */
+function indices(values: readonly number[], like: Tensor): Tensor<'int32'> {
+  return tensor(Int32Array.from(values), { dtype: 'int32', device: like.device });
+}
+
+/** `pad`'s arguments apart from the tensor: what `pad` and `nn.Pad2d` accept. */
+export function checkPadOptions(op: string, pad: readonly number[], mode: PadMode, value: number, float = true): void {
+  if (!Array.isArray(pad) || pad.length % 2 !== 0 || pad.length > 128 || pad.some((p) => !Number.isInteger(p))) {
+    fail('E_ARG', `${op}: expected \`pad\` as integer (before, after) pairs, got ${describe(pad)}`);
+  }
+  if (!['constant', 'reflect', 'replicate', 'circular'].includes(mode)) {
+    fail('E_ARG', `${op}: expected \`mode\` 'constant', 'reflect', 'replicate' or 'circular', got ${describe(mode)}`);
+  }
+  checkNumber(op, 'value', value, float);
+  if (mode !== 'constant' && value !== 0) fail('E_ARG', `${op}: \`value\` only goes with mode 'constant'`);
+}
+
+/**
+ * Pads (or, with negative amounts in 'constant' mode, crops) the last dimensions, as
+ * torch.nn.functional.pad: `pad` lists (before, after) pairs from the last dimension backwards,
+ * `[left, right, top, bottom, ...]`. Modes: 'constant' (`value`, default 0), 'reflect' (the
+ * edge not repeated; each amount below the size), 'replicate' (the edge repeated), 'circular'
+ * (wrapping; each amount at most the size).
+ * @example F.pad(x, [1, 1, 2, 2]); F.pad(x, [3, 3, 3, 3], 'reflect')
+ */
+export function pad<D extends DType>(x: Tensor<D>, pad: readonly number[], mode: PadMode = 'constant', value = 0): Tensor<D> {
+  const op = 'pad';
+  const t = checkTensor(op, 'x', x) as Tensor<D>;
+  if (!Array.isArray(pad) || pad.length / 2 > t.rank) {
+    fail('E_ARG', `${op}: expected \`pad\` as integer (before, after) pairs for at most ${t.rank} dimensions, got ${describe(pad)}`);
+  }
+  checkPadOptions(op, pad, mode, value, t.dtype === 'float32');
+  return tidy(() => {
+    let y: Tensor<D> = t;
+    for (let k = 0; k < pad.length / 2; k++) {
+      const dim = t.rank - 1 - k, before = pad[2 * k], after = pad[2 * k + 1], n = y.shape[dim];
+      if (before === 0 && after === 0) continue;
+      if (mode === 'constant') {
+        const start = Math.max(0, -before), length = n - start - Math.max(0, -after);
+        if (length < 0) fail('E_SHAPE', `${op}: cropping ${-Math.min(before, 0)} and ${-Math.min(after, 0)} from dimension ${dim} of ${shapeStr(t.shape)} leaves nothing`);
+        const kept = start === 0 && length === n ? y : narrow(y, dim, start, length);
+        const fill = (size: number) => full(y.shape.map((d, i) => (i === dim ? size : d)), value, { dtype: t.dtype, device: t.device }) as Tensor<D>;
+        const parts = [...(before > 0 ? [fill(before)] : []), kept, ...(after > 0 ? [fill(after)] : [])];
+        y = parts.length === 1 ? parts[0] : concat(parts, dim);
+        continue;
+      }
+      if (before < 0 || after < 0) fail('E_ARG', `${op}: negative amounts crop in mode 'constant' only, got ${describe(pad)} in mode '${mode}'`);
+      if (mode === 'reflect' && (before >= n || after >= n)) {
+        fail('E_SHAPE', `${op}: reflect padding of ${before} and ${after} must be below the size ${n} of dimension ${dim} of ${shapeStr(t.shape)}`);
+      }
+      if (mode === 'circular' && (before > n || after > n)) {
+        fail('E_SHAPE', `${op}: circular padding of ${before} and ${after} must be at most the size ${n} of dimension ${dim} of ${shapeStr(t.shape)}`);
+      }
+      if (n === 0) fail('E_SHAPE', `${op}: cannot pad the empty dimension ${dim} of ${shapeStr(t.shape)} in mode '${mode}'`);
+      const source = (j: number): number => {
+        if (mode === 'replicate') return Math.min(Math.max(j, 0), n - 1);
+        if (mode === 'circular') return ((j % n) + n) % n;
+        return j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;   // reflect
+      };
+      y = indexSelect(y, dim, indices(Array.from({ length: n + before + after }, (_, i) => source(i - before)), t));
+    }
+    return y;
+  });
+}
+
+export interface InterpolateOptions {
+  /** The output's spatial size [H, W] (or one number for both); give this or `scaleFactor`. */
+  size?: number | readonly [number, number];
+  /** Multipliers of H and W (one number for both); the output size is floor(input * factor). */
+  scaleFactor?: number | readonly [number, number];
+  /** 'nearest' (default) or 'bilinear'. */
+  mode?: 'nearest' | 'bilinear';
+  /** Bilinear only: align the corner pixels' centres (PyTorch's default false). */
+  alignCorners?: boolean;
+}
+
+/** The options checked, as pairs: what `interpolate` and `nn.Upsample` accept. */
+export function checkInterpolateOptions(op: string, options: InterpolateOptions): {
+  mode: 'nearest' | 'bilinear'; alignCorners: boolean; size: [number, number] | null; factor: [number, number] | null;
+} {
+  const o = checkOptions<InterpolateOptions>(op, options, ['size', 'scaleFactor', 'mode', 'alignCorners']);
+  const mode = o.mode ?? 'nearest';
+  if (mode !== 'nearest' && mode !== 'bilinear') fail('E_ARG', `${op}: expected \`mode\` 'nearest' or 'bilinear', got ${describe(mode)}`);
+  if (o.alignCorners !== undefined && mode !== 'bilinear') fail('E_ARG', `${op}: \`alignCorners\` goes with mode 'bilinear' only`);
+  if (o.alignCorners !== undefined && typeof o.alignCorners !== 'boolean') fail('E_ARG', `${op}: expected \`alignCorners\` a boolean, got ${describe(o.alignCorners)}`);
+  if ((o.size === undefined) === (o.scaleFactor === undefined)) fail('E_ARG', `${op}: give exactly one of \`size\` and \`scaleFactor\``);
+  const pair = (v: number | readonly [number, number], name: string, ok: (n: number) => boolean): [number, number] => {
+    const p = typeof v === 'number' ? [v, v] : v;
+    if (!Array.isArray(p) || p.length !== 2 || !p.every((n) => typeof n === 'number' && ok(n))) {
+      fail('E_ARG', `${op}: expected \`${name}\` as a number or [H, W] of valid values, got ${describe(v)}`);
+    }
+    return [p[0], p[1]];
+  };
+  return {
+    mode, alignCorners: o.alignCorners ?? false,
+    size: o.size !== undefined ? pair(o.size, 'size', (n) => Number.isInteger(n) && n >= 1 && n <= 2 ** 24) : null,
+    factor: o.scaleFactor !== undefined ? pair(o.scaleFactor, 'scaleFactor', (n) => Number.isFinite(n) && n > 0) : null,
+  };
+}
+
+/**
+ * Resizes [N, C, H, W] images, as torch.nn.functional.interpolate with mode 'nearest' or
+ * 'bilinear' (`alignCorners` as PyTorch; with `scaleFactor` the sampling uses 1 / factor, as
+ * PyTorch does when it does not recompute the scale). Differentiable in x.
+ * @example F.interpolate(x, { scaleFactor: 2 }); F.interpolate(x, { size: [64, 64], mode: 'bilinear' })
+ */
+export function interpolate(x: Tensor, options: InterpolateOptions): Tensor<'float32'> {
+  const op = 'interpolate';
+  const t = checkTensor(op, 'x', x);
+  if (t.dtype !== 'float32') fail('E_DTYPE', `${op}: expected x of dtype float32, got ${t.dtype}`);
+  if (t.rank !== 4) fail('E_SHAPE', `${op}: expected x of shape [N, C, H, W], got ${shapeStr(t.shape)}`);
+  const o = checkInterpolateOptions(op, options);
+  const mode = o.mode;
+  const inSize = [t.shape[2], t.shape[3]];
+  let outSize: number[], scales: (number | null)[];
+  if (o.size) {
+    outSize = o.size;
+    scales = [null, null];
+  } else {
+    const f = o.factor!;
+    outSize = inSize.map((n, i) => Math.floor(n * f[i]));
+    if (outSize.some((n) => n < 1 || n > 2 ** 24)) fail('E_ARG', `${op}: scaleFactor ${describe(f)} gives the size ${describe(outSize)} for ${shapeStr(t.shape)}`);
+    scales = f.map((v) => 1 / v);
+  }
+  if (inSize.some((n) => n === 0)) fail('E_SHAPE', `${op}: cannot resize the empty image of shape ${shapeStr(t.shape)}`);
+  return tidy(() => {
+    let y: Tensor<'float32'> = t as Tensor<'float32'>;
+    for (const axis of [2, 3]) {
+      const n = inSize[axis - 2], m = outSize[axis - 2], given = scales[axis - 2];
+      if (mode === 'nearest') {
+        const scale = given ?? n / m;
+        y = indexSelect(y, axis, indices(Array.from({ length: m }, (_, j) => Math.min(Math.floor(j * scale), n - 1)), t));
+        continue;
+      }
+      // Bilinear along one axis: y = (1 - l) * x[i0] + l * x[i1], PyTorch's source positions.
+      const align = o.alignCorners;
+      const scale = align ? (m > 1 ? (n - 1) / (m - 1) : 0) : (given ?? n / m);
+      const i0: number[] = [], i1: number[] = [], l0: number[] = [], l1: number[] = [];
+      for (let j = 0; j < m; j++) {
+        const src = align ? j * scale : Math.max(scale * (j + 0.5) - 0.5, 0);
+        const lo = Math.min(Math.floor(src), n - 1);
+        const frac = Math.fround(src) - lo;
+        i0.push(lo);
+        i1.push(lo < n - 1 ? lo + 1 : lo);
+        l1.push(frac);
+        l0.push(1 - frac);
+      }
+      const weights = (w: number[]) => tensor(Float32Array.from(w), { device: t.device }).reshape(axis === 2 ? [1, 1, m, 1] : [1, 1, 1, m]);
+      y = add(mul(indexSelect(y, axis, indices(i0, t)), weights(l0)), mul(indexSelect(y, axis, indices(i1, t)), weights(l1)));
+    }
+    return y;
+  });
+}

@@ -1,0 +1,90 @@
+/**
+ * F.pad and F.interpolate (lib/nn/functional/sampling.ts) against PyTorch's values (committed
+ * fixtures, test/fixtures/make/sampling.py), their gradients by finite differences, the modules
+ * nn.Pad2d and nn.Upsample, and typed errors.
+ */
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { expectClose, expectError, loadFixture, tapeCheck } from './helpers';
+
+const { F, nn } = cc;
+
+type Values = { shape: number[]; values: number[] };
+type Case = { op: 'pad' | 'interpolate'; kwargs: Record<string, unknown>; x: Values; dy: Values; y: Values; dx: Values };
+
+function run(c: Case, x: cc.Tensor): cc.Tensor {
+  const k = c.kwargs as unknown as { pad: number[]; mode: string; value?: number } & cc.F.InterpolateOptions;
+  if (c.op === 'pad') return F.pad(x, k.pad, k.mode as cc.F.PadMode, k.value ?? 0);
+  return F.interpolate(x, { ...(k.size ? { size: k.size } : {}), ...(k.scaleFactor ? { scaleFactor: k.scaleFactor } : {}), mode: k.mode, ...(k.alignCorners !== undefined ? { alignCorners: k.alignCorners } : {}) });
+}
+
+describe('F.pad and F.interpolate', () => {
+  it('agree with PyTorch, forward and the gradient of sum(y * dy) (committed fixtures)', () => {
+    const { cases } = loadFixture<{ cases: Case[] }>('sampling');
+    expect(cases.length).to.equal(13);
+    for (const c of cases) {
+      const what = `${c.op} ${JSON.stringify(c.kwargs)}`;
+      const x = cc.tensor(c.x.values, { shape: c.x.shape, requiresGrad: true });
+      const y = run(c, x);
+      expect(y.shape, what).to.deep.equal(c.y.shape);
+      expectClose(y.dataSync(), c.y.values, 1e-5, 1e-6, what);
+      y.mul(cc.tensor(c.dy.values, { shape: c.dy.shape })).sum().backward();
+      expectClose(x.grad!.dataSync(), c.dx.values, 1e-5, 1e-5, `${what} gradient`);
+    }
+  });
+
+  it('gradients against finite differences (pad modes, bilinear both alignments)', () => {
+    const values = Float64Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i * 1.3) * 2);
+    const input = [{ shape: [1, 2, 3, 4], values }];
+    for (const mode of ['constant', 'reflect', 'replicate', 'circular'] as const) {
+      tapeCheck(`pad ${mode}`, input, ([t]) => F.pad(t, [2, 1, 1, 2], mode));
+    }
+    tapeCheck('interpolate bilinear', input, ([t]) => F.interpolate(t, { size: [5, 7], mode: 'bilinear' }));
+    tapeCheck('interpolate bilinear alignCorners', input, ([t]) => F.interpolate(t, { size: [2, 9], mode: 'bilinear', alignCorners: true }));
+    tapeCheck('interpolate nearest', input, ([t]) => F.interpolate(t, { scaleFactor: 2 }));
+  });
+
+  it('pad: any number of trailing dimensions, int32 kept, crops with negative amounts', () => {
+    const x = cc.tensor([[1, 2, 3]], { dtype: 'int32' });
+    expect(F.pad(x, [1, 2], 'reflect').tolist()).to.deep.equal([[2, 1, 2, 3, 2, 1]]);
+    expect(F.pad(x, [0, 0, 1, 0], 'constant', 7).tolist()).to.deep.equal([[7, 7, 7], [1, 2, 3]]);
+    expect(F.pad(cc.tensor([1, 2, 3, 4]), [-1, -2]).tolist()).to.deep.equal([2]);
+    expect(F.pad(cc.tensor([1, 2, 3]), [3, 3], 'circular').tolist()).to.deep.equal([1, 2, 3, 1, 2, 3, 1, 2, 3]);
+  });
+
+  it('refuse bad arguments with typed errors', () => {
+    const x = cc.zeros([1, 1, 3, 3]);
+    expectError(() => F.pad(x, [1]), 'E_ARG', /pairs/);
+    expectError(() => F.pad(x, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]), 'E_ARG', /at most 4 dimensions/);
+    expectError(() => F.pad(x, [1.5, 1]), 'E_ARG');
+    expectError(() => F.pad(x, [1, 1], 'mirror' as cc.F.PadMode), 'E_ARG', /mode/);
+    expectError(() => F.pad(x, [3, 0], 'reflect'), 'E_SHAPE', /below the size 3/);
+    expectError(() => F.pad(x, [4, 0], 'circular'), 'E_SHAPE', /at most the size 3/);
+    expectError(() => F.pad(x, [-1, 0], 'replicate'), 'E_ARG', /crop in mode 'constant' only/);
+    expectError(() => F.pad(x, [-2, -2]), 'E_SHAPE', /leaves nothing/);
+    expectError(() => F.pad(x, [1, 1], 'reflect', 2), 'E_ARG', /value/);
+    expectError(() => F.interpolate(x, {}), 'E_ARG', /exactly one of/);
+    expectError(() => F.interpolate(x, { size: 4, scaleFactor: 2 }), 'E_ARG', /exactly one of/);
+    expectError(() => F.interpolate(x, { size: [0, 4] }), 'E_ARG', /size/);
+    expectError(() => F.interpolate(x, { scaleFactor: 0.1 }), 'E_ARG', /gives the size/);
+    expectError(() => F.interpolate(x, { size: 4, mode: 'bicubic' as 'bilinear' }), 'E_ARG', /mode/);
+    expectError(() => F.interpolate(x, { size: 4, alignCorners: true }), 'E_ARG', /goes with mode 'bilinear' only/);
+    expectError(() => F.interpolate(x, { size: 4, sizes: 3 } as never), 'E_ARG');
+    expectError(() => F.interpolate(cc.zeros([3, 3]), { size: 4 }), 'E_SHAPE', /\[N, C, H, W\]/);
+    expectError(() => F.interpolate(cc.zeros([1, 1, 2, 2], 'int32'), { size: 4 }), 'E_DTYPE');
+  });
+
+  it('nn.Upsample and nn.Pad2d: the functions as modules, checked when built (io.test.ts saves and loads them)', () => {
+    const x = cc.randn([2, 3, 4, 5]);
+    const up = new nn.Upsample({ scaleFactor: 2, mode: 'bilinear' });
+    expect(Array.from(up.call(x).dataSync())).to.deep.equal(Array.from(F.interpolate(x, { scaleFactor: 2, mode: 'bilinear' }).dataSync()));
+    expect(String(up)).to.match(/Upsample\(scaleFactor=2, mode='bilinear'\)/);
+    const p = new nn.Pad2d([1, 2, 0, 1], { mode: 'replicate' });
+    expect(p.call(x).shape).to.deep.equal([2, 3, 5, 8]);
+    expectError(() => new nn.Upsample({ mode: 'nearest' }), 'E_ARG', /exactly one of/);
+    expectError(() => new nn.Pad2d(1, { mode: 'wrap' as cc.F.PadMode }), 'E_ARG', /mode/);
+    expectError(() => new nn.Pad2d([1, 2] as never), 'E_ARG', /padding/);
+    const model = new nn.Sequential(new nn.Pad2d(1, { mode: 'reflect' }), new nn.Conv2d(3, 4, 3), new nn.Upsample({ size: [8, 10] }));
+    expect(model.call(x).shape).to.deep.equal([2, 4, 8, 10]);
+  });
+});
