@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
+import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { expectClose, expectError, loadFixture, tapeCheck } from './helpers';
 
 const { F, nn } = cc;
@@ -86,5 +87,16 @@ describe('F.pad and F.interpolate', () => {
     expectError(() => new nn.Pad2d([1, 2] as never), 'E_ARG', /padding/);
     const model = new nn.Sequential(new nn.Pad2d(1, { mode: 'reflect' }), new nn.Conv2d(3, 4, 3), new nn.Upsample({ size: [8, 10] }));
     expect(model.call(x).shape).to.deep.equal([2, 4, 8, 10]);
+  });
+});
+
+describeCuda('F.pad and F.interpolate on the GPU', () => {
+  it('match the CPU, with gradients', () => {
+    const x = randomCpu([2, 3, 5, 6], 11);
+    for (const mode of ['constant', 'reflect', 'replicate', 'circular'] as const) {
+      compareDevices((t) => F.pad(t, [2, 1, 1, 3], mode), [x], { grads: true, what: `pad ${mode}` });
+    }
+    compareDevices((t) => F.interpolate(t, { size: [9, 13], mode: 'bilinear' }), [x], { grads: true, what: 'bilinear' });
+    compareDevices((t) => F.interpolate(t, { scaleFactor: 2 }), [x], { grads: true, what: 'nearest' });
   });
 });
