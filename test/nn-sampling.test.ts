@@ -100,3 +100,29 @@ describeCuda('F.pad and F.interpolate on the GPU', () => {
     compareDevices((t) => F.interpolate(t, { scaleFactor: 2 }), [x], { grads: true, what: 'nearest' });
   });
 });
+
+describe('nn.Conv2d paddingMode', () => {
+  type ConvCase = {
+    mode: 'reflect' | 'replicate' | 'circular'; padding: [number, number] | 'same'; kernel: [number, number]; dilation: [number, number];
+    w: Values; b: Values; x: Values; dy: Values; y: Values; dx: Values; dw: Values; repr: string;
+  };
+  it('pads with reflect, replicate or circular values before convolving, as PyTorch (committed fixtures)', () => {
+    const { cases } = loadFixture<{ cases: ConvCase[] }>('conv_padding_mode');
+    expect(cases.length).to.equal(3);
+    for (const c of cases) {
+      const conv = new nn.Conv2d(2, 3, c.kernel, { padding: c.padding, dilation: c.dilation, paddingMode: c.mode });
+      conv.loadStateDict({ weight: cc.tensor(c.w.values, { shape: c.w.shape }), bias: cc.tensor(c.b.values, { shape: c.b.shape }) });
+      const x = cc.tensor(c.x.values, { shape: c.x.shape, requiresGrad: true });
+      const y = conv.call(x);
+      expect(y.shape, c.repr).to.deep.equal(c.y.shape);
+      expectClose(y.dataSync(), c.y.values, 1e-5, 1e-6, c.repr);
+      y.mul(cc.tensor(c.dy.values, { shape: c.dy.shape })).sum().backward();
+      expectClose(x.grad!.dataSync(), c.dx.values, 1e-5, 1e-5, `${c.repr} dx`);
+      expectClose(conv.weight.grad!.dataSync(), c.dw.values, 1e-5, 1e-5, `${c.repr} dw`);
+      expect(String(conv)).to.contain(`padding_mode=${c.mode}`);
+    }
+    expect(String(new nn.Conv2d(1, 1, 3))).to.not.contain('padding_mode');
+    expect(new nn.Conv2d(1, 2, 3, 1, 1, 1, 1, true, 'reflect').paddingMode).to.equal('reflect');
+    expectError(() => new nn.Conv2d(1, 1, 3, { paddingMode: 'mirror' as 'reflect' }), 'E_ARG', /paddingMode/);
+  });
+});

@@ -50,7 +50,7 @@ describe('options arguments', () => {
     ['new nn.KLDivLoss', (o) => new nn.KLDivLoss(o as never), 'logTarget'],
     // After PyTorch's positional arguments (all of them given), the options object.
     ['new nn.MaxPool2d', (o) => new nn.MaxPool2d(2, 2, 0, 1, false, false, o as never), 'ceilMode'],
-    ['new nn.Conv2d', (o) => new nn.Conv2d(2, 2, 3, 1, 0, 1, 1, true, o as never), 'padding'],
+    ['new nn.Conv2d', (o) => new nn.Conv2d(2, 2, 3, 1, 0, 1, 1, true, 'zeros', o as never), 'padding'],
     ['new nn.Linear', (o) => new nn.Linear(2, 2, true, o as never), 'bias'],
     ['new nn.BatchNorm1d', (o) => new nn.BatchNorm1d(2, 1e-5, 0.1, true, true, o as never), 'momentum'],
     ['new nn.MSELoss', (o) => new nn.MSELoss(o as never), 'reduction'],

@@ -101,6 +101,8 @@ export interface Conv2dModuleOptions {
   groups?: number;
   /** Learn an additive bias (default true). */
   bias?: boolean;
+  /** What the padding holds, as PyTorch's padding_mode: 'zeros' (default), or `F.pad`'s 'reflect', 'replicate', 'circular'. */
+  paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular';
 }
 
 /**
@@ -118,13 +120,15 @@ export class Conv2d extends Module {
   readonly padding: [number, number] | 'same' | 'valid';
   readonly dilation: [number, number];
   readonly groups: number;
+  readonly paddingMode: 'zeros' | 'reflect' | 'replicate' | 'circular';
 
   constructor(inChannels: number, outChannels: number, kernelSize: Pair,
-    ...args: WithOptions<[stride: Pair, padding: Pair | 'same' | 'valid', dilation: Pair, groups: number, bias: boolean], Conv2dModuleOptions>);
+    ...args: WithOptions<[stride: Pair, padding: Pair | 'same' | 'valid', dilation: Pair, groups: number, bias: boolean,
+      paddingMode: 'zeros' | 'reflect' | 'replicate' | 'circular'], Conv2dModuleOptions>);
   constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, ...args: unknown[]) {
     super();
     const op = 'Conv2d';
-    const keys = ['stride', 'padding', 'dilation', 'groups', 'bias'] as const;
+    const keys = ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode'] as const;
     const o = merge<Conv2dModuleOptions>(op, args, keys, keys);
     checkInt(op, 'inChannels', inChannels, 1);
     checkInt(op, 'outChannels', outChannels, 1);
@@ -137,6 +141,10 @@ export class Conv2d extends Module {
       fail('E_ARG', `${op}: groups = ${this.groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
     }
     const withBias = checkBool(op, 'bias', o.bias ?? true);
+    this.paddingMode = o.paddingMode ?? 'zeros';
+    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
+      fail('E_ARG', `${op}: expected \`paddingMode\` 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(this.paddingMode)}`);
+    }
     this.weight = this.registerParameter('weight', param([outChannels, inChannels / this.groups, ...this.kernelSize]));
     this.bias = this.registerParameter('bias', withBias ? param([outChannels]) : null);
     resetAffine(this.weight, this.bias);
@@ -145,11 +153,19 @@ export class Conv2d extends Module {
   override config(): unknown[] {
     return [this.inChannels, this.outChannels, [...this.kernelSize], {
       stride: [...this.stride], padding: typeof this.padding === 'string' ? this.padding : [...this.padding], dilation: [...this.dilation], groups: this.groups, bias: this.bias !== null,
+      ...(this.paddingMode !== 'zeros' ? { paddingMode: this.paddingMode } : {}),
     }];
   }
 
   forward(x: Tensor): F32 {
-    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    const o = { stride: this.stride, dilation: this.dilation, groups: this.groups };
+    if (this.paddingMode === 'zeros' || this.padding === 'valid') return F.conv2d(x, this.weight, this.bias, { ...o, padding: this.padding });
+    // Other modes pad explicitly first (as PyTorch), 'same' with its split: the smaller half before.
+    const [ph, pw] = this.padding === 'same'
+      ? this.kernelSize.map((k, i) => [Math.floor((this.dilation[i] * (k - 1)) / 2), this.dilation[i] * (k - 1) - Math.floor((this.dilation[i] * (k - 1)) / 2)])
+      : this.padding.map((p) => [p, p]);
+    const padded = F.pad(checkTensor('Conv2d', 'input', x), [pw[0], pw[1], ph[0], ph[1]], this.paddingMode);
+    return F.conv2d(padded, this.weight, this.bias, { ...o, padding: 0 });
   }
 
   override extraRepr(): string {
@@ -158,6 +174,7 @@ export class Conv2d extends Module {
     if (this.dilation.some((d) => d !== 1)) s += `, dilation=${str(this.dilation)}`;
     if (this.groups !== 1) s += `, groups=${this.groups}`;
     if (this.bias === null) s += ', bias=false';
+    if (this.paddingMode !== 'zeros') s += `, padding_mode=${this.paddingMode}`;
     return s;
   }
 }
