@@ -4,6 +4,9 @@
  * nn.Pad2d and nn.Upsample, and typed errors.
  */
 import { expect } from 'chai';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { expectClose, expectError, loadFixture, tapeCheck } from './helpers';
@@ -122,6 +125,15 @@ describe('nn.Conv2d paddingMode', () => {
       expect(String(conv)).to.contain(`padding_mode=${c.mode}`);
     }
     expect(String(new nn.Conv2d(1, 1, 3))).to.not.contain('padding_mode');
+    // Saved and loaded with its mode (models.save writes the constructor's arguments).
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-padmode-'));
+    const conv = new nn.Conv2d(2, 3, 3, { padding: 2, paddingMode: 'circular' });
+    cc.models.save(conv, path.join(dir, 'conv'));
+    const back = cc.models.load(path.join(dir, 'conv')) as cc.nn.Conv2d;
+    expect(back.paddingMode).to.equal('circular');
+    const x = cc.randn([1, 2, 5, 5]);
+    expect(Array.from(back.call(x).dataSync())).to.deep.equal(Array.from(conv.call(x).dataSync()));
+    fs.rmSync(dir, { recursive: true, force: true });
     expect(new nn.Conv2d(1, 2, 3, 1, 1, 1, 1, true, 'reflect').paddingMode).to.equal('reflect');
     expectError(() => new nn.Conv2d(1, 1, 3, { paddingMode: 'mirror' as 'reflect' }), 'E_ARG', /paddingMode/);
   });
