@@ -33,7 +33,7 @@ export function track(t: Tensor, handle: Handle): void {
 // as written in PyTorch) frees nothing it forgot until it ends: a small CNN's loop grew by
 // ~13 tensors and 20 MB a step, to 9 GB in 600 steps. Nothing in JavaScript can free a
 // collected tensor's memory sooner, so the loop is told, once: every 256 tensors made outside
-// `tidy`, the bytes alive are compared with those when the loop last turned, and past
+// `tidy` without a turn, the bytes alive are compared with those at the first 256, and past
 // kWarnBytes more, a process warning says what to do.
 const kWarnBytes = 2 ** 30;
 let madeSinceTurn = 0;
@@ -45,14 +45,17 @@ function watchTurns(): void {
   if (warned) return;
   if (!turnWatched) {
     turnWatched = true;
-    bytesAtTurn = native.memory().bytes;
     setImmediate(() => {
       madeSinceTurn = 0;
       turnWatched = false;
     }).unref();
   }
   if (++madeSinceTurn % 256 !== 0) return;
-  const grown = native.memory().bytes - bytesAtTurn;
+  // The baseline is taken at the 256th tensor of a turn, so a turn that makes fewer (a request
+  // served, a step in tidy) costs no native call at all.
+  const bytes = native.memory().bytes;
+  if (madeSinceTurn === 256) bytesAtTurn = bytes;
+  const grown = bytes - bytesAtTurn;
   if (grown < kWarnBytes) return;
   warned = true;
   // Emitted at once: process.emitWarning would wait for the next tick, after the loop.

@@ -108,7 +108,7 @@ describe('memory: dispose, tidy and the counters', () => {
     process.on('warning', onWarning);
     const made: cc.Tensor[] = [];
     try {
-      for (let i = 0; i < 21504; i++) made.push(new cc.Tensor(native.empty([12800], 0, 0), [12800], 'float32'));
+      for (let i = 0; i < 21760; i++) made.push(new cc.Tensor(native.empty([12800], 0, 0), [12800], 'float32'));
       await new Promise((resolve) => setImmediate(resolve));
       const ours = warnings.filter((w) => (w as { code?: string }).code === 'CONVNET_NO_TURN');
       expect(ours).to.have.length(1);

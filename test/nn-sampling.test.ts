@@ -76,6 +76,13 @@ describe('F.pad and F.interpolate', () => {
     expectError(() => F.interpolate(x, { size: 4, sizes: 3 } as never), 'E_ARG');
     expectError(() => F.interpolate(cc.zeros([3, 3]), { size: 4 }), 'E_SHAPE', /\[N, C, H, W\]/);
     expectError(() => F.interpolate(cc.zeros([1, 1, 2, 2], 'int32'), { size: 4 }), 'E_DTYPE');
+    // Empty inputs: constant padding of an empty axis fills it; the other modes and resizing refuse.
+    expect(F.pad(cc.zeros([2, 0]), [1, 1], 'constant', 3).tolist()).to.deep.equal([[3, 3], [3, 3]]);
+    expectError(() => F.pad(cc.zeros([2, 0]), [1, 1], 'replicate'), 'E_SHAPE', /empty dimension/);
+    expectError(() => F.interpolate(cc.zeros([1, 1, 0, 3]), { size: 2 }), 'E_SHAPE', /empty image/);
+    // NaN passes through as a value (nearest copies it; bilinear spreads it to its neighbours).
+    const withNaN = F.interpolate(cc.tensor([NaN, 1, 2, 3], { shape: [1, 1, 2, 2] }), { scaleFactor: 2 }).dataSync();
+    expect(Array.from(withNaN).filter(Number.isNaN).length).to.equal(4);
   });
 
   it('nn.Upsample and nn.Pad2d: the functions as modules, checked when built (io.test.ts saves and loads them)', () => {

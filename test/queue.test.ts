@@ -67,6 +67,9 @@ describe('the CPU queue', () => {
       expectError(() => bad.dataSync(), 'E_INDEX', message);
     }
     expectError(() => child.dataSync(), 'E_INDEX', /^mul \(queued\): an input was not computed, its op failed: gather \(queued\): index 5/);
+    // Every kind of kernel checks its inputs: selection and comparison too.
+    expectError(() => cc.where(bad.gt(2), bad, 0).dataSync(), 'E_INDEX', /an input was not computed, its op failed: gather/);
+    expectError(() => cc.where(cc.ones([2, 1]), cc.zeros([2, 1]), bad).dataSync(), 'E_INDEX', /^where \(queued\): an input was not computed/);
     await expectRejects(child.data(), 'E_INDEX', /an input was not computed, its op failed: gather/);
     expect(Array.from(fresh.dataSync())).to.deep.equal([7, 8]);
     expect(Array.from(x.add(1).dataSync())).to.deep.equal([2, 3, 4, 5, 6, 7]);

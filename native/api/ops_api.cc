@@ -281,32 +281,35 @@ Napi::Value Argmax(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::arg_extremum(x, axis, largest, y)));
 }
 
-// (op, a, b): eq ne lt le gt ge as float32 1/0, broadcasting; a and b both float32 or both int32.
-Napi::Value Compare(const Napi::CallbackInfo& info) {
+// The comparison an op code names (argument 0 of Compare and CompareScalar), and its name.
+static CompareOp compare_op_arg(const Napi::CallbackInfo& info, const char** name) {
   static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
   const int64_t code = int_arg(info, 0, "compare", "op");
   CONVNET_CHECK(code >= 0 && code < 6, "E_ARG", "compare: unknown op code ", code);
-  const char* op = names[code];
+  *name = names[code];
+  return static_cast<CompareOp>(code);
+}
+
+// (op, a, b): eq ne lt le gt ge as float32 1/0, broadcasting; a and b both float32 or both int32.
+Napi::Value Compare(const Napi::CallbackInfo& info) {
+  const char* op = nullptr;
+  const CompareOp kind = compare_op_arg(info, &op);
   const Tensor& a = tensor_arg(info, 1, op, "a");
   const Tensor& b = tensor_arg(info, 2, op, "b");
   CONVNET_CHECK(a.dtype == b.dtype, "E_DTYPE", op, ": `a` is ", dtype_name(a.dtype), " but `b` is ", dtype_name(b.dtype));
   CONVNET_CHECK(a.device() == b.device(), "E_DEVICE", op, ": `a` and `b` are on different devices");
   Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32, a.device());
-  const auto kind = static_cast<CompareOp>(code);
   return run_on(info, op, y, [kind, a, b, y] { cpu::compare(kind, a, b, y); }, CUDA_LAUNCH(cuda::compare(kind, a, b, y)));
 }
 
 // (op, x, scalar, scalarFirst): x op scalar, or scalar op x.
 Napi::Value CompareScalar(const Napi::CallbackInfo& info) {
-  static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
-  const int64_t code = int_arg(info, 0, "compare", "op");
-  CONVNET_CHECK(code >= 0 && code < 6, "E_ARG", "compare: unknown op code ", code);
-  const char* op = names[code];
+  const char* op = nullptr;
+  const CompareOp kind = compare_op_arg(info, &op);
   const Tensor& x = tensor_arg(info, 1, op, "x");
   const double scalar = number_arg(info, 2, op, "scalar");
   const bool scalar_first = bool_arg(info, 3, op, "scalarFirst");
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  const auto kind = static_cast<CompareOp>(code);
   return run_on(info, op, y, [=] { cpu::compare_scalar(kind, x, scalar, scalar_first, y); },
                 CUDA_LAUNCH(cuda::compare_scalar(kind, x, scalar, scalar_first, y)));
 }

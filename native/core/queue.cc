@@ -114,6 +114,7 @@ void Queue::record_error(const char* op, uint64_t ticket, std::exception_ptr err
   // Kept for the reads of what the task was to compute (Note [failed outputs], storage.h): an
   // entry per failure for the life of the process (failures are rare; each is a message).
   failures_[ticket] = named;
+  last_failure_.store(ticket, std::memory_order_release);
   Tensor::queued_failures.store(true, std::memory_order_release);
 }
 

@@ -48,6 +48,8 @@ class Queue {
   // The failure of the first task among tickets (after, upto] that failed, or null; *settled
   // tells whether all of them have run (Note [failed outputs], storage.h).
   std::exception_ptr failure_in(uint64_t after, uint64_t upto, bool* settled) const;
+  // The ticket of the latest failed task (0: none yet), readable without the lock.
+  uint64_t last_failure() const { return last_failure_.load(std::memory_order_acquire); }
 
  private:
   Queue();
@@ -76,6 +78,7 @@ class Queue {
   std::atomic<bool> waiter_running_{false};  // a thread in wait() is running one (for spinning)
   std::exception_ptr pending_error_;  // guarded by mutex_
   std::map<uint64_t, std::exception_ptr> failures_;  // failed tasks by ticket (guarded by mutex_)
+  std::atomic<uint64_t> last_failure_{0};            // the largest key of failures_
   std::thread worker_;
 };
 

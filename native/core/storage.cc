@@ -220,6 +220,9 @@ std::exception_ptr Storage::failure() const {
   if (verdict == 3) return failure_;
   const uint64_t upto = handed_out_at_.load(std::memory_order_acquire);
   if (upto <= created_after_) return nullptr;  // not (yet) an op's output
+  // No task has failed since this memory was allocated (the usual case after an error, and
+  // every kernel's own output while it runs): no lock, no verdict to settle yet.
+  if (Queue::cpu().last_failure() <= created_after_) return nullptr;
   bool settled = false;
   std::exception_ptr error = Queue::cpu().failure_in(created_after_, upto, &settled);
   if (!settled) return error;  // the op's tasks have not all run: no verdict yet

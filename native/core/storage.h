@@ -33,6 +33,17 @@ std::vector<int64_t> contiguous_strides(const Shape& shape);
 // Strides of `in` (right-aligned against `out`, as broadcasting aligns shapes) with 0 where
 // `in` is broadcast.
 std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
+// The offsets in N broadcast inputs (strides from broadcast_strides) of row r of `shape`, a row
+// being the last dimension: the walk of the CPU's broadcasting kernels (elementwise, compare, where).
+template <size_t N>
+void broadcast_row_offsets(int64_t r, const Shape& shape, const std::vector<int64_t> (&strides)[N], int64_t (&offsets)[N]) {
+  for (size_t t = 0; t < N; ++t) offsets[t] = 0;
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 2, rest = r; d >= 0; --d) {
+    const int64_t i = rest % shape[d];
+    rest /= shape[d];
+    for (size_t t = 0; t < N; ++t) offsets[t] += i * strides[t][d];
+  }
+}
 
 namespace cuda {
 // The CUDA caching allocator (native/cuda/allocator.cc): a block of at least `bytes`, its real

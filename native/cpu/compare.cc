@@ -32,20 +32,15 @@ void compare_loop(const T* pa, const Shape& a_shape, const T* pb, const Shape& b
   }
   const Shape& shape = y.shape;
   const int64_t dims = static_cast<int64_t>(shape.size());
-  const std::vector<int64_t> sa = broadcast_strides(a_shape, shape), sb = broadcast_strides(b_shape, shape);
+  const std::vector<int64_t> s[2] = {broadcast_strides(a_shape, shape), broadcast_strides(b_shape, shape)};
   const int64_t row = dims ? shape[dims - 1] : 1, rows = n / row;
-  const int64_t step_a = dims ? sa[dims - 1] : 0, step_b = dims ? sb[dims - 1] : 0;
+  const int64_t step_a = dims ? s[0][dims - 1] : 0, step_b = dims ? s[1][dims - 1] : 0;
   parallel_for(rows, std::max<int64_t>(1, kGrain / row), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      int64_t off_a = 0, off_b = 0, rest = r;
-      for (int64_t d = dims - 2; d >= 0; --d) {
-        const int64_t i = rest % shape[d];
-        rest /= shape[d];
-        off_a += i * sa[d];
-        off_b += i * sb[d];
-      }
-      const T* ra = pa + off_a;
-      const T* rb = pb + off_b;
+      int64_t off[2];
+      broadcast_row_offsets(r, shape, s, off);
+      const T* ra = pa + off[0];
+      const T* rb = pb + off[1];
       float* ry = py + r * row;
       for (int64_t j = 0; j < row; ++j) ry[j] = f(ra[j * step_a], rb[j * step_b]) ? 1.0f : 0.0f;
     }

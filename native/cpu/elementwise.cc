@@ -32,24 +32,17 @@ void binary_loop(const Tensor& a, const Tensor& b, const Tensor& y, F f) {
   }
   const Shape& shape = y.shape;
   const int64_t dims = static_cast<int64_t>(shape.size());
-  const std::vector<int64_t> sa = broadcast_strides(a.shape, shape);
-  const std::vector<int64_t> sb = broadcast_strides(b.shape, shape);
+  const std::vector<int64_t> s[2] = {broadcast_strides(a.shape, shape), broadcast_strides(b.shape, shape)};
   const int64_t row = dims ? shape[dims - 1] : 1;
   const int64_t rows = n / row;
-  const int64_t step_a = dims ? sa[dims - 1] : 0;
-  const int64_t step_b = dims ? sb[dims - 1] : 0;
+  const int64_t step_a = dims ? s[0][dims - 1] : 0;
+  const int64_t step_b = dims ? s[1][dims - 1] : 0;
   parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / row), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      // Offsets of row r in a and b: decompose r over the leading dimensions.
-      int64_t off_a = 0, off_b = 0, rest = r;
-      for (int64_t d = dims - 2; d >= 0; --d) {
-        const int64_t i = rest % shape[d];
-        rest /= shape[d];
-        off_a += i * sa[d];
-        off_b += i * sb[d];
-      }
-      const float* ra = pa + off_a;
-      const float* rb = pb + off_b;
+      int64_t off[2];
+      broadcast_row_offsets(r, shape, s, off);
+      const float* ra = pa + off[0];
+      const float* rb = pb + off[1];
       float* ry = py + r * row;
       if (step_a && step_b) {
         for (int64_t j = 0; j < row; ++j) ry[j] = f(ra[j], rb[j]);

@@ -17,9 +17,10 @@ constexpr int64_t kGrain = 1 << 15;
 
 template <typename C>
 void where_loop(const C* pc, const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& y) {
-  const uint32_t* pa = static_cast<const uint32_t*>(a.storage->data());
-  const uint32_t* pb = static_cast<const uint32_t*>(b.storage->data());
-  uint32_t* py = static_cast<uint32_t*>(y.storage->data());
+  // 4-byte values of either dtype, copied as bits (i32() checks for failed inputs as f32() does).
+  const uint32_t* pa = reinterpret_cast<const uint32_t*>(a.i32());
+  const uint32_t* pb = reinterpret_cast<const uint32_t*>(b.i32());
+  uint32_t* py = reinterpret_cast<uint32_t*>(y.i32());
   const int64_t n = y.numel();
   if (n == 0) return;
   const Shape& shape = y.shape;
@@ -30,23 +31,17 @@ void where_loop(const C* pc, const Tensor& cond, const Tensor& a, const Tensor& 
     return;
   }
   const int64_t dims = static_cast<int64_t>(shape.size());
-  const std::vector<int64_t> sc = broadcast_strides(cond.shape, shape), sa = broadcast_strides(a.shape, shape),
-                             sb = broadcast_strides(b.shape, shape);
+  const std::vector<int64_t> s[3] = {broadcast_strides(cond.shape, shape), broadcast_strides(a.shape, shape),
+                                     broadcast_strides(b.shape, shape)};
   const int64_t row = dims ? shape[dims - 1] : 1, rows = n / row;
-  const int64_t step_c = dims ? sc[dims - 1] : 0, step_a = dims ? sa[dims - 1] : 0, step_b = dims ? sb[dims - 1] : 0;
+  const int64_t step_c = dims ? s[0][dims - 1] : 0, step_a = dims ? s[1][dims - 1] : 0, step_b = dims ? s[2][dims - 1] : 0;
   parallel_for(rows, std::max<int64_t>(1, kGrain / row), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
-      int64_t off_c = 0, off_a = 0, off_b = 0, rest = r;
-      for (int64_t d = dims - 2; d >= 0; --d) {
-        const int64_t i = rest % shape[d];
-        rest /= shape[d];
-        off_c += i * sc[d];
-        off_a += i * sa[d];
-        off_b += i * sb[d];
-      }
-      const C* rc = pc + off_c;
-      const uint32_t* ra = pa + off_a;
-      const uint32_t* rb = pb + off_b;
+      int64_t off[3];
+      broadcast_row_offsets(r, shape, s, off);
+      const C* rc = pc + off[0];
+      const uint32_t* ra = pa + off[1];
+      const uint32_t* rb = pb + off[2];
       uint32_t* ry = py + r * row;
       for (int64_t j = 0; j < row; ++j) ry[j] = rc[j * step_c] != 0 ? ra[j * step_a] : rb[j * step_b];
     }

@@ -52,6 +52,24 @@ __global__ void reduce_per_thread(const float* x, StridedIndex<1> kept, StridedI
   }
 }
 
+// Which of x's axes are reduced.
+std::vector<bool> reduced_axes(const Shape& shape, const std::vector<int64_t>& axes) {
+  std::vector<bool> is_reduced(shape.size(), false);
+  for (int64_t a : axes) is_reduced[a] = true;
+  return is_reduced;
+}
+
+// The kept axes (reduced ones as size 1) and the reduced axes (kept ones as size 1), both
+// walked with x's strides: output o's elements are at kept.offset(o) + reduced.offset(r).
+void make_walks(const Shape& shape, const std::vector<bool>& is_reduced, const char* name, StridedIndex<1>* kept,
+                StridedIndex<1>* reduced) {
+  Shape kept_shape = shape, reduced_shape = shape;
+  for (size_t d = 0; d < shape.size(); ++d) (is_reduced[d] ? kept_shape : reduced_shape)[d] = 1;
+  const std::vector<int64_t> strides[1] = {contiguous_strides(shape)};
+  *kept = make_strided_index(kept_shape, strides, name);
+  *reduced = make_strided_index(reduced_shape, strides, name);
+}
+
 constexpr int kMaxBlock = 256;
 
 template <ReduceOp Op>
@@ -114,15 +132,9 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
     for_each(name, out_n, [=] __device__(int64_t i) { py[i] = value; });
     return;
   }
-  // The kept axes (reduced ones as size 1) and the reduced axes (kept ones as size 1), both
-  // walked with x's strides.
-  std::vector<bool> is_reduced(x.shape.size(), false);  // no axes: a copy, as on the CPU
-  for (int64_t a : axes) is_reduced[a] = true;
-  Shape kept_shape = x.shape, reduced_shape = x.shape;
-  for (size_t d = 0; d < x.shape.size(); ++d) (is_reduced[d] ? kept_shape : reduced_shape)[d] = 1;
-  const std::vector<int64_t> strides[1] = {contiguous_strides(x.shape)};
-  const StridedIndex<1> kept = make_strided_index(kept_shape, strides, name);
-  const StridedIndex<1> reduced = make_strided_index(reduced_shape, strides, name);
+  const std::vector<bool> is_reduced = reduced_axes(x.shape, axes);  // no axes: a copy, as on the CPU
+  StridedIndex<1> kept, reduced;
+  make_walks(x.shape, is_reduced, name, &kept, &reduced);
   // Trailing: the last axis of size > 1 is reduced.
   bool trailing = false;
   for (size_t d = x.shape.size(); d-- > 0;) {
@@ -233,13 +245,8 @@ void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
     for_each(name, out_n, [=] __device__(int64_t i) { py[i] = 0; });
     return;
   }
-  std::vector<bool> is_reduced(x.shape.size(), false);
-  for (int64_t a : axes) is_reduced[a] = true;
-  Shape kept_shape = x.shape, reduced_shape = x.shape;
-  for (size_t d = 0; d < x.shape.size(); ++d) (is_reduced[d] ? kept_shape : reduced_shape)[d] = 1;
-  const std::vector<int64_t> strides[1] = {contiguous_strides(x.shape)};
-  const StridedIndex<1> kept = make_strided_index(kept_shape, strides, name);
-  const StridedIndex<1> reduced = make_strided_index(reduced_shape, strides, name);
+  StridedIndex<1> kept, reduced;
+  make_walks(x.shape, reduced_axes(x.shape, axes), name, &kept, &reduced);
   int* error = device_error_word();
   const int site = error_site(name, "the int32 sum is outside the int32 range [-2147483648, 2147483647] (cast to float32 first)", "E_RANGE");
   const int32_t* px = x.i32();

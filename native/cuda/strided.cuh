@@ -85,15 +85,6 @@ StridedIndex<N> make_strided_index(const Shape& shape, const std::vector<int64_t
   return index;
 }
 
-// Strides of `in` (right-aligned against `out`) with 0 where `in` is broadcast.
-inline std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
-  std::vector<int64_t> strides(out.size(), 0);
-  const std::vector<int64_t> own = contiguous_strides(in);
-  const size_t lead = out.size() - in.size();
-  for (size_t i = 0; i < in.size(); ++i) strides[lead + i] = in[i] == 1 ? 0 : own[i];
-  return strides;
-}
-
 // One rounding per operation, never fused (see the top of the file).
 __device__ __forceinline__ float fmul(float a, float b) { return __fmul_rn(a, b); }
 __device__ __forceinline__ float fadd(float a, float b) { return __fadd_rn(a, b); }

@@ -14,9 +14,9 @@ namespace {
 template <typename C>
 void where_loop(const C* pc, const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& y) {
   const char* op = "where";
-  const uint32_t* pa = static_cast<const uint32_t*>(a.storage->data());
-  const uint32_t* pb = static_cast<const uint32_t*>(b.storage->data());
-  uint32_t* py = static_cast<uint32_t*>(y.storage->data());
+  const uint32_t* pa = reinterpret_cast<const uint32_t*>(a.i32());  // 4-byte values of either dtype, as bits
+  const uint32_t* pb = reinterpret_cast<const uint32_t*>(b.i32());
+  uint32_t* py = reinterpret_cast<uint32_t*>(y.i32());
   const int64_t n = y.numel();
   if (n == 0) return;
   if (cond.shape == y.shape && a.shape == y.shape && b.shape == y.shape) {
