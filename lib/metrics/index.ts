@@ -1,0 +1,7 @@
+/**
+ * `metrics`: how well a model does at its application, computed as the papers and the usual
+ * Python tools do: retrieval (recall@k, mean average precision), detection (average precision
+ * at an IoU threshold), segmentation (confusion matrix, mean IoU, pixel accuracy).
+ * One file per application; each export is listed here.
+ */
+export {};
