@@ -193,6 +193,9 @@ export interface NativeAddon {
     nesterov: boolean, weightDecay: number, firstStep: boolean): void;
   adamStep(param: Handle, grad: Handle, expAvg: Handle, expAvgSq: Handle, maxExpAvgSq: Handle | null, lr: number,
     beta1: number, beta2: number, eps: number, weightDecay: number, step: number, decoupled: boolean): void;
+  rmspropStep(param: Handle, grad: Handle, squareAvg: Handle, momentumBuffer: Handle | null, gradAvg: Handle | null, lr: number,
+    alpha: number, eps: number, weightDecay: number, momentum: number, centered: boolean): void;
+  adagradStep(param: Handle, grad: Handle, stateSum: Handle, lr: number, lrDecay: number, weightDecay: number, eps: number, step: number): void;
 }
 
 export const Activation = { relu: 0, leakyRelu: 1, elu: 2, sigmoid: 3, tanh: 4 } as const;

@@ -132,6 +132,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<KlDivBackward>(env, exports, "klDivBackward");
   add_gpu<SgdStep>(env, exports, "sgdStep");
   add_gpu<AdamStep>(env, exports, "adamStep");
+  add_gpu<RmspropStep>(env, exports, "rmspropStep");
+  add_gpu<AdagradStep>(env, exports, "adagradStep");
   return exports;
 }
 

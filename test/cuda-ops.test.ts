@@ -375,6 +375,9 @@ describeCuda('cuda ops: optimizer steps', () => {
     ['Adam amsgrad', (ps) => new optim.Adam(ps, { lr: 1e-2, amsgrad: true })],
     ['AdamW', (ps) => new optim.AdamW(ps, { lr: 1e-2, weightDecay: 0.05 })],
     ['AdamW amsgrad', (ps) => new optim.AdamW(ps, { lr: 1e-3, weightDecay: 0.01, amsgrad: true })],
+    ['RMSprop', (ps) => new optim.RMSprop(ps, { lr: 1e-2 })],
+    ['RMSprop centered momentum weight decay', (ps) => new optim.RMSprop(ps, { lr: 1e-2, centered: true, momentum: 0.9, weightDecay: 0.01, alpha: 0.9 })],
+    ['Adagrad', (ps) => new optim.Adagrad(ps, { lr: 0.1, lrDecay: 0.01, weightDecay: 0.05, initialAccumulatorValue: 0.1 })],
   ];
   for (const [name, make] of cases) {
     it(`${name}: the CPU's bits over several steps`, () => {
@@ -398,6 +401,8 @@ describeCuda('cuda ops: optimizer steps', () => {
     expectError(() => optim.sgdStep(p, randomCpu([9], 3), null, { lr: 0.1 }), 'E_DEVICE', /`grad` is on cpu but `param` is on cuda/);
     expectError(() => optim.sgdStep(p, g, cc.zeros([9]), { lr: 0.1, momentum: 0.9 }), 'E_DEVICE', /momentumBuffer/);
     expectError(() => optim.adamStep(p, g, mc, v, null, { lr: 0.1, step: 1 }), 'E_DEVICE', /expAvg/);
+    expectError(() => optim.rmspropStep(p, g, vc, null, null, { lr: 0.1 }), 'E_DEVICE', /squareAvg/);
+    expectError(() => optim.adagradStep(p, g, vc, { lr: 0.1, step: 1 }), 'E_DEVICE', /stateSum/);
   });
 });
 

@@ -6,29 +6,33 @@ const { optim } = cc;
 
 type Values = { shape: number[]; values: number[] };
 type Kwargs = Record<string, unknown>;
-interface OptimizerCase { type: 'optimizer'; kind: 'SGD' | 'Adam' | 'AdamW'; defaults: Kwargs; group1: Kwargs; initial: Values[]; steps: { grads: (Values | null)[]; params: Values[] }[] }
+interface OptimizerCase { type: 'optimizer'; kind: 'SGD' | 'Adam' | 'AdamW' | 'RMSprop' | 'Adagrad'; defaults: Kwargs; group1: Kwargs; initial: Values[]; steps: { grads: (Values | null)[]; params: Values[] }[] }
 interface ScheduleCase {
-  type: 'schedule'; name: string; optimizer: 'SGD' | 'Adam' | 'AdamW'; optimizerKwargs: Kwargs; scheduler: 'StepLR' | 'CosineAnnealingLR' | 'OneCycleLR';
+  type: 'schedule'; name: string; optimizer: 'SGD' | 'Adam' | 'AdamW'; optimizerKwargs: Kwargs;
+  scheduler: 'StepLR' | 'CosineAnnealingLR' | 'OneCycleLR' | 'MultiStepLR' | 'ExponentialLR' | 'LinearLR' | 'LambdaLR';
   kwargs: Kwargs; lrs: number[][]; momenta: number[][];
 }
 interface ClipCase { type: 'clip'; maxNorm: number; normType: number | 'inf'; grads: (Values | null)[]; norm: number; clipped: (Values | null)[] }
-type Case = OptimizerCase | ScheduleCase | ClipCase;
+interface PlateauCase { type: 'plateau'; kwargs: Kwargs; metrics: (number | 'nan')[]; lrs: number[][] }
+interface ClipValueCase { type: 'clipValue'; clipValue: number; grads: Values[]; clipped: Values[] }
+type Case = OptimizerCase | ScheduleCase | ClipCase | PlateauCase | ClipValueCase;
 
 /** PyTorch's snake_case keyword arguments as our camelCase options. */
 function camel(kwargs: Kwargs): Kwargs {
   const names: Record<string, string> = { weight_decay: 'weightDecay', step_size: 'stepSize', T_max: 'tMax', eta_min: 'etaMin', max_lr: 'maxLr',
     total_steps: 'totalSteps', pct_start: 'pctStart', anneal_strategy: 'annealStrategy', div_factor: 'divFactor', final_div_factor: 'finalDivFactor',
     three_phase: 'threePhase', cycle_momentum: 'cycleMomentum', base_momentum: 'baseMomentum', max_momentum: 'maxMomentum', epochs: 'epochs',
-    steps_per_epoch: 'stepsPerEpoch' };
+    steps_per_epoch: 'stepsPerEpoch', lr_decay: 'lrDecay', initial_accumulator_value: 'initialAccumulatorValue', start_factor: 'startFactor',
+    end_factor: 'endFactor', total_iters: 'totalIters', lr_lambda: 'lrLambda', threshold_mode: 'thresholdMode', min_lr: 'minLr' };
   return Object.fromEntries(Object.entries(kwargs).map(([k, v]) => [names[k] ?? k, v]));
 }
 
 const make = (v: Values) => cc.tensor(v.values, { shape: v.shape });
-const OPTIMIZERS = { SGD: optim.SGD, Adam: optim.Adam, AdamW: optim.AdamW } as const;
+const OPTIMIZERS = { SGD: optim.SGD, Adam: optim.Adam, AdamW: optim.AdamW, RMSprop: optim.RMSprop, Adagrad: optim.Adagrad } as const;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const newOptimizer = (kind: keyof typeof OPTIMIZERS, params: any, options: Kwargs): cc.optim.Optimizer => new (OPTIMIZERS[kind] as any)(params, options);
 
-describe('optim: SGD, Adam and AdamW classes', () => {
+describe('optim: SGD, Adam, AdamW, RMSprop and Adagrad classes', () => {
   it('a step that cannot update every parameter updates none (a disposed grad left earlier ones stepped)', () => {
     for (const make of [(ps: cc.Tensor[]) => new cc.optim.SGD(ps, { lr: 0.5, momentum: 0.9 }), (ps: cc.Tensor[]) => new cc.optim.Adam(ps, { lr: 0.5 })]) {
       const a = cc.ones([2], { requiresGrad: true }), b = cc.ones([2], { requiresGrad: true });
@@ -205,7 +209,17 @@ describe('optim: SGD, Adam and AdamW classes', () => {
 
 describe('optim: learning-rate schedules', () => {
   const cases = loadFixture<{ cases: Case[] }>('optim_classes').cases;
-  const SCHEDULERS = { StepLR: optim.StepLR, CosineAnnealingLR: optim.CosineAnnealingLR, OneCycleLR: optim.OneCycleLR } as const;
+  const SCHEDULERS = {
+    StepLR: optim.StepLR, CosineAnnealingLR: optim.CosineAnnealingLR, OneCycleLR: optim.OneCycleLR, MultiStepLR: optim.MultiStepLR,
+    ExponentialLR: optim.ExponentialLR, LinearLR: optim.LinearLR, LambdaLR: optim.LambdaLR,
+  } as const;
+  // The fixture's LambdaLR functions, by name (the same ones as in optim_classes.py).
+  const LAMBDAS: Record<string, (t: number) => number> = { exp095: (t) => 0.95 ** t, warmup5: (t) => Math.min(1, (t + 1) / 5) };
+  const options = (c: ScheduleCase): Kwargs => {
+    const o = camel(c.kwargs);
+    if (typeof o.lrLambda === 'string') o.lrLambda = LAMBDAS[o.lrLambda];
+    return o;
+  };
 
   for (const c of cases.filter((x): x is ScheduleCase => x.type === 'schedule')) {
     it(`${c.name}: the lr (and momentum) of every step match PyTorch`, () => {
@@ -213,7 +227,7 @@ describe('optim: learning-rate schedules', () => {
       const lr = c.optimizerKwargs.lr as number;
       const opt = newOptimizer(c.optimizer, [{ params: [p0] }, { params: [p1], lr: lr * 0.5 }], camel(c.optimizerKwargs));
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      const sched: cc.optim.LRScheduler = new (SCHEDULERS[c.scheduler] as any)(opt, camel(c.kwargs));
+      const sched: cc.optim.LRScheduler = new (SCHEDULERS[c.scheduler] as any)(opt, options(c));
       const momenta = () => opt.paramGroups.map((g) => (Array.isArray(g.betas) ? g.betas[0] : (g.momentum as number | undefined) ?? 0));
       c.lrs.forEach((expected, step) => {
         if (step > 0) {
@@ -263,7 +277,104 @@ describe('optim: learning-rate schedules', () => {
     expectError(() => new optim.OneCycleLR(opt, { maxLr: 1, totalSteps: 10, pctStart: 1.5 }), 'E_ARG', /pctStart/);
     expectError(() => new optim.OneCycleLR(opt, { maxLr: 1, totalSteps: 10, annealStrategy: 'exp' as never }), 'E_ARG', /annealStrategy/);
     expectError(() => new optim.OneCycleLR(opt, { maxLr: [1, 2], totalSteps: 10 }), 'E_ARG', /one per group/);
+    expectError(() => new optim.MultiStepLR(opt, { milestones: 3 as never }), 'E_ARG', /milestones/);
+    expectError(() => new optim.MultiStepLR(opt, { milestones: [2, 0] }), 'E_ARG', /milestones\[1\]/);
+    expectError(() => new optim.ExponentialLR(opt, {} as never), 'E_ARG', /gamma/);
+    expectError(() => new optim.LinearLR(opt, { startFactor: 0 }), 'E_ARG', /startFactor/);
+    expectError(() => new optim.LinearLR(opt, { endFactor: 1.5 }), 'E_ARG', /endFactor/);
+    expectError(() => new optim.LinearLR(opt, { totalIters: 0 }), 'E_ARG', /totalIters/);
+    expectError(() => new optim.LambdaLR(opt, { lrLambda: 0.5 as never }), 'E_ARG', /lrLambda/);
+    expectError(() => new optim.LambdaLR(opt, { lrLambda: [(t: number) => t, (t: number) => t] }), 'E_ARG', /one per group/);
+    expectError(() => new optim.ReduceLROnPlateau(opt, { factor: 1 }), 'E_ARG', /factor/);
+    expectError(() => new optim.ReduceLROnPlateau(opt, { mode: 'least' as never }), 'E_ARG', /mode/);
+    expectError(() => new optim.ReduceLROnPlateau(opt, { thresholdMode: 'ratio' as never }), 'E_ARG', /thresholdMode/);
+    expectError(() => new optim.ReduceLROnPlateau(opt, { minLr: [0, 0] }), 'E_ARG', /one per group/);
+    expectError(() => new optim.ReduceLROnPlateau(opt, { patience: -1 }), 'E_ARG', /patience/);
     expect(opt.paramGroups[0].lr).to.equal(0.1);   // nothing changed by the refused ones
+  });
+
+  it('LambdaLR refuses a factor that is not a finite number, and does not take the step', () => {
+    const opt = new optim.SGD([cc.zeros([1]).requiresGrad_()], { lr: 0.1 });
+    const sched = new optim.LambdaLR(opt, { lrLambda: (t) => (t === 2 ? NaN : 1 / (t + 1)) });
+    sched.step();
+    expectError(() => sched.step(), 'E_ARG', /lrLambda\(2\) returned NaN/);
+    expect(sched.lastEpoch).to.equal(1);
+    expect(sched.getLastLr()).to.deep.equal([0.05]);
+  });
+});
+
+describe('optim: ReduceLROnPlateau', () => {
+  const cases = loadFixture<{ cases: Case[] }>('optim_classes').cases;
+  for (const c of cases.filter((x): x is PlateauCase => x.type === 'plateau')) {
+    it(`${JSON.stringify(c.kwargs)}: the lrs after each metric match PyTorch`, () => {
+      const opt = new optim.SGD([{ params: [cc.zeros([2]).requiresGrad_()] }, { params: [cc.zeros([2]).requiresGrad_()], lr: 0.05 }], { lr: 0.1 });
+      const sched = new optim.ReduceLROnPlateau(opt, camel(c.kwargs));
+      c.metrics.forEach((m, i) => {
+        sched.step(m === 'nan' ? NaN : m);
+        expectClose(opt.paramGroups.map((g) => g.lr), c.lrs[i], 1e-12, 1e-15, `lr after metric ${i}`);
+        expect(sched.getLastLr()).to.deep.equal(opt.paramGroups.map((g) => g.lr));
+      });
+    });
+  }
+
+  it('takes a one-element tensor, resumes from its state dict, and refuses a metric that is not a number', () => {
+    const make = () => {
+      const opt = new optim.SGD([cc.zeros([1]).requiresGrad_()], { lr: 1 });
+      return { opt, sched: new optim.ReduceLROnPlateau(opt, { patience: 1 }) };
+    };
+    const a = make();
+    for (const m of [3, 2, 2]) a.sched.step(cc.tensor([m]));
+    const b = make();
+    b.sched.loadStateDict(a.sched.stateDict());
+    b.opt.loadStateDict(a.opt.stateDict());
+    for (const m of [2, 2, 2, 1]) { a.sched.step(m); b.sched.step(m); }
+    expect(b.opt.paramGroups[0].lr).to.equal(a.opt.paramGroups[0].lr);
+    expect(b.sched.stateDict()).to.deep.equal(a.sched.stateDict());
+    expect(a.opt.paramGroups[0].lr).to.be.closeTo(0.01, 1e-12);
+    expectError(() => a.sched.step('1' as never), 'E_ARG', /metric to be a number/);
+    expectError(() => b.sched.loadStateDict({ ...a.sched.stateDict(), lastLr: [] }), 'E_ARG', /lastLr/);
+  });
+
+  it('steps in fit through callbacks.lrScheduler with the monitored log', async () => {
+    cc.manualSeed(3);
+    const model = new cc.nn.Linear(2, 1);
+    const data = { length: 16, get: (i: number) => ({ x: Float32Array.of(i / 16, 1 - i / 16), y: 0 }) };
+    const loss = (out: cc.Tensor) => out.square().mean();
+    const opt = new optim.SGD(model.parameters(), { lr: 1e-6 });   // too small to improve: a plateau
+    const plateau = new optim.ReduceLROnPlateau(opt, { patience: 0, factor: 0.5, threshold: 0.5 });
+    await model.fit(data, { epochs: 3, batchSize: 16, optimizer: opt, loss, metrics: [], validationData: data, verbose: 0,
+      callbacks: [cc.callbacks.lrScheduler(plateau)] });
+    expect(plateau.lastEpoch).to.equal(3);
+    expect(opt.paramGroups[0].lr).to.be.closeTo(1e-6 / 4, 1e-18);   // the first epoch sets the best, the next two reduce
+    expectError(() => cc.callbacks.lrScheduler(plateau, { per: 'step' }), 'E_ARG', /per epoch/);
+    const noVal = cc.callbacks.lrScheduler(new optim.ReduceLROnPlateau(opt));
+    let caught: unknown = null;
+    await model.fit(data, { epochs: 1, batchSize: 16, optimizer: opt, loss, metrics: [], verbose: 0, callbacks: [noVal] }).catch((e) => { caught = e; });
+    expect((caught as cc.ConvnetError).code).to.equal('E_ARG');
+    expect(String(caught)).to.match(/no `valLoss`/);
+  });
+});
+
+describe('optim: clipGradValue', () => {
+  const cases = loadFixture<{ cases: Case[] }>('optim_classes').cases;
+  for (const c of cases.filter((x): x is ClipValueCase => x.type === 'clipValue')) {
+    it(`clipValue ${c.clipValue} matches torch.nn.utils.clip_grad_value_`, () => {
+      const params = c.grads.map((g) => cc.zeros(g.shape).requiresGrad_());
+      params.forEach((p, k) => { p.grad = make(c.grads[k]); });
+      optim.clipGradValue(params, c.clipValue);
+      params.forEach((p, k) => expect(Array.from(p.grad!.dataSync())).to.deep.equal(Array.from(Float32Array.from(c.clipped[k].values))));
+    });
+  }
+
+  it('skips parameters without a gradient and refuses bad arguments', () => {
+    const [a, b] = [cc.zeros([2]).requiresGrad_(), cc.zeros([2]).requiresGrad_()];
+    a.grad = cc.tensor([3, -3]);
+    optim.clipGradValue([a, b], 1);
+    expect(Array.from(a.grad!.dataSync())).to.deep.equal([1, -1]);
+    expect(b.grad).to.equal(null);
+    expectError(() => optim.clipGradValue([a], -1), 'E_ARG', /clipValue/);
+    expectError(() => optim.clipGradValue([a], NaN), 'E_ARG', /clipValue/);
+    expectError(() => optim.clipGradValue(3 as never, 1), 'E_ARG', /params/);
   });
 });
 

@@ -6,8 +6,11 @@ const { optim } = cc;
 
 type Values = { shape: number[]; values: number[] };
 interface OptimCase {
-  kind: 'sgd' | 'adam' | 'adamw';
-  kwargs: { lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weight_decay?: number; betas?: [number, number]; eps?: number; amsgrad?: boolean };
+  kind: 'sgd' | 'adam' | 'adamw' | 'rmsprop' | 'adagrad';
+  kwargs: {
+    lr: number; momentum?: number; dampening?: number; nesterov?: boolean; weight_decay?: number; betas?: [number, number]; eps?: number; amsgrad?: boolean;
+    alpha?: number; centered?: boolean; lr_decay?: number; initial_accumulator_value?: number;
+  };
   initial: Values;
   steps: { grad: Values; param: Values }[];
 }
@@ -18,9 +21,15 @@ function replay(c: OptimCase): Float32Array[] {
   const zeros = () => cc.zeros(c.initial.shape);
   const [buf, m, v, vMax] = [zeros(), zeros(), zeros(), zeros()];
   const k = c.kwargs;
+  const sum = cc.full(c.initial.shape, k.initial_accumulator_value ?? 0);
   return c.steps.map((s, i) => {
     const grad = cc.tensor(s.grad.values, { shape: s.grad.shape });
-    if (c.kind === 'sgd') {
+    if (c.kind === 'rmsprop') {
+      optim.rmspropStep(param, grad, v, k.momentum ? buf : null, k.centered ? m : null,
+        { lr: k.lr, alpha: k.alpha, eps: k.eps, weightDecay: k.weight_decay, momentum: k.momentum, centered: k.centered });
+    } else if (c.kind === 'adagrad') {
+      optim.adagradStep(param, grad, sum, { lr: k.lr, lrDecay: k.lr_decay, weightDecay: k.weight_decay, eps: k.eps, step: i + 1 });
+    } else if (c.kind === 'sgd') {
       optim.sgdStep(param, grad, k.momentum ? buf : null, {
         lr: k.lr, momentum: k.momentum, dampening: k.dampening, nesterov: k.nesterov, weightDecay: k.weight_decay, firstStep: i === 0,
       });
@@ -40,11 +49,32 @@ function reference(c: OptimCase): Float64Array[] {
   const n = p.length;
   const buf = new Float64Array(n), m = new Float64Array(n), v = new Float64Array(n), vMax = new Float64Array(n);
   const [b1, b2] = k.betas ?? [0.9, 0.999];
-  const eps = k.eps ?? 1e-8, wd = k.weight_decay ?? (c.kind === 'adamw' ? 0.01 : 0);
+  const eps = k.eps ?? (c.kind === 'adagrad' ? 1e-10 : 1e-8), wd = k.weight_decay ?? (c.kind === 'adamw' ? 0.01 : 0);
+  const alpha = k.alpha ?? 0.99;
+  const sum = new Float64Array(n).fill(k.initial_accumulator_value ?? 0);
   return c.steps.map((s, t) => {
     for (let i = 0; i < n; i++) {
       let g = s.grad.values[i];
-      if (c.kind === 'sgd') {
+      if (c.kind === 'rmsprop') {
+        if (wd) g += wd * p[i];
+        v[i] = alpha * v[i] + (1 - alpha) * g * g;                 // v: square_avg, m: grad_avg
+        let avg = v[i];
+        if (k.centered) {
+          m[i] = alpha * m[i] + (1 - alpha) * g;
+          avg -= m[i] * m[i];
+        }
+        const denom = Math.sqrt(avg) + eps;
+        if (k.momentum) {
+          buf[i] = k.momentum * buf[i] + g / denom;
+          p[i] -= k.lr * buf[i];
+        } else {
+          p[i] -= (k.lr * g) / denom;
+        }
+      } else if (c.kind === 'adagrad') {
+        if (wd) g += wd * p[i];
+        sum[i] += g * g;
+        p[i] -= ((k.lr / (1 + t * (k.lr_decay ?? 0))) * g) / (Math.sqrt(sum[i]) + eps);
+      } else if (c.kind === 'sgd') {
         if (wd) g += wd * p[i];
         if (k.momentum) {
           buf[i] = t === 0 ? g : k.momentum * buf[i] + (1 - (k.dampening ?? 0)) * g;
@@ -65,7 +95,7 @@ function reference(c: OptimCase): Float64Array[] {
   });
 }
 
-describe('optim: fused SGD and Adam/AdamW steps', () => {
+describe('optim: fused SGD, Adam/AdamW, RMSprop and Adagrad steps', () => {
   const { cases } = require('../../test/fixtures/optim.json') as { cases: OptimCase[] };
 
   for (const c of cases) {
@@ -124,5 +154,22 @@ describe('optim: fused SGD and Adam/AdamW steps', () => {
     const m = cc.zeros([2, 3]);
     expectError(() => optim.adamStep(p, g, m, m, null, { lr: 0.1, step: 1 }), 'E_ARG', /adamStep: `expAvg` and `expAvgSq` share memory/);
     expect(Array.from(p.dataSync())).to.deep.equal([0, 0, 0, 0, 0, 0]);
+  });
+
+  it('RMSprop and Adagrad steps refuse bad arguments with typed errors, changing nothing', () => {
+    const p = cc.ones([2, 3]), g = cc.ones([2, 3]), sq = cc.zeros([2, 3]), sum = cc.zeros([2, 3]);
+    expectError(() => optim.rmspropStep(p, g, sq, null, null, { lr: 0.1, momentum: 0.9 }), 'E_ARG', /momentum buffer/);
+    expectError(() => optim.rmspropStep(p, g, sq, null, null, { lr: 0.1, centered: true }), 'E_ARG', /gradAvg/);
+    expectError(() => optim.rmspropStep(p, g, sq, null, null, { lr: 0.1, alpha: 1.5 }), 'E_ARG', /alpha/);
+    expectError(() => optim.rmspropStep(p, g, cc.zeros([3]), null, null, { lr: 0.1 }), 'E_SHAPE', /squareAvg/);
+    expectError(() => optim.rmspropStep(p, g, sq, null, null, { lr: 0.1, rho: 0.9 } as never), 'E_ARG', /rho/);
+    expectError(() => optim.rmspropStep(p, g, sq, sq, null, { lr: 0.1, momentum: 0.9 }), 'E_ARG', /`squareAvg` and `momentumBuffer` share memory/);
+    expectError(() => optim.adagradStep(p, g, sum, { lr: 0.1, step: 0 }), 'E_ARG', /step/);
+    expectError(() => optim.adagradStep(p, g, sum, { lr: -0.1, step: 1 }), 'E_ARG', /lr/);
+    expectError(() => optim.adagradStep(p, g, cc.zeros([2, 3], 'int32'), { lr: 0.1, step: 1 }), 'E_DTYPE');
+    expectError(() => optim.adagradStep(p, p, sum, { lr: 0.1, step: 1 }), 'E_ARG', /share memory/);
+    expect(Array.from(p.dataSync())).to.deep.equal([1, 1, 1, 1, 1, 1]);
+    expect(Array.from(sq.dataSync())).to.deep.equal([0, 0, 0, 0, 0, 0]);
+    expect(Array.from(sum.dataSync())).to.deep.equal([0, 0, 0, 0, 0, 0]);
   });
 });

@@ -1,9 +1,9 @@
-/** Gradient clipping by the total norm of all gradients, as torch.nn.utils.clip_grad_norm_. */
+/** Gradient clipping: by the total norm of all gradients (clip_grad_norm_) or by value (clip_grad_value_). */
 import { noGrad } from '../autograd';
 import { zeros } from '../creation';
 import { tidy } from '../engine';
 import { fail } from '../errors';
-import { abs, add, div, max, maximum, minimum, mul, pow, sqrt, square, sum } from '../ops';
+import { abs, add, clamp, div, max, maximum, minimum, mul, pow, sqrt, square, sum } from '../ops';
 import type { Tensor } from '../tensor';
 import { checkNumber, checkTensor, collectChecked, describe, isTensor } from '../validate';
 
@@ -55,4 +55,27 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
     for (const t of withGrad) t.grad = mul(t.grad as Tensor<'float32'>, coef);
     return norm;
   }));
+}
+
+/**
+ * Clamps every gradient of `params` into [-clipValue, clipValue], as
+ * torch.nn.utils.clip_grad_value_; parameters whose `grad` is null are skipped. Each `grad` is
+ * replaced by the clamped gradient, on the queue (read `p.grad` again afterwards).
+ *
+ * @example loss.backward(); optim.clipGradValue(model.parameters(), 0.5); opt.step();
+ */
+export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: number): void {
+  const op = 'clipGradValue';
+  if (params === null || typeof params !== 'object' || (!isTensor(params) && typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function')) {
+    fail('E_ARG', `${op}: expected \`params\` to be a tensor or an array of tensors, got ${describe(params)}`);
+  }
+  const list = isTensor(params) ? [checkTensor(op, 'params', params)] : collectChecked(op, 'params', params, (p, i) => checkTensor(op, `params[${i}]`, p));
+  const limit = checkNumber(op, 'clipValue', clipValue);
+  if (limit < 0) fail('E_ARG', `${op}: expected \`clipValue\` >= 0, got ${limit}`);
+  list.forEach((t, i) => {
+    if (t.grad !== null && t.grad.isDisposed) fail('E_DISPOSED', `${op}: the gradient of params[${i}] has been disposed`);
+  });
+  noGrad(() => {
+    for (const t of list) if (t.grad !== null) t.grad = clamp(t.grad as Tensor<'float32'>, -limit, limit);
+  });
 }

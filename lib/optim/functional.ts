@@ -97,3 +97,74 @@ export function adamStep(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: 
     nonNegative(op, 'eps', options.eps ?? 1e-8), nonNegative(op, 'weightDecay', options.weightDecay ?? 0),
     checkInt(op, 'step', options.step, 1), checkBool(op, 'decoupled', options.decoupled ?? false));
 }
+
+export interface RmspropStepOptions {
+  lr: number;
+  /** Smoothing constant of the squared-gradient average (default 0.99). */
+  alpha?: number;
+  eps?: number;
+  weightDecay?: number;
+  momentum?: number;
+  /** Normalize by the estimated variance (needs `gradAvg`). */
+  centered?: boolean;
+}
+
+/**
+ * One RMSprop step in place, as torch.optim.RMSprop. `squareAvg` (and `momentumBuffer` when
+ * momentum != 0, `gradAvg` when centered) are the parameter's shape, start at zero and are
+ * updated in place.
+ *
+ * @example optim.rmspropStep(w, dw, sq, null, null, { lr: 0.01 })
+ */
+export function rmspropStep(param: Tensor, grad: Tensor, squareAvg: Tensor, momentumBuffer: Tensor | null, gradAvg: Tensor | null,
+  options: RmspropStepOptions): void {
+  const op = 'rmspropStep';
+  const p = checkTensor(op, 'param', param);
+  checkDtype(op, 'param', p, 'float32');
+  const g = likeParam(op, 'grad', grad, p);
+  const sq = likeParam(op, 'squareAvg', squareAvg, p);
+  options = checkOptions<RmspropStepOptions>(op, options, ['lr', 'alpha', 'eps', 'weightDecay', 'momentum', 'centered']);
+  const alpha = nonNegative(op, 'alpha', options.alpha ?? 0.99);
+  if (alpha > 1) fail('E_ARG', `${op}: expected \`alpha\` in [0, 1], got ${alpha}`);
+  const momentum = nonNegative(op, 'momentum', options.momentum ?? 0);
+  const centered = checkBool(op, 'centered', options.centered ?? false);
+  let buffer = null, average = null;
+  if (momentum !== 0) {
+    if (momentumBuffer === null || momentumBuffer === undefined) fail('E_ARG', `${op}: momentum ${momentum} needs a momentum buffer`);
+    buffer = likeParam(op, 'momentumBuffer', momentumBuffer, p).handle(op);
+  }
+  if (centered) {
+    if (gradAvg === null || gradAvg === undefined) fail('E_ARG', `${op}: centered needs a gradient average (gradAvg)`);
+    average = likeParam(op, 'gradAvg', gradAvg, p).handle(op);
+  }
+  native.rmspropStep(p.handle(op), g.handle(op), sq.handle(op), buffer, average, nonNegative(op, 'lr', options.lr), alpha,
+    nonNegative(op, 'eps', options.eps ?? 1e-8), nonNegative(op, 'weightDecay', options.weightDecay ?? 0), momentum, centered);
+}
+
+export interface AdagradStepOptions {
+  lr: number;
+  /** The learning rate is lr / (1 + (step - 1) * lrDecay) (default 0). */
+  lrDecay?: number;
+  weightDecay?: number;
+  eps?: number;
+  /** The step number, 1 for the first (used by lrDecay). */
+  step: number;
+}
+
+/**
+ * One Adagrad step in place, as torch.optim.Adagrad. `stateSum` is the parameter's shape,
+ * starts at `initialAccumulatorValue` (0 by default) and is updated in place.
+ *
+ * @example optim.adagradStep(w, dw, sum, { lr: 0.01, step: t })
+ */
+export function adagradStep(param: Tensor, grad: Tensor, stateSum: Tensor, options: AdagradStepOptions): void {
+  const op = 'adagradStep';
+  const p = checkTensor(op, 'param', param);
+  checkDtype(op, 'param', p, 'float32');
+  const g = likeParam(op, 'grad', grad, p);
+  const sum = likeParam(op, 'stateSum', stateSum, p);
+  options = checkOptions<AdagradStepOptions>(op, options, ['lr', 'lrDecay', 'weightDecay', 'eps', 'step']);
+  native.adagradStep(p.handle(op), g.handle(op), sum.handle(op), nonNegative(op, 'lr', options.lr),
+    nonNegative(op, 'lrDecay', options.lrDecay ?? 0), nonNegative(op, 'weightDecay', options.weightDecay ?? 0),
+    nonNegative(op, 'eps', options.eps ?? 1e-10), checkInt(op, 'step', options.step, 1));
+}

@@ -1,5 +1,5 @@
 /**
- * `optim`: optimizers (SGD, Adam, AdamW) over the fused, in-place update steps, learning-rate
+ * `optim`: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) over the fused, in-place update steps, learning-rate
  * schedules, and gradient clipping.
  *
  * @example
@@ -7,14 +7,21 @@
  * const sched = new optim.StepLR(opt, { stepSize: 10, gamma: 0.5 });
  * opt.zeroGrad(); loss.backward(); optim.clipGradNorm(params, 5); opt.step(); sched.step();
  */
-export { sgdStep, adamStep } from './functional';
-export type { SgdStepOptions, AdamStepOptions } from './functional';
+export { sgdStep, adamStep, rmspropStep, adagradStep } from './functional';
+export type { SgdStepOptions, AdamStepOptions, RmspropStepOptions, AdagradStepOptions } from './functional';
 export { Optimizer } from './optimizer';
 export type { ParamGroup, ParamState, ParamsArg, OptimizerStateDict } from './optimizer';
 export { SGD } from './sgd';
 export type { SgdOptions } from './sgd';
 export { Adam, AdamW } from './adam';
 export type { AdamOptions } from './adam';
-export { LRScheduler, StepLR, CosineAnnealingLR, OneCycleLR } from './lr_scheduler';
-export type { StepLROptions, CosineAnnealingLROptions, OneCycleLROptions, SchedulerStateDict } from './lr_scheduler';
-export { clipGradNorm } from './clip_grad';
+export { RMSprop } from './rmsprop';
+export type { RmspropOptions } from './rmsprop';
+export { Adagrad } from './adagrad';
+export type { AdagradOptions } from './adagrad';
+export { LRScheduler, StepLR, MultiStepLR, ExponentialLR, LambdaLR, LinearLR, CosineAnnealingLR, OneCycleLR, ReduceLROnPlateau } from './lr_scheduler';
+export type {
+  StepLROptions, MultiStepLROptions, ExponentialLROptions, LambdaLROptions, LinearLROptions, CosineAnnealingLROptions, OneCycleLROptions,
+  ReduceLROnPlateauOptions, SchedulerStateDict,
+} from './lr_scheduler';
+export { clipGradNorm, clipGradValue } from './clip_grad';

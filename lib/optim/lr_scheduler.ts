@@ -322,3 +322,285 @@ export class OneCycleLR extends LRScheduler {
     });
   }
 }
+
+export interface MultiStepLROptions {
+  /** The steps at which to decay, increasing (required; a repeated milestone decays once per repeat, as PyTorch). */
+  milestones: number[];
+  /** Multiplier at each milestone (default 0.1). */
+  gamma?: number;
+}
+
+/**
+ * Multiplies the learning rate by `gamma` at each milestone, as
+ * torch.optim.lr_scheduler.MultiStepLR: lr = initialLr * gamma ^ (milestones passed).
+ *
+ * @example const sched = new optim.MultiStepLR(opt, { milestones: [30, 80], gamma: 0.1 });
+ */
+export class MultiStepLR extends LRScheduler {
+  readonly milestones: number[];
+  readonly gamma: number;
+
+  constructor(optimizer: Optimizer, options: MultiStepLROptions) {
+    const op = 'MultiStepLR';
+    super(op, optimizer);
+    const o = checkOptions<Record<string, unknown>>(op, options, ['milestones', 'gamma']);
+    if (!Array.isArray(o.milestones)) fail('E_ARG', `${op}: expected \`milestones\` to be an array of step numbers, got ${describe(o.milestones)}`);
+    this.milestones = o.milestones.map((m, i) => checkInt(op, `milestones[${i}]`, m, 1)).sort((a, b) => a - b);
+    this.gamma = checkNumber(op, 'gamma', o.gamma ?? 0.1);
+    this.start();
+  }
+
+  protected override getLr(): number[] {
+    const count = this.milestones.filter((m) => m === this.lastEpoch).length;
+    return this.groups().map((g) => (count === 0 ? g.lr : g.lr * this.gamma ** count));
+  }
+}
+
+export interface ExponentialLROptions {
+  /** Multiplier at every step (required). */
+  gamma: number;
+}
+
+/**
+ * Multiplies the learning rate by `gamma` at every step, as torch.optim.lr_scheduler.ExponentialLR:
+ * lr = initialLr * gamma ^ step.
+ *
+ * @example const sched = new optim.ExponentialLR(opt, { gamma: 0.95 });
+ */
+export class ExponentialLR extends LRScheduler {
+  readonly gamma: number;
+
+  constructor(optimizer: Optimizer, options: ExponentialLROptions) {
+    super('ExponentialLR', optimizer);
+    const o = checkOptions<Record<string, unknown>>('ExponentialLR', options, ['gamma']);
+    this.gamma = checkNumber('ExponentialLR', 'gamma', o.gamma);
+    this.start();
+  }
+
+  protected override getLr(): number[] {
+    return this.groups().map((g) => (this.lastEpoch === 0 ? g.lr : g.lr * this.gamma));
+  }
+}
+
+export interface LambdaLROptions {
+  /** step => factor: lr = initialLr * lrLambda(step); one function for all groups or one per group (required). */
+  lrLambda: ((step: number) => number) | ((step: number) => number)[];
+}
+
+/**
+ * The learning rate as a function of the step, as torch.optim.lr_scheduler.LambdaLR:
+ * lr = initialLr * lrLambda(step). A factor that is not a finite number is E_ARG, and the
+ * step is not taken.
+ *
+ * @example const warmup = new optim.LambdaLR(opt, { lrLambda: (t) => Math.min(1, (t + 1) / 500) });
+ */
+export class LambdaLR extends LRScheduler {
+  readonly #lambdas: ((step: number) => number)[];
+
+  constructor(optimizer: Optimizer, options: LambdaLROptions) {
+    const op = 'LambdaLR';
+    super(op, optimizer);
+    const o = checkOptions<Record<string, unknown>>(op, options, ['lrLambda']);
+    const n = this.groups().length;
+    const given = Array.isArray(o.lrLambda) ? o.lrLambda : Array.from({ length: n }, () => o.lrLambda);
+    if (given.length !== n) fail('E_ARG', `${op}: expected ${n} functions in \`lrLambda\` (one per group), got ${given.length}`);
+    given.forEach((f, i) => {
+      if (typeof f !== 'function') fail('E_ARG', `${op}: expected \`lrLambda\`${Array.isArray(o.lrLambda) ? `[${i}]` : ''} to be a function (step) => factor, got ${describe(f)}`);
+    });
+    this.#lambdas = given as ((step: number) => number)[];
+    this.start();
+  }
+
+  protected override getLr(): number[] {
+    return this.baseLrs.map((base, i) => {
+      const factor = this.#lambdas[i](this.lastEpoch);
+      if (typeof factor !== 'number' || !Number.isFinite(factor)) {
+        fail('E_ARG', `${this.name}: lrLambda(${this.lastEpoch}) returned ${describe(factor)}, expected a finite number`);
+      }
+      return base * factor;
+    });
+  }
+}
+
+export interface LinearLROptions {
+  /** The factor at step 0 (default 1/3), in (0, 1]. */
+  startFactor?: number;
+  /** The factor from step `totalIters` on (default 1), in [0, 1]. */
+  endFactor?: number;
+  /** Steps of the ramp (default 5). */
+  totalIters?: number;
+}
+
+/**
+ * Scales the learning rate by a factor that moves linearly from `startFactor` to `endFactor`
+ * over `totalIters` steps, as torch.optim.lr_scheduler.LinearLR (a warm-up, with the defaults),
+ * in PyTorch's recursive form.
+ *
+ * @example const warmup = new optim.LinearLR(opt, { startFactor: 0.1, totalIters: 500 });
+ */
+export class LinearLR extends LRScheduler {
+  readonly startFactor: number;
+  readonly endFactor: number;
+  readonly totalIters: number;
+
+  constructor(optimizer: Optimizer, options: LinearLROptions = {}) {
+    const op = 'LinearLR';
+    super(op, optimizer);
+    const o = checkOptions<Record<string, unknown>>(op, options, ['startFactor', 'endFactor', 'totalIters']);
+    this.startFactor = checkNumber(op, 'startFactor', o.startFactor ?? 1 / 3);
+    if (!(this.startFactor > 0 && this.startFactor <= 1)) fail('E_ARG', `${op}: expected \`startFactor\` in (0, 1], got ${this.startFactor}`);
+    this.endFactor = checkNumber(op, 'endFactor', o.endFactor ?? 1);
+    if (!(this.endFactor >= 0 && this.endFactor <= 1)) fail('E_ARG', `${op}: expected \`endFactor\` in [0, 1], got ${this.endFactor}`);
+    this.totalIters = checkInt(op, 'totalIters', o.totalIters ?? 5, 1);
+    this.start();
+  }
+
+  protected override getLr(): number[] {
+    const { startFactor: s, endFactor: e, totalIters: n, lastEpoch: t } = this;
+    return this.groups().map((g) => {
+      if (t === 0) return g.lr * s;
+      if (t > n) return g.lr;
+      return g.lr * (1 + (e - s) / (n * s + (t - 1) * (e - s)));
+    });
+  }
+}
+
+export interface ReduceLROnPlateauOptions {
+  /** 'min' (default): a lower metric is better (a loss); 'max': higher is better (an accuracy). */
+  mode?: 'min' | 'max';
+  /** Multiplier when the metric stalls (default 0.1), in [0, 1). */
+  factor?: number;
+  /** Steps without improvement tolerated before reducing (default 10). */
+  patience?: number;
+  /** What counts as an improvement (default 1e-4). */
+  threshold?: number;
+  /** 'rel' (default): better than best * (1 ∓ threshold); 'abs': better than best ∓ threshold. */
+  thresholdMode?: 'rel' | 'abs';
+  /** Steps to wait after a reduction before counting again (default 0). */
+  cooldown?: number;
+  /** The lowest learning rate: one for all groups or one per group (default 0). */
+  minLr?: number | number[];
+  /** Changes smaller than this are not made (default 1e-8). */
+  eps?: number;
+}
+
+/**
+ * Reduces the learning rate by `factor` when a metric has stopped improving for `patience`
+ * steps, as torch.optim.lr_scheduler.ReduceLROnPlateau: call `step(metric)` after each
+ * validation (with `fit`, pass it to `callbacks.lrScheduler` with the log to watch).
+ *
+ * @example
+ * const plateau = new optim.ReduceLROnPlateau(opt, { factor: 0.5, patience: 2 });
+ * for (…each epoch…) { train(); plateau.step(await validationLoss()); }
+ */
+export class ReduceLROnPlateau {
+  readonly optimizer: Optimizer;
+  readonly mode: 'min' | 'max';
+  readonly factor: number;
+  readonly patience: number;
+  readonly threshold: number;
+  readonly thresholdMode: 'rel' | 'abs';
+  readonly cooldown: number;
+  readonly minLrs: number[];
+  readonly eps: number;
+  /** The best metric so far. */
+  best: number;
+  /** Steps since the best (reset by a reduction and during the cooldown). */
+  numBadEpochs = 0;
+  cooldownCounter = 0;
+  lastEpoch = 0;
+  #lastLr: number[];
+
+  constructor(optimizer: Optimizer, options: ReduceLROnPlateauOptions = {}) {
+    const op = 'ReduceLROnPlateau';
+    if (!(optimizer instanceof Optimizer)) fail('E_ARG', `${op}: expected an optimizer (SGD, Adam, …), got ${describe(optimizer)}`);
+    const o = checkOptions<Record<string, unknown>>(op, options, ['mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps']);
+    this.optimizer = optimizer;
+    const mode = o.mode ?? 'min';
+    if (mode !== 'min' && mode !== 'max') fail('E_ARG', `${op}: expected \`mode\` 'min' or 'max', got ${describe(mode)}`);
+    this.mode = mode;
+    this.factor = checkNumber(op, 'factor', o.factor ?? 0.1);
+    if (!(this.factor >= 0 && this.factor < 1)) fail('E_ARG', `${op}: expected \`factor\` in [0, 1), got ${this.factor}`);
+    this.patience = checkInt(op, 'patience', o.patience ?? 10, 0);
+    this.threshold = checkNumber(op, 'threshold', o.threshold ?? 1e-4);
+    const thresholdMode = o.thresholdMode ?? 'rel';
+    if (thresholdMode !== 'rel' && thresholdMode !== 'abs') fail('E_ARG', `${op}: expected \`thresholdMode\` 'rel' or 'abs', got ${describe(thresholdMode)}`);
+    this.thresholdMode = thresholdMode;
+    this.cooldown = checkInt(op, 'cooldown', o.cooldown ?? 0, 0);
+    const groups = optimizer.paramGroups;
+    if (Array.isArray(o.minLr)) {
+      if (o.minLr.length !== groups.length) fail('E_ARG', `${op}: expected ${groups.length} values of \`minLr\` (one per group), got ${o.minLr.length}`);
+      this.minLrs = o.minLr.map((v, i) => checkNumber(op, `minLr[${i}]`, v));
+    } else {
+      const v = checkNumber(op, 'minLr', o.minLr ?? 0);
+      this.minLrs = groups.map(() => v);
+    }
+    this.eps = checkNumber(op, 'eps', o.eps ?? 1e-8);
+    this.best = mode === 'min' ? Infinity : -Infinity;
+    this.#lastLr = groups.map((g) => g.lr);
+  }
+
+  /** Whether `value` improves on the best so far, by the threshold. */
+  isBetter(value: number): boolean {
+    const { best, threshold } = this;
+    if (this.mode === 'min') return this.thresholdMode === 'rel' ? value < best * (1 - threshold) : value < best - threshold;
+    return this.thresholdMode === 'rel' ? value > best * (threshold + 1) : value > best + threshold;
+  }
+
+  /**
+   * Takes the latest value of the metric (a number, or a one-element tensor: read synchronously)
+   * and reduces the learning rates if it has stalled. A NaN counts as no improvement, as PyTorch.
+   * @example plateau.step(valLoss)
+   */
+  step(metric: number | { item(): number }): void {
+    const op = 'ReduceLROnPlateau.step';
+    const value = typeof metric === 'object' && metric !== null && typeof metric.item === 'function' ? metric.item() : metric;
+    if (typeof value !== 'number') fail('E_ARG', `${op}: expected the metric to be a number, got ${describe(metric)}`);
+    this.lastEpoch += 1;
+    if (this.isBetter(value)) {
+      this.best = value;
+      this.numBadEpochs = 0;
+    } else {
+      this.numBadEpochs += 1;
+    }
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter -= 1;
+      this.numBadEpochs = 0;
+    }
+    if (this.numBadEpochs > this.patience) {
+      this.optimizer.paramGroups.forEach((g, i) => {
+        const lr = Math.max(g.lr * this.factor, this.minLrs[i]);
+        if (g.lr - lr > this.eps) g.lr = lr;
+      });
+      this.cooldownCounter = this.cooldown;
+      this.numBadEpochs = 0;
+    }
+    this.#lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  /** The learning rate of each group after the last step. */
+  getLastLr(): number[] {
+    return this.#lastLr.slice();
+  }
+
+  /** Where the schedule stands, to resume it with `loadStateDict`. */
+  stateDict(): { best: number; numBadEpochs: number; cooldownCounter: number; lastEpoch: number; lastLr: number[] } {
+    return { best: this.best, numBadEpochs: this.numBadEpochs, cooldownCounter: this.cooldownCounter, lastEpoch: this.lastEpoch, lastLr: this.#lastLr.slice() };
+  }
+
+  /** Restores `stateDict()`. */
+  loadStateDict(state: ReturnType<ReduceLROnPlateau['stateDict']>): void {
+    const op = 'ReduceLROnPlateau.loadStateDict';
+    if (typeof state !== 'object' || state === null) fail('E_ARG', `${op}: expected an object, got ${describe(state)}`);
+    const best = checkNumber(op, 'best', state.best, true);
+    const numBadEpochs = checkInt(op, 'numBadEpochs', state.numBadEpochs, 0);
+    const cooldownCounter = checkInt(op, 'cooldownCounter', state.cooldownCounter, 0);
+    const lastEpoch = checkInt(op, 'lastEpoch', state.lastEpoch, 0);
+    const n = this.optimizer.paramGroups.length;
+    if (!Array.isArray(state.lastLr) || state.lastLr.length !== n || state.lastLr.some((x) => typeof x !== 'number')) {
+      fail('E_ARG', `${op}: expected \`lastLr\` to hold one number per parameter group (${n}), got ${describe(state.lastLr)}`);
+    }
+    Object.assign(this, { best, numBadEpochs, cooldownCounter, lastEpoch });
+    this.#lastLr = state.lastLr.slice();
+  }
+}

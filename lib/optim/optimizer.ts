@@ -1,5 +1,5 @@
 /**
- * `Optimizer`: the base of SGD, Adam and AdamW, with PyTorch's manners. Parameters come in
+ * `Optimizer`: the base of SGD, Adam, AdamW, RMSprop and Adagrad, with PyTorch's manners. Parameters come in
  * groups (`new SGD(params, options)` or `new SGD([{ params, lr }, …], options)`), each group
  * holding its own copy of the options (a scheduler changes `group.lr`); `step()` updates every
  * parameter whose `grad` is not null with the fused in-place kernels of `./functional`;

@@ -6,7 +6,7 @@
  */
 import { fail } from '../errors';
 import type { Optimizer } from '../optim/optimizer';
-import { LRScheduler } from '../optim/lr_scheduler';
+import { LRScheduler, ReduceLROnPlateau } from '../optim/lr_scheduler';
 import { clone } from '../ops';
 import { noGrad } from '../autograd';
 import { keep } from '../engine';
@@ -232,41 +232,63 @@ export function modelCheckpoint(options: ModelCheckpointOptions): Callback & { b
 export interface LrSchedulerOptions {
   /** Step the schedule after every batch ('step', as OneCycleLR is meant) or every epoch ('epoch', the default). */
   per?: 'step' | 'epoch';
+  /** For `ReduceLROnPlateau`: the epoch log it watches (default 'valLoss'). */
+  monitor?: string;
 }
 
+type Schedule = LRScheduler | ReduceLROnPlateau;
+
 /** A schedule, or a function that makes one for the optimizer `fit` uses (when fit made the optimizer). */
-export type SchedulerArg = LRScheduler | ((optimizer: Optimizer, run: { epochs: number; stepsPerEpoch: number }) => LRScheduler);
+export type SchedulerArg = Schedule | ((optimizer: Optimizer, run: { epochs: number; stepsPerEpoch: number }) => Schedule);
+
+function isSchedule(s: unknown): s is Schedule {
+  return s instanceof LRScheduler || s instanceof ReduceLROnPlateau;
+}
 
 /**
- * Steps a learning-rate schedule (`optim.StepLR`, `CosineAnnealingLR`, `OneCycleLR`) after
+ * Steps a learning-rate schedule (`optim.StepLR`, `CosineAnnealingLR`, `OneCycleLR`, …) after
  * each batch or each epoch. Pass the schedule, or a function that makes it when training starts
- * (then it can size itself from the run).
+ * (then it can size itself from the run). A `ReduceLROnPlateau` steps after each epoch with the
+ * epoch's `monitor` log (default 'valLoss').
  * @example
  * const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
  * callbacks.lrScheduler(new optim.StepLR(opt, { stepSize: 5, gamma: 0.1 }))
  * callbacks.lrScheduler((opt, { epochs, stepsPerEpoch }) =>
  *   new optim.OneCycleLR(opt, { maxLr: 0.01, totalSteps: epochs * stepsPerEpoch }), { per: 'step' })
+ * callbacks.lrScheduler(new optim.ReduceLROnPlateau(opt, { patience: 2 }), { monitor: 'valLoss' })
  */
-export function lrScheduler(scheduler: SchedulerArg, options: LrSchedulerOptions = {}): Callback & { scheduler: LRScheduler | null } {
+export function lrScheduler(scheduler: SchedulerArg, options: LrSchedulerOptions = {}): Callback & { scheduler: Schedule | null } {
   const op = 'lrScheduler';
-  if (!(scheduler instanceof LRScheduler) && typeof scheduler !== 'function') {
+  if (!isSchedule(scheduler) && typeof scheduler !== 'function') {
     fail('E_ARG', `${op}: expected a schedule (optim.StepLR, …) or a function (optimizer, run) => schedule, got ${describe(scheduler)}`);
   }
-  options = checkOptions<LrSchedulerOptions>(op, options, ['per']);
+  options = checkOptions<LrSchedulerOptions>(op, options, ['per', 'monitor']);
   const per = options.per ?? 'epoch';
   if (per !== 'step' && per !== 'epoch') fail('E_ARG', `${op}: expected \`per\` 'step' or 'epoch', got ${describe(per)}`);
+  const monitor = checkMonitor(op, options.monitor ?? 'valLoss');
+  const checkPlateau = (s: Schedule): void => {
+    if (s instanceof ReduceLROnPlateau && per === 'step') fail('E_ARG', `${op}: ReduceLROnPlateau steps per epoch, with the epoch's \`${monitor}\`; got per: 'step'`);
+  };
+  if (isSchedule(scheduler)) checkPlateau(scheduler);
   const cb = {
-    scheduler: scheduler instanceof LRScheduler ? scheduler : null,
+    scheduler: isSchedule(scheduler) ? scheduler : null,
     onTrainBegin(_logs: unknown, ctx: TrainContext) {
       if (typeof scheduler === 'function') {
         const made = scheduler(ctx.optimizer, { epochs: ctx.epochs, stepsPerEpoch: ctx.stepsPerEpoch });
-        if (!(made instanceof LRScheduler)) fail('E_ARG', `${op}: the function should return a schedule, got ${describe(made)}`);
+        if (!isSchedule(made)) fail('E_ARG', `${op}: the function should return a schedule, got ${describe(made)}`);
+        checkPlateau(made);
         cb.scheduler = made;
       }
       if (cb.scheduler!.optimizer !== ctx.optimizer) fail('E_ARG', `${op}: the schedule was made for another optimizer than the one fit uses`);
     },
-    onBatchEnd: per === 'step' ? () => { cb.scheduler!.step(); } : undefined,
-    onEpochEnd: per === 'epoch' ? () => { cb.scheduler!.step(); } : undefined,
+    onBatchEnd: per === 'step' ? () => { (cb.scheduler as LRScheduler).step(); } : undefined,
+    onEpochEnd: per === 'epoch'
+      ? (_epoch: number, logs: EpochLogs) => {
+        const s = cb.scheduler!;
+        if (s instanceof ReduceLROnPlateau) s.step(monitored(op, monitor, logs));
+        else s.step();
+      }
+      : undefined,
   };
   return cb;
 }

@@ -149,5 +149,7 @@ Napi::Value KlDivBackward(const Napi::CallbackInfo& info);              // (dlos
 // optim_api.cc: in-place steps; return undefined
 Napi::Value SgdStep(const Napi::CallbackInfo& info);   // (param, grad, buf|null, lr, momentum, dampening, nesterov, weightDecay, firstStep)
 Napi::Value AdamStep(const Napi::CallbackInfo& info);  // (param, grad, m, v, vMax|null, lr, beta1, beta2, eps, weightDecay, step, decoupled)
+Napi::Value RmspropStep(const Napi::CallbackInfo& info);  // (param, grad, squareAvg, buf|null, gradAvg|null, lr, alpha, eps, weightDecay, momentum, centered)
+Napi::Value AdagradStep(const Napi::CallbackInfo& info);  // (param, grad, stateSum, lr, lrDecay, weightDecay, eps, step)
 }  // namespace api
 }  // namespace convnet

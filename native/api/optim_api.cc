@@ -84,5 +84,53 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
+  const char* op = "rmspropStep";
+  const Tensor& param = tensor_arg(info, 0, op, "param");
+  expect_dtype(param, DType::Float32, op, "param");
+  const Tensor& grad = tensor_arg(info, 1, op, "grad");
+  const Tensor& square_avg = tensor_arg(info, 2, op, "squareAvg");
+  expect_like(grad, param, op, "grad");
+  expect_like(square_avg, param, op, "squareAvg");
+  const Tensor* buffer = optional_tensor_arg(info, 3, op, "momentumBuffer");
+  if (buffer) expect_like(*buffer, param, op, "momentumBuffer");
+  const Tensor* grad_avg = optional_tensor_arg(info, 4, op, "gradAvg");
+  if (grad_avg) expect_like(*grad_avg, param, op, "gradAvg");
+  RmspropOptions o{finite_arg(info, 5, op, "lr", 0), finite_arg(info, 6, op, "alpha", 0), finite_arg(info, 7, op, "eps", 0),
+                   finite_arg(info, 8, op, "weightDecay", 0), finite_arg(info, 9, op, "momentum", 0), bool_arg(info, 10, op, "centered")};
+  CONVNET_CHECK(o.momentum == 0 || buffer, "E_ARG", op, ": momentum needs a momentum buffer");
+  CONVNET_CHECK(!o.centered || grad_avg, "E_ARG", op, ": centered needs a gradient average (gradAvg)");
+  Tensor p = param, g = grad, sq = square_avg;
+  std::optional<Tensor> b, ga;
+  if (buffer && o.momentum != 0) b = *buffer;
+  if (grad_avg && o.centered) ga = *grad_avg;
+  expect_distinct(op, {{&p, "param"}, {&g, "grad"}, {&sq, "squareAvg"}, {b ? &*b : nullptr, "momentumBuffer"}, {ga ? &*ga : nullptr, "gradAvg"}});
+  for (const Tensor* t : {&p, &sq}) t->storage->bump_version();
+  if (b) b->storage->bump_version();
+  if (ga) ga->storage->bump_version();
+  if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::rmsprop_step(p, g, sq, b ? &*b : nullptr, ga ? &*ga : nullptr, o));
+  else Queue::cpu().enqueue(op, [p, g, sq, b, ga, o] { cpu::rmsprop_step(p, g, sq, b ? &*b : nullptr, ga ? &*ga : nullptr, o); });
+  return info.Env().Undefined();
+}
+
+Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
+  const char* op = "adagradStep";
+  const Tensor& param = tensor_arg(info, 0, op, "param");
+  expect_dtype(param, DType::Float32, op, "param");
+  const Tensor& grad = tensor_arg(info, 1, op, "grad");
+  const Tensor& state_sum = tensor_arg(info, 2, op, "stateSum");
+  expect_like(grad, param, op, "grad");
+  expect_like(state_sum, param, op, "stateSum");
+  AdagradOptions o{finite_arg(info, 3, op, "lr", 0), finite_arg(info, 4, op, "lrDecay", 0), finite_arg(info, 5, op, "weightDecay", 0),
+                   finite_arg(info, 6, op, "eps", 0), int_arg(info, 7, op, "step")};
+  CONVNET_CHECK(o.step >= 1, "E_ARG", op, ": step must be >= 1, got ", o.step);
+  Tensor p = param, g = grad, sum = state_sum;
+  expect_distinct(op, {{&p, "param"}, {&g, "grad"}, {&sum, "stateSum"}});
+  for (const Tensor* t : {&p, &sum}) t->storage->bump_version();
+  if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::adagrad_step(p, g, sum, o));
+  else Queue::cpu().enqueue(op, [p, g, sum, o] { cpu::adagrad_step(p, g, sum, o); });
+  return info.Env().Undefined();
+}
+
 }  // namespace api
 }  // namespace convnet

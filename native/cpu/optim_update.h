@@ -1,7 +1,7 @@
 // The per-element updates of the fused optimizer steps, written once for both devices: the CPU
-// loops (cpu/sgd.cc, cpu/adam.cc) and the GPU kernels (cuda/sgd.cu, cuda/adam.cu) call these,
-// so the two compute the same formulas in the same order (PyTorch 1.13's single-tensor SGD and
-// Adam; each file's comment gives them). Every product and sum rounds on its own (rn_*): nvcc
+// loops (cpu/sgd.cc, adam.cc, rmsprop.cc, adagrad.cc) and the GPU kernels (cuda/ of the same
+// names) call these, so the two compute the same formulas in the same order (PyTorch 1.13's
+// single-tensor SGD, Adam, RMSprop and Adagrad; each file's comment gives them). Every product and sum rounds on its own (rn_*): nvcc
 // would otherwise contract a * b + c into one FMA and the GPU would differ in the last bit; the
 // CPU build (x86-64 without -march) never contracts.
 #pragma once
@@ -102,6 +102,59 @@ CONVNET_HD inline void adam_update(const AdamScalars& s, float* p, float g, floa
   }
   const float denom = rn_add(rn_div(rn_sqrt(second), s.bias_correction2_sqrt), s.eps);
   *p = rn_add(w, -rn_mul(s.step_size, rn_div(mi, denom)));
+}
+
+// RMSprop's scalars, in float as the kernels use them.
+struct RmspropScalars {
+  float lr, alpha, one_minus_alpha, eps, weight_decay, momentum;
+  bool centered;
+};
+inline RmspropScalars rmsprop_scalars(const RmspropOptions& o) {
+  return {static_cast<float>(o.lr),           static_cast<float>(o.alpha), static_cast<float>(1.0 - o.alpha),
+          static_cast<float>(o.eps),          static_cast<float>(o.weight_decay), static_cast<float>(o.momentum),
+          o.centered};
+}
+
+// One element of RMSprop, in the order of PyTorch's tensor calls (addcmul(a, b, c, value=v) is
+// a + (v * b) * c there, addcdiv a + (v * b) / c). buf and g_avg are null when not used.
+CONVNET_HD inline void rmsprop_update(const RmspropScalars& s, float* p, float g, float* sq, float* buf, float* g_avg) {
+  float d = g;
+  if (s.weight_decay != 0.0f) d = rn_add(d, rn_mul(s.weight_decay, *p));
+  const float sqi = rn_add(rn_mul(*sq, s.alpha), rn_mul(rn_mul(s.one_minus_alpha, d), d));
+  *sq = sqi;
+  float avg;
+  if (g_avg) {
+    const float ga = rn_add(rn_mul(*g_avg, s.alpha), rn_mul(s.one_minus_alpha, d));
+    *g_avg = ga;
+    avg = rn_sqrt(rn_add(sqi, rn_mul(-ga, ga)));  // can be NaN when rounding makes it negative, as PyTorch's
+  } else {
+    avg = rn_sqrt(sqi);
+  }
+  avg = rn_add(avg, s.eps);
+  if (buf) {
+    *buf = rn_add(rn_mul(*buf, s.momentum), rn_div(d, avg));
+    *p = rn_add(*p, rn_mul(-s.lr, *buf));
+  } else {
+    *p = rn_add(*p, rn_div(rn_mul(-s.lr, d), avg));
+  }
+}
+
+// Adagrad's scalars: the decayed learning rate in double, as Python computes it, then float.
+struct AdagradScalars {
+  float clr, weight_decay, eps;
+};
+inline AdagradScalars adagrad_scalars(const AdagradOptions& o) {
+  return {static_cast<float>(o.lr / (1.0 + static_cast<double>(o.step - 1) * o.lr_decay)), static_cast<float>(o.weight_decay),
+          static_cast<float>(o.eps)};
+}
+
+// One element of Adagrad: sum += g * g; p -= clr * g / (sqrt(sum) + eps).
+CONVNET_HD inline void adagrad_update(const AdagradScalars& s, float* p, float g, float* sum) {
+  float d = g;
+  if (s.weight_decay != 0.0f) d = rn_add(d, rn_mul(s.weight_decay, *p));
+  const float si = rn_add(*sum, rn_mul(d, d));
+  *sum = si;
+  *p = rn_add(*p, rn_div(rn_mul(-s.clr, d), rn_add(rn_sqrt(si), s.eps)));
 }
 
 }  // namespace optim

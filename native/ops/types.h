@@ -49,6 +49,18 @@ struct AdamOptions {
   bool decoupled;  // AdamW's weight decay
 };
 
+// torch.optim.RMSprop's options for one step.
+struct RmspropOptions {
+  double lr, alpha, eps, weight_decay, momentum;
+  bool centered;  // divide by the variance estimate (square_avg - grad_avg^2) instead of square_avg
+};
+
+// torch.optim.Adagrad's options for one step.
+struct AdagradOptions {
+  double lr, lr_decay, weight_decay, eps;
+  int64_t step;  // 1 on the first step (for lr_decay)
+};
+
 // elementwise ops (elementwise.cc)
 enum class BinaryOp : int32_t { Add = 0, Sub, Mul, Div, Pow, Maximum, Minimum };
 enum class UnaryOp : int32_t { Neg = 0, Abs, Exp, Log, Sqrt, Square, Reciprocal, Sign, Floor, Ceil, Erf };
