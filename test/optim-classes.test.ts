@@ -355,6 +355,19 @@ describe('optim: ReduceLROnPlateau', () => {
   });
 });
 
+describe('optim: fit makes RMSprop and Adagrad by name', () => {
+  for (const name of ['rmsprop', 'adagrad'] as const) {
+    it(`optimizer: '${name}' trains a small regression`, async () => {
+      cc.manualSeed(5);
+      const model = new cc.nn.Linear(2, 1);
+      const data = { length: 32, get: (i: number) => ({ x: Float32Array.of(i / 32, 1 - i / 32), y: 0 }) };
+      const loss = (out: cc.Tensor) => out.sub(1).square().mean();   // learn to output 1
+      const history = await model.fit(data, { epochs: 15, batchSize: 8, optimizer: name, lr: 0.05, loss, metrics: [], verbose: 0 });
+      expect(history.loss[14]).to.be.below(history.loss[0] / 4);
+    });
+  }
+});
+
 describe('optim: clipGradValue', () => {
   const cases = loadFixture<{ cases: Case[] }>('optim_classes').cases;
   for (const c of cases.filter((x): x is ClipValueCase => x.type === 'clipValue')) {

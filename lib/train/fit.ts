@@ -16,6 +16,8 @@ import { Adam, AdamW } from '../optim/adam';
 import { clipGradNorm } from '../optim/clip_grad';
 import { Optimizer } from '../optim/optimizer';
 import { SGD } from '../optim/sgd';
+import { RMSprop } from '../optim/rmsprop';
+import { Adagrad } from '../optim/adagrad';
 import type { Dataset } from '../data/dataset';
 import { DataLoader } from '../data/loader';
 import type { AugmentOptions } from '../data/loader';
@@ -47,8 +49,8 @@ export interface FitOptions {
   epochs?: number;
   /** Samples per batch when `fit` makes the loader (default 32; a DataLoader keeps its own). */
   batchSize?: number;
-  /** An optimizer over the model's parameters, or 'adam' (default), 'adamw', 'sgd' with `lr`. */
-  optimizer?: Optimizer | 'adam' | 'adamw' | 'sgd';
+  /** An optimizer over the model's parameters, or 'adam' (default), 'adamw', 'sgd', 'rmsprop', 'adagrad' with `lr`. */
+  optimizer?: Optimizer | 'adam' | 'adamw' | 'sgd' | 'rmsprop' | 'adagrad';
   /** Learning rate of an optimizer `fit` makes (default 1e-3 for Adam/AdamW, 0.01 for SGD). */
   lr?: number;
   loss?: LossArg;
@@ -200,7 +202,9 @@ function makeOptimizer(op: string, model: FitModel, arg: unknown, lr: number | u
   if (arg === undefined || arg === 'adam') return { optimizer: new Adam(params, { lr: lr ?? 1e-3 }), owned: true };
   if (arg === 'adamw') return { optimizer: new AdamW(params, { lr: lr ?? 1e-3 }), owned: true };
   if (arg === 'sgd') return { optimizer: new SGD(params, { lr: lr ?? 0.01 }), owned: true };
-  return fail('E_ARG', `${op}: expected \`optimizer\` to be an optimizer (new optim.SGD(...)) or 'adam', 'adamw', 'sgd', got ${describe(arg)}`);
+  if (arg === 'rmsprop') return { optimizer: new RMSprop(params, { lr: lr ?? 0.01 }), owned: true };
+  if (arg === 'adagrad') return { optimizer: new Adagrad(params, { lr: lr ?? 0.01 }), owned: true };
+  return fail('E_ARG', `${op}: expected \`optimizer\` to be an optimizer (new optim.SGD(...)) or 'adam', 'adamw', 'sgd', 'rmsprop', 'adagrad', got ${describe(arg)}`);
 }
 
 /**
