@@ -12,11 +12,12 @@ export { ModuleList } from './module-list';
 export {
   Conv1d, Conv2d, ConvTranspose2d, Linear, Flatten, Unflatten, MaxPool2d, AvgPool2d, LPPool2d, MixedPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
   RoIPool, Identity, ReLU, LeakyReLU, PReLU, ELU, GELU, SiLU, Upsample, Pad2d, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Sigmoid, Tanh,
-  Softmax, LogSoftmax, Dropout, Dropout2d, LocalResponseNorm, BatchNorm1d, BatchNorm2d,
+  Softmax, LogSoftmax, Dropout, Dropout2d, LocalResponseNorm, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d,
 } from './layers';
 export type {
   Conv1dModuleOptions, Conv2dModuleOptions, ConvTranspose2dModuleOptions, MaxPool2dModuleOptions, AvgPool2dModuleOptions,
-  LPPool2dModuleOptions, MixedPool2dModuleOptions, BatchNorm2dOptions, WithOptions,
+  LPPool2dModuleOptions, MixedPool2dModuleOptions, BatchNorm2dOptions, LayerNormModuleOptions, GroupNormModuleOptions,
+  InstanceNormModuleOptions, WithOptions,
 } from './layers';
 export {
   CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, KLDivLoss,

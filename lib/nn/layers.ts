@@ -1295,3 +1295,181 @@ export class BatchNorm1d extends BatchNormBase {
     return t;
   }
 }
+
+/** A module's learnable scale (ones) and shift (zeros) of a shape, as parameters. */
+function affineParams(shape: readonly number[]): [Parameter, Parameter] {
+  const make = (t: Tensor) => {
+    const p = new Parameter(t);
+    t.dispose();
+    return p;
+  };
+  return [make(ones(shape)), make(zeros(shape))];
+}
+
+export interface LayerNormModuleOptions {
+  eps?: number;
+  /** Learn a weight (1) and bias (0) of the normalized shape. Default true. */
+  elementwiseAffine?: boolean;
+}
+
+/**
+ * Layer normalisation over the last dimensions (`normalizedShape`), per sample, as
+ * torch.nn.LayerNorm; parameters `weight` and `bias` of that shape.
+ * @example const ln = new nn.LayerNorm([64, 7, 7]);   // or nn.LayerNorm(512) after a Linear
+ */
+export class LayerNorm extends Module {
+  readonly normalizedShape: number[];
+  readonly eps: number;
+  readonly elementwiseAffine: boolean;
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+
+  constructor(normalizedShape: number | readonly number[], ...args: WithOptions<[eps: number, elementwiseAffine: boolean], LayerNormModuleOptions>);
+  constructor(normalizedShape: number | readonly number[], ...args: unknown[]) {
+    super();
+    const op = 'LayerNorm';
+    const keys = ['eps', 'elementwiseAffine'] as const;
+    const o = merge<LayerNormModuleOptions>(op, args, keys, keys);
+    const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
+    if (!Array.isArray(shape) || shape.length === 0) fail('E_ARG', `${op}: expected \`normalizedShape\` to be a size or a non-empty array of sizes, got ${describe(normalizedShape)}`);
+    this.normalizedShape = shape.map((d, i) => checkInt(op, `normalizedShape[${i}]`, d, 1));
+    this.eps = checkNumber(op, 'eps', o.eps ?? 1e-5);
+    this.elementwiseAffine = checkBool(op, 'elementwiseAffine', o.elementwiseAffine ?? true);
+    const [w, b] = this.elementwiseAffine ? affineParams(this.normalizedShape) : [null, null];
+    this.weight = this.registerParameter('weight', w);
+    this.bias = this.registerParameter('bias', b);
+  }
+
+  override config(): unknown[] {
+    return [this.normalizedShape, { eps: this.eps, elementwiseAffine: this.elementwiseAffine }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.layerNorm(x, this.normalizedShape, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    return `[${this.normalizedShape.join(', ')}], eps=${this.eps}, elementwiseAffine=${this.elementwiseAffine}`;
+  }
+}
+
+export interface GroupNormModuleOptions {
+  eps?: number;
+  /** Learn a per-channel weight (1) and bias (0). Default true. */
+  affine?: boolean;
+}
+
+/**
+ * Group normalisation, as torch.nn.GroupNorm: the channels of x [N, C, ...] in `numGroups`
+ * groups, each normalised per sample (batch-size independent; GroupNorm(1, C) normalises each
+ * sample as a whole, GroupNorm(C, C) each channel).
+ * @example const gn = new nn.GroupNorm(8, 64);
+ */
+export class GroupNorm extends Module {
+  readonly eps: number;
+  readonly affine: boolean;
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+
+  constructor(numGroups: number, numChannels: number, ...args: WithOptions<[eps: number, affine: boolean], GroupNormModuleOptions>);
+  constructor(readonly numGroups: number, readonly numChannels: number, ...args: unknown[]) {
+    super();
+    const op = 'GroupNorm';
+    const keys = ['eps', 'affine'] as const;
+    const o = merge<GroupNormModuleOptions>(op, args, keys, keys);
+    checkInt(op, 'numGroups', numGroups, 1);
+    checkInt(op, 'numChannels', numChannels, 1);
+    if (numChannels % numGroups !== 0) fail('E_ARG', `${op}: expected numChannels (${numChannels}) to be divisible by numGroups (${numGroups})`);
+    this.eps = checkNumber(op, 'eps', o.eps ?? 1e-5);
+    this.affine = checkBool(op, 'affine', o.affine ?? true);
+    const [w, b] = this.affine ? affineParams([numChannels]) : [null, null];
+    this.weight = this.registerParameter('weight', w);
+    this.bias = this.registerParameter('bias', b);
+  }
+
+  override config(): unknown[] {
+    return [this.numGroups, this.numChannels, { eps: this.eps, affine: this.affine }];
+  }
+
+  forward(x: Tensor): F32 {
+    const t = input('GroupNorm', x);
+    if (t.rank < 2 || t.shape[1] !== this.numChannels) fail('E_SHAPE', `GroupNorm: expected input of shape [N, ${this.numChannels}, ...], got ${shapeStr(t.shape)}`);
+    return F.groupNorm(t, this.numGroups, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    return `${this.numGroups}, ${this.numChannels}, eps=${this.eps}, affine=${this.affine}`;
+  }
+}
+
+export interface InstanceNormModuleOptions {
+  eps?: number;
+  /** Learn a per-channel weight (1) and bias (0). Default false, as PyTorch. */
+  affine?: boolean;
+}
+
+/** The shared body of InstanceNorm1d and InstanceNorm2d (without running statistics). */
+abstract class InstanceNormBase extends Module {
+  readonly eps: number;
+  readonly affine: boolean;
+  readonly weight: Parameter | null;
+  readonly bias: Parameter | null;
+
+  constructor(readonly numFeatures: number, args: readonly unknown[]) {
+    super();
+    const op = this.typeName;
+    const keys = ['eps', 'affine'] as const;
+    const o = merge<InstanceNormModuleOptions>(op, args, keys, keys);
+    checkInt(op, 'numFeatures', numFeatures, 1);
+    this.eps = checkNumber(op, 'eps', o.eps ?? 1e-5);
+    this.affine = checkBool(op, 'affine', o.affine ?? false);
+    const [w, b] = this.affine ? affineParams([numFeatures]) : [null, null];
+    this.weight = this.registerParameter('weight', w);
+    this.bias = this.registerParameter('bias', b);
+  }
+
+  /** The input's rank (3 for InstanceNorm1d, 4 for InstanceNorm2d). */
+  protected abstract readonly rank: number;
+
+  override config(): unknown[] {
+    return [this.numFeatures, { eps: this.eps, affine: this.affine }];
+  }
+
+  forward(x: Tensor): F32 {
+    const op = this.typeName;
+    const t = input(op, x);
+    if (t.rank !== this.rank || t.shape[1] !== this.numFeatures) {
+      fail('E_SHAPE', `${op}: expected input of shape [N, ${this.numFeatures}${this.rank === 3 ? ', L' : ', H, W'}], got ${shapeStr(t.shape)}`);
+    }
+    return F.instanceNorm(t, { weight: this.weight, bias: this.bias, eps: this.eps });
+  }
+
+  override extraRepr(): string {
+    return `${this.numFeatures}, eps=${this.eps}, affine=${this.affine}`;
+  }
+}
+
+/**
+ * Instance normalisation of x [N, C, H, W], as torch.nn.InstanceNorm2d without running
+ * statistics (PyTorch's default): each channel of each image normalised over its positions.
+ * @example const inorm = new nn.InstanceNorm2d(64, { affine: true });
+ */
+export class InstanceNorm2d extends InstanceNormBase {
+  protected readonly rank = 4;
+  constructor(numFeatures: number, ...args: WithOptions<[eps: number, affine: boolean], InstanceNormModuleOptions>);
+  constructor(numFeatures: number, ...args: unknown[]) {
+    super(numFeatures, args);
+  }
+}
+
+/**
+ * Instance normalisation of x [N, C, L], as torch.nn.InstanceNorm1d without running statistics.
+ * @example const inorm = new nn.InstanceNorm1d(32);
+ */
+export class InstanceNorm1d extends InstanceNormBase {
+  protected readonly rank = 3;
+  constructor(numFeatures: number, ...args: WithOptions<[eps: number, affine: boolean], InstanceNormModuleOptions>);
+  constructor(numFeatures: number, ...args: unknown[]) {
+    super(numFeatures, args);
+  }
+}

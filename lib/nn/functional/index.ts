@@ -9,6 +9,8 @@ export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from 
 export { maxPool2d, avgPool2d, lpPool2d, mixedPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, roiPool } from './pool';
 export { prelu, maxout, softmax, logSoftmax, dropout, dropout2d, localResponseNorm, batchNorm } from './layers';
 export { pad, interpolate } from './sampling';
+export { layerNorm, groupNorm, instanceNorm } from './normalization';
+export type { LayerNormOptions, GroupNormOptions, InstanceNormOptions } from './normalization';
 export type { PadMode, InterpolateOptions } from './sampling';
 export type { BatchNormOptions } from './layers';
 export {
