@@ -570,3 +570,56 @@ describe('nn modules: errors', () => {
     expectError(() => native.copyInto(a.handle(), cc.zeros([2], 'int32').handle()), 'E_DTYPE');
   });
 });
+
+describe('nn.Module: forward hooks and apply', () => {
+  it('a forward hook sees inputs and output, can replace the output, and is removed by its handle', () => {
+    const { nn } = cc;
+    const model = new nn.Sequential(new nn.Linear(3, 4), new nn.ReLU(), new nn.Linear(4, 2));
+    const seen: number[][] = [];
+    const fc1 = model.children()[0];
+    const h = fc1.registerForwardHook((m, inputs, out) => { seen.push([...(inputs[0] as cc.Tensor).shape, ...out.shape]); });
+    const x = cc.randn([5, 3]);
+    const y = model.call(x);
+    expect(seen).to.deep.equal([[5, 3, 5, 4]]);
+    const zero = model.children()[2].registerForwardHook((m, i, out) => out.mul(0));
+    expect(Array.from(model.call(x).dataSync()).every((v) => v === 0)).to.equal(true);
+    zero.remove();
+    expect(Array.from(model.call(x).dataSync())).to.deep.equal(Array.from(y.dataSync()));
+    h.remove();
+    h.remove();   // a second remove is harmless, as PyTorch
+    model.call(x);
+    expect(seen.length).to.equal(3);
+    expectError(() => fc1.registerForwardHook(3 as never), 'E_ARG', /function/);
+    const bad = fc1.registerForwardHook(() => 7 as never);
+    expectError(() => model.call(x), 'E_ARG', /forward hook must return a Tensor/);
+    bad.remove();
+  });
+
+  it('a forward pre-hook can replace the inputs; gradients flow through what hooks return', () => {
+    const { nn } = cc;
+    const fc = new nn.Linear(2, 1, { bias: false });
+    fc.loadStateDict({ weight: cc.tensor([[1, 1]]) });
+    const h = fc.registerForwardPreHook((m, [x]) => [(x as cc.Tensor).mul(2)]);
+    const x = cc.tensor([[1, 2]], { requiresGrad: true });
+    const y = fc.call(x);
+    expect(y.item()).to.equal(6);
+    y.backward();
+    expect(Array.from(x.grad!.dataSync())).to.deep.equal([2, 2]);
+    h.remove();
+    expect(fc.call(x).item()).to.equal(3);
+    const bad = fc.registerForwardPreHook(() => 'x' as never);
+    expectError(() => fc.call(x), 'E_ARG', /pre-hook must return an array/);
+    bad.remove();
+  });
+
+  it('apply visits every submodule, children first, then the module itself', () => {
+    const { nn } = cc;
+    const model = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.Sequential(new nn.ReLU(), new nn.Conv2d(2, 2, 1)));
+    const order: string[] = [];
+    expect(model.apply((m) => order.push(m.typeName))).to.equal(model);
+    expect(order).to.deep.equal(['Conv2d', 'ReLU', 'Conv2d', 'Sequential', 'Sequential']);
+    model.apply((m) => { if (m instanceof nn.Conv2d) nn.init.constant_(m.weight, 0.5); });
+    for (const m of model.modules()) if (m instanceof nn.Conv2d) expect(Array.from(m.weight.dataSync()).every((v) => v === 0.5)).to.equal(true);
+    expectError(() => model.apply(null as never), 'E_ARG', /apply/);
+  });
+});

@@ -6,7 +6,7 @@
  * console.log(model.summary([1, 1, 28, 28]));
  */
 export { Module, Parameter } from './module';
-export type { LoadStateDictOptions, LoadStateDictResult } from './module';
+export type { LoadStateDictOptions, LoadStateDictResult, ForwardHook, ForwardPreHook, RemovableHandle } from './module';
 export { Sequential } from './sequential';
 export { ModuleList } from './module-list';
 export {

@@ -55,6 +55,16 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
+/** What `registerForwardHook` / `registerForwardPreHook` return: `remove()` unregisters the hook. */
+export interface RemovableHandle {
+  remove(): void;
+}
+
+/** Called before `forward` with the inputs; may return replacement inputs (an array) or nothing. */
+export type ForwardPreHook = (module: Module, inputs: unknown[]) => unknown[] | void;
+/** Called after `forward` with the inputs and the output; may return a replacement output or nothing. */
+export type ForwardHook = (module: Module, inputs: unknown[], output: Tensor) => Tensor | void;
+
 /**
  * The base class of layers and models. Subclasses register what they hold in the constructor
  * and implement `forward`; callers use `call` (which also feeds `summary()`).
@@ -74,6 +84,8 @@ export abstract class Module {
   readonly #parameters = new Map<string, Parameter | null>();
   readonly #buffers = new Map<string, Tensor | null>();
   readonly #modules = new Map<string, Module>();
+  readonly #preHooks = new Set<ForwardPreHook>();
+  readonly #hooks = new Set<ForwardHook>();
 
   /** The computation; call it through `call`. */
   abstract forward(...inputs: unknown[]): Tensor;
@@ -86,6 +98,67 @@ export abstract class Module {
     if (typeof (this as { forward?: unknown }).forward !== 'function') {
       fail('E_ARG', `${this.typeName}.call: the class has no forward(); a Module subclass must implement forward(...inputs)`);
     }
+    if (this.#preHooks.size === 0 && this.#hooks.size === 0) return this.#callForward(inputs);
+    for (const hook of [...this.#preHooks]) {
+      const replaced = hook(this, inputs);
+      if (replaced !== undefined) {
+        if (!Array.isArray(replaced)) fail('E_ARG', `${this.typeName}: a forward pre-hook must return an array of inputs or nothing, got ${describe(replaced)}`);
+        inputs = replaced;
+      }
+    }
+    let output = this.#callForward(inputs);
+    for (const hook of [...this.#hooks]) {
+      const replaced = hook(this, inputs, output);
+      if (replaced !== undefined) {
+        if (!isTensor(replaced)) fail('E_ARG', `${this.typeName}: a forward hook must return a Tensor or nothing, got ${describe(replaced)}`);
+        output = replaced;
+      }
+    }
+    return output;
+  }
+
+  /**
+   * Calls `fn` on every submodule (children first, as PyTorch's `apply`) and on this module;
+   * returns this module. The usual way to initialise a whole model.
+   * @example model.apply((m) => { if (m instanceof nn.Conv2d) nn.init.kaimingNormal_(m.weight, { nonlinearity: 'relu' }); });
+   */
+  apply(fn: (module: Module) => void): this {
+    if (typeof fn !== 'function') fail('E_ARG', `${this.typeName}.apply: expected a function (module) => void, got ${describe(fn)}`);
+    for (const child of this.#modules.values()) child.apply(fn);
+    fn(this);
+    return this;
+  }
+
+  /**
+   * Registers `hook(module, inputs)`, called before every `forward` of this module (through
+   * `call`); returning an array replaces the inputs. As PyTorch's `register_forward_pre_hook`.
+   * @example const h = conv.registerForwardPreHook((m, [x]) => console.log('in', (x as Tensor).shape)); … h.remove();
+   */
+  registerForwardPreHook(hook: ForwardPreHook): RemovableHandle {
+    if (typeof hook !== 'function') fail('E_ARG', `${this.typeName}.registerForwardPreHook: expected a function, got ${describe(hook)}`);
+    const added: ForwardPreHook = (m, i) => hook(m, i);   // a wrapper: the same function registered twice is two hooks
+    this.#preHooks.add(added);
+    return { remove: () => { this.#preHooks.delete(added); } };
+  }
+
+  /**
+   * Registers `hook(module, inputs, output)`, called after every `forward` of this module
+   * (through `call`); returning a tensor replaces the output. As PyTorch's
+   * `register_forward_hook`: the way to read intermediate features (for retrieval, for
+   * visualisation) without changing the model.
+   * @example
+   * const features: Tensor[] = [];
+   * const h = model.features.registerForwardHook((m, inputs, out) => { features.push(keep(out.detach())); });
+   * model.call(x); h.remove();
+   */
+  registerForwardHook(hook: ForwardHook): RemovableHandle {
+    if (typeof hook !== 'function') fail('E_ARG', `${this.typeName}.registerForwardHook: expected a function, got ${describe(hook)}`);
+    const added: ForwardHook = (m, i, o) => hook(m, i, o);   // a wrapper: the same function registered twice is two hooks
+    this.#hooks.add(added);
+    return { remove: () => { this.#hooks.delete(added); } };
+  }
+
+  #callForward(inputs: unknown[]): Tensor {
     if (summaryRows === null) return this.forward(...inputs);
     const row: SummaryRow = { module: this, shape: '', params: 0, depth: summaryDepth };
     for (const [, p] of this.#parameters) if (p) row.params += p.size;
