@@ -203,6 +203,47 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType | Cr
 }
 
 /**
+ * `steps` values evenly spaced from `start` to `end`, both included, as torch.linspace (the
+ * first half counted from start, the second from end, as PyTorch does, so both ends are exact;
+ * in float64, then rounded: PyTorch's float32 arithmetic can differ in the last bit).
+ * float32 unless `dtype` says otherwise.
+ * @example linspace(0, 1, 5)   // [0, 0.25, 0.5, 0.75, 1]
+ */
+export function linspace<D extends DType = 'float32'>(start: number, end: number, steps: number, dtype?: D | CreationOptions<D>): Tensor<D> {
+  const op = 'linspace';
+  checkNumber(op, 'start', start);
+  checkNumber(op, 'end', end);
+  checkInt(op, 'steps', steps, 0, 2 ** 31 - 1);
+  const o = creationOptions(op, dtype);
+  const values = new Float64Array(steps);
+  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+  const half = Math.floor(steps / 2);
+  for (let i = 0; i < steps; i++) values[i] = i < half || steps === 1 ? start + step * i : end - step * (steps - 1 - i);
+  const d = (o.dtype ?? 'float32') as D;
+  checkDtypeName(op, d);
+  const data = d === 'int32' ? Int32Array.from(values, (v) => Math.trunc(v)) : Float32Array.from(values);
+  return tensor<D>(data as never, { shape: [steps], dtype: d, device: o.device, requiresGrad: o.requiresGrad });
+}
+
+/**
+ * The n x m identity matrix (m = n by default), as torch.eye; float32 unless `dtype` says otherwise.
+ * @example eye(3)   // [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+ */
+export function eye<D extends DType = 'float32'>(n: number, m?: number | D | CreationOptions<D>, dtype?: D | CreationOptions<D>): Tensor<D> {
+  const op = 'eye';
+  if (typeof m !== 'number' && m !== undefined) [m, dtype] = [undefined, m];
+  const rows = checkInt(op, 'n', n, 0);
+  const cols = m === undefined ? rows : checkInt(op, 'm', m, 0);
+  if (rows * cols > 2 ** 31) fail('E_ARG', `${op}: a ${rows} x ${cols} matrix is too big`);
+  const o = creationOptions(op, dtype);
+  const d = (o.dtype ?? 'float32') as D;
+  checkDtypeName(op, d);
+  const data = d === 'int32' ? new Int32Array(rows * cols) : new Float32Array(rows * cols);
+  for (let i = 0; i < Math.min(rows, cols); i++) data[i * cols + i] = 1;
+  return tensor<D>(data as never, { shape: [rows, cols], dtype: d, device: o.device, requiresGrad: o.requiresGrad });
+}
+
+/**
  * Restarts the CPU random generator (Philox-4x32-10). The same seed gives the same numbers, in
  * the same call order, whatever the thread count.
  * @example manualSeed(42); const w = randn([3, 3]);

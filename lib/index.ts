@@ -10,7 +10,7 @@ export { ConvnetError } from './errors';
 export type { ErrorCode } from './errors';
 export { Tensor } from './tensor';
 export type { DType, Device, NestedArray, DataTypeMap } from './tensor';
-export { tensor, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, bernoulli, manualSeed } from './creation';
+export { tensor, zeros, ones, full, zerosLike, onesLike, arange, linspace, eye, rand, randn, bernoulli, manualSeed } from './creation';
 export type { TensorOptions, CreationOptions } from './creation';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd';
 export type { BackwardOptions } from './autograd';
@@ -28,6 +28,8 @@ export {
   indexSelect, gather, oneHot, cast, clone, toDevice,
 } from './ops';
 export type { MatmulOptions, VarOptions } from './ops';
+export { logsumexp, norm, flip, repeat, isnan, isinf, isfinite } from './composite';
+export type { NormOptions } from './composite';
 
 // Namespaces: the survey's layers as functions (F), layer classes (nn), optimizers, data
 // loading, ready-made models and model files, tensor files, pictures, training callbacks.

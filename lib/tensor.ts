@@ -10,6 +10,7 @@ import { isSpared, keep, retrack, track, untrack } from './engine';
 import { formatTensor } from './format';
 import { native, type Handle, type TypedArray } from './native';
 import * as ops from './ops';
+import * as composite from './composite';
 import * as activation from './nn/functional/activation';
 import * as layers from './nn/functional/layers';
 import { TENSOR_BRAND, registerTensor, sizeOf } from './validate';
@@ -356,6 +357,14 @@ export class Tensor<D extends DType = DType> {
   unsqueeze(dim: number): Tensor<D> { return ops.unsqueeze(this, dim); }
   toType<T extends DType>(dtype: T): Tensor<T> { return ops.cast(this, dtype); }
   clone(): Tensor<D> { return ops.clone(this); }
+  // Composed ops (lib/composite.ts).
+  logsumexp(dim: number | readonly number[], keepdim = false): Tensor<'float32'> { return composite.logsumexp(this, dim, keepdim); }
+  norm(options?: composite.NormOptions): Tensor<'float32'> { return composite.norm(this, options); }
+  flip(dims: number | readonly number[]): Tensor<D> { return composite.flip(this as Tensor<D>, dims); }
+  repeat(repeats: readonly number[]): Tensor<D> { return composite.repeat(this as Tensor<D>, repeats); }
+  isnan(): Tensor<'float32'> { return composite.isnan(this); }
+  isinf(): Tensor<'float32'> { return composite.isinf(this); }
+  isfinite(): Tensor<'float32'> { return composite.isfinite(this); }
 }
 
 function nest(values: TypedArray, shape: readonly number[]): NestedArray {
