@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { execFileSync } from 'child_process';
+import * as path from 'path';
 import { performance } from 'perf_hooks';
 import * as cc from '../lib';
 import { expectError, expectRejects } from './helpers';
@@ -79,6 +81,19 @@ describe('the CPU queue', () => {
     await expectRejects(cc.sync(), 'E_INDEX', /crossEntropy/);
     expectError(() => loss.item(), 'E_INDEX', /crossEntropy \(queued\): target 9/);
     await cc.sync();                                     // nothing pending any more
+  });
+
+  it('a tensor made before the first queued task is no op\'s output: a later failure leaves its views readable', () => {
+    // In a fresh process the queue has taken no task when these tensors are made (count 0, which
+    // once read as "never handed out"); a view made after a failure then took the failure as its own.
+    const script = `
+      const cc = require(${JSON.stringify(path.resolve(__dirname, '../lib'))});
+      const t = cc.tensor([1, 2, 3]), labels = cc.tensor([0, 2], { dtype: 'int32' });
+      try { cc.tensor([2147483647, 1], { dtype: 'int32' }).sum().dataSync(); } catch (e) { console.log(e.code); }
+      console.log(JSON.stringify([Array.from(t.detach().dataSync()), Array.from(t.reshape([3, 1]).add(1).dataSync()),
+        Array.from(labels.reshape([2, 1]).dataSync())]));`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim().split('\n');
+    expect(out).to.deep.equal(['E_RANGE', '[[1,2,3],[2,3,4],[0,2]]']);
   });
 
   it('a gradient computed from a failed op does not change the parameters it reaches', async () => {

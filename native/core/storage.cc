@@ -210,7 +210,7 @@ Storage::~Storage() {
 }
 
 void Storage::mark_handed_out() {
-  uint64_t unset = 0;
+  uint64_t unset = kNotHandedOut;
   handed_out_at_.compare_exchange_strong(unset, Queue::cpu().enqueued_count());
 }
 
@@ -219,7 +219,7 @@ std::exception_ptr Storage::failure() const {
   if (verdict == 1) return nullptr;
   if (verdict == 3) return failure_;
   const uint64_t upto = handed_out_at_.load(std::memory_order_acquire);
-  if (upto <= created_after_) return nullptr;  // not (yet) an op's output
+  if (upto == kNotHandedOut || upto <= created_after_) return nullptr;  // not (yet) an op's output
   // No task has failed since this memory was allocated (the usual case after an error, and
   // every kernel's own output while it runs): no lock, no verdict to settle yet.
   if (Queue::cpu().last_failure() <= created_after_) return nullptr;

@@ -101,7 +101,10 @@ class Storage {
   std::atomic<int32_t> js_handles_{0};
   std::atomic<uint64_t> version_{0};
   uint64_t created_after_;                  // tasks the CPU queue had taken in at allocation
-  std::atomic<uint64_t> handed_out_at_{0};  // ... when first handed to JavaScript (0: not yet)
+  // ... when first handed to JavaScript; kNotHandedOut until then (0 is a real count: memory made
+  // before the first task, e.g. tensor() at a program's start)
+  static constexpr uint64_t kNotHandedOut = ~uint64_t{0};
+  std::atomic<uint64_t> handed_out_at_{kNotHandedOut};
   mutable std::atomic<int> verdict_{0};     // failure(): 0 unknown, 1 computed, 2 being set, 3 failed
   mutable std::exception_ptr failure_;      // set before verdict_ becomes 3
   static std::atomic<int64_t> live_count_[kDeviceCount];
