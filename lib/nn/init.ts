@@ -16,7 +16,7 @@ import { noGrad } from '../autograd';
 import { full, rand, randn } from '../creation';
 import { fail } from '../errors';
 import { native } from '../native';
-import type { Tensor } from '../tensor';
+import type { Device, Tensor } from '../tensor';
 import { checkDtype, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../validate';
 
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv_transpose2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
@@ -38,9 +38,9 @@ function target(op: string, t: unknown): Tensor<'float32'> {
 }
 
 /** Writes `values` (made here, then disposed) into `t`'s memory, in queue order. */
-function fillFrom(t: Tensor<'float32'>, make: () => Tensor<'float32'>): Tensor<'float32'> {
+function fillFrom(t: Tensor<'float32'>, make: (on: { device: Device }) => Tensor<'float32'>): Tensor<'float32'> {
   noGrad(() => {
-    const values = make();
+    const values = make({ device: t.device });  // made where t is (copyInto takes one device)
     try {
       native.copyInto(t.handle('init'), values.handle('init'));
     } finally {
@@ -110,7 +110,7 @@ export function uniform_(tensor: Tensor, a = 0, b = 1): Tensor<'float32'> {
   checkNumber('uniform_', 'a', a);
   checkNumber('uniform_', 'b', b);
   if (!(a <= b)) fail('E_ARG', `uniform_: expected a <= b, got a = ${a}, b = ${b}`);
-  return fillFrom(t, () => rand(t.shape, a, b));
+  return fillFrom(t, (on) => rand(t.shape, a, b, on));
 }
 
 /** Fills with N(mean, std^2). @example normal_(w, 0, 0.01) */
@@ -119,14 +119,14 @@ export function normal_(tensor: Tensor, mean = 0, std = 1): Tensor<'float32'> {
   checkNumber('normal_', 'mean', mean);
   checkNumber('normal_', 'std', std);
   if (std < 0) fail('E_ARG', `normal_: expected std >= 0, got ${std}`);
-  return fillFrom(t, () => randn(t.shape, mean, std));
+  return fillFrom(t, (on) => randn(t.shape, mean, std, on));
 }
 
 /** Fills with `value`. @example constant_(bias, 0.1) */
 export function constant_(tensor: Tensor, value: number): Tensor<'float32'> {
   const t = target('constant_', tensor);
   checkNumber('constant_', 'value', value);
-  return fillFrom(t, () => full(t.shape, value));
+  return fillFrom(t, (on) => full(t.shape, value, { dtype: 'float32', ...on }));
 }
 
 /** Fills with zeros. @example zeros_(bias) */
@@ -147,14 +147,14 @@ export function ones_(tensor: Tensor): Tensor<'float32'> {
 export function kaimingUniform_(tensor: Tensor, options: KaimingOptions = {}): Tensor<'float32'> {
   const t = target('kaimingUniform_', tensor);
   const bound = Math.sqrt(3) * kaimingStd('kaimingUniform_', t, options);
-  return fillFrom(t, () => rand(t.shape, -bound, bound));
+  return fillFrom(t, (on) => rand(t.shape, -bound, bound, on));
 }
 
 /** He et al. (2015), normal: N(0, std^2) with std = gain / sqrt(fan). @example kaimingNormal_(w, { mode: 'fanOut', nonlinearity: 'relu' }) */
 export function kaimingNormal_(tensor: Tensor, options: KaimingOptions = {}): Tensor<'float32'> {
   const t = target('kaimingNormal_', tensor);
   const std = kaimingStd('kaimingNormal_', t, options);
-  return fillFrom(t, () => randn(t.shape, 0, std));
+  return fillFrom(t, (on) => randn(t.shape, 0, std, on));
 }
 
 function xavierStd(op: string, t: Tensor, gain: number): number {
@@ -168,21 +168,21 @@ function xavierStd(op: string, t: Tensor, gain: number): number {
 export function xavierUniform_(tensor: Tensor, gain = 1): Tensor<'float32'> {
   const t = target('xavierUniform_', tensor);
   const bound = Math.sqrt(3) * xavierStd('xavierUniform_', t, gain);
-  return fillFrom(t, () => rand(t.shape, -bound, bound));
+  return fillFrom(t, (on) => rand(t.shape, -bound, bound, on));
 }
 
 /** Glorot & Bengio (2010), normal: std = gain * sqrt(2 / (fanIn + fanOut)). @example xavierNormal_(w, calculateGain('tanh')) */
 export function xavierNormal_(tensor: Tensor, gain = 1): Tensor<'float32'> {
   const t = target('xavierNormal_', tensor);
   const std = xavierStd('xavierNormal_', t, gain);
-  return fillFrom(t, () => randn(t.shape, 0, std));
+  return fillFrom(t, (on) => randn(t.shape, 0, std, on));
 }
 
 /** LeCun (1998), uniform: bound = sqrt(3 / fanIn) (variance 1 / fanIn). @example lecunUniform_(w) */
 export function lecunUniform_(tensor: Tensor): Tensor<'float32'> {
   const t = target('lecunUniform_', tensor);
   const bound = Math.sqrt(3 / fan('lecunUniform_', t, 'fanIn'));
-  return fillFrom(t, () => rand(t.shape, -bound, bound));
+  return fillFrom(t, (on) => rand(t.shape, -bound, bound, on));
 }
 
 /**
@@ -193,5 +193,5 @@ export function lecunUniform_(tensor: Tensor): Tensor<'float32'> {
 export function lecunNormal_(tensor: Tensor): Tensor<'float32'> {
   const t = target('lecunNormal_', tensor);
   const std = Math.sqrt(1 / fan('lecunNormal_', t, 'fanIn'));
-  return fillFrom(t, () => randn(t.shape, 0, std));
+  return fillFrom(t, (on) => randn(t.shape, 0, std, on));
 }

@@ -1242,8 +1242,9 @@ abstract class BatchNormBase extends Module {
     // Counted only once the op was accepted (a rejected input leaves the statistics as they were).
     if (tracking) {
       this.#batches++;
-      const count = full([], this.#batches, 'int32');
-      native.copyInto(this.buffer('num_batches_tracked')!.handle(op), count.handle(op));
+      const counter = this.buffer('num_batches_tracked')!;
+      const count = full([], this.#batches, { dtype: 'int32', device: counter.device });  // copyInto takes one device
+      native.copyInto(counter.handle(op), count.handle(op));
       count.dispose();
     }
     return y;

@@ -525,8 +525,8 @@ export abstract class Module {
 
   /**
    * A table of the layers with the shape each one outputs for an input of `inputShape` (run on
-   * zeros, in evaluation mode and without gradients; the mode is restored) and its parameter
-   * count, then the totals, as torchsummary / Keras' `model.summary()`.
+   * zeros on the model's device, in evaluation mode and without gradients; the mode is
+   * restored) and its parameter count, then the totals, as torchsummary / Keras' `model.summary()`.
    * @example console.log(model.summary([1, 1, 28, 28]));
    */
   summary(inputShape: readonly number[]): string {
@@ -542,7 +542,7 @@ export abstract class Module {
     this.eval();
     try {
       noGrad(() => tidy(() => {
-        this.call(zeros(inputShape));
+        this.call(zeros(inputShape, { device: this.device }));
       }));
     } finally {
       summaryRows = null;

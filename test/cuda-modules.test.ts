@@ -1,0 +1,61 @@
+/**
+ * Modules and helpers that make tensors of their own, on a model moved to the GPU: each must make
+ * them on the model's device (a CPU tensor there is E_DEVICE in the op that meets it). Found by
+ * the dry run of the GPU tests (scripts/gpu/dry-run.js): BatchNorm's `num_batches_tracked`
+ * counter, nn.init's fills and summary()'s zeros were made on the CPU. Skipped where no GPU is
+ * usable (describeCuda).
+ */
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { compareDevices, describeCuda, expectSameValues, randomCpu } from './cuda-helpers';
+import { expectBitIdentical } from './helpers';
+
+const { nn } = cc;
+
+describeCuda('modules on the GPU make their own tensors there', () => {
+  it('BatchNorm1d/2d in training on the GPU: the values, the running statistics and num_batches_tracked match the CPU', () => {
+    for (const [make, shape] of [[() => new nn.BatchNorm2d(3), [4, 3, 5, 5]], [() => new nn.BatchNorm1d(3, { momentum: null }), [6, 3]]] as const) {
+      const cpu = make(), gpu = make().to('cuda');
+      for (let step = 0; step < 3; step++) {
+        compareDevices((x) => (x.device === 'cuda' ? gpu : cpu).call(x), [randomCpu(shape, 40 + step)], { bound: 1e-5, grads: true, what: `${cpu.typeName} step ${step}` });
+      }
+      expect(gpu.numBatchesTracked).to.equal(3);
+      const counter = new Map(gpu.namedBuffers()).get('num_batches_tracked')!;
+      expect(counter.device).to.equal('cuda');
+      expect(Array.from(counter.dataSync())).to.deep.equal([3]);
+      expectSameValues(gpu.runningMean!, cpu.runningMean!, 1e-5, 'running mean');
+      expectSameValues(gpu.runningVar!, cpu.runningVar!, 1e-5, 'running var');
+    }
+  });
+
+  it('nn.init fills a GPU tensor in place with the CPU\'s values (same seed)', () => {
+    const fills: [string, (t: cc.Tensor) => unknown, number][] = [
+      ['uniform_', (t) => nn.init.uniform_(t, -2, 3), 0],
+      ['constant_', (t) => nn.init.constant_(t, 0.25), 0],
+      ['kaimingUniform_', (t) => nn.init.kaimingUniform_(t, { a: Math.sqrt(5) }), 0],
+      ['xavierUniform_', (t) => nn.init.xavierUniform_(t), 0],
+      ['lecunUniform_', (t) => nn.init.lecunUniform_(t), 0],
+      ['normal_', (t) => nn.init.normal_(t, 1, 0.5), 1e-6],  // Box-Muller's log/cos: CUDA's, within a few ulp
+      ['kaimingNormal_', (t) => nn.init.kaimingNormal_(t, { mode: 'fanOut', nonlinearity: 'relu' }), 1e-6],
+      ['xavierNormal_', (t) => nn.init.xavierNormal_(t), 1e-6],
+      ['lecunNormal_', (t) => nn.init.lecunNormal_(t), 1e-6],
+    ];
+    for (const [name, fill, bound] of fills) {
+      const cpu = randomCpu([6, 4, 3, 3], 1), gpu = cpu.to('cuda');
+      cc.manualSeed(11);
+      fill(cpu);
+      cc.manualSeed(11);
+      expect(fill(gpu), name).to.equal(gpu);  // in place: the same tensor, still on the GPU
+      expect(gpu.device, name).to.equal('cuda');
+      if (bound === 0) expectBitIdentical(gpu.dataSync() as Float32Array, cpu.dataSync() as Float32Array, name);
+      else expectSameValues(gpu, cpu, bound, name);
+    }
+  });
+
+  it('summary() of a model on the GPU runs it there', () => {
+    const model = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU(), new nn.Flatten(), new nn.Linear(2 * 4 * 4, 3));
+    const table = model.summary([1, 1, 6, 6]);
+    expect(model.to('cuda').summary([1, 1, 6, 6])).to.equal(table);
+    expect(model.training).to.equal(true);
+  });
+});
