@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import { tensor, type Tensor as T } from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectBitIdentical, expectRejects } from './helpers';
+import { expectBitIdentical, expectClose, expectError, expectRejects } from './helpers';
 
 const ints = (values: number[], shape?: number[]): T<'int32'> =>
   tensor(new Int32Array(values), shape ? { dtype: 'int32', shape } : { dtype: 'int32' });
@@ -75,8 +75,67 @@ describeCuda('cuda: comparisons, where, int32 reductions', () => {
     }
   });
 
+  it('the other kernel paths: equal shapes, 0-size and 0-d tensors, scalars on either side, empty int32 reductions, ties', () => {
+    // compare.cu's and where.cu's equal-shape loops (the tests above broadcast), 0-size outputs
+    // (nothing launched) and 0-d tensors (a walk of no axes).
+    const a = randomCpu([7, 33], 21), b = cc.where(cc.gt(randomCpu([7, 33], 22), 0), a, randomCpu([7, 33], 23));
+    const ia = ints(Array.from({ length: 40 }, (_, i) => (i * 7) % 11 - 5), [5, 8]), ib = ints(Array.from({ length: 40 }, (_, i) => (i * 3) % 11 - 5), [5, 8]);
+    const empty = randomCpu([0, 4], 24), scalar = cc.full([], 0.25);
+    for (const [name, op] of Object.entries(ops)) {
+      compareBits((x, y) => op(x, y), [a, b], `${name} same shape`);
+      compareBits((x, y) => op(x, y), [ia, ib], `${name} int32 same shape`);
+      compareBits((x, y) => op(x, y), [empty, randomCpu([4], 25)], `${name} 0-size`);
+      compareBits((x, y) => op(x, y), [scalar, a], `${name} 0-d against [7, 33]`);
+      compareBits((x) => op(-0.5, x), [a], `${name} float32 scalar first`);
+      compareBits((x) => op(x, -2.5), [ia], `${name} int32 scalar second`);
+      compareBits((x) => op(x, 0), [empty], `${name} 0-size scalar`);
+    }
+    compareBits((c, x, y) => cc.where(c, x, y), [ints(Array.from({ length: 40 }, (_, i) => i % 3), [5, 8]), ia, ib], 'where int32 same shape');
+    compareBits((c, x, y) => cc.where(c, x, y), [cc.gt(empty, 0), empty, randomCpu([4], 26)], 'where 0-size');
+    compareBits((c, x, y) => cc.where(c, x, y), [cc.full([], 1), scalar, cc.full([], -1)], 'where 0-d');
+    // int32 reductions over an empty axis (sum: zeros; reduce.cu's count == 0 path) and with no outputs.
+    const iempty = ints([], [0, 3]);
+    compareBits((t) => cc.sum(t as T<'int32'>, 0), [iempty], 'int32 sum over an empty axis');
+    compareBits((t) => cc.sum(t as T<'int32'>), [iempty], 'int32 sum of nothing');
+    compareBits((t) => cc.max(t as T<'int32'>, 1), [iempty], 'int32 max with no outputs');
+    // Ties: the first index wins (argmin and argmax, both dtypes); one element per row.
+    const ties = ints([2, 1, 1, 5, 5, 0, 7, 7, 7], [3, 3]);
+    for (const t of [ties, cc.cast(ties, 'float32')]) {
+      for (const axis of [0, 1]) {
+        compareBits((u) => cc.argmin(u, axis), [t], `argmin ties ${t.dtype} ${axis}`);
+        compareBits((u) => cc.argmax(u, axis), [t], `argmax ties ${t.dtype} ${axis}`);
+      }
+    }
+    compareBits((u) => cc.argmin(u, 1), [ints([4, -3, 9], [3, 1])], 'argmin of one-element rows');
+  });
+
+  it('the composed tensor ops (variance, stack, split, chunk, expand) match the CPU, with gradients', () => {
+    const x = randomCpu([4, 6, 5], 31), y = randomCpu([4, 6, 5], 32);
+    compareDevices((t) => cc.variance(t, [0, 2], { keepdim: true }), [x], { bound: 1e-5, grads: true, what: 'variance' });
+    compareDevices((t) => cc.variance(t, undefined, { unbiased: false }), [x], { bound: 1e-5, grads: true, what: 'variance all' });
+    compareDevices((s, t) => cc.stack([s, t], 1), [x, y], { bound: 0, grads: true, what: 'stack' });
+    compareDevices((t) => cc.split(t, [2, 3, 1], 1), [x], { bound: 0, grads: true, what: 'split' });
+    compareDevices((t) => cc.chunk(t, 3, -1), [x], { bound: 0, grads: true, what: 'chunk' });
+    compareDevices((t) => cc.expand(t, [3, 4, 6, 5]), [randomCpu([4, 1, 5], 33)], { bound: 1e-6, grads: true, what: 'expand' });
+    compareBits((t) => cc.expand(t as T<'int32'>, [2, 3]), [ints([7, -8, 9], [1, 3])], 'expand int32');
+  });
+
   it('an int32 sum outside int32 is E_RANGE at the next wait; the stream goes on', async () => {
     await expectRejects(ints([2147483647, 1]).to('cuda').sum().data(), 'E_RANGE', /outside the int32 range/);
     expect(ints([1, 2]).to('cuda').sum().item()).to.equal(3);
+    // Below the range too, and over an axis (one of several outputs out of range).
+    await expectRejects(ints([-2147483648, -1, 5, 6], [2, 2]).to('cuda').sum(1).data(), 'E_RANGE', /outside the int32 range/);
+    expect(Array.from(ints([-2147483648, 0, 5, 6], [2, 2]).to('cuda').sum(1).dataSync())).to.deep.equal([-2147483648, 11]);
+  });
+
+  it('binaryCrossEntropy\'s input check on the GPU (unit_interval.cu): NaN and values outside [0, 1] are E_ARG at the next wait', () => {
+    const t = cc.tensor([1, 0, 1]).to('cuda');
+    for (const bad of [[0.5, NaN, 0.5], [0.5, -1e-7, 0.5], [1.0000001, 0.5, 0.5]]) {
+      const loss = cc.F.binaryCrossEntropy(cc.tensor(bad).to('cuda'), t);
+      expectError(() => loss.item(), 'E_ARG', /binaryCrossEntropy.*an element of `input` is/);
+    }
+    // The word was cleared: the ends of [0, 1] are fine, and the stream goes on.
+    const ok = cc.F.binaryCrossEntropy(cc.tensor([1, 0, 0.5]).to('cuda'), t, { reduction: 'none' });
+    expectClose(ok.dataSync(), [0, 0, Math.LN2], 1e-6, 1e-7, 'BCE at the ends');
   });
 });

@@ -613,12 +613,13 @@ describeCuda('the composed losses, activations, dropout2d and BatchNorm1d on the
     expectClose(F.binaryCrossEntropy(cc.tensor([0, 1]).to('cuda'), cc.tensor([1, 0]).to('cuda'), { reduction: 'none' }).dataSync(), [100, 100], 1e-6, 0);
     // Outside [0, 1]: the GPU reports it through its error word, at the next wait.
     const bad = F.binaryCrossEntropy(cc.tensor([0.5, 1.5]).to('cuda'), cc.tensor([1, 0]).to('cuda'));
-    expectError(() => bad.item(), 'E_ARG', /binaryCrossEntropy: an element of `input` is outside \[0, 1\]/);
+    expectError(() => bad.item(), 'E_ARG', /binaryCrossEntropy.*an element of `input` is/);
   });
 
   it('the composed activations and BatchNorm1d match the CPU', () => {
     const x = randomCpu([4, 3, 5], 5, -7, 7);
-    for (const fn of [F.silu, F.softplus, F.relu6, F.hardsigmoid, F.hardswish, F.mish, (a: cc.Tensor) => F.hardtanh(a, -2, 2)]) {
+    const geluTanh = (a: cc.Tensor) => F.gelu(a, { approximate: 'tanh' });
+    for (const fn of [F.silu, F.softplus, F.relu6, F.hardsigmoid, F.hardswish, F.mish, (a: cc.Tensor) => F.hardtanh(a, -2, 2), F.gelu, geluTanh]) {
       compareDevices((a) => fn(a), [x], { grads: true, what: fn.name });
     }
     compareDevices((a) => {
