@@ -7,12 +7,13 @@
 # exit status; a failing section never stops the later ones:
 #   1 info    the GPU, driver, CUDA runtime, cuDNN/cuBLAS versions and files (cuda.info())
 #   2 decls   native/cuda/check_decls.cc against the machine's real cuDNN/cuBLAS headers
-#   3 gpu     the GPU test suite: mocha over dist/test/cuda-*.test.js
+#   3 gpu     the GPU test suite: mocha over dist/test/cuda-*.test.js, then the GPU blocks
+#             (describeCuda, titles ending in " [cuda]") of the other test files
 #   4 lenet5  LeNet-5 on MNIST (default recipe) on the CPU and on the GPU, same seed: the GPU
 #             must reach the CPU's test accuracy (bench/lenet5-devices.ts); images/s
 #   5 bench   the GPU benchmark: conv and models groups beside PyTorch on the GPU, --quick
 #   6 suite   the rest of the test suite (the CPU tests; mocha with .mocharc.json), less
-#             cuda-* (section 3 ran them) and the two tests that rebuild the addon from source
+#             cuda-* and the [cuda] blocks (section 3 ran them) and the two tests that rebuild the addon from source
 #             (node-gyp, package: they need compilers' packages, node headers and the network,
 #             none of which the GPU machine has; they run on the build machine)
 # The GPU-specific sections run first so that a short budget still gets them.
@@ -25,6 +26,8 @@
 #   GPU_SUITE_IGNORE   section 6's left-out files (default "dist/test/cuda-*.test.js
 #                      dist/test/node-gyp.test.js dist/test/package.test.js")
 #   BENCH_ARGS         instead of section 5's "--quick" (e.g. "" for the full measurement)
+#   BENCH_GROUPS       section 5's groups (default "conv models"; "conv" for the conv table alone)
+#   BENCH_CAP          section 5's cap in seconds (default 120; the full conv table needs ~200)
 #   OUT                results go to $OUT/gpu-test/ (default /tmp/gpu-test): a log per section,
 #                      lenet5.json, bench-gpu.json and .svg, summary.txt
 set -u
@@ -109,11 +112,21 @@ sec_decls() {
 }
 
 sec_gpu() {
-  local files=(dist/test/cuda-*.test.js)
+  local files=(dist/test/cuda-*.test.js) others=() f rc=0
   [[ -e ${files[0]} ]] || { echo "no dist/test/cuda-*.test.js: was the TypeScript compiled?"; return 2; }
-  echo "files: ${files[*]}"
+  # The GPU blocks of the other test files (describeCuda: titles end in " [cuda]"), e.g. the
+  # composed losses of nn-extra and F.pad / F.interpolate of nn-sampling.
+  for f in dist/test/*.test.js; do
+    [[ $f == dist/test/cuda-* ]] && continue
+    grep -q 'describeCuda' "$f" && others+=("$f")
+  done
+  echo "files: ${files[*]}; the [cuda] blocks of: ${others[*]:-none}"
   # --exit: a handle left open must not hang the batch run past its section
-  mocha --no-config --reporter ./test/reporter.js --node-option expose-gc --timeout 120000 --exit "${files[@]}"
+  mocha --no-config --reporter ./test/reporter.js --node-option expose-gc --timeout 120000 --exit "${files[@]}" || rc=$?
+  if (( ${#others[@]} )); then
+    mocha --no-config --reporter ./test/reporter.js --node-option expose-gc --timeout 120000 --exit --grep '\[cuda\]' "${others[@]}" || { local r=$?; (( rc )) || rc=$r; }
+  fi
+  return "$rc"
 }
 
 sec_lenet5() {
@@ -123,14 +136,15 @@ sec_lenet5() {
 sec_bench() {
   # each PyTorch side at most 50 s, so that ours still runs when one hangs
   CONVNET_BENCH_PYTHON_TIMEOUT=${CONVNET_BENCH_PYTHON_TIMEOUT:-50} \
-    node dist/bench/run.js conv models --device cuda ${BENCH_ARGS---quick} --json "$RESULTS/bench-gpu.json"
+    node dist/bench/run.js ${BENCH_GROUPS:-conv models} --device cuda ${BENCH_ARGS---quick} --json "$RESULTS/bench-gpu.json"
 }
 
 sec_suite() {
   local ignore=() f
   for f in ${GPU_SUITE_IGNORE-dist/test/cuda-*.test.js dist/test/node-gyp.test.js dist/test/package.test.js}; do ignore+=(--ignore "$f"); done
   echo "left out: ${GPU_SUITE_IGNORE-dist/test/cuda-*.test.js dist/test/node-gyp.test.js dist/test/package.test.js}"
-  mocha "${ignore[@]}" --exit
+  # the [cuda] blocks of the other files ran in section 3
+  mocha "${ignore[@]}" --grep '\[cuda\]' --invert --exit
 }
 
 export -f sec_info sec_decls sec_gpu sec_lenet5 sec_bench sec_suite
@@ -173,7 +187,8 @@ run_section() {
   case $name in
     info) detail=$(grep -m1 '^GPU 0:' "$log" | cut -c1-90); [[ -n $detail ]] || detail=$(grep -m1 'available:' "$log" | cut -c1-110) ;;
     decls) detail=$(grep -m1 -E '^DECLS (PASS|FAIL)' "$log" | cut -c1-90) ;;
-    gpu|suite) detail=$(grep -E '^tests: [0-9]+ passed' "$log" | tail -1) ;;
+    # (section 3 runs mocha twice: the counts of both)
+    gpu|suite) detail=$(grep -E '^tests: [0-9]+ passed' "$log" | awk '{p += $2; f += $4; s += $6} END {if (NR) printf "tests: %d passed, %d failed, %d skipped", p, f, s}') ;;
     lenet5) detail=$(grep -E '^(cpu|cuda) +(test accuracy|FAILED)' "$log" | sed -E 's/ +epochs .*fastest epoch / /; s/ images\/s.*/ img\/s/' | tr -s ' ' | paste -sd';' | cut -c1-110) ;;
     bench) detail=$(grep -m1 'within 5% of the fastest cuDNN' "$log" | sed -E 's/.*GPU time: //' | cut -c1-110) ;;
   esac
@@ -192,9 +207,9 @@ echo "cudnn-convnet GPU check: $(date -u '+%Y-%m-%d %H:%M:%S UTC'), budget ${BUD
 echo "PyTorch for the reference columns: ${CONVNET_TORCH_PYTHON:-none with a GPU found}"
 run_section info 45 "GPU, driver, CUDA runtime, cuDNN and cuBLAS"
 run_section decls 60 "declaration check: native/cuda/cudnn_decls.h against the real headers"
-run_section gpu 120 "GPU test suite (dist/test/cuda-*.test.js)"
+run_section gpu 150 "GPU test suite (dist/test/cuda-*.test.js and the [cuda] blocks of the others)"
 run_section lenet5 90 "LeNet-5 on MNIST, CPU then GPU, same seed and recipe"
-run_section bench 120 "GPU benchmark: conv and models beside PyTorch on the GPU"
+run_section bench "${BENCH_CAP:-120}" "GPU benchmark: ${BENCH_GROUPS:-conv models} beside PyTorch on the GPU"
 run_section suite 400 "the rest of the test suite (CPU tests)"
 
 {
