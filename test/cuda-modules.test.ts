@@ -17,14 +17,15 @@ describeCuda('modules on the GPU make their own tensors there', () => {
     for (const [make, shape] of [[() => new nn.BatchNorm2d(3), [4, 3, 5, 5]], [() => new nn.BatchNorm1d(3, { momentum: null }), [6, 3]]] as const) {
       const cpu = make(), gpu = make().to('cuda');
       for (let step = 0; step < 3; step++) {
-        compareDevices((x) => (x.device === 'cuda' ? gpu : cpu).call(x), [randomCpu(shape, 40 + step)], { bound: 1e-5, grads: true, what: `${cpu.typeName} step ${step}` });
+        // bound: cuDNN's batch norm against the CPU's, as in cuda-layers
+        compareDevices((x) => (x.device === 'cuda' ? gpu : cpu).call(x), [randomCpu(shape, 40 + step)], { bound: 1e-4, grads: true, what: `${cpu.typeName} step ${step}` });
       }
       expect(gpu.numBatchesTracked).to.equal(3);
       const counter = new Map(gpu.namedBuffers()).get('num_batches_tracked')!;
       expect(counter.device).to.equal('cuda');
       expect(Array.from(counter.dataSync())).to.deep.equal([3]);
       expectSameValues(gpu.runningMean!, cpu.runningMean!, 1e-5, 'running mean');
-      expectSameValues(gpu.runningVar!, cpu.runningVar!, 1e-5, 'running var');
+      expectSameValues(gpu.runningVar!, cpu.runningVar!, 1e-4, 'running var');
     }
   });
 
@@ -35,10 +36,10 @@ describeCuda('modules on the GPU make their own tensors there', () => {
       ['kaimingUniform_', (t) => nn.init.kaimingUniform_(t, { a: Math.sqrt(5) }), 0],
       ['xavierUniform_', (t) => nn.init.xavierUniform_(t), 0],
       ['lecunUniform_', (t) => nn.init.lecunUniform_(t), 0],
-      ['normal_', (t) => nn.init.normal_(t, 1, 0.5), 1e-6],  // Box-Muller's log/cos: CUDA's, within a few ulp
-      ['kaimingNormal_', (t) => nn.init.kaimingNormal_(t, { mode: 'fanOut', nonlinearity: 'relu' }), 1e-6],
-      ['xavierNormal_', (t) => nn.init.xavierNormal_(t), 1e-6],
-      ['lecunNormal_', (t) => nn.init.lecunNormal_(t), 1e-6],
+      ['normal_', (t) => nn.init.normal_(t, 1, 0.5), 2e-6],  // Box-Muller's log/cos: CUDA's, within a few ulp (cuda-ops' randn bound)
+      ['kaimingNormal_', (t) => nn.init.kaimingNormal_(t, { mode: 'fanOut', nonlinearity: 'relu' }), 2e-6],
+      ['xavierNormal_', (t) => nn.init.xavierNormal_(t), 2e-6],
+      ['lecunNormal_', (t) => nn.init.lecunNormal_(t), 2e-6],
     ];
     for (const [name, fill, bound] of fills) {
       const cpu = randomCpu([6, 4, 3, 3], 1), gpu = cpu.to('cuda');
