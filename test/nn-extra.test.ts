@@ -627,7 +627,8 @@ describeCuda('the composed losses, activations, dropout2d and BatchNorm1d on the
       return F.dropout2d(a.reshape([4, 3, 5, 1]), 0.3);
     }, [x], { grads: true, what: 'dropout2d' });
     const cpu = new nn.BatchNorm1d(3), gpu = new nn.BatchNorm1d(3).to('cuda');
-    compareDevices((a) => (a.device === 'cuda' ? gpu : cpu).call(a), [x], { grads: true, what: 'BatchNorm1d' });
+    // cuDNN's batch norm against the CPU's: the bound of cuda-layers' training cases
+    compareDevices((a) => (a.device === 'cuda' ? gpu : cpu).call(a), [x], { bound: 1e-4, grads: true, what: 'BatchNorm1d' });
   });
 
   it('a weight on another device is E_DEVICE', () => {
