@@ -53,6 +53,23 @@ describeCuda('modules on the GPU make their own tensors there', () => {
     }
   });
 
+  it('loadStateDict copies a CPU state dict into a GPU model and a GPU one into a CPU model (as PyTorch)', () => {
+    const make = () => new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2));
+    const source = make();
+    source.call(randomCpu([2, 1, 5, 5], 3));  // running statistics and a counter of 1
+    const gpu = make().to('cuda');
+    gpu.loadStateDict(source.stateDict());
+    const back = make();
+    back.loadStateDict(gpu.stateDict());
+    for (const [key, t] of Object.entries(source.stateDict())) {
+      const g = gpu.stateDict()[key], c = back.stateDict()[key];
+      expect(g.device, key).to.equal('cuda');
+      expectBitIdentical(g.dataSync(), t.dataSync(), `${key} on the GPU`);
+      expectBitIdentical(c.dataSync(), t.dataSync(), `${key} back on the CPU`);
+    }
+    expect((gpu.at(1) as cc.nn.BatchNorm2d).numBatchesTracked).to.equal(1);
+  });
+
   it('summary() of a model on the GPU runs it there', () => {
     const model = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU(), new nn.Flatten(), new nn.Linear(2 * 4 * 4, 3));
     const table = model.summary([1, 1, 6, 6]);

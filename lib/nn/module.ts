@@ -418,7 +418,8 @@ export abstract class Module {
    * Copies values into the module's parameters and buffers (in place: their identity stays).
    * Everything is checked before anything is written, so a failed load changes nothing: a key
    * whose shape differs is E_SHAPE, whose dtype differs E_DTYPE, a missing or unexpected key
-   * E_ARG (with `strict`, the default), each naming the key. Returns the keys that were
+   * E_ARG (with `strict`, the default), each naming the key. Values on another device are
+   * copied across (a CPU checkpoint into a model on the GPU). Returns the keys that were
    * missing and unexpected (empty lists when strict).
    * @example model.loadStateDict(other.stateDict());
    */
@@ -453,7 +454,22 @@ export abstract class Module {
       }
       copies.push([dst, src]);
     }
-    for (const [dst, src] of copies) if (dst !== src) native.copyInto(dst.handle(op), src.handle(op));
+    // A value on another device is moved first (as PyTorch's copy_ does), every one before any
+    // write, so that a failed move too leaves the module as it was.
+    const moved: Tensor[] = [];
+    try {
+      const sources = copies.map(([dst, src]) => {
+        if (src.device === dst.device) return src;
+        const m = src.to(dst.device);
+        moved.push(m);
+        return m;
+      });
+      copies.forEach(([dst], i) => {
+        if (dst !== sources[i]) native.copyInto(dst.handle(op), sources[i].handle(op));
+      });
+    } finally {
+      for (const m of moved) m.dispose();  // the queued copies hold their memory
+    }
     for (const m of this.modules()) m.afterLoad();
     return { missingKeys, unexpectedKeys };
   }
