@@ -646,7 +646,8 @@ export function huberLoss(input: Tensor, target: Tensor, options?: HuberLossOpti
  * to >= −100 as PyTorch does, so input 0 or 1 gives a finite loss (at most 100). The gradient is
  * PyTorch's: weight · (input − target) / max(input · (1 − input), 1e-12) for the input, and
  * weight · (log(1 − input) − log(input)) for the target (±Infinity at 0 and 1, as PyTorch).
- * Inputs outside [0, 1] are not checked (PyTorch checks them in the kernel): their loss is NaN.
+ * An input outside [0, 1] (or NaN) is E_ARG, as PyTorch: the loss and its gradients fail when
+ * read (on the GPU the error comes at the next wait, a read or `sync()`).
  * For logits, use `binaryCrossEntropyWithLogits`, which is stable.
  * @example const loss = F.binaryCrossEntropy(F.sigmoid(logits), labels);   // labels: float32 0/1
  */
