@@ -30,6 +30,10 @@ export {
 export type { MatmulOptions, VarOptions } from './ops';
 export { logsumexp, norm, flip, repeat, isnan, isinf, isfinite } from './composite';
 export type { NormOptions } from './composite';
+export { topk, sort, argsort } from './sorting';
+export { cdist } from './nn/functional/distance';
+export type { CdistOptions } from './nn/functional/distance';
+export type { SortResult, TopkOptions, SortOptions } from './sorting';
 
 // Namespaces: the survey's layers as functions (F), layer classes (nn), optimizers, data
 // loading, ready-made models and model files, tensor files, pictures, training callbacks.

@@ -134,6 +134,8 @@ export interface NativeAddon {
   slice(x: Handle, begin: readonly number[], size: readonly number[], step: readonly number[]): Handle;
   indexSelect(x: Handle, axis: number, index: Handle): Handle;
   gather(x: Handle, axis: number, index: Handle): Handle;
+  /** The k first along `axis`, sorted (descending when `largest`), ties by position: [values, int32 indices]. */
+  topk(x: Handle, axis: number, k: number, largest: boolean): [Handle, Handle];
   oneHot(labels: Handle, numClasses: number): Handle;
   indexAdd(x: Handle, axis: number, index: Handle, src: Handle): Handle;
   scatterAdd(x: Handle, axis: number, index: Handle, src: Handle): Handle;

@@ -11,6 +11,7 @@ import { formatTensor } from './format';
 import { native, type Handle, type TypedArray } from './native';
 import * as ops from './ops';
 import * as composite from './composite';
+import * as sorting from './sorting';
 import * as activation from './nn/functional/activation';
 import * as layers from './nn/functional/layers';
 import { TENSOR_BRAND, registerTensor, sizeOf } from './validate';
@@ -353,6 +354,11 @@ export class Tensor<D extends DType = DType> {
   narrow(dim: number, start: number, length: number): Tensor<D> { return ops.narrow(this, dim, start, length); }
   indexSelect(dim: number, index: Tensor<'int32'>): Tensor<D> { return ops.indexSelect(this, dim, index); }
   gather(dim: number, index: Tensor<'int32'>): Tensor<D> { return ops.gather(this, dim, index); }
+  /** The k largest (or smallest) along a dim, sorted: `{ values, indices }`; see sorting.topk. */
+  topk(k: number, options?: sorting.TopkOptions): sorting.SortResult<D> { return sorting.topk(this, k, options); }
+  /** Sorted along a dim (stable): `{ values, indices }`; see sorting.sort. */
+  sort(options?: sorting.SortOptions): sorting.SortResult<D> { return sorting.sort(this, options); }
+  argsort(options?: sorting.SortOptions): Tensor<'int32'> { return sorting.argsort(this, options); }
   squeeze(dim?: number): Tensor<D> { return ops.squeeze(this, dim); }
   unsqueeze(dim: number): Tensor<D> { return ops.unsqueeze(this, dim); }
   toType<T extends DType>(dtype: T): Tensor<T> { return ops.cast(this, dtype); }

@@ -78,6 +78,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Slice>(env, exports, "slice");
   add_gpu<IndexSelect>(env, exports, "indexSelect");
   add_gpu<Gather>(env, exports, "gather");
+  add_gpu<Topk>(env, exports, "topk");
   add_gpu<OneHot>(env, exports, "oneHot");
   add_gpu<IndexAdd>(env, exports, "indexAdd");
   add_gpu<ScatterAdd>(env, exports, "scatterAdd");

@@ -4,4 +4,5 @@
  * at an IoU threshold), segmentation (confusion matrix, mean IoU, pixel accuracy).
  * One file per application; each export is listed here.
  */
-export {};
+export { recallAtK, meanAveragePrecision } from './retrieval';
+export type { RetrievalOptions } from './retrieval';

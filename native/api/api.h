@@ -87,6 +87,7 @@ Napi::Value Permute(const Napi::CallbackInfo& info);        // (x, perm)
 Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)
 Napi::Value Slice(const Napi::CallbackInfo& info);          // (x, begin[], size[], step[])
 Napi::Value IndexSelect(const Napi::CallbackInfo& info);    // (x, axis, index)
+Napi::Value Topk(const Napi::CallbackInfo& info);           // (x, axis, k, largest) -> [values, indices], sorted, stable
 Napi::Value Gather(const Napi::CallbackInfo& info);         // (x, axis, index)
 Napi::Value OneHot(const Napi::CallbackInfo& info);         // (labels, numClasses)
 Napi::Value IndexAdd(const Napi::CallbackInfo& info);       // (x, axis, index, src) -> x with src added at index (float32)

@@ -436,6 +436,34 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::gather(x, axis, index, y)));
 }
 
+// (x, axis, k, largest) -> [values, indices]: the k first along `axis` in sorted order (sort.cc).
+Napi::Value Topk(const Napi::CallbackInfo& info) {
+  const char* op = "topk";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  if (x.dtype != DType::Int32) expect_dtype(x, DType::Float32, op, "x");
+  CONVNET_CHECK(x.dim() >= 1, "E_SHAPE", op, ": expected x of at least one axis, got a scalar");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  const int64_t k = int_arg(info, 2, op, "k");
+  const bool largest = bool_arg(info, 3, op, "largest");
+  const int64_t len = x.shape[axis];
+  CONVNET_CHECK(k >= 0 && k <= len, "E_ARG", op, ": k = ", k, " is out of range for axis ", axis, " of size ", len);
+  // Positions go in the low 32 bits of the sort keys, and come back as int32.
+  CONVNET_CHECK(len <= 0x7FFFFFFF, "E_SHAPE", op, ": axis ", axis, " of size ", len, " is longer than int32 indices allow");
+  Shape shape = x.shape;
+  shape[axis] = k;
+  Tensor values = Tensor::empty(shape, x.dtype, x.device());
+  Tensor indices = Tensor::empty(shape, DType::Int32, x.device());
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::topk(x, axis, k, largest, values, indices));
+  } else {
+    Queue::cpu().enqueue(op, [x, axis, k, largest, values, indices] { cpu::topk(x, axis, k, largest, values, indices); });
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(uint32_t{0}, wrap_tensor(info.Env(), std::move(values)));
+  out.Set(uint32_t{1}, wrap_tensor(info.Env(), std::move(indices)));
+  return out;
+}
+
 Napi::Value OneHot(const Napi::CallbackInfo& info) {
   const Tensor& labels = tensor_arg(info, 0, "oneHot", "labels");
   expect_dtype(labels, DType::Int32, "oneHot", "labels");

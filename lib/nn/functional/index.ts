@@ -11,6 +11,8 @@ export { prelu, maxout, softmax, logSoftmax, dropout, dropout2d, localResponseNo
 export { pad, interpolate } from './sampling';
 export { layerNorm, groupNorm, instanceNorm } from './normalization';
 export type { LayerNormOptions, GroupNormOptions, InstanceNormOptions } from './normalization';
+export { normalize, cosineSimilarity, pairwiseDistance, cdist } from './distance';
+export type { NormalizeOptions, CosineSimilarityOptions, PairwiseDistanceOptions, CdistOptions } from './distance';
 export type { PadMode, InterpolateOptions } from './sampling';
 export type { BatchNormOptions } from './layers';
 export {

@@ -1,0 +1,162 @@
+/**
+ * Distances and similarities between embeddings, as PyTorch's `F.normalize`,
+ * `F.cosine_similarity`, `F.pairwise_distance` and `torch.cdist`. Composed from the tensor ops,
+ * so autograd and both devices come with them. Where PyTorch's value has a square root (or a
+ * p-th root) that can meet 0, the root is taken through `safeRoot`, whose gradient there is 0
+ * (as PyTorch's norm backward), not 0 * Infinity = NaN.
+ */
+import { tidy } from '../../engine';
+import { fail } from '../../errors';
+import {
+  abs, add, clamp, div, gt, matmul, max, mul, pow, scale, sqrt, square, sub, sum, transpose, unsqueeze, where,
+} from '../../ops';
+import type { Tensor } from '../../tensor';
+import { broadcastShapes, checkAxis, checkBool, checkFloat, checkNumber, checkOptions, checkSameDevice, describe, shapeStr } from '../../validate';
+
+type F32 = Tensor<'float32'>;
+
+export interface NormalizeOptions {
+  /** The norm's exponent (> 0, or Infinity). Default 2. */
+  p?: number;
+  /** The axis the norm is taken over. Default 1. */
+  dim?: number;
+  /** The smallest divisor. Default 1e-12. */
+  eps?: number;
+}
+export interface CosineSimilarityOptions {
+  /** The axis of the vectors. Default 1. */
+  dim?: number;
+  /** The smallest norm each vector is divided by. Default 1e-8. */
+  eps?: number;
+}
+export interface PairwiseDistanceOptions {
+  /** The norm's exponent (> 0, or Infinity). Default 2. */
+  p?: number;
+  /** Added to every component of x1 - x2 (as PyTorch). Default 1e-6. */
+  eps?: number;
+  /** Keep the reduced last axis with size 1. Default false. */
+  keepdim?: boolean;
+}
+export interface CdistOptions {
+  /** The norm's exponent (> 0, or Infinity). Default 2. */
+  p?: number;
+}
+
+function exponent(op: string, value: unknown): number {
+  const p = value === undefined ? 2 : checkNumber(op, 'p', value, true);
+  if (!(p > 0)) fail('E_ARG', `${op}: expected \`p\` > 0 (or Infinity), got ${describe(value)}`);
+  return p;
+}
+
+/** s^(1/p) for s >= 0, with a gradient of 0 (not NaN) where s is 0. */
+function safeRoot(s: F32, p: number): F32 {
+  if (p === 1) return s;
+  const positive = gt(s, 0);
+  const inside = where(positive, s, 1);
+  return where(positive, p === 2 ? sqrt(inside) : pow(inside, 1 / p), 0);
+}
+
+/** The p-norm of x over `axis`, with the gradient of safeRoot at 0. */
+function pNorm(x: F32, p: number, axis: number, keepdim: boolean): F32 {
+  if (p === Infinity) return max(abs(x), axis, keepdim);
+  if (p === 1) return sum(abs(x), axis, keepdim);
+  if (p === 2) return safeRoot(sum(square(x), axis, keepdim), 2);
+  return safeRoot(sum(pow(abs(x), p), axis, keepdim), p);
+}
+
+/**
+ * x divided by its p-norm over `dim` (at least `eps`), as PyTorch's `F.normalize`: rows of unit
+ * length for embeddings. A zero vector stays zero, with a zero gradient.
+ * @example const unit = F.normalize(embeddings);   // [N, D], each row of length 1
+ */
+export function normalize(x: Tensor, options?: NormalizeOptions): F32 {
+  const op = 'normalize';
+  const o = checkOptions<NormalizeOptions>(op, options, ['p', 'dim', 'eps']);
+  const t = checkFloat(op, 'x', x);
+  const p = exponent(op, o.p);
+  const eps = checkNumber(op, 'eps', o.eps ?? 1e-12);
+  if (t.rank === 0) fail('E_SHAPE', `${op}: expected a tensor of at least one axis, got a scalar`);
+  const axis = checkAxis(op, 'dim', o.dim ?? 1, t.rank);
+  return tidy(() => div(t, clamp(pNorm(t, p, axis, true), eps)));
+}
+
+// x1 and x2 of one device, float32, broadcast together; their common rank.
+function pairArgs(op: string, x1: unknown, x2: unknown): { a: F32; b: F32; shape: number[] } {
+  const a = checkFloat(op, 'x1', x1), b = checkFloat(op, 'x2', x2);
+  checkSameDevice(op, { x1: a, x2: b });
+  return { a, b, shape: broadcastShapes(op, a.shape, b.shape) };
+}
+
+/**
+ * Cosine of the angle between x1 and x2 along `dim` (broadcasting), as PyTorch 1.13's
+ * `F.cosine_similarity`: sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)).
+ * @example F.cosineSimilarity(a, b)   // [N] from two [N, D]
+ */
+export function cosineSimilarity(x1: Tensor, x2: Tensor, options?: CosineSimilarityOptions): F32 {
+  const op = 'cosineSimilarity';
+  const o = checkOptions<CosineSimilarityOptions>(op, options, ['dim', 'eps']);
+  const { a, b, shape } = pairArgs(op, x1, x2);
+  const eps = checkNumber(op, 'eps', o.eps ?? 1e-8);
+  if (shape.length === 0) fail('E_SHAPE', `${op}: expected tensors of at least one axis, got scalars`);
+  const axis = checkAxis(op, 'dim', o.dim ?? 1, shape.length);
+  // Each operand's own axis (the broadcast aligns the trailing axes).
+  const own = (t: F32, name: string) => {
+    const at = axis - (shape.length - t.rank);
+    if (at < 0) fail('E_SHAPE', `${op}: \`${name}\` ${shapeStr(t.shape)} has no axis ${axis} of the broadcast shape ${shapeStr(shape)}`);
+    return at;
+  };
+  const axisA = own(a, 'x1'), axisB = own(b, 'x2');
+  return tidy(() => {
+    const unit = (t: F32, at: number) => div(t, clamp(pNorm(t, 2, at, true), eps));
+    return sum(mul(unit(a, axisA), unit(b, axisB)), axis);
+  });
+}
+
+/**
+ * The p-norm of x1 - x2 + eps over the last axis (broadcasting), as PyTorch's
+ * `F.pairwise_distance`. @example F.pairwiseDistance(anchor, positive)   // [N]
+ */
+export function pairwiseDistance(x1: Tensor, x2: Tensor, options?: PairwiseDistanceOptions): F32 {
+  const op = 'pairwiseDistance';
+  const o = checkOptions<PairwiseDistanceOptions>(op, options, ['p', 'eps', 'keepdim']);
+  const { a, b, shape } = pairArgs(op, x1, x2);
+  const p = exponent(op, o.p);
+  const eps = checkNumber(op, 'eps', o.eps ?? 1e-6);
+  const keepdim = checkBool(op, 'keepdim', o.keepdim ?? false);
+  if (shape.length === 0) fail('E_SHAPE', `${op}: expected tensors of at least one axis, got scalars`);
+  return tidy(() => pNorm(add(sub(a, b), eps), p, shape.length - 1, keepdim));
+}
+
+/**
+ * The p-norm distance between every row of x1 and every row of x2, as torch.cdist: [N, D] and
+ * [M, D] give [N, M]; [B, N, D] and [B, M, D] give [B, N, M] (batch axes broadcast). For p = 2
+ * with N or M above 25 it goes through a matmul as PyTorch does (|a|^2 + |b|^2 - 2 a.b, clamped
+ * at 0 before the root): fast, but a distance near 0 loses precision to cancellation. Other
+ * cases take the differences by broadcasting ([..., N, M, D] in memory).
+ * @example
+ * const d = cdist(queries, gallery);                        // [Q, G]
+ * const nearest = topk(d, 5, { largest: false }).indices;   // the 5 nearest of each query
+ */
+export function cdist(x1: Tensor, x2: Tensor, options?: CdistOptions): F32 {
+  const op = 'cdist';
+  const o = checkOptions<CdistOptions>(op, options, ['p']);
+  const a = checkFloat(op, 'x1', x1), b = checkFloat(op, 'x2', x2);
+  checkSameDevice(op, { x1: a, x2: b });
+  const p = exponent(op, o.p);
+  if (a.rank < 2 || b.rank < 2) fail('E_SHAPE', `${op}: expected x1 [..., N, D] and x2 [..., M, D] of at least 2 axes, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
+  if (a.shape[a.rank - 1] !== b.shape[b.rank - 1]) {
+    fail('E_SHAPE', `${op}: x1 ${shapeStr(a.shape)} and x2 ${shapeStr(b.shape)} must have the same number of columns`);
+  }
+  broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const n = a.shape[a.rank - 2], m = b.shape[b.rank - 2];
+  return tidy(() => {
+    if (p === 2 && (n > 25 || m > 25)) {
+      const a2 = sum(square(a), -1, true);                       // [..., N, 1]
+      const b2 = transpose(sum(square(b), -1, true));            // [..., 1, M]
+      const ab = matmul(a, b, { transB: true });                 // [..., N, M]
+      return safeRoot(clamp(add(scale(ab, -2), add(a2, b2)), 0), 2);
+    }
+    const diff = sub(unsqueeze(a, -2), unsqueeze(b, -3));        // [..., N, M, D]
+    return pNorm(diff, p, -1, false);
+  });
+}

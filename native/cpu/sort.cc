@@ -1,0 +1,70 @@
+// Sorting along an axis: the first k entries of each row (all of them for a sort), in sorted
+// order, with their int32 positions (torch.topk / torch.sort / torch.argsort). float32 or int32.
+//
+// Every element becomes one uint64 key, (order key << 32) | position, where the order key is a
+// uint32 that compares as the values do (sort_key below); ascending uint64 order is then the
+// exact order wanted: NaN counts as the largest (last ascending, first descending, as PyTorch),
+// -0 equals +0, and equal values keep their positions' order (a stable sort's, lower index
+// first), in both directions. The keys are distinct, so the result is unique and the same for
+// any thread count. Per row: nth_element then a sort of the k first (O(n + k log k)); a whole
+// sort when k == n. Rows are split across the thread pool.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "cpu/cpu_ops.h"
+
+namespace convnet {
+namespace cpu {
+namespace {
+
+// A uint32 that orders as the value: -inf < ... < -0 == +0 < ... < +inf < NaN (one key for all NaNs).
+inline uint32_t order_key(float v) {
+  if (v != v) return 0xFFFFFFFFu;
+  if (v == 0.0f) v = 0.0f;  // -0 -> +0
+  uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+}
+inline uint32_t order_key(int32_t v) { return static_cast<uint32_t>(v) ^ 0x80000000u; }
+
+template <typename T>
+void topk_loop(const T* px, int64_t outer, int64_t len, int64_t inner, int64_t k, bool largest, T* pv, int32_t* pi) {
+  const int64_t rows = outer * inner;
+  parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, len)), [&](int64_t begin, int64_t end) {
+    std::vector<uint64_t> keys(static_cast<size_t>(len));
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t o = row / inner, i = row % inner;
+      const T* x = px + o * len * inner + i;
+      for (int64_t r = 0; r < len; ++r) {
+        const uint32_t key = largest ? ~order_key(x[r * inner]) : order_key(x[r * inner]);
+        keys[r] = (static_cast<uint64_t>(key) << 32) | static_cast<uint64_t>(r);
+      }
+      if (k < len) std::nth_element(keys.begin(), keys.begin() + k, keys.end());
+      std::sort(keys.begin(), keys.begin() + k);
+      T* v = pv + o * k * inner + i;
+      int32_t* idx = pi + o * k * inner + i;
+      for (int64_t r = 0; r < k; ++r) {
+        const int64_t at = static_cast<int64_t>(keys[r] & 0xFFFFFFFFu);
+        v[r * inner] = x[at * inner];  // the value itself: a NaN's payload and -0 survive
+        idx[r * inner] = static_cast<int32_t>(at);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void topk(const Tensor& x, int64_t axis, int64_t k, bool largest, const Tensor& values, const Tensor& indices) {
+  int64_t outer = 1, inner = 1;
+  const int64_t len = x.shape[axis];
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  if (k == 0 || outer * inner == 0) return;
+  if (x.dtype == DType::Int32) topk_loop(x.i32(), outer, len, inner, k, largest, values.i32(), indices.i32());
+  else topk_loop(x.f32(), outer, len, inner, k, largest, values.f32(), indices.i32());
+}
+
+}  // namespace cpu
+}  // namespace convnet

@@ -1,0 +1,203 @@
+/**
+ * topk, sort and argsort (lib/sorting.ts) and the distances F.normalize, F.cosineSimilarity,
+ * F.pairwiseDistance and cdist (lib/nn/functional/distance.ts): values and indices against
+ * PyTorch (committed fixtures, test/fixtures/make/retrieval.py), NaN / tie / -0 order, a float64
+ * reference on long rows, gradients against finite differences, typed errors.
+ */
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { expectBitIdentical, expectClose, expectError, loadFixture, rng, tapeCheck } from './helpers';
+
+const { F } = cc;
+
+type Values = { shape: number[]; values: (number | string)[]; dtype?: string };
+type SortCase = { op: 'sort' | 'topk'; dim: number; descending?: boolean; largest?: boolean; k?: number; x: Values; values: Values; indices: Values };
+type GradCase = { op: string; kwargs: Record<string, unknown>; inputs: Values[]; y: Values; dy: Values; grads: Values[] };
+
+const nums = (v: Values) => v.values.map((x) => (typeof x === 'string' ? Number(x) : x));
+const fromFixture = (v: Values) => cc.tensor(Float32Array.from(nums(v)), { shape: v.shape });
+
+/** The float64 reference: positions of a row sorted as PyTorch's stable sort (NaN largest). */
+function referenceOrder(row: number[], descending: boolean): number[] {
+  const rank = (v: number) => (Number.isNaN(v) ? Infinity : v);
+  return row.map((_, i) => i).sort((i, j) => {
+    const a = row[i], b = row[j];
+    const an = Number.isNaN(a), bn = Number.isNaN(b);
+    let c = an && bn ? 0 : an ? 1 : bn ? -1 : rank(a) - rank(b);
+    if (Number.isNaN(c)) c = 0;   // Infinity - Infinity
+    if (descending) c = -c;
+    return c !== 0 ? c : i - j;
+  });
+}
+
+describe('topk, sort, argsort', () => {
+  const { cases } = loadFixture<{ cases: (SortCase | GradCase)[] }>('retrieval');
+  const sortCases = cases.filter((c): c is SortCase => c.op === 'sort' || c.op === 'topk');
+
+  it('agree with PyTorch: values, stable indices, NaN largest, -0 == +0 (committed fixtures)', () => {
+    expect(sortCases.length).to.be.greaterThan(40);
+    for (const c of sortCases) {
+      const x = fromFixture(c.x);
+      const what = `${c.op} ${JSON.stringify(c.x.shape)} dim ${c.dim} ${c.op === 'sort' ? `descending ${c.descending}` : `k ${c.k} largest ${c.largest}`}`;
+      const r = c.op === 'sort' ? cc.sort(x, { dim: c.dim, descending: c.descending, stable: true }) : cc.topk(x, c.k!, { dim: c.dim, largest: c.largest });
+      expect(r.values.shape, what).to.deep.equal(c.values.shape);
+      expectClose(r.values.dataSync(), nums(c.values), 0, 0, what);
+      expect(Array.from(r.indices.dataSync()), `${what} indices`).to.deep.equal(c.indices.values);
+      expect(r.indices.dtype).to.equal('int32');
+    }
+  });
+
+  it('long rows and every axis against a float64 reference, -0 and NaN bits kept', () => {
+    const next = rng(7);
+    // Values with many ties (multiples of 1/4) and some NaNs, rows longer than any block.
+    const shape = [3, 2500, 2];
+    const values = Array.from({ length: 3 * 2500 * 2 }, () => (next() < 0.01 ? NaN : Math.round(next() * 40) / 4 - 5));
+    const x = cc.tensor(Float32Array.from(values), { shape });
+    for (const descending of [false, true]) {
+      const { values: v, indices } = cc.sort(x, { dim: 1, descending });
+      const vv = v.dataSync(), ii = indices.dataSync();
+      for (let o = 0; o < 3; o++) {
+        for (let i = 0; i < 2; i++) {
+          const row = Array.from({ length: 2500 }, (_, r) => values[(o * 2500 + r) * 2 + i]);
+          const order = referenceOrder(row, descending);
+          for (let r = 0; r < 2500; r++) {
+            const at = (o * 2500 + r) * 2 + i;
+            if (ii[at] !== order[r]) expect.fail(`row ${o},${i} position ${r}: index ${ii[at]}, expected ${order[r]}`);
+            expect(Object.is(vv[at], Math.fround(row[order[r]])) || (Number.isNaN(vv[at]) && Number.isNaN(row[order[r]]))).to.equal(true);
+          }
+        }
+      }
+      // topk is the sort's first k
+      const top = cc.topk(x, 17, { dim: 1, largest: descending });
+      expect(Array.from(top.indices.dataSync())).to.deep.equal(Array.from(indices.narrow(1, 0, 17).dataSync()));
+    }
+    const z = cc.sort(cc.tensor([0, -0, -1, 0]));
+    expect(Array.from(z.indices.dataSync())).to.deep.equal([2, 0, 1, 3]);
+    expect(Object.is(z.values.dataSync()[2], -0)).to.equal(true);   // the value itself, -0 kept
+  });
+
+  it('int32 inputs, scalars, empty rows, k = 0; argsort; Tensor methods; the same result for any thread count', () => {
+    const xi = cc.tensor(new Int32Array([5, -2147483648, 2147483647, 5, 0]), { dtype: 'int32' });
+    const s = cc.sort(xi, { descending: true });
+    expect(s.values.dtype).to.equal('int32');
+    expect(s.values.tolist()).to.deep.equal([2147483647, 5, 5, 0, -2147483648]);
+    expect(s.indices.tolist()).to.deep.equal([2, 0, 3, 4, 1]);
+    expect(cc.argsort(cc.tensor([[3, 1, 2]]), { descending: true }).tolist()).to.deep.equal([[0, 2, 1]]);
+    const t = cc.tensor([[3, 1, 2], [0, 5, 4]]);
+    expect(t.topk(2).indices.tolist()).to.deep.equal([[0, 2], [1, 2]]);
+    expect(t.topk(1, { dim: 0, largest: false }).values.tolist()).to.deep.equal([[0, 1, 2]]);
+    expect(t.sort({ dim: 0, descending: true }).indices.tolist()).to.deep.equal([[0, 1, 1], [1, 0, 0]]);
+    expect(t.argsort().tolist()).to.deep.equal([[1, 2, 0], [0, 2, 1]]);
+    const scalar = cc.topk(cc.tensor(4), 1);
+    expect(scalar.values.shape).to.deep.equal([]);
+    expect(scalar.values.item()).to.equal(4);
+    expect(scalar.indices.item()).to.equal(0);
+    expect(cc.topk(t, 0).values.shape).to.deep.equal([2, 0]);
+    expect(cc.sort(cc.zeros([0, 3])).values.shape).to.deep.equal([0, 3]);
+    expect(cc.sort(cc.zeros([2, 0])).indices.shape).to.deep.equal([2, 0]);
+    const big = cc.randn([64, 3000]);
+    const before = cc.getNumThreads();
+    const one = (() => { cc.setNumThreads(1); return cc.topk(big, 50); })();
+    const a1 = one.values.dataSync(), i1 = one.indices.dataSync();
+    cc.setNumThreads(before);
+    const many = cc.topk(big, 50);
+    expectBitIdentical(many.values.dataSync(), a1, 'values');
+    expectBitIdentical(many.indices.dataSync(), i1, 'indices');
+  });
+
+  it('the gradient of values goes back to the selected positions (finite differences)', () => {
+    const values = Float64Array.from({ length: 4 * 7 }, (_, i) => Math.sin(i * 2.1) * 3);   // distinct, well apart
+    tapeCheck('topk dim -1', [{ shape: [4, 7], values }], ([x]) => cc.topk(x, 3).values);
+    tapeCheck('topk dim 0 smallest', [{ shape: [4, 7], values }], ([x]) => cc.topk(x, 2, { dim: 0, largest: false }).values);
+    tapeCheck('sort descending', [{ shape: [2, 14], values }], ([x]) => cc.sort(x, { descending: true }).values.square());
+    const x = cc.tensor([[1, 5, 3]], { requiresGrad: true });
+    cc.topk(x, 2).values.mul(cc.tensor([[10, 20]])).sum().backward();
+    expect(x.grad!.tolist()).to.deep.equal([[0, 10, 20]]);
+  });
+
+  it('refuse bad arguments with typed errors', () => {
+    const x = cc.zeros([2, 3]);
+    expectError(() => cc.topk(x, 4), 'E_ARG', /k/);
+    expectError(() => cc.topk(x, -1), 'E_ARG');
+    expectError(() => cc.topk(x, 1.5), 'E_ARG');
+    expectError(() => cc.topk(x, 1, { dim: 2 }), 'E_ARG', /dim/);
+    expectError(() => cc.sort(x, { dim: -3 }), 'E_ARG', /dim/);
+    expectError(() => cc.topk(x, 1, { largest: 'yes' as unknown as boolean }), 'E_ARG');
+    expectError(() => cc.sort(x, { descending: 1 as unknown as boolean }), 'E_ARG');
+    expectError(() => cc.sort(x, { axis: 1 } as unknown as cc.SortOptions), 'E_ARG', /unknown option/);
+    expectError(() => cc.topk([1, 2] as unknown as cc.Tensor, 1), 'E_ARG');
+    const disposed = cc.zeros([3]);
+    disposed.dispose();
+    expectError(() => cc.sort(disposed), 'E_DISPOSED');
+  });
+});
+
+describe('F.normalize, F.cosineSimilarity, F.pairwiseDistance, cdist', () => {
+  const { cases } = loadFixture<{ cases: (SortCase | GradCase)[] }>('retrieval');
+  const gradCases = cases.filter((c): c is GradCase => 'grads' in c);
+
+  function apply(c: GradCase, xs: cc.Tensor[]): cc.Tensor {
+    const k = { ...c.kwargs } as Record<string, unknown>;
+    if (k.p === 'Infinity') k.p = Infinity;
+    switch (c.op) {
+      case 'normalize': return F.normalize(xs[0], k);
+      case 'cosineSimilarity': return F.cosineSimilarity(xs[0], xs[1], k);
+      case 'pairwiseDistance': return F.pairwiseDistance(xs[0], xs[1], k);
+      default: return cc.cdist(xs[0], xs[1], k);
+    }
+  }
+
+  it('agree with PyTorch (float64 from the same float32 inputs), values and gradients (committed fixtures)', () => {
+    expect(gradCases.length).to.equal(17);
+    for (const c of gradCases) {
+      const what = `${c.op} ${JSON.stringify(c.inputs.map((i) => i.shape))} ${JSON.stringify(c.kwargs)}`;
+      const xs = c.inputs.map((v) => cc.tensor(nums(v), { shape: v.shape, requiresGrad: true }));
+      const y = apply(c, xs);
+      expect(y.shape, what).to.deep.equal(c.y.shape);
+      expectClose(y.dataSync(), nums(c.y), 2e-5, 2e-5, what);
+      y.mul(fromFixture(c.dy)).sum().backward();
+      xs.forEach((x, i) => expectClose(x.grad!.dataSync(), nums(c.grads[i]), 1e-4, 1e-4, `${what} gradient ${i}`));
+    }
+  });
+
+  it('gradients against finite differences, and 0 (not NaN) where a norm or a distance is 0', () => {
+    tapeCheck('normalize', [{ shape: [3, 5] }], ([x]) => F.normalize(x));
+    tapeCheck('cosineSimilarity', [{ shape: [4, 6] }, { shape: [4, 6] }], ([a, b]) => F.cosineSimilarity(a, b));
+    tapeCheck('pairwiseDistance p=2', [{ shape: [4, 6] }, { shape: [4, 6] }], ([a, b]) => F.pairwiseDistance(a, b));
+    tapeCheck('cdist small', [{ shape: [3, 4] }, { shape: [5, 4] }], ([a, b]) => cc.cdist(a, b));
+    tapeCheck('cdist matmul path', [{ shape: [30, 3] }, { shape: [4, 3] }], ([a, b]) => cc.cdist(a, b), { rtol: 5e-2, atol: 5e-3 });
+    // p = 1 has a kink where two coordinates meet: these differences are -0.2 + multiples of 0.5.
+    const grid = (n: number, step: number, offset: number) => Float64Array.from({ length: n }, (_, i) => ((i * step) % 11) * 0.5 + offset);
+    tapeCheck('cdist batched p=1', [{ shape: [2, 3, 4], values: grid(24, 7, 0.1) }, { shape: [2, 2, 4], values: grid(16, 5, 0.3) }], ([a, b]) => cc.cdist(a, b, { p: 1 }));
+    tapeCheck('cdist p=3', [{ shape: [3, 4] }, { shape: [2, 4] }], ([a, b]) => cc.cdist(a, b, { p: 3 }));
+    // Coincident points and zero vectors: finite gradients, 0 at the kink.
+    for (const n of [3, 30]) {
+      const a = cc.randn([n, 4]);
+      const x = a.clone();
+      x.requiresGrad = true;
+      cc.cdist(x, a).sum().backward();
+      expect(Array.from(x.grad!.dataSync()).every(Number.isFinite), `cdist n=${n}`).to.equal(true);
+    }
+    const z = cc.zeros([2, 3], { requiresGrad: true });
+    F.normalize(z).sum().backward();
+    // d(x / eps)/dx = 1 / eps through the division, 0 through the clamped norm (PyTorch's too).
+    expect(Array.from(z.grad!.dataSync())).to.deep.equal(new Array(6).fill(999999995904));
+    const d = cc.cdist(cc.tensor([[0, 0], [3, 4]]), cc.tensor([[0, 0]]));
+    expect(d.tolist()).to.deep.equal([[0], [5]]);
+  });
+
+  it('refuse bad arguments with typed errors', () => {
+    const a = cc.zeros([3, 4]);
+    expectError(() => cc.cdist(a, cc.zeros([3, 5])), 'E_SHAPE', /columns/);
+    expectError(() => cc.cdist(cc.zeros([4]), a), 'E_SHAPE');
+    expectError(() => cc.cdist(cc.zeros([2, 3, 4]), cc.zeros([3, 3, 4])), 'E_SHAPE');
+    expectError(() => cc.cdist(a, a, { p: 0 }), 'E_ARG', /p/);
+    expectError(() => cc.cdist(a, a, { q: 2 } as unknown as cc.CdistOptions), 'E_ARG', /unknown option/);
+    expectError(() => F.normalize(a, { dim: 2 }), 'E_ARG');
+    expectError(() => F.normalize(cc.tensor(1)), 'E_SHAPE');
+    expectError(() => F.normalize(a, { p: -1 }), 'E_ARG');
+    expectError(() => F.cosineSimilarity(a, cc.zeros([2, 4])), 'E_SHAPE');
+    expectError(() => F.pairwiseDistance(a, cc.zeros([3, 4], { dtype: 'int32' })), 'E_DTYPE');
+    expectError(() => F.pairwiseDistance(a, a, { eps: 'x' as unknown as number }), 'E_ARG');
+  });
+});
