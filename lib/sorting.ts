@@ -47,7 +47,7 @@ function selectSorted<D extends DType>(op: string, x: Tensor<D>, dim: number, k:
   const scalar = x.rank === 0;
   const axis = checkAxis(op, 'dim', dim, Math.max(1, x.rank));
   const shape = x.shape.map((d, i) => (i === axis ? k : d));
-  const src = scalar ? x.reshape([1]) : x;
+  const src = scalar ? noGrad(() => x.reshape([1])) : x;
   let vh, ih;
   try {
     [vh, ih] = native.topk(src.handle(op), axis, k, largest);

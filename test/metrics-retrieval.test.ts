@@ -81,6 +81,16 @@ describe('metrics: recall@k and mean average precision', () => {
     }
   });
 
+  it('leave no tensors behind, and build no graph from embeddings that require grad', async () => {
+    const e = cc.randn([50, 4], 0, 1, { requiresGrad: true }), l = ints(Array.from({ length: 50 }, (_, i) => i % 3));
+    const before = cc.memory().tensors;
+    for (const metric of ['euclidean', 'cosine'] as const) {
+      await metrics.recallAtK(e, l, e, l, [1, 5], { metric, batchSize: 7, excludeSelf: true });
+      await metrics.meanAveragePrecision(e, l, e, l, { metric, batchSize: 7 });
+    }
+    expect(cc.memory().tensors).to.equal(before);
+  });
+
   it('refuse bad arguments with typed errors', async () => {
     const e = cc.randn([4, 3]), l = ints([0, 1, 0, 1]);
     await expectRejects(metrics.recallAtK(e, l, cc.randn([4, 2]), l), 'E_SHAPE');

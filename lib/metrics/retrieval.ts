@@ -19,6 +19,7 @@ import { cdist, normalize } from '../nn/functional/distance';
 import { fail } from '../errors';
 import { arange } from '../creation';
 import { tidy } from '../engine';
+import { noGrad } from '../autograd';
 import { eq, matmul, narrow, neg, unsqueeze, where } from '../ops';
 import { sort, topk } from '../sorting';
 import type { Tensor } from '../tensor';
@@ -81,10 +82,10 @@ async function checkArgs(op: string, queries: unknown, queryLabels: unknown, gal
  * Distances of queries [start, start + n) to the whole gallery, [n, G], smaller is nearer
  * (minus the similarity for cosine); with excludeSelf each query's own item is +Infinity.
  */
-function distances(c: Checked, start: number, n: number): Tensor<'float32'> {
+function distances(c: Checked, unitGallery: Tensor<'float32'> | null, start: number, n: number): Tensor<'float32'> {
   return tidy(() => {
     const q = narrow(c.q, 0, start, n);
-    const d = c.metric === 'cosine' ? neg(matmul(normalize(q), normalize(c.g), { transB: true })) : cdist(q, c.g);
+    const d = unitGallery ? neg(matmul(normalize(q), unitGallery, { transB: true })) : cdist(q, c.g);
     if (!c.excludeSelf) return d;
     const G = c.g.shape[0], device = c.q.device;
     const self = eq(unsqueeze(arange(start, start + n, 1, { dtype: 'int32', device }), 1), unsqueeze(arange(0, G, 1, { dtype: 'int32', device }), 0));
@@ -95,15 +96,21 @@ function distances(c: Checked, start: number, n: number): Tensor<'float32'> {
 /** Calls visit(query, ranked gallery positions) for every query, `batchSize` queries at a time. */
 async function forEachRanking(c: Checked, depth: number, visit: (query: number, ranked: Int32Array) => void): Promise<void> {
   const Q = c.q.shape[0];
-  for (let start = 0; start < Q; start += c.batchSize) {
-    const n = Math.min(c.batchSize, Q - start);
-    const indices = tidy(() => {
-      const d = distances(c, start, n);
-      return depth < d.shape[1] ? topk(d, depth, { largest: false }).indices : sort(d).indices;
-    });
-    const ranked = (await indices.data()) as Int32Array;
-    indices.dispose();
-    for (let i = 0; i < n; i++) visit(start + i, ranked.subarray(i * depth, (i + 1) * depth));
+  // No gradients: embeddings that require grad must not grow a graph here.
+  const unitGallery = c.metric === 'cosine' ? noGrad(() => normalize(c.g)) : null;
+  try {
+    for (let start = 0; start < Q; start += c.batchSize) {
+      const n = Math.min(c.batchSize, Q - start);
+      const indices = noGrad(() => tidy(() => {
+        const d = distances(c, unitGallery, start, n);
+        return depth < d.shape[1] ? topk(d, depth, { largest: false }).indices : sort(d).indices;
+      }));
+      const ranked = (await indices.data()) as Int32Array;
+      indices.dispose();
+      for (let i = 0; i < n; i++) visit(start + i, ranked.subarray(i * depth, (i + 1) * depth));
+    }
+  } finally {
+    unitGallery?.dispose();
   }
 }
 
