@@ -6,8 +6,9 @@
 // exact order wanted: NaN counts as the largest (last ascending, first descending, as PyTorch),
 // -0 equals +0, and equal values keep their positions' order (a stable sort's, lower index
 // first), in both directions. The keys are distinct, so the result is unique and the same for
-// any thread count. Per row: nth_element then a sort of the k first (O(n + k log k)); a whole
-// sort when k == n. Rows are split across the thread pool.
+// any thread count. Per row: a heap of the k best for a small k (k <= n / 16), else nth_element
+// then a sort of the k first (O(n + k log k)); a whole sort when k == n. Rows are split across
+// the thread pool.
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -33,16 +34,34 @@ template <typename T>
 void topk_loop(const T* px, int64_t outer, int64_t len, int64_t inner, int64_t k, bool largest, T* pv, int32_t* pi) {
   const int64_t rows = outer * inner;
   parallel_for(rows, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, len)), [&](int64_t begin, int64_t end) {
-    std::vector<uint64_t> keys(static_cast<size_t>(len));
+    // A small k of a long row keeps a max-heap of the k smallest keys seen: one comparison per
+    // element, most of them rejected. Otherwise all keys, nth_element, and a sort of the k.
+    const bool use_heap = k * 16 <= len;
+    std::vector<uint64_t> keys(static_cast<size_t>(use_heap ? k : len));
     for (int64_t row = begin; row < end; ++row) {
       const int64_t o = row / inner, i = row % inner;
       const T* x = px + o * len * inner + i;
-      for (int64_t r = 0; r < len; ++r) {
+      auto key_of = [&](int64_t r) {
         const uint32_t key = largest ? ~order_key(x[r * inner]) : order_key(x[r * inner]);
-        keys[r] = (static_cast<uint64_t>(key) << 32) | static_cast<uint64_t>(r);
+        return (static_cast<uint64_t>(key) << 32) | static_cast<uint64_t>(r);
+      };
+      if (use_heap) {
+        for (int64_t r = 0; r < k; ++r) keys[r] = key_of(r);
+        std::make_heap(keys.begin(), keys.end());
+        for (int64_t r = k; r < len; ++r) {
+          const uint64_t key = key_of(r);
+          if (key < keys.front()) {
+            std::pop_heap(keys.begin(), keys.end());
+            keys.back() = key;
+            std::push_heap(keys.begin(), keys.end());
+          }
+        }
+        std::sort_heap(keys.begin(), keys.end());
+      } else {
+        for (int64_t r = 0; r < len; ++r) keys[r] = key_of(r);
+        if (k < len) std::nth_element(keys.begin(), keys.begin() + k, keys.end());
+        std::sort(keys.begin(), keys.begin() + k);
       }
-      if (k < len) std::nth_element(keys.begin(), keys.begin() + k, keys.end());
-      std::sort(keys.begin(), keys.begin() + k);
       T* v = pv + o * k * inner + i;
       int32_t* idx = pi + o * k * inner + i;
       for (int64_t r = 0; r < k; ++r) {
