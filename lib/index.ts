@@ -45,6 +45,7 @@ export * as models from './models';
 export * as io from './io';
 export * as viz from './viz';
 export * as metrics from './metrics';
+export * as vision from './vision';
 export * as callbacks from './train/index';
 export type { FitOptions, EvaluateOptions, PredictOptions, History, DataArg, LossArg } from './train/fit';
 export type { ProgressOutput } from './train/progress';
