@@ -6,3 +6,6 @@
  */
 export { recallAtK, meanAveragePrecision } from './retrieval';
 export type { RetrievalOptions } from './retrieval';
+// Detection as its own namespace: retrieval has a meanAveragePrecision of its own (over ranked
+// galleries), so `metrics.detection.meanAveragePrecision` says which one is meant.
+export * as detection from './detection';
