@@ -23,8 +23,12 @@
  *
  * Run: `node dist/examples/detection.js [--device cuda] [--epochs 8] [--train 4000] ...`
  * (`--help` lists the options).
- * Default full run on this project's 2-core CPU machine (shared), `node dist/examples/detection.js`:
- *   (figures filled in below after the run)
+ * Default full run (`node dist/examples/detection.js`: 4000 training scenes, 8 epochs of 250
+ * steps, 300 test scenes with 610 digits, 2004 proposals each) on this project's 2-core CPU
+ * machine, shared with other work: 229 s in all (2 min 13 s of CPU time), training loss 2.00 →
+ * 0.875; mAP@0.5 0.898 with box regression, 0.703 on the proposals without it, 0.0007 untrained.
+ * AP per digit 0.82-0.96 except '1' (0.70): its ink box is 2-5 pixels wide, where a pixel of
+ * error costs half the IoU, and RoIPool rounds boxes to the stride-4 grid (RoIAlign would not).
  */
 import * as cc from '../lib';
 import { parseArgs, UsageError } from '../lib/cli/args';
