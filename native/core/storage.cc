@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <map>
@@ -66,14 +67,48 @@ class HostBlockCache {
   // on 2 threads (alternating processes, a throwaway script): a 51 MB add 2.50 -> 2.25 ms,
   // batch norm's backward on [8, 96, 55, 55] 0.58 -> 0.53 ms; ops that stay in the cache alike.
   // Where the kernel refuses, the block simply has small pages.
+  //
+  // Note [large blocks are mapped]: blocks of kMapFrom and more are mapped from the kernel
+  // directly and unmapped when they leave the cache, instead of going through malloc. glibc
+  // raises its mmap threshold to the size of each mapped block it frees (up to 32 MiB), so
+  // after the first few tensors it served them from its heaps, which fragment and never
+  // shrink: a CNN's training loop grew ~20 MB a step past the cache's 1 GiB (5.8 GB at the end
+  // of examples/retrieval.js; 2.1 GB with MALLOC_MMAP_THRESHOLD_ fixed). The cache already
+  // keeps the blocks a loop reuses, so mapping costs nothing in a steady state.
+  static constexpr size_t kMapFrom = size_t{1} << 20;
+  static constexpr size_t kHuge = size_t{2} << 20;
+
   static void* fresh(size_t size) {
-    constexpr size_t kHuge = size_t{2} << 20;
-    if (size < kHuge) return std::aligned_alloc(64, size);
-    void* block = std::aligned_alloc(kHuge, size);
+    if (size < kMapFrom) return std::aligned_alloc(64, size);
+    const size_t length = mapped_length(size);
+    if (length < kHuge) {
+      void* block = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      return block == MAP_FAILED ? nullptr : block;
+    }
+    // Over-map by 2 MiB and unmap the unaligned head and the tail: the rest starts on a 2 MiB boundary.
+    void* raw = mmap(nullptr, length + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return nullptr;
+    const uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t aligned = (start + kHuge - 1) / kHuge * kHuge;
+    if (aligned > start) munmap(raw, aligned - start);
+    const uintptr_t end = start + length + kHuge;
+    if (end > aligned + length) munmap(reinterpret_cast<void*>(aligned + length), end - aligned - length);
+    void* block = reinterpret_cast<void*>(aligned);
 #ifdef MADV_HUGEPAGE
-    if (block) madvise(block, size / 4096 * 4096, MADV_HUGEPAGE);  // advice only: a failure changes nothing
+    madvise(block, length, MADV_HUGEPAGE);  // advice only: a failure changes nothing
 #endif
     return block;
+  }
+
+  static size_t mapped_length(size_t size) {
+    static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    return (size + page - 1) / page * page;
+  }
+
+  // Gives a block back to the system (malloc's or the kernel's, as fresh() took it).
+  static void release(void* block, size_t size) {
+    if (size < kMapFrom) std::free(block);
+    else munmap(block, mapped_length(size));
   }
 
   void deallocate(void* block, size_t size) {
@@ -85,13 +120,13 @@ class HostBlockCache {
         return;
       }
     }
-    std::free(block);
+    release(block, size);
   }
 
   void release_all() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [size, blocks] : free_)
-      for (void* block : blocks) std::free(block);
+      for (void* block : blocks) release(block, size);
     free_.clear();
     cached_bytes_ = 0;
   }
