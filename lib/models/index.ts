@@ -3,6 +3,7 @@
  * (architecture JSON + safetensors weights).
  * @example
  * const net = models.LeNet5();                          // modern LeNet-5 for 28x28 MNIST
+ * const alex = models.AlexNet({ numClasses: 10 });      // torchvision's AlexNet layout (or variant: 'original')
  * const { model, testAccuracy } = await models.trainLeNet5();  // the default recipe on MNIST
  * models.save(model, 'runs/lenet5'); const same = models.load('runs/lenet5');
  */
@@ -10,3 +11,5 @@ export { save, load, register } from './io';
 export type { SavedModel } from './io';
 export { LeNet5, LeNet5Model, trainLeNet5, defaultRecipe as lenet5Recipe } from './lenet5';
 export type { LeNet5Options, LeNet5Recipe, TrainLeNet5Options, TrainLeNet5Result } from './lenet5';
+export { AlexNet, AlexNetModel } from './alexnet';
+export type { AlexNetOptions } from './alexnet';
