@@ -8,8 +8,9 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { memory, models, noGrad, tensor, tidy, type Tensor } from '../lib';
+import { memory, models, noGrad, tensor, tidy } from '../lib';
 import { AlexNetModel } from '../lib/models/alexnet';
+import { fillHashed, hashed } from './hashed';
 import { expectClose, expectError, loadFixture } from './helpers';
 
 interface AlexNetCase {
@@ -19,35 +20,6 @@ interface AlexNetCase {
 }
 
 const cases = loadFixture<{ cases: AlexNetCase[] }>('models').cases.filter((c) => c.name.startsWith('alexnet'));
-
-/** n float32 values in [-bound, bound): murmur3's finaliser over i * 0x9E3779B1 + seed (models.py's `hashed`). */
-export function hashed(n: number, seed: number, bound: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    let x = (Math.imul(i, 0x9e3779b1) + seed) >>> 0;
-    x ^= x >>> 16;
-    x = Math.imul(x, 0x85ebca6b) >>> 0;
-    x ^= x >>> 13;
-    x = Math.imul(x, 0xc2b2ae35) >>> 0;
-    x = (x ^ (x >>> 16)) >>> 0;   // unsigned again: ^ gives a signed 32-bit integer
-    out[i] = (2 * (x / 4294967296) - 1) * bound;
-  }
-  return out;
-}
-
-/** models.py's `fill`: tensor k of the state dict gets seed k; weights U(±sqrt(6 / fanIn)), biases U(±0.1). */
-export function fillHashed(model: { stateDict(): Record<string, Tensor>; loadStateDict(s: Record<string, Tensor>): unknown }): void {
-  const state = model.stateDict();
-  const filled: Record<string, Tensor> = {};
-  Object.entries(state).forEach(([name, t], k) => {
-    const fanIn = t.rank > 1 ? t.size / t.shape[0] : 1;
-    const bound = name.endsWith('weight') ? Math.sqrt(6 / fanIn) : 0.1;
-    filled[name] = tensor(hashed(t.size, k, bound), { shape: t.shape });
-    t.dispose();
-  });
-  model.loadStateDict(filled);
-  for (const t of Object.values(filled)) t.dispose();
-}
 
 describe('models.AlexNet', function () {
   this.timeout(120000);

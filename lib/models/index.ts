@@ -13,3 +13,5 @@ export { LeNet5, LeNet5Model, trainLeNet5, defaultRecipe as lenet5Recipe } from 
 export type { LeNet5Options, LeNet5Recipe, TrainLeNet5Options, TrainLeNet5Result } from './lenet5';
 export { AlexNet, AlexNetModel } from './alexnet';
 export type { AlexNetOptions } from './alexnet';
+export { FCN, FCNModel } from './fcn';
+export type { FCNOptions, FCNVariant } from './fcn';

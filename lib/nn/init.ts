@@ -13,7 +13,7 @@
  * [in, out / groups, kh, kw] has fanIn = out / groups * kh * kw, PyTorch's quirk kept).
  */
 import { noGrad } from '../autograd';
-import { full, rand, randn } from '../creation';
+import { full, rand, randn, tensor } from '../creation';
 import { fail } from '../errors';
 import { native } from '../native';
 import type { Device, Tensor } from '../tensor';
@@ -194,4 +194,44 @@ export function lecunNormal_(tensor: Tensor): Tensor<'float32'> {
   const t = target('lecunNormal_', tensor);
   const std = Math.sqrt(1 / fan('lecunNormal_', t, 'fanIn'));
   return fillFrom(t, (on) => randn(t.shape, 0, std, on));
+}
+
+/**
+ * One axis of a bilinear upsampling kernel of `size` taps (FCN's `upsample_filt`): with
+ * factor = ceil(size / 2) and centre = factor - 1 (odd size) or factor - 0.5 (even),
+ * tap x is 1 - |x - centre| / factor.
+ * @example bilinearKernel(4)   // [0.25, 0.75, 0.75, 0.25]: 2x upsampling
+ */
+export function bilinearKernel(size: number): number[] {
+  const factor = Math.floor((size + 1) / 2);
+  const centre = size % 2 === 1 ? factor - 1 : factor - 0.5;
+  return Array.from({ length: size }, (_, x) => 1 - Math.abs(x - centre) / factor);
+}
+
+/**
+ * Fills a transposed-convolution weight [inChannels, outChannels / groups, kh, kw] so that the
+ * layer upsamples each channel on its own by bilinear interpolation (Long, Shelhamer and
+ * Darrell's FCN initialises its "deconvolution" layers this way): w[i, i mod (outChannels /
+ * groups)] is the outer product of `bilinearKernel(kh)` and `bilinearKernel(kw)`, every other
+ * entry 0. That is the identity channel map for `ConvTranspose2d(C, C, …)` with any `groups`
+ * (with groups = C, every entry is the kernel). With kernel 2f, stride f and padding f / 2
+ * (f even), the layer computes `F.interpolate(x, { scaleFactor: f, mode: 'bilinear' })`
+ * exactly, except in the f / 2 rows and columns at each border, where interpolation repeats
+ * the edge and the transposed convolution fades to zero.
+ * @example
+ * const up = new nn.ConvTranspose2d(21, 21, 4, { stride: 2, padding: 1, bias: false });
+ * nn.init.bilinear_(up.weight);   // 2x bilinear upsampling of each of 21 channels
+ */
+export function bilinear_(tensor_: Tensor): Tensor<'float32'> {
+  const op = 'bilinear_';
+  const t = target(op, tensor_);
+  if (t.rank !== 4) fail('E_SHAPE', `${op}: expected a transposed-convolution weight [inChannels, outChannels / groups, kh, kw], got ${shapeStr(t.shape)}`);
+  const [inC, outPerGroup, kh, kw] = t.shape;
+  const rows = bilinearKernel(kh), cols = bilinearKernel(kw);
+  const values = new Float32Array(t.size);
+  for (let i = 0; i < inC; i++) {
+    const base = (i * outPerGroup + (i % outPerGroup)) * kh * kw;
+    for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) values[base + y * kw + x] = rows[y] * cols[x];
+  }
+  return fillFrom(t, () => tensor(values, { shape: t.shape }));
 }
