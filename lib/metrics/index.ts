@@ -9,3 +9,5 @@ export type { RetrievalOptions } from './retrieval';
 // Detection as its own namespace: retrieval has a meanAveragePrecision of its own (over ranked
 // galleries), so `metrics.detection.meanAveragePrecision` says which one is meant.
 export * as detection from './detection';
+export { confusionMatrix, addConfusion, iouPerClass, meanIoU, pixelAccuracy, meanAccuracy } from './segmentation';
+export type { ConfusionMatrixOptions, SegmentationLabels } from './segmentation';
