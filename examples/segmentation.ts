@@ -1,6 +1,6 @@
 /**
- * Semantic segmentation with a fully convolutional network (Long, Shelhamer and Darrell 2015;
- * the survey's section 5.3): an FCN-8s learns to label every pixel of synthetic images as
+ * Semantic segmentation with a fully convolutional network (Long, Shelhamer and Darrell 2015,
+ * one of the survey's applications, with its "deconvolution" layer): an FCN-8s learns to label every pixel of synthetic images as
  * background, circle, square or triangle, and is scored on held-out images by mean IoU and
  * pixel accuracy beside the trivial baseline that calls every pixel background.
  *
@@ -11,15 +11,18 @@
  *
  *   node dist/examples/segmentation.js [--epochs 12] [--train 2048] [--device cuda] [--png out.png] [--help]
  *
- * A default run (`node dist/examples/segmentation.js`, CPU, this project's 2-core machine,
- * 2 threads) reached: see "Measured" at the end of examples/README.md's row and below.
- *
- * Measured: MEASURED_PLACEHOLDER
+ * Measured: a default run (`node dist/examples/segmentation.js`: 2048 training and 256 held-out
+ * images, 12 epochs, batch 8, on the CPU of this project's 2-core machine, shared with other
+ * work at the time) took 151 s (68 s of CPU time) and reached a mean IoU of 80.5% (background
+ * 97.3%, circle 80.8%, square 75.5%, triangle 68.6%) and a pixel accuracy of 96.8%, against
+ * 21.4% and 85.4% for the all-background baseline; the training loss fell from 0.405 (first
+ * epoch) to 0.066 (last).
  */
 import * as path from 'path';
 import { F, manualSeed, metrics, models, noGrad, optim, resolveDevice, tensor, tidy, viz } from '../lib';
 import type { FCNModel, FCNOptions } from '../lib/models/fcn';
 import { parseArgs, UsageError } from '../lib/cli/args';
+import { checkInt, checkNumber, checkOptions } from '../lib/validate';
 
 /** Background, then the three shapes. */
 export const CLASSES = ['background', 'circle', 'square', 'triangle'] as const;
@@ -157,8 +160,13 @@ function scores(m: number[][]): Scores {
  */
 export async function run(options: SegmentationOptions = {}): Promise<SegmentationResult> {
   const start = performance.now();
-  const size = options.size ?? 64, trainCount = options.train ?? 2048, testCount = options.test ?? 256;
-  const epochs = options.epochs ?? 12, batchSize = options.batchSize ?? 8, lr = options.lr ?? 1e-2, seed = options.seed ?? 0;
+  const op = 'segmentation.run';
+  const o = checkOptions<SegmentationOptions>(op, options, ['size', 'train', 'test', 'epochs', 'batchSize', 'lr', 'seed', 'model', 'device', 'png', 'verbose']);
+  const size = checkInt(op, 'size', o.size ?? 64, 8), testCount = checkInt(op, 'test', o.test ?? 256, 1);
+  const epochs = checkInt(op, 'epochs', o.epochs ?? 12, 0), batchSize = checkInt(op, 'batchSize', o.batchSize ?? 8, 1);
+  const trainCount = checkInt(op, 'train', o.train ?? 2048, batchSize), seed = checkInt(op, 'seed', o.seed ?? 0, 0);
+  const lr = checkNumber(op, 'lr', o.lr ?? 1e-2);
+  options = o;
   const log = options.verbose ? (line: string) => console.log(line) : () => {};
   const { device } = resolveDevice(options.device ?? 'cpu');
   const train = makeShapes(trainCount, size, seed);

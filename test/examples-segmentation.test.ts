@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { memory } from '../lib';
 import { makeShapes, run } from '../examples/segmentation';
+import { settle } from './helpers';
 
 describe('examples/segmentation', function () {
   this.timeout(120000);
@@ -30,6 +31,7 @@ describe('examples/segmentation', function () {
   });
 
   it('trains an FCN-8s that beats the all-background baseline by far (mean IoU)', async () => {
+    await settle();
     const before = memory().tensors;
     const png = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-seg-')), 'predictions.png');
     const r = await run({ size: 48, train: 1024, test: 64, epochs: 6, seed: 1, png });   // ~20 s on 2 cores
@@ -45,6 +47,7 @@ describe('examples/segmentation', function () {
       r.model.dispose();
       fs.rmSync(path.dirname(png), { recursive: true, force: true });
     }
+    await settle();
     expect(memory().tensors).to.equal(before);
   });
 });

@@ -11,7 +11,7 @@ import * as path from 'path';
 import { memory, models, noGrad, tensor, tidy } from '../lib';
 import { AlexNetModel } from '../lib/models/alexnet';
 import { fillHashed, hashed } from './hashed';
-import { expectClose, expectError, loadFixture } from './helpers';
+import { expectClose, expectError, loadFixture, settle } from './helpers';
 
 interface AlexNetCase {
   name: string; variant: 'torchvision' | 'original'; size: number; numClasses: number;
@@ -40,7 +40,8 @@ describe('models.AlexNet', function () {
 
   for (const c of cases) {
     it(`${c.variant}: state-dict keys, shapes and a forward on two ${c.size}x${c.size} images match PyTorch (float64)`, async () => {
-      const before = memory().tensors;
+      await settle();
+    const before = memory().tensors;
       const net = models.AlexNet({ variant: c.variant, numClasses: c.numClasses });
       try {
         const state = net.stateDict();
@@ -68,6 +69,7 @@ describe('models.AlexNet', function () {
       } finally {
         net.dispose();
       }
+      await settle();
       expect(memory().tensors).to.equal(before);
     });
   }

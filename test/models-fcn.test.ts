@@ -11,7 +11,7 @@ import * as path from 'path';
 import { F, memory, models, nn, noGrad, randn, slice, tensor, tidy, zeros, type Tensor } from '../lib';
 import { FCNModel, type FCNOptions } from '../lib/models/fcn';
 import { fillHashed, hashed } from './hashed';
-import { expectClose, expectError, loadFixture } from './helpers';
+import { expectClose, expectError, loadFixture, settle } from './helpers';
 
 interface FcnCase {
   name: string; config: FCNOptions; keys: string[]; shapes: number[][];
@@ -42,7 +42,8 @@ describe('models.FCN', function () {
 
   for (const c of cases) {
     it(`${c.config.variant}: keys, shapes and a forward on two 19x26 images match PyTorch (float64)`, async () => {
-      const before = memory().tensors;
+      await settle();
+    const before = memory().tensors;
       const net = models.FCN(c.config);
       try {
         const state = net.stateDict();
@@ -63,6 +64,7 @@ describe('models.FCN', function () {
       } finally {
         net.dispose();
       }
+      await settle();
       expect(memory().tensors).to.equal(before);
     });
   }
