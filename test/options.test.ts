@@ -65,6 +65,8 @@ describe('options arguments', () => {
     ['backward', (o) => cc.sum(cc.randn([2], 0, 1, { requiresGrad: true })).backward(undefined, o as never), 'retainGraph'],
     ['earlyStopping', (o) => cc.callbacks.earlyStopping(o as never), 'patience'],
     ['models.LeNet5', (o) => cc.models.LeNet5(o as never), 'variant'],
+    ['models.FCN', (o) => cc.models.FCN(o as never), 'variant'],
+    ['metrics.confusionMatrix', (o) => cc.metrics.confusionMatrix([0], [0], 2, o as never), 'ignoreIndex'],
   ];
 
   for (const [name, call, known] of calls) {
