@@ -87,6 +87,13 @@ describe('models.FCN', function () {
       expect(net.upscore.weight.requiresGrad).to.equal(false);
       expect(net.upscore2!.weight.requiresGrad).to.equal(true);
       expect(net.upscore2!.bias).to.equal(null);
+      // With batch norm, the encoder's convolutions lose their bias; fc6 and fc7 (no norm after them) keep it.
+      const bn = models.FCN({ ...small, batchNorm: true });
+      const state = bn.stateDict(), keys = Object.keys(state);
+      for (const t of Object.values(state)) t.dispose();
+      expect(keys).to.include.members(['stage1.1.running_mean', 'head.fc6.bias', 'head.fc7.bias']);
+      expect(keys).to.not.include('stage1.0.bias');
+      bn.dispose();
     } finally {
       net.dispose();
     }

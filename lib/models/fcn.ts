@@ -140,8 +140,9 @@ export class FCNModel extends Module {
     this.dropout = p;
     this.batchNorm = bn;
 
-    const conv = (cin: number, cout: number, k: number): Conv2d => {
-      const c = new Conv2d(cin, cout, k, { padding: (k - 1) / 2, bias: !bn });
+    // A convolution followed by batch norm needs no bias (the norm's shift takes its place).
+    const conv = (cin: number, cout: number, k: number, bias: boolean): Conv2d => {
+      const c = new Conv2d(cin, cout, k, { padding: (k - 1) / 2, bias });
       kaimingNormal_(c.weight, { mode: 'fanOut', nonlinearity: 'relu' });
       if (c.bias) zeros_(c.bias);
       return c;
@@ -151,7 +152,7 @@ export class FCNModel extends Module {
     for (let s = 0; s < 5; s++) {
       const layers: Module[] = [];
       for (let k = 0; k < convs[s]; k++) {
-        layers.push(conv(cin, channels[s], 3));
+        layers.push(conv(cin, channels[s], 3, !bn));
         if (bn) layers.push(new BatchNorm2d(channels[s]));
         layers.push(new ReLU());
         cin = channels[s];
@@ -161,8 +162,8 @@ export class FCNModel extends Module {
     }
     this.stages = stages;
     this.head = this.registerModule('head', new Sequential({
-      fc6: conv(channels[4], fc, 3), relu6: new ReLU(), drop6: new Dropout2d(p),
-      fc7: conv(fc, fc, 1), relu7: new ReLU(), drop7: new Dropout2d(p),
+      fc6: conv(channels[4], fc, 3, true), relu6: new ReLU(), drop6: new Dropout2d(p),
+      fc7: conv(fc, fc, 1, true), relu7: new ReLU(), drop7: new Dropout2d(p),
     }));
     this.scoreFr = this.registerModule('score_fr', score(fc, classes));
     const skip4 = variant !== '32s', skip3 = variant === '8s';
@@ -188,12 +189,12 @@ export class FCNModel extends Module {
     const pool4 = this.stages[3].call(pool3);
     let scores = this.scoreFr.call(this.head.call(this.stages[4].call(pool4)));
     // Each upsampling by f is cropped from f / 2 to the size of what it meets (file comment).
-    const fuse = (up: ConvTranspose2d, skip: Conv2d, pool: Tensor): Tensor => {
+    const fuse = (coarse: Tensor, up: ConvTranspose2d, skip: Conv2d, pool: Tensor): Tensor => {
       const s = skip.call(pool);
-      return add(crop(up.call(scores), 1, s.shape[2], s.shape[3]), s);
+      return add(crop(up.call(coarse), 1, s.shape[2], s.shape[3]), s);
     };
-    if (this.upscore2 && this.scorePool4) scores = fuse(this.upscore2, this.scorePool4, pool4);
-    if (this.upscorePool4 && this.scorePool3) scores = fuse(this.upscorePool4, this.scorePool3, pool3);
+    if (this.upscore2 && this.scorePool4) scores = fuse(scores, this.upscore2, this.scorePool4, pool4);
+    if (this.upscorePool4 && this.scorePool3) scores = fuse(scores, this.upscorePool4, this.scorePool3, pool3);
     return crop(this.upscore.call(scores), this.outputStride / 2, H, W);
   }
 

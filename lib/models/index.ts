@@ -4,6 +4,7 @@
  * @example
  * const net = models.LeNet5();                          // modern LeNet-5 for 28x28 MNIST
  * const alex = models.AlexNet({ numClasses: 10 });      // torchvision's AlexNet layout (or variant: 'original')
+ * const fcn = models.FCN({ numClasses: 4 });            // FCN-8s: per-pixel scores [N, 4, H, W]
  * const { model, testAccuracy } = await models.trainLeNet5();  // the default recipe on MNIST
  * models.save(model, 'runs/lenet5'); const same = models.load('runs/lenet5');
  */
