@@ -1,9 +1,11 @@
 /**
- * `data`: reading IDX files (MNIST, Fashion-MNIST), data sets, and a `DataLoader` with seeded
- * shuffling, augmentation and normalisation.
+ * `data`: reading IDX files (MNIST, Fashion-MNIST), CIFAR-10/100 (binary versions), folders of
+ * your own pictures (`ImageFolder`, with PNG and PGM/PPM decoders), data sets, and a
+ * `DataLoader` with seeded shuffling, augmentation and normalisation. Nothing is downloaded.
  *
  * @example
  * const train = data.mnist({ split: 'train' });
+ * const pets = new data.ImageFolder('pets/train', { size: 64 });   // pets/train/<class>/*.png
  * for await (const { x, y } of new data.DataLoader(train, { batchSize: 64, shuffle: true, seed: 0 })) { …; x.dispose(); y.dispose(); }
  */
 export { readIdx, encodeIdx } from './idx';
