@@ -414,5 +414,13 @@ describe('data: ImageFolder', () => {
     expectError(() => folder.get(1), 'E_SHAPE', /2\.png is 2 x 2 pixels, the data set's are 3 x 2/);
     expectError(() => folder.get(2), 'E_FORMAT', /3\.png is truncated/);
     expect(new data.ImageFolder(broken, { size: 2 }).get(1).x.length).to.equal(12);
+
+    // Links are followed (as os.walk(followlinks=True)), a link back up the tree once.
+    fs.symlinkSync(path.join(broken, 'a'), path.join(broken, 'a', 'again'));
+    fs.symlinkSync(path.join(broken, 'a'), path.join(broken, 'b'));
+    const linked = new data.ImageFolder(broken, { size: 2 });
+    expect(linked.samples.map(([f, y]) => [path.relative(broken, f), y])).to.deep.equal([
+      ['a/1.png', 0], ['a/2.png', 0], ['a/3.png', 0], ['b/1.png', 1], ['b/2.png', 1], ['b/3.png', 1],
+    ]);
   });
 });

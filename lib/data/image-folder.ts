@@ -194,17 +194,31 @@ function walk(dir: string): string[] {
   const found: string[] = [];
   const seen = new Set<string>();
   const visit = (d: string) => {
-    const real = fs.realpathSync(d);
+    let real: string;
+    try {
+      real = fs.realpathSync(d);
+    } catch {
+      return; // removed meanwhile
+    }
     if (seen.has(real)) return; // a link back up the tree
     seen.add(real);
     found.push(d);
-    for (const name of fs.readdirSync(d)) {
+    for (const name of listDir(d)) {
       const full = path.join(d, name);
       if (isDirectory(full)) visit(full);
     }
   };
   visit(dir);
   return found.sort(compareStrings);
+}
+
+/** A folder's entries, or E_LOAD (unreadable, removed meanwhile). */
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (e) {
+    return fail('E_LOAD', `ImageFolder: cannot list ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
 }
 
 function isDirectory(p: string): boolean {
@@ -280,14 +294,14 @@ export class ImageFolder implements Dataset {
     const cache = checkBool(op, 'cache', options.cache ?? false);
     if (!isDirectory(root)) fail('E_LOAD', `${op}: no folder ${root} (expected one subfolder of pictures per class)`);
 
-    const classes = fs.readdirSync(root).filter((name) => isDirectory(path.join(root, name))).sort(compareStrings);
+    const classes = listDir(root).filter((name) => isDirectory(path.join(root, name))).sort(compareStrings);
     if (classes.length === 0) fail('E_LOAD', `${op}: ${root} has no subfolders: expected one subfolder of pictures per class (root/cat/1.png, root/dog/2.png, …)`);
     const samples: [string, number][] = [];
     classes.forEach((name, label) => {
       const before = samples.length;
       const others = new Set<string>();
       for (const dir of walk(path.join(root, name))) {
-        const files = fs.readdirSync(dir).filter((f) => !isDirectory(path.join(dir, f))).sort(compareStrings);
+        const files = listDir(dir).filter((f) => !isDirectory(path.join(dir, f))).sort(compareStrings);
         for (const f of files) {
           if (endings.some((e) => f.toLowerCase().endsWith(e))) samples.push([path.join(dir, f), label]);
           else others.add(path.extname(f).toLowerCase());
