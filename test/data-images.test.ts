@@ -213,6 +213,11 @@ describe('data: imageToValues (channels, bilinear resizing as PyTorch)', () => {
     const rgba16: cc.data.DecodedImage = { width: 1, height: 1, channels: 4, data: Uint16Array.from([65535, 0, 13107, 0]) };
     expect(Array.from(data.imageToValues(rgba16))).to.deep.equal([1, 0, 0.2].map(Math.fround));
     expect(data.imageToValues(rgba16, { channels: 1 })[0]).to.be.closeTo(0.299 + 0.114 * 0.2, 1e-7);
+    expect(Array.from(data.imageToValues(ga, { size: 1, channels: 1 }))).to.deep.equal([Math.fround(0.6)]); // (0.2 + 1) / 2
+    expectError(() => data.imageToValues({ width: 2, height: 2, channels: 3, data: new Uint8Array(11) }), 'E_ARG', /`image` has 11 samples; 2 x 2 x 3 needs 12/);
+    expectError(() => data.imageToValues({ width: 1, height: 1, channels: 5, data: new Uint8Array(5) }), 'E_ARG', /channels 5/);
+    expectError(() => data.imageToValues(picture, { channels: 2 as 1 }), 'E_ARG', /channels/);
+    expectError(() => data.imageToValues(picture, { mode: 'nearest' } as never), 'E_ARG', /unknown option `mode`/);
   });
 });
 
@@ -382,7 +387,7 @@ describe('data: ImageFolder', () => {
     const folder = new data.ImageFolder(other, { decode });
     expect(Array.from(folder.get(0).x)).to.deep.equal([1, 0, 0, 0, 0, 1]);
     const wrong = new data.ImageFolder(other, { size: 2, decode: (bytes) => ({ width: 2, height: 2, channels: 3, data: bytes.subarray(2) }) });
-    expectError(() => wrong.get(0), 'E_ARG', /decode returned 6 samples for .*1\.jpg, 2 x 2 x 3 needs 12/);
+    expectError(() => wrong.get(0), 'E_ARG', /what decode returned for .*1\.jpg has 6 samples; 2 x 2 x 3 needs 12/);
     const throws = new data.ImageFolder(other, { size: 2, decode: () => { throw new Error('not a JPEG'); } });
     expectError(() => throws.get(0), 'E_FORMAT', /your decode failed on .*1\.jpg: not a JPEG/);
     const floats = new data.ImageFolder(other, { size: 2, decode: () => ({ width: 1, height: 1, channels: 3, data: new Float32Array(3) as unknown as Uint8Array }) });

@@ -58,23 +58,22 @@ export function decodeImage(bytes: Uint8Array, name: string, decode?: ImageDecod
     if (e instanceof ConvnetError) throw e;
     return fail('E_FORMAT', `decodeImage: your decode failed on ${name}: ${(e as Error)?.message ?? String(e)}`);
   }
-  return checkDecoded(name, image);
+  return checkDecoded('decodeImage', `what decode returned for ${name}`, image);
 }
 
 /** What a user's `decode` returned, checked: positive integer sizes, 1-4 channels, the right number of 8- or 16-bit samples. */
-function checkDecoded(name: string, image: DecodedImage): DecodedImage {
-  const op = 'decodeImage';
-  if (typeof image !== 'object' || image === null) fail('E_ARG', `${op}: decode returned ${describe(image)} for ${name}, expected { width, height, channels, data }`);
+function checkDecoded(op: string, what: string, image: DecodedImage): DecodedImage {
+  if (typeof image !== 'object' || image === null) fail('E_ARG', `${op}: ${what} is ${describe(image)}, expected { width, height, channels, data }`);
   const { width, height, channels, data } = image;
   if (!Number.isSafeInteger(width) || !Number.isSafeInteger(height) || width < 1 || height < 1 || width * height > 2 ** 28) {
-    fail('E_ARG', `${op}: decode returned a size ${describe(width)} x ${describe(height)} for ${name}`);
+    fail('E_ARG', `${op}: ${what} has a size ${describe(width)} x ${describe(height)}`);
   }
-  if (![1, 2, 3, 4].includes(channels)) fail('E_ARG', `${op}: decode returned channels ${describe(channels)} for ${name}, expected 1, 2, 3 or 4`);
+  if (![1, 2, 3, 4].includes(channels)) fail('E_ARG', `${op}: ${what} has channels ${describe(channels)}, expected 1, 2, 3 or 4`);
   if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray || data instanceof Uint16Array)) {
-    fail('E_ARG', `${op}: decode returned data ${describe(data)} for ${name}, expected a Uint8Array (or Uint16Array for 16-bit samples)`);
+    fail('E_ARG', `${op}: ${what} has data ${describe(data)}, expected a Uint8Array (or Uint16Array for 16-bit samples)`);
   }
   if (data.length !== width * height * channels) {
-    fail('E_ARG', `${op}: decode returned ${data.length} samples for ${name}, ${width} x ${height} x ${channels} needs ${width * height * channels}`);
+    fail('E_ARG', `${op}: ${what} has ${data.length} samples; ${width} x ${height} x ${channels} needs ${width * height * channels}`);
   }
   return image;
 }
@@ -109,10 +108,16 @@ function checkImageOptions(op: string, options: ImageOptions): { size: [number, 
  * @example
  * const values = data.imageToValues(data.decodePng(fs.readFileSync('cat.png')), { size: [32, 32], channels: 3 });   // 3 * 32 * 32
  */
-export function imageToValues(image: DecodedImage, options: { size?: readonly [number, number] | null; channels?: 1 | 3 } = {}): Float32Array {
+export function imageToValues(image: DecodedImage, options: Pick<ImageOptions, 'size' | 'channels'> = {}): Float32Array {
+  const op = 'imageToValues';
+  options = checkOptions<ImageOptions>(op, options, ['size', 'channels']);
+  const { size, channels } = checkImageOptions(op, options);
+  return valuesOf(checkDecoded(op, '`image`', image), size, channels);
+}
+
+function valuesOf(image: DecodedImage, size: [number, number] | null, channels: 1 | 3): Float32Array {
   const { width, height } = image;
-  const channels = options.channels ?? 3;
-  const [outH, outW] = options.size ?? [height, width];
+  const [outH, outW] = size ?? [height, width];
   const planes = toPlanes(image, channels);
   if (outH === height && outW === width) return planes;
   const out = new Float32Array(channels * outH * outW);
@@ -186,7 +191,7 @@ export function loadImage(file: string, options: ImageOptions = {}): { values: F
   const { size, channels, decode } = checkImageOptions(op, options);
   const image = decodeImage(readWhole(op, file), file, decode);
   const [h, w] = size ?? [image.height, image.width];
-  return { values: imageToValues(image, { size: [h, w], channels }), shape: [channels, h, w] };
+  return { values: valuesOf(image, [h, w], channels), shape: [channels, h, w] };
 }
 
 /** Directories under `dir` (itself included), as Python's sorted(os.walk(dir, followlinks=True)) visits them. */
@@ -345,7 +350,7 @@ export class ImageFolder implements Dataset {
     if (!this.#resize && (image.height !== h || image.width !== w)) {
       fail('E_SHAPE', `ImageFolder.get: ${this.samples[i][0]} is ${image.width} x ${image.height} pixels, the data set's are ${w} x ${h} (the first picture's size): pass \`size\` to resize them all`);
     }
-    const x = imageToValues(image, { size: [h, w], channels: this.#channels });
+    const x = valuesOf(image, [h, w], this.#channels);
     if (this.#cache !== null) this.#cache[i] = x;
     return { x, y: this.targets[i] };
   }
