@@ -226,7 +226,10 @@ function lrnArgs(op: string, x: Tensor, size: unknown, alpha: unknown, beta: unk
  * Local response normalisation across channels (Krizhevsky et al. 2012), as PyTorch's:
  * y = x / (k + alpha / size * sum of x^2 over `size` neighbouring channels)^beta, the window
  * holding size/2 channels before and (size-1)/2 after (zeros beyond the edges).
- * @example F.localResponseNorm(x, 5, 1e-4, 0.75, 2)   // AlexNet's
+ * The paper's alpha has no division by size: its alpha = 1e-4 is alpha = 5e-4 here (what
+ * `models.AlexNet({ variant: 'original' })` uses); Caffe's AlexNet passes 1e-4 to this same
+ * formula.
+ * @example F.localResponseNorm(x, 5, 5e-4, 0.75, 2)   // the 2012 paper's setting
  */
 export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 0.75, k = 1): F32 {
   const op = 'localResponseNorm';
