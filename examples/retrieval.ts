@@ -108,8 +108,8 @@ function mineBatchHard(e: Tensor<'float32'>, labels: Tensor<'int32'>): { positiv
 
 async function scores(queries: Tensor<'float32'>, labels: Tensor<'int32'>): Promise<RetrievalScores> {
   const o = { excludeSelf: true, metric: 'euclidean' as const };
-  const [recall1, recall5] = await metrics.recallAtK(queries, labels, queries, labels, [1, 5], o);
-  const map = await metrics.meanAveragePrecision(queries, labels, queries, labels, o);
+  const [recall1, recall5] = await metrics.retrieval.recallAtK(queries, labels, queries, labels, [1, 5], o);
+  const map = await metrics.retrieval.meanAveragePrecision(queries, labels, queries, labels, o);
   return { recall1, recall5, map };
 }
 

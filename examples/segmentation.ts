@@ -151,7 +151,7 @@ export interface SegmentationResult {
 const DEFAULT_MODEL: FCNOptions = { numClasses: 4, variant: '8s', channels: [16, 32, 64, 64, 64], convsPerStage: [1, 1, 2, 2, 2], fcChannels: 128, dropout: 0.1, batchNorm: true };
 
 function scores(m: number[][]): Scores {
-  return { meanIoU: metrics.meanIoU(m), pixelAccuracy: metrics.pixelAccuracy(m), iouPerClass: metrics.iouPerClass(m) };
+  return { meanIoU: metrics.segmentation.meanIoU(m), pixelAccuracy: metrics.segmentation.pixelAccuracy(m), iouPerClass: metrics.segmentation.iouPerClass(m) };
 }
 
 /**
@@ -223,10 +223,10 @@ export async function run(options: SegmentationOptions = {}): Promise<Segmentati
       const ids = Array.from({ length: Math.min(64, testCount - s) }, (_, i) => s + i);
       const { x, y } = batch(test, ids);
       const pred = tidy(() => noGrad(() => model.call(x).argmax(1)));
-      const m = metrics.confusionMatrix(pred, y, 4);
-      const b = metrics.confusionMatrix(new Int32Array(y.size), y, 4);
-      matrix = matrix ? metrics.addConfusion(matrix, m) : m;
-      base = base ? metrics.addConfusion(base, b) : b;
+      const m = metrics.segmentation.confusionMatrix(pred, y, 4);
+      const b = metrics.segmentation.confusionMatrix(new Int32Array(y.size), y, 4);
+      matrix = matrix ? metrics.segmentation.addConfusion(matrix, m) : m;
+      base = base ? metrics.segmentation.addConfusion(base, b) : b;
       predicted.set(await pred.data(), s * plane);
       pred.dispose(); x.dispose(); y.dispose();
     }

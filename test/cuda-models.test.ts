@@ -71,7 +71,7 @@ describeCuda('models on the GPU (allowTF32Cudnn false)', function () {
       }
       // Metrics read labels from the GPU.
       const pred = [scores[0].argmax(1), scores[2].argmax(1)];
-      expect(metrics.confusionMatrix(pred[1], y.to('cuda'), 4)).to.deep.equal(metrics.confusionMatrix(pred[0], y, 4));
+      expect(metrics.segmentation.confusionMatrix(pred[1], y.to('cuda'), 4)).to.deep.equal(metrics.segmentation.confusionMatrix(pred[0], y, 4));
       for (const t of [x, y, ...scores, ...pred]) t.dispose();
     } finally {
       cpu.dispose(); gpu.dispose();

@@ -58,11 +58,11 @@ describeCuda('cuda: topk, sort, argsort, distances, retrieval metrics', () => {
     const labels = tensor(Int32Array.from({ length: 300 }, (_, i) => i % 7), { dtype: 'int32' });
     for (const metric of ['euclidean', 'cosine'] as const) {
       const o = { metric, excludeSelf: true, batchSize: 128 };
-      const cpu = await metrics.recallAtK(e, labels, e, labels, [1, 5], o);
+      const cpu = await metrics.retrieval.recallAtK(e, labels, e, labels, [1, 5], o);
       const g = e.to('cuda'), gl = labels.to('cuda');
-      const gpu = await metrics.recallAtK(g, gl, g, gl, [1, 5], o);
+      const gpu = await metrics.retrieval.recallAtK(g, gl, g, gl, [1, 5], o);
       gpu.forEach((r, i) => expect(r, `${metric} recall ${i}`).to.be.closeTo(cpu[i], 0.01));
-      expect(await metrics.meanAveragePrecision(g, gl, g, gl, o), metric).to.be.closeTo(await metrics.meanAveragePrecision(e, labels, e, labels, o), 0.005);
+      expect(await metrics.retrieval.meanAveragePrecision(g, gl, g, gl, o), metric).to.be.closeTo(await metrics.retrieval.meanAveragePrecision(e, labels, e, labels, o), 0.005);
     }
   });
 });

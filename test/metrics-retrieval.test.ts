@@ -1,5 +1,5 @@
 /**
- * metrics.recallAtK and metrics.meanAveragePrecision (lib/metrics/retrieval.ts): hand-checked
+ * metrics.retrieval.recallAtK and metrics.retrieval.meanAveragePrecision (lib/metrics/retrieval.ts): hand-checked
  * cases, a float64 reference on random embeddings (both metrics, leave-one-out, several batch
  * sizes), and typed errors.
  */
@@ -41,22 +41,22 @@ describe('metrics: recall@k and mean average precision', () => {
     // first relevant ranks 2, 2, 0; APs (1/3 + 2/4) / 2, the same, (1 + 2/3) / 2.
     const g = column([0, 1, 2, 10]), gl = ints([0, 0, 1, 1]);
     const q = column([0.4, 9, 1.2]), ql = ints([1, 0, 0]);
-    const [r1, r2, r3] = await metrics.recallAtK(q, ql, g, gl, [1, 2, 3]);
+    const [r1, r2, r3] = await metrics.retrieval.recallAtK(q, ql, g, gl, [1, 2, 3]);
     expect([r1, r2, r3]).to.deep.equal([1 / 3, 1 / 3, 1]);
-    expect(await metrics.recallAtK(q, ql, g, gl)).to.equal(1 / 3);
+    expect(await metrics.retrieval.recallAtK(q, ql, g, gl)).to.equal(1 / 3);
     const ap = (1 / 3 + 2 / 4) / 2;
-    expect(await metrics.meanAveragePrecision(q, ql, g, gl)).to.be.closeTo((ap + ap + (1 + 2 / 3) / 2) / 3, 1e-12);
+    expect(await metrics.retrieval.meanAveragePrecision(q, ql, g, gl)).to.be.closeTo((ap + ap + (1 + 2 / 3) / 2) / 3, 1e-12);
     // 0, 1, 5, 6, 20 with labels 0 0 1 1 0, each against the others: APs .75 .75 1 1 (1/3 + 2/4) / 2.
     const e = column([0, 1, 5, 6, 20]), el = ints([0, 0, 1, 1, 0]);
-    expect(await metrics.recallAtK(e, el, e, el, 1, { excludeSelf: true })).to.be.closeTo(0.8, 1e-12);
-    expect(await metrics.recallAtK(e, el, e, el, [4], { excludeSelf: true })).to.deep.equal([1]);
-    expect(await metrics.meanAveragePrecision(e, el, e, el, { excludeSelf: true })).to.be.closeTo((0.75 + 0.75 + 1 + 1 + (1 / 3 + 2 / 4) / 2) / 5, 1e-12);
+    expect(await metrics.retrieval.recallAtK(e, el, e, el, 1, { excludeSelf: true })).to.be.closeTo(0.8, 1e-12);
+    expect(await metrics.retrieval.recallAtK(e, el, e, el, [4], { excludeSelf: true })).to.deep.equal([1]);
+    expect(await metrics.retrieval.meanAveragePrecision(e, el, e, el, { excludeSelf: true })).to.be.closeTo((0.75 + 0.75 + 1 + 1 + (1 / 3 + 2 / 4) / 2) / 5, 1e-12);
     // Without excludeSelf each query finds itself first.
-    expect(await metrics.recallAtK(e, el, e, el, 1)).to.equal(1);
+    expect(await metrics.retrieval.recallAtK(e, el, e, el, 1)).to.equal(1);
     // cosine: direction only; a query whose label is not in the gallery is left out.
     const cq = cc.tensor([[1, 0], [0, 3], [1, 1]]), cg = cc.tensor([[5, 0.1], [0.2, 1], [-1, 0]]);
-    expect(await metrics.recallAtK(cq, ints([1, 2, 7]), cg, ints([1, 2, 1]), 1, { metric: 'cosine' })).to.equal(1);
-    expect(await metrics.recallAtK(cq, ints([7, 7, 7]), cg, ints([1, 2, 1]), 1)).to.be.NaN;
+    expect(await metrics.retrieval.recallAtK(cq, ints([1, 2, 7]), cg, ints([1, 2, 1]), 1, { metric: 'cosine' })).to.equal(1);
+    expect(await metrics.retrieval.recallAtK(cq, ints([7, 7, 7]), cg, ints([1, 2, 1]), 1)).to.be.NaN;
   });
 
   it('match a float64 reference on random embeddings (euclidean and cosine, leave-one-out, batches)', async () => {
@@ -70,13 +70,13 @@ describe('metrics: recall@k and mean average precision', () => {
       for (const batchSize of [1, 10, 512]) {
         const want = reference(q, ql, g, gl, metric, false, ks);
         const what = `${metric} batch ${batchSize}`;
-        const got = await metrics.recallAtK(tq, tql, tg, tgl, ks, { metric, batchSize });
+        const got = await metrics.retrieval.recallAtK(tq, tql, tg, tgl, ks, { metric, batchSize });
         got.forEach((r, i) => expect(r, `${what} recall@${ks[i]}`).to.be.closeTo(want.recall[i], 1e-12));
-        expect(await metrics.meanAveragePrecision(tq, tql, tg, tgl, { metric, batchSize }), what).to.be.closeTo(want.map, 1e-9);
+        expect(await metrics.retrieval.meanAveragePrecision(tq, tql, tg, tgl, { metric, batchSize }), what).to.be.closeTo(want.map, 1e-9);
         const self = reference(g, gl, g, gl, metric, true, ks);
-        const gotSelf = await metrics.recallAtK(tg, tgl, tg, tgl, ks, { metric, batchSize, excludeSelf: true });
+        const gotSelf = await metrics.retrieval.recallAtK(tg, tgl, tg, tgl, ks, { metric, batchSize, excludeSelf: true });
         gotSelf.forEach((r, i) => expect(r, `${what} self recall@${ks[i]}`).to.be.closeTo(self.recall[i], 1e-12));
-        expect(await metrics.meanAveragePrecision(tg, tgl, tg, tgl, { metric, batchSize, excludeSelf: true }), `${what} self`).to.be.closeTo(self.map, 1e-9);
+        expect(await metrics.retrieval.meanAveragePrecision(tg, tgl, tg, tgl, { metric, batchSize, excludeSelf: true }), `${what} self`).to.be.closeTo(self.map, 1e-9);
       }
     }
   });
@@ -85,23 +85,23 @@ describe('metrics: recall@k and mean average precision', () => {
     const e = cc.randn([50, 4], 0, 1, { requiresGrad: true }), l = ints(Array.from({ length: 50 }, (_, i) => i % 3));
     const before = cc.memory().tensors;
     for (const metric of ['euclidean', 'cosine'] as const) {
-      await metrics.recallAtK(e, l, e, l, [1, 5], { metric, batchSize: 7, excludeSelf: true });
-      await metrics.meanAveragePrecision(e, l, e, l, { metric, batchSize: 7 });
+      await metrics.retrieval.recallAtK(e, l, e, l, [1, 5], { metric, batchSize: 7, excludeSelf: true });
+      await metrics.retrieval.meanAveragePrecision(e, l, e, l, { metric, batchSize: 7 });
     }
     expect(cc.memory().tensors).to.equal(before);
   });
 
   it('refuse bad arguments with typed errors', async () => {
     const e = cc.randn([4, 3]), l = ints([0, 1, 0, 1]);
-    await expectRejects(metrics.recallAtK(e, l, cc.randn([4, 2]), l), 'E_SHAPE');
-    await expectRejects(metrics.recallAtK(e, ints([0, 1]), e, l), 'E_SHAPE', /queryLabels/);
-    await expectRejects(metrics.recallAtK(e, cc.tensor([0, 1, 0, 1]), e, l), 'E_DTYPE');
-    await expectRejects(metrics.recallAtK(e, l, e, l, 0), 'E_ARG', /k/);
-    await expectRejects(metrics.recallAtK(e, l, e, l, 4, { excludeSelf: true }), 'E_ARG', /k/);
-    await expectRejects(metrics.recallAtK(e, l, e, l, [] as number[]), 'E_ARG');
-    await expectRejects(metrics.meanAveragePrecision(e, l, e, l, { metric: 'manhattan' as 'cosine' }), 'E_ARG', /metric/);
-    await expectRejects(metrics.meanAveragePrecision(e, l, e, l, { batchSize: 0 }), 'E_ARG');
-    await expectRejects(metrics.meanAveragePrecision(e, l, e, l, { k: 1 } as cc.metrics.RetrievalOptions), 'E_ARG', /unknown option/);
-    await expectRejects(metrics.meanAveragePrecision(e, l, cc.randn([5, 3]), ints([0, 0, 0, 0, 0]), { excludeSelf: true }), 'E_SHAPE');
+    await expectRejects(metrics.retrieval.recallAtK(e, l, cc.randn([4, 2]), l), 'E_SHAPE');
+    await expectRejects(metrics.retrieval.recallAtK(e, ints([0, 1]), e, l), 'E_SHAPE', /queryLabels/);
+    await expectRejects(metrics.retrieval.recallAtK(e, cc.tensor([0, 1, 0, 1]), e, l), 'E_DTYPE');
+    await expectRejects(metrics.retrieval.recallAtK(e, l, e, l, 0), 'E_ARG', /k/);
+    await expectRejects(metrics.retrieval.recallAtK(e, l, e, l, 4, { excludeSelf: true }), 'E_ARG', /k/);
+    await expectRejects(metrics.retrieval.recallAtK(e, l, e, l, [] as number[]), 'E_ARG');
+    await expectRejects(metrics.retrieval.meanAveragePrecision(e, l, e, l, { metric: 'manhattan' as 'cosine' }), 'E_ARG', /metric/);
+    await expectRejects(metrics.retrieval.meanAveragePrecision(e, l, e, l, { batchSize: 0 }), 'E_ARG');
+    await expectRejects(metrics.retrieval.meanAveragePrecision(e, l, e, l, { k: 1 } as cc.metrics.retrieval.RetrievalOptions), 'E_ARG', /unknown option/);
+    await expectRejects(metrics.retrieval.meanAveragePrecision(e, l, cc.randn([5, 3]), ints([0, 0, 0, 0, 0]), { excludeSelf: true }), 'E_SHAPE');
   });
 });

@@ -66,7 +66,7 @@ describe('options arguments', () => {
     ['earlyStopping', (o) => cc.callbacks.earlyStopping(o as never), 'patience'],
     ['models.LeNet5', (o) => cc.models.LeNet5(o as never), 'variant'],
     ['models.FCN', (o) => cc.models.FCN(o as never), 'variant'],
-    ['metrics.confusionMatrix', (o) => cc.metrics.confusionMatrix([0], [0], 2, o as never), 'ignoreIndex'],
+    ['metrics.segmentation.confusionMatrix', (o) => cc.metrics.segmentation.confusionMatrix([0], [0], 2, o as never), 'ignoreIndex'],
   ];
 
   for (const [name, call, known] of calls) {

@@ -118,7 +118,7 @@ async function forEachRanking(c: Checked, depth: number, visit: (query: number, 
  * Recall@k of a retrieval: the fraction of queries with an item of their label among their k
  * nearest gallery items. `k` a number gives one figure, an array one per entry.
  * @example
- * const [r1, r5] = await metrics.recallAtK(emb, labels, emb, labels, [1, 5], { excludeSelf: true });
+ * const [r1, r5] = await metrics.retrieval.recallAtK(emb, labels, emb, labels, [1, 5], { excludeSelf: true });
  */
 export async function recallAtK(queries: Tensor, queryLabels: Tensor, gallery: Tensor, galleryLabels: Tensor, k?: number, options?: RetrievalOptions): Promise<number>;
 export async function recallAtK(queries: Tensor, queryLabels: Tensor, gallery: Tensor, galleryLabels: Tensor, k: readonly number[], options?: RetrievalOptions): Promise<number[]>;
@@ -147,7 +147,7 @@ export async function recallAtK(queries: Tensor, queryLabels: Tensor, gallery: T
  * Mean average precision of a retrieval over the whole ranked gallery (mAP, as the retrieval
  * papers report it): for each query, the mean of precision@r over the ranks r of its relevant
  * items; then the mean over queries. NaN when no query has a relevant item.
- * @example const map = await metrics.meanAveragePrecision(q, ql, g, gl, { metric: 'cosine' });
+ * @example const map = await metrics.retrieval.meanAveragePrecision(q, ql, g, gl, { metric: 'cosine' });
  */
 export async function meanAveragePrecision(queries: Tensor, queryLabels: Tensor, gallery: Tensor, galleryLabels: Tensor, options?: RetrievalOptions): Promise<number> {
   const op = 'meanAveragePrecision';

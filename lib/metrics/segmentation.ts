@@ -51,8 +51,8 @@ function labelsOf(op: string, x: unknown, name: string): { values: ArrayLike<num
  * of one length; labels outside [0, numClasses) are E_INDEX, except targets equal to
  * `ignoreIndex`, which are skipped.
  * @example
- * const m = metrics.confusionMatrix(scores.argmax(1), masks, 4, { ignoreIndex: 255 });
- * console.log(metrics.meanIoU(m), metrics.pixelAccuracy(m));
+ * const m = metrics.segmentation.confusionMatrix(scores.argmax(1), masks, 4, { ignoreIndex: 255 });
+ * console.log(metrics.segmentation.meanIoU(m), metrics.segmentation.pixelAccuracy(m));
  */
 export function confusionMatrix(pred: SegmentationLabels, target: SegmentationLabels, numClasses: number, options: ConfusionMatrixOptions = {}): number[][] {
   const op = 'confusionMatrix';
@@ -78,7 +78,7 @@ export function confusionMatrix(pred: SegmentationLabels, target: SegmentationLa
 
 /**
  * The element-wise sum of confusion matrices of one size (a data set's, from its batches').
- * @example total = metrics.addConfusion(total, metrics.confusionMatrix(pred, masks, 4));
+ * @example total = metrics.segmentation.addConfusion(total, metrics.segmentation.confusionMatrix(pred, masks, 4));
  */
 export function addConfusion(a: number[][], b: number[][]): number[][] {
   const op = 'addConfusion';
@@ -112,7 +112,7 @@ function matrixOf(op: string, args: unknown[]): number[][] {
 /**
  * Intersection over union of each class, m[i][i] / (row i + column i - m[i][i]); NaN for a
  * class that appears in neither the targets nor the predictions.
- * @example metrics.iouPerClass(m)   // [0.98, 0.71, NaN, 0.64]
+ * @example metrics.segmentation.iouPerClass(m)   // [0.98, 0.71, NaN, 0.64]
  */
 export function iouPerClass(matrix: number[][]): number[];
 export function iouPerClass(pred: SegmentationLabels, target: SegmentationLabels, numClasses: number, options?: ConfusionMatrixOptions): number[];
@@ -136,7 +136,7 @@ function nanMean(values: number[]): number {
  * Mean intersection over union over the classes present in the targets or the predictions
  * (nanmean of `iouPerClass`, as FCN's evaluation and mmsegmentation); NaN if nothing was
  * counted.
- * @example metrics.meanIoU(scores.argmax(1), masks, 4)   // or metrics.meanIoU(matrix)
+ * @example metrics.segmentation.meanIoU(scores.argmax(1), masks, 4)   // or metrics.segmentation.meanIoU(matrix)
  */
 export function meanIoU(matrix: number[][]): number;
 export function meanIoU(pred: SegmentationLabels, target: SegmentationLabels, numClasses: number, options?: ConfusionMatrixOptions): number;
@@ -147,7 +147,7 @@ export function meanIoU(...args: unknown[]): number {
 /**
  * The share of counted pixels whose predicted class is the target's: trace / total; NaN if
  * nothing was counted.
- * @example metrics.pixelAccuracy(scores.argmax(1), masks, 4, { ignoreIndex: 255 })
+ * @example metrics.segmentation.pixelAccuracy(scores.argmax(1), masks, 4, { ignoreIndex: 255 })
  */
 export function pixelAccuracy(matrix: number[][]): number;
 export function pixelAccuracy(pred: SegmentationLabels, target: SegmentationLabels, numClasses: number, options?: ConfusionMatrixOptions): number;
@@ -161,7 +161,7 @@ export function pixelAccuracy(...args: unknown[]): number {
 /**
  * The mean over classes present in the targets of the share of their pixels predicted right
  * (FCN's "mean accuracy"); NaN if nothing was counted.
- * @example metrics.meanAccuracy(m)
+ * @example metrics.segmentation.meanAccuracy(m)
  */
 export function meanAccuracy(matrix: number[][]): number;
 export function meanAccuracy(pred: SegmentationLabels, target: SegmentationLabels, numClasses: number, options?: ConfusionMatrixOptions): number;
