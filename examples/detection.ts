@@ -32,6 +32,7 @@
  */
 import * as cc from '../lib';
 import { parseArgs, UsageError } from '../lib/cli/args';
+import { mulberry32 } from './seeded';
 
 const { nn, F, vision } = cc;
 type F32 = cc.Tensor<'float32'>;
@@ -80,17 +81,6 @@ const STRIDE = 4;                            // of the backbone's feature map
 
 // ---- seeded scenes --------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded generator for the scenes and the region sampling. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Scene {
   /** The canvas, S x S, values in [0, 1]. */
@@ -124,7 +114,7 @@ function iou(a: readonly number[], b: readonly number[]): number {
 
 /** `count` scenes of size S from the digits of an MNIST split. */
 export function makeScenes(digits: cc.data.ArrayDataset, count: number, size: number, seed: number): Scene[] {
-  const rand = generator(seed);
+  const rand = mulberry32(seed);
   const scenes: Scene[] = [];
   const [minSide, maxSide] = [Math.round(size / 4), Math.round(size * 0.6)];   // 16..38 on 64
   for (let n = 0; n < count; n++) {
@@ -365,7 +355,7 @@ export async function run(options: DetectionOptions = {}): Promise<DetectionResu
   const opt = new cc.optim.Adam(model.parameters(), { lr: o.lr });
   const stepsPerEpoch = Math.floor(o.train / o.batchSize);
   const sched = new cc.optim.CosineAnnealingLR(opt, { tMax: o.epochs * stepsPerEpoch });
-  const rand = generator(o.seed + 1);
+  const rand = mulberry32(o.seed + 1);
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const order = Array.from({ length: o.train }, (_, i) => i);
     for (let i = order.length - 1; i > 0; i--) {

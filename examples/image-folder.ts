@@ -24,20 +24,10 @@ import { data, manualSeed, nn, resolveDevice } from '../lib';
 import { parseArgs, UsageError } from '../lib/cli/args';
 import { fail } from '../lib/errors';
 import { checkInt, checkNumber, checkOptions, describe } from '../lib/validate';
+import { mulberry32 } from './seeded';
 
 export const SHAPES = ['circle', 'square', 'triangle'] as const;
 
-/** mulberry32: a small seeded generator, the same numbers everywhere. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One picture, size x size RGB bytes (HWC), of the shape `kind` (0 circle, 1 square, 2 triangle). */
 function drawShape(kind: number, size: number, random: () => number): Uint8Array {
@@ -94,7 +84,7 @@ function writePicture(file: string, rgb: Uint8Array, size: number, i: number): v
  * @example makeFolder('/tmp/shapes', { perClass: 20, size: 40, seed: 1 });
  */
 export function makeFolder(root: string, options: { perClass: number; size: number; seed: number }): string {
-  const random = generator(options.seed);
+  const random = mulberry32(options.seed);
   for (const [split, count] of [['train', options.perClass], ['val', Math.max(1, Math.round(options.perClass / 4))]] as const) {
     SHAPES.forEach((shape, kind) => {
       const dir = path.join(root, split, shape);

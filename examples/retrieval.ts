@@ -33,6 +33,7 @@
 import { performance } from 'perf_hooks';
 import { F, cdist, concat, data, eq, manualSeed, metrics, nn, noGrad, optim, resolveDevice, tensor, tidy, topk, where, type Tensor } from '../lib';
 import { parseArgs, UsageError } from '../lib/cli/args';
+import { mulberry32 } from './seeded';
 
 export interface RetrievalExampleOptions {
   /** 'cpu' (default), 'cuda' or 'auto'. */
@@ -80,16 +81,6 @@ function embed(model: nn.Sequential, x: Tensor): Tensor<'float32'> {
   return F.normalize(model.forward(x) as Tensor<'float32'>);
 }
 
-/** A small seeded generator (mulberry32) for the batch sampling. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Batch-hard triplets: for each anchor (row of `e`), the index of its farthest positive and of
@@ -133,7 +124,7 @@ export async function run(options: RetrievalExampleOptions = {}): Promise<Retrie
   const model = embeddingNet().to(device);
   const optimizer = new optim.Adam(model.parameters(), { lr });
   const lossFn = new nn.TripletMarginLoss({ margin });
-  const next = random(seed);
+  const next = mulberry32(seed);
   const batchX = new Float32Array(P * K * pixelsPerImage), batchY = new Int32Array(P * K);
   let recent = 0, recentCount = 0, lastLoss = NaN;
   const trainStart = performance.now();

@@ -23,6 +23,7 @@ import { F, manualSeed, metrics, models, noGrad, optim, resolveDevice, tensor, t
 import type { FCNModel, FCNOptions } from '../lib/models/fcn';
 import { parseArgs, UsageError } from '../lib/cli/args';
 import { checkInt, checkNumber, checkOptions } from '../lib/validate';
+import { mulberry32 } from './seeded';
 
 /** Background, then the three shapes. */
 export const CLASSES = ['background', 'circle', 'square', 'triangle'] as const;
@@ -36,17 +37,6 @@ export interface ShapesData {
   size: number;
 }
 
-/** mulberry32: a small seeded generator, the same numbers everywhere. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * `count` images of `size` x `size` pixels with their per-pixel labels, from `seed` (see the
@@ -54,7 +44,7 @@ function generator(seed: number): () => number {
  * @example const { images, masks } = makeShapes(16, 64, 1);
  */
 export function makeShapes(count: number, size: number, seed: number): ShapesData {
-  const random = generator(seed);
+  const random = mulberry32(seed);
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   const plane = size * size;
   const images = new Float32Array(count * 3 * plane);
@@ -189,7 +179,7 @@ export async function run(options: SegmentationOptions = {}): Promise<Segmentati
   const stepsPerEpoch = Math.floor(trainCount / batchSize);
   const opt = new optim.Adam(model.parameters(), { lr });
   const schedule = new optim.OneCycleLR(opt, { maxLr: lr, totalSteps: Math.max(1, epochs * stepsPerEpoch), pctStart: 0.2 });
-  const order = generator(seed + 2);
+  const order = mulberry32(seed + 2);
   const losses: number[] = [];
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
