@@ -4,6 +4,9 @@
  * @example
  * io.saveSafetensors('weights.safetensors', model.stateDict());
  * const { tensors } = io.loadSafetensors('weights.safetensors');
+ * const weights = io.loadPytorch('model.pt');   // a torch.save file, read without Python
  */
 export { saveSafetensors, loadSafetensors, serializeSafetensors } from './safetensors';
 export type { SafetensorsFile, LoadSafetensorsOptions } from './safetensors';
+export { loadPytorch } from './pytorch';
+export type { LoadPytorchOptions } from './pytorch';

@@ -1,0 +1,381 @@
+/**
+ * PyTorch checkpoints (`torch.save` files) read directly, without Python.
+ *
+ * Since PyTorch 1.6 `torch.save` writes a zip archive (entries stored uncompressed):
+ *
+ *   <name>/data.pkl      the saved object as a pickle; each tensor in it is a call of
+ *                        torch._utils._rebuild_tensor_v2(storage, offset, size, stride, …) whose
+ *                        storage is a persistent id ('storage', torch.FloatStorage, key, location, numel)
+ *   <name>/data/<key>    each storage's bytes, in the byte order of <name>/byteorder (little if absent)
+ *   <name>/version       the format's version
+ *
+ * Before 1.6 (and with `_use_new_zipfile_serialization=False`) it wrote the legacy format: five
+ * pickles one after another (a magic number, a protocol version, the machine's byte order and
+ * type sizes, the object, the sorted storage keys), then each storage as an int64 element count
+ * and its bytes. Both are read here.
+ *
+ * The pickle is read by `pickle.ts`, which runs nothing: only the names a checkpoint of tensors
+ * and plain containers needs are allowed (see GLOBALS), anything else is E_FORMAT naming it,
+ * which is what `torch.load(weights_only=True)` guards against in Python.
+ */
+import { fail } from '../errors';
+import { tensor } from '../creation';
+import { parseDevice } from '../ops';
+import type { Device, Tensor } from '../tensor';
+import { checkOptions, describe } from '../validate';
+import { readWhole } from './file';
+import { setOwn, unpickle, type AllowedGlobal } from './pickle';
+import { looksLikeZip, readZipDirectory, readZipEntry } from './zip';
+
+export interface LoadPytorchOptions {
+  /**
+   * false (default): every tensor in the checkpoint by its dotted path (`conv1.weight`, or
+   * `model_state_dict.conv1.weight` for a checkpoint dict holding a state dict; list items by
+   * index), other values (epoch numbers, strings) left out. true: the saved object itself, dicts
+   * as plain objects, lists and tuples as arrays, with tensors in place, so that a part of it
+   * can be picked (`ckpt.model_state_dict`).
+   */
+  structure?: boolean;
+  /**
+   * Convert float64, float16 and bfloat16 to float32 and int64, int16, int8, uint8 and bool to
+   * int32 (default true; an int64 value outside int32's range is E_RANGE). With false only
+   * float32 and int32 tensors load, and any other is E_DTYPE naming it.
+   */
+  convert?: boolean;
+  /** Where to put the tensors: 'cpu' (default) or 'cuda'. */
+  device?: Device | string;
+}
+
+/** A PyTorch dtype as its storage class names it, and its bytes per element. */
+interface TorchDtype { name: string; size: number; kind: 'float' | 'int' }
+
+const STORAGE_DTYPES: Record<string, TorchDtype> = {
+  FloatStorage: { name: 'float32', size: 4, kind: 'float' },
+  DoubleStorage: { name: 'float64', size: 8, kind: 'float' },
+  HalfStorage: { name: 'float16', size: 2, kind: 'float' },
+  BFloat16Storage: { name: 'bfloat16', size: 2, kind: 'float' },
+  LongStorage: { name: 'int64', size: 8, kind: 'int' },
+  IntStorage: { name: 'int32', size: 4, kind: 'int' },
+  ShortStorage: { name: 'int16', size: 2, kind: 'int' },
+  CharStorage: { name: 'int8', size: 1, kind: 'int' },
+  ByteStorage: { name: 'uint8', size: 1, kind: 'int' },
+  BoolStorage: { name: 'bool', size: 1, kind: 'int' },
+};
+
+/** A storage class named in the pickle (`torch.FloatStorage`). */
+interface StorageType { readonly marker: string; readonly dtype: TorchDtype }
+
+/** A storage: its bytes come from the zip entry or the legacy file's tail. */
+class Storage {
+  bytes: Uint8Array | null = null;
+  constructor(readonly key: string, readonly dtype: TorchDtype, readonly numel: number) {}
+}
+
+/** A tensor as the pickle describes it; made into a Tensor once the whole pickle has been read. */
+class TensorRef {
+  constructor(readonly storage: Storage, readonly offset: number, readonly size: readonly number[], readonly stride: readonly number[]) {}
+}
+
+const isDict = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
+
+/** The legacy format's first pickle. */
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+
+/**
+ * Reads a PyTorch checkpoint written by `torch.save` (a path, or its bytes): the zip format of
+ * PyTorch >= 1.6 and the legacy format before it. Returns every tensor by its dotted path, or
+ * with `{ structure: true }` the saved object with tensors in place. Offsets, strides and
+ * storages shared between tensors are honoured (each tensor is a copy, owned by the caller).
+ * float64, float16 and bfloat16 become float32, and int64, int16, int8, uint8 and bool become
+ * int32 (see `convert`); `requires_grad` is not kept. The pickle inside is read without running
+ * anything: a checkpoint that names any Python class or function beyond what tensors and plain
+ * containers (dict, OrderedDict, list, tuple, numbers, strings) need is E_FORMAT naming it. A
+ * truncated or corrupt file is E_FORMAT, a missing one E_LOAD, and nothing is half-loaded.
+ * @example
+ * const weights = io.loadPytorch('lenet.pt');               // torch.save(model.state_dict(), 'lenet.pt')
+ * model.loadStateDict(weights);
+ * const ckpt = io.loadPytorch('checkpoint.pt', { structure: true }) as { model_state_dict: Record<string, Tensor> };
+ */
+export function loadPytorch(source: string | Uint8Array, options?: LoadPytorchOptions & { structure?: false }): Record<string, Tensor>;
+export function loadPytorch(source: string | Uint8Array, options: LoadPytorchOptions): unknown;
+export function loadPytorch(source: string | Uint8Array, options: LoadPytorchOptions = {}): unknown {
+  const op = 'loadPytorch';
+  options = checkOptions<LoadPytorchOptions>(op, options, ['structure', 'convert', 'device']);
+  const structure = options.structure ?? false;
+  const convert = options.convert ?? true;
+  if (typeof structure !== 'boolean') fail('E_ARG', `${op}: expected \`structure\` to be a boolean, got ${describe(structure)}`);
+  if (typeof convert !== 'boolean') fail('E_ARG', `${op}: expected \`convert\` to be a boolean, got ${describe(convert)}`);
+  const device = options.device === undefined ? 'cpu' : parseDevice(op, options.device);
+  let bytes: Uint8Array;
+  let what: string;
+  if (typeof source === 'string') {
+    bytes = readWhole(op, source);
+    what = source;
+  } else if (source instanceof Uint8Array) {
+    bytes = source;
+    what = 'the data';
+  } else {
+    return fail('E_ARG', `${op}: expected a path or a Uint8Array (Buffer), got ${describe(source)}`);
+  }
+  const bad = (msg: string): never => fail('E_FORMAT', `${op}: ${what} is not a PyTorch checkpoint it can read: ${msg}`);
+  const { value, littleEndian } = looksLikeZip(bytes) ? readZipFormat(bytes, bad) : readLegacyFormat(bytes, bad);
+
+  // Every tensor is checked (dtype, bounds, int64 range) as it is made; on any failure the ones
+  // already made are disposed, so nothing is half-loaded.
+  const made: Tensor[] = [];
+  const make = (ref: TensorRef, path: string): Tensor => {
+    const t = makeTensor(op, ref, path, littleEndian, convert, device, bad);
+    made.push(t);
+    return t;
+  };
+  try {
+    if (structure) return rebuild(value, '', make, new Set(), bad);
+    const flat: Record<string, Tensor> = {};
+    flatten(value, '', flat, make, new Set(), bad);
+    return flat;
+  } catch (err) {
+    for (const t of made) t.dispose();
+    throw err;
+  }
+}
+
+type Bad = (msg: string) => never;
+
+/** The allowed Python names (see pickle.ts), given the storage a persistent id names. */
+function makeGlobals(bad: Bad): Map<string, AllowedGlobal> {
+  const globals = new Map<string, AllowedGlobal>();
+  for (const [name, dtype] of Object.entries(STORAGE_DTYPES)) globals.set(`torch.${name}`, { marker: `torch.${name}`, dtype } as StorageType);
+  // An OrderedDict is a dict here (keys keep their order in a plain object, except keys that
+  // look like array indices, which state dicts never use).
+  globals.set('collections.OrderedDict', (args) => {
+    const d: Record<string, unknown> = {};
+    if (args.length > 0) {
+      if (args.length !== 1 || !Array.isArray(args[0])) bad('OrderedDict called with arguments other than a list of pairs');
+      for (const pair of args[0] as unknown[]) {
+        if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') bad('OrderedDict called with an item that is not a (string, value) pair');
+        setOwn(d, (pair as unknown[])[0] as string, (pair as unknown[])[1]);
+      }
+    }
+    return d;
+  });
+  const rebuildTensor = (args: readonly unknown[], name: string): TensorRef => {
+    const [storage, offset, size, stride] = args;
+    if (!(storage instanceof Storage)) return bad(`${name} called without a storage`);
+    if (!Number.isSafeInteger(offset) || (offset as number) < 0) bad(`${name} called with the offset ${describe(offset)}`);
+    const ints = (x: unknown) => Array.isArray(x) && x.length <= 64 && x.every((d) => Number.isSafeInteger(d) && d >= 0);
+    if (!ints(size)) bad(`${name} called with the size ${describe(size)}`);
+    if (!ints(stride) || (stride as number[]).length !== (size as number[]).length) bad(`${name} called with the stride ${describe(stride)} for size ${describe(size)}`);
+    return new TensorRef(storage, offset as number, [...(size as number[])], [...(stride as number[])]);
+  };
+  // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+  globals.set('torch._utils._rebuild_tensor_v2', (args) => {
+    if (args.length < 6 || args.length > 7) bad(`_rebuild_tensor_v2 called with ${args.length} arguments`);
+    return rebuildTensor(args, '_rebuild_tensor_v2');
+  });
+  globals.set('torch._utils._rebuild_tensor', (args) => {
+    if (args.length !== 4) bad(`_rebuild_tensor called with ${args.length} arguments`);
+    return rebuildTensor(args, '_rebuild_tensor');
+  });
+  // A Parameter is its data: (data, requires_grad, backward_hooks[, state]).
+  const rebuildParameter = (args: readonly unknown[]) => {
+    if (args.length < 3 || args.length > 4 || !(args[0] instanceof TensorRef)) bad('_rebuild_parameter called without a tensor');
+    return args[0];
+  };
+  globals.set('torch._utils._rebuild_parameter', rebuildParameter);
+  globals.set('torch._utils._rebuild_parameter_with_state', rebuildParameter);
+  return globals;
+}
+
+/** A persistent id's storage: ('storage', storage type, key, location, numel[, view metadata]). */
+function storageFromId(pid: unknown, storages: Map<string, Storage>, legacy: boolean, bad: Bad): Storage {
+  if (!Array.isArray(pid) || pid.length !== (legacy ? 6 : 5) || pid[0] !== 'storage') return bad(`unexpected persistent id ${describe(pid)}`);
+  const [, type, key, , numel] = pid as unknown[];
+  const dtype = (type as StorageType | null)?.dtype;
+  if (typeof type !== 'object' || type === null || dtype === undefined) return bad(`a storage of type ${describe(type)}`);
+  if (typeof key !== 'string') return bad(`a storage key ${describe(key)}`);
+  if (!Number.isSafeInteger(numel) || (numel as number) < 0) return bad(`storage "${key}" has ${describe(numel)} elements`);
+  if (legacy && pid[5] !== null) bad(`storage "${key}" is a view of another storage (PyTorch < 0.4); re-save the checkpoint with a recent PyTorch`);
+  const seen = storages.get(key);
+  if (seen !== undefined) {
+    if (seen.dtype !== dtype || seen.numel !== numel) bad(`storage "${key}" is named twice with different dtypes or sizes`);
+    return seen;
+  }
+  const storage = new Storage(key, dtype, numel as number);
+  storages.set(key, storage);
+  return storage;
+}
+
+function readZipFormat(bytes: Uint8Array, bad: Bad): { value: unknown; littleEndian: boolean } {
+  const entries = readZipDirectory(bytes, bad);
+  const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
+  if (pickles.length !== 1) bad(pickles.length === 0 ? 'the zip archive has no <name>/data.pkl' : 'the zip archive has more than one <name>/data.pkl');
+  const prefix = pickles[0].slice(0, -'data.pkl'.length);
+  if ([...entries.keys()].some((name) => name.startsWith(`${prefix}code/`))) {
+    bad('it is a TorchScript archive (torch.jit.save), not a torch.save checkpoint; save its state_dict() with torch.save');
+  }
+  const read = (name: string) => readZipEntry(bytes, entries.get(name)!, bad);
+  let littleEndian = true;
+  if (entries.has(`${prefix}byteorder`)) {
+    const order = new TextDecoder().decode(read(`${prefix}byteorder`)).trim();
+    if (order !== 'little' && order !== 'big') bad(`byteorder is ${JSON.stringify(order)}`);
+    littleEndian = order === 'little';
+  }
+  const storages = new Map<string, Storage>();
+  const pkl = read(pickles[0]);
+  const { value, end } = unpickle(pkl, 0, {
+    globals: makeGlobals(bad),
+    persistentLoad: (pid) => storageFromId(pid, storages, false, bad),
+    bad,
+  });
+  if (end !== pkl.length) bad(`${pkl.length - end} bytes follow the pickle in data.pkl`);
+  for (const storage of storages.values()) {
+    const name = `${prefix}data/${storage.key}`;
+    if (!entries.has(name)) bad(`storage "${storage.key}" has no entry ${name}`);
+    const data = read(name);
+    if (data.length !== storage.numel * storage.dtype.size) {
+      bad(`storage "${storage.key}" of ${storage.numel} ${storage.dtype.name} elements needs ${storage.numel * storage.dtype.size} bytes, its entry has ${data.length}`);
+    }
+    storage.bytes = data;
+  }
+  return { value, littleEndian };
+}
+
+function readLegacyFormat(bytes: Uint8Array, bad: Bad): { value: unknown; littleEndian: boolean } {
+  if (bytes.length === 0) bad('the file is empty');
+  if (bytes[0] !== 0x80) bad('it is neither a zip archive (PyTorch >= 1.6) nor a legacy pickle file (PyTorch < 1.6); very old tar checkpoints are not read: re-save with a recent PyTorch');
+  const plain = { globals: new Map<string, AllowedGlobal>(), bad };
+  const magic = unpickle(bytes, 0, plain);
+  if (magic.value !== LEGACY_MAGIC) bad('it starts with a pickle but not with torch.save\'s magic number');
+  const protocol = unpickle(bytes, magic.end, plain);
+  if (protocol.value !== 1001) bad(`legacy protocol version ${describe(protocol.value)}, expected 1001`);
+  const sysInfo = unpickle(bytes, protocol.end, plain);
+  if (!isDict(sysInfo.value) || typeof sysInfo.value.little_endian !== 'boolean') bad('its system information is not a dict with little_endian');
+  const littleEndian = (sysInfo.value as { little_endian: boolean }).little_endian;
+  const storages = new Map<string, Storage>();
+  const main = unpickle(bytes, sysInfo.end, {
+    globals: makeGlobals(bad),
+    persistentLoad: (pid) => storageFromId(pid, storages, true, bad),
+    bad,
+  });
+  const keys = unpickle(bytes, main.end, plain);
+  if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) bad('its storage key list is not a list of strings');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = keys.end;
+  for (const key of keys.value as string[]) {
+    const storage = storages.get(key);
+    if (storage === undefined) return bad(`storage "${key}" is listed but not used`);
+    if (at + 8 > bytes.length) bad(`storage "${key}" is missing: truncated?`);
+    const numel = view.getBigInt64(at, littleEndian);
+    if (numel !== BigInt(storage.numel)) bad(`storage "${key}" has ${numel} elements in the data but ${storage.numel} in the pickle`);
+    const n = storage.numel * storage.dtype.size;
+    if (at + 8 + n > bytes.length) bad(`storage "${key}" runs past the end of the file: truncated?`);
+    storage.bytes = bytes.subarray(at + 8, at + 8 + n);
+    at += 8 + n;
+  }
+  for (const storage of storages.values()) if (storage.bytes === null) bad(`storage "${storage.key}" is used but has no data`);
+  if (at !== bytes.length) bad(`${bytes.length - at} bytes follow the last storage`);
+  return { value: main.value, littleEndian };
+}
+
+/** Every tensor of `value` by its dotted path; other leaves are left out. */
+function flatten(value: unknown, path: string, out: Record<string, Tensor>, make: (ref: TensorRef, path: string) => Tensor, open: Set<unknown>, bad: Bad): void {
+  if (value instanceof TensorRef) {
+    if (Object.prototype.hasOwnProperty.call(out, path)) bad(`two tensors have the path "${path}"`);
+    setOwn(out, path, make(value, path));
+    return;
+  }
+  const children = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : isDict(value) ? Object.entries(value) : null;
+  if (children === null) return;
+  if (open.has(value)) bad(`the object at "${path}" contains itself`);
+  open.add(value);
+  for (const [k, v] of children) flatten(v, path === '' ? k : `${path}.${k}`, out, make, open, bad);
+  open.delete(value);
+}
+
+/** The saved object with tensors made: dicts as plain objects, lists, tuples and sets as arrays. */
+function rebuild(value: unknown, path: string, make: (ref: TensorRef, path: string) => Tensor, open: Set<unknown>, bad: Bad): unknown {
+  if (value instanceof TensorRef) return make(value, path);
+  if (!Array.isArray(value) && !isDict(value)) return value;
+  if (open.has(value)) bad(`the object at "${path}" contains itself`);
+  open.add(value);
+  const sub = (k: string) => (path === '' ? k : `${path}.${k}`);
+  let out: unknown;
+  if (Array.isArray(value)) out = value.map((v, i) => rebuild(v, sub(String(i)), make, open, bad));
+  else {
+    const d: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) setOwn(d, k, rebuild(v, sub(k), make, open, bad));
+    out = d;
+  }
+  open.delete(value);
+  return out;
+}
+
+/** Copies a tensor out of its storage (following offset and strides), converting its dtype. */
+function makeTensor(op: string, ref: TensorRef, path: string, littleEndian: boolean, convert: boolean, device: Device, bad: Bad): Tensor {
+  const { storage, offset, size, stride } = ref;
+  const dtype = storage.dtype;
+  const name = path === '' ? 'the tensor' : `"${path}"`;
+  if (!convert && dtype.name !== 'float32' && dtype.name !== 'int32') {
+    fail('E_DTYPE', `${op}: ${name} has dtype ${dtype.name}, which loads only with \`convert\` (float32 and int32 load as they are)`);
+  }
+  let count = 1;
+  for (const d of size) count *= d;
+  if (!Number.isSafeInteger(count)) bad(`${name} has size [${size.join(', ')}], too many elements`);
+  let last = offset;
+  for (let i = 0; i < size.length; i++) if (size[i] > 0) last += (size[i] - 1) * stride[i];
+  if (count > 0 && last >= storage.numel) bad(`${name} (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) reaches element ${last} of storage "${storage.key}", which has ${storage.numel}`);
+  const bytes = storage.bytes!;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = dtype.kind === 'float' ? new Float32Array(count) : new Int32Array(count);
+  const read = reader(dtype.name, view, littleEndian, (j, v) => fail('E_RANGE', `${op}: ${name} holds the int64 value ${v} (element ${j} of its storage), outside int32's range`));
+  // Row-major walk over the output; `j` is the storage index of output element i.
+  const rank = size.length;
+  const index = new Array<number>(rank).fill(0);
+  let j = offset;
+  for (let i = 0; i < count; i++) {
+    out[i] = read(j);
+    for (let d = rank - 1; d >= 0; d--) {
+      index[d]++;
+      j += stride[d];
+      if (index[d] < size[d]) break;
+      j -= stride[d] * size[d];
+      index[d] = 0;
+    }
+  }
+  return tensor(out, { shape: [...size], device });
+}
+
+const BF16_BITS = new Uint32Array(1);
+const BF16_FLOAT = new Float32Array(BF16_BITS.buffer);
+
+/** The function that reads element j of a storage of this dtype as a number. */
+function reader(dtype: string, view: DataView, le: boolean, outOfRange: (j: number, v: bigint) => never): (j: number) => number {
+  switch (dtype) {
+    case 'float32': return (j) => view.getFloat32(4 * j, le);
+    case 'float64': return (j) => view.getFloat64(8 * j, le);
+    case 'float16': return (j) => halfToFloat(view.getUint16(2 * j, le));
+    case 'bfloat16': return (j) => {
+      BF16_BITS[0] = view.getUint16(2 * j, le) << 16;
+      return BF16_FLOAT[0];
+    };
+    case 'int64': return (j) => {
+      const v = view.getBigInt64(8 * j, le);
+      if (v < -2147483648n || v > 2147483647n) outOfRange(j, v);
+      return Number(v);
+    };
+    case 'int32': return (j) => view.getInt32(4 * j, le);
+    case 'int16': return (j) => view.getInt16(2 * j, le);
+    case 'int8': return (j) => view.getInt8(j);
+    case 'uint8': return (j) => view.getUint8(j);
+    default: return (j) => (view.getUint8(j) !== 0 ? 1 : 0); // bool
+  }
+}
+
+/** IEEE half precision to a number (exact: every half is a float32). */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
