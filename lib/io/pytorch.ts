@@ -20,6 +20,7 @@
  */
 import { fail } from '../errors';
 import { tensor } from '../creation';
+import { requireCuda } from '../cuda';
 import { parseDevice } from '../ops';
 import type { Device, Tensor } from '../tensor';
 import { checkOptions, describe } from '../validate';
@@ -106,6 +107,7 @@ export function loadPytorch(source: string | Uint8Array, options: LoadPytorchOpt
   if (typeof structure !== 'boolean') fail('E_ARG', `${op}: expected \`structure\` to be a boolean, got ${describe(structure)}`);
   if (typeof convert !== 'boolean') fail('E_ARG', `${op}: expected \`convert\` to be a boolean, got ${describe(convert)}`);
   const device = options.device === undefined ? 'cpu' : parseDevice(op, options.device);
+  if (device === 'cuda') requireCuda(op); // before reading anything
   let bytes: Uint8Array;
   let what: string;
   if (typeof source === 'string') {
@@ -320,7 +322,8 @@ function makeTensor(op: string, ref: TensorRef, path: string, littleEndian: bool
   }
   let count = 1;
   for (const d of size) count *= d;
-  if (!Number.isSafeInteger(count)) bad(`${name} has size [${size.join(', ')}], too many elements`);
+  // A stride of 0 (expand) lets a tiny storage stand for a huge tensor: cap what one file may ask for.
+  if (count > 2 ** 31 - 1) bad(`${name} has size [${size.join(', ')}]: over 2^31 - 1 elements`);
   let last = offset;
   for (let i = 0; i < size.length; i++) if (size[i] > 0) last += (size[i] - 1) * stride[i];
   if (count > 0 && last >= storage.numel) bad(`${name} (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) reaches element ${last} of storage "${storage.key}", which has ${storage.numel}`);
