@@ -4,6 +4,7 @@
  * reader sees the old file or the new one, never half of one; a write that fails (or a process
  * that dies mid-way) leaves the old file as it was and removes the temporary file.
  */
+import * as buffer from 'buffer';
 import * as fs from 'fs';
 import * as path from 'path';
 import { fail } from '../errors';
@@ -63,6 +64,8 @@ export function readWhole(op: string, file: string): Buffer {
     }
     if (st.isDirectory()) fail('E_LOAD', `${op}: cannot read ${file}: it is a directory, not a file`);
     if (!st.isFile()) fail('E_LOAD', `${op}: cannot read ${file}: not a regular file (a device, FIFO or socket)`);
+    // Buffer.alloc would throw a plain RangeError past Node's largest buffer (4 GiB in Node 20).
+    if (st.size > buffer.constants.MAX_LENGTH) fail('E_LOAD', `${op}: cannot read ${file}: its ${st.size} bytes are over the ${buffer.constants.MAX_LENGTH} Node can hold in one buffer`);
     const bytes = Buffer.alloc(st.size);
     let at = 0;
     try {
