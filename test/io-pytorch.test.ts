@@ -193,6 +193,29 @@ describe('io.loadPytorch', () => {
     t.dispose();
   });
 
+  it('the pickle reader refuses classes, unknown opcodes and self-containing objects by E_FORMAT', () => {
+    const u = (s: string) => [0x8c, s.length, ...Buffer.from(s)];
+    const pickle = (...ops: number[]) => zip({ 'a/data.pkl': Buffer.from([0x80, 0x04, ...ops, 0x2e]) });
+    const load = (...ops: number[]) => io.loadPytorch(pickle(...ops), { structure: true });
+    expect(load(0x7d, 0x94, ...u('k'), 0x4a, 255, 255, 255, 255, 0x73)).to.deep.equal({ k: -1 }); // {'k': -1}
+    expectError(() => load(...u('builtins'), ...u('eval'), 0x93), 'E_FORMAT', /Python global builtins\.eval/);
+    expectError(() => load(0x63, ...Buffer.from('subprocess\nPopen\n')), 'E_FORMAT', /Python global subprocess\.Popen/);
+    expectError(() => load(...u('collections'), ...u('OrderedDict'), 0x93, 0x29, 0x81), 'E_FORMAT', /builds an object of a Python class/);
+    expectError(() => load(0x5d, 0x7d, 0x62), 'E_FORMAT', /sets the state of an object that is not a dict/);
+    expectError(() => load(0xff), 'E_FORMAT', /unsupported pickle opcode 0xff/);
+    expectError(() => io.loadPytorch(zip({ 'a/data.pkl': Buffer.from([0x80, 0x06, 0x4e, 0x2e]) })), 'E_FORMAT', /protocol 6/);
+    expectError(() => load(0x4e, 0x4e), 'E_FORMAT', /malformed stack/);
+    expectError(() => load(0x30), 'E_FORMAT', /pops an empty stack/);
+    expectError(() => load(0x68, 9), 'E_FORMAT', /memo 9, which was never stored/);
+    expectError(() => load(0x7d, 0x29, 0x4e, 0x73), 'E_FORMAT', /key that is not a string or a number/);
+    // l = []; l.append(l)
+    expectError(() => load(0x5d, 0x94, 0x68, 0, 0x61), 'E_FORMAT', /contains itself/);
+    expectError(() => io.loadPytorch(pickle(0x5d, 0x94, 0x68, 0, 0x61)), 'E_FORMAT', /contains itself/);
+    expectError(() => load(0x28, ...u('storage'), 0x74, 0x51), 'E_FORMAT', /unexpected persistent id/);
+    // What PyTorch 2 writes for float8 and uint16: an untyped storage.
+    expectError(() => load(0x28, ...u('storage'), ...u('torch.storage'), ...u('UntypedStorage'), 0x93, ...u('0'), ...u('cpu'), 0x4b, 4, 0x74, 0x51), 'E_DTYPE', /untyped storage/);
+  });
+
   it('refuses tensors that reach past their storage, or ask for over 2^31 - 1 elements from a small one (stride 0)', () => {
     const data = Buffer.alloc(24);
     const whole = io.loadPytorch(handMade(0, [3], [1], data, 'little'));

@@ -147,6 +147,9 @@ type Bad = (msg: string) => never;
 function makeGlobals(bad: Bad): Map<string, AllowedGlobal> {
   const globals = new Map<string, AllowedGlobal>();
   for (const [name, dtype] of Object.entries(STORAGE_DTYPES)) globals.set(`torch.${name}`, { marker: `torch.${name}`, dtype } as StorageType);
+  // PyTorch 2 saves the dtypes added after the storage classes were frozen (float8, uint16, …)
+  // in an untyped storage, rebuilt by _rebuild_tensor_v3; named so that the refusal says why.
+  globals.set('torch.storage.UntypedStorage', { marker: 'torch.storage.UntypedStorage' });
   // An OrderedDict is a dict here (keys keep their order in a plain object, except keys that
   // look like array indices, which state dicts never use).
   globals.set('collections.OrderedDict', (args) => {
@@ -193,6 +196,9 @@ function storageFromId(pid: unknown, storages: Map<string, Storage>, legacy: boo
   if (!Array.isArray(pid) || pid.length !== (legacy ? 6 : 5) || pid[0] !== 'storage') return bad(`unexpected persistent id ${describe(pid)}`);
   const [, type, key, , numel] = pid as unknown[];
   const dtype = (type as StorageType | null)?.dtype;
+  if ((type as StorageType | null)?.marker === 'torch.storage.UntypedStorage') {
+    fail('E_DTYPE', 'loadPytorch: the checkpoint has an untyped storage, which PyTorch 2 writes for dtypes such as float8 or uint16: cudnn-convnet loads float32 and int32 (and converts float64, float16, bfloat16 and the other integers); convert those tensors in PyTorch first');
+  }
   if (typeof type !== 'object' || type === null || dtype === undefined) return bad(`a storage of type ${describe(type)}`);
   if (typeof key !== 'string') return bad(`a storage key ${describe(key)}`);
   if (!Number.isSafeInteger(numel) || (numel as number) < 0) return bad(`storage "${key}" has ${describe(numel)} elements`);
