@@ -18,6 +18,7 @@
  * and plain containers needs are allowed (see GLOBALS), anything else is E_FORMAT naming it,
  * which is what `torch.load(weights_only=True)` guards against in Python.
  */
+import * as os from 'os';
 import { fail } from '../errors';
 import { tensor } from '../creation';
 import { requireCuda } from '../cuda';
@@ -334,6 +335,13 @@ function makeTensor(op: string, ref: TensorRef, path: string, littleEndian: bool
   for (let i = 0; i < size.length; i++) if (size[i] > 0) last += (size[i] - 1) * stride[i];
   if (count > 0 && last >= storage.numel) bad(`${name} (offset ${offset}, size [${size.join(', ')}], stride [${stride.join(', ')}]) reaches element ${last} of storage "${storage.key}", which has ${storage.numel}`);
   const bytes = storage.bytes!;
+  // The common case, a contiguous float32 or int32 tensor in this machine's byte order: one copy
+  // (to a fresh buffer, as file offsets need not be multiples of 4).
+  if ((dtype.name === 'float32' || dtype.name === 'int32') && littleEndian === HOST_LITTLE && isContiguous(size, stride)) {
+    const copy = bytes.slice(4 * offset, 4 * (offset + count));
+    const values = dtype.name === 'float32' ? new Float32Array(copy.buffer, copy.byteOffset, count) : new Int32Array(copy.buffer, copy.byteOffset, count);
+    return tensor(values, { shape: [...size], device });
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = dtype.kind === 'float' ? new Float32Array(count) : new Int32Array(count);
   const read = reader(dtype.name, view, littleEndian, (j, v) => fail('E_RANGE', `${op}: ${name} holds the int64 value ${v} (element ${j} of its storage), outside int32's range`));
@@ -352,6 +360,18 @@ function makeTensor(op: string, ref: TensorRef, path: string, littleEndian: bool
     }
   }
   return tensor(out, { shape: [...size], device });
+}
+
+const HOST_LITTLE = os.endianness() === 'LE';
+
+/** Row-major with no gaps (dimensions of size 1 may have any stride). */
+function isContiguous(size: readonly number[], stride: readonly number[]): boolean {
+  let expected = 1;
+  for (let d = size.length - 1; d >= 0; d--) {
+    if (size[d] !== 1 && stride[d] !== expected) return false;
+    expected *= size[d];
+  }
+  return true;
 }
 
 const BF16_BITS = new Uint32Array(1);
