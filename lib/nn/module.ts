@@ -246,6 +246,25 @@ export abstract class Module {
     return module;
   }
 
+  /**
+   * Puts `module` in the place of the child registered as `name` (PyTorch's `model.fc = …`),
+   * keeping its position in the order of children, and returns the one it replaces (the caller
+   * disposes it or keeps it). Protected: a container that keeps its own list of children
+   * (Sequential, ModuleList) would not see the change, so only a class that reads its children
+   * by name (a ResNet's `fc`) offers it, through a method of its own.
+   */
+  protected replaceModule<M extends Module>(name: string, module: M): Module {
+    const op = 'replaceModule';
+    const old = this.#modules.get(name);
+    if (old === undefined) fail('E_ARG', `${op}: this ${this.typeName} has no child module named ${describe(name)}`);
+    if (!(module instanceof Module)) fail('E_ARG', `${op}: \`${name}\` must be a Module, got ${describe(module)}`);
+    if ((module as Module) === this || module.modules().includes(this)) {
+      fail('E_ARG', `${op}: \`${name}\` would make a cycle: this ${this.typeName} ${(module as Module) === this ? 'is that module itself' : 'is already inside it'}`);
+    }
+    this.#modules.set(name, module);   // Map.set on an existing key keeps its place
+    return old!;
+  }
+
   /** This module's own buffer `name` (not a descendant's), or null. */
   protected buffer(name: string): Tensor | null {
     return this.#buffers.get(name) ?? null;
