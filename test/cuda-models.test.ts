@@ -1,6 +1,7 @@
 /**
- * AlexNet (both layouts: grouped convolutions, LRN, adaptive pooling) and FCN-8s (transposed
- * convolutions, crops, skips, per-pixel cross-entropy) on the GPU against the CPU backend, the
+ * AlexNet (both layouts: grouped convolutions, LRN, adaptive pooling), FCN-8s (transposed
+ * convolutions, crops, skips, per-pixel cross-entropy), ResNet-18/50 and VGG-11-bn (residual
+ * blocks, batch norm in both modes) on the GPU against the CPU backend, the
  * segmentation metrics on GPU labels, and the segmentation example with `device: 'cuda'`.
  *
  * TF32 is off for cuDNN here (plain float32 on both sides), so a whole network's outputs and
@@ -75,6 +76,43 @@ describeCuda('models on the GPU (allowTF32Cudnn false)', function () {
       for (const t of [x, y, ...scores, ...pred]) t.dispose();
     } finally {
       cpu.dispose(); gpu.dispose();
+    }
+  });
+
+  it('ResNet-18 (training mode: batch statistics): logits, loss and every parameter\'s gradient as on the CPU; ResNet-50 and VGG-11-bn logits in eval mode', () => {
+    const [cpu, gpu] = twins(() => models.resnet18({ numClasses: 10 }));
+    try {
+      const x = randomCpu([2, 3, 64, 64], 4), y = randomLabels(2, 10, 5);
+      const out: Tensor[] = [];
+      for (const [net, device] of [[cpu, 'cpu'], [gpu, 'cuda']] as const) {
+        const [logits, loss] = tidy(() => {
+          const l = net.call(x.to(device));
+          return [l, F.crossEntropy(l, y.to(device))];
+        });
+        loss.backward();
+        out.push(logits, loss);
+      }
+      expectSameValues(out[2], out[0], 1e-4, 'ResNet-18 logits');
+      expectSameValues(out[3], out[1], 1e-4, 'ResNet-18 loss');
+      const g = new Map(gpu.namedParameters());
+      for (const [name, p] of cpu.namedParameters()) expectSameValues(g.get(name)!.grad!, p.grad!, 1e-4, `ResNet-18 gradient of ${name}`);
+      // resetClassifier makes the new fc on the model's device.
+      gpu.resetClassifier(3);
+      expect(gpu.fc.weight.device).to.equal('cuda');
+      for (const t of [x, y, ...out]) t.dispose();
+    } finally {
+      cpu.dispose(); gpu.dispose();
+    }
+    for (const make of [() => models.resnet50({ numClasses: 10 }), () => models.vgg11({ batchNorm: true, numClasses: 10 })]) {
+      const [c, g] = twins(() => make().eval());
+      try {
+        const x = randomCpu([2, 3, 64, 64], 6);
+        const [a, b] = tidy(() => noGrad(() => [c.call(x), g.call(x.to('cuda'))]));
+        expectSameValues(b, a, 1e-4, c.typeName);
+        x.dispose(); a.dispose(); b.dispose();
+      } finally {
+        c.dispose(); g.dispose();
+      }
     }
   });
 

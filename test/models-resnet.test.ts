@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { F, add, memory, models, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
+import { F, add, memory, models, nn, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
 import { BasicBlock, Bottleneck, ResNetModel } from '../lib/models/resnet';
 import { VGGModel } from '../lib/models/vgg';
 import type { Module } from '../lib/nn/module';
@@ -306,6 +306,36 @@ describe('models.ResNet and models.VGG', function () {
       expect(net.features.at(1).typeName).to.equal('BatchNorm2d');
     } finally {
       net.dispose();
+    }
+  });
+
+  it('Module.replaceModule (protected, what resetClassifier uses) keeps the child\'s place and refuses what registerModule refuses', () => {
+    class Holder extends nn.Module {
+      constructor() {
+        super();
+        this.registerModule('a', new nn.Linear(2, 3));
+        this.registerModule('b', new nn.ReLU());
+      }
+      swap(name: string, m: unknown): Module {
+        return this.replaceModule(name, m as Module);
+      }
+      forward(x: Tensor): Tensor {
+        return x;
+      }
+    }
+    const h = new Holder();
+    try {
+      const old = h.swap('a', new nn.Linear(2, 5));
+      expect(old).to.be.instanceOf(nn.Linear);
+      old.dispose();
+      expect(h.namedChildren().map(([k]) => k)).to.deep.equal(['a', 'b']);
+      expect(Object.keys(h.stateDict())).to.deep.equal(['a.weight', 'a.bias']);
+      expect(h.parameterCount()).to.equal(2 * 5 + 5);
+      expectError(() => h.swap('c', new nn.ReLU()), 'E_ARG', /no child module named "c"/);
+      expectError(() => h.swap('b', {}), 'E_ARG', /must be a Module/);
+      expectError(() => h.swap('b', h), 'E_ARG', /cycle/);
+    } finally {
+      h.dispose();
     }
   });
 
