@@ -1,7 +1,7 @@
 /**
  * models.resnet18 … resnet152 and models.vgg11 … vgg19 against torchvision's layouts (written
  * out in plain torch by test/fixtures/make/resnet.py): parameter counts, state-dict keys and
- * shapes, forwards of ResNet-18 and ResNet-50 on two 64x64 images against PyTorch in float64
+ * shapes, forwards of ResNet-18, ResNet-50 and VGG-11-bn on two 64x64 images against PyTorch in float64
  * (hash-filled weights, eval mode), a training step, the CIFAR stem, replacing the classifier
  * and freezing the backbone, models.save/load, and bad options.
  */
@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { F, add, memory, models, nn, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
+import { F, add, flatten, memory, models, nn, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
 import { BasicBlock, Bottleneck, ResNetModel } from '../lib/models/resnet';
 import { VGGModel } from '../lib/models/vgg';
 import type { Module } from '../lib/nn/module';
@@ -18,7 +18,7 @@ import { expectClose, expectError, loadFixture, settle } from './helpers';
 
 interface Case {
   name: string; count1000?: number; keys?: string[]; shapes?: number[][];
-  depth?: 18 | 50; numClasses?: number; inputSeed?: number; inputShape?: number[];
+  numClasses?: number; inputSeed?: number; inputShape?: number[];
   logits?: { shape: number[]; values: number[] }; pooledEvery16?: number[];
 }
 
@@ -83,27 +83,34 @@ describe('models.ResNet and models.VGG', function () {
     }
   });
 
-  for (const depth of [18, 50] as const) {
-    it(`resnet${depth}: a forward on two 64x64 images matches PyTorch (float64, eval mode, hashed weights and statistics)`, async () => {
-      const c = byName(`forward resnet${depth}`);
+  const forwards: { name: string; make: (numClasses: number) => ResNetModel | VGGModel; layers: string }[] = [
+    { name: 'resnet18', make: (numClasses) => models.resnet18({ numClasses }), layers: '18 layers' },
+    { name: 'resnet50', make: (numClasses) => models.resnet50({ numClasses }), layers: '50 layers, bottlenecks' },
+    { name: 'vgg11_bn', make: (numClasses) => models.vgg11({ numClasses, batchNorm: true }), layers: '2x2 maps pooled to 7x7' },
+  ];
+  for (const f of forwards) {
+    it(`${f.name}: a forward on two 64x64 images matches PyTorch (float64, eval mode, hashed weights and statistics; ${f.layers})`, async () => {
+      const c = byName(`forward ${f.name}`);
       await settle();
       const before = memory().tensors;
-      const net = (depth === 18 ? models.resnet18 : models.resnet50)({ numClasses: c.numClasses });
+      const net = f.make(c.numClasses!);
       try {
         fillLikeFixture(net);
         net.eval();
         const n = c.inputShape!.reduce((a, b) => a * b, 1);
         const x = tensor(hashed(n, c.inputSeed!, 1), { shape: c.inputShape });
-        const { pooled, logits } = tidy(() => noGrad(() => ({ pooled: net.features(x), logits: net.call(x) })));
-        expect(pooled.shape).to.deep.equal([2, net.numFeatures]);
+        // What goes into the last layers: ResNet's fc, or VGG's classifier.
+        const pool = (t: Tensor): Tensor => (net instanceof ResNetModel ? net.features(t) : flatten(net.avgpool.call(net.features.call(t)), 1));
+        const { pooled, logits } = tidy(() => noGrad(() => ({ pooled: pool(x), logits: net.call(x) })));
+        expect(pooled.shape).to.deep.equal([2, net instanceof ResNetModel ? net.numFeatures : 512 * 7 * 7]);
         expect(logits.shape).to.deep.equal(c.logits!.shape);
         const p = await pooled.data();
         const every16 = Array.from({ length: Math.ceil(p.length / 16) }, (_, i) => p[16 * i]);
-        // float32 against float64 through 18 or 50 layers: relative to the largest value.
+        // float32 against float64 through up to 50 layers: relative to the largest value.
         const scale = Math.max(...c.pooledEvery16!.map(Math.abs));
-        expectClose(every16, c.pooledEvery16!, 1e-4, 1e-5 * scale, `resnet${depth} pooled`);
+        expectClose(every16, c.pooledEvery16!, 1e-4, 1e-5 * scale, `${f.name} pooled`);
         const logitScale = Math.max(...c.logits!.values.map(Math.abs));
-        expectClose(await logits.data(), c.logits!.values, 1e-4, 1e-5 * logitScale, `resnet${depth} logits`);
+        expectClose(await logits.data(), c.logits!.values, 1e-4, 1e-5 * logitScale, `${f.name} logits`);
         x.dispose(); pooled.dispose(); logits.dispose();
       } finally {
         net.dispose();
