@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { F, add, flatten, memory, models, nn, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
+import { F, add, flatten, io, memory, models, nn, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
 import { BasicBlock, Bottleneck, ResNetModel } from '../lib/models/resnet';
 import { VGGModel } from '../lib/models/vgg';
 import type { Module } from '../lib/nn/module';
@@ -300,6 +300,47 @@ describe('models.ResNet and models.VGG', function () {
     } finally {
       net.dispose();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loads a state dict as PyTorch writes torchvision\'s (safetensors, num_batches_tracked as I64) with loadStateDict as it is', async () => {
+    const source = new ResNetModel({ block: 'bottleneck', layers: [1, 1, 1, 1], numClasses: 5 });
+    const net = new ResNetModel({ block: 'bottleneck', layers: [1, 1, 1, 1], numClasses: 5 });
+    try {
+      fillLikeFixture(source);
+      // The file safetensors.torch.save_file writes: a JSON header of dtype, shape and offsets,
+      // then the data, little-endian; BatchNorm's counter is int64 in PyTorch (7 batches here).
+      const state = source.stateDict();
+      const header: Record<string, unknown> = {};
+      const parts: Uint8Array[] = [];
+      let offset = 0;
+      for (const [key, t] of Object.entries(state)) {
+        const bytes = t.dtype === 'int32'
+          ? new Uint8Array(new BigInt64Array(t.size).fill(7n).buffer)
+          : new Uint8Array((t.dataSync() as Float32Array).slice().buffer);
+        header[key] = { dtype: t.dtype === 'int32' ? 'I64' : 'F32', shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };
+        parts.push(bytes);
+        offset += bytes.length;
+        t.dispose();
+      }
+      const json = Buffer.from(JSON.stringify(header));
+      const file = Buffer.concat([Buffer.from(new BigUint64Array([BigInt(json.length)]).buffer), json, ...parts]);
+      const { tensors } = io.loadSafetensors(file);
+      try {
+        expect(tensors['layer1.0.downsample.0.weight'].shape).to.deep.equal([256, 64, 1, 1]);
+        expect(tensors['bn1.num_batches_tracked'].dtype).to.equal('int32');
+        expect(net.loadStateDict(tensors)).to.deep.equal({ missingKeys: [], unexpectedKeys: [] });
+      } finally {
+        for (const t of Object.values(tensors)) t.dispose();
+      }
+      expect(net.bn1.numBatchesTracked).to.equal(7);
+      source.eval(); net.eval();
+      const x = tensor(hashed(2 * 3 * 24 * 24, 8, 1), { shape: [2, 3, 24, 24] });
+      const [y1, y2] = tidy(() => noGrad(() => [source.call(x), net.call(x)]));
+      expect(Array.from(await y2.data())).to.deep.equal(Array.from(await y1.data()));
+      x.dispose(); y1.dispose(); y2.dispose();
+    } finally {
+      source.dispose(); net.dispose();
     }
   });
 
