@@ -228,6 +228,7 @@ export class ResNetModel extends Module {
   readonly cifar: boolean;
   readonly inChannels: number;
   #numClasses: number;
+  #fc: Linear;
 
   constructor(options: ResNetModelOptions) {
     super();
@@ -265,7 +266,7 @@ export class ResNetModel extends Module {
     this.layer3 = layer('layer3', 256, this.layers[2], 2);
     this.layer4 = layer('layer4', 512, this.layers[3], 2);
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d(1));
-    this.registerModule('fc', new Linear(inplanes, this.#numClasses));
+    this.#fc = this.registerModule('fc', new Linear(inplanes, this.#numClasses));
   }
 
   /** Features into `fc`: 512 (basic blocks) or 2048 (bottlenecks). */
@@ -275,7 +276,7 @@ export class ResNetModel extends Module {
 
   /** The classifier, Linear(numFeatures, numClasses); `resetClassifier` puts a new one in its place. */
   get fc(): Linear {
-    return this.namedChildren().find(([name]) => name === 'fc')![1] as Linear;
+    return this.#fc;
   }
 
   /** Outputs of `fc`. */
@@ -291,9 +292,9 @@ export class ResNetModel extends Module {
    */
   resetClassifier(numClasses: number): this {
     const classes = positiveInt('ResNet.resetClassifier', 'numClasses', numClasses);
-    const old = this.fc;
-    const fc = new Linear(this.numFeatures, classes).to(old.weight.device).train(this.training);
-    this.replaceModule('fc', fc);
+    const old = this.#fc;
+    this.#fc = new Linear(this.numFeatures, classes).to(old.weight.device).train(this.training);
+    this.replaceModule('fc', this.#fc);
     old.dispose();
     this.#numClasses = classes;
     return this;
