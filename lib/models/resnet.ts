@@ -32,7 +32,7 @@ import { kaimingNormal_, zeros_ } from '../nn/init';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Identity, Linear, MaxPool2d, ReLU } from '../nn/layers';
 import { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
-import { relu } from '../nn/functional';
+import { relu } from '../nn/functional/index';
 import { add, flatten } from '../ops';
 import type { Tensor } from '../tensor';
 import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
