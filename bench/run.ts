@@ -13,6 +13,7 @@ import { benchGemm } from './gemm';
 import { benchLayers } from './layers';
 import { benchLoss } from './loss';
 import { benchModels } from './models';
+import { benchOps } from './ops';
 import { benchPool } from './pool';
 import { benchResponsiveness } from './responsiveness';
 import { ratioChart } from './chart';
@@ -31,6 +32,7 @@ const GROUPS: Record<string, Group> = {
   loss: { references: ['PyTorch'], run: benchLoss },
   pool: { references: ['PyTorch'], run: benchPool },
   layers: { references: ['PyTorch'], run: benchLayers },
+  ops: { references: ['PyTorch'], run: benchOps },
   models: { references: ['PyTorch'], run: benchModels, cuda: { references: ['PyTorch'] } },
   responsiveness: { references: ['naive'], run: benchResponsiveness },
 };
