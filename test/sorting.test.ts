@@ -71,6 +71,21 @@ describe('topk, sort, argsort', () => {
       const top = cc.topk(x, 17, { dim: 1, largest: descending });
       expect(Array.from(top.indices.dataSync())).to.deep.equal(Array.from(indices.narrow(1, 0, 17).dataSync()));
     }
+    // contiguous rows (the last axis): topk skips blocks that cannot beat its k-th value
+    // (native/cpu/sort.cc); ties, NaN, -0/+0 and rows that get better along the way included
+    const rows = [values.slice(0, 2500), values.slice(2500, 5000).map((v, r) => (Number.isNaN(v) ? v : v + r / 100)),
+      values.slice(5000, 7500).map((v) => (v === 0 ? -0 : v)), Array.from({ length: 2500 }, (_, r) => (r % 300 === 7 ? NaN : r % 5 === 0 ? -0 : 0))].map((row) => row.map(Math.fround));
+    const xr = cc.tensor(Float32Array.from(rows.flat()), { shape: [4, 2500] });
+    const xi = cc.tensor(Int32Array.from(rows.flat().map((v) => (Number.isNaN(v) ? 0 : Math.round(v * 4)))), { shape: [4, 2500], dtype: 'int32' });
+    for (const largest of [false, true]) {
+      for (const k of [1, 5, 17, 156]) {
+        for (const [t, plain] of [[xr, rows], [xi, rows.map((r) => r.map((v) => (Number.isNaN(v) ? 0 : Math.round(v * 4))))]] as const) {
+          const got = Array.from(cc.topk(t, k, { largest }).indices.dataSync());
+          const want = plain.flatMap((row) => referenceOrder(row, largest).slice(0, k));
+          expect(got, `${t.dtype} k ${k} largest ${largest}`).to.deep.equal(want);
+        }
+      }
+    }
     const z = cc.sort(cc.tensor([0, -0, -1, 0]));
     expect(Array.from(z.indices.dataSync())).to.deep.equal([2, 0, 1, 3]);
     expect(Object.is(z.values.dataSync()[2], -0)).to.equal(true);   // the value itself, -0 kept
