@@ -19,8 +19,7 @@
 // eval (mean and invstd are constants): dx = w invstd dy, with the same dw and db.
 //
 // Reductions over N and the positions: each row (n, c) of S positions is summed by one thread
-// (the forward in four float64 lanes; the backward in sixteen float lanes over blocks of 256
-// values, added to float64 lanes; a fixed order), then the rows of a channel are added in
+// (in sixteen float lanes over blocks of 256 values, added to float64 lanes; a fixed order), then the rows of a channel are added in
 // float64 in order of n, so the bits do not depend on the thread count.
 #include <algorithm>
 #include <cmath>
@@ -58,17 +57,6 @@ std::vector<double> channel_sums(const Rows& r, RowSum row_sum) {
   std::vector<double> total(static_cast<size_t>(r.channels), 0.0);
   for (int64_t row = 0; row < r.rows(); ++row) total[row % r.channels] += partial[row];
   return total;
-}
-
-// sum_i f(i) over [0, n) in four float64 lanes.
-template <typename F>
-double lanes4(int64_t n, F f) {
-  double acc[4] = {0, 0, 0, 0};
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4)
-    for (int k = 0; k < 4; ++k) acc[k] += f(i + k);
-  for (; i < n; ++i) acc[0] += f(i);
-  return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
 // One row of the backward's sums: sum dy and sum dy * (x - mean). Sixteen float lanes add up
@@ -137,6 +125,61 @@ void row_sums(const float* __restrict dy, const float* __restrict x, float mean,
   *sum_dy_xmu = add_lanes(p0, p1);
 }
 
+// One row's sum of x, and its sum of (x - mean)^2, in the blocks of row_sums: sixteen float
+// lanes over up to 256 values, then added to float64 lanes (a fixed order). They were scalar
+// float64 sums over every value (four lanes), which held the per-sample norms, computed as
+// batch norm (lib/nn/functional/normalization.ts), to 0.2-0.5x PyTorch's speed.
+__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
+double row_sum(const float* __restrict x, int64_t n) {
+  Doubles8 s0 = {}, s1 = {};
+  int64_t i = 0;
+  while (i + 16 <= n) {
+    Floats16 s = {};
+    const int64_t block_end = std::min(n, i + 16 * kBlock);
+    for (; i + 16 <= block_end; i += 16) {
+      Floats16 xv;
+      std::memcpy(&xv, x + i, sizeof xv);
+      s += xv;
+    }
+    widen_add(s, s0, s1);
+  }
+  if (i < n) {
+    Floats16 v = {};
+    for (int l = 0; i + l < n; ++l) v[l] = x[i + l];
+    widen_add(v, s0, s1);
+  }
+  return add_lanes(s0, s1);
+}
+
+__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
+double row_squared_deviations(const float* __restrict x, float mean, int64_t n) {
+  Doubles8 s0 = {}, s1 = {};
+  int64_t i = 0;
+  while (i + 16 <= n) {
+    Floats16 s = {};
+    const int64_t block_end = std::min(n, i + 16 * kBlock);
+    for (; i + 16 <= block_end; i += 16) {
+      Floats16 xv;
+      std::memcpy(&xv, x + i, sizeof xv);
+      const Floats16 d = xv - mean;
+      s += d * d;
+    }
+    widen_add(s, s0, s1);
+  }
+  if (i < n) {
+    Floats16 v = {};  // the tail padded with 0: 0 * 0 adds nothing
+    for (int l = 0; i + l < n; ++l) v[l] = x[i + l] - mean;
+    widen_add(v * v, s0, s1);
+  }
+  return add_lanes(s0, s1);
+}
+
+// y = (x - mean) * scale + shift over one row (no FMA: the same bits on every CPU).
+__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
+void normalize_row(const float* __restrict x, float mean, float scale, float shift, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * scale + shift;
+}
+
 // dx = a * dy + k * (x - mean) + c0 over one row. fp-contract=off: every clone rounds each
 // product and sum as the baseline does (no FMA), so every CPU gives the same bits.
 __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
@@ -159,30 +202,48 @@ void batch_norm_forward(const Tensor& x, const Tensor* running_mean, const Tenso
       for (int64_t c = 0; c < r.channels; ++c) pmean[c] = pinvstd[c] = NAN;
       return;
     }
-    const std::vector<double> sums = channel_sums(r, [&](int64_t row) {
-      const float* xr = px + row * r.positions;
-      return lanes4(r.positions, [xr](int64_t i) { return static_cast<double>(xr[i]); });
-    });
-    std::vector<double> mean(static_cast<size_t>(r.channels));
-    for (int64_t c = 0; c < r.channels; ++c) mean[c] = sums[c] / static_cast<double>(m);
-    const std::vector<double> squares = channel_sums(r, [&](int64_t row) {
-      const float* xr = px + row * r.positions;
-      const double mu = mean[row % r.channels];
-      return lanes4(r.positions, [xr, mu](int64_t i) {
-        const double d = xr[i] - mu;
-        return d * d;
-      });
-    });
-    for (int64_t c = 0; c < r.channels; ++c) {
-      const double var = squares[c] / static_cast<double>(m);
-      pmean[c] = static_cast<float>(mean[c]);
+    // Per channel: the mean and invstd, the running statistics, and (channel_scale_shift)
+    // the scale and shift of y.
+    const auto statistics = [&](int64_t c, double sum, double squares) {
+      const double var = squares / static_cast<double>(m);
+      pmean[c] = static_cast<float>(sum / static_cast<double>(m));
       pinvstd[c] = static_cast<float>(1.0 / std::sqrt(var + eps));
       if (running_mean) {
         float *rm = running_mean->f32(), *rv = running_var->f32();
-        rm[c] = static_cast<float>(momentum * mean[c] + (1.0 - momentum) * rm[c]);
-        rv[c] = static_cast<float>(momentum * (squares[c] / static_cast<double>(m - 1)) + (1.0 - momentum) * rv[c]);
+        rm[c] = static_cast<float>(momentum * (sum / static_cast<double>(m)) + (1.0 - momentum) * rm[c]);
+        rv[c] = static_cast<float>(momentum * (squares / static_cast<double>(m - 1)) + (1.0 - momentum) * rv[c]);
       }
+    };
+    const float* pw = w ? w->f32() : nullptr;
+    const float* pb = b ? b->f32() : nullptr;
+    float* py = y.f32();
+    if (r.channels >= 8) {
+      // Note [channel at a time] (as the backward): a thread takes a channel whole, its sums,
+      // squares and y while its rows are still in L2, instead of three passes over the
+      // tensor. The same sums in the same order: the same bits.
+      parallel_for(r.channels, std::max<int64_t>(1, grain(r) / std::max<int64_t>(1, r.n)), [&](int64_t begin, int64_t end) {
+        for (int64_t c = begin; c < end; ++c) {
+          double sum = 0.0, squares = 0.0;
+          for (int64_t n = 0; n < r.n; ++n) sum += row_sum(px + (n * r.channels + c) * r.positions, r.positions);
+          const float mean = static_cast<float>(sum / static_cast<double>(m));
+          for (int64_t n = 0; n < r.n; ++n) squares += row_squared_deviations(px + (n * r.channels + c) * r.positions, mean, r.positions);
+          statistics(c, sum, squares);
+          const float scale = static_cast<float>(static_cast<double>(pinvstd[c]) * (pw ? pw[c] : 1.0f)), shift = pb ? pb[c] : 0.0f;
+          for (int64_t n = 0; n < r.n; ++n) {
+            const int64_t at = (n * r.channels + c) * r.positions;
+            normalize_row(px + at, pmean[c], scale, shift, py + at, r.positions);
+          }
+        }
+      });
+      return;
     }
+    const std::vector<double> sums = channel_sums(r, [&](int64_t row) { return row_sum(px + row * r.positions, r.positions); });
+    std::vector<float> mean(static_cast<size_t>(r.channels));
+    for (int64_t c = 0; c < r.channels; ++c) mean[c] = static_cast<float>(sums[c] / static_cast<double>(m));
+    const std::vector<double> squares = channel_sums(r, [&](int64_t row) {
+      return row_squared_deviations(px + row * r.positions, mean[row % r.channels], r.positions);
+    });
+    for (int64_t c = 0; c < r.channels; ++c) statistics(c, sums[c], squares[c]);
   } else {
     const float *rm = running_mean->f32(), *rv = running_var->f32();
     for (int64_t c = 0; c < r.channels; ++c) {
@@ -203,7 +264,7 @@ void batch_norm_forward(const Tensor& x, const Tensor* running_mean, const Tenso
       const float mu = pmean[c], s = scale[c], t = shift[c];
       const float* xr = px + row * r.positions;
       float* yr = py + row * r.positions;
-      for (int64_t i = 0; i < r.positions; ++i) yr[i] = (xr[i] - mu) * s + t;
+      normalize_row(xr, mu, s, t, yr, r.positions);
     }
   });
 }
