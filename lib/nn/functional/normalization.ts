@@ -10,18 +10,20 @@
  * on x reshaped to [1, rows, values] (rows as channels, no running statistics, no affine),
  * whose native kernels (CPU and CUDA, float64 sums, backward through the batch statistics)
  * compute exactly those statistics and gradients; PyTorch computes instance norm the same
- * way. The affine part is then a broadcast multiply and add per channel (group and instance
- * norm) or per element of the normalised shape (layer norm), whose gradients the tape sums.
+ * way. The affine part is then batch norm again in evaluation mode as a per-channel scale and
+ * shift (group and instance norm: perChannelAffine), or a broadcast multiply and add per element
+ * of the normalised shape (layer norm), whose gradients the tape sums.
  * A row of one value normalises to 0 (x - mean = 0), as PyTorch's layer and group norm (its
  * instance norm refuses it, and so does ours); batch norm refuses that shape, so it is x * 0
  * here (NaN stays NaN, the gradient is 0).
  */
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
+import { ones, zeros } from '../../creation';
 import { add, mul } from '../../ops';
 import type { Tensor } from '../../tensor';
 import { checkFloat, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
-import { batchNormWithStats } from './layers';
+import { batchNorm, batchNormWithStats } from './layers';
 
 type F32 = Tensor<'float32'>;
 
@@ -50,14 +52,19 @@ function affineParam(op: string, name: string, value: unknown, shape: readonly n
   return t;
 }
 
-/** y * weight + bias, with weight and bias [C] broadcast over x [N, C, ...]. */
+/**
+ * y * weight + bias, with weight and bias [C] broadcast over y [N, C, ...]: batch norm in
+ * evaluation mode with mean 0, variance 1 and eps 0, whose scale is then exactly weight,
+ * so y is (y - 0) * weight + bias, the bits of a multiply and an add, in one pass; its
+ * backward (dx = weight * dy, dweight = sum dy * y, dbias = sum dy per channel) sums a channel
+ * at a time. A broadcast multiply and add took two passes forward and two reductions over
+ * [N, H, W] backward (group norm on [8, 256, 28, 28]: 0.14x PyTorch's speed forward+backward).
+ */
 function perChannelAffine(y: F32, weight: F32 | null, bias: F32 | null): F32 {
   if (weight === null && bias === null) return y;
-  const shape = y.shape.map((d, i) => (i === 1 ? d : 1));
-  let out = y;
-  if (weight !== null) out = mul(out, weight.reshape(shape));
-  if (bias !== null) out = add(out, bias.reshape(shape));
-  return out;
+  const C = y.shape[1];
+  const zero = zeros([C], { device: y.device }), one = ones([C], { device: y.device });
+  return batchNorm(y, zero, one, weight, bias, { training: false, eps: 0 });
 }
 
 export interface LayerNormOptions {
