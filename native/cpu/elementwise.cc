@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
+#include "cpu/vec_math.h"
 
 namespace convnet {
 namespace cpu {
@@ -100,12 +101,23 @@ void binary_scalar(BinaryOp op, const Tensor& x, float scalar, bool scalar_first
 
 
 
+namespace {
+// y = f over x in chunks, for the vec_math array functions (x and y contiguous, the same size).
+void vec_loop(const Tensor& x, const Tensor& y, void (*f)(const float*, float*, int64_t)) {
+  const float* px = x.f32();
+  float* py = y.f32();
+  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) { f(px + begin, py + begin, end - begin); });
+}
+}  // namespace
+
 void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
   switch (op) {
     case UnaryOp::Neg: return unary_loop(x, y, [](float v) { return -v; });
     case UnaryOp::Abs: return unary_loop(x, y, [](float v) { return std::fabs(v); });
-    case UnaryOp::Exp: return unary_loop(x, y, [](float v) { return std::exp(v); });
-    case UnaryOp::Log: return unary_loop(x, y, [](float v) { return std::log(v); });
+    // exp and log in vec_math's SIMD (within 1.26 and 0.83 ulp, as softmax uses): glibc's scalar
+    // expf held exp of [256, 10000] to 3.9 ms at 2 threads, logsumexp to 0.14-0.3x PyTorch's speed.
+    case UnaryOp::Exp: return vec_loop(x, y, vec::exp);
+    case UnaryOp::Log: return vec_loop(x, y, vec::log);
     case UnaryOp::Sqrt: return unary_loop(x, y, [](float v) { return std::sqrt(v); });
     case UnaryOp::Square: return unary_loop(x, y, [](float v) { return v * v; });
     case UnaryOp::Reciprocal: return unary_loop(x, y, [](float v) { return 1.0f / v; });
