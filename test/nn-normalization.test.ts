@@ -49,6 +49,16 @@ describe('F.layerNorm, F.groupNorm, F.instanceNorm', () => {
     tapeCheck('instanceNorm', [x, w], ([a, g]) => F.instanceNorm(a, { weight: g }));
   });
 
+  it('group and instance norm\'s affine part (eval-mode batch norm, eps 0) has the bits of y * weight + bias', () => {
+    const x = cc.randn([3, 6, 5, 4]), w = cc.randn([6]), b = cc.randn([6]);
+    const y = F.groupNorm(x, 3), per = [1, 6, 1, 1];
+    const same = (got: cc.Tensor, want: cc.Tensor, what: string) => expect(Array.from(got.dataSync()), what).to.deep.equal(Array.from(want.dataSync()));
+    same(F.groupNorm(x, 3, { weight: w, bias: b }), y.mul(w.reshape(per)).add(b.reshape(per)), 'weight and bias');
+    same(F.groupNorm(x, 3, { weight: w }), y.mul(w.reshape(per)), 'weight only');
+    same(F.instanceNorm(x, { bias: b }), F.instanceNorm(x).add(b.reshape(per)), 'bias only');
+    tapeCheck('groupNorm bias only', [{ shape: [2, 4, 3] }, { shape: [4] }], ([a, h]) => F.groupNorm(a, 2, { bias: h }));
+  });
+
   it('empty batches give empty outputs; NaN stays in its group', () => {
     expect(F.groupNorm(cc.zeros([0, 4, 2, 2]), 2).shape).to.deep.equal([0, 4, 2, 2]);
     expect(F.layerNorm(cc.zeros([0, 8]), 8).shape).to.deep.equal([0, 8]);
