@@ -29,7 +29,7 @@ describe('the benchmark harness', function () {
     try {
       execFileSync(process.execPath, [path.join(root, 'dist', 'bench', 'run.js'), '--quick', '--threads', '1', '--json', json], { encoding: 'utf8' });
       const result = JSON.parse(fs.readFileSync(json, 'utf8'));
-      for (const group of ['gemm', 'loss', 'pool', 'layers', 'models', 'responsiveness']) {
+      for (const group of ['gemm', 'loss', 'pool', 'layers', 'ops', 'models', 'responsiveness']) {
         expect(result.results[group]?.rows.length, group).to.be.above(0);
         for (const row of result.results[group].rows) expect(row.ours.medianMs, `${group}: ${row.case}`).to.be.above(0);
       }
