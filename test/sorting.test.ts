@@ -175,6 +175,15 @@ describe('F.normalize, F.cosineSimilarity, F.pairwiseDistance, cdist', () => {
     }
   });
 
+  it('a NaN stays NaN through the norms (PyTorch: NaN, not 0)', () => {
+    const x = cc.tensor([[NaN, 1], [3, 4]]);
+    const n = Array.from(F.normalize(x).dataSync());
+    expect(n.slice(0, 2).every(Number.isNaN)).to.equal(true);
+    expect(n.slice(2)).to.deep.equal([0.6000000238418579, 0.800000011920929]);
+    expect(Number.isNaN(F.pairwiseDistance(x, cc.zeros([2, 2])).dataSync()[0])).to.equal(true);
+    expect(Number.isNaN(cc.cdist(x, cc.zeros([1, 2])).dataSync()[0])).to.equal(true);
+  });
+
   it('gradients against finite differences, and 0 (not NaN) where a norm or a distance is 0', () => {
     tapeCheck('normalize', [{ shape: [3, 5] }], ([x]) => F.normalize(x));
     tapeCheck('cosineSimilarity', [{ shape: [4, 6] }, { shape: [4, 6] }], ([a, b]) => F.cosineSimilarity(a, b));

@@ -8,7 +8,7 @@
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import {
-  abs, add, clamp, div, gt, matmul, max, mul, pow, scale, sqrt, square, sub, sum, transpose, unsqueeze, where,
+  abs, add, clamp, div, matmul, ne, max, mul, pow, scale, sqrt, square, sub, sum, transpose, unsqueeze, where,
 } from '../../ops';
 import type { Tensor } from '../../tensor';
 import { broadcastShapes, checkAxis, checkBool, checkFloat, checkNumber, checkOptions, checkSameDevice, describe, shapeStr } from '../../validate';
@@ -51,7 +51,7 @@ function exponent(op: string, value: unknown): number {
 /** s^(1/p) for s >= 0, with a gradient of 0 (not NaN) where s is 0. */
 function safeRoot(s: F32, p: number): F32 {
   if (p === 1) return s;
-  const positive = gt(s, 0);
+  const positive = ne(s, 0);   // NaN too: a NaN norm stays NaN, as PyTorch
   const inside = where(positive, s, 1);
   return where(positive, p === 2 ? sqrt(inside) : pow(inside, 1 / p), 0);
 }
