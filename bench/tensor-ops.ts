@@ -25,6 +25,8 @@ const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['sum of all', ({ a }) => cc.sum(a), 'a.sum()'],
   ['sum over dim 1', ({ a }) => cc.sum(a, 1), 'a.sum(1)'],
   ['mean over dims 2, 3', ({ a }) => cc.mean(a, [2, 3]), 'a.mean((2, 3))'],
+  ['sum over dim 0', ({ a }) => cc.sum(a, 0), 'a.sum(0)'],
+  ['sum over dims 0, 2, 3 (a bias gradient)', ({ a }) => cc.sum(a, [0, 2, 3]), 'a.sum((0, 2, 3))'],
   ['max over rows of [512,4096]', ({ m }) => cc.max(m, 1), 'm.max(1)'],
   ['argmax over rows of [512,4096]', ({ m }) => cc.argmax(m, 1), 'm.argmax(1)'],
   ['transpose [512,4096], copied', ({ m }) => cc.transpose(m, 0, 1).clone(), 'm.t().contiguous()'],
