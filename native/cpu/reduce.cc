@@ -216,6 +216,33 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
     });
     return;
   }
+  // Reduced axes that end in a trailing run (a broadcast bias's gradient: [N, C, H, W] over
+  // 0, 2, 3): each contiguous run is reduced first, like the trailing case (vec::sum's order),
+  // into float64 partials [N, C], which the general walk below then combines in order. The walk
+  // over every element's offset ran 0.19x PyTorch's speed there.
+  int64_t run = 1, lead = x.dim();
+  while (lead > 0 && std::find(axes.begin(), axes.end(), lead - 1) != axes.end()) run *= x.shape[--lead];
+  if (run >= 16) {
+    const int64_t rows = x.numel() / run;
+    std::vector<double> partial(static_cast<size_t>(rows));
+    parallel_for(rows, std::max<int64_t>(1, (1 << 14) / run), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) partial[r] = reduce_run(op, px + r * run, run);
+    });
+    const Shape lead_shape(x.shape.begin(), x.shape.begin() + lead);
+    std::vector<int64_t> lead_axes;
+    for (int64_t a : axes)
+      if (a < lead) lead_axes.push_back(a);
+    const GeneralLayout layout(lead_shape, lead_axes);
+    parallel_for(out_n, 64, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        const int64_t base = layout.base(o);
+        double a = acc.init();
+        for (int64_t off : layout.offsets) a = acc.combine(a, partial[base + off]);
+        py[o] = static_cast<float>(finish(op, a, count));
+      }
+    });
+    return;
+  }
   // General case: offsets of the reduced elements relative to each output's base element.
   const GeneralLayout layout(x.shape, axes);
   const std::vector<int64_t>& offsets = layout.offsets;
