@@ -8,6 +8,7 @@ import * as buffer from 'buffer';
 import * as fs from 'fs';
 import * as path from 'path';
 import { fail } from '../errors';
+import { describe } from '../validate';
 
 /** @internal Tests set this to make a write fail after the temporary file is written, before the rename. */
 export const testHooks: { beforeRename: ((tmp: string) => void) | null } = { beforeRename: null };
@@ -82,4 +83,14 @@ export function readWhole(op: string, file: string): Buffer {
   } finally {
     try { fs.closeSync(fd); } catch { /* already failing, or nothing to do */ }
   }
+}
+
+/**
+ * A loader's input: a path (read whole, as readWhole) or bytes given as they are, with how to
+ * name it in messages. Anything else is E_ARG.
+ */
+export function sourceBytes(op: string, source: unknown): { bytes: Uint8Array; what: string } {
+  if (typeof source === 'string') return { bytes: readWhole(op, source), what: source };
+  if (source instanceof Uint8Array) return { bytes: source, what: 'the data' };
+  return fail('E_ARG', `${op}: expected a path or a Uint8Array (Buffer), got ${describe(source)}`);
 }

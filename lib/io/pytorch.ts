@@ -25,7 +25,7 @@ import { requireCuda } from '../cuda';
 import { parseDevice } from '../ops';
 import type { Device, Tensor } from '../tensor';
 import { checkOptions, describe } from '../validate';
-import { readWhole } from './file';
+import { sourceBytes } from './file';
 import { setOwn, unpickle, type AllowedGlobal } from './pickle';
 import { looksLikeZip, readZipDirectory, readZipEntry } from './zip';
 
@@ -109,17 +109,7 @@ export function loadPytorch(source: string | Uint8Array, options: LoadPytorchOpt
   if (typeof convert !== 'boolean') fail('E_ARG', `${op}: expected \`convert\` to be a boolean, got ${describe(convert)}`);
   const device = options.device === undefined ? 'cpu' : parseDevice(op, options.device);
   if (device === 'cuda') requireCuda(op); // before reading anything
-  let bytes: Uint8Array;
-  let what: string;
-  if (typeof source === 'string') {
-    bytes = readWhole(op, source);
-    what = source;
-  } else if (source instanceof Uint8Array) {
-    bytes = source;
-    what = 'the data';
-  } else {
-    return fail('E_ARG', `${op}: expected a path or a Uint8Array (Buffer), got ${describe(source)}`);
-  }
+  const { bytes, what } = sourceBytes(op, source);
   const bad = (msg: string): never => fail('E_FORMAT', `${op}: ${what} is not a PyTorch checkpoint it can read: ${msg}`);
   const { value, littleEndian } = looksLikeZip(bytes) ? readZipFormat(bytes, bad) : readLegacyFormat(bytes, bad);
 

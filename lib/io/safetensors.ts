@@ -19,7 +19,7 @@ import { fail } from '../errors';
 import { tensor } from '../creation';
 import type { Tensor } from '../tensor';
 import { checkOptions, describe, isTensor, shapeStr } from '../validate';
-import { atomicWrite, readWhole } from './file';
+import { atomicWrite, sourceBytes } from './file';
 
 /** The reference implementation refuses longer headers (100 MB); so do we. */
 const MAX_HEADER = 100_000_000;
@@ -136,17 +136,7 @@ export function loadSafetensors(source: string | Uint8Array, options: LoadSafete
   options = checkOptions<LoadSafetensorsOptions>(op, options, ['convert']);
   const convert = options.convert ?? true;
   if (typeof convert !== 'boolean') fail('E_ARG', `${op}: expected \`convert\` to be a boolean, got ${describe(convert)}`);
-  let bytes: Uint8Array;
-  let what: string;
-  if (typeof source === 'string') {
-    bytes = readWhole(op, source);
-    what = source;
-  } else if (source instanceof Uint8Array) {
-    bytes = source;
-    what = 'the data';
-  } else {
-    return fail('E_ARG', `${op}: expected a path or a Uint8Array (Buffer), got ${describe(source)}`);
-  }
+  const { bytes, what } = sourceBytes(op, source);
   const { entries, metadata, dataStart } = parseHeader(op, what, bytes, convert);
   const tensors: Record<string, Tensor> = {};
   const dtypes: Record<string, string> = {};

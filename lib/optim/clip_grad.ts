@@ -8,6 +8,21 @@ import type { Tensor } from '../tensor';
 import { checkNumber, checkTensor, collectChecked, describe, isTensor } from '../validate';
 
 /**
+ * The tensors of `params` (one tensor or an iterable of them), each checked, and E_DISPOSED for a
+ * disposed gradient (named here, not by the internal op that would meet it).
+ */
+function checkedParams(op: string, params: unknown): Tensor[] {
+  if (params === null || typeof params !== 'object' || (!isTensor(params) && typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function')) {
+    fail('E_ARG', `${op}: expected \`params\` to be a tensor or an array of tensors, got ${describe(params)}`);
+  }
+  const list = isTensor(params) ? [checkTensor(op, 'params', params)] : collectChecked(op, 'params', params as Iterable<unknown>, (p, i) => checkTensor(op, `params[${i}]`, p));
+  list.forEach((t, i) => {
+    if (t.grad !== null && t.grad.isDisposed) fail('E_DISPOSED', `${op}: the gradient of params[${i}] has been disposed`);
+  });
+  return list;
+}
+
+/**
  * Scales the gradients of `params` so that their total norm (the `normType`-norm of all the
  * gradients taken as one vector: 2 by default, `Infinity` for the largest magnitude) is at
  * most `maxNorm`, and returns that total norm from before clipping, as a one-element tensor
@@ -27,19 +42,12 @@ import { checkNumber, checkTensor, collectChecked, describe, isTensor } from '..
  */
 export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2): Tensor<'float32'> {
   const op = 'clipGradNorm';
-  if (params === null || typeof params !== 'object' || (!isTensor(params) && typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function')) {
-    fail('E_ARG', `${op}: expected \`params\` to be a tensor or an array of tensors, got ${describe(params)}`);
-  }
-  const list = isTensor(params) ? [checkTensor(op, 'params', params)] : collectChecked(op, 'params', params, (p, i) => checkTensor(op, `params[${i}]`, p));
+  const list = checkedParams(op, params);
   const limit = checkNumber(op, 'maxNorm', maxNorm);
   if (limit < 0) fail('E_ARG', `${op}: expected \`maxNorm\` >= 0, got ${limit}`);
   const p = checkNumber(op, 'normType', normType, true);
   if (!(p > 0)) fail('E_ARG', `${op}: expected \`normType\` > 0 (or Infinity), got ${normType}`);
   const withGrad = list.filter((t) => t.grad !== null);
-  // Checked here so the message names clipGradNorm, not the internal op that would meet it.
-  list.forEach((t, i) => {
-    if (t.grad !== null && t.grad.isDisposed) fail('E_DISPOSED', `${op}: the gradient of params[${i}] has been disposed`);
-  });
   if (withGrad.length === 0) return zeros([]);
   return noGrad(() => tidy(() => {
     // The sum of |g|^p over every gradient (or the largest |g|), then its p-th root.
@@ -66,15 +74,9 @@ export function clipGradNorm(params: Tensor | Iterable<Tensor>, maxNorm: number,
  */
 export function clipGradValue(params: Tensor | Iterable<Tensor>, clipValue: number): void {
   const op = 'clipGradValue';
-  if (params === null || typeof params !== 'object' || (!isTensor(params) && typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function')) {
-    fail('E_ARG', `${op}: expected \`params\` to be a tensor or an array of tensors, got ${describe(params)}`);
-  }
-  const list = isTensor(params) ? [checkTensor(op, 'params', params)] : collectChecked(op, 'params', params, (p, i) => checkTensor(op, `params[${i}]`, p));
+  const list = checkedParams(op, params);
   const limit = checkNumber(op, 'clipValue', clipValue);
   if (limit < 0) fail('E_ARG', `${op}: expected \`clipValue\` >= 0, got ${limit}`);
-  list.forEach((t, i) => {
-    if (t.grad !== null && t.grad.isDisposed) fail('E_DISPOSED', `${op}: the gradient of params[${i}] has been disposed`);
-  });
   noGrad(() => {
     for (const t of list) if (t.grad !== null) t.grad = clamp(t.grad as Tensor<'float32'>, -limit, limit);
   });
