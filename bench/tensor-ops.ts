@@ -3,7 +3,11 @@
  * rearrange memory), beside PyTorch-CPU at the same thread count. Not one of issue 6's groups
  * (its targets cover the survey's layers, losses and models); a look at the rest of the library:
  *
- *   node dist/bench/tensor-ops.js [--threads 2]      (after `npx tsc -p .`; ~25 s)
+ *   node dist/bench/tensor-ops.js [--threads 2] [--only clamp]   (after `npx tsc -p .`; ~30 s)
+ *
+ * `--only WORD` runs the cases whose name contains WORD. The forward+backward case clamps g
+ * [64, 256, 28, 28] (requiring a gradient) and runs its backward with a gradient of ones, g's
+ * gradient dropped first on both sides.
  *
  * Each figure is the median time of the op on its own (ours: the op and `syncBlocking()`, the
  * output freed by `tidy`; PyTorch: the call). PyTorch's fresh 51 MB outputs fault their pages in
@@ -15,7 +19,8 @@ import { performance } from 'perf_hooks';
 import * as cc from '../lib';
 import { torchCase } from './python_worker';
 
-// name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096]
+// name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
+// g (a's shape, requiring a gradient; gy: ones of its shape)
 const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -32,12 +37,16 @@ const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['transpose [512,4096], copied', ({ m }) => cc.transpose(m, 0, 1).clone(), 'm.t().contiguous()'],
   ['NCHW -> NHWC, copied', ({ a }) => cc.permute(a, [0, 2, 3, 1]).clone(), 'a.permute(0, 2, 3, 1).contiguous()'],
   ['concat on dim 1', ({ a, b }) => cc.concat([a, b], 1), 'torch.cat([a, b], 1)'],
+  ['clamp(-1, 1)', ({ a }) => cc.clamp(a, -1, 1), 'a.clamp(-1, 1)'],
+  ['clamp(min 0)', ({ a }) => cc.clamp(a, 0), 'a.clamp(min=0)'],
+  ['clamp(-1, 1) forward+backward', ({ g, gy }) => { g.grad = null; cc.clamp(g, -1, 1).backward(gy); }, 'setattr(g, "grad", None) or g.clamp(-1, 1).backward(gy)'],
 ];
 
 const TORCH = (threads: number, cases: typeof CASES) => `
 import json, time, torch
 torch.set_num_threads(${threads})
 a, b, v, m = torch.randn(64, 256, 28, 28), torch.randn(64, 256, 28, 28), torch.randn(256, 1, 1), torch.randn(512, 4096)
+g, gy = torch.randn(64, 256, 28, 28, requires_grad=True), torch.ones(64, 256, 28, 28)
 out = {}
 for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
     f = eval("lambda: " + expr)
@@ -53,13 +62,18 @@ print(json.dumps(out))
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.cpus().length;
+  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
+  const cases = CASES.filter(([name]) => name.includes(only));
   cc.setNumThreads(threads);
-  const t = { a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]) };
+  const t = {
+    a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]),
+    g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
+  };
   const ours: Record<string, number> = {};
   const theirs: Record<string, number> = {};
   const notes: string[] = [];
   let version = '';
-  for (const c of CASES) {
+  for (const c of cases) {
     // PyTorch's case right before ours: a slow spell on this shared machine falls on both sides.
     const r = await torchCase<Record<string, number> & { version: string }>({ code: TORCH(threads, [c]) }, threads, notes);
     const [name, fn] = c;
@@ -81,7 +95,7 @@ async function main(): Promise<void> {
   }
   console.log(`tensor ops, ${threads} thread(s), beside ${version ? `PyTorch ${version} (CPU)` : 'no PyTorch (see the note below)'}; medians in ms`);
   console.log(`${'case'.padEnd(32)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
-  for (const [name] of CASES) {
+  for (const [name] of cases) {
     const r = theirs[name];
     console.log(`${name.padEnd(32)} ${ours[name].toFixed(3).padStart(8)} ${(r?.toFixed(3) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
   }

@@ -128,6 +128,10 @@ export interface NativeAddon {
   compareScalar(op: CompareOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
   /** cond != 0 ? a : b, broadcasting all three; a and b of one dtype, copied bit for bit. */
   where(cond: Handle, a: Handle, b: Handle): Handle;
+  /** min(max(x, min), max) with number bounds (-Infinity / Infinity for a missing one): float32 or int32 x. */
+  clamp(x: Handle, min: number, max: number): Handle;
+  /** dy where min <= x <= max, else 0 (float32). */
+  clampBackward(dy: Handle, x: Handle, min: number, max: number): Handle;
   matmul(a: Handle, b: Handle, transA: boolean, transB: boolean): Handle;
   permute(x: Handle, perm: readonly number[]): Handle;
   concat(xs: Handle[], axis: number): Handle;

@@ -348,9 +348,11 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
 
 /**
  * Limits x to [min, max] (either may be omitted or null; numbers or tensors that broadcast), as
- * torch.clamp: NaN stays NaN; min > max gives max everywhere. The gradient is 1 where
- * min <= x <= max (bounds included) and 0 outside, as PyTorch. float32 or int32 x (an int32 x
- * takes integer bounds and stays int32).
+ * torch.clamp: NaN stays NaN; min > max gives max everywhere; a NaN number bound gives NaN
+ * everywhere. The gradient is 1 where min <= x <= max (bounds included) and 0 outside or at a
+ * NaN x, as PyTorch. float32 or int32 x (an int32 x takes integer bounds and stays int32).
+ * Number bounds run as one native pass (and one for the gradient); tensor bounds are composed
+ * from lt/gt and where.
  * @example clamp(x, 0, 1);  clamp(x, undefined, 6)   // relu6 without the lower bound
  */
 export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | null, max?: Tensor | number | null): Tensor<D> {
@@ -369,7 +371,15 @@ export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | nul
       checkNumber(op, name, v, true);
     }
   }
-  // (x < min) ? min : x, then (y > max) ? max : y: the selections keep x's gradient at the bounds.
+  if (!isTensor(min) && !isTensor(max)) {
+    // Number bounds: one native pass each way (native/cpu/clamp.cc), a missing bound as an infinity.
+    const lo = hasMin ? (min as number) : -Infinity, hi = hasMax ? (max as number) : Infinity;
+    const y = new Tensor(native.clamp(t.handle(op), lo, hi), t.shape, t.dtype) as Tensor<D>;
+    if (t.dtype !== 'float32') return y;
+    return record(op, y as F32, [t], (dy, [sx]) => [new Tensor(native.clampBackward(dy.handle(op), sx.handle(op), lo, hi), sx.shape, 'float32')], [t]) as Tensor<D>;
+  }
+  // Tensor bounds: (x < min) ? min : x, then (y > max) ? max : y, broadcasting; the selections
+  // keep x's gradient at the bounds and give min (max) the gradient where it was taken.
   let y: Tensor = t;
   if (hasMin) {
     const below = lt(y, min as Tensor | number);

@@ -72,6 +72,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Compare>(env, exports, "compare");
   add_gpu<CompareScalar>(env, exports, "compareScalar");
   add_gpu<Where>(env, exports, "where");
+  add_gpu<Clamp>(env, exports, "clamp");
+  add_gpu<ClampBackward>(env, exports, "clampBackward");
   add_gpu<Matmul>(env, exports, "matmul");
   add_gpu<Permute>(env, exports, "permute");
   add_gpu<Concat>(env, exports, "concat");

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, randomTensor, rng, sizeOf, strides, unravel } from './helpers';
+import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, loadFixture, randomTensor, rng, sizeOf, strides, unravel } from './helpers';
 
 type T = cc.Tensor;
 const ints = (values: number[], shape?: number[]): cc.Tensor<'int32'> =>
@@ -207,9 +207,9 @@ describe('clamp', () => {
   });
 
   it('gradient 1 inside [min, max] with the bounds included, 0 outside (as PyTorch); finite differences away from the bounds', () => {
-    const x = floats([-2, -1, 0, 1, 2]).requiresGrad_();
+    const x = floats([-2, -1, 0, 1, 2, NaN]).requiresGrad_();
     cc.clamp(x, -1, 1).sum().backward();
-    expect(Array.from(x.grad!.dataSync())).to.deep.equal([0, 1, 1, 1, 0]);
+    expect(Array.from(x.grad!.dataSync())).to.deep.equal([0, 1, 1, 1, 0, 0]);   // NaN: none, as PyTorch
     const v = randomTensor([4, 5], 7, -2, 2).v.map((t) => (Math.abs(Math.abs(t) - 1) < 0.05 ? t + 0.2 : t));
     gradCheck({
       inputs: [{ shape: [4, 5], values: v }],
@@ -222,6 +222,56 @@ describe('clamp', () => {
       h: 1e-3,
       what: 'clamp',
     });
+  });
+
+  // test/fixtures/make/clamp.py: x holds the bounds themselves, ±Infinity and NaN, so these pin
+  // PyTorch's rule at the boundaries; number bounds run the one-pass native op (cpu/clamp.cc).
+  it('agrees with PyTorch 1.13 (committed fixtures): number bounds (min, max, both, min > max, min == max, NaN), tensor bounds broadcast', () => {
+    type V = { shape: number[]; values: (number | string)[] };
+    const nums = (v: V) => v.values.map((x) => (typeof x === 'string' ? Number(x) : x));
+    const fx = (v: V) => cc.tensor(Float32Array.from(nums(v)), { shape: v.shape });
+    const bound = (b: V | number | string | null) => (b === null ? null : typeof b === 'object' ? fx(b).requiresGrad_() : Number(b));
+    const { cases } = loadFixture<{ cases: { kind: string; min: V | number | string | null; max: V | number | string | null; x: V; dy: V; y: V; dx: V; dmin?: V; dmax?: V }[] }>('clamp');
+    expect(cases.length).to.equal(10);
+    for (const c of cases) {
+      const what = `clamp(${JSON.stringify(c.kind === 'tensor' ? 'tensors' : [c.min, c.max])})`;
+      const x = fx(c.x).requiresGrad_(), lo = bound(c.min), hi = bound(c.max);
+      const y = cc.clamp(x, lo, hi);
+      expectClose(y.dataSync(), nums(c.y), 0, 0, what);
+      y.backward(fx(c.dy));
+      expectClose(x.grad!.dataSync(), nums(c.dx), 1e-7, 0, `${what} dx`);
+      if (c.dmin) expectClose((lo as T).grad!.dataSync(), nums(c.dmin), 1e-6, 1e-7, `${what} dmin`);
+      if (c.dmax) expectClose((hi as T).grad!.dataSync(), nums(c.dmax), 1e-6, 1e-7, `${what} dmax`);
+    }
+  });
+
+  it('number bounds: one pass each way, the same bits for 1 and 2 threads, empty inputs, int32 limits, no gradient for int32', () => {
+    const { t: x } = randomTensor([70001], 3, -3, 3);
+    const dy = randomTensor([70001], 4).t;
+    const run = (threads: number) => {
+      cc.setNumThreads(threads);
+      const xg = x.detach().requiresGrad_();
+      const y = cc.clamp(xg, -1, 2);
+      y.backward(dy);
+      return [y.dataSync(), xg.grad!.dataSync()];
+    };
+    const threads = cc.getNumThreads();
+    try {
+      const [y1, g1] = run(1), [y2, g2] = run(2);
+      expectBitIdentical(y1, y2, 'y');
+      expectBitIdentical(g1, g2, 'dx');
+      const xs = x.dataSync();
+      for (let i = 0; i < xs.length; i++) {
+        if (y1[i] !== Math.min(Math.max(xs[i], -1), 2)) expect.fail(`clamp at ${i}: ${xs[i]} gave ${y1[i]}`);
+      }
+    } finally {
+      cc.setNumThreads(threads);
+    }
+    expect(cc.clamp(cc.zeros([0, 3]), 0, 1).shape).to.deep.equal([0, 3]);
+    expect(Array.from(cc.clamp(ints([-2147483648, -7, 0, 7, 2147483647]), -5).dataSync())).to.deep.equal([-5, -5, 0, 7, 2147483647]);
+    expect(Array.from(cc.clamp(ints([-2147483648, -7, 0, 7, 2147483647]), null, 5).dataSync())).to.deep.equal([-2147483648, -7, 0, 5, 5]);
+    expect(Array.from(cc.clamp(ints([-3, 0, 3]), 2, 1).dataSync())).to.deep.equal([1, 1, 1]);
+    expect(cc.clamp(floats([-0]), 0).dataSync()[0]).to.equal(-0);   // -0 is not below 0
   });
 
   it('typed errors', () => {

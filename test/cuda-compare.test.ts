@@ -54,6 +54,14 @@ describeCuda('cuda: comparisons, where, int32 reductions', () => {
     // (an int32 cond: compareDevices asks every float32 input for a gradient)
     compareDevices((c, x, y) => cc.where(c, x, y), [cc.cast(cc.gt(randomCpu([3, 4], 6), 0), 'int32'), randomCpu([3, 4], 7), randomCpu([4], 8)], { bound: 0, grads: true, what: 'where' });
     compareDevices((x) => cc.clamp(x, -0.5, 0.5), [randomCpu([5, 7], 9)], { bound: 0, grads: true, what: 'clamp' });
+    // clamp.cu against cpu/clamp.cc bit for bit: one bound, min > max, a NaN bound, NaN / ±Inf / -0 in x, int32.
+    const special = cc.tensor([NaN, Infinity, -Infinity, -0, 0, -1, 1, 0.5, -0.5, 2]);
+    for (const [lo, hi] of [[-0.5, 0.5], [-0.5, null], [null, 0.5], [1, -1], [NaN, 1], [0, NaN]] as [number | null, number | null][]) {
+      compareBits((x) => cc.clamp(x, lo, hi), [special], `clamp(${lo}, ${hi}) special`);
+      compareDevices((x) => cc.clamp(x, lo, hi), [randomCpu([6, 9], 11)], { bound: 0, grads: true, what: `clamp(${lo}, ${hi})` });
+    }
+    compareBits((x) => cc.clamp(x, -5, 5), [ints([-2147483648, -6, 0, 6, 2147483647])], 'clamp int32');
+    compareBits((x) => cc.clamp(x, null, -3), [ints([-2147483648, -6, 0, 6, 2147483647])], 'clamp int32 max only');
     compareDevices((x) => cc.std(x, 1), [randomCpu([5, 70], 10)], { bound: 1e-5, grads: true, what: 'std' });
   });
 

@@ -82,6 +82,8 @@ Napi::Value Argmax(const Napi::CallbackInfo& info);         // (x, axis, keepdim
 Napi::Value Compare(const Napi::CallbackInfo& info);        // (opCode, a, b) -> float32 1/0
 Napi::Value CompareScalar(const Napi::CallbackInfo& info);  // (opCode, x, scalar, scalarFirst) -> float32 1/0
 Napi::Value Where(const Napi::CallbackInfo& info);          // (cond, a, b) -> cond != 0 ? a : b
+Napi::Value Clamp(const Napi::CallbackInfo& info);          // (x, min, max) scalar bounds (-Infinity / Infinity: none)
+Napi::Value ClampBackward(const Napi::CallbackInfo& info);  // (dy, x, min, max) -> dx
 Napi::Value Matmul(const Napi::CallbackInfo& info);         // (a, b, transA, transB), a and b >= 2-D
 Napi::Value Permute(const Napi::CallbackInfo& info);        // (x, perm)
 Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)

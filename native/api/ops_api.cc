@@ -328,6 +328,30 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
   return run_on(info, op, y, [cond, a, b, y] { cpu::where(cond, a, b, y); }, CUDA_LAUNCH(cuda::where(cond, a, b, y)));
 }
 
+// (x, min, max): clamp with scalar bounds in one pass; float32 or int32 x.
+Napi::Value Clamp(const Napi::CallbackInfo& info) {
+  const char* op = "clamp";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(x.dtype == DType::Float32 || x.dtype == DType::Int32, "E_DTYPE", op, ": expected `x` of dtype float32 or int32, got ", dtype_name(x.dtype));
+  const double min = number_arg(info, 1, op, "min"), max = number_arg(info, 2, op, "max");
+  Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
+  return run_on(info, op, y, [=] { cpu::clamp(x, min, max, y); }, CUDA_LAUNCH(cuda::clamp(x, min, max, y)));
+}
+
+// (dy, x, min, max) -> dx: dy where min <= x <= max, else 0.
+Napi::Value ClampBackward(const Napi::CallbackInfo& info) {
+  const char* op = "clamp backward";
+  const Tensor& dy = tensor_arg(info, 0, op, "dy");
+  const Tensor& x = tensor_arg(info, 1, op, "x");
+  expect_dtype(dy, DType::Float32, op, "dy");
+  expect_dtype(x, DType::Float32, op, "x");
+  CONVNET_CHECK(dy.shape == x.shape, "E_SHAPE", op, ": `dy` has shape ", shape_str(dy.shape), ", expected `x`'s ", shape_str(x.shape));
+  CONVNET_CHECK(dy.device() == x.device(), "E_DEVICE", op, ": `dy` and `x` are on different devices");
+  const double min = number_arg(info, 2, op, "min"), max = number_arg(info, 3, op, "max");
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, op, dx, [=] { cpu::clamp_backward(dy, x, min, max, dx); }, CUDA_LAUNCH(cuda::clamp_backward(dy, x, min, max, dx)));
+}
+
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const Tensor& a = tensor_arg(info, 0, "matmul", "a");
   const Tensor& b = tensor_arg(info, 1, "matmul", "b");
