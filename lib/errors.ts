@@ -41,3 +41,26 @@ export type ErrorCode =
 export function fail(code: ErrorCode, message: string): never {
   throw new ConvnetError(message, code);
 }
+
+const warnedKeys = new Set<string>();
+
+/**
+ * Emits a process warning (name `ConvnetWarning`, the given `code`) the first time `key` is
+ * seen in this process, as Python shows a UserWarning once per place that raises it. Emitted at
+ * once (`process.emit`), not on the next tick as `process.emitWarning` would, so a synchronous
+ * loop sees it before it ends; Node prints it to stderr unless run with --no-warnings.
+ * @example warnOnce('mseLoss broadcast', 'CONVNET_LOSS_BROADCAST', 'mseLoss: ...');
+ */
+export function warnOnce(key: string, code: string, message: string): void {
+  if (warnedKeys.has(key)) return;
+  warnedKeys.add(key);
+  const warning = new Error(message);
+  warning.name = 'ConvnetWarning';
+  (warning as Error & { code: string }).code = code;
+  process.emit('warning', warning);
+}
+
+/** Tests: forgets which keys `warnOnce` has warned about. */
+export function resetWarnOnce(): void {
+  warnedKeys.clear();
+}

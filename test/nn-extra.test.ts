@@ -8,7 +8,8 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, randomTensor, rng, sizeOf, tapeCheck } from './helpers';
+import { expectClose, expectError, loadFixture, randomTensor, rng, sizeOf, tapeCheck } from './helpers';
+import { resetWarnOnce } from '../lib/errors';
 
 const { F, nn } = cc;
 type Red = 'mean' | 'sum' | 'none';
@@ -142,6 +143,70 @@ describe('F: regression and binary losses (composed)', () => {
     });
   }
 
+  // test/fixtures/make/loss_broadcast.py: PyTorch broadcasts input against target in these four
+  // (with a UserWarning), takes the loss over the broadcast shape and sums each gradient back.
+  it('mseLoss, l1Loss, smoothL1Loss, huberLoss broadcast input against target as PyTorch (float64 fixtures, every reduction, both gradients)', () => {
+    type V = { shape: number[]; values: number[] };
+    const { cases } = loadFixture<{ cases: { loss: string; reduction: Red; x: V; t: V; dy: V; y: V; dx: V; dt: V }[] }>('loss_broadcast');
+    expect(cases.length).to.equal(48);
+    const fns: Record<string, (x: F32, t: F32, reduction: Red) => F32> = {
+      mseLoss: (x, t, reduction) => F.mseLoss(x, t, { reduction }),
+      l1Loss: (x, t, reduction) => F.l1Loss(x, t, { reduction }),
+      smoothL1Loss: (x, t, reduction) => F.smoothL1Loss(x, t, { reduction, beta: 0.5 }),
+      huberLoss: (x, t, reduction) => F.huberLoss(x, t, { reduction, delta: 0.7 }),
+    };
+    const fx = (v: V) => cc.tensor(Float32Array.from(v.values), { shape: v.shape });
+    for (const c of cases) {
+      const what = `${c.loss} ${JSON.stringify(c.x.shape)} vs ${JSON.stringify(c.t.shape)} (${c.reduction})`;
+      const x = fx(c.x).requiresGrad_(), t = fx(c.t).requiresGrad_();
+      const y = fns[c.loss](x, t, c.reduction);
+      expect(y.shape, what).to.deep.equal(c.y.shape);
+      expectClose(y.dataSync(), c.y.values, 1e-5, 1e-6, `${what} loss`);
+      y.backward(fx(c.dy));
+      expect(x.grad!.shape, what).to.deep.equal(c.x.shape);
+      expect(t.grad!.shape, what).to.deep.equal(c.t.shape);
+      expectClose(x.grad!.dataSync(), c.dx.values, 1e-5, 1e-6, `${what} d input`);
+      expectClose(t.grad!.dataSync(), c.dt.values, 1e-5, 1e-6, `${what} d target`);
+    }
+  });
+
+  it('broadcast regression losses: gradients of both operands match finite differences; a target without a gradient gets none', () => {
+    for (const [name, fn] of [
+      ['mseLoss', (x: F32, t: F32) => F.mseLoss(x, t)],
+      ['l1Loss', (x: F32, t: F32) => F.l1Loss(x, t, { reduction: 'sum' })],
+      ['smoothL1Loss', (x: F32, t: F32) => F.smoothL1Loss(x, t, { reduction: 'none', beta: 0.5 })],
+      ['huberLoss', (x: F32, t: F32) => F.huberLoss(x, t, { delta: 0.7 })],
+    ] as const) {
+      // x [3, 1] against t [4]: differences 0.2 apart or more from the kinks (0, beta, delta).
+      const xs = Float64Array.of(-1.3, 0.05, 1.45), ts = Float64Array.of(-0.6, 0.4, 1.1, -2.2);
+      tapeCheck(`${name} broadcast`, [{ shape: [3, 1], values: xs }, { shape: [4], values: ts }], ([x, t]) => fn(x, t), { h: 1e-3, rtol: 3e-2, atol: 1e-3 });
+      const x = cc.tensor(Float32Array.from(xs), { shape: [3, 1] }).requiresGrad_(), t = cc.tensor(Float32Array.from(ts));
+      fn(x, t).sum().backward();
+      expect(x.grad!.shape).to.deep.equal([3, 1]);
+      expect(t.grad, name).to.equal(null);
+    }
+  });
+
+  it('broadcast regression losses warn once per loss function (PyTorch\'s UserWarning text), equal shapes never', () => {
+    resetWarnOnce();
+    const seen: Error[] = [];
+    const listen = (w: Error) => seen.push(w);
+    process.on('warning', listen);
+    try {
+      F.mseLoss(cc.zeros([4, 3]), cc.zeros([4, 3]));
+      expect(seen.length).to.equal(0);
+      for (let i = 0; i < 3; i++) F.mseLoss(cc.zeros([4, 1]), cc.zeros([4]));
+      F.huberLoss(cc.zeros([4, 1]), cc.zeros([4]));
+      expect(seen.length).to.equal(2);
+      expect(seen[0].name).to.equal('ConvnetWarning');
+      expect((seen[0] as Error & { code: string }).code).to.equal('CONVNET_LOSS_BROADCAST');
+      expect(seen[0].message).to.equal('mseLoss: using a target size ([4]) that is different to the input size ([4, 1]). This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.');
+      expect(seen[1].message).to.match(/^huberLoss: using a target size/);
+    } finally {
+      process.off('warning', listen);
+    }
+  });
+
   it('binaryCrossEntropy at 0 and 1: the logs clamped at -100 as PyTorch (loss 100, gradient ±1e12 or 0)', () => {
     const x = cc.tensor([0, 1, 0, 1]), t = cc.tensor([0, 1, 1, 0]);
     x.requiresGrad = true;
@@ -200,8 +265,12 @@ describe('F: regression and binary losses (composed)', () => {
       ['mseLoss', F.mseLoss], ['l1Loss', F.l1Loss], ['smoothL1Loss', F.smoothL1Loss], ['huberLoss', F.huberLoss],
       ['binaryCrossEntropy', F.binaryCrossEntropy], ['binaryCrossEntropyWithLogits', F.binaryCrossEntropyWithLogits],
     ] as const) {
-      // [N, 1] against [N] would broadcast to [N, N] in PyTorch (with a warning): refused here.
-      expectError(() => fn(cc.zeros([4, 1]), cc.zeros([4])), 'E_SHAPE', new RegExp(`${name}: expected \`target\` of the same shape as \`input\` \\[4, 1\\], got \\[4\\]`));
+      if (name.startsWith('binary')) {
+        // PyTorch refuses other shapes here too (the regression losses broadcast: see below).
+        expectError(() => fn(cc.zeros([4, 1]), cc.zeros([4])), 'E_SHAPE', new RegExp(`${name}: expected \`target\` of the same shape as \`input\` \\[4, 1\\], got \\[4\\]`));
+      } else {
+        expectError(() => fn(x, cc.zeros([2])), 'E_SHAPE', /cannot be broadcast/);
+      }
       expectError(() => fn(x, cc.zeros([4, 3], 'int32')), 'E_DTYPE', /`target` of dtype float32/);
       expectError(() => fn(cc.zeros([4, 3], 'int32'), t), 'E_DTYPE', /`input` of dtype float32/);
       expectError(() => fn(x, [1, 2] as never), 'E_ARG', /`target` to be a Tensor/);

@@ -12,7 +12,7 @@
  */
 import { noGrad, record } from '../../autograd';
 import { tidy } from '../../engine';
-import { fail } from '../../errors';
+import { fail, warnOnce } from '../../errors';
 import { native, type Handle } from '../../native';
 import { abs, add, div, exp, log, maximum, mean, minimum, mul, neg, reshape, scale, square, sub, sum } from '../../ops';
 import { Tensor } from '../../tensor';
@@ -540,10 +540,8 @@ export interface BinaryCrossEntropyWithLogitsOptions {
 }
 
 /**
- * Input and target: float32, one device, the same shape. PyTorch broadcasts the regression
- * losses' operands with a warning ("likely to lead to incorrect results"): an [N, 1] input with
- * an [N] target becomes an [N, N] loss. Here that is an E_SHAPE error; the BCE losses refuse it
- * in PyTorch too.
+ * Input and target: float32, one device, the same shape (the BCE losses: PyTorch refuses other
+ * shapes there too).
  */
 function pairOfSameShape(op: string, input: unknown, target: unknown): { x: F32; t: F32 } {
   const x = floatInput(op, 'input', input);
@@ -551,6 +549,27 @@ function pairOfSameShape(op: string, input: unknown, target: unknown): { x: F32;
   checkSameDevice(op, { input: x, target: t });
   if (shapeStr(x.shape) !== shapeStr(t.shape)) {
     fail('E_SHAPE', `${op}: expected \`target\` of the same shape as \`input\` ${shapeStr(x.shape)}, got ${shapeStr(t.shape)} (no broadcasting: reshape one of them)`);
+  }
+  return { x, t };
+}
+
+/**
+ * Input and target of a regression loss: float32, one device, shapes that broadcast (E_SHAPE
+ * otherwise). As PyTorch, operands of different shapes are broadcast, the loss is taken over
+ * the broadcast shape (an [N, 1] input with an [N] target gives an [N, N] loss, 'mean' divides by
+ * N²), and each gradient is summed back to its operand's shape; also as PyTorch, this warns, once
+ * per loss function in the process (code CONVNET_LOSS_BROADCAST, PyTorch's UserWarning text),
+ * since it is more often a mistake than meant.
+ */
+function broadcastPair(op: string, input: unknown, target: unknown): { x: F32; t: F32 } {
+  const x = floatInput(op, 'input', input);
+  const t = floatInput(op, 'target', target);
+  checkSameDevice(op, { input: x, target: t });
+  broadcastShapes(op, x.shape, t.shape);
+  if (shapeStr(x.shape) !== shapeStr(t.shape)) {
+    warnOnce(`${op} broadcast`, 'CONVNET_LOSS_BROADCAST',
+      `${op}: using a target size (${shapeStr(t.shape)}) that is different to the input size (${shapeStr(x.shape)}). ` +
+      'This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.');
   }
   return { x, t };
 }
@@ -574,13 +593,14 @@ function reduceElementwise(per: F32, code: ReductionCode): F32 {
 /**
  * Mean squared error (PyTorch's `F.mse_loss`): (input − target)² per element, then the mean
  * (default), the sum, or none. Both operands get gradients. An empty input gives NaN ('mean')
- * or 0 ('sum'), as PyTorch.
+ * or 0 ('sum'), as PyTorch. Input and target of different shapes broadcast, as PyTorch, with a
+ * one-time warning (as the other regression losses: see broadcastPair).
  * @example const loss = F.mseLoss(prediction, target);
  */
 export function mseLoss(input: Tensor, target: Tensor, options?: MseLossOptions): F32 {
   const op = 'mseLoss';
   const o = checkOptions<MseLossOptions>(op, options, OPTION_KEYS.mseLoss);
-  const { x, t } = pairOfSameShape(op, input, target);
+  const { x, t } = broadcastPair(op, input, target);
   const code = reductionCode(op, o.reduction);
   return tidy(() => reduceElementwise(square(sub(x, t)), code));
 }
@@ -593,7 +613,7 @@ export function mseLoss(input: Tensor, target: Tensor, options?: MseLossOptions)
 export function l1Loss(input: Tensor, target: Tensor, options?: L1LossOptions): F32 {
   const op = 'l1Loss';
   const o = checkOptions<L1LossOptions>(op, options, OPTION_KEYS.l1Loss);
-  const { x, t } = pairOfSameShape(op, input, target);
+  const { x, t } = broadcastPair(op, input, target);
   const code = reductionCode(op, o.reduction);
   return tidy(() => reduceElementwise(abs(sub(x, t)), code));
 }
@@ -614,7 +634,7 @@ function huberTerm(d: F32, k: number): F32 {
 export function smoothL1Loss(input: Tensor, target: Tensor, options?: SmoothL1LossOptions): F32 {
   const op = 'smoothL1Loss';
   const o = checkOptions<SmoothL1LossOptions>(op, options, OPTION_KEYS.smoothL1Loss);
-  const { x, t } = pairOfSameShape(op, input, target);
+  const { x, t } = broadcastPair(op, input, target);
   const beta = o.beta === undefined ? 1 : checkNumber(op, 'beta', o.beta);
   if (beta < 0) fail('E_ARG', `${op}: expected \`beta\` >= 0, got ${beta}`);
   const code = reductionCode(op, o.reduction);
@@ -633,7 +653,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options?: SmoothL1Lo
 export function huberLoss(input: Tensor, target: Tensor, options?: HuberLossOptions): F32 {
   const op = 'huberLoss';
   const o = checkOptions<HuberLossOptions>(op, options, OPTION_KEYS.huberLoss);
-  const { x, t } = pairOfSameShape(op, input, target);
+  const { x, t } = broadcastPair(op, input, target);
   const delta = o.delta === undefined ? 1 : checkNumber(op, 'delta', o.delta);
   if (delta <= 0) fail('E_ARG', `${op}: expected \`delta\` > 0, got ${delta}`);
   const code = reductionCode(op, o.reduction);
