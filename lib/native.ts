@@ -108,8 +108,6 @@ export interface NativeAddon {
   fill(shape: readonly number[], dtype: DTypeCode, value: number, device?: DeviceCode): Handle;
   arange(start: number, step: number, count: number, dtype: DTypeCode, device?: DeviceCode): Handle;
   cast(x: Handle, dtype: DTypeCode): Handle;
-  /** A copy of x that fails when it runs (E_ARG) if an element is outside [0, 1] or NaN. */
-  checkUnitInterval(x: Handle): Handle;
   /** In place, in queue order: dst takes src's values (same shape and dtype). */
   copyInto(dst: Handle, src: Handle): void;
   randomUniform(shape: readonly number[], low: number, high: number, device?: DeviceCode): Handle;
@@ -195,6 +193,10 @@ export interface NativeAddon {
   tripletMarginLossBackward(dloss: Handle, a: Handle, pos: Handle, neg: Handle, margin: number, p: number, eps: number, swap: boolean, squared: boolean, reduction: 0 | 1 | 2 | 3): [Handle, Handle, Handle];
   klDivForward(x: Handle, target: Handle, reduction: 0 | 1 | 2 | 3, logTarget: boolean): Handle;
   klDivBackward(dloss: Handle, x: Handle, target: Handle, reduction: 0 | 1 | 2 | 3, logTarget: boolean, targetGrad: boolean): [Handle, Handle | null];
+  /** Per-element BCE of probabilities; fails when it runs (E_ARG) at an x outside [0, 1] or NaN (no copy of x). */
+  binaryCrossEntropyForward(x: Handle, target: Handle): Handle;
+  /** [dx | null, dtarget | null] of the per-element BCE; fails likewise. */
+  binaryCrossEntropyBackward(dloss: Handle, x: Handle, target: Handle, inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
   sgdStep(param: Handle, grad: Handle, momentumBuffer: Handle | null, lr: number, momentum: number, dampening: number,
     nesterov: boolean, weightDecay: number, firstStep: boolean): void;
   adamStep(param: Handle, grad: Handle, expAvg: Handle, expAvgSq: Handle, maxExpAvgSq: Handle | null, lr: number,

@@ -57,7 +57,6 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Fill>(env, exports, "fill");
   add_gpu<Arange>(env, exports, "arange");
   add_gpu<Cast>(env, exports, "cast");
-  add_gpu<CheckUnitInterval>(env, exports, "checkUnitInterval");
   add_gpu<CopyInto>(env, exports, "copyInto");
   add_gpu<RandomUniform>(env, exports, "randomUniform");
   add_gpu<RandomNormal>(env, exports, "randomNormal");
@@ -133,6 +132,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<TripletMarginLossBackward>(env, exports, "tripletMarginLossBackward");
   add_gpu<KlDivForward>(env, exports, "klDivForward");
   add_gpu<KlDivBackward>(env, exports, "klDivBackward");
+  add_gpu<BinaryCrossEntropyForward>(env, exports, "binaryCrossEntropyForward");
+  add_gpu<BinaryCrossEntropyBackward>(env, exports, "binaryCrossEntropyBackward");
   add_gpu<SgdStep>(env, exports, "sgdStep");
   add_gpu<AdamStep>(env, exports, "adamStep");
   add_gpu<RmspropStep>(env, exports, "rmspropStep");

@@ -136,7 +136,7 @@ describeCuda('cuda: comparisons, where, int32 reductions', () => {
     expect(Array.from(ints([-2147483648, 0, 5, 6], [2, 2]).to('cuda').sum(1).dataSync())).to.deep.equal([-2147483648, 11]);
   });
 
-  it('binaryCrossEntropy\'s input check on the GPU (unit_interval.cu): NaN and values outside [0, 1] are E_ARG at the next wait', () => {
+  it('binaryCrossEntropy\'s input check on the GPU (binary_cross_entropy.cu, in the loss kernels): NaN and values outside [0, 1] are E_ARG at the next wait', () => {
     const t = cc.tensor([1, 0, 1]).to('cuda');
     for (const bad of [[0.5, NaN, 0.5], [0.5, -1e-7, 0.5], [1.0000001, 0.5, 0.5]]) {
       const loss = cc.F.binaryCrossEntropy(cc.tensor(bad).to('cuda'), t);
@@ -145,5 +145,12 @@ describeCuda('cuda: comparisons, where, int32 reductions', () => {
     // The word was cleared: the ends of [0, 1] are fine, and the stream goes on.
     const ok = cc.F.binaryCrossEntropy(cc.tensor([1, 0, 0.5]).to('cuda'), t, { reduction: 'none' });
     expectClose(ok.dataSync(), [0, 0, Math.LN2], 1e-6, 1e-7, 'BCE at the ends');
+    // The backward kernel checks too: a gradient read reports it (the forward's report was taken by the loss's read above).
+    const x = cc.tensor([0.5, 2, 0.5]).to('cuda').requiresGrad_();
+    const per = cc.F.binaryCrossEntropy(x, t, { reduction: 'none' });
+    expectError(() => per.dataSync(), 'E_ARG', /binaryCrossEntropy.*an element of `input` is/);
+    per.backward(cc.ones([3]).to('cuda'));
+    expectError(() => x.grad!.dataSync(), 'E_ARG', /binaryCrossEntropy.*an element of `input` is/);
+    expectClose(cc.F.binaryCrossEntropy(cc.tensor([0.25]).to('cuda'), cc.tensor([1]).to('cuda')).dataSync(), [Math.log(4)], 1e-6, 1e-7, 'the stream goes on');
   });
 });

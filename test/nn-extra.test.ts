@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, loadFixture, randomTensor, rng, sizeOf, tapeCheck } from './helpers';
+import { expectClose, expectError, loadFixture, randomTensor, rng, settle, sizeOf, tapeCheck } from './helpers';
 import { resetWarnOnce } from '../lib/errors';
 
 const { F, nn } = cc;
@@ -233,6 +233,47 @@ describe('F: regression and binary losses (composed)', () => {
       expect(Array.from(x.dataSync()).slice(0, 1)).to.deep.equal([Math.fround(0.2)]);
     }
     expect(F.binaryCrossEntropy(cc.tensor([0, 1, 0.5]), cc.tensor([0, 1, 1])).item()).to.be.closeTo(Math.LN2 / 3, 1e-7);
+  });
+
+  // The range check runs inside the loss's own kernels (native/cpu/binary_cross_entropy.cc): the
+  // input is not copied, so a graph that keeps the loss keeps nothing of the input's size.
+  it('binaryCrossEntropy checks its input without copying it; the gradients fail as the loss does', async () => {
+    const n = 64 * 1024;
+    const x = randomTensor([n], 3, 0.01, 0.99).t.requiresGrad_(), t = randomTensor([n], 4, 0, 1).t;
+    await settle();
+    const before = cc.memory().bytes;
+    const loss = F.binaryCrossEntropy(x, t, { reduction: 'sum' });
+    await settle();
+    expect(cc.memory().bytes - before).to.be.lessThan(4 * n);   // the old check's saved copy alone was 4n bytes
+    loss.backward();
+    expect(x.grad!.shape).to.deep.equal([n]);
+    // log1p(-x) keeps tiny inputs' loss (PyTorch's float64 values; log(1 - x) in float32 gives 0 for the first).
+    expectClose(F.binaryCrossEntropy(cc.tensor([1e-8, 1 - 2 ** -24, 3e-4]), cc.tensor([0, 1, 0.25]), { reduction: 'none' }).dataSync(),
+      [9.99999998922529e-9, 5.960464655174753e-8, 2.0281570427200974], 1e-6, 0, 'tiny x');
+    // A bad element: the loss, both gradients and what is computed from them fail with the loss's error.
+    const bad = cc.tensor([0.25, 0.5, 2, 0.75]).requiresGrad_(), target = cc.tensor([0, 1, 1, 0]).requiresGrad_();
+    const perElement = F.binaryCrossEntropy(bad, target, { reduction: 'none' });
+    await cc.sync().catch(() => undefined);
+    expectError(() => perElement.dataSync(), 'E_ARG', /binaryCrossEntropy \(queued\): an element of `input` is 2 \(at position 2\): expected probabilities in \[0, 1\]/);
+    expectError(() => cc.mul(perElement, 2).dataSync(), 'E_ARG', /an element of `input` is 2 \(at position 2\)/);
+    perElement.backward(cc.ones([4]));
+    await cc.sync().catch(() => undefined);
+    expectError(() => bad.grad!.dataSync(), 'E_ARG', /an element of `input` is 2 \(at position 2\)/);
+    expectError(() => target.grad!.dataSync(), 'E_ARG', /an element of `input` is 2 \(at position 2\)/);
+    // The first bad position is reported, whatever the thread count (one bad element per chunk).
+    const many = new Float32Array(200000).fill(0.5);
+    for (const i of [70000, 140000, 35000]) many[i] = -1;
+    for (const threads of [1, 2]) {
+      const saved = cc.getNumThreads();
+      cc.setNumThreads(threads);
+      try {
+        const l = F.binaryCrossEntropy(cc.tensor(many), cc.zeros([200000]));
+        await cc.sync().catch(() => undefined);
+        expectError(() => l.item(), 'E_ARG', /is -1 \(at position 35000\)/);
+      } finally {
+        cc.setNumThreads(saved);
+      }
+    }
   });
 
   it('binaryCrossEntropyWithLogits: huge logits neither overflow nor lose the loss', () => {

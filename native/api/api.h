@@ -67,7 +67,6 @@ Napi::Value Empty(const Napi::CallbackInfo& info);          // (shape, dtype)
 Napi::Value Fill(const Napi::CallbackInfo& info);           // (shape, dtype, value)
 Napi::Value Arange(const Napi::CallbackInfo& info);         // (start, step, count, dtype)
 Napi::Value Cast(const Napi::CallbackInfo& info);           // (x, dtype)
-Napi::Value CheckUnitInterval(const Napi::CallbackInfo& info);  // (x) -> a copy; fails when run at an element outside [0, 1]
 Napi::Value CopyInto(const Napi::CallbackInfo& info);       // (dst, src) in place: dst takes src's values (same shape, dtype)
 Napi::Value RandomUniform(const Napi::CallbackInfo& info);  // (shape, low, high)
 Napi::Value RandomNormal(const Napi::CallbackInfo& info);   // (shape, mean, std)
@@ -149,6 +148,8 @@ Napi::Value TripletMarginLossForward(const Napi::CallbackInfo& info);   // (a, p
 Napi::Value TripletMarginLossBackward(const Napi::CallbackInfo& info);  // (dloss, a, p, n, margin, p, eps, swap, squared, reduction) -> [da, dp, dn]
 Napi::Value KlDivForward(const Napi::CallbackInfo& info);               // (x, target, reduction, logTarget)
 Napi::Value KlDivBackward(const Napi::CallbackInfo& info);              // (dloss, x, target, reduction, logTarget, targetGrad) -> [dx, dtarget | null]
+Napi::Value BinaryCrossEntropyForward(const Napi::CallbackInfo& info);  // (x, target) -> per-element loss; fails when run at an x outside [0, 1]
+Napi::Value BinaryCrossEntropyBackward(const Napi::CallbackInfo& info); // (dloss, x, target, inputGrad, targetGrad) -> [dx | null, dtarget | null]; fails likewise
 // optim_api.cc: in-place steps; return undefined
 Napi::Value SgdStep(const Napi::CallbackInfo& info);   // (param, grad, buf|null, lr, momentum, dampening, nesterov, weightDecay, firstStep)
 Napi::Value AdamStep(const Napi::CallbackInfo& info);  // (param, grad, m, v, vMax|null, lr, beta1, beta2, eps, weightDecay, step, decoupled)

@@ -378,5 +378,50 @@ Napi::Value KlDivBackward(const Napi::CallbackInfo& info) {
   return pair(info.Env(), std::move(dx), std::move(dtarget));
 }
 
+// Binary cross-entropy of probabilities, per element (lib/nn/functional/loss.ts weights and
+// reduces it). The kernels check x's range themselves (no copy): see cpu/binary_cross_entropy.cc.
+namespace {
+void check_bce(const Tensor& x, const Tensor& target, const char* op) {
+  expect_dtype(x, DType::Float32, op, "input");
+  expect_dtype(target, DType::Float32, op, "target");
+  CONVNET_CHECK(target.shape == x.shape, "E_SHAPE", op, ": expected `target` of shape ", shape_str(x.shape), ", got ", shape_str(target.shape));
+  CONVNET_CHECK(target.device() == x.device(), "E_DEVICE", op, ": `input` and `target` are on different devices");
+}
+}  // namespace
+
+Napi::Value BinaryCrossEntropyForward(const Napi::CallbackInfo& info) {
+  const char* op = "binaryCrossEntropy";
+  const Tensor& x = tensor_arg(info, 0, op, "input");
+  const Tensor& target = tensor_arg(info, 1, op, "target");
+  check_bce(x, target, op);
+  Tensor loss = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::binary_cross_entropy_forward(x, target, loss));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::binary_cross_entropy_forward(x, target, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value BinaryCrossEntropyBackward(const Napi::CallbackInfo& info) {
+  const char* op = "binaryCrossEntropy backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  const Tensor& x = tensor_arg(info, 1, op, "input");
+  const Tensor& target = tensor_arg(info, 2, op, "target");
+  const bool want_input_grad = bool_arg(info, 3, op, "inputGrad"), want_target_grad = bool_arg(info, 4, op, "targetGrad");
+  check_bce(x, target, op);
+  expect_dtype(dloss, DType::Float32, op, "dloss");
+  CONVNET_CHECK(dloss.shape == x.shape && dloss.device() == x.device(), "E_SHAPE", op, ": expected `dloss` of shape ", shape_str(x.shape), " on `input`'s device, got ", shape_str(dloss.shape));
+  Tensor dx = want_input_grad ? Tensor::empty(x.shape, DType::Float32, x.device()) : Tensor{};
+  Tensor dtarget = want_target_grad ? Tensor::empty(x.shape, DType::Float32, x.device()) : Tensor{};
+  if (x.is_cuda())
+    CONVNET_ON_CUDA(op, cuda::binary_cross_entropy_backward(dloss, x, target, dx, dtarget));
+  else
+    Queue::cpu().enqueue(op, [=] { cpu::binary_cross_entropy_backward(dloss, x, target, dx, dtarget); });
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, dx.storage ? wrap_tensor(info.Env(), std::move(dx)) : info.Env().Null());
+  out.Set(1u, dtarget.storage ? wrap_tensor(info.Env(), std::move(dtarget)) : info.Env().Null());
+  return out;
+}
+
 }  // namespace api
 }  // namespace convnet

@@ -111,14 +111,6 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
 
 // Binary cross-entropy's check of its input (PyTorch's "all elements of input should be between
 // 0 and 1"): a copy that fails when the op runs, so the loss computed from it fails to read.
-Napi::Value CheckUnitInterval(const Napi::CallbackInfo& info) {
-  const char* op = "binaryCrossEntropy";
-  const Tensor& x = tensor_arg(info, 0, op, "input");
-  expect_dtype(x, DType::Float32, op, "input");
-  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  return run_on(info, op, y, [x, y] { cpu::check_unit_interval(x, y); }, CUDA_LAUNCH(cuda::check_unit_interval(x, y)));
-}
-
 // In place: dst's memory takes src's values (same shape and dtype), in queue order, so reads
 // queued before see the old values and reads queued after the new ones (nn.init, loadStateDict).
 Napi::Value CopyInto(const Napi::CallbackInfo& info) {

@@ -10,11 +10,11 @@
  * the data: the kernel reports it as an `E_INDEX` error at the next wait, naming the op.
  * Means over an empty batch are NaN and sums 0, as PyTorch's.
  */
-import { noGrad, record } from '../../autograd';
+import { record } from '../../autograd';
 import { tidy } from '../../engine';
 import { fail, warnOnce } from '../../errors';
 import { native, type Handle } from '../../native';
-import { abs, add, div, exp, log, maximum, mean, minimum, mul, neg, reshape, scale, square, sub, sum } from '../../ops';
+import { abs, add, exp, log, maximum, mean, minimum, mul, neg, reshape, scale, square, sub, sum } from '../../ops';
 import { Tensor } from '../../tensor';
 import {
   broadcastShapes, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, isTensor, shapeStr,
@@ -504,11 +504,11 @@ export function klDivBackward(dloss: Tensor, input: Tensor, target: Tensor, opti
   return [new Tensor(dx, a.x.shape, 'float32'), dt ? new Tensor(dt, a.x.shape, 'float32') : null];
 }
 
-// ---- regression and binary losses (composed from tensor ops) ---------------------------------
+// ---- regression and binary losses ------------------------------------------------------------
 // These are built from the differentiable ops of ops.ts, so they run on every device and their
-// gradients come from the tape (binaryCrossEntropy records its own backward, PyTorch's formula,
-// composed from the same ops). Intermediates are freed by a tidy scope; what the tape saves
-// for the backward is held by the tape itself.
+// gradients come from the tape; binaryCrossEntropy runs one native op each way
+// (native/cpu/binary_cross_entropy.cc, which also checks the input's range). Intermediates are
+// freed by a tidy scope; what the tape saves for the backward is held by the tape itself.
 
 export interface MseLossOptions {
   reduction?: Reduction;
@@ -674,26 +674,20 @@ export function huberLoss(input: Tensor, target: Tensor, options?: HuberLossOpti
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options?: BinaryCrossEntropyOptions): F32 {
   const op = 'binaryCrossEntropy';
   const o = checkOptions<BinaryCrossEntropyOptions>(op, options, OPTION_KEYS.binaryCrossEntropy);
-  const { x: unchecked, t } = pairOfSameShape(op, input, target);
-  const w = elementWeight(op, 'weight', o.weight, unchecked);
+  const { x, t } = pairOfSameShape(op, input, target);
+  const w = elementWeight(op, 'weight', o.weight, x);
   const code = reductionCode(op, o.reduction);
   return tidy(() => {
-    // As PyTorch, an input outside [0, 1] is an error: found when the check runs, it fails the
-    // loss and the gradients computed from x (Note [failed outputs], native/core/storage.h).
-    const x = new Tensor<'float32'>(native.checkUnitInterval(unchecked.handle(op)), unchecked.shape, 'float32');
-    const per = noGrad(() => {
-      // −(t · max(log x, −100) + (1 − t) · max(log(1 − x), −100)) = −(t · (lx − l1x) + l1x)
-      const lx = maximum(log(x), -100), l1x = maximum(log(scale(x, -1, 1)), -100);
-      const loss = neg(add(mul(t, sub(lx, l1x)), l1x));
-      return w ? mul(loss, w) : loss;
-    });
-    const y = record(op, per, [unchecked, t], (dy, [sx, st, sw], needs) => {
-      const g = sw ? mul(dy, sw) : dy;
-      const dx = needs[0] ? div(mul(g, sub(sx, st)), maximum(mul(sx, scale(sx, -1, 1)), 1e-12)) : null;
-      const dt = needs[1] ? mul(g, sub(log(scale(sx, -1, 1)), log(sx))) : null;
-      return [dx, dt];
-    }, w ? [x, t, w] : [x, t]);
-    return reduceElementwise(y, code);
+    // As PyTorch, an input outside [0, 1] is an error. The native kernels check x as they run
+    // (native/cpu/binary_cross_entropy.cc: no copy of x): a failure fails the loss and the
+    // gradients, and what is computed from them (Note [failed outputs], native/core/storage.h).
+    const per = new Tensor<'float32'>(native.binaryCrossEntropyForward(x.handle(op), t.handle(op)), x.shape, 'float32');
+    const y = record(op, per, [x, t], (dy, [sx, st], needs) => {
+      const [dx, dt] = native.binaryCrossEntropyBackward(dy.handle(op), sx.handle(op), st.handle(op), needs[0], needs[1]);
+      return [dx === null ? null : new Tensor<'float32'>(dx, sx.shape, 'float32'), dt === null ? null : new Tensor<'float32'>(dt, sx.shape, 'float32')];
+    }, [x, t]);
+    // The weight multiplies the elementwise loss as a constant (PyTorch's has no gradient either).
+    return reduceElementwise(w ? mul(y, w.detach()) : y, code);
   });
 }
 
