@@ -130,6 +130,86 @@ describe('io.loadPytorch', () => {
     expectError(() => io.loadPytorch(fixture('pt_class.pt')), 'E_FORMAT', /Python global mypackage\.Custom/);
   });
 
+  // test/fixtures/make/pytorch_training.py: {epoch, arch, state_dict, optimizer, args:
+  // argparse.Namespace, best_acc1: numpy.float64, NumPy scalars of each kind, a NumPy array}.
+  describe('a whole training checkpoint (argparse.Namespace, NumPy scalars and arrays)', () => {
+    const training = loadFixture<{ cases: { tensors: Record<string, { shape: number[]; values: number[] }>; epoch: number; best_acc1: number; args: Record<string, unknown>; numpy: Record<string, unknown> } }>('pytorch_training').cases;
+    for (const name of ['pt_training.pt', 'pt_training_legacy.pt']) {
+      it(`${name}: refused by default (E_FORMAT naming argparse.Namespace and the option), nothing left allocated`, () => {
+        const before = memory().tensors;
+        expectError(() => io.loadPytorch(fixture(name)), 'E_FORMAT', /Python global argparse\.Namespace, which is not on the allow-list.*pass \{ weightsOnly: false \}/);
+        expectError(() => io.loadPytorch(fixture(name), { structure: true, weightsOnly: true }), 'E_FORMAT', /argparse\.Namespace/);
+        expect(memory().tensors).to.equal(before);
+      });
+
+      it(`${name}: with { weightsOnly: false } loads: tensors, NumPy scalars as numbers, the Namespace and the array as inert placeholders`, () => {
+        const ckpt = io.loadPytorch(fixture(name), { structure: true, weightsOnly: false }) as Record<string, unknown>;
+        expect(ckpt.epoch).to.equal(training.epoch);
+        expect(ckpt.arch).to.equal('resnet18');
+        expect(ckpt.best_acc1).to.equal(training.best_acc1);
+        const sd = ckpt.state_dict as Record<string, Tensor>;
+        expect(Object.keys(sd)).to.deep.equal(Object.keys(training.tensors));
+        for (const [k, e] of Object.entries(training.tensors)) {
+          expect(sd[k].shape, k).to.deep.equal(e.shape);
+          expect(Array.from(sd[k].dataSync()), k).to.deep.equal(Array.from(Float32Array.from(e.values)));
+        }
+        const args = ckpt.args as io.PythonObject;
+        expect(args).to.be.instanceOf(io.PythonObject);
+        expect([args.module, args.name, args.args, args.kwargs]).to.deep.equal(['argparse', 'Namespace', [], null]);
+        expect(args.state).to.deep.equal(training.args);
+        const { big, ...small } = training.numpy;
+        expect(ckpt.numpy).to.deep.equal({ ...small, big: BigInt(big as string) });
+        const array = ckpt.confusion as io.PythonObject;
+        expect(array).to.be.instanceOf(io.PythonObject);
+        expect(`${array.module}.${array.name}`).to.equal('numpy.core.multiarray._reconstruct');
+        expect(String(array.args[0])).to.equal('numpy.ndarray');
+        expect(array.args[0]).to.be.instanceOf(io.PythonGlobal);
+        const momentum = ((ckpt.optimizer as { state: Record<string, Record<string, Tensor>> }).state['0']).momentum_buffer;
+        expect(Array.from(momentum.dataSync())).to.deep.equal([0.5, 0.5]);
+        // A tensor inside a placeholder's state is made too (structure only).
+        const mean = ((ckpt.normalize as io.PythonObject).state as { mean: Tensor }).mean;
+        expect(Array.from(mean.dataSync())).to.deep.equal(Array.from(Float32Array.of(0.485, 0.456, 0.406)));
+        disposeAll(sd);
+        [momentum, mean].forEach((t) => t.dispose());
+        // The flat form: the tensors only, placeholders and numbers left out.
+        const flat = io.loadPytorch(fixture(name), { weightsOnly: false });
+        expect(Object.keys(flat)).to.deep.equal([...Object.keys(training.tensors).map((k) => `state_dict.${k}`), 'optimizer.state.0.momentum_buffer']);
+        disposeAll(flat);
+      });
+    }
+
+    it('{ weightsOnly: false } runs nothing: a payload calling os.system is a placeholder naming it; a user class keeps its attributes', () => {
+      const marker = '/tmp/convnet-pytorch-evil';
+      if (fs.existsSync(marker)) fs.unlinkSync(marker);
+      const evil = io.loadPytorch(fixture('pt_evil.pt'), { structure: true, weightsOnly: false }) as { w: Tensor; payload: io.PythonObject };
+      expect(fs.existsSync(marker)).to.equal(false);
+      expect([evil.payload.module, evil.payload.name, evil.payload.args]).to.deep.equal(['posix', 'system', ['echo pwned > /tmp/convnet-pytorch-evil']]);
+      evil.w.dispose();
+      const custom = io.loadPytorch(fixture('pt_class.pt'), { structure: true, weightsOnly: false }) as { w: Tensor; config: io.PythonObject };
+      expect([custom.config.module, custom.config.name, custom.config.state]).to.deep.equal(['mypackage', 'Custom', { value: 1 }]);
+      custom.w.dispose();
+      expectError(() => io.loadPytorch(fixture('pt_class.pt'), { weightsOnly: 'no' } as never), 'E_ARG', /`weightsOnly` to be a boolean/);
+    });
+
+    it('placeholders from hand-made pickles: INST, OBJ, NEWOBJ_EX with keyword arguments; NEWOBJ of an allowed function refused', () => {
+      const u = (s: string) => [0x8c, s.length, ...Buffer.from(s)];
+      const pickle = (...ops: number[]) => zip({ 'a/data.pkl': Buffer.from([0x80, 0x04, ...ops, 0x2e]) });
+      const load = (...ops: number[]) => io.loadPytorch(pickle(...ops), { structure: true, weightsOnly: false });
+      // INST "m\nC\n" with (1,): C(1)
+      const inst = load(0x28, 0x4b, 1, 0x69, ...Buffer.from('m\nC\n')) as io.PythonObject;
+      expect([inst.module, inst.name, inst.args]).to.deep.equal(['m', 'C', [1]]);
+      // OBJ: (m.C, 2)
+      const obj = load(0x28, ...u('m'), ...u('C'), 0x93, 0x4b, 2, 0x6f) as io.PythonObject;
+      expect([obj.name, obj.args]).to.deep.equal(['C', [2]]);
+      // NEWOBJ_EX m.C, (), {'k': 3}
+      const ex = load(...u('m'), ...u('C'), 0x93, 0x29, 0x7d, ...u('k'), 0x4b, 3, 0x73, 0x92) as io.PythonObject;
+      expect([ex.args, ex.kwargs]).to.deep.equal([[], { k: 3 }]);
+      // NEWOBJ of an allowed function is not a class: refused. The default mode refuses INST by name.
+      expectError(() => load(...u('collections'), ...u('OrderedDict'), 0x93, 0x29, 0x81), 'E_FORMAT', /not a class off the allow-list/);
+      expectError(() => io.loadPytorch(pickle(0x28, 0x4b, 1, 0x69, ...Buffer.from('m\nC\n'))), 'E_FORMAT', /builds an object of a Python class/);
+    });
+  });
+
   it('every truncation of a zip and a legacy file is E_FORMAT, with nothing left allocated', () => {
     const before = memory().tensors;
     for (const name of ['pt_views.pt', 'pt_legacy.pt']) {

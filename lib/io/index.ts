@@ -10,3 +10,4 @@ export { saveSafetensors, loadSafetensors, serializeSafetensors } from './safete
 export type { SafetensorsFile, LoadSafetensorsOptions } from './safetensors';
 export { loadPytorch } from './pytorch';
 export type { LoadPytorchOptions } from './pytorch';
+export { PythonGlobal, PythonObject } from './pickle';

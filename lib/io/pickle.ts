@@ -12,10 +12,46 @@
  * Python values become: None → null, bool → boolean, int → number (bigint beyond 2^53), float →
  * number, str → string, bytes → Uint8Array, list → array, tuple → a frozen array, set → array,
  * dict → a plain object (keys made strings, as Python's str() writes them: 0 → "0").
+ *
+ * With `unknown: 'placeholder'` (loadPytorch's `weightsOnly: false`), a name off the allow-list
+ * is not refused but kept as a `PythonGlobal` (module and name, nothing imported), and what a
+ * file would build from it (REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ) becomes an inert
+ * `PythonObject` recording the class and the arguments; BUILD records its state. Nothing is
+ * called either way.
  */
 
 /** Throws E_FORMAT for this file: `bad('…')`. */
 type Bad = (msg: string) => never;
+
+/**
+ * What BUILD may set the state of (Python's `obj.__setstate__(state)`): a placeholder, or a value
+ * made by an allowed function that takes a state (NumPy's dtype).
+ */
+export abstract class Settable {
+  abstract setState(state: unknown, bad: Bad): void;
+}
+
+/** A Python global (a class or a function) off the allow-list, kept by name: never imported nor called. */
+export class PythonGlobal {
+  constructor(readonly module: string, readonly name: string) {}
+  toString(): string { return `${this.module}.${this.name}`; }
+}
+
+/**
+ * An object of a Python class off the allow-list, as the pickle describes it, never built: the
+ * class's `module` and `name`, the arguments the pickle would call it with (`args`, and `kwargs`
+ * for NEWOBJ_EX), and the state BUILD would set (`state`: usually a dict of its attributes, as
+ * `vars(obj)`; undefined when none). An argparse.Namespace(lr=0.1) is
+ * { module: 'argparse', name: 'Namespace', args: [], state: { lr: 0.1 } }.
+ */
+export class PythonObject extends Settable {
+  state: unknown = undefined;
+  constructor(readonly module: string, readonly name: string, public args: readonly unknown[], public kwargs: Record<string, unknown> | null = null) {
+    super();
+  }
+  override setState(state: unknown): void { this.state = state; }
+  override toString(): string { return `<${this.module}.${this.name} object>`; }
+}
 
 /** What a GLOBAL may name: a function REDUCE may call with the pickled arguments, or a plain value. */
 export type AllowedGlobal = ((args: readonly unknown[]) => unknown) | { readonly marker: string };
@@ -23,6 +59,8 @@ export type AllowedGlobal = ((args: readonly unknown[]) => unknown) | { readonly
 export interface UnpickleOptions {
   /** Allowed names, "module.name" → what the name stands for. */
   globals: ReadonlyMap<string, AllowedGlobal>;
+  /** Names off the allow-list: refused (E_FORMAT naming them; the default) or kept as inert placeholders. */
+  unknown?: 'refuse' | 'placeholder';
   /** What a persistent id stands for (torch.save uses them for storages); absent: refused. */
   persistentLoad?: (pid: unknown) => unknown;
   bad: Bad;
@@ -109,10 +147,12 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
     if (raw.length > 0 && raw[raw.length - 1] & 0x80) v -= 1n << BigInt(8 * raw.length);
     return int(v);
   };
-  const lookup = (module: string, name: string): AllowedGlobal => {
+  const placeholders = options.unknown === 'placeholder';
+  const lookup = (module: string, name: string): AllowedGlobal | PythonGlobal => {
     const found = globals.get(`${module}.${name}`);
+    if (found === undefined && placeholders) return new PythonGlobal(module, name);
     if (found === undefined) {
-      bad(`it names the Python global ${module}.${name}, which is not on the allow-list of what a checkpoint of tensors needs (Python would import and call it while loading; if the file is trusted, load it in Python and save a plain state_dict)`);
+      bad(`it names the Python global ${module}.${name}, which is not on the allow-list of what a checkpoint of tensors needs (Python would import and call it while loading; to load the file with such objects as inert placeholders, nothing run, pass { weightsOnly: false }; or load it in Python and save a plain state_dict)`);
     }
     return found!;
   };
@@ -247,8 +287,12 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
       }
       case 0x52: { // REDUCE: callable(*args)
         const args = pop(), callable = pop();
-        if (typeof callable !== 'function') bad('REDUCE calls something that is not an allowed function');
         if (!Array.isArray(args)) bad('REDUCE with arguments that are not a tuple');
+        if (callable instanceof PythonGlobal) {
+          stack.push(new PythonObject(callable.module, callable.name, args as unknown[]));
+          break;
+        }
+        if (typeof callable !== 'function') bad('REDUCE calls something that is not an allowed function');
         stack.push((callable as (a: readonly unknown[]) => unknown)(args as unknown[]));
         break;
       }
@@ -276,13 +320,40 @@ export function unpickle(bytes: Uint8Array, start: number, options: UnpickleOpti
         // layers' versions): Python sets it with BUILD. A dict's attributes are dropped here;
         // BUILD on anything else is an object of a Python class, refused below.
         const state = pop();
-        if (isDict(top()) && (isDict(state) || state === null)) break;
+        const target = top();
+        if (isDict(target) && (isDict(state) || state === null)) break;
+        if (target instanceof Settable) {
+          target.setState(state, bad);
+          break;
+        }
         bad(`the pickle sets the state of an object that is not a dict (BUILD at byte ${opAt}), which loadPytorch does not do`);
         break;
       }
-      case 0x81: case 0x92: case 0x69: case 0x6f: // NEWOBJ, NEWOBJ_EX, INST, OBJ
-        bad(`the pickle builds an object of a Python class (opcode ${JSON.stringify(String.fromCharCode(op))} at byte ${opAt}), which loadPytorch does not do`);
+      case 0x81: case 0x92: case 0x69: case 0x6f: { // NEWOBJ, NEWOBJ_EX, INST, OBJ: cls.__new__(cls, *args)
+        if (!placeholders) {
+          bad(`the pickle builds an object of a Python class (opcode ${JSON.stringify(String.fromCharCode(op))} at byte ${opAt}), which loadPytorch does not do`);
+        }
+        let cls: unknown, args: unknown, kwargs: unknown = null;
+        if (op === 0x81) [args, cls] = [pop(), pop()];
+        else if (op === 0x92) [kwargs, args, cls] = [pop(), pop(), pop()];
+        else if (op === 0x69) {
+          const module = line(), name = line();
+          args = popMark();
+          cls = lookup(module, name);
+        } else {
+          const items = popMark();
+          if (items.length === 0) bad(`OBJ without a class at byte ${opAt}`);
+          cls = items[0];
+          args = items.slice(1);
+        }
+        // An allowed name here would be called by Python, not built: none of them is a class.
+        if (!(cls instanceof PythonGlobal)) bad(`the pickle builds an object of something that is not a class off the allow-list (byte ${opAt})`);
+        if (!Array.isArray(args)) bad(`the pickle builds an object with arguments that are not a tuple (byte ${opAt})`);
+        if (kwargs !== null && !isDict(kwargs)) bad(`NEWOBJ_EX with keyword arguments that are not a dict (byte ${opAt})`);
+        const g = cls as PythonGlobal;
+        stack.push(new PythonObject(g.module, g.name, args as unknown[], kwargs as Record<string, unknown> | null));
         break;
+      }
       default:
         bad(`unknown or unsupported pickle opcode 0x${op.toString(16)} at byte ${opAt}`);
     }

@@ -26,7 +26,7 @@ import { parseDevice } from '../ops';
 import type { Device, Tensor } from '../tensor';
 import { checkOptions, describe } from '../validate';
 import { sourceBytes } from './file';
-import { setOwn, unpickle, type AllowedGlobal } from './pickle';
+import { PythonObject, Settable, setOwn, unpickle, type AllowedGlobal } from './pickle';
 import { looksLikeZip, readZipDirectory, readZipEntry } from './zip';
 
 export interface LoadPytorchOptions {
@@ -46,6 +46,21 @@ export interface LoadPytorchOptions {
   convert?: boolean;
   /** Where to put the tensors: 'cpu' (default) or 'cuda'. */
   device?: Device | string;
+  /**
+   * true (default): only what a checkpoint of tensors and plain containers needs loads, and a
+   * file naming any other Python class or function is E_FORMAT naming it, as
+   * `torch.load(weights_only=True)`. false: a whole training checkpoint loads
+   * (`{ model, optimizer, args: argparse.Namespace(...), epoch, best_acc1: numpy.float64(...) }`):
+   * NumPy scalars become numbers (bigint for an int64 beyond 2^53, boolean for numpy.bool_),
+   * and objects of any other class become inert `PythonObject` placeholders (`module`, `name`,
+   * the constructor's `args`, the attributes in `state`; see io/pickle.ts), other names
+   * `PythonGlobal`s. Named after torch.load's `weights_only` because that is the switch a
+   * PyTorch user reaches for when such a file is refused; unlike PyTorch's false, nothing in the
+   * file is ever imported or run, so it is safe on untrusted files too (a malicious payload
+   * becomes a placeholder naming, say, posix.system). Tensors inside placeholders load only
+   * with `structure: true` (in their `args` and `state`); the flat form skips placeholders.
+   */
+  weightsOnly?: boolean;
 }
 
 /** A PyTorch dtype as its storage class names it, and its bytes per element. */
@@ -93,25 +108,30 @@ const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
  * anything: a checkpoint that names any Python class or function beyond what tensors and plain
  * containers (dict, OrderedDict, list, tuple, numbers, strings) need is E_FORMAT naming it. A
  * truncated or corrupt file is E_FORMAT, a missing one E_LOAD, and nothing is half-loaded.
+ * A whole training checkpoint (argparse.Namespace, NumPy scalars) loads with `{ weightsOnly:
+ * false }`, its other objects as inert placeholders (see LoadPytorchOptions.weightsOnly).
  * @example
  * const weights = io.loadPytorch('lenet.pt');               // torch.save(model.state_dict(), 'lenet.pt')
  * model.loadStateDict(weights);
  * const ckpt = io.loadPytorch('checkpoint.pt', { structure: true }) as { model_state_dict: Record<string, Tensor> };
+ * const run = io.loadPytorch('train.pth', { structure: true, weightsOnly: false }) as { state_dict: Record<string, Tensor>; args: io.PythonObject; best_acc1: number };
  */
 export function loadPytorch(source: string | Uint8Array, options?: LoadPytorchOptions & { structure?: false }): Record<string, Tensor>;
 export function loadPytorch(source: string | Uint8Array, options: LoadPytorchOptions): unknown;
 export function loadPytorch(source: string | Uint8Array, options: LoadPytorchOptions = {}): unknown {
   const op = 'loadPytorch';
-  options = checkOptions<LoadPytorchOptions>(op, options, ['structure', 'convert', 'device']);
+  options = checkOptions<LoadPytorchOptions>(op, options, ['structure', 'convert', 'device', 'weightsOnly']);
   const structure = options.structure ?? false;
   const convert = options.convert ?? true;
+  const weightsOnly = options.weightsOnly ?? true;
+  if (typeof weightsOnly !== 'boolean') fail('E_ARG', `${op}: expected \`weightsOnly\` to be a boolean, got ${describe(weightsOnly)}`);
   if (typeof structure !== 'boolean') fail('E_ARG', `${op}: expected \`structure\` to be a boolean, got ${describe(structure)}`);
   if (typeof convert !== 'boolean') fail('E_ARG', `${op}: expected \`convert\` to be a boolean, got ${describe(convert)}`);
   const device = options.device === undefined ? 'cpu' : parseDevice(op, options.device);
   if (device === 'cuda') requireCuda(op); // before reading anything
   const { bytes, what } = sourceBytes(op, source);
   const bad = (msg: string): never => fail('E_FORMAT', `${op}: ${what} is not a PyTorch checkpoint it can read: ${msg}`);
-  const { value, littleEndian } = looksLikeZip(bytes) ? readZipFormat(bytes, bad) : readLegacyFormat(bytes, bad);
+  const { value, littleEndian } = looksLikeZip(bytes) ? readZipFormat(bytes, weightsOnly, bad) : readLegacyFormat(bytes, weightsOnly, bad);
 
   // Every tensor is checked (dtype, bounds, int64 range) as it is made; on any failure the ones
   // already made are disposed, so nothing is half-loaded.
@@ -134,9 +154,30 @@ export function loadPytorch(source: string | Uint8Array, options: LoadPytorchOpt
 
 type Bad = (msg: string) => never;
 
-/** The allowed Python names (see pickle.ts), given the storage a persistent id names. */
-function makeGlobals(bad: Bad): Map<string, AllowedGlobal> {
+/** The allowed Python names (see pickle.ts), given the storage a persistent id names; NumPy's scalars too without weightsOnly. */
+function makeGlobals(weightsOnly: boolean, bad: Bad): Map<string, AllowedGlobal> {
   const globals = new Map<string, AllowedGlobal>();
+  // Protocol 2 has no bytes opcode for Python 3: bytes are pickled as _codecs.encode(text, 'latin1').
+  globals.set('_codecs.encode', (args) => {
+    if (args.length !== 2 || typeof args[0] !== 'string' || args[1] !== 'latin1') bad(`_codecs.encode called with ${describe(args)}`);
+    const text = args[0] as string;
+    const out = new Uint8Array(text.length);
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 255) bad('_codecs.encode of text outside latin1');
+      out[i] = c;
+    }
+    return out;
+  });
+  if (!weightsOnly) {
+    globals.set('numpy.dtype', (args) => {
+      if (args.length < 1 || typeof args[0] !== 'string') bad(`numpy.dtype called with ${describe(args)}`);
+      return new NumpyDtype(args[0] as string);
+    });
+    for (const module of ['numpy.core.multiarray', 'numpy._core.multiarray']) {
+      globals.set(`${module}.scalar`, (args) => numpyScalar(module, args, bad));
+    }
+  }
   for (const [name, dtype] of Object.entries(STORAGE_DTYPES)) globals.set(`torch.${name}`, { marker: `torch.${name}`, dtype } as StorageType);
   // PyTorch 2 saves the dtypes added after the storage classes were frozen (float8, uint16, …)
   // in an untyped storage, rebuilt by _rebuild_tensor_v3; named so that the refusal says why.
@@ -204,7 +245,7 @@ function storageFromId(pid: unknown, storages: Map<string, Storage>, legacy: boo
   return storage;
 }
 
-function readZipFormat(bytes: Uint8Array, bad: Bad): { value: unknown; littleEndian: boolean } {
+function readZipFormat(bytes: Uint8Array, weightsOnly: boolean, bad: Bad): { value: unknown; littleEndian: boolean } {
   const entries = readZipDirectory(bytes, bad);
   const pickles = [...entries.keys()].filter((name) => /^[^/]+\/data\.pkl$/.test(name));
   if (pickles.length !== 1) bad(pickles.length === 0 ? 'the zip archive has no <name>/data.pkl' : 'the zip archive has more than one <name>/data.pkl');
@@ -222,7 +263,8 @@ function readZipFormat(bytes: Uint8Array, bad: Bad): { value: unknown; littleEnd
   const storages = new Map<string, Storage>();
   const pkl = read(pickles[0]);
   const { value, end } = unpickle(pkl, 0, {
-    globals: makeGlobals(bad),
+    globals: makeGlobals(weightsOnly, bad),
+    unknown: weightsOnly ? 'refuse' : 'placeholder',
     persistentLoad: (pid) => storageFromId(pid, storages, false, bad),
     bad,
   });
@@ -239,7 +281,7 @@ function readZipFormat(bytes: Uint8Array, bad: Bad): { value: unknown; littleEnd
   return { value, littleEndian };
 }
 
-function readLegacyFormat(bytes: Uint8Array, bad: Bad): { value: unknown; littleEndian: boolean } {
+function readLegacyFormat(bytes: Uint8Array, weightsOnly: boolean, bad: Bad): { value: unknown; littleEndian: boolean } {
   if (bytes.length === 0) bad('the file is empty');
   if (bytes[0] !== 0x80) bad('it is neither a zip archive (PyTorch >= 1.6) nor a legacy pickle file (PyTorch < 1.6); very old tar checkpoints are not read: re-save with a recent PyTorch');
   const plain = { globals: new Map<string, AllowedGlobal>(), bad };
@@ -252,7 +294,8 @@ function readLegacyFormat(bytes: Uint8Array, bad: Bad): { value: unknown; little
   const littleEndian = (sysInfo.value as { little_endian: boolean }).little_endian;
   const storages = new Map<string, Storage>();
   const main = unpickle(bytes, sysInfo.end, {
-    globals: makeGlobals(bad),
+    globals: makeGlobals(weightsOnly, bad),
+    unknown: weightsOnly ? 'refuse' : 'placeholder',
     persistentLoad: (pid) => storageFromId(pid, storages, true, bad),
     bad,
   });
@@ -276,7 +319,56 @@ function readLegacyFormat(bytes: Uint8Array, bad: Bad): { value: unknown; little
   return { value: main.value, littleEndian };
 }
 
-/** Every tensor of `value` by its dotted path; other leaves are left out. */
+/**
+ * A NumPy dtype as the pickle rebuilds it: numpy.dtype('f8', False, True), then BUILD with a
+ * state tuple whose second item is the byte order ('<', '>', '|' or '=').
+ */
+class NumpyDtype extends Settable {
+  byteOrder = '=';
+  constructor(readonly str: string) {
+    super();
+  }
+  override setState(state: unknown, bad: Bad): void {
+    if (!Array.isArray(state) || state.length < 2 || typeof state[1] !== 'string') bad(`numpy.dtype's state is ${describe(state)}`);
+    this.byteOrder = (state as unknown[])[1] as string;
+  }
+  override toString(): string { return `dtype('${this.str}')`; }
+}
+
+/**
+ * numpy.core.multiarray.scalar(dtype, bytes): a NumPy scalar (numpy.float64(0.5), numpy.int64(3),
+ * numpy.bool_(True)) as a number (bigint for a 64-bit integer beyond 2^53) or a boolean. Other
+ * dtypes (complex, strings, objects) stay placeholders.
+ */
+function numpyScalar(module: string, args: readonly unknown[], bad: Bad): unknown {
+  const [dtype, raw] = args;
+  const m = dtype instanceof NumpyDtype ? /^([<>|=]?)([fiub])(\d+)$/.exec(dtype.str) : null;
+  if (m === null || !(raw instanceof Uint8Array)) return new PythonObject(module, 'scalar', args);
+  const size = Number(m[3]);
+  if (raw.length !== size) bad(`a NumPy scalar of dtype ${dtype} has ${raw.length} bytes`);
+  const order = m[1] || (dtype as NumpyDtype).byteOrder;
+  const le = order === '<' || order === '|' || (order === '=' && HOST_LITTLE);
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const key = `${m[2]}${size}`;
+  const safe = (v: bigint): number | bigint => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+  switch (key) {
+    case 'f2': return halfToFloat(view.getUint16(0, le));
+    case 'f4': return view.getFloat32(0, le);
+    case 'f8': return view.getFloat64(0, le);
+    case 'i1': return view.getInt8(0);
+    case 'i2': return view.getInt16(0, le);
+    case 'i4': return view.getInt32(0, le);
+    case 'i8': return safe(view.getBigInt64(0, le));
+    case 'u1': return view.getUint8(0);
+    case 'u2': return view.getUint16(0, le);
+    case 'u4': return view.getUint32(0, le);
+    case 'u8': return safe(view.getBigUint64(0, le));
+    case 'b1': return view.getUint8(0) !== 0;
+    default: return new PythonObject(module, 'scalar', args);
+  }
+}
+
+/** Every tensor of `value` by its dotted path; other leaves are left out (placeholders too). */
 function flatten(value: unknown, path: string, out: Record<string, Tensor>, make: (ref: TensorRef, path: string) => Tensor, open: Set<unknown>, bad: Bad): void {
   if (value instanceof TensorRef) {
     if (Object.prototype.hasOwnProperty.call(out, path)) bad(`two tensors have the path "${path}"`);
@@ -294,6 +386,17 @@ function flatten(value: unknown, path: string, out: Record<string, Tensor>, make
 /** The saved object with tensors made: dicts as plain objects, lists, tuples and sets as arrays. */
 function rebuild(value: unknown, path: string, make: (ref: TensorRef, path: string) => Tensor, open: Set<unknown>, bad: Bad): unknown {
   if (value instanceof TensorRef) return make(value, path);
+  if (value instanceof PythonObject) {
+    // Its arguments and state may hold tensors (and memo references to what is around it).
+    if (open.has(value)) bad(`the object at "${path}" contains itself`);
+    open.add(value);
+    const sub = (k: string) => (path === '' ? k : `${path}.${k}`);
+    const out = new PythonObject(value.module, value.name, rebuild(value.args, sub('args'), make, open, bad) as unknown[],
+      value.kwargs === null ? null : (rebuild(value.kwargs, sub('kwargs'), make, open, bad) as Record<string, unknown>));
+    if (value.state !== undefined) out.setState(rebuild(value.state, sub('state'), make, open, bad));
+    open.delete(value);
+    return out;
+  }
   if (!Array.isArray(value) && !isDict(value)) return value;
   if (open.has(value)) bad(`the object at "${path}" contains itself`);
   open.add(value);
@@ -328,7 +431,10 @@ function makeTensor(op: string, ref: TensorRef, path: string, littleEndian: bool
   // The common case, a contiguous float32 or int32 tensor in this machine's byte order: one copy
   // (to a fresh buffer, as file offsets need not be multiples of 4).
   if ((dtype.name === 'float32' || dtype.name === 'int32') && littleEndian === HOST_LITTLE && isContiguous(size, stride)) {
-    const copy = bytes.slice(4 * offset, 4 * (offset + count));
+    // new Uint8Array(view) copies: `bytes` may be a Node Buffer (a legacy file's tail), whose
+    // slice() is a view at the file's offset, not a multiple of 4 once other pickled objects
+    // (NumPy scalars) come before the storages.
+    const copy = new Uint8Array(bytes.subarray(4 * offset, 4 * (offset + count)));
     const values = dtype.name === 'float32' ? new Float32Array(copy.buffer, copy.byteOffset, count) : new Int32Array(copy.buffer, copy.byteOffset, count);
     return tensor(values, { shape: [...size], device });
   }
