@@ -348,11 +348,13 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
 
 /**
  * Limits x to [min, max] (either may be omitted or null; numbers or tensors that broadcast), as
- * torch.clamp: NaN stays NaN; min > max gives max everywhere; a NaN number bound gives NaN
- * everywhere. The gradient is 1 where min <= x <= max (bounds included) and 0 outside or at a
- * NaN x, as PyTorch. float32 or int32 x (an int32 x takes integer bounds and stays int32).
- * Number bounds run as one native pass (and one for the gradient); tensor bounds are composed
- * from lt/gt and where.
+ * torch.clamp: NaN stays NaN; min > max gives max everywhere. The gradient is 1 where
+ * min <= x <= max (bounds included) and 0 outside, as PyTorch; with tensor bounds, min (max)
+ * gets it where it was taken. float32 or int32 x (an int32 x takes integer bounds and stays
+ * int32). Number bounds run as one native pass (and one for the gradient) with all of
+ * PyTorch's rules: a NaN x gets no gradient, a NaN bound gives NaN everywhere. Tensor bounds
+ * (or a tensor and a number) are composed from lt/gt and where, which differ there: a NaN x
+ * passes its gradient, and a NaN in a bound leaves x as it is.
  * @example clamp(x, 0, 1);  clamp(x, undefined, 6)   // relu6 without the lower bound
  */
 export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | null, max?: Tensor | number | null): Tensor<D> {
