@@ -9,7 +9,7 @@ import * as L from '../lib/nn/functional/loss';
 import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
-interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv'; shape: [number, number] }
+interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv' | 'binaryCrossEntropy'; shape: [number, number] }
 const CASES: Case[] = [
   { name: 'crossEntropy [64,10]', op: 'crossEntropy', shape: [64, 10] },
   { name: 'crossEntropy [256,1000]', op: 'crossEntropy', shape: [256, 1000] },
@@ -18,6 +18,7 @@ const CASES: Case[] = [
   { name: 'multiMarginLoss p2 [64,10]', op: 'multiMarginLoss2', shape: [64, 10] },
   { name: 'contrastiveLoss [128,128]', op: 'contrastiveLoss', shape: [128, 128] },
   { name: 'klDiv batchmean [256,1000]', op: 'klDiv', shape: [256, 1000] },
+  { name: 'binaryCrossEntropy [256,1000]', op: 'binaryCrossEntropy', shape: [256, 1000] },
 ];
 
 const TORCH = (quick: boolean) => `
@@ -44,6 +45,9 @@ for name, op, (n, c) in json.loads(os.environ["CASES"]):
     elif op == "tripletMarginLoss":
         p = torch.randn(n, c, generator=g).requires_grad_(); q = torch.randn(n, c, generator=g).requires_grad_()
         run = lambda: torch.autograd.grad(F.triplet_margin_loss(x, p, q), [x, p, q])
+    elif op == "binaryCrossEntropy":
+        xp = torch.sigmoid(x).detach().requires_grad_(); tp = torch.rand(n, c, generator=g)
+        run = lambda: torch.autograd.grad(F.binary_cross_entropy(xp, tp), [xp])
     else:
         lp = torch.log_softmax(torch.randn(n, c, generator=g), 1).requires_grad_()
         tp = torch.softmax(torch.randn(n, c, generator=g), 1)
@@ -68,6 +72,11 @@ function ours(c: Case): () => void {
     const [p, q] = [cc.randn([n, k]), cc.randn([n, k])];
     return () => { cc.tidy(() => { F.tripletMarginLoss(x, p, q); L.tripletMarginLossBackward(one, x, p, q); }); cc.syncBlocking(); };
   }
+  if (c.op === 'binaryCrossEntropy') {
+    // Through the tape (its backward is recorded, not exported): the input's gradient, dropped each run.
+    const xp = F.sigmoid(cc.randn([n, k])).detach().requiresGrad_(), tp = cc.rand([n, k]);
+    return () => { cc.tidy(() => { xp.grad = null; F.binaryCrossEntropy(xp, tp).backward(); }); cc.syncBlocking(); };
+  }
   const lp = cc.randn([n, k]).mul(0.1).sub(7), tp = cc.rand([n, k]).mul(1 / k);
   return () => { cc.tidy(() => { F.klDiv(lp, tp, { reduction: 'batchmean' }); L.klDivBackward(one, lp, tp, { reduction: 'batchmean' }); }); cc.syncBlocking(); };
 }
@@ -86,7 +95,7 @@ export async function benchLoss(opts: BenchOptions): Promise<{ rows: Row[]; note
       rows.push({ case: c.name, threads, ours: timing, references: { PyTorch: torch?.[c.name] } });
     }
   }
-  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv: gradient of the input, triplet: all three, contrastive: both embeddings ' +
+  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv/binaryCrossEntropy: gradient of the input, triplet: all three, contrastive: both embeddings ' +
     '(PyTorch has no contrastive loss: its side is the formula in tensor ops, as a user writes it); multiMarginLoss: hinge L1 (p 1), p2: hinge L2');
   return { rows, notes };
 }
