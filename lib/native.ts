@@ -165,6 +165,8 @@ export interface NativeAddon {
   adaptiveAvgPool2dBackward(dy: Handle, inputShape: readonly number[]): Handle;
   roiPoolForward(x: Handle, boxes: Handle, outputSize: readonly number[], spatialScale: number): [Handle, Handle];
   roiPoolBackward(dy: Handle, argmax: Handle, boxes: Handle, inputShape: readonly number[]): Handle;
+  roiAlignForward(x: Handle, boxes: Handle, outputSize: readonly number[], spatialScale: number, samplingRatio: number, aligned: boolean): Handle;
+  roiAlignBackward(dy: Handle, boxes: Handle, inputShape: readonly number[], spatialScale: number, samplingRatio: number, aligned: boolean): Handle;
   preluForward(x: Handle, w: Handle): Handle;
   preluBackward(dy: Handle, x: Handle, w: Handle): [Handle, Handle];
   maxoutForward(x: Handle, pieces: number): Handle;

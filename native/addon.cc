@@ -106,6 +106,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<AdaptiveAvgPool2dBackward>(env, exports, "adaptiveAvgPool2dBackward");
   add_gpu<RoiPoolForward>(env, exports, "roiPoolForward");
   add_gpu<RoiPoolBackward>(env, exports, "roiPoolBackward");
+  add_gpu<RoiAlignForward>(env, exports, "roiAlignForward");
+  add_gpu<RoiAlignBackward>(env, exports, "roiAlignBackward");
   add_gpu<PreluForward>(env, exports, "preluForward");
   add_gpu<PreluBackward>(env, exports, "preluBackward");
   add_gpu<MaxoutForward>(env, exports, "maxoutForward");

@@ -260,6 +260,7 @@ function everyLayer(): Record<string, nn.Module> {
     MixedPool2d: new nn.MixedPool2d(2, { mode: 'uniform', lambda: 0.25 }),
     AdaptiveAvgPool2d: new nn.AdaptiveAvgPool2d([6, null]),
     RoIPool: new nn.RoIPool([7, 5], 1 / 16),
+    RoIAlign: new nn.RoIAlign([7, 5], 1 / 16, 2, true),
     ReLU: new nn.ReLU(),
     LeakyReLU: new nn.LeakyReLU({ negativeSlope: 0.2 }),
     PReLU: new nn.PReLU({ numParameters: 3, init: 0.1 }),

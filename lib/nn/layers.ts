@@ -627,6 +627,34 @@ export class RoIPool extends Module {
   }
 }
 
+/**
+ * Region-of-interest align (Mask R-CNN), torchvision.ops.RoIAlign: call it with the feature map
+ * and the boxes [K, 5] (batch index, x1, y1, x2, y2). samplingRatio <= 0 (default -1): adaptive.
+ * @example const align = new nn.RoIAlign(7, 1 / 16, 2, true); const regions = align.call(features, boxes);
+ */
+export class RoIAlign extends Module {
+  constructor(readonly outputSize: Size2, readonly spatialScale = 1, readonly samplingRatio = -1, readonly aligned = false) {
+    super();
+    pairOf('RoIAlign', 'outputSize', outputSize, 1);
+    checkNumber('RoIAlign', 'spatialScale', spatialScale);
+    if (spatialScale <= 0) fail('E_ARG', `RoIAlign: expected \`spatialScale\` > 0, got ${spatialScale}`);
+    checkInt('RoIAlign', 'samplingRatio', samplingRatio, -(2 ** 31), 2 ** 31 - 1);
+    checkBool('RoIAlign', 'aligned', aligned);
+  }
+
+  override config(): unknown[] {
+    return [this.outputSize, this.spatialScale, this.samplingRatio, this.aligned];
+  }
+
+  forward(x: Tensor, boxes: Tensor): F32 {
+    return F.roiAlign(x, boxes, this.outputSize, { spatialScale: this.spatialScale, samplingRatio: this.samplingRatio, aligned: this.aligned });
+  }
+
+  override extraRepr(): string {
+    return `output_size=${this.outputSize}, spatial_scale=${this.spatialScale}, sampling_ratio=${this.samplingRatio}, aligned=${this.aligned}`;
+  }
+}
+
 // ---- activations ----------------------------------------------------------------------------
 
 /**

@@ -119,6 +119,8 @@ Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info);     // (kind 
 Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info); // (dy, inputShape) -> dx
 Napi::Value RoiPoolForward(const Napi::CallbackInfo& info);      // (x, boxes [K, 5], [oh, ow], spatialScale) -> [y, argmax]
 Napi::Value RoiPoolBackward(const Napi::CallbackInfo& info);     // (dy, argmax, boxes, inputShape) -> dx
+Napi::Value RoiAlignForward(const Napi::CallbackInfo& info);     // (x, boxes [K, 5], [oh, ow], spatialScale, samplingRatio, aligned) -> y
+Napi::Value RoiAlignBackward(const Napi::CallbackInfo& info);    // (dy, boxes, inputShape, spatialScale, samplingRatio, aligned) -> dx
 // layers_api.cc: the other layers; functions returning several tensors return an array of handles
 Napi::Value PreluForward(const Napi::CallbackInfo& info);      // (x, w) -> y
 Napi::Value PreluBackward(const Napi::CallbackInfo& info);     // (dy, x, w) -> [dx, dw]

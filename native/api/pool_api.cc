@@ -328,5 +328,68 @@ Napi::Value RoiPoolBackward(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
+namespace {
+
+// RoIAlign's arguments after the tensors: spatialScale (finite, > 0), samplingRatio (an int;
+// <= 0 is adaptive, as torchvision), aligned.
+struct RoiAlignArgs {
+  double scale;
+  int64_t sampling_ratio;
+  bool aligned;
+};
+
+RoiAlignArgs roi_align_args(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  RoiAlignArgs a{};
+  a.scale = number_arg(info, i, op, "spatialScale");
+  CONVNET_CHECK(std::isfinite(a.scale) && a.scale > 0, "E_ARG", op, ": `spatialScale` must be positive, got ", a.scale);
+  a.sampling_ratio = int_arg(info, i + 1, op, "samplingRatio");
+  CONVNET_CHECK(a.sampling_ratio >= INT32_MIN && a.sampling_ratio <= INT32_MAX, "E_ARG", op,
+                ": `samplingRatio` must be a 32-bit integer, got ", a.sampling_ratio);
+  a.aligned = bool_arg(info, i + 2, op, "aligned");
+  return a;
+}
+
+void expect_roi_boxes(const Tensor& boxes, const char* op) {
+  CONVNET_CHECK(boxes.dim() == 2 && boxes.shape[1] == 5, "E_SHAPE", op,
+                ": expected `boxes` of shape [K, 5] (batch index, x1, y1, x2, y2), got ", shape_str(boxes.shape));
+}
+
+}  // namespace
+
+Napi::Value RoiAlignForward(const Napi::CallbackInfo& info) {
+  const char* op = "roiAlign";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const Tensor& boxes = float_tensor_arg(info, 1, op, "boxes");
+  CONVNET_CHECK(x.dim() == 4, "E_SHAPE", op, ": expected input of shape [N, C, H, W], got ", shape_str(x.shape));
+  check_planes(x.shape, op);
+  expect_roi_boxes(boxes, op);
+  Pool2dGeometry g{};
+  adaptive_size(info, 2, op, &g);
+  const RoiAlignArgs a = roi_align_args(info, 3, op);
+  Tensor y = Tensor::empty(Shape{boxes.shape[0], x.shape[1], g.oh, g.ow}, DType::Float32, x.device());
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::roi_align_forward(x, boxes, a.scale, a.sampling_ratio, a.aligned, y));
+  else Queue::cpu().enqueue(op, [=] { cpu::roi_align_forward(x, boxes, a.scale, a.sampling_ratio, a.aligned, y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+Napi::Value RoiAlignBackward(const Napi::CallbackInfo& info) {
+  const char* op = "roiAlign backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& boxes = float_tensor_arg(info, 1, op, "boxes");
+  const Shape x_shape = shape_arg(info, 2, op, "inputShape");
+  CONVNET_CHECK(x_shape.size() == 4, "E_SHAPE", op, ": expected an input shape [N, C, H, W], got ", shape_str(x_shape));
+  check_planes(x_shape, op);
+  expect_roi_boxes(boxes, op);
+  CONVNET_CHECK(dy.dim() == 4 && dy.shape[0] == boxes.shape[0] && dy.shape[1] == x_shape[1] && dy.shape[2] > 0 &&
+                    dy.shape[3] > 0,
+                "E_SHAPE", op, ": `dy` ", shape_str(dy.shape), " does not match ", boxes.shape[0], " boxes of ",
+                x_shape[1], " channels");
+  const RoiAlignArgs a = roi_align_args(info, 3, op);
+  Tensor dx = Tensor::empty(x_shape, DType::Float32, dy.device());
+  if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::roi_align_backward(dy, boxes, a.scale, a.sampling_ratio, a.aligned, dx));
+  else Queue::cpu().enqueue(op, [=] { cpu::roi_align_backward(dy, boxes, a.scale, a.sampling_ratio, a.aligned, dx); });
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
 }  // namespace api
 }  // namespace convnet

@@ -12,7 +12,7 @@ import { isRecording, record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
-import { checkBool, checkDtype, checkFloat, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
+import { checkBool, checkDtype, checkFloat, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 type I32 = Tensor<'int32'>;
@@ -50,6 +50,15 @@ export interface LpPool2dOptions {
   mean?: boolean;
 }
 
+export interface RoIAlignOptions {
+  /** Feature-map pixels per box unit: 1 / the backbone's stride (1 / 16 for Mask R-CNN's C4). Default 1. */
+  spatialScale?: number;
+  /** Samples per bin along each axis; 0 or less (the default, -1): ceil(bin size), adaptive. */
+  samplingRatio?: number;
+  /** Shift the boxes by -0.5 pixel so that a pixel's value sits at its centre (Detectron2's ROIAlignV2). Default false. */
+  aligned?: boolean;
+}
+
 export interface MixedPool2dOptions {
   stride?: Size2;
   padding?: Size2;
@@ -71,6 +80,7 @@ const MAX_POOL_KEYS = ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndic
 const AVG_POOL_KEYS = ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'];
 const LP_POOL_KEYS = ['stride', 'ceilMode', 'mean'];
 const MIXED_POOL_KEYS = ['stride', 'padding', 'ceilMode', 'mode', 'lambda', 'training', 'returnLambda'];
+const ROI_ALIGN_KEYS = ['spatialScale', 'samplingRatio', 'aligned'];
 
 function input(op: string, name: string, x: unknown, ranks: readonly number[] = [3, 4]): F32 {
   const t = checkFloat(op, name, x);
@@ -454,4 +464,49 @@ export function roiPoolBackward(dy: Tensor, argmax: Tensor, boxes: Tensor, input
   const gdy = grad(op, 'dy', tdy, [b.shape[0], xs[1], ...tdy.shape.slice(-2)]);
   const ta = indicesArg(op, 'argmax', argmax, gdy.shape);
   return f32(native.roiPoolBackward(gdy.handle(op), ta.handle(op), b.handle(op), xs), xs);
+}
+
+// ---- RoI align -------------------------------------------------------------------------------
+
+function roiAlignOptions(op: string, options: unknown): { scale: number; samplingRatio: number; aligned: boolean } {
+  const o = checkOptions<RoIAlignOptions>(op, options, ROI_ALIGN_KEYS);
+  const scale = o.spatialScale === undefined ? 1 : checkNumber(op, 'spatialScale', o.spatialScale);
+  if (scale <= 0) fail('E_ARG', `${op}: expected \`spatialScale\` > 0, got ${scale}`);
+  const samplingRatio = o.samplingRatio === undefined ? -1 : checkInt(op, 'samplingRatio', o.samplingRatio, -(2 ** 31), 2 ** 31 - 1);
+  return { scale, samplingRatio, aligned: flag(op, 'aligned', o.aligned, false) };
+}
+
+/**
+ * Region-of-interest align (Mask R-CNN), as torchvision.ops.roi_align: each box
+ * (batch index, x1, y1, x2, y2), in input coordinates times `spatialScale`, is cut into
+ * outputSize bins without rounding, and each bin is the mean of samplingRatio x samplingRatio
+ * bilinear samples (ceil(bin size) per axis when samplingRatio <= 0). Samples further than a
+ * pixel outside the map count as 0. Gradients reach x only (as torchvision's). A batch index out
+ * of range is an E_INDEX error at the next wait; a box with a NaN or infinite coordinate gives NaN
+ * in all its bins and no gradient (torchvision's is undefined there).
+ * @example F.roiAlign(features, boxes, 7, { spatialScale: 1 / 16, samplingRatio: 2, aligned: true })   // [K, C, 7, 7]
+ */
+export function roiAlign(x: Tensor, boxes: Tensor, outputSize: Size2, options: RoIAlignOptions = {}): F32 {
+  const op = 'roiAlign';
+  const { t, b, size } = roiArgs(op, x, boxes, outputSize, 1);
+  const o = roiAlignOptions(op, options);
+  const y = f32(native.roiAlignForward(t.handle(op), b.handle(op), size, o.scale, o.samplingRatio, o.aligned), [b.shape[0], t.shape[1], ...size]);
+  // Gradients reach x only: torchvision's roi_align has none for the boxes either.
+  const xs = t.shape, saved = { spatialScale: o.scale, samplingRatio: o.samplingRatio, aligned: o.aligned };
+  record(op, y, [t, b], (dy, [sb]) => [roiAlignBackward(dy, sb, xs, saved), null], [b]);
+  return y;
+}
+
+/** @internal dx of roiAlign (to x only); outputSize is dy's last two sizes. */
+export function roiAlignBackward(dy: Tensor, boxes: Tensor, inputShape: readonly number[], options: RoIAlignOptions = {}): F32 {
+  const op = 'roiAlign backward';
+  const xs = checkInputShape(op, inputShape, [4]);
+  const b = checkTensor(op, 'boxes', boxes);
+  checkDtype(op, 'boxes', b, 'float32');
+  if (b.rank !== 2 || b.shape[1] !== 5) fail('E_SHAPE', `${op}: expected \`boxes\` of shape [K, 5], got ${shapeStr(b.shape)}`);
+  const o = roiAlignOptions(op, options);
+  const tdy = checkTensor(op, 'dy', dy);
+  if (tdy.rank !== 4) fail('E_SHAPE', `${op}: expected \`dy\` of shape [K, C, oh, ow], got ${shapeStr(tdy.shape)}`);
+  const gdy = grad(op, 'dy', tdy, [b.shape[0], xs[1], ...tdy.shape.slice(-2)]);
+  return f32(native.roiAlignBackward(gdy.handle(op), b.handle(op), xs, o.scale, o.samplingRatio, o.aligned), xs);
 }
