@@ -2,8 +2,9 @@
 // of sample b (truncated to an integer; out of range is E_INDEX when the op runs) is cut into
 // oh x ow bins, and each bin is the mean of grid_h x grid_w bilinear samples of its channel
 // (cpu/roi_align_geometry.h states where the samples lie, and what a box with a coordinate that
-// is not finite gives). Sums are in double, in torchvision's order (sample by sample, each the
-// four weighted pixels in turn), so a bin is torchvision's double result rounded to float.
+// is not finite gives). Sums are in double (row tap by row tap, each pair of rows interpolated
+// along the columns first, where torchvision adds each sample's four weighted pixels in turn),
+// so a bin is torchvision's double result rounded to float, give or take the last bit.
 // One difference: a sample outside the map adds nothing here, where torchvision adds
 // 0 * x[0][0] (NaN when that pixel is NaN or infinite).
 //
@@ -90,34 +91,53 @@ void roi_align_forward(const Tensor& x, const Tensor& boxes, double spatial_scal
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3];
   const int64_t K = boxes.shape[0], oh = y.shape[2], ow = y.shape[3], bins = oh * ow;
   const float* pb = boxes.f32();
-  for (int64_t k = 0; k < K; ++k) batch_of(pb + 5 * k, k, N);
+  // The boxes grouped by image (in order within each), cut into blocks: a unit of work is one
+  // channel of one block, so the boxes a thread takes in turn sample the same input plane,
+  // which stays in cache (walking (box, channel) in output order jumps to another plane at
+  // every step), and the blocks keep the threads' shares even when the images' box counts differ.
+  std::vector<int64_t> order;
+  order.reserve(static_cast<size_t>(K));
+  {
+    std::vector<std::vector<int64_t>> boxes_of(N);
+    for (int64_t k = 0; k < K; ++k) boxes_of[batch_of(pb + 5 * k, k, N)].push_back(k);
+    for (const auto& ks : boxes_of) order.insert(order.end(), ks.begin(), ks.end());
+  }
   const std::vector<BoxTaps> all = box_taps(pb, K, H, W, oh, ow, spatial_scale, sampling_ratio, aligned);
+  constexpr int64_t kBlock = 32;
+  const int64_t blocks = (K + kBlock - 1) / kBlock;
   const float* px = x.f32();
   float* py = y.f32();
-  for_planes(K * C, work_per_box(all, bins), [&](int64_t begin, int64_t end) {
-    for (int64_t q = begin; q < end; ++q) {
-      const int64_t k = q / C, c = q % C;
-      const BoxTaps& b = all[k];
-      float* out = py + q * bins;
-      if (!b.g.finite) {
-        std::fill(out, out + bins, std::numeric_limits<float>::quiet_NaN());
-        continue;
-      }
-      const float* xp = px + (static_cast<int64_t>(pb[5 * k]) * C + c) * H * W;
-      for (int64_t i = 0; i < oh; ++i) {
-        for (int64_t j = 0; j < ow; ++j) {
-          double sum = 0.0;
-          for (int64_t r = b.row_begin[i]; r < b.row_begin[i + 1]; ++r) {
-            const Tap& ty = b.rows[r];
-            const float* low = xp + ty.low * W;
-            const float* high = xp + ty.high * W;
-            for (int64_t s = b.col_begin[j]; s < b.col_begin[j + 1]; ++s) {
-              const Tap& tx = b.cols[s];
-              sum += ty.w_low * tx.w_low * low[tx.low] + ty.w_low * tx.w_high * low[tx.high] +
-                     ty.w_high * tx.w_low * high[tx.low] + ty.w_high * tx.w_high * high[tx.high];
+  parallel_for(C * blocks, std::max<int64_t>(1, (int64_t{1} << 15) / (kBlock * work_per_box(all, bins))),
+               [&](int64_t begin, int64_t end) {
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t c = u / blocks, first = (u % blocks) * kBlock, last = std::min(first + kBlock, K);
+      for (int64_t o = first; o < last; ++o) {
+        const int64_t k = order[o];
+        const BoxTaps& b = all[k];
+        float* out = py + (k * C + c) * bins;
+        if (!b.g.finite) {
+          std::fill(out, out + bins, std::numeric_limits<float>::quiet_NaN());
+          continue;
+        }
+        const float* xp = px + (static_cast<int64_t>(pb[5 * k]) * C + c) * H * W;
+        for (int64_t i = 0; i < oh; ++i) {
+          for (int64_t j = 0; j < ow; ++j) {
+            // row by row: each row tap's two rows interpolated along the columns, then weighed
+            double sum = 0.0;
+            for (int64_t r = b.row_begin[i]; r < b.row_begin[i + 1]; ++r) {
+              const Tap& ty = b.rows[r];
+              const float* low = xp + ty.low * W;
+              const float* high = xp + ty.high * W;
+              double along_low = 0.0, along_high = 0.0;
+              for (int64_t s = b.col_begin[j]; s < b.col_begin[j + 1]; ++s) {
+                const Tap& tx = b.cols[s];
+                along_low += tx.w_low * low[tx.low] + tx.w_high * low[tx.high];
+                along_high += tx.w_low * high[tx.low] + tx.w_high * high[tx.high];
+              }
+              sum += ty.w_low * along_low + ty.w_high * along_high;
             }
+            out[i * ow + j] = static_cast<float>(sum / b.g.count);
           }
-          out[i * ow + j] = static_cast<float>(sum / b.g.count);
         }
       }
     }
@@ -139,8 +159,10 @@ void roi_align_backward(const Tensor& dy, const Tensor& boxes, double spatial_sc
   const int64_t work = plane + work_per_box(all, bins) * (K / std::max<int64_t>(N, 1) + 1);
   for_planes(N * C, work, [&](int64_t begin, int64_t end) {
     std::vector<double> acc(static_cast<size_t>(plane));
+    // planes channel-major (q = c * N + n), so that each thread's share spans every image even
+    // when their box counts differ
     for (int64_t q = begin; q < end; ++q) {
-      const int64_t n = q / C, c = q % C;
+      const int64_t c = q / N, n = q % N;
       std::fill(acc.begin(), acc.end(), 0.0);
       for (const int64_t k : boxes_of[n]) {
         const BoxTaps& b = all[k];
@@ -165,7 +187,7 @@ void roi_align_backward(const Tensor& dy, const Tensor& boxes, double spatial_sc
           }
         }
       }
-      float* gp = pdx + q * plane;
+      float* gp = pdx + (n * C + c) * plane;
       for (int64_t i = 0; i < plane; ++i) gp[i] = static_cast<float>(acc[i]);
     }
   });

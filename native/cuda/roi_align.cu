@@ -57,22 +57,23 @@ void roi_align_forward(const Tensor& x, const Tensor& boxes, double spatial_scal
     int64_t r0, r1, s0, s1;
     roi_align::tap_range(g.start_h, g.bin_h, g.grid_h, i, H, &r0, &r1);
     roi_align::tap_range(g.start_w, g.bin_w, g.grid_w, j, W, &s0, &s1);
+    // cpu/roi_align.cc's order (row taps in turn, each row interpolated along the columns
+    // first), each operation rounded on its own
+    using roi_align::add;
+    using roi_align::mul;
     double sum = 0.0;
     Tap ty, tx;
     for (int64_t r = r0; r < r1; ++r) {
       if (!roi_align::axis_tap(g.start_h, g.bin_h, g.grid_h, i, r, H, &ty)) continue;
       const float* low = xp + ty.low * W;
       const float* high = xp + ty.high * W;
+      double along_low = 0.0, along_high = 0.0;
       for (int64_t s = s0; s < s1; ++s) {
         if (!roi_align::axis_tap(g.start_w, g.bin_w, g.grid_w, j, s, W, &tx)) continue;
-        // cpu/roi_align.cc's expression, each operation rounded on its own
-        using roi_align::add;
-        using roi_align::mul;
-        const double v = add(add(add(mul(mul(ty.w_low, tx.w_low), low[tx.low]), mul(mul(ty.w_low, tx.w_high), low[tx.high])),
-                                 mul(mul(ty.w_high, tx.w_low), high[tx.low])),
-                             mul(mul(ty.w_high, tx.w_high), high[tx.high]));
-        sum = add(sum, v);
+        along_low = add(along_low, add(mul(tx.w_low, low[tx.low]), mul(tx.w_high, low[tx.high])));
+        along_high = add(along_high, add(mul(tx.w_low, high[tx.low]), mul(tx.w_high, high[tx.high])));
       }
+      sum = add(sum, add(mul(ty.w_low, along_low), mul(ty.w_high, along_high)));
     }
     py[o] = static_cast<float>(roi_align::div(sum, g.count));
   });
