@@ -9,6 +9,7 @@ import * as cc from '../lib';
 import { collectCreated } from '../lib/engine';
 import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
+import { roiCases } from './ops_roi';
 
 const { F } = cc;
 type F32 = cc.Tensor<'float32'>;
@@ -176,6 +177,7 @@ function makeCases(quick: boolean): Case[] {
       cases.push({ name: `${name} ${n / 1e6}M`, torch: torchStep(ctor), ours: () => make(cc.randn([n]), cc.randn([n])) });
     }
   }
+  cases.push(...roiCases(quick));  // RoIAlign and RoIPool beside torchvision (bench/ops_roi.ts)
   return cases;
 }
 
