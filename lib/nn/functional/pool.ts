@@ -488,7 +488,7 @@ function roiAlignOptions(op: string, options: unknown): { scale: number; samplin
  */
 export function roiAlign(x: Tensor, boxes: Tensor, outputSize: Size2, options: RoIAlignOptions = {}): F32 {
   const op = 'roiAlign';
-  const { t, b, size } = roiArgs(op, x, boxes, outputSize, 1);
+  const { t, b, size } = roiArgs(op, x, boxes, outputSize, 1);  // the scale is an option here, checked below
   const o = roiAlignOptions(op, options);
   const y = f32(native.roiAlignForward(t.handle(op), b.handle(op), size, o.scale, o.samplingRatio, o.aligned), [b.shape[0], t.shape[1], ...size]);
   // Gradients reach x only: torchvision's roi_align has none for the boxes either.
