@@ -5,7 +5,8 @@
 import { expect } from 'chai';
 import { run } from '../examples/retrieval';
 
-describe('examples/retrieval', () => {
+describe('examples/retrieval', function () {
+  this.timeout(120000);   // about 18 s on 2 quiet cores; mocha's 20 s default failed it when they were shared
   it('a triplet-trained CNN embedding beats the raw-pixel search (recall@1 and, by far, mAP)', async () => {
     const lines: string[] = [];
     const r = await run({ steps: 60, testSize: 1000, log: (l) => lines.push(l) });
