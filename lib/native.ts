@@ -180,6 +180,13 @@ export interface NativeAddon {
   batchNormForward(x: Handle, runningMean: Handle | null, runningVar: Handle | null, w: Handle | null, b: Handle | null,
     training: boolean, momentum: number, eps: number): [Handle, Handle, Handle];
   batchNormBackward(dy: Handle, x: Handle, w: Handle | null, mean: Handle, invstd: Handle, training: boolean): [Handle, Handle, Handle];
+  // layer norm over x viewed as [rows, m]: w, b [m]; group norm over [N, C, ...]: w, b [C]
+  layerNormForward(x: Handle, m: number, w: Handle | null, b: Handle | null, eps: number): [Handle, Handle, Handle];
+  layerNormBackward(dy: Handle, x: Handle, m: number, w: Handle | null, mean: Handle, rstd: Handle, needDw: boolean,
+    needDb: boolean): [Handle, Handle | null, Handle | null];
+  groupNormForward(x: Handle, groups: number, w: Handle | null, b: Handle | null, eps: number): [Handle, Handle, Handle];
+  groupNormBackward(dy: Handle, x: Handle, groups: number, w: Handle | null, mean: Handle, rstd: Handle, needDw: boolean,
+    needDb: boolean): [Handle, Handle | null, Handle | null];
   // losses: reduction 0 none, 1 mean, 2 sum, 3 batchmean (the order of cpu::Reduction)
   crossEntropyForward(x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;
   crossEntropyBackward(dloss: Handle, x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;

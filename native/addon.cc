@@ -120,6 +120,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<LrnBackward>(env, exports, "lrnBackward");
   add_gpu<BatchNormForward>(env, exports, "batchNormForward");
   add_gpu<BatchNormBackward>(env, exports, "batchNormBackward");
+  add_gpu<LayerNormForward>(env, exports, "layerNormForward");
+  add_gpu<LayerNormBackward>(env, exports, "layerNormBackward");
+  add_gpu<GroupNormForward>(env, exports, "groupNormForward");
+  add_gpu<GroupNormBackward>(env, exports, "groupNormBackward");
   add_gpu<CrossEntropyForward>(env, exports, "crossEntropyForward");
   add_gpu<CrossEntropyBackward>(env, exports, "crossEntropyBackward");
   add_gpu<NllLossForward>(env, exports, "nllLossForward");

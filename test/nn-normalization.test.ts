@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, loadFixture, tapeCheck } from './helpers';
+import { native } from '../lib/native';
+import { expectBitIdentical, expectClose, expectError, loadFixture, randomTensor, tapeCheck } from './helpers';
 
 const { F, nn } = cc;
 
@@ -49,7 +50,7 @@ describe('F.layerNorm, F.groupNorm, F.instanceNorm', () => {
     tapeCheck('instanceNorm', [x, w], ([a, g]) => F.instanceNorm(a, { weight: g }));
   });
 
-  it('group and instance norm\'s affine part (eval-mode batch norm, eps 0) has the bits of y * weight + bias', () => {
+  it('group and instance norm\'s affine part has the bits of y * weight + bias', () => {
     const x = cc.randn([3, 6, 5, 4]), w = cc.randn([6]), b = cc.randn([6]);
     const y = F.groupNorm(x, 3), per = [1, 6, 1, 1];
     const same = (got: cc.Tensor, want: cc.Tensor, what: string) => expect(Array.from(got.dataSync()), what).to.deep.equal(Array.from(want.dataSync()));
@@ -134,5 +135,161 @@ describeCuda('per-sample normalisations on the GPU', () => {
     compareDevices((t, g, h) => F.groupNorm(t, 3, { weight: g, bias: h }), [x, w, b], { grads: true, bound: 1e-4, what: 'groupNorm' });
     compareDevices((t, g, h) => F.instanceNorm(t, { weight: g, bias: h }), [x, w, b], { grads: true, bound: 1e-4, what: 'instanceNorm' });
     compareDevices((t) => F.layerNorm(t, [5, 4]), [x], { grads: true, bound: 1e-4, what: 'layerNorm' });
+  });
+});
+
+describe('the native per-sample norms (layer_norm.cc, group_norm.cc)', () => {
+  // A float64 reference written plainly: rows of m values, the affine index of value i of row r.
+  interface Ref { y: Float64Array; dx: Float64Array; dw: Float64Array; db: Float64Array }
+  function reference(x: Float64Array, dy: Float64Array, rows: number, m: number, eps: number, affine: number,
+    at: (r: number, i: number) => number, w: Float64Array | null, b: Float64Array | null): Ref {
+    const y = new Float64Array(x.length), dx = new Float64Array(x.length);
+    const dw = new Float64Array(affine), db = new Float64Array(affine);
+    for (let r = 0; r < rows; r++) {
+      let mean = 0, v = 0;
+      for (let i = 0; i < m; i++) mean += x[r * m + i] / m;
+      for (let i = 0; i < m; i++) v += (x[r * m + i] - mean) ** 2 / m;
+      const rstd = m === 1 ? 0 : 1 / Math.sqrt(v + eps);
+      let sg = 0, sgx = 0;
+      for (let i = 0; i < m; i++) {
+        const k = r * m + i, a = at(r, i), xhat = (x[k] - mean) * rstd, g = dy[k] * (w ? w[a] : 1);
+        y[k] = xhat * (w ? w[a] : 1) + (b ? b[a] : 0);
+        sg += g;
+        sgx += g * xhat;
+        dw[a] += dy[k] * xhat;
+        db[a] += dy[k];
+      }
+      for (let i = 0; i < m; i++) {
+        const k = r * m + i, g = dy[k] * (w ? w[at(r, i)] : 1), xhat = (x[k] - mean) * rstd;
+        dx[k] = rstd * (g - sg / m - xhat * sgx / m);
+      }
+    }
+    return { y, dx, dw, db };
+  }
+
+  interface Case { what: string; shape: number[]; affine: number[]; rows: number; m: number; at: (r: number, i: number) => number; run: (x: cc.Tensor, w: cc.Tensor | null, b: cc.Tensor | null) => cc.Tensor }
+  const layer = (shape: number[], k: number): Case => {
+    const normalized = shape.slice(shape.length - k), m = normalized.reduce((a, b) => a * b, 1);
+    return {
+      what: `layerNorm ${JSON.stringify(normalized)} of ${JSON.stringify(shape)}`, shape, affine: normalized, m,
+      rows: shape.reduce((a, b) => a * b, 1) / m, at: (_r, i) => i,
+      run: (x, w, b) => F.layerNorm(x, normalized, { weight: w, bias: b, eps: 1e-5 }),
+    };
+  };
+  const group = (shape: number[], groups: number, instance = false): Case => {
+    const C = shape[1], S = shape.slice(2).reduce((a, b) => a * b, 1), cg = C / groups;
+    return {
+      what: `${instance ? 'instanceNorm' : `groupNorm ${groups}`} of ${JSON.stringify(shape)}`, shape, affine: [C],
+      rows: shape[0] * groups, m: cg * S, at: (r, i) => (r % groups) * cg + Math.floor(i / S),
+      run: (x, w, b) => (instance ? F.instanceNorm(x, { weight: w, bias: b, eps: 1e-5 }) : F.groupNorm(x, groups, { weight: w, bias: b, eps: 1e-5 })),
+    };
+  };
+  const cases: Case[] = [
+    layer([7, 37], 1),                 // short rows, not a multiple of 16 values
+    layer([2, 35, 45], 1),             // more rows than a block of 32 (dw, db partials added in order)
+    layer([2, 3, 5, 7], 3),
+    layer([40, 3000], 1),              // long rows: the column layout of the backward, two row blocks
+    layer([3, 20000], 1),              // rows of two 16384-value pieces
+    layer([1, 40000], 1),              // fewer rows than threads: the pieces spread over threads
+    group([3, 6, 5, 4], 3),
+    group([2, 4, 9000], 2),            // rows of 18000 values: pieces
+    group([3, 6], 2),                  // [N, C]: no positions
+    group([2, 3, 7, 5], 3, true),
+  ];
+
+  function runCase(c: Case, withAffine: boolean) {
+    const xs = randomTensor(c.shape, 7, -2, 3), dys = randomTensor(c.shape, 8);
+    const ws = randomTensor(c.affine, 9), bs = randomTensor(c.affine, 10);
+    const x = xs.t.clone(), w = withAffine ? ws.t.clone() : null, b = withAffine ? bs.t.clone() : null;
+    for (const t of [x, w, b]) if (t) t.requiresGrad = true;
+    const y = c.run(x, w, b);
+    y.backward(dys.t);
+    const out = { y: y.dataSync(), dx: x.grad!.dataSync(), dw: w ? w.grad!.dataSync() : null, db: b ? b.grad!.dataSync() : null };
+    return { out, xs, dys, ws, bs };
+  }
+
+  for (const c of cases) {
+    for (const withAffine of [true, false]) {
+      it(`${c.what}${withAffine ? ' affine' : ''}: y, dx, dweight, dbias match a float64 reference, at any thread count`, () => {
+        const before = cc.getNumThreads();
+        let one, many;
+        try {
+          cc.setNumThreads(1);
+          one = runCase(c, withAffine);
+          cc.setNumThreads(4);
+          many = runCase(c, withAffine);
+        } finally {
+          cc.setNumThreads(before);
+        }
+        const { out, xs, dys, ws, bs } = one;
+        const ref = reference(xs.v, dys.v, c.rows, c.m, 1e-5, ws.v.length, c.at, withAffine ? ws.v : null, withAffine ? bs.v : null);
+        expectClose(out.y, ref.y, 1e-5, 1e-5, 'y');
+        expectClose(out.dx, ref.dx, 1e-4, 1e-5, 'dx');
+        if (withAffine) {
+          expectClose(out.dw!, ref.dw, 1e-4, 1e-4, 'dweight');
+          expectClose(out.db!, ref.db, 1e-4, 1e-4, 'dbias');
+        }
+        for (const k of ['y', 'dx', 'dw', 'db'] as const) {
+          if (out[k]) expectBitIdentical(many.out[k]!, out[k]!, `${k} at 1 and 4 threads`);
+        }
+      });
+    }
+  }
+
+  it('gradients of x, weight and bias match finite differences', () => {
+    const x = { shape: [3, 2, 5] };
+    tapeCheck('layerNorm weight and bias', [x, { shape: [2, 5] }, { shape: [2, 5] }], ([a, g, h]) => F.layerNorm(a, [2, 5], { weight: g, bias: h }));
+    tapeCheck('layerNorm bias only', [x, { shape: [5] }], ([a, h]) => F.layerNorm(a, 5, { bias: h }));
+    tapeCheck('layerNorm plain', [x], ([a]) => F.layerNorm(a, [2, 5]));
+    tapeCheck('groupNorm weight only', [{ shape: [2, 4, 3] }, { shape: [4] }], ([a, g]) => F.groupNorm(a, 4, { weight: g }));
+    tapeCheck('instanceNorm weight and bias', [{ shape: [2, 3, 4] }, { shape: [3] }, { shape: [3] }], ([a, g, h]) => F.instanceNorm(a, { weight: g, bias: h }));
+  });
+
+  it('a row of one value normalises to 0 (eps 0 included), its gradient is 0, and NaN propagates', () => {
+    const x = cc.tensor([3, -2, NaN, 7], { shape: [4, 1], requiresGrad: true });
+    const w = cc.tensor([2], { requiresGrad: true }), b = cc.tensor([0.5], { requiresGrad: true });
+    const y = F.layerNorm(x, 1, { weight: w, bias: b, eps: 0 });
+    expect(Array.from(y.dataSync())).to.deep.equal([0.5, 0.5, NaN, 0.5]);
+    y.backward(cc.tensor([1, 2, 3, 4], { shape: [4, 1] }));
+    expect(Array.from(x.grad!.dataSync()).map((v) => (Number.isNaN(v) ? v : Math.abs(v)))).to.deep.equal([0, 0, NaN, 0]);
+    expect(Array.from(b.grad!.dataSync())).to.deep.equal([10]);
+    expect(Number.isNaN(w.grad!.dataSync()[0])).to.equal(true);    // the NaN row's xhat
+    expect(Array.from(F.groupNorm(cc.tensor([1, 2, 3, 4], { shape: [2, 2] }), 2, { eps: 0 }).dataSync())).to.deep.equal([0, 0, 0, 0]);
+    const rows = F.layerNorm(cc.tensor([1, 2, NaN, 4, 5, 6], { shape: [2, 3] }), 3).dataSync();
+    expect(Array.from(rows.slice(0, 3)).every(Number.isNaN)).to.equal(true);
+    expect(Array.from(rows.slice(3)).every(Number.isFinite)).to.equal(true);
+  });
+
+  it('empty inputs give empty outputs and zero affine gradients', () => {
+    for (const [x, run] of [
+      [cc.zeros([0, 8]), (t: cc.Tensor, w: cc.Tensor, b: cc.Tensor) => F.layerNorm(t, 8, { weight: w, bias: b })],
+      [cc.zeros([2, 8, 0]), (t: cc.Tensor, w: cc.Tensor, b: cc.Tensor) => F.groupNorm(t, 4, { weight: w, bias: b })],
+      [cc.zeros([0, 8, 3]), (t: cc.Tensor, w: cc.Tensor, b: cc.Tensor) => F.instanceNorm(t, { weight: w, bias: b })],
+    ] as const) {
+      const w = cc.ones([8], { requiresGrad: true }), b = cc.ones([8], { requiresGrad: true });
+      const t = x.clone();
+      t.requiresGrad = true;
+      const y = run(t, w, b);
+      expect(y.shape).to.deep.equal(x.shape);
+      y.sum().backward();
+      expect(Array.from(w.grad!.dataSync())).to.deep.equal(new Array(8).fill(0));
+      expect(Array.from(b.grad!.dataSync())).to.deep.equal(new Array(8).fill(0));
+      expect(t.grad!.shape).to.deep.equal(x.shape);
+    }
+  });
+
+  it('the native entry points refuse bad arguments with typed errors', () => {
+    const x = cc.zeros([2, 6, 5]), h = (t: cc.Tensor) => t.handle();
+    expectError(() => native.layerNormForward(h(x), 7, null, null, 1e-5), 'E_SHAPE', /`m` >= 1 dividing the 60 elements/);
+    expectError(() => native.layerNormForward(h(x), 5, h(cc.zeros([4])), null, 1e-5), 'E_SHAPE', /`weight` of 5 elements/);
+    expectError(() => native.layerNormForward(h(x), 5, null, null, -1), 'E_ARG', /eps/);
+    expectError(() => native.layerNormForward(h(cc.zeros([2, 5], 'int32')), 5, null, null, 1e-5), 'E_DTYPE');
+    expectError(() => native.groupNormForward(h(x), 4, null, null, 1e-5), 'E_SHAPE', /divisible by groups, got 4/);
+    expectError(() => native.groupNormForward(h(cc.zeros([6])), 2, null, null, 1e-5), 'E_SHAPE', /\[N, C, \.\.\.\]/);
+    expectError(() => native.groupNormForward(h(x), 3, null, h(cc.zeros([3])), 1e-5), 'E_SHAPE', /`bias` of 6 elements/);
+    const stats = h(cc.zeros([6]));
+    expectError(() => native.groupNormBackward(h(x), h(x), 2, null, stats, stats, false, false), 'E_SHAPE', /`mean` of shape \[4\]/);
+    expectError(() => native.groupNormBackward(h(cc.zeros([2, 6, 4])), h(x), 3, null, stats, stats, false, false), 'E_SHAPE', /dy and x/);
+    expectError(() => native.layerNormBackward(h(x), h(x), 5, null, h(cc.zeros([3])), h(cc.zeros([12])), true, true), 'E_SHAPE', /`mean` of shape \[12\]/);
   });
 });

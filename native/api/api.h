@@ -134,6 +134,10 @@ Napi::Value LrnForward(const Napi::CallbackInfo& info);        // (x, size, alph
 Napi::Value LrnBackward(const Napi::CallbackInfo& info);       // (dy, x, size, alpha, beta, k) -> dx
 Napi::Value BatchNormForward(const Napi::CallbackInfo& info);  // (x, rm?, rv?, w?, b?, training, momentum, eps) -> [y, mean, invstd]
 Napi::Value BatchNormBackward(const Napi::CallbackInfo& info); // (dy, x, w?, mean, invstd, training) -> [dx, dw, db]
+Napi::Value LayerNormForward(const Napi::CallbackInfo& info);  // (x, m, w?, b?, eps) -> [y, mean, rstd]
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info); // (dy, x, m, w?, mean, rstd, needDw, needDb) -> [dx, dw | null, db | null]
+Napi::Value GroupNormForward(const Napi::CallbackInfo& info);  // (x, groups, w?, b?, eps) -> [y, mean, rstd]
+Napi::Value GroupNormBackward(const Napi::CallbackInfo& info); // (dy, x, groups, w?, mean, rstd, needDw, needDb) -> [dx, dw | null, db | null]
 // loss_api.cc: reduction 0 none, 1 mean, 2 sum, 3 batchmean (klDiv); weight may be null.
 // Each forward returns the loss (scalar, or per sample for none); each backward takes dloss first.
 Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info);        // (x, target, weight, ignoreIndex, labelSmoothing, reduction)

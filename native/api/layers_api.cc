@@ -270,5 +270,151 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   return handles(info.Env(), {dx, dw, db});
 }
 
+
+// ---- layer norm and group norm ----------------------------------------------------------------
+
+namespace {
+
+// The shared checks of the per-sample norms: x float, the affine tensors of `affine` elements
+// (their shape is the caller's to check: lib/ gives them the normalised shape), eps >= 0.
+struct PerSampleNorm {
+  Tensor w, b;
+  double eps;
+};
+
+PerSampleNorm per_sample_norm_args(const Napi::CallbackInfo& info, size_t i, int64_t affine, const char* op) {
+  PerSampleNorm a{optional_arg(info, i, op, "weight"), optional_arg(info, i + 1, op, "bias"), finite_arg(info, i + 2, op, "eps")};
+  CONVNET_CHECK(a.eps >= 0, "E_ARG", op, ": expected `eps` >= 0, got ", a.eps);
+  for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&a.w, "weight"}, {&a.b, "bias"}}) {
+    CONVNET_CHECK(!t->storage || t->numel() == affine, "E_SHAPE", op, ": expected `", name, "` of ", affine,
+                  " elements, got ", shape_str(t->shape));
+  }
+  return a;
+}
+
+void check_saved_stats(const Tensor& mean, const Tensor& rstd, int64_t rows, const char* op) {
+  for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&mean, "mean"}, {&rstd, "rstd"}}) {
+    CONVNET_CHECK(t->shape == Shape{rows}, "E_SHAPE", op, ": expected `", name, "` of shape [", rows, "], got ",
+                  shape_str(t->shape));
+  }
+}
+
+// [dx, dw | null, db | null]
+Napi::Value gradient_handles(Napi::Env env, const Tensor& dx, const Tensor& dw, const Tensor& db) {
+  Napi::Array out = Napi::Array::New(env, 3);
+  out.Set(0u, wrap_tensor(env, dx));
+  out.Set(1u, dw.storage ? wrap_tensor(env, dw) : env.Null());
+  out.Set(2u, db.storage ? wrap_tensor(env, db) : env.Null());
+  return out;
+}
+
+int64_t layer_norm_values(const Napi::CallbackInfo& info, size_t i, const Tensor& x, const char* op) {
+  const int64_t m = int_arg(info, i, op, "m");
+  CONVNET_CHECK(m >= 1 && x.numel() % m == 0, "E_SHAPE", op, ": expected `m` >= 1 dividing the ", x.numel(),
+                " elements of x, got ", m);
+  return m;
+}
+
+int64_t group_norm_groups(const Napi::CallbackInfo& info, size_t i, const Tensor& x, const char* op) {
+  CONVNET_CHECK(x.dim() >= 2, "E_SHAPE", op, ": expected x of shape [N, C, ...], got ", shape_str(x.shape));
+  const int64_t groups = int_arg(info, i, op, "groups");
+  CONVNET_CHECK(groups >= 1 && x.shape[1] % groups == 0, "E_SHAPE", op, ": expected the channels (", x.shape[1],
+                ") to be divisible by groups, got ", groups);
+  return groups;
+}
+
+}  // namespace
+
+Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
+  const char* op = "layerNorm";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const int64_t m = layer_norm_values(info, 1, x, op), rows = x.numel() / m;
+  const PerSampleNorm a = per_sample_norm_args(info, 2, m, op);
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  Tensor mean = Tensor::empty({rows}, DType::Float32, x.device()), rstd = Tensor::empty({rows}, DType::Float32, x.device());
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::layer_norm_forward(x, m, a.w.storage ? &a.w : nullptr, a.b.storage ? &a.b : nullptr, a.eps,
+                                                 y, mean, rstd));
+  } else {
+    Queue::cpu().enqueue(op, [=] {
+      cpu::layer_norm_forward(x, m, a.w.storage ? &a.w : nullptr, a.b.storage ? &a.b : nullptr, a.eps, y, mean, rstd);
+    });
+  }
+  return handles(info.Env(), {y, mean, rstd});
+}
+
+Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
+  const char* op = "layerNorm backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
+  same_shape(dy, x, op, "dy and x");
+  const int64_t m = layer_norm_values(info, 2, x, op), rows = x.numel() / m;
+  const Tensor w = optional_arg(info, 3, op, "weight");
+  CONVNET_CHECK(!w.storage || w.numel() == m, "E_SHAPE", op, ": expected `weight` of ", m, " elements, got ", shape_str(w.shape));
+  const Tensor& mean = float_tensor_arg(info, 4, op, "mean");
+  const Tensor& rstd = float_tensor_arg(info, 5, op, "rstd");
+  check_saved_stats(mean, rstd, rows, op);
+  const bool need_dw = bool_arg(info, 6, op, "needDw"), need_db = bool_arg(info, 7, op, "needDb");
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  Tensor dw = need_dw ? Tensor::empty({m}, DType::Float32, x.device()) : Tensor();
+  Tensor db = need_db ? Tensor::empty({m}, DType::Float32, x.device()) : Tensor();
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::layer_norm_backward(dy, x, m, w.storage ? &w : nullptr, mean, rstd, dx,
+                                                  need_dw ? &dw : nullptr, need_db ? &db : nullptr));
+  } else {
+    Queue::cpu().enqueue(op, [=] {
+      cpu::layer_norm_backward(dy, x, m, w.storage ? &w : nullptr, mean, rstd, dx, need_dw ? &dw : nullptr,
+                               need_db ? &db : nullptr);
+    });
+  }
+  return gradient_handles(info.Env(), dx, dw, db);
+}
+
+Napi::Value GroupNormForward(const Napi::CallbackInfo& info) {
+  const char* op = "groupNorm";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const int64_t groups = group_norm_groups(info, 1, x, op), rows = x.shape[0] * groups;
+  const PerSampleNorm a = per_sample_norm_args(info, 2, x.shape[1], op);
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  Tensor mean = Tensor::empty({rows}, DType::Float32, x.device()), rstd = Tensor::empty({rows}, DType::Float32, x.device());
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::group_norm_forward(x, groups, a.w.storage ? &a.w : nullptr, a.b.storage ? &a.b : nullptr,
+                                                 a.eps, y, mean, rstd));
+  } else {
+    Queue::cpu().enqueue(op, [=] {
+      cpu::group_norm_forward(x, groups, a.w.storage ? &a.w : nullptr, a.b.storage ? &a.b : nullptr, a.eps, y, mean, rstd);
+    });
+  }
+  return handles(info.Env(), {y, mean, rstd});
+}
+
+Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
+  const char* op = "groupNorm backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
+  same_shape(dy, x, op, "dy and x");
+  const int64_t groups = group_norm_groups(info, 2, x, op), rows = x.shape[0] * groups, channels = x.shape[1];
+  const Tensor w = optional_arg(info, 3, op, "weight");
+  CONVNET_CHECK(!w.storage || w.numel() == channels, "E_SHAPE", op, ": expected `weight` of ", channels, " elements, got ",
+                shape_str(w.shape));
+  const Tensor& mean = float_tensor_arg(info, 4, op, "mean");
+  const Tensor& rstd = float_tensor_arg(info, 5, op, "rstd");
+  check_saved_stats(mean, rstd, rows, op);
+  const bool need_dw = bool_arg(info, 6, op, "needDw"), need_db = bool_arg(info, 7, op, "needDb");
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  Tensor dw = need_dw ? Tensor::empty({channels}, DType::Float32, x.device()) : Tensor();
+  Tensor db = need_db ? Tensor::empty({channels}, DType::Float32, x.device()) : Tensor();
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::group_norm_backward(dy, x, groups, w.storage ? &w : nullptr, mean, rstd, dx,
+                                                  need_dw ? &dw : nullptr, need_db ? &db : nullptr));
+  } else {
+    Queue::cpu().enqueue(op, [=] {
+      cpu::group_norm_backward(dy, x, groups, w.storage ? &w : nullptr, mean, rstd, dx, need_dw ? &dw : nullptr,
+                               need_db ? &db : nullptr);
+    });
+  }
+  return gradient_handles(info.Env(), dx, dw, db);
+}
+
 }  // namespace api
 }  // namespace convnet

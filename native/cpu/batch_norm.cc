@@ -28,7 +28,7 @@
 
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
-#include "cpu/simd_clones.h"
+#include "cpu/norm_rows.h"
 
 namespace convnet {
 namespace cpu {
@@ -57,135 +57,6 @@ std::vector<double> channel_sums(const Rows& r, RowSum row_sum) {
   std::vector<double> total(static_cast<size_t>(r.channels), 0.0);
   for (int64_t row = 0; row < r.rows(); ++row) total[row % r.channels] += partial[row];
   return total;
-}
-
-// One row of the backward's sums: sum dy and sum dy * (x - mean). Sixteen float lanes add up
-// blocks of up to kBlock vectors (256 values), and each block's lanes are then added to sixteen
-// float64 lanes; at the end those are added pairwise (a fixed order). PyTorch sums a whole row
-// in float lanes; a block bounds the float part at 16 values a lane. fp-contract=off: every
-// clone rounds dy * (x - mean) and then the sum, as the baseline does, so every CPU gives the
-// same bits. (Widening every value to float64 first, as this did before, spent more on the
-// conversions than on the sums: the backward on [8, 96, 55, 55] at 2 threads went from 1.03-1.14x
-// to 1.55x PyTorch's speed, `node dist/bench/run.js layers --threads 2`.)
-// GCC vector types, because GCC leaves the same loop over arrays of lanes scalar; each clone
-// lowers them to its own registers (one zmm for AVX-512, two ymm for AVX2).
-typedef float Floats16 __attribute__((vector_size(64)));
-typedef float Floats8 __attribute__((vector_size(32)));
-typedef double Doubles8 __attribute__((vector_size(64)));
-typedef double Doubles4 __attribute__((vector_size(32)));
-constexpr int64_t kBlock = 16;
-
-// The sixteen lanes a[0..7], b[0..7] added pairwise: lane l + lane l + 8, then l + 4, l + 2,
-// l + 1 (in registers; the earlier loop over a stack array of lanes stalled on its stores).
-inline double add_lanes(const Doubles8& a, const Doubles8& b) {
-  const Doubles8 c = a + b;
-  const Doubles4 lo = {c[0], c[1], c[2], c[3]}, hi = {c[4], c[5], c[6], c[7]};
-  const Doubles4 d = lo + hi;
-  return (d[0] + d[2]) + (d[1] + d[3]);
-}
-
-// Adds the sixteen float lanes of v to the float64 lanes lo (0..7) and hi (8..15).
-inline void widen_add(const Floats16& v, Doubles8& lo, Doubles8& hi) {
-  Floats8 a, b;
-  std::memcpy(&a, &v, sizeof a);
-  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
-  lo += __builtin_convertvector(a, Doubles8);
-  hi += __builtin_convertvector(b, Doubles8);
-}
-
-__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
-void row_sums(const float* __restrict dy, const float* __restrict x, float mean, int64_t n, double* sum_dy,
-              double* sum_dy_xmu) {
-  Doubles8 s0 = {}, s1 = {}, p0 = {}, p1 = {};
-  int64_t i = 0;
-  while (i + 16 <= n) {
-    Floats16 s = {}, p = {};
-    const int64_t block_end = std::min(n, i + 16 * kBlock);
-    for (; i + 16 <= block_end; i += 16) {
-      Floats16 d, xv;
-      std::memcpy(&d, dy + i, sizeof d);
-      std::memcpy(&xv, x + i, sizeof xv);
-      s += d;
-      p += d * (xv - mean);
-    }
-    widen_add(s, s0, s1);
-    widen_add(p, p0, p1);
-  }
-  if (i < n) {
-    // The tail, into the first lanes in order, as one vector padded with dy = 0 and x - mean =
-    // 0 (indexing single lanes of the accumulators spilled them to the stack and stalled on
-    // store forwarding). Same bits: a lane starts at +0 and so is never -0, and adding +0
-    // (0 * 0) leaves every other value (NaN and inf included) as it is.
-    Floats16 d = {}, xmu = {};
-    for (int l = 0; i + l < n; ++l) d[l] = dy[i + l], xmu[l] = x[i + l] - mean;
-    widen_add(d, s0, s1);
-    widen_add(d * xmu, p0, p1);
-  }
-  *sum_dy = add_lanes(s0, s1);
-  *sum_dy_xmu = add_lanes(p0, p1);
-}
-
-// One row's sum of x, and its sum of (x - mean)^2, in the blocks of row_sums: sixteen float
-// lanes over up to 256 values, then added to float64 lanes (a fixed order). They were scalar
-// float64 sums over every value (four lanes), which held the per-sample norms, computed as
-// batch norm (lib/nn/functional/normalization.ts), to 0.2-0.5x PyTorch's speed.
-__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
-double row_sum(const float* __restrict x, int64_t n) {
-  Doubles8 s0 = {}, s1 = {};
-  int64_t i = 0;
-  while (i + 16 <= n) {
-    Floats16 s = {};
-    const int64_t block_end = std::min(n, i + 16 * kBlock);
-    for (; i + 16 <= block_end; i += 16) {
-      Floats16 xv;
-      std::memcpy(&xv, x + i, sizeof xv);
-      s += xv;
-    }
-    widen_add(s, s0, s1);
-  }
-  if (i < n) {
-    Floats16 v = {};
-    for (int l = 0; i + l < n; ++l) v[l] = x[i + l];
-    widen_add(v, s0, s1);
-  }
-  return add_lanes(s0, s1);
-}
-
-__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
-double row_squared_deviations(const float* __restrict x, float mean, int64_t n) {
-  Doubles8 s0 = {}, s1 = {};
-  int64_t i = 0;
-  while (i + 16 <= n) {
-    Floats16 s = {};
-    const int64_t block_end = std::min(n, i + 16 * kBlock);
-    for (; i + 16 <= block_end; i += 16) {
-      Floats16 xv;
-      std::memcpy(&xv, x + i, sizeof xv);
-      const Floats16 d = xv - mean;
-      s += d * d;
-    }
-    widen_add(s, s0, s1);
-  }
-  if (i < n) {
-    Floats16 v = {};  // the tail padded with 0: 0 * 0 adds nothing
-    for (int l = 0; i + l < n; ++l) v[l] = x[i + l] - mean;
-    widen_add(v * v, s0, s1);
-  }
-  return add_lanes(s0, s1);
-}
-
-// y = (x - mean) * scale + shift over one row (no FMA: the same bits on every CPU).
-__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
-void normalize_row(const float* __restrict x, float mean, float scale, float shift, float* __restrict y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * scale + shift;
-}
-
-// dx = a * dy + k * (x - mean) + c0 over one row. fp-contract=off: every clone rounds each
-// product and sum as the baseline does (no FMA), so every CPU gives the same bits.
-__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
-void backward_row(const float* __restrict dy, const float* __restrict x, float mean, float a, float k, float c0,
-                  float* __restrict dx, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dx[i] = a * dy[i] + k * (x[i] - mean) + c0;
 }
 
 }  // namespace

@@ -5,36 +5,35 @@
  * y = (x - mean) / sqrt(var + eps) * weight + bias, the mean and the biased variance taken
  * over each sample's group of values.
  *
- * Note [per-sample norms through batch norm]: each of the three normalises rows of a 2-d view
- * of x, [rows, values], a row being one sample's group. That is batch norm in training mode
- * on x reshaped to [1, rows, values] (rows as channels, no running statistics, no affine),
- * whose native kernels (CPU and CUDA, float64 sums, backward through the batch statistics)
- * compute exactly those statistics and gradients; PyTorch computes instance norm the same
- * way. The affine part is then batch norm again in evaluation mode as a per-channel scale and
- * shift (group and instance norm: perChannelAffine), or a broadcast multiply and add per element
- * of the normalised shape (layer norm), whose gradients the tape sums.
+ * Note [per-sample norms as native ops]: each of the three normalises rows of a 2-d view of x,
+ * [rows, values], a row being one sample's group, with a fused native op in the spirit of
+ * PyTorch's native_layer_norm / native_group_norm (native/cpu/layer_norm.cc, group_norm.cc and
+ * their .cu twins): one call computes each row's mean and rstd = 1 / sqrt(var + eps) and y with
+ * the affine part, ((x - mean) * rstd) * weight + bias, and saves mean and rstd; one backward call
+ * gives dx, dweight and dbias (only those the tape wants), the reductions over rows in float64
+ * or float blocks added in a fixed order, so no bit depends on the thread count. Layer norm's
+ * affine tensors have the normalised shape (one value per element of a row); group norm's are
+ * per channel. Instance norm is group norm with one group per channel (as fast as the batch norm
+ * on a [1, N * C, H * W] view it used to be, and one op with its affine part instead of two).
+ * Before these ops the norms ran as batch norm on a [1, rows, values] view plus a broadcast
+ * multiply and add (layer norm) or an evaluation-mode batch norm (group and instance norm) for
+ * the affine part: `node dist/bench/run.js ops --threads 2` had layer norm at 0.27-0.75x
+ * PyTorch's speed and group norm's forward+backward at 0.37x.
+ * y has the bits of the normalised x times weight, plus bias, as separate ops would give
+ * (no fused multiply-add, and a missing weight or bias is no multiply or add).
  * A row of one value normalises to 0 (x - mean = 0), as PyTorch's layer and group norm (its
- * instance norm refuses it, and so does ours); batch norm refuses that shape, so it is x * 0
- * here (NaN stays NaN, the gradient is 0).
+ * instance norm refuses it, and so does ours), even with eps = 0; its gradient is 0.
  */
-import { tidy } from '../../engine';
+import { record } from '../../autograd';
 import { fail } from '../../errors';
-import { ones, zeros } from '../../creation';
-import { add, mul } from '../../ops';
-import type { Tensor } from '../../tensor';
+import { native, type Handle } from '../../native';
+import { Tensor } from '../../tensor';
 import { checkFloat, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
-import { batchNorm, batchNormWithStats } from './layers';
 
 type F32 = Tensor<'float32'>;
 
-/** Normalises each row of x viewed as [rows, values] (Note [per-sample norms through batch norm]). */
-function normalizeRows(x: F32, rows: number, eps: number): F32 {
-  if (x.size === 0 || x.size === rows) return mul(x, 0);
-  const { y, mean, invstd } = batchNormWithStats(x.reshape([1, rows, x.size / rows]), null, null, null, null, { training: true, eps });
-  mean.dispose();
-  invstd.dispose();
-  return y.reshape(x.shape);
-}
+const wrap = (h: Handle, shape: readonly number[]): F32 => new Tensor(h, shape, 'float32');
+const handleOf = (t: F32 | null, op: string): Handle | null => (t ? t.handle(op) : null);
 
 function checkEps(op: string, eps: unknown): number {
   const e = checkNumber(op, 'eps', eps);
@@ -52,19 +51,35 @@ function affineParam(op: string, name: string, value: unknown, shape: readonly n
   return t;
 }
 
+type Forward = (x: Handle, arg: number, w: Handle | null, b: Handle | null, eps: number) => [Handle, Handle, Handle];
+type Backward = (dy: Handle, x: Handle, arg: number, w: Handle | null, mean: Handle, rstd: Handle, needDw: boolean,
+  needDb: boolean) => [Handle, Handle | null, Handle | null];
+
 /**
- * y * weight + bias, with weight and bias [C] broadcast over y [N, C, ...]: batch norm in
- * evaluation mode with mean 0, variance 1 and eps 0, whose scale is then exactly weight,
- * so y is (y - 0) * weight + bias, the bits of a multiply and an add, in one pass; its
- * backward (dx = weight * dy, dweight = sum dy * y, dbias = sum dy per channel) sums a channel
- * at a time. A broadcast multiply and add took two passes forward and two reductions over
- * [N, H, W] backward (group norm on [8, 256, 28, 28]: 0.14x PyTorch's speed forward+backward).
+ * Runs a native per-sample norm (Note [per-sample norms as native ops]) and records its
+ * backward: `arg` is layer norm's values per row or group norm's number of groups, `rows` the
+ * number of rows (the length of the saved mean and rstd).
  */
-function perChannelAffine(y: F32, weight: F32 | null, bias: F32 | null): F32 {
-  if (weight === null && bias === null) return y;
-  const C = y.shape[1];
-  const zero = zeros([C], { device: y.device }), one = ones([C], { device: y.device });
-  return batchNorm(y, zero, one, weight, bias, { training: false, eps: 0 });
+function perSampleNorm(
+  op: string, forward: Forward, backward: Backward, x: F32, arg: number, rows: number, weight: F32 | null,
+  bias: F32 | null, eps: number,
+): F32 {
+  const [yh, mh, rh] = forward(x.handle(op), arg, handleOf(weight, op), handleOf(bias, op), eps);
+  const y = wrap(yh, x.shape), mean = wrap(mh, [rows]), rstd = wrap(rh, [rows]);
+  record(op, y, [x, weight, bias], (dy, [sx, sm, sr, sw], needsGrad) => {
+    const bop = `${op} backward`;
+    const [dx, dw, db] = backward(dy.handle(bop), sx.handle(bop), arg, sw ? sw.handle(bop) : null, sm.handle(bop),
+      sr.handle(bop), weight !== null && needsGrad[1], bias !== null && needsGrad[2]);
+    return [wrap(dx, sx.shape), dw && weight ? wrap(dw, weight.shape) : null, db && bias ? wrap(db, bias.shape) : null];
+  }, weight ? [x, mean, rstd, weight] : [x, mean, rstd]);
+  mean.dispose();   // the tape holds its own views of what it saved
+  rstd.dispose();
+  return y;
+}
+
+/** Group norm's native op on x [N, C, ...] (instance norm: groups = C). */
+function groupNormRows(op: string, x: F32, groups: number, weight: F32 | null, bias: F32 | null, eps: number): F32 {
+  return perSampleNorm(op, native.groupNormForward, native.groupNormBackward, x, groups, x.shape[0] * groups, weight, bias, eps);
 }
 
 export interface LayerNormOptions {
@@ -95,12 +110,7 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
   const weight = affineParam(op, 'weight', options.weight, shape), bias = affineParam(op, 'bias', options.bias, shape);
   const eps = checkEps(op, options.eps ?? 1e-5);
   const values = shape.reduce((a, b) => a * b, 1);
-  return tidy(() => {
-    let y = normalizeRows(t, t.size / values, eps);
-    if (weight !== null) y = mul(y, weight);
-    if (bias !== null) y = add(y, bias);
-    return y;
-  });
+  return perSampleNorm(op, native.layerNormForward, native.layerNormBackward, t, values, t.size / values, weight, bias, eps);
 }
 
 export interface GroupNormOptions {
@@ -127,7 +137,7 @@ export function groupNorm(x: Tensor, numGroups: number, options: GroupNormOption
   options = checkOptions<GroupNormOptions>(op, options, ['weight', 'bias', 'eps']);
   const weight = affineParam(op, 'weight', options.weight, [C]), bias = affineParam(op, 'bias', options.bias, [C]);
   const eps = checkEps(op, options.eps ?? 1e-5);
-  return tidy(() => perChannelAffine(normalizeRows(t, t.shape[0] * groups, eps), weight, bias));
+  return groupNormRows(op, t, groups, weight, bias, eps);
 }
 
 export interface InstanceNormOptions {
@@ -153,5 +163,5 @@ export function instanceNorm(x: Tensor, options: InstanceNormOptions = {}): F32 
   if (t.size !== 0 && t.size === t.shape[0] * C) fail('E_SHAPE', `${op}: expected more than 1 position per channel, got x of shape ${shapeStr(t.shape)}`);
   const weight = affineParam(op, 'weight', options.weight, [C]), bias = affineParam(op, 'bias', options.bias, [C]);
   const eps = checkEps(op, options.eps ?? 1e-5);
-  return tidy(() => perChannelAffine(normalizeRows(t, t.shape[0] * C, eps), weight, bias));
+  return groupNormRows(op, t, C, weight, bias, eps);
 }
