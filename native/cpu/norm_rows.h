@@ -84,8 +84,8 @@ __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
 
 // One row's sum of x, and its sum of (x - mean)^2, in the blocks of row_sums: sixteen float
 // lanes over up to 256 values, then added to float64 lanes (a fixed order). They were scalar
-// float64 sums over every value (four lanes), which held the per-sample norms, computed as
-// batch norm (lib/nn/functional/normalization.ts), to 0.2-0.5x PyTorch's speed.
+// float64 sums over every value (four lanes), which held the per-sample norms (then computed
+// as batch norm) to 0.2-0.5x PyTorch's speed. Layer and group norm's rows use them too.
 __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
 [[maybe_unused]] static double row_sum(const float* __restrict x, int64_t n) {
   Doubles8 s0 = {}, s1 = {};
