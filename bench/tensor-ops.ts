@@ -20,7 +20,7 @@ import * as cc from '../lib';
 import { torchCase } from './python_worker';
 
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
-// g (a's shape, requiring a gradient; gy: ones of its shape)
+// g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56]
 const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -32,6 +32,11 @@ const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['mean over dims 2, 3', ({ a }) => cc.mean(a, [2, 3]), 'a.mean((2, 3))'],
   ['sum over dim 0', ({ a }) => cc.sum(a, 0), 'a.sum(0)'],
   ['sum over dims 0, 2, 3 (a bias gradient)', ({ a }) => cc.sum(a, [0, 2, 3]), 'a.sum((0, 2, 3))'],
+  ['sum over dims 0, 2 of [8,64,56,56]', ({ c }) => cc.sum(c, [0, 2]), 'c.sum((0, 2))'],
+  ['mean over dim 1 of [64,256,784]', ({ a }) => cc.mean(cc.reshape(a, [64, 256, 784]), 1), 'a.view(64, 256, 784).mean(1)'],
+  ['max over dim 0', ({ a }) => cc.max(a, 0), 'a.amax(0)'],
+  ['var over dim 0', ({ a }) => cc.variance(a, 0), 'a.var(0)'],
+  ['argmax over dim 0', ({ a }) => cc.argmax(a, 0), 'a.argmax(0)'],
   ['max over rows of [512,4096]', ({ m }) => cc.max(m, 1), 'm.max(1)'],
   ['argmax over rows of [512,4096]', ({ m }) => cc.argmax(m, 1), 'm.argmax(1)'],
   ['transpose [512,4096], copied', ({ m }) => cc.transpose(m, 0, 1).clone(), 'm.t().contiguous()'],
@@ -45,7 +50,7 @@ const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
 const TORCH = (threads: number, cases: typeof CASES) => `
 import json, time, torch
 torch.set_num_threads(${threads})
-a, b, v, m = torch.randn(64, 256, 28, 28), torch.randn(64, 256, 28, 28), torch.randn(256, 1, 1), torch.randn(512, 4096)
+a, b, v, m, c = torch.randn(64, 256, 28, 28), torch.randn(64, 256, 28, 28), torch.randn(256, 1, 1), torch.randn(512, 4096), torch.randn(8, 64, 56, 56)
 g, gy = torch.randn(64, 256, 28, 28, requires_grad=True), torch.ones(64, 256, 28, 28)
 out = {}
 for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
@@ -67,7 +72,7 @@ async function main(): Promise<void> {
   cc.setNumThreads(threads);
   const t = {
     a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]),
-    g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
+    c: cc.randn([8, 64, 56, 56]), g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
   };
   const ours: Record<string, number> = {};
   const theirs: Record<string, number> = {};
@@ -94,10 +99,15 @@ async function main(): Promise<void> {
     ours[name] = samples[samples.length >> 1];
   }
   console.log(`tensor ops, ${threads} thread(s), beside ${version ? `PyTorch ${version} (CPU)` : 'no PyTorch (see the note below)'}; medians in ms`);
+<<<<<<< HEAD
   console.log(`${'case'.padEnd(32)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
   for (const [name] of cases) {
+=======
+  console.log(`${'case'.padEnd(40)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
+  for (const [name] of CASES) {
+>>>>>>> fee128f (tensor-ops bench: the layouts the reductions still walk element by element or stride through (sum over [0, 2] of [8,64,56,56], mean over dim 1 of [64,256,784], max / var / argmax over dim 0), beside PyTorch; a wider name column)
     const r = theirs[name];
-    console.log(`${name.padEnd(32)} ${ours[name].toFixed(3).padStart(8)} ${(r?.toFixed(3) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
+    console.log(`${name.padEnd(40)} ${ours[name].toFixed(3).padStart(8)} ${(r?.toFixed(3) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
   }
   for (const n of notes) console.log(`  note: ${n}`);
   for (const x of Object.values(t)) x.dispose();
