@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectBitIdentical, expectClose, expectError, randomTensor, sizeOf, unravel } from './helpers';
+import { expectBitIdentical, expectClose, expectError, randomTensor, rng, sizeOf, unravel } from './helpers';
 
 function reduceRef(v: Float64Array, shape: number[], axes: number[], f: 'sum' | 'mean' | 'max' | 'min') {
   const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -130,4 +130,151 @@ describe('reductions', () => {
     cc.setNumThreads(require('os').cpus().length);
     for (const r of results.slice(1)) r.forEach((a, i) => expectBitIdentical(a, results[0][i], `reduction ${i}`));
   });
+});
+
+// The layouts of native/cpu/reduce.cc after merging axes: rows (a kept last axis, reduced
+// axes anywhere before it), runs (a reduced last axis), and runs then rows. Sizes are odd and
+// not multiples of 16 (the vector width), wider than one chunk of 2048, and long enough over
+// few outputs that the rows are split into blocks whose partials are combined in order.
+const LAYOUTS: [number[], number[], string][] = [
+  [[3, 5, 7, 9], [0, 2], 'rows: reduced, kept, reduced, kept'],
+  [[2, 17, 33], [1], 'rows: mean over dim 1 of [N, C, L]'],
+  [[37, 1000], [0], 'rows: an outer axis'],
+  [[9, 4100], [0], 'rows: two chunks and a tail'],
+  [[70001, 3], [0], 'rows: split into blocks (few outputs)'],
+  [[4, 20011, 5], [1], 'rows: split into blocks, outer axes kept'],
+  [[5, 1, 3, 1, 19], [0, 3], 'rows: size-1 axes, one of them reduced'],
+  [[5, 1, 3, 1, 19], [1, 2], 'runs: a size-1 axis merged away'],
+  [[6, 5, 4, 3, 2], [0, 2, 4], 'runs of 2, then rows'],
+  [[6, 5, 4, 3, 2], [1, 3], 'rows of 2'],
+  [[2, 3, 20000], [0, 2], 'runs longer than a block, then rows'],
+  [[3, 7, 300], [0, 2], 'runs of 300, then rows'],
+];
+
+describe('reductions: every layout (rows, runs, both)', () => {
+  for (const f of ['sum', 'mean', 'max', 'min'] as const) {
+    it(`${f} matches a float64 reference, keepdim and not`, () => {
+      LAYOUTS.forEach(([shape, axes, what], k) => {
+        const { t, v } = randomTensor(shape, 70 + k, -2, 3);
+        const expected = reduceRef(v, shape, axes, f);
+        cc.tidy(() => {
+          const y = cc[f](t, axes), yk = cc[f](t, axes, true);
+          expect(y.shape, what).to.deep.equal(shape.filter((_, i) => !axes.includes(i)));
+          expect(yk.shape, what).to.deep.equal(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+          expectClose(y.dataSync(), expected, 1e-6, 1e-6, `${f} ${what}`);
+          expectClose(yk.dataSync(), expected, 1e-6, 1e-6, `${f} ${what} keepdim`);
+        });
+        t.dispose();
+      });
+    });
+  }
+
+  it('NaN and infinities reach exactly the outputs that hold them, in every layout', () => {
+    LAYOUTS.forEach(([shape, axes, what], k) => {
+      const { v } = randomTensor(shape, 90 + k);
+      const n = v.length;
+      for (const at of [0, 17, n >> 1, n - 1]) v[at] = NaN;
+      v[(n >> 2) + 1] = Infinity;
+      v[(3 * n) >> 2] = -Infinity;
+      const t = cc.tensor(Float32Array.from(v), { shape });
+      for (const f of ['sum', 'mean', 'max', 'min'] as const) {
+        cc.tidy(() => expectClose(cc[f](t, axes).dataSync(), reduceRef(v, shape, axes, f), 1e-6, 1e-6, `${f} ${what}`));
+      }
+      t.dispose();
+    });
+  });
+
+  it('empty axes: a sum of nothing is 0, a mean NaN, max an E_SHAPE; an empty kept axis gives an empty result', () => {
+    const x = cc.zeros([3, 0, 4, 5]);
+    expect(Array.from(cc.sum(x, [1, 3]).dataSync())).to.deep.equal(new Array(12).fill(0));
+    expect(cc.sum(x, [1, 3], true).shape).to.deep.equal([3, 1, 4, 1]);
+    expect(Array.from(cc.mean(x, [0, 1]).dataSync()).every(Number.isNaN)).to.equal(true);
+    expect(cc.mean(x, [0, 1]).shape).to.deep.equal([4, 5]);
+    expect(cc.sum(x, [0, 2]).shape).to.deep.equal([0, 5]);
+    expect(cc.max(x, [0, 2]).shape).to.deep.equal([0, 5]);
+    expect(cc.sum(x, [0, 2]).dataSync().length).to.equal(0);
+    expectError(() => cc.max(x, [1, 3]), 'E_SHAPE', /no identity/);
+    expectError(() => cc.min(x, [0, 1]), 'E_SHAPE', /no identity/);
+  });
+
+  it('gives bit-identical results for 1, 2 and 3 threads in every layout', () => {
+    const shapes: [number[], number[]][] = [...LAYOUTS.map(([s, a]) => [s, a] as [number[], number[]]), [[8, 16, 20, 20], [0, 2]], [[64, 30, 70], [1]], [[120001, 2], [0]]];
+    const inputs = shapes.map(([shape], k) => randomTensor(shape, 110 + k).t);
+    const results: (Float32Array | Int32Array)[][] = [];
+    for (const n of [1, 2, 3]) {
+      cc.setNumThreads(n);
+      results.push(shapes.flatMap(([, axes], k) => cc.tidy(() => [
+        cc.sum(inputs[k], axes).dataSync(), cc.mean(inputs[k], axes).dataSync(), cc.max(inputs[k], axes).dataSync(),
+        cc.argmax(inputs[k], axes[0]).dataSync(), cc.argmin(inputs[k], axes[0]).dataSync(),
+      ])));
+    }
+    cc.setNumThreads(require('os').cpus().length);
+    for (const r of results.slice(1)) r.forEach((a, i) => expectBitIdentical(a, results[0][i], `${JSON.stringify(shapes[Math.floor(i / 5)])} result ${i % 5}`));
+    for (const x of inputs) x.dispose();
+  });
+
+  it('int32 sum / max / min in every layout are exact', () => {
+    LAYOUTS.forEach(([shape, axes, what], k) => {
+      const next = rng(130 + k);
+      const v = Int32Array.from({ length: sizeOf(shape) }, () => Math.floor(next() * 2001) - 1000);
+      const t = cc.tensor(v, { shape, dtype: 'int32' });
+      for (const f of ['sum', 'max', 'min'] as const) {
+        const want = reduceRef(Float64Array.from(v), shape, axes, f);
+        cc.tidy(() => expect(Array.from(cc[f](t, axes).dataSync()), `${f} ${what}`).to.deep.equal(Array.from(want)));
+      }
+      t.dispose();
+    });
+  });
+});
+
+describe('argmax / argmin along an axis with a kept last axis', () => {
+  // The sequential definition along the axis: the first index whose value beats every earlier
+  // one, a NaN beating all (the first NaN wins, for argmin too).
+  function argRef(v: ArrayLike<number>, shape: number[], axis: number, largest: boolean): number[] {
+    const len = shape[axis], inner = sizeOf(shape.slice(axis + 1)), outer = sizeOf(shape.slice(0, axis));
+    const out: number[] = [];
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const at = (r: number) => v[(o * len + r) * inner + i];
+        let best = 0;
+        for (let r = 1; r < len && !Number.isNaN(at(best)); r++) {
+          if ((largest ? at(r) > at(best) : at(r) < at(best)) || Number.isNaN(at(r))) best = r;
+        }
+        out.push(best);
+      }
+    }
+    return out;
+  }
+
+  const SHAPES: [number[], number][] = [[[5, 7], 0], [[3, 17, 33], 1], [[9, 4100], 0], [[70001, 3], 0], [[4, 20011, 5], 1], [[2, 1, 19], 1], [[6, 5, 4, 3, 2], 2]];
+
+  for (const [dtype, largest] of [['float32', true], ['float32', false], ['int32', true], ['int32', false]] as const) {
+    it(`${largest ? 'argmax' : 'argmin'} of ${dtype}: ties, NaN, keepdim, split blocks`, () => {
+      SHAPES.forEach(([shape, axis], k) => {
+        const next = rng(150 + k);
+        const n = sizeOf(shape);
+        // Few distinct values, so that ties are everywhere (across the blocks of a split too).
+        const v = Float64Array.from({ length: n }, () => Math.floor(next() * 7) - 3);
+        if (dtype === 'float32') {
+          for (let j = 0; j < 6; j++) v[Math.floor(next() * n)] = NaN;
+          v[Math.floor(next() * n)] = Infinity;
+          v[Math.floor(next() * n)] = -Infinity;
+          v[Math.floor(next() * n)] = -0;
+        } else {
+          v[Math.floor(next() * n)] = 2147483647;
+          v[Math.floor(next() * n)] = -2147483648;
+        }
+        const t = dtype === 'float32' ? cc.tensor(Float32Array.from(v), { shape }) : cc.tensor(Int32Array.from(v), { shape, dtype: 'int32' });
+        const f = largest ? cc.argmax : cc.argmin;
+        cc.tidy(() => {
+          const y = f(t, axis), yk = f(t, axis, true);
+          const want = argRef(v, shape, axis, largest);
+          expect(Array.from(y.dataSync()), `${JSON.stringify(shape)} over ${axis}`).to.deep.equal(want);
+          expect(yk.shape).to.deep.equal(shape.map((d, i) => (i === axis ? 1 : d)));
+          expect(Array.from(yk.dataSync())).to.deep.equal(want);
+        });
+        t.dispose();
+      });
+    });
+  }
 });
