@@ -83,6 +83,56 @@ describeCuda('cuda: comparisons, where, int32 reductions', () => {
     }
   });
 
+  it('long reductions over few outputs (split into slices combined in order), block argmax / argmin: the CPU bits', async () => {
+    // reduce.cu: fewer than 1024 outputs over long runs split each output into slices of at
+    // least 8192 elements (a second kernel combines them); argmax / argmin run one block per
+    // output along a contiguous axis or for few outputs, combining (value, index) pairs.
+    const n = (1 << 22) + 5;
+    const big = randomCpu([n], 21, -3, 3);
+    compareDevices((t) => cc.sum(t), [big], { bound: 1e-6, what: 'sum of 2^22 + 5 (slices)' });
+    compareDevices((t) => cc.mean(t), [big], { bound: 1e-6, what: 'mean of 2^22 + 5 (slices)' });
+    for (const op of ['max', 'min'] as const) compareBits((t) => cc[op](t), [big], `${op} of 2^22 + 5 (slices)`);
+    const rows = randomCpu([3, 300001], 22), cols = randomCpu([300001, 3], 23);
+    compareDevices((t) => cc.sum(t, 1), [rows], { bound: 1e-6, what: 'sum over long rows (slices)' });
+    compareDevices((t) => cc.sum(t, 0), [cols], { bound: 1e-6, what: 'sum over long columns (slices)' });
+    for (const op of ['max', 'min'] as const) {
+      compareBits((t) => cc[op](t, 1), [rows], `${op} over long rows`);
+      compareBits((t) => cc[op](t, 0), [cols], `${op} over long columns`);
+    }
+    // argmax / argmin: few distinct values (ties across slices and threads), NaN, -0, infinities.
+    const special = (len: number, count: number, seed: number): T => {
+      const v = new Float32Array(len * count);
+      for (let i = 0; i < v.length; i++) v[i] = ((i * 2654435761 + seed) % 7) - 3;
+      for (const at of [5, len + 70000, 2 * len - 1]) if (at < v.length) v[at] = NaN;
+      v[3 * len + 17] = Infinity;
+      v[4 * len - 2] = -Infinity;
+      v[9] = -0;
+      return tensor(v, { shape: [count, len] });
+    };
+    const f = special(100003, 5, 1);
+    for (const axis of [0, 1]) {
+      compareBits((u) => cc.argmax(u, axis), [f], `argmax special ${axis}`);
+      compareBits((u) => cc.argmin(u, axis), [f], `argmin special ${axis}`);
+    }
+    const ft = cc.transpose(f, 0, 1).clone();   // [100003, 5]: few outputs down a long axis
+    compareBits((u) => cc.argmax(u, 0), [ft], 'argmax down a long axis');
+    compareBits((u) => cc.argmin(u, 0), [ft], 'argmin down a long axis');
+    compareBits((u) => cc.argmax(u), [ft], 'argmax flat (one output, slices)');
+    // int32: sums over slices are exact; max / min; argmax / argmin of ties.
+    const iv = Array.from({ length: 4 * 250007 }, (_, i) => ((i * 2654435761) % 2001) - 1000);
+    const xi = ints(iv, [4, 250007]);
+    for (const axes of [[1], [0, 1]]) {
+      compareBits((t) => cc.sum(t as T<'int32'>, axes), [xi], `int32 sum ${axes} (slices)`);
+      compareBits((t) => cc.max(t as T<'int32'>, axes), [xi], `int32 max ${axes}`);
+      compareBits((t) => cc.min(t as T<'int32'>, axes), [xi], `int32 min ${axes}`);
+    }
+    compareBits((t) => cc.sum(cc.transpose(t as T<'int32'>, 0, 1).clone(), 0), [xi], 'int32 sum down a long axis');
+    compareBits((u) => cc.argmax(u, 1), [xi], 'int32 argmax rows');
+    compareBits((u) => cc.argmin(u, 1), [xi], 'int32 argmin rows');
+    // A sum outside int32 found in a slice's partial is still E_RANGE.
+    await expectRejects(ints(new Array(100000).fill(60000)).to('cuda').sum().data(), 'E_RANGE', /outside the int32 range/);
+  });
+
   it('the other kernel paths: equal shapes, 0-size and 0-d tensors, scalars on either side, empty int32 reductions, ties', () => {
     // compare.cu's and where.cu's equal-shape loops (the tests above broadcast), 0-size outputs
     // (nothing launched) and 0-d tensors (a walk of no axes).

@@ -266,9 +266,6 @@ Napi::Value Argmax(const Napi::CallbackInfo& info) {
   if (keepdim) shape[axis] = 1;
   else shape.erase(shape.begin() + axis);
   Tensor y = Tensor::empty(shape, DType::Int32, x.device());
-  if (largest && x.dtype == DType::Float32) {  // the vectorised float32 argmax
-    return run_on(info, op, y, [x, axis, y] { cpu::argmax(x, axis, y); }, CUDA_LAUNCH(cuda::argmax(x, axis, y)));
-  }
   return run_on(info, op, y, [x, axis, largest, y] { cpu::arg_extremum(x, axis, largest, y); },
                 CUDA_LAUNCH(cuda::arg_extremum(x, axis, largest, y)));
 }

@@ -673,7 +673,5 @@ void arg_extremum(const Tensor& x, int64_t axis, bool largest, const Tensor& y) 
   else arg_extremum_typed(x.f32(), outer, len, inner, largest, y.i32());
 }
 
-void argmax(const Tensor& x, int64_t axis, const Tensor& y) { arg_extremum(x, axis, true, y); }
-
 }  // namespace cpu
 }  // namespace convnet

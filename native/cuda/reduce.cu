@@ -1,17 +1,29 @@
-// Reductions over axes (sum, mean, max, min) and argmax on the GPU (cpu/reduce.cc has the
-// same semantics). Deterministic: each output element is computed by one thread, or by one
-// block whose threads take fixed slices and combine them in a fixed tree, in float64 as on the
-// CPU; no atomics. So the result is the same on every run (the CPU sums in another order, which
-// in float64 almost never changes the float32 result).
+// Reductions over axes (sum, mean, max, min), argmax / argmin, and int32 sum / max / min on the
+// GPU (cpu/reduce.cc has the same semantics). Deterministic: no atomics; every output is
+// computed in an order fixed by the shape alone, in float64 (int64 for int32) as on the CPU. So
+// the result is the same on every run and every GPU (the CPU sums in another order, which in
+// float64 almost never changes the float32 result; max, min, argmax, argmin and int32 sums do
+// not round, so they give the CPU's bits).
 //
-// Layout: output element o starts at x offset base(o) (a StridedIndex over the kept axes) and
-// its reduced elements are at base(o) + off(r) (a StridedIndex over the reduced axes), both in
-// row-major order. One block per output when the reduction includes x's last axis (threads then
-// read neighbouring elements) or there are few outputs, and it is long enough to fill a warp;
-// one thread per output otherwise (neighbouring threads then read neighbouring outputs').
+// Layout: output element o starts at x offset base(o) and its reduced elements follow at
+// base(o) + off(r), r in row-major order. Three kernels, one reducer each kind:
+//  - one thread per output (neighbouring threads read neighbouring outputs' elements) when
+//    the outputs are many and the reduced axes are not the last;
+//  - one block per output when the reduction includes x's last axis (threads then read
+//    neighbouring elements) or there are few outputs: thread t takes r = t, t + blockDim, ...
+//    and the threads' values combine in a fixed tree;
+//  - and when few outputs (< 1024) reduce long runs, each output's r range is split into
+//    slices of at least kSlice elements reduced by separate blocks, whose partials a second
+//    kernel combines in slice order (a single block per output left the GPU nearly idle: a
+//    full sum of 2^28 floats ran on one SM).
+// argmax / argmin combine (value, index) pairs by a rule that does not depend on the order
+// (the better value; on ties, and between NaNs, the smaller index; a NaN beats any number), so
+// the tree gives the sequential scan's answer: the first extremum, or the first NaN.
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
+#include "cuda/context.h"
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.cuh"
 #include "cuda/strided.cuh"
@@ -20,35 +32,177 @@ namespace convnet {
 namespace cuda {
 namespace {
 
-template <ReduceOp Op>
-__device__ __forceinline__ double init() {
-  if (Op == ReduceOp::Max) return -INFINITY;
-  if (Op == ReduceOp::Min) return INFINITY;
-  return 0.0;
-}
+constexpr int kMaxBlock = 256;
+constexpr int64_t kSlice = 8192;       // elements per block of a split reduction, at least
+constexpr int64_t kFewOutputs = 1024;  // fewer outputs than this: one block each, or slices
 
-// NaN propagates through max and min, as in PyTorch (the CPU's rule, also for partials).
-template <ReduceOp Op>
-__device__ __forceinline__ double combine(double acc, double v) {
-  if (Op == ReduceOp::Max) return (v > acc || v != v) && acc == acc ? v : acc;
-  if (Op == ReduceOp::Min) return (v < acc || v != v) && acc == acc ? v : acc;
-  return acc + v;
-}
+// ---- reducers: what a kernel loads, how values combine, where the result goes ----------------
 
 template <ReduceOp Op>
-__device__ __forceinline__ float finish(double acc, int64_t count) {
-  return static_cast<float>(Op == ReduceOp::Mean ? acc / static_cast<double>(count) : acc);
-}
+struct FloatReducer {
+  using Value = double;
+  const float* x;
+  StridedIndex<1> kept, reduced;
+  int64_t count;
+  float* y;
 
+  __device__ const float* base(int64_t o) const { return x + kept.offset(o); }
+  __device__ double load(const float* b, int64_t r) const { return b[reduced.offset(r)]; }
+  __device__ double identity() const {
+    if (Op == ReduceOp::Max) return -INFINITY;
+    if (Op == ReduceOp::Min) return INFINITY;
+    return 0.0;
+  }
+  // NaN propagates through max and min, as in PyTorch (the CPU's rule, also for partials).
+  __device__ double combine(double acc, double v) const {
+    if (Op == ReduceOp::Max) return (v > acc || v != v) && acc == acc ? v : acc;
+    if (Op == ReduceOp::Min) return (v < acc || v != v) && acc == acc ? v : acc;
+    return acc + v;
+  }
+  __device__ void store(int64_t o, double acc) const {
+    y[o] = static_cast<float>(Op == ReduceOp::Mean ? acc / static_cast<double>(count) : acc);
+  }
+};
+
+// int32 in int64 (sums exact, so the order does not matter). A sum outside int32 is reported
+// through the device error word (E_RANGE at the next wait; the output holds the wrapped value,
+// never seen without the error), as cpu/reduce.cc throws E_RANGE.
 template <ReduceOp Op>
-__global__ void reduce_per_thread(const float* x, StridedIndex<1> kept, StridedIndex<1> reduced, int64_t out_n,
-                                  int64_t count, float* y) {
+struct IntReducer {
+  using Value = int64_t;
+  const int32_t* x;
+  StridedIndex<1> kept, reduced;
+  int32_t* y;
+  int* error;
+  int site;
+
+  __device__ const int32_t* base(int64_t o) const { return x + kept.offset(o); }
+  __device__ int64_t load(const int32_t* b, int64_t r) const { return b[reduced.offset(r)]; }
+  __device__ int64_t identity() const {
+    if (Op == ReduceOp::Max) return INT64_MIN;
+    if (Op == ReduceOp::Min) return INT64_MAX;
+    return 0;
+  }
+  __device__ int64_t combine(int64_t acc, int64_t v) const {
+    if (Op == ReduceOp::Max) return v > acc ? v : acc;
+    if (Op == ReduceOp::Min) return v < acc ? v : acc;
+    return acc + v;
+  }
+  __device__ void store(int64_t o, int64_t v) const {
+    if (v > INT32_MAX || v < INT32_MIN) report_error(error, site);
+    y[o] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
+  }
+};
+
+template <typename T>
+struct ArgValue {
+  T value;
+  int64_t index;  // -1: no element yet
+};
+
+// x as [outer, len, inner]: output o = (outer index, inner index) scans the len axis.
+template <typename T, bool kLargest>
+struct ArgReducer {
+  using Value = ArgValue<T>;
+  const T* x;
+  int64_t len, inner;
+  int32_t* y;
+
+  __device__ const T* base(int64_t o) const {
+    const int64_t q = o / inner;
+    return x + q * len * inner + (o - q * inner);
+  }
+  __device__ Value load(const T* b, int64_t r) const { return {b[r * inner], r}; }
+  __device__ Value identity() const { return {T(), -1}; }
+  // Whether v comes before a in the sequential scan's answer: any element before none; a NaN
+  // before a number; the better number; between equals (or NaNs), the smaller index.
+  __device__ bool before(const Value& v, const Value& a) const {
+    if (v.index < 0) return false;
+    if (a.index < 0) return true;
+    const bool v_nan = v.value != v.value, a_nan = a.value != a.value;
+    if (v_nan != a_nan) return v_nan;
+    if (!v_nan && v.value != a.value) return kLargest ? v.value > a.value : v.value < a.value;
+    return v.index < a.index;
+  }
+  __device__ Value combine(const Value& a, const Value& v) const { return before(v, a) ? v : a; }
+  __device__ void store(int64_t o, const Value& v) const { y[o] = static_cast<int32_t>(v.index); }
+};
+
+// ---- kernels ---------------------------------------------------------------------------------
+
+template <typename R>
+__global__ void reduce_per_thread(R red, int64_t out_n, int64_t count) {
   for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < out_n;
        o += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const float* base = x + kept.offset(o);
-    double acc = init<Op>();
-    for (int64_t r = 0; r < count; ++r) acc = combine<Op>(acc, base[reduced.offset(r)]);
-    y[o] = finish<Op>(acc, count);
+    const auto* b = red.base(o);
+    typename R::Value acc = red.identity();
+    for (int64_t r = 0; r < count; ++r) acc = red.combine(acc, red.load(b, r));
+    red.store(o, acc);
+  }
+}
+
+// Block k reduces slice k % slices of output k / slices (r in [s * slice, (s + 1) * slice)):
+// into y when there is one slice, else into partial[k].
+template <typename R>
+__global__ void reduce_slices(R red, int64_t out_n, int64_t count, int64_t slices, int64_t slice,
+                              typename R::Value* partial) {
+  __shared__ typename R::Value shared[kMaxBlock];
+  const int t = threadIdx.x;
+  for (int64_t k = blockIdx.x; k < out_n * slices; k += gridDim.x) {
+    const int64_t o = k / slices, r0 = (k - o * slices) * slice, r1 = min(count, r0 + slice);
+    const auto* b = red.base(o);
+    typename R::Value acc = red.identity();
+    for (int64_t r = r0 + t; r < r1; r += blockDim.x) acc = red.combine(acc, red.load(b, r));
+    shared[t] = acc;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {  // blockDim.x is a power of two
+      if (t < s) shared[t] = red.combine(shared[t], shared[t + s]);
+      __syncthreads();
+    }
+    if (t == 0) {
+      if (partial) partial[k] = shared[0];
+      else red.store(o, shared[0]);
+    }
+    __syncthreads();  // shared[0] is read before the next output overwrites it
+  }
+}
+
+// y[o] from its slices' partials, combined in slice order.
+template <typename R>
+__global__ void combine_slices(R red, int64_t out_n, int64_t slices, const typename R::Value* partial) {
+  for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < out_n;
+       o += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    typename R::Value acc = partial[o * slices];
+    for (int64_t s = 1; s < slices; ++s) acc = red.combine(acc, partial[o * slices + s]);
+    red.store(o, acc);
+  }
+}
+
+// Runs a reducer over out_n outputs of count elements each (count > 0): per thread, per block,
+// or per block over slices (see the top of the file). The slicing depends on the shape alone.
+template <typename R>
+void launch_reduce(const char* op, const R& red, int64_t out_n, int64_t count, bool per_block) {
+  cudaStream_t s = stream();
+  set_last_op(op);
+  if (!per_block) {
+    reduce_per_thread<<<blocks_for(out_n), kThreads, 0, s>>>(red, out_n, count);
+    return check_launch(op);
+  }
+  int threads = 32;
+  while (threads < kMaxBlock && threads < count) threads *= 2;
+  const int64_t slices = out_n >= kFewOutputs ? 1
+                                              : std::max<int64_t>(1, std::min((count + kSlice - 1) / kSlice,
+                                                                              (kFewOutputs + out_n - 1) / out_n));
+  const int64_t slice = (count + slices - 1) / slices;
+  DeviceBuffer scratch;
+  if (slices > 1) scratch = DeviceBuffer(sizeof(typename R::Value) * static_cast<size_t>(out_n * slices));
+  typename R::Value* partial = slices > 1 ? scratch.as<typename R::Value>() : nullptr;
+  const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(out_n * slices, int64_t{1} << 20));
+  reduce_slices<<<blocks, threads, 0, s>>>(red, out_n, count, slices, slice, partial);
+  check_launch(op);
+  if (slices > 1) {
+    combine_slices<<<blocks_for(out_n), kThreads, 0, s>>>(red, out_n, slices, partial);
+    check_launch(op);
   }
 }
 
@@ -70,42 +224,17 @@ void make_walks(const Shape& shape, const std::vector<bool>& is_reduced, const c
   *reduced = make_strided_index(reduced_shape, strides, name);
 }
 
-constexpr int kMaxBlock = 256;
-
-template <ReduceOp Op>
-__global__ void reduce_per_block(const float* x, StridedIndex<1> kept, StridedIndex<1> reduced, int64_t out_n,
-                                 int64_t count, float* y) {
-  __shared__ double partial[kMaxBlock];
-  const int t = threadIdx.x;
-  for (int64_t o = blockIdx.x; o < out_n; o += gridDim.x) {
-    const float* base = x + kept.offset(o);
-    double acc = init<Op>();
-    for (int64_t r = t; r < count; r += blockDim.x) acc = combine<Op>(acc, base[reduced.offset(r)]);
-    partial[t] = acc;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {  // blockDim.x is a power of two
-      if (t < s) partial[t] = combine<Op>(partial[t], partial[t + s]);
-      __syncthreads();
-    }
-    if (t == 0) y[o] = finish<Op>(partial[0], count);
-    __syncthreads();  // partial[0] is read before the next output overwrites it
+// One block per output (or per slice of one) when the last axis of size > 1 is reduced (its
+// threads then read neighbouring elements), or when the outputs are too few to fill the GPU one
+// thread each (summing [1e6, 2] over axis 0); and only for reductions long enough to fill a warp.
+bool per_block_layout(const Shape& shape, const std::vector<bool>& is_reduced, int64_t out_n, int64_t count) {
+  bool trailing = false;
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] == 1) continue;
+    trailing = is_reduced[d];
+    break;
   }
-}
-
-template <ReduceOp Op>
-void launch_reduce(const char* op, const float* x, const StridedIndex<1>& kept, const StridedIndex<1>& reduced,
-                   int64_t out_n, int64_t count, bool per_block, float* y) {
-  cudaStream_t s = stream();
-  set_last_op(op);
-  if (per_block) {
-    int threads = 32;
-    while (threads < kMaxBlock && threads < count) threads *= 2;
-    const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(out_n, int64_t{1} << 20));
-    reduce_per_block<Op><<<blocks, threads, 0, s>>>(x, kept, reduced, out_n, count, y);
-  } else {
-    reduce_per_thread<Op><<<blocks_for(out_n), kThreads, 0, s>>>(x, kept, reduced, out_n, count, y);
-  }
-  check_launch(op);
+  return count >= 32 && (trailing || out_n < kFewOutputs);
 }
 
 const char* reduce_name(ReduceOp op) {
@@ -116,6 +245,18 @@ const char* reduce_name(ReduceOp op) {
     case ReduceOp::Min: return "min";
   }
   return "reduce";
+}
+
+template <ReduceOp Op>
+void launch_float(const char* name, const float* x, const StridedIndex<1>& kept, const StridedIndex<1>& reduced,
+                  int64_t out_n, int64_t count, bool per_block, float* y) {
+  launch_reduce(name, FloatReducer<Op>{x, kept, reduced, count, y}, out_n, count, per_block);
+}
+
+template <ReduceOp Op>
+void launch_int(const char* name, const int32_t* x, const StridedIndex<1>& kept, const StridedIndex<1>& reduced,
+                int64_t out_n, int64_t count, bool per_block, int32_t* y, int* error, int site) {
+  launch_reduce(name, IntReducer<Op>{x, kept, reduced, y, error, site}, out_n, count, per_block);
 }
 
 }  // namespace
@@ -135,102 +276,16 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
   const std::vector<bool> is_reduced = reduced_axes(x.shape, axes);  // no axes: a copy, as on the CPU
   StridedIndex<1> kept, reduced;
   make_walks(x.shape, is_reduced, name, &kept, &reduced);
-  // Trailing: the last axis of size > 1 is reduced.
-  bool trailing = false;
-  for (size_t d = x.shape.size(); d-- > 0;) {
-    if (x.shape[d] == 1) continue;
-    trailing = is_reduced[d];
-    break;
-  }
-  // Few outputs over long reductions: one block each even when its reads are strided (one
-  // thread per output would leave the GPU nearly idle, e.g. summing [1e6, 2] over axis 0).
-  const bool per_block = count >= 32 && (trailing || out_n < 1024);
+  const bool per_block = per_block_layout(x.shape, is_reduced, out_n, count);
   const float* px = x.f32();
   switch (op) {
-    case ReduceOp::Sum: return launch_reduce<ReduceOp::Sum>(name, px, kept, reduced, out_n, count, per_block, py);
-    case ReduceOp::Mean: return launch_reduce<ReduceOp::Mean>(name, px, kept, reduced, out_n, count, per_block, py);
-    case ReduceOp::Max: return launch_reduce<ReduceOp::Max>(name, px, kept, reduced, out_n, count, per_block, py);
-    case ReduceOp::Min: return launch_reduce<ReduceOp::Min>(name, px, kept, reduced, out_n, count, per_block, py);
+    case ReduceOp::Sum: return launch_float<ReduceOp::Sum>(name, px, kept, reduced, out_n, count, per_block, py);
+    case ReduceOp::Mean: return launch_float<ReduceOp::Mean>(name, px, kept, reduced, out_n, count, per_block, py);
+    case ReduceOp::Max: return launch_float<ReduceOp::Max>(name, px, kept, reduced, out_n, count, per_block, py);
+    case ReduceOp::Min: return launch_float<ReduceOp::Min>(name, px, kept, reduced, out_n, count, per_block, py);
   }
   fail("E_ARG", "reduce: unknown op ", static_cast<int>(op));
 }
-
-void argmax(const Tensor& x, int64_t axis, const Tensor& y) {
-  // One thread per output, scanning the axis as the CPU does: the first maximum wins, and the
-  // first NaN ends the scan (NaN counts as the largest).
-  int64_t outer = 1, inner = 1;
-  const int64_t len = x.shape[axis];
-  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
-  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
-  const float* px = x.f32();
-  int32_t* py = y.i32();
-  for_each("argmax", outer * inner, [=] __device__(int64_t t) {
-    const int64_t o = t / inner, i = t - o * inner;
-    const float* p = px + o * len * inner + i;
-    int64_t best = 0;
-    float best_value = p[0];
-    for (int64_t r = 1; r < len && best_value == best_value; ++r) {
-      const float v = p[r * inner];
-      if (v > best_value || v != v) {
-        best = r;
-        best_value = v;
-      }
-    }
-    py[t] = static_cast<int32_t>(best);
-  });
-}
-
-// ---- int32 --------------------------------------------------------------------------------
-// Sum, max and min of int32 values in int64 (exact, so the order does not matter), one block per
-// output (threads over fixed slices, combined in a fixed tree) as reduce_per_block. A sum outside
-// int32 is reported through the device error word (E_RANGE at the next wait; the output holds the
-// wrapped value, never seen without the error), as cpu/reduce.cc throws E_RANGE.
-namespace {
-
-template <ReduceOp Op>
-__device__ __forceinline__ int64_t combine_int(int64_t acc, int64_t v) {
-  if (Op == ReduceOp::Max) return v > acc ? v : acc;
-  if (Op == ReduceOp::Min) return v < acc ? v : acc;
-  return acc + v;
-}
-
-template <ReduceOp Op>
-__global__ void reduce_int32_per_block(const int32_t* x, StridedIndex<1> kept, StridedIndex<1> reduced, int64_t out_n,
-                                       int64_t count, int32_t* y, int* error, int site) {
-  __shared__ int64_t partial[kMaxBlock];
-  const int t = threadIdx.x;
-  for (int64_t o = blockIdx.x; o < out_n; o += gridDim.x) {
-    const int32_t* base = x + kept.offset(o);
-    int64_t acc = Op == ReduceOp::Sum ? 0 : base[0];
-    for (int64_t r = t; r < count; r += blockDim.x) acc = combine_int<Op>(acc, base[reduced.offset(r)]);
-    partial[t] = acc;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-      if (t < s) partial[t] = combine_int<Op>(partial[t], partial[t + s]);
-      __syncthreads();
-    }
-    if (t == 0) {
-      const int64_t v = partial[0];
-      if (v > INT32_MAX || v < INT32_MIN) report_error(error, site);
-      y[o] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(v)));
-    }
-    __syncthreads();
-  }
-}
-
-template <ReduceOp Op>
-void launch_reduce_int32(const int32_t* x, const StridedIndex<1>& kept, const StridedIndex<1>& reduced, int64_t out_n,
-                         int64_t count, int32_t* y, int* error, int site) {
-  cudaStream_t s = stream();
-  set_last_op(reduce_name(Op));
-  int threads = 32;
-  while (threads < kMaxBlock && threads < count) threads *= 2;
-  const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(out_n, int64_t{1} << 20));
-  reduce_int32_per_block<Op><<<blocks, threads, 0, s>>>(x, kept, reduced, out_n, count, y, error, site);
-  check_launch(reduce_name(Op));
-}
-
-}  // namespace
 
 void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, const Tensor& y) {
   CONVNET_CHECK(op == ReduceOp::Sum || op == ReduceOp::Max || op == ReduceOp::Min, "E_DTYPE",
@@ -245,15 +300,17 @@ void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
     for_each(name, out_n, [=] __device__(int64_t i) { py[i] = 0; });
     return;
   }
+  const std::vector<bool> is_reduced = reduced_axes(x.shape, axes);
   StridedIndex<1> kept, reduced;
-  make_walks(x.shape, reduced_axes(x.shape, axes), name, &kept, &reduced);
+  make_walks(x.shape, is_reduced, name, &kept, &reduced);
+  const bool per_block = per_block_layout(x.shape, is_reduced, out_n, count);
   int* error = device_error_word();
   const int site = error_site(name, "the int32 sum is outside the int32 range [-2147483648, 2147483647] (cast to float32 first)", "E_RANGE");
   const int32_t* px = x.i32();
   switch (op) {
-    case ReduceOp::Sum: return launch_reduce_int32<ReduceOp::Sum>(px, kept, reduced, out_n, count, py, error, site);
-    case ReduceOp::Max: return launch_reduce_int32<ReduceOp::Max>(px, kept, reduced, out_n, count, py, error, site);
-    case ReduceOp::Min: return launch_reduce_int32<ReduceOp::Min>(px, kept, reduced, out_n, count, py, error, site);
+    case ReduceOp::Sum: return launch_int<ReduceOp::Sum>(name, px, kept, reduced, out_n, count, per_block, py, error, site);
+    case ReduceOp::Max: return launch_int<ReduceOp::Max>(name, px, kept, reduced, out_n, count, per_block, py, error, site);
+    case ReduceOp::Min: return launch_int<ReduceOp::Min>(name, px, kept, reduced, out_n, count, per_block, py, error, site);
     default: break;
   }
   fail("E_ARG", "reduce: unknown op ", static_cast<int>(op));
@@ -262,36 +319,26 @@ void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
 namespace {
 
 template <typename T>
-void arg_extremum_loop(const char* op, const T* px, int64_t outer, int64_t len, int64_t inner, bool largest, int32_t* py) {
-  for_each(op, outer * inner, [=] __device__(int64_t t) {
-    const int64_t o = t / inner, i = t - o * inner;
-    const T* p = px + o * len * inner + i;
-    int64_t best = 0;
-    T best_value = p[0];
-    for (int64_t r = 1; r < len && best_value == best_value; ++r) {
-      const T v = p[r * inner];
-      if ((largest ? v > best_value : v < best_value) || v != v) {
-        best = r;
-        best_value = v;
-      }
-    }
-    py[t] = static_cast<int32_t>(best);
-  });
+void launch_arg(const char* op, const T* x, int64_t outer, int64_t len, int64_t inner, bool largest, int32_t* y) {
+  const int64_t out_n = outer * inner;
+  // Per block along a contiguous axis, or for few outputs; per thread otherwise (neighbouring
+  // threads then read neighbouring columns), as the other reductions.
+  const bool per_block = len >= 32 && (inner == 1 || out_n < kFewOutputs);
+  if (largest) launch_reduce(op, ArgReducer<T, true>{x, len, inner, y}, out_n, len, per_block);
+  else launch_reduce(op, ArgReducer<T, false>{x, len, inner, y}, out_n, len, per_block);
 }
 
 }  // namespace
 
 void arg_extremum(const Tensor& x, int64_t axis, bool largest, const Tensor& y) {
-  // One thread per output, scanning the axis as the CPU does: the first extremum wins, and the
-  // first NaN ends the scan (a NaN wins for argmax and argmin alike).
   int64_t outer = 1, inner = 1;
   const int64_t len = x.shape[axis];
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
   for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
-  if (len == 0) return;
+  if (len == 0 || outer * inner == 0) return;
   const char* op = largest ? "argmax" : "argmin";
-  if (x.dtype == DType::Int32) arg_extremum_loop(op, x.i32(), outer, len, inner, largest, y.i32());
-  else arg_extremum_loop(op, x.f32(), outer, len, inner, largest, y.i32());
+  if (x.dtype == DType::Int32) launch_arg(op, x.i32(), outer, len, inner, largest, y.i32());
+  else launch_arg(op, x.f32(), outer, len, inner, largest, y.i32());
 }
 
 }  // namespace cuda
