@@ -99,13 +99,8 @@ async function main(): Promise<void> {
     ours[name] = samples[samples.length >> 1];
   }
   console.log(`tensor ops, ${threads} thread(s), beside ${version ? `PyTorch ${version} (CPU)` : 'no PyTorch (see the note below)'}; medians in ms`);
-<<<<<<< HEAD
-  console.log(`${'case'.padEnd(32)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
-  for (const [name] of cases) {
-=======
   console.log(`${'case'.padEnd(40)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
-  for (const [name] of CASES) {
->>>>>>> fee128f (tensor-ops bench: the layouts the reductions still walk element by element or stride through (sum over [0, 2] of [8,64,56,56], mean over dim 1 of [64,256,784], max / var / argmax over dim 0), beside PyTorch; a wider name column)
+  for (const [name] of cases) {
     const r = theirs[name];
     console.log(`${name.padEnd(40)} ${ours[name].toFixed(3).padStart(8)} ${(r?.toFixed(3) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
   }
