@@ -121,7 +121,10 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
   // On the GPU one sample is no measure (the first calls search cuDNN's algorithms): --quick takes a few.
   const repeats = q ? (gpu ? { warmup: 2, minRepeats: 5, minTotalMs: 0 } : { warmup: 1, minRepeats: 1, minTotalMs: 0 }) : { warmup: 3, minRepeats: 10, minTotalMs: 1000 };
   // On the GPU a case that fails (an op not there yet) is noted and the others still run; on the CPU an error ends the run as before.
+  // CONVNET_BENCH_MODELS=<text>: only the cases whose name contains it (e.g. resnet18).
+  const only = process.env.CONVNET_BENCH_MODELS;
   const attempt = async (name: string, fn: () => Promise<void>): Promise<void> => {
+    if (only && !name.includes(only)) return;
     if (!gpu) return fn();
     try {
       await fn();
