@@ -3,12 +3,13 @@
  * whatever device its input is on, and its gradient is the tape's through its parts (with the
  * care noted where a naive composition would give NaN, e.g. a norm's gradient at 0).
  */
-import { isRecording } from './autograd';
+import { record } from './autograd';
 import { full, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
-import { abs, add, eq, exp, expand, indexSelect, log, lt, max, ne, pow, reshape, sqrt, square, sub, sum, where } from './ops';
-import type { Tensor } from './tensor';
+import { native } from './native';
+import { abs, eq, expand, indexSelect, lt, ne, permute, reshape } from './ops';
+import { Tensor } from './tensor';
 import { checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkTensor, describe } from './validate';
 
 type F32 = Tensor<'float32'>;
@@ -24,28 +25,50 @@ function axesOf(op: string, x: Tensor, dim: Axes | undefined): number[] {
   return axes.sort((a, b) => a - b);
 }
 
-/** Removes the reduced axes (kept with size 1 by the computation) unless `keepdim`. */
-function dropAxes(y: F32, axes: number[], keepdim: boolean): F32 {
-  if (keepdim) return y;
-  return reshape(y, y.shape.filter((_, i) => !axes.includes(i)));
+/** The axes a reduction takes: those of `dim` (an empty list, as undefined: all of them). */
+function reducedAxes(op: string, x: Tensor, dim: Axes | undefined): number[] {
+  const axes = axesOf(op, x, dim);
+  return axes.length === 0 ? x.shape.map((_, i) => i) : axes;
+}
+
+/**
+ * Calls `reduce(t, run)` with the reduced axes as one run of adjacent axes (what the native
+ * reductions take): x itself when `axes` already are one, else x permuted so that the kept axes
+ * come first and the reduced ones last (a copy, recorded like any permute). The result has the
+ * kept axes in order (keepdim's 1s put back at the reduced positions when asked).
+ */
+function overRun(x: F32, axes: number[], keepdim: boolean, reduce: (t: F32, run: number[], keepdim: boolean) => F32): F32 {
+  if (axes.length === 0 || axes[axes.length - 1] - axes[0] + 1 === axes.length) return reduce(x, axes, keepdim);
+  const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  return tidy(() => {
+    const moved = permute(x, [...kept, ...axes]);
+    const y = reduce(moved, axes.map((_, i) => kept.length + i), false);
+    return keepdim ? reshape(y, x.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : y;
+  });
+}
+
+/** The reduced shape of x over `axes` (sorted): 1s there with keepdim, else without them. */
+function reducedShape(shape: readonly number[], axes: number[], keepdim: boolean): number[] {
+  return keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
 }
 
 /**
  * log(sum(exp(x))) over `dim`, computed stably (the largest value taken out first), as
- * torch.logsumexp; its gradient is softmax(x). A slice of only -Infinity gives -Infinity.
+ * torch.logsumexp; its gradient is softmax(x). A slice of only -Infinity gives -Infinity. One
+ * native op (native/cpu/logsumexp.cc) each way.
  * @example logsumexp(logits, 1)   // the log-partition function of each row
  */
 export function logsumexp(x: Tensor, dim: Axes, keepdim = false): F32 {
   const op = 'logsumexp';
   const t = checkFloat(op, 'x', x);
-  const axes = axesOf(op, t, dim);
+  const axes = reducedAxes(op, t, dim);
   checkBool(op, 'keepdim', keepdim);
-  return tidy(() => {
-    // The shift is a constant for the gradient (it cancels); an infinite maximum becomes 0 so
-    // that x - m stays -Infinity (or NaN for NaN) instead of Infinity - Infinity.
-    const m = max(t, axes, true).detach();
-    const shift = where(eq(abs(m), Infinity), 0, m);
-    return dropAxes(add(log(sum(exp(sub(t, shift)), axes, true)), shift), axes, keepdim);
+  return overRun(t, axes, keepdim, (u, run, keep) => {
+    const y = new Tensor(native.logsumexp(u.handle(op), run, keep), reducedShape(u.shape, run, keep), 'float32');
+    return record(op, y, [u], (dy, [su, sy]) => {
+      const bop = `${op} backward`;
+      return [new Tensor(native.logsumexpBackward(dy.handle(bop), su.handle(bop), sy.handle(bop), run), su.shape, 'float32')];
+    }, [u, y]);
   });
 }
 
@@ -58,9 +81,24 @@ export interface NormOptions {
 }
 
 /**
+ * @internal The p-norm of x over `axes` (sorted, unique) in one native op each way
+ * (native/cpu/vector_norm.cc), for norm and the distances: p >= 0, Infinity or -Infinity,
+ * PyTorch's gradients (0 at a zero vector, ties of the inf norms sharing, 0 for p = 0).
+ */
+export function vectorNorm(op: string, x: F32, p: number, axes: number[], keepdim: boolean): F32 {
+  return overRun(x, axes, keepdim, (u, run, keep) => {
+    const y = new Tensor(native.vectorNorm(u.handle(op), run, p, keep), reducedShape(u.shape, run, keep), 'float32');
+    return record(op, y, [u], (dy, [su, sy]) => {
+      const bop = `${op} backward`;
+      return [new Tensor(native.vectorNormBackward(dy.handle(bop), su.handle(bop), sy.handle(bop), run, p), su.shape, 'float32')];
+    }, [u, y]);
+  });
+}
+
+/**
  * The vector p-norm over `dim`, as torch.linalg.vector_norm: (sum |x|^p)^(1/p); the maximum
  * (or minimum) of |x| for p = ±Infinity; the count of nonzeros for p = 0. Its gradient at a
- * zero vector is 0, as PyTorch's (the plain composition would give NaN).
+ * zero vector is 0, as PyTorch's (the plain composition would give NaN). One native op each way.
  * @example norm(embeddings, { dim: 1 })   // the length of each row
  */
 export function norm(x: Tensor, options: NormOptions = {}): F32 {
@@ -70,32 +108,12 @@ export function norm(x: Tensor, options: NormOptions = {}): F32 {
   for (const key of Object.keys(options)) if (!['p', 'dim', 'keepdim'].includes(key)) fail('E_ARG', `${op}: unknown option \`${key}\`; expected one of p, dim, keepdim`);
   const p = checkNumber(op, 'p', options.p ?? 2, true);
   if (Number.isNaN(p) || (p < 0 && p !== -Infinity)) fail('E_ARG', `${op}: expected \`p\` >= 0, Infinity or -Infinity, got ${p}`);
-  const axes = axesOf(op, t, options.dim);
+  const axes = reducedAxes(op, t, options.dim);
   const keepdim = checkBool(op, 'keepdim', options.keepdim ?? false);
-  return tidy(() => {
-    let y: F32;
-    if (p === Infinity) y = max(abs(t), axes, true);
-    else if (p === -Infinity) y = max(abs(t).neg(), axes, true).neg();
-    else if (p === 0) y = sum(ne(t, 0), axes, true);
-    else if (p === 1) y = sum(abs(t), axes, true);
-    else if (p === 2 && !isRecording([t])) {
-      // Without a gradient to shape, the plain root gives the same values (sqrt(0) = 0) in
-      // two ops instead of six (norm dim 1 of [1024, 512]: 0.12x PyTorch, per-op costs).
-      y = sqrt(sum(square(t), axes, true));
-    } else {
-      // |x|^p with a zero gradient where x = 0 (p < 1 would give 0 * Infinity there).
-      const powers = (): F32 => {
-        const a = abs(t), nonzero = ne(a, 0);
-        return where(nonzero, pow(where(nonzero, a, 1), p), 0);
-      };
-      const s = sum(p === 2 ? square(t) : powers(), axes, true);
-      // root(s) where s > 0, else 0 through the branch not taken: a zero gradient at 0.
-      const positive = ne(s, 0);
-      const safe = where(positive, s, 1);
-      y = where(positive, p === 2 ? sqrt(safe) : pow(safe, 1 / p), 0);
-    }
-    return dropAxes(y, axes, keepdim);
-  });
+  if (Math.abs(p) === Infinity) {
+    for (const a of axes) if (t.shape[a] === 0) fail('E_SHAPE', `${op}: cannot take the ${p > 0 ? '' : '-'}inf norm over axis ${a} of size 0 (no identity; PyTorch refuses it too)`);
+  }
+  return vectorNorm(op, t, p, axes, keepdim);
 }
 
 /**

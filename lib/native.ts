@@ -121,6 +121,15 @@ export interface NativeAddon {
   reduce(op: ReduceOpCode, x: Handle, axes: readonly number[], keepdim: boolean): Handle;
   /** argmax, or argmin when `largest` is false (float32 or int32 x). */
   argmax(x: Handle, axis: number, keepdim: boolean, largest?: boolean): Handle;
+  /**
+   * The vector p-norm over adjacent `axes` (sorted; empty: all), as torch.linalg.vector_norm:
+   * p >= 0, Infinity or -Infinity (vector_norm.cc). Backward: dx from dy and y.
+   */
+  vectorNorm(x: Handle, axes: readonly number[], p: number, keepdim: boolean): Handle;
+  vectorNormBackward(dy: Handle, x: Handle, y: Handle, axes: readonly number[], p: number): Handle;
+  /** log(sum(exp(x))) over adjacent `axes`, stable (logsumexp.cc); backward dx = dy * exp(x - y). */
+  logsumexp(x: Handle, axes: readonly number[], keepdim: boolean): Handle;
+  logsumexpBackward(dy: Handle, x: Handle, y: Handle, axes: readonly number[]): Handle;
   /** a op b as float32 1/0, broadcasting; a and b both float32 or both int32. */
   compare(op: CompareOpCode, a: Handle, b: Handle): Handle;
   compareScalar(op: CompareOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
@@ -187,6 +196,12 @@ export interface NativeAddon {
   groupNormForward(x: Handle, groups: number, w: Handle | null, b: Handle | null, eps: number): [Handle, Handle, Handle];
   groupNormBackward(dy: Handle, x: Handle, groups: number, w: Handle | null, mean: Handle, rstd: Handle, needDw: boolean,
     needDb: boolean): [Handle, Handle | null, Handle | null];
+  /** x / max(||x||_p, eps) along `axis` (normalize.cc). */
+  normalizeForward(x: Handle, axis: number, p: number, eps: number): Handle;
+  normalizeBackward(dy: Handle, x: Handle, axis: number, p: number, eps: number): Handle;
+  /** PyTorch 1.13's cosine similarity of a and b (one shape) along `axis` (cosine_similarity.cc). */
+  cosineSimilarityForward(a: Handle, b: Handle, axis: number, eps: number): Handle;
+  cosineSimilarityBackward(dy: Handle, a: Handle, b: Handle, axis: number, eps: number): [Handle, Handle];
   // losses: reduction 0 none, 1 mean, 2 sum, 3 batchmean (the order of cpu::Reduction)
   crossEntropyForward(x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;
   crossEntropyBackward(dloss: Handle, x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;

@@ -68,6 +68,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<PowScalar>(env, exports, "powScalar");
   add_gpu<Reduce>(env, exports, "reduce");
   add_gpu<Argmax>(env, exports, "argmax");
+  add_gpu<VectorNorm>(env, exports, "vectorNorm");
+  add_gpu<VectorNormBackward>(env, exports, "vectorNormBackward");
+  add_gpu<Logsumexp>(env, exports, "logsumexp");
+  add_gpu<LogsumexpBackward>(env, exports, "logsumexpBackward");
   add_gpu<Compare>(env, exports, "compare");
   add_gpu<CompareScalar>(env, exports, "compareScalar");
   add_gpu<Where>(env, exports, "where");
@@ -124,6 +128,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<LayerNormBackward>(env, exports, "layerNormBackward");
   add_gpu<GroupNormForward>(env, exports, "groupNormForward");
   add_gpu<GroupNormBackward>(env, exports, "groupNormBackward");
+  add_gpu<NormalizeForward>(env, exports, "normalizeForward");
+  add_gpu<NormalizeBackward>(env, exports, "normalizeBackward");
+  add_gpu<CosineSimilarityForward>(env, exports, "cosineSimilarityForward");
+  add_gpu<CosineSimilarityBackward>(env, exports, "cosineSimilarityBackward");
   add_gpu<CrossEntropyForward>(env, exports, "crossEntropyForward");
   add_gpu<CrossEntropyBackward>(env, exports, "crossEntropyBackward");
   add_gpu<NllLossForward>(env, exports, "nllLossForward");

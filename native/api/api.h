@@ -78,6 +78,10 @@ Napi::Value Affine(const Napi::CallbackInfo& info);         // (x, alpha, beta) 
 Napi::Value PowScalar(const Napi::CallbackInfo& info);      // (x, exponent)
 Napi::Value Reduce(const Napi::CallbackInfo& info);         // (opCode, x, axes, keepdim); int32 x: sum/max/min
 Napi::Value Argmax(const Napi::CallbackInfo& info);         // (x, axis, keepdim, largest = true): argmax / argmin
+Napi::Value VectorNorm(const Napi::CallbackInfo& info);     // (x, axes, p, keepdim) -> y: the p-norm over adjacent axes
+Napi::Value VectorNormBackward(const Napi::CallbackInfo& info);  // (dy, x, y, axes, p) -> dx
+Napi::Value Logsumexp(const Napi::CallbackInfo& info);      // (x, axes, keepdim) -> y over adjacent axes
+Napi::Value LogsumexpBackward(const Napi::CallbackInfo& info);   // (dy, x, y, axes) -> dx
 Napi::Value Compare(const Napi::CallbackInfo& info);        // (opCode, a, b) -> float32 1/0
 Napi::Value CompareScalar(const Napi::CallbackInfo& info);  // (opCode, x, scalar, scalarFirst) -> float32 1/0
 Napi::Value Where(const Napi::CallbackInfo& info);          // (cond, a, b) -> cond != 0 ? a : b
@@ -138,6 +142,11 @@ Napi::Value LayerNormForward(const Napi::CallbackInfo& info);  // (x, m, w?, b?,
 Napi::Value LayerNormBackward(const Napi::CallbackInfo& info); // (dy, x, m, w?, mean, rstd, needDw, needDb) -> [dx, dw | null, db | null]
 Napi::Value GroupNormForward(const Napi::CallbackInfo& info);  // (x, groups, w?, b?, eps) -> [y, mean, rstd]
 Napi::Value GroupNormBackward(const Napi::CallbackInfo& info); // (dy, x, groups, w?, mean, rstd, needDw, needDb) -> [dx, dw | null, db | null]
+// distance_api.cc: F.normalize and F.cosineSimilarity along one axis
+Napi::Value NormalizeForward(const Napi::CallbackInfo& info);          // (x, axis, p, eps) -> y
+Napi::Value NormalizeBackward(const Napi::CallbackInfo& info);         // (dy, x, axis, p, eps) -> dx
+Napi::Value CosineSimilarityForward(const Napi::CallbackInfo& info);   // (a, b, axis, eps) -> y (a's shape without the axis)
+Napi::Value CosineSimilarityBackward(const Napi::CallbackInfo& info);  // (dy, a, b, axis, eps) -> [da, db]
 // loss_api.cc: reduction 0 none, 1 mean, 2 sum, 3 batchmean (klDiv); weight may be null.
 // Each forward returns the loss (scalar, or per sample for none); each backward takes dloss first.
 Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info);        // (x, target, weight, ignoreIndex, labelSmoothing, reduction)

@@ -270,6 +270,103 @@ Napi::Value Argmax(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::arg_extremum(x, axis, largest, y)));
 }
 
+namespace {
+
+// The reduced axes of vector_norm and logsumexp (argument i): sorted, unique, and adjacent (lib/
+// permutes any other set into a run first); none is all of x's axes.
+std::vector<int64_t> run_axes(const Napi::CallbackInfo& info, size_t i, const Tensor& x, const char* op) {
+  const std::vector<int64_t> axes = reduction_axes(ints_arg(info, i, op, "axes"), x.dim(), op);
+  CONVNET_CHECK(axes.empty() || axes.back() - axes.front() + 1 == static_cast<int64_t>(axes.size()), "E_ARG", op,
+                ": expected adjacent axes, got ", axes.size(), " axes from ", axes.front(), " to ", axes.back());
+  return axes;
+}
+
+// x's shape with `axes` set to 1 (keepdim) or removed.
+Shape reduced_shape(const Shape& shape, const std::vector<int64_t>& axes, bool keepdim) {
+  Shape out;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    const bool reduced = std::binary_search(axes.begin(), axes.end(), d);
+    if (!reduced) out.push_back(shape[d]);
+    else if (keepdim) out.push_back(1);
+  }
+  return out;
+}
+
+// The order of a vector norm: p >= 0, inf or -inf.
+double norm_order_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  const double p = number_arg(info, i, op, "p");
+  CONVNET_CHECK(p >= 0 || p == -INFINITY, "E_ARG", op, ": expected `p` >= 0, Infinity or -Infinity, got ", p);
+  return p;
+}
+
+// dy, x and y of a reduction's backward: float32, one device, dy and y one value per output.
+void check_reduction_backward(const Tensor& dy, const Tensor& x, const Tensor& y, const std::vector<int64_t>& axes,
+                              const char* op) {
+  CONVNET_CHECK(dy.device() == x.device() && y.device() == x.device(), "E_DEVICE", op,
+                ": `dy`, `x` and `y` must be on one device");
+  int64_t outputs = 1;
+  for (int64_t d = 0; d < x.dim(); ++d)
+    if (!std::binary_search(axes.begin(), axes.end(), d)) outputs *= x.shape[d];
+  CONVNET_CHECK(dy.numel() == outputs && y.numel() == outputs, "E_SHAPE", op, ": expected `dy` and `y` of ", outputs,
+                " elements (x ", shape_str(x.shape), " reduced), got ", shape_str(dy.shape), " and ", shape_str(y.shape));
+}
+
+}  // namespace
+
+// (x, axes, p, keepdim) -> y: the vector p-norm over adjacent axes (vector_norm.cc).
+Napi::Value VectorNorm(const Napi::CallbackInfo& info) {
+  const char* op = "norm";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const std::vector<int64_t> axes = run_axes(info, 1, x, op);
+  const double p = norm_order_arg(info, 2, op);
+  const bool keepdim = bool_arg(info, 3, op, "keepdim");
+  if (std::isinf(p)) {  // max / min of nothing: PyTorch refuses it too
+    for (int64_t a : axes)
+      CONVNET_CHECK(x.shape[a] > 0, "E_SHAPE", op, ": cannot take the ", p > 0 ? "" : "-",
+                    "inf norm over axis ", a, " of size 0");
+  }
+  Tensor y = Tensor::empty(reduced_shape(x.shape, axes, keepdim), DType::Float32, x.device());
+  return run_on(info, op, y, [x, axes, p, y] { cpu::vector_norm(x, axes, p, y); },
+                CUDA_LAUNCH(cuda::vector_norm(x, axes, p, y)));
+}
+
+// (dy, x, y, axes, p) -> dx (vector_norm.cc): dy and y one value per output.
+Napi::Value VectorNormBackward(const Napi::CallbackInfo& info) {
+  const char* op = "norm backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
+  const Tensor& y = float_tensor_arg(info, 2, op, "y");
+  const std::vector<int64_t> axes = run_axes(info, 3, x, op);
+  const double p = norm_order_arg(info, 4, op);
+  check_reduction_backward(dy, x, y, axes, op);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, op, dx, [dy, x, y, axes, p, dx] { cpu::vector_norm_backward(dy, x, y, axes, p, dx); },
+                CUDA_LAUNCH(cuda::vector_norm_backward(dy, x, y, axes, p, dx)));
+}
+
+// (x, axes, keepdim) -> y: log(sum(exp(x))) over adjacent axes, stable (logsumexp.cc).
+Napi::Value Logsumexp(const Napi::CallbackInfo& info) {
+  const char* op = "logsumexp";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const std::vector<int64_t> axes = run_axes(info, 1, x, op);
+  const bool keepdim = bool_arg(info, 2, op, "keepdim");
+  Tensor y = Tensor::empty(reduced_shape(x.shape, axes, keepdim), DType::Float32, x.device());
+  return run_on(info, op, y, [x, axes, y] { cpu::logsumexp(x, axes, y); }, CUDA_LAUNCH(cuda::logsumexp(x, axes, y)));
+}
+
+// (dy, x, y, axes) -> dx = dy * exp(x - y) (logsumexp.cc).
+Napi::Value LogsumexpBackward(const Napi::CallbackInfo& info) {
+  const char* op = "logsumexp backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
+  const Tensor& y = float_tensor_arg(info, 2, op, "y");
+  const std::vector<int64_t> axes = run_axes(info, 3, x, op);
+  check_reduction_backward(dy, x, y, axes, op);
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, op, dx, [dy, x, y, axes, dx] { cpu::logsumexp_backward(dy, x, y, axes, dx); },
+                CUDA_LAUNCH(cuda::logsumexp_backward(dy, x, y, axes, dx)));
+}
+
 // The comparison an op code names (argument 0 of Compare and CompareScalar), and its name.
 static CompareOp compare_op_arg(const Napi::CallbackInfo& info, const char** name) {
   static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};

@@ -1,16 +1,19 @@
 /**
  * Distances and similarities between embeddings, as PyTorch's `F.normalize`,
- * `F.cosine_similarity`, `F.pairwise_distance` and `torch.cdist`. Composed from the tensor ops,
- * so autograd and both devices come with them. Where PyTorch's value has a square root (or a
- * p-th root) that can meet 0, the root is taken through `safeRoot`, whose gradient there is 0
- * (as PyTorch's norm backward), not 0 * Infinity = NaN.
+ * `F.cosine_similarity`, `F.pairwise_distance` and `torch.cdist`. `normalize` and
+ * `cosineSimilarity` are native ops each way (native/cpu/normalize.cc, cosine_similarity.cc: one
+ * pass for the norms, one for the result, where PyTorch-like compositions took 4-8); the p-norms
+ * of the other two are the native vector norm (composite.ts), with PyTorch's gradient at 0. The
+ * matmul path of cdist takes its root through `safeRoot`, whose gradient at 0 is 0 (as PyTorch's
+ * norm backward), not 0 * Infinity = NaN.
  */
+import { record } from '../../autograd';
+import { vectorNorm } from '../../composite';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
-import {
-  abs, add, clamp, div, matmul, ne, max, mul, pow, scale, sqrt, square, sub, sum, transpose, unsqueeze, where,
-} from '../../ops';
-import type { Tensor } from '../../tensor';
+import { native } from '../../native';
+import { add, clamp, expand, matmul, ne, scale, sqrt, square, sub, sum, transpose, unsqueeze, where } from '../../ops';
+import { Tensor } from '../../tensor';
 import { broadcastShapes, checkAxis, checkBool, checkFloat, checkNumber, checkOptions, checkSameDevice, describe, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
@@ -48,25 +51,15 @@ function exponent(op: string, value: unknown): number {
   return p;
 }
 
-/** s^(1/p) for s >= 0, with a gradient of 0 (not NaN) where s is 0. */
-function safeRoot(s: F32, p: number): F32 {
-  if (p === 1) return s;
-  const positive = ne(s, 0);   // NaN too: a NaN norm stays NaN, as PyTorch
-  const inside = where(positive, s, 1);
-  return where(positive, p === 2 ? sqrt(inside) : pow(inside, 1 / p), 0);
-}
-
-/** The p-norm of x over `axis`, with the gradient of safeRoot at 0. */
-function pNorm(x: F32, p: number, axis: number, keepdim: boolean): F32 {
-  if (p === Infinity) return max(abs(x), axis, keepdim);
-  if (p === 1) return sum(abs(x), axis, keepdim);
-  if (p === 2) return safeRoot(sum(square(x), axis, keepdim), 2);
-  return safeRoot(sum(pow(abs(x), p), axis, keepdim), p);
+/** sqrt(s) for s >= 0, with a gradient of 0 (not NaN) where s is 0. */
+function safeSqrt(s: F32): F32 {
+  const positive = ne(s, 0);   // NaN too: a NaN distance stays NaN, as PyTorch
+  return where(positive, sqrt(where(positive, s, 1)), 0);
 }
 
 /**
  * x divided by its p-norm over `dim` (at least `eps`), as PyTorch's `F.normalize`: rows of unit
- * length for embeddings. A zero vector stays zero, with a zero gradient.
+ * length for embeddings. A zero vector stays zero; its gradient is dy / eps (PyTorch's too).
  * @example const unit = F.normalize(embeddings);   // [N, D], each row of length 1
  */
 export function normalize(x: Tensor, options?: NormalizeOptions): F32 {
@@ -77,7 +70,11 @@ export function normalize(x: Tensor, options?: NormalizeOptions): F32 {
   const eps = checkNumber(op, 'eps', o.eps ?? 1e-12);
   if (t.rank === 0) fail('E_SHAPE', `${op}: expected a tensor of at least one axis, got a scalar`);
   const axis = checkAxis(op, 'dim', o.dim ?? 1, t.rank);
-  return tidy(() => div(t, clamp(pNorm(t, p, axis, true), eps)));
+  const y = new Tensor(native.normalizeForward(t.handle(op), axis, p, eps), t.shape, 'float32');
+  return record(op, y, [t], (dy, [sx]) => {
+    const bop = `${op} backward`;
+    return [new Tensor(native.normalizeBackward(dy.handle(bop), sx.handle(bop), axis, p, eps), sx.shape, 'float32')];
+  }, [t]);
 }
 
 // x1 and x2 of one device, float32, broadcast together; their common rank.
@@ -89,7 +86,8 @@ function pairArgs(op: string, x1: unknown, x2: unknown): { a: F32; b: F32; shape
 
 /**
  * Cosine of the angle between x1 and x2 along `dim` (broadcasting), as PyTorch 1.13's
- * `F.cosine_similarity`: sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)).
+ * `F.cosine_similarity`: sum(x1 * x2) / (max(|x1|, eps) max(|x2|, eps)), one native op each way.
+ * Its gradient treats the clamped norms as PyTorch's does (the clamp is not differentiated).
  * @example F.cosineSimilarity(a, b)   // [N] from two [N, D]
  */
 export function cosineSimilarity(x1: Tensor, x2: Tensor, options?: CosineSimilarityOptions): F32 {
@@ -99,16 +97,20 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, options?: CosineSimilar
   const eps = checkNumber(op, 'eps', o.eps ?? 1e-8);
   if (shape.length === 0) fail('E_SHAPE', `${op}: expected tensors of at least one axis, got scalars`);
   const axis = checkAxis(op, 'dim', o.dim ?? 1, shape.length);
-  // Each operand's own axis (the broadcast aligns the trailing axes).
-  const own = (t: F32, name: string) => {
-    const at = axis - (shape.length - t.rank);
-    if (at < 0) fail('E_SHAPE', `${op}: \`${name}\` ${shapeStr(t.shape)} has no axis ${axis} of the broadcast shape ${shapeStr(shape)}`);
-    return at;
-  };
-  const axisA = own(a, 'x1'), axisB = own(b, 'x2');
+  // Each operand must have the axis itself (the broadcast aligns the trailing axes).
+  for (const [t, name] of [[a, 'x1'], [b, 'x2']] as const) {
+    if (axis < shape.length - t.rank) fail('E_SHAPE', `${op}: \`${name}\` ${shapeStr(t.shape)} has no axis ${axis} of the broadcast shape ${shapeStr(shape)}`);
+  }
   return tidy(() => {
-    const unit = (t: F32, at: number) => div(t, clamp(pNorm(t, 2, at, true), eps));
-    return sum(mul(unit(a, axisA), unit(b, axisB)), axis);
+    // The kernel takes one shape: a broadcast operand is expanded first (a copy; its gradient sums back).
+    const full = (t: F32) => (t.rank === shape.length && t.shape.every((d, i) => d === shape[i]) ? t : expand(t, shape));
+    const u = full(a), v = full(b);
+    const y = new Tensor(native.cosineSimilarityForward(u.handle(op), v.handle(op), axis, eps), shape.filter((_, i) => i !== axis), 'float32');
+    return record(op, y, [u, v], (dy, [su, sv]) => {
+      const bop = `${op} backward`;
+      const [du, dv] = native.cosineSimilarityBackward(dy.handle(bop), su.handle(bop), sv.handle(bop), axis, eps);
+      return [new Tensor(du, su.shape, 'float32'), new Tensor(dv, sv.shape, 'float32')];
+    }, [u, v]);
   });
 }
 
@@ -124,7 +126,7 @@ export function pairwiseDistance(x1: Tensor, x2: Tensor, options?: PairwiseDista
   const eps = checkNumber(op, 'eps', o.eps ?? 1e-6);
   const keepdim = checkBool(op, 'keepdim', o.keepdim ?? false);
   if (shape.length === 0) fail('E_SHAPE', `${op}: expected tensors of at least one axis, got scalars`);
-  return tidy(() => pNorm(add(sub(a, b), eps), p, shape.length - 1, keepdim));
+  return tidy(() => vectorNorm(op, add(sub(a, b), eps), p, [shape.length - 1], keepdim));
 }
 
 /**
@@ -154,9 +156,9 @@ export function cdist(x1: Tensor, x2: Tensor, options?: CdistOptions): F32 {
       const a2 = sum(square(a), -1, true);                       // [..., N, 1]
       const b2 = transpose(sum(square(b), -1, true));            // [..., 1, M]
       const ab = matmul(a, b, { transB: true });                 // [..., N, M]
-      return safeRoot(clamp(add(scale(ab, -2), add(a2, b2)), 0), 2);
+      return safeSqrt(clamp(add(scale(ab, -2), add(a2, b2)), 0));
     }
     const diff = sub(unsqueeze(a, -2), unsqueeze(b, -3));        // [..., N, M, D]
-    return pNorm(diff, p, -1, false);
+    return vectorNorm(op, diff, p, [diff.rank - 1], false);
   });
 }
