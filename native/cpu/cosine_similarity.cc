@@ -39,6 +39,23 @@ CONVNET_ROW_KERNEL void pair_sums(const float* __restrict a, const float* __rest
   }, sums);
 }
 
+// The forward of whole rows (one block each), a range of rows inside one clone (a call per row
+// through the clone dispatcher cost as much as a short row's sums).
+CONVNET_ROW_KERNEL void pair_sums_rows(const float* __restrict a, const float* __restrict b, int64_t rows, int64_t n,
+                                       double* __restrict sums) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *ra = a + r * n, *rb = b + r * n;
+    lanes::row_sums<3>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+      Floats16 u, v;
+      lanes::load(ra + i, count, u);
+      lanes::load(rb + i, count, v);
+      t[0] = u * u;
+      t[1] = v * v;
+      t[2] = u * v;
+    }, sums + 3 * r);
+  }
+}
+
 // The columns' case: the three sums of one row of w columns added to the float64 sums.
 CONVNET_ROW_KERNEL void add_pair_sums(double* __restrict aa, double* __restrict bb, double* __restrict ab,
                                       const float* __restrict a, const float* __restrict b, int64_t w) {
@@ -95,6 +112,17 @@ void cosine_similarity_forward(const Tensor& a, const Tensor& b, int64_t axis, d
   float* py = y.f32();
   const int64_t outputs = l.outputs();
   if (outputs == 0) return;
+  if (l.inner == 1 && l.len <= lanes::kBlock) {
+    parallel_for(l.outer, row_grain(l.len), [&](int64_t begin, int64_t end) {
+      double sums[3 * 16];
+      for (int64_t r0 = begin; r0 < end; r0 += 16) {
+        const int64_t rows = std::min<int64_t>(16, end - r0);
+        pair_sums_rows(pa + r0 * l.len, pb + r0 * l.len, rows, l.len, sums);
+        for (int64_t r = 0; r < rows; ++r) py[r0 + r] = static_cast<float>(row_of(sums + 3 * r, eps2).y);
+      }
+    });
+    return;
+  }
   if (l.inner == 1) {
     const int64_t blocks = lanes::blocks_of(l.len);
     std::vector<double> partial(static_cast<size_t>(blocks > 1 ? 3 * l.outer * blocks : 0));

@@ -49,6 +49,19 @@ CONVNET_ROW_KERNEL double sum_squares(const float* __restrict x, int64_t n) {
   return s;
 }
 
+// sum_squares of `runs` consecutive runs of n, inside one clone: a call per run of 512 values
+// through the clone dispatcher cost as much as the sums of its elements.
+CONVNET_ROW_KERNEL void sum_squares_runs(const float* __restrict x, int64_t runs, int64_t n, double* __restrict out) {
+  for (int64_t r = 0; r < runs; ++r) {
+    const float* row = x + r * n;
+    lanes::row_sums<1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+      Floats16 v;
+      lanes::load(row + i, count, v);
+      t[0] = v * v;
+    }, out + r);
+  }
+}
+
 CONVNET_ROW_KERNEL double sum_abs(const float* __restrict x, int64_t n) {
   double s;
   lanes::row_sums<1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
@@ -146,6 +159,11 @@ double run_partial(const Order& order, const float* x, int64_t n) {
   }
 }
 
+void run_partials(const Order& order, const float* x, int64_t runs, int64_t n, double* out) {
+  if (order.kind == Order::Two) return sum_squares_runs(x, runs, n, out);
+  for (int64_t r = 0; r < runs; ++r) out[r] = run_partial(order, x + r * n, n);
+}
+
 double combine(const Order& order, double a, double b) {
   if (order.kind == Order::Inf || order.kind == Order::NegInf) {
     if (a != a || b != b) return std::numeric_limits<double>::quiet_NaN();
@@ -166,6 +184,13 @@ void norms(const float* x, const RunLayout& l, const Order& order, double* out) 
     const int64_t blocks = lanes::blocks_of(l.len);
     std::vector<double> partial(static_cast<size_t>(l.outer * blocks));
     const int64_t grain = std::max<int64_t>(1, lanes::kBlock / std::max<int64_t>(1, std::min(l.len, lanes::kBlock)));
+    if (blocks == 1) {  // whole rows: a range of them per call
+      parallel_for(l.outer, grain, [&](int64_t begin, int64_t end) {
+        run_partials(order, x + begin * l.len, end - begin, l.len, &partial[begin]);
+      });
+      for (int64_t row = 0; row < l.outer; ++row) out[row] = finish(order, partial[row]);
+      return;
+    }
     parallel_for(l.outer * blocks, grain, [&](int64_t begin, int64_t end) {
       for (int64_t t = begin; t < end; ++t) {
         const int64_t row = t / blocks, r0 = (t % blocks) * lanes::kBlock;

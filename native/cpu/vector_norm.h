@@ -20,6 +20,8 @@ Order order_of(double p);
 // One contiguous run's partial (a sum of |x|^p, a count, or the max / min of |x|; NaN wins the
 // max and min), partials of consecutive runs combined in order, and the norm from the total.
 double run_partial(const Order& order, const float* x, int64_t n);
+// out[r] = run_partial of the run at x + r * n, for `runs` consecutive runs (fewer calls per row).
+void run_partials(const Order& order, const float* x, int64_t runs, int64_t n, double* out);
 double combine(const Order& order, double a, double b);
 double finish(const Order& order, double total);
 
