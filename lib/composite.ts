@@ -1,7 +1,8 @@
 /**
- * Tensor ops composed from the native ones, with PyTorch's names and semantics: each runs on
- * whatever device its input is on, and its gradient is the tape's through its parts (with the
- * care noted where a naive composition would give NaN, e.g. a norm's gradient at 0).
+ * Tensor ops with PyTorch's names and semantics beyond the basic ones: each runs on whatever
+ * device its input is on. `logsumexp` and `norm` are one native op each way (native/cpu/
+ * logsumexp.cc, vector_norm.cc, with PyTorch's gradients, e.g. 0 for a norm at 0); the others
+ * are composed from the tensor ops, and their gradient is the tape's through their parts.
  */
 import { record } from './autograd';
 import { full, tensor, zeros } from './creation';

@@ -97,8 +97,11 @@ Napi::Value CosineSimilarityBackward(const Napi::CallbackInfo& info) {
   same_device(dy, a, op, "dy and x1");
   const int64_t axis = axis_arg(info, 3, a, op);
   const double eps = finite_arg(info, 4, op, "eps");
-  CONVNET_CHECK(dy.numel() * a.shape[axis] == a.numel(), "E_SHAPE", op, ": expected `dy` with one value per vector of ",
-                shape_str(a.shape), " along axis ", axis, ", got ", shape_str(dy.shape));
+  int64_t vectors = 1;
+  for (int64_t d = 0; d < a.dim(); ++d)
+    if (d != axis) vectors *= a.shape[d];
+  CONVNET_CHECK(dy.numel() == vectors, "E_SHAPE", op, ": expected `dy` with one value per vector of ", shape_str(a.shape),
+                " along axis ", axis, " (", vectors, "), got ", shape_str(dy.shape));
   Tensor da = Tensor::empty(a.shape, DType::Float32, a.device()), db = Tensor::empty(a.shape, DType::Float32, a.device());
   if (a.is_cuda()) CONVNET_ON_CUDA(op, cuda::cosine_similarity_backward(dy, a, b, axis, eps, da, db));
   else Queue::cpu().enqueue(op, [dy, a, b, axis, eps, da, db] { cpu::cosine_similarity_backward(dy, a, b, axis, eps, da, db); });
