@@ -287,6 +287,38 @@ describe('autograd: compositions', () => {
     x.mul(x).backward(cc.tensor([[1, 0], [0, 2]]));
     expect(Array.from(x.grad!.dataSync())).to.deep.equal([2, 0, 0, 16]);
   });
+
+  it('backward(gradient) borrows the gradient: it stays the caller\'s, leaves get copies, nothing leaks', () => {
+    // Note [the borrowed gradient]: the engine no longer copies it, so check every way it can
+    // flow: straight to a leaf (a leaf root, add's pass-through, twice through add), into a sum
+    // of pending gradients (a diamond), and into a backward function (mul).
+    const before = cc.memory().tensors;
+    const a = cc.tensor([1, 2, 3], { requiresGrad: true }), b = cc.tensor([4, 5, 6], { requiresGrad: true });
+    const g = cc.tensor([1, 10, 100]);
+    cc.tidy(() => a.add(b).backward(g));
+    expect(Array.from(a.grad!.dataSync())).to.deep.equal([1, 10, 100]);
+    expect(Array.from(b.grad!.dataSync())).to.deep.equal([1, 10, 100]);
+    expect(a.grad === g || a.grad!._sharesMemoryWith(g) || b.grad!._sharesMemoryWith(g) || a.grad!._sharesMemoryWith(b.grad!)).to.equal(false);
+    cc.tidy(() => a.mul(2).add(a).add(b.mul(b)).backward(g));   // a diamond and a product
+    expect(Array.from(a.grad!.dataSync())).to.deep.equal([4, 40, 400]);
+    expect(Array.from(b.grad!.dataSync())).to.deep.equal([9, 110, 1300]);
+    const leaf = cc.tensor([7, 8, 9], { requiresGrad: true });
+    leaf.backward(g);
+    expect(leaf.grad!._sharesMemoryWith(g)).to.equal(false);
+    expect(Array.from(g.dataSync())).to.deep.equal([1, 10, 100]);   // still the caller's, unchanged
+    g.dispose();
+    expect(Array.from(a.grad!.dataSync())).to.deep.equal([4, 40, 400]);
+    expect(Array.from(leaf.grad!.dataSync())).to.deep.equal([1, 10, 100]);
+    // A failing backward function leaves the caller's gradient alive too.
+    const y = record('failing', cc.noGrad(() => a.mul(1)), [a], () => { throw new Error('boom'); });
+    const g2 = cc.ones([3]);
+    expect(() => y.backward(g2)).to.throw('boom');
+    expect(Array.from(g2.dataSync())).to.deep.equal([1, 1, 1]);
+    g2.dispose();
+    expectError(() => y.backward(g2), 'E_DISPOSED');
+    for (const t of [a, b, leaf, y]) { t.grad?.dispose(); t.dispose(); }
+    expect(cc.memory().tensors).to.equal(before);
+  });
 });
 
 describe('autograd: semantics', () => {
