@@ -13,7 +13,7 @@ export function setNumThreads(n: number): void {
   native.setNumThreads(n);
 }
 
-/** The thread count in effect for the op running now (see setNumThreads). */
+/** The thread count the last setNumThreads asked for (default: one per core), as torch.get_num_threads. */
 export function getNumThreads(): number {
   return native.getNumThreads();
 }

@@ -34,6 +34,25 @@ describe('the CPU queue', () => {
     expect(p99, `p99 setTimeout(0) delay ${p99.toFixed(2)} ms of ${totalMs.toFixed(0)} ms`).to.be.below(Math.min(60, totalMs / 3));
   });
 
+  it('getNumThreads returns what setNumThreads asked for at once, while queued ops keep their count', () => {
+    const before = cc.getNumThreads();
+    try {
+      const a = cc.randn([1024, 1024]);
+      const busy = cc.matmul(a, a);   // queued with the old count, maybe still running below
+      cc.setNumThreads(1);
+      expect(cc.getNumThreads()).to.equal(1);
+      cc.setNumThreads(3);
+      expect(cc.getNumThreads()).to.equal(3);
+      cc.syncBlocking();
+      expect(cc.getNumThreads()).to.equal(3);
+      busy.dispose();
+      a.dispose();
+    } finally {
+      cc.setNumThreads(before);
+    }
+    expect(cc.getNumThreads()).to.equal(before);
+  });
+
   it('runs ops in the order they were enqueued', () => {
     let x = cc.zeros([1000]);
     for (let i = 0; i < 20; i++) x = cc.add(cc.scale(x, 2), 1);   // x = 2x + 1, 20 times in order

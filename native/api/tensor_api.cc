@@ -219,16 +219,23 @@ Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The count the last setNumThreads call asked for (0: none yet). Only the main thread reads or
+// writes it.
+static int requested_threads = 0;
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   const int64_t n = int_arg(info, 0, "setNumThreads", "n");
   CONVNET_CHECK(n >= 1 && n <= 1024, "E_ARG", "setNumThreads: expected 1..1024 threads, got ", n);
   // Applied in queue order, so ops enqueued before the call keep the old count.
   Queue::cpu().enqueue("setNumThreads", [n] { set_num_threads(static_cast<int>(n)); });
+  requested_threads = static_cast<int>(n);
   return info.Env().Undefined();
 }
 
+// What the last setNumThreads asked for, as torch.get_num_threads: the queue may still be
+// running ops with the previous count (num_threads() is the count of the op running now).
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), num_threads());
+  return Napi::Number::New(info.Env(), requested_threads > 0 ? requested_threads : num_threads());
 }
 
 Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
