@@ -268,6 +268,10 @@ describeCuda('pooling', () => {
       const z = F.roiPool(x, values([-1, 0, 0, 1, 1], [1, 5]).to('cuda'), 2);
       expectError(() => z.dataSync(), 'E_INDEX');
     });
+    it('a NaN coordinate gives NaN bins and index -1, infinite and huge ones clamp: exactly the CPU\'s', () => {
+      const boxes = values([0, NaN, 0, 1, 1, 0, 0, 0, 3, 3, 1, -Infinity, -Infinity, Infinity, Infinity, 1, -1e30, -1e30, 1e30, 1e30], [4, 5]);
+      compareDevices((t) => roiPoolWithArgmax(t, boxes.to(t.device), 2, 1), [randomCpu([2, 3, 6, 6], 64)], { bound: 0, what: 'roi NaN and huge boxes' });
+    });
   });
 
   describe('devices', () => {

@@ -554,6 +554,23 @@ describe('F: pooling', () => {
       expectError(() => z.dataSync(), 'E_INDEX');
       expect(F.roiPool(x, cc.zeros([0, 5]), 2).shape).to.deep.equal([0, 1, 2, 2]);
     });
+
+    it('a box with a NaN coordinate gives NaN bins and no gradient; infinite and huge ones are clamped, not undefined', () => {
+      // torchvision casts round(NaN) and round(1e30) to int (undefined behaviour in C++).
+      const x = cc.arange(0, 2 * 16, 1, { dtype: 'float32' }).reshape([1, 2, 4, 4]).requiresGrad_();
+      const boxes = cc.tensor([[0, NaN, 0, 1, 1], [0, 0, 0, 3, 3], [0, -Infinity, -Infinity, Infinity, Infinity], [0, -1e30, -1e30, 1e30, 1e30]]);
+      const [y, argmax] = roiPoolWithArgmax(x, boxes, 2, 1);
+      const v = y.dataSync(), a = argmax.dataSync();
+      expect(Array.from(v.slice(0, 8)).every(Number.isNaN)).to.equal(true);
+      expect(Array.from(a.slice(0, 8))).to.deep.equal(new Array(8).fill(-1));
+      expect(Array.from(v.slice(8, 16))).to.deep.equal([5, 7, 13, 15, 21, 23, 29, 31]);
+      expect(Array.from(v.slice(16, 24)).every(Number.isFinite)).to.equal(true);
+      expect(Array.from(v.slice(24, 32))).to.deep.equal(Array.from(v.slice(16, 24)));   // both clamp to +-2^30
+      const dx = roiPoolBackward(cc.ones(y.shape), argmax, boxes, x.shape).dataSync();
+      expect(Array.from(dx).every(Number.isFinite)).to.equal(true);
+      cc.sum(F.roiPool(x, boxes.narrow(0, 0, 1), 2)).backward();
+      expect(Array.from(x.grad!.dataSync())).to.deep.equal(new Array(32).fill(0));
+    });
   });
 
   it('agrees with PyTorch (committed fixtures: forward, indices, gradients)', () => {

@@ -7,6 +7,10 @@
 //   (columns likewise), so a box partly outside the image pools its inside part.
 // Each bin takes its maximum (strictly greater than -FLT_MAX to be taken, first one on ties)
 // and keeps its flat index h * W + w; an empty bin gives 0 and index -1.
+// Where torchvision is undefined (a float-to-integer cast of NaN, of infinity or of a value
+// beyond the integers): a box with a NaN coordinate gives NaN in every bin and index -1 (no
+// gradient), as roi_align.cc's; scaled coordinates beyond +-2^30, infinities included, are
+// clamped there before rounding, which changes nothing once the bins are clipped to the map.
 // Backward (to x only): dx[b][c][argmax] += dy for every box and bin, boxes in order.
 #include <algorithm>
 #include <cfloat>
@@ -30,10 +34,20 @@ int64_t batch_of(const float* box, int64_t k, int64_t batch) {
   return static_cast<int64_t>(b);  // truncation, as torchvision's `int roi_batch_ind = rois[0]`
 }
 
+// A scaled coordinate rounded half away from zero, clamped to +-2^30 first (not NaN).
+int64_t rounded(float v) {
+  constexpr float kLimit = 1073741824.0f;
+  return static_cast<int64_t>(std::round(std::min(std::max(v, -kLimit), kLimit)));
+}
+
+bool has_nan(const float* box) {
+  return std::isnan(box[1]) || std::isnan(box[2]) || std::isnan(box[3]) || std::isnan(box[4]);
+}
+
 // The clipped [start, end) of every bin of one box along one axis.
 void box_bins(float lo, float hi, float scale, int64_t bins, int64_t size, int64_t* start, int64_t* end) {
-  const int64_t roi_start = static_cast<int64_t>(std::round(lo * scale));
-  const int64_t roi_end = static_cast<int64_t>(std::round(hi * scale));
+  const int64_t roi_start = rounded(lo * scale);
+  const int64_t roi_end = rounded(hi * scale);
   const int64_t extent = std::max<int64_t>(roi_end - roi_start + 1, 1);
   const float bin = static_cast<float>(extent) / static_cast<float>(bins);
   for (int64_t i = 0; i < bins; ++i) {
@@ -60,6 +74,11 @@ void roi_pool_forward(const Tensor& x, const Tensor& boxes, float spatial_scale,
     for (int64_t q = begin; q < end; ++q) {
       const int64_t k = q / C, c = q % C;
       const float* b = pb + 5 * k;
+      if (has_nan(b)) {
+        std::fill(py + q * oh * ow, py + (q + 1) * oh * ow, NAN);
+        std::fill(pa + q * oh * ow, pa + (q + 1) * oh * ow, -1);
+        continue;
+      }
       if (k != box) {
         box = k;
         box_bins(b[2], b[4], spatial_scale, oh, H, hs.data(), he.data());

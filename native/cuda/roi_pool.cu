@@ -3,8 +3,9 @@
 // coordinates scaled and rounded half away from zero (roundf, as std::round), bins of
 // roi_extent / bins (float) rows and columns [floor(i * bin), ceil((i + 1) * bin)) shifted by
 // the box's start and clipped to the image; each bin's first value strictly greater than
-// -FLT_MAX wins (an empty bin gives 0 and index -1). The float arithmetic is the CPU's, so
-// the bins, values and indices are the CPU's exactly.
+// -FLT_MAX wins (an empty bin gives 0 and index -1); a box with a NaN coordinate gives NaN and
+// index -1, and scaled coordinates are clamped to +-2^30 before rounding (as the CPU's). The
+// float arithmetic is the CPU's, so the bins, values and indices are the CPU's exactly.
 //
 // Forward: one thread per output (k, c, i, j). A batch index out of range is reported as
 // E_INDEX at the next wait (its outputs are 0 and -1). Backward (to x only): one warp per plane
@@ -24,8 +25,9 @@ namespace {
 // The clipped [start, end) of bin i of a box along one axis (cpu/roi_pool.cc: box_bins).
 __device__ __forceinline__ void box_bin(float lo, float hi, float scale, int64_t i, int64_t bins, int64_t size,
                                         int64_t* start, int64_t* end) {
-  const int64_t roi_start = static_cast<int64_t>(roundf(__fmul_rn(lo, scale)));
-  const int64_t roi_end = static_cast<int64_t>(roundf(__fmul_rn(hi, scale)));
+  constexpr float kLimit = 1073741824.0f;  // cpu/roi_pool.cc: rounded
+  const int64_t roi_start = static_cast<int64_t>(roundf(fminf(fmaxf(__fmul_rn(lo, scale), -kLimit), kLimit)));
+  const int64_t roi_end = static_cast<int64_t>(roundf(fminf(fmaxf(__fmul_rn(hi, scale), -kLimit), kLimit)));
   const int64_t extent = pool::imax(roi_end - roi_start + 1, 1);
   const float bin = __fdiv_rn(static_cast<float>(extent), static_cast<float>(bins));
   const int64_t s = static_cast<int64_t>(floorf(__fmul_rn(static_cast<float>(i), bin)));
@@ -90,6 +92,11 @@ void roi_pool_forward(const Tensor& x, const Tensor& boxes, float spatial_scale,
     if (!batch_ok(b[0], N)) {
       report_error(error_word, site);
       py[i] = 0.0f;
+      pa[i] = -1;
+      return;
+    }
+    if (isnan(b[1]) || isnan(b[2]) || isnan(b[3]) || isnan(b[4])) {
+      py[i] = NAN;
       pa[i] = -1;
       return;
     }
