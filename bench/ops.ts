@@ -181,7 +181,8 @@ function makeCases(quick: boolean): Case[] {
   return cases;
 }
 
-const torchScript = (threads: number, quick: boolean, code: string) => `
+/** A PyTorch script that defines `run()` by `code` (with `randn` and `F`) and prints its timing. */
+export const torchScript = (threads: number, quick: boolean, code: string) => `
 import json, torch, torch.nn.functional as F
 torch.set_num_threads(${threads})
 ${pythonTimer(quick, 0.5)}

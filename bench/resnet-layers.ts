@@ -22,7 +22,8 @@ import * as cc from '../lib';
 import { conv2dBackward } from '../lib/nn/functional/conv';
 import { activationBackward } from '../lib/nn/functional/activation';
 import { collectCreated } from '../lib/engine';
-import { pythonTimer, time, type Timing } from './harness';
+import { time, type Timing } from './harness';
+import { torchScript } from './ops';
 import { torchCase } from './python_worker';
 
 type F32 = cc.Tensor<'float32'>;
@@ -166,18 +167,6 @@ function makeCases(): Case[] {
   return cases;
 }
 
-const torchScript = (threads: number, code: string) => `
-import json, torch, torch.nn.functional as F
-torch.set_num_threads(${threads})
-${pythonTimer(false, 0.5)}
-g = torch.Generator().manual_seed(0)
-def randn(*shape, grad=False):
-    t = torch.randn(*shape, generator=g)
-    return t.requires_grad_() if grad else t
-${code}
-print(json.dumps(timed(run)))
-`;
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.cpus().length;
@@ -190,7 +179,7 @@ async function main(): Promise<void> {
   const groups = new Map<string, [number, number, number, number]>();
   for (const c of makeCases()) {
     if (only && !c.name.includes(only)) continue;
-    const torch = await torchCase<Timing>({ code: torchScript(threads, c.torch) }, threads, notes);
+    const torch = await torchCase<Timing>({ code: torchScript(threads, false, c.torch) }, threads, notes);
     const { result: run, created } = collectCreated(() => c.ours());
     try {
       const ours = await time(() => { run(); cc.syncBlocking(); }, { warmup: 3, minRepeats: 5, minTotalMs: 500 });
