@@ -117,6 +117,41 @@ describe('optim: fused SGD, Adam/AdamW, RMSprop and Adagrad steps', () => {
     expect(Array.from(await after)).to.deep.equal([0.5, 0.5, 0.5, 0.5]);
   });
 
+  it('sgdStep: every option combination gives the bits of the per-element formula, rounded in float32 step by step', () => {
+    // The CPU loop is specialised per option set so that it vectorises (native/cpu/sgd.cc); each
+    // specialisation must still round every product and sum as optim::sgd_update does (and the
+    // GPU kernel, which calls it).
+    const f = Math.fround;
+    const n = 16411;   // a prime: the vector loops' tails run too
+    for (const weightDecay of [0, 0.01]) {
+      for (const momentum of [0, 0.9]) {
+        for (const nesterov of momentum ? [false, true] : [false]) {
+          const { t: p } = randomTensor([n], 11), { t: g } = randomTensor([n], 12), { t: b0 } = randomTensor([n], 13);
+          const P = Array.from(p.dataSync()), G = Array.from(g.dataSync()), B = Array.from(b0.dataSync());
+          const buf = momentum ? b0 : null;
+          for (const firstStep of momentum ? [true, false] : [false]) {
+            const opts = { lr: 0.05, momentum, weightDecay, nesterov, dampening: nesterov ? 0 : 0.25, firstStep };
+            optim.sgdStep(p, g, buf, opts);
+            const lr = f(0.05), wd = f(weightDecay), mom = f(momentum), keep = f(1 - opts.dampening);
+            for (let i = 0; i < n; i++) {
+              let d = G[i];
+              if (wd !== 0) d = f(d + f(wd * P[i]));
+              if (momentum) {
+                B[i] = firstStep ? d : f(f(mom * B[i]) + f(keep * d));
+                d = nesterov ? f(d + f(mom * B[i])) : B[i];
+              }
+              P[i] = f(P[i] + -f(lr * d));
+            }
+            const what = JSON.stringify(opts);
+            expect(Buffer.from(p.dataSync().buffer).equals(Buffer.from(new Float32Array(P).buffer)), `${what}: param`).to.equal(true);
+            if (buf) expect(Buffer.from(buf.dataSync().buffer).equals(Buffer.from(new Float32Array(B).buffer)), `${what}: buffer`).to.equal(true);
+          }
+          for (const t of [p, g, b0]) t.dispose();
+        }
+      }
+    }
+  });
+
   it('is the same for any thread count', () => {
     const runs: Float32Array[] = [];
     const before = cc.getNumThreads();
