@@ -288,19 +288,31 @@ export function backward(root: Tensor, gradient?: Tensor | null, options: Backwa
 }
 
 /**
- * Note [the borrowed gradient]: the engine owns each gradient in flight (a tensor nobody else
- * holds), so it may dispose it once used, or store it in a leaf's .grad. The gradient passed to
- * backward(gradient) is the one exception: the caller keeps it, and copying it cost a full pass
- * over the output (layer norm forward+backward on [32,196,384]: 0.3 ms of 2). So it travels
- * uncopied, and wherever the engine would dispose a gradient it disposes it only if it is not
- * this one (`release`), and a leaf stores a copy of it (`accumulate`). Backward functions
- * never write their dy in place, so lending it to them is safe.
+ * Note [the borrowed gradient]: the engine owns each gradient in flight, so it may dispose it
+ * once used, or store it in a leaf's .grad. Two kinds are not its alone, and travel uncopied:
+ * - the gradient passed to backward(gradient): the caller keeps it. Copying it cost a full
+ *   pass over the output (layer norm forward+backward on [32,196,384]: 0.3 ms of 2).
+ * - one tensor that a backward function returns for several inputs (add's dy, to both
+ *   operands): `sharedGradients` counts its extra holders. Copying it made a residual add's
+ *   forward+backward 4x PyTorch's time (node dist/bench/resnet-layers.js).
+ * Wherever the engine is done with a gradient it calls `release`, which disposes it only when
+ * it is the last holder of its own, and a leaf stores a copy of a borrowed or shared one
+ * (`accumulate`). Backward functions never write their dy in place, so lending is safe.
  */
 let userGradient: Tensor | null = null;
+const sharedGradients = new Map<Tensor, number>();
 
-/** Disposes a gradient the engine owns; the caller's gradient is left alone. */
+/** Done with a gradient: disposes it unless the caller or another holder still has it. */
 function release(g: Tensor): void {
-  if (g !== userGradient) g.dispose();
+  if (g === userGradient) return;
+  const others = sharedGradients.get(g);
+  if (others === undefined) g.dispose();
+  else if (others === 1) sharedGradients.delete(g);
+  else sharedGradients.set(g, others - 1);
+}
+
+function share(g: Tensor): void {
+  if (g !== userGradient) sharedGradients.set(g, (sharedGradients.get(g) ?? 0) + 1);
 }
 
 /** Every node reachable from `start`, with how many edges lead to it; fails on a freed node. */
@@ -392,6 +404,7 @@ function callBackward(node: Node, dy: Tensor<'float32'>): (Tensor<'float32'> | n
   }
   const { result, created } = out;
   const owned = new Set<Tensor>();
+  const sharedHere: Tensor[] = [];
   let dyTaken = false;
   const grads: (Tensor<'float32'> | null)[] = [];
   try {
@@ -410,14 +423,20 @@ function callBackward(node: Node, dy: Tensor<'float32'>): (Tensor<'float32'> | n
           `expected the input's ${shapeStr(shape)} (${node.inputDtypes[i]})`);
       }
       if (g === dy && !dyTaken) dyTaken = true;
-      // Anything that might share memory with another live tensor is copied: a saved view,
-      // a tensor returned twice, or one that the function did not make.
-      else if (!created.has(g) || owned.has(g) || saved.includes(g)) g = ops.clone(g);
+      else if (owned.has(g)) {
+        // Returned for an earlier input too: shared, not copied (Note [the borrowed gradient]).
+        share(g);
+        sharedHere.push(g);
+      }
+      // Anything else that might share memory with another live tensor is copied: a saved
+      // view, or one that the function did not make.
+      else if (!created.has(g) || saved.includes(g)) g = ops.clone(g);
       owned.add(g);
       grads.push(g as Tensor<'float32'>);
     });
   } catch (e) {
-    for (const g of grads) if (g !== null && g !== dy && !created.has(g)) g.dispose();
+    for (const g of sharedHere) release(g);   // undoes share(): each had another holder here
+    for (const g of grads) if (g !== null && g !== dy && !created.has(g) && !sharedHere.includes(g)) g.dispose();
     owned.clear();
     dyTaken = false;
     throw e;
@@ -434,7 +453,12 @@ function callBackward(node: Node, dy: Tensor<'float32'>): (Tensor<'float32'> | n
 function accumulate(leaf: Tensor, g: Tensor<'float32'>): void {
   const prev = leaf._gradField();
   if (prev === null || prev.isDisposed) {
-    leaf._storeGrad(keep(g === userGradient ? ops.clone(g) : g));
+    if (g !== userGradient && !sharedGradients.has(g)) {
+      leaf._storeGrad(keep(g));
+      return;
+    }
+    leaf._storeGrad(keep(ops.clone(g)));
+    release(g);
     return;
   }
   const sum = keep(ops.add(prev, g));

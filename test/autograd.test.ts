@@ -288,6 +288,26 @@ describe('autograd: compositions', () => {
     expect(Array.from(x.grad!.dataSync())).to.deep.equal([2, 0, 0, 16]);
   });
 
+  it('a gradient returned for several inputs is shared, not copied: leaves get tensors of their own, nothing leaks', () => {
+    const before = cc.memory().tensors;
+    const a = cc.tensor([1, 2, 3], { requiresGrad: true }), b = cc.tensor([4, 5, 6], { requiresGrad: true });
+    cc.tidy(() => a.add(b).sum().backward());   // add's backward returns its dy for both
+    expect(Array.from(a.grad!.dataSync())).to.deep.equal([1, 1, 1]);
+    expect(Array.from(b.grad!.dataSync())).to.deep.equal([1, 1, 1]);
+    expect(a.grad === b.grad || a.grad!._sharesMemoryWith(b.grad!)).to.equal(false);
+    cc.tidy(() => a.add(a).mul(b).sum().backward());   // x + x: both shares reach one leaf
+    expect(Array.from(a.grad!.dataSync())).to.deep.equal([9, 11, 13]);
+    cc.tidy(() => a.mul(2).add(a.mul(3)).add(b).sum().backward());   // shares through two nodes
+    expect(Array.from(a.grad!.dataSync())).to.deep.equal([14, 16, 18]);
+    expect(Array.from(b.grad!.dataSync())).to.deep.equal([4, 6, 8]);
+    // A backward function that fails after its input's gradient was shared with a leaf.
+    const failing = record('failing', cc.noGrad(() => a.mul(1)), [a], () => { throw new Error('boom'); });
+    expect(() => cc.tidy(() => failing.add(b).sum().backward())).to.throw('boom');
+    expect(Array.from(b.grad!.dataSync())).to.deep.equal([5, 7, 9]);
+    for (const t of [a, b, failing]) { t.grad?.dispose(); t.dispose(); }
+    expect(cc.memory().tensors).to.equal(before);
+  });
+
   it('backward(gradient) borrows the gradient: it stays the caller\'s, leaves get copies, nothing leaks', () => {
     // Note [the borrowed gradient]: the engine no longer copies it, so check every way it can
     // flow: straight to a leaf (a leaf root, add's pass-through, twice through add), into a sum
