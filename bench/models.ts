@@ -67,7 +67,7 @@ export function forwardFlops(model: cc.nn.Module, sampleShape: number[]): number
 }
 
 /** Our training step: what `fit` does per batch (see lib/train/fit.ts). */
-async function trainStep(model: cc.nn.Module, opt: cc.optim.Optimizer, x: cc.Tensor, y: cc.Tensor): Promise<number> {
+export async function trainStep(model: cc.nn.Module, opt: cc.optim.Optimizer, x: cc.Tensor, y: cc.Tensor): Promise<number> {
   const l = cc.tidy(() => {
     const loss = cc.F.crossEntropy(model.call(x) as cc.Tensor, y);
     loss.backward();

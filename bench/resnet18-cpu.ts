@@ -18,6 +18,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as cc from '../lib';
 import { runPython } from './harness';
+import { trainStep } from './models';
 
 type Figures = Record<string, { wallMs: number; cpuMs: number }>;
 
@@ -44,17 +45,7 @@ async function ours(repeats: number): Promise<Figures> {
   const model = cc.models.resnet18({ numClasses: 10, cifar: true });
   const opt = new cc.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
   const x = cc.randn([32, 3, 32, 32]), y = cc.tensor(Int32Array.from({ length: 32 }, (_, i) => i % 10), { dtype: 'int32' });
-  await measure('resnet18 train step b32', async () => {
-    const l = cc.tidy(() => {
-      const loss = cc.F.crossEntropy(model.call(x) as cc.Tensor, y);
-      loss.backward();
-      return loss.detach();
-    });
-    opt.step();
-    opt.zeroGrad();
-    await l.data();
-    l.dispose();
-  }, 2);
+  await measure('resnet18 train step b32', async () => { await trainStep(model, opt, x, y); }, 2);
   model.train(false);
   for (const b of [1, 64]) {
     const xb = cc.randn([b, 3, 32, 32]);
