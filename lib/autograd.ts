@@ -436,7 +436,8 @@ function callBackward(node: Node, dy: Tensor<'float32'>): (Tensor<'float32'> | n
     });
   } catch (e) {
     for (const g of sharedHere) release(g);   // undoes share(): each had another holder here
-    for (const g of grads) if (g !== null && g !== dy && !created.has(g) && !sharedHere.includes(g)) g.dispose();
+    // The copies made here; a shared gradient is dy or one the function made (freed below).
+    for (const g of grads) if (g !== null && g !== dy && !created.has(g)) g.dispose();
     owned.clear();
     dyTaken = false;
     throw e;

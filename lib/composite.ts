@@ -8,7 +8,7 @@ import { record } from './autograd';
 import { full, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
-import { native } from './native';
+import { native, type Handle } from './native';
 import { abs, eq, expand, indexSelect, lt, ne, permute, reshape } from './ops';
 import { Tensor } from './tensor';
 import { checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkTensor, describe } from './validate';
@@ -33,18 +33,28 @@ function reducedAxes(op: string, x: Tensor, dim: Axes | undefined): number[] {
 }
 
 /**
- * Calls `reduce(t, run)` with the reduced axes as one run of adjacent axes (what the native
- * reductions take): x itself when `axes` already are one, else x permuted so that the kept axes
- * come first and the reduced ones last (a copy, recorded like any permute). The result has the
- * kept axes in order (keepdim's 1s put back at the reduced positions when asked).
+ * A native reduction over one run of adjacent axes (logsumexp.cc, vector_norm.cc), with its
+ * backward (dx from dy, x and y) recorded. `axes` need not be one run: x is then permuted so
+ * that the kept axes come first and the reduced ones last (a copy, recorded like any permute),
+ * and keepdim's 1s are put back at the reduced positions.
  */
-function overRun(x: F32, axes: number[], keepdim: boolean, reduce: (t: F32, run: number[], keepdim: boolean) => F32): F32 {
+function nativeReduction(
+  op: string, x: F32, axes: number[], keepdim: boolean,
+  forward: (x: Handle, run: number[], keepdim: boolean) => Handle,
+  backward: (dy: Handle, x: Handle, y: Handle, run: number[]) => Handle,
+): F32 {
+  const reduce = (u: F32, run: number[], keep: boolean): F32 => {
+    const y = new Tensor(forward(u.handle(op), run, keep), reducedShape(u.shape, run, keep), 'float32');
+    return record(op, y, [u], (dy, [su, sy]) => {
+      const bop = `${op} backward`;
+      return [new Tensor(backward(dy.handle(bop), su.handle(bop), sy.handle(bop), run), su.shape, 'float32')];
+    }, [u, y]);
+  };
   if (axes.length === 0 || axes[axes.length - 1] - axes[0] + 1 === axes.length) return reduce(x, axes, keepdim);
   const kept = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
   return tidy(() => {
-    const moved = permute(x, [...kept, ...axes]);
-    const y = reduce(moved, axes.map((_, i) => kept.length + i), false);
-    return keepdim ? reshape(y, x.shape.map((d, i) => (axes.includes(i) ? 1 : d))) : y;
+    const y = reduce(permute(x, [...kept, ...axes]), axes.map((_, i) => kept.length + i), false);
+    return keepdim ? reshape(y, reducedShape(x.shape, axes, true)) : y;
   });
 }
 
@@ -64,13 +74,8 @@ export function logsumexp(x: Tensor, dim: Axes, keepdim = false): F32 {
   const t = checkFloat(op, 'x', x);
   const axes = reducedAxes(op, t, dim);
   checkBool(op, 'keepdim', keepdim);
-  return overRun(t, axes, keepdim, (u, run, keep) => {
-    const y = new Tensor(native.logsumexp(u.handle(op), run, keep), reducedShape(u.shape, run, keep), 'float32');
-    return record(op, y, [u], (dy, [su, sy]) => {
-      const bop = `${op} backward`;
-      return [new Tensor(native.logsumexpBackward(dy.handle(bop), su.handle(bop), sy.handle(bop), run), su.shape, 'float32')];
-    }, [u, y]);
-  });
+  return nativeReduction(op, t, axes, keepdim, (h, run, keep) => native.logsumexp(h, run, keep),
+    (dy, hx, hy, run) => native.logsumexpBackward(dy, hx, hy, run));
 }
 
 export interface NormOptions {
@@ -87,13 +92,8 @@ export interface NormOptions {
  * PyTorch's gradients (0 at a zero vector, ties of the inf norms sharing, 0 for p = 0).
  */
 export function vectorNorm(op: string, x: F32, p: number, axes: number[], keepdim: boolean): F32 {
-  return overRun(x, axes, keepdim, (u, run, keep) => {
-    const y = new Tensor(native.vectorNorm(u.handle(op), run, p, keep), reducedShape(u.shape, run, keep), 'float32');
-    return record(op, y, [u], (dy, [su, sy]) => {
-      const bop = `${op} backward`;
-      return [new Tensor(native.vectorNormBackward(dy.handle(bop), su.handle(bop), sy.handle(bop), run, p), su.shape, 'float32')];
-    }, [u, y]);
-  });
+  return nativeReduction(op, x, axes, keepdim, (h, run, keep) => native.vectorNorm(h, run, p, keep),
+    (dy, hx, hy, run) => native.vectorNormBackward(dy, hx, hy, run, p));
 }
 
 /**
