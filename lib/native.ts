@@ -14,7 +14,13 @@ export type TypedArray = Float32Array | Int32Array;
 
 export interface NativeMemory { tensors: number; storages: number; bytes: number; queued: number; cachedBytes: number; cudaStorages: number; cudaBytes: number }
 export interface NativeBackends {
-  cpu: { threads: number; gemmKernel: string; vecMathKernel: string };
+  cpu: {
+    threads: number;
+    gemmKernel: string;
+    vecMathKernel: string;
+    /** AVX-512 FMAs run as two 256-bit halves, one a cycle (AMD Zen 4): some convolutions then take Winograd forms (`CONVNET_FMA512=halved|full` overrides). */
+    avx512FmaHalved: boolean;
+  };
   cuda: { compiled: boolean; available: boolean; reason: string; devices?: number; runtimeVersion?: number; driverVersion?: number };
 }
 

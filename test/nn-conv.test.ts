@@ -330,6 +330,52 @@ describe('F.conv2d', () => {
     }
   });
 
+  // Where 512-bit FMAs are halved (AMD Zen 4), the forward of few output channels takes
+  // Winograd along the rows and a strided backward-filter whose space-to-depth form is
+  // Winograd takes that form (conv2d.cc); CONVNET_FMA512 picks either choice on any CPU.
+  it('takes the forms for halved 512-bit FMAs (CONVNET_FMA512=halved) and the others (=full), both exact to float32 and thread-count-free', function () {
+    this.timeout(600000);
+    const cases: ConvCase[] = [
+      { x: [3, 6, 14, 14], w: [16, 6, 5, 5], o: {}, bias: true, what: "rows Winograd F(2, 5): LeNet's c3" },
+      { x: [2, 5, 13, 21], w: [12, 5, 5, 5], o: { padding: 2 }, bias: true, what: 'rows Winograd, padded, 21 outputs a row (a last tile of one)' },
+      { x: [2, 4, 9, 40], w: [24, 2, 3, 3], o: { padding: 1, groups: 2 }, what: 'rows Winograd F(2, 3), groups of 12 channels, 20 tiles a row (two blocks)' },
+      { x: [1, 3, 12, 37], w: [16, 3, 2, 5], o: {}, bias: true, what: 'rows Winograd, a 2x5 kernel, 33 outputs a row (a padded copy for the last tile)' },
+      { x: [2, 6, 7, 7], w: [5, 6, 3, 3], o: {}, bias: true, what: 'rows Winograd, 5 channels, 5 x 5 outputs (the last group of tiles part-filled)' },
+      { x: [2, 3, 45, 39], w: [48, 3, 11, 11], o: { stride: 4 }, what: "filter by space to depth: 11x11/4 as 3x3 over 48 (AlexNet's c1)" },
+      { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'filter by space to depth, padded' },
+      { x: [2, 8, 19, 18], w: [32, 4, 5, 5], o: { stride: 2, padding: [1, 2], groups: 2 }, what: 'filter by space to depth: 5x5/2, groups' },
+    ];
+    const results: Record<string, Float32Array[][]> = {};
+    try {
+      for (const mode of ['halved', 'full']) {
+        process.env.CONVNET_FMA512 = mode;
+        cases.forEach((c, i) => checkConv2d({ ...c, what: `${c.what} (${mode})` }, 900 + 10 * i));
+        results[mode] = cases.map((c, i) => {
+          const perThreads = [1, 2, 3].map((threads) => {
+            cc.setNumThreads(threads);
+            return cc.tidy(() => {
+              const x = randomTensor(c.x, 950 + i).t, w = randomTensor(c.w, 960 + i).t;
+              const y = F.conv2d(x, w, undefined, c.o);
+              const g = conv2dBackward(randomTensor(y.shape, 970 + i).t, x, w, c.o);
+              return [y, g.dx, g.dw].map((t) => read(t));
+            });
+          });
+          perThreads.slice(1).forEach((r, t) => r.forEach((v, j) => expectBitIdentical(v, perThreads[0][j], `${c.what} (${mode}): ${t + 2} threads, output ${j}`)));
+          return perThreads[0];
+        });
+      }
+    } finally {
+      delete process.env.CONVNET_FMA512;
+      cc.setNumThreads(cc.backends().cpu.threads);
+    }
+    if (cc.backends().cpu.gemmKernel !== 'avx512') return;  // the forms need AVX-512: both runs took the same path
+    // The halved forms really ran: y (rows Winograd) or dw (space to depth) rounds otherwise.
+    cases.forEach((c, i) => {
+      const which = c.what.startsWith('rows') ? 0 : 2;
+      expect(Array.from(results.halved[i][which]), c.what).to.not.deep.equal(Array.from(results.full[i][which]));
+    });
+  });
+
   it('takes an empty batch (N = 0) as PyTorch does', () => {
     const x = cc.zeros([0, 3, 5, 5]), w = cc.randn([4, 3, 3, 3]), b = cc.randn([4]);
     const y = F.conv2d(x, w, b, { padding: 1 });

@@ -253,6 +253,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   cpu.Set("threads", Napi::Number::New(env, num_threads()));
   cpu.Set("gemmKernel", Napi::String::New(env, sgemm_kernel_name()));
   cpu.Set("vecMathKernel", Napi::String::New(env, cpu::vec::path()));
+  cpu.Set("avx512FmaHalved", Napi::Boolean::New(env, avx512_fma_halved()));
   out.Set("cpu", cpu);
   out.Set("cuda", cuda_probe(env));
   return out;

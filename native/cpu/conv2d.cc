@@ -9,11 +9,14 @@
 //     c1, 11x11/4 over 3 channels: 3x3 over 48), or, at strides the direct kernel of 32-channel
 //     blocks below does not take (3, 5, ...), a problem for it with few zero taps (6x6/3 over 3
 //     channels: 2x2 over 27): x's s x s phases become channels and the kernel shrinks to
-//     ceil(k / s) (space_to_depth_forward).
+//     ceil(k / s) (space_to_depth_forward). Where 512-bit FMAs are halved (Zen 4, gemm.h), the
+//     backward-filter of the Winograd ones too (space_to_depth_backward_filter).
 //   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
 //       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
 //         lanes along the row (direct_narrow);
-//       4..16 output channels (LeNet's c3): lanes across channels (direct_forward);
+//       4..16 output channels (LeNet's c3): lanes across channels (direct_forward); where
+//         512-bit FMAs are halved (Zen 4, gemm.h), kernel widths 3 and 5 at stride 1 take
+//         Winograd F(2, 3) / F(2, 5) along the rows there instead;
 //       more, stride 1, 2 or 4 along rows (AlexNet c2-c5, the dilated layers, their
 //         backward-data; 7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32);
 //       backward-filter for kernel widths 3, 4, 5, 7, 8, 11 (direct_filter), with lanes along the rows
@@ -381,7 +384,8 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
 // 4.3-9.2 ms) or on the direct kernel with few zero taps (space_to_depth_applies). As with
 // Winograd itself, a NaN or inf in x may also reach outputs next to those whose window holds it
 // (through a zero tap or a tile's transform). Backward-filter on the regrouped problem measured
-// slower (4.4 -> 6.6 ms), so only the forward goes this way.
+// slower there (4.4 -> 6.6 ms), so it goes this way only where 512-bit FMAs are halved
+// (space_to_depth_filter_applies).
 struct SpaceToDepth {
   int64_t s;
   Dims d;              // the stride-1 problem
@@ -413,13 +417,11 @@ bool space_to_depth_applies(const Dims& d, const Conv2dGeometry& g) {
   return winograd_applies(t.d, t.g) || (few_zero_taps && direct32_applies(t.d, t.g) && !direct32_applies(d, g));
 }
 
-void space_to_depth_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
-                            float* py) {
-  const SpaceToDepth t = space_to_depth_of(d, g);
-  const int64_t s = t.s, U = t.d.H, V = t.d.W, kh = t.d.kh, kw = t.d.kw;
+// x' of the space-to-depth problem t (in scratch slot 6): a row (n, c, p, q, u) at a time, each
+// a copy of every s-th element of one row of x.
+float* space_to_depth_input(const float* px, const Dims& d, const Conv2dGeometry& g, const SpaceToDepth& t) {
+  const int64_t s = t.s, U = t.d.H, V = t.d.W;
   float* xr = scratch(6, t.d.N * t.d.C * U * V);
-  float* wr = scratch(7, t.d.K * t.d.Cg * kh * kw);
-  // x': a row (n, c, p, q, u) at a time, each a copy of every s-th element of one row of x.
   parallel_for(d.N * d.C * s * s * U, std::max<int64_t>(1, 16384 / V), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t u = r % U, q = (r / U) % s, p = (r / (U * s)) % s, nc = r / (U * s * s);
@@ -436,6 +438,15 @@ void space_to_depth_forward(const float* px, const float* pw, const float* pb, c
       std::fill(out + hi, out + V, 0.0f);
     }
   });
+  return xr;
+}
+
+void space_to_depth_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
+                            float* py) {
+  const SpaceToDepth t = space_to_depth_of(d, g);
+  const int64_t s = t.s, kh = t.d.kh, kw = t.d.kw;
+  const float* xr = space_to_depth_input(px, d, g, t);
+  float* wr = scratch(7, t.d.K * t.d.Cg * kh * kw);
   // w': zero where s a + p or s b + q runs past the kernel.
   for (int64_t k = 0; k < d.K; ++k)
     for (int64_t c = 0; c < d.Cg; ++c)
@@ -447,6 +458,36 @@ void space_to_depth_forward(const float* px, const float* pw, const float* pb, c
               wr[((((k * d.Cg + c) * s + p) * s + q) * kh + a) * kw + b] = i < d.kh && j < d.kw ? pw[((k * d.Cg + c) * d.kh + i) * d.kw + j] : 0.0f;
             }
   forward_on(xr, wr, pb, t.d, t.g, py);
+}
+
+// Backward-filter through the same regrouping, where the stride-1 problem runs on Winograd:
+// dw'[k, (c, p, q), a, b] of x' and dy, then dw[k, c, s a + p, s b + q] = dw'[...] (the zero
+// taps' sums are dropped). Only where 512-bit FMAs are halved (Zen 4): there the direct
+// kernel is bound by them, and AlexNet's c1 (2 threads) took 9.2 -> 7.9 ms (`node
+// dist/bench/conv_ab.js CONVNET_FMA512 full halved --threads 2 "alex c1"`); on Zen 5 it had
+// measured 4.4 -> 6.6 ms, slower (see space_to_depth_forward).
+bool space_to_depth_filter_applies(const Dims& d, const Conv2dGeometry& g) {
+  if (!avx512_fma_halved()) return false;
+  if (g.stride_h < 2 || g.stride_w != g.stride_h || g.dilation_h != 1 || g.dilation_w != 1) return false;
+  if (d.N == 0 || d.Ho == 0 || d.Wo == 0) return false;
+  const SpaceToDepth t = space_to_depth_of(d, g);
+  return winograd_applies(t.d, t.g);
+}
+
+void space_to_depth_backward_filter(const float* pdy, const float* px, const Dims& d, const Conv2dGeometry& g,
+                                    float* pdw) {
+  const SpaceToDepth t = space_to_depth_of(d, g);
+  const int64_t s = t.s, kh = t.d.kh, kw = t.d.kw;
+  const float* xr = space_to_depth_input(px, d, g, t);
+  float* wr = scratch(7, t.d.K * t.d.Cg * kh * kw);
+  winograd_conv2d_backward_filter(xr, pdy, winograd_problem(t.d, t.g), wr);
+  for (int64_t k = 0; k < d.K; ++k)
+    for (int64_t c = 0; c < d.Cg; ++c)
+      for (int64_t i = 0; i < d.kh; ++i)
+        for (int64_t j = 0; j < d.kw; ++j) {
+          const int64_t a = i / s, p = i % s, b = j / s, q = j % s;
+          pdw[((k * d.Cg + c) * d.kh + i) * d.kw + j] = wr[((((k * d.Cg + c) * s + p) * s + q) * kh + a) * kw + b];
+        }
 }
 
 }  // namespace
@@ -741,6 +782,7 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
     return;
   }
   const float *pdy = dy.f32(), *px = x.f32();
+  if (space_to_depth_filter_applies(d, g)) return space_to_depth_backward_filter(pdy, px, d, g, pdw);
   if (winograd_applies(d, g)) return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
   if (direct_filter_applies(d, g)) return direct_filter(pdy, px, d, g, pdw);
   const bool pointwise = is_pointwise(d, g);

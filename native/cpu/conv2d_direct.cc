@@ -3,6 +3,7 @@
 // *_applies() is false.
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include <immintrin.h>
 
 #include "cpu/simd_transpose.h"
+#include "cpu/winograd_transform.h"
 #else
 #define CONVNET_CONV_DIRECT 0
 #endif
@@ -164,6 +166,144 @@ __attribute__((target("avx512f"))) void positions_to_planes(const float* t, int6
 #pragma GCC diagnostic pop
 #endif
 
+// ---- Winograd along the rows, for the same few output channels ----
+// Where 512-bit FMAs are halved (Zen 4, gemm.h's avx512_fma_halved), the tiles above are bound
+// by them (LeNet's c3 at ~90% of the FMA peak). There, for kernel widths 3 and 5 at stride 1,
+// each pair of outputs of a row is computed by the 1D Winograd F(2, R) of the kernel row instead:
+// with A = R + 1 and the matrices of winograd_transform.h (the 1D factors of conv2d_winograd.cc's
+// F(2x2, RxR)),
+//   y[2t], y[2t + 1] = A^T [ sum over (c, i) of (G w[:, c, i, :]) ⊙ (B^T x[c, oh + i, 2t .. 2t + R]) ],
+// A multiplies per two outputs and (c, i) instead of 2R (5x5: 6 instead of 10). V = B^T x is
+// computed once per input row and tile for all output channels (16 tiles at a time, lanes
+// across tiles); U = G w once per call, in float64 rounded once. A tile of UT tiles (any rows)
+// keeps UT * A sums of 16 channels in registers over the (c, i) in order, then A^T and the bias,
+// so each output is the same arithmetic whatever the thread count.
+constexpr int kRowTiles3 = 6, kRowTiles5 = 4;  // UT: UT * A sums + A weights within 32 registers
+
+bool winograd_rows_applies(const Dims& d, const Conv2dGeometry& g) {
+  const char* env = std::getenv("CONVNET_WINOGRAD");
+  if (env && env[0] == '0') return false;
+  return avx512_fma_halved() && (d.kw == 3 || d.kw == 5) && g.stride_h == 1 && g.stride_w == 1 &&
+         g.dilation_h == 1 && g.dilation_w == 1;
+}
+
+// V of every input row of an item: v[(c * hp + ih) * A * TW + xi * TW + t] = (B^T x[c, ih, 2t ..
+// 2t + A))[xi], from rows of `ws` floats (all readable) of which the tiles read the first 2 TW + R - 1.
+template <int R>
+__attribute__((target("avx512f"))) void row_input_transform(const float* x, int64_t xs, int64_t ws, int64_t channels,
+                                                            int64_t hp, int64_t TW, float* v) {
+  using T = Transform<R>;
+  constexpr int A = T::A;
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t ih = 0; ih < hp; ++ih) {
+      const float* row = x + c * xs + ih * ws;
+      float* out = v + (c * hp + ih) * A * TW;
+      for (int64_t t0 = 0; t0 < TW; t0 += 16) {
+        const int64_t n = std::min<int64_t>(16, TW - t0);
+        const __mmask16 keep = static_cast<__mmask16>((1u << n) - 1);
+        __m512 in[A], vt[A];
+#pragma GCC unroll 6
+        for (int j = 0; j < A; ++j) {
+          // columns 2 (t0 + l) + j for l < 16: the even ones of the 32 from 2 t0 + j
+          const int64_t at = 2 * t0 + j, left = ws - at;
+          const auto mask = [](int64_t m) {
+            return static_cast<__mmask16>(m >= 16 ? 0xFFFFu : m <= 0 ? 0u : (1u << m) - 1);
+          };
+          const __m512 lo = _mm512_maskz_loadu_ps(mask(left), row + at);
+          const __m512 hi = _mm512_maskz_loadu_ps(mask(left - 16), row + at + 16);
+          in[j] = _mm512_permutex2var_ps(lo, even, hi);
+        }
+        apply(T::BT, in, vt);
+#pragma GCC unroll 6
+        for (int xi = 0; xi < A; ++xi) _mm512_mask_storeu_ps(out + xi * TW + t0, keep, vt[xi]);
+      }
+    }
+  }
+}
+
+// UT tiles whose V (row oh_q's, at tile t_q) start at v + at[q]: their outputs (16 channels
+// each) to out[q] and, where `second[q]`, out[q] + 16.
+template <int R, int UT>
+__attribute__((target("avx512f"))) void row_tiles(const float* v, const int64_t (&at)[UT], int64_t TW, int64_t hp,
+                                                  const float* u, int64_t channels, int64_t kh, const float* bias,
+                                                  float* const (&out)[UT], const bool (&second)[UT]) {
+  using T = Transform<R>;
+  constexpr int A = T::A;
+  __m512 acc[UT][A];
+#pragma GCC unroll 8
+  for (int q = 0; q < UT; ++q)
+#pragma GCC unroll 6
+    for (int xi = 0; xi < A; ++xi) acc[q][xi] = _mm512_setzero_ps();
+  const int64_t row = A * TW;  // floats of V per input row
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t i = 0; i < kh; ++i, u += A * 16) {
+      const int64_t off = (c * hp + i) * row;
+      __m512 w[A];
+#pragma GCC unroll 6
+      for (int xi = 0; xi < A; ++xi) w[xi] = _mm512_loadu_ps(u + xi * 16);
+#pragma GCC unroll 8
+      for (int q = 0; q < UT; ++q) {
+        const float* vq = v + at[q] + off;
+#pragma GCC unroll 6
+        for (int xi = 0; xi < A; ++xi) acc[q][xi] = _mm512_fmadd_ps(_mm512_set1_ps(vq[xi * TW]), w[xi], acc[q][xi]);
+      }
+    }
+  }
+  const __m512 b = _mm512_loadu_ps(bias);
+#pragma GCC unroll 8
+  for (int q = 0; q < UT; ++q) {
+    __m512 pair[2];
+    apply(T::AT, acc[q], pair);
+    _mm512_storeu_ps(out[q], _mm512_add_ps(pair[0], b));
+    if (second[q]) _mm512_storeu_ps(out[q] + 16, _mm512_add_ps(pair[1], b));
+  }
+}
+
+// U = G w per (group, c, i), in float64: u[((gi * Cg + c) * kh + i) * A * 16 + xi * 16 + k].
+template <int R>
+std::vector<float> row_weight_transform(const float* pw, const Dims& d) {
+  using T = Transform<R>;
+  constexpr int A = T::A;
+  std::vector<float> u(d.groups * d.Cg * d.kh * A * 16, 0.0f);
+  for (int64_t gi = 0; gi < d.groups; ++gi)
+    for (int64_t k = 0; k < d.Kg; ++k)
+      for (int64_t c = 0; c < d.Cg; ++c)
+        for (int64_t i = 0; i < d.kh; ++i) {
+          const float* wr = pw + (((gi * d.Kg + k) * d.Cg + c) * d.kh + i) * R;
+          for (int xi = 0; xi < A; ++xi) {
+            double sum = 0;
+            for (int j = 0; j < R; ++j) sum += static_cast<double>(T::G[xi][j]) * wr[j];
+            u[(((gi * d.Cg + c) * d.kh + i) * A + xi) * 16 + k] = static_cast<float>(sum);
+          }
+        }
+  return u;
+}
+
+// One item's outputs, position by position (16 channels each) into t, from its (padded) input.
+template <int R>
+void winograd_rows_item(const float* xg, int64_t xs, int64_t ws, int64_t hp, const float* u, const float* bias,
+                        const Dims& d, float* t) {
+  constexpr int A = Transform<R>::A, UT = R == 3 ? kRowTiles3 : kRowTiles5;
+  const int64_t TW = ceil_div(d.Wo, 2), tiles = d.Ho * TW;
+  float* v = scratch(2, d.Cg * hp * A * TW);
+  row_input_transform<R>(xg, xs, ws, d.Cg, hp, TW, v);
+  alignas(64) float spare[16];  // where the repeats of the last tile in the last group write
+  for (int64_t t0 = 0; t0 < tiles; t0 += UT) {
+    int64_t at[UT];
+    float* out[UT];
+    bool second[UT];
+    for (int q = 0; q < UT; ++q) {
+      const bool past = t0 + q >= tiles;  // a repeat of the last tile, its sums thrown away
+      const int64_t tile = past ? tiles - 1 : t0 + q, oh = tile / TW, tb = tile % TW;
+      at[q] = oh * A * TW + tb;
+      out[q] = past ? spare : t + (oh * d.Wo + 2 * tb) * 16;
+      second[q] = !past && 2 * tb + 1 < d.Wo;
+    }
+    row_tiles<R, UT>(v, at, TW, hp, u, d.Cg, d.kh, bias, out, second);
+  }
+}
+
 bool direct_forward_applies(const Dims& d) {
   // Measured on Zen 5, 64 images, 1 thread: LeNet c3 (16 channels) 0.45 -> 0.15 ms, LeNet c1
   // (6 channels, 6 of 16 lanes used) 0.30 -> 0.25 ms against im2col + GEMM.
@@ -173,17 +313,23 @@ bool direct_forward_applies(const Dims& d) {
 
 void direct_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
                     float* py) {
-  // Transposed weights wt[gi][r][k] and biases, zero past Kg.
-  std::vector<float> wt(d.groups * d.ckk * 16, 0.0f), bias(d.groups * 16, 0.0f);
-  for (int64_t gi = 0; gi < d.groups; ++gi) {
-    for (int64_t k = 0; k < d.Kg; ++k) {
-      for (int64_t r = 0; r < d.ckk; ++r) wt[(gi * d.ckk + r) * 16 + k] = pw[(gi * d.Kg + k) * d.ckk + r];
-      if (pb) bias[gi * 16 + k] = pb[gi * d.Kg + k];
-    }
+  const bool rows = winograd_rows_applies(d, g);
+  // Transposed weights wt[gi][r][k] (or Winograd's U) and biases, zero past Kg.
+  std::vector<float> wt, bias(d.groups * 16, 0.0f);
+  if (rows) {
+    wt = d.kw == 3 ? row_weight_transform<3>(pw, d) : row_weight_transform<5>(pw, d);
+  } else {
+    wt.assign(d.groups * d.ckk * 16, 0.0f);
+    for (int64_t gi = 0; gi < d.groups; ++gi)
+      for (int64_t k = 0; k < d.Kg; ++k)
+        for (int64_t r = 0; r < d.ckk; ++r) wt[(gi * d.ckk + r) * 16 + k] = pw[(gi * d.Kg + k) * d.ckk + r];
   }
-  // The input region the outputs read: rows [-pad_top, -pad_top + hp), columns likewise.
+  for (int64_t gi = 0; gi < d.groups; ++gi)
+    for (int64_t k = 0; k < d.Kg && pb; ++k) bias[gi * 16 + k] = pb[gi * d.Kg + k];
+  // The input region the outputs read: rows [-pad_top, -pad_top + hp), columns likewise (for
+  // Winograd's pairs, one more column when Wo is odd).
   const int64_t hp = (d.Ho - 1) * g.stride_h + (d.kh - 1) * g.dilation_h + 1;
-  const int64_t wp = (d.Wo - 1) * g.stride_w + (d.kw - 1) * g.dilation_w + 1;
+  const int64_t wp = rows ? 2 * ceil_div(d.Wo, 2) + d.kw - 1 : (d.Wo - 1) * g.stride_w + (d.kw - 1) * g.dilation_w + 1;
   const bool padded = g.pad_top != 0 || g.pad_left != 0 || hp > d.H || wp > d.W;
   const int64_t xs = padded ? hp * wp : d.hw, ws = padded ? wp : d.W;
   std::vector<int64_t> tap(d.ckk);
@@ -221,14 +367,20 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
       // channel planes 16 positions at a time, instead of each tile storing its transposed
       // outputs one float at a time (LeNet c3 forward, 2 threads: 0.082 -> 0.075 ms).
       float* t = scratch(1, d.hw_out * 16);
-      const auto* sliding = g.stride_w == 1 && g.dilation_w == 1 ? sliding_rows(d.kw) : nullptr;
-      const auto& table = sliding ? *sliding : kDirectRows;
-      for (int64_t oh = 0; oh < d.Ho; ++oh) {
-        for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += kDirectUW) {
-          const int64_t uw = std::min<int64_t>(kDirectUW, d.Wo - ow0);
-          a.x = xg + oh * g.stride_h * ws + ow0 * g.stride_w;
-          a.y = t + (oh * d.Wo + ow0) * 16;
-          table[uw - 1](a);
+      if (rows) {
+        const float* u = wt.data() + gi * d.Cg * d.kh * (d.kw + 1) * 16;
+        if (d.kw == 3) winograd_rows_item<3>(xg, xs, ws, hp, u, a.bias, d, t);
+        else winograd_rows_item<5>(xg, xs, ws, hp, u, a.bias, d, t);
+      } else {
+        const auto* sliding = g.stride_w == 1 && g.dilation_w == 1 ? sliding_rows(d.kw) : nullptr;
+        const auto& table = sliding ? *sliding : kDirectRows;
+        for (int64_t oh = 0; oh < d.Ho; ++oh) {
+          for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += kDirectUW) {
+            const int64_t uw = std::min<int64_t>(kDirectUW, d.Wo - ow0);
+            a.x = xg + oh * g.stride_h * ws + ow0 * g.stride_w;
+            a.y = t + (oh * d.Wo + ow0) * 16;
+            table[uw - 1](a);
+          }
         }
       }
       positions_to_planes(t, 16, d.hw_out, static_cast<int>(d.Kg), py + (n * d.K + gi * d.Kg) * d.hw_out, d.hw_out);

@@ -37,8 +37,8 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b 
 // Scratch memory (col, gathered dy, GEMM outputs, partial dw, padded copies, Winograd's
 // transforms), kept per thread and per use between calls, 64-byte aligned (conv2d.cc). A
 // method may use any slot below kScratchSlots; none holds one across a call to another method,
-// except slots 6 and 7: the space-to-depth forward's regrouped x and w, held across the call to
-// the stride-1 method it hands the problem to, and 8 and 9: backward-data's phases, held across
+// except slots 6 and 7: space to depth's regrouped x and w (or dw), held across the call to the
+// stride-1 method it hands the problem to, and 8 and 9: backward-data's phases, held across
 // their forwards (conv2d.cc).
 constexpr int kScratchSlots = 10;
 float* scratch(int slot, int64_t n);

@@ -55,6 +55,8 @@
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(CONVNET_PORTABLE_ONLY)
 #define CONVNET_WINOGRAD 1
 #include <immintrin.h>
+
+#include "cpu/winograd_transform.h"
 #else
 #define CONVNET_WINOGRAD 0
 #endif
@@ -104,61 +106,6 @@ __attribute__((target("avx512f"), always_inline)) inline __m512 load_lanes(__mma
 inline __mmask16 lanes(int64_t a, int64_t b) {
   const uint32_t below_b = b >= 16 ? 0xFFFFu : (1u << b) - 1, below_a = (1u << a) - 1;
   return static_cast<__mmask16>(b > a ? below_b & ~below_a : 0u);
-}
-
-// The transforms of F(2x2, RxR), tiles of A = R + 1 inputs a side (see the top of the file).
-// F(2x2, 5x5) is Toom-Cook's with the points 0, 1, -1, 2, -1/2 and infinity: of the point sets
-// tried (also 0, +-1, +-2 and 0, +-1, +-1/2), the one with the least float32 rounding (2.2
-// epsilons of the terms' magnitudes on average over random 6x6 tiles, 11 at most, against
-// 0.7 and 3.5 for F(2x2, 3x3)). B^T's entries are exact in float32; G's are not (1/3, 1/15),
-// so U = G g G^T carries a rounding of its own, as any weight transform does.
-template <int R>
-struct Transform;
-
-template <>
-struct Transform<3> {
-  static constexpr int A = 4;
-  static constexpr float BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
-  static constexpr float G[4][3] = {{1, 0, 0}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0, 0, 1}};
-  static constexpr float AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
-};
-
-template <>
-struct Transform<5> {
-  static constexpr int A = 6;
-  static constexpr float BT[6][6] = {{1, 1.5f, -2, -1.5f, 1, 0},   {0, -1, -2.5f, -0.5f, 1, 0},
-                                     {0, 1, 0.5f, -2.5f, 1, 0},    {0, -0.5f, -1, 0.5f, 1, 0},
-                                     {0, 2, -1, -2, 1, 0},         {0, 1, 1.5f, -2, -1.5f, 1}};
-  static constexpr float G[6][5] = {{1, 0, 0, 0, 0},
-                                    {-1.0f / 3, -1.0f / 3, -1.0f / 3, -1.0f / 3, -1.0f / 3},
-                                    {1.0f / 3, -1.0f / 3, 1.0f / 3, -1.0f / 3, 1.0f / 3},
-                                    {1.0f / 15, 2.0f / 15, 4.0f / 15, 8.0f / 15, 16.0f / 15},
-                                    {-16.0f / 15, 8.0f / 15, -4.0f / 15, 2.0f / 15, -1.0f / 15},
-                                    {0, 0, 0, 0, 1}};
-  static constexpr float AT[2][6] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 2, -0.5f, 1}};
-};
-
-// out[i] = sum_j m[i][j] in[j] for a constant matrix m: after unrolling, the zeros vanish and
-// the ones become adds and subtracts, as a hand-written transform.
-template <int kRows, int kCols>
-__attribute__((target("avx512f"), always_inline)) inline void apply(const float (&m)[kRows][kCols], const __m512 (&in)[kCols],
-                                                                    __m512 (&out)[kRows]) {
-#pragma GCC unroll 8
-  for (int i = 0; i < kRows; ++i) {
-    __m512 acc = _mm512_setzero_ps();
-    bool any = false;
-#pragma GCC unroll 8
-    for (int j = 0; j < kCols; ++j) {
-      const float c = m[i][j];
-      if (c == 0.0f) continue;
-      if (!any) acc = c == 1.0f ? in[j] : c == -1.0f ? _mm512_sub_ps(_mm512_setzero_ps(), in[j]) : _mm512_mul_ps(_mm512_set1_ps(c), in[j]);
-      else if (c == 1.0f) acc = _mm512_add_ps(acc, in[j]);
-      else if (c == -1.0f) acc = _mm512_sub_ps(acc, in[j]);
-      else acc = _mm512_fmadd_ps(_mm512_set1_ps(c), in[j], acc);
-      any = true;
-    }
-    out[i] = acc;
-  }
 }
 
 // out = m X m^T for a constant matrix m (kRows x kCols) and X given by columns, cols[b][a] =

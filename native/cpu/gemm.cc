@@ -70,6 +70,7 @@
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define CONVNET_GEMM_X86 1
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include "cpu/simd_transpose.h"
@@ -883,6 +884,26 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
 }
 
 const char* sgemm_kernel_name() { return active_kernel().name; }
+
+bool avx512_fma_halved() {
+  const char* env = std::getenv("CONVNET_FMA512");
+  if (env && std::strcmp(env, "halved") == 0) return true;
+  if (env && std::strcmp(env, "full") == 0) return false;
+#if CONVNET_GEMM_X86
+  static const bool halved = [] {
+    unsigned a, b, c, d;
+    if (!cpu_has_avx512() || !__get_cpuid(0, &a, &b, &c, &d)) return false;
+    const bool amd = b == 0x68747541 && d == 0x69746e65 && c == 0x444d4163;  // "AuthenticAMD"
+    if (!amd || !__get_cpuid(1, &a, &b, &c, &d)) return false;
+    unsigned family = (a >> 8) & 0xF;
+    if (family == 0xF) family += (a >> 20) & 0xFF;
+    return family == 0x19;  // Zen 3 (no AVX-512) and Zen 4
+  }();
+  return halved;
+#else
+  return false;
+#endif
+}
 
 bool sgemm_force_kernel(const char* name) {
   if (!name) {

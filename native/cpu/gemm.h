@@ -60,6 +60,13 @@ void sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha, const float* pac
 // Which micro-kernel run-time dispatch picked: "avx512", "avx2" or "portable".
 const char* sgemm_kernel_name();
 
+// Whether this CPU runs a 512-bit FMA as two 256-bit halves, one a cycle (AMD Zen 4: CPUID
+// family 0x19 with AVX-512), rather than two a cycle (Zen 5, Intel's server cores). Where FMAs
+// are that scarce, fewer multiplies pay for extra transforms and memory traffic, so some of the
+// convolution's choices differ (conv2d.cc). CONVNET_FMA512=halved or =full in the environment
+// overrides the detection (read at each call: tests run both choices on one machine).
+bool avx512_fma_halved();
+
 // For tests and benchmarks only: forces the kernel path ("avx512", "avx2", "portable"), or
 // restores the automatic choice when name is nullptr. Returns false, changing nothing, when
 // the name is unknown or this CPU cannot run that path. Not meant to be called while another
