@@ -462,7 +462,8 @@ void space_to_depth_forward(const float* px, const float* pw, const float* pb, c
 
 // Backward-filter through the same regrouping, where the stride-1 problem runs on Winograd:
 // dw'[k, (c, p, q), a, b] of x' and dy, then dw[k, c, s a + p, s b + q] = dw'[...] (the zero
-// taps' sums are dropped). Only where 512-bit FMAs are halved (Zen 4): there the direct
+// taps' sums are dropped; as in the forward, a NaN or inf in x may reach more of dw than the
+// direct sums would carry it to). Only where 512-bit FMAs are halved (Zen 4): there the direct
 // kernel is bound by them, and AlexNet's c1 (2 threads) took 9.2 -> 7.9 ms (`node
 // dist/bench/conv_ab.js CONVNET_FMA512 full halved --threads 2 "alex c1"`); on Zen 5 it had
 // measured 4.4 -> 6.6 ms, slower (see space_to_depth_forward).

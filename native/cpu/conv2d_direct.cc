@@ -178,6 +178,10 @@ __attribute__((target("avx512f"))) void positions_to_planes(const float* t, int6
 // across tiles); U = G w once per call, in float64 rounded once. A tile of UT tiles (any rows)
 // keeps UT * A sums of 16 channels in registers over the (c, i) in order, then A^T and the bias,
 // so each output is the same arithmetic whatever the thread count.
+// LeNet c3's forward, 1 thread: 0.306 -> 0.276 ms (2 threads 0.152 -> 0.139; `node
+// dist/bench/conv_ab.js CONVNET_FMA512 full halved --threads 1 "lenet c3"`). The same idea down
+// the columns for direct_narrow's lanes along the rows was tried and dropped: LeNet c3's
+// backward-data 0.94x the time, c1's 1.22x (its V costs as much as it saves for 1-6 channels).
 constexpr int kRowTiles3 = 6, kRowTiles5 = 4;  // UT: UT * A sums + A weights within 32 registers
 
 bool winograd_rows_applies(const Dims& d, const Conv2dGeometry& g) {
