@@ -106,7 +106,11 @@ async function main(): Promise<void> {
     if (!cc.cuda.isAvailable()) throw new Error(`--device cuda: the CUDA device is not available: ${cc.cuda.info().reason}`);
   }
   const references = (g: Group) => (gpu ? g.cuda!.references : g.references);
-  console.log(`cudnn-convnet benchmarks on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores), node ${process.version}, device ${opts.device}`);
+  // The VM's CPU model reads "AMD EPYC" on both Zen 4 and Zen 5, whose 512-bit FMA rates (and so
+  // some of conv2d's choices) differ: say which this is.
+  const cpu = cc.backends().cpu;
+  const fma = cpu.gemmKernel === 'avx512' ? `, AVX-512 FMAs ${cpu.avx512FmaHalved ? 'halved (Zen 4 class)' : 'full width'}` : '';
+  console.log(`cudnn-convnet benchmarks on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores${fma}), node ${process.version}, device ${opts.device}`);
   if (gpu) console.log(cudaLine());
   const results: Record<string, GroupResult> = {};
   for (const [name, group] of selected) {
