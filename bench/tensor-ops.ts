@@ -5,9 +5,10 @@
  *
  *   node dist/bench/tensor-ops.js [--threads 2] [--only clamp]   (after `npx tsc -p .`; ~30 s)
  *
- * `--only WORD` runs the cases whose name contains WORD. The forward+backward case clamps g
- * [64, 256, 28, 28] (requiring a gradient) and runs its backward with a gradient of ones, g's
- * gradient dropped first on both sides.
+ * `--only WORD` runs the cases whose name contains WORD (`--only var`, `--only std`). The clamp
+ * forward+backward case clamps g [64, 256, 28, 28] (requiring a gradient) and runs its backward
+ * with a gradient of ones, g's gradient dropped first on both sides; the std one does the same
+ * with h [512, 4096] over its rows.
  *
  * Each figure is the median time of the op on its own (ours: the op and `syncBlocking()`, the
  * output freed by `tidy`; PyTorch: the call). PyTorch's fresh 51 MB outputs fault their pages in
@@ -20,7 +21,8 @@ import * as cc from '../lib';
 import { torchCase } from './python_worker';
 
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
-// g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56]
+// g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
+// gradient; hy: ones [512])
 const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -36,6 +38,12 @@ const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['mean over dim 1 of [64,256,784]', ({ a }) => cc.mean(cc.reshape(a, [64, 256, 784]), 1), 'a.view(64, 256, 784).mean(1)'],
   ['max over dim 0', ({ a }) => cc.max(a, 0), 'a.amax(0)'],
   ['var over dim 0', ({ a }) => cc.variance(a, 0), 'a.var(0)'],
+  ['var over rows of [512,4096]', ({ m }) => cc.variance(m, 1), 'm.var(1)'],
+  ['var over dims 0, 2, 3', ({ a }) => cc.variance(a, [0, 2, 3]), 'a.var((0, 2, 3))'],
+  ['var of all', ({ a }) => cc.variance(a), 'a.var()'],
+  ['std over dim 0', ({ a }) => cc.std(a, 0), 'a.std(0)'],
+  ['std over rows of [512,4096]', ({ m }) => cc.std(m, 1), 'm.std(1)'],
+  ['std over rows of [512,4096], fwd+bwd', ({ h, hy }) => { h.grad = null; cc.std(h, 1).backward(hy); }, 'setattr(h, "grad", None) or h.std(1).backward(hy)'],
   ['argmax over dim 0', ({ a }) => cc.argmax(a, 0), 'a.argmax(0)'],
   ['max over rows of [512,4096]', ({ m }) => cc.max(m, 1), 'm.max(1)'],
   ['argmax over rows of [512,4096]', ({ m }) => cc.argmax(m, 1), 'm.argmax(1)'],
@@ -52,6 +60,7 @@ import json, time, torch
 torch.set_num_threads(${threads})
 a, b, v, m, c = torch.randn(64, 256, 28, 28), torch.randn(64, 256, 28, 28), torch.randn(256, 1, 1), torch.randn(512, 4096), torch.randn(8, 64, 56, 56)
 g, gy = torch.randn(64, 256, 28, 28, requires_grad=True), torch.ones(64, 256, 28, 28)
+h, hy = torch.randn(512, 4096, requires_grad=True), torch.ones(512)
 out = {}
 for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
     f = eval("lambda: " + expr)
@@ -73,6 +82,7 @@ async function main(): Promise<void> {
   const t = {
     a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]),
     c: cc.randn([8, 64, 56, 56]), g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
+    h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]),
   };
   const ours: Record<string, number> = {};
   const theirs: Record<string, number> = {};

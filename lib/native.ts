@@ -136,6 +136,13 @@ export interface NativeAddon {
   /** log(sum(exp(x))) over adjacent `axes`, stable (logsumexp.cc); backward dx = dy * exp(x - y). */
   logsumexp(x: Handle, axes: readonly number[], keepdim: boolean): Handle;
   logsumexpBackward(dy: Handle, x: Handle, y: Handle, axes: readonly number[]): Handle;
+  /**
+   * The variance over `axes` (any; empty: all), m2 / max(0, n - correction), or with `takeSqrt`
+   * the standard deviation (var_std.cc): [y, the float32 mean for the backward]. Backward: dx
+   * from dy, y and the mean, PyTorch 1.13's var_backward / std_backward.
+   */
+  varStd(x: Handle, axes: readonly number[], correction: number, keepdim: boolean, takeSqrt: boolean): [Handle, Handle];
+  varStdBackward(dy: Handle, x: Handle, y: Handle, mean: Handle, axes: readonly number[], correction: number, takeSqrt: boolean): Handle;
   /** a op b as float32 1/0, broadcasting; a and b both float32 or both int32. */
   compare(op: CompareOpCode, a: Handle, b: Handle): Handle;
   compareScalar(op: CompareOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;

@@ -408,6 +408,7 @@ export interface VarOptions {
 }
 
 function varianceOptions(op: string, options: VarOptions): { correction: number; keepdim: boolean } {
+  if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options { unbiased, correction, keepdim }, got ${describe(options)}`);
   checkOptions(op, options, ['unbiased', 'correction', 'keepdim']);
   const unbiased = options.unbiased === undefined ? true : checkBool(op, 'unbiased', options.unbiased);
   const correction = options.correction === undefined ? (unbiased ? 1 : 0) : checkNumber(op, 'correction', options.correction);
@@ -417,39 +418,57 @@ function varianceOptions(op: string, options: VarOptions): { correction: number;
 }
 
 /**
- * Variance over `dim` (an axis, a list, or all when omitted), as torch.var: sum((x - mean)^2)
- * / (N - correction), with correction 1 (`unbiased: true`) by default. N - correction <= 0
- * divides by 0 (Infinity or NaN), as PyTorch. Differentiable. float32.
+ * var or std (`takeSqrt`) over `dim` in one native op each way (native/cpu/var_std.cc: the mean,
+ * then the squared deviations, in float64), the float32 mean kept for the backward.
+ */
+function varianceOrStd(op: 'var' | 'std', x: Tensor, dim: Axes | undefined, options: VarOptions, takeSqrt: boolean): F32 {
+  const t = checkFloat(op, 'x', x);
+  const { correction, keepdim } = varianceOptions(op, options);
+  const list = dim === undefined ? [] : typeof dim === 'number' ? [dim] : dim;
+  if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`dim\` to be an axis or an array of axes, got ${describe(dim)}`);
+  if (!(list.length <= t.rank)) fail('E_ARG', `${op}: expected at most ${t.rank} axes for a ${t.rank}-D tensor, got ${list.length}`);
+  // No axes (or an empty list, as PyTorch 1.13): all of them.
+  const given = [...new Set(list.map((a) => checkAxis(op, 'dim', a, t.rank)))].sort((p, q) => p - q);
+  if (given.length !== list.length) fail('E_ARG', `${op}: repeated axis in ${describe(dim)}`);
+  const axes = given.length === 0 ? t.shape.map((_, i) => i) : given;
+  const shape = keepdim ? t.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : t.shape.filter((_, i) => !axes.includes(i));
+  const [hy, hmean] = native.varStd(t.handle(op), axes, correction, keepdim, takeSqrt);
+  const y = new Tensor(hy, shape, 'float32');
+  const mean = new Tensor(hmean, shape, 'float32');
+  if (!isRecording([t])) {
+    mean.dispose();
+    return y;
+  }
+  const out = record(op, y, [t], (dy, [sx, sy, sm]) => {
+    const bop = `${op} backward`;
+    return [new Tensor(native.varStdBackward(dy.handle(bop), sx.handle(bop), sy.handle(bop), sm.handle(bop), axes, correction, takeSqrt), sx.shape, 'float32')];
+  }, [t, y, mean]);
+  mean.dispose();   // (record keeps its own handle on it)
+  return out;
+}
+
+/**
+ * Variance over `dim` (an axis, a list, or all when omitted or empty), as torch.var:
+ * sum((x - mean)^2) / (N - correction), with correction 1 (`unbiased: true`) by default. As
+ * PyTorch: N - correction <= 0 divides by 0 (Infinity, or NaN where every value is the mean), an
+ * empty reduction gives NaN, a NaN or infinite value gives NaN. One native op each way
+ * (native/cpu/var_std.cc: float64 sums, the same bits for any thread count); its gradient is
+ * 2 (x - mean) / (N - correction) times dy. float32.
  * @example variance(x, 1, { keepdim: true });  x.var(undefined, { unbiased: false })
  */
 export function variance(x: Tensor, dim?: Axes, options: VarOptions = {}): F32 {
-  const op = 'var';
-  const t = checkFloat(op, 'x', x);
-  const { correction, keepdim } = varianceOptions(op, options);
-  const list = dim === undefined ? t.shape.map((_, i) => i) : typeof dim === 'number' ? [dim] : dim;
-  if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`dim\` to be an axis or an array of axes, got ${describe(dim)}`);
-  const axes = list.map((a) => checkAxis(op, 'dim', a, t.rank));
-  const count = [...new Set(axes)].reduce((n, a) => n * t.shape[a], 1);
-  const m = mean(t, axes, true);
-  const d = sub(t, m);
-  const d2 = square(d);
-  const s = sum(d2, axes, keepdim);
-  const y = scale(s, 1 / Math.max(0, count - correction));
-  for (const u of [m, d, d2, s]) u.dispose();
-  return y;
+  return varianceOrStd('var', x, dim, options, false);
 }
 
 /**
  * Standard deviation over `dim` (all when omitted): the square root of `variance` with the
- * same options (unbiased by default, as torch.std). Differentiable (its gradient is infinite
- * where the deviation is 0, as PyTorch's).
+ * same options (unbiased by default, as torch.std). One native op each way; its gradient is
+ * (x - mean) / ((N - correction) std) times dy, and 0 where std is 0 (a constant slice), as
+ * PyTorch's.
  * @example std(x, [0, 2, 3])   // per channel
  */
 export function std(x: Tensor, dim?: Axes, options: VarOptions = {}): F32 {
-  const v = variance(x, dim, options);
-  const y = sqrt(v);
-  v.dispose();
-  return y;
+  return varianceOrStd('std', x, dim, options, true);
 }
 
 // ---- matmul ----------------------------------------------------------------------------------

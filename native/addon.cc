@@ -72,6 +72,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<VectorNormBackward>(env, exports, "vectorNormBackward");
   add_gpu<Logsumexp>(env, exports, "logsumexp");
   add_gpu<LogsumexpBackward>(env, exports, "logsumexpBackward");
+  add_gpu<VarStd>(env, exports, "varStd");
+  add_gpu<VarStdBackward>(env, exports, "varStdBackward");
   add_gpu<Compare>(env, exports, "compare");
   add_gpu<CompareScalar>(env, exports, "compareScalar");
   add_gpu<Where>(env, exports, "where");

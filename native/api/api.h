@@ -82,6 +82,8 @@ Napi::Value VectorNorm(const Napi::CallbackInfo& info);     // (x, axes, p, keep
 Napi::Value VectorNormBackward(const Napi::CallbackInfo& info);  // (dy, x, y, axes, p) -> dx
 Napi::Value Logsumexp(const Napi::CallbackInfo& info);      // (x, axes, keepdim) -> y over adjacent axes
 Napi::Value LogsumexpBackward(const Napi::CallbackInfo& info);   // (dy, x, y, axes) -> dx
+Napi::Value VarStd(const Napi::CallbackInfo& info);         // (x, axes, correction, keepdim, takeSqrt) -> [y, mean] over any axes
+Napi::Value VarStdBackward(const Napi::CallbackInfo& info); // (dy, x, y, mean, axes, correction, takeSqrt) -> dx
 Napi::Value Compare(const Napi::CallbackInfo& info);        // (opCode, a, b) -> float32 1/0
 Napi::Value CompareScalar(const Napi::CallbackInfo& info);  // (opCode, x, scalar, scalarFirst) -> float32 1/0
 Napi::Value Where(const Napi::CallbackInfo& info);          // (cond, a, b) -> cond != 0 ? a : b

@@ -367,6 +367,64 @@ Napi::Value LogsumexpBackward(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::logsumexp_backward(dy, x, y, axes, dx)));
 }
 
+namespace {
+
+// var / std's `correction` (argument i): finite and >= 0 (n - correction <= 0 divides by 0).
+double correction_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  const double correction = number_arg(info, i, op, "correction");
+  CONVNET_CHECK(std::isfinite(correction) && correction >= 0, "E_ARG", op, ": expected `correction` >= 0, got ",
+                correction);
+  return correction;
+}
+
+}  // namespace
+
+// (x, axes, correction, keepdim, takeSqrt) -> [y, mean]: the variance (the standard deviation
+// with takeSqrt) over any axes, and the float32 mean for the backward (var_std.cc).
+Napi::Value VarStd(const Napi::CallbackInfo& info) {
+  const bool take_sqrt = bool_arg(info, 4, "var", "takeSqrt");
+  const char* op = take_sqrt ? "std" : "var";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const std::vector<int64_t> axes = reduction_axes(ints_arg(info, 1, op, "axes"), x.dim(), op);
+  const double correction = correction_arg(info, 2, op);
+  const bool keepdim = bool_arg(info, 3, op, "keepdim");
+  const Shape shape = reduced_shape(x.shape, axes, keepdim);
+  Tensor y = Tensor::empty(shape, DType::Float32, x.device());
+  Tensor mean = Tensor::empty(shape, DType::Float32, x.device());
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::var_std(x, axes, correction, take_sqrt, y, mean));
+  } else {
+    Queue::cpu().enqueue(op, [x, axes, correction, take_sqrt, y, mean] { cpu::var_std(x, axes, correction, take_sqrt, y, mean); });
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(uint32_t{0}, wrap_tensor(info.Env(), std::move(y)));
+  out.Set(uint32_t{1}, wrap_tensor(info.Env(), std::move(mean)));
+  return out;
+}
+
+// (dy, x, y, mean, axes, correction, takeSqrt) -> dx (var_std.cc): dy, y and mean one value
+// per output, y and mean from VarStd.
+Napi::Value VarStdBackward(const Napi::CallbackInfo& info) {
+  const bool take_sqrt = bool_arg(info, 6, "var backward", "takeSqrt");
+  const char* op = take_sqrt ? "std backward" : "var backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
+  const Tensor& y = float_tensor_arg(info, 2, op, "y");
+  const Tensor& mean = float_tensor_arg(info, 3, op, "mean");
+  const std::vector<int64_t> axes = reduction_axes(ints_arg(info, 4, op, "axes"), x.dim(), op);
+  const double correction = correction_arg(info, 5, op);
+  check_reduction_backward(dy, x, y, axes, op);
+  CONVNET_CHECK(mean.device() == x.device(), "E_DEVICE", op, ": `mean` and `x` must be on one device");
+  CONVNET_CHECK(mean.numel() == y.numel(), "E_SHAPE", op, ": expected `mean` of ", y.numel(), " elements, got ",
+                shape_str(mean.shape));
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, op, dx,
+                [dy, x, y, mean, axes, correction, take_sqrt, dx] {
+                  cpu::var_std_backward(dy, x, y, mean, axes, correction, take_sqrt, dx);
+                },
+                CUDA_LAUNCH(cuda::var_std_backward(dy, x, y, mean, axes, correction, take_sqrt, dx)));
+}
+
 // The comparison an op code names (argument 0 of Compare and CompareScalar), and its name.
 static CompareOp compare_op_arg(const Napi::CallbackInfo& info, const char** name) {
   static const char* names[] = {"eq", "ne", "lt", "le", "gt", "ge"};
