@@ -123,6 +123,16 @@ describe('roiAlign', () => {
       const y = F.roiAlign(x, boxesOf([[0, 1e38, 0, 3e38, 2]]), 2, { spatialScale: 1e300 }).dataSync();
       expect(Array.from(y).every(Number.isNaN)).to.equal(true);
     });
+    it('samplingRatio 1024, the largest taken, is the mean of 2^20 samples a bin (and quick on a small map)', () => {
+      // A 2 x 2 box over a linear ramp x[h, w] = w: every bin's mean is the ramp's mean over it.
+      const ramp = cc.tensor(Float32Array.from({ length: 16 }, (_, i) => i % 4), { shape: [1, 1, 4, 4] });
+      const started = Date.now();
+      const y = F.roiAlign(ramp, boxesOf([[0, 0.5, 0.5, 2.5, 2.5]]), 1, { samplingRatio: 1024 }).dataSync();
+      expect(Date.now() - started).to.be.below(5000);
+      expectClose(y, [1.5], 1e-6, 1e-6, 'ramp mean');
+      const layer = new nn.RoIAlign(1, 1, 1024);
+      expectBitIdentical(layer.call(ramp, boxesOf([[0, 0.5, 0.5, 2.5, 2.5]])).dataSync(), y, 'layer');
+    });
     it('an astronomically large box is bounded by its samples near the map (finite, quick)', () => {
       // adaptive grids of 2^31 - 1 samples per axis (capped): only those within a pixel of the map are visited
       const started = Date.now();
@@ -167,6 +177,13 @@ describe('roiAlign', () => {
     for (const s of [0, -2, 2.5, [2, 0], [2], [2, -1]] as unknown as number[]) expectError(() => F.roiAlign(x, b, s), 'E_ARG', /outputSize/);
     for (const spatialScale of [0, -1, NaN, Infinity]) expectError(() => F.roiAlign(x, b, 2, { spatialScale }), 'E_ARG', /spatialScale/);
     for (const samplingRatio of [1.5, NaN, 2 ** 31]) expectError(() => F.roiAlign(x, b, 2, { samplingRatio }), 'E_ARG', /samplingRatio/);
+    // samplingRatio is bounded (torchvision's is not: 1e6 meant 1e12 samples a bin, a hang)
+    expect(F.MAX_SAMPLING_RATIO).to.equal(1024);
+    for (const samplingRatio of [1025, 1e6, 2 ** 31 - 1]) {
+      expectError(() => F.roiAlign(x, b, 2, { samplingRatio }), 'E_ARG', /samplingRatio` <= 1024/);
+      expectError(() => roiAlignBackward(cc.zeros([1, 3, 2, 2]), b, x.shape, { samplingRatio }), 'E_ARG', /samplingRatio/);
+      expectError(() => new nn.RoIAlign(7, 1, samplingRatio), 'E_ARG', /samplingRatio` <= 1024/);
+    }
     expectError(() => F.roiAlign(x, b, 2, { aligned: 1 as unknown as boolean }), 'E_ARG', /aligned/);
     expectError(() => F.roiAlign(x, b, 2, { scale: 1 } as never), 'E_ARG', /unknown option `scale`/);
     const d = cc.zeros([1, 3, 6, 6]);
@@ -191,6 +208,10 @@ describe('roiAlign', () => {
     expectError(() => native.roiAlignForward(x.handle(), b.handle(), [0, 2], 1, -1, false), 'E_ARG');
     expectError(() => native.roiAlignForward(x.handle(), b.handle(), [2, 2], 0, -1, false), 'E_ARG');
     expectError(() => native.roiAlignForward(x.handle(), b.handle(), [2, 2], 1, 2 ** 40, false), 'E_ARG');
+    for (const ratio of [1025, 1e6]) {
+      expectError(() => native.roiAlignForward(x.handle(), b.handle(), [2, 2], 1, ratio, false), 'E_ARG', /samplingRatio` must be at most 1024/);
+      expectError(() => native.roiAlignBackward(cc.zeros([1, 3, 2, 2]).handle(), b.handle(), [2, 3, 6, 6], 1, ratio, true), 'E_ARG', /at most 1024/);
+    }
     expectError(() => native.roiAlignBackward(cc.zeros([1, 3, 2, 2]).handle(), b.handle(), [2, 4, 6, 6], 1, -1, false), 'E_SHAPE');
     expectError(() => native.roiAlignBackward(cc.zeros([1, 3, 2, 2]).handle(), b.handle(), [2, 0, 6, 6], 1, -1, false), 'E_SHAPE');
   });

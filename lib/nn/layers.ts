@@ -12,7 +12,7 @@ import { fail } from '../errors';
 import * as F from './functional/index';
 import { dropoutWithMask } from './functional/layers';
 import { checkInterpolateOptions, checkPadOptions } from './functional/sampling';
-import type { Size2 } from './functional/pool';
+import { checkSamplingRatio, type Size2 } from './functional/pool';
 import { native } from '../native';
 import { flatten, reshape } from '../ops';
 import { Tensor } from '../tensor';
@@ -629,7 +629,8 @@ export class RoIPool extends Module {
 
 /**
  * Region-of-interest align (Mask R-CNN), torchvision.ops.RoIAlign: call it with the feature map
- * and the boxes [K, 5] (batch index, x1, y1, x2, y2). samplingRatio <= 0 (default -1): adaptive.
+ * and the boxes [K, 5] (batch index, x1, y1, x2, y2). samplingRatio <= 0 (default -1): adaptive;
+ * above F.MAX_SAMPLING_RATIO (1024) it is an E_ARG error (see F.roiAlign).
  * @example const align = new nn.RoIAlign(7, 1 / 16, 2, true); const regions = align.call(features, boxes);
  */
 export class RoIAlign extends Module {
@@ -638,7 +639,7 @@ export class RoIAlign extends Module {
     pairOf('RoIAlign', 'outputSize', outputSize, 1);
     checkNumber('RoIAlign', 'spatialScale', spatialScale);
     if (spatialScale <= 0) fail('E_ARG', `RoIAlign: expected \`spatialScale\` > 0, got ${spatialScale}`);
-    checkInt('RoIAlign', 'samplingRatio', samplingRatio, -(2 ** 31), 2 ** 31 - 1);
+    checkSamplingRatio('RoIAlign', samplingRatio);
     checkBool('RoIAlign', 'aligned', aligned);
   }
 

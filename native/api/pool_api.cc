@@ -12,6 +12,7 @@
 #include "api/api.h"
 #include "core/queue.h"
 #include "cpu/nn_ops.h"
+#include "cpu/roi_align_geometry.h"
 
 namespace convnet {
 namespace api {
@@ -331,7 +332,7 @@ Napi::Value RoiPoolBackward(const Napi::CallbackInfo& info) {
 namespace {
 
 // RoIAlign's arguments after the tensors: spatialScale (finite, > 0), samplingRatio (an int;
-// <= 0 is adaptive, as torchvision), aligned.
+// <= 0 is adaptive, as torchvision; at most kMaxSamplingRatio, roi_align_geometry.h), aligned.
 struct RoiAlignArgs {
   double scale;
   int64_t sampling_ratio;
@@ -345,6 +346,9 @@ RoiAlignArgs roi_align_args(const Napi::CallbackInfo& info, size_t i, const char
   a.sampling_ratio = int_arg(info, i + 1, op, "samplingRatio");
   CONVNET_CHECK(a.sampling_ratio >= INT32_MIN && a.sampling_ratio <= INT32_MAX, "E_ARG", op,
                 ": `samplingRatio` must be a 32-bit integer, got ", a.sampling_ratio);
+  CONVNET_CHECK(a.sampling_ratio <= roi_align::kMaxSamplingRatio, "E_ARG", op, ": `samplingRatio` must be at most ",
+                roi_align::kMaxSamplingRatio, " (that many squared samples per bin; <= 0 is adaptive), got ",
+                a.sampling_ratio);
   a.aligned = bool_arg(info, i + 2, op, "aligned");
   return a;
 }

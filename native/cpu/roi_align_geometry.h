@@ -24,7 +24,12 @@
 //   torchvision casts NaN to int there, reading out of bounds;
 // - adaptive grids are capped at 2^31 - 1 samples per axis (torchvision's int), and only the
 //   samples that can land inside [-1, size] are visited (tap_range), so a huge box costs what
-//   its part near the map costs instead of hanging.
+//   its part near the map costs instead of hanging: the adaptive grid places a sample every
+//   half pixel to pixel (step = bin / ceil(bin)), so a box visits at most about (2 H + 4 oh)
+//   (2 W + 4 ow) samples per channel however large it is, and needs no bound of its own;
+// - a given samplingRatio is bounded by kMaxSamplingRatio (E_ARG above it, checked where the
+//   arguments come in): its samples are samplingRatio^2 per bin wherever the box lies, and
+//   torchvision accepts any int, so that 1e6 meant 1e12 samples a bin (a hang).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -59,6 +64,12 @@ CONVNET_HD inline double div(double a, double b) {
 }
 
 constexpr double kMaxGrid = 2147483647.0;  // torchvision's grid sizes are ints
+
+// The largest samplingRatio accepted: 2^20 samples per bin and channel. Models use 0 (adaptive,
+// about one sample per pixel), 2 or 4 (torchvision's and Detectron2's Mask R-CNN heads); at 1024
+// a 7x7 output of 256 channels already takes about 27 s a box on this project's 2-core machine
+// (measured 1.7 s at 256, times 16), so anything larger is a mistake rather than a sampling choice.
+constexpr int64_t kMaxSamplingRatio = 1024;
 
 CONVNET_HD inline bool is_finite(double v) { return v - v == 0.0; }  // false for NaN and +-inf
 

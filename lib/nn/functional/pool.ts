@@ -53,7 +53,10 @@ export interface LpPool2dOptions {
 export interface RoIAlignOptions {
   /** Feature-map pixels per box unit: 1 / the backbone's stride (1 / 16 for Mask R-CNN's C4). Default 1. */
   spatialScale?: number;
-  /** Samples per bin along each axis; 0 or less (the default, -1): ceil(bin size), adaptive. */
+  /**
+   * Samples per bin along each axis, at most MAX_SAMPLING_RATIO (1024); 0 or less (the default,
+   * -1): ceil(bin size), adaptive.
+   */
   samplingRatio?: number;
   /** Shift the boxes by -0.5 pixel so that a pixel's value sits at its centre (Detectron2's ROIAlignV2). Default false. */
   aligned?: boolean;
@@ -468,11 +471,28 @@ export function roiPoolBackward(dy: Tensor, argmax: Tensor, boxes: Tensor, input
 
 // ---- RoI align -------------------------------------------------------------------------------
 
+/**
+ * The largest `samplingRatio` roiAlign takes (native/cpu/roi_align_geometry.h's
+ * kMaxSamplingRatio): a bin averages samplingRatio^2 samples per channel wherever the box lies,
+ * so 1024 is already 2^20 a bin (about 27 s for one box of 256 channels at 7x7 on 2 cores), and
+ * torchvision's "any int" let 1e6 hang (1e12 a bin). Models use 0 (adaptive), 2 or 4.
+ */
+export const MAX_SAMPLING_RATIO = 1024;
+
+/** @internal roiAlign's and nn.RoIAlign's samplingRatio: an int32, at most MAX_SAMPLING_RATIO (<= 0: adaptive). */
+export function checkSamplingRatio(op: string, value: unknown): number {
+  const ratio = checkInt(op, 'samplingRatio', value, -(2 ** 31), 2 ** 31 - 1);
+  if (ratio > MAX_SAMPLING_RATIO) {
+    fail('E_ARG', `${op}: expected \`samplingRatio\` <= ${MAX_SAMPLING_RATIO} (${MAX_SAMPLING_RATIO}^2 samples per bin and channel already), got ${ratio}; 0 or less samples adaptively (about one per pixel)`);
+  }
+  return ratio;
+}
+
 function roiAlignOptions(op: string, options: unknown): { scale: number; samplingRatio: number; aligned: boolean } {
   const o = checkOptions<RoIAlignOptions>(op, options, ROI_ALIGN_KEYS);
   const scale = o.spatialScale === undefined ? 1 : checkNumber(op, 'spatialScale', o.spatialScale);
   if (scale <= 0) fail('E_ARG', `${op}: expected \`spatialScale\` > 0, got ${scale}`);
-  const samplingRatio = o.samplingRatio === undefined ? -1 : checkInt(op, 'samplingRatio', o.samplingRatio, -(2 ** 31), 2 ** 31 - 1);
+  const samplingRatio = o.samplingRatio === undefined ? -1 : checkSamplingRatio(op, o.samplingRatio);
   return { scale, samplingRatio, aligned: flag(op, 'aligned', o.aligned, false) };
 }
 
@@ -484,6 +504,12 @@ function roiAlignOptions(op: string, options: unknown): { scale: number; samplin
  * pixel outside the map count as 0. Gradients reach x only (as torchvision's). A batch index out
  * of range is an E_INDEX error at the next wait; a box with a NaN or infinite coordinate gives NaN
  * in all its bins and no gradient (torchvision's is undefined there).
+ *
+ * Unlike torchvision, samplingRatio is bounded: above MAX_SAMPLING_RATIO (1024, i.e. 2^20
+ * samples per bin and channel) it is an E_ARG error, since torchvision's 1e6 means 1e12 samples
+ * per bin and never finishes. The adaptive grid needs no bound: only its samples within a pixel
+ * of the map are visited, so even an astronomically large box costs about what the map's area
+ * costs (a few samples per pixel), however large the box.
  * @example F.roiAlign(features, boxes, 7, { spatialScale: 1 / 16, samplingRatio: 2, aligned: true })   // [K, C, 7, 7]
  */
 export function roiAlign(x: Tensor, boxes: Tensor, outputSize: Size2, options: RoIAlignOptions = {}): F32 {
