@@ -170,8 +170,11 @@ function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly nu
   if (t0.dtype === 'int32' && op === 'mean') fail('E_DTYPE', 'mean: expected `x` of dtype float32, got int32 (a mean is not an integer: cast to float32 first, as PyTorch asks)');
   const t = t0.dtype === 'int32' ? t0 : checkFloat(op, 'x', x);
   checkBool(op, 'keepdim', keepdim);
-  const list = axis === undefined ? t.shape.map((_, i) => i) : typeof axis === 'number' ? [axis] : axis;
-  if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`axis\` to be an axis or an array of axes, got ${describe(axis)}`);
+  const given = axis === undefined ? t.shape.map((_, i) => i) : typeof axis === 'number' ? [axis] : axis;
+  if (!Array.isArray(given)) fail('E_ARG', `${op}: expected \`axis\` to be an axis or an array of axes, got ${describe(axis)}`);
+  // An empty list reduces every axis, as PyTorch 1.13's sum(dim=[]) (the addon did; the shape
+  // given to the result kept x's, a [2, 3] tensor holding one value).
+  const list = given.length === 0 ? t.shape.map((_, i) => i) : given;
   // More axes than the rank must repeat one; refusing it here also stops a 2**31-long array.
   if (!(list.length <= t.rank)) fail('E_ARG', `${op}: expected at most ${t.rank} axes for a ${t.rank}-D tensor, got ${list.length}`);
   const axes = [...new Set(list.map((a) => checkAxis(op, 'axis', a, t.rank)))].sort((p, q) => p - q);

@@ -53,6 +53,21 @@ describe('reductions', () => {
     expectError(() => cc.sum(t, new Proxy([1, 2], { get: (t, k) => (k === 'length' ? 2 ** 31 : (t as unknown as Record<PropertyKey, unknown>)[k as string]) }) as unknown as number[]), 'E_ARG', /at most 3 axes/);
   });
 
+  it('an empty list of axes reduces every axis, as PyTorch 1.13 (sum(dim=[]))', () => {
+    const { t, v } = randomTensor([2, 3], 2);
+    const total = v.reduce((a, b) => a + b, 0);
+    for (const [f, want] of [[cc.sum, total], [cc.mean, total / 6], [cc.max, Math.max(...v)]] as const) {
+      const y = f(t, []);
+      expect(y.shape).to.deep.equal([]);
+      expect(y.dataSync()[0]).to.be.closeTo(want, 1e-5);
+      expect(f(t, [], true).shape).to.deep.equal([1, 1]);
+    }
+    // and its gradient reaches every element
+    const x = cc.ones([2, 3], { requiresGrad: true });
+    cc.sum(x, []).backward();
+    expect(Array.from((x.grad as cc.Tensor<'float32'>).dataSync())).to.deep.equal([1, 1, 1, 1, 1, 1]);
+  });
+
   it('sum of an empty axis is 0 and its mean NaN, as PyTorch', () => {
     expect(Array.from(cc.sum(cc.zeros([0, 2]), 0).dataSync())).to.deep.equal([0, 0]);
     expect(Number.isNaN(cc.mean(cc.zeros([0])).dataSync()[0])).to.equal(true);
