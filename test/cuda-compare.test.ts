@@ -167,7 +167,7 @@ describeCuda('cuda: comparisons, where, int32 reductions', () => {
     compareBits((u) => cc.argmin(u, 1), [ints([4, -3, 9], [3, 1])], 'argmin of one-element rows');
   });
 
-  it('the composed tensor ops (variance, stack, split, chunk, expand) match the CPU, with gradients', () => {
+  it('variance (a native op each way) and the composed tensor ops (stack, split, chunk, expand) match the CPU, with gradients', () => {
     const x = randomCpu([4, 6, 5], 31), y = randomCpu([4, 6, 5], 32);
     compareDevices((t) => cc.variance(t, [0, 2], { keepdim: true }), [x], { bound: 1e-5, grads: true, what: 'variance' });
     compareDevices((t) => cc.variance(t, undefined, { unbiased: false }), [x], { bound: 1e-5, grads: true, what: 'variance all' });
