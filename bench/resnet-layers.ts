@@ -15,7 +15,8 @@
  * needed: the images need no gradient); batch norm in training mode, forward alone and
  * forward+backward through autograd (x, weight and bias); ReLU forward and backward; the
  * residual add forward+backward; adaptive average pooling to 1x1; fc; cross-entropy; the SGD
- * step (momentum 0.9) over all 11.2M parameters as one tensor. Not one of issue 6's groups.
+ * step (momentum 0.9) over all 11.2M parameters as one tensor; Adam, AdamW, RMSprop and Adagrad
+ * steps in its place (n = 0: outside the totals). Not one of issue 6's groups.
  */
 import * as os from 'os';
 import * as cc from '../lib';
@@ -168,6 +169,38 @@ function makeCases(): Case[] {
       return () => cc.optim.sgdStep(p, g, buf, { lr: 0.01, momentum: 0.9 });
     },
   });
+  // The other optimizers in SGD's place, with n = 0: a step runs one optimizer, so they stay out
+  // of the per-step totals. PyTorch with its default foreach, None, which 1.13 turns into False
+  // (torch/optim/adam.py, rmsprop.py, adagrad.py: "if foreach is None: foreach = False"): the
+  // single-tensor loop, as for SGD above; with one tensor foreach would have nothing to batch.
+  const optimizers: [string, string, (p: F32, g: F32) => () => void][] = [
+    ['adamStep', 'torch.optim.Adam([p], lr=1e-3)', (p, g) => {
+      const m = cc.zeros([params]), v = cc.zeros([params]);
+      let step = 0;
+      return () => cc.optim.adamStep(p, g, m, v, null, { lr: 1e-3, step: ++step });
+    }],
+    ['adamStep AdamW wd .01', 'torch.optim.AdamW([p], lr=1e-3, weight_decay=0.01)', (p, g) => {
+      const m = cc.zeros([params]), v = cc.zeros([params]);
+      let step = 0;
+      return () => cc.optim.adamStep(p, g, m, v, null, { lr: 1e-3, weightDecay: 0.01, decoupled: true, step: ++step });
+    }],
+    ['rmspropStep', 'torch.optim.RMSprop([p], lr=1e-2)', (p, g) => {
+      const sq = cc.zeros([params]);
+      return () => cc.optim.rmspropStep(p, g, sq, null, null, { lr: 1e-2 });
+    }],
+    ['adagradStep', 'torch.optim.Adagrad([p], lr=1e-2)', (p, g) => {
+      const sum = cc.zeros([params]);
+      let step = 0;
+      return () => cc.optim.adagradStep(p, g, sum, { lr: 1e-2, step: ++step });
+    }],
+  ];
+  for (const [name, ctor, make] of optimizers) {
+    cases.push({
+      name: `${name} ${(params / 1e6).toFixed(1)}M`, count: 0,
+      torch: `p = randn(${params}, grad=True); p.grad = randn(${params})\nopt = ${ctor}\nopt.step()\ndef run(): opt.step()`,
+      ours: () => make(cc.randn([params]), cc.randn([params])),
+    });
+  }
   return cases;
 }
 
@@ -191,7 +224,7 @@ async function main(): Promise<void> {
       const o = ours.medianMs * c.count, t = (theirs ?? NaN) * c.count;
       const group = c.name.startsWith('conv') ? `conv ${c.name.split(' ').pop()}` : c.name.split(' ').slice(0, 2).join(' ');
       const acc = groups.get(group) ?? [0, 0, 0, 0];
-      groups.set(group, [acc[0] + o, acc[1] + t, acc[2] + ours.minMs * c.count, acc[3] + (torch?.minMs ?? NaN) * c.count]);
+      if (c.count > 0) groups.set(group, [acc[0] + o, acc[1] + t, acc[2] + ours.minMs * c.count, acc[3] + (torch?.minMs ?? NaN) * c.count]);
       const ratio = theirs ? `${(theirs / ours.medianMs).toFixed(2)}x` : '-';
       const minRatio = torch ? `${(torch.minMs / ours.minMs).toFixed(2)}x` : '-';
       console.log(`${c.name.padEnd(44)} ${String(c.count).padStart(2)} ${ours.medianMs.toFixed(3).padStart(9)} ${(theirs?.toFixed(3) ?? '-').padStart(9)} ${ratio.padStart(7)} ${o.toFixed(1).padStart(9)} ${t.toFixed(1).padStart(9)}` +
