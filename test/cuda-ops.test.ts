@@ -389,6 +389,45 @@ describeCuda('cuda ops: optimizer steps', () => {
     });
   }
 
+  it('adamStep, rmspropStep and adagradStep: every option combination gives the CPU\'s bits', () => {
+    // The CPU loops are specialised per option set (native/cpu/adam.cc, rmsprop.cc, adagrad.cc),
+    // the GPU kernels call optim_update.h's per-element functions with the options inside: every
+    // combination, three steps, on a length with vector tails that 2 CPU threads split.
+    const n = 40009;
+    // [name, each state's [low, high], one step]
+    const combos: [string, [number, number][], (p: T, g: T, s: T[], step: number) => void][] = [];
+    for (const weightDecay of [0, 0.05]) {
+      for (const decoupled of [false, true]) {
+        for (const amsgrad of [false, true]) {
+          combos.push([`adamStep ${JSON.stringify({ weightDecay, decoupled, amsgrad })}`, [[-1, 1], [0, 1], [0, 1]], (p, g, [m, v, vMax], step) =>
+            optim.adamStep(p, g, m, v, amsgrad ? vMax : null, { lr: 0.01, eps: 1e-3, weightDecay, decoupled, step })]);
+        }
+      }
+      for (const centered of [false, true]) {
+        for (const momentum of [0, 0.9]) {
+          // square_avg from 1, grad_avg within +-1: the centered variance stays positive.
+          combos.push([`rmspropStep ${JSON.stringify({ weightDecay, centered, momentum })}`, [[1, 2], [-1, 1], [-1, 1]], (p, g, [sq, buf, ga]) =>
+            optim.rmspropStep(p, g, sq, momentum ? buf : null, centered ? ga : null, { lr: 0.01, eps: 1e-3, weightDecay, momentum, centered })]);
+        }
+      }
+      for (const lrDecay of [0, 0.1]) {
+        combos.push([`adagradStep ${JSON.stringify({ weightDecay, lrDecay })}`, [[0, 1]], (p, g, [sum], step) =>
+          optim.adagradStep(p, g, sum, { lr: 0.01, eps: 1e-3, weightDecay, lrDecay, step })]);
+      }
+    }
+    for (const [name, ranges, step] of combos) {
+      const [cpu, gpu] = (['cpu', 'cuda'] as const).map((device) => {
+        const p = randomCpu([n], 1).to(device), g = randomCpu([n], 2).to(device);
+        const states = ranges.map(([low, high], k) => randomCpu([n], 3 + k, low, high).to(device));
+        for (let t = 1; t <= 3; t++) step(p, g, states, t);
+        g.dispose();
+        return [p, ...states];
+      });
+      gpu.forEach((x, k) => expectSameBits(x, cpu[k], `${name}: ${k === 0 ? 'param' : `state ${k}`}`));
+      for (const x of [...cpu, ...gpu]) x.dispose();
+    }
+  });
+
   it('the functional steps on GPU tensors; mixed devices are E_DEVICE naming both', () => {
     const p = randomCpu([9], 1).to('cuda'), g = randomCpu([9], 2).to('cuda');
     const m = cc.zeros([9], { device: 'cuda' }), v = cc.zeros([9], { device: 'cuda' });

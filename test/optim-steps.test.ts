@@ -152,6 +152,162 @@ describe('optim: fused SGD, Adam/AdamW, RMSprop and Adagrad steps', () => {
     }
   });
 
+  describe('Adam/AdamW, RMSprop and Adagrad: every option combination gives the bits of the per-element formula, rounded in float32 step by step', () => {
+    // As sgdStep's test above: the CPU loops are specialised per option set so that they
+    // vectorise (native/cpu/adam.cc, rmsprop.cc, adagrad.cc); each specialisation must still round
+    // every product, quotient, square root and sum as optim_update.h does (and the GPU kernels,
+    // which call it). Lengths with vector tails (1, 15, 17) and without (16), 1000, and 40009,
+    // which 2 threads split in two (parallel_for's grain is 16384) at an odd boundary; 1 and 2
+    // threads; three steps each (the bias corrections and lr_decay change with the step).
+    const f = Math.fround;
+    const lengths = [1, 15, 16, 17, 1000, 40009];
+    /** A random float32 state: the tensor and its values, which the formula below updates. */
+    const state = (n: number, seed: number, low = -1, high = 1) => {
+      const { t, v } = randomTensor([n], seed, low, high);
+      return { t, a: Array.from(v) };
+    };
+    const fromValues = (a: number[]) => ({ t: cc.tensor(Float32Array.from(a), { shape: [a.length] }), a });
+    const expectBits = (t: cc.Tensor, expected: number[], what: string) => {
+      const ours = t.dataSync() as Float32Array;
+      const same = Buffer.from(ours.buffer, ours.byteOffset, ours.byteLength).equals(Buffer.from(new Float32Array(expected).buffer));
+      expect(same, what).to.equal(true);
+    };
+    /** Runs `check(n, threads)` for every length at 1 and 2 threads. */
+    const overLengthsAndThreads = (check: (n: number, threads: number) => void) => {
+      const before = cc.getNumThreads();
+      try {
+        for (const threads of [1, 2]) {
+          cc.setNumThreads(threads);
+          for (const n of lengths) check(n, threads);
+        }
+      } finally {
+        cc.setNumThreads(before);
+      }
+    };
+
+    it('adamStep (L2 or decoupled weight decay, amsgrad)', () => {
+      overLengthsAndThreads((n, threads) => {
+        for (const weightDecay of [0, 0.05]) {
+          for (const decoupled of [false, true]) {
+            for (const amsgrad of [false, true]) {
+              const p = state(n, 21), g = state(n, 22), m = state(n, 23), v = state(n, 24, 0, 1), vMax = state(n, 25, 0, 1);
+              const lr = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-3;
+              const b1 = f(beta1), b2 = f(beta2), omb1 = f(1 - beta1), omb2 = f(1 - beta2), eps32 = f(eps);
+              const wd = f(weightDecay), decay = f(1 - lr * weightDecay);
+              for (let step = 1; step <= 3; step++) {
+                const opts = { lr, betas: [beta1, beta2] as [number, number], eps, weightDecay, step, decoupled };
+                optim.adamStep(p.t, g.t, m.t, v.t, amsgrad ? vMax.t : null, opts);
+                const stepSize = f(lr / (1 - beta1 ** step)), bc2 = f(Math.sqrt(1 - beta2 ** step));
+                const [P, M, V, VM] = [p.a, m.a, v.a, vMax.a];
+                for (let i = 0; i < n; i++) {
+                  let d = g.a[i], w = P[i];
+                  if (decoupled) {
+                    if (wd !== 0) w = f(w * decay);
+                  } else if (wd !== 0) {
+                    d = f(d + f(wd * w));
+                  }
+                  const mi = f(f(M[i] * b1) + f(omb1 * d));
+                  const vi = f(f(V[i] * b2) + f(f(omb2 * d) * d));
+                  M[i] = mi;
+                  V[i] = vi;
+                  let second = vi;
+                  if (amsgrad) {
+                    VM[i] = VM[i] > vi ? VM[i] : vi;
+                    second = VM[i];
+                  }
+                  const denom = f(f(f(Math.sqrt(second)) / bc2) + eps32);
+                  P[i] = f(w + -f(stepSize * f(mi / denom)));
+                }
+                const what = `n ${n}, ${threads} thread(s), amsgrad ${amsgrad}, ${JSON.stringify(opts)}`;
+                expectBits(p.t, P, `${what}: param`);
+                expectBits(m.t, M, `${what}: expAvg`);
+                expectBits(v.t, V, `${what}: expAvgSq`);
+                if (amsgrad) expectBits(vMax.t, VM, `${what}: maxExpAvgSq`);
+              }
+              for (const s of [p, g, m, v, vMax]) s.t.dispose();
+            }
+          }
+        }
+      });
+    });
+
+    it('rmspropStep (weight decay, centered, momentum)', () => {
+      overLengthsAndThreads((n, threads) => {
+        for (const weightDecay of [0, 0.05]) {
+          for (const centered of [false, true]) {
+            for (const momentum of [0, 0.9]) {
+              const p = state(n, 31), g = state(n, 32), buf = state(n, 33), ga = state(n, 34), r = state(n, 35, 0.1, 1);
+              // square_avg >= grad_avg^2 + 0.1, so that the centered variance stays positive (no NaN).
+              const sq = fromValues(ga.a.map((x, i) => f(f(x * x) + r.a[i])));
+              const lr = 0.01, alpha = 0.99, eps = 1e-3;
+              const lr32 = f(lr), alpha32 = f(alpha), oma = f(1 - alpha), eps32 = f(eps), wd = f(weightDecay), mom = f(momentum);
+              for (let step = 1; step <= 3; step++) {
+                const opts = { lr, alpha, eps, weightDecay, momentum, centered };
+                optim.rmspropStep(p.t, g.t, sq.t, momentum ? buf.t : null, centered ? ga.t : null, opts);
+                const [P, SQ, B, GA] = [p.a, sq.a, buf.a, ga.a];
+                for (let i = 0; i < n; i++) {
+                  let d = g.a[i];
+                  if (wd !== 0) d = f(d + f(wd * P[i]));
+                  const sqi = f(f(SQ[i] * alpha32) + f(f(oma * d) * d));
+                  SQ[i] = sqi;
+                  let avg: number;
+                  if (centered) {
+                    const gai = f(f(GA[i] * alpha32) + f(oma * d));
+                    GA[i] = gai;
+                    avg = f(Math.sqrt(f(sqi + f(-gai * gai))));
+                  } else {
+                    avg = f(Math.sqrt(sqi));
+                  }
+                  avg = f(avg + eps32);
+                  if (momentum) {
+                    B[i] = f(f(B[i] * mom) + f(d / avg));
+                    P[i] = f(P[i] + f(-lr32 * B[i]));
+                  } else {
+                    P[i] = f(P[i] + f(f(-lr32 * d) / avg));
+                  }
+                }
+                const what = `n ${n}, ${threads} thread(s), step ${step}, ${JSON.stringify(opts)}`;
+                expectBits(p.t, P, `${what}: param`);
+                expectBits(sq.t, SQ, `${what}: squareAvg`);
+                if (momentum) expectBits(buf.t, B, `${what}: momentumBuffer`);
+                if (centered) expectBits(ga.t, GA, `${what}: gradAvg`);
+              }
+              for (const s of [p, g, buf, ga, r, sq]) s.t.dispose();
+            }
+          }
+        }
+      });
+    });
+
+    it('adagradStep (weight decay, lr decay)', () => {
+      overLengthsAndThreads((n, threads) => {
+        for (const weightDecay of [0, 0.05]) {
+          for (const lrDecay of [0, 0.1]) {
+            const p = state(n, 41), g = state(n, 42), sum = state(n, 43, 0, 1);
+            const lr = 0.01, eps = 1e-3, wd = f(weightDecay), eps32 = f(eps);
+            for (let step = 1; step <= 3; step++) {
+              const opts = { lr, lrDecay, weightDecay, eps, step };
+              optim.adagradStep(p.t, g.t, sum.t, opts);
+              const clr = f(lr / (1 + (step - 1) * lrDecay));
+              const [P, S] = [p.a, sum.a];
+              for (let i = 0; i < n; i++) {
+                let d = g.a[i];
+                if (wd !== 0) d = f(d + f(wd * P[i]));
+                const si = f(S[i] + f(d * d));
+                S[i] = si;
+                P[i] = f(P[i] + f(f(-clr * d) / f(f(Math.sqrt(si)) + eps32)));
+              }
+              const what = `n ${n}, ${threads} thread(s), ${JSON.stringify(opts)}`;
+              expectBits(p.t, P, `${what}: param`);
+              expectBits(sum.t, S, `${what}: stateSum`);
+            }
+            for (const s of [p, g, sum]) s.t.dispose();
+          }
+        }
+      });
+    });
+  });
+
   it('is the same for any thread count', () => {
     const runs: Float32Array[] = [];
     const before = cc.getNumThreads();

@@ -1,9 +1,12 @@
-// The per-element updates of the fused optimizer steps, written once for both devices: the CPU
-// loops (cpu/sgd.cc, adam.cc, rmsprop.cc, adagrad.cc) and the GPU kernels (cuda/ of the same
-// names) call these, so the two compute the same formulas in the same order (PyTorch 1.13's
-// single-tensor SGD, Adam, RMSprop and Adagrad; each file's comment gives them). Every product and sum rounds on its own (rn_*): nvcc
-// would otherwise contract a * b + c into one FMA and the GPU would differ in the last bit; the
-// CPU build (x86-64 without -march) never contracts.
+// The per-element updates of the fused optimizer steps, PyTorch 1.13's single-tensor SGD, Adam,
+// RMSprop and Adagrad (each file's comment gives the formula). The GPU kernels (cuda/sgd.cu,
+// adam.cu, rmsprop.cu, adagrad.cu) call these; the CPU loops (cpu/ of the same names) repeat them
+// with the options' branches lifted out of the loop, so that they vectorise, with the same
+// operations in the same order: a change here is a change there too. test/optim-steps.test.ts
+// checks every option combination of the CPU bit for bit against the formula, and
+// test/cuda-ops.test.ts the GPU against the CPU. Every product and sum rounds on its own (rn_*):
+// nvcc would otherwise contract a * b + c into one FMA and the GPU would differ in the last bit;
+// the CPU build (x86-64 without -march) never contracts.
 #pragma once
 #include <cmath>
 
