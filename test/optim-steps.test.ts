@@ -156,9 +156,11 @@ describe('optim: fused SGD, Adam/AdamW, RMSprop and Adagrad steps', () => {
     // As sgdStep's test above: the CPU loops are specialised per option set so that they
     // vectorise (native/cpu/adam.cc, rmsprop.cc, adagrad.cc); each specialisation must still round
     // every product, quotient, square root and sum as optim_update.h does (and the GPU kernels,
-    // which call it). Lengths with vector tails (1, 15, 17) and without (16), 1000, and 40009,
-    // which 2 threads split in two (parallel_for's grain is 16384) at an odd boundary; 1 and 2
-    // threads; three steps each (the bias corrections and lr_decay change with the step).
+    // which call it), in whichever SIMD clone this CPU picks (simd_clones.h: all are compiled
+    // with contraction off). Lengths with vector tails (1, 15, 17) and without (16), 1000, and
+    // 40009, which 2 threads split in two (parallel_for's grain is 16384) at element 20004, not a
+    // multiple of 16; 1 and 2 threads; three steps each (the bias corrections and lr_decay change
+    // with the step).
     const f = Math.fround;
     const lengths = [1, 15, 16, 17, 1000, 40009];
     /** A random float32 state: the tensor and its values, which the formula below updates. */

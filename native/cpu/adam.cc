@@ -10,6 +10,7 @@
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
 #include "cpu/optim_update.h"
+#include "cpu/simd_clones.h"
 
 namespace convnet {
 namespace cpu {
@@ -23,7 +24,13 @@ enum class WeightDecay { kNone, kL2, kDecoupled };
 // compiler vectorises it (as sgd.cc): the same operations on each element, in the same order.
 // The square root vectorises only because this file is compiled with -fno-math-errno
 // (CMakeLists.txt): otherwise GCC keeps a call to sqrtf, for errno, behind a branch in the loop.
+// Compiled again for AVX2 and AVX-512 (simd_clones.h), with contraction off so that no clone
+// fuses a * b + c into an FMA: every clone rounds as the formula. Two divisions and a square
+// root an element: on 11M parameters at 2 threads, with other work on the cores, SSE alone took
+// 10.1-15.9 ms and the AVX-512 clone 5.8-8.1 (CONVNET_BENCH_OPS=Step node dist/bench/run.js ops,
+// four runs each); on a quiet machine both came near memory's bound, ~5.5 ms.
 template <WeightDecay kDecay, bool kAmsgrad>
+__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
 void adam_range(const optim::AdamScalars& s, float* __restrict p, const float* __restrict g, float* __restrict m,
                 float* __restrict v, float* __restrict v_max, int64_t n) {
   using optim::rn_add;

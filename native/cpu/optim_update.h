@@ -6,7 +6,8 @@
 // checks every option combination of the CPU bit for bit against the formula, and
 // test/cuda-ops.test.ts the GPU against the CPU. Every product and sum rounds on its own (rn_*):
 // nvcc would otherwise contract a * b + c into one FMA and the GPU would differ in the last bit;
-// the CPU build (x86-64 without -march) never contracts.
+// the CPU build (x86-64 without -march) has no FMA, and the CPU loops' AVX2/AVX-512 clones
+// (adam.cc, rmsprop.cc, adagrad.cc) are compiled with contraction off.
 #pragma once
 #include <cmath>
 
