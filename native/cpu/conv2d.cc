@@ -402,9 +402,14 @@ SpaceToDepth space_to_depth_of(const Dims& d, const Conv2dGeometry& g) {
   return t;
 }
 
+// Whether the problem has a space-to-depth form at all: equal strides over 1, no dilation, outputs.
+bool regroupable(const Dims& d, const Conv2dGeometry& g) {
+  return g.stride_h >= 2 && g.stride_w == g.stride_h && g.dilation_h == 1 && g.dilation_w == 1 && d.N > 0 &&
+         d.Ho > 0 && d.Wo > 0;
+}
+
 bool space_to_depth_applies(const Dims& d, const Conv2dGeometry& g) {
-  if (g.stride_h < 2 || g.stride_w != g.stride_h || g.dilation_h != 1 || g.dilation_w != 1) return false;
-  if (d.N == 0 || d.Ho == 0 || d.Wo == 0) return false;
+  if (!regroupable(d, g)) return false;
   const SpaceToDepth t = space_to_depth_of(d, g);
   // Or the direct kernel of 32-channel blocks, where the zero taps are few (at most a third more
   // taps than kh x kw) and that kernel cannot take the strided problem itself, as it does at
@@ -468,9 +473,7 @@ void space_to_depth_forward(const float* px, const float* pw, const float* pb, c
 // dist/bench/conv_ab.js CONVNET_FMA512 full halved --threads 2 "alex c1"`); on Zen 5 it had
 // measured 4.4 -> 6.6 ms, slower (see space_to_depth_forward).
 bool space_to_depth_filter_applies(const Dims& d, const Conv2dGeometry& g) {
-  if (!avx512_fma_halved()) return false;
-  if (g.stride_h < 2 || g.stride_w != g.stride_h || g.dilation_h != 1 || g.dilation_w != 1) return false;
-  if (d.N == 0 || d.Ho == 0 || d.Wo == 0) return false;
+  if (!avx512_fma_halved() || !regroupable(d, g)) return false;
   const SpaceToDepth t = space_to_depth_of(d, g);
   return winograd_applies(t.d, t.g);
 }

@@ -336,8 +336,8 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
   const int64_t wp = rows ? 2 * ceil_div(d.Wo, 2) + d.kw - 1 : (d.Wo - 1) * g.stride_w + (d.kw - 1) * g.dilation_w + 1;
   const bool padded = g.pad_top != 0 || g.pad_left != 0 || hp > d.H || wp > d.W;
   const int64_t xs = padded ? hp * wp : d.hw, ws = padded ? wp : d.W;
-  std::vector<int64_t> tap(d.ckk);
-  for (int64_t c = 0; c < d.Cg; ++c)
+  std::vector<int64_t> tap(rows ? 0 : d.ckk);  // the direct tiles' (Winograd's read rows whole)
+  for (int64_t c = 0; c < d.Cg && !rows; ++c)
     for (int64_t i = 0; i < d.kh; ++i)
       for (int64_t j = 0; j < d.kw; ++j) tap[(c * d.kh + i) * d.kw + j] = c * xs + i * g.dilation_h * ws + j * g.dilation_w;
 

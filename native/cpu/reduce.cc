@@ -36,6 +36,7 @@ namespace cpu {
 namespace {
 
 using reduction::Axis;
+using reduction::blocked_runs;
 using reduction::ceil_div;
 using reduction::for_each_row_chunk;
 using reduction::kBlock;
@@ -170,33 +171,12 @@ typename AccOf<K, T>::type run_value(const T* x, int64_t n) {
   }
 }
 
-// store(j, value of x[j * run, (j + 1) * run)) for j < runs; a run longer than kBlock in
-// blocks of kBlock (a multiple of 16: vec::sum's lanes line up the same in every block)
-// combined in order.
+// store(j, value of x[j * run, (j + 1) * run)) for j < runs (reduce_layout.h's blocked_runs).
 template <Kind K, typename T, typename Store>
 void reduce_runs(const T* x, int64_t runs, int64_t run, const Store& store) {
   using A = typename AccOf<K, T>::type;
-  const int64_t blocks = ceil_div(run, kBlock);
-  if (blocks == 1) {
-    parallel_for(runs, std::max<int64_t>(1, kBlock / run), [&](int64_t begin, int64_t end) {
-      for (int64_t j = begin; j < end; ++j) store(j, run_value<K>(x + j * run, run));
-    });
-    return;
-  }
-  std::vector<A> partial(static_cast<size_t>(runs * blocks));
-  parallel_for(runs * blocks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t j = t / blocks, r0 = (t % blocks) * kBlock;
-      partial[t] = run_value<K>(x + j * run + r0, std::min(kBlock, run - r0));
-    }
-  });
-  parallel_for(runs, std::max<int64_t>(1, 4096 / blocks), [&](int64_t begin, int64_t end) {
-    for (int64_t j = begin; j < end; ++j) {
-      A a = partial[j * blocks];
-      for (int64_t b = 1; b < blocks; ++b) a = step<K, A>(a, partial[j * blocks + b]);
-      store(j, a);
-    }
-  });
+  blocked_runs<A>(runs, run, [&](int64_t, int64_t at, int64_t len) { return run_value<K>(x + at, len); },
+                  [](A a, A b) { return step<K, A>(a, b); }, store);
 }
 
 // ---- rows: a kept last axis -----------------------------------------------------------------

@@ -119,6 +119,35 @@ class RowCursor {
   int64_t offset_ = 0;
 };
 
+// store(j, value of run j) for j < runs, the runs contiguous and `run` long: a run of at most
+// kBlock elements is block(j, j * run, run), whole on one thread; a longer one is cut into blocks
+// of kBlock (a multiple of 16: vec::sum's lanes line up the same in every block), block(j, at,
+// len) each, in parallel, and their values (A) are combined in order by combine(a, b).
+template <typename A, typename Block, typename Combine, typename Store>
+void blocked_runs(int64_t runs, int64_t run, const Block& block, const Combine& combine, const Store& store) {
+  const int64_t blocks = ceil_div(run, kBlock);
+  if (blocks == 1) {
+    parallel_for(runs, std::max<int64_t>(1, kBlock / run), [&](int64_t begin, int64_t end) {
+      for (int64_t j = begin; j < end; ++j) store(j, block(j, j * run, run));
+    });
+    return;
+  }
+  std::vector<A> partial(static_cast<size_t>(runs * blocks));
+  parallel_for(runs * blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t j = t / blocks, r0 = (t % blocks) * kBlock;
+      partial[t] = block(j, j * run + r0, std::min(kBlock, run - r0));
+    }
+  });
+  parallel_for(runs, std::max<int64_t>(1, 4096 / blocks), [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) {
+      A a = partial[j * blocks];
+      for (int64_t b = 1; b < blocks; ++b) a = combine(a, partial[j * blocks + b]);
+      store(j, a);
+    }
+  });
+}
+
 // Calls fn(o, i0, width, r0, r1, cursor, block) for every (block of rows, output row o, chunk
 // [i0, i0 + width) of it) in parallel; the cursor stands at row r0.
 template <typename Fn>

@@ -49,6 +49,7 @@ namespace {
 using lanes::Doubles8;
 using lanes::Floats8;
 using reduction::Axis;
+using reduction::blocked_runs;
 using reduction::ceil_div;
 using reduction::for_each_row_chunk;
 using reduction::kBlock;
@@ -106,30 +107,11 @@ double run_squared_deviations(const float* x, double mean, int64_t n) {
   return s;
 }
 
-// out[j] = sum over the blocks of run j (kBlock elements, the last shorter) of block(j, at, len),
-// at the block's offset in x: a short run whole on one thread, a long one's blocks in parallel
-// and their partials added in order.
+// out[j] = the sum over the blocks of run j of block(j, at, len), added in order
+// (reduce_layout.h's blocked_runs).
 template <typename Block>
 void per_run(int64_t runs, int64_t run, const Block& block, double* out) {
-  const int64_t blocks = ceil_div(run, kBlock);
-  if (blocks == 1) {
-    parallel_for(runs, std::max<int64_t>(1, kBlock / run), [&](int64_t begin, int64_t end) {
-      for (int64_t j = begin; j < end; ++j) out[j] = block(j, j * run, run);
-    });
-    return;
-  }
-  std::vector<double> partial(static_cast<size_t>(runs * blocks));
-  parallel_for(runs * blocks, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t j = t / blocks, r0 = (t % blocks) * kBlock;
-      partial[t] = block(j, j * run + r0, std::min(kBlock, run - r0));
-    }
-  });
-  for (int64_t j = 0; j < runs; ++j) {
-    double s = partial[j * blocks];
-    for (int64_t b = 1; b < blocks; ++b) s += partial[j * blocks + b];
-    out[j] = s;
-  }
+  blocked_runs<double>(runs, run, block, [](double a, double b) { return a + b; }, [&](int64_t j, double v) { out[j] = v; });
 }
 
 // The runs-only layout: mean and m2 of each of `runs` contiguous runs of x.
