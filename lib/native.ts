@@ -259,13 +259,16 @@ export type CompareOpCode = (typeof CompareOp)[keyof typeof CompareOp];
 function load(): NativeAddon {
   // dist/lib/native.js -> the package root, where node-gyp-build looks in build/ and prebuilds/.
   const root = path.resolve(__dirname, '..', '..');
+  // CONVNET_ADDON: the path of another build of the addon, for checks only (scripts/avx2-check.sh
+  // runs the tests on a build that takes the AVX2 code paths).
+  const override = process.env.CONVNET_ADDON;
   let addon: NativeAddon;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    addon = require('node-gyp-build')(root) as NativeAddon;
+    addon = (override ? require(path.resolve(override)) : require('node-gyp-build')(root)) as NativeAddon;
   } catch (e) {
     throw new ConvnetError(
-      `cudnn-convnet: could not load the native addon from ${root} (${(e as Error).message}). ` +
+      `cudnn-convnet: could not load the native addon from ${override ? path.resolve(override) : root} (${(e as Error).message}). ` +
         'Reinstall the package, or build it from source with `npm run build:native`.',
       'E_LOAD',
     );

@@ -132,7 +132,7 @@ Napi::Value CudaLoad(const Napi::CallbackInfo& info) {
 }
 
 namespace {
-bool optional_bool(const Napi::Object& o, const char* key, bool current) {
+[[maybe_unused]] bool optional_bool(const Napi::Object& o, const char* key, bool current) {  // CUDA builds only
   const Napi::Value v = o.Get(key);
   if (v.IsUndefined()) return current;
   CONVNET_CHECK(v.IsBoolean(), "E_ARG", "cuda.setOptions: expected `", key, "` to be a boolean");

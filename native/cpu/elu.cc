@@ -4,7 +4,8 @@
 // Both loops are cloned for AVX2 / AVX-512 (simd_clones.h) and vectorise: expm1 comes from
 // cpu/inline_math.h (std::expm1, a scalar call per element, ran at 0.07x PyTorch's speed), the
 // branches are selects. The backward is written dy * (x > 0 ? 1 : y + alpha): exact where the
-// factor is 1, so the same bits as the two-way form.
+// factor is 1, so the same bits as the two-way form. Without trapping math: GCC vectorises these
+// selects for AVX2 only then (it did for AVX-512 either way).
 #include "core/thread_pool.h"
 #include "cpu/inline_math.h"
 #include "cpu/nn_ops.h"
@@ -15,7 +16,7 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-CONVNET_SIMD_CLONES
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
 void elu_range(const float* __restrict x, float alpha, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
@@ -24,7 +25,7 @@ void elu_range(const float* __restrict x, float alpha, float* __restrict y, int6
   }
 }
 
-CONVNET_SIMD_CLONES
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
 void elu_backward_range(const float* __restrict dy, const float* __restrict x, const float* __restrict y, float alpha,
                         float* __restrict dx, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {

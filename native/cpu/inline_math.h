@@ -16,6 +16,10 @@
 namespace convnet {
 namespace cpu {
 
+// Forced inline: GCC keeps a plain inline function out of line in the Haswell clones (another
+// target), a call per element in a loop that should be vector code (simd_clones.h).
+#define CONVNET_MATH_INLINE inline __attribute__((always_inline))
+
 // exp(x) = s * (1 + m) and expm1(x) = s * m + (s - 1) for x <= 0, with s = 2^k, m = expm1(r),
 // x = k ln2 + r, |r| <= ln2 / 2 (fdlibm's method, as Sleef's). m is r's Taylor series to r^8
 // (truncation below 1e-8 relative on that interval), so for k = 0 (|x| < 0.35) expm1 is the
@@ -27,7 +31,7 @@ struct ExpParts {
   float s, m;
 };
 
-inline ExpParts exp_parts(float x) {
+CONVNET_MATH_INLINE ExpParts exp_parts(float x) {
   const float xc = x < -88.0f ? -88.0f : (x > 0.0f ? 0.0f : x);  // NaN stays NaN (comparisons are false)
   // k = round(x / ln2) by the 1.5 * 2^23 trick (exact for |k| < 2^22; no float-to-int rounding call)
   float kf = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
@@ -49,7 +53,7 @@ inline ExpParts exp_parts(float x) {
 }
 
 // expm1(x) for x <= 0; x = -0 and NaN are returned as they are.
-inline float expm1_nonpositive(float x) {
+CONVNET_MATH_INLINE float expm1_nonpositive(float x) {
   const ExpParts e = exp_parts(x);
   const float result = e.s * e.m + (e.s - 1.0f);
   return x < 0.0f ? result : x;
@@ -58,8 +62,8 @@ inline float expm1_nonpositive(float x) {
 // tanh(x): for |x| < 0.55 x + x^3 P(x^2) (P of degree 4, fitted for relative error 1e-9 on that
 // interval); above, 1 - 2e / (1 + e) with e = exp(-2|x|), which has no cancellation there; the
 // sign copied from x. tanh(+-inf) = +-1, tanh(-0) = -0, NaN stays NaN.
-inline float tanh_value(float x) {
-  const float a = std::fabs(x);
+CONVNET_MATH_INLINE float tanh_value(float x) {
+  const float a = __builtin_fabsf(x);  // builtins: std::fabs is a function GCC may keep out of line in a clone
   const float z = a * a;
   float q = -0.006270988378673792f;
   q = q * z + 0.02106943167746067f;
@@ -70,7 +74,7 @@ inline float tanh_value(float x) {
   const ExpParts p = exp_parts(-2.0f * a);
   const float e = p.s * p.m + p.s;
   const float large = 1.0f - 2.0f * e / (1.0f + e);
-  return std::copysign(a < 0.55f ? small : large, x);  // NaN: a < 0.55 is false, e is NaN, so large is NaN
+  return __builtin_copysignf(a < 0.55f ? small : large, x);  // NaN: a < 0.55 is false, e is NaN, so large is NaN
 }
 
 }  // namespace cpu

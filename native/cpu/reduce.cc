@@ -52,28 +52,34 @@ using reduction::Rows;
 // vector types: written as arrays of 16 floats, GCC kept them in 16 scalar registers (max over
 // the rows of [512, 4096] at 2 threads: 0.27 ms, PyTorch 0.29; 0.62 when the build passed
 // -fno-trapping-math); as vectors 0.05 ms (`node dist/bench/tensor-ops.js`).
-typedef float Floats16 __attribute__((vector_size(64)));
-typedef int32_t Ints16 __attribute__((vector_size(64)));
+// Each 16 lanes are two 32-byte vectors: GCC compiles selects on 64-byte generic vectors to
+// scalar code for AVX2 (simd_clones.h), and two 32-byte halves cost the AVX-512 clone nothing
+// measurable on these memory-bound loops.
+typedef float Floats8 __attribute__((vector_size(32)));
+typedef int32_t Ints8 __attribute__((vector_size(32)));
 
 template <bool kMax>
 CONVNET_SIMD_CLONES float extremum_lanes(const float* __restrict x, int64_t n) {
   // 16 lanes of the extremum (plain compares: a NaN never wins them) and 16 of "saw a NaN".
   const float init = kMax ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
-  Floats16 lane = Floats16{} + init;
-  Ints16 nan = {};
+  Floats8 lo = Floats8{} + init, hi = lo;
+  Ints8 nan = {};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    Floats16 v;
-    std::memcpy(&v, x + i, sizeof v);
-    lane = (kMax ? v > lane : v < lane) ? v : lane;
-    nan |= v != v;
+    Floats8 a, b;
+    std::memcpy(&a, x + i, sizeof a);
+    std::memcpy(&b, x + i + 8, sizeof b);
+    lo = (kMax ? a > lo : a < lo) ? a : lo;
+    hi = (kMax ? b > hi : b < hi) ? b : hi;
+    nan |= (a != a) | (b != b);
   }
-  float best = lane[0];
-  int32_t any_nan = nan[0];
-  for (int j = 1; j < 16; ++j) {
-    best = (kMax ? lane[j] > best : lane[j] < best) ? lane[j] : best;
+  float best = lo[0];
+  int32_t any_nan = 0;
+  for (int j = 0; j < 8; ++j) {  // lanes 0 to 15 in order (which of -0 and +0 wins a tie)
+    best = (kMax ? lo[j] > best : lo[j] < best) ? lo[j] : best;
     any_nan |= nan[j];
   }
+  for (int j = 0; j < 8; ++j) best = (kMax ? hi[j] > best : hi[j] < best) ? hi[j] : best;
   for (; i < n; ++i) {
     best = (kMax ? x[i] > best : x[i] < best) ? x[i] : best;
     any_nan |= x[i] != x[i];
@@ -92,10 +98,11 @@ CONVNET_SIMD_CLONES int64_t first_index_of(const float* __restrict x, int64_t n,
   const bool nan = value != value;
   int64_t r = 0;
   for (; r + 16 <= n; r += 16) {
-    Floats16 v;
-    std::memcpy(&v, x + r, sizeof v);
-    const Ints16 hit = nan ? v != v : v == value;
-    Ints16 zero = {};
+    Floats8 a, b;
+    std::memcpy(&a, x + r, sizeof a);
+    std::memcpy(&b, x + r + 8, sizeof b);
+    const Ints8 hit = nan ? (a != a) | (b != b) : (a == value) | (b == value);
+    Ints8 zero = {};
     if (std::memcmp(&hit, &zero, sizeof hit) != 0) break;
   }
   while (nan ? x[r] == x[r] : x[r] != value) ++r;

@@ -6,9 +6,22 @@
 // round differently only where the compiler contracts a * b + c into an FMA (Haswell and
 // AVX-512 have it): a kernel that must give the same bits on every CPU avoids such forms, or
 // makes them exact (e.g. an addend or a factor that is exactly 0).
+//
+// GCC will not inline a function compiled for another target or with other optimize options into
+// a clone: a helper a clone calls must be `inline __attribute__((always_inline))` (GCC 12 kept
+// tanh's and ELU's helpers out of line in the Haswell clones, a call per element), and std::max
+// and friends are written out in functions with an optimize attribute. GCC also turns a select
+// (`a > b ? a : b`) on 64-byte generic vectors into scalar code for Haswell: loops meant for
+// both clones use 32-byte vectors (two per 16 lanes) for their selects.
+//
+// A build with CONVNET_SIMD_CAP_AVX2 (CMake's CONVNET_SIMD_CAP=avx2, scripts/avx2-check.sh)
+// leaves the AVX-512 clone out, so that a CPU with AVX-512 runs the very Haswell clones a CPU
+// without it would.
 #pragma once
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(CONVNET_SIMD_CAP_AVX2) && defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define CONVNET_SIMD_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#elif defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define CONVNET_SIMD_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
 #else
 #define CONVNET_SIMD_CLONES

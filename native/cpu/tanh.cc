@@ -1,7 +1,8 @@
 // Tanh: y = tanh(x). Backward: dx = dy * (1 - y^2).
 //
 // Forward: cpu/inline_math.h's tanh_value (at most 1.51 ulp) in a loop cloned for AVX2 / AVX-512
-// (simd_clones.h); std::tanh, a scalar call per element, ran at 0.13x PyTorch's speed.
+// (simd_clones.h); std::tanh, a scalar call per element, ran at 0.13x PyTorch's speed. Without
+// trapping math, or GCC leaves the AVX2 clone scalar (its selects compare with NaN).
 #include "core/thread_pool.h"
 #include "cpu/inline_math.h"
 #include "cpu/nn_ops.h"
@@ -12,7 +13,7 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-CONVNET_SIMD_CLONES
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
 void tanh_range(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = tanh_value(x[i]);
 }

@@ -85,21 +85,31 @@ CONVNET_ROW_KERNEL double count_nonzero(const float* __restrict x, int64_t n) {
 // max |x| (kMax) or min |x| over a run, NaN if there is one. Exact, so the lane order is free.
 template <bool kMax>
 CONVNET_SIMD_CLONES float extremum_abs(const float* __restrict x, int64_t n) {
+  // Two 32-byte vectors of lanes: GCC compiles a select on 64-byte vectors to scalar code for
+  // AVX2 (simd_clones.h). |x| has no -0, so the lanes' order does not matter.
+  typedef float Floats8 __attribute__((vector_size(32)));
+  typedef int32_t Ints8 __attribute__((vector_size(32)));
   const float init = kMax ? 0.0f : std::numeric_limits<float>::infinity();
-  Floats16 best = Floats16{} + init;
-  Ints16 nan = {};
+  Floats8 lo = Floats8{} + init, hi = lo;
+  Ints8 nan = {};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    Floats16 v;
-    lanes::load(x + i, 16, v);
-    lanes::abs_in_place(v);
-    best = (kMax ? v > best : v < best) ? v : best;
-    nan |= v != v;
+    Ints8 a, b;
+    std::memcpy(&a, x + i, sizeof a);
+    std::memcpy(&b, x + i + 8, sizeof b);
+    a &= 0x7FFFFFFF;  // |x|: the sign bits cleared
+    b &= 0x7FFFFFFF;
+    Floats8 u, v;
+    std::memcpy(&u, &a, sizeof u);
+    std::memcpy(&v, &b, sizeof v);
+    lo = (kMax ? u > lo : u < lo) ? u : lo;
+    hi = (kMax ? v > hi : v < hi) ? v : hi;
+    nan |= (u != u) | (v != v);
   }
   float r = init;
   bool any_nan = false;
-  for (int l = 0; l < 16; ++l) {
-    r = kMax ? std::max(r, best[l]) : std::min(r, best[l]);
+  for (int l = 0; l < 8; ++l) {
+    r = kMax ? std::max(r, std::max(lo[l], hi[l])) : std::min(r, std::min(lo[l], hi[l]));
     any_nan |= nan[l] != 0;
   }
   for (; i < n; ++i) {

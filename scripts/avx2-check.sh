@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The CPU backend as a CPU without AVX-512 runs it (AMD Zen 2 and 3, many Intel desktops), on
+# a machine that has AVX-512: a second build of the addon, build-avx2/, where the GEMM and
+# vec_math dispatch stop at AVX2 and only the Haswell clones of the SIMD loops are compiled
+# (CMake's CONVNET_SIMD_CAP=avx2, native/cpu/simd_clones.h); then the whole test suite on it.
+#
+#   bash scripts/avx2-check.sh            # build-avx2 and `npm test` on it (~5 min)
+#   bash scripts/avx2-check.sh bench ...  # or: the benchmark on it, arguments as run.js's
+#
+# For the benchmark, PyTorch's oneDNN is held to AVX2 as well (ONEDNN_MAX_CPU_ISA=AVX2; Debian's
+# ATen kernels use AVX2 already), so both sides run as on such a CPU. Never shipped: the
+# package's own build is the one in build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx cmake-js build --out build-avx2 --log-level error --CDCONVNET_SIMD_CAP=avx2 --CDCONVNET_CUDA=OFF
+npx tsc -p tsconfig.json
+export CONVNET_ADDON="$PWD/build-avx2/Release/convnet.node"
+node -e 'const k = require("./dist/lib/index.js").backends().cpu;
+  if (k.gemmKernel !== "avx2" || k.vecMathKernel !== "avx2") { console.error("not the AVX2 paths:", k); process.exit(1); }
+  console.log("build-avx2: GEMM", k.gemmKernel, "vec_math", k.vecMathKernel)'
+if [ "${1:-}" = bench ]; then
+  shift
+  ONEDNN_MAX_CPU_ISA=AVX2 node dist/bench/run.js "$@"
+else
+  npx tsc -p tsconfig.lib.json
+  npx mocha
+fi
