@@ -23,37 +23,50 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-using lanes::Floats16;
 
 #define CONVNET_ROW_KERNEL __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
 
 // sum a^2, sum b^2, sum a * b over a contiguous run.
-CONVNET_ROW_KERNEL void pair_sums(const float* __restrict a, const float* __restrict b, int64_t n, double* sums) {
-  lanes::row_sums<3>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+template <typename L>
+CONVNET_ROW_KERNEL void pair_sums_lanes(const float* __restrict a, const float* __restrict b, int64_t n, double* sums) {
+  using Floats16 = typename L::Floats16;
+  lanes::row_sums<L, 3>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
     Floats16 u, v;
-    lanes::load(a + i, count, u);
-    lanes::load(b + i, count, v);
+    L::load(a + i, count, u);
+    L::load(b + i, count, v);
     t[0] = u * u;
     t[1] = v * v;
     t[2] = u * v;
   }, sums);
 }
 
+void pair_sums(const float* __restrict a, const float* __restrict b, int64_t n, double* sums) {
+  if (lanes16::wide()) pair_sums_lanes<lanes16::Wide>(a, b, n, sums);
+  else pair_sums_lanes<lanes16::Pairs>(a, b, n, sums);
+}
+
 // The forward of whole rows (one block each), a range of rows inside one clone (a call per row
 // through the clone dispatcher cost as much as a short row's sums).
-CONVNET_ROW_KERNEL void pair_sums_rows(const float* __restrict a, const float* __restrict b, int64_t rows, int64_t n,
+template <typename L>
+CONVNET_ROW_KERNEL void pair_sums_rows_lanes(const float* __restrict a, const float* __restrict b, int64_t rows, int64_t n,
                                        double* __restrict sums) {
+  using Floats16 = typename L::Floats16;
   for (int64_t r = 0; r < rows; ++r) {
     const float *ra = a + r * n, *rb = b + r * n;
-    lanes::row_sums<3>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+    lanes::row_sums<L, 3>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
       Floats16 u, v;
-      lanes::load(ra + i, count, u);
-      lanes::load(rb + i, count, v);
+      L::load(ra + i, count, u);
+      L::load(rb + i, count, v);
       t[0] = u * u;
       t[1] = v * v;
       t[2] = u * v;
     }, sums + 3 * r);
   }
+}
+
+void pair_sums_rows(const float* __restrict a, const float* __restrict b, int64_t rows, int64_t n, double* __restrict sums) {
+  if (lanes16::wide()) pair_sums_rows_lanes<lanes16::Wide>(a, b, rows, n, sums);
+  else pair_sums_rows_lanes<lanes16::Pairs>(a, b, rows, n, sums);
 }
 
 // The columns' case: the three sums of one row of w columns added to the float64 sums.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "cpu/lanes16.h"
 #include "cpu/simd_clones.h"
 
 namespace convnet {
@@ -24,49 +25,30 @@ namespace cpu {
 // same bits. (Widening every value to float64 first, as this did before, spent more on the
 // conversions than on the sums: the backward on [8, 96, 55, 55] at 2 threads went from 1.03-1.14x
 // to 1.55x PyTorch's speed, `node dist/bench/run.js layers --threads 2`.)
-// GCC vector types, because GCC leaves the same loop over arrays of lanes scalar; each clone
-// lowers them to its own registers (one zmm for AVX-512, two ymm for AVX2).
-typedef float Floats16 __attribute__((vector_size(64)));
-typedef float Floats8 __attribute__((vector_size(32)));
-typedef double Doubles8 __attribute__((vector_size(64)));
-typedef double Doubles4 __attribute__((vector_size(32)));
+// The lanes are lanes16.h's: GCC vectors (GCC leaves the same loop over arrays of lanes scalar),
+// 64 bytes wide where the CPU has AVX-512, pairs of 32-byte ones elsewhere (lanes16::wide());
+// each kernel below is a template on that layout L, behind a function that picks it.
 constexpr int64_t kSumBlock = 16;
 
-// The sixteen lanes a[0..7], b[0..7] added pairwise: lane l + lane l + 8, then l + 4, l + 2,
-// l + 1 (in registers; the earlier loop over a stack array of lanes stalled on its stores).
-static inline double add_lanes(const Doubles8& a, const Doubles8& b) {
-  const Doubles8 c = a + b;
-  const Doubles4 lo = {c[0], c[1], c[2], c[3]}, hi = {c[4], c[5], c[6], c[7]};
-  const Doubles4 d = lo + hi;
-  return (d[0] + d[2]) + (d[1] + d[3]);
-}
-
-// Adds the sixteen float lanes of v to the float64 lanes lo (0..7) and hi (8..15).
-static inline void widen_add(const Floats16& v, Doubles8& lo, Doubles8& hi) {
-  Floats8 a, b;
-  std::memcpy(&a, &v, sizeof a);
-  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
-  lo += __builtin_convertvector(a, Doubles8);
-  hi += __builtin_convertvector(b, Doubles8);
-}
-
+template <typename L>
 __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
-[[maybe_unused]] static void row_sums(const float* __restrict dy, const float* __restrict x, float mean, int64_t n, double* sum_dy,
+[[maybe_unused]] static void row_sums_lanes(const float* __restrict dy, const float* __restrict x, float mean, int64_t n, double* sum_dy,
               double* sum_dy_xmu) {
-  Doubles8 s0 = {}, s1 = {}, p0 = {}, p1 = {};
+  using Floats16 = typename L::Floats16;
+  typename L::Doubles8 s0 = {}, s1 = {}, p0 = {}, p1 = {};
   int64_t i = 0;
   while (i + 16 <= n) {
     Floats16 s = {}, p = {};
     const int64_t block_end = std::min(n, i + 16 * kSumBlock);
     for (; i + 16 <= block_end; i += 16) {
       Floats16 d, xv;
-      std::memcpy(&d, dy + i, sizeof d);
-      std::memcpy(&xv, x + i, sizeof xv);
+      L::load16(dy + i, d);
+      L::load16(x + i, xv);
       s += d;
       p += d * (xv - mean);
     }
-    widen_add(s, s0, s1);
-    widen_add(p, p0, p1);
+    L::widen_add(s, s0, s1);
+    L::widen_add(p, p0, p1);
   }
   if (i < n) {
     // The tail, into the first lanes in order, as one vector padded with dy = 0 and x - mean =
@@ -74,61 +56,79 @@ __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
     // store forwarding). Same bits: a lane starts at +0 and so is never -0, and adding +0
     // (0 * 0) leaves every other value (NaN and inf included) as it is.
     Floats16 d = {}, xmu = {};
-    for (int l = 0; i + l < n; ++l) d[l] = dy[i + l], xmu[l] = x[i + l] - mean;
-    widen_add(d, s0, s1);
-    widen_add(d * xmu, p0, p1);
+    for (int l = 0; i + l < n; ++l) L::set_lane(d, l, dy[i + l]), L::set_lane(xmu, l, x[i + l] - mean);
+    L::widen_add(d, s0, s1);
+    L::widen_add(d * xmu, p0, p1);
   }
-  *sum_dy = add_lanes(s0, s1);
-  *sum_dy_xmu = add_lanes(p0, p1);
+  *sum_dy = L::add_lanes(s0, s1);
+  *sum_dy_xmu = L::add_lanes(p0, p1);
+}
+
+[[maybe_unused]] static void row_sums(const float* dy, const float* x, float mean, int64_t n, double* sum_dy,
+                                      double* sum_dy_xmu) {
+  if (lanes16::wide()) row_sums_lanes<lanes16::Wide>(dy, x, mean, n, sum_dy, sum_dy_xmu);
+  else row_sums_lanes<lanes16::Pairs>(dy, x, mean, n, sum_dy, sum_dy_xmu);
 }
 
 // One row's sum of x, and its sum of (x - mean)^2, in the blocks of row_sums: sixteen float
 // lanes over up to 256 values, then added to float64 lanes (a fixed order). They were scalar
 // float64 sums over every value (four lanes), which held the per-sample norms (then computed
 // as batch norm) to 0.2-0.5x PyTorch's speed. Layer and group norm's rows use them too.
+template <typename L>
 __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
-[[maybe_unused]] static double row_sum(const float* __restrict x, int64_t n) {
-  Doubles8 s0 = {}, s1 = {};
+[[maybe_unused]] static double row_sum_lanes(const float* __restrict x, int64_t n) {
+  using Floats16 = typename L::Floats16;
+  typename L::Doubles8 s0 = {}, s1 = {};
   int64_t i = 0;
   while (i + 16 <= n) {
     Floats16 s = {};
     const int64_t block_end = std::min(n, i + 16 * kSumBlock);
     for (; i + 16 <= block_end; i += 16) {
       Floats16 xv;
-      std::memcpy(&xv, x + i, sizeof xv);
+      L::load16(x + i, xv);
       s += xv;
     }
-    widen_add(s, s0, s1);
+    L::widen_add(s, s0, s1);
   }
   if (i < n) {
     Floats16 v = {};
-    for (int l = 0; i + l < n; ++l) v[l] = x[i + l];
-    widen_add(v, s0, s1);
+    for (int l = 0; i + l < n; ++l) L::set_lane(v, l, x[i + l]);
+    L::widen_add(v, s0, s1);
   }
-  return add_lanes(s0, s1);
+  return L::add_lanes(s0, s1);
 }
 
+[[maybe_unused]] static double row_sum(const float* __restrict x, int64_t n) {
+  return lanes16::wide() ? row_sum_lanes<lanes16::Wide>(x, n) : row_sum_lanes<lanes16::Pairs>(x, n);
+}
+
+template <typename L>
 __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
-[[maybe_unused]] static double row_squared_deviations(const float* __restrict x, float mean, int64_t n) {
-  Doubles8 s0 = {}, s1 = {};
+[[maybe_unused]] static double row_squared_deviations_lanes(const float* __restrict x, float mean, int64_t n) {
+  using Floats16 = typename L::Floats16;
+  typename L::Doubles8 s0 = {}, s1 = {};
   int64_t i = 0;
   while (i + 16 <= n) {
     Floats16 s = {};
     const int64_t block_end = std::min(n, i + 16 * kSumBlock);
     for (; i + 16 <= block_end; i += 16) {
       Floats16 xv;
-      std::memcpy(&xv, x + i, sizeof xv);
+      L::load16(x + i, xv);
       const Floats16 d = xv - mean;
       s += d * d;
     }
-    widen_add(s, s0, s1);
+    L::widen_add(s, s0, s1);
   }
   if (i < n) {
     Floats16 v = {};  // the tail padded with 0: 0 * 0 adds nothing
-    for (int l = 0; i + l < n; ++l) v[l] = x[i + l] - mean;
-    widen_add(v * v, s0, s1);
+    for (int l = 0; i + l < n; ++l) L::set_lane(v, l, x[i + l] - mean);
+    L::widen_add(v * v, s0, s1);
   }
-  return add_lanes(s0, s1);
+  return L::add_lanes(s0, s1);
+}
+
+[[maybe_unused]] static double row_squared_deviations(const float* __restrict x, float mean, int64_t n) {
+  return lanes16::wide() ? row_squared_deviations_lanes<lanes16::Wide>(x, mean, n) : row_squared_deviations_lanes<lanes16::Pairs>(x, mean, n);
 }
 
 // y = (x - mean) * scale + shift over one row (no FMA: the same bits on every CPU).
@@ -204,55 +204,64 @@ __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
 // in row_sums's blocks and order; and in the same pass, when given, the affine
 // gradients' running sums acc_w += dy * ((x - mean) * rstd) and acc_b += dy (layer norm's
 // backward on short rows: one pass for the sums and the affine gradients, one for dx).
+template <typename L>
 __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
-[[maybe_unused]] static void layer_norm_row_sums(const float* __restrict dy, const float* __restrict w,
+[[maybe_unused]] static void layer_norm_row_sums_lanes(const float* __restrict dy, const float* __restrict w,
                                                  const float* __restrict x, float mean, float rstd, int64_t n,
                                                  double* sum_g, double* sum_g_xmu, float* __restrict acc_w,
                                                  float* __restrict acc_b) {
-  Doubles8 s0 = {}, s1 = {}, p0 = {}, p1 = {};
-  const Floats16 ones = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  using Floats16 = typename L::Floats16;
+  typename L::Doubles8 s0 = {}, s1 = {}, p0 = {}, p1 = {};
+  Floats16 ones;
+  L::fill(1.0f, ones);
   int64_t i = 0;
   while (i + 16 <= n) {
     Floats16 s = {}, p = {};
     const int64_t block_end = std::min(n, i + 16 * kSumBlock);
     for (; i + 16 <= block_end; i += 16) {
       Floats16 d, wv = ones, xv;
-      std::memcpy(&d, dy + i, sizeof d);
-      if (w) std::memcpy(&wv, w + i, sizeof wv);
-      std::memcpy(&xv, x + i, sizeof xv);
+      L::load16(dy + i, d);
+      if (w) L::load16(w + i, wv);
+      L::load16(x + i, xv);
       const Floats16 g = w ? d * wv : d, xmu = xv - mean;
       s += g;
       p += g * xmu;
       if (acc_w) {
         Floats16 a;
-        std::memcpy(&a, acc_w + i, sizeof a);
+        L::load16(acc_w + i, a);
         a += d * (xmu * rstd);
-        std::memcpy(acc_w + i, &a, sizeof a);
+        L::store16(acc_w + i, a);
       }
       if (acc_b) {
         Floats16 a;
-        std::memcpy(&a, acc_b + i, sizeof a);
+        L::load16(acc_b + i, a);
         a += d;
-        std::memcpy(acc_b + i, &a, sizeof a);
+        L::store16(acc_b + i, a);
       }
     }
-    widen_add(s, s0, s1);
-    widen_add(p, p0, p1);
+    L::widen_add(s, s0, s1);
+    L::widen_add(p, p0, p1);
   }
   if (i < n) {  // the tail padded with g = 0 and x - mean = 0, as row_sums
     Floats16 g = {}, xmu = {};
     for (int l = 0; i + l < n; ++l) {
       const float d = dy[i + l], xm = x[i + l] - mean;
-      g[l] = w ? d * w[i + l] : d;
-      xmu[l] = xm;
+      L::set_lane(g, l, w ? d * w[i + l] : d);
+      L::set_lane(xmu, l, xm);
       if (acc_w) acc_w[i + l] += d * (xm * rstd);
       if (acc_b) acc_b[i + l] += d;
     }
-    widen_add(g, s0, s1);
-    widen_add(g * xmu, p0, p1);
+    L::widen_add(g, s0, s1);
+    L::widen_add(g * xmu, p0, p1);
   }
-  *sum_g = add_lanes(s0, s1);
-  *sum_g_xmu = add_lanes(p0, p1);
+  *sum_g = L::add_lanes(s0, s1);
+  *sum_g_xmu = L::add_lanes(p0, p1);
+}
+
+[[maybe_unused]] static void layer_norm_row_sums(const float* dy, const float* w, const float* x, float mean, float rstd,
+                                                 int64_t n, double* sum_g, double* sum_g_xmu, float* acc_w, float* acc_b) {
+  if (lanes16::wide()) layer_norm_row_sums_lanes<lanes16::Wide>(dy, w, x, mean, rstd, n, sum_g, sum_g_xmu, acc_w, acc_b);
+  else layer_norm_row_sums_lanes<lanes16::Pairs>(dy, w, x, mean, rstd, n, sum_g, sum_g_xmu, acc_w, acc_b);
 }
 
 // Rows of many values are summed in pieces of kPiece values (a multiple of the 256-value

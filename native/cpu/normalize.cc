@@ -24,7 +24,6 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-using lanes::Floats16;
 
 #define CONVNET_ROW_KERNEL __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
 
@@ -38,14 +37,16 @@ CONVNET_ROW_KERNEL void scale_run(const float* __restrict x, float inv, float* _
 // The forward of whole rows for p = 2, a range of rows inside one clone (a call per row through
 // the clone dispatcher, for the norm and again for the product, cost as much as a short row's
 // arithmetic): sum x^2 (row_lanes.h's order), d = max(sqrt(sum), eps), y = x * float(1 / d).
-CONVNET_ROW_KERNEL void normalize_rows_two(const float* __restrict x, int64_t rows, int64_t n, double eps,
+template <typename L>
+CONVNET_ROW_KERNEL void normalize_rows_two_lanes(const float* __restrict x, int64_t rows, int64_t n, double eps,
                                            float* __restrict y) {
+  using Floats16 = typename L::Floats16;
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * n;
     double s;
-    lanes::row_sums<1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+    lanes::row_sums<L, 1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
       Floats16 v;
-      lanes::load(row + i, count, v);
+      L::load(row + i, count, v);
       t[0] = v * v;
     }, &s);
     const double norm = std::sqrt(s);
@@ -55,26 +56,44 @@ CONVNET_ROW_KERNEL void normalize_rows_two(const float* __restrict x, int64_t ro
   }
 }
 
+void normalize_rows_two(const float* __restrict x, int64_t rows, int64_t n, double eps, float* __restrict y) {
+  if (lanes16::wide()) normalize_rows_two_lanes<lanes16::Wide>(x, rows, n, eps, y);
+  else normalize_rows_two_lanes<lanes16::Pairs>(x, rows, n, eps, y);
+}
+
 // sum x^2 and sum dy * x over a run (row_lanes.h's order).
-CONVNET_ROW_KERNEL void squares_and_dot(const float* __restrict x, const float* __restrict dy, int64_t n, double* sums) {
-  lanes::row_sums<2>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+template <typename L>
+CONVNET_ROW_KERNEL void squares_and_dot_lanes(const float* __restrict x, const float* __restrict dy, int64_t n, double* sums) {
+  using Floats16 = typename L::Floats16;
+  lanes::row_sums<L, 2>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
     Floats16 v, g;
-    lanes::load(x + i, count, v);
-    lanes::load(dy + i, count, g);
+    L::load(x + i, count, v);
+    L::load(dy + i, count, g);
     t[0] = v * v;
     t[1] = g * v;
   }, sums);
 }
 
-CONVNET_ROW_KERNEL double dot_run(const float* __restrict x, const float* __restrict dy, int64_t n) {
+void squares_and_dot(const float* __restrict x, const float* __restrict dy, int64_t n, double* sums) {
+  if (lanes16::wide()) squares_and_dot_lanes<lanes16::Wide>(x, dy, n, sums);
+  else squares_and_dot_lanes<lanes16::Pairs>(x, dy, n, sums);
+}
+
+template <typename L>
+CONVNET_ROW_KERNEL double dot_run_lanes(const float* __restrict x, const float* __restrict dy, int64_t n) {
+  using Floats16 = typename L::Floats16;
   double s;
-  lanes::row_sums<1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+  lanes::row_sums<L, 1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
     Floats16 v, g;
-    lanes::load(x + i, count, v);
-    lanes::load(dy + i, count, g);
+    L::load(x + i, count, v);
+    L::load(dy + i, count, g);
     t[0] = g * v;
   }, &s);
   return s;
+}
+
+double dot_run(const float* __restrict x, const float* __restrict dy, int64_t n) {
+  return lanes16::wide() ? dot_run_lanes<lanes16::Wide>(x, dy, n) : dot_run_lanes<lanes16::Pairs>(x, dy, n);
 }
 
 // dx = add * dy + k * x in float (the factors rounded once per row), no FMA (fp-contract=off:

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/storage.h"
+#include "cpu/lanes16.h"
 
 namespace convnet {
 namespace cpu {
@@ -49,66 +50,24 @@ inline int64_t blocks_of(int64_t len) { return std::max<int64_t>(1, (len + kBloc
 // Columns per task when inner > 1: enough adjacent columns to read x in runs.
 constexpr int64_t kCols = 256;
 
-// The helpers below are forced inline: each caller is a CONVNET_SIMD_CLONES function, and a
-// helper compiled on its own would be the baseline's SSE code, called from every clone (the
-// sums ran at a third of their speed so). Lambdas passed to row_sums need the same attribute.
+// The lanes: lanes16.h's layouts. The kernels built on row_sums are templates on the layout L
+// (lanes16::Wide or Pairs), called as lanes16::wide() says. Lambdas passed to row_sums are
+// forced inline (a helper compiled on its own would be the baseline's code, called from every
+// clone: the sums ran at a third of their speed so).
 #define CONVNET_LANES_INLINE inline __attribute__((always_inline))
 
-typedef float Floats16 __attribute__((vector_size(64)));
-typedef float Floats8 __attribute__((vector_size(32)));
-typedef double Doubles8 __attribute__((vector_size(64)));
-typedef double Doubles4 __attribute__((vector_size(32)));
-typedef int32_t Ints16 __attribute__((vector_size(64)));
-
-// v = the 16 floats at p, or (count < 16) the first `count` of them and zeros in the other lanes
-// (so a padded lane adds nothing to a sum of squares, of absolute values or of products).
-// Results go through references: a function returning a 64-byte vector has another ABI per
-// clone (GCC's -Wpsabi), and these are meant to be inlined into each clone anyway.
-CONVNET_LANES_INLINE void load(const float* p, int64_t count, Floats16& v) {
-  if (count == 16) {
-    std::memcpy(&v, p, sizeof v);
-    return;
-  }
-  v = Floats16{};
-  for (int64_t l = 0; l < count; ++l) v[l] = p[l];
-}
-
-// Adds the sixteen float lanes of v to the float64 lanes lo (0..7) and hi (8..15).
-CONVNET_LANES_INLINE void widen_add(const Floats16& v, Doubles8& lo, Doubles8& hi) {
-  Floats8 a, b;
-  std::memcpy(&a, &v, sizeof a);
-  std::memcpy(&b, reinterpret_cast<const char*>(&v) + sizeof a, sizeof b);
-  lo += __builtin_convertvector(a, Doubles8);
-  hi += __builtin_convertvector(b, Doubles8);
-}
-
-// The sixteen float64 lanes added pairwise: lane l + lane l + 8, then l + 4, l + 2, l + 1.
-CONVNET_LANES_INLINE double add_lanes(const Doubles8& a, const Doubles8& b) {
-  const Doubles8 c = a + b;
-  const Doubles4 lo = {c[0], c[1], c[2], c[3]}, hi = {c[4], c[5], c[6], c[7]};
-  const Doubles4 d = lo + hi;
-  return (d[0] + d[2]) + (d[1] + d[3]);
-}
-
-// v = |v| lane by lane (clears the sign bits: -0 becomes +0, NaN stays NaN).
-CONVNET_LANES_INLINE void abs_in_place(Floats16& v) {
-  Ints16 bits;
-  std::memcpy(&bits, &v, sizeof bits);
-  bits &= 0x7FFFFFFF;
-  std::memcpy(&v, &bits, sizeof v);
-}
-
-// N sums over one contiguous row at once: term(i, count, t) gives the N Floats16 terms of the
+// N sums over one contiguous row at once: term(i, count, t) gives the N L::Floats16 terms of the
 // 16 values at i (count < 16 only for the zero-padded tail, whose terms must then be 0, as they
 // are for x^2, |x|, a * b, dy * x), added in the blocks described at the top. Within a block the
 // vectors go round K float accumulators (vector v to accumulator v % K), added (0 + 1) + (2 + 3)
 // before the block is widened: one accumulator made every row a chain of dependent additions,
 // and a 512-value row spent most of its time waiting on them. K = 4 for one sum, 2 for several
 // (AVX2 has 16 vector registers of 8 floats). Inlined into each caller's clone.
-template <int N, typename Term>
+template <typename L, int N, typename Term>
 CONVNET_LANES_INLINE void row_sums(int64_t n, Term term, double* out) {
+  using Floats16 = typename L::Floats16;
   constexpr int K = N == 1 ? 4 : 2;
-  Doubles8 lo[N] = {}, hi[N] = {};
+  typename L::Doubles8 lo[N] = {}, hi[N] = {};
   Floats16 t[N];
   int64_t i = 0;
   while (i + 16 <= n) {
@@ -126,14 +85,14 @@ CONVNET_LANES_INLINE void row_sums(int64_t n, Term term, double* out) {
     }
     for (int k = 0; k < N; ++k) {
       Floats16 block = K == 4 ? (s[0][k] + s[1][k]) + (s[2 % K][k] + s[3 % K][k]) : s[0][k] + s[1 % K][k];
-      widen_add(block, lo[k], hi[k]);
+      L::widen_add(block, lo[k], hi[k]);
     }
   }
   if (i < n) {
     term(i, n - i, t);
-    for (int k = 0; k < N; ++k) widen_add(t[k], lo[k], hi[k]);
+    for (int k = 0; k < N; ++k) L::widen_add(t[k], lo[k], hi[k]);
   }
-  for (int k = 0; k < N; ++k) out[k] = add_lanes(lo[k], hi[k]);
+  for (int k = 0; k < N; ++k) out[k] = L::add_lanes(lo[k], hi[k]);
 }
 
 }  // namespace lanes

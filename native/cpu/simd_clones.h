@@ -15,9 +15,11 @@
 //
 // GCC will not inline a function with other optimize options into a clone that has its own
 // (optimize("no-trapping-math") and the like), so std::max and friends are written out there,
-// and inline_math.h's helpers are always_inline. GCC also turns a select (`a > b ? a : b`) on
-// 64-byte generic vectors into scalar code for AVX2: loops meant for both clones use 32-byte
-// vectors (two per 16 lanes) for their selects.
+// and inline_math.h's helpers are always_inline. GCC has no register for a 64-byte generic
+// vector without AVX-512: in the AVX2 clone it turns selects on such vectors into scalar code
+// and keeps sums in memory. Selects use 32-byte vectors (two per 16 lanes); the row sums
+// (lanes16.h) are compiled for both layouts and pick one by CPU. Check a change with
+// `objdump -d` (no clone without ymm/zmm instructions) and scripts/avx2-check.sh.
 //
 // A build with CONVNET_SIMD_CAP_AVX2 (CMake's CONVNET_SIMD_CAP=avx2, scripts/avx2-check.sh)
 // leaves the AVX-512 clone out, so that a CPU with AVX-512 runs the very AVX2 clones a CPU

@@ -46,8 +46,6 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-using lanes::Doubles8;
-using lanes::Floats8;
 using reduction::Axis;
 using reduction::blocked_runs;
 using reduction::ceil_div;
@@ -64,28 +62,28 @@ using reduction::Rows;
 // sum (x[i] - mean)^2 in float64: element i in lane i % 16, the lanes added pairwise at the end
 // (vec::sum's order, Note [sum order] in vec_math.cc). The tail is one more vector whose unused
 // lanes hold 0 (adding +0 * +0 leaves a lane as it is).
-CONVNET_VAR_KERNEL double squared_deviations(const float* __restrict x, double mean, int64_t n) {
-  Doubles8 lo = {}, hi = {};
+template <typename L>
+CONVNET_VAR_KERNEL double squared_deviations_lanes(const float* __restrict x, double mean, int64_t n) {
+  typename L::Doubles8 lo = {}, hi = {};
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    Floats8 a, b;
-    std::memcpy(&a, x + i, sizeof a);
-    std::memcpy(&b, x + i + 8, sizeof b);
-    const Doubles8 da = __builtin_convertvector(a, Doubles8) - mean, db = __builtin_convertvector(b, Doubles8) - mean;
-    lo += da * da;
-    hi += db * db;
-  }
+  for (; i + 16 <= n; i += 16) L::add_squared_deviations(x + i, mean, lo, hi);
   if (i < n) {
-    Doubles8 da = {}, db = {};
+    typename L::Doubles8 da = {}, db = {};
     for (int64_t l = 0; i + l < n; ++l) {
       const double d = static_cast<double>(x[i + l]) - mean;
-      if (l < 8) da[l] = d;
-      else db[l - 8] = d;
+      if (l < 8) L::set_lane(da, static_cast<int>(l), d);
+      else L::set_lane(db, static_cast<int>(l - 8), d);
     }
-    lo += da * da;
-    hi += db * db;
+    L::add_squares(da, lo);
+    L::add_squares(db, hi);
   }
-  return lanes::add_lanes(lo, hi);
+  return L::add_lanes(lo, hi);
+}
+
+// lanes16.h: 64-byte vectors where the CPU has AVX-512, pairs of 32-byte ones elsewhere.
+double squared_deviations(const float* x, double mean, int64_t n) {
+  return lanes16::wide() ? squared_deviations_lanes<lanes16::Wide>(x, mean, n)
+                         : squared_deviations_lanes<lanes16::Pairs>(x, mean, n);
 }
 
 // A run's sum: vec::sum, or in order inline for a run shorter than a vector (a call through

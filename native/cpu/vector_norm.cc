@@ -33,53 +33,75 @@ namespace cpu {
 namespace norms {
 namespace {
 
-using lanes::Floats16;
-using lanes::Ints16;
 using lanes::RunLayout;
 
 #define CONVNET_ROW_KERNEL __attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
 
-CONVNET_ROW_KERNEL double sum_squares(const float* __restrict x, int64_t n) {
+template <typename L>
+CONVNET_ROW_KERNEL double sum_squares_lanes(const float* __restrict x, int64_t n) {
+  using Floats16 = typename L::Floats16;
   double s;
-  lanes::row_sums<1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+  lanes::row_sums<L, 1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
     Floats16 v;
-    lanes::load(x + i, count, v);
+    L::load(x + i, count, v);
     t[0] = v * v;
   }, &s);
   return s;
 }
 
+double sum_squares(const float* __restrict x, int64_t n) {
+  return lanes16::wide() ? sum_squares_lanes<lanes16::Wide>(x, n) : sum_squares_lanes<lanes16::Pairs>(x, n);
+}
+
 // sum_squares of `runs` consecutive runs of n, inside one clone: a call per run of 512 values
 // through the clone dispatcher cost as much as the sums of its elements.
-CONVNET_ROW_KERNEL void sum_squares_runs(const float* __restrict x, int64_t runs, int64_t n, double* __restrict out) {
+template <typename L>
+CONVNET_ROW_KERNEL void sum_squares_runs_lanes(const float* __restrict x, int64_t runs, int64_t n, double* __restrict out) {
+  using Floats16 = typename L::Floats16;
   for (int64_t r = 0; r < runs; ++r) {
     const float* row = x + r * n;
-    lanes::row_sums<1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+    lanes::row_sums<L, 1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
       Floats16 v;
-      lanes::load(row + i, count, v);
+      L::load(row + i, count, v);
       t[0] = v * v;
     }, out + r);
   }
 }
 
-CONVNET_ROW_KERNEL double sum_abs(const float* __restrict x, int64_t n) {
+void sum_squares_runs(const float* __restrict x, int64_t runs, int64_t n, double* __restrict out) {
+  if (lanes16::wide()) sum_squares_runs_lanes<lanes16::Wide>(x, runs, n, out);
+  else sum_squares_runs_lanes<lanes16::Pairs>(x, runs, n, out);
+}
+
+template <typename L>
+CONVNET_ROW_KERNEL double sum_abs_lanes(const float* __restrict x, int64_t n) {
+  using Floats16 = typename L::Floats16;
   double s;
-  lanes::row_sums<1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
-    lanes::load(x + i, count, t[0]);
-    lanes::abs_in_place(t[0]);
+  lanes::row_sums<L, 1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+    L::load(x + i, count, t[0]);
+    L::abs_in_place(t[0]);
   }, &s);
   return s;
 }
 
-CONVNET_ROW_KERNEL double count_nonzero(const float* __restrict x, int64_t n) {
+double sum_abs(const float* __restrict x, int64_t n) {
+  return lanes16::wide() ? sum_abs_lanes<lanes16::Wide>(x, n) : sum_abs_lanes<lanes16::Pairs>(x, n);
+}
+
+template <typename L>
+CONVNET_ROW_KERNEL double count_nonzero_lanes(const float* __restrict x, int64_t n) {
+  using Floats16 = typename L::Floats16;
   double s;
-  lanes::row_sums<1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
+  lanes::row_sums<L, 1>(n, [&](int64_t i, int64_t count, Floats16* t) __attribute__((always_inline)) {
     Floats16 v;
-    lanes::load(x + i, count, v);
-    const Ints16 nonzero = v != 0.0f;  // -1 or 0 a lane; NaN != 0
-    t[0] = __builtin_convertvector(nonzero & 1, Floats16);
+    L::load(x + i, count, v);
+    L::nonzero_ones(v, t[0]);  // NaN != 0
   }, &s);
   return s;
+}
+
+double count_nonzero(const float* __restrict x, int64_t n) {
+  return lanes16::wide() ? count_nonzero_lanes<lanes16::Wide>(x, n) : count_nonzero_lanes<lanes16::Pairs>(x, n);
 }
 
 // max |x| (kMax) or min |x| over a run, NaN if there is one. Exact, so the lane order is free.
