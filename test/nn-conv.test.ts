@@ -167,11 +167,11 @@ describe('F.conv2d', () => {
   it('matches a float64 reference on larger shapes (every method, both thread strategies)', function () {
     this.timeout(600000);
     const cases: ConvCase[] = [
-      { x: [3, 16, 20, 20], w: [24, 16, 3, 3], o: { padding: 1 }, bias: true, what: '3x3 (Winograd with AVX-512, else im2col, one image per GEMM)' },
+      { x: [3, 16, 20, 20], w: [24, 16, 3, 3], o: { padding: 1 }, bias: true, what: '3x3 (Winograd with AVX-512 or AVX2, else im2col, one image per GEMM)' },
       { x: [3, 16, 20, 20], w: [24, 16, 3, 3], o: { padding: 1, stride: [1, 2] }, bias: true, what: 'im2col, one image per GEMM' },
       { x: [5, 8, 6, 6], w: [16, 4, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'im2col, batched images' },
       { x: [2, 32, 48, 48], w: [12, 16, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, bias: true, what: 'panels from x, a GEMM per image' },
-      { x: [2, 64, 21, 22], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512, else panels from x, batch-wide GEMM, 2 K blocks)' },
+      { x: [2, 64, 21, 22], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512 or AVX2, else panels from x, batch-wide GEMM, 2 K blocks)' },
       // 4..16 output channels per group: the direct AVX-512 kernel (where the CPU has it).
       { x: [4, 6, 14, 14], w: [16, 6, 5, 5], o: {}, bias: true, what: "direct, LeNet's c3 (5 taps a row, sliding)" },
       { x: [3, 6, 17, 33], w: [20, 3, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: 'direct, sliding, padded, groups, rows of 14 + 14 + 5' },
@@ -195,7 +195,7 @@ describe('F.conv2d', () => {
       { x: [2, 12, 23, 18], w: [20, 12, 4, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'backward-data by phases: 4x3/2, phases of 12 and 11 rows, 2 x 2 and 2 x 1 taps' },
       { x: [1, 24, 30, 40], w: [40, 24, 3, 3], o: { stride: [3, 2], padding: 2, dilation: 2 }, bias: true, what: 'direct32 at stride [3, 2], dilation 2, blocks of 32 + 8' },
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
-      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512, else rows under 12: panels from x, batch-wide GEMM)' },
+      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512 or AVX2, else rows under 12: panels from x, batch-wide GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
       // Large kernels at a stride over few channels, large outputs: the direct kernel at stride 2
       // or 4 (more than 16 output channels), else forward's panels from x (as at stride [2, 3]).
@@ -270,7 +270,7 @@ describe('F.conv2d', () => {
   });
 
   it('runs Winograd where it applies: other rounding than CONVNET_WINOGRAD=0', function () {
-    if (cc.backends().cpu.gemmKernel !== 'avx512') this.skip(); // Winograd needs AVX-512
+    if (!['avx512', 'avx2'].includes(cc.backends().cpu.gemmKernel)) this.skip(); // Winograd needs AVX-512 or AVX2 (scripts/avx2-check.sh runs the latter)
     const cases: [number[], number[], Conv2dOptions][] = [
       [[2, 32, 9, 11], [32, 16, 3, 3], { padding: 1, groups: 2 }], [[2, 48, 9, 11], [48, 48, 5, 5], { padding: 2 }],
       [[2, 16, 16, 16], [16, 16, 3, 3], { padding: 2, dilation: 2 }], [[1, 72, 8, 8], [72, 72, 3, 3], { padding: 1 }], // filter by parts, by xi
@@ -298,7 +298,7 @@ describe('F.conv2d', () => {
   });
 
   it('runs a strided forward as its space-to-depth form, bit for bit, where that is Winograd or the direct kernel', function () {
-    if (cc.backends().cpu.gemmKernel !== 'avx512') this.skip(); // Winograd needs AVX-512
+    if (!['avx512', 'avx2'].includes(cc.backends().cpu.gemmKernel)) this.skip(); // Winograd needs AVX-512 or AVX2 (scripts/avx2-check.sh runs the latter)
     // x'[n, (c, p, q), u, v] = x[n, c, s u + p - pt, s v + q - pl], w'[k, (c, p, q), a, b] = w[k, c, s a + p, s b + q]
     // (0 outside), built here with tensor ops: conv2d(x', w') at stride 1 is the same computation.
     const regroup = (t: cc.Tensor, s: number, rows: number, cols: number, top: number, left: number) => cc.tidy(() => {
@@ -313,6 +313,7 @@ describe('F.conv2d', () => {
       [[2, 3, 45, 39], [48, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 41, 40], [24, 3, 6, 6], 3, 1, false],
     ];
     for (const [xs, ws, s, pad, winograd] of cases) {
+      if (!winograd && cc.backends().cpu.gemmKernel !== 'avx512') continue; // the direct kernel needs AVX-512
       cc.tidy(() => {
         const x = randomTensor(xs, 1).t, w = randomTensor(ws, 2).t, b = randomTensor([ws[0]], 3).t;
         const y = F.conv2d(x, w, b, { stride: s, padding: pad });

@@ -2,9 +2,9 @@
 //
 // Method, chosen from the shapes:
 //   - groups == C > 1 (depthwise, one input channel per group): direct loops, depthwise_conv2d.cc.
-//   - on CPUs with AVX-512, 3x3 and 5x5 kernels at stride 1 with 16 (5x5: 48) or more channels
-//     in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5) (conv2d_winograd.cc), in all
-//     three directions, at dilation 1, 2, 4 and 8.
+//   - on CPUs with AVX-512 or AVX2 + FMA, 3x3 and 5x5 kernels at stride 1 with 16 (5x5: 48) or
+//     more channels in and out per group: Winograd F(2x2, 3x3) / F(2x2, 5x5)
+//     (conv2d_winograd.cc), in all three directions, at dilation 1, 2, 4 and 8.
 //   - forward at a stride s > 1 whose space-to-depth form is such a Winograd problem (AlexNet's
 //     c1, 11x11/4 over 3 channels: 3x3 over 48), or, at strides the direct kernel of 32-channel
 //     blocks below does not take (3, 5, ...), a problem for it with few zero taps (6x6/3 over 3
@@ -332,8 +332,10 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
 }
 
 // Winograd F(2x2, 3x3) and F(2x2, 5x5) (conv2d_winograd.cc): 3x3 and 5x5 kernels at stride 1
-// and dilation 1, 2, 4 or 8, in all three directions.
-// CONVNET_WINOGRAD=0 in the environment turns it off (the direct kernels then run), for
+// and dilation 1, 2, 4 or 8, in all three directions, where the GEMM runs its AVX-512 or its
+// AVX2 kernel (the Winograd kernels are compiled for both, winograd_lanes.h).
+// CONVNET_WINOGRAD=0 in the environment turns it off (the direct kernels, or im2col + GEMM
+// without AVX-512, then run), for
 // comparisons and in case its rounding (a few float32 epsilons of the terms' magnitudes, as
 // the direct sums) matters to someone.
 bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
@@ -353,7 +355,8 @@ bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
   const int64_t dil = g.dilation_h;
   const auto covered = [&](int64_t n) { return ceil_div(n, 2 * dil) * 2 * dil; };
   const bool dilation_ok = dil == 1 || ((dil == 2 || dil == 4 || dil == 8) && 4 * covered(d.Ho) * covered(d.Wo) <= 5 * d.Ho * d.Wo);
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && (d.kh == 3 || d.kh == 5) && d.kw == d.kh && g.stride_h == 1 &&
+  const bool simd = std::strcmp(sgemm_kernel_name(), "avx512") == 0 || std::strcmp(sgemm_kernel_name(), "avx2") == 0;
+  return simd && (d.kh == 3 || d.kh == 5) && d.kw == d.kh && g.stride_h == 1 &&
          g.stride_w == 1 && g.dilation_w == dil && dilation_ok && d.Cg >= least && d.Kg >= least && d.N > 0 &&
          d.Ho > 0 && d.Wo > 0;
 }
