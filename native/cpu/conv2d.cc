@@ -346,6 +346,8 @@ bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
   // 32 -> 64 on 14x14 1.4-1.5x. From 48 both ways (`node dist/bench/conv_ab.js CONVNET_WINOGRAD
   // 0 1 --threads 2 sweep5`): 0.60-0.91x the time, but 48 -> 48 on 14x14 1.3x. Backward-filter
   // in the same sweep: 0.51-0.69x from 48 channels; below, 1.1-2.5x (16 -> 16 on 28x28 2.5x).
+  // With AVX2 the same bounds, not measured again: the alternative there is im2col + GEMM, no
+  // faster than the direct kernels (AlexNet c2-c5: Winograd 0.49-0.74x its time, conv2d_winograd.cc).
   const int64_t least = d.kh == 5 ? 48 : 16;
   // Dilation 2, 4 or 8 (the tiles' outputs d apart, conv2d_winograd.cc's Tiling): forward and
   // backward-data of the 64 -> 64 layers on 56x56 at dilation 2 and 4 took 0.77-0.91x the

@@ -29,16 +29,21 @@
 // conv2d.cc picks this for 3x3 and 5x5 kernels at stride 1 (dilation 1, 2, 4 or 8), 16 (5x5:
 // 48) or more channels in and out per group, on CPUs with AVX-512 or AVX2 + FMA (the kernels
 // are written once over a lane layer, winograd_lanes.h, and compiled for each: see the end of
-// this file). Measured on Zen 5, 2 threads (`npm run bench -- conv`): AlexNet c3-c5 and the 64 -> 64 layer on 56x56 went from 0.95-1.05x PyTorch-CPU's speed
-// with the direct kernels to 1.16-1.41x, in all three directions; AlexNet's c2 (5x5, 48 -> 128
-// channels a group) forward 7.5 -> 4.9 ms, backward-data 8.0 -> 6.6 ms, backward-filter
-// 8.0 -> 5.9 ms (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 "alex c2"`).
+// this file). Measured on Zen 5, 2 threads (`npm run bench -- conv`): AlexNet c3-c5 and the
+// 64 -> 64 layer on 56x56 went from 0.95-1.05x PyTorch-CPU's speed with the direct kernels to
+// 1.16-1.41x, in all three directions; AlexNet's c2 (5x5, 48 -> 128 channels a group) forward
+// 7.5 -> 4.9 ms, backward-data 8.0 -> 6.6 ms, backward-filter 8.0 -> 5.9 ms (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 "alex c2"`).
 // Dilated layers (all three directions): tiles whose outputs lie d apart (see Tiling), read in
 // place; split instead into their dilation phases (dense convolutions of subsampled images,
 // copied out and back) they had measured 1.25-2x slower than the direct kernels. The 56x56
 // 64 -> 64 layers at dilation 2 and 4 (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1
 // --threads 2 dilated`): forward and backward-data 0.77-0.78x the direct kernels' time,
 // backward-filter 0.86-0.88x.
+// AVX2 + FMA (scripts/avx2-check.sh's build on Zen 5, 2 threads; there the alternative is
+// im2col + the AVX2 GEMM, the direct kernels being AVX-512 only): AlexNet c2-c5 0.49-0.74x the
+// time in all three directions (c2 forward 44.0 -> 21.6 ms, c3 26.8 -> 16.5), the 56x56 64 -> 64
+// layers at dilation 1, 2 and 4 0.52-0.82x (`CONVNET_ADDON=$PWD/build-avx2/Release/convnet.node
+// node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 alex dilated`).
 // CONVNET_WINOGRAD=0 turns it off (conv2d.cc).
 #include "cpu/conv2d_winograd.h"
 
@@ -51,7 +56,7 @@
 #include "cpu/conv2d_internal.h"
 #include "cpu/gemm.h"
 
-// Only with AVX-512 or AVX2 + FMA (conv2d.cc asks for the GEMM's kernel of one before it calls these);
+// Only with AVX-512 or AVX2 + FMA (conv2d.cc asks for the GEMM's kernel of one first);
 // CONVNET_PORTABLE_ONLY builds the fallbacks alone (to check that they compile on x86 too).
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(CONVNET_PORTABLE_ONLY)
 #define CONVNET_WINOGRAD 1
