@@ -39,7 +39,7 @@
 // 64 -> 64 layers at dilation 2 and 4 (`node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1
 // --threads 2 dilated`): forward and backward-data 0.77-0.78x the direct kernels' time,
 // backward-filter 0.86-0.88x.
-// AVX2 + FMA (scripts/avx2-check.sh's build on Zen 5, 2 threads; there the alternative is
+// AVX2 + FMA (scripts/avx2-check.sh's build on the Zen 4 VM, 2 threads; there the alternative is
 // im2col + the AVX2 GEMM, the direct kernels being AVX-512 only): AlexNet c2-c5 0.49-0.74x the
 // time in all three directions (c2 forward 44.0 -> 21.6 ms, c3 26.8 -> 16.5), the 56x56 64 -> 64
 // layers at dilation 1, 2 and 4 0.52-0.82x (`CONVNET_ADDON=$PWD/build-avx2/Release/convnet.node
