@@ -11,16 +11,18 @@
 //     channels: 2x2 over 27): x's s x s phases become channels and the kernel shrinks to
 //     ceil(k / s) (space_to_depth_forward). Where 512-bit FMAs are halved (Zen 4, gemm.h), the
 //     backward-filter of the Winograd ones too (space_to_depth_backward_filter).
-//   - on CPUs with AVX-512, direct kernels that read the image itself (no im2col, no packing):
-//       at most 8 output channels a group, stride 1 along rows (LeNet's c1; c3's backward-data):
-//         lanes along the row (direct_narrow);
+//   - on CPUs with AVX-512 (the first, second and fourth also with AVX2 + FMA, in smaller tiles:
+//     conv2d_direct_kernels.inc), direct kernels that read the image itself (no im2col, no packing):
+//       at most 8 (AVX2: 6) output channels a group, stride 1 along rows (LeNet's c1; c3's
+//         backward-data): lanes along the row (direct_narrow);
 //       4..16 output channels (LeNet's c3): lanes across channels (direct_forward); where
 //         512-bit FMAs are halved (Zen 4, gemm.h), kernel widths 3 and 5 at stride 1 take
 //         Winograd F(2, 3) / F(2, 5) along the rows there instead;
 //       more, stride 1, 2 or 4 along rows (AlexNet c2-c5, the dilated layers, their
 //         backward-data; 7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32);
-//       backward-filter for kernel widths 3, 4, 5, 7, 8, 11 (direct_filter), with lanes along the rows
-//         for at most 8 output channels a group (LeNet's c1) and widths 3, 5, 7.
+//       backward-filter for kernel widths 3, 4, 5, 7, 8, 11 (AVX2: 3, 4, 5, and at most 16 output
+//         channels a group) (direct_filter), with lanes along the rows for at most 8 output
+//         channels a group (LeNet's c1) and widths 3, 5, 7 (AVX2: 3, 5).
 //     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
 //     weights, so the forward kernels serve it too; at stride 2 (4 or more channels in a group),
 //     so is each of dx's 2 x 2 phases (backward_data_by_phases), the transposed convolution's
@@ -333,7 +335,7 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
 
 // Winograd F(2x2, 3x3) and F(2x2, 5x5) (conv2d_winograd.cc): 3x3 and 5x5 kernels at stride 1
 // and dilation 1, 2, 4 or 8, in all three directions, where the GEMM runs its AVX-512 or its
-// AVX2 kernel (the Winograd kernels are compiled for both, winograd_lanes.h).
+// AVX2 kernel (the Winograd kernels are compiled for both, intrinsic_lanes.h).
 // CONVNET_WINOGRAD=0 in the environment turns it off (the direct kernels, or im2col + GEMM
 // without AVX-512, then run), for
 // comparisons and in case its rounding (a few float32 epsilons of the terms' magnitudes, as

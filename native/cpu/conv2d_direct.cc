@@ -1,6 +1,8 @@
-// The convolution's direct AVX-512 kernels (conv2d.cc picks them; the method list is there).
-// They read the images themselves: no im2col, no packing. On other CPUs or compilers every
-// *_applies() is false.
+// The convolution's direct kernels (conv2d.cc picks them; the method list is there). They read
+// the images themselves: no im2col, no packing. direct_forward, direct_narrow and direct_filter
+// run on AVX-512 or AVX2 + FMA (their register tiles are in conv2d_direct_kernels.inc, compiled
+// for each); direct32 and Winograd along the rows on AVX-512 only. On other CPUs or compilers
+// every *_applies() is false.
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -16,6 +18,7 @@
 #define CONVNET_CONV_DIRECT 1
 #include <immintrin.h>
 
+#include "cpu/intrinsic_lanes.h"
 #include "cpu/simd_transpose.h"
 #include "cpu/winograd_transform.h"
 #else
@@ -29,7 +32,7 @@ namespace cpu {
 namespace conv2d_impl {
 
 #if CONVNET_CONV_DIRECT
-// ---- Direct forward for few output channels (AVX-512) ----
+// ---- Direct forward for few output channels (AVX-512, AVX2) ----
 // LeNet's 6->16 5x5 on 14x14 images is a GEMM of 16 rows by 150 deep by 100 columns per
 // image: im2col writes 6x the input and the 16-row product cannot fill the GEMM's 14x32
 // tiles. Here the Kg <= 16 output channels of a group are one vector lane each instead:
@@ -49,122 +52,116 @@ struct DirectArgs {
   const float* bias;   // 16 floats (zero past Kg)
   float* y;            // y[u * 16 + k], the tile's outputs position by position (16 channels each)
 };
-
-template <int UW>
-struct DirectRow {
-  __attribute__((target("avx512f"))) static void run(const DirectArgs& a) {
-    __m512 acc[UW];
-#pragma GCC unroll 16
-    for (int u = 0; u < UW; ++u) acc[u] = _mm512_setzero_ps();
-    const float* wt = a.wt;
-    for (int64_t r = 0; r < a.ckk; ++r, wt += 16) {
-      const __m512 w = _mm512_loadu_ps(wt);
-      const float* xr = a.x + a.tap[r];
-#pragma GCC unroll 16
-      for (int u = 0; u < UW; ++u) acc[u] = _mm512_fmadd_ps(_mm512_set1_ps(xr[u * a.sw]), w, acc[u]);
-    }
-    const __m512 b = _mm512_loadu_ps(a.bias);
-#pragma GCC unroll 16
-    for (int u = 0; u < UW; ++u) _mm512_storeu_ps(a.y + u * 16, _mm512_add_ps(acc[u], b));
-  }
-};
-
-// Stride 1, no dilation, kw == KW: x[ih, ow0 + q] is tap j of position u = q - j, so each
-// input value is broadcast once and used KW times, the KW weight vectors of (c, i) held in
-// registers (UW + KW - 1 broadcasts per UW * KW FMAs rather than one per FMA). For a fixed
-// u, j = q - u still runs upward: the same FMA chain, in the same order, as DirectRow.
-template <int UW, int KW>
-struct DirectRowSliding {
-  __attribute__((target("avx512f"))) static void run(const DirectArgs& a) {
-    __m512 acc[UW];
-#pragma GCC unroll 16
-    for (int u = 0; u < UW; ++u) acc[u] = _mm512_setzero_ps();
-    const float* wt = a.wt;
-    const int64_t rows = a.ckk / KW;  // (c, i) pairs; tap[r * KW] is their row's first tap
-    for (int64_t r = 0; r < rows; ++r, wt += 16 * KW) {
-      __m512 w[KW];
-#pragma GCC unroll 8
-      for (int j = 0; j < KW; ++j) w[j] = _mm512_loadu_ps(wt + 16 * j);
-      const float* xr = a.x + a.tap[r * KW];
-#pragma GCC unroll 32
-      for (int q = 0; q < UW + KW - 1; ++q) {
-        const __m512 xq = _mm512_set1_ps(xr[q]);
-#pragma GCC unroll 8
-        for (int j = 0; j < KW; ++j) {
-          const int u = q - j;
-          if (u >= 0 && u < UW) acc[u] = _mm512_fmadd_ps(xq, w[j], acc[u]);
-        }
-      }
-    }
-    const __m512 b = _mm512_loadu_ps(a.bias);
-#pragma GCC unroll 16
-    for (int u = 0; u < UW; ++u) _mm512_storeu_ps(a.y + u * 16, _mm512_add_ps(acc[u], b));
-  }
-};
-
-constexpr int kDirectUW = 14;
 using DirectFn = void (*)(const DirectArgs&);
-template <int... I>
-constexpr std::array<DirectFn, sizeof...(I)> direct_table(std::integer_sequence<int, I...>) {
-  return {{&DirectRow<I + 1>::run...}};
-}
-constexpr auto kDirectRows = direct_table(std::make_integer_sequence<int, kDirectUW>{});
-template <int KW, int... I>
-constexpr std::array<DirectFn, sizeof...(I)> sliding_table(std::integer_sequence<int, I...>) {
-  return {{&DirectRowSliding<I + 1, KW>::run...}};
-}
-constexpr auto kSliding2 = sliding_table<2>(std::make_integer_sequence<int, kDirectUW>{});
-constexpr auto kSliding3 = sliding_table<3>(std::make_integer_sequence<int, kDirectUW>{});
-constexpr auto kSliding4 = sliding_table<4>(std::make_integer_sequence<int, kDirectUW>{});
-constexpr auto kSliding5 = sliding_table<5>(std::make_integer_sequence<int, kDirectUW>{});
-constexpr auto kSliding7 = sliding_table<7>(std::make_integer_sequence<int, kDirectUW>{});
 
-// The sliding tiles for a kernel width, or null. Widths 2, 4 and 7 came with backward-data by
-// phases (conv2d.cc), whose phases of a 7x7/2 or 4x4/2 layer are 2-4 taps wide: against
-// DirectRow (2 threads, interleaved, a throwaway switch) 7x7/2 16 -> 32's backward-data 5.3 ->
-// 4.4 ms, 4x4/2 16 -> 32's 0.80 -> 0.71, the forward of 7x7 and 4x4 8 -> 16 on 56x56 0.8x.
-const std::array<DirectFn, kDirectUW>* sliding_rows(int64_t kw) {
-  switch (kw) {
-    case 2: return &kSliding2;
-    case 3: return &kSliding3;
-    case 4: return &kSliding4;
-    case 5: return &kSliding5;
-    case 7: return &kSliding7;
-    default: return nullptr;
-  }
-}
+// ---- Direct convolution for few output channels, lanes along the row (AVX-512, AVX2; stride_w 1) ----
+// LeNet's backward-data (dy's 16 channels back to x's 6, 5x5, 10x10 -> 14x14) has too few
+// output channels for either kernel above (6 of 16 lanes) and an inner GEMM dimension of 16.
+// Here the vector lanes are 16 consecutive output positions of a row instead: a tile is R
+// output rows by KG <= 8 output channels, per tap r one load of 16 inputs per row and KG
+// broadcast weights, R * KG FMAs. Every output is one FMA chain over the ckk taps in order,
+// then + bias, whatever the thread count (threads split images, groups and row blocks).
+// Taps that read only padding rows for every row of a tile are left out (they add 0 * w): at
+// the top and bottom of a padded image, and so in backward-data, whose padding is k - 1 (LeNet
+// c3: 50 of the 70 (output row, kernel row) pairs read dy).
+struct NarrowArgs {
+  const float* x;      // the (padded) image's group, at the tile's first output row and column
+  const float* wt;     // [ckk][KG] weights, tap-major
+  const int64_t* tap;  // [ckk] offset of tap r from an output position's input
+  // The taps summed: of each of `channels` runs of per_channel taps (kh * kw; a channel's),
+  // count from its first + `first`: the kernel rows that read x (not padding) for the tile.
+  int64_t channels, per_channel, first, count;
+  int64_t row_step;    // floats between the inputs of consecutive output rows (stride_h * ws)
+  const float* bias;   // KG floats
+  float* y;            // output channel 0, the tile's first row and column
+  int64_t ys, yw;      // floats between y's channel planes, and between its rows
+  __mmask16 cols;      // the tile's columns (of 16)
+  // Whether all 16 lanes of every load lie in readable memory: then plain loads (the lanes past
+  // the tile's columns thrown away), not masked ones (AVX2's vmaskmovps cost LeNet c3's
+  // backward-data a tenth of its time).
+  bool plain;
+};
+using NarrowFn = void (*)(const NarrowArgs&);
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push  // GCC bug 105593 (see transpose_block)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-// y[k * ys + p] = t[p * stride + k] for k < kg, p < positions: 16 x 16 blocks transposed in
-// registers, stored as whole vectors (the last block's tail one float at a time).
-__attribute__((target("avx512f"))) void positions_to_planes(const float* t, int64_t stride, int64_t positions, int kg,
-                                                            float* y, int64_t ys) {
-  for (int k0 = 0; k0 < kg; k0 += 16) {
-    for (int64_t p0 = 0; p0 < positions; p0 += 16) {
-      const int64_t n = std::min<int64_t>(16, positions - p0);
-      __m512 r[16];
-      for (int i = 0; i < 16; ++i) r[i] = i < n ? _mm512_loadu_ps(t + (p0 + i) * stride + k0) : _mm512_setzero_ps();
-      transpose16x16(r);
-      for (int k = 0; k < std::min(16, kg - k0); ++k) {
-        float* out = y + (k0 + k) * ys + p0;
-        if (n == 16) {
-          _mm512_storeu_ps(out, r[k]);
-        } else {
-          alignas(64) float tail[16];
-          _mm512_store_ps(tail, r[k]);
-          for (int64_t i = 0; i < n; ++i) out[i] = tail[i];
-        }
-      }
-    }
-  }
+// ---- Direct backward-filter (AVX-512, AVX2) ----
+// dw[k, r] = sum over (n, oh, ow) of dy[n, k, oh, ow] * x[n, tap r of (oh, ow)], as im2col +
+// GEMM paid for im2col, packing, gathering dy and adding chunk partials. Here a tile is 32
+// output channels (two vectors of dy, transposed once per call to [position][32]) by R rows
+// (c, i) of KW taps each (R * KW <= 12 broadcasts of x per position), accumulated in
+// registers over every position of every image: each dw element is one FMA chain over
+// (n, oh, ow) in order. Threads split (group, channel block, tap rows), never the sum, so
+// the bits do not depend on the thread count. Padded images are copied into zero-bordered
+// planes a chunk of images at a time; a tile's sums carry over chunks through dw itself.
+
+struct FilterArgs {
+  const float* x;       // padded images, group's first channel, of the first image to sum
+  int64_t image;        // floats between images
+  int64_t images, Ho, Wo, row_step, sw, dil;  // row_step = stride_h * ws
+  const int64_t* row;   // [R] offset of each tap row (c * xs + i * dh * ws)
+  const float* dyt;     // [images * Ho * Wo][bw] of the channel block
+  int64_t bw;           // floats per position in dyt (16 or 32)
+  float* acc;           // [R * KW][16 * V] running sums (in and out)
+  int64_t flush_rows;   // output rows (of any image) per register chain, added into acc in order
+};
+using FilterFn = void (*)(const FilterArgs&);
+
+// Few output channels (at most 8 a group, LeNet's c1: 6), stride 1 along rows: FilterTile
+// would fill 6 of a vector's 16 lanes, after transposing dy into them. Here the lanes run along
+// an output row instead (as direct_narrow's): for 16 positions (oh, ow..ow+15) of an image,
+// acc[k][j] += dy[k, oh, ow..] * x[c, tap row, ow + j * dil..] for the block's KT channels and
+// the KW taps of one tap row (c, i), dy read in place. Lane l sums the positions whose column is
+// l mod 16, one FMA chain each; at the end the 16 lanes are added in order (direct_filter).
+struct RowFilterArgs {
+  const float* x;        // the (padded) tap row of the first image: x[c, i * dh, 0] of its plane
+  const float* dy;       // dy[first image, the block's first channel]
+  int64_t image, dy_image, dy_plane;  // floats between images (x, dy) and between dy's channels
+  int64_t images, Ho, Wo, row_step, dil, flush_rows;
+  float* acc;            // [KT][KW][16] running sums (in and out)
+};
+using RowFilterFn = void (*)(const RowFilterArgs&);
+
+// One instruction set's tiles (conv2d_direct_kernels.inc, compiled for each): the drivers
+// below run avx512::kKernels where the GEMM runs its AVX-512 kernel, avx2::kKernels where it
+// runs its AVX2 one (kernels()). The sizes differ (AVX2 has half the registers, of half the
+// width), so do the limits the *_applies functions check.
+struct DirectKernels {
+  int direct_positions;  // positions per direct_forward tile
+  DirectFn (*direct_tile)(const Dims& d, const Conv2dGeometry& g, int64_t uw);
+  void (*positions_to_planes)(const float* t, int64_t stride, int64_t positions, int kg, float* y, int64_t ys);
+  void (*transpose_block)(const float* in, int64_t ld, int64_t kg, int64_t bw, int64_t positions, float* out);
+  int narrow_channels;  // direct_narrow's most output channels a group
+  int (*narrow_rows)(int kg);
+  NarrowFn (*narrow_kernel)(int64_t kg, int64_t rows);
+  int filter_vectors, filter_widest;  // FilterTile's most vectors of dy (1 or 2), and widest kernel
+  int (*filter_rows)(int kw, int v);
+  FilterFn (*filter_kernel)(int64_t kw, int v, int64_t rows);
+  int row_filter_widest;  // RowFilterTile's widest kernel (3, 5 or 7)
+  int (*row_filter_channels)(int kw);
+  RowFilterFn (*row_filter_kernel)(int64_t kw, int64_t kt);
+};
+
+namespace avx512 {
+using Lanes = Lanes512;
+#define CONVNET_DIRECT_TARGET __attribute__((target("avx512f")))
+#include "cpu/conv2d_direct_kernels.inc"
+#undef CONVNET_DIRECT_TARGET
+}  // namespace avx512
+
+namespace avx2 {
+using Lanes = Lanes256x2;
+#define CONVNET_DIRECT_TARGET __attribute__((target("avx2,fma")))
+#include "cpu/conv2d_direct_kernels.inc"
+#undef CONVNET_DIRECT_TARGET
+}  // namespace avx2
+
+// The kernels of the GEMM's instruction set, or null where it has neither (so no direct kernel
+// applies).
+const DirectKernels* kernels() {
+  const char* name = sgemm_kernel_name();
+  if (std::strcmp(name, "avx512") == 0) return &avx512::kKernels;
+  if (std::strcmp(name, "avx2") == 0) return &avx2::kKernels;
+  return nullptr;
 }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 // ---- Winograd along the rows, for the same few output channels ----
 // Where 512-bit FMAs are halved (Zen 4, gemm.h's avx512_fma_halved), the tiles above are bound
@@ -187,7 +184,8 @@ constexpr int kRowTiles3 = 6, kRowTiles5 = 4;  // UT: UT * A sums + A weights wi
 bool winograd_rows_applies(const Dims& d, const Conv2dGeometry& g) {
   const char* env = std::getenv("CONVNET_WINOGRAD");
   if (env && env[0] == '0') return false;
-  return avx512_fma_halved() && (d.kw == 3 || d.kw == 5) && g.stride_h == 1 && g.stride_w == 1 &&
+  // (CONVNET_FMA512=halved claims halved FMAs on any CPU: the AVX-512 kernels are checked too.)
+  return avx512_fma_halved() && kernels() == &avx512::kKernels && (d.kw == 3 || d.kw == 5) && g.stride_h == 1 && g.stride_w == 1 &&
          g.dilation_h == 1 && g.dilation_w == 1;
 }
 
@@ -311,12 +309,12 @@ void winograd_rows_item(const float* xg, int64_t xs, int64_t ws, int64_t hp, con
 bool direct_forward_applies(const Dims& d) {
   // Measured on Zen 5, 64 images, 1 thread: LeNet c3 (16 channels) 0.45 -> 0.15 ms, LeNet c1
   // (6 channels, 6 of 16 lanes used) 0.30 -> 0.25 ms against im2col + GEMM.
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg >= 4 && d.Kg <= 16 && d.ckk <= 1024 &&
-         d.Wo >= 4;
+  return kernels() && d.Kg >= 4 && d.Kg <= 16 && d.ckk <= 1024 && d.Wo >= 4;
 }
 
 void direct_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
                     float* py) {
+  const DirectKernels& k = *kernels();
   const bool rows = winograd_rows_applies(d, g);
   // Transposed weights wt[gi][r][k] (or Winograd's U) and biases, zero past Kg.
   std::vector<float> wt, bias(d.groups * 16, 0.0f);
@@ -376,48 +374,20 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
         if (d.kw == 3) winograd_rows_item<3>(xg, xs, ws, hp, u, a.bias, d, t);
         else winograd_rows_item<5>(xg, xs, ws, hp, u, a.bias, d, t);
       } else {
-        const auto* sliding = g.stride_w == 1 && g.dilation_w == 1 ? sliding_rows(d.kw) : nullptr;
-        const auto& table = sliding ? *sliding : kDirectRows;
         for (int64_t oh = 0; oh < d.Ho; ++oh) {
-          for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += kDirectUW) {
-            const int64_t uw = std::min<int64_t>(kDirectUW, d.Wo - ow0);
+          for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += k.direct_positions) {
+            const int64_t uw = std::min<int64_t>(k.direct_positions, d.Wo - ow0);
             a.x = xg + oh * g.stride_h * ws + ow0 * g.stride_w;
             a.y = t + (oh * d.Wo + ow0) * 16;
-            table[uw - 1](a);
+            k.direct_tile(d, g, uw)(a);
           }
         }
       }
-      positions_to_planes(t, 16, d.hw_out, static_cast<int>(d.Kg), py + (n * d.K + gi * d.Kg) * d.hw_out, d.hw_out);
+      k.positions_to_planes(t, 16, d.hw_out, static_cast<int>(d.Kg), py + (n * d.K + gi * d.Kg) * d.hw_out, d.hw_out);
     }
   });
 }
 
-// GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own intrinsics "may be used
-// uninitialized" (GCC bug 105593).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
-// out[q * bw + l] = l < kg ? in[l * ld + q] : 0 for q < positions, l < bw (16 or 32): a channel
-// block of dy transposed to [position][bw] by 16 x 16 blocks.
-__attribute__((target("avx512f"))) void transpose_block(const float* in, int64_t ld, int64_t kg, int64_t bw,
-                                                        int64_t positions, float* out) {
-  for (int64_t q0 = 0; q0 < positions; q0 += 16) {
-    const int64_t nq = std::min<int64_t>(16, positions - q0);
-    const __mmask16 mq = static_cast<__mmask16>(nq >= 16 ? 0xFFFF : (1u << nq) - 1);
-    for (int64_t l0 = 0; l0 < bw; l0 += 16) {
-      __m512 r[16];
-      for (int i = 0; i < 16; ++i) r[i] = l0 + i < kg ? _mm512_maskz_loadu_ps(mq, in + (l0 + i) * ld + q0) : _mm512_setzero_ps();
-      transpose16x16(r);
-      for (int64_t x = 0; x < nq; ++x) _mm512_storeu_ps(out + (q0 + x) * bw + l0, r[x]);
-    }
-  }
-}
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 // ---- Direct convolution for more output channels (AVX-512, stride 1, 2 or 4 along rows) ----
 // AlexNet's 3x3 layers on 13x13 and the dilated 64->64 layers as im2col + GEMM spent a third
@@ -481,7 +451,7 @@ constexpr std::array<Direct32Fn, sizeof...(I)> direct32_table(std::integer_seque
 }
 // Positions per tile for V vectors: UW * V accumulators + V weights + 1 broadcast within the
 // 32 registers.
-constexpr int direct32_positions(int v) { return v == 3 ? 9 : kDirectUW; }
+constexpr int direct32_positions(int v) { return v == 3 ? 9 : 14; }
 template <int S>
 struct Direct32Tables {
   static constexpr auto k48 = direct32_table<3, S>(std::make_integer_sequence<int, direct32_positions(3)>{});
@@ -493,7 +463,7 @@ struct Direct32Tables {
 bool direct32_applies(const Dims& d, const Conv2dGeometry& g) {
   // Wo >= 12: a tile of fewer positions has too few independent FMA chains (and the GEMM's
   // wide tiles do better on tiny images).
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2 || g.stride_w == 4) &&
+  return kernels() == &avx512::kKernels && d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2 || g.stride_w == 4) &&
          d.Wo >= 12 && d.kh * d.kw > 1 && d.N > 0;
 }
 
@@ -593,7 +563,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
           for (int64_t r = 0; r < d.ckk; ++r) gathered[l * d.ckk + r] = base[l * k_stride + offset[r]];
         rows = gathered.data();
       }
-      transpose_block(rows, identity ? k_stride : d.ckk, kg, bw, d.ckk, dst);
+      avx512::transpose_block(rows, identity ? k_stride : d.ckk, kg, bw, d.ckk, dst);
       for (int64_t l = 0; l < bw; ++l) dst[d.ckk * bw + l] = pb && l < kg ? pb[gi * d.Kg + k0 + l] : 0.0f;
     }
   });
@@ -629,85 +599,17 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
             table[uw - 1](a);
           }
         }
-        positions_to_planes(t, bw, (oh1 - oh0) * d.Wo, kg, yg + oh0 * d.Wo, d.hw_out);
+        avx512::positions_to_planes(t, bw, (oh1 - oh0) * d.Wo, kg, yg + oh0 * d.Wo, d.hw_out);
       }
     });
   });
 }
 
-// ---- Direct convolution for few output channels, lanes along the row (AVX-512, stride_w 1) ----
-// LeNet's backward-data (dy's 16 channels back to x's 6, 5x5, 10x10 -> 14x14) has too few
-// output channels for either kernel above (6 of 16 lanes) and an inner GEMM dimension of 16.
-// Here the vector lanes are 16 consecutive output positions of a row instead: a tile is R
-// output rows by KG <= 8 output channels, per tap r one load of 16 inputs per row and KG
-// broadcast weights, R * KG FMAs. Every output is one FMA chain over the ckk taps in order,
-// then + bias, whatever the thread count (threads split images, groups and row blocks).
-struct NarrowArgs {
-  const float* x;      // the (padded) image's group, at the tile's first output row and column
-  const float* wt;     // [ckk][KG] weights, tap-major
-  const int64_t* tap;  // [ckk] offset of tap r from an output position's input
-  int64_t ckk;
-  int64_t row_step;    // floats between the inputs of consecutive output rows (stride_h * ws)
-  const float* bias;   // KG floats
-  float* y;            // output channel 0, the tile's first row and column
-  int64_t ys, yw;      // floats between y's channel planes, and between its rows
-  __mmask16 cols;      // the tile's columns (of 16)
-};
-
-template <int R, int KG>
-struct NarrowTile {
-  __attribute__((target("avx512f"))) static void run(const NarrowArgs& a) {
-    __m512 acc[R][KG];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int c = 0; c < KG; ++c) acc[r][c] = _mm512_setzero_ps();
-    const float* wt = a.wt;
-    for (int64_t t = 0; t < a.ckk; ++t, wt += KG) {
-      const float* xr = a.x + a.tap[t];
-#pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) {
-        // Masked: the columns past the tile's may lie past the end of x.
-        const __m512 v = _mm512_maskz_loadu_ps(a.cols, xr + r * a.row_step);
-#pragma GCC unroll 8
-        for (int c = 0; c < KG; ++c) acc[r][c] = _mm512_fmadd_ps(v, _mm512_set1_ps(wt[c]), acc[r][c]);
-      }
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int c = 0; c < KG; ++c)
-        _mm512_mask_storeu_ps(a.y + c * a.ys + r * a.yw, a.cols, _mm512_add_ps(acc[r][c], _mm512_set1_ps(a.bias[c])));
-  }
-};
-
-using NarrowFn = void (*)(const NarrowArgs&);
-// Rows per tile for KG channels: R * KG accumulators + KG broadcasts + 1 input within the 32
-// registers, and at most 8 rows.
-constexpr int narrow_rows(int kg) { return std::min(8, (31 - kg) / kg); }
-template <int KG, int... I>
-constexpr std::array<NarrowFn, sizeof...(I)> narrow_table(std::integer_sequence<int, I...>) {
-  return {{&NarrowTile<I + 1, KG>::run...}};
-}
-template <int KG>
-constexpr auto kNarrowTiles = narrow_table<KG>(std::make_integer_sequence<int, narrow_rows(KG)>{});
-
-NarrowFn narrow_kernel(int64_t kg, int64_t rows) {
-  switch (kg) {
-    case 1: return kNarrowTiles<1>[rows - 1];
-    case 2: return kNarrowTiles<2>[rows - 1];
-    case 3: return kNarrowTiles<3>[rows - 1];
-    case 4: return kNarrowTiles<4>[rows - 1];
-    case 5: return kNarrowTiles<5>[rows - 1];
-    case 6: return kNarrowTiles<6>[rows - 1];
-    case 7: return kNarrowTiles<7>[rows - 1];
-    default: return kNarrowTiles<8>[rows - 1];
-  }
-}
 
 bool narrow_applies(const Dims& d, const Conv2dGeometry& g) {
   // Wo >= 10: at least 10 of a vector's 16 lanes used.
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Kg <= 8 && g.stride_w == 1 && d.Wo >= 10 && d.N > 0;
+  const DirectKernels* k = kernels();
+  return k && d.Kg <= k->narrow_channels && g.stride_w == 1 && d.Wo >= 10 && d.N > 0;
 }
 
 // y = conv(x, w) + b by the tiles above; the weights as direct32's (w itself, or backward-data's
@@ -716,6 +618,7 @@ bool narrow_applies(const Dims& d, const Conv2dGeometry& g) {
 void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64_t k_stride,
                    const std::vector<int64_t>& offset, const float* pb, const Dims& d, const Conv2dGeometry& g,
                    float* py) {
+  const DirectKernels& k = *kernels();
   const int64_t kg = d.Kg;
   std::vector<float> wt(d.groups * d.ckk * kg), bias(d.groups * kg, 0.0f);
   for (int64_t gi = 0; gi < d.groups; ++gi) {
@@ -726,13 +629,27 @@ void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64
   }
   const PaddedInput in(d, g);
   const std::vector<int64_t> tap = in.taps(d, g);
-  const int64_t R = narrow_rows(static_cast<int>(kg)), row_blocks = ceil_div(d.Ho, R);
-  // Row block rb of image n's group gi, from xg, the (padded) image's group planes.
-  const auto run_block = [&](const float* xg, int64_t n, int64_t gi, int64_t rb) {
+  const int64_t R = k.narrow_rows(static_cast<int>(kg)), row_blocks = ceil_div(d.Ho, R);
+  // Each row block's kernel rows [first, first + count) of those that read x (rows between
+  // them that do not are kept: they add zeros).
+  std::vector<int64_t> first(row_blocks, 0), count(row_blocks, 0);
+  for (int64_t rb = 0; rb < row_blocks; ++rb) {
+    int64_t lo = d.kh, hi = -1;
+    for (int64_t oh = rb * R; oh < std::min(d.Ho, (rb + 1) * R); ++oh)
+      for (int64_t i = 0; i < d.kh; ++i) {
+        const int64_t ih = oh * g.stride_h + i * g.dilation_h - g.pad_top;
+        if (ih >= 0 && ih < d.H) lo = std::min(lo, i), hi = std::max(hi, i);
+      }
+    if (hi >= lo) first[rb] = lo * d.kw, count[rb] = (hi - lo + 1) * d.kw;
+  }
+  // Row block rb of image n's group gi, from xg, the (padded) image's group planes, readable
+  // up to `end`.
+  const auto run_block = [&](const float* xg, const float* end, int64_t n, int64_t gi, int64_t rb) {
     const int64_t oh0 = rb * R, rows = std::min(R, d.Ho - oh0);
-    const NarrowFn kernel = narrow_kernel(kg, rows);
+    const NarrowFn kernel = k.narrow_kernel(kg, rows);
     NarrowArgs a;
-    a.wt = wt.data() + gi * d.ckk * kg, a.tap = tap.data(), a.ckk = d.ckk, a.row_step = g.stride_h * in.ws;
+    a.wt = wt.data() + gi * d.ckk * kg, a.tap = tap.data(), a.row_step = g.stride_h * in.ws;
+    a.channels = d.Cg, a.per_channel = d.kh * d.kw, a.first = first[rb], a.count = count[rb];
     a.bias = bias.data() + gi * kg, a.ys = d.hw_out, a.yw = d.Wo;
     const float* xr = xg + oh0 * g.stride_h * in.ws;
     float* yg = py + (n * d.K + gi * kg) * d.hw_out + oh0 * d.Wo;
@@ -740,6 +657,8 @@ void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64
       const int64_t cols = std::min<int64_t>(16, d.Wo - ow0);
       a.cols = static_cast<__mmask16>(cols == 16 ? 0xFFFF : (1u << cols) - 1);
       a.x = xr + ow0, a.y = yg + ow0;
+      // The tile's last load (the taps' offsets grow with the tap) ends within `end`.
+      a.plain = !tap.empty() && a.x + tap.back() + (rows - 1) * a.row_step + 16 <= end;
       kernel(a);
     }
   };
@@ -753,7 +672,7 @@ void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64
       for (int64_t it = i0; it < i1; ++it) {
         const int64_t n = it / d.groups, gi = it % d.groups;
         copy_padded(px + (n * d.C + gi * d.Cg) * d.hw, d.Cg, d, g, in.hp, in.wp, buf);  // inline: nested
-        for (int64_t rb = 0; rb < row_blocks; ++rb) run_block(buf, n, gi, rb);
+        for (int64_t rb = 0; rb < row_blocks; ++rb) run_block(buf, buf + d.Cg * in.xs, n, gi, rb);
       }
     });
     return;
@@ -762,214 +681,39 @@ void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64
     parallel_for(images * d.groups * row_blocks, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t it = i0; it < i1; ++it) {
         const int64_t rb = it % row_blocks, j = it / row_blocks / d.groups, gi = it / row_blocks % d.groups;
-        run_block(xsrc + (j * d.C + gi * d.Cg) * in.xs, n0 + j, gi, rb);
+        run_block(xsrc + (j * d.C + gi * d.Cg) * in.xs, xsrc + images * d.C * in.xs, n0 + j, gi, rb);
       }
     });
   });
 }
 
-// ---- Direct backward-filter (AVX-512) ----
-// dw[k, r] = sum over (n, oh, ow) of dy[n, k, oh, ow] * x[n, tap r of (oh, ow)], as im2col +
-// GEMM paid for im2col, packing, gathering dy and adding chunk partials. Here a tile is 32
-// output channels (two vectors of dy, transposed once per call to [position][32]) by R rows
-// (c, i) of KW taps each (R * KW <= 12 broadcasts of x per position), accumulated in
-// registers over every position of every image: each dw element is one FMA chain over
-// (n, oh, ow) in order. Threads split (group, channel block, tap rows), never the sum, so
-// the bits do not depend on the thread count. Padded images are copied into zero-bordered
-// planes a chunk of images at a time; a tile's sums carry over chunks through dw itself.
-
-struct FilterArgs {
-  const float* x;       // padded images, group's first channel, of the first image to sum
-  int64_t image;        // floats between images
-  int64_t images, Ho, Wo, row_step, sw, dil;  // row_step = stride_h * ws
-  const int64_t* row;   // [R] offset of each tap row (c * xs + i * dh * ws)
-  const float* dyt;     // [images * Ho * Wo][bw] of the channel block
-  int64_t bw;           // floats per position in dyt (16 or 32)
-  float* acc;           // [R * KW][16 * V] running sums (in and out)
-  int64_t flush_rows;   // output rows (of any image) per register chain, added into acc in order
-};
-
-// Adds register sums acc[i][j] into the running sums at + (i * M + j) * 16 and zeroes them (a
-// backward-filter tile's flush).
-template <int N, int M>
-__attribute__((target("avx512f"), always_inline)) inline void add_sums(float* at, __m512 (&acc)[N][M]) {
-#pragma GCC unroll 32
-  for (int i = 0; i < N; ++i)
-#pragma GCC unroll 8
-    for (int j = 0; j < M; ++j) {
-      float* m = at + (i * M + j) * 16;
-      _mm512_storeu_ps(m, _mm512_add_ps(_mm512_loadu_ps(m), acc[i][j]));
-      acc[i][j] = _mm512_setzero_ps();
-    }
-}
-
-// V vectors of dy (16 channels each) by R rows of KW taps.
-template <int R, int KW, int V>
-struct FilterTile {
-  __attribute__((target("avx512f"))) static void flush(const FilterArgs& a, __m512 (&acc)[R * KW][V]) { add_sums(a.acc, acc); }
-
-  __attribute__((target("avx512f"))) static void run(const FilterArgs& a) {
-    __m512 acc[R * KW][V];
-#pragma GCC unroll 25
-    for (int t = 0; t < R * KW; ++t)
-#pragma GCC unroll 2
-      for (int v = 0; v < V; ++v) acc[t][v] = _mm512_setzero_ps();
-    const float* d = a.dyt;
-    const int64_t sw = a.sw, dil = a.dil, bw = a.bw;
-    int64_t pending = 0;  // rows summed in registers since the last flush
-    for (int64_t n = 0; n < a.images; ++n) {
-      for (int64_t oh = 0; oh < a.Ho; ++oh) {
-        if (pending == a.flush_rows) {
-          flush(a, acc);
-          pending = 0;
-        }
-        ++pending;
-        const float* xb = a.x + n * a.image + oh * a.row_step;
-        const float* q[R];
-#pragma GCC unroll 8
-        for (int rr = 0; rr < R; ++rr) q[rr] = xb + a.row[rr];
-        for (int64_t ow = 0; ow < a.Wo; ++ow, d += bw) {
-          __m512 w[V];
-#pragma GCC unroll 2
-          for (int v = 0; v < V; ++v) w[v] = _mm512_loadu_ps(d + 16 * v);
-#pragma GCC unroll 8
-          for (int rr = 0; rr < R; ++rr) {
-#pragma GCC unroll 12
-            for (int j = 0; j < KW; ++j) {
-              const __m512 b = _mm512_set1_ps(q[rr][j * dil]);
-#pragma GCC unroll 2
-              for (int v = 0; v < V; ++v) acc[rr * KW + j][v] = _mm512_fmadd_ps(b, w[v], acc[rr * KW + j][v]);
-            }
-            q[rr] += sw;
-          }
-        }
-      }
-    }
-    flush(a, acc);
-  }
-};
-
-using FilterFn = void (*)(const FilterArgs&);
-// Rows per tile for a kernel width: R * KW <= 12 with two vectors (24 + 3 registers), <= 25
-// with one (25 + 2). Widths 3, 4, 5, 7, 8 and 11: against im2col + GEMM (2 threads, interleaved,
-// a throwaway switch) widths 4, 7 and 8 took 0.34-0.68x the time (7x7/2 16 -> 32 on 112x112 7.4
-// -> 2.8 ms, a 7x7/2 stem 7.8 -> 5.3, 7x7 32 -> 32 on 56x56 15.5 -> 5.3, 4x4/2 32 -> 64 1.8 ->
-// 1.2, FCN's 4x4/2 transposed convolutions 0.67x, 8x8/4 16 -> 64 4.3 -> 2.5; 8x8/4 over 3
-// channels even).
-constexpr int filter_rows(int kw, int v) { return (v == 2 ? 12 : 25) / kw; }
-template <int KW, int V, int... I>
-constexpr std::array<FilterFn, sizeof...(I)> filter_table(std::integer_sequence<int, I...>) {
-  return {{&FilterTile<I + 1, KW, V>::run...}};
-}
-template <int KW, int V>
-constexpr auto kFilterTiles = filter_table<KW, V>(std::make_integer_sequence<int, filter_rows(KW, V)>{});
-
-FilterFn filter_kernel(int64_t kw, int v, int64_t rows) {
-  if (kw == 3) return v == 2 ? kFilterTiles<3, 2>[rows - 1] : kFilterTiles<3, 1>[rows - 1];
-  if (kw == 4) return v == 2 ? kFilterTiles<4, 2>[rows - 1] : kFilterTiles<4, 1>[rows - 1];
-  if (kw == 5) return v == 2 ? kFilterTiles<5, 2>[rows - 1] : kFilterTiles<5, 1>[rows - 1];
-  if (kw == 7) return v == 2 ? kFilterTiles<7, 2>[rows - 1] : kFilterTiles<7, 1>[rows - 1];
-  if (kw == 8) return v == 2 ? kFilterTiles<8, 2>[rows - 1] : kFilterTiles<8, 1>[rows - 1];
-  return v == 2 ? kFilterTiles<11, 2>[rows - 1] : kFilterTiles<11, 1>[rows - 1];
-}
-
-// Few output channels (at most 8 a group, LeNet's c1: 6), stride 1 along rows: FilterTile
-// would fill 6 of a vector's 16 lanes, after transposing dy into them. Here the lanes run along
-// an output row instead (as direct_narrow's): for 16 positions (oh, ow..ow+15) of an image,
-// acc[k][j] += dy[k, oh, ow..] * x[c, tap row, ow + j * dil..] for the block's KT channels and
-// the KW taps of one tap row (c, i), dy read in place. Lane l sums the positions whose column is
-// l mod 16, one FMA chain each; at the end the 16 lanes are added in order (direct_filter).
-struct RowFilterArgs {
-  const float* x;        // the (padded) tap row of the first image: x[c, i * dh, 0] of its plane
-  const float* dy;       // dy[first image, the block's first channel]
-  int64_t image, dy_image, dy_plane;  // floats between images (x, dy) and between dy's channels
-  int64_t images, Ho, Wo, row_step, dil, flush_rows;
-  float* acc;            // [KT][KW][16] running sums (in and out)
-};
-
-__attribute__((target("avx512f"), always_inline)) inline __m512 load_row(bool whole, __mmask16 m, const float* at) {
-  return whole ? _mm512_loadu_ps(at) : _mm512_maskz_loadu_ps(m, at);
-}
-
-template <int KT, int KW>
-struct RowFilterTile {
-  __attribute__((target("avx512f"))) static void flush(const RowFilterArgs& a, __m512 (&acc)[KT][KW]) { add_sums(a.acc, acc); }
-
-  __attribute__((target("avx512f"))) static void run(const RowFilterArgs& a) {
-    __m512 acc[KT][KW];
-#pragma GCC unroll 8
-    for (int k = 0; k < KT; ++k)
-#pragma GCC unroll 7
-      for (int j = 0; j < KW; ++j) acc[k][j] = _mm512_setzero_ps();
-    int64_t pending = 0;  // rows summed in registers since the last flush
-    for (int64_t n = 0; n < a.images; ++n) {
-      for (int64_t oh = 0; oh < a.Ho; ++oh) {
-        if (pending == a.flush_rows) {
-          flush(a, acc);
-          pending = 0;
-        }
-        ++pending;
-        const float* xr = a.x + n * a.image + oh * a.row_step;
-        const float* dr = a.dy + n * a.dy_image + oh * a.Wo;
-        for (int64_t ow = 0; ow < a.Wo; ow += 16) {
-          // Lanes past the row: dy and x read as zeros (x's row may end there). Plain loads
-          // where the 16 lanes are whole (masked ones stall on Zen 5: conv2d_winograd.cc).
-          const bool whole = a.Wo - ow >= 16;
-          const __mmask16 m = static_cast<__mmask16>(whole ? 0xFFFF : (1u << (a.Wo - ow)) - 1);
-          __m512 g[KT];
-#pragma GCC unroll 8
-          for (int k = 0; k < KT; ++k) g[k] = load_row(whole, m, dr + k * a.dy_plane + ow);
-#pragma GCC unroll 7
-          for (int j = 0; j < KW; ++j) {
-            const __m512 xv = load_row(whole, m, xr + ow + j * a.dil);
-#pragma GCC unroll 8
-            for (int k = 0; k < KT; ++k) acc[k][j] = _mm512_fmadd_ps(g[k], xv, acc[k][j]);
-          }
-        }
-      }
-    }
-    flush(a, acc);
-  }
-};
-
-using RowFilterFn = void (*)(const RowFilterArgs&);
-// Channels per block for a kernel width: KT * KW <= 24 accumulators.
-constexpr int row_filter_channels(int kw) { return 24 / kw; }
-template <int KW, int... I>
-constexpr std::array<RowFilterFn, sizeof...(I)> row_filter_table(std::integer_sequence<int, I...>) {
-  return {{&RowFilterTile<I + 1, KW>::run...}};
-}
-template <int KW>
-constexpr auto kRowFilterTiles = row_filter_table<KW>(std::make_integer_sequence<int, row_filter_channels(KW)>{});
-
-RowFilterFn row_filter_kernel(int64_t kw, int64_t kt) {
-  if (kw == 3) return kRowFilterTiles<3>[kt - 1];
-  if (kw == 5) return kRowFilterTiles<5>[kt - 1];
-  return kRowFilterTiles<7>[kt - 1];
-}
 
 // LeNet's c1 backward-filter (64 images, 6 channels, 5x5), FilterTile -> RowFilterTile: 120 ->
 // 73-78 us at 2 threads, 235 -> 152 us at 1 (old and new builds alternated, a timing loop of
 // conv2dBackward; PyTorch: 152 us at 2 threads, `npm run bench -- conv`).
-bool rows_filter_applies(const Dims& d, const Conv2dGeometry& g) {
-  return d.Kg <= 8 && g.stride_w == 1 && (d.kw == 3 || d.kw == 5 || d.kw == 7);
+bool rows_filter_applies(const DirectKernels& k, const Dims& d, const Conv2dGeometry& g) {
+  return d.Kg <= 8 && g.stride_w == 1 && (d.kw == 3 || d.kw == 5 || d.kw == 7) && d.kw <= k.row_filter_widest;
 }
 
 bool direct_filter_applies(const Dims& d, const Conv2dGeometry& g) {
-  return std::strcmp(sgemm_kernel_name(), "avx512") == 0 && d.Wo >= 8 && d.N > 0 &&
-         (rows_filter_applies(d, g) ||
-          (d.Kg >= 4 && (d.kw == 3 || d.kw == 4 || d.kw == 5 || d.kw == 7 || d.kw == 8 || d.kw == 11)));
+  const DirectKernels* k = kernels();
+  if (!k || d.Wo < 8 || d.N == 0) return false;
+  if (rows_filter_applies(*k, d, g)) return true;
+  // AVX2 (blocks of 16 channels): measured only for up to 16 output channels (LeNet's c3).
+  return d.Kg >= 4 && (k->filter_vectors == 2 || d.Kg <= 16) && d.kw <= k->filter_widest &&
+         (d.kw == 3 || d.kw == 4 || d.kw == 5 || d.kw == 7 || d.kw == 8 || d.kw == 11);
 }
 
 void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2dGeometry& g, float* pdw) {
   // Channel blocks of 32 (the last one may be 16 or fewer: one vector), or one block of 16
   // when Kg <= 16; tap rows split into tiles of R. Lanes along rows (RowFilterTile): blocks of
   // at most row_filter_channels(kw), as even as can be, and one tap row a tile.
-  const bool along_rows = rows_filter_applies(d, g);
-  const int64_t row_blocks = ceil_div(d.Kg, row_filter_channels(static_cast<int>(d.kw)));
-  const int64_t bw = along_rows ? ceil_div(d.Kg, row_blocks) : d.Kg > 16 ? 32 : 16;
+  const DirectKernels& k = *kernels();
+  const bool along_rows = rows_filter_applies(k, d, g);
+  const int64_t row_blocks = ceil_div(d.Kg, k.row_filter_channels(static_cast<int>(d.kw)));
+  const int64_t bw = along_rows ? ceil_div(d.Kg, row_blocks) : d.Kg > 16 && k.filter_vectors == 2 ? 32 : 16;
   const int64_t blocks = ceil_div(d.Kg, bw), rows = d.Cg * d.kh;
-  const int R = along_rows ? 1 : filter_rows(static_cast<int>(d.kw), bw == 32 ? 2 : 1);
+  const int R = along_rows ? 1 : k.filter_rows(static_cast<int>(d.kw), bw == 32 ? 2 : 1);
   const int64_t tiles = ceil_div(rows, R), items = d.groups * blocks * tiles;
   // Few tiles (LeNet's layers): the sum over images is cut into `parts` fixed by the shape,
   // each its own FMA chain, added in order at the end (so threads have work to share).
@@ -1018,7 +762,7 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
       for (int64_t w = i0; w < i1; ++w) {
         const int64_t it = w / pieces, q0 = w % pieces * piece;
         const int64_t j = it % images, gb = it / images, gi = gb / blocks, k0 = (gb % blocks) * bw;
-        transpose_block(pdy + ((n0 + j) * d.K + gi * d.Kg + k0) * positions + q0, positions, std::min(bw, d.Kg - k0), bw,
+        k.transpose_block(pdy + ((n0 + j) * d.K + gi * d.Kg + k0) * positions + q0, positions, std::min(bw, d.Kg - k0), bw,
                         std::min(piece, positions - q0), dyt + (it * positions + q0) * bw);
       }
     });
@@ -1036,7 +780,7 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
           a.dy = pdy + (a0 * d.K + gi * d.Kg + k0) * positions, a.dy_image = d.K * positions, a.dy_plane = positions;
           a.images = a1 - a0, a.Ho = d.Ho, a.Wo = d.Wo, a.row_step = g.stride_h * wp, a.dil = g.dilation_w;
           a.flush_rows = flush_rows, a.acc = sums + (part * items + it) * tile_floats;
-          row_filter_kernel(d.kw, std::min(bw, d.Kg - k0))(a);
+          k.row_filter_kernel(d.kw, std::min(bw, d.Kg - k0))(a);
           continue;
         }
         FilterArgs a;
@@ -1045,7 +789,7 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
         a.row = row_off.data() + r0, a.bw = bw, a.flush_rows = flush_rows;
         a.dyt = dyt + (gb * images + (a0 - n0)) * positions * bw;
         a.acc = sums + (part * items + it) * tile_floats;
-        filter_kernel(d.kw, d.Kg - k0 > 16 ? 2 : 1, nr)(a);
+        k.filter_kernel(d.kw, std::min(bw, d.Kg - k0) > 16 ? 2 : 1, nr)(a);
       }
     });
   }

@@ -28,7 +28,7 @@
 //
 // conv2d.cc picks this for 3x3 and 5x5 kernels at stride 1 (dilation 1, 2, 4 or 8), 16 (5x5:
 // 48) or more channels in and out per group, on CPUs with AVX-512 or AVX2 + FMA (the kernels
-// are written once over a lane layer, winograd_lanes.h, and compiled for each: see the end of
+// are written once over a lane layer, intrinsic_lanes.h, and compiled for each: see the end of
 // this file). Measured on Zen 5, 2 threads (`npm run bench -- conv`): AlexNet c3-c5 and the
 // 64 -> 64 layer on 56x56 went from 0.95-1.05x PyTorch-CPU's speed with the direct kernels to
 // 1.16-1.41x, in all three directions; AlexNet's c2 (5x5, 48 -> 128 channels a group) forward
@@ -40,7 +40,7 @@
 // --threads 2 dilated`): forward and backward-data 0.77-0.78x the direct kernels' time,
 // backward-filter 0.86-0.88x.
 // AVX2 + FMA (scripts/avx2-check.sh's build on the Zen 4 VM, 2 threads; there the alternative is
-// im2col + the AVX2 GEMM, the direct kernels being AVX-512 only): AlexNet c2-c5 0.49-0.74x the
+// im2col + the AVX2 GEMM, direct32 being AVX-512 only): AlexNet c2-c5 0.49-0.74x the
 // time in all three directions (c2 forward 44.0 -> 21.6 ms, c3 26.8 -> 16.5), the 56x56 64 -> 64
 // layers at dilation 1, 2 and 4 0.52-0.82x (`CONVNET_ADDON=$PWD/build-avx2/Release/convnet.node
 // node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 --threads 2 alex dilated`).
@@ -62,7 +62,7 @@
 #define CONVNET_WINOGRAD 1
 #include <immintrin.h>
 
-#include "cpu/winograd_lanes.h"
+#include "cpu/intrinsic_lanes.h"
 #else
 #define CONVNET_WINOGRAD 0
 #endif
@@ -93,7 +93,7 @@ class ReadyPanels : public SgemmPanelSource {
   int64_t rows_, nr_;
 };
 
-// Masks of 16 lanes are their bits on every instruction set (winograd_lanes.h).
+// Masks of 16 lanes are their bits on every instruction set (intrinsic_lanes.h).
 // The lanes of v0 + [0, 16) inside [lo, hi).
 inline __mmask16 inside(int64_t lo, int64_t hi, int64_t v0) {
   const int64_t a = std::clamp<int64_t>(lo - v0, 0, 16), b = std::clamp<int64_t>(hi - v0, 0, 16);

@@ -1,8 +1,10 @@
-// The lane-level operations of conv2d_winograd.cc on 16 floats, one layer per instruction set:
-// Lanes512, one __m512 (AVX-512F), and Lanes256x2, two __m256 halves (AVX2 + FMA; lanes 0-7,
-// then 8-15), so that the kernels keep 16 tiles a vector (the tile bookkeeping and the GEMM's
-// panel order, 16 columns a panel on both, stay the same). A mask is the bits of the lanes it
-// keeps (lane l: bit l), built by plain integer code on both.
+// The lane-level operations of the convolution's kernels (conv2d_winograd.cc, conv2d_direct.cc)
+// on 16 floats, one layer per instruction set: Lanes512, one __m512 (AVX-512F), and Lanes256x2,
+// two __m256 halves (AVX2 + FMA; lanes 0-7, then 8-15), so that the kernels keep 16 tiles (or
+// channels, or positions) a vector: their bookkeeping, and the GEMM's panel order, 16 columns a
+// panel on both, stay the same. A mask is the bits of the lanes it keeps (lane l: bit l), built
+// by plain integer code on both. kRegisters: how many Vecs the register file holds, for sizing
+// a kernel's tile (a Lanes256x2 Vec takes two of AVX2's 16 registers).
 //
 // Every member is always_inline with its instruction set's target, so a kernel compiled for that
 // target (conv2d_winograd_kernels.inc) inlines them all. Lanes512's arithmetic is the
@@ -14,6 +16,7 @@
 
 #include <cstdint>
 
+#include "cpu/simd_transpose.h"
 #include "cpu/winograd_transform.h"
 
 namespace convnet {
@@ -25,6 +28,7 @@ namespace cpu {
 struct Lanes512 {
   using Vec = __m512;
   using Mask = __mmask16;
+  static constexpr int kRegisters = 32;
 
   CONVNET_LANES512 Vec zero() { return _mm512_setzero_ps(); }
   CONVNET_LANES512 Vec set1(float c) { return _mm512_set1_ps(c); }
@@ -55,6 +59,8 @@ struct Lanes512 {
   using Index = __m512i;
   CONVNET_LANES512 Index load_index(const int32_t* at) { return _mm512_load_si512(at); }  // 64-byte aligned
   CONVNET_LANES512 Vec permute(Vec x0, Index idx, Vec x1) { return _mm512_permutex2var_ps(x0, idx, x1); }
+  // r[i] lane j <-> r[j] lane i.
+  CONVNET_LANES512 void transpose16(Vec (&r)[16]) { transpose16x16(r); }
   template <int kRows, int kCols>
   CONVNET_LANES512 void apply(const float (&m)[kRows][kCols], const Vec (&in)[kCols], Vec (&out)[kRows]) {
     cpu::apply(m, in, out);
@@ -66,6 +72,7 @@ struct Lanes256x2 {
     __m256 lo, hi;
   };
   using Mask = __mmask16;
+  static constexpr int kRegisters = 8;
 
   CONVNET_LANES256 Vec zero() { return {_mm256_setzero_ps(), _mm256_setzero_ps()}; }
   CONVNET_LANES256 Vec set1(float c) { return {_mm256_set1_ps(c), _mm256_set1_ps(c)}; }
@@ -137,6 +144,13 @@ struct Lanes256x2 {
     return _mm256_blendv_ps(from0, from1, bit4);
   }
   CONVNET_LANES256 Vec permute(Vec x0, Index idx, Vec x1) { return {permute_half(x0, idx.lo, x1), permute_half(x0, idx.hi, x1)}; }
+  // r[i] lane j <-> r[j] lane i: the four 8 x 8 blocks transposed, the off-diagonal two swapped.
+  CONVNET_LANES256 void transpose16(Vec (&r)[16]) {
+    __m256 a[8], b[8], c[8], e[8];  // rows 0-7 and 8-15 (a, b; c, e) of columns 0-7 and 8-15
+    for (int i = 0; i < 8; ++i) a[i] = r[i].lo, b[i] = r[i].hi, c[i] = r[8 + i].lo, e[i] = r[8 + i].hi;
+    transpose8x8(a), transpose8x8(b), transpose8x8(c), transpose8x8(e);
+    for (int j = 0; j < 8; ++j) r[j] = {a[j], c[j]}, r[8 + j] = {b[j], e[j]};
+  }
   // winograd_transform.h's apply on each half.
   template <int kRows, int kCols>
   CONVNET_LANES256 void apply(const float (&m)[kRows][kCols], const Vec (&in)[kCols], Vec (&out)[kRows]) {
