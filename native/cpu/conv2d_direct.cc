@@ -92,6 +92,7 @@ using NarrowFn = void (*)(const NarrowArgs&);
 // (n, oh, ow) in order. Threads split (group, channel block, tap rows), never the sum, so
 // the bits do not depend on the thread count. Padded images are copied into zero-bordered
 // planes a chunk of images at a time; a tile's sums carry over chunks through dw itself.
+// AVX2: blocks of 16 channels (one vector) and R * KW <= 6, wider kernels in spans of columns.
 
 struct FilterArgs {
   const float* x;       // padded images, group's first channel, of the first image to sum
@@ -185,8 +186,8 @@ bool winograd_rows_applies(const Dims& d, const Conv2dGeometry& g) {
   const char* env = std::getenv("CONVNET_WINOGRAD");
   if (env && env[0] == '0') return false;
   // (CONVNET_FMA512=halved claims halved FMAs on any CPU: the AVX-512 kernels are checked too.)
-  return avx512_fma_halved() && kernels() == &avx512::kKernels && (d.kw == 3 || d.kw == 5) && g.stride_h == 1 && g.stride_w == 1 &&
-         g.dilation_h == 1 && g.dilation_w == 1;
+  return avx512_fma_halved() && kernels() == &avx512::kKernels && (d.kw == 3 || d.kw == 5) && g.stride_h == 1 &&
+         g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1;
 }
 
 // V of every input row of an item: v[(c * hp + ih) * A * TW + xi * TW + t] = (B^T x[c, ih, 2t ..

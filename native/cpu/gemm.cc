@@ -67,6 +67,7 @@
 #include <utility>
 
 #include "core/thread_pool.h"
+#include "cpu/cpu_features.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define CONVNET_GEMM_X86 1
@@ -494,18 +495,6 @@ constexpr KernelInfo kAvx512 = {"avx512", kAvx512MR, 16 * kAvx512NV, /*kc=*/512,
 constexpr KernelInfo kAvx2 = {"avx2", kAvx2MR, 8 * kAvx2NV, /*kc=*/256, /*mc=*/144, /*nc=*/4096,
                               true, &pick_avx2, &pack_copy_avx2, &pack_transpose_avx2};
 
-bool cpu_has_avx512() {
-#ifdef CONVNET_SIMD_CAP_AVX2  // a test build that runs as a CPU without AVX-512 (simd_clones.h)
-  return false;
-#endif
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-}
-bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -515,7 +504,7 @@ bool cpu_has_avx2() {
 const KernelInfo* detect_kernel() {
 #if CONVNET_GEMM_X86
   if (cpu_has_avx512()) return &kAvx512;
-  if (cpu_has_avx2()) return &kAvx2;
+  if (cpu_has_avx2_fma()) return &kAvx2;
 #endif
   return &kPortable;
 }
@@ -917,7 +906,7 @@ bool sgemm_force_kernel(const char* name) {
   if (std::strcmp(name, "portable") == 0) k = &kPortable;
 #if CONVNET_GEMM_X86
   if (std::strcmp(name, "avx512") == 0 && cpu_has_avx512()) k = &kAvx512;
-  if (std::strcmp(name, "avx2") == 0 && cpu_has_avx2()) k = &kAvx2;
+  if (std::strcmp(name, "avx2") == 0 && cpu_has_avx2_fma()) k = &kAvx2;
 #endif
   if (!k) return false;
   g_forced.store(k);

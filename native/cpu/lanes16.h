@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "cpu/cpu_features.h"
+
 namespace convnet {
 namespace cpu {
 namespace lanes16 {
@@ -28,15 +30,8 @@ namespace lanes16 {
 #define CONVNET_LANES16_INLINE inline __attribute__((always_inline))
 
 // Whether this CPU runs the AVX-512 clones (and so takes Wide). A build capped at AVX2
-// (simd_clones.h) has no AVX-512 clones.
-inline bool wide() {
-#if defined(CONVNET_SIMD_CAP_AVX2) || !(defined(__GNUC__) && defined(__x86_64__))
-  return false;
-#else
-  static const bool has = __builtin_cpu_supports("avx512f");
-  return has;
-#endif
-}
+// (simd_clones.h) has no AVX-512 clones, and cpu_has_avx512() is false there.
+inline bool wide() { return cpu_has_avx512(); }
 
 struct Wide {
   typedef float Floats16 __attribute__((vector_size(64)));

@@ -26,6 +26,8 @@
 #include <initializer_list>
 #include <limits>
 
+#include "cpu/cpu_features.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CONVNET_VEC_X86 1
 #include <immintrin.h>
@@ -403,12 +405,8 @@ constexpr Kernels kAvx2 = {"avx2", &exp_avx2, &log_avx2, &max_avx2, &exp_sum_avx
 
 bool cpu_can_run(const Kernels& k) {
 #if CONVNET_VEC_X86
-  __builtin_cpu_init();
-#ifdef CONVNET_SIMD_CAP_AVX2  // a test build that runs as a CPU without AVX-512 (simd_clones.h)
-  if (&k == &kAvx512) return false;
-#endif
-  if (&k == &kAvx512) return __builtin_cpu_supports("avx512f");
-  if (&k == &kAvx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (&k == &kAvx512) return cpu_has_avx512();
+  if (&k == &kAvx2) return cpu_has_avx2_fma();
 #endif
   return &k == &kPortable;
 }
