@@ -6,7 +6,8 @@
  *   node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 [--threads 2] ["alex c3" ...]
  *
  * The switch must be one the addon reads at each call (CONVNET_WINOGRAD is). Layer names are
- * prefixes of the conv group's cases ("alex c3", "dilated d1") or of SWEEP_5X5 below ("sweep5");
+ * prefixes of the conv group's cases ("alex c3", "dilated d1") or of SWEEP_5X5 and RESNET_SMALL
+ * below ("sweep5", "resnet");
  * without any, every 3x3 layer of the conv group.
  */
 import { performance } from 'perf_hooks';
@@ -28,6 +29,15 @@ const SWEEP_5X5: Layer[] = [
   { name: 'sweep5 256>256 13x13', x: [8, 256, 13, 13], w: [256, 256, 5, 5], o: { padding: 2 } },
 ];
 
+// ResNet-18's (CIFAR-sized, batch 32: bench/resnet-layers.ts) strided 3x3 layers and its 4x4 one, for
+// conv2d.cc's rules on small maps: `node dist/bench/conv_ab.js VARIABLE A B resnet`.
+const RESNET_SMALL: Layer[] = [
+  { name: 'resnet 64>128 3x3/2 32x32', x: [32, 64, 32, 32], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
+  { name: 'resnet 128>256 3x3/2 16x16', x: [32, 128, 16, 16], w: [256, 128, 3, 3], o: { stride: 2, padding: 1 } },
+  { name: 'resnet 256>512 3x3/2 8x8', x: [32, 256, 8, 8], w: [512, 256, 3, 3], o: { stride: 2, padding: 1 } },
+  { name: 'resnet 512>512 3x3 4x4', x: [32, 512, 4, 4], w: [512, 512, 3, 3], o: { padding: 1 } },
+];
+
 function main(): void {
   const args = process.argv.slice(2);
   const threadsAt = args.indexOf('--threads');
@@ -38,7 +48,7 @@ function main(): void {
     process.exit(2);
   }
   cc.setNumThreads(threads);
-  const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
+  const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5, ...RESNET_SMALL].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
   console.log(`${name}=${a} against ${name}=${b}, ${threads} thread(s), medians of interleaved rounds`);
   for (const l of layers) {
     const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), bias = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);

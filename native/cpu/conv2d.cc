@@ -633,6 +633,12 @@ bool phases_apply(const Dims& d, const Conv2dGeometry& g) {
   if (s != 2 || g.stride_w != s || g.dilation_h != 1 || g.dilation_w != 1 || d.kh < s || d.kw < s || d.N == 0 || d.Cg < 4) {
     return false;
   }
+  // Nor on small maps: phases under 14 x 14 make four thin problems where im2col + col2im makes
+  // one GEMM. ResNet-18's 3x3/2 layers at batch 32 (Zen 4, 2 threads, a throwaway switch, `node
+  // dist/bench/conv_ab.js ... resnet`): 256 -> 512 on 8x8 12.5 -> 7.0 ms, 128 -> 256 on 16x16
+  // 10.3 -> 7.9; phases of 8x8, 10x10, 12x12 also lost (0.69-0.98x the time without), those of
+  // 14x14 (128 -> 256 on 28x28: 10.3 against 11.4 ms) and 16x16 (64 -> 128 on 32x32) won.
+  if (ceil_div(d.H, s) * ceil_div(d.W, s) < 14 * 14) return false;
   for (int64_t p = 0; p < s; ++p) {
     if (phase_of(d.kh, s, g.pad_top, p).pad < 0 || phase_of(d.kw, s, g.pad_left, p).pad < 0) return false;
   }
