@@ -463,9 +463,13 @@ struct Direct32Tables {
 
 bool direct32_applies(const Dims& d, const Conv2dGeometry& g) {
   // Wo >= 12: a tile of fewer positions has too few independent FMA chains (and the GEMM's
-  // wide tiles do better on tiny images).
+  // wide tiles do better on tiny images; measured on Zen 5). Where 512-bit FMAs are halved (one
+  // a cycle, so half the chains keep them busy), Wo >= 4: ResNet-18's 3x3/2 forwards at batch
+  // 32 (Zen 4, 2 threads, a throwaway switch, `node dist/bench/conv_ab.js ... resnet`), 256 ->
+  // 512 on 8x8 7.75 -> 5.96 ms, 128 -> 256 on 16x16 7.20 -> 6.28, against im2col + GEMM.
+  const int64_t least = avx512_fma_halved() ? 4 : 12;
   return kernels() == &avx512::kKernels && d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2 || g.stride_w == 4) &&
-         d.Wo >= 12 && d.kh * d.kw > 1 && d.N > 0;
+         d.Wo >= least && d.kh * d.kw > 1 && d.N > 0;
 }
 
 // Copies `planes` image planes (H x W) into hp x wp planes with pad_top rows and pad_left
