@@ -452,7 +452,7 @@ constexpr std::array<Direct32Fn, sizeof...(I)> direct32_table(std::integer_seque
 }
 // Positions per tile for V vectors: UW * V accumulators + V weights + 1 broadcast within the
 // 32 registers.
-constexpr int direct32_positions(int v) { return v == 3 ? 9 : 14; }
+constexpr int direct32_positions(int v) { return v == 3 ? 9 : avx512::kDirectUW; }
 template <int S>
 struct Direct32Tables {
   static constexpr auto k48 = direct32_table<3, S>(std::make_integer_sequence<int, direct32_positions(3)>{});

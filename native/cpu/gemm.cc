@@ -409,26 +409,6 @@ struct Avx2Tile {
   }
 };
 
-
-// Transposes the 8 x 8 block r in place.
-__attribute__((target("avx2,fma"), always_inline)) inline void transpose8x8(__m256 (&r)[8]) {
-  __m256 t[8], s[8];
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-    s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-    s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-    s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-  }
-  for (int j = 0; j < 4; ++j) {
-    r[j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x20);
-    r[4 + j] = _mm256_permute2f128_ps(s[j], s[4 + j], 0x31);
-  }
-}
-
 __attribute__((target("avx2,fma"))) __m256i lanes8(int64_t n) {
   const int c = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(8, n)));
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));

@@ -1,7 +1,7 @@
 // A 16 x 16 float transpose in AVX-512 registers, for the GEMM's packing (gemm.cc) and the
 // direct convolution kernels' transposed copies (conv2d_direct.cc), and an 8 x 8 one in AVX
-// registers (intrinsic_lanes.h's 16 x 16 of two halves). Include only where <immintrin.h>
-// and GCC/Clang target attributes are available (x86).
+// registers (the AVX2 GEMM's packing; intrinsic_lanes.h's 16 x 16 of two halves). Include only
+// where <immintrin.h> and GCC/Clang target attributes are available (x86).
 #pragma once
 #include <immintrin.h>
 
