@@ -59,6 +59,35 @@ function cudaLine(): string {
     `driver ${i.driverVersion}, runtime ${i.runtimeVersion}, cuDNN ${i.cudnn?.version ?? '-'}, cuBLAS ${i.cublas?.version ?? '-'}`;
 }
 
+/**
+ * How much compute the machine's cores give in parallel right now: the fastest of a few 512^3
+ * products at `threads` threads over the fastest at one, interleaved (~0.3 s). Near 1x, every
+ * figure at that thread count is about a 1-thread figure, for PyTorch as for us. Seen on this
+ * project's 2-core machine with a `nice -n 19` build running: 104 against 106 GFLOP/s, 204 once
+ * `kernel.sched_autogroup_enabled` was 0 (bench/README.md, "A quiet machine"). Also possible: a
+ * VM's vCPUs placed on one physical core's two hardware threads, which share its FMA units.
+ */
+function parallelSpeedup(threads: number): number {
+  const before = cc.getNumThreads();
+  const a = cc.randn([512, 512]), b = cc.randn([512, 512]);
+  const best: Record<number, number> = { 1: Infinity, [threads]: Infinity };
+  for (let round = 0; round < 4; round++) {
+    for (const n of [1, threads]) {
+      cc.setNumThreads(n);
+      for (let i = 0; i < 4; i++) {
+        const t0 = performance.now();
+        cc.matmul(a, b).dispose();
+        cc.syncBlocking();
+        if (round > 0) best[n] = Math.min(best[n], performance.now() - t0);
+      }
+    }
+  }
+  cc.setNumThreads(before);
+  a.dispose();
+  b.dispose();
+  return best[1] / best[threads];
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const filters: string[] = [];
@@ -112,6 +141,12 @@ async function main(): Promise<void> {
   const fma = cpu.gemmKernel === 'avx512' ? `, AVX-512 FMAs ${cpu.avx512FmaHalved ? 'halved (Zen 4 class)' : 'full width'}` : '';
   console.log(`cudnn-convnet benchmarks on ${os.cpus()[0]?.model ?? 'unknown CPU'} (${os.cpus().length} cores${fma}), node ${process.version}, device ${opts.device}`);
   if (gpu) console.log(cudaLine());
+  const most = Math.max(...opts.threads);
+  const speedup = !gpu && most > 1 ? parallelSpeedup(most) : undefined;
+  if (speedup !== undefined) {
+    const shared = speedup < 1.3 ? `: the cores are not computing in parallel now (other work on them? see bench/README.md, "A quiet machine"), so the ${most}-thread figures are about 1-thread figures, on both sides` : '';
+    console.log(`parallel compute: a 512^3 product at ${most} threads runs ${speedup.toFixed(2)}x the 1-thread rate${shared}`);
+  }
   const results: Record<string, GroupResult> = {};
   for (const [name, group] of selected) {
     const n = opts.quick || name === 'responsiveness' ? 1 : (passes ?? (gpu ? 1 : 2));
@@ -123,7 +158,7 @@ async function main(): Promise<void> {
     for (const note of result.notes) console.log(`  note: ${note}`);
   }
   if (json) {
-    const machine: Record<string, unknown> = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, device: opts.device };
+    const machine: Record<string, unknown> = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, device: opts.device, parallelSpeedup: speedup };
     if (gpu) Object.assign(machine, { gpu: cc.cuda.info().devices[0]?.name, cuda: cc.cuda.options(), cudnnBenchmark: opts.cudnnBenchmark });
     fs.writeFileSync(json, JSON.stringify({ machine, backends: cc.backends(), results }, null, 2));
     console.log(`\nwrote ${json}`);
