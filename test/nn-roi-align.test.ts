@@ -218,17 +218,17 @@ describe('roiAlign', () => {
 });
 
 describeCuda('roiAlign', () => {
-  it('forward (the CPU\'s bits: shared geometry, double sums in the same order) and gradient (atomicAdd: close)', () => {
+  it('forward (shared geometry, double sums in another order: within a float32 rounding) and gradient (atomicAdd: close)', () => {
     for (const c of fixture.cases) {
       const boxes = of(c.boxes);
       compareDevices((t) => F.roiAlign(t, boxes.to(t.device), c.outputSize, optionsOf(c)), [of(fixture.inputs[c.x])],
-        { bound: 0, gradBound: 1e-6, grads: true, what: c.name });
+        { bound: 1e-6, gradBound: 1e-6, grads: true, what: c.name });
     }
     // many channels and boxes; NaN and huge boxes
     const boxes = boxesOf([[0, 0, 0, 90, 70], [1, -30, 10, 40, 95], [1, NaN, 0, 5, 5], [0, -1e30, -1e30, 1e30, 1e30], [1, 33, 21, 33.5, 21.25]]);
     for (const aligned of [false, true]) {
       compareDevices((t) => F.roiAlign(t, boxes.to(t.device), 7, { spatialScale: 0.25, aligned }), [randomCpu([2, 33, 20, 24], 80)],
-        { bound: 0, gradBound: 1e-6, grads: true, what: `33 channels, aligned ${aligned}` });
+        { bound: 1e-6, gradBound: 1e-6, grads: true, what: `33 channels, aligned ${aligned}` });
     }
   });
   it('no boxes gives [0, C, oh, ow]; a batch index out of range is E_INDEX at the next wait', () => {

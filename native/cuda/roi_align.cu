@@ -1,7 +1,10 @@
 // Region-of-interest align on the GPU, the twin of cpu/roi_align.cc (whose comment states
-// torchvision.ops.roi_align's rules): the samples, their weights and the per-bin sums come from
-// cpu/roi_align_geometry.h, shared with the CPU, in double, with every product and sum rounded
-// on its own (no FMA contraction), in the CPU's order; so the forward is the CPU's bits.
+// torchvision.ops.roi_align's rules): the samples and their weights come from
+// cpu/roi_align_geometry.h, shared with the CPU, and each bin is summed in double, with every
+// product and sum rounded on its own (no FMA contraction). The order is torchvision's (sample by
+// sample, each row tap's two rows interpolated along the columns); the CPU adds the samples'
+// weights up per pixel first (its Note [separable bins]), so the two agree to a float32 rounding
+// (both are the exact sum in double, rounded once to float), not always to the bit.
 //
 // Forward: one thread per output (k, c, i, j). A batch index out of range is reported as E_INDEX
 // at the next wait (its outputs are 0); a box with a coordinate that is not finite gives NaN.
@@ -57,8 +60,8 @@ void roi_align_forward(const Tensor& x, const Tensor& boxes, double spatial_scal
     int64_t r0, r1, s0, s1;
     roi_align::tap_range(g.start_h, g.bin_h, g.grid_h, i, H, &r0, &r1);
     roi_align::tap_range(g.start_w, g.bin_w, g.grid_w, j, W, &s0, &s1);
-    // cpu/roi_align.cc's order (row taps in turn, each row interpolated along the columns
-    // first), each operation rounded on its own
+    // row taps in turn, each row interpolated along the columns first, each operation rounded
+    // on its own
     using roi_align::add;
     using roi_align::mul;
     double sum = 0.0;
