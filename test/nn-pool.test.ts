@@ -243,6 +243,21 @@ describe('F: pooling', () => {
       expect(Array.from(zi.dataSync())).to.deep.equal([0, 1, 3]); // PyTorch: the first in-bounds tap
     });
 
+    it('2x2 at stride 2 with indices (training\'s forward of LeNet\'s pools) follows the reference on ties, NaN and -inf', () => {
+      // every window's four taps drawn from a few values, so that ties, NaN (the last wins) and
+      // all -inf windows (the first tap) all occur; odd sizes leave a last row and column out
+      const pool = [1, 2, 2, NaN, -Infinity, -Infinity, 0, -0];
+      for (const shape of [[2, 3, 8, 10], [1, 2, 7, 9]]) {
+        const v = Float32Array.from({ length: sizeOf(shape) }, (_, i) => pool[(i * 7 + (i >> 3) * 5) % pool.length]);
+        const w: Win = { k: [2, 2], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false };
+        const ref = refMaxPool(v, shape, w);
+        const [y, idx] = F.maxPool2d(cc.tensor(v, { shape }), 2, { returnIndices: true });
+        expectClose(y.dataSync(), ref.y, 0, 0, `${shape} values`);
+        expect(Array.from(idx.dataSync()), `${shape} indices`).to.deep.equal(Array.from(ref.idx));
+        expect(Array.from(ref.idx).some((a, o) => Number.isNaN(ref.y[o]) && a % 2 === 1), 'a NaN won from a later tap').to.equal(true);
+      }
+    });
+
     it('backward writes dx densely when every index lies in its own 2x2 block, and scatters otherwise (in a fixed order, bit for bit)', () => {
       // dx as the scatter defines it, in float32: 0 + dy at each index (adds where indices repeat),
       // in the kernel's order: rows of 8 or more outputs take their even outputs, then the odd.

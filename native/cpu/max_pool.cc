@@ -55,6 +55,35 @@ void max_plane_2x2(const float* x, const Pool2dGeometry& g, float* y) {
   }
 }
 
+// The same with the indices, for training's forward: [64,6,28,28] went through the row sweep
+// below at 0.51 ms against 0.063 without indices (1 thread, `node dist/bench/run.js pool`).
+CONVNET_SIMD_CLONES
+void max_plane_2x2_indices(const float* x, const Pool2dGeometry& g, float* y, int32_t* indices) {
+  const int64_t W = g.w;
+  for (int64_t oh = 0; oh < g.oh; ++oh) {
+    const float* top = x + 2 * oh * W;
+    const float* bottom = top + W;
+    const int32_t corner = static_cast<int32_t>(2 * oh * W);
+    for (int64_t ow = 0; ow < g.ow; ++ow) {
+      const float a = top[2 * ow], b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
+      // which tap holds the maximum: 0, 1, W or W + 1 past the window's corner
+      float best = a;
+      int32_t at = 0;
+      bool t = takes_over(b, best);
+      best = t ? b : best;
+      at = t ? 1 : at;
+      t = takes_over(c, best);
+      best = t ? c : best;
+      at = t ? static_cast<int32_t>(W) : at;
+      t = takes_over(d, best);
+      best = t ? d : best;
+      at = t ? static_cast<int32_t>(W + 1) : at;
+      y[oh * g.ow + ow] = best;
+      indices[oh * g.ow + ow] = corner + static_cast<int32_t>(2 * ow) + at;
+    }
+  }
+}
+
 // The largest index of a range, as unsigned (a negative index becomes huge): one vectorised pass
 // that lets the scatter below skip its per-element bounds check. Cloned for AVX2 / AVX-512.
 CONVNET_SIMD_CLONES
@@ -197,7 +226,9 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& 
       float* yp = py + p * out_plane;
       int32_t* ip = pi ? pi + p * out_plane : nullptr;
       if (fast && !pi) {
-        max_plane_2x2(xp, g, yp);  // with indices, the row sweep below is faster
+        max_plane_2x2(xp, g, yp);
+      } else if (fast) {
+        max_plane_2x2_indices(xp, g, yp, ip);
       } else {
         for (int64_t oh = 0; oh < g.oh; ++oh) {
           if (pi) max_row<true>(xp, sweep, oh, yp + oh * g.ow, ip + oh * g.ow);
