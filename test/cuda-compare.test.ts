@@ -133,6 +133,18 @@ describeCuda('cuda: comparisons, where, int32 reductions', () => {
     await expectRejects(ints(new Array(100000).fill(60000)).to('cuda').sum().data(), 'E_RANGE', /outside the int32 range/);
   });
 
+  it('more outputs than the 2^20 blocks of a block-per-output reduction: each block loops over outputs', () => {
+    // reduce.cuh's reduce_slices caps its grid at 2^20 blocks; every other test has fewer
+    // outputs, so its loop over outputs (and the __syncthreads that guards shared[0] between
+    // two of them) only runs here. var_std.cu launches the same kernel with its own reducer.
+    cc.manualSeed(41);
+    const x = cc.rand([(1 << 20) + 7, 32], -2, 2);
+    compareDevices((t) => cc.sum(t, 1), [x], { bound: 1e-6, what: 'sum of 2^20 + 7 rows' });
+    for (const op of ['max', 'min'] as const) compareBits((t) => cc[op](t, 1), [x], `${op} of 2^20 + 7 rows`);
+    compareBits((t) => cc.argmax(t, 1), [x], 'argmax of 2^20 + 7 rows');
+    compareDevices((t) => cc.variance(t, 1), [x], { bound: 1e-5, what: 'var of 2^20 + 7 rows' });
+  });
+
   it('the other kernel paths: equal shapes, 0-size and 0-d tensors, scalars on either side, empty int32 reductions, ties', () => {
     // compare.cu's and where.cu's equal-shape loops (the tests above broadcast), 0-size outputs
     // (nothing launched) and 0-d tensors (a walk of no axes).

@@ -34,6 +34,15 @@ describeCuda('cuda: layerNorm, groupNorm, instanceNorm', () => {
     compareDevices((t, w, b) => F.groupNorm(t, 2, { weight: w, bias: b }), [long, w4, b4], { bound: 1e-5, grads: true, what: 'groupNorm [2, 4, 9000]' });
   });
 
+  it('more rows than the 2^20 blocks of the per-row kernels: each block loops over rows', () => {
+    // norm_rows.cuh's row_blocks caps the grid at 2^20 blocks: only here do layer_norm.cu's and
+    // group_norm.cu's per-row kernels (and group norm's per-(n, c) sums) take a second row.
+    cc.manualSeed(42);
+    const x = cc.rand([(1 << 20) + 7, 4], -2, 3), w4 = randomCpu([4], 7), b4 = randomCpu([4], 8);
+    compareDevices((t, w, b) => F.layerNorm(t, 4, { weight: w, bias: b }), [x, w4, b4], { bound: 1e-5, grads: true, what: 'layerNorm of 2^20 + 7 rows' });
+    compareDevices((t, w, b) => F.groupNorm(t, 2, { weight: w, bias: b }), [x, w4, b4], { bound: 1e-5, grads: true, what: 'groupNorm of 2^20 + 7 samples' });
+  });
+
   it('rows of one value give 0 (and b), NaN propagates, empty inputs give empty outputs', () => {
     const one = cc.tensor([3, -2, 7, 1], { shape: [4, 1] }), w = cc.tensor([2]), b = cc.tensor([0.5]);
     compareDevices((t, g, h) => F.layerNorm(t, 1, { weight: g, bias: h, eps: 0 }), [one, w, b], { bound: 1e-6, grads: true, what: 'layerNorm of one value' });

@@ -41,6 +41,16 @@ describeCuda('cuda: topk, sort, argsort, distances, retrieval metrics', () => {
     expect(cc.topk(cc.zeros([3, 0]).to('cuda'), 0).values.shape).to.deep.equal([3, 0]);
   });
 
+  it('more rows than blocks: a block sorts several rows, in shared memory and in its slice of the global scratch', () => {
+    // sort.cu: at most 524280 blocks for short rows, and 2^27 / (8 P) blocks for long ones (2048
+    // for rows of 4100: P = 8192); every other test has fewer rows than that, so only here does a
+    // block reuse its keys for a second row.
+    cc.manualSeed(44);
+    const short = cc.rand([524280 + 9, 3], -1, 1), long = cc.floor(cc.rand([2100, 4100], -50, 50));
+    compareSort(short, 'topk of 524289 rows', (t) => cc.topk(t, 2, { dim: 1 }));
+    compareSort(long, 'topk of 2100 rows of 4100 (global scratch)', (t) => cc.topk(t, 5, { dim: 1, largest: false }));
+  });
+
   it('gradients of topk values, and the distances, match the CPU', () => {
     compareDevices((x) => cc.topk(x, 4).values, [randomCpu([5, 50], 1)], { grads: true, what: 'topk' });
     compareDevices((x) => cc.sort(x, { dim: 0, descending: true }).values, [randomCpu([70, 3], 2)], { grads: true, what: 'sort' });

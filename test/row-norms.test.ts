@@ -433,6 +433,15 @@ describeCuda('the row ops on the GPU', () => {
     compareDevices((a, b) => F.cosineSimilarity(a, b), [long, randomCpu([2, 40000], 76)], { grads: true, what: 'cos long rows' });
   });
 
+  it('more rows than the 2^20 blocks of row_reduce.cuh\'s chunk kernel: each block loops over rows', () => {
+    // chunk_partials caps its grid at 2^20 blocks; only here does a block take a second row.
+    cc.manualSeed(43);
+    const x = cc.rand([(1 << 20) + 7, 3], -1, 1), y = cc.rand([(1 << 20) + 7, 3], -1, 1);
+    compareDevices((t) => cc.norm(t, { dim: 1 }), [x], { grads: true, what: 'norm of 2^20 + 7 rows' });
+    compareDevices((t) => cc.logsumexp(t, 1), [x], { grads: true, what: 'logsumexp of 2^20 + 7 rows' });
+    compareDevices((a, b) => F.cosineSimilarity(a, b), [x, y], { grads: true, what: 'cos of 2^20 + 7 rows' });
+  });
+
   it('keep the edge semantics: NaN, -inf rows, zero vectors, empty axes', () => {
     const x = cc.tensor([[NaN, 1, 2], [-Infinity, -Infinity, -Infinity], [0, 0, 0]]).to('cuda');
     const l = data(cc.logsumexp(x, 1));
