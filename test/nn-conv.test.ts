@@ -255,13 +255,16 @@ describe('F.conv2d', () => {
       { x: [2, 8, 55, 53], w: [40, 4, 6, 6], o: { stride: 3, padding: 1, groups: 2 }, bias: true, what: 'space to depth for the direct kernel: 6x6/3 as 2x2 over 36, groups' },
       { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },
       { x: [3, 128, 92, 92], w: [32, 128, 3, 3], o: { stride: 3 }, what: 'direct filter, one image per padded chunk (sums carried over chunks)' },
-      { x: [2, 8, 48, 48], w: [96, 8, 3, 3], o: { padding: 2, dilation: 2 }, what: "direct filter, 18 items: one image per chunk (a block's dy in L2)" },
+      { x: [2, 10, 48, 48], w: [96, 10, 3, 3], o: { padding: 2, dilation: 2 }, what: "direct filter, 24 items: one image per chunk (a block's dy in L2)" },
       { x: [10, 6, 14, 14], w: [16, 6, 5, 5], o: {}, what: "direct filter, one 16-channel block (LeNet's c3), the images' sum in 5 parts" },
       { x: [9, 1, 232, 240], w: [6, 1, 3, 11], o: {}, what: 'direct filter, chunks of 2 images across parts of 3' },
       // ... and with lanes along rows (at most 8 output channels a group, stride 1 along rows, widths 3, 5, 7).
       { x: [2, 3, 20, 30], w: [5, 3, 7, 7], o: { padding: 3 }, bias: true, what: 'filter along rows, 7x7, 5 channels in blocks of 3 + 2, padded' },
       { x: [7, 1, 12, 20], w: [2, 1, 3, 3], o: {}, what: "filter along rows, 3 items: the images' sum in 3 parts" },
       { x: [64, 1, 32, 32], w: [6, 1, 5, 5], o: {}, bias: true, what: "filter along rows, LeNet's c1 (blocks of 3)" },
+      // ... and more output channels, in blocks, where a dy element meets at most 80 taps and rows are 32 or wider (AVX-512).
+      { x: [2, 3, 34, 33], w: [20, 3, 3, 3], o: { padding: 1 }, bias: true, what: 'filter along rows, 20 channels in blocks of 7 + 7 + 6, rows of 33' },
+      { x: [3, 3, 20, 36], w: [12, 3, 5, 5], o: { padding: 2, dilation: [1, 1] }, what: 'filter along rows, 5x5 (75 taps), 12 channels in blocks of 4' },
     ];
     for (const threads of [1, 2]) {
       cc.setNumThreads(threads);

@@ -696,8 +696,16 @@ void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64
 // LeNet's c1 backward-filter (64 images, 6 channels, 5x5), FilterTile -> RowFilterTile: 120 ->
 // 73-78 us at 2 threads, 235 -> 152 us at 1 (old and new builds alternated, a timing loop of
 // conv2dBackward; PyTorch: 152 us at 2 threads, `npm run bench -- conv`).
+// More output channels go along the rows too, in blocks, where each dy element meets few taps
+// (Cg kh kw <= 80) and the rows fill two or more vectors: there dy's transposed copy costs more
+// than the products it serves. ResNet's and VGG's first layer (3 -> 64, 3x3, 32x32, batch 32) at
+// 1 thread: 2.38 -> 1.32 ms (PyTorch 1.63); 3 -> 64 on 56x56 1.60 -> 1.16; 8 -> 64 3x3 and
+// 3 -> 64 5x5 on 32x32 0.78x and 0.91x the time. Not on 14x14 or 16x16 maps (1.37x, 1.10x), nor
+// for 3 -> 64 7x7 (147 taps: 1.15x); not on AVX2, whose blocks are one channel (1.8-3.9x).
 bool rows_filter_applies(const DirectKernels& k, const Dims& d, const Conv2dGeometry& g) {
-  return d.Kg <= 8 && g.stride_w == 1 && (d.kw == 3 || d.kw == 5 || d.kw == 7) && d.kw <= k.row_filter_widest;
+  if (g.stride_w != 1 || !(d.kw == 3 || d.kw == 5 || d.kw == 7) || d.kw > k.row_filter_widest) return false;
+  if (d.Kg <= 8) return true;
+  return k.row_filter_channels(3) >= 8 && d.Cg * d.kh * d.kw <= 80 && d.Wo >= 32;
 }
 
 bool direct_filter_applies(const Dims& d, const Conv2dGeometry& g) {
