@@ -768,6 +768,19 @@ void sgemm_pack_a(bool trans_a, int64_t M, int64_t K, const float* A, int64_t ld
   });
 }
 
+int64_t sgemm_pack_a_panel_rows(int64_t M) { return tile_rows(active_kernel(), M); }
+
+void sgemm_pack_a_panel(int64_t M, int64_t K, int64_t m0, int64_t rows, const float* rows_a, int64_t lda, float* packed) {
+  const KernelInfo& ker = active_kernel();
+  const int mr = tile_rows(ker, M);
+  const int64_t kc_max = even_block(K, ker.kc, 1), m_round = round_up(M, mr);
+  for (int64_t pc = 0; pc < K; pc += kc_max) {
+    const int64_t kc = std::min(kc_max, K - pc);
+    // as sgemm_pack_a's block pc, panel m0 / mr
+    pack_a(ker, mr, false, rows_a, lda, 0, rows, pc, kc, packed + pc * m_round + m0 * kc);
+  }
+}
+
 int64_t sgemm_panel_width() { return active_kernel().nr; }
 
 namespace {

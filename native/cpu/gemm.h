@@ -29,6 +29,12 @@ void sgemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int
 // the buffer holds sgemm_packed_a_floats(M, K) floats. Valid for the kernel path active now.
 int64_t sgemm_packed_a_floats(int64_t M, int64_t K);
 void sgemm_pack_a(bool trans_a, int64_t M, int64_t K, const float* A, int64_t lda, float* packed);
+// Rows per panel of sgemm_pack_a's layout for an M-row A, and the panel holding rows
+// [m0, m0 + rows) (m0 a multiple of it, rows at most it) packed on its own, from `rows` given
+// at rows_a (row-major, lda apart) into the same places sgemm_pack_a(false, M, K, ...) puts
+// them: a producer can make A a panel at a time, in cache (Winograd's weight transform).
+int64_t sgemm_pack_a_panel_rows(int64_t M);
+void sgemm_pack_a_panel(int64_t M, int64_t K, int64_t m0, int64_t rows, const float* rows_a, int64_t lda, float* packed);
 
 // Width of a B panel (columns per micro-tile) for the active kernel path.
 int64_t sgemm_panel_width();
