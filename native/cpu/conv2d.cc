@@ -22,7 +22,9 @@
 //         backward-data; 7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32);
 //       backward-filter for kernel widths 3, 4, 5, 7, 8, 11 (AVX2: 3, 4, 5, and at most 16 output
 //         channels a group) (direct_filter), with lanes along the rows for at most 8 output
-//         channels a group (LeNet's c1) and widths 3, 5, 7 (AVX2: 3, 5).
+//         channels a group (LeNet's c1) and widths 3, 5, 7 (AVX2: 3, 5), and on AVX-512 for
+//         more where a dy element meets at most 80 taps on rows of 32 or more (ResNet's and
+//         VGG's 3 -> 64 first layer; rows_filter_applies).
 //     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
 //     weights, so the forward kernels serve it too; at stride 2 (4 or more channels in a group),
 //     so is each of dx's 2 x 2 phases (backward_data_by_phases), the transposed convolution's
