@@ -229,33 +229,44 @@ void roi_align_backward(const Tensor& dy, const Tensor& boxes, double spatial_sc
   const std::vector<BoxWeights> all = box_weights(pb, K, H, W, oh, ow, spatial_scale, sampling_ratio, aligned);
   const float* pdy = dy.f32();
   float* pdx = dx.f32();
-  const int64_t work = plane + work_per_box(all, bins) * (K / std::max<int64_t>(N, 1) + 1);
-  for_planes(N * C, work, [&](int64_t begin, int64_t end) {
-    std::vector<double> acc(static_cast<size_t>(plane));
-    // planes channel-major (q = c * N + n), so that each thread's share spans every image even
-    // when their box counts differ
-    for (int64_t q = begin; q < end; ++q) {
-      const int64_t c = q / N, n = q % N;
+  // Units of kLanes planes of one image, channel-major (unit u: channels from u / N * kLanes of
+  // image u % N), so that each thread's share spans every image even when their box counts
+  // differ. The lanes' sums are interleaved ([pixel][lane]): a pixel's update is one vector
+  // of independent additions, each plane's in the order one plane alone would take.
+  const int64_t groups = (C + kLanes - 1) / kLanes;
+  const int64_t work = kLanes * (plane + work_per_box(all, bins) * (K / std::max<int64_t>(N, 1) + 1));
+  for_planes(N * groups, work, [&](int64_t begin, int64_t end) {
+    std::vector<double> acc(static_cast<size_t>(plane * kLanes));
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t c0 = u / N * kLanes, n = u % N, lanes = std::min(kLanes, C - c0);
       std::fill(acc.begin(), acc.end(), 0.0);
       for (const int64_t k : boxes_of[n]) {
         const BoxWeights& b = all[k];
         if (!b.g.finite) continue;
-        const float* d = pdy + (k * C + c) * bins;
+        const float* d = pdy + (k * C + c0) * bins;
         // the forward's pixels and weights (Note [separable bins]): pixel (y, x) of bin (i, j)
         // gets dy / count * Wy(y) * Wx(x)
         for (int64_t i = 0; i < oh; ++i) {
           for (int64_t j = 0; j < ow; ++j) {
-            const double g = d[i * ow + j] / b.g.count;
+            double g[kLanes] = {};
+            for (int64_t l = 0; l < lanes; ++l) g[l] = d[l * bins + i * ow + j] / b.g.count;
             for (int64_t r = b.wy.begin[i]; r < b.wy.begin[i + 1]; ++r) {
-              double* row = acc.data() + b.wy.pixel[r] * W;
-              const double g_row = g * b.wy.weight[r];
-              for (int64_t s = b.wx.begin[j]; s < b.wx.begin[j + 1]; ++s) row[b.wx.pixel[s]] += g_row * b.wx.weight[s];
+              double* row = acc.data() + b.wy.pixel[r] * W * kLanes;
+              double g_row[kLanes];
+              for (int l = 0; l < kLanes; ++l) g_row[l] = g[l] * b.wy.weight[r];
+              for (int64_t s = b.wx.begin[j]; s < b.wx.begin[j + 1]; ++s) {
+                double* at = row + b.wx.pixel[s] * kLanes;
+                const double w = b.wx.weight[s];
+                for (int l = 0; l < kLanes; ++l) at[l] += g_row[l] * w;
+              }
             }
           }
         }
       }
-      float* gp = pdx + (n * C + c) * plane;
-      for (int64_t i = 0; i < plane; ++i) gp[i] = static_cast<float>(acc[i]);
+      for (int64_t l = 0; l < lanes; ++l) {
+        float* gp = pdx + (n * C + c0 + l) * plane;
+        for (int64_t i = 0; i < plane; ++i) gp[i] = static_cast<float>(acc[i * kLanes + l]);
+      }
     }
   });
 }
