@@ -1,0 +1,937 @@
+/**
+ * A fuzz driver for the public API (what `lib/index.ts` exports): every function, every class
+ * (constructed, then its methods and its forward), every Tensor method, called with junk and
+ * half-plausible arguments, plus readers fed truncated and byte-flipped files.
+ *
+ * The rule it checks: bad input of every kind gets a ConvnetError with an `E_*` code, never a
+ * crash, and loses nothing. Each case is reported as a finding when it
+ *   - crashes the process (segfault, abort) or hangs (no progress for --hang-s seconds);
+ *   - throws anything but a ConvnetError with an E_* code (a raw TypeError, RangeError, …);
+ *   - throws after disposing or changing a tensor it was handed ("lost");
+ *   - or, with --suspicious, returns normally although a number argument was NaN, ±Infinity,
+ *     negative, fractional or ≥ 2^31 (to be triaged by hand against PyTorch 1.13).
+ *
+ * Cases are numbered and deterministic: case i draws its target and arguments from a PRNG
+ * seeded with (seed, i), so any finding is re-run alone with `--case i`. Cases run in batches
+ * in child processes; a child that dies is restarted after the case it was running.
+ *
+ *   npx tsc -p . && node dist/scripts/fuzz-api.js --cases 20000            # the full run
+ *   node dist/scripts/fuzz-api.js --case 1234 --verbose                    # one case, in process
+ *   node dist/scripts/fuzz-api.js --cases 2000 --only F.conv2d,nn.Conv2d   # some targets
+ *   node dist/scripts/fuzz-api.js --scenarios                              # the "loses nothing" checks alone
+ *   options: --seed N (1) --batch N (500) --hang-s N (30) --flips N (60 byte-flipped copies of
+ *   each file; 0: no readers) --no-scenarios --suspicious --json FILE --list
+ *
+ * test/api-fuzz.test.ts runs a fixed, fast subset of the same cases in process.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as cc from '../lib';
+
+// ---------------------------------------------------------------------------------------------
+// A small seeded PRNG (mulberry32), so case i is the same on every run.
+
+export class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  next(): number {
+    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)];
+  }
+  chance(p: number): boolean {
+    return this.next() < p;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values.
+
+/** Numbers that an integer or size argument must refuse (or handle as PyTorch does). */
+export const BAD_NUMBERS = [NaN, Infinity, -Infinity, -1, -2, 0.5, 1.5, -0.5, 2 ** 31, 2 ** 32, 2 ** 53, 1e300, -1e300, -(2 ** 31), 1e-300];
+const GOOD_NUMBERS = [0, 1, 2, 3, 4, 0.1, 0.9, 1e-3, -0];
+const JUNK: (() => unknown)[] = [
+  () => undefined, () => null, () => 'x', () => '', () => 'mean', () => 'sum', () => 'none', () => 'cpu', () => 'cuda', () => 'float32', () => 'int32',
+  () => true, () => false, () => ({}), () => [], () => () => 1, () => Symbol('s'), () => 10n, () => new Float32Array(4), () => new Int32Array(3),
+  () => Buffer.from([1, 2, 3]), () => new Map(), () => new Date(0), () => Object.create(null), () => ({ length: 2 ** 31 }),
+  () => [[1, 2], [3]], () => [NaN], () => [-1, 3], () => [2 ** 31, 2 ** 31], () => [2 ** 53], () => [1.5, 2], () => [1e300], () => [2, 2 ** 40],
+  () => new Array(2 ** 31 - 1), () => 'constructor', () => '__proto__', () => 'toString', () => 'hasOwnProperty', () => ['a', 'b'], () => [undefined], () => [null, null], () => [Infinity, 1],
+];
+
+/** The option names the library knows (read from lib/**.ts: every array of quoted names). */
+function optionKeys(): string[] {
+  const root = path.resolve(__dirname, '..', '..', 'lib');
+  const keys = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.ts')) {
+        const src = fs.readFileSync(p, 'utf8');
+        for (const m of src.matchAll(/\[((?:\s*'[A-Za-z][A-Za-z0-9]*'\s*,)+\s*'[A-Za-z][A-Za-z0-9]*'\s*,?\s*)\]/g)) {
+          for (const k of m[1].matchAll(/'([A-Za-z0-9]+)'/g)) keys.add(k[1]);
+        }
+      }
+    }
+  };
+  try {
+    walk(root);
+  } catch {
+    // Run from a packed copy without lib/: the fixed list below still gives options.
+  }
+  for (const k of ['reduction', 'dim', 'keepdim', 'stride', 'padding', 'dilation', 'groups', 'bias', 'lr', 'momentum', 'eps', 'weightDecay', 'ceilMode', 'dtype', 'device', 'requiresGrad', 'batchSize', 'shuffle', 'epochs', 'margin', 'p', 'weight', 'ignoreIndex', 'labelSmoothing', 'inPlace', 'numParameters', 'init', 'negativeSlope', 'alpha', 'beta', 'k', 'size', 'scaleFactor', 'mode', 'alignCorners', 'outputSize', 'samplingRatio', 'spatialScale', 'aligned', 'affine', 'trackRunningStats', 'numGroups', 'seed']) keys.add(k);
+  return [...keys].sort();
+}
+
+/** Tensors handed to one case; checked afterwards for "loses nothing". */
+export class Pool {
+  readonly tensors: cc.Tensor[] = [];
+  /** The argument lists drawn for this case, for the report. */
+  readonly calls: { label: string; values: unknown[]; arity: number }[] = [];
+  private readonly made: { t: cc.Tensor; bytes: Uint8Array | null; disposed: boolean }[] = [];
+
+  constructor(readonly rng: Rng, readonly keys: string[]) {}
+
+  private keepTensor<T extends cc.Tensor>(t: T): T {
+    if (!t.isDisposed) cc.keep(t); // outlives the case's tidy, to be checked after the call
+    this.tensors.push(t);
+    return t;
+  }
+
+  /** A tensor of one of the shapes and kinds ops meet, some of them odd. */
+  tensor(): cc.Tensor {
+    const r = this.rng;
+    const kind = r.int(16);
+    const shapes = [[2, 3], [1, 3, 8, 8], [2, 1, 5, 5], [4], [], [0, 3], [2, 0], [3, 4], [2, 3, 4], [1, 1, 1, 1], [2, 2, 3, 3], [5, 4], [1, 2, 7, 7]];
+    const shape = r.pick(shapes);
+    let t: cc.Tensor;
+    switch (kind) {
+      case 0: t = cc.randn(shape); break;
+      case 1: t = cc.randn(shape, 0, 1, { requiresGrad: true }); break;
+      case 2: {
+        // int32 labels in [0, 3)
+        const n = shape.reduce((a, b) => a * b, 1);
+        t = cc.tensor(Array.from({ length: n }, (_, i) => i % 3), { dtype: 'int32' }).reshape(shape);
+        break;
+      }
+      case 3: t = cc.tensor([0, 2, 1, 1], { dtype: 'int32' }); break;
+      case 4: t = cc.tensor([[NaN, 1, Infinity], [-Infinity, 0, 2]]); break;
+      case 5: {
+        t = cc.randn([2, 3]);
+        t.dispose();
+        break;
+      }
+      case 6: t = cc.randn([3, 2]).transpose(); break; // a view, or a copy
+      case 7: t = cc.tensor(3.5); break; // 0-dim
+      case 8: t = cc.tensor([[0, 0, 4, 4], [1, 1, 5, 6], [2, 2, 3, 3]]); break; // boxes
+      case 9: t = cc.tensor([[0, 0, 0, 4, 4], [0, 1, 1, 5, 6]]); break; // rois (batch index first)
+      case 10: t = cc.rand([4, 10]); break;
+      case 11: t = cc.tensor([-1, 5, 2 ** 30, 0], { dtype: 'int32' }); break; // bad labels
+      case 12: t = cc.randn([8, 3, 4, 4]); break;
+      case 13: t = cc.randn([2, 6, 4, 4], 0, 1, { requiresGrad: true }); break;
+      case 14: t = cc.randn([1, 3, 8, 8]).reshape([3, 64]); break;
+      default: t = cc.randn([3]); break;
+    }
+    return this.keepTensor(t);
+  }
+
+  /** Remembers every tensor's bytes (after the case built them, before the call). */
+  snapshot(): void {
+    for (const t of this.tensors) {
+      if (this.made.some((m) => m.t === t)) continue;
+      this.made.push({ t, bytes: t.isDisposed ? null : new Uint8Array(new Uint8Array(t.dataSync().buffer).slice()), disposed: t.isDisposed });
+    }
+  }
+
+  /** Tensors the call disposed or changed (as text), for "loses nothing". */
+  changed(): string[] {
+    const out: string[] = [];
+    this.made.forEach((m, i) => {
+      if (m.disposed) return;
+      if (m.t.isDisposed) {
+        out.push(`tensor #${i} ${m.t.dtype}[${m.t.shape}] was disposed`);
+        return;
+      }
+      let now: Uint8Array;
+      try {
+        now = new Uint8Array(m.t.dataSync().buffer);
+      } catch (e) {
+        out.push(`tensor #${i} cannot be read: ${(e as Error).message}`);
+        return;
+      }
+      if (now.length !== m.bytes!.length || now.some((b, j) => b !== m.bytes![j])) out.push(`tensor #${i} ${m.t.dtype}[${m.t.shape}] changed`);
+    });
+    return out;
+  }
+
+  number(): number {
+    return this.rng.chance(0.5) ? this.rng.pick(GOOD_NUMBERS) : this.rng.pick(BAD_NUMBERS);
+  }
+
+  options(depth: number): Record<string, unknown> {
+    const o: Record<string, unknown> = {};
+    const n = 1 + this.rng.int(3);
+    for (let i = 0; i < n; i++) o[this.rng.chance(0.95) ? this.rng.pick(this.keys) : 'noSuchOption'] = this.value(depth + 1);
+    return o;
+  }
+
+  /** Any argument: plausible (tensor, small number, shape, options) or junk. */
+  value(depth = 0): unknown {
+    const r = this.rng;
+    const k = r.int(100);
+    if (k < 30) return this.tensor();
+    if (k < 50) return this.number();
+    if (k < 58) return r.pick([[2, 3], [1], [0], [3, 3], [1, 1], [2], [-1], [0, 1], [1, 2]]);
+    if (k < 70 && depth < 2) return this.options(depth);
+    if (k < 75 && depth < 2) return [this.tensor(), this.tensor()];
+    if (k < 78 && depth < 2) return { a: this.tensor(), b: this.tensor() };
+    return r.pick(JUNK)();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets.
+
+type AnyFn = (...a: unknown[]) => unknown;
+export interface Target {
+  name: string;
+  /** Calls the target once with arguments drawn from the pool. */
+  run(pool: Pool): unknown;
+  /** Changes its own inputs by design (optimizer steps, init.*_, in-place methods). */
+  mutates?: boolean;
+}
+
+/** Too slow to build or run in a fuzz case (big models, downloads, whole training runs). */
+const SKIP = new Set([
+  'cuda._sleep', 'models.trainLeNet5', 'models.resnet50', 'models.resnet101', 'models.resnet152', 'models.vgg11', 'models.vgg13', 'models.vgg16',
+  'models.vgg19', 'models.AlexNet', 'models.AlexNetModel', 'models.VGG', 'models.VGGModel', 'models.FCN', 'models.FCNModel', 'models.resnet34',
+  'data.mnist', 'setNumThreads', 'manualSeed', 'cuda.setOptions', 'setGradEnabled',
+]);
+/** TypeScript's `protected` methods (not callable from typed code) and `@internal` ones. */
+const PROTECTED = new Set(['updateParam', 'checkGroup', 'zerosLikeParam', 'afterLoad', 'getLr', 'setState']);
+/** Functions and methods that write into their arguments by design. */
+const MUTATING = /(_$|Step$|^optim\.clipGrad|zeroGrad|dispose|moveTo|^Tensor\.(to|cuda|cpu|backward)$|\.step$|loadStateDict|addConfusion|requiresGrad_)/;
+
+function isClass(f: unknown): boolean {
+  return typeof f === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(f));
+}
+
+/** Draws an argument list for a function declaring `n` parameters (sometimes one fewer or more). */
+function args(pool: Pool, n: number, label = ''): unknown[] {
+  const count = Math.max(0, n + pool.rng.int(3) - 1);
+  const list = Array.from({ length: count }, () => pool.value());
+  pool.calls.push({ label, values: list, arity: n });
+  return list;
+}
+
+/** Forces queued work (and its asynchronous errors) of whatever a call returned. */
+function settle(value: unknown, depth = 0): void {
+  if (depth > 3 || value === null || typeof value !== 'object') return;
+  if (value instanceof cc.Tensor) {
+    if (!value.isDisposed) value.dataSync();
+    return;
+  }
+  if (Array.isArray(value)) value.slice(0, 16).forEach((v) => settle(v, depth + 1));
+  else if (Object.getPrototypeOf(value) === Object.prototype) Object.values(value).slice(0, 16).forEach((v) => settle(v, depth + 1));
+}
+
+export function targets(): Target[] {
+  const out: Target[] = [];
+  const visit = (obj: Record<string, unknown>, prefix: string, depth: number): void => {
+    for (const key of Object.keys(obj)) {
+      const name = prefix + key;
+      const v = obj[key];
+      if (SKIP.has(name) || name === 'ConvnetError' || name === 'Tensor') continue;
+      if (isClass(v)) {
+        const C = v as new (...a: unknown[]) => unknown;
+        out.push({
+          name: `new ${name}`,
+          run: (pool) => {
+            const obj = new C(...args(pool, C.length, 'new'));
+            // Call every method of what came out with junk, the forward first.
+            if (obj instanceof cc.nn.Module) {
+              settle(obj.call(...args(pool, 1, '.forward')));
+            } else if (obj && typeof obj === 'object') {
+              const proto = Object.getPrototypeOf(obj);
+              const names = Object.getOwnPropertyNames(proto).filter((m) => m !== 'constructor' && !PROTECTED.has(m) && typeof Object.getOwnPropertyDescriptor(proto, m)?.value === 'function');
+              if (names.length > 0) {
+                const m = pool.rng.pick(names);
+                const r = (obj as Record<string, AnyFn>)[m](...args(pool, (obj as Record<string, AnyFn>)[m].length, `.${m}`));
+                if (r instanceof Promise) return r;
+                settle(r);
+              }
+            }
+            return obj;
+          },
+          mutates: true,
+        });
+      } else if (typeof v === 'function') {
+        const f = v as AnyFn;
+        out.push({ name, run: (pool) => f(...args(pool, f.length)), mutates: MUTATING.test(name) });
+      } else if (v && typeof v === 'object' && !Array.isArray(v) && depth < 2) {
+        visit(v as Record<string, unknown>, name + '.', depth + 1);
+      }
+    }
+  };
+  visit(cc as unknown as Record<string, unknown>, '', 0);
+  // Tensor methods and getters, on a tensor of the pool.
+  const proto = cc.Tensor.prototype as unknown as Record<string, AnyFn>;
+  for (const m of Object.getOwnPropertyNames(proto)) {
+    const d = Object.getOwnPropertyDescriptor(proto, m)!;
+    if (m === 'constructor' || m.startsWith('_') || typeof d.value !== 'function') continue;
+    out.push({
+      name: `Tensor.${m}`,
+      run: (pool) => {
+        const t = pool.tensor() as unknown as Record<string, AnyFn>;
+        return t[m](...args(pool, proto[m].length, `${show(t)}.${m}`));
+      },
+      mutates: MUTATING.test(`Tensor.${m}`),
+    });
+  }
+  // Module methods on a small real model, optimizer methods on real parameters.
+  const moduleProto = cc.nn.Module.prototype as unknown as Record<string, AnyFn>;
+  for (const m of Object.getOwnPropertyNames(moduleProto)) {
+    const d = Object.getOwnPropertyDescriptor(moduleProto, m)!;
+    if (m === 'constructor' || typeof d.value !== 'function' || ['fit', 'evaluate', 'predict'].includes(m)) continue;
+    out.push({
+      name: `Module.${m}`,
+      run: (pool) => {
+        const model = new cc.nn.Sequential(new cc.nn.Conv2d(3, 4, 3, { padding: 1 }), new cc.nn.BatchNorm2d(4), new cc.nn.ReLU(), new cc.nn.Flatten(), new cc.nn.Linear(4 * 8 * 8, 3));
+        return settle((model as unknown as Record<string, AnyFn>)[m](...args(pool, moduleProto[m].length, `model.${m}`)));
+      },
+      mutates: true,
+    });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a case.
+
+export interface Outcome {
+  case: number;
+  target: string;
+  /** ok | typed (ConvnetError E_*) | untyped | lost | crash | hang */
+  kind: string;
+  detail?: string;
+  args?: string;
+  suspicious?: string;
+}
+
+function show(v: unknown, depth = 0): string {
+  if (v instanceof cc.Tensor) return v.isDisposed ? 'Tensor(disposed)' : `Tensor(${v.dtype}[${v.shape}]${v.requiresGrad ? ' grad' : ''})`;
+  if (typeof v === 'symbol') return 'Symbol()';
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'function') return 'fn';
+  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === undefined) return 'undefined';
+  if (v === null) return 'null';
+  if (depth > 2) return '…';
+  if (Array.isArray(v)) return v.length > 8 ? `Array(${v.length})` : `[${v.map((x) => show(x, depth + 1)).join(', ')}]`;
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as Uint8Array).length})`;
+  const ctor = (v as object).constructor;
+  if (ctor && ctor !== Object) return ctor.name;
+  return `{${Object.entries(v as object).map(([k, x]) => `${k}: ${show(x, depth + 1)}`).join(', ')}}`;
+}
+
+function suspiciousArgs(calls: Pool['calls']): string | undefined {
+  const bad = (x: unknown): boolean => typeof x === 'number' && BAD_NUMBERS.some((b) => Object.is(b, x)) && x !== -1;
+  const badIn = (x: unknown): boolean => bad(x) || (Array.isArray(x) && x.length <= 64 && x.some(bad));
+  const found: string[] = [];
+  for (const c of calls) {
+    // Arguments past the declared ones are ignored, as JavaScript does: not a finding.
+    c.values.slice(0, c.arity).forEach((v, i) => {
+      if (badIn(v)) found.push(`${c.label}#${i}=${show(v)}`);
+      else if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+        for (const [k, x] of Object.entries(v)) if (badIn(x)) found.push(`${c.label}#${i}.${k}=${show(x)}`);
+      }
+    });
+  }
+  return found.length ? found.join(' ') : undefined;
+}
+
+export function isTyped(e: unknown): boolean {
+  return e instanceof cc.ConvnetError && /^E_[A-Z]+$/.test(e.code);
+}
+
+/** Runs case `index` in this process. */
+export async function runCase(all: Target[], seed: number, index: number): Promise<Outcome> {
+  const rng = new Rng((seed * 0x9e3779b1) ^ (index * 0x85ebca77));
+  const target = all[rng.int(all.length)];
+  const pool = new Pool(rng, KEYS);
+  const outcome: Outcome = { case: index, target: target.name, kind: 'ok' };
+  const realSnapshot = pool.snapshot.bind(pool);
+  // The snapshot has to be taken after the arguments are drawn but before the call: pool.tensor
+  // is called lazily inside run(), so snapshot each tensor as it is made.
+  const tensorOf = pool.tensor.bind(pool);
+  pool.tensor = () => {
+    const t = tensorOf();
+    realSnapshot();
+    return t;
+  };
+  try {
+    let promise: Promise<unknown> | undefined;
+    cc.tidy(() => {
+      const r = target.run(pool);
+      if (r instanceof Promise) promise = r;
+      else settle(r);
+    });
+    if (promise) {
+      let timer: NodeJS.Timeout | undefined;
+      const r = await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(() => resolve(undefined), 5000)))]);
+      clearTimeout(timer);
+      cc.tidy(() => settle(r));
+    }
+  } catch (e) {
+    outcome.kind = isTyped(e) ? 'typed' : 'untyped';
+    outcome.detail = isTyped(e) ? (e as cc.ConvnetError).code : `${(e as Error)?.constructor?.name}: ${(e as Error)?.message ?? String(e)}`.slice(0, 400);
+    if (!isTyped(e) && (e as Error)?.stack) outcome.detail += '\n' + (e as Error).stack!.split('\n').slice(1, 5).join('\n');
+    if (isTyped(e) && !target.mutates) {
+      const lost = pool.changed();
+      if (lost.length) {
+        outcome.kind = 'lost';
+        outcome.detail = `${(e as cc.ConvnetError).code} but ${lost.join('; ')}`;
+      }
+    }
+  }
+  if (outcome.kind === 'ok') outcome.suspicious = suspiciousArgs(pool.calls);
+  outcome.args = pool.calls.map((c) => `${c.label}(${c.values.map((v) => show(v)).join(', ')})`).join(' ').slice(0, 500);
+  for (const t of pool.tensors) t.dispose();
+  return outcome;
+}
+
+const KEYS = optionKeys();
+
+// ---------------------------------------------------------------------------------------------
+// Readers fed broken files.
+
+export interface ReaderCase { name: string; bytes: Uint8Array; read: (bytes: Uint8Array, file: string) => unknown }
+
+/** Valid files of every format the library reads, and the function that reads each. */
+export function readerCases(dir: string): ReaderCase[] {
+  const out: ReaderCase[] = [];
+  const t = cc.tensor([[1, 2, 3], [4, 5, 6]]);
+  const st = cc.io.serializeSafetensors({ w: t, b: cc.tensor([1, 2], { dtype: 'int32' }) }, { note: 'x' });
+  t.dispose();
+  out.push({ name: 'io.loadSafetensors(bytes)', bytes: st, read: (b) => cc.io.loadSafetensors(b) });
+  out.push({ name: 'io.loadSafetensors(file)', bytes: st, read: (_b, f) => cc.io.loadSafetensors(f) });
+  const idx = cc.data.encodeIdx('uint8', [2, 3, 2], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+  out.push({ name: 'data.readIdx(bytes)', bytes: idx, read: (b) => cc.data.readIdx(b) });
+  out.push({ name: 'data.readIdx(file)', bytes: cc.data.encodeIdx('float32', [3], [1.5, -2, 0]), read: (_b, f) => cc.data.readIdx(f) });
+  // A PNG made by the library's own writer (viz), read back as bytes.
+  const pngFile = path.join(dir, 'grid.png');
+  const w = cc.randn([4, 3, 3, 3]);
+  cc.viz.filtersPng(w, pngFile);
+  w.dispose();
+  const png = fs.readFileSync(pngFile);
+  out.push({ name: 'data.decodePng', bytes: png, read: (b) => cc.data.decodePng(b) });
+  out.push({ name: 'data.decodeImage(png)', bytes: png, read: (b) => cc.data.decodeImage(b, 'x.png') });
+  out.push({ name: 'data.loadImage(png)', bytes: png, read: (_b, f) => cc.data.loadImage(f as never) });
+  const pgm = Buffer.concat([Buffer.from('P5\n3 2\n255\n'), Buffer.from([0, 10, 20, 30, 40, 250])]);
+  out.push({ name: 'data.decodePnm(P5)', bytes: pgm, read: (b) => cc.data.decodePnm(b) });
+  const ppm16 = Buffer.concat([Buffer.from('P6\n1 2\n65535\n'), Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])]);
+  out.push({ name: 'data.decodePnm(P6 16-bit)', bytes: ppm16, read: (b) => cc.data.decodePnm(b) });
+  // A saved model: its JSON and its weights, each broken in turn.
+  const mdir = path.join(dir, 'model');
+  const model = new cc.nn.Sequential(new cc.nn.Conv2d(1, 2, 3), new cc.nn.BatchNorm2d(2), new cc.nn.ReLU(), new cc.nn.Flatten(), new cc.nn.Linear(2, 2));
+  cc.models.save(model, mdir);
+  model.dispose();
+  const json = fs.readFileSync(path.join(mdir, 'model.json'));
+  const weights = fs.readFileSync(path.join(mdir, 'model.safetensors'));
+  const loadWith = (name: string, b: Uint8Array): unknown => {
+    const d = path.join(dir, `m-${name}`);
+    fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(d, 'model.json'), name === 'json' ? b : json);
+    fs.writeFileSync(path.join(d, 'model.safetensors'), name === 'weights' ? b : weights);
+    const m = cc.models.load(d);
+    m.dispose();
+    return undefined;
+  };
+  out.push({ name: 'models.load(model.json)', bytes: json, read: (b) => loadWith('json', b) });
+  out.push({ name: 'models.load(model.safetensors)', bytes: weights, read: (b) => loadWith('weights', b) });
+  const fixtures = path.resolve(__dirname, '..', '..', 'test', 'fixtures');
+  for (const f of ['pt_lenet.pt', 'pt_legacy.pt', 'pt_nested.pt', 'pt_views.pt', 'pt_training.pt', 'torch_model.safetensors']) {
+    const p = path.join(fixtures, f);
+    if (!fs.existsSync(p)) continue;
+    const bytes = fs.readFileSync(p);
+    if (f.endsWith('.pt')) {
+      out.push({ name: `io.loadPytorch(${f})`, bytes, read: (b) => cc.io.loadPytorch(b) });
+      out.push({ name: `io.loadPytorch(${f}, structure)`, bytes, read: (b) => cc.io.loadPytorch(b, { structure: true }) });
+    } else out.push({ name: `io.loadSafetensors(${f})`, bytes, read: (b) => cc.io.loadSafetensors(b) });
+  }
+  return out;
+}
+
+/** Truncations and byte flips of one valid file: each must load or throw a typed error. */
+export function mutations(bytes: Uint8Array, rng: Rng, count: number): { what: string; bytes: Uint8Array }[] {
+  const out: { what: string; bytes: Uint8Array }[] = [];
+  const cuts = new Set([0, 1, 2, 4, 7, 8, 9, 15, 16, Math.floor(bytes.length / 2), bytes.length - 1]);
+  for (const c of cuts) if (c < bytes.length) out.push({ what: `cut at ${c}`, bytes: bytes.slice(0, c) });
+  for (let i = 0; i < count; i++) {
+    const b = bytes.slice();
+    const n = 1 + rng.int(3);
+    const where: string[] = [];
+    for (let j = 0; j < n; j++) {
+      const at = rng.int(b.length);
+      const v = rng.pick([0, 0xff, 0x7f, 0x80, b[at] ^ (1 << rng.int(8)), rng.int(256)]);
+      b[at] = v;
+      where.push(`[${at}]=${v}`);
+    }
+    out.push({ what: `flip ${where.join(' ')}`, bytes: b });
+  }
+  return out;
+}
+
+export function runReaders(seed: number, flips: number): Outcome[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-readers-'));
+  const out: Outcome[] = [];
+  const rng = new Rng(seed);
+  try {
+    for (const rc of readerCases(dir)) {
+      let i = 0;
+      for (const m of mutations(rc.bytes, rng, flips)) {
+        const file = path.join(dir, `f${i++}`);
+        fs.writeFileSync(file, m.bytes);
+        const o: Outcome = { case: -1, target: rc.name, kind: 'ok', args: m.what };
+        try {
+          cc.tidy(() => settle(rc.read(m.bytes, file)));
+        } catch (e) {
+          o.kind = isTyped(e) ? 'typed' : 'untyped';
+          o.detail = isTyped(e) ? (e as cc.ConvnetError).code : `${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`.slice(0, 300) + '\n' + ((e as Error).stack ?? '').split('\n').slice(1, 4).join('\n');
+        }
+        out.push(o);
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The driver: batches in child processes, a crash isolated to its case.
+
+function parseArgs(argv: string[]): Record<string, string | boolean> {
+  const o: Record<string, string | boolean> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) continue;
+    const next = argv[i + 1];
+    if (next !== undefined && !next.startsWith('--')) {
+      o[a.slice(2)] = next;
+      i++;
+    } else o[a.slice(2)] = true;
+  }
+  return o;
+}
+
+function selected(all: Target[], only: string | boolean | undefined): Target[] {
+  if (typeof only !== 'string') return all;
+  const names = only.split(',');
+  return all.filter((t) => names.some((n) => t.name === n || t.name === `new ${n}` || t.name.startsWith(n + '.')));
+}
+
+async function worker(opts: Record<string, string | boolean>): Promise<void> {
+  // A rejection nobody awaited (an async method's promise the fuzz dropped) is reported, and the
+  // batch goes on.
+  process.on('unhandledRejection', (e) => {
+    if (!isTyped(e)) fs.writeSync(Number(opts.fd ?? 3), `U ${JSON.stringify(String((e as Error)?.stack ?? e).slice(0, 600))}\n`);
+  });
+  const all = selected(targets(), opts.only);
+  const seed = Number(opts.seed ?? 1);
+  const from = Number(opts.from);
+  const to = Number(opts.to);
+  const fd = Number(opts.fd ?? 3);
+  for (let i = from; i < to; i++) {
+    fs.writeSync(fd, `B ${i}\n`);
+    const o = await runCase(all, seed, i);
+    fs.writeSync(fd, `R ${JSON.stringify(o)}\n`);
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.worker) return worker(opts);
+  const all = selected(targets(), opts.only);
+  if (opts.list) {
+    for (const t of all) console.log(t.name);
+    console.log(`${all.length} targets`);
+    return;
+  }
+  const seed = Number(opts.seed ?? 1);
+  if (opts.scenarios) {
+    for (const sc of scenarios()) {
+      let problem: string | null;
+      try {
+        problem = sc.run();
+      } catch (e) {
+        problem = `the scenario itself threw ${(e as Error)?.stack}`;
+      }
+      console.log(`${problem ? 'LOST' : 'ok  '} ${sc.name}${problem ? `\n     ${problem}` : ''}`);
+    }
+    return;
+  }
+  if (opts.case !== undefined) {
+    const o = await runCase(all, seed, Number(opts.case));
+    console.log(JSON.stringify(o, null, 2));
+    return;
+  }
+  const cases = Number(opts.cases ?? 5000);
+  const batch = Number(opts.batch ?? 500);
+  const hangMs = Number(opts['hang-s'] ?? 30) * 1000;
+  const findings: Outcome[] = [];
+  const counts: Record<string, number> = {};
+  const suspicious = new Map<string, Outcome>();
+  let next = 0;
+  const started = Date.now();
+  while (next < cases) {
+    const to = Math.min(cases, next + batch);
+    const log = path.join(os.tmpdir(), `fuzz-api-${process.pid}.log`);
+    const fd = fs.openSync(log, 'w');
+    // In a scratch folder: a junk path that some writer accepts ('x', 'sum') lands there.
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-api-cwd-'));
+    const child = spawn(process.execPath, ['--expose-gc', __filename, '--worker', '--from', String(next), '--to', String(to), '--seed', String(seed), '--fd', '3', ...(typeof opts.only === 'string' ? ['--only', opts.only] : [])], { stdio: ['ignore', 'ignore', 'pipe', fd], cwd: scratch });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    let lastSize = -1;
+    let lastChange = Date.now();
+    let hung = false;
+    const timer = setInterval(() => {
+      const size = fs.fstatSync(fd).size;
+      if (size !== lastSize) {
+        lastSize = size;
+        lastChange = Date.now();
+      } else if (Date.now() - lastChange > hangMs) {
+        hung = true;
+        child.kill('SIGKILL');
+      }
+    }, 500);
+    const code: { code: number | null; signal: string | null } = await new Promise((resolve) => child.on('exit', (c, s) => resolve({ code: c, signal: s })));
+    clearInterval(timer);
+    fs.closeSync(fd);
+    fs.rmSync(scratch, { recursive: true, force: true });
+    const lines = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    fs.rmSync(log, { force: true });
+    let begun = -1;
+    let done = next - 1;
+    for (const line of lines) {
+      if (line.startsWith('B ')) begun = Number(line.slice(2));
+      else if (line.startsWith('R ')) {
+        const o = JSON.parse(line.slice(2)) as Outcome;
+        done = o.case;
+        counts[o.kind] = (counts[o.kind] ?? 0) + 1;
+        if (o.kind === 'untyped' || o.kind === 'lost') findings.push(o);
+        if (o.suspicious && opts.suspicious) {
+          const key = `${o.target} ${o.suspicious.replace(/=.*?( |$)/g, '$1')}`;
+          if (!suspicious.has(key)) suspicious.set(key, o);
+        }
+      }
+    }
+    if (begun > done) {
+      // The case that was running when the child died or stopped answering.
+      const o: Outcome = { case: begun, target: '?', kind: hung ? 'hang' : 'crash', detail: `${code.signal ?? 'exit ' + code.code}: ${stderr.split('\n').slice(-6).join('\n')}` };
+      const again = await runCaseDescribed(all, seed, begun);
+      o.target = again.target;
+      o.args = again.args;
+      findings.push(o);
+      counts[o.kind] = (counts[o.kind] ?? 0) + 1;
+      next = begun + 1;
+    } else if (code.code !== 0 && done < to - 1) {
+      findings.push({ case: done + 1, target: '?', kind: 'crash', detail: `worker exit ${code.code} ${code.signal}: ${stderr.slice(-800)}` });
+      next = done + 2;
+    } else next = to;
+    process.stderr.write(`\r${next}/${cases} cases, ${findings.length} findings, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  }
+  process.stderr.write('\n');
+  for (const sc of opts['no-scenarios'] ? [] : scenarios()) {
+    let problem: string | null;
+    try {
+      problem = sc.run();
+    } catch (e) {
+      problem = `the scenario itself threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`;
+    }
+    counts[problem ? 'scenario lost' : 'scenario ok'] = (counts[problem ? 'scenario lost' : 'scenario ok'] ?? 0) + 1;
+    if (problem) findings.push({ case: -1, target: sc.name, kind: 'lost', detail: problem });
+  }
+  const readers = opts.flips === '0' ? [] : runReaders(seed, Number(opts.flips ?? 60));
+  for (const o of readers) {
+    counts[`reader ${o.kind}`] = (counts[`reader ${o.kind}`] ?? 0) + 1;
+    if (o.kind === 'untyped') findings.push(o);
+  }
+  // Group findings: one line per (target, first line of the message).
+  const groups = new Map<string, Outcome[]>();
+  for (const f of findings) {
+    const key = `${f.kind} ${f.target}: ${(f.detail ?? '').split('\n')[0].replace(/\d+/g, 'N').slice(0, 160)}`;
+    groups.set(key, [...(groups.get(key) ?? []), f]);
+  }
+  console.log(`\n${cases} cases on ${all.length} targets, seed ${seed}: ${JSON.stringify(counts)}`);
+  console.log(`${groups.size} distinct findings\n`);
+  for (const [key, fs_] of groups) {
+    const f = fs_[0];
+    console.log(`${key}\n  x${fs_.length}, e.g. case ${f.case}: ${f.target} ${f.args}\n  ${(f.detail ?? '').split('\n').join('\n  ')}\n`);
+  }
+  if (opts.suspicious) {
+    console.log(`\nAccepted with a NaN / infinite / negative / fractional / huge number (${suspicious.size} kinds), to triage:`);
+    for (const [key, o] of suspicious) console.log(`  ${key}   e.g. case ${o.case}: ${o.target} ${o.args}`);
+  }
+  if (opts.json) fs.writeFileSync(String(opts.json), JSON.stringify({ counts, findings, suspicious: [...suspicious.values()] }, null, 1));
+}
+
+/** The target and arguments of a case, without running its call (for a case that crashed). */
+async function runCaseDescribed(all: Target[], seed: number, index: number): Promise<Outcome> {
+  const rng = new Rng((seed * 0x9e3779b1) ^ (index * 0x85ebca77));
+  const target = all[rng.int(all.length)];
+  return { case: index, target: target.name, kind: '?', args: `(re-run with --case ${index} to see them)` };
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// "Loses nothing": state after a call that throws.
+
+/** The values of every tensor in a record, as bytes (for before/after comparisons). */
+function bytesOf(tensors: Iterable<[string, cc.Tensor]>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, t] of tensors) out.set(k, t.isDisposed ? 'disposed' : Buffer.from(t.dataSync().buffer).toString('base64'));
+  return out;
+}
+
+function sameBytes(a: Map<string, string>, b: Map<string, string>): string[] {
+  const diff: string[] = [];
+  for (const [k, v] of a) if (b.get(k) !== v) diff.push(k);
+  for (const k of b.keys()) if (!a.has(k)) diff.push(`${k} (new)`);
+  return diff;
+}
+
+function smallNet(): cc.nn.Module {
+  return new cc.nn.Sequential(new cc.nn.Conv2d(1, 2, 3, { padding: 1 }), new cc.nn.BatchNorm2d(2), new cc.nn.ReLU(), new cc.nn.Flatten(), new cc.nn.Linear(2 * 4 * 4, 3));
+}
+
+/** A model's parameters and buffers by name. */
+function modelState(m: cc.nn.Module): Map<string, string> {
+  return bytesOf([...m.namedParameters(), ...m.namedBuffers()]);
+}
+
+/** One training step of `m` on fixed data with a fresh SGD; returns the loss. */
+function trainStep(m: cc.nn.Module, opt?: cc.optim.Optimizer): number {
+  return cc.tidy(() => {
+    const o = opt ?? new cc.optim.SGD(m.parameters(), { lr: 0.1 });
+    cc.manualSeed(7);
+    const x = cc.randn([2, 1, 4, 4]);
+    const y = cc.tensor([0, 2], { dtype: 'int32' });
+    o.zeroGrad();
+    const loss = cc.F.crossEntropy(m.call(x) as cc.Tensor<'float32'>, y);
+    loss.backward();
+    o.step();
+    return loss.item();
+  });
+}
+
+export interface Scenario { name: string; run(): string | null }
+
+/** Each scenario makes a call that must throw a typed error, then checks that nothing was lost. */
+export function scenarios(): Scenario[] {
+  const out: Scenario[] = [];
+  const expectTyped = (what: string, f: () => unknown): string | null => {
+    try {
+      f();
+    } catch (e) {
+      return isTyped(e) ? null : `${what}: threw ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`;
+    }
+    return `${what}: did not throw`;
+  };
+  // A forward that throws (wrong input shape, wrong dtype, disposed input): the model is
+  // unchanged and trains exactly as a twin that never saw the bad call.
+  // [what, input, whether BatchNorm's running statistics may have moved]: an input that gets
+  // through BatchNorm and fails at the Linear after it has updated the statistics, as PyTorch
+  // 1.13 does (its forward is not transactional either); the parameters stay as they were.
+  const badInputs: [string, () => unknown, boolean?][] = [
+    ['a wrong shape', () => cc.randn([2, 1, 5, 5]), true],
+    ['int32 input', () => cc.zeros([2, 1, 4, 4], { dtype: 'int32' })],
+    ['a disposed input', () => { const t = cc.randn([2, 1, 4, 4]); t.dispose(); return t; }],
+    ['3 channels', () => cc.randn([2, 3, 4, 4])],
+    ['an empty batch of the wrong shape', () => cc.randn([0, 1, 4])],
+  ];
+  for (const [what, make, statsMayMove] of badInputs) {
+    out.push({
+      name: `a forward on ${what} loses nothing and the model still trains`,
+      run: () => {
+        cc.manualSeed(1);
+        const m = smallNet();
+        cc.manualSeed(1);
+        const twin = smallNet();
+        const state = (x: cc.nn.Module): Map<string, string> => (statsMayMove ? bytesOf(x.namedParameters()) : modelState(x));
+        const before = state(m);
+        const err = expectTyped('forward', () => cc.tidy(() => m.call(make())));
+        if (err) return err;
+        const diff = sameBytes(before, state(m));
+        if (diff.length) return `the failed forward changed ${diff.join(', ')}`;
+        if (statsMayMove) {
+          // Train both from the same buffers, to compare the rest.
+          const buffers = Object.fromEntries(m.namedBuffers());
+          twin.loadStateDict({ ...Object.fromEntries(twin.namedParameters()), ...buffers });
+        }
+        const a = trainStep(m), b = trainStep(twin);
+        const after = sameBytes(modelState(twin), modelState(m));
+        m.dispose();
+        twin.dispose();
+        if (a !== b || after.length) return `training after the failed forward differs (loss ${a} vs ${b}; ${after.join(', ')})`;
+        return null;
+      },
+    });
+  }
+  // loadStateDict that fails on its last key leaves every weight as it was.
+  const badStates: [string, (s: Record<string, cc.Tensor>) => void][] = [
+    ['a wrong shape in the last key', (s) => { const k = Object.keys(s).pop()!; s[k] = cc.zeros([7]); }],
+    ['an int32 tensor in the last key', (s) => { const k = Object.keys(s).pop()!; s[k] = cc.zeros(s[k].shape, { dtype: 'int32' }); }],
+    ['a disposed tensor in the last key', (s) => { const k = Object.keys(s).pop()!; s[k].dispose(); }],
+    ['a number in the last key', (s) => { const k = Object.keys(s).pop()!; (s as Record<string, unknown>)[k] = 3; }],
+    ['a missing key', (s) => { delete s[Object.keys(s)[1]]; }],
+    ['an extra key', (s) => { s['extra.weight'] = cc.zeros([1]); }],
+  ];
+  for (const [what, spoil] of badStates) {
+    out.push({
+      name: `loadStateDict with ${what} leaves the weights as they were`,
+      run: () => {
+        const m = smallNet();
+        trainStep(m); // running stats and weights away from their initial values
+        const other = smallNet();
+        const state = other.stateDict();
+        spoil(state);
+        const before = modelState(m);
+        const err = expectTyped('loadStateDict', () => m.loadStateDict(state));
+        const diff = sameBytes(before, modelState(m));
+        for (const t of Object.values(state)) if (t instanceof cc.Tensor) t.dispose();
+        other.dispose();
+        const loss = trainStep(m);
+        m.dispose();
+        if (err) return err;
+        if (diff.length) return `the failed load changed ${diff.join(', ')}`;
+        if (!Number.isFinite(loss)) return `the model no longer trains (loss ${loss})`;
+        return null;
+      },
+    });
+  }
+  // An optimizer step that throws leaves parameters and the optimizer's state untouched.
+  const makers: [string, (p: cc.Tensor[]) => cc.optim.Optimizer][] = [
+    ['SGD', (p) => new cc.optim.SGD(p, { lr: 0.1, momentum: 0.9, weightDecay: 0.01 })],
+    ['Adam', (p) => new cc.optim.Adam(p, { lr: 0.01 })],
+    ['AdamW', (p) => new cc.optim.AdamW(p, { lr: 0.01 })],
+    ['RMSprop', (p) => new cc.optim.RMSprop(p, { lr: 0.01, momentum: 0.5, centered: true })],
+    ['Adagrad', (p) => new cc.optim.Adagrad(p, { lr: 0.01 })],
+  ];
+  const spoilers: [string, (opt: cc.optim.Optimizer, m: cc.nn.Module) => void][] = [
+    ['a NaN lr in the last group', (opt) => { opt.paramGroups[opt.paramGroups.length - 1].lr = NaN; }],
+    ['a string lr', (opt) => { (opt.paramGroups[0] as Record<string, unknown>).lr = '0.1'; }],
+    ['a disposed last parameter', (_opt, m) => { const ps = m.parameters(); ps[ps.length - 1].dispose(); }],
+    ['a disposed gradient of the last parameter', (_opt, m) => { const ps = m.parameters(); ps[ps.length - 1].grad!.dispose(); }],
+    ['a negative weightDecay', (opt) => { (opt.paramGroups[0] as Record<string, unknown>).weightDecay = -1; }],
+  ];
+  for (const [oname, make] of makers) {
+    for (const [what, spoil] of spoilers) {
+      out.push({
+        name: `${oname}.step with ${what} leaves parameters and state untouched`,
+        run: () => {
+          const m = smallNet();
+          const opt = make(m.parameters());
+          trainStep(m, opt); // the state exists
+          cc.tidy(() => {
+            const loss = cc.F.crossEntropy(m.call(cc.randn([2, 1, 4, 4])) as cc.Tensor<'float32'>, cc.tensor([1, 0], { dtype: 'int32' }));
+            loss.backward();
+          });
+          const params = bytesOf(m.namedParameters());
+          const state = opt.stateDict();
+          const stateBytes = bytesOf(Object.entries(state.state).flatMap(([i, s]) => Object.entries(s).filter(([, v]) => v instanceof cc.Tensor).map(([k, v]) => [`${i}.${k}`, v as cc.Tensor] as [string, cc.Tensor])));
+          const stateNums = JSON.stringify(Object.entries(state.state).map(([i, s]) => [i, Object.entries(s).filter(([, v]) => typeof v === 'number')]));
+          spoil(opt, m);
+          const err = expectTyped('step', () => opt.step());
+          const after = opt.stateDict();
+          const afterBytes = bytesOf(Object.entries(after.state).flatMap(([i, s]) => Object.entries(s).filter(([, v]) => v instanceof cc.Tensor).map(([k, v]) => [`${i}.${k}`, v as cc.Tensor] as [string, cc.Tensor])));
+          const afterNums = JSON.stringify(Object.entries(after.state).map(([i, s]) => [i, Object.entries(s).filter(([, v]) => typeof v === 'number')]));
+          const pdiff = sameBytes(params, bytesOf(m.namedParameters()));
+          const sdiff = sameBytes(stateBytes, afterBytes);
+          for (const s of [state, after]) for (const x of Object.values(s.state)) for (const v of Object.values(x)) if (v instanceof cc.Tensor) v.dispose();
+          opt.dispose();
+          m.dispose();
+          if (err) return err;
+          // The disposed parameter itself reads as changed.
+          const disposedName = what.includes('disposed last') ? [...params.keys()].pop() : undefined;
+          if (pdiff.filter((d) => d !== disposedName).length) return `the failed step changed parameters ${pdiff.join(', ')}`;
+          if (sdiff.length || stateNums !== afterNums) return `the failed step changed the optimizer's state ${sdiff.join(', ')} ${stateNums} -> ${afterNums}`;
+          return null;
+        },
+      });
+    }
+    out.push({
+      name: `${oname}.loadStateDict with a state of the wrong shape leaves the state untouched`,
+      run: () => {
+        const m = smallNet();
+        const opt = make(m.parameters());
+        trainStep(m, opt);
+        const good = opt.stateDict();
+        const bad = opt.stateDict();
+        const last = String(Math.max(...Object.keys(bad.state).map(Number)));
+        for (const [k, v] of Object.entries(bad.state[Number(last)])) if (v instanceof cc.Tensor) bad.state[Number(last)][k] = cc.zeros([5, 5]);
+        const err = expectTyped('loadStateDict', () => opt.loadStateDict(bad));
+        const after = opt.stateDict();
+        const diff = sameBytes(
+          bytesOf(Object.entries(good.state).flatMap(([i, s]) => Object.entries(s).filter(([, v]) => v instanceof cc.Tensor).map(([k, v]) => [`${i}.${k}`, v as cc.Tensor] as [string, cc.Tensor]))),
+          bytesOf(Object.entries(after.state).flatMap(([i, s]) => Object.entries(s).filter(([, v]) => v instanceof cc.Tensor).map(([k, v]) => [`${i}.${k}`, v as cc.Tensor] as [string, cc.Tensor]))),
+        );
+        const loss = trainStep(m, opt);
+        opt.dispose();
+        m.dispose();
+        if (err) return err;
+        if (diff.length) return `the failed loadStateDict changed ${diff.join(', ')}`;
+        if (!Number.isFinite(loss)) return `no longer trains (loss ${loss})`;
+        return null;
+      },
+    });
+  }
+  // A failed models.load leaves nothing allocated.
+  out.push({
+    name: 'models.load of broken weights leaves no tensor allocated',
+    run: () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-load-'));
+      try {
+        const m = smallNet();
+        cc.models.save(m, dir);
+        m.dispose();
+        const file = path.join(dir, 'model.safetensors');
+        const bytes = fs.readFileSync(file);
+        const problems: string[] = [];
+        for (const cut of [bytes.length - 1, bytes.length - 40, 9, 100]) {
+          fs.writeFileSync(file, bytes.subarray(0, cut));
+          const live = cc.memory().tensors;
+          const err = expectTyped(`load cut at ${cut}`, () => cc.models.load(dir));
+          if (err) problems.push(err);
+          if (cc.memory().tensors !== live) problems.push(`cut at ${cut}: ${cc.memory().tensors - live} tensors left allocated`);
+        }
+        return problems.length ? problems.join('; ') : null;
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  });
+  return out;
+}
