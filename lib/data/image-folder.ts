@@ -46,6 +46,10 @@ export interface ImageFolderOptions extends ImageOptions {
 
 /** The bytes of one picture decoded: PNG and binary PGM/PPM here, anything else by `decode`. */
 export function decodeImage(bytes: Uint8Array, name: string, decode?: ImageDecoder): DecodedImage {
+  const op = 'decodeImage';
+  if (!(bytes instanceof Uint8Array)) fail('E_ARG', `${op}: expected the file's bytes as a Uint8Array (Buffer), got ${describe(bytes)}`);
+  if (typeof name !== 'string') fail('E_ARG', `${op}: expected \`name\` (the file's name, for messages) to be a string, got ${describe(name)}`);
+  if (decode !== undefined && typeof decode !== 'function') fail('E_ARG', `${op}: expected \`decode\` to be a function, got ${describe(decode)}`);
   if (isPng(bytes)) return decodePng(bytes, name);
   if (isPnm(bytes)) return decodePnm(bytes, name);
   if (decode === undefined) {

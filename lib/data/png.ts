@@ -61,6 +61,8 @@ export function crc32(bytes: Uint8Array, from = 0, to = bytes.length): number {
 
 /** Whether the bytes start with the PNG signature. */
 export function isPng(bytes: Uint8Array): boolean {
+  // Checked: an array, a string or a 2**31-long sparse array would be read index by index.
+  if (!(bytes instanceof Uint8Array)) fail('E_ARG', `isPng: expected the file's bytes as a Uint8Array (Buffer), got ${describe(bytes)}`);
   return bytes.length >= 8 && SIGNATURE.every((b, i) => bytes[i] === b);
 }
 

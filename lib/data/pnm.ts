@@ -11,6 +11,7 @@ import type { DecodedImage } from './png';
 
 /** Whether the bytes start like a binary PGM or PPM ("P5" or "P6" then whitespace). */
 export function isPnm(bytes: Uint8Array): boolean {
+  if (!(bytes instanceof Uint8Array)) fail('E_ARG', `isPnm: expected the file's bytes as a Uint8Array (Buffer), got ${describe(bytes)}`);
   return bytes.length >= 3 && bytes[0] === 0x50 && (bytes[1] === 0x35 || bytes[1] === 0x36) && isSpace(bytes[2]);
 }
 
