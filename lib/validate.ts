@@ -26,6 +26,17 @@ export function isTensor(value: unknown): value is Tensor {
   return typeof value === 'object' && value !== null && REAL_TENSORS.has(value);
 }
 
+/**
+ * `table[key]` for a key that came from the user: undefined unless `key` is a string or number
+ * naming one of the table's own entries. A plain `table[key]` finds `constructor`, `toString`, …
+ * on Object.prototype, and turns an array or object key into a string first, which throws a raw
+ * RangeError for a 2**31-long array and a TypeError for a Symbol or an Object.create(null).
+ */
+export function ownEntry<V>(table: Readonly<Record<string | number, V>>, key: unknown): V | undefined {
+  if (typeof key !== 'string' && typeof key !== 'number') return undefined;
+  return Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
+}
+
 /** A short description of any value, for error messages. */
 export function describe(value: unknown, depth = 0): string {
   if (value === null) return 'null';

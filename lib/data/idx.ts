@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as zlib from 'zlib';
 import { fail } from '../errors';
-import { describe } from '../validate';
+import { describe, ownEntry } from '../validate';
 
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export interface IdxArrayMap { uint8: Uint8Array; int8: Int8Array; int16: Int16Array; int32: Int32Array; float32: Float32Array; float64: Float64Array }
@@ -112,7 +112,7 @@ const INT_RANGE = { uint8: [0, 255], int8: [-128, 127], int16: [-32768, 32767], 
 
 export function encodeIdx(dtype: IdxDType, shape: readonly number[], data: ArrayLike<number>): Uint8Array {
   const op = 'encodeIdx';
-  const typeByte = IDX_TYPE_BYTE[dtype];
+  const typeByte = ownEntry(IDX_TYPE_BYTE, dtype);
   if (typeByte === undefined) fail('E_ARG', `${op}: unknown dtype ${describe(dtype)}`);
   if (!Array.isArray(shape) || shape.length > 255 || shape.some((d) => !Number.isInteger(d) || d < 0 || d > 0xffffffff)) {
     fail('E_ARG', `${op}: expected a shape of at most 255 uint32 sizes, got ${describe(shape)}`);

@@ -35,7 +35,7 @@ import { Sequential } from '../nn/sequential';
 import { relu } from '../nn/functional/index';
 import { add, flatten } from '../ops';
 import type { Tensor } from '../tensor';
-import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { checkOptions, checkTensor, describe, ownEntry, shapeStr } from '../validate';
 import { register } from './io';
 
 export type ResNetBlock = 'basic' | 'bottleneck';
@@ -334,7 +334,7 @@ register('ResNet', ResNetModel);
 
 /** A ResNet of one of torchvision's depths (see `ResNetModel`). */
 export function ResNet(depth: ResNetDepth, options: ResNetOptions = {}): ResNetModel {
-  const spec = (LAYERS as Record<number, typeof LAYERS[ResNetDepth]>)[depth];
+  const spec = ownEntry(LAYERS as Record<number, typeof LAYERS[ResNetDepth]>, depth);
   if (spec === undefined) fail('E_ARG', `ResNet: expected a depth of 18, 34, 50, 101 or 152, got ${describe(depth)}`);
   // Checked here too, so that a misspelt option names the factory's options, not { block, layers }.
   const o = checkOptions<ResNetOptions>('ResNet', options, ['numClasses', 'zeroInitResidual', 'cifar', 'inChannels']);

@@ -24,7 +24,7 @@ import { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import { flatten } from '../ops';
 import type { Tensor } from '../tensor';
-import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { checkOptions, checkTensor, describe, ownEntry, shapeStr } from '../validate';
 import { register } from './io';
 
 export type VGGDepth = 11 | 13 | 16 | 19;
@@ -64,7 +64,7 @@ export class VGGModel extends Module {
   constructor(depth: VGGDepth, options: VGGOptions = {}) {
     super();
     const op = 'VGG';
-    const convs = (CONVS as Record<number, number[]>)[depth];
+    const convs = ownEntry(CONVS as Record<number, number[]>, depth);
     if (convs === undefined) fail('E_ARG', `${op}: expected a depth of 11, 13, 16 or 19, got ${describe(depth)}`);
     const o = checkOptions<VGGOptions>(op, options, ['numClasses', 'batchNorm', 'dropout']);
     const classes = o.numClasses ?? 1000;
