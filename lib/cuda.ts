@@ -199,6 +199,7 @@ let ready = false;
  * Ops that create GPU tensors from nothing (`to('cuda')`, creation with `device: 'cuda'`) call it.
  */
 export function requireCuda(op: string): void {
+  if (typeof op !== 'string') fail('E_ARG', `requireCuda: expected \`op\` (the caller's name, for the message) to be a string, got ${describe(op)}`);
   if (ready) return;
   const i = info();
   if (!i.available) throw new ConvnetError(`${op}: the CUDA device is not available: ${i.reason}`, 'E_DEVICE');

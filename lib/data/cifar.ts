@@ -26,6 +26,11 @@ export class CifarDataset extends ArrayDataset {
   readonly classes: readonly string[] | null;
 
   constructor(x: Float32Array, y: Int32Array, classes: readonly string[] | null) {
+    // Checked before super: the shape is read from y, and classes is copied.
+    if (!(y instanceof Int32Array)) fail('E_ARG', `CifarDataset: expected \`y\` to be an Int32Array of labels, got ${describe(y)}`);
+    if (classes !== null && (!Array.isArray(classes) || classes.length > 1 << 16 || !classes.every((c) => typeof c === 'string'))) {
+      fail('E_ARG', `CifarDataset: expected \`classes\` to be null or an array of class names, got ${describe(classes)}`);
+    }
     super(x, [y.length, 3, 32, 32], y);
     this.classes = classes === null ? null : Object.freeze(classes.slice());
   }

@@ -63,6 +63,9 @@ export interface Batch {
   indices: Int32Array;
 }
 
+/** Plans made by DataLoader constructors: a BatchIterator is only made from one of these. */
+const PLANS = new WeakSet<Plan>();
+
 interface Plan {
   inShape: readonly number[];
   outShape: number[];
@@ -126,6 +129,7 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     if (options.transform !== undefined && typeof options.transform !== 'function') fail('E_ARG', `${op}: expected \`transform\` to be a function, got ${describe(options.transform)}`);
     this.#transform = options.transform;
     this.#plan = makePlan(op, sampleShape, options);
+    PLANS.add(this.#plan);
     this.sampleShape = Object.freeze(this.#plan.outShape.slice());
   }
 
@@ -237,7 +241,14 @@ export class BatchIterator implements IterableIterator<Batch> {
   #filled = -1;
   #pending: NodeJS.Immediate | null = null;
 
+  /** @internal Made by iterating a DataLoader (`for (const { x, y } of loader)`), not with `new`. */
   constructor(loader: DataLoader, epoch: number, plan: Plan, transform: DataLoaderOptions['transform']) {
+    // Exported for its type; a direct `new` with anything but what DataLoader passes used to
+    // fail deep inside (\`loader.order is not a function\`).
+    if (!(loader instanceof DataLoader) || !PLANS.has(plan) || (transform !== undefined && typeof transform !== 'function')) {
+      fail('E_ARG', 'BatchIterator: made by iterating a DataLoader (for (const { x, y } of loader)), not with new');
+    }
+    checkInt('BatchIterator', 'epoch', epoch, 0);
     this.#loader = loader;
     this.#epoch = epoch;
     this.#plan = plan;

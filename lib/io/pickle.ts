@@ -19,6 +19,8 @@
  * `PythonObject` recording the class and the arguments; BUILD records its state. Nothing is
  * called either way.
  */
+import { fail } from '../errors';
+import { describe } from '../validate';
 
 /** Throws E_FORMAT for this file: `bad('…')`. */
 type Bad = (msg: string) => never;
@@ -31,9 +33,17 @@ export abstract class Settable {
   abstract setState(state: unknown, bad: Bad): void;
 }
 
+/** Module and class names are strings (toString and the messages print them). */
+function checkNames(op: string, module: unknown, name: unknown): void {
+  if (typeof module !== 'string') fail('E_ARG', `${op}: expected \`module\` to be a string, got ${describe(module)}`);
+  if (typeof name !== 'string') fail('E_ARG', `${op}: expected \`name\` to be a string, got ${describe(name)}`);
+}
+
 /** A Python global (a class or a function) off the allow-list, kept by name: never imported nor called. */
 export class PythonGlobal {
-  constructor(readonly module: string, readonly name: string) {}
+  constructor(readonly module: string, readonly name: string) {
+    checkNames('PythonGlobal', module, name);
+  }
   toString(): string { return `${this.module}.${this.name}`; }
 }
 
@@ -48,6 +58,9 @@ export class PythonObject extends Settable {
   state: unknown = undefined;
   constructor(readonly module: string, readonly name: string, public args: readonly unknown[], public kwargs: Record<string, unknown> | null = null) {
     super();
+    checkNames('PythonObject', module, name);
+    if (!Array.isArray(args)) fail('E_ARG', `PythonObject: expected \`args\` to be an array, got ${describe(args)}`);
+    if (kwargs !== null && (typeof kwargs !== 'object' || Array.isArray(kwargs))) fail('E_ARG', `PythonObject: expected \`kwargs\` to be an object or null, got ${describe(kwargs)}`);
   }
   override setState(state: unknown): void { this.state = state; }
   override toString(): string { return `<${this.module}.${this.name} object>`; }

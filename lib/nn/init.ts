@@ -17,7 +17,7 @@ import { full, rand, randn, tensor } from '../creation';
 import { fail } from '../errors';
 import { native } from '../native';
 import type { Device, Tensor } from '../tensor';
-import { checkDtype, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { checkDtype, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../validate';
 
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv_transpose2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 export type FanMode = 'fanIn' | 'fanOut';
@@ -203,6 +203,7 @@ export function lecunNormal_(tensor: Tensor): Tensor<'float32'> {
  * @example bilinearKernel(4)   // [0.25, 0.75, 0.75, 0.25]: 2x upsampling
  */
 export function bilinearKernel(size: number): number[] {
+  checkInt('bilinearKernel', 'size', size, 1, 1 << 16);
   const factor = Math.floor((size + 1) / 2);
   const centre = size % 2 === 1 ? factor - 1 : factor - 0.5;
   return Array.from({ length: size }, (_, x) => 1 - Math.abs(x - centre) / factor);

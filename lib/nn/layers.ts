@@ -542,6 +542,11 @@ export class MixedPool2d extends Module {
     super();
     this.options = { ...checkOptions<MixedPool2dModuleOptions>('MixedPool2d', opts, ['stride', 'padding', 'ceilMode', 'mode', 'lambda']) };
     pairOf('MixedPool2d', 'kernelSize', kernelSize, 1);
+    // Checked now, as every other layer checks its options: a bad mode used to be taken and
+    // fail at the first forward.
+    const { mode, lambda } = this.options;
+    if (mode !== undefined && mode !== 'bernoulli' && mode !== 'uniform') fail('E_ARG', `MixedPool2d: expected \`mode\` 'bernoulli' or 'uniform', got ${describe(mode)}`);
+    if (lambda !== undefined && (typeof lambda !== 'number' || !(lambda >= 0 && lambda <= 1))) fail('E_ARG', `MixedPool2d: expected \`lambda\` in [0, 1], got ${describe(lambda)}`);
   }
 
   override config(): unknown[] {

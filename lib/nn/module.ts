@@ -284,6 +284,7 @@ export abstract class Module {
 
   /** [dotted name, module] of this module ('') and every descendant, depth first. */
   namedModules(prefix = ''): [string, Module][] {
+    if (typeof prefix !== 'string') fail('E_ARG', `namedModules: expected \`prefix\` to be a string, got ${describe(prefix)}`);
     const out: [string, Module][] = [[prefix, this]];
     for (const [name, m] of this.#modules) out.push(...m.namedModules(prefix ? `${prefix}.${name}` : name));
     return out;

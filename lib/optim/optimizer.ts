@@ -59,6 +59,7 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   readonly #name: string;
 
   protected constructor(name: string, params: ParamsArg<O>, defaults: O) {
+    if (typeof name !== 'string') fail('E_ARG', `Optimizer: expected \`name\` (the subclass's name, for messages) to be a string, got ${describe(name)}`);
     this.#name = name;
     if (typeof defaults !== 'object' || defaults === null) fail('E_ARG', `${name}: expected options to be an object, got ${describe(defaults)}`);
     this.defaults = Object.freeze({ ...defaults });
