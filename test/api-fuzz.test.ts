@@ -1,0 +1,180 @@
+/**
+ * The public API under junk arguments: the findings of scripts/fuzz-api.ts (each a call that
+ * threw a raw TypeError or RangeError instead of a ConvnetError), one test each, and a fixed,
+ * fast slice of the fuzz itself (run in a child process, so a crash fails the test instead of
+ * killing mocha). The full fuzz: `node dist/scripts/fuzz-api.js --cases 20000`.
+ */
+import { expect } from 'chai';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as cc from '../lib';
+import { readerCases, mutations, Rng, isTyped, scenarios } from '../scripts/fuzz-api';
+
+function expectCode(f: () => unknown, code: string, message?: RegExp): void {
+  try {
+    f();
+  } catch (e) {
+    expect(e, String(e)).to.be.instanceOf(cc.ConvnetError);
+    expect((e as cc.ConvnetError).code, (e as Error).message).to.equal(code);
+    if (message) expect((e as Error).message).to.match(message);
+    return;
+  }
+  expect.fail(`expected ${code}, nothing was thrown`);
+}
+
+/** Values a plain `table[key]` or a template string mishandles. */
+const hostileKeys: unknown[] = [new Array(2 ** 31 - 1), Object.create(null), Symbol('s'), 'constructor', '__proto__', 'toString', {}, [1, 2]];
+
+describe('the public API under junk arguments (fuzz findings)', () => {
+  it('isPng, isPnm and decodeImage refuse what is not bytes with E_ARG (was: TypeError reading .length)', () => {
+    for (const junk of [undefined, null, 3, 'P5 1 1', [0x89, 0x50], new Array(2 ** 31 - 1), {}]) {
+      expectCode(() => cc.data.isPng(junk as never), 'E_ARG', /isPng: expected the file's bytes/);
+      expectCode(() => cc.data.isPnm(junk as never), 'E_ARG', /isPnm: expected the file's bytes/);
+      expectCode(() => cc.data.decodeImage(junk as never, 'x.png'), 'E_ARG', /decodeImage: expected the file's bytes/);
+    }
+    const pgm = Buffer.concat([Buffer.from('P5\n2 1\n255\n'), Buffer.from([0, 255])]);
+    expectCode(() => cc.data.decodeImage(pgm, 7 as never), 'E_ARG', /`name`/);
+    expectCode(() => cc.data.decodeImage(Buffer.from('GIF89a'), 'a.gif', 'decode' as never), 'E_ARG', /`decode` to be a function/);
+    // Bytes still work, and a Buffer is a Uint8Array.
+    expect(cc.data.isPnm(pgm)).to.equal(true);
+    expect(cc.data.isPng(pgm)).to.equal(false);
+    expect(cc.data.decodeImage(pgm, 'a.pgm').width).to.equal(2);
+  });
+
+  it('new CifarDataset with labels that are not an Int32Array is E_ARG (was: TypeError reading y.length)', () => {
+    const x = new Float32Array(3 * 32 * 32);
+    expectCode(() => new cc.data.CifarDataset(x, undefined as never, null), 'E_ARG', /`y` to be an Int32Array/);
+    expectCode(() => new cc.data.CifarDataset(x, [0] as never, null), 'E_ARG', /`y` to be an Int32Array/);
+    expectCode(() => new cc.data.CifarDataset(x, new Int32Array([0]), 'cat' as never), 'E_ARG', /`classes`/);
+    expectCode(() => new cc.data.CifarDataset(x, new Int32Array([0]), [1] as never), 'E_ARG', /`classes`/);
+    const d = new cc.data.CifarDataset(x, new Int32Array([4]), ['a', 'b', 'c', 'd', 'e']);
+    expect(d.length).to.equal(1);
+    expect(d.classes).to.deep.equal(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('new BatchIterator outside a DataLoader is E_ARG (was: TypeError loader.order is not a function)', () => {
+    const ds = new cc.data.ArrayDataset(new Float32Array(4 * 2), [4, 2], [0, 1, 0, 1]);
+    const loader = new cc.data.DataLoader(ds, { batchSize: 2 });
+    expectCode(() => new cc.data.BatchIterator(3 as never, 0, {} as never, undefined), 'E_ARG', /iterating a DataLoader/);
+    expectCode(() => new cc.data.BatchIterator(loader, 0, { inShape: [2], outShape: [2] } as never, undefined), 'E_ARG', /iterating a DataLoader/);
+    // Iterating still makes them.
+    let batches = 0;
+    for (const { x, y } of loader) {
+      batches++;
+      x.dispose();
+      y.dispose();
+    }
+    expect(batches).to.equal(2);
+  });
+
+  it('a depth, dtype or table key that is not a plain string or number is E_ARG (was: RangeError: Invalid string length, TypeError)', () => {
+    for (const key of hostileKeys) {
+      expectCode(() => cc.models.ResNet(key as never), 'E_ARG', /ResNet: expected a depth/);
+      expectCode(() => cc.models.VGG(key as never), 'E_ARG', /VGG: expected a depth/);
+      expectCode(() => cc.data.encodeIdx(key as never, [1], [1]), 'E_ARG', /encodeIdx: unknown dtype/);
+    }
+    expect(cc.data.encodeIdx('uint8', [2], [1, 2]).length).to.equal(4 + 4 + 2);
+  });
+
+  it('nn.init.bilinearKernel takes a size in [1, 65536] (was: RangeError: Invalid array length, or NaN taps)', () => {
+    for (const size of [0, -1, 1.5, NaN, Infinity, 1e300, 2 ** 31, '4', new Array(2 ** 31 - 1)]) {
+      expectCode(() => cc.nn.init.bilinearKernel(size as never), 'E_ARG', /bilinearKernel: expected `size`/);
+    }
+    expect(cc.nn.init.bilinearKernel(4)).to.deep.equal([0.25, 0.75, 0.75, 0.25]);
+  });
+
+  it('PythonGlobal and PythonObject check their names, args and kwargs (was: TypeError in toString)', () => {
+    for (const key of [Symbol('s'), Object.create(null), new Array(2 ** 31 - 1), 3, null]) {
+      expectCode(() => new cc.io.PythonGlobal(key as never, 'f'), 'E_ARG', /PythonGlobal: expected `module`/);
+      expectCode(() => new cc.io.PythonGlobal('m', key as never), 'E_ARG', /PythonGlobal: expected `name`/);
+      expectCode(() => new cc.io.PythonObject(key as never, 'C', []), 'E_ARG', /PythonObject: expected `module`/);
+    }
+    expectCode(() => new cc.io.PythonObject('m', 'C', 'abc' as never), 'E_ARG', /`args`/);
+    expectCode(() => new cc.io.PythonObject('m', 'C', [], [] as never), 'E_ARG', /`kwargs`/);
+    expect(String(new cc.io.PythonGlobal('collections', 'OrderedDict'))).to.equal('collections.OrderedDict');
+    expect(String(new cc.io.PythonObject('argparse', 'Namespace', [], { a: 1 }))).to.equal('<argparse.Namespace object>');
+  });
+
+  it('requireCuda, Module.namedModules and the Optimizer base check their string arguments (was: TypeError converting to a string)', () => {
+    for (const junk of [Symbol('s'), Object.create(null), {}]) {
+      expectCode(() => cc.cuda.requireCuda(junk as never), 'E_ARG', /requireCuda: expected `op`/);
+      expectCode(() => new cc.nn.Linear(2, 2).namedModules(junk as never), 'E_ARG', /namedModules: expected `prefix`/);
+    }
+    expect(new cc.nn.Sequential(new cc.nn.ReLU()).namedModules('net').map(([n]) => n)).to.deep.equal(['net', 'net.0']);
+    class Bare extends cc.optim.Optimizer {
+      constructor(name: unknown) {
+        super(name as string, [cc.zeros([1])], { lr: 0.1 });
+      }
+      protected checkGroup(): void {}
+      protected updateParam(): void {}
+    }
+    expectCode(() => new Bare(Object.create(null)), 'E_ARG', /Optimizer: expected `name`/);
+    expect(new Bare('Bare').paramGroups).to.have.length(1);
+  });
+
+  it('nn.MixedPool2d checks mode and lambda when made, as the other layers do (was: accepted, failing at the first forward)', () => {
+    expectCode(() => new cc.nn.MixedPool2d(2, { mode: 'constructor' as never }), 'E_ARG', /MixedPool2d: expected `mode`/);
+    expectCode(() => new cc.nn.MixedPool2d(2, { lambda: 2 }), 'E_ARG', /MixedPool2d: expected `lambda`/);
+    expectCode(() => new cc.nn.MixedPool2d(2, { lambda: NaN }), 'E_ARG', /MixedPool2d: expected `lambda`/);
+    const y = cc.tidy(() => new cc.nn.MixedPool2d(2, { mode: 'uniform', lambda: 0.25 }).eval().call(cc.ones([1, 1, 4, 4])) as cc.Tensor);
+    expect(y.shape).to.deep.equal([1, 1, 2, 2]);
+    y.dispose();
+  });
+});
+
+describe('the public API under junk arguments (a fixed slice of the fuzz)', function () {
+  this.timeout(120000);
+
+  it('2000 fuzz cases: every failure a ConvnetError with a code, nothing lost, no crash or hang', () => {
+    const script = path.join(__dirname, '..', 'scripts', 'fuzz-api.js');
+    const json = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'api-fuzz-')), 'out.json');
+    const run = spawnSync(process.execPath, [script, '--cases', '2000', '--batch', '2000', '--seed', '1', '--hang-s', '30', '--flips', '0', '--no-scenarios', '--json', json], { encoding: 'utf8', timeout: 110000 });
+    expect(run.status, run.stderr).to.equal(0);
+    const out = JSON.parse(fs.readFileSync(json, 'utf8')) as { counts: Record<string, number>; findings: { case: number; target: string; kind: string; detail: string; args: string }[] };
+    fs.rmSync(path.dirname(json), { recursive: true, force: true });
+    const shown = out.findings.map((f) => `case ${f.case} ${f.kind} ${f.target} ${f.args}: ${f.detail}`);
+    expect(shown, shown.join('\n')).to.deep.equal([]);
+    // The slice reaches deep enough: most cases throw a typed error, some succeed.
+    expect(out.counts.typed).to.be.above(1200);
+    expect(out.counts.ok).to.be.above(200);
+  });
+
+  it('every reader, fed truncated and byte-flipped files, loads them or throws a typed error', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'api-fuzz-readers-'));
+    const rng = new Rng(5);
+    let typed = 0;
+    try {
+      const cases = readerCases(dir);
+      expect(cases.length).to.be.above(12);
+      for (const rc of cases) {
+        mutations(rc.bytes, rng, 8).forEach((m, i) => {
+          const file = path.join(dir, `f${i}`);
+          fs.writeFileSync(file, m.bytes);
+          try {
+            cc.tidy(() => {
+              const r = rc.read(m.bytes, file);
+              if (r && typeof r === 'object' && 'tensors' in r) for (const t of Object.values((r as { tensors: Record<string, cc.Tensor> }).tensors)) t.dataSync();
+            });
+          } catch (e) {
+            expect(isTyped(e), `${rc.name} ${m.what}: ${(e as Error)?.stack}`).to.equal(true);
+            typed++;
+          }
+        });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    expect(typed).to.be.above(100);
+  });
+
+  it('a failed forward, loadStateDict, optimizer step or models.load loses nothing', () => {
+    const problems: string[] = [];
+    for (const sc of scenarios()) {
+      const p = sc.run();
+      if (p) problems.push(`${sc.name}: ${p}`);
+    }
+    expect(problems, problems.join('\n')).to.deep.equal([]);
+  });
+});
