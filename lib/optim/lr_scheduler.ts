@@ -33,6 +33,7 @@ export abstract class LRScheduler {
   protected readonly name: string;
 
   protected constructor(name: string, optimizer: Optimizer) {
+    if (typeof name !== 'string') fail('E_ARG', `LRScheduler: expected \`name\` (the subclass's name, for messages) to be a string, got ${describe(name)}`);
     this.name = name;
     if (!(optimizer instanceof Optimizer)) fail('E_ARG', `${name}: expected an optimizer (SGD, Adam, …), got ${describe(optimizer)}`);
     this.optimizer = optimizer;
