@@ -1,4 +1,5 @@
 /** Making tensors: from data, filled, ranges, and seeded random numbers. */
+import * as os from 'os';
 import { fail } from './errors';
 import { native, type TypedArray } from './native';
 import { requireCuda } from './cuda';
@@ -187,6 +188,11 @@ export function arange(start: number, end?: number, step = 1, dtype?: DType | Cr
   checkNumber('arange', 'end', end);
   checkNumber('arange', 'step', step);
   if (step === 0) fail('E_ARG', 'arange: `step` must not be 0');
+  // As torch.arange: an end on the wrong side of start is a mistake, not an empty range
+  // (arange(-5) and arange(5, 0) were silently empty).
+  if ((step > 0 && end < start) || (step < 0 && end > start)) {
+    fail('E_ARG', `arange: the range [${start}, ${end}) goes against the sign of \`step\` ${step}`);
+  }
   const count = Math.max(0, Math.ceil((end - start) / step));
   if (count > 2 ** 40) fail('E_ARG', `arange: ${count} elements is too many`);
   const d = o.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
@@ -215,14 +221,37 @@ export function linspace<D extends DType = 'float32'>(start: number, end: number
   checkNumber(op, 'end', end);
   checkInt(op, 'steps', steps, 0, 2 ** 31 - 1);
   const o = creationOptions(op, dtype);
-  const values = new Float64Array(steps);
-  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
-  const half = Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) values[i] = i < half || steps === 1 ? start + step * i : end - step * (steps - 1 - i);
   const d = (o.dtype ?? 'float32') as D;
   checkDtypeName(op, d);
-  const data = d === 'int32' ? Int32Array.from(values, (v) => Math.trunc(v)) : Float32Array.from(values);
+  // Each value is computed in float64 and rounded once as it is stored (no float64 copy of the
+  // whole range: linspace(0, 1, 2 ** 31 - 1) filled 16 GB of it and the OOM killer took the process).
+  const data = hostBuffer(op, d, steps);
+  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+  const half = Math.floor(steps / 2);
+  const int = d === 'int32';
+  for (let i = 0; i < steps; i++) {
+    const v = i < half || steps === 1 ? start + step * i : end - step * (steps - 1 - i);
+    data[i] = int ? Math.trunc(v) : v;
+  }
   return tensor<D>(data as never, { shape: [steps], dtype: d, device: o.device, requiresGrad: o.requiresGrad });
+}
+
+/**
+ * A JavaScript buffer for `count` values of a tensor about to be made from it. The buffer and the
+ * tensor's copy live together for a moment, outside the native memory checks: more than the
+ * machine has is E_OOM here, before anything is filled, and so is V8 refusing the buffer (a raw
+ * RangeError otherwise).
+ */
+function hostBuffer(op: string, dtype: DType, count: number): Float32Array | Int32Array {
+  const bytes = count * 4;
+  if (2 * bytes > os.totalmem()) {
+    fail('E_OOM', `${op}: out of memory: ${count} values take ${bytes} bytes, twice that while the tensor is made, more than the machine has (${os.totalmem()} bytes)`);
+  }
+  try {
+    return dtype === 'int32' ? new Int32Array(count) : new Float32Array(count);
+  } catch (e) {
+    return fail('E_OOM', `${op}: out of memory: a buffer of ${bytes} bytes could not be allocated (${(e as Error).message})`);
+  }
 }
 
 /**
@@ -238,7 +267,7 @@ export function eye<D extends DType = 'float32'>(n: number, m?: number | D | Cre
   const o = creationOptions(op, dtype);
   const d = (o.dtype ?? 'float32') as D;
   checkDtypeName(op, d);
-  const data = d === 'int32' ? new Int32Array(rows * cols) : new Float32Array(rows * cols);
+  const data = hostBuffer(op, d, rows * cols);
   for (let i = 0; i < Math.min(rows, cols); i++) data[i * cols + i] = 1;
   return tensor<D>(data as never, { shape: [rows, cols], dtype: d, device: o.device, requiresGrad: o.requiresGrad });
 }
