@@ -10,7 +10,7 @@ import { requireCuda } from './cuda';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device } from './tensor';
 import {
   broadcastShapes, checkAxis, checkFloat, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, checkTensor, checkArrayLength, MAX_RANK,
-  describe, isTensor, shapeStr, sizeOf,
+  collectChecked, describe, isTensor, shapeStr, sizeOf,
 } from './validate';
 
 type F32 = Tensor<'float32'>;
@@ -614,7 +614,8 @@ export function transpose<D extends DType>(x: Tensor<D>, dim0 = -2, dim1 = -1): 
 /** Joins tensors along an existing axis. @example concat([a, b], 1)  // channels */
 export function concat<D extends DType>(tensors: readonly Tensor<D>[], axis = 0): Tensor<D> {
   if (!Array.isArray(tensors) || tensors.length === 0) fail('E_ARG', `concat: expected a non-empty array of tensors, got ${describe(tensors)}`);
-  const ts = tensors.map((t, i) => checkTensor('concat', `tensors[${i}]`, t)) as Tensor<D>[];
+  // collectChecked, not map: a sparse `new Array(2 ** 31 - 1)` was walked index by index for minutes.
+  const ts = collectChecked('concat', 'tensors', tensors, (t, i) => checkTensor('concat', `tensors[${i}]`, t)) as Tensor<D>[];
   const first = ts[0];
   const a = checkAxis('concat', 'axis', axis, first.rank);
   const shape = first.shape.slice();
@@ -640,7 +641,7 @@ export function concat<D extends DType>(tensors: readonly Tensor<D>[], axis = 0)
 export function stack<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Tensor<D> {
   const op = 'stack';
   if (!Array.isArray(tensors) || tensors.length === 0) fail('E_ARG', `stack: expected a non-empty array of tensors, got ${describe(tensors)}`);
-  const ts = tensors.map((t, i) => checkTensor(op, `tensors[${i}]`, t)) as Tensor<D>[];
+  const ts = collectChecked(op, 'tensors', tensors, (t, i) => checkTensor(op, `tensors[${i}]`, t)) as Tensor<D>[];
   const first = ts[0];
   ts.forEach((t, i) => {
     if (t.rank !== first.rank || t.shape.some((d, k) => d !== first.shape[k])) {
