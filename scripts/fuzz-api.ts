@@ -19,7 +19,9 @@
  *   node dist/scripts/fuzz-api.js --case 1234 --verbose                    # one case, in process
  *   node dist/scripts/fuzz-api.js --cases 2000 --only F.conv2d,nn.Conv2d   # some targets
  *   node dist/scripts/fuzz-api.js --scenarios                              # the "loses nothing" checks alone
- *   options: --seed N (1) --batch N (500) --hang-s N (30) --flips N (60 byte-flipped copies of
+ *   node dist/scripts/fuzz-api.js --mutate --suspicious                    # valid calls, one bad value at a time
+ *   options: --seed N (1) --batch N (500) --hang-s N (30) --max-vm-mb N (3072: the workers'
+ *   virtual memory, so that a huge shape is E_OOM instead of gigabytes filled) --flips N (60 byte-flipped copies of
  *   each file; 0: no readers) --no-scenarios --suspicious --json FILE --list
  *
  * test/api-fuzz.test.ts runs a fixed, fast subset of the same cases in process.
@@ -555,9 +557,10 @@ async function worker(opts: Record<string, string | boolean>): Promise<void> {
   const from = Number(opts.from);
   const to = Number(opts.to);
   const fd = Number(opts.fd ?? 3);
+  const list = opts.mutate ? mutationList() : [];
   for (let i = from; i < to; i++) {
     fs.writeSync(fd, `B ${i}\n`);
-    const o = await runCase(all, seed, i);
+    const o = opts.mutate ? await runMutation(list, i) : await runCase(all, seed, i);
     fs.writeSync(fd, `R ${JSON.stringify(o)}\n`);
   }
 }
@@ -585,11 +588,11 @@ async function main(): Promise<void> {
     return;
   }
   if (opts.case !== undefined) {
-    const o = await runCase(all, seed, Number(opts.case));
+    const o = opts.mutate ? await runMutation(mutationList(), Number(opts.case)) : await runCase(all, seed, Number(opts.case));
     console.log(JSON.stringify(o, null, 2));
     return;
   }
-  const cases = Number(opts.cases ?? 5000);
+  const cases = opts.mutate ? Math.min(Number(opts.cases ?? Infinity), mutationList().length) : Number(opts.cases ?? 5000);
   const batch = Number(opts.batch ?? 500);
   const hangMs = Number(opts['hang-s'] ?? 30) * 1000;
   const findings: Outcome[] = [];
@@ -603,7 +606,11 @@ async function main(): Promise<void> {
     const fd = fs.openSync(log, 'w');
     // In a scratch folder: a junk path that some writer accepts ('x', 'sum') lands there.
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fuzz-api-cwd-'));
-    const child = spawn(process.execPath, ['--expose-gc', __filename, '--worker', '--from', String(next), '--to', String(to), '--seed', String(seed), '--fd', '3', ...(typeof opts.only === 'string' ? ['--only', opts.only] : [])], { stdio: ['ignore', 'ignore', 'pipe', fd], cwd: scratch });
+    // Under a virtual-memory limit: a shape of 2**31 floats is a legal 8 GB tensor on a big
+    // machine, and would be allocated and filled; under the limit it is E_OOM at once, so the
+    // fuzz neither waits for it nor takes the machine's memory from others.
+    const limitKb = Math.round(Number(opts['max-vm-mb'] ?? 3072) * 1024);
+    const child = spawn('/bin/sh', ['-c', `ulimit -v ${limitKb} && exec "$0" "$@"`, process.execPath, '--expose-gc', __filename, '--worker', '--from', String(next), '--to', String(to), '--seed', String(seed), '--fd', '3', ...(typeof opts.only === 'string' ? ['--only', opts.only] : []), ...(opts.mutate ? ['--mutate'] : [])], { stdio: ['ignore', 'ignore', 'pipe', fd], cwd: scratch });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
@@ -637,7 +644,7 @@ async function main(): Promise<void> {
         counts[o.kind] = (counts[o.kind] ?? 0) + 1;
         if (o.kind === 'untyped' || o.kind === 'lost') findings.push(o);
         if (o.suspicious && opts.suspicious) {
-          const key = `${o.target} ${o.suspicious.replace(/=.*?( |$)/g, '$1')}`;
+          const key = opts.mutate ? o.suspicious : `${o.target} ${o.suspicious.replace(/=.*?( |$)/g, '$1')}`;
           if (!suspicious.has(key)) suspicious.set(key, o);
         }
       }
@@ -645,7 +652,7 @@ async function main(): Promise<void> {
     if (begun > done) {
       // The case that was running when the child died or stopped answering.
       const o: Outcome = { case: begun, target: '?', kind: hung ? 'hang' : 'crash', detail: `${code.signal ?? 'exit ' + code.code}: ${stderr.split('\n').slice(-6).join('\n')}` };
-      const again = await runCaseDescribed(all, seed, begun);
+      const again = opts.mutate ? { target: `${mutationList()[begun].base.name} ${mutationList()[begun].what}`, args: `mutant ${mutationList()[begun].mutant}` } : await runCaseDescribed(all, seed, begun);
       o.target = again.target;
       o.args = again.args;
       findings.push(o);
@@ -699,12 +706,6 @@ async function runCaseDescribed(all: Target[], seed: number, index: number): Pro
   return { case: index, target: target.name, kind: '?', args: `(re-run with --case ${index} to see them)` };
 }
 
-if (require.main === module) {
-  main().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // "Loses nothing": state after a call that throws.
@@ -934,4 +935,306 @@ export function scenarios(): Scenario[] {
     },
   });
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutations of valid calls: each baseline below is a call that works; each mutation replaces one
+// argument, one entry of an array argument, or one option by a bad value. Where random arguments
+// mostly stop at the first check, these reach every check of the call.
+
+/** A valid call: `make` builds fresh arguments, `call` makes it. */
+interface Baseline { name: string; make: () => unknown[]; call: (a: unknown[]) => unknown; mutates?: boolean }
+
+const T = (shape: number[]): cc.Tensor => cc.randn(shape);
+const I = (values: number[]): cc.Tensor => cc.tensor(values, { dtype: 'int32' });
+const G = (shape: number[]): cc.Tensor => cc.randn(shape, 0, 1, { requiresGrad: true });
+const fn = (f: unknown) => (a: unknown[]) => (f as AnyFn)(...a);
+const ctor = (C: unknown, input?: () => unknown) => (a: unknown[]) => {
+  const m = new (C as new (...x: unknown[]) => cc.nn.Module)(...a);
+  return input ? m.call(input()) : m;
+};
+
+export function baselines(): Baseline[] {
+  const F = cc.F, nn = cc.nn, img = (): cc.Tensor => T([2, 3, 8, 8]);
+  const b: Baseline[] = [
+    // creation
+    { name: 'zeros', make: () => [[2, 3]], call: fn(cc.zeros) },
+    { name: 'full', make: () => [[2, 3], 1.5, { dtype: 'float32' }], call: fn(cc.full) },
+    { name: 'arange', make: () => [0, 10, 2], call: fn(cc.arange) },
+    { name: 'linspace', make: () => [0, 1, 5], call: fn(cc.linspace) },
+    { name: 'eye', make: () => [3, 4], call: fn(cc.eye) },
+    { name: 'rand', make: () => [[2, 3], 0, 1], call: fn(cc.rand) },
+    { name: 'randn', make: () => [[2, 3], 0, 1], call: fn(cc.randn) },
+    { name: 'bernoulli', make: () => [[2, 3], 0.5], call: fn(cc.bernoulli) },
+    { name: 'tensor', make: () => [[[1, 2], [3, 4]], { dtype: 'float32' }], call: fn(cc.tensor) },
+    // ops
+    { name: 'sum', make: () => [T([2, 3, 4]), [0, 2], true], call: fn(cc.sum) },
+    { name: 'mean', make: () => [T([2, 3]), 1], call: fn(cc.mean) },
+    { name: 'argmax', make: () => [T([2, 3]), 1, false], call: fn(cc.argmax) },
+    { name: 'variance', make: () => [T([2, 3]), 1, { correction: 1, keepdim: false }], call: fn(cc.variance) },
+    { name: 'clamp', make: () => [T([2, 3]), -0.5, 0.5], call: fn(cc.clamp) },
+    { name: 'scale', make: () => [T([2, 3]), 2, 1], call: fn(cc.scale) },
+    { name: 'pow', make: () => [T([2, 3]), 2], call: fn(cc.pow) },
+    { name: 'matmul', make: () => [T([2, 3]), T([3, 4])], call: fn(cc.matmul) },
+    { name: 'reshape', make: () => [T([2, 3]), [3, 2]], call: fn(cc.reshape) },
+    { name: 'flatten', make: () => [T([2, 3, 4]), 1, -1], call: fn(cc.flatten) },
+    { name: 'squeeze', make: () => [T([2, 1, 3]), 1], call: fn(cc.squeeze) },
+    { name: 'unsqueeze', make: () => [T([2, 3]), 1], call: fn(cc.unsqueeze) },
+    { name: 'permute', make: () => [T([2, 3, 4]), [2, 0, 1]], call: fn(cc.permute) },
+    { name: 'transpose', make: () => [T([2, 3, 4]), 0, 2], call: fn(cc.transpose) },
+    { name: 'concat', make: () => [[T([2, 3]), T([1, 3])], 0], call: fn(cc.concat) },
+    { name: 'stack', make: () => [[T([2, 3]), T([2, 3])], 1], call: fn(cc.stack) },
+    { name: 'split', make: () => [T([5, 3]), [2, 3], 0], call: fn(cc.split) },
+    { name: 'chunk', make: () => [T([5, 3]), 2, 0], call: fn(cc.chunk) },
+    { name: 'expand', make: () => [T([1, 3]), [4, 3]], call: fn(cc.expand) },
+    { name: 'slice', make: () => [T([4, 5]), [1, 2], [2, 3]], call: fn(cc.slice) },
+    { name: 'narrow', make: () => [T([4, 5]), 1, 1, 3], call: fn(cc.narrow) },
+    { name: 'indexSelect', make: () => [T([4, 5]), 0, I([3, 0, 1])], call: fn(cc.indexSelect) },
+    { name: 'gather', make: () => [T([2, 3]), 1, I([0, 2, 1, 1, 0, 0]).reshape([2, 3])], call: fn(cc.gather) },
+    { name: 'oneHot', make: () => [I([0, 2, 1]), 3], call: fn(cc.oneHot) },
+    { name: 'where', make: () => [cc.gt(T([2, 3]), 0), T([2, 3]), 0], call: fn(cc.where) },
+    { name: 'logsumexp', make: () => [T([2, 3]), 1, false], call: fn(cc.logsumexp) },
+    { name: 'norm', make: () => [T([2, 3]), { p: 2, dim: 1, keepdim: false }], call: fn(cc.norm) },
+    { name: 'flip', make: () => [T([2, 3]), [0, 1]], call: fn(cc.flip) },
+    { name: 'repeat', make: () => [T([2, 3]), [2, 1]], call: fn(cc.repeat) },
+    { name: 'topk', make: () => [T([2, 5]), 3, { dim: 1, largest: true, sorted: true }], call: fn(cc.topk) },
+    { name: 'sort', make: () => [T([2, 5]), { dim: 1, descending: true }], call: fn(cc.sort) },
+    { name: 'cdist', make: () => [T([3, 4]), T([5, 4]), { p: 2 }], call: fn(cc.cdist) },
+    // F
+    { name: 'F.leakyRelu', make: () => [T([2, 3]), 0.1], call: fn(F.leakyRelu) },
+    { name: 'F.elu', make: () => [T([2, 3]), 1], call: fn(F.elu) },
+    { name: 'F.softplus', make: () => [T([2, 3]), 1, 20], call: fn(F.softplus) },
+    { name: 'F.hardtanh', make: () => [T([2, 3]), -1, 1], call: fn(F.hardtanh) },
+    { name: 'F.conv2d', make: () => [img(), T([4, 3, 3, 3]), T([4]), { stride: 1, padding: 1, dilation: 1, groups: 1 }], call: fn(F.conv2d) },
+    { name: 'F.conv2d groups', make: () => [img(), T([6, 1, 3, 3]), null, { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 3 }], call: fn(F.conv2d) },
+    { name: 'F.conv1d', make: () => [T([2, 3, 10]), T([4, 3, 3]), null, { stride: 2, padding: 1, dilation: 1, groups: 1 }], call: fn(F.conv1d) },
+    { name: 'F.convTranspose2d', make: () => [img(), T([3, 2, 3, 3]), T([2]), { stride: 2, padding: 1, outputPadding: 1, dilation: 1, groups: 1 }], call: fn(F.convTranspose2d) },
+    { name: 'F.linear', make: () => [T([2, 3]), T([4, 3]), T([4])], call: fn(F.linear) },
+    { name: 'F.maxPool2d', make: () => [img(), 2, { stride: 2, padding: 1, dilation: 1, ceilMode: true }], call: fn(F.maxPool2d) },
+    { name: 'F.avgPool2d', make: () => [img(), [3, 2], { stride: [2, 1], padding: [1, 1], ceilMode: false, countIncludePad: true, divisorOverride: 3 }], call: fn(F.avgPool2d) },
+    { name: 'F.lpPool2d', make: () => [img(), 2, 2, { stride: 2 }], call: fn(F.lpPool2d) },
+    { name: 'F.mixedPool2d', make: () => [img(), 2, { stride: 2, lambda: 0.3, mode: 'uniform', training: true }], call: fn(F.mixedPool2d) },
+    { name: 'F.adaptiveAvgPool2d', make: () => [img(), [3, 2]], call: fn(F.adaptiveAvgPool2d) },
+    { name: 'F.adaptiveMaxPool2d', make: () => [img(), [3, 2]], call: fn(F.adaptiveMaxPool2d) },
+    { name: 'F.roiPool', make: () => [img(), cc.tensor([[0, 0, 0, 4, 4], [1, 1, 1, 6, 7]]), [2, 2], 1], call: fn(F.roiPool) },
+    { name: 'F.roiAlign', make: () => [img(), cc.tensor([[0, 0, 0, 4, 4], [1, 1, 1, 6, 7]]), [2, 2], { spatialScale: 0.5, samplingRatio: 2, aligned: true }], call: fn(F.roiAlign) },
+    { name: 'F.prelu', make: () => [img(), T([3])], call: fn(F.prelu) },
+    { name: 'F.maxout', make: () => [T([2, 6, 4, 4]), 3], call: fn(F.maxout) },
+    { name: 'F.softmax', make: () => [T([2, 3]), 1], call: fn(F.softmax) },
+    { name: 'F.dropout', make: () => [T([2, 3]), 0.3, true], call: fn(F.dropout) },
+    { name: 'F.dropout2d', make: () => [img(), 0.3, true], call: fn(F.dropout2d) },
+    { name: 'F.localResponseNorm', make: () => [img(), 3, 1e-4, 0.75, 1], call: fn(F.localResponseNorm) },
+    { name: 'F.batchNorm', make: () => [img(), cc.zeros([3]), cc.ones([3]), cc.ones([3]), cc.zeros([3]), { training: true, momentum: 0.1, eps: 1e-5 }], call: fn(F.batchNorm), mutates: true },
+    { name: 'F.pad', make: () => [img(), [1, 2, 0, 1], 'reflect'], call: fn(F.pad) },
+    { name: 'F.pad constant', make: () => [img(), [1, 2, 0, 1], 'constant', 2], call: fn(F.pad) },
+    { name: 'F.interpolate', make: () => [img(), { size: [5, 6], mode: 'bilinear', alignCorners: false }], call: fn(F.interpolate) },
+    { name: 'F.interpolate scale', make: () => [img(), { scaleFactor: [2, 1.5], mode: 'nearest' }], call: fn(F.interpolate) },
+    { name: 'F.layerNorm', make: () => [img(), [8, 8], { weight: cc.ones([8, 8]), bias: cc.zeros([8, 8]), eps: 1e-5 }], call: fn(F.layerNorm) },
+    { name: 'F.groupNorm', make: () => [T([2, 4, 3, 3]), 2, { weight: cc.ones([4]), bias: cc.zeros([4]), eps: 1e-5 }], call: fn(F.groupNorm) },
+    { name: 'F.instanceNorm', make: () => [img(), { eps: 1e-5 }], call: fn(F.instanceNorm) },
+    { name: 'F.normalize', make: () => [T([2, 3]), { p: 2, dim: 1, eps: 1e-12 }], call: fn(F.normalize) },
+    { name: 'F.cosineSimilarity', make: () => [T([2, 3]), T([2, 3]), { dim: 1, eps: 1e-8 }], call: fn(F.cosineSimilarity) },
+    { name: 'F.pairwiseDistance', make: () => [T([2, 3]), T([2, 3]), { p: 2, eps: 1e-6, keepdim: false }], call: fn(F.pairwiseDistance) },
+    // losses
+    { name: 'F.crossEntropy', make: () => [T([3, 4]), I([0, 3, 1]), { reduction: 'mean', ignoreIndex: 1, labelSmoothing: 0.1, weight: cc.ones([4]) }], call: fn(F.crossEntropy) },
+    { name: 'F.nllLoss', make: () => [T([3, 4]), I([0, 3, 1]), { reduction: 'sum', ignoreIndex: -100 }], call: fn(F.nllLoss) },
+    { name: 'F.hingeLoss', make: () => [T([3, 4]), I([0, 3, 1]), { reduction: 'mean' }], call: fn(F.hingeLoss) },
+    { name: 'F.multiMarginLoss', make: () => [T([3, 4]), I([0, 3, 1]), { p: 2, margin: 1, reduction: 'mean' }], call: fn(F.multiMarginLoss) },
+    { name: 'F.contrastiveLoss', make: () => [T([3, 4]), T([3, 4]), I([0, 1, 1]), { margin: 1, reduction: 'mean' }], call: fn(F.contrastiveLoss) },
+    { name: 'F.tripletMarginLoss', make: () => [T([3, 4]), T([3, 4]), T([3, 4]), { margin: 1, p: 2, eps: 1e-6, swap: false, reduction: 'mean' }], call: fn(F.tripletMarginLoss) },
+    { name: 'F.klDiv', make: () => [F.logSoftmax(T([3, 4]), 1), F.softmax(T([3, 4]), 1), { reduction: 'batchmean', logTarget: false }], call: fn(F.klDiv) },
+    { name: 'F.mseLoss', make: () => [T([3, 4]), T([3, 4]), { reduction: 'mean' }], call: fn(F.mseLoss) },
+    { name: 'F.smoothL1Loss', make: () => [T([3, 4]), T([3, 4]), { beta: 1, reduction: 'mean' }], call: fn(F.smoothL1Loss) },
+    { name: 'F.huberLoss', make: () => [T([3, 4]), T([3, 4]), { delta: 1, reduction: 'mean' }], call: fn(F.huberLoss) },
+    { name: 'F.binaryCrossEntropy', make: () => [cc.rand([3, 4]), cc.rand([3, 4]), { reduction: 'mean', weight: cc.ones([3, 4]) }], call: fn(F.binaryCrossEntropy) },
+    { name: 'F.binaryCrossEntropyWithLogits', make: () => [T([3, 4]), cc.rand([3, 4]), { reduction: 'mean', posWeight: cc.ones([4]) }], call: fn(F.binaryCrossEntropyWithLogits) },
+    // layers
+    { name: 'nn.Conv2d', make: () => [3, 4, 3, { stride: 1, padding: 1, dilation: 1, groups: 1, bias: true, paddingMode: 'zeros' }], call: ctor(nn.Conv2d, img) },
+    { name: 'nn.Conv1d', make: () => [3, 4, 3, { stride: 1, padding: 1 }], call: ctor(nn.Conv1d, () => T([2, 3, 10])) },
+    { name: 'nn.ConvTranspose2d', make: () => [3, 2, 4, { stride: 2, padding: 1, outputPadding: 0 }], call: ctor(nn.ConvTranspose2d, img) },
+    { name: 'nn.Linear', make: () => [3, 4, { bias: true }], call: ctor(nn.Linear, () => T([2, 3])) },
+    { name: 'nn.Unflatten', make: () => [1, [2, 6]], call: ctor(nn.Unflatten, () => T([2, 12])) },
+    { name: 'nn.MaxPool2d', make: () => [3, { stride: 2, padding: 1, dilation: 1, ceilMode: true }], call: ctor(nn.MaxPool2d, img) },
+    { name: 'nn.AvgPool2d', make: () => [3, { stride: 2, padding: 1 }], call: ctor(nn.AvgPool2d, img) },
+    { name: 'nn.LPPool2d', make: () => [2, 2, { stride: 2 }], call: ctor(nn.LPPool2d, img) },
+    { name: 'nn.AdaptiveAvgPool2d', make: () => [[2, 3]], call: ctor(nn.AdaptiveAvgPool2d, img) },
+    { name: 'nn.RoIAlign', make: () => [[2, 2], 0.5, 2, true], call: (a) => new (nn.RoIAlign as unknown as new (...x: unknown[]) => cc.nn.Module)(...a).call(img(), cc.tensor([[0, 0, 0, 4, 4]])) },
+    { name: 'nn.Upsample', make: () => [{ scaleFactor: 2, mode: 'nearest' }], call: ctor(nn.Upsample, img) },
+    { name: 'nn.Pad2d', make: () => [[1, 1, 2, 0], { mode: 'replicate' }], call: ctor(nn.Pad2d, img) },
+    { name: 'nn.LeakyReLU', make: () => [{ negativeSlope: 0.1 }], call: ctor(nn.LeakyReLU, img) },
+    { name: 'nn.PReLU', make: () => [{ numParameters: 3, init: 0.25 }], call: ctor(nn.PReLU, img) },
+    { name: 'nn.ELU', make: () => [{ alpha: 1 }], call: ctor(nn.ELU, img) },
+    { name: 'nn.Hardtanh', make: () => [{ minVal: -2, maxVal: 2 }], call: ctor(nn.Hardtanh, img) },
+    { name: 'nn.Softplus', make: () => [{ beta: 2, threshold: 10 }], call: ctor(nn.Softplus, img) },
+    { name: 'nn.Maxout', make: () => [3], call: ctor(nn.Maxout, () => T([2, 6, 2, 2])) },
+    { name: 'nn.Softmax', make: () => [1], call: ctor(nn.Softmax, img) },
+    { name: 'nn.Dropout', make: () => [{ p: 0.2 }], call: ctor(nn.Dropout, img) },
+    { name: 'nn.LocalResponseNorm', make: () => [3, { alpha: 1e-4, beta: 0.75, k: 2 }], call: ctor(nn.LocalResponseNorm, img) },
+    { name: 'nn.BatchNorm2d', make: () => [3, { eps: 1e-5, momentum: 0.1, affine: true, trackRunningStats: true }], call: ctor(nn.BatchNorm2d, img) },
+    { name: 'nn.BatchNorm1d', make: () => [3, { eps: 1e-5, momentum: 0.1 }], call: ctor(nn.BatchNorm1d, () => T([4, 3])) },
+    { name: 'nn.LayerNorm', make: () => [[8, 8], { eps: 1e-5, elementwiseAffine: true }], call: ctor(nn.LayerNorm, img) },
+    { name: 'nn.GroupNorm', make: () => [1, 3, { eps: 1e-5, affine: true }], call: ctor(nn.GroupNorm, img) },
+    { name: 'nn.InstanceNorm2d', make: () => [3, { eps: 1e-5, affine: true }], call: ctor(nn.InstanceNorm2d, img) },
+    { name: 'nn.CrossEntropyLoss', make: () => [{ reduction: 'mean', labelSmoothing: 0.1 }], call: (a) => new (nn.CrossEntropyLoss as unknown as new (...x: unknown[]) => cc.nn.Module)(...a).call(T([3, 4]), I([0, 1, 2])) },
+    { name: 'nn.TripletMarginLoss', make: () => [{ margin: 1, p: 2 }], call: (a) => new (nn.TripletMarginLoss as unknown as new (...x: unknown[]) => cc.nn.Module)(...a).call(T([3, 4]), T([3, 4]), T([3, 4])) },
+    { name: 'nn.MultiMarginLoss', make: () => [{ p: 1, margin: 0.5 }], call: (a) => new (nn.MultiMarginLoss as unknown as new (...x: unknown[]) => cc.nn.Module)(...a).call(T([3, 4]), I([0, 1, 2])) },
+    // init
+    { name: 'nn.init.uniform_', make: () => [T([3, 4]), -1, 1], call: fn(nn.init.uniform_), mutates: true },
+    { name: 'nn.init.normal_', make: () => [T([3, 4]), 0, 1], call: fn(nn.init.normal_), mutates: true },
+    { name: 'nn.init.kaimingUniform_', make: () => [T([3, 4]), { a: 0, mode: 'fanIn', nonlinearity: 'relu' }], call: fn(nn.init.kaimingUniform_), mutates: true },
+    { name: 'nn.init.xavierNormal_', make: () => [T([3, 4]), 1], call: fn(nn.init.xavierNormal_), mutates: true },
+    { name: 'nn.init.calculateGain', make: () => ['leaky_relu', 0.2], call: fn(nn.init.calculateGain) },
+    // optim
+    { name: 'optim.SGD', make: () => [[G([3])], { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0.01, nesterov: true }], call: (a) => optStep(cc.optim.SGD, a) },
+    { name: 'optim.Adam', make: () => [[G([3])], { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: true }], call: (a) => optStep(cc.optim.Adam, a) },
+    { name: 'optim.AdamW', make: () => [[G([3])], { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01 }], call: (a) => optStep(cc.optim.AdamW, a) },
+    { name: 'optim.RMSprop', make: () => [[G([3])], { lr: 0.1, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0.5, centered: true }], call: (a) => optStep(cc.optim.RMSprop, a) },
+    { name: 'optim.Adagrad', make: () => [[G([3])], { lr: 0.1, lrDecay: 0.01, weightDecay: 0, initialAccumulatorValue: 0.1, eps: 1e-10 }], call: (a) => optStep(cc.optim.Adagrad, a) },
+    { name: 'optim.StepLR', make: () => [{ stepSize: 2, gamma: 0.5 }], call: (a) => schedStep(cc.optim.StepLR, a) },
+    { name: 'optim.MultiStepLR', make: () => [{ milestones: [1, 3], gamma: 0.5 }], call: (a) => schedStep(cc.optim.MultiStepLR, a) },
+    { name: 'optim.ExponentialLR', make: () => [{ gamma: 0.5 }], call: (a) => schedStep(cc.optim.ExponentialLR, a) },
+    { name: 'optim.CosineAnnealingLR', make: () => [{ tMax: 10, etaMin: 0.001 }], call: (a) => schedStep(cc.optim.CosineAnnealingLR, a) },
+    { name: 'optim.LinearLR', make: () => [{ startFactor: 0.5, endFactor: 1, totalIters: 4 }], call: (a) => schedStep(cc.optim.LinearLR, a) },
+    { name: 'optim.OneCycleLR', make: () => [{ maxLr: 0.1, totalSteps: 10, pctStart: 0.3, divFactor: 25, finalDivFactor: 1e4 }], call: (a) => schedStep(cc.optim.OneCycleLR, a) },
+    { name: 'optim.ReduceLROnPlateau', make: () => [{ mode: 'min', factor: 0.5, patience: 1, threshold: 1e-4, cooldown: 0, minLr: 0 }], call: (a) => schedStep(cc.optim.ReduceLROnPlateau, a, 1) },
+    { name: 'optim.clipGradNorm', make: () => [[withGrad()], 1, 2], call: fn(cc.optim.clipGradNorm), mutates: true },
+    { name: 'optim.clipGradValue', make: () => [[withGrad()], 0.5], call: fn(cc.optim.clipGradValue), mutates: true },
+    { name: 'optim.sgdStep', make: () => [T([3]), T([3]), cc.zeros([3]), { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, firstStep: true }], call: fn(cc.optim.sgdStep), mutates: true },
+    { name: 'optim.adamStep', make: () => [T([3]), T([3]), cc.zeros([3]), cc.zeros([3]), null, { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, step: 1, decoupled: false }], call: fn(cc.optim.adamStep), mutates: true },
+    // vision, metrics, data
+    { name: 'vision.boxIou', make: () => [cc.tensor([[0, 0, 4, 4]]), cc.tensor([[1, 1, 5, 5], [0, 0, 2, 2]])], call: fn(cc.vision.boxIou) },
+    { name: 'vision.boxConvert', make: () => [cc.tensor([[0, 0, 4, 4]]), 'xyxy', 'cxcywh'], call: fn(cc.vision.boxConvert) },
+    { name: 'vision.nms', make: () => [cc.tensor([[0, 0, 4, 4], [1, 1, 5, 5]]), cc.tensor([0.9, 0.8]), 0.5], call: fn(cc.vision.nms) },
+    { name: 'vision.batchedNms', make: () => [cc.tensor([[0, 0, 4, 4], [1, 1, 5, 5]]), cc.tensor([0.9, 0.8]), I([0, 1]), 0.5], call: fn(cc.vision.batchedNms) },
+    { name: 'vision.encodeBoxes', make: () => [cc.tensor([[0, 0, 4, 4]]), cc.tensor([[1, 1, 5, 5]]), [10, 10, 5, 5]], call: fn(cc.vision.encodeBoxes) },
+    { name: 'vision.decodeBoxes', make: () => [cc.tensor([[0.1, 0.1, 0.2, 0.2]]), cc.tensor([[1, 1, 5, 5]]), [10, 10, 5, 5]], call: fn(cc.vision.decodeBoxes) },
+    { name: 'metrics.retrieval.recallAtK', make: () => [T([4, 3]), I([0, 1, 0, 1]), T([5, 3]), I([0, 1, 0, 1, 1]), [1, 2]], call: fn(cc.metrics.retrieval.recallAtK) },
+    { name: 'metrics.segmentation.confusionMatrix', make: () => [I([0, 1, 2, 1]), I([0, 1, 1, 1]), 3, { ignoreIndex: 255 }], call: fn(cc.metrics.segmentation.confusionMatrix) },
+    { name: 'viz.confusionMatrix', make: () => [I([0, 1, 2]), I([0, 2, 2]), 3], call: fn(cc.viz.confusionMatrix) },
+    { name: 'data.DataLoader', make: () => [new cc.data.ArrayDataset(new Float32Array(6 * 4), [6, 1, 2, 2], [0, 1, 0, 1, 0, 1]), { batchSize: 4, shuffle: true, seed: 3, dropLast: false }], call: (a) => { const l = new cc.data.DataLoader(...(a as [never, never])); for (const { x, y } of l) { x.dispose(); y.dispose(); } return l.length; } },
+    { name: 'data.ArrayDataset', make: () => [new Float32Array(6), [3, 2], [0, 1, 2]], call: (a) => new cc.data.ArrayDataset(...(a as [never, never, never])).get(2) },
+    { name: 'data.imageToValues', make: () => [{ width: 2, height: 2, channels: 1, data: new Uint8Array(4) }, { size: [3, 3], channels: 3 }], call: fn(cc.data.imageToValues) },
+    { name: 'data.encodeIdx', make: () => ['int16', [2, 2], [1, 2, 3, 4]], call: fn(cc.data.encodeIdx) },
+    { name: 'data.philox4x32', make: () => [1, 2, 3, 4, 5, 6, new Uint32Array(4)], call: fn(cc.data.philox4x32) },
+    { name: 'data.PhiloxStream', make: () => [1, 2, 3, 4], call: (a) => new (cc.data.PhiloxStream as unknown as new (...x: unknown[]) => { below(n: number): number })(...a).below(10) },
+    { name: 'Tensor.backward', make: () => [undefined, { retainGraph: false }], call: (a) => { const x = G([3]); cc.sum(cc.mul(x, x)).backward(...(a as [never, never])); return x.grad; } },
+    { name: 'Module.summary', make: () => [[1, 3, 8, 8]], call: (a) => new cc.nn.Conv2d(3, 2, 3).summary(...(a as [never])) },
+    { name: 'models.resnet18', make: () => [{ numClasses: 10, inChannels: 1, cifar: true }], call: fn(cc.models.resnet18) },
+    { name: 'models.LeNet5', make: () => [{ numClasses: 10 }], call: fn(cc.models.LeNet5) },
+  ];
+  return b;
+}
+
+function withGrad(): cc.Tensor {
+  const p = G([3]);
+  cc.sum(cc.mul(p, p)).backward();
+  return p;
+}
+
+function optStep(C: unknown, a: unknown[]): unknown {
+  const opt = new (C as new (...x: unknown[]) => cc.optim.Optimizer)(...a);
+  const params = opt.paramGroups.flatMap((g) => g.params);
+  cc.sum(cc.stack(params.map((p) => cc.sum(cc.mul(p, p))))).backward();
+  opt.step();
+  opt.step();
+  return params;
+}
+
+function schedStep(C: unknown, a: unknown[], metric?: number): unknown {
+  const opt = new cc.optim.SGD([G([2])], { lr: 0.1, momentum: 0.9 });
+  const s = new (C as new (...x: unknown[]) => { step(m?: number): void; getLastLr?(): number[] })(opt, ...a);
+  for (let i = 0; i < 5; i++) s.step(metric);
+  return opt.paramGroups[0].lr;
+}
+
+/** Values put in place of an argument, an array entry or an option. */
+const MUTANTS: (() => unknown)[] = [
+  ...BAD_NUMBERS.map((v) => () => v), () => 0, () => undefined, () => null, () => 'x', () => 'constructor', () => true, () => ({}), () => [], () => Symbol('s'),
+  () => 10n, () => Object.create(null), () => new Array(2 ** 31 - 1), () => [2 ** 31, 2 ** 31], () => cc.zeros([2], { dtype: 'int32' }), () => { const t = cc.zeros([2]); t.dispose(); return t; },
+  () => cc.zeros([0, 3]), () => cc.tensor(NaN),
+];
+
+export interface Mutation { base: Baseline; what: string; mutant: number; apply: (args: unknown[], v: unknown) => void }
+
+/** Every (baseline, place, bad value) triple, in a fixed order. */
+export function mutationList(): Mutation[] {
+  const out: Mutation[] = [];
+  for (const base of baselines()) {
+    let args: unknown[];
+    try {
+      args = cc.tidy(() => base.make());
+    } catch {
+      continue;
+    }
+    const places: [string, (a: unknown[], v: unknown) => void][] = [];
+    args.forEach((a, i) => {
+      places.push([`arg${i}`, (x, v) => { x[i] = v; }]);
+      if (Array.isArray(a) && a.length <= 8 && a.every((e) => typeof e === 'number' || Array.isArray(e))) {
+        a.forEach((_e, j) => places.push([`arg${i}[${j}]`, (x, v) => { (x[i] as unknown[])[j] = v; }]));
+      }
+      if (a && typeof a === 'object' && Object.getPrototypeOf(a) === Object.prototype) {
+        for (const [k, e] of Object.entries(a)) {
+          places.push([`arg${i}.${k}`, (x, v) => { (x[i] as Record<string, unknown>)[k] = v; }]);
+          if (Array.isArray(e) && e.length <= 4) e.forEach((_y, j) => places.push([`arg${i}.${k}[${j}]`, (x, v) => { ((x[i] as Record<string, unknown[]>)[k])[j] = v; }]));
+        }
+      }
+    });
+    places.push([`arg${args.length}`, (x, v) => { x[args.length] = v; }]);
+    for (const [what, apply] of places) for (let m = 0; m < MUTANTS.length; m++) out.push({ base, what, mutant: m, apply });
+  }
+  return out;
+}
+
+/** Runs mutation `index` of `list`. */
+export async function runMutation(list: Mutation[], index: number): Promise<Outcome> {
+  const mu = list[index];
+  const outcome: Outcome = { case: index, target: `${mu.base.name} ${mu.what}`, kind: 'ok' };
+  const made: cc.Tensor[] = [];
+  const snapshot: { t: cc.Tensor; bytes: string }[] = [];
+  let value: unknown;
+  try {
+    const args = mu.base.make();
+    value = MUTANTS[mu.mutant]();
+    mu.apply(args, value);
+    const collect = (v: unknown, d = 0): void => {
+      if (v instanceof cc.Tensor) {
+        made.push(v);
+        if (!v.isDisposed) snapshot.push({ t: v, bytes: Buffer.from(v.dataSync().buffer).toString('base64') });
+      } else if (d < 3 && Array.isArray(v) && v.length < 16) v.forEach((x) => collect(x, d + 1));
+      else if (d < 3 && v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) Object.values(v).forEach((x) => collect(x, d + 1));
+    };
+    collect(args);
+    outcome.args = `${show(value)}`;
+    try {
+      let promise: Promise<unknown> | undefined;
+      cc.tidy(() => {
+        const r = mu.base.call(args);
+        if (r instanceof Promise) promise = r;
+        else settle(r);
+      });
+      if (promise) await promise;
+    } catch (e) {
+      outcome.kind = isTyped(e) ? 'typed' : 'untyped';
+      outcome.detail = isTyped(e) ? `${(e as cc.ConvnetError).code}: ${(e as Error).message.slice(0, 200)}` : `${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`.slice(0, 300) + '\n' + ((e as Error)?.stack ?? '').split('\n').slice(1, 5).join('\n');
+      if (isTyped(e) && !mu.base.mutates) {
+        const lost = snapshot.filter((s) => s.t.isDisposed || Buffer.from(s.t.dataSync().buffer).toString('base64') !== s.bytes);
+        if (lost.length) {
+          outcome.kind = 'lost';
+          outcome.detail = `${(e as cc.ConvnetError).code} but ${lost.length} input tensor(s) disposed or changed`;
+        }
+      }
+    }
+  } finally {
+    for (const t of made) t.dispose();
+  }
+  if (outcome.kind === 'ok' && typeof value === 'number' && BAD_NUMBERS.some((b) => Object.is(b, value))) outcome.suspicious = `${outcome.target}=${show(value)}`;
+  return outcome;
+}
+
+// Last: the constants above must exist before main runs.
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
 }

@@ -114,6 +114,51 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     expect(new Bare('Bare').paramGroups).to.have.length(1);
   });
 
+  it('the LRScheduler base checks its name, as the Optimizer base (was: TypeError converting to a string)', () => {
+    const opt = new cc.optim.SGD([cc.zeros([1])], { lr: 0.1 });
+    class Bare extends cc.optim.LRScheduler {
+      constructor(name: unknown) {
+        super(name as string, opt);
+      }
+      protected getLr(): number[] {
+        return [0.1];
+      }
+    }
+    for (const junk of [Object.create(null), new Array(2 ** 31 - 1), Symbol('s')]) expectCode(() => new Bare(junk), 'E_ARG', /LRScheduler: expected `name`/);
+    expect(new Bare('Bare').getLastLr()).to.deep.equal([]);
+  });
+
+  it('arange refuses an end on the wrong side of start, as torch.arange (was: an empty tensor)', () => {
+    expectCode(() => cc.arange(-5), 'E_ARG', /goes against the sign of `step`/);
+    expectCode(() => cc.arange(-(2 ** 31)), 'E_ARG', /goes against the sign of `step`/);
+    expectCode(() => cc.arange(5, 0), 'E_ARG', /goes against the sign of `step`/);
+    expectCode(() => cc.arange(0, 5, -1), 'E_ARG', /goes against the sign of `step`/);
+    expectCode(() => cc.arange(0, 1, -0.5), 'E_ARG', /goes against the sign of `step`/);
+    // Empty ranges that PyTorch allows stay empty.
+    expect(cc.arange(0).shape).to.deep.equal([0]);
+    expect(cc.arange(3, 3, -1).shape).to.deep.equal([0]);
+    expect(Array.from(cc.arange(5, 0, -2).dataSync())).to.deep.equal([5, 3, 1]);
+  });
+
+  it('linspace computes in float64 and rounds once, without a float64 copy of the range', () => {
+    // The same values as before the copy was dropped, both ends exact (PyTorch's float32
+    // arithmetic gives 0.33333325 for the third).
+    expect(Array.from(cc.linspace(-3, 7, 7).dataSync())).to.deep.equal([-3, -1.3333333730697632, 0.3333333432674408, 2, 3.6666667461395264, 5.333333492279053, 7]);
+    expect(Array.from(cc.linspace(0, 10, 4, 'int32').dataSync())).to.deep.equal([0, 3, 6, 10]);
+    expect(Array.from(cc.linspace(2, 5, 1).dataSync())).to.deep.equal([2]);
+    expect(cc.linspace(0, 1, 0).shape).to.deep.equal([0]);
+  });
+
+  it('concat and stack stop at the first non-tensor of a sparse list (was: minutes walking new Array(2 ** 31 - 1))', function () {
+    this.timeout(5000);
+    expectCode(() => cc.concat(new Array(2 ** 31 - 1)), 'E_ARG', /concat: expected `tensors\[0\]` to be a Tensor/);
+    expectCode(() => cc.stack(new Array(2 ** 31 - 1)), 'E_ARG', /stack: expected `tensors\[0\]` to be a Tensor/);
+    const holey = [cc.ones([1])];
+    holey[5] = cc.ones([1]);
+    expectCode(() => cc.concat(holey), 'E_ARG', /`tensors\[1\]` to be a Tensor, got undefined/);
+    expect(Array.from(cc.concat([cc.ones([1]), cc.zeros([2])]).dataSync())).to.deep.equal([1, 0, 0]);
+  });
+
   it('nn.MixedPool2d checks mode and lambda when made, as the other layers do (was: accepted, failing at the first forward)', () => {
     expectCode(() => new cc.nn.MixedPool2d(2, { mode: 'constructor' as never }), 'E_ARG', /MixedPool2d: expected `mode`/);
     expectCode(() => new cc.nn.MixedPool2d(2, { lambda: 2 }), 'E_ARG', /MixedPool2d: expected `lambda`/);
