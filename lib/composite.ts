@@ -11,7 +11,7 @@ import { fail } from './errors';
 import { native, type Handle } from './native';
 import { abs, eq, expand, indexSelect, lt, ne, permute, reshape } from './ops';
 import { Tensor } from './tensor';
-import { checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkTensor, describe } from './validate';
+import { checkArrayLength, checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkTensor, describe, MAX_RANK } from './validate';
 
 type F32 = Tensor<'float32'>;
 type Axes = number | readonly number[];
@@ -21,6 +21,8 @@ function axesOf(op: string, x: Tensor, dim: Axes | undefined): number[] {
   if (dim === undefined) return x.shape.map((_, i) => i);
   const list = typeof dim === 'number' ? [dim] : dim;
   if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`dim\` to be an axis or an array of axes, got ${describe(dim)}`);
+  // Its length first: a sparse new Array(2 ** 31 - 1) was walked for minutes by map.
+  checkArrayLength(op, 'dim', list, MAX_RANK);
   const axes = list.map((a) => checkAxis(op, 'dim', a, x.rank));
   if (new Set(axes).size !== axes.length) fail('E_ARG', `${op}: an axis appears twice in \`dim\` ${describe(dim)}`);
   return axes.sort((a, b) => a - b);
@@ -145,7 +147,7 @@ export function flip<T extends Tensor>(x: T, dims: Axes): T {
 export function repeat<T extends Tensor>(x: T, repeats: readonly number[]): T {
   const op = 'repeat';
   const t = checkTensor(op, 'x', x);
-  if (!Array.isArray(repeats) || repeats.length < t.rank) {
+  if (!Array.isArray(repeats) || repeats.length < t.rank || repeats.length > MAX_RANK) {
     fail('E_ARG', `${op}: expected \`repeats\` with at least ${t.rank} counts (one per axis of x), got ${describe(repeats)}`);
   }
   const counts = repeats.map((r, i) => checkInt(op, `repeats[${i}]`, r, 0));

@@ -674,7 +674,7 @@ export function split<D extends DType>(x: Tensor<D>, splitSizeOrSections: number
     if (size === 0 || n === 0) sizes.push(0);
     else for (let start = 0; start < n; start += size) sizes.push(Math.min(size, n - start));
   } else if (Array.isArray(splitSizeOrSections)) {
-    sizes = splitSizeOrSections.map((v, i) => checkInt(op, `sections[${i}]`, v, 0));
+    sizes = collectChecked(op, 'sections', splitSizeOrSections, (v, i) => checkInt(op, `sections[${i}]`, v, 0));
     const total = sizes.reduce((p, q) => p + q, 0);
     if (total !== n) fail('E_ARG', `split: the sections ${describe(splitSizeOrSections)} add up to ${total}, but axis ${a} has size ${n}`);
   } else {
@@ -708,7 +708,7 @@ export function chunk<D extends DType>(x: Tensor<D>, chunks: number, dim = 0): T
 export function expand<D extends DType>(x: Tensor<D>, shape: readonly number[]): Tensor<D> {
   const op = 'expand';
   const t = checkTensor(op, 'x', x) as Tensor<D>;
-  if (!Array.isArray(shape) || shape.length < t.rank) fail('E_SHAPE', `expand: expected a shape of at least ${t.rank} axes, got ${describe(shape)}`);
+  if (!Array.isArray(shape) || shape.length < t.rank || shape.length > MAX_RANK) fail('E_SHAPE', `expand: expected a shape of ${t.rank} to ${MAX_RANK} axes, got ${describe(shape)}`);
   const lead = shape.length - t.rank;
   const out = shape.map((d, i) => {
     const own = i < lead ? null : t.shape[i - lead];

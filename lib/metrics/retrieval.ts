@@ -23,7 +23,7 @@ import { noGrad } from '../autograd';
 import { eq, matmul, narrow, neg, unsqueeze, where } from '../ops';
 import { sort, topk } from '../sorting';
 import type { Tensor } from '../tensor';
-import { checkBool, checkFloat, checkInt, checkOptions, checkSameDevice, checkTensor, checkDtype, describe, shapeStr } from '../validate';
+import { checkBool, collectChecked, checkFloat, checkInt, checkOptions, checkSameDevice, checkTensor, checkDtype, describe, shapeStr } from '../validate';
 
 export interface RetrievalOptions {
   /** How items are compared: 'euclidean' distance (default) or 'cosine' similarity. */
@@ -127,7 +127,7 @@ export async function recallAtK(queries: Tensor, queryLabels: Tensor, gallery: T
   const c = await checkArgs(op, queries, queryLabels, gallery, galleryLabels, options);
   const ranked = c.g.shape[0] - (c.excludeSelf ? 1 : 0);
   const list = typeof k === 'number' ? [k] : Array.isArray(k) && k.length > 0 ? k : fail('E_ARG', `${op}: expected \`k\` to be a number or a non-empty array, got ${describe(k)}`);
-  const ks = list.map((v, i) => checkInt(op, typeof k === 'number' ? 'k' : `k[${i}]`, v, 1, Math.max(1, ranked)));
+  const ks = collectChecked(op, 'k', list, (v, i) => checkInt(op, typeof k === 'number' ? 'k' : `k[${i}]`, v, 1, Math.max(1, ranked)));
   const depth = Math.min(Math.max(...ks), ranked);
   const hits = ks.map(() => 0);
   let counted = 0;

@@ -16,7 +16,7 @@ import { checkSamplingRatio, type Size2 } from './functional/pool';
 import { native } from '../native';
 import { flatten, reshape } from '../ops';
 import { Tensor } from '../tensor';
-import { checkAxis, checkBool, checkInt, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../validate';
+import { checkAxis, checkBool, checkInt, checkNumber, checkOptions, checkTensor, describe, isTensor, MAX_RANK, shapeStr } from '../validate';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
 import { Module, Parameter } from './module';
 
@@ -389,7 +389,7 @@ export class Unflatten extends Module {
     super();
     const op = 'Unflatten';
     checkInt(op, 'dim', dim);
-    if (!Array.isArray(unflattenedSize) || unflattenedSize.length === 0) {
+    if (!Array.isArray(unflattenedSize) || unflattenedSize.length === 0 || unflattenedSize.length > MAX_RANK) {
       fail('E_ARG', `${op}: expected \`unflattenedSize\` to be a non-empty array of sizes, got ${describe(unflattenedSize)}`);
     }
     this.unflattenedSize = unflattenedSize.map((d, i) => checkInt(op, `unflattenedSize[${i}]`, d, -1));
@@ -1366,7 +1366,7 @@ export class LayerNorm extends Module {
     const keys = ['eps', 'elementwiseAffine'] as const;
     const o = merge<LayerNormModuleOptions>(op, args, keys, keys);
     const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
-    if (!Array.isArray(shape) || shape.length === 0) fail('E_ARG', `${op}: expected \`normalizedShape\` to be a size or a non-empty array of sizes, got ${describe(normalizedShape)}`);
+    if (!Array.isArray(shape) || shape.length === 0 || shape.length > MAX_RANK) fail('E_ARG', `${op}: expected \`normalizedShape\` to be a size or a non-empty array of at most ${MAX_RANK} sizes, got ${describe(normalizedShape)}`);
     this.normalizedShape = shape.map((d, i) => checkInt(op, `normalizedShape[${i}]`, d, 1));
     this.eps = checkNumber(op, 'eps', o.eps ?? 1e-5);
     this.elementwiseAffine = checkBool(op, 'elementwiseAffine', o.elementwiseAffine ?? true);

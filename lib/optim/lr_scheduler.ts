@@ -8,7 +8,7 @@
  * schedulers on one optimizer compose as they do there; OneCycleLR is closed-form.
  */
 import { fail } from '../errors';
-import { checkBool, checkInt, checkNumber, checkOptions, describe } from '../validate';
+import { checkBool, checkInt, collectChecked, checkNumber, checkOptions, describe } from '../validate';
 import { Optimizer, type ParamGroup } from './optimizer';
 
 type Group = ParamGroup<{ lr: number }>;
@@ -346,7 +346,7 @@ export class MultiStepLR extends LRScheduler {
     super(op, optimizer);
     const o = checkOptions<Record<string, unknown>>(op, options, ['milestones', 'gamma']);
     if (!Array.isArray(o.milestones)) fail('E_ARG', `${op}: expected \`milestones\` to be an array of step numbers, got ${describe(o.milestones)}`);
-    this.milestones = o.milestones.map((m, i) => checkInt(op, `milestones[${i}]`, m, 1)).sort((a, b) => a - b);
+    this.milestones = collectChecked(op, 'milestones', o.milestones, (m, i) => checkInt(op, `milestones[${i}]`, m, 1)).sort((a, b) => a - b);
     this.gamma = checkNumber(op, 'gamma', o.gamma ?? 0.1);
     this.start();
   }

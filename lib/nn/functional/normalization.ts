@@ -28,7 +28,7 @@ import { record } from '../../autograd';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
-import { checkFloat, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
+import { checkFloat, checkInt, checkNumber, checkOptions, describe, MAX_RANK, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 
@@ -100,7 +100,7 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
   const op = 'layerNorm';
   const t = checkFloat(op, 'x', x);
   const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
-  if (!Array.isArray(shape) || shape.length === 0) fail('E_ARG', `${op}: expected \`normalizedShape\` to be a size or a non-empty array of sizes, got ${describe(normalizedShape)}`);
+  if (!Array.isArray(shape) || shape.length === 0 || shape.length > MAX_RANK) fail('E_ARG', `${op}: expected \`normalizedShape\` to be a size or a non-empty array of at most ${MAX_RANK} sizes, got ${describe(normalizedShape)}`);
   shape.forEach((d, i) => checkInt(op, `normalizedShape[${i}]`, d, 1));
   const k = shape.length;
   if (t.rank < k || shape.some((d, i) => d !== t.shape[t.rank - k + i])) {
