@@ -1,11 +1,10 @@
 /** Making tensors: from data, filled, ranges, and seeded random numbers. */
-import * as os from 'os';
 import { fail } from './errors';
 import { native, type TypedArray } from './native';
 import { requireCuda } from './cuda';
 import { parseDevice, toDevice } from './ops';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device, type NestedArray } from './tensor';
-import { checkInt, checkNumber, checkOptions, checkShape, checkTensor, describe, MAX_RANK, shapeStr, sizeOf } from './validate';
+import { checkHostBytes, checkInt, checkNumber, checkOptions, checkShape, checkTensor, describe, MAX_RANK, shapeStr, sizeOf } from './validate';
 
 export interface TensorOptions<D extends DType = DType> {
   /** The shape; by default the nesting of `values` (or [length] for a flat array). */
@@ -244,9 +243,7 @@ export function linspace<D extends DType = 'float32'>(start: number, end: number
  */
 function hostBuffer(op: string, dtype: DType, count: number): Float32Array | Int32Array {
   const bytes = count * 4;
-  if (2 * bytes > os.totalmem()) {
-    fail('E_OOM', `${op}: out of memory: ${count} values take ${bytes} bytes, twice that while the tensor is made, more than the machine has (${os.totalmem()} bytes)`);
-  }
+  checkHostBytes(op, 2 * bytes, `${count} values and the tensor's copy of them`);
   try {
     return dtype === 'int32' ? new Int32Array(count) : new Float32Array(count);
   } catch (e) {

@@ -3,6 +3,7 @@
  * call site with the op, the argument, what was expected and what came:
  * `matmul: expected \`b\` of shape [3, N], got [4, 5]`.
  */
+import * as os from 'os';
 import { fail } from './errors';
 import type { DType, Tensor } from './tensor';
 
@@ -35,6 +36,15 @@ export function isTensor(value: unknown): value is Tensor {
 export function ownEntry<V>(table: Readonly<Record<string | number, V>>, key: unknown): V | undefined {
   if (typeof key !== 'string' && typeof key !== 'number') return undefined;
   return Object.prototype.hasOwnProperty.call(table, key) ? table[key] : undefined;
+}
+
+/**
+ * E_OOM when `bytes` of JavaScript memory (a buffer or an index list made before the tensor it
+ * is for) pass the machine's memory: the native allocator checks its own requests, but
+ * JavaScript's are outside its accounting and end in a raw RangeError or the OOM killer.
+ */
+export function checkHostBytes(op: string, bytes: number, what: string): void {
+  if (bytes > os.totalmem()) fail('E_OOM', `${op}: out of memory: ${what} take ${bytes} bytes, more than the machine has (${os.totalmem()} bytes)`);
 }
 
 /** A short description of any value, for error messages. */

@@ -9,7 +9,7 @@ import { full, tensor } from '../../creation';
 import { fail } from '../../errors';
 import { add, concat, indexSelect, mul, narrow } from '../../ops';
 import { Tensor, type DType } from '../../tensor';
-import { checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
+import { checkHostBytes, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
@@ -67,12 +67,17 @@ export function pad<D extends DType>(x: Tensor<D>, pad: readonly number[], mode:
         fail('E_SHAPE', `${op}: circular padding of ${before} and ${after} must be at most the size ${n} of dimension ${dim} of ${shapeStr(t.shape)}`);
       }
       if (n === 0) fail('E_SHAPE', `${op}: cannot pad the empty dimension ${dim} of ${shapeStr(t.shape)} in mode '${mode}'`);
+      // The index list is made in JavaScript before the output: a padding of 2 ** 31 made a
+      // list of 2 ** 31 numbers (minutes, then a raw RangeError: Invalid array length).
+      const m = n + before + after;
+      if (m > 2 ** 31 - 1) fail('E_SHAPE', `${op}: padding dimension ${dim} of ${shapeStr(t.shape)} by ${before} and ${after} gives ${m} entries, past int32 indices`);
+      checkHostBytes(op, (y.size / n) * m * 4, `the padded tensor's ${(y.size / n) * m} values`);
       const source = (j: number): number => {
         if (mode === 'replicate') return Math.min(Math.max(j, 0), n - 1);
         if (mode === 'circular') return ((j % n) + n) % n;
         return j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;   // reflect
       };
-      y = indexSelect(y, dim, indices(Array.from({ length: n + before + after }, (_, i) => source(i - before)), t));
+      y = indexSelect(y, dim, tensor(Int32Array.from({ length: m }, (_, i) => source(i - before)), { dtype: 'int32', device: t.device }));
     }
     return y;
   });
