@@ -21,8 +21,17 @@ function mulhi(a: number, b: number): number {
 
 // Key and counter words are numbers (taken mod 2^32, as `>>> 0` does); a bigint or a symbol
 // would make `>>>` throw a TypeError.
-function words(op: string, values: unknown[]): void {
-  for (const v of values) if (typeof v !== 'number') fail('E_ARG', `${op}: expected numbers for the key and counter, got ${describe(v)}`);
+/**
+ * Key and counter words: integers in [0, max]. Only `typeof number` was checked, and `>>> 0` then
+ * made NaN, 0.5 and 1e300 the word 0 and -1 the word 2**32 - 1: a NaN seed gave seed 0's stream
+ * without a word.
+ */
+function words(op: string, values: Record<string, unknown>, max = 2 ** 32 - 1): void {
+  for (const [name, v] of Object.entries(values)) {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) {
+      fail('E_ARG', `${op}: expected \`${name}\` to be an integer in [0, ${max}], got ${describe(v)}`);
+    }
+  }
 }
 
 /**
@@ -30,7 +39,7 @@ function words(op: string, values: unknown[]): void {
  * @example philox4x32(0, 0, 0, 0, 0, 0, new Uint32Array(4))  // 6627e8d5 e169c58d bc57ac4c 9b00dbd8
  */
 export function philox4x32(k0: number, k1: number, c0: number, c1: number, c2: number, c3: number, out: Uint32Array): Uint32Array {
-  words('philox4x32', [k0, k1, c0, c1, c2, c3]);
+  words('philox4x32', { k0, k1, c0, c1, c2, c3 });
   if (!(out instanceof Uint32Array) || out.length < 4) fail('E_ARG', `philox4x32: expected \`out\` to be a Uint32Array of 4 words, got ${describe(out)}`);
   k0 >>>= 0; k1 >>>= 0; c0 >>>= 0; c1 >>>= 0; c2 >>>= 0; c3 >>>= 0;
   for (let round = 0; round < 10; round++) {
@@ -63,7 +72,8 @@ export class PhiloxStream {
   readonly #words = new Uint32Array(4);
 
   constructor(seed: number, index: number, epoch: number, stream: number) {
-    words('PhiloxStream', [seed, index, epoch, stream]);
+    words('PhiloxStream', { seed }, Number.MAX_SAFE_INTEGER);
+    words('PhiloxStream', { index, epoch, stream });
     this.#k0 = seed >>> 0;
     this.#k1 = Math.floor(seed / 4294967296) >>> 0;
     this.#c0 = index >>> 0;
