@@ -49,6 +49,9 @@ export class ArrayDataset implements Dataset {
     if (sizeOf(shape) !== x.length) fail('E_SHAPE', `${op}: ${x.length} values cannot fill shape [${shape.join(', ')}]`);
     // The count first: Int32Array.from would walk a 2**31-long (sparse or Proxy) array.
     if (Array.isArray(y) && y.length !== shape[0]) fail('E_SHAPE', `${op}: ${shape[0]} samples but ${y.length} labels`);
+    // Each label a number before Int32Array.from, which threw a raw TypeError on a Symbol, a
+    // BigInt or an Object.create(null), and a RangeError on a 2**31-long array.
+    if (Array.isArray(y)) y.forEach((v, i) => { if (typeof v !== 'number') fail('E_ARG', `${op}: expected label ${i} to be a number, got ${describe(v)}`); });
     const labels = y instanceof Int32Array ? y : Array.isArray(y) ? Int32Array.from(y) : fail('E_ARG', `${op}: expected \`y\` to be an Int32Array or an array, got ${describe(y)}`);
     if (Array.isArray(y) && y.some((v, i) => v !== labels[i])) fail('E_ARG', `${op}: labels must be int32 integers`);
     if (labels.length !== shape[0]) fail('E_SHAPE', `${op}: ${shape[0]} samples but ${labels.length} labels`);

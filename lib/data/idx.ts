@@ -118,6 +118,9 @@ export function encodeIdx(dtype: IdxDType, shape: readonly number[], data: Array
     fail('E_ARG', `${op}: expected a shape of at most 255 uint32 sizes, got ${describe(shape)}`);
   }
   const count = shape.reduce((n, d) => n * d, 1);
+  if (!Array.isArray(data) && !(ArrayBuffer.isView(data) && !(data instanceof DataView))) {
+    fail('E_ARG', `${op}: expected \`data\` to be an array or a typed array of numbers, got ${describe(data)}`);
+  }
   if (data.length !== count) fail('E_SHAPE', `${op}: ${data.length} values cannot fill shape [${shape.join(', ')}]`);
   const size = TYPES[typeByte].size;
   const out = new Uint8Array(4 + 4 * shape.length + count * size);
