@@ -642,7 +642,10 @@ async function main(): Promise<void> {
         const o = JSON.parse(line.slice(2)) as Outcome;
         done = o.case;
         counts[o.kind] = (counts[o.kind] ?? 0) + 1;
-        if (o.kind === 'untyped' || o.kind === 'lost') findings.push(o);
+        if (o.kind === 'untyped' || o.kind === 'lost') {
+          findings.push(o);
+          process.stderr.write(`\n[${o.kind}] case ${o.case} ${o.target} ${o.args}: ${(o.detail ?? '').split('\n')[0]}\n`);
+        }
         if (o.suspicious && opts.suspicious) {
           const key = opts.mutate ? o.suspicious : `${o.target} ${o.suspicious.replace(/=.*?( |$)/g, '$1')}`;
           if (!suspicious.has(key)) suspicious.set(key, o);
@@ -656,6 +659,7 @@ async function main(): Promise<void> {
       o.target = again.target;
       o.args = again.args;
       findings.push(o);
+      process.stderr.write(`\n[${o.kind}] case ${o.case} ${o.target} ${o.args}\n`);
       counts[o.kind] = (counts[o.kind] ?? 0) + 1;
       next = begun + 1;
     } else if (code.code !== 0 && done < to - 1) {

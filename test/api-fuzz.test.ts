@@ -159,6 +159,68 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     expect(Array.from(cc.concat([cc.ones([1]), cc.zeros([2])]).dataSync())).to.deep.equal([1, 0, 0]);
   });
 
+  it('lists of axes, sizes, sections, milestones and k stop early on a sparse 2**31-long array (was: minutes walking it)', async function () {
+    this.timeout(10000);
+    const sparse = (): never => new Array(2 ** 31 - 1) as never;
+    const x = cc.randn([2, 3]);
+    expectCode(() => cc.logsumexp(x, sparse()), 'E_ARG', /logsumexp: expected `dim` to have at most 64 entries/);
+    expectCode(() => cc.norm(x, { dim: sparse() }), 'E_ARG', /at most 64 entries/);
+    expectCode(() => cc.flip(x, sparse()), 'E_ARG', /at most 64 entries/);
+    expectCode(() => cc.repeat(x, sparse()), 'E_ARG', /repeat: expected `repeats`/);
+    expectCode(() => cc.expand(x, sparse()), 'E_SHAPE', /expand: expected a shape of 2 to 64 axes/);
+    expectCode(() => cc.split(x, sparse()), 'E_ARG', /split: expected `sections\[0\]` to be an integer, got undefined/);
+    expectCode(() => cc.F.layerNorm(x, sparse()), 'E_ARG', /layerNorm: expected `normalizedShape`.*at most 64/);
+    expectCode(() => new cc.nn.LayerNorm(sparse()), 'E_ARG', /LayerNorm: expected `normalizedShape`.*at most 64/);
+    expectCode(() => new cc.nn.Unflatten(1, sparse()), 'E_ARG', /Unflatten: expected `unflattenedSize`/);
+    const opt = new cc.optim.SGD([cc.zeros([1])], { lr: 0.1 });
+    expectCode(() => new cc.optim.MultiStepLR(opt, { milestones: sparse() }), 'E_ARG', /MultiStepLR: expected `milestones\[0\]` to be an integer/);
+    let err: unknown = null;
+    await cc.metrics.retrieval.recallAtK(x, cc.tensor([0, 1], { dtype: 'int32' }), x, cc.tensor([0, 1], { dtype: 'int32' }), sparse()).catch((e) => (err = e));
+    expect(err).to.be.instanceOf(cc.ConvnetError);
+    expect((err as cc.ConvnetError).message).to.match(/recallAtK: expected `k\[0\]` to be an integer/);
+    // Valid lists still work.
+    expect(cc.logsumexp(x, [0, 1]).shape).to.deep.equal([]);
+    expect(cc.split(x, [1, 1]).length).to.equal(2);
+    expect(new cc.optim.MultiStepLR(opt, { milestones: [3, 1] }).milestones).to.deep.equal([1, 3]);
+  });
+
+  it('F.pad and nn.Pad2d refuse a padding past int32 indices or the machine\'s memory (was: RangeError: Invalid array length, or minutes)', () => {
+    const x = cc.randn([2, 3, 8, 8]);
+    for (const p of [2 ** 31, 2 ** 32, 2 ** 53, 1e300]) {
+      expectCode(() => new cc.nn.Pad2d([p, 1, 1, 1], { mode: 'replicate' }).call(x), 'E_SHAPE', /past int32 indices/);
+    }
+    expectCode(() => cc.F.pad(x, [2 ** 28, 0], 'replicate'), 'E_OOM', /pad: out of memory/);
+    expectCode(() => cc.F.pad(x, [0, 0, 2 ** 28, 0], 'circular'), 'E_SHAPE', /circular padding/);
+    // The index list still pads as before.
+    const y = cc.F.pad(cc.tensor([[[[1, 2, 3]]]]), [2, 1], 'replicate');
+    expect(Array.from(y.dataSync())).to.deep.equal([1, 1, 1, 2, 3, 3]);
+    expect(Array.from(cc.F.pad(cc.tensor([[[[1, 2, 3]]]]), [2, 2], 'reflect').dataSync())).to.deep.equal([3, 2, 1, 2, 3, 2, 1]);
+  });
+
+  it('philox4x32 and PhiloxStream take integer words (was: NaN, 0.5 and 1e300 silently the word 0)', () => {
+    const out = new Uint32Array(4);
+    for (const bad of [NaN, 0.5, -1, 1e300, 2 ** 32, Infinity]) {
+      expectCode(() => cc.data.philox4x32(bad, 0, 0, 0, 0, 0, out), 'E_ARG', /philox4x32: expected `k0` to be an integer in \[0, 4294967295\]/);
+      expectCode(() => cc.data.philox4x32(0, 0, 0, 0, 0, bad, out), 'E_ARG', /`c3`/);
+      expectCode(() => new cc.data.PhiloxStream(0, bad, 0, 0), 'E_ARG', /PhiloxStream: expected `index`/);
+    }
+    for (const bad of [NaN, 0.5, -1, 2 ** 53, Infinity]) expectCode(() => new cc.data.PhiloxStream(bad, 0, 0, 0), 'E_ARG', /PhiloxStream: expected `seed`/);
+    // A seed past 32 bits still fills the second key word.
+    expect(new cc.data.PhiloxStream(2 ** 40, 0, 0, 0).nextUint32()).to.not.equal(new cc.data.PhiloxStream(0, 0, 0, 0).nextUint32());
+    expect(Array.from(cc.data.philox4x32(2 ** 32 - 1, 0, 0, 0, 0, 0, out))).to.have.length(4);
+  });
+
+  it('ArrayDataset labels and encodeIdx data are checked before conversion (was: TypeError from Int32Array.from, reading .length of undefined)', () => {
+    for (const bad of [Symbol('s'), 10n, {}, Object.create(null), new Array(2 ** 31 - 1)]) {
+      expectCode(() => new cc.data.ArrayDataset(new Float32Array(2), [2, 1], [0, bad as never]), 'E_ARG', /ArrayDataset: expected label 1 to be a number/);
+    }
+    for (const bad of [undefined, null, 3, 'ab', {}]) {
+      expectCode(() => cc.data.encodeIdx('uint8', [2], bad as never), 'E_ARG', /encodeIdx: expected `data`/);
+    }
+    expect(cc.data.encodeIdx('uint8', [2], new Uint8Array([1, 2])).length).to.equal(10);
+    expect(new cc.data.ArrayDataset(new Float32Array(2), [2, 1], [0, 1]).length).to.equal(2);
+  });
+
   it('nn.MixedPool2d checks mode and lambda when made, as the other layers do (was: accepted, failing at the first forward)', () => {
     expectCode(() => new cc.nn.MixedPool2d(2, { mode: 'constructor' as never }), 'E_ARG', /MixedPool2d: expected `mode`/);
     expectCode(() => new cc.nn.MixedPool2d(2, { lambda: 2 }), 'E_ARG', /MixedPool2d: expected `lambda`/);
