@@ -73,6 +73,8 @@ export class Tensor<D extends DType = DType> {
   moveTo(device: Device): void {
     const op = 'Module.to';
     if (this.#gradFn !== null) fail('E_ARG', `${op}: only leaf tensors can move in place`);
+    // Parsed: DEVICE_CODE[device] turned a 2**31-long array into a string (a raw RangeError).
+    device = ops.parseDevice(op, device);
     if (device === this.#device) return;
     const moved = native.toDevice(this.handle(op), DEVICE_CODE[device]);
     native.release(this.#handle as Handle);
