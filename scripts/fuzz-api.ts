@@ -240,6 +240,12 @@ function args(pool: Pool, n: number, label = ''): unknown[] {
 /** Forces queued work (and its asynchronous errors) of whatever a call returned. */
 function settle(value: unknown, depth = 0): void {
   if (depth > 3 || value === null || typeof value !== 'object') return;
+  // Modules and optimizers keep their tensors from tidy: freed here, or a batch of resnet18s
+  // fills the worker's memory limit.
+  if (value instanceof cc.nn.Module || value instanceof cc.optim.Optimizer) {
+    value.dispose();
+    return;
+  }
   if (value instanceof cc.Tensor) {
     if (!value.isDisposed) value.dataSync();
     return;
@@ -263,7 +269,11 @@ export function targets(): Target[] {
             const obj = new C(...args(pool, C.length, 'new'));
             // Call every method of what came out with junk, the forward first.
             if (obj instanceof cc.nn.Module) {
-              settle(obj.call(...args(pool, 1, '.forward')));
+              try {
+                settle(obj.call(...args(pool, 1, '.forward')));
+              } finally {
+                obj.dispose();
+              }
             } else if (obj && typeof obj === 'object') {
               const proto = Object.getPrototypeOf(obj);
               const names = Object.getOwnPropertyNames(proto).filter((m) => m !== 'constructor' && !PROTECTED.has(m) && typeof Object.getOwnPropertyDescriptor(proto, m)?.value === 'function');

@@ -221,6 +221,15 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     expect(new cc.data.ArrayDataset(new Float32Array(2), [2, 1], [0, 1]).length).to.equal(2);
   });
 
+  it('Tensor.moveTo parses its device (was: RangeError: Invalid string length on a 2**31-long array)', () => {
+    const t = cc.ones([3]);
+    for (const junk of [new Array(2 ** 31 - 1), 'constructor', Object.create(null), 3, 'gpu']) {
+      expectCode(() => t.moveTo(junk as never), 'E_DEVICE', /Module.to: unknown device/);
+    }
+    t.moveTo('cpu');
+    expect(Array.from(t.dataSync())).to.deep.equal([1, 1, 1]);
+  });
+
   it('nn.MixedPool2d checks mode and lambda when made, as the other layers do (was: accepted, failing at the first forward)', () => {
     expectCode(() => new cc.nn.MixedPool2d(2, { mode: 'constructor' as never }), 'E_ARG', /MixedPool2d: expected `mode`/);
     expectCode(() => new cc.nn.MixedPool2d(2, { lambda: 2 }), 'E_ARG', /MixedPool2d: expected `lambda`/);
