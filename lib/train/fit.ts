@@ -116,7 +116,9 @@ function lossFunction(op: string, loss: unknown): (out: Tensor, target: Tensor) 
 
 function wantsAccuracy(op: string, metrics: unknown): boolean {
   if (metrics === undefined) return true;
-  if (!Array.isArray(metrics) || metrics.some((m) => m !== 'accuracy')) fail('E_ARG', `${op}: expected \`metrics\` to be [] or ['accuracy'], got ${describe(metrics)}`);
+  // Bounded, then read with Array.from: some() skips holes, so a sparse array (a 2**31-long one
+  // after a minutes-long walk) passed as ['accuracy'].
+  if (!Array.isArray(metrics) || metrics.length > 8 || Array.from(metrics).some((m) => m !== 'accuracy')) fail('E_ARG', `${op}: expected \`metrics\` to be [] or ['accuracy'], got ${describe(metrics)}`);
   return metrics.length > 0;
 }
 
@@ -222,7 +224,7 @@ export async function fit(model: FitModel, trainData: DataArg, options: FitOptio
   const lossFn = lossFunction(op, options.loss);
   const accuracy = wantsAccuracy(op, options.metrics);
   const callbacks = options.callbacks ?? [];
-  if (!Array.isArray(callbacks) || callbacks.some((c) => typeof c !== 'object' || c === null)) fail('E_ARG', `${op}: expected \`callbacks\` to be an array of callback objects, got ${describe(callbacks)}`);
+  if (!Array.isArray(callbacks) || callbacks.length > 1 << 16 || Array.from(callbacks).some((c) => typeof c !== 'object' || c === null)) fail('E_ARG', `${op}: expected \`callbacks\` to be an array of callback objects, got ${describe(callbacks)}`);
   const clip = options.clipGradNorm === undefined ? undefined : checkNumber(op, 'clipGradNorm', options.clipGradNorm);
   if (clip !== undefined && !(clip > 0)) fail('E_ARG', `${op}: expected \`clipGradNorm\` > 0, got ${clip}`);
   const lr = options.lr === undefined ? undefined : checkNumber(op, 'lr', options.lr);
