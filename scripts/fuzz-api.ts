@@ -20,7 +20,7 @@
  *   node dist/scripts/fuzz-api.js --cases 2000 --only F.conv2d,nn.Conv2d   # some targets
  *   node dist/scripts/fuzz-api.js --scenarios                              # the "loses nothing" checks alone
  *   node dist/scripts/fuzz-api.js --mutate --suspicious                    # valid calls, one bad value at a time
- *   options: --seed N (1) --batch N (500) --hang-s N (30) --max-vm-mb N (3072: the workers'
+ *   options: --seed N (1) --from N (0: the first case) --batch N (500) --hang-s N (30) --max-vm-mb N (3072: the workers'
  *   virtual memory, so that a huge shape is E_OOM instead of gigabytes filled) --flips N (60 byte-flipped copies of
  *   each file; 0: no readers) --no-scenarios --suspicious --json FILE --list
  *
@@ -608,7 +608,7 @@ async function main(): Promise<void> {
   const findings: Outcome[] = [];
   const counts: Record<string, number> = {};
   const suspicious = new Map<string, Outcome>();
-  let next = 0;
+  let next = Number(opts.from ?? 0);
   const started = Date.now();
   while (next < cases) {
     const to = Math.min(cases, next + batch);
@@ -1133,10 +1133,41 @@ export function baselines(): Baseline[] {
     { name: 'data.PhiloxStream', make: () => [1, 2, 3, 4], call: (a) => new (cc.data.PhiloxStream as unknown as new (...x: unknown[]) => { below(n: number): number })(...a).below(10) },
     { name: 'Tensor.backward', make: () => [undefined, { retainGraph: false }], call: (a) => { const x = G([3]); cc.sum(cc.mul(x, x)).backward(...(a as [never, never])); return x.grad; } },
     { name: 'Module.summary', make: () => [[1, 3, 8, 8]], call: (a) => new cc.nn.Conv2d(3, 2, 3).summary(...(a as [never])) },
+    { name: 'Module.fit', make: () => [smallData(), { epochs: 2, batchSize: 4, optimizer: 'sgd', lr: 0.1, verbose: 0, shuffle: true, seed: 1, clipGradNorm: 1, validationData: smallData(), validationBatchSize: 4, metrics: ['accuracy'], normalize: { mean: [0.5], std: [0.2] }, dropLast: false }], call: (a) => trainOn('fit', a) },
+    { name: 'Module.evaluate', make: () => [smallData(), { batchSize: 4, metrics: ['accuracy'], normalize: { mean: 0.5, std: 0.2 } }], call: (a) => trainOn('evaluate', a) },
+    { name: 'Module.predict', make: () => [smallData(), { batchSize: 4 }], call: (a) => trainOn('predict', a) },
     { name: 'models.resnet18', make: () => [{ numClasses: 10, inChannels: 1, cifar: true }], call: fn(cc.models.resnet18) },
     { name: 'models.LeNet5', make: () => [{ numClasses: 10 }], call: fn(cc.models.LeNet5) },
   ];
   return b;
+}
+
+function smallData(): cc.data.ArrayDataset {
+  return new cc.data.ArrayDataset(Float32Array.from({ length: 8 * 4 }, (_, i) => (i % 7) / 7), [8, 1, 2, 2], [0, 1, 2, 0, 1, 2, 0, 1]);
+}
+
+/**
+ * fit / evaluate / predict on a small model. When the call fails with a typed error, the model's
+ * weights must be as they were if it failed before training began (fit checks its options
+ * first): a changed weight is reported as a LOST error.
+ */
+async function trainOn(method: 'fit' | 'evaluate' | 'predict', a: unknown[]): Promise<unknown> {
+  cc.manualSeed(3);
+  const model = new cc.nn.Sequential(new cc.nn.Flatten(), new cc.nn.Linear(4, 3));
+  const before = bytesOf(model.namedParameters());
+  try {
+    const r = await (model as unknown as Record<string, (...x: unknown[]) => Promise<unknown>>)[method](...a);
+    if (r && typeof r === 'object' && 'dispose' in r) (r as cc.Tensor).dispose();
+    return undefined;
+  } catch (e) {
+    const changed = sameBytes(before, bytesOf(model.namedParameters()));
+    if (isTyped(e) && changed.length && (method !== 'fit' || !/epoch|batch \d/.test((e as Error).message))) {
+      throw new Error(`LOST: ${method} threw ${(e as cc.ConvnetError).code} (${(e as Error).message.slice(0, 120)}) after changing ${changed.join(', ')}`);
+    }
+    throw e;
+  } finally {
+    model.dispose();
+  }
 }
 
 function withGrad(): cc.Tensor {

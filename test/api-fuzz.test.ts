@@ -230,6 +230,29 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     expect(Array.from(t.dataSync())).to.deep.equal([1, 1, 1]);
   });
 
+  it('fit and evaluate refuse a sparse metrics or callbacks list (was: a hole read as \'accuracy\', after minutes for 2**31 holes)', async function () {
+    this.timeout(10000);
+    const model = new cc.nn.Sequential(new cc.nn.Flatten(), new cc.nn.Linear(4, 2));
+    const data = new cc.data.ArrayDataset(new Float32Array(4 * 4), [4, 1, 2, 2], [0, 1, 0, 1]);
+    const refused = async (p: Promise<unknown>, message: RegExp): Promise<void> => {
+      let err: unknown = null;
+      await p.catch((e) => (err = e));
+      expect(err, 'expected a rejection').to.be.instanceOf(cc.ConvnetError);
+      expect((err as cc.ConvnetError).code).to.equal('E_ARG');
+      expect((err as Error).message).to.match(message);
+    };
+    // eslint-disable-next-line no-sparse-arrays
+    const holey = [, ] as never;
+    await refused(model.fit(data, { verbose: 0, metrics: holey }), /fit: expected `metrics`/);
+    await refused(model.fit(data, { verbose: 0, metrics: new Array(2 ** 31 - 1) as never }), /fit: expected `metrics`/);
+    await refused(model.evaluate(data, { metrics: holey }), /evaluate: expected `metrics`/);
+    await refused(model.fit(data, { verbose: 0, callbacks: new Array(2 ** 31 - 1) as never }), /fit: expected `callbacks`/);
+    await refused(model.fit(data, { verbose: 0, callbacks: [{}, , {}] as never }), /fit: expected `callbacks`/);
+    const h = await model.fit(data, { verbose: 0, metrics: ['accuracy'], callbacks: [] });
+    expect(h.accuracy).to.have.length(1);
+    model.dispose();
+  });
+
   it('nn.MixedPool2d checks mode and lambda when made, as the other layers do (was: accepted, failing at the first forward)', () => {
     expectCode(() => new cc.nn.MixedPool2d(2, { mode: 'constructor' as never }), 'E_ARG', /MixedPool2d: expected `mode`/);
     expectCode(() => new cc.nn.MixedPool2d(2, { lambda: 2 }), 'E_ARG', /MixedPool2d: expected `lambda`/);
