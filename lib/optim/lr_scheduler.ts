@@ -33,6 +33,7 @@ export abstract class LRScheduler {
   protected readonly name: string;
 
   protected constructor(name: string, optimizer: Optimizer) {
+    if (new.target === LRScheduler) fail('E_ARG', 'LRScheduler: the base class is abstract: use StepLR, OneCycleLR, … or extend it with getLr');
     if (typeof name !== 'string') fail('E_ARG', `LRScheduler: expected \`name\` (the subclass's name, for messages) to be a string, got ${describe(name)}`);
     this.name = name;
     if (!(optimizer instanceof Optimizer)) fail('E_ARG', `${name}: expected an optimizer (SGD, Adam, …), got ${describe(optimizer)}`);

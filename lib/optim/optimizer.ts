@@ -59,6 +59,9 @@ export abstract class Optimizer<O extends { lr: number } = { lr: number }> {
   readonly #name: string;
 
   protected constructor(name: string, params: ParamsArg<O>, defaults: O) {
+    // Abstract in TypeScript only: JavaScript can still call new Optimizer(...), which failed
+    // at its first group with 'this.checkGroup is not a function'.
+    if (new.target === Optimizer) fail('E_ARG', 'Optimizer: the base class is abstract: use SGD, Adam, AdamW, RMSprop or Adagrad, or extend it with checkGroup and updateParam');
     if (typeof name !== 'string') fail('E_ARG', `Optimizer: expected \`name\` (the subclass's name, for messages) to be a string, got ${describe(name)}`);
     this.#name = name;
     if (typeof defaults !== 'object' || defaults === null) fail('E_ARG', `${name}: expected options to be an object, got ${describe(defaults)}`);
