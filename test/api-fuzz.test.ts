@@ -253,6 +253,15 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     model.dispose();
   });
 
+  it('the abstract Optimizer and LRScheduler refuse new from JavaScript (was: TypeError this.checkGroup / this.getLr is not a function)', () => {
+    const opt = new cc.optim.SGD([cc.zeros([1])], { lr: 0.1 });
+    const Opt = cc.optim.Optimizer as unknown as new (...a: unknown[]) => unknown;
+    const Sched = cc.optim.LRScheduler as unknown as new (...a: unknown[]) => unknown;
+    expectCode(() => new Opt('x', [cc.zeros([1])], { lr: 1 }), 'E_ARG', /Optimizer: the base class is abstract/);
+    expectCode(() => new Sched('x', opt), 'E_ARG', /LRScheduler: the base class is abstract/);
+    expect(new cc.optim.StepLR(opt, { stepSize: 1 }).getLastLr()).to.deep.equal([0.1]);
+  });
+
   it('nn.MixedPool2d checks mode and lambda when made, as the other layers do (was: accepted, failing at the first forward)', () => {
     expectCode(() => new cc.nn.MixedPool2d(2, { mode: 'constructor' as never }), 'E_ARG', /MixedPool2d: expected `mode`/);
     expectCode(() => new cc.nn.MixedPool2d(2, { lambda: 2 }), 'E_ARG', /MixedPool2d: expected `lambda`/);
