@@ -430,7 +430,46 @@ const KEYS = optionKeys();
 // ---------------------------------------------------------------------------------------------
 // Readers fed broken files.
 
-export interface ReaderCase { name: string; bytes: Uint8Array; read: (bytes: Uint8Array, file: string) => unknown }
+export interface ReaderCase { name: string; bytes: Uint8Array; read: (bytes: Uint8Array, file: string) => unknown; sameLength?: boolean }
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(b: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const x of b) c = CRC_TABLE[(c ^ x) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+interface ZipSpan { start: number; end: number; localCrcAt: number; centralCrcAt: number }
+
+/** Where a stored (uncompressed) entry's data and its two CRC fields are in a zip (sizes from the central directory: torch.save writes data descriptors). */
+function zipEntry(zip: Uint8Array, suffix: string): ZipSpan | null {
+  const v = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  for (let at = 0; at + 46 <= zip.length; at++) {
+    if (v.getUint32(at, true) !== 0x02014b50) continue;
+    const nameLen = v.getUint16(at + 28, true);
+    const name = Buffer.from(zip.subarray(at + 46, at + 46 + nameLen)).toString();
+    if (!name.endsWith(suffix) || v.getUint16(at + 10, true) !== 0) continue;
+    const local = v.getUint32(at + 42, true), size = v.getUint32(at + 20, true);
+    const start = local + 30 + v.getUint16(local + 26, true) + v.getUint16(local + 28, true);
+    return { start, end: start + size, localCrcAt: local + 14, centralCrcAt: at + 16 };
+  }
+  return null;
+}
+
+/** The zip with the entry's data replaced by `data` (same length) and both CRCs updated. */
+function withZipEntry(zip: Uint8Array, span: ZipSpan, data: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(zip);
+  out.set(data.subarray(0, span.end - span.start), span.start);
+  const v = new DataView(out.buffer);
+  const crc = crc32(out.subarray(span.start, span.end));
+  v.setUint32(span.localCrcAt, crc, true);
+  v.setUint32(span.centralCrcAt, crc, true);
+  return out;
+}
 
 /** Valid files of every format the library reads, and the function that reads each. */
 export function readerCases(dir: string): ReaderCase[] {
@@ -480,6 +519,15 @@ export function readerCases(dir: string): ReaderCase[] {
     if (!fs.existsSync(p)) continue;
     const bytes = fs.readFileSync(p);
     if (f.endsWith('.pt')) {
+      const pickle = zipEntry(bytes, 'data.pkl');
+      if (pickle) {
+        // The pickle itself, flipped and put back with a right CRC, so that the unpickler (not
+        // the zip's checksum) meets the damage. Same length only: the entry is rewritten in place.
+        out.push({
+          name: `io.loadPytorch(${f}: data.pkl)`, bytes: bytes.subarray(pickle.start, pickle.end), sameLength: true,
+          read: (b) => cc.io.loadPytorch(withZipEntry(bytes, pickle, b), { structure: true }),
+        });
+      }
       out.push({ name: `io.loadPytorch(${f})`, bytes, read: (b) => cc.io.loadPytorch(b) });
       out.push({ name: `io.loadPytorch(${f}, structure)`, bytes, read: (b) => cc.io.loadPytorch(b, { structure: true }) });
     } else out.push({ name: `io.loadSafetensors(${f})`, bytes, read: (b) => cc.io.loadSafetensors(b) });
@@ -493,7 +541,7 @@ export function mutations(bytes: Uint8Array, rng: Rng, count: number): { what: s
   const cuts = new Set([0, 1, 2, 4, 7, 8, 9, 15, 16, Math.floor(bytes.length / 2), bytes.length - 1]);
   for (const c of cuts) if (c < bytes.length) out.push({ what: `cut at ${c}`, bytes: bytes.slice(0, c) });
   for (let i = 0; i < count; i++) {
-    const b = bytes.slice();
+    const b = Uint8Array.from(bytes); // a copy (Buffer's slice is a view: the flips would pile up in the original)
     const n = 1 + rng.int(3);
     const where: string[] = [];
     for (let j = 0; j < n; j++) {
@@ -515,6 +563,7 @@ export function runReaders(seed: number, flips: number): Outcome[] {
     for (const rc of readerCases(dir)) {
       let i = 0;
       for (const m of mutations(rc.bytes, rng, flips)) {
+        if (rc.sameLength && m.bytes.length !== rc.bytes.length) continue;
         const file = path.join(dir, `f${i++}`);
         fs.writeFileSync(file, m.bytes);
         const o: Outcome = { case: -1, target: rc.name, kind: 'ok', args: m.what };
