@@ -298,6 +298,7 @@ describe('the public API under junk arguments (a fixed slice of the fuzz)', func
       expect(cases.length).to.be.above(12);
       for (const rc of cases) {
         mutations(rc.bytes, rng, 8).forEach((m, i) => {
+          if (rc.sameLength && m.bytes.length !== rc.bytes.length) return;
           const file = path.join(dir, `f${i}`);
           fs.writeFileSync(file, m.bytes);
           try {
