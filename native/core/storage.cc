@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <new>
 #include <sstream>
 #include <vector>
 
@@ -111,13 +112,21 @@ class HostBlockCache {
     else munmap(block, mapped_length(size));
   }
 
-  void deallocate(void* block, size_t size) {
+  // Note [freeing never throws]: this runs in ~Storage (noexcept), and keeping a block needs a
+  // map node or a longer vector. Where that allocation fails (memory exhausted, or an address
+  // space limit), a std::bad_alloc here was std::terminate; the block goes back to the system
+  // instead.
+  void deallocate(void* block, size_t size) noexcept {
     if (size >= kCacheFrom) {
       std::lock_guard<std::mutex> lock(mutex_);
       if (cached_bytes_ + size <= kMaxCachedBytes) {
-        free_[size].push_back(block);
-        cached_bytes_ += size;
-        return;
+        try {
+          free_[size].push_back(block);
+          cached_bytes_ += size;
+          return;
+        } catch (const std::bad_alloc&) {
+          // fall through: released below
+        }
       }
     }
     release(block, size);
