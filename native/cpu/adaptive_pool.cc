@@ -3,6 +3,7 @@
 // windows cover the input and may overlap by one. Average: sum / rows / cols (PyTorch divides
 // twice, so do we); backward gives each value of the window dy / rows / cols. Max: the first
 // maximum, NaN propagating, as max_pool2d; its backward is max_pool_backward (max_pool.cc).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -13,26 +14,47 @@
 namespace convnet {
 namespace cpu {
 
+namespace {
+
+// The sums of L planes at once (each output's taps in row-major order, as one plane alone and as
+// PyTorch): the planes' sums are independent chains. One plane at a time, each output's short
+// sum waited on its own additions: [8,256,13,13] -> 6x6 (AlexNet's) took 0.445 ms at 1 thread,
+// 0.38 at 2, beside PyTorch's 0.37 (`node dist/bench/run.js pool`).
+template <int L>
+void adaptive_avg_planes(const float* xp, int64_t in_plane, const AxisWindows& rows, const AxisWindows& cols,
+                         const Pool2dGeometry& g, float* yp, int64_t out_plane) {
+  for (int64_t oh = 0; oh < g.oh; ++oh) {
+    const int64_t r0 = rows.first[oh], nr = rows.taps[oh];
+    for (int64_t ow = 0; ow < g.ow; ++ow) {
+      const int64_t c0 = cols.first[ow], nc = cols.taps[ow];
+      float sum[L] = {};
+      for (int64_t i = 0; i < nr; ++i) {
+        const float* row = xp + (r0 + i) * g.w + c0;
+        for (int64_t j = 0; j < nc; ++j)
+          for (int l = 0; l < L; ++l) sum[l] += row[l * in_plane + j];
+      }
+      for (int l = 0; l < L; ++l) yp[l * out_plane + oh * g.ow + ow] = sum[l] / static_cast<float>(nr) / static_cast<float>(nc);
+    }
+  }
+}
+
+}  // namespace
+
 void adaptive_avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y) {
   const AxisWindows rows = adaptive_windows(g.oh, g.h), cols = adaptive_windows(g.ow, g.w);
   const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
   const float* px = x.f32();
   float* py = y.f32();
-  for_planes(g.planes, in_plane + out_plane, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const float* xp = px + p * in_plane;
-      float* yp = py + p * out_plane;
-      for (int64_t oh = 0; oh < g.oh; ++oh) {
-        const int64_t r0 = rows.first[oh], nr = rows.taps[oh];
-        for (int64_t ow = 0; ow < g.ow; ++ow) {
-          const int64_t c0 = cols.first[ow], nc = cols.taps[ow];
-          float sum = 0.0f;
-          for (int64_t i = 0; i < nr; ++i) {
-            const float* row = xp + (r0 + i) * g.w + c0;
-            for (int64_t j = 0; j < nc; ++j) sum += row[j];
-          }
-          yp[oh * g.ow + ow] = sum / static_cast<float>(nr) / static_cast<float>(nc);
-        }
+  constexpr int64_t kLanes = 8;
+  const int64_t units = (g.planes + kLanes - 1) / kLanes;
+  for_planes(units, kLanes * (in_plane + out_plane), [&](int64_t begin, int64_t end) {
+    for (int64_t u = begin; u < end; ++u) {
+      const int64_t p0 = u * kLanes, lanes = std::min(kLanes, g.planes - p0);
+      if (lanes == kLanes) {
+        adaptive_avg_planes<kLanes>(px + p0 * in_plane, in_plane, rows, cols, g, py + p0 * out_plane, out_plane);
+      } else {
+        for (int64_t p = p0; p < p0 + lanes; ++p)
+          adaptive_avg_planes<1>(px + p * in_plane, in_plane, rows, cols, g, py + p * out_plane, out_plane);
       }
     }
   });
