@@ -219,6 +219,9 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     }
     expect(cc.data.encodeIdx('uint8', [2], new Uint8Array([1, 2])).length).to.equal(10);
     expect(new cc.data.ArrayDataset(new Float32Array(2), [2, 1], [0, 1]).length).to.equal(2);
+    // a hole is not a label (forEach and some skip holes; Int32Array.from made it 0)
+    // eslint-disable-next-line no-sparse-arrays
+    expectCode(() => new cc.data.ArrayDataset(new Float32Array(3), [3, 1], [1, , 2] as number[]), 'E_ARG', /expected label 1 to be a number, got undefined/);
   });
 
   it('Tensor.moveTo parses its device (was: RangeError: Invalid string length on a 2**31-long array)', () => {

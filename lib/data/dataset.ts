@@ -50,8 +50,11 @@ export class ArrayDataset implements Dataset {
     // The count first: Int32Array.from would walk a 2**31-long (sparse or Proxy) array.
     if (Array.isArray(y) && y.length !== shape[0]) fail('E_SHAPE', `${op}: ${shape[0]} samples but ${y.length} labels`);
     // Each label a number before Int32Array.from, which threw a raw TypeError on a Symbol, a
-    // BigInt or an Object.create(null), and a RangeError on a 2**31-long array.
-    if (Array.isArray(y)) y.forEach((v, i) => { if (typeof v !== 'number') fail('E_ARG', `${op}: expected label ${i} to be a number, got ${describe(v)}`); });
+    // BigInt or an Object.create(null), and a RangeError on a 2**31-long array. A plain loop, not
+    // forEach or some, which skip the holes of a sparse array (Int32Array.from made them 0).
+    if (Array.isArray(y)) {
+      for (let i = 0; i < y.length; i++) if (typeof y[i] !== 'number') fail('E_ARG', `${op}: expected label ${i} to be a number, got ${describe(y[i])}`);
+    }
     const labels = y instanceof Int32Array ? y : Array.isArray(y) ? Int32Array.from(y) : fail('E_ARG', `${op}: expected \`y\` to be an Int32Array or an array, got ${describe(y)}`);
     if (Array.isArray(y) && y.some((v, i) => v !== labels[i])) fail('E_ARG', `${op}: labels must be int32 integers`);
     if (labels.length !== shape[0]) fail('E_SHAPE', `${op}: ${shape[0]} samples but ${labels.length} labels`);

@@ -14,8 +14,8 @@ import { checkHostBytes, checkNumber, checkOptions, checkTensor, describe, shape
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
 /** int32 indices on `like`'s device. */
-function indices(values: readonly number[], like: Tensor): Tensor<'int32'> {
-  return tensor(Int32Array.from(values), { dtype: 'int32', device: like.device });
+function indices(count: number, at: (i: number) => number, like: Tensor): Tensor<'int32'> {
+  return tensor(Int32Array.from({ length: count }, (_, i) => at(i)), { dtype: 'int32', device: like.device });
 }
 
 /** `pad`'s arguments apart from the tensor: what `pad` and `nn.Pad2d` accept. */
@@ -77,7 +77,7 @@ export function pad<D extends DType>(x: Tensor<D>, pad: readonly number[], mode:
         if (mode === 'circular') return ((j % n) + n) % n;
         return j < 0 ? -j : j >= n ? 2 * (n - 1) - j : j;   // reflect
       };
-      y = indexSelect(y, dim, tensor(Int32Array.from({ length: m }, (_, i) => source(i - before)), { dtype: 'int32', device: t.device }));
+      y = indexSelect(y, dim, indices(m, (i) => source(i - before), t));
     }
     return y;
   });
@@ -149,7 +149,7 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor<'flo
       const n = inSize[axis - 2], m = outSize[axis - 2], given = scales[axis - 2];
       if (mode === 'nearest') {
         const scale = given ?? n / m;
-        y = indexSelect(y, axis, indices(Array.from({ length: m }, (_, j) => Math.min(Math.floor(j * scale), n - 1)), t));
+        y = indexSelect(y, axis, indices(m, (j) => Math.min(Math.floor(j * scale), n - 1), t));
         continue;
       }
       // Bilinear along one axis: y = (1 - l) * x[i0] + l * x[i1], PyTorch's source positions.
@@ -166,7 +166,7 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor<'flo
         l0.push(1 - frac);
       }
       const weights = (w: number[]) => tensor(Float32Array.from(w), { device: t.device }).reshape(axis === 2 ? [1, 1, m, 1] : [1, 1, 1, m]);
-      y = add(mul(indexSelect(y, axis, indices(i0, t)), weights(l0)), mul(indexSelect(y, axis, indices(i1, t)), weights(l1)));
+      y = add(mul(indexSelect(y, axis, indices(m, (j) => i0[j], t)), weights(l0)), mul(indexSelect(y, axis, indices(m, (j) => i1[j], t)), weights(l1)));
     }
     return y;
   });
