@@ -53,6 +53,35 @@ describe('the CPU queue', () => {
     expect(cc.getNumThreads()).to.equal(before);
   });
 
+  // Note [lazy and prompt wake-ups] (native/core/wake_policy.h): the worker and the pool's helpers
+  // are SCHED_BATCH (3) while results are read back at once, SCHED_OTHER (0) once one is awaited.
+  const linuxAdaptive = process.platform === 'linux' && !process.env.CONVNET_WAKE_POLICY;
+  (linuxAdaptive ? it : it.skip)('the worker and helpers wait lazily while results are read back at once, and wake promptly once they are awaited', async function () {
+    const fs = await import('fs');
+    // A thread's name and policy (field 41 of /proc's stat: 38 after the command's ")").
+    const thread = (tid: string) => {
+      const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), policy: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]) };
+    };
+    if (thread(String(process.pid)).policy !== 0) this.skip();  // started under another policy: kept as it is
+    const policies = () => fs.readdirSync('/proc/self/task').map(thread).filter((t) => t.name.startsWith('convnet'));
+    const before = cc.getNumThreads();
+    cc.setNumThreads(2);
+    try {
+      const x = cc.randn([256, 256]);
+      await cc.matmul(x, x).data();  // awaited: prompt (and a helper exists: a parallel product)
+      expect(policies().map((t) => t.name)).to.include.members(['convnet queue', 'convnet pool']);
+      expect(policies().every((t) => t.policy === 0), JSON.stringify(policies())).to.equal(true);
+      for (let i = 0; i < 3; i++) cc.matmul(x, x).dataSync();  // read back at once
+      await new Promise((resolve) => setTimeout(resolve, 20));  // the worker goes idle: lazy
+      expect(policies().every((t) => t.policy === 3), JSON.stringify(policies())).to.equal(true);
+      await cc.matmul(x, x).data();
+      expect(policies().every((t) => t.policy === 0), JSON.stringify(policies())).to.equal(true);
+    } finally {
+      cc.setNumThreads(before);
+    }
+  });
+
   it('runs ops in the order they were enqueued', () => {
     let x = cc.zeros([1000]);
     for (let i = 0; i < 20; i++) x = cc.add(cc.scale(x, 2), 1);   // x = 2x + 1, 20 times in order

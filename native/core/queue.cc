@@ -1,14 +1,12 @@
 #include "queue.h"
 
 #include <chrono>
-#ifdef __linux__
-#include <sched.h>
-#endif
 #include <new>
 #include <string>
 
 #include "storage.h"
 #include "thread_pool.h"
+#include "wake_policy.h"
 
 namespace convnet {
 
@@ -32,6 +30,7 @@ void Queue::enqueue(const char* op, std::function<void()> work) {
 }
 
 void Queue::enqueue_completion(std::function<void(std::exception_ptr)> done) {
+  wake_policy::reader_waiting();  // only the worker will run what comes before `done`
   enqueue(nullptr, [this, done = std::move(done)] {
     std::exception_ptr error;
     {
@@ -67,6 +66,7 @@ bool waiter_may_spin() {
 // Cost: the waiting thread grows its own per-thread kernel scratch (conv2d's col buffers, the
 // GEMM's packing buffers), as a pool helper does, at most a few MiB more.
 void Queue::wait() {
+  wake_policy::reader_blocking();
   std::exception_ptr error;
   {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -146,20 +146,8 @@ void Queue::run_front(std::unique_lock<std::mutex>& lock) {
 }
 
 void Queue::worker_loop() {
-#ifdef __linux__
-  // Note [worker is SCHED_BATCH]: enqueue wakes the sleeping worker for every op, and woken, a
-  // normal thread preempts a running one at once. When the JavaScript thread then runs the op
-  // itself (Note [waiter runs tasks]) on a machine with no idle core, the worker's wake-up
-  // preempted the op's own threads, only to find nothing to do: ~500 context switches per 1000
-  // max-pool backwards of 25 us, and a slow mode at 37 us; LeNet-5 inference at batch 1 took 40-100
-  // us instead of 30-35. A SCHED_BATCH thread waits for a free core (or the next tick) instead
-  // of preempting on wake-up, and otherwise gets its fair share of the CPU: with it, ~20
-  // switches per 1000 ops (process.resourceUsage() around the loop, a throwaway script), and no
-  // slow mode (`node dist/bench/run.js pool models --threads 2` shows the times).
-  // Where a core is idle, as on larger machines, it runs at once as before.
-  sched_param param{};
-  sched_setscheduler(0, SCHED_BATCH, &param);  // best effort: stays a normal thread if refused
-#endif
+  // Lazy while results are read back at once: Note [lazy and prompt wake-ups] (wake_policy.h).
+  wake_policy::worker_started();
   // Note [worker spin]: JavaScript enqueues ops a few microseconds apart; a worker that went
   // to sleep after each one would pay a wake-up (~30 us in a VM) per op. So it spins briefly on
   // the lock-free counters before sleeping, counting from its last task. It also keeps spinning
@@ -179,6 +167,8 @@ void Queue::worker_loop() {
         break;
       }
     }
+    // Before the lock: a system call.
+    if (expired) wake_policy::worker_idle();
     std::unique_lock<std::mutex> lock(mutex_);
     if (tasks_.empty() || running_) {
       if (!expired) continue;  // a waiter took it: spin on until the deadline

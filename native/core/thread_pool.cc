@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "wake_policy.h"
+
 namespace convnet {
 namespace {
 
@@ -80,7 +82,7 @@ class ThreadPool {
     work_on(job);
     // Wait for the chunks, and for every helper to let go of `job`, which lives on this stack.
     auto all_done = [&] { return job.finished.load() == job.chunks && job.attached_helpers.load() == 0; };
-    spin_until(all_done);
+    if (!spin_until(all_done)) wake_policy::inside_op();  // about to sleep: prompt wake-up
     {
       std::unique_lock<std::mutex> lock(mutex_);
       job_done_.wait(lock, all_done);
@@ -129,6 +131,7 @@ class ThreadPool {
   }
 
   void helper_loop() {
+    wake_policy::helper_started();
     uint64_t seen_generation = 0;
     for (;;) {
       Job* job;

@@ -682,8 +682,13 @@ void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64
     });
     return;
   }
+  // A small call (LeNet-5's at batch 1: 0.24 and 0.48 MFLOP, a few microseconds) stays on one
+  // thread: waking a helper for half of it cost more than the half, and on a 2-core machine
+  // where JavaScript's thread is busy, the woken helper preempted the worker or JavaScript.
+  const int64_t items = d.N * d.groups * row_blocks;
+  const bool one_thread = 2.0 * d.N * d.K * d.hw_out * d.ckk < kDirectThreadedFlops;
   in.for_chunks(px, d, g, [&](int64_t n0, int64_t images, const float* xsrc) {
-    parallel_for(images * d.groups * row_blocks, 1, [&](int64_t i0, int64_t i1) {
+    parallel_for(images * d.groups * row_blocks, one_thread ? items : 1, [&](int64_t i0, int64_t i1) {
       for (int64_t it = i0; it < i1; ++it) {
         const int64_t rb = it % row_blocks, j = it / row_blocks / d.groups, gi = it / row_blocks % d.groups;
         run_block(xsrc + (j * d.C + gi * d.Cg) * in.xs, xsrc + images * d.C * in.xs, n0 + j, gi, rb);

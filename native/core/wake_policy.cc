@@ -1,0 +1,115 @@
+#include "wake_policy.h"
+
+#ifdef __linux__
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <vector>
+#endif
+
+namespace convnet {
+namespace wake_policy {
+
+#ifdef __linux__
+namespace {
+
+enum class Mode { kOff, kAdaptive, kLazy, kPrompt };
+
+// Read once, by the worker at its start: it still has the policy of the thread that made it.
+Mode mode() {
+  static const Mode m = [] {
+    if (sched_getscheduler(0) != SCHED_OTHER) return Mode::kOff;  // the user's choice: kept
+    const char* env = std::getenv("CONVNET_WAKE_POLICY");
+    if (env && std::strcmp(env, "lazy") == 0) return Mode::kLazy;
+    if (env && std::strcmp(env, "prompt") == 0) return Mode::kPrompt;
+    return Mode::kAdaptive;
+  }();
+  return m;
+}
+
+int this_thread_id() {
+  thread_local const int tid = static_cast<int>(syscall(SYS_gettid));
+  return tid;
+}
+
+void set_policy(int tid, int policy) {
+  sched_param param{};
+  sched_setscheduler(tid, policy, &param);  // best effort: a refusal leaves the policy as it was
+}
+
+// Adaptive mode's state: whether the worker and the helpers are lazy now, and who they are.
+// Changes are rare (when a program switches between reading results back at once and awaiting
+// them, or a join inside an op has to sleep), so they take a lock; the checks before do not.
+std::atomic<bool> lazy{false};
+std::mutex threads_lock;
+std::vector<int> threads;  // the worker's and the helpers' thread ids
+std::atomic<int> worker_id{0};
+std::atomic<bool> readers_block{false};  // the latest reader blocked (reader_blocking)
+
+void register_thread() {
+  std::lock_guard<std::mutex> hold(threads_lock);
+  threads.push_back(this_thread_id());
+  set_policy(0, lazy.load() ? SCHED_BATCH : SCHED_OTHER);
+}
+
+// Every change happens under the lock, so the threads' policies always match `lazy` once it
+// is released.
+void become(bool want_lazy) {
+  if (mode() != Mode::kAdaptive || lazy.load(std::memory_order_relaxed) == want_lazy) return;
+  std::lock_guard<std::mutex> hold(threads_lock);
+  if (lazy.load() == want_lazy) return;
+  lazy.store(want_lazy);
+  for (const int tid : threads) set_policy(tid, want_lazy ? SCHED_BATCH : SCHED_OTHER);
+}
+
+}  // namespace
+
+void worker_started() {
+  pthread_setname_np(pthread_self(), "convnet queue");
+  if (mode() == Mode::kLazy) set_policy(0, SCHED_BATCH);
+  if (mode() != Mode::kAdaptive) return;
+  worker_id.store(this_thread_id());
+  register_thread();
+}
+
+void reader_blocking() { readers_block.store(true, std::memory_order_relaxed); }
+
+void reader_waiting() {
+  readers_block.store(false, std::memory_order_relaxed);
+  become(false);
+}
+
+void worker_idle() {
+  if (readers_block.load(std::memory_order_relaxed)) become(true);
+}
+
+void inside_op() {
+  if (mode() == Mode::kAdaptive && !readers_block.load(std::memory_order_relaxed) &&
+      this_thread_id() == worker_id.load(std::memory_order_relaxed)) {
+    become(false);
+  }
+}
+
+void helper_started() {
+  pthread_setname_np(pthread_self(), "convnet pool");
+  if (mode() == Mode::kLazy) set_policy(0, SCHED_BATCH);
+  else if (mode() == Mode::kAdaptive) register_thread();
+  else if (mode() == Mode::kPrompt) set_policy(0, SCHED_OTHER);
+}
+#else
+void worker_started() {}
+void reader_blocking() {}
+void reader_waiting() {}
+void worker_idle() {}
+void inside_op() {}
+void helper_started() {}
+#endif
+
+}  // namespace wake_policy
+}  // namespace convnet

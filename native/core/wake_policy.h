@@ -1,0 +1,53 @@
+// When the threads that run ops may preempt others on waking (Linux scheduling policies).
+//
+// Note [lazy and prompt wake-ups]: on a machine with no idle core, a woken SCHED_OTHER thread
+// preempts the running one; a SCHED_BATCH thread waits for a free core or the end of the
+// running thread's slice (milliseconds), whatever that thread's nice value.
+// - Lazy is right for the queue's worker when it wakes for a new op that JavaScript then runs
+//   itself (Note [waiter runs tasks], queue.cc): woken promptly, the worker preempted the op's
+//   own threads only to find nothing to do (~500 context switches per 1000 max-pool backwards of
+//   25 us; LeNet-5 inference at batch 1 40-100 us instead of 30-35).
+// - Lazy is wrong everywhere else once any other process wants a core, even at nice 19: every
+//   wake-up of a lazy thread then waited out that process's slice. Beside one `nice -n 19` busy
+//   loop on 2 cores, with the worker and the pool's helpers always lazy, LeNet-5 inference at
+//   batch 1 took 0.196 ms against 0.052 with every thread prompt, a training step 4.0 against
+//   2.9, and a 10 ms convolution 18.8 against 12.8.
+// So the worker and the pool's helpers are lazy only in between ops read back at once: the
+// worker makes them lazy when it goes to sleep for lack of work and the latest wait for results
+// blocked a thread (`dataSync()`, `syncBlocking()`: that thread runs the tasks it waits for
+// itself). They are prompt again as soon as JavaScript awaits a result (a completion is queued:
+// only the worker will run the ops before it) or the worker has to sleep in a join inside an op
+// while nobody blocks for results. Training loops and `await t.data()` thus never meet a lazy
+// thread; a join that sleeps while results are read back at once changes nothing (each such op
+// made every thread prompt and then lazy again: two system calls a thread per op).
+// `node dist/bench/wake-policy.js` measures the three settings of CONVNET_WAKE_POLICY (read once,
+// at the worker's start) with and without a busy neighbour (bench/README.md, "A quiet machine"):
+// - `adaptive` (the default): the above;
+// - `lazy`: the worker and the helpers always SCHED_BATCH (as before session 18);
+// - `prompt`: every thread SCHED_OTHER (quiet machine: small ops read back at once 7-36% slower).
+//
+// A process that runs under another policy (`chrt --batch`, `--idle`) keeps it: none of this
+// applies then. Elsewhere than Linux these calls do nothing.
+#pragma once
+
+namespace convnet {
+namespace wake_policy {
+
+// The queue's worker, at its start (before any of the calls below). Also names the thread
+// ("convnet queue"; the helpers "convnet pool"), as `top -H` and /proc show it.
+void worker_started();
+// A thread blocks until the queue's results exist (Queue::wait(): it runs the tasks itself
+// when the worker does not take them).
+void reader_blocking();
+// A thread awaits the worker's results (a completion is queued): all prompt.
+void reader_waiting();
+// The worker, about to sleep with nothing to do: all lazy if the latest reader blocked.
+void worker_idle();
+// A join inside an op is about to sleep: all prompt if this is the worker and the latest reader
+// awaited.
+void inside_op();
+// A pool helper, at its start: the policy of the moment, whatever it inherited.
+void helper_started();
+
+}  // namespace wake_policy
+}  // namespace convnet
