@@ -3,12 +3,13 @@
  * wake_policy.h) measured: each setting of CONVNET_WAKE_POLICY in its own process, alternated
  * round by round, on a quiet machine and beside a busy neighbour:
  *
- *   node dist/bench/wake-policy.js [--rounds 3] [--threads 2] [--load none,nice19,nice0]
+ *   node dist/bench/wake-policy.js [--rounds 3] [--threads 2] [--load none,nice19,nice0] [--resnet]
  *
  * A neighbour is one busy loop (a child process) at nice 19 or 0. Each process times, for
  * `--seconds` each (default 2): a LeNet-5 training step at batch 64 (`await` the loss), LeNet-5
  * inference at batch 1 (`await out.data()`), a 10 ms grouped convolution (`await out.data()`),
- * and small ops read back at once as the `pool` and `layers` groups time them (`syncBlocking`).
+ * and small ops read back at once as the `pool` and `layers` groups time them (`syncBlocking`);
+ * with `--resnet` also the `models` group's ResNet-18 training step at batch 32 (4x as long).
  * Medians per process, then the median over the rounds. Not one of issue 6's groups; ~2 min.
  */
 import { execFileSync, spawn, type ChildProcess } from 'child_process';
@@ -38,7 +39,7 @@ async function timeFor(ms: number, fn: () => Promise<void> | void): Promise<numb
 }
 
 /** One process's measurements (the child side), printed as one JSON line. */
-async function measure(seconds: number, threads: number): Promise<void> {
+async function measure(seconds: number, threads: number, resnet: boolean): Promise<void> {
   cc.setNumThreads(threads);
   const ms = seconds * 1000;
   const out: Record<string, number> = {};
@@ -70,6 +71,12 @@ async function measure(seconds: number, threads: number): Promise<void> {
     ['ReLU fwd [8,96,55,55] (sync)', () => { cc.F.relu(xr); }],
   ];
   for (const [name, f] of small) out[name] = await timeFor(ms / 2, () => { cc.tidy(f); cc.syncBlocking(); });
+  if (resnet) {
+    const net = cc.models.resnet18({ numClasses: 10, cifar: true });
+    const sgd = new cc.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
+    const x32 = cc.randn([32, 3, 32, 32]), y32 = cc.tensor(Int32Array.from({ length: 32 }, (_, i) => i % 10), { dtype: 'int32' });
+    out['resnet18 train step b32'] = await timeFor(4 * ms, async () => { await trainStep(net, sgd, x32, y32); });
+  }
   console.log(JSON.stringify(out));
 }
 
@@ -87,7 +94,8 @@ async function main(): Promise<void> {
     return at >= 0 ? args[at + 1] : fallback;
   };
   const seconds = Number(opt('--seconds', '2')), threads = Number(opt('--threads', String(Math.min(2, os.cpus().length))));
-  if (args.includes('--child')) return measure(seconds, threads);
+  const resnet = args.includes('--resnet');
+  if (args.includes('--child')) return measure(seconds, threads, resnet);
   const rounds = Number(opt('--rounds', '3'));
   const loads = opt('--load', 'none,nice19').split(',');
   console.log(`wake-up policies (CONVNET_WAKE_POLICY), ${threads} thread(s), ${rounds} round(s) of ${seconds} s per case, medians in ms`);
@@ -98,7 +106,7 @@ async function main(): Promise<void> {
       const results: Record<string, Record<string, number[]>> = {};
       for (let round = 0; round < rounds; round++) {
         for (const policy of POLICIES) {
-          const text = execFileSync(process.execPath, [__filename, '--child', '--seconds', String(seconds), '--threads', String(threads)], {
+          const text = execFileSync(process.execPath, [__filename, '--child', '--seconds', String(seconds), '--threads', String(threads), ...(resnet ? ['--resnet'] : [])], {
             env: { ...process.env, CONVNET_WAKE_POLICY: policy },
             encoding: 'utf8',
           });
