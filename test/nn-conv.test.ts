@@ -190,6 +190,7 @@ describe('F.conv2d', () => {
       { x: [2, 24, 13, 20], w: [80, 24, 3, 3], o: { padding: 1 }, bias: true, what: 'direct32, blocks of 32 + 32 + 16, rows of 10 + 10' },
       { x: [2, 24, 14, 16], w: [40, 24, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: 'direct32, dilation 2, blocks of 32 + 8' },
       { x: [3, 40, 8, 9], w: [48, 40, 3, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'direct32 at stride 2 on 4 x 5 outputs where 512-bit FMAs are halved (else im2col)' },
+      { x: [2, 20, 16, 16], w: [40, 20, 3, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'direct32 at stride 2 on 8 x 8 outputs: the top row and the first column leave out the padding\'s taps (a column tile, rows of 7)' },
       { x: [1, 18, 13, 13], w: [33, 18, 4, 2], o: { padding: 'same' }, bias: true, what: 'direct32, even kernel (asymmetric padding), 32 + 1 channels' },
       { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
       { x: [2, 40, 31, 33], w: [96, 20, 3, 3], o: { stride: 2, padding: 1, groups: 2 }, bias: true, what: 'direct32 at stride 2, blocks of 48, groups (rows of 9 + 8); backward-data by phases' },

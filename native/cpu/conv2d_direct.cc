@@ -414,12 +414,15 @@ struct Direct32Args {
   // apart (every tap: one run of ckk; a row of outputs whose top or bottom kernel rows fall in
   // the padding: one run per input channel, its kernel rows that read x).
   int64_t runs, run_len, run_step, first;
+  int64_t step;        // floats between the positions' inputs where S is 0 (a column of outputs)
   const float* bias;   // bw floats (zero past kg)
-  float* y;            // y[u * bw + k]: the tile's outputs position by position
+  float* y;            // y[u * y_step + k]: the tile's outputs position by position
+  int64_t y_step;
 };
 
 // V vectors (16 channels each): fewer than the block's (32 or 48) for a last block of fewer
-// channels. S: the stride along the row (1, 2 or 4), so that the broadcasts' offsets are constants.
+// channels. S: the stride along the row (1, 2 or 4), so that the broadcasts' offsets are constants;
+// 0 for a column of outputs (a.step apart).
 template <int UW, int V, int S>
 struct Direct32Row {
   __attribute__((target("avx512f"))) static void run(const Direct32Args& a) {
@@ -438,7 +441,7 @@ struct Direct32Row {
         const float* xr = a.x + tap[r];
 #pragma GCC unroll 16
         for (int u = 0; u < UW; ++u) {
-          const __m512 xb = _mm512_set1_ps(xr[u * S]);
+          const __m512 xb = _mm512_set1_ps(xr[u * (S ? S : a.step)]);
 #pragma GCC unroll 3
           for (int v = 0; v < V; ++v) acc[u][v] = _mm512_fmadd_ps(xb, w[v], acc[u][v]);
         }
@@ -447,7 +450,7 @@ struct Direct32Row {
 #pragma GCC unroll 16
     for (int u = 0; u < UW; ++u)
 #pragma GCC unroll 3
-      for (int v = 0; v < V; ++v) _mm512_storeu_ps(a.y + u * a.bw + 16 * v, _mm512_add_ps(acc[u][v], _mm512_loadu_ps(a.bias + 16 * v)));
+      for (int v = 0; v < V; ++v) _mm512_storeu_ps(a.y + u * a.y_step + 16 * v, _mm512_add_ps(acc[u][v], _mm512_loadu_ps(a.bias + 16 * v)));
   }
 };
 
@@ -594,6 +597,29 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
     }
     row_lo[oh] = lo < hi ? lo : 0, row_hi[oh] = lo < hi ? hi : 0;
   }
+  // The same along the row: output columns [0, left) and [right, Wo) leave out kernel columns
+  // (the padding's). A row's tile cannot (its other positions need them), so those columns go
+  // through tiles of their own, down the column, that take only their kernel columns.
+  std::vector<int64_t> col_lo(d.Wo), col_hi(d.Wo);
+  for (int64_t ow = 0; ow < d.Wo; ++ow) {
+    int64_t lo = d.kw, hi = 0;
+    for (int64_t j = 0; j < d.kw; ++j) {
+      const int64_t iw = ow * g.stride_w + j * g.dilation_w - g.pad_left;
+      if (iw >= 0 && iw < d.W) lo = std::min(lo, j), hi = j + 1;
+    }
+    col_lo[ow] = lo < hi ? lo : 0, col_hi[ow] = lo < hi ? hi : 0;
+  }
+  int64_t left = 0, right = d.Wo;
+  while (left < d.Wo && col_hi[left] - col_lo[left] < d.kw) ++left;
+  while (right > left && col_hi[right - 1] - col_lo[right - 1] < d.kw) --right;
+  // Only where that leaves out 1/32 of the row's taps or more, in rows of 7 or more positions
+  // (ResNet's 3x3/2 layers at batch 32, 1 and 2 threads, `node dist/bench/conv_ab.js` with a
+  // throwaway switch ... resnet): 128 -> 256 on 16x16 (1/24 left out, rows of 7) 0.92-0.93x the
+  // time; 64 -> 128 on 32x32 (1/48) 1.01-1.04x; 256 -> 512 on 8x8 (rows of 3: too few sums in
+  // flight) 1.17x.
+  int64_t left_out = 0;
+  for (int64_t ow = 0; ow < d.Wo; ++ow) left_out += d.kw - (col_hi[ow] - col_lo[ow]);
+  if (right - left < 7 || 32 * left_out < d.Wo * d.kw) left = 0, right = d.Wo;
   in.for_chunks(px, d, g, [&](int64_t n0, int64_t images, const float* xsrc) {
     // Few (image, group, block) items (a batch of one): bands of output rows too, so that every
     // thread has work. Which thread computes an output changes nothing in it.
@@ -602,6 +628,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
     parallel_for(images * items * bands, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t ib = i0; ib < i1; ++ib) {
         const int64_t it = ib / bands, oh0 = (ib % bands) * band_rows, oh1 = std::min(d.Ho, oh0 + band_rows);
+        if (oh1 <= oh0) continue;  // bands of ceil(Ho / bands) rows: the last ones may be empty
         const int64_t j = it / items, item = it % items, gi = item / blocks, k0 = (item % blocks) * bw;
         Direct32Args a;
         a.wt = wt + item * (d.ckk + 1) * bw, a.bw = bw, a.bias = a.wt + d.ckk * bw, a.tap = tap.data();
@@ -614,16 +641,35 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         float* t = scratch(2, (oh1 - oh0) * d.Wo * bw);
         const int vectors = (kg + 15) / 16;
         const Direct32Fn* table = g.stride_w == 4 ? Direct32Tables<4>::rows(vectors) : g.stride_w == 2 ? Direct32Tables<2>::rows(vectors) : Direct32Tables<1>::rows(vectors);
+        // The edge columns, each down the band in tiles of up to `most` positions, with every
+        // kernel row (those in the padding read its zeros) and the column's kernel columns: run
+        // (c, i) is taps (c, i, col_lo .. col_hi - 1).
+        const int64_t most = direct32_positions(vectors);
+        a.step = g.stride_h * in.ws, a.y_step = d.Wo * bw;
+        for (int64_t ow = 0; ow < d.Wo; ++ow) {
+          if (ow == left) ow = right;
+          if (ow >= d.Wo) break;
+          a.runs = d.Cg * d.kh, a.run_len = col_hi[ow] - col_lo[ow], a.run_step = d.kw, a.first = col_lo[ow];
+          const int64_t pieces = ceil_div(oh1 - oh0, most), height = ceil_div(oh1 - oh0, pieces);
+          for (int64_t r0 = oh0; r0 < oh1; r0 += height) {
+            const int64_t uh = std::min(height, oh1 - r0);
+            a.x = xg + r0 * g.stride_h * in.ws + ow * g.stride_w;
+            a.y = t + ((r0 - oh0) * d.Wo + ow) * bw;
+            Direct32Tables<0>::rows(vectors)[uh - 1](a);
+          }
+        }
         // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
-        const int64_t tiles = ceil_div(d.Wo, direct32_positions(vectors)), width = ceil_div(d.Wo, tiles);
+        const int64_t c0 = left, c1 = right;
+        const int64_t tiles = ceil_div(c1 - c0, most), width = ceil_div(c1 - c0, tiles);
+        a.y_step = bw;
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           if (row_hi[oh] - row_lo[oh] == d.kh) {
             a.runs = 1, a.run_len = d.ckk, a.run_step = 0, a.first = 0;
           } else {
             a.runs = d.Cg, a.run_len = (row_hi[oh] - row_lo[oh]) * d.kw, a.run_step = d.kh * d.kw, a.first = row_lo[oh] * d.kw;
           }
-          for (int64_t ow0 = 0; ow0 < d.Wo; ow0 += width) {
-            const int64_t uw = std::min(width, d.Wo - ow0);
+          for (int64_t ow0 = c0; ow0 < c1; ow0 += width) {
+            const int64_t uw = std::min(width, c1 - ow0);
             a.x = xg + oh * g.stride_h * in.ws + ow0 * g.stride_w;
             a.y = t + ((oh - oh0) * d.Wo + ow0) * bw;
             table[uw - 1](a);
