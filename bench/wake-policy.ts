@@ -1,7 +1,7 @@
 /**
  * The worker's and helpers' wake-up policy (Note [lazy and prompt wake-ups], native/core/
- * wake_policy.h) measured: each setting of CONVNET_WAKE_POLICY in its own process, alternated
- * round by round, on a quiet machine and beside a busy neighbour:
+ * wake_policy.h) measured: each setting of CONVNET_WAKE_POLICY in its own process, in turn (each
+ * round in another order), on a quiet machine and beside a busy neighbour:
  *
  *   node dist/bench/wake-policy.js [--rounds 3] [--threads 2] [--load none,nice19,nice0] [--resnet]
  *
@@ -105,7 +105,8 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 300));
       const results: Record<string, Record<string, number[]>> = {};
       for (let round = 0; round < rounds; round++) {
-        for (const policy of POLICIES) {
+        // Each round in another order, so that no policy always follows the same one.
+        for (const policy of POLICIES.map((_, i) => POLICIES[(i + round) % POLICIES.length])) {
           const text = execFileSync(process.execPath, [__filename, '--child', '--seconds', String(seconds), '--threads', String(threads), ...(resnet ? ['--resnet'] : [])], {
             env: { ...process.env, CONVNET_WAKE_POLICY: policy },
             encoding: 'utf8',
