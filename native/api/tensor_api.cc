@@ -119,7 +119,7 @@ Tensor on_cpu(const Tensor& t) {
 
 // Before a GPU op may read CPU memory that queued CPU work writes: waits for that work.
 void wait_for_cpu_queue() {
-  if (Queue::cpu().pending() > 0) Queue::cpu().wait();
+  if (Queue::cpu().pending() > 0) Queue::cpu().wait(/*reads=*/false);
 }
 
 Napi::Value Read(const Napi::CallbackInfo& info) {

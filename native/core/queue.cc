@@ -65,8 +65,8 @@ bool waiter_may_spin() {
 // in wait instead made it worse: the spinning waiter kept the worker off a shared core.)
 // Cost: the waiting thread grows its own per-thread kernel scratch (conv2d's col buffers, the
 // GEMM's packing buffers), as a pool helper does, at most a few MiB more.
-void Queue::wait() {
-  wake_policy::reader_blocking();
+void Queue::wait(bool reads) {
+  if (reads) wake_policy::reader_blocking();
   std::exception_ptr error;
   {
     std::unique_lock<std::mutex> lock(mutex_);
@@ -167,8 +167,6 @@ void Queue::worker_loop() {
         break;
       }
     }
-    // Before the lock: a system call.
-    if (expired) wake_policy::worker_idle();
     std::unique_lock<std::mutex> lock(mutex_);
     if (tasks_.empty() || running_) {
       if (!expired) continue;  // a waiter took it: spin on until the deadline

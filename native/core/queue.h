@@ -38,7 +38,9 @@ class Queue {
   // Blocks the calling thread until everything enqueued so far has run, then throws the
   // pending error, if any (and clears it). Runs queued tasks itself while the worker is not
   // running one.
-  void wait();
+  // `reads`: false for the library's own sync points (a GPU op reading CPU memory), which
+  // say nothing about how the program reads its results (wake_policy.h).
+  void wait(bool reads = true);
 
   // Work enqueued and not yet finished.
   int64_t pending() const;

@@ -82,7 +82,7 @@ class ThreadPool {
     work_on(job);
     // Wait for the chunks, and for every helper to let go of `job`, which lives on this stack.
     auto all_done = [&] { return job.finished.load() == job.chunks && job.attached_helpers.load() == 0; };
-    if (!spin_until(all_done)) wake_policy::inside_op();  // about to sleep: prompt wake-up
+    spin_until(all_done);
     {
       std::unique_lock<std::mutex> lock(mutex_);
       job_done_.wait(lock, all_done);

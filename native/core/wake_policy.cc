@@ -45,12 +45,10 @@ void set_policy(int tid, int policy) {
 
 // Adaptive mode's state: whether the worker and the helpers are lazy now, and who they are.
 // Changes are rare (when a program switches between reading results back at once and awaiting
-// them, or a join inside an op has to sleep), so they take a lock; the checks before do not.
+// them), so they take a lock; the checks before do not.
 std::atomic<bool> lazy{false};
 std::mutex threads_lock;
 std::vector<int> threads;  // the worker's and the helpers' thread ids
-std::atomic<int> worker_id{0};
-std::atomic<bool> readers_block{false};  // the latest reader blocked (reader_blocking)
 
 void register_thread() {
   std::lock_guard<std::mutex> hold(threads_lock);
@@ -73,28 +71,12 @@ void become(bool want_lazy) {
 void worker_started() {
   pthread_setname_np(pthread_self(), "convnet queue");
   if (mode() == Mode::kLazy) set_policy(0, SCHED_BATCH);
-  if (mode() != Mode::kAdaptive) return;
-  worker_id.store(this_thread_id());
-  register_thread();
+  if (mode() == Mode::kAdaptive) register_thread();
 }
 
-void reader_blocking() { readers_block.store(true, std::memory_order_relaxed); }
+void reader_blocking() { become(true); }
 
-void reader_waiting() {
-  readers_block.store(false, std::memory_order_relaxed);
-  become(false);
-}
-
-void worker_idle() {
-  if (readers_block.load(std::memory_order_relaxed)) become(true);
-}
-
-void inside_op() {
-  if (mode() == Mode::kAdaptive && !readers_block.load(std::memory_order_relaxed) &&
-      this_thread_id() == worker_id.load(std::memory_order_relaxed)) {
-    become(false);
-  }
-}
+void reader_waiting() { become(false); }
 
 void helper_started() {
   pthread_setname_np(pthread_self(), "convnet pool");
@@ -106,8 +88,6 @@ void helper_started() {
 void worker_started() {}
 void reader_blocking() {}
 void reader_waiting() {}
-void worker_idle() {}
-void inside_op() {}
 void helper_started() {}
 #endif
 

@@ -12,19 +12,18 @@
 //   loop on 2 cores, with the worker and the pool's helpers always lazy, LeNet-5 inference at
 //   batch 1 took 0.196 ms against 0.052 with every thread prompt, a training step 4.0 against
 //   2.9, and a 10 ms convolution 18.8 against 12.8.
-// So the worker and the pool's helpers are lazy only in between ops read back at once: the
-// worker makes them lazy when it goes to sleep for lack of work and the latest wait for results
-// blocked a thread (`dataSync()`, `syncBlocking()`: that thread runs the tasks it waits for
-// itself). They are prompt again as soon as JavaScript awaits a result (a completion is queued:
-// only the worker will run the ops before it) or the worker has to sleep in a join inside an op
-// while nobody blocks for results. Training loops and `await t.data()` thus never meet a lazy
-// thread; a join that sleeps while results are read back at once changes nothing (each such op
-// made every thread prompt and then lazy again: two system calls a thread per op).
+// So the worker and the pool's helpers are lazy only while the program reads results back at
+// once: a thread that blocks for results (`dataSync()`, `syncBlocking()`: Queue::wait(), where
+// that thread runs the tasks itself when the worker does not take them) makes them all lazy.
+// They are all prompt again as soon as a result is awaited (a completion is queued: only the
+// worker will run the ops before it). Training loops and `await t.data()` thus never meet a
+// lazy thread, and a program that switches between the two ways pays one change per switch
+// (one system call a thread).
 // `node dist/bench/wake-policy.js` measures the three settings of CONVNET_WAKE_POLICY (read once,
 // at the worker's start) with and without a busy neighbour (bench/README.md, "A quiet machine"):
 // - `adaptive` (the default): the above;
 // - `lazy`: the worker and the helpers always SCHED_BATCH (as before session 18);
-// - `prompt`: every thread SCHED_OTHER (quiet machine: small ops read back at once 7-36% slower).
+// - `prompt`: every thread SCHED_OTHER (small ops read back at once up to 1.4x slower).
 //
 // A process that runs under another policy (`chrt --batch`, `--idle`) keeps it: none of this
 // applies then. Elsewhere than Linux these calls do nothing.
@@ -36,16 +35,10 @@ namespace wake_policy {
 // The queue's worker, at its start (before any of the calls below). Also names the thread
 // ("convnet queue"; the helpers "convnet pool"), as `top -H` and /proc show it.
 void worker_started();
-// A thread blocks until the queue's results exist (Queue::wait(): it runs the tasks itself
-// when the worker does not take them).
+// A thread blocks until the queue's results exist (Queue::wait()): all lazy.
 void reader_blocking();
 // A thread awaits the worker's results (a completion is queued): all prompt.
 void reader_waiting();
-// The worker, about to sleep with nothing to do: all lazy if the latest reader blocked.
-void worker_idle();
-// A join inside an op is about to sleep: all prompt if this is the worker and the latest reader
-// awaited.
-void inside_op();
 // A pool helper, at its start: the policy of the moment, whatever it inherited.
 void helper_started();
 

@@ -549,6 +549,21 @@ struct PaddedInput {
   }
 };
 
+// Along one axis (out outputs, k taps, an input of n): output o's taps [lo[o], hi[o]) read the
+// input, the others the padding (lo = hi = 0 where none does).
+void taps_inside(int64_t out, int64_t k, int64_t stride, int64_t dilation, int64_t pad, int64_t n,
+                 std::vector<int64_t>& lo, std::vector<int64_t>& hi) {
+  lo.assign(out, 0), hi.assign(out, 0);
+  for (int64_t o = 0; o < out; ++o) {
+    int64_t first = k, end = 0;
+    for (int64_t t = 0; t < k; ++t) {
+      const int64_t at = o * stride + t * dilation - pad;
+      if (at >= 0 && at < n) first = std::min(first, t), end = t + 1;
+    }
+    if (first < end) lo[o] = first, hi[o] = end;
+  }
+}
+
 // y = conv(x, w) + b by the tiles above. The weight of output channel k of group gi at tap
 // r < ckk is pw[gi * group_stride + k * k_stride + offset[r]]: the forward's w itself, or
 // backward-data's flipped transpose of it.
@@ -588,27 +603,13 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
   // ResNet's 3x3/2 layers on 16x16 inputs, 1/12 on 8x8. The products left out are zeros, so the
   // sums are the same but where a weight is infinite or NaN (0 * inf is NaN; PyTorch's CPU
   // convolution leaves those taps out too) or a sum of zeros' sign.
-  std::vector<int64_t> row_lo(d.Ho), row_hi(d.Ho);
-  for (int64_t oh = 0; oh < d.Ho; ++oh) {
-    int64_t lo = d.kh, hi = 0;
-    for (int64_t i = 0; i < d.kh; ++i) {
-      const int64_t ih = oh * g.stride_h + i * g.dilation_h - g.pad_top;
-      if (ih >= 0 && ih < d.H) lo = std::min(lo, i), hi = i + 1;
-    }
-    row_lo[oh] = lo < hi ? lo : 0, row_hi[oh] = lo < hi ? hi : 0;
-  }
+  std::vector<int64_t> row_lo, row_hi;
+  taps_inside(d.Ho, d.kh, g.stride_h, g.dilation_h, g.pad_top, d.H, row_lo, row_hi);
   // The same along the row: output columns [0, left) and [right, Wo) leave out kernel columns
   // (the padding's). A row's tile cannot (its other positions need them), so those columns go
   // through tiles of their own, down the column, that take only their kernel columns.
-  std::vector<int64_t> col_lo(d.Wo), col_hi(d.Wo);
-  for (int64_t ow = 0; ow < d.Wo; ++ow) {
-    int64_t lo = d.kw, hi = 0;
-    for (int64_t j = 0; j < d.kw; ++j) {
-      const int64_t iw = ow * g.stride_w + j * g.dilation_w - g.pad_left;
-      if (iw >= 0 && iw < d.W) lo = std::min(lo, j), hi = j + 1;
-    }
-    col_lo[ow] = lo < hi ? lo : 0, col_hi[ow] = lo < hi ? hi : 0;
-  }
+  std::vector<int64_t> col_lo, col_hi;
+  taps_inside(d.Wo, d.kw, g.stride_w, g.dilation_w, g.pad_left, d.W, col_lo, col_hi);
   int64_t left = 0, right = d.Wo;
   while (left < d.Wo && col_hi[left] - col_lo[left] < d.kw) ++left;
   while (right > left && col_hi[right - 1] - col_lo[right - 1] < d.kw) --right;
