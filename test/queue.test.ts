@@ -69,17 +69,19 @@ describe('the CPU queue', () => {
     cc.setNumThreads(2);
     try {
       const x = cc.randn([256, 256]);
-      await cc.matmul(x, x).data();  // awaited: prompt (and a helper exists: a parallel product)
+      const awaited = async () => {
+        const y = cc.matmul(x, x);
+        await y.data();
+        y.dispose();
+      };
+      await awaited();  // awaited: prompt (and a helper exists: a parallel product)
       expect(policies().map((t) => t.name)).to.include.members(['convnet queue', 'convnet pool']);
       expect(policies().every((t) => t.policy === 0), JSON.stringify(policies())).to.equal(true);
-      for (let i = 0; i < 3; i++) cc.matmul(x, x).dataSync();  // read back at once
-      // The worker goes idle (100 us after its last task), and makes them all lazy.
-      for (const start = performance.now(); performance.now() - start < 2000 && !policies().every((t) => t.policy === 3);) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      cc.tidy(() => cc.matmul(x, x).dataSync());  // read back at once: the read makes them all lazy
       expect(policies().every((t) => t.policy === 3), JSON.stringify(policies())).to.equal(true);
-      await cc.matmul(x, x).data();
+      await awaited();
       expect(policies().every((t) => t.policy === 0), JSON.stringify(policies())).to.equal(true);
+      x.dispose();
     } finally {
       cc.setNumThreads(before);
     }

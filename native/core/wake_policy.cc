@@ -21,7 +21,8 @@ namespace {
 
 enum class Mode { kOff, kAdaptive, kLazy, kPrompt };
 
-// Read once, by the worker at its start: it still has the policy of the thread that made it.
+// Read once, by whichever of our threads comes first (the worker at its start, a helper, or
+// JavaScript's at its first read): each still has the process's own policy then.
 Mode mode() {
   static const Mode m = [] {
     if (sched_getscheduler(0) != SCHED_OTHER) return Mode::kOff;  // the user's choice: kept
@@ -71,7 +72,7 @@ void become(bool want_lazy) {
 void worker_started() {
   pthread_setname_np(pthread_self(), "convnet queue");
   if (mode() == Mode::kLazy) set_policy(0, SCHED_BATCH);
-  if (mode() == Mode::kAdaptive) register_thread();
+  else if (mode() == Mode::kAdaptive) register_thread();
 }
 
 void reader_blocking() { become(true); }
@@ -82,7 +83,6 @@ void helper_started() {
   pthread_setname_np(pthread_self(), "convnet pool");
   if (mode() == Mode::kLazy) set_policy(0, SCHED_BATCH);
   else if (mode() == Mode::kAdaptive) register_thread();
-  else if (mode() == Mode::kPrompt) set_policy(0, SCHED_OTHER);
 }
 #else
 void worker_started() {}

@@ -660,8 +660,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
           }
         }
         // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
-        const int64_t c0 = left, c1 = right;
-        const int64_t tiles = ceil_div(c1 - c0, most), width = ceil_div(c1 - c0, tiles);
+        const int64_t tiles = ceil_div(right - left, most), width = ceil_div(right - left, tiles);
         a.y_step = bw;
         for (int64_t oh = oh0; oh < oh1; ++oh) {
           if (row_hi[oh] - row_lo[oh] == d.kh) {
@@ -669,8 +668,8 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
           } else {
             a.runs = d.Cg, a.run_len = (row_hi[oh] - row_lo[oh]) * d.kw, a.run_step = d.kh * d.kw, a.first = row_lo[oh] * d.kw;
           }
-          for (int64_t ow0 = c0; ow0 < c1; ow0 += width) {
-            const int64_t uw = std::min(width, c1 - ow0);
+          for (int64_t ow0 = left; ow0 < right; ow0 += width) {
+            const int64_t uw = std::min(width, right - ow0);
             a.x = xg + oh * g.stride_h * in.ws + ow0 * g.stride_w;
             a.y = t + ((oh - oh0) * d.Wo + ow0) * bw;
             table[uw - 1](a);
@@ -709,15 +708,14 @@ void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64
   const int64_t R = k.narrow_rows(static_cast<int>(kg)), row_blocks = ceil_div(d.Ho, R);
   // Each row block's kernel rows [first, first + count) of those that read x (rows between
   // them that do not are kept: they add zeros).
+  std::vector<int64_t> row_lo, row_hi;
+  taps_inside(d.Ho, d.kh, g.stride_h, g.dilation_h, g.pad_top, d.H, row_lo, row_hi);
   std::vector<int64_t> first(row_blocks, 0), count(row_blocks, 0);
   for (int64_t rb = 0; rb < row_blocks; ++rb) {
-    int64_t lo = d.kh, hi = -1;
+    int64_t lo = d.kh, hi = 0;
     for (int64_t oh = rb * R; oh < std::min(d.Ho, (rb + 1) * R); ++oh)
-      for (int64_t i = 0; i < d.kh; ++i) {
-        const int64_t ih = oh * g.stride_h + i * g.dilation_h - g.pad_top;
-        if (ih >= 0 && ih < d.H) lo = std::min(lo, i), hi = std::max(hi, i);
-      }
-    if (hi >= lo) first[rb] = lo * d.kw, count[rb] = (hi - lo + 1) * d.kw;
+      if (row_lo[oh] < row_hi[oh]) lo = std::min(lo, row_lo[oh]), hi = std::max(hi, row_hi[oh]);
+    if (lo < hi) first[rb] = lo * d.kw, count[rb] = (hi - lo) * d.kw;
   }
   // Row block rb of image n's group gi, from xg, the (padded) image's group planes, readable
   // up to `end`.
@@ -754,13 +752,13 @@ void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64
     });
     return;
   }
-  // A small call (LeNet-5's at batch 1: 0.24 and 0.48 MFLOP, a few microseconds) stays on one
+  // A call under 2 MFLOP (LeNet-5's at batch 1: 0.24 and 0.48, a few microseconds) stays on one
   // thread: waking a helper for half of it cost more than the half, and on a 2-core machine
   // where JavaScript's thread is busy, the woken helper preempted the worker or JavaScript.
-  const int64_t items = d.N * d.groups * row_blocks;
-  const bool one_thread = 2.0 * d.N * d.K * d.hw_out * d.ckk < kDirectThreadedFlops;
+  const bool one_thread = 2.0 * d.N * d.K * d.hw_out * d.ckk < 2e6;
   in.for_chunks(px, d, g, [&](int64_t n0, int64_t images, const float* xsrc) {
-    parallel_for(images * d.groups * row_blocks, one_thread ? items : 1, [&](int64_t i0, int64_t i1) {
+    const int64_t items = images * d.groups * row_blocks;
+    parallel_for(items, one_thread ? items : 1, [&](int64_t i0, int64_t i1) {
       for (int64_t it = i0; it < i1; ++it) {
         const int64_t rb = it % row_blocks, j = it / row_blocks / d.groups, gi = it / row_blocks % d.groups;
         run_block(xsrc + (j * d.C + gi * d.Cg) * in.xs, xsrc + images * d.C * in.xs, n0 + j, gi, rb);

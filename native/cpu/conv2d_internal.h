@@ -44,8 +44,6 @@ constexpr int kScratchSlots = 10;
 float* scratch(int slot, int64_t n);
 
 // ---- The direct kernels (conv2d_direct.cc) ----
-// Below this many flops a call runs on the calling thread (a helper's wake-up would cost more).
-constexpr double kDirectThreadedFlops = 2e6;
 
 // The weight of output channel k of group gi at tap r < ckk is pw[gi * group_stride + k *
 // k_stride + offset[r]]: the forward's w itself, or backward-data's flipped transpose of it.
