@@ -214,6 +214,10 @@ describe('F.conv2d', () => {
       { x: [2, 16, 40, 40], w: [16, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, 800 tiles (items of whole panels across images)' },
       { x: [3, 16, 3, 3], w: [20, 16, 3, 3], o: {}, bias: true, what: 'Winograd, one output per image (tiles cut to 1 x 1)' },
       { x: [2, 17, 1, 9], w: [16, 17, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, one row of 9 (padding on both sides of a 1-row image)' },
+      // Panels of 12-14 rows (AVX-512, 48 or more output channels a group): the weight transform
+      // writes the GEMM's packed panels itself; here with a short last panel and, over 512 input
+      // channels, two K blocks (backward-data: 520 outputs, 2 rows in the last panel).
+      { x: [1, 520, 4, 5], w: [50, 520, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, weights written into 2 K blocks of panels, 50 = 13 + 13 + 13 + 11' },
       // 5x5 with 48 or more channels in and out per group: Winograd F(2x2, 5x5), all three
       // directions.
       { x: [2, 96, 15, 27], w: [96, 48, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: "Winograd 5x5, groups, odd sizes (AlexNet's c2)" },

@@ -781,6 +781,13 @@ void sgemm_pack_a_panel(int64_t M, int64_t K, int64_t m0, int64_t rows, const fl
   }
 }
 
+int64_t sgemm_packed_a_column(int64_t M, int64_t K, int64_t m0, int64_t k) {
+  const KernelInfo& ker = active_kernel();
+  const int mr = tile_rows(ker, M);
+  const int64_t kc_max = even_block(K, ker.kc, 1), pc = k / kc_max * kc_max, kc = std::min(kc_max, K - pc);
+  return pc * round_up(M, mr) + m0 * kc + (k - pc) * mr;  // as sgemm_pack_a_panel's block pc
+}
+
 int64_t sgemm_panel_width() { return active_kernel().nr; }
 
 namespace {

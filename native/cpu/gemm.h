@@ -35,6 +35,10 @@ void sgemm_pack_a(bool trans_a, int64_t M, int64_t K, const float* A, int64_t ld
 // them: a producer can make A a panel at a time, in cache (Winograd's weight transform).
 int64_t sgemm_pack_a_panel_rows(int64_t M);
 void sgemm_pack_a_panel(int64_t M, int64_t K, int64_t m0, int64_t rows, const float* rows_a, int64_t lda, float* packed);
+// Or writes the panel itself: column k of the panel of rows [m0, m0 + mr) (mr as above) is mr
+// consecutive floats, row m0 + r at offset r (zero for rows past M), starting at packed +
+// sgemm_packed_a_column(M, K, m0, k).
+int64_t sgemm_packed_a_column(int64_t M, int64_t K, int64_t m0, int64_t k);
 
 // Width of a B panel (columns per micro-tile) for the active kernel path.
 int64_t sgemm_panel_width();
