@@ -44,27 +44,27 @@ void set_policy(int tid, int policy) {
   sched_setscheduler(tid, policy, &param);  // best effort: a refusal leaves the policy as it was
 }
 
-// Adaptive mode's state: whether the worker and the helpers are lazy now, and who they are.
+// Adaptive mode's state: whether the workers are lazy now, and who they are (one a queue).
 // Changes are rare (when a program switches between reading results back at once and awaiting
 // them), so they take a lock; the checks before do not.
 std::atomic<bool> lazy{false};
-std::mutex threads_lock;
-std::vector<int> threads;  // the worker's and the helpers' thread ids
+std::mutex workers_lock;
+std::vector<int> workers;  // thread ids
 
-void register_thread() {
-  std::lock_guard<std::mutex> hold(threads_lock);
-  threads.push_back(this_thread_id());
+void register_worker() {
+  std::lock_guard<std::mutex> hold(workers_lock);
+  workers.push_back(this_thread_id());
   set_policy(0, lazy.load() ? SCHED_BATCH : SCHED_OTHER);
 }
 
-// Every change happens under the lock, so the threads' policies always match `lazy` once it
+// Every change happens under the lock, so the workers' policies always match `lazy` once it
 // is released.
 void become(bool want_lazy) {
   if (mode() != Mode::kAdaptive || lazy.load(std::memory_order_relaxed) == want_lazy) return;
-  std::lock_guard<std::mutex> hold(threads_lock);
+  std::lock_guard<std::mutex> hold(workers_lock);
   if (lazy.load() == want_lazy) return;
   lazy.store(want_lazy);
-  for (const int tid : threads) set_policy(tid, want_lazy ? SCHED_BATCH : SCHED_OTHER);
+  for (const int tid : workers) set_policy(tid, want_lazy ? SCHED_BATCH : SCHED_OTHER);
 }
 
 }  // namespace
@@ -72,7 +72,7 @@ void become(bool want_lazy) {
 void worker_started() {
   pthread_setname_np(pthread_self(), "convnet queue");
   if (mode() == Mode::kLazy) set_policy(0, SCHED_BATCH);
-  else if (mode() == Mode::kAdaptive) register_thread();
+  else if (mode() == Mode::kAdaptive) register_worker();
 }
 
 void reader_blocking() { become(true); }
@@ -81,8 +81,9 @@ void reader_waiting() { become(false); }
 
 void helper_started() {
   pthread_setname_np(pthread_self(), "convnet pool");
-  if (mode() == Mode::kLazy) set_policy(0, SCHED_BATCH);
-  else if (mode() == Mode::kAdaptive) register_thread();
+  // Prompt unless always lazy, whatever it inherited from the thread that started it (maybe a
+  // lazy worker).
+  if (mode() != Mode::kOff) set_policy(0, mode() == Mode::kLazy ? SCHED_BATCH : SCHED_OTHER);
 }
 #else
 void worker_started() {}

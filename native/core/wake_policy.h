@@ -12,13 +12,17 @@
 //   loop on 2 cores, with the worker and the pool's helpers always lazy, LeNet-5 inference at
 //   batch 1 took 0.196 ms against 0.052 with every thread prompt, a training step 4.0 against
 //   2.9, and a 10 ms convolution 18.8 against 12.8.
-// So the worker and the pool's helpers are lazy only while the program reads results back at
-// once: a thread that blocks for results (`dataSync()`, `syncBlocking()`: Queue::wait(), where
-// that thread runs the tasks itself when the worker does not take them) makes them all lazy.
-// They are all prompt again as soon as a result is awaited (a completion is queued: only the
-// worker will run the ops before it). Training loops and `await t.data()` thus never meet a
-// lazy thread, and a program that switches between the two ways pays one change per switch
-// (one system call a thread).
+// So the worker is lazy only while the program reads results back at once: a thread that
+// blocks for results (`dataSync()`, `syncBlocking()`: Queue::wait(), where that thread runs the
+// tasks itself when the worker does not take them) makes it lazy. It is prompt again as soon as
+// a result is awaited (a completion is queued: only the worker will run the ops before it).
+// Training loops and `await t.data()` thus never meet a lazy worker, and a program that switches
+// between the two ways pays one change per switch (one system call a worker).
+// The pool's helpers are always prompt: they are woken by a thread that has work for them
+// (a parallel loop), never for nothing. Session 18 made them lazy with the worker; beside a
+// nice-19 busy loop a 9 ms convolution read back with `syncBlocking()` then took 13.2 ms, and
+// 9.2 with prompt helpers, small ops read back at once unchanged (session 19, the table in
+// bench/README.md).
 // `node dist/bench/wake-policy.js` measures the three settings of CONVNET_WAKE_POLICY (read once,
 // at the worker's start) with and without a busy neighbour (bench/README.md, "A quiet machine"):
 // - `adaptive` (the default): the above;
@@ -35,11 +39,11 @@ namespace wake_policy {
 // The queue's worker, at its start (before any of the calls below). Also names the thread
 // ("convnet queue"; the helpers "convnet pool"), as `top -H` and /proc show it.
 void worker_started();
-// A thread blocks until the queue's results exist (Queue::wait()): all lazy.
+// A thread blocks until the queue's results exist (Queue::wait()): the workers lazy.
 void reader_blocking();
-// A thread awaits the worker's results (a completion is queued): all prompt.
+// A thread awaits the worker's results (a completion is queued): the workers prompt.
 void reader_waiting();
-// A pool helper, at its start: the policy of the moment, whatever it inherited.
+// A pool helper, at its start: prompt (unless CONVNET_WAKE_POLICY=lazy), whatever it inherited.
 void helper_started();
 
 }  // namespace wake_policy
