@@ -86,6 +86,9 @@ export function untrack(t: Tensor): void {
 
 function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): void {
   if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  // Typed arrays and buffers hold no tensors, and Object.values would copy every element into
+  // a new array: `tidy(() => y.dataSync())` on 4M floats spent ~300 ms there.
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || value instanceof SharedArrayBuffer) return;
   seen.add(value);
   if ((value as { [k: symbol]: unknown })[Symbol.for('cudnn-convnet.Tensor')] === true) {
     out.add(value as Tensor);

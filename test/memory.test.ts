@@ -57,6 +57,35 @@ describe('memory: dispose, tidy and the counters', () => {
     expect(cc.memory().bytes).to.equal(before.bytes);
   });
 
+  it('tidy returns read-back data as it is, without walking its elements for tensors', () => {
+    const before = cc.memory().tensors;
+    const x = cc.randn([64, 64]);
+    // Object.values on a typed array copies every element: tidy must not call it there.
+    const values = Object.values;
+    let viewsWalked = 0;
+    Object.values = ((o: object) => {
+      if (ArrayBuffer.isView(o) || o instanceof ArrayBuffer) viewsWalked++;
+      return values(o);
+    }) as typeof Object.values;
+    let out: { data: Float32Array; buffer: ArrayBuffer; y: cc.Tensor };
+    try {
+      out = cc.tidy(() => {
+        const y = cc.F.relu(x);
+        const data = y.mul(2).dataSync() as Float32Array;
+        return { data, buffer: data.buffer as ArrayBuffer, y };
+      });
+    } finally {
+      Object.values = values;
+    }
+    expect(viewsWalked).to.equal(0);
+    expect(out.data.length).to.equal(64 * 64);
+    expect(out.data[5]).to.equal(2 * Math.max(0, x.dataSync()[5]));
+    expect(out.y.isDisposed).to.equal(false);  // the tensor beside them is still returned
+    expect(cc.memory().tensors - before).to.equal(2);  // x and y
+    out.y.dispose();
+    x.dispose();
+  });
+
   it('tidy disposes on throw and refuses async functions', async () => {
     const before = cc.memory().tensors;
     expect(() => cc.tidy(() => {
