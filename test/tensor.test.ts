@@ -94,6 +94,9 @@ describe('Tensor', () => {
     expect(cc.tensor(new Uint8Array([1, 255])).dataSync()).to.deep.equal(new Float32Array([1, 255]));
     expect(cc.tensor([]).shape).to.deep.equal([0]);
     expect(cc.tensor([[], []]).shape).to.deep.equal([2, 0]);
+    // Nested numbers arrive exactly: int32's extremes, float32's rounding of a double.
+    expect(Array.from(cc.tensor([[2147483647, -2147483648], [0, -1]], { dtype: 'int32' }).dataSync())).to.deep.equal([2147483647, -2147483648, 0, -1]);
+    expect(cc.tensor([[0.1, 1e40, -1e-50]]).dataSync()).to.deep.equal(new Float32Array([0.1, Infinity, -0]));
   });
 
   it('copies its input, so later changes to the array do not leak in', () => {
@@ -163,6 +166,12 @@ describe('Tensor', () => {
     expectError(() => cc.tensor({} as unknown as number[]), 'E_ARG', /tensor: expected a typed array/);
     expectError(() => cc.tensor([1, 2, 3], { shape: [2, 2] }), 'E_SHAPE', /3 values cannot fill shape \[2, 2\]/);
     expectError(() => cc.tensor([1.5], { dtype: 'int32' }), 'E_DTYPE', /int32 values must be integers/);
+    expectError(() => cc.tensor([[1, 2], 3] as unknown as number[]), 'E_SHAPE', /expected 2 entries at depth 1, got 3/);
+    expectError(() => cc.tensor([1, [2]] as unknown as number[]), 'E_SHAPE', /expected a number at depth 1/);
+    expectError(() => cc.tensor([[[1], [2, 3]]] as unknown as number[]), 'E_SHAPE', /expected 1 entries at depth 2/);
+    // One row shared 100,000 times claims 10^10 values: refused before any allocation.
+    const row = new Array(100000).fill(0);
+    expectError(() => cc.tensor(new Array(100000).fill(row)), 'E_OOM', /10000000000 values/);
     expectError(() => cc.tensor([1], { dtype: 'float64' as 'float32' }), 'E_DTYPE');
     expectError(() => cc.zeros([2, -1]), 'E_SHAPE', /zeros|full/);
     expectError(() => cc.zeros([2, 1.5]), 'E_SHAPE');
