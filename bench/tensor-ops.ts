@@ -22,7 +22,7 @@ import { torchCase } from './python_worker';
 
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
-// gradient; hy: ones [512])
+// gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists)
 const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -53,7 +53,13 @@ const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['clamp(-1, 1)', ({ a }) => cc.clamp(a, -1, 1), 'a.clamp(-1, 1)'],
   ['clamp(min 0)', ({ a }) => cc.clamp(a, 0), 'a.clamp(min=0)'],
   ['clamp(-1, 1) forward+backward', ({ g, gy }) => { g.grad = null; cc.clamp(g, -1, 1).backward(gy); }, 'setattr(g, "grad", None) or g.clamp(-1, 1).backward(gy)'],
+  // To and from JavaScript's own values (PyTorch: Python's lists; a copy out as dataSync makes).
+  ['tensor from nested arrays [1024][1024]', () => cc.tensor(nested), 'torch.tensor(l)'],
+  ['arraySync [1024,1024] (tolist)', ({ s }) => { s.arraySync(); }, 'q.tolist()'],
+  ['tidy(() => dataSync()) [64,256,28,28]', ({ a }) => { cc.tidy(() => a.dataSync()); }, 'a.numpy().copy()'],
 ];
+// JavaScript's nested arrays for the case above (made in main).
+let nested: number[][] = [];
 
 const TORCH = (threads: number, cases: typeof CASES) => `
 import json, time, torch
@@ -61,6 +67,7 @@ torch.set_num_threads(${threads})
 a, b, v, m, c = torch.randn(64, 256, 28, 28), torch.randn(64, 256, 28, 28), torch.randn(256, 1, 1), torch.randn(512, 4096), torch.randn(8, 64, 56, 56)
 g, gy = torch.randn(64, 256, 28, 28, requires_grad=True), torch.ones(64, 256, 28, 28)
 h, hy = torch.randn(512, 4096, requires_grad=True), torch.ones(512)
+q = torch.randn(1024, 1024); l = q.tolist()
 out = {}
 for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
     f = eval("lambda: " + expr)
@@ -82,8 +89,9 @@ async function main(): Promise<void> {
   const t = {
     a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]),
     c: cc.randn([8, 64, 56, 56]), g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
-    h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]),
+    h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
   };
+  nested = t.s.arraySync() as number[][];
   const ours: Record<string, number> = {};
   const theirs: Record<string, number> = {};
   const notes: string[] = [];

@@ -99,6 +99,16 @@ describe('Tensor', () => {
     expect(cc.tensor([[0.1, 1e40, -1e-50]]).dataSync()).to.deep.equal(new Float32Array([0.1, Infinity, -0]));
   });
 
+  it('reads large tensors back whole (buffers of 4 MiB and more are advised into huge pages)', async () => {
+    const n = 3 * 1024 * 1024 + 5;  // 12 MiB and a bit: an unaligned end
+    const x = cc.arange(n, undefined, 1, 'float32');
+    for (const values of [x.dataSync(), await x.data()]) {
+      expect(values.length).to.equal(n);
+      for (const i of [0, 1, 524288, 1048577, n - 1]) expect(values[i]).to.equal(i);
+    }
+    x.dispose();
+  });
+
   it('copies its input, so later changes to the array do not leak in', () => {
     const a = new Float32Array([1, 2, 3]);
     const x = cc.tensor(a);
