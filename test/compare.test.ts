@@ -423,7 +423,14 @@ describe('stack, split, chunk, expand, tolist and the method forms', () => {
     cc.stack([a, b], 2).mul(floats([1, 2], [2])).sum().backward();
     expect(a.grad!.arraySync()).to.deep.equal([[1, 1, 1], [1, 1, 1]]);
     expect(b.grad!.arraySync()).to.deep.equal([[2, 2, 2], [2, 2, 2]]);
+    // Along an existing axis the stack is a view of the concatenation: its gradient too.
+    a.zeroGrad();
+    b.zeroGrad();
+    cc.stack([a, b], 1).mul(floats([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [2, 2, 3])).sum().backward();
+    expect(a.grad!.arraySync()).to.deep.equal([[1, 2, 3], [7, 8, 9]]);
+    expect(b.grad!.arraySync()).to.deep.equal([[4, 5, 6], [10, 11, 12]]);
     expect(cc.stack([ints([1]), ints([2])]).dtype).to.equal('int32');
+    expectError(() => cc.stack([a, cc.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' })]), 'E_DTYPE');
     expectError(() => cc.stack([a, floats([1, 2])]), 'E_SHAPE');
     expectError(() => cc.stack([]), 'E_ARG');
     expectError(() => cc.stack([a, b], 3), 'E_ARG');
