@@ -19,10 +19,10 @@
 // Training loops and `await t.data()` thus never meet a lazy worker, and a program that switches
 // between the two ways pays one change per switch (one system call a worker).
 // The pool's helpers are always prompt: they are woken by a thread that has work for them
-// (a parallel loop), never for nothing. Session 18 made them lazy with the worker; beside a
-// nice-19 busy loop a 9 ms convolution read back with `syncBlocking()` then took 13.2 ms, and
-// 9.2 with prompt helpers, small ops read back at once unchanged (session 19, the table in
-// bench/README.md).
+// (a parallel loop), never for nothing (session 18 made them lazy with the worker). Measured,
+// that changed little: beside a nice-19 busy loop a 9 ms convolution read back with
+// `syncBlocking()` took 12.7-17.7 ms (median 17.4) against 17.5-18.1, small ops read back at once
+// the same; what still costs such a read is the lazy worker (bench/README.md, "A quiet machine").
 // `node dist/bench/wake-policy.js` measures the three settings of CONVNET_WAKE_POLICY (read once,
 // at the worker's start) with and without a busy neighbour (bench/README.md, "A quiet machine"):
 // - `adaptive` (the default): the above;
