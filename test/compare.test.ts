@@ -431,6 +431,10 @@ describe('stack, split, chunk, expand, tolist and the method forms', () => {
     expect(b.grad!.arraySync()).to.deep.equal([[4, 5, 6], [10, 11, 12]]);
     expect(cc.stack([ints([1]), ints([2])]).dtype).to.equal('int32');
     expectError(() => cc.stack([a, cc.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' })]), 'E_DTYPE');
+    const gone = cc.zeros([2, 3]);
+    gone.dispose();
+    expectError(() => cc.stack([a, gone]), 'E_DISPOSED', /`tensors\[1\]` has been disposed/);
+    expectError(() => cc.concat([a, 7 as unknown as cc.Tensor]), 'E_ARG', /`tensors\[1\]` to be a Tensor/);
     expectError(() => cc.stack([a, floats([1, 2])]), 'E_SHAPE');
     expectError(() => cc.stack([]), 'E_ARG');
     expectError(() => cc.stack([a, b], 3), 'E_ARG');
