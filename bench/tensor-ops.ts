@@ -22,7 +22,7 @@ import { torchCase } from './python_worker';
 
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
-// gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists)
+// gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples)
 const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -57,9 +57,12 @@ const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['tensor from nested arrays [1024][1024]', () => cc.tensor(nested), 'torch.tensor(l)'],
   ['arraySync [1024,1024] (tolist)', ({ s }) => { s.arraySync(); }, 'q.tolist()'],
   ['tidy(() => dataSync()) [64,256,28,28]', ({ a }) => { cc.tidy(() => a.dataSync()); }, 'a.numpy().copy()'],
+  // A batch assembled from 64 samples, as a collate function does.
+  ['stack 64 x [1,28,28]', () => cc.stack(samples), 'torch.stack(xs)'],
 ];
-// JavaScript's nested arrays for the case above (made in main).
+// JavaScript's nested arrays and the samples for the cases above (made in main).
 let nested: number[][] = [];
+let samples: cc.Tensor[] = [];
 
 const TORCH = (threads: number, cases: typeof CASES) => `
 import json, time, torch
@@ -68,6 +71,7 @@ a, b, v, m, c = torch.randn(64, 256, 28, 28), torch.randn(64, 256, 28, 28), torc
 g, gy = torch.randn(64, 256, 28, 28, requires_grad=True), torch.ones(64, 256, 28, 28)
 h, hy = torch.randn(512, 4096, requires_grad=True), torch.ones(512)
 q = torch.randn(1024, 1024); l = q.tolist()
+xs = [torch.randn(1, 28, 28) for _ in range(64)]
 out = {}
 for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
     f = eval("lambda: " + expr)
@@ -92,6 +96,7 @@ async function main(): Promise<void> {
     h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
   };
   nested = t.s.arraySync() as number[][];
+  samples = Array.from({ length: 64 }, () => cc.randn([1, 28, 28]));
   const ours: Record<string, number> = {};
   const theirs: Record<string, number> = {};
   const notes: string[] = [];
@@ -123,7 +128,7 @@ async function main(): Promise<void> {
     console.log(`${name.padEnd(40)} ${ours[name].toFixed(3).padStart(8)} ${(r?.toFixed(3) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
   }
   for (const n of notes) console.log(`  note: ${n}`);
-  for (const x of Object.values(t)) x.dispose();
+  for (const x of [...Object.values(t), ...samples]) x.dispose();
 }
 
 void main();

@@ -611,6 +611,13 @@ export function transpose<D extends DType>(x: Tensor<D>, dim0 = -2, dim1 = -1): 
   return permute(t, perm);
 }
 
+// Whether two shapes are equal, but for axis `except` (if given).
+function sameShape(x: readonly number[], y: readonly number[], except = -1): boolean {
+  if (x.length !== y.length) return false;
+  for (let k = 0; k < x.length; k++) if (k !== except && x[k] !== y[k]) return false;
+  return true;
+}
+
 // The check of entry i of a list of tensors, its name (`tensors[i]`) made only for an error.
 function checkEntry(op: string): (t: unknown, i: number) => Tensor {
   return (t, i) => (isTensor(t) && !t.isDisposed ? t : checkTensor(op, `tensors[${i}]`, t));
@@ -627,17 +634,19 @@ export function concat<D extends DType>(tensors: readonly Tensor<D>[], axis = 0)
   const a = checkAxis('concat', 'axis', axis, first.rank);
   const shape = first.shape.slice();
   shape[a] = 0;
-  ts.forEach((t, i) => {
+  const sizes: number[] = [], starts: number[] = [];
+  for (let i = 0; i < ts.length; i++) {
+    const t = ts[i];
     if (t.dtype !== first.dtype) fail('E_DTYPE', `concat: tensors[${i}] is ${t.dtype} but tensors[0] is ${first.dtype}`);
     if (t.device !== first.device) fail('E_DEVICE', `concat: \`tensors[${i}]\` is on ${t.device} but \`tensors[0]\` is on ${first.device}`);
-    if (t.rank !== first.rank || t.shape.some((d, k) => k !== a && d !== first.shape[k])) {
+    if (!sameShape(t.shape, first.shape, a)) {
       fail('E_SHAPE', `concat: tensors[${i}] has shape ${shapeStr(t.shape)}, which does not match ${shapeStr(first.shape)} outside axis ${a}`);
     }
+    starts.push(shape[a]);
+    sizes.push(t.shape[a]);
     shape[a] += t.shape[a];
-  });
+  }
   const y = new Tensor(native.concat(ts.map((t) => t.handle('concat')), a), shape, first.dtype);
-  const sizes = ts.map((t) => t.shape[a]);
-  const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((p, n) => p + n, 0));
   return record('concat', y, ts, (dy, _s, needs) => sizes.map((n, i) => (needs[i] ? narrow(dy, a, starts[i], n) : null)));
 }
 
@@ -650,11 +659,11 @@ export function stack<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): 
   if (!Array.isArray(tensors) || tensors.length === 0) fail('E_ARG', `stack: expected a non-empty array of tensors, got ${describe(tensors)}`);
   const ts = collectChecked(op, 'tensors', tensors, checkEntry(op)) as Tensor<D>[];
   const first = ts[0];
-  ts.forEach((t, i) => {
-    if (t.rank !== first.rank || t.shape.some((d, k) => d !== first.shape[k])) {
-      fail('E_SHAPE', `stack: tensors[${i}] has shape ${shapeStr(t.shape)}, expected tensors[0]'s ${shapeStr(first.shape)}`);
+  for (let i = 0; i < ts.length; i++) {
+    if (!sameShape(ts[i].shape, first.shape)) {
+      fail('E_SHAPE', `stack: tensors[${i}] has shape ${shapeStr(ts[i].shape)}, expected tensors[0]'s ${shapeStr(first.shape)}`);
     }
-  });
+  }
   const a = checkAxis(op, 'dim', dim, first.rank + 1);
   if (a < first.rank) {
     // Joined along axis a, tensors of one shape lie in memory exactly as stacked before axis a,
