@@ -22,7 +22,8 @@ import { torchCase } from './python_worker';
 
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
-// gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples)
+// gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples; ims: 64
+// [3, 224, 224] images)
 const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -59,10 +60,12 @@ const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
   ['tidy(() => dataSync()) [64,256,28,28]', ({ a }) => { cc.tidy(() => a.dataSync()); }, 'a.numpy().copy()'],
   // A batch assembled from 64 samples, as a collate function does.
   ['stack 64 x [1,28,28]', () => cc.stack(samples), 'torch.stack(xs)'],
+  ['stack 64 x [3,224,224]', () => cc.stack(images), 'torch.stack(ims)'],
 ];
 // JavaScript's nested arrays and the samples for the cases above (made in main).
 let nested: number[][] = [];
 let samples: cc.Tensor[] = [];
+let images: cc.Tensor[] = [];
 
 const TORCH = (threads: number, cases: typeof CASES) => `
 import json, time, torch
@@ -72,6 +75,7 @@ g, gy = torch.randn(64, 256, 28, 28, requires_grad=True), torch.ones(64, 256, 28
 h, hy = torch.randn(512, 4096, requires_grad=True), torch.ones(512)
 q = torch.randn(1024, 1024); l = q.tolist()
 xs = [torch.randn(1, 28, 28) for _ in range(64)]
+ims = [torch.randn(3, 224, 224) for _ in range(64)]
 out = {}
 for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
     f = eval("lambda: " + expr)
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
   };
   nested = t.s.arraySync() as number[][];
   samples = Array.from({ length: 64 }, () => cc.randn([1, 28, 28]));
+  images = Array.from({ length: 64 }, () => cc.randn([3, 224, 224]));
   const ours: Record<string, number> = {};
   const theirs: Record<string, number> = {};
   const notes: string[] = [];
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
     console.log(`${name.padEnd(40)} ${ours[name].toFixed(3).padStart(8)} ${(r?.toFixed(3) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
   }
   for (const n of notes) console.log(`  note: ${n}`);
-  for (const x of [...Object.values(t), ...samples]) x.dispose();
+  for (const x of [...Object.values(t), ...samples, ...images]) x.dispose();
 }
 
 void main();

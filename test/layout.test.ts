@@ -80,6 +80,36 @@ describe('layout: reshape, permute, transpose, concat, slice', () => {
     expectError(() => cc.concat([], 0), 'E_ARG');
   });
 
+  // The copy walks the output as one range cut into pieces of 16384 elements, found by position:
+  // cuts fall inside tensors and rows, beside empty tensors, and rows wrap mid-piece.
+  it('concat of many tensors, long and short and empty, along each axis, at 1 and 2 threads', () => {
+    const threads = cc.getNumThreads();
+    try {
+      for (const [axis, sizes, rest] of [
+        [0, [30000, 0, 7, 1, 0, 20000], [3]],
+        [1, [5, 0, 70, 1, 300, 0], [7, 33]],
+        [2, [0, 3, 1, 0, 2], []],
+      ] as [number, number[], number[]][]) {
+        const outer = axis === 0 ? [] : axis === 1 ? [97] : [311, 13];
+        const parts = sizes.map((n, i) => randomTensor([...outer, n, ...rest], 10 + i));
+        const want: number[] = [];
+        const inner = sizeOf(rest), rows = sizeOf(outer);
+        for (let o = 0; o < rows; o++)
+          for (const [i, n] of sizes.entries()) for (let k = o * n * inner; k < (o + 1) * n * inner; k++) want.push(parts[i].v[k]);
+        for (const n of [1, 2]) {
+          cc.setNumThreads(n);
+          const y = cc.concat(parts.map((p) => p.t), axis);
+          expect(y.shape).to.deep.equal([...outer, sizes.reduce((a, b) => a + b, 0), ...rest]);
+          const got = y.dataSync();
+          for (let j = 0; j < want.length; j++) if (got[j] !== want[j]) expect.fail(`axis ${axis}, ${n} threads, at ${j}: ${got[j]} vs ${want[j]}`);
+          expect(got.length).to.equal(want.length);
+        }
+      }
+    } finally {
+      cc.setNumThreads(threads);
+    }
+  });
+
   it('slice and narrow copy boxes', () => {
     const shape = [4, 5, 6];
     const { t, v } = randomTensor(shape, 3);

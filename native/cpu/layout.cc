@@ -2,6 +2,7 @@
 // All walk the output in order and compute where each output row comes from.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
@@ -127,21 +128,41 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y)
   });
 }
 
+// y's rows (one per combination of the axes before `axis`) are the tensors' rows one after
+// another. The copy walks y as one flat range split into pieces of kCopyGrain elements, so that
+// one long input (a join along axis 0) is copied by every thread, and 64 small ones (a stack of
+// samples) cost one parallel loop, not one each.
 void concat(const std::vector<Tensor>& xs, int64_t axis, const Tensor& y) {
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= y.shape[d];
   for (int64_t d = axis + 1; d < y.dim(); ++d) inner *= y.shape[d];
   const int64_t y_row = y.shape[axis] * inner;
-  int64_t offset = 0;
-  for (const Tensor& x : xs) {
-    const int64_t x_row = x.shape[axis] * inner;
-    const int32_t* px = x.i32();
-    int32_t* py = y.i32() + offset;
-    parallel_for(outer, std::max<int64_t>(1, kCopyGrain / std::max<int64_t>(1, x_row)), [&](int64_t begin, int64_t end) {
-      for (int64_t o = begin; o < end; ++o) std::memcpy(py + o * y_row, px + o * x_row, x_row * 4);
-    });
-    offset += x_row;
+  if (outer * y_row == 0) return;
+  const size_t count = xs.size();
+  std::vector<int64_t> starts(count + 1, 0);  // where each tensor's part of a y row starts
+  std::vector<const int32_t*> sources(count);
+  for (size_t i = 0; i < count; ++i) {
+    starts[i + 1] = starts[i] + xs[i].shape[axis] * inner;
+    sources[i] = xs[i].i32();
   }
+  int32_t* py = y.i32();
+  parallel_for(outer * y_row, kCopyGrain, [&](int64_t begin, int64_t end) {
+    int64_t o = begin / y_row, at = begin % y_row;
+    // The last tensor starting at or before `at`: an empty tensor shares its start with the next.
+    size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), at) - starts.begin()) - 1;
+    while (begin < end) {
+      const int64_t len = std::min(starts[i + 1] - at, end - begin);
+      const int64_t x_row = starts[i + 1] - starts[i];
+      if (len > 0) std::memcpy(py + o * y_row + at, sources[i] + o * x_row + (at - starts[i]), len * 4);
+      begin += len;
+      at += len;
+      if (at == starts[i + 1] && ++i == count) {
+        i = 0;
+        at = 0;
+        ++o;
+      }
+    }
+  });
 }
 
 void slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vector<int64_t>& step, const Tensor& y) {
