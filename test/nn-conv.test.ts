@@ -120,7 +120,9 @@ const TOL = { rtol: 1e-4, atol: 1e-4 };
 
 // ---- conv2d ----------------------------------------------------------------------------------
 
-interface ConvCase { x: number[]; w: number[]; o: Conv2dOptions; bias?: boolean; what: string }
+// winograd: run with CONVNET_WINOGRAD=1 (Winograd wherever it can run, even on maps too small
+// for it to pay, so that its edge cases stay tested).
+interface ConvCase { x: number[]; w: number[]; o: Conv2dOptions; bias?: boolean; what: string; winograd?: boolean }
 const CONV2D_CASES: ConvCase[] = [
   { x: [1, 1, 5, 5], w: [1, 1, 3, 3], o: {}, bias: true, what: 'plain 3x3' },
   { x: [2, 3, 7, 9], w: [4, 3, 3, 3], o: { padding: 1 }, bias: true, what: 'padding 1' },
@@ -145,6 +147,14 @@ const CONV2D_CASES: ConvCase[] = [
 ];
 
 function checkConv2d(c: ConvCase, seed: number): void {
+  if (c.winograd) {
+    process.env.CONVNET_WINOGRAD = '1';
+    try {
+      return checkConv2d({ ...c, winograd: false }, seed);
+    } finally {
+      delete process.env.CONVNET_WINOGRAD;
+    }
+  }
   const { t: x, v: xv } = randomTensor(c.x, seed);
   const { t: w, v: wv } = randomTensor(c.w, seed + 1);
   const { t: b, v: bv } = randomTensor([c.w[0]], seed + 2);
@@ -210,22 +220,28 @@ describe('F.conv2d', () => {
       // (all three directions), where the CPU has AVX-512.
       { x: [2, 32, 12, 21], w: [48, 16, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'Winograd, groups, odd width' },
       { x: [3, 16, 9, 10], w: [16, 16, 3, 3], o: {}, bias: true, what: 'Winograd, no padding (7 x 8 outputs)' },
-      { x: [1, 24, 7, 5], w: [17, 24, 3, 3], o: { padding: 2 }, what: 'Winograd, padding 2 (9 x 7 outputs), 17 channels' },
+      { x: [1, 24, 7, 5], w: [17, 24, 3, 3], o: { padding: 2 }, what: 'Winograd, padding 2 (9 x 7 outputs), 17 channels', winograd: true },
       { x: [2, 16, 40, 40], w: [16, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, 800 tiles (items of whole panels across images)' },
-      { x: [3, 16, 3, 3], w: [20, 16, 3, 3], o: {}, bias: true, what: 'Winograd, one output per image (tiles cut to 1 x 1)' },
-      { x: [2, 17, 1, 9], w: [16, 17, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, one row of 9 (padding on both sides of a 1-row image)' },
+      { x: [3, 16, 3, 3], w: [20, 16, 3, 3], o: {}, bias: true, what: 'Winograd, one output per image (tiles cut to 1 x 1)', winograd: true },
+      { x: [2, 17, 1, 9], w: [16, 17, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, one row of 9 (padding on both sides of a 1-row image)', winograd: true },
       // Panels of 12-14 rows (AVX-512, 48 or more output channels a group): the weight transform
       // writes the GEMM's packed panels itself; here with a short last panel and, over 512 input
       // channels, two K blocks (backward-data: 520 outputs, 2 rows in the last panel).
-      { x: [1, 520, 4, 5], w: [50, 520, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, weights written into 2 K blocks of panels, 50 = 13 + 13 + 13 + 11' },
+      { x: [1, 520, 4, 5], w: [50, 520, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, weights written into 2 K blocks of panels, 50 = 13 + 13 + 13 + 11', winograd: true },
+      // Too few runs of tiles for the threads (batch 1, a small map): at 2 threads each run is
+      // split by output channels too, in whole panels of the weights' rows.
+      { x: [1, 64, 14, 14], w: [50, 64, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd at batch 1 on 14x14: 2 runs of 32 + 17 tiles, by 2 channel blocks' },
+      { x: [1, 16, 8, 8], w: [60, 16, 3, 3], o: { padding: 1 }, bias: true, what: 'Winograd, 1 run of 16 tiles by 4 channel blocks', winograd: true },
+      { x: [1, 32, 6, 8], w: [34, 16, 3, 3], o: { padding: 1, groups: 2 }, bias: true, what: 'Winograd, groups, 1 run a group by 2 channel blocks', winograd: true },
+      { x: [1, 48, 9, 9], w: [48, 48, 5, 5], o: { padding: 2 }, what: 'Winograd 5x5 at batch 1, 25 tiles by 4 channel blocks', winograd: true },
       // 5x5 with 48 or more channels in and out per group: Winograd F(2x2, 5x5), all three
       // directions.
       { x: [2, 96, 15, 27], w: [96, 48, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: "Winograd 5x5, groups, odd sizes (AlexNet's c2)" },
-      { x: [2, 48, 9, 10], w: [48, 48, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, no padding (5 x 6 outputs)' },
-      { x: [1, 48, 7, 6], w: [49, 48, 5, 5], o: { padding: [4, 1] }, what: 'Winograd 5x5, padding [4, 1] (11 x 4 outputs), 49 channels' },
+      { x: [2, 48, 9, 10], w: [48, 48, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, no padding (5 x 6 outputs)', winograd: true },
+      { x: [1, 48, 7, 6], w: [49, 48, 5, 5], o: { padding: [4, 1] }, what: 'Winograd 5x5, padding [4, 1] (11 x 4 outputs), 49 channels', winograd: true },
       { x: [1, 48, 36, 34], w: [48, 48, 5, 5], o: { padding: 2 }, bias: true, what: 'Winograd 5x5, 306 tiles (items of whole panels)' },
-      { x: [3, 48, 5, 5], w: [50, 48, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, one output per image' },
-      { x: [2, 49, 1, 9], w: [48, 49, 5, 5], o: { padding: 2 }, bias: true, what: 'Winograd 5x5, one row of 9 (padding on both sides of a 1-row image)' },
+      { x: [3, 48, 5, 5], w: [50, 48, 5, 5], o: {}, bias: true, what: 'Winograd 5x5, one output per image', winograd: true },
+      { x: [2, 49, 1, 9], w: [48, 49, 5, 5], o: { padding: 2 }, bias: true, what: 'Winograd 5x5, one row of 9 (padding on both sides of a 1-row image)', winograd: true },
       // Dilation 2, 4, 8 at stride 1: Winograd with tiles whose outputs lie d apart, when the
       // tiles' blocks of 2d waste little.
       { x: [2, 32, 20, 22], w: [32, 16, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, bias: true, what: 'dilated Winograd d2, groups, 5 x 6 blocks of 4' },
@@ -282,7 +298,7 @@ describe('F.conv2d', () => {
     if (!['avx512', 'avx2'].includes(cc.backends().cpu.gemmKernel)) this.skip(); // Winograd needs AVX-512 or AVX2 (scripts/avx2-check.sh runs the latter)
     const cases: [number[], number[], Conv2dOptions][] = [
       [[2, 32, 9, 11], [32, 16, 3, 3], { padding: 1, groups: 2 }], [[2, 48, 9, 11], [48, 48, 5, 5], { padding: 2 }],
-      [[2, 16, 16, 16], [16, 16, 3, 3], { padding: 2, dilation: 2 }], [[1, 72, 8, 8], [72, 72, 3, 3], { padding: 1 }], // filter by parts, by xi
+      [[2, 16, 16, 16], [16, 16, 3, 3], { padding: 2, dilation: 2 }], [[2, 72, 8, 8], [72, 72, 3, 3], { padding: 1 }], // filter by parts, by xi
     ];
     for (const [xs, ws, o] of cases) {
       const x = randomTensor(xs, 1).t, w = randomTensor(ws, 2).t;
@@ -306,6 +322,25 @@ describe('F.conv2d', () => {
     }
   });
 
+  // The batch's tiles are the GEMMs' columns, in panels of 32 (AVX-512) or 16: on a 7x7 map at
+  // batch 1 the 16 tiles would make the padded GEMMs do more multiplies than the direct sum.
+  it('leaves Winograd out where the padded tiles do not pay (7x7 at batch 1), and takes it at batch 2', function () {
+    if (!['avx512', 'avx2'].includes(cc.backends().cpu.gemmKernel)) this.skip(); // as above
+    const w = randomTensor([32, 32, 3, 3], 2).t;
+    const forward = (x: cc.Tensor, env?: string) => {
+      if (env) process.env.CONVNET_WINOGRAD = env;
+      try {
+        return Array.from(read(F.conv2d(x, w, undefined, { padding: 1 })));
+      } finally {
+        delete process.env.CONVNET_WINOGRAD;
+      }
+    };
+    const one = randomTensor([1, 32, 7, 7], 1).t, two = randomTensor([2, 32, 7, 7], 1).t;
+    expect(forward(one), 'batch 1: not Winograd').to.deep.equal(forward(one, '0'));
+    expect(forward(one, '1'), 'CONVNET_WINOGRAD=1: Winograd').to.not.deep.equal(forward(one, '0'));
+    expect(forward(two), 'batch 2: Winograd').to.not.deep.equal(forward(two, '0'));
+  });
+
   it('runs a strided forward as its space-to-depth form, bit for bit, where that is Winograd or the direct kernel', function () {
     if (!['avx512', 'avx2'].includes(cc.backends().cpu.gemmKernel)) this.skip(); // Winograd needs AVX-512 or AVX2 (scripts/avx2-check.sh runs the latter)
     // x'[n, (c, p, q), u, v] = x[n, c, s u + p - pt, s v + q - pl], w'[k, (c, p, q), a, b] = w[k, c, s a + p, s b + q]
@@ -319,7 +354,7 @@ describe('F.conv2d', () => {
     // Winograd 3x3 over 48 and over 16 channels; the direct kernel (6x6/3 as 2x2 over 27; at
     // strides 2 and 4 the direct kernel takes the strided problem itself).
     const cases: [number[], number[], number, number, boolean][] = [
-      [[2, 3, 45, 39], [48, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 41, 40], [24, 3, 6, 6], 3, 1, false],
+      [[4, 3, 45, 39], [48, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 41, 40], [24, 3, 6, 6], 3, 1, false],
     ];
     for (const [xs, ws, s, pad, winograd] of cases) {
       if (!winograd && cc.backends().cpu.gemmKernel !== 'avx512') continue; // the direct kernel needs AVX-512
@@ -351,7 +386,7 @@ describe('F.conv2d', () => {
       { x: [2, 4, 9, 40], w: [24, 2, 3, 3], o: { padding: 1, groups: 2 }, what: 'rows Winograd F(2, 3), groups of 12 channels, 20 tiles a row (two blocks)' },
       { x: [1, 3, 12, 37], w: [16, 3, 2, 5], o: {}, bias: true, what: 'rows Winograd, a 2x5 kernel, 33 outputs a row (a padded copy for the last tile)' },
       { x: [2, 6, 7, 7], w: [5, 6, 3, 3], o: {}, bias: true, what: 'rows Winograd, 5 channels, 5 x 5 outputs (the last group of tiles part-filled)' },
-      { x: [2, 3, 45, 39], w: [48, 3, 11, 11], o: { stride: 4 }, what: "filter by space to depth: 11x11/4 as 3x3 over 48 (AlexNet's c1)" },
+      { x: [4, 3, 45, 39], w: [48, 3, 11, 11], o: { stride: 4 }, what: "filter by space to depth: 11x11/4 as 3x3 over 48 (AlexNet's c1)" },
       { x: [2, 3, 40, 40], w: [32, 3, 11, 11], o: { stride: 4, padding: 2 }, bias: true, what: 'filter by space to depth, padded' },
       { x: [2, 8, 19, 18], w: [32, 4, 5, 5], o: { stride: 2, padding: [1, 2], groups: 2 }, what: 'filter by space to depth: 5x5/2, groups' },
     ];

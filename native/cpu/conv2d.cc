@@ -341,10 +341,12 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
 // CONVNET_WINOGRAD=0 in the environment turns it off (the direct kernels, or im2col + GEMM
 // without AVX-512, then run), for
 // comparisons and in case its rounding (a few float32 epsilons of the terms' magnitudes, as
-// the direct sums) matters to someone.
+// the direct sums) matters to someone; CONVNET_WINOGRAD=1 takes it wherever it can run, even
+// where it does not pay (the tests' small maps).
 bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
   const char* env = std::getenv("CONVNET_WINOGRAD");
   if (env && env[0] == '0') return false;
+  const bool everywhere = env && env[0] == '1';
   // 5x5 transforms cost more a tile, so they pay off only with more channels. Measured against
   // the direct kernels before this rule (2 threads): 16 -> 16 on 12x12 forward 2.7x the time,
   // 32 -> 64 on 14x14 1.4-1.5x. From 48 both ways (`node dist/bench/conv_ab.js CONVNET_WINOGRAD
@@ -362,9 +364,19 @@ bool winograd_applies(const Dims& d, const Conv2dGeometry& g) {
   const auto covered = [&](int64_t n) { return ceil_div(n, 2 * dil) * 2 * dil; };
   const bool dilation_ok = dil == 1 || ((dil == 2 || dil == 4 || dil == 8) && 4 * covered(d.Ho) * covered(d.Wo) <= 5 * d.Ho * d.Wo);
   const bool simd = std::strcmp(sgemm_kernel_name(), "avx512") == 0 || std::strcmp(sgemm_kernel_name(), "avx2") == 0;
-  return simd && (d.kh == 3 || d.kh == 5) && d.kw == d.kh && g.stride_h == 1 &&
-         g.stride_w == 1 && g.dilation_w == dil && dilation_ok && d.Cg >= least && d.Kg >= least && d.N > 0 &&
-         d.Ho > 0 && d.Wo > 0;
+  if (!(simd && (d.kh == 3 || d.kh == 5) && d.kw == d.kh && g.stride_h == 1 && g.stride_w == 1 && g.dilation_w == dil &&
+        dilation_ok && d.Cg >= least && d.Kg >= least && d.N > 0 && d.Ho > 0 && d.Wo > 0)) {
+    return false;
+  }
+  // The tiles of the whole batch are the GEMMs' columns, in panels of NR (32 with AVX-512): on
+  // a small map at batch 1 most of a panel is padding. ResNet-50's 512 -> 512 layer on 7x7 at
+  // batch 1 is 16 tiles, 16 x 32 products per pair of channels against the direct sum's 49 x 9,
+  // and took 3.0 ms at 2 threads against the direct kernel's 1.5 (PyTorch 1.2). So only where
+  // the padded GEMMs do at most 3/4 of the direct sum's multiplies: 14x14 at batch 1 (0.58) and
+  // 7x7 at batch 2 (0.58) still take Winograd, 7x7 (1.16) and 4x4 (3.6) at batch 1 do not.
+  const int64_t xi = (d.kh + 1) * (d.kh + 1), NR = sgemm_panel_width();
+  const int64_t tiles = d.N * (covered(d.Ho) / 2) * (covered(d.Wo) / 2);
+  return everywhere || 4 * xi * ceil_div(tiles, NR) * NR <= 3 * d.N * d.Ho * d.Wo * d.kh * d.kw;
 }
 
 WinogradConv winograd_problem(const Dims& d, const Conv2dGeometry& g) {

@@ -139,10 +139,12 @@ Tiling tiling_of(const WinogradConv& p) {
   return f;
 }
 
-// A run of tiles [t0, t1) of one group across the batch: tile t is tile t % TW of tile row
-// r = t / TW, which is tile row r % TH of image r / TH.
+// The forward's items: a run of tiles [t0, t1) of one group across the batch, for the group's
+// output channels [k0, k1): tile t is tile t % TW of tile row r = t / TW, which is
+// tile row r % TH of image r / TH.
 struct Item {
   int64_t gi, t0, t1;
+  int64_t k0 = 0, k1 = 0;
 };
 
 // The transpose of a constant matrix, for apply(): A = (A^T)^T and G^T.

@@ -66,6 +66,7 @@
 #include <new>
 #include <utility>
 
+#include "core/error.h"
 #include "core/thread_pool.h"
 #include "cpu/cpu_features.h"
 
@@ -792,10 +793,11 @@ int64_t sgemm_panel_width() { return active_kernel().nr; }
 
 namespace {
 
-// gemm_block for a pre-packed A and panels from a source: C[0..M, n0..n1) of problem `item`.
-void packed_block(const KernelInfo& ker, int64_t M, int64_t K, float alpha, const float* packed_a,
-                  const SgemmPanelSource& src, int64_t item, float beta, float* C, int64_t ldc, int64_t n0,
-                  int64_t n1) {
+// gemm_block for a pre-packed A and panels from a source: rows [m0, m1) and columns [n0, n1)
+// of problem `item`'s C, whose row m0 is at C.
+void packed_block(const KernelInfo& ker, int64_t M, int64_t m0, int64_t m1, int64_t K, float alpha,
+                  const float* packed_a, const SgemmPanelSource& src, int64_t item, float beta, float* C,
+                  int64_t ldc, int64_t n0, int64_t n1) {
   const int MR = tile_rows(ker, M), NR = ker.nr;
   const int64_t kc_max = even_block(K, ker.kc, 1), m_round = round_up(M, MR);
   // The B block is built by the source for this call alone (no packed copy to amortise), so
@@ -804,7 +806,7 @@ void packed_block(const KernelInfo& ker, int64_t M, int64_t K, float alpha, cons
   constexpr int64_t kBBlockBytes = 256 << 10;
   const int64_t nc_cap = std::max<int64_t>(NR, kBBlockBytes / (4 * kc_max) / NR * NR);
   const int64_t nc_max = even_block(n1 - n0, std::min(ker.nc, nc_cap), NR);
-  const int64_t mc_max = even_block(M, ker.mc, MR);
+  const int64_t mc_max = even_block(m1 - m0, ker.mc, MR);
   float* b_buf = tls_pack_b.get(static_cast<size_t>(round_up(nc_max, NR) * kc_max));
   Tile t;
   t.ldc = ldc;
@@ -826,8 +828,8 @@ void packed_block(const KernelInfo& ker, int64_t M, int64_t K, float alpha, cons
       t.kc = kc;
       t.accumulate = pc > 0;
       const float* a_blk = packed_a + pc * m_round;
-      for (int64_t ic = 0; ic < M; ic += mc_max) {
-        const int64_t mc = std::min(mc_max, M - ic);
+      for (int64_t ic = m0; ic < m1; ic += mc_max) {
+        const int64_t mc = std::min(mc_max, m1 - ic);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           t.cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           t.b = b_panels + (jr / NR) * panel_stride;
@@ -835,7 +837,7 @@ void packed_block(const KernelInfo& ker, int64_t M, int64_t K, float alpha, cons
           for (int64_t ir = 0; ir < mc; ir += MR) {
             t.rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             t.a = a_blk + (ic + ir) * kc;
-            t.c = C + (ic + ir) * ldc + jc + jr;
+            t.c = C + (ic - m0 + ir) * ldc + jc + jr;
             (t.rows == MR ? full : ker.pick(t.rows, t.cols))(t);
           }
         }
@@ -848,22 +850,29 @@ void packed_block(const KernelInfo& ker, int64_t M, int64_t K, float alpha, cons
 
 void sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha, const float* packed_a, const SgemmPanelSource& b,
                   float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch) {
-  if (M <= 0 || N <= 0 || batch <= 0) return;
+  sgemm_packed_rows(M, 0, M, N, K, alpha, packed_a, b, beta, C, ldc, stride_c, batch);
+}
+
+void sgemm_packed_rows(int64_t M, int64_t m0, int64_t m1, int64_t N, int64_t K, float alpha, const float* packed_a,
+                       const SgemmPanelSource& b, float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch) {
+  const KernelInfo& ker = active_kernel();
+  if (m0 < 0 || m1 > M || m0 % tile_rows(ker, M) != 0) fail("E_INTERNAL", "sgemm_packed_rows: rows [", m0, ", ", m1, ") of ", M);
+  const int64_t rows = m1 - m0;
+  if (rows <= 0 || N <= 0 || batch <= 0) return;
   if (K <= 0 || alpha == 0.0f) {
     if (beta == 1.0f) return;
-    parallel_for(batch * M, std::max<int64_t>(1, (1 << 16) / N),
-                 [&](int64_t r0, int64_t r1) { scale_rows(C, M, N, ldc, stride_c, beta, r0, r1); });
+    parallel_for(batch * rows, std::max<int64_t>(1, (1 << 16) / N),
+                 [&](int64_t r0, int64_t r1) { scale_rows(C, rows, N, ldc, stride_c, beta, r0, r1); });
     return;
   }
-  const KernelInfo& ker = active_kernel();
   const int64_t units = ceil_div(N, ker.nr);
-  const double unit_flops = 2.0 * ker.nr * static_cast<double>(M) * static_cast<double>(K);
+  const double unit_flops = 2.0 * ker.nr * static_cast<double>(rows) * static_cast<double>(K);
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerThread / unit_flops));
   parallel_for(batch * units, grain, [&](int64_t begin, int64_t end) {
     while (begin < end) {
       const int64_t i = begin / units, u0 = begin % units;
       const int64_t u1 = std::min(units, u0 + (end - begin));
-      packed_block(ker, M, K, alpha, packed_a, b, i, beta, C + i * stride_c, ldc, u0 * ker.nr,
+      packed_block(ker, M, m0, m1, K, alpha, packed_a, b, i, beta, C + i * stride_c, ldc, u0 * ker.nr,
                    std::min(N, u1 * ker.nr));
       begin += u1 - u0;
     }

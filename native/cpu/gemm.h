@@ -66,6 +66,10 @@ class SgemmPanelSource {
 // the batch and the columns (never K), so results are bit-identical for any thread count.
 void sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha, const float* packed_a, const SgemmPanelSource& b,
                   float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch);
+// The same for rows [m0, m1) of each C_i alone (m0 a multiple of sgemm_pack_a_panel_rows(M)), C_i's
+// row m0 at C + i * stride_c: threads that share out an A's rows.
+void sgemm_packed_rows(int64_t M, int64_t m0, int64_t m1, int64_t N, int64_t K, float alpha, const float* packed_a,
+                       const SgemmPanelSource& b, float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch);
 
 // Which micro-kernel run-time dispatch picked: "avx512", "avx2" or "portable".
 const char* sgemm_kernel_name();
