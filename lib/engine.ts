@@ -107,6 +107,24 @@ function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): v
  */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new ConvnetError(`tidy: expected a function, got ${describe(fn)}`, 'E_ARG');
+  return runScope(fn, false);
+}
+
+/**
+ * @internal A module's forward (`Module.call`) as a `tidy` scope: what it creates and does not
+ * return (or `keep()`) is freed when it returns. A forward that returns a Promise leaves what it
+ * created to the enclosing scope instead, as if there were no scope.
+ */
+export function forwardScope<T>(fn: () => T): T {
+  return runScope(fn, true);
+}
+
+/** @internal Whether `t` belongs to the innermost scope (created in it, not kept nor returned out). */
+export function inInnermostScope(t: Tensor): boolean {
+  return scopes.length > 0 && scopes[scopes.length - 1].has(t);
+}
+
+function runScope<T>(fn: () => T, promiseAdopts: boolean): T {
   const scope = new Set<Tensor>();
   scopes.push(scope);
   let result: T;
@@ -119,6 +137,11 @@ export function tidy<T>(fn: () => T): T {
   }
   scopes.pop();
   if (result instanceof Promise) {
+    if (promiseAdopts) {
+      const parent = scopes[scopes.length - 1];
+      if (parent) for (const t of scope) if (!t.isDisposed) parent.add(t);
+      return result;
+    }
     for (const t of scope) t.dispose();
     throw new ConvnetError('tidy: `fn` returned a Promise; tidy only works with synchronous functions', 'E_ARG');
   }

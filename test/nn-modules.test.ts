@@ -595,6 +595,57 @@ describe('nn.Module: forward hooks and apply', () => {
     bad.remove();
   });
 
+  // Note [forward scope] (module.ts): a forward frees what it makes and does not return;
+  // Sequential frees each layer's output once the next layer has run.
+  it('a forward frees its intermediates as it goes, keeps what it returns, keep()s and in-place results', () => {
+    const { nn } = cc;
+    class Twice extends nn.Module {
+      stored: cc.Tensor | null = null;
+      kept: cc.Tensor | null = null;
+      forward(x: cc.Tensor): cc.Tensor {
+        this.stored = x.add(1);
+        this.kept = cc.keep(x.add(2));
+        return this.stored.mul(2);
+      }
+    }
+    const twice = new Twice();
+    const x = cc.ones([2, 3]);
+    const y = twice.call(x);
+    expect(Array.from(y.dataSync())).to.deep.equal([4, 4, 4, 4, 4, 4]);
+    expect(twice.stored!.isDisposed, 'made and not returned: freed').to.equal(true);
+    expect(twice.kept!.isDisposed, 'kept').to.equal(false);
+    expect(x.isDisposed, 'the input').to.equal(false);
+    twice.kept!.dispose();
+
+    const outs: cc.Tensor[] = [];
+    const model = new nn.Sequential(new nn.Linear(3, 4), new nn.ReLU(), new nn.Identity(), new nn.Flatten(), new nn.Linear(4, 2));
+    let atLast: boolean[] = [];
+    model.children().forEach((m) => m.registerForwardHook((_m, _i, out) => { atLast = outs.map((t) => t.isDisposed); outs.push(out); }));
+    const before = cc.memory().tensors;
+    const z = cc.noGrad(() => model.call(cc.randn([5, 3])));  // (recording, the graph would hold what backward needs)
+    expect(z.shape).to.deep.equal([5, 2]);
+    // Linear's output is freed once ReLU ran; ReLU's, passed on by Identity, once Flatten made a
+    // view of it; that view once the last Linear ran; the result is the caller's.
+    expect(atLast, 'as the last Linear ran: freed as it went').to.deep.equal([true, true, true, false]);
+    expect(outs.map((t) => t.isDisposed)).to.deep.equal([true, true, true, true, false]);
+    expect(outs[2]).to.equal(outs[1]);
+    expect(cc.memory().tensors - before).to.equal(2);  // the input (randn) and z
+    // A forward that returns a Promise leaves what it made to the caller's scope.
+    class Later extends nn.Module {
+      made: cc.Tensor | null = null;
+      forward(x: cc.Tensor): cc.Tensor {
+        this.made = x.add(1);
+        return Promise.resolve(this.made) as never;
+      }
+    }
+    const later = new Later();
+    cc.tidy(() => {
+      void later.call(x);
+      expect(later.made!.isDisposed).to.equal(false);
+    });
+    expect(later.made!.isDisposed, 'freed with the caller\'s scope').to.equal(true);
+  });
+
   it('a forward pre-hook can replace the inputs; gradients flow through what hooks return', () => {
     const { nn } = cc;
     const fc = new nn.Linear(2, 1, { bias: false });

@@ -3,6 +3,7 @@
  * named '0', '1', … (or by the keys of an object), so parameters are `0.weight`, `3.bias`, …
  * exactly as PyTorch's state-dict keys.
  */
+import { inInnermostScope } from '../engine';
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
 import { checkInt, describe } from '../validate';
@@ -71,7 +72,13 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.#layers) y = m.call(y);
+    for (const m of this.#layers) {
+      const z = m.call(y);
+      // Each layer's output is freed once the next layer has made its own (Note [forward scope],
+      // module.ts), unless that layer gave it back (an in-place or identity layer) or it was kept.
+      if (y !== x && z !== y && inInnermostScope(y)) y.dispose();
+      y = z;
+    }
     return y;
   }
 }
