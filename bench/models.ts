@@ -13,6 +13,8 @@
  *   3x32x32: a training step at batch 32 (train mode, batch norm on the batch's statistics,
  *   cross-entropy, SGD with momentum 0.9), and inference at batch 1 and 64 (eval mode, no
  *   gradients, the logits read back).
+ * - ResNet-50 (`models.resnet50()`, ImageNet's stem) inference at batch 1 on 3x224x224: one image
+ *   served at a time (eval mode, no gradients, the logits read back).
  *
  * `--device cuda`: the same cases with the models on the GPU (`model.to('cuda')`; `fit` and
  * `evaluate` move each batch there) beside PyTorch on the GPU (models_torch.py --device cuda).
@@ -178,7 +180,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
       // reference worker right before ours, so that a slow spell on this shared machine falls on
       // both sides of it; on the GPU the whole script runs once, first, in a process of its own.
       const whole = gpu ? runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...flags])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python) : null;
-      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
+      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet' | 'resnet50'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
         const ref = whole ?? (await pythonWorker(python).run({ script, argv: [...args, ...flags, '--only', only] }));
         const note = 'error' in ref ? `PyTorch not measured at ${threads} thread(s)${gpu ? ` (${python})` : ''}: ${ref.error}`
           : `PyTorch ${(ref.result as { version: string }).version} (${gpu ? `cuda: ${(ref.result as { gpu: string }).gpu}, ${python}` : 'CPU'})`;
@@ -292,6 +294,31 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
           }
         } finally {
           opt.dispose(); x.dispose(); y.dispose(); model.dispose();
+        }
+      });
+
+      // ResNet-50 (ImageNet's stem, 1000 classes) at batch 1 on 224x224 (--quick on the CPU: 64x64):
+      // serving one image at a time, where each layer's work is small and the weights (98 MB)
+      // stream from memory on every call.
+      await attempt('resnet50', async () => {
+        const torch = await reference('resnet50');
+        cc.manualSeed(0);
+        const model = cc.models.resnet50();
+        const size = q && !gpu ? 64 : 224;
+        const flops = forwardFlops(model, [3, size, size]);
+        if (gpu) model.to(device);
+        model.train(false);
+        const xb = onDevice(cc.randn([1, 3, size, size]));
+        try {
+          const t = await time(async () => {
+            const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
+            await out.data();
+            out.dispose();
+          }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+          const name = `resnet50 inference b1 ${size}x${size}`;
+          rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
+        } finally {
+          xb.dispose(); model.dispose();
         }
       });
     }

