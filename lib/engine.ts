@@ -212,6 +212,12 @@ export interface MemoryInfo {
       queuedOps: number;
       /** Freed blocks kept for reuse, not counted in `bytes` (see `emptyCache`). */
       cachedBytes: number;
+      /**
+       * Convolution weights kept in the kernels' own layouts between calls with unchanged weights
+       * (inference: made on the second call, then reused), not counted in `bytes`; at most
+       * CONVNET_PREPARED_MB MiB (default 256), freed with the weights or by `emptyCache`.
+       */
+      preparedBytes: number;
     };
     /** The GPU (zeros before the first GPU tensor; `cuda.memory()` has the allocator's details). */
     cuda: {
@@ -238,7 +244,7 @@ export function memory(): MemoryInfo {
     tensors: m.tensors,
     bytes: m.bytes + m.cudaBytes,
     devices: {
-      cpu: { tensors: m.tensors, bytes: m.bytes, storages: m.storages, queuedOps: m.queued, cachedBytes: m.cachedBytes },
+      cpu: { tensors: m.tensors, bytes: m.bytes, storages: m.storages, queuedOps: m.queued, cachedBytes: m.cachedBytes, preparedBytes: m.preparedBytes },
       cuda: { bytes: m.cudaBytes, storages: m.cudaStorages, cachedBytes: native.cudaMemory()?.cachedBytes ?? 0 },
     },
   };
@@ -247,7 +253,8 @@ export function memory(): MemoryInfo {
 /**
  * Gives the memory blocks kept for reuse back to the system. Freed tensor memory of 64 KiB and
  * more is cached (up to 1 GiB) because fresh pages are slow to touch; call this after a
- * large job to shrink the process.
+ * large job to shrink the process. Also drops the convolution weights kept in the kernels'
+ * layouts (`preparedBytes`).
  * @example emptyCache(); console.log(memory().devices.cpu.cachedBytes);   // 0
  */
 export function emptyCache(): void {

@@ -12,7 +12,7 @@ export type Handle = { readonly __nativeTensor: unique symbol };
 export type DTypeCode = 0 | 1;
 export type TypedArray = Float32Array | Int32Array;
 
-export interface NativeMemory { tensors: number; storages: number; bytes: number; queued: number; cachedBytes: number; cudaStorages: number; cudaBytes: number }
+export interface NativeMemory { tensors: number; storages: number; bytes: number; queued: number; cachedBytes: number; preparedBytes: number; cudaStorages: number; cudaBytes: number }
 export interface NativeBackends {
   cpu: {
     threads: number;

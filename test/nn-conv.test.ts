@@ -4,6 +4,7 @@ import {
   conv1dBackward, conv2dBackward, convTranspose2dBackward, linearBackward,
   type Conv2dOptions, type ConvBackwardResult, type ConvTranspose2dOptions,
 } from '../lib/nn/functional/conv';
+import { native } from '../lib/native';
 import { expectBitIdentical, expectClose, expectError, gradCheck, loadFixture, randomTensor, sizeOf } from './helpers';
 
 const { F } = cc;
@@ -462,6 +463,87 @@ describe('F.conv2d', () => {
 });
 
 // ---- conv1d ----------------------------------------------------------------------------------
+
+// Note [prepared weights] (native/cpu/prepared_weights.h): the direct kernel's weight blocks and
+// Winograd's U are kept between calls with unchanged weights, keyed by the version of the weights'
+// memory each call reads (taken when it was enqueued).
+describe('F.conv2d: weight layouts kept between calls', () => {
+  const kept = () => cc.memory().devices.cpu.preparedBytes;
+  const cases: [string, number[], string | undefined][] = [
+    ['the direct kernel (blocks with the bias)', [1, 32, 12, 14], '0'],  // CONVNET_WINOGRAD=0
+    ['Winograd', [2, 32, 12, 14], undefined],
+  ];
+  for (const [what, xs, winograd] of cases) {
+    it(`${what}: the same bits on every call, never a stale layout after an in-place write`, () => {
+      if (winograd) process.env.CONVNET_WINOGRAD = winograd;
+      try {
+        cc.emptyCache();
+        const x = randomTensor(xs, 1).t;
+        const w = randomTensor([40, 32, 3, 3], 2).t, b = randomTensor([40], 3).t;
+        const w2 = randomTensor([40, 32, 3, 3], 4).t, b2 = randomTensor([40], 5).t;
+        const conv = (ww: cc.Tensor, bb: cc.Tensor) => F.conv2d(x, ww, bb, { padding: 1 });
+        // Fresh tensors (memory never seen before): what the kernels make on every call.
+        const fresh = (ww: cc.Tensor, bb: cc.Tensor) => Array.from(read(conv(ww.clone(), bb.clone())));
+        const old = fresh(w, b), updated = fresh(w2, b2), biasOnly = fresh(w2, b);
+        // (The direct kernel is AVX-512 code; Winograd runs with AVX2 too.)
+        const keeps = winograd ? cc.backends().cpu.gemmKernel === 'avx512' : ['avx512', 'avx2'].includes(cc.backends().cpu.gemmKernel);
+        // Enqueued with no read in between, behind a product that keeps the queue busy meanwhile:
+        // the first two read the old weights (the second keeps their layout), the next ones the new
+        // ones written in place between them.
+        const big = cc.randn([1024, 1024]);
+        read(big);
+        cc.matmul(big, big).dispose();
+        const y1 = conv(w, b), y2 = conv(w, b);
+        native.copyInto(w.handle(), w2.handle());
+        native.copyInto(b.handle(), b2.handle());
+        const y3 = conv(w, b), y4 = conv(w, b), y5 = conv(w, b);
+        expect(Array.from(read(y1)), 'first call').to.deep.equal(old);
+        expect(Array.from(read(y2)), 'second call (made and kept)').to.deep.equal(old);
+        for (const [i, y] of [y3, y4, y5].entries()) expect(Array.from(read(y)), `after the write, call ${i + 1}`).to.deep.equal(updated);
+        if (keeps) expect(kept(), 'a layout is kept').to.be.above(0);
+        // The bias alone written in place (the direct kernel's blocks hold it).
+        native.copyInto(b.handle(), randomTensor([40], 3).t.handle());
+        for (let i = 0; i < 3; i++) expect(Array.from(read(conv(w, b))), `new bias, call ${i + 1}`).to.deep.equal(biasOnly);
+        // Freed with the weights (at the next lookup), and by emptyCache.
+        const before = kept();
+        w.dispose();
+        const other = randomTensor([40, 32, 3, 3], 6).t;
+        read(conv(other, b));
+        if (keeps) expect(kept(), 'the freed weights\' layout is dropped').to.be.below(before);
+        read(conv(other, b));
+        cc.emptyCache();
+        expect(kept()).to.equal(0);
+      } finally {
+        delete process.env.CONVNET_WINOGRAD;
+      }
+    });
+  }
+
+  it('an optimizer step between evaluations is seen (the layouts of the old weights are not used)', () => {
+    cc.manualSeed(3);
+    const model = new cc.nn.Sequential(new cc.nn.Conv2d(32, 48, 3, { padding: 1 }), new cc.nn.ReLU(), new cc.nn.Conv2d(48, 40, 3, { padding: 1 }));
+    const x = randomTensor([2, 32, 12, 14], 7).t;
+    const opt = new cc.optim.SGD(model.parameters(), { lr: 0.1 });
+    const evaluate = () => cc.noGrad(() => Array.from(read(model.call(x))));
+    for (let round = 0; round < 3; round++) {
+      const a = evaluate(), b = evaluate(), c = evaluate();
+      expect(b).to.deep.equal(a);
+      expect(c).to.deep.equal(a);
+      // The same model's weights, copied into fresh memory: what the step's weights give.
+      cc.tidy(() => { model.call(x).sum().backward(); });
+      opt.step();
+      opt.zeroGrad();
+      const copy = new cc.nn.Sequential(new cc.nn.Conv2d(32, 48, 3, { padding: 1 }), new cc.nn.ReLU(), new cc.nn.Conv2d(48, 40, 3, { padding: 1 }));
+      copy.loadStateDict(Object.fromEntries(Object.entries(model.stateDict()).map(([k, v]) => [k, v.clone()])));
+      const want = cc.noGrad(() => Array.from(read(copy.call(x))));
+      expect(evaluate(), `after step ${round + 1}`).to.not.deep.equal(a);
+      expect(evaluate(), `after step ${round + 1}`).to.deep.equal(want);
+      copy.dispose();
+    }
+    opt.dispose();
+    model.dispose();
+  });
+});
 
 describe('F.conv1d', () => {
   const cases: { x: number[]; w: number[]; o: cc.F.Conv1dOptions; bias: boolean }[] = [

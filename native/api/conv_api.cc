@@ -85,10 +85,17 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(y_shape, DType::Float32, x.device());
   const Tensor bias = b ? *b : Tensor();
   const bool has_bias = b != nullptr;
-  if (x.is_cuda())
+  if (x.is_cuda()) {
     CONVNET_ON_CUDA(op, cuda::conv2d_forward(x, w, b, geo.g, y));
-  else
-    Queue::cpu().enqueue(op, [x, w, bias, has_bias, g = geo.g, y] { cpu::conv2d_forward(x, w, has_bias ? &bias : nullptr, g, y); });
+  } else {
+    // The versions of w and b this op reads: in-place writes enqueued later bump them (Note
+    // [prepared weights], native/cpu/prepared_weights.h).
+    cpu::prepared::Source weights{w.storage, has_bias ? bias.storage : nullptr, w.storage->version(),
+                                  has_bias ? bias.storage->version() : 0};
+    Queue::cpu().enqueue(op, [x, w, bias, has_bias, g = geo.g, y, weights] {
+      cpu::conv2d_forward_queued(x, w, has_bias ? &bias : nullptr, g, y, weights);
+    });
+  }
   return wrap_tensor(info.Env(), std::move(y));
 }
 

@@ -10,6 +10,7 @@
 #include "core/queue.h"
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
+#include "cpu/prepared_weights.h"
 #include "cpu/vec_math.h"
 
 namespace convnet {
@@ -233,6 +234,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   out.Set("bytes", Napi::Number::New(env, static_cast<double>(Storage::live_bytes(Device::CPU))));
   out.Set("queued", Napi::Number::New(env, static_cast<double>(Queue::cpu().pending())));
   out.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(Storage::cached_bytes())));
+  out.Set("preparedBytes", Napi::Number::New(env, static_cast<double>(cpu::prepared::bytes())));
   out.Set("cudaStorages", Napi::Number::New(env, static_cast<double>(Storage::live_count(Device::CUDA))));
   out.Set("cudaBytes", Napi::Number::New(env, static_cast<double>(Storage::live_bytes(Device::CUDA))));
   return out;
@@ -240,6 +242,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
 
 Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
   Storage::empty_cache();
+  cpu::prepared::clear();
   return info.Env().Undefined();
 }
 

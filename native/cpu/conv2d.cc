@@ -392,7 +392,9 @@ WinogradConv winograd_problem(const Dims& d, const Conv2dGeometry& g) {
 
 namespace {
 
-void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py);
+// weights: the memory pw and pb are, when they are the op's own (Note [prepared weights]).
+void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
+                const prepared::Source* weights = nullptr);
 
 // Space to depth. A convolution at stride s along both axes (no dilation) is a stride-1
 // convolution of x's s x s phases:
@@ -524,14 +526,25 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
   forward_on(x.f32(), w.f32(), b ? b->f32() : nullptr, d, g, y.f32());
 }
 
+void conv2d_forward_queued(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y,
+                           const prepared::Source& weights) {
+  if (y.numel() == 0) return;
+  const Dims d = dims_of(x.shape, w.shape, y.shape, g.groups);
+  if (is_depthwise(d)) return depthwise_conv2d_forward(x, w, b, g, y);
+  forward_on(x.f32(), w.f32(), b ? b->f32() : nullptr, d, g, y.f32(), &weights);
+}
+
 namespace {
 
 // The forward of a non-depthwise problem, by the method its shapes call for.
-void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py) {
+void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
+                const prepared::Source* weights) {
   if (space_to_depth_applies(d, g)) return space_to_depth_forward(px, pw, pb, d, g, py);
   if (winograd_applies(d, g)) {
     WinogradConv p = winograd_problem(d, g);
     p.w = pw, p.w_group = d.Kg * d.ckk, p.w_out = d.ckk, p.w_in = d.kh * d.kw, p.w_row = d.kw, p.w_col = 1, p.bias = pb;
+    prepared::Source w_only;  // U holds no bias
+    if (weights) w_only.w = weights->w, w_only.w_version = weights->w_version, p.weights = &w_only;
     return winograd_conv2d(px, p, py);
   }
   // Measured on Zen 5, 64 images, 2 threads: LeNet c1 (6 channels) 0.120 -> 0.057 ms against
@@ -545,7 +558,7 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
   if (direct32_applies(d, g)) {
     std::vector<int64_t> offset(d.ckk);
     for (int64_t r = 0; r < d.ckk; ++r) offset[r] = r;
-    return direct32(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py);
+    return direct32(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py, weights);
   }
 
   if (is_pointwise(d, g)) {

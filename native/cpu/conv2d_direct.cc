@@ -569,33 +569,40 @@ void taps_inside(int64_t out, int64_t k, int64_t stride, int64_t dilation, int64
 // backward-data's flipped transpose of it.
 
 void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_stride, const std::vector<int64_t>& offset,
-              const float* pb, const Dims& d, const Conv2dGeometry& g, float* py) {
+              const float* pb, const Dims& d, const Conv2dGeometry& g, float* py, const prepared::Source* weights) {
   // AlexNet c2's backward-data, 2 threads: 8.3 ms in blocks of 32 + 16, 8.0 ms in blocks of 48.
   const int64_t bw = d.Kg % 32 != 0 && d.Kg % 48 == 0 ? 48 : 32;
   const int64_t blocks = ceil_div(d.Kg, bw), items = d.groups * blocks;
   bool identity = true;  // offset[r] == r: the rows of w are the blocks' rows as they are
   for (int64_t r = 0; r < d.ckk; ++r) identity = identity && offset[r] == r;
-  float* wt = scratch(1, items * (d.ckk + 1) * bw);  // per (group, block): [ckk][bw] weights, then bw biases
-  parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
-    for (int64_t item = i0; item < i1; ++item) {
-      const int64_t gi = item / blocks, k0 = (item % blocks) * bw, kg = std::min(bw, d.Kg - k0);
-      float* dst = wt + item * (d.ckk + 1) * bw;
-      const float* base = pw + gi * group_stride + k0 * k_stride;
-      // The block's weights as rows [kg][ckk] (the forward's w is that already; backward-data's
-      // flipped transpose is gathered first), then transposed 16 x 16 at a time: element by
-      // element, this took 5% of AlexNet c3's forward.
-      const float* rows = base;
-      if (!identity) {
-        thread_local std::vector<float> gathered;
-        gathered.resize(kg * d.ckk);
-        for (int64_t l = 0; l < kg; ++l)
-          for (int64_t r = 0; r < d.ckk; ++r) gathered[l * d.ckk + r] = base[l * k_stride + offset[r]];
-        rows = gathered.data();
+  // Per (group, block): [ckk][bw] weights, then bw biases; kept between calls where the weights
+  // are the op's own and unchanged (Note [prepared weights]).
+  const int64_t wt_floats = items * (d.ckk + 1) * bw;
+  std::vector<int64_t> recipe{1, d.groups, d.Kg, d.ckk, bw, group_stride, k_stride, pb != nullptr};
+  recipe.insert(recipe.end(), offset.begin(), offset.end());
+  const prepared::Layout layout = prepared::get(weights, std::move(recipe), wt_floats, scratch(1, wt_floats), [&](float* wt) {
+    parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t item = i0; item < i1; ++item) {
+        const int64_t gi = item / blocks, k0 = (item % blocks) * bw, kg = std::min(bw, d.Kg - k0);
+        float* dst = wt + item * (d.ckk + 1) * bw;
+        const float* base = pw + gi * group_stride + k0 * k_stride;
+        // The block's weights as rows [kg][ckk] (the forward's w is that already; backward-data's
+        // flipped transpose is gathered first), then transposed 16 x 16 at a time: element by
+        // element, this took 5% of AlexNet c3's forward.
+        const float* rows = base;
+        if (!identity) {
+          thread_local std::vector<float> gathered;
+          gathered.resize(kg * d.ckk);
+          for (int64_t l = 0; l < kg; ++l)
+            for (int64_t r = 0; r < d.ckk; ++r) gathered[l * d.ckk + r] = base[l * k_stride + offset[r]];
+          rows = gathered.data();
+        }
+        avx512::transpose_block(rows, identity ? k_stride : d.ckk, kg, bw, d.ckk, dst);
+        for (int64_t l = 0; l < bw; ++l) dst[d.ckk * bw + l] = pb && l < kg ? pb[gi * d.Kg + k0 + l] : 0.0f;
       }
-      avx512::transpose_block(rows, identity ? k_stride : d.ckk, kg, bw, d.ckk, dst);
-      for (int64_t l = 0; l < bw; ++l) dst[d.ckk * bw + l] = pb && l < kg ? pb[gi * d.Kg + k0 + l] : 0.0f;
-    }
+    });
   });
+  const float* wt = layout.data;
   const PaddedInput in(d, g);
   const std::vector<int64_t> tap = in.taps(d, g);
   // Output row oh's kernel rows [row_lo[oh], row_hi[oh]) read x; the others read the padding's
@@ -926,7 +933,7 @@ bool direct_forward_applies(const Dims&) { return false; }
 void direct_forward(const float*, const float*, const float*, const Dims&, const Conv2dGeometry&, float*) {}
 bool direct32_applies(const Dims&, const Conv2dGeometry&) { return false; }
 void direct32(const float*, const float*, int64_t, int64_t, const std::vector<int64_t>&, const float*, const Dims&,
-              const Conv2dGeometry&, float*) {}
+              const Conv2dGeometry&, float*, const prepared::Source*) {}
 bool narrow_applies(const Dims&, const Conv2dGeometry&) { return false; }
 void direct_narrow(const float*, const float*, int64_t, int64_t, const std::vector<int64_t>&, const float*, const Dims&,
                    const Conv2dGeometry&, float*) {}

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/storage.h"
+#include "cpu/prepared_weights.h"
 #include "ops/types.h"
 
 namespace convnet {
@@ -52,10 +53,13 @@ float* scratch(int slot, int64_t n);
 bool direct_forward_applies(const Dims& d);
 void direct_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
                     float* py);
-// More than 16 output channels a group, stride 1: blocks of 32 or 48 channels.
+// More than 16 output channels a group, stride 1: blocks of 32 or 48 channels. `weights`: the
+// memory pw and pb are (the forward's own w and b), so that their blocks may be kept (Note
+// [prepared weights]); null for weights made for the call (backward-data's flipped ones).
 bool direct32_applies(const Dims& d, const Conv2dGeometry& g);
 void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_stride, const std::vector<int64_t>& offset,
-              const float* pb, const Dims& d, const Conv2dGeometry& g, float* py);
+              const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
+              const prepared::Source* weights = nullptr);
 // At most 8 output channels a group, stride 1 along rows: lanes along the row.
 bool narrow_applies(const Dims& d, const Conv2dGeometry& g);
 void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64_t k_stride,

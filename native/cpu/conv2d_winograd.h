@@ -3,6 +3,8 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu/prepared_weights.h"
+
 namespace convnet {
 namespace cpu {
 
@@ -21,6 +23,9 @@ struct WinogradConv {
   const float* w;
   int64_t w_group, w_out, w_in, w_row, w_col;
   const float* bias;  // [K], or null
+  // The memory w is (the forward's own weights), so that U may be kept (Note [prepared
+  // weights]); null for weights made for the call.
+  const prepared::Source* weights = nullptr;
 };
 
 // y = conv(x, w) + bias. Every output is the same arithmetic whatever the thread count.

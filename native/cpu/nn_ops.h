@@ -7,12 +7,19 @@
 #include <vector>
 
 #include "core/storage.h"
+#include "cpu/prepared_weights.h"
 #include "ops/types.h"
 
 namespace convnet {
 namespace cpu {
 
 #include "ops/nn_ops.inc"  // the declarations, with what each computes
+
+// conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
+// the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be
+// kept between calls (Note [prepared weights], prepared_weights.h).
+void conv2d_forward_queued(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y,
+                           const prepared::Source& weights);
 
 }  // namespace cpu
 }  // namespace convnet

@@ -1,0 +1,122 @@
+// The cache of prepared weight layouts: Note [prepared weights] (prepared_weights.h).
+#include "cpu/prepared_weights.h"
+
+#include <cstdlib>
+#include <list>
+#include <mutex>
+
+namespace convnet {
+namespace cpu {
+namespace prepared {
+namespace {
+
+struct Entry {
+  std::weak_ptr<Storage> w, b;
+  bool has_b;
+  uint64_t w_version, b_version;
+  std::vector<int64_t> recipe;
+  std::shared_ptr<std::vector<float>> copy;  // null: seen once, not made yet
+};
+
+// Whether two pointers share one owner: unlike comparing addresses, never true of a new storage
+// made where a freed one was (the weak pointer keeps the old one's control block).
+bool same_owner(const std::weak_ptr<Storage>& a, const std::shared_ptr<Storage>& b) {
+  return !a.owner_before(b) && !b.owner_before(a);
+}
+
+int64_t budget_bytes() {
+  static const int64_t budget = [] {
+    const char* env = std::getenv("CONVNET_PREPARED_MB");
+    const long long mb = env && *env ? std::atoll(env) : 256;
+    return static_cast<int64_t>(mb < 0 ? 0 : mb) << 20;
+  }();
+  return budget;
+}
+
+std::mutex mutex;          // lookups run on the queue's thread, clear() on JavaScript's
+std::list<Entry> entries;  // most recently used first
+int64_t kept_bytes = 0;
+
+int64_t bytes_of(const Entry& e) { return e.copy ? static_cast<int64_t>(e.copy->size() * sizeof(float)) : 0; }
+
+void drop(std::list<Entry>::iterator it) {
+  kept_bytes -= bytes_of(*it);
+  entries.erase(it);
+}
+
+}  // namespace
+
+Layout get(const Source* source, std::vector<int64_t> recipe, int64_t floats, float* scratch,
+           const std::function<void(float*)>& make) {
+  const int64_t size = floats * static_cast<int64_t>(sizeof(float));
+  if (!source || !source->w || size > budget_bytes()) {
+    make(scratch);
+    return {scratch, nullptr};
+  }
+  recipe.push_back(floats);
+  std::shared_ptr<std::vector<float>> copy;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    bool seen = false;
+    for (auto it = entries.begin(); it != entries.end();) {
+      Entry& e = *it;
+      if (e.w.expired() || (e.has_b && e.b.expired())) {
+        drop(it++);
+        continue;
+      }
+      if (same_owner(e.w, source->w) && e.recipe == recipe) {
+        const bool bias_same = source->b ? e.has_b && same_owner(e.b, source->b) && e.b_version == source->b_version : !e.has_b;
+        if (e.w_version == source->w_version && bias_same) {
+          if (e.copy) {
+            entries.splice(entries.begin(), entries, it);  // most recently used
+            return {e.copy->data(), e.copy};
+          }
+          seen = true;
+        }
+        drop(it++);  // an older version of these weights (or this key, noted again below)
+        continue;
+      }
+      ++it;
+    }
+    if (seen) {
+      // Room for the copy: the least recently used go first.
+      while (kept_bytes + size > budget_bytes() && !entries.empty()) drop(std::prev(entries.end()));
+      copy = std::make_shared<std::vector<float>>(static_cast<size_t>(floats));
+      kept_bytes += size;
+    }
+    entries.push_front(Entry{source->w, source->b, source->b != nullptr, source->w_version, source->b_version,
+                             std::move(recipe), copy});
+  }
+  // Made outside the lock (a parallel loop). Lookups come from the queue's tasks, one at a time,
+  // so no lookup sees the copy before it is whole; a copy whose making failed is dropped.
+  float* out = copy ? copy->data() : scratch;
+  try {
+    make(out);
+  } catch (...) {
+    if (copy) {
+      std::lock_guard<std::mutex> lock(mutex);
+      for (auto it = entries.begin(); it != entries.end(); ++it)
+        if (it->copy == copy) {
+          drop(it);
+          break;
+        }
+    }
+    throw;
+  }
+  return {out, copy};
+}
+
+int64_t bytes() {
+  std::lock_guard<std::mutex> lock(mutex);
+  return kept_bytes;
+}
+
+void clear() {
+  std::lock_guard<std::mutex> lock(mutex);
+  entries.clear();
+  kept_bytes = 0;
+}
+
+}  // namespace prepared
+}  // namespace cpu
+}  // namespace convnet
