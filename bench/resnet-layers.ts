@@ -4,7 +4,10 @@
  * beside the same call in PyTorch-CPU (PyTorch's case right before ours), and each weighted by
  * how often one training step runs it, so that the "x n" columns add up to the step's op time:
  *
- *   node dist/bench/resnet-layers.js [--threads 2] [--only TEXT]   (after `npx tsc -p .`; ~2 min)
+ *   node dist/bench/resnet-layers.js [--threads 2] [--only TEXT] [--resnet50]   (after `npx tsc -p .`; ~2 min)
+ *
+ * --resnet50: instead, the forward convolutions of `models.resnet50()` on one 224x224 image
+ * (serving at batch 1), each weighted by how often the forward runs it.
  *
  * Besides the medians it prints each side's fastest sample and their ratio: on a shared machine
  * whose neighbours take the cores for seconds at a time, PyTorch's OpenMP threads wait at every
@@ -204,17 +207,45 @@ function makeCases(): Case[] {
   return cases;
 }
 
+// --resnet50: the forward convolutions of `models.resnet50()` serving one 224x224 image (batch 1),
+// each weighted by how often the forward runs it. [name, Cin, Cout, kernel, stride, input size, n]
+function resnet50Cases(): Case[] {
+  const convs: [string, number, number, number, number, number, number][] = [
+    ['stem', 3, 64, 7, 2, 224, 1],
+    ['layer1', 64, 64, 1, 1, 56, 1], ['layer1', 64, 64, 3, 1, 56, 3], ['layer1', 64, 256, 1, 1, 56, 4], ['layer1', 256, 64, 1, 1, 56, 2],
+    ['layer2', 256, 128, 1, 1, 56, 1], ['layer2', 128, 128, 3, 2, 56, 1], ['layer2', 128, 512, 1, 1, 28, 4], ['layer2', 256, 512, 1, 2, 56, 1],
+    ['layer2', 512, 128, 1, 1, 28, 3], ['layer2', 128, 128, 3, 1, 28, 3],
+    ['layer3', 512, 256, 1, 1, 28, 1], ['layer3', 256, 256, 3, 2, 28, 1], ['layer3', 256, 1024, 1, 1, 14, 6], ['layer3', 512, 1024, 1, 2, 28, 1],
+    ['layer3', 1024, 256, 1, 1, 14, 5], ['layer3', 256, 256, 3, 1, 14, 5],
+    ['layer4', 1024, 512, 1, 1, 14, 1], ['layer4', 512, 512, 3, 2, 14, 1], ['layer4', 512, 2048, 1, 1, 7, 3], ['layer4', 1024, 2048, 1, 2, 14, 1],
+    ['layer4', 2048, 512, 1, 1, 7, 2], ['layer4', 512, 512, 3, 1, 7, 2],
+  ];
+  return convs.map(([where, cin, cout, k, s, hw, n]) => {
+    const pad = (k - 1) / 2, xs = [1, cin, hw, hw], ws = [cout, cin, k, k];
+    return {
+      name: `conv ${where} ${cin}>${cout} ${k}x${k}${s > 1 ? `/${s}` : ''} ${hw} forward`, count: n,
+      torch: `x = randn(*${js(xs)}); w = randn(*${js(ws)}) * 0.1\ndef run(): F.conv2d(x, w, None, ${s}, ${pad})`,
+      ours: () => {
+        const x = cc.randn(xs), w = cc.mul(cc.randn(ws), 0.1) as F32;
+        return () => { cc.tidy(() => { cc.F.conv2d(x, w, null, { stride: s, padding: pad }); }); };
+      },
+    };
+  });
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.cpus().length;
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+  const resnet50 = args.includes('--resnet50');
   cc.setNumThreads(threads);
   const notes: string[] = [];
-  console.log(`ResNet-18 (CIFAR stem) ops at batch ${B}, ${threads} thread(s), beside PyTorch (CPU); medians in ms, "x n" the per-step total`);
+  console.log(resnet50 ? `ResNet-50's forward convolutions at batch 1 (224x224), ${threads} thread(s), beside PyTorch (CPU); medians in ms, "x n" the per-forward total`
+    : `ResNet-18 (CIFAR stem) ops at batch ${B}, ${threads} thread(s), beside PyTorch (CPU); medians in ms, "x n" the per-step total`);
   console.log(`${'case'.padEnd(44)} ${'n'.padStart(2)} ${'ours'.padStart(9)} ${'PyTorch'.padStart(9)} ${'ratio'.padStart(7)} ${'ours x n'.padStart(9)} ${'torch x n'.padStart(9)}` +
     ` ${'min ours'.padStart(9)} ${'min torch'.padStart(9)} ${'ratio'.padStart(7)}`);
   const groups = new Map<string, [number, number, number, number]>();
-  for (const c of makeCases()) {
+  for (const c of resnet50 ? resnet50Cases() : makeCases()) {
     if (only && !c.name.includes(only)) continue;
     const torch = await torchCase<Timing>({ code: torchScript(threads, false, c.torch) }, threads, notes);
     const { result: run, created } = collectCreated(() => c.ours());
@@ -233,7 +264,7 @@ async function main(): Promise<void> {
       for (const t of created) t.dispose();
     }
   }
-  console.log('\nper kind, ms per training step: medians ours, PyTorch, ratio; fastest samples ours, PyTorch, ratio');
+  console.log(`\nper kind, ms per ${resnet50 ? 'forward' : 'training step'}: medians ours, PyTorch, ratio; fastest samples ours, PyTorch, ratio`);
   const line = (g: string, [o, t, mo, mt]: number[]) => console.log(`  ${g.padEnd(30)} ${o.toFixed(1).padStart(8)} ${t.toFixed(1).padStart(8)} ${(t / o).toFixed(2).padStart(6)}x` +
     ` ${mo.toFixed(1).padStart(8)} ${mt.toFixed(1).padStart(8)} ${(mt / mo).toFixed(2).padStart(6)}x`);
   const sum = [0, 0, 0, 0];

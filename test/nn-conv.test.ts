@@ -469,24 +469,26 @@ describe('F.conv2d', () => {
 // memory each call reads (taken when it was enqueued).
 describe('F.conv2d: weight layouts kept between calls', () => {
   const kept = () => cc.memory().devices.cpu.preparedBytes;
-  const cases: [string, number[], string | undefined][] = [
-    ['the direct kernel (blocks with the bias)', [1, 32, 12, 14], '0'],  // CONVNET_WINOGRAD=0
-    ['Winograd', [2, 32, 12, 14], undefined],
+  // [what, x, kernel size, CONVNET_WINOGRAD, which CPUs keep a layout]
+  const cases: [string, number[], number, string | undefined, string[]][] = [
+    ['the direct kernel (blocks with the bias)', [1, 32, 12, 14], 3, '0', ['avx512']],
+    ['Winograd', [2, 32, 12, 14], 3, undefined, ['avx512', 'avx2']],
+    ['1x1, rows of w shared by the threads (batch 1, 7x7)', [1, 32, 7, 7], 1, undefined, ['avx512', 'avx2', 'portable']],
+    ['1x1, column panels shared by the threads', [4, 32, 16, 16], 1, undefined, ['avx512', 'avx2', 'portable']],
   ];
-  for (const [what, xs, winograd] of cases) {
+  for (const [what, xs, k, winograd, keepers] of cases) {
     it(`${what}: the same bits on every call, never a stale layout after an in-place write`, () => {
       if (winograd) process.env.CONVNET_WINOGRAD = winograd;
       try {
         cc.emptyCache();
         const x = randomTensor(xs, 1).t;
-        const w = randomTensor([40, 32, 3, 3], 2).t, b = randomTensor([40], 3).t;
-        const w2 = randomTensor([40, 32, 3, 3], 4).t, b2 = randomTensor([40], 5).t;
-        const conv = (ww: cc.Tensor, bb: cc.Tensor) => F.conv2d(x, ww, bb, { padding: 1 });
+        const w = randomTensor([40, 32, k, k], 2).t, b = randomTensor([40], 3).t;
+        const w2 = randomTensor([40, 32, k, k], 4).t, b2 = randomTensor([40], 5).t;
+        const conv = (ww: cc.Tensor, bb: cc.Tensor) => F.conv2d(x, ww, bb, { padding: (k - 1) / 2 });
         // Fresh tensors (memory never seen before): what the kernels make on every call.
         const fresh = (ww: cc.Tensor, bb: cc.Tensor) => Array.from(read(conv(ww.clone(), bb.clone())));
         const old = fresh(w, b), updated = fresh(w2, b2), biasOnly = fresh(w2, b);
-        // (The direct kernel is AVX-512 code; Winograd runs with AVX2 too.)
-        const keeps = winograd ? cc.backends().cpu.gemmKernel === 'avx512' : ['avx512', 'avx2'].includes(cc.backends().cpu.gemmKernel);
+        const keeps = keepers.includes(cc.backends().cpu.gemmKernel);
         // Enqueued with no read in between, behind a product that keeps the queue busy meanwhile:
         // the first two read the old weights (the second keeps their layout), the next ones the new
         // ones written in place between them.
@@ -507,7 +509,7 @@ describe('F.conv2d: weight layouts kept between calls', () => {
         // Freed with the weights (at the next lookup), and by emptyCache.
         const before = kept();
         w.dispose();
-        const other = randomTensor([40, 32, 3, 3], 6).t;
+        const other = randomTensor([40, 32, k, k], 6).t;
         read(conv(other, b));
         if (keeps) expect(kept(), 'the freed weights\' layout is dropped').to.be.below(before);
         read(conv(other, b));
