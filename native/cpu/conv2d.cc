@@ -536,28 +536,6 @@ void conv2d_forward_queued(const Tensor& x, const Tensor& w, const Tensor* b, co
 
 namespace {
 
-// op(B) of item i: a plain row-major matrix at b + i * stride, rows ld floats apart.
-class MatrixPanels : public SgemmPanelSource {
- public:
-  MatrixPanels(const float* b, int64_t ld, int64_t stride) : b_(b), ld_(ld), stride_(stride) {}
-  void pack(int64_t item, int64_t p0, int64_t kc, int64_t j0, int64_t n, float* dst) const override {
-    const int64_t NR = sgemm_panel_width();
-    for (int64_t k = 0; k < kc; ++k) {
-      const float* row = b_ + item * stride_ + (p0 + k) * ld_ + j0;
-      for (int64_t q = 0; q * NR < n; ++q) {
-        const int64_t cols = std::min(NR, n - q * NR);
-        float* out = dst + (q * kc + k) * NR;
-        std::memcpy(out, row + q * NR, sizeof(float) * cols);
-        std::fill(out + cols, out + NR, 0.0f);
-      }
-    }
-  }
-
- private:
-  const float* b_;
-  int64_t ld_, stride_;
-};
-
 // A 1x1 convolution at stride 1 (no padding), y_g[n] = w_g [Kg, Cg] x_g[n] [Cg, HW], with w
 // packed for the GEMM once and kept between calls (Note [prepared weights]): at batch 1 the
 // packing of ResNet-50's 1x1 weights, on every call, was 5% of its forward (`perf record`).
@@ -565,9 +543,11 @@ class MatrixPanels : public SgemmPanelSource {
 // 7x7 map at batch 1: 2 panels), the rows of w in panels.
 void pointwise_packed(const float* px, const float* pw, const Dims& d, float* py, const prepared::Source& weights) {
   const int64_t packed_floats = sgemm_packed_a_floats(d.Kg, d.Cg), mr = sgemm_pack_a_panel_rows(d.Kg);
+  // The packed layout depends on the GEMM's kernel path (its K blocks), which tests may force.
   const char* kernel = sgemm_kernel_name();
+  const int64_t path = std::strcmp(kernel, "avx512") == 0 ? 1 : std::strcmp(kernel, "avx2") == 0 ? 2 : 3;
   const prepared::Source w_only{weights.w, nullptr, weights.w_version, 0};
-  const std::vector<int64_t> recipe{3, d.groups, d.Kg, d.Cg, mr, sgemm_panel_width(), kernel[0], kernel[3]};
+  const std::vector<int64_t> recipe{3, path, d.groups, d.Kg, d.Cg};
   const prepared::Layout layout = prepared::get(&w_only, recipe, d.groups * packed_floats, scratch(2, d.groups * packed_floats),
                                                 [&](float* packed) {
                                                   for (int64_t gi = 0; gi < d.groups; ++gi)
@@ -576,7 +556,7 @@ void pointwise_packed(const float* px, const float* pw, const Dims& d, float* py
   const int64_t threads = num_threads(), column_panels = d.N * ceil_div(d.hw, sgemm_panel_width());
   for (int64_t gi = 0; gi < d.groups; ++gi) {
     const float* packed = layout.data + gi * packed_floats;
-    const MatrixPanels x_g(px + gi * d.Cg * d.hw, d.hw, d.C * d.hw);
+    const SgemmMatrixPanels x_g(px + gi * d.Cg * d.hw, d.hw, d.C * d.hw);
     float* y_g = py + gi * d.Kg * d.hw;
     if (column_panels >= 4 * threads) {
       sgemm_packed(d.Kg, d.hw, d.Cg, 1.0f, packed, x_g, 0.0f, y_g, d.hw, d.K * d.hw, d.N);

@@ -576,11 +576,10 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
   bool identity = true;  // offset[r] == r: the rows of w are the blocks' rows as they are
   for (int64_t r = 0; r < d.ckk; ++r) identity = identity && offset[r] == r;
   // Per (group, block): [ckk][bw] weights, then bw biases; kept between calls where the weights
-  // are the op's own and unchanged (Note [prepared weights]).
+  // are the op's own (the forward's, in order) and unchanged (Note [prepared weights]).
   const int64_t wt_floats = items * (d.ckk + 1) * bw;
-  std::vector<int64_t> recipe{1, d.groups, d.Kg, d.ckk, bw, group_stride, k_stride, pb != nullptr};
-  recipe.insert(recipe.end(), offset.begin(), offset.end());
-  const prepared::Layout layout = prepared::get(weights, std::move(recipe), wt_floats, scratch(1, wt_floats), [&](float* wt) {
+  const std::vector<int64_t> recipe{1, d.groups, d.Kg, d.ckk, bw, group_stride, k_stride, pb != nullptr};
+  const prepared::Layout layout = prepared::get(identity ? weights : nullptr, recipe, wt_floats, scratch(1, wt_floats), [&](float* wt) {
     parallel_for(items, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t item = i0; item < i1; ++item) {
         const int64_t gi = item / blocks, k0 = (item % blocks) * bw, kg = std::min(bw, d.Kg - k0);

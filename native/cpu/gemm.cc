@@ -791,6 +791,10 @@ int64_t sgemm_packed_a_column(int64_t M, int64_t K, int64_t m0, int64_t k) {
 
 int64_t sgemm_panel_width() { return active_kernel().nr; }
 
+void SgemmMatrixPanels::pack(int64_t item, int64_t p0, int64_t kc, int64_t j0, int64_t n, float* dst) const {
+  pack_b(active_kernel(), false, b_ + item * stride_, ldb_, p0, kc, j0, n, dst);
+}
+
 namespace {
 
 // gemm_block for a pre-packed A and panels from a source: rows [m0, m1) and columns [n0, n1)

@@ -61,6 +61,18 @@ class SgemmPanelSource {
   }
 };
 
+// op(B_i) a plain row-major matrix, B_i = B + i * stride (rows ldb floats apart), packed as
+// sgemm packs its own B.
+class SgemmMatrixPanels : public SgemmPanelSource {
+ public:
+  SgemmMatrixPanels(const float* B, int64_t ldb, int64_t stride) : b_(B), ldb_(ldb), stride_(stride) {}
+  void pack(int64_t item, int64_t p0, int64_t kc, int64_t j0, int64_t n, float* dst) const override;
+
+ private:
+  const float* b_;
+  int64_t ldb_, stride_;
+};
+
 // C_i[M, N] = alpha * A * op(B_i) + beta * C_i for i < batch, with A from sgemm_pack_a (shared
 // by the whole batch), op(B_i)'s panels from `b`, and C_i = C + i * stride_c. Threads split
 // the batch and the columns (never K), so results are bit-identical for any thread count.
