@@ -520,10 +520,7 @@ void space_to_depth_backward_filter(const float* pdy, const float* px, const Dim
 }  // namespace
 
 void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y) {
-  if (y.numel() == 0) return;
-  const Dims d = dims_of(x.shape, w.shape, y.shape, g.groups);
-  if (is_depthwise(d)) return depthwise_conv2d_forward(x, w, b, g, y);
-  forward_on(x.f32(), w.f32(), b ? b->f32() : nullptr, d, g, y.f32());
+  conv2d_forward_queued(x, w, b, g, y, prepared::Source{});  // no memory named: nothing kept
 }
 
 void conv2d_forward_queued(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y,
