@@ -14,7 +14,9 @@
  *   cross-entropy, SGD with momentum 0.9), and inference at batch 1 and 64 (eval mode, no
  *   gradients, the logits read back).
  * - ResNet-50 (`models.resnet50()`, ImageNet's stem) inference at batch 1 on 3x224x224: one image
- *   served at a time (eval mode, no gradients, the logits read back).
+ *   served at a time (eval mode, no gradients, the logits read back); then again ("fused") with
+ *   batch norm folded into the convolutions (`nn.utils.fuseConvBn`; PyTorch's
+ *   `torch.fx.experimental.optimization.fuse`).
  *
  * `--device cuda`: the same cases with the models on the GPU (`model.to('cuda')`; `fit` and
  * `evaluate` move each batch there) beside PyTorch on the GPU (models_torch.py --device cuda).
@@ -317,6 +319,14 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
           }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
           const name = `resnet50 inference b1 ${size}x${size}`;
           rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
+          // The same with batch norm folded into the convolutions (PyTorch: torch.fx's fuse).
+          cc.nn.utils.fuseConvBn(model);
+          const tf = await time(async () => {
+            const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
+            await out.data();
+            out.dispose();
+          }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+          rows.push({ case: `${name} fused`, threads, flops, images: 1, ours: tf, references: { PyTorch: torch[`${name} fused`] } });
         } finally {
           xb.dispose(); model.dispose();
         }

@@ -1148,6 +1148,14 @@ export function baselines(): Baseline[] {
     { name: 'nn.init.kaimingUniform_', make: () => [T([3, 4]), { a: 0, mode: 'fanIn', nonlinearity: 'relu' }], call: fn(nn.init.kaimingUniform_), mutates: true },
     { name: 'nn.init.xavierNormal_', make: () => [T([3, 4]), 1], call: fn(nn.init.xavierNormal_), mutates: true },
     { name: 'nn.init.calculateGain', make: () => ['leaky_relu', 0.2], call: fn(nn.init.calculateGain) },
+    // nn.utils (batch norm folding) and module surgery
+    { name: 'nn.utils.fuseConvBnWeights', make: () => [T([4, 3, 3, 3]), T([4]), T([4]), cc.rand([4]), 1e-5, T([4]), T([4]), false], call: fn(nn.utils.fuseConvBnWeights) },
+    { name: 'nn.utils.fuseConvBnEval', make: () => [new nn.Conv2d(3, 4, 3).eval(), new nn.BatchNorm2d(4).eval()], call: fn(nn.utils.fuseConvBnEval) },
+    { name: 'nn.utils.fuseLinearBnEval', make: () => [new nn.Linear(3, 4).eval(), new nn.BatchNorm1d(4).eval()], call: fn(nn.utils.fuseLinearBnEval) },
+    { name: 'nn.utils.fuseModules', make: () => [smallNet().eval(), [['0', '1', '2']]], call: fn(nn.utils.fuseModules) },
+    { name: 'nn.utils.fuseConvBn', make: () => [smallNet().eval()], call: fn(nn.utils.fuseConvBn) },
+    { name: 'Module.setSubmodule', make: () => ['0', new nn.Conv2d(1, 2, 3, { padding: 1 })], call: (a) => smallNet().setSubmodule(a[0] as string, a[1] as cc.nn.Module) },
+    { name: 'Module.getSubmodule', make: () => ['4'], call: (a) => smallNet().getSubmodule(a[0] as string) },
     // optim
     { name: 'optim.SGD', make: () => [[G([3])], { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 0.01, nesterov: true }], call: (a) => optStep(cc.optim.SGD, a) },
     { name: 'optim.Adam', make: () => [[G([3])], { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: true }], call: (a) => optStep(cc.optim.Adam, a) },

@@ -76,4 +76,29 @@ describeCuda('modules on the GPU make their own tensors there', () => {
     expect(model.to('cuda').summary([1, 1, 6, 6])).to.equal(table);
     expect(model.training).to.equal(true);
   });
+
+  it('nn.utils.fuseConvBn on a model on the GPU folds there: the fused weights and logits match the CPU\'s', () => {
+    const make = () => {
+      cc.manualSeed(61);
+      const net = cc.models.resnet18({ numClasses: 5, cifar: true });
+      for (const m of net.modules()) {
+        if (!(m instanceof nn.BatchNorm2d)) continue;
+        nn.init.uniform_(m.runningMean!, -0.5, 0.5);
+        nn.init.uniform_(m.runningVar!, 0.3, 2);
+        nn.init.uniform_(m.weight!, 0.5, 1.5);
+      }
+      return net.eval();
+    };
+    const cpu = make(), gpu = make().to('cuda');
+    expect(nn.utils.fuseConvBn(cpu)).to.equal(20);
+    expect(nn.utils.fuseConvBn(gpu)).to.equal(20);
+    const weight = gpu.getSubmodule('layer3.0.conv2') as cc.nn.Conv2d;
+    expect(weight.bias!.device).to.equal('cuda');
+    expectSameValues(weight.weight, (cpu.getSubmodule('layer3.0.conv2') as cc.nn.Conv2d).weight, 1e-6, 'folded weight');
+    const x = randomCpu([2, 3, 16, 16], 62);
+    // bound: cuDNN's convolutions against the CPU's through 18 layers, as cuda-models
+    expectSameValues(cc.noGrad(() => gpu.call(x.to('cuda'))), cc.noGrad(() => cpu.call(x)), 1e-3, 'fused ResNet-18 logits');
+    cpu.dispose();
+    gpu.dispose();
+  });
 });

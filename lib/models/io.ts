@@ -90,7 +90,31 @@ function describeModule(m: Module, where: string, stack: Set<object> = new Set()
   const args = m.config();
   if (!Array.isArray(args)) fail('E_ARG', `${op}: ${where} (${type}) has no config(): implement it to return the constructor's arguments`);
   if (args.length > MAX_ARGS) fail('E_ARG', `${op}: ${where} (${type}) has ${args.length} constructor arguments (at most ${MAX_ARGS})`);
+  checkRebuildable(m, where);
   return { type, args: encode(args, `${where}.args`, stack) as unknown[] };
+}
+
+/** Whether a config holds modules (a Sequential's layers): then it describes its children itself. */
+function holdsModules(v: unknown, depth = 0): boolean {
+  if (v instanceof Module) return true;
+  if (depth > MAX_DEPTH || v === null || typeof v !== 'object' || isTensor(v)) return false;
+  return Object.values(v as object).some((x) => holdsModules(x, depth + 1));
+}
+
+/**
+ * A module rebuilt from its config() alone (a ResNet, its blocks) gets back the children its
+ * constructor makes: where setSubmodule (or nn.utils.fuseConvBn) replaced one, the file would
+ * not load. Refused here, before anything is written.
+ */
+function checkRebuildable(model: Module, where: string): void {
+  for (const [name, m] of model.namedModules()) {
+    if (!m.childSwapped) continue;
+    const args = m.config();
+    if (Array.isArray(args) && holdsModules(args)) continue;
+    const at = name ? `${where === 'the model' ? '' : `${where}.`}${name}` : where;
+    fail('E_ARG', `models.save: ${at === 'the model' ? at : `\`${at}\``} (a ${m.typeName}) had a child replaced by setSubmodule or nn.utils.fuseConvBn, which its config() cannot describe: ` +
+      'save the model before fusing (and fuse again after models.load), or save its weights alone with io.saveSafetensors(path, model.stateDict())');
+  }
 }
 
 /** `stack` holds the arrays, objects and modules being encoded: one met again is a cycle. */

@@ -133,6 +133,10 @@ export class BasicBlock extends Module {
     return this.bn2;
   }
 
+  override fusableGroups(): string[][] {
+    return [['conv1', 'bn1'], ['conv2', 'bn2']];
+  }
+
   forward(x: Tensor): Tensor {
     const out = this.bn2.call(this.conv2.call(this.relu.call(this.bn1.call(this.conv1.call(x)))));
     return relu(add(out, this.downsample ? this.downsample.call(x) : x));
@@ -186,6 +190,10 @@ export class Bottleneck extends Module {
   /** The batch norm whose weight `zeroInitResidual` zeroes. */
   get lastBn(): BatchNorm2d {
     return this.bn3;
+  }
+
+  override fusableGroups(): string[][] {
+    return [['conv1', 'bn1'], ['conv2', 'bn2'], ['conv3', 'bn3']];
   }
 
   forward(x: Tensor): Tensor {
@@ -269,6 +277,10 @@ export class ResNetModel extends Module {
     this.#fc = this.registerModule('fc', new Linear(inplanes, this.#numClasses));
   }
 
+  override fusableGroups(): string[][] {
+    return [['conv1', 'bn1']];
+  }
+
   /** Features into `fc`: 512 (basic blocks) or 2048 (bottlenecks). */
   get numFeatures(): number {
     return 512 * (this.block === 'basic' ? BasicBlock.expansion : Bottleneck.expansion);
@@ -282,6 +294,13 @@ export class ResNetModel extends Module {
   /** Outputs of `fc`. */
   get numClasses(): number {
     return this.#numClasses;
+  }
+
+  // `fc` lives in a private field: follow `setSubmodule('fc', …)` (torchvision's `model.fc = …`).
+  protected override childReplaced(name: string, old: Module, module: Module): void {
+    if (name !== 'fc') return super.childReplaced(name, old, module);
+    this.#fc = module as Linear;
+    if (module instanceof Linear) this.#numClasses = module.outFeatures;
   }
 
   /**

@@ -111,6 +111,12 @@ export class VGGModel extends Module {
     return this.#numClasses;
   }
 
+  // `classifier` lives in a private field: follow `setSubmodule('classifier', …)`.
+  protected override childReplaced(name: string, old: Module, module: Module): void {
+    if (name !== 'classifier') return super.childReplaced(name, old, module);
+    this.#classifier = module as Sequential;
+  }
+
   /**
    * Puts a fresh last layer (Linear(4096, numClasses), N(0, 0.01) and zero bias as
    * torchvision's) in place of `classifier.6`, which is disposed; the other layers stay. The

@@ -24,3 +24,4 @@ export {
   MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss,
 } from './loss';
 export * as init from './init';
+export * as utils from './utils';

@@ -27,6 +27,10 @@ export class ModuleList extends Module implements Iterable<Module> {
     this.extend(modules);
   }
 
+  protected override childReplaced(name: string, _old: Module, module: Module): void {
+    this.#items[Number(name)] = module;   // children are named by position
+  }
+
   /** Adds a module at the end (named by its position). Returns this. @example list.append(new nn.ReLU()) */
   append(module: Module): this {
     if (!(module instanceof Module)) fail('E_ARG', `ModuleList.append: expected a Module, got ${describe(module)}`);

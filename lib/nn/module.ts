@@ -86,6 +86,8 @@ export abstract class Module {
   readonly #modules = new Map<string, Module>();
   readonly #preHooks = new Set<ForwardPreHook>();
   readonly #hooks = new Set<ForwardHook>();
+  /** Set when setSubmodule replaced one of this module's children (models.save checks it). */
+  #childSwapped = false;
 
   /** The computation; call it through `call`. */
   abstract forward(...inputs: unknown[]): Tensor;
@@ -260,9 +262,8 @@ export abstract class Module {
   /**
    * Puts `module` in the place of the child registered as `name` (PyTorch's `model.fc = …`),
    * keeping its position in the order of children, and returns the one it replaces (the caller
-   * disposes it or keeps it). Protected: a container that keeps its own list of children
-   * (Sequential, ModuleList) would not see the change, so only a class that reads its children
-   * by name (a ResNet's `fc`) offers it, through a method of its own.
+   * disposes it or keeps it), then tells the class through `childReplaced`. Protected: for a
+   * class's own methods (ResNet's `resetClassifier`); from outside, `setSubmodule`.
    */
   protected replaceModule<M extends Module>(name: string, module: M): Module {
     const op = 'replaceModule';
@@ -273,7 +274,87 @@ export abstract class Module {
       fail('E_ARG', `${op}: \`${name}\` would make a cycle: this ${this.typeName} ${(module as Module) === this ? 'is that module itself' : 'is already inside it'}`);
     }
     this.#modules.set(name, module);   // Map.set on an existing key keeps its place
+    this.childReplaced(name, old!, module);
     return old!;
+  }
+
+  /**
+   * Called after the child `name` was replaced by `setSubmodule` (or `replaceModule`), so that
+   * a class that reaches its children other than through the registry follows. The default
+   * updates the own property of that name where it held the old child (the usual
+   * `this.conv1 = this.registerModule('conv1', …)`); Sequential and ModuleList update their
+   * lists; a class that keeps a child in a private field overrides it.
+   */
+  protected childReplaced(name: string, old: Module, module: Module): void {
+    const self = this as unknown as Record<string, unknown>;
+    if (Object.prototype.hasOwnProperty.call(self, name) && self[name] === old) self[name] = module;
+  }
+
+  /**
+   * The descendant at a dotted path (PyTorch's `get_submodule`); '' is this module.
+   * @example model.getSubmodule('layer1.0.conv1')
+   */
+  getSubmodule(path: string): Module {
+    const op = 'getSubmodule';
+    if (typeof path !== 'string') fail('E_ARG', `${op}: expected a dotted path (a string), got ${describe(path)}`);
+    let m: Module = this;
+    if (path === '') return m;
+    for (const [i, part] of path.split('.').entries()) {
+      const child = m.#modules.get(part);
+      if (child === undefined) {
+        const at = path.split('.').slice(0, i).join('.');
+        fail('E_ARG', `${op}: ${at ? `\`${at}\` (a ${m.typeName})` : `this ${m.typeName}`} has no child module named ${describe(part)}`);
+      }
+      m = child!;
+    }
+    return m;
+  }
+
+  /**
+   * Puts `module` in the place of the descendant at a dotted path (PyTorch's `set_submodule`,
+   * and `model.fc = …`): its name, its position among its siblings and the field its parent
+   * reads it from all go to the new module. Returns the module it replaced, which the caller
+   * disposes or keeps.
+   * @example const old = model.setSubmodule('classifier.6', new nn.Linear(4096, 10)); old.dispose();
+   */
+  setSubmodule(path: string, module: Module): Module {
+    const op = 'setSubmodule';
+    if (typeof path !== 'string' || path === '') fail('E_ARG', `${op}: expected the dotted path of a descendant (a non-empty string), got ${describe(path)}`);
+    const parts = path.split('.');
+    const parent = this.getSubmodule(parts.slice(0, -1).join('.'));
+    const name = parts[parts.length - 1];
+    if (!parent.#modules.has(name)) {
+      fail('E_ARG', `${op}: ${parts.length > 1 ? `\`${parts.slice(0, -1).join('.')}\` (a ${parent.typeName})` : `this ${parent.typeName}`} has no child module named ${describe(name)}`);
+    }
+    if (!(module instanceof Module)) fail('E_ARG', `${op}: \`${path}\` must be a Module, got ${describe(module)}`);
+    // A cycle through any module on the path, not only through the parent.
+    const inside = new Set(module.modules());
+    for (let i = 0; i < parts.length; i++) {
+      const above = this.getSubmodule(parts.slice(0, i).join('.'));
+      if (inside.has(above)) fail('E_ARG', `${op}: \`${path}\` would make a cycle: ${i ? `\`${parts.slice(0, i).join('.')}\`` : `this ${this.typeName}`} is inside that module`);
+    }
+    const old = parent.replaceModule(name, module);
+    parent.#childSwapped = true;
+    return old;
+  }
+
+  /**
+   * @internal Whether `setSubmodule` replaced one of this module's own children: a module whose
+   * config() holds only options (a ResNet block's) then no longer rebuilds what it holds.
+   */
+  get childSwapped(): boolean {
+    return this.#childSwapped;
+  }
+
+  /**
+   * Groups of child names, [layer, batch norm], where this module's forward feeds the layer's
+   * output straight into the batch norm and nowhere else: what `nn.utils.fuseConvBn` may fold
+   * for inference. None by default (a Sequential's neighbours are found without it); the ResNet
+   * blocks name theirs. Override it in a module of your own to have its pairs folded too.
+   * @example override fusableGroups() { return [['conv', 'bn']]; }
+   */
+  fusableGroups(): string[][] {
+    return [];
   }
 
   /** This module's own buffer `name` (not a descendant's), or null. */

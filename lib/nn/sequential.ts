@@ -36,6 +36,10 @@ export class Sequential extends Module {
     this.#layers.push(m);
   }
 
+  protected override childReplaced(name: string, _old: Module, module: Module): void {
+    this.#layers[this.namedChildren().findIndex(([n]) => n === name)] = module;
+  }
+
   /** Adds a layer at the end (named by its position). Returns this. @example model.append(new nn.ReLU()) */
   append(layer: Module): this {
     this.#add(String(this.#layers.length), layer);
