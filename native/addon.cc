@@ -23,6 +23,16 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
                                                     "cudnn-convnet completions", 0, 1);
   data->completions.Unref(env);  // referenced only while a read or sync is pending
   env.SetInstanceData(data);
+  // Note [environment teardown] (napi_util.h): after the thread-safe function, so that it runs first.
+  auto* life = new std::shared_ptr<EnvLife>(data->life);
+  NAPI_THROW_IF_FAILED(env, napi_add_env_cleanup_hook(env, [](void* arg) {
+    auto* held = static_cast<std::shared_ptr<EnvLife>*>(arg);
+    {
+      std::lock_guard<std::mutex> lock((*held)->mutex);
+      (*held)->alive = false;
+    }
+    delete held;
+  }, life), exports);
 
   add<Init>(env, exports, "init");
   add<FromData>(env, exports, "fromData");

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,8 +21,23 @@ struct TensorHandle {
   bool released = false;
 };
 
+// Note [environment teardown]: a worker_thread's environment may end (worker.terminate(), or
+// the worker returning) while the queue still holds its reads. Such a read copies into the
+// backing store of a typed array of that environment's heap and wakes its thread through a
+// thread-safe function; once the environment is gone both are freed memory (a segfault in the
+// copy, found by terminating a worker in the middle of its convolutions). So every read holds
+// its environment's EnvLife, whose `alive` a cleanup hook clears (addon.cc: registered after
+// the thread-safe function, so it runs before that is torn down), and the queue does the copy
+// and the call under its mutex only while `alive`: the hook waits for a copy in progress, and
+// reads left behind do nothing (their N-API references died with the environment).
+struct EnvLife {
+  std::mutex mutex;
+  bool alive = true;
+};
+
 // Per-environment state (main thread, or one per worker_thread that loads the addon).
 struct AddonData {
+  std::shared_ptr<EnvLife> life = std::make_shared<EnvLife>();
   Napi::FunctionReference error_class;   // ConvnetError
   Napi::ThreadSafeFunction completions;  // wakes the JS thread when queued reads finish
   int64_t pending_completions = 0;       // the TSFN keeps the event loop alive while > 0

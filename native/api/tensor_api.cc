@@ -26,20 +26,38 @@ struct PendingCompletion {
   std::exception_ptr error;
 };
 
+void settle(Napi::Env env, PendingCompletion* pending) {
+  if (pending->error) {
+    try {
+      std::rethrow_exception(pending->error);
+    } catch (const Error& e) {  // the queue stores convnet::Error, already naming its op
+      pending->deferred.Reject(js_error(env, e.code(), e.what()).Value());
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (...) {
+      pending->deferred.Reject(js_error(env, "E_INTERNAL", "queued work failed").Value());
+    }
+  } else {
+    pending->deferred.Resolve(pending->result.IsEmpty() ? env.Undefined() : pending->result.Value());
+  }
+}
+
 void finish_completion(Napi::Env env, Napi::Function, PendingCompletion* pending) {
   if (env != nullptr) {
-    if (pending->error) {
-      try {
-        std::rethrow_exception(pending->error);
-      } catch (const Error& e) {  // the queue stores convnet::Error, already naming its op
-        pending->deferred.Reject(js_error(env, e.code(), e.what()).Value());
-      } catch (...) {
-        pending->deferred.Reject(js_error(env, "E_INTERNAL", "queued work failed").Value());
-      }
-    } else {
-      pending->deferred.Resolve(pending->result.IsEmpty() ? env.Undefined() : pending->result.Value());
+    // Node calls this with no catch around it: a Napi::Error escaping would be std::terminate.
+    // One comes where the environment is stopping (process.exit() in a worker, with reads
+    // still queued): JavaScript can no longer run, the promise cannot settle, and nobody is
+    // left to tell.
+    try {
+      settle(env, pending);
+    } catch (const Napi::Error&) {
     }
-    if (--pending->data->pending_completions == 0) pending->data->completions.Unref(env);
+    if (--pending->data->pending_completions == 0) {
+      try {
+        pending->data->completions.Unref(env);
+      } catch (const Napi::Error&) {
+      }
+    }
   }
   delete pending;
 }
@@ -52,7 +70,11 @@ Napi::Value enqueue_completion(Napi::Env env, Napi::Value result, std::function<
   Napi::Promise promise = pending->deferred.Promise();
   if (data.pending_completions++ == 0) data.completions.Ref(env);
   Napi::ThreadSafeFunction completions = data.completions;
-  Queue::cpu().enqueue_completion([pending, completions, copy = std::move(copy)](std::exception_ptr error) mutable {
+  std::shared_ptr<EnvLife> life = data.life;
+  Queue::cpu().enqueue_completion([pending, completions, life, copy = std::move(copy)](std::exception_ptr error) mutable {
+    // Note [environment teardown] (napi_util.h): nothing of a gone environment is touched.
+    std::lock_guard<std::mutex> lock(life->mutex);
+    if (!life->alive) return;
     if (!error && copy) {
       try {
         copy();
@@ -62,7 +84,7 @@ Napi::Value enqueue_completion(Napi::Env env, Napi::Value result, std::function<
     }
     pending->error = error;
     // If the environment is shutting down the call fails; `pending` is then left alone (its
-    // N-API references may only be freed on the JS thread, which is gone).
+    // N-API references may only be freed on the JS thread).
     completions.NonBlockingCall(pending, finish_completion);
   });
   return promise;

@@ -49,7 +49,8 @@ void set_policy(int tid, int policy) {
 // them), so they take a lock; the checks before do not.
 std::atomic<bool> lazy{false};
 std::mutex workers_lock;
-std::vector<int> workers;  // thread ids
+// Never destroyed (the workers outlive static destructors at exit, as prepared_weights.cc's cache).
+std::vector<int>& workers = *new std::vector<int>();  // thread ids
 
 void register_worker() {
   std::lock_guard<std::mutex> hold(workers_lock);

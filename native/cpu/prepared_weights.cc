@@ -33,15 +33,24 @@ int64_t budget_bytes() {
   return budget;
 }
 
-std::mutex mutex;          // lookups run on the queue's thread, clear() on JavaScript's
-std::list<Entry> entries;  // most recently used first
-int64_t kept_bytes = 0;
+struct Cache {
+  std::mutex mutex;          // lookups run on the queue's thread, clear() on JavaScript's
+  std::list<Entry> entries;  // most recently used first
+  int64_t kept_bytes = 0;
+};
+
+// Never destroyed: the queue's thread may still look up while the process exits (process.exit()
+// with convolutions queued), after static destructors would have freed the list.
+Cache& cache() {
+  static Cache* c = new Cache();
+  return *c;
+}
 
 int64_t bytes_of(const Entry& e) { return e.copy ? static_cast<int64_t>(e.copy->size() * sizeof(float)) : 0; }
 
 void drop(std::list<Entry>::iterator it) {
-  kept_bytes -= bytes_of(*it);
-  entries.erase(it);
+  cache().kept_bytes -= bytes_of(*it);
+  cache().entries.erase(it);
 }
 
 }  // namespace
@@ -55,8 +64,10 @@ Layout get(const Source* source, std::vector<int64_t> recipe, int64_t floats, fl
   }
   recipe.push_back(floats);
   std::shared_ptr<std::vector<float>> copy;
+  Cache& c = cache();
+  std::list<Entry>& entries = c.entries;
   {
-    std::lock_guard<std::mutex> lock(mutex);
+    std::lock_guard<std::mutex> lock(c.mutex);
     bool seen = false;
     for (auto it = entries.begin(); it != entries.end();) {
       Entry& e = *it;
@@ -80,9 +91,9 @@ Layout get(const Source* source, std::vector<int64_t> recipe, int64_t floats, fl
     }
     if (seen) {
       // Room for the copy: the least recently used go first.
-      while (kept_bytes + size > budget_bytes() && !entries.empty()) drop(std::prev(entries.end()));
+      while (c.kept_bytes + size > budget_bytes() && !entries.empty()) drop(std::prev(entries.end()));
       copy = std::make_shared<std::vector<float>>(static_cast<size_t>(floats));
-      kept_bytes += size;
+      c.kept_bytes += size;
     }
     entries.push_front(Entry{source->w, source->b, source->b != nullptr, source->w_version, source->b_version,
                              std::move(recipe), copy});
@@ -94,7 +105,7 @@ Layout get(const Source* source, std::vector<int64_t> recipe, int64_t floats, fl
     make(out);
   } catch (...) {
     if (copy) {
-      std::lock_guard<std::mutex> lock(mutex);
+      std::lock_guard<std::mutex> lock(c.mutex);
       for (auto it = entries.begin(); it != entries.end(); ++it)
         if (it->copy == copy) {
           drop(it);
@@ -107,14 +118,14 @@ Layout get(const Source* source, std::vector<int64_t> recipe, int64_t floats, fl
 }
 
 int64_t bytes() {
-  std::lock_guard<std::mutex> lock(mutex);
-  return kept_bytes;
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  return cache().kept_bytes;
 }
 
 void clear() {
-  std::lock_guard<std::mutex> lock(mutex);
-  entries.clear();
-  kept_bytes = 0;
+  std::lock_guard<std::mutex> lock(cache().mutex);
+  cache().entries.clear();
+  cache().kept_bytes = 0;
 }
 
 }  // namespace prepared
