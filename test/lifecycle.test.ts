@@ -69,4 +69,37 @@ describe('environments that end with work queued', function () {
       expect(r.status, `run ${i}: ${r.out}`).to.equal(0);
     }
   });
+
+  it('each worker_thread has its own random generator: seeded workers draw what a lone process draws, side by side', () => {
+    // 1000 draws after manualSeed(7), yielding now and then, as an async function's body.
+    const draws = `const cc = require(${lib}); cc.manualSeed(7); const out = [];
+      for (let i = 0; i < 1000; i++) {
+        out.push(cc.randn([3]).dataSync()[0], cc.rand([2]).dataSync()[1]);
+        if (i % 50 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      return out;`;
+    // Workers start drawing together, on the main thread's word.
+    const worker = `const { parentPort } = require('worker_threads');
+      parentPort.once('message', async () => parentPort.postMessage(await (async () => { ${draws} })()));
+      parentPort.postMessage('ready');`;
+    const r = run(`
+      const { Worker } = require('worker_threads');
+      const cc = require(${lib});
+      const next = (w) => new Promise((resolve) => w.once('message', resolve));
+      (async () => {
+        const alone = JSON.stringify(await (async () => { ${draws} })());
+        const workers = [0, 1, 2].map(() => new Worker(${JSON.stringify(worker)}, { eval: true }));
+        await Promise.all(workers.map(next));
+        const results = Promise.all(workers.map(next));
+        workers.forEach((w) => w.postMessage('go'));
+        cc.manualSeed(99);
+        for (let i = 0; i < 2000; i++) {   // the main thread draws meanwhile
+          cc.randn([5]).dispose();
+          if (i % 100 === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+        console.log(JSON.stringify((await results).map((got) => JSON.stringify(got) === alone)));
+      })();`);
+    expect(r.status, r.out).to.equal(0);
+    expect(r.out.trim()).to.equal('[true,true,true]');
+  });
 });

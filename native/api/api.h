@@ -23,9 +23,11 @@
 
 namespace convnet {
 
-// The CPU device's random generator (used on the JS thread only: numbers are reserved at the
-// call site, so the call order decides them).
-Generator& cpu_generator();
+// The random generator of the calling environment (the main thread, or one worker_thread):
+// used on its JS thread only (numbers are reserved at the call site, so the call order decides
+// them), and one per environment, as one per process in PyTorch: a worker's manualSeed gives it
+// its own reproducible numbers, whatever other workers draw meanwhile.
+Generator& cpu_generator(Napi::Env env);
 
 // What the CUDA switch compiled and found: { compiled, available, devices, reason }.
 Napi::Object cuda_probe(Napi::Env env);

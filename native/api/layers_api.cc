@@ -151,7 +151,7 @@ Napi::Value DropoutForward(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device()), mask = Tensor::empty(x.shape, DType::Float32, x.device());
   // Reserved here, on the JS thread: the call order decides the numbers (core/philox.h). GPU
   // tensors draw from the same generator, so one seed gives the same mask on both devices.
-  Generator& g = cpu_generator();
+  Generator& g = cpu_generator(info.Env());
   const uint64_t seed = g.seed, first = g.reserve(x.numel());
   if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::dropout_forward(x, p, seed, first, y, mask));
   else Queue::cpu().enqueue(op, [=] { cpu::dropout_forward(x, p, seed, first, y, mask); });

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/philox.h"
 #include "core/storage.h"
 
 namespace convnet {
@@ -42,6 +43,7 @@ struct AddonData {
   Napi::ThreadSafeFunction completions;  // wakes the JS thread when queued reads finish
   int64_t pending_completions = 0;       // the TSFN keeps the event loop alive while > 0
   int64_t live_handles = 0;              // tensors JavaScript has not released
+  Generator generator;                   // cpu_generator(env) (api.h): one per environment
 };
 
 AddonData& addon_data(Napi::Env env);

@@ -22,10 +22,7 @@
 
 namespace convnet {
 
-Generator& cpu_generator() {
-  static Generator generator;
-  return generator;
-}
+Generator& cpu_generator(Napi::Env env) { return addon_data(env).generator; }
 
 namespace api {
 namespace {
@@ -137,7 +134,7 @@ Napi::Value RandomUniform(const Napi::CallbackInfo& info) {
   const float low = static_cast<float>(number_arg(info, 1, "rand", "low"));
   const float high = static_cast<float>(number_arg(info, 2, "rand", "high"));
   Tensor y = Tensor::empty(shape, DType::Float32, device_arg(info, 3, "rand"));
-  Generator& g = cpu_generator();
+  Generator& g = cpu_generator(info.Env());
   const uint64_t seed = g.seed, first = g.reserve(y.numel());
   return run_on(info, "rand", y, [=] { cpu::random_uniform(y, seed, first, low, high); },
                 CUDA_LAUNCH(cuda::random_uniform(y, seed, first, low, high)));
@@ -148,7 +145,7 @@ Napi::Value RandomNormal(const Napi::CallbackInfo& info) {
   const float mean = static_cast<float>(number_arg(info, 1, "randn", "mean"));
   const float stddev = static_cast<float>(number_arg(info, 2, "randn", "std"));
   Tensor y = Tensor::empty(shape, DType::Float32, device_arg(info, 3, "randn"));
-  Generator& g = cpu_generator();
+  Generator& g = cpu_generator(info.Env());
   const uint64_t seed = g.seed, first = g.reserve(y.numel());
   return run_on(info, "randn", y, [=] { cpu::random_normal(y, seed, first, mean, stddev); },
                 CUDA_LAUNCH(cuda::random_normal(y, seed, first, mean, stddev)));
@@ -159,7 +156,7 @@ Napi::Value RandomBernoulli(const Napi::CallbackInfo& info) {
   const double p = number_arg(info, 1, "bernoulli", "p");
   CONVNET_CHECK(p >= 0 && p <= 1, "E_ARG", "bernoulli: expected p in [0, 1], got ", p);
   Tensor y = Tensor::empty(shape, DType::Float32, device_arg(info, 2, "bernoulli"));
-  Generator& g = cpu_generator();
+  Generator& g = cpu_generator(info.Env());
   const uint64_t seed = g.seed, first = g.reserve(y.numel());
   const float pf = static_cast<float>(p);
   return run_on(info, "bernoulli", y, [=] { cpu::random_bernoulli(y, seed, first, pf); },

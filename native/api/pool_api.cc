@@ -209,7 +209,7 @@ Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info) {
   // both devices draw from the same generator, so a seed gives the same lambdas on either.
   uint64_t seed = 0, first = 0;
   if (mode != kMixedFixed) {
-    Generator& gen = cpu_generator();
+    Generator& gen = cpu_generator(info.Env());
     seed = gen.seed;
     first = gen.reserve(g.planes);
   }

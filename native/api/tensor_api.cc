@@ -291,7 +291,7 @@ Napi::Value ManualSeed(const Napi::CallbackInfo& info) {
   const double seed = number_arg(info, 0, "manualSeed", "seed");
   CONVNET_CHECK(seed >= 0 && seed <= 9007199254740991.0 && static_cast<double>(static_cast<uint64_t>(seed)) == seed,
                 "E_ARG", "manualSeed: expected an integer in [0, 2^53), got ", seed);
-  cpu_generator() = Generator{static_cast<uint64_t>(seed), 0};
+  cpu_generator(info.Env()) = Generator{static_cast<uint64_t>(seed), 0};
   return info.Env().Undefined();
 }
 
