@@ -12,7 +12,7 @@ import { fail } from '../errors';
 import * as F from './functional/index';
 import { dropoutWithMask } from './functional/layers';
 import { checkInterpolateOptions, checkPadOptions } from './functional/sampling';
-import { checkSamplingRatio, type Size2 } from './functional/pool';
+import { checkLevels, checkSamplingRatio, type Size2 } from './functional/pool';
 import { native } from '../native';
 import { flatten, reshape } from '../ops';
 import { Tensor } from '../tensor';
@@ -608,6 +608,38 @@ export class AdaptiveMaxPool2d extends Module {
 }
 
 /**
+ * Spatial pyramid pooling (SPP-net, `F.spatialPyramidPool2d`): [N, C, H, W] of any size to
+ * [N, C · Σ n²], the levels' n x n bins (max, or with `mode: 'avg'` average) flattened and joined,
+ * so that the Linear after it takes images of every size.
+ * @example new nn.Sequential(features, new nn.SpatialPyramidPool2d([1, 2, 4]), new nn.Linear(256 * 21, 10))
+ */
+export class SpatialPyramidPool2d extends Module {
+  readonly levels: readonly number[];
+  readonly mode: 'max' | 'avg';
+
+  constructor(levels: readonly number[], options: F.SpatialPyramidPool2dOptions = {}) {
+    super();
+    const op = 'SpatialPyramidPool2d';
+    this.levels = checkLevels(op, levels);
+    const o = checkOptions<F.SpatialPyramidPool2dOptions>(op, options, ['mode']);
+    this.mode = o.mode ?? 'max';
+    if (this.mode !== 'max' && this.mode !== 'avg') fail('E_ARG', `${op}: expected \`mode\` 'max' or 'avg', got ${describe(this.mode)}`);
+  }
+
+  override config(): unknown[] {
+    return [[...this.levels], { mode: this.mode }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.spatialPyramidPool2d(x, this.levels, { mode: this.mode });
+  }
+
+  override extraRepr(): string {
+    return `levels=[${this.levels.join(', ')}], mode=${this.mode}`;
+  }
+}
+
+/**
  * Region-of-interest max pooling (Fast R-CNN); call it with the feature map and the boxes
  * [K, 5] (batch index, x1, y1, x2, y2).
  * @example const pool = new nn.RoIPool(7, 1 / 16); const regions = pool.call(features, boxes);
@@ -913,6 +945,41 @@ export class ReLU extends Module {
 
   forward(x: Tensor): F32 {
     return F.relu(x);
+  }
+}
+
+/**
+ * Randomized leaky ReLU (`F.rrelu`): in training each negative element's slope is drawn
+ * uniformly from [lower, upper] (default [1/8, 1/3]), in evaluation it is their mean. PyTorch's
+ * `inplace` flag is accepted and ignored.
+ * @example new nn.RReLU()   // or new nn.RReLU(0.1, 0.3)
+ */
+export class RReLU extends Module {
+  readonly lower: number;
+  readonly upper: number;
+
+  constructor(...args: WithOptions<[lower: number, upper: number, inplace: boolean], { lower?: number; upper?: number; inplace?: boolean }>);
+  constructor(...args: unknown[]) {
+    super();
+    const op = 'RReLU';
+    const keys = ['lower', 'upper', 'inplace'] as const;
+    const o = merge<{ lower?: number; upper?: number; inplace?: boolean }>(op, args, keys, keys);
+    inplaceFlag(op, o.inplace);
+    this.lower = checkNumber(op, 'lower', o.lower ?? 1 / 8);
+    this.upper = checkNumber(op, 'upper', o.upper ?? 1 / 3);
+    if (!(this.lower <= this.upper)) fail('E_ARG', `${op}: expected \`lower\` <= \`upper\`, got ${this.lower} > ${this.upper}`);
+  }
+
+  override config(): unknown[] {
+    return [{ lower: this.lower, upper: this.upper }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.rrelu(x, this.lower, this.upper, this.training);
+  }
+
+  override extraRepr(): string {
+    return `lower=${this.lower}, upper=${this.upper}`;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { record } from '../../autograd';
 import { Activation, native, type ActivationKind } from '../../native';
+import { rand } from '../../creation';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { abs, add, erf, exp, ge, gt, le, log, lt, maximum, mul, neg, scale, where } from '../../ops';
@@ -140,6 +141,26 @@ export function gelu(x: Tensor, options: { approximate?: 'none' | 'tanh' } = {})
       : scale(tanh(scale(add(t, scale(mul(t, mul(t, t)), 0.044715)), Math.sqrt(2 / Math.PI))), 1, 1);
     return scale(mul(t, phi2), 0.5);
   });
+}
+
+/**
+ * Randomized leaky ReLU (Xu et al. 2015, "Empirical evaluation of rectified activations in
+ * convolutional network"; the survey's RReLU), as PyTorch's `F.rrelu`: x where x > 0, else
+ * a · x. In training a is drawn for every element, uniform on [lower, upper] (seeded by
+ * `manualSeed`, on x's device), and the gradient there is that a; otherwise (the default, as
+ * PyTorch's functional form) a = (lower + upper) / 2, a leaky ReLU.
+ * @example F.rrelu(x, 1 / 8, 1 / 3, model.training)
+ */
+export function rrelu(x: Tensor, lower = 1 / 8, upper = 1 / 3, training = false): F32 {
+  const op = 'rrelu';
+  const t = checkFloat(op, 'x', x);
+  checkNumber(op, 'lower', lower);
+  checkNumber(op, 'upper', upper);
+  if (!(lower <= upper)) fail('E_ARG', `${op}: expected \`lower\` <= \`upper\`, got ${lower} > ${upper}`);
+  if (typeof training !== 'boolean') fail('E_ARG', `${op}: expected \`training\` to be a boolean, got ${describe(training)}`);
+  if (!training) return leakyRelu(t, (lower + upper) / 2);
+  // PyTorch's kernel: x <= 0 takes the slope (its gradient at 0 is a, as leaky ReLU's).
+  return tidy(() => where(gt(t, 0), t, mul(t, rand(t.shape, lower, upper, { device: t.device }))));
 }
 
 /** Mish: x · tanh(softplus(x)) (Misra 2019). @example F.mish(x) */

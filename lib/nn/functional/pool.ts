@@ -13,6 +13,8 @@ import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
 import { checkBool, checkDtype, checkFloat, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
+import { tidy } from '../../engine';
+import { concat, flatten } from '../../ops';
 
 type F32 = Tensor<'float32'>;
 type I32 = Tensor<'int32'>;
@@ -415,6 +417,43 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [numb
 /** @internal dx of adaptiveMaxPool2d: dy sent to the indices of the maxima. */
 export function adaptiveMaxPool2dBackward(dy: Tensor, indices: Tensor, inputShape: readonly number[]): F32 {
   return maxPool2dBackward(dy, indices, inputShape);
+}
+
+export interface SpatialPyramidPool2dOptions {
+  /** 'max' (default, as SPP-net) or 'avg'. */
+  mode?: 'max' | 'avg';
+}
+
+/**
+ * Spatial pyramid pooling (He, Zhang, Ren and Sun, "Spatial pyramid pooling in deep
+ * convolutional networks for visual recognition", 2014; the survey's SPP): x [N, C, H, W] of
+ * any height and width pooled to n x n bins for each level n, flattened and joined, so that a
+ * fully connected layer after it takes images of any size: [N, C · Σ n²], level by level, each
+ * [C, n, n] in order. The bins are adaptive pooling's (`F.adaptiveMaxPool2d`: rows
+ * [floor(i H / n), ceil((i + 1) H / n))), which cover the map exactly (the paper's
+ * ceil-size, floor-stride windows can leave its last rows out).
+ * @example F.spatialPyramidPool2d(features, [1, 2, 4])   // [N, 21 C] for any H, W >= 1
+ */
+export function spatialPyramidPool2d(x: Tensor, levels: readonly number[], options: SpatialPyramidPool2dOptions = {}): F32 {
+  const op = 'spatialPyramidPool2d';
+  const t = input(op, 'x', x, [4]);
+  const o = checkOptions<SpatialPyramidPool2dOptions>(op, options, ['mode']);
+  const mode = o.mode ?? 'max';
+  if (mode !== 'max' && mode !== 'avg') fail('E_ARG', `${op}: expected \`mode\` 'max' or 'avg', got ${describe(mode)}`);
+  const sizes = checkLevels(op, levels);
+  return tidy(() => {
+    const parts = sizes.map((n) => flatten(mode === 'max' ? adaptiveMaxPool2d(t, n) : adaptiveAvgPool2d(t, n), 1));
+    return parts.length === 1 ? parts[0] : concat(parts, 1);
+  });
+}
+
+/** @internal The pyramid's levels: 1 to 64 positive integers (each at most 2^16). */
+export function checkLevels(op: string, levels: unknown): number[] {
+  const ok = (n: unknown) => Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= 65536;
+  if (!Array.isArray(levels) || levels.length < 1 || levels.length > 64 || ![...levels].every(ok)) {
+    fail('E_ARG', `${op}: expected \`levels\` to be 1 to 64 positive integers (bins a side), got ${describe(levels)}`);
+  }
+  return [...levels] as number[];
 }
 
 // ---- RoI pooling -----------------------------------------------------------------------------
