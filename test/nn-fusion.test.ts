@@ -215,6 +215,13 @@ describe('nn.utils: batch norm folded into the layer before it', () => {
   });
 });
 
+describe('nn.utils: PyTorch\'s names for gradient clipping', () => {
+  it('clipGradNorm_ and clipGradValue_ are optim.clipGradNorm and optim.clipGradValue', () => {
+    expect(nn.utils.clipGradNorm_).to.equal(cc.optim.clipGradNorm);
+    expect(nn.utils.clipGradValue_).to.equal(cc.optim.clipGradValue);
+  });
+});
+
 describe('models.save after fusing', () => {
   it('a fused Sequential saves and loads as it is; a fused ResNet (config of options only) is refused before anything is written', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cc-fusion-'));

@@ -1,5 +1,8 @@
 /**
- * `nn.utils`: helpers over whole modules, as PyTorch's `torch.nn.utils`. For now the folding of
- * batch norm into the layer before it, for inference (./fusion.ts).
+ * `nn.utils`: helpers over whole modules, as PyTorch's `torch.nn.utils`: batch norm folded into
+ * the layer before it for inference (./fusion.ts), and gradient clipping under PyTorch's
+ * `clip_grad_norm_` / `clip_grad_value_` names (the same functions as `optim.clipGradNorm` and
+ * `optim.clipGradValue`).
  */
 export { fuseConvBn, fuseModules, fuseConvBnEval, fuseConvBnWeights, fuseLinearBnEval, fuseLinearBnWeights } from './fusion';
+export { clipGradNorm as clipGradNorm_, clipGradValue as clipGradValue_ } from '../optim/clip_grad';
