@@ -127,6 +127,30 @@ describe('memory: dispose, tidy and the counters', () => {
     expect(cc.memory().devices.cpu.cachedBytes).to.equal(0);
   });
 
+  // Note [cache eviction] (native/core/storage.cc): a full cache makes room for what is freed
+  // now by giving back what was freed longest ago; it used to refuse the new blocks, so a later
+  // workload never got its own cached (ResNet-50 after the benchmark's LeNet-5 and AlexNet cases
+  // faulted in its activations every forward). Uninitialised 64 MiB tensors (pages untouched).
+  it('a full cache gives back the blocks freed longest ago to keep what is freed now', async () => {
+    const { native } = require('../lib/native');
+    const mib = 1 << 20;
+    const empty = (floats: number) => new cc.Tensor(native.empty([floats], 0, 0), [floats], 'float32');
+    cc.emptyCache();
+    const big = Array.from({ length: 16 }, () => empty(16 * mib));   // 16 x 64 MiB: the 1 GiB limit
+    await cc.sync();
+    for (const t of big) t.dispose();
+    const cached = () => cc.memory().devices.cpu.cachedBytes;
+    expect(cached()).to.equal(1024 * mib);
+    const small = empty(mib);   // 4 MiB
+    small.dispose();
+    expect(cached()).to.equal(1024 * mib - 64 * mib + 4 * mib);   // one 64 MiB block gave way
+    const again = empty(mib);   // served from the cache
+    expect(cached()).to.equal(1024 * mib - 64 * mib);
+    again.dispose();
+    cc.emptyCache();
+    expect(cached()).to.equal(0);
+  });
+
   // Note [loops that never yield] (lib/engine.ts): the registry cannot free anything until the
   // loop yields, so the loop is warned once. The tensors here are left uninitialised (their
   // pages untouched) to hold a gibibyte without using it.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <list>
 #include <map>
 #include <mutex>
 #include <new>
@@ -48,8 +49,10 @@ class HostBlockCache {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = free_.find(size);
       if (it != free_.end() && !it->second.empty()) {
-        void* block = it->second.back();
+        const auto cached = it->second.back();  // the most recently freed block of this size
         it->second.pop_back();
+        void* block = cached->block;
+        order_.erase(cached);
         cached_bytes_ -= size;
         return block;
       }
@@ -116,17 +119,27 @@ class HostBlockCache {
   // map node or a longer vector. Where that allocation fails (memory exhausted, or an address
   // space limit), a std::bad_alloc here was std::terminate; the block goes back to the system
   // instead.
+  //
+  // Note [cache eviction]: when a freed block would take the cache past kMaxCachedBytes, the
+  // blocks freed longest ago go back to the system to make room, rather than the new one. A
+  // cache that kept its first gigabyte refused every later workload's blocks: after the
+  // benchmark's LeNet-5 and AlexNet cases had filled it, ResNet-50 at batch 1 mapped and
+  // page-faulted its ~50 MB of activations on every forward (`node dist/bench/run.js models`:
+  // 66-88 ms against 46-49 run alone); a server that trained one model and then serves another
+  // would do the same.
   void deallocate(void* block, size_t size) noexcept {
-    if (size >= kCacheFrom) {
+    if (size >= kCacheFrom && size <= kMaxCachedBytes) {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (cached_bytes_ + size <= kMaxCachedBytes) {
-        try {
-          free_[size].push_back(block);
-          cached_bytes_ += size;
-          return;
-        } catch (const std::bad_alloc&) {
-          // fall through: released below
-        }
+      while (cached_bytes_ + size > kMaxCachedBytes && !order_.empty()) evict_oldest();
+      try {
+        auto& same = free_[size];
+        same.reserve(same.size() + 1);  // may throw: before the list holds the block
+        order_.push_back(Cached{size, block});
+        same.push_back(std::prev(order_.end()));
+        cached_bytes_ += size;
+        return;
+      } catch (const std::bad_alloc&) {
+        // fall through: released below
       }
     }
     release(block, size);
@@ -134,8 +147,8 @@ class HostBlockCache {
 
   void release_all() {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [size, blocks] : free_)
-      for (void* block : blocks) release(block, size);
+    for (const Cached& c : order_) release(c.block, c.size);
+    order_.clear();
     free_.clear();
     cached_bytes_ = 0;
   }
@@ -146,8 +159,25 @@ class HostBlockCache {
   }
 
  private:
+  struct Cached {
+    size_t size;
+    void* block;
+  };
+
+  // Called with the mutex held: the oldest block (the front of order_, and so the first of its
+  // size's list, which is in the order they were freed) goes back to the system.
+  void evict_oldest() {
+    const Cached oldest = order_.front();
+    auto& same = free_[oldest.size];
+    same.erase(same.begin());
+    order_.pop_front();
+    cached_bytes_ -= oldest.size;
+    release(oldest.block, oldest.size);
+  }
+
   std::mutex mutex_;
-  std::map<size_t, std::vector<void*>> free_;
+  std::list<Cached> order_;                                        // every cached block, oldest first
+  std::map<size_t, std::vector<std::list<Cached>::iterator>> free_;  // by size, oldest first
   size_t cached_bytes_ = 0;
 };
 
