@@ -94,6 +94,13 @@ function collect(value: unknown, out: Set<Tensor>, seen = new Set<unknown>()): v
     out.add(value as Tensor);
     return;
   }
+  if (Array.isArray(value) && value.length > 1 << 24) {
+    // A sparse array (Array(2 ** 31 - 1) returned by a forward) holds few elements in a long
+    // length: walking every index took ~1 min (found by the fuzz); for...in visits only those
+    // present. Past 16M elements a dense array costs a string key each, still linear.
+    for (const k in value) collect((value as unknown[])[k as unknown as number], out, seen);
+    return;
+  }
   for (const v of Array.isArray(value) ? value : Object.values(value)) collect(v, out, seen);
 }
 

@@ -265,6 +265,17 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     expect(new cc.optim.StepLR(opt, { stepSize: 1 }).getLastLr()).to.deep.equal([0.1]);
   });
 
+  it('a forward or tidy returning a sparse array of 2**31 - 1 holes returns at once (was: a minute walking the holes for tensors)', () => {
+    const sparse = Array(2 ** 31 - 1);
+    sparse[5] = cc.ones([2]);
+    const start = Date.now();
+    expect(new cc.nn.Sequential().call(sparse)).to.equal(sparse);
+    expect(cc.tidy(() => sparse)).to.equal(sparse);
+    expect(Date.now() - start).to.be.below(2000);
+    expect((sparse[5] as cc.Tensor).sum().item()).to.equal(2);   // returned, so kept
+    (sparse[5] as cc.Tensor).dispose();
+  });
+
   it('nn.MixedPool2d checks mode and lambda when made, as the other layers do (was: accepted, failing at the first forward)', () => {
     expectCode(() => new cc.nn.MixedPool2d(2, { mode: 'constructor' as never }), 'E_ARG', /MixedPool2d: expected `mode`/);
     expectCode(() => new cc.nn.MixedPool2d(2, { lambda: 2 }), 'E_ARG', /MixedPool2d: expected `lambda`/);
