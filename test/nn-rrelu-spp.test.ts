@@ -94,6 +94,8 @@ describe('F.rrelu / nn.RReLU (randomized leaky ReLU)', () => {
     expectError(() => F.rrelu(x, 0.1, 0.2, 1 as never), 'E_ARG', /training/);
     expectError(() => F.rrelu(cc.ones([2], 'int32') as never), 'E_DTYPE');
     expectError(() => new nn.RReLU(0.4, 0.2), 'E_ARG', /lower/);
+    expect(F.rrelu(cc.zeros([0, 3]), 0.1, 0.3, true).shape).to.deep.equal([0, 3]);   // empty: nothing to draw
+    expect(Number.isNaN(F.rrelu(cc.tensor([NaN]), 0.1, 0.3, true).dataSync()[0])).to.equal(true);   // NaN stays NaN, as PyTorch
   });
 });
 
@@ -164,6 +166,9 @@ describe('F.spatialPyramidPool2d / nn.SpatialPyramidPool2d (SPP-net)', () => {
     expectError(() => F.spatialPyramidPool2d(x, [1], { mode: 'min' as never }), 'E_ARG', /mode/);
     expectError(() => F.spatialPyramidPool2d(x, [1], { modes: 'max' } as never), 'E_ARG', /modes/);
     expectError(() => F.spatialPyramidPool2d(cc.ones([2, 4, 4]), [1]), 'E_SHAPE', /\[N, C, H, W\]/);
+    expectError(() => F.spatialPyramidPool2d(cc.ones([1, 2, 0, 4]), [1]), 'E_SHAPE', /non-zero/);
+    expectError(() => F.spatialPyramidPool2d(cc.ones([1, 2, 4, 4], 'int32') as never, [1]), 'E_DTYPE');
+    expect(F.spatialPyramidPool2d(cc.ones([0, 2, 4, 4]), [1, 2]).shape).to.deep.equal([0, 10]);   // an empty batch
     expectError(() => new nn.SpatialPyramidPool2d([1], { mode: 'sum' as never }), 'E_ARG', /mode/);
   });
 });

@@ -90,7 +90,6 @@ function describeModule(m: Module, where: string, stack: Set<object> = new Set()
   const args = m.config();
   if (!Array.isArray(args)) fail('E_ARG', `${op}: ${where} (${type}) has no config(): implement it to return the constructor's arguments`);
   if (args.length > MAX_ARGS) fail('E_ARG', `${op}: ${where} (${type}) has ${args.length} constructor arguments (at most ${MAX_ARGS})`);
-  checkRebuildable(m, where);
   return { type, args: encode(args, `${where}.args`, stack) as unknown[] };
 }
 
@@ -106,13 +105,12 @@ function holdsModules(v: unknown, depth = 0): boolean {
  * constructor makes: where setSubmodule (or nn.utils.fuseConvBn) replaced one, the file would
  * not load. Refused here, before anything is written.
  */
-function checkRebuildable(model: Module, where: string): void {
+function checkRebuildable(model: Module): void {
   for (const [name, m] of model.namedModules()) {
     if (!m.childSwapped) continue;
     const args = m.config();
     if (Array.isArray(args) && holdsModules(args)) continue;
-    const at = name ? `${where === 'the model' ? '' : `${where}.`}${name}` : where;
-    fail('E_ARG', `models.save: ${at === 'the model' ? at : `\`${at}\``} (a ${m.typeName}) had a child replaced by setSubmodule or nn.utils.fuseConvBn, which its config() cannot describe: ` +
+    fail('E_ARG', `models.save: ${name ? `\`${name}\`` : 'the model'} (a ${m.typeName}) had a child replaced by setSubmodule or nn.utils.fuseConvBn, which its config() cannot describe: ` +
       'save the model before fusing (and fuse again after models.load), or save its weights alone with io.saveSafetensors(path, model.stateDict())');
   }
 }
@@ -221,6 +219,7 @@ export function save(model: Module, target: string): SavedModel {
   if (!(model instanceof Module)) fail('E_ARG', `${op}: expected an nn.Module, got ${describe(model)}`);
   const { dir, json } = paths(op, target);
   const weightsName = target.endsWith('.json') ? `${path.basename(json, '.json')}.safetensors` : 'model.safetensors';
+  checkRebuildable(model);   // the whole tree, once: configs of options describe no children
   const doc = { format: FORMAT, version: VERSION, weights: weightsName, architecture: describeModule(model, 'the model') };
   try {
     fs.mkdirSync(dir, { recursive: true });

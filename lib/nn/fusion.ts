@@ -18,12 +18,13 @@
  * with the batch's own statistics cannot be folded). The result has the layer's ordinary
  * state-dict keys (`conv1.weight`, `conv1.bias`); the batch norm becomes an `Identity` with none.
  */
-import { fail } from '../errors';
+import { fail, type ErrorCode } from '../errors';
 import { noGrad } from '../autograd';
 import { tidy } from '../engine';
 import { add, mul, reciprocal, reshape, sqrt, sub } from '../ops';
 import type { Tensor } from '../tensor';
-import { checkBool, checkNumber, checkTensor, describe, shapeStr } from '../validate';
+import { checkBool, checkFloat, checkNumber, checkTensor, describe, shapeStr } from '../validate';
+import { perChannel } from './functional/layers';
 import { BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, ConvTranspose2d, Identity, Linear, ReLU } from './layers';
 import { Module, Parameter } from './module';
 import { Sequential } from './sequential';
@@ -35,17 +36,6 @@ type BatchNorm = BatchNorm1d | BatchNorm2d;
 const isExactly = (m: unknown, cls: { prototype: object }): boolean => m !== null && typeof m === 'object' && Object.getPrototypeOf(m) === cls.prototype;
 const isFoldable = (m: unknown): m is Foldable => [Conv1d, Conv2d, ConvTranspose2d, Linear].some((c) => isExactly(m, c));
 const isBatchNorm = (m: unknown): m is BatchNorm => isExactly(m, BatchNorm1d) || isExactly(m, BatchNorm2d);
-
-function vector(op: string, name: string, t: Tensor | null | undefined, n: number, optional: boolean): Tensor | null {
-  if (t === null || t === undefined) {
-    if (optional) return null;
-    fail('E_ARG', `${op}: expected \`${name}\` to be a Tensor, got ${describe(t)}`);
-  }
-  const v = checkTensor(op, name, t);
-  if (v.dtype !== 'float32') fail('E_DTYPE', `${op}: expected \`${name}\` to be float32, got ${v.dtype}`);
-  if (v.rank !== 1 || v.shape[0] !== n) fail('E_SHAPE', `${op}: expected \`${name}\` of shape [${n}], got ${shapeStr(v.shape)}`);
-  return v;
-}
 
 /**
  * The folded weight and bias of a layer followed by batch norm in evaluation. `w` is
@@ -59,19 +49,18 @@ export function fuseConvBnWeights(
   bnWeight: Tensor | null, bnBias: Tensor | null, transpose = false,
 ): [Parameter, Parameter] {
   const op = 'fuseConvBnWeights';
-  const tw = checkTensor(op, 'w', w);
-  if (tw.dtype !== 'float32') fail('E_DTYPE', `${op}: expected \`w\` to be float32, got ${tw.dtype}`);
+  const tw = checkFloat(op, 'w', w);
   checkBool(op, 'transpose', transpose);
   if (tw.rank < (transpose ? 3 : 2)) fail('E_SHAPE', `${op}: expected \`w\` of rank ${transpose ? '3 or more' : '2 or more'}, got ${shapeStr(tw.shape)}`);
-  const rm = checkTensor(op, 'runningMean', runningMean);
-  const channels = rm.rank === 1 ? rm.shape[0] : -1;
-  vector(op, 'runningMean', rm, channels, false);
+  const rm = checkFloat(op, 'runningMean', runningMean);
+  if (rm.rank !== 1) fail('E_SHAPE', `${op}: expected \`runningMean\` of shape [channels], got ${shapeStr(rm.shape)}`);
+  const channels = rm.shape[0];
   const perGroup = transpose ? tw.shape[1] : 0;
   if (transpose ? perGroup === 0 || channels % perGroup !== 0 || tw.shape[0] % (channels / perGroup) !== 0 : tw.shape[0] !== channels) {
     fail('E_SHAPE', `${op}: \`w\` of shape ${shapeStr(tw.shape)} does not have the ${channels} output channels of the batch norm${transpose ? ' (transposed: [inChannels, outChannels / groups, …])' : ''}`);
   }
-  const rv = vector(op, 'runningVar', runningVar, channels, false)!;
-  const tb = vector(op, 'b', b, channels, true), g = vector(op, 'bnWeight', bnWeight, channels, true), beta = vector(op, 'bnBias', bnBias, channels, true);
+  const rv = perChannel(op, 'runningVar', runningVar, channels, false)!;
+  const tb = perChannel(op, 'b', b, channels, true), g = perChannel(op, 'bnWeight', bnWeight, channels, true), beta = perChannel(op, 'bnBias', bnBias, channels, true);
   checkNumber(op, 'eps', eps);
   if (eps < 0) fail('E_ARG', `${op}: expected \`eps\` >= 0, got ${eps}`);
   for (const [name, t] of [['runningMean', rm], ['runningVar', rv], ['b', tb], ['bnWeight', g], ['bnBias', beta]] as const) {
@@ -107,20 +96,25 @@ export function fuseLinearBnWeights(
   return fuseConvBnWeights(tw, b, runningMean, runningVar, eps, bnWeight, bnBias);
 }
 
-/** Why `layer` then `bn` cannot be folded, or null. */
-function refusal(layer: unknown, bn: unknown): string | null {
-  if (!isFoldable(layer)) return `expected an nn.Conv1d, Conv2d, ConvTranspose2d or Linear before the batch norm, got ${layer instanceof Module ? `a ${layer.typeName}` : describe(layer)}`;
-  if (!isBatchNorm(bn)) return `expected an nn.BatchNorm1d or BatchNorm2d after the ${layer.typeName}, got ${bn instanceof Module ? `a ${bn.typeName}` : describe(bn)}`;
+/** Why `layer` then `bn` cannot be folded ([code, message]), or null. */
+function refusal(layer: unknown, bn: unknown): [ErrorCode, string] | null {
+  const name = (m: unknown) => (m instanceof Module ? `a ${m.typeName}` : describe(m));
+  if (!isFoldable(layer)) return ['E_ARG', `expected an nn.Conv1d, Conv2d, ConvTranspose2d or Linear before the batch norm, got ${name(layer)}`];
+  if (!isBatchNorm(bn)) return ['E_ARG', `expected an nn.BatchNorm1d or BatchNorm2d after the ${layer.typeName}, got ${name(bn)}`];
   const pairs = (isExactly(layer, Conv2d) || isExactly(layer, ConvTranspose2d)) ? isExactly(bn, BatchNorm2d) : isExactly(bn, BatchNorm1d);
-  if (!pairs) return `a ${layer.typeName} is followed by ${isExactly(bn, BatchNorm2d) ? 'BatchNorm2d' : 'BatchNorm1d'} only in PyTorch's pairs (Conv2d/ConvTranspose2d + BatchNorm2d, Conv1d/Linear + BatchNorm1d), got ${bn.typeName}`;
+  if (!pairs) return ['E_ARG', `a ${layer.typeName} is followed by ${isExactly(bn, BatchNorm2d) ? 'BatchNorm2d' : 'BatchNorm1d'} only in PyTorch's pairs (Conv2d/ConvTranspose2d + BatchNorm2d, Conv1d/Linear + BatchNorm1d), got ${bn.typeName}`];
   const channels = layer instanceof Linear ? layer.outFeatures : layer.outChannels;
-  if (bn.numFeatures !== channels) return `the ${layer.typeName} has ${channels} output channels but the ${bn.typeName} normalises ${bn.numFeatures}`;
-  if (layer.training || bn.training) return 'folding uses the running statistics, so both modules must be in eval mode (call model.eval() first)';
-  if (!bn.runningMean || !bn.runningVar) return `the ${bn.typeName} keeps no running statistics (trackRunningStats: false), so it always normalises with the batch's own and cannot be folded`;
+  if (bn.numFeatures !== channels) return ['E_ARG', `the ${layer.typeName} has ${channels} output channels but the ${bn.typeName} normalises ${bn.numFeatures}`];
+  if (layer.training || bn.training) return ['E_STATE', 'folding uses the running statistics, so both modules must be in eval mode (call model.eval() first)'];
+  if (!bn.runningMean || !bn.runningVar) return ['E_ARG', `the ${bn.typeName} keeps no running statistics (trackRunningStats: false), so it always normalises with the batch's own and cannot be folded`];
   return null;
 }
 
-/** The layer and the batch norm as one new layer of the layer's class, in eval mode; the two given are left as they were. */
+/**
+ * The layer and the batch norm as one new layer of the layer's class, in eval mode; the two given
+ * are left as they were. Built from the layer's config (as models.load builds it), so its
+ * constructor's initialisation draws from the random generator before the folded values replace it.
+ */
 function fold(layer: Foldable, bn: BatchNorm): Foldable {
   const transpose = layer instanceof ConvTranspose2d;
   const [w, b] = fuseConvBnWeights(layer.weight, layer.bias, bn.runningMean!, bn.runningVar!, bn.eps, bn.weight, bn.bias, transpose);
@@ -143,15 +137,15 @@ function fold(layer: Foldable, bn: BatchNorm): Foldable {
  * @example const fused = nn.utils.fuseConvBnEval(model.conv1, model.bn1);
  */
 export function fuseConvBnEval(conv: Conv1d | Conv2d | ConvTranspose2d, bn: BatchNorm1d | BatchNorm2d): Conv1d | Conv2d | ConvTranspose2d {
-  const why = conv instanceof Linear ? 'expected a convolution; use fuseLinearBnEval for a Linear' : refusal(conv, bn);
-  if (why) fail(why.includes('eval mode') ? 'E_STATE' : 'E_ARG', `fuseConvBnEval: ${why}`);
+  const why = conv instanceof Linear ? ['E_ARG', 'expected a convolution; use fuseLinearBnEval for a Linear'] as const : refusal(conv, bn);
+  if (why) fail(why[0], `fuseConvBnEval: ${why[1]}`);
   return fold(conv, bn) as Conv1d | Conv2d | ConvTranspose2d;
 }
 
 /** A new Linear that computes `bn(linear(x))` (BatchNorm1d in eval mode), PyTorch's `fuse_linear_bn_eval`. */
 export function fuseLinearBnEval(linear: Linear, bn: BatchNorm1d): Linear {
-  const why = isExactly(linear, Linear) ? refusal(linear, bn) : `expected an nn.Linear, got ${linear instanceof Module ? `a ${linear.typeName}` : describe(linear)}`;
-  if (why) fail(why.includes('eval mode') ? 'E_STATE' : 'E_ARG', `fuseLinearBnEval: ${why}`);
+  const why = isExactly(linear, Linear) ? refusal(linear, bn) : ['E_ARG', `expected an nn.Linear, got ${linear instanceof Module ? `a ${linear.typeName}` : describe(linear)}`] as const;
+  if (why) fail(why[0], `fuseLinearBnEval: ${why[1]}`);
   return fold(linear, bn) as Linear;
 }
 
@@ -182,7 +176,7 @@ function plan(op: string, model: Module, paths: readonly string[], shared: Map<M
     return { paths, make: () => new Sequential(modules[0], modules[1]).train(modules[0].training) };
   }
   const why = refusal(modules[0], modules[1]);
-  if (why) fail(why.includes('eval mode') ? 'E_STATE' : 'E_ARG', `${op}: [${paths.join(', ')}]: ${why}`);
+  if (why) fail(why[0], `${op}: [${paths.join(', ')}]: ${why[1]}`);
   return {
     paths,
     make: () => {

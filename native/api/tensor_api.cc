@@ -32,8 +32,6 @@ void settle(Napi::Env env, PendingCompletion* pending) {
       std::rethrow_exception(pending->error);
     } catch (const Error& e) {  // the queue stores convnet::Error, already naming its op
       pending->deferred.Reject(js_error(env, e.code(), e.what()).Value());
-    } catch (const Napi::Error&) {
-      throw;
     } catch (...) {
       pending->deferred.Reject(js_error(env, "E_INTERNAL", "queued work failed").Value());
     }

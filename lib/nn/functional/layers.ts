@@ -259,7 +259,8 @@ export interface BatchNormOptions {
   eps?: number;
 }
 
-function perChannel(op: string, name: string, value: unknown, channels: number, optional: boolean): F32 | null {
+/** @internal A per-channel vector [channels] (float32), or null where optional and absent (also nn/fusion.ts). */
+export function perChannel(op: string, name: string, value: unknown, channels: number, optional: boolean): F32 | null {
   if (value === undefined || value === null) {
     if (optional) return null;
     fail('E_ARG', `${op}: expected \`${name}\` to be a Tensor, got ${describe(value)}`);
