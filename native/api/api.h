@@ -10,10 +10,12 @@
 #ifdef CONVNET_WITH_CUDA
 #include "cuda/context.h"
 // Runs a GPU op's launch (the statement after `op`) now, on the CUDA stream, naming it for
-// later error messages. In a build without CUDA no tensor is ever on the GPU, so the branch is
+// later error messages, under the process's launch lock (cuda::launch_mutex: worker_threads
+// share the stream and the library handles). In a build without CUDA no tensor is ever on the GPU, so the branch is
 // never taken, and the statement is not even compiled (its functions do not exist there).
 #define CONVNET_ON_CUDA(op, ...)       \
   do {                                 \
+    std::lock_guard<std::recursive_mutex> convnet_launch_lock(::convnet::cuda::launch_mutex()); \
     ::convnet::cuda::set_last_op(op);  \
     __VA_ARGS__;                       \
   } while (0)

@@ -152,6 +152,7 @@ Napi::Value CudaSetOptions(const Napi::CallbackInfo& info) {
     next.tf32_cudnn = optional_bool(o, "allowTF32Cudnn", s.tf32_cudnn);
     next.tf32_matmul = optional_bool(o, "allowTF32Matmul", s.tf32_matmul);
     next.deterministic = optional_bool(o, "deterministic", s.deterministic);
+    std::lock_guard<std::recursive_mutex> lock(cuda::launch_mutex());  // not while another thread's op reads them
     s = next;
   }
   out.Set("benchmark", s.benchmark);

@@ -18,6 +18,8 @@ struct State {
   int* error_host = nullptr;    // pinned copy for synchronize()
   decl::cudnnHandle_t cudnn = nullptr;
   decl::cublasHandle_t cublas = nullptr;
+  std::recursive_mutex launch_mutex;
+  std::mutex sync_mutex;  // one synchronize() at a time: they share error_host
   std::mutex sites_mutex;
   std::vector<std::string> sites{""};  // site 0 means "no error"
   const char* last_op = "(none)";
@@ -98,6 +100,8 @@ decl::cublasHandle_t cublas_handle() {
   return s.cublas;
 }
 
+std::recursive_mutex& launch_mutex() { return state().launch_mutex; }
+
 void set_last_op(const char* op) { state().last_op = op; }
 const char* last_op() { return state().last_op; }
 
@@ -153,6 +157,7 @@ int error_site(const char* op, const char* message, const char* code) {
 void synchronize(const char* why) {
   State& s = state();
   cudaStream_t st = stream();
+  std::lock_guard<std::mutex> lock(s.sync_mutex);
   cudaError_t status = cudaMemcpyAsync(s.error_host, s.error_word, sizeof(int), cudaMemcpyDeviceToHost, st);
   if (status == cudaSuccess) status = cudaStreamSynchronize(st);
   if (status != cudaSuccess) {

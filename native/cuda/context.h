@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 
 #include "core/error.h"
 #include "core/storage.h"
@@ -45,6 +46,15 @@ decl::cudnnHandle_t cudnn_handle();
 decl::cublasHandle_t cublas_handle();
 const decl::CudnnFunctions& dnn();     // cuDNN's function table (loader.h)
 const decl::CublasFunctions& blas();   // cuBLAS's function table
+
+// Held while one GPU op launches (CONVNET_ON_CUDA in api/api.h takes it): the stream, the
+// cuDNN and cuBLAS handles and the lazily created state are one per process, and every
+// worker_thread's JavaScript thread launches onto them; cuDNN's handles are not for two threads
+// at once, nor is the first use that creates them. Recursive, so an op may call another's
+// launch. Launches only enqueue work, so it is held for microseconds (a conv's benchmark search,
+// once per problem, holds it longer). synchronize() does not take it: a read waiting for the GPU
+// must not stop other threads from queueing more.
+std::recursive_mutex& launch_mutex();
 
 // The op being launched, for error messages of later waits. Set by the checks below.
 void set_last_op(const char* op);

@@ -103,6 +103,7 @@ const SKIP_IN_DRY_RUN = [
   'a label out of range is E_INDEX when the result is read, naming the op', // the GPU kernel's message
   'the functional steps on GPU tensors; mixed devices are E_DEVICE naming both',  // the native check's message
   'an op with tensors on both devices is E_DEVICE with a clear message',    // the native check's message
+  'three workers training on the GPU at once',                              // child processes, with no dry-run marking
 ];
 
 exports.mochaHooks = {
