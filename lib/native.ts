@@ -183,6 +183,8 @@ export interface NativeAddon {
   lpPool2dBackward(dy: Handle, x: Handle, y: Handle, p: number, window: readonly number[], ceilMode: boolean, mean: boolean): Handle;
   mixedPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, mode: 0 | 1 | 2 /* fixed | bernoulli | uniform */, lambda: number, returnIndices: boolean): [Handle, Handle, Handle | null];
   mixedPool2dBackward(dy: Handle, indices: Handle, lambda: Handle, inputShape: readonly number[], window: readonly number[], ceilMode: boolean): Handle;
+  stochasticPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, training: boolean, returnIndices: boolean): [Handle, Handle | null];
+  stochasticPool2dBackward(dy: Handle, x: Handle, indices: Handle | null, window: readonly number[], ceilMode: boolean): Handle;
   adaptivePool2dForward(kind: 0 | 1, x: Handle, outputSize: readonly number[], returnIndices: boolean): [Handle, Handle | null];
   adaptiveAvgPool2dBackward(dy: Handle, inputShape: readonly number[]): Handle;
   roiPoolForward(x: Handle, boxes: Handle, outputSize: readonly number[], spatialScale: number): [Handle, Handle];

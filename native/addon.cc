@@ -118,6 +118,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<LpPool2dBackward>(env, exports, "lpPool2dBackward");
   add_gpu<MixedPool2dForward>(env, exports, "mixedPool2dForward");
   add_gpu<MixedPool2dBackward>(env, exports, "mixedPool2dBackward");
+  add_gpu<StochasticPool2dForward>(env, exports, "stochasticPool2dForward");
+  add_gpu<StochasticPool2dBackward>(env, exports, "stochasticPool2dBackward");
   add_gpu<AdaptivePool2dForward>(env, exports, "adaptivePool2dForward");
   add_gpu<AdaptiveAvgPool2dBackward>(env, exports, "adaptiveAvgPool2dBackward");
   add_gpu<RoiPoolForward>(env, exports, "roiPoolForward");

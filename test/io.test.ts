@@ -258,6 +258,7 @@ function everyLayer(): Record<string, nn.Module> {
     AvgPool2d: new nn.AvgPool2d(3, { stride: 1, countIncludePad: false, divisorOverride: 4 }),
     LPPool2d: new nn.LPPool2d(3, 2, { stride: 1 }),
     MixedPool2d: new nn.MixedPool2d(2, { mode: 'uniform', lambda: 0.25 }),
+    StochasticPool2d: new nn.StochasticPool2d(3, { stride: 2, padding: 1 }),
     AdaptiveAvgPool2d: new nn.AdaptiveAvgPool2d([6, null]),
     RoIPool: new nn.RoIPool([7, 5], 1 / 16),
     RoIAlign: new nn.RoIAlign([7, 5], 1 / 16, 2, true),

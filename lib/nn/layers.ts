@@ -562,6 +562,39 @@ export class MixedPool2d extends Module {
   }
 }
 
+export interface StochasticPool2dModuleOptions { stride?: Size2; padding?: Size2; ceilMode?: boolean }
+
+/**
+ * Stochastic pooling (Zeiler and Fergus 2013): in training, each window outputs one of its
+ * values, picked with probability proportional to it; in evaluation, the expectation of that
+ * pick, sum a^2 / sum a (F.stochasticPool2d). Meant after a ReLU (negative values are never picked).
+ * @example new nn.StochasticPool2d(3, { stride: 2 })
+ */
+export class StochasticPool2d extends Module {
+  readonly options: StochasticPool2dModuleOptions;
+
+  constructor(readonly kernelSize: Size2, opts: StochasticPool2dModuleOptions = {}) {
+    super();
+    this.options = { ...checkOptions<StochasticPool2dModuleOptions>('StochasticPool2d', opts, ['stride', 'padding', 'ceilMode']) };
+    pairOf('StochasticPool2d', 'kernelSize', kernelSize, 1);
+    if (this.options.stride !== undefined) pairOf('StochasticPool2d', 'stride', this.options.stride, 1);
+    if (this.options.padding !== undefined) pairOf('StochasticPool2d', 'padding', this.options.padding, 0);
+    if (this.options.ceilMode !== undefined && typeof this.options.ceilMode !== 'boolean') fail('E_ARG', `StochasticPool2d: expected \`ceilMode\` to be a boolean, got ${describe(this.options.ceilMode)}`);
+  }
+
+  override config(): unknown[] {
+    return [this.kernelSize, { ...this.options }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.stochasticPool2d(x, this.kernelSize, { ...this.options, training: this.training });
+  }
+
+  override extraRepr(): string {
+    return `kernel_size=${this.kernelSize}, stride=${this.options.stride ?? this.kernelSize}, padding=${this.options.padding ?? 0}`;
+  }
+}
+
 /** Adaptive average pooling to a fixed size (1: global average pooling). @example new nn.AdaptiveAvgPool2d([6, 6]) */
 export class AdaptiveAvgPool2d extends Module {
   constructor(readonly outputSize: number | readonly [number | null, number | null]) {

@@ -125,6 +125,8 @@ Napi::Value LpPool2dForward(const Napi::CallbackInfo& info);     // (x, p, windo
 Napi::Value LpPool2dBackward(const Napi::CallbackInfo& info);    // (dy, x, y, p, window, ceilMode, mean) -> dx
 Napi::Value MixedPool2dForward(const Napi::CallbackInfo& info);  // (x, window, ceilMode, mode 0 fixed | 1 bernoulli | 2 uniform, lambda, returnIndices) -> [y, lambda, indices]
 Napi::Value MixedPool2dBackward(const Napi::CallbackInfo& info); // (dy, indices, lambda, inputShape, window, ceilMode) -> dx
+Napi::Value StochasticPool2dForward(const Napi::CallbackInfo& info);  // (x, window, ceilMode, training, returnIndices) -> [y, indices | null]
+Napi::Value StochasticPool2dBackward(const Napi::CallbackInfo& info); // (dy, x, indices | null, window, ceilMode) -> dx (indices: training's; null: evaluation's)
 Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info);     // (kind 0 avg | 1 max, x, [oh, ow], returnIndices) -> [y, indices]
 Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info); // (dy, inputShape) -> dx
 Napi::Value RoiPoolForward(const Napi::CallbackInfo& info);      // (x, boxes [K, 5], [oh, ow], spatialScale) -> [y, argmax]

@@ -247,6 +247,56 @@ Napi::Value MixedPool2dBackward(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
+Napi::Value StochasticPool2dForward(const Napi::CallbackInfo& info) {
+  const char* op = "stochasticPool2d";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const Pool2dGeometry g = window_arg(info, 1, x.shape, op);
+  CONVNET_CHECK(g.dh == 1 && g.dw == 1, "E_ARG", op, ": no dilation");
+  const bool training = bool_arg(info, 3, op, "training");
+  const bool with_indices = training && bool_arg(info, 4, op, "returnIndices");
+  const Shape shape = pooled_shape(x.shape, g.oh, g.ow);
+  Tensor y = Tensor::empty(shape, DType::Float32, x.device());
+  Tensor indices = with_indices ? Tensor::empty(shape, DType::Int32, x.device()) : Tensor{};
+  // One number per output, reserved here (the call order decides them) from the generator both
+  // devices draw from: a seed picks the same taps on either.
+  uint64_t seed = 0, first = 0;
+  if (training) {
+    Generator& gen = cpu_generator(info.Env());
+    seed = gen.seed;
+    first = gen.reserve(g.planes * g.oh * g.ow);
+  }
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::stochastic_pool2d_forward(x, g, training, seed, first, y, with_indices ? &indices : nullptr));
+  } else {
+    Queue::cpu().enqueue(op, [=] {
+      cpu::stochastic_pool2d_forward(x, g, training, seed, first, y, with_indices ? &indices : nullptr);
+    });
+  }
+  return pair(info.Env(), std::move(y), with_indices ? &indices : nullptr);
+}
+
+Napi::Value StochasticPool2dBackward(const Napi::CallbackInfo& info) {
+  const char* op = "stochasticPool2d backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
+  const bool training = info.Length() > 2 && !info[2].IsNull() && !info[2].IsUndefined();
+  const Pool2dGeometry g = window_arg(info, 3, x.shape, op);
+  CONVNET_CHECK(g.dh == 1 && g.dw == 1, "E_ARG", op, ": no dilation");
+  expect_shape(dy, pooled_shape(x.shape, g.oh, g.ow), op, "dy");
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (training) {
+    const Tensor& indices = tensor_arg(info, 2, op, "indices");
+    expect_dtype(indices, DType::Int32, op, "indices");
+    expect_shape(indices, dy.shape, op, "indices");
+    if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::stochastic_pool2d_backward_training(dy, indices, g, dx));
+    else Queue::cpu().enqueue(op, [=] { cpu::stochastic_pool2d_backward_training(dy, indices, g, dx); });
+  } else {
+    if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::stochastic_pool2d_backward_eval(dy, x, g, dx));
+    else Queue::cpu().enqueue(op, [=] { cpu::stochastic_pool2d_backward_eval(dy, x, g, dx); });
+  }
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
 Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info) {
   const bool is_max = int_arg(info, 0, "adaptivePool2d", "kind") == 1;
   const char* op = is_max ? "adaptiveMaxPool2d" : "adaptiveAvgPool2d";

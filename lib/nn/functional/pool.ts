@@ -78,6 +78,15 @@ export interface MixedPool2dOptions {
   returnLambda?: boolean;
 }
 
+export interface StochasticPool2dOptions {
+  stride?: Size2;
+  /** Implicit padding, at most half the kernel; never picked, and not counted. Default 0. */
+  padding?: Size2;
+  ceilMode?: boolean;
+  /** Sample one value per window (training) or take the windows' expectation (evaluation). Default false. */
+  training?: boolean;
+}
+
 // ---- argument checks -------------------------------------------------------------------------
 
 // Each op's option names (an unknown one is E_ARG: checkOptions).
@@ -85,6 +94,7 @@ const MAX_POOL_KEYS = ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndic
 const AVG_POOL_KEYS = ['stride', 'padding', 'ceilMode', 'countIncludePad', 'divisorOverride'];
 const LP_POOL_KEYS = ['stride', 'ceilMode', 'mean'];
 const MIXED_POOL_KEYS = ['stride', 'padding', 'ceilMode', 'mode', 'lambda', 'training', 'returnLambda'];
+const STOCHASTIC_POOL_KEYS = ['stride', 'padding', 'ceilMode', 'training'];
 const ROI_ALIGN_KEYS = ['spatialScale', 'samplingRatio', 'aligned'];
 
 function input(op: string, name: string, x: unknown, ranks: readonly number[] = [3, 4]): F32 {
@@ -351,6 +361,64 @@ export function mixedPool2dBackward(dy: Tensor, indices: Tensor, lambda: Tensor,
   const ti = indicesArg(op, 'indices', indices, win.shape);
   const tl = grad(op, 'lambda', lambda, xs.slice(0, -2));
   return f32(native.mixedPool2dBackward(tdy.handle(op), ti.handle(op), tl.handle(op), xs, win.params, win.ceilMode), xs);
+}
+
+// ---- stochastic pooling ----------------------------------------------------------------------
+
+/**
+ * Stochastic pooling (Zeiler and Fergus 2013): in training, each window outputs one of its values,
+ * picked at random with probability proportional to it (p_i = a_i / sum a over the window, for
+ * the non-negative values a ReLU gives; negative values have probability 0), from the seeded
+ * generator (`manualSeed`); the gradient goes to the picked value alone. In evaluation, the
+ * expectation of that pick, sum a_i^2 / sum a_i (the paper's probabilistic weighting). A window
+ * with nothing positive outputs 0 (no gradient); a NaN wins (as in maxPool2d); padding is never
+ * picked. PyTorch has no stochastic pooling; the rules are in native/cpu/stochastic_pool_window.h.
+ * @example F.stochasticPool2d(F.relu(x), 3, { stride: 2, training: true })
+ */
+export function stochasticPool2d(x: Tensor, kernelSize: Size2, options: StochasticPool2dOptions = {}): F32 {
+  options = checkOptions<StochasticPool2dOptions>('stochasticPool2d', options, STOCHASTIC_POOL_KEYS);
+  const training = flag('stochasticPool2d', 'training', options.training, false);
+  const recording = isRecording([x]);
+  const [y, indices] = stochasticPool(x, kernelSize, options, training && recording);
+  const xs = x as F32, o = { ...options };
+  if (!training) return record('stochasticPool2d', y, [xs], (dy, [sx]) => [stochasticPool2dBackward(dy, sx, null, kernelSize, o)], [xs]);
+  if (indices !== null) {
+    record('stochasticPool2d', y, [xs], (dy, [sx, si]) => [stochasticPool2dBackward(dy, sx, si, kernelSize, o)], [xs, indices]);
+    indices.dispose();
+  }
+  return y;
+}
+
+/**
+ * @internal stochasticPool2d in training with what its backward needs: the output and the int32
+ * index of each window's pick (flat h * W + w within the plane; -1 where nothing was picked).
+ */
+export function stochasticPool2dForward(x: Tensor, kernelSize: Size2, options: Omit<StochasticPool2dOptions, 'training'> = {}): [F32, I32] {
+  options = checkOptions<StochasticPool2dOptions>('stochasticPool2dForward', options, STOCHASTIC_POOL_KEYS.slice(0, 3));
+  const [y, indices] = stochasticPool(x, kernelSize, options, true, true);
+  return [y, indices as I32];
+}
+
+function stochasticPool(x: Tensor, kernelSize: Size2, options: StochasticPool2dOptions, withIndices: boolean, training = options.training === true): [F32, I32 | null] {
+  const op = 'stochasticPool2d';
+  const t = input(op, 'x', x);
+  const win = window(op, t.shape, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
+  const [y, indices] = native.stochasticPool2dForward(t.handle(op), win.params, win.ceilMode, training, withIndices);
+  return [f32(y, win.shape), indices ? i32(indices, win.shape) : null];
+}
+
+/**
+ * @internal dx of stochasticPool2d: from the picks' indices in training (stochasticPool2dForward),
+ * or, with `indices` null, of the evaluation's expectation at x.
+ */
+export function stochasticPool2dBackward(dy: Tensor, x: Tensor, indices: Tensor | null, kernelSize: Size2, options: StochasticPool2dOptions = {}): F32 {
+  options = checkOptions<StochasticPool2dOptions>('stochasticPool2dBackward', options, STOCHASTIC_POOL_KEYS);
+  const op = 'stochasticPool2d backward';
+  const tx = input(op, 'x', x);
+  const win = window(op, tx.shape, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
+  const tdy = grad(op, 'dy', dy, win.shape);
+  const ti = indices === null ? null : indicesArg(op, 'indices', indices, win.shape);
+  return f32(native.stochasticPool2dBackward(tdy.handle(op), tx.handle(op), ti === null ? null : ti.handle(op), win.params, win.ceilMode), tx.shape);
 }
 
 // ---- adaptive pooling ------------------------------------------------------------------------
