@@ -6,7 +6,7 @@
  */
 import * as path from 'path';
 import * as cc from '../lib';
-import { avgPool2dBackward, lpPool2dBackward, maxPool2dBackward, mixedPool2dBackward, mixedPool2dForward } from '../lib/nn/functional/pool';
+import { avgPool2dBackward, lpPool2dBackward, maxPool2dBackward, mixedPool2dBackward, mixedPool2dForward, stochasticPool2dBackward, stochasticPool2dForward } from '../lib/nn/functional/pool';
 import { measureBandwidth, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
@@ -44,6 +44,11 @@ function cases(): [string, () => void, number][][] {
     // Training's forward: it also keeps the argmax for the backward.
     out.push([`mixed fwd ${tag}`, () => mixedPool2dForward(x, k, { stride: s, training: true }).forEach((t) => t.dispose()), X + 2 * Y]);
     out.push([`mixed bwd ${tag}`, () => mixedPool2dBackward(dy, mixedIdx, lam, shape, k, { stride: s }).dispose(), 2 * Y + X]);
+    // Training's forward keeps the picks' indices for the backward.
+    const [, pickIdx] = stochasticPool2dForward(x, k, { stride: s }).map((t) => cc.keep(t));
+    out.push([`stochastic fwd ${tag}`, () => stochasticPool2dForward(x, k, { stride: s }).forEach((t) => t.dispose()), X + 2 * Y]);
+    out.push([`stochastic bwd ${tag}`, () => stochasticPool2dBackward(dy, x, pickIdx, k, { stride: s }).dispose(), 2 * Y + X]);
+    out.push([`stochastic eval fwd ${tag}`, () => F.stochasticPool2d(x, k, { stride: s }).dispose(), X + Y]);
   }
   const xa = cc.keep(cc.rand([8, 256, 13, 13]));
   parts.push([['adaptive fwd [8,256,13,13]->6', () => F.adaptiveAvgPool2d(xa, 6).dispose(), 4 * (xa.size + 8 * 256 * 36)]]);
@@ -69,6 +74,6 @@ export async function benchPool(opts: BenchOptions): Promise<{ rows: Row[]; note
       }
     }
   }
-  notes.push(`shapes: ${SHAPES.map(([net, shape]) => `${net} ${JSON.stringify(shape)}`).join(', ')}; mixed pooling's PyTorch side is lam * max + (1 - lam) * avg`);
+  notes.push(`shapes: ${SHAPES.map(([net, shape]) => `${net} ${JSON.stringify(shape)}`).join(', ')}; mixed pooling's PyTorch side is lam * max + (1 - lam) * avg; stochastic pooling's (which PyTorch lacks) the formula in tensor ops (unfold, cumsum against u * sum, gather; evaluation avgPool(a^2) / avgPool(a))`);
   return { rows, notes };
 }

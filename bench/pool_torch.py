@@ -3,7 +3,10 @@
 --part N: only SHAPES[N]'s cases (N = len(SHAPES): the adaptive case), so that bench/pool.ts can
 time each shape right before its own.
 Backward passes call the aten backward kernels directly (max, avg) or autograd (Lp and mixed,
-which PyTorch composes from several ops). Mixed pooling is lam * max_pool2d + (1 - lam) * avg_pool2d."""
+which PyTorch composes from several ops). Mixed pooling is lam * max_pool2d + (1 - lam) * avg_pool2d.
+PyTorch has no stochastic pooling: its side is the formula as a PyTorch user writes it (stochastic(),
+below): the windows unfolded, a running sum compared with u * sum per window, the pick gathered;
+evaluation is avg_pool2d(a * a) / avg_pool2d(a) with a = relu(x); the backward through autograd."""
 import json
 import sys
 import time
@@ -32,6 +35,17 @@ def best_ms(fn, warmup=3, min_repeats=30, min_total=0.5):
     return {"medianMs": samples[len(samples) // 2], "minMs": samples[0], "maxMs": samples[-1], "repeats": len(samples)}
 
 
+def stochastic(x, k, s):
+    """Training's stochastic pooling of relu(x): one pick per window, p = a / sum a."""
+    n, c, h, w = x.shape
+    cols = F.unfold(x.clamp(min=0), k, stride=s).view(n, c, k * k, -1)
+    total = cols.sum(2, keepdim=True)
+    u = torch.rand_like(total) * total
+    pick = (cols.cumsum(2) <= u).sum(2, keepdim=True).clamp(max=k * k - 1)
+    oh, ow = (h - k) // s + 1, (w - k) // s + 1
+    return cols.gather(2, pick).view(n, c, oh, ow)
+
+
 out = {}
 with torch.no_grad():
     for part, (name, shape, k, s) in enumerate(SHAPES):
@@ -55,6 +69,11 @@ with torch.no_grad():
             out[f"lp2 bwd {tag}"] = best_ms(lambda: torch.autograd.grad(yl, xg, dy, retain_graph=True))
             ym = lam * F.max_pool2d(xg, k, s) + (1 - lam) * F.avg_pool2d(xg, k, s)
             out[f"mixed bwd {tag}"] = best_ms(lambda: torch.autograd.grad(ym, xg, dy, retain_graph=True))
+        out[f"stochastic fwd {tag}"] = best_ms(lambda: stochastic(x, k, s))
+        out[f"stochastic eval fwd {tag}"] = best_ms(lambda: F.avg_pool2d(x.clamp(min=0) ** 2, k, s) / F.avg_pool2d(x.clamp(min=0), k, s))
+        with torch.enable_grad():
+            ys = stochastic(xg, k, s)
+            out[f"stochastic bwd {tag}"] = best_ms(lambda: torch.autograd.grad(ys, xg, dy, retain_graph=True))
     if PART is None or PART == len(SHAPES):
         xa = torch.rand(8, 256, 13, 13)
         out["adaptive fwd [8,256,13,13]->6"] = best_ms(lambda: F.adaptive_avg_pool2d(xa, 6))

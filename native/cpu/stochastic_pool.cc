@@ -35,6 +35,9 @@ void stochastic_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, bool tr
   float* py = y.f32();
   int32_t* pi = indices ? indices->i32() : nullptr;
   for_planes(g.planes, 2 * out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
+    // Outputs go in order, so one Philox block serves four of them in turn.
+    uint64_t block = ~uint64_t{0};
+    Philox4x32 r{};
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
       for (int64_t oh = 0; oh < g.oh; ++oh) {
@@ -44,7 +47,8 @@ void stochastic_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, bool tr
           const int64_t c0 = win.cols.first[ow], cn = win.cols.taps[ow];
           if (training) {
             const uint64_t n = static_cast<uint64_t>(o);
-            const float u = uniform_from_bits(Philox4x32::generate(seed, first_block + n / 4).out[n % 4]);
+            if (n / 4 != block) block = n / 4, r = Philox4x32::generate(seed, first_block + block);
+            const float u = uniform_from_bits(r.out[n % 4]);
             const stochastic_pool::Pick k = stochastic_pool::pick(xp, g.w, r0, rn, c0, cn, u);
             py[o] = k.value;
             if (pi) pi[o] = static_cast<int32_t>(k.index);

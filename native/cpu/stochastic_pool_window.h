@@ -18,7 +18,7 @@
 //   pooling, so its gradient goes where the NaN came from); else a +inf: y = +inf, the first
 //   +inf picked (evaluation: +inf too; its gradient is NaN);
 // - u * S < S always (u <= 1 - 2^-24 and S is a double sum of floats), so a finite S > 0 always
-//   picks a tap with a+ > 0.
+//   picks a tap with a+ > 0 (the running sum passes u * S at the last positive tap at the latest).
 // The random number of output o (plane-major, o = plane * oh * ow + oh_i * ow + ow_i) is lane
 // o % 4 of Philox4x32(seed, first_block + o / 4) through uniform_from_bits (core/philox.h).
 #pragma once
@@ -36,36 +36,38 @@ struct Pick {
 };
 
 // The window of rows [r0, r0 + rn) and columns [c0, c0 + cn) of a plane of width W (in bounds).
+// Written without data-dependent branches in the common case: the running sum is nondecreasing,
+// so the taps whose running sum is <= u * S are a prefix, and the pick is the tap right after it
+// (it has a+ > 0, since the sum rose past u * S there).
 CONVNET_HD inline Pick pick(const float* plane, int64_t W, int64_t r0, int64_t rn, int64_t c0, int64_t cn, float u) {
   double s = 0.0;
+  bool nan = false;
   for (int64_t a = 0; a < rn; ++a)
     for (int64_t b = 0; b < cn; ++b) {
       const float v = plane[(r0 + a) * W + c0 + b];
-      if (v > 0.0f) s += v;
-      else if (v != v) return Pick{v, (r0 + a) * W + c0 + b};  // the first NaN
+      s += v > 0.0f ? v : 0.0f;
+      nan |= v != v;
     }
-  if (!(s > 0.0)) return Pick{0.0f, -1};
-  if (s > 1.7976931348623157e308) {  // a +inf: the first one
-    for (int64_t a = 0; a < rn; ++a)
-      for (int64_t b = 0; b < cn; ++b) {
-        const float v = plane[(r0 + a) * W + c0 + b];
-        if (v > 3.4028234663852886e38f) return Pick{v, (r0 + a) * W + c0 + b};
-      }
+  if (nan || s > 1.7976931348623157e308) {  // the first NaN, else the first +inf
+    for (int64_t pass = 0; pass < 2; ++pass)
+      for (int64_t a = 0; a < rn; ++a)
+        for (int64_t b = 0; b < cn; ++b) {
+          const float v = plane[(r0 + a) * W + c0 + b];
+          if (pass == 0 ? v != v : v > 3.4028234663852886e38f) return Pick{v, (r0 + a) * W + c0 + b};
+        }
   }
+  if (!(s > 0.0)) return Pick{0.0f, -1};
   const double threshold = static_cast<double>(u) * s;
   double cum = 0.0;
-  int64_t last = -1;
+  int64_t below = 0;  // taps whose running sum is <= threshold
   for (int64_t a = 0; a < rn; ++a)
     for (int64_t b = 0; b < cn; ++b) {
-      const int64_t k = (r0 + a) * W + c0 + b;
-      const float v = plane[k];
-      if (v > 0.0f) {
-        cum += v;
-        last = k;
-        if (cum > threshold) return Pick{v, k};
-      }
+      const float v = plane[(r0 + a) * W + c0 + b];
+      cum += v > 0.0f ? v : 0.0f;
+      below += cum <= threshold;
     }
-  return Pick{plane[last], last};  // not reached for a finite s (see above); kept as a guard
+  const int64_t k = (r0 + below / cn) * W + c0 + below % cn;
+  return Pick{plane[k], k};
 }
 
 // The evaluation sums of a window: S and Q as above (NaN if a tap is NaN).
