@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { F, add, flatten, io, memory, models, nn, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
+import { F, add, flatten, io, manualSeed, memory, models, nn, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
 import { BasicBlock, Bottleneck, ResNetModel } from '../lib/models/resnet';
 import { VGGModel } from '../lib/models/vgg';
 import type { Module } from '../lib/nn/module';
@@ -122,10 +122,14 @@ describe('models.ResNet and models.VGG', function () {
 
   it('a training step reaches every parameter, and a few steps reduce the loss (basic and bottleneck blocks)', () => {
     for (const block of ['basic', 'bottleneck'] as const) {
+      // Seeded, and lr 0.01: with lr 0.05 (and momentum 0.9) one initialisation in 24 made the
+      // bottleneck net's loss oscillate (1.3, 6.4, 0.001, 0.2, 7.5, 1.8), and the draw used to
+      // depend on what the tests before this one drew (a new layer in io.test.ts tipped it).
+      manualSeed(block === 'basic' ? 1 : 2);
       const net = new ResNetModel({ block, layers: [1, 1, 1, 1], numClasses: 3 });
       const x = tensor(hashed(4 * 3 * 16 * 16, 11, 1), { shape: [4, 3, 16, 16] });
       const target = tensor([0, 1, 2, 1], { dtype: 'int32' });
-      const opt = new optim.SGD(net.parameters(), { lr: 0.05, momentum: 0.9 });
+      const opt = new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
       try {
         const losses: number[] = [];
         for (let step = 0; step < 6; step++) {
