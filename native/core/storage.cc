@@ -26,14 +26,17 @@ namespace {
 // size and are handed out again; the cache holds at most kMaxCachedBytes. (From 64 KiB only,
 // a pipeline of 64x64 matmuls, 16 KiB outputs created on the JavaScript thread and freed on the
 // worker, ran 11 us per product: glibc trimmed and re-faulted its heap and the two threads
-// contended for its arena lock. From 4 KiB: 3.4 us.)
-constexpr size_t kCacheFrom = 4 << 10;
+// contended for its arena lock. From 4 KiB: 3.4 us. From 4 KiB, the same held below it: a
+// [64, 10] add read back at once, 2.5 KiB blocks through aligned_alloc, ran 13-15 us with the
+// process on one core, a fifth of it page faults in _int_malloc, against 1.8 us with every
+// size cached; 3.5 us against 5-15 on two cores, alternating processes. So every size is.)
+constexpr size_t kCacheFrom = 64;
 constexpr size_t kMaxCachedBytes = size_t{1} << 30;
 
 class HostBlockCache {
  public:
-  // Sizes of 64 KiB and more round up to a quarter of their power of two, so that nearby
-  // sizes share blocks while wasting at most 25%.
+  // Sizes round up to 64 bytes, then to a quarter of their power of two, so that nearby sizes
+  // share blocks while wasting at most 25%.
   static size_t rounded(size_t bytes) {
     size_t size = (bytes + 63) / 64 * 64;
     if (size == 0) size = 64;
