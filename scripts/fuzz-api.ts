@@ -1120,6 +1120,7 @@ export function baselines(): Baseline[] {
     { name: 'nn.Conv1d', make: () => [3, 4, 3, { stride: 1, padding: 1 }], call: ctor(nn.Conv1d, () => T([2, 3, 10])) },
     { name: 'nn.ConvTranspose2d', make: () => [3, 2, 4, { stride: 2, padding: 1, outputPadding: 0 }], call: ctor(nn.ConvTranspose2d, img) },
     { name: 'nn.Linear', make: () => [3, 4, { bias: true }], call: ctor(nn.Linear, () => T([2, 3])) },
+    { name: 'nn.DropConnectLinear', make: () => [3, 4, { p: 0.4, bias: true }], call: ctor(nn.DropConnectLinear, () => T([2, 3])) },
     { name: 'nn.Unflatten', make: () => [1, [2, 6]], call: ctor(nn.Unflatten, () => T([2, 12])) },
     { name: 'nn.MaxPool2d', make: () => [3, { stride: 2, padding: 1, dilation: 1, ceilMode: true }], call: ctor(nn.MaxPool2d, img) },
     { name: 'nn.AvgPool2d', make: () => [3, { stride: 2, padding: 1 }], call: ctor(nn.AvgPool2d, img) },

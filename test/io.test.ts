@@ -259,6 +259,7 @@ function everyLayer(): Record<string, nn.Module> {
     LPPool2d: new nn.LPPool2d(3, 2, { stride: 1 }),
     MixedPool2d: new nn.MixedPool2d(2, { mode: 'uniform', lambda: 0.25 }),
     StochasticPool2d: new nn.StochasticPool2d(3, { stride: 2, padding: 1 }),
+    DropConnectLinear: new nn.DropConnectLinear(6, 4, { p: 0.3, bias: false }),
     AdaptiveAvgPool2d: new nn.AdaptiveAvgPool2d([6, null]),
     RoIPool: new nn.RoIPool([7, 5], 1 / 16),
     RoIAlign: new nn.RoIAlign([7, 5], 1 / 16, 2, true),

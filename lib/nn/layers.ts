@@ -348,6 +348,40 @@ export class Linear extends Module {
 }
 
 /**
+ * A fully connected layer with DropConnect (Wan et al. 2013; the survey's regularization
+ * section): in training, each forward drops every weight with probability `p` (default 0.5) and
+ * scales the kept ones by 1 / (1 - p), F.linear(x, F.dropout(weight, p), bias), so that the
+ * gradient reaches the kept weights alone; in evaluation, the plain layer (the mean network).
+ * One mask per forward, shared by the batch (the paper draws one per example, which costs a
+ * weight matrix per example); the bias is never dropped. Its weights load into an nn.Linear.
+ * @example new nn.DropConnectLinear(4096, 4096, { p: 0.5 })
+ */
+export class DropConnectLinear extends Linear {
+  readonly p: number;
+
+  constructor(inFeatures: number, outFeatures: number, options: { p?: number; bias?: boolean } = {}) {
+    const o = checkOptions<{ p?: number; bias?: boolean }>('DropConnectLinear', options, ['p', 'bias']);
+    super(inFeatures, outFeatures, { bias: o.bias ?? true });
+    const p = o.p ?? 0.5;
+    if (typeof p !== 'number' || !(p >= 0 && p < 1)) fail('E_ARG', `DropConnectLinear: expected \`p\` in [0, 1), got ${describe(p)}`);
+    this.p = p;
+  }
+
+  override config(): unknown[] {
+    return [this.inFeatures, this.outFeatures, { p: this.p, bias: this.bias !== null }];
+  }
+
+  override forward(x: Tensor): F32 {
+    if (!this.training || this.p === 0) return F.linear(x, this.weight, this.bias);
+    return F.linear(x, F.dropout(this.weight, this.p, true), this.bias);
+  }
+
+  override extraRepr(): string {
+    return `${super.extraRepr()}, p=${this.p}`;
+  }
+}
+
+/**
  * Flattens axes startDim..endDim into one (default 1..-1: [N, C, H, W] -> [N, C*H*W]).
  * @example new nn.Flatten()      // new nn.Flatten(0, -1): everything into one axis
  */
