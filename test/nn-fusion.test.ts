@@ -271,6 +271,12 @@ describe('Module.getSubmodule / setSubmodule', () => {
     list.setSubmodule('1', tanh);
     expect(list.at(1)).to.equal(tanh);
     expect([...list][1]).to.equal(tanh);
+    // VGG's last layer inside its classifier: numClasses follows it.
+    const vgg = new cc.models.VGGModel(11, { numClasses: 5 });
+    vgg.setSubmodule('classifier.6', new nn.Linear(4096, 3)).dispose();
+    expect(vgg.numClasses).to.equal(3);
+    expect((vgg.classifier.at(6) as cc.nn.Linear).outFeatures).to.equal(3);
+    vgg.dispose();
     net.dispose();
     seq.dispose();
   });

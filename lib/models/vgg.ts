@@ -106,9 +106,10 @@ export class VGGModel extends Module {
     return this.#classifier;
   }
 
-  /** Outputs of the last layer. */
+  /** Outputs of the last layer (followed through `setSubmodule('classifier.6', …)` too). */
   get numClasses(): number {
-    return this.#numClasses;
+    const last = this.#classifier.at(-1);
+    return last instanceof Linear ? last.outFeatures : this.#numClasses;
   }
 
   // `classifier` lives in a private field: follow `setSubmodule('classifier', …)`.
