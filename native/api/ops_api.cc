@@ -552,7 +552,11 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
     shape[axis] += xs[i].shape[axis];
   }
   Tensor y = Tensor::empty(shape, xs[0].dtype, xs[0].device());
-  return run_on(info, "concat", y, [xs, axis, y] { cpu::concat(xs, axis, y); }, CUDA_LAUNCH(cuda::concat(xs, axis, y)));
+  // Shared, not copied: the kernel's lambda is copied into the queue's std::function, and a
+  // copy of 64 tensors (a shape vector each) made and freed on two threads cost more than the op.
+  auto inputs = std::make_shared<const std::vector<Tensor>>(std::move(xs));
+  return run_on(info, "concat", y, [inputs, axis, y] { cpu::concat(*inputs, axis, y); },
+                CUDA_LAUNCH(cuda::concat(*inputs, axis, y)));
 }
 
 Napi::Value Slice(const Napi::CallbackInfo& info) {
