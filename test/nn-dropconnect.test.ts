@@ -70,6 +70,13 @@ describe('nn.DropConnectLinear (DropConnect)', () => {
     expectError(() => new nn.DropConnectLinear(3, 2, { p: '0.5' as never }), 'E_ARG', /`p`/);
     expectError(() => new nn.DropConnectLinear(3, 2, { rate: 0.5 } as never), 'E_ARG', /rate/);
     expectError(() => new nn.DropConnectLinear(0, 2), 'E_ARG');
+    const layer = new nn.DropConnectLinear(3, 2).train();
+    expectError(() => layer.call(cc.randn([2, 4])), 'E_SHAPE');
+    expectError(() => layer.call(cc.tensor(new Int32Array(6), { shape: [2, 3] })), 'E_DTYPE');
+    expectError(() => layer.call(null as never), 'E_ARG');
+    const nan = layer.call(cc.tensor([NaN, 1, 2], { shape: [1, 3] })).dataSync();
+    expect(Array.from(nan).every(Number.isNaN)).to.equal(true);   // NaN * 0 is NaN too: a dropped weight does not hide it
+    expect(layer.call(cc.zeros([0, 3])).shape).to.deep.equal([0, 2]);   // an empty batch
   });
 
   it('its weights are a Linear\'s: the state dict loads into nn.Linear for serving', () => {

@@ -266,4 +266,12 @@ describeCuda('stochastic pooling on the GPU', () => {
       expectSameValues(stochasticPool2dBackward(dye.to('cuda'), x.to('cuda'), null, k, o), stochasticPool2dBackward(dye, x, null, k, o), 1e-6, `${what}: eval dx`);
     }
   });
+
+  it('tensors on both devices are E_DEVICE', () => {
+    const x = randomCpu([1, 2, 4, 4], 55), dy = cc.ones([1, 2, 2, 2]);
+    expectError(() => stochasticPool2dBackward(dy.to('cuda'), x, null, 2), 'E_DEVICE');
+    cc.manualSeed(1);
+    const [, idx] = stochasticPool2dForward(x, 2);
+    expectError(() => stochasticPool2dBackward(dy.to('cuda'), x.to('cuda'), idx, 2), 'E_DEVICE');
+  });
 });

@@ -33,9 +33,9 @@ const training = (device: string, steps: number) => `
   return [Array.from(await w.grad.data()), Array.from(await fc.grad.data()), Array.from(await loss.data())];`;
 
 // Runs `training` alone on the main thread for seeds 1-3, then in three workers at once (seeds
-// 1-3) while the main thread trains with seed 4, and prints whether each worker's result is
-// bit for bit the lone one.
-function sideBySide(device: string, steps: number): { status: number | null; signal: string | null; out: string } {
+// 1-3) while the main thread trains with seed 4, and expects each worker's result to be bit for
+// bit the lone one.
+function expectSameAsAlone(device: string, steps: number): void {
   const body = training(device, steps);
   const worker = `const { parentPort, workerData: seed } = require('worker_threads');
     parentPort.once('message', async () => parentPort.postMessage(JSON.stringify(await (async () => { ${body} })())));
@@ -59,27 +59,20 @@ function sideBySide(device: string, steps: number): { status: number | null; sig
       await Promise.all(workers.map((w) => w.terminate()));
     })().catch((e) => { console.log(e.stack); process.exit(1); });`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 240000 });
-  return { status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}` };
+  const out = `${r.stdout}${r.stderr}`;
+  expect(r.signal, out).to.equal(null);
+  expect(r.status, out).to.equal(0);
+  expect(out.trim()).to.equal('[true,true,true]');
 }
 
 describe('worker_threads computing side by side', function () {
   this.timeout(300000);
 
-  it('on the CPU: three workers training at once each get what the same steps give alone', () => {
-    const r = sideBySide('cpu', 12);
-    expect(r.signal, r.out).to.equal(null);
-    expect(r.status, r.out).to.equal(0);
-    expect(r.out.trim()).to.equal('[true,true,true]');
-  });
+  it('on the CPU: three workers training at once each get what the same steps give alone', () => expectSameAsAlone('cpu', 12));
 });
 
 describeCuda('worker_threads launching GPU work side by side', function () {
   this.timeout(300000);
 
-  it('three workers training on the GPU at once (one stream, one cuDNN and cuBLAS handle) each get what the same steps give alone', () => {
-    const r = sideBySide('cuda', 40);
-    expect(r.signal, r.out).to.equal(null);
-    expect(r.status, r.out).to.equal(0);
-    expect(r.out.trim()).to.equal('[true,true,true]');
-  });
+  it('three workers training on the GPU at once (one stream, one cuDNN and cuBLAS handle) each get what the same steps give alone', () => expectSameAsAlone('cuda', 40));
 });

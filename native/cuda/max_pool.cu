@@ -17,35 +17,6 @@
 
 namespace convnet {
 namespace cuda {
-namespace {
-
-__global__ void max_pool_backward_kernel(const float* dy, const int32_t* indices, float* dx, int64_t planes,
-                                         int64_t out_plane, int64_t in_plane, int* error_word, int site) {
-  __shared__ float lane_values[pool::kWarpsPerBlock][32];
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  for (int64_t p = blockIdx.x * static_cast<int64_t>(pool::kWarpsPerBlock) + warp; p < planes;
-       p += static_cast<int64_t>(gridDim.x) * pool::kWarpsPerBlock) {
-    const float* d = dy + p * out_plane;
-    const int32_t* ip = indices + p * out_plane;
-    float* g = dx + p * in_plane;
-    for (int64_t base = 0; base < out_plane; base += 32) {
-      const int64_t o = base + lane;
-      int key = -1;
-      float v = 0.0f;
-      if (o < out_plane) {
-        key = ip[o];
-        v = d[o];
-        if (key < 0 || key >= in_plane) {
-          report_error(error_word, site);
-          key = -1;
-        }
-      }
-      pool::warp_ordered_add(g, key, v, lane_values[warp]);
-    }
-  }
-}
-
-}  // namespace
 
 void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y, const Tensor* indices) {
   const char* op = "maxPool2d";
@@ -78,19 +49,7 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& 
 }
 
 void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) {
-  const char* op = "maxPool2d backward";
-  const int64_t out_plane = dy.shape[dy.dim() - 2] * dy.shape[dy.dim() - 1];
-  const int64_t in_plane = dx.shape[dx.dim() - 2] * dx.shape[dx.dim() - 1];
-  const int64_t planes = in_plane ? dx.numel() / in_plane : 0;
-  if (dx.numel() == 0) return;
-  cudaStream_t s = stream();
-  CONVNET_CUDA_CHECK(cudaMemsetAsync(dx.f32(), 0, dx.numel() * sizeof(float), s));
-  if (out_plane == 0 || planes == 0) return;
-  const int site = error_site(op, "an index is out of range for the input plane");
-  set_last_op(op);
-  max_pool_backward_kernel<<<pool::warp_blocks(planes), pool::kWarpsPerBlock * 32, 0, s>>>(
-      dy.f32(), indices.i32(), dx.f32(), planes, out_plane, in_plane, device_error_word(), site);
-  check_launch(op);
+  pool::ordered_scatter<false>("maxPool2d backward", dy, indices, dx);
 }
 
 }  // namespace cuda

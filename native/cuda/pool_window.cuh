@@ -91,6 +91,53 @@ __device__ __forceinline__ void warp_ordered_add(float* dst, int key, float valu
 constexpr int kWarpsPerBlock = 4;
 inline unsigned warp_blocks(int64_t planes) { return blocks_for(planes, kWarpsPerBlock); }
 
+// dx[p][indices[p][o]] += dy[p][o] for every plane p, o in order (Note [ordered scatter]): max
+// pooling's backward and stochastic pooling's. An index outside [0, in_plane) reports `site`,
+// except -1 where kNoneAllowed (a window that picked nothing).
+template <bool kNoneAllowed>
+__global__ void ordered_scatter_kernel(const float* dy, const int32_t* indices, float* dx, int64_t planes,
+                                       int64_t out_plane, int64_t in_plane, int* error_word, int site) {
+  __shared__ float lane_values[kWarpsPerBlock][32];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  for (int64_t p = blockIdx.x * static_cast<int64_t>(kWarpsPerBlock) + warp; p < planes;
+       p += static_cast<int64_t>(gridDim.x) * kWarpsPerBlock) {
+    const float* d = dy + p * out_plane;
+    const int32_t* ip = indices + p * out_plane;
+    float* g = dx + p * in_plane;
+    for (int64_t base = 0; base < out_plane; base += 32) {
+      const int64_t o = base + lane;
+      int key = -1;
+      float v = 0.0f;
+      if (o < out_plane) {
+        key = ip[o];
+        v = d[o];
+        if (key >= in_plane || key < (kNoneAllowed ? -1 : 0)) {
+          report_error(error_word, site);
+          key = -1;
+        }
+      }
+      warp_ordered_add(g, key, v, lane_values[warp]);
+    }
+  }
+}
+
+// Zeroes dx ([..., H, W]) and scatters dy ([..., oh, ow]) into it by `indices` (dy's shape).
+template <bool kNoneAllowed>
+void ordered_scatter(const char* op, const Tensor& dy, const Tensor& indices, const Tensor& dx) {
+  const int64_t out_plane = dy.shape[dy.dim() - 2] * dy.shape[dy.dim() - 1];
+  const int64_t in_plane = dx.shape[dx.dim() - 2] * dx.shape[dx.dim() - 1];
+  const int64_t planes = in_plane ? dx.numel() / in_plane : 0;
+  if (dx.numel() == 0) return;
+  cudaStream_t s = stream();
+  CONVNET_CUDA_CHECK(cudaMemsetAsync(dx.f32(), 0, dx.numel() * sizeof(float), s));
+  if (out_plane == 0 || planes == 0) return;
+  const int site = error_site(op, "an index is out of range for the input plane");
+  set_last_op(op);
+  ordered_scatter_kernel<kNoneAllowed><<<warp_blocks(planes), kWarpsPerBlock * 32, 0, s>>>(
+      dy.f32(), indices.i32(), dx.f32(), planes, out_plane, in_plane, device_error_word(), site);
+  check_launch(op);
+}
+
 // ---- cuDNN -------------------------------------------------------------------------------------
 
 // PyTorch's floor-mode output size with dilation 1: cuDNN's windows are exactly PyTorch's when

@@ -3,7 +3,7 @@
 // the same taps on either and the sums are the same double sums in the same order.
 //
 // Forward: a thread per output. Backward in training: dx = 0, then one warp per plane adds dy at
-// the picked index in output order (Note [ordered scatter], pool_window.cuh): bitwise the CPU's
+// the picked index in output order (pool::ordered_scatter, as max pooling's): bitwise the CPU's
 // sums. In evaluation: a thread per input element sums, in double, the slopes of the windows
 // that hold it (each window's S and Q recomputed there; windows are small), as the CPU's
 // per-element double sums (in another order: within a few ulp of the CPU's float result).
@@ -16,34 +16,6 @@
 
 namespace convnet {
 namespace cuda {
-namespace {
-
-__global__ void stochastic_scatter_kernel(const float* dy, const int32_t* indices, float* dx, int64_t planes,
-                                          int64_t out_plane, int64_t in_plane, int* error_word, int site) {
-  __shared__ float lane_values[pool::kWarpsPerBlock][32];
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  for (int64_t p = blockIdx.x * static_cast<int64_t>(pool::kWarpsPerBlock) + warp; p < planes;
-       p += static_cast<int64_t>(gridDim.x) * pool::kWarpsPerBlock) {
-    const float* d = dy + p * out_plane;
-    const int32_t* ip = indices + p * out_plane;
-    for (int64_t base = 0; base < out_plane; base += 32) {
-      const int64_t o = base + lane;
-      int key = -1;
-      float v = 0.0f;
-      if (o < out_plane) {
-        key = ip[o];
-        v = d[o];
-        if (key < -1 || key >= in_plane) {
-          report_error(error_word, site);
-          key = -1;
-        }
-      }
-      pool::warp_ordered_add(dx + p * in_plane, key, v, lane_values[warp]);  // key -1: nothing picked
-    }
-  }
-}
-
-}  // namespace
 
 void stochastic_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, bool training, uint64_t seed,
                                uint64_t first_block, const Tensor& y, const Tensor* indices) {
@@ -69,19 +41,9 @@ void stochastic_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, bool tr
   });
 }
 
-void stochastic_pool2d_backward_training(const Tensor& dy, const Tensor& indices, const Pool2dGeometry& g,
+void stochastic_pool2d_backward_training(const Tensor& dy, const Tensor& indices, const Pool2dGeometry&,
                                          const Tensor& dx) {
-  const char* op = "stochasticPool2d backward";
-  float* pdx = dx.f32();
-  for_each(op, g.planes * g.h * g.w, [=] __device__(int64_t i) { pdx[i] = 0.0f; });
-  const int64_t planes = g.planes, out_plane = g.oh * g.ow, in_plane = g.h * g.w;
-  if (planes == 0 || out_plane == 0) return;
-  const int site = error_site(op, "an index is out of range for the input plane");
-  cudaStream_t s = stream();
-  set_last_op(op);
-  stochastic_scatter_kernel<<<pool::warp_blocks(planes), pool::kWarpsPerBlock * 32, 0, s>>>(
-      dy.f32(), indices.i32(), pdx, planes, out_plane, in_plane, device_error_word(), site);
-  check_launch(op);
+  pool::ordered_scatter<true>("stochasticPool2d backward", dy, indices, dx);  // -1: nothing picked
 }
 
 void stochastic_pool2d_backward_eval(const Tensor& dy, const Tensor& x, const Pool2dGeometry& g, const Tensor& dx) {

@@ -379,7 +379,7 @@ export function stochasticPool2d(x: Tensor, kernelSize: Size2, options: Stochast
   options = checkOptions<StochasticPool2dOptions>('stochasticPool2d', options, STOCHASTIC_POOL_KEYS);
   const training = flag('stochasticPool2d', 'training', options.training, false);
   const recording = isRecording([x]);
-  const [y, indices] = stochasticPool(x, kernelSize, options, training && recording);
+  const [y, indices] = stochasticPool(x, kernelSize, options, training, training && recording);
   const xs = x as F32, o = { ...options };
   if (!training) return record('stochasticPool2d', y, [xs], (dy, [sx]) => [stochasticPool2dBackward(dy, sx, null, kernelSize, o)], [xs]);
   if (indices !== null) {
@@ -399,7 +399,7 @@ export function stochasticPool2dForward(x: Tensor, kernelSize: Size2, options: O
   return [y, indices as I32];
 }
 
-function stochasticPool(x: Tensor, kernelSize: Size2, options: StochasticPool2dOptions, withIndices: boolean, training = options.training === true): [F32, I32 | null] {
+function stochasticPool(x: Tensor, kernelSize: Size2, options: StochasticPool2dOptions, training: boolean, withIndices: boolean): [F32, I32 | null] {
   const op = 'stochasticPool2d';
   const t = input(op, 'x', x);
   const win = window(op, t.shape, kernelSize, { stride: options.stride, padding: options.padding, ceilMode: options.ceilMode });
