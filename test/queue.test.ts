@@ -94,6 +94,20 @@ describe('the CPU queue', () => {
     expect(x.dataSync()[0]).to.equal(2 ** 20 - 1);
   });
 
+  it('keeps order when hundreds of ops queue up behind a slow one, again and again', () => {
+    // The queue's slots start at 64 and grow while full (TaskRing, native/core/queue.h); a
+    // second round starts where the first left off, so it grows with its slots wrapped around.
+    const a = cc.randn([700, 700]);
+    let x = cc.zeros([4]);
+    for (let round = 1; round <= 3; round++) {
+      const slow = cc.matmul(a, a);                            // the worker is busy with this...
+      for (let i = 0; i < 150; i++) x = cc.add(cc.scale(x, 1), 1);  // ...while 300 ops queue behind it
+      expect(Array.from(x.dataSync())).to.deep.equal([150 * round, 150 * round, 150 * round, 150 * round]);
+      slow.dispose();
+    }
+    a.dispose();
+  });
+
   it('a failed queued op is reported once, at the next wait, and the queue keeps working', async () => {
     const labels = cc.tensor([0, 9], { dtype: 'int32' });
     const bad = cc.oneHot(labels, 3);            // fails on the worker

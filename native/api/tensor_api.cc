@@ -248,6 +248,7 @@ Napi::Value Reshape(const Napi::CallbackInfo& info) {
 
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Queue::cpu().collect_garbage();  // finished tasks' tensors count as released
   Napi::Object out = Napi::Object::New(env);
   out.Set("tensors", Napi::Number::New(env, static_cast<double>(addon_data(env).live_handles)));
   out.Set("storages", Napi::Number::New(env, static_cast<double>(Storage::live_count(Device::CPU))));
@@ -261,6 +262,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  Queue::cpu().collect_garbage();
   Storage::empty_cache();
   cpu::prepared::clear();
   return info.Env().Undefined();

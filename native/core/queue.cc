@@ -17,7 +17,40 @@ Queue& Queue::cpu() {
   return *queue;
 }
 
-Queue::Queue() : worker_([this] { worker_loop(); }) {}
+// Note [freed where allocated]: a task's closure (the Tensors it copied: their shape vectors,
+// their shared_ptrs) is allocated by the thread that enqueued it, and the last reference to an
+// output JavaScript disposed at once is often the closure's. Dropped on the worker, all of it was
+// freed into the JavaScript thread's malloc arena while that thread allocated the next op's, and
+// the two threads queued up on glibc's arena lock: a [64, 10] loss forward and backward read back
+// at once made 2.5 futex system calls a run, most of them on that lock, and took 13-15 us on two
+// cores against 6 with both threads on one (`perf stat -e syscalls:sys_enter_futex`). So the
+// worker keeps the closures of tasks that ran under kSmallTask, up to kGraveyardSize of them, and
+// the next enqueue(), wait() or completion drops them, on the enqueuing thread as a rule. Only
+// small tasks are kept so that the memory they hold (a small op touches little) stays small;
+// wait() and completions drop them so that what is released by the time results are read is
+// released, as memory() reports it.
+namespace {
+constexpr auto kSmallTask = std::chrono::microseconds(20);
+constexpr size_t kGraveyardSize = 16;
+// The enqueuing threads' scratch for the closures they drop (keeps its capacity: no malloc).
+thread_local std::vector<std::function<void()>> dead_tasks;
+}  // namespace
+
+Queue::Queue() : worker_([this] { worker_loop(); }) { graveyard_.reserve(kGraveyardSize); }
+
+void Queue::take_garbage(std::vector<std::function<void()>>& dead) {
+  if (graveyard_.empty()) return;
+  if (dead.capacity() < kGraveyardSize) dead.reserve(kGraveyardSize);
+  dead.swap(graveyard_);  // capacities trade places: neither side allocates again
+}
+
+void Queue::collect_garbage() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    take_garbage(dead_tasks);
+  }
+  dead_tasks.clear();
+}
 
 void Queue::enqueue(const char* op, std::function<void()> work) {
   {
@@ -25,18 +58,23 @@ void Queue::enqueue(const char* op, std::function<void()> work) {
     tasks_.push_back(Task{op, std::move(work)});
     ++enqueued_;
     enqueued_count_.store(enqueued_, std::memory_order_release);
+    take_garbage(dead_tasks);
   }
   has_work_.notify_one();
+  dead_tasks.clear();
 }
 
 void Queue::enqueue_completion(std::function<void(std::exception_ptr)> done) {
   wake_policy::reader_waiting();  // only the worker will run what comes before `done`
   enqueue(nullptr, [this, done = std::move(done)] {
     std::exception_ptr error;
+    std::vector<std::function<void()>> dead;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       std::swap(error, pending_error_);
+      take_garbage(dead);
     }
+    dead.clear();  // before `done`: what its reader sees released is (Note [freed where allocated])
     done(error);
   });
 }
@@ -76,7 +114,7 @@ void Queue::wait(bool reads) {
     while (finished_ < ticket) {
       if (!running_ && !tasks_.empty()) {
         waiter_running_.store(true, std::memory_order_release);
-        run_front(lock);
+        run_front(lock, false);
         waiter_running_.store(false, std::memory_order_release);
       } else if (may_spin && std::chrono::steady_clock::now() < spin_deadline) {
         // Note [waiter spin]: the worker is running a task; watch it finish instead of sleeping.
@@ -98,7 +136,9 @@ void Queue::wait(bool reads) {
     // Tasks enqueued after the ticket (by another thread) are the worker's again.
     if (!tasks_.empty() && !running_) has_work_.notify_one();
     std::swap(error, pending_error_);
+    take_garbage(dead_tasks);
   }
+  dead_tasks.clear();
   if (error) std::rethrow_exception(error);
 }
 
@@ -125,20 +165,27 @@ std::exception_ptr Queue::failure_in(uint64_t after, uint64_t upto, bool* settle
   return it != failures_.end() && it->first <= upto ? it->second : nullptr;
 }
 
-void Queue::run_front(std::unique_lock<std::mutex>& lock) {
-  Task task = std::move(tasks_.front());
-  tasks_.pop_front();
+void Queue::run_front(std::unique_lock<std::mutex>& lock, bool on_worker) {
+  Task task = tasks_.pop_front();
   const uint64_t ticket = taken_count_.load(std::memory_order_relaxed) + 1;  // tasks run in enqueue order
   taken_count_.store(ticket, std::memory_order_release);
   running_ = true;
   lock.unlock();
+  const auto start = on_worker ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   try {
     task.work();
   } catch (...) {
     record_error(task.op, ticket, std::current_exception());
   }
-  task.work = nullptr;  // drop the tensors it held before signalling progress
+  // Drop the tensors it held before signalling progress, unless the worker keeps them for the
+  // enqueuing thread to drop (Note [freed where allocated]).
+  const bool keep = on_worker && std::chrono::steady_clock::now() - start < kSmallTask;
+  if (!keep) task.work = nullptr;
   lock.lock();
+  if (keep) {
+    if (graveyard_.size() < kGraveyardSize) graveyard_.push_back(std::move(task.work));
+    task.work = nullptr;  // kept, or dropped here when the graveyard is full (rarely)
+  }
   running_ = false;
   ++finished_;
   finished_count_.store(finished_, std::memory_order_release);
@@ -172,7 +219,7 @@ void Queue::worker_loop() {
       if (!expired) continue;  // a waiter took it: spin on until the deadline
       has_work_.wait(lock, [&] { return !tasks_.empty() && !running_; });
     }
-    run_front(lock);
+    run_front(lock, true);
     // Note [worker steps aside]: a waiter asleep for this task is being woken, and nothing else
     // is queued: the next op is most likely enqueued by that waiter and waited for at once, and
     // the waiter runs it best itself (Note [waiter runs tasks]). A spinning worker would take it

@@ -12,12 +12,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "error.h"
 
@@ -45,6 +45,10 @@ class Queue {
   // Work enqueued and not yet finished.
   int64_t pending() const;
 
+  // Drops, on the calling thread, what the worker kept of small finished tasks (Note [freed
+  // where allocated], queue.cc). enqueue(), wait() and completions do it; so does memory().
+  void collect_garbage();
+
   // Tasks enqueued so far (a task's ticket is the count just after it was enqueued).
   uint64_t enqueued_count() const { return enqueued_count_.load(std::memory_order_acquire); }
   // The failure of the first task among tickets (after, upto] that failed, or null; *settled
@@ -58,18 +62,51 @@ class Queue {
   void worker_loop();
   // Runs the front task; called with `lock` held, `running_` false and tasks_ not empty.
   // Unlocks while the task runs and locks again before returning.
-  void run_front(std::unique_lock<std::mutex>& lock);
+  void run_front(std::unique_lock<std::mutex>& lock, bool on_worker);
+  // Moves the kept tasks into `dead` (called with the mutex held; `dead` is destroyed after).
+  void take_garbage(std::vector<std::function<void()>>& dead);
   void record_error(const char* op, uint64_t ticket, std::exception_ptr error);
 
   struct Task {
-    const char* op;
+    const char* op = nullptr;
     std::function<void()> work;
+  };
+
+  // The queued tasks, first in first out, in slots that are reused and never freed (Note [freed
+  // where allocated], queue.cc: a std::deque freed a block every dozen tasks on the worker, into
+  // the enqueuing thread's malloc arena).
+  class TaskRing {
+   public:
+    bool empty() const { return count_ == 0; }
+    void push_back(Task task) {
+      if (count_ == slots_.size()) grow();
+      slots_[(head_ + count_) % slots_.size()] = std::move(task);
+      ++count_;
+    }
+    Task pop_front() {
+      Task task = std::move(slots_[head_]);
+      slots_[head_].work = nullptr;
+      head_ = (head_ + 1) % slots_.size();
+      --count_;
+      return task;
+    }
+
+   private:
+    void grow() {
+      std::vector<Task> bigger(slots_.empty() ? 64 : slots_.size() * 2);
+      for (size_t i = 0; i < count_; ++i) bigger[i] = std::move(slots_[(head_ + i) % slots_.size()]);
+      slots_.swap(bigger);
+      head_ = 0;
+    }
+    std::vector<Task> slots_;
+    size_t head_ = 0;
+    size_t count_ = 0;
   };
 
   mutable std::mutex mutex_;
   std::condition_variable has_work_;
   std::condition_variable progressed_;
-  std::deque<Task> tasks_;
+  TaskRing tasks_;
   uint64_t enqueued_ = 0;
   uint64_t finished_ = 0;
   std::atomic<uint64_t> finished_count_{0};  // finished_, readable without the lock (wait's spin)
@@ -78,6 +115,7 @@ class Queue {
   bool running_ = false;                     // a task is running (guarded by mutex_)
   int waiters_asleep_ = 0;                   // threads asleep in wait() (guarded by mutex_)
   std::atomic<bool> waiter_running_{false};  // a thread in wait() is running one (for spinning)
+  std::vector<std::function<void()>> graveyard_;  // small finished tasks, not yet dropped (guarded by mutex_)
   std::exception_ptr pending_error_;  // guarded by mutex_
   std::map<uint64_t, std::exception_ptr> failures_;  // failed tasks by ticket (guarded by mutex_)
   std::atomic<uint64_t> last_failure_{0};            // the largest key of failures_
