@@ -536,9 +536,11 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
 Napi::Value Concat(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(info.Length() >= 2 && info[0].IsArray(), "E_ARG", "concat: expected an array of tensors");
   Napi::Array list = info[0].As<Napi::Array>();
-  CONVNET_CHECK(list.Length() > 0, "E_ARG", "concat: expected at least one tensor");
+  const uint32_t count = list.Length();
+  CONVNET_CHECK(count > 0, "E_ARG", "concat: expected at least one tensor");
   std::vector<Tensor> xs;
-  for (uint32_t i = 0; i < list.Length(); ++i) xs.push_back(tensor_value(info.Env(), list.Get(i), "concat", "tensors[i]"));
+  xs.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) xs.push_back(tensor_value(info.Env(), list.Get(i), "concat", "tensors[i]"));
   const int64_t axis = normalize_axis(int_arg(info, 1, "concat", "axis"), xs[0].dim(), "concat");
   Shape shape = xs[0].shape;
   shape[axis] = 0;
