@@ -469,25 +469,37 @@ describe('F.conv2d', () => {
 // memory each call reads (taken when it was enqueued).
 describe('F.conv2d: weight layouts kept between calls', () => {
   const kept = () => cc.memory().devices.cpu.preparedBytes;
-  // [what, x, kernel size, CONVNET_WINOGRAD, which CPUs keep a layout]
-  const cases: [string, number[], number, string | undefined, string[]][] = [
-    ['the direct kernel (blocks with the bias)', [1, 32, 12, 14], 3, '0', ['avx512']],
-    ['Winograd', [2, 32, 12, 14], 3, undefined, ['avx512', 'avx2']],
-    ['1x1, rows of w shared by the threads (batch 1, 7x7)', [1, 32, 7, 7], 1, undefined, ['avx512', 'avx2', 'portable']],
-    ['1x1, column panels shared by the threads', [4, 32, 16, 16], 1, undefined, ['avx512', 'avx2', 'portable']],
+  // [what, x, kernel size, stride, environment, which CPUs keep a layout]
+  const cases: [string, number[], number, number, Record<string, string>, string[]][] = [
+    ['the direct kernel (blocks with the bias)', [1, 32, 12, 14], 3, 1, { CONVNET_WINOGRAD: '0' }, ['avx512']],
+    ['Winograd', [2, 32, 12, 14], 3, 1, {}, ['avx512', 'avx2']],
+    ['1x1, rows of w shared by the threads (batch 1, 7x7)', [1, 32, 7, 7], 1, 1, {}, ['avx512', 'avx2', 'portable']],
+    ['1x1, column panels shared by the threads', [4, 32, 16, 16], 1, 1, {}, ['avx512', 'avx2', 'portable']],
+    // Where neither the direct kernel (rows under 12 outputs with full-width FMAs) nor Winograd
+    // (off) takes it: im2col GEMMs over few images, with w packed once (forward_gemm).
+    ['3x3 im2col GEMM, rows of w shared by the threads (batch 1, 7x7)', [1, 32, 7, 7], 3, 1, { CONVNET_WINOGRAD: '0', CONVNET_FMA512: 'full' }, ['avx512', 'avx2', 'portable']],
+    ['3x3/2 im2col GEMM over 3 images (one GEMM, copied out)', [3, 32, 13, 11], 3, 2, { CONVNET_WINOGRAD: '0', CONVNET_FMA512: 'full' }, ['avx512', 'avx2', 'portable']],
+    ['1x1/2 im2col GEMM (batch 2)', [2, 32, 14, 14], 1, 2, {}, ['avx512', 'avx2', 'portable']],
+    // 8x8: an image's 64 outputs fill two column panels, so a GEMM per image (the bias filled in
+    // first): at batch 1 the threads share w's rows, at batch 4 the images' column panels.
+    ['3x3 im2col GEMM per image, rows of w shared (batch 1, 8x8)', [1, 32, 8, 8], 3, 1, { CONVNET_WINOGRAD: '0', CONVNET_FMA512: 'full' }, ['avx512', 'avx2', 'portable']],
+    ['3x3 im2col GEMM per image, column panels shared (batch 4, 8x8)', [4, 32, 8, 8], 3, 1, { CONVNET_WINOGRAD: '0', CONVNET_FMA512: 'full' }, ['avx512', 'avx2', 'portable']],
   ];
-  for (const [what, xs, k, winograd, keepers] of cases) {
+  for (const [what, xs, k, stride, env, keepers] of cases) {
     it(`${what}: the same bits on every call, never a stale layout after an in-place write`, () => {
-      if (winograd) process.env.CONVNET_WINOGRAD = winograd;
+      Object.assign(process.env, env);
       try {
         cc.emptyCache();
-        const x = randomTensor(xs, 1).t;
-        const w = randomTensor([40, 32, k, k], 2).t, b = randomTensor([40], 3).t;
+        const X = randomTensor(xs, 1), W = randomTensor([40, 32, k, k], 2), B = randomTensor([40], 3);
+        const x = X.t, w = W.t, b = B.t;
         const w2 = randomTensor([40, 32, k, k], 4).t, b2 = randomTensor([40], 5).t;
-        const conv = (ww: cc.Tensor, bb: cc.Tensor) => F.conv2d(x, ww, bb, { padding: (k - 1) / 2 });
+        const options: Conv2dOptions = { padding: (k - 1) / 2, stride };
+        const conv = (ww: cc.Tensor, bb: cc.Tensor) => F.conv2d(x, ww, bb, options);
         // Fresh tensors (memory never seen before): what the kernels make on every call.
         const fresh = (ww: cc.Tensor, bb: cc.Tensor) => Array.from(read(conv(ww.clone(), bb.clone())));
         const old = fresh(w, b), updated = fresh(w2, b2), biasOnly = fresh(w2, b);
+        const ref = convReference(xs, X.v, [40, 32, k, k], W.v, B.v, geometry([40, 32, k, k], options), (ys) => new Float64Array(ys.reduce((p, q) => p * q, 1)));
+        expectClose(Float32Array.from(old), ref.y, TOL.rtol, TOL.atol, `${what}: against float64`);
         const keeps = keepers.includes(cc.backends().cpu.gemmKernel);
         // Enqueued with no read in between, behind a product that keeps the queue busy meanwhile:
         // the first two read the old weights (the second keeps their layout), the next ones the new
@@ -516,7 +528,7 @@ describe('F.conv2d: weight layouts kept between calls', () => {
         cc.emptyCache();
         expect(kept()).to.equal(0);
       } finally {
-        delete process.env.CONVNET_WINOGRAD;
+        for (const name of Object.keys(env)) delete process.env[name];
       }
     });
   }

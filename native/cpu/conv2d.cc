@@ -93,6 +93,13 @@ using namespace conv2d_impl;
 // Below this many flops the GEMM runs on the calling thread anyway (gemm.cc's threshold).
 constexpr double kGemmThreadedFlops = 4e6;
 
+// The GEMM's kernel path, for the recipes of packed weights kept between calls: the packed
+// layout depends on it (its K blocks), and tests may force another path.
+int64_t packed_a_path() {
+  const char* kernel = sgemm_kernel_name();
+  return std::strcmp(kernel, "avx512") == 0 ? 1 : std::strcmp(kernel, "avx2") == 0 ? 2 : 3;
+}
+
 bool is_pointwise(const Dims& d, const Conv2dGeometry& g) {
   return d.kh == 1 && d.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
          d.Ho == d.H && d.Wo == d.W;
@@ -299,8 +306,12 @@ class ImageColumns : public SgemmPanelSource {
 // y = conv(x, w) + b by im2col GEMMs, one per group: y_g[n] = w_g[Kg, ckk] col_g[n], with w_g
 // packed once for the whole batch and col's panels built from x. Every y element is one GEMM
 // dot product whose order depends on ckk alone.
+// weights: the memory pw and pb are, when they are the op's own: the packed w is then kept
+// between calls (Note [prepared weights]). Threads share the products' column panels, or,
+// where those are too few to share evenly (a 7x7 map at batch 1: 2 panels), the rows of w in
+// panels, each thread building the (small) column panels for itself.
 void forward_gemm(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
-                  float* py) {
+                  float* py, const prepared::Source* weights) {
   // A GEMM per image when its HoWo columns fill the micro-tiles (a partial tile at the right
   // edge costs about as much as a full one); else one GEMM over the whole batch into a
   // scratch [Kg, N*HoWo], copied out image by image (AlexNet's 13x13: 169 columns would run
@@ -311,18 +322,33 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
     parallel_for(d.N * d.K, std::max<int64_t>(1, 16384 / std::max<int64_t>(d.hw_out, 1)),
                  [&](int64_t p0, int64_t p1) { fill_planes(py, p0, p1, d.hw_out, d.K, pb); });
   }
-  float* packed = scratch(2, sgemm_packed_a_floats(d.Kg, d.ckk));
+  const int64_t packed_floats = sgemm_packed_a_floats(d.Kg, d.ckk), mr = sgemm_pack_a_panel_rows(d.Kg);
+  const prepared::Source w_only{weights ? weights->w : nullptr, nullptr, weights ? weights->w_version : 0, 0};
+  const prepared::Layout layout =
+      prepared::get(weights ? &w_only : nullptr, {4, packed_a_path(), d.groups, d.Kg, d.ckk}, d.groups * packed_floats,
+                    scratch(2, d.groups * packed_floats), [&](float* packed) {
+                      for (int64_t gi = 0; gi < d.groups; ++gi)
+                        sgemm_pack_a(false, d.Kg, d.ckk, pw + gi * d.Kg * d.ckk, d.ckk, packed + gi * packed_floats);
+                    });
   const int64_t cols = d.N * d.hw_out;
   float* out = per_image ? nullptr : scratch(1, d.Kg * cols);
+  const int64_t batch = per_image ? d.N : 1, width = per_image ? d.hw_out : cols;
+  const bool by_columns = batch * ceil_div(width, NR) >= 4 * num_threads();
   for (int64_t gi = 0; gi < d.groups; ++gi) {
-    sgemm_pack_a(false, d.Kg, d.ckk, pw + gi * d.Kg * d.ckk, d.ckk, packed);
+    const float* packed = layout.data + gi * packed_floats;
     const ImageColumns src(px + gi * d.Cg * d.hw, d, g, !per_image);
-    if (per_image) {
-      sgemm_packed(d.Kg, d.hw_out, d.ckk, 1.0f, packed, src, pb ? 1.0f : 0.0f, py + gi * d.Kg * d.hw_out,
-                   d.hw_out, d.K * d.hw_out, d.N);
-      continue;
+    const float beta = per_image && pb ? 1.0f : 0.0f;
+    float* c = per_image ? py + gi * d.Kg * d.hw_out : out;
+    const int64_t stride_c = per_image ? d.K * d.hw_out : 0;
+    if (by_columns) {
+      sgemm_packed(d.Kg, width, d.ckk, 1.0f, packed, src, beta, c, width, stride_c, batch);
+    } else {
+      parallel_for(ceil_div(d.Kg, mr), 1, [&](int64_t p0, int64_t p1) {
+        const int64_t m0 = p0 * mr, m1 = std::min(d.Kg, p1 * mr);
+        sgemm_packed_rows(d.Kg, m0, m1, width, d.ckk, 1.0f, packed, src, beta, c + m0 * width, width, stride_c, batch);
+      });
     }
-    sgemm_packed(d.Kg, cols, d.ckk, 1.0f, packed, src, 0.0f, out, cols, 0, 1);
+    if (per_image) continue;
     parallel_for(d.N * d.Kg, std::max<int64_t>(1, 16384 / d.hw_out), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / d.Kg, k = r % d.Kg;
@@ -540,11 +566,8 @@ namespace {
 // 7x7 map at batch 1: 2 panels), the rows of w in panels.
 void pointwise_packed(const float* px, const float* pw, const Dims& d, float* py, const prepared::Source& weights) {
   const int64_t packed_floats = sgemm_packed_a_floats(d.Kg, d.Cg), mr = sgemm_pack_a_panel_rows(d.Kg);
-  // The packed layout depends on the GEMM's kernel path (its K blocks), which tests may force.
-  const char* kernel = sgemm_kernel_name();
-  const int64_t path = std::strcmp(kernel, "avx512") == 0 ? 1 : std::strcmp(kernel, "avx2") == 0 ? 2 : 3;
   const prepared::Source w_only{weights.w, nullptr, weights.w_version, 0};
-  const std::vector<int64_t> recipe{3, path, d.groups, d.Kg, d.Cg};
+  const std::vector<int64_t> recipe{3, packed_a_path(), d.groups, d.Kg, d.Cg};
   const prepared::Layout layout = prepared::get(&w_only, recipe, d.groups * packed_floats, scratch(2, d.groups * packed_floats),
                                                 [&](float* packed) {
                                                   for (int64_t gi = 0; gi < d.groups; ++gi)
@@ -614,7 +637,7 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
   // Elsewhere the chunked im2col below measured as fast or faster (LeNet, AlexNet).
   // Only when an image's column matrix outgrows the L2 (1 MiB): LeNet's 6->16 (60 KiB) ran
   // 0.45 -> 0.72 ms this way.
-  if ((d.Kg <= 64 && d.ckk * d.hw_out >= (int64_t{1} << 18) && g.stride_w == 1)) return forward_gemm(px, pw, pb, d, g, py);
+  if ((d.Kg <= 64 && d.ckk * d.hw_out >= (int64_t{1} << 18) && g.stride_w == 1)) return forward_gemm(px, pw, pb, d, g, py, weights);
   // Large kernels at a stride over few channels (AlexNet's 11x11/4 and ResNet's 7x7/2 stem on 3
   // channels, before space_to_depth took them; still unequal strides and the problems its rule
   // leaves): the column matrix is kh*kw / (sh*sw) >= 4 times the image, over the L2. Building
@@ -623,10 +646,16 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
   // 5x5/2 3->64 on 128x128 1.46 -> 1.41 ms); with Ho*Wo under 2048 it lost (11x11/4 16->64 to 27x27
   // 3.24 -> 3.37 ms, 4x4/2 32->64 to 32x32 2.12 -> 2.47 ms).
   if (d.ckk * d.hw_out >= (int64_t{1} << 18) && d.kh * d.kw >= 4 * g.stride_h * g.stride_w && d.hw_out >= 2048) {
-    return forward_gemm(px, pw, pb, d, g, py);
+    return forward_gemm(px, pw, pb, d, g, py, weights);
   }
 
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
+  // Few images (the im2col below would take them in one chunk), as a model serves them, and
+  // weights of the op's own: the GEMM's packed w is kept between calls (Note [prepared
+  // weights]). At batch 1 the packing was most of the layers that come here: ResNet-50's
+  // 512 -> 512 3x3 on 7x7 packed its 9.4 MB of weights for 49 outputs a channel, 1.72 ms at 2
+  // threads on Zen 5 against PyTorch's 1.30 (`node dist/bench/resnet-layers.js --resnet50`).
+  if (chunks == 1 && weights && weights->w) return forward_gemm(px, pw, pb, d, g, py, weights);
   const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
   run_items(chunks * d.groups, flops, [&](int64_t item, bool threaded) {
     const int64_t chunk = item / d.groups, gi = item % d.groups;
