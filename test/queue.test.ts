@@ -108,6 +108,22 @@ describe('the CPU queue', () => {
     a.dispose();
   });
 
+  it('while results are read back at once, the worker still runs what nobody waits for', () => {
+    // After a blocking read the worker leaves new ops to their reader for a moment (Note [grace
+    // for the reader], native/core/queue.cc), and must take them when no read comes.
+    const x = cc.randn([64, 10]);
+    for (let round = 0; round < 20; round++) {
+      cc.syncBlocking();                           // reads back at once
+      const ys = Array.from({ length: 3 }, () => cc.F.logSoftmax(x, 1));
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      const start = Date.now();
+      while (cc.memory().devices.cpu.queuedOps > 0 && Date.now() - start < 5000) Atomics.wait(nap, 0, 0, 1);
+      expect(cc.memory().devices.cpu.queuedOps, `round ${round}`).to.equal(0);
+      ys.forEach((y) => y.dispose());
+    }
+    x.dispose();
+  });
+
   it('a failed queued op is reported once, at the next wait, and the queue keeps working', async () => {
     const labels = cc.tensor([0, 9], { dtype: 'int32' });
     const bad = cc.oneHot(labels, 3);            // fails on the worker

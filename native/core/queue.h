@@ -70,6 +70,7 @@ class Queue {
   struct Task {
     const char* op = nullptr;
     std::function<void()> work;
+    int64_t enqueued_ns = 0;  // steady clock
   };
 
   // The queued tasks, first in first out, in slots that are reused and never freed (Note [freed
@@ -78,6 +79,7 @@ class Queue {
   class TaskRing {
    public:
     bool empty() const { return count_ == 0; }
+    const Task& front() const { return slots_[head_]; }
     void push_back(Task task) {
       if (count_ == slots_.size()) grow();
       slots_[(head_ + count_) % slots_.size()] = std::move(task);
@@ -115,6 +117,11 @@ class Queue {
   bool running_ = false;                     // a task is running (guarded by mutex_)
   int waiters_asleep_ = 0;                   // threads asleep in wait() (guarded by mutex_)
   std::atomic<bool> waiter_running_{false};  // a thread in wait() is running one (for spinning)
+  // Whether results are read back at once (the latest read blocked in wait(); an awaited read
+  // clears it), and when the oldest task not yet taken was enqueued (written under mutex_):
+  // Note [grace for the reader] (queue.cc).
+  std::atomic<bool> reads_at_once_{false};
+  std::atomic<int64_t> front_enqueued_ns_{0};
   std::vector<std::function<void()>> graveyard_;  // small finished tasks, not yet dropped (guarded by mutex_)
   std::exception_ptr pending_error_;  // guarded by mutex_
   std::map<uint64_t, std::exception_ptr> failures_;  // failed tasks by ticket (guarded by mutex_)
