@@ -32,8 +32,18 @@ Queue& Queue::cpu() {
 namespace {
 constexpr auto kSmallTask = std::chrono::microseconds(20);
 constexpr size_t kGraveyardSize = 16;
-// The enqueuing threads' scratch for the closures they drop (keeps its capacity: no malloc).
+// The enqueuing threads' scratch for the closures they drop (keeps its capacity: no malloc),
+// and whether this thread is dropping them now: a closure whose destructor enqueued (none does
+// today) must not swap dead_tasks in the middle of its clear().
 thread_local std::vector<std::function<void()>> dead_tasks;
+thread_local bool dropping_dead_tasks = false;
+
+void drop_dead_tasks() {
+  if (dropping_dead_tasks || dead_tasks.empty()) return;
+  dropping_dead_tasks = true;
+  dead_tasks.clear();
+  dropping_dead_tasks = false;
+}
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -43,7 +53,7 @@ int64_t now_ns() {
 Queue::Queue() : worker_([this] { worker_loop(); }) { graveyard_.reserve(kGraveyardSize); }
 
 void Queue::take_garbage(std::vector<std::function<void()>>& dead) {
-  if (graveyard_.empty()) return;
+  if (graveyard_.empty() || (&dead == &dead_tasks && dropping_dead_tasks)) return;
   if (dead.capacity() < kGraveyardSize) dead.reserve(kGraveyardSize);
   dead.swap(graveyard_);  // capacities trade places: neither side allocates again
 }
@@ -53,7 +63,7 @@ void Queue::collect_garbage() {
     std::lock_guard<std::mutex> lock(mutex_);
     take_garbage(dead_tasks);
   }
-  dead_tasks.clear();
+  drop_dead_tasks();
 }
 
 void Queue::enqueue(const char* op, std::function<void()> work) {
@@ -67,7 +77,7 @@ void Queue::enqueue(const char* op, std::function<void()> work) {
     take_garbage(dead_tasks);
   }
   has_work_.notify_one();
-  dead_tasks.clear();
+  drop_dead_tasks();
 }
 
 void Queue::enqueue_completion(std::function<void(std::exception_ptr)> done) {
@@ -148,7 +158,7 @@ void Queue::wait(bool reads) {
     std::swap(error, pending_error_);
     take_garbage(dead_tasks);
   }
-  dead_tasks.clear();
+  drop_dead_tasks();
   if (error) std::rethrow_exception(error);
 }
 
