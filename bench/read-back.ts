@@ -11,9 +11,9 @@
  * groups; ~30 s. No PyTorch: its side of these cases is in the `loss` and `layers` groups.
  */
 import { execFileSync } from 'child_process';
-import { performance } from 'perf_hooks';
 import * as cc from '../lib';
 import { multiMarginLossBackward } from '../lib/nn/functional/loss';
+import { time } from './harness';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,7 +34,7 @@ function cases(): [string, () => void][] {
 }
 
 /** One process: every case's window medians, as one JSON line. */
-function child(windows: number, ms: number, threads: number, only: string): void {
+async function child(windows: number, ms: number, threads: number, only: string): Promise<void> {
   cc.setNumThreads(threads);
   const out: Record<string, number[]> = {};
   for (const [name, op] of cases()) {
@@ -42,22 +42,12 @@ function child(windows: number, ms: number, threads: number, only: string): void
     const run = () => { cc.tidy(op); cc.syncBlocking(); };
     for (let i = 0; i < 200; i++) run();
     out[name] = [];
-    for (let w = 0; w < windows; w++) {
-      const samples: number[] = [];
-      const start = performance.now();
-      while (performance.now() - start < ms) {
-        const t0 = performance.now();
-        run();
-        samples.push(performance.now() - t0);
-      }
-      samples.sort((a, b) => a - b);
-      out[name].push(samples[samples.length >> 1] * 1000);
-    }
+    for (let w = 0; w < windows; w++) out[name].push((await time(run, { warmup: 0, minRepeats: 1, minTotalMs: ms })).medianMs * 1000);
   }
   console.log(JSON.stringify(out));
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const processes = Number(arg('processes', '3')), windows = Number(arg('windows', '8')), ms = Number(arg('ms', '250'));
   const threads = Number(arg('threads', '2')), only = arg('only', '');
   if (process.argv.includes('--child')) return child(windows, ms, threads, only);
@@ -74,4 +64,4 @@ function main(): void {
   }
 }
 
-main();
+void main();

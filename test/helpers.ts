@@ -1,6 +1,6 @@
 /** Shared test tools: a seeded JS generator for inputs, float64 references, and assertions. */
 import { expect } from 'chai';
-import { ConvnetError, sync, syncBlocking, tensor, type Tensor } from '../lib';
+import { ConvnetError, memory, sync, syncBlocking, tensor, type Tensor } from '../lib';
 
 /** A small seeded generator (mulberry32) for test inputs, independent of the library's RNG. */
 export function rng(seed: number): () => number {
@@ -212,6 +212,18 @@ export function tapeCheck(
     },
     ...o,
   });
+}
+
+/**
+ * Sleeps in 1 ms naps until the CPU queue has no op left, or `limitMs` has passed, without a wait
+ * on the queue (which would run the ops on this thread): what the worker does on its own.
+ * Returns the ops still queued (0 once drained).
+ */
+export function napUntilQueueIdle(limitMs = 5000): number {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const start = Date.now();
+  while (memory().devices.cpu.queuedOps > 0 && Date.now() - start < limitMs) Atomics.wait(nap, 0, 0, 1);
+  return memory().devices.cpu.queuedOps;
 }
 
 /**

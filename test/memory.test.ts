@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectError, settle } from './helpers';
+import { expectError, napUntilQueueIdle, settle } from './helpers';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -45,8 +45,7 @@ describe('memory: dispose, tidy and the counters', () => {
     y.dispose();
     expect(storages()).to.equal(before);
     burst();
-    const nap = new Int32Array(new SharedArrayBuffer(4));
-    while (cc.memory().devices.cpu.queuedOps > 0) Atomics.wait(nap, 0, 0, 1);  // no wait(): the worker ran them
+    expect(napUntilQueueIdle(), 'ops left').to.equal(0);  // no wait(): the worker ran them
     expect(storages()).to.equal(before);
     x.dispose();
   });

@@ -3,7 +3,7 @@ import { execFileSync } from 'child_process';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import * as cc from '../lib';
-import { expectError, expectRejects } from './helpers';
+import { expectError, expectRejects, napUntilQueueIdle } from './helpers';
 
 describe('the CPU queue', () => {
   it('returns from ops at once and keeps the event loop turning while a large matmul runs', async () => {
@@ -115,10 +115,7 @@ describe('the CPU queue', () => {
     for (let round = 0; round < 20; round++) {
       cc.syncBlocking();                           // reads back at once
       const ys = Array.from({ length: 3 }, () => cc.F.logSoftmax(x, 1));
-      const nap = new Int32Array(new SharedArrayBuffer(4));
-      const start = Date.now();
-      while (cc.memory().devices.cpu.queuedOps > 0 && Date.now() - start < 5000) Atomics.wait(nap, 0, 0, 1);
-      expect(cc.memory().devices.cpu.queuedOps, `round ${round}`).to.equal(0);
+      expect(napUntilQueueIdle(), `round ${round}: ops left`).to.equal(0);
       ys.forEach((y) => y.dispose());
     }
     x.dispose();

@@ -93,11 +93,35 @@ using namespace conv2d_impl;
 // Below this many flops the GEMM runs on the calling thread anyway (gemm.cc's threshold).
 constexpr double kGemmThreadedFlops = 4e6;
 
-// The GEMM's kernel path, for the recipes of packed weights kept between calls: the packed
-// layout depends on it (its K blocks), and tests may force another path.
-int64_t packed_a_path() {
+// w packed for the GEMM, every group's [Kg, ckk] one after the other (sgemm_packed_a_floats(Kg,
+// ckk) floats each), kept between calls where `weights` names the op's own memory (Note
+// [prepared weights]). The recipe holds the GEMM's kernel path: the layout depends on it (its K
+// blocks), and tests may force another path.
+prepared::Layout packed_weights(const float* pw, const Dims& d, const prepared::Source* weights) {
   const char* kernel = sgemm_kernel_name();
-  return std::strcmp(kernel, "avx512") == 0 ? 1 : std::strcmp(kernel, "avx2") == 0 ? 2 : 3;
+  const int64_t path = std::strcmp(kernel, "avx512") == 0 ? 1 : std::strcmp(kernel, "avx2") == 0 ? 2 : 3;
+  const int64_t packed_floats = sgemm_packed_a_floats(d.Kg, d.ckk);
+  const prepared::Source w_only{weights ? weights->w : nullptr, nullptr, weights ? weights->w_version : 0, 0};
+  return prepared::get(&w_only, {4, path, d.groups, d.Kg, d.ckk}, d.groups * packed_floats, scratch(2, d.groups * packed_floats),
+                       [&](float* packed) {
+                         for (int64_t gi = 0; gi < d.groups; ++gi)
+                           sgemm_pack_a(false, d.Kg, d.ckk, pw + gi * d.Kg * d.ckk, d.ckk, packed + gi * packed_floats);
+                       });
+}
+
+// C_i = packed_a * op(B_i) + beta * C_i for i < batch (sgemm_packed). The threads share the
+// products' column panels, or, where those are too few to share evenly (a 7x7 map at batch 1: 2
+// panels), A's rows in panels, each thread then building the (few) column panels for itself.
+void packed_product(int64_t M, int64_t N, int64_t K, const float* packed_a, const SgemmPanelSource& b, float beta,
+                    float* C, int64_t ldc, int64_t stride_c, int64_t batch) {
+  if (batch * ceil_div(N, sgemm_panel_width()) >= 4 * num_threads()) {
+    return sgemm_packed(M, N, K, 1.0f, packed_a, b, beta, C, ldc, stride_c, batch);
+  }
+  const int64_t mr = sgemm_pack_a_panel_rows(M);
+  parallel_for(ceil_div(M, mr), 1, [&](int64_t p0, int64_t p1) {
+    const int64_t m0 = p0 * mr, m1 = std::min(M, p1 * mr);
+    sgemm_packed_rows(M, m0, m1, N, K, 1.0f, packed_a, b, beta, C + m0 * ldc, ldc, stride_c, batch);
+  });
 }
 
 bool is_pointwise(const Dims& d, const Conv2dGeometry& g) {
@@ -307,9 +331,7 @@ class ImageColumns : public SgemmPanelSource {
 // packed once for the whole batch and col's panels built from x. Every y element is one GEMM
 // dot product whose order depends on ckk alone.
 // weights: the memory pw and pb are, when they are the op's own: the packed w is then kept
-// between calls (Note [prepared weights]). Threads share the products' column panels, or,
-// where those are too few to share evenly (a 7x7 map at batch 1: 2 panels), the rows of w in
-// panels, each thread building the (small) column panels for itself.
+// between calls (Note [prepared weights]).
 void forward_gemm(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
                   float* py, const prepared::Source* weights) {
   // A GEMM per image when its HoWo columns fill the micro-tiles (a partial tile at the right
@@ -322,33 +344,18 @@ void forward_gemm(const float* px, const float* pw, const float* pb, const Dims&
     parallel_for(d.N * d.K, std::max<int64_t>(1, 16384 / std::max<int64_t>(d.hw_out, 1)),
                  [&](int64_t p0, int64_t p1) { fill_planes(py, p0, p1, d.hw_out, d.K, pb); });
   }
-  const int64_t packed_floats = sgemm_packed_a_floats(d.Kg, d.ckk), mr = sgemm_pack_a_panel_rows(d.Kg);
-  const prepared::Source w_only{weights ? weights->w : nullptr, nullptr, weights ? weights->w_version : 0, 0};
-  const prepared::Layout layout =
-      prepared::get(weights ? &w_only : nullptr, {4, packed_a_path(), d.groups, d.Kg, d.ckk}, d.groups * packed_floats,
-                    scratch(2, d.groups * packed_floats), [&](float* packed) {
-                      for (int64_t gi = 0; gi < d.groups; ++gi)
-                        sgemm_pack_a(false, d.Kg, d.ckk, pw + gi * d.Kg * d.ckk, d.ckk, packed + gi * packed_floats);
-                    });
-  const int64_t cols = d.N * d.hw_out;
+  const prepared::Layout layout = packed_weights(pw, d, weights);
+  const int64_t packed_floats = sgemm_packed_a_floats(d.Kg, d.ckk), cols = d.N * d.hw_out;
   float* out = per_image ? nullptr : scratch(1, d.Kg * cols);
-  const int64_t batch = per_image ? d.N : 1, width = per_image ? d.hw_out : cols;
-  const bool by_columns = batch * ceil_div(width, NR) >= 4 * num_threads();
   for (int64_t gi = 0; gi < d.groups; ++gi) {
     const float* packed = layout.data + gi * packed_floats;
     const ImageColumns src(px + gi * d.Cg * d.hw, d, g, !per_image);
-    const float beta = per_image && pb ? 1.0f : 0.0f;
-    float* c = per_image ? py + gi * d.Kg * d.hw_out : out;
-    const int64_t stride_c = per_image ? d.K * d.hw_out : 0;
-    if (by_columns) {
-      sgemm_packed(d.Kg, width, d.ckk, 1.0f, packed, src, beta, c, width, stride_c, batch);
-    } else {
-      parallel_for(ceil_div(d.Kg, mr), 1, [&](int64_t p0, int64_t p1) {
-        const int64_t m0 = p0 * mr, m1 = std::min(d.Kg, p1 * mr);
-        sgemm_packed_rows(d.Kg, m0, m1, width, d.ckk, 1.0f, packed, src, beta, c + m0 * width, width, stride_c, batch);
-      });
+    if (per_image) {
+      packed_product(d.Kg, d.hw_out, d.ckk, packed, src, pb ? 1.0f : 0.0f, py + gi * d.Kg * d.hw_out, d.hw_out,
+                     d.K * d.hw_out, d.N);
+      continue;
     }
-    if (per_image) continue;
+    packed_product(d.Kg, cols, d.ckk, packed, src, 0.0f, out, cols, 0, 1);
     parallel_for(d.N * d.Kg, std::max<int64_t>(1, 16384 / d.hw_out), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / d.Kg, k = r % d.Kg;
@@ -562,30 +569,13 @@ namespace {
 // A 1x1 convolution at stride 1 (no padding), y_g[n] = w_g [Kg, Cg] x_g[n] [Cg, HW], with w
 // packed for the GEMM once and kept between calls (Note [prepared weights]): at batch 1 the
 // packing of ResNet-50's 1x1 weights, on every call, was 5% of its forward (`perf record`).
-// Threads share the products' column panels, or, where those are too few to share evenly (a
-// 7x7 map at batch 1: 2 panels), the rows of w in panels.
 void pointwise_packed(const float* px, const float* pw, const Dims& d, float* py, const prepared::Source& weights) {
-  const int64_t packed_floats = sgemm_packed_a_floats(d.Kg, d.Cg), mr = sgemm_pack_a_panel_rows(d.Kg);
-  const prepared::Source w_only{weights.w, nullptr, weights.w_version, 0};
-  const std::vector<int64_t> recipe{3, packed_a_path(), d.groups, d.Kg, d.Cg};
-  const prepared::Layout layout = prepared::get(&w_only, recipe, d.groups * packed_floats, scratch(2, d.groups * packed_floats),
-                                                [&](float* packed) {
-                                                  for (int64_t gi = 0; gi < d.groups; ++gi)
-                                                    sgemm_pack_a(false, d.Kg, d.Cg, pw + gi * d.Kg * d.Cg, d.Cg, packed + gi * packed_floats);
-                                                });
-  const int64_t threads = num_threads(), column_panels = d.N * ceil_div(d.hw, sgemm_panel_width());
+  const prepared::Layout layout = packed_weights(pw, d, &weights);  // ckk is Cg here
+  const int64_t packed_floats = sgemm_packed_a_floats(d.Kg, d.Cg);
   for (int64_t gi = 0; gi < d.groups; ++gi) {
-    const float* packed = layout.data + gi * packed_floats;
     const SgemmMatrixPanels x_g(px + gi * d.Cg * d.hw, d.hw, d.C * d.hw);
-    float* y_g = py + gi * d.Kg * d.hw;
-    if (column_panels >= 4 * threads) {
-      sgemm_packed(d.Kg, d.hw, d.Cg, 1.0f, packed, x_g, 0.0f, y_g, d.hw, d.K * d.hw, d.N);
-      continue;
-    }
-    parallel_for(ceil_div(d.Kg, mr), 1, [&](int64_t p0, int64_t p1) {
-      const int64_t m0 = p0 * mr, m1 = std::min(d.Kg, p1 * mr);
-      sgemm_packed_rows(d.Kg, m0, m1, d.hw, d.Cg, 1.0f, packed, x_g, 0.0f, y_g + m0 * d.hw, d.hw, d.K * d.hw, d.N);
-    });
+    packed_product(d.Kg, d.hw, d.Cg, layout.data + gi * packed_floats, x_g, 0.0f, py + gi * d.Kg * d.hw, d.hw,
+                   d.K * d.hw, d.N);
   }
 }
 
