@@ -118,6 +118,10 @@ export interface NativeAddon {
   copyInto(dst: Handle, src: Handle): void;
   randomUniform(shape: readonly number[], low: number, high: number, device?: DeviceCode): Handle;
   randomNormal(shape: readonly number[], mean: number, std: number, device?: DeviceCode): Handle;
+  /** In place, in queue order: dst (float32) takes the values; its version bumped as copyInto's. */
+  fillInto(dst: Handle, value: number): void;
+  randomUniformInto(dst: Handle, low: number, high: number): void;
+  randomNormalInto(dst: Handle, mean: number, std: number): void;
   randomBernoulli(shape: readonly number[], p: number, device?: DeviceCode): Handle;
   binary(op: BinaryOpCode, a: Handle, b: Handle): Handle;
   binaryScalar(op: BinaryOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;

@@ -71,6 +71,9 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<RandomUniform>(env, exports, "randomUniform");
   add_gpu<RandomNormal>(env, exports, "randomNormal");
   add_gpu<RandomBernoulli>(env, exports, "randomBernoulli");
+  add_gpu<FillInto>(env, exports, "fillInto");
+  add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");
+  add_gpu<RandomNormalInto>(env, exports, "randomNormalInto");
   add_gpu<Binary>(env, exports, "binary");
   add_gpu<BinaryScalar>(env, exports, "binaryScalar");
   add_gpu<Unary>(env, exports, "unary");

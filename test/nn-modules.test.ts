@@ -200,6 +200,40 @@ describe('nn modules: initialisation', () => {
     fc.dispose();
   });
 
+  it('random and constant fills draw what rand / randn / full would, into the tensor itself (no temporary)', () => {
+    const w = cc.zeros([64, 64]);
+    cc.manualSeed(3);
+    // kaimingUniform_ with fanIn 64 and gain 1 ('linear'): bound sqrt(3) / sqrt(64).
+    const bound = Math.sqrt(3) * (1 / Math.sqrt(64));
+    const u = cc.rand([64, 64], -0.5, 0.5), n = cc.randn([64, 64], 0, 0.3), k = cc.rand([64, 64], -bound, bound);
+    cc.manualSeed(3);
+    cc.syncBlocking();
+    cc.emptyCache();
+    expectBitIdentical(nn.init.uniform_(w, -0.5, 0.5).dataSync(), u.dataSync(), 'uniform_');
+    expectBitIdentical(nn.init.normal_(w, 0, 0.3).dataSync(), n.dataSync(), 'normal_');
+    expectBitIdentical(nn.init.kaimingUniform_(w, { nonlinearity: 'linear' }).dataSync(), k.dataSync(), 'kaimingUniform_');
+    nn.init.constant_(w, 0.25);
+    expect(new Set(w.dataSync())).to.deep.equal(new Set([0.25]));
+    // A fill that made its values in a new tensor would have left that tensor's block in the cache.
+    expect(cc.memory().devices.cpu.cachedBytes, 'no temporary block freed').to.be.below(64 * 64 * 4);
+    for (const t of [w, u, n, k]) t.dispose();
+  });
+
+  it('a fill is seen by a convolution whose weight layout was kept (the weights\' version moves)', () => {
+    const x = cc.randn([1, 8, 9, 9]), w = cc.randn([16, 8, 3, 3]);
+    const conv = () => Array.from(F.conv2d(x, w, null, { padding: 1 }).dataSync());
+    const first = conv();
+    expect(conv()).to.deep.equal(first);  // the second call keeps w's layout
+    nn.init.kaimingUniform_(w);
+    const fresh = Array.from(F.conv2d(x, w.clone(), null, { padding: 1 }).dataSync());
+    expect(fresh).to.not.deep.equal(first);
+    expect(conv(), 'after kaimingUniform_').to.deep.equal(fresh);
+    nn.init.constant_(w, 0.5);
+    expect(conv(), 'after constant_').to.deep.equal(Array.from(F.conv2d(x, w.clone(), null, { padding: 1 }).dataSync()));
+    x.dispose();
+    w.dispose();
+  });
+
   it('the same seed gives the same weights; another seed other weights', () => {
     const build = (seed: number) => {
       cc.manualSeed(seed);

@@ -13,7 +13,7 @@
  * [in, out / groups, kh, kw] has fanIn = out / groups * kh * kw, PyTorch's quirk kept).
  */
 import { noGrad } from '../autograd';
-import { full, rand, randn, tensor } from '../creation';
+import { tensor } from '../creation';
 import { fail } from '../errors';
 import { native } from '../native';
 import type { Device, Tensor } from '../tensor';
@@ -35,6 +35,16 @@ function target(op: string, t: unknown): Tensor<'float32'> {
   const x = checkTensor(op, 'tensor', t);
   checkDtype(op, 'tensor', x, 'float32');
   return x as Tensor<'float32'>;
+}
+
+// In place, in queue order, with no temporary: the numbers rand/randn would draw at this point.
+function uniformInto(op: string, t: Tensor<'float32'>, low: number, high: number): Tensor<'float32'> {
+  native.randomUniformInto(t.handle(op), low, high);
+  return t;
+}
+function normalInto(op: string, t: Tensor<'float32'>, mean: number, std: number): Tensor<'float32'> {
+  native.randomNormalInto(t.handle(op), mean, std);
+  return t;
 }
 
 /** Writes `values` (made here, then disposed) into `t`'s memory, in queue order. */
@@ -110,7 +120,7 @@ export function uniform_(tensor: Tensor, a = 0, b = 1): Tensor<'float32'> {
   checkNumber('uniform_', 'a', a);
   checkNumber('uniform_', 'b', b);
   if (!(a <= b)) fail('E_ARG', `uniform_: expected a <= b, got a = ${a}, b = ${b}`);
-  return fillFrom(t, (on) => rand(t.shape, a, b, on));
+  return uniformInto('uniform_', t, a, b);
 }
 
 /** Fills with N(mean, std^2). @example normal_(w, 0, 0.01) */
@@ -119,14 +129,15 @@ export function normal_(tensor: Tensor, mean = 0, std = 1): Tensor<'float32'> {
   checkNumber('normal_', 'mean', mean);
   checkNumber('normal_', 'std', std);
   if (std < 0) fail('E_ARG', `normal_: expected std >= 0, got ${std}`);
-  return fillFrom(t, (on) => randn(t.shape, mean, std, on));
+  return normalInto('normal_', t, mean, std);
 }
 
 /** Fills with `value`. @example constant_(bias, 0.1) */
 export function constant_(tensor: Tensor, value: number): Tensor<'float32'> {
   const t = target('constant_', tensor);
   checkNumber('constant_', 'value', value);
-  return fillFrom(t, (on) => full(t.shape, value, { dtype: 'float32', ...on }));
+  native.fillInto(t.handle('constant_'), value);
+  return t;
 }
 
 /** Fills with zeros. @example zeros_(bias) */
@@ -147,14 +158,14 @@ export function ones_(tensor: Tensor): Tensor<'float32'> {
 export function kaimingUniform_(tensor: Tensor, options: KaimingOptions = {}): Tensor<'float32'> {
   const t = target('kaimingUniform_', tensor);
   const bound = Math.sqrt(3) * kaimingStd('kaimingUniform_', t, options);
-  return fillFrom(t, (on) => rand(t.shape, -bound, bound, on));
+  return uniformInto('kaimingUniform_', t, -bound, bound);
 }
 
 /** He et al. (2015), normal: N(0, std^2) with std = gain / sqrt(fan). @example kaimingNormal_(w, { mode: 'fanOut', nonlinearity: 'relu' }) */
 export function kaimingNormal_(tensor: Tensor, options: KaimingOptions = {}): Tensor<'float32'> {
   const t = target('kaimingNormal_', tensor);
   const std = kaimingStd('kaimingNormal_', t, options);
-  return fillFrom(t, (on) => randn(t.shape, 0, std, on));
+  return normalInto('kaimingNormal_', t, 0, std);
 }
 
 function xavierStd(op: string, t: Tensor, gain: number): number {
@@ -168,21 +179,21 @@ function xavierStd(op: string, t: Tensor, gain: number): number {
 export function xavierUniform_(tensor: Tensor, gain = 1): Tensor<'float32'> {
   const t = target('xavierUniform_', tensor);
   const bound = Math.sqrt(3) * xavierStd('xavierUniform_', t, gain);
-  return fillFrom(t, (on) => rand(t.shape, -bound, bound, on));
+  return uniformInto('xavierUniform_', t, -bound, bound);
 }
 
 /** Glorot & Bengio (2010), normal: std = gain * sqrt(2 / (fanIn + fanOut)). @example xavierNormal_(w, calculateGain('tanh')) */
 export function xavierNormal_(tensor: Tensor, gain = 1): Tensor<'float32'> {
   const t = target('xavierNormal_', tensor);
   const std = xavierStd('xavierNormal_', t, gain);
-  return fillFrom(t, (on) => randn(t.shape, 0, std, on));
+  return normalInto('xavierNormal_', t, 0, std);
 }
 
 /** LeCun (1998), uniform: bound = sqrt(3 / fanIn) (variance 1 / fanIn). @example lecunUniform_(w) */
 export function lecunUniform_(tensor: Tensor): Tensor<'float32'> {
   const t = target('lecunUniform_', tensor);
   const bound = Math.sqrt(3 / fan('lecunUniform_', t, 'fanIn'));
-  return fillFrom(t, (on) => rand(t.shape, -bound, bound, on));
+  return uniformInto('lecunUniform_', t, -bound, bound);
 }
 
 /**
@@ -193,7 +204,7 @@ export function lecunUniform_(tensor: Tensor): Tensor<'float32'> {
 export function lecunNormal_(tensor: Tensor): Tensor<'float32'> {
   const t = target('lecunNormal_', tensor);
   const std = Math.sqrt(1 / fan('lecunNormal_', t, 'fanIn'));
-  return fillFrom(t, (on) => randn(t.shape, 0, std, on));
+  return normalInto('lecunNormal_', t, 0, std);
 }
 
 /**

@@ -75,6 +75,9 @@ Napi::Value CopyInto(const Napi::CallbackInfo& info);       // (dst, src) in pla
 Napi::Value RandomUniform(const Napi::CallbackInfo& info);  // (shape, low, high)
 Napi::Value RandomNormal(const Napi::CallbackInfo& info);   // (shape, mean, std)
 Napi::Value RandomBernoulli(const Napi::CallbackInfo& info);// (shape, p)
+Napi::Value FillInto(const Napi::CallbackInfo& info);          // (dst, value) in place, float32
+Napi::Value RandomUniformInto(const Napi::CallbackInfo& info); // (dst, low, high) in place
+Napi::Value RandomNormalInto(const Napi::CallbackInfo& info);  // (dst, mean, std) in place
 Napi::Value Binary(const Napi::CallbackInfo& info);         // (opCode, a, b) broadcasting
 Napi::Value BinaryScalar(const Napi::CallbackInfo& info);   // (opCode, x, scalar, scalarFirst)
 Napi::Value Unary(const Napi::CallbackInfo& info);          // (opCode, x)
