@@ -533,6 +533,33 @@ describe('F.conv2d: weight layouts kept between calls', () => {
     });
   }
 
+  // Note [kept copies] (native/cpu/prepared_weights.cc): a kept layout's memory comes from the
+  // tensors' block cache and goes back to it when the layout is dropped; emptyCache empties both.
+  it('a dropped layout\'s memory goes back to the block cache, and emptyCache gives all of it back', () => {
+    const cached = () => cc.memory().devices.cpu.cachedBytes;
+    cc.emptyCache();
+    const x = cc.randn([1, 32, 7, 7]), w = cc.randn([40, 32, 1, 1]), w2 = cc.randn([40, 32, 1, 1]);
+    for (let i = 0; i < 3; i++) F.conv2d(x, w).dispose();  // the second call keeps w's layout
+    cc.syncBlocking();
+    const layout = kept();
+    expect(layout, 'a 1x1 layout is kept on every CPU').to.be.at.least(40 * 32 * 4);
+    w.dispose();
+    const before = cached();
+    F.conv2d(x, w2).dispose();  // its lookup drops the freed weights' layout
+    cc.syncBlocking();
+    expect(kept()).to.equal(0);
+    // Its block, of the cache's rounded size (at most a quarter more).
+    expect(cached() - before, 'the layout\'s block is cached').to.be.within(layout, layout * 1.25 + 64);
+    F.conv2d(x, w2).dispose();  // kept again
+    cc.syncBlocking();
+    expect(kept()).to.equal(layout);
+    cc.emptyCache();
+    expect(kept()).to.equal(0);
+    expect(cached(), 'nothing cached, the layouts\' blocks included').to.equal(0);
+    x.dispose();
+    w2.dispose();
+  });
+
   it('an optimizer step between evaluations is seen (the layouts of the old weights are not used)', () => {
     cc.manualSeed(3);
     const model = new cc.nn.Sequential(new cc.nn.Conv2d(32, 48, 3, { padding: 1 }), new cc.nn.ReLU(), new cc.nn.Conv2d(48, 40, 3, { padding: 1 }));

@@ -263,8 +263,8 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
 
 Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
   Queue::cpu().collect_garbage();
+  cpu::prepared::clear();  // first: the kept copies' memory goes to the cache emptied next
   Storage::empty_cache();
-  cpu::prepared::clear();
   return info.Env().Undefined();
 }
 

@@ -82,14 +82,25 @@ class HostBlockCache {
   // shrink: a CNN's training loop grew ~20 MB a step past the cache's 1 GiB (5.8 GB at the end
   // of examples/retrieval.js; 2.1 GB with MALLOC_MMAP_THRESHOLD_ fixed). The cache already
   // keeps the blocks a loop reuses, so mapping costs nothing in a steady state.
-  static constexpr size_t kMapFrom = size_t{1} << 20;
+  //
+  // Note [fresh blocks are populated]: a mapped block under 2 MiB (small pages) has its pages
+  // faulted in by the kernel in one call (MAP_POPULATE) rather than one fault at a time as the
+  // kernels first write it, which in a VM costs several microseconds a page. From 256 KiB (it was
+  // 1 MiB), so that most of a batch-1 network's activations are mapped and populated. Not the
+  // huge-page blocks: a fault there brings in 2 MiB at once, and populating them here, on the
+  // JavaScript thread that allocates, stalled it (11 queued 1536x1536 products took 234 ms to
+  // enqueue; test/queue.test.ts) and made the cold start below slower, not faster. A fresh
+  // process's ResNet-50 at batch 1 (`node dist/bench/cold-start.js --processes 2`, two runs of
+  // each build alternated): first forward 394-472 ms mapped from 256 KiB unpopulated, 272-317
+  // populated; second 199-285 and 108-207.
+  static constexpr size_t kMapFrom = size_t{256} << 10;
   static constexpr size_t kHuge = size_t{2} << 20;
 
   static void* fresh(size_t size) {
     if (size < kMapFrom) return std::aligned_alloc(64, size);
     const size_t length = mapped_length(size);
     if (length < kHuge) {
-      void* block = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      void* block = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
       return block == MAP_FAILED ? nullptr : block;
     }
     // Over-map by 2 MiB and unmap the unaligned head and the tail: the rest starts on a 2 MiB boundary.
@@ -190,6 +201,9 @@ HostBlockCache& host_cache() {
 }
 
 }  // namespace
+
+void* allocate_host_block(size_t bytes) { return host_cache().allocate(HostBlockCache::rounded(bytes)); }
+void free_host_block(void* block, size_t bytes) noexcept { host_cache().deallocate(block, HostBlockCache::rounded(bytes)); }
 
 void Storage::empty_cache() { host_cache().release_all(); }
 int64_t Storage::cached_bytes() { return static_cast<int64_t>(host_cache().cached_bytes()); }

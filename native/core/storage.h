@@ -52,6 +52,13 @@ void* device_allocate(size_t bytes, size_t* block_bytes);
 void device_free(void* block, size_t block_bytes);
 }  // namespace cuda
 
+// CPU memory as tensors get theirs, for buffers kept outside any tensor: a block from the cache
+// of freed ones (Note [host block cache], storage.cc) or from the system (Note [huge pages]).
+// Null when the system refuses. Give it back with free_host_block(block, the same bytes), to the
+// cache.
+void* allocate_host_block(size_t bytes);
+void free_host_block(void* block, size_t bytes) noexcept;
+
 class Storage {
  public:
   explicit Storage(size_t bytes, Device device = Device::CPU);  // throws E_OOM (E_DEVICE: no CUDA build)
