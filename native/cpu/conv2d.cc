@@ -55,6 +55,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "core/error.h"
@@ -73,16 +74,24 @@ namespace conv2d_impl {
 // Scratch memory (col, gathered dy, GEMM outputs, partial dw), kept per thread and per use
 // between calls: a fresh multi-megabyte allocation per call costs a page fault per 4 KiB, a
 // large share of a small convolution's time. Grows to the largest request; an op never holds
-// more than its chunk size allows (~8 MiB of col).
+// more than its chunk size allows (~8 MiB of col). Not zeroed when it grows (no caller reads
+// what it did not write; a std::vector's resize was a memset of every new float, in a fresh
+// process's first ResNet-50 forward 45 ms of it, before the kernels wrote them again).
 float* scratch(int slot, int64_t n) {
-  thread_local std::vector<float> buffers[kScratchSlots];
-  std::vector<float>& b = buffers[slot];
-  if (static_cast<int64_t>(b.size()) < n + 16) {
-    b = std::vector<float>();  // free first, so that old and new do not coexist
-    b.resize(static_cast<size_t>(n + 16));
+  struct Buffer {
+    std::unique_ptr<float[]> floats;
+    int64_t size = 0;
+  };
+  thread_local Buffer buffers[kScratchSlots];
+  Buffer& b = buffers[slot];
+  if (b.size < n + 16) {
+    b.floats.reset();  // free first, so that old and new do not coexist
+    b.size = 0;
+    b.floats.reset(new float[static_cast<size_t>(n + 16)]);  // default-initialised: not written
+    b.size = n + 16;
   }
-  const uintptr_t at = reinterpret_cast<uintptr_t>(b.data());  // 64-byte aligned: whole cache lines
-  return b.data() + (64 - at % 64) % 64 / sizeof(float);
+  const uintptr_t at = reinterpret_cast<uintptr_t>(b.floats.get());  // 64-byte aligned: whole cache lines
+  return b.floats.get() + (64 - at % 64) % 64 / sizeof(float);
 }
 
 }  // namespace conv2d_impl
