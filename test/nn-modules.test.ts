@@ -216,7 +216,19 @@ describe('nn modules: initialisation', () => {
     expect(new Set(w.dataSync())).to.deep.equal(new Set([0.25]));
     // A fill that made its values in a new tensor would have left that tensor's block in the cache.
     expect(cc.memory().devices.cpu.cachedBytes, 'no temporary block freed').to.be.below(64 * 64 * 4);
-    for (const t of [w, u, n, k]) t.dispose();
+    // Bad targets are typed errors, from the library and from the native layer beneath it.
+    const ints = cc.zeros([2], 'int32');
+    expectError(() => nn.init.normal_(ints), 'E_DTYPE');
+    expectError(() => nn.init.constant_(ints, 1), 'E_DTYPE');
+    for (const fill of [() => native.fillInto(ints.handle(), 1), () => native.randomUniformInto(ints.handle(), 0, 1), () => native.randomNormalInto(ints.handle(), 0, 1)]) {
+      expectError(fill, 'E_DTYPE');
+    }
+    const gone = cc.zeros([2]);
+    gone.dispose();
+    expectError(() => nn.init.normal_(gone), 'E_DISPOSED');
+    expectError(() => native.fillInto(w.handle(), 'x' as never), 'E_ARG');
+    expectError(() => native.randomNormalInto(w.handle(), 0, undefined as never), 'E_ARG');
+    for (const t of [w, u, n, k, ints]) t.dispose();
   });
 
   it('a fill is seen by a convolution whose weight layout was kept (the weights\' version moves)', () => {

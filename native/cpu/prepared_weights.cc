@@ -11,10 +11,11 @@ namespace cpu {
 namespace prepared {
 namespace {
 
-// A kept copy's floats. Note [kept copies]: they come from the system as tensors' memory does,
-// so that copies of 2 MiB and more sit on transparent huge pages, and are not zeroed first (a
-// std::vector's are: ResNet-50's 107 MB of kept layouts were a memset of 240 ms, most of it
-// page faults, on the second forward of a fresh process).
+// A kept copy's floats. Note [kept copies]: they come from the tensors' block cache (memory the
+// process already has, or fresh from the system as a tensor's is: huge pages from 2 MiB on) and
+// go back to it when dropped, and are not zeroed first (a std::vector's are: ResNet-50's 107 MB
+// of kept layouts were a memset of 240 ms, most of it page faults, on the second forward of a
+// fresh process).
 class KeptCopy {
  public:
   explicit KeptCopy(int64_t floats) : bytes_(static_cast<size_t>(floats) * sizeof(float)) {
