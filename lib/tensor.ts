@@ -14,7 +14,7 @@ import * as composite from './composite';
 import * as sorting from './sorting';
 import * as activation from './nn/functional/activation';
 import * as layers from './nn/functional/layers';
-import { TENSOR_BRAND, registerTensor, sizeOf } from './validate';
+import { TENSOR_BRAND, registerTensorCheck, sizeOf } from './validate';
 
 export type DType = 'float32' | 'int32';
 /** Where a tensor's memory is: the CPU, or the GPU of the CUDA backend. */
@@ -47,8 +47,12 @@ export class Tensor<D extends DType = DType> {
     this.#shape = Object.freeze(shape.slice());
     this.#dtype = dtype;
     this.#device = DEVICE_NAME[native.deviceOf(handle)];
-    registerTensor(this);
     track(this, handle);
+  }
+
+  static {
+    // isTensor (validate.ts): a private field only this class's constructor can have made.
+    registerTensorCheck((value) => #handle in value);
   }
 
   /** Sizes of the axes, e.g. [N, C, H, W] (a frozen array). */

@@ -11,20 +11,34 @@ import type { DType, Tensor } from './tensor';
 export const TENSOR_BRAND = Symbol.for('cudnn-convnet.Tensor');
 
 /**
- * Every tensor the Tensor constructor made. The brand alone can be forged (any object can carry
- * `Symbol.for('cudnn-convnet.Tensor')`), which then reached ~60 ops as a TypeError; membership
- * here cannot. The set lives on a global symbol so that two copies of the library still know
- * each other's tensors, as the brand allowed.
+ * Whether a value is one of this copy's tensors: the Tensor class's private-field check
+ * (`#handle in value`), which cannot be forged (the brand alone can: any object can carry
+ * `Symbol.for('cudnn-convnet.Tensor')`, which then reached ~60 ops as a TypeError). It was a
+ * WeakSet of every tensor made: an insertion per tensor, ~0.3 us, and an ephemeron for the
+ * garbage collector to clear.
+ *
+ * Each copy of the library loaded in one process has its own native handles (Note [handles are
+ * numbers], native/api/napi_util.h), so a tensor of another copy is not a tensor here; the copies
+ * list their checks on a global symbol so that checkTensor can say what happened.
  */
-const REAL_TENSORS: WeakSet<object> = ((globalThis as Record<symbol, WeakSet<object> | undefined>)[Symbol.for('cudnn-convnet.tensors')] ??= new WeakSet());
+const TENSOR_CHECKS: ((value: object) => boolean)[] = ((globalThis as Record<symbol, ((value: object) => boolean)[] | undefined>)[Symbol.for('cudnn-convnet.tensorChecks')] ??= []);
+let ownCheck: (value: object) => boolean = () => false;
 
-/** @internal Called by the Tensor constructor only. */
-export function registerTensor(t: object): void {
-  REAL_TENSORS.add(t);
+/** @internal Called once, by the Tensor class. */
+export function registerTensorCheck(check: (value: object) => boolean): void {
+  ownCheck = check;
+  TENSOR_CHECKS.push(check);
 }
 
 export function isTensor(value: unknown): value is Tensor {
-  return typeof value === 'object' && value !== null && REAL_TENSORS.has(value);
+  return typeof value === 'object' && value !== null && ownCheck(value);
+}
+
+const FOREIGN = 'a tensor of another copy of cudnn-convnet loaded in this process (tensors cannot pass between copies, ' +
+  'each has its own native memory: load the library once, `npm dedupe`)';
+
+function isForeignTensor(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && TENSOR_CHECKS.some((check) => check !== ownCheck && check(value));
 }
 
 /**
@@ -59,6 +73,7 @@ export function describe(value: unknown, depth = 0): string {
     return `[${value.slice(0, 8).map((v) => describe(v, depth + 1)).join(', ')}${value.length > 8 ? ', …' : ''}]`;
   }
   if (isTensor(value)) return `a ${value.dtype} tensor of shape [${value.shape.join(', ')}]`;
+  if (isForeignTensor(value)) return FOREIGN;
   if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
   return typeof value;
 }
@@ -85,7 +100,9 @@ export function shapeStr(shape: readonly number[]): string {
 
 /** A tensor that has not been disposed. */
 export function checkTensor(op: string, name: string, value: unknown): Tensor {
-  if (!isTensor(value)) fail('E_ARG', `${op}: expected \`${name}\` to be a Tensor, got ${describe(value)}`);
+  if (!isTensor(value)) {
+    fail('E_ARG', `${op}: expected \`${name}\` to be a Tensor, got ${describe(value)}`);
+  }
   const t = value;
   if (t.isDisposed) fail('E_DISPOSED', `${op}: \`${name}\` has been disposed`);
   return t;
@@ -103,10 +120,15 @@ export function checkDtype(op: string, name: string, t: Tensor, dtype: DType): v
 }
 
 export function checkSameDevice(op: string, tensors: Record<string, Tensor>): void {
-  const entries = Object.entries(tensors);
-  for (const [name, t] of entries) {
-    if (t.device !== entries[0][1].device) {
-      fail('E_DEVICE', `${op}: \`${name}\` is on ${t.device} but \`${entries[0][0]}\` is on ${entries[0][1].device}`);
+  // for...in, not Object.entries: no arrays made on every op's path.
+  let firstName = '', first: Tensor | null = null;
+  for (const name in tensors) {
+    const t = tensors[name];
+    if (first === null) {
+      firstName = name;
+      first = t;
+    } else if (t.device !== first.device) {
+      fail('E_DEVICE', `${op}: \`${name}\` is on ${t.device} but \`${firstName}\` is on ${first.device}`);
     }
   }
 }

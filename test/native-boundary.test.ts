@@ -51,6 +51,40 @@ describe('the native boundary', () => {
     t.dispose(); // the JS side notices nothing wrong: releasing twice is harmless
   });
 
+  it('a handle outlives its tensor harmlessly: the next tensor in its slot is not reached through it (handles are numbers)', () => {
+    const before = cc.memory().tensors;
+    const stale: unknown[] = [];
+    const alive: cc.Tensor[] = [];
+    // Released slots are reused last in first out: each new tensor takes the slot just freed.
+    for (let i = 0; i < 50; i++) {
+      const t = cc.full([3], i);
+      stale.push(t.handle());
+      t.dispose();
+      alive.push(cc.full([3], 100 + i));
+    }
+    expect(cc.memory().tensors).to.equal(before + 50);
+    for (const h of stale) {
+      expect(typeof h).to.equal('number');
+      expect(() => native.unary(0, h as never)).to.throw(cc.ConvnetError).with.property('code', 'E_DISPOSED');
+      native.release(h as never); // a stale handle: nothing happens to the slot's new tensor
+    }
+    alive.forEach((t, i) => expect(Array.from(t.dataSync())).to.deep.equal([100 + i, 100 + i, 100 + i]));
+    expect(cc.memory().tensors).to.equal(before + 50);
+    for (const t of alive) t.dispose();
+    expect(cc.memory().tensors).to.equal(before);
+  });
+
+  it('numbers that were never handles are E_ARG: small integers, fractions, negatives, beyond 2^53', () => {
+    const live = cc.ones([2]);
+    const h = live.handle() as unknown as number;
+    for (const v of [0, 1, 2 ** 22 - 1, -h, h + 0.5, 2 ** 53, Number.MAX_VALUE, -0, NaN, Infinity]) {
+      expect(() => native.unary(0, v as never), String(v)).to.throw(cc.ConvnetError).with.property('code', 'E_ARG');
+      expect(() => native.release(v as never), String(v)).to.throw(cc.ConvnetError).with.property('code', 'E_ARG');
+    }
+    expect(Array.from(live.dataSync())).to.deep.equal([1, 1]);
+    live.dispose();
+  });
+
   it('an impossible allocation is E_OOM at the call site, and the process goes on', () => {
     try {
       cc.zeros([2 ** 26, 2 ** 26]);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
+import { native } from '../lib/native';
 import { expectError, expectRejects } from './helpers';
 
 describe('Tensor', () => {
@@ -33,6 +34,33 @@ describe('Tensor', () => {
     expectError(() => cc.optim.clipGradNorm([fake], 1), 'E_ARG');
     const real = cc.ones([1]);
     expect(cc.add(real, 1).item()).to.equal(2);
+  });
+
+  it('a tensor of a second copy of the library is E_ARG saying so, and each copy goes on with its own', () => {
+    // A second copy: the library's modules loaded again, the addon too (as two installed copies
+    // load two files), which then has its own handles and its own ConvnetError class.
+    const sep = require('path').sep as string;
+    const ours = Object.keys(require.cache).filter((k) => k.includes(`${sep}dist${sep}lib${sep}`) || k.endsWith('.node'));
+    const saved = new Map(ours.map((k) => [k, require.cache[k]]));
+    for (const k of ours) delete require.cache[k];
+    let other: typeof cc;
+    try {
+      other = require('../lib') as typeof cc;
+    } finally {
+      for (const [k, m] of saved) require.cache[k] = m;
+    }
+    expect(other).to.not.equal(cc);
+    const a = cc.ones([2]), b = other.full([2], 3);
+    expectError(() => cc.add(a, b), 'E_ARG', /another copy of cudnn-convnet/);
+    // (The second copy throws its own ConvnetError class.)
+    expect(() => other.add(b, a)).to.throw(/another copy of cudnn-convnet/).with.property('code', 'E_ARG');
+    expectError(() => cc.clone(b as unknown as cc.Tensor), 'E_ARG', /another copy of cudnn-convnet/);
+    expect(Array.from(cc.add(a, 1).dataSync())).to.deep.equal([2, 2]);
+    expect(Array.from(other.add(b, 1).dataSync())).to.deep.equal([4, 4]);
+    a.dispose();
+    b.dispose();
+    // This copy's native errors are still its own ConvnetError.
+    expect(() => native.unary(0, 0 as never)).to.throw(cc.ConvnetError).with.property('code', 'E_ARG');
   });
 
   it('copies a view of shared memory (it was a plain Error from the native side)', () => {

@@ -1,19 +1,11 @@
 #include "api/napi_util.h"
 
+#include <chrono>
 #include <cmath>
+#include <random>
 
 namespace convnet {
 namespace {
-
-// Marks our Externals so a foreign object passed as a tensor is an error, not a crash.
-constexpr napi_type_tag kTensorTag = {0x636f6e766e657421ull, 0x74656e736f720001ull};
-
-TensorHandle* unwrap(Napi::Env env, Napi::Value value) {
-  if (!value.IsExternal()) return nullptr;
-  bool is_ours = false;
-  if (napi_check_object_type_tag(env, value, &kTensorTag, &is_ours) != napi_ok || !is_ours) return nullptr;
-  return value.As<Napi::External<TensorHandle>>().Data();
-}
 
 // Note [external memory]: V8 is told about CPU tensor memory so that its garbage collector
 // runs sooner when forgotten tensors hold a lot of it (the FinalizationRegistry then frees
@@ -26,12 +18,75 @@ int64_t reported_bytes(const Tensor& t) {
   return t.storage && t.storage->device() == Device::CPU ? static_cast<int64_t>(t.storage->bytes()) : 0;
 }
 
-void drop(Napi::Env env, TensorHandle* handle) {
-  if (handle->released) return;
-  const std::shared_ptr<Storage> storage = handle->tensor.storage;
-  handle->tensor = Tensor();
-  handle->released = true;
-  addon_data(env).live_handles -= 1;
+// SplitMix64: the slots' first generations (Note [handles are numbers]).
+uint64_t next_random(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+constexpr uint32_t kGenerations = 1u << 31;  // a slot's generation is in [1, kGenerations)
+
+}  // namespace
+
+HandleTable::HandleTable() {
+  std::random_device device;
+  seed_ = (static_cast<uint64_t>(device()) << 32) ^ device() ^
+          static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+double HandleTable::add(Tensor tensor) {
+  uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    CONVNET_CHECK(made_ < kSlots, "E_OOM", "more than ", kSlots, " tensors alive at once in one thread");
+    if (made_ % kChunk == 0) chunks_.push_back(std::make_unique<Slot[]>(kChunk));
+    index = made_++;
+    Slot& fresh = chunks_[index / kChunk][index % kChunk];
+    fresh.index = index;
+    fresh.generation = 1 + static_cast<uint32_t>(next_random(seed_) % (kGenerations - 1));
+  }
+  Slot& slot = chunks_[index / kChunk][index % kChunk];
+  slot.tensor = std::move(tensor);
+  slot.released = false;
+  ++live_;
+  return static_cast<double>(slot.generation) * kSlots + index;
+}
+
+HandleTable::Slot* HandleTable::find(double handle) {
+  // Exact below 2^53: (2^31 - 1) * 2^22 + 2^22 - 1 is the largest handle.
+  if (!(handle >= kSlots && handle < static_cast<double>(kGenerations) * kSlots) || std::floor(handle) != handle) return nullptr;
+  const uint64_t bits = static_cast<uint64_t>(handle);
+  const uint32_t index = static_cast<uint32_t>(bits & (kSlots - 1));
+  const uint32_t generation = static_cast<uint32_t>(bits >> kSlotBits);
+  if (index >= made_) return nullptr;
+  Slot& slot = chunks_[index / kChunk][index % kChunk];
+  return slot.generation == generation ? &slot : &stale_;
+}
+
+void HandleTable::release(Slot* slot) {
+  if (slot->released) return;
+  slot->tensor = Tensor();
+  slot->released = true;
+  slot->generation = slot->generation + 1 == kGenerations ? 1 : slot->generation + 1;
+  --live_;
+  free_.push_back(slot->index);
+}
+
+namespace {
+
+HandleTable::Slot* unwrap(Napi::Env env, Napi::Value value) {
+  if (!value.IsNumber()) return nullptr;
+  return addon_data(env).handles.find(value.As<Napi::Number>().DoubleValue());
+}
+
+void drop(Napi::Env env, HandleTable::Slot* slot) {
+  if (slot->released) return;
+  const std::shared_ptr<Storage> storage = slot->tensor.storage;
+  addon_data(env).handles.release(slot);
   if (storage && storage->release_js_handle()) {
     Tensor t;
     t.storage = storage;
@@ -58,15 +113,9 @@ Napi::Error js_error(Napi::Env env, const std::string& code, const std::string& 
 Napi::Value wrap_tensor(Napi::Env env, Tensor tensor) {
   if (tensor.storage) tensor.storage->mark_handed_out();  // Note [failed outputs], storage.h
   const int64_t bytes = tensor.storage && tensor.storage->add_js_handle() ? reported_bytes(tensor) : 0;
-  auto* handle = new TensorHandle{std::move(tensor), false};
-  auto external = Napi::External<TensorHandle>::New(env, handle, [](Napi::Env env, TensorHandle* h) {
-    drop(env, h);
-    delete h;
-  });
-  napi_type_tag_object(env, external, &kTensorTag);
-  addon_data(env).live_handles += 1;
+  const double handle = addon_data(env).handles.add(std::move(tensor));
   if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
-  return external;
+  return Napi::Number::New(env, handle);
 }
 
 const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
@@ -74,7 +123,7 @@ const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* o
 }
 
 const Tensor& tensor_value(Napi::Env env, Napi::Value value, const char* op, const char* name) {
-  TensorHandle* handle = unwrap(env, value);
+  HandleTable::Slot* handle = unwrap(env, value);
   CONVNET_CHECK(handle, "E_ARG", op, ": expected `", name, "` to be a tensor");
   CONVNET_CHECK(!handle->released, "E_DISPOSED", op, ": `", name, "` has been disposed");
   CallDevices& call = call_devices();
@@ -98,7 +147,7 @@ CallDevices& call_devices() {
 }
 
 void release_handle(Napi::Env env, Napi::Value value) {
-  TensorHandle* handle = unwrap(env, value);
+  HandleTable::Slot* handle = unwrap(env, value);
   CONVNET_CHECK(handle, "E_ARG", "release: expected a tensor handle");
   drop(env, handle);
 }

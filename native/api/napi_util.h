@@ -16,10 +16,51 @@
 
 namespace convnet {
 
-// What a JavaScript tensor holds: a tagged External pointing to one of these.
-struct TensorHandle {
-  Tensor tensor;
-  bool released = false;
+// Note [handles are numbers]: a JavaScript tensor holds a number that names a slot of its
+// environment's HandleTable: (generation << kSlotBits) + slot. It was a tagged External with a
+// finalizer, which cost ~1.1 us to make (a weak global handle and node's reference tracking,
+// a type tag) and more in every scavenge that had to process the weak handles: as much as
+// the rest of a small op. A number costs ~30 ns. The FinalizationRegistry of lib/engine.ts
+// frees the slots of tensors collected without dispose(), and the table frees what is left
+// when its environment ends.
+//
+// Each slot's generation starts at a random value and moves on when the slot is released, so
+// that a handle outlives its tensor harmlessly: a released (stale) handle finds a slot of
+// another generation and reads as released (E_DISPOSED; releasing it again does nothing) for
+// 2^31 reuses of that slot, and a number that was never a handle (an integer below 2^22, a
+// fraction, a negative, a handle of another environment) is not one.
+class HandleTable {
+ public:
+  static constexpr int kSlotBits = 22;  // 4M live tensors per environment
+  static constexpr uint32_t kSlots = 1u << kSlotBits;
+
+  struct Slot {
+    Tensor tensor;
+    uint32_t generation = 0;  // in [1, 2^31)
+    uint32_t index = 0;       // its place in the table
+    bool released = true;
+  };
+
+  HandleTable();
+
+  // A new handle for `tensor` (E_OOM when every slot is taken).
+  double add(Tensor tensor);
+  // The slot a number names: a live slot, the released stand-in for a stale handle (a slot of
+  // another generation), or nullptr when the number is not a handle at all.
+  Slot* find(double handle);
+  // Releases a live slot (its handle goes stale).
+  void release(Slot* slot);
+  // Slots in use.
+  int64_t live() const { return live_; }
+
+ private:
+  static constexpr uint32_t kChunk = 4096;  // slots are made in chunks that never move
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  std::vector<uint32_t> free_;  // released slots, reused last in first out
+  uint32_t made_ = 0;           // slots made so far
+  int64_t live_ = 0;
+  uint64_t seed_;               // for the slots' first generations
+  Slot stale_;                  // what a stale handle finds (always released)
 };
 
 // Note [environment teardown]: a worker_thread's environment may end (worker.terminate(), or
@@ -42,7 +83,7 @@ struct AddonData {
   Napi::FunctionReference error_class;   // ConvnetError
   Napi::ThreadSafeFunction completions;  // wakes the JS thread when queued reads finish
   int64_t pending_completions = 0;       // the TSFN keeps the event loop alive while > 0
-  int64_t live_handles = 0;              // tensors JavaScript has not released
+  HandleTable handles;                   // tensors JavaScript has not released (Note [handles are numbers])
   Generator generator;                   // cpu_generator(env) (api.h): one per environment
 };
 

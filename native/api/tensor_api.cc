@@ -250,7 +250,7 @@ Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Queue::cpu().collect_garbage();  // finished tasks' tensors count as released
   Napi::Object out = Napi::Object::New(env);
-  out.Set("tensors", Napi::Number::New(env, static_cast<double>(addon_data(env).live_handles)));
+  out.Set("tensors", Napi::Number::New(env, static_cast<double>(addon_data(env).handles.live())));
   out.Set("storages", Napi::Number::New(env, static_cast<double>(Storage::live_count(Device::CPU))));
   out.Set("bytes", Napi::Number::New(env, static_cast<double>(Storage::live_bytes(Device::CPU))));
   out.Set("queued", Napi::Number::New(env, static_cast<double>(Queue::cpu().pending())));
