@@ -152,8 +152,9 @@ function runScope<T>(fn: () => T, promiseAdopts: boolean): T {
     for (const t of scope) t.dispose();
     throw new ConvnetError('tidy: `fn` returned a Promise; tidy only works with synchronous functions', 'E_ARG');
   }
-  const returned = new Set<Tensor>();
-  collect(result, returned);
+  // (A step that returns nothing, or a number, makes no sets.)
+  const returned = typeof result === 'object' && result !== null ? new Set<Tensor>() : NOTHING_RETURNED;
+  if (returned !== NOTHING_RETURNED) collect(result, returned);
   // A disposed leaf disposes its gradient too, unless fn returns that gradient
   // (`tidy(() => { ...; loss.backward(); return x.grad; })`).
   spared = returned;
@@ -168,6 +169,7 @@ function runScope<T>(fn: () => T, promiseAdopts: boolean): T {
 }
 
 let spared: ReadonlySet<Tensor> | null = null;
+const NOTHING_RETURNED: Set<Tensor> = new Set();
 
 /** @internal Whether the `tidy` scope being cleaned up returns `t` (so it must not be disposed). */
 export function isSpared(t: Tensor): boolean {

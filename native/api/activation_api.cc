@@ -37,7 +37,8 @@ Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
     });
     return wrap_tensor(info.Env(), std::move(y));
   }
-  Queue::cpu().enqueue(op, [kind, x, param, y] {
+  // Small ones run at once when the queue is idle (Note [small ops run inline], core/queue.cc).
+  Queue::cpu().submit(op, x.numel(), [kind, x, param, y] {
     switch (kind) {
       case kRelu: return cpu::relu_forward(x, y);
       case kLeakyRelu: return cpu::leaky_relu_forward(x, param, y);
@@ -72,7 +73,7 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
     });
     return wrap_tensor(info.Env(), std::move(dx));
   }
-  Queue::cpu().enqueue(op, [kind, dy, x, y, param, dx] {
+  Queue::cpu().submit(op, x.numel(), [kind, dy, x, y, param, dx] {
     switch (kind) {
       case kRelu: return cpu::relu_backward(dy, y, dx);
       case kLeakyRelu: return cpu::leaky_relu_backward(dy, x, param, dx);

@@ -43,6 +43,19 @@ Napi::Value run_on(const Napi::CallbackInfo& info, const char* op, Tensor y, std
   return run(info, op, std::move(y), std::move(cpu_kernel));
 }
 
+// run_on for an op whose work grows with `elements` (an elementwise op, a reduction): a small one
+// runs at once when the queue is idle (Note [small ops run inline], core/queue.cc).
+template <typename Kernel, typename Launch>
+Napi::Value run_small_on(const Napi::CallbackInfo& info, const char* op, Tensor y, int64_t elements, Kernel kernel,
+                         Launch cuda_launch) {
+  if (y.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda_launch());
+  } else {
+    Queue::cpu().submit(op, elements, std::move(kernel));
+  }
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
 // The optional device code of a creation function (argument i): absent or undefined is the CPU.
 Device device_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
   if (i >= info.Length() || info[i].IsUndefined()) return Device::CPU;
@@ -223,7 +236,9 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   expect_dtype(b, DType::Float32, op, "b");
   Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32, a.device());
   const auto kind = static_cast<BinaryOp>(code);
-  return run_on(info, op, y, [kind, a, b, y] { cpu::binary(kind, a, b, y); }, CUDA_LAUNCH(cuda::binary(kind, a, b, y)));
+  const int64_t elements = std::max({a.numel(), b.numel(), y.numel()});
+  return run_small_on(info, op, y, elements, [kind, a, b, y] { cpu::binary(kind, a, b, y); },
+                      CUDA_LAUNCH(cuda::binary(kind, a, b, y)));
 }
 
 Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
@@ -237,8 +252,8 @@ Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
   const bool scalar_first = bool_arg(info, 3, op, "scalarFirst");
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   const auto kind = static_cast<BinaryOp>(code);
-  return run_on(info, op, y, [=] { cpu::binary_scalar(kind, x, scalar, scalar_first, y); },
-                CUDA_LAUNCH(cuda::binary_scalar(kind, x, scalar, scalar_first, y)));
+  return run_small_on(info, op, y, x.numel(), [=] { cpu::binary_scalar(kind, x, scalar, scalar_first, y); },
+                      CUDA_LAUNCH(cuda::binary_scalar(kind, x, scalar, scalar_first, y)));
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
@@ -250,7 +265,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   expect_dtype(x, DType::Float32, op, "x");
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   const auto kind = static_cast<UnaryOp>(code);
-  return run_on(info, op, y, [kind, x, y] { cpu::unary(kind, x, y); }, CUDA_LAUNCH(cuda::unary(kind, x, y)));
+  return run_small_on(info, op, y, x.numel(), [kind, x, y] { cpu::unary(kind, x, y); }, CUDA_LAUNCH(cuda::unary(kind, x, y)));
 }
 
 Napi::Value Affine(const Napi::CallbackInfo& info) {
@@ -259,7 +274,8 @@ Napi::Value Affine(const Napi::CallbackInfo& info) {
   const float alpha = static_cast<float>(number_arg(info, 1, "affine", "alpha"));
   const float beta = static_cast<float>(number_arg(info, 2, "affine", "beta"));
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  return run_on(info, "affine", y, [=] { cpu::affine(x, alpha, beta, y); }, CUDA_LAUNCH(cuda::affine(x, alpha, beta, y)));
+  return run_small_on(info, "affine", y, x.numel(), [=] { cpu::affine(x, alpha, beta, y); },
+                      CUDA_LAUNCH(cuda::affine(x, alpha, beta, y)));
 }
 
 Napi::Value PowScalar(const Napi::CallbackInfo& info) {
@@ -267,7 +283,8 @@ Napi::Value PowScalar(const Napi::CallbackInfo& info) {
   expect_dtype(x, DType::Float32, "pow", "x");
   const float exponent = static_cast<float>(number_arg(info, 1, "pow", "exponent"));
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  return run_on(info, "pow", y, [=] { cpu::pow_scalar(x, exponent, y); }, CUDA_LAUNCH(cuda::pow_scalar(x, exponent, y)));
+  return run_small_on(info, "pow", y, x.numel(), [=] { cpu::pow_scalar(x, exponent, y); },
+                      CUDA_LAUNCH(cuda::pow_scalar(x, exponent, y)));
 }
 
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
@@ -292,11 +309,11 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(keepdim ? kept : dropped, x.dtype, x.device());
   const auto kind = static_cast<ReduceOp>(code);
   if (int32) {
-    return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce_int32(kind, x, axes, y); },
-                  CUDA_LAUNCH(cuda::reduce_int32(kind, x, axes, y)));
+    return run_small_on(info, op, y, x.numel(), [kind, x, axes, y] { cpu::reduce_int32(kind, x, axes, y); },
+                        CUDA_LAUNCH(cuda::reduce_int32(kind, x, axes, y)));
   }
-  return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); },
-                CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)));
+  return run_small_on(info, op, y, x.numel(), [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); },
+                      CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)));
 }
 
 // (x, axis, keepdim, largest = true): argmax, or argmin when `largest` is false; float32 or int32.
@@ -489,7 +506,8 @@ Napi::Value Compare(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(a.dtype == b.dtype, "E_DTYPE", op, ": `a` is ", dtype_name(a.dtype), " but `b` is ", dtype_name(b.dtype));
   CONVNET_CHECK(a.device() == b.device(), "E_DEVICE", op, ": `a` and `b` are on different devices");
   Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32, a.device());
-  return run_on(info, op, y, [kind, a, b, y] { cpu::compare(kind, a, b, y); }, CUDA_LAUNCH(cuda::compare(kind, a, b, y)));
+  return run_small_on(info, op, y, std::max({a.numel(), b.numel(), y.numel()}), [kind, a, b, y] { cpu::compare(kind, a, b, y); },
+                      CUDA_LAUNCH(cuda::compare(kind, a, b, y)));
 }
 
 // (op, x, scalar, scalarFirst): x op scalar, or scalar op x.
@@ -500,8 +518,8 @@ Napi::Value CompareScalar(const Napi::CallbackInfo& info) {
   const double scalar = number_arg(info, 2, op, "scalar");
   const bool scalar_first = bool_arg(info, 3, op, "scalarFirst");
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  return run_on(info, op, y, [=] { cpu::compare_scalar(kind, x, scalar, scalar_first, y); },
-                CUDA_LAUNCH(cuda::compare_scalar(kind, x, scalar, scalar_first, y)));
+  return run_small_on(info, op, y, x.numel(), [=] { cpu::compare_scalar(kind, x, scalar, scalar_first, y); },
+                      CUDA_LAUNCH(cuda::compare_scalar(kind, x, scalar, scalar_first, y)));
 }
 
 // (cond, a, b): cond != 0 ? a : b, broadcasting all three; cond float32 or int32; a and b one dtype.
@@ -515,7 +533,8 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
                 ": `cond`, `a` and `b` are not all on one device");
   const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape, a.shape, op), b.shape, op);
   Tensor y = Tensor::empty(shape, a.dtype, a.device());
-  return run_on(info, op, y, [cond, a, b, y] { cpu::where(cond, a, b, y); }, CUDA_LAUNCH(cuda::where(cond, a, b, y)));
+  return run_small_on(info, op, y, std::max({cond.numel(), a.numel(), b.numel(), y.numel()}),
+                      [cond, a, b, y] { cpu::where(cond, a, b, y); }, CUDA_LAUNCH(cuda::where(cond, a, b, y)));
 }
 
 // (x, min, max): clamp with scalar bounds in one pass; float32 or int32 x.
@@ -525,7 +544,7 @@ Napi::Value Clamp(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(x.dtype == DType::Float32 || x.dtype == DType::Int32, "E_DTYPE", op, ": expected `x` of dtype float32 or int32, got ", dtype_name(x.dtype));
   const double min = number_arg(info, 1, op, "min"), max = number_arg(info, 2, op, "max");
   Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
-  return run_on(info, op, y, [=] { cpu::clamp(x, min, max, y); }, CUDA_LAUNCH(cuda::clamp(x, min, max, y)));
+  return run_small_on(info, op, y, x.numel(), [=] { cpu::clamp(x, min, max, y); }, CUDA_LAUNCH(cuda::clamp(x, min, max, y)));
 }
 
 // (dy, x, min, max) -> dx: dy where min <= x <= max, else 0.
@@ -539,7 +558,8 @@ Napi::Value ClampBackward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(dy.device() == x.device(), "E_DEVICE", op, ": `dy` and `x` are on different devices");
   const double min = number_arg(info, 2, op, "min"), max = number_arg(info, 3, op, "max");
   Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
-  return run_on(info, op, dx, [=] { cpu::clamp_backward(dy, x, min, max, dx); }, CUDA_LAUNCH(cuda::clamp_backward(dy, x, min, max, dx)));
+  return run_small_on(info, op, dx, x.numel(), [=] { cpu::clamp_backward(dy, x, min, max, dx); },
+                      CUDA_LAUNCH(cuda::clamp_backward(dy, x, min, max, dx)));
 }
 
 Napi::Value Matmul(const Napi::CallbackInfo& info) {

@@ -31,6 +31,22 @@ class Queue {
   // Runs `work` after everything enqueued before it. `op` names it in error messages.
   void enqueue(const char* op, std::function<void()> work);
 
+  // Runs `work` now, on the calling thread, if nothing is queued or running (Note [small ops run
+  // inline], queue.cc); returns false, having done nothing, otherwise. An error it throws is
+  // kept and thrown by the next wait, as a queued task's.
+  bool run_if_idle(const char* op, const std::function<void()>& work);
+
+  // Ops on at most this many elements are small (Note [small ops run inline]).
+  static constexpr int64_t kInlineElements = 4096;
+
+  // Runs `kernel` at once when its op touches at most kInlineElements elements and the queue is
+  // idle (no closure made for it then), else enqueues it.
+  template <typename Kernel>
+  void submit(const char* op, int64_t elements, Kernel kernel) {
+    if (elements <= kInlineElements && run_if_idle(op, std::ref(kernel))) return;
+    enqueue(op, std::move(kernel));
+  }
+
   // Runs `done(error)` on the worker after everything enqueued before it; `error` is the
   // pending error of earlier work (now cleared), or null. `done` must not throw.
   void enqueue_completion(std::function<void(std::exception_ptr)> done);
