@@ -22,9 +22,11 @@ const { ConvnetError } = require(path.join(dist, 'lib/errors.js'));
 const orig = {};
 for (const [name, value] of Object.entries(native)) if (typeof value === 'function') orig[name] = value.bind(native);
 
-const onGpu = new WeakSet();
+// Handles are numbers (Note [handles are numbers], native/api/napi_util.h): the marked ones are
+// kept in a set until released (a released number is never handed out again).
+const onGpu = new Set();
 const isHandle = (v) => {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  if (typeof v !== 'number') return false;
   try {
     orig.deviceOf(v);
     return true;
@@ -34,7 +36,7 @@ const isHandle = (v) => {
 };
 const mark = (out) => {
   if (Array.isArray(out)) out.forEach(mark);
-  else if (out !== null && typeof out === 'object' && isHandle(out)) onGpu.add(out);
+  else if (isHandle(out)) onGpu.add(out);
   return out;
 };
 // A copy of any tensor (either dtype): where(1, x, x) copies x's values bit for bit.
@@ -62,6 +64,10 @@ const SPECIAL = {
   cudaEventElapsed: (a, b) => b.time - a.time,
   cudaSleep: () => {},
   deviceOf: (h) => (onGpu.has(h) ? 1 : orig.deviceOf(h)),
+  release: (h) => {
+    onGpu.delete(h);
+    return orig.release(h);
+  },
   toDevice: (h, device) => {
     const from = onGpu.has(h) ? 1 : orig.deviceOf(h);
     if (device !== 0 && device !== 1) return orig.toDevice(h, device);  // its own E_ARG
@@ -80,7 +86,7 @@ for (const name of Object.keys(orig)) {
     let gpu = false, cpu = false;
     const look = (v) => {
       if (Array.isArray(v)) return v.forEach(look);
-      if (v !== null && typeof v === 'object' && isHandle(v)) (onGpu.has(v) ? (gpu = true) : (cpu = true));
+      if (isHandle(v)) (onGpu.has(v) ? (gpu = true) : (cpu = true));
     };
     args.forEach(look);
     const at = DEVICE_ARG[name];
