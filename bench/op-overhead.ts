@@ -12,13 +12,12 @@
  * does), then `syncBlocking()` after the loop, so that the queued work is counted; PyTorch: the
  * same loop, each result dropped. `read back` cases wait for a value every call (`item()`).
  */
-import * as os from 'os';
 import { performance } from 'perf_hooks';
 import * as cc from '../lib';
-import { torchCase } from './python_worker';
+import { runSideBySide, type SideCase } from './side-by-side';
 
 // name, our call over a, b [64, 10] and c [64, 1, 28, 28], PyTorch's expression over the same.
-const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
+const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['a + b [64,10]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['relu(a) [64,10]', ({ a }) => cc.F.relu(a), 'torch.relu(a)'],
   ['a * 2 (a number operand)', ({ a }) => cc.mul(a, 2), 'a * 2'],
@@ -49,48 +48,31 @@ out["version"] = torch.__version__
 print(json.dumps(out))
 `;
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.cpus().length;
-  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
-  const cases = CASES.filter(([name]) => name.includes(only));
-  cc.setNumThreads(threads);
-  const t = { a: cc.randn([64, 10]), b: cc.randn([64, 10]), c: cc.randn([64, 1, 28, 28]) };
-  const ours: Record<string, number> = {};
-  const theirs: Record<string, number> = {};
-  const notes: string[] = [];
-  let version = '';
-  for (const c of cases) {
-    // PyTorch's case right before ours: a slow spell on this shared machine falls on both sides.
-    const r = await torchCase<Record<string, number> & { version: string }>({ code: TORCH(threads, [c]) }, threads, notes);
-    const [name, fn] = c;
-    if (r) {
-      version = r.version;
-      theirs[name] = r[name];
-    }
+void runSideBySide({
+  title: 'small ops',
+  unit: `us per call (median of loops of ${LOOP})`,
+  digits: 2,
+  cases: CASES,
+  torchScript: TORCH,
+  tensors: () => ({ a: cc.randn([64, 10]), b: cc.randn([64, 10]), c: cc.randn([64, 1, 28, 28]) }),
+  // Loops of LOOP calls, each in tidy, syncBlocking() after the loop: us per call.
+  timeOurs: (call) => {
     const loop = (): void => {
-      for (let i = 0; i < LOOP; i++) cc.tidy(() => { fn(t); });
+      for (let i = 0; i < LOOP; i++) cc.tidy(call);
       cc.syncBlocking();
     };
     loop();
-    const samples: number[] = [];
+    const times: number[] = [];
     const start = performance.now();
-    while (samples.length < 10 || performance.now() - start < 500) {
+    while (times.length < 10 || performance.now() - start < 500) {
       const s = performance.now();
       loop();
-      samples.push(((performance.now() - s) * 1000) / LOOP);
+      times.push(((performance.now() - s) * 1000) / LOOP);
     }
-    samples.sort((x, y) => x - y);
-    ours[name] = samples[samples.length >> 1];
-  }
-  console.log(`small ops, ${threads} thread(s), beside ${version ? `PyTorch ${version} (CPU)` : 'no PyTorch (see the note below)'}; us per call (median of loops of ${LOOP})`);
-  console.log(`${'case'.padEnd(40)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
-  for (const [name] of cases) {
-    const r = theirs[name];
-    console.log(`${name.padEnd(40)} ${ours[name].toFixed(2).padStart(8)} ${(r?.toFixed(2) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
-  }
-  for (const n of notes) console.log(`  note: ${n}`);
-  for (const x of Object.values(t)) x.dispose();
-}
-
-void main();
+    times.sort((x, y) => x - y);
+    return times[times.length >> 1];
+  },
+  dispose: (t) => {
+    for (const x of Object.values(t)) x.dispose();
+  },
+});

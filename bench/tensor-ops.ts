@@ -15,16 +15,15 @@
  * on every call (its allocator returns them to the system) where ours come from a cache; that,
  * not the arithmetic, is most of the elementwise rows' ratio.
  */
-import * as os from 'os';
 import { performance } from 'perf_hooks';
 import * as cc from '../lib';
-import { torchCase } from './python_worker';
+import { runSideBySide, type SideCase } from './side-by-side';
 
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
 // gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples; ims: 64
 // [3, 224, 224] images)
-const CASES: [string, (t: Record<string, cc.Tensor>) => unknown, string][] = [
+const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
   ['add, broadcast [256,1,1]', ({ a, v }) => cc.add(a, v), 'a + v'],
@@ -88,52 +87,38 @@ out["version"] = torch.__version__
 print(json.dumps(out))
 `;
 
-async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const threads = args.includes('--threads') ? Number(args[args.indexOf('--threads') + 1]) : os.cpus().length;
-  const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : '';
-  const cases = CASES.filter(([name]) => name.includes(only));
-  cc.setNumThreads(threads);
-  const t = {
-    a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]),
-    c: cc.randn([8, 64, 56, 56]), g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
-    h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
-  };
-  nested = t.s.arraySync() as number[][];
-  samples = Array.from({ length: 64 }, () => cc.randn([1, 28, 28]));
-  images = Array.from({ length: 64 }, () => cc.randn([3, 224, 224]));
-  const ours: Record<string, number> = {};
-  const theirs: Record<string, number> = {};
-  const notes: string[] = [];
-  let version = '';
-  for (const c of cases) {
-    // PyTorch's case right before ours: a slow spell on this shared machine falls on both sides.
-    const r = await torchCase<Record<string, number> & { version: string }>({ code: TORCH(threads, [c]) }, threads, notes);
-    const [name, fn] = c;
-    if (r) {
-      version = r.version;
-      theirs[name] = r[name];
-    }
-    for (let i = 0; i < 3; i++) { cc.tidy(() => { fn(t); }); cc.syncBlocking(); }
-    const samples: number[] = [];
+void runSideBySide({
+  title: 'tensor ops',
+  unit: 'medians in ms',
+  digits: 3,
+  cases: CASES,
+  torchScript: TORCH,
+  tensors: () => {
+    const t = {
+      a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]),
+      c: cc.randn([8, 64, 56, 56]), g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
+      h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
+    };
+    nested = t.s.arraySync() as number[][];
+    samples = Array.from({ length: 64 }, () => cc.randn([1, 28, 28]));
+    images = Array.from({ length: 64 }, () => cc.randn([3, 224, 224]));
+    return t;
+  },
+  // Each call on its own: the op and syncBlocking(), the output freed by tidy.
+  timeOurs: (call) => {
+    for (let i = 0; i < 3; i++) { cc.tidy(call); cc.syncBlocking(); }
+    const times: number[] = [];
     const start = performance.now();
-    while (samples.length < 10 || performance.now() - start < 400) {
+    while (times.length < 10 || performance.now() - start < 400) {
       const s = performance.now();
-      cc.tidy(() => { fn(t); });
+      cc.tidy(call);
       cc.syncBlocking();
-      samples.push(performance.now() - s);
+      times.push(performance.now() - s);
     }
-    samples.sort((x, y) => x - y);
-    ours[name] = samples[samples.length >> 1];
-  }
-  console.log(`tensor ops, ${threads} thread(s), beside ${version ? `PyTorch ${version} (CPU)` : 'no PyTorch (see the note below)'}; medians in ms`);
-  console.log(`${'case'.padEnd(40)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
-  for (const [name] of cases) {
-    const r = theirs[name];
-    console.log(`${name.padEnd(40)} ${ours[name].toFixed(3).padStart(8)} ${(r?.toFixed(3) ?? '-').padStart(8)} ${(r ? (r / ours[name]).toFixed(2) + 'x' : '-').padStart(13)}`);
-  }
-  for (const n of notes) console.log(`  note: ${n}`);
-  for (const x of [...Object.values(t), ...samples, ...images]) x.dispose();
-}
-
-void main();
+    times.sort((x, y) => x - y);
+    return times[times.length >> 1];
+  },
+  dispose: (t) => {
+    for (const x of [...Object.values(t), ...samples, ...images]) x.dispose();
+  },
+});

@@ -7,6 +7,7 @@
 // called directly. (Matmul is the exception that still runs on the CPU only.)
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "api/api.h"
 #include "core/queue.h"
@@ -32,26 +33,19 @@ Napi::Value run(const Napi::CallbackInfo& info, const char* op, Tensor y, std::f
   return wrap_tensor(info.Env(), std::move(y));
 }
 
-// Runs the CPU kernel on the queue, or the CUDA op now on the stream, by y's device.
-template <typename Launch>
-Napi::Value run_on(const Napi::CallbackInfo& info, const char* op, Tensor y, std::function<void()> cpu_kernel,
-                   Launch cuda_launch) {
-  if (y.is_cuda()) {
-    CONVNET_ON_CUDA(op, cuda_launch());
-    return wrap_tensor(info.Env(), std::move(y));
-  }
-  return run(info, op, std::move(y), std::move(cpu_kernel));
-}
+// Runs the CPU kernel on the queue, or the CUDA op now on the stream, by y's device. An op whose
+// work grows with the number of elements it touches (an elementwise op, a reduction, a join)
+// passes that number: a small one runs at once when the queue is idle (Note [small ops run
+// inline], core/queue.cc; up to `limit` elements). Without it the kernel is always queued.
+constexpr int64_t kAlwaysQueued = std::numeric_limits<int64_t>::max();
 
-// run_on for an op whose work grows with `elements` (an elementwise op, a reduction): a small one
-// runs at once when the queue is idle (Note [small ops run inline], core/queue.cc).
 template <typename Kernel, typename Launch>
-Napi::Value run_small_on(const Napi::CallbackInfo& info, const char* op, Tensor y, int64_t elements, Kernel kernel,
-                         Launch cuda_launch) {
+Napi::Value run_on(const Napi::CallbackInfo& info, const char* op, Tensor y, Kernel cpu_kernel, Launch cuda_launch,
+                   int64_t elements = kAlwaysQueued, int64_t limit = Queue::kInlineElements) {
   if (y.is_cuda()) {
     CONVNET_ON_CUDA(op, cuda_launch());
   } else {
-    Queue::cpu().submit(op, elements, std::move(kernel));
+    Queue::cpu().submit(op, elements, std::move(cpu_kernel), limit);
   }
   return wrap_tensor(info.Env(), std::move(y));
 }
@@ -237,8 +231,8 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32, a.device());
   const auto kind = static_cast<BinaryOp>(code);
   const int64_t elements = std::max({a.numel(), b.numel(), y.numel()});
-  return run_small_on(info, op, y, elements, [kind, a, b, y] { cpu::binary(kind, a, b, y); },
-                      CUDA_LAUNCH(cuda::binary(kind, a, b, y)));
+  return run_on(info, op, y, [kind, a, b, y] { cpu::binary(kind, a, b, y); },
+                CUDA_LAUNCH(cuda::binary(kind, a, b, y)), elements);
 }
 
 Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
@@ -252,8 +246,8 @@ Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
   const bool scalar_first = bool_arg(info, 3, op, "scalarFirst");
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   const auto kind = static_cast<BinaryOp>(code);
-  return run_small_on(info, op, y, x.numel(), [=] { cpu::binary_scalar(kind, x, scalar, scalar_first, y); },
-                      CUDA_LAUNCH(cuda::binary_scalar(kind, x, scalar, scalar_first, y)));
+  return run_on(info, op, y, [=] { cpu::binary_scalar(kind, x, scalar, scalar_first, y); },
+                CUDA_LAUNCH(cuda::binary_scalar(kind, x, scalar, scalar_first, y)), x.numel());
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
@@ -265,7 +259,8 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   expect_dtype(x, DType::Float32, op, "x");
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   const auto kind = static_cast<UnaryOp>(code);
-  return run_small_on(info, op, y, x.numel(), [kind, x, y] { cpu::unary(kind, x, y); }, CUDA_LAUNCH(cuda::unary(kind, x, y)));
+  return run_on(info, op, y, [kind, x, y] { cpu::unary(kind, x, y); },
+                CUDA_LAUNCH(cuda::unary(kind, x, y)), x.numel());
 }
 
 Napi::Value Affine(const Napi::CallbackInfo& info) {
@@ -274,8 +269,8 @@ Napi::Value Affine(const Napi::CallbackInfo& info) {
   const float alpha = static_cast<float>(number_arg(info, 1, "affine", "alpha"));
   const float beta = static_cast<float>(number_arg(info, 2, "affine", "beta"));
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  return run_small_on(info, "affine", y, x.numel(), [=] { cpu::affine(x, alpha, beta, y); },
-                      CUDA_LAUNCH(cuda::affine(x, alpha, beta, y)));
+  return run_on(info, "affine", y, [=] { cpu::affine(x, alpha, beta, y); },
+                CUDA_LAUNCH(cuda::affine(x, alpha, beta, y)), x.numel());
 }
 
 Napi::Value PowScalar(const Napi::CallbackInfo& info) {
@@ -283,8 +278,8 @@ Napi::Value PowScalar(const Napi::CallbackInfo& info) {
   expect_dtype(x, DType::Float32, "pow", "x");
   const float exponent = static_cast<float>(number_arg(info, 1, "pow", "exponent"));
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  return run_small_on(info, "pow", y, x.numel(), [=] { cpu::pow_scalar(x, exponent, y); },
-                      CUDA_LAUNCH(cuda::pow_scalar(x, exponent, y)));
+  return run_on(info, "pow", y, [=] { cpu::pow_scalar(x, exponent, y); },
+                CUDA_LAUNCH(cuda::pow_scalar(x, exponent, y)), x.numel());
 }
 
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
@@ -309,11 +304,11 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(keepdim ? kept : dropped, x.dtype, x.device());
   const auto kind = static_cast<ReduceOp>(code);
   if (int32) {
-    return run_small_on(info, op, y, x.numel(), [kind, x, axes, y] { cpu::reduce_int32(kind, x, axes, y); },
-                        CUDA_LAUNCH(cuda::reduce_int32(kind, x, axes, y)));
+    return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce_int32(kind, x, axes, y); },
+                CUDA_LAUNCH(cuda::reduce_int32(kind, x, axes, y)), x.numel());
   }
-  return run_small_on(info, op, y, x.numel(), [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); },
-                      CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)));
+  return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); },
+                CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)), x.numel());
 }
 
 // (x, axis, keepdim, largest = true): argmax, or argmin when `largest` is false; float32 or int32.
@@ -506,8 +501,8 @@ Napi::Value Compare(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(a.dtype == b.dtype, "E_DTYPE", op, ": `a` is ", dtype_name(a.dtype), " but `b` is ", dtype_name(b.dtype));
   CONVNET_CHECK(a.device() == b.device(), "E_DEVICE", op, ": `a` and `b` are on different devices");
   Tensor y = Tensor::empty(broadcast_shapes(a.shape, b.shape, op), DType::Float32, a.device());
-  return run_small_on(info, op, y, std::max({a.numel(), b.numel(), y.numel()}), [kind, a, b, y] { cpu::compare(kind, a, b, y); },
-                      CUDA_LAUNCH(cuda::compare(kind, a, b, y)));
+  return run_on(info, op, y, [kind, a, b, y] { cpu::compare(kind, a, b, y); },
+                CUDA_LAUNCH(cuda::compare(kind, a, b, y)), std::max({a.numel(), b.numel(), y.numel()}));
 }
 
 // (op, x, scalar, scalarFirst): x op scalar, or scalar op x.
@@ -518,8 +513,8 @@ Napi::Value CompareScalar(const Napi::CallbackInfo& info) {
   const double scalar = number_arg(info, 2, op, "scalar");
   const bool scalar_first = bool_arg(info, 3, op, "scalarFirst");
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
-  return run_small_on(info, op, y, x.numel(), [=] { cpu::compare_scalar(kind, x, scalar, scalar_first, y); },
-                      CUDA_LAUNCH(cuda::compare_scalar(kind, x, scalar, scalar_first, y)));
+  return run_on(info, op, y, [=] { cpu::compare_scalar(kind, x, scalar, scalar_first, y); },
+                CUDA_LAUNCH(cuda::compare_scalar(kind, x, scalar, scalar_first, y)), x.numel());
 }
 
 // (cond, a, b): cond != 0 ? a : b, broadcasting all three; cond float32 or int32; a and b one dtype.
@@ -533,8 +528,8 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
                 ": `cond`, `a` and `b` are not all on one device");
   const Shape shape = broadcast_shapes(broadcast_shapes(cond.shape, a.shape, op), b.shape, op);
   Tensor y = Tensor::empty(shape, a.dtype, a.device());
-  return run_small_on(info, op, y, std::max({cond.numel(), a.numel(), b.numel(), y.numel()}),
-                      [cond, a, b, y] { cpu::where(cond, a, b, y); }, CUDA_LAUNCH(cuda::where(cond, a, b, y)));
+  return run_on(info, op, y, [cond, a, b, y] { cpu::where(cond, a, b, y); },
+                CUDA_LAUNCH(cuda::where(cond, a, b, y)), std::max({cond.numel(), a.numel(), b.numel(), y.numel()}));
 }
 
 // (x, min, max): clamp with scalar bounds in one pass; float32 or int32 x.
@@ -544,7 +539,8 @@ Napi::Value Clamp(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(x.dtype == DType::Float32 || x.dtype == DType::Int32, "E_DTYPE", op, ": expected `x` of dtype float32 or int32, got ", dtype_name(x.dtype));
   const double min = number_arg(info, 1, op, "min"), max = number_arg(info, 2, op, "max");
   Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
-  return run_small_on(info, op, y, x.numel(), [=] { cpu::clamp(x, min, max, y); }, CUDA_LAUNCH(cuda::clamp(x, min, max, y)));
+  return run_on(info, op, y, [=] { cpu::clamp(x, min, max, y); },
+                CUDA_LAUNCH(cuda::clamp(x, min, max, y)), x.numel());
 }
 
 // (dy, x, min, max) -> dx: dy where min <= x <= max, else 0.
@@ -558,8 +554,8 @@ Napi::Value ClampBackward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(dy.device() == x.device(), "E_DEVICE", op, ": `dy` and `x` are on different devices");
   const double min = number_arg(info, 2, op, "min"), max = number_arg(info, 3, op, "max");
   Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
-  return run_small_on(info, op, dx, x.numel(), [=] { cpu::clamp_backward(dy, x, min, max, dx); },
-                      CUDA_LAUNCH(cuda::clamp_backward(dy, x, min, max, dx)));
+  return run_on(info, op, dx, [=] { cpu::clamp_backward(dy, x, min, max, dx); },
+                CUDA_LAUNCH(cuda::clamp_backward(dy, x, min, max, dx)), x.numel());
 }
 
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
@@ -628,15 +624,11 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   // Shared, not copied: the kernel's lambda is copied into the queue's std::function, and a
   // copy of 64 tensors (a shape vector each) made and freed on two threads cost more than the op.
   auto inputs = std::make_shared<const std::vector<Tensor>>(std::move(xs));
-  if (y.is_cuda()) {
-    CONVNET_ON_CUDA("concat", cuda::concat(*inputs, axis, y));
-    return wrap_tensor(info.Env(), std::move(y));
-  }
   // A join of up to 256 KiB runs at once when the queue is idle (Note [small ops run inline]):
   // queued, each input's reference count went to the worker's core and back (the worker drops
   // the inputs), ~0.3 us an input: 64 [1, 28, 28] samples stacked took ~25 us, 5 of them copying.
-  Queue::cpu().submit("concat", y.numel(), [inputs, axis, y] { cpu::concat(*inputs, axis, y); }, kInlineJoinElements);
-  return wrap_tensor(info.Env(), std::move(y));
+  return run_on(info, "concat", y, [inputs, axis, y] { cpu::concat(*inputs, axis, y); },
+                CUDA_LAUNCH(cuda::concat(*inputs, axis, y)), y.numel(), kInlineJoinElements);
 }
 
 Napi::Value Slice(const Napi::CallbackInfo& info) {
