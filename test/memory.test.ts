@@ -134,6 +134,41 @@ describe('memory: dispose, tidy and the counters', () => {
     expect(cc.memory().tensors).to.equal(before);
   });
 
+  // Note [scoped tensors are not registered] (lib/engine.ts): tensors made in a scope enter the
+  // registry only when they leave the last scope. Each way out, then forgotten: all freed.
+  it('the finalization registry frees forgotten tensors that left a scope by every way out', async function () {
+    if (!gc) this.skip();
+    const before = cc.memory().tensors;
+    class Twice extends cc.nn.Module {
+      forward(x: cc.Tensor): cc.Tensor {
+        return x.mul(2).add(1);   // made in the forward's scope, returned out of it
+      }
+    }
+    class Later extends cc.nn.Module {
+      forward(x: cc.Tensor): cc.Tensor {
+        return Promise.resolve(x.mul(3)) as unknown as cc.Tensor;   // what it made goes with the Promise
+      }
+    }
+    const net = new Twice(), later = new Later();
+    await (async () => {
+      const x = cc.randn([4, 3]).requiresGrad_();             // the leaf: in no scope
+      cc.tidy(() => cc.ones([10]).add(1));                    // returned out of the last tidy
+      cc.tidy(() => [cc.ones([10]), { t: cc.ones([10]) }]);   // inside what is returned
+      cc.tidy(() => cc.tidy(() => cc.ones([10])));            // through two scopes
+      cc.tidy(() => { cc.keep(cc.ones([10])); });              // kept
+      cc.tidy(() => { cc.keep(cc.tidy(() => cc.ones([10]))); });   // returned into a scope, then kept
+      net.call(x);                                             // a module's output
+      cc.sum(net.call(x)).backward();                          // and x.grad, made by backward
+      await (later.call(x) as unknown as Promise<cc.Tensor>);      // a forward that returns a Promise
+      expect(x.grad).to.not.equal(null);
+    })();
+    for (let round = 0; round < 40 && cc.memory().tensors > before; round++) {
+      gc!();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(cc.memory().tensors).to.equal(before);
+  });
+
   it('freed large blocks are cached for reuse, and emptyCache gives them back', async () => {
     cc.emptyCache();
     expect(cc.memory().devices.cpu.cachedBytes).to.equal(0);
