@@ -73,6 +73,7 @@ export interface NativeAddon {
   release(h: Handle): void;
   read(h: Handle): Promise<TypedArray>;
   readSync(h: Handle): TypedArray;
+  itemSync(h: Handle): number;
   sync(): Promise<void>;
   syncBlocking(): void;
   reshape(h: Handle, shape: readonly number[]): Handle;

@@ -164,21 +164,32 @@ export function scale(x: Tensor, alpha: number, beta = 0): F32 {
 
 // ---- reductions ----------------------------------------------------------------------------
 
+const ALL_AXES: (readonly number[])[] = [];
+/** [0, 1, …, rank - 1], frozen and shared. */
+function allAxes(rank: number): readonly number[] {
+  return (ALL_AXES[rank] ??= Object.freeze(Array.from({ length: rank }, (_, i) => i)));
+}
+
 function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly number[] | undefined, keepdim: boolean): Tensor {
   const t0 = checkTensor(op, 'x', x);
   // int32: sum (exact, in int64; a result outside int32 is an E_RANGE error), max and min.
   if (t0.dtype === 'int32' && op === 'mean') fail('E_DTYPE', 'mean: expected `x` of dtype float32, got int32 (a mean is not an integer: cast to float32 first, as PyTorch asks)');
   const t = t0.dtype === 'int32' ? t0 : checkFloat(op, 'x', x);
   checkBool(op, 'keepdim', keepdim);
-  const given = axis === undefined ? t.shape.map((_, i) => i) : typeof axis === 'number' ? [axis] : axis;
+  const given = axis === undefined ? [] : typeof axis === 'number' ? [axis] : axis;
   if (!Array.isArray(given)) fail('E_ARG', `${op}: expected \`axis\` to be an axis or an array of axes, got ${describe(axis)}`);
-  // An empty list reduces every axis, as PyTorch 1.13's sum(dim=[]) (the addon did; the shape
-  // given to the result kept x's, a [2, 3] tensor holding one value).
-  const list = given.length === 0 ? t.shape.map((_, i) => i) : given;
-  // More axes than the rank must repeat one; refusing it here also stops a 2**31-long array.
-  if (!(list.length <= t.rank)) fail('E_ARG', `${op}: expected at most ${t.rank} axes for a ${t.rank}-D tensor, got ${list.length}`);
-  const axes = [...new Set(list.map((a) => checkAxis(op, 'axis', a, t.rank)))].sort((p, q) => p - q);
-  if (axes.length !== list.length) fail('E_ARG', `${op}: repeated axis in ${describe(axis)}`);
+  let axes: readonly number[];
+  if (given.length === 0) {
+    // Every axis (none given), as PyTorch 1.13's sum(dim=[]) too (the addon did; the shape
+    // given to the result kept x's, a [2, 3] tensor holding one value). The common case of a
+    // loss or a metric: no list built per call.
+    axes = allAxes(t.rank);
+  } else {
+    // More axes than the rank must repeat one; refusing it here also stops a 2**31-long array.
+    if (!(given.length <= t.rank)) fail('E_ARG', `${op}: expected at most ${t.rank} axes for a ${t.rank}-D tensor, got ${given.length}`);
+    axes = [...new Set(given.map((a) => checkAxis(op, 'axis', a, t.rank)))].sort((p, q) => p - q);
+    if (axes.length !== given.length) fail('E_ARG', `${op}: repeated axis in ${describe(axis)}`);
+  }
   if ((op === 'max' || op === 'min') && axes.some((a) => t.shape[a] === 0)) {
     fail('E_SHAPE', `${op}: cannot reduce an axis of size 0 (shape ${shapeStr(t.shape)}): there is no identity`);
   }

@@ -143,7 +143,7 @@ export class Tensor<D extends DType = DType> {
   /** The single value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) fail('E_SHAPE', `item: expected a tensor with one element, got shape [${this.shape.join(', ')}]`);
-    return (native.readSync(this.handle('item')) as DataTypeMap[D])[0];
+    return native.itemSync(this.handle('item'));
   }
 
   /**

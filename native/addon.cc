@@ -39,6 +39,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<Release>(env, exports, "release");
   add_gpu<Read>(env, exports, "read");
   add_gpu<ReadSync>(env, exports, "readSync");
+  add_gpu<ItemSync>(env, exports, "itemSync");
   add<Sync>(env, exports, "sync");
   add<SyncBlocking>(env, exports, "syncBlocking");
   add_gpu<Reshape>(env, exports, "reshape");

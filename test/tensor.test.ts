@@ -221,6 +221,25 @@ describe('Tensor', () => {
     expectError(() => cc.tensor([1, 2]).item(), 'E_SHAPE');
   });
 
+  // item() reads one value without a typed array (native itemSync): the same value, dtype,
+  // waits and errors as dataSync()[0].
+  it('item() gives dataSync()[0] exactly, waits for queued work and reports a failed op', () => {
+    for (const v of [2.5, -0, NaN, Infinity, 3.4028234663852886e38, 1e-45]) {
+      const t = cc.tensor([v]);
+      expect(Object.is(t.item(), t.dataSync()[0]), `${v}`).to.equal(true);
+    }
+    expect(cc.tensor([[-2147483648]], { dtype: 'int32' }).item()).to.equal(-2147483648);
+    // A queued product, then its sum: item waits for both.
+    const big = cc.ones([300, 300]);
+    expect(cc.sum(cc.matmul(big, big)).item()).to.equal(300 * 300 * 300);
+    // The error of the op that computed it, named; the queue works on.
+    const picked = cc.indexSelect(cc.ones([2, 3]), 1, cc.tensor([5], { dtype: 'int32' }));
+    expectError(() => cc.sum(picked).item(), 'E_INDEX', /indexSelect/);
+    expect(cc.add(cc.ones([1]), 1).item()).to.equal(2);
+    // The native entry point checks the size itself (a tensor's shape is not trusted there).
+    expectError(() => native.itemSync(cc.ones([2]).handle()), 'E_SHAPE', /one element/);
+  });
+
   it('to() returns the tensor on its own device and refuses unavailable or unknown devices with E_DEVICE', () => {
     const x = cc.ones([2]);
     expect(x.to('cpu')).to.equal(x);

@@ -41,6 +41,7 @@ Napi::Value FromData(const Napi::CallbackInfo& info);       // (Float32Array | I
 Napi::Value Release(const Napi::CallbackInfo& info);        // (handle): JS lets go; queued work keeps its reference
 Napi::Value Read(const Napi::CallbackInfo& info);           // (handle) -> Promise<typed array>, in queue order
 Napi::Value ReadSync(const Napi::CallbackInfo& info);       // (handle) -> typed array; blocks until computed
+Napi::Value ItemSync(const Napi::CallbackInfo& info);       // (handle of one element) -> number; blocks until computed
 Napi::Value Sync(const Napi::CallbackInfo& info);           // () -> Promise<void> after all queued work
 Napi::Value SyncBlocking(const Napi::CallbackInfo& info);   // () blocks until all queued work ran
 Napi::Value Reshape(const Napi::CallbackInfo& info);        // (x, shape) -> view sharing x's memory

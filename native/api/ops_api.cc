@@ -598,8 +598,6 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
   return run_on(info, "permute", y, [x, perm, y] { cpu::permute(x, perm, y); }, CUDA_LAUNCH(cuda::permute(x, perm, y)));
 }
 
-constexpr int64_t kInlineJoinElements = 65536;
-
 Napi::Value Concat(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(info.Length() >= 2 && info[0].IsArray(), "E_ARG", "concat: expected an array of tensors");
   Napi::Array list = info[0].As<Napi::Array>();
@@ -624,11 +622,11 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   // Shared, not copied: the kernel's lambda is copied into the queue's std::function, and a
   // copy of 64 tensors (a shape vector each) made and freed on two threads cost more than the op.
   auto inputs = std::make_shared<const std::vector<Tensor>>(std::move(xs));
-  // A join of up to 256 KiB runs at once when the queue is idle (Note [small ops run inline]):
-  // queued, each input's reference count went to the worker's core and back (the worker drops
-  // the inputs), ~0.3 us an input: 64 [1, 28, 28] samples stacked took ~25 us, 5 of them copying.
+  // Runs at once when small and the queue is idle (Note [small ops run inline]): queued, each
+  // input's reference count went to the worker's core and back (the worker drops the inputs),
+  // ~0.3 us an input: 64 [1, 28, 28] samples stacked took ~25 us, 5 of them copying.
   return run_on(info, "concat", y, [inputs, axis, y] { cpu::concat(*inputs, axis, y); },
-                CUDA_LAUNCH(cuda::concat(*inputs, axis, y)), y.numel(), kInlineJoinElements);
+                CUDA_LAUNCH(cuda::concat(*inputs, axis, y)), y.numel());
 }
 
 Napi::Value Slice(const Napi::CallbackInfo& info) {

@@ -180,16 +180,35 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value ReadSync(const Napi::CallbackInfo& info) {
-  const Tensor& original = tensor_arg(info, 0, "dataSync", "tensor");
-  const Tensor t = on_cpu(original);
-  Queue::cpu().wait();  // blocks this thread until the value exists; throws queued errors
+namespace {
+// The tensor's values on the CPU, computed: blocks this thread until they exist; throws
+// queued errors, and the error of the op that was to compute them.
+Tensor computed_on_cpu(const Napi::CallbackInfo& info, const char* op) {
+  const Tensor& original = tensor_arg(info, 0, op, "tensor");
+  Tensor t = on_cpu(original);
+  Queue::cpu().wait();
   if (std::exception_ptr failure = original.storage->failure()) std::rethrow_exception(failure);
+  return t;
+}
+}  // namespace
+
+Napi::Value ReadSync(const Napi::CallbackInfo& info) {
+  const Tensor t = computed_on_cpu(info, "dataSync");
   void* destination = nullptr;
   Napi::Value array = new_typed_array(info.Env(), t, &destination);
   const size_t bytes = static_cast<size_t>(t.numel()) * 4;
   if (bytes) std::memcpy(destination, t.storage->data(), bytes);
   return array;
+}
+
+// A one-element tensor's value as a number: readSync without the typed array (an ArrayBuffer's
+// backing store, a malloc and its sweep: a third of `loss.item()` on a computed value).
+Napi::Value ItemSync(const Napi::CallbackInfo& info) {
+  const Tensor t = computed_on_cpu(info, "item");
+  CONVNET_CHECK(t.numel() == 1, "E_SHAPE", "item: expected a tensor with one element, got shape ", shape_str(t.shape));
+  const double value = t.dtype == DType::Int32 ? static_cast<double>(*t.i32())
+                                               : static_cast<double>(*t.f32());
+  return Napi::Number::New(info.Env(), value);
 }
 
 // sync waits for both devices' queues: the GPU's through a CPU task, so that it resolves in

@@ -88,8 +88,10 @@ void Queue::enqueue(const char* op, std::function<void()> work) {
 // thread had waited (Note [waiter runs tasks]): in order (nothing is queued before it, and
 // `running_` keeps later tasks of other threads back until it is done), its error kept for the
 // next wait as a queued task's. The entry points say how many elements an op touches
-// (Queue::submit; `run_on` in api/ops_api.cc; at most kInlineElements, 65536 for a join);
-// anything larger, or queued behind other work, goes through the queue.
+// (Queue::submit; `run_on` in api/ops_api.cc); at most kInlineElements (64K: a few tens of
+// microseconds at most, nothing to the event loop; a [64, 1, 28, 28] add took 11 us queued
+// against 6 inline, PyTorch's 7.5-9); anything larger, or queued behind other work, goes
+// through the queue.
 bool Queue::run_if_idle(const char* op, const std::function<void()>& work) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (running_ || !tasks_.empty()) return false;

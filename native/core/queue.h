@@ -37,7 +37,7 @@ class Queue {
   bool run_if_idle(const char* op, const std::function<void()>& work);
 
   // Ops on at most this many elements are small (Note [small ops run inline]).
-  static constexpr int64_t kInlineElements = 4096;
+  static constexpr int64_t kInlineElements = 65536;
 
   // Runs `kernel` at once when its op touches at most `limit` elements and the queue is idle (no
   // closure made for it then), else enqueues it.

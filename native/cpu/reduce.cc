@@ -347,6 +347,15 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
     return;
   }
   const auto store = [op, py, count](int64_t j, auto a) { py[j] = static_cast<float>(finish(op, a, count)); };
+  if (out_n == 1) {
+    // Everything into one value (a loss, a metric): the one run reduce_axes would find, without
+    // its vectors (a malloc each, 7% of a small reduction read back: bench/op-overhead.ts).
+    switch (kind_of(op)) {
+      case Kind::Sum: return reduce_runs<Kind::Sum>(px, 1, count, store);
+      case Kind::Max: return reduce_runs<Kind::Max>(px, 1, count, store);
+      case Kind::Min: return reduce_runs<Kind::Min>(px, 1, count, store);
+    }
+  }
   switch (kind_of(op)) {
     case Kind::Sum: return reduce_axes<Kind::Sum>(px, x.shape, axes, store);
     case Kind::Max: return reduce_axes<Kind::Max>(px, x.shape, axes, store);
