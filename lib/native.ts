@@ -6,8 +6,11 @@
 import * as path from 'path';
 import { ConvnetError } from './errors';
 
-/** An opaque reference to a native tensor. */
-export type Handle = { readonly __nativeTensor: unique symbol };
+/**
+ * A reference to a native tensor: a number naming a slot of the addon's handle table (Note
+ * [handles are numbers], native/api/napi_util.h), branded so that no other number passes for one.
+ */
+export type Handle = number & { readonly __nativeTensor: unique symbol };
 /** 0 = float32, 1 = int32 (the order of `convnet::DType`). */
 export type DTypeCode = 0 | 1;
 export type TypedArray = Float32Array | Int32Array;
@@ -159,7 +162,7 @@ export interface NativeAddon {
   clampBackward(dy: Handle, x: Handle, min: number, max: number): Handle;
   matmul(a: Handle, b: Handle, transA: boolean, transB: boolean): Handle;
   permute(x: Handle, perm: readonly number[]): Handle;
-  concat(xs: Handle[], axis: number): Handle;
+  concat(handles: Float64Array, axis: number): Handle;   // the tensors' handles
   slice(x: Handle, begin: readonly number[], size: readonly number[], step: readonly number[]): Handle;
   indexSelect(x: Handle, axis: number, index: Handle): Handle;
   gather(x: Handle, axis: number, index: Handle): Handle;

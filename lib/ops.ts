@@ -657,7 +657,9 @@ export function concat<D extends DType>(tensors: readonly Tensor<D>[], axis = 0)
     sizes.push(t.shape[a]);
     shape[a] += t.shape[a];
   }
-  const y = new Tensor(native.concat(ts.map((t) => t.handle('concat')), a), shape, first.dtype);
+  const handles = new Float64Array(ts.length);
+  for (let i = 0; i < ts.length; i++) handles[i] = ts[i].handle('concat');
+  const y = new Tensor(native.concat(handles, a), shape, first.dtype);
   return record('concat', y, ts, (dy, _s, needs) => sizes.map((n, i) => (needs[i] ? narrow(dy, a, starts[i], n) : null)));
 }
 

@@ -452,7 +452,7 @@ describeCuda('cuda ops: mixed devices', () => {
     expectError(() => cc.concat([g, c], 0), 'E_DEVICE', /cpu/);
     expectError(() => cc.indexSelect(g, 0, ints([0])), 'E_DEVICE', /index/);
     expectError(() => native.binary(0, c.handle(), g.handle()), 'E_DEVICE', /add: `b` is on cuda but `a` is on cpu.*\.to\(\)/);
-    expectError(() => native.concat([g.handle(), c.handle()], 0), 'E_DEVICE', /concat/);
+    expectError(() => native.concat(new Float64Array([g.handle(), c.handle()]), 0), 'E_DEVICE', /concat/);
     expectError(() => native.gather(g.handle(), 0, ints([0], [1, 1]).handle()), 'E_DEVICE', /gather/);
     expectError(() => native.scatterAdd(g.handle(), 0, ints([0], [1, 1]).to('cuda').handle(), c.handle()), 'E_DEVICE', /scatterAdd/);
   });

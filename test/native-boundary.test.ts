@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { native } from '../lib/native';
+import { describe as describeValue } from '../lib/validate';
 
 describe('the native boundary', () => {
   const junk: unknown[] = [undefined, null, 0, -1, 1.5, NaN, Infinity, 'x', {}, [], [-1], [1e300], [NaN], () => 1, new Float64Array(2), Symbol('s')];
@@ -83,6 +84,24 @@ describe('the native boundary', () => {
     }
     expect(Array.from(live.dataSync())).to.deep.equal([1, 1]);
     live.dispose();
+  });
+
+  // concat takes its tensors' handles in a Float64Array (read without one call per element).
+  it('concat refuses a list of handles that is not a Float64Array of live handles, naming the problem', () => {
+    const a = cc.ones([2]), gone = cc.ones([2]);
+    const h = a.handle(), stale = gone.handle();
+    gone.dispose();
+    for (const list of [[h, h], new Float32Array([1, 2]), new Float64Array(0), 'x', null]) {
+      expect(() => native.concat(list as never, 0), describeValue(list)).to.throw(cc.ConvnetError).with.property('code', 'E_ARG');
+    }
+    for (const v of [NaN, 2 ** 22 + 0.5, -h, 0]) {
+      expect(() => native.concat(new Float64Array([h, v]), 0), String(v)).to.throw(cc.ConvnetError).with.property('code', 'E_ARG');
+    }
+    expect(() => native.concat(new Float64Array([h, stale]), 0)).to.throw(cc.ConvnetError).with.property('code', 'E_DISPOSED');
+    const joined = native.concat(new Float64Array([h, h]), 0);
+    expect(Array.from(native.readSync(joined))).to.deep.equal([1, 1, 1, 1]);
+    native.release(joined);
+    a.dispose();
   });
 
   it('an impossible allocation is E_OOM at the call site, and the process goes on', () => {

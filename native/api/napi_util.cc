@@ -123,7 +123,14 @@ const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* o
 }
 
 const Tensor& tensor_value(Napi::Env env, Napi::Value value, const char* op, const char* name) {
-  HandleTable::Slot* handle = unwrap(env, value);
+  return tensor_in(unwrap(env, value), op, name);
+}
+
+const Tensor& tensor_of_handle(Napi::Env env, double value, const char* op, const char* name) {
+  return tensor_in(addon_data(env).handles.find(value), op, name);
+}
+
+const Tensor& tensor_in(HandleTable::Slot* handle, const char* op, const char* name) {
   CONVNET_CHECK(handle, "E_ARG", op, ": expected `", name, "` to be a tensor");
   CONVNET_CHECK(!handle->released, "E_DISPOSED", op, ": `", name, "` has been disposed");
   CallDevices& call = call_devices();
