@@ -108,6 +108,24 @@ describe('the CPU queue', () => {
     a.dispose();
   });
 
+  // Note [small ops run inline] (native/core/queue.cc): up to 65536 elements an op runs at once
+  // on this thread when nothing is queued, else it queues. Either way, the same order.
+  it('ops at the inline limit and past it, with the queue idle or busy, see the results before them', () => {
+    const a = cc.randn([400, 400]);
+    for (const n of [65536, 65537]) {
+      for (const busy of [false, true]) {
+        cc.syncBlocking();
+        const slow = busy ? cc.matmul(a, a) : null;
+        let x = cc.zeros([n]);
+        for (let i = 0; i < 7; i++) x = cc.add(cc.scale(x, 2), 1);   // 2x + 1, 7 times: 127
+        const s = cc.sum(x);
+        expect(s.item(), `n ${n}, busy ${busy}`).to.equal(n * 127);   // exact in float32 (under 2^24)
+        slow?.dispose();
+      }
+    }
+    a.dispose();
+  });
+
   it('while results are read back at once, the worker still runs what nobody waits for', () => {
     // After a blocking read the worker leaves new ops to their reader for a moment (Note [grace
     // for the reader], native/core/queue.cc), and must take them when no read comes.

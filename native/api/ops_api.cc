@@ -36,16 +36,16 @@ Napi::Value run(const Napi::CallbackInfo& info, const char* op, Tensor y, std::f
 // Runs the CPU kernel on the queue, or the CUDA op now on the stream, by y's device. An op whose
 // work grows with the number of elements it touches (an elementwise op, a reduction, a join)
 // passes that number: a small one runs at once when the queue is idle (Note [small ops run
-// inline], core/queue.cc; up to `limit` elements). Without it the kernel is always queued.
+// inline], core/queue.cc; up to Queue::kInlineElements). Without it the kernel is always queued.
 constexpr int64_t kAlwaysQueued = std::numeric_limits<int64_t>::max();
 
 template <typename Kernel, typename Launch>
 Napi::Value run_on(const Napi::CallbackInfo& info, const char* op, Tensor y, Kernel cpu_kernel, Launch cuda_launch,
-                   int64_t elements = kAlwaysQueued, int64_t limit = Queue::kInlineElements) {
+                   int64_t elements = kAlwaysQueued) {
   if (y.is_cuda()) {
     CONVNET_ON_CUDA(op, cuda_launch());
   } else {
-    Queue::cpu().submit(op, elements, std::move(cpu_kernel), limit);
+    Queue::cpu().submit(op, elements, std::move(cpu_kernel));
   }
   return wrap_tensor(info.Env(), std::move(y));
 }

@@ -39,11 +39,11 @@ class Queue {
   // Ops on at most this many elements are small (Note [small ops run inline]).
   static constexpr int64_t kInlineElements = 65536;
 
-  // Runs `kernel` at once when its op touches at most `limit` elements and the queue is idle (no
-  // closure made for it then), else enqueues it.
+  // Runs `kernel` at once when its op touches at most kInlineElements elements and the queue is
+  // idle (no closure made for it then), else enqueues it.
   template <typename Kernel>
-  void submit(const char* op, int64_t elements, Kernel kernel, int64_t limit = kInlineElements) {
-    if (elements <= limit && run_if_idle(op, std::ref(kernel))) return;
+  void submit(const char* op, int64_t elements, Kernel kernel) {
+    if (elements <= kInlineElements && run_if_idle(op, std::ref(kernel))) return;
     enqueue(op, std::move(kernel));
   }
 
