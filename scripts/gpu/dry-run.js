@@ -81,11 +81,12 @@ for (const name of Object.keys(orig)) {
     native[name] = SPECIAL[name];
     continue;
   }
-  if (['init', 'release', 'read', 'readSync', 'sync', 'syncBlocking', 'memory', 'version'].includes(name)) continue;
+  if (['init', 'release', 'read', 'readSync', 'itemSync', 'sync', 'syncBlocking', 'memory', 'version'].includes(name)) continue;
   native[name] = (...args) => {
     let gpu = false, cpu = false;
     const look = (v) => {
-      if (Array.isArray(v)) return v.forEach(look);
+      // concat takes its handles in a Float64Array.
+      if (Array.isArray(v) || v instanceof Float64Array) return v.forEach(look);
       if (isHandle(v)) (onGpu.has(v) ? (gpu = true) : (cpu = true));
     };
     args.forEach(look);
