@@ -203,7 +203,7 @@ describe('models.ResNet and models.VGG', function () {
       const net = new ResNetModel({ block, layers: [2, 1, 1, 1], zeroInitResidual: true }).eval();
       try {
         const second = net.layer1.at(1) as BasicBlock | Bottleneck;   // no downsample: its shortcut is x
-        expect(Array.from(second.lastBn.weight!.dataSync()).every((v) => v === 0)).to.equal(true);
+        expect(Array.from((second.lastBn as nn.BatchNorm2d).weight!.dataSync()).every((v) => v === 0)).to.equal(true);
         const channels = block === 'basic' ? 64 : 256;
         const x = tensor(hashed(channels * 5 * 5, 3, 1), { shape: [1, channels, 5, 5] });
         const [y, r] = tidy(() => noGrad(() => [second.call(x), F.relu(x)]));
@@ -337,7 +337,7 @@ describe('models.ResNet and models.VGG', function () {
       } finally {
         for (const t of Object.values(tensors)) t.dispose();
       }
-      expect(net.bn1.numBatchesTracked).to.equal(7);
+      expect((net.bn1 as nn.BatchNorm2d).numBatchesTracked).to.equal(7);
       source.eval(); net.eval();
       const x = tensor(hashed(2 * 3 * 24 * 24, 8, 1), { shape: [2, 3, 24, 24] });
       const [y1, y2] = tidy(() => noGrad(() => [source.call(x), net.call(x)]));

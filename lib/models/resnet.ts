@@ -106,10 +106,10 @@ export interface BlockOptions {
 export class BasicBlock extends Module {
   static readonly expansion = 1;
   readonly conv1: Conv2d;
-  readonly bn1: BatchNorm2d;
+  readonly bn1: BatchNorm2d | Identity;   // an Identity once nn.utils.fuseConvBn folds it
   readonly relu: ReLU;
   readonly conv2: Conv2d;
-  readonly bn2: BatchNorm2d;
+  readonly bn2: BatchNorm2d | Identity;   // an Identity once nn.utils.fuseConvBn folds it
   readonly downsample: Sequential | null;
   readonly stride: number;
 
@@ -129,7 +129,7 @@ export class BasicBlock extends Module {
   }
 
   /** The batch norm whose weight `zeroInitResidual` zeroes. */
-  get lastBn(): BatchNorm2d {
+  get lastBn(): BatchNorm2d | Identity {
     return this.bn2;
   }
 
@@ -160,11 +160,11 @@ export class BasicBlock extends Module {
 export class Bottleneck extends Module {
   static readonly expansion = 4;
   readonly conv1: Conv2d;
-  readonly bn1: BatchNorm2d;
+  readonly bn1: BatchNorm2d | Identity;   // an Identity once nn.utils.fuseConvBn folds it
   readonly conv2: Conv2d;
-  readonly bn2: BatchNorm2d;
+  readonly bn2: BatchNorm2d | Identity;   // an Identity once nn.utils.fuseConvBn folds it
   readonly conv3: Conv2d;
-  readonly bn3: BatchNorm2d;
+  readonly bn3: BatchNorm2d | Identity;   // an Identity once nn.utils.fuseConvBn folds it
   readonly relu: ReLU;
   readonly downsample: Sequential | null;
   readonly stride: number;
@@ -188,7 +188,7 @@ export class Bottleneck extends Module {
   }
 
   /** The batch norm whose weight `zeroInitResidual` zeroes. */
-  get lastBn(): BatchNorm2d {
+  get lastBn(): BatchNorm2d | Identity {
     return this.bn3;
   }
 
@@ -222,7 +222,7 @@ register('Bottleneck', Bottleneck);
  */
 export class ResNetModel extends Module {
   readonly conv1: Conv2d;
-  readonly bn1: BatchNorm2d;
+  readonly bn1: BatchNorm2d | Identity;   // an Identity once nn.utils.fuseConvBn folds it
   readonly relu: ReLU;
   readonly maxpool: MaxPool2d | Identity;
   readonly layer1: Sequential;
@@ -263,7 +263,8 @@ export class ResNetModel extends Module {
       const list: Module[] = [];
       for (let i = 0; i < blocks; i++) {
         const b = new Block(inplanes, planes, { stride: i === 0 ? stride : 1 });
-        if (this.zeroInitResidual) zeros_(b.lastBn.weight!);
+        const last = b.lastBn;
+        if (this.zeroInitResidual && last instanceof BatchNorm2d) zeros_(last.weight!);
         list.push(b);
         inplanes = planes * Block.expansion;
       }
