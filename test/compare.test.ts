@@ -429,8 +429,15 @@ describe('stack, split, chunk, expand, tolist and the method forms', () => {
     cc.stack([a, b], 1).mul(floats([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [2, 2, 3])).sum().backward();
     expect(a.grad!.arraySync()).to.deep.equal([[1, 2, 3], [7, 8, 9]]);
     expect(b.grad!.arraySync()).to.deep.equal([[4, 5, 6], [10, 11, 12]]);
+    // Along axis 0 (a batch of samples): each input's gradient is its slice of dy.
+    a.zeroGrad();
+    b.zeroGrad();
+    cc.stack([a, b], 0).mul(floats([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [2, 2, 3])).sum().backward();
+    expect(a.grad!.arraySync()).to.deep.equal([[1, 2, 3], [4, 5, 6]]);
+    expect(b.grad!.arraySync()).to.deep.equal([[7, 8, 9], [10, 11, 12]]);
     expect(cc.stack([ints([1]), ints([2])]).dtype).to.equal('int32');
-    expectError(() => cc.stack([a, cc.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' })]), 'E_DTYPE');
+    expect(cc.stack([ints([1, 2]), ints([3, 4])]).arraySync()).to.deep.equal([[1, 2], [3, 4]]);
+    expectError(() => cc.stack([a, cc.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'int32' })]), 'E_DTYPE', /stack: tensors\[1\] is int32/);
     const gone = cc.zeros([2, 3]);
     gone.dispose();
     expectError(() => cc.stack([a, gone]), 'E_DISPOSED', /`tensors\[1\]` has been disposed/);

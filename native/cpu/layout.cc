@@ -132,7 +132,7 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y)
 // another. The copy walks y as one flat range split into pieces of kCopyGrain elements, so that
 // one long input (a join along axis 0) is copied by every thread, and 64 small ones (a stack of
 // samples) cost one parallel loop, not one each.
-void concat(const std::vector<Tensor>& xs, int64_t axis, const Tensor& y) {
+void concat(const std::vector<const Tensor*>& xs, int64_t axis, const Tensor& y) {
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= y.shape[d];
   for (int64_t d = axis + 1; d < y.dim(); ++d) inner *= y.shape[d];
@@ -142,8 +142,8 @@ void concat(const std::vector<Tensor>& xs, int64_t axis, const Tensor& y) {
   std::vector<int64_t> starts(count + 1, 0);  // where each tensor's part of a y row starts
   std::vector<const int32_t*> sources(count);
   for (size_t i = 0; i < count; ++i) {
-    starts[i + 1] = starts[i] + xs[i].shape[axis] * inner;
-    sources[i] = xs[i].i32();
+    starts[i + 1] = starts[i] + xs[i]->shape[axis] * inner;
+    sources[i] = xs[i]->i32();
   }
   int32_t* py = y.i32();
   parallel_for(outer * y_row, kCopyGrain, [&](int64_t begin, int64_t end) {

@@ -20,15 +20,15 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y)
   for_each("permute", n, [=] __device__(int64_t i) { py[i] = px[index.offset(i)]; });
 }
 
-void concat(const std::vector<Tensor>& xs, int64_t axis, const Tensor& y) {
+void concat(const std::vector<const Tensor*>& xs, int64_t axis, const Tensor& y) {
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= y.shape[d];
   for (int64_t d = axis + 1; d < y.dim(); ++d) inner *= y.shape[d];
   const int64_t y_row = y.shape[axis] * inner;
   int64_t offset = 0;
-  for (const Tensor& x : xs) {
-    const int64_t x_row = x.shape[axis] * inner;
-    const int32_t* px = x.i32();
+  for (const Tensor* x : xs) {
+    const int64_t x_row = x->shape[axis] * inner;
+    const int32_t* px = x->i32();
     int32_t* py = y.i32() + offset;
     if (x_row > 0) {
       for_each("concat", outer * x_row, [=] __device__(int64_t t) {
