@@ -122,14 +122,8 @@ const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* o
   return tensor_value(info.Env(), i < info.Length() ? info[i] : info.Env().Undefined(), op, name);
 }
 
-const Tensor& tensor_value(Napi::Env env, Napi::Value value, const char* op, const char* name) {
-  return tensor_in(unwrap(env, value), op, name);
-}
-
-const Tensor& tensor_of_handle(Napi::Env env, double value, const char* op, const char* name) {
-  return tensor_in(addon_data(env).handles.find(value), op, name);
-}
-
+namespace {
+// The tensor of a slot of the handle table (null: not a handle), checked as an argument.
 const Tensor& tensor_in(HandleTable::Slot* handle, const char* op, const char* name) {
   CONVNET_CHECK(handle, "E_ARG", op, ": expected `", name, "` to be a tensor");
   CONVNET_CHECK(!handle->released, "E_DISPOSED", op, ": `", name, "` has been disposed");
@@ -146,6 +140,15 @@ const Tensor& tensor_in(HandleTable::Slot* handle, const char* op, const char* n
                   call.first, "` is on ", device_name(call.device), ": an op's tensors must all be on one device (use .to())");
   }
   return handle->tensor;
+}
+}  // namespace
+
+const Tensor& tensor_value(Napi::Env env, Napi::Value value, const char* op, const char* name) {
+  return tensor_in(unwrap(env, value), op, name);
+}
+
+const Tensor& tensor_of_handle(Napi::Env env, double value, const char* op, const char* name) {
+  return tensor_in(addon_data(env).handles.find(value), op, name);
 }
 
 CallDevices& call_devices() {

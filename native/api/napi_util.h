@@ -131,8 +131,6 @@ const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* o
 const Tensor& tensor_value(Napi::Env env, Napi::Value value, const char* op, const char* name);
 // The same from a handle already read as a number (a list of handles passed as a Float64Array).
 const Tensor& tensor_of_handle(Napi::Env env, double handle, const char* op, const char* name);
-// The same from the table's slot (null: not a handle).
-const Tensor& tensor_in(HandleTable::Slot* slot, const char* op, const char* name);
 // Drops JavaScript's reference now (dispose); queued work keeps its own.
 void release_handle(Napi::Env env, Napi::Value value);
 

@@ -305,7 +305,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   const auto kind = static_cast<ReduceOp>(code);
   if (int32) {
     return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce_int32(kind, x, axes, y); },
-                CUDA_LAUNCH(cuda::reduce_int32(kind, x, axes, y)), x.numel());
+                  CUDA_LAUNCH(cuda::reduce_int32(kind, x, axes, y)), x.numel());
   }
   return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); },
                 CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)), x.numel());
@@ -634,8 +634,7 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
     CONVNET_ON_CUDA("concat", cuda::concat(xs, axis, y));
     return wrap_tensor(info.Env(), std::move(y));
   }
-  const auto now = [&] { cpu::concat(xs, axis, y); };
-  if (y.numel() <= Queue::kInlineElements && Queue::cpu().run_if_idle("concat", std::ref(now))) {
+  if (Queue::cpu().run_now_if_small("concat", y.numel(), [&] { cpu::concat(xs, axis, y); })) {
     return wrap_tensor(info.Env(), std::move(y));
   }
   // Queued: the inputs copied once and shared with the closure (which the queue's

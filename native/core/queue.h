@@ -39,12 +39,17 @@ class Queue {
   // Ops on at most this many elements are small (Note [small ops run inline]).
   static constexpr int64_t kInlineElements = 65536;
 
-  // Runs `kernel` at once when its op touches at most kInlineElements elements and the queue is
-  // idle (no closure made for it then), else enqueues it.
+  // Runs `work` now when its op touches at most kInlineElements elements and the queue is idle
+  // (no closure made for it); returns false, having done nothing, otherwise.
+  template <typename Work>
+  bool run_now_if_small(const char* op, int64_t elements, const Work& work) {
+    return elements <= kInlineElements && run_if_idle(op, std::cref(work));
+  }
+
+  // Runs `kernel` now when small and the queue idle (run_now_if_small), else enqueues it.
   template <typename Kernel>
   void submit(const char* op, int64_t elements, Kernel kernel) {
-    if (elements <= kInlineElements && run_if_idle(op, std::ref(kernel))) return;
-    enqueue(op, std::move(kernel));
+    if (!run_now_if_small(op, elements, kernel)) enqueue(op, std::move(kernel));
   }
 
   // Runs `done(error)` on the worker after everything enqueued before it; `error` is the
