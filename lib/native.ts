@@ -111,7 +111,7 @@ export interface NativeAddon {
   setVecMathPath(name: string | null): void;
   /** Tests: waits for the queue, then runs one native/cpu/vec_math.h function on the calling thread. */
   vecMathEval(fn: 'exp' | 'log' | 'expShift', x: Float32Array, shift?: number): Float32Array;
-  vecMathEval(fn: 'max' | 'expSum', x: Float32Array, shift?: number): number;
+  vecMathEval(fn: 'max' | 'expSum' | 'sum' | 'dot', x: Float32Array, shift?: number): number;
 
   // Creation: the last argument is the device (0 cpu, the default; 1 cuda).
   empty(shape: readonly number[], dtype: DTypeCode, device?: DeviceCode): Handle;

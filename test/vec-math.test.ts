@@ -149,6 +149,24 @@ describe('vectorised math (native/cpu/vec_math)', function () {
         expect(Number.isNaN(withPath(path, () => native.vecMathEval('expSum', Float32Array.from([1, NaN, 3]), 3)))).to.equal(true);
       });
 
+      it('sums and dots in Note [sum order]\'s lanes, the same bits on every path', () => {
+        // element i to lane i % lanes in float64, then lane i + lanes / 2 into lane i, halving
+        const inLanes = (terms: ArrayLike<number>, lanes: number) => {
+          const acc = new Float64Array(lanes);
+          for (let i = 0; i < terms.length; i++) acc[i % lanes] += terms[i];
+          for (let half = lanes / 2; half >= 1; half /= 2) for (let i = 0; i < half; i++) acc[i] += acc[i + half];
+          return acc[0];
+        };
+        const next = rng(5);
+        for (const n of [...Array.from({ length: 100 }, (_, i) => i), 1000, 16384 + 17]) {
+          // magnitudes spread over 2^60, so that any other order of additions rounds differently
+          const v = Float32Array.from({ length: n }, () => (next() - 0.5) * 2 ** Math.floor(next() * 60 - 30));
+          expect(withPath(path, () => native.vecMathEval('sum', v)), `sum n=${n}`).to.equal(inLanes(v, 32));
+          expect(withPath(path, () => native.vecMathEval('dot', v)), `dot n=${n}`).to.equal(inLanes(Array.from(v, (a) => a * a), 16));
+        }
+        expect(Number.isNaN(withPath(path, () => native.vecMathEval('sum', Float32Array.from([1, NaN, 3]))))).to.equal(true);
+      });
+
       it('softmax, logSoftmax, crossEntropy and klDiv match float64 and do not depend on the thread count', () => {
         const shapes: [number[], number][] = [[[7, 37], 1], [[3, 19, 5], 1]];
         for (const [shape, dim] of shapes) {

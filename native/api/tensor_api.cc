@@ -357,7 +357,7 @@ Napi::Value SetVecMathPath(const Napi::CallbackInfo& info) {
 
 // Tests: waits for the queue, then runs one vec_math function on the JS thread under the
 // active path. fn: "exp", "log", "expShift" (y = exp(x - shift)) -> Float32Array; "max",
-// "expSum" (the float64 sum of exp(x - shift)) -> number.
+// "expSum" (the float64 sum of exp(x - shift)), "sum", "dot" (of x with itself) -> number.
 Napi::Value VecMathEval(const Napi::CallbackInfo& info) {
   const char* op = "vecMathEval";
   CONVNET_CHECK(info.Length() >= 2 && info[0].IsString() && info[1].IsTypedArray() &&
@@ -370,6 +370,8 @@ Napi::Value VecMathEval(const Napi::CallbackInfo& info) {
   Queue::cpu().wait();
   if (fn == "max") return Napi::Number::New(info.Env(), cpu::vec::max(x.Data(), n));
   if (fn == "expSum") return Napi::Number::New(info.Env(), cpu::vec::exp_sum(x.Data(), shift, nullptr, n));
+  if (fn == "sum") return Napi::Number::New(info.Env(), cpu::vec::sum(x.Data(), n));
+  if (fn == "dot") return Napi::Number::New(info.Env(), cpu::vec::dot(x.Data(), x.Data(), n));
   Napi::Float32Array y = Napi::Float32Array::New(info.Env(), static_cast<size_t>(n));
   if (fn == "exp") {
     cpu::vec::exp(x.Data(), y.Data(), n);

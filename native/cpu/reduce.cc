@@ -5,7 +5,7 @@
 // {0, 2}, and [N, C, H, W] over {0, 2} is [N, C, H, W] with N and H reduced. Two building
 // blocks then cover every layout:
 //  - runs (the last merged axis is reduced): each output reduces a contiguous run of x, in
-//    fixed blocks of kBlock elements combined in order (sums by vec::sum: 16 float64 lanes,
+//    fixed blocks of kBlock elements combined in order (sums by vec::sum: 32 float64 lanes,
 //    then the lanes pairwise), so that even one long row uses every thread;
 //  - rows (the last merged axis is kept, I wide): x is a set of contiguous rows of I elements,
 //    y[o, :] = reduce over r of row(o, r). The rows are added one after another into a chunk
@@ -45,7 +45,7 @@ using reduction::RowCursor;
 using reduction::Rows;
 
 // Long runs, vectorised (a plain loop carrying one accumulator cannot be, without
-// reordering its additions): sums come from vec::sum (16 float64 lanes in a fixed order, the same
+// reordering its additions): sums come from vec::sum (32 float64 lanes in a fixed order, the same
 // bits on every CPU path); max and min keep 16 lanes here, which gives the sequential loop's
 // value exactly (max and min do not round). Sequential float64 loops ran 4-6x slower than
 // PyTorch's reductions (a full sum of 12.8M floats: 3.7 ms against 0.6). The lanes are GCC

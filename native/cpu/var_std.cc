@@ -60,7 +60,7 @@ using reduction::Rows;
 // ---- one contiguous run ----------------------------------------------------------------------
 
 // sum (x[i] - mean)^2 in float64: element i in lane i % 16, the lanes added pairwise at the end
-// (vec::sum's order, Note [sum order] in vec_math.cc). The tail is one more vector whose unused
+// (vec::dot's order, Note [sum order] in vec_math.cc). The tail is one more vector whose unused
 // lanes hold 0 (adding +0 * +0 leaves a lane as it is).
 template <typename L>
 CONVNET_VAR_KERNEL double squared_deviations_lanes(const float* __restrict x, double mean, int64_t n) {

@@ -33,8 +33,8 @@ float max(const float* x, int64_t n);
 // y[i] = exp(x[i] - shift) (y may be null, or x) and returns their sum, added in float64 in a
 // fixed order (16 lanes, then the lanes pairwise).
 double exp_sum(const float* x, float shift, float* y, int64_t n);
-// sum of x[i], and sum of a[i] * b[i], in float64 in the same order as exp_sum. The products
-// of floats are exact in float64, so these are the same bits on every path.
+// sum of x[i] (32 lanes, then the lanes pairwise), and sum of a[i] * b[i] (exp_sum's order), in
+// float64. The products of floats are exact in float64, so these are the same bits on every path.
 double sum(const float* x, int64_t n);
 double dot(const float* a, const float* b, int64_t n);
 
