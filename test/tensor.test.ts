@@ -240,6 +240,32 @@ describe('Tensor', () => {
     expectError(() => native.itemSync(cc.ones([2]).handle()), 'E_SHAPE', /one element/);
   });
 
+  // Copies of more than 2 MiB in and out are split across the pool at the destination's 2 MiB
+  // pages (parallel_copy in native/core/thread_pool.cc): every byte lands once, in place, at
+  // any alignment and thread count.
+  it('copies large arrays in and out whole (tensor, dataSync, data, at 1 and 2 threads)', async () => {
+    const threads = cc.getNumThreads();
+    try {
+      for (const n of [(3 << 20) / 4 + 5, (5 << 20) / 4 - 3]) {
+        for (const t of [1, 2]) {
+          cc.setNumThreads(t);
+          const f = Float32Array.from({ length: n }, (_, i) => i * 0.5 - 7);
+          const i32 = Int32Array.from({ length: n }, (_, i) => (i * 2654435761) | 0);
+          // from a view that starts 12 bytes into its buffer, so source and destination are aligned differently
+          const buf = new Float32Array(n + 3);
+          buf.set(f, 3);
+          const x = cc.tensor(buf.subarray(3), { shape: [n] });
+          buf.fill(0);  // the tensor holds its own copy
+          expect(x.dataSync()).to.deep.equal(f);
+          expect(await x.data()).to.deep.equal(f);
+          expect(cc.tensor(i32, { shape: [n], dtype: 'int32' }).dataSync()).to.deep.equal(i32);
+        }
+      }
+    } finally {
+      cc.setNumThreads(threads);
+    }
+  });
+
   it('to() returns the tensor on its own device and refuses unavailable or unknown devices with E_DEVICE', () => {
     const x = cc.ones([2]);
     expect(x.to('cpu')).to.equal(x);

@@ -143,7 +143,7 @@ Napi::Value FromData(const Napi::CallbackInfo& info) {
   Tensor t = Tensor::empty(shape, dtype);
   // The copy happens now, on this thread: the caller may change its array right after.
   const uint8_t* source = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
-  if (array.ByteLength()) std::memcpy(t.storage->data(), source, array.ByteLength());
+  parallel_copy(t.storage->data(), source, array.ByteLength());
   return wrap_tensor(info.Env(), std::move(t));
 }
 
@@ -176,7 +176,7 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   return enqueue_completion(info.Env(), array, [source, computed_by_op, destination] {
     if (std::exception_ptr failure = computed_by_op->failure()) std::rethrow_exception(failure);
     const size_t bytes = static_cast<size_t>(source.numel()) * 4;
-    if (bytes) std::memcpy(destination, source.storage->data(), bytes);
+    parallel_copy(destination, source.storage->data(), bytes);
   });
 }
 
@@ -197,7 +197,7 @@ Napi::Value ReadSync(const Napi::CallbackInfo& info) {
   void* destination = nullptr;
   Napi::Value array = new_typed_array(info.Env(), t, &destination);
   const size_t bytes = static_cast<size_t>(t.numel()) * 4;
-  if (bytes) std::memcpy(destination, t.storage->data(), bytes);
+  parallel_copy(destination, t.storage->data(), bytes);
   return array;
 }
 

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -175,6 +176,18 @@ void set_num_threads(int n) { pool().set_num_threads(n); }
 
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   pool().run(n, grain, fn);
+}
+
+void parallel_copy(void* destination, const void* source, size_t bytes) {
+  // Pieces end where the destination's 2 MiB pages do, so that no two threads fault in (and wait
+  // for the kernel to zero) the same huge page.
+  constexpr size_t kPiece = size_t{2} << 20;
+  const size_t shift = reinterpret_cast<uintptr_t>(destination) % kPiece;
+  const auto start = [&](int64_t k) { return std::min(bytes, std::max(k * kPiece, shift) - shift); };
+  parallel_for(static_cast<int64_t>((bytes + shift + kPiece - 1) / kPiece), 1, [&](int64_t begin, int64_t end) {
+    std::memcpy(static_cast<char*>(destination) + start(begin), static_cast<const char*>(source) + start(begin),
+                start(end) - start(begin));
+  });
 }
 
 }  // namespace convnet

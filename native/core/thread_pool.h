@@ -7,6 +7,7 @@
 // Reductions therefore split over output elements (or fixed-size blocks combined in a
 // fixed order), never over a thread-count-dependent partition of the summed axis.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 
@@ -21,5 +22,10 @@ void set_num_threads(int n);
 // `grain` items (except the last), so tiny loops stay on one thread. Runs inline when
 // called from inside another parallel_for. Exceptions thrown by fn are rethrown here.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+// memcpy, split across the pool in pieces of 1 MiB. A copy into memory nobody has
+// touched yet (a new ArrayBuffer for dataSync) is as much page faults, each a page the kernel
+// zeroes, as copying, and those run in parallel too.
+void parallel_copy(void* destination, const void* source, size_t bytes);
 
 }  // namespace convnet
