@@ -105,7 +105,8 @@ export class Tensor<D extends DType = DType> {
 
   /** @internal The native handle; throws E_DISPOSED after `dispose()`. */
   handle(op = 'tensor'): Handle {
-    if (this.#handle === null) fail('E_DISPOSED', `${op}: the tensor has been disposed`);
+    // op only names the caller in the message (a Symbol would throw a TypeError in the template)
+    if (this.#handle === null) fail('E_DISPOSED', `${typeof op === 'string' ? op : 'tensor'}: the tensor has been disposed`);
     return this.#handle;
   }
 

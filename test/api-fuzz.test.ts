@@ -283,6 +283,13 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     expect(y.shape).to.deep.equal([1, 1, 2, 2]);
     y.dispose();
   });
+
+  it('a disposed tensor\'s handle(op) with an op that is not a string is E_DISPOSED (was: TypeError converting a Symbol, seed 27 case 18289)', () => {
+    const t = cc.ones([1]);
+    t.dispose();
+    for (const op of [Symbol('s'), Object.create(null), 7]) expectCode(() => t.handle(op as never), 'E_DISPOSED', /^tensor: the tensor has been disposed/);
+    expectCode(() => t.handle('myOp'), 'E_DISPOSED', /^myOp:/);
+  });
 });
 
 describe('the public API under junk arguments (a fixed slice of the fuzz)', function () {
