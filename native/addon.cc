@@ -116,6 +116,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<LinearBackwardWeight>(env, exports, "linearBackwardWeight");
   add_gpu<MaxPool2dForward>(env, exports, "maxPool2dForward");
   add_gpu<MaxPoolBackward>(env, exports, "maxPoolBackward");
+  add_gpu<MaxUnpool2dForward>(env, exports, "maxUnpool2dForward");
+  add_gpu<MaxUnpool2dBackward>(env, exports, "maxUnpool2dBackward");
   add_gpu<AvgPool2dForward>(env, exports, "avgPool2dForward");
   add_gpu<AvgPool2dBackward>(env, exports, "avgPool2dBackward");
   add_gpu<LpPool2dForward>(env, exports, "lpPool2dForward");

@@ -17,7 +17,7 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import type { Tensor } from '../lib';
-import { maxPool2dBackward, mixedPool2dBackward, roiPoolWithArgmax } from '../lib/nn/functional/pool';
+import { maxPool2dBackward, maxUnpool2dBackward, mixedPool2dBackward, roiPoolWithArgmax } from '../lib/nn/functional/pool';
 import { compareDevices, describeCuda, expectSameValues, randomCpu } from './cuda-helpers';
 import { expectError, expectRejects, philoxUniform } from './helpers';
 
@@ -128,6 +128,28 @@ describeCuda('pooling', () => {
       await expectRejects(maxPool2dBackward(dy.to('cuda'), neg.to('cuda'), [2, 3, 4, 4]).data(), 'E_INDEX');
       // the device works on afterwards
       expectSameValues(maxPool2dBackward(dy.to('cuda'), idx.to('cuda'), [2, 3, 4, 4]), cpu, 0, 'after the error');
+    });
+  });
+
+  describe('maxUnpool2d', () => {
+    it('forward and gradient are the CPU\'s exactly, repeated indices included (the later stays, and alone gets the gradient)', () => {
+      // 400 indices a plane into its first 64 places: many repeats, across a warp's 32 lanes and across its chunks
+      const idx = cc.tensor(Int32Array.from({ length: 2 * 3 * 20 * 20 }, (_, i) => (i * 7919 + (i >> 5)) % 64), { shape: [2, 3, 20, 20], dtype: 'int32' });
+      compareDevices((x, i) => F.maxUnpool2d(x, i, 3, { stride: 1, padding: 1 }), [randomCpu([2, 3, 20, 20], 21), idx],
+        { bound: 0, gradBound: 0, grads: true, what: 'repeated indices' });
+      const [y, pooled] = F.maxPool2d(randomCpu([2, 5, 9, 7], 22), 2, { returnIndices: true });
+      compareDevices((x, i) => F.maxUnpool2d(x, i, 2, { outputSize: [9, 7] }), [y, pooled], { bound: 0, gradBound: 0, grads: true, what: 'after maxPool2d' });
+      compareDevices((x, i) => F.maxUnpool2d(x, i, 2), [randomCpu([3, 4, 4], 23), cc.zeros([3, 4, 4], 'int32')], { bound: 0, gradBound: 0, grads: true, what: 'rank 3, one place' });
+    });
+
+    it('an index outside the output plane is E_INDEX, forward and backward; the device works on', async () => {
+      const x = randomCpu([1, 2, 3, 3], 24).to('cuda');
+      const bad = cc.tensor(Int32Array.from({ length: 18 }, (_, i) => (i === 11 ? 36 : i)), { shape: [1, 2, 3, 3], dtype: 'int32' }).to('cuda');
+      expectError(() => F.maxUnpool2d(x, bad, 2).dataSync(), 'E_INDEX', /out of range/);
+      const neg = cc.tensor(Int32Array.from({ length: 18 }, (_, i) => (i === 2 ? -1 : i)), { shape: [1, 2, 3, 3], dtype: 'int32' }).to('cuda');
+      await expectRejects(maxUnpool2dBackward(randomCpu([1, 2, 6, 6], 25).to('cuda'), neg, [1, 2, 3, 3]).data(), 'E_INDEX');
+      const good = cc.tensor(Int32Array.from({ length: 18 }, (_, i) => i), { shape: [1, 2, 3, 3], dtype: 'int32' });
+      expectSameValues(F.maxUnpool2d(x, good.to('cuda'), 2), F.maxUnpool2d(x.to('cpu'), good, 2), 0, 'after the error');
     });
   });
 

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import {
   adaptiveAvgPool2dBackward, adaptiveMaxPool2dBackward, avgPool2dBackward, lpPool2dBackward, maxPool2dBackward,
-  mixedPool2dBackward, mixedPool2dForward, roiPoolBackward, roiPoolWithArgmax,
+  maxUnpool2dBackward, mixedPool2dBackward, mixedPool2dForward, roiPoolBackward, roiPoolWithArgmax,
 } from '../lib/nn/functional/pool';
 import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, loadFixture, philoxUniform, randomTensor, rng, sizeOf } from './helpers';
 
@@ -308,6 +308,118 @@ describe('F: pooling', () => {
         check(`one index outside its block ${JSON.stringify(shape)}`, shape, dy, movedIdx, dx);
         expect(Object.is(dx.dataSync()[idx.dataSync()[5]], 0), '-0 dy gives +0 dx').to.equal(true);
       }
+    });
+  });
+
+  describe('maxUnpool2d', () => {
+    // Plane by plane, each x[i] written at indices[i] in order (a later i wins), zeros elsewhere;
+    // the gradient of x[i] is dy at its index if i was the one that stayed there.
+    function unpoolRef(x: ArrayLike<number>, idx: ArrayLike<number>, inPlane: number, outPlane: number) {
+      const planes = x.length / inPlane, y = new Float64Array(planes * outPlane), writer = new Int32Array(planes * outPlane).fill(-1);
+      for (let p = 0; p < planes; p++) {
+        for (let i = 0; i < inPlane; i++) {
+          y[p * outPlane + idx[p * inPlane + i]] = x[p * inPlane + i];
+          writer[p * outPlane + idx[p * inPlane + i]] = i;
+        }
+      }
+      const grad = (dy: ArrayLike<number>) => Float64Array.from({ length: x.length }, (_, j) => {
+        const p = Math.floor(j / inPlane), at = p * outPlane + idx[j];
+        return writer[at] === j % inPlane ? dy[at] : 0;
+      });
+      return { y, grad };
+    }
+
+    /** Random indices into an outPlane-sized plane, with repeats. */
+    function randomIndices(shape: number[], outPlane: number, seed: number): cc.Tensor<'int32'> {
+      const next = rng(seed);
+      return cc.tensor(Int32Array.from({ length: sizeOf(shape) }, () => Math.floor(next() * outPlane)), { shape, dtype: 'int32' });
+    }
+
+    it('puts each value at its index, the later of two in one place staying, as PyTorch; zeros elsewhere', () => {
+      // PyTorch 1.13, F.max_unpool2d([[1, 2], [3, 4]], [[0, 0], [3, 0]], 2): [[4, 0, 0, 3], zeros...].
+      const x = cc.tensor([[[[1, 2], [3, 4]]]]), idx = cc.tensor([[[[0, 0], [3, 0]]]], { dtype: 'int32' });
+      expect(Array.from(F.maxUnpool2d(x, idx, 2).dataSync())).to.deep.equal([4, 0, 0, 3, ...new Array(12).fill(0)]);
+      for (const [shape, k, o, hw] of [
+        [[2, 3, 4, 5], 2, {}, [8, 10]],
+        [[3, 4, 5], [3, 2], { stride: [2, 1], padding: [1, 0] }, [7, 6]],
+        [[2, 2, 5, 4], 3, { stride: 2, outputSize: [12, 10] }, [12, 10]],
+        [[1, 2, 5, 4], 3, { stride: 2, outputSize: [1, 2, 10, 9] }, [10, 9]],
+        [[0, 2, 3, 3], 2, {}, [6, 6]],
+      ] as const) {
+        const { t, v } = randomTensor([...shape], 5);
+        const outPlane = hw[0] * hw[1], inPlane = shape[shape.length - 2] * shape[shape.length - 1];
+        const ti = randomIndices([...shape], outPlane, 6);
+        const y = F.maxUnpool2d(t, ti, k as never, o as never);
+        expect(y.shape, JSON.stringify(o)).to.deep.equal([...shape.slice(0, -2), ...hw]);
+        expect(Array.from(y.dataSync()), JSON.stringify(o)).to.deep.equal(Array.from(unpoolRef(Float32Array.from(v), ti.dataSync(), inPlane, outPlane).y));
+      }
+    });
+
+    it('undoes maxPool2d: the maxima back in place, pooling again gives the same', () => {
+      const { t } = randomTensor([2, 3, 9, 8], 7, 0.1, 1);  // positive: zeros never win the second pooling
+      const [y, idx] = F.maxPool2d(t, 2, { returnIndices: true });
+      const back = F.maxUnpool2d(y, idx, 2, { outputSize: [9, 8] });
+      expect(back.shape).to.deep.equal([2, 3, 9, 8]);
+      const xv = t.dataSync(), bv = back.dataSync();
+      for (let i = 0; i < xv.length; i++) expect(bv[i] === 0 || bv[i] === xv[i], `element ${i}`).to.equal(true);
+      expect(Array.from(F.maxPool2d(back, 2).dataSync())).to.deep.equal(Array.from(y.dataSync()));
+      // the module does the same (positional stride and padding as PyTorch's)
+      expect(Array.from(new cc.nn.MaxUnpool2d(2, 2, 0).forward(y, idx, [9, 8]).dataSync())).to.deep.equal(Array.from(bv));
+      expect(new cc.nn.MaxUnpool2d(2).toString()).to.match(/MaxUnpool2d\(kernel_size=2, stride=2, padding=0\)/);
+    });
+
+    it('has the gradient of finite differences, the value that stayed alone getting it; through the tape too', () => {
+      const shape = [2, 2, 3, 4], outPlane = 5 * 8;
+      const ti = randomIndices(shape, outPlane, 8);  // 12 indices into 40 places a plane: repeats
+      const opts = { stride: 2, outputSize: [5, 8] };
+      gradCheck({
+        what: 'maxUnpool2d', inputs: [{ shape, values: distinct(sizeOf(shape), 9) }],
+        forward: ([x]) => F.maxUnpool2d(x, ti, 2, opts),
+        backward: (dy, [x]) => [maxUnpool2dBackward(dy, ti, x.shape)],
+      });
+      const { t, v } = randomTensor(shape, 10);
+      const x = t.requiresGrad_();
+      const dy = randomTensor([2, 2, 5, 8], 11);
+      F.maxUnpool2d(x, ti, 2, opts).backward(dy.t);
+      const ref = unpoolRef(Float32Array.from(v), ti.dataSync(), 12, outPlane).grad(Float32Array.from(dy.v));
+      expect(Array.from(x.grad!.dataSync())).to.deep.equal(Array.from(ref));
+      expect(ref.filter((g) => g === 0).length, 'repeats leave some inputs without a gradient').to.be.above(0);
+    });
+
+    it('gives the same bits at 1 and 2 threads', () => {
+      const threads = cc.getNumThreads();
+      const shape = [8, 16, 20, 20], { t } = randomTensor(shape, 12), ti = randomIndices(shape, 40 * 40, 13), dy = randomTensor([8, 16, 40, 40], 14).t;
+      const run = (n: number) => {
+        cc.setNumThreads(n);
+        return [F.maxUnpool2d(t, ti, 2).dataSync(), maxUnpool2dBackward(dy, ti, shape).dataSync()];
+      };
+      try {
+        const [y1, g1] = run(1), [y2, g2] = run(2);
+        expectBitIdentical(y1, y2, 'forward');
+        expectBitIdentical(g1, g2, 'backward');
+      } finally {
+        cc.setNumThreads(threads);
+      }
+    });
+
+    it('refuses bad arguments with typed errors', () => {
+      const x = cc.ones([1, 1, 2, 2]), idx = cc.tensor([[[[0, 1], [2, 3]]]], { dtype: 'int32' });
+      expectError(() => F.maxUnpool2d(x, cc.tensor([[[[0, 1], [2, 16]]]], { dtype: 'int32' }), 2).dataSync(), 'E_INDEX', /index 16 at position 3 is out of range for an output plane of 16/);
+      expectError(() => F.maxUnpool2d(x, cc.tensor([[[[0, -1], [2, 3]]]], { dtype: 'int32' }), 2).dataSync(), 'E_INDEX', /index -1 at position 1/);
+      expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), cc.tensor([[[[0, 1], [99, 3]]]], { dtype: 'int32' }), [1, 1, 2, 2]).dataSync(), 'E_INDEX', /index 99/);
+      expectError(() => F.maxUnpool2d(x, cc.ones([1, 1, 2, 2]), 2), 'E_DTYPE');
+      expectError(() => F.maxUnpool2d(x, cc.zeros([1, 1, 2, 3], 'int32'), 2), 'E_SHAPE');
+      expectError(() => F.maxUnpool2d(cc.ones([2, 2]), cc.zeros([2, 2], 'int32'), 2), 'E_SHAPE');
+      expectError(() => F.maxUnpool2d(x, idx, 0), 'E_ARG', /kernelSize/);
+      expectError(() => F.maxUnpool2d(x, idx, 2, { stride: -1 }), 'E_ARG', /stride/);
+      expectError(() => F.maxUnpool2d(x, idx, 2, { kernel: 2 } as never), 'E_ARG');
+      // PyTorch: dim 0 must be between 2 and 6 (exclusive) for this input
+      expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [6, 4] }), 'E_ARG', /H must be between 3 and 5 for input \[1, 1, 2, 2\], got 6/);
+      expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [4] }), 'E_ARG', /outputSize/);
+      expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [4, 'a'] as never }), 'E_ARG', /outputSize/);
+      expectError(() => F.maxUnpool2d(cc.ones([1, 1, 1, 1]), cc.zeros([1, 1, 1, 1], 'int32'), 2, { padding: 1 }), 'E_SHAPE', /empty/);
+      expectError(() => new cc.nn.MaxUnpool2d(2, { stride: 0 }), 'E_ARG', /stride/);
+      expect(Array.from(F.maxUnpool2d(x, idx, 2).dataSync()).filter((v) => v === 1).length, 'the queue works on').to.equal(4);
     });
   });
 

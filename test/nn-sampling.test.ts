@@ -1,7 +1,8 @@
 /**
  * F.pad and F.interpolate (lib/nn/functional/sampling.ts) against PyTorch's values (committed
  * fixtures, test/fixtures/make/sampling.py), their gradients by finite differences, the modules
- * nn.Pad2d and nn.Upsample, and typed errors.
+ * nn.Pad2d and nn.Upsample, and typed errors; F.pixelShuffle / pixelUnshuffle against
+ * torch.pixel_shuffle's definition.
  */
 import { expect } from 'chai';
 import * as fs from 'fs';
@@ -100,6 +101,61 @@ describe('F.pad and F.interpolate', () => {
   });
 });
 
+describe('F.pixelShuffle and F.pixelUnshuffle', () => {
+  // torch.pixel_shuffle's definition: out[..., c, h * r + i, w * r + j] = x[..., c * r^2 + i * r + j, h, w]
+  function shuffleRef(x: ArrayLike<number>, shape: number[], r: number): number[] {
+    const [C, H, W] = shape.slice(-3), lead = shape.slice(0, -3).reduce((a, b) => a * b, 1), c = C / (r * r);
+    const out = new Array<number>(x.length);
+    for (let n = 0; n < lead; n++) {
+      for (let ch = 0; ch < c; ch++) {
+        for (let h = 0; h < H * r; h++) {
+          for (let w = 0; w < W * r; w++) {
+            const src = ((n * C + ch * r * r + (h % r) * r + (w % r)) * H + Math.floor(h / r)) * W + Math.floor(w / r);
+            out[((n * c + ch) * H * r + h) * W * r + w] = x[src];
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  it('move each channel group\'s values into r x r pixel blocks and back, any leading axes, int32 too', () => {
+    for (const [shape, r] of [[[2, 12, 3, 4], 2], [[8, 2, 2], 2], [[2, 1, 18, 2, 3], 3], [[1, 5, 3, 3], 1]] as const) {
+      const x = cc.randn([...shape]);
+      const y = F.pixelShuffle(x, r);
+      const [C, H, W] = shape.slice(-3);
+      expect(y.shape).to.deep.equal([...shape.slice(0, -3), C / (r * r), H * r, W * r]);
+      expect(Array.from(y.dataSync()), JSON.stringify(shape)).to.deep.equal(shuffleRef(x.dataSync(), [...shape], r));
+      expect(Array.from(F.pixelUnshuffle(y, r).dataSync()), 'unshuffle undoes it').to.deep.equal(Array.from(x.dataSync()));
+    }
+    const ints = cc.arange(0, 16, 1, 'int32').reshape([1, 4, 2, 2]);
+    const shuffled = F.pixelShuffle(ints, 2);
+    expect(shuffled.dtype).to.equal('int32');
+    expect(Array.from(shuffled.dataSync())).to.deep.equal([0, 4, 1, 5, 8, 12, 9, 13, 2, 6, 3, 7, 10, 14, 11, 15]);
+  });
+
+  it('pass the gradient back through the same permutation (tape), as modules too', () => {
+    const x = cc.randn([2, 8, 3, 2]).requiresGrad_();
+    const dy = cc.randn([2, 2, 6, 4]);
+    F.pixelShuffle(x, 2).backward(dy);
+    expect(Array.from(x.grad!.dataSync())).to.deep.equal(Array.from(F.pixelUnshuffle(dy, 2).dataSync()));
+    const z = cc.randn([1, 3, 4, 6]);
+    expect(Array.from(new nn.PixelUnshuffle(2).call(z).dataSync())).to.deep.equal(Array.from(F.pixelUnshuffle(z, 2).dataSync()));
+    expect(String(new nn.Sequential(new nn.Conv2d(3, 12, 3, { padding: 1 }), new nn.PixelShuffle(2)))).to.match(/PixelShuffle\(upscale_factor=2\)/);
+  });
+
+  it('refuse bad arguments with typed errors', () => {
+    expectError(() => F.pixelShuffle(cc.ones([1, 6, 2, 2]), 2), 'E_SHAPE', /6 channels .* not divisible by upscaleFactor\^2 = 4/);
+    expectError(() => F.pixelShuffle(cc.ones([4, 2]), 2), 'E_SHAPE', /\[\.\.\., C, H, W\]/);
+    expectError(() => F.pixelShuffle(cc.ones([1, 4, 2, 2]), 0), 'E_ARG', /upscaleFactor/);
+    expectError(() => F.pixelShuffle(cc.ones([1, 4, 2, 2]), 1.5), 'E_ARG', /upscaleFactor/);
+    expectError(() => F.pixelUnshuffle(cc.ones([1, 1, 3, 4]), 2), 'E_SHAPE', /3x4 .* not divisible by downscaleFactor 2/);
+    expectError(() => F.pixelUnshuffle('x' as never, 2), 'E_ARG');
+    expectError(() => new nn.PixelShuffle(-1), 'E_ARG', /upscaleFactor/);
+    expectError(() => new nn.PixelUnshuffle(NaN), 'E_ARG', /downscaleFactor/);
+  });
+});
+
 describeCuda('F.pad and F.interpolate on the GPU', () => {
   it('match the CPU, with gradients', () => {
     const x = randomCpu([2, 3, 5, 6], 11);
@@ -108,6 +164,8 @@ describeCuda('F.pad and F.interpolate on the GPU', () => {
     }
     compareDevices((t) => F.interpolate(t, { size: [9, 13], mode: 'bilinear' }), [x], { grads: true, what: 'bilinear' });
     compareDevices((t) => F.interpolate(t, { scaleFactor: 2 }), [x], { grads: true, what: 'nearest' });
+    compareDevices((t) => F.pixelShuffle(t, 2), [randomCpu([2, 8, 3, 5], 12)], { bound: 0, gradBound: 0, grads: true, what: 'pixelShuffle' });
+    compareDevices((t) => F.pixelUnshuffle(t, 3), [randomCpu([1, 2, 6, 9], 13)], { bound: 0, gradBound: 0, grads: true, what: 'pixelUnshuffle' });
   });
 });
 

@@ -15,7 +15,7 @@ import { checkInterpolateOptions, checkPadOptions } from './functional/sampling'
 import { checkLevels, checkSamplingRatio, type Size2 } from './functional/pool';
 import { native } from '../native';
 import { flatten, reshape } from '../ops';
-import { Tensor } from '../tensor';
+import { Tensor, type DType } from '../tensor';
 import { checkAxis, checkBool, checkInt, checkNumber, checkOptions, checkTensor, describe, isTensor, MAX_RANK, shapeStr } from '../validate';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
 import { Module, Parameter } from './module';
@@ -502,6 +502,42 @@ export class MaxPool2d extends Module {
   }
 }
 
+export interface MaxUnpool2dModuleOptions { stride?: Size2; padding?: Size2 }
+
+/**
+ * The inverse of max pooling, as torch.nn.MaxUnpool2d: puts each value back where the pooling's
+ * indices say (`F.maxUnpool2d`). Positional arguments in PyTorch's order: stride (null: the
+ * kernel size), padding. The indices come from `F.maxPool2d(x, k, { returnIndices: true })`.
+ * @example const [y, idx] = F.maxPool2d(x, 2, { returnIndices: true });
+ *          new nn.MaxUnpool2d(2).forward(y, idx)   // x's size, zeros but at the maxima
+ */
+export class MaxUnpool2d extends Module {
+  readonly options: MaxUnpool2dModuleOptions;
+
+  constructor(kernelSize: Size2, ...args: WithOptions<[stride: Size2 | null, padding: Size2], MaxUnpool2dModuleOptions>);
+  constructor(readonly kernelSize: Size2, ...args: unknown[]) {
+    super();
+    const keys = ['stride', 'padding'] as const;
+    this.options = present(merge<MaxUnpool2dModuleOptions>('MaxUnpool2d', args, keys, keys));
+    pairOf('MaxUnpool2d', 'kernelSize', kernelSize, 1);
+    if (this.options.stride !== undefined) pairOf('MaxUnpool2d', 'stride', this.options.stride, 1);
+    if (this.options.padding !== undefined) pairOf('MaxUnpool2d', 'padding', this.options.padding, 0);
+  }
+
+  override config(): unknown[] {
+    return [this.kernelSize, { ...this.options }];
+  }
+
+  /** `outputSize`: the output's [H, W] where the default is ambiguous (see `F.maxUnpool2d`). */
+  forward(x: Tensor, indices: Tensor, outputSize?: readonly number[]): F32 {
+    return F.maxUnpool2d(x, indices, this.kernelSize, { ...this.options, outputSize });
+  }
+
+  override extraRepr(): string {
+    return `kernel_size=${this.kernelSize}, stride=${this.options.stride ?? this.kernelSize}, padding=${this.options.padding ?? 0}`;
+  }
+}
+
 export interface AvgPool2dModuleOptions { stride?: Size2; padding?: Size2; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number }
 
 /**
@@ -805,6 +841,46 @@ export class Upsample extends Module {
     const o = this.options;
     return [o.size !== undefined ? `size=${JSON.stringify(o.size)}` : `scaleFactor=${JSON.stringify(o.scaleFactor)}`,
       `mode='${o.mode ?? 'nearest'}'`, ...(o.alignCorners !== undefined ? [`alignCorners=${o.alignCorners}`] : [])].join(', ');
+  }
+}
+
+/** Sub-pixel upsampling, as torch.nn.PixelShuffle (`F.pixelShuffle`). @example new nn.PixelShuffle(2) */
+export class PixelShuffle extends Module {
+  constructor(readonly upscaleFactor: number) {
+    super();
+    checkInt('PixelShuffle', 'upscaleFactor', upscaleFactor, 1);
+  }
+
+  override config(): unknown[] {
+    return [this.upscaleFactor];
+  }
+
+  forward<D extends DType>(x: Tensor<D>): Tensor<D> {
+    return F.pixelShuffle(x, this.upscaleFactor);
+  }
+
+  override extraRepr(): string {
+    return `upscale_factor=${this.upscaleFactor}`;
+  }
+}
+
+/** The inverse of PixelShuffle, as torch.nn.PixelUnshuffle (`F.pixelUnshuffle`). @example new nn.PixelUnshuffle(2) */
+export class PixelUnshuffle extends Module {
+  constructor(readonly downscaleFactor: number) {
+    super();
+    checkInt('PixelUnshuffle', 'downscaleFactor', downscaleFactor, 1);
+  }
+
+  override config(): unknown[] {
+    return [this.downscaleFactor];
+  }
+
+  forward<D extends DType>(x: Tensor<D>): Tensor<D> {
+    return F.pixelUnshuffle(x, this.downscaleFactor);
+  }
+
+  override extraRepr(): string {
+    return `downscale_factor=${this.downscaleFactor}`;
   }
 }
 

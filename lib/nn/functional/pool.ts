@@ -217,6 +217,78 @@ export function maxPool2dBackward(dy: Tensor, indices: Tensor, inputShape: reado
   return f32(native.maxPoolBackward(gdy.handle(op), ti.handle(op), xs), xs);
 }
 
+// ---- max unpooling ---------------------------------------------------------------------------
+
+export interface MaxUnpool2dOptions {
+  /** Default: the kernel size. */
+  stride?: Size2;
+  /** The pooling's padding. Default 0. */
+  padding?: Size2;
+  /**
+   * The output's [H, W] (or its whole shape), where the default size (H - 1) * stride - 2 *
+   * padding + kernel is ambiguous (the pooled input's H or W was not a multiple of the stride):
+   * each within (default - stride, default + stride), as PyTorch.
+   */
+  outputSize?: readonly number[];
+}
+
+const MAX_UNPOOL_KEYS = ['stride', 'padding', 'outputSize'];
+
+/** The unpooled [H, W] (PyTorch's _unpool_output_size). */
+function unpooledSize(op: string, x: readonly number[], k: [number, number], s: [number, number], p: [number, number], outputSize: unknown): [number, number] {
+  const defaults = [0, 1].map((d) => (x[x.length - 2 + d] - 1) * s[d] - 2 * p[d] + k[d]);
+  if (outputSize === undefined || outputSize === null) {
+    if (defaults.some((d) => d < 1)) fail('E_SHAPE', `${op}: input ${shapeStr(x)} unpools to an empty ${defaults.join('x')} output`);
+    return defaults as [number, number];
+  }
+  if (!Array.isArray(outputSize) || !outputSize.every((d) => typeof d === 'number' && Number.isSafeInteger(d))) {
+    fail('E_ARG', `${op}: expected \`outputSize\` to be an array of integers, got ${describe(outputSize)}`);
+  }
+  const hw = outputSize.length === x.length ? outputSize.slice(-2) : outputSize;
+  if (hw.length !== 2) fail('E_ARG', `${op}: expected \`outputSize\` [H, W] or the output's whole shape (rank ${x.length}), got ${describe(outputSize)}`);
+  for (let d = 0; d < 2; d++) {
+    const lo = Math.max(0, defaults[d] - s[d]), hi = defaults[d] + s[d];
+    if (!(hw[d] > lo && hw[d] < hi)) {
+      fail('E_ARG', `${op}: \`outputSize\` ${describe(outputSize)}: ${d ? 'W' : 'H'} must be between ${lo + 1} and ${hi - 1} for input ${shapeStr(x)}, got ${hw[d]}`);
+    }
+  }
+  return [hw[0], hw[1]];
+}
+
+/**
+ * The inverse of maxPool2d with its indices (unpooling by the pooling's "switches", as in
+ * Zeiler and Fergus's deconvnet and SegNet's decoder): each value of x goes back to the place
+ * its index names in the larger output plane, zeros elsewhere. Where two indices name one place
+ * (overlapping windows), the later one's value stays, as in PyTorch; the gradient goes to that
+ * one only (PyTorch 1.13 sends it to both). An index outside the output plane is E_INDEX.
+ * @example const [y, idx] = F.maxPool2d(x, 2, { returnIndices: true });
+ *          const back = F.maxUnpool2d(y, idx, 2);   // x's shape, the maxima in place
+ */
+export function maxUnpool2d(x: Tensor, indices: Tensor, kernelSize: Size2, options: MaxUnpool2dOptions = {}): F32 {
+  options = checkOptions<MaxUnpool2dOptions>('maxUnpool2d', options, MAX_UNPOOL_KEYS);
+  const op = 'maxUnpool2d';
+  const t = input(op, 'x', x);
+  const ti = indicesArg(op, 'indices', indices, t.shape);
+  const k = pair(op, 'kernelSize', kernelSize);
+  const s = options.stride === undefined || options.stride === null ? k : pair(op, 'stride', options.stride);
+  const p = options.padding === undefined ? [0, 0] as [number, number] : pair(op, 'padding', options.padding, 0);
+  const [oh, ow] = unpooledSize(op, t.shape, k, s, p, options.outputSize);
+  const outShape = [...t.shape.slice(0, -2), oh, ow];
+  const y = f32(native.maxUnpool2dForward(t.handle(op), ti.handle(op), outShape), outShape);
+  const xs = t.shape;
+  return record(op, y, [t], (dy, [si]) => [maxUnpool2dBackward(dy, si, xs)], [ti]);
+}
+
+/** @internal dx of maxUnpool2d: dy at each index, for the input whose value stayed there. */
+export function maxUnpool2dBackward(dy: Tensor, indices: Tensor, inputShape: readonly number[]): F32 {
+  const op = 'maxUnpool2d backward';
+  const xs = checkInputShape(op, inputShape);
+  const tdy = checkTensor(op, 'dy', dy);
+  const gdy = grad(op, 'dy', tdy, [...xs.slice(0, -2), ...tdy.shape.slice(-2)]);
+  const ti = indicesArg(op, 'indices', indices, xs);
+  return f32(native.maxUnpool2dBackward(gdy.handle(op), ti.handle(op), xs), xs);
+}
+
 // ---- average pooling -------------------------------------------------------------------------
 
 function divisorArg(op: string, value: unknown): number {

@@ -7,9 +7,9 @@
 import { tidy } from '../../engine';
 import { full, tensor } from '../../creation';
 import { fail } from '../../errors';
-import { add, concat, indexSelect, mul, narrow } from '../../ops';
+import { add, concat, indexSelect, mul, narrow, permute, reshape } from '../../ops';
 import { Tensor, type DType } from '../../tensor';
-import { checkHostBytes, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
+import { checkHostBytes, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
@@ -170,4 +170,49 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor<'flo
     }
     return y;
   });
+}
+
+// ---- sub-pixel rearrangement ---------------------------------------------------------------
+
+/** `x` of rank 3 or more ([..., C, H, W]) and the factor r, checked. */
+function shuffleArgs(op: string, x: unknown, factor: unknown, name: string): [Tensor, number] {
+  const t = checkTensor(op, 'x', x);
+  if (t.rank < 3) fail('E_SHAPE', `${op}: expected \`x\` of shape [..., C, H, W], got ${shapeStr(t.shape)}`);
+  return [t, checkInt(op, name, factor, 1)];
+}
+
+/**
+ * Sub-pixel upsampling (Shi et al., ESPCN), as torch.pixel_shuffle: [..., C * r^2, H, W] ->
+ * [..., C, H * r, W * r], output pixel (h * r + i, w * r + j) of channel c taken from channel
+ * c * r^2 + i * r + j. A convolution to C * r^2 channels then this upsamples by r.
+ * @example F.pixelShuffle(x, 2)   // [1, 12, 8, 8] -> [1, 3, 16, 16]
+ */
+export function pixelShuffle<D extends DType>(x: Tensor<D>, upscaleFactor: number): Tensor<D> {
+  const op = 'pixelShuffle';
+  const [t, r] = shuffleArgs(op, x, upscaleFactor, 'upscaleFactor');
+  const [c, h, w] = t.shape.slice(-3), lead = t.shape.slice(0, -3);
+  if (c % (r * r) !== 0) fail('E_SHAPE', `${op}: ${c} channels (x ${shapeStr(t.shape)}) are not divisible by upscaleFactor^2 = ${r * r}`);
+  const k = lead.length;
+  return tidy(() => {
+    const parts = reshape(t, [...lead, c / (r * r), r, r, h, w]);  // [..., C, i, j, H, W]
+    const moved = permute(parts, [...lead.keys(), k, k + 3, k + 1, k + 4, k + 2]);  // [..., C, H, i, W, j]
+    return reshape(moved, [...lead, c / (r * r), h * r, w * r]);
+  }) as Tensor<D>;
+}
+
+/**
+ * The inverse of pixelShuffle, as torch.pixel_unshuffle: [..., C, H * r, W * r] -> [..., C * r^2, H, W].
+ * @example F.pixelUnshuffle(x, 2)   // [1, 3, 16, 16] -> [1, 12, 8, 8]
+ */
+export function pixelUnshuffle<D extends DType>(x: Tensor<D>, downscaleFactor: number): Tensor<D> {
+  const op = 'pixelUnshuffle';
+  const [t, r] = shuffleArgs(op, x, downscaleFactor, 'downscaleFactor');
+  const [c, hr, wr] = t.shape.slice(-3), lead = t.shape.slice(0, -3);
+  if (hr % r !== 0 || wr % r !== 0) fail('E_SHAPE', `${op}: the spatial size ${hr}x${wr} (x ${shapeStr(t.shape)}) is not divisible by downscaleFactor ${r}`);
+  const k = lead.length;
+  return tidy(() => {
+    const parts = reshape(t, [...lead, c, hr / r, r, wr / r, r]);  // [..., C, H, i, W, j]
+    const moved = permute(parts, [...lead.keys(), k, k + 2, k + 4, k + 1, k + 3]);  // [..., C, i, j, H, W]
+    return reshape(moved, [...lead, c * r * r, hr / r, wr / r]);
+  }) as Tensor<D>;
 }
