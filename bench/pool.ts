@@ -2,11 +2,11 @@
  * Pooling beside PyTorch-CPU (bench/pool_torch.py: the same shapes, the same thread count):
  * `npm run bench -- pool`. Each of our runs includes waiting for the result (syncBlocking), not
  * reading it; PyTorch's backward calls the aten kernels directly (max, avg) or autograd (Lp,
- * mixed, which PyTorch composes from several ops).
+ * mixed, which PyTorch composes from several ops; max unpooling, a gather there).
  */
 import * as path from 'path';
 import * as cc from '../lib';
-import { avgPool2dBackward, lpPool2dBackward, maxPool2dBackward, mixedPool2dBackward, mixedPool2dForward, stochasticPool2dBackward, stochasticPool2dForward } from '../lib/nn/functional/pool';
+import { avgPool2dBackward, lpPool2dBackward, maxPool2dBackward, maxUnpool2dBackward, maxUnpool2dForward, mixedPool2dBackward, mixedPool2dForward, stochasticPool2dBackward, stochasticPool2dForward } from '../lib/nn/functional/pool';
 import { measureBandwidth, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
@@ -44,6 +44,12 @@ function cases(): [string, () => void, number][][] {
     // Training's forward: it also keeps the argmax for the backward.
     out.push([`mixed fwd ${tag}`, () => mixedPool2dForward(x, k, { stride: s, training: true }).forEach((t) => t.dispose()), X + 2 * Y]);
     out.push([`mixed bwd ${tag}`, () => mixedPool2dBackward(dy, mixedIdx, lam, shape, k, { stride: s }).dispose(), 2 * Y + X]);
+    // Max unpooling of the pooled values back to x's size (SegNet's decoder); its backward takes dy of
+    // x's shape and the forward's mark of the values that stayed (which training's forward makes).
+    const dx = cc.keep(cc.rand(shape));
+    const kept = cc.keep(maxUnpool2dForward(ym, idx, shape)[1]);
+    out.push([`unpool fwd ${tag}`, () => F.maxUnpool2d(ym, idx, k, { stride: s }).dispose(), 2 * Y + X]);
+    out.push([`unpool bwd ${tag}`, () => maxUnpool2dBackward(dx, idx, kept, ym.shape).dispose(), 3 * Y + X]);
     // Training's forward keeps the picks' indices for the backward.
     const [, pickIdx] = stochasticPool2dForward(x, k, { stride: s }).map((t) => cc.keep(t));
     out.push([`stochastic fwd ${tag}`, () => stochasticPool2dForward(x, k, { stride: s }).forEach((t) => t.dispose()), X + 2 * Y]);

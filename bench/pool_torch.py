@@ -3,7 +3,7 @@
 --part N: only SHAPES[N]'s cases (N = len(SHAPES): the adaptive case), so that bench/pool.ts can
 time each shape right before its own.
 Backward passes call the aten backward kernels directly (max, avg) or autograd (Lp and mixed,
-which PyTorch composes from several ops). Mixed pooling is lam * max_pool2d + (1 - lam) * avg_pool2d.
+which PyTorch composes from several ops; max unpooling's, whose backward is a gather). Mixed pooling is lam * max_pool2d + (1 - lam) * avg_pool2d.
 PyTorch has no stochastic pooling: its side is the formula as a PyTorch user writes it (stochastic(),
 below): the windows unfolded, a running sum compared with u * sum per window, the pick gathered;
 evaluation is avg_pool2d(a * a) / avg_pool2d(a) with a = relu(x); the backward through autograd."""
@@ -69,6 +69,12 @@ with torch.no_grad():
             out[f"lp2 bwd {tag}"] = best_ms(lambda: torch.autograd.grad(yl, xg, dy, retain_graph=True))
             ym = lam * F.max_pool2d(xg, k, s) + (1 - lam) * F.avg_pool2d(xg, k, s)
             out[f"mixed bwd {tag}"] = best_ms(lambda: torch.autograd.grad(ym, xg, dy, retain_graph=True))
+        out[f"unpool fwd {tag}"] = best_ms(lambda: F.max_unpool2d(y, idx, k, s))
+        dx = torch.rand_like(x)
+        with torch.enable_grad():
+            yg = y.clone().requires_grad_()
+            yu = F.max_unpool2d(yg, idx, k, s)
+            out[f"unpool bwd {tag}"] = best_ms(lambda: torch.autograd.grad(yu, yg, dx, retain_graph=True))
         out[f"stochastic fwd {tag}"] = best_ms(lambda: stochastic(x, k, s))
         out[f"stochastic eval fwd {tag}"] = best_ms(lambda: F.avg_pool2d(x.clamp(min=0) ** 2, k, s) / F.avg_pool2d(x.clamp(min=0), k, s))
         with torch.enable_grad():

@@ -185,8 +185,8 @@ export interface NativeAddon {
   linearBackwardWeight(dy: Handle, x: Handle): Handle;
   maxPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, returnIndices: boolean): [Handle, Handle | null];
   maxPoolBackward(dy: Handle, indices: Handle, inputShape: readonly number[]): Handle;
-  maxUnpool2dForward(x: Handle, indices: Handle, outputShape: readonly number[]): Handle;
-  maxUnpool2dBackward(dy: Handle, indices: Handle, inputShape: readonly number[]): Handle;
+  maxUnpool2dForward(x: Handle, indices: Handle, outputShape: readonly number[], withKept: boolean): [Handle, Handle | null];
+  maxUnpool2dBackward(dy: Handle, indices: Handle, kept: Handle, inputShape: readonly number[]): Handle;
   avgPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, countIncludePad: boolean, divisorOverride: number): Handle;
   avgPool2dBackward(dy: Handle, inputShape: readonly number[], window: readonly number[], ceilMode: boolean, countIncludePad: boolean, divisorOverride: number): Handle;
   lpPool2dForward(x: Handle, p: number, window: readonly number[], ceilMode: boolean, mean: boolean): Handle;

@@ -17,7 +17,7 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import type { Tensor } from '../lib';
-import { maxPool2dBackward, maxUnpool2dBackward, mixedPool2dBackward, roiPoolWithArgmax } from '../lib/nn/functional/pool';
+import { maxPool2dBackward, maxUnpool2dBackward, maxUnpool2dForward, mixedPool2dBackward, roiPoolWithArgmax } from '../lib/nn/functional/pool';
 import { compareDevices, describeCuda, expectSameValues, randomCpu } from './cuda-helpers';
 import { expectError, expectRejects, philoxUniform } from './helpers';
 
@@ -140,6 +140,7 @@ describeCuda('pooling', () => {
       const [y, pooled] = F.maxPool2d(randomCpu([2, 5, 9, 7], 22), 2, { returnIndices: true });
       compareDevices((x, i) => F.maxUnpool2d(x, i, 2, { outputSize: [9, 7] }), [y, pooled], { bound: 0, gradBound: 0, grads: true, what: 'after maxPool2d' });
       compareDevices((x, i) => F.maxUnpool2d(x, i, 2), [randomCpu([3, 4, 4], 23), cc.zeros([3, 4, 4], 'int32')], { bound: 0, gradBound: 0, grads: true, what: 'rank 3, one place' });
+      compareDevices((x, i) => maxUnpool2dForward(x, i, [3, 20, 20]), [randomCpu([3, 20, 20], 26), idx.reshape([6, 20, 20]).narrow(0, 0, 3)], { bound: 0, what: 'the kept mask' });
     });
 
     it('an index outside the output plane is E_INDEX, forward and backward; the device works on', async () => {
@@ -147,7 +148,7 @@ describeCuda('pooling', () => {
       const bad = cc.tensor(Int32Array.from({ length: 18 }, (_, i) => (i === 11 ? 36 : i)), { shape: [1, 2, 3, 3], dtype: 'int32' }).to('cuda');
       expectError(() => F.maxUnpool2d(x, bad, 2).dataSync(), 'E_INDEX', /out of range/);
       const neg = cc.tensor(Int32Array.from({ length: 18 }, (_, i) => (i === 2 ? -1 : i)), { shape: [1, 2, 3, 3], dtype: 'int32' }).to('cuda');
-      await expectRejects(maxUnpool2dBackward(randomCpu([1, 2, 6, 6], 25).to('cuda'), neg, [1, 2, 3, 3]).data(), 'E_INDEX');
+      await expectRejects(maxUnpool2dBackward(randomCpu([1, 2, 6, 6], 25).to('cuda'), neg, cc.ones([1, 2, 3, 3], 'int32').to('cuda'), [1, 2, 3, 3]).data(), 'E_INDEX');
       const good = cc.tensor(Int32Array.from({ length: 18 }, (_, i) => i), { shape: [1, 2, 3, 3], dtype: 'int32' });
       expectSameValues(F.maxUnpool2d(x, good.to('cuda'), 2), F.maxUnpool2d(x.to('cpu'), good, 2), 0, 'after the error');
     });

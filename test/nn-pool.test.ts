@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import {
   adaptiveAvgPool2dBackward, adaptiveMaxPool2dBackward, avgPool2dBackward, lpPool2dBackward, maxPool2dBackward,
-  maxUnpool2dBackward, mixedPool2dBackward, mixedPool2dForward, roiPoolBackward, roiPoolWithArgmax,
+  maxUnpool2dBackward, maxUnpool2dForward, mixedPool2dBackward, mixedPool2dForward, roiPoolBackward, roiPoolWithArgmax,
 } from '../lib/nn/functional/pool';
 import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, loadFixture, philoxUniform, randomTensor, rng, sizeOf } from './helpers';
 
@@ -322,11 +322,9 @@ describe('F: pooling', () => {
           writer[p * outPlane + idx[p * inPlane + i]] = i;
         }
       }
-      const grad = (dy: ArrayLike<number>) => Float64Array.from({ length: x.length }, (_, j) => {
-        const p = Math.floor(j / inPlane), at = p * outPlane + idx[j];
-        return writer[at] === j % inPlane ? dy[at] : 0;
-      });
-      return { y, grad };
+      const kept = Int32Array.from({ length: x.length }, (_, j) => Number(writer[Math.floor(j / inPlane) * outPlane + idx[j]] === j % inPlane));
+      const grad = (dy: ArrayLike<number>) => Float64Array.from({ length: x.length }, (_, j) => (kept[j] ? dy[Math.floor(j / inPlane) * outPlane + idx[j]] : 0));
+      return { y, kept, grad };
     }
 
     /** Random indices into an outPlane-sized plane, with repeats. */
@@ -375,15 +373,17 @@ describe('F: pooling', () => {
       gradCheck({
         what: 'maxUnpool2d', inputs: [{ shape, values: distinct(sizeOf(shape), 9) }],
         forward: ([x]) => F.maxUnpool2d(x, ti, 2, opts),
-        backward: (dy, [x]) => [maxUnpool2dBackward(dy, ti, x.shape)],
+        backward: (dy, [x]) => [maxUnpool2dBackward(dy, ti, maxUnpool2dForward(x, ti, [2, 2, 5, 8])[1], x.shape)],
       });
       const { t, v } = randomTensor(shape, 10);
       const x = t.requiresGrad_();
       const dy = randomTensor([2, 2, 5, 8], 11);
       F.maxUnpool2d(x, ti, 2, opts).backward(dy.t);
-      const ref = unpoolRef(Float32Array.from(v), ti.dataSync(), 12, outPlane).grad(Float32Array.from(dy.v));
-      expect(Array.from(x.grad!.dataSync())).to.deep.equal(Array.from(ref));
-      expect(ref.filter((g) => g === 0).length, 'repeats leave some inputs without a gradient').to.be.above(0);
+      const ref = unpoolRef(Float32Array.from(v), ti.dataSync(), 12, outPlane);
+      expect(Array.from(x.grad!.dataSync())).to.deep.equal(Array.from(ref.grad(Float32Array.from(dy.v))));
+      expect(ref.kept.filter((k) => k === 0).length, 'repeats leave some inputs without a gradient').to.be.above(0);
+      // the forward's mark of the inputs that stayed, asked for when recorded or by the internal forward
+      expect(Array.from(maxUnpool2dForward(t, ti, [2, 2, 5, 8])[1].dataSync())).to.deep.equal(Array.from(ref.kept));
     });
 
     it('gives the same bits at 1 and 2 threads', () => {
@@ -391,11 +391,13 @@ describe('F: pooling', () => {
       const shape = [8, 16, 20, 20], { t } = randomTensor(shape, 12), ti = randomIndices(shape, 40 * 40, 13), dy = randomTensor([8, 16, 40, 40], 14).t;
       const run = (n: number) => {
         cc.setNumThreads(n);
-        return [F.maxUnpool2d(t, ti, 2).dataSync(), maxUnpool2dBackward(dy, ti, shape).dataSync()];
+        const [y, kept] = maxUnpool2dForward(t, ti, [8, 16, 40, 40]);
+        return [y.dataSync(), kept.dataSync(), maxUnpool2dBackward(dy, ti, kept, shape).dataSync()];
       };
       try {
-        const [y1, g1] = run(1), [y2, g2] = run(2);
+        const [y1, k1, g1] = run(1), [y2, k2, g2] = run(2);
         expectBitIdentical(y1, y2, 'forward');
+        expectBitIdentical(k1, k2, 'kept');
         expectBitIdentical(g1, g2, 'backward');
       } finally {
         cc.setNumThreads(threads);
@@ -406,7 +408,10 @@ describe('F: pooling', () => {
       const x = cc.ones([1, 1, 2, 2]), idx = cc.tensor([[[[0, 1], [2, 3]]]], { dtype: 'int32' });
       expectError(() => F.maxUnpool2d(x, cc.tensor([[[[0, 1], [2, 16]]]], { dtype: 'int32' }), 2).dataSync(), 'E_INDEX', /index 16 at position 3 is out of range for an output plane of 16/);
       expectError(() => F.maxUnpool2d(x, cc.tensor([[[[0, -1], [2, 3]]]], { dtype: 'int32' }), 2).dataSync(), 'E_INDEX', /index -1 at position 1/);
-      expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), cc.tensor([[[[0, 1], [99, 3]]]], { dtype: 'int32' }), [1, 1, 2, 2]).dataSync(), 'E_INDEX', /index 99/);
+      const ones = cc.ones([1, 1, 2, 2], 'int32');
+      expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), cc.tensor([[[[0, 1], [99, 3]]]], { dtype: 'int32' }), ones, [1, 1, 2, 2]).dataSync(), 'E_INDEX', /index 99/);
+      expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), idx, cc.ones([1, 1, 2, 2]), [1, 1, 2, 2]), 'E_DTYPE', /kept/);
+      expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), idx, cc.ones([1, 1, 4], 'int32'), [1, 1, 2, 2]), 'E_SHAPE', /kept/);
       expectError(() => F.maxUnpool2d(x, cc.ones([1, 1, 2, 2]), 2), 'E_DTYPE');
       expectError(() => F.maxUnpool2d(x, cc.zeros([1, 1, 2, 3], 'int32'), 2), 'E_SHAPE');
       expectError(() => F.maxUnpool2d(cc.ones([2, 2]), cc.zeros([2, 2], 'int32'), 2), 'E_SHAPE');
@@ -417,6 +422,8 @@ describe('F: pooling', () => {
       expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [6, 4] }), 'E_ARG', /H must be between 3 and 5 for input \[1, 1, 2, 2\], got 6/);
       expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [4] }), 'E_ARG', /outputSize/);
       expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [4, 'a'] as never }), 'E_ARG', /outputSize/);
+      // at once, not after walking 2^31 - 1 holes (the fuzz, seed 27, mutation 8634)
+      expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: new Array(2 ** 31 - 1) }), 'E_ARG', /outputSize/);
       expectError(() => F.maxUnpool2d(cc.ones([1, 1, 1, 1]), cc.zeros([1, 1, 1, 1], 'int32'), 2, { padding: 1 }), 'E_SHAPE', /empty/);
       expectError(() => new cc.nn.MaxUnpool2d(2, { stride: 0 }), 'E_ARG', /stride/);
       expect(Array.from(F.maxUnpool2d(x, idx, 2).dataSync()).filter((v) => v === 1).length, 'the queue works on').to.equal(4);

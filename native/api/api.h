@@ -123,8 +123,8 @@ Napi::Value LinearBackwardWeight(const Napi::CallbackInfo& info);  // (dy, x) ->
 // pool_api.cc: window = [kh, kw, sh, sw, ph, pw, dh, dw]; pairs come back as [y, second | null]
 Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info);    // (x, window, ceilMode, returnIndices) -> [y, indices]
 Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info);     // (dy, indices, inputShape) -> dx (also adaptive max)
-Napi::Value MaxUnpool2dForward(const Napi::CallbackInfo& info);  // (x, indices, outputShape) -> y
-Napi::Value MaxUnpool2dBackward(const Napi::CallbackInfo& info); // (dy, indices, inputShape) -> dx
+Napi::Value MaxUnpool2dForward(const Napi::CallbackInfo& info);  // (x, indices, outputShape, withKept) -> [y, kept]
+Napi::Value MaxUnpool2dBackward(const Napi::CallbackInfo& info); // (dy, indices, kept, inputShape) -> dx
 Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info);    // (x, window, ceilMode, countIncludePad, divisorOverride | 0) -> y
 Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info);   // (dy, inputShape, window, ceilMode, countIncludePad, divisorOverride) -> dx
 Napi::Value LpPool2dForward(const Napi::CallbackInfo& info);     // (x, p, window, ceilMode, mean) -> y

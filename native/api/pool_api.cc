@@ -128,7 +128,8 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
-// x and indices [..., H, W]; outputShape: x's leading axes, then (Ho, Wo) (sized by the caller).
+// x and indices [..., H, W]; outputShape: x's leading axes, then (Ho, Wo) (sized by the caller);
+// withKept: also the int32 mask of the inputs that stayed (the backward's).
 Napi::Value MaxUnpool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "maxUnpool2d";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
@@ -140,27 +141,37 @@ Napi::Value MaxUnpool2dForward(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(y_shape.size() == x.shape.size() && std::equal(x.shape.begin(), x.shape.end() - 2, y_shape.begin()) &&
                     y_shape[y_shape.size() - 2] > 0 && y_shape.back() > 0,
                 "E_SHAPE", op, ": output shape ", shape_str(y_shape), " does not match the input ", shape_str(x.shape));
+  const bool with_kept = bool_arg(info, 3, op, "withKept");
   Tensor y = Tensor::empty(y_shape, DType::Float32, x.device());
-  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::max_unpool2d_forward(x, indices, y));
-  else Queue::cpu().enqueue(op, [x, indices, y] { cpu::max_unpool2d_forward(x, indices, y); });
-  return wrap_tensor(info.Env(), std::move(y));
+  Tensor kept = with_kept ? Tensor::empty(x.shape, DType::Int32, x.device()) : Tensor{};
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::max_unpool2d_forward(x, indices, y, with_kept ? &kept : nullptr));
+  } else {
+    Queue::cpu().enqueue(op, [x, indices, y, kept, with_kept] {
+      cpu::max_unpool2d_forward(x, indices, y, with_kept ? &kept : nullptr);
+    });
+  }
+  return pair(info.Env(), std::move(y), with_kept ? &kept : nullptr);
 }
 
-// dy [..., Ho, Wo], indices [..., H, W] (the forward's), inputShape: the forward's x.
+// dy [..., Ho, Wo], indices and kept [..., H, W] (the forward's), inputShape: the forward's x.
 Napi::Value MaxUnpool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "maxUnpool2d backward";
   const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
   const Tensor& indices = tensor_arg(info, 1, op, "indices");
+  const Tensor& kept = tensor_arg(info, 2, op, "kept");
   expect_dtype(indices, DType::Int32, op, "indices");
-  const Shape x_shape = shape_arg(info, 2, op, "inputShape");
+  expect_dtype(kept, DType::Int32, op, "kept");
+  const Shape x_shape = shape_arg(info, 3, op, "inputShape");
   check_planes(x_shape, op);
   check_planes(dy.shape, op);
   expect_shape(indices, x_shape, op, "indices");
+  expect_shape(kept, x_shape, op, "kept");
   CONVNET_CHECK(dy.dim() == static_cast<int64_t>(x_shape.size()) && std::equal(x_shape.begin(), x_shape.end() - 2, dy.shape.begin()),
                 "E_SHAPE", op, ": `dy` ", shape_str(dy.shape), " does not match the input ", shape_str(x_shape));
   Tensor dx = Tensor::empty(x_shape, DType::Float32, dy.device());
-  if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::max_unpool2d_backward(dy, indices, dx));
-  else Queue::cpu().enqueue(op, [dy, indices, dx] { cpu::max_unpool2d_backward(dy, indices, dx); });
+  if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::max_unpool2d_backward(dy, indices, kept, dx));
+  else Queue::cpu().enqueue(op, [dy, indices, kept, dx] { cpu::max_unpool2d_backward(dy, indices, kept, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
 

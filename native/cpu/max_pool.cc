@@ -84,18 +84,6 @@ void max_plane_2x2_indices(const float* x, const Pool2dGeometry& g, float* y, in
   }
 }
 
-// The largest index of a range, as unsigned (a negative index becomes huge): one vectorised pass
-// that lets the scatter below skip its per-element bounds check. Cloned for AVX2 / AVX-512.
-CONVNET_SIMD_CLONES
-uint32_t max_index(const int32_t* __restrict indices, int64_t n) {
-  uint32_t m = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const uint32_t v = static_cast<uint32_t>(indices[i]);
-    m = v > m ? v : m;
-  }
-  return m;
-}
-
 #if CONVNET_POOL_AVX512
 // Backward of one plane whose every index lies in its own 2x2 block (rows 2oh, 2oh+1, columns
 // 2ow, 2ow+1: LeNet's 2x2 stride-2 pooling, or an adaptive pooling that halves the plane). The
@@ -237,6 +225,18 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& 
       }
     }
   });
+}
+
+// Vectorised (cloned for AVX2 / AVX-512): the scatter below and max_unpool.cc skip their
+// per-element bounds checks where it says every index is in range.
+CONVNET_SIMD_CLONES
+uint32_t max_index(const int32_t* __restrict indices, int64_t n) {
+  uint32_t m = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t v = static_cast<uint32_t>(indices[i]);
+    m = v > m ? v : m;
+  }
+  return m;
 }
 
 void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) {

@@ -241,11 +241,12 @@ function unpooledSize(op: string, x: readonly number[], k: [number, number], s: 
     if (defaults.some((d) => d < 1)) fail('E_SHAPE', `${op}: input ${shapeStr(x)} unpools to an empty ${defaults.join('x')} output`);
     return defaults as [number, number];
   }
-  if (!Array.isArray(outputSize) || !outputSize.every((d) => typeof d === 'number' && Number.isSafeInteger(d))) {
-    fail('E_ARG', `${op}: expected \`outputSize\` to be an array of integers, got ${describe(outputSize)}`);
+  // the length first: a sparse array of 2^31 - 1 holes must not be walked
+  if (!Array.isArray(outputSize) || (outputSize.length !== 2 && outputSize.length !== x.length) ||
+      !outputSize.every((d) => typeof d === 'number' && Number.isSafeInteger(d))) {
+    fail('E_ARG', `${op}: expected \`outputSize\` [H, W] or the output's whole shape (rank ${x.length}) in integers, got ${describe(outputSize)}`);
   }
-  const hw = outputSize.length === x.length ? outputSize.slice(-2) : outputSize;
-  if (hw.length !== 2) fail('E_ARG', `${op}: expected \`outputSize\` [H, W] or the output's whole shape (rank ${x.length}), got ${describe(outputSize)}`);
+  const hw = outputSize.slice(-2);
   for (let d = 0; d < 2; d++) {
     const lo = Math.max(0, defaults[d] - s[d]), hi = defaults[d] + s[d];
     if (!(hw[d] > lo && hw[d] < hi)) {
@@ -274,19 +275,36 @@ export function maxUnpool2d(x: Tensor, indices: Tensor, kernelSize: Size2, optio
   const p = options.padding === undefined ? [0, 0] as [number, number] : pair(op, 'padding', options.padding, 0);
   const [oh, ow] = unpooledSize(op, t.shape, k, s, p, options.outputSize);
   const outShape = [...t.shape.slice(0, -2), oh, ow];
-  const y = f32(native.maxUnpool2dForward(t.handle(op), ti.handle(op), outShape), outShape);
+  // The backward needs to know which inputs stayed: the forward marks them when recorded.
+  const [yh, kh] = native.maxUnpool2dForward(t.handle(op), ti.handle(op), outShape, isRecording([t]));
+  const y = f32(yh, outShape), kept = kh === null ? null : i32(kh as Handle, t.shape);
   const xs = t.shape;
-  return record(op, y, [t], (dy, [si]) => [maxUnpool2dBackward(dy, si, xs)], [ti]);
+  record(op, y, [t], (dy, [si, sk]) => [maxUnpool2dBackward(dy, si, sk, xs)], kept ? [ti, kept] : []);
+  kept?.dispose();  // record keeps its own handle
+  return y;
 }
 
-/** @internal dx of maxUnpool2d: dy at each index, for the input whose value stayed there. */
-export function maxUnpool2dBackward(dy: Tensor, indices: Tensor, inputShape: readonly number[]): F32 {
+/**
+ * @internal maxUnpool2d's forward with `kept` (int32, x's shape: 1 where x[i]'s value stayed in
+ * the output, 0 where a later index to the same place replaced it), what its backward takes.
+ */
+export function maxUnpool2dForward(x: Tensor, indices: Tensor, outputShape: readonly number[]): [F32, I32] {
+  const op = 'maxUnpool2d';
+  const t = input(op, 'x', x);
+  const ti = indicesArg(op, 'indices', indices, t.shape);
+  const [yh, kh] = native.maxUnpool2dForward(t.handle(op), ti.handle(op), checkInputShape(op, outputShape), true);
+  return [f32(yh, outputShape), i32(kh as Handle, t.shape)];
+}
+
+/** @internal dx of maxUnpool2d: dy at each index, for the inputs whose values stayed (`kept`). */
+export function maxUnpool2dBackward(dy: Tensor, indices: Tensor, kept: Tensor, inputShape: readonly number[]): F32 {
   const op = 'maxUnpool2d backward';
   const xs = checkInputShape(op, inputShape);
   const tdy = checkTensor(op, 'dy', dy);
   const gdy = grad(op, 'dy', tdy, [...xs.slice(0, -2), ...tdy.shape.slice(-2)]);
   const ti = indicesArg(op, 'indices', indices, xs);
-  return f32(native.maxUnpool2dBackward(gdy.handle(op), ti.handle(op), xs), xs);
+  const tk = indicesArg(op, 'kept', kept, xs);
+  return f32(native.maxUnpool2dBackward(gdy.handle(op), ti.handle(op), tk.handle(op), xs), xs);
 }
 
 // ---- average pooling -------------------------------------------------------------------------
