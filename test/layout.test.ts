@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectError, expectRejects, randomTensor, sizeOf, strides, unravel } from './helpers';
+import { expectError, expectRejects, randomTensor, rng, sizeOf, strides, unravel } from './helpers';
 
 describe('layout: reshape, permute, transpose, concat, slice', () => {
   it('reshape is a view with -1 inference; flatten, squeeze, unsqueeze', () => {
@@ -143,6 +143,38 @@ describe('indexing: indexSelect, gather, oneHot, cast', () => {
     expect(x.gather(1, cc.tensor([[0, 0], [1, 0]], { dtype: 'int32' })).arraySync()).to.deep.equal([[1, 1], [4, 3]]);
     expect(x.gather(0, cc.tensor([[1, 0]], { dtype: 'int32' })).arraySync()).to.deep.equal([[3, 2]]);
     expectError(() => x.gather(1, cc.zeros([3, 1], 'int32')), 'E_SHAPE');
+  });
+
+  // The kernel walks index row by row with an odometer over the other axes (native/cpu/indexing.cc),
+  // each thread starting from its first row's position: every rank and axis, index smaller than
+  // x in the other axes, rows split between threads, against torch.gather's definition.
+  it('gather matches torch.gather\'s definition for every axis, smaller indices, int32 values, 1 and 2 threads', () => {
+    const threads = cc.getNumThreads();
+    const next = rng(41);
+    try {
+      for (const [xs, is] of [[[3, 4, 5, 6], [2, 3, 4, 5]], [[2, 70, 3, 40], [2, 64, 3, 33]], [[7], [9]], [[5, 1000], [4, 999]]] as const) {
+        for (let axis = 0; axis < xs.length; axis++) {
+          const xv = Float32Array.from({ length: xs.reduce((a, b) => a * b, 1) }, () => next());
+          const iv = Int32Array.from({ length: is.reduce((a, b) => a * b, 1) }, () => Math.floor(next() * xs[axis]));
+          const expected = Array.from(iv, (k, t) => {
+            let src = 0, rest = t, stride = 1;
+            const pos: number[] = [];
+            for (let d = is.length - 1; d >= 0; d--) { pos[d] = rest % is[d]; rest = Math.floor(rest / is[d]); }
+            for (let d = xs.length - 1; d >= 0; d--) { src += (d === axis ? k : pos[d]) * stride; stride *= xs[d]; }
+            return xv[src];
+          });
+          for (const t of [1, 2]) {
+            cc.setNumThreads(t);
+            const x = cc.tensor(xv, { shape: [...xs] }), index = cc.tensor(iv, { shape: [...is], dtype: 'int32' });
+            expect(Array.from(x.gather(axis, index).dataSync()), `${JSON.stringify(xs)} axis ${axis} at ${t} thread(s)`).to.deep.equal(expected);
+            const ints = cc.tensor(Int32Array.from(xv, (v) => Math.floor(v * 1e6)), { shape: [...xs], dtype: 'int32' });
+            expect(Array.from(ints.gather(axis, index).dataSync()), 'int32').to.deep.equal(expected.map((v) => Math.floor(v * 1e6)));
+          }
+        }
+      }
+    } finally {
+      cc.setNumThreads(threads);
+    }
   });
 
   it('oneHot makes float32 rows', () => {

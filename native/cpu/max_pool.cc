@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "cpu/gemm.h"
+#include "cpu/index_range.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pool_window.h"
 #include "cpu/simd_clones.h"
@@ -225,18 +226,6 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& 
       }
     }
   });
-}
-
-// Vectorised (cloned for AVX2 / AVX-512): the scatter below and max_unpool.cc skip their
-// per-element bounds checks where it says every index is in range.
-CONVNET_SIMD_CLONES
-uint32_t max_index(const int32_t* __restrict indices, int64_t n) {
-  uint32_t m = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const uint32_t v = static_cast<uint32_t>(indices[i]);
-    m = v > m ? v : m;
-  }
-  return m;
 }
 
 void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx) {

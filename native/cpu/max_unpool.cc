@@ -9,11 +9,11 @@
 // the backward is then one masked gather, as fast as PyTorch's plain one (finding the survivors
 // there took it to 0.5x PyTorch's time on AlexNet's 3x3/2 pools).
 // A bad index fails the op with E_INDEX, naming the first by position, as max_pool_backward.
-#include <atomic>
 #include <cstring>
 #include <vector>
 
 #include "core/error.h"
+#include "cpu/index_range.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pool_window.h"
 
@@ -21,22 +21,16 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-// Notes position `at` as bad if it is the first so far.
-void note_bad(std::atomic<int64_t>& bad, int64_t at) {
-  int64_t seen = bad.load();
-  while ((seen < 0 || at < seen) && !bad.compare_exchange_weak(seen, at)) {
-  }
-}
-
-void check_indices(const std::atomic<int64_t>& bad, const int32_t* pi, int64_t out_plane) {
-  CONVNET_CHECK(bad < 0, "E_INDEX", "maxUnpool2d: index ", bad < 0 ? 0 : pi[bad.load()], " at position ", bad.load(),
+void check_indices(const BadIndex& bad, const int32_t* pi, int64_t out_plane) {
+  const int64_t at = bad.position.load();
+  CONVNET_CHECK(at < 0, "E_INDEX", "maxUnpool2d: index ", at < 0 ? 0 : pi[at], " at position ", at,
                 " is out of range for an output plane of ", out_plane, " elements");
 }
 
-// Notes the first bad index of plane p (one is there: max_index said so).
-void note_bad_in_plane(std::atomic<int64_t>& bad, const int32_t* ip, int64_t p, int64_t in_plane, uint32_t n) {
+// Notes the first bad index of plane p, if it has one.
+void note_bad_in_plane(BadIndex& bad, const int32_t* ip, int64_t p, int64_t in_plane, uint32_t n) {
   for (int64_t i = 0; i < in_plane; ++i) {
-    if (static_cast<uint32_t>(ip[i]) >= n) return note_bad(bad, p * in_plane + i);
+    if (static_cast<uint32_t>(ip[i]) >= n) return bad.note(p * in_plane + i);
   }
 }
 
@@ -78,7 +72,7 @@ void max_unpool2d_forward(const Tensor& x, const Tensor& indices, const Tensor& 
   const int32_t* pi = indices.i32();
   float* py = y.f32();
   int32_t* pk = kept ? kept->i32() : nullptr;
-  std::atomic<int64_t> bad{-1};
+  BadIndex bad;
   for_planes(planes, in_plane + out_plane, [&](int64_t begin, int64_t end) {
     const uint32_t n = static_cast<uint32_t>(out_plane);
     if (max_index(pi + begin * in_plane, (end - begin) * in_plane) >= n) {  // the op fails: no values
@@ -102,7 +96,7 @@ void max_unpool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor
   const int32_t* pi = indices.i32();
   const int32_t* pk = kept.i32();
   float* pdx = dx.f32();
-  std::atomic<int64_t> bad{-1};
+  BadIndex bad;
   for_planes(planes, 2 * in_plane, [&](int64_t begin, int64_t end) {
     const uint32_t n = static_cast<uint32_t>(out_plane);
     if (max_index(pi + begin * in_plane, (end - begin) * in_plane) >= n) {  // the op fails: no values

@@ -209,10 +209,6 @@ inline bool is_whole_2x2_stride_2(const Pool2dGeometry& g) {
          g.ow * 2 <= g.w;
 }
 
-// The largest of n indices, as unsigned (a negative index becomes huge), in one vectorised pass
-// (max_pool.cc): a kernel whose every index is below its bound skips the per-element checks.
-uint32_t max_index(const int32_t* indices, int64_t n);
-
 // Calls fn(first_plane, end_plane) over the planes, in chunks of at least ~32K elements of work
 // so that small tensors stay on one thread. Each plane is handled whole by one thread.
 inline void for_planes(int64_t planes, int64_t work_per_plane, const std::function<void(int64_t, int64_t)>& fn) {
