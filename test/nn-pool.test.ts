@@ -422,6 +422,10 @@ describe('F: pooling', () => {
       expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [6, 4] }), 'E_ARG', /H must be between 3 and 5 for input \[1, 1, 2, 2\], got 6/);
       expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [4] }), 'E_ARG', /outputSize/);
       expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [4, 'a'] as never }), 'E_ARG', /outputSize/);
+      expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: [NaN, 4] }), 'E_ARG', /outputSize/);
+      // NaN values are carried to their places like any value
+      const withNaN = F.maxUnpool2d(cc.tensor([[[[NaN, 2], [3, 4]]]]), idx, 2).dataSync();
+      expect(Number.isNaN(withNaN[0]) && withNaN[1] === 2 && withNaN[15] === 0).to.equal(true);
       // at once, not after walking 2^31 - 1 holes (the fuzz, seed 27, mutation 8634)
       expectError(() => F.maxUnpool2d(x, idx, 2, { outputSize: new Array(2 ** 31 - 1) }), 'E_ARG', /outputSize/);
       expectError(() => F.maxUnpool2d(cc.ones([1, 1, 1, 1]), cc.zeros([1, 1, 1, 1], 'int32'), 2, { padding: 1 }), 'E_SHAPE', /empty/);

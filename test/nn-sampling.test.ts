@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, loadFixture, tapeCheck } from './helpers';
+import { expectClose, expectError, gradCheck, loadFixture, tapeCheck } from './helpers';
 
 const { F, nn } = cc;
 
@@ -142,6 +142,16 @@ describe('F.pixelShuffle and F.pixelUnshuffle', () => {
     const z = cc.randn([1, 3, 4, 6]);
     expect(Array.from(new nn.PixelUnshuffle(2).call(z).dataSync())).to.deep.equal(Array.from(F.pixelUnshuffle(z, 2).dataSync()));
     expect(String(new nn.Sequential(new nn.Conv2d(3, 12, 3, { padding: 1 }), new nn.PixelShuffle(2)))).to.match(/PixelShuffle\(upscale_factor=2\)/);
+    for (const [f, shape] of [[F.pixelShuffle, [2, 8, 3, 2]], [F.pixelUnshuffle, [1, 2, 4, 6]]] as const) {
+      gradCheck({
+        what: f.name, inputs: [{ shape: [...shape], values: Float64Array.from({ length: shape.reduce((a: number, b: number) => a * b, 1) }, (_, i) => Math.sin(i)) }],
+        forward: ([t]) => f(t, 2), backward: (dy, [t]) => { const v = t.detach().requiresGrad_(); f(v, 2).backward(dy); return [v.grad]; },
+      });
+    }
+    // empty batches keep their shape; NaN is carried like any value
+    expect(F.pixelShuffle(cc.zeros([0, 8, 2, 3]), 2).shape).to.deep.equal([0, 2, 4, 6]);
+    expect(F.pixelUnshuffle(cc.zeros([0, 1, 4, 2]), 2).shape).to.deep.equal([0, 4, 2, 1]);
+    expect(Number.isNaN(F.pixelShuffle(cc.full([1, 4, 1, 1], NaN), 2).dataSync()[3])).to.equal(true);
   });
 
   it('refuse bad arguments with typed errors', () => {

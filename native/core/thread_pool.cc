@@ -182,6 +182,10 @@ void parallel_copy(void* destination, const void* source, size_t bytes) {
   // Pieces end where the destination's 2 MiB pages do, so that no two threads fault in (and wait
   // for the kernel to zero) the same huge page.
   constexpr size_t kPiece = size_t{2} << 20;
+  if (bytes <= kPiece) {  // small reads (a loss, a row of metrics) stay a plain memcpy
+    if (bytes) std::memcpy(destination, source, bytes);
+    return;
+  }
   const size_t shift = reinterpret_cast<uintptr_t>(destination) % kPiece;
   const auto start = [&](int64_t k) { return std::min(bytes, std::max(k * kPiece, shift) - shift); };
   parallel_for(static_cast<int64_t>((bytes + shift + kPiece - 1) / kPiece), 1, [&](int64_t begin, int64_t end) {

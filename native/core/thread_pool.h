@@ -23,9 +23,10 @@ void set_num_threads(int n);
 // called from inside another parallel_for. Exceptions thrown by fn are rethrown here.
 void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 
-// memcpy, split across the pool in pieces of 1 MiB. A copy into memory nobody has
-// touched yet (a new ArrayBuffer for dataSync) is as much page faults, each a page the kernel
-// zeroes, as copying, and those run in parallel too.
+// memcpy, split across the pool when it is more than 2 MiB (in pieces that end at the
+// destination's 2 MiB pages). A copy into memory nobody has touched yet (a new ArrayBuffer for
+// dataSync) is as much page faults, each a page the kernel zeroes, as copying, and those run in
+// parallel too.
 void parallel_copy(void* destination, const void* source, size_t bytes);
 
 }  // namespace convnet

@@ -1,5 +1,5 @@
-// Checks of int32 indices for the kernels that follow them (gather, max pooling's backward, max
-// unpooling). max_index: the largest of n indices, as unsigned (a negative index becomes huge),
+// Checks of int32 indices for the kernels that follow them (gather, the pooling backwards that
+// scatter by indices, max unpooling). max_index: the largest of n indices, as unsigned (a negative index becomes huge),
 // in one vectorised pass (cloned for AVX2 / AVX-512; defined in indexing.cc): a kernel checks a
 // whole range with it first, then runs loops without a bounds check per element (which cost
 // them up to 2x).

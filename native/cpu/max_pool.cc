@@ -5,7 +5,6 @@
 // -inf values points at its first in-bounds tap. Backward sends dy to the index, accumulating
 // where windows overlap; max_pool_backward is shared with adaptive_max_pool2d.
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -247,7 +246,7 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
   std::optional<SmallPlaneBlocks> small;
   if (!try_blocks && avx512 && SmallPlaneBlocks::fits(oh, ow, h, w)) small.emplace(oh, ow, h, w);
 #endif
-  std::atomic<int64_t> bad{-1};
+  BadIndex bad;
   for_planes(planes, out_plane + in_plane, [&](int64_t begin, int64_t end) {
 #if CONVNET_POOL_AVX512
     // From the first plane with an index outside its block (if any), the chunk scatters.
@@ -293,16 +292,14 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
       if (!ok) {
         for (int64_t o = 0; o < out_plane; ++o) {
           if (static_cast<uint32_t>(ip[o]) < n) continue;
-          int64_t seen = bad.load();
-          const int64_t at = p * out_plane + o;
-          while ((seen < 0 || at < seen) && !bad.compare_exchange_weak(seen, at)) {
-          }
+          bad.note(p * out_plane + o);
           break;
         }
       }
     }
   });
-  CONVNET_CHECK(bad < 0, "E_INDEX", "index ", bad < 0 ? 0 : pi[bad.load()], " at position ", bad.load(),
+  const int64_t at = bad.position.load();
+  CONVNET_CHECK(at < 0, "E_INDEX", "index ", at < 0 ? 0 : pi[at], " at position ", at,
                 " is out of range for an input plane of ", in_plane, " elements");
 }
 

@@ -15,7 +15,6 @@
 // Backward (from the forward's argmax and lambda): the argmax gets lambda * dy; every in-bounds
 // value of the window gets (1 - lambda) * dy / divisor. (Keeping the argmax costs the forward a
 // little; finding it again made the backward slower than PyTorch's composed version.)
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -23,6 +22,7 @@
 
 #include "core/error.h"
 #include "core/philox.h"
+#include "cpu/index_range.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pool_window.h"
 #include "cpu/simd_clones.h"
@@ -105,7 +105,7 @@ void mixed_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor
   const float *pdy = dy.f32(), *pl = lambda.f32();
   const int32_t* pi = indices.i32();
   float* pdx = dx.f32();
-  std::atomic<int64_t> bad{-1};
+  BadIndex bad;
   const bool whole_2x2 = is_whole_2x2_stride_2(g);
   for_planes(g.planes, 2 * out_plane * g.kh * g.kw + in_plane, [&](int64_t begin, int64_t end) {
     std::vector<float> share(g.ow);
@@ -126,17 +126,15 @@ void mixed_pool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor
       const int32_t* ip = pi + p * out_plane;
       for (int64_t o = 0; o < out_plane; ++o) {
         if (static_cast<uint32_t>(ip[o]) >= static_cast<uint32_t>(in_plane)) {
-          int64_t seen = bad.load();
-          const int64_t at = p * out_plane + o;
-          while ((seen < 0 || at < seen) && !bad.compare_exchange_weak(seen, at)) {
-          }
+          bad.note(p * out_plane + o);
           break;
         }
         gp[ip[o]] += lam * d[o];
       }
     }
   });
-  CONVNET_CHECK(bad < 0, "E_INDEX", "index ", bad < 0 ? 0 : pi[bad.load()], " at position ", bad.load(),
+  const int64_t at = bad.position.load();
+  CONVNET_CHECK(at < 0, "E_INDEX", "index ", at < 0 ? 0 : pi[at], " at position ", at,
                 " is out of range for an input plane of ", in_plane, " elements");
 }
 

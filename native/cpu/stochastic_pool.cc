@@ -6,11 +6,11 @@
 // scatter gives the same sums). In evaluation: each window's slope for each of its taps, summed
 // per input element in double over the windows that hold it (overlapping windows), then rounded.
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <vector>
 
 #include "core/error.h"
+#include "cpu/index_range.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pool_window.h"
 #include "cpu/stochastic_pool_window.h"
@@ -67,7 +67,7 @@ void stochastic_pool2d_backward_training(const Tensor& dy, const Tensor& indices
   const float* pdy = dy.f32();
   const int32_t* pi = indices.i32();
   float* pdx = dx.f32();
-  std::atomic<int64_t> bad{-1};
+  BadIndex bad;
   for_planes(g.planes, out_plane + in_plane, [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       float* gp = pdx + p * in_plane;
@@ -77,17 +77,15 @@ void stochastic_pool2d_backward_training(const Tensor& dy, const Tensor& indices
       for (int64_t o = 0; o < out_plane; ++o) {
         if (ip[o] == -1) continue;  // a window that picked nothing
         if (ip[o] < -1 || ip[o] >= in_plane) {
-          int64_t seen = bad.load();
-          const int64_t at = p * out_plane + o;
-          while ((seen < 0 || at < seen) && !bad.compare_exchange_weak(seen, at)) {
-          }
+          bad.note(p * out_plane + o);
           break;
         }
         gp[ip[o]] += d[o];
       }
     }
   });
-  CONVNET_CHECK(bad < 0, "E_INDEX", "index ", bad < 0 ? 0 : pi[bad.load()], " at position ", bad.load(),
+  const int64_t at = bad.position.load();
+  CONVNET_CHECK(at < 0, "E_INDEX", "index ", at < 0 ? 0 : pi[at], " at position ", at,
                 " is out of range for an input plane of ", in_plane, " elements");
 }
 
