@@ -151,6 +151,7 @@ describeCuda('pooling', () => {
       await expectRejects(maxUnpool2dBackward(randomCpu([1, 2, 6, 6], 25).to('cuda'), neg, cc.ones([1, 2, 3, 3], 'int32').to('cuda'), [1, 2, 3, 3]).data(), 'E_INDEX');
       const good = cc.tensor(Int32Array.from({ length: 18 }, (_, i) => i), { shape: [1, 2, 3, 3], dtype: 'int32' });
       expectSameValues(F.maxUnpool2d(x, good.to('cuda'), 2), F.maxUnpool2d(x.to('cpu'), good, 2), 0, 'after the error');
+      expectError(() => F.maxUnpool2d(x, good, 2), 'E_DEVICE');  // indices on the CPU, x on the GPU
     });
   });
 
