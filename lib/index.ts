@@ -23,9 +23,10 @@ export { resolveDevice } from './cuda';
 export type { CudaOptions, CudaInfo, CudaDeviceInfo, LibraryInfo } from './cuda';
 export {
   add, sub, mul, div, pow, maximum, minimum, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, erf, scale,
+  sin, cos, tan, atan, log1p, expm1, log2, log10, rsqrt, round, trunc,
   sum, mean, max, min, argmax, argmin, eq, ne, lt, le, gt, ge, where, clamp, variance, std, stack, split, chunk, expand,
   matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, slice, narrow,
-  indexSelect, gather, oneHot, cast, clone, toDevice,
+  indexSelect, gather, indexAdd, scatterAdd, cumsum, oneHot, cast, clone, toDevice,
 } from './ops';
 export type { MatmulOptions, VarOptions } from './ops';
 export { logsumexp, norm, flip, repeat, isnan, isinf, isfinite } from './composite';

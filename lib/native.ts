@@ -171,6 +171,8 @@ export interface NativeAddon {
   oneHot(labels: Handle, numClasses: number): Handle;
   indexAdd(x: Handle, axis: number, index: Handle, src: Handle): Handle;
   scatterAdd(x: Handle, axis: number, index: Handle, src: Handle): Handle;
+  /** Running sums along `axis` (float32 in float64, int32 in int64), from the end when `reverse` (cumsum.cc). */
+  cumsum(x: Handle, axis: number, reverse: boolean): Handle;
 
   // ---- neural-network ops (see native/api/api.h) ----
   activationForward(kind: ActivationKind, x: Handle, param: number): Handle;
@@ -261,7 +263,10 @@ export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
 export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 } as const;
 export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
-export const UnaryOp = { neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9, erf: 10 } as const;
+export const UnaryOp = {
+  neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9, erf: 10,
+  sin: 11, cos: 12, tan: 13, atan: 14, log1p: 15, expm1: 16, log2: 17, log10: 18, rsqrt: 19, round: 20, trunc: 21,
+} as const;
 export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;
 export type ReduceOpCode = (typeof ReduceOp)[keyof typeof ReduceOp];

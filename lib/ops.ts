@@ -4,6 +4,7 @@
  * arguments here, then enqueues the native kernel and returns the output at once.
  */
 import { expandTo, isRecording, noGrad, record, sumTo } from './autograd';
+import { tidy } from './engine';
 import { fail } from './errors';
 import { BinaryOp, CompareOp, ReduceOp, UnaryOp, native, type BinaryOpCode, type Handle, type ReduceOpCode, type UnaryOpCode } from './native';
 import { requireCuda } from './cuda';
@@ -104,6 +105,17 @@ const UNARY_GRADS: Record<keyof typeof UnaryOp, { saves: 'x' | 'y' | 'none'; gra
   ceil: { saves: 'none', grad: (dy) => scale(dy, 0) },
   // d erf(x)/dx = 2/sqrt(pi) exp(-x^2)
   erf: { saves: 'x', grad: (dy, x) => mul(dy, scale(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))) },
+  sin: { saves: 'x', grad: (dy, x) => mul(dy, cos(x)) },
+  cos: { saves: 'x', grad: (dy, x) => neg(mul(dy, sin(x))) },
+  tan: { saves: 'y', grad: (dy, y) => mul(dy, add(square(y), 1)) },       // 1 + tan^2
+  atan: { saves: 'x', grad: (dy, x) => div(dy, add(square(x), 1)) },
+  log1p: { saves: 'x', grad: (dy, x) => div(dy, add(x, 1)) },
+  expm1: { saves: 'y', grad: (dy, y) => mul(dy, add(y, 1)) },
+  log2: { saves: 'x', grad: (dy, x) => div(dy, scale(x, Math.LN2)) },
+  log10: { saves: 'x', grad: (dy, x) => div(dy, scale(x, Math.LN10)) },
+  rsqrt: { saves: 'y', grad: (dy, y) => mul(dy, scale(mul(square(y), y), -0.5)) },   // -x^(-3/2) / 2
+  round: { saves: 'none', grad: (dy) => scale(dy, 0) },
+  trunc: { saves: 'none', grad: (dy) => scale(dy, 0) },
 };
 
 function unary(op: keyof typeof UnaryOp, x: Tensor): F32 {
@@ -151,6 +163,28 @@ export const floor = (x: Tensor): F32 => unary('floor', x);
 export const ceil = (x: Tensor): F32 => unary('ceil', x);
 /** The error function, elementwise (as torch.erf; GELU is built on it). @example erf(x) */
 export const erf = (x: Tensor): F32 => unary('erf', x);
+/** Sine, elementwise (radians). */
+export const sin = (x: Tensor): F32 => unary('sin', x);
+/** Cosine, elementwise (radians). */
+export const cos = (x: Tensor): F32 => unary('cos', x);
+/** Tangent, elementwise (radians). */
+export const tan = (x: Tensor): F32 => unary('tan', x);
+/** Arctangent, elementwise, in (-pi/2, pi/2). */
+export const atan = (x: Tensor): F32 => unary('atan', x);
+/** log(1 + x), accurate for small x (as torch.log1p). */
+export const log1p = (x: Tensor): F32 => unary('log1p', x);
+/** exp(x) - 1, accurate for small x (as torch.expm1). */
+export const expm1 = (x: Tensor): F32 => unary('expm1', x);
+/** Base-2 logarithm. */
+export const log2 = (x: Tensor): F32 => unary('log2', x);
+/** Base-10 logarithm. @example scale(log10(div(1, mse)), 10)   // PSNR of images in [0, 1] */
+export const log10 = (x: Tensor): F32 => unary('log10', x);
+/** 1 / sqrt(x) (rsqrt 0 = Infinity). */
+export const rsqrt = (x: Tensor): F32 => unary('rsqrt', x);
+/** Rounds to the nearest integer, halves to even, as torch.round: round(0.5) = 0, round(1.5) = 2. */
+export const round = (x: Tensor): F32 => unary('round', x);
+/** Rounds toward zero. */
+export const trunc = (x: Tensor): F32 => unary('trunc', x);
 
 /** alpha * x + beta in one pass. @example scale(x, 1 / 255, -0.5) */
 export function scale(x: Tensor, alpha: number, beta = 0): F32 {
@@ -878,6 +912,71 @@ export function gather<D extends DType>(x: Tensor<D>, dim: number, index: Tensor
       native.release(zeros);
     }
   }, [i]);
+}
+
+/**
+ * y = x with src added at the entries `index` (int32, 1-D) along `dim`, as torch.index_add:
+ * y[..., index[k], ...] += src[..., k, ...]; src is x's shape with `index`'s length along `dim`.
+ * Repeated indices add up, in index order (the same bits for any thread count). A copy: x is
+ * left as it was. @example indexAdd(counts, 0, labels, ones)
+ */
+export function indexAdd(x: Tensor, dim: number, index: Tensor<'int32'>, src: Tensor): F32 {
+  const t = checkFloat('indexAdd', 'x', x);
+  const i = checkTensor('indexAdd', 'index', index);
+  checkDtype('indexAdd', 'index', i, 'int32');
+  const s = checkFloat('indexAdd', 'src', src);
+  checkSameDevice('indexAdd', { x: t, index: i, src: s });
+  const a = checkAxis('indexAdd', 'dim', dim, t.rank);
+  if (i.rank !== 1) fail('E_SHAPE', `indexAdd: expected \`index\` of shape [K], got ${shapeStr(i.shape)}`);
+  const expected = t.shape.map((d, k) => (k === a ? i.size : d));
+  if (!sameShape(s.shape, expected)) fail('E_SHAPE', `indexAdd: expected \`src\` of shape ${shapeStr(expected)}, got ${shapeStr(s.shape)}`);
+  const y = new Tensor<'float32'>(native.indexAdd(t.handle('indexAdd'), a, i.handle('indexAdd'), s.handle('indexAdd')), t.shape, 'float32');
+  // dx = dy; dsrc = dy at the picked entries.
+  return record('indexAdd', y, [t, i, s], (dy, [si]) => [dy, null, indexSelect(dy, a, si as Tensor<'int32'>)], [i]);
+}
+
+/**
+ * y = x with src added where `index` points along `dim`, as torch.scatter_add (for dim 0 of a
+ * 2-D tensor: y[index[i][j]][j] += src[i][j]). `index` (int32) has x's rank, is no larger than
+ * src anywhere and than x outside `dim`; src's entries beyond index's shape are not used.
+ * Repeated indices add up in index order (the same bits for any thread count). A copy.
+ * @example scatterAdd(zeros([numClasses]), 0, labels, ones([n]))   // a histogram of labels
+ */
+export function scatterAdd(x: Tensor, dim: number, index: Tensor<'int32'>, src: Tensor): F32 {
+  const t = checkFloat('scatterAdd', 'x', x);
+  const i = checkTensor('scatterAdd', 'index', index);
+  checkDtype('scatterAdd', 'index', i, 'int32');
+  const s = checkFloat('scatterAdd', 'src', src);
+  checkSameDevice('scatterAdd', { x: t, index: i, src: s });
+  const a = checkAxis('scatterAdd', 'dim', dim, t.rank);
+  if (i.rank !== t.rank || s.rank !== t.rank || i.shape.some((d, k) => d > s.shape[k] || (k !== a && d > t.shape[k]))) {
+    fail('E_SHAPE', `scatterAdd: expected \`index\` of rank ${t.rank} no larger than \`src\` ${shapeStr(s.shape)} and than \`x\` ${shapeStr(t.shape)} outside axis ${a}, got ${shapeStr(i.shape)}`);
+  }
+  // Only the part of src that index covers is used (so its gradient is dy at index, 0 beyond).
+  return tidy(() => {
+    const part = sameShape(s.shape, i.shape) ? s : slice(s, s.shape.map(() => 0), i.shape);
+    const y = new Tensor<'float32'>(native.scatterAdd(t.handle('scatterAdd'), a, i.handle('scatterAdd'), part.handle('scatterAdd')), t.shape, 'float32');
+    return record('scatterAdd', y, [t, i, part], (dy, [si]) => [dy, null, gather(dy, a, si as Tensor<'int32'>)], [i]);
+  });
+}
+
+/**
+ * Running sums along `dim`, as torch.cumsum: y[..., k] = x[..., 0] + ... + x[..., k]. float32
+ * sums in float64, rounded once per entry (the same bits on every device and thread count);
+ * int32 ones in int64 and stay int32: a running sum outside int32 is an E_RANGE error at the next
+ * wait. @example cumsum(tensor([1, 2, 3]), 0)   // [1, 3, 6]
+ */
+export function cumsum<D extends DType>(x: Tensor<D>, dim: number): Tensor<D> {
+  const t = checkTensor('cumsum', 'x', x) as Tensor<D>;
+  if (t.rank === 0) {  // a scalar is its own running sum (dim 0 or -1, as PyTorch)
+    checkAxis('cumsum', 'dim', dim, 1);
+    return reshape(cumsum(reshape(t, [1]), 0), []);
+  }
+  const a = checkAxis('cumsum', 'dim', dim, t.rank);
+  const y = new Tensor(native.cumsum(t.handle('cumsum'), a, false), t.shape, t.dtype);
+  if (t.dtype !== 'float32') return y;
+  // dx[k] = dy[k] + dy[k + 1] + ...: the running sum of dy from the end.
+  return record('cumsum', y as F32, [t], (dy) => [new Tensor(native.cumsum(dy.handle('cumsum backward'), a, true), dy.shape, 'float32')]) as Tensor<D>;
 }
 
 /**

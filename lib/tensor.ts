@@ -318,6 +318,17 @@ export class Tensor<D extends DType = DType> {
   ceil(): Tensor<'float32'> { return ops.ceil(this); }
   /** erf(x) elementwise. */
   erf(): Tensor<'float32'> { return ops.erf(this); }
+  sin(): Tensor<'float32'> { return ops.sin(this); }
+  cos(): Tensor<'float32'> { return ops.cos(this); }
+  tan(): Tensor<'float32'> { return ops.tan(this); }
+  atan(): Tensor<'float32'> { return ops.atan(this); }
+  log1p(): Tensor<'float32'> { return ops.log1p(this); }
+  expm1(): Tensor<'float32'> { return ops.expm1(this); }
+  log2(): Tensor<'float32'> { return ops.log2(this); }
+  log10(): Tensor<'float32'> { return ops.log10(this); }
+  rsqrt(): Tensor<'float32'> { return ops.rsqrt(this); }
+  round(): Tensor<'float32'> { return ops.round(this); }
+  trunc(): Tensor<'float32'> { return ops.trunc(this); }
   relu(): Tensor<'float32'> { return activation.relu(this); }
   sigmoid(): Tensor<'float32'> { return activation.sigmoid(this); }
   tanh(): Tensor<'float32'> { return activation.tanh(this); }
@@ -361,6 +372,9 @@ export class Tensor<D extends DType = DType> {
   narrow(dim: number, start: number, length: number): Tensor<D> { return ops.narrow(this, dim, start, length); }
   indexSelect(dim: number, index: Tensor<'int32'>): Tensor<D> { return ops.indexSelect(this, dim, index); }
   gather(dim: number, index: Tensor<'int32'>): Tensor<D> { return ops.gather(this, dim, index); }
+  indexAdd(dim: number, index: Tensor<'int32'>, src: Tensor): Tensor<'float32'> { return ops.indexAdd(this, dim, index, src); }
+  scatterAdd(dim: number, index: Tensor<'int32'>, src: Tensor): Tensor<'float32'> { return ops.scatterAdd(this, dim, index, src); }
+  cumsum(dim: number): Tensor<D> { return ops.cumsum(this, dim); }
   /** The k largest (or smallest) along a dim, sorted: `{ values, indices }`; see sorting.topk. */
   topk(k: number, options?: sorting.TopkOptions): sorting.SortResult<D> { return sorting.topk(this, k, options); }
   /** Sorted along a dim (stable): `{ values, indices }`; see sorting.sort. */

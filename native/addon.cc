@@ -82,6 +82,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<PowScalar>(env, exports, "powScalar");
   add_gpu<Reduce>(env, exports, "reduce");
   add_gpu<Argmax>(env, exports, "argmax");
+  add_gpu<Cumsum>(env, exports, "cumsum");
   add_gpu<VectorNorm>(env, exports, "vectorNorm");
   add_gpu<VectorNormBackward>(env, exports, "vectorNormBackward");
   add_gpu<Logsumexp>(env, exports, "logsumexp");

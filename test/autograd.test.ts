@@ -107,11 +107,20 @@ describe('autograd: gradients of the tensor ops (finite differences through the 
     tapeCheck('square', [{ shape }], ([x]) => cc.square(x));
     tapeCheck('reciprocal', away, ([x]) => cc.reciprocal(x));
     tapeCheck('scale', [{ shape }], ([x]) => cc.scale(x, -1.5, 0.25));
+    tapeCheck('sin', [{ shape }], ([x]) => cc.sin(x));
+    tapeCheck('cos', [{ shape }], ([x]) => cc.cos(x));
+    tapeCheck('tan', [{ shape }], ([x]) => cc.tan(x));
+    tapeCheck('atan', [{ shape }], ([x]) => cc.atan(cc.scale(x, 3)));
+    tapeCheck('log1p', pos, ([x]) => cc.log1p(x));
+    tapeCheck('expm1', [{ shape }], ([x]) => cc.expm1(x));
+    tapeCheck('log2', pos, ([x]) => cc.log2(x));
+    tapeCheck('log10', pos, ([x]) => cc.log10(x));
+    tapeCheck('rsqrt', pos, ([x]) => cc.rsqrt(x));
   });
 
-  it('sign, floor and ceil have zero gradients (as PyTorch)', () => {
+  it('sign, floor, ceil, round and trunc have zero gradients (as PyTorch)', () => {
     const x = cc.tensor([-1.5, 0.2, 2.7], { requiresGrad: true });
-    cc.add(cc.add(cc.sign(x), cc.floor(x)), cc.ceil(x)).sum().backward();
+    cc.add(cc.add(cc.add(cc.add(cc.sign(x), cc.floor(x)), cc.ceil(x)), cc.round(x)), cc.trunc(x)).sum().backward();
     expect(Array.from(x.grad!.dataSync())).to.deep.equal([0, 0, 0]);
   });
 

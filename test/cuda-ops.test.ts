@@ -16,7 +16,7 @@ import * as cc from '../lib';
 import { native } from '../lib/native';
 import { Tensor, tensor, type Tensor as T } from '../lib';
 import { compareDevices, describeCuda, expectSameValues, randomCpu, randomLabels } from './cuda-helpers';
-import { expectBitIdentical, expectError } from './helpers';
+import { expectBitIdentical, expectError, expectRejects } from './helpers';
 
 const { optim } = cc;
 
@@ -165,6 +165,39 @@ describeCuda('cuda ops: elementwise', () => {
     }
     for (const op of ['sqrt', 'log', 'reciprocal'] as const) compareDevices((t) => cc[op](t), [pos], { bound: 1e-5, grads: true, what: op });
     compareBits((t) => cc.neg(t), [randomCpu([0, 5], 1)], 'neg 0-size');
+    // Session 28's: rounding and rsqrt (1 / sqrtf on both) to the bit, the rest within 2 ulp.
+    for (const op of ['round', 'trunc'] as const) {
+      compareBits((t) => cc[op](t), [s], `${op} special`);
+      compareBits((t) => cc[op](cc.scale(t, 2.5)), [x], op);
+    }
+    compareBits((t) => cc.rsqrt(t), [s], 'rsqrt special');
+    compareDevices((t) => cc.rsqrt(t), [pos], { bound: 1e-5, grads: true, what: 'rsqrt' });
+    for (const op of ['sin', 'cos', 'tan', 'atan', 'log1p', 'expm1', 'log2', 'log10'] as const) {
+      compareDevices((t) => cc[op](t), [s], { bound: 2e-6, what: `${op} special` });
+      // tan on [-1.2, 1.2], away from its poles; the logarithms on positive inputs.
+      const f = op === 'tan' ? (t: T) => cc.tan(cc.scale(t, 0.3)) : (t: T) => cc[op](t);
+      compareDevices(f, [op.startsWith('log') ? pos : x], { bound: 1e-5, grads: true, what: op });
+    }
+  });
+
+  it('cumsum: the bits of the CPU along every axis (float64 running sums), its gradient, int32 and E_RANGE', async () => {
+    const x = randomCpu([5, 67, 9], 3);
+    for (const axis of [0, 1, 2, -1]) {
+      compareBits((t) => cc.cumsum(t, axis), [x], `cumsum ${axis}`);
+      compareDevices((t) => cc.cumsum(t, axis), [x], { bound: 1e-5, grads: true, what: `cumsum grads ${axis}` });
+    }
+    compareBits((t) => cc.cumsum(t, 1), [randomCpu([3, 20000], 4)], 'cumsum long rows');
+    compareBits((t) => cc.cumsum(t, 0), [randomCpu([0, 4], 5)], 'cumsum empty');
+    compareBits((t) => cc.cumsum(t, 1), [ints([1, 2, 3, -4, 5, 6], [2, 3])], 'cumsum int32');
+    await expectRejects(cc.cumsum(ints([2147483647, 1]).to('cuda'), 0).data(), 'E_RANGE', /cumsum/);
+    expect(cc.cumsum(ints([1, 1]).to('cuda'), 0).dataSync()[1]).to.equal(2);   // the GPU stays usable
+  });
+
+  it('indexAdd and scatterAdd, the public ops, with gradients (src larger than index included)', () => {
+    const x = randomCpu([4, 6], 1), src = randomCpu([4, 9], 2), index = randomLabels(9, 6, 3);
+    compareDevices((a, i, s) => cc.indexAdd(a, 1, i as T<'int32'>, s), [x, index, src], { bound: 1e-5, grads: true, what: 'indexAdd' });
+    const sindex = cc.tensor(randomLabels(3 * 5, 6, 4).dataSync(), { shape: [3, 5] });
+    compareDevices((a, i, s) => cc.scatterAdd(a, 1, i as T<'int32'>, s), [x, sindex, src], { bound: 1e-5, grads: true, what: 'scatterAdd' });
   });
 
   it('casts float32 <-> int32 (truncation; NaN, infinities and out-of-range become 0) and clone', () => {

@@ -25,6 +25,12 @@ const SHAPE_PAIRS: [number[], number[]][] = [
   [[2, 3, 4, 5], [1, 3, 1, 1]], [[17], [1]], [[0, 3], [3]], [[6, 1], [1, 6]], [[3, 1, 2], [3, 4, 2]], [[65536, 3], [65536, 1]],
 ];
 
+/** Rounds to the nearest integer, halves to even (torch.round's rule). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 describe('elementwise binary ops with broadcasting', () => {
   const cases: [string, (a: cc.Tensor, b: cc.Tensor) => cc.Tensor, (x: number, y: number) => number][] = [
     ['add', cc.add, (x, y) => x + y],
@@ -98,6 +104,17 @@ describe('unary ops, scale and pow', () => {
     ['sign', cc.sign, Math.sign, -2, 2],
     ['floor', cc.floor, Math.floor, -9, 9],
     ['ceil', cc.ceil, Math.ceil, -9, 9],
+    ['sin', cc.sin, Math.sin, -10, 10],
+    ['cos', cc.cos, Math.cos, -10, 10],
+    ['tan', cc.tan, Math.tan, -1.5, 1.5],
+    ['atan', cc.atan, Math.atan, -20, 20],
+    ['log1p', cc.log1p, Math.log1p, -0.99, 100],
+    ['expm1', cc.expm1, Math.expm1, -5, 5],
+    ['log2', cc.log2, Math.log2, 1e-3, 1e3],
+    ['log10', cc.log10, Math.log10, 1e-3, 1e3],
+    ['rsqrt', cc.rsqrt, (v) => 1 / Math.sqrt(v), 1e-3, 1e3],
+    ['round', cc.round, roundHalfEven, -9, 9],
+    ['trunc', cc.trunc, Math.trunc, -9, 9],
   ];
   for (const [name, op, ref, low, high] of cases) {
     it(`${name} matches Math.${name} on 1, odd and large sizes`, () => {
@@ -107,6 +124,40 @@ describe('unary ops, scale and pow', () => {
       }
     });
   }
+
+  it('log1p and expm1 keep small x exact where log(1 + x) and exp(x) - 1 lose it', () => {
+    const small = [1e-10, -3e-9, 2.5e-7, 1e-4];
+    const x = cc.tensor(small);
+    const f = Float64Array.from(small, Math.fround);
+    expectClose(cc.log1p(x).dataSync(), f.map(Math.log1p), 2e-7, 0, 'log1p');
+    expectClose(cc.expm1(x).dataSync(), f.map(Math.expm1), 2e-7, 0, 'expm1');
+    expect(cc.log(cc.add(x, 1)).dataSync()[0]).to.equal(0);   // what the naive form gives
+  });
+
+  it('round halves to even as torch.round; trunc rounds toward zero', () => {
+    const v = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 2.5000002, 1e8 + 0.5, -7.7];
+    expect(Array.from(cc.round(cc.tensor(v)).dataSync())).to.deep.equal([0, 2, 2, -0, -2, -2, 0, 3, 1e8, -8]);
+    expect(Array.from(cc.trunc(cc.tensor([2.7, -2.7, -0.3, 5])).dataSync())).to.deep.equal([2, -2, -0, 5]);
+  });
+
+  it('the new maths follow IEEE at the edges as PyTorch does', () => {
+    const at = (f: (t: cc.Tensor) => cc.Tensor, v: number[]) => Array.from(f(cc.tensor(v)).dataSync());
+    expect(at(cc.rsqrt, [0, -0, Infinity, 4])).to.deep.equal([Infinity, -Infinity, 0, 0.5]);
+    expect(at(cc.rsqrt, [-1]).map(Number.isNaN)).to.deep.equal([true]);
+    expect(at(cc.log1p, [-1, Infinity])).to.deep.equal([-Infinity, Infinity]);
+    expect(at(cc.log1p, [-2]).map(Number.isNaN)).to.deep.equal([true]);
+    expect(at(cc.expm1, [-Infinity, Infinity, 100])).to.deep.equal([-1, Infinity, Infinity]);
+    expect(at(cc.log2, [0, 1024, Infinity])).to.deep.equal([-Infinity, 10, Infinity]);
+    expect(at(cc.log10, [0, 1000])).to.deep.equal([-Infinity, 3]);
+    expect(at(cc.atan, [Infinity, -Infinity])).to.deep.equal([Math.fround(Math.PI / 2), -Math.fround(Math.PI / 2)]);
+    expect(at(cc.sin, [Infinity, NaN]).map(Number.isNaN)).to.deep.equal([true, true]);
+    expect(at(cc.cos, [-Infinity]).map(Number.isNaN)).to.deep.equal([true]);
+    for (const f of [cc.round, cc.trunc]) expect(at(f, [Infinity, -Infinity])).to.deep.equal([Infinity, -Infinity]);
+    // Huge arguments: reduced exactly (glibc's sinf / cosf), not by a float32 multiple of pi.
+    const big = Float64Array.from([1e5, 123456.7, 3e7, 1e30], Math.fround);
+    expectClose(cc.sin(cc.tensor(Array.from(big))).dataSync(), big.map(Math.sin), 2e-6, 1e-7, 'sin big');
+    expectClose(cc.cos(cc.tensor(Array.from(big))).dataSync(), big.map(Math.cos), 2e-6, 1e-7, 'cos big');
+  });
 
   it('log, sqrt at the edges follow IEEE as PyTorch does', () => {
     const y = cc.log(cc.tensor([0, -1, Infinity])).dataSync();

@@ -86,6 +86,7 @@ Napi::Value Affine(const Napi::CallbackInfo& info);         // (x, alpha, beta) 
 Napi::Value PowScalar(const Napi::CallbackInfo& info);      // (x, exponent)
 Napi::Value Reduce(const Napi::CallbackInfo& info);         // (opCode, x, axes, keepdim); int32 x: sum/max/min
 Napi::Value Argmax(const Napi::CallbackInfo& info);         // (x, axis, keepdim, largest = true): argmax / argmin
+Napi::Value Cumsum(const Napi::CallbackInfo& info);         // (x, axis, reverse) -> running sums along axis
 Napi::Value VectorNorm(const Napi::CallbackInfo& info);     // (x, axes, p, keepdim) -> y: the p-norm over adjacent axes
 Napi::Value VectorNormBackward(const Napi::CallbackInfo& info);  // (dy, x, y, axes, p) -> dx
 Napi::Value Logsumexp(const Napi::CallbackInfo& info);      // (x, axes, keepdim) -> y over adjacent axes

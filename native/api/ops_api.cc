@@ -251,9 +251,13 @@ Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  static const char* names[] = {"neg", "abs", "exp", "log", "sqrt", "square", "reciprocal", "sign", "floor", "ceil", "erf"};
+  // In UnaryOp's order (ops/types.h).
+  static const char* names[] = {"neg",  "abs", "exp", "log",  "sqrt",  "square", "reciprocal", "sign",
+                                "floor", "ceil", "erf", "sin",  "cos",   "tan",    "atan",       "log1p",
+                                "expm1", "log2", "log10", "rsqrt", "round", "trunc"};
+  constexpr int64_t kCount = sizeof(names) / sizeof(names[0]);
   const int64_t code = int_arg(info, 0, "unary", "op");
-  CONVNET_CHECK(code >= 0 && code < 11, "E_ARG", "unary: unknown op code ", code);
+  CONVNET_CHECK(code >= 0 && code < kCount, "E_ARG", "unary: unknown op code ", code);
   const char* op = names[code];
   const Tensor& x = tensor_arg(info, 1, op, "x");
   expect_dtype(x, DType::Float32, op, "x");
@@ -326,6 +330,19 @@ Napi::Value Argmax(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(shape, DType::Int32, x.device());
   return run_on(info, op, y, [x, axis, largest, y] { cpu::arg_extremum(x, axis, largest, y); },
                 CUDA_LAUNCH(cuda::arg_extremum(x, axis, largest, y)));
+}
+
+// (x, axis, reverse): running sums along `axis` (reverse: from the end, the backward); float32 or int32.
+Napi::Value Cumsum(const Napi::CallbackInfo& info) {
+  const char* op = "cumsum";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  if (x.dtype != DType::Int32) expect_dtype(x, DType::Float32, op, "x");
+  CONVNET_CHECK(x.dim() > 0, "E_SHAPE", op, ": expected a tensor of rank 1 or more, got a scalar");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  const bool reverse = bool_arg(info, 2, op, "reverse");
+  Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
+  return run_on(info, op, y, [x, axis, reverse, y] { cpu::cumsum(x, axis, reverse, y); },
+                CUDA_LAUNCH(cuda::cumsum(x, axis, reverse, y)), x.numel());
 }
 
 namespace {

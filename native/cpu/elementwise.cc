@@ -125,6 +125,19 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Floor: return unary_loop(x, y, [](float v) { return std::floor(v); });
     case UnaryOp::Ceil: return unary_loop(x, y, [](float v) { return std::ceil(v); });
     case UnaryOp::Erf: return unary_loop(x, y, [](float v) { return std::erf(v); });  // glibc erff: within 1 ulp
+    // glibc's float functions (within 1 ulp; sinf, cosf and tanf reduce huge arguments exactly).
+    case UnaryOp::Sin: return unary_loop(x, y, [](float v) { return std::sin(v); });
+    case UnaryOp::Cos: return unary_loop(x, y, [](float v) { return std::cos(v); });
+    case UnaryOp::Tan: return unary_loop(x, y, [](float v) { return std::tan(v); });
+    case UnaryOp::Atan: return unary_loop(x, y, [](float v) { return std::atan(v); });
+    case UnaryOp::Log1p: return unary_loop(x, y, [](float v) { return std::log1p(v); });
+    case UnaryOp::Expm1: return unary_loop(x, y, [](float v) { return std::expm1(v); });
+    case UnaryOp::Log2: return unary_loop(x, y, [](float v) { return std::log2(v); });
+    case UnaryOp::Log10: return unary_loop(x, y, [](float v) { return std::log10(v); });
+    case UnaryOp::Rsqrt: return unary_loop(x, y, [](float v) { return 1.0f / std::sqrt(v); });  // as PyTorch's CPU kernel
+    // Halves to even (the default rounding mode), as torch.round: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2.
+    case UnaryOp::Round: return unary_loop(x, y, [](float v) { return std::nearbyint(v); });
+    case UnaryOp::Trunc: return unary_loop(x, y, [](float v) { return std::trunc(v); });
   }
   fail("E_ARG", "unary: unknown op ", static_cast<int>(op));
 }

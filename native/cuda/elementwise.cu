@@ -93,6 +93,18 @@ struct SignF {
 struct FloorF { __device__ float operator()(float v) const { return floorf(v); } };
 struct CeilF { __device__ float operator()(float v) const { return ceilf(v); } };
 struct ErfF { __device__ float operator()(float v) const { return erff(v); } };
+struct SinF { __device__ float operator()(float v) const { return sinf(v); } };
+struct CosF { __device__ float operator()(float v) const { return cosf(v); } };
+struct TanF { __device__ float operator()(float v) const { return tanf(v); } };
+struct AtanF { __device__ float operator()(float v) const { return atanf(v); } };
+struct Log1pF { __device__ float operator()(float v) const { return log1pf(v); } };
+struct Expm1F { __device__ float operator()(float v) const { return expm1f(v); } };
+struct Log2F { __device__ float operator()(float v) const { return log2f(v); } };
+struct Log10F { __device__ float operator()(float v) const { return log10f(v); } };
+// 1 / sqrtf (both correctly rounded without fast math), not rsqrtf's 2-ulp estimate: the CPU's bits.
+struct RsqrtF { __device__ float operator()(float v) const { return 1.0f / sqrtf(v); } };
+struct RoundF { __device__ float operator()(float v) const { return rintf(v); } };  // halves to even
+struct TruncF { __device__ float operator()(float v) const { return truncf(v); } };
 
 // x op scalar (or scalar op x): the same function with one side fixed.
 template <typename F>
@@ -136,6 +148,17 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Floor: return unary_loop("floor", x, y, FloorF{});
     case UnaryOp::Ceil: return unary_loop("ceil", x, y, CeilF{});
     case UnaryOp::Erf: return unary_loop("erf", x, y, ErfF{});
+    case UnaryOp::Sin: return unary_loop("sin", x, y, SinF{});
+    case UnaryOp::Cos: return unary_loop("cos", x, y, CosF{});
+    case UnaryOp::Tan: return unary_loop("tan", x, y, TanF{});
+    case UnaryOp::Atan: return unary_loop("atan", x, y, AtanF{});
+    case UnaryOp::Log1p: return unary_loop("log1p", x, y, Log1pF{});
+    case UnaryOp::Expm1: return unary_loop("expm1", x, y, Expm1F{});
+    case UnaryOp::Log2: return unary_loop("log2", x, y, Log2F{});
+    case UnaryOp::Log10: return unary_loop("log10", x, y, Log10F{});
+    case UnaryOp::Rsqrt: return unary_loop("rsqrt", x, y, RsqrtF{});
+    case UnaryOp::Round: return unary_loop("round", x, y, RoundF{});
+    case UnaryOp::Trunc: return unary_loop("trunc", x, y, TruncF{});
   }
   fail("E_ARG", "unary: unknown op ", static_cast<int>(op));
 }
