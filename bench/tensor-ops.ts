@@ -53,6 +53,15 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['clamp(-1, 1)', ({ a }) => cc.clamp(a, -1, 1), 'a.clamp(-1, 1)'],
   ['clamp(min 0)', ({ a }) => cc.clamp(a, 0), 'a.clamp(min=0)'],
   ['clamp(-1, 1) forward+backward', ({ g, gy }) => { g.grad = null; cc.clamp(g, -1, 1).backward(gy); }, 'setattr(g, "grad", None) or g.clamp(-1, 1).backward(gy)'],
+  // Session 28's ops: more maths, running sums, additions at indices (ix: int32 [512, 4096] in
+  // [0, 4096); ir: int32 [512] in [0, 512); PyTorch's the same, int64 as it requires).
+  ['sin', ({ a }) => cc.sin(a), 'a.sin()'],
+  ['expm1', ({ a }) => cc.expm1(a), 'a.expm1()'],
+  ['round', ({ a }) => cc.round(a), 'a.round()'],
+  ['cumsum over rows of [512,4096]', ({ m }) => cc.cumsum(m, 1), 'm.cumsum(1)'],
+  ['cumsum over dim 0 of [512,4096]', ({ m }) => cc.cumsum(m, 0), 'm.cumsum(0)'],
+  ['scatterAdd along rows of [512,4096]', ({ m, ix }) => cc.scatterAdd(m, 1, ix as cc.Tensor<'int32'>, m), 'm.scatter_add(1, ix, m)'],
+  ['indexAdd of 512 rows of [512,4096]', ({ m, ir }) => cc.indexAdd(m, 0, ir as cc.Tensor<'int32'>, m), 'm.index_add(0, ir, m)'],
   // To and from JavaScript's own values (PyTorch: Python's lists; a copy out as dataSync makes).
   ['tensor from nested arrays [1024][1024]', () => cc.tensor(nested), 'torch.tensor(l)'],
   ['arraySync [1024,1024] (tolist)', ({ s }) => { s.arraySync(); }, 'q.tolist()'],
@@ -73,6 +82,7 @@ a, b, v, m, c = torch.randn(64, 256, 28, 28), torch.randn(64, 256, 28, 28), torc
 g, gy = torch.randn(64, 256, 28, 28, requires_grad=True), torch.ones(64, 256, 28, 28)
 h, hy = torch.randn(512, 4096, requires_grad=True), torch.ones(512)
 q = torch.randn(1024, 1024); l = q.tolist()
+ix, ir = torch.randint(0, 4096, (512, 4096)), torch.randint(0, 512, (512,))
 xs = [torch.randn(1, 28, 28) for _ in range(64)]
 ims = [torch.randn(3, 224, 224) for _ in range(64)]
 out = {}
@@ -98,6 +108,7 @@ void runSideBySide({
       a: cc.randn([64, 256, 28, 28]), b: cc.randn([64, 256, 28, 28]), v: cc.randn([256, 1, 1]), m: cc.randn([512, 4096]),
       c: cc.randn([8, 64, 56, 56]), g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
       h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
+      ix: cc.cast(cc.rand([512, 4096], 0, 4096), 'int32'), ir: cc.cast(cc.rand([512], 0, 512), 'int32'),
     };
     nested = t.s.arraySync() as number[][];
     samples = Array.from({ length: 64 }, () => cc.randn([1, 28, 28]));

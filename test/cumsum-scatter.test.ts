@@ -76,6 +76,13 @@ describe('cumsum', () => {
     expect(Array.from(m.cumsum(1).dataSync())).to.deep.equal([1, 3, 6, 4, 9, 15]);
     const over = cc.tensor(Int32Array.from([2147483647, 1, -5]), { dtype: 'int32' });
     await expectRejects(cc.cumsum(over, 0).data(), 'E_RANGE', /cumsum: the running int32 sum at position 1 is outside the int32 range/);
+    // Rows four at a time (the overflow in the third row of five) and columns: the first position.
+    const rows = new Int32Array(15).fill(1);
+    rows[7] = 2147483647;
+    await expectRejects(cc.cumsum(cc.tensor(rows, { dtype: 'int32', shape: [5, 3] }), 1).data(), 'E_RANGE', /at position 7 /);
+    const cols = new Int32Array(3 * 600).fill(-1);
+    cols[600 + 599] = -2147483647;
+    await expectRejects(cc.cumsum(cc.tensor(cols, { dtype: 'int32', shape: [3, 600] }), 0).data(), 'E_RANGE', /at position 1799 /);   // -1 - 2147483647 still fits; one more -1 does not
     const under = cc.tensor(Int32Array.from([0, -2147483647, 0, -2]), { dtype: 'int32', shape: [2, 2] });
     await expectRejects(cc.cumsum(under, 0).data(), 'E_RANGE');
     expect(Array.from(cc.cumsum(m, 1).dataSync())).to.deep.equal([1, 3, 6, 4, 9, 15]);   // the queue goes on
