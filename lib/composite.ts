@@ -9,9 +9,9 @@ import { full, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import { native, type Handle } from './native';
-import { abs, eq, expand, indexSelect, lt, ne, permute, reshape } from './ops';
+import { abs, concat, eq, expand, gt, indexSelect, le, lt, maximum, mul, narrow, ne, permute, reshape, scale, sub, sum, where } from './ops';
 import { Tensor } from './tensor';
-import { checkArrayLength, checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkTensor, describe, MAX_RANK } from './validate';
+import { broadcastShapes, checkArrayLength, checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, MAX_RANK } from './validate';
 
 type F32 = Tensor<'float32'>;
 type Axes = number | readonly number[];
@@ -176,4 +176,179 @@ export function isinf(x: Tensor): F32 {
 export function isfinite(x: Tensor): F32 {
   const t = checkTensor('isfinite', 'x', x);
   return t.dtype === 'int32' ? full<'float32'>(t.shape, 1, { device: t.device }) : tidy(() => lt(abs(t), Infinity));
+}
+
+// ---- truth of tensors, closeness, selection by mask -------------------------------------------
+
+/**
+ * 1 if any element of x (over `dim`, all axes when omitted) is nonzero, else 0; NaN counts as
+ * nonzero. A float32 mask, as the comparisons (PyTorch gives bool); any of nothing is 0.
+ * @example any(isnan(grad)).item() === 1   // a NaN somewhere
+ */
+export function any(x: Tensor, dim?: Axes, keepdim = false): F32 {
+  const t = checkTensor('any', 'x', x);
+  const axes = dim === undefined ? undefined : axesOf('any', t, dim);
+  checkBool('any', 'keepdim', keepdim);
+  return tidy(() => gt(sum(ne(t, 0), axes, keepdim), 0));
+}
+
+/** 1 if every element of x (over `dim`, all when omitted) is nonzero (NaN counts), else 0; all of nothing is 1. */
+export function all(x: Tensor, dim?: Axes, keepdim = false): F32 {
+  const t = checkTensor('all', 'x', x);
+  const axes = dim === undefined ? undefined : axesOf('all', t, dim);
+  checkBool('all', 'keepdim', keepdim);
+  return tidy(() => eq(sum(eq(t, 0), axes, keepdim), 0));
+}
+
+export interface CloseOptions {
+  /** Relative tolerance (default 1e-5). */
+  rtol?: number;
+  /** Absolute tolerance (default 1e-8). */
+  atol?: number;
+  /** Whether two NaNs count as close (default false). */
+  equalNan?: boolean;
+}
+
+/**
+ * 1 where |a - b| <= atol + rtol * |b|, else 0 (float32, broadcasting), as torch.isclose: equal
+ * values (infinities included) are close, an infinity is close to nothing else, NaN to nothing
+ * unless `equalNan`. @example isclose(y, expected, { atol: 1e-6 }).min().item()
+ */
+export function isclose(a: Tensor, b: Tensor, options: CloseOptions = {}): F32 {
+  const op = 'isclose';
+  const ta = checkFloat(op, 'a', a), tb = checkFloat(op, 'b', b);
+  checkSameDevice(op, { a: ta, b: tb });
+  broadcastShapes(op, ta.shape, tb.shape);
+  const o = checkOptions<CloseOptions>(op, options, ['rtol', 'atol', 'equalNan']);
+  const rtol = o.rtol === undefined ? 1e-5 : checkNumber(op, 'rtol', o.rtol);
+  const atol = o.atol === undefined ? 1e-8 : checkNumber(op, 'atol', o.atol);
+  if (rtol < 0 || atol < 0) fail('E_ARG', `${op}: expected non-negative tolerances, got rtol ${rtol} and atol ${atol}`);
+  const equalNan = o.equalNan === undefined ? false : checkBool(op, 'equalNan', o.equalNan);
+  return tidy(() => {
+    // |a - b| of two infinities of one sign is NaN and of a finite and an infinite one inf (within
+    // an infinite tolerance): only the equal ones count there, so the finite test needs both finite.
+    const finite = mul(lt(abs(ta), Infinity), lt(abs(tb), Infinity));
+    const within = mul(le(abs(sub(ta, tb)), scale(abs(tb), rtol, atol)), finite);
+    const close = maximum(eq(ta, tb), within);
+    return equalNan ? maximum(close, mul(ne(ta, ta), ne(tb, tb))) : close;
+  });
+}
+
+/**
+ * Whether every element of a is close to b's (isclose's test; broadcasting), as torch.allclose.
+ * Reads the answer back: it waits for the queue, as `item()` does. @example allclose(y, ref, { rtol: 1e-4 })
+ */
+export function allclose(a: Tensor, b: Tensor, options: CloseOptions = {}): boolean {
+  const c = isclose(a, b, options);
+  try {
+    return tidy(() => all(c).item()) === 1;
+  } finally {
+    c.dispose();
+  }
+}
+
+/** The positions of x's nonzero (or NaN) entries, read back: 1 or 0 per entry of a float32 or int32 mask. */
+function nonzeroPositions(op: string, t: Tensor): Int32Array {
+  if (t.size > 2 ** 31 - 1) fail('E_SHAPE', `${op}: expected at most 2^31 - 1 elements, got ${t.size}`);
+  const v = t.dataSync();
+  let n = 0;
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) n++;   // NaN !== 0: nonzero, as PyTorch
+  const at = new Int32Array(n);
+  for (let i = 0, k = 0; i < v.length; i++) if (v[i] !== 0) at[k++] = i;
+  return at;
+}
+
+/**
+ * The indices of x's nonzero entries (NaN included), as torch.nonzero: int32 [N, rank], one row
+ * per entry in order. The count decides the shape, so this reads x back (it waits for the queue,
+ * as PyTorch's does on a GPU). @example nonzero(gt(scores, 0.5))   // rows [i, j]
+ */
+export function nonzero(x: Tensor): Tensor<'int32'> {
+  const t = checkTensor('nonzero', 'x', x);
+  const at = nonzeroPositions('nonzero', t);
+  const rank = t.rank, out = new Int32Array(at.length * rank);
+  for (let k = 0; k < at.length; k++) {
+    let rest = at[k];
+    for (let d = rank - 1; d >= 0; d--) {
+      out[k * rank + d] = rest % t.shape[d];
+      rest = Math.floor(rest / t.shape[d]);
+    }
+  }
+  return tensor(out, { dtype: 'int32', shape: [at.length, rank], device: t.device });
+}
+
+/**
+ * The entries of x where `mask` is nonzero (or NaN), as a 1-D tensor in order, as
+ * torch.masked_select; x and mask broadcast. Reads the mask back (its count is the length);
+ * the gradient goes back to the selected entries. @example maskedSelect(scores, gt(scores, 0.5))
+ */
+export function maskedSelect<T extends Tensor>(x: T, mask: Tensor): T {
+  const op = 'maskedSelect';
+  const t = checkTensor(op, 'x', x), m = checkTensor(op, 'mask', mask);
+  checkSameDevice(op, { x: t, mask: m });
+  const shape = broadcastShapes(op, t.shape, m.shape);
+  return tidy(() => {
+    const full = shape.reduce((p, q) => p * q, 1);
+    const at = nonzeroPositions(op, sameShape(m.shape, shape) ? m : expand(m, shape));
+    const flat = reshape(sameShape(t.shape, shape) ? t : expand(t, shape), [full]);
+    return indexSelect(flat, 0, tensor(at, { dtype: 'int32', device: t.device }));
+  }) as T;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+// ---- rearranging ------------------------------------------------------------------------------
+
+/**
+ * Shifts the entries along `dims` by `shifts` (wrapping around), as torch.roll; without `dims`,
+ * over the flattened tensor. A copy; gradients roll back. @example roll(x, 1, 0)   // last row first
+ */
+export function roll<T extends Tensor>(x: T, shifts: number | readonly number[], dims?: number | readonly number[]): T {
+  const op = 'roll';
+  const t = checkTensor(op, 'x', x);
+  const list = (v: unknown, name: string): number[] => {
+    const a = typeof v === 'number' ? [v] : v;
+    if (!Array.isArray(a)) fail('E_ARG', `${op}: expected \`${name}\` to be a number or an array of numbers, got ${describe(v)}`);
+    checkArrayLength(op, name, a, MAX_RANK);
+    return a.map((s, i) => checkInt(op, `${name}[${i}]`, s));
+  };
+  const s = list(shifts, 'shifts');
+  if (dims === undefined) {
+    if (s.length !== 1) fail('E_ARG', `${op}: without \`dims\`, expected one shift, got ${describe(shifts)}`);
+    return tidy(() => reshape(roll(reshape(t, [t.size]), s[0], 0), t.shape)) as T;
+  }
+  const axes = list(dims, 'dims').map((a) => checkAxis(op, 'dims', a, t.rank));
+  if (axes.length !== s.length) fail('E_ARG', `${op}: expected as many \`shifts\` as \`dims\`, got ${s.length} and ${axes.length}`);
+  return tidy(() => {
+    let y: Tensor = t;
+    axes.forEach((axis, i) => {
+      const n = t.shape[axis];
+      const k = n === 0 ? 0 : ((s[i] % n) + n) % n;
+      if (k !== 0) y = concat([narrow(y, axis, n - k, k), narrow(y, axis, 0, n - k)], axis);
+    });
+    return y === t ? t.clone() : y;
+  }) as T;
+}
+
+/** Keeps x's entries on and below diagonal `diagonal` of its last two axes, as torch.tril (0 above). */
+export function tril<T extends Tensor>(x: T, diagonal = 0): T {
+  return triangle('tril', x, diagonal, (row, col, k) => col - row <= k);
+}
+
+/** Keeps x's entries on and above diagonal `diagonal` of its last two axes, as torch.triu (0 below). */
+export function triu<T extends Tensor>(x: T, diagonal = 0): T {
+  return triangle('triu', x, diagonal, (row, col, k) => col - row >= k);
+}
+
+function triangle<T extends Tensor>(op: string, x: T, diagonal: number, keep: (row: number, col: number, k: number) => boolean): T {
+  const t = checkTensor(op, 'x', x);
+  if (t.rank < 2) fail('E_SHAPE', `${op}: expected a tensor of rank 2 or more, got ${describe(t.shape)}`);
+  const k = checkInt(op, 'diagonal', diagonal);
+  const rows = t.shape[t.rank - 2], cols = t.shape[t.rank - 1];
+  if (rows * cols > 2 ** 31 - 1) fail('E_SHAPE', `${op}: expected at most 2^31 - 1 entries in the last two axes, got ${rows * cols}`);
+  const m = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) m[r * cols + c] = keep(r, c, k) ? 1 : 0;
+  return tidy(() => where(tensor(m, { shape: [rows, cols], device: t.device }), t, 0)) as T;
 }

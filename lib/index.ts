@@ -22,15 +22,17 @@ export * as cuda from './cuda';
 export { resolveDevice } from './cuda';
 export type { CudaOptions, CudaInfo, CudaDeviceInfo, LibraryInfo } from './cuda';
 export {
-  add, sub, mul, div, pow, maximum, minimum, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, erf, scale,
+  add, sub, mul, div, pow, maximum, minimum, remainder, fmod, atan2, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, erf, scale,
   sin, cos, tan, atan, log1p, expm1, log2, log10, rsqrt, round, trunc,
   sum, mean, max, min, argmax, argmin, eq, ne, lt, le, gt, ge, where, clamp, variance, std, stack, split, chunk, expand,
   matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, slice, narrow,
   indexSelect, gather, indexAdd, scatterAdd, cumsum, oneHot, cast, clone, toDevice,
 } from './ops';
 export type { MatmulOptions, VarOptions } from './ops';
-export { logsumexp, norm, flip, repeat, isnan, isinf, isfinite } from './composite';
-export type { NormOptions } from './composite';
+export {
+  logsumexp, norm, flip, repeat, isnan, isinf, isfinite, any, all, isclose, allclose, nonzero, maskedSelect, roll, tril, triu,
+} from './composite';
+export type { NormOptions, CloseOptions } from './composite';
 export { topk, sort, argsort } from './sorting';
 export { cdist } from './nn/functional/distance';
 export type { CdistOptions } from './nn/functional/distance';

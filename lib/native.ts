@@ -261,7 +261,7 @@ export const Activation = { relu: 0, leakyRelu: 1, elu: 2, sigmoid: 3, tanh: 4 }
 export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
-export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6 } as const;
+export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, remainder: 7, fmod: 8, atan2: 9 } as const;
 export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
 export const UnaryOp = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9, erf: 10,

@@ -67,6 +67,15 @@ const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Opera
     const winsA = scale(sign(sub(b, a)), 0.5, 0.5);
     return [needA ? mul(dy, winsA) : null, needB ? mul(dy, scale(winsA, -1, 1)) : null];
   },
+  // a - b * floor(a / b) and a - b * trunc(a / b): d/da = 1, d/db = -floor(a / b) (-trunc), as PyTorch.
+  remainder: (dy, a, b, _y, needA, needB) => [needA ? dy : null, needB ? neg(mul(dy, floor(div(a, b)))) : null],
+  fmod: (dy, a, b, _y, needA, needB) => [needA ? dy : null, needB ? neg(mul(dy, trunc(div(a, b)))) : null],
+  // d atan2(a, b) = (b da - a db) / (a^2 + b^2)
+  atan2: (dy, a, b, _y, needA, needB) => {
+    const sq = (v: Operand) => (typeof v === 'number' ? v * v : square(v));
+    const r = add(sq(a), sq(b));
+    return [needA ? mul(dy, div(b, r)) : null, needB ? neg(mul(dy, div(a, r))) : null];
+  },
 };
 
 function recordBinary(op: keyof typeof BinaryOp, y: F32, a: Operand, b: Operand): F32 {
@@ -149,6 +158,15 @@ export function pow(a: Tensor | number, b: Tensor | number): F32 {
 export const maximum = (a: Tensor | number, b: Tensor | number): F32 => binary('maximum', a, b);
 /** Elementwise minimum (NaN propagates). */
 export const minimum = (a: Tensor | number, b: Tensor | number): F32 => binary('minimum', a, b);
+/**
+ * The remainder of a / b with the sign of b (Python's %, torch.remainder): remainder(-3, 5) = 2.
+ * From the exact fmod, so every result is exact. @example remainder(angles, 2 * Math.PI)
+ */
+export const remainder = (a: Tensor | number, b: Tensor | number): F32 => binary('remainder', a, b);
+/** The remainder of a / b with the sign of a (C's fmod, torch.fmod): fmod(-3, 5) = -3. Exact. */
+export const fmod = (a: Tensor | number, b: Tensor | number): F32 => binary('fmod', a, b);
+/** The angle of the point (b, a) in (-pi, pi], elementwise (torch.atan2(a, b): a is y, b is x). */
+export const atan2 = (a: Tensor | number, b: Tensor | number): F32 => binary('atan2', a, b);
 
 export const neg = (x: Tensor): F32 => unary('neg', x);
 export const abs = (x: Tensor): F32 => unary('abs', x);

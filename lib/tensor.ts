@@ -305,6 +305,9 @@ export class Tensor<D extends DType = DType> {
   pow(exponent: Tensor | number): Tensor<'float32'> { return ops.pow(this, exponent); }
   maximum(other: Tensor | number): Tensor<'float32'> { return ops.maximum(this, other); }
   minimum(other: Tensor | number): Tensor<'float32'> { return ops.minimum(this, other); }
+  remainder(other: Tensor | number): Tensor<'float32'> { return ops.remainder(this, other); }
+  fmod(other: Tensor | number): Tensor<'float32'> { return ops.fmod(this, other); }
+  atan2(other: Tensor | number): Tensor<'float32'> { return ops.atan2(this, other); }
   neg(): Tensor<'float32'> { return ops.neg(this); }
   abs(): Tensor<'float32'> { return ops.abs(this); }
   exp(): Tensor<'float32'> { return ops.exp(this); }
@@ -392,6 +395,15 @@ export class Tensor<D extends DType = DType> {
   isnan(): Tensor<'float32'> { return composite.isnan(this); }
   isinf(): Tensor<'float32'> { return composite.isinf(this); }
   isfinite(): Tensor<'float32'> { return composite.isfinite(this); }
+  any(dim?: number | readonly number[], keepdim = false): Tensor<'float32'> { return composite.any(this, dim, keepdim); }
+  all(dim?: number | readonly number[], keepdim = false): Tensor<'float32'> { return composite.all(this, dim, keepdim); }
+  isclose(other: Tensor, options?: composite.CloseOptions): Tensor<'float32'> { return composite.isclose(this, other, options); }
+  allclose(other: Tensor, options?: composite.CloseOptions): boolean { return composite.allclose(this, other, options); }
+  nonzero(): Tensor<'int32'> { return composite.nonzero(this); }
+  maskedSelect(mask: Tensor): Tensor<D> { return composite.maskedSelect(this as Tensor<D>, mask); }
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor<D> { return composite.roll(this as Tensor<D>, shifts, dims); }
+  tril(diagonal = 0): Tensor<D> { return composite.tril(this as Tensor<D>, diagonal); }
+  triu(diagonal = 0): Tensor<D> { return composite.triu(this as Tensor<D>, diagonal); }
 }
 
 function nest(values: TypedArray, shape: readonly number[]): NestedArray {

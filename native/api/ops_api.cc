@@ -219,11 +219,19 @@ Napi::Value RandomBernoulli(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::random_bernoulli(y, seed, first, pf)));
 }
 
+namespace {
+// The name of BinaryOp `code` (ops/types.h order), checked.
+const char* binary_op_name(int64_t code) {
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "remainder", "fmod", "atan2"};
+  constexpr int64_t kCount = sizeof(names) / sizeof(names[0]);
+  CONVNET_CHECK(code >= 0 && code < kCount, "E_ARG", "binary: unknown op code ", code);
+  return names[code];
+}
+}  // namespace
+
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
   const int64_t code = int_arg(info, 0, "binary", "op");
-  CONVNET_CHECK(code >= 0 && code < 7, "E_ARG", "binary: unknown op code ", code);
-  const char* op = names[code];
+  const char* op = binary_op_name(code);
   const Tensor& a = tensor_arg(info, 1, op, "a");
   const Tensor& b = tensor_arg(info, 2, op, "b");
   expect_dtype(a, DType::Float32, op, "a");
@@ -236,10 +244,8 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value BinaryScalar(const Napi::CallbackInfo& info) {
-  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
   const int64_t code = int_arg(info, 0, "binary", "op");
-  CONVNET_CHECK(code >= 0 && code < 7, "E_ARG", "binary: unknown op code ", code);
-  const char* op = names[code];
+  const char* op = binary_op_name(code);
   const Tensor& x = tensor_arg(info, 1, op, "x");
   expect_dtype(x, DType::Float32, op, "x");
   const float scalar = static_cast<float>(number_arg(info, 2, op, "scalar"));

@@ -82,6 +82,14 @@ void with_binary_op(BinaryOp op, Run run) {
     // NaN propagates, as torch.maximum / torch.minimum.
     case BinaryOp::Maximum: return run([](float u, float v) { return (u != u || v != v) ? u + v : (u > v ? u : v); });
     case BinaryOp::Minimum: return run([](float u, float v) { return (u != u || v != v) ? u + v : (u < v ? u : v); });
+    // torch.remainder: the sign of the divisor (Python's %), from the exact fmod as PyTorch does.
+    case BinaryOp::Remainder: return run([](float u, float v) {
+      float m = std::fmod(u, v);
+      if (m != 0 && ((v < 0) != (m < 0))) m += v;
+      return m;
+    });
+    case BinaryOp::Fmod: return run([](float u, float v) { return std::fmod(u, v); });  // the sign of the dividend (C's)
+    case BinaryOp::Atan2: return run([](float u, float v) { return std::atan2(u, v); });
   }
   fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
 }

@@ -22,6 +22,16 @@ struct SubF { __device__ float operator()(float u, float v) const { return u - v
 struct MulF { __device__ float operator()(float u, float v) const { return u * v; } };
 struct DivF { __device__ float operator()(float u, float v) const { return u / v; } };
 struct PowF { __device__ float operator()(float u, float v) const { return powf(u, v); } };
+// fmodf is exact, so remainder and fmod give the CPU's bits.
+struct RemainderF {
+  __device__ float operator()(float u, float v) const {
+    float m = fmodf(u, v);
+    if (m != 0 && ((v < 0) != (m < 0))) m += v;
+    return m;
+  }
+};
+struct FmodF { __device__ float operator()(float u, float v) const { return fmodf(u, v); } };
+struct Atan2F { __device__ float operator()(float u, float v) const { return atan2f(u, v); } };
 struct MaxF {
   __device__ float operator()(float u, float v) const { return (u != u || v != v) ? u + v : (u > v ? u : v); }
 };
@@ -39,6 +49,9 @@ void with_binary_op(BinaryOp op, Run run) {
     case BinaryOp::Pow: return run(PowF{});
     case BinaryOp::Maximum: return run(MaxF{});
     case BinaryOp::Minimum: return run(MinF{});
+    case BinaryOp::Remainder: return run(RemainderF{});
+    case BinaryOp::Fmod: return run(FmodF{});
+    case BinaryOp::Atan2: return run(Atan2F{});
   }
   fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
 }
@@ -68,9 +81,9 @@ void binary_loop(const char* op, const Tensor& a, const Tensor& b, const Tensor&
 }
 
 const char* binary_name(BinaryOp op) {
-  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum"};
+  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "remainder", "fmod", "atan2"};
   const int code = static_cast<int>(op);
-  return code >= 0 && code < 7 ? names[code] : "binary";
+  return code >= 0 && code < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[code] : "binary";
 }
 
 template <typename F>
