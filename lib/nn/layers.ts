@@ -743,6 +743,35 @@ export class SpatialPyramidPool2d extends Module {
 }
 
 /**
+ * Spectral pooling (Rippel et al. 2015) to a fixed size: the lowest frequencies of each map's
+ * Fourier transform kept, see `F.spectralPool2d`. @example new nn.SpectralPool2d([7, 7])
+ */
+export class SpectralPool2d extends Module {
+  readonly outputSize: number | readonly [number, number];
+
+  constructor(outputSize: number | readonly [number, number]) {
+    super();
+    const ok = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1;
+    if (!(ok(outputSize) || (Array.isArray(outputSize) && outputSize.length === 2 && outputSize.every(ok)))) {
+      fail('E_ARG', `SpectralPool2d: expected \`outputSize\` to be a positive integer or a pair of them, got ${describe(outputSize)}`);
+    }
+    this.outputSize = Array.isArray(outputSize) ? [outputSize[0], outputSize[1]] : outputSize;
+  }
+
+  override config(): unknown[] {
+    return [this.outputSize];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.spectralPool2d(x, this.outputSize);
+  }
+
+  override extraRepr(): string {
+    return `output_size=${Array.isArray(this.outputSize) ? `[${this.outputSize.join(', ')}]` : this.outputSize}`;
+  }
+}
+
+/**
  * Region-of-interest max pooling (Fast R-CNN); call it with the feature map and the boxes
  * [K, 5] (batch index, x1, y1, x2, y2).
  * @example const pool = new nn.RoIPool(7, 1 / 16); const regions = pool.call(features, boxes);

@@ -14,7 +14,8 @@ import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
 import { checkBool, checkDtype, checkFloat, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
 import { tidy } from '../../engine';
-import { concat, flatten } from '../../ops';
+import { concat, flatten, matmul } from '../../ops';
+import { tensor } from '../../creation';
 
 type F32 = Tensor<'float32'>;
 type I32 = Tensor<'int32'>;
@@ -612,6 +613,59 @@ export function checkLevels(op: string, levels: unknown): number[] {
     fail('E_ARG', `${op}: expected \`levels\` to be 1 to 64 positive integers (bins a side), got ${describe(levels)}`);
   }
   return [...levels] as number[];
+}
+
+// ---- spectral pooling ------------------------------------------------------------------------
+
+/**
+ * Spectral pooling (Rippel, Snoek and Adams, "Spectral representations for convolutional neural
+ * networks", 2015; the survey's spectral pooling): x [N, C, H, W] (or [C, H, W]) to outputSize
+ * by keeping only the lowest frequencies of each map's discrete Fourier transform, the h x w
+ * nearest 0, and transforming back. It keeps far more of the map than max or average pooling of
+ * the same size, and lets the size shrink by any factor. Fourier resampling, so a larger size
+ * interpolates (a zero-padded spectrum), and the map's mean is kept.
+ *
+ * The crop and both transforms are linear and separable, so this is one real matrix a side:
+ * y = A_h x A_w^T, with A[n][m] = (1/M) Σ_k w_k cos(2π k (n/out - m/M)) over the frequencies k
+ * from -L/2 to L/2 (L = min(out, M)): w_k = 1, and 1/2 at k = ±L/2 for an even L, where the
+ * Nyquist frequency is split between ±L/2 so that the result is real (the paper's corner cases;
+ * the same as its real part). Two matrix products, on either device, differentiable.
+ * @example F.spectralPool2d(features, [7, 7])
+ */
+export function spectralPool2d(x: Tensor, outputSize: Size2): F32 {
+  const op = 'spectralPool2d';
+  const t = input(op, 'x', x);
+  const [h, w] = pair(op, 'outputSize', outputSize);
+  const rows = t.shape[t.rank - 2], cols = t.shape[t.rank - 1];
+  if (h * rows > 2 ** 26 || w * cols > 2 ** 26) fail('E_ARG', `${op}: sizes ${shapeStr([rows, cols])} to ${shapeStr([h, w])} need resampling matrices of over 2^26 entries`);
+  return tidy(() => {
+    const aw = tensor(spectralMatrix(w, cols), { shape: [w, cols], device: t.device });
+    const ah = tensor(spectralMatrix(h, rows), { shape: [h, rows], device: t.device });
+    return matmul(ah, matmul(t, aw, { transB: true }));
+  });
+}
+
+// The matrices of the last few sizes (each O(out · M · L) cosines to build; 112 from 224 is 2.8M).
+const spectralMatrices = new Map<string, Float32Array>();
+
+/** @internal spectralPool2d's [out, size] matrix, row-major (see spectralPool2d). */
+export function spectralMatrix(out: number, size: number): Float32Array {
+  const key = `${out},${size}`;
+  const cached = spectralMatrices.get(key);
+  if (cached) return cached;
+  const L = Math.min(out, size), half = Math.floor(L / 2);
+  const a = new Float32Array(out * size);
+  for (let n = 0; n < out; n++) {
+    for (let m = 0; m < size; m++) {
+      const phase = 2 * Math.PI * (n / out - m / size);
+      let sum = 1;   // k = 0
+      for (let k = 1; k <= half; k++) sum += (L % 2 === 0 && k === half ? 1 : 2) * Math.cos(k * phase);   // ±k together
+      a[n * size + m] = sum / size;
+    }
+  }
+  if (spectralMatrices.size >= 32) spectralMatrices.delete(spectralMatrices.keys().next().value as string);
+  spectralMatrices.set(key, a);
+  return a;
 }
 
 // ---- RoI pooling -----------------------------------------------------------------------------
