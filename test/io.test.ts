@@ -294,6 +294,7 @@ function everyLayer(): Record<string, nn.Module> {
     Upsample: new nn.Upsample({ size: [6, 4], mode: 'bilinear', alignCorners: true }),
     MaxUnpool2d: new nn.MaxUnpool2d([3, 2], { stride: 2, padding: [1, 0] }),
     SpectralPool2d: new nn.SpectralPool2d([3, 2]),
+    TiledConv2d: new nn.TiledConv2d(3, 4, [3, 2], { tile: [2, 3], stride: 2, padding: [1, 0], dilation: [1, 2], groups: 1, bias: false }),
     PixelShuffle: new nn.PixelShuffle(3),
     PixelUnshuffle: new nn.PixelUnshuffle(2),
     Pad2d: new nn.Pad2d([1, 2, 0, 1], { mode: 'constant', value: 0.5 }),

@@ -187,6 +187,76 @@ export interface Conv1dModuleOptions {
   bias?: boolean;
 }
 
+export interface TiledConv2dModuleOptions {
+  /** The tile: kernels are tied across positions this far apart (default 2; 1 is Conv2d). */
+  tile?: Pair;
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+  bias?: boolean;
+}
+
+/**
+ * Tiled convolution layer (Ngiam et al. 2010; see `F.tiledConv2d`): a kernel per position of a
+ * tile, weight [tileH, tileW, outChannels, inChannels / groups, kh, kw], a bias [outChannels]
+ * shared by the tile. Initialised as Conv2d (each kernel uniform in ±1/sqrt(fan-in)).
+ * @example const conv = new nn.TiledConv2d(3, 16, 5, { tile: 2, padding: 2 });
+ */
+export class TiledConv2d extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  readonly kernelSize: [number, number];
+  readonly tile: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly dilation: [number, number];
+  readonly groups: number;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, options: TiledConv2dModuleOptions = {}) {
+    super();
+    const op = 'TiledConv2d';
+    const o = checkOptions<TiledConv2dModuleOptions>(op, options, ['tile', 'stride', 'padding', 'dilation', 'groups', 'bias']);
+    checkInt(op, 'inChannels', inChannels, 1);
+    checkInt(op, 'outChannels', outChannels, 1);
+    this.kernelSize = pairOf(op, 'kernelSize', kernelSize, 1);
+    this.tile = pairOf(op, 'tile', o.tile ?? 2, 1);
+    this.stride = pairOf(op, 'stride', o.stride ?? 1, 1);
+    this.padding = pairOf(op, 'padding', o.padding ?? 0, 0);
+    this.dilation = pairOf(op, 'dilation', o.dilation ?? 1, 1);
+    this.groups = checkInt(op, 'groups', o.groups ?? 1, 1);
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
+      fail('E_ARG', `${op}: groups = ${this.groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+    }
+    const withBias = checkBool(op, 'bias', o.bias ?? true);
+    this.weight = this.registerParameter('weight', param([...this.tile, outChannels, inChannels / this.groups, ...this.kernelSize]));
+    this.bias = this.registerParameter('bias', withBias ? param([outChannels]) : null);
+    // Conv2d's init (kaiming_uniform with a = sqrt(5): ±1/sqrt(fan-in)) for every kernel of the tile.
+    const bound = 1 / Math.sqrt((inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1]);
+    uniform_(this.weight, -bound, bound);
+    if (this.bias) uniform_(this.bias, -bound, bound);
+  }
+
+  override config(): unknown[] {
+    return [this.inChannels, this.outChannels, [...this.kernelSize], {
+      tile: [...this.tile], stride: [...this.stride], padding: [...this.padding], dilation: [...this.dilation], groups: this.groups, bias: this.bias !== null,
+    }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.tiledConv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+  }
+
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${str(this.kernelSize)}, tile=${str(this.tile)}, stride=${str(this.stride)}`;
+    if (this.padding.some((p) => p !== 0)) s += `, padding=${str(this.padding)}`;
+    if (this.dilation.some((d) => d !== 1)) s += `, dilation=${str(this.dilation)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (this.bias === null) s += ', bias=false';
+    return s;
+  }
+}
+
 /**
  * 1-D convolution layer over [N, C, L]: weight [outChannels, inChannels / groups, k]. Positional
  * arguments as Conv2d's.

@@ -6,6 +6,8 @@
 export { relu, leakyRelu, rrelu, elu, sigmoid, tanh, silu, softplus, hardtanh, relu6, hardsigmoid, hardswish, mish, gelu } from './activation';
 export { conv1d, conv2d, convTranspose2d, linear } from './conv';
 export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from './conv';
+export { tiledConv2d } from './tiled-conv';
+export type { TiledConv2dOptions } from './tiled-conv';
 export { maxPool2d, maxUnpool2d, avgPool2d, lpPool2d, mixedPool2d, stochasticPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, spatialPyramidPool2d, spectralPool2d, roiPool, roiAlign, MAX_SAMPLING_RATIO } from './pool';
 export type { MaxUnpool2dOptions, RoIAlignOptions, SpatialPyramidPool2dOptions } from './pool';
 export { prelu, maxout, softmax, logSoftmax, dropout, dropout2d, localResponseNorm, batchNorm } from './layers';
