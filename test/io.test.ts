@@ -269,6 +269,7 @@ function everyLayer(): Record<string, nn.Module> {
     PReLU: new nn.PReLU({ numParameters: 3, init: 0.1 }),
     ELU: new nn.ELU({ alpha: 0.7 }),
     Maxout: new nn.Maxout(3),
+    Probout: new nn.Probout(3, { lambda: 2.5, dropout: true }),
     Sigmoid: new nn.Sigmoid(),
     Tanh: new nn.Tanh(),
     Softmax: new nn.Softmax(1),

@@ -1334,6 +1334,38 @@ export class Maxout extends Module {
   }
 }
 
+/**
+ * Probout (Springenberg and Riedmiller 2013): maxout with a draw in training (softmax(λ z)
+ * probabilities) and the expectation in evaluation, following the module's train/eval mode; see
+ * `F.probout`. @example new nn.Probout(2, { lambda: 2 })
+ */
+export class Probout extends Module {
+  readonly lambda: number;
+  readonly dropout: boolean;
+
+  constructor(readonly pieces: number, options: { lambda?: number; dropout?: boolean } = {}) {
+    super();
+    const op = 'Probout';
+    checkInt(op, 'pieces', pieces, 1);
+    const o = checkOptions<{ lambda?: number; dropout?: boolean }>(op, options, ['lambda', 'dropout']);
+    this.lambda = o.lambda === undefined ? 1 : checkNumber(op, 'lambda', o.lambda);
+    if (!(this.lambda > 0)) fail('E_ARG', `${op}: expected \`lambda\` > 0, got ${this.lambda}`);
+    this.dropout = o.dropout === undefined ? false : checkBool(op, 'dropout', o.dropout);
+  }
+
+  override config(): unknown[] {
+    return [this.pieces, { lambda: this.lambda, dropout: this.dropout }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.probout(x, this.pieces, { lambda: this.lambda, dropout: this.dropout, training: this.training });
+  }
+
+  override extraRepr(): string {
+    return `pieces=${this.pieces}, lambda=${this.lambda}${this.dropout ? ', dropout=true' : ''}`;
+  }
+}
+
 /** Logistic sigmoid. @example new nn.Sigmoid() */
 export class Sigmoid extends Module {
   override config(): unknown[] {
