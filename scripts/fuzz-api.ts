@@ -1074,6 +1074,7 @@ export function baselines(): Baseline[] {
     { name: 'roll', make: () => [T([2, 3]), [1, -1], [0, 1]], call: fn(cc.roll) },
     { name: 'triu', make: () => [T([2, 3]), 1], call: fn(cc.triu) },
     { name: 'F.probout', make: () => [T([2, 4, 3]), 2, { lambda: 2, training: true, dropout: true }], call: fn(cc.F.probout) },
+    { name: 'F.largeMarginLogits', make: () => [T([3, 4]), T([5, 4]), I([0, 4, 2]), { margin: 3, beta: 1 }], call: fn(cc.F.largeMarginLogits) },
     { name: 'F.spectralPool2d', make: () => [T([1, 2, 6, 5]), [3, 2]], call: fn(cc.F.spectralPool2d) },
     { name: 'F.tiledConv2d', make: () => [T([1, 2, 6, 5]), T([2, 2, 3, 2, 3, 3]), T([3]), { stride: 1, padding: 1, dilation: 1, groups: 1 }], call: fn(cc.F.tiledConv2d) },
     { name: 'topk', make: () => [T([2, 5]), 3, { dim: 1, largest: true, sorted: true }], call: fn(cc.topk) },

@@ -270,6 +270,7 @@ function everyLayer(): Record<string, nn.Module> {
     ELU: new nn.ELU({ alpha: 0.7 }),
     Maxout: new nn.Maxout(3),
     Probout: new nn.Probout(3, { lambda: 2.5, dropout: true }),
+    LargeMarginLinear: new nn.LargeMarginLinear(5, 3, { margin: 3, beta: 10 }),
     Sigmoid: new nn.Sigmoid(),
     Tanh: new nn.Tanh(),
     Softmax: new nn.Softmax(1),

@@ -10,7 +10,7 @@ export type { LoadStateDictOptions, LoadStateDictResult, ForwardHook, ForwardPre
 export { Sequential } from './sequential';
 export { ModuleList } from './module-list';
 export {
-  Conv1d, Conv2d, ConvTranspose2d, TiledConv2d, Linear, DropConnectLinear, Flatten, Unflatten, MaxPool2d, MaxUnpool2d, AvgPool2d, LPPool2d, MixedPool2d, StochasticPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
+  Conv1d, Conv2d, ConvTranspose2d, TiledConv2d, Linear, LargeMarginLinear, DropConnectLinear, Flatten, Unflatten, MaxPool2d, MaxUnpool2d, AvgPool2d, LPPool2d, MixedPool2d, StochasticPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
   SpatialPyramidPool2d, SpectralPool2d, RoIPool, RoIAlign, Identity, ReLU, LeakyReLU, RReLU, PReLU, ELU, GELU, SiLU, Upsample, PixelShuffle, PixelUnshuffle, Pad2d, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Probout, Sigmoid, Tanh,
   Softmax, LogSoftmax, Dropout, Dropout2d, LocalResponseNorm, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d,
 } from './layers';

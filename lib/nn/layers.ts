@@ -1339,6 +1339,56 @@ export class Maxout extends Module {
  * probabilities) and the expectation in evaluation, following the module's train/eval mode; see
  * `F.probout`. @example new nn.Probout(2, { lambda: 2 })
  */
+/**
+ * A bias-free fully connected layer with L-Softmax logits (Liu et al. 2016; see
+ * `F.largeMarginLogits`): called with the true classes it gives the large-margin logits for
+ * `nn.CrossEntropyLoss`, without them the plain ones (prediction). `beta` (the paper's annealing
+ * weight) may be lowered as training goes.
+ * @example const head = new nn.LargeMarginLinear(128, 10, { margin: 4, beta: 100 }); loss = ce.call(head.call(f, labels), labels);
+ */
+export class LargeMarginLinear extends Module {
+  readonly weight: Parameter;
+  readonly margin: number;
+  #beta: number;
+
+  constructor(readonly inFeatures: number, readonly numClasses: number, options: { margin?: number; beta?: number } = {}) {
+    super();
+    const op = 'LargeMarginLinear';
+    checkInt(op, 'inFeatures', inFeatures, 1);
+    checkInt(op, 'numClasses', numClasses, 1);
+    const o = checkOptions<{ margin?: number; beta?: number }>(op, options, ['margin', 'beta']);
+    this.margin = checkInt(op, 'margin', o.margin ?? 2, 1, 64);
+    this.#beta = 0;
+    this.beta = o.beta ?? 0;
+    this.weight = this.registerParameter('weight', param([numClasses, inFeatures]));
+    resetAffine(this.weight, null);
+  }
+
+  /** The annealing weight β >= 0 of the plain logit (0: pure L-Softmax). */
+  get beta(): number {
+    return this.#beta;
+  }
+
+  set beta(value: number) {
+    const b = checkNumber('LargeMarginLinear', 'beta', value);
+    if (!(b >= 0)) fail('E_ARG', `LargeMarginLinear: expected \`beta\` >= 0, got ${b}`);
+    this.#beta = b;
+  }
+
+  override config(): unknown[] {
+    return [this.inFeatures, this.numClasses, { margin: this.margin, beta: this.beta }];
+  }
+
+  forward(x: Tensor, target?: Tensor): F32 {
+    if (target === undefined || target === null) return F.linear(x, this.weight);
+    return F.largeMarginLogits(x, this.weight, target, { margin: this.margin, beta: this.beta });
+  }
+
+  override extraRepr(): string {
+    return `in_features=${this.inFeatures}, num_classes=${this.numClasses}, margin=${this.margin}, beta=${this.beta}`;
+  }
+}
+
 export class Probout extends Module {
   readonly lambda: number;
   readonly dropout: boolean;

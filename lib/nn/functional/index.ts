@@ -11,6 +11,8 @@ export type { TiledConv2dOptions } from './tiled-conv';
 export { maxPool2d, maxUnpool2d, avgPool2d, lpPool2d, mixedPool2d, stochasticPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, spatialPyramidPool2d, spectralPool2d, roiPool, roiAlign, MAX_SAMPLING_RATIO } from './pool';
 export type { MaxUnpool2dOptions, RoIAlignOptions, SpatialPyramidPool2dOptions } from './pool';
 export { probout } from './probout';
+export { largeMarginLogits } from './large-margin';
+export type { LargeMarginOptions } from './large-margin';
 export type { ProboutOptions } from './probout';
 export { prelu, maxout, softmax, logSoftmax, dropout, dropout2d, localResponseNorm, batchNorm } from './layers';
 export { pad, interpolate, pixelShuffle, pixelUnshuffle } from './sampling';
