@@ -207,6 +207,10 @@ export interface NativeAddon {
   preluBackward(dy: Handle, x: Handle, w: Handle): [Handle, Handle];
   maxoutForward(x: Handle, pieces: number): Handle;
   maxoutBackward(dy: Handle, x: Handle, pieces: number): Handle;
+  /** Probout (probout_rules.h): [y, picked] in training (picked: int32, -1 where dropped), [y, null] in evaluation. */
+  proboutForward(x: Handle, pieces: number, lambda: number, training: boolean, dropout: boolean): [Handle, Handle | null];
+  /** dx from dy and the picked pieces (training) or x (evaluation). */
+  proboutBackward(dy: Handle, saved: Handle, pieces: number, lambda: number, dropout: boolean, training: boolean): Handle;
   softmaxForward(x: Handle, dim: number, log: boolean): Handle;
   softmaxBackward(dy: Handle, y: Handle, dim: number, log: boolean): Handle;
   dropoutForward(x: Handle, p: number): [Handle, Handle];

@@ -137,6 +137,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<PreluBackward>(env, exports, "preluBackward");
   add_gpu<MaxoutForward>(env, exports, "maxoutForward");
   add_gpu<MaxoutBackward>(env, exports, "maxoutBackward");
+  add_gpu<ProboutForward>(env, exports, "proboutForward");
+  add_gpu<ProboutBackward>(env, exports, "proboutBackward");
   add_gpu<SoftmaxForward>(env, exports, "softmaxForward");
   add_gpu<SoftmaxBackward>(env, exports, "softmaxBackward");
   add_gpu<DropoutForward>(env, exports, "dropoutForward");

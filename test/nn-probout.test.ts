@@ -64,6 +64,43 @@ describe('probout', () => {
     expectBitIdentical(F.probout(t, 2, { training: true, dropout: true }).dataSync(), a, 'seeded');
   });
 
+  it('NaN and infinities: a NaN group gives NaN (drawn first), +inf gives +inf, -inf is never drawn', () => {
+    const x = cc.tensor([[NaN, 1, 2, Infinity, -Infinity, 3, -Infinity, -Infinity]]).reshape([1, 8, 1]);
+    const e = Array.from(F.probout(x, 2).dataSync());
+    expect(Number.isNaN(e[0])).to.equal(true);
+    expect(e.slice(1)).to.deep.equal([Infinity, 3, -Infinity]);
+    const g = cc.tensor([[-Infinity, 3]], { requiresGrad: true });
+    F.probout(g, 2).backward(cc.ones([1, 1]));
+    expect(Array.from(g.grad!.dataSync())).to.deep.equal([0, 1]);   // no 0 * inf
+    for (let seed = 0; seed < 20; seed++) {
+      cc.manualSeed(seed);
+      const t = Array.from(F.probout(x, 2, { training: true }).dataSync());
+      expect(Number.isNaN(t[0])).to.equal(true);
+      expect(t.slice(1)).to.deep.equal([Infinity, 3, -Infinity]);
+    }
+  });
+
+  it('the same bits for 1 and 2 threads, training and evaluation, with gradients', () => {
+    const { t } = randomTensor([8, 6, 40, 30], 9);
+    const dy = randomTensor([8, 2, 40, 30], 10).t;
+    const runs: Float32Array[][] = [];
+    for (const n of [1, 2]) {
+      cc.setNumThreads(n);
+      const out: Float32Array[] = [];
+      for (const training of [false, true]) {
+        cc.manualSeed(4);
+        const x = t.detach();
+        x.requiresGrad = true;
+        const y = F.probout(x, 3, { training, dropout: true, lambda: 0.7 });
+        y.backward(dy);
+        out.push(y.dataSync(), x.grad!.dataSync());
+      }
+      runs.push(out);
+    }
+    cc.setNumThreads(require('os').cpus().length);
+    runs[1].forEach((a, i) => expectBitIdentical(a, runs[0][i], `run ${i}`));
+  });
+
   it('the module follows train and eval, saves its options and prints them', () => {
     const m = new nn.Probout(2, { lambda: 3 });
     const { t, v } = randomTensor([1, 4, 5], 4);
@@ -95,6 +132,6 @@ describeCuda('probout on the GPU', () => {
     cc.manualSeed(3);
     const cpu = F.probout(x, 3, { training: true, dropout: true }).dataSync();
     cc.manualSeed(3);
-    expectClose(F.probout(x.to('cuda'), 3, { training: true, dropout: true }).dataSync(), cpu, 1e-6, 1e-7, 'probout draws');
+    expectBitIdentical(F.probout(x.to('cuda'), 3, { training: true, dropout: true }).dataSync(), cpu, 'probout draws');
   });
 });

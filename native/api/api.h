@@ -145,6 +145,8 @@ Napi::Value PreluForward(const Napi::CallbackInfo& info);      // (x, w) -> y
 Napi::Value PreluBackward(const Napi::CallbackInfo& info);     // (dy, x, w) -> [dx, dw]
 Napi::Value MaxoutForward(const Napi::CallbackInfo& info);     // (x, pieces) -> y
 Napi::Value MaxoutBackward(const Napi::CallbackInfo& info);    // (dy, x, pieces) -> dx
+Napi::Value ProboutForward(const Napi::CallbackInfo& info);    // (x, pieces, lambda, training, dropout) -> [y, picked | null]
+Napi::Value ProboutBackward(const Napi::CallbackInfo& info);   // (dy, picked | x, pieces, lambda, dropout, training) -> dx
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info);    // (x, dim, log) -> y
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info);   // (dy, y, dim, log) -> dx
 Napi::Value DropoutForward(const Napi::CallbackInfo& info);    // (x, p) -> [y, mask]; draws from the CPU generator

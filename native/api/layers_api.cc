@@ -119,6 +119,71 @@ Napi::Value MaxoutBackward(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), dx);
 }
 
+// (x, pieces, lambda, training, dropout) -> [y, picked | null]: probout (cpu/probout_rules.h).
+Napi::Value ProboutForward(const Napi::CallbackInfo& info) {
+  const char* op = "probout";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const int64_t pieces = check_maxout(info, 1, x, op);
+  const double lambda = number_arg(info, 2, op, "lambda");
+  CONVNET_CHECK(lambda > 0 && std::isfinite(lambda), "E_ARG", op, ": expected `lambda` > 0, got ", lambda);
+  const bool training = bool_arg(info, 3, op, "training");
+  const bool dropout = bool_arg(info, 4, op, "dropout");
+  Shape shape = x.shape;
+  shape[1] /= pieces;
+  Tensor y = Tensor::empty(shape, DType::Float32, x.device());
+  Tensor picked = training ? Tensor::empty(shape, DType::Int32, x.device()) : Tensor{};
+  // Reserved here, on the JS thread (the call order decides the numbers), from the generator both
+  // devices draw from: a seed draws the same pieces on either.
+  uint64_t seed = 0, first = 0;
+  if (training) {
+    Generator& g = cpu_generator(info.Env());
+    seed = g.seed;
+    first = g.reserve((dropout ? 2 : 1) * y.numel());
+  }
+  const Tensor* out = training ? &picked : nullptr;
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::probout_forward(x, pieces, lambda, training, dropout, seed, first, y, training ? &picked : nullptr));
+  } else {
+    Queue::cpu().enqueue(op, [=] { cpu::probout_forward(x, pieces, lambda, training, dropout, seed, first, y, training ? &picked : nullptr); });
+  }
+  if (!out) {
+    Napi::Array both = Napi::Array::New(info.Env(), 2);
+    both.Set(uint32_t{0}, wrap_tensor(info.Env(), y));
+    both.Set(uint32_t{1}, info.Env().Null());
+    return both;
+  }
+  return handles(info.Env(), {y, picked});
+}
+
+// (dy, saved, pieces, lambda, dropout, training) -> dx; saved: the picked pieces (training) or x.
+Napi::Value ProboutBackward(const Napi::CallbackInfo& info) {
+  const char* op = "probout backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& saved = tensor_arg(info, 1, op, "saved");
+  const int64_t pieces = int_arg(info, 2, op, "pieces");
+  const double lambda = number_arg(info, 3, op, "lambda");
+  const bool dropout = bool_arg(info, 4, op, "dropout");
+  const bool training = bool_arg(info, 5, op, "training");
+  CONVNET_CHECK(pieces >= 1 && dy.dim() >= 2, "E_ARG", op, ": expected `pieces` >= 1 and dy of shape [N, C, ...]");
+  CONVNET_CHECK(lambda > 0 && std::isfinite(lambda), "E_ARG", op, ": expected `lambda` > 0, got ", lambda);
+  CONVNET_CHECK(dy.device() == saved.device(), "E_DEVICE", op, ": dy and the saved tensor are on different devices");
+  Shape xs = dy.shape;
+  xs[1] *= pieces;
+  Tensor dx = Tensor::empty(xs, DType::Float32, dy.device());
+  if (training) {
+    expect_dtype(saved, DType::Int32, op, "picked");
+    CONVNET_CHECK(saved.shape == dy.shape, "E_SHAPE", op, ": expected picked of shape ", shape_str(dy.shape), ", got ", shape_str(saved.shape));
+    if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::probout_backward_training(dy, saved, pieces, dx));
+    else Queue::cpu().enqueue(op, [dy, saved, pieces, dx] { cpu::probout_backward_training(dy, saved, pieces, dx); });
+  } else {
+    expect_dtype(saved, DType::Float32, op, "x");
+    CONVNET_CHECK(saved.shape == xs, "E_SHAPE", op, ": expected x of shape ", shape_str(xs), ", got ", shape_str(saved.shape));
+    if (dy.is_cuda()) CONVNET_ON_CUDA(op, cuda::probout_backward_eval(dy, saved, pieces, lambda, dropout, dx));
+    else Queue::cpu().enqueue(op, [=] { cpu::probout_backward_eval(dy, saved, pieces, lambda, dropout, dx); });
+  }
+  return wrap_tensor(info.Env(), dx);
+}
+
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   const bool log = bool_arg(info, 2, "softmax", "log");
   const char* op = log ? "logSoftmax" : "softmax";

@@ -8,16 +8,16 @@
  * expectation, Σ p_i z_i (halved with `dropout`), with its exact gradient. As λ grows it
  * becomes maxout.
  *
- * Composed from the tensor ops, on either device: the draws are uniform numbers from the seeded
- * generator (`manualSeed`; the same on both devices) against the running sums of p (cumsum).
+ * One native op each way (native/cpu/probout_rules.h, shared by both devices' kernels): the
+ * draws are uniform numbers from the seeded generator (`manualSeed`; the same on both devices)
+ * against the running sums of exp(λ (z_i - max z)) in double. (Composed from the tensor ops,
+ * ten passes over the data, it took 17 ms where maxout takes 1.8 on [64, 32, 28, 28].)
  */
-import { linspace, rand } from '../../creation';
-import { tidy } from '../../engine';
+import { record } from '../../autograd';
 import { fail } from '../../errors';
-import { cumsum, eq, lt, minimum, mul, reshape, scale, sum } from '../../ops';
+import { native } from '../../native';
 import { Tensor } from '../../tensor';
 import { checkBool, checkFloat, checkInt, checkNumber, checkOptions, shapeStr } from '../../validate';
-import { softmax } from './layers';
 
 type F32 = Tensor<'float32'>;
 
@@ -45,26 +45,16 @@ export function probout(x: Tensor, pieces: number, options: ProboutOptions = {})
   if (!(lambda > 0)) fail('E_ARG', `${op}: expected \`lambda\` > 0, got ${lambda}`);
   const training = o.training === undefined ? false : checkBool(op, 'training', o.training);
   const dropout = o.dropout === undefined ? false : checkBool(op, 'dropout', o.dropout);
-  const [n, c, ...rest] = t.shape;
-  const groups = [n, c / pieces, pieces, ...rest];   // z along axis 2
-  const outShape = [n, c / pieces, ...rest];
-  return tidy(() => {
-    const z = reshape(t, groups);
-    const p = softmax(scale(z, lambda), 2);
-    if (!training) {
-      const mean = sum(mul(p, z), 2);
-      return dropout ? scale(mean, 0.5) : mean;
-    }
-    // The draw: the first i whose running sum of p passes u (rounding can leave the last sum
-    // just under 1: then the last piece). The pick is a constant mask, so z's gradient goes to
-    // the drawn piece alone.
-    const drawShape = [n, c / pieces, 1, ...rest];
-    const u = rand(drawShape, 0, 1, { device: t.device });
-    const below = sum(lt(cumsum(p, 2), u), 2, true);   // pieces passed before the draw
-    const drawn = minimum(below, pieces - 1);
-    const positions = reshape(linspace(0, pieces - 1, pieces, { device: t.device }), [1, 1, pieces, ...rest.map(() => 1)]);
-    let y = sum(mul(z, eq(positions, drawn)), 2);
-    if (dropout) y = mul(y, reshape(lt(rand(drawShape, 0, 1, { device: t.device }), 0.5), outShape));   // kept with probability 1/2
-    return y;
-  });
+  const [yh, pickedHandle] = native.proboutForward(t.handle(op), pieces, lambda, training, dropout);
+  const shape = t.shape.slice();
+  shape[1] /= pieces;
+  const y = new Tensor<'float32'>(yh, shape, 'float32');
+  const picked = pickedHandle === null ? null : new Tensor<'int32'>(pickedHandle, shape, 'int32');
+  const bop = 'probout backward';
+  // Training: dy to the drawn piece (picked, saved); evaluation: the exact slopes (x saved).
+  const out = record(op, y, [t], (dy, [saved]) =>
+    [new Tensor<'float32'>(native.proboutBackward(dy.handle(bop), saved.handle(bop), pieces, lambda, dropout, training), t.shape, 'float32')],
+  [picked ?? t]);
+  picked?.dispose();
+  return out;
 }

@@ -1,0 +1,176 @@
+// Probout on the CPU; the rules (the draw, the expectation, the cases the paper leaves open) are
+// in probout_rules.h, shared with the GPU. x is [N, groups, pieces, inner] (inner: the spatial
+// positions); a block of up to kBlock positions of one (n, group) is done at a time: the group's
+// maximum per position, then e = exp(λ (z - max)) for each piece's row with vec::exp (SIMD), then
+// the draw or the sums per position. Outputs are independent and each has its own random
+// numbers: the bits do not depend on the thread count.
+#include <algorithm>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "cpu/nn_ops.h"
+#include "cpu/probout_rules.h"
+#include "cpu/simd_clones.h"
+#include "cpu/vec_math.h"
+
+namespace convnet {
+namespace cpu {
+namespace {
+
+constexpr int64_t kBlock = 256;
+
+struct Layout {
+  int64_t groups, inner, outputs;
+  Layout(const Tensor& x, int64_t pieces) {
+    inner = 1;
+    for (int64_t d = 2; d < x.dim(); ++d) inner *= x.shape[d];
+    groups = x.shape[1] / pieces;
+    outputs = x.shape[0] * groups * inner;
+  }
+};
+
+// Calls fn(z, e, o, width) for every block: z the block's first piece in x (pieces `inner` apart),
+// e the exponentials ([pieces][kBlock]), o the block's first output.
+template <typename F>
+void for_blocks(const float* px, const Layout& l, int64_t pieces, double lambda, F fn) {
+  const int64_t blocks = (l.inner + kBlock - 1) / kBlock;
+  const int64_t per_item = std::min(l.inner, kBlock) * pieces;
+  parallel_for(l.outputs / l.inner * blocks, std::max<int64_t>(1, 8192 / per_item), [&](int64_t begin, int64_t end) {
+    std::vector<float> e(static_cast<size_t>(pieces * kBlock)), m(kBlock);
+    const float lam = static_cast<float>(lambda);
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t ng = item / blocks, s0 = (item % blocks) * kBlock, width = std::min(kBlock, l.inner - s0);
+      const float* z = px + ng * pieces * l.inner + s0;
+      for (int64_t s = 0; s < width; ++s) m[s] = probout::group_max(z + s, pieces, l.inner);
+      for (int64_t i = 0; i < pieces; ++i) {
+        float* ei = e.data() + i * kBlock;
+        for (int64_t s = 0; s < width; ++s) ei[s] = lam * (z[i * l.inner + s] - m[s]);
+        vec::exp(ei, ei, width);
+      }
+      fn(z, e.data(), ng * l.inner + s0, width);
+    }
+  });
+}
+
+// Whether every value of the block's pieces is finite: then no group is special (probout_rules.h)
+// and the sums below run over all positions at once.
+CONVNET_SIMD_CLONES bool all_finite(const float* z, int64_t pieces, int64_t inner, int64_t width) {
+  int bad = 0;
+  for (int64_t i = 0; i < pieces; ++i)
+    for (int64_t s = 0; s < width; ++s) bad |= !(z[i * inner + s] - z[i * inner + s] == 0.0f);   // NaN and ±inf
+  return bad == 0;
+}
+
+// S = Σ e_i and SZ = Σ e_i z_i per position, in double, piece by piece: the rules' sums (the same
+// order, so the same bits), vectorised over the positions.
+CONVNET_SIMD_CLONES void group_sums(const float* z, int64_t inner, const float* e, int64_t pieces, int64_t width, double* sum_e,
+                                    double* sum_ez) {
+  for (int64_t s = 0; s < width; ++s) sum_e[s] = sum_ez[s] = 0.0;
+  for (int64_t i = 0; i < pieces; ++i) {
+    const float* zi = z + i * inner;
+    const float* ei = e + i * kBlock;
+    for (int64_t s = 0; s < width; ++s) {
+      sum_e[s] += static_cast<double>(ei[s]);
+      sum_ez[s] += static_cast<double>(ei[s]) * zi[s];
+    }
+  }
+}
+
+}  // namespace
+
+void probout_forward(const Tensor& x, int64_t pieces, double lambda, bool training, bool dropout, uint64_t seed,
+                     uint64_t first_block, const Tensor& y, const Tensor* picked) {
+  const Layout l(x, pieces);
+  float* py = y.f32();
+  int32_t* pp = picked ? picked->i32() : nullptr;
+  for_blocks(x.f32(), l, pieces, lambda, [&](const float* z, const float* e, int64_t o0, int64_t width) {
+    probout::Uniforms draws(seed, first_block), drops(seed, first_block);
+    if (all_finite(z, pieces, l.inner, width)) {  // the common case, the sums vectorised
+      double sum_e[kBlock], sum_ez[kBlock];
+      group_sums(z, l.inner, e, pieces, width, sum_e, sum_ez);
+      for (int64_t s = 0; s < width; ++s) {
+        const int64_t o = o0 + s;
+        if (!training) {
+          const double mean = sum_ez[s] / sum_e[s];
+          py[o] = static_cast<float>(dropout ? 0.5 * mean : mean);
+          continue;
+        }
+        int64_t piece = -1;
+        if (!(dropout && drops.at(l.outputs + o) < 0.5f)) {   // probout::draw, with S at hand
+          const double threshold = static_cast<double>(draws.at(o)) * sum_e[s];
+          double cum = 0.0;
+          piece = 0;
+          for (int64_t i = 0; i < pieces; ++i) {
+            cum += static_cast<double>(e[i * kBlock + s]);
+            piece += cum <= threshold;
+          }
+          piece = std::min(piece, pieces - 1);
+        }
+        py[o] = piece < 0 ? 0.0f : z[piece * l.inner + s];
+        if (pp) pp[o] = static_cast<int32_t>(piece);
+      }
+      return;
+    }
+    for (int64_t s = 0; s < width; ++s) {
+      const float* zs = z + s;
+      const auto es = [e, s](int64_t i) { return static_cast<double>(e[i * kBlock + s]); };
+      const int64_t o = o0 + s, sp = probout::special(zs, pieces, l.inner);
+      if (!training) {
+        const double mean = sp >= 0 ? zs[sp * l.inner] : probout::expectation(es, zs, pieces, l.inner);
+        py[o] = static_cast<float>(dropout ? 0.5 * mean : mean);
+        continue;
+      }
+      int64_t piece;
+      if (dropout && drops.at(l.outputs + o) < 0.5f) piece = -1;
+      else piece = sp >= 0 ? sp : probout::draw(es, pieces, draws.at(o));
+      py[o] = piece < 0 ? 0.0f : zs[piece * l.inner];
+      if (pp) pp[o] = static_cast<int32_t>(piece);
+    }
+  });
+}
+
+void probout_backward_training(const Tensor& dy, const Tensor& picked, int64_t pieces, const Tensor& dx) {
+  const Layout l(dx, pieces);
+  const float* pdy = dy.f32();
+  const int32_t* pp = picked.i32();
+  float* pdx = dx.f32();
+  parallel_for(l.outputs / l.inner, std::max<int64_t>(1, 8192 / (l.inner * pieces)), [&](int64_t begin, int64_t end) {
+    for (int64_t ng = begin; ng < end; ++ng) {
+      for (int64_t i = 0; i < pieces; ++i) {
+        float* d = pdx + (ng * pieces + i) * l.inner;
+        const float* g = pdy + ng * l.inner;
+        const int32_t* p = pp + ng * l.inner;
+        for (int64_t s = 0; s < l.inner; ++s) d[s] = p[s] == i ? g[s] : 0.0f;
+      }
+    }
+  });
+}
+
+void probout_backward_eval(const Tensor& dy, const Tensor& x, int64_t pieces, double lambda, bool dropout, const Tensor& dx) {
+  const Layout l(x, pieces);
+  const float* pdy = dy.f32();
+  const float* px = x.f32();
+  float* pdx = dx.f32();
+  const double scale = dropout ? 0.5 : 1.0;
+  for_blocks(px, l, pieces, lambda, [&](const float* z, const float* e, int64_t o0, int64_t width) {
+    float* d = pdx + (z - px);
+    if (all_finite(z, pieces, l.inner, width)) {  // probout::slopes over all positions at once
+      double sum_e[kBlock], sum_ez[kBlock];
+      group_sums(z, l.inner, e, pieces, width, sum_e, sum_ez);
+      for (int64_t i = 0; i < pieces; ++i) {
+        for (int64_t s = 0; s < width; ++s) {
+          const double p = static_cast<double>(e[i * kBlock + s]) / sum_e[s], mean = sum_ez[s] / sum_e[s];
+          d[i * l.inner + s] = p > 0.0 ? static_cast<float>(scale * pdy[o0 + s] * p * (1.0 + lambda * (z[i * l.inner + s] - mean))) : 0.0f;
+        }
+      }
+      return;
+    }
+    for (int64_t s = 0; s < width; ++s) {
+      const auto es = [e, s](int64_t i) { return static_cast<double>(e[i * kBlock + s]); };
+      probout::slopes(es, z + s, d + s, pieces, l.inner, lambda, scale, pdy[o0 + s]);
+    }
+  });
+}
+
+}  // namespace cpu
+}  // namespace convnet
