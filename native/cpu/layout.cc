@@ -111,19 +111,27 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y)
     for (int64_t t = 0; t < dims - 1; ++t)
       if (src_strides[t] == 1 && y.shape[t] > 1) return permute_tiled(px, py, y.shape, src_strides, t);
   }
+  // Each piece finds its first row's source by division, then steps an odometer from row to row
+  // (a division per axis per row made short rows slow: [2, 2, 64, 64, 7, 7] to [64, 64, 7, 2, 7,
+  // 2], the tiled convolution's interleave, rows of 2, took 2.65 ms, 30x a plain copy).
   parallel_for(n / row, std::max<int64_t>(1, kCopyGrain / row), [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> at(static_cast<size_t>(std::max<int64_t>(dims, 1)), 0);  // row `r`'s index over the axes before the last
+    int64_t src = 0;
+    for (int64_t d = dims - 2, rest = begin; d >= 0; --d) {
+      at[d] = rest % y.shape[d];
+      rest /= y.shape[d];
+      src += at[d] * src_strides[d];
+    }
     for (int64_t r = begin; r < end; ++r) {
-      int64_t src = 0, rest = r;
-      for (int64_t d = dims - 2; d >= 0; --d) {
-        src += (rest % y.shape[d]) * src_strides[d];
-        rest /= y.shape[d];
-      }
       int32_t* out = py + r * row;
-      if (step == 1) {
-        std::memcpy(out, px + src, sizeof(int32_t) * static_cast<size_t>(row));
-        continue;
+      if (step == 1) std::memcpy(out, px + src, sizeof(int32_t) * static_cast<size_t>(row));
+      else for (int64_t j = 0; j < row; ++j) out[j] = px[src + j * step];
+      for (int64_t d = dims - 2; d >= 0; --d) {  // the next row
+        src += src_strides[d];
+        if (++at[d] < y.shape[d]) break;
+        src -= y.shape[d] * src_strides[d];
+        at[d] = 0;
       }
-      for (int64_t j = 0; j < row; ++j) out[j] = px[src + j * step];
     }
   });
 }
