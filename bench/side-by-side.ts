@@ -5,6 +5,7 @@
  * times our call.
  */
 import * as os from 'os';
+import { performance } from 'perf_hooks';
 import * as cc from '../lib';
 import { torchCase } from './python_worker';
 
@@ -59,4 +60,22 @@ export async function runSideBySide<T>(spec: SideBySide<T>): Promise<void> {
   }
   for (const n of notes) console.log(`  note: ${n}`);
   spec.dispose(t);
+}
+
+/**
+ * The median time (ms) of `call` on its own: three warm-up calls, then at least 10 calls and
+ * 400 ms, each the call in a `tidy` (its outputs freed) and `syncBlocking()`.
+ */
+export function timeTidied(call: () => void): number {
+  for (let i = 0; i < 3; i++) { cc.tidy(call); cc.syncBlocking(); }
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < 10 || performance.now() - start < 400) {
+    const s = performance.now();
+    cc.tidy(call);
+    cc.syncBlocking();
+    times.push(performance.now() - s);
+  }
+  times.sort((x, y) => x - y);
+  return times[times.length >> 1];
 }

@@ -11,9 +11,8 @@
  * Each figure is the median time of the call (ours: the call and `syncBlocking()`, the outputs
  * freed by `tidy`); forward+backward cases clear the input's gradient first on both sides.
  */
-import { performance } from 'perf_hooks';
 import * as cc from '../lib';
-import { runSideBySide, type SideCase } from './side-by-side';
+import { runSideBySide, timeTidied, type SideCase } from './side-by-side';
 
 const { F } = cc;
 
@@ -88,18 +87,6 @@ void runSideBySide({
     a: cc.randn([64, 16, 10, 10]), b: cc.randn([8, 96, 55, 55]), gb: cc.randn([8, 96, 55, 55]).requiresGrad_(), dyb: cc.ones([8, 48, 55, 55]),
     c: cc.randn([64, 16, 18, 18]), w: cc.randn([64, 16, 5, 5]), tw: cc.randn([2, 2, 64, 16, 5, 5]), s: cc.randn([64, 16, 28, 28]),
   }),
-  timeOurs: (call) => {
-    for (let i = 0; i < 3; i++) { cc.tidy(call); cc.syncBlocking(); }
-    const times: number[] = [];
-    const start = performance.now();
-    while (times.length < 10 || performance.now() - start < 400) {
-      const s = performance.now();
-      cc.tidy(call);
-      cc.syncBlocking();
-      times.push(performance.now() - s);
-    }
-    times.sort((x, y) => x - y);
-    return times[times.length >> 1];
-  },
+  timeOurs: timeTidied,
   dispose: (t) => { for (const x of Object.values(t)) x.dispose(); },
 });

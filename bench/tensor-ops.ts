@@ -15,9 +15,8 @@
  * on every call (its allocator returns them to the system) where ours come from a cache; that,
  * not the arithmetic, is most of the elementwise rows' ratio.
  */
-import { performance } from 'perf_hooks';
 import * as cc from '../lib';
-import { runSideBySide, type SideCase } from './side-by-side';
+import { runSideBySide, timeTidied, type SideCase } from './side-by-side';
 
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
@@ -116,19 +115,7 @@ void runSideBySide({
     return t;
   },
   // Each call on its own: the op and syncBlocking(), the output freed by tidy.
-  timeOurs: (call) => {
-    for (let i = 0; i < 3; i++) { cc.tidy(call); cc.syncBlocking(); }
-    const times: number[] = [];
-    const start = performance.now();
-    while (times.length < 10 || performance.now() - start < 400) {
-      const s = performance.now();
-      cc.tidy(call);
-      cc.syncBlocking();
-      times.push(performance.now() - s);
-    }
-    times.sort((x, y) => x - y);
-    return times[times.length >> 1];
-  },
+  timeOurs: timeTidied,
   dispose: (t) => {
     for (const x of [...Object.values(t), ...samples, ...images]) x.dispose();
   },

@@ -19,15 +19,7 @@ namespace {
 
 constexpr int64_t kBlock = 256;
 
-struct Layout {
-  int64_t groups, inner, outputs;
-  Layout(const Tensor& x, int64_t pieces) {
-    inner = 1;
-    for (int64_t d = 2; d < x.dim(); ++d) inner *= x.shape[d];
-    groups = x.shape[1] / pieces;
-    outputs = x.shape[0] * groups * inner;
-  }
-};
+using probout::Layout;
 
 // Calls fn(z, e, o, width) for every block: z the block's first piece in x (pieces `inner` apart),
 // e the exponentials ([pieces][kBlock]), o the block's first output.
@@ -80,7 +72,7 @@ CONVNET_SIMD_CLONES void group_sums(const float* z, int64_t inner, const float* 
 
 void probout_forward(const Tensor& x, int64_t pieces, double lambda, bool training, bool dropout, uint64_t seed,
                      uint64_t first_block, const Tensor& y, const Tensor* picked) {
-  const Layout l(x, pieces);
+  const Layout l = probout::layout_of(x.shape.data(), x.dim(), pieces);
   float* py = y.f32();
   int32_t* pp = picked ? picked->i32() : nullptr;
   for_blocks(x.f32(), l, pieces, lambda, [&](const float* z, const float* e, int64_t o0, int64_t width) {
@@ -130,7 +122,7 @@ void probout_forward(const Tensor& x, int64_t pieces, double lambda, bool traini
 }
 
 void probout_backward_training(const Tensor& dy, const Tensor& picked, int64_t pieces, const Tensor& dx) {
-  const Layout l(dx, pieces);
+  const Layout l = probout::layout_of(dx.shape.data(), dx.dim(), pieces);
   const float* pdy = dy.f32();
   const int32_t* pp = picked.i32();
   float* pdx = dx.f32();
@@ -147,7 +139,7 @@ void probout_backward_training(const Tensor& dy, const Tensor& picked, int64_t p
 }
 
 void probout_backward_eval(const Tensor& dy, const Tensor& x, int64_t pieces, double lambda, bool dropout, const Tensor& dx) {
-  const Layout l(x, pieces);
+  const Layout l = probout::layout_of(x.shape.data(), x.dim(), pieces);
   const float* pdy = dy.f32();
   const float* px = x.f32();
   float* pdx = dx.f32();

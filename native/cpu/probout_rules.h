@@ -30,6 +30,17 @@
 namespace convnet {
 namespace probout {
 
+// x [N, C, rest...] as [N, groups, pieces, inner]: output o = (n * groups + g) * inner + s.
+struct Layout {
+  int64_t groups, inner, outputs;
+};
+inline Layout layout_of(const int64_t* shape, int64_t dims, int64_t pieces) {
+  Layout l{shape[1] / pieces, 1, 0};
+  for (int64_t d = 2; d < dims; ++d) l.inner *= shape[d];
+  l.outputs = shape[0] * l.groups * l.inner;
+  return l;
+}
+
 // The uniform numbers of the reserved range: number `index` is lane index % 4 of block
 // first + index / 4. A block serves four consecutive numbers: kept for the next call.
 struct Uniforms {

@@ -9,15 +9,7 @@ namespace convnet {
 namespace cuda {
 namespace {
 
-struct Layout {
-  int64_t groups, inner, outputs;
-  Layout(const Tensor& x, int64_t pieces) {
-    inner = 1;
-    for (int64_t d = 2; d < x.dim(); ++d) inner *= x.shape[d];
-    groups = x.shape[1] / pieces;
-    outputs = x.shape[0] * groups * inner;
-  }
-};
+using probout::Layout;
 
 __device__ __forceinline__ int64_t first_of(int64_t o, int64_t pieces, int64_t inner) {
   return (o / inner) * pieces * inner + o % inner;
@@ -35,7 +27,7 @@ struct Exps {
 
 void probout_forward(const Tensor& x, int64_t pieces, double lambda, bool training, bool dropout, uint64_t seed,
                      uint64_t first_block, const Tensor& y, const Tensor* picked) {
-  const Layout l(x, pieces);
+  const Layout l = probout::layout_of(x.shape.data(), x.dim(), pieces);
   const int64_t inner = l.inner, outputs = l.outputs;
   const float* px = x.f32();
   float* py = y.f32();
@@ -62,7 +54,7 @@ void probout_forward(const Tensor& x, int64_t pieces, double lambda, bool traini
 }
 
 void probout_backward_training(const Tensor& dy, const Tensor& picked, int64_t pieces, const Tensor& dx) {
-  const Layout l(dx, pieces);
+  const Layout l = probout::layout_of(dx.shape.data(), dx.dim(), pieces);
   const int64_t inner = l.inner;
   const float* pdy = dy.f32();
   const int32_t* pp = picked.i32();
@@ -74,7 +66,7 @@ void probout_backward_training(const Tensor& dy, const Tensor& picked, int64_t p
 }
 
 void probout_backward_eval(const Tensor& dy, const Tensor& x, int64_t pieces, double lambda, bool dropout, const Tensor& dx) {
-  const Layout l(x, pieces);
+  const Layout l = probout::layout_of(x.shape.data(), x.dim(), pieces);
   const int64_t inner = l.inner;
   const float* pdy = dy.f32();
   const float* px = x.f32();
