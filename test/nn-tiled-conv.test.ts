@@ -96,5 +96,6 @@ describeCuda('tiledConv2d on the GPU', () => {
   it('matches the CPU, with gradients', () => {
     compareDevices((x, w, b) => F.tiledConv2d(x, w, b, { padding: 1, stride: [1, 2] }),
       [randomCpu([2, 3, 9, 10], 1), randomCpu([2, 3, 4, 3, 3, 3], 2), randomCpu([4], 3)], { bound: 1e-4, grads: true, what: 'tiledConv2d' });
+    expectError(() => F.tiledConv2d(randomCpu([1, 3, 9, 10], 1).to('cuda'), randomCpu([2, 3, 4, 3, 3, 3], 2)), 'E_DEVICE', /tiledConv2d: /);
   });
 });

@@ -16,7 +16,7 @@ import { fail } from '../../errors';
 import { zeros } from '../../creation';
 import { narrow, permute, reshape, slice, stack } from '../../ops';
 import { Tensor } from '../../tensor';
-import { checkFloat, checkInt, checkOptions, describe, shapeStr } from '../../validate';
+import { checkFloat, checkInt, checkOptions, checkSameDevice, describe, shapeStr } from '../../validate';
 import { conv2d, type Pair } from './conv';
 import { pad } from './sampling';
 
@@ -64,9 +64,11 @@ export function tiledConv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Ti
   }
   const outH = Math.floor((H + 2 * ph - dh * (kh - 1) - 1) / sh) + 1, outW = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
   if (!(outH >= 1 && outW >= 1)) fail('E_SHAPE', `${op}: the kernel ${shapeStr([kh, kw])} (dilation ${shapeStr([dh, dw])}) is larger than x ${shapeStr(tx.shape)} padded by ${shapeStr([ph, pw])}`);
+  checkSameDevice(op, { x: tx, w: tw });
   if (b !== undefined && b !== null) {
     const tb = checkFloat(op, 'b', b);
     if (tb.rank !== 1 || tb.shape[0] !== K) fail('E_SHAPE', `${op}: expected \`b\` of shape [${K}], got ${shapeStr(tb.shape)}`);
+    checkSameDevice(op, { x: tx, b: tb });
   }
   // Rows a, a + th, ... of the output: P of them at most (fewer for the last a's; 0 if a >= outH).
   const P = Math.ceil(outH / th), Q = Math.ceil(outW / tl);
