@@ -9,7 +9,7 @@ import { full, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import { native, type Handle } from './native';
-import { abs, concat, eq, expand, gt, indexSelect, le, lt, maximum, mul, narrow, ne, permute, reshape, scale, sub, sum, where } from './ops';
+import { abs, concat, eq, expand, gt, indexSelect, le, lt, maximum, mul, narrow, ne, permute, reshape, sameShape, scale, sub, sum, where } from './ops';
 import { Tensor } from './tensor';
 import { broadcastShapes, checkArrayLength, checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, MAX_RANK } from './validate';
 
@@ -293,10 +293,6 @@ export function maskedSelect<T extends Tensor>(x: T, mask: Tensor): T {
     const flat = reshape(sameShape(t.shape, shape) ? t : expand(t, shape), [full]);
     return indexSelect(flat, 0, tensor(at, { dtype: 'int32', device: t.device }));
   }) as T;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 // ---- rearranging ------------------------------------------------------------------------------

@@ -675,7 +675,8 @@ export function transpose<D extends DType>(x: Tensor<D>, dim0 = -2, dim1 = -1): 
 }
 
 // Whether two shapes are equal, but for axis `except` (if given).
-function sameShape(x: readonly number[], y: readonly number[], except = -1): boolean {
+/** @internal Whether two shapes are equal (but for axis `except`). */
+export function sameShape(x: readonly number[], y: readonly number[], except = -1): boolean {
   if (x.length !== y.length) return false;
   for (let k = 0; k < x.length; k++) if (k !== except && x[k] !== y[k]) return false;
   return true;

@@ -171,6 +171,14 @@ describe('indexAdd and scatterAdd', () => {
     expectBitIdentical(out[1], out[0], 'threads');
   });
 
+  it('empty indices leave x as it was; NaN in src reaches only where it is added', () => {
+    const x = cc.tensor([[1, 2], [3, 4], [5, 6]]);
+    expect(cc.scatterAdd(x, 0, cc.tensor(new Int32Array(0), { dtype: 'int32', shape: [0, 2] }), cc.zeros([0, 2])).arraySync()).to.deep.equal(x.arraySync());
+    expect(cc.indexAdd(x, 0, cc.tensor(new Int32Array(0), { dtype: 'int32' }), cc.zeros([0, 2])).arraySync()).to.deep.equal(x.arraySync());
+    const y = Array.from(cc.scatterAdd(x, 0, cc.tensor(Int32Array.from([2, 0]), { dtype: 'int32', shape: [1, 2] }), cc.tensor([[NaN, 1]])).dataSync());
+    expect(y.map((v) => (Number.isNaN(v) ? 'NaN' : v))).to.deep.equal([1, 3, 3, 4, 'NaN', 6]);
+  });
+
   it('a bad index is E_INDEX at the next wait; bad shapes and dtypes are typed errors', async () => {
     const bad = cc.tensor(Int32Array.from([0, 3]), { dtype: 'int32' });
     await expectRejects(cc.scatterAdd(cc.zeros([3]), 0, bad, cc.ones([2])).data(), 'E_INDEX', /index 3 at position 1 is out of range/);

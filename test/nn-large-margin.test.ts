@@ -81,6 +81,14 @@ describe('largeMarginLogits (L-Softmax)', () => {
     expect(head.toString()).to.contain('LargeMarginLinear(in_features=2, num_classes=3, margin=2');
   });
 
+  it('an empty batch gives [0, C] logits; a NaN feature gives a NaN row only', () => {
+    expect(F.largeMarginLogits(cc.zeros([0, D]), w, cc.tensor(new Int32Array(0), { dtype: 'int32' })).shape).to.deep.equal([0, C]);
+    const xs = cc.tensor([[NaN, 1, 1, 1, 1], [1, 2, 3, 4, 5]]);
+    const y = Array.from(F.largeMarginLogits(xs, w, cc.tensor(Int32Array.from([0, 1]), { dtype: 'int32' }), { margin: 2 }).dataSync());
+    expect(y.slice(0, C).every(Number.isNaN)).to.equal(true);
+    expect(y.slice(C).every(Number.isFinite)).to.equal(true);
+  });
+
   it('refuses bad arguments by class and code; a label out of range is E_INDEX at the next wait', async () => {
     expectError(() => F.largeMarginLogits(x, w, cc.zeros([N]) as unknown as cc.Tensor), 'E_DTYPE', /largeMarginLogits: expected `target` of dtype int32/);
     expectError(() => F.largeMarginLogits(x, cc.zeros([C, D + 1]), target), 'E_SHAPE', /expected `weight` of shape \[C, 5\]/);

@@ -101,6 +101,18 @@ describe('probout', () => {
     runs[1].forEach((a, i) => expectBitIdentical(a, runs[0][i], `run ${i}`));
   });
 
+  it('empty batches and empty positions give empty outputs and gradients, in both modes', () => {
+    for (const shape of [[0, 4, 3], [2, 4, 0], [0, 4]]) {
+      for (const training of [false, true]) {
+        const x = cc.zeros(shape, { requiresGrad: true });
+        const y = F.probout(x, 2, { training, dropout: training });
+        expect(y.shape).to.deep.equal([shape[0], 2, ...shape.slice(2)]);
+        y.sum().backward();
+        expect(x.grad!.shape).to.deep.equal(shape);
+      }
+    }
+  });
+
   it('the module follows train and eval, saves its options and prints them', () => {
     const m = new nn.Probout(2, { lambda: 3 });
     const { t, v } = randomTensor([1, 4, 5], 4);

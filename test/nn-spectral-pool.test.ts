@@ -77,6 +77,14 @@ describe('spectralPool2d', () => {
     expect(new nn.SpectralPool2d(4).call(randomTensor([1, 1, 8, 8], 5).t).shape).to.deep.equal([1, 1, 4, 4]);
   });
 
+  it('an empty batch gives an empty output; a NaN spreads over its map only', () => {
+    expect(F.spectralPool2d(cc.zeros([0, 2, 6, 6]), 3).shape).to.deep.equal([0, 2, 3, 3]);
+    const x = cc.ones([1, 2, 4, 4]).mul(cc.tensor([NaN, 1]).reshape([1, 2, 1, 1]));
+    const y = Array.from(F.spectralPool2d(x, 2).dataSync());
+    expect(y.slice(0, 4).every(Number.isNaN)).to.equal(true);
+    expectClose(y.slice(4), [1, 1, 1, 1], 1e-6, 1e-6, 'the other map');
+  });
+
   it('refuses bad arguments by class and code', () => {
     expectError(() => F.spectralPool2d(cc.zeros([4, 4]), 2), 'E_SHAPE', /spectralPool2d: expected `x` of shape \[N, C, H, W\] or \[C, H, W\]/);
     expectError(() => F.spectralPool2d(cc.zeros([1, 4, 4], 'int32'), 2), 'E_DTYPE', /spectralPool2d: /);

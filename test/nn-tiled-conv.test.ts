@@ -77,6 +77,15 @@ describe('tiledConv2d', () => {
     expect(new nn.TiledConv2d(1, 1, 2, { bias: false }).bias).to.equal(null);
   });
 
+  it('an empty batch gives an empty output; a NaN reaches only the outputs that read it', () => {
+    expect(F.tiledConv2d(cc.zeros([0, 2, 6, 6]), cc.zeros([2, 2, 3, 2, 3, 3])).shape).to.deep.equal([0, 3, 4, 4]);
+    const v = new Array(36).fill(1);
+    v[0] = NaN;
+    const y = Array.from(F.tiledConv2d(cc.tensor(v, { shape: [1, 1, 6, 6] }), cc.ones([2, 2, 1, 1, 3, 3])).dataSync());
+    expect(Number.isNaN(y[0])).to.equal(true);
+    expect(y.slice(1)).to.deep.equal(new Array(15).fill(9));
+  });
+
   it('refuses bad arguments by class and code', () => {
     const x = cc.zeros([1, 2, 6, 6]), w = cc.zeros([2, 2, 3, 2, 3, 3]);
     expectError(() => F.tiledConv2d(cc.zeros([2, 6, 6]), w), 'E_SHAPE', /tiledConv2d: expected `x` of shape \[N, C, H, W\]/);

@@ -63,6 +63,13 @@ describe('remainder, fmod, atan2', () => {
     tapeCheck('remainder number', [b], ([y]) => cc.remainder(7.3, y));
   });
 
+  it('empty operands give empty results', () => {
+    for (const op of ['remainder', 'fmod', 'atan2'] as const) expect(cc[op](cc.zeros([0, 3]), cc.ones([3])).shape).to.deep.equal([0, 3]);
+    expect(cc.roll(cc.zeros([0]), 3).shape).to.deep.equal([0]);
+    expect(cc.triu(cc.zeros([2, 0, 3])).shape).to.deep.equal([2, 0, 3]);
+    expect(cc.maskedSelect(cc.zeros([0, 2]), cc.ones([2])).shape).to.deep.equal([0]);
+  });
+
   it('refuse int32, shapes that do not broadcast and bad operands', () => {
     expectError(() => cc.remainder(cc.zeros([2], 'int32'), 2), 'E_DTYPE', /remainder: expected `a` of dtype float32/);
     expectError(() => cc.fmod(cc.zeros([2]), cc.zeros([3])), 'E_SHAPE', /fmod: shapes \[2\] and \[3\] cannot be broadcast/);

@@ -140,19 +140,10 @@ Napi::Value ProboutForward(const Napi::CallbackInfo& info) {
     seed = g.seed;
     first = g.reserve((dropout ? 2 : 1) * y.numel());
   }
-  const Tensor* out = training ? &picked : nullptr;
-  if (x.is_cuda()) {
-    CONVNET_ON_CUDA(op, cuda::probout_forward(x, pieces, lambda, training, dropout, seed, first, y, training ? &picked : nullptr));
-  } else {
-    Queue::cpu().enqueue(op, [=] { cpu::probout_forward(x, pieces, lambda, training, dropout, seed, first, y, training ? &picked : nullptr); });
-  }
-  if (!out) {
-    Napi::Array both = Napi::Array::New(info.Env(), 2);
-    both.Set(uint32_t{0}, wrap_tensor(info.Env(), y));
-    both.Set(uint32_t{1}, info.Env().Null());
-    return both;
-  }
-  return handles(info.Env(), {y, picked});
+  // The queued lambda points at its own copy of `picked` (this frame is gone when it runs).
+  if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::probout_forward(x, pieces, lambda, training, dropout, seed, first, y, training ? &picked : nullptr));
+  else Queue::cpu().enqueue(op, [=] { cpu::probout_forward(x, pieces, lambda, training, dropout, seed, first, y, training ? &picked : nullptr); });
+  return pair_or_null(info.Env(), y, training ? &picked : nullptr);
 }
 
 // (dy, saved, pieces, lambda, dropout, training) -> dx; saved: the picked pieces (training) or x.

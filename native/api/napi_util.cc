@@ -118,6 +118,13 @@ Napi::Value wrap_tensor(Napi::Env env, Tensor tensor) {
   return Napi::Number::New(env, handle);
 }
 
+Napi::Value pair_or_null(Napi::Env env, Tensor a, const Tensor* b) {
+  Napi::Array out = Napi::Array::New(env, 2);
+  out.Set(uint32_t{0}, wrap_tensor(env, std::move(a)));
+  out.Set(uint32_t{1}, b ? wrap_tensor(env, *b) : env.Null());
+  return out;
+}
+
 const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
   return tensor_value(info.Env(), i < info.Length() ? info[i] : info.Env().Undefined(), op, name);
 }

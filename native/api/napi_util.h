@@ -125,6 +125,8 @@ Napi::Value guarded(const Napi::CallbackInfo& info) {
 
 // A new JavaScript handle owning (a reference to) the tensor.
 Napi::Value wrap_tensor(Napi::Env env, Tensor tensor);
+// [a, b or null]: an op's output with an optional second one (indices, a mask), as one array.
+Napi::Value pair_or_null(Napi::Env env, Tensor a, const Tensor* b);
 // The tensor behind argument i; throws E_ARG / E_DISPOSED with the op and argument named.
 const Tensor& tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
 // The same for a value that is not a direct argument (an element of an array argument).

@@ -75,13 +75,6 @@ void expect_shape(const Tensor& t, const Shape& shape, const char* op, const cha
                 shape_str(t.shape));
 }
 
-Napi::Value pair(Napi::Env env, Tensor a, const Tensor* b) {
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(uint32_t{0}, wrap_tensor(env, std::move(a)));
-  out.Set(uint32_t{1}, b ? wrap_tensor(env, *b) : env.Null());
-  return out;
-}
-
 // An adaptive output size [oh, ow], both >= 1.
 void adaptive_size(const Napi::CallbackInfo& info, size_t i, const char* op, Pool2dGeometry* g) {
   const std::vector<int64_t> size = ints_arg(info, i, op, "outputSize");
@@ -108,7 +101,7 @@ Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
       cpu::max_pool2d_forward(x, g, y, with_indices ? &indices : nullptr);
     });
   }
-  return pair(info.Env(), std::move(y), with_indices ? &indices : nullptr);
+  return pair_or_null(info.Env(), std::move(y), with_indices ? &indices : nullptr);
 }
 
 Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
@@ -151,7 +144,7 @@ Napi::Value MaxUnpool2dForward(const Napi::CallbackInfo& info) {
       cpu::max_unpool2d_forward(x, indices, y, with_kept ? &kept : nullptr);
     });
   }
-  return pair(info.Env(), std::move(y), with_kept ? &kept : nullptr);
+  return pair_or_null(info.Env(), std::move(y), with_kept ? &kept : nullptr);
 }
 
 // dy [..., Ho, Wo], indices and kept [..., H, W] (the forward's), inputShape: the forward's x.
@@ -319,7 +312,7 @@ Napi::Value StochasticPool2dForward(const Napi::CallbackInfo& info) {
       cpu::stochastic_pool2d_forward(x, g, training, seed, first, y, with_indices ? &indices : nullptr);
     });
   }
-  return pair(info.Env(), std::move(y), with_indices ? &indices : nullptr);
+  return pair_or_null(info.Env(), std::move(y), with_indices ? &indices : nullptr);
 }
 
 Napi::Value StochasticPool2dBackward(const Napi::CallbackInfo& info) {
@@ -366,7 +359,7 @@ Napi::Value AdaptivePool2dForward(const Napi::CallbackInfo& info) {
       else cpu::adaptive_avg_pool2d_forward(x, g, y);
     });
   }
-  return pair(info.Env(), std::move(y), with_indices ? &indices : nullptr);
+  return pair_or_null(info.Env(), std::move(y), with_indices ? &indices : nullptr);
 }
 
 Napi::Value AdaptiveAvgPool2dBackward(const Napi::CallbackInfo& info) {
@@ -404,7 +397,7 @@ Napi::Value RoiPoolForward(const Napi::CallbackInfo& info) {
   const float s = static_cast<float>(scale);
   if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::roi_pool_forward(x, boxes, s, y, argmax));
   else Queue::cpu().enqueue(op, [=] { cpu::roi_pool_forward(x, boxes, s, y, argmax); });
-  return pair(info.Env(), std::move(y), &argmax);
+  return pair_or_null(info.Env(), std::move(y), &argmax);
 }
 
 Napi::Value RoiPoolBackward(const Napi::CallbackInfo& info) {

@@ -25,6 +25,7 @@ using probout::Layout;
 // e the exponentials ([pieces][kBlock]), o the block's first output.
 template <typename F>
 void for_blocks(const float* px, const Layout& l, int64_t pieces, double lambda, F fn) {
+  if (l.outputs == 0) return;  // an empty batch or empty positions (inner 0: no division by it)
   const int64_t blocks = (l.inner + kBlock - 1) / kBlock;
   const int64_t per_item = std::min(l.inner, kBlock) * pieces;
   parallel_for(l.outputs / l.inner * blocks, std::max<int64_t>(1, 8192 / per_item), [&](int64_t begin, int64_t end) {
@@ -123,6 +124,7 @@ void probout_forward(const Tensor& x, int64_t pieces, double lambda, bool traini
 
 void probout_backward_training(const Tensor& dy, const Tensor& picked, int64_t pieces, const Tensor& dx) {
   const Layout l = probout::layout_of(dx.shape.data(), dx.dim(), pieces);
+  if (l.outputs == 0) return;
   const float* pdy = dy.f32();
   const int32_t* pp = picked.i32();
   float* pdx = dx.f32();

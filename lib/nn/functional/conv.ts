@@ -78,7 +78,8 @@ function optionalBias(op: string, b: unknown, channels: number): F32 | null {
   return t;
 }
 
-function pair(op: string, name: string, value: unknown, min: number, dims = 2): number[] {
+/** @internal An integer or a pair of them (dims of them), each at least `min`. */
+export function pair(op: string, name: string, value: unknown, min: number, dims = 2): number[] {
   const values = typeof value === 'number' ? new Array<number>(dims).fill(value) : value;
   if (!Array.isArray(values) || values.length !== dims) {
     fail('E_ARG', `${op}: expected \`${name}\` to be an integer or ${dims === 1 ? 'an array of one' : 'a pair of integers'}, got ${describe(value)}`);

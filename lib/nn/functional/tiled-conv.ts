@@ -16,8 +16,8 @@ import { fail } from '../../errors';
 import { zeros } from '../../creation';
 import { narrow, permute, reshape, slice, stack } from '../../ops';
 import { Tensor } from '../../tensor';
-import { checkFloat, checkInt, checkOptions, checkSameDevice, describe, shapeStr } from '../../validate';
-import { conv2d, type Pair } from './conv';
+import { checkFloat, checkInt, checkOptions, checkSameDevice, shapeStr } from '../../validate';
+import { conv2d, pair, type Pair } from './conv';
 import { pad } from './sampling';
 
 type F32 = Tensor<'float32'>;
@@ -33,12 +33,6 @@ export interface TiledConv2dOptions {
   groups?: number;
 }
 
-function pairArg(op: string, name: string, value: unknown, min: number): [number, number] {
-  const v = typeof value === 'number' ? [value, value] : value;
-  if (!Array.isArray(v) || v.length !== 2) fail('E_ARG', `${op}: expected \`${name}\` to be an integer or a pair of integers, got ${describe(value)}`);
-  return [checkInt(op, name, v[0], min), checkInt(op, name, v[1], min)];
-}
-
 /**
  * Tiled convolution: x [N, C, H, W] with w [tileH, tileW, K, C / groups, kh, kw] (a kernel per
  * position of the tile) and an optional bias [K] shared by the tile, to [N, K, Hout, Wout] (the
@@ -52,9 +46,9 @@ export function tiledConv2d(x: Tensor, w: Tensor, b?: Tensor | null, options: Ti
   if (tx.rank !== 4) fail('E_SHAPE', `${op}: expected \`x\` of shape [N, C, H, W], got ${shapeStr(tx.shape)}`);
   if (tw.rank !== 6) fail('E_SHAPE', `${op}: expected \`w\` of shape [tileH, tileW, K, C / groups, kh, kw], got ${shapeStr(tw.shape)}`);
   const o = checkOptions<TiledConv2dOptions>(op, options, ['stride', 'padding', 'dilation', 'groups']);
-  const [sh, sw] = pairArg(op, 'stride', o.stride ?? 1, 1);
-  const [ph, pw] = pairArg(op, 'padding', o.padding ?? 0, 0);
-  const [dh, dw] = pairArg(op, 'dilation', o.dilation ?? 1, 1);
+  const [sh, sw] = pair(op, 'stride', o.stride ?? 1, 1);
+  const [ph, pw] = pair(op, 'padding', o.padding ?? 0, 0);
+  const [dh, dw] = pair(op, 'dilation', o.dilation ?? 1, 1);
   const groups = checkInt(op, 'groups', o.groups ?? 1, 1);
   const [th, tl, K, cg, kh, kw] = tw.shape;
   const [N, C, H, W] = tx.shape;
