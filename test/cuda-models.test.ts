@@ -1,7 +1,7 @@
 /**
  * AlexNet (both layouts: grouped convolutions, LRN, adaptive pooling), FCN-8s (transposed
  * convolutions, crops, skips, per-pixel cross-entropy), ResNet-18/50 and VGG-11-bn (residual
- * blocks, batch norm in both modes) on the GPU against the CPU backend, the
+ * blocks, batch norm in both modes), GoogLeNet (Inception blocks, auxiliary heads) on the GPU against the CPU backend, the
  * segmentation metrics on GPU labels, and the segmentation example with `device: 'cuda'`.
  *
  * TF32 is off for cuDNN here (plain float32 on both sides), so a whole network's outputs and
@@ -113,6 +113,33 @@ describeCuda('models on the GPU (allowTF32Cudnn false)', function () {
       } finally {
         c.dispose(); g.dispose();
       }
+    }
+  });
+
+  it('GoogLeNet (training mode, both auxiliary heads): logits, the three-part loss and every parameter\'s gradient as on the CPU; transformInput and resetClassifier on the GPU', () => {
+    const [cpu, gpu] = twins(() => models.googlenet({ numClasses: 10, dropout: 0, dropoutAux: 0, transformInput: true }));
+    try {
+      const x = randomCpu([2, 3, 64, 64], 7), y = randomLabels(2, 10, 8);
+      const out: Tensor[] = [];
+      for (const [net, device] of [[cpu, 'cpu'], [gpu, 'cuda']] as const) {
+        const [logits, loss] = tidy(() => {
+          const yd = y.to(device);
+          const o = net.outputs(x.to(device));
+          const ce = (l: Tensor | null) => F.crossEntropy(l!, yd);
+          return [o.logits, ce(o.logits).add(ce(o.aux1).add(ce(o.aux2)).mul(0.3))];
+        });
+        loss.backward();
+        out.push(logits, loss);
+      }
+      expectSameValues(out[2], out[0], 1e-4, 'GoogLeNet logits');
+      expectSameValues(out[3], out[1], 1e-4, 'GoogLeNet loss');
+      const g = new Map(gpu.namedParameters());
+      for (const [name, p] of cpu.namedParameters()) expectSameValues(g.get(name)!.grad!, p.grad!, 1e-4, `GoogLeNet gradient of ${name}`);
+      gpu.resetClassifier(3);
+      expect([gpu.fc.weight.device, gpu.aux1!.fc2.weight.device]).to.deep.equal(['cuda', 'cuda']);
+      for (const t of [x, y, ...out]) t.dispose();
+    } finally {
+      cpu.dispose(); gpu.dispose();
     }
   });
 

@@ -13,9 +13,11 @@
  * [in, out / groups, kh, kw] has fanIn = out / groups * kh * kw, PyTorch's quirk kept).
  */
 import { noGrad } from '../autograd';
-import { tensor } from '../creation';
+import { tidy } from '../engine';
+import { rand, tensor } from '../creation';
 import { fail } from '../errors';
 import { native } from '../native';
+import { add, clamp, lt, log, mul, sqrt, sub, where } from '../ops';
 import type { Device, Tensor } from '../tensor';
 import { checkDtype, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../validate';
 
@@ -130,6 +132,58 @@ export function normal_(tensor: Tensor, mean = 0, std = 1): Tensor<'float32'> {
   checkNumber('normal_', 'std', std);
   if (std < 0) fail('E_ARG', `normal_: expected std >= 0, got ${std}`);
   return normalInto('normal_', t, mean, std);
+}
+
+/** The standard normal CDF, Phi(x) = (1 + erf(x / sqrt 2)) / 2, in float64 (erfc by Chebyshev fit, |error| < 1.2e-7). */
+function normalCdf(x: number): number {
+  if (x === Infinity) return 1;
+  if (x === -Infinity) return 0;
+  const z = Math.abs(x) / Math.SQRT2, t = 1 / (1 + 0.5 * z);
+  const erfc = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? 1 - erfc / 2 : erfc / 2;
+}
+
+/**
+ * erfinv of float32 x in (-1, 1), from tensor ops (Giles, "Approximating the erfinv function",
+ * 2010: two polynomials in w = -log((1 - x)(1 + x)), within a few float32 ulps).
+ */
+function erfinv(x: Tensor): Tensor<'float32'> {
+  const w = mul(log(mul(sub(1, x), add(1, x))), -1);
+  const horner = (v: Tensor, c: number[]): Tensor => c.slice(2).reduce<Tensor>((p, ck) => add(mul(p, v), ck), add(mul(v, c[0]), c[1]));
+  const central = horner(sub(w, 2.5), [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+    -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]);
+  const tail = horner(sub(sqrt(w), 3), [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+    -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]);
+  return mul(where(lt(w, 5), central, tail), x) as Tensor<'float32'>;
+}
+
+/**
+ * Fills with N(mean, std^2) truncated to [a, b] (PyTorch's `trunc_normal_`: a uniform draw
+ * between Phi((a - mean) / std) and Phi((b - mean) / std) through the inverse normal CDF, then
+ * clamped to [a, b]). a and b are values, not multiples of std: the defaults cut N(0, 1) at two
+ * standard deviations, and with a small std (torchvision's 0.01) they cut nothing.
+ * @example truncNormal_(w, 0, 0.02)   // ViT's initialisation
+ */
+export function truncNormal_(tensor_: Tensor, mean = 0, std = 1, a = -2, b = 2): Tensor<'float32'> {
+  const op = 'truncNormal_';
+  const t = target(op, tensor_);
+  checkNumber(op, 'mean', mean);
+  checkNumber(op, 'std', std);
+  // The bounds may be infinite (a half-normal: a = 0, b = Infinity), not NaN.
+  for (const [name, v] of [['a', a], ['b', b]] as const) if (typeof v !== 'number' || Number.isNaN(v)) fail('E_ARG', `${op}: expected \`${name}\` to be a number, got ${describe(v)}`);
+  if (!(std >= 0)) fail('E_ARG', `${op}: expected std >= 0, got ${std}`);
+  if (!(a < b)) fail('E_ARG', `${op}: expected a < b, got a = ${a}, b = ${b}`);
+  if (std === 0 || t.size === 0) return constant_(t, Math.min(Math.max(mean, a), b));
+  const lo = 2 * normalCdf((a - mean) / std) - 1, hi = 2 * normalCdf((b - mean) / std) - 1;
+  if (!(hi > lo)) fail('E_ARG', `${op}: [a, b] = [${a}, ${b}] lies too far from mean ${mean} in units of std ${std} to draw from`);
+  // The uniform end points are kept inside (-1, 1): erfinv(+-1) is infinite (clamped to a or b below, but its
+  // approximation's sign is not reliable there).
+  const edge = 1 - 2 ** -24;
+  return fillFrom(t, (on) => tidy(() => {
+    const u = clamp(rand(t.shape, lo, hi, on), -edge, edge);
+    return clamp(add(mul(erfinv(u), std * Math.SQRT2), mean), a, b) as Tensor<'float32'>;
+  }));
 }
 
 /** Fills with `value`. @example constant_(bias, 0.1) */

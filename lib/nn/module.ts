@@ -279,6 +279,19 @@ export abstract class Module {
   }
 
   /**
+   * Takes the child registered as `name` out of this module (PyTorch's `model.aux1 = None`): its
+   * parameters and buffers leave the state dict. Returns it (the caller disposes or keeps it).
+   * Protected: for a class's own methods (GoogLeNet's `removeAux`), whose config() must then say
+   * the child is gone.
+   */
+  protected removeModule(name: string): Module {
+    const old = this.#modules.get(name);
+    if (old === undefined) fail('E_ARG', `removeModule: this ${this.typeName} has no child module named ${describe(name)}`);
+    this.#modules.delete(name);
+    return old!;
+  }
+
+  /**
    * Called after the child `name` was replaced by `setSubmodule` (or `replaceModule`), so that
    * a class that reaches its children other than through the registry follows. The default
    * updates the own property of that name where it held the old child (the usual
