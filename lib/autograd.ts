@@ -119,11 +119,26 @@ const savedRegistry = new FinalizationRegistry<SavedHolder>((holder) => {
   holder.items = [];
 });
 
-/** @internal A recorded op: one per output of a grad-requiring op. */
+/**
+ * @internal A recorded op: one per output of a grad-requiring op.
+ *
+ * Note [graph lifetime]: a node counts what can still reach it: its output tensor while that is
+ * not disposed, and each node recorded from that output while that node lives. When the count
+ * falls to zero nobody can run backward through it any more, so it frees what it saved at once
+ * and lets go of its inputs' nodes, which may follow. A forward with gradients on whose output
+ * is disposed (a validation pass without `noGrad`, inside `tidy`) so frees its whole graph
+ * when the output goes, as PyTorch's reference counts do, instead of holding every saved
+ * activation until the garbage collector finds the graph (260 MB for ResNet-18 at batch 32).
+ * A tensor the garbage collector frees without dispose() never lowers the count: its graph
+ * then goes with the collector, as before.
+ */
 export class Node {
   /** Whether backward ran without `retainGraph` and released what it saved. */
   freed = false;
   readonly hadSaved: boolean;
+  /** Live output tensor (0 or 1) + live nodes recorded from it (Note [graph lifetime]). */
+  #holders = 0;
+  #dead = false;
 
   constructor(
     readonly name: string,
@@ -137,6 +152,27 @@ export class Node {
   ) {
     this.hadSaved = saved.items.length > 0;
     if (this.hadSaved) savedRegistry.register(this, saved, this);
+    for (const e of edges) e?.node?.hold();
+  }
+
+  /** One more tensor or node can reach this node. */
+  hold(): void {
+    this.#holders++;
+  }
+
+  /**
+   * One fewer can: at zero the node releases what it saved and drops its inputs' nodes, and so
+   * on up the graph (a loop, not recursion: a graph may be thousands of nodes deep).
+   */
+  drop(): void {
+    const dying: Node[] = [this];
+    while (dying.length > 0) {
+      const n = dying.pop()!;
+      if (n.#dead || --n.#holders > 0) continue;
+      n.#dead = true;
+      n.release();
+      for (const e of n.edges) if (e?.node) dying.push(e.node);
+    }
   }
 
   /** Fresh tensors (views) of the saved tensors, for one call of the backward function. */

@@ -80,14 +80,19 @@ const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Opera
 
 function recordBinary(op: keyof typeof BinaryOp, y: F32, a: Operand, b: Operand): F32 {
   if (!isRecording([a, b])) return y;
-  // Number operands are rounded to float32 like the kernel did; tensors are saved.
+  // Number operands are rounded to float32 like the kernel did; tensors are saved, except by
+  // add and sub, whose gradients need no values (a handle each on memory that other ops mostly
+  // keep anyway, but whose in-place writes would then fail backward for nothing).
   const na = typeof a === 'number' ? Math.fround(a) : null, nb = typeof b === 'number' ? Math.fround(b) : null;
   const needsY = op === 'div' || op === 'pow';
-  const saved = [...(isTensor(a) ? [a] : []), ...(isTensor(b) ? [b] : []), ...(needsY ? [y] : [])];
+  const keepsOperands = op !== 'add' && op !== 'sub';
+  const operands = keepsOperands ? [a, b].filter(isTensor) : [];
+  const saved = [...operands, ...(needsY ? [y] : [])];
   const shapes = [isTensor(a) ? a.shape : null, isTensor(b) ? b.shape : null];
   return record(op, y, [a, b], (dy, s, needs) => {
     let k = 0;
-    const sa: Operand = na ?? s[k++], sb: Operand = nb ?? s[k++];
+    const operand = (n: number | null): Operand => n ?? (keepsOperands ? s[k++] : 0);
+    const sa = operand(na), sb = operand(nb);
     const sy = (needsY ? s[k] : dy) as F32;
     const [ga, gb] = BINARY_GRADS[op](dy, sa, sb, sy, needs[0], needs[1]);
     return [ga && shapes[0] ? sumTo(ga, shapes[0]) : null, gb && shapes[1] ? sumTo(gb, shapes[1]) : null];

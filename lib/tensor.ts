@@ -157,7 +157,9 @@ export class Tensor<D extends DType = DType> {
     native.release(this.#handle);
     this.#handle = null;
     untrack(this);
+    const node = this.#gradFn;
     this.#gradFn = null;
+    node?.drop();   // Note [graph lifetime] (lib/autograd.ts)
     if (this.#grad !== null && !isSpared(this.#grad)) this.#grad.dispose();
     this.#grad = null;
   }
@@ -198,7 +200,9 @@ export class Tensor<D extends DType = DType> {
 
   /** @internal Used by `record()`. */
   _setGradFn(node: Node): void {
+    this.#gradFn?.drop();
     this.#gradFn = node;
+    node.hold();
   }
 
   /**

@@ -569,6 +569,68 @@ describe('autograd: semantics', () => {
     }
     expect(cc.memory().tensors).to.equal(before);
   });
+
+  it('a graph whose tensors are all disposed frees what it saved at once, without the garbage collector (Note [graph lifetime])', async () => {
+    await settle();
+    const w = cc.randn([64, 64], 0, 0.1, { requiresGrad: true });
+    await cc.sync();
+    const before = cc.memory();
+    // A validation pass with gradients on: the output goes with the tidy, and the graph with it.
+    for (let i = 0; i < 20; i++) {
+      const v = cc.tidy(() => cc.F.sigmoid(cc.matmul(w, w)).mul(w).exp().sum());
+      v.dispose();
+      expect(cc.memory().tensors, `pass ${i}`).to.equal(before.tensors);
+    }
+    await cc.sync();
+    expect(cc.memory().bytes).to.equal(before.bytes);
+    // A chain 20000 ops long goes the same way (a loop, not recursion).
+    const deep = cc.tidy(() => {
+      let t = w.mul(1);
+      for (let i = 0; i < 20000; i++) t = t.mul(1.000001);   // each mul saves its input
+      return t;
+    });
+    expect(cc.memory().tensors).to.be.above(before.tensors + 20000);   // deep, and what its graph saved
+    deep.dispose();
+    expect(cc.memory().tensors).to.equal(before.tensors);
+  });
+
+  it('what can still reach a node keeps it: a sibling branch, a kept intermediate, a retained graph', () => {
+    const w = cc.tensor([1, -2, 3], { requiresGrad: true });
+    const y = w.mul(2);
+    const a = y.exp().sum(), b = y.square().sum();
+    a.dispose();
+    y.dispose();   // y's node lives on in b's
+    b.backward();
+    expect(Array.from(w.grad!.dataSync())).to.deep.equal([8, -16, 24]);   // d/dw sum((2w)^2) = 8w
+    w.grad = null;
+    // A kept intermediate: roots built from it, and disposed, leave it usable.
+    const z = w.mul(3);
+    for (let i = 0; i < 3; i++) cc.tidy(() => { z.sum(); });
+    z.sum().backward();
+    expect(Array.from(w.grad!.dataSync())).to.deep.equal([3, 3, 3]);
+    w.grad = null;
+    // retainGraph, then the root disposed: nothing runs twice, nothing leaks.
+    const r = w.square().sum();
+    r.backward(undefined, { retainGraph: true });
+    r.backward();
+    expect(Array.from(w.grad!.dataSync())).to.deep.equal([4, -8, 12]);
+    r.dispose(); b.dispose(); z.dispose(); w.dispose();
+  });
+
+  it('add and sub save nothing: their inputs may be written in place before backward (as PyTorch)', () => {
+    const w = cc.tensor([1, 2, 3], { requiresGrad: true });
+    const before = cc.memory().tensors;
+    const y = cc.tidy(() => w.add(1).sub(w));
+    expect(cc.memory().tensors).to.equal(before + 1);   // y alone: no saved handles
+    const step = () => cc.tidy(() => cc.noGrad(() => cc.optim.sgdStep(w, cc.tensor([1, 1, 1]), null, { lr: 0.5 })));
+    step();   // w written in place
+    cc.tidy(() => y.sum().backward());
+    expect(Array.from(w.grad!.dataSync())).to.deep.equal([0, 0, 0]);   // d(w + 1 - w)/dw
+    const m = w.mul(w);
+    step();
+    expectError(() => cc.tidy(() => m.sum().backward()), 'E_STATE', /modified in place/);
+    y.dispose(); m.dispose(); w.dispose();
+  });
 });
 
 describe('autograd: errors', () => {
