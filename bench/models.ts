@@ -19,7 +19,8 @@
  *   `torch.fx.experimental.optimization.fuse`).
  * - GoogLeNet (`models.googlenet()`, torchvision's) inference at batch 1 on 3x224x224, and a
  *   training step with its auxiliary heads (loss + 0.3 each, SGD with momentum) at batch 16 on
- *   3x112x112.
+ *   3x112x112; Inception v3 (`models.inceptionV3`, no auxiliary head) inference at batch 1 on
+ *   3x299x299.
  *
  * `--device cuda`: the same cases with the models on the GPU (`model.to('cuda')`; `fit` and
  * `evaluate` move each batch there) beside PyTorch on the GPU (models_torch.py --device cuda).
@@ -185,7 +186,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
       // reference worker right before ours, so that a slow spell on this shared machine falls on
       // both sides of it; on the GPU the whole script runs once, first, in a process of its own.
       const whole = gpu ? runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...flags])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python) : null;
-      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet' | 'resnet50' | 'googlenet'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
+      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet' | 'resnet50' | 'googlenet' | 'inception_v3'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
         const ref = whole ?? (await pythonWorker(python).run({ script, argv: [...args, ...flags, '--only', only] }));
         const note = 'error' in ref ? `PyTorch not measured at ${threads} thread(s)${gpu ? ` (${python})` : ''}: ${ref.error}`
           : `PyTorch ${(ref.result as { version: string }).version} (${gpu ? `cuda: ${(ref.result as { gpu: string }).gpu}, ${python}` : 'CPU'})`;
@@ -383,6 +384,28 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
           rows.push({ case: name, threads, flops: stepFlops, images: B, ours: t, references: { PyTorch: torch[name] } });
         } finally {
           opt.dispose(); x.dispose(); y.dispose(); net.dispose();
+        }
+      });
+      // Inception v3 (torchvision's, without the auxiliary head) at batch 1 on 299x299 (--quick on the CPU: 96x96).
+      await attempt('inception_v3', async () => {
+        const torch = await reference('inception_v3');
+        cc.manualSeed(0);
+        const model = cc.models.inceptionV3({ auxLogits: false });
+        const size = q && !gpu ? 96 : 299;
+        const flops = forwardFlops(model, [3, size, size]);
+        if (gpu) model.to(device);
+        model.train(false);
+        const xb = onDevice(cc.randn([1, 3, size, size]));
+        try {
+          const t = await time(async () => {
+            const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
+            await out.data();
+            out.dispose();
+          }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+          const name = `inception_v3 inference b1 ${size}x${size}`;
+          rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
+        } finally {
+          xb.dispose(); model.dispose();
         }
       });    }
   } finally {

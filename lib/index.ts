@@ -25,7 +25,7 @@ export {
   add, sub, mul, div, pow, maximum, minimum, remainder, fmod, atan2, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, erf, scale,
   sin, cos, tan, atan, log1p, expm1, log2, log10, rsqrt, round, trunc,
   sum, mean, max, min, argmax, argmin, eq, ne, lt, le, gt, ge, where, clamp, variance, std, stack, split, chunk, expand,
-  matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, slice, narrow,
+  matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, cat, slice, narrow,
   indexSelect, gather, indexAdd, scatterAdd, cumsum, oneHot, cast, clone, toDevice,
 } from './ops';
 export type { MatmulOptions, VarOptions } from './ops';

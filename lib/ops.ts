@@ -719,6 +719,9 @@ export function concat<D extends DType>(tensors: readonly Tensor<D>[], axis = 0)
   return record('concat', y, ts, (dy, _s, needs) => sizes.map((n, i) => (needs[i] ? narrow(dy, a, starts[i], n) : null)));
 }
 
+/** PyTorch's name for `concat` (`torch.cat`). @example cat([a, b], 1) */
+export const cat = concat;
+
 /** The tensors' native handles, for native.concat. */
 function handlesOf(op: string, ts: readonly Tensor[]): Float64Array {
   const handles = new Float64Array(ts.length);

@@ -218,7 +218,7 @@ export interface Target {
 const SKIP = new Set([
   'cuda._sleep', 'models.trainLeNet5', 'models.resnet50', 'models.resnet101', 'models.resnet152', 'models.vgg11', 'models.vgg13', 'models.vgg16',
   'models.vgg19', 'models.AlexNet', 'models.AlexNetModel', 'models.VGG', 'models.VGGModel', 'models.FCN', 'models.FCNModel', 'models.resnet34',
-  'models.googlenet', 'models.GoogLeNetModel',
+  'models.googlenet', 'models.GoogLeNetModel', 'models.inceptionV3', 'models.InceptionV3Model',
   'data.mnist', 'setNumThreads', 'manualSeed', 'cuda.setOptions', 'setGradEnabled',
 ]);
 /** TypeScript's `protected` methods (not callable from typed code) and `@internal` ones. */
@@ -1242,6 +1242,13 @@ export function baselines(): Baseline[] {
     { name: 'models.BasicConv2d', make: () => [3, 4, 3, { stride: 2, padding: 1 }], call: ctor(cc.models.BasicConv2d, img) },
     { name: 'models.Inception', make: () => [3, 2, 2, 3, 1, 2, 2], call: ctor(cc.models.Inception, img) },
     { name: 'models.InceptionAux', make: () => [3, 5, { dropout: 0.5 }], call: ctor(cc.models.InceptionAux, img) },
+    { name: 'models.InceptionA', make: () => [3, 4], call: ctor(cc.models.InceptionA, img) },
+    { name: 'models.InceptionC', make: () => [3, 4], call: ctor(cc.models.InceptionC, img) },
+    { name: 'models.InceptionE', make: () => [3], call: ctor(cc.models.InceptionE, img) },
+    { name: 'F.unfold', make: () => [T([2, 3, 6, 5]), [3, 2], { dilation: [1, 2], padding: 1, stride: 2 }], call: fn(F.unfold) },
+    { name: 'F.fold', make: () => [T([2, 12, 6]), [5, 4], [2, 2], { dilation: 1, padding: [0, 1], stride: 2 }], call: fn(F.fold) },
+    { name: 'nn.Unfold', make: () => [3, { dilation: 1, padding: 1, stride: 2 }], call: ctor(nn.Unfold, img) },
+    { name: 'nn.Fold', make: () => [[4, 4], 2, { stride: 2 }], call: ctor(nn.Fold, () => T([2, 8, 4])) },
   ];
   return b;
 }

@@ -1,7 +1,7 @@
 /**
  * AlexNet (both layouts: grouped convolutions, LRN, adaptive pooling), FCN-8s (transposed
  * convolutions, crops, skips, per-pixel cross-entropy), ResNet-18/50 and VGG-11-bn (residual
- * blocks, batch norm in both modes), GoogLeNet (Inception blocks, auxiliary heads) on the GPU against the CPU backend, the
+ * blocks, batch norm in both modes), GoogLeNet and Inception v3 (Inception blocks, auxiliary heads) on the GPU against the CPU backend, the
  * segmentation metrics on GPU labels, and the segmentation example with `device: 'cuda'`.
  *
  * TF32 is off for cuDNN here (plain float32 on both sides), so a whole network's outputs and
@@ -140,6 +140,22 @@ describeCuda('models on the GPU (allowTF32Cudnn false)', function () {
       for (const t of [x, y, ...out]) t.dispose();
     } finally {
       cpu.dispose(); gpu.dispose();
+    }
+  });
+
+  it('Inception v3 at 299x299: logits and the auxiliary head in eval mode as on the CPU', () => {
+    const [c, g] = twins(() => models.inceptionV3({ numClasses: 10 }).eval());
+    try {
+      const x = randomCpu([1, 3, 299, 299], 9);
+      const [a, b] = tidy(() => noGrad(() => {
+        const oc = c.outputs(x), og = g.outputs(x.to('cuda'));
+        return [[oc.logits, oc.aux!], [og.logits, og.aux!]];
+      }));
+      expectSameValues(b[0], a[0], 1e-4, 'Inception v3 logits');
+      expectSameValues(b[1], a[1], 1e-4, 'Inception v3 auxiliary logits');
+      for (const t of [x, ...a, ...b]) t.dispose();
+    } finally {
+      c.dispose(); g.dispose();
     }
   });
 

@@ -478,6 +478,16 @@ describeCuda('cuda ops: optimizer steps', () => {
   });
 });
 
+describeCuda('cuda ops: F.unfold and F.fold', () => {
+  it('match the CPU (the same gathers: exact forward), with gradients, strided, dilated and padded', () => {
+    const x = randomCpu([2, 3, 9, 7], 41);
+    const o = { dilation: [2, 1] as [number, number], padding: [1, 2] as [number, number], stride: [1, 2] as [number, number] };
+    compareDevices((t) => cc.F.unfold(t, [3, 2], o), [x], { bound: 0, grads: true, gradBound: 1e-6, what: 'unfold' });
+    const cols = randomCpu([2, 18, 35], 42);   // 3 channels x 3x2 taps, 7x5 blocks of a 9x7 image
+    compareDevices((t) => cc.F.fold(t, [9, 7], [3, 2], o), [cols], { bound: 1e-6, grads: true, gradBound: 0, what: 'fold' });
+  });
+});
+
 describeCuda('cuda ops: mixed devices', () => {
   it('an op with tensors on both devices is E_DEVICE with a clear message (in JS and at the native boundary)', () => {
     const c = randomCpu([3, 4], 1), g = randomCpu([3, 4], 2).to('cuda');

@@ -299,6 +299,8 @@ function everyLayer(): Record<string, nn.Module> {
     TiledConv2d: new nn.TiledConv2d(3, 4, [3, 2], { tile: [2, 3], stride: 2, padding: [1, 0], dilation: [1, 2], groups: 1, bias: false }),
     PixelShuffle: new nn.PixelShuffle(3),
     PixelUnshuffle: new nn.PixelUnshuffle(2),
+    Unfold: new nn.Unfold([3, 2], { dilation: [1, 2], padding: 1, stride: 2 }),
+    Fold: new nn.Fold([6, 5], [3, 2], { dilation: [1, 2], padding: 1, stride: 2 }),
     Pad2d: new nn.Pad2d([1, 2, 0, 1], { mode: 'constant', value: 0.5 }),
     ReLU6: new nn.ReLU6(true),
     Hardtanh: new nn.Hardtanh(-2, 3),

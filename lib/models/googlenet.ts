@@ -29,7 +29,7 @@
  */
 import { fail } from '../errors';
 import { truncNormal_ } from '../nn/init';
-import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Dropout, Identity, Linear, MaxPool2d } from '../nn/layers';
+import { AdaptiveAvgPool2d, Conv2d, Dropout, Linear, MaxPool2d } from '../nn/layers';
 import { adaptiveAvgPool2d, relu } from '../nn/functional/index';
 import { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
@@ -37,6 +37,7 @@ import { add, concat, flatten, mul } from '../ops';
 import { tensor } from '../creation';
 import type { Tensor } from '../tensor';
 import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { BasicConv2d } from './basic-conv';
 import { register } from './io';
 
 function positiveInt(op: string, name: string, v: unknown): number {
@@ -55,60 +56,10 @@ function bool(op: string, name: string, v: unknown, dflt: boolean): boolean {
   return v;
 }
 
-/** torchvision's initialisation of a layer's weight: truncated normal, std 0.01, cut at +-2. */
+/** torchvision's initialisation of GoogLeNet's weights: truncated normal, std 0.01, cut at +-2 (batch norm 1 and 0, biases PyTorch's). */
 function initWeight<L extends Conv2d | Linear>(layer: L): L {
   truncNormal_(layer.weight, 0, 0.01, -2, 2);
   return layer;
-}
-
-export interface BasicConv2dOptions {
-  /** Stride of the convolution (default 1). */
-  stride?: number;
-  /** Zero padding on each side (default 0). */
-  padding?: number;
-}
-
-/**
- * torchvision's `BasicConv2d` of GoogLeNet and Inception v3: relu(bn(conv(x))), the
- * convolution without bias, batch norm with eps 0.001. `nn.utils.fuseConvBn` folds the pair.
- * @example const c = new models.BasicConv2d(192, 64, 1);   // [N, 192, H, W] -> [N, 64, H, W]
- */
-export class BasicConv2d extends Module {
-  readonly conv: Conv2d;
-  readonly bn: BatchNorm2d | Identity;   // an Identity once nn.utils.fuseConvBn folds it
-  readonly stride: number;
-  readonly padding: number;
-
-  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, options: BasicConv2dOptions = {}) {
-    super();
-    const op = 'BasicConv2d';
-    positiveInt(op, 'inChannels', inChannels);
-    positiveInt(op, 'outChannels', outChannels);
-    positiveInt(op, 'kernelSize', kernelSize);
-    const o = checkOptions<BasicConv2dOptions>(op, options, ['stride', 'padding']);
-    this.stride = positiveInt(op, 'stride', o.stride ?? 1);
-    const padding = o.padding ?? 0;
-    if (!Number.isSafeInteger(padding) || padding < 0) fail('E_ARG', `${op}: expected \`padding\` to be a non-negative integer, got ${describe(padding)}`);
-    this.padding = padding;
-    this.conv = this.registerModule('conv', initWeight(new Conv2d(inChannels, outChannels, kernelSize, { stride: this.stride, padding, bias: false })));
-    this.bn = this.registerModule('bn', new BatchNorm2d(outChannels, { eps: 0.001 }));
-  }
-
-  override fusableGroups(): string[][] {
-    return [['conv', 'bn']];
-  }
-
-  forward(x: Tensor): Tensor {
-    return relu(this.bn.call(this.conv.call(x)));
-  }
-
-  override config(): unknown[] {
-    return [this.inChannels, this.outChannels, this.kernelSize, { stride: this.stride, padding: this.padding }];
-  }
-
-  override extraRepr(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernelSize=${this.kernelSize}, stride=${this.stride}, padding=${this.padding}`;
-  }
 }
 
 /**
@@ -183,8 +134,8 @@ export class InceptionAux extends Module {
     const o = checkOptions<InceptionAuxOptions>(op, options, ['dropout']);
     this.dropout = probability(op, 'dropout', o.dropout ?? 0.7);
     this.conv = this.registerModule('conv', new BasicConv2d(inChannels, 128, 1));
-    this.fc1 = this.registerModule('fc1', initWeight(new Linear(2048, 1024)));
-    this.#fc2 = this.registerModule('fc2', initWeight(new Linear(1024, numClasses)));
+    this.fc1 = this.registerModule('fc1', new Linear(2048, 1024));
+    this.#fc2 = this.registerModule('fc2', new Linear(1024, numClasses));
     this.dropoutLayer = this.registerModule('dropout', new Dropout(this.dropout));
   }
 
@@ -229,7 +180,6 @@ export class InceptionAux extends Module {
   }
 }
 
-register('BasicConv2d', BasicConv2d);
 register('Inception', Inception);
 register('InceptionAux', InceptionAux);
 
@@ -325,7 +275,9 @@ export class GoogLeNetModel extends Module {
     }
     this.avgpool = this.registerModule('avgpool', new AdaptiveAvgPool2d(1));
     this.dropoutLayer = this.registerModule('dropout', new Dropout(this.dropout));
-    this.#fc = this.registerModule('fc', initWeight(new Linear(1024, this.#numClasses)));
+    this.#fc = this.registerModule('fc', new Linear(1024, this.#numClasses));
+    // torchvision's init_weights: every convolution and linear weight, truncated normal.
+    for (const m of this.modules()) if (m instanceof Conv2d || m instanceof Linear) initWeight(m);
   }
 
   /** The auxiliary head after inception4a, or null (built without, or removed). */

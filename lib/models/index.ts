@@ -8,6 +8,7 @@
  * const resnet = models.resnet18({ numClasses: 10 });   // torchvision's ResNet-18 (keys and layout); cifar: true for 32x32
  * const vgg = models.vgg16({ batchNorm: true });        // torchvision's vgg16_bn
  * const inception = models.googlenet({ numClasses: 10 });  // torchvision's GoogLeNet (Inception v1)
+ * const v3 = models.inceptionV3({ numClasses: 10 });       // torchvision's inception_v3, 299x299 images
  * const { model, testAccuracy } = await models.trainLeNet5();  // the default recipe on MNIST
  * models.save(model, 'runs/lenet5'); const same = models.load('runs/lenet5');
  */
@@ -22,6 +23,10 @@ export type { FCNOptions, FCNVariant } from './fcn';
 export { ResNet, ResNetModel, BasicBlock, Bottleneck, resnet18, resnet34, resnet50, resnet101, resnet152 } from './resnet';
 export type { ResNetOptions, ResNetModelOptions, ResNetBlock, ResNetDepth, BlockOptions } from './resnet';
 export { VGG, VGGModel, vgg11, vgg13, vgg16, vgg19 } from './vgg';
-export { googlenet, GoogLeNetModel, BasicConv2d, Inception, InceptionAux } from './googlenet';
-export type { GoogLeNetOptions, GoogLeNetOutputs, BasicConv2dOptions, InceptionAuxOptions } from './googlenet';
+export { BasicConv2d } from './basic-conv';
+export type { BasicConv2dOptions } from './basic-conv';
+export { googlenet, GoogLeNetModel, Inception, InceptionAux } from './googlenet';
+export { inceptionV3, InceptionV3Model, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE, InceptionV3Aux } from './inception-v3';
+export type { InceptionV3Options, InceptionV3Outputs } from './inception-v3';
+export type { GoogLeNetOptions, GoogLeNetOutputs, InceptionAuxOptions } from './googlenet';
 export type { VGGOptions, VGGDepth } from './vgg';

@@ -11,13 +11,13 @@ export { Sequential } from './sequential';
 export { ModuleList } from './module-list';
 export {
   Conv1d, Conv2d, ConvTranspose2d, TiledConv2d, Linear, LargeMarginLinear, DropConnectLinear, Flatten, Unflatten, MaxPool2d, MaxUnpool2d, AvgPool2d, LPPool2d, MixedPool2d, StochasticPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
-  SpatialPyramidPool2d, SpectralPool2d, RoIPool, RoIAlign, Identity, ReLU, LeakyReLU, RReLU, PReLU, ELU, GELU, SiLU, Upsample, PixelShuffle, PixelUnshuffle, Pad2d, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Probout, Sigmoid, Tanh,
+  SpatialPyramidPool2d, SpectralPool2d, RoIPool, RoIAlign, Identity, ReLU, LeakyReLU, RReLU, PReLU, ELU, GELU, SiLU, Upsample, PixelShuffle, PixelUnshuffle, Unfold, Fold, Pad2d, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Probout, Sigmoid, Tanh,
   Softmax, LogSoftmax, Dropout, Dropout2d, LocalResponseNorm, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d,
 } from './layers';
 export type {
   Conv1dModuleOptions, Conv2dModuleOptions, ConvTranspose2dModuleOptions, TiledConv2dModuleOptions, MaxPool2dModuleOptions, MaxUnpool2dModuleOptions, AvgPool2dModuleOptions,
   LPPool2dModuleOptions, MixedPool2dModuleOptions, StochasticPool2dModuleOptions, BatchNorm2dOptions, LayerNormModuleOptions, GroupNormModuleOptions,
-  InstanceNormModuleOptions, WithOptions,
+  InstanceNormModuleOptions, UnfoldModuleOptions, WithOptions,
 } from './layers';
 export {
   CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, KLDivLoss,

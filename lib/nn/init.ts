@@ -13,11 +13,9 @@
  * [in, out / groups, kh, kw] has fanIn = out / groups * kh * kw, PyTorch's quirk kept).
  */
 import { noGrad } from '../autograd';
-import { tidy } from '../engine';
-import { rand, tensor } from '../creation';
+import { tensor } from '../creation';
 import { fail } from '../errors';
 import { native } from '../native';
-import { add, clamp, lt, log, mul, sqrt, sub, where } from '../ops';
 import type { Device, Tensor } from '../tensor';
 import { checkDtype, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../validate';
 
@@ -145,17 +143,22 @@ function normalCdf(x: number): number {
 }
 
 /**
- * erfinv of float32 x in (-1, 1), from tensor ops (Giles, "Approximating the erfinv function",
- * 2010: two polynomials in w = -log((1 - x)(1 + x)), within a few float32 ulps).
+ * erfinv(x) for x in (-1, 1) (Giles, "Approximating the erfinv function", 2010: two
+ * polynomials in w = -log((1 - x)(1 + x)), within a few float32 ulps; evaluated in float64).
  */
-function erfinv(x: Tensor): Tensor<'float32'> {
-  const w = mul(log(mul(sub(1, x), add(1, x))), -1);
-  const horner = (v: Tensor, c: number[]): Tensor => c.slice(2).reduce<Tensor>((p, ck) => add(mul(p, v), ck), add(mul(v, c[0]), c[1]));
-  const central = horner(sub(w, 2.5), [2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
-    -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]);
-  const tail = horner(sub(sqrt(w), 3), [-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
-    -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]);
-  return mul(where(lt(w, 5), central, tail), x) as Tensor<'float32'>;
+function erfinv(x: number): number {
+  const w = -Math.log((1 - x) * (1 + x));
+  let p: number;
+  if (w < 5) {
+    const v = w - 2.5;
+    p = 2.81022636e-08;
+    for (const c of [3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941]) p = c + p * v;
+  } else {
+    const v = Math.sqrt(w) - 3;
+    p = -0.000200214257;
+    for (const c of [0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773, -0.0076224613, 0.00943887047, 1.00167406, 2.83297682]) p = c + p * v;
+  }
+  return p * x;
 }
 
 /**
@@ -177,13 +180,19 @@ export function truncNormal_(tensor_: Tensor, mean = 0, std = 1, a = -2, b = 2):
   if (std === 0 || t.size === 0) return constant_(t, Math.min(Math.max(mean, a), b));
   const lo = 2 * normalCdf((a - mean) / std) - 1, hi = 2 * normalCdf((b - mean) / std) - 1;
   if (!(hi > lo)) fail('E_ARG', `${op}: [a, b] = [${a}, ${b}] lies too far from mean ${mean} in units of std ${std} to draw from`);
-  // The uniform end points are kept inside (-1, 1): erfinv(+-1) is infinite (clamped to a or b below, but its
-  // approximation's sign is not reliable there).
+  // The uniform draw goes into t itself (the seeded stream, no temporary); then it is read back
+  // (which waits for the queue) and mapped through the inverse CDF here. On the tensors' queue
+  // this would take a dozen full-size temporaries a weight, all alive at once while a model's
+  // constructor queued them faster than they ran (Inception v3's 27M weights: gigabytes).
+  uniformInto(op, t, lo, hi);
+  const values = t.dataSync();
+  // Kept inside (-1, 1): erfinv(+-1) is infinite (clamped to a or b anyway).
   const edge = 1 - 2 ** -24;
-  return fillFrom(t, (on) => tidy(() => {
-    const u = clamp(rand(t.shape, lo, hi, on), -edge, edge);
-    return clamp(add(mul(erfinv(u), std * Math.SQRT2), mean), a, b) as Tensor<'float32'>;
-  }));
+  for (let i = 0; i < values.length; i++) {
+    const u = Math.min(Math.max(values[i], -edge), edge);
+    values[i] = Math.min(Math.max(mean + std * Math.SQRT2 * erfinv(u), a), b);
+  }
+  return fillFrom(t, (on) => tensor(values, { shape: t.shape, device: on.device }) as Tensor<'float32'>);
 }
 
 /** Fills with `value`. @example constant_(bias, 0.1) */

@@ -983,6 +983,70 @@ export class PixelUnshuffle extends Module {
   }
 }
 
+export interface UnfoldModuleOptions { dilation?: Size2; padding?: Size2; stride?: Size2 }
+
+/**
+ * The sliding blocks of an image as columns, as torch.nn.Unfold (`F.unfold`): [N, C, H, W] ->
+ * [N, C * kh * kw, L]. Positional arguments in PyTorch's order: dilation, padding, stride.
+ * @example new nn.Unfold(3, { padding: 1 })   // [2, 4, 5, 5] -> [2, 36, 25]
+ */
+export class Unfold extends Module {
+  readonly options: UnfoldModuleOptions;
+
+  constructor(kernelSize: Size2, ...args: WithOptions<[dilation: Size2, padding: Size2, stride: Size2], UnfoldModuleOptions>);
+  constructor(readonly kernelSize: Size2, ...args: unknown[]) {
+    super();
+    const op = 'Unfold';
+    this.options = present(merge<UnfoldModuleOptions>(op, args, ['dilation', 'padding', 'stride'], ['dilation', 'padding', 'stride']));
+    pairOf(op, 'kernelSize', kernelSize, 1);
+  }
+
+  override config(): unknown[] {
+    return [this.kernelSize, { ...this.options }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.unfold(x, this.kernelSize, this.options);
+  }
+
+  override extraRepr(): string {
+    const o = this.options;
+    return `kernel_size=${this.kernelSize}, dilation=${o.dilation ?? 1}, padding=${o.padding ?? 0}, stride=${o.stride ?? 1}`;
+  }
+}
+
+/**
+ * Columns summed back into an image, as torch.nn.Fold (`F.fold`): [N, C * kh * kw, L] ->
+ * [N, C, H, W] for outputSize [H, W]. Positional arguments in PyTorch's order: dilation,
+ * padding, stride.
+ * @example new nn.Fold([5, 5], 3, { padding: 1 })   // [2, 36, 25] -> [2, 4, 5, 5]
+ */
+export class Fold extends Module {
+  readonly options: UnfoldModuleOptions;
+
+  constructor(outputSize: Size2, kernelSize: Size2, ...args: WithOptions<[dilation: Size2, padding: Size2, stride: Size2], UnfoldModuleOptions>);
+  constructor(readonly outputSize: Size2, readonly kernelSize: Size2, ...args: unknown[]) {
+    super();
+    const op = 'Fold';
+    this.options = present(merge<UnfoldModuleOptions>(op, args, ['dilation', 'padding', 'stride'], ['dilation', 'padding', 'stride']));
+    pairOf(op, 'outputSize', outputSize, 1);
+    pairOf(op, 'kernelSize', kernelSize, 1);
+  }
+
+  override config(): unknown[] {
+    return [this.outputSize, this.kernelSize, { ...this.options }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.fold(x, this.outputSize, this.kernelSize, this.options);
+  }
+
+  override extraRepr(): string {
+    const o = this.options;
+    return `output_size=${this.outputSize}, kernel_size=${this.kernelSize}, dilation=${o.dilation ?? 1}, padding=${o.padding ?? 0}, stride=${o.stride ?? 1}`;
+  }
+}
+
 /**
  * Pads the last two dimensions, as torch.nn.ZeroPad2d / ReflectionPad2d / ReplicationPad2d /
  * ConstantPad2d in one class: `padding` one number for all four sides or [left, right, top,

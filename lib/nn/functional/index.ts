@@ -16,6 +16,8 @@ export type { LargeMarginOptions } from './large-margin';
 export type { ProboutOptions } from './probout';
 export { prelu, maxout, softmax, logSoftmax, dropout, dropout2d, localResponseNorm, batchNorm } from './layers';
 export { pad, interpolate, pixelShuffle, pixelUnshuffle } from './sampling';
+export { unfold, fold } from './unfold';
+export type { UnfoldOptions } from './unfold';
 export { layerNorm, groupNorm, instanceNorm } from './normalization';
 export type { LayerNormOptions, GroupNormOptions, InstanceNormOptions } from './normalization';
 export { normalize, cosineSimilarity, pairwiseDistance, cdist } from './distance';
