@@ -33,6 +33,7 @@ export {
   logsumexp, norm, flip, repeat, isnan, isinf, isfinite, any, all, isclose, allclose, nonzero, maskedSelect, roll, tril, triu,
 } from './composite';
 export type { NormOptions, CloseOptions } from './composite';
+export { einsum } from './einsum';
 export { topk, sort, argsort } from './sorting';
 export { cdist } from './nn/functional/distance';
 export type { CdistOptions } from './nn/functional/distance';

@@ -1245,6 +1245,7 @@ export function baselines(): Baseline[] {
     { name: 'models.InceptionA', make: () => [3, 4], call: ctor(cc.models.InceptionA, img) },
     { name: 'models.InceptionC', make: () => [3, 4], call: ctor(cc.models.InceptionC, img) },
     { name: 'models.InceptionE', make: () => [3], call: ctor(cc.models.InceptionE, img) },
+    { name: 'einsum', make: () => ['bij,bjk->bik', T([2, 3, 4]), T([2, 4, 5])], call: fn(cc.einsum) },
     { name: 'F.unfold', make: () => [T([2, 3, 6, 5]), [3, 2], { dilation: [1, 2], padding: 1, stride: 2 }], call: fn(F.unfold) },
     { name: 'F.fold', make: () => [T([2, 12, 6]), [5, 4], [2, 2], { dilation: 1, padding: [0, 1], stride: 2 }], call: fn(F.fold) },
     { name: 'nn.Unfold', make: () => [3, { dilation: 1, padding: 1, stride: 2 }], call: ctor(nn.Unfold, img) },

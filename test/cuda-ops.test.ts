@@ -488,6 +488,14 @@ describeCuda('cuda ops: F.unfold and F.fold', () => {
   });
 });
 
+describeCuda('cuda ops: einsum', () => {
+  it('matches the CPU, with gradients: attention scores, a diagonal, a broadcast ellipsis', () => {
+    compareDevices((q, k) => cc.einsum('bhqd,bhkd->bhqk', q, k), [randomCpu([2, 3, 5, 8], 51), randomCpu([2, 3, 7, 8], 52)], { bound: 1e-5, grads: true, what: 'einsum attention' });
+    compareDevices((a, v) => cc.einsum('iij,j->i', a, v), [randomCpu([4, 4, 3], 53), randomCpu([3], 54)], { bound: 1e-5, grads: true, what: 'einsum diagonal' });
+    compareDevices((a, b) => cc.einsum('...ij,...jk', a, b), [randomCpu([2, 1, 3, 4], 55), randomCpu([3, 4, 2], 56)], { bound: 1e-5, grads: true, what: 'einsum ellipsis' });
+  });
+});
+
 describeCuda('cuda ops: mixed devices', () => {
   it('an op with tensors on both devices is E_DEVICE with a clear message (in JS and at the native boundary)', () => {
     const c = randomCpu([3, 4], 1), g = randomCpu([3, 4], 2).to('cuda');
