@@ -15,7 +15,7 @@ export type { Dataset, Sample } from './dataset';
 export { mnist } from './mnist';
 export type { MnistOptions } from './mnist';
 export { DataLoader, BatchIterator } from './loader';
-export type { DataLoaderOptions, AugmentOptions, Batch } from './loader';
+export type { DataLoaderOptions, AugmentOptions, JitterRange, Batch } from './loader';
 export { philox4x32, PhiloxStream } from './philox';
 export { cifar10, cifar100, CifarDataset } from './cifar';
 export type { Cifar10Options, Cifar100Options } from './cifar';

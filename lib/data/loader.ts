@@ -25,15 +25,33 @@ import { fail } from '../errors';
 import type { Tensor } from '../tensor';
 import { checkBool, checkInt, checkNumber, checkOptions, checkShape, describe, shapeStr, sizeOf } from '../validate';
 import type { Dataset } from './dataset';
+import { colorJitter, lighting, randomErasing, randomResizedCrop, randomRotation, type Erasing, type Jitter, type Range, type ResizedCrop } from './augment';
 import { PhiloxStream } from './philox';
+
+/** A factor's range: a number b is [max(0, 1 - b), 1 + b] (hue: [-b, b]), as torchvision's ColorJitter; or [min, max]. */
+export type JitterRange = number | [number, number];
 
 export interface AugmentOptions {
   /** Shift by up to this many pixels in each direction (uniform integers), filling with 0. */
   randomShift?: number;
   /** Pad by `padding` (zeros) then crop `size` (or [height, width]) at a random place, as torchvision's RandomCrop. */
   randomCrop?: { size: number | [number, number]; padding?: number };
+  /**
+   * A crop of random area (`scale` of the image's, default [0.08, 1]) and aspect ratio (`ratio`,
+   * default [3/4, 4/3]) resized to `size` by bilinear interpolation, as torchvision's
+   * RandomResizedCrop (ImageNet's training crop). Instead of randomCrop.
+   */
+  randomResizedCrop?: { size: number | [number, number]; scale?: [number, number]; ratio?: [number, number] };
   /** Mirror left-right with this probability. */
   horizontalFlip?: number;
+  /** Rotate by a uniform angle in [-d, d] degrees (or [min, max]) about the centre, bilinear, 0 outside. */
+  randomRotation?: number | [number, number];
+  /** torchvision's ColorJitter, in a random order; saturation and hue need 3 channels. Values clamped to [0, 1]. */
+  colorJitter?: { brightness?: JitterRange; contrast?: JitterRange; saturation?: JitterRange; hue?: JitterRange };
+  /** AlexNet's PCA colour noise with this standard deviation (0.1 in the paper): 3 channels in [0, 1]. */
+  lighting?: number;
+  /** torchvision's RandomErasing, after `normalize` (defaults p 0.5, scale [0.02, 0.33], ratio [0.3, 3.3], value 0). */
+  randomErasing?: { p?: number; scale?: [number, number]; ratio?: [number, number]; value?: number };
 }
 
 export interface DataLoaderOptions {
@@ -47,7 +65,11 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
   /** (x - mean[c]) / std[c] per channel (samples [C, H, W]), or with one number for every value. */
   normalize?: { mean: number | readonly number[]; std: number | readonly number[] };
-  /** Seeded augmentation of samples [C, H, W], in this order: randomCrop, randomShift, horizontalFlip; before `normalize`. */
+  /**
+   * Seeded augmentation of samples [C, H, W], in this order: randomResizedCrop or randomCrop,
+   * randomShift, horizontalFlip, randomRotation, colorJitter, lighting; then `normalize`; then
+   * randomErasing.
+   */
   augment?: AugmentOptions;
   /**
    * Your own per-sample step, run last (after augmentation and normalisation) on the sample's
@@ -70,8 +92,13 @@ interface Plan {
   inShape: readonly number[];
   outShape: number[];
   crop: { h: number; w: number; padding: number } | null;
+  resizedCrop: ResizedCrop | null;
   shift: number;
   flip: number;
+  rotation: Range | null;
+  jitter: Jitter | null;
+  lighting: number;
+  erasing: Erasing | null;
   mean: Float64Array | null;
   std: Float64Array | null;
 }
@@ -191,12 +218,15 @@ function perChannel(op: string, name: string, value: unknown, channels: number |
 
 function makePlan(op: string, inShape: readonly number[], options: DataLoaderOptions): Plan {
   const image = inShape.length === 3;
-  const plan: Plan = { inShape: inShape.slice(), outShape: inShape.slice(), crop: null, shift: 0, flip: 0, mean: null, std: null };
+  const plan: Plan = {
+    inShape: inShape.slice(), outShape: inShape.slice(), crop: null, resizedCrop: null, shift: 0, flip: 0,
+    rotation: null, jitter: null, lighting: 0, erasing: null, mean: null, std: null,
+  };
   const augment = options.augment;
   if (augment !== undefined) {
     if (typeof augment !== 'object' || augment === null) fail('E_ARG', `${op}: expected \`augment\` to be an object, got ${describe(augment)}`);
     for (const key of Object.keys(augment)) {
-      if (!['randomShift', 'randomCrop', 'horizontalFlip'].includes(key)) fail('E_ARG', `${op}: unknown augmentation \`${key}\`; expected randomShift, randomCrop or horizontalFlip`);
+      if (!AUGMENTATIONS.includes(key)) fail('E_ARG', `${op}: unknown augmentation \`${key}\`; expected one of ${AUGMENTATIONS.join(', ')}`);
     }
     if (!image && Object.keys(augment).length > 0) fail('E_SHAPE', `${op}: augmentation needs samples [C, H, W], got [${inShape.join(', ')}]`);
     if (augment.randomCrop !== undefined) {
@@ -212,6 +242,7 @@ function makePlan(op: string, inShape: readonly number[], options: DataLoaderOpt
     plan.shift = checkInt(op, 'randomShift', augment.randomShift ?? 0, 0);
     plan.flip = checkNumber(op, 'horizontalFlip', augment.horizontalFlip ?? 0);
     if (plan.flip < 0 || plan.flip > 1) fail('E_ARG', `${op}: expected \`horizontalFlip\` to be a probability in [0, 1], got ${plan.flip}`);
+    planMore(op, plan, augment);
   }
   if (options.normalize !== undefined) {
     const nz = options.normalize;
@@ -222,6 +253,66 @@ function makePlan(op: string, inShape: readonly number[], options: DataLoaderOpt
     if (plan.std.some((s) => !(s > 0))) fail('E_ARG', `${op}: expected \`normalize.std\` > 0, got ${describe(Array.from(plan.std))}`);
   }
   return plan;
+}
+
+const AUGMENTATIONS = ['randomShift', 'randomCrop', 'randomResizedCrop', 'horizontalFlip', 'randomRotation', 'colorJitter', 'lighting', 'randomErasing'];
+
+/** [min, max] from a number n (its `around` form) or a pair, checked. */
+function rangeOf(op: string, name: string, v: unknown, around: (n: number) => Range, least = -Infinity): Range {
+  const r = typeof v === 'number' ? around(checkNumber(op, name, v)) : Array.isArray(v) && v.length === 2 ? [checkNumber(op, `${name}[0]`, v[0]), checkNumber(op, `${name}[1]`, v[1])] as Range : null;
+  if (r === null || !(r[0] <= r[1]) || r[0] < least) fail('E_ARG', `${op}: expected \`${name}\` to be a non-negative number or [min, max]${least > -Infinity ? ` with min >= ${least}` : ''}, got ${describe(v)}`);
+  return r!;
+}
+
+/** The plan of the augmentations after crop, shift and flip (lib/data/augment.ts). */
+function planMore(op: string, plan: Plan, augment: AugmentOptions): void {
+  const C = plan.inShape[0];
+  const checked = (name: string, n: number): number => {
+    if (!(n >= 0)) fail('E_ARG', `${op}: expected \`${name}\` to be a non-negative number or [min, max], got ${n}`);
+    return n;
+  };
+  // A number n: [1 - n, 1 + n] (floored at 0) for a factor, [-n, n] for an angle or a hue.
+  const aroundOne = (name: string) => (n: number): Range => [Math.max(0, 1 - checked(name, n)), 1 + n];
+  const aroundZero = (name: string) => (n: number): Range => [-checked(name, n), n];
+  const rrc = augment.randomResizedCrop;
+  if (rrc !== undefined) {
+    if (plan.crop) fail('E_ARG', `${op}: randomResizedCrop and randomCrop both crop: give one`);
+    if (typeof rrc !== 'object' || rrc === null) fail('E_ARG', `${op}: expected \`randomResizedCrop\` to be { size, scale, ratio }, got ${describe(rrc)}`);
+    checkOptions(op, rrc, ['size', 'scale', 'ratio']);
+    const [h, w] = typeof rrc.size === 'number' ? [rrc.size, rrc.size] : Array.isArray(rrc.size) && rrc.size.length === 2 ? rrc.size : fail('E_ARG', `${op}: expected \`randomResizedCrop.size\` to be a size or [height, width], got ${describe(rrc.size)}`);
+    checkInt(op, 'randomResizedCrop.size', h, 1);
+    checkInt(op, 'randomResizedCrop.size', w, 1);
+    const scale = rangeOf(op, 'randomResizedCrop.scale', rrc.scale ?? [0.08, 1], () => fail('E_ARG', `${op}: expected \`randomResizedCrop.scale\` to be [min, max]`), 0);
+    const ratio = rangeOf(op, 'randomResizedCrop.ratio', rrc.ratio ?? [3 / 4, 4 / 3], () => fail('E_ARG', `${op}: expected \`randomResizedCrop.ratio\` to be [min, max]`), Number.MIN_VALUE);
+    if (scale[1] > 1) fail('E_ARG', `${op}: expected \`randomResizedCrop.scale\` within [0, 1], got ${describe(rrc.scale)}`);
+    plan.resizedCrop = { h, w, scale, ratio };
+    plan.outShape = [C, h, w];
+  }
+  if (augment.randomRotation !== undefined) plan.rotation = rangeOf(op, 'randomRotation', augment.randomRotation, aroundZero('randomRotation'));
+  const cj = augment.colorJitter;
+  if (cj !== undefined) {
+    if (typeof cj !== 'object' || cj === null) fail('E_ARG', `${op}: expected \`colorJitter\` to be { brightness, contrast, saturation, hue }, got ${describe(cj)}`);
+    checkOptions(op, cj, ['brightness', 'contrast', 'saturation', 'hue']);
+    const factor = (name: 'brightness' | 'contrast' | 'saturation') => (cj[name] === undefined ? null : rangeOf(op, `colorJitter.${name}`, cj[name], aroundOne(`colorJitter.${name}`), 0));
+    const hue = cj.hue === undefined ? null : rangeOf(op, 'colorJitter.hue', cj.hue, aroundZero('colorJitter.hue'), -0.5);
+    if (hue && hue[1] > 0.5) fail('E_ARG', `${op}: expected \`colorJitter.hue\` within [-0.5, 0.5], got ${describe(cj.hue)}`);
+    plan.jitter = { brightness: factor('brightness'), contrast: factor('contrast'), saturation: factor('saturation'), hue };
+    if ((plan.jitter.saturation || plan.jitter.hue) && C !== 3) fail('E_SHAPE', `${op}: colorJitter's saturation and hue need 3 channels (RGB), got samples [${plan.inShape.join(', ')}]`);
+  }
+  if (augment.lighting !== undefined) {
+    plan.lighting = checkNumber(op, 'lighting', augment.lighting);
+    if (!(plan.lighting >= 0)) fail('E_ARG', `${op}: expected \`lighting\` (a standard deviation) >= 0, got ${plan.lighting}`);
+    if (C !== 3) fail('E_SHAPE', `${op}: lighting (AlexNet's RGB noise) needs 3 channels, got samples [${plan.inShape.join(', ')}]`);
+  }
+  const re = augment.randomErasing;
+  if (re !== undefined) {
+    if (typeof re !== 'object' || re === null) fail('E_ARG', `${op}: expected \`randomErasing\` to be { p, scale, ratio, value }, got ${describe(re)}`);
+    checkOptions(op, re, ['p', 'scale', 'ratio', 'value']);
+    const p = checkNumber(op, 'randomErasing.p', re.p ?? 0.5);
+    if (!(p >= 0 && p <= 1)) fail('E_ARG', `${op}: expected \`randomErasing.p\` to be a probability in [0, 1], got ${p}`);
+    const pair = (name: string, v: unknown, least: number) => rangeOf(op, `randomErasing.${name}`, v, () => fail('E_ARG', `${op}: expected \`randomErasing.${name}\` to be [min, max]`), least);
+    plan.erasing = { p, scale: pair('scale', re.scale ?? [0.02, 0.33], 0), ratio: pair('ratio', re.ratio ?? [0.3, 3.3], Number.MIN_VALUE), value: checkNumber(op, 'randomErasing.value', re.value ?? 0) };
+  }
 }
 
 /** One pass over a loader; see `DataLoader` for what overlaps with what. */
@@ -329,30 +420,56 @@ export class BatchIterator implements IterableIterator<Batch> {
         fail('E_ARG', `DataLoader: the label of sample ${index} should be an int32 integer, got ${describe(sample.y)}`);
       }
       const out = this.#x.subarray(k * this.#outSize, (k + 1) * this.#outSize);
-      const random = plan.crop || plan.shift || plan.flip || this.#transform ? new PhiloxStream(seed, position, this.#epoch, 1) : null;
+      const augmented = plan.crop || plan.resizedCrop || plan.shift || plan.flip || plan.rotation || plan.jitter || plan.lighting || plan.erasing;
+      const random = augmented || this.#transform ? new PhiloxStream(seed, position, this.#epoch, 1) : null;
       if (random === null) out.set(sample.x);
       else this.#augment(sample.x, out, random);
+      if (random !== null && plan.rotation) randomRotation(out, plan.outShape, plan.rotation, random, this.#scratch());
+      if (random !== null && plan.jitter) colorJitter(out, plan.outShape, plan.jitter, random);
+      if (random !== null && plan.lighting) lighting(out, plan.outShape, plan.lighting, random);
       if (plan.mean !== null) normalize(out, plan);
+      if (random !== null && plan.erasing) randomErasing(out, plan.outShape, plan.erasing, random);
       if (this.#transform) this.#transform(out, plan.outShape, () => random!.uniform());
       this.#y[k] = sample.y;
     }
     this.#filled = b;
   }
 
-  /** randomCrop, then randomShift, then horizontalFlip, as one gather: each output pixel finds its source. */
+  #rotationScratch: Float32Array | null = null;
+  #scratch(): Float32Array {
+    return (this.#rotationScratch ??= new Float32Array(this.#outSize));
+  }
+
+  /**
+   * randomCrop, then randomShift, then horizontalFlip, as one gather: each output pixel finds its
+   * source. With randomResizedCrop, that crop's resampling first, then shift and flip in place.
+   */
   #augment(src: Float32Array, out: Float32Array, random: PhiloxStream): void {
     const plan = this.#plan;
     if (plan.inShape.length !== 3) {
       out.set(src);
       return;
     }
-    const [channels, inH, inW] = plan.inShape;
+    if (plan.resizedCrop) {
+      randomResizedCrop(src, plan.inShape, out, plan.resizedCrop, random);
+      if (!plan.shift && !plan.flip) return;
+      src = Float32Array.from(out);   // the resized crop is the image that shift and flip move
+      return this.#shiftAndFlip(src, plan.outShape, out, 0, 0, random);
+    }
+    const [, inH, inW] = plan.inShape;
     const [, outH, outW] = plan.outShape;
     let top = 0, left = 0;
     if (plan.crop) {
       top = random.below(inH + 2 * plan.crop.padding - outH + 1) - plan.crop.padding;
       left = random.below(inW + 2 * plan.crop.padding - outW + 1) - plan.crop.padding;
     }
+    this.#shiftAndFlip(src, plan.inShape, out, top, left, random);
+  }
+
+  /** Output pixel (i, j) from the source's (i - dy + top, j' - dx + left), j' mirrored when flipped; 0 outside. */
+  #shiftAndFlip(src: Float32Array, [channels, inH, inW]: readonly number[], out: Float32Array, top: number, left: number, random: PhiloxStream): void {
+    const plan = this.#plan;
+    const [, outH, outW] = plan.outShape;
     let dy = 0, dx = 0;
     if (plan.shift) {
       dy = random.below(2 * plan.shift + 1) - plan.shift;
