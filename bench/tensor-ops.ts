@@ -21,7 +21,7 @@ import { runSideBySide, timeTidied, type SideCase } from './side-by-side';
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
 // gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples; ims: 64
-// [3, 224, 224] images)
+// [3, 224, 224] images), q, k [8, 8, 128, 64] (eq, ek on PyTorch's side), u [16, 64, 32, 32], uc [16, 576, 1024]
 const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -61,6 +61,10 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['cumsum over dim 0 of [512,4096]', ({ m }) => cc.cumsum(m, 0), 'm.cumsum(0)'],
   ['scatterAdd along rows of [512,4096]', ({ m, ix }) => cc.scatterAdd(m, 1, ix as cc.Tensor<'int32'>, m), 'm.scatter_add(1, ix, m)'],
   ['indexAdd of 512 rows of [512,4096]', ({ m, ir }) => cc.indexAdd(m, 0, ir as cc.Tensor<'int32'>, m), 'm.index_add(0, ir, m)'],
+  // Session 29: einsum (attention scores), unfold and fold.
+  ['einsum bhqd,bhkd->bhqk [8,8,128,64]', ({ q, k }) => cc.einsum('bhqd,bhkd->bhqk', q, k), "torch.einsum('bhqd,bhkd->bhqk', eq, ek)"],
+  ['unfold 3x3 pad 1 of [16,64,32,32]', ({ u }) => cc.F.unfold(u, 3, { padding: 1 }), 'torch.nn.functional.unfold(u, 3, padding=1)'],
+  ['fold back to [16,64,32,32]', ({ uc }) => cc.F.fold(uc, [32, 32], 3, { padding: 1 }), 'torch.nn.functional.fold(uc, (32, 32), 3, padding=1)'],
   // To and from JavaScript's own values (PyTorch: Python's lists; a copy out as dataSync makes).
   ['tensor from nested arrays [1024][1024]', () => cc.tensor(nested), 'torch.tensor(l)'],
   ['arraySync [1024,1024] (tolist)', ({ s }) => { s.arraySync(); }, 'q.tolist()'],
@@ -82,6 +86,7 @@ g, gy = torch.randn(64, 256, 28, 28, requires_grad=True), torch.ones(64, 256, 28
 h, hy = torch.randn(512, 4096, requires_grad=True), torch.ones(512)
 q = torch.randn(1024, 1024); l = q.tolist()
 ix, ir = torch.randint(0, 4096, (512, 4096)), torch.randint(0, 512, (512,))
+eq, ek, u, uc = torch.randn(8, 8, 128, 64), torch.randn(8, 8, 128, 64), torch.randn(16, 64, 32, 32), torch.randn(16, 576, 1024)
 xs = [torch.randn(1, 28, 28) for _ in range(64)]
 ims = [torch.randn(3, 224, 224) for _ in range(64)]
 out = {}
@@ -108,6 +113,7 @@ void runSideBySide({
       c: cc.randn([8, 64, 56, 56]), g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
       h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
       ix: cc.cast(cc.rand([512, 4096], 0, 4096), 'int32'), ir: cc.cast(cc.rand([512], 0, 512), 'int32'),
+      q: cc.randn([8, 8, 128, 64]), k: cc.randn([8, 8, 128, 64]), u: cc.randn([16, 64, 32, 32]), uc: cc.randn([16, 576, 1024]),
     };
     nested = t.s.arraySync() as number[][];
     samples = Array.from({ length: 64 }, () => cc.randn([1, 28, 28]));
