@@ -222,7 +222,8 @@ const SKIP = new Set([
   'data.mnist', 'setNumThreads', 'manualSeed', 'cuda.setOptions', 'setGradEnabled',
 ]);
 /** TypeScript's `protected` methods (not callable from typed code) and `@internal` ones. */
-const PROTECTED = new Set(['updateParam', 'checkGroup', 'zerosLikeParam', 'afterLoad', 'getLr', 'setState', 'removeModule', 'replaceModule', 'childReplaced']);
+const PROTECTED = new Set(['updateParam', 'checkGroup', 'zerosLikeParam', 'afterLoad', 'getLr', 'setState', 'removeModule', 'replaceModule', 'childReplaced',
+  '_unregisterParameter', '_unregisterBuffer', '_setDerived']);
 /** Functions and methods that write into their arguments by design. */
 const MUTATING = /(_$|Step$|^optim\.clipGrad|zeroGrad|dispose|moveTo|^Tensor\.(to|cuda|cpu|backward)$|\.step$|loadStateDict|addConfusion|requiresGrad_)/;
 
@@ -1245,6 +1246,10 @@ export function baselines(): Baseline[] {
     { name: 'models.InceptionA', make: () => [3, 4], call: ctor(cc.models.InceptionA, img) },
     { name: 'models.InceptionC', make: () => [3, 4], call: ctor(cc.models.InceptionC, img) },
     { name: 'models.InceptionE', make: () => [3], call: ctor(cc.models.InceptionE, img) },
+    { name: 'nn.utils.prune.l1Unstructured', make: () => [new nn.Linear(4, 3), 'weight', 0.5, { importanceScores: T([3, 4]) }], call: fn(nn.utils.prune.l1Unstructured), mutates: true },
+    { name: 'nn.utils.prune.lnStructured', make: () => [new nn.Conv2d(3, 4, 3), 'weight', 0.5, 2, 0], call: fn(nn.utils.prune.lnStructured), mutates: true },
+    { name: 'nn.utils.prune.randomStructured', make: () => [new nn.Conv2d(3, 4, 3), 'weight', 2, 1], call: fn(nn.utils.prune.randomStructured), mutates: true },
+    { name: 'nn.utils.prune.globalUnstructured', make: () => [[[new nn.Linear(4, 3), 'weight'], [new nn.Linear(3, 2), 'weight']], { amount: 0.3, pruningMethod: 'l1' }], call: fn(nn.utils.prune.globalUnstructured), mutates: true },
     { name: 'einsum', make: () => ['bij,bjk->bik', T([2, 3, 4]), T([2, 4, 5])], call: fn(cc.einsum) },
     { name: 'F.unfold', make: () => [T([2, 3, 6, 5]), [3, 2], { dilation: [1, 2], padding: 1, stride: 2 }], call: fn(F.unfold) },
     { name: 'F.fold', make: () => [T([2, 12, 6]), [5, 4], [2, 2], { dilation: 1, padding: [0, 1], stride: 2 }], call: fn(F.fold) },

@@ -70,6 +70,21 @@ describeCuda('modules on the GPU make their own tensors there', () => {
     expect((gpu.at(1) as cc.nn.BatchNorm2d).numBatchesTracked).to.equal(1);
   });
 
+  it('nn.utils.prune on a GPU layer: the CPU\'s mask, kept on the GPU; the pruned weight and its gradient as on the CPU', () => {
+    const make = () => { cc.manualSeed(5); return new cc.nn.Linear(8, 4); };
+    const cpu = make(), gpu = make().to('cuda');
+    for (const m of [cpu, gpu]) cc.nn.utils.prune.l1Unstructured(m, 'weight', 0.4);
+    const mask = (m: cc.nn.Module) => m.namedBuffers().find(([k]) => k === 'weight_mask')![1];
+    expect(mask(gpu).device).to.equal('cuda');
+    expectBitIdentical(mask(gpu).to('cpu').dataSync() as Float32Array, mask(cpu).dataSync() as Float32Array, 'weight_mask');
+    const x = randomCpu([3, 8], 6);
+    const outs = [cpu, gpu].map((m) => cc.tidy(() => { const y = m.call(m === gpu ? x.to('cuda') : x); y.sum().backward(); return y; }));
+    expectSameValues(outs[1], outs[0], 1e-6, 'pruned Linear output');
+    const orig = (m: cc.nn.Module) => m.namedParameters().find(([k]) => k === 'weight_orig')![1];
+    expectSameValues(orig(gpu).grad!, orig(cpu).grad!, 1e-6, 'weight_orig gradient');
+    cpu.dispose(); gpu.dispose(); x.dispose(); for (const o of outs) o.dispose();
+  });
+
   it('summary() of a model on the GPU runs it there', () => {
     const model = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU(), new nn.Flatten(), new nn.Linear(2 * 4 * 4, 3));
     const table = model.summary([1, 1, 6, 6]);

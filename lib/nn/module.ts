@@ -88,6 +88,8 @@ export abstract class Module {
   readonly #hooks = new Set<ForwardHook>();
   /** Set when setSubmodule replaced one of this module's children (models.save checks it). */
   #childSwapped = false;
+  /** Tensors computed from parameters and kept as attributes (a pruned `weight`), freed with the module. */
+  readonly #derived = new Map<string, Tensor>();
 
   /** The computation; call it through `call`. */
   abstract forward(...inputs: unknown[]): Tensor;
@@ -634,7 +636,42 @@ export abstract class Module {
     for (const m of this.modules()) {
       for (const p of m.#parameters.values()) p?.dispose();
       for (const b of m.#buffers.values()) b?.dispose();
+      for (const d of m.#derived.values()) d.dispose();
+      m.#derived.clear();
     }
+  }
+
+  /**
+   * @internal Takes parameter `name` out of the registry (not disposed) and returns it: for
+   * reparametrisations such as `nn.utils.prune`, which registers it again as `name_orig`.
+   */
+  _unregisterParameter(name: string): Parameter | null {
+    if (!this.#parameters.has(name)) fail('E_ARG', `${this.typeName}: no parameter named ${describe(name)}`);
+    const p = this.#parameters.get(name)!;
+    this.#parameters.delete(name);
+    return p;
+  }
+
+  /** @internal Takes buffer `name` out of the registry (not disposed) and returns it. */
+  _unregisterBuffer(name: string): Tensor | null {
+    if (!this.#buffers.has(name)) fail('E_ARG', `${this.typeName}: no buffer named ${describe(name)}`);
+    const b = this.#buffers.get(name)!;
+    this.#buffers.delete(name);
+    return b;
+  }
+
+  /**
+   * @internal Sets attribute `name` to `t`, a tensor computed from parameters (a pruned weight),
+   * exempt from tidy scopes and freed when replaced, when the module is disposed, or with null.
+   */
+  _setDerived(name: string, t: Tensor | null): void {
+    this.#derived.get(name)?.dispose();
+    if (t === null) {
+      this.#derived.delete(name);
+      return;
+    }
+    this.#derived.set(name, keep(t));
+    (this as unknown as Record<string, unknown>)[name] = t;
   }
 
   // ---- printing -------------------------------------------------------------------------------

@@ -6,3 +6,4 @@
  */
 export { fuseConvBn, fuseModules, fuseConvBnEval, fuseConvBnWeights, fuseLinearBnEval, fuseLinearBnWeights } from './fusion';
 export { clipGradNorm as clipGradNorm_, clipGradValue as clipGradValue_ } from '../optim/clip_grad';
+export * as prune from './prune';
