@@ -1243,6 +1243,8 @@ export function baselines(): Baseline[] {
     { name: 'models.BasicConv2d', make: () => [3, 4, 3, { stride: 2, padding: 1 }], call: ctor(cc.models.BasicConv2d, img) },
     { name: 'models.Inception', make: () => [3, 2, 2, 3, 1, 2, 2], call: ctor(cc.models.Inception, img) },
     { name: 'models.InceptionAux', make: () => [3, 5, { dropout: 0.5 }], call: ctor(cc.models.InceptionAux, img) },
+    { name: 'models.NiN', make: () => [{ numClasses: 3, inChannels: 1, dropout: 0.2 }], call: fn(cc.models.NiN) },
+    { name: 'models.mlpconv', make: () => [3, [4, 4, 2], 3, 1], call: (a) => (cc.models.mlpconv as AnyFn)(...a) },
     { name: 'models.InceptionA', make: () => [3, 4], call: ctor(cc.models.InceptionA, img) },
     { name: 'models.InceptionC', make: () => [3, 4], call: ctor(cc.models.InceptionC, img) },
     { name: 'models.InceptionE', make: () => [3], call: ctor(cc.models.InceptionE, img) },

@@ -9,6 +9,7 @@
  * const vgg = models.vgg16({ batchNorm: true });        // torchvision's vgg16_bn
  * const inception = models.googlenet({ numClasses: 10 });  // torchvision's GoogLeNet (Inception v1)
  * const v3 = models.inceptionV3({ numClasses: 10 });       // torchvision's inception_v3, 299x299 images
+ * const nin = models.NiN();                                 // Network in Network (CIFAR-10's)
  * const { model, testAccuracy } = await models.trainLeNet5();  // the default recipe on MNIST
  * models.save(model, 'runs/lenet5'); const same = models.load('runs/lenet5');
  */
@@ -26,6 +27,8 @@ export { VGG, VGGModel, vgg11, vgg13, vgg16, vgg19 } from './vgg';
 export { BasicConv2d } from './basic-conv';
 export type { BasicConv2dOptions } from './basic-conv';
 export { googlenet, GoogLeNetModel, Inception, InceptionAux } from './googlenet';
+export { NiN, NiNModel, mlpconv } from './nin';
+export type { NiNOptions } from './nin';
 export { inceptionV3, InceptionV3Model, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE, InceptionV3Aux } from './inception-v3';
 export type { InceptionV3Options, InceptionV3Outputs } from './inception-v3';
 export type { GoogLeNetOptions, GoogLeNetOutputs, InceptionAuxOptions } from './googlenet';
