@@ -120,6 +120,19 @@ describe('nn.utils.prune', () => {
     src.dispose(); dst.dispose();
   });
 
+  it('NaN counts as the largest magnitude (as torch.topk); an amount of 1 is all of it, 0 none', () => {
+    const fc = new nn.Linear(2, 2);
+    fc.loadStateDict({ weight: tensor([[NaN, 1], [2, -3]]) }, { strict: false });
+    prune.l1Unstructured(fc, 'weight', 2);
+    expect(maskOf(fc)).to.deep.equal([1, 0, 0, 1]);
+    prune.l1Unstructured(fc, 'weight', 1);
+    expect(maskOf(fc)).to.deep.equal([0, 0, 0, 0]);
+    const other = new nn.Linear(2, 2);
+    prune.l1Unstructured(other, 'weight', 0);
+    expect(maskOf(other)).to.deep.equal([1, 1, 1, 1]);
+    fc.dispose(); other.dispose();
+  });
+
   it('refuses bad arguments with typed errors', () => {
     const m = conv(9);
     expectError(() => prune.l1Unstructured(m, 'weights', 0.1), 'E_ARG', /no parameter named "weights"/);

@@ -11,7 +11,8 @@
  * Pruning again prunes among what is left (PyTorch's PruningContainer): an amount of 0.2 twice
  * leaves 0.8 x 0.8 of the entries (of the channels, for structured pruning). An amount is a
  * fraction in [0, 1] (of the entries or channels left, rounded half to even, as Python's
- * round) or a count. Masks are computed on the host from the values read back: ties in
+ * round; 1 is all of them) or a count from 2 up (PyTorch's int 1, one unit, cannot be told from
+ * 1.0 in JavaScript). Masks are computed on the host from the values read back: ties in
  * magnitude go to the lower position (PyTorch's topk leaves them unspecified), and the random
  * methods draw from the library's seeded generator (`manualSeed`), not torch's.
  */
@@ -57,8 +58,10 @@ function roundHalfEven(x: number): number {
 /** The number of units to prune out of `available`: a count, or a fraction rounded half to even. */
 function unitsToPrune(op: string, amount: unknown, available: number): number {
   if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) fail('E_ARG', `${op}: expected \`amount\` to be a fraction in [0, 1] or a count, got ${describe(amount)}`);
+  // PyTorch tells the int 1 (one unit) from the float 1.0 (all of them); JavaScript cannot: 1 is
+  // the fraction (everything), counts are the whole numbers from 2.
   const a = amount as number;
-  if (Number.isInteger(a) && a >= 1) {
+  if (Number.isInteger(a) && a >= 2) {
     if (a > available) fail('E_ARG', `${op}: amount = ${a} is more than the ${available} units left to prune`);
     return a;
   }
@@ -66,9 +69,10 @@ function unitsToPrune(op: string, amount: unknown, available: number): number {
   return roundHalfEven(a * available);
 }
 
-/** The positions of the `k` smallest scores (ties: the lower position first). */
+/** The positions of the `k` smallest scores (ties: the lower position first; NaN counts as the largest, as in torch.topk). */
 function smallest(scores: ArrayLike<number>, positions: number[], k: number): number[] {
-  return positions.slice().sort((p, q) => scores[p] - scores[q] || p - q).slice(0, k);
+  const key = (p: number) => (Number.isNaN(scores[p]) ? Infinity : scores[p]);
+  return positions.slice().sort((p, q) => key(p) - key(q) || (Number.isNaN(scores[p]) ? 1 : 0) - (Number.isNaN(scores[q]) ? 1 : 0) || p - q).slice(0, k);
 }
 
 /** Puts `mask` (values) in place as name_mask, reparametrising on the first call; recomputes `name`. */
@@ -262,7 +266,7 @@ export function globalUnstructured(parameters: readonly (readonly [Module, strin
   items.forEach((it, j) => { for (let i = 0; i < it.mask.length; i++) if (it.mask[i] !== 0) alive.push([j, i]); });
   const k = unitsToPrune(op, o.amount, alive.length);
   const chosen = method === 'l1'
-    ? alive.map((e, r) => [items[e[0]].values![e[1]], r] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]).slice(0, k).map(([, r]) => alive[r])
+    ? smallest(alive.map(([j, i]) => items[j].values![i]), alive.map((_, r) => r), k).map((r) => alive[r])
     : randomPick(alive.map((_, r) => r), k).map((r) => alive[r]);
   for (const [j, i] of chosen) items[j].mask[i] = 0;
   for (const it of items) applyMask(it.m, it.name, it.orig, it.mask);
