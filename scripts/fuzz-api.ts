@@ -220,6 +220,7 @@ const SKIP = new Set([
   'models.vgg19', 'models.AlexNet', 'models.AlexNetModel', 'models.VGG', 'models.VGGModel', 'models.FCN', 'models.FCNModel', 'models.resnet34',
   'models.googlenet', 'models.GoogLeNetModel', 'models.inceptionV3', 'models.InceptionV3Model',
   'models.densenet121', 'models.densenet161', 'models.densenet169', 'models.densenet201', 'models.DenseNetModel',
+  'models.mobilenetV2', 'models.MobileNetV2Model',
   'data.mnist', 'setNumThreads', 'manualSeed', 'cuda.setOptions', 'setGradEnabled',
 ]);
 /** TypeScript's `protected` methods (not callable from typed code) and `@internal` ones. */
@@ -1244,6 +1245,7 @@ export function baselines(): Baseline[] {
     { name: 'models.BasicConv2d', make: () => [3, 4, 3, { stride: 2, padding: 1 }], call: ctor(cc.models.BasicConv2d, img) },
     { name: 'models.Inception', make: () => [3, 2, 2, 3, 1, 2, 2], call: ctor(cc.models.Inception, img) },
     { name: 'models.InceptionAux', make: () => [3, 5, { dropout: 0.5 }], call: ctor(cc.models.InceptionAux, img) },
+    { name: 'models.InvertedResidual', make: () => [3, 3, 1, 2], call: ctor(cc.models.InvertedResidual, img) },
     { name: 'models.DenseBlock', make: () => [2, 3, 2, 4], call: ctor(cc.models.DenseBlock, img) },
     { name: 'models.DenseLayer', make: () => [3, 4, 2], call: ctor(cc.models.DenseLayer, img) },
     { name: 'models.NiN', make: () => [{ numClasses: 3, inChannels: 1, dropout: 0.2 }], call: fn(cc.models.NiN) },

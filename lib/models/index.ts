@@ -11,6 +11,7 @@
  * const v3 = models.inceptionV3({ numClasses: 10 });       // torchvision's inception_v3, 299x299 images
  * const nin = models.NiN();                                 // Network in Network (CIFAR-10's)
  * const dense = models.densenet121({ numClasses: 10 });     // torchvision's DenseNet-121
+ * const mobile = models.mobilenetV2({ numClasses: 10 });    // torchvision's mobilenet_v2
  * const { model, testAccuracy } = await models.trainLeNet5();  // the default recipe on MNIST
  * models.save(model, 'runs/lenet5'); const same = models.load('runs/lenet5');
  */
@@ -29,6 +30,8 @@ export { BasicConv2d } from './basic-conv';
 export type { BasicConv2dOptions } from './basic-conv';
 export { googlenet, GoogLeNetModel, Inception, InceptionAux } from './googlenet';
 export { NiN, NiNModel, mlpconv } from './nin';
+export { mobilenetV2, MobileNetV2Model, InvertedResidual } from './mobilenet-v2';
+export type { MobileNetV2Options } from './mobilenet-v2';
 export { DenseNetModel, DenseLayer, DenseBlock, densenet121, densenet161, densenet169, densenet201 } from './densenet';
 export type { DenseNetOptions, DenseNetDepth } from './densenet';
 export type { NiNOptions } from './nin';
