@@ -303,6 +303,13 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
         }
       });
 
+      // One image served: the forward without gradients, the logits read back.
+      const timeServing = (model: cc.nn.Module, xb: cc.Tensor): Promise<Timing> => time(async () => {
+        const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
+        await out.data();
+        out.dispose();
+      }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+
       // ResNet-50 (ImageNet's stem, 1000 classes) at batch 1 on 224x224 (--quick on the CPU: 64x64):
       // serving one image at a time, where each layer's work is small and the weights (98 MB)
       // stream from memory on every call.
@@ -316,20 +323,12 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
         model.train(false);
         const xb = onDevice(cc.randn([1, 3, size, size]));
         try {
-          const t = await time(async () => {
-            const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
-            await out.data();
-            out.dispose();
-          }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+          const t = await timeServing(model, xb);
           const name = `resnet50 inference b1 ${size}x${size}`;
           rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
           // The same with batch norm folded into the convolutions (PyTorch: torch.fx's fuse).
           cc.nn.utils.fuseConvBn(model);
-          const tf = await time(async () => {
-            const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
-            await out.data();
-            out.dispose();
-          }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+          const tf = await timeServing(model, xb);
           rows.push({ case: `${name} fused`, threads, flops, images: 1, ours: tf, references: { PyTorch: torch[`${name} fused`] } });
         } finally {
           xb.dispose(); model.dispose();
@@ -349,11 +348,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
         model.train(false);
         const xb = onDevice(cc.randn([1, 3, size, size]));
         try {
-          const t = await time(async () => {
-            const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
-            await out.data();
-            out.dispose();
-          }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+          const t = await timeServing(model, xb);
           const name = `googlenet inference b1 ${size}x${size}`;
           rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
         } finally {
@@ -397,11 +392,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
         model.train(false);
         const xb = onDevice(cc.randn([1, 3, size, size]));
         try {
-          const t = await time(async () => {
-            const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
-            await out.data();
-            out.dispose();
-          }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+          const t = await timeServing(model, xb);
           const name = `inception_v3 inference b1 ${size}x${size}`;
           rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
         } finally {

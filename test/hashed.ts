@@ -3,7 +3,8 @@
  * test/fixtures/make/models.py: a whole network's weights are "shared" with PyTorch without
  * storing them in a fixture.
  */
-import { tensor, type Tensor } from '../lib';
+import { add, tensor, type Tensor } from '../lib';
+import type { Module } from '../lib/nn/module';
 
 /** n float32 values in [-bound, bound): murmur3's finaliser over i * 0x9E3779B1 + seed (models.py's `hashed`). */
 export function hashed(n: number, seed: number, bound: number): Float32Array {
@@ -39,4 +40,16 @@ export function fillHashed(model: { stateDict(): Record<string, Tensor>; loadSta
   });
   model.loadStateDict(filled);
   for (const t of Object.values(filled)) t.dispose();
+}
+
+/**
+ * fillHashed, then 1 added to every running variance (a hashed variance in [-0.1, 0.1) could be
+ * negative): the fill of the batch-norm model fixtures (hashed.py's `fill_bn`).
+ */
+export function fillHashedBn(model: Module): void {
+  fillHashed(model);
+  const vars: Record<string, Tensor> = {};
+  for (const [name, b] of model.namedBuffers()) if (name.endsWith('running_var')) vars[name] = add(b, 1);
+  model.loadStateDict(vars, { strict: false });
+  for (const t of Object.values(vars)) t.dispose();
 }

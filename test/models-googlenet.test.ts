@@ -14,7 +14,7 @@ import { F, add, memory, models, mul, nn, noGrad, optim, tensor, tidy, zeros, ty
 import { BasicConv2d } from '../lib/models/basic-conv';
 import { GoogLeNetModel, Inception, InceptionAux } from '../lib/models/googlenet';
 import type { Module } from '../lib/nn/module';
-import { fillHashed, hashed } from './hashed';
+import { fillHashedBn, hashed } from './hashed';
 import { expectClose, expectError, loadFixture, settle } from './helpers';
 
 interface Case {
@@ -30,15 +30,6 @@ const byName = (name: string): Case => {
   if (!c) throw new Error(`no fixture case "${name}"`);
   return c;
 };
-
-/** test/hashed.ts's fill, then 1 added to every running variance (googlenet.py's `fill`). */
-function fillLikeFixture(net: Module): void {
-  fillHashed(net);
-  const vars: Record<string, Tensor> = {};
-  for (const [name, b] of net.namedBuffers()) if (name.endsWith('running_var')) vars[name] = add(b, 1);
-  net.loadStateDict(vars, { strict: false });
-  for (const t of Object.values(vars)) t.dispose();
-}
 
 function expectLayout(net: Module, c: Case): void {
   const state = net.stateDict();
@@ -80,7 +71,7 @@ describe('models.googlenet', function () {
       const before = memory().tensors;
       const net = models.googlenet({ numClasses: c.numClasses, transformInput });
       try {
-        fillLikeFixture(net);
+        fillHashedBn(net);
         net.eval();
         const x = tensor(hashed(2 * 3 * 96 * 96, c.inputSeed!, 1), { shape: c.inputShape });
         const out = tidy(() => noGrad(() => {
@@ -197,7 +188,7 @@ describe('models.googlenet', function () {
   it('nn.utils.fuseConvBn folds all its conv/bn pairs (57, and 2 in the heads); the outputs stay', () => {
     const net = models.googlenet({ numClasses: 6 });
     try {
-      fillLikeFixture(net);
+      fillHashedBn(net);
       net.eval();
       const x = tensor(hashed(2 * 3 * 64 * 64, 21, 1), { shape: [2, 3, 64, 64] });
       const before = noGrad(() => net.outputs(x));

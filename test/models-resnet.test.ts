@@ -9,11 +9,11 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { F, add, flatten, io, manualSeed, memory, models, nn, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
+import { F, flatten, io, manualSeed, memory, models, nn, noGrad, optim, tensor, tidy, type Tensor } from '../lib';
 import { BasicBlock, Bottleneck, ResNetModel } from '../lib/models/resnet';
 import { VGGModel } from '../lib/models/vgg';
 import type { Module } from '../lib/nn/module';
-import { fillHashed, hashed } from './hashed';
+import { fillHashedBn, hashed } from './hashed';
 import { expectClose, expectError, loadFixture, settle } from './helpers';
 
 interface Case {
@@ -37,15 +37,6 @@ function expectLayout(net: Module, c: Case): void {
   } finally {
     for (const t of Object.values(state)) t.dispose();
   }
-}
-
-/** test/hashed.ts's fill, then 1 added to every running variance (resnet.py's `fill`). */
-function fillLikeFixture(net: Module): void {
-  fillHashed(net);
-  const vars: Record<string, Tensor> = {};
-  for (const [name, b] of net.namedBuffers()) if (name.endsWith('running_var')) vars[name] = add(b, 1);
-  net.loadStateDict(vars, { strict: false });
-  for (const t of Object.values(vars)) t.dispose();
 }
 
 describe('models.ResNet and models.VGG', function () {
@@ -95,7 +86,7 @@ describe('models.ResNet and models.VGG', function () {
       const before = memory().tensors;
       const net = f.make(c.numClasses!);
       try {
-        fillLikeFixture(net);
+        fillHashedBn(net);
         net.eval();
         const n = c.inputShape!.reduce((a, b) => a * b, 1);
         const x = tensor(hashed(n, c.inputSeed!, 1), { shape: c.inputShape });
@@ -272,7 +263,7 @@ describe('models.ResNet and models.VGG', function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-resnet-'));
     const net = new ResNetModel({ block: 'bottleneck', layers: [1, 2, 1, 1], numClasses: 4, cifar: true, inChannels: 1 });
     try {
-      fillLikeFixture(net);
+      fillHashedBn(net);
       net.resetClassifier(6).eval();
       models.save(net, dir);
       const doc = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
@@ -311,7 +302,7 @@ describe('models.ResNet and models.VGG', function () {
     const source = new ResNetModel({ block: 'bottleneck', layers: [1, 1, 1, 1], numClasses: 5 });
     const net = new ResNetModel({ block: 'bottleneck', layers: [1, 1, 1, 1], numClasses: 5 });
     try {
-      fillLikeFixture(source);
+      fillHashedBn(source);
       // The file safetensors.torch.save_file writes: a JSON header of dtype, shape and offsets,
       // then the data, little-endian; BatchNorm's counter is int64 in PyTorch (7 batches here).
       const state = source.stateDict();

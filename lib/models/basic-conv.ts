@@ -1,11 +1,13 @@
 /**
- * torchvision's `BasicConv2d`, the unit GoogLeNet and Inception v3 are built of: a convolution
- * without bias, batch norm with eps 0.001, ReLU.
+ * What GoogLeNet and Inception v3 share: torchvision's `BasicConv2d`, the unit they are built of
+ * (a convolution without bias, batch norm with eps 0.001, ReLU), and their `transform_input`.
  */
 import { fail } from '../errors';
 import type { Pair } from '../nn/functional/conv';
 import { BatchNorm2d, Conv2d, Identity } from '../nn/layers';
+import { tensor } from '../creation';
 import { relu } from '../nn/functional/index';
+import { add, mul } from '../ops';
 import { Module } from '../nn/module';
 import type { Tensor } from '../tensor';
 import { checkOptions, describe } from '../validate';
@@ -62,3 +64,13 @@ export class BasicConv2d extends Module {
 }
 
 register('BasicConv2d', BasicConv2d);
+
+/**
+ * torchvision's `transform_input` of GoogLeNet and Inception v3: ImageNet-normalised input mapped
+ * to what their pretrained weights expect, channel c as x * (std_c / 0.5) + (mean_c - 0.5) / 0.5.
+ */
+export function transformImagenetInput(x: Tensor): Tensor {
+  const scale = tensor([0.229, 0.224, 0.225].map((s) => s / 0.5), { shape: [1, 3, 1, 1], device: x.device });
+  const shift = tensor([0.485, 0.456, 0.406].map((m) => (m - 0.5) / 0.5), { shape: [1, 3, 1, 1], device: x.device });
+  return add(mul(x, scale), shift);
+}

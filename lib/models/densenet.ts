@@ -26,12 +26,8 @@ import { Sequential } from '../nn/sequential';
 import { concat, flatten } from '../ops';
 import type { Tensor } from '../tensor';
 import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { positiveInt } from './args';
 import { register } from './io';
-
-function positiveInt(op: string, name: string, v: unknown): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) fail('E_ARG', `${op}: expected \`${name}\` to be a positive integer, got ${describe(v)}`);
-  return v as number;
-}
 
 /** One layer of a dense block (torchvision's `_DenseLayer`): [N, inChannels, H, W] -> [N, growthRate, H, W]. */
 export class DenseLayer extends Module {

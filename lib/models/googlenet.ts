@@ -33,28 +33,12 @@ import { AdaptiveAvgPool2d, Conv2d, Dropout, Linear, MaxPool2d } from '../nn/lay
 import { adaptiveAvgPool2d, relu } from '../nn/functional/index';
 import { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
-import { add, concat, flatten, mul } from '../ops';
-import { tensor } from '../creation';
+import { concat, flatten } from '../ops';
 import type { Tensor } from '../tensor';
-import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
-import { BasicConv2d } from './basic-conv';
+import { checkOptions, checkTensor, shapeStr } from '../validate';
+import { BasicConv2d, transformImagenetInput } from './basic-conv';
+import { bool, positiveInt, probability } from './args';
 import { register } from './io';
-
-function positiveInt(op: string, name: string, v: unknown): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) fail('E_ARG', `${op}: expected \`${name}\` to be a positive integer, got ${describe(v)}`);
-  return v as number;
-}
-
-function probability(op: string, name: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) fail('E_ARG', `${op}: expected \`${name}\` to be a number in [0, 1], got ${describe(v)}`);
-  return v;
-}
-
-function bool(op: string, name: string, v: unknown, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') fail('E_ARG', `${op}: expected \`${name}\` to be a boolean, got ${describe(v)}`);
-  return v;
-}
 
 /** torchvision's initialisation of GoogLeNet's weights: truncated normal, std 0.01, cut at +-2 (batch norm 1 and 0, biases PyTorch's). */
 function initWeight<L extends Conv2d | Linear>(layer: L): L {
@@ -206,10 +190,6 @@ export interface GoogLeNetOutputs {
   aux2: Tensor | null;
 }
 
-// torchvision's _transform_input: channel c becomes x * (std_c / 0.5) + (mean_c - 0.5) / 0.5.
-const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-const IMAGENET_STD = [0.229, 0.224, 0.225];
-
 /**
  * GoogLeNet (see the file's comment; `models.googlenet` makes one). Takes [N, 3, H, W] (224x224
  * for ImageNet; from 15x15 up, the average pooling making the maps 1x1), returns logits
@@ -359,10 +339,7 @@ export class GoogLeNetModel extends Module {
   #input(x: Tensor): Tensor {
     const t = checkTensor('GoogLeNet', 'input', x);
     if (t.rank !== 4 || t.shape[1] !== 3) fail('E_SHAPE', `GoogLeNet: expected input of shape [N, 3, H, W], got ${shapeStr(t.shape)}`);
-    if (!this.transformInput) return t;
-    const scale = tensor(IMAGENET_STD.map((s) => s / 0.5), { shape: [1, 3, 1, 1], device: t.device });
-    const shift = tensor(IMAGENET_MEAN.map((m) => (m - 0.5) / 0.5), { shape: [1, 3, 1, 1], device: t.device });
-    return add(mul(t, scale), shift);
+    return this.transformInput ? transformImagenetInput(t) : t;
   }
 
   // The stem and inception3a … 4a: what aux1 reads.

@@ -22,22 +22,17 @@
  * as torchvision sets for those weights. Initialisation as torchvision's: convolution and linear
  * weights truncated normal with std 0.1 (the auxiliary fc 0.001), cut at +-2; batch norm 1, 0.
  */
-import { tensor } from '../creation';
 import { fail } from '../errors';
 import { truncNormal_ } from '../nn/init';
 import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '../nn/functional/index';
 import { AdaptiveAvgPool2d, Conv2d, Dropout, Linear, MaxPool2d } from '../nn/layers';
 import { Module } from '../nn/module';
-import { add, concat, flatten, mul } from '../ops';
+import { concat, flatten } from '../ops';
 import type { Tensor } from '../tensor';
 import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
-import { BasicConv2d } from './basic-conv';
+import { BasicConv2d, transformImagenetInput } from './basic-conv';
+import { positiveInt } from './args';
 import { register } from './io';
-
-function positiveInt(op: string, name: string, v: unknown): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) fail('E_ARG', `${op}: expected \`${name}\` to be a positive integer, got ${describe(v)}`);
-  return v as number;
-}
 
 /** Average pooling 3x3, stride 1, padding 1, counting the padding: the pool branch of A, C and E. */
 const pool3 = (x: Tensor): Tensor => avgPool2d(x, 3, { stride: 1, padding: 1 });
@@ -334,9 +329,6 @@ export interface InceptionV3Outputs {
   aux: Tensor | null;
 }
 
-const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-const IMAGENET_STD = [0.229, 0.224, 0.225];
-
 /**
  * Inception v3 (see the file's comment; `models.inceptionV3` makes one). Takes [N, 3, H, W]
  * (299x299), returns logits [N, numClasses]; `outputs(x)` also runs the auxiliary head.
@@ -474,10 +466,7 @@ export class InceptionV3Model extends Module {
   #input(x: Tensor): Tensor {
     const t = checkTensor('InceptionV3', 'input', x);
     if (t.rank !== 4 || t.shape[1] !== 3) fail('E_SHAPE', `InceptionV3: expected input of shape [N, 3, H, W], got ${shapeStr(t.shape)}`);
-    if (!this.transformInput) return t;
-    const scale = tensor(IMAGENET_STD.map((s) => s / 0.5), { shape: [1, 3, 1, 1], device: t.device });
-    const shift = tensor(IMAGENET_MEAN.map((m) => (m - 0.5) / 0.5), { shape: [1, 3, 1, 1], device: t.device });
-    return add(mul(t, scale), shift);
+    return this.transformInput ? transformImagenetInput(t) : t;
   }
 
   // The stem and Mixed_5b … 6e: what the auxiliary head reads.

@@ -27,12 +27,8 @@ import { Sequential } from '../nn/sequential';
 import { add, flatten } from '../ops';
 import type { Tensor } from '../tensor';
 import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { positiveInt } from './args';
 import { register } from './io';
-
-function positiveInt(op: string, name: string, v: unknown): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) fail('E_ARG', `${op}: expected \`${name}\` to be a positive integer, got ${describe(v)}`);
-  return v as number;
-}
 
 /** torchvision's Conv2dNormActivation: convolution (no bias, "same" padding), batch norm, and ReLU6 unless `act` is false. */
 function convBn(cin: number, cout: number, k: number, stride = 1, groups = 1, act = true): Sequential {

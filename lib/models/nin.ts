@@ -20,12 +20,8 @@ import { Sequential } from '../nn/sequential';
 import { mean } from '../ops';
 import type { Tensor } from '../tensor';
 import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { positiveInt } from './args';
 import { register } from './io';
-
-function positiveInt(op: string, name: string, v: unknown): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) fail('E_ARG', `${op}: expected \`${name}\` to be a positive integer, got ${describe(v)}`);
-  return v as number;
-}
 
 /**
  * An mlpconv layer: Conv2d(inChannels, c1, kernelSize, padding), ReLU, Conv2d(c1, c2, 1), ReLU,

@@ -36,6 +36,7 @@ import { relu } from '../nn/functional/index';
 import { add, flatten } from '../ops';
 import type { Tensor } from '../tensor';
 import { checkOptions, checkTensor, describe, ownEntry, shapeStr } from '../validate';
+import { bool, positiveInt } from './args';
 import { register } from './io';
 
 export type ResNetBlock = 'basic' | 'bottleneck';
@@ -66,17 +67,6 @@ export interface ResNetModelOptions extends ResNetOptions {
   block: ResNetBlock;
   /** Blocks in layer1 … layer4, e.g. [2, 2, 2, 2] (ResNet-18) or [3, 4, 6, 3] (ResNet-34 and -50). */
   layers: readonly number[];
-}
-
-function positiveInt(op: string, name: string, v: unknown): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) fail('E_ARG', `${op}: expected \`${name}\` to be a positive integer, got ${describe(v)}`);
-  return v as number;
-}
-
-function bool(op: string, name: string, v: unknown, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') fail('E_ARG', `${op}: expected \`${name}\` to be a boolean, got ${describe(v)}`);
-  return v as boolean;
 }
 
 /** A convolution without bias (batch norm follows), Kaiming-normal as torchvision. */
