@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { F, memory, models, nn, noGrad, randn, slice, tensor, tidy, zeros, type Tensor } from '../lib';
+import { F, manualSeed, memory, models, nn, noGrad, randn, slice, tensor, tidy, zeros, type Tensor } from '../lib';
 import { FCNModel, type FCNOptions } from '../lib/models/fcn';
 import { fillHashed, hashed } from './hashed';
 import { expectClose, expectError, loadFixture, settle } from './helpers';
@@ -129,6 +129,12 @@ describe('models.FCN', function () {
   });
 
   it('backpropagates to the encoder, the scores and the 2x upsamplings, not the fixed last one', () => {
+    // Seeded: with these 8-channel layers the first stage's gradient is exactly zero for about 4%
+    // of initialisations (63 of seeds 0-1499, the same before and after session 29's changes: a
+    // /tmp loop; the pools' score layers start at zero, so it can only come through fc6 and
+    // fc7). The draw used to depend on what the tests before this one drew, and session 29's
+    // new test files moved it onto such an initialisation.
+    manualSeed(1);
     const net = models.FCN({ ...small, variant: '8s', batchNorm: true });
     try {
       nn.init.normal_(net.scoreFr.weight, 0, 0.1);   // non-zero scores, so that gradients reach the encoder
