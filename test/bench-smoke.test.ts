@@ -35,7 +35,7 @@ describe('the benchmark harness', function () {
       }
       for (const row of result.results.gemm.rows) expect(row.peakFraction, row.case).to.be.within(0, 1);
       const cases = result.results.models.rows.map((r: { case: string }) => r.case);
-      for (const c of ['lenet5 train step b64', 'lenet5 inference b1', 'lenet5 inference b1000', 'alexnet64 train step b4', 'resnet18 train step b4', 'resnet18 inference b1', 'resnet18 inference b4', 'resnet50 inference b1 64x64', 'resnet50 inference b1 64x64 fused', 'googlenet inference b1 64x64', 'googlenet train step b2 64x64 (aux)', 'inception_v3 inference b1 96x96']) expect(cases).to.include(c);
+      for (const c of ['lenet5 train step b64', 'lenet5 inference b1', 'lenet5 inference b1000', 'alexnet64 train step b4', 'resnet18 train step b4', 'resnet18 inference b1', 'resnet18 inference b4', 'resnet50 inference b1 64x64', 'resnet50 inference b1 64x64 fused', 'googlenet inference b1 64x64', 'googlenet train step b2 64x64 (aux)', 'inception_v3 inference b1 96x96', 'densenet121 inference b1 64x64', 'mobilenet_v2 inference b1 64x64 fused']) expect(cases).to.include(c);
       expect(cases.some((c: string) => c.startsWith('lenet5 train epoch b64'))).to.equal(true);
       const delay = result.results.responsiveness.rows.find((r: { case: string }) => r.case.endsWith('event-loop delay p99'));
       expect(delay.references.naive.medianMs).to.be.above(0);

@@ -116,6 +116,19 @@ describe('einsum', () => {
     tapeCheck('...ij,...jk', [{ shape: [2, 1, 2, 3] }, { shape: [3, 3, 2] }], ([a, b]) => cc.einsum('...ij,...jk', a, b).square().sum());
   });
 
+  it('empty axes give empty or zero results; NaN propagates', () => {
+    const r = cc.tidy(() => [
+      cc.einsum('ij,jk->ik', cc.zeros([2, 0]), cc.zeros([0, 3])),   // an empty sum: zeros
+      cc.einsum('ij,jk->ik', cc.zeros([0, 2]), cc.zeros([2, 3])),
+      cc.einsum('ii', cc.zeros([0, 0])),
+      cc.einsum('i,i->', cc.tensor([NaN, 1]), cc.tensor([1, 1])),
+    ]);
+    expect(r.map((t) => t.shape)).to.deep.equal([[2, 3], [0, 3], [], []]);
+    expect(Array.from(r[0].dataSync())).to.deep.equal([0, 0, 0, 0, 0, 0]);
+    expect([r[2].item(), r[3].item()]).to.deep.equal([0, NaN]);
+    for (const t of r) t.dispose();
+  });
+
   it('refuses bad equations and operands with typed errors', () => {
     const a = cc.zeros([2, 3]), b = cc.zeros([3, 4]);
     expectError(() => cc.einsum('ij,jk->ik', a), 'E_ARG', /names 2 operand\(s\), but 1/);

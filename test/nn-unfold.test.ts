@@ -5,6 +5,7 @@
  * and errors by class and code.
  */
 import { expect } from 'chai';
+import * as cc from '../lib';
 import { F, memory, nn, noGrad, tensor, tidy, zeros } from '../lib';
 import { expectClose, expectError, randomTensor, settle, sizeOf, tapeCheck } from './helpers';
 
@@ -93,6 +94,18 @@ describe('F.unfold and F.fold', () => {
     const summed = F.fold(tensor([1, Infinity, -Infinity, 2], { shape: [1, 2, 2] }), [1, 3], [1, 2]);
     expect(Array.from(summed.dataSync())).to.deep.equal([1, NaN, 2]);
     for (const t of [x, cols, summed]) t.dispose();
+  });
+
+  it('empty batches and channels give empty results, and empty gradients', () => {
+    const x = cc.zeros([0, 2, 4, 4], { requiresGrad: true });
+    const r = tidy(() => {
+      const u = F.unfold(x, 2);
+      u.sum().backward();
+      return [u, F.unfold(zeros([1, 0, 4, 4]), 2), F.fold(zeros([0, 8, 9]), 4, 2), F.fold(zeros([1, 0, 9]), 4, 2)];
+    });
+    expect(r.map((t) => t.shape)).to.deep.equal([[0, 8, 9], [1, 0, 9], [0, 2, 4, 4], [1, 0, 4, 4]]);
+    expect(x.grad!.shape).to.deep.equal([0, 2, 4, 4]);
+    for (const t of [...r, x]) t.dispose();
   });
 
   it('nn.Unfold and nn.Fold: positional or option arguments, configs that rebuild them', () => {

@@ -13,15 +13,10 @@
  * The numbers drawn are the library's (Philox), not torch's: the same distributions, not the
  * same crops.
  */
+import { roundHalfEven } from '../validate';
 import type { PhiloxStream } from './philox';
 
 export type Range = [number, number];
-
-/** Python's round(): halves to even (torchvision rounds its sizes with it). */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 const uniformIn = (random: PhiloxStream, [lo, hi]: Range): number => lo + (hi - lo) * random.uniform();
 

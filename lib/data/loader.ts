@@ -422,11 +422,14 @@ export class BatchIterator implements IterableIterator<Batch> {
       const out = this.#x.subarray(k * this.#outSize, (k + 1) * this.#outSize);
       const augmented = plan.crop || plan.resizedCrop || plan.shift || plan.flip || plan.rotation || plan.jitter || plan.lighting || plan.erasing;
       const random = augmented || this.#transform ? new PhiloxStream(seed, position, this.#epoch, 1) : null;
-      if (random === null) out.set(sample.x);
-      else this.#augment(sample.x, out, random);
-      if (random !== null && plan.rotation) randomRotation(out, plan.outShape, plan.rotation, random, this.#scratch());
-      if (random !== null && plan.jitter) colorJitter(out, plan.outShape, plan.jitter, random);
-      if (random !== null && plan.lighting) lighting(out, plan.outShape, plan.lighting, random);
+      if (random === null) {
+        out.set(sample.x);
+      } else {
+        this.#augment(sample.x, out, random);
+        if (plan.rotation) randomRotation(out, plan.outShape, plan.rotation, random, this.#scratch());
+        if (plan.jitter) colorJitter(out, plan.outShape, plan.jitter, random);
+        if (plan.lighting) lighting(out, plan.outShape, plan.lighting, random);
+      }
       if (plan.mean !== null) normalize(out, plan);
       if (random !== null && plan.erasing) randomErasing(out, plan.outShape, plan.erasing, random);
       if (this.#transform) this.#transform(out, plan.outShape, () => random!.uniform());
@@ -435,9 +438,10 @@ export class BatchIterator implements IterableIterator<Batch> {
     this.#filled = b;
   }
 
-  #rotationScratch: Float32Array | null = null;
+  /** One sample's worth of reusable space (rotation's source, the resized crop moved by shift and flip). */
+  #scratchValues: Float32Array | null = null;
   #scratch(): Float32Array {
-    return (this.#rotationScratch ??= new Float32Array(this.#outSize));
+    return (this.#scratchValues ??= new Float32Array(this.#outSize));
   }
 
   /**
@@ -453,8 +457,9 @@ export class BatchIterator implements IterableIterator<Batch> {
     if (plan.resizedCrop) {
       randomResizedCrop(src, plan.inShape, out, plan.resizedCrop, random);
       if (!plan.shift && !plan.flip) return;
-      src = Float32Array.from(out);   // the resized crop is the image that shift and flip move
-      return this.#shiftAndFlip(src, plan.outShape, out, 0, 0, random);
+      const crop = this.#scratch();   // the resized crop is the image that shift and flip move
+      crop.set(out);
+      return this.#shiftAndFlip(crop, plan.outShape, out, 0, 0, random);
     }
     const [, inH, inW] = plan.inShape;
     const [, outH, outW] = plan.outShape;

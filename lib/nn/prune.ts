@@ -17,17 +17,20 @@
  * methods draw from the library's seeded generator (`manualSeed`), not torch's.
  */
 import { noGrad } from '../autograd';
-import { tensor } from '../creation';
+import { rand, tensor } from '../creation';
 import { fail } from '../errors';
 import { native } from '../native';
 import { mul } from '../ops';
-import { rand } from '../creation';
 import type { Tensor } from '../tensor';
-import { checkInt, checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { checkInt, checkOptions, checkTensor, describe, roundHalfEven, shapeStr, sizeOf } from '../validate';
 import { Module, Parameter } from './module';
 
-/** What a pruned (module, name) holds: the hook that recomputes `name`. */
-interface Pruned { hook: { remove(): void } }
+/**
+ * What a pruned (module, name) holds: `name_orig` and `name_mask` (the same tensors as long as it
+ * is pruned: moves and loads change them in place, re-pruning copies into the mask) and the hook
+ * that recomputes `name` from them before each forward.
+ */
+interface Pruned { orig: Parameter; mask: Tensor; hook: { remove(): void } }
 const PRUNED = new WeakMap<Module, Map<string, Pruned>>();
 
 function checkModule(op: string, module: unknown, name: unknown): { m: Module; name: string } {
@@ -38,21 +41,17 @@ function checkModule(op: string, module: unknown, name: unknown): { m: Module; n
 
 /** The parameter being pruned: `name_orig` once pruned, else `name`. */
 function original(op: string, m: Module, name: string): Parameter {
+  const pruned = PRUNED.get(m)?.get(name);
+  if (pruned) return pruned.orig;
   const own = new Map(m.namedParameters().filter(([k]) => !k.includes('.')));
-  const p = PRUNED.get(m)?.has(name) ? own.get(`${name}_orig`) : own.get(name);
+  const p = own.get(name);
   if (!(p instanceof Parameter)) fail('E_ARG', `${op}: this ${m.typeName} has no parameter named ${describe(name)} (it has ${[...own.keys()].join(', ') || 'none'})`);
   if (p!.dtype !== 'float32') fail('E_DTYPE', `${op}: \`${name}\` is ${p!.dtype}; only float32 parameters are pruned`);
   return p!;
 }
 
 function currentMask(m: Module, name: string): Tensor | null {
-  return PRUNED.get(m)?.has(name) ? (m.namedBuffers().find(([k]) => k === `${name}_mask`)?.[1] ?? null) : null;
-}
-
-/** Python's round(): halves to even. */
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return PRUNED.get(m)?.get(name)?.mask ?? null;
 }
 
 /** The number of units to prune out of `available`: a count, or a fraction rounded half to even. */
@@ -86,7 +85,7 @@ function applyMask(m: Module, name: string, orig: Parameter, values: Float32Arra
       m.registerBuffer(`${name}_mask`, made);
       const hook = m.registerForwardPreHook(() => recompute(m, name));
       if (!state) PRUNED.set(m, (state = new Map()));
-      state.set(name, { hook });
+      state.set(name, { orig, mask: made, hook });
     } else {
       native.copyInto(currentMask(m, name)!.handle('prune'), made.handle('prune'));
       made.dispose();
@@ -95,10 +94,10 @@ function applyMask(m: Module, name: string, orig: Parameter, values: Float32Arra
   recompute(m, name);
 }
 
-/** module[name] = name_orig * name_mask, recorded when gradients are on (the pre-hook's work). */
+/** module[name] = name_orig * name_mask, recorded when gradients are on (the pre-hook's work, every forward). */
 function recompute(m: Module, name: string): void {
-  const own = new Map(m.namedParameters().filter(([k]) => !k.includes('.')));
-  m._setDerived(name, mul(own.get(`${name}_orig`)!, currentMask(m, name)!));
+  const { orig, mask } = PRUNED.get(m)!.get(name)!;
+  m._setDerived(name, mul(orig, mask));
 }
 
 /** The mask as values, and the entries still unpruned. */
@@ -151,12 +150,7 @@ export function l1Unstructured(module: Module, name: string, amount: number, opt
  */
 export function randomUnstructured(module: Module, name: string, amount: number): Module {
   const op = 'prune.randomUnstructured';
-  return unstructured(op, module, name, amount, (alive, k) => {
-    const draw = noGrad(() => rand([alive.length]));
-    const u = draw.dataSync();
-    draw.dispose();
-    return smallest(u, alive.map((_, j) => j), k).map((j) => alive[j]);
-  });
+  return unstructured(op, module, name, amount, randomPick);
 }
 
 /**
@@ -172,7 +166,7 @@ function structured(op: string, module: unknown, nameArg: unknown, amount: unkno
   const dim = checkInt(op, 'dim', dimArg, -orig.rank, orig.rank - 1);
   const d = dim < 0 ? dim + orig.rank : dim;
   const mask = maskValues(m, name, orig.size);
-  const channels = orig.shape[d], inner = orig.shape.slice(d + 1).reduce((a, b) => a * b, 1);
+  const channels = orig.shape[d], inner = sizeOf(orig.shape.slice(d + 1));
   const channelOf = (i: number) => Math.floor(i / inner) % channels;
   const alive = new Set<number>();
   for (let i = 0; i < mask.length; i++) if (mask[i] !== 0) alive.add(channelOf(i));
@@ -307,8 +301,7 @@ export function remove(module: Module, name: string): Module {
   const { m, name: n } = checkModule(op, module, name);
   const state = PRUNED.get(m)?.get(n);
   if (!state) fail('E_ARG', `${op}: \`${n}\` of this ${m.typeName} is not pruned`);
-  const orig = original(op, m, n);
-  const mask = currentMask(m, n)!;
+  const { orig, mask } = state!;
   noGrad(() => {
     const product = mul(orig, mask);
     native.copyInto(orig.handle(op), product.handle(op));
