@@ -16,7 +16,7 @@ import { DIRECTIONS, TORCH_SCRIPT, directions, type Layer } from './conv';
 import { time, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
-const CASES: Layer[] = [
+export const STRIDED: Layer[] = [
   { name: 'AlexNet c1 11x11/4 3>96 227', x: [8, 3, 227, 227], w: [96, 3, 11, 11], o: { stride: 4 } },
   { name: '11x11/4 16>64 111', x: [8, 16, 111, 111], w: [64, 16, 11, 11], o: { stride: 4 } },
   { name: 'stem 7x7/2 3>64 224', x: [8, 3, 224, 224], w: [64, 3, 7, 7], o: { stride: 2, padding: 3 } },
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   console.log(`strided conv2d, ${threads} thread(s), beside PyTorch (CPU); medians in ms`);
   console.log(`${'case'.padEnd(30)} ${'direction'.padEnd(16)} ${'ours'.padStart(8)} ${'PyTorch'.padStart(8)} ${'ours/PyTorch'.padStart(13)}`);
-  for (const l of CASES) {
+  for (const l of STRIDED) {
     const torch = await torchCase<Record<string, Timing>>({ code: TORCH_SCRIPT([l], threads, false) }, threads, notes);
     const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), b = cc.randn([l.w[0]]);
     const y = cc.F.conv2d(x, w, b, l.o), dy = cc.randn(y.shape);
@@ -55,4 +55,4 @@ async function main(): Promise<void> {
   for (const n of notes) console.log(`  note: ${n}`);
 }
 
-void main();
+if (require.main === module) void main();

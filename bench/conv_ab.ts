@@ -6,13 +6,14 @@
  *   node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 [--threads 2] ["alex c3" ...]
  *
  * The switch must be one the addon reads at each call (CONVNET_WINOGRAD is). Layer names are
- * prefixes of the conv group's cases ("alex c3", "dilated d1") or of SWEEP_5X5 and RESNET_SMALL
- * below ("sweep5", "resnet");
+ * prefixes of the conv group's cases ("alex c3", "dilated d1"), of SWEEP_5X5 and RESNET_SMALL
+ * below ("sweep5", "resnet"), of SMALL_MAPS ("small") or of conv-strided.ts's cases ("5x5/2 16>64");
  * without any, every 3x3 layer of the conv group.
  */
 import { performance } from 'perf_hooks';
 import * as cc from '../lib';
 import { DIRECTIONS, LAYERS, TRANSPOSED, directions, type Layer } from './conv';
+import { STRIDED } from './conv-strided';
 
 // 5x5 layers at stride 1 from 16 to 256 channels, behind conv2d.cc's rule for Winograd 5x5 (48
 // or more channels in and out per group): `node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 sweep5`.
@@ -38,6 +39,20 @@ const RESNET_SMALL: Layer[] = [
   { name: 'resnet 512>512 3x3 4x4', x: [32, 512, 4, 4], w: [512, 512, 3, 3], o: { padding: 1 } },
 ];
 
+// Stride-1 layers on maps 4 to 11 wide, from the models group at batch 1 (and ResNet-50's at 8),
+// for direct32_applies's least width: `node dist/bench/conv_ab.js VARIABLE A B small`.
+const SMALL_MAPS: Layer[] = [
+  { name: 'small resnet50 512>512 3x3 7x7 b1', x: [1, 512, 7, 7], w: [512, 512, 3, 3], o: { padding: 1 } },
+  { name: 'small resnet50 512>512 3x3 7x7 b8', x: [8, 512, 7, 7], w: [512, 512, 3, 3], o: { padding: 1 } },
+  { name: 'small densenet 128>32 3x3 7x7 b1', x: [1, 128, 7, 7], w: [32, 128, 3, 3], o: { padding: 1 } },
+  { name: 'small googlenet 5b 48>128 5x5 7x7 b1', x: [1, 48, 7, 7], w: [128, 48, 5, 5], o: { padding: 2 } },
+  { name: 'small inception3 E 384>384 1x3 8x8 b1', x: [1, 384, 8, 8], w: [384, 384, 1, 3], o: { padding: [0, 1] } },
+  { name: 'small inception3 E 448>384 3x3 8x8 b1', x: [1, 448, 8, 8], w: [384, 448, 3, 3], o: { padding: 1 } },
+  { name: 'small inception3 C 128>128 1x7 17x17 b1', x: [1, 128, 17, 17], w: [128, 128, 1, 7], o: { padding: [0, 3] } },
+  { name: 'small alex 256>256 3x3 6x6 b8', x: [8, 256, 6, 6], w: [256, 256, 3, 3], o: { padding: 1 } },
+  { name: 'small 64>64 3x3 10x10 b16', x: [16, 64, 10, 10], w: [64, 64, 3, 3], o: { padding: 1 } },
+];
+
 function main(): void {
   const args = process.argv.slice(2);
   const threadsAt = args.indexOf('--threads');
@@ -48,7 +63,7 @@ function main(): void {
     process.exit(2);
   }
   cc.setNumThreads(threads);
-  const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5, ...RESNET_SMALL].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
+  const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5, ...RESNET_SMALL, ...SMALL_MAPS, ...STRIDED].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
   console.log(`${name}=${a} against ${name}=${b}, ${threads} thread(s), medians of interleaved rounds`);
   for (const l of layers) {
     const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), bias = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);

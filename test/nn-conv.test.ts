@@ -194,13 +194,13 @@ describe('F.conv2d', () => {
       { x: [2, 3, 20, 21], w: [8, 3, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: 'direct, dilation 2 (no sliding)' },
       { x: [2, 16, 12, 12], w: [32, 16, 1, 1], o: {}, bias: true, what: '1x1 GEMM' },
       { x: [2, 16, 12, 12], w: [32, 1, 3, 3], o: { padding: 'same', dilation: 2, groups: 16 }, bias: true, what: 'depthwise x2' },
-      // More than 16 output channels per group, stride 1, rows of 12 or more: the direct AVX-512
+      // More than 16 output channels per group, stride 1, 2 or 4, rows of 4 or more: the direct AVX-512
       // kernel of 32-channel blocks (forward; backward-data as the flipped, transposed convolution
-      // when the input has more than 16 channels per group too).
+      // when the input has more than 16 channels per group too, in rows of 12 or more).
       { x: [2, 40, 15, 27], w: [96, 20, 5, 5], o: { padding: 2, groups: 2 }, bias: true, what: 'direct32, blocks of 48 (rows of 9 + 9 + 9), groups' },
       { x: [2, 24, 13, 20], w: [80, 24, 3, 3], o: { padding: 1 }, bias: true, what: 'direct32, blocks of 32 + 32 + 16, rows of 10 + 10' },
       { x: [2, 24, 14, 16], w: [40, 24, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: 'direct32, dilation 2, blocks of 32 + 8' },
-      { x: [3, 40, 8, 9], w: [48, 40, 3, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'direct32 at stride 2 on 4 x 5 outputs where 512-bit FMAs are halved (else im2col)' },
+      { x: [3, 40, 8, 9], w: [48, 40, 3, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'direct32 at stride 2 on 4 x 5 outputs (rows of 4: the least it takes)' },
       { x: [2, 20, 16, 16], w: [40, 20, 3, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'direct32 at stride 2 on 8 x 8 outputs: the top row and the first column leave out the padding\'s taps (a column tile, rows of 7)' },
       { x: [1, 18, 13, 13], w: [33, 18, 4, 2], o: { padding: 'same' }, bias: true, what: 'direct32, even kernel (asymmetric padding), 32 + 1 channels' },
       { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
@@ -208,8 +208,9 @@ describe('F.conv2d', () => {
       { x: [2, 12, 29, 28], w: [20, 12, 4, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'backward-data by phases: 4x3/2, phases of 15 and 14 rows, 2 x 2 and 2 x 1 taps' },
       { x: [1, 24, 30, 40], w: [40, 24, 3, 3], o: { stride: [3, 2], padding: 2, dilation: 2 }, bias: true, what: 'direct32 at stride [3, 2], dilation 2, blocks of 32 + 8' },
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
-      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512 or AVX2, else rows under 12: panels from x, batch-wide GEMM)' },
-      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'rows under 12: panels from x, batch-wide GEMM' },
+      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512 or AVX2, else panels from x, batch-wide GEMM); backward-data\'s rows under 12: im2col' },
+      { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'direct32 on rows of 11, dilation 2 (backward-data\'s rows under 12: im2col)' },
+      { x: [2, 64, 160, 3], w: [20, 64, 3, 3], o: { padding: 2, dilation: 2 }, what: 'rows of 3, under direct32\'s 4: panels from x, batch-wide GEMM' },
       // Large kernels at a stride over few channels, large outputs: the direct kernel at stride 2
       // or 4 (more than 16 output channels), else forward's panels from x (as at stride [2, 3]).
       { x: [1, 3, 120, 122], w: [24, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'a 7x7/2 stem: direct32 at stride 2' },
@@ -352,10 +353,11 @@ describe('F.conv2d', () => {
       padded = cc.concat([cc.zeros([n, c, top, cols * s]), padded, cc.zeros([n, c, Math.max(0, rows * s - h - top), cols * s])], 2).narrow(2, 0, rows * s);
       return padded.reshape([n, c, rows, s, cols, s]).permute([0, 1, 3, 5, 2, 4]).clone().reshape([n, c * s * s, rows, cols]);
     });
-    // Winograd 3x3 over 48 and over 16 channels; the direct kernel (6x6/3 as 2x2 over 27; at
-    // strides 2 and 4 the direct kernel takes the strided problem itself).
+    // Winograd 3x3 over 48 and over 16 channels (16 output channels: too few for the direct kernel
+    // of 32-channel blocks, which takes strides 2 and 4 itself from 17); the direct kernel (6x6/3
+    // as 2x2 over 27).
     const cases: [number[], number[], number, number, boolean][] = [
-      [[4, 3, 45, 39], [48, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 41, 40], [24, 3, 6, 6], 3, 1, false],
+      [[4, 3, 45, 39], [16, 3, 11, 11], 4, 0, true], [[2, 4, 21, 23], [16, 4, 5, 5], 2, 2, true], [[2, 3, 41, 40], [24, 3, 6, 6], 3, 1, false],
     ];
     for (const [xs, ws, s, pad, winograd] of cases) {
       if (!winograd && cc.backends().cpu.gemmKernel !== 'avx512') continue; // the direct kernel needs AVX-512

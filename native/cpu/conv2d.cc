@@ -443,10 +443,10 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
 //   x'[n, (c, p, q), u, v] = x[n, c, s u + p - pad_top, s v + q - pad_left]   (0 outside x)
 //   w'[k, (c, p, q), a, b] = w[k, c, s a + p, s b + q]                        (0 past kh, kw)
 // with Cg s^2 channels a group, a ceil(kh / s) x ceil(kw / s) kernel and no padding; every y
-// element is the same products, plus zeros. Taken where that problem runs on Winograd (AlexNet's
-// c1, 11x11/4 over 3 channels -> 3x3 over 48, 2 threads, Zen 5: 6.0 -> 3.3 ms through
-// forward_gemm, whose strided column copies were a third of the time; PyTorch 1.13's oneDNN
-// 4.3-9.2 ms) or on the direct kernel with few zero taps (space_to_depth_applies). As with
+// element is the same products, plus zeros. Taken where the direct kernel cannot run the stride
+// itself and that problem runs on Winograd (it took AlexNet's c1, 11x11/4 over 3 channels -> 3x3
+// over 48, from 6.0 to 3.3 ms through forward_gemm before the direct kernel took strides) or on
+// the direct kernel with few zero taps (space_to_depth_applies). As with
 // Winograd itself, a NaN or inf in x may also reach outputs next to those whose window holds it
 // (through a zero tap or a tile's transform). Backward-filter on the regrouped problem measured
 // slower there (4.4 -> 6.6 ms), so it goes this way only where 512-bit FMAs are halved
@@ -476,15 +476,17 @@ bool regroupable(const Dims& d, const Conv2dGeometry& g) {
 bool space_to_depth_applies(const Dims& d, const Conv2dGeometry& g) {
   if (!regroupable(d, g)) return false;
   const SpaceToDepth t = space_to_depth_of(d, g);
-  // Or the direct kernel of 32-channel blocks, where the zero taps are few (at most a third more
-  // taps than kh x kw) and that kernel cannot take the strided problem itself, as it does at
-  // strides 2 and 4. 2 threads, Zen 5, `node dist/bench/conv-strided.js --threads 2`: against
-  // forward_gemm / im2col, space to depth took 8x8/4 3 -> 64 on 128x128 1.3x faster (0.71 ->
-  // 0.58 ms), but the direct kernel at the stride beat it there (0.48 ms) and on 7x7/2 stems
-  // 3 -> 64 on 224x224 (batch 8 6.2 -> 4.9 ms, batch 1 0.71 -> 0.65), 7x7/2 16 -> 32 on 112x112
-  // (4.1 -> 3.2) and 4x4/2 32 -> 64 on 64x64 (1.46 -> 1.33).
+  // Never where the direct kernel of 32-channel blocks takes the strided problem itself (strides
+  // 2 and 4): it beat space to depth + Winograd everywhere it was timed (2 threads, Zen 5,
+  // `node dist/bench/conv_ab.js` with a throwaway switch, "AlexNet c1" "11x11" "5x5/2" "3x3/2
+  // 256"): AlexNet's c1 4.83 -> 4.38 ms, 11x11/4 16 -> 64 on 111x111 4.13 -> 3.19, 5x5/2 32 ->
+  // 64 on 64x64 3.28 -> 2.38, the tiled convolution's 5x5/2 16 -> 64 on 22x22 2.03 -> 0.74.
+  if (direct32_applies(d, g)) return false;
+  // Elsewhere Winograd, or the direct kernel of the stride-1 problem where the zero taps are few
+  // (at most a third more taps than kh x kw): against forward_gemm / im2col, 8x8/4 3 -> 64 on
+  // 128x128 took 0.71 -> 0.58 ms this way, before the direct kernel took it at the stride (0.48).
   const bool few_zero_taps = 3 * (t.d.kh * t.s) * (t.d.kw * t.s) <= 4 * d.kh * d.kw;
-  return winograd_applies(t.d, t.g) || (few_zero_taps && direct32_applies(t.d, t.g) && !direct32_applies(d, g));
+  return winograd_applies(t.d, t.g) || (few_zero_taps && direct32_applies(t.d, t.g));
 }
 
 // x' of the space-to-depth problem t (in scratch slot 6): a row (n, c, p, q, u) at a time, each
@@ -837,7 +839,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
     }
     // LeNet c3 (16 -> 6 channels), 2 threads: 0.275 -> 0.198 ms against im2col + GEMM.
     const bool narrow = narrow_applies(t, tg);
-    if (tg.pad_top >= 0 && tg.pad_left >= 0 && (narrow || direct32_applies(t, tg))) {
+    if (tg.pad_top >= 0 && tg.pad_left >= 0 && (narrow || direct32_applies(t, tg, /*gathered=*/true))) {
       const int64_t taps = d.kh * d.kw;
       std::vector<int64_t> offset(t.ckk);
       for (int64_t r = 0; r < t.ckk; ++r) offset[r] = (r / taps) * d.Cg * taps + (taps - 1 - r % taps);

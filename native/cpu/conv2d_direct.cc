@@ -470,13 +470,20 @@ struct Direct32Tables {
   static const Direct32Fn* rows(int vectors) { return vectors == 3 ? k48.data() : vectors == 2 ? k32.data() : k16.data(); }
 };
 
-bool direct32_applies(const Dims& d, const Conv2dGeometry& g) {
-  // Wo >= 12: a tile of fewer positions has too few independent FMA chains (and the GEMM's
-  // wide tiles do better on tiny images; measured on Zen 5). Where 512-bit FMAs are halved (one
-  // a cycle, so half the chains keep them busy), Wo >= 4: ResNet-18's 3x3/2 forwards at batch
-  // 32 (Zen 4, 2 threads, a throwaway switch, `node dist/bench/conv_ab.js ... resnet`), 256 ->
-  // 512 on 8x8 7.75 -> 5.96 ms, 128 -> 256 on 16x16 7.20 -> 6.28, against im2col + GEMM.
-  const int64_t least = avx512_fma_halved() ? 4 : 12;
+bool direct32_applies(const Dims& d, const Conv2dGeometry& g, bool gathered) {
+  // Wo >= 4, where a row's tile has 4 to 14 positions of 2 or 3 vectors: 8 or more independent
+  // FMA chains. Against im2col + GEMM (2 threads, Zen 5, `node dist/bench/conv_ab.js` with a
+  // throwaway switch of the least width, 12 before): ResNet-50's 512 -> 512 on 7x7 at batch 1
+  // 1.18 -> 0.72 ms, GoogLeNet's 5x5 48 -> 128 on 7x7 0.126 -> 0.050, Inception v3's 448 -> 384
+  // on 8x8 0.91 -> 0.59 ("small"); 3x3/2 256 -> 512 on 14x14 3.15 -> 2.37 (Wo 7), the tiled
+  // convolution's 5x5/2 16 -> 64 on 22x22 (Wo 9) 1.34 -> 0.67 ("5x5/2 16>64"); the same at
+  // batch 8 to 16 ("small alex", "small 64>64"). Backward-data's gathered weights
+  // (`gathered`) still take Wo >= 12: at batch 1 gathering them for a few positions cost more
+  // than the GEMM path's packing (ResNet-50's 7x7 1.33 ms against 0.98, GoogLeNet's 0.28 against
+  // 0.085), at batch 8 the same time. Zen 4, where 512-bit FMAs are halved, had measured Wo >= 4
+  // before: ResNet-18's 3x3/2 forwards at batch 32 (`... resnet`), 256 -> 512 on 8x8 7.75 ->
+  // 5.96 ms, 128 -> 256 on 16x16 7.20 -> 6.28.
+  const int64_t least = gathered && !avx512_fma_halved() ? 12 : 4;
   return kernels() == &avx512::kKernels && d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2 || g.stride_w == 4) &&
          d.Wo >= least && d.kh * d.kw > 1 && d.N > 0;
 }
@@ -585,18 +592,23 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         const int64_t gi = item / blocks, k0 = (item % blocks) * bw, kg = std::min(bw, d.Kg - k0);
         float* dst = wt + item * (d.ckk + 1) * bw;
         const float* base = pw + gi * group_stride + k0 * k_stride;
-        // The block's weights as rows [kg][ckk] (the forward's w is that already; backward-data's
-        // flipped transpose is gathered first), then transposed 16 x 16 at a time: element by
-        // element, this took 5% of AlexNet c3's forward.
-        const float* rows = base;
-        if (!identity) {
-          thread_local std::vector<float> gathered;
-          gathered.resize(kg * d.ckk);
-          for (int64_t l = 0; l < kg; ++l)
-            for (int64_t r = 0; r < d.ckk; ++r) gathered[l * d.ckk + r] = base[l * k_stride + offset[r]];
-          rows = gathered.data();
+        // The forward's w, rows [kg][ckk], transposed 16 x 16 at a time: element by element, this
+        // took 5% of AlexNet c3's forward. Backward-data's flipped transpose is gathered tap by
+        // tap straight into [ckk][bw]: a tap's kg weights lie k_stride (kh * kw) floats apart, a
+        // few cache lines that the kernel's next taps read again. Gathered the other way round
+        // (a channel's ckk taps, each a cache line of its own) into rows to transpose, it cost
+        // more than the convolution at batch 1 (ResNet-50's 512 -> 512 on 7x7: 2.5 ms against
+        // im2col + GEMM's 1.2).
+        if (identity) {
+          avx512::transpose_block(base, k_stride, kg, bw, d.ckk, dst);
+        } else {
+          for (int64_t r = 0; r < d.ckk; ++r) {
+            float* row = dst + r * bw;
+            const float* tap = base + offset[r];
+            for (int64_t l = 0; l < kg; ++l) row[l] = tap[l * k_stride];
+            std::fill(row + kg, row + bw, 0.0f);
+          }
         }
-        avx512::transpose_block(rows, identity ? k_stride : d.ckk, kg, bw, d.ckk, dst);
         for (int64_t l = 0; l < bw; ++l) dst[d.ckk * bw + l] = pb && l < kg ? pb[gi * d.Kg + k0 + l] : 0.0f;
       }
     });
@@ -930,7 +942,7 @@ void direct_filter(const float* pdy, const float* px, const Dims& d, const Conv2
 
 bool direct_forward_applies(const Dims&) { return false; }
 void direct_forward(const float*, const float*, const float*, const Dims&, const Conv2dGeometry&, float*) {}
-bool direct32_applies(const Dims&, const Conv2dGeometry&) { return false; }
+bool direct32_applies(const Dims&, const Conv2dGeometry&, bool) { return false; }
 void direct32(const float*, const float*, int64_t, int64_t, const std::vector<int64_t>&, const float*, const Dims&,
               const Conv2dGeometry&, float*, const prepared::Source*) {}
 bool narrow_applies(const Dims&, const Conv2dGeometry&) { return false; }
