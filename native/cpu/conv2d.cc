@@ -66,6 +66,13 @@
 #include "cpu/nn_ops.h"
 #include "cpu/simd_clones.h"
 
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(CONVNET_PORTABLE_ONLY)
+#define CONVNET_COL2IM_AVX512 1
+#include <immintrin.h>
+#else
+#define CONVNET_COL2IM_AVX512 0
+#endif
+
 
 namespace convnet {
 namespace cpu {
@@ -196,28 +203,95 @@ void im2col(const float* x, const Dims& d, const Conv2dGeometry& g, int64_t c0, 
   }
 }
 
-// The adjoint of im2col: dx[c, ih, iw] += col[...] for channels [c0, c1), in the fixed order
-// (c, i, j, oh, ow).
-void col2im_add(const float* col, int64_t ld, const Dims& d, const Conv2dGeometry& g, int64_t c0, int64_t c1, float* dx) {
-  for (int64_t c = c0; c < c1; ++c) {
-    for (int64_t i = 0; i < d.kh; ++i) {
-      for (int64_t j = 0; j < d.kw; ++j) {
-        const float* row = col + ((c * d.kh + i) * d.kw + j) * ld;
-        int64_t lo, hi;
-        valid_columns(d, g, j, &lo, &hi);
-        const int64_t offset = j * g.dilation_w - g.pad_left;
-        for (int64_t oh = 0; oh < d.Ho; ++oh) {
-          const int64_t ih = oh * g.stride_h - g.pad_top + i * g.dilation_h;
-          if (ih < 0 || ih >= d.H) continue;
-          const float* in = row + oh * d.Wo;
-          float* out = dx + (c * d.H + ih) * d.W + offset;
-          if (g.stride_w == 1) {
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow] += in[ow];
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow * g.stride_w] += in[ow];
-          }
-        }
-      }
+// dst[2 v] = a[v], dst[2 v + 1] = b[v] for v < n: two phases' rows into one row of dx. As one loop
+// GCC interleaves whole vectors; a pass per phase stored every other float one at a time (the
+// interleave of 3x3/2 64 -> 128's dx took 0.35 ms of its 2.6; the whole backward-data 2.87 -> 2.47 ms
+// with this, 2 threads).
+CONVNET_SIMD_CLONES
+void zip2(const float* __restrict a, const float* __restrict b, int64_t n, float* __restrict dst) {
+  for (int64_t v = 0; v < n; ++v) {
+    dst[2 * v] = a[v];
+    dst[2 * v + 1] = b[v];
+  }
+}
+
+// p[r * p_step + k] += a[r * a_step + k] for r < rows, k < n. The AVX-512 loop takes a row's last
+// floats in one masked vector, where the compiled loop took 8 + 1 + 1 ... (rows are short).
+#if CONVNET_COL2IM_AVX512
+__attribute__((target("avx512f"))) void add_block_avx512(const float* a, int64_t a_step, float* p, int64_t p_step,
+                                                       int64_t rows, int64_t n) {
+  const __mmask16 tail = static_cast<__mmask16>((1u << (n % 16)) - 1);
+  for (int64_t r = 0; r < rows; ++r, a += a_step, p += p_step) {
+    int64_t k = 0;
+    for (; k + 16 <= n; k += 16) _mm512_storeu_ps(p + k, _mm512_add_ps(_mm512_loadu_ps(p + k), _mm512_loadu_ps(a + k)));
+    if (tail) {
+      _mm512_mask_storeu_ps(p + k, tail, _mm512_add_ps(_mm512_maskz_loadu_ps(tail, p + k), _mm512_maskz_loadu_ps(tail, a + k)));
+    }
+  }
+}
+#endif
+
+CONVNET_SIMD_CLONES
+void add_block_portable(const float* __restrict a, int64_t a_step, float* __restrict p, int64_t p_step, int64_t rows, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < n; ++k) p[r * p_step + k] += a[r * a_step + k];
+}
+
+void add_block(const float* a, int64_t a_step, float* p, int64_t p_step, int64_t rows, int64_t n) {
+#if CONVNET_COL2IM_AVX512
+  static const bool avx512 = std::strcmp(sgemm_kernel_name(), "avx512") == 0;
+  if (avx512) return add_block_avx512(a, a_step, p, p_step, rows, n);
+#endif
+  add_block_portable(a, a_step, p, p_step, rows, n);
+}
+
+// The adjoint of im2col for one channel of an image: its dx plane = bias + the sum of the
+// elements of its kh kw rows of col (`col`, `ld` floats apart) over every (i, j, oh, ow) that read (ih, iw), added in the
+// fixed order (i, j). At a stride s along rows, a tap's outputs land every s-th column of dx, so
+// the plane is summed as s phase planes (iw = s u + q, each H x U) with unit-stride vector adds,
+// then interleaved into dx; adding into dx s floats apart, one float at a time in rows of Wo, took
+// as long as the GEMM (the tiled convolution's 5x5/2 16 -> 64 on 22x22: 41% of its backward-data
+// in that loop, `perf record`). Loops run (i, j, oh): consecutive adds go to other rows, where
+// (i, j, oh) by dx row had tap j + s add into the floats tap j had just stored, one float over,
+// and wait for the store (a third of the loop). Compiled for AVX-512 and AVX2 as a whole: rows
+// are short (9 floats there), so the adds are inlined, not calls.
+CONVNET_SIMD_CLONES
+void col2im_plane(const float* __restrict col, int64_t ld, const Dims& d, const Conv2dGeometry& g, float bias,
+                  float* __restrict plane) {
+  const int64_t s = g.stride_w, U = ceil_div(d.W, s);
+  // The phase planes: dx's plane itself at stride 1. (The thread-local named once: each use of
+  // one in a shared library is a call to __tls_get_addr.)
+  thread_local std::vector<float> tls_phases;
+  std::vector<float>& phases = tls_phases;
+  if (s > 1) phases.resize(s * d.H * U);
+  float* sums = s > 1 ? phases.data() : plane;
+  std::fill(sums, sums + (s > 1 ? s * d.H * U : d.hw), bias);
+  for (int64_t i = 0; i < d.kh; ++i) {
+    for (int64_t j = 0; j < d.kw; ++j) {
+      // Tap j's output columns [lo, hi) reach phase q, column ow at u = ow + shift.
+      int64_t lo, hi;
+      valid_columns(d, g, j, &lo, &hi);
+      if (hi <= lo) continue;
+      const int64_t off = j * g.dilation_w - g.pad_left, q = ((off % s) + s) % s, shift = (off - q) / s;
+      // Output rows [oh_lo, oh_hi) read dx rows ih = oh sh - pad_top + i dh inside [0, H).
+      const int64_t top = g.pad_top - i * g.dilation_h;
+      const int64_t oh_lo = std::clamp<int64_t>(ceil_div(top, g.stride_h), 0, d.Ho);
+      const int64_t oh_hi = std::clamp<int64_t>(ceil_div(d.H + top, g.stride_h), oh_lo, d.Ho);
+      if (oh_hi == oh_lo) continue;
+      const float* a = col + (i * d.kw + j) * ld + oh_lo * d.Wo + lo;
+      float* p = sums + q * d.H * U + (oh_lo * g.stride_h - top) * U + shift + lo;
+      add_block(a, d.Wo, p, g.stride_h * U, oh_hi - oh_lo, hi - lo);
+    }
+  }
+  if (s == 1) return;
+  for (int64_t ih = 0; ih < d.H; ++ih) {
+    float* out = plane + ih * d.W;
+    const float* first = sums + ih * U;
+    if (s == 2) {
+      zip2(first, first + d.H * U, d.W / 2, out);
+      if (d.W % 2) out[d.W - 1] = first[U - 1];
+    } else {
+      for (int64_t iw = 0; iw < d.W; ++iw) out[iw] = first[(iw % s) * d.H * U + iw / s];
     }
   }
 }
@@ -736,18 +810,6 @@ bool phases_apply(const Dims& d, const Conv2dGeometry& g) {
   return true;
 }
 
-// dst[2 v] = a[v], dst[2 v + 1] = b[v] for v < n: two phases' rows into one row of dx. As one loop
-// GCC interleaves whole vectors; a pass per phase stored every other float one at a time (the
-// interleave of 3x3/2 64 -> 128's dx took 0.35 ms of its 2.6; the whole backward-data 2.87 -> 2.47 ms
-// with this, 2 threads).
-CONVNET_SIMD_CLONES
-void zip2(const float* __restrict a, const float* __restrict b, int64_t n, float* __restrict dst) {
-  for (int64_t v = 0; v < n; ++v) {
-    dst[2 * v] = a[v];
-    dst[2 * v + 1] = b[v];
-  }
-}
-
 // Stride 2 (phases_apply), so dx's rows interleave two phases (zip2). Scratch slots 8 and 9
 // (the phases' weights, then their outputs) are held across forward_on.
 void backward_data_by_phases(const float* pdy, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
@@ -868,12 +930,14 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
     }
     float* dcol = scratch(0, d.ckk * cols);
     sgemm(true, false, d.ckk, cols, d.Kg, 1.0f, pw + gi * d.Kg * d.ckk, d.ckk, dyc, cols, 0.0f, dcol, cols);
+    // (Blocks of channels whose rows of dcol stay in the L2 between the GEMM and col2im measured
+    // no faster: 11x11/4 16 -> 64 on 111x111 6.6 -> 6.8-7.1 ms in blocks of one channel.)
+    const int64_t taps = d.kh * d.kw;
     maybe_parallel(threaded, images * d.Cg, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t j = t / d.Cg, c = t % d.Cg;
-        float* dxg = pdx + ((n0 + j) * d.C + gi * d.Cg) * d.hw;
-        fill_planes(dxg, c, c + 1, d.hw, d.Cg, pb ? pb + gi * d.Cg : nullptr);
-        col2im_add(dcol + j * d.hw_out, cols, d, g, c, c + 1, dxg);
+        float* plane = pdx + ((n0 + j) * d.C + gi * d.Cg + c) * d.hw;
+        col2im_plane(dcol + c * taps * cols + j * d.hw_out, cols, d, g, pb ? pb[gi * d.Cg + c] : 0.0f, plane);
       }
     });
   });
