@@ -1119,6 +1119,8 @@ export function baselines(): Baseline[] {
     { name: 'F.pixelUnshuffle', make: () => [img(), 2], call: fn(F.pixelUnshuffle) },
     { name: 'F.interpolate', make: () => [img(), { size: [5, 6], mode: 'bilinear', alignCorners: false }], call: fn(F.interpolate) },
     { name: 'F.interpolate scale', make: () => [img(), { scaleFactor: [2, 1.5], mode: 'nearest' }], call: fn(F.interpolate) },
+    { name: 'F.gridSample', make: () => [img(), T([2, 3, 4, 2]), { mode: 'bilinear', paddingMode: 'reflection', alignCorners: true }], call: fn(F.gridSample) },
+    { name: 'F.affineGrid', make: () => [T([2, 2, 3]), [2, 3, 5, 6], false], call: fn(F.affineGrid) },
     { name: 'F.layerNorm', make: () => [img(), [8, 8], { weight: cc.ones([8, 8]), bias: cc.zeros([8, 8]), eps: 1e-5 }], call: fn(F.layerNorm) },
     { name: 'F.groupNorm', make: () => [T([2, 4, 3, 3]), 2, { weight: cc.ones([4]), bias: cc.zeros([4]), eps: 1e-5 }], call: fn(F.groupNorm) },
     { name: 'F.instanceNorm', make: () => [img(), { eps: 1e-5 }], call: fn(F.instanceNorm) },

@@ -98,6 +98,11 @@ describe('models.densenet', function () {
     expectError(() => models.densenet121({ numClasses: 0 }), 'E_ARG', /numClasses/);
     expectError(() => models.densenet121({ growthRate: 12 } as never), 'E_ARG', /growthRate/);
     expectError(() => new DenseNetModel({ blockConfig: [] }), 'E_ARG', /blockConfig/);
+    // Every size checked before any layer is made (the fuzzer's 2 ** 32 layers ran out of memory).
+    expectError(() => new DenseBlock(3, 4, 2, Symbol('g') as never), 'E_ARG', /growthRate/);
+    expectError(() => new DenseBlock(3, 4, 10n as never, 5), 'E_ARG', /bnSize/);
+    expectError(() => new DenseBlock(2 ** 32, 4, 2, 5), 'E_OOM', /dense layers/);
+    expectError(() => new DenseNetModel({ blockConfig: [6, 2 ** 32] }), 'E_OOM', /dense layers/);
     const net = new DenseNetModel({ numClasses: 2, growthRate: 4, blockConfig: [1], numInitFeatures: 8 });
     expectError(() => net.call(zeros([1, 1, 32, 32])), 'E_SHAPE', /\[N, 3, H, W\]/);
     net.dispose();

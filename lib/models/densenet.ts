@@ -25,7 +25,7 @@ import { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import { concat, flatten } from '../ops';
 import type { Tensor } from '../tensor';
-import { checkOptions, checkTensor, describe, shapeStr } from '../validate';
+import { checkHostBytes, checkOptions, checkTensor, describe, shapeStr } from '../validate';
 import { positiveInt } from './args';
 import { register } from './io';
 
@@ -76,6 +76,12 @@ export class DenseBlock extends Module {
     const op = 'DenseBlock';
     positiveInt(op, 'numLayers', numLayers);
     positiveInt(op, 'inChannels', inChannels);
+    positiveInt(op, 'bnSize', bnSize);
+    positiveInt(op, 'growthRate', growthRate);
+    // The block's parameters and batch-norm buffers, counted before any is made: 2 ** 32 layers
+    // was a loop of 2 ** 32 modules (then V8 aborting out of memory).
+    const width = bnSize * growthRate, inputs = numLayers * inChannels + (growthRate * numLayers * (numLayers - 1)) / 2;
+    checkHostBytes(op, 4 * (width * inputs + numLayers * 9 * width * growthRate + 4 * inputs + 4 * numLayers * width), `${numLayers} dense layers' parameters`);
     for (let i = 0; i < numLayers; i++) this.registerModule(`denselayer${i + 1}`, new DenseLayer(inChannels + i * growthRate, growthRate, bnSize));
   }
 

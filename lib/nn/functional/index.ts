@@ -16,6 +16,7 @@ export type { LargeMarginOptions } from './large-margin';
 export type { ProboutOptions } from './probout';
 export { prelu, maxout, softmax, logSoftmax, dropout, dropout2d, localResponseNorm, batchNorm } from './layers';
 export { pad, interpolate, pixelShuffle, pixelUnshuffle } from './sampling';
+export { gridSample, affineGrid } from './grid-sample';
 export { unfold, fold } from './unfold';
 export type { UnfoldOptions } from './unfold';
 export { layerNorm, groupNorm, instanceNorm } from './normalization';
@@ -23,6 +24,7 @@ export type { LayerNormOptions, GroupNormOptions, InstanceNormOptions } from './
 export { normalize, cosineSimilarity, pairwiseDistance, cdist } from './distance';
 export type { NormalizeOptions, CosineSimilarityOptions, PairwiseDistanceOptions, CdistOptions } from './distance';
 export type { PadMode, InterpolateOptions } from './sampling';
+export type { GridSampleOptions, GridSampleMode, GridSamplePadding } from './grid-sample';
 export type { BatchNormOptions } from './layers';
 export {
   crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, klDiv,

@@ -1,0 +1,158 @@
+/**
+ * Sampling images at arbitrary points, as torch.nn.functional.grid_sample and affine_grid: the
+ * spatial transformer (Jaderberg et al. 2015) warps its input by a grid that a small network
+ * predicts, and the same two calls crop, rotate or zoom a batch on the device.
+ *
+ * Composed from tensor ops: the grid's points become corner indices and weights (elementwise
+ * ops), the corners are read with `gather`; so both run on every device, and the gradients for
+ * the image (gather's scatter-add) and for the grid (through the weights) come from the tape.
+ */
+import { tidy } from '../../engine';
+import { linspace, ones } from '../../creation';
+import { fail } from '../../errors';
+import {
+  abs, add, cast, clamp, concat, eq, expand, floor, gather, ge, le, matmul, mul, narrow, ne, reshape, round, scale, sub, where,
+} from '../../ops';
+import type { Tensor } from '../../tensor';
+import { checkOptions, checkSameDevice, checkTensor, describe, shapeStr } from '../../validate';
+
+type F32 = Tensor<'float32'>;
+
+export type GridSampleMode = 'bilinear' | 'nearest';
+export type GridSamplePadding = 'zeros' | 'border' | 'reflection';
+
+export interface GridSampleOptions {
+  /** 'bilinear' (default): the four nearest pixels, weighted; 'nearest': the nearest pixel (halves to even). */
+  mode?: GridSampleMode;
+  /** Points outside the image read 'zeros' (default), the nearest 'border' pixel, or the image mirrored ('reflection'). */
+  paddingMode?: GridSamplePadding;
+  /** -1 and 1 are the corner pixels' centres (true) or the image's outer edges (false, PyTorch's default). */
+  alignCorners?: boolean;
+}
+
+function checkAlign(op: string, align: unknown): boolean {
+  if (align !== undefined && typeof align !== 'boolean') fail('E_ARG', `${op}: expected \`alignCorners\` a boolean, got ${describe(align)}`);
+  return align ?? false;
+}
+
+/**
+ * The pixel coordinate (float, [N, 1, P]) that normalised coordinates g (-1 .. 1) name along an
+ * axis of `size` pixels, with the padding mode applied as PyTorch's grid_sampler_compute_source_index.
+ */
+function sourceIndex(g: F32, size: number, align: boolean, padding: GridSamplePadding): F32 {
+  // -1 -> 0 and 1 -> size - 1 (corners aligned), else -1 -> -0.5 and 1 -> size - 0.5.
+  let i = align ? scale(g, (size - 1) / 2, (size - 1) / 2) : scale(g, size / 2, (size - 1) / 2);
+  if (padding === 'zeros') return i;
+  // NaN is taken as 0 there (PyTorch's clipping drops it the same way).
+  i = where(ne(i, i), 0, i);
+  if (padding === 'reflection') {
+    // Mirrored about the edges (pixel centres with corners aligned, else the outer edges), as
+    // PyTorch's reflect_coordinates: period 2 span, every other span flipped.
+    const [low, high] = align ? [0, size - 1] : [-0.5, size - 0.5];
+    const span = high - low;
+    if (span <= 0) return scale(i, 0);
+    const a = abs(scale(i, 1, -low));
+    const flips = floor(scale(a, 1 / span));
+    const extra = sub(a, scale(flips, span));
+    const even = eq(sub(flips, scale(floor(scale(flips, 0.5)), 2)), 0);
+    i = where(even, scale(extra, 1, low), scale(extra, -1, span + low));
+    i = where(ne(i, i), 0, i);  // an infinite point (its remainder NaN): PyTorch's result there means nothing either
+  }
+  return clamp(i, 0, size - 1);
+}
+
+/**
+ * Samples x [N, C, H, W] at the points of grid [N, Ho, Wo, 2] (each an (x, y) pair, -1 .. 1
+ * across the image: x along W, y along H), giving [N, C, Ho, Wo], as
+ * torch.nn.functional.grid_sample on 4-D input. Differentiable in x and, in mode 'bilinear', in
+ * grid (the weights' slopes; points on a pixel boundary take the next pixel's). A point that is
+ * NaN samples NaN with padding 'zeros' and bilinear weights (0 nearest), and infinite ones
+ * NaN too, as in PyTorch; 'border' clips NaN to 0 and infinities to the edges, as PyTorch, and
+ * 'reflection' takes both as 0.
+ * @example F.gridSample(x, F.affineGrid(theta, x.shape), { paddingMode: 'border' })
+ */
+export function gridSample(x: Tensor, grid: Tensor, options: GridSampleOptions = {}): F32 {
+  const op = 'gridSample';
+  const t = checkTensor(op, 'x', x), g = checkTensor(op, 'grid', grid);
+  for (const [name, v] of [['x', t], ['grid', g]] as const) {
+    if (v.dtype !== 'float32') fail('E_DTYPE', `${op}: expected ${name} of dtype float32, got ${v.dtype}`);
+  }
+  checkSameDevice(op, { x: t, grid: g });
+  const o = checkOptions<GridSampleOptions>(op, options, ['mode', 'paddingMode', 'alignCorners']);
+  const mode = o.mode ?? 'bilinear', padding = o.paddingMode ?? 'zeros', align = checkAlign(op, o.alignCorners);
+  if (mode !== 'bilinear' && mode !== 'nearest') fail('E_ARG', `${op}: expected \`mode\` 'bilinear' or 'nearest', got ${describe(mode)}`);
+  if (!['zeros', 'border', 'reflection'].includes(padding)) {
+    fail('E_ARG', `${op}: expected \`paddingMode\` 'zeros', 'border' or 'reflection', got ${describe(padding)}`);
+  }
+  if (t.rank !== 4) fail('E_SHAPE', `${op}: expected x of shape [N, C, H, W], got ${shapeStr(t.shape)}`);
+  const [N, C, H, W] = t.shape;
+  if (g.rank !== 4 || g.shape[0] !== N || g.shape[3] !== 2) {
+    fail('E_SHAPE', `${op}: expected grid of shape [${N}, Ho, Wo, 2] for x of shape ${shapeStr(t.shape)}, got ${shapeStr(g.shape)}`);
+  }
+  const [, Ho, Wo] = g.shape, P = Ho * Wo;
+  if (H * W === 0 && N * C * P > 0) fail('E_SHAPE', `${op}: cannot sample the empty images of shape ${shapeStr(t.shape)}`);
+  if (H * W > 2 ** 31 - 1) fail('E_SHAPE', `${op}: images of ${H} x ${W} pixels are past int32 indices`);
+  return tidy(() => {
+    const coordinate = (axis: number, size: number) => sourceIndex(reshape(narrow(g, 3, axis, 1), [N, 1, P]) as F32, size, align, padding);
+    const ix = coordinate(0, W), iy = coordinate(1, H);
+    const pixels = reshape(t, [N, C, H * W]) as F32;
+    // The pixel at integer-valued (xc, yc) [N, 1, P], and 1 where it lies inside the image (0
+    // outside, and for NaN: its index is then 0, a pixel that exists).
+    const read = (xc: F32, yc: F32): [F32, F32] => {
+      const inside = mul(mul(ge(xc, 0), le(xc, W - 1)), mul(ge(yc, 0), le(yc, H - 1)));
+      const index = cast(where(inside, add(scale(yc, W), xc), 0), 'int32');
+      return [gather(pixels, 2, expand(index, [N, C, P])) as F32, inside];
+    };
+    let y: F32;
+    if (mode === 'nearest') {
+      const [v, inside] = read(round(ix), round(iy));
+      y = mul(v, inside);
+    } else {
+      const x0 = floor(ix), y0 = floor(iy), tx = sub(ix, x0), ty = sub(iy, y0);
+      const wx = [scale(tx, -1, 1), tx], wy = [scale(ty, -1, 1), ty];
+      y = null as unknown as F32;
+      for (const dy of [0, 1]) {
+        for (const dx of [0, 1]) {
+          const [v, inside] = read(scale(x0, 1, dx), scale(y0, 1, dy));
+          const term = mul(v, mul(mul(wx[dx], wy[dy]), inside));
+          y = y ? add(y, term) : term;
+        }
+      }
+    }
+    return reshape(y, [N, C, Ho, Wo]) as F32;
+  });
+}
+
+/**
+ * The sampling grid [N, H, W, 2] of the affine maps theta [N, 2, 3] for an output of `size`
+ * [N, C, H, W], as torch.nn.functional.affine_grid on 4-D sizes: point (x, y) of the output,
+ * in -1 .. 1 (`alignCorners` as gridSample's), samples theta @ (x, y, 1). Differentiable in theta.
+ * @example F.affineGrid(tensor([[[0.5, 0, 0], [0, 0.5, 0]]]), [1, 3, 64, 64])   // a 2x zoom into the centre
+ */
+export function affineGrid(theta: Tensor, size: readonly number[], alignCorners?: boolean): F32 {
+  const op = 'affineGrid';
+  const th = checkTensor(op, 'theta', theta);
+  if (th.dtype !== 'float32') fail('E_DTYPE', `${op}: expected theta of dtype float32, got ${th.dtype}`);
+  const align = checkAlign(op, alignCorners);
+  if (!Array.isArray(size) || size.length !== 4 || !size.every((n) => Number.isInteger(n) && n >= 0 && n <= 2 ** 31 - 1)) {
+    fail('E_ARG', `${op}: expected \`size\` as [N, C, H, W] of non-negative integers, got ${describe(size)}`);
+  }
+  const [N, , H, W] = size;
+  if (th.rank !== 3 || th.shape[0] !== N || th.shape[1] !== 2 || th.shape[2] !== 3) {
+    fail('E_SHAPE', `${op}: expected theta of shape [${N}, 2, 3] for size ${describe(size)}, got ${shapeStr(th.shape)}`);
+  }
+  if (H * W > 2 ** 31 - 1) fail('E_SHAPE', `${op}: a grid of ${H} x ${W} points is too large`);
+  return tidy(() => {
+    // Coordinates of n points along an axis: -1 .. 1 at the pixels' centres (aligned), else
+    // pulled in by (n - 1) / n; one point sits at 0.
+    const axis = (n: number): F32 => {
+      if (n <= 1) return scale(ones([n], { device: th.device }), 0);
+      const c = linspace(-1, 1, n, { dtype: 'float32', device: th.device });
+      return align ? c : scale(c, (n - 1) / n);
+    };
+    const xs = expand(reshape(axis(W), [1, W, 1]), [H, W, 1]);
+    const ys = expand(reshape(axis(H), [H, 1, 1]), [H, W, 1]);
+    const base = reshape(concat([xs, ys, ones([H, W, 1], { device: th.device })], 2), [1, H * W, 3]);
+    return reshape(matmul(expand(base, [N, H * W, 3]), th, { transB: true }), [N, H, W, 2]) as F32;
+  });
+}
