@@ -21,7 +21,8 @@ import { runSideBySide, timeTidied, type SideCase } from './side-by-side';
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
 // gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples; ims: 64
-// [3, 224, 224] images), q, k [8, 8, 128, 64] (eq, ek on PyTorch's side), u [16, 64, 32, 32], uc [16, 576, 1024]
+// [3, 224, 224] images), q, k [8, 8, 128, 64] (eq, ek on PyTorch's side), u [16, 64, 32, 32], uc [16, 576, 1024],
+// gx, gg, gsy (gridSample's)
 const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -65,6 +66,11 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['einsum bhqd,bhkd->bhqk [8,8,128,64]', ({ q, k }) => cc.einsum('bhqd,bhkd->bhqk', q, k), "torch.einsum('bhqd,bhkd->bhqk', eq, ek)"],
   ['unfold 3x3 pad 1 of [16,64,32,32]', ({ u }) => cc.F.unfold(u, 3, { padding: 1 }), 'torch.nn.functional.unfold(u, 3, padding=1)'],
   ['fold back to [16,64,32,32]', ({ uc }) => cc.F.fold(uc, [32, 32], 3, { padding: 1 }), 'torch.nn.functional.fold(uc, (32, 32), 3, padding=1)'],
+  // Session 30: the spatial transformer's sampling (gx [16, 32, 64, 64], gg [16, 64, 64, 2] of
+  // randn * 0.5, both requiring gradients for the backward row; gsy ones of the output).
+  ['gridSample bilinear [16,32,64,64], 64x64 grid', ({ gx, gg }) => cc.noGrad(() => cc.F.gridSample(gx, gg)), 'torch.nn.functional.grid_sample(gx.detach(), gg.detach(), align_corners=False)'],
+  ['gridSample bilinear fwd+bwd', ({ gx, gg, gsy }) => { gx.grad = null; gg.grad = null; cc.F.gridSample(gx, gg).backward(gsy); },
+    'setattr(gx, "grad", None) or setattr(gg, "grad", None) or torch.nn.functional.grid_sample(gx, gg, align_corners=False).backward(gsy)'],
   // To and from JavaScript's own values (PyTorch: Python's lists; a copy out as dataSync makes).
   ['tensor from nested arrays [1024][1024]', () => cc.tensor(nested), 'torch.tensor(l)'],
   ['arraySync [1024,1024] (tolist)', ({ s }) => { s.arraySync(); }, 'q.tolist()'],
@@ -87,6 +93,7 @@ h, hy = torch.randn(512, 4096, requires_grad=True), torch.ones(512)
 q = torch.randn(1024, 1024); l = q.tolist()
 ix, ir = torch.randint(0, 4096, (512, 4096)), torch.randint(0, 512, (512,))
 eq, ek, u, uc = torch.randn(8, 8, 128, 64), torch.randn(8, 8, 128, 64), torch.randn(16, 64, 32, 32), torch.randn(16, 576, 1024)
+gx, gg, gsy = torch.randn(16, 32, 64, 64, requires_grad=True), (torch.randn(16, 64, 64, 2) * 0.5).requires_grad_(), torch.ones(16, 32, 64, 64)
 xs = [torch.randn(1, 28, 28) for _ in range(64)]
 ims = [torch.randn(3, 224, 224) for _ in range(64)]
 out = {}
@@ -114,6 +121,7 @@ void runSideBySide({
       h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
       ix: cc.cast(cc.rand([512, 4096], 0, 4096), 'int32'), ir: cc.cast(cc.rand([512], 0, 512), 'int32'),
       q: cc.randn([8, 8, 128, 64]), k: cc.randn([8, 8, 128, 64]), u: cc.randn([16, 64, 32, 32]), uc: cc.randn([16, 576, 1024]),
+      gx: cc.randn([16, 32, 64, 64]).requiresGrad_(), gg: cc.mul(cc.randn([16, 64, 64, 2]), 0.5).requiresGrad_(), gsy: cc.ones([16, 32, 64, 64]),
     };
     nested = t.s.arraySync() as number[][];
     samples = Array.from({ length: 64 }, () => cc.randn([1, 28, 28]));

@@ -203,6 +203,8 @@ export interface NativeAddon {
   roiPoolBackward(dy: Handle, argmax: Handle, boxes: Handle, inputShape: readonly number[]): Handle;
   roiAlignForward(x: Handle, boxes: Handle, outputSize: readonly number[], spatialScale: number, samplingRatio: number, aligned: boolean): Handle;
   roiAlignBackward(dy: Handle, boxes: Handle, inputShape: readonly number[], spatialScale: number, samplingRatio: number, aligned: boolean): Handle;
+  gridSampleForward(x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean): Handle;
+  gridSampleBackward(dy: Handle, x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean, needX: boolean, needGrid: boolean): [Handle | null, Handle | null];
   preluForward(x: Handle, w: Handle): Handle;
   preluBackward(dy: Handle, x: Handle, w: Handle): [Handle, Handle];
   maxoutForward(x: Handle, pieces: number): Handle;

@@ -133,6 +133,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<RoiPoolBackward>(env, exports, "roiPoolBackward");
   add_gpu<RoiAlignForward>(env, exports, "roiAlignForward");
   add_gpu<RoiAlignBackward>(env, exports, "roiAlignBackward");
+  add<GridSampleForward>(env, exports, "gridSampleForward");
+  add<GridSampleBackward>(env, exports, "gridSampleBackward");
   add_gpu<PreluForward>(env, exports, "preluForward");
   add_gpu<PreluBackward>(env, exports, "preluBackward");
   add_gpu<MaxoutForward>(env, exports, "maxoutForward");

@@ -1,13 +1,14 @@
 /**
  * F.gridSample and F.affineGrid (lib/nn/functional/grid-sample.ts) against PyTorch's float64
- * values and gradients (committed fixtures, test/fixtures/make/grid_sample.py), their gradients
- * by finite differences, a spatial transformer trained end to end, non-finite points, the GPU
- * beside the CPU, and typed errors.
+ * values and gradients (committed fixtures, test/fixtures/make/grid_sample.py), the CPU kernel
+ * against the composition the GPU runs, gradients by finite differences, a spatial transformer
+ * trained end to end, non-finite points, the GPU beside the CPU, and typed errors.
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { expectClose, expectError, loadFixture, tapeCheck } from './helpers';
+import { gridSampleComposed } from '../lib/nn/functional/grid-sample';
 
 const { F, nn } = cc;
 
@@ -33,10 +34,32 @@ describe('F.gridSample', () => {
         expectClose(y.dataSync(), c.y.values, 1e-5, 1e-5, what);
         y.mul(fromValues(c.dy)).sum().backward();
         expectClose(x.grad!.dataSync(), c.dx.values, 1e-5, 1e-5, `${what}: dx`);
-        // Nearest sampling is flat in the grid: PyTorch's zeros, and no gradient here.
+        // Nearest sampling is flat in the grid: PyTorch's zeros.
         if (c.mode === 'nearest') expect(c.dgrid.values.every((v) => v === 0), what).to.equal(true);
-        else expectClose(grid.grad!.dataSync(), c.dgrid.values, 1e-4, 1e-4, `${what}: dgrid`);
+        expectClose(grid.grad!.dataSync(), c.dgrid.values, 1e-4, 1e-4, `${what}: dgrid`);
       });
+    }
+  });
+
+  it('the CPU kernel and the composition the GPU runs agree, values and gradients', () => {
+    const x = randomCpu([2, 3, 6, 7], 31), grid = cc.mul(randomCpu([2, 5, 4, 2], 32), 1.3);
+    for (const mode of ['bilinear', 'nearest'] as const) {
+      for (const paddingMode of ['zeros', 'border', 'reflection'] as const) {
+        for (const alignCorners of [false, true]) {
+          const what = `${mode} ${paddingMode} alignCorners=${alignCorners}`;
+          cc.tidy(() => {
+            const run = (f: (a: cc.Tensor, b: cc.Tensor) => cc.Tensor) => {
+              const xs = x.detach().requiresGrad_(), gs = grid.detach().requiresGrad_();
+              const y = f(xs, gs);
+              y.mul(cc.sin(cc.arange(y.size, undefined, 1, 'float32')).reshape(y.shape)).sum().backward();
+              return [y, xs.grad!, gs.grad ?? cc.zerosLike(gs)].map((t) => Array.from(t.dataSync()));
+            };
+            const native = run((a, b) => F.gridSample(a, b, { mode, paddingMode, alignCorners }));
+            const composed = run((a, b) => gridSampleComposed(a as never, b as never, mode, paddingMode, alignCorners));
+            ['y', 'dx', 'dgrid'].forEach((name, i) => expectClose(native[i], composed[i], 1e-5, 1e-5, `${what}: ${name}`));
+          });
+        }
+      }
     }
   });
 

@@ -472,5 +472,54 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
   return gradient_handles(info.Env(), dx, dw, db);
 }
 
+namespace {
+
+// gridSample's arguments after the tensors: mode (0 bilinear, 1 nearest), padding (0 zeros,
+// 1 border, 2 reflection), alignCorners; and the shapes of x and grid.
+cpu::GridSampleArgs grid_sample_args(const Napi::CallbackInfo& info, size_t i, const Tensor& x, const Tensor& grid, const char* op) {
+  const int64_t mode = int_arg(info, i, op, "mode"), padding = int_arg(info, i + 1, op, "paddingMode");
+  CONVNET_CHECK(mode == 0 || mode == 1, "E_ARG", op, ": `mode` must be 0 (bilinear) or 1 (nearest), got ", mode);
+  CONVNET_CHECK(padding >= 0 && padding <= 2, "E_ARG", op, ": `paddingMode` must be 0 (zeros), 1 (border) or 2 (reflection), got ", padding);
+  CONVNET_CHECK(x.dim() == 4, "E_SHAPE", op, ": expected x of shape [N, C, H, W], got ", shape_str(x.shape));
+  CONVNET_CHECK(grid.dim() == 4 && grid.shape[0] == x.shape[0] && grid.shape[3] == 2, "E_SHAPE", op, ": expected grid of shape [",
+                x.shape[0], ", Ho, Wo, 2], got ", shape_str(grid.shape));
+  CONVNET_CHECK(x.shape[2] * x.shape[3] > 0 || x.shape[0] * x.shape[1] * grid.shape[1] * grid.shape[2] == 0, "E_SHAPE", op,
+                ": cannot sample the empty images of shape ", shape_str(x.shape));
+  CONVNET_CHECK(x.device() == grid.device(), "E_DEVICE", op, ": x and grid must be on one device");
+  return {static_cast<cpu::GridSampleMode>(mode), static_cast<cpu::GridSamplePadding>(padding), bool_arg(info, i + 2, op, "alignCorners")};
+}
+
+}  // namespace
+
+Napi::Value GridSampleForward(const Napi::CallbackInfo& info) {
+  const char* op = "gridSample";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  const Tensor& grid = float_tensor_arg(info, 1, op, "grid");
+  const cpu::GridSampleArgs a = grid_sample_args(info, 2, x, grid, op);
+  Tensor y = Tensor::empty(Shape{x.shape[0], x.shape[1], grid.shape[1], grid.shape[2]}, DType::Float32, x.device());
+  Queue::cpu().enqueue(op, [=] { cpu::grid_sample_forward(x, grid, a, y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+Napi::Value GridSampleBackward(const Napi::CallbackInfo& info) {
+  const char* op = "gridSample backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& x = float_tensor_arg(info, 1, op, "x");
+  const Tensor& grid = float_tensor_arg(info, 2, op, "grid");
+  const cpu::GridSampleArgs a = grid_sample_args(info, 3, x, grid, op);
+  const bool need_dx = bool_arg(info, 6, op, "needX"), need_dgrid = bool_arg(info, 7, op, "needGrid");
+  CONVNET_CHECK(dy.shape == (Shape{x.shape[0], x.shape[1], grid.shape[1], grid.shape[2]}) && dy.device() == x.device(), "E_SHAPE",
+                op, ": `dy` ", shape_str(dy.shape), " does not match x ", shape_str(x.shape), " and grid ", shape_str(grid.shape));
+  Tensor dx = need_dx ? Tensor::empty(x.shape, DType::Float32, x.device()) : Tensor{};
+  Tensor dgrid = need_dgrid ? Tensor::empty(grid.shape, DType::Float32, x.device()) : Tensor{};
+  Tensor dx_or_none = need_dx ? dx : Tensor::empty(Shape{0}, DType::Float32, x.device());
+  Tensor dgrid_or_none = need_dgrid ? dgrid : Tensor::empty(Shape{0}, DType::Float32, x.device());
+  Queue::cpu().enqueue(op, [=] { cpu::grid_sample_backward(dy, x, grid, a, dx_or_none, dgrid_or_none); });
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, need_dx ? wrap_tensor(info.Env(), std::move(dx)) : info.Env().Null());
+  out.Set(1u, need_dgrid ? wrap_tensor(info.Env(), std::move(dgrid)) : info.Env().Null());
+  return out;
+}
+
 }  // namespace api
 }  // namespace convnet

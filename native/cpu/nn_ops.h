@@ -15,6 +15,20 @@ namespace cpu {
 
 #include "ops/nn_ops.inc"  // the declarations, with what each computes
 
+// torch.nn.functional.grid_sample on 4-D input (grid_sample.cc; CPU only: the GPU composes it
+// from tensor ops): x [N, C, H, W], grid [N, Ho, Wo, 2] of (x, y) in -1 .. 1, y [N, C, Ho, Wo];
+// backward writes dx (x's shape) and dgrid (grid's), either may be empty (not asked for).
+enum class GridSampleMode { Bilinear = 0, Nearest = 1 };
+enum class GridSamplePadding { Zeros = 0, Border = 1, Reflection = 2 };
+struct GridSampleArgs {
+  GridSampleMode mode;
+  GridSamplePadding padding;
+  bool align_corners;
+};
+void grid_sample_forward(const Tensor& x, const Tensor& grid, const GridSampleArgs& a, const Tensor& y);
+void grid_sample_backward(const Tensor& dy, const Tensor& x, const Tensor& grid, const GridSampleArgs& a, const Tensor& dx,
+                          const Tensor& dgrid);
+
 // conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
 // the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be
 // kept between calls (Note [prepared weights], prepared_weights.h).
