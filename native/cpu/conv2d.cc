@@ -246,25 +246,27 @@ void add_block(const float* a, int64_t a_step, float* p, int64_t p_step, int64_t
 }
 
 // The adjoint of im2col for one channel of an image: its dx plane = bias + the sum of the
-// elements of its kh kw rows of col (`col`, `ld` floats apart) over every (i, j, oh, ow) that read (ih, iw), added in the
-// fixed order (i, j). At a stride s along rows, a tap's outputs land every s-th column of dx, so
-// the plane is summed as s phase planes (iw = s u + q, each H x U) with unit-stride vector adds,
-// then interleaved into dx; adding into dx s floats apart, one float at a time in rows of Wo, took
-// as long as the GEMM (the tiled convolution's 5x5/2 16 -> 64 on 22x22: 41% of its backward-data
-// in that loop, `perf record`). Loops run (i, j, oh): consecutive adds go to other rows, where
-// (i, j, oh) by dx row had tap j + s add into the floats tap j had just stored, one float over,
-// and wait for the store (a third of the loop). Compiled for AVX-512 and AVX2 as a whole: rows
-// are short (9 floats there), so the adds are inlined, not calls.
-CONVNET_SIMD_CLONES
+// elements of its kh kw rows of col (`col`, `ld` floats apart) over every (i, j, oh, ow) that read
+// (ih, iw), added in the fixed order (i, j) (the order of the loop this replaced: the same bits).
+// At a stride s along rows, a tap's outputs land every s-th column of dx, so the plane is summed
+// as s phase planes (iw = s u + q, each H x U) with unit-stride vector adds (add_block), then
+// interleaved into dx; adding into dx s floats apart, one float at a time in rows of Wo, took as
+// long as the GEMM (the tiled convolution's 5x5/2 16 -> 64 on 22x22: 41% of its backward-data in
+// that loop, `perf record`). Loops run (i, j, oh): consecutive adds go to other rows, where a
+// loop by dx row had tap j + s add into the floats tap j had just stored, one float over, and
+// wait for the store (a third of the loop). At stride 1 the plain loop as before: a first version
+// of this function (add_block there too, compiled as SIMD clones, two divisions a tap) took
+// GoogLeNet's 5x5 48 -> 128 backward-data on 7x7 at batch 1 from 0.068 to 0.087 ms.
 void col2im_plane(const float* __restrict col, int64_t ld, const Dims& d, const Conv2dGeometry& g, float bias,
                   float* __restrict plane) {
   const int64_t s = g.stride_w, U = ceil_div(d.W, s);
-  // The phase planes: dx's plane itself at stride 1. (The thread-local named once: each use of
-  // one in a shared library is a call to __tls_get_addr.)
-  thread_local std::vector<float> tls_phases;
-  std::vector<float>& phases = tls_phases;
-  if (s > 1) phases.resize(s * d.H * U);
-  float* sums = s > 1 ? phases.data() : plane;
+  // The phase planes (kept per thread); dx's plane itself at stride 1.
+  float* sums = plane;
+  if (s > 1) {
+    thread_local std::vector<float> phases;
+    phases.resize(s * d.H * U);
+    sums = phases.data();
+  }
   std::fill(sums, sums + (s > 1 ? s * d.H * U : d.hw), bias);
   for (int64_t i = 0; i < d.kh; ++i) {
     for (int64_t j = 0; j < d.kw; ++j) {
@@ -275,12 +277,18 @@ void col2im_plane(const float* __restrict col, int64_t ld, const Dims& d, const 
       const int64_t off = j * g.dilation_w - g.pad_left, q = ((off % s) + s) % s, shift = (off - q) / s;
       // Output rows [oh_lo, oh_hi) read dx rows ih = oh sh - pad_top + i dh inside [0, H).
       const int64_t top = g.pad_top - i * g.dilation_h;
-      const int64_t oh_lo = std::clamp<int64_t>(ceil_div(top, g.stride_h), 0, d.Ho);
-      const int64_t oh_hi = std::clamp<int64_t>(ceil_div(d.H + top, g.stride_h), oh_lo, d.Ho);
+      const int64_t sh = g.stride_h;
+      const int64_t oh_lo = std::clamp<int64_t>(sh == 1 ? top : ceil_div(top, sh), 0, d.Ho);
+      const int64_t oh_hi = std::clamp<int64_t>(sh == 1 ? d.H + top : ceil_div(d.H + top, sh), oh_lo, d.Ho);
       if (oh_hi == oh_lo) continue;
       const float* a = col + (i * d.kw + j) * ld + oh_lo * d.Wo + lo;
       float* p = sums + q * d.H * U + (oh_lo * g.stride_h - top) * U + shift + lo;
-      add_block(a, d.Wo, p, g.stride_h * U, oh_hi - oh_lo, hi - lo);
+      if (s == 1) {
+        for (int64_t r = 0; r < oh_hi - oh_lo; ++r)
+          for (int64_t k = 0; k < hi - lo; ++k) p[r * g.stride_h * U + k] += a[r * d.Wo + k];
+      } else {
+        add_block(a, d.Wo, p, g.stride_h * U, oh_hi - oh_lo, hi - lo);
+      }
     }
   }
   if (s == 1) return;
