@@ -18,7 +18,7 @@ import { native } from '../../native';
 import { linspace, ones } from '../../creation';
 import { fail } from '../../errors';
 import {
-  abs, add, cast, clamp, concat, eq, expand, floor, gather, ge, le, matmul, mul, narrow, ne, reshape, round, scale, sub, where,
+  abs, add, cast, clamp, concat, eq, expand, floor, gather, ge, le, matmul, mul, narrow, ne, reshape, round, scale, sub, sum, where,
 } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkOptions, checkSameDevice, checkTensor, describe, shapeStr } from '../../validate';
@@ -72,7 +72,8 @@ function sourceIndex(g: F32, size: number, align: boolean, padding: GridSamplePa
  * Samples x [N, C, H, W] at the points of grid [N, Ho, Wo, 2] (each an (x, y) pair, -1 .. 1
  * across the image: x along W, y along H), giving [N, C, Ho, Wo], as
  * torch.nn.functional.grid_sample on 4-D input. Differentiable in x and, in mode 'bilinear', in
- * grid (the weights' slopes; points on a pixel boundary take the next pixel's). A point that is
+ * grid (the weights' slopes; points on a pixel boundary take the next pixel's; 'nearest' gives
+ * the grid zeros, as PyTorch). A point that is
  * NaN samples NaN with padding 'zeros' and bilinear weights (0 nearest), and infinite ones
  * NaN too, as in PyTorch; 'border' clips NaN to 0 and infinities to the edges, as PyTorch, and
  * 'reflection' takes both as 0.
@@ -99,7 +100,14 @@ export function gridSample(x: Tensor, grid: Tensor, options: GridSampleOptions =
   const [, Ho, Wo] = g.shape, P = Ho * Wo;
   if (H * W === 0 && N * C * P > 0) fail('E_SHAPE', `${op}: cannot sample the empty images of shape ${shapeStr(t.shape)}`);
   if (H * W > 2 ** 31 - 1) fail('E_SHAPE', `${op}: images of ${H} x ${W} pixels are past int32 indices`);
-  if (t.device !== 'cpu') return gridSampleComposed(t as F32, g as F32, mode, padding, align);
+  if (t.device !== 'cpu') {
+    const y = gridSampleComposed(t as F32, g as F32, mode, padding, align);
+    if (mode === 'bilinear' || !isRecording([g])) return y;
+    // Nearest sampling is flat in the grid, and the composition does not reach it: tie the grid
+    // on with a term that is 0 (NaN points mapped to 0 first, infinities clamped), so that its
+    // gradient is zeros, as on the CPU and in PyTorch, not missing.
+    return tidy(() => add(y, scale(sum(clamp(where(ne(g, g), 0, g), -1, 1)), 0)));
+  }
   const codes = [mode === 'nearest' ? 1 : 0, ['zeros', 'border', 'reflection'].indexOf(padding), align] as const;
   const y = new Tensor(native.gridSampleForward(t.handle(op), g.handle(op), ...codes), [N, C, Ho, Wo], 'float32');
   if (!isRecording([t, g])) return y;
