@@ -485,6 +485,8 @@ cpu::GridSampleArgs grid_sample_args(const Napi::CallbackInfo& info, size_t i, c
                 x.shape[0], ", Ho, Wo, 2], got ", shape_str(grid.shape));
   CONVNET_CHECK(x.shape[2] * x.shape[3] > 0 || x.shape[0] * x.shape[1] * grid.shape[1] * grid.shape[2] == 0, "E_SHAPE", op,
                 ": cannot sample the empty images of shape ", shape_str(x.shape));
+  CONVNET_CHECK(x.shape[2] * x.shape[3] <= INT32_MAX, "E_SHAPE", op, ": images of ", x.shape[2], " x ", x.shape[3],
+                " pixels are past int32 indices");
   CONVNET_CHECK(x.device() == grid.device(), "E_DEVICE", op, ": x and grid must be on one device");
   return {static_cast<cpu::GridSampleMode>(mode), static_cast<cpu::GridSamplePadding>(padding), bool_arg(info, i + 2, op, "alignCorners")};
 }

@@ -110,31 +110,48 @@ inline float tap(const float* plane, int32_t index, float w) {
   return index < 0 ? 0.0f : w * v;
 }
 
-// Every point's taps, taps[n * P + p], in memory kept per thread between calls and not zeroed
-// (a fresh 2 MB vector a call spent most of the forward in the kernel zeroing its pages).
-const Taps* taps_of_grid(const Tensor& grid, int64_t H, int64_t W, const GridSampleArgs& a) {
-  const int64_t count = grid.numel() / 2;
-  thread_local std::unique_ptr<Taps[]> buffer;
-  thread_local int64_t capacity = 0;
-  if (capacity < count) {
-    buffer.reset();
-    buffer.reset(new Taps[static_cast<size_t>(count)]);
-    capacity = count;
+// Every point's taps, taps[n * P + p]. Up to kKeptTaps points they live in memory kept per
+// thread between calls and not zeroed (a fresh 2 MB vector a call spent most of the forward in
+// the kernel zeroing its pages); a larger grid gets memory of its own for the call, so that one
+// huge call does not pin its size for the rest of the process.
+class GridTaps {
+ public:
+  GridTaps(const Tensor& grid, int64_t H, int64_t W, const GridSampleArgs& a) {
+    constexpr int64_t kKeptTaps = int64_t{1} << 19;  // 16 MiB
+    const int64_t count = grid.numel() / 2;
+    thread_local std::unique_ptr<Taps[]> kept;
+    thread_local int64_t capacity = 0;
+    if (count > kKeptTaps) {
+      own_.reset(new Taps[static_cast<size_t>(count)]);
+      taps_ = own_.get();
+    } else {
+      if (capacity < count) {
+        kept.reset();
+        kept.reset(new Taps[static_cast<size_t>(count)]);
+        capacity = count;
+      }
+      taps_ = kept.get();
+    }
+    Taps* taps = taps_;
+    const float* g = grid.f32();
+    parallel_for(count, 1024, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) taps[i] = taps_of(point_of(g[2 * i], g[2 * i + 1], H, W, a));
+    });
   }
-  Taps* taps = buffer.get();
-  const float* g = grid.f32();
-  parallel_for(count, 1024, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) taps[i] = taps_of(point_of(g[2 * i], g[2 * i + 1], H, W, a));
-  });
-  return taps;
-}
+  const Taps* data() const { return taps_; }
+
+ private:
+  std::unique_ptr<Taps[]> own_;
+  Taps* taps_ = nullptr;
+};
 
 }  // namespace
 
 void grid_sample_forward(const Tensor& x, const Tensor& grid, const GridSampleArgs& a, const Tensor& y) {
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], P = grid.shape[1] * grid.shape[2];
   if (y.numel() == 0) return;
-  const Taps* taps = taps_of_grid(grid, H, W, a);
+  const GridTaps grid_taps(grid, H, W, a);
+  const Taps* taps = grid_taps.data();
   const float* px = x.f32();
   float* py = y.f32();
   // Items of (image, kLanes channels): a point's taps are read once for the channels' sums.
@@ -171,7 +188,8 @@ void grid_sample_backward(const Tensor& dy, const Tensor& x, const Tensor& grid,
   const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[2], W = x.shape[3], P = grid.shape[1] * grid.shape[2];
   const float *pdy = dy.f32(), *px = x.f32();
   if (dx.numel() > 0) {
-    const Taps* taps = taps_of_grid(grid, H, W, a);
+    const GridTaps grid_taps(grid, H, W, a);
+    const Taps* taps = grid_taps.data();
     float* pdx = dx.f32();
     parallel_for(N * C, std::max<int64_t>(1, 4096 / std::max<int64_t>(P + H * W, 1)), [&](int64_t begin, int64_t end) {
       for (int64_t plane = begin; plane < end; ++plane) {
