@@ -104,6 +104,16 @@ describe('F.gridSample', () => {
     expectClose(at({ paddingMode: 'border' }), [4, 10.1, 8.2, 1.5], 1e-6, 1e-6, 'border');
     expectClose(at({ paddingMode: 'reflection' }), [4, 2.1, 8.2, 1.5], 1e-6, 1e-6, 'reflection');
     expectClose(at({ paddingMode: 'reflection', alignCorners: true }), [4, 1.95, 7.8, 2.75], 1e-6, 1e-6, 'reflection aligned');
+    // Gradients (PyTorch's dx, no NaN on pixel 0; its dgrid [0, NaN] at the NaN point is 0 here), on
+    // the kernel and the composition.
+    for (const sample of [(a: cc.Tensor, b: cc.Tensor) => F.gridSample(a, b), (a: cc.Tensor, b: cc.Tensor) => gridSampleComposed(a as never, b as never, 'bilinear', 'zeros', false)]) {
+      const xs = x.detach().requiresGrad_(), g = cc.tensor([NaN, 0, 0.3, 0.1], { shape: [1, 1, 2, 2], requiresGrad: true });
+      const y = sample(xs, g);
+      expectClose(y.dataSync(), [NaN, 6.7], 1e-6, 1e-5, 'y');
+      y.sum().backward();
+      expectClose(xs.grad!.dataSync(), [0, 0, 0, 0, 0, 0, 0.765, 0.085, 0, 0, 0.135, 0.015], 1e-5, 1e-6, 'dx');
+      expectClose(g.grad!.dataSync(), [0, 0, 2, 6], 1e-5, 1e-5, 'dgrid');
+    }
   });
 
   it('takes empty batches, channels and grids', () => {

@@ -53,9 +53,10 @@ float* scratch(int slot, int64_t n);
 bool direct_forward_applies(const Dims& d);
 void direct_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
                     float* py);
-// More than 16 output channels a group, stride 1: blocks of 32 or 48 channels. `weights`: the
-// memory pw and pb are (the forward's own w and b), so that their blocks may be kept (Note
-// [prepared weights]); null for weights made for the call (backward-data's flipped ones).
+// More than 16 output channels a group, stride 1, 2 or 4 along rows: blocks of 32 or 48
+// channels. `weights`: the memory pw and pb are (the forward's own w and b), so that their
+// blocks may be kept (Note [prepared weights]); null for weights made for the call
+// (backward-data's flipped ones).
 // `gathered`: the weights are backward-data's flipped transpose (non-identity offsets).
 bool direct32_applies(const Dims& d, const Conv2dGeometry& g, bool gathered = false);
 void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_stride, const std::vector<int64_t>& offset,

@@ -9,9 +9,10 @@
 //     runs in one fixed order (the same bits for any thread count);
 //   - dgrid goes by blocks of points, the channels in order.
 // Where PyTorch's result is undefined or odd we follow what its CPU kernel returned (PyTorch
-// 1.13): a NaN or infinite point samples NaN in mode 'zeros' with bilinear weights (its gradient
-// to the grid NaN too, none to x), 0 with the nearest pixel; 'border' and 'reflection' take NaN
-// as 0 and clip infinities ('reflection': 0 too).
+// 1.13): a NaN or infinite point samples NaN in mode 'zeros' with bilinear weights, 0 with the
+// nearest pixel; 'border' and 'reflection' take NaN as 0 and clip infinities ('reflection': 0
+// too). No gradient flows from such a NaN sample: none to x (as PyTorch), zeros to its grid
+// point (PyTorch gives a NaN to the coordinate whose partner is not finite, 0 to the other).
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -59,7 +60,7 @@ struct Point {
   int64_t index[4];
   double w[4];
   double tx, ty, slope_x, slope_y;
-  bool nan;  // bilinear, padding 'zeros', a coordinate not finite: NaN out
+  bool nan;  // bilinear, padding 'zeros', a coordinate not finite: NaN out, no gradient
 };
 
 Point point_of(double gx, double gy, int64_t H, int64_t W, const GridSampleArgs& a) {
@@ -88,9 +89,9 @@ Point point_of(double gx, double gy, int64_t H, int64_t W, const GridSampleArgs&
   return p;
 }
 
-// What the forward reads of a point, in 32 bytes: its corners (-1 outside the image: never
+// What the forward and dx read of a point, in 32 bytes: its corners (-1 outside the image: never
 // read, so an infinite pixel there cannot make 0 * inf) and their weights in float (as PyTorch's
-// float kernel), a NaN weight for a NaN sample. Through the 104-byte Point, once per channel, the
+// float kernel); a NaN sample is corner 0 at pixel 0 with a NaN weight (dx skips it). Through the 104-byte Point, once per channel, the
 // forward took 6.4 ms on x [16, 32, 64, 64] with a 64 x 64 grid (2 threads), 3.7 ms this way.
 struct Taps {
   int32_t index[4];
@@ -197,9 +198,11 @@ void grid_sample_backward(const Tensor& dy, const Tensor& x, const Tensor& grid,
         const float* g = pdy + plane * P;
         float* out = pdx + plane * H * W;
         std::fill(out, out + H * W, 0.0f);
-        for (int64_t p = 0; p < P; ++p)
+        for (int64_t p = 0; p < P; ++p) {
+          if (std::isnan(tp[p].w[0])) continue;  // a NaN sample: no pixel to send its gradient to
           for (int k = 0; k < 4; ++k)
             if (tp[p].index[k] >= 0) out[tp[p].index[k]] += tp[p].w[k] * g[p];
+        }
       }
     });
   }
@@ -235,8 +238,8 @@ void grid_sample_backward(const Tensor& dy, const Tensor& x, const Tensor& grid,
       for (int64_t p = p0; p < p1; ++p) {
         const Point& q = block[p - p0];
         float* out = pdg + 2 * (n * P + p);
-        out[0] = q.nan ? NAN : static_cast<float>(sx[p - p0] * q.slope_x);
-        out[1] = q.nan ? NAN : static_cast<float>(sy[p - p0] * q.slope_y);
+        out[0] = static_cast<float>(sx[p - p0] * q.slope_x);  // 0 for a NaN sample: its corners read 0
+        out[1] = static_cast<float>(sy[p - p0] * q.slope_y);
       }
     }
   });

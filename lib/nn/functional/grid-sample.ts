@@ -75,8 +75,9 @@ function sourceIndex(g: F32, size: number, align: boolean, padding: GridSamplePa
  * grid (the weights' slopes; points on a pixel boundary take the next pixel's; 'nearest' gives
  * the grid zeros, as PyTorch). A point that is
  * NaN samples NaN with padding 'zeros' and bilinear weights (0 nearest), and infinite ones
- * NaN too, as in PyTorch; 'border' clips NaN to 0 and infinities to the edges, as PyTorch, and
- * 'reflection' takes both as 0.
+ * NaN too, as in PyTorch, and sends no gradient (PyTorch: none to x, a NaN to one coordinate);
+ * 'border' clips NaN to 0 and infinities to the edges, as PyTorch, and 'reflection' takes both
+ * as 0.
  * @example F.gridSample(x, F.affineGrid(theta, x.shape), { paddingMode: 'border' })
  */
 export function gridSample(x: Tensor, grid: Tensor, options: GridSampleOptions = {}): F32 {
@@ -139,14 +140,18 @@ export function gridSampleComposed(t: F32, g: F32, mode: GridSampleMode, padding
       const [v, inside] = read(round(ix), round(iy));
       y = mul(v, inside);
     } else {
-      const x0 = floor(ix), y0 = floor(iy), tx = sub(ix, x0), ty = sub(iy, y0);
+      // A point that is not finite (padding 'zeros' only) samples NaN through 0 * (ix + iy),
+      // which sends no gradient anywhere; its fractions (NaN) are taken as 0 and its corners'
+      // weights selected away, so that no NaN reaches pixel 0 (the index its corners read) or the
+      // other coordinate.
+      const fraction = (i: F32, i0: F32) => { const f = sub(i, i0); return where(ne(f, f), 0, f); };
+      const x0 = floor(ix), y0 = floor(iy), tx = fraction(ix, x0), ty = fraction(iy, y0);
       const wx = [scale(tx, -1, 1), tx], wy = [scale(ty, -1, 1), ty];
-      y = null as unknown as F32;
+      y = scale(add(ix, iy), 0);
       for (const dy of [0, 1]) {
         for (const dx of [0, 1]) {
           const [v, inside] = read(scale(x0, 1, dx), scale(y0, 1, dy));
-          const term = mul(v, mul(mul(wx[dx], wy[dy]), inside));
-          y = y ? add(y, term) : term;
+          y = add(y, mul(v, where(inside, mul(wx[dx], wy[dy]), 0)));
         }
       }
     }
