@@ -102,12 +102,11 @@ export function gridSample(x: Tensor, grid: Tensor, options: GridSampleOptions =
   if (H * W === 0 && N * C * P > 0) fail('E_SHAPE', `${op}: cannot sample the empty images of shape ${shapeStr(t.shape)}`);
   if (H * W > 2 ** 31 - 1) fail('E_SHAPE', `${op}: images of ${H} x ${W} pixels are past int32 indices`);
   if (t.device !== 'cpu') {
-    const y = gridSampleComposed(t as F32, g as F32, mode, padding, align);
-    if (mode === 'bilinear' || !isRecording([g])) return y;
+    if (mode === 'bilinear' || !isRecording([g])) return gridSampleComposed(t as F32, g as F32, mode, padding, align);
     // Nearest sampling is flat in the grid, and the composition does not reach it: tie the grid
     // on with a term that is 0 (NaN points mapped to 0 first, infinities clamped), so that its
     // gradient is zeros, as on the CPU and in PyTorch, not missing.
-    return tidy(() => add(y, scale(sum(clamp(where(ne(g, g), 0, g), -1, 1)), 0)));
+    return tidy(() => add(gridSampleComposed(t as F32, g as F32, mode, padding, align), scale(sum(clamp(where(ne(g, g), 0, g), -1, 1)), 0)));
   }
   const codes = [mode === 'nearest' ? 1 : 0, ['zeros', 'border', 'reflection'].indexOf(padding), align] as const;
   const y = new Tensor(native.gridSampleForward(t.handle(op), g.handle(op), ...codes), [N, C, Ho, Wo], 'float32');
