@@ -60,6 +60,7 @@ struct Kernels {
   double (*exp_sum)(const float*, float, float*, int64_t);
   double (*sum)(const float*, int64_t);
   double (*dot)(const float*, const float*, int64_t);
+  void (*sigmoid)(const float*, float*, int64_t);
 };
 
 // Note [sum order]: the final reduction of the 16 lanes. Inlined: as a tail call from the
@@ -82,6 +83,15 @@ __attribute__((always_inline)) inline double reduce32(double* lanes) {
 // ---- portable -------------------------------------------------------------------------------
 void exp_portable(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+
+// sigmoid(x) = (x >= 0 ? 1 : e) / (1 + e) with e = exp(-|x|), which never overflows; the SIMD
+// paths compute the same three roundings (exp, the sum, the quotient) in one pass.
+void sigmoid_portable(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float e = std::exp(-std::fabs(x[i]));
+    y[i] = (x[i] >= 0.0f ? 1.0f : e) / (1.0f + e);
+  }
 }
 
 void log_portable(const float* x, float* y, int64_t n) {
@@ -117,7 +127,7 @@ double dot_portable(const float* a, const float* b, int64_t n) {
 }
 
 constexpr Kernels kPortable = {"portable", &exp_portable, &log_portable, &max_portable, &exp_sum_portable,
-                               &sum_portable, &dot_portable};
+                               &sum_portable, &dot_portable, &sigmoid_portable};
 
 #if CONVNET_VEC_X86
 // GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own intrinsics is used
@@ -181,6 +191,18 @@ __attribute__((target("avx512f"))) void exp_avx512(const float* x, float* y, int
   for (int64_t i = 0; i < n; i += 16) {
     const __mmask16 m = mask16(n - i);
     _mm512_mask_storeu_ps(y + i, m, exp16(_mm512_maskz_loadu_ps(m, x + i)));
+  }
+}
+
+__attribute__((target("avx512f"))) void sigmoid_avx512(const float* x, float* y, int64_t n) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = mask16(n - i);
+    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    const __m512 e = exp16(_mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(v), sign)));  // exp(-|x|)
+    const __m512 num = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ), e, one);
+    _mm512_mask_storeu_ps(y + i, m, _mm512_div_ps(num, _mm512_add_ps(one, e)));
   }
 }
 
@@ -258,7 +280,8 @@ __attribute__((target("avx512f"))) double dot_avx512(const float* a, const float
 
 #undef CONVNET_AVX512
 
-constexpr Kernels kAvx512 = {"avx512", &exp_avx512, &log_avx512, &max_avx512, &exp_sum_avx512, &sum_avx512, &dot_avx512};
+constexpr Kernels kAvx512 = {"avx512",    &exp_avx512, &log_avx512, &max_avx512, &exp_sum_avx512, &sum_avx512,
+                             &dot_avx512, &sigmoid_avx512};
 
 // ---- AVX2 + FMA: the same arithmetic, 8 lanes -----------------------------------------------
 #define CONVNET_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
@@ -320,7 +343,15 @@ CONVNET_AVX2 __m256 log8(__m256 x) {
       std::memcpy(y + i, buf, (n - i) * sizeof(float));                              \
     }                                                                                \
   }
+CONVNET_AVX2 __m256 sigmoid8(__m256 x) {
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 e = exp8(_mm256_or_ps(x, _mm256_set1_ps(-0.0f)));  // exp(-|x|)
+  const __m256 num = _mm256_blendv_ps(e, one, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+  return _mm256_div_ps(num, _mm256_add_ps(one, e));
+}
+
 CONVNET_MAP_AVX2(exp_avx2, exp8, 0.0f)
+CONVNET_MAP_AVX2(sigmoid_avx2, sigmoid8, 0.0f)
 CONVNET_MAP_AVX2(log_avx2, log8, 1.0f)
 #undef CONVNET_MAP_AVX2
 
@@ -425,7 +456,7 @@ __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
 
 #undef CONVNET_AVX2
 
-constexpr Kernels kAvx2 = {"avx2", &exp_avx2, &log_avx2, &max_avx2, &exp_sum_avx2, &sum_avx2, &dot_avx2};
+constexpr Kernels kAvx2 = {"avx2", &exp_avx2, &log_avx2, &max_avx2, &exp_sum_avx2, &sum_avx2, &dot_avx2, &sigmoid_avx2};
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -464,6 +495,7 @@ float max(const float* x, int64_t n) { return active().max(x, n); }
 double exp_sum(const float* x, float shift, float* y, int64_t n) { return active().exp_sum(x, shift, y, n); }
 double sum(const float* x, int64_t n) { return active().sum(x, n); }
 double dot(const float* a, const float* b, int64_t n) { return active().dot(a, b, n); }
+void sigmoid(const float* x, float* y, int64_t n) { active().sigmoid(x, y, n); }
 
 const char* path() { return active().name; }
 

@@ -37,6 +37,9 @@ double exp_sum(const float* x, float shift, float* y, int64_t n);
 // float64. The products of floats are exact in float64, so these are the same bits on every path.
 double sum(const float* x, int64_t n);
 double dot(const float* a, const float* b, int64_t n);
+// y[i] = 1 / (1 + exp(-x[i])), as (x >= 0 ? 1 : e) / (1 + e) with e = exp(-|x|) (exp's
+// accuracy, never an overflow; NaN stays NaN). y may be x. One pass: exp in registers.
+void sigmoid(const float* x, float* y, int64_t n);
 
 // The implementation in use: "avx512", "avx2" or "portable".
 const char* path();
