@@ -19,7 +19,8 @@
 //         512-bit FMAs are halved (Zen 4, gemm.h), kernel widths 3 and 5 at stride 1 take
 //         Winograd F(2, 3) / F(2, 5) along the rows there instead;
 //       more, stride 1, 2 or 4 along rows (AlexNet c2-c5, the dilated layers, their
-//         backward-data; 7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32);
+//         backward-data; 7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32;
+//         AVX2: blocks of 16, at strides 2 and 4 only for at most 800 taps);
 //       backward-filter for kernel widths 3, 4, 5, 7, 8, 11 (AVX2: 3, 4, 5, and at most 16 output
 //         channels a group) (direct_filter), with lanes along the rows for at most 8 output
 //         channels a group (LeNet's c1) and widths 3, 5, 7 (AVX2: 3, 5), and on AVX-512 for
@@ -563,12 +564,18 @@ bool space_to_depth_applies(const Dims& d, const Conv2dGeometry& g) {
   // `node dist/bench/conv_ab.js` with a throwaway switch, "AlexNet c1" "11x11" "5x5/2" "3x3/2
   // 256"): AlexNet's c1 4.83 -> 4.38 ms, 11x11/4 16 -> 64 on 111x111 4.13 -> 3.19, 5x5/2 32 ->
   // 64 on 64x64 3.28 -> 2.38, the tiled convolution's 5x5/2 16 -> 64 on 22x22 2.03 -> 0.74.
-  if (direct32_applies(d, g)) return false;
+  // On AVX2 (tiles of 16 channels) space to depth keeps the problems it makes Winograd ones
+  // on maps of 16x16 outputs or more (Zen 3, 2 threads, against the direct kernel): AlexNet's
+  // c1 (55x55) took 1.14-1.23x the time by the direct kernel, 11x11/4 16 -> 64 (26x26) and 5x5/2
+  // 32 -> 64 (32x32) 0.98-1.18x; the tiled convolution's 5x5/2 16 -> 64 (9x9) 0.62x.
+  const bool winograd = winograd_applies(t.d, t.g);
+  static const bool avx2 = std::strcmp(sgemm_kernel_name(), "avx2") == 0;
+  if (direct32_applies(d, g) && !(avx2 && winograd && d.Ho * d.Wo >= 256)) return false;
   // Elsewhere Winograd, or the direct kernel of the stride-1 problem where the zero taps are few
   // (at most a third more taps than kh x kw): against forward_gemm / im2col, 8x8/4 3 -> 64 on
   // 128x128 took 0.71 -> 0.58 ms this way, before the direct kernel took it at the stride (0.48).
   const bool few_zero_taps = 3 * (t.d.kh * t.s) * (t.d.kw * t.s) <= 4 * d.kh * d.kw;
-  return winograd_applies(t.d, t.g) || (few_zero_taps && direct32_applies(t.d, t.g));
+  return winograd || (few_zero_taps && direct32_applies(t.d, t.g));
 }
 
 // x' of the space-to-depth problem t (in scratch slot 6): a row (n, c, p, q, u) at a time, each

@@ -1,8 +1,8 @@
 // The convolution's direct kernels (conv2d.cc picks them; the method list is there). They read
 // the images themselves: no im2col, no packing. direct_forward, direct_narrow and direct_filter
 // run on AVX-512 or AVX2 + FMA (their register tiles are in conv2d_direct_kernels.inc, compiled
-// for each); direct32 and Winograd along the rows on AVX-512 only. On other CPUs or compilers
-// every *_applies() is false.
+// for each), direct32 too (its tile is there as well); Winograd along the rows on AVX-512 only.
+// On other CPUs or compilers every *_applies() is false.
 #include <algorithm>
 #include <array>
 #include <cstdlib>
@@ -121,6 +121,23 @@ struct RowFilterArgs {
 };
 using RowFilterFn = void (*)(const RowFilterArgs&);
 
+// direct32's tile (below, "Direct convolution for more output channels").
+struct Direct32Args {
+  const float* x;      // the (padded) image's group
+  const float* wt;     // [ckk][bw] transposed weights of the channel block (zero past kg)
+  int64_t bw;          // the block's width: 32 or 48 channels (AVX2: 16)
+  const int64_t* tap;  // [ckk] offset of tap r from an output position's top-left input
+  // The taps the tile takes: `runs` runs of `run_len` taps, the first at `first`, `run_step`
+  // apart (every tap: one run of ckk; a row of outputs whose top or bottom kernel rows fall in
+  // the padding: one run per input channel, its kernel rows that read x).
+  int64_t runs, run_len, run_step, first;
+  int64_t step;        // floats between the positions' inputs where S is 0 (a column of outputs)
+  const float* bias;   // bw floats (zero past kg)
+  float* y;            // y[u * y_step + k]: the tile's outputs position by position
+  int64_t y_step;
+};
+using Direct32Fn = void (*)(const Direct32Args&);
+
 // One instruction set's tiles (conv2d_direct_kernels.inc, compiled for each): the drivers
 // below run avx512::kKernels where the GEMM runs its AVX-512 kernel, avx2::kKernels where it
 // runs its AVX2 one (kernels()). The sizes differ (AVX2 has half the registers, of half the
@@ -139,6 +156,9 @@ struct DirectKernels {
   int row_filter_widest;  // RowFilterTile's widest kernel (3, 5 or 7)
   int (*row_filter_channels)(int kw);
   RowFilterFn (*row_filter_kernel)(int64_t kw, int64_t kt);
+  int direct32_widest;                     // direct32's most Vecs a block: 3 (48 channels) or 1 (16)
+  int (*direct32_positions)(int vectors);  // its most positions a tile of that many Vecs
+  const Direct32Fn* (*direct32_rows)(int stride, int vectors);  // tiles of 1, 2, ... positions; stride 0: down a column
 };
 
 namespace avx512 {
@@ -390,7 +410,9 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
 }
 
 
-// ---- Direct convolution for more output channels (AVX-512, stride 1, 2 or 4 along rows) ----
+// ---- Direct convolution for more output channels (stride 1, 2 or 4 along rows) ----
+// (AVX-512 below; AVX2 runs the same driver with blocks of 16 channels by 6 positions, the
+// GEMM's AVX2 tile, where direct32_applies says.)
 // AlexNet's 3x3 layers on 13x13 and the dilated 64->64 layers as im2col + GEMM spent a third
 // of their time around the GEMM's micro-kernel (im2col, packing both operands, edge tiles).
 // Here the micro-kernel reads the image itself: a tile is 32 output channels (two vectors,
@@ -405,70 +427,6 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
 // ckk taps in order (c, i, j), then + bias; threads split (image, group, channel block) items,
 // so the bits do not depend on the thread count. Padded images are first copied, a chunk at a
 // time, into zero-bordered planes.
-struct Direct32Args {
-  const float* x;      // the (padded) image's group
-  const float* wt;     // [ckk][bw] transposed weights of the channel block (zero past kg)
-  int64_t bw;          // the block's width: 32 or 48 channels
-  const int64_t* tap;  // [ckk] offset of tap r from an output position's top-left input
-  // The taps the tile takes: `runs` runs of `run_len` taps, the first at `first`, `run_step`
-  // apart (every tap: one run of ckk; a row of outputs whose top or bottom kernel rows fall in
-  // the padding: one run per input channel, its kernel rows that read x).
-  int64_t runs, run_len, run_step, first;
-  int64_t step;        // floats between the positions' inputs where S is 0 (a column of outputs)
-  const float* bias;   // bw floats (zero past kg)
-  float* y;            // y[u * y_step + k]: the tile's outputs position by position
-  int64_t y_step;
-};
-
-// V vectors (16 channels each): fewer than the block's (32 or 48) for a last block of fewer
-// channels. S: the stride along the row (1, 2 or 4), so that the broadcasts' offsets are constants;
-// 0 for a column of outputs (a.step apart).
-template <int UW, int V, int S>
-struct Direct32Row {
-  __attribute__((target("avx512f"))) static void run(const Direct32Args& a) {
-    __m512 acc[UW][V];
-#pragma GCC unroll 16
-    for (int u = 0; u < UW; ++u)
-#pragma GCC unroll 3
-      for (int v = 0; v < V; ++v) acc[u][v] = _mm512_setzero_ps();
-    for (int64_t run = 0, r0 = a.first; run < a.runs; ++run, r0 += a.run_step) {
-      const float* wt = a.wt + r0 * a.bw;
-      const int64_t* tap = a.tap + r0;
-      for (int64_t r = 0; r < a.run_len; ++r, wt += a.bw) {
-        __m512 w[V];
-#pragma GCC unroll 3
-        for (int v = 0; v < V; ++v) w[v] = _mm512_loadu_ps(wt + 16 * v);
-        const float* xr = a.x + tap[r];
-#pragma GCC unroll 16
-        for (int u = 0; u < UW; ++u) {
-          const __m512 xb = _mm512_set1_ps(xr[u * (S ? S : a.step)]);
-#pragma GCC unroll 3
-          for (int v = 0; v < V; ++v) acc[u][v] = _mm512_fmadd_ps(xb, w[v], acc[u][v]);
-        }
-      }
-    }
-#pragma GCC unroll 16
-    for (int u = 0; u < UW; ++u)
-#pragma GCC unroll 3
-      for (int v = 0; v < V; ++v) _mm512_storeu_ps(a.y + u * a.y_step + 16 * v, _mm512_add_ps(acc[u][v], _mm512_loadu_ps(a.bias + 16 * v)));
-  }
-};
-
-using Direct32Fn = void (*)(const Direct32Args&);
-template <int V, int S, int... I>
-constexpr std::array<Direct32Fn, sizeof...(I)> direct32_table(std::integer_sequence<int, I...>) {
-  return {{&Direct32Row<I + 1, V, S>::run...}};
-}
-// Positions per tile for V vectors: UW * V accumulators + V weights + 1 broadcast within the
-// 32 registers.
-constexpr int direct32_positions(int v) { return v == 3 ? 9 : avx512::kDirectUW; }
-template <int S>
-struct Direct32Tables {
-  static constexpr auto k48 = direct32_table<3, S>(std::make_integer_sequence<int, direct32_positions(3)>{});
-  static constexpr auto k32 = direct32_table<2, S>(std::make_integer_sequence<int, direct32_positions(2)>{});
-  static constexpr auto k16 = direct32_table<1, S>(std::make_integer_sequence<int, direct32_positions(1)>{});
-  static const Direct32Fn* rows(int vectors) { return vectors == 3 ? k48.data() : vectors == 2 ? k32.data() : k16.data(); }
-};
 
 bool direct32_applies(const Dims& d, const Conv2dGeometry& g, bool gathered) {
   // Wo >= 4, where a row's tile has 4 to 14 positions of 2 or 3 vectors: 8 or more independent
@@ -484,7 +442,20 @@ bool direct32_applies(const Dims& d, const Conv2dGeometry& g, bool gathered) {
   // before: ResNet-18's 3x3/2 forwards at batch 32 (`... resnet`), 256 -> 512 on 8x8 7.75 ->
   // 5.96 ms, 128 -> 256 on 16x16 7.20 -> 6.28.
   const int64_t least = gathered && !avx512_fma_halved() ? 12 : 4;
-  return kernels() == &avx512::kKernels && d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2 || g.stride_w == 4) &&
+  const DirectKernels* k = kernels();
+  if (!k) return false;
+  // AVX2's tiles (16 channels by 6 positions) reread a tile's weights, ckk x 64 bytes, and the
+  // strided rows of x from L2 for every 12 FMAs. At strides 2 and 4 they beat im2col + GEMM
+  // only where the weights are few (2 threads, Zen 3, `node dist/bench/conv_ab.js` with a
+  // throwaway switch, interleaved; the machine noisy, up to 15% between runs): 7x7/2 16 -> 32
+  // on 112x112 (784 taps) 0.65x the time, the tiled convolution's 5x5/2 16 -> 64 (400) 0.62x,
+  // 8x8/4 3 -> 64 (192) 0.63x, 4x4/2 32 -> 64 (512) 0.75x, ResNet-18's 64 -> 128 3x3/2 on 32x32
+  // (576) 0.82-0.85x; but 3x3/2 64 -> 128 on 56x56 (576) 1.08-1.16x, 256 -> 512 on 14x14 (2304)
+  // 1.20-1.34x, on 8x8 1.01-1.06x. At stride 1 (Inception v3's 1x3 and 1x7, the phases of
+  // strided backward-data) 0.76-0.90x, nowhere slower. Space to depth + Winograd keeps the
+  // strided problems it takes on AVX2 (conv2d.cc).
+  if (k == &avx2::kKernels && g.stride_w != 1 && d.ckk > 800) return false;
+  return d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2 || g.stride_w == 4) &&
          d.Wo >= least && d.kh * d.kw > 1 && d.N > 0;
 }
 
@@ -578,7 +549,9 @@ void taps_inside(int64_t out, int64_t k, int64_t stride, int64_t dilation, int64
 void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_stride, const std::vector<int64_t>& offset,
               const float* pb, const Dims& d, const Conv2dGeometry& g, float* py, const prepared::Source* weights) {
   // AlexNet c2's backward-data, 2 threads: 8.3 ms in blocks of 32 + 16, 8.0 ms in blocks of 48.
-  const int64_t bw = d.Kg % 32 != 0 && d.Kg % 48 == 0 ? 48 : 32;
+  const DirectKernels& k = *kernels();
+  // AVX2: blocks of 16 (its tile's one Vec).
+  const int64_t bw = k.direct32_widest == 1 ? 16 : d.Kg % 32 != 0 && d.Kg % 48 == 0 ? 48 : 32;
   const int64_t blocks = ceil_div(d.Kg, bw), items = d.groups * blocks;
   bool identity = true;  // offset[r] == r: the rows of w are the blocks' rows as they are
   for (int64_t r = 0; r < d.ckk; ++r) identity = identity && offset[r] == r;
@@ -600,7 +573,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         // more than the convolution at batch 1 (ResNet-50's 512 -> 512 on 7x7: 2.5 ms against
         // im2col + GEMM's 1.2).
         if (identity) {
-          avx512::transpose_block(base, k_stride, kg, bw, d.ckk, dst);
+          k.transpose_block(base, k_stride, kg, bw, d.ckk, dst);
         } else {
           for (int64_t r = 0; r < d.ckk; ++r) {
             float* row = dst + r * bw;
@@ -659,11 +632,11 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         // storing its transposed outputs one float at a time.
         float* t = scratch(2, (oh1 - oh0) * d.Wo * bw);
         const int vectors = (kg + 15) / 16;
-        const Direct32Fn* table = g.stride_w == 4 ? Direct32Tables<4>::rows(vectors) : g.stride_w == 2 ? Direct32Tables<2>::rows(vectors) : Direct32Tables<1>::rows(vectors);
+        const Direct32Fn* table = k.direct32_rows(static_cast<int>(g.stride_w), vectors);
         // The edge columns, each down the band in tiles of up to `most` positions, with every
         // kernel row (those in the padding read its zeros) and the column's kernel columns: run
         // (c, i) is taps (c, i, col_lo .. col_hi - 1).
-        const int64_t most = direct32_positions(vectors);
+        const int64_t most = k.direct32_positions(vectors);
         a.step = g.stride_h * in.ws, a.y_step = d.Wo * bw;
         for (int64_t ow = 0; ow < d.Wo; ++ow) {
           if (ow == left) ow = right;
@@ -674,7 +647,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
             const int64_t uh = std::min(height, oh1 - r0);
             a.x = xg + r0 * g.stride_h * in.ws + ow * g.stride_w;
             a.y = t + ((r0 - oh0) * d.Wo + ow) * bw;
-            Direct32Tables<0>::rows(vectors)[uh - 1](a);
+            k.direct32_rows(0, vectors)[uh - 1](a);
           }
         }
         // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
@@ -693,7 +666,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
             table[uw - 1](a);
           }
         }
-        avx512::positions_to_planes(t, bw, (oh1 - oh0) * d.Wo, kg, yg + oh0 * d.Wo, d.hw_out);
+        k.positions_to_planes(t, bw, (oh1 - oh0) * d.Wo, kg, yg + oh0 * d.Wo, d.hw_out);
       }
     });
   });
