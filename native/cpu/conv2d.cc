@@ -970,7 +970,15 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
   }
   const float *pdy = dy.f32(), *px = x.f32();
   if (space_to_depth_filter_applies(d, g)) return space_to_depth_backward_filter(pdy, px, d, g, pdw);
-  if (winograd_applies(d, g)) return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
+  // On AVX2 the transposed algorithm pays off for 3x3 kernels from 96 channels each way: the
+  // 64 -> 64 layers took 0.94-1.11x the time of im2col + GEMM on 56x56 (1.06-1.25x at dilation
+  // 2 and 4), 1.21x on 10x10; AlexNet c3-c5 0.74-0.78x, and c2 (5x5, 48 -> 128 a group) 0.84x
+  // (Zen 3, 2 threads, `node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 2 --threads 2 dilated
+  // "small 64" alex`, twice).
+  static const bool avx2 = std::strcmp(sgemm_kernel_name(), "avx2") == 0;
+  if (winograd_applies(d, g) && !(avx2 && d.kh == 3 && std::min(d.Cg, d.Kg) < 96)) {
+    return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
+  }
   if (direct_filter_applies(d, g)) return direct_filter(pdy, px, d, g, pdw);
   const bool pointwise = is_pointwise(d, g);
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
