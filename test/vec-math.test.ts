@@ -128,6 +128,27 @@ describe('vectorised math (native/cpu/vec_math)', function () {
         expectClose(ly.slice(7), [Math.log(2 ** -149), Math.log(3.4028234663852886e38), -Math.LN2, Math.LN2].map(Math.fround), 1e-7, 0);
       });
 
+      // vec::sigmoid: exp(-|x|) then one add and one division, in one pass (F.sigmoid's forward).
+      it('sigmoid is within 3 ulp of float64 over the sweep, special values and every tail length included', () => {
+        const ref = (v: number) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+        const y = withPath(path, () => native.vecMathEval('sigmoid', x));
+        const { ulp, at } = maxUlp(x, y, ref);
+        expect(ulp, `worst at x = ${at}`).to.be.at.most(3);
+        const sx = Float32Array.from([-0, 0, -Infinity, Infinity, NaN, 100, -100, -104, -1e30]);
+        const sy = withPath(path, () => native.vecMathEval('sigmoid', sx));
+        expect(Array.from(sy.slice(0, 6)).concat(Array.from(sy.slice(7)))).to.deep.equal([0.5, 0.5, 0, 1, NaN, 1, 0, 0]);
+        expectClose([sy[6]], [Math.exp(-100)], 0, 2 ** -148);  // subnormal, not flushed
+        expect(sy[6]).to.be.above(0);
+        const next = rng(9);
+        for (let n = 0; n <= 40; n++) {
+          const v = Float32Array.from({ length: n }, () => next() * 40 - 20);
+          expectClose(withPath(path, () => native.vecMathEval('sigmoid', v)), Array.from(v, ref), 4e-7, 0, `sigmoid n=${n}`);
+        }
+        // F.sigmoid runs it: the same bits as the function itself
+        const { t, v } = randomTensor([3, 1000], 12, -30, 30);
+        expectBitIdentical(withPath(path, () => cc.F.sigmoid(t).dataSync() as Float32Array), withPath(path, () => native.vecMathEval('sigmoid', Float32Array.from(v))), 'F.sigmoid');
+      });
+
       it('handles every tail length (0 to 40 elements) and sums exp(x - shift) in float64', () => {
         const next = rng(3);
         for (let n = 0; n <= 40; n++) {
@@ -253,7 +274,7 @@ describe('vectorised math (native/cpu/vec_math)', function () {
       console.log('      (skipped: needs a CPU with AVX-512)');
       this.skip();
     }
-    for (const fn of ['exp', 'log', 'expShift'] as const) {
+    for (const fn of ['exp', 'log', 'sigmoid', 'expShift'] as const) {
       expectBitIdentical(withPath('avx512', () => native.vecMathEval(fn, x, 3)), withPath('avx2', () => native.vecMathEval(fn, x, 3)), fn);
     }
     const rows = randomTensor([1, 1000], 4, -50, 50).t.dataSync() as Float32Array;

@@ -356,7 +356,7 @@ Napi::Value SetVecMathPath(const Napi::CallbackInfo& info) {
 }
 
 // Tests: waits for the queue, then runs one vec_math function on the JS thread under the
-// active path. fn: "exp", "log", "expShift" (y = exp(x - shift)) -> Float32Array; "max",
+// active path. fn: "exp", "log", "sigmoid", "expShift" (y = exp(x - shift)) -> Float32Array; "max",
 // "expSum" (the float64 sum of exp(x - shift)), "sum", "dot" (of x with itself) -> number.
 Napi::Value VecMathEval(const Napi::CallbackInfo& info) {
   const char* op = "vecMathEval";
@@ -377,6 +377,8 @@ Napi::Value VecMathEval(const Napi::CallbackInfo& info) {
     cpu::vec::exp(x.Data(), y.Data(), n);
   } else if (fn == "log") {
     cpu::vec::log(x.Data(), y.Data(), n);
+  } else if (fn == "sigmoid") {
+    cpu::vec::sigmoid(x.Data(), y.Data(), n);
   } else {
     CONVNET_CHECK(fn == "expShift", "E_ARG", op, ": unknown function '", fn, "'");
     cpu::vec::exp_sum(x.Data(), shift, y.Data(), n);

@@ -110,6 +110,10 @@ using namespace conv2d_impl;
 // Below this many flops the GEMM runs on the calling thread anyway (gemm.cc's threshold).
 constexpr double kGemmThreadedFlops = 4e6;
 
+// Whether the kernels run their AVX2 path (the GEMM's, which the direct and Winograd kernels
+// follow), for the rules measured on it. Asked at each call: tests may force another path.
+bool avx2_path() { return std::strcmp(sgemm_kernel_name(), "avx2") == 0; }
+
 // w packed for the GEMM, every group's [Kg, ckk] one after the other (sgemm_packed_a_floats(Kg,
 // ckk) floats each), kept between calls where `weights` names the op's own memory (Note
 // [prepared weights]). The recipe holds the GEMM's kernel path: the layout depends on it (its K
@@ -569,8 +573,7 @@ bool space_to_depth_applies(const Dims& d, const Conv2dGeometry& g) {
   // c1 (55x55) took 1.14-1.23x the time by the direct kernel, 11x11/4 16 -> 64 (26x26) and 5x5/2
   // 32 -> 64 (32x32) 0.98-1.18x; the tiled convolution's 5x5/2 16 -> 64 (9x9) 0.62x.
   const bool winograd = winograd_applies(t.d, t.g);
-  static const bool avx2 = std::strcmp(sgemm_kernel_name(), "avx2") == 0;
-  if (direct32_applies(d, g) && !(avx2 && winograd && d.Ho * d.Wo >= 256)) return false;
+  if (direct32_applies(d, g) && !(winograd && d.Ho * d.Wo >= 256 && avx2_path())) return false;
   // Elsewhere Winograd, or the direct kernel of the stride-1 problem where the zero taps are few
   // (at most a third more taps than kh x kw): against forward_gemm / im2col, 8x8/4 3 -> 64 on
   // 128x128 took 0.71 -> 0.58 ms this way, before the direct kernel took it at the stride (0.48).
@@ -975,8 +978,7 @@ void conv2d_backward_filter(const Tensor& dy, const Tensor& x, const Conv2dGeome
   // 2 and 4), 1.21x on 10x10; AlexNet c3-c5 0.74-0.78x, and c2 (5x5, 48 -> 128 a group) 0.84x
   // (Zen 3, 2 threads, `node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 2 --threads 2 dilated
   // "small 64" alex`, twice).
-  static const bool avx2 = std::strcmp(sgemm_kernel_name(), "avx2") == 0;
-  if (winograd_applies(d, g) && !(avx2 && d.kh == 3 && std::min(d.Cg, d.Kg) < 96)) {
+  if (winograd_applies(d, g) && !(d.kh == 3 && std::min(d.Cg, d.Kg) < 96 && avx2_path())) {
     return winograd_conv2d_backward_filter(px, pdy, winograd_problem(d, g), pdw);
   }
   if (direct_filter_applies(d, g)) return direct_filter(pdy, px, d, g, pdw);

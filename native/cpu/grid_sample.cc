@@ -91,8 +91,9 @@ Point point_of(double gx, double gy, int64_t H, int64_t W, const GridSampleArgs&
 
 // What the forward and dx read of a point, in 32 bytes: its corners (-1 outside the image: never
 // read, so an infinite pixel there cannot make 0 * inf) and their weights in float (as PyTorch's
-// float kernel); a NaN sample is corner 0 at pixel 0 with a NaN weight (dx skips it). Through the 104-byte Point, once per channel, the
-// forward took 6.4 ms on x [16, 32, 64, 64] with a 64 x 64 grid (2 threads), 3.7 ms this way.
+// float kernel); a NaN sample is corner 0 at pixel 0 with a NaN weight (dx skips it). Through the
+// 104-byte Point, once per channel, the forward took 6.4 ms on x [16, 32, 64, 64] with a 64 x 64
+// grid (2 threads), 3.7 ms this way.
 struct Taps {
   int32_t index[4];
   float w[4];

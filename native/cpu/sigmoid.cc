@@ -7,8 +7,6 @@
 // waited: 0.89x PyTorch's speed on [8, 96, 55, 55] on an AVX2 Zen 3; the same arithmetic, so
 // the same bits. std::exp, a scalar call per element, ran at 0.07x. NaN stays NaN;
 // sigmoid(+inf) = 1, sigmoid(-inf) = 0.
-#include <cmath>
-
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pointwise.h"
