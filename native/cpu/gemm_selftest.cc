@@ -1,7 +1,8 @@
 // Correctness test and benchmark for native/cpu/gemm.cc. Not part of the addon build.
 //
 // Build and run from the repository root (plain flags, like the addon: no -march):
-//   g++ -O3 -std=c++17 -pthread -Inative native/cpu/gemm.cc native/cpu/gemm_selftest.cc native/core/thread_pool.cc -o /tmp/gemm_selftest
+//   g++ -O3 -std=c++17 -pthread -Inative native/cpu/gemm.cc native/cpu/gemm_selftest.cc native/core/thread_pool.cc \
+//       native/core/wake_policy.cc native/cpu/cpu_features.cc -o /tmp/gemm_selftest
 //   /tmp/gemm_selftest
 // Options: --no-bench (tests only), --bench-only, --quick (fewer shapes).
 //
