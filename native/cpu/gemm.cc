@@ -645,11 +645,12 @@ Plan make_plan(const KernelInfo& ker, const Problem& p) {
   // Split the longer side of C between threads (each thread packs its own copy of the other
   // operand, so that side had better be short). Ties go to N on AVX-512: its unit, NR = 32
   // columns, divides the usual power-of-two sizes evenly, MR = 14 rows does not. On AVX2 they
-  // go to M: square products at 2 threads on Zen 3, the two splits alternated in one process
-  // (a /tmp loop of matmuls, three runs) split by rows 128^3 took 1.5% longer to 14% less time,
-  // 256^3 3.5-6.8% less, 512^3 2.4-4.7% less, 1024^3 1.9% more to 0.3% less.
-  const bool ties_split_n = std::strcmp(ker.name, "avx2") != 0;
-  plan.split_n = p.N > p.M || (p.N == p.M && ties_split_n);
+  // go to M while the B block a thread then packs (KC x N) fits a 512 KiB L2: square products
+  // at 2 threads on Zen 3, the two splits alternated in one process (a /tmp loop of matmuls,
+  // several runs), by rows 128^3 took 1.5% longer to 14% less time, 256^3 3.5-6.8% less, 512^3
+  // 2.4-4.7% less; 1024^3 0-3.5% more and 2048^3 2.2-2.7% more (its B block in L3).
+  const bool rows_for_ties = std::strcmp(ker.name, "avx2") == 0 && plan.kc * p.N * 4 <= (int64_t{512} << 10);
+  plan.split_n = p.N > p.M || (p.N == p.M && !rows_for_ties);
   plan.unit = plan.split_n ? ker.nr : plan.mr;
   plan.units = ceil_div(plan.split_n ? p.N : p.M, plan.unit);
   return plan;
