@@ -443,6 +443,11 @@ describe('F: pooling', () => {
         }
       }
     }
+    // Rows of one to four whole windows of 2 or 3 columns at stride 1 or 2: avg_pool.cc's gathered
+    // sums start and end inside a window there.
+    for (const width of [2, 3, 4, 5, 6]) {
+      for (const k of [2, 3]) for (const s of [1, 2]) for (const p of [0, 1]) if (k <= width + 2 * p) cases.push({ shape: [1, 2, 5, width], k: [2, k], s: [1, s], p: [0, p], ceil: p === 1 });
+    }
     cases.push({ shape: [1, 2, 7, 13], k: [2, 4], s: [1, 3], p: [1, 2], ceil: true, include: false }, { shape: [1, 2, 7, 7], k: 3, s: 2, p: 1, div: 7 }, { shape: [3, 5, 5], k: 2, ceil: true, div: 1 });
 
     it(`matches a float64 reference forward and backward over ${cases.length} windows (countIncludePad both ways, divisorOverride)`, () => {

@@ -108,8 +108,25 @@ inline void max_whole(const float* x, const RowSweep& r, int64_t r0, int64_t nr,
   }
 }
 
+// sum_whole for K x K windows of dilation 1 at stride S, every row of the window in bounds: the
+// taps are constants, so each output's sum stays in a register (the loop over outputs
+// vectorizes, S = 2 by loads and shuffles), where sum_whole adds each tap into sums in memory.
+// The same adds in the same order.
+template <int K, int S>
+__attribute__((always_inline)) inline void sum_whole_fixed(const float* x, const RowSweep& r, int64_t r0, float* sums) {
+  const int64_t c_lo = r.cols.first[r.lo], n = r.hi - r.lo, W = r.W;
+  const float* __restrict__ src = x + r0 * W + c_lo;
+  float* __restrict__ out = sums + r.lo;
+  for (int64_t o = 0; o < n; ++o) {
+    float s = 0.0f;
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j) s += src[i * W + o * S + j];
+    out[o] = s;
+  }
+}
+
 template <int kStride>
-inline void sum_whole(const float* x, const RowSweep& r, int64_t r0, int64_t nr, float* sums) {
+__attribute__((always_inline)) inline void sum_whole(const float* x, const RowSweep& r, int64_t r0, int64_t nr, float* sums) {
   const int64_t sw = kStride ? kStride : r.sw, kw = r.cols.taps[r.lo], c_lo = r.cols.first[r.lo], n = r.hi - r.lo;
   float* __restrict__ out = sums + r.lo;
   for (int64_t o = 0; o < n; ++o) out[o] = 0.0f;
@@ -161,7 +178,9 @@ inline void max_row(const float* x, const RowSweep& r, int64_t oh, float* y, int
 }
 
 // The sum of the in-bounds values of every window of output row `oh`, taps in row-major order.
-inline void sum_row(const float* x, const RowSweep& r, int64_t oh, float* sums) {
+// Always inlined, with its helpers, so that a caller's SIMD clones (avg_pool.cc) vectorize it
+// for their instruction set rather than calling one copy compiled for the baseline.
+__attribute__((always_inline)) inline void sum_row(const float* x, const RowSweep& r, int64_t oh, float* sums) {
   const int64_t r0 = r.rows.first[oh], nr = r.rows.taps[oh];
   for (int64_t o = 0; o < r.ow; ++o) {
     if (o == r.lo) o = r.hi;
@@ -173,6 +192,12 @@ inline void sum_row(const float* x, const RowSweep& r, int64_t oh, float* sums) 
     sums[o] = sum;
   }
   if (r.lo >= r.hi) return;
+  const int64_t kw = r.cols.taps[r.lo];
+  if (r.dh == 1 && r.dw == 1 && nr == kw && (kw == 2 || kw == 3) && (r.sw == 1 || r.sw == 2)) {
+    if (kw == 2) r.sw == 1 ? sum_whole_fixed<2, 1>(x, r, r0, sums) : sum_whole_fixed<2, 2>(x, r, r0, sums);
+    else r.sw == 1 ? sum_whole_fixed<3, 1>(x, r, r0, sums) : sum_whole_fixed<3, 2>(x, r, r0, sums);
+    return;
+  }
   if (r.sw == 1) sum_whole<1>(x, r, r0, nr, sums);
   else if (r.sw == 2) sum_whole<2>(x, r, r0, nr, sums);
   else sum_whole<0>(x, r, r0, nr, sums);
