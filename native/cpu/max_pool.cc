@@ -18,10 +18,10 @@
 #include "cpu/simd_clones.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(CONVNET_PORTABLE_ONLY)
-#define CONVNET_POOL_AVX512 1
+#define CONVNET_POOL_X86_SIMD 1
 #include <immintrin.h>
 #else
-#define CONVNET_POOL_AVX512 0
+#define CONVNET_POOL_X86_SIMD 0
 #endif
 
 namespace convnet {
@@ -84,7 +84,7 @@ void max_plane_2x2_indices(const float* x, const Pool2dGeometry& g, float* y, in
   }
 }
 
-#if CONVNET_POOL_AVX512
+#if CONVNET_POOL_X86_SIMD
 // Backward of one plane whose every index lies in its own 2x2 block (rows 2oh, 2oh+1, columns
 // 2ow, 2ow+1: LeNet's 2x2 stride-2 pooling, or an adaptive pooling that halves the plane). The
 // blocks do not overlap, so dx is written once, densely, row pair by row pair:
@@ -179,6 +179,43 @@ class SmallPlaneBlocks {
   alignas(64) int32_t source_[16 * kMaxVectors] = {};  // the output whose block holds element e (0 outside any)
   uint32_t inside_[kMaxVectors] = {};             // the elements inside a block, 16 bits a vector
 };
+
+// backward_plane_2x2 in AVX2, 8 outputs a step, for rows of 8 outputs or more: a row's last step
+// starts at its last 8 outputs, overlapping the one before (whose values it writes again), so
+// that no step needs a masked store (slow on AMD).
+__attribute__((target("avx2"))) bool backward_plane_2x2_avx2(const float* d, const int32_t* ip, int64_t oh_count,
+                                                             int64_t ow_count, int64_t h, int64_t w, float* g) {
+  const __m256i twice_lane = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m256i zero_i = _mm256_setzero_si256(), one = _mm256_set1_epi32(1);
+  const __m256i below = _mm256_set1_epi32(static_cast<int32_t>(w)), below_right = _mm256_set1_epi32(static_cast<int32_t>(w + 1));
+  const __m256 zero = _mm256_setzero_ps();
+  // 16 floats of a row: a0 b0 a1 b1 ... a7 b7.
+  const auto store_interleaved = [](float* row, __m256 a, __m256 b) __attribute__((target("avx2"))) {
+    const __m256 lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);  // a0 b0 a1 b1 | a4 b4 a5 b5; a2 .. | a6 ..
+    _mm256_storeu_ps(row, _mm256_permute2f128_ps(lo, hi, 0x20));
+    _mm256_storeu_ps(row + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+  };
+  for (int64_t oh = 0; oh < oh_count; ++oh) {
+    float* top = g + 2 * oh * w;
+    float* bottom = top + w;
+    for (int64_t step = 0; step < ow_count; step += 8) {
+      const int64_t ow = std::min(step, ow_count - 8);
+      const __m256i corner = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(2 * oh * w + 2 * ow)), twice_lane);
+      // t: the index relative to its block's top-left corner, one of 0, 1, w, w + 1.
+      const __m256i t = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ip + oh * ow_count + ow)), corner);
+      const __m256i at00 = _mm256_cmpeq_epi32(t, zero_i), at01 = _mm256_cmpeq_epi32(t, one);
+      const __m256i at10 = _mm256_cmpeq_epi32(t, below), at11 = _mm256_cmpeq_epi32(t, below_right);
+      const __m256i any = _mm256_or_si256(_mm256_or_si256(at00, at01), _mm256_or_si256(at10, at11));
+      if (_mm256_movemask_ps(_mm256_castsi256_ps(any)) != 0xFF) return false;
+      const __m256 v = _mm256_add_ps(_mm256_loadu_ps(d + oh * ow_count + ow), zero);
+      store_interleaved(top + 2 * ow, _mm256_and_ps(v, _mm256_castsi256_ps(at00)), _mm256_and_ps(v, _mm256_castsi256_ps(at01)));
+      store_interleaved(bottom + 2 * ow, _mm256_and_ps(v, _mm256_castsi256_ps(at10)), _mm256_and_ps(v, _mm256_castsi256_ps(at11)));
+    }
+    for (int64_t c = 2 * ow_count; c < w; ++c) top[c] = bottom[c] = 0.0f;  // an odd last column, outside every block
+  }
+  std::memset(g + 2 * oh_count * w, 0, (h - 2 * oh_count) * w * sizeof(float));  // an odd last row
+  return true;
+}
 #endif
 
 // g[ip[o]] += d[o] over one plane's rows of outputs, each row's even outputs before its odd
@@ -235,24 +272,33 @@ void max_pool_backward(const Tensor& dy, const Tensor& indices, const Tensor& dx
   const float* pdy = dy.f32();
   const int32_t* pi = indices.i32();
   float* pdx = dx.f32();
-#if CONVNET_POOL_AVX512
+#if CONVNET_POOL_X86_SIMD
   // Worth trying when the plane has room for the 2x2 blocks (the kernels check the rest): by row
   // pairs where rows fill half a vector ([64,6,28,28], 14 outputs a row: 23 -> 16 us at 2 threads;
   // with LeNet c3's 5 a row it took 16 us against the scatter's 10), else for small planes 16
   // inputs at a time ([64,16,10,10]: 16-18.5 -> 12.5-15 us at 1 thread, 10-12.5 -> 9-10.6 at 2;
-  // old and new builds alternated, a timing loop).
+  // old and new builds alternated, a timing loop). AVX2 by row pairs too (at 2 threads, both
+  // codes alternated in one process, session 33: [64,6,28,28] 0.071-0.085 -> 0.037-0.042 ms,
+  // [8,64,56,56] 0.36-0.43 -> 0.15-0.18; rows of 13 outputs, [64,6,29,27], unchanged).
   const bool avx512 = std::strcmp(sgemm_kernel_name(), "avx512") == 0;
-  const bool try_blocks = 2 * oh <= h && 2 * ow <= w && ow >= 8 && avx512;
+  const bool blocks_fit = 2 * oh <= h && 2 * ow <= w && ow >= 8;
+  const bool try_blocks = blocks_fit && avx512;
+  const bool try_blocks_avx2 = blocks_fit && std::strcmp(sgemm_kernel_name(), "avx2") == 0;
   std::optional<SmallPlaneBlocks> small;
   if (!try_blocks && avx512 && SmallPlaneBlocks::fits(oh, ow, h, w)) small.emplace(oh, ow, h, w);
 #endif
   BadIndex bad;
   for_planes(planes, out_plane + in_plane, [&](int64_t begin, int64_t end) {
-#if CONVNET_POOL_AVX512
+#if CONVNET_POOL_X86_SIMD
     // From the first plane with an index outside its block (if any), the chunk scatters.
     if (try_blocks) {
       while (begin < end && backward_plane_2x2(pdy + begin * out_plane, pi + begin * out_plane, oh, ow, h, w,
                                                pdx + begin * in_plane)) {
+        ++begin;
+      }
+    } else if (try_blocks_avx2) {
+      while (begin < end && backward_plane_2x2_avx2(pdy + begin * out_plane, pi + begin * out_plane, oh, ow, h, w,
+                                                    pdx + begin * in_plane)) {
         ++begin;
       }
     } else if (small) {
