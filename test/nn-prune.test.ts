@@ -147,6 +147,9 @@ describe('nn.utils.prune', () => {
     expectError(() => prune.globalUnstructured([[m, 'weight'], [m, 'weight']], { amount: 0.1 }), 'E_ARG', /twice/);
     expectError(() => prune.globalUnstructured([[m, 'weight']], { amount: 0.1, pruningMethod: 'l2' as never }), 'E_ARG', /pruningMethod/);
     expectError(() => prune.l1Unstructured({} as never, 'weight', 0.1), 'E_ARG', /Module/);
+    // Module's internal hook for the pruned weight, reachable from JavaScript (found by the fuzzer).
+    expectError(() => m._setDerived({} as never, null), 'E_ARG', /expected a name/);
+    expectError(() => m._setDerived('weight', 3 as never), 'E_ARG', /Tensor/);
     m.dispose();
   });
 });

@@ -665,6 +665,9 @@ export abstract class Module {
    * exempt from tidy scopes and freed when replaced, when the module is disposed, or with null.
    */
   _setDerived(name: string, t: Tensor | null): void {
+    // Checked like the public methods: reachable from JavaScript, and `name` becomes a property.
+    if (typeof name !== 'string' || name === '') fail('E_ARG', `${this.typeName}._setDerived: expected a name, got ${describe(name)}`);
+    if (t !== null) checkTensor(`${this.typeName}._setDerived`, 't', t);
     this.#derived.get(name)?.dispose();
     if (t === null) {
       this.#derived.delete(name);
