@@ -3,11 +3,11 @@
  * kernel change on a noisy machine: the two settings alternate in one process (10 rounds of
  * ~150 ms each), so that a neighbour's load falls on both, and the medians are compared.
  *
- *   node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 [--threads 2] ["alex c3" ...]
+ *   node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 [--threads 2] [--direction forward] ["alex c3" ...]
  *
  * The switch must be one the addon reads at each call (CONVNET_WINOGRAD is). Layer names are
  * prefixes of the conv group's cases ("alex c3", "dilated d1"), of SWEEP_5X5 and RESNET_SMALL
- * below ("sweep5", "resnet"), of SMALL_MAPS ("small") or of conv-strided.ts's cases ("5x5/2 16>64");
+ * below ("sweep5", "resnet"), of SMALL_MAPS ("small"), of DOWN_3X3 ("down3") or of conv-strided.ts's cases ("5x5/2 16>64");
  * without any, every 3x3 layer of the conv group.
  */
 import { performance } from 'perf_hooks';
@@ -53,24 +53,38 @@ const SMALL_MAPS: Layer[] = [
   { name: 'small 64>64 3x3 10x10 b16', x: [16, 64, 10, 10], w: [64, 64, 3, 3], o: { padding: 1 } },
 ];
 
+// 3x3/2 layers with at most 88 input channels (ckk <= 800: direct32_applies's AVX2 rule for
+// strides) on maps of 28 to 112: `node dist/bench/conv_ab.js VARIABLE A B down3 --direction forward`.
+const DOWN_3X3: Layer[] = [
+  { name: 'down3 64>128 56x56 b8', x: [8, 64, 56, 56], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
+  { name: 'down3 64>128 56x56 b1', x: [1, 64, 56, 56], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
+  { name: 'down3 64>128 28x28 b8', x: [8, 64, 28, 28], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
+  { name: 'down3 64>128 40x40 b8', x: [8, 64, 40, 40], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
+  { name: 'down3 32>64 112x112 b8', x: [8, 32, 112, 112], w: [64, 32, 3, 3], o: { stride: 2, padding: 1 } },
+  { name: 'down3 32>64 56x56 b8', x: [8, 32, 56, 56], w: [64, 32, 3, 3], o: { stride: 2, padding: 1 } },
+  { name: 'down3 80>160 56x56 b8', x: [8, 80, 56, 56], w: [160, 80, 3, 3], o: { stride: 2, padding: 1 } },
+];
+
 function main(): void {
   const args = process.argv.slice(2);
   const threadsAt = args.indexOf('--threads');
   const threads = threadsAt >= 0 ? Number(args.splice(threadsAt, 2)[1]) : cc.getNumThreads();
+  const directionAt = args.indexOf('--direction');
+  const only = directionAt >= 0 ? args.splice(directionAt, 2)[1] : null;
   const [name, a, b, ...filters] = args;
   if (!name || a === undefined || b === undefined) {
     console.error('usage: node dist/bench/conv_ab.js VARIABLE VALUE_A VALUE_B [--threads N] [layer prefix ...]');
     process.exit(2);
   }
   cc.setNumThreads(threads);
-  const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5, ...RESNET_SMALL, ...SMALL_MAPS, ...STRIDED].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
+  const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5, ...RESNET_SMALL, ...SMALL_MAPS, ...DOWN_3X3, ...STRIDED].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
   console.log(`${name}=${a} against ${name}=${b}, ${threads} thread(s), medians of interleaved rounds`);
   for (const l of layers) {
     const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), bias = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
     const y = l.transposed ? cc.F.convTranspose2d(x, w, bias, l.o) : cc.F.conv2d(x, w, bias, l.o);
     const dy = cc.randn(y.shape);
     const run = directions(l, x, w, bias, dy);
-    for (const direction of DIRECTIONS) {
+    for (const direction of DIRECTIONS.filter((d) => only === null || d === only)) {
       const samples: Record<string, number[]> = { [a]: [], [b]: [] };
       for (let round = 0; round < 10; round++) {
         for (const value of [a, b]) {

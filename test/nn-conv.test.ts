@@ -205,7 +205,7 @@ describe('F.conv2d', () => {
       { x: [1, 18, 13, 13], w: [33, 18, 4, 2], o: { padding: 'same' }, bias: true, what: 'direct32, even kernel (asymmetric padding), 32 + 1 channels' },
       { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
       { x: [2, 40, 31, 33], w: [96, 20, 3, 3], o: { stride: 2, padding: 1, groups: 2 }, bias: true, what: 'direct32 at stride 2, blocks of 48, groups (rows of 9 + 8); backward-data by phases' },
-      { x: [2, 12, 29, 28], w: [20, 12, 4, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'backward-data by phases: 4x3/2, phases of 15 and 14 rows, 2 x 2 and 2 x 1 taps' },
+      { x: [2, 12, 29, 28], w: [20, 12, 4, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'backward-data by phases (with AVX-512; AVX2 takes them for kernels of 6 and up): 4x3/2, phases of 15 and 14 rows, 2 x 2 and 2 x 1 taps' },
       { x: [1, 24, 30, 40], w: [40, 24, 3, 3], o: { stride: [3, 2], padding: 2, dilation: 2 }, bias: true, what: 'direct32 at stride [3, 2], dilation 2, blocks of 32 + 8' },
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512 or AVX2, else panels from x, batch-wide GEMM); backward-data\'s rows under 12: im2col' },

@@ -20,16 +20,17 @@
 //         Winograd F(2, 3) / F(2, 5) along the rows there instead;
 //       more, stride 1, 2 or 4 along rows (AlexNet c2-c5, the dilated layers, their
 //         backward-data; 7x7/2 stems, 3x3/2 downsampling): blocks of 32 or 48 channels (direct32;
-//         AVX2: blocks of 16, at strides 2 and 4 only for at most 800 taps);
+//         AVX2: blocks of 16, at strides 2 and 4 only for at most 800 taps, and with under 16
+//         taps a channel only on images of at most 320 KiB);
 //       backward-filter for kernel widths 3, 4, 5, 7, 8, 11 (AVX2: 3, 4, 5, and at most 16 output
 //         channels a group) (direct_filter), with lanes along the rows for at most 8 output
 //         channels a group (LeNet's c1) and widths 3, 5, 7 (AVX2: 3, 5), and on AVX-512 for
 //         more where a dy element meets at most 80 taps on rows of 32 or more (ResNet's and
 //         VGG's 3 -> 64 first layer; rows_filter_applies).
 //     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
-//     weights, so the forward kernels serve it too; at stride 2 (4 or more channels in a group),
-//     so is each of dx's 2 x 2 phases (backward_data_by_phases), the transposed convolution's
-//     forward included.
+//     weights, so the forward kernels serve it too; at stride 2 (4 or more channels in a group;
+//     AVX2: kernels of 6 and up), so is each of dx's 2 x 2 phases (backward_data_by_phases), the
+//     transposed convolution's forward included.
 //   - 1x1 kernel, stride 1, no padding: x[n] already is the [C, H*W] matrix that im2col would
 //     build, so forward and backward-data are one strided-batched GEMM over the images.
 //   - forward, where an image's column matrix would outgrow the L2 (stride 1 with at most 64
@@ -822,6 +823,14 @@ bool phases_apply(const Dims& d, const Conv2dGeometry& g) {
   // 10.3 -> 7.9; phases of 8x8, 10x10, 12x12 also lost (0.69-0.98x the time without), those of
   // 14x14 (128 -> 256 on 28x28: 10.3 against 11.4 ms) and 16x16 (64 -> 128 on 32x32) won.
   if (ceil_div(d.H, s) * ceil_div(d.W, s) < 14 * 14) return false;
+  // On AVX2, only where every phase has 9 or more taps (kernels of 6 and up): the direct kernel's
+  // tiles of 16 channels reread x from L2 for every few FMAs, and phases of 1 to 6 taps lost to
+  // im2col + GEMM + col2im (Zen 3, 2 threads, `node dist/bench/conv_ab.js` with a throwaway
+  // switch, `--direction backward-data down3 resnet 3x3/2 4x4/2 5x5/2 7x7/2`, session 33): 3x3/2
+  // 64 -> 128 on 56x56 0.55-0.58x the time without phases, 32 -> 64 on 112x112 0.38x, on 28x28
+  // 0.84x, ResNet-18's 64 -> 128 on 32x32 0.71x; 4x4/2 32 -> 64 0.85x, FCN's 4x4/2 transposed
+  // forwards 0.85-0.89x; 5x5/2 32 -> 64 0.86x; but 7x7/2 16 -> 32 on 112x112 1.32x (kept).
+  if (avx2_path() && (d.kh / s) * (d.kw / s) < 9) return false;
   for (int64_t p = 0; p < s; ++p) {
     if (phase_of(d.kh, s, g.pad_top, p).pad < 0 || phase_of(d.kw, s, g.pad_left, p).pad < 0) return false;
   }

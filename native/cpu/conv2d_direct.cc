@@ -451,10 +451,21 @@ bool direct32_applies(const Dims& d, const Conv2dGeometry& g, bool gathered) {
   // on 112x112 (784 taps) 0.65x the time, the tiled convolution's 5x5/2 16 -> 64 (400) 0.62x,
   // 8x8/4 3 -> 64 (192) 0.63x, 4x4/2 32 -> 64 (512) 0.75x, ResNet-18's 64 -> 128 3x3/2 on 32x32
   // (576) 0.82-0.85x; but 3x3/2 64 -> 128 on 56x56 (576) 1.08-1.16x, 256 -> 512 on 14x14 (2304)
-  // 1.20-1.34x, on 8x8 1.01-1.06x. At stride 1 (Inception v3's 1x3 and 1x7, the phases of
-  // strided backward-data) 0.76-0.90x, nowhere slower. Space to depth + Winograd keeps the
+  // 1.20-1.34x, on 8x8 1.01-1.06x. At stride 1 (Inception v3's 1x3 and 1x7) 0.76-0.90x, nowhere
+  // slower then; but see phases_apply (conv2d.cc) for the phases of strided backward-data. Space to depth + Winograd keeps the
   // strided problems it takes on AVX2 (conv2d.cc).
-  if (k == &avx2::kKernels && g.stride_w != 1 && d.ckk > 800) return false;
+  //
+  // Nor, with under 16 taps a channel, where an image's x (a group's channels) outgrows ~320 KiB
+  // of L2: the rereads then come from L3 (36 FMAs per float of x at 3x3/2). 3x3/2 forwards,
+  // im2col + GEMM's time over the direct kernel's (session 33, two runs of `... --direction
+  // forward down3 resnet 3x3/2`): 64 -> 128 on 56x56 (800 KiB of x) 0.69-0.76x, 32 -> 64 on
+  // 112x112 (1.6 MiB) 0.39-0.48x, 80 -> 160 on 56x56 0.63-0.71x; 64 -> 128 on 40x40 (400 KiB)
+  // 0.94-1.00x, 32 -> 64 on 56x56 (400 KiB) 0.80-1.07x; but on 28x28 (200 KiB) and ResNet-18's
+  // 32x32 (256 KiB) 1.14-1.18x, the direct kernel ahead.
+  if (k == &avx2::kKernels && g.stride_w != 1) {
+    if (d.ckk > 800) return false;
+    if (d.kh * d.kw < 16 && d.Cg * d.H * d.W * static_cast<int64_t>(sizeof(float)) > (320 << 10)) return false;
+  }
   return d.Kg > 16 && (g.stride_w == 1 || g.stride_w == 2 || g.stride_w == 4) &&
          d.Wo >= least && d.kh * d.kw > 1 && d.N > 0;
 }
