@@ -55,15 +55,9 @@ const SMALL_MAPS: Layer[] = [
 
 // 3x3/2 layers with at most 88 input channels (ckk <= 800: direct32_applies's AVX2 rule for
 // strides) on maps of 28 to 112: `node dist/bench/conv_ab.js VARIABLE A B down3 --direction forward`.
-const DOWN_3X3: Layer[] = [
-  { name: 'down3 64>128 56x56 b8', x: [8, 64, 56, 56], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
-  { name: 'down3 64>128 56x56 b1', x: [1, 64, 56, 56], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
-  { name: 'down3 64>128 28x28 b8', x: [8, 64, 28, 28], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
-  { name: 'down3 64>128 40x40 b8', x: [8, 64, 40, 40], w: [128, 64, 3, 3], o: { stride: 2, padding: 1 } },
-  { name: 'down3 32>64 112x112 b8', x: [8, 32, 112, 112], w: [64, 32, 3, 3], o: { stride: 2, padding: 1 } },
-  { name: 'down3 32>64 56x56 b8', x: [8, 32, 56, 56], w: [64, 32, 3, 3], o: { stride: 2, padding: 1 } },
-  { name: 'down3 80>160 56x56 b8', x: [8, 80, 56, 56], w: [160, 80, 3, 3], o: { stride: 2, padding: 1 } },
-];
+const DOWN_3X3: Layer[] = ([[64, 56, 8], [64, 56, 1], [64, 28, 8], [64, 40, 8], [32, 112, 8], [32, 56, 8], [80, 56, 8]] as const).map(
+  ([c, size, n]) => ({ name: `down3 ${c}>${2 * c} ${size}x${size} b${n}`, x: [n, c, size, size], w: [2 * c, c, 3, 3], o: { stride: 2, padding: 1 } }),
+);
 
 function main(): void {
   const args = process.argv.slice(2);
