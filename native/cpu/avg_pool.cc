@@ -142,32 +142,26 @@ void avg_planes(const float* __restrict x, const Pool2dGeometry& g, const AvgWin
 }
 
 // t[S m + q] += share[m - k] for every tap j = q + k S < K of a window m - k in [0, n), k = 0, 1, ...
-// in that order: the adds of whole K-wide windows at stride S into one row of t, written as a
-// gather per column so that the loop over columns vectorizes (a scatter tap by tap adds into
-// every S-th float). t holds `columns` floats from the first window's first column.
+// in that order: the adds of whole K-wide windows at stride S into one row of t (from the first
+// window's first column), written as a gather per column so that the loop over columns
+// vectorizes (a scatter tap by tap adds into every S-th float).
 template <int K, int S>
-__attribute__((always_inline)) inline void gather_whole_windows(const float* __restrict share, int64_t n, float* __restrict t,
-                                                                int64_t columns) {
-  constexpr int64_t kBack = (K - 1) / S;  // windows before m that reach column S m + q
-  const auto edge = [&](int64_t m) {
-    for (int q = 0; q < S; ++q) {
-      if (S * m + q >= columns) return;
-      float sum = t[S * m + q];
-      for (int k = 0; q + k * S < K; ++k)
-        if (m - k >= 0 && m - k < n) sum += share[m - k];
-      t[S * m + q] = sum;
-    }
+__attribute__((always_inline)) inline void gather_whole_windows(const float* __restrict share, int64_t n, float* __restrict t) {
+  constexpr int64_t kBack = (K - 1) / S;       // windows before m that reach column S m + q
+  const int64_t last = S * (n - 1) + K - 1;    // the last window's last column
+  const auto column = [&](int64_t m, int q, bool checked) {
+    float sum = t[S * m + q];
+    for (int k = 0; q + k * S < K; ++k)
+      if (!checked || (m - k >= 0 && m - k < n)) sum += share[m - k];
+    t[S * m + q] = sum;
   };
-  const int64_t body_end = std::max(kBack, n);
+  const auto edge = [&](int64_t m) {
+    for (int q = 0; q < S && S * m + q <= last; ++q) column(m, q, true);
+  };
   for (int64_t m = 0; m < kBack; ++m) edge(m);
-  for (int64_t m = kBack; m < n; ++m) {  // every window m - k of the sums exists
-    for (int q = 0; q < S; ++q) {
-      float sum = t[S * m + q];
-      for (int k = 0; q + k * S < K; ++k) sum += share[m - k];
-      t[S * m + q] = sum;
-    }
-  }
-  for (int64_t m = body_end; m < n + kBack + 1; ++m) edge(m);
+  for (int64_t m = kBack; m < n; ++m)  // every window m - k of the sums exists
+    for (int q = 0; q < S; ++q) column(m, q, false);
+  for (int64_t m = std::max(kBack, n); S * m <= last; ++m) edge(m);
 }
 
 // The planes [begin, end) of dx (Note [separable average backward]).
@@ -206,12 +200,12 @@ void avg_backward_planes(const float* __restrict dy, const Pool2dGeometry& g, co
       }
       scatter(0, lo);
       scatter(hi, g.ow);
-      const int64_t c_lo = win.cols.first[lo], n = hi - lo, columns = g.w - c_lo;
+      float* whole = trow + win.cols.first[lo];
       switch (fixed) {
-        case 21: gather_whole_windows<2, 1>(sh + lo, n, trow + c_lo, columns); break;
-        case 22: gather_whole_windows<2, 2>(sh + lo, n, trow + c_lo, columns); break;
-        case 31: gather_whole_windows<3, 1>(sh + lo, n, trow + c_lo, columns); break;
-        case 32: gather_whole_windows<3, 2>(sh + lo, n, trow + c_lo, columns); break;
+        case 21: gather_whole_windows<2, 1>(sh + lo, hi - lo, whole); break;
+        case 22: gather_whole_windows<2, 2>(sh + lo, hi - lo, whole); break;
+        case 31: gather_whole_windows<3, 1>(sh + lo, hi - lo, whole); break;
+        case 32: gather_whole_windows<3, 2>(sh + lo, hi - lo, whole); break;
       }
     }
     float* dxp = dx + p * in_plane;
