@@ -327,6 +327,23 @@ void winograd_rows_item(const float* xg, int64_t xs, int64_t ws, int64_t hp, con
   }
 }
 
+// One image plane (H x W) into an hp x wp plane with pad_top rows and pad_left columns of zeros
+// before it and zeros after (the direct kernels read no bounds; a negative pad crops instead).
+// The plane is zeroed whole, then its image rows copied in: with short rows, a fill, a copy and a
+// fill per row cost more in calls than in bytes. LeNet's backward-data (dy padded by 4: 10x10 ->
+// 18x18 for c3, 24x24 -> 32x32 for c1), 2 threads, both ways alternated in one process (a
+// throwaway switch, /tmp loops): c3 0.90-0.97x the time, c1 0.89x; the padded forwards of
+// ResNet's stem at batch 1, 5x5/2 3 -> 96, 3x3/2 64 -> 128 on 28x28 and 3x3 64 -> 64 on 10x10,
+// and AlexNet c2's backward-data 0.96-1.03x.
+void copy_padded_plane(const float* in, const Dims& d, const Conv2dGeometry& g, int64_t hp, int64_t wp, float* out) {
+  const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + d.W, lo, wp);
+  const int64_t top = std::clamp<int64_t>(g.pad_top, 0, hp), bottom = std::clamp<int64_t>(g.pad_top + d.H, top, hp);
+  std::memset(out, 0, sizeof(float) * hp * wp);
+  for (int64_t r = top; r < bottom; ++r) {
+    std::memcpy(out + r * wp + lo, in + (r - g.pad_top) * d.W + (lo - g.pad_left), sizeof(float) * (hi - lo));
+  }
+}
+
 bool direct_forward_applies(const Dims& d) {
   // Measured on Zen 5, 64 images, 1 thread: LeNet c3 (16 channels) 0.45 -> 0.15 ms, LeNet c1
   // (6 channels, 6 of 16 lanes used) 0.30 -> 0.25 ms against im2col + GEMM.
@@ -366,21 +383,7 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
       const float* xg = px + (n * d.C + gi * d.Cg) * d.hw;
       if (padded) {
         float* buf = scratch(0, d.Cg * xs);
-        for (int64_t c = 0; c < d.Cg; ++c) {
-          for (int64_t r = 0; r < hp; ++r) {
-            float* out = buf + c * xs + r * wp;
-            const int64_t ih = r - g.pad_top;
-            if (ih < 0 || ih >= d.H) {
-              std::fill(out, out + wp, 0.0f);
-              continue;
-            }
-            const float* in = xg + (c * d.H + ih) * d.W;
-            for (int64_t q = 0; q < wp; ++q) {
-              const int64_t iw = q - g.pad_left;
-              out[q] = iw >= 0 && iw < d.W ? in[iw] : 0.0f;
-            }
-          }
-        }
+        for (int64_t c = 0; c < d.Cg; ++c) copy_padded_plane(xg + c * d.hw, d, g, hp, wp, buf + c * xs);
         xg = buf;
       }
       DirectArgs a;
@@ -470,28 +473,12 @@ bool direct32_applies(const Dims& d, const Conv2dGeometry& g, bool gathered) {
          d.Wo >= least && d.kh * d.kw > 1 && d.N > 0;
 }
 
-// Copies `planes` image planes (H x W) into hp x wp planes with pad_top rows and pad_left
-// columns of zeros before them and zeros after (the direct kernels read no bounds), in parallel.
-// (A negative pad crops instead.) Each plane is zeroed whole, then its image rows copied in: with
-// short rows, a fill, a copy and a fill per row cost more in calls than in bytes. LeNet's
-// backward-data (dy padded by 4: 10x10 -> 18x18 for c3, 24x24 -> 32x32 for c1), 2 threads, both
-// ways alternated in one process (a throwaway switch, /tmp loops): c3 0.90-0.97x the time, c1
-// 0.89x; the padded forwards of ResNet's stem at batch 1, 5x5/2 3 -> 96, 3x3/2 64 -> 128 on
-// 28x28 and 3x3 64 -> 64 on 10x10, and AlexNet c2's backward-data 0.96-1.03x.
+// `planes` consecutive planes as copy_padded_plane does one, in parallel.
 void copy_padded(const float* src, int64_t planes, const Dims& d, const Conv2dGeometry& g, int64_t hp, int64_t wp,
                  float* dst) {
   const int64_t xs = hp * wp;
-  const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + d.W, lo, wp);
-  const int64_t top = std::clamp<int64_t>(g.pad_top, 0, hp), bottom = std::clamp<int64_t>(g.pad_top + d.H, top, hp);
   parallel_for(planes, std::max<int64_t>(1, 16384 / xs), [&](int64_t p0, int64_t p1) {
-    for (int64_t p = p0; p < p1; ++p) {
-      float* out = dst + p * xs;
-      std::memset(out, 0, sizeof(float) * xs);
-      for (int64_t r = top; r < bottom; ++r) {
-        const float* in = src + p * d.hw + (r - g.pad_top) * d.W + (lo - g.pad_left);
-        std::memcpy(out + r * wp + lo, in, sizeof(float) * (hi - lo));
-      }
-    }
+    for (int64_t p = p0; p < p1; ++p) copy_padded_plane(src + p * d.hw, d, g, hp, wp, dst + p * xs);
   });
 }
 
