@@ -18,22 +18,24 @@ if ! grep -qw avx2 /proc/cpuinfo 2>/dev/null || ! grep -qw fma /proc/cpuinfo 2>/
   echo "avx2-check: this CPU has no AVX2 + FMA (or no /proc/cpuinfo): nothing to check"
   exit 0
 fi
+# The addon that CONVNET_ADDON (or, unset, build/) names must take the AVX2 GEMM and vec_math.
+takes_avx2() {  # $1: what to call that build in the message
+  node -e 'const k = require("./dist/lib/index.js").backends().cpu;
+    if (k.gemmKernel !== "avx2" || k.vecMathKernel !== "avx2") { console.error("avx2-check: not the AVX2 paths:", k); process.exit(1); }
+    console.log(process.argv[1] + ": GEMM", k.gemmKernel, "vec_math", k.vecMathKernel)' "$1"
+}
+npx tsc -p tsconfig.json
 # Without AVX-512 this CPU already runs the AVX2 paths in the package's own build, so `npm test`
 # has just run the suite on them: the same kernels and clones again would add nothing but ~10
 # minutes of CI. Say so once that build is seen to take them (AVX2_CHECK_ALWAYS=1 runs it anyway).
 if [ "${1:-}" != bench ] && ! grep -qw avx512f /proc/cpuinfo && [ -z "${AVX2_CHECK_ALWAYS:-}" ]; then
-  npx tsc -p tsconfig.json
-  node -e 'const k = require("./dist/lib/index.js").backends().cpu;
-    if (k.gemmKernel !== "avx2" || k.vecMathKernel !== "avx2") { console.error("avx2-check: no AVX-512, yet build/ does not take the AVX2 paths:", k); process.exit(1); }
-    console.log("avx2-check: this CPU has no AVX-512, so build/ runs the AVX2 paths (GEMM", k.gemmKernel + ", vec_math", k.vecMathKernel + ")\nand `npm test` has already run the suite on them; not run twice (AVX2_CHECK_ALWAYS=1 to run it)")'
+  takes_avx2 build
+  echo "avx2-check: this CPU has no AVX-512, so build/ runs these paths and \`npm test\` has run the suite on them; not run twice (AVX2_CHECK_ALWAYS=1 to run it)"
   exit 0
 fi
 npx cmake-js build --out build-avx2 --log-level error --CDCONVNET_SIMD_CAP=avx2 --CDCONVNET_CUDA=OFF
-npx tsc -p tsconfig.json
 export CONVNET_ADDON="$PWD/build-avx2/Release/convnet.node"
-node -e 'const k = require("./dist/lib/index.js").backends().cpu;
-  if (k.gemmKernel !== "avx2" || k.vecMathKernel !== "avx2") { console.error("not the AVX2 paths:", k); process.exit(1); }
-  console.log("build-avx2: GEMM", k.gemmKernel, "vec_math", k.vecMathKernel)'
+takes_avx2 build-avx2
 if [ "${1:-}" = bench ]; then
   shift
   ONEDNN_MAX_CPU_ISA=AVX2 node dist/bench/run.js "$@"
