@@ -24,7 +24,8 @@ function binary(op: keyof typeof BinaryOp, a: Tensor | number, b: Tensor | numbe
   if (isTensor(a) && isTensor(b)) {
     const ta = checkFloat(op, 'a', a), tb = checkFloat(op, 'b', b);
     checkSameDevice(op, { a: ta, b: tb });
-    const shape = broadcastShapes(op, ta.shape, tb.shape);
+    // Operands of one shape (the usual case) give y theirs, frozen already (the Tensor constructor).
+    const shape = sameShape(ta.shape, tb.shape) ? ta.shape : broadcastShapes(op, ta.shape, tb.shape);
     y = new Tensor(native.binary(code, ta.handle(op), tb.handle(op)), shape, 'float32');
   } else if (isTensor(a)) {
     const ta = checkFloat(op, 'a', a);

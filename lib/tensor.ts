@@ -27,6 +27,8 @@ export type NestedArray = number | NestedArray[];
 
 export const DTYPE_CODE = { float32: 0, int32: 1 } as const;
 
+const SCALAR_SHAPE: readonly number[] = Object.freeze([]);
+
 export class Tensor<D extends DType = DType> {
   // shape and dtype are getters over private fields, and the shape array is frozen: writing
   // either (`t.shape = …`, `t.shape[0] = 5`) would have put JS out of step with the native memory.
@@ -44,7 +46,11 @@ export class Tensor<D extends DType = DType> {
   /** @internal Tensors are made by `tensor()`, `zeros()`, … and by ops, not with `new`. */
   constructor(handle: Handle, shape: readonly number[], dtype: D) {
     this.#handle = handle;
-    this.#shape = Object.freeze(shape.slice());
+    // A frozen array (another tensor's shape, handed on by an op whose output has its input's
+    // shape; a scalar's []) cannot change under us, so it is shared rather than copied and frozen
+    // again: Object.freeze of a fresh array was a third of a small op's time in JavaScript
+    // (bench/README.md, "Session 36").
+    this.#shape = Object.isFrozen(shape) ? shape : shape.length === 0 ? SCALAR_SHAPE : Object.freeze(shape.slice());
     this.#dtype = dtype;
     this.#device = DEVICE_NAME[native.deviceOf(handle)];
     track(this, handle);

@@ -25,6 +25,20 @@ describe('Tensor', () => {
     t.dispose();
   });
 
+  it('a shape array the caller keeps is copied; frozen shapes (an input\'s, a scalar\'s) are shared', () => {
+    const dims = [2, 3];
+    const t = cc.zeros(dims);
+    dims[0] = 7;  // the caller's array, not the tensor's
+    expect(t.shape).to.deep.equal([2, 3]);
+    const u = cc.add(t, t), r = cc.F.relu(t), s = cc.sum(t), v = cc.reshape(t, [6]);
+    expect(u.shape).to.equal(t.shape);  // an op whose output has its input's shape hands the frozen array on
+    expect(r.shape).to.equal(t.shape);
+    for (const x of [u, r, s, v]) expect(Object.isFrozen(x.shape)).to.equal(true);
+    expect(s.shape).to.deep.equal([]);
+    expect(v.shape).to.deep.equal([6]);
+    for (const x of [t, u, r, s, v]) x.dispose();
+  });
+
   it('an object forging the Tensor brand is refused as not a tensor (E_ARG; it was a TypeError in ~60 ops)', () => {
     const fake = { [Symbol.for('cudnn-convnet.Tensor')]: true, shape: [2, 3], dtype: 'float32', size: 6, rank: 2, device: 'cpu' } as unknown as cc.Tensor;
     expectError(() => cc.add(fake, 1), 'E_ARG', /tensor/);
