@@ -43,11 +43,16 @@ export function track(t: Tensor, handle: Handle): void {
 // are disposed or adopted by its caller). Registering a tensor twice is harmless (each cell
 // frees the same handle; the second finds it stale, a no-op), but `safetyNet` avoids it.
 
-/** Puts a live tensor in the registry (once: any earlier cell is dropped first). */
+/**
+ * Puts a live tensor in the registry (once: any earlier cell is dropped first). It is now the
+ * garbage collector's to free, as one made outside any scope: so it counts for Note [loops that
+ * never yield] too (a loop keeping `tidy`'s results without disposing them grew unwarned).
+ */
 function safetyNet(t: Tensor): void {
   if (t.isDisposed) return;
   registry.unregister(t);
   registry.register(t, t.handle(), t);
+  watchTurns();
 }
 
 // Note [loops that never yield]: the registry's callbacks run only between event-loop turns,
@@ -55,8 +60,8 @@ function safetyNet(t: Tensor): void {
 // as written in PyTorch) frees nothing it forgot until it ends: a small CNN's loop grew by
 // ~13 tensors and 20 MB a step, to 9 GB in 600 steps. Nothing in JavaScript can free a
 // collected tensor's memory sooner, so the loop is told, once: every 256 tensors made outside
-// `tidy` without a turn, the bytes alive are compared with those at the first 256, and past
-// kWarnBytes more, a process warning says what to do.
+// `tidy` (or returned out of it) without a turn, the bytes alive are compared with those at the
+// first 256, and past kWarnBytes more, a process warning says what to do.
 const kWarnBytes = 2 ** 30;
 let madeSinceTurn = 0;
 let bytesAtTurn = 0;
@@ -82,14 +87,21 @@ function watchTurns(): void {
   warned = true;
   // Emitted at once: process.emitWarning would wait for the next tick, after the loop.
   const warning = new Error(
-    `${madeSinceTurn} tensors were made outside tidy() since the event loop last turned, and tensor memory grew by ` +
-      `${(grown / 2 ** 30).toFixed(1)} GiB meanwhile. If these are a loop's forgotten temporaries: they are freed only ` +
-      'between event-loop turns. Run each step inside tidy(() => { ... }), dispose() what you are done with, or await ' +
+    `${madeSinceTurn} tensors were left to the garbage collector (made outside tidy(), or returned out of it) since the ` +
+      `event loop last turned, and tensor memory grew by ${(grown / 2 ** 30).toFixed(1)} GiB meanwhile. If these are a ` +
+      "loop's forgotten temporaries: they are freed only between event-loop turns. Run each step inside " +
+      'tidy(() => { ... }), dispose() what you are done with (what tidy returns too), or await ' +
       'something in the loop (say `await loss.data()`, or `await cc.sync()`).',
   );
   warning.name = 'ConvnetWarning';
   (warning as Error & { code: string }).code = 'CONVNET_NO_TURN';
   process.emit('warning', warning);
+}
+
+/** @internal For the tests: lets the warning of Note [loops that never yield] fire again. */
+export function resetTurnWarning(): void {
+  warned = false;
+  madeSinceTurn = 0;
 }
 
 /** A tensor's native handle changed (moved in place): the safety net now frees the new one. */

@@ -230,6 +230,27 @@ describe('memory: dispose, tidy and the counters', () => {
     }
   });
 
+  it('so does one that keeps what tidy returns without disposing it (the outputs are the collector\'s to free)', async () => {
+    const { native } = require('../lib/native');
+    const { resetTurnWarning } = require('../lib/engine');
+    await new Promise((resolve) => setImmediate(resolve));
+    resetTurnWarning();
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    const made: cc.Tensor[] = [];
+    try {
+      for (let i = 0; i < 21760; i++) made.push(cc.tidy(() => new cc.Tensor(native.empty([12800], 0, 0), [12800], 'float32')));
+      await new Promise((resolve) => setImmediate(resolve));
+      const ours = warnings.filter((w) => (w as { code?: string }).code === 'CONVNET_NO_TURN');
+      expect(ours).to.have.length(1);
+      expect(ours[0].message).to.match(/returned out of it.*since the event loop last turned.*GiB.*what tidy returns/);
+    } finally {
+      process.off('warning', onWarning);
+      for (const t of made) t.dispose();
+    }
+  });
+
   it('many steps do not grow memory', async () => {
     const w = cc.randn([64, 64]);
     await cc.sync();
