@@ -26,10 +26,13 @@ export function track(t: Tensor, handle: Handle): void {
   const scope = scopes[scopes.length - 1];
   if (scope !== undefined) {
     scope.add(t);   // Note [scoped tensors are not registered]
-    return;
+  } else {
+    registry.register(t, handle, t);
   }
-  registry.register(t, handle, t);
-  watchTurns();
+  const shape = t.shape;
+  let elements = 1;
+  for (let i = 0; i < shape.length; i++) elements *= shape[i];   // not t.size: its for-of was ~2% of a small op
+  watchTurns(elements);
 }
 
 // Note [scoped tensors are not registered]: a tensor made inside a scope (`tidy`, a module's
@@ -43,53 +46,71 @@ export function track(t: Tensor, handle: Handle): void {
 // are disposed or adopted by its caller). Registering a tensor twice is harmless (each cell
 // frees the same handle; the second finds it stale, a no-op), but `safetyNet` avoids it.
 
-/**
- * Puts a live tensor in the registry (once: any earlier cell is dropped first). It is now the
- * garbage collector's to free, as one made outside any scope: so it counts for Note [loops that
- * never yield] too (a loop keeping `tidy`'s results without disposing them grew unwarned).
- */
+/** Puts a live tensor in the registry (once: any earlier cell is dropped first). */
 function safetyNet(t: Tensor): void {
   if (t.isDisposed) return;
   registry.unregister(t);
   registry.register(t, t.handle(), t);
-  watchTurns();
 }
 
-// Note [loops that never yield]: the registry's callbacks run only between event-loop turns,
-// so a synchronous loop that never awaits (`for (...) { loss = ...; loss.backward(); opt.step(); }`,
-// as written in PyTorch) frees nothing it forgot until it ends: a small CNN's loop grew by
-// ~13 tensors and 20 MB a step, to 9 GB in 600 steps. Nothing in JavaScript can free a
-// collected tensor's memory sooner, so the loop is told, once: every 256 tensors made outside
-// `tidy` (or returned out of it) without a turn, the bytes alive are compared with those at the
-// first 256, and past kWarnBytes more, a process warning says what to do.
+// Note [loops that never yield]: a synchronous loop that never awaits (`for (...) { loss = ...;
+// loss.backward(); opt.step(); }`, as written in PyTorch) has two ways to pile up memory.
+//
+// The queue's backlog: the JavaScript thread only enqueues, and runs ahead of the worker. A
+// loop that disposes everything (each step in `tidy`) still held every queued step's tensors:
+// a small CNN's loop (24 ops a step) 1.2 GB after 50 steps, growing without bound. So, every
+// 256 tensors made without a turn, the bytes alive are compared with those after the last
+// drain (or at the turn's first check), and kDrainBytes more wait for the queue
+// (`drainQueue`, whose pending error the next sync still throws): the backlog never holds much
+// more than that. (Also every 2^24 elements made, so that big tensors are checked sooner.) It
+// costs the worker one idle moment a drain, and nothing to a loop that yields (fit() awaits
+// every step).
+//
+// Forgotten tensors: the registry's callbacks run only between event-loop turns, so such a loop
+// frees nothing it forgot (made outside `tidy`, or returned out of it and not disposed) until it
+// ends: a small CNN's loop grew by ~13 tensors and 20 MB a step, to 9 GB in 600 steps. Nothing
+// in JavaScript can free a collected tensor's memory sooner, so the loop is told, once: when the
+// bytes alive after a drain are kWarnBytes above those at the turn's first check, a process
+// warning says what to do.
+const kDrainBytes = 2 ** 28;
 const kWarnBytes = 2 ** 30;
 let madeSinceTurn = 0;
-let bytesAtTurn = 0;
+let elementsSinceCheck = 0;
+let bytesAtTurn = -1;   // -1: not measured yet this turn
+let bytesAtDrain = 0;
 let turnWatched = false;
 let warned = false;
 
-function watchTurns(): void {
-  if (warned) return;
+function watchTurns(elements: number): void {
   if (!turnWatched) {
     turnWatched = true;
     setImmediate(() => {
-      madeSinceTurn = 0;
+      madeSinceTurn = elementsSinceCheck = 0;
+      bytesAtTurn = -1;
       turnWatched = false;
     }).unref();
   }
-  if (++madeSinceTurn % 256 !== 0) return;
-  // The baseline is taken at the 256th tensor of a turn, so a turn that makes fewer (a request
-  // served, a step in tidy) costs no native call at all.
+  elementsSinceCheck += elements;
+  if (++madeSinceTurn % 256 !== 0 && elementsSinceCheck < 2 ** 24) return;
+  elementsSinceCheck = 0;
+  // The baseline is taken at the turn's first check, so a turn that makes fewer tensors (a
+  // request served, a step awaited) costs no native call at all.
   const bytes = native.memory().bytes;
-  if (madeSinceTurn === 256) bytesAtTurn = bytes;
-  const grown = bytes - bytesAtTurn;
-  if (grown < kWarnBytes) return;
+  if (bytesAtTurn < 0) {
+    bytesAtTurn = bytesAtDrain = bytes;
+    return;
+  }
+  if (bytes - bytesAtDrain < kDrainBytes) return;
+  native.drainQueue();
+  bytesAtDrain = native.memory().bytes;
+  const grown = bytesAtDrain - bytesAtTurn;
+  if (warned || grown < kWarnBytes) return;
   warned = true;
   // Emitted at once: process.emitWarning would wait for the next tick, after the loop.
   const warning = new Error(
-    `${madeSinceTurn} tensors were left to the garbage collector (made outside tidy(), or returned out of it) since the ` +
-      `event loop last turned, and tensor memory grew by ${(grown / 2 ** 30).toFixed(1)} GiB meanwhile. If these are a ` +
-      "loop's forgotten temporaries: they are freed only between event-loop turns. Run each step inside " +
+    `Since the event loop last turned, tensor memory that no queued op holds grew by ${(grown / 2 ** 30).toFixed(1)} GiB ` +
+      `(${madeSinceTurn} tensors made): tensors left to the garbage collector (made outside tidy(), or returned out of it) ` +
+      "are freed only between event-loop turns. If these are a loop's forgotten temporaries: run each step inside " +
       'tidy(() => { ... }), dispose() what you are done with (what tidy returns too), or await ' +
       'something in the loop (say `await loss.data()`, or `await cc.sync()`).',
   );
@@ -101,7 +122,8 @@ function watchTurns(): void {
 /** @internal For the tests: lets the warning of Note [loops that never yield] fire again. */
 export function resetTurnWarning(): void {
   warned = false;
-  madeSinceTurn = 0;
+  madeSinceTurn = elementsSinceCheck = 0;
+  bytesAtTurn = -1;
 }
 
 /** A tensor's native handle changed (moved in place): the safety net now frees the new one. */

@@ -79,6 +79,7 @@ export interface NativeAddon {
   itemSync(h: Handle): number;
   sync(): Promise<void>;
   syncBlocking(): void;
+  drainQueue(): void;
   reshape(h: Handle, shape: readonly number[]): Handle;
   memory(): NativeMemory;
   emptyCache(): void;

@@ -42,6 +42,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<ItemSync>(env, exports, "itemSync");
   add<Sync>(env, exports, "sync");
   add<SyncBlocking>(env, exports, "syncBlocking");
+  add<DrainQueue>(env, exports, "drainQueue");
   add_gpu<Reshape>(env, exports, "reshape");
   add<Memory>(env, exports, "memory");
   add<EmptyCache>(env, exports, "emptyCache");

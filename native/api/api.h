@@ -43,6 +43,7 @@ Napi::Value Read(const Napi::CallbackInfo& info);           // (handle) -> Promi
 Napi::Value ReadSync(const Napi::CallbackInfo& info);       // (handle) -> typed array; blocks until computed
 Napi::Value ItemSync(const Napi::CallbackInfo& info);       // (handle of one element) -> number; blocks until computed
 Napi::Value Sync(const Napi::CallbackInfo& info);           // () -> Promise<void> after all queued work
+Napi::Value DrainQueue(const Napi::CallbackInfo& info);     // () waits for the CPU queue, its error kept for the next sync
 Napi::Value SyncBlocking(const Napi::CallbackInfo& info);   // () blocks until all queued work ran
 Napi::Value Reshape(const Napi::CallbackInfo& info);        // (x, shape) -> view sharing x's memory
 Napi::Value Memory(const Napi::CallbackInfo& info);         // () -> { tensors, storages, bytes, queued, cachedBytes }

@@ -228,6 +228,13 @@ Napi::Value SyncBlocking(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// The CPU queue's backpressure (Queue::drain): waits for the queued work without throwing its
+// error, which the next sync still throws.
+Napi::Value DrainQueue(const Napi::CallbackInfo& info) {
+  Queue::cpu().drain();
+  return info.Env().Undefined();
+}
+
 Napi::Value ToDevice(const Napi::CallbackInfo& info) {
   const char* op = "to";
   const Tensor& x = tensor_arg(info, 0, op, "x");

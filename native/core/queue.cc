@@ -158,7 +158,11 @@ bool waiter_may_spin() {
 // in wait instead made it worse: the spinning waiter kept the worker off a shared core.)
 // Cost: the waiting thread grows its own per-thread kernel scratch (conv2d's col buffers, the
 // GEMM's packing buffers), as a pool helper does, at most a few MiB more.
-void Queue::wait(bool reads) {
+void Queue::wait(bool reads) { wait_for(reads, /*take_error=*/true); }
+
+void Queue::drain() { wait_for(/*reads=*/false, /*take_error=*/false); }
+
+void Queue::wait_for(bool reads, bool take_error) {
   if (reads) {
     wake_policy::reader_blocking();
     reads_at_once_.store(true, std::memory_order_relaxed);
@@ -193,7 +197,7 @@ void Queue::wait(bool reads) {
     }
     // Tasks enqueued after the ticket (by another thread) are the worker's again.
     if (!tasks_.empty() && !running_) has_work_.notify_one();
-    std::swap(error, pending_error_);
+    if (take_error) std::swap(error, pending_error_);
     take_garbage(dead_tasks);
   }
   drop_dead_tasks();

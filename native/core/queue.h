@@ -63,6 +63,11 @@ class Queue {
   // say nothing about how the program reads its results (wake_policy.h).
   void wait(bool reads = true);
 
+  // Blocks until everything enqueued so far has run, as wait(false), but leaves a pending error
+  // for the next wait: the backpressure of a JavaScript loop that never yields (lib/engine.ts,
+  // Note [loops that never yield]), which must not throw an earlier op's error at a later op.
+  void drain();
+
   // Work enqueued and not yet finished.
   int64_t pending() const;
 
@@ -79,6 +84,8 @@ class Queue {
   uint64_t last_failure() const { return last_failure_.load(std::memory_order_acquire); }
 
  private:
+  // wait() and drain(): `take_error` throws (and clears) the pending error.
+  void wait_for(bool reads, bool take_error);
   Queue();
   void worker_loop();
   // Runs the front task; called with `lock` held, `running_` false and tasks_ not empty.
