@@ -124,6 +124,28 @@ describe('indexAdd and scatterAdd', () => {
     expectBitIdentical(x.dataSync(), Float32Array.from(xv), 'x unchanged');
   });
 
+  it('indexAdd over wide rows (several column blocks, a ragged last one) gives the same bits at 1, 2 and 4 threads (other blocks)', () => {
+    const [O, L, K, W] = [2, 5, 9, 2 * 2048 + 77];
+    const { t: x, v: xv } = randomTensor([O, L, W], 3);
+    const { t: src, v: sv } = randomTensor([O, K, W], 4);
+    const idx = [4, 0, 4, 2, 1, 4, 0, 3, 4];
+    const index = cc.tensor(Int32Array.from(idx), { dtype: 'int32' });
+    const ref = Float64Array.from(xv);
+    for (let o = 0; o < O; o++) for (let k = 0; k < K; k++) for (let j = 0; j < W; j++) {
+      const at = (o * L + idx[k]) * W + j;
+      ref[at] = Math.fround(ref[at] + sv[(o * K + k) * W + j]);
+    }
+    const threads = cc.getNumThreads();
+    try {
+      for (const n of [1, 2, 4]) {
+        cc.setNumThreads(n);
+        expectBitIdentical(cc.indexAdd(x, 1, index, src).dataSync(), Float32Array.from(ref), `indexAdd at ${n} thread(s)`);
+      }
+    } finally {
+      cc.setNumThreads(threads);
+    }
+  });
+
   it('scatterAdd matches torch.scatter_add on every axis, src larger than index included', () => {
     for (const axis of [0, 1, 2]) {
       const xs = [3, 4, 5], is = [2, 3, 4], ss = [4, 3, 6];

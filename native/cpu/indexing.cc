@@ -142,13 +142,18 @@ void index_add(const Tensor& x, int64_t axis, const Tensor& index, const Tensor&
   const float* ps = src.f32();
   float* py = y.f32();
   if (py != px) parallel_copy(py, px, x.numel() * 4);
-  // Pieces: (outer position, block of inner columns).
-  constexpr int64_t kBlock = 256;
-  const int64_t blocks = (inner + kBlock - 1) / kBlock;
-  parallel_for(outer * blocks, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, picks * std::min(inner, kBlock))),
+  // Pieces: (outer position, block of inner columns), a block as wide as the threads allow up
+  // to 2048 columns: each pick adds a run of the block's columns, and runs of 256 (1 KB) were
+  // too short for the prefetcher (512 picks of [512, 4096] rows at 2 threads, a /tmp loop, the
+  // builds alternated four times: medians 1.75-2.78 ms, with 2048 0.68-0.89). Every column sums
+  // its picks in order whatever the blocks, so the bits do not depend on them.
+  const int64_t per_thread = (inner + num_threads() - 1) / num_threads();
+  const int64_t block = std::clamp<int64_t>((per_thread + 63) / 64 * 64, 256, 2048);
+  const int64_t blocks = (inner + block - 1) / block;
+  parallel_for(outer * blocks, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, picks * std::min(inner, block))),
                [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
-      const int64_t o = t / blocks, c0 = (t % blocks) * kBlock, c1 = std::min(inner, c0 + kBlock);
+      const int64_t o = t / blocks, c0 = (t % blocks) * block, c1 = std::min(inner, c0 + block);
       for (int64_t k = 0; k < picks; ++k) {
         float* out = py + (o * len + idx[k]) * inner;
         const float* in = ps + (o * picks + k) * inner;
