@@ -56,7 +56,7 @@ describe('layout: reshape, permute, transpose, concat, slice', () => {
     expect(Array.from(tt.dataSync())).to.deep.equal(Array.from(big.t.dataSync()));
   });
 
-  // Whole 16 x 16 tiles go through float registers on AVX-512: int32 values whose bits are
+  // Whole 16 x 16 tiles go through float registers (AVX-512, AVX2): int32 values whose bits are
   // float NaNs (quiet and signalling) and denormals must come out bit for bit.
   it('transpose by tiles keeps every int32 bit pattern', () => {
     const rows = 300, cols = 40;
