@@ -111,7 +111,7 @@ export interface NativeAddon {
   /** Tests and benchmarks: forces the vectorised-math path ('avx512' | 'avx2' | 'portable'), null for the detected one; in queue order. */
   setVecMathPath(name: string | null): void;
   /** Tests: waits for the queue, then runs one native/cpu/vec_math.h function on the calling thread. */
-  vecMathEval(fn: 'exp' | 'log' | 'sigmoid' | 'expShift', x: Float32Array, shift?: number): Float32Array;
+  vecMathEval(fn: 'exp' | 'log' | 'sigmoid' | 'sin' | 'cos' | 'expm1' | 'expShift', x: Float32Array, shift?: number): Float32Array;
   vecMathEval(fn: 'max' | 'expSum' | 'sum' | 'dot', x: Float32Array, shift?: number): number;
 
   // Creation: the last argument is the device (0 cpu, the default; 1 cuda).

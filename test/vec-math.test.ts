@@ -12,10 +12,18 @@ import { native } from '../lib/native';
 import { expectBitIdentical, expectClose, expectError, randomTensor, rng } from './helpers';
 
 const PATHS = ['avx512', 'avx2', 'portable'] as const;
+// Measured over all 2^32 floats by native/cpu/vec_math_selftest.cc (AVX2 path, session 36):
+// sin 0.594 ulp, cos 0.594, expm1 0.632.
+const TRIG_ULP = 0.6, EXPM1_ULP = 0.64;
 // Measured over all 2^32 floats (see vec_math.h): exp 1.26 ulp, log 0.83 ulp on the SIMD paths;
 // glibc's expf/logf 0.50 and 0.82 on the portable one.
-const MAX_ULP: Record<string, { exp: number; log: number }> = {
-  avx512: { exp: 1.3, log: 0.85 }, avx2: { exp: 1.3, log: 0.85 }, portable: { exp: 1.0, log: 1.0 },
+// sin, cos and expm1 (vec_math.cc, Note [sin and cos], Note [expm1]): AVX2 code on both SIMD
+// paths, glibc's sinf, cosf and expm1f on the portable one (see native/cpu/vec_math_selftest.cc).
+type Bounds = { exp: number; log: number; sin: number; cos: number; expm1: number };
+const SIMD_TRIG = { sin: TRIG_ULP, cos: TRIG_ULP, expm1: EXPM1_ULP };
+const MAX_ULP: Record<string, Bounds> = {
+  avx512: { exp: 1.3, log: 0.85, ...SIMD_TRIG }, avx2: { exp: 1.3, log: 0.85, ...SIMD_TRIG },
+  portable: { exp: 1.0, log: 1.0, sin: 1.0, cos: 1.0, expm1: 1.0 },
 };
 
 function canRun(path: string): boolean {
@@ -64,6 +72,21 @@ function sweep(): Float32Array {
   for (const v of [1e-30, -1e-30, 88.72283935546875, -87.33654022216797, -103.97208, 1, -1]) around(v, 20000);
   // log: 1 (cancellation), the normal/subnormal boundary, sqrt(1/2) (the reduction's switch)
   for (const v of [1, 1.1754943508222875e-38, 0.7071067690849304, 1.4142135381698608]) around(v, 20000);
+  return new Float32Array(new Uint32Array(bits).buffer);
+}
+
+/** The sweep, plus runs of floats around multiples of pi/2 (where sin or cos is near 0), the
+ * end of the vector range (2^20) and expm1's switches (+-ln 2 / 2, 88, -30). */
+function trigSweep(base: Float32Array): Float32Array {
+  const bits: number[] = Array.from(new Uint32Array(base.buffer, base.byteOffset, base.length));
+  const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+  const around = (v: number, count: number) => {
+    f32[0] = v;
+    const c = u32[0];
+    for (let k = -count; k <= count; k++) bits.push((c + k) >>> 0);
+  };
+  for (let k = 1; k <= 12; k++) around(k * Math.PI / 2, 2000);
+  for (const v of [1e3 * Math.PI, 12345 * Math.PI / 2, 1048576, -1048576, 0.34657359, -0.34657359, 88, -30, 1e-6]) around(v, 2000);
   return new Float32Array(new Uint32Array(bits).buffer);
 }
 
@@ -147,6 +170,42 @@ describe('vectorised math (native/cpu/vec_math)', function () {
         // F.sigmoid runs it: the same bits as the function itself
         const { t, v } = randomTensor([3, 1000], 12, -30, 30);
         expectBitIdentical(withPath(path, () => cc.F.sigmoid(t).dataSync() as Float32Array), withPath(path, () => native.vecMathEval('sigmoid', Float32Array.from(v))), 'F.sigmoid');
+      });
+
+      for (const [fn, ref] of [['sin', Math.sin], ['cos', Math.cos], ['expm1', Math.expm1]] as const) {
+        it(`${fn} is within ${MAX_ULP[path][fn]} ulp of float64 over the sweep and near its hard arguments`, () => {
+          const tx = trigSweep(x);
+          const y = withPath(path, () => native.vecMathEval(fn, tx));
+          const { ulp, at } = maxUlp(tx, y, ref);
+          expect(ulp, `worst at x = ${at}`).to.be.at.most(MAX_ULP[path][fn]);
+        });
+      }
+
+      it('sin, cos and expm1 get the special values right, on every tail length, as cc.sin, cc.cos and cc.expm1 do', () => {
+        const tx = Float32Array.from([0, -0, Infinity, -Infinity, NaN, 1e30, 1048577, -3e6, Math.PI]);
+        const sin = withPath(path, () => native.vecMathEval('sin', tx)), cos = withPath(path, () => native.vecMathEval('cos', tx));
+        expect(Object.is(sin[0], 0) && Object.is(sin[1], -0)).to.equal(true);
+        expect(Array.from(cos.slice(0, 2))).to.deep.equal([1, 1]);
+        for (const y of [sin, cos]) expect(Array.from(y.slice(2, 5)).every(Number.isNaN)).to.equal(true);
+        // past the vector range: reduced exactly (glibc), as PyTorch's sin of 1e30 is
+        expectClose(sin.slice(5), Array.from(tx.slice(5), Math.sin), 2e-7, 1e-7, 'sin');
+        expectClose(cos.slice(5), Array.from(tx.slice(5), Math.cos), 2e-7, 1e-7, 'cos');
+        const ex = Float32Array.from([0, -0, -Infinity, Infinity, NaN, 100, 88.5, -30, -100, 1e-10, -1e-10]);
+        const ey = withPath(path, () => native.vecMathEval('expm1', ex));
+        expect(Object.is(ey[0], 0) && Object.is(ey[1], -0)).to.equal(true);
+        expect(Array.from(ey.slice(2, 6))).to.deep.equal([-1, Infinity, NaN, Infinity]);
+        expectClose(ey.slice(6), Array.from(ex.slice(6), Math.expm1), 2e-7, 0, 'expm1');
+        const next = rng(10);
+        for (let n = 0; n <= 40; n++) {
+          const v = Float32Array.from({ length: n }, () => next() * 40 - 20);
+          for (const [fn, ref] of [['sin', Math.sin], ['cos', Math.cos], ['expm1', Math.expm1]] as const) {
+            expectClose(withPath(path, () => native.vecMathEval(fn, v)), Array.from(v, ref), 4e-7, 1e-7, `${fn} n=${n}`);
+          }
+        }
+        const { t, v } = randomTensor([3, 1000], 13, -12, 12);
+        for (const [fn, op] of [['sin', cc.sin], ['cos', cc.cos], ['expm1', cc.expm1]] as const) {
+          expectBitIdentical(withPath(path, () => op(t).dataSync() as Float32Array), withPath(path, () => native.vecMathEval(fn, Float32Array.from(v))), fn);
+        }
       });
 
       it('handles every tail length (0 to 40 elements) and sums exp(x - shift) in float64', () => {
@@ -274,7 +333,7 @@ describe('vectorised math (native/cpu/vec_math)', function () {
       console.log('      (skipped: needs a CPU with AVX-512)');
       this.skip();
     }
-    for (const fn of ['exp', 'log', 'sigmoid', 'expShift'] as const) {
+    for (const fn of ['exp', 'log', 'sigmoid', 'sin', 'cos', 'expm1', 'expShift'] as const) {
       expectBitIdentical(withPath('avx512', () => native.vecMathEval(fn, x, 3)), withPath('avx2', () => native.vecMathEval(fn, x, 3)), fn);
     }
     const rows = randomTensor([1, 1000], 4, -50, 50).t.dataSync() as Float32Array;

@@ -386,6 +386,12 @@ Napi::Value VecMathEval(const Napi::CallbackInfo& info) {
     cpu::vec::log(x.Data(), y.Data(), n);
   } else if (fn == "sigmoid") {
     cpu::vec::sigmoid(x.Data(), y.Data(), n);
+  } else if (fn == "sin") {
+    cpu::vec::sin(x.Data(), y.Data(), n);
+  } else if (fn == "cos") {
+    cpu::vec::cos(x.Data(), y.Data(), n);
+  } else if (fn == "expm1") {
+    cpu::vec::expm1(x.Data(), y.Data(), n);
   } else {
     CONVNET_CHECK(fn == "expShift", "E_ARG", op, ": unknown function '", fn, "'");
     cpu::vec::exp_sum(x.Data(), shift, y.Data(), n);

@@ -167,13 +167,15 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Log: return vec_loop(x, y, vec::log);
     case UnaryOp::Sign: return unary_loop(x, y, [](float v) { return v != v ? v : static_cast<float>((v > 0) - (v < 0)); });
     case UnaryOp::Erf: return unary_loop(x, y, [](float v) { return std::erf(v); });  // glibc erff: within 1 ulp
-    // glibc's float functions (within 1 ulp; sinf, cosf and tanf reduce huge arguments exactly).
-    case UnaryOp::Sin: return unary_loop(x, y, [](float v) { return std::sin(v); });
-    case UnaryOp::Cos: return unary_loop(x, y, [](float v) { return std::cos(v); });
+    // sin, cos and expm1 in vec_math's SIMD too (huge arguments still reduced exactly: Note [sin
+    // and cos]); glibc's scalar sinf and expm1f ran at 0.57x and 0.38x PyTorch's speed on 51 MB.
+    case UnaryOp::Sin: return vec_loop(x, y, vec::sin);
+    case UnaryOp::Cos: return vec_loop(x, y, vec::cos);
+    case UnaryOp::Expm1: return vec_loop(x, y, vec::expm1);
+    // glibc's float functions (within 1 ulp; tanf reduces huge arguments exactly).
     case UnaryOp::Tan: return unary_loop(x, y, [](float v) { return std::tan(v); });
     case UnaryOp::Atan: return unary_loop(x, y, [](float v) { return std::atan(v); });
     case UnaryOp::Log1p: return unary_loop(x, y, [](float v) { return std::log1p(v); });
-    case UnaryOp::Expm1: return unary_loop(x, y, [](float v) { return std::expm1(v); });
     case UnaryOp::Log2: return unary_loop(x, y, [](float v) { return std::log2(v); });
     case UnaryOp::Log10: return unary_loop(x, y, [](float v) { return std::log10(v); });
   }

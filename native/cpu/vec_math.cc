@@ -1,5 +1,6 @@
-// See vec_math.h. Three implementations of the same four functions (AVX-512, AVX2 + FMA,
-// portable), a table of pointers per path, and the choice between them.
+// See vec_math.h. Three implementations of each function (AVX-512, AVX2 + FMA, portable; sin,
+// cos and expm1 have AVX2 code the AVX-512 path runs too), a table of pointers per path, and the
+// choice between them.
 //
 // Note [exp polynomial]: exp(x) = 2^n exp(r), n = round(x / ln 2), r = x - n ln 2 with ln 2 split
 // in two (Cody-Waite) so r is exact, exp(r) by Cephes' degree-6 expf polynomial on
@@ -23,6 +24,7 @@
 // exactly this, so the sum of the same floats is the same bits on every path.
 #include "cpu/vec_math.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
@@ -61,6 +63,9 @@ struct Kernels {
   double (*sum)(const float*, int64_t);
   double (*dot)(const float*, const float*, int64_t);
   void (*sigmoid)(const float*, float*, int64_t);
+  void (*sin)(const float*, float*, int64_t);
+  void (*cos)(const float*, float*, int64_t);
+  void (*expm1)(const float*, float*, int64_t);
 };
 
 // Note [sum order]: the final reduction of the 16 lanes. Inlined: as a tail call from the
@@ -126,8 +131,20 @@ double dot_portable(const float* a, const float* b, int64_t n) {
   return reduce16(lanes);
 }
 
-constexpr Kernels kPortable = {"portable", &exp_portable, &log_portable, &max_portable, &exp_sum_portable,
-                               &sum_portable, &dot_portable, &sigmoid_portable};
+// glibc's sinf and cosf reduce any argument exactly; expm1f keeps small x exact.
+void sin_portable(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::sin(x[i]);
+}
+void cos_portable(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::cos(x[i]);
+}
+void expm1_portable(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::expm1(x[i]);
+}
+
+constexpr Kernels kPortable = {"portable",     &exp_portable,     &log_portable, &max_portable, &exp_sum_portable,
+                               &sum_portable,  &dot_portable,     &sigmoid_portable, &sin_portable, &cos_portable,
+                               &expm1_portable};
 
 #if CONVNET_VEC_X86
 // GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own intrinsics is used
@@ -280,8 +297,14 @@ __attribute__((target("avx512f"))) double dot_avx512(const float* a, const float
 
 #undef CONVNET_AVX512
 
-constexpr Kernels kAvx512 = {"avx512",    &exp_avx512, &log_avx512, &max_avx512, &exp_sum_avx512, &sum_avx512,
-                             &dot_avx512, &sigmoid_avx512};
+// sin, cos and expm1 have an AVX2 implementation only (below), which every AVX-512 CPU runs:
+// the same bits on both paths.
+__attribute__((target("avx2,fma"))) void sin_avx2(const float* x, float* y, int64_t n);
+__attribute__((target("avx2,fma"))) void cos_avx2(const float* x, float* y, int64_t n);
+__attribute__((target("avx2,fma"))) void expm1_avx2(const float* x, float* y, int64_t n);
+
+constexpr Kernels kAvx512 = {"avx512",    &exp_avx512,     &log_avx512, &max_avx512, &exp_sum_avx512, &sum_avx512,
+                             &dot_avx512, &sigmoid_avx512, &sin_avx2,   &cos_avx2,   &expm1_avx2};
 
 // ---- AVX2 + FMA: the same arithmetic, 8 lanes -----------------------------------------------
 #define CONVNET_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
@@ -350,7 +373,116 @@ CONVNET_AVX2 __m256 sigmoid8(__m256 x) {
   return _mm256_div_ps(num, _mm256_add_ps(one, e));
 }
 
+// Note [sin and cos]: x = q pi/2 + z, q = round(|x| 2/pi), |z| <= pi/4, all in float64: z
+// from pi/2 split in two (fdlibm's pio2_1, 33 bits, and pio2_1t), q pio2_1 exact for q < 2^20,
+// so z is good to ~1e-16 absolute, which float32 results need near multiples of pi
+// (sin(3.1415927f) = -8.7e-8). Then Cephes' sinf and cosf polynomials on z, still in float64
+// (in float32 they were 1.8 ulp off), picked and signed by q's quadrant (cos is sin a quadrant
+// on), and one rounding to float32. Vectors with a lane past 2^20, infinite or NaN go to glibc's
+// sinf / cosf, which reduce any argument exactly.
+constexpr float kTrigMax = 1048576.0f;  // 2^20
+constexpr double kPio2Hi = 1.57079632673412561417e+00, kPio2Lo = 6.07710050650619224932e-11;
+constexpr float kSinP0 = -1.9515295891e-4f, kSinP1 = 8.3321608736e-3f, kSinP2 = -1.6666654611e-1f;
+constexpr float kCosP0 = 2.443315711809948e-5f, kCosP1 = -1.388731625493765e-3f, kCosP2 = 4.166664568298827e-2f;
+
+// Cephes' sinf and cosf polynomials on four float64 z: sin(z) and cos(z).
+CONVNET_AVX2 void sincos_poly4(__m256d z, __m256d* sin_z, __m256d* cos_z) {
+  const __m256d zz = _mm256_mul_pd(z, z);
+  __m256d s = _mm256_fmadd_pd(_mm256_set1_pd(kSinP0), zz, _mm256_set1_pd(kSinP1));
+  s = _mm256_fmadd_pd(s, zz, _mm256_set1_pd(kSinP2));
+  *sin_z = _mm256_fmadd_pd(_mm256_mul_pd(s, zz), z, z);
+  __m256d c = _mm256_fmadd_pd(_mm256_set1_pd(kCosP0), zz, _mm256_set1_pd(kCosP1));
+  c = _mm256_fmadd_pd(c, zz, _mm256_set1_pd(kCosP2));
+  *cos_z = _mm256_fmadd_pd(_mm256_mul_pd(c, zz), zz, _mm256_fnmadd_pd(_mm256_set1_pd(0.5), zz, _mm256_set1_pd(1.0)));
+}
+
+// Four lanes of sincos8: q = round(|x| 2/pi) (as int32), and sin(z), cos(z) rounded to float32.
+CONVNET_AVX2 __m128i sincos4(__m128 ax, __m128* sin_z, __m128* cos_z) {
+  const __m256d axd = _mm256_cvtps_pd(ax);
+  const __m256d q = _mm256_round_pd(_mm256_mul_pd(axd, _mm256_set1_pd(0.63661977236758134)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256d z = _mm256_fnmadd_pd(q, _mm256_set1_pd(kPio2Lo), _mm256_fnmadd_pd(q, _mm256_set1_pd(kPio2Hi), axd));
+  __m256d s, c;
+  sincos_poly4(z, &s, &c);
+  *sin_z = _mm256_cvtpd_ps(s);
+  *cos_z = _mm256_cvtpd_ps(c);
+  return _mm256_cvtpd_epi32(q);
+}
+
+CONVNET_AVX2 __m256 sincos8(__m256 x, int quadrant_shift, bool odd) {
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  const __m256 ax = _mm256_andnot_ps(sign_bit, x);
+  __m128 s_lo, c_lo, s_hi, c_hi;
+  const __m128i q_lo = sincos4(_mm256_castps256_ps128(ax), &s_lo, &c_lo);
+  const __m128i q_hi = sincos4(_mm256_extractf128_ps(ax, 1), &s_hi, &c_hi);
+  const __m256 ps = _mm256_set_m128(s_hi, s_lo), pc = _mm256_set_m128(c_hi, c_lo);
+  // quadrant k = q + shift: k odd takes the cosine polynomial, k & 2 negates; sin is odd in x.
+  const __m256i k = _mm256_add_epi32(_mm256_set_m128i(q_hi, q_lo), _mm256_set1_epi32(quadrant_shift));
+  const __m256 use_cos = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(k, _mm256_set1_epi32(1)), _mm256_set1_epi32(1)));
+  __m256 flip = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(k, _mm256_set1_epi32(2)), 30));
+  if (odd) flip = _mm256_xor_ps(flip, _mm256_and_ps(x, sign_bit));
+  return _mm256_xor_ps(_mm256_blendv_ps(ps, pc, use_cos), flip);
+}
+
+// Note [expm1]: expm1(x) = 2^n (expm1(r) + 1) - 1 = 2^n expm1(r) + (2^n - 1), n = round(x /
+// ln 2), r = x - n ln 2, expm1(r) = r + r^2 P(r) with exp's polynomial P (Note [exp
+// polynomial]; exp8 adds 1 to it), all in float64 and rounded once at the end: n = 0 for |x| <
+// ln 2 / 2, so small x stay exact. x is clamped to [-30, 89] first (below -30 the result rounds
+// to -1, above 88.73 to inf); expm1(-0) = -0, NaN stays NaN.
+CONVNET_AVX2 __m128 expm1_4(__m128 x) {
+  const __m256d xd = _mm256_cvtps_pd(x);
+  const __m256d fn = _mm256_round_pd(_mm256_mul_pd(xd, _mm256_set1_pd(1.4426950408889634)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256d r = _mm256_fnmadd_pd(fn, _mm256_set1_pd(0.6931471805599453), xd);  // |n| <= 129: its error ~1e-14 r at most
+  __m256d p = _mm256_fmadd_pd(_mm256_set1_pd(kExpP0), r, _mm256_set1_pd(kExpP1));
+  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(kExpP2));
+  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(kExpP3));
+  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(kExpP4));
+  p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(kExpP5));
+  const __m256d em = _mm256_fmadd_pd(_mm256_mul_pd(p, r), r, r);
+  const __m256i n = _mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(fn));
+  const __m256d t = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(n, _mm256_set1_epi64x(1023)), 52));
+  return _mm256_cvtpd_ps(_mm256_fmadd_pd(t, em, _mm256_sub_pd(t, _mm256_set1_pd(1.0))));
+}
+
+CONVNET_AVX2 __m256 expm1_8(__m256 x) {
+  const __m256 xc = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-30.0f)), _mm256_set1_ps(89.0f));  // NaN: -30
+  const __m256 y = _mm256_set_m128(expm1_4(_mm256_extractf128_ps(xc, 1)), expm1_4(_mm256_castps256_ps128(xc)));
+  const __m256 keep = _mm256_or_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ));  // NaN, +-0
+  return _mm256_blendv_ps(y, x, keep);
+}
+
+// sin and cos over arrays: 8 lanes at a time while every lane is in sincos8's range.
+template <bool kCos>
+__attribute__((target("avx2,fma"))) void trig_avx2(const float* x, float* y, int64_t n) {
+  const auto scalar = [](float v) { return kCos ? std::cos(v) : std::sin(v); };
+  const __m256 limit = _mm256_set1_ps(kTrigMax), sign_bit = _mm256_set1_ps(-0.0f);
+  alignas(32) float buf[8];
+  for (int64_t i = 0; i < n; i += 8) {
+    const int64_t m = std::min<int64_t>(8, n - i);
+    __m256 v;
+    if (m == 8) {
+      v = _mm256_loadu_ps(x + i);
+    } else {
+      for (int l = 0; l < 8; ++l) buf[l] = l < m ? x[i + l] : 0.0f;
+      v = _mm256_load_ps(buf);
+    }
+    if (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign_bit, v), limit, _CMP_LE_OQ)) != 0xFF) {
+      for (int64_t l = 0; l < m; ++l) y[i + l] = scalar(x[i + l]);  // a huge, infinite or NaN lane
+      continue;
+    }
+    const __m256 r = sincos8(v, kCos ? 1 : 0, !kCos);
+    if (m == 8) {
+      _mm256_storeu_ps(y + i, r);
+    } else {
+      _mm256_store_ps(buf, r);
+      std::memcpy(y + i, buf, m * sizeof(float));
+    }
+  }
+}
+__attribute__((target("avx2,fma"))) void sin_avx2(const float* x, float* y, int64_t n) { trig_avx2<false>(x, y, n); }
+__attribute__((target("avx2,fma"))) void cos_avx2(const float* x, float* y, int64_t n) { trig_avx2<true>(x, y, n); }
+
 CONVNET_MAP_AVX2(exp_avx2, exp8, 0.0f)
+CONVNET_MAP_AVX2(expm1_avx2, expm1_8, 0.0f)
 CONVNET_MAP_AVX2(sigmoid_avx2, sigmoid8, 0.0f)
 CONVNET_MAP_AVX2(log_avx2, log8, 1.0f)
 #undef CONVNET_MAP_AVX2
@@ -456,7 +588,8 @@ __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
 
 #undef CONVNET_AVX2
 
-constexpr Kernels kAvx2 = {"avx2", &exp_avx2, &log_avx2, &max_avx2, &exp_sum_avx2, &sum_avx2, &dot_avx2, &sigmoid_avx2};
+constexpr Kernels kAvx2 = {"avx2",    &exp_avx2,     &log_avx2, &max_avx2, &exp_sum_avx2, &sum_avx2,
+                           &dot_avx2, &sigmoid_avx2, &sin_avx2, &cos_avx2, &expm1_avx2};
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -496,6 +629,9 @@ double exp_sum(const float* x, float shift, float* y, int64_t n) { return active
 double sum(const float* x, int64_t n) { return active().sum(x, n); }
 double dot(const float* a, const float* b, int64_t n) { return active().dot(a, b, n); }
 void sigmoid(const float* x, float* y, int64_t n) { active().sigmoid(x, y, n); }
+void sin(const float* x, float* y, int64_t n) { active().sin(x, y, n); }
+void cos(const float* x, float* y, int64_t n) { active().cos(x, y, n); }
+void expm1(const float* x, float* y, int64_t n) { active().expm1(x, y, n); }
 
 const char* path() { return active().name; }
 

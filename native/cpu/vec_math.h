@@ -11,6 +11,8 @@
 //        exp(-0) = exp(0) = 1 exactly.
 //   log: at most 0.83 ulp, subnormal inputs included; log(+-0) = -inf, log(x < 0) = NaN,
 //        log(-inf) = NaN, log(+inf) = +inf, log(NaN) = NaN, log(1) = 0 exactly.
+//   sin, cos: at most 0.594 ulp (lanes past 2^20, infinite or NaN: glibc's sinf / cosf).
+//   expm1: at most 0.632 ulp; -1 below -30 and for -inf, +inf past 88.73, expm1(+-0) = +-0.
 // max ignores NaN (a NaN in a softmax row still makes the row NaN, through the exp sum).
 // The AVX-512 and AVX2 paths compute the same polynomials with the same roundings and sum in
 // the same lane order, so they give the same bits; the portable path gives the C library's
@@ -41,6 +43,12 @@ double dot(const float* a, const float* b, int64_t n);
 // accuracy, never an overflow; NaN stays NaN): within 2.4 ulp of float64 on the AVX2 path, 2.0
 // on the portable one (test/vec-math.test.ts's sweep). y may be x. One pass: exp in registers.
 void sigmoid(const float* x, float* y, int64_t n);
+// y[i] = sin(x[i]), cos(x[i]), expm1(x[i]) = exp(x[i]) - 1 (y may be x). The AVX2 code (the
+// AVX-512 path runs it too) is in vec_math.cc, Note [sin and cos] and Note [expm1]; the
+// portable path is glibc's sinf, cosf and expm1f.
+void sin(const float* x, float* y, int64_t n);
+void cos(const float* x, float* y, int64_t n);
+void expm1(const float* x, float* y, int64_t n);
 
 // The implementation in use: "avx512", "avx2" or "portable".
 const char* path();
