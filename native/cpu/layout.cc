@@ -96,8 +96,9 @@ void permute_tiled(const int32_t* px, int32_t* py, const std::vector<int64_t>& y
         const int32_t* in = px + src + a0 + b0 * step;
         int32_t* out = py + dst + a0 * y_strides[t] + b0;
 #if CONVNET_LAYOUT_X86
-        if ((avx512 || avx2) && a1 - a0 == kTile && nb == kTile) {
-          avx512 ? copy_tile16(in, step, out, y_strides[t]) : copy_tile16_avx(in, step, out, y_strides[t]);
+        if (a1 - a0 == kTile && nb == kTile && (avx512 || avx2)) {
+          if (avx512) copy_tile16(in, step, out, y_strides[t]);
+          else copy_tile16_avx(in, step, out, y_strides[t]);
           continue;
         }
 #endif

@@ -378,8 +378,8 @@ CONVNET_AVX2 __m256 sigmoid8(__m256 x) {
 // so z is good to ~1e-16 absolute, which float32 results need near multiples of pi
 // (sin(3.1415927f) = -8.7e-8). Then Cephes' sinf and cosf polynomials on z, still in float64
 // (in float32 they were 1.8 ulp off), picked and signed by q's quadrant (cos is sin a quadrant
-// on), and one rounding to float32. Vectors with a lane past 2^20, infinite or NaN go to glibc's
-// sinf / cosf, which reduce any argument exactly.
+// on), and one rounding to float32. Lanes past 2^20, infinite or NaN take glibc's sinf / cosf
+// instead, which reduce any argument exactly (trig8).
 constexpr float kTrigMax = 1048576.0f;  // 2^20
 constexpr double kPio2Hi = 1.57079632673412561417e+00, kPio2Lo = 6.07710050650619224932e-11;
 constexpr float kSinP0 = -1.9515295891e-4f, kSinP1 = 8.3321608736e-3f, kSinP2 = -1.6666654611e-1f;
@@ -450,39 +450,28 @@ CONVNET_AVX2 __m256 expm1_8(__m256 x) {
   return _mm256_blendv_ps(y, x, keep);
 }
 
-// sin and cos over arrays: 8 lanes at a time while every lane is in sincos8's range.
-template <bool kCos>
-__attribute__((target("avx2,fma"))) void trig_avx2(const float* x, float* y, int64_t n) {
-  const auto scalar = [](float v) { return kCos ? std::cos(v) : std::sin(v); };
-  const __m256 limit = _mm256_set1_ps(kTrigMax), sign_bit = _mm256_set1_ps(-0.0f);
-  alignas(32) float buf[8];
-  for (int64_t i = 0; i < n; i += 8) {
-    const int64_t m = std::min<int64_t>(8, n - i);
-    __m256 v;
-    if (m == 8) {
-      v = _mm256_loadu_ps(x + i);
-    } else {
-      for (int l = 0; l < 8; ++l) buf[l] = l < m ? x[i + l] : 0.0f;
-      v = _mm256_load_ps(buf);
-    }
-    if (_mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sign_bit, v), limit, _CMP_LE_OQ)) != 0xFF) {
-      for (int64_t l = 0; l < m; ++l) y[i + l] = scalar(x[i + l]);  // a huge, infinite or NaN lane
-      continue;
-    }
-    const __m256 r = sincos8(v, kCos ? 1 : 0, !kCos);
-    if (m == 8) {
-      _mm256_storeu_ps(y + i, r);
-    } else {
-      _mm256_store_ps(buf, r);
-      std::memcpy(y + i, buf, m * sizeof(float));
-    }
+// sin or cos of 8 lanes; a lane past 2^20, infinite or NaN is glibc's, which reduces any
+// argument exactly (sincos8's result for it is thrown away).
+CONVNET_AVX2 __m256 trig8(__m256 x, bool cos) {
+  __m256 r = sincos8(x, cos ? 1 : 0, !cos);
+  const __m256 in_range = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), x), _mm256_set1_ps(kTrigMax), _CMP_LE_OQ);
+  if (_mm256_movemask_ps(in_range) != 0xFF) {
+    alignas(32) float xs[8], rs[8];
+    _mm256_store_ps(xs, x);
+    _mm256_store_ps(rs, r);
+    for (int l = 0; l < 8; ++l)
+      if (!(std::fabs(xs[l]) <= kTrigMax)) rs[l] = cos ? std::cos(xs[l]) : std::sin(xs[l]);
+    r = _mm256_load_ps(rs);
   }
+  return r;
 }
-__attribute__((target("avx2,fma"))) void sin_avx2(const float* x, float* y, int64_t n) { trig_avx2<false>(x, y, n); }
-__attribute__((target("avx2,fma"))) void cos_avx2(const float* x, float* y, int64_t n) { trig_avx2<true>(x, y, n); }
+CONVNET_AVX2 __m256 sin8(__m256 x) { return trig8(x, false); }
+CONVNET_AVX2 __m256 cos8(__m256 x) { return trig8(x, true); }
 
 CONVNET_MAP_AVX2(exp_avx2, exp8, 0.0f)
 CONVNET_MAP_AVX2(expm1_avx2, expm1_8, 0.0f)
+CONVNET_MAP_AVX2(sin_avx2, sin8, 0.0f)
+CONVNET_MAP_AVX2(cos_avx2, cos8, 0.0f)
 CONVNET_MAP_AVX2(sigmoid_avx2, sigmoid8, 0.0f)
 CONVNET_MAP_AVX2(log_avx2, log8, 1.0f)
 #undef CONVNET_MAP_AVX2
