@@ -204,6 +204,10 @@ export interface NativeAddon {
   roiPoolBackward(dy: Handle, argmax: Handle, boxes: Handle, inputShape: readonly number[]): Handle;
   roiAlignForward(x: Handle, boxes: Handle, outputSize: readonly number[], spatialScale: number, samplingRatio: number, aligned: boolean): Handle;
   roiAlignBackward(dy: Handle, boxes: Handle, inputShape: readonly number[], spatialScale: number, samplingRatio: number, aligned: boolean): Handle;
+  /** F.unfold of planes [P, H, W] -> [P, kh * kw, L] (unfold.cc; CPU only). Pairs are [h, w]. */
+  unfold(x: Handle, kernelSize: readonly number[], dilation: readonly number[], padding: readonly number[], stride: readonly number[]): Handle;
+  /** F.fold of [P, kh * kw, L] -> planes [P, H, W] (unfold.cc; CPU only). */
+  fold(cols: Handle, outputSize: readonly number[], kernelSize: readonly number[], dilation: readonly number[], padding: readonly number[], stride: readonly number[]): Handle;
   gridSampleForward(x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean): Handle;
   gridSampleBackward(dy: Handle, x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean, needX: boolean, needGrid: boolean): [Handle | null, Handle | null];
   preluForward(x: Handle, w: Handle): Handle;

@@ -134,6 +134,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<RoiPoolBackward>(env, exports, "roiPoolBackward");
   add_gpu<RoiAlignForward>(env, exports, "roiAlignForward");
   add_gpu<RoiAlignBackward>(env, exports, "roiAlignBackward");
+  add<Unfold>(env, exports, "unfold");
+  add<Fold>(env, exports, "fold");
   add<GridSampleForward>(env, exports, "gridSampleForward");
   add<GridSampleBackward>(env, exports, "gridSampleBackward");
   add_gpu<PreluForward>(env, exports, "preluForward");

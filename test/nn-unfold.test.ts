@@ -7,6 +7,8 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { F, memory, nn, noGrad, tensor, tidy, zeros } from '../lib';
+import { foldComposed, geometry, unfoldComposed } from '../lib/nn/functional/unfold';
+import { native } from '../lib/native';
 import { expectClose, expectError, randomTensor, settle, sizeOf, tapeCheck } from './helpers';
 
 interface Geo { k: [number, number]; d: [number, number]; p: [number, number]; s: [number, number] }
@@ -46,6 +48,11 @@ const GEOMETRIES: { shape: number[]; g: Geo }[] = [
   { shape: [1, 2, 7, 8], g: { k: [3, 2], d: [2, 1], p: [1, 2], s: [2, 1] } },
   { shape: [3, 1, 6, 6], g: { k: [2, 2], d: [1, 1], p: [0, 0], s: [2, 2] } },   // non-overlapping patches
   { shape: [1, 4, 4, 9], g: { k: [1, 4], d: [1, 2], p: [0, 3], s: [1, 3] } },
+  // Rows long enough for the CPU kernel's vector paths (strides 2 and 4 along rows, dx by phases),
+  // and planes enough to split over threads.
+  { shape: [2, 5, 13, 37], g: { k: [3, 3], d: [1, 1], p: [1, 1], s: [2, 2] } },
+  { shape: [1, 3, 11, 70], g: { k: [5, 4], d: [1, 2], p: [2, 3], s: [1, 4] } },
+  { shape: [3, 8, 9, 40], g: { k: [2, 3], d: [3, 1], p: [4, 0], s: [3, 1] } },   // padding past the kernel: blocks of zeros
 ];
 
 const opts = (g: Geo) => ({ dilation: g.d, padding: g.p, stride: g.s });
@@ -76,6 +83,43 @@ describe('F.unfold and F.fold', () => {
       for (const t of [x, cols, one, c2, back, round]) t.dispose();
     });
   }
+
+  it('the CPU kernels give the bits of the GPU\'s composition (gather, indexAdd), at any thread count', () => {
+    const threads = cc.getNumThreads();
+    try {
+      for (const { shape, g } of GEOMETRIES) {
+        const [, , H, W] = shape;
+        const geo = geometry('unfold', [H, W], g.k, opts(g));
+        const { t: x } = randomTensor(shape, 11);
+        const [bh, bw] = blocksOf(H, W, g);
+        const { t: c } = randomTensor([shape[0], shape[1] * g.k[0] * g.k[1], bh * bw], 12);
+        const want = tidy(() => [unfoldComposed(x, geo).dataSync(), foldComposed(c, geo, [H, W]).dataSync()]);
+        for (const n of [1, 2, 3]) {
+          cc.setNumThreads(n);
+          const got = tidy(() => [F.unfold(x, g.k, opts(g)).dataSync(), F.fold(c, [H, W], g.k, opts(g)).dataSync()]);
+          expect(Buffer.from(got[0].buffer).equals(Buffer.from(want[0].buffer)), `unfold ${shape} at ${n} threads`).to.equal(true);
+          expect(Buffer.from(got[1].buffer).equals(Buffer.from(want[1].buffer)), `fold ${shape} at ${n} threads`).to.equal(true);
+        }
+        x.dispose(); c.dispose();
+      }
+    } finally {
+      cc.setNumThreads(threads);
+    }
+  });
+
+  it('the CPU kernels\' own checks: typed errors for what lib/ would have refused', () => {
+    const x = zeros([2, 4, 4]), cols = zeros([2, 4, 9]);
+    const call = (fn: () => unknown) => () => tidy(() => { new cc.Tensor(fn() as never, [1], 'float32'); });
+    expectError(call(() => native.unfold(x.handle(), [2, 2], [1, 1], [0, 0], [1, 1, 1])), 'E_ARG', /stride.*pair/);
+    expectError(call(() => native.unfold(x.handle(), [0, 2], [1, 1], [0, 0], [1, 1])), 'E_ARG', /kernelSize/);
+    expectError(call(() => native.unfold(x.handle(), [2, 2], [1, 1], [-1, 0], [1, 1])), 'E_ARG', /padding/);
+    expectError(call(() => native.unfold(x.handle(), [5, 2], [1, 1], [0, 0], [1, 1])), 'E_SHAPE', /no 5x2 block/);
+    expectError(call(() => native.unfold(cols.reshape([72]).handle(), [2, 2], [1, 1], [0, 0], [1, 1])), 'E_SHAPE', /\[planes, H, W\]/);
+    expectError(call(() => native.fold(cols.handle(), [4, 4], [3, 3], [1, 1], [0, 0], [1, 1])), 'E_SHAPE', /do not match/);
+    expectError(call(() => native.fold(cols.handle(), [0, 4], [2, 2], [1, 1], [0, 0], [1, 1])), 'E_ARG', /outputSize/);
+    expectError(call(() => native.fold(cols.handle(), [2 ** 31 - 1, 2 ** 31 - 1], [1, 1], [1, 1], [2 ** 31 - 1, 2 ** 31 - 1], [1, 1])), 'E_OOM', /too many columns/);
+    x.dispose(); cols.dispose();
+  });
 
   it('gradients against finite differences: unfold\'s is fold, fold\'s is unfold', () => {
     for (const { shape, g } of GEOMETRIES.slice(0, 2)) {

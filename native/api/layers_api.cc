@@ -493,6 +493,68 @@ cpu::GridSampleArgs grid_sample_args(const Napi::CallbackInfo& info, size_t i, c
 
 }  // namespace
 
+namespace {
+
+// F.unfold / F.fold's geometry from four [h, w] pairs at arguments i .. i + 3 (kernel, dilation,
+// padding, stride) for planes of H x W.
+cpu::UnfoldGeometry unfold_geometry(const Napi::CallbackInfo& info, size_t i, int64_t planes, int64_t H, int64_t W,
+                                    const char* op) {
+  const char* names[] = {"kernelSize", "dilation", "padding", "stride"};
+  int64_t v[4][2];
+  for (int k = 0; k < 4; ++k) {
+    const std::vector<int64_t> pair = ints_arg(info, i + k, op, names[k]);
+    CONVNET_CHECK(pair.size() == 2, "E_ARG", op, ": `", names[k], "` must be a pair [h, w], got ", pair.size(), " numbers");
+    for (int a = 0; a < 2; ++a) {
+      CONVNET_CHECK(pair[a] >= (k == 2 ? 0 : 1) && pair[a] <= INT32_MAX, "E_ARG", op, ": `", names[k], "` must be ",
+                    k == 2 ? "at least 0" : "at least 1", " and fit int32, got ", pair[a]);
+      v[k][a] = pair[a];
+    }
+  }
+  cpu::UnfoldGeometry u{planes, H, W, v[0][0], v[0][1], 0, 0, {}};
+  u.g.dilation_h = v[1][0], u.g.dilation_w = v[1][1];
+  u.g.pad_top = v[2][0], u.g.pad_left = v[2][1];
+  u.g.stride_h = v[3][0], u.g.stride_w = v[3][1];
+  u.bh = (H + 2 * u.g.pad_top - u.g.dilation_h * (u.kh - 1) - 1) / u.g.stride_h + 1;
+  u.bw = (W + 2 * u.g.pad_left - u.g.dilation_w * (u.kw - 1) - 1) / u.g.stride_w + 1;
+  CONVNET_CHECK(H + 2 * u.g.pad_top - u.g.dilation_h * (u.kh - 1) - 1 >= 0 && W + 2 * u.g.pad_left - u.g.dilation_w * (u.kw - 1) - 1 >= 0,
+                "E_SHAPE", op, ": a ", H, "x", W, " image padded by ", u.g.pad_top, "x", u.g.pad_left, " holds no ", u.kh, "x", u.kw,
+                " block at dilation ", u.g.dilation_h, "x", u.g.dilation_w);
+  int64_t taps = 0, blocks = 0, per_plane = 0;
+  CONVNET_CHECK(!__builtin_mul_overflow(u.kh, u.kw, &taps) && !__builtin_mul_overflow(u.bh, u.bw, &blocks) &&
+                    !__builtin_mul_overflow(taps, blocks, &per_plane),
+                "E_OOM", op, ": ", u.kh, "x", u.kw, " taps of ", u.bh, "x", u.bw, " blocks are too many columns");
+  return u;
+}
+
+}  // namespace
+
+// (x [P, H, W], kernelSize, dilation, padding, stride) -> cols [P, kh * kw, L] (CPU only).
+Napi::Value Unfold(const Napi::CallbackInfo& info) {
+  const char* op = "unfold";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(x.dim() == 3, "E_SHAPE", op, ": expected x of shape [planes, H, W], got ", shape_str(x.shape));
+  const cpu::UnfoldGeometry u = unfold_geometry(info, 1, x.shape[0], x.shape[1], x.shape[2], op);
+  Tensor cols = Tensor::empty(Shape{u.planes, u.kh * u.kw, u.bh * u.bw}, DType::Float32, x.device());
+  Queue::cpu().enqueue(op, [=] { cpu::unfold(x, u, cols); });
+  return wrap_tensor(info.Env(), std::move(cols));
+}
+
+// (cols [P, kh * kw, L], outputSize [H, W], kernelSize, dilation, padding, stride) -> y [P, H, W] (CPU only).
+Napi::Value Fold(const Napi::CallbackInfo& info) {
+  const char* op = "fold";
+  const Tensor& cols = float_tensor_arg(info, 0, op, "cols");
+  const std::vector<int64_t> size = ints_arg(info, 1, op, "outputSize");
+  CONVNET_CHECK(size.size() == 2 && size[0] >= 1 && size[1] >= 1 && size[0] <= INT32_MAX && size[1] <= INT32_MAX, "E_ARG", op,
+                ": `outputSize` must be a pair [H, W] of sizes from 1 to 2^31 - 1");
+  CONVNET_CHECK(cols.dim() == 3, "E_SHAPE", op, ": expected cols of shape [planes, kh * kw, L], got ", shape_str(cols.shape));
+  const cpu::UnfoldGeometry u = unfold_geometry(info, 2, cols.shape[0], size[0], size[1], op);
+  CONVNET_CHECK(cols.shape[1] == u.kh * u.kw && cols.shape[2] == u.bh * u.bw, "E_SHAPE", op, ": cols ", shape_str(cols.shape),
+                " do not match a ", u.kh, "x", u.kw, " kernel's ", u.bh, "x", u.bw, " blocks of a ", u.H, "x", u.W, " output");
+  Tensor y = Tensor::empty(Shape{u.planes, u.H, u.W}, DType::Float32, cols.device());
+  Queue::cpu().enqueue(op, [=] { cpu::fold(cols, u, y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
 Napi::Value GridSampleForward(const Napi::CallbackInfo& info) {
   const char* op = "gridSample";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");

@@ -158,6 +158,11 @@ int64_t images_per_chunk(const Dims& d) {
   return std::max<int64_t>(1, std::min(nb, d.N));
 }
 
+}  // namespace
+
+// im2col and its adjoint, shared with unfold.cc (F.unfold and F.fold), and their helpers.
+namespace conv2d_impl {
+
 // The output columns [ow_lo, ow_hi) whose input column ow*stride_w - pad_left + j*dilation_w
 // falls inside [0, W); the others read the zero padding.
 void valid_columns(const Dims& d, const Conv2dGeometry& g, int64_t j, int64_t* ow_lo, int64_t* ow_hi) {
@@ -309,6 +314,10 @@ void col2im_plane(const float* __restrict col, int64_t ld, const Dims& d, const 
     }
   }
 }
+
+}  // namespace conv2d_impl
+
+namespace {
 
 // planes[p * plane + q] = b[p % channels] (or 0) for p in [p0, p1).
 void fill_planes(float* planes, int64_t p0, int64_t p1, int64_t plane, int64_t channels, const float* b) {

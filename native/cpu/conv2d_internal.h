@@ -44,6 +44,16 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b 
 constexpr int kScratchSlots = 10;
 float* scratch(int slot, int64_t n);
 
+// ---- im2col and its adjoint (conv2d.cc; F.unfold and F.fold use them too, unfold.cc) ----
+
+// col[(c*kh + i)*kw + j][oh*Wo + ow] = x[c, oh*sh - pt + i*dh, ow*sw - pl + j*dw] (0 outside),
+// for channels c in [c0, c1) of one image's group (x points at the group's first channel).
+// Rows are `ld` floats apart.
+void im2col(const float* x, const Dims& d, const Conv2dGeometry& g, int64_t c0, int64_t c1, float* col, int64_t ld);
+// One channel's plane of dx: bias + the sum of its kh kw rows of col (`ld` floats apart) over
+// every tap that read each pixel, added in the fixed tap order (i, j).
+void col2im_plane(const float* col, int64_t ld, const Dims& d, const Conv2dGeometry& g, float bias, float* plane);
+
 // ---- The direct kernels (conv2d_direct.cc) ----
 
 // The weight of output channel k of group gi at tap r < ckk is pw[gi * group_stride + k *

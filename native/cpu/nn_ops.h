@@ -29,6 +29,18 @@ void grid_sample_forward(const Tensor& x, const Tensor& grid, const GridSampleAr
 void grid_sample_backward(const Tensor& dy, const Tensor& x, const Tensor& grid, const GridSampleArgs& a, const Tensor& dx,
                           const Tensor& dgrid);
 
+// F.unfold and F.fold (unfold.cc; CPU only: the GPU composes them from indexSelect and
+// indexAdd): `planes` planes of H x W, taps kh x kw at g's stride, padding (pad_top, pad_left on
+// both sides) and dilation, bh x bw blocks. unfold: x [planes, H, W] -> cols [planes, kh * kw,
+// bh * bw], tap (i, j) of block (oh, ow) the pixel it reads (0 in the padding); fold, its adjoint:
+// cols -> y [planes, H, W], each pixel the sum of the taps that read it.
+struct UnfoldGeometry {
+  int64_t planes, H, W, kh, kw, bh, bw;
+  Conv2dGeometry g;
+};
+void unfold(const Tensor& x, const UnfoldGeometry& u, const Tensor& cols);
+void fold(const Tensor& cols, const UnfoldGeometry& u, const Tensor& y);
+
 // conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
 // the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be
 // kept between calls (Note [prepared weights], prepared_weights.h).
