@@ -21,7 +21,7 @@ import { runSideBySide, timeTidied, type SideCase } from './side-by-side';
 // name, our call, PyTorch's expression over a [64, 256, 28, 28], b (the same shape), v [256, 1, 1], m [512, 4096],
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
 // gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples; ims: 64
-// [3, 224, 224] images), q, k [8, 8, 128, 64] (eq, ek on PyTorch's side), u [16, 64, 32, 32], uc [16, 576, 1024],
+// [3, 224, 224] images), q, k [8, 8, 128, 64] (eq, ek on PyTorch's side), u [16, 64, 32, 32], uc [16, 576, 1024], e [16, 64, 28, 28], r [32, 512, 7, 7],
 // gx, gg, gsy (gridSample's)
 const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
@@ -36,6 +36,9 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['sum over dims 0, 2, 3 (a bias gradient)', ({ a }) => cc.sum(a, [0, 2, 3]), 'a.sum((0, 2, 3))'],
   ['sum over dims 0, 2 of [8,64,56,56]', ({ c }) => cc.sum(c, [0, 2]), 'c.sum((0, 2))'],
   ['mean over dim 1 of [64,256,784]', ({ a }) => cc.mean(cc.reshape(a, [64, 256, 784]), 1), 'a.view(64, 256, 784).mean(1)'],
+  // Means that stay in the cache, where a per-map cost shows (the second, a ResNet's global average pooling).
+  ['mean over dims 2, 3 of [16,64,28,28]', ({ e }) => cc.mean(e, [2, 3]), 'e.mean((2, 3))'],
+  ['mean over dims 2, 3 of [32,512,7,7]', ({ r }) => cc.mean(r, [2, 3]), 'r.mean((2, 3))'],
   ['max over dim 0', ({ a }) => cc.max(a, 0), 'a.amax(0)'],
   ['var over dim 0', ({ a }) => cc.variance(a, 0), 'a.var(0)'],
   ['var over rows of [512,4096]', ({ m }) => cc.variance(m, 1), 'm.var(1)'],
@@ -95,6 +98,7 @@ h, hy = torch.randn(512, 4096, requires_grad=True), torch.ones(512)
 q = torch.randn(1024, 1024); l = q.tolist()
 ix, ir = torch.randint(0, 4096, (512, 4096)), torch.randint(0, 512, (512,))
 eq, ek, u, uc = torch.randn(8, 8, 128, 64), torch.randn(8, 8, 128, 64), torch.randn(16, 64, 32, 32), torch.randn(16, 576, 1024)
+e, r = torch.randn(16, 64, 28, 28), torch.randn(32, 512, 7, 7)
 gx, gg, gsy = torch.randn(16, 32, 64, 64, requires_grad=True), (torch.randn(16, 64, 64, 2) * 0.5).requires_grad_(), torch.ones(16, 32, 64, 64)
 xs = [torch.randn(1, 28, 28) for _ in range(64)]
 ims = [torch.randn(3, 224, 224) for _ in range(64)]
@@ -122,7 +126,7 @@ void runSideBySide({
       c: cc.randn([8, 64, 56, 56]), g: cc.randn([64, 256, 28, 28]).requiresGrad_(), gy: cc.ones([64, 256, 28, 28]),
       h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
       ix: cc.cast(cc.rand([512, 4096], 0, 4096), 'int32'), ir: cc.cast(cc.rand([512], 0, 512), 'int32'),
-      q: cc.randn([8, 8, 128, 64]), k: cc.randn([8, 8, 128, 64]), u: cc.randn([16, 64, 32, 32]), uc: cc.randn([16, 576, 1024]),
+      q: cc.randn([8, 8, 128, 64]), k: cc.randn([8, 8, 128, 64]), u: cc.randn([16, 64, 32, 32]), uc: cc.randn([16, 576, 1024]), e: cc.randn([16, 64, 28, 28]), r: cc.randn([32, 512, 7, 7]),
       gx: cc.randn([16, 32, 64, 64]).requiresGrad_(), gg: cc.mul(cc.randn([16, 64, 64, 2]), 0.5).requiresGrad_(), gsy: cc.ones([16, 32, 64, 64]),
     };
     nested = t.s.arraySync() as number[][];

@@ -247,6 +247,20 @@ describe('vectorised math (native/cpu/vec_math)', function () {
         expect(Number.isNaN(withPath(path, () => native.vecMathEval('sum', Float32Array.from([1, NaN, 3]))))).to.equal(true);
       });
 
+      it('sums many short runs (a mean over maps) with the bits of a sum of each run', () => {
+        // reduce.cc hands runs of 16 to 16384 elements to vec::sum_runs, many a call.
+        const next = rng(6);
+        for (const run of [16, 17, 31, 32, 33, 49, 100, 784]) {
+          const rows = 67;
+          const v = Float32Array.from({ length: rows * run }, () => (next() - 0.5) * 2 ** Math.floor(next() * 60 - 30));
+          const x = cc.tensor(v, { shape: [rows, run] });
+          const got = withPath(path, () => cc.tidy(() => cc.sum(x, 1).dataSync()));
+          const want = Float32Array.from({ length: rows }, (_, r) => withPath(path, () => native.vecMathEval('sum', v.subarray(r * run, (r + 1) * run))));
+          expect(Array.from(got), `runs of ${run}`).to.deep.equal(Array.from(want));
+          x.dispose();
+        }
+      });
+
       it('softmax, logSoftmax, crossEntropy and klDiv match float64 and do not depend on the thread count', () => {
         const shapes: [number[], number][] = [[[7, 37], 1], [[3, 19, 5], 1]];
         for (const [shape, dim] of shapes) {

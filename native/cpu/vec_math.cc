@@ -61,6 +61,7 @@ struct Kernels {
   float (*max)(const float*, int64_t);
   double (*exp_sum)(const float*, float, float*, int64_t);
   double (*sum)(const float*, int64_t);
+  void (*sum_runs)(const float*, int64_t, int64_t, double*);
   double (*dot)(const float*, const float*, int64_t);
   void (*sigmoid)(const float*, float*, int64_t);
   void (*sin)(const float*, float*, int64_t);
@@ -125,6 +126,10 @@ double sum_portable(const float* x, int64_t n) {
   return reduce32(lanes);
 }
 
+void sum_runs_portable(const float* x, int64_t run, int64_t count, double* out) {
+  for (int64_t j = 0; j < count; ++j) out[j] = sum_portable(x + j * run, run);
+}
+
 double dot_portable(const float* a, const float* b, int64_t n) {
   double lanes[16] = {};
   for (int64_t i = 0; i < n; ++i) lanes[i & 15] += static_cast<double>(a[i]) * b[i];
@@ -143,7 +148,7 @@ void expm1_portable(const float* x, float* y, int64_t n) {
 }
 
 constexpr Kernels kPortable = {"portable",     &exp_portable,     &log_portable, &max_portable, &exp_sum_portable,
-                               &sum_portable,  &dot_portable,     &sigmoid_portable, &sin_portable, &cos_portable,
+                               &sum_portable,  &sum_runs_portable, &dot_portable,     &sigmoid_portable, &sin_portable, &cos_portable,
                                &expm1_portable};
 
 #if CONVNET_VEC_X86
@@ -303,8 +308,14 @@ __attribute__((target("avx2,fma"))) void sin_avx2(const float* x, float* y, int6
 __attribute__((target("avx2,fma"))) void cos_avx2(const float* x, float* y, int64_t n);
 __attribute__((target("avx2,fma"))) void expm1_avx2(const float* x, float* y, int64_t n);
 
+// sum_runs: sum inlined into the loop (flatten), so that no call, and no vzeroupper, separates
+// one short run from the next (see sum_runs_avx2).
+__attribute__((target("avx512f"), flatten)) void sum_runs_avx512(const float* x, int64_t run, int64_t count, double* out) {
+  for (int64_t j = 0; j < count; ++j) out[j] = sum_avx512(x + j * run, run);
+}
+
 constexpr Kernels kAvx512 = {"avx512",    &exp_avx512,     &log_avx512, &max_avx512, &exp_sum_avx512, &sum_avx512,
-                             &dot_avx512, &sigmoid_avx512, &sin_avx2,   &cos_avx2,   &expm1_avx2};
+                             &sum_runs_avx512, &dot_avx512, &sigmoid_avx512, &sin_avx2,   &cos_avx2,   &expm1_avx2};
 
 // ---- AVX2 + FMA: the same arithmetic, 8 lanes -----------------------------------------------
 #define CONVNET_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
@@ -493,6 +504,21 @@ CONVNET_AVX2 void add8(__m256d* a, __m256d* b, __m256 v) {
   *b = _mm256_add_pd(*b, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
 }
 
+// Note [sum order]'s reduction of 16 lanes held in registers (a_k: lanes 4k .. 4k + 3), as
+// reduce16 does from memory: the same additions, without storing the lanes.
+CONVNET_AVX2 double reduce16_avx2(__m256d a0, __m256d a1, __m256d a2, __m256d a3) {
+  const __m256d s4 = _mm256_add_pd(_mm256_add_pd(a0, a2), _mm256_add_pd(a1, a3));           // i + 8, then i + 4
+  const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));  // i + 2
+  return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));                           // i + 1
+}
+
+// Lanes [0, r) set (r may be <= 0 or >= 8): a mask for _mm256_maskload_ps, which reads 0.0 in
+// the others, as Note [sum order]'s zero-padded tail.
+CONVNET_AVX2 __m256i first_lanes8(int64_t r) {
+  const int32_t k = static_cast<int32_t>(std::clamp<int64_t>(r, 0, 8));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
 __attribute__((target("avx2,fma"))) double exp_sum_avx2(const float* x, float shift, float* y, int64_t n) {
   const __m256 s = _mm256_set1_ps(shift);
   __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
@@ -523,62 +549,68 @@ __attribute__((target("avx2,fma"))) double exp_sum_avx2(const float* x, float sh
     add8(&acc[0], &acc[1], e0);
     add8(&acc[2], &acc[3], e1);
   }
-  alignas(32) double lanes[16];
-  for (int k = 0; k < 4; ++k) _mm256_store_pd(lanes + 4 * k, acc[k]);
-  return reduce16(lanes);
+  return reduce16_avx2(acc[0], acc[1], acc[2], acc[3]);
 }
 
 CONVNET_AVX2 __m256d lo4(__m256 v) { return _mm256_cvtps_pd(_mm256_castps256_ps128(v)); }
 CONVNET_AVX2 __m256d hi4(__m256 v) { return _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)); }
 
-// dot of 16 floats at a time into 4 x 4 float64 lanes (Note [sum order]'s 16); the tail is
-// zero-padded.
+// dot of 16 floats at a time into 4 x 4 float64 lanes (Note [sum order]'s 16); the tail by
+// masked loads (0.0 past the end), the lanes reduced in registers (see sum_avx2).
 __attribute__((target("avx2,fma"))) double dot_avx2(const float* a, const float* b, int64_t n) {
-  __m256d acc[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
-  auto add16 = [&](const float* pa, const float* pb) __attribute__((target("avx2,fma"))) {
-    for (int h = 0; h < 2; ++h) {
-      const __m256 va = _mm256_loadu_ps(pa + 8 * h), vb = _mm256_loadu_ps(pb + 8 * h);
-      acc[2 * h] = _mm256_fmadd_pd(lo4(va), lo4(vb), acc[2 * h]);  // the product is exact: fma == mul + add
-      acc[2 * h + 1] = _mm256_fmadd_pd(hi4(va), hi4(vb), acc[2 * h + 1]);
-    }
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+  const auto add16 = [&](__m256 va0, __m256 vb0, __m256 va1, __m256 vb1) __attribute__((target("avx2,fma"))) {
+    a0 = _mm256_fmadd_pd(lo4(va0), lo4(vb0), a0);  // the product is exact: fma == mul + add
+    a1 = _mm256_fmadd_pd(hi4(va0), hi4(vb0), a1);
+    a2 = _mm256_fmadd_pd(lo4(va1), lo4(vb1), a2);
+    a3 = _mm256_fmadd_pd(hi4(va1), hi4(vb1), a3);
   };
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) add16(a + i, b + i);
+  for (; i + 16 <= n; i += 16) add16(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), _mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
   if (i < n) {
-    float ta[16] = {}, tb[16] = {};
-    std::memcpy(ta, a + i, (n - i) * sizeof(float));
-    std::memcpy(tb, b + i, (n - i) * sizeof(float));
-    add16(ta, tb);
+    const __m256i m0 = first_lanes8(n - i), m1 = first_lanes8(n - i - 8);
+    add16(_mm256_maskload_ps(a + i, m0), _mm256_maskload_ps(b + i, m0), _mm256_maskload_ps(a + i + 8, m1), _mm256_maskload_ps(b + i + 8, m1));
   }
-  alignas(32) double lanes[16];
-  for (int k = 0; k < 4; ++k) _mm256_store_pd(lanes + 4 * k, acc[k]);
-  return reduce16(lanes);
+  return reduce16_avx2(a0, a1, a2, a3);
 }
 
 // Note [sum order]'s 32 lanes: 32 floats at a time into 8 x 4 float64 lanes (eight independent
-// chains of additions); the tail is zero-padded.
+// chains of additions); the tail by masked loads; the lanes reduced in registers, in the Note's
+// order. A zeroed tail buffer and lanes stored for reduce32 took a third of the time of a sum of
+// 784 floats (two `rep stos` and the stores: `perf annotate`), which a mean over [N, C, 28,
+// 28]'s maps pays once a map: 1 thread, in the cache, 0.22 -> 0.16 ms for [16, 64, 28, 28]
+// (`node dist/bench/tensor-ops.js`'s mean at that size; PyTorch 0.08, summing in float32).
 __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
-  __m256d acc[8];
-  for (__m256d& a : acc) a = _mm256_setzero_pd();
-  auto add32 = [&](const float* p) __attribute__((target("avx2,fma"))) {
-    for (int q = 0; q < 4; ++q) add8(&acc[2 * q], &acc[2 * q + 1], _mm256_loadu_ps(p + 8 * q));
+  // Eight named accumulators: as an array GCC zeroed it on the stack with a `rep stos` per call.
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  const auto add32 = [&](__m256 v0, __m256 v1, __m256 v2, __m256 v3) __attribute__((target("avx2,fma"))) {
+    add8(&a0, &a1, v0);
+    add8(&a2, &a3, v1);
+    add8(&a4, &a5, v2);
+    add8(&a6, &a7, v3);
   };
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32) add32(x + i);
+  for (; i + 32 <= n; i += 32) add32(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(x + i + 24));
   if (i < n) {
-    float tail[32] = {};
-    std::memcpy(tail, x + i, (n - i) * sizeof(float));
-    add32(tail);
+    const int64_t r = n - i;
+    add32(_mm256_maskload_ps(x + i, first_lanes8(r)), _mm256_maskload_ps(x + i + 8, first_lanes8(r - 8)),
+          _mm256_maskload_ps(x + i + 16, first_lanes8(r - 16)), _mm256_maskload_ps(x + i + 24, first_lanes8(r - 24)));
   }
-  alignas(32) double lanes[32];
-  for (int k = 0; k < 8; ++k) _mm256_store_pd(lanes + 4 * k, acc[k]);
-  return reduce32(lanes);
+  // a_k holds lanes 4k .. 4k + 3: lane i + 16 into lane i, then as 16 lanes.
+  return reduce16_avx2(_mm256_add_pd(a0, a4), _mm256_add_pd(a1, a5), _mm256_add_pd(a2, a6), _mm256_add_pd(a3, a7));
+}
+
+// sum_avx2 inlined into a loop over runs (flatten): a mean over [32, 512, 7, 7]'s maps called
+// vec::sum once a map of 49, through the dispatch, each call ending in a vzeroupper and a chain
+// of dependent additions that the next call's could not overlap.
+__attribute__((target("avx2,fma"), flatten)) void sum_runs_avx2(const float* x, int64_t run, int64_t count, double* out) {
+  for (int64_t j = 0; j < count; ++j) out[j] = sum_avx2(x + j * run, run);
 }
 
 #undef CONVNET_AVX2
 
 constexpr Kernels kAvx2 = {"avx2",    &exp_avx2,     &log_avx2, &max_avx2, &exp_sum_avx2, &sum_avx2,
-                           &dot_avx2, &sigmoid_avx2, &sin_avx2, &cos_avx2, &expm1_avx2};
+                           &sum_runs_avx2, &dot_avx2, &sigmoid_avx2, &sin_avx2, &cos_avx2, &expm1_avx2};
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -616,6 +648,7 @@ void log(const float* x, float* y, int64_t n) { active().log(x, y, n); }
 float max(const float* x, int64_t n) { return active().max(x, n); }
 double exp_sum(const float* x, float shift, float* y, int64_t n) { return active().exp_sum(x, shift, y, n); }
 double sum(const float* x, int64_t n) { return active().sum(x, n); }
+void sum_runs(const float* x, int64_t run, int64_t count, double* out) { active().sum_runs(x, run, count, out); }
 double dot(const float* a, const float* b, int64_t n) { return active().dot(a, b, n); }
 void sigmoid(const float* x, float* y, int64_t n) { active().sigmoid(x, y, n); }
 void sin(const float* x, float* y, int64_t n) { active().sin(x, y, n); }

@@ -38,6 +38,8 @@ double exp_sum(const float* x, float shift, float* y, int64_t n);
 // sum of x[i] (32 lanes, then the lanes pairwise), and sum of a[i] * b[i] (exp_sum's order), in
 // float64. The products of floats are exact in float64, so these are the same bits on every path.
 double sum(const float* x, int64_t n);
+// out[j] = sum(x + j * run, run) for j < count: the same bits, for many short runs at once.
+void sum_runs(const float* x, int64_t run, int64_t count, double* out);
 double dot(const float* a, const float* b, int64_t n);
 // y[i] = 1 / (1 + exp(-x[i])), as (x >= 0 ? 1 : e) / (1 + e) with e = exp(-|x|) (exp's
 // accuracy, never an overflow; NaN stays NaN): within 2.4 ulp of float64 on the AVX2 path, 2.0
