@@ -57,7 +57,11 @@ function cases(): [string, () => void, number][][] {
     out.push([`stochastic eval fwd ${tag}`, () => F.stochasticPool2d(x, k, { stride: s }).dispose(), X + Y]);
   }
   const xa = cc.keep(cc.rand([8, 256, 13, 13]));
-  parts.push([['adaptive fwd [8,256,13,13]->6', () => F.adaptiveAvgPool2d(xa, 6).dispose(), 4 * (xa.size + 8 * 256 * 36)]]);
+  const xg = cc.keep(cc.rand([32, 512, 7, 7]));   // a ResNet's global average pooling
+  parts.push([
+    ['adaptive fwd [8,256,13,13]->6', () => F.adaptiveAvgPool2d(xa, 6).dispose(), 4 * (xa.size + 8 * 256 * 36)],
+    ['adaptive fwd [32,512,7,7]->1', () => F.adaptiveAvgPool2d(xg, 1).dispose(), 4 * (xg.size + 32 * 512)],
+  ]);
   return parts;
 }
 

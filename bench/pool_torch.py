@@ -83,4 +83,6 @@ with torch.no_grad():
     if PART is None or PART == len(SHAPES):
         xa = torch.rand(8, 256, 13, 13)
         out["adaptive fwd [8,256,13,13]->6"] = best_ms(lambda: F.adaptive_avg_pool2d(xa, 6))
+        xg = torch.rand(32, 512, 7, 7)
+        out["adaptive fwd [32,512,7,7]->1"] = best_ms(lambda: F.adaptive_avg_pool2d(xg, 1))
 print(json.dumps(out))

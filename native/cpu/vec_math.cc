@@ -591,11 +591,17 @@ __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
   };
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) add32(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(x + i + 24));
-  if (i < n) {
-    const int64_t r = n - i;
-    add32(_mm256_maskload_ps(x + i, first_lanes8(r)), _mm256_maskload_ps(x + i + 8, first_lanes8(r - 8)),
-          _mm256_maskload_ps(x + i + 16, first_lanes8(r - 16)), _mm256_maskload_ps(x + i + 24, first_lanes8(r - 24)));
-  }
+  // The tail: whole vectors, then one masked load. The zero padding past it is not added: a lane
+  // starts at +0.0 and so is never -0.0, and adding +0.0 changes no other value (a run of 49: 14.6
+  // -> 11.9 ns with the four masked loads replaced, a standalone loop over runs).
+  const int64_t r = n - i;
+  const auto tail = [&](int64_t at) __attribute__((target("avx2,fma"))) {
+    return r - at >= 8 ? _mm256_loadu_ps(x + i + at) : _mm256_maskload_ps(x + i + at, first_lanes8(r - at));
+  };
+  if (r > 0) add8(&a0, &a1, tail(0));
+  if (r > 8) add8(&a2, &a3, tail(8));
+  if (r > 16) add8(&a4, &a5, tail(16));
+  if (r > 24) add8(&a6, &a7, tail(24));
   // a_k holds lanes 4k .. 4k + 3: lane i + 16 into lane i, then as 16 lanes.
   return reduce16_avx2(_mm256_add_pd(a0, a4), _mm256_add_pd(a1, a5), _mm256_add_pd(a2, a6), _mm256_add_pd(a3, a7));
 }
