@@ -2,7 +2,8 @@
 // rules): output (i, j) pools rows [floor(i * H / oh), ceil((i + 1) * H / oh)) and the same for
 // columns. Average: sum / rows / cols (divided twice, as PyTorch and the CPU); max: the first
 // maximum, NaN winning, with its flat index (its backward is max_pool_backward, max_pool.cu).
-// Forwards: one thread per output, the taps in the CPU's order (bitwise the CPU's values).
+// Forwards: one thread per output, the taps in the CPU's order (bitwise the CPU's values, except
+// a whole plane of 16 or more into 1x1, which the CPU sums in float64).
 // Average backward: one thread per input element gathering dy / rows / cols from the windows
 // that hold it (adjacent windows may overlap by one), no atomics.
 #include <cmath>
