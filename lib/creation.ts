@@ -294,8 +294,20 @@ export function manualSeed(seed: number): void {
   native.manualSeed(seed);
 }
 
-/** Uniform on [low, high) (default [0, 1)), seeded. @example rand([2, 2]); rand([3], -1, 1, { requiresGrad: true }) */
-export function rand(shape: readonly number[], low = 0, high = 1, options: CreationOptions<'float32'> = {}): Tensor<'float32'> {
+// rand(shape, options) and randn(shape, options), as torch.rand(shape, requires_grad=True): an
+// object where the first number goes is the options, the numbers their defaults.
+function numbersOrOptions(a: unknown, b: number, options: CreationOptions<'float32'>, defaults: [number, number]): [number, number, CreationOptions<'float32'>] {
+  return typeof a === 'object' && a !== null ? [defaults[0], defaults[1], a as CreationOptions<'float32'>] : [a as number, b, options];
+}
+
+/**
+ * Uniform on [low, high) (default [0, 1)), seeded.
+ * @example rand([2, 2]); rand([3], -1, 1, { requiresGrad: true }); rand([3], { device: 'cuda' })
+ */
+export function rand(shape: readonly number[], options?: CreationOptions<'float32'>): Tensor<'float32'>;
+export function rand(shape: readonly number[], low?: number, high?: number, options?: CreationOptions<'float32'>): Tensor<'float32'>;
+export function rand(shape: readonly number[], lowOrOptions: number | CreationOptions<'float32'> = 0, highArg = 1, optionsArg: CreationOptions<'float32'> = {}): Tensor<'float32'> {
+  const [low, high, options] = numbersOrOptions(lowOrOptions, highArg, optionsArg, [0, 1]);
   const s = checkShape('rand', 'shape', shape);
   checkNumber('rand', 'low', low);
   checkNumber('rand', 'high', high);
@@ -304,8 +316,14 @@ export function rand(shape: readonly number[], low = 0, high = 1, options: Creat
   return withGrad(new Tensor(native.randomUniform(s, low, high, deviceCode('rand', o.device)), s, 'float32'), o.requiresGrad);
 }
 
-/** Normal with the given mean and standard deviation (default 0, 1), seeded. @example randn([3, 3]); randn([3], 0, 0.1, { requiresGrad: true }) */
-export function randn(shape: readonly number[], mean = 0, std = 1, options: CreationOptions<'float32'> = {}): Tensor<'float32'> {
+/**
+ * Normal with the given mean and standard deviation (default 0, 1), seeded.
+ * @example randn([3, 3]); randn([3], 0, 0.1, { requiresGrad: true }); randn([3], { requiresGrad: true })
+ */
+export function randn(shape: readonly number[], options?: CreationOptions<'float32'>): Tensor<'float32'>;
+export function randn(shape: readonly number[], mean?: number, std?: number, options?: CreationOptions<'float32'>): Tensor<'float32'>;
+export function randn(shape: readonly number[], meanOrOptions: number | CreationOptions<'float32'> = 0, stdArg = 1, optionsArg: CreationOptions<'float32'> = {}): Tensor<'float32'> {
+  const [mean, std, options] = numbersOrOptions(meanOrOptions, stdArg, optionsArg, [0, 1]);
   const s = checkShape('randn', 'shape', shape);
   checkNumber('randn', 'mean', mean);
   checkNumber('randn', 'std', std);

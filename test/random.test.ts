@@ -70,6 +70,20 @@ describe('random numbers (Philox-4x32-10)', () => {
     expect(new Set(b)).to.deep.equal(new Set([0, 1]));
   });
 
+  it('takes the options in place of the numbers, as torch.randn(shape, requires_grad=True)', () => {
+    cc.manualSeed(7);
+    const [a, b] = [cc.randn([5], { requiresGrad: true }), cc.rand([5], { requiresGrad: true })];
+    cc.manualSeed(7);
+    const [c, d] = [cc.randn([5], 0, 1, { requiresGrad: true }), cc.rand([5], 0, 1, { requiresGrad: true })];
+    expect(Array.from(a.dataSync())).to.deep.equal(Array.from(c.dataSync()));
+    expect(Array.from(b.dataSync())).to.deep.equal(Array.from(d.dataSync()));
+    expect([a.requiresGrad, b.requiresGrad]).to.deep.equal([true, true]);
+    expectError(() => cc.randn([2], { dtype: 'int32' } as never), 'E_DTYPE');
+    expectError(() => cc.rand([2], { requiresGrad: true, device: 'tpu' }), 'E_DEVICE');
+    expectError(() => cc.randn([2], null as never), 'E_ARG', /mean/);
+    for (const t of [a, b, c, d]) t.dispose();
+  });
+
   it('refuses bad parameters', () => {
     expectError(() => cc.manualSeed(-1), 'E_ARG');
     expectError(() => cc.manualSeed(1.5), 'E_ARG');
