@@ -165,20 +165,17 @@ void grid_sample_forward(const Tensor& x, const Tensor& grid, const GridSampleAr
       const Taps* tp = taps + n * P;
       const float* in = px + (n * C + c0) * H * W;
       float* out = py + (n * C + c0) * P;
-      for (int64_t p = 0; p < P; ++p) {
-        const Taps t = tp[p];
-        if ((t.index[0] | t.index[1] | t.index[2] | t.index[3]) >= 0) {  // all four inside (most points)
-          for (int64_t l = 0; l < lanes; ++l) {
-            const float* plane = in + l * H * W;
-            out[l * P + p] = t.w[0] * plane[t.index[0]] + t.w[1] * plane[t.index[1]] + t.w[2] * plane[t.index[2]] +
-                             t.w[3] * plane[t.index[3]];
+      for (int64_t l = 0; l < lanes; ++l) {
+        const float* plane = in + l * H * W;
+        float* row = out + l * P;
+        for (int64_t p = 0; p < P; ++p) {
+          const Taps t = tp[p];
+          if ((t.index[0] | t.index[1] | t.index[2] | t.index[3]) >= 0) {  // all four inside (most points)
+            row[p] = t.w[0] * plane[t.index[0]] + t.w[1] * plane[t.index[1]] + t.w[2] * plane[t.index[2]] + t.w[3] * plane[t.index[3]];
+          } else {
+            row[p] = tap(plane, t.index[0], t.w[0]) + tap(plane, t.index[1], t.w[1]) + tap(plane, t.index[2], t.w[2]) +
+                     tap(plane, t.index[3], t.w[3]);
           }
-          continue;
-        }
-        for (int64_t l = 0; l < lanes; ++l) {
-          const float* plane = in + l * H * W;
-          out[l * P + p] = tap(plane, t.index[0], t.w[0]) + tap(plane, t.index[1], t.w[1]) + tap(plane, t.index[2], t.w[2]) +
-                           tap(plane, t.index[3], t.w[3]);
         }
       }
     }
