@@ -332,6 +332,49 @@ export function randn(shape: readonly number[], meanOrOptions: number | Creation
   return withGrad(new Tensor(native.randomNormal(s, mean, std, deviceCode('randn', o.device)), s, 'float32'), o.requiresGrad);
 }
 
+// A tensor made on the CPU, moved to `device` (the CPU copy freed); nothing is drawn before the
+// device is checked.
+function onDevice<D extends DType>(op: string, make: () => Tensor<D>, device: Device | string | undefined): Tensor<D> {
+  const code = deviceCode(op, device);
+  const t = make();
+  if (code === 0) return t;
+  const moved = toDevice(t, device as string);
+  t.dispose();
+  return moved;
+}
+
+/**
+ * Integers uniform in [low, high) (int32), seeded as `rand` (torch.randint); `randint(high,
+ * shape)` starts at 0. Each number takes 64 random bits, so every value is equally likely to
+ * within 2^-31 of its share. Drawn on the CPU, then copied to `device` (as PyTorch draws a
+ * small randperm).
+ * @example randint(10, [4]); randint(-5, 5, [2, 3], { device: 'cuda' })
+ */
+export function randint(high: number, shape: readonly number[], options?: { device?: Device | string }): Tensor<'int32'>;
+export function randint(low: number, high: number, shape: readonly number[], options?: { device?: Device | string }): Tensor<'int32'>;
+export function randint(a: number, b: number | readonly number[], c?: unknown, d?: unknown): Tensor<'int32'> {
+  const op = 'randint';
+  const [low, high, shape, options] = typeof b === 'number' ? [a, b, c, d] : [0, a, b, c];
+  const s = checkShape(op, 'shape', shape as readonly number[]);
+  checkInt(op, 'low', low, -(2 ** 31), 2 ** 31 - 1);
+  checkInt(op, 'high', high, -(2 ** 31) + 1, 2 ** 31);
+  if (!(low < high)) fail('E_ARG', `${op}: expected low < high, got low ${low}, high ${high}`);
+  const o = checkOptions<{ device?: Device | string }>(op, options ?? {}, ['device']);
+  return onDevice(op, () => new Tensor(native.randomInt(s, low, high), s, 'int32'), o.device);
+}
+
+/**
+ * A random permutation of 0 .. n - 1 (int32), seeded as `rand` (torch.randperm): a
+ * Fisher-Yates shuffle on the CPU, 64 random bits a swap, then copied to `device`.
+ * @example const order = randperm(60000); const batch = indexSelect(images, 0, order.narrow(0, 0, 64))
+ */
+export function randperm(n: number, options: { device?: Device | string } = {}): Tensor<'int32'> {
+  const op = 'randperm';
+  checkInt(op, 'n', n, 0, 2 ** 31 - 1);
+  const o = checkOptions<{ device?: Device | string }>(op, options, ['device']);
+  return onDevice(op, () => new Tensor(native.randomPermutation(n), [n], 'int32'), o.device);
+}
+
 /** 1 with probability p, else 0 (float32), seeded (the same numbers on every device). @example bernoulli([10], 0.3); bernoulli([10], 0.3, { device: 'cuda' }) */
 export function bernoulli(shape: readonly number[], p = 0.5, options: { device?: Device | string } = {}): Tensor<'float32'> {
   const s = checkShape('bernoulli', 'shape', shape);

@@ -128,6 +128,10 @@ export interface NativeAddon {
   randomUniformInto(dst: Handle, low: number, high: number): void;
   randomNormalInto(dst: Handle, mean: number, std: number): void;
   randomBernoulli(shape: readonly number[], p: number, device?: DeviceCode): Handle;
+  /** int32 integers uniform in [low, high) (random.cc; CPU only). */
+  randomInt(shape: readonly number[], low: number, high: number): Handle;
+  /** A random permutation of 0 .. n - 1, int32 (random.cc; CPU only). */
+  randomPermutation(n: number): Handle;
   binary(op: BinaryOpCode, a: Handle, b: Handle): Handle;
   binaryScalar(op: BinaryOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
   unary(op: UnaryOpCode, x: Handle): Handle;

@@ -73,6 +73,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<RandomUniform>(env, exports, "randomUniform");
   add_gpu<RandomNormal>(env, exports, "randomNormal");
   add_gpu<RandomBernoulli>(env, exports, "randomBernoulli");
+  add<RandomInt>(env, exports, "randomInt");
+  add<RandomPermutation>(env, exports, "randomPermutation");
   add_gpu<FillInto>(env, exports, "fillInto");
   add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");
   add_gpu<RandomNormalInto>(env, exports, "randomNormalInto");

@@ -3,7 +3,7 @@
  * allocator and its counters, out-of-memory, device errors. Skipped where there is no GPU.
  */
 import { expect } from 'chai';
-import { add, arange, bernoulli, cuda, manualSeed, memory, nn, sync, syncBlocking, tensor, zeros, type Tensor } from '../lib/index';
+import { add, arange, bernoulli, cuda, manualSeed, memory, nn, rand, randint, randperm, sync, syncBlocking, tensor, zeros, type Tensor } from '../lib/index';
 import { expectError } from './helpers';
 import { describeCuda, randomCpu } from './cuda-helpers';
 
@@ -39,6 +39,15 @@ describeCuda('CUDA core', () => {
     manualSeed(7);
     const cb = bernoulli([1001], 0.3);
     expect(Array.from(gb.dataSync())).to.deep.equal(Array.from(cb.dataSync()));
+    // randint and randperm draw on the CPU and copy: the same numbers, the same stream after.
+    manualSeed(8);
+    const [gi, gp, gr] = [randint(-3, 40, [77], { device: 'cuda' }), randperm(50, { device: 'cuda' }), rand([3])];
+    manualSeed(8);
+    const [ci, cp, cr] = [randint(-3, 40, [77]), randperm(50), rand([3])];
+    expect([gi.device, gp.device, gi.dtype]).to.deep.equal(['cuda', 'cuda', 'int32']);
+    expect(Array.from(gi.dataSync())).to.deep.equal(Array.from(ci.dataSync()));
+    expect(Array.from(gp.dataSync())).to.deep.equal(Array.from(cp.dataSync()));
+    expect(Array.from(gr.dataSync())).to.deep.equal(Array.from(cr.dataSync()));
   });
 
   it('the source may change right after to(); reshape views stay on the GPU', async () => {

@@ -84,6 +84,58 @@ describe('random numbers (Philox-4x32-10)', () => {
     for (const t of [a, b, c, d]) t.dispose();
   });
 
+  it('randint and randperm: 64 bits a draw, as documented, uniform, and moving the stream on', () => {
+    cc.manualSeed(99);
+    const a = cc.randint(-7, 1000003, [9]).dataSync();
+    const p = cc.randperm(7).dataSync();
+    const after = cc.rand([1]).dataSync()[0];
+    // randint: draw i is lanes 2 (i % 2), 2 (i % 2) + 1 of block i / 2, high word first;
+    // low + floor(u * range / 2^64). Its 9 numbers take blocks 0-4; randperm's 6 swaps, blocks 5-7.
+    const draw = (k: number, first: number) => {
+      const w = philox(99n, BigInt(first + Math.floor(k / 2)));
+      return (BigInt(w[2 * (k % 2)]) << 32n) | BigInt(w[2 * (k % 2) + 1]);
+    };
+    for (let i = 0; i < 9; i++) expect(a[i], `randint ${i}`).to.equal(Number(-7n + ((draw(i, 0) * 1000010n) >> 64n)));
+    const want = [0, 1, 2, 3, 4, 5, 6];
+    for (let i = 6; i > 0; i--) {
+      const j = Number((draw(6 - i, 5) * BigInt(i + 1)) >> 64n);
+      [want[i], want[j]] = [want[j], want[i]];
+    }
+    expect(Array.from(p)).to.deep.equal(want);
+    expect(after).to.equal((philox(99n, 8n)[0] >>> 8) / 16777216);
+    // randint(high, shape) starts at 0; the whole int32 range; counts of 10 values over 200000
+    // draws within 5 standard deviations of 20000.
+    expect(Array.from(cc.randint(1, [3]).dataSync())).to.deep.equal([0, 0, 0]);
+    const wide = cc.randint(-(2 ** 31), 2 ** 31, [1000]).dataSync();
+    expect(Math.min(...wide)).to.be.below(-(2 ** 30));
+    expect(Math.max(...wide)).to.be.above(2 ** 30);
+    const counts = new Array(10).fill(0);
+    for (const v of cc.randint(10, [200000]).dataSync()) counts[v]++;
+    for (const c of counts) expect(Math.abs(c - 20000)).to.be.below(5 * Math.sqrt(200000 * 0.1 * 0.9));
+    // A permutation, every place equally likely to get 0 (over 2000 permutations of 5).
+    const big = cc.randperm(100003).dataSync();
+    expect(Array.from(big).sort((x, y) => x - y).every((v, i) => v === i)).to.equal(true);
+    const zeroAt = new Array(5).fill(0);
+    for (let r = 0; r < 2000; r++) zeroAt[cc.randperm(5).dataSync().indexOf(0)]++;
+    for (const c of zeroAt) expect(Math.abs(c - 400)).to.be.below(5 * Math.sqrt(2000 * 0.2 * 0.8));
+    expect(cc.randperm(0).shape).to.deep.equal([0]);
+    expect(cc.randint(5, [0, 3]).shape).to.deep.equal([0, 3]);
+  });
+
+  it('randint and randperm refuse bad input without drawing', () => {
+    cc.manualSeed(5);
+    expectError(() => cc.randint(3, 3, [2]), 'E_ARG', /low < high/);
+    expectError(() => cc.randint(0, 2 ** 31 + 1, [2]), 'E_ARG', /high/);
+    expectError(() => cc.randint(1.5, [2]), 'E_ARG', /high/);
+    expectError(() => cc.randint(5, [-1]), 'E_SHAPE');
+    expectError(() => cc.randint(5, [2], { device: 'tpu' }), 'E_DEVICE');
+    expectError(() => cc.randint(5, [2], { dtype: 'int32' } as never), 'E_ARG', /dtype/);
+    expectError(() => cc.randperm(-1), 'E_ARG', /n/);
+    expectError(() => cc.randperm(2 ** 31), 'E_ARG', /n/);
+    expectError(() => cc.randperm(3, { device: 'gpu9' }), 'E_DEVICE');
+    expect(cc.rand([1]).dataSync()[0]).to.equal((philox(5n, 0n)[0] >>> 8) / 16777216);   // nothing drawn above
+  });
+
   it('refuses bad parameters', () => {
     expectError(() => cc.manualSeed(-1), 'E_ARG');
     expectError(() => cc.manualSeed(1.5), 'E_ARG');

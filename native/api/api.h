@@ -76,6 +76,8 @@ Napi::Value Cast(const Napi::CallbackInfo& info);           // (x, dtype)
 Napi::Value CopyInto(const Napi::CallbackInfo& info);       // (dst, src) in place: dst takes src's values (same shape, dtype)
 Napi::Value RandomUniform(const Napi::CallbackInfo& info);  // (shape, low, high)
 Napi::Value RandomNormal(const Napi::CallbackInfo& info);   // (shape, mean, std)
+Napi::Value RandomInt(const Napi::CallbackInfo& info);        // (shape, low, high) -> int32 (CPU only)
+Napi::Value RandomPermutation(const Napi::CallbackInfo& info);  // (n) -> int32 (CPU only)
 Napi::Value RandomBernoulli(const Napi::CallbackInfo& info);// (shape, p)
 Napi::Value FillInto(const Napi::CallbackInfo& info);          // (dst, value) in place, float32
 Napi::Value RandomUniformInto(const Napi::CallbackInfo& info); // (dst, low, high) in place

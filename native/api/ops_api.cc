@@ -207,6 +207,31 @@ Napi::Value RandomNormalInto(const Napi::CallbackInfo& info) {
                        CUDA_LAUNCH(cuda::random_normal(y, seed, first, mean, stddev)));
 }
 
+// (shape, low, high): int32 integers uniform in [low, high), on the CPU.
+Napi::Value RandomInt(const Napi::CallbackInfo& info) {
+  const Shape shape = shape_arg(info, 0, "randint", "shape");
+  const int64_t low = int_arg(info, 1, "randint", "low"), high = int_arg(info, 2, "randint", "high");
+  CONVNET_CHECK(low >= INT32_MIN && high <= int64_t{INT32_MAX} + 1 && low < high, "E_ARG",
+                "randint: expected int32 bounds with low < high, got low ", low, ", high ", high);
+  Tensor y = Tensor::empty(shape, DType::Int32, Device::CPU);
+  Generator& g = cpu_generator(info.Env());
+  const uint64_t seed = g.seed, first = g.reserve(2 * y.numel());  // 64 bits a number
+  const uint64_t range = static_cast<uint64_t>(high - low);
+  Queue::cpu().enqueue("randint", [=] { cpu::random_int(y, seed, first, low, range); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+// (n): a random permutation of 0 .. n - 1 (int32), on the CPU.
+Napi::Value RandomPermutation(const Napi::CallbackInfo& info) {
+  const int64_t n = int_arg(info, 0, "randperm", "n");
+  CONVNET_CHECK(n >= 0 && n <= INT32_MAX, "E_ARG", "randperm: expected `n` in [0, 2^31 - 1], got ", n);
+  Tensor y = Tensor::empty(Shape{n}, DType::Int32, Device::CPU);
+  Generator& g = cpu_generator(info.Env());
+  const uint64_t seed = g.seed, first = g.reserve(2 * std::max<int64_t>(n - 1, 0));
+  Queue::cpu().enqueue("randperm", [=] { cpu::random_permutation(y, seed, first); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
 Napi::Value RandomBernoulli(const Napi::CallbackInfo& info) {
   const Shape shape = shape_arg(info, 0, "bernoulli", "shape");
   const double p = number_arg(info, 1, "bernoulli", "p");

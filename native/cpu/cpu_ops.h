@@ -14,5 +14,12 @@ namespace cpu {
 
 #include "ops/tensor_ops.inc"  // the declarations, with what each computes
 
+// CPU only (random.cc; lib/ copies the result to another device): int32 y[i] = low + an integer
+// uniform in [0, range) from 64 bits of draw i (two lanes of block first_block + i / 2); and a
+// uniform random permutation of 0 .. n - 1 (n = y's size) by Fisher-Yates, place i = n - 1 .. 1
+// taking draw n - 1 - i.
+void random_int(const Tensor& y, uint64_t seed, uint64_t first_block, int64_t low, uint64_t range);
+void random_permutation(const Tensor& y, uint64_t seed, uint64_t first_block);
+
 }  // namespace cpu
 }  // namespace convnet
