@@ -1034,6 +1034,11 @@ export function baselines(): Baseline[] {
     { name: 'rand', make: () => [[2, 3], 0, 1], call: fn(cc.rand) },
     { name: 'randn', make: () => [[2, 3], 0, 1], call: fn(cc.randn) },
     { name: 'bernoulli', make: () => [[2, 3], 0.5], call: fn(cc.bernoulli) },
+    { name: 'rand (options)', make: () => [[2, 3], { requiresGrad: true }], call: fn(cc.rand) },
+    { name: 'randn (options)', make: () => [[2, 3], { requiresGrad: true }], call: fn(cc.randn) },
+    { name: 'randint', make: () => [-3, 9, [2, 3], { device: 'cpu' }], call: fn(cc.randint) },
+    { name: 'randint (high)', make: () => [9, [4]], call: fn(cc.randint) },
+    { name: 'randperm', make: () => [17, { device: 'cpu' }], call: fn(cc.randperm) },
     { name: 'tensor', make: () => [[[1, 2], [3, 4]], { dtype: 'float32' }], call: fn(cc.tensor) },
     // ops
     { name: 'sum', make: () => [T([2, 3, 4]), [0, 2], true], call: fn(cc.sum) },

@@ -578,8 +578,9 @@ __attribute__((target("avx2,fma"))) double dot_avx2(const float* a, const float*
 // chains of additions); the tail by masked loads; the lanes reduced in registers, in the Note's
 // order. A zeroed tail buffer and lanes stored for reduce32 took a third of the time of a sum of
 // 784 floats (two `rep stos` and the stores: `perf annotate`), which a mean over [N, C, 28,
-// 28]'s maps pays once a map: 1 thread, in the cache, 0.22 -> 0.16 ms for [16, 64, 28, 28]
-// (`node dist/bench/tensor-ops.js`'s mean at that size; PyTorch 0.08, summing in float32).
+// 28]'s maps pays once a map: 1 thread, in the cache, 0.19-0.22 -> 0.12-0.15 ms for [16, 64,
+// 28, 28] with vec::sum_runs (`node dist/bench/tensor-ops.js --threads 1 --only 'dims 2, 3
+// of'`; PyTorch 0.06-0.09, summing in float32).
 __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
   // Eight named accumulators: as an array GCC zeroed it on the stack with a `rep stos` per call.
   __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
@@ -592,8 +593,9 @@ __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) add32(_mm256_loadu_ps(x + i), _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(x + i + 16), _mm256_loadu_ps(x + i + 24));
   // The tail: whole vectors, then one masked load. The zero padding past it is not added: a lane
-  // starts at +0.0 and so is never -0.0, and adding +0.0 changes no other value (a run of 49: 14.6
-  // -> 11.9 ns with the four masked loads replaced, a standalone loop over runs).
+  // starts at +0.0 and so is never -0.0, and adding +0.0 changes no other value. Against four
+  // masked loads: adaptiveAvgPool2d [32, 512, 7, 7] -> 1x1 (runs of 49) 0.157 -> 0.126 ms at 2
+  // threads (`node dist/bench/run.js pool --threads 2 --passes 1`, alternated twice).
   const int64_t r = n - i;
   const auto tail = [&](int64_t at) __attribute__((target("avx2,fma"))) {
     return r - at >= 8 ? _mm256_loadu_ps(x + i + at) : _mm256_maskload_ps(x + i + at, first_lanes8(r - at));
