@@ -396,6 +396,24 @@ export class Tensor<D extends DType = DType> {
   squeeze(dim?: number): Tensor<D> { return ops.squeeze(this, dim); }
   unsqueeze(dim: number): Tensor<D> { return ops.unsqueeze(this, dim); }
   toType<T extends DType>(dtype: T): Tensor<T> { return ops.cast(this, dtype); }
+  // PyTorch's spellings of the above, for code ported from it.
+  /** As torch.Tensor.view: every tensor here is contiguous, so a view is `reshape`. */
+  view(shape: readonly number[]): Tensor<D> { return ops.reshape(this, shape); }
+  /** As torch.Tensor.t: a 2-D tensor transposed, a 0-D or 1-D one itself; E_SHAPE above 2-D. */
+  t(): Tensor<D> {
+    if (this.rank > 2) fail('E_SHAPE', `t: expected a tensor of at most 2 dimensions, got ${this.rank} (shape [${this.shape.join(', ')}]); use transpose(dim0, dim1)`);
+    return this.rank === 2 ? ops.transpose(this, 0, 1) : ops.reshape(this, this.shape);
+  }
+  /** The number of elements (`size`), as torch.Tensor.numel. */
+  numel(): number { return this.size; }
+  /** The number of dimensions (`rank`), as torch.Tensor.dim. */
+  dim(): number { return this.rank; }
+  /** `value` where mask is nonzero, x elsewhere, as torch.Tensor.masked_fill: `where(mask, value, x)`. */
+  maskedFill(mask: Tensor, value: number): Tensor<D> { return ops.where(mask, value, this as Tensor) as unknown as Tensor<D>; }
+  /** A float32 copy (this tensor itself when already float32), as torch.Tensor.float. */
+  float(): Tensor<'float32'> { return (this.dtype === 'float32' ? this : ops.cast(this, 'float32')) as Tensor<'float32'>; }
+  /** An int32 copy, truncated toward zero (this tensor itself when already int32), as torch.Tensor.int. */
+  int(): Tensor<'int32'> { return (this.dtype === 'int32' ? this : ops.cast(this, 'int32')) as Tensor<'int32'>; }
   clone(): Tensor<D> { return ops.clone(this); }
   // Composed ops (lib/composite.ts).
   logsumexp(dim: number | readonly number[], keepdim = false): Tensor<'float32'> { return composite.logsumexp(this, dim, keepdim); }

@@ -4,6 +4,29 @@ import { native } from '../lib/native';
 import { expectError, expectRejects } from './helpers';
 
 describe('Tensor', () => {
+  it('PyTorch\'s spellings: view, t, numel, dim, maskedFill, float, int', () => {
+    cc.tidy(() => {
+      const x = cc.tensor([[1, -2, 3], [4, 5, -6]]);
+      expect(x.view([3, 2]).tolist()).to.deep.equal([[1, -2], [3, 4], [5, -6]]);
+      expect(x.view([-1]).shape).to.deep.equal([6]);
+      expect(x.t().tolist()).to.deep.equal([[1, 4], [-2, 5], [3, -6]]);
+      expect(cc.tensor([1, 2]).t().tolist()).to.deep.equal([1, 2]);
+      expect([x.numel(), x.dim(), cc.tensor(3).dim()]).to.deep.equal([6, 2, 0]);
+      expect(x.maskedFill(x.lt(0), 0).tolist()).to.deep.equal([[1, 0, 3], [4, 5, 0]]);
+      expect(x.maskedFill(cc.tensor([1, 0, 0]), -1).tolist()).to.deep.equal([[-1, -2, 3], [-1, 5, -6]]);   // broadcast
+      const i = cc.tensor([[1.7, -1.7]]).int();
+      expect([i.dtype, ...i.dataSync()]).to.deep.equal(['int32', 1, -1]);
+      expect([i.float().dtype, i.int() === i, x.float() === x]).to.deep.equal(['float32', true, true]);
+      // maskedFill carries the gradient to the places it kept.
+      const w = cc.tensor([1, 2, 3], { requiresGrad: true });
+      w.maskedFill(cc.tensor([0, 1, 0]), 10).mul(cc.tensor([1, 2, 3])).sum().backward();
+      expect(Array.from(w.grad!.dataSync())).to.deep.equal([1, 0, 3]);
+      expectError(() => cc.zeros([2, 2, 2]).t(), 'E_SHAPE', /at most 2 dimensions/);
+      expectError(() => x.view([4, 2]), 'E_SHAPE');
+      expectError(() => x.maskedFill(cc.ones([4]), 0), 'E_SHAPE');
+    });
+  });
+
   it('reads of a disposed tensor name the method called (item said "dataSync")', async () => {
     const t = cc.ones([1]);
     t.dispose();
