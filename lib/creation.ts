@@ -186,6 +186,24 @@ export function onesLike<D extends DType>(x: Tensor<D>): Tensor<D> {
   return full(x.shape, 1, { dtype: x.dtype, device: x.device });
 }
 
+/** `value` in x's shape, dtype and device (torch.full_like). @example fullLike(x, -1) */
+export function fullLike<D extends DType>(x: Tensor<D>, value: number): Tensor<D> {
+  checkTensor('fullLike', 'x', x);
+  return full(x.shape, value, { dtype: x.dtype, device: x.device });
+}
+
+/** `rand` in x's shape and device, float32 (torch.rand_like). @example randLike(x) */
+export function randLike(x: Tensor, options: { requiresGrad?: boolean } = {}): Tensor<'float32'> {
+  checkTensor('randLike', 'x', x);
+  return rand(x.shape, { ...checkOptions<{ requiresGrad?: boolean }>('randLike', options, ['requiresGrad']), device: x.device });
+}
+
+/** `randn` in x's shape and device, float32 (torch.randn_like). @example randnLike(x) */
+export function randnLike(x: Tensor, options: { requiresGrad?: boolean } = {}): Tensor<'float32'> {
+  checkTensor('randnLike', 'x', x);
+  return randn(x.shape, { ...checkOptions<{ requiresGrad?: boolean }>('randnLike', options, ['requiresGrad']), device: x.device });
+}
+
 /**
  * Values from `start` (inclusive) to `end` (exclusive) by `step`, as torch.arange. With one
  * argument, `arange(n)` is 0 … n-1. The dtype is int32 when every argument is an integer.

@@ -10,7 +10,7 @@ export { ConvnetError } from './errors';
 export type { ErrorCode } from './errors';
 export { Tensor } from './tensor';
 export type { DType, Device, NestedArray, DataTypeMap } from './tensor';
-export { tensor, zeros, ones, full, zerosLike, onesLike, arange, linspace, eye, rand, randn, randint, randperm, bernoulli, manualSeed } from './creation';
+export { tensor, zeros, ones, full, zerosLike, onesLike, fullLike, randLike, randnLike, arange, linspace, eye, rand, randn, randint, randperm, bernoulli, manualSeed } from './creation';
 export type { TensorOptions, CreationOptions } from './creation';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd';
 export type { BackwardOptions } from './autograd';

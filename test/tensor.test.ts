@@ -210,6 +210,17 @@ describe('Tensor', () => {
     expect(long[9999]).to.equal(Math.fround(999.9));
     expect(cc.zerosLike(cc.ones([2, 3], 'int32')).dtype).to.equal('int32');
     expect(Array.from(cc.onesLike(cc.zeros([2])).dataSync())).to.deep.equal([1, 1]);
+    const f = cc.fullLike(cc.ones([2, 2], 'int32'), -3);
+    expect([f.dtype, ...f.dataSync()]).to.deep.equal(['int32', -3, -3, -3, -3]);
+    // randLike / randnLike: rand / randn in x's shape (float32 whatever x's dtype), seeded alike.
+    cc.manualSeed(4);
+    const [r, n] = [cc.randLike(cc.zeros([3], 'int32')), cc.randnLike(cc.zeros([2, 2]), { requiresGrad: true })];
+    cc.manualSeed(4);
+    expect(Array.from(r.dataSync())).to.deep.equal(Array.from(cc.rand([3]).dataSync()));
+    expect(Array.from(n.dataSync())).to.deep.equal(Array.from(cc.randn([2, 2]).dataSync()));
+    expect([r.dtype, n.shape, n.requiresGrad]).to.deep.equal(['float32', [2, 2], true]);
+    expectError(() => cc.randLike(cc.zeros([2]), { device: 'cpu' } as never), 'E_ARG', /device/);
+    expectError(() => cc.fullLike([1, 2] as never, 0), 'E_ARG');
   });
 
   it('prints its values the way PyTorch does', () => {
