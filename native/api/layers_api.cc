@@ -514,11 +514,12 @@ cpu::UnfoldGeometry unfold_geometry(const Napi::CallbackInfo& info, size_t i, in
   u.g.dilation_h = v[1][0], u.g.dilation_w = v[1][1];
   u.g.pad_top = v[2][0], u.g.pad_left = v[2][1];
   u.g.stride_h = v[3][0], u.g.stride_w = v[3][1];
-  u.bh = (H + 2 * u.g.pad_top - u.g.dilation_h * (u.kh - 1) - 1) / u.g.stride_h + 1;
-  u.bw = (W + 2 * u.g.pad_left - u.g.dilation_w * (u.kw - 1) - 1) / u.g.stride_w + 1;
-  CONVNET_CHECK(H + 2 * u.g.pad_top - u.g.dilation_h * (u.kh - 1) - 1 >= 0 && W + 2 * u.g.pad_left - u.g.dilation_w * (u.kw - 1) - 1 >= 0,
-                "E_SHAPE", op, ": a ", H, "x", W, " image padded by ", u.g.pad_top, "x", u.g.pad_left, " holds no ", u.kh, "x", u.kw,
+  // The room a block's first tap has along each axis: blocks exist where it is not negative.
+  const int64_t room_h = H + 2 * u.g.pad_top - u.g.dilation_h * (u.kh - 1) - 1;
+  const int64_t room_w = W + 2 * u.g.pad_left - u.g.dilation_w * (u.kw - 1) - 1;
+  CONVNET_CHECK(room_h >= 0 && room_w >= 0, "E_SHAPE", op, ": a ", H, "x", W, " image padded by ", u.g.pad_top, "x", u.g.pad_left, " holds no ", u.kh, "x", u.kw,
                 " block at dilation ", u.g.dilation_h, "x", u.g.dilation_w);
+  u.bh = room_h / u.g.stride_h + 1, u.bw = room_w / u.g.stride_w + 1;
   int64_t taps = 0, blocks = 0, per_plane = 0;
   CONVNET_CHECK(!__builtin_mul_overflow(u.kh, u.kw, &taps) && !__builtin_mul_overflow(u.bh, u.bw, &blocks) &&
                     !__builtin_mul_overflow(taps, blocks, &per_plane),

@@ -54,12 +54,9 @@ void adaptive_avg_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const
     // 7] -> 1x1 at 1 thread: 0.22 ms, 0.48 by the planes' float sums below, PyTorch 0.23-0.26
     // (`node dist/bench/run.js pool --threads 1`).
     for_planes(g.planes, in_plane, [&](int64_t begin, int64_t end) {
-      double sums[64];
-      for (int64_t p = begin; p < end; p += 64) {
-        const int64_t n = std::min<int64_t>(64, end - p);
-        vec::sum_runs(px + p * in_plane, in_plane, n, sums);
-        for (int64_t k = 0; k < n; ++k) py[p + k] = static_cast<float>(sums[k]) / static_cast<float>(g.h) / static_cast<float>(g.w);
-      }
+      vec::each_run_sum(px, in_plane, begin, end, [&](int64_t p, double sum) {
+        py[p] = static_cast<float>(sum) / static_cast<float>(g.h) / static_cast<float>(g.w);
+      });
     });
     return;
   }

@@ -1,6 +1,7 @@
 // Seeded random tensors from Philox-4x32-10. Element i takes lane i % 4 of counter block
 // first_block + i / 4 (see core/philox.h), so the numbers depend on the seed and the call
 // order only: not on the thread count, and the GPU backend draws the same ones.
+#include <algorithm>
 #include <utility>
 
 #include "core/thread_pool.h"
@@ -53,12 +54,12 @@ void random_bernoulli(const Tensor& y, uint64_t seed, uint64_t first_block, floa
 
 namespace {
 
-// Draw k's 64 bits: lanes 2 (k % 2) and 2 (k % 2) + 1 of block first_block + k / 2, high word
+// Draws 2b and 2b + 1 of a 64-bit stream: block first_block + b, lanes 0-1 and 2-3, high word
 // first.
-uint64_t bits64(uint64_t seed, uint64_t first_block, int64_t k) {
-  const Philox4x32 r = Philox4x32::generate(seed, first_block + static_cast<uint64_t>(k / 2));
-  const int lane = 2 * static_cast<int>(k % 2);
-  return (static_cast<uint64_t>(r.out[lane]) << 32) | r.out[lane + 1];
+void bits64_pair(uint64_t seed, uint64_t first_block, int64_t b, uint64_t* u) {
+  const Philox4x32 r = Philox4x32::generate(seed, first_block + static_cast<uint64_t>(b));
+  u[0] = (static_cast<uint64_t>(r.out[0]) << 32) | r.out[1];
+  u[1] = (static_cast<uint64_t>(r.out[2]) << 32) | r.out[3];
 }
 
 // An integer in [0, range) from 64 random bits: floor(u * range / 2^64). Each value's share is
@@ -71,8 +72,13 @@ uint64_t below(uint64_t u, uint64_t range) {
 
 void random_int(const Tensor& y, uint64_t seed, uint64_t first_block, int64_t low, uint64_t range) {
   int32_t* out = y.i32();
-  parallel_for(y.numel(), kRandomGrain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = static_cast<int32_t>(low + static_cast<int64_t>(below(bits64(seed, first_block, i), range)));
+  const int64_t n = y.numel();
+  parallel_for((n + 1) / 2, kRandomGrain / 2, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) {
+      uint64_t u[2];
+      bits64_pair(seed, first_block, b, u);
+      for (int64_t i = 2 * b; i < std::min(n, 2 * b + 2); ++i) out[i] = static_cast<int32_t>(low + static_cast<int64_t>(below(u[i % 2], range)));
+    }
   });
 }
 
@@ -81,8 +87,10 @@ void random_permutation(const Tensor& y, uint64_t seed, uint64_t first_block) {
   const int64_t n = y.numel();
   for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int32_t>(i);
   // Fisher-Yates from the end: draw k = n - 1 - i picks j in [0, i] for place i.
-  for (int64_t i = n - 1; i > 0; --i) {
-    const int64_t j = static_cast<int64_t>(below(bits64(seed, first_block, n - 1 - i), static_cast<uint64_t>(i) + 1));
+  uint64_t u[2];
+  for (int64_t i = n - 1, k = 0; i > 0; --i, ++k) {
+    if (k % 2 == 0) bits64_pair(seed, first_block, k / 2, u);
+    const int64_t j = static_cast<int64_t>(below(u[k % 2], static_cast<uint64_t>(i) + 1));
     std::swap(out[i], out[j]);
   }
 }

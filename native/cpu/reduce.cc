@@ -188,14 +188,8 @@ void reduce_runs(const T* x, int64_t runs, int64_t run, const Store& store) {
     // maps) took 0.50 ms at 1 thread, PyTorch 0.26 (`node dist/bench/tensor-ops.js --threads 1
     // --only 'dims 2, 3'`).
     if (run >= 16 && run <= kBlock) {
-      parallel_for(runs, std::max<int64_t>(1, kBlock / run), [&](int64_t begin, int64_t end) {
-        double sums[64];
-        for (int64_t j = begin; j < end; j += 64) {
-          const int64_t n = std::min<int64_t>(64, end - j);
-          vec::sum_runs(x + j * run, run, n, sums);
-          for (int64_t k = 0; k < n; ++k) store(j + k, sums[k]);
-        }
-      });
+      parallel_for(runs, std::max<int64_t>(1, kBlock / run),
+                   [&](int64_t begin, int64_t end) { vec::each_run_sum(x, run, begin, end, store); });
       return;
     }
   }

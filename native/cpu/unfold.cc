@@ -5,8 +5,8 @@
 // need not know their image. fold adds a pixel's taps in the order (i, j), from 0: the bits of
 // the indexAdd that the GPU composes it from (lib/nn/functional/unfold.ts), and of the
 // convolution's backward-data. Before this (the same composition on the CPU), unfold 3x3 pad 1
-// of [16, 64, 32, 32] took 37 ms and fold 17.8 (PyTorch 36 and 10.7; `node
-// dist/bench/tensor-ops.js --only fold`, 2 threads).
+// of [16, 64, 32, 32] took 37 ms and fold 17.8 (PyTorch 36 and 10.7), now 3.0 and 3.0 (`node
+// dist/bench/tensor-ops.js --threads 2 --only fold`).
 #include <algorithm>
 
 #include "core/thread_pool.h"

@@ -40,6 +40,16 @@ double exp_sum(const float* x, float shift, float* y, int64_t n);
 double sum(const float* x, int64_t n);
 // out[j] = sum(x + j * run, run) for j < count: the same bits, for many short runs at once.
 void sum_runs(const float* x, int64_t run, int64_t count, double* out);
+// store(j, sum of run j) for j in [begin, end), through sum_runs 64 runs a call.
+template <typename Store>
+void each_run_sum(const float* x, int64_t run, int64_t begin, int64_t end, const Store& store) {
+  double sums[64];
+  for (int64_t j = begin; j < end; j += 64) {
+    const int64_t n = end - j < 64 ? end - j : 64;
+    sum_runs(x + j * run, run, n, sums);
+    for (int64_t k = 0; k < n; ++k) store(j + k, sums[k]);
+  }
+}
 double dot(const float* a, const float* b, int64_t n);
 // y[i] = 1 / (1 + exp(-x[i])), as (x >= 0 ? 1 : e) / (1 + e) with e = exp(-|x|) (exp's
 // accuracy, never an overflow; NaN stays NaN): within 2.4 ulp of float64 on the AVX2 path, 2.0

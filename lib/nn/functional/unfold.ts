@@ -12,7 +12,7 @@
  * included) and fold adds each pixel's taps in the order (i, j), from 0 (the same bits on every
  * device); the gradients are the ops' own (unfold's is fold, fold's is unfold). The gather on
  * the CPU took 37 ms for unfold 3x3 pad 1 of [16, 64, 32, 32] and 17.8 for the fold back
- * (PyTorch 36 and 10.7; `node dist/bench/tensor-ops.js --only fold`, 2 threads).
+ * (PyTorch 36 and 10.7; `node dist/bench/tensor-ops.js --threads 2`); now 3.0 and 3.0.
  */
 import { record } from '../../autograd';
 import { tensor, zeros } from '../../creation';
