@@ -34,6 +34,13 @@ export {
 } from './composite';
 export type { NormOptions, CloseOptions } from './composite';
 export { einsum } from './einsum';
+export { bmm, outer, diag, diagonal, trace, meshgrid } from './matrices';
+export type { MeshgridOptions } from './matrices';
+export { kthvalue, median, nanmedian, mode, quantile, nanquantile } from './statistics';
+export type { QuantileOptions, QuantileInterpolation } from './statistics';
+export { unique, bincount, histc } from './counting';
+export type { UniqueOptions, UniqueResult, BincountOptions, HistcOptions } from './counting';
+export { softmax, logSoftmax } from './nn/functional/layers';
 export { topk, sort, argsort } from './sorting';
 export { cdist } from './nn/functional/distance';
 export type { CdistOptions } from './nn/functional/distance';

@@ -12,6 +12,9 @@ import { native, type Handle, type TypedArray } from './native';
 import * as ops from './ops';
 import * as composite from './composite';
 import * as sorting from './sorting';
+import * as statistics from './statistics';
+import * as counting from './counting';
+import * as matrices from './matrices';
 import * as activation from './nn/functional/activation';
 import * as layers from './nn/functional/layers';
 import { TENSOR_BRAND, registerTensorCheck, sizeOf } from './validate';
@@ -432,6 +435,33 @@ export class Tensor<D extends DType = DType> {
   roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor<D> { return composite.roll(this as Tensor<D>, shifts, dims); }
   tril(diagonal = 0): Tensor<D> { return composite.tril(this as Tensor<D>, diagonal); }
   triu(diagonal = 0): Tensor<D> { return composite.triu(this as Tensor<D>, diagonal); }
+  // Order statistics (lib/statistics.ts), counting (lib/counting.ts), matrices (lib/matrices.ts).
+  /** The lower median: of all entries (0-D) without `dim`, else `{ values, indices }` per line; see statistics.median. */
+  median(): Tensor<D>;
+  median(dim: number, keepdim?: boolean): sorting.SortResult<D>;
+  median(dim?: number, keepdim = false): Tensor<D> | sorting.SortResult<D> {
+    return dim === undefined ? statistics.median(this as Tensor<D>) : statistics.median(this as Tensor<D>, dim, keepdim);
+  }
+  /** As `median`, NaNs left out; see statistics.nanmedian. */
+  nanmedian(): Tensor<D>;
+  nanmedian(dim: number, keepdim?: boolean): sorting.SortResult<D>;
+  nanmedian(dim?: number, keepdim = false): Tensor<D> | sorting.SortResult<D> {
+    return dim === undefined ? statistics.nanmedian(this as Tensor<D>) : statistics.nanmedian(this as Tensor<D>, dim, keepdim);
+  }
+  kthvalue(k: number, dim = -1, keepdim = false): sorting.SortResult<D> { return statistics.kthvalue(this as Tensor<D>, k, dim, keepdim); }
+  mode(dim = -1, keepdim = false): sorting.SortResult<D> { return statistics.mode(this as Tensor<D>, dim, keepdim); }
+  quantile(q: number | readonly number[] | Tensor, options?: statistics.QuantileOptions): Tensor<'float32'> { return statistics.quantile(this, q, options); }
+  nanquantile(q: number | readonly number[] | Tensor, options?: statistics.QuantileOptions): Tensor<'float32'> { return statistics.nanquantile(this, q, options); }
+  /** The distinct values, sorted (with the inverse map and counts when asked); see counting.unique. */
+  unique(options?: counting.UniqueOptions): Tensor<D> | counting.UniqueResult<D> { return counting.unique(this as Tensor<D>, options); }
+  /** Counts (or sums of weights) of each value of a 1-D int32 tensor; see counting.bincount. */
+  bincount(options?: counting.BincountOptions): Tensor { return counting.bincount(this as unknown as Tensor<'int32'>, options); }
+  histc(options?: counting.HistcOptions): Tensor<'float32'> { return counting.histc(this, options); }
+  diag(offset = 0): Tensor<D> { return matrices.diag(this as Tensor<D>, offset); }
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor<D> { return matrices.diagonal(this as Tensor<D>, offset, dim1, dim2); }
+  trace(): Tensor<D> { return matrices.trace(this as Tensor<D>); }
+  outer(other: Tensor): Tensor<'float32'> { return matrices.outer(this, other); }
+  bmm(other: Tensor): Tensor<'float32'> { return matrices.bmm(this, other); }
 }
 
 function nest(values: TypedArray, shape: readonly number[]): NestedArray {

@@ -1,0 +1,156 @@
+/**
+ * Counting values, with PyTorch's names: `unique`, `bincount` and `histc`. The first two have a
+ * length set by the values, so they read x back (they wait for the queue, as PyTorch's do on a
+ * GPU); `histc` reads back only the data's range, and only when it is not given. The counts are
+ * not differentiable; `bincount`'s sums of weights are (in the weights).
+ */
+import { noGrad } from './autograd';
+import { ones, tensor, zeros } from './creation';
+import { tidy } from './engine';
+import { fail } from './errors';
+import { cast, div, floor, ge, indexAdd, le, max, min, minimum, mul, narrow, reshape, sub, where } from './ops';
+import { sort } from './sorting';
+import { Tensor, type DType } from './tensor';
+import { checkBool, checkDtype, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, shapeStr } from './validate';
+
+type F32 = Tensor<'float32'>;
+
+export interface UniqueOptions {
+  /** Whether the values come sorted. They always do here (as PyTorch's on the CPU), so false changes nothing. */
+  sorted?: boolean;
+  /** Also return, for each entry of x, the position of its value in `values`. */
+  returnInverse?: boolean;
+  /** Also return how many times each value occurs. */
+  returnCounts?: boolean;
+}
+
+/** The distinct values, and with them the inverse map (x's shape) and the counts (int32). */
+export interface UniqueResult<D extends DType = DType> { values: Tensor<D>; inverse: Tensor<'int32'>; counts: Tensor<'int32'> }
+
+/**
+ * The distinct values of x, ascending, as torch.unique (of the flattened x): a 1-D tensor; with
+ * `returnInverse` or `returnCounts`, `{ values, inverse, counts }`, where values[inverse] is x.
+ * -0 and +0 count as one value; each NaN as a value of its own, after the numbers.
+ * @example unique(tensor([3, 1, 3, 2], { dtype: 'int32' }))   // [1, 2, 3]
+ * @example const { values, inverse, counts } = unique(labels, { returnCounts: true });
+ */
+export function unique<D extends DType>(x: Tensor<D>, options: UniqueOptions & { returnInverse: true }): UniqueResult<D>;
+export function unique<D extends DType>(x: Tensor<D>, options: UniqueOptions & { returnCounts: true }): UniqueResult<D>;
+export function unique<D extends DType>(x: Tensor<D>, options?: { sorted?: boolean; returnInverse?: false; returnCounts?: false }): Tensor<D>;
+export function unique<D extends DType>(x: Tensor<D>, options?: UniqueOptions): Tensor<D> | UniqueResult<D>;
+export function unique<D extends DType>(x: Tensor<D>, options: UniqueOptions = {}): Tensor<D> | UniqueResult<D> {
+  const op = 'unique';
+  const t = checkTensor(op, 'x', x) as Tensor<D>;
+  if (t.dtype !== 'float32' && t.dtype !== 'int32') fail('E_DTYPE', `${op}: expected \`x\` of dtype float32 or int32, got ${describe(t.dtype)}`);
+  if (t.size > 2 ** 31 - 1) fail('E_SHAPE', `${op}: expected at most 2^31 - 1 elements, got ${t.size}`);
+  const o = checkOptions<UniqueOptions>(op, options, ['sorted', 'returnInverse', 'returnCounts']);
+  checkBool(op, 'sorted', o.sorted ?? true);
+  const withInverse = checkBool(op, 'returnInverse', o.returnInverse ?? false);
+  const withCounts = checkBool(op, 'returnCounts', o.returnCounts ?? false);
+  // The native sort (stable, NaN last), read back; then one walk along the sorted values.
+  const { values: sv, indices: si } = noGrad(() => tidy(() => sort(reshape(t, [t.size]))));
+  let v, ix;
+  try {
+    v = sv.dataSync();
+    ix = si.dataSync();
+  } finally {
+    sv.dispose();
+    si.dispose();
+  }
+  const inverse = new Int32Array(v.length), counts: number[] = [], at: number[] = [];
+  for (let i = 0; i < v.length; i++) {
+    if (i === 0 || v[i] !== v[i - 1]) {   // NaN !== NaN: each NaN stands alone; -0 === +0
+      at.push(i);
+      counts.push(0);
+    }
+    counts[counts.length - 1]++;
+    inverse[ix[i]] = counts.length - 1;
+  }
+  const values = tensor(t.dtype === 'float32' ? Float32Array.from(at, (i) => v[i]) : Int32Array.from(at, (i) => v[i]),
+    { dtype: t.dtype, shape: [at.length], device: t.device }) as Tensor<D>;
+  if (!withInverse && !withCounts) return values;
+  return {
+    values,
+    inverse: tensor(inverse, { dtype: 'int32', shape: t.shape, device: t.device }),
+    counts: tensor(Int32Array.from(counts), { dtype: 'int32', shape: [counts.length], device: t.device }),
+  };
+}
+
+export interface BincountOptions {
+  /** A float32 weight per entry of x (its shape): the result sums them instead of counting. Differentiable. */
+  weights?: Tensor;
+  /** The least length of the result (default 0). */
+  minlength?: number;
+}
+
+/**
+ * How many times each value 0, 1, ..., max(x) occurs in a 1-D int32 x, as torch.bincount
+ * (int32); with `weights`, the sum of the weights of its entries (float32). The length is
+ * max(x) + 1, or `minlength` if larger; x must hold no negative values. Reads x back.
+ * @example bincount(tensor([0, 3, 3, 1], { dtype: 'int32' }))   // [1, 1, 0, 2]
+ */
+export function bincount(x: Tensor<'int32'>, options?: { minlength?: number }): Tensor<'int32'>;
+export function bincount(x: Tensor<'int32'>, options: BincountOptions & { weights: Tensor }): F32;
+export function bincount(x: Tensor<'int32'>, options?: BincountOptions): Tensor<'int32'> | F32;
+export function bincount(x: Tensor<'int32'>, options: BincountOptions = {}): Tensor<'int32'> | F32 {
+  const op = 'bincount';
+  const t = checkTensor(op, 'x', x);
+  checkDtype(op, 'x', t, 'int32');
+  if (t.rank !== 1) fail('E_SHAPE', `${op}: expected a 1-D x, got ${shapeStr(t.shape)}`);
+  const o = checkOptions<BincountOptions>(op, options, ['weights', 'minlength']);
+  const minlength = checkInt(op, 'minlength', o.minlength ?? 0, 0, 2 ** 31 - 1);
+  const w = o.weights === undefined ? null : checkFloat(op, 'weights', o.weights);
+  if (w) {
+    checkSameDevice(op, { x: t, weights: w });
+    if (w.rank !== 1 || w.size !== t.size) fail('E_SHAPE', `${op}: expected \`weights\` of x's shape ${shapeStr(t.shape)}, got ${shapeStr(w.shape)}`);
+  }
+  const v = t.dataSync() as Int32Array;
+  let length = minlength;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < 0) fail('E_ARG', `${op}: expected non-negative values, got ${v[i]} at ${i}`);
+    if (v[i] >= length) length = v[i] + 1;
+  }
+  if (w) return tidy(() => indexAdd(zeros([length], { device: t.device }), 0, t as Tensor<'int32'>, w));
+  const counts = new Int32Array(length);
+  for (let i = 0; i < v.length; i++) counts[v[i]]++;
+  return tensor(counts, { dtype: 'int32', shape: [length], device: t.device });
+}
+
+export interface HistcOptions {
+  /** The number of bins, equal in width (default 100). */
+  bins?: number;
+  /** The lower end of the range. When min equals max (both 0 by default), the data's own range is taken. */
+  min?: number;
+  /** The upper end of the range (the last bin includes it). */
+  max?: number;
+}
+
+/**
+ * A histogram of x's values (all of x, flattened), as torch.histc: `bins` equal bins over
+ * [min, max], the last one closed; values outside (and NaNs) are left out. When min equals max
+ * (the default 0 and 0), the range is the data's minimum and maximum (read back), widened by 1
+ * each way if they are equal. float32 counts, not differentiable.
+ * @example histc(tensor([1, 2, 1]), { bins: 4, min: 0, max: 3 })   // [0, 2, 1, 0]
+ */
+export function histc(x: Tensor, options: HistcOptions = {}): F32 {
+  const op = 'histc';
+  const t = checkFloat(op, 'x', x);
+  const o = checkOptions<HistcOptions>(op, options, ['bins', 'min', 'max']);
+  const bins = checkInt(op, 'bins', o.bins ?? 100, 1, 2 ** 31 - 2);
+  let lo = checkNumber(op, 'min', o.min ?? 0, true), hi = checkNumber(op, 'max', o.max ?? 0, true);
+  if (lo === hi && t.size > 0) [lo, hi] = noGrad(() => tidy(() => [min(t).item(), max(t).item()]));
+  if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) fail('E_ARG', `${op}: the range [${lo}, ${hi}] is not finite`);
+  if (!(lo < hi)) fail('E_ARG', `${op}: expected \`max\` larger than \`min\`, got [${lo}, ${hi}]`);
+  // The bin as PyTorch's CPU kernel computes it, in float32: ((x - min) * bins) / (max - min);
+  // max itself falls in the last bin, what is out of range in a spare one past the end.
+  const [flo, fhi] = [Math.fround(lo), Math.fround(hi)];
+  return noGrad(() => tidy(() => {
+    const flat = reshape(t, [t.size]);
+    const bin = floor(div(mul(sub(flat, flo), bins), Math.fround(fhi - flo)));
+    const inRange = mul(ge(flat, flo), le(flat, fhi));
+    const at = cast(where(inRange, minimum(bin, bins - 1), bins), 'int32');
+    const counts = indexAdd(zeros([bins + 1], { device: t.device }), 0, at, ones([t.size], { device: t.device }));
+    return narrow(counts, 0, 0, bins);
+  }));
+}
