@@ -173,11 +173,19 @@ export interface NativeAddon {
   gather(x: Handle, axis: number, index: Handle): Handle;
   /** The k first along `axis`, sorted (descending when `largest`), ties by position: [values, int32 indices]. */
   topk(x: Handle, axis: number, k: number, largest: boolean): [Handle, Handle];
+  /**
+   * The int32 positions (x's shape, the axis 1 long) of one order statistic per line, in topk's order:
+   * kind 0 the k-th smallest, 1 the lower median (a line's first NaN if it has one), 2 the lower
+   * median of the numbers (sort.cc; CPU only).
+   */
+  selectKth(x: Handle, axis: number, kind: 0 | 1 | 2, k: number): Handle;
   oneHot(labels: Handle, numClasses: number): Handle;
   indexAdd(x: Handle, axis: number, index: Handle, src: Handle): Handle;
   scatterAdd(x: Handle, axis: number, index: Handle, src: Handle): Handle;
   /** Running sums along `axis` (float32 in float64, int32 in int64), from the end when `reverse` (cumsum.cc). */
   cumsum(x: Handle, axis: number, reverse: boolean): Handle;
+  /** Running products along `axis` of a float32 x, in float64 (cumsum.cc). */
+  cumprod(x: Handle, axis: number): Handle;
 
   // ---- neural-network ops (see native/api/api.h) ----
   activationForward(kind: ActivationKind, x: Handle, param: number): Handle;

@@ -1008,6 +1008,40 @@ export function cumsum<D extends DType>(x: Tensor<D>, dim: number): Tensor<D> {
 }
 
 /**
+ * Running products along `dim`, as torch.cumprod: y[..., k] = x[..., 0] * ... * x[..., k].
+ * float32, multiplied in float64 and rounded once per entry (the same bits on every device and
+ * thread count). Its gradient is PyTorch's, zeros included.
+ * @example cumprod(tensor([1, 2, 3]), 0)   // [1, 2, 6]
+ */
+export function cumprod(x: Tensor, dim: number): F32 {
+  const op = 'cumprod';
+  const t = checkFloat(op, 'x', x);
+  if (t.rank === 0) {  // a scalar is its own running product (dim 0 or -1, as PyTorch)
+    checkAxis(op, 'dim', dim, 1);
+    return tidy(() => reshape(cumprod(reshape(t, [1]), 0), []));
+  }
+  const a = checkAxis(op, 'dim', dim, t.rank);
+  const y = new Tensor<'float32'>(native.cumprod(t.handle(op), a), t.shape, 'float32');
+  return record(op, y, [t], (dy, [sx, sy]) => [cumprodBackward(dy, sx as F32, sy as F32, a)], [t, y]);
+}
+
+// dx[k] = sum over j >= k of dy[j] * y[j] / x[k] where the line has no zero before k (PyTorch's
+// formula, dividing by x). With a first zero at z: dx[k] for k < z as above (y[j] = 0 from z on);
+// dx[z] = sum over j >= z of dy[j] * (the running product with x[z] taken as 1); 0 after z.
+function cumprodBackward(dy: F32, x: F32, y: F32, a: number): F32 {
+  const reverseCumsum = (v: F32) => new Tensor<'float32'>(native.cumsum(v.handle('cumprod backward'), a, true), v.shape, 'float32');
+  return tidy(() => {
+    const isZero = eq(x, 0);
+    const zerosSoFar = cumsum(isZero, a);
+    const before = eq(zerosSoFar, 0);   // no zero at or before this position
+    const plain = div(reverseCumsum(mul(dy, y)), where(before, x, 1));
+    const firstZero = mul(isZero, eq(zerosSoFar, 1));
+    const withoutIt = new Tensor<'float32'>(native.cumprod(where(firstZero, 1, x).handle('cumprod backward'), a), x.shape, 'float32');
+    return where(before, plain, where(firstZero, reverseCumsum(mul(dy, withoutIt)), 0));
+  });
+}
+
+/**
  * One-hot rows (float32 [..., numClasses]) from int32 labels; a label out of range is an
  * E_INDEX error at the next wait. @example oneHot(labels, 10)
  */

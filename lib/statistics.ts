@@ -1,15 +1,17 @@
 /**
  * Order statistics with PyTorch's names: `kthvalue`, `median`, `nanmedian`, `mode`, `quantile`
- * and `nanquantile`. All stand on the stable sort of lib/sorting.ts: a value's position is found
- * there (without gradient) and the value gathered from x, so that the gradient goes back to the
- * position it came from, as PyTorch's. Equal values count in position order (the sort's), and
- * NaN counts as the largest value. float32 or int32 x (the quantiles: float32).
+ * and `nanquantile`. A value's position is found first, without gradient (by the CPU's selection
+ * kernel, or the stable sort of lib/sorting.ts), and the value gathered from x there, so that the
+ * gradient goes back to the position it came from, as PyTorch's. Equal values count in position
+ * order (the sort's), and NaN counts as the largest value. float32 or int32 x (the quantiles:
+ * float32).
  */
 import { noGrad, record } from './autograd';
 import { isnan } from './composite';
 import { tensor } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
+import { native } from './native';
 import { add, argmax, cast, ceil, clamp, div, eq, floor, gather, lt, maximum, mul, narrow, permute, reshape, round, scale, squeeze, stack, sub, sum, where } from './ops';
 import { sort, type SortResult } from './sorting';
 import { Tensor, type DType } from './tensor';
@@ -56,23 +58,33 @@ export function kthvalue<D extends DType>(x: Tensor<D>, k: number, dim = -1, kee
   if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1 || k > len) {
     fail('E_ARG', `${op}: expected \`k\` in [1, ${len}] (the size of axis ${axis} of ${shapeStr(t.shape)}), got ${describe(k)}`);
   }
-  return selectAlong(op, t, axis, keepdim, (u, a) => narrow(sort(u, { dim: a }).indices, a, k - 1, 1));
+  return selectAlong(op, t, axis, keepdim, (u, a) => orderPositions(u, a, 'kth', k));
 }
 
-// The lower median's position along axis a of u: a line with a NaN gives its first NaN's.
-function medianPositions<D extends DType>(u: Tensor<D>, a: number): Tensor<'int32'> {
+type OrderStatistic = 'kth' | 'median' | 'nanmedian';
+const SELECT_KIND = { kth: 0, median: 1, nanmedian: 2 } as const;
+
+// The positions of one order statistic per line along axis a of u (u's shape, the axis 1 long):
+// the k-th smallest; the lower median, or a line's first NaN; the lower median of the numbers.
+// The CPU selects them (native/cpu/sort.cc's select_kth: nth_element, O(n) a line); the GPU
+// finds them through its sort (orderPositionsBySort). The same keys order both: the same positions.
+function orderPositions(u: Tensor, a: number, which: OrderStatistic, k = 1): Tensor<'int32'> {
+  if (u.device !== 'cpu') return orderPositionsBySort(u, a, which, k);
+  return new Tensor<'int32'>(native.selectKth(u.handle(which), a, SELECT_KIND[which], k), u.shape.map((d, i) => (i === a ? 1 : d)), 'int32');
+}
+
+/** @internal orderPositions through the sort, on any device (what the GPU runs; tested against the CPU's selection). */
+export function orderPositionsBySort(u: Tensor, a: number, which: OrderStatistic, k = 1): Tensor<'int32'> {
   const n = u.shape[a];
   const { values, indices } = sort(u, { dim: a });
-  const lower = narrow(indices, a, (n - 1) >> 1, 1);
-  if (u.dtype !== 'float32') return lower;
-  return where(isnan(narrow(values, a, n - 1, 1)), argmax(isnan(u), a, true), lower);   // NaN sorts last
-}
-
-// The lower median of each line's numbers, NaNs left out: NaNs sort last, so it sits at
-// floor((count - 1) / 2) of the sorted line (0 in a line of only NaNs, which gives NaN).
-function nanmedianPositions<D extends DType>(u: Tensor<D>, a: number): Tensor<'int32'> {
-  const { indices } = sort(u, { dim: a });
-  if (u.dtype !== 'float32') return narrow(indices, a, (u.shape[a] - 1) >> 1, 1);
+  if (which === 'kth') return narrow(indices, a, k - 1, 1);
+  if (u.dtype !== 'float32') return narrow(indices, a, (n - 1) >> 1, 1);
+  if (which === 'median') {
+    // NaN sorts last: the last value tells whether the line holds one.
+    return where(isnan(narrow(values, a, n - 1, 1)), argmax(isnan(u), a, true), narrow(indices, a, (n - 1) >> 1, 1));
+  }
+  // The numbers come first: the lower median of `count` of them is at floor((count - 1) / 2)
+  // (0 in a line of only NaNs: its first NaN).
   const count = sum(eq(u, u), a, true);
   return gather(indices, a, cast(clamp(floor(scale(count, 0.5, -0.5)), 0), 'int32'));
 }
@@ -89,8 +101,9 @@ export function median<D extends DType>(x: Tensor<D>): Tensor<D>;
 export function median<D extends DType>(x: Tensor<D>, dim: number, keepdim?: boolean): SortResult<D>;
 export function median<D extends DType>(x: Tensor<D>, dim?: number, keepdim = false): Tensor<D> | SortResult<D> {
   const t = checkInput('median', x);
-  if (dim === undefined) return medianOfAll('median', t, medianPositions);
-  return selectAlong('median', t, dim, keepdim, medianPositions);
+  const positions = (u: Tensor, a: number) => orderPositions(u, a, 'median');
+  if (dim === undefined) return medianOfAll('median', t, positions);
+  return selectAlong('median', t, dim, keepdim, positions);
 }
 
 /**
@@ -102,8 +115,9 @@ export function nanmedian<D extends DType>(x: Tensor<D>): Tensor<D>;
 export function nanmedian<D extends DType>(x: Tensor<D>, dim: number, keepdim?: boolean): SortResult<D>;
 export function nanmedian<D extends DType>(x: Tensor<D>, dim?: number, keepdim = false): Tensor<D> | SortResult<D> {
   const t = checkInput('nanmedian', x);
-  if (dim === undefined) return medianOfAll('nanmedian', t, nanmedianPositions);
-  return selectAlong('nanmedian', t, dim, keepdim, nanmedianPositions);
+  const positions = (u: Tensor, a: number) => orderPositions(u, a, 'nanmedian');
+  if (dim === undefined) return medianOfAll('nanmedian', t, positions);
+  return selectAlong('nanmedian', t, dim, keepdim, positions);
 }
 
 // The median of the flattened x as a 0-D tensor whose gradient goes in equal shares to the

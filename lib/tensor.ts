@@ -391,6 +391,7 @@ export class Tensor<D extends DType = DType> {
   indexAdd(dim: number, index: Tensor<'int32'>, src: Tensor): Tensor<'float32'> { return ops.indexAdd(this, dim, index, src); }
   scatterAdd(dim: number, index: Tensor<'int32'>, src: Tensor): Tensor<'float32'> { return ops.scatterAdd(this, dim, index, src); }
   cumsum(dim: number): Tensor<D> { return ops.cumsum(this, dim); }
+  cumprod(dim: number): Tensor<'float32'> { return ops.cumprod(this, dim); }
   /** The k largest (or smallest) along a dim, sorted: `{ values, indices }`; see sorting.topk. */
   topk(k: number, options?: sorting.TopkOptions): sorting.SortResult<D> { return sorting.topk(this, k, options); }
   /** Sorted along a dim (stable): `{ values, indices }`; see sorting.sort. */

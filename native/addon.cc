@@ -86,6 +86,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Reduce>(env, exports, "reduce");
   add_gpu<Argmax>(env, exports, "argmax");
   add_gpu<Cumsum>(env, exports, "cumsum");
+  add_gpu<Cumprod>(env, exports, "cumprod");
   add_gpu<VectorNorm>(env, exports, "vectorNorm");
   add_gpu<VectorNormBackward>(env, exports, "vectorNormBackward");
   add_gpu<Logsumexp>(env, exports, "logsumexp");
@@ -104,6 +105,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<IndexSelect>(env, exports, "indexSelect");
   add_gpu<Gather>(env, exports, "gather");
   add_gpu<Topk>(env, exports, "topk");
+  add<SelectKth>(env, exports, "selectKth");
   add_gpu<OneHot>(env, exports, "oneHot");
   add_gpu<IndexAdd>(env, exports, "indexAdd");
   add_gpu<ScatterAdd>(env, exports, "scatterAdd");

@@ -1071,6 +1071,7 @@ export function baselines(): Baseline[] {
     { name: 'flip', make: () => [T([2, 3]), [0, 1]], call: fn(cc.flip) },
     { name: 'repeat', make: () => [T([2, 3]), [2, 1]], call: fn(cc.repeat) },
     { name: 'cumsum', make: () => [T([2, 3]), 1], call: fn(cc.cumsum) },
+    { name: 'cumprod', make: () => [T([2, 3]), 0], call: fn(cc.cumprod) },
     { name: 'indexAdd', make: () => [T([3, 2]), 0, I([2, 0, 2, 1]), T([4, 2])], call: fn(cc.indexAdd) },
     { name: 'scatterAdd', make: () => [T([3, 2]), 0, I([0, 2, 2, 1]).reshape([2, 2]), T([3, 2])], call: fn(cc.scatterAdd) },
     { name: 'remainder', make: () => [T([2, 3]), T([3])], call: fn(cc.remainder) },

@@ -187,6 +187,11 @@ describeCuda('cuda ops: elementwise', () => {
       compareDevices((t) => cc.cumsum(t, axis), [x], { bound: 1e-5, grads: true, what: `cumsum grads ${axis}` });
     }
     compareBits((t) => cc.cumsum(t, 1), [randomCpu([3, 20000], 4)], 'cumsum long rows');
+    for (const axis of [0, 1, 2]) {
+      const x = randomCpu([4, 5, 6], 6 + axis, 0.5, 1.5);
+      compareBits((t) => cc.cumprod(t, axis), [x], `cumprod ${axis}`);
+      compareDevices((t) => cc.cumprod(t.mul(t.gt(0.7)), axis), [x], { bound: 1e-5, grads: true, what: `cumprod grads (zeros) ${axis}` });
+    }
     compareBits((t) => cc.cumsum(t, 0), [randomCpu([0, 4], 5)], 'cumsum empty');
     compareBits((t) => cc.cumsum(t, 1), [ints([1, 2, 3, -4, 5, 6], [2, 3])], 'cumsum int32');
     await expectRejects(cc.cumsum(ints([2147483647, 1]).to('cuda'), 0).data(), 'E_RANGE', /cumsum/);

@@ -1,20 +1,23 @@
-// cumsum (native/cpu/cumsum.cc), indexAdd and scatterAdd (native/cpu/indexing.cc's kernels,
+// cumsum and cumprod (native/cpu/cumsum.cc), indexAdd and scatterAdd (native/cpu/indexing.cc's kernels,
 // public since session 28): values against float64 references, gradients by finite
 // differences, the same bits for any thread count, errors by class and code.
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { expectBitIdentical, expectClose, expectError, expectRejects, randomTensor, rng, sizeOf, tapeCheck } from './helpers';
 
-/** The running sums of v (shape `shape`) along `axis` in float64, each rounded once to float32. */
-function cumsumRef(v: ArrayLike<number>, shape: number[], axis: number, round = Math.fround): number[] {
+/**
+ * The running sums (or products) of v (shape `shape`) along `axis` in float64, each rounded once
+ * to float32.
+ */
+function cumsumRef(v: ArrayLike<number>, shape: number[], axis: number, round = Math.fround, product = false): number[] {
   const len = shape[axis], inner = sizeOf(shape.slice(axis + 1)), outer = sizeOf(shape.slice(0, axis));
   const y = new Array<number>(v.length);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
-      let acc = 0;
+      let acc = product ? 1 : 0;
       for (let k = 0; k < len; k++) {
         const at = (o * len + k) * inner + j;
-        acc += v[at];
+        acc = product ? acc * v[at] : acc + v[at];
         y[at] = round(acc);
       }
     }
@@ -106,6 +109,46 @@ describe('cumsum', () => {
     expectError(() => cc.cumsum(cc.tensor(1), 1), 'E_ARG', /cumsum: /);
     expectError(() => cc.cumsum([1, 2] as unknown as cc.Tensor, 0), 'E_ARG', /cumsum: expected `x`/);
     expectError(() => cc.cumsum(cc.zeros([2]), undefined as unknown as number), 'E_ARG', /cumsum: /);
+  });
+});
+
+describe('cumprod', () => {
+  it('multiplies in float64 in order along any axis: the reference bit for bit, at 1, 2 and 3 threads', () => {
+    const cases: [number[], number][] = [[[7], 0], [[3, 5, 11], 0], [[3, 5, 11], 1], [[3, 5, 11], 2], [[2, 301], 1], [[5, 1100], 0], [[2, 9, 1030], 1]];
+    for (const threads of [1, 2, 3]) {
+      cc.setNumThreads(threads);
+      for (const [k, [shape, axis]] of cases.entries()) {
+        // Factors near 1 (0.9 to 1.1), so that long lines neither vanish nor overflow.
+        const { t, v } = randomTensor(shape, 40 + k, 0.9, 1.1);
+        expectBitIdentical(cc.cumprod(t, axis).dataSync(), Float32Array.from(cumsumRef(v, shape, axis, Math.fround, true)), `${shape} axis ${axis}, ${threads} threads`);
+      }
+    }
+    cc.setNumThreads(require('os').cpus().length);
+    expect(cc.tensor([[1, 2], [3, 4]]).cumprod(-1).tolist()).to.deep.equal([[1, 2], [3, 12]]);
+  });
+
+  it("its gradient is PyTorch's, with zeros in a line (none, one, two)", () => {
+    // PyTorch 1.13: torch.cumprod(x, 1).backward(dy) for these x and dy.
+    const x = cc.tensor([[1, 2, 0, 3, 0, 2], [0.5, 2, 3, 4, 1, -1], [0, 2, 3, 1, 1, 1]], { requiresGrad: true });
+    const y = cc.cumprod(x, 1);
+    expect(y.tolist()).to.deep.equal([[1, 2, 0, 0, 0, 0], [0.5, 1, 3, 12, 12, -12], [0, 0, 0, 0, 0, 0]]);
+    y.backward(cc.tensor([[1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 1, 1], [1, 2, 3, 4, 5, 6]]));
+    expect(x.grad!.tolist()).to.deep.equal([[5, 2, 30, 0, 0, 0], [33, 8, 5, 3, 0, 12], [113, 0, 0, 0, 0, 0]]);
+    for (const [shape, axis] of [[[6], 0], [[3, 4, 5], 1], [[3, 4, 5], 2], [[4, 3], 0]] as [number[], number][]) {
+      tapeCheck(`cumprod ${shape} ${axis}`, [{ shape }], ([t]) => cc.cumprod(t, axis));
+    }
+    // Zeros at the first and a middle position (the product is linear in each entry, so the
+    // central differences are exact up to rounding).
+    const values = Float64Array.from([0, 0.5, -1.5, 2, 0.25, 0, 1.5, 0.75, -0.5, 0, 0, 1.25]);
+    tapeCheck('cumprod with zeros', [{ shape: [2, 6], values }], ([t]) => cc.cumprod(t, 1));
+  });
+
+  it('scalars, empty tensors, and typed errors', () => {
+    expect(cc.cumprod(cc.tensor(2.5), 0).item()).to.equal(2.5);
+    expect(cc.cumprod(cc.zeros([0, 3]), 1).shape).to.deep.equal([0, 3]);
+    expectError(() => cc.cumprod(cc.tensor([1, 2], { dtype: 'int32' }), 0), 'E_DTYPE', /cumprod/);
+    expectError(() => cc.cumprod(cc.zeros([2, 3]), 2), 'E_ARG', /cumprod: /);
+    expectError(() => cc.cumprod(cc.zeros([2]), 'x' as never), 'E_ARG', /cumprod: /);
   });
 });
 

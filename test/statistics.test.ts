@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
+import { orderPositionsBySort } from '../lib/statistics';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { expectClose, expectError, loadFixture, tapeCheck } from './helpers';
 
@@ -104,6 +105,26 @@ describe('order statistics, counting and matrix helpers', () => {
     // int32 works too, without NaN handling.
     const i = cc.median(cc.tensor([[5, 1, 3, 3]], { dtype: 'int32' }), 1);
     expect([i.values.dtype, i.values.tolist(), i.indices.tolist()]).to.deep.equal(['int32', [3], [2]]);
+  });
+
+  it("the CPU's selection gives the sort's positions (the GPU's path): ties, NaNs, every axis, 1 to 3 threads", () => {
+    // Few distinct values (many ties), some NaN lines, a line of only NaNs, int32 too.
+    const v = Float32Array.from({ length: 6 * 7 * 9 }, (_, i) => ((i * 37) % 11 === 3 ? NaN : (i * 13) % 5));
+    v.fill(NaN, 9, 18);
+    const xs = [cc.tensor(v, { shape: [6, 7, 9] }), cc.tensor(Int32Array.from(v, (f) => (Number.isNaN(f) ? 2147483647 : f)), { dtype: 'int32', shape: [6, 7, 9] })];
+    for (const threads of [1, 2, 3]) {
+      cc.setNumThreads(threads);
+      for (const x of xs) {
+        for (const a of [0, 1, 2]) {
+          for (const [which, k] of [['median', 1], ['nanmedian', 1], ['kth', 1], ['kth', 3], ['kth', x.shape[a]]] as const) {
+            const ours = (cc.tidy(() => ({ 'median': cc.median(x, a, true), 'nanmedian': cc.nanmedian(x, a, true), 'kth': cc.kthvalue(x, k, a, true) })[which].indices));
+            const bySort = cc.tidy(() => orderPositionsBySort(x, a, which, k));
+            expect(ours.tolist(), `${x.dtype} ${which} ${k} axis ${a}, ${threads} threads`).to.deep.equal(bySort.tolist());
+          }
+        }
+      }
+    }
+    cc.setNumThreads(require('os').cpus().length);
   });
 
   it("median() without dim shares its gradient among the entries equal to it, as PyTorch's", () => {

@@ -90,6 +90,7 @@ Napi::Value PowScalar(const Napi::CallbackInfo& info);      // (x, exponent)
 Napi::Value Reduce(const Napi::CallbackInfo& info);         // (opCode, x, axes, keepdim); int32 x: sum/max/min
 Napi::Value Argmax(const Napi::CallbackInfo& info);         // (x, axis, keepdim, largest = true): argmax / argmin
 Napi::Value Cumsum(const Napi::CallbackInfo& info);         // (x, axis, reverse) -> running sums along axis
+Napi::Value Cumprod(const Napi::CallbackInfo& info);        // (x, axis) -> running products along axis
 Napi::Value VectorNorm(const Napi::CallbackInfo& info);     // (x, axes, p, keepdim) -> y: the p-norm over adjacent axes
 Napi::Value VectorNormBackward(const Napi::CallbackInfo& info);  // (dy, x, y, axes, p) -> dx
 Napi::Value Logsumexp(const Napi::CallbackInfo& info);      // (x, axes, keepdim) -> y over adjacent axes
@@ -107,6 +108,7 @@ Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)
 Napi::Value Slice(const Napi::CallbackInfo& info);          // (x, begin[], size[], step[])
 Napi::Value IndexSelect(const Napi::CallbackInfo& info);    // (x, axis, index)
 Napi::Value Topk(const Napi::CallbackInfo& info);           // (x, axis, k, largest) -> [values, indices], sorted, stable
+Napi::Value SelectKth(const Napi::CallbackInfo& info);      // (x, axis, kind, k) -> int32 positions of one order statistic per line (CPU only)
 Napi::Value Gather(const Napi::CallbackInfo& info);         // (x, axis, index)
 Napi::Value OneHot(const Napi::CallbackInfo& info);         // (labels, numClasses)
 Napi::Value IndexAdd(const Napi::CallbackInfo& info);       // (x, axis, index, src) -> x with src added at index (float32)

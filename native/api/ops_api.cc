@@ -376,6 +376,17 @@ Napi::Value Cumsum(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::cumsum(x, axis, reverse, y)), x.numel());
 }
 
+// (x, axis): running products along `axis`, float32.
+Napi::Value Cumprod(const Napi::CallbackInfo& info) {
+  const char* op = "cumprod";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  expect_dtype(x, DType::Float32, op, "x");
+  CONVNET_CHECK(x.dim() > 0, "E_SHAPE", op, ": expected a tensor of rank 1 or more, got a scalar");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
+  return run_on(info, op, y, [x, axis, y] { cpu::cumprod(x, axis, y); }, CUDA_LAUNCH(cuda::cumprod(x, axis, y)), x.numel());
+}
+
 namespace {
 
 // The reduced axes of vector_norm and logsumexp (argument i): sorted, unique, and adjacent (lib/
@@ -773,6 +784,28 @@ Napi::Value Topk(const Napi::CallbackInfo& info) {
   out.Set(uint32_t{0}, wrap_tensor(info.Env(), std::move(values)));
   out.Set(uint32_t{1}, wrap_tensor(info.Env(), std::move(indices)));
   return out;
+}
+
+// (x, axis, kind, k) -> int32 positions, x's shape with the axis 1 long: one order statistic per
+// line (kind 0: the k-th smallest, 1: the lower median, NaN first, 2: the median of the numbers); CPU only.
+Napi::Value SelectKth(const Napi::CallbackInfo& info) {
+  const char* op = "selectKth";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  if (x.dtype != DType::Int32) expect_dtype(x, DType::Float32, op, "x");
+  CONVNET_CHECK(x.dim() >= 1, "E_SHAPE", op, ": expected x of at least one axis, got a scalar");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  const int64_t kind = int_arg(info, 2, op, "kind");
+  CONVNET_CHECK(kind >= 0 && kind <= 2, "E_ARG", op, ": kind = ", kind, " is not 0 (k-th), 1 (median) or 2 (nanmedian)");
+  const int64_t k = int_arg(info, 3, op, "k");
+  const int64_t len = x.shape[axis];
+  CONVNET_CHECK(len >= 1 && len <= 0x7FFFFFFF, "E_SHAPE", op, ": axis ", axis, " of size ", len, " must hold 1 to 2^31 - 1 values");
+  CONVNET_CHECK(kind != 0 || (k >= 1 && k <= len), "E_ARG", op, ": k = ", k, " is out of range for axis ", axis, " of size ", len);
+  Shape shape = x.shape;
+  shape[axis] = 1;
+  Tensor positions = Tensor::empty(shape, DType::Int32, x.device());
+  const auto select = static_cast<cpu::SelectKind>(kind);
+  Queue::cpu().enqueue(op, [x, axis, select, k, positions] { cpu::select_kth(x, axis, select, k, positions); });
+  return wrap_tensor(info.Env(), std::move(positions));
 }
 
 Napi::Value OneHot(const Napi::CallbackInfo& info) {

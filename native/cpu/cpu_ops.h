@@ -21,5 +21,15 @@ namespace cpu {
 void random_int(const Tensor& y, uint64_t seed, uint64_t first_block, int64_t low, uint64_t range);
 void random_permutation(const Tensor& y, uint64_t seed, uint64_t first_block);
 
+// CPU only (sort.cc; the GPU finds these positions by its sort, lib/statistics.ts): the int32
+// position of one order statistic of each line along `axis`, in the stable order of topk's keys
+// (NaN largest, equal values by position). `positions` has x's shape with the axis 1 long.
+enum class SelectKind : int32_t {
+  Kth = 0,        // the k-th smallest (k from 1)
+  Median = 1,     // the lower median; a line with a NaN gives its first NaN
+  NanMedian = 2,  // the lower median of the line's numbers (its first NaN if it has none)
+};
+void select_kth(const Tensor& x, int64_t axis, SelectKind kind, int64_t k, const Tensor& positions);
+
 }  // namespace cpu
 }  // namespace convnet
