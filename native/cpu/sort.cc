@@ -148,8 +148,10 @@ void topk_loop(const T* px, int64_t outer, int64_t len, int64_t inner, int64_t k
 // One order statistic per line (select_kth), by a radix select on the 32-bit order keys: a
 // histogram of their top 11 bits finds the bucket holding the wanted rank, and only that
 // bucket's keys (with their positions, so ties keep position order) go to nth_element. On
-// random lines a bucket holds a few keys: [512, 4096] median 19.3 -> ms with nth_element on all
-// the keys (PyTorch 18.5). Many equal values make one big bucket, as slow as that and no worse.
+// random lines a bucket holds a few keys: the median of [512, 4096]'s rows took 19 ms at one
+// thread with nth_element on all the keys, 7 ms this way (`node dist/bench/tensor-ops.js
+// --threads 2 --only median`: 4.0 ms, PyTorch 20). Many equal values make one big bucket: as
+// slow as nth_element on all the keys, no worse.
 constexpr int kBucketBits = 11;
 
 template <typename T>
