@@ -26,7 +26,7 @@ export {
   sin, cos, tan, atan, log1p, expm1, log2, log10, rsqrt, round, trunc,
   sum, mean, max, min, argmax, argmin, eq, ne, lt, le, gt, ge, where, clamp, variance, std, stack, split, chunk, expand,
   matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, cat, slice, narrow,
-  indexSelect, gather, indexAdd, scatterAdd, cumsum, cumprod, oneHot, cast, clone, toDevice,
+  indexSelect, gather, indexAdd, scatterAdd, cumsum, cumprod, prod, cummax, cummin, oneHot, cast, clone, toDevice,
 } from './ops';
 export type { MatmulOptions, VarOptions } from './ops';
 export {

@@ -8,6 +8,7 @@ import { tidy } from './engine';
 import { fail } from './errors';
 import { BinaryOp, CompareOp, ReduceOp, UnaryOp, native, type BinaryOpCode, type Handle, type ReduceOpCode, type UnaryOpCode } from './native';
 import { requireCuda } from './cuda';
+import type { SortResult } from './sorting';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device } from './tensor';
 import {
   broadcastShapes, checkAxis, checkFloat, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, checkTensor, checkArrayLength, MAX_RANK,
@@ -1024,6 +1025,66 @@ export function cumprod(x: Tensor, dim: number): F32 {
   const y = new Tensor<'float32'>(native.cumprod(t.handle(op), a), t.shape, 'float32');
   return record(op, y, [t], (dy, [sx, sy]) => [cumprodBackward(dy, sx as F32, sy as F32, a)], [t, y]);
 }
+
+/**
+ * The product over `dim` (of all of x when omitted), as torch.prod: float32, multiplied in
+ * float64 in order along the axis (the last of cumprod's running products); the product of
+ * nothing is 1. Its gradient is cumprod's, so exact with zeros (the product of the others).
+ * @example prod(tensor([[1, 2], [3, 4]]), 1)   // [2, 12]
+ */
+export function prod(x: Tensor, dim?: number, keepdim = false): F32 {
+  const op = 'prod';
+  const t = checkFloat(op, 'x', x);
+  checkBool(op, 'keepdim', keepdim);
+  if (dim === undefined) {
+    return tidy(() => {
+      const y = prod(reshape(t, [t.size]), 0);
+      return keepdim ? reshape(y, t.shape.map(() => 1)) : y;
+    });
+  }
+  const a = checkAxis(op, 'dim', dim, Math.max(1, t.rank));
+  if (t.rank === 0) return tidy(() => cumprod(t, a));
+  const n = t.shape[a];
+  const shape = keepdim ? t.shape.map((d, i) => (i === a ? 1 : d)) : t.shape.filter((_, i) => i !== a);
+  if (n === 0) return new Tensor<'float32'>(native.fill(shape, DTYPE_CODE.float32, 1, DEVICE_CODE[t.device]), shape, 'float32');
+  return tidy(() => reshape(narrow(cumprod(t, a), a, n - 1, 1), shape));
+}
+
+/**
+ * The running maximum along `dim` and the position it came from, as torch.cummax:
+ * `{ values, indices }` of x's shape (int32 indices). An equal value moves the position on; a
+ * NaN takes over, and each later NaN moves it again. float32 or int32; the gradient of `values`
+ * goes to those positions. @example cummax(tensor([1, 3, 2, 3]), 0)   // values [1, 3, 3, 3], indices [0, 1, 1, 3]
+ */
+export function cummax<D extends DType>(x: Tensor<D>, dim: number): SortResult<D> {
+  return cumExtremum('cummax', x, dim, true);
+}
+
+/** The running minimum along `dim` and its position, as torch.cummin (cummax's rules, reversed). */
+export function cummin<D extends DType>(x: Tensor<D>, dim: number): SortResult<D> {
+  return cumExtremum('cummin', x, dim, false);
+}
+
+function cumExtremum<D extends DType>(op: string, x: Tensor<D>, dim: number, largest: boolean): SortResult<D> {
+  const t = checkTensor(op, 'x', x) as Tensor<D>;
+  if (t.dtype !== 'float32' && t.dtype !== 'int32') fail('E_DTYPE', `${op}: expected \`x\` of dtype float32 or int32, got ${describe(t.dtype)}`);
+  if (t.rank === 0) {  // a scalar is its own running extreme, at 0 (dim 0 or -1, as PyTorch)
+    checkAxis(op, 'dim', dim, 1);
+    return tidy(() => {
+      const r = cumExtremum(op, reshape(t, [1]), 0, largest);
+      return { values: reshape(r.values, []), indices: reshape(r.indices, []) };
+    });
+  }
+  const a = checkAxis(op, 'dim', dim, t.rank);
+  const [vh, ih] = native.cumExtremum(t.handle(op), a, largest);
+  const values = new Tensor<D>(vh, t.shape, t.dtype), indices = new Tensor<'int32'>(ih, t.shape, 'int32');
+  if (t.dtype !== 'float32') return { values, indices };
+  // dx: dy added up at the positions each value came from.
+  const y = record(op, values as unknown as F32, [t], (dy, [si]) => [scatterAdd(zerosOf(dy), a, si as Tensor<'int32'>, dy)], [indices]);
+  return { values: y as unknown as Tensor<D>, indices };
+}
+
+const zerosOf = (t: Tensor): F32 => new Tensor<'float32'>(native.fill(t.shape.slice(), DTYPE_CODE.float32, 0, DEVICE_CODE[t.device]), t.shape, 'float32');
 
 // dx[k] = sum over j >= k of dy[j] * y[j] / x[k] where the line has no zero before k (PyTorch's
 // formula, dividing by x). With a first zero at z: dx[k] for k < z as above (y[j] = 0 from z on);

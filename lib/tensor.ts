@@ -392,6 +392,9 @@ export class Tensor<D extends DType = DType> {
   scatterAdd(dim: number, index: Tensor<'int32'>, src: Tensor): Tensor<'float32'> { return ops.scatterAdd(this, dim, index, src); }
   cumsum(dim: number): Tensor<D> { return ops.cumsum(this, dim); }
   cumprod(dim: number): Tensor<'float32'> { return ops.cumprod(this, dim); }
+  prod(dim?: number, keepdim = false): Tensor<'float32'> { return ops.prod(this, dim, keepdim); }
+  cummax(dim: number): sorting.SortResult<D> { return ops.cummax(this as Tensor<D>, dim); }
+  cummin(dim: number): sorting.SortResult<D> { return ops.cummin(this as Tensor<D>, dim); }
   /** The k largest (or smallest) along a dim, sorted: `{ values, indices }`; see sorting.topk. */
   topk(k: number, options?: sorting.TopkOptions): sorting.SortResult<D> { return sorting.topk(this, k, options); }
   /** Sorted along a dim (stable): `{ values, indices }`; see sorting.sort. */

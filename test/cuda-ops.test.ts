@@ -191,6 +191,7 @@ describeCuda('cuda ops: elementwise', () => {
       const x = randomCpu([4, 5, 6], 6 + axis, 0.5, 1.5);
       compareBits((t) => cc.cumprod(t, axis), [x], `cumprod ${axis}`);
       compareDevices((t) => cc.cumprod(t.mul(t.gt(0.7)), axis), [x], { bound: 1e-5, grads: true, what: `cumprod grads (zeros) ${axis}` });
+      compareDevices((t) => [cc.cummax(t, axis).values, cc.cummin(t, axis).indices.float(), cc.prod(t, axis)], [x], { bound: 1e-5, grads: true, what: `cummax, cummin, prod ${axis}` });
     }
     compareBits((t) => cc.cumsum(t, 0), [randomCpu([0, 4], 5)], 'cumsum empty');
     compareBits((t) => cc.cumsum(t, 1), [ints([1, 2, 3, -4, 5, 6], [2, 3])], 'cumsum int32');

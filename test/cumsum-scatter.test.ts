@@ -152,6 +152,61 @@ describe('cumprod', () => {
   });
 });
 
+describe('prod, cummax, cummin', () => {
+  it("prod: cumprod's last running product, PyTorch's values and gradients (zeros included)", () => {
+    // PyTorch 1.13: torch.prod(p, 1).backward(ones) and torch.prod(q).backward().
+    const p = cc.tensor([[1, 2, 0, 3], [2, 0, 0, 4], [1, 2, 3, 4]], { requiresGrad: true });
+    const y = cc.prod(p, 1);
+    expect(y.tolist()).to.deep.equal([0, 0, 24]);
+    y.backward(cc.ones([3]));
+    expect(p.grad!.tolist()).to.deep.equal([[0, 0, 6, 0], [0, 0, 0, 0], [24, 12, 8, 6]]);
+    const q = cc.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+    cc.prod(q).backward();
+    expect(q.grad!.tolist()).to.deep.equal([[24, 12], [8, 6]]);
+    expect([cc.prod(q, 0, true).shape, cc.prod(q, undefined, true).shape, q.prod(-1).tolist()]).to.deep.equal([[1, 2], [1, 1], [2, 12]]);
+    // The product of nothing is 1.
+    expect([cc.prod(cc.zeros([0])).item(), cc.prod(cc.zeros([2, 0]), 1).tolist(), cc.prod(cc.tensor(3), 0).item()]).to.deep.equal([1, [1, 1], 3]);
+    tapeCheck('prod dim 1', [{ shape: [3, 5] }], ([x]) => cc.prod(x, 1));
+    tapeCheck('prod of all', [{ shape: [2, 3] }], ([x]) => cc.prod(x));
+    expectError(() => cc.prod(cc.tensor([1], { dtype: 'int32' })), 'E_DTYPE');
+    expectError(() => cc.prod(q, 2), 'E_ARG');
+    expectError(() => cc.prod(q, [0, 1] as never), 'E_ARG');
+  });
+
+  it("cummax and cummin: PyTorch's values, positions (ties move on, NaN takes over) and gradients", () => {
+    // PyTorch 1.13: torch.cummax(x, 1), torch.cummin(x, 1), and the gradient of sum(cummax(x, 1).values * arange(8)).
+    const x = cc.tensor([[1, 3, 2, 3, NaN, 5, NaN, 0], [4, 4, 1, 1, 6, 0, 0, 7]], { requiresGrad: true });
+    const mx = cc.cummax(x, 1), mn = x.cummin(1);
+    expect(mx.values.tolist()).to.deep.equal([[1, 3, 3, 3, NaN, NaN, NaN, NaN], [4, 4, 4, 4, 6, 6, 6, 7]]);
+    expect(mx.indices.tolist()).to.deep.equal([[0, 1, 1, 3, 4, 4, 6, 6], [0, 1, 1, 1, 4, 4, 4, 7]]);
+    expect(mn.values.tolist()).to.deep.equal([[1, 1, 1, 1, NaN, NaN, NaN, NaN], [4, 4, 1, 1, 1, 0, 0, 0]]);
+    expect(mn.indices.tolist()).to.deep.equal([[0, 0, 0, 0, 4, 4, 6, 6], [0, 1, 2, 3, 3, 5, 6, 6]]);
+    mx.values.mul(cc.arange(0, 8).float()).sum().backward();
+    expect(x.grad!.tolist()).to.deep.equal([[0, 3, 0, 3, 9, 0, 13, 0], [0, 6, 0, 0, 15, 0, 0, 7]]);
+    // Along other axes, against a plain loop; int32; scalars; empty.
+    const { t, v } = randomTensor([4, 6, 5], 9);
+    for (const axis of [0, 1, 2]) {
+      const r = cc.cummin(t, axis);
+      const got = r.values.dataSync(), at = r.indices.dataSync();
+      const inner = [30, 5, 1][axis], len = [4, 6, 5][axis];
+      for (let i = 0; i < v.length; i++) {
+        const k = Math.floor(i / inner) % len, start = i - k * inner;
+        let best = 0;
+        for (let j = 1; j <= k; j++) if (v[start + j * inner] <= v[start + best * inner]) best = j;
+        expect([got[i], at[i]], `axis ${axis} at ${i}`).to.deep.equal([Math.fround(v[start + best * inner]), best]);
+      }
+    }
+    const ints = cc.cummax(cc.tensor([2, 5, 5, 1], { dtype: 'int32' }), 0);
+    expect([ints.values.dtype, ints.values.tolist(), ints.indices.tolist()]).to.deep.equal(['int32', [2, 5, 5, 5], [0, 1, 2, 2]]);
+    const s = cc.cummax(cc.tensor(7), -1);
+    expect([s.values.shape, s.values.item(), s.indices.item()]).to.deep.equal([[], 7, 0]);
+    expect(cc.cummin(cc.zeros([0, 3]), 0).indices.shape).to.deep.equal([0, 3]);
+    tapeCheck('cummax dim 0', [{ shape: [5, 3] }], ([a]) => cc.cummax(a, 0).values);
+    expectError(() => cc.cummax(cc.zeros([2]), 1), 'E_ARG', /cummax/);
+    expectError(() => cc.cummin('x' as never, 0), 'E_ARG', /cummin/);
+  });
+});
+
 describe('indexAdd and scatterAdd', () => {
   it('indexAdd adds rows of src at the index, repeated indices adding up in order; x is left alone', () => {
     const { t: x, v: xv } = randomTensor([4, 3, 5], 1);

@@ -376,6 +376,29 @@ Napi::Value Cumsum(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::cumsum(x, axis, reverse, y)), x.numel());
 }
 
+// (x, axis, largest) -> [values, indices]: the running maximum (largest) or minimum along `axis`
+// and the int32 position it came from.
+Napi::Value CumExtremum(const Napi::CallbackInfo& info) {
+  const bool largest = bool_arg(info, 2, "cummax", "largest");
+  const char* op = largest ? "cummax" : "cummin";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  if (x.dtype != DType::Int32) expect_dtype(x, DType::Float32, op, "x");
+  CONVNET_CHECK(x.dim() > 0, "E_SHAPE", op, ": expected a tensor of rank 1 or more, got a scalar");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  CONVNET_CHECK(x.shape[axis] <= 0x7FFFFFFF, "E_SHAPE", op, ": axis ", axis, " of size ", x.shape[axis], " is longer than int32 indices allow");
+  Tensor values = Tensor::empty(x.shape, x.dtype, x.device());
+  Tensor indices = Tensor::empty(x.shape, DType::Int32, x.device());
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::cum_extremum(x, axis, largest, values, indices));
+  } else {
+    Queue::cpu().enqueue(op, [x, axis, largest, values, indices] { cpu::cum_extremum(x, axis, largest, values, indices); });
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(uint32_t{0}, wrap_tensor(info.Env(), std::move(values)));
+  out.Set(uint32_t{1}, wrap_tensor(info.Env(), std::move(indices)));
+  return out;
+}
+
 // (x, axis): running products along `axis`, float32.
 Napi::Value Cumprod(const Napi::CallbackInfo& info) {
   const char* op = "cumprod";

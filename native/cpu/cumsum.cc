@@ -1,6 +1,6 @@
 // cumsum (torch.cumsum): running sums along one axis, forward and backward; and cumprod
 // (torch.cumprod), the running products, by the same scans (its backward is composed in
-// lib/ops.ts from these two).
+// lib/ops.ts from these two); and cummax / cummin, running extremes with their positions.
 //   y[..., k, ...] = x[..., 0, ...] + ... + x[..., k, ...]     (cumprod: x[..., 0, ...] * ... * x[..., k, ...])
 // float32 sums in float64 (as PyTorch's CPU kernel accumulates), rounded once per output; int32
 // ones in int64, where a running sum outside int32 is an E_RANGE error (PyTorch's result is
@@ -148,6 +148,45 @@ void cumsum(const Tensor& x, int64_t axis, bool reverse, const Tensor& y) {
   scan_any<int32_t, int64_t, Add>(x.i32(), y.i32(), l.outer, l.len, l.inner, reverse, &bad);
   CONVNET_CHECK(bad.position.load() < 0, "E_RANGE", "cumsum: the running int32 sum at position ", bad.position.load(),
                 " is outside the int32 range [-2147483648, 2147483647] (cast to float32 first)");
+}
+
+namespace {
+
+// One line of cummax (largest) or cummin, as PyTorch's cummax_cummin_helper: a value at least
+// as large (small) as the running one, or a NaN, takes over; nothing takes over from a NaN
+// but a NaN.
+template <typename T>
+void extremum_line(const T* x, T* v, int32_t* at, int64_t len, int64_t step, bool largest) {
+  T best = x[0];
+  int32_t where = 0;
+  for (int64_t i = 0; i < len; ++i) {
+    const T xi = x[i * step];
+    if (xi != xi || (best == best && (largest ? xi >= best : xi <= best))) {
+      best = xi;
+      where = static_cast<int32_t>(i);
+    }
+    v[i * step] = best;
+    at[i * step] = where;
+  }
+}
+
+template <typename T>
+void extremum_lines(const T* x, T* v, int32_t* at, int64_t outer, int64_t len, int64_t inner, bool largest) {
+  parallel_for(outer * inner, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, len)), [=](int64_t begin, int64_t end) {
+    for (int64_t line = begin; line < end; ++line) {
+      const int64_t first = (line / inner) * len * inner + line % inner;
+      extremum_line(x + first, v + first, at + first, len, inner, largest);
+    }
+  });
+}
+
+}  // namespace
+
+void cum_extremum(const Tensor& x, int64_t axis, bool largest, const Tensor& values, const Tensor& indices) {
+  if (x.numel() == 0) return;
+  const Lines l(x, axis);
+  if (x.dtype == DType::Float32) extremum_lines(x.f32(), values.f32(), indices.i32(), l.outer, l.len, l.inner, largest);
+  else extremum_lines(x.i32(), values.i32(), indices.i32(), l.outer, l.len, l.inner, largest);
 }
 
 void cumprod(const Tensor& x, int64_t axis, const Tensor& y) {

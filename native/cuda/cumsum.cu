@@ -1,4 +1,4 @@
-// cumsum and cumprod on the GPU: cpu/cumsum.cc's bits. One thread per line walks it in order,
+// cumsum, cumprod, cummax and cummin on the GPU: cpu/cumsum.cc's bits. One thread per line walks it in order,
 // summing (or multiplying) in float64 (int32 sums: int64, a running sum outside int32 reported
 // as E_RANGE at the next wait);
 // neighbouring threads take neighbouring lines, so reads coalesce whenever the axis is not the
@@ -54,6 +54,36 @@ void cumsum(const Tensor& x, int64_t axis, bool reverse, const Tensor& y) {
   }
   const int site = error_site(op, "a running int32 sum is outside the int32 range [-2147483648, 2147483647] (cast to float32 first)", "E_RANGE");
   launch_scan<int32_t, int64_t>(op, x.i32(), y.i32(), l.outer, l.len, l.inner, reverse, false, device_error_word(), site);
+}
+
+namespace {
+
+// cummax / cummin: cpu/cumsum.cc's extremum_line, one thread per line.
+template <typename T>
+void launch_extremum(const T* x, T* v, int32_t* at, int64_t outer, int64_t len, int64_t inner, bool largest) {
+  for_each(largest ? "cummax" : "cummin", outer * inner, [=] __device__(int64_t line) {
+    const int64_t first = (line / inner) * len * inner + line % inner;
+    T best = x[first];
+    int32_t where = 0;
+    for (int64_t i = 0; i < len; ++i) {
+      const T xi = x[first + i * inner];
+      if (xi != xi || (best == best && (largest ? xi >= best : xi <= best))) {
+        best = xi;
+        where = static_cast<int32_t>(i);
+      }
+      v[first + i * inner] = best;
+      at[first + i * inner] = where;
+    }
+  });
+}
+
+}  // namespace
+
+void cum_extremum(const Tensor& x, int64_t axis, bool largest, const Tensor& values, const Tensor& indices) {
+  if (x.numel() == 0) return;
+  const Lines l(x, axis);
+  if (x.dtype == DType::Float32) launch_extremum(x.f32(), values.f32(), indices.i32(), l.outer, l.len, l.inner, largest);
+  else launch_extremum(x.i32(), values.i32(), indices.i32(), l.outer, l.len, l.inner, largest);
 }
 
 void cumprod(const Tensor& x, int64_t axis, const Tensor& y) {
