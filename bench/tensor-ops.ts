@@ -68,6 +68,10 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   // Session 38's: running products (cumsum's scans), order statistics on the stable sort.
   ['cumprod over rows of [512,4096]', ({ m }) => cc.cumprod(m, 1), 'm.cumprod(1)'],
   ['cumprod over dim 0 of [512,4096]', ({ m }) => cc.cumprod(m, 0), 'm.cumprod(0)'],
+  ['prod over rows of [512,4096]', ({ m }) => cc.prod(m, 1), 'm.prod(1)'],
+  ['prod over dim 0 of [512,4096]', ({ m }) => cc.prod(m, 0), 'm.prod(0)'],
+  ['cummax over rows of [512,4096]', ({ m }) => cc.cummax(m, 1), 'm.cummax(1)'],
+  ['cummin over dim 0 of [512,4096]', ({ m }) => cc.cummin(m, 0), 'm.cummin(0)'],
   ['median over rows of [512,4096]', ({ m }) => cc.median(m, 1), 'm.median(1)'],
   ['quantile 0.1, 0.9 over rows of [512,4096]', ({ m }) => cc.quantile(m, [0.1, 0.9], { dim: 1 }), 'torch.quantile(m, q2, dim=1)'],
   ['scatterAdd along rows of [512,4096]', ({ m, ix }) => cc.scatterAdd(m, 1, ix as cc.Tensor<'int32'>, m), 'm.scatter_add(1, ix, m)'],

@@ -186,6 +186,8 @@ export interface NativeAddon {
   cumsum(x: Handle, axis: number, reverse: boolean): Handle;
   /** Running products along `axis` of a float32 x, in float64 (cumsum.cc). */
   cumprod(x: Handle, axis: number): Handle;
+  /** The product of each line along `axis` of a float32 x (prod.cc), x's shape with the axis 1 long. */
+  prod(x: Handle, axis: number): Handle;
   /** The running maximum (largest) or minimum along `axis` and its int32 positions (cumsum.cc): [values, indices]. */
   cumExtremum(x: Handle, axis: number, largest: boolean): [Handle, Handle];
 

@@ -1028,8 +1028,9 @@ export function cumprod(x: Tensor, dim: number): F32 {
 
 /**
  * The product over `dim` (of all of x when omitted), as torch.prod: float32, multiplied in
- * float64 in order along the axis (the last of cumprod's running products); the product of
- * nothing is 1. Its gradient is cumprod's, so exact with zeros (the product of the others).
+ * float64 in a fixed order (native/cpu/prod.cc: the same bits on every device and thread count);
+ * the product of nothing is 1. Its gradient is PyTorch's, exact with zeros (the product of the
+ * others): cumprod's backward with dy at the last running product.
  * @example prod(tensor([[1, 2], [3, 4]]), 1)   // [2, 12]
  */
 export function prod(x: Tensor, dim?: number, keepdim = false): F32 {
@@ -1045,9 +1046,16 @@ export function prod(x: Tensor, dim?: number, keepdim = false): F32 {
   const a = checkAxis(op, 'dim', dim, Math.max(1, t.rank));
   if (t.rank === 0) return tidy(() => cumprod(t, a));
   const n = t.shape[a];
-  const shape = keepdim ? t.shape.map((d, i) => (i === a ? 1 : d)) : t.shape.filter((_, i) => i !== a);
-  if (n === 0) return new Tensor<'float32'>(native.fill(shape, DTYPE_CODE.float32, 1, DEVICE_CODE[t.device]), shape, 'float32');
-  return tidy(() => reshape(narrow(cumprod(t, a), a, n - 1, 1), shape));
+  const kept = t.shape.map((d, i) => (i === a ? 1 : d));
+  const y = new Tensor<'float32'>(native.prod(t.handle(op), a), kept, 'float32');
+  const out = record(op, y, [t], (dy, [sx]) => {
+    // d prod / dx = d (the last running product) / dx: cumprod's backward with dy there alone.
+    if (n <= 1) return [n === 0 ? zerosOf(sx) : dy];
+    const before = zerosOf(sx, n - 1, a);
+    const running = new Tensor<'float32'>(native.cumprod(sx.handle(`${op} backward`), a), sx.shape, 'float32');
+    return [cumprodBackward(concat([before, dy], a), sx as F32, running, a)];
+  }, [t]);
+  return keepdim ? out : tidy(() => reshape(out, t.shape.filter((_, i) => i !== a)));
 }
 
 /**
@@ -1084,7 +1092,11 @@ function cumExtremum<D extends DType>(op: string, x: Tensor<D>, dim: number, lar
   return { values: y as unknown as Tensor<D>, indices };
 }
 
-const zerosOf = (t: Tensor): F32 => new Tensor<'float32'>(native.fill(t.shape.slice(), DTYPE_CODE.float32, 0, DEVICE_CODE[t.device]), t.shape, 'float32');
+/** Zeros of t's shape (with `length` along `axis` instead, when given) on t's device. */
+function zerosOf(t: Tensor, length?: number, axis?: number): F32 {
+  const shape = t.shape.map((d, i) => (i === axis ? length! : d));
+  return new Tensor<'float32'>(native.fill(shape, DTYPE_CODE.float32, 0, DEVICE_CODE[t.device]), shape, 'float32');
+}
 
 // dx[k] = sum over j >= k of dy[j] * y[j] / x[k] where the line has no zero before k (PyTorch's
 // formula, dividing by x). With a first zero at z: dx[k] for k < z as above (y[j] = 0 from z on);

@@ -166,6 +166,23 @@ describe('prod, cummax, cummin', () => {
     expect([cc.prod(q, 0, true).shape, cc.prod(q, undefined, true).shape, q.prod(-1).tolist()]).to.deep.equal([[1, 2], [1, 1], [2, 12]]);
     // The product of nothing is 1.
     expect([cc.prod(cc.zeros([0])).item(), cc.prod(cc.zeros([2, 0]), 1).tolist(), cc.prod(cc.tensor(3), 0).item()]).to.deep.equal([1, [1, 1], 3]);
+    // The order of native/cpu/prod.cc: entry i into lane i % 16, the lanes then multiplied in order.
+    const laneProd = (line: number[]) => {
+      const lanes = new Array(16).fill(1);
+      line.forEach((v, i) => { lanes[i % 16] *= v; });
+      return Math.fround(lanes.reduce((p, l) => p * l));
+    };
+    for (const threads of [1, 2, 3]) {
+      cc.setNumThreads(threads);
+      for (const [k, [shape, axis]] of ([[[5, 37], 1], [[37, 300], 0], [[3, 19, 260], 1], [[4, 3], 1], [[9], 0]] as [number[], number][]).entries()) {
+        const { t, v } = randomTensor(shape, 60 + k, 0.8, 1.25);
+        const len = shape[axis], inner = sizeOf(shape.slice(axis + 1)), outer = sizeOf(shape.slice(0, axis));
+        const want: number[] = [];
+        for (let o = 0; o < outer; o++) for (let j = 0; j < inner; j++) want.push(laneProd(Array.from({ length: len }, (_, i) => v[(o * len + i) * inner + j])));
+        expectBitIdentical(cc.prod(t, axis).dataSync(), Float32Array.from(want), `prod ${shape} axis ${axis}, ${threads} threads`);
+      }
+    }
+    cc.setNumThreads(require('os').cpus().length);
     tapeCheck('prod dim 1', [{ shape: [3, 5] }], ([x]) => cc.prod(x, 1));
     tapeCheck('prod of all', [{ shape: [2, 3] }], ([x]) => cc.prod(x));
     expectError(() => cc.prod(cc.tensor([1], { dtype: 'int32' })), 'E_DTYPE');

@@ -399,6 +399,19 @@ Napi::Value CumExtremum(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// (x, axis) -> the product of each line along `axis`, float32, x's shape with the axis 1 long.
+Napi::Value Prod(const Napi::CallbackInfo& info) {
+  const char* op = "prod";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  expect_dtype(x, DType::Float32, op, "x");
+  CONVNET_CHECK(x.dim() > 0, "E_SHAPE", op, ": expected a tensor of rank 1 or more, got a scalar");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  Shape shape = x.shape;
+  shape[axis] = 1;
+  Tensor y = Tensor::empty(shape, x.dtype, x.device());
+  return run_on(info, op, y, [x, axis, y] { cpu::prod(x, axis, y); }, CUDA_LAUNCH(cuda::prod(x, axis, y)), x.numel());
+}
+
 // (x, axis): running products along `axis`, float32.
 Napi::Value Cumprod(const Napi::CallbackInfo& info) {
   const char* op = "cumprod";
