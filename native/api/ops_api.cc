@@ -393,10 +393,7 @@ Napi::Value CumExtremum(const Napi::CallbackInfo& info) {
   } else {
     Queue::cpu().enqueue(op, [x, axis, largest, values, indices] { cpu::cum_extremum(x, axis, largest, values, indices); });
   }
-  Napi::Array out = Napi::Array::New(info.Env(), 2);
-  out.Set(uint32_t{0}, wrap_tensor(info.Env(), std::move(values)));
-  out.Set(uint32_t{1}, wrap_tensor(info.Env(), std::move(indices)));
-  return out;
+  return pair_or_null(info.Env(), std::move(values), &indices);
 }
 
 // (x, axis) -> the product of each line along `axis`, float32, x's shape with the axis 1 long.
@@ -816,10 +813,7 @@ Napi::Value Topk(const Napi::CallbackInfo& info) {
   } else {
     Queue::cpu().enqueue(op, [x, axis, k, largest, values, indices] { cpu::topk(x, axis, k, largest, values, indices); });
   }
-  Napi::Array out = Napi::Array::New(info.Env(), 2);
-  out.Set(uint32_t{0}, wrap_tensor(info.Env(), std::move(values)));
-  out.Set(uint32_t{1}, wrap_tensor(info.Env(), std::move(indices)));
-  return out;
+  return pair_or_null(info.Env(), std::move(values), &indices);
 }
 
 // (x, axis, kind, k) -> int32 positions, x's shape with the axis 1 long: one order statistic per
