@@ -170,12 +170,36 @@ void extremum_line(const T* x, T* v, int32_t* at, int64_t len, int64_t step, boo
   }
 }
 
+// Lines along the last axis one by one; lines `inner` apart a block of neighbours at a time,
+// their running extremes side by side, so that each step reads and writes contiguous memory
+// (one line at a time strided by `inner`: cummin over dim 0 of [512, 4096] 30.9 ms, PyTorch 34).
 template <typename T>
 void extremum_lines(const T* x, T* v, int32_t* at, int64_t outer, int64_t len, int64_t inner, bool largest) {
-  parallel_for(outer * inner, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, len)), [=](int64_t begin, int64_t end) {
-    for (int64_t line = begin; line < end; ++line) {
-      const int64_t first = (line / inner) * len * inner + line % inner;
-      extremum_line(x + first, v + first, at + first, len, inner, largest);
+  if (inner == 1) {
+    parallel_for(outer, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, len)), [=](int64_t begin, int64_t end) {
+      for (int64_t line = begin; line < end; ++line) extremum_line(x + line * len, v + line * len, at + line * len, len, 1, largest);
+    });
+    return;
+  }
+  const int64_t blocks = (inner + kBlock - 1) / kBlock;
+  parallel_for(outer * blocks, std::max<int64_t>(1, (1 << 15) / std::max<int64_t>(1, len * std::min(inner, kBlock))), [=](int64_t begin, int64_t end) {
+    T best[kBlock];
+    int32_t where[kBlock];
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t o = item / blocks, j0 = (item % blocks) * kBlock, width = std::min(kBlock, inner - j0);
+      for (int64_t i = 0; i < len; ++i) {
+        const int64_t row = (o * len + i) * inner + j0;
+        for (int64_t j = 0; j < width; ++j) {
+          const T xi = x[row + j];
+          // extremum_line's rule (the first entry always takes over).
+          if (i == 0 || xi != xi || (best[j] == best[j] && (largest ? xi >= best[j] : xi <= best[j]))) {
+            best[j] = xi;
+            where[j] = static_cast<int32_t>(i);
+          }
+          v[row + j] = best[j];
+          at[row + j] = where[j];
+        }
+      }
     }
   });
 }
