@@ -41,10 +41,10 @@ export type { QuantileOptions, QuantileInterpolation } from './statistics';
 export { unique, bincount, histc } from './counting';
 export type { UniqueOptions, UniqueResult, BincountOptions, HistcOptions } from './counting';
 export { softmax, logSoftmax } from './nn/functional/layers';
-export { topk, sort, argsort } from './sorting';
+export { topk, sort, argsort, searchsorted, bucketize } from './sorting';
 export { cdist } from './nn/functional/distance';
 export type { CdistOptions } from './nn/functional/distance';
-export type { SortResult, TopkOptions, SortOptions } from './sorting';
+export type { SortResult, TopkOptions, SortOptions, SearchsortedOptions } from './sorting';
 
 // Namespaces: the survey's layers as functions (F), layer classes (nn), optimizers, data
 // loading, ready-made models and model files, tensor files, pictures, training callbacks.

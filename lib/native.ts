@@ -188,6 +188,8 @@ export interface NativeAddon {
   cumprod(x: Handle, axis: number): Handle;
   /** The product of each line along `axis` of a float32 x (prod.cc), x's shape with the axis 1 long. */
   prod(x: Handle, axis: number): Handle;
+  /** int32 insertion positions of `values` in the sorted rows of `boundaries` (searchsorted.cc). */
+  searchsorted(boundaries: Handle, values: Handle, right: boolean): Handle;
   /** The running maximum (largest) or minimum along `axis` and its int32 positions (cumsum.cc): [values, indices]. */
   cumExtremum(x: Handle, axis: number, largest: boolean): [Handle, Handle];
 

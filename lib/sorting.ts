@@ -1,5 +1,6 @@
 /**
- * Sorting along an axis, as PyTorch: `topk`, `sort` and `argsort`. One native op does all three
+ * Sorting along an axis, as PyTorch: `topk`, `sort` and `argsort`; and the binary search into
+ * sorted rows, `searchsorted` and `bucketize` (native/cpu/searchsorted.cc). One native op does all three
  * (native/cpu/sort.cc, native/cuda/sort.cu): the k first of each row in sorted order, with their
  * int32 positions. NaN counts as the largest (first when descending, last when ascending); equal
  * values always come in position order (lower index first), so every sort here is stable and a
@@ -9,8 +10,10 @@
 import { noGrad, record } from './autograd';
 import { fail } from './errors';
 import { native } from './native';
+import { tensor } from './creation';
 import { DEVICE_CODE, Tensor, type DType } from './tensor';
-import { checkAxis, checkBool, checkOptions, checkTensor, describe, shapeStr } from './validate';
+import { sameShape } from './ops';
+import { checkAxis, checkBool, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, isTensor, shapeStr } from './validate';
 
 /** Values and their int32 positions along the sorted axis, as PyTorch's (values, indices). */
 export interface SortResult<D extends DType = DType> { values: Tensor<D>; indices: Tensor<'int32'> }
@@ -125,4 +128,66 @@ export function argsort(x: Tensor, options?: SortOptions): Tensor<'int32'> {
   const { values, indices } = noGrad(() => sort(x, options));
   values.dispose();
   return indices;
+}
+
+export interface SearchsortedOptions {
+  /** false (default): the first position whose boundary is >= the value; true: > the value. */
+  right?: boolean;
+  /** PyTorch's other spelling of `right`: 'left' or 'right'. */
+  side?: 'left' | 'right';
+}
+
+/**
+ * Where each value would go in the sorted last axis of `sortedSequence`, as torch.searchsorted:
+ * int32 positions of values' shape, by binary search. A 1-D sequence serves every value;
+ * otherwise the sequence [..., M] and values [..., K] share their leading axes, row by row. Left
+ * (default): the first position whose boundary is >= the value; right: the first > it. A NaN
+ * value goes to M (PyTorch's loops). float32 or int32, one dtype for both.
+ * @example searchsorted(cumsum(probs, 0), rand([5]))   // 5 draws from a categorical distribution
+ */
+export function searchsorted(sortedSequence: Tensor, values: Tensor | number, options: SearchsortedOptions = {}): Tensor<'int32'> {
+  const op = 'searchsorted';
+  const seq = checkTensor(op, 'sortedSequence', sortedSequence);
+  const o = checkOptions<SearchsortedOptions>(op, options, ['right', 'side']);
+  const right = sideOf(op, o);
+  return searchIn(op, seq, values, right);
+}
+
+/**
+ * The bucket of each entry of `input` among 1-D sorted `boundaries`, as torch.bucketize:
+ * `searchsorted(boundaries, input, { right })`. With right false, boundaries[i-1] < x <=
+ * boundaries[i]; with right true, boundaries[i-1] <= x < boundaries[i].
+ * @example bucketize(tensor([0.1, 0.5, 2]), tensor([0.5, 1]))   // [0, 0, 2]
+ */
+export function bucketize(input: Tensor | number, boundaries: Tensor, options: { right?: boolean } = {}): Tensor<'int32'> {
+  const op = 'bucketize';
+  const b = checkTensor(op, 'boundaries', boundaries);
+  if (b.rank !== 1) fail('E_SHAPE', `${op}: expected 1-D boundaries, got ${shapeStr(b.shape)}`);
+  const o = checkOptions<{ right?: boolean }>(op, options, ['right']);
+  return searchIn(op, b, input, checkBool(op, 'right', o.right ?? false));
+}
+
+function sideOf(op: string, o: SearchsortedOptions): boolean {
+  const right = o.right === undefined ? undefined : checkBool(op, 'right', o.right);
+  if (o.side === undefined) return right ?? false;
+  if (o.side !== 'left' && o.side !== 'right') fail('E_ARG', `${op}: expected \`side\` 'left' or 'right', got ${describe(o.side)}`);
+  if (right !== undefined && right !== (o.side === 'right')) fail('E_ARG', `${op}: \`side\` '${o.side}' contradicts \`right\` ${right}`);
+  return o.side === 'right';
+}
+
+function searchIn(op: string, seq: Tensor, values: Tensor | number, right: boolean): Tensor<'int32'> {
+  if (seq.dtype !== 'float32' && seq.dtype !== 'int32') fail('E_DTYPE', `${op}: expected boundaries of dtype float32 or int32, got ${describe(seq.dtype)}`);
+  if (seq.rank === 0) fail('E_SHAPE', `${op}: expected boundaries of at least one axis, got a scalar`);
+  const v = isTensor(values) ? values : tensor(checkNumber(op, 'values', values, true), { dtype: seq.dtype, device: seq.device });
+  try {
+    checkTensor(op, 'values', v);
+    if (v.dtype !== seq.dtype) fail('E_DTYPE', `${op}: expected values of the boundaries' dtype ${seq.dtype}, got ${v.dtype}`);
+    checkSameDevice(op, { boundaries: seq, values: v });
+    if (seq.rank > 1 && !(v.rank === seq.rank && sameShape(v.shape.slice(0, -1), seq.shape.slice(0, -1)))) {
+      fail('E_SHAPE', `${op}: expected values with the boundaries' leading axes ${shapeStr(seq.shape.slice(0, -1))}, got ${shapeStr(v.shape)}`);
+    }
+    return new Tensor<'int32'>(native.searchsorted(seq.handle(op), v.handle(op), right), v.shape, 'int32');
+  } finally {
+    if (v !== values) v.dispose();
+  }
 }

@@ -88,6 +88,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Cumsum>(env, exports, "cumsum");
   add_gpu<Cumprod>(env, exports, "cumprod");
   add_gpu<Prod>(env, exports, "prod");
+  add_gpu<SearchSorted>(env, exports, "searchsorted");
   add_gpu<CumExtremum>(env, exports, "cumExtremum");
   add_gpu<VectorNorm>(env, exports, "vectorNorm");
   add_gpu<VectorNormBackward>(env, exports, "vectorNormBackward");

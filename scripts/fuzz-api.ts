@@ -1093,6 +1093,8 @@ export function baselines(): Baseline[] {
     { name: 'topk', make: () => [T([2, 5]), 3, { dim: 1, largest: true, sorted: true }], call: fn(cc.topk) },
     { name: 'sort', make: () => [T([2, 5]), { dim: 1, descending: true }], call: fn(cc.sort) },
     { name: 'cdist', make: () => [T([3, 4]), T([5, 4]), { p: 2 }], call: fn(cc.cdist) },
+    { name: 'searchsorted', make: () => [cc.sort(T([2, 5])).values, T([2, 3]), { right: true, side: 'right' }], call: fn(cc.searchsorted) },
+    { name: 'bucketize', make: () => [T([4]), cc.sort(T([5])).values, { right: false }], call: fn(cc.bucketize) },
     { name: 'kthvalue', make: () => [T([3, 5]), 2, 1, true], call: fn(cc.kthvalue) },
     { name: 'median', make: () => [T([3, 5]), 0, false], call: fn(cc.median) },
     { name: 'nanmedian', make: () => [T([3, 5]), -1, true], call: fn(cc.nanmedian) },

@@ -147,6 +147,54 @@ describe('topk, sort, argsort', () => {
   });
 });
 
+describe('searchsorted, bucketize', () => {
+  it("PyTorch's positions: left and right, one row for all values or a row each, NaN, int32, scalars", () => {
+    // PyTorch 1.13's torch.searchsorted / torch.bucketize on these inputs.
+    const seq = cc.tensor([1, 3, 5, 7, 9]);
+    const v = cc.tensor([[3, 6, 9], [1, NaN, 10]]);
+    expect(cc.searchsorted(seq, v).tolist()).to.deep.equal([[1, 3, 4], [0, 5, 5]]);
+    expect(cc.searchsorted(seq, v, { right: true }).tolist()).to.deep.equal([[2, 3, 5], [1, 5, 5]]);
+    const rows = cc.tensor([[1, 3, 5, 7, 9], [2, 4, 6, 8, 10]]), w = cc.tensor([[3, 6, 9], [3, 6, 9]]);
+    expect(cc.searchsorted(rows, w).tolist()).to.deep.equal([[1, 3, 4], [1, 2, 4]]);
+    expect(cc.searchsorted(rows, w, { side: 'right' }).tolist()).to.deep.equal([[2, 3, 5], [1, 3, 4]]);
+    expect(cc.bucketize(cc.tensor([0.1, 0.5, 2]), cc.tensor([0.5, 1])).tolist()).to.deep.equal([0, 0, 2]);
+    expect(cc.bucketize(cc.tensor([0.1, 0.5, 2]), cc.tensor([0.5, 1]), { right: true }).tolist()).to.deep.equal([0, 1, 2]);
+    expect(cc.searchsorted(cc.tensor([1, 2, 2, 3], { dtype: 'int32' }), cc.tensor([2], { dtype: 'int32' })).tolist()).to.deep.equal([1]);
+    const scalar = cc.searchsorted(cc.tensor([1, 2]), 1.5);
+    expect([scalar.shape, scalar.item()]).to.deep.equal([[], 1]);
+    expect(cc.searchsorted(cc.zeros([0]), cc.tensor([1, 2])).tolist()).to.deep.equal([0, 0]);
+  });
+
+  it('agrees with a count of the boundaries below (or not above) each value, at 1 and 2 threads', () => {
+    const next = rng(5);
+    const b = Float32Array.from({ length: 300 }, () => Math.round(next() * 50) / 4).sort();   // repeats included
+    const vals = Float32Array.from({ length: 5000 }, () => Math.round(next() * 60 - 5) / 4);
+    for (const threads of [1, 2]) {
+      cc.setNumThreads(threads);
+      for (const right of [false, true]) {
+        const got = cc.searchsorted(cc.tensor(b), cc.tensor(vals), { right }).dataSync();
+        vals.forEach((x, i) => {
+          const want = b.filter((y) => (right ? y <= x : y < x)).length;
+          if (got[i] !== want) expect.fail(`value ${x} (right ${right}): ${got[i]}, expected ${want}`);
+        });
+      }
+    }
+    cc.setNumThreads(require('os').cpus().length);
+  });
+
+  it('refuses bad arguments with typed errors', () => {
+    const seq = cc.tensor([1, 2, 3]);
+    expectError(() => cc.searchsorted(seq, cc.tensor([1], { dtype: 'int32' })), 'E_DTYPE');
+    expectError(() => cc.searchsorted(cc.tensor(1), cc.tensor([1])), 'E_SHAPE');
+    expectError(() => cc.searchsorted(cc.zeros([2, 3]), cc.zeros([3, 2])), 'E_SHAPE', /leading axes/);
+    expectError(() => cc.searchsorted(seq, seq, { side: 'middle' as never }), 'E_ARG');
+    expectError(() => cc.searchsorted(seq, seq, { side: 'left', right: true }), 'E_ARG', /contradicts/);
+    expectError(() => cc.searchsorted(seq, 'a' as never), 'E_ARG');
+    expectError(() => cc.bucketize(seq, cc.zeros([2, 2])), 'E_SHAPE');
+    expectError(() => cc.bucketize(seq, seq, { side: 'left' } as never), 'E_ARG');
+  });
+});
+
 describe('F.normalize, F.cosineSimilarity, F.pairwiseDistance, cdist', () => {
   const { cases } = loadFixture<{ cases: (SortCase | GradCase)[] }>('retrieval');
   const gradCases = cases.filter((c): c is GradCase => 'grads' in c);

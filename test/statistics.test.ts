@@ -271,5 +271,7 @@ describeCuda('order statistics, counting and matrix helpers on the GPU', () => {
     expect([u.values.device, u.values.tolist(), u.counts.tolist()]).to.deep.equal(['cuda', [1, 3], [1, 2]]);
     expect(cc.bincount(cc.tensor([2, 0], { dtype: 'int32', device: 'cuda' })).tolist()).to.deep.equal([1, 0, 1]);
     expect(cc.meshgrid([cc.tensor([1, 2], { device: 'cuda' })])[0].device).to.equal('cuda');
+    const seq = cc.tensor([[1, 3, 5, 7], [2, 4, 6, 8]]), vals = cc.tensor([[0, 3, 9], [4, NaN, 5]]);
+    for (const right of [false, true]) expect(cc.searchsorted(seq.to('cuda'), vals.to('cuda'), { right }).tolist()).to.deep.equal(cc.searchsorted(seq, vals, { right }).tolist());
   });
 });

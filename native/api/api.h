@@ -92,6 +92,7 @@ Napi::Value Argmax(const Napi::CallbackInfo& info);         // (x, axis, keepdim
 Napi::Value Cumsum(const Napi::CallbackInfo& info);         // (x, axis, reverse) -> running sums along axis
 Napi::Value Cumprod(const Napi::CallbackInfo& info);        // (x, axis) -> running products along axis
 Napi::Value Prod(const Napi::CallbackInfo& info);           // (x, axis) -> the product of each line along axis (kept as size 1)
+Napi::Value SearchSorted(const Napi::CallbackInfo& info);   // (boundaries, values, right) -> int32 insertion positions
 Napi::Value CumExtremum(const Napi::CallbackInfo& info);     // (x, axis, largest) -> [values, indices]: cummax / cummin
 Napi::Value VectorNorm(const Napi::CallbackInfo& info);     // (x, axes, p, keepdim) -> y: the p-norm over adjacent axes
 Napi::Value VectorNormBackward(const Napi::CallbackInfo& info);  // (dy, x, y, axes, p) -> dx

@@ -409,6 +409,26 @@ Napi::Value Prod(const Napi::CallbackInfo& info) {
   return run_on(info, op, y, [x, axis, y] { cpu::prod(x, axis, y); }, CUDA_LAUNCH(cuda::prod(x, axis, y)), x.numel());
 }
 
+// (boundaries, values, right) -> int32 insertion positions of the values (searchsorted.cc).
+Napi::Value SearchSorted(const Napi::CallbackInfo& info) {
+  const char* op = "searchsorted";
+  const Tensor& boundaries = tensor_arg(info, 0, op, "sortedSequence");
+  const Tensor& values = tensor_arg(info, 1, op, "values");
+  const bool right = bool_arg(info, 2, op, "right");
+  if (values.dtype != DType::Int32) expect_dtype(values, DType::Float32, op, "values");
+  expect_dtype(boundaries, values.dtype, op, "sortedSequence");
+  CONVNET_CHECK(boundaries.device() == values.device(), "E_DEVICE", op, ": sortedSequence and values are on different devices");
+  CONVNET_CHECK(boundaries.dim() >= 1 && boundaries.shape.back() <= 0x7FFFFFFF, "E_SHAPE", op,
+                ": expected sortedSequence of at least one axis and at most 2^31 - 1 boundaries a row, got ", shape_str(boundaries.shape));
+  if (boundaries.dim() > 1) {
+    CONVNET_CHECK(values.dim() == boundaries.dim() && std::equal(values.shape.begin(), values.shape.end() - 1, boundaries.shape.begin()), "E_SHAPE", op,
+                  ": expected values with sortedSequence's leading axes ", shape_str(boundaries.shape), ", got ", shape_str(values.shape));
+  }
+  Tensor out = Tensor::empty(values.shape, DType::Int32, values.device());
+  return run_on(info, op, out, [boundaries, values, right, out] { cpu::searchsorted(boundaries, values, right, out); },
+                CUDA_LAUNCH(cuda::searchsorted(boundaries, values, right, out)), values.numel());
+}
+
 // (x, axis): running products along `axis`, float32.
 Napi::Value Cumprod(const Napi::CallbackInfo& info) {
   const char* op = "cumprod";

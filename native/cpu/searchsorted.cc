@@ -1,0 +1,46 @@
+// searchsorted (torch.searchsorted / torch.bucketize): for each value, the position in its sorted
+// row of boundaries where it would go, found by binary search. Left: the first position whose
+// boundary is >= the value (the count of boundaries below it); right: the first whose boundary
+// is > the value. The loops are PyTorch's (cus_lower_bound / cus_upper_bound), negated
+// comparisons included, so a NaN value goes past the end on both sides, as there.
+#include <algorithm>
+#include <cstdint>
+
+#include "core/thread_pool.h"
+#include "cpu/cpu_ops.h"
+
+namespace convnet {
+namespace cpu {
+namespace {
+
+template <typename T>
+void search(const T* bd, const T* v, int32_t* out, int64_t rows, int64_t m, int64_t count, bool one_row, bool right) {
+  const int64_t per_row = count / std::max<int64_t>(1, rows);
+  parallel_for(count, 4096, [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const T* row = bd + (one_row ? 0 : (i / per_row) * m);
+      const T val = v[i];
+      int64_t lo = 0, hi = m;
+      while (lo < hi) {
+        const int64_t mid = lo + ((hi - lo) >> 1);
+        if (right ? !(row[mid] > val) : !(row[mid] >= val)) lo = mid + 1;
+        else hi = mid;
+      }
+      out[i] = static_cast<int32_t>(lo);
+    }
+  });
+}
+
+}  // namespace
+
+void searchsorted(const Tensor& boundaries, const Tensor& values, bool right, const Tensor& out) {
+  const int64_t m = boundaries.shape.back();
+  const bool one_row = boundaries.dim() == 1;
+  const int64_t rows = one_row ? 1 : boundaries.numel() / std::max<int64_t>(1, m);
+  if (values.numel() == 0) return;
+  if (values.dtype == DType::Int32) search(boundaries.i32(), values.i32(), out.i32(), rows, m, values.numel(), one_row, right);
+  else search(boundaries.f32(), values.f32(), out.i32(), rows, m, values.numel(), one_row, right);
+}
+
+}  // namespace cpu
+}  // namespace convnet
