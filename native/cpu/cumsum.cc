@@ -16,6 +16,7 @@
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/index_range.h"
+#include "ops/scan_rules.h"
 
 namespace convnet {
 namespace cpu {
@@ -152,16 +153,15 @@ void cumsum(const Tensor& x, int64_t axis, bool reverse, const Tensor& y) {
 
 namespace {
 
-// One line of cummax (largest) or cummin, as PyTorch's cummax_cummin_helper: a value at least
-// as large (small) as the running one, or a NaN, takes over; nothing takes over from a NaN
-// but a NaN.
+// One line of cummax (largest) or cummin, as PyTorch's cummax_cummin_helper (the rule:
+// ops/scan_rules.h's extreme_takes_over).
 template <typename T>
 void extremum_line(const T* x, T* v, int32_t* at, int64_t len, int64_t step, bool largest) {
   T best = x[0];
   int32_t where = 0;
   for (int64_t i = 0; i < len; ++i) {
     const T xi = x[i * step];
-    if (xi != xi || (best == best && (largest ? xi >= best : xi <= best))) {
+    if (extreme_takes_over(xi, best, largest)) {
       best = xi;
       where = static_cast<int32_t>(i);
     }
@@ -192,7 +192,7 @@ void extremum_lines(const T* x, T* v, int32_t* at, int64_t outer, int64_t len, i
         for (int64_t j = 0; j < width; ++j) {
           const T xi = x[row + j];
           // extremum_line's rule (the first entry always takes over).
-          if (i == 0 || xi != xi || (best[j] == best[j] && (largest ? xi >= best[j] : xi <= best[j]))) {
+          if (i == 0 || extreme_takes_over(xi, best[j], largest)) {
             best[j] = xi;
             where[j] = static_cast<int32_t>(i);
           }

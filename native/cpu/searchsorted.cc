@@ -1,13 +1,13 @@
 // searchsorted (torch.searchsorted / torch.bucketize): for each value, the position in its sorted
 // row of boundaries where it would go, found by binary search. Left: the first position whose
 // boundary is >= the value (the count of boundaries below it); right: the first whose boundary
-// is > the value. The loops are PyTorch's (cus_lower_bound / cus_upper_bound), negated
-// comparisons included, so a NaN value goes past the end on both sides, as there.
+// is > the value (ops/scan_rules.h: PyTorch's loops, so a NaN value goes past the end).
 #include <algorithm>
 #include <cstdint>
 
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
+#include "ops/scan_rules.h"
 
 namespace convnet {
 namespace cpu {
@@ -20,13 +20,7 @@ void search(const T* bd, const T* v, int32_t* out, int64_t rows, int64_t m, int6
     for (int64_t i = begin; i < end; ++i) {
       const T* row = bd + (one_row ? 0 : (i / per_row) * m);
       const T val = v[i];
-      int64_t lo = 0, hi = m;
-      while (lo < hi) {
-        const int64_t mid = lo + ((hi - lo) >> 1);
-        if (right ? !(row[mid] > val) : !(row[mid] >= val)) lo = mid + 1;
-        else hi = mid;
-      }
-      out[i] = static_cast<int32_t>(lo);
+      out[i] = static_cast<int32_t>(insertion_position(row, m, val, right));
     }
   });
 }

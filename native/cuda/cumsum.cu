@@ -8,6 +8,7 @@
 
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.cuh"
+#include "ops/scan_rules.h"
 
 namespace convnet {
 namespace cuda {
@@ -67,7 +68,7 @@ void launch_extremum(const T* x, T* v, int32_t* at, int64_t outer, int64_t len, 
     int32_t where = 0;
     for (int64_t i = 0; i < len; ++i) {
       const T xi = x[first + i * inner];
-      if (xi != xi || (best == best && (largest ? xi >= best : xi <= best))) {
+      if (extreme_takes_over(xi, best, largest)) {
         best = xi;
         where = static_cast<int32_t>(i);
       }

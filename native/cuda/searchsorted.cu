@@ -3,6 +3,7 @@
 
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.cuh"
+#include "ops/scan_rules.h"
 
 namespace convnet {
 namespace cuda {
@@ -14,13 +15,7 @@ void launch_search(const T* bd, const T* v, int32_t* out, int64_t rows, int64_t 
   for_each("searchsorted", count, [=] __device__(int64_t i) {
     const T* row = bd + (one_row ? 0 : (i / per_row) * m);
     const T val = v[i];
-    int64_t lo = 0, hi = m;
-    while (lo < hi) {
-      const int64_t mid = lo + ((hi - lo) >> 1);
-      if (right ? !(row[mid] > val) : !(row[mid] >= val)) lo = mid + 1;
-      else hi = mid;
-    }
-    out[i] = static_cast<int32_t>(lo);
+    out[i] = static_cast<int32_t>(insertion_position(row, m, val, right));
   });
 }
 
