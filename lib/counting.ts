@@ -8,7 +8,7 @@ import { noGrad } from './autograd';
 import { ones, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
-import { cast, div, floor, ge, indexAdd, le, max, min, minimum, mul, narrow, reshape, sub, where } from './ops';
+import { cast, div, floor, ge, indexAdd, le, max, min, minimum, mul, narrow, reshape, stack, sub, where } from './ops';
 import { sort } from './sorting';
 import { Tensor, type DType } from './tensor';
 import { checkBool, checkDtype, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, shapeStr } from './validate';
@@ -138,7 +138,7 @@ export function histc(x: Tensor, options: HistcOptions = {}): F32 {
   const o = checkOptions<HistcOptions>(op, options, ['bins', 'min', 'max']);
   const bins = checkInt(op, 'bins', o.bins ?? 100, 1, 2 ** 31 - 2);
   let lo = checkNumber(op, 'min', o.min ?? 0, true), hi = checkNumber(op, 'max', o.max ?? 0, true);
-  if (lo === hi && t.size > 0) [lo, hi] = noGrad(() => tidy(() => [min(t).item(), max(t).item()]));
+  if (lo === hi && t.size > 0) [lo, hi] = noGrad(() => tidy(() => Array.from(stack([min(t), max(t)]).dataSync())));   // one read-back
   if (lo === hi) [lo, hi] = [lo - 1, hi + 1];
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) fail('E_ARG', `${op}: the range [${lo}, ${hi}] is not finite`);
   if (!(lo < hi)) fail('E_ARG', `${op}: expected \`max\` larger than \`min\`, got [${lo}, ${hi}]`);

@@ -66,7 +66,7 @@ const SELECT_KIND = { kth: 0, median: 1, nanmedian: 2 } as const;
 
 // The positions of one order statistic per line along axis a of u (u's shape, the axis 1 long):
 // the k-th smallest; the lower median, or a line's first NaN; the lower median of the numbers.
-// The CPU selects them (native/cpu/sort.cc's select_kth: nth_element, O(n) a line); the GPU
+// The CPU selects them (native/cpu/sort.cc's select_kth: a radix select, O(n) a line); the GPU
 // finds them through its sort (orderPositionsBySort). The same keys order both: the same positions.
 function orderPositions(u: Tensor, a: number, which: OrderStatistic, k = 1): Tensor<'int32'> {
   if (u.device !== 'cpu') return orderPositionsBySort(u, a, which, k);
@@ -100,10 +100,7 @@ export function orderPositionsBySort(u: Tensor, a: number, which: OrderStatistic
 export function median<D extends DType>(x: Tensor<D>): Tensor<D>;
 export function median<D extends DType>(x: Tensor<D>, dim: number, keepdim?: boolean): SortResult<D>;
 export function median<D extends DType>(x: Tensor<D>, dim?: number, keepdim = false): Tensor<D> | SortResult<D> {
-  const t = checkInput('median', x);
-  const positions = (u: Tensor, a: number) => orderPositions(u, a, 'median');
-  if (dim === undefined) return medianOfAll('median', t, positions);
-  return selectAlong('median', t, dim, keepdim, positions);
+  return medianOf('median', x, dim, keepdim);
 }
 
 /**
@@ -114,10 +111,13 @@ export function median<D extends DType>(x: Tensor<D>, dim?: number, keepdim = fa
 export function nanmedian<D extends DType>(x: Tensor<D>): Tensor<D>;
 export function nanmedian<D extends DType>(x: Tensor<D>, dim: number, keepdim?: boolean): SortResult<D>;
 export function nanmedian<D extends DType>(x: Tensor<D>, dim?: number, keepdim = false): Tensor<D> | SortResult<D> {
-  const t = checkInput('nanmedian', x);
-  const positions = (u: Tensor, a: number) => orderPositions(u, a, 'nanmedian');
-  if (dim === undefined) return medianOfAll('nanmedian', t, positions);
-  return selectAlong('nanmedian', t, dim, keepdim, positions);
+  return medianOf('nanmedian', x, dim, keepdim);
+}
+
+function medianOf<D extends DType>(which: 'median' | 'nanmedian', x: Tensor<D>, dim: number | undefined, keepdim: boolean): Tensor<D> | SortResult<D> {
+  const t = checkInput(which, x);
+  const positions = (u: Tensor, a: number) => orderPositions(u, a, which);
+  return dim === undefined ? medianOfAll(which, t, positions) : selectAlong(which, t, dim, keepdim, positions);
 }
 
 // The median of the flattened x as a 0-D tensor whose gradient goes in equal shares to the
@@ -182,7 +182,7 @@ const INTERPOLATIONS: readonly string[] = ['linear', 'lower', 'higher', 'midpoin
 
 /**
  * The q-th quantiles of x along `dim` (of all of x without it), as torch.quantile: q a number
- * in [0, 1], or several (an array, or a 1-D tensor), which add a leading axis of their own. A line
+ * in [0, 1], or several (an array, or a 1-D tensor, read back), which add a leading axis of their own. A line
  * with a NaN gives NaN. Differentiable: the gradient goes to the one or two values a quantile is
  * made of.
  * @example quantile(tensor([1, 2, 3, 4]), [0.25, 0.5])   // [1.75, 2.5]

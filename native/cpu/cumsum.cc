@@ -16,7 +16,7 @@
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/index_range.h"
-#include "ops/scan_rules.h"
+#include "cpu/scan_rules.h"
 
 namespace convnet {
 namespace cpu {
@@ -154,7 +154,7 @@ void cumsum(const Tensor& x, int64_t axis, bool reverse, const Tensor& y) {
 namespace {
 
 // One line of cummax (largest) or cummin, as PyTorch's cummax_cummin_helper (the rule:
-// ops/scan_rules.h's extreme_takes_over).
+// cpu/scan_rules.h's extreme_takes_over).
 template <typename T>
 void extremum_line(const T* x, T* v, int32_t* at, int64_t len, int64_t step, bool largest) {
   T best = x[0];

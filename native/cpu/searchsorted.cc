@@ -1,13 +1,13 @@
 // searchsorted (torch.searchsorted / torch.bucketize): for each value, the position in its sorted
 // row of boundaries where it would go, found by binary search. Left: the first position whose
 // boundary is >= the value (the count of boundaries below it); right: the first whose boundary
-// is > the value (ops/scan_rules.h: PyTorch's loops, so a NaN value goes past the end).
+// is > the value (cpu/scan_rules.h: PyTorch's loops, so a NaN value goes past the end).
 #include <algorithm>
 #include <cstdint>
 
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
-#include "ops/scan_rules.h"
+#include "cpu/scan_rules.h"
 
 namespace convnet {
 namespace cpu {

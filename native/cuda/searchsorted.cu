@@ -3,7 +3,7 @@
 
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.cuh"
-#include "ops/scan_rules.h"
+#include "cpu/scan_rules.h"
 
 namespace convnet {
 namespace cuda {

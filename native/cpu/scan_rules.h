@@ -1,15 +1,9 @@
-// The per-entry rules that the CPU kernels and their CUDA twins share, written once and compiled
-// for both sides (CONVNET_HD, as core/philox.h), so that the two cannot drift apart.
+// The per-entry rules that the CPU kernels (cumsum.cc, searchsorted.cc) and their CUDA twins
+// share, written once and compiled for both sides, so that the two cannot drift apart.
 #pragma once
 #include <cstdint>
 
-#ifndef CONVNET_HD
-#ifdef __CUDACC__
-#define CONVNET_HD __host__ __device__
-#else
-#define CONVNET_HD
-#endif
-#endif
+#include "core/philox.h"  // CONVNET_HD
 
 namespace convnet {
 
