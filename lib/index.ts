@@ -24,6 +24,7 @@ export type { CudaOptions, CudaInfo, CudaDeviceInfo, LibraryInfo } from './cuda'
 export {
   add, sub, mul, div, pow, maximum, minimum, remainder, fmod, atan2, neg, abs, exp, log, sqrt, square, reciprocal, sign, floor, ceil, erf, scale,
   sin, cos, tan, atan, log1p, expm1, log2, log10, rsqrt, round, trunc,
+  asin, acos, sinh, cosh, asinh, acosh, atanh, erfc, erfinv, exp2, lgamma, digamma, polygamma,
   sum, mean, max, min, argmax, argmin, eq, ne, lt, le, gt, ge, where, clamp, variance, std, stack, split, chunk, expand,
   matmul, reshape, flatten, squeeze, unsqueeze, permute, transpose, concat, cat, slice, narrow,
   indexSelect, gather, indexAdd, scatterAdd, cumsum, cumprod, prod, cummax, cummin, oneHot, cast, clone, toDevice,

@@ -137,6 +137,7 @@ export interface NativeAddon {
   unary(op: UnaryOpCode, x: Handle): Handle;
   affine(x: Handle, alpha: number, beta: number): Handle;
   powScalar(x: Handle, exponent: number): Handle;
+  polygamma(n: number, x: Handle): Handle;
   reduce(op: ReduceOpCode, x: Handle, axes: readonly number[], keepdim: boolean): Handle;
   /** argmax, or argmin when `largest` is false (float32 or int32 x). */
   argmax(x: Handle, axis: number, keepdim: boolean, largest?: boolean): Handle;
@@ -295,6 +296,7 @@ export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
 export const UnaryOp = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9, erf: 10,
   sin: 11, cos: 12, tan: 13, atan: 14, log1p: 15, expm1: 16, log2: 17, log10: 18, rsqrt: 19, round: 20, trunc: 21,
+  asin: 22, acos: 23, sinh: 24, cosh: 25, asinh: 26, acosh: 27, atanh: 28, erfc: 29, erfinv: 30, exp2: 31, lgamma: 32,
 } as const;
 export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;

@@ -132,6 +132,18 @@ const UNARY_GRADS: Record<keyof typeof UnaryOp, { saves: 'x' | 'y' | 'none'; gra
   rsqrt: { saves: 'y', grad: (dy, y) => mul(dy, scale(mul(square(y), y), -0.5)) },   // -x^(-3/2) / 2
   round: { saves: 'none', grad: (dy) => scale(dy, 0) },
   trunc: { saves: 'none', grad: (dy) => scale(dy, 0) },
+  // The inverse functions' derivatives from x, as PyTorch's (+-inf at the ends of the domain).
+  asin: { saves: 'x', grad: (dy, x) => mul(dy, rsqrt(scale(square(x), -1, 1))) },     // 1 / sqrt(1 - x^2)
+  acos: { saves: 'x', grad: (dy, x) => mul(dy, scale(rsqrt(scale(square(x), -1, 1)), -1)) },
+  sinh: { saves: 'x', grad: (dy, x) => mul(dy, cosh(x)) },
+  cosh: { saves: 'x', grad: (dy, x) => mul(dy, sinh(x)) },
+  asinh: { saves: 'x', grad: (dy, x) => mul(dy, rsqrt(add(square(x), 1))) },
+  acosh: { saves: 'x', grad: (dy, x) => mul(dy, rsqrt(sub(square(x), 1))) },
+  atanh: { saves: 'x', grad: (dy, x) => div(dy, scale(square(x), -1, 1)) },            // 1 / (1 - x^2)
+  erfc: { saves: 'x', grad: (dy, x) => mul(dy, scale(exp(neg(square(x))), -2 / Math.sqrt(Math.PI))) },
+  erfinv: { saves: 'y', grad: (dy, y) => mul(dy, scale(exp(square(y)), Math.sqrt(Math.PI) / 2)) },   // 1 / erf'(y)
+  exp2: { saves: 'y', grad: (dy, y) => mul(dy, scale(y, Math.LN2)) },
+  lgamma: { saves: 'x', grad: (dy, x) => mul(dy, polygamma(0, x)) },
 };
 
 function unary(op: keyof typeof UnaryOp, x: Tensor): F32 {
@@ -210,6 +222,49 @@ export const rsqrt = (x: Tensor): F32 => unary('rsqrt', x);
 export const round = (x: Tensor): F32 => unary('round', x);
 /** Rounds toward zero. */
 export const trunc = (x: Tensor): F32 => unary('trunc', x);
+/** Arcsine, elementwise, in [-pi/2, pi/2] (NaN outside [-1, 1]). */
+export const asin = (x: Tensor): F32 => unary('asin', x);
+/** Arccosine, elementwise, in [0, pi] (NaN outside [-1, 1]). */
+export const acos = (x: Tensor): F32 => unary('acos', x);
+/** Hyperbolic sine, elementwise. */
+export const sinh = (x: Tensor): F32 => unary('sinh', x);
+/** Hyperbolic cosine, elementwise. */
+export const cosh = (x: Tensor): F32 => unary('cosh', x);
+/** Inverse hyperbolic sine, elementwise. */
+export const asinh = (x: Tensor): F32 => unary('asinh', x);
+/** Inverse hyperbolic cosine, elementwise (NaN below 1). */
+export const acosh = (x: Tensor): F32 => unary('acosh', x);
+/** Inverse hyperbolic tangent, elementwise (+-Infinity at +-1, NaN outside [-1, 1]). */
+export const atanh = (x: Tensor): F32 => unary('atanh', x);
+/** 1 - erf(x), accurate where erf(x) is near 1 (as torch.erfc). */
+export const erfc = (x: Tensor): F32 => unary('erfc', x);
+/**
+ * The inverse of erf on [-1, 1] (+-Infinity at +-1, NaN outside), as torch.erfinv.
+ * @example scale(erfinv(scale(u, 2, -1)), Math.SQRT2)   // uniform u in (0, 1) to a standard normal
+ */
+export const erfinv = (x: Tensor): F32 => unary('erfinv', x);
+/** 2^x, elementwise. */
+export const exp2 = (x: Tensor): F32 => unary('exp2', x);
+/** log |gamma(x)|, elementwise (Infinity at 0 and the negative integers), as torch.lgamma. */
+export const lgamma = (x: Tensor): F32 => unary('lgamma', x);
+
+/**
+ * The n-th derivative of the digamma function, elementwise, as torch.polygamma(n, x): digamma for
+ * n = 0, trigamma for n = 1. Computed in float64 (cpu/special_math.h, the same code on the GPU).
+ * Differentiable (its gradient is polygamma(n + 1, x)).
+ * @example polygamma(1, x)   // trigamma: the variance of log of a gamma variable
+ */
+export function polygamma(n: number, x: Tensor): F32 {
+  checkInt('polygamma', 'n', n, 0);
+  const t = checkFloat('polygamma', 'x', x);
+  const y = new Tensor<'float32'>(native.polygamma(n, t.handle('polygamma')), t.shape, 'float32');
+  return record('polygamma', y, [t], (dy, [u]) => [mul(dy, polygamma(n + 1, u))], [t]);
+}
+/**
+ * psi(x), the derivative of lgamma, elementwise, as torch.digamma: -Infinity at +0 (PyTorch's
+ * choice), NaN at the negative integers.
+ */
+export const digamma = (x: Tensor): F32 => polygamma(0, x);
 
 /** alpha * x + beta in one pass. @example scale(x, 1 / 255, -0.5) */
 export function scale(x: Tensor, alpha: number, beta = 0): F32 {

@@ -347,6 +347,20 @@ export class Tensor<D extends DType = DType> {
   trunc(): Tensor<'float32'> { return ops.trunc(this); }
   relu(): Tensor<'float32'> { return activation.relu(this); }
   sigmoid(): Tensor<'float32'> { return activation.sigmoid(this); }
+  asin(): Tensor<'float32'> { return ops.asin(this); }
+  acos(): Tensor<'float32'> { return ops.acos(this); }
+  sinh(): Tensor<'float32'> { return ops.sinh(this); }
+  cosh(): Tensor<'float32'> { return ops.cosh(this); }
+  asinh(): Tensor<'float32'> { return ops.asinh(this); }
+  acosh(): Tensor<'float32'> { return ops.acosh(this); }
+  atanh(): Tensor<'float32'> { return ops.atanh(this); }
+  erfc(): Tensor<'float32'> { return ops.erfc(this); }
+  erfinv(): Tensor<'float32'> { return ops.erfinv(this); }
+  exp2(): Tensor<'float32'> { return ops.exp2(this); }
+  lgamma(): Tensor<'float32'> { return ops.lgamma(this); }
+  digamma(): Tensor<'float32'> { return ops.digamma(this); }
+  /** `x.polygamma(n)` = polygamma(n, x), as torch.Tensor.polygamma. */
+  polygamma(n: number): Tensor<'float32'> { return ops.polygamma(n, this); }
   tanh(): Tensor<'float32'> { return activation.tanh(this); }
   softmax(dim: number): Tensor<'float32'> { return layers.softmax(this, dim); }
   logSoftmax(dim: number): Tensor<'float32'> { return layers.logSoftmax(this, dim); }

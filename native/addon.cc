@@ -83,6 +83,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Unary>(env, exports, "unary");
   add_gpu<Affine>(env, exports, "affine");
   add_gpu<PowScalar>(env, exports, "powScalar");
+  add_gpu<Polygamma>(env, exports, "polygamma");
   add_gpu<Reduce>(env, exports, "reduce");
   add_gpu<Argmax>(env, exports, "argmax");
   add_gpu<Cumsum>(env, exports, "cumsum");

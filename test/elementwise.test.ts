@@ -115,6 +115,14 @@ describe('unary ops, scale and pow', () => {
     ['rsqrt', cc.rsqrt, (v) => 1 / Math.sqrt(v), 1e-3, 1e3],
     ['round', cc.round, roundHalfEven, -9, 9],
     ['trunc', cc.trunc, Math.trunc, -9, 9],
+    ['asin', cc.asin, Math.asin, -1, 1],
+    ['acos', cc.acos, Math.acos, -1, 1],
+    ['sinh', cc.sinh, Math.sinh, -20, 20],
+    ['cosh', cc.cosh, Math.cosh, -20, 20],
+    ['asinh', cc.asinh, Math.asinh, -100, 100],
+    ['acosh', cc.acosh, Math.acosh, 1, 100],
+    ['atanh', cc.atanh, Math.atanh, -0.99, 0.99],
+    ['exp2', cc.exp2, (v) => 2 ** v, -100, 100],
   ];
   for (const [name, op, ref, low, high] of cases) {
     it(`${name} matches Math.${name} on 1, odd and large sizes`, () => {

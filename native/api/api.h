@@ -87,6 +87,7 @@ Napi::Value BinaryScalar(const Napi::CallbackInfo& info);   // (opCode, x, scala
 Napi::Value Unary(const Napi::CallbackInfo& info);          // (opCode, x)
 Napi::Value Affine(const Napi::CallbackInfo& info);         // (x, alpha, beta) -> alpha * x + beta
 Napi::Value PowScalar(const Napi::CallbackInfo& info);      // (x, exponent)
+Napi::Value Polygamma(const Napi::CallbackInfo& info);      // (n, x)
 Napi::Value Reduce(const Napi::CallbackInfo& info);         // (opCode, x, axes, keepdim); int32 x: sum/max/min
 Napi::Value Argmax(const Napi::CallbackInfo& info);         // (x, axis, keepdim, largest = true): argmax / argmin
 Napi::Value Cumsum(const Napi::CallbackInfo& info);         // (x, axis, reverse) -> running sums along axis

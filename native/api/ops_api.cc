@@ -285,7 +285,9 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   // In UnaryOp's order (ops/types.h).
   static const char* names[] = {"neg",  "abs", "exp", "log",  "sqrt",  "square", "reciprocal", "sign",
                                 "floor", "ceil", "erf", "sin",  "cos",   "tan",    "atan",       "log1p",
-                                "expm1", "log2", "log10", "rsqrt", "round", "trunc"};
+                                "expm1", "log2", "log10", "rsqrt", "round", "trunc", "asin", "acos",
+                                "sinh",  "cosh", "asinh", "acosh", "atanh", "erfc",  "erfinv", "exp2",
+                                "lgamma"};
   constexpr int64_t kCount = sizeof(names) / sizeof(names[0]);
   const int64_t code = int_arg(info, 0, "unary", "op");
   CONVNET_CHECK(code >= 0 && code < kCount, "E_ARG", "unary: unknown op code ", code);
@@ -306,6 +308,16 @@ Napi::Value Affine(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   return run_on(info, "affine", y, [=] { cpu::affine(x, alpha, beta, y); },
                 CUDA_LAUNCH(cuda::affine(x, alpha, beta, y)), x.numel());
+}
+
+Napi::Value Polygamma(const Napi::CallbackInfo& info) {
+  const int64_t n = int_arg(info, 0, "polygamma", "n");
+  CONVNET_CHECK(n >= 0, "E_ARG", "polygamma: expected `n` >= 0, got ", n);
+  const Tensor& x = tensor_arg(info, 1, "polygamma", "x");
+  expect_dtype(x, DType::Float32, "polygamma", "x");
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, "polygamma", y, [=] { cpu::polygamma(n, x, y); },
+                CUDA_LAUNCH(cuda::polygamma(n, x, y)), x.numel());
 }
 
 Napi::Value PowScalar(const Napi::CallbackInfo& info) {

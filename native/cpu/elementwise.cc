@@ -11,6 +11,7 @@
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/simd_clones.h"
+#include "cpu/special_math.h"
 #include "cpu/vec_math.h"
 
 namespace convnet {
@@ -178,12 +179,29 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Log1p: return unary_loop(x, y, [](float v) { return std::log1p(v); });
     case UnaryOp::Log2: return unary_loop(x, y, [](float v) { return std::log2(v); });
     case UnaryOp::Log10: return unary_loop(x, y, [](float v) { return std::log10(v); });
+    case UnaryOp::Asin: return unary_loop(x, y, [](float v) { return std::asin(v); });
+    case UnaryOp::Acos: return unary_loop(x, y, [](float v) { return std::acos(v); });
+    case UnaryOp::Sinh: return unary_loop(x, y, [](float v) { return std::sinh(v); });
+    case UnaryOp::Cosh: return unary_loop(x, y, [](float v) { return std::cosh(v); });
+    case UnaryOp::Asinh: return unary_loop(x, y, [](float v) { return std::asinh(v); });
+    case UnaryOp::Acosh: return unary_loop(x, y, [](float v) { return std::acosh(v); });
+    case UnaryOp::Atanh: return unary_loop(x, y, [](float v) { return std::atanh(v); });
+    case UnaryOp::Erfc: return unary_loop(x, y, [](float v) { return std::erfc(v); });
+    case UnaryOp::Exp2: return unary_loop(x, y, [](float v) { return std::exp2(v); });
+    // lgammaf_r: lgammaf writes the sign to the global signgam, a data race between threads.
+    case UnaryOp::Lgamma: return unary_loop(x, y, [](float v) { int sign; return lgammaf_r(v, &sign); });
+    // special_math.h in double, shared with the GPU (glibc has no erfinv).
+    case UnaryOp::Erfinv: return unary_loop(x, y, [](float v) { return static_cast<float>(special::erfinv(v)); });
   }
   fail("E_ARG", "unary: unknown op ", static_cast<int>(op));
 }
 
 void affine(const Tensor& x, float alpha, float beta, const Tensor& y) {
   unary_loop(x, y, [alpha, beta](float v) { return alpha * v + beta; });
+}
+
+void polygamma(int64_t n, const Tensor& x, const Tensor& y) {
+  unary_loop(x, y, [n](float v) { return static_cast<float>(special::polygamma(n, v)); });
 }
 
 void pow_scalar(const Tensor& x, float exponent, const Tensor& y) {

@@ -11,6 +11,7 @@
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.cuh"
 #include "cuda/strided.cuh"
+#include "cpu/special_math.h"
 
 namespace convnet {
 namespace cuda {
@@ -118,6 +119,23 @@ struct Log10F { __device__ float operator()(float v) const { return log10f(v); }
 struct RsqrtF { __device__ float operator()(float v) const { return 1.0f / sqrtf(v); } };
 struct RoundF { __device__ float operator()(float v) const { return rintf(v); } };  // halves to even
 struct TruncF { __device__ float operator()(float v) const { return truncf(v); } };
+struct AsinF { __device__ float operator()(float v) const { return asinf(v); } };
+struct AcosF { __device__ float operator()(float v) const { return acosf(v); } };
+struct SinhF { __device__ float operator()(float v) const { return sinhf(v); } };
+struct CoshF { __device__ float operator()(float v) const { return coshf(v); } };
+struct AsinhF { __device__ float operator()(float v) const { return asinhf(v); } };
+struct AcoshF { __device__ float operator()(float v) const { return acoshf(v); } };
+struct AtanhF { __device__ float operator()(float v) const { return atanhf(v); } };
+struct ErfcF { __device__ float operator()(float v) const { return erfcf(v); } };
+struct Exp2F { __device__ float operator()(float v) const { return exp2f(v); } };
+struct LgammaF { __device__ float operator()(float v) const { return lgammaf(v); } };
+// cpu/special_math.h's double code, the CPU's (not CUDA's erfinvf): the same results but where
+// the last bits of the double libms or nvcc's FMA contractions reach the rounding to float.
+struct ErfinvF { __device__ float operator()(float v) const { return static_cast<float>(special::erfinv(v)); } };
+struct PolygammaF {
+  int64_t n;
+  __device__ float operator()(float v) const { return static_cast<float>(special::polygamma(n, v)); }
+};
 
 // x op scalar (or scalar op x): the same function with one side fixed.
 template <typename F>
@@ -172,6 +190,17 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Rsqrt: return unary_loop("rsqrt", x, y, RsqrtF{});
     case UnaryOp::Round: return unary_loop("round", x, y, RoundF{});
     case UnaryOp::Trunc: return unary_loop("trunc", x, y, TruncF{});
+    case UnaryOp::Asin: return unary_loop("asin", x, y, AsinF{});
+    case UnaryOp::Acos: return unary_loop("acos", x, y, AcosF{});
+    case UnaryOp::Sinh: return unary_loop("sinh", x, y, SinhF{});
+    case UnaryOp::Cosh: return unary_loop("cosh", x, y, CoshF{});
+    case UnaryOp::Asinh: return unary_loop("asinh", x, y, AsinhF{});
+    case UnaryOp::Acosh: return unary_loop("acosh", x, y, AcoshF{});
+    case UnaryOp::Atanh: return unary_loop("atanh", x, y, AtanhF{});
+    case UnaryOp::Erfc: return unary_loop("erfc", x, y, ErfcF{});
+    case UnaryOp::Erfinv: return unary_loop("erfinv", x, y, ErfinvF{});
+    case UnaryOp::Exp2: return unary_loop("exp2", x, y, Exp2F{});
+    case UnaryOp::Lgamma: return unary_loop("lgamma", x, y, LgammaF{});
   }
   fail("E_ARG", "unary: unknown op ", static_cast<int>(op));
 }
@@ -182,6 +211,8 @@ void affine(const Tensor& x, float alpha, float beta, const Tensor& y) {
   float* py = y.f32();
   for_each("affine", x.numel(), [=] __device__(int64_t i) { py[i] = fadd(fmul(alpha, px[i]), beta); });
 }
+
+void polygamma(int64_t n, const Tensor& x, const Tensor& y) { unary_loop("polygamma", x, y, PolygammaF{n}); }
 
 void pow_scalar(const Tensor& x, float exponent, const Tensor& y) {
   if (exponent == 2.0f) return unary_loop("pow", x, y, SquareF{});
