@@ -8,10 +8,10 @@ import { noGrad } from './autograd';
 import { ones, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
-import { cast, div, floor, ge, indexAdd, le, max, min, minimum, mul, narrow, reshape, stack, sub, where } from './ops';
+import { cast, div, floor, ge, indexAdd, indexSelect, le, max, min, minimum, mul, narrow, permute, reshape, stack, sub, where } from './ops';
 import { sort } from './sorting';
 import { Tensor, type DType } from './tensor';
-import { checkBool, checkDtype, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, shapeStr } from './validate';
+import { checkAxis, checkBool, checkDtype, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, shapeStr } from './validate';
 
 type F32 = Tensor<'float32'>;
 
@@ -22,7 +22,15 @@ export interface UniqueOptions {
   returnInverse?: boolean;
   /** Also return how many times each value occurs. */
   returnCounts?: boolean;
+  /**
+   * The distinct slices along this axis (rows for 0 of a matrix) instead of the distinct values
+   * of the flattened x, ordered lexicographically; `inverse` then has one entry per slice.
+   */
+  dim?: number;
 }
+
+/** uniqueConsecutive's options: as unique's, without `sorted` (the order is x's). */
+export type UniqueConsecutiveOptions = Omit<UniqueOptions, 'sorted'>;
 
 /** The distinct values, and with them the inverse map (x's shape) and the counts (int32). */
 export interface UniqueResult<D extends DType = DType> { values: Tensor<D>; inverse: Tensor<'int32'>; counts: Tensor<'int32'> }
@@ -30,48 +38,117 @@ export interface UniqueResult<D extends DType = DType> { values: Tensor<D>; inve
 /**
  * The distinct values of x, ascending, as torch.unique (of the flattened x): a 1-D tensor; with
  * `returnInverse` or `returnCounts`, `{ values, inverse, counts }`, where values[inverse] is x.
- * -0 and +0 count as one value; each NaN as a value of its own, after the numbers.
+ * -0 and +0 count as one value; each NaN as a value of its own, after the numbers. With `dim`,
+ * the distinct slices along that axis, in lexicographic order (a NaN entry after the numbers,
+ * so that equal slices always meet; PyTorch's order with NaN depends on where they are).
  * @example unique(tensor([3, 1, 3, 2], { dtype: 'int32' }))   // [1, 2, 3]
  * @example const { values, inverse, counts } = unique(labels, { returnCounts: true });
+ * @example unique(boxes, { dim: 0 })   // the distinct rows
  */
 export function unique<D extends DType>(x: Tensor<D>, options: UniqueOptions & { returnInverse: true }): UniqueResult<D>;
 export function unique<D extends DType>(x: Tensor<D>, options: UniqueOptions & { returnCounts: true }): UniqueResult<D>;
-export function unique<D extends DType>(x: Tensor<D>, options?: { sorted?: boolean; returnInverse?: false; returnCounts?: false }): Tensor<D>;
+export function unique<D extends DType>(x: Tensor<D>, options?: { sorted?: boolean; returnInverse?: false; returnCounts?: false; dim?: number }): Tensor<D>;
 export function unique<D extends DType>(x: Tensor<D>, options?: UniqueOptions): Tensor<D> | UniqueResult<D>;
 export function unique<D extends DType>(x: Tensor<D>, options: UniqueOptions = {}): Tensor<D> | UniqueResult<D> {
-  const op = 'unique';
+  const o = checkOptions<UniqueOptions>('unique', options, ['sorted', 'returnInverse', 'returnCounts', 'dim']);
+  checkBool('unique', 'sorted', o.sorted ?? true);
+  return distinct('unique', x, o, false);
+}
+
+/**
+ * Collapses each run of equal consecutive values (or, with `dim`, slices) into one, as
+ * torch.unique_consecutive: the order is x's, so a value may come back in several runs.
+ * `{ values, inverse, counts }` with `returnInverse` or `returnCounts` (counts are run lengths).
+ * @example uniqueConsecutive(tensor([1, 1, 2, 2, 3, 1]))   // [1, 2, 3, 1]
+ */
+export function uniqueConsecutive<D extends DType>(x: Tensor<D>, options: UniqueConsecutiveOptions & { returnInverse: true }): UniqueResult<D>;
+export function uniqueConsecutive<D extends DType>(x: Tensor<D>, options: UniqueConsecutiveOptions & { returnCounts: true }): UniqueResult<D>;
+export function uniqueConsecutive<D extends DType>(x: Tensor<D>, options?: { returnInverse?: false; returnCounts?: false; dim?: number }): Tensor<D>;
+export function uniqueConsecutive<D extends DType>(x: Tensor<D>, options?: UniqueConsecutiveOptions): Tensor<D> | UniqueResult<D>;
+export function uniqueConsecutive<D extends DType>(x: Tensor<D>, options: UniqueConsecutiveOptions = {}): Tensor<D> | UniqueResult<D> {
+  const o = checkOptions<UniqueConsecutiveOptions>('uniqueConsecutive', options, ['returnInverse', 'returnCounts', 'dim']);
+  return distinct('uniqueConsecutive', x, o, true);
+}
+
+// unique and uniqueConsecutive: x read back (the result's length depends on it) and its values
+// (or its slices along dim) put in order, unless consecutive: the values by the native sort on
+// x's device, the slices on the host; then runs of equal ones grouped, and the values taken from
+// x on its device. Not differentiable, as PyTorch's.
+function distinct<D extends DType>(op: string, x: Tensor<D>, o: UniqueConsecutiveOptions, consecutive: boolean): Tensor<D> | UniqueResult<D> {
   const t = checkTensor(op, 'x', x) as Tensor<D>;
   if (t.dtype !== 'float32' && t.dtype !== 'int32') fail('E_DTYPE', `${op}: expected \`x\` of dtype float32 or int32, got ${describe(t.dtype)}`);
   if (t.size > 2 ** 31 - 1) fail('E_SHAPE', `${op}: expected at most 2^31 - 1 elements, got ${t.size}`);
-  const o = checkOptions<UniqueOptions>(op, options, ['sorted', 'returnInverse', 'returnCounts']);
-  checkBool(op, 'sorted', o.sorted ?? true);
   const withInverse = checkBool(op, 'returnInverse', o.returnInverse ?? false);
   const withCounts = checkBool(op, 'returnCounts', o.returnCounts ?? false);
-  // The native sort (stable, NaN last), read back; then one walk along the sorted values.
-  const { values: sv, indices: si } = noGrad(() => tidy(() => sort(reshape(t, [t.size]))));
-  let v, ix;
-  try {
-    v = sv.dataSync();
-    ix = si.dataSync();
-  } finally {
-    sv.dispose();
-    si.dispose();
+  let axis: number | undefined;
+  if (o.dim !== undefined) {
+    if (t.rank === 0) fail('E_SHAPE', `${op}: \`dim\` ${describe(o.dim)} given, but x is 0-D (a single value)`);
+    axis = checkAxis(op, 'dim', o.dim, t.rank);
+    if (t.size === 0 && t.shape[axis] !== 0) fail('E_SHAPE', `${op}: x of shape ${shapeStr(t.shape)} has an empty axis other than dim ${axis}: its slices have no entries to tell apart`);
   }
-  const inverse = new Int32Array(v.length), counts: number[] = [], at: number[] = [];
-  for (let i = 0; i < v.length; i++) {
-    if (i === 0 || v[i] !== v[i - 1]) {   // NaN !== NaN: each NaN stands alone; -0 === +0
-      at.push(i);
+  const n = axis === undefined ? t.size : t.shape[axis];
+  const width = n === 0 ? 0 : t.size / n;   // entries per slice (1 without dim)
+  // v holds the slices (the values, without dim) one after another; the i-th in order is at
+  // slice pos[i] of v and came from slice orig[i] of x.
+  let v: Float32Array | Int32Array, pos: ArrayLike<number>, orig: ArrayLike<number>;
+  if (axis === undefined && !consecutive) {
+    // The native sort (stable, NaN last), read back.
+    const { values: sv, indices: si } = noGrad(() => tidy(() => sort(reshape(t, [t.size]))));
+    try {
+      v = sv.dataSync();
+      orig = si.dataSync();
+    } finally {
+      sv.dispose();
+      si.dispose();
+    }
+    pos = Array.from({ length: n }, (_, i) => i);
+  } else {
+    // For dim, the axis moved to the front; sorted here unless consecutive.
+    v = noGrad(() => tidy(() => (axis === undefined || axis === 0 ? t : permute(t, [axis, ...t.shape.map((_, i) => i).filter((i) => i !== axis)])).dataSync()));
+    const order = Array.from({ length: n }, (_, i) => i);
+    // Lexicographic, NaN after the numbers; Array.prototype.sort is stable, so equal slices keep
+    // their order (the first of each group is the one taken).
+    if (!consecutive) {
+      order.sort((a, b) => {
+        for (let k = 0; k < width; k++) {
+          const p = v[a * width + k], q = v[b * width + k];
+          if (p === q) continue;   // -0 === +0
+          if (p !== p) return q !== q ? 0 : 1;
+          if (q !== q) return -1;
+          return p < q ? -1 : 1;
+        }
+        return 0;
+      });
+    }
+    pos = orig = order;
+  }
+  const same = (a: number, b: number) => {
+    for (let k = 0; k < width; k++) if (v[a * width + k] !== v[b * width + k]) return false;   // NaN !== NaN: each NaN stands alone
+    return true;
+  };
+  const inverse = new Int32Array(n), counts: number[] = [], firsts: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i === 0 || !same(pos[i], pos[i - 1])) {
+      firsts.push(i);
       counts.push(0);
     }
     counts[counts.length - 1]++;
-    inverse[ix[i]] = counts.length - 1;
+    inverse[orig[i]] = counts.length - 1;
   }
-  const values = tensor(t.dtype === 'float32' ? Float32Array.from(at, (i) => v[i]) : Int32Array.from(at, (i) => v[i]),
-    { dtype: t.dtype, shape: [at.length], device: t.device }) as Tensor<D>;
+  let values: Tensor<D>;
+  if (axis === undefined) {
+    values = tensor(t.dtype === 'float32' ? Float32Array.from(firsts, (i) => v[pos[i]]) : Int32Array.from(firsts, (i) => v[pos[i]]),
+      { dtype: t.dtype, shape: [firsts.length], device: t.device }) as Tensor<D>;
+  } else {
+    const a = axis;
+    const taken = tensor(Int32Array.from(firsts, (i) => orig[i]), { dtype: 'int32', shape: [firsts.length], device: t.device });
+    values = noGrad(() => tidy(() => indexSelect(t, a, taken)));
+    taken.dispose();
+  }
   if (!withInverse && !withCounts) return values;
   return {
     values,
-    inverse: tensor(inverse, { dtype: 'int32', shape: t.shape, device: t.device }),
+    inverse: tensor(inverse, { dtype: 'int32', shape: axis === undefined ? t.shape : [n], device: t.device }),
     counts: tensor(Int32Array.from(counts), { dtype: 'int32', shape: [counts.length], device: t.device }),
   };
 }

@@ -474,6 +474,8 @@ export class Tensor<D extends DType = DType> {
   unique(options?: counting.UniqueOptions): Tensor<D> | counting.UniqueResult<D> { return counting.unique(this as Tensor<D>, options); }
   /** Counts (or sums of weights) of each value of a 1-D int32 tensor; see counting.bincount. */
   bincount(options?: counting.BincountOptions): Tensor { return counting.bincount(this as unknown as Tensor<'int32'>, options); }
+  /** Each run of equal consecutive values collapsed into one; see counting.uniqueConsecutive. */
+  uniqueConsecutive(options?: counting.UniqueConsecutiveOptions): Tensor<D> | counting.UniqueResult<D> { return counting.uniqueConsecutive(this as Tensor<D>, options); }
   histc(options?: counting.HistcOptions): Tensor<'float32'> { return counting.histc(this, options); }
   diag(offset = 0): Tensor<D> { return matrices.diag(this as Tensor<D>, offset); }
   diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor<D> { return matrices.diagonal(this as Tensor<D>, offset, dim1, dim2); }
