@@ -22,7 +22,7 @@ import { runSideBySide, timeTidied, type SideCase } from './side-by-side';
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
 // gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples; ims: 64
 // [3, 224, 224] images), q, k [8, 8, 128, 64] (eq, ek on PyTorch's side), u [16, 64, 32, 32], uc [16, 576, 1024], e [16, 64, 28, 28], r [32, 512, 7, 7],
-// gx, gg, gsy (gridSample's), q2 (PyTorch's quantiles 0.1, 0.9 as a tensor; ours take the array)
+// gx, gg, gsy (gridSample's), q2 (PyTorch's quantiles 0.1, 0.9 as a tensor; ours take the array), w (m's shape, uniform in (-1, 1))
 const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -74,6 +74,13 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['cummin over dim 0 of [512,4096]', ({ m }) => cc.cummin(m, 0), 'm.cummin(0)'],
   ['median over rows of [512,4096]', ({ m }) => cc.median(m, 1), 'm.median(1)'],
   ['quantile 0.1, 0.9 over rows of [512,4096]', ({ m }) => cc.quantile(m, [0.1, 0.9], { dim: 1 }), 'torch.quantile(m, q2, dim=1)'],
+  // Session 39's special functions (w: m's shape, uniform in (-1, 1)): scalar libm / float64 loops.
+  ['asin of [512,4096] in (-1, 1)', ({ w }) => cc.asin(w), 'w.asin()'],
+  ['sinh of [512,4096]', ({ m }) => cc.sinh(m), 'm.sinh()'],
+  ['erfc of [512,4096]', ({ m }) => cc.erfc(m), 'm.erfc()'],
+  ['erfinv of [512,4096] in (-1, 1)', ({ w }) => cc.erfinv(w), 'w.erfinv()'],
+  ['lgamma of [512,4096]', ({ m }) => cc.lgamma(m), 'm.lgamma()'],
+  ['digamma of [512,4096]', ({ m }) => cc.digamma(m), 'm.digamma()'],
   ['scatterAdd along rows of [512,4096]', ({ m, ix }) => cc.scatterAdd(m, 1, ix as cc.Tensor<'int32'>, m), 'm.scatter_add(1, ix, m)'],
   ['indexAdd of 512 rows of [512,4096]', ({ m, ir }) => cc.indexAdd(m, 0, ir as cc.Tensor<'int32'>, m), 'm.index_add(0, ir, m)'],
   // Session 29: einsum (attention scores), unfold and fold.
@@ -109,6 +116,7 @@ ix, ir = torch.randint(0, 4096, (512, 4096)), torch.randint(0, 512, (512,))
 eq, ek, u, uc = torch.randn(8, 8, 128, 64), torch.randn(8, 8, 128, 64), torch.randn(16, 64, 32, 32), torch.randn(16, 576, 1024)
 e, r = torch.randn(16, 64, 28, 28), torch.randn(32, 512, 7, 7)
 q2 = torch.tensor([0.1, 0.9])
+w = torch.rand(512, 4096) * 2 - 1
 gx, gg, gsy = torch.randn(16, 32, 64, 64, requires_grad=True), (torch.randn(16, 64, 64, 2) * 0.5).requires_grad_(), torch.ones(16, 32, 64, 64)
 xs = [torch.randn(1, 28, 28) for _ in range(64)]
 ims = [torch.randn(3, 224, 224) for _ in range(64)]
@@ -137,6 +145,7 @@ void runSideBySide({
       h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
       ix: cc.cast(cc.rand([512, 4096], 0, 4096), 'int32'), ir: cc.cast(cc.rand([512], 0, 512), 'int32'),
       q: cc.randn([8, 8, 128, 64]), k: cc.randn([8, 8, 128, 64]), u: cc.randn([16, 64, 32, 32]), uc: cc.randn([16, 576, 1024]), e: cc.randn([16, 64, 28, 28]), r: cc.randn([32, 512, 7, 7]),
+      w: cc.rand([512, 4096], -1, 1),
       gx: cc.randn([16, 32, 64, 64]).requiresGrad_(), gg: cc.mul(cc.randn([16, 64, 64, 2]), 0.5).requiresGrad_(), gsy: cc.ones([16, 32, 64, 64]),
     };
     nested = t.s.arraySync() as number[][];

@@ -181,6 +181,26 @@ describe('vectorised math (native/cpu/vec_math)', function () {
         });
       }
 
+      // cc.sinh, cc.cosh and cc.exp2 (native/cpu/elementwise.cc): exp or expm1 and a few float
+      // operations, glibc's functions past the formulas' range (|x| > 88; exp2 outside [-126, 127]).
+      for (const [fn, ref] of [['sinh', Math.sinh], ['cosh', Math.cosh], ['exp2', (v: number) => 2 ** v]] as const) {
+        it(`${fn} is within 2.5 ulp of float64 over the sweep and around its switches`, () => {
+          const bits = Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
+          const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
+          for (const v of [88, -88, 89.4, 127, -126, -126.5, 0, 1e-6, 0.5, -0.5]) {
+            f32[0] = v;
+            for (let k = -3000; k <= 3000; k++) bits.push((u32[0] + k) >>> 0);
+          }
+          const tx = new Float32Array(new Uint32Array(bits).buffer);
+          const y = withPath(path, () => cc[fn](cc.tensor(tx)).dataSync() as Float32Array);
+          const { ulp, at } = maxUlp(tx, y, ref);
+          expect(ulp, `worst at x = ${at}`).to.be.at.most(2.5);
+          const special = cc.tensor([0, -0, Infinity, -Infinity, NaN]);
+          const want = { sinh: [0, -0, Infinity, -Infinity, NaN], cosh: [1, 1, Infinity, Infinity, NaN], exp2: [1, 1, Infinity, 0, NaN] }[fn];
+          expect(Array.from(withPath(path, () => cc[fn](special).dataSync()))).to.deep.equal(want);
+        });
+      }
+
       it('sin, cos and expm1 get the special values right, on every tail length, as cc.sin, cc.cos and cc.expm1 do', () => {
         const tx = Float32Array.from([0, -0, Infinity, -Infinity, NaN, 1e30, 1048577, -3e6, Math.PI]);
         const sin = withPath(path, () => native.vecMathEval('sin', tx)), cos = withPath(path, () => native.vecMathEval('cos', tx));
