@@ -37,6 +37,16 @@ export type { NormOptions, CloseOptions } from './composite';
 export { einsum } from './einsum';
 export { bmm, outer, diag, diagonal, trace, meshgrid } from './matrices';
 export type { MeshgridOptions } from './matrices';
+export {
+  logaddexp, logaddexp2, logit, xlogy, hypot, lerp, addcmul, addcdiv, frac, sinc, deg2rad, rad2deg, heaviside, copysign, signbit, nanToNum,
+  nansum, nanmean, countNonzero, amax, amin, aminmax,
+} from './pointwise';
+export type { AddcOptions, NanToNumOptions, AminmaxOptions, AminmaxResult } from './pointwise';
+export {
+  tile, movedim, swapaxes, unflatten, atleast1d, atleast2d, atleast3d, hstack, vstack, dstack, columnStack, rot90, diff, takeAlongDim,
+  tensordot, cross, kron, blockDiag, cartesianProd, trilIndices, triuIndices, vander, cov, corrcoef, logcumsumexp,
+} from './shapes';
+export type { DiffOptions, IndicesOptions, CovOptions } from './shapes';
 export { kthvalue, median, nanmedian, mode, quantile, nanquantile } from './statistics';
 export type { QuantileOptions, QuantileInterpolation } from './statistics';
 export { unique, uniqueConsecutive, bincount, histc } from './counting';

@@ -15,6 +15,8 @@ import * as sorting from './sorting';
 import * as statistics from './statistics';
 import * as counting from './counting';
 import * as matrices from './matrices';
+import * as pointwise from './pointwise';
+import * as shapes from './shapes';
 import * as activation from './nn/functional/activation';
 import * as layers from './nn/functional/layers';
 import { TENSOR_BRAND, registerTensorCheck, sizeOf } from './validate';
@@ -345,8 +347,6 @@ export class Tensor<D extends DType = DType> {
   rsqrt(): Tensor<'float32'> { return ops.rsqrt(this); }
   round(): Tensor<'float32'> { return ops.round(this); }
   trunc(): Tensor<'float32'> { return ops.trunc(this); }
-  relu(): Tensor<'float32'> { return activation.relu(this); }
-  sigmoid(): Tensor<'float32'> { return activation.sigmoid(this); }
   asin(): Tensor<'float32'> { return ops.asin(this); }
   acos(): Tensor<'float32'> { return ops.acos(this); }
   sinh(): Tensor<'float32'> { return ops.sinh(this); }
@@ -361,6 +361,8 @@ export class Tensor<D extends DType = DType> {
   digamma(): Tensor<'float32'> { return ops.digamma(this); }
   /** `x.polygamma(n)` = polygamma(n, x), as torch.Tensor.polygamma. */
   polygamma(n: number): Tensor<'float32'> { return ops.polygamma(n, this); }
+  relu(): Tensor<'float32'> { return activation.relu(this); }
+  sigmoid(): Tensor<'float32'> { return activation.sigmoid(this); }
   tanh(): Tensor<'float32'> { return activation.tanh(this); }
   softmax(dim: number): Tensor<'float32'> { return layers.softmax(this, dim); }
   logSoftmax(dim: number): Tensor<'float32'> { return layers.logSoftmax(this, dim); }
@@ -472,16 +474,54 @@ export class Tensor<D extends DType = DType> {
   nanquantile(q: number | readonly number[] | Tensor, options?: statistics.QuantileOptions): Tensor<'float32'> { return statistics.nanquantile(this, q, options); }
   /** The distinct values, sorted (with the inverse map and counts when asked); see counting.unique. */
   unique(options?: counting.UniqueOptions): Tensor<D> | counting.UniqueResult<D> { return counting.unique(this as Tensor<D>, options); }
-  /** Counts (or sums of weights) of each value of a 1-D int32 tensor; see counting.bincount. */
-  bincount(options?: counting.BincountOptions): Tensor { return counting.bincount(this as unknown as Tensor<'int32'>, options); }
   /** Each run of equal consecutive values collapsed into one; see counting.uniqueConsecutive. */
   uniqueConsecutive(options?: counting.UniqueConsecutiveOptions): Tensor<D> | counting.UniqueResult<D> { return counting.uniqueConsecutive(this as Tensor<D>, options); }
+  /** Counts (or sums of weights) of each value of a 1-D int32 tensor; see counting.bincount. */
+  bincount(options?: counting.BincountOptions): Tensor { return counting.bincount(this as unknown as Tensor<'int32'>, options); }
   histc(options?: counting.HistcOptions): Tensor<'float32'> { return counting.histc(this, options); }
   diag(offset = 0): Tensor<D> { return matrices.diag(this as Tensor<D>, offset); }
   diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor<D> { return matrices.diagonal(this as Tensor<D>, offset, dim1, dim2); }
   trace(): Tensor<D> { return matrices.trace(this as Tensor<D>); }
   outer(other: Tensor): Tensor<'float32'> { return matrices.outer(this, other); }
   bmm(other: Tensor): Tensor<'float32'> { return matrices.bmm(this, other); }
+  // Pointwise maths and NaN-aware reductions (lib/pointwise.ts), rearranging and combining (lib/shapes.ts).
+  logaddexp(other: Tensor | number): Tensor<'float32'> { return pointwise.logaddexp(this, other); }
+  logaddexp2(other: Tensor | number): Tensor<'float32'> { return pointwise.logaddexp2(this, other); }
+  logit(eps?: number | null): Tensor<'float32'> { return pointwise.logit(this, eps); }
+  xlogy(other: Tensor | number): Tensor<'float32'> { return pointwise.xlogy(this, other); }
+  hypot(other: Tensor | number): Tensor<'float32'> { return pointwise.hypot(this, other); }
+  lerp(end: Tensor, weight: Tensor | number): Tensor<'float32'> { return pointwise.lerp(this, end, weight); }
+  addcmul(tensor1: Tensor, tensor2: Tensor, options?: pointwise.AddcOptions): Tensor<'float32'> { return pointwise.addcmul(this, tensor1, tensor2, options); }
+  addcdiv(tensor1: Tensor, tensor2: Tensor, options?: pointwise.AddcOptions): Tensor<'float32'> { return pointwise.addcdiv(this, tensor1, tensor2, options); }
+  frac(): Tensor<'float32'> { return pointwise.frac(this); }
+  sinc(): Tensor<'float32'> { return pointwise.sinc(this); }
+  deg2rad(): Tensor<'float32'> { return pointwise.deg2rad(this); }
+  rad2deg(): Tensor<'float32'> { return pointwise.rad2deg(this); }
+  heaviside(values: Tensor | number): Tensor<'float32'> { return pointwise.heaviside(this, values); }
+  copysign(other: Tensor | number): Tensor<'float32'> { return pointwise.copysign(this, other); }
+  signbit(): Tensor<'float32'> { return pointwise.signbit(this); }
+  nanToNum(options?: pointwise.NanToNumOptions): Tensor<D> { return pointwise.nanToNum(this as Tensor<D>, options); }
+  nansum(this: Tensor<'int32'>, dim?: number | readonly number[] | null, keepdim?: boolean): Tensor<'int32'>;
+  nansum(dim?: number | readonly number[] | null, keepdim?: boolean): Tensor<'float32'>;
+  nansum(dim?: number | readonly number[] | null, keepdim = false): Tensor { return pointwise.nansum(this as Tensor, dim, keepdim); }
+  nanmean(dim?: number | readonly number[] | null, keepdim = false): Tensor<'float32'> { return pointwise.nanmean(this, dim, keepdim); }
+  countNonzero(dim?: number | readonly number[] | null): Tensor<'int32'> { return pointwise.countNonzero(this, dim); }
+  amax(dim?: number | readonly number[] | null, keepdim = false): Tensor<D> { return pointwise.amax(this as Tensor<D>, dim, keepdim); }
+  amin(dim?: number | readonly number[] | null, keepdim = false): Tensor<D> { return pointwise.amin(this as Tensor<D>, dim, keepdim); }
+  aminmax(options?: pointwise.AminmaxOptions): pointwise.AminmaxResult<D> { return pointwise.aminmax(this as Tensor<D>, options); }
+  tile(dims: number | readonly number[]): Tensor<D> { return shapes.tile(this as Tensor<D>, dims); }
+  movedim(source: number | readonly number[], destination: number | readonly number[]): Tensor<D> { return shapes.movedim(this as Tensor<D>, source, destination); }
+  swapaxes(axis0: number, axis1: number): Tensor<D> { return shapes.swapaxes(this as Tensor<D>, axis0, axis1); }
+  unflatten(dim: number, sizes: readonly number[]): Tensor<D> { return shapes.unflatten(this as Tensor<D>, dim, sizes); }
+  rot90(k = 1, dims: readonly number[] = [0, 1]): Tensor<D> { return shapes.rot90(this as Tensor<D>, k, dims); }
+  diff(options?: shapes.DiffOptions): Tensor<'float32'> { return shapes.diff(this, options); }
+  takeAlongDim(indices: Tensor<'int32'>, dim?: number | null): Tensor<D> { return shapes.takeAlongDim(this as Tensor<D>, indices, dim); }
+  /** The cross product along `dim` (default -1, as torch.linalg.cross); see shapes.cross. */
+  cross(other: Tensor, dim = -1): Tensor<'float32'> { return shapes.cross(this, other, dim); }
+  kron(other: Tensor): Tensor<'float32'> { return shapes.kron(this, other); }
+  cov(options?: shapes.CovOptions): Tensor<'float32'> { return shapes.cov(this, options); }
+  corrcoef(): Tensor<'float32'> { return shapes.corrcoef(this); }
+  logcumsumexp(dim: number): Tensor<'float32'> { return shapes.logcumsumexp(this, dim); }
 }
 
 function nest(values: TypedArray, shape: readonly number[]): NestedArray {
