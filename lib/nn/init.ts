@@ -13,7 +13,7 @@
  * [in, out / groups, kh, kw] has fanIn = out / groups * kh * kw, PyTorch's quirk kept).
  */
 import { noGrad } from '../autograd';
-import { tensor } from '../creation';
+import { rand, randn, tensor } from '../creation';
 import { fail } from '../errors';
 import { native } from '../native';
 import type { Device, Tensor } from '../tensor';
@@ -309,4 +309,122 @@ export function bilinear_(tensor_: Tensor): Tensor<'float32'> {
     for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) values[base + y * kw + x] = rows[y] * cols[x];
   }
   return fillFrom(t, () => tensor(values, { shape: t.shape }));
+}
+
+/**
+ * Fills a 2-D tensor with the identity (ones on the diagonal, zeros elsewhere; rectangular
+ * shapes too), as torch.nn.init.eye_: a Linear layer that passes its inputs through.
+ * @example eye_(fc.weight)
+ */
+export function eye_(tensor_: Tensor): Tensor<'float32'> {
+  const op = 'eye_';
+  const t = target(op, tensor_);
+  if (t.rank !== 2) fail('E_SHAPE', `${op}: expected a 2-D tensor, got ${shapeStr(t.shape)}`);
+  const [rows, cols] = t.shape;
+  const values = new Float32Array(t.size);
+  for (let i = 0; i < Math.min(rows, cols); i++) values[i * cols + i] = 1;
+  return fillFrom(t, (on) => tensor(values, { shape: t.shape, device: on.device }) as Tensor<'float32'>);
+}
+
+/**
+ * Fills a 3-, 4- or 5-D convolution weight [out, in / groups, *kernel] with the Dirac delta, as
+ * torch.nn.init.dirac_: the convolution then copies its first input channels to its output
+ * channels (in each of `groups` groups), keeping the identity of as many channels as it can.
+ * @example dirac_(conv.weight)   // a 3x3 conv with padding 1 that returns its input
+ */
+export function dirac_(tensor_: Tensor, groups = 1): Tensor<'float32'> {
+  const op = 'dirac_';
+  const t = target(op, tensor_);
+  if (t.rank < 3 || t.rank > 5) fail('E_SHAPE', `${op}: expected a 3-, 4- or 5-D convolution weight, got ${shapeStr(t.shape)}`);
+  checkInt(op, 'groups', groups, 1);
+  if (t.shape[0] % groups !== 0) fail('E_SHAPE', `${op}: the first dimension (${t.shape[0]}) is not divisible by groups = ${groups}`);
+  const outPerGroup = t.shape[0] / groups, minDim = Math.min(outPerGroup, t.shape[1]);
+  const kernel = t.shape.slice(2), kernelSize = kernel.reduce((a, b) => a * b, 1);
+  // The centre tap (index floor(k / 2) on each axis), as a flat offset in the kernel.
+  let centre = 0;
+  for (const k of kernel) centre = centre * k + Math.floor(k / 2);
+  const values = new Float32Array(t.size);
+  for (let g = 0; g < groups; g++) {
+    for (let d = 0; d < minDim; d++) values[((g * outPerGroup + d) * t.shape[1] + d) * kernelSize + centre] = 1;
+  }
+  return fillFrom(t, (on) => tensor(values, { shape: t.shape, device: on.device }) as Tensor<'float32'>);
+}
+
+/**
+ * Fills with a (semi-)orthogonal matrix, as torch.nn.init.orthogonal_ (Saxe et al. 2013): the
+ * tensor is seen as [rows, cols] (rows = its first dimension); a standard normal draw of that
+ * shape (transposed when wide) is orthonormalised, the Q of its QR decomposition with R's
+ * diagonal made positive (the distribution PyTorch samples: Haar), then scaled by `gain`. So
+ * W W^T = gain^2 I when rows <= cols, W^T W = gain^2 I when rows >= cols.
+ *
+ * The decomposition is Gram-Schmidt (modified, twice over) in float64 on the host: O(rows *
+ * cols * min(rows, cols)), fine for layer weights; the draw is the library's seeded normal.
+ * @example orthogonal_(rnn.weightHh, calculateGain('tanh'))
+ */
+export function orthogonal_(tensor_: Tensor, gain = 1): Tensor<'float32'> {
+  const op = 'orthogonal_';
+  const t = target(op, tensor_);
+  checkNumber(op, 'gain', gain);
+  if (t.rank < 2) fail('E_SHAPE', `${op}: only tensors with 2 or more dimensions are supported, got ${shapeStr(t.shape)}`);
+  if (t.size === 0) return t;
+  const rows = t.shape[0], cols = t.size / rows;
+  const draw = noGrad(() => randn([rows, cols]));
+  const a = draw.dataSync();
+  draw.dispose();
+  // Work on the tall matrix M [n, k] (A, or A^T when wide), column by column.
+  const wide = rows < cols, n = Math.max(rows, cols), k = Math.min(rows, cols);
+  const q: Float64Array[] = [];
+  for (let j = 0; j < k; j++) {
+    const v = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = wide ? a[j * cols + i] : a[i * cols + j];
+    for (let pass = 0; pass < 2; pass++) {
+      for (const u of q) {
+        let r = 0;
+        for (let i = 0; i < n; i++) r += u[i] * v[i];
+        for (let i = 0; i < n; i++) v[i] -= r * u[i];
+      }
+    }
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm += v[i] * v[i];
+    norm = Math.sqrt(norm);
+    // A zero column (probability 0 for a normal draw) stays zero, as a rank-deficient QR would leave it.
+    if (norm > 0) for (let i = 0; i < n; i++) v[i] /= norm;
+    q.push(v);
+  }
+  const values = new Float32Array(t.size);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) values[r * cols + c] = gain * (wide ? q[r][c] : q[c][r]);
+  }
+  return fillFrom(t, (on) => tensor(values, { shape: t.shape, device: on.device }) as Tensor<'float32'>);
+}
+
+/**
+ * Fills a 2-D tensor [rows, cols] as a sparse matrix, as torch.nn.init.sparse_ (Martens 2010):
+ * N(0, std^2) values, then in each column ceil(sparsity * rows) entries chosen at random set
+ * to 0. Seeded by `manualSeed` (not torch's draws).
+ * @example sparse_(fc.weight, 0.9)
+ */
+export function sparse_(tensor_: Tensor, sparsity: number, std = 0.01): Tensor<'float32'> {
+  const op = 'sparse_';
+  const t = target(op, tensor_);
+  if (t.rank !== 2) fail('E_SHAPE', `${op}: only tensors with 2 dimensions are supported, got ${shapeStr(t.shape)}`);
+  checkNumber(op, 'sparsity', sparsity);
+  if (!(sparsity >= 0 && sparsity <= 1)) fail('E_ARG', `${op}: expected \`sparsity\` in [0, 1], got ${sparsity}`);
+  checkNumber(op, 'std', std);
+  if (std < 0) fail('E_ARG', `${op}: expected std >= 0, got ${std}`);
+  const [rows, cols] = t.shape;
+  const numZeros = Math.ceil(sparsity * rows);
+  if (t.size === 0) return t;
+  normalInto(op, t, 0, std);
+  const values = Float32Array.from(t.dataSync());
+  // Per column, the rows of the numZeros smallest of a uniform draw: a uniform random subset.
+  const draw = noGrad(() => rand([cols, rows]));
+  const u = draw.dataSync();
+  draw.dispose();
+  const order = Array.from({ length: rows }, (_, i) => i);
+  for (let c = 0; c < cols; c++) {
+    order.sort((x, y) => u[c * rows + x] - u[c * rows + y] || x - y);
+    for (let i = 0; i < numZeros; i++) values[order[i] * cols + c] = 0;
+  }
+  return fillFrom(t, (on) => tensor(values, { shape: t.shape, device: on.device }) as Tensor<'float32'>);
 }

@@ -1,5 +1,6 @@
 /**
- * `optim`: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) over the fused, in-place update steps, learning-rate
+ * `optim`: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) over the fused, in-place update steps,
+ * more (Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD) over the ordinary tensor ops, learning-rate
  * schedules, and gradient clipping.
  *
  * @example
@@ -19,9 +20,25 @@ export { RMSprop } from './rmsprop';
 export type { RmspropOptions } from './rmsprop';
 export { Adagrad } from './adagrad';
 export type { AdagradOptions } from './adagrad';
+export { Adamax } from './adamax';
+export type { AdamaxOptions } from './adamax';
+export { NAdam } from './nadam';
+export type { NAdamOptions } from './nadam';
+export { RAdam } from './radam';
+export type { RAdamOptions } from './radam';
+export { Adadelta } from './adadelta';
+export type { AdadeltaOptions } from './adadelta';
+export { Rprop } from './rprop';
+export type { RpropOptions } from './rprop';
+export { ASGD } from './asgd';
+export type { AsgdOptions } from './asgd';
 export { LRScheduler, StepLR, MultiStepLR, ExponentialLR, LambdaLR, LinearLR, CosineAnnealingLR, OneCycleLR, ReduceLROnPlateau } from './lr_scheduler';
 export type {
   StepLROptions, MultiStepLROptions, ExponentialLROptions, LambdaLROptions, LinearLROptions, CosineAnnealingLROptions, OneCycleLROptions,
   ReduceLROnPlateauOptions, SchedulerStateDict,
 } from './lr_scheduler';
+export { CyclicLR, CosineAnnealingWarmRestarts, PolynomialLR, ConstantLR, MultiplicativeLR, SequentialLR, ChainedScheduler } from './lr_scheduler_more';
+export type {
+  CyclicLROptions, CosineAnnealingWarmRestartsOptions, PolynomialLROptions, ConstantLROptions, MultiplicativeLROptions, SequentialLROptions,
+} from './lr_scheduler_more';
 export { clipGradNorm, clipGradValue } from './clip_grad';

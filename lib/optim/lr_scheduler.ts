@@ -5,7 +5,9 @@
  * epoch or per batch, as the schedule is meant), and `getLastLr()` says what was set.
  *
  * StepLR and CosineAnnealingLR use PyTorch's recursive ("chainable") forms, so several
- * schedulers on one optimizer compose as they do there; OneCycleLR is closed-form.
+ * schedulers on one optimizer compose as they do there; OneCycleLR is closed-form. The
+ * schedules of ./lr_scheduler_more (CyclicLR, CosineAnnealingWarmRestarts, PolynomialLR,
+ * ConstantLR, MultiplicativeLR, SequentialLR, ChainedScheduler) extend the same base.
  */
 import { fail } from '../errors';
 import { checkBool, checkInt, collectChecked, checkNumber, checkOptions, describe } from '../validate';
@@ -55,19 +57,36 @@ export abstract class LRScheduler {
   protected abstract getLr(): number[];
 
   /**
-   * Moves the schedule one step on and sets each group's learning rate.
+   * The learning rates at step `this.lastEpoch` from the base rates alone (PyTorch's
+   * `_get_closed_form_lr`), for `step(epoch)`; null where the schedule has none (getLr is used).
+   */
+  protected closedFormLr(): number[] | null {
+    return null;
+  }
+
+  /**
+   * Moves the schedule one step on and sets each group's learning rate. With `epoch` (PyTorch's
+   * deprecated `step(epoch)`, used by SequentialLR), jumps to that step instead, through the
+   * closed form where the schedule has one.
    * @example for (let epoch = 0; epoch < 30; epoch++) { train(); scheduler.step(); }
    */
-  step(): void {
-    this.lastEpoch += 1;
+  step(epoch?: number): void {
+    const previous = this.lastEpoch;
+    if (epoch === undefined) this.lastEpoch += 1;
+    else this.lastEpoch = checkInt(`${this.name}.step`, 'epoch', epoch, 0);
     let lrs: number[];
     try {
-      lrs = this.getLr();
+      lrs = (epoch === undefined ? null : this.closedFormLr()) ?? this.getLr();
     } catch (e) {
-      this.lastEpoch -= 1;
+      this.lastEpoch = previous;
       throw e;
     }
     this.stepCount += 1;
+    this.setLrs(lrs);
+  }
+
+  /** Sets each group's lr and records them for getLastLr(). */
+  protected setLrs(lrs: readonly number[]): void {
     this.groups().forEach((g, i) => { g.lr = lrs[i]; });
     this.#lastLr = this.groups().map((g) => g.lr);
   }
@@ -86,7 +105,7 @@ export abstract class LRScheduler {
   loadStateDict(state: SchedulerStateDict): void {
     const op = `${this.name}.loadStateDict`;
     if (typeof state !== 'object' || state === null) fail('E_ARG', `${op}: expected an object, got ${describe(state)}`);
-    checkInt(op, 'lastEpoch', state.lastEpoch, 0);
+    checkInt(op, 'lastEpoch', state.lastEpoch, -1);
     checkInt(op, 'stepCount', state.stepCount, 0);
     for (const key of ['baseLrs', 'lastLr'] as const) {
       const v = state[key];
@@ -131,6 +150,10 @@ export class StepLR extends LRScheduler {
     if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return lrs;
     return lrs.map((lr) => lr * this.gamma);
   }
+
+  protected override closedFormLr(): number[] {
+    return this.baseLrs.map((base) => base * this.gamma ** Math.floor(this.lastEpoch / this.stepSize));
+  }
 }
 
 export interface CosineAnnealingLROptions {
@@ -167,6 +190,11 @@ export class CosineAnnealingLR extends LRScheduler {
       return groups.map((g, i) => g.lr + ((this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / tMax))) / 2);
     }
     return groups.map((g) => ((1 + Math.cos((Math.PI * t) / tMax)) / (1 + Math.cos((Math.PI * (t - 1)) / tMax))) * (g.lr - etaMin) + etaMin);
+  }
+
+  protected override closedFormLr(): number[] {
+    const { tMax, etaMin, lastEpoch: t } = this;
+    return this.baseLrs.map((base) => etaMin + ((base - etaMin) * (1 + Math.cos((Math.PI * t) / tMax))) / 2);
   }
 }
 
@@ -356,6 +384,12 @@ export class MultiStepLR extends LRScheduler {
     const count = this.milestones.filter((m) => m === this.lastEpoch).length;
     return this.groups().map((g) => (count === 0 ? g.lr : g.lr * this.gamma ** count));
   }
+
+  protected override closedFormLr(): number[] {
+    // bisect_right: the milestones at or before this step.
+    const passed = this.milestones.filter((m) => m <= this.lastEpoch).length;
+    return this.baseLrs.map((base) => base * this.gamma ** passed);
+  }
 }
 
 export interface ExponentialLROptions {
@@ -381,6 +415,10 @@ export class ExponentialLR extends LRScheduler {
 
   protected override getLr(): number[] {
     return this.groups().map((g) => (this.lastEpoch === 0 ? g.lr : g.lr * this.gamma));
+  }
+
+  protected override closedFormLr(): number[] {
+    return this.baseLrs.map((base) => base * this.gamma ** this.lastEpoch);
   }
 }
 
@@ -464,6 +502,11 @@ export class LinearLR extends LRScheduler {
       if (t > n) return g.lr;
       return g.lr * (1 + (e - s) / (n * s + (t - 1) * (e - s)));
     });
+  }
+
+  protected override closedFormLr(): number[] {
+    const { startFactor: s, endFactor: e, totalIters: n, lastEpoch: t } = this;
+    return this.baseLrs.map((base) => base * (s + ((e - s) * Math.min(n, t)) / n));
   }
 }
 
