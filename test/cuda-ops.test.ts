@@ -428,6 +428,22 @@ describeCuda('cuda ops: optimizer steps', () => {
     });
   }
 
+  // The optimizers written with the ordinary ops (lib/optim/adamax.ts ...): the CPU's values.
+  const composed: [string, (ps: T[]) => cc.optim.Optimizer][] = [
+    ['Adamax', (ps) => new optim.Adamax(ps, { lr: 1e-2, weightDecay: 0.01 })],
+    ['NAdam', (ps) => new optim.NAdam(ps, { lr: 1e-2, weightDecay: 0.01 })],
+    ['RAdam', (ps) => new optim.RAdam(ps, { lr: 1e-2, weightDecay: 0.01 })],
+    ['Adadelta', (ps) => new optim.Adadelta(ps, { lr: 1, weightDecay: 0.01 })],
+    ['Rprop', (ps) => new optim.Rprop(ps, { lr: 1e-2 })],
+    ['ASGD', (ps) => new optim.ASGD(ps, { lr: 1e-2, t0: 2 })],
+  ];
+  for (const [name, make] of composed) {
+    it(`${name}: the CPU's values over several steps`, () => {
+      const cpu = run(make, 'cpu', 8), gpu = run(make, 'cuda', 8);
+      gpu.forEach((g, k) => expectSameValues(g.detach(), cpu[k].detach(), 1e-6, `${name} param ${k}`));
+    });
+  }
+
   it('adamStep, rmspropStep and adagradStep: every option combination gives the CPU\'s bits', () => {
     // The CPU loops are specialised per option set (native/cpu/adam.cc, rmsprop.cc, adagrad.cc),
     // the GPU kernels call optim_update.h's per-element functions with the options inside: every
