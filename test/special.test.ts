@@ -76,7 +76,8 @@ describe('special functions: asin ... atanh, erfc, erfinv, exp2, lgamma, digamma
     expect(at(cc.acosh, [1, 0.5]).map((v) => (Number.isNaN(v) ? 'NaN' : v))).to.deep.equal([0, 'NaN']);
     expect(at(cc.exp2, [128, -150, 3])).to.deep.equal([Infinity, 0, 8]);
     expect(at(cc.sinh, [-0, Infinity])).to.deep.equal([-0, Infinity]);
-    expect(at(cc.asin, [-0])).to.deep.equal([-0]);
+    expect(at(cc.asin, [-0, 1, -1])).to.deep.equal([-0, Math.fround(Math.PI / 2), -Math.fround(Math.PI / 2)]);
+    expect(at(cc.acos, [1, -1, 0])).to.deep.equal([0, Math.fround(Math.PI), Math.fround(Math.PI / 2)]);
   });
 
   it('erfinv inverts erf, and turns uniforms into normals', () => {

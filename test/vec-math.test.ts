@@ -183,13 +183,15 @@ describe('vectorised math (native/cpu/vec_math)', function () {
 
       // cc.sinh, cc.cosh and cc.exp2 (native/cpu/elementwise.cc): exp or expm1 and a few float
       // operations, glibc's functions past the formulas' range (|x| > 88; exp2 outside [-126, 127]);
-      // cc.asinh, acosh and atanh: log through Goldberg's log1p (glibc's atanhf at |x| >= 1).
-      for (const [fn, ref] of [['sinh', Math.sinh], ['cosh', Math.cosh], ['exp2', (v: number) => 2 ** v], ['asinh', Math.asinh], ['acosh', Math.acosh], ['atanh', Math.atanh]] as const) {
-        const bound = fn.startsWith('a') ? 3.1 : 2.5;
+      // cc.asinh, acosh and atanh: log through Goldberg's log1p (glibc's atanhf at |x| >= 1); cc.asin
+      // and acos: Cephes' polynomial and the half-angle identity.
+      const hyperbolic = [['sinh', Math.sinh, 2.5], ['cosh', Math.cosh, 2.5], ['exp2', (v: number) => 2 ** v, 2.5], ['asinh', Math.asinh, 3.1],
+        ['acosh', Math.acosh, 3.1], ['atanh', Math.atanh, 3.1], ['asin', Math.asin, 1.9], ['acos', Math.acos, 1.3]] as const;
+      for (const [fn, ref, bound] of hyperbolic) {
         it(`${fn} is within ${bound} ulp of float64 over the sweep and around its switches`, () => {
           const bits = Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
           const f32 = new Float32Array(1), u32 = new Uint32Array(f32.buffer);
-          for (const v of [88, -88, 89.4, 127, -126, -126.5, 0, 1e-6, 0.5, -0.5, 1, -1, 4096, -4096, 2]) {
+          for (const v of [88, -88, 89.4, 127, -126, -126.5, 0, 1e-6, 0.5, -0.5, 1, -1, 4096, -4096, 2, 0.53, -0.53]) {
             f32[0] = v;
             for (let k = -3000; k <= 3000; k++) bits.push((u32[0] + k) >>> 0);
           }
@@ -201,6 +203,7 @@ describe('vectorised math (native/cpu/vec_math)', function () {
           const want = {
             sinh: [0, -0, Infinity, -Infinity, NaN], cosh: [1, 1, Infinity, Infinity, NaN], exp2: [1, 1, Infinity, 0, NaN],
             asinh: [0, -0, Infinity, -Infinity, NaN], acosh: [NaN, NaN, Infinity, NaN, NaN], atanh: [0, -0, NaN, NaN, NaN],
+            asin: [0, -0, NaN, NaN, NaN], acos: [Math.fround(Math.PI / 2), Math.fround(Math.PI / 2), NaN, NaN, NaN],
           }[fn];
           expect(Array.from(withPath(path, () => cc[fn](special).dataSync()))).to.deep.equal(want);
         });
