@@ -12,7 +12,7 @@ import { fail } from '../errors';
 import * as F from './functional/index';
 import { dropoutWithMask } from './functional/layers';
 import { checkInterpolateOptions, checkPadOptions } from './functional/sampling';
-import { checkLevels, checkSamplingRatio, type Size2 } from './functional/pool';
+import { checkLevels, checkSamplingRatio, single, type Size1, type Size2 } from './functional/pool';
 import { native } from '../native';
 import { flatten, reshape } from '../ops';
 import { Tensor, type DType } from '../tensor';
@@ -47,8 +47,9 @@ const isOptionsObject = (v: unknown): boolean => typeof v === 'object' && v !== 
  * ways is E_ARG (Python's "got multiple values for argument"); so is an extra argument where
  * the options should be. A positional `undefined` is absent (PyTorch's default).
  * @example merge('Linear', [false], ['bias'], ['bias'])   // { bias: false }
+ * @internal (nn/loss.ts, nn/padding.ts and nn/sparse.ts use it too)
  */
-function merge<O extends object>(op: string, args: readonly unknown[], names: readonly (keyof O & string)[], keys: readonly string[]): O {
+export function merge<O extends object>(op: string, args: readonly unknown[], names: readonly (keyof O & string)[], keys: readonly string[]): O {
   const hasOptions = args.length > 0 && isOptionsObject(args[args.length - 1]);
   const values = hasOptions ? args.slice(0, -1) : args;
   if (values.length > names.length) {
@@ -63,8 +64,8 @@ function merge<O extends object>(op: string, args: readonly unknown[], names: re
   return o as O;
 }
 
-/** PyTorch's `inplace` flag: accepted for compatibility (a boolean) and ignored: the result is always a new tensor. */
-function inplaceFlag(op: string, value: unknown): void {
+/** @internal PyTorch's `inplace` flag: accepted for compatibility (a boolean) and ignored: the result is always a new tensor. */
+export function inplaceFlag(op: string, value: unknown): void {
   if (value !== undefined) checkBool(op, 'inplace', value);
 }
 
@@ -525,7 +526,7 @@ export class Unflatten extends Module {
 export interface MaxPool2dModuleOptions { stride?: Size2; padding?: Size2; dilation?: Size2; ceilMode?: boolean }
 
 /** The options without the entries that are null (PyTorch's None: the default) or undefined. */
-function present<O extends object>(o: O): O {
+export function present<O extends object>(o: O): O {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as O;
 }
 
@@ -1961,5 +1962,319 @@ export class InstanceNorm1d extends InstanceNormBase {
   constructor(numFeatures: number, ...args: WithOptions<[eps: number, affine: boolean], InstanceNormModuleOptions>);
   constructor(numFeatures: number, ...args: unknown[]) {
     super(numFeatures, args);
+  }
+}
+
+// ---- more of torch.nn's activations ----------------------------------------------------------
+
+/** SELU, scale · ELU(x, alpha) with PyTorch's constants (`inplace` accepted and ignored). @example new nn.SELU() */
+export class SELU extends PointwiseActivation {
+  constructor(...args: WithOptions<[inplace: boolean], { inplace?: boolean }>) {
+    super(args);
+  }
+
+  forward(x: Tensor): F32 {
+    return F.selu(x);
+  }
+}
+
+/** CELU: x for x > 0, alpha · (exp(x / alpha) − 1) otherwise (default alpha 1; `inplace` ignored). @example new nn.CELU(0.5) */
+export class CELU extends Module {
+  readonly alpha: number;
+
+  constructor(...args: WithOptions<[alpha: number, inplace: boolean], { alpha?: number; inplace?: boolean }>);
+  constructor(...args: unknown[]) {
+    super();
+    const op = 'CELU';
+    const keys = ['alpha', 'inplace'] as const;
+    const o = merge<{ alpha?: number; inplace?: boolean }>(op, args, keys, keys);
+    inplaceFlag(op, o.inplace);
+    this.alpha = checkNumber(op, 'alpha', o.alpha ?? 1);
+    if (this.alpha === 0) fail('E_ARG', `${op}: alpha cannot be 0 (CELU divides by it)`);
+  }
+
+  override config(): unknown[] {
+    return [{ alpha: this.alpha }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.celu(x, this.alpha);
+  }
+
+  override extraRepr(): string {
+    return `alpha=${this.alpha}`;
+  }
+}
+
+/** Softsign x / (1 + |x|). @example new nn.Softsign() */
+export class Softsign extends Module {
+  override config(): unknown[] {
+    return [];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.softsign(x);
+  }
+}
+
+/** log(sigmoid(x)), stable. @example new nn.LogSigmoid() */
+export class LogSigmoid extends Module {
+  override config(): unknown[] {
+    return [];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.logSigmoid(x);
+  }
+}
+
+/** Tanhshrink x − tanh(x). @example new nn.Tanhshrink() */
+export class Tanhshrink extends Module {
+  override config(): unknown[] {
+    return [];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.tanhshrink(x);
+  }
+}
+
+/** Soft shrinkage with threshold `lambd` (default 0.5, >= 0). @example new nn.Softshrink(0.1) */
+export class Softshrink extends Module {
+  readonly lambd: number;
+
+  constructor(...args: WithOptions<[lambd: number], { lambd?: number }>);
+  constructor(...args: unknown[]) {
+    super();
+    const o = merge<{ lambd?: number }>('Softshrink', args, ['lambd'], ['lambd']);
+    this.lambd = checkNumber('Softshrink', 'lambd', o.lambd ?? 0.5);
+    if (this.lambd < 0) fail('E_ARG', `Softshrink: expected \`lambd\` >= 0, got ${this.lambd}`);
+  }
+
+  override config(): unknown[] {
+    return [this.lambd];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.softshrink(x, this.lambd);
+  }
+
+  override extraRepr(): string {
+    return `${this.lambd}`;
+  }
+}
+
+/** Hard shrinkage with threshold `lambd` (default 0.5). @example new nn.Hardshrink(0.1) */
+export class Hardshrink extends Module {
+  readonly lambd: number;
+
+  constructor(...args: WithOptions<[lambd: number], { lambd?: number }>);
+  constructor(...args: unknown[]) {
+    super();
+    const o = merge<{ lambd?: number }>('Hardshrink', args, ['lambd'], ['lambd']);
+    this.lambd = checkNumber('Hardshrink', 'lambd', o.lambd ?? 0.5);
+  }
+
+  override config(): unknown[] {
+    return [this.lambd];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.hardshrink(x, this.lambd);
+  }
+
+  override extraRepr(): string {
+    return `${this.lambd}`;
+  }
+}
+
+/**
+ * Threshold: x where x > threshold, else `value` (both required, as PyTorch; `inplace` ignored).
+ * @example new nn.Threshold(0.1, 20)
+ */
+export class Threshold extends Module {
+  readonly threshold: number;
+  readonly value: number;
+
+  constructor(threshold: number, value: number, ...args: WithOptions<[inplace: boolean], { inplace?: boolean }>);
+  constructor(threshold: number, value: number, ...args: unknown[]) {
+    super();
+    const op = 'Threshold';
+    inplaceFlag(op, merge<{ inplace?: boolean }>(op, args, ['inplace'], ['inplace']).inplace);
+    this.threshold = checkNumber(op, 'threshold', threshold, true);
+    if (Number.isNaN(threshold)) fail('E_ARG', `${op}: expected \`threshold\` to be a number, got NaN`);
+    this.value = checkNumber(op, 'value', value, true);
+  }
+
+  override config(): unknown[] {
+    return [this.threshold, this.value];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.threshold(x, this.threshold, this.value);
+  }
+
+  override extraRepr(): string {
+    return `threshold=${this.threshold}, value=${this.value}`;
+  }
+}
+
+/** Gated linear unit over `dim` (default −1): a · sigmoid(b) of its halves. @example new nn.GLU(1) */
+export class GLU extends Module {
+  readonly dim: number;
+
+  constructor(...args: WithOptions<[dim: number], { dim?: number }>);
+  constructor(...args: unknown[]) {
+    super();
+    this.dim = checkInt('GLU', 'dim', merge<{ dim?: number }>('GLU', args, ['dim'], ['dim']).dim ?? -1);
+  }
+
+  override config(): unknown[] {
+    return [this.dim];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.glu(x, this.dim);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}
+
+/** Softmin along `dim` (required, as nn.Softmax here). @example new nn.Softmin(1) */
+export class Softmin extends Module {
+  readonly dim: number;
+
+  constructor(dim: number | { dim: number }) {
+    super();
+    this.dim = dimArg('Softmin', dim);
+  }
+
+  override config(): unknown[] {
+    return [this.dim];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.softmin(x, this.dim);
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}`;
+  }
+}
+
+/**
+ * Softmax over the channels of [N, C, H, W] or [C, H, W] at each position, as torch.nn.Softmax2d
+ * (another rank is E_SHAPE). @example new nn.Softmax2d()
+ */
+export class Softmax2d extends Module {
+  override config(): unknown[] {
+    return [];
+  }
+
+  forward(x: Tensor): F32 {
+    const t = input('Softmax2d', x);
+    if (t.rank !== 3 && t.rank !== 4) fail('E_SHAPE', `Softmax2d: expected input of shape [N, C, H, W] or [C, H, W], got ${shapeStr(t.shape)}`);
+    return F.softmax(t, -3);
+  }
+}
+
+// ---- 1-D pooling and channel shuffle ---------------------------------------------------------
+
+export interface MaxPool1dModuleOptions { stride?: Size1; padding?: Size1; dilation?: Size1; ceilMode?: boolean }
+
+/**
+ * 1-D max pooling over [N, C, L] (`F.maxPool1d`). Positional arguments in PyTorch's order:
+ * stride (null: the kernel size), padding, dilation, returnIndices (false only), ceilMode.
+ * @example new nn.MaxPool1d(3, 2)
+ */
+export class MaxPool1d extends Module {
+  readonly options: MaxPool1dModuleOptions;
+
+  constructor(kernelSize: Size1,
+    ...args: WithOptions<[stride: Size1 | null, padding: Size1, dilation: Size1, returnIndices: false, ceilMode: boolean], MaxPool1dModuleOptions & { returnIndices?: false }>);
+  constructor(readonly kernelSize: Size1, ...args: unknown[]) {
+    super();
+    const op = 'MaxPool1d';
+    const o = merge<MaxPool1dModuleOptions & { returnIndices?: boolean }>(op, args, ['stride', 'padding', 'dilation', 'returnIndices', 'ceilMode'],
+      ['stride', 'padding', 'dilation', 'ceilMode', 'returnIndices']);
+    noIndices(op, o.returnIndices, 'F.maxPool1d');
+    delete o.returnIndices;
+    this.options = present(o);
+    single(op, 'kernelSize', kernelSize, 1);
+    if (this.options.stride !== undefined) single(op, 'stride', this.options.stride, 1);
+    if (this.options.padding !== undefined) single(op, 'padding', this.options.padding, 0);
+    if (this.options.dilation !== undefined) single(op, 'dilation', this.options.dilation, 1);
+    if (this.options.ceilMode !== undefined) checkBool(op, 'ceilMode', this.options.ceilMode);
+  }
+
+  override config(): unknown[] {
+    return [this.kernelSize, { ...this.options }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.maxPool1d(x, this.kernelSize, this.options);
+  }
+
+  override extraRepr(): string {
+    const o = this.options;
+    return `kernel_size=${this.kernelSize}, stride=${o.stride ?? this.kernelSize}, padding=${o.padding ?? 0}, dilation=${o.dilation ?? 1}, ceil_mode=${o.ceilMode ?? false}`;
+  }
+}
+
+export interface AvgPool1dModuleOptions { stride?: Size1; padding?: Size1; ceilMode?: boolean; countIncludePad?: boolean }
+
+/**
+ * 1-D average pooling over [N, C, L] (`F.avgPool1d`). Positional arguments in PyTorch's order:
+ * stride (null: the kernel size), padding, ceilMode, countIncludePad.
+ * @example new nn.AvgPool1d(4, 2)
+ */
+export class AvgPool1d extends Module {
+  readonly options: AvgPool1dModuleOptions;
+
+  constructor(kernelSize: Size1, ...args: WithOptions<[stride: Size1 | null, padding: Size1, ceilMode: boolean, countIncludePad: boolean], AvgPool1dModuleOptions>);
+  constructor(readonly kernelSize: Size1, ...args: unknown[]) {
+    super();
+    const op = 'AvgPool1d';
+    const keys = ['stride', 'padding', 'ceilMode', 'countIncludePad'] as const;
+    this.options = present(merge<AvgPool1dModuleOptions>(op, args, keys, keys));
+    single(op, 'kernelSize', kernelSize, 1);
+    if (this.options.stride !== undefined) single(op, 'stride', this.options.stride, 1);
+    if (this.options.padding !== undefined) single(op, 'padding', this.options.padding, 0);
+    if (this.options.ceilMode !== undefined) checkBool(op, 'ceilMode', this.options.ceilMode);
+    if (this.options.countIncludePad !== undefined) checkBool(op, 'countIncludePad', this.options.countIncludePad);
+  }
+
+  override config(): unknown[] {
+    return [this.kernelSize, { ...this.options }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.avgPool1d(x, this.kernelSize, this.options);
+  }
+
+  override extraRepr(): string {
+    return `kernel_size=${this.kernelSize}, stride=${this.options.stride ?? this.kernelSize}, padding=${this.options.padding ?? 0}`;
+  }
+}
+
+/** ShuffleNet's channel shuffle (`F.channelShuffle`) with `groups` groups. @example new nn.ChannelShuffle(2) */
+export class ChannelShuffle extends Module {
+  constructor(readonly groups: number) {
+    super();
+    checkInt('ChannelShuffle', 'groups', groups, 1);
+  }
+
+  override config(): unknown[] {
+    return [this.groups];
+  }
+
+  forward<D extends DType>(x: Tensor<D>): Tensor<D> {
+    return F.channelShuffle(x, this.groups);
+  }
+
+  override extraRepr(): string {
+    return `groups=${this.groups}`;
   }
 }

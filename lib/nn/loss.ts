@@ -8,13 +8,15 @@ import * as F from './functional/index';
 import type {
   BinaryCrossEntropyOptions, BinaryCrossEntropyWithLogitsOptions, ContrastiveLossOptions, CrossEntropyOptions, HingeLossOptions,
   HuberLossOptions, KlDivOptions, L1LossOptions, MseLossOptions, MultiMarginLossOptions, NllLossOptions, SmoothL1LossOptions,
-  TripletMarginLossOptions,
+  TripletMarginLossOptions, CosineEmbeddingLossOptions, MarginRankingLossOptions, SoftMarginLossOptions, MultilabelSoftMarginLossOptions,
+  HingeEmbeddingLossOptions, PoissonNllLossOptions, GaussianNllLossOptions, MultilabelMarginLossOptions,
 } from './functional/index';
 import { OPTION_KEYS } from './functional/loss';
 import { noGrad } from '../autograd';
 import { clone } from '../ops';
 import type { Tensor } from '../tensor';
 import { checkOptions } from '../validate';
+import { merge, type WithOptions } from './layers';
 import { Module } from './module';
 
 type F32 = Tensor<'float32'>;
@@ -304,6 +306,194 @@ export class BCEWithLogitsLoss extends Module {
 
   forward(input: Tensor, target: Tensor): F32 {
     return F.binaryCrossEntropyWithLogits(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+// ---- more of torch.nn's losses -----------------------------------------------------------------
+// Positional arguments as PyTorch's (without its deprecated size_average and reduce), then
+// optionally an options object (its keyword arguments).
+
+/** The options of a loss built from PyTorch-style arguments: positional values for `names`, then an options object. */
+function lossOptions<O extends object>(op: string, args: readonly unknown[], names: readonly (keyof O & string)[], keys: readonly string[]): O {
+  return merge<O>(op, args, names, keys);
+}
+
+/** Cosine embedding loss; call(input1, input2, target) with target ±1. @example new nn.CosineEmbeddingLoss(0.5) */
+export class CosineEmbeddingLoss extends Module {
+  readonly options: CosineEmbeddingLossOptions;
+
+  constructor(...args: WithOptions<[margin: number], CosineEmbeddingLossOptions>);
+  constructor(...args: unknown[]) {
+    super();
+    this.options = lossOptions<CosineEmbeddingLossOptions>('CosineEmbeddingLoss', args, ['margin'], OPTION_KEYS.cosineEmbeddingLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input1: Tensor, input2: Tensor, target: Tensor): F32 {
+    return F.cosineEmbeddingLoss(input1, input2, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Margin ranking loss; call(input1, input2, target) with target ±1. @example new nn.MarginRankingLoss(0.1) */
+export class MarginRankingLoss extends Module {
+  readonly options: MarginRankingLossOptions;
+
+  constructor(...args: WithOptions<[margin: number], MarginRankingLossOptions>);
+  constructor(...args: unknown[]) {
+    super();
+    this.options = lossOptions<MarginRankingLossOptions>('MarginRankingLoss', args, ['margin'], OPTION_KEYS.marginRankingLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input1: Tensor, input2: Tensor, target: Tensor): F32 {
+    return F.marginRankingLoss(input1, input2, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Two-class logistic loss log(1 + exp(−y · x)). @example new nn.SoftMarginLoss().call(scores, labels) */
+export class SoftMarginLoss extends Module {
+  constructor(readonly options: SoftMarginLossOptions = {}) {
+    super();
+    checkOptions('SoftMarginLoss', options, OPTION_KEYS.softMarginLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.softMarginLoss(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/**
+ * Multi-label one-vs-all logistic loss; `weight` (positional, as PyTorch, or an option) is kept
+ * as the buffer `weight`. @example new nn.MultiLabelSoftMarginLoss(classWeights)
+ */
+export class MultiLabelSoftMarginLoss extends Module {
+  readonly options: MultilabelSoftMarginLossOptions;
+
+  constructor(...args: WithOptions<[weight: Tensor | null], MultilabelSoftMarginLossOptions>);
+  constructor(...args: unknown[]) {
+    super();
+    const o = lossOptions<MultilabelSoftMarginLossOptions>('MultiLabelSoftMarginLoss', args, ['weight'], OPTION_KEYS.multilabelSoftMarginLoss);
+    this.options = { ...o, weight: weightBuffer(this, o.weight ?? undefined) };
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.multilabelSoftMarginLoss(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Hinge embedding loss of distances (default margin 1). @example new nn.HingeEmbeddingLoss(2) */
+export class HingeEmbeddingLoss extends Module {
+  readonly options: HingeEmbeddingLossOptions;
+
+  constructor(...args: WithOptions<[margin: number], HingeEmbeddingLossOptions>);
+  constructor(...args: unknown[]) {
+    super();
+    this.options = lossOptions<HingeEmbeddingLossOptions>('HingeEmbeddingLoss', args, ['margin'], OPTION_KEYS.hingeEmbeddingLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.hingeEmbeddingLoss(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Poisson negative log-likelihood; positional logInput, full as PyTorch. @example new nn.PoissonNLLLoss(false, true, { eps: 1e-6 }) */
+export class PoissonNLLLoss extends Module {
+  readonly options: PoissonNllLossOptions;
+
+  constructor(...args: WithOptions<[logInput: boolean, full: boolean], PoissonNllLossOptions>);
+  constructor(...args: unknown[]) {
+    super();
+    this.options = lossOptions<PoissonNllLossOptions>('PoissonNLLLoss', args, ['logInput', 'full'], OPTION_KEYS.poissonNllLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.poissonNllLoss(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Gaussian negative log-likelihood; call(input, target, var). Options only (PyTorch's are keyword-only). @example new nn.GaussianNLLLoss({ full: true }) */
+export class GaussianNLLLoss extends Module {
+  constructor(readonly options: GaussianNllLossOptions = {}) {
+    super();
+    checkOptions('GaussianNLLLoss', options, OPTION_KEYS.gaussianNllLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor, variance: Tensor): F32 {
+    return F.gaussianNllLoss(input, target, variance, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/** Multi-label margin loss; call(input, target) with int32 target class lists ended by −1. @example new nn.MultiLabelMarginLoss() */
+export class MultiLabelMarginLoss extends Module {
+  constructor(readonly options: MultilabelMarginLossOptions = {}) {
+    super();
+    checkOptions('MultiLabelMarginLoss', options, OPTION_KEYS.multilabelMarginLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(input: Tensor, target: Tensor): F32 {
+    return F.multilabelMarginLoss(input, target, this.options);
   }
 
   override extraRepr(): string {

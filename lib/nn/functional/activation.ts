@@ -8,9 +8,10 @@ import { Activation, native, type ActivationKind } from '../../native';
 import { rand } from '../../creation';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
-import { abs, add, clamp, erf, exp, ge, gt, le, log, lt, maximum, mul, neg, scale, where } from '../../ops';
+import { abs, add, clamp, div, erf, exp, expm1, ge, gt, le, log, log1p, lt, maximum, minimum, mul, narrow, neg, scale, sign, sub, where } from '../../ops';
 import { Tensor } from '../../tensor';
-import { checkFloat, checkNumber, checkOptions, describe } from '../../validate';
+import { checkAxis, checkFloat, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
+import { softmax } from './layers';
 
 type F32 = Tensor<'float32'>;
 
@@ -171,4 +172,130 @@ export function rrelu(x: Tensor, lower = 1 / 8, upper = 1 / 3, training = false)
 export function mish(x: Tensor): F32 {
   const t = checkFloat('mish', 'x', x);
   return tidy(() => mul(t, tanh(softplus(t))));
+}
+
+// ---- more of torch.nn's activations, composed from tensor ops ------------------------------
+// Each is PyTorch's formula, with PyTorch's gradients at the kinks (checked against PyTorch
+// 1.13 in test/nn-more.test.ts): SELU and CELU take their exponential branch at 0, the shrinks
+// and `threshold` pass no gradient at their bounds.
+
+/** SELU's constants (Klambauer et al. 2017), as PyTorch's. */
+const SELU_ALPHA = 1.6732632423543772848170429916717;
+const SELU_SCALE = 1.0507009873554804934193349852946;
+
+/**
+ * SELU: scale · (x for x > 0, alpha · (exp(x) − 1) otherwise), with PyTorch's fixed alpha ≈ 1.6733
+ * and scale ≈ 1.0507 (self-normalising networks; pair with `nn.init` 'selu' gain). @example F.selu(x)
+ */
+export function selu(x: Tensor): F32 {
+  const t = checkFloat('selu', 'x', x);
+  return tidy(() => scale(elu(t, SELU_ALPHA), SELU_SCALE));
+}
+
+/**
+ * CELU (Barron 2017): x for x > 0, alpha · (exp(x / alpha) − 1) otherwise, as PyTorch (its
+ * gradient at 0 is 1). alpha = 0 is E_ARG, as PyTorch's ZeroDivisionError.
+ * @example F.celu(x, 0.5)
+ */
+export function celu(x: Tensor, alpha = 1): F32 {
+  const op = 'celu';
+  const t = checkFloat(op, 'x', x);
+  checkNumber(op, 'alpha', alpha);
+  if (alpha === 0) fail('E_ARG', `${op}: alpha cannot be 0 (CELU divides by it)`);
+  return tidy(() => {
+    // alpha > 0: ELU of x / alpha, scaled back (one native pass each way).
+    if (alpha > 0) return alpha === 1 ? elu(t) : scale(elu(scale(t, 1 / alpha)), alpha);
+    // alpha < 0 flips the sign of x / alpha: PyTorch still branches on x. The exponential is fed
+    // x only where it is taken, so the other branch cannot overflow into a NaN gradient.
+    const positive = gt(t, 0);
+    const negativePart = where(positive, 0, t);
+    return where(positive, t, scale(expm1(scale(negativePart, 1 / alpha)), alpha));
+  });
+}
+
+/** Softsign: x / (1 + |x|). @example F.softsign(x) */
+export function softsign(x: Tensor): F32 {
+  const t = checkFloat('softsign', 'x', x);
+  return tidy(() => div(t, scale(abs(t), 1, 1)));
+}
+
+/**
+ * log(sigmoid(x)), computed stably as min(x, 0) − log1p(exp(−|x|)) (= −softplus(−x)): no
+ * overflow for any x, and full precision for large positive x. @example F.logSigmoid(x)
+ */
+export function logSigmoid(x: Tensor): F32 {
+  const t = checkFloat('logSigmoid', 'x', x);
+  return tidy(() => sub(minimum(t, 0), log1p(exp(neg(abs(t))))));
+}
+
+/** Tanhshrink: x − tanh(x). @example F.tanhshrink(x) */
+export function tanhshrink(x: Tensor): F32 {
+  const t = checkFloat('tanhshrink', 'x', x);
+  return tidy(() => sub(t, tanh(t)));
+}
+
+function lambdArg(op: string, lambd: unknown, nonNegative: boolean): number {
+  const l = checkNumber(op, 'lambd', lambd);
+  if (nonNegative && l < 0) fail('E_ARG', `${op}: expected \`lambd\` >= 0, got ${l}`);
+  return l;
+}
+
+/**
+ * Soft shrinkage: x − lambd for x > lambd, x + lambd for x < −lambd, 0 between (default lambd
+ * 0.5; a negative lambd is E_ARG, as PyTorch). NaN stays NaN (PyTorch >= 2.1; 1.13 gave 0).
+ * @example F.softshrink(x, 0.5)
+ */
+export function softshrink(x: Tensor, lambd = 0.5): F32 {
+  const op = 'softshrink';
+  const t = checkFloat(op, 'x', x);
+  const l = lambdArg(op, lambd, true);
+  return tidy(() => where(le(abs(t), l), 0, sub(t, scale(sign(t), l))));
+}
+
+/** Hard shrinkage: x where |x| > lambd, else 0 (default lambd 0.5). @example F.hardshrink(x, 0.5) */
+export function hardshrink(x: Tensor, lambd = 0.5): F32 {
+  const op = 'hardshrink';
+  const t = checkFloat(op, 'x', x);
+  const l = lambdArg(op, lambd, false);
+  return tidy(() => where(le(abs(t), l), 0, t));
+}
+
+/**
+ * Threshold: x where x > threshold, else `value`, as torch.nn.functional.threshold (no gradient
+ * where x <= threshold; NaN stays NaN). @example F.threshold(x, 0.1, 20)
+ */
+export function threshold(x: Tensor, threshold: number, value: number): F32 {
+  const op = 'threshold';
+  const t = checkFloat(op, 'x', x);
+  checkNumber(op, 'threshold', threshold, true);
+  checkNumber(op, 'value', value, true);
+  if (Number.isNaN(threshold)) fail('E_ARG', `${op}: expected \`threshold\` to be a number, got NaN`);
+  return tidy(() => where(le(t, threshold), value, t));
+}
+
+/**
+ * Gated linear unit (Dauphin et al. 2017): x split in halves a, b along `dim` (default −1), a ·
+ * sigmoid(b). The size along `dim` must be even (E_SHAPE otherwise, as PyTorch).
+ * @example F.glu(x, 1)   // [N, 2C, L] -> [N, C, L]
+ */
+export function glu(x: Tensor, dim = -1): F32 {
+  const op = 'glu';
+  const t = checkFloat(op, 'x', x);
+  if (t.rank === 0) fail('E_SHAPE', `${op}: expected a tensor of rank 1 or more (halving needs an axis), got a scalar`);
+  const d = checkAxis(op, 'dim', dim, t.rank);
+  const n = t.shape[d];
+  if (n % 2 !== 0) fail('E_SHAPE', `${op}: the halved dimension ${d} must have an even size, got ${n} (x ${shapeStr(t.shape)})`);
+  return tidy(() => mul(narrow(t, d, 0, n / 2), sigmoid(narrow(t, d, n / 2, n / 2))));
+}
+
+/**
+ * Softmin along `dim`: softmax(−x, dim). `dim` is required (PyTorch's implicit choice is
+ * deprecated). @example F.softmin(distances, 1)
+ */
+export function softmin(x: Tensor, dim: number): F32 {
+  const op = 'softmin';
+  const t = checkFloat(op, 'x', x);
+  checkInt(op, 'dim', dim);
+  checkAxis(op, 'dim', dim, Math.max(t.rank, 1));
+  return tidy(() => softmax(neg(t), dim));
 }

@@ -3,19 +3,26 @@
  * arguments and defaults (NCHW). One file per family; backward functions stay internal (the
  * autograd tape uses them) and are not exported here.
  */
-export { relu, leakyRelu, rrelu, elu, sigmoid, tanh, silu, softplus, hardtanh, relu6, hardsigmoid, hardswish, mish, gelu } from './activation';
+export {
+  relu, leakyRelu, rrelu, elu, sigmoid, tanh, silu, softplus, hardtanh, relu6, hardsigmoid, hardswish, mish, gelu,
+  selu, celu, softsign, logSigmoid, tanhshrink, softshrink, hardshrink, threshold, glu, softmin,
+} from './activation';
 export { conv1d, conv2d, convTranspose2d, linear } from './conv';
 export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from './conv';
 export { tiledConv2d } from './tiled-conv';
 export type { TiledConv2dOptions } from './tiled-conv';
 export { maxPool2d, maxUnpool2d, avgPool2d, lpPool2d, mixedPool2d, stochasticPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, spatialPyramidPool2d, spectralPool2d, roiPool, roiAlign, MAX_SAMPLING_RATIO } from './pool';
 export type { MaxUnpool2dOptions, RoIAlignOptions, SpatialPyramidPool2dOptions } from './pool';
+export { maxPool1d, avgPool1d } from './pool';
+export type { MaxPool1dOptions, AvgPool1dOptions, Size1 } from './pool';
+export { embedding } from './embedding';
+export type { EmbeddingOptions } from './embedding';
 export { probout } from './probout';
 export { largeMarginLogits } from './large-margin';
 export type { LargeMarginOptions } from './large-margin';
 export type { ProboutOptions } from './probout';
 export { prelu, maxout, softmax, logSoftmax, dropout, dropout2d, localResponseNorm, batchNorm } from './layers';
-export { pad, interpolate, pixelShuffle, pixelUnshuffle } from './sampling';
+export { pad, interpolate, pixelShuffle, pixelUnshuffle, channelShuffle } from './sampling';
 export { gridSample, affineGrid } from './grid-sample';
 export { unfold, fold } from './unfold';
 export type { UnfoldOptions } from './unfold';
@@ -29,9 +36,13 @@ export type { BatchNormOptions } from './layers';
 export {
   crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, klDiv,
   mseLoss, l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits,
+  cosineEmbeddingLoss, marginRankingLoss, softMarginLoss, multilabelSoftMarginLoss, hingeEmbeddingLoss, poissonNllLoss,
+  gaussianNllLoss, multilabelMarginLoss,
 } from './loss';
 export type {
   Reduction, CrossEntropyOptions, NllLossOptions, HingeLossOptions, MultiMarginLossOptions, ContrastiveLossOptions,
   TripletMarginLossOptions, KlDivOptions, MseLossOptions, L1LossOptions, SmoothL1LossOptions, HuberLossOptions,
-  BinaryCrossEntropyOptions, BinaryCrossEntropyWithLogitsOptions,
+  BinaryCrossEntropyOptions, BinaryCrossEntropyWithLogitsOptions, CosineEmbeddingLossOptions, MarginRankingLossOptions,
+  SoftMarginLossOptions, MultilabelSoftMarginLossOptions, HingeEmbeddingLossOptions, PoissonNllLossOptions, GaussianNllLossOptions,
+  MultilabelMarginLossOptions,
 } from './loss';

@@ -10,15 +10,20 @@
  * the data: the kernel reports it as an `E_INDEX` error at the next wait, naming the op.
  * Means over an empty batch are NaN and sums 0, as PyTorch's.
  */
-import { record } from '../../autograd';
+import { noGrad, record } from '../../autograd';
+import { any } from '../../composite';
+import { tensor } from '../../creation';
 import { tidy } from '../../engine';
 import { fail, warnOnce } from '../../errors';
 import { native, type Handle } from '../../native';
-import { abs, add, exp, log, maximum, mean, minimum, mul, neg, reshape, scale, square, sub, sum } from '../../ops';
+import {
+  abs, add, cast, clamp, div, eq, exp, gather, gt, log, log1p, lt, maximum, mean, minimum, mul, ne, neg, reshape, scale, sqrt, square, sub, sum, where,
+} from '../../ops';
 import { Tensor } from '../../tensor';
 import {
   broadcastShapes, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, isTensor, shapeStr,
 } from '../../validate';
+import { logSigmoid, relu } from './activation';
 import { logSoftmax } from './layers';
 
 type F32 = Tensor<'float32'>;
@@ -99,6 +104,14 @@ export const OPTION_KEYS = {
   huberLoss: ['delta', 'reduction'],
   binaryCrossEntropy: ['weight', 'reduction'],
   binaryCrossEntropyWithLogits: ['weight', 'posWeight', 'reduction'],
+  cosineEmbeddingLoss: ['margin', 'reduction'],
+  marginRankingLoss: ['margin', 'reduction'],
+  softMarginLoss: ['reduction'],
+  multilabelSoftMarginLoss: ['weight', 'reduction'],
+  hingeEmbeddingLoss: ['margin', 'reduction'],
+  poissonNllLoss: ['logInput', 'full', 'eps', 'reduction'],
+  gaussianNllLoss: ['full', 'eps', 'reduction'],
+  multilabelMarginLoss: ['reduction'],
 } as const;
 
 
@@ -716,5 +729,314 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
       loss = add(mul(scale(t, -1, 1), x), mul(logWeight, add(softplusNegAbs, maximum(neg(x), 0))));
     }
     return reduceElementwise(w ? mul(loss, w) : loss, code);
+  });
+}
+
+// ---- more of torch.nn's losses, composed from tensor ops ----------------------------------------
+// As the regression losses above: differentiable ops of ops.ts inside a tidy scope, so they run
+// on every device and their gradients (of every float32 operand, targets included, where
+// PyTorch's autograd gives one) come from the tape. Their formulas, edge cases and shape rules
+// are PyTorch 1.13's (checked against it in test/nn-more.test.ts).
+
+export interface CosineEmbeddingLossOptions {
+  /** Dissimilar pairs (target −1) with cosine below this add nothing. Default 0. */
+  margin?: number;
+  reduction?: Reduction;
+}
+export interface MarginRankingLossOptions {
+  /** Default 0. */
+  margin?: number;
+  reduction?: Reduction;
+}
+export interface SoftMarginLossOptions {
+  reduction?: Reduction;
+}
+export interface MultilabelSoftMarginLossOptions {
+  /** A float32 weight of each class (broadcastable to `input`'s shape, usually [C]). */
+  weight?: Tensor;
+  reduction?: Reduction;
+}
+export interface HingeEmbeddingLossOptions {
+  /** Default 1. */
+  margin?: number;
+  reduction?: Reduction;
+}
+export interface PoissonNllLossOptions {
+  /** `input` holds log-rates (default true): exp(input) − target · input; else rates: input − target · log(input + eps). */
+  logInput?: boolean;
+  /** Add the Stirling term of log(target!) where target > 1. Default false. */
+  full?: boolean;
+  /** Keeps log(input + eps) finite at 0 (logInput false only). Default 1e-8. */
+  eps?: number;
+  reduction?: Reduction;
+}
+export interface GaussianNllLossOptions {
+  /** Add the constant 0.5 · log(2π). Default false. */
+  full?: boolean;
+  /** `var` is clamped to at least this (for the value; its gradient passes as if unclamped, as PyTorch). Default 1e-6. */
+  eps?: number;
+  reduction?: Reduction;
+}
+export interface MultilabelMarginLossOptions {
+  reduction?: Reduction;
+}
+
+/** A target of ±1 labels (or other values, used as they are): float32, or int32 taken as float32. */
+function signTarget(op: string, name: string, value: unknown): Tensor {
+  const t = checkTensor(op, name, value);
+  if (t.dtype !== 'float32' && t.dtype !== 'int32') fail('E_DTYPE', `${op}: expected \`${name}\` of dtype float32 or int32, got ${t.dtype}`);
+  return t;
+}
+
+/** The float32 form of a target (a cast for int32: made inside the caller's tidy). */
+const asFloat = (t: Tensor): F32 => (t.dtype === 'float32' ? (t as F32) : cast(t, 'float32'));
+
+function anyMargin(op: string, value: unknown, fallback: number): number {
+  return value === undefined ? fallback : checkNumber(op, 'margin', value);
+}
+
+function flagOption(op: string, name: string, value: unknown, fallback: boolean): boolean {
+  return value === undefined ? fallback : checkBool(op, name, value);
+}
+
+function epsOption(op: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  const e = checkNumber(op, 'eps', value);
+  if (e < 0) fail('E_ARG', `${op}: expected \`eps\` >= 0, got ${e}`);
+  return e;
+}
+
+/**
+ * Cosine embedding loss (PyTorch's `F.cosine_embedding_loss`): with cos the cosine similarity
+ * of input1 and input2 along their last axis (each squared norm + 1e-12, as PyTorch), 1 − cos
+ * where target is 1, max(0, cos − margin) where it is −1, and 0 for any other target value.
+ * Inputs [N, D] with target [N], or [D] with target []; target float32 or int32.
+ * @example const loss = F.cosineEmbeddingLoss(a, b, same, { margin: 0.2 });   // same: ±1
+ */
+export function cosineEmbeddingLoss(input1: Tensor, input2: Tensor, target: Tensor, options?: CosineEmbeddingLossOptions): F32 {
+  const op = 'cosineEmbeddingLoss';
+  const o = checkOptions<CosineEmbeddingLossOptions>(op, options, OPTION_KEYS.cosineEmbeddingLoss);
+  const x1 = floatInput(op, 'input1', input1), x2 = floatInput(op, 'input2', input2);
+  const y = signTarget(op, 'target', target);
+  checkSameDevice(op, { input1: x1, input2: x2, target: y });
+  if (y.rank > 1) fail('E_SHAPE', `${op}: expected a 0-D or 1-D \`target\`, got ${shapeStr(y.shape)}`);
+  const rank = y.rank + 1;
+  if (x1.rank !== rank || x2.rank !== rank) {
+    fail('E_SHAPE', `${op}: a ${y.rank}-D target expects ${rank}-D inputs (${rank === 2 ? '[N, D]' : '[D]'}), got ${shapeStr(x1.shape)} and ${shapeStr(x2.shape)}`);
+  }
+  const xs = broadcastShapes(op, x1.shape, x2.shape);
+  broadcastShapes(op, xs.slice(0, -1), y.shape);
+  const m = anyMargin(op, o.margin, 0);
+  const code = reductionCode(op, o.reduction);
+  const EPS = 1e-12, d = rank - 1;
+  return tidy(() => {
+    const dot = sum(mul(x1, x2), d);
+    const denom = sqrt(mul(scale(sum(square(x1), d), 1, EPS), scale(sum(square(x2), d), 1, EPS)));
+    const cos = div(dot, denom);
+    const t = asFloat(y);
+    const per = add(where(eq(t, 1), scale(cos, -1, 1), 0), where(eq(t, -1), clamp(scale(cos, 1, -m), 0), 0));
+    return reduceElementwise(per, code);
+  });
+}
+
+/**
+ * Margin ranking loss (PyTorch's `F.margin_ranking_loss`): max(0, −target · (input1 − input2) +
+ * margin) per element; target 1 means input1 should rank higher. The three must have the same
+ * rank (E_SHAPE otherwise, as PyTorch) and broadcast; target float32 or int32.
+ * @example const loss = F.marginRankingLoss(scoresA, scoresB, order, { margin: 0.1 });
+ */
+export function marginRankingLoss(input1: Tensor, input2: Tensor, target: Tensor, options?: MarginRankingLossOptions): F32 {
+  const op = 'marginRankingLoss';
+  const o = checkOptions<MarginRankingLossOptions>(op, options, OPTION_KEYS.marginRankingLoss);
+  const x1 = floatInput(op, 'input1', input1), x2 = floatInput(op, 'input2', input2);
+  const y = signTarget(op, 'target', target);
+  checkSameDevice(op, { input1: x1, input2: x2, target: y });
+  if (x1.rank !== x2.rank || x1.rank !== y.rank) {
+    fail('E_SHAPE', `${op}: expected inputs and target of the same rank, got ${shapeStr(x1.shape)}, ${shapeStr(x2.shape)} and ${shapeStr(y.shape)}`);
+  }
+  broadcastShapes(op, broadcastShapes(op, x1.shape, x2.shape), y.shape);
+  const m = anyMargin(op, o.margin, 0);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => reduceElementwise(clamp(scale(mul(asFloat(y), sub(x1, x2)), -1, m), 0), code));
+}
+
+/**
+ * Two-class soft-margin (logistic) loss (PyTorch's `F.soft_margin_loss`): log(1 + exp(−target ·
+ * input)) per element, computed stably (no overflow for any margin); 'mean' over every element.
+ * `target` (±1; float32 or int32) broadcasts to `input`'s shape.
+ * @example const loss = F.softMarginLoss(scores, labels);   // labels ±1
+ */
+export function softMarginLoss(input: Tensor, target: Tensor, options?: SoftMarginLossOptions): F32 {
+  const op = 'softMarginLoss';
+  const o = checkOptions<SoftMarginLossOptions>(op, options, OPTION_KEYS.softMarginLoss);
+  const x = floatInput(op, 'input', input);
+  const y = signTarget(op, 'target', target);
+  checkSameDevice(op, { input: x, target: y });
+  if (shapeStr(broadcastShapes(op, x.shape, y.shape)) !== shapeStr(x.shape)) {
+    fail('E_SHAPE', `${op}: expected \`target\` broadcastable to \`input\`'s shape ${shapeStr(x.shape)}, got ${shapeStr(y.shape)}`);
+  }
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => {
+    const z = neg(mul(x, asFloat(y)));
+    return reduceElementwise(add(maximum(z, 0), log1p(exp(neg(abs(z))))), code);
+  });
+}
+
+/**
+ * Multi-label one-vs-all logistic loss (PyTorch's `F.multilabel_soft_margin_loss`): per sample
+ * −(1/C) Σ_c weight_c · (target_c · logσ(input_c) + (1 − target_c) · logσ(−input_c)) over the last
+ * axis (C classes), then reduced over the samples. `target` (float32, 0/1 or soft) has
+ * `input`'s shape ([N, C] or [C]); `weight` broadcasts to it.
+ * @example const loss = F.multilabelSoftMarginLoss(logits, tags);   // tags [N, C] of 0/1
+ */
+export function multilabelSoftMarginLoss(input: Tensor, target: Tensor, options?: MultilabelSoftMarginLossOptions): F32 {
+  const op = 'multilabelSoftMarginLoss';
+  const o = checkOptions<MultilabelSoftMarginLossOptions>(op, options, OPTION_KEYS.multilabelSoftMarginLoss);
+  const { x, t } = pairOfSameShape(op, input, target);
+  if (x.rank < 1) fail('E_SHAPE', `${op}: expected \`input\` of shape [N, C] or [C], got a scalar`);
+  const w = elementWeight(op, 'weight', o.weight, x);
+  const code = reductionCode(op, o.reduction);
+  const C = x.shape[x.rank - 1];
+  return tidy(() => {
+    let loss = neg(add(mul(t, logSigmoid(x)), mul(scale(t, -1, 1), logSigmoid(neg(x)))));
+    if (w) loss = mul(loss, w);
+    return reduceElementwise(scale(sum(loss, x.rank - 1), 1 / C), code);
+  });
+}
+
+/**
+ * Hinge embedding loss (PyTorch's `F.hinge_embedding_loss`), for distances `input`: input where
+ * target is 1, max(0, margin − input) where it is −1 (other values: both terms, as PyTorch).
+ * `input` and `target` (float32 or int32) broadcast.
+ * @example const loss = F.hingeEmbeddingLoss(distances, same, { margin: 2 });
+ */
+export function hingeEmbeddingLoss(input: Tensor, target: Tensor, options?: HingeEmbeddingLossOptions): F32 {
+  const op = 'hingeEmbeddingLoss';
+  const o = checkOptions<HingeEmbeddingLossOptions>(op, options, OPTION_KEYS.hingeEmbeddingLoss);
+  const x = floatInput(op, 'input', input);
+  const y = signTarget(op, 'target', target);
+  checkSameDevice(op, { input: x, target: y });
+  broadcastShapes(op, x.shape, y.shape);
+  const m = anyMargin(op, o.margin, 1);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => {
+    const t = asFloat(y);
+    return reduceElementwise(add(where(ne(t, 1), clamp(scale(x, -1, m), 0), 0), where(ne(t, -1), x, 0)), code);
+  });
+}
+
+/**
+ * Poisson negative log-likelihood (PyTorch's `F.poisson_nll_loss`): exp(input) − target · input
+ * (`logInput`, the default) or input − target · log(input + eps); `full` adds the Stirling
+ * approximation target · log(target) − target + ½ log(2π · target) where target > 1. `input`
+ * and `target` broadcast; both get gradients (at target 0 with `full` the target's is 0, where
+ * PyTorch's is NaN).
+ * @example const loss = F.poissonNllLoss(logRates, counts);
+ */
+export function poissonNllLoss(input: Tensor, target: Tensor, options?: PoissonNllLossOptions): F32 {
+  const op = 'poissonNllLoss';
+  const o = checkOptions<PoissonNllLossOptions>(op, options, OPTION_KEYS.poissonNllLoss);
+  const x = floatInput(op, 'input', input), t = floatInput(op, 'target', target);
+  checkSameDevice(op, { input: x, target: t });
+  broadcastShapes(op, x.shape, t.shape);
+  const logInput = flagOption(op, 'logInput', o.logInput, true);
+  const full = flagOption(op, 'full', o.full, false);
+  const eps = epsOption(op, o.eps, 1e-8);
+  const code = reductionCode(op, o.reduction);
+  return tidy(() => {
+    let loss = logInput ? sub(exp(x), mul(t, x)) : sub(x, mul(t, log(scale(x, 1, eps))));
+    if (full) {
+      // On a target kept above 1, so that the masked-off entries put no NaN into its gradient.
+      const big = gt(t, 1);
+      const ts = where(big, t, 2);
+      const stirling = add(sub(mul(ts, log(ts)), ts), scale(log(scale(ts, 2 * Math.PI)), 0.5));
+      loss = add(loss, where(big, stirling, 0));
+    }
+    return reduceElementwise(loss, code);
+  });
+}
+
+/**
+ * Gaussian negative log-likelihood (PyTorch's `F.gaussian_nll_loss`): ½ (log(max(var, eps)) +
+ * (input − target)² / max(var, eps)), + ½ log(2π) with `full`. `var` has `input`'s shape
+ * (heteroscedastic), or one value per sample: `input`'s shape without its last axis, or with
+ * it 1 (homoscedastic); any other shape is E_SHAPE, and a negative entry E_ARG (this reads
+ * `var` back, as PyTorch does). As PyTorch, the clamp is invisible to the gradient: var's
+ * gradient is taken at the clamped value even where var < eps. `target` broadcasts with `input`.
+ * @example const loss = F.gaussianNllLoss(mu, y, sigma2);
+ */
+export function gaussianNllLoss(input: Tensor, target: Tensor, variance: Tensor, options?: GaussianNllLossOptions): F32 {
+  const op = 'gaussianNllLoss';
+  const o = checkOptions<GaussianNllLossOptions>(op, options, OPTION_KEYS.gaussianNllLoss);
+  const x = floatInput(op, 'input', input), t = floatInput(op, 'target', target), v = floatInput(op, 'var', variance);
+  checkSameDevice(op, { input: x, target: t, var: v });
+  const xs = shapeStr(x.shape), lead = shapeStr(x.shape.slice(0, -1));
+  let unsqueeze = false;
+  if (shapeStr(v.shape) !== xs) {
+    if (lead === shapeStr(v.shape)) unsqueeze = true;
+    else if (!(v.rank >= 1 && lead === shapeStr(v.shape.slice(0, -1)) && v.shape[v.rank - 1] === 1)) {
+      fail('E_SHAPE', `${op}: \`var\` is of incorrect size ${shapeStr(v.shape)}: expected \`input\`'s shape ${xs}, or ${lead}, or ${shapeStr([...x.shape.slice(0, -1), 1])}`);
+    }
+  }
+  const vs = unsqueeze ? [...v.shape, 1] : v.shape;
+  broadcastShapes(op, broadcastShapes(op, x.shape, t.shape), vs);
+  const full = flagOption(op, 'full', o.full, false);
+  const eps = epsOption(op, o.eps, 1e-6);
+  const code = reductionCode(op, o.reduction);
+  if (tidy(() => any(lt(v, 0)).item()) === 1) fail('E_ARG', `${op}: \`var\` has negative entries`);
+  return tidy(() => {
+    const vv = unsqueeze ? reshape(v, vs) : v;
+    // max(var, eps) for the values; the gradient passes straight through, as PyTorch's no_grad clamp_.
+    const vc = record(`${op} clamp`, noGrad(() => clamp(vv, eps)) as F32, [vv], (dy) => [dy]);
+    let loss = scale(add(log(vc), div(square(sub(x, t)), vc)), 0.5);
+    if (full) loss = scale(loss, 1, 0.5 * Math.log(2 * Math.PI));
+    return reduceElementwise(loss, code);
+  });
+}
+
+/**
+ * Multi-class multi-label hinge loss (PyTorch's `F.multilabel_margin_loss`): for each sample, the
+ * target classes are the int32 entries of its `target` row up to the first −1; the loss is
+ * Σ_{j target} Σ_{i not target} max(0, 1 − (x[j] − x[i])) / C. `input` [N, C] or [C] (or a
+ * scalar, one class), `target` of its shape. The labels are read back (they decide the pairs;
+ * an entry outside [−1, C) is E_INDEX, as PyTorch checks every entry). The pairs are summed
+ * as an [N, C, C] tensor.
+ * @example const loss = F.multilabelMarginLoss(scores, cc.tensor([[3, 0, -1, 1]], { dtype: 'int32' }));
+ */
+export function multilabelMarginLoss(input: Tensor, target: Tensor, options?: MultilabelMarginLossOptions): F32 {
+  const op = 'multilabelMarginLoss';
+  const o = checkOptions<MultilabelMarginLossOptions>(op, options, OPTION_KEYS.multilabelMarginLoss);
+  const x = floatInput(op, 'input', input);
+  const y = labels(op, 'target', target);
+  checkSameDevice(op, { input: x, target: y });
+  if (x.rank > 2) fail('E_SHAPE', `${op}: expected \`input\` of shape [N, C] or [C], got ${shapeStr(x.shape)}`);
+  sameShape(op, 'target', y, x.shape, ' (as `input`)');
+  const C = x.rank === 0 ? 1 : x.shape[x.rank - 1];
+  const N = x.rank === 2 ? x.shape[0] : 1;
+  if (C === 0) fail('E_SHAPE', `${op}: expected at least one class, got \`input\` of shape ${shapeStr(x.shape)}`);
+  const code = reductionCode(op, o.reduction);
+  const labelsRead = y.dataSync() as Int32Array;
+  // Slot j of sample n: its target class (0 when unused), whether it is used, and which classes are not targets.
+  const slotClass = new Int32Array(N * C), slotUsed = new Float32Array(N * C), other = new Float32Array(N * C).fill(1);
+  for (let n = 0; n < N; n++) {
+    let ended = false;
+    for (let j = 0; j < C; j++) {
+      const c = labelsRead[n * C + j];
+      if (c < -1 || c >= C) fail('E_INDEX', `${op}: \`target\` entry ${c} (sample ${n}, position ${j}) is out of range [-1, ${C - 1}]`);
+      if (c === -1) ended = true;
+      if (ended) continue;
+      slotClass[n * C + j] = c;
+      slotUsed[n * C + j] = 1;
+      other[n * C + c] = 0;
+    }
+  }
+  return tidy(() => {
+    const on = { device: x.device };
+    const x2 = reshape(x, [N, C]);
+    const xTarget = gather(x2, 1, tensor(slotClass, { dtype: 'int32', shape: [N, C], ...on }));
+    const z = relu(add(reshape(scale(xTarget, -1, 1), [N, C, 1]), reshape(x2, [N, 1, C])));
+    const mask = mul(tensor(slotUsed, { shape: [N, C, 1], ...on }), tensor(other, { shape: [N, 1, C], ...on }));
+    const per = scale(sum(mul(z, mask), [1, 2]), 1 / C);
+    return reduceElementwise(x.rank < 2 ? reshape(per, []) : per, code);
   });
 }

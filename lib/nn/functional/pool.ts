@@ -14,7 +14,7 @@ import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
 import { checkBool, checkDtype, checkFloat, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
 import { tidy } from '../../engine';
-import { concat, flatten, matmul } from '../../ops';
+import { concat, flatten, matmul, reshape } from '../../ops';
 import { tensor } from '../../creation';
 
 type F32 = Tensor<'float32'>;
@@ -786,4 +786,96 @@ export function roiAlignBackward(dy: Tensor, boxes: Tensor, inputShape: readonly
   if (tdy.rank !== 4) fail('E_SHAPE', `${op}: expected \`dy\` of shape [K, C, oh, ow], got ${shapeStr(tdy.shape)}`);
   const gdy = grad(op, 'dy', tdy, [b.shape[0], xs[1], ...tdy.shape.slice(-2)]);
   return f32(native.roiAlignBackward(gdy.handle(op), b.handle(op), xs, o.scale, o.samplingRatio, o.aligned), xs);
+}
+
+// ---- 1-D max and average pooling ---------------------------------------------------------------
+// Over [N, C, L] (or [C, L]) as the 2-D pools over a unit height, as conv1d is done over conv2d:
+// the reshapes are views, and the gradients are the 2-D pools' own.
+
+/** A size of a 1-D pool: an integer or a one-element array (PyTorch's 1-tuple). */
+export type Size1 = number | readonly [number];
+
+export interface MaxPool1dOptions {
+  /** Default: the kernel size. */
+  stride?: Size1 | null;
+  /** Implicit -inf padding on both sides, at most half the kernel. Default 0. */
+  padding?: Size1;
+  dilation?: Size1;
+  ceilMode?: boolean;
+  /** Also return the int32 index (along L) of each maximum. */
+  returnIndices?: boolean;
+}
+
+export interface AvgPool1dOptions {
+  stride?: Size1 | null;
+  /** Implicit zero padding, at most half the kernel. Default 0. */
+  padding?: Size1;
+  ceilMode?: boolean;
+  /** Count the padding in the divisor. Default true. */
+  countIncludePad?: boolean;
+}
+
+/** @internal An integer >= min from a number or a one-element array. */
+export function single(op: string, name: string, value: unknown, min: number): number {
+  const v = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+    fail('E_ARG', `${op}: expected \`${name}\` to be ${min > 0 ? 'a positive' : 'a non-negative'} integer (or a one-element array), got ${describe(value)}`);
+  }
+  return v;
+}
+
+interface Window1 { k: number; s: number; p: number; d: number; ceilMode: boolean; x: F32 }
+
+function window1(op: string, x: unknown, kernelSize: unknown, o: { stride?: unknown; padding?: unknown; dilation?: unknown; ceilMode?: unknown }): Window1 {
+  const t = checkFloat(op, 'x', x);
+  if (t.rank !== 2 && t.rank !== 3) fail('E_SHAPE', `${op}: expected \`x\` of shape [N, C, L] or [C, L], got ${shapeStr(t.shape)}`);
+  if (t.shape.slice(-2).some((d) => d === 0)) fail('E_SHAPE', `${op}: expected non-zero channel and length sizes, got ${shapeStr(t.shape)}`);
+  const k = single(op, 'kernelSize', kernelSize, 1);
+  const s = o.stride === undefined || o.stride === null ? k : single(op, 'stride', o.stride, 1);
+  const p = o.padding === undefined ? 0 : single(op, 'padding', o.padding, 0);
+  const d = o.dilation === undefined ? 1 : single(op, 'dilation', o.dilation, 1);
+  const ceilMode = flag(op, 'ceilMode', o.ceilMode, false);
+  if (p > Math.floor(k / 2)) fail('E_ARG', `${op}: padding must be at most half the kernel size, got padding ${p} for kernel ${k}`);
+  const L = t.shape[t.rank - 1];
+  const out = pooledSize(L, k, p, s, d, ceilMode);
+  if (out < 1) fail('E_SHAPE', `${op}: input ${shapeStr(t.shape)} is too small for the window (output length ${out})`);
+  return { k, s, p, d, ceilMode, x: t };
+}
+
+/** [..., L] viewed as [..., 1, L], and back. */
+const withHeight = <T extends Tensor>(t: T): T => reshape(t, [...t.shape.slice(0, -1), 1, t.shape[t.rank - 1]]) as T;
+const withoutHeight = <T extends Tensor>(t: T): T => reshape(t, [...t.shape.slice(0, -2), t.shape[t.rank - 1]]) as T;
+
+/**
+ * 1-D max pooling over [N, C, L] or [C, L], as torch.nn.functional.max_pool1d; with
+ * `returnIndices`, also the int32 index along L of each (first) maximum.
+ * @example F.maxPool1d(x, 3, { stride: 2, padding: 1 })
+ */
+export function maxPool1d(x: Tensor, kernelSize: Size1, options?: MaxPool1dOptions & { returnIndices?: false }): F32;
+export function maxPool1d(x: Tensor, kernelSize: Size1, options: MaxPool1dOptions & { returnIndices: true }): [F32, I32];
+export function maxPool1d(x: Tensor, kernelSize: Size1, options: MaxPool1dOptions = {}): F32 | [F32, I32] {
+  const op = 'maxPool1d';
+  const o = checkOptions<MaxPool1dOptions>(op, options, MAX_POOL_KEYS);
+  const w = window1(op, x, kernelSize, o);
+  const withIndices = flag(op, 'returnIndices', o.returnIndices, false);
+  const opts = { stride: [1, w.s] as [number, number], padding: [0, w.p] as [number, number], dilation: [1, w.d] as [number, number], ceilMode: w.ceilMode };
+  return tidy(() => {
+    const x4 = withHeight(w.x);
+    if (!withIndices) return withoutHeight(maxPool2d(x4, [1, w.k], opts));
+    const [y, i] = maxPool2d(x4, [1, w.k], { ...opts, returnIndices: true });
+    return [withoutHeight(y), withoutHeight(i)] as [F32, I32];
+  });
+}
+
+/**
+ * 1-D average pooling over [N, C, L] or [C, L], as torch.nn.functional.avg_pool1d
+ * (`countIncludePad` default true).
+ * @example F.avgPool1d(x, 4, { stride: 2 })
+ */
+export function avgPool1d(x: Tensor, kernelSize: Size1, options: AvgPool1dOptions = {}): F32 {
+  const op = 'avgPool1d';
+  const o = checkOptions<AvgPool1dOptions>(op, options, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
+  const w = window1(op, x, kernelSize, o);
+  const include = flag(op, 'countIncludePad', o.countIncludePad, true);
+  return tidy(() => withoutHeight(avgPool2d(withHeight(w.x), [1, w.k], { stride: [1, w.s], padding: [0, w.p], ceilMode: w.ceilMode, countIncludePad: include })));
 }

@@ -201,6 +201,26 @@ export function pixelShuffle<D extends DType>(x: Tensor<D>, upscaleFactor: numbe
 }
 
 /**
+ * Channel shuffle (ShuffleNet, Zhang et al. 2018), as torch.nn.functional.channel_shuffle: the C
+ * channels of [N, C, *] (at least 3-D), seen as [groups, C / groups], are transposed to
+ * [C / groups, groups], so output channel j * groups + g is input channel g * (C / groups) + j.
+ * Any dtype; a copy. @example F.channelShuffle(x, 2)   // channels [0 1 2 3] -> [0 2 1 3]
+ */
+export function channelShuffle<D extends DType>(x: Tensor<D>, groups: number): Tensor<D> {
+  const op = 'channelShuffle';
+  const t = checkTensor(op, 'x', x) as Tensor<D>;
+  if (t.rank < 3) fail('E_SHAPE', `${op}: expected \`x\` of shape [N, C, *] (at least 3-D), got ${shapeStr(t.shape)}`);
+  const g = checkInt(op, 'groups', groups, 1);
+  const [n, c] = t.shape, rest = t.shape.slice(2);
+  if (c % g !== 0) fail('E_SHAPE', `${op}: the ${c} channels of x ${shapeStr(t.shape)} are not divisible by groups = ${g}`);
+  return tidy(() => {
+    const parts = reshape(t, [n, g, c / g, ...rest]);
+    const moved = permute(parts, [0, 2, 1, ...rest.map((_, i) => i + 3)]);
+    return reshape(moved, t.shape);
+  }) as Tensor<D>;
+}
+
+/**
  * The inverse of pixelShuffle, as torch.pixel_unshuffle: [..., C, H * r, W * r] -> [..., C * r^2, H, W].
  * @example F.pixelUnshuffle(x, 2)   // [1, 3, 16, 16] -> [1, 12, 8, 8]
  */
