@@ -18,7 +18,9 @@ namespace special {
 constexpr double kPi = 3.14159265358979323846;
 
 // The inverse of erf on (-1, 1); +-inf at +-1, NaN outside [-1, 1] and for NaN. A rational first
-// guess (Giles-style, PyTorch's calc_erfinv) and two Newton steps on erf in double.
+// guess (PyTorch's calc_erfinv) and one Newton step on erf in double, where PyTorch takes two:
+// the guess is good to about 1e-7, one step squares that, and a second changed none of the
+// float32 results (every 7th float of (-1, 1) checked: 304M values) but cost as much again.
 CONVNET_HD inline double erfinv(double y) {
   const double y_abs = ::fabs(y);
   if (y_abs > 1.0) return NAN;
@@ -36,9 +38,7 @@ CONVNET_HD inline double erfinv(double y) {
     x = ::copysign(num, y) / den;
   }
   const double two_over_sqrt_pi = 1.12837916709551257390;
-  x -= (::erf(x) - y) / (two_over_sqrt_pi * ::exp(-x * x));
-  x -= (::erf(x) - y) / (two_over_sqrt_pi * ::exp(-x * x));
-  return x;
+  return x - (::erf(x) - y) / (two_over_sqrt_pi * ::exp(-x * x));
 }
 
 // psi(x) = d/dx log(gamma(x)). -inf at +0 and +inf at -0 (the limits from the right and the left
