@@ -53,10 +53,15 @@ CONVNET_HD inline double digamma(double x) {
     result = -kPi / ::tan(kPi * (x - ::trunc(x)));
     x = 1 - x;
   }
+  // The recurrence psi(x) = psi(x + 1) - 1 / x up to x >= 10, its terms summed as one fraction
+  // num / den (one division, not up to ten: positive terms, den at most about 10^10).
+  double num = 0, den = 1;
   while (x < 10) {
-    result -= 1 / x;
+    num = num * x + den;
+    den *= x;
     x += 1;
   }
+  result -= num / den;
   if (x == 10) return result + 2.25175258906672110764;  // psi(10)
   double series = 0;
   if (x < 1.0e17) {
