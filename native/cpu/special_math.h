@@ -54,7 +54,8 @@ CONVNET_HD inline double digamma(double x) {
     x = 1 - x;
   }
   // The recurrence psi(x) = psi(x + 1) - 1 / x up to x >= 10, its terms summed as one fraction
-  // num / den (one division, not up to ten: positive terms, den at most about 10^10).
+  // num / den (one division, not up to ten: positive terms, den at most about 10^10); the float32
+  // results are term by term's but one in 329M, by an ulp (special_math_selftest.cc).
   double num = 0, den = 1;
   while (x < 10) {
     num = num * x + den;
