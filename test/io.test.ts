@@ -350,6 +350,15 @@ function everyLayer(): Record<string, nn.Module> {
     PoissonNLLLoss: new nn.PoissonNLLLoss(false, true, { eps: 1e-4 }),
     GaussianNLLLoss: new nn.GaussianNLLLoss({ full: true, eps: 1e-3 }),
     MultiLabelMarginLoss: new nn.MultiLabelMarginLoss({ reduction: 'mean' }),
+    CosineSimilarity: new nn.CosineSimilarity(0, 1e-6),
+    PairwiseDistance: new nn.PairwiseDistance({ p: 1, eps: 1e-4, keepdim: true }),
+    Bilinear: new nn.Bilinear(3, 4, 2, { bias: false }),
+    AdaptiveAvgPool1d: new nn.AdaptiveAvgPool1d(5),
+    AdaptiveMaxPool1d: new nn.AdaptiveMaxPool1d([3]),
+    LPPool1d: new nn.LPPool1d(1.5, 3, 2, true),
+    Dropout1d: new nn.Dropout1d(0.3),
+    AlphaDropout: new nn.AlphaDropout({ p: 0.2 }),
+    FeatureAlphaDropout: new nn.FeatureAlphaDropout(0.1, false),
   };
   w.dispose();
   return m;

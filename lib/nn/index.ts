@@ -21,6 +21,10 @@ export type {
   InstanceNormModuleOptions, UnfoldModuleOptions, WithOptions, MaxPool1dModuleOptions, AvgPool1dModuleOptions,
 } from './layers';
 export {
+  CosineSimilarity, PairwiseDistance, Bilinear, AdaptiveAvgPool1d, AdaptiveMaxPool1d, LPPool1d, Dropout1d, AlphaDropout, FeatureAlphaDropout,
+} from './layers-more';
+export type { LPPool1dModuleOptions } from './layers-more';
+export {
   ZeroPad1d, ZeroPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d,
 } from './padding';
 export type { Padding1, Padding2 } from './padding';

@@ -1,7 +1,8 @@
 /**
  * `optim`: optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) over the fused, in-place update steps,
- * more (Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD) over the ordinary tensor ops, learning-rate
- * schedules, and gradient clipping.
+ * more (Adamax, NAdam, RAdam, Adadelta, Rprop, ASGD, LBFGS) over the ordinary tensor ops, learning-rate
+ * schedules, stochastic weight averaging (`swaUtils`: AveragedModel, SWALR, updateBn) and gradient
+ * clipping.
  *
  * @example
  * const opt = new optim.SGD(params, { lr: 0.1, momentum: 0.9 });
@@ -41,4 +42,9 @@ export { CyclicLR, CosineAnnealingWarmRestarts, PolynomialLR, ConstantLR, Multip
 export type {
   CyclicLROptions, CosineAnnealingWarmRestartsOptions, PolynomialLROptions, ConstantLROptions, MultiplicativeLROptions, SequentialLROptions,
 } from './lr_scheduler_more';
+export { LBFGS } from './lbfgs';
+export type { LBFGSOptions } from './lbfgs';
+export { AveragedModel, SWALR, updateBn } from './swa_utils';
+export type { AveragedModelOptions, SWALROptions, AvgFn } from './swa_utils';
+export * as swaUtils from './swa_utils';
 export { clipGradNorm, clipGradValue } from './clip_grad';

@@ -15,6 +15,8 @@ export { maxPool2d, maxUnpool2d, avgPool2d, lpPool2d, mixedPool2d, stochasticPoo
 export type { MaxUnpool2dOptions, RoIAlignOptions, SpatialPyramidPool2dOptions } from './pool';
 export { maxPool1d, avgPool1d } from './pool';
 export type { MaxPool1dOptions, AvgPool1dOptions, Size1 } from './pool';
+export { bilinear, adaptiveAvgPool1d, adaptiveMaxPool1d, lpPool1d, dropout1d, alphaDropout, featureAlphaDropout } from './more';
+export type { LpPool1dOptions } from './more';
 export { embedding } from './embedding';
 export type { EmbeddingOptions } from './embedding';
 export { probout } from './probout';
