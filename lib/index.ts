@@ -71,3 +71,4 @@ export * as vision from './vision';
 export * as callbacks from './train/index';
 export type { FitOptions, EvaluateOptions, PredictOptions, History, DataArg, LossArg } from './train/fit';
 export type { ProgressOutput } from './train/progress';
+export * as linalg from './linalg'; export { det, slogdet, inverse, pinverse, matrixPower, cholesky } from './linalg';

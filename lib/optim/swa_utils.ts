@@ -29,6 +29,8 @@ export type AvgFn = (averaged: Tensor<'float32'>, current: Tensor<'float32'>, nu
  * first, or average the plain model.)
  */
 export function copyModule<M extends Module>(m: M, op = 'copyModule'): M {
+  if (typeof op !== 'string') fail('E_ARG', `copyModule: expected \`op\` to be a string, got ${describe(op)}`);
+  if (!(m instanceof Module)) fail('E_ARG', `${op}: expected an nn.Module to copy, got ${describe(m)}`);
   const copyArg = (v: unknown, depth: number): unknown => {
     if (depth > 256) fail('E_ARG', `${op}: the config of a ${m.typeName} is nested too deep to copy`);
     if (v instanceof Module) return copyModule(v, op);

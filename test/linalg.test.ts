@@ -1,0 +1,313 @@
+/**
+ * linalg (lib/linalg.ts): values and gradients against PyTorch 1.13 in float64
+ * (test/fixtures/make/linalg.py), the sign-ambiguous factors (QR, eigh, SVD) by their invariants
+ * and up to sign, gradients against finite differences, typed errors with the inputs intact,
+ * empty matrices, and the GPU against the CPU.
+ */
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
+import { expectClose, expectError, loadFixture, randomTensor, tapeCheck } from './helpers';
+
+const L = cc.linalg;
+type Values = { shape: number[]; values: (number | string)[]; dtype?: 'int32' };
+interface Case {
+  op: string; inputs: Values[]; kw: Record<string, unknown>; outputs: Record<string, Values>;
+  weights?: Record<string, Values>; square?: string[]; grads?: Values[];
+}
+
+const numbers = (v: Values) => v.values.map(Number);
+const make = (v: Values, requiresGrad = false) => cc.tensor(numbers(v), { shape: v.shape, dtype: v.dtype ?? 'float32', requiresGrad: requiresGrad && v.dtype !== 'int32' });
+const ordOf = (v: unknown) => (v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v) as cc.linalg.MatrixNormOrd;
+
+/** The op of a case: its outputs by PyTorch's names (y0, y1... for plain results). */
+function apply(c: Case, xs: cc.Tensor[]): Record<string, cc.Tensor> {
+  const kw = c.kw;
+  const [a, b] = xs;
+  switch (c.op) {
+    case 'det': return { y0: L.det(a) };
+    case 'slogdet': { const r = L.slogdet(a); return { sign: r.sign, logabsdet: r.logabsdet }; }
+    case 'inv': return { y0: L.inv(a) };
+    case 'solve': return { y0: L.solve(a, b, { left: kw.left as boolean | undefined }) };
+    case 'cholesky': return { y0: L.cholesky(a, { upper: kw.upper as boolean | undefined }) };
+    case 'qr': { const r = L.qr(a, (kw.mode as 'reduced' | 'complete' | undefined) ?? 'reduced'); return { Q: r.Q, R: r.R }; }
+    case 'eigh': { const r = L.eigh(a, (kw.UPLO as 'L' | 'U' | undefined) ?? 'L'); return { eigenvalues: r.eigenvalues, eigenvectors: r.eigenvectors }; }
+    case 'eigvalsh': return { y0: L.eigvalsh(a) };
+    case 'svd': { const r = L.svd(a, { fullMatrices: kw.fullMatrices as boolean | undefined }); return { U: r.U, S: r.S, Vh: r.Vh }; }
+    case 'svdvals': return { y0: L.svdvals(a) };
+    case 'pinv': return { y0: L.pinv(a, kw) };
+    case 'matrixRank': return { y0: L.matrixRank(a, kw) };
+    case 'lstsq': return { y0: L.lstsq(a, b).solution };
+    case 'lstsqFull': { const r = L.lstsq(a, b, kw); return { solution: r.solution, residuals: r.residuals, rank: r.rank, singularValues: r.singularValues }; }
+    case 'matrixNorm': return { y0: L.matrixNorm(a, ordOf(kw.ord), (kw.dim as number[] | undefined) ?? [-2, -1], (kw.keepdim as boolean | undefined) ?? false) };
+    case 'vectorNorm': return { y0: L.vectorNorm(a, kw.ord as number, kw.dim as number[]) };
+    case 'norm': return { y0: L.norm(a, kw.ord as number | undefined, kw.dim as number | undefined) };
+    case 'cond': return { y0: L.cond(a, kw.p === null ? null : ordOf(kw.p)) };
+    case 'matrixPower': return { y0: L.matrixPower(a, kw.n as number) };
+    case 'multiDot': return { y0: L.multiDot(xs) };
+    case 'vecdot': return { y0: L.vecdot(a, b, (kw.dim as number | undefined) ?? -1) };
+    default: throw new Error(c.op);
+  }
+}
+
+/** The columns of a batch of matrices [..., r, c] as arrays (of each matrix in turn). */
+function columns(t: cc.Tensor): number[][] {
+  const v = t.dataSync(), r = t.shape[t.rank - 2], c = t.shape[t.rank - 1], count = t.size / Math.max(1, r * c);
+  const out: number[][] = [];
+  for (let b = 0; b < count; b++) for (let j = 0; j < c; j++) out.push(Array.from({ length: r }, (_, i) => v[b * r * c + i * c + j]));
+  return out;
+}
+
+/** Each column of `actual` equal to the column of `expected` or to its negation. */
+function sameUpToSign(actual: cc.Tensor, expected: Values, what: string, tol = 2e-5): void {
+  expect(actual.shape, `${what} shape`).to.deep.equal(expected.shape);
+  const a = columns(actual), e = columns(make(expected));
+  a.forEach((col, j) => {
+    const dot = col.reduce((s, x, i) => s + x * e[j][i], 0);
+    const s = dot < 0 ? -1 : 1;
+    expectClose(col.map((x) => s * x), e[j], tol, tol, `${what} column ${j}`);
+  });
+}
+
+/** max |A - B| over two tensors of one shape. */
+function maxDiff(a: cc.Tensor, b: cc.Tensor): number {
+  const x = a.dataSync(), y = b.dataSync();
+  expect(a.shape).to.deep.equal(b.shape);
+  let d = 0;
+  for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i] - y[i]));
+  return d;
+}
+
+/** Q^T Q = I for the columns of a batch of matrices. */
+function expectOrthonormalColumns(q: cc.Tensor, what: string): void {
+  const k = q.shape[q.rank - 1];
+  const batch = q.shape.slice(0, -2);
+  const eye = cc.eye(k).expand([...batch, k, k]);
+  expect(maxDiff(cc.matmul(q, q, { transA: true }), eye), `${what} orthonormal`).to.be.below(2e-6);
+}
+
+describe('linalg', () => {
+  const { cases } = loadFixture<{ cases: Case[] }>('linalg');
+
+  for (const c of cases) {
+    it(`${c.op} ${JSON.stringify(c.kw)} ${c.inputs.map((x) => `[${x.shape.join(', ')}]`).join(' ')} matches PyTorch${c.grads ? ' (with gradients)' : ''}`, () => {
+      const xs = c.inputs.map((v) => make(v, c.grads !== undefined));
+      const before = xs.map((x) => Array.from(x.dataSync()));
+      const out = apply(c, xs);
+      const a = xs[0];
+      for (const [name, expected] of Object.entries(c.outputs)) {
+        const y = out[name];
+        expect(y, name).to.not.equal(undefined);
+        if (c.op === 'svd' && name !== 'S' && c.kw.fullMatrices !== false) {
+          // Full matrices: past the first k, any orthonormal completion is right (checked below).
+          const k = Math.min(...c.inputs[0].shape.slice(-2)), axis = name === 'U' ? y.rank - 1 : y.rank - 2;
+          const mine = cc.narrow(y, axis, 0, k), theirs = cc.narrow(make(expected), axis, 0, k);
+          const cols = (t: cc.Tensor) => (name === 'U' ? t : cc.transpose(t, -2, -1));
+          sameUpToSign(cols(mine), { shape: [...cols(theirs).shape], values: Array.from(cols(theirs).dataSync()) }, name);
+        } else if (c.op === 'qr' || (c.op === 'eigh' && name === 'eigenvectors') || (c.op === 'svd' && name !== 'S')) {
+          // Defined up to sign: columns of Q, U, V (rows of R and Vh) compared up to sign.
+          if (name === 'R' || name === 'Vh') {
+            const et = cc.transpose(make(expected), -2, -1);
+            sameUpToSign(cc.transpose(y, -2, -1), { shape: [...et.shape], values: Array.from(et.dataSync()) }, name);
+          } else sameUpToSign(y, expected, name);
+        } else {
+          expect(y.shape, `${name} shape`).to.deep.equal(expected.shape);
+          if (expected.dtype === 'int32') expect(y.dtype).to.equal('int32');
+          expectClose(y.dataSync(), numbers(expected), 2e-5, 2e-5, name);
+        }
+      }
+      // Invariants of the factorisations.
+      if (c.op === 'qr') {
+        expect(maxDiff(cc.matmul(out.Q, out.R), a)).to.be.below(3e-6);
+        expectOrthonormalColumns(out.Q, 'Q');
+        expect(maxDiff(out.R, cc.triu(out.R)), 'R upper').to.equal(0);
+      }
+      if (c.op === 'svd') {
+        const k = out.S.shape[out.S.rank - 1];
+        const U = cc.narrow(out.U, out.U.rank - 1, 0, k), Vh = cc.narrow(out.Vh, out.Vh.rank - 2, 0, k);
+        expect(maxDiff(cc.matmul(cc.mul(U, cc.unsqueeze(out.S, -2)), Vh), a)).to.be.below(3e-6);
+        expectOrthonormalColumns(out.U, 'U');
+        expectOrthonormalColumns(cc.transpose(out.Vh, -2, -1), 'V');
+      }
+      if (c.op === 'eigh' && c.kw.UPLO === undefined) {
+        const sym = c.inputs[0].shape.length === 2 ? cc.tril(a).add(cc.tril(a, -1).transpose(-2, -1)) : a;
+        const V = out.eigenvectors;
+        expect(maxDiff(cc.matmul(sym, V), cc.mul(V, cc.unsqueeze(out.eigenvalues, -2)))).to.be.below(1e-5);
+        expectOrthonormalColumns(V, 'V');
+      }
+      if (c.grads) {
+        let loss: cc.Tensor | null = null;
+        for (const [name, w] of Object.entries(c.weights!)) {
+          const y = out[name];
+          const term = cc.sum(cc.mul(c.square!.includes(name) ? cc.mul(y, y) : y, make(w)));
+          loss = loss === null ? term : cc.add(loss, term);
+        }
+        loss!.backward();
+        const gradded = xs.filter((x) => x.dtype === 'float32');
+        c.grads.forEach((g, i) => {
+          expect(gradded[i].grad, `grad ${i}`).to.not.equal(null);
+          expectClose(gradded[i].grad!.dataSync(), numbers(g), 5e-4, 5e-5, `grad ${i}`);
+        });
+      }
+      xs.forEach((x, i) => expect(Array.from(x.dataSync()), `input ${i} intact`).to.deep.equal(before[i]));
+    });
+  }
+
+  it('gradients match finite differences', () => {
+    const spd = (x: cc.Tensor) => cc.add(cc.div(cc.matmul(x, x, { transB: true }), x.shape[x.rank - 1]), cc.eye(x.shape[x.rank - 1]));
+    const symm = (x: cc.Tensor) => cc.div(cc.add(x, cc.transpose(x, -2, -1)), 2);
+    const o = { samples: 12 };
+    tapeCheck('det', [{ shape: [2, 3, 3] }], ([a]) => L.det(a), o);
+    tapeCheck('slogdet', [{ shape: [3, 3] }], ([a]) => L.slogdet(cc.add(a, cc.eye(3))).logabsdet, o);
+    tapeCheck('inv', [{ shape: [3, 3] }], ([a]) => L.inv(cc.add(a, cc.mul(cc.eye(3), 2))), o);
+    tapeCheck('solve', [{ shape: [2, 3, 3] }, { shape: [3, 2] }], ([a, b]) => L.solve(cc.add(a, cc.mul(cc.eye(3), 2)), b), o);
+    tapeCheck('solve left=false', [{ shape: [3, 3] }, { shape: [2, 3] }], ([a, b]) => L.solve(cc.add(a, cc.mul(cc.eye(3), 2)), b, { left: false }), o);
+    tapeCheck('cholesky', [{ shape: [2, 3, 3] }], ([a]) => L.cholesky(spd(a)), o);
+    tapeCheck('cholesky upper', [{ shape: [3, 3] }], ([a]) => L.cholesky(spd(a), { upper: true }), o);
+    tapeCheck('qr tall', [{ shape: [4, 3] }], ([a]) => { const { Q, R } = L.qr(a); return cc.concat([cc.mul(Q, Q).flatten(), cc.mul(R, R).flatten()]); }, o);
+    tapeCheck('qr wide', [{ shape: [2, 4] }], ([a]) => { const { Q, R } = L.qr(a); return cc.concat([cc.mul(Q, Q).flatten(), cc.mul(R, R).flatten()]); }, o);
+    tapeCheck('eigh', [{ shape: [4, 4] }], ([a]) => { const r = L.eigh(symm(a)); return cc.concat([r.eigenvalues, cc.mul(r.eigenvectors, r.eigenvectors).flatten()]); }, o);
+    tapeCheck('eigvalsh', [{ shape: [2, 3, 3] }], ([a]) => L.eigvalsh(symm(a), 'U'), o);
+    tapeCheck('svd', [{ shape: [4, 3] }], ([a]) => { const r = L.svd(a, { fullMatrices: false }); return cc.concat([r.S, cc.mul(r.U, r.U).flatten(), cc.mul(r.Vh, r.Vh).flatten()]); }, o);
+    tapeCheck('svd wide, full', [{ shape: [2, 4] }], ([a]) => { const r = L.svd(a); return cc.concat([r.S, cc.mul(cc.narrow(r.Vh, 0, 0, 2), cc.narrow(r.Vh, 0, 0, 2)).flatten()]); }, o);
+    tapeCheck('svdvals', [{ shape: [2, 3, 4] }], ([a]) => L.svdvals(a), o);
+    tapeCheck('pinv tall', [{ shape: [4, 3] }], ([a]) => L.pinv(a), o);
+    tapeCheck('pinv wide', [{ shape: [2, 4] }], ([a]) => L.pinv(a), o);
+    tapeCheck('pinv hermitian', [{ shape: [3, 3] }], ([a]) => L.pinv(spd(a), { hermitian: true }), o);
+    tapeCheck('lstsq', [{ shape: [5, 3] }, { shape: [5, 2] }], ([a, b]) => L.lstsq(a, b).solution, o);
+    // Distinct entries at least 0.05 from 0 and row and column sums far apart (no kink within a step).
+    const spread = Float64Array.from({ length: 24 }, (_, i) => (((i * 7) % 24) / 10 - 1.15) * (1 + (i % 4)));
+    for (const ord of ['fro', 'nuc', 1, -1, 2, -2, Infinity, -Infinity] as const) tapeCheck(`matrixNorm ${ord}`, [{ shape: [2, 3, 4], values: spread }], ([a]) => L.matrixNorm(a, ord), o);
+    tapeCheck('cond', [{ shape: [3, 3] }], ([a]) => L.cond(cc.add(a, cc.eye(3))), o);
+    tapeCheck('cond fro', [{ shape: [3, 3] }], ([a]) => L.cond(cc.add(a, cc.mul(cc.eye(3), 2)), 'fro'), o);
+    tapeCheck('matrixPower', [{ shape: [3, 3] }], ([a]) => L.matrixPower(a, 3), o);
+    tapeCheck('matrixPower negative', [{ shape: [3, 3] }], ([a]) => L.matrixPower(cc.add(a, cc.mul(cc.eye(3), 2)), -2), o);
+    tapeCheck('multiDot', [{ shape: [3] }, { shape: [3, 4] }, { shape: [4] }], (ts) => L.multiDot(ts), o);
+    tapeCheck('vecdot', [{ shape: [2, 3] }, { shape: [3] }], ([a, b]) => L.vecdot(a, b), o);
+  });
+
+  it('det: the gradient at a singular matrix is the cofactor matrix', () => {
+    const a = cc.tensor([[1, 2], [2, 4]], { requiresGrad: true });
+    L.det(a).backward();
+    expectClose(a.grad!.dataSync(), [4, -2, -2, 1], 1e-6, 1e-6, 'cofactors');
+    const b = cc.tensor([[1, 2, 3], [2, 4, 6], [3, 6, 9]], { requiresGrad: true });   // rank 1: no cofactor survives
+    L.det(b).backward();
+    expectClose(b.grad!.dataSync(), new Array(9).fill(0), 0, 1e-5, 'rank 1');
+  });
+
+  it('top-level aliases', () => {
+    const a = cc.tensor([[2, 1], [1, 3]]);
+    expectClose(cc.det(a).dataSync(), [5]);
+    expectClose(cc.inverse(a).dataSync(), L.inv(a).dataSync());
+    expectClose(cc.slogdet(a).logabsdet.dataSync(), [Math.log(5)], 1e-6);
+    expectClose(cc.pinverse(a).dataSync(), L.inv(a).dataSync(), 1e-5, 1e-6);
+    expectClose(cc.matrixPower(a, 2).dataSync(), [5, 5, 5, 10]);
+    expectClose(cc.cholesky(a).dataSync(), L.cholesky(a).dataSync());
+    expect(L.cross).to.equal(cc.cross);
+  });
+
+  it('batched results match one matrix at a time', () => {
+    const { t } = randomTensor([3, 2, 4, 4], 5);
+    const one = (i: number, j: number) => t.narrow(0, i, 1).narrow(1, j, 1).reshape([4, 4]);
+    const d = L.det(t), iv = L.inv(t), s = L.svdvals(t);
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 2; j++) {
+      expectClose([d.dataSync()[i * 2 + j]], L.det(one(i, j)).dataSync(), 1e-6, 1e-7);
+      expectClose(iv.narrow(0, i, 1).narrow(1, j, 1).dataSync(), L.inv(one(i, j)).dataSync(), 1e-6, 1e-7);
+      expectClose(s.narrow(0, i, 1).narrow(1, j, 1).dataSync(), L.svdvals(one(i, j)).dataSync(), 1e-6, 1e-7);
+    }
+  });
+
+  it('empty matrices as PyTorch', () => {
+    expect(L.det(cc.zeros([0, 0])).tolist()).to.equal(1);
+    expect(L.det(cc.zeros([0, 3, 3])).shape).to.deep.equal([0]);
+    expect(L.inv(cc.zeros([2, 0, 0])).shape).to.deep.equal([2, 0, 0]);
+    expect(L.cholesky(cc.zeros([0, 0])).shape).to.deep.equal([0, 0]);
+    const r = L.svd(cc.zeros([3, 0]));
+    expect([r.U.shape, r.S.shape, r.Vh.shape]).to.deep.equal([[3, 3], [0], [0, 0]]);
+    const q = L.qr(cc.zeros([0, 2]));
+    expect([q.Q.shape, q.R.shape]).to.deep.equal([[0, 0], [0, 2]]);
+    expect(L.eigh(cc.zeros([0, 0])).eigenvalues.shape).to.deep.equal([0]);
+    expect(L.pinv(cc.zeros([3, 0])).shape).to.deep.equal([0, 3]);
+    expect(L.matrixNorm(cc.zeros([0, 3])).tolist()).to.equal(0);
+    expect(L.matrixNorm(cc.zeros([0, 3]), 'nuc').tolist()).to.equal(0);
+    expect(L.matrixRank(cc.zeros([2, 0, 4])).tolist()).to.deep.equal([0, 0]);
+    expect(L.matrixPower(cc.zeros([0, 0]), 3).shape).to.deep.equal([0, 0]);
+    expect(L.solve(cc.zeros([0, 0]), cc.zeros([0])).shape).to.deep.equal([0]);
+  });
+
+  it('typed errors, with the inputs intact', () => {
+    const rect = cc.tensor([[1, 2, 3], [4, 5, 6]]);
+    for (const f of [L.det, L.inv, L.cholesky, (x: cc.Tensor) => L.eigh(x), L.eigvalsh, (x: cc.Tensor) => L.slogdet(x), (x: cc.Tensor) => L.matrixPower(x, 2)]) {
+      expectError(() => f(rect), 'E_SHAPE', /square/);
+    }
+    expectError(() => L.solve(rect, cc.ones([2])), 'E_SHAPE', /square/);
+    expectError(() => L.solve(cc.eye(3), cc.ones([2])), 'E_SHAPE');
+    expectError(() => L.det(cc.ones([3])), 'E_SHAPE');
+    const notPd = cc.tensor([[[4, 0], [0, 1]], [[1, 2], [2, 1]]]);
+    expectError(() => L.cholesky(notPd), 'E_RANGE', /Batch element 1.*leading minor of order 2 is not positive-definite/);
+    expectError(() => L.cholesky(cc.tensor([[-1, 0], [0, 1]])), 'E_RANGE', /^linalg.cholesky: The factorization.*order 1/);
+    const sing = cc.tensor([[1, 2], [2, 4]]);
+    expectError(() => L.inv(sing), 'E_RANGE', /singular/);
+    expectError(() => L.solve(sing, cc.ones([2])), 'E_RANGE', /singular/);
+    expectError(() => L.matrixPower(sing, -1), 'E_RANGE', /singular/);
+    const ints = cc.tensor([[1, 0], [0, 1]], { dtype: 'int32' });
+    for (const f of [L.det, L.inv, L.cholesky, L.svdvals, L.pinv, (x: cc.Tensor) => L.qr(x), (x: cc.Tensor) => L.matrixNorm(x), (x: cc.Tensor) => L.matrixRank(x)]) {
+      expectError(() => f(ints), 'E_DTYPE');
+    }
+    expectError(() => L.svd(cc.tensor([[NaN, 1], [0, 1]])), 'E_RANGE', /non-finite/);
+    expectError(() => L.eigh(cc.tensor([[Infinity, 1], [1, 1]])), 'E_RANGE', /non-finite/);
+    expectError(() => L.qr(cc.eye(2), 'full' as never), 'E_ARG');
+    expectError(() => L.eigh(cc.eye(2), 'X' as never), 'E_ARG');
+    expectError(() => L.matrixNorm(cc.eye(2), 3), 'E_ARG');
+    expectError(() => L.matrixNorm(cc.eye(2), 'fro', [0, 0]), 'E_ARG');
+    expectError(() => L.matrixPower(cc.eye(2), 1.5), 'E_ARG');
+    expectError(() => L.multiDot([cc.eye(2)]), 'E_ARG');
+    expectError(() => L.multiDot([cc.eye(2), cc.ones([3, 2])]), 'E_SHAPE');
+    expectError(() => L.svd(cc.eye(2), { full: true } as never), 'E_ARG');
+    expectError(() => L.pinv(cc.eye(2), { rtol: -1 }), 'E_ARG');
+    expectError(() => L.lstsq(cc.eye(2), cc.ones([2]), { driver: 'x' as never }), 'E_ARG');
+    // 'r' mode has no gradient, as PyTorch's.
+    const x = cc.eye(2).requiresGrad_();
+    expectError(() => L.qr(x, 'r').R.sum().backward(), 'E_ARG', /mode='r'/);
+    for (const t of [rect, notPd, sing, ints]) expect(t.isDisposed).to.equal(false);
+    expect(sing.tolist()).to.deep.equal([[1, 2], [2, 4]]);
+    expect(notPd.tolist()).to.deep.equal([[[4, 0], [0, 1]], [[1, 2], [2, 1]]]);
+  });
+
+  it('cond is Infinity for a singular matrix with a norm that needs inv', () => {
+    expect(L.cond(cc.tensor([[1, 2], [2, 4]]), 1).tolist()).to.equal(Infinity);
+    expect(L.cond(cc.tensor([[1, 2], [2, 4]])).item()).to.be.above(1e6);
+  });
+
+  it('handles a medium-sized matrix accurately', () => {
+    const { t } = randomTensor([64, 48], 9);
+    const r = L.svd(t, { fullMatrices: false });
+    expect(maxDiff(cc.matmul(cc.mul(r.U, cc.unsqueeze(r.S, 0)), r.Vh), t)).to.be.below(5e-6);
+    const sym = cc.matmul(t, t, { transA: true });
+    const e = L.eigh(sym);
+    expect(maxDiff(cc.matmul(sym, e.eigenvectors), cc.mul(e.eigenvectors, cc.unsqueeze(e.eigenvalues, 0)))).to.be.below(1e-4);
+    const x = L.solve(cc.add(sym, cc.eye(48)), cc.ones([48, 2]));
+    expect(maxDiff(cc.matmul(cc.add(sym, cc.eye(48)), x), cc.ones([48, 2]))).to.be.below(1e-4);
+  });
+});
+
+describeCuda('linalg on the GPU', () => {
+  it('matches the CPU, with gradients, results on the GPU', () => {
+    const a = randomCpu([2, 3, 3], 71), b = randomCpu([2, 3, 2], 72), r = randomCpu([4, 3], 73);
+    const shift = (t: cc.Tensor) => cc.add(t, cc.mul(cc.eye(3, { device: t.device }), 2));
+    compareDevices((t) => [L.det(t), L.inv(shift(t)), L.slogdet(shift(t)).logabsdet], [a], { grads: true, what: 'det, inv, slogdet' });
+    compareDevices((t, u) => L.solve(shift(t), u), [a, b], { grads: true, what: 'solve' });
+    compareDevices((t) => L.cholesky(cc.add(cc.matmul(t, t, { transB: true }), cc.eye(3, { device: t.device }))), [a], { grads: true, what: 'cholesky' });
+    compareDevices((t) => { const q = L.qr(t); return [cc.mul(q.Q, q.Q), cc.mul(q.R, q.R)]; }, [r], { grads: true, what: 'qr' });
+    compareDevices((t) => { const e = L.eigh(t); return [e.eigenvalues, cc.mul(e.eigenvectors, e.eigenvectors)]; }, [a], { grads: true, what: 'eigh' });
+    compareDevices((t) => { const s = L.svd(t, { fullMatrices: false }); return [s.S, cc.mul(s.U, s.U)]; }, [r], { grads: true, what: 'svd' });
+    compareDevices((t) => [L.pinv(t), L.matrixNorm(t, 'nuc'), L.matrixNorm(t, Infinity), L.cond(t)], [r], { grads: true, what: 'pinv, norms' });
+    compareDevices((t, u) => L.lstsq(t, u).solution, [r, randomCpu([4, 2], 74)], { grads: true, what: 'lstsq' });
+    compareDevices((t) => [L.matrixPower(shift(t), -2), L.multiDot([t.reshape([6, 3]), t.reshape([3, 6]), t.reshape([6, 3])])], [a], { grads: true, what: 'matrixPower, multiDot' });
+    const g = a.to('cuda');
+    const full = L.lstsq(r.to('cuda'), randomCpu([4, 2], 75).to('cuda'), { driver: 'gelsd' });
+    for (const t of [L.matrixRank(g), full.rank, full.residuals, full.singularValues, L.svd(g).U, L.qr(g, 'r').Q, L.slogdet(g).sign, L.matrixPower(g, 0)]) {
+      expect(t.device).to.equal('cuda');
+    }
+  });
+});
