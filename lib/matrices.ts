@@ -8,7 +8,7 @@ import { tidy } from './engine';
 import { fail } from './errors';
 import { concat, expand, indexSelect, matmul, mul, permute, reshape, sum } from './ops';
 import { Tensor } from './tensor';
-import { checkAxis, checkFloat, checkInt, checkSameDevice, checkTensor, collectChecked, shapeStr } from './validate';
+import { checkAxis, checkFloat, checkInt, checkSameDevice, checkTensor, collectChecked, describe, shapeStr } from './validate';
 
 type F32 = Tensor<'float32'>;
 
@@ -116,7 +116,7 @@ export function meshgrid<T extends Tensor>(tensors: readonly T[], options: Meshg
   if (typeof options !== 'object' || options === null) fail('E_ARG', `${op}: expected options { indexing }`);
   for (const key of Object.keys(options)) if (key !== 'indexing') fail('E_ARG', `${op}: unknown option \`${key}\`; expected indexing`);
   const indexing = options.indexing ?? 'ij';
-  if (indexing !== 'ij' && indexing !== 'xy') fail('E_ARG', `${op}: expected \`indexing\` 'ij' or 'xy', got ${String(indexing)}`);
+  if (indexing !== 'ij' && indexing !== 'xy') fail('E_ARG', `${op}: expected \`indexing\` 'ij' or 'xy', got ${describe(indexing)}`);
   list.forEach((t, i) => {
     if (t.rank > 1) fail('E_SHAPE', `${op}: expected 0-D or 1-D tensors, got ${shapeStr(t.shape)} at ${i}`);
     if (t.dtype !== list[0].dtype) fail('E_DTYPE', `${op}: expected tensors of one dtype, got ${list[0].dtype} and ${t.dtype}`);

@@ -279,6 +279,7 @@ describe('order statistics, counting and matrix helpers', () => {
     expectError(() => cc.meshgrid([x]), 'E_SHAPE');
     expectError(() => cc.meshgrid([cc.ones([2]), cc.ones([2], 'int32')]), 'E_DTYPE');
     expectError(() => cc.meshgrid([cc.ones([2])], { indexing: 'yx' as never }), 'E_ARG');
+    expectError(() => cc.meshgrid([cc.ones([2])], { indexing: {} as never }), 'E_ARG');   // the fuzzer's: was a TypeError in String()
     // Nothing was lost: x is intact after every refusal.
     expect(x.tolist()).to.deep.equal([[1, 2], [3, 4]]);
   });
