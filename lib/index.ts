@@ -51,6 +51,14 @@ export { kthvalue, median, nanmedian, mode, quantile, nanquantile } from './stat
 export type { QuantileOptions, QuantileInterpolation } from './statistics';
 export { unique, uniqueConsecutive, bincount, histc } from './counting';
 export type { UniqueOptions, UniqueConsecutiveOptions, UniqueResult, BincountOptions, HistcOptions } from './counting';
+export {
+  scatter, scatterReduce, indexFill, indexCopy, indexPut, maskedScatter, take, unbind, tensorSplit, hsplit, vsplit, dsplit, flipud, fliplr,
+  isin, isposinf, isneginf, equal, logicalAnd, logicalOr, logicalXor, logicalNot, clip,
+} from './indexing';
+export type { ScatterReduce, ScatterReduceOptions, IndexPutOptions, IsinOptions } from './indexing';
+export { multinomial, normal, poisson } from './sampling';
+export type { MultinomialOptions, NormalOptions } from './sampling';
+export type { AlphaOptions } from './inplace';
 export { softmax, logSoftmax } from './nn/functional/layers';
 export { topk, sort, argsort, searchsorted, bucketize } from './sorting';
 export { cdist } from './nn/functional/distance';
@@ -68,7 +76,7 @@ export * as io from './io';
 export * as viz from './viz';
 export * as metrics from './metrics';
 export * as vision from './vision';
+export * as linalg from './linalg'; export { det, slogdet, inverse, pinverse, matrixPower, cholesky } from './linalg';
 export * as callbacks from './train/index';
 export type { FitOptions, EvaluateOptions, PredictOptions, History, DataArg, LossArg } from './train/fit';
 export type { ProgressOutput } from './train/progress';
-export * as linalg from './linalg'; export { det, slogdet, inverse, pinverse, matrixPower, cholesky } from './linalg';

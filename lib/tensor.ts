@@ -17,6 +17,9 @@ import * as counting from './counting';
 import * as matrices from './matrices';
 import * as pointwise from './pointwise';
 import * as shapes from './shapes';
+import * as inplace from './inplace';
+import * as indexing from './indexing';
+import * as sampling from './sampling';
 import * as activation from './nn/functional/activation';
 import * as layers from './nn/functional/layers';
 import { TENSOR_BRAND, registerTensorCheck, sizeOf } from './validate';
@@ -484,6 +487,49 @@ export class Tensor<D extends DType = DType> {
   trace(): Tensor<D> { return matrices.trace(this as Tensor<D>); }
   outer(other: Tensor): Tensor<'float32'> { return matrices.outer(this, other); }
   bmm(other: Tensor): Tensor<'float32'> { return matrices.bmm(this, other); }
+  // In-place writes (lib/inplace.ts: the rules on graphs and leaves), indexing (lib/indexing.ts), sampling (lib/sampling.ts).
+  copy_(src: Tensor): this { return inplace.copy_(this, src); }
+  fill_(value: number | Tensor): this { return inplace.fill_(this, value); }
+  zero_(): this { return inplace.zero_(this); }
+  add_(other: Tensor | number, options?: inplace.AlphaOptions): this { return inplace.add_(this, other, options); }
+  sub_(other: Tensor | number, options?: inplace.AlphaOptions): this { return inplace.sub_(this, other, options); }
+  mul_(other: Tensor | number): this { return inplace.mul_(this, other); }
+  div_(other: Tensor | number): this { return inplace.div_(this, other); }
+  clamp_(min?: Tensor | number | null, max?: Tensor | number | null): this { return inplace.clamp_(this, min, max); }
+  clip_(min?: Tensor | number | null, max?: Tensor | number | null): this { return inplace.clamp_(this, min, max); }
+  uniform_(low = 0, high = 1): this { return inplace.uniform_(this, low, high); }
+  normal_(mean = 0, std = 1): this { return inplace.normal_(this, mean, std); }
+  bernoulli_(p: number | Tensor = 0.5): this { return inplace.bernoulli_(this, p); }
+  scatter(dim: number, index: Tensor<'int32'>, src: Tensor | number): Tensor<D> { return indexing.scatter(this as Tensor<D>, dim, index, src); }
+  scatterReduce(dim: number, index: Tensor<'int32'>, src: Tensor, reduce: indexing.ScatterReduce, options?: indexing.ScatterReduceOptions): Tensor<D> {
+    return indexing.scatterReduce(this as Tensor<D>, dim, index, src, reduce, options);
+  }
+  indexFill(dim: number, index: Tensor<'int32'>, value: number | Tensor): Tensor<D> { return indexing.indexFill(this as Tensor<D>, dim, index, value); }
+  indexCopy(dim: number, index: Tensor<'int32'>, src: Tensor): Tensor<D> { return indexing.indexCopy(this as Tensor<D>, dim, index, src); }
+  indexPut(indices: readonly Tensor<'int32'>[], values: Tensor | number, options?: indexing.IndexPutOptions): Tensor<D> { return indexing.indexPut(this as Tensor<D>, indices, values, options); }
+  maskedScatter(mask: Tensor, source: Tensor): Tensor<D> { return indexing.maskedScatter(this as Tensor<D>, mask, source); }
+  take(index: Tensor<'int32'>): Tensor<D> { return indexing.take(this as Tensor<D>, index); }
+  unbind(dim = 0): Tensor<D>[] { return indexing.unbind(this as Tensor<D>, dim); }
+  tensorSplit(sectionsOrIndices: number | readonly number[] | Tensor<'int32'>, dim = 0): Tensor<D>[] { return indexing.tensorSplit(this as Tensor<D>, sectionsOrIndices, dim); }
+  hsplit(sectionsOrIndices: number | readonly number[] | Tensor<'int32'>): Tensor<D>[] { return indexing.hsplit(this as Tensor<D>, sectionsOrIndices); }
+  vsplit(sectionsOrIndices: number | readonly number[] | Tensor<'int32'>): Tensor<D>[] { return indexing.vsplit(this as Tensor<D>, sectionsOrIndices); }
+  dsplit(sectionsOrIndices: number | readonly number[] | Tensor<'int32'>): Tensor<D>[] { return indexing.dsplit(this as Tensor<D>, sectionsOrIndices); }
+  flipud(): Tensor<D> { return indexing.flipud(this as Tensor<D>); }
+  fliplr(): Tensor<D> { return indexing.fliplr(this as Tensor<D>); }
+  expandAs(other: Tensor): Tensor<D> { return indexing.expandAs(this as Tensor<D>, other); }
+  /** As torch.Tensor.view_as: every tensor here is contiguous, so a view is `reshapeAs`. */
+  viewAs(other: Tensor): Tensor<D> { return indexing.reshapeAs(this as Tensor<D>, other); }
+  reshapeAs(other: Tensor): Tensor<D> { return indexing.reshapeAs(this as Tensor<D>, other); }
+  typeAs<T extends DType>(other: Tensor<T>): Tensor<T> { return indexing.typeAs(this, other); }
+  isposinf(): Tensor<'float32'> { return indexing.isposinf(this); }
+  isneginf(): Tensor<'float32'> { return indexing.isneginf(this); }
+  equal(other: Tensor): boolean { return indexing.equal(this, other); }
+  logicalAnd(other: Tensor): Tensor<'float32'> { return indexing.logicalAnd(this, other); }
+  logicalOr(other: Tensor): Tensor<'float32'> { return indexing.logicalOr(this, other); }
+  logicalXor(other: Tensor): Tensor<'float32'> { return indexing.logicalXor(this, other); }
+  logicalNot(): Tensor<'float32'> { return indexing.logicalNot(this); }
+  clip(min?: Tensor | number | null, max?: Tensor | number | null): Tensor<D> { return indexing.clip(this as Tensor<D>, min, max); }
+  multinomial(numSamples: number, options?: sampling.MultinomialOptions): Tensor<'int32'> { return sampling.multinomial(this, numSamples, options); }
   // Pointwise maths and NaN-aware reductions (lib/pointwise.ts), rearranging and combining (lib/shapes.ts).
   logaddexp(other: Tensor | number): Tensor<'float32'> { return pointwise.logaddexp(this, other); }
   logaddexp2(other: Tensor | number): Tensor<'float32'> { return pointwise.logaddexp2(this, other); }
