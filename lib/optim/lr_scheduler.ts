@@ -422,6 +422,20 @@ export class ExponentialLR extends LRScheduler {
   }
 }
 
+/**
+ * @internal `options.lrLambda` of LambdaLR and MultiplicativeLR checked: one function for all
+ * `groups` groups, or an array of one per group.
+ */
+export function checkLambdas(op: string, options: unknown, groups: number): ((step: number) => number)[] {
+  const o = checkOptions<Record<string, unknown>>(op, options, ['lrLambda']);
+  const given = Array.isArray(o.lrLambda) ? o.lrLambda : Array.from({ length: groups }, () => o.lrLambda);
+  if (given.length !== groups) fail('E_ARG', `${op}: expected ${groups} functions in \`lrLambda\` (one per group), got ${given.length}`);
+  given.forEach((f, i) => {
+    if (typeof f !== 'function') fail('E_ARG', `${op}: expected \`lrLambda\`${Array.isArray(o.lrLambda) ? `[${i}]` : ''} to be a function (step) => factor, got ${describe(f)}`);
+  });
+  return given as ((step: number) => number)[];
+}
+
 export interface LambdaLROptions {
   /** step => factor: lr = initialLr * lrLambda(step); one function for all groups or one per group (required). */
   lrLambda: ((step: number) => number) | ((step: number) => number)[];
@@ -440,14 +454,7 @@ export class LambdaLR extends LRScheduler {
   constructor(optimizer: Optimizer, options: LambdaLROptions) {
     const op = 'LambdaLR';
     super(op, optimizer);
-    const o = checkOptions<Record<string, unknown>>(op, options, ['lrLambda']);
-    const n = this.groups().length;
-    const given = Array.isArray(o.lrLambda) ? o.lrLambda : Array.from({ length: n }, () => o.lrLambda);
-    if (given.length !== n) fail('E_ARG', `${op}: expected ${n} functions in \`lrLambda\` (one per group), got ${given.length}`);
-    given.forEach((f, i) => {
-      if (typeof f !== 'function') fail('E_ARG', `${op}: expected \`lrLambda\`${Array.isArray(o.lrLambda) ? `[${i}]` : ''} to be a function (step) => factor, got ${describe(f)}`);
-    });
-    this.#lambdas = given as ((step: number) => number)[];
+    this.#lambdas = checkLambdas(op, options, this.groups().length);
     this.start();
   }
 

@@ -8,7 +8,7 @@
  */
 import { fail } from '../errors';
 import { checkBool, checkInt, checkNumber, checkOptions, collectChecked, describe } from '../validate';
-import { LRScheduler, type SchedulerStateDict } from './lr_scheduler';
+import { checkLambdas, LRScheduler, type SchedulerStateDict } from './lr_scheduler';
 import { Optimizer, type ParamGroup } from './optimizer';
 
 type Group = ParamGroup<{ lr: number }>;
@@ -355,14 +355,7 @@ export class MultiplicativeLR extends LRScheduler {
   constructor(optimizer: Optimizer, options: MultiplicativeLROptions) {
     const op = 'MultiplicativeLR';
     super(op, optimizer);
-    const o = checkOptions<Record<string, unknown>>(op, options, ['lrLambda']);
-    const n = this.groups().length;
-    const given = Array.isArray(o.lrLambda) ? o.lrLambda : Array.from({ length: n }, () => o.lrLambda);
-    if (given.length !== n) fail('E_ARG', `${op}: expected ${n} functions in \`lrLambda\` (one per group), got ${given.length}`);
-    given.forEach((f, i) => {
-      if (typeof f !== 'function') fail('E_ARG', `${op}: expected \`lrLambda\`${Array.isArray(o.lrLambda) ? `[${i}]` : ''} to be a function (step) => factor, got ${describe(f)}`);
-    });
-    this.#lambdas = given as ((step: number) => number)[];
+    this.#lambdas = checkLambdas(op, options, this.groups().length);
     this.start();
   }
 
