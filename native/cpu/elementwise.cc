@@ -248,16 +248,21 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void log1p_arg
   }
 }
 
-// y from l = log(u): log1p(d) = l d / (u - 1), or l + ln 2 where u was the argument itself.
+// y from l = log(u): log1p(d) = l d / (u - 1), or l + ln 2 where u was the argument itself. One
+// loop per kind (a switch inside the loop kept GCC from vectorising it: simd-clones.test.ts).
 CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void log1p_finish(LogKind kind, const float* __restrict x, const float* __restrict d, const float* __restrict u, const float* __restrict l, float* __restrict y, int64_t n) {
   const float ln2 = 0.693147180559945309f;
-  for (int64_t i = 0; i < n; ++i) {
-    const float log1p_d = u[i] == 1.0f ? d[i] : l[i] * (d[i] / (u[i] - 1.0f));
-    switch (kind) {
-      case LogKind::Asinh: y[i] = __builtin_copysignf(__builtin_fabsf(x[i]) > kLogDirect ? l[i] + ln2 : log1p_d, x[i]); break;
-      case LogKind::Acosh: y[i] = x[i] > kLogDirect ? l[i] + ln2 : log1p_d; break;
-      case LogKind::Atanh: y[i] = __builtin_copysignf(0.5f * log1p_d, x[i]); break;
-    }
+  const auto log1p_d = [&](int64_t i) { return u[i] == 1.0f ? d[i] : l[i] * (d[i] / (u[i] - 1.0f)); };
+  switch (kind) {
+    case LogKind::Asinh:
+      for (int64_t i = 0; i < n; ++i) y[i] = __builtin_copysignf(__builtin_fabsf(x[i]) > kLogDirect ? l[i] + ln2 : log1p_d(i), x[i]);
+      return;
+    case LogKind::Acosh:
+      for (int64_t i = 0; i < n; ++i) y[i] = x[i] > kLogDirect ? l[i] + ln2 : log1p_d(i);
+      return;
+    case LogKind::Atanh:
+      for (int64_t i = 0; i < n; ++i) y[i] = __builtin_copysignf(0.5f * log1p_d(i), x[i]);
+      return;
   }
 }
 
