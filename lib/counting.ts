@@ -89,8 +89,8 @@ function distinct<D extends DType>(op: string, x: Tensor<D>, o: UniqueConsecutiv
   const n = axis === undefined ? t.size : t.shape[axis];
   const width = n === 0 ? 0 : t.size / n;   // entries per slice (1 without dim)
   // v holds the slices (the values, without dim) one after another; the i-th in order is at
-  // slice pos[i] of v and came from slice orig[i] of x.
-  let v: Float32Array | Int32Array, pos: ArrayLike<number>, orig: ArrayLike<number>;
+  // slice pos[i] of v (at i where pos is null: v already sorted) and came from slice orig[i] of x.
+  let v: Float32Array | Int32Array, pos: ArrayLike<number> | null, orig: ArrayLike<number>;
   if (axis === undefined && !consecutive) {
     // The native sort (stable, NaN last), read back.
     const { values: sv, indices: si } = noGrad(() => tidy(() => sort(reshape(t, [t.size]))));
@@ -101,7 +101,7 @@ function distinct<D extends DType>(op: string, x: Tensor<D>, o: UniqueConsecutiv
       sv.dispose();
       si.dispose();
     }
-    pos = Array.from({ length: n }, (_, i) => i);
+    pos = null;
   } else {
     // For dim, the axis moved to the front; sorted here unless consecutive.
     v = noGrad(() => tidy(() => (axis === undefined || axis === 0 ? t : permute(t, [axis, ...t.shape.map((_, i) => i).filter((i) => i !== axis)])).dataSync()));
@@ -126,9 +126,10 @@ function distinct<D extends DType>(op: string, x: Tensor<D>, o: UniqueConsecutiv
     for (let k = 0; k < width; k++) if (v[a * width + k] !== v[b * width + k]) return false;   // NaN !== NaN: each NaN stands alone
     return true;
   };
+  const at = (i: number) => (pos === null ? i : pos[i]);
   const inverse = new Int32Array(n), counts: number[] = [], firsts: number[] = [];
   for (let i = 0; i < n; i++) {
-    if (i === 0 || !same(pos[i], pos[i - 1])) {
+    if (i === 0 || !same(at(i), at(i - 1))) {
       firsts.push(i);
       counts.push(0);
     }
@@ -137,7 +138,7 @@ function distinct<D extends DType>(op: string, x: Tensor<D>, o: UniqueConsecutiv
   }
   let values: Tensor<D>;
   if (axis === undefined) {
-    values = tensor(t.dtype === 'float32' ? Float32Array.from(firsts, (i) => v[pos[i]]) : Int32Array.from(firsts, (i) => v[pos[i]]),
+    values = tensor(t.dtype === 'float32' ? Float32Array.from(firsts, (i) => v[at(i)]) : Int32Array.from(firsts, (i) => v[at(i)]),
       { dtype: t.dtype, shape: [firsts.length], device: t.device }) as Tensor<D>;
   } else {
     const a = axis;

@@ -77,6 +77,10 @@ describe('special functions: asin ... atanh, erfc, erfinv, exp2, lgamma, digamma
     expect(at(cc.exp2, [128, -150, 3])).to.deep.equal([Infinity, 0, 8]);
     expect(at(cc.sinh, [-0, Infinity])).to.deep.equal([-0, Infinity]);
     expect(at(cc.asin, [-0, 1, -1])).to.deep.equal([-0, Math.fround(Math.PI / 2), -Math.fround(Math.PI / 2)]);
+    // Empty input: an empty result of the same shape, from every function (and its vector paths).
+    for (const f of [cc.asin, cc.acos, cc.sinh, cc.cosh, cc.asinh, cc.acosh, cc.atanh, cc.erfc, cc.erfinv, cc.exp2, cc.lgamma, cc.digamma, (t: cc.Tensor) => cc.polygamma(3, t)]) {
+      expect(f(cc.zeros([0, 3])).shape).to.deep.equal([0, 3]);
+    }
     expect(at(cc.acos, [1, -1, 0])).to.deep.equal([0, Math.fround(Math.PI), Math.fround(Math.PI / 2)]);
   });
 

@@ -69,9 +69,10 @@ struct Kernels {
   void (*expm1)(const float*, float*, int64_t);
 };
 
-// Note [sum order]: the final reduction of the 16 lanes. Inlined: as a tail call from the
-// AVX-512 functions it made GCC skip their vzeroupper, and every SSE loop run after them on
-// that thread (PReLU, pooling) became several times slower (dirty upper state).
+// Note [sum order]: the final reduction of the 16 lanes, from memory (the portable path; the
+// SIMD paths reduce in registers: reduce16_avx2, reduce16_avx512). Inlined: as a tail call from
+// the AVX-512 functions it once made GCC skip their vzeroupper, and every SSE loop run after them
+// on that thread (PReLU, pooling) became several times slower (dirty upper state).
 __attribute__((always_inline)) inline double reduce16(const double* lanes) {
   double s[8];
   for (int i = 0; i < 8; ++i) s[i] = lanes[i] + lanes[i + 8];
