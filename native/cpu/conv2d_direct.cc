@@ -132,9 +132,10 @@ struct Direct32Args {
   // the padding: one run per input channel, its kernel rows that read x).
   int64_t runs, run_len, run_step, first;
   int64_t step;        // floats between the positions' inputs where S is 0 (a column of outputs)
-  const float* bias;   // bw floats (zero past kg)
+  const float* bias;   // bw floats (zero past kg); null: the sums as they are (more taps follow)
   float* y;            // y[u * y_step + k]: the tile's outputs position by position
   int64_t y_step;
+  bool resume;         // the sums start from y's (the taps before `first`'s), not from zero
 };
 using Direct32Fn = void (*)(const Direct32Args&);
 
@@ -611,6 +612,21 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
   int64_t left_out = 0;
   for (int64_t ow = 0; ow < d.Wo; ++ow) left_out += d.kw - (col_hi[ow] - col_lo[ow]);
   if (right - left < 7 || 32 * left_out < d.Wo * d.kw) left = 0, right = d.Wo;
+  // Note [weights in L1]. A tile reads its block's weights for every tap, ckk x bw floats: 46
+  // KiB for AlexNet's c1 (363 taps x 32 channels), 295 KiB for a 3x3 layer over 256 channels,
+  // more than the L1 (32-48 KiB) holds beside x, so every tile read them again from L2. The
+  // band's tiles therefore run over a part of the input channels at a time, at most 16 KiB of
+  // weights, and store their sums to resume from with the next part's taps: the same FMA chain
+  // per output (the stored and reloaded sums are the same bits), with the weights read from L1.
+  // Forward, 2 threads, Intel model 207 (AVX-512), `node dist/bench/conv_ab.js` with a
+  // throwaway switch, interleaved, ours with parts over without: AlexNet's c1 0.96x the time,
+  // 3x3/2 64 -> 128 on 56x56 0.78x, 256 -> 512 on 14x14 0.88x, 5x5/2 32 -> 64 0.90x, 7x7/2 16
+  // -> 32 0.87x, ResNet-18's 3x3/2 layers 0.94-0.95x, elsewhere within the noise (0.92-1.04x).
+  // 8 KiB parts measured the same as 16, 32 KiB slightly slower; running a row's tiles over
+  // every part before the next row (the sums stay in L1, the weights are reread per row) lost
+  // against the band (1.03-1.25x).
+  const int64_t part_bytes = int64_t{16} << 10, channel_bytes = d.kh * d.kw * bw * static_cast<int64_t>(sizeof(float));
+  const int64_t part = d.Cg * channel_bytes > part_bytes ? std::max<int64_t>(1, part_bytes / channel_bytes) : d.Cg;
   in.for_chunks(px, d, g, [&](int64_t n0, int64_t images, const float* xsrc) {
     // Few (image, group, block) items (a batch of one): bands of output rows too, so that every
     // thread has work. Which thread computes an output changes nothing in it.
@@ -636,33 +652,42 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         // kernel row (those in the padding read its zeros) and the column's kernel columns: run
         // (c, i) is taps (c, i, col_lo .. col_hi - 1).
         const int64_t most = k.direct32_positions(vectors);
-        a.step = g.stride_h * in.ws, a.y_step = d.Wo * bw;
-        for (int64_t ow = 0; ow < d.Wo; ++ow) {
-          if (ow == left) ow = right;
-          if (ow >= d.Wo) break;
-          a.runs = d.Cg * d.kh, a.run_len = col_hi[ow] - col_lo[ow], a.run_step = d.kw, a.first = col_lo[ow];
-          const int64_t pieces = ceil_div(oh1 - oh0, most), height = ceil_div(oh1 - oh0, pieces);
-          for (int64_t r0 = oh0; r0 < oh1; r0 += height) {
-            const int64_t uh = std::min(height, oh1 - r0);
-            a.x = xg + r0 * g.stride_h * in.ws + ow * g.stride_w;
-            a.y = t + ((r0 - oh0) * d.Wo + ow) * bw;
-            k.direct32_rows(0, vectors)[uh - 1](a);
+        const float* bias = a.bias;
+        const int64_t kk = d.kh * d.kw;
+        // The band once for each part of the input channels (Note [weights in L1]).
+        for (int64_t c0 = 0; c0 < d.Cg; c0 += part) {
+          const int64_t c1 = std::min(d.Cg, c0 + part);
+          a.resume = c0 > 0, a.bias = c1 == d.Cg ? bias : nullptr;
+          a.step = g.stride_h * in.ws, a.y_step = d.Wo * bw;
+          for (int64_t ow = 0; ow < d.Wo; ++ow) {
+            if (ow == left) ow = right;
+            if (ow >= d.Wo) break;
+            a.runs = (c1 - c0) * d.kh, a.run_len = col_hi[ow] - col_lo[ow], a.run_step = d.kw;
+            a.first = c0 * kk + col_lo[ow];
+            const int64_t pieces = ceil_div(oh1 - oh0, most), height = ceil_div(oh1 - oh0, pieces);
+            for (int64_t r0 = oh0; r0 < oh1; r0 += height) {
+              const int64_t uh = std::min(height, oh1 - r0);
+              a.x = xg + r0 * g.stride_h * in.ws + ow * g.stride_w;
+              a.y = t + ((r0 - oh0) * d.Wo + ow) * bw;
+              k.direct32_rows(0, vectors)[uh - 1](a);
+            }
           }
-        }
-        // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
-        const int64_t tiles = ceil_div(right - left, most), width = ceil_div(right - left, tiles);
-        a.y_step = bw;
-        for (int64_t oh = oh0; oh < oh1; ++oh) {
-          if (row_hi[oh] - row_lo[oh] == d.kh) {
-            a.runs = 1, a.run_len = d.ckk, a.run_step = 0, a.first = 0;
-          } else {
-            a.runs = d.Cg, a.run_len = (row_hi[oh] - row_lo[oh]) * d.kw, a.run_step = d.kh * d.kw, a.first = row_lo[oh] * d.kw;
-          }
-          for (int64_t ow0 = left; ow0 < right; ow0 += width) {
-            const int64_t uw = std::min(width, right - ow0);
-            a.x = xg + oh * g.stride_h * in.ws + ow0 * g.stride_w;
-            a.y = t + ((oh - oh0) * d.Wo + ow0) * bw;
-            table[uw - 1](a);
+          // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
+          const int64_t tiles = ceil_div(right - left, most), width = ceil_div(right - left, tiles);
+          a.y_step = bw;
+          for (int64_t oh = oh0; oh < oh1; ++oh) {
+            if (row_hi[oh] - row_lo[oh] == d.kh) {
+              a.runs = 1, a.run_len = (c1 - c0) * kk, a.run_step = 0, a.first = c0 * kk;
+            } else {
+              a.runs = c1 - c0, a.run_len = (row_hi[oh] - row_lo[oh]) * d.kw, a.run_step = kk;
+              a.first = c0 * kk + row_lo[oh] * d.kw;
+            }
+            for (int64_t ow0 = left; ow0 < right; ow0 += width) {
+              const int64_t uw = std::min(width, right - ow0);
+              a.x = xg + oh * g.stride_h * in.ws + ow0 * g.stride_w;
+              a.y = t + ((oh - oh0) * d.Wo + ow0) * bw;
+              table[uw - 1](a);
+            }
           }
         }
         k.positions_to_planes(t, bw, (oh1 - oh0) * d.Wo, kg, yg + oh0 * d.Wo, d.hw_out);
