@@ -77,6 +77,7 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   // Session 39's special functions (w: m's shape, uniform in (-1, 1)): scalar libm / float64 loops.
   ['asin of [512,4096] in (-1, 1)', ({ w }) => cc.asin(w), 'w.asin()'],
   ['sinh of [512,4096]', ({ m }) => cc.sinh(m), 'm.sinh()'],
+  ['erf of [512,4096]', ({ m }) => cc.erf(m), 'm.erf()'],
   ['erfc of [512,4096]', ({ m }) => cc.erfc(m), 'm.erfc()'],
   ['erfinv of [512,4096] in (-1, 1)', ({ w }) => cc.erfinv(w), 'w.erfinv()'],
   ['lgamma of [512,4096]', ({ m }) => cc.lgamma(m), 'm.lgamma()'],
