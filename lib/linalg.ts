@@ -714,6 +714,113 @@ function solveLeft(op: string, A: Tensor, B: Tensor, matrixOnly: boolean): F32 {
   });
 }
 
+/**
+ * X with op(A) X = B for a triangular A (n x n) and B (n x k), in place of B's copy: forward
+ * substitution down the rows for a lower op(A), back substitution up them for an upper one.
+ * op(A) is A, or A^T when `trans` (its element (i, j) is A's (j, i): an upper A gives a lower
+ * A^T). Only the triangle is read; `unit` takes the diagonal as ones. A zero on the diagonal
+ * divides by zero (inf or NaN), as LAPACK's trsm that PyTorch calls.
+ */
+function triangularSolve(A: Float64Array, B: Float64Array, n: number, k: number, upper: boolean, unit: boolean, trans = false): Float64Array {
+  const x = B.slice();
+  const at = (i: number, j: number) => (trans ? A[j * n + i] : A[i * n + j]);
+  const lower = upper === trans;  // op(A)'s triangle
+  for (let step = 0; step < n; step++) {
+    const i = lower ? step : n - 1 - step;
+    const from = lower ? 0 : i + 1, to = lower ? i : n;
+    for (let j = from; j < to; j++) {
+      const aij = at(i, j);
+      if (aij === 0) continue;
+      for (let c = 0; c < k; c++) x[i * k + c] -= aij * x[j * k + c];
+    }
+    if (!unit) {
+      const d = at(i, i);
+      for (let c = 0; c < k; c++) x[i * k + c] /= d;
+    }
+  }
+  return x;
+}
+
+export interface SolveTriangularOptions {
+  /** Whether A is upper (true) or lower (false) triangular: required, as in PyTorch. */
+  upper: boolean;
+  /** Solve AX = B (true, default) or XA = B (false). */
+  left?: boolean;
+  /** Take A's diagonal as ones, without reading it. Default false. */
+  unitriangular?: boolean;
+}
+
+/**
+ * The solution X of AX = B (or XA = B with `{ left: false }`) for a triangular A, as
+ * torch.linalg.solve_triangular: substitution in float64 on the host, reading only A's upper
+ * (`upper: true`) or lower triangle, and with `unitriangular` not its diagonal either. A is
+ * [..., n, n], B [..., n, k] (left) or [..., k, n] (right); the batch axes broadcast. A zero on
+ * the diagonal gives inf or NaN, not an error (as PyTorch). Gradients: gB = A^-T g, and gA =
+ * -gB X^T kept to the triangle read (strictly, with `unitriangular`).
+ * @example solveTriangular(tensor([[2, 0], [1, 1]]), tensor([[4], [3]]), { upper: false })   // [[2], [1]]
+ */
+export function solveTriangular(A: Tensor, B: Tensor, options: SolveTriangularOptions): F32 {
+  const op = 'linalg.solveTriangular';
+  if (options === undefined) fail('E_ARG', `${op}: expected options with \`upper\` (true or false), got none`);
+  const o = checkOptions<SolveTriangularOptions>(op, options, ['upper', 'left', 'unitriangular']);
+  if (o.upper === undefined) fail('E_ARG', `${op}: \`upper\` is required (true or false), as in PyTorch`);
+  const upper = checkBool(op, 'upper', o.upper);
+  const left = checkBool(op, 'left', o.left ?? true);
+  const unit = checkBool(op, 'unitriangular', o.unitriangular ?? false);
+  const a = readMats(op, 'A', A, true);
+  const b = checkTensor(op, 'B', B);
+  if (b.dtype !== 'float32') fail('E_DTYPE', `${op}: expected \`B\` of dtype float32, got ${b.dtype}`);
+  checkSameDevice(op, { A: a.t, B: b });
+  if (b.rank < 2) fail('E_SHAPE', `${op}: \`B\` must have at least 2 dimensions, got ${shapeStr(b.shape)}`);
+  const n = a.n;
+  // XA = B  <=>  A^T X^T = B^T: B's rows are its last axis, and A's triangle turns over.
+  const rows = b.shape[b.rank - (left ? 2 : 1)], k = b.shape[b.rank - (left ? 1 : 2)];
+  if (rows !== n) {
+    fail('E_SHAPE', `${op}: incompatible shapes of A and B for the equation ${left ? 'AX = B' : 'XA = B'} (${shapeStr(a.t.shape)} and ${shapeStr(b.shape)})`);
+  }
+  checkHostBytes(op, b.size * 8 * 4, `the float64 copies of ${shapeStr(b.shape)}`);
+  const bBatch = b.shape.slice(0, -2);
+  const outBatch = broadcastShapes(op, a.batch, bBatch);
+  const count = outBatch.reduce((x, y) => x * y, 1), bCount = bBatch.reduce((x, y) => x * y, 1);
+  const mapA = batchMap(outBatch, a.batch), mapB = batchMap(outBatch, bBatch);
+  const bData = Float64Array.from(b.dataSync());
+  // Each batch's right-hand side as n x k (B itself, or B^T when right).
+  const rhsOf = (data: Float64Array, at: number) => {
+    const m = data.subarray(at * n * k, (at + 1) * n * k);
+    return left ? m : transposed(m, k, n);
+  };
+  const trans = !left;  // right: op(A) = A^T
+  const xs = new Float64Array(count * n * k);  // each as n x k
+  for (let i = 0; i < count; i++) {
+    xs.set(triangularSolve(a.data.subarray(mapA[i] * n * n, (mapA[i] + 1) * n * n), rhsOf(bData, mapB[i]), n, k, upper, unit, trans), i * n * k);
+  }
+  const out = left ? xs : transposeBatch(xs, count, n, k);
+  const device = a.t.device;
+  const shape = [...outBatch, ...(left ? [n, k] : [k, n])];
+  return record(op, make(out, shape, device), [a.t, b], (dy, _saved, needs) => {
+    const g = readGrad(dy);
+    const gB = new Float64Array(count * n * k), gA = new Float64Array(count * n * n);
+    for (let i = 0; i < count; i++) {
+      const Ai = a.data.subarray(mapA[i] * n * n, (mapA[i] + 1) * n * n);
+      // op(A) X = R: gR = op(A)^-T gX, g op(A) = -gR X^T; for the right case op(A) = A^T, so gA
+      // is that transposed, and gB = gR^T.
+      const y = triangularSolve(Ai, rhsOf(g, i), n, k, upper, unit, !trans);
+      gB.set(left ? y : transposed(y, n, k), i * n * k);
+      const r = mm(y, xs.subarray(i * n * k, (i + 1) * n * k), n, k, n, false, true);
+      for (let p = 0; p < n; p++) {
+        for (let q = 0; q < n; q++) {
+          const keep = upper ? (unit ? q > p : q >= p) : unit ? q < p : q <= p;
+          if (keep) gA[i * n * n + p * n + q] = -(trans ? r[q * n + p] : r[p * n + q]);
+        }
+      }
+    }
+    return [
+      needs[0] ? make(sumBack(gA, mapA, n * n, a.count), a.t.shape, device) : null,
+      needs[1] ? make(sumBack(gB, mapB, n * k, bCount), b.shape, device) : null,
+    ];
+  });
+}
+
 // ---- cholesky, qr, eigh, svd ------------------------------------------------------------------
 
 export interface CholeskyOptions {

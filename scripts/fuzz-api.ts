@@ -1095,6 +1095,7 @@ export function baselines(): Baseline[] {
     { name: 'Tensor.copy_', make: () => [I([1, 2, 3])], call: (a) => (T([2, 3]).copy_ as AnyFn)(...a) },
     { name: 'Tensor.bernoulli_', make: () => [cc.rand([3])], call: (a) => (T([2, 3]).bernoulli_ as AnyFn)(...a) },
     { name: 'linalg.solve', make: () => [T([2, 3, 3]), T([3, 2]), { left: true }], call: fn(cc.linalg.solve) },
+    { name: 'linalg.solveTriangular', make: () => [T([2, 3, 3]), T([3, 2]), { upper: true, left: true, unitriangular: false }], call: fn(cc.linalg.solveTriangular) },
     { name: 'linalg.svd', make: () => [T([2, 4, 3]), { fullMatrices: false }], call: fn(cc.linalg.svd) },
     { name: 'linalg.qr', make: () => [T([4, 3]), 'complete'], call: fn(cc.linalg.qr) },
     { name: 'linalg.eigh', make: () => [T([3, 3]), 'U'], call: fn(cc.linalg.eigh) },

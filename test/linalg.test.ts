@@ -29,6 +29,7 @@ function apply(c: Case, xs: cc.Tensor[]): Record<string, cc.Tensor> {
     case 'slogdet': { const r = L.slogdet(a); return { sign: r.sign, logabsdet: r.logabsdet }; }
     case 'inv': return { y0: L.inv(a) };
     case 'solve': return { y0: L.solve(a, b, { left: kw.left as boolean | undefined }) };
+    case 'solveTriangular': return { y0: L.solveTriangular(a, b, kw as unknown as cc.linalg.SolveTriangularOptions) };
     case 'cholesky': return { y0: L.cholesky(a, { upper: kw.upper as boolean | undefined }) };
     case 'qr': { const r = L.qr(a, (kw.mode as 'reduced' | 'complete' | undefined) ?? 'reduced'); return { Q: r.Q, R: r.R }; }
     case 'eigh': { const r = L.eigh(a, (kw.UPLO as 'L' | 'U' | undefined) ?? 'L'); return { eigenvalues: r.eigenvalues, eigenvectors: r.eigenvectors }; }
@@ -162,6 +163,9 @@ describe('linalg', () => {
     tapeCheck('inv', [{ shape: [3, 3] }], ([a]) => L.inv(cc.add(a, cc.mul(cc.eye(3), 2))), o);
     tapeCheck('solve', [{ shape: [2, 3, 3] }, { shape: [3, 2] }], ([a, b]) => L.solve(cc.add(a, cc.mul(cc.eye(3), 2)), b), o);
     tapeCheck('solve left=false', [{ shape: [3, 3] }, { shape: [2, 3] }], ([a, b]) => L.solve(cc.add(a, cc.mul(cc.eye(3), 2)), b, { left: false }), o);
+    const tri = (a: cc.Tensor) => cc.add(a, cc.mul(cc.eye(a.shape[a.rank - 1]), 3));
+    tapeCheck('solveTriangular', [{ shape: [2, 3, 3] }, { shape: [3, 2] }], ([a, b]) => L.solveTriangular(tri(a), b, { upper: true }), o);
+    tapeCheck('solveTriangular right, unit', [{ shape: [3, 3] }, { shape: [2, 3] }], ([a, b]) => L.solveTriangular(tri(a), b, { upper: false, left: false, unitriangular: true }), o);
     tapeCheck('cholesky', [{ shape: [2, 3, 3] }], ([a]) => L.cholesky(spd(a)), o);
     tapeCheck('cholesky upper', [{ shape: [3, 3] }], ([a]) => L.cholesky(spd(a), { upper: true }), o);
     tapeCheck('qr tall', [{ shape: [4, 3] }], ([a]) => { const { Q, R } = L.qr(a); return cc.concat([cc.mul(Q, Q).flatten(), cc.mul(R, R).flatten()]); }, o);
@@ -243,6 +247,19 @@ describe('linalg', () => {
     expectError(() => L.solve(rect, cc.ones([2])), 'E_SHAPE', /square/);
     expectError(() => L.solve(cc.eye(3), cc.ones([2])), 'E_SHAPE');
     expectError(() => L.det(cc.ones([3])), 'E_SHAPE');
+    expectError(() => L.solveTriangular(cc.eye(2), cc.ones([2, 1]), undefined as never), 'E_ARG', /upper/);
+    expectError(() => L.solveTriangular(cc.eye(2), cc.ones([2, 1]), {} as never), 'E_ARG', /upper.*required/);
+    expectError(() => L.solveTriangular(cc.eye(2), cc.ones([2, 1]), { upper: 1 as never }), 'E_ARG');
+    expectError(() => L.solveTriangular(cc.eye(2), cc.ones([2, 1]), { upper: true, lower: true } as never), 'E_ARG');
+    expectError(() => L.solveTriangular(cc.eye(2), cc.ones([2]), { upper: true }), 'E_SHAPE', /at least 2/);
+    expectError(() => L.solveTriangular(cc.eye(2), cc.ones([3, 1]), { upper: true }), 'E_SHAPE', /AX = B/);
+    expectError(() => L.solveTriangular(cc.eye(2), cc.ones([2, 3]), { upper: true, left: false }), 'E_SHAPE', /XA = B/);
+    expectError(() => L.solveTriangular(rect, cc.ones([2, 1]), { upper: true }), 'E_SHAPE', /square/);
+    expectError(() => L.solveTriangular(cc.eye(2), cc.ones([2, 1], { dtype: 'int32' }), { upper: true }), 'E_DTYPE');
+    // A zero on the diagonal divides by zero, as PyTorch (no error); the other triangle is never read.
+    const zeroDiag = L.solveTriangular(cc.tensor([[0, NaN], [1, 1]]), cc.tensor([[1], [0]]), { upper: false }).dataSync();
+    expect(zeroDiag[0]).to.equal(Infinity);
+    expect(Array.from(L.solveTriangular(cc.tensor([[2, NaN], [1, 1]]), cc.tensor([[4], [3]]), { upper: false }).dataSync())).to.deep.equal([2, 1]);
     const notPd = cc.tensor([[[4, 0], [0, 1]], [[1, 2], [2, 1]]]);
     expectError(() => L.cholesky(notPd), 'E_RANGE', /Batch element 1.*leading minor of order 2 is not positive-definite/);
     expectError(() => L.cholesky(cc.tensor([[-1, 0], [0, 1]])), 'E_RANGE', /^linalg.cholesky: The factorization.*order 1/);
