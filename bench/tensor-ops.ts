@@ -22,7 +22,7 @@ import { runSideBySide, timeTidied, type SideCase } from './side-by-side';
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
 // gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples; ims: 64
 // [3, 224, 224] images), q, k [8, 8, 128, 64] (eq, ek on PyTorch's side), u [16, 64, 32, 32], uc [16, 576, 1024], e [16, 64, 28, 28], r [32, 512, 7, 7],
-// gx, gg, gsy (gridSample's), q2 (PyTorch's quantiles 0.1, 0.9 as a tensor; ours take the array), w (m's shape, uniform in (-1, 1))
+// gx, gg, gsy (gridSample's), q2 (PyTorch's quantiles 0.1, 0.9 as a tensor; ours take the array), w (m's shape, uniform in (-1, 1)), pw (uniform in (0, 10))
 const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -81,6 +81,7 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['erfc of [512,4096]', ({ m }) => cc.erfc(m), 'm.erfc()'],
   ['erfinv of [512,4096] in (-1, 1)', ({ w }) => cc.erfinv(w), 'w.erfinv()'],
   ['lgamma of [512,4096]', ({ m }) => cc.lgamma(m), 'm.lgamma()'],
+  ['lgamma of [512,4096] in (0, 10)', ({ pw }) => cc.lgamma(pw), 'pw.lgamma()'],
   ['digamma of [512,4096]', ({ m }) => cc.digamma(m), 'm.digamma()'],
   ['scatterAdd along rows of [512,4096]', ({ m, ix }) => cc.scatterAdd(m, 1, ix as cc.Tensor<'int32'>, m), 'm.scatter_add(1, ix, m)'],
   ['indexAdd of 512 rows of [512,4096]', ({ m, ir }) => cc.indexAdd(m, 0, ir as cc.Tensor<'int32'>, m), 'm.index_add(0, ir, m)'],
@@ -118,6 +119,7 @@ eq, ek, u, uc = torch.randn(8, 8, 128, 64), torch.randn(8, 8, 128, 64), torch.ra
 e, r = torch.randn(16, 64, 28, 28), torch.randn(32, 512, 7, 7)
 q2 = torch.tensor([0.1, 0.9])
 w = torch.rand(512, 4096) * 2 - 1
+pw = torch.rand(512, 4096) * 10
 gx, gg, gsy = torch.randn(16, 32, 64, 64, requires_grad=True), (torch.randn(16, 64, 64, 2) * 0.5).requires_grad_(), torch.ones(16, 32, 64, 64)
 xs = [torch.randn(1, 28, 28) for _ in range(64)]
 ims = [torch.randn(3, 224, 224) for _ in range(64)]
@@ -146,7 +148,7 @@ void runSideBySide({
       h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
       ix: cc.cast(cc.rand([512, 4096], 0, 4096), 'int32'), ir: cc.cast(cc.rand([512], 0, 512), 'int32'),
       q: cc.randn([8, 8, 128, 64]), k: cc.randn([8, 8, 128, 64]), u: cc.randn([16, 64, 32, 32]), uc: cc.randn([16, 576, 1024]), e: cc.randn([16, 64, 28, 28]), r: cc.randn([32, 512, 7, 7]),
-      w: cc.rand([512, 4096], -1, 1),
+      w: cc.rand([512, 4096], -1, 1), pw: cc.rand([512, 4096], 0, 10),
       gx: cc.randn([16, 32, 64, 64]).requiresGrad_(), gg: cc.mul(cc.randn([16, 64, 64, 2]), 0.5).requiresGrad_(), gsy: cc.ones([16, 32, 64, 64]),
     };
     nested = t.s.arraySync() as number[][];
