@@ -148,6 +148,17 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void simple_un
 // [-126, 127] for exp2) and NaN take glibc's functions.
 constexpr int64_t kBlock = 256;
 
+// fn(xs, ys, n) over x's and y's floats a block of at most kBlock at a time (scratch arrays of
+// kBlock floats on the stack fit it), the blocks split between threads.
+template <typename Fn>
+void in_blocks(const Tensor& x, const Tensor& y, Fn fn) {
+  const float* px = x.f32();
+  float* py = y.f32();
+  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; b += kBlock) fn(px + b, py + b, std::min(kBlock, end - b));
+  });
+}
+
 CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void abs_block(const float* __restrict x, float* __restrict a, int64_t n) {
   for (int64_t i = 0; i < n; ++i) a[i] = __builtin_fabsf(x[i]);
 }
@@ -178,34 +189,27 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void multiply_
 enum class ExpKind { Sinh, Cosh, Exp2 };
 
 void exp_based_loop(ExpKind kind, const Tensor& x, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  in_blocks(x, y, [&](const float* xs, float* ys, int64_t n) {
     alignas(64) float a[kBlock], e[kBlock];
-    for (int64_t b = begin; b < end; b += kBlock) {
-      const int64_t n = std::min(kBlock, end - b);
-      const float* xs = px + b;
-      float* ys = py + b;
-      if (kind == ExpKind::Exp2) {
-        exp2_reduce(xs, a, e, n);
-        vec::exp(a, a, n);
-        multiply_block(a, e, ys, n);
-        for (int64_t i = 0; i < n; ++i) {
-          if (!(xs[i] >= -126.0f && xs[i] <= 127.0f)) ys[i] = std::exp2(xs[i]);
-        }
-        continue;
-      }
-      abs_block(xs, a, n);
-      if (kind == ExpKind::Sinh) {
-        vec::expm1(a, e, n);
-        sinh_block(xs, e, ys, n);
-      } else {
-        vec::exp(a, e, n);
-        cosh_block(e, ys, n);
-      }
+    if (kind == ExpKind::Exp2) {
+      exp2_reduce(xs, a, e, n);
+      vec::exp(a, a, n);
+      multiply_block(a, e, ys, n);
       for (int64_t i = 0; i < n; ++i) {
-        if (!(a[i] <= 88.0f)) ys[i] = kind == ExpKind::Sinh ? std::sinh(xs[i]) : std::cosh(xs[i]);
+        if (!(xs[i] >= -126.0f && xs[i] <= 127.0f)) ys[i] = std::exp2(xs[i]);
       }
+      return;
+    }
+    abs_block(xs, a, n);
+    if (kind == ExpKind::Sinh) {
+      vec::expm1(a, e, n);
+      sinh_block(xs, e, ys, n);
+    } else {
+      vec::exp(a, e, n);
+      cosh_block(e, ys, n);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      if (!(a[i] <= 88.0f)) ys[i] = kind == ExpKind::Sinh ? std::sinh(xs[i]) : std::cosh(xs[i]);
     }
   });
 }
@@ -281,16 +285,11 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math", "fp-contract=off
 }
 
 void erf_loop(bool complement, const Tensor& x, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  in_blocks(x, y, [&](const float* xs, float* ys, int64_t n) {
     alignas(64) float h[kBlock], q[kBlock];
-    for (int64_t b = begin; b < end; b += kBlock) {
-      const int64_t n = std::min(kBlock, end - b);
-      erfc_tail_start(px + b, h, q, n);
-      vec::exp(h, h, n);
-      erf_finish(complement, px + b, h, q, py + b, n);
-    }
+    erfc_tail_start(xs, h, q, n);
+    vec::exp(h, h, n);
+    erf_finish(complement, xs, h, q, ys, n);
   });
 }
 
@@ -354,23 +353,16 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math", "fp-contract=off
 }
 
 void lgamma_loop(const Tensor& x, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  in_blocks(x, y, [&](const float* xs, float* ys, int64_t n) {
     alignas(64) float l[kBlock];
-    for (int64_t b = begin; b < end; b += kBlock) {
-      const int64_t n = std::min(kBlock, end - b);
-      const float* xs = px + b;
-      float* ys = py + b;
-      lgamma_log_argument(xs, l, n);
-      vec::log(l, l, n);
-      lgamma_finish(xs, l, ys, n);
-      for (int64_t i = 0; i < n; ++i) {
-        // lgammaf_r: lgammaf writes the sign to the global signgam, a data race between threads.
-        if (!(xs[i] > 0.0f && xs[i] < std::numeric_limits<float>::infinity())) {
-          int sign;
-          ys[i] = lgammaf_r(xs[i], &sign);
-        }
+    lgamma_log_argument(xs, l, n);
+    vec::log(l, l, n);
+    lgamma_finish(xs, l, ys, n);
+    for (int64_t i = 0; i < n; ++i) {
+      // lgammaf_r: lgammaf writes the sign to the global signgam, a data race between threads.
+      if (!(xs[i] > 0.0f && xs[i] < std::numeric_limits<float>::infinity())) {
+        int sign;
+        ys[i] = lgammaf_r(xs[i], &sign);
       }
     }
   });
@@ -434,21 +426,14 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void log1p_fin
 }
 
 void log_based_loop(LogKind kind, const Tensor& x, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  in_blocks(x, y, [&](const float* xs, float* ys, int64_t n) {
     alignas(64) float d[kBlock], u[kBlock], l[kBlock];
-    for (int64_t b = begin; b < end; b += kBlock) {
-      const int64_t n = std::min(kBlock, end - b);
-      const float* xs = px + b;
-      float* ys = py + b;
-      log1p_argument(kind, xs, d, u, n);
-      vec::log(u, l, n);
-      log1p_finish(kind, xs, d, u, l, ys, n);
-      if (kind != LogKind::Atanh) continue;
-      for (int64_t i = 0; i < n; ++i) {
-        if (!(__builtin_fabsf(xs[i]) < 1.0f)) ys[i] = std::atanh(xs[i]);
-      }
+    log1p_argument(kind, xs, d, u, n);
+    vec::log(u, l, n);
+    log1p_finish(kind, xs, d, u, l, ys, n);
+    if (kind != LogKind::Atanh) return;
+    for (int64_t i = 0; i < n; ++i) {
+      if (!(__builtin_fabsf(xs[i]) < 1.0f)) ys[i] = std::atanh(xs[i]);
     }
   });
 }
