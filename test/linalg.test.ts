@@ -260,6 +260,11 @@ describe('linalg', () => {
     const zeroDiag = L.solveTriangular(cc.tensor([[0, NaN], [1, 1]]), cc.tensor([[1], [0]]), { upper: false }).dataSync();
     expect(zeroDiag[0]).to.equal(Infinity);
     expect(Array.from(L.solveTriangular(cc.tensor([[2, NaN], [1, 1]]), cc.tensor([[4], [3]]), { upper: false }).dataSync())).to.deep.equal([2, 1]);
+    // Empty: n = 0, k = 0, an empty batch (PyTorch's shapes); a batch that cannot broadcast is E_SHAPE.
+    expect(L.solveTriangular(cc.zeros([0, 0]), cc.zeros([0, 2]), { upper: true }).shape).to.deep.equal([0, 2]);
+    expect(L.solveTriangular(cc.eye(2), cc.zeros([2, 0]), { upper: true }).shape).to.deep.equal([2, 0]);
+    expect(L.solveTriangular(cc.zeros([0, 2, 2]), cc.zeros([2, 1]), { upper: true }).shape).to.deep.equal([0, 2, 1]);
+    expectError(() => L.solveTriangular(cc.zeros([3, 2, 2]), cc.zeros([0, 2, 1]), { upper: true }), 'E_SHAPE', /broadcast/);
     const notPd = cc.tensor([[[4, 0], [0, 1]], [[1, 2], [2, 1]]]);
     expectError(() => L.cholesky(notPd), 'E_RANGE', /Batch element 1.*leading minor of order 2 is not positive-definite/);
     expectError(() => L.cholesky(cc.tensor([[-1, 0], [0, 1]])), 'E_RANGE', /^linalg.cholesky: The factorization.*order 1/);

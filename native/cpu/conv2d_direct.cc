@@ -621,7 +621,7 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
   // Forward, 2 threads, Intel model 207 (AVX-512), `node dist/bench/conv_ab.js` with a
   // throwaway switch, interleaved, ours with parts over without: AlexNet's c1 0.96x the time,
   // 3x3/2 64 -> 128 on 56x56 0.78x, 256 -> 512 on 14x14 0.88x, 5x5/2 32 -> 64 0.90x, 7x7/2 16
-  // -> 32 0.87x, ResNet-18's 3x3/2 layers 0.94-0.95x, elsewhere within the noise (0.92-1.04x).
+  // -> 32 0.87x, ResNet-18's 3x3/2 layers 0.94-0.95x, elsewhere within the noise (0.92-1.07x).
   // 8 KiB parts measured the same as 16, 32 KiB slightly slower; running a row's tiles over
   // every part before the next row (the sums stay in L1, the weights are reread per row) lost
   // against the band (1.03-1.25x).
@@ -652,19 +652,22 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
         // kernel row (those in the padding read its zeros) and the column's kernel columns: run
         // (c, i) is taps (c, i, col_lo .. col_hi - 1).
         const int64_t most = k.direct32_positions(vectors);
+        const int64_t pieces = ceil_div(oh1 - oh0, most), height = ceil_div(oh1 - oh0, pieces);
+        // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
+        const int64_t tiles = ceil_div(right - left, most), width = ceil_div(right - left, tiles);
         const float* bias = a.bias;
         const int64_t kk = d.kh * d.kw;
+        a.step = g.stride_h * in.ws;
         // The band once for each part of the input channels (Note [weights in L1]).
         for (int64_t c0 = 0; c0 < d.Cg; c0 += part) {
           const int64_t c1 = std::min(d.Cg, c0 + part);
           a.resume = c0 > 0, a.bias = c1 == d.Cg ? bias : nullptr;
-          a.step = g.stride_h * in.ws, a.y_step = d.Wo * bw;
+          a.y_step = d.Wo * bw;
           for (int64_t ow = 0; ow < d.Wo; ++ow) {
             if (ow == left) ow = right;
             if (ow >= d.Wo) break;
             a.runs = (c1 - c0) * d.kh, a.run_len = col_hi[ow] - col_lo[ow], a.run_step = d.kw;
             a.first = c0 * kk + col_lo[ow];
-            const int64_t pieces = ceil_div(oh1 - oh0, most), height = ceil_div(oh1 - oh0, pieces);
             for (int64_t r0 = oh0; r0 < oh1; r0 += height) {
               const int64_t uh = std::min(height, oh1 - r0);
               a.x = xg + r0 * g.stride_h * in.ws + ow * g.stride_w;
@@ -672,8 +675,6 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
               k.direct32_rows(0, vectors)[uh - 1](a);
             }
           }
-          // The row in tiles of (nearly) equal width: 27 = 9 + 9 + 9 at V = 3.
-          const int64_t tiles = ceil_div(right - left, most), width = ceil_div(right - left, tiles);
           a.y_step = bw;
           for (int64_t oh = oh0; oh < oh1; ++oh) {
             if (row_hi[oh] - row_lo[oh] == d.kh) {
