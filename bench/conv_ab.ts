@@ -7,7 +7,7 @@
  *
  * The switch must be one the addon reads at each call (CONVNET_WINOGRAD is). Layer names are
  * prefixes of the conv group's cases ("alex c3", "dilated d1"), of SWEEP_5X5 and RESNET_SMALL
- * below ("sweep5", "resnet"), of SMALL_MAPS ("small"), of DOWN_3X3 ("down3") or of conv-strided.ts's cases ("5x5/2 16>64");
+ * below ("sweep5", "resnet"), of SMALL_MAPS ("small"), of DOWN_3X3 ("down3"), of UP ("up") or of conv-strided.ts's cases ("5x5/2 16>64");
  * without any, every 3x3 layer of the conv group.
  */
 import { performance } from 'perf_hooks';
@@ -59,6 +59,14 @@ const DOWN_3X3: Layer[] = ([[64, 56, 8], [64, 56, 1], [64, 28, 8], [64, 40, 8], 
   ([c, size, n]) => ({ name: `down3 ${c}>${2 * c} ${size}x${size} b${n}`, x: [n, c, size, size], w: [2 * c, c, 3, 3], o: { stride: 2, padding: 1 } }),
 );
 
+// Transposed up-convolutions whose forward is backward-data's algorithm (conv2d.cc's
+// phases_apply): U-Net's 2x2/2 and a 3x3/2 with output padding, `... VARIABLE A B up --direction forward`.
+const UP: Layer[] = [
+  { name: 'up 2x2/2 128>64 28x28', x: [8, 128, 28, 28], w: [128, 64, 2, 2], o: { stride: 2 }, transposed: true },
+  { name: 'up 2x2/2 64>32 56x56', x: [8, 64, 56, 56], w: [64, 32, 2, 2], o: { stride: 2 }, transposed: true },
+  { name: 'up 3x3/2 64>32 28x28', x: [8, 64, 28, 28], w: [64, 32, 3, 3], o: { stride: 2, padding: 1, outputPadding: 1 }, transposed: true },
+];
+
 function main(): void {
   const args = process.argv.slice(2);
   const threadsAt = args.indexOf('--threads');
@@ -71,7 +79,7 @@ function main(): void {
     process.exit(2);
   }
   cc.setNumThreads(threads);
-  const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5, ...RESNET_SMALL, ...SMALL_MAPS, ...DOWN_3X3, ...STRIDED].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
+  const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5, ...RESNET_SMALL, ...SMALL_MAPS, ...DOWN_3X3, ...UP, ...STRIDED].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
   console.log(`${name}=${a} against ${name}=${b}, ${threads} thread(s), medians of interleaved rounds`);
   for (const l of layers) {
     const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), bias = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);

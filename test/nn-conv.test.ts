@@ -204,8 +204,8 @@ describe('F.conv2d', () => {
       { x: [2, 20, 16, 16], w: [40, 20, 3, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'direct32 at stride 2 on 8 x 8 outputs: the top row and the first column leave out the padding\'s taps (a column tile, rows of 7)' },
       { x: [1, 18, 13, 13], w: [33, 18, 4, 2], o: { padding: 'same' }, bias: true, what: 'direct32, even kernel (asymmetric padding), 32 + 1 channels' },
       { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
-      { x: [2, 40, 31, 33], w: [96, 20, 3, 3], o: { stride: 2, padding: 1, groups: 2 }, bias: true, what: 'direct32 at stride 2, blocks of 48, groups (rows of 9 + 8); backward-data by phases' },
-      { x: [2, 12, 29, 28], w: [20, 12, 4, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'backward-data by phases (with AVX-512; AVX2 takes them for kernels of 6 and up): 4x3/2, phases of 15 and 14 rows, 2 x 2 and 2 x 1 taps' },
+      { x: [2, 40, 31, 33], w: [96, 20, 3, 3], o: { stride: 2, padding: 1, groups: 2 }, bias: true, what: 'direct32 at stride 2, blocks of 48, groups (rows of 9 + 8); backward-data by im2col + GEMM + col2im (3x3: no phases)' },
+      { x: [2, 12, 29, 28], w: [20, 12, 4, 5], o: { stride: 2, padding: 1 }, bias: true, what: 'backward-data by phases (with AVX-512; AVX2 takes them for kernels of 6 and up): 4x5/2, phases of 15 and 14 rows, 2 x 2 and 2 x 3 taps' },
       { x: [1, 24, 30, 40], w: [40, 24, 3, 3], o: { stride: [3, 2], padding: 2, dilation: 2 }, bias: true, what: 'direct32 at stride [3, 2], dilation 2, blocks of 32 + 8' },
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512 or AVX2, else panels from x, batch-wide GEMM); backward-data\'s rows under 12: im2col' },
@@ -802,7 +802,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([5, 6, 14, 30], [6, 6, 5, 5], { padding: 1 }, 18));            // narrow (lanes along rows), forward and backward-data
     runs.push(conv([3, 32, 23, 19], [48, 16, 3, 3], { padding: 1, groups: 2 }, 19)); // Winograd (items depend on the thread count)
     runs.push(conv([3, 96, 15, 27], [96, 48, 5, 5], { padding: 2, groups: 2 }, 20)); // Winograd 5x5, all three directions (filter: a group per thread at 2)
-    runs.push(conv([2, 24, 30, 33], [40, 24, 3, 3], { stride: 2, padding: 1 }, 23));  // direct32 at stride 2, backward-data by phases
+    runs.push(conv([2, 24, 30, 33], [40, 24, 3, 3], { stride: 2, padding: 1 }, 23));  // direct32 at stride 2, backward-data by im2col + GEMM + col2im
     runs.push(conv([3, 16, 21, 18], [16, 16, 3, 3], { padding: 4, dilation: 4 }, 21)); // dilated Winograd
     runs.push(conv([5, 16, 50, 50], [16, 16, 3, 3], { padding: 1 }, 22));           // Winograd filter by parts: 13 chunks, 8 parts
     runs.push(conv([3, 8, 40, 38], [32, 8, 7, 7], { stride: 2, padding: 3 }, 24));   // direct filter 7x7/2, backward-data by phases

@@ -840,6 +840,15 @@ bool phases_apply(const Dims& d, const Conv2dGeometry& g) {
   // 0.84x, ResNet-18's 64 -> 128 on 32x32 0.71x; 4x4/2 32 -> 64 0.85x, FCN's 4x4/2 transposed
   // forwards 0.85-0.89x; 5x5/2 32 -> 64 0.86x; but 7x7/2 16 -> 32 on 112x112 1.32x (kept).
   if (avx2_path() && (d.kh / s) * (d.kw / s) < 9) return false;
+  // Nor anywhere with kernels under 2s (2x2/2, 3x3/2): their phases have one tap along an axis,
+  // thin problems whose copies (dy padded per phase, the outputs transposed, then interleaved)
+  // cost more than col2im's. Intel model 207 (AVX-512), 2 threads, the time with the GEMM over
+  // by phases (`node dist/bench/conv_ab.js` with a throwaway switch, `--direction backward-data
+  // 3x3/2 down3 resnet`, and `--direction forward up`, session 41): 3x3/2 64 -> 128 on 56x56
+  // 0.80-0.83x at batch 8 and 0.54x at batch 1, 32 -> 64 on 112x112 0.84x, 80 -> 160 0.82x,
+  // ResNet-18's 64 -> 128 on 32x32 0.91x, on 28x28 1.02x; U-Net's 2x2/2 transposed forwards
+  // 0.87x and 0.96x, a 3x3/2 one 0.89x. The 4x4/2 ones unchanged (0.97x, 1.00x: the noise).
+  if (std::min(d.kh, d.kw) < 2 * s) return false;
   for (int64_t p = 0; p < s; ++p) {
     if (phase_of(d.kh, s, g.pad_top, p).pad < 0 || phase_of(d.kw, s, g.pad_left, p).pad < 0) return false;
   }
