@@ -28,8 +28,8 @@
 //         more where a dy element meets at most 80 taps on rows of 32 or more (ResNet's and
 //         VGG's 3 -> 64 first layer; rows_filter_applies).
 //     Backward-data at stride 1 is the forward convolution of dy with the flipped, transposed
-//     weights, so the forward kernels serve it too; at stride 2 (4 or more channels in a group;
-//     AVX2: kernels of 6 and up), so is each of dx's 2 x 2 phases (backward_data_by_phases), the
+//     weights, so the forward kernels serve it too; at stride 2 (4 or more channels in a group,
+//     kernels of 4 and up; AVX2: 6 and up), so is each of dx's 2 x 2 phases (backward_data_by_phases), the
 //     transposed convolution's forward included.
 //   - 1x1 kernel, stride 1, no padding: x[n] already is the [C, H*W] matrix that im2col would
 //     build, so forward and backward-data are one strided-batched GEMM over the images.
