@@ -206,6 +206,8 @@ describe('F.conv2d', () => {
       { x: [2, 17, 20, 14], w: [36, 17, 3, 3], o: { stride: [2, 1], padding: 1 }, what: 'direct32 forward with stride [2, 1] (backward-data by GEMM)' },
       { x: [2, 40, 31, 33], w: [96, 20, 3, 3], o: { stride: 2, padding: 1, groups: 2 }, bias: true, what: 'direct32 at stride 2, blocks of 48, groups (rows of 9 + 8); backward-data by im2col + GEMM + col2im (3x3: no phases)' },
       { x: [2, 12, 29, 28], w: [20, 12, 4, 5], o: { stride: 2, padding: 1 }, bias: true, what: 'backward-data by phases (with AVX-512; AVX2 takes them for kernels of 6 and up): 4x5/2, phases of 15 and 14 rows, 2 x 2 and 2 x 3 taps' },
+      { x: [2, 24, 30, 33], w: [40, 24, 5, 4], o: { stride: 2, padding: [2, 1] }, bias: true, what: 'backward-data by phases on direct32 (24 channels, AVX-512): dy padded once for the four (5x4/2: 3 x 2 and 2 x 2 taps; 17 and 16 columns; a border on every side)' },
+      { x: [1, 20, 30, 31], w: [24, 20, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'backward-data by phases, 7x7/2 (AVX2 too): 4 x 4 to 3 x 3 taps, the direct32 phases on dy padded once' },
       { x: [1, 24, 30, 40], w: [40, 24, 3, 3], o: { stride: [3, 2], padding: 2, dilation: 2 }, bias: true, what: 'direct32 at stride [3, 2], dilation 2, blocks of 32 + 8' },
       { x: [2, 20, 12, 12], w: [24, 20, 3, 3], o: { padding: 3 }, bias: true, what: 'direct32 forward, padding beyond the kernel (backward-data by GEMM)' },
       { x: [2, 64, 60, 11], w: [20, 64, 3, 3], o: { padding: 1 }, what: '3x3 (Winograd with AVX-512 or AVX2, else panels from x, batch-wide GEMM); backward-data\'s rows under 12: im2col' },
@@ -806,6 +808,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([3, 16, 21, 18], [16, 16, 3, 3], { padding: 4, dilation: 4 }, 21)); // dilated Winograd
     runs.push(conv([5, 16, 50, 50], [16, 16, 3, 3], { padding: 1 }, 22));           // Winograd filter by parts: 13 chunks, 8 parts
     runs.push(conv([3, 8, 40, 38], [32, 8, 7, 7], { stride: 2, padding: 3 }, 24));   // direct filter 7x7/2, backward-data by phases
+    runs.push(conv([2, 24, 30, 33], [40, 24, 5, 4], { stride: 2, padding: [2, 1] }, 25)); // backward-data by phases on direct32, dy padded once
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };

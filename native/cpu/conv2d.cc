@@ -533,7 +533,8 @@ namespace {
 
 // weights: the memory pw and pb are, when they are the op's own (Note [prepared weights]).
 void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
-                const prepared::Source* weights = nullptr);
+                const prepared::Source* weights = nullptr, const PaddedSource* source = nullptr);
+bool forward_takes_direct32(const Dims& d, const Conv2dGeometry& g);
 
 // Space to depth. A convolution at stride s along both axes (no dilation) is a stride-1
 // convolution of x's s x s phases:
@@ -692,9 +693,15 @@ void pointwise_packed(const float* px, const float* pw, const Dims& d, float* py
   }
 }
 
+// Whether forward_on below takes direct32 for the problem (its rules in its order).
+bool forward_takes_direct32(const Dims& d, const Conv2dGeometry& g) {
+  return !space_to_depth_applies(d, g) && !winograd_applies(d, g) && !narrow_applies(d, g) &&
+         !direct_forward_applies(d) && direct32_applies(d, g);
+}
+
 // The forward of a non-depthwise problem, by the method its shapes call for.
 void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
-                const prepared::Source* weights) {
+                const prepared::Source* weights, const PaddedSource* source) {
   if (space_to_depth_applies(d, g)) return space_to_depth_forward(px, pw, pb, d, g, py);
   if (winograd_applies(d, g)) {
     WinogradConv p = winograd_problem(d, g);
@@ -714,7 +721,7 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
   if (direct32_applies(d, g)) {
     std::vector<int64_t> offset(d.ckk);
     for (int64_t r = 0; r < d.ckk; ++r) offset[r] = r;
-    return direct32(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py, weights);
+    return direct32(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py, weights, source);
   }
 
   if (is_pointwise(d, g)) {
@@ -864,6 +871,47 @@ void backward_data_by_phases(const float* pdy, const float* pw, const float* pb,
   float* out = scratch(9, s * s * planes * Hp0 * Wp0);
   std::vector<const float*> phase_out(s * s);
   std::vector<int64_t> phase_w(s * s);
+  // Each phase's problem: a stride-1 convolution of dy with A x B taps into Hp x Wp outputs.
+  std::vector<Dims> dims(s * s);
+  std::vector<Conv2dGeometry> geometry(s * s);
+  for (int64_t p = 0; p < s; ++p) {
+    for (int64_t q = 0; q < s; ++q) {
+      const Phase rows = phase_of(d.kh, s, g.pad_top, p), cols = phase_of(d.kw, s, g.pad_left, q);
+      dims[p * s + q] = dims_of(Shape{d.N, d.K, d.Ho, d.Wo}, Shape{d.C, d.Kg, rows.taps, cols.taps},
+                                Shape{d.N, d.C, ceil_div(d.H - p, s), ceil_div(d.W - q, s)}, d.groups);
+      geometry[p * s + q].pad_top = rows.pad, geometry[p * s + q].pad_left = cols.pad, geometry[p * s + q].groups = g.groups;
+    }
+  }
+  // dy padded once for the phases that the direct kernel takes (where two or more do), each of
+  // which had padded it again (a seventh of 4x4/2 32 -> 64's backward-data, `perf record`): a
+  // phase reads rows [-pad, Hp - 1 + A - pad) of dy and the same for columns, so the copy takes
+  // the widest border on each side. Intel model 207, 2 threads, the time with over without
+  // (`node dist/bench/conv_ab.js` with a throwaway switch, twice, session 41): 4x4/2 32 -> 64
+  // backward-data 0.86-0.87x, 5x5/2 32 -> 64 0.92-0.98x, the 4x4/2 transposed convolutions'
+  // forwards 0.88-0.91x and 0.95-0.96x.
+  PaddedSource padded{nullptr, 0, 0, d.Ho, d.Wo};
+  int64_t direct = 0, rows_end = d.Ho, cols_end = d.Wo;
+  for (int64_t i = 0; i < s * s; ++i) {
+    const Dims& t = dims[i];
+    if (t.Ho <= 0 || t.Wo <= 0 || !forward_takes_direct32(t, geometry[i])) continue;
+    ++direct;
+    padded.top = std::max(padded.top, geometry[i].pad_top), padded.left = std::max(padded.left, geometry[i].pad_left);
+    rows_end = std::max(rows_end, t.Ho - 1 + t.kh - geometry[i].pad_top);
+    cols_end = std::max(cols_end, t.Wo - 1 + t.kw - geometry[i].pad_left);
+  }
+  padded.hp = padded.top + rows_end, padded.wp = padded.left + cols_end;
+  // Not past 64 MiB of copy (kept per thread, as the scratch is): the kernel's own copies take
+  // ~8 MiB of images at a time.
+  const bool once = direct >= 2 && d.N * d.K * padded.hp * padded.wp <= (int64_t{16} << 20);
+  if (once) {
+    float* buf = scratch(10, d.N * d.K * padded.hp * padded.wp);
+    Dims pd = d;  // dy's planes as the input of copy_padded
+    pd.H = d.Ho, pd.W = d.Wo, pd.hw = d.hw_out;
+    Conv2dGeometry pg;
+    pg.pad_top = padded.top, pg.pad_left = padded.left;
+    copy_padded(pdy, d.N * d.K, pd, pg, padded.hp, padded.wp, buf);
+    padded.data = buf;
+  }
   for (int64_t p = 0; p < s; ++p) {
     for (int64_t q = 0; q < s; ++q) {
       const Phase rows = phase_of(d.kh, s, g.pad_top, p), cols = phase_of(d.kw, s, g.pad_left, q);
@@ -881,10 +929,7 @@ void backward_data_by_phases(const float* pdy, const float* pw, const float* pb,
                 const int64_t i = rows.first + s * (A - 1 - a), j = cols.first + s * (B - 1 - b);
                 wp[(((gi * d.Cg + c) * d.Kg + k) * A + a) * B + b] = pw[(((gi * d.Kg + k) * d.Cg + c) * d.kh + i) * d.kw + j];
               }
-      const Dims t = dims_of(Shape{d.N, d.K, d.Ho, d.Wo}, Shape{d.C, d.Kg, A, B}, Shape{d.N, d.C, Hp, Wp}, d.groups);
-      Conv2dGeometry tg;
-      tg.pad_top = rows.pad, tg.pad_left = cols.pad, tg.groups = g.groups;
-      forward_on(pdy, wp, pb, t, tg, o);
+      forward_on(pdy, wp, pb, dims[p * s + q], geometry[p * s + q], o, nullptr, once ? &padded : nullptr);
     }
   }
   // dx row h = 2 u + p: its columns 2 v + q from phase (p, q)'s row u, each phase plane Hp x Wp.

@@ -39,9 +39,9 @@ inline int64_t ceil_div(int64_t a, int64_t b) { return a >= 0 ? (a + b - 1) / b 
 // transforms), kept per thread and per use between calls, 64-byte aligned (conv2d.cc). A
 // method may use any slot below kScratchSlots; none holds one across a call to another method,
 // except slots 6 and 7: space to depth's regrouped x and w (or dw), held across the call to the
-// stride-1 method it hands the problem to, and 8 and 9: backward-data's phases, held across
-// their forwards (conv2d.cc).
-constexpr int kScratchSlots = 10;
+// stride-1 method it hands the problem to, and 8, 9 and 10: backward-data's phases (their
+// weights, their outputs, dy padded), held across their forwards (conv2d.cc).
+constexpr int kScratchSlots = 11;
 float* scratch(int slot, int64_t n);
 
 // ---- im2col and its adjoint (conv2d.cc; F.unfold and F.fold use them too, unfold.cc) ----
@@ -69,9 +69,19 @@ void direct_forward(const float* px, const float* pw, const float* pb, const Dim
 // (backward-data's flipped ones).
 // `gathered`: the weights are backward-data's flipped transpose (non-identity offsets).
 bool direct32_applies(const Dims& d, const Conv2dGeometry& g, bool gathered = false);
+// A zero-bordered copy of a convolution's input made before the call: planes of hp x wp floats,
+// the input's (0, 0) at row top, column left. direct32 reads it instead of padding x itself where
+// it covers the region the outputs read (backward_data_by_phases pads dy once for its phases).
+struct PaddedSource {
+  const float* data;
+  int64_t top, left, hp, wp;
+};
+// `planes` planes of H x W into hp x wp planes with pad_top rows and pad_left columns of zeros
+// before them and zeros after (a negative pad crops), in parallel (conv2d_direct.cc).
+void copy_padded(const float* src, int64_t planes, const Dims& d, const Conv2dGeometry& g, int64_t hp, int64_t wp, float* dst);
 void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_stride, const std::vector<int64_t>& offset,
               const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
-              const prepared::Source* weights = nullptr);
+              const prepared::Source* weights = nullptr, const PaddedSource* source = nullptr);
 // At most 8 output channels a group, stride 1 along rows: lanes along the row.
 bool narrow_applies(const Dims& d, const Conv2dGeometry& g);
 void direct_narrow(const float* px, const float* pw, int64_t group_stride, int64_t k_stride,
