@@ -534,7 +534,8 @@ namespace {
 // weights: the memory pw and pb are, when they are the op's own (Note [prepared weights]).
 void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
                 const prepared::Source* weights = nullptr, const PaddedSource* source = nullptr);
-bool forward_takes_direct32(const Dims& d, const Conv2dGeometry& g);
+enum class ForwardMethod { SpaceToDepth, Winograd, Narrow, Direct, Direct32, Gemm };
+ForwardMethod forward_method(const Dims& d, const Conv2dGeometry& g);
 
 // Space to depth. A convolution at stride s along both axes (no dilation) is a stride-1
 // convolution of x's s x s phases:
@@ -693,35 +694,45 @@ void pointwise_packed(const float* px, const float* pw, const Dims& d, float* py
   }
 }
 
-// Whether forward_on below takes direct32 for the problem (its rules in its order).
-bool forward_takes_direct32(const Dims& d, const Conv2dGeometry& g) {
-  return !space_to_depth_applies(d, g) && !winograd_applies(d, g) && !narrow_applies(d, g) &&
-         !direct_forward_applies(d) && direct32_applies(d, g);
+// The method forward_on takes for a problem, the first whose rule applies; the GEMM paths after
+// these choose among themselves. backward_data_by_phases asks it too (which phases direct32 runs).
+ForwardMethod forward_method(const Dims& d, const Conv2dGeometry& g) {
+  if (space_to_depth_applies(d, g)) return ForwardMethod::SpaceToDepth;
+  if (winograd_applies(d, g)) return ForwardMethod::Winograd;
+  // Measured on Zen 5, 64 images, 2 threads: LeNet c1 (6 channels) 0.120 -> 0.057 ms against
+  // direct_forward's channel lanes.
+  if (narrow_applies(d, g)) return ForwardMethod::Narrow;
+  if (direct_forward_applies(d)) return ForwardMethod::Direct;
+  if (direct32_applies(d, g)) return ForwardMethod::Direct32;
+  return ForwardMethod::Gemm;
 }
 
 // The forward of a non-depthwise problem, by the method its shapes call for.
 void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
                 const prepared::Source* weights, const PaddedSource* source) {
-  if (space_to_depth_applies(d, g)) return space_to_depth_forward(px, pw, pb, d, g, py);
-  if (winograd_applies(d, g)) {
-    WinogradConv p = winograd_problem(d, g);
-    p.w = pw, p.w_group = d.Kg * d.ckk, p.w_out = d.ckk, p.w_in = d.kh * d.kw, p.w_row = d.kw, p.w_col = 1, p.bias = pb;
-    prepared::Source w_only;  // U holds no bias
-    if (weights) w_only.w = weights->w, w_only.w_version = weights->w_version, p.weights = &w_only;
-    return winograd_conv2d(px, p, py);
-  }
-  // Measured on Zen 5, 64 images, 2 threads: LeNet c1 (6 channels) 0.120 -> 0.057 ms against
-  // direct_forward's channel lanes.
-  if (narrow_applies(d, g)) {
-    std::vector<int64_t> offset(d.ckk);
-    for (int64_t r = 0; r < d.ckk; ++r) offset[r] = r;
-    return direct_narrow(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py);
-  }
-  if (direct_forward_applies(d)) return direct_forward(px, pw, pb, d, g, py);
-  if (direct32_applies(d, g)) {
-    std::vector<int64_t> offset(d.ckk);
-    for (int64_t r = 0; r < d.ckk; ++r) offset[r] = r;
-    return direct32(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py, weights, source);
+  std::vector<int64_t> offset;  // the direct kernels' taps in w's own order
+  switch (forward_method(d, g)) {
+    case ForwardMethod::SpaceToDepth:
+      return space_to_depth_forward(px, pw, pb, d, g, py);
+    case ForwardMethod::Winograd: {
+      WinogradConv p = winograd_problem(d, g);
+      p.w = pw, p.w_group = d.Kg * d.ckk, p.w_out = d.ckk, p.w_in = d.kh * d.kw, p.w_row = d.kw, p.w_col = 1, p.bias = pb;
+      prepared::Source w_only;  // U holds no bias
+      if (weights) w_only.w = weights->w, w_only.w_version = weights->w_version, p.weights = &w_only;
+      return winograd_conv2d(px, p, py);
+    }
+    case ForwardMethod::Narrow:
+      offset.resize(d.ckk);
+      for (int64_t r = 0; r < d.ckk; ++r) offset[r] = r;
+      return direct_narrow(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py);
+    case ForwardMethod::Direct:
+      return direct_forward(px, pw, pb, d, g, py);
+    case ForwardMethod::Direct32:
+      offset.resize(d.ckk);
+      for (int64_t r = 0; r < d.ckk; ++r) offset[r] = r;
+      return direct32(px, pw, d.Kg * d.ckk, d.ckk, offset, pb, d, g, py, weights, source);
+    case ForwardMethod::Gemm:
+      break;
   }
 
   if (is_pointwise(d, g)) {
@@ -889,11 +900,11 @@ void backward_data_by_phases(const float* pdy, const float* pw, const float* pb,
   // (`node dist/bench/conv_ab.js` with a throwaway switch, twice, session 41): 4x4/2 32 -> 64
   // backward-data 0.86-0.87x, 5x5/2 32 -> 64 0.92-0.98x, the 4x4/2 transposed convolutions'
   // forwards 0.88-0.91x and 0.95-0.96x.
-  PaddedSource padded{nullptr, 0, 0, d.Ho, d.Wo};
+  PaddedSource padded{nullptr, 0, 0, 0, 0};
   int64_t direct = 0, rows_end = d.Ho, cols_end = d.Wo;
   for (int64_t i = 0; i < s * s; ++i) {
     const Dims& t = dims[i];
-    if (t.Ho <= 0 || t.Wo <= 0 || !forward_takes_direct32(t, geometry[i])) continue;
+    if (t.Ho <= 0 || t.Wo <= 0 || forward_method(t, geometry[i]) != ForwardMethod::Direct32) continue;
     ++direct;
     padded.top = std::max(padded.top, geometry[i].pad_top), padded.left = std::max(padded.left, geometry[i].pad_left);
     rows_end = std::max(rows_end, t.Ho - 1 + t.kh - geometry[i].pad_top);
@@ -914,8 +925,9 @@ void backward_data_by_phases(const float* pdy, const float* pw, const float* pb,
   }
   for (int64_t p = 0; p < s; ++p) {
     for (int64_t q = 0; q < s; ++q) {
-      const Phase rows = phase_of(d.kh, s, g.pad_top, p), cols = phase_of(d.kw, s, g.pad_left, q);
-      const int64_t A = rows.taps, B = cols.taps, Hp = ceil_div(d.H - p, s), Wp = ceil_div(d.W - q, s);
+      const Dims& t = dims[p * s + q];
+      const int64_t A = t.kh, B = t.kw, Hp = t.Ho, Wp = t.Wo;
+      const int64_t first_row = phase_of(d.kh, s, g.pad_top, p).first, first_col = phase_of(d.kw, s, g.pad_left, q).first;
       float* o = out + (p * s + q) * planes * Hp0 * Wp0;
       phase_out[p * s + q] = o, phase_w[p * s + q] = Wp;
       if (Hp <= 0 || Wp <= 0) continue;
@@ -926,10 +938,10 @@ void backward_data_by_phases(const float* pdy, const float* pw, const float* pb,
           for (int64_t k = 0; k < d.Kg; ++k)
             for (int64_t a = 0; a < A; ++a)
               for (int64_t b = 0; b < B; ++b) {
-                const int64_t i = rows.first + s * (A - 1 - a), j = cols.first + s * (B - 1 - b);
+                const int64_t i = first_row + s * (A - 1 - a), j = first_col + s * (B - 1 - b);
                 wp[(((gi * d.Cg + c) * d.Kg + k) * A + a) * B + b] = pw[(((gi * d.Kg + k) * d.Cg + c) * d.kh + i) * d.kw + j];
               }
-      forward_on(pdy, wp, pb, dims[p * s + q], geometry[p * s + q], o, nullptr, once ? &padded : nullptr);
+      forward_on(pdy, wp, pb, t, geometry[p * s + q], o, nullptr, once ? &padded : nullptr);
     }
   }
   // dx row h = 2 u + p: its columns 2 v + q from phase (p, q)'s row u, each phase plane Hp x Wp.
