@@ -117,10 +117,15 @@ inline __mmask16 lanes(int64_t a, int64_t b) {
 // counts and the items' bounds), where origin(tb) = 2 tb: lane l of a 16-tile vector whose
 // lane 0 would be tile tb0 then reads column 2 tb0 + pattern(l) + b d, pattern(l) =
 // origin(l) < 32, one permute of 32 loaded columns (d = 1: the even columns, and b d = 1
-// the odd ones). Rows likewise: tile row ta starts at row origin(ta).
+// the odd ones). Rows likewise: tile row ta starts at row origin(ta). The columns of b and b + 1
+// lie within the same 32 (origin(l) + d < 32 for d up to 8): one pair of loads at 2 tb0 + b d
+// serves both, permuted by pattern and by next = pattern + d. (A pair for each b took 1.19-1.32x
+// the time in all three directions of the 56x56 64 -> 64 layers at dilation 2 and 4: `node
+// dist/bench/conv_ab.js` with a throwaway switch, `--threads 2 "dilated d4" "dilated d2"`.)
 struct Tiling {
   int64_t TH, TW, d;
   alignas(64) int32_t pattern[16];  // the lanes' first columns relative to 2 tb0: origin(l)
+  alignas(64) int32_t next[16];     // origin(l) + d: the columns d further on, from the same 32
   // Dilated outputs: column 2 tb0 + j (j < 32) of 16 tiles from tb0 (a multiple of d) is the
   // first output of one of them (lane l of the first vector: index l) or its second (16 + l).
   alignas(64) int32_t unzip[32];
@@ -130,8 +135,8 @@ struct Tiling {
 // Whole blocks of 2d outputs: tiles past the outputs compute zeros' transforms, never stored.
 Tiling tiling_of(const WinogradConv& p) {
   const int64_t d = p.dil;
-  Tiling f{ceil_div(p.Ho, 2 * d) * d, ceil_div(p.Wo, 2 * d) * d, d, {}, {}};
-  for (int l = 0; l < 16; ++l) f.pattern[l] = static_cast<int32_t>(f.origin(l));
+  Tiling f{ceil_div(p.Ho, 2 * d) * d, ceil_div(p.Wo, 2 * d) * d, d, {}, {}, {}};
+  for (int l = 0; l < 16; ++l) f.pattern[l] = static_cast<int32_t>(f.origin(l)), f.next[l] = static_cast<int32_t>(f.origin(l) + d);
   for (int64_t j = 0; j < 32; ++j) {
     const int64_t q = j / (2 * d), r = j % (2 * d);
     f.unzip[j] = static_cast<int32_t>(d * q + r % d + (r < d ? 0 : 16));
