@@ -129,6 +129,10 @@ const CONV2D_CASES: ConvCase[] = [
   { x: [2, 3, 7, 9], w: [4, 3, 3, 3], o: { padding: 1 }, bias: true, what: 'padding 1' },
   { x: [2, 3, 8, 8], w: [5, 3, 3, 3], o: { stride: 2, padding: 1 }, bias: true, what: 'stride 2' },
   { x: [1, 2, 11, 10], w: [3, 2, 5, 3], o: { stride: 3, padding: [2, 0] }, bias: true, what: 'stride 3, padding [2, 0]' },
+  // col2im's phases interleaved four at a time at stride 4 (a last group of 1, 2 or 3 columns)
+  { x: [2, 3, 23, 29], w: [4, 3, 7, 6], o: { stride: 4, padding: [1, 2] }, bias: true, what: 'stride 4, width 4k + 1' },
+  { x: [1, 2, 17, 30], w: [3, 2, 5, 5], o: { stride: 4 }, what: 'stride 4, width 4k + 2, no bias' },
+  { x: [1, 2, 13, 19], w: [3, 2, 6, 7], o: { stride: [2, 4], padding: [0, 3] }, bias: true, what: 'stride [2, 4], width 4k + 3' },
   { x: [2, 2, 9, 7], w: [3, 2, 3, 2], o: { stride: [1, 2], padding: [0, 2], dilation: [2, 3] }, what: 'stride/dilation/padding pairs, no bias' },
   { x: [2, 3, 10, 10], w: [3, 3, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: "'same', dilation 2" },
   { x: [1, 2, 9, 8], w: [4, 2, 4, 2], o: { padding: 'same', dilation: [3, 1] }, bias: true, what: "'same' with even kernels (asymmetric)" },

@@ -226,6 +226,17 @@ void zip2(const float* __restrict a, const float* __restrict b, int64_t n, float
   }
 }
 
+// dst[4 v + q] = the q-th of a, b, c, e at v, for v < n.
+void zip4(const float* __restrict a, const float* __restrict b, const float* __restrict c, const float* __restrict e,
+          int64_t n, float* __restrict dst) {
+  for (int64_t v = 0; v < n; ++v) {
+    dst[4 * v] = a[v];
+    dst[4 * v + 1] = b[v];
+    dst[4 * v + 2] = c[v];
+    dst[4 * v + 3] = e[v];
+  }
+}
+
 // p[r * p_step + k] += a[r * a_step + k] for r < rows, k < n. The AVX-512 loop takes a row's last
 // floats in one masked vector, where the compiled loop took 8 + 1 + 1 ... (rows are short).
 #if CONVNET_COL2IM_AVX512
@@ -309,8 +320,16 @@ void col2im_plane(const float* __restrict col, int64_t ld, const Dims& d, const 
     if (s == 2) {
       zip2(first, first + d.H * U, d.W / 2, out);
       if (d.W % 2) out[d.W - 1] = first[U - 1];
-    } else {
-      for (int64_t iw = 0; iw < d.W; ++iw) out[iw] = first[(iw % s) * d.H * U + iw / s];
+    } else if (s == 4) {
+      const int64_t plane_u = d.H * U;
+      zip4(first, first + plane_u, first + 2 * plane_u, first + 3 * plane_u, d.W / 4, out);
+      for (int64_t q = 0; q < d.W % 4; ++q) out[d.W / 4 * 4 + q] = first[q * plane_u + d.W / 4];
+    } else {  // phase by phase: a division and a remainder for each float took a fifth of 11x11/4's backward-data
+      for (int64_t q = 0; q < s; ++q) {
+        const float* from = first + q * d.H * U;
+        const int64_t n = (d.W - q + s - 1) / s;  // the columns s u + q inside dx
+        for (int64_t u = 0; u < n; ++u) out[s * u + q] = from[u];
+      }
     }
   }
 }
