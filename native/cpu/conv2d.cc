@@ -978,6 +978,119 @@ void backward_data_by_phases(const float* pdy, const float* pw, const float* pb,
 
 }  // namespace
 
+// Note [backward-data as one convolution]: the s x s phases of Note [backward-data by phases]
+// read the same window of dy, each with its own taps; stacked as output channels, (c, p, q) for
+// channel c's phase (p, q), they are one stride-1 convolution of dy into C s^2 channels of
+// ceil(H / s) x ceil(W / s), whose kernel holds every phase's taps at its own offset (zeros
+// where a phase has fewer), followed by a depth-to-space shuffle into dx. One problem of s^2 as
+// many output channels, for the forward's methods (Winograd where the joint kernel is 3x3 or
+// 5x5), instead of s^2 thin ones or a GEMM of depth Kg and col2im. Phase p's taps sit at rows
+// [off_p, off_p + A_p) of the joint kernel, off_p = P - pad_p with P the largest phase padding, so
+// that every phase reads dy rows u + a - P. As with Winograd and space to depth, a NaN or inf in
+// dy may also reach dx elements beside those it feeds (through a zero tap or a tile's transform).
+struct JointPhases {
+  int64_t s, pad_top, pad_left;
+  Dims d;                                // the stride-1 problem over dy
+  std::vector<int64_t> row_first, row_taps, row_off, col_first, col_taps, col_off;  // per phase p (q)
+};
+
+// One axis of the joint kernel: each phase's first tap of w, its taps and its offset in the
+// joint kernel; returns the joint padding P and the joint kernel's length.
+std::pair<int64_t, int64_t> joint_axis(int64_t k, int64_t s, int64_t pad, std::vector<int64_t>& first, std::vector<int64_t>& taps,
+                                       std::vector<int64_t>& off) {
+  first.resize(s), taps.resize(s), off.resize(s);
+  int64_t P = 0;
+  for (int64_t p = 0; p < s; ++p) P = std::max(P, phase_of(k, s, pad, p).pad);
+  int64_t A = 0;
+  for (int64_t p = 0; p < s; ++p) {
+    const Phase ph = phase_of(k, s, pad, p);
+    first[p] = ph.first, taps[p] = std::max<int64_t>(ph.taps, 0), off[p] = P - ph.pad;
+    if (taps[p] > 0) A = std::max(A, off[p] + taps[p]);
+  }
+  return {P, A};
+}
+
+JointPhases joint_phases_of(const Dims& d, const Conv2dGeometry& g) {
+  JointPhases j;
+  j.s = g.stride_h;
+  const auto [pt, A] = joint_axis(d.kh, j.s, g.pad_top, j.row_first, j.row_taps, j.row_off);
+  const auto [pl, B] = joint_axis(d.kw, j.s, g.pad_left, j.col_first, j.col_taps, j.col_off);
+  j.pad_top = pt, j.pad_left = pl;
+  j.d = dims_of(Shape{d.N, d.K, d.Ho, d.Wo}, Shape{d.C * j.s * j.s, d.Kg, std::max<int64_t>(A, 1), std::max<int64_t>(B, 1)},
+                Shape{d.N, d.C * j.s * j.s, ceil_div(d.H, j.s), ceil_div(d.W, j.s)}, d.groups);
+  return j;
+}
+
+// Where the joint problem is a Winograd one (a 3x3 or 5x5 joint kernel, 16 or more channels each
+// way), with at most half again as many taps as w has, on joint maps of 256 outputs or more.
+// Intel model 207, 2 threads, the time against the methods before it (`node
+// dist/bench/conv_ab.js` with a throwaway switch, `--direction backward-data`, twice): AlexNet's
+// c1 0.73-0.78x (11x11/4 as 3x3 over 48 channels), 11x11/4 16 -> 64 on 111x111 0.70-0.81x,
+// 5x5/2 32 -> 64 on 64x64 0.85-0.95x (by phases before); the AVX2 build 0.82x, 0.84x and 0.79x.
+// Everywhere else it was slower: joint kernels that are not Winograd's (3x3/2 and 4x4/2 make 2x2
+// and 3x3 ones with 1.8-2.3x the taps: 1.3-2.9x the time; 7x7/2 16 -> 32 4x4, 1.04x; 3-channel
+// layers, 12 joint channels, 1.4-2.2x), and the tiled piece's 5x5/2 on 22x22 (11x11 joint maps,
+// 1.26x).
+bool joint_phases_apply(const Dims& d, const Conv2dGeometry& g) {
+  const int64_t s = g.stride_h;
+  if (!(s >= 2 && g.stride_w == s && g.dilation_h == 1 && g.dilation_w == 1 && d.N > 0 && d.Ho > 0 && d.Wo > 0)) return false;
+  const JointPhases j = joint_phases_of(d, g);
+  Conv2dGeometry jg;
+  jg.pad_top = j.pad_top, jg.pad_left = j.pad_left, jg.groups = g.groups;
+  return 2 * j.d.kh * j.d.kw * s * s <= 3 * d.kh * d.kw && j.d.hw_out >= 256 && winograd_applies(j.d, jg);
+}
+
+void backward_data_joint(const float* pdy, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* pdx) {
+  const JointPhases j = joint_phases_of(d, g);
+  const int64_t s = j.s, ss = s * s, A = j.d.kh, B = j.d.kw;
+  // w''[(gi Cg + c) s^2 + p s + q, k, a, b] = w[gi Kg + k, c, first_p + s (A_p - 1 - (a - off_p)), ...] inside phase (p, q)'s taps
+  float* wj = scratch(8, j.d.K * d.Kg * A * B);
+  parallel_for(d.C * ss, 1, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      const int64_t gc = o / ss, p = o % ss / s, q = o % s, gi = gc / d.Cg, c = gc % d.Cg;
+      for (int64_t k = 0; k < d.Kg; ++k)
+        for (int64_t a = 0; a < A; ++a)
+          for (int64_t b = 0; b < B; ++b) {
+            const int64_t ra = a - j.row_off[p], cb = b - j.col_off[q];
+            float v = 0.0f;
+            if (ra >= 0 && ra < j.row_taps[p] && cb >= 0 && cb < j.col_taps[q]) {
+              const int64_t i = j.row_first[p] + s * (j.row_taps[p] - 1 - ra), jj = j.col_first[q] + s * (j.col_taps[q] - 1 - cb);
+              v = pw[(((gi * d.Kg + k) * d.Cg + c) * d.kh + i) * d.kw + jj];
+            }
+            wj[((o * d.Kg + k) * A + a) * B + b] = v;
+          }
+    }
+  });
+  std::vector<float> bias;
+  if (pb) {
+    bias.resize(j.d.K);
+    for (int64_t o = 0; o < j.d.K; ++o) bias[o] = pb[o / ss];
+  }
+  Conv2dGeometry jg;
+  jg.pad_top = j.pad_top, jg.pad_left = j.pad_left, jg.groups = g.groups;
+  const int64_t Hm = j.d.Ho, Wm = j.d.Wo;
+  float* out = scratch(9, d.N * j.d.K * Hm * Wm);
+  forward_on(pdy, wj, pb ? bias.data() : nullptr, j.d, jg, out);
+  // dx[n, c, s u + p, s v + q] = out[n, c s^2 + p s + q, u, v]
+  parallel_for(d.N * d.C * d.H, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, d.W)), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t plane = r / d.H, h = r % d.H, p = h % s, u = h / s;
+      const float* first = out + ((plane * ss + p * s) * Hm + u) * Wm;  // phase (p, 0)'s row u; phase q is q planes on
+      float* dst = pdx + r * d.W;
+      const int64_t full = d.W / s;
+      if (s == 2) {
+        zip2(first, first + Hm * Wm, full, dst);
+      } else if (s == 4) {
+        zip4(first, first + Hm * Wm, first + 2 * Hm * Wm, first + 3 * Hm * Wm, full, dst);
+      } else {
+        for (int64_t q = 0; q < s; ++q)
+          for (int64_t v = 0; v < full; ++v) dst[s * v + q] = first[q * Hm * Wm + v];
+      }
+      for (int64_t q = 0; q < d.W % s; ++q) dst[full * s + q] = first[q * Hm * Wm + full];
+    }
+  });
+}
+
 void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx) {
   if (dx.numel() == 0) return;
   const Dims d = dims_of(dx.shape, w.shape, dy.shape, g.groups);
@@ -1030,6 +1143,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
       return direct32(pdy, pw, d.Kg * d.ckk, taps, offset, pb, t, tg, pdx);
     }
   }
+  if (joint_phases_apply(d, g)) return backward_data_joint(pdy, pw, pb, d, g, pdx);
   if (phases_apply(d, g)) return backward_data_by_phases(pdy, pw, pb, d, g, pdx);
 
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
