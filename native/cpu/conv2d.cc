@@ -279,17 +279,10 @@ void add_block(const float* a, int64_t a_step, float* p, int64_t p_step, int64_t
 // wait for the store (a third of the loop). At stride 1 the plain loop as before: a first version
 // of this function (add_block there too, compiled as SIMD clones, two divisions a tap) took
 // GoogLeNet's 5x5 48 -> 128 backward-data on 7x7 at batch 1 from 0.068 to 0.087 ms.
-void col2im_plane(const float* __restrict col, int64_t ld, const Dims& d, const Conv2dGeometry& g, float bias,
-                  float* __restrict plane) {
-  const int64_t s = g.stride_w, U = ceil_div(d.W, s);
-  // The phase planes (kept per thread); dx's plane itself at stride 1.
-  float* sums = plane;
-  if (s > 1) {
-    thread_local std::vector<float> phases;
-    phases.resize(s * d.H * U);
-    sums = phases.data();
-  }
-  std::fill(sums, sums + (s > 1 ? s * d.H * U : d.hw), bias);
+// col2im_plan works out each tap's rows and columns once a call (conv2d_internal.h).
+Col2imPlan col2im_plan(const Dims& d, const Conv2dGeometry& g) {
+  const int64_t s = g.stride_w, U = ceil_div(d.W, s), sh = g.stride_h;
+  Col2imPlan plan;
   for (int64_t i = 0; i < d.kh; ++i) {
     for (int64_t j = 0; j < d.kw; ++j) {
       // Tap j's output columns [lo, hi) reach phase q, column ow at u = ow + shift.
@@ -299,18 +292,34 @@ void col2im_plane(const float* __restrict col, int64_t ld, const Dims& d, const 
       const int64_t off = j * g.dilation_w - g.pad_left, q = ((off % s) + s) % s, shift = (off - q) / s;
       // Output rows [oh_lo, oh_hi) read dx rows ih = oh sh - pad_top + i dh inside [0, H).
       const int64_t top = g.pad_top - i * g.dilation_h;
-      const int64_t sh = g.stride_h;
       const int64_t oh_lo = std::clamp<int64_t>(sh == 1 ? top : ceil_div(top, sh), 0, d.Ho);
       const int64_t oh_hi = std::clamp<int64_t>(sh == 1 ? d.H + top : ceil_div(d.H + top, sh), oh_lo, d.Ho);
       if (oh_hi == oh_lo) continue;
-      const float* a = col + (i * d.kw + j) * ld + oh_lo * d.Wo + lo;
-      float* p = sums + q * d.H * U + (oh_lo * g.stride_h - top) * U + shift + lo;
-      if (s == 1) {
-        for (int64_t r = 0; r < oh_hi - oh_lo; ++r)
-          for (int64_t k = 0; k < hi - lo; ++k) p[r * g.stride_h * U + k] += a[r * d.Wo + k];
-      } else {
-        add_block(a, d.Wo, p, g.stride_h * U, oh_hi - oh_lo, hi - lo);
-      }
+      plan.push_back({i * d.kw + j, oh_lo * d.Wo + lo, q * d.H * U + (oh_lo * sh - top) * U + shift + lo, oh_hi - oh_lo, hi - lo});
+    }
+  }
+  return plan;
+}
+
+void col2im_plane(const float* __restrict col, int64_t ld, const Dims& d, const Conv2dGeometry& g, const Col2imPlan& plan,
+                  float bias, float* __restrict plane) {
+  const int64_t s = g.stride_w, U = ceil_div(d.W, s), p_step = g.stride_h * U;
+  // The phase planes (kept per thread); dx's plane itself at stride 1.
+  float* sums = plane;
+  if (s > 1) {
+    thread_local std::vector<float> phases;
+    phases.resize(s * d.H * U);
+    sums = phases.data();
+  }
+  std::fill(sums, sums + (s > 1 ? s * d.H * U : d.hw), bias);
+  for (const Col2imTap& t : plan) {
+    const float* a = col + t.tap * ld + t.from;
+    float* p = sums + t.to;
+    if (s == 1) {
+      for (int64_t r = 0; r < t.rows; ++r)
+        for (int64_t k = 0; k < t.n; ++k) p[r * p_step + k] += a[r * d.Wo + k];
+    } else {
+      add_block(a, d.Wo, p, p_step, t.rows, t.n);
     }
   }
   if (s == 1) return;
@@ -1148,6 +1157,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
 
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
   const double flops = 2.0 * d.Kg * d.ckk * nb * d.hw_out;
+  const Col2imPlan plan = col2im_plan(d, g);
   run_items(chunks * d.groups, flops, [&](int64_t item, bool threaded) {
     const int64_t chunk = item / d.groups, gi = item % d.groups;
     const int64_t n0 = chunk * nb, images = std::min(d.N, n0 + nb) - n0, cols = images * d.hw_out;
@@ -1172,7 +1182,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
       for (int64_t t = t0; t < t1; ++t) {
         const int64_t j = t / d.Cg, c = t % d.Cg;
         float* plane = pdx + ((n0 + j) * d.C + gi * d.Cg + c) * d.hw;
-        col2im_plane(dcol + c * taps * cols + j * d.hw_out, cols, d, g, pb ? pb[gi * d.Cg + c] : 0.0f, plane);
+        col2im_plane(dcol + c * taps * cols + j * d.hw_out, cols, d, g, plan, pb ? pb[gi * d.Cg + c] : 0.0f, plane);
       }
     });
   });

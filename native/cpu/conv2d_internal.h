@@ -51,8 +51,20 @@ float* scratch(int slot, int64_t n);
 // Rows are `ld` floats apart.
 void im2col(const float* x, const Dims& d, const Conv2dGeometry& g, int64_t c0, int64_t c1, float* col, int64_t ld);
 // One channel's plane of dx: bias + the sum of its kh kw rows of col (`ld` floats apart) over
-// every tap that read each pixel, added in the fixed tap order (i, j).
-void col2im_plane(const float* col, int64_t ld, const Dims& d, const Conv2dGeometry& g, float bias, float* plane);
+// every tap that read each pixel, added in the fixed tap order (i, j). The taps' geometry (the
+// output rows and columns each reaches, and where) is the same for every plane: worked out once
+// a call (Col2imPlan), it had been worked out per plane, a few integer divisions a tap, an eighth
+// of the tiled piece's backward-data (5x5/2 on 22x22, 1024 planes).
+struct Col2imTap {
+  int64_t tap;          // i * kw + j: the row of col
+  int64_t from;         // the first float of that row it adds (oh_lo * Wo + lo)
+  int64_t to;           // where it adds it: phase q's plane, row oh_lo * sh - top, column shift + lo
+  int64_t rows, n;      // output rows and columns
+};
+using Col2imPlan = std::vector<Col2imTap>;
+Col2imPlan col2im_plan(const Dims& d, const Conv2dGeometry& g);
+void col2im_plane(const float* col, int64_t ld, const Dims& d, const Conv2dGeometry& g, const Col2imPlan& plan, float bias,
+                  float* plane);
 
 // ---- The direct kernels (conv2d_direct.cc) ----
 

@@ -47,8 +47,9 @@ void fold(const Tensor& cols, const UnfoldGeometry& u, const Tensor& y) {
   const conv2d_impl::Dims d = plane_dims(u);
   const float* pc = cols.f32();
   float* py = y.f32();
+  const conv2d_impl::Col2imPlan plan = conv2d_impl::col2im_plan(d, u.g);
   parallel_for(u.planes, grain(d), [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) conv2d_impl::col2im_plane(pc + p * d.ckk * d.hw_out, d.hw_out, d, u.g, 0.0f, py + p * d.hw);
+    for (int64_t p = begin; p < end; ++p) conv2d_impl::col2im_plane(pc + p * d.ckk * d.hw_out, d.hw_out, d, u.g, plan, 0.0f, py + p * d.hw);
   });
 }
 
