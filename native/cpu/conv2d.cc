@@ -227,6 +227,7 @@ void zip2(const float* __restrict a, const float* __restrict b, int64_t n, float
 }
 
 // dst[4 v + q] = the q-th of a, b, c, e at v, for v < n.
+CONVNET_SIMD_CLONES
 void zip4(const float* __restrict a, const float* __restrict b, const float* __restrict c, const float* __restrict e,
           int64_t n, float* __restrict dst) {
   for (int64_t v = 0; v < n; ++v) {
