@@ -284,7 +284,7 @@ describe('F.conv2d', () => {
       { x: [2, 8, 19, 18], w: [32, 4, 5, 5], o: { stride: 2, padding: [1, 2], groups: 2 }, what: 'space to depth, groups, padding [1, 2]' },
       { x: [2, 6, 31, 29], w: [40, 3, 7, 7], o: { stride: 2, padding: 3, groups: 2 }, bias: true, what: 'direct32 at stride 2, 7x7, groups' },
       // Backward-data at a stride as one stride-1 convolution of dy into phase channels (Winograd 3x3).
-      { x: [1, 16, 64, 64], w: [16, 16, 11, 11], o: { stride: 4 }, bias: true, what: 'backward-data as one convolution: 11x11/4 as 3x3 into 16 x 16 phase channels' },
+      { x: [1, 16, 66, 63], w: [16, 16, 11, 11], o: { stride: 4 }, bias: true, what: 'backward-data as one convolution: 11x11/4 as 3x3 into 16 x 16 phase channels, dx of 4k + 2 rows and 4k + 3 columns' },
       { x: [2, 32, 33, 35], w: [32, 16, 5, 5], o: { stride: 2, padding: 2, groups: 2 }, bias: true, what: 'backward-data as one convolution: 5x5/2, groups, phases of unequal sizes' },
       { x: [2, 8, 55, 53], w: [40, 4, 6, 6], o: { stride: 3, padding: 1, groups: 2 }, bias: true, what: 'space to depth for the direct kernel: 6x6/3 as 2x2 over 36, groups' },
       { x: [2, 8, 20, 20], w: [64, 4, 3, 3], o: { padding: 2, dilation: 2, groups: 2 }, what: 'direct filter, dilation 2, groups' },

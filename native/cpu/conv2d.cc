@@ -31,6 +31,10 @@
 //     weights, so the forward kernels serve it too; at stride 2 (4 or more channels in a group,
 //     kernels of 4 and up; AVX2: 6 and up), so is each of dx's 2 x 2 phases (backward_data_by_phases), the
 //     transposed convolution's forward included.
+//   - backward-data at a stride s, where dx's s x s phases stacked as C s^2 output channels make
+//     one stride-1 Winograd problem over dy (AlexNet's c1, 11x11/4: 3x3 into 48 channels; 5x5/2
+//     with 16 or more channels): that convolution, then a depth-to-space shuffle into dx
+//     (backward_data_joint, Note [backward-data as one convolution]), tried before the phases.
 //   - 1x1 kernel, stride 1, no padding: x[n] already is the [C, H*W] matrix that im2col would
 //     build, so forward and backward-data are one strided-batched GEMM over the images.
 //   - forward, where an image's column matrix would outgrow the L2 (stride 1 with at most 64
@@ -1009,8 +1013,10 @@ struct JointPhases {
 std::pair<int64_t, int64_t> joint_axis(int64_t k, int64_t s, int64_t pad, std::vector<int64_t>& first, std::vector<int64_t>& taps,
                                        std::vector<int64_t>& off) {
   first.resize(s), taps.resize(s), off.resize(s);
-  int64_t P = 0;
-  for (int64_t p = 0; p < s; ++p) P = std::max(P, phase_of(k, s, pad, p).pad);
+  int64_t P = 0;  // over the phases that take taps (a kernel narrower than s leaves some none)
+  for (int64_t p = 0; p < s; ++p) {
+    if (phase_of(k, s, pad, p).taps > 0) P = std::max(P, phase_of(k, s, pad, p).pad);
+  }
   int64_t A = 0;
   for (int64_t p = 0; p < s; ++p) {
     const Phase ph = phase_of(k, s, pad, p);
@@ -1053,7 +1059,8 @@ bool joint_phases_apply(const Dims& d, const Conv2dGeometry& g) {
 void backward_data_joint(const float* pdy, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* pdx) {
   const JointPhases j = joint_phases_of(d, g);
   const int64_t s = j.s, ss = s * s, A = j.d.kh, B = j.d.kw;
-  // w''[(gi Cg + c) s^2 + p s + q, k, a, b] = w[gi Kg + k, c, first_p + s (A_p - 1 - (a - off_p)), ...] inside phase (p, q)'s taps
+  // w''[(gi Cg + c) s^2 + p s + q, k, a, b] = w[gi Kg + k, c, first_p + s (A_p - 1 - (a - off_p)), (the same
+  // for columns)] where (a, b) falls in phase (p, q)'s taps, else 0.
   float* wj = scratch(8, j.d.K * d.Kg * A * B);
   parallel_for(d.C * ss, 1, [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
