@@ -817,6 +817,7 @@ describe('convolution family: results do not depend on the thread count', () => 
     runs.push(conv([5, 16, 50, 50], [16, 16, 3, 3], { padding: 1 }, 22));           // Winograd filter by parts: 13 chunks, 8 parts
     runs.push(conv([3, 8, 40, 38], [32, 8, 7, 7], { stride: 2, padding: 3 }, 24));   // direct filter 7x7/2, backward-data by phases
     runs.push(conv([2, 24, 30, 33], [40, 24, 5, 4], { stride: 2, padding: [2, 1] }, 25)); // backward-data by phases on direct32, dy padded once
+    runs.push(conv([2, 32, 33, 35], [32, 16, 5, 5], { stride: 2, padding: 2, groups: 2 }, 26)); // backward-data as one Winograd convolution
     runs.push(() => {
       const x = randomTensor([3, 8, 9, 9], 6).t, w = randomTensor([8, 4, 4, 4], 7).t, b = randomTensor([4], 8).t;
       const o = { stride: 2, padding: 1 };
