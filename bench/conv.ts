@@ -39,23 +39,35 @@ export const TRANSPOSED: Layer[] = [
   { name: 'tconv fcn 21>21 4x4 s2', x: [8, 21, 32, 32], w: [21, 21, 4, 4], o: { stride: 2, padding: 1 }, transposed: true },
 ];
 
+/** A layer as the Python below reads it. */
+export const torchLayer = (l: Layer) => ({ name: l.name, x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1, t: l.transposed ? 1 : 0 });
+
+/**
+ * Python that makes layer L's (torchLayer's dict) x, w, b and dy and `fns`, its three directions as
+ * calls, each line after the first indented by `indent`: shared by TORCH_SCRIPT and thread-scaling.ts.
+ */
+export const torchLayerSetup = (indent: string) => [
+  'pair = lambda v: list(v) if isinstance(v, list) else [v, v]',
+  's, p, d, g, t = pair(L["s"]), pair(L["p"]), pair(L["d"]), L["g"], L["t"]',
+  'x = torch.randn(L["x"]); w = torch.randn(L["w"]) * 0.1; b = torch.randn(L["w"][1] * g if t else L["w"][0])',
+  'F = torch.nn.functional',
+  'fwd = (lambda: F.conv_transpose2d(x, w, b, s, p, [0, 0], g, d)) if t else (lambda: F.conv2d(x, w, b, s, p, d, g))',
+  'dy = torch.randn(fwd().shape)',
+  'fns = {',
+  '    "forward": fwd,',
+  '    "backward-data": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, t, [0, 0], g, [True, False, False]),',
+  '    "backward-filter": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, t, [0, 0], g, [False, True, False]),',
+  '}',
+].join(`\n${indent}`);
+
 export const TORCH_SCRIPT = (layers: Layer[], threads: number, quick: boolean) => `
 import json
 import torch
 ${pythonTimer(quick, 0.5)}
 torch.set_num_threads(${threads})
 out = {}
-for L in ${JSON.stringify(layers.map((l) => ({ name: l.name, x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1, t: l.transposed ? 1 : 0 })))}:
-    s, p, d, g, t = [L["s"]] * 2, [L["p"]] * 2, [L["d"]] * 2, L["g"], L["t"]
-    x = torch.randn(L["x"]); w = torch.randn(L["w"]) * 0.1; b = torch.randn(L["w"][1] * g if t else L["w"][0])
-    F = torch.nn.functional
-    fwd = (lambda: F.conv_transpose2d(x, w, b, s, p, [0, 0], g, d)) if t else (lambda: F.conv2d(x, w, b, s, p, d, g))
-    dy = torch.randn(fwd().shape)
-    fns = {
-        "forward": fwd,
-        "backward-data": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, t, [0, 0], g, [True, False, False]),
-        "backward-filter": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, t, [0, 0], g, [False, True, False]),
-    }
+for L in ${JSON.stringify(layers.map(torchLayer))}:
+    ${torchLayerSetup('    ')}
     for direction, fn in fns.items():
         with torch.no_grad():
             out[L["name"] + " " + direction] = timed(fn)

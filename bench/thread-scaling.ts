@@ -11,7 +11,7 @@
  * worker reads (bench/README.md, session 42): compare how each side scales, not the two sides.
  */
 import * as cc from '../lib';
-import { DIRECTIONS, LAYERS, directions, type Layer } from './conv';
+import { DIRECTIONS, LAYERS, directions, torchLayer, torchLayerSetup, type Layer } from './conv';
 import { STRIDED } from './conv-strided';
 import { runPython, torchPython } from './harness';
 
@@ -46,22 +46,12 @@ function ours(l: Layer, direction: string, counts: number[], rounds: number): Ma
 }
 
 function torch(l: Layer, direction: string, counts: number[], rounds: number): Record<string, number[]> | string {
-  const spec = { x: l.x, w: l.w, s: l.o.stride ?? 1, p: l.o.padding ?? 0, d: l.o.dilation ?? 1, g: l.o.groups ?? 1, t: l.transposed ? 1 : 0 };
   const code = `
 import json, time
 import torch
-L = json.loads(${JSON.stringify(JSON.stringify(spec))})
-pair = lambda v: list(v) if isinstance(v, list) else [v, v]
-s, p, d, g, t = pair(L["s"]), pair(L["p"]), pair(L["d"]), L["g"], L["t"]
-x = torch.randn(L["x"]); w = torch.randn(L["w"]) * 0.1; b = torch.randn(L["w"][1] * g if t else L["w"][0])
-F = torch.nn.functional
-fwd = (lambda: F.conv_transpose2d(x, w, b, s, p, [0, 0], g, d)) if t else (lambda: F.conv2d(x, w, b, s, p, d, g))
-dy = torch.randn(fwd().shape)
-fn = {
-    "forward": fwd,
-    "backward-data": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, t, [0, 0], g, [True, False, False]),
-    "backward-filter": lambda: torch.ops.aten.convolution_backward(dy, x, w, None, s, p, d, t, [0, 0], g, [False, True, False]),
-}[${JSON.stringify(direction)}]
+L = json.loads(${JSON.stringify(JSON.stringify(torchLayer(l)))})
+${torchLayerSetup('')}
+fn = fns[${JSON.stringify(direction)}]
 out = {str(c): [] for c in ${JSON.stringify(counts)}}
 with torch.no_grad():
     for r in range(${rounds}):

@@ -62,6 +62,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/error.h"
@@ -242,6 +243,23 @@ void zip4(const float* __restrict a, const float* __restrict b, const float* __r
   }
 }
 
+// One row of dx from its s column phases: dst[s v + q] = first[q * phase_stride + v] for every
+// s v + q < W (phase q's row at first + q * phase_stride). zip2 or zip4 where they apply; else
+// phase by phase (a division and a remainder for each float had taken a fifth of 11x11/4's
+// backward-data).
+void interleave_phases(const float* first, int64_t phase_stride, int64_t s, int64_t W, float* dst) {
+  const int64_t full = W / s;
+  if (s == 2) {
+    zip2(first, first + phase_stride, full, dst);
+  } else if (s == 4) {
+    zip4(first, first + phase_stride, first + 2 * phase_stride, first + 3 * phase_stride, full, dst);
+  } else {
+    for (int64_t q = 0; q < s; ++q)
+      for (int64_t v = 0; v < full; ++v) dst[s * v + q] = first[q * phase_stride + v];
+  }
+  for (int64_t q = 0; q < W % s; ++q) dst[full * s + q] = first[q * phase_stride + full];
+}
+
 // p[r * p_step + k] += a[r * a_step + k] for r < rows, k < n. The AVX-512 loop takes a row's last
 // floats in one masked vector, where the compiled loop took 8 + 1 + 1 ... (rows are short).
 #if CONVNET_COL2IM_AVX512
@@ -328,24 +346,7 @@ void col2im_plane(const float* __restrict col, int64_t ld, const Dims& d, const 
     }
   }
   if (s == 1) return;
-  for (int64_t ih = 0; ih < d.H; ++ih) {
-    float* out = plane + ih * d.W;
-    const float* first = sums + ih * U;
-    if (s == 2) {
-      zip2(first, first + d.H * U, d.W / 2, out);
-      if (d.W % 2) out[d.W - 1] = first[U - 1];
-    } else if (s == 4) {
-      const int64_t plane_u = d.H * U;
-      zip4(first, first + plane_u, first + 2 * plane_u, first + 3 * plane_u, d.W / 4, out);
-      for (int64_t q = 0; q < d.W % 4; ++q) out[d.W / 4 * 4 + q] = first[q * plane_u + d.W / 4];
-    } else {  // phase by phase: a division and a remainder for each float took a fifth of 11x11/4's backward-data
-      for (int64_t q = 0; q < s; ++q) {
-        const float* from = first + q * d.H * U;
-        const int64_t n = (d.W - q + s - 1) / s;  // the columns s u + q inside dx
-        for (int64_t u = 0; u < n; ++u) out[s * u + q] = from[u];
-      }
-    }
-  }
+  for (int64_t ih = 0; ih < d.H; ++ih) interleave_phases(sums + ih * U, d.H * U, s, d.W, plane + ih * d.W);
 }
 
 }  // namespace conv2d_impl
@@ -1003,8 +1004,9 @@ void backward_data_by_phases(const float* pdy, const float* pw, const float* pb,
 // that every phase reads dy rows u + a - P. As with Winograd and space to depth, a NaN or inf in
 // dy may also reach dx elements beside those it feeds (through a zero tap or a tile's transform).
 struct JointPhases {
-  int64_t s, pad_top, pad_left;
+  int64_t s;
   Dims d;                                // the stride-1 problem over dy
+  Conv2dGeometry g;                      // its padding (the largest phase's) and groups
   std::vector<int64_t> row_first, row_taps, row_off, col_first, col_taps, col_off;  // per phase p (q)
 };
 
@@ -1015,12 +1017,13 @@ std::pair<int64_t, int64_t> joint_axis(int64_t k, int64_t s, int64_t pad, std::v
   first.resize(s), taps.resize(s), off.resize(s);
   int64_t P = 0;  // over the phases that take taps (a kernel narrower than s leaves some none)
   for (int64_t p = 0; p < s; ++p) {
-    if (phase_of(k, s, pad, p).taps > 0) P = std::max(P, phase_of(k, s, pad, p).pad);
+    const Phase ph = phase_of(k, s, pad, p);
+    first[p] = ph.first, taps[p] = std::max<int64_t>(ph.taps, 0), off[p] = ph.pad;  // the offset once P is known
+    if (taps[p] > 0) P = std::max(P, ph.pad);
   }
   int64_t A = 0;
   for (int64_t p = 0; p < s; ++p) {
-    const Phase ph = phase_of(k, s, pad, p);
-    first[p] = ph.first, taps[p] = std::max<int64_t>(ph.taps, 0), off[p] = P - ph.pad;
+    off[p] = P - off[p];
     if (taps[p] > 0) A = std::max(A, off[p] + taps[p]);
   }
   return {P, A};
@@ -1031,7 +1034,7 @@ JointPhases joint_phases_of(const Dims& d, const Conv2dGeometry& g) {
   j.s = g.stride_h;
   const auto [pt, A] = joint_axis(d.kh, j.s, g.pad_top, j.row_first, j.row_taps, j.row_off);
   const auto [pl, B] = joint_axis(d.kw, j.s, g.pad_left, j.col_first, j.col_taps, j.col_off);
-  j.pad_top = pt, j.pad_left = pl;
+  j.g.pad_top = pt, j.g.pad_left = pl, j.g.groups = g.groups;
   j.d = dims_of(Shape{d.N, d.K, d.Ho, d.Wo}, Shape{d.C * j.s * j.s, d.Kg, std::max<int64_t>(A, 1), std::max<int64_t>(B, 1)},
                 Shape{d.N, d.C * j.s * j.s, ceil_div(d.H, j.s), ceil_div(d.W, j.s)}, d.groups);
   return j;
@@ -1046,18 +1049,16 @@ JointPhases joint_phases_of(const Dims& d, const Conv2dGeometry& g) {
 // Everywhere else it was slower: joint kernels that are not Winograd's (3x3/2 and 4x4/2 make 2x2
 // and 3x3 ones with 1.8-2.3x the taps: 1.3-2.9x the time; 7x7/2 16 -> 32 4x4, 1.04x; 3-channel
 // layers, 12 joint channels, 1.4-2.2x), and the tiled piece's 5x5/2 on 22x22 (11x11 joint maps,
-// 1.26x).
-bool joint_phases_apply(const Dims& d, const Conv2dGeometry& g) {
+// 1.26x). Returns the joint problem there, else none.
+std::optional<JointPhases> joint_phases_for(const Dims& d, const Conv2dGeometry& g) {
   const int64_t s = g.stride_h;
-  if (!(s >= 2 && g.stride_w == s && g.dilation_h == 1 && g.dilation_w == 1 && d.N > 0 && d.Ho > 0 && d.Wo > 0)) return false;
-  const JointPhases j = joint_phases_of(d, g);
-  Conv2dGeometry jg;
-  jg.pad_top = j.pad_top, jg.pad_left = j.pad_left, jg.groups = g.groups;
-  return 2 * j.d.kh * j.d.kw * s * s <= 3 * d.kh * d.kw && j.d.hw_out >= 256 && winograd_applies(j.d, jg);
+  if (!(s >= 2 && g.stride_w == s && g.dilation_h == 1 && g.dilation_w == 1 && d.N > 0 && d.Ho > 0 && d.Wo > 0)) return std::nullopt;
+  JointPhases j = joint_phases_of(d, g);
+  if (!(2 * j.d.kh * j.d.kw * s * s <= 3 * d.kh * d.kw && j.d.hw_out >= 256 && winograd_applies(j.d, j.g))) return std::nullopt;
+  return j;
 }
 
-void backward_data_joint(const float* pdy, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* pdx) {
-  const JointPhases j = joint_phases_of(d, g);
+void backward_data_joint(const float* pdy, const float* pw, const float* pb, const Dims& d, const JointPhases& j, float* pdx) {
   const int64_t s = j.s, ss = s * s, A = j.d.kh, B = j.d.kw;
   // w''[(gi Cg + c) s^2 + p s + q, k, a, b] = w[gi Kg + k, c, first_p + s (A_p - 1 - (a - off_p)), (the same
   // for columns)] where (a, b) falls in phase (p, q)'s taps, else 0.
@@ -1083,27 +1084,15 @@ void backward_data_joint(const float* pdy, const float* pw, const float* pb, con
     bias.resize(j.d.K);
     for (int64_t o = 0; o < j.d.K; ++o) bias[o] = pb[o / ss];
   }
-  Conv2dGeometry jg;
-  jg.pad_top = j.pad_top, jg.pad_left = j.pad_left, jg.groups = g.groups;
   const int64_t Hm = j.d.Ho, Wm = j.d.Wo;
   float* out = scratch(9, d.N * j.d.K * Hm * Wm);
-  forward_on(pdy, wj, pb ? bias.data() : nullptr, j.d, jg, out);
+  forward_on(pdy, wj, pb ? bias.data() : nullptr, j.d, j.g, out);
   // dx[n, c, s u + p, s v + q] = out[n, c s^2 + p s + q, u, v]
   parallel_for(d.N * d.C * d.H, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, d.W)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t plane = r / d.H, h = r % d.H, p = h % s, u = h / s;
-      const float* first = out + ((plane * ss + p * s) * Hm + u) * Wm;  // phase (p, 0)'s row u; phase q is q planes on
-      float* dst = pdx + r * d.W;
-      const int64_t full = d.W / s;
-      if (s == 2) {
-        zip2(first, first + Hm * Wm, full, dst);
-      } else if (s == 4) {
-        zip4(first, first + Hm * Wm, first + 2 * Hm * Wm, first + 3 * Hm * Wm, full, dst);
-      } else {
-        for (int64_t q = 0; q < s; ++q)
-          for (int64_t v = 0; v < full; ++v) dst[s * v + q] = first[q * Hm * Wm + v];
-      }
-      for (int64_t q = 0; q < d.W % s; ++q) dst[full * s + q] = first[q * Hm * Wm + full];
+      // Phase (p, 0)'s row u; phase (p, q)'s is q planes on.
+      interleave_phases(out + ((plane * ss + p * s) * Hm + u) * Wm, Hm * Wm, s, d.W, pdx + r * d.W);
     }
   });
 }
@@ -1160,7 +1149,7 @@ void conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, co
       return direct32(pdy, pw, d.Kg * d.ckk, taps, offset, pb, t, tg, pdx);
     }
   }
-  if (joint_phases_apply(d, g)) return backward_data_joint(pdy, pw, pb, d, g, pdx);
+  if (const std::optional<JointPhases> j = joint_phases_for(d, g)) return backward_data_joint(pdy, pw, pb, d, *j, pdx);
   if (phases_apply(d, g)) return backward_data_by_phases(pdy, pw, pb, d, g, pdx);
 
   const int64_t nb = images_per_chunk(d), chunks = ceil_div(d.N, nb);
