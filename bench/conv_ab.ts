@@ -3,7 +3,7 @@
  * kernel change on a noisy machine: the two settings alternate in one process (10 rounds of
  * ~150 ms each), so that a neighbour's load falls on both, and the medians are compared.
  *
- *   node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 [--threads 2] [--direction forward] ["alex c3" ...]
+ *   node dist/bench/conv_ab.js CONVNET_WINOGRAD 0 1 [--threads 2] [--direction forward] [--rounds 10] ["alex c3" ...]
  *
  * The switch must be one the addon reads at each call (CONVNET_WINOGRAD is). Layer names are
  * prefixes of the conv group's cases ("alex c3", "dilated d1"), of SWEEP_5X5 and RESNET_SMALL
@@ -73,14 +73,16 @@ function main(): void {
   const threads = threadsAt >= 0 ? Number(args.splice(threadsAt, 2)[1]) : cc.getNumThreads();
   const directionAt = args.indexOf('--direction');
   const only = directionAt >= 0 ? args.splice(directionAt, 2)[1] : null;
+  const roundsAt = args.indexOf('--rounds');
+  const rounds = roundsAt >= 0 ? Number(args.splice(roundsAt, 2)[1]) : 10;
   const [name, a, b, ...filters] = args;
   if (!name || a === undefined || b === undefined) {
-    console.error('usage: node dist/bench/conv_ab.js VARIABLE VALUE_A VALUE_B [--threads N] [layer prefix ...]');
+    console.error('usage: node dist/bench/conv_ab.js VARIABLE VALUE_A VALUE_B [--threads N] [--direction D] [--rounds 10] [layer prefix ...]');
     process.exit(2);
   }
   cc.setNumThreads(threads);
   const layers = [...LAYERS, ...TRANSPOSED, ...SWEEP_5X5, ...RESNET_SMALL, ...SMALL_MAPS, ...DOWN_3X3, ...UP, ...STRIDED].filter((l) => (filters.length ? filters.some((f) => l.name.startsWith(f)) : LAYERS.includes(l) && l.w[2] === 3));
-  console.log(`${name}=${a} against ${name}=${b}, ${threads} thread(s), medians of interleaved rounds`);
+  console.log(`${name}=${a} against ${name}=${b}, ${threads} thread(s), medians of ${rounds} interleaved rounds`);
   for (const l of layers) {
     const x = cc.randn(l.x), w = cc.mul(cc.randn(l.w), 0.1), bias = cc.randn([l.transposed ? l.w[1] * (l.o.groups ?? 1) : l.w[0]]);
     const y = l.transposed ? cc.F.convTranspose2d(x, w, bias, l.o) : cc.F.conv2d(x, w, bias, l.o);
@@ -88,7 +90,7 @@ function main(): void {
     const run = directions(l, x, w, bias, dy);
     for (const direction of DIRECTIONS.filter((d) => only === null || d === only)) {
       const samples: Record<string, number[]> = { [a]: [], [b]: [] };
-      for (let round = 0; round < 10; round++) {
+      for (let round = 0; round < rounds; round++) {
         for (const value of [a, b]) {
           process.env[name] = value;
           for (let i = 0; i < 2; i++) { run[direction]().dispose(); cc.syncBlocking(); }

@@ -221,6 +221,7 @@ describe('F.conv2d', () => {
       // or 4 (more than 16 output channels), else forward's panels from x (as at stride [2, 3]).
       { x: [1, 3, 120, 122], w: [24, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: 'a 7x7/2 stem: direct32 at stride 2' },
       { x: [1, 3, 140, 140], w: [20, 3, 5, 5], o: { stride: 2, padding: 2 }, bias: true, what: 'direct32 at stride 2, 5x5' },
+      { x: [2, 3, 100, 90], w: [40, 3, 5, 5], o: { stride: 2, padding: 2 }, bias: true, what: 'direct32 at stride 2 on 50 x 45 outputs in bands of rows (over 256 KiB of sums a block), 32 + 8 channels' },
       { x: [2, 3, 52, 50], w: [24, 3, 8, 8], o: { stride: 4, padding: 2 }, bias: true, what: 'direct32 at stride 4, 8x8' },
       { x: [1, 3, 100, 190], w: [16, 3, 7, 7], o: { stride: 2, padding: 3 }, bias: true, what: '7x7/2 with 16 output channels: direct, channel lanes' },
       { x: [1, 3, 100, 190], w: [20, 3, 11, 11], o: { stride: [2, 3], padding: [0, 2] }, what: 'panels from x at stride [2, 3], 11x11' },

@@ -638,8 +638,14 @@ void direct32(const float* px, const float* pw, int64_t group_stride, int64_t k_
   const int64_t part = d.Cg * channel_bytes > part_bytes ? std::max<int64_t>(1, part_bytes / channel_bytes) : d.Cg;
   in.for_chunks(px, d, g, [&](int64_t n0, int64_t images, const float* xsrc) {
     // Few (image, group, block) items (a batch of one): bands of output rows too, so that every
-    // thread has work. Which thread computes an output changes nothing in it.
-    const int64_t bands = std::clamp<int64_t>(ceil_div(4 * num_threads(), images * items), 1, d.Ho);
+    // thread has work. Which thread computes an output changes nothing in it. And large maps in
+    // bands whose sums (t below, stored and reloaded for each part of the channels) take at most
+    // 256 KiB, so that they stay in L2 beside the image's x: ResNet's 7x7/2 stem on 224x224 (1.6
+    // MB of sums a block) 0.93x the time at 1 thread, 0.94x at 2 (Intel model 207, `node
+    // dist/bench/conv_ab.js` with a throwaway switch, 20 rounds); AlexNet's c1 (387 KB) and 7x7/2
+    // 16 -> 32 on 112x112 (401 KB) the same time.
+    const int64_t sums_bytes = d.hw_out * bw * static_cast<int64_t>(sizeof(float));
+    const int64_t bands = std::clamp<int64_t>(std::max(ceil_div(4 * num_threads(), images * items), ceil_div(sums_bytes, int64_t{256} << 10)), 1, d.Ho);
     const int64_t band_rows = ceil_div(d.Ho, bands);
     parallel_for(images * items * bands, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t ib = i0; ib < i1; ++ib) {
