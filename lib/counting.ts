@@ -223,6 +223,8 @@ export function histc(x: Tensor, options: HistcOptions = {}): F32 {
   // The bin as PyTorch's CPU kernel computes it, in float32: ((x - min) * bins) / (max - min);
   // max itself falls in the last bin, what is out of range in a spare one past the end.
   const [flo, fhi] = [Math.fround(lo), Math.fround(hi)];
+  // As PyTorch, which takes the range as float32 and refuses one that overflows it.
+  if (!Number.isFinite(flo) || !Number.isFinite(fhi)) fail('E_ARG', `${op}: the range [${lo}, ${hi}] overflows float32`);
   return noGrad(() => tidy(() => {
     const flat = reshape(t, [t.size]);
     const bin = floor(div(mul(sub(flat, flo), bins), Math.fround(fhi - flo)));

@@ -267,6 +267,10 @@ describe('order statistics, counting and matrix helpers', () => {
     expectError(() => cc.histc(x, { min: 3, max: 1 }), 'E_ARG', /larger/);
     expectError(() => cc.histc(cc.tensor([1, NaN])), 'E_ARG', /not finite/);
     expectError(() => cc.histc(x, { min: -Infinity, max: 1 }), 'E_ARG', /not finite/);
+    // PyTorch 1.13: "value cannot be converted to type float without overflow"; 3e38 still fits.
+    expectError(() => cc.histc(x, { min: -1e300, max: 3 }), 'E_ARG', /overflows float32/);
+    expectError(() => cc.histc(x, { min: 0, max: 1e39 }), 'E_ARG', /overflows float32/);
+    expect(Array.from(cc.histc(cc.tensor([0.5, 1, 2]), { bins: 4, min: -1e38, max: 3e38 }).dataSync())).to.deep.equal([3, 0, 0, 0]);
     expectError(() => cc.bmm(x, x), 'E_SHAPE');
     expectError(() => cc.bmm(cc.ones([2, 2, 3]), cc.ones([3, 3, 2])), 'E_SHAPE');
     expectError(() => cc.outer(x, x), 'E_SHAPE');
