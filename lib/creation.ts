@@ -4,7 +4,7 @@ import { native, type TypedArray } from './native';
 import { requireCuda } from './cuda';
 import { parseDevice, toDevice } from './ops';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device, type NestedArray } from './tensor';
-import { checkHostBytes, checkInt, checkNumber, checkOptions, checkShape, checkTensor, describe, MAX_RANK, shapeStr, sizeOf } from './validate';
+import { checkFloat32Value, checkHostBytes, checkInt, checkNumber, checkOptions, checkShape, checkTensor, describe, MAX_RANK, shapeStr, sizeOf } from './validate';
 
 export interface TensorOptions<D extends DType = DType> {
   /** The shape; by default the nesting of `values` (or [length] for a flat array). */
@@ -161,8 +161,8 @@ export function full<D extends DType = 'float32'>(shape: readonly number[], valu
   const s = checkShape('full', 'shape', shape);
   const o = creationOptions('full', dtype);
   const d = (o.dtype === undefined ? 'float32' : checkDtypeName('full', o.dtype)) as D;
-  checkNumber('full', 'value', value, d === 'float32');
-  if (d === 'int32') checkInt('full', 'value', value, -2147483648, 2147483647);
+  if (d === 'float32') checkFloat32Value('full', 'value', value);
+  else checkInt('full', 'value', checkNumber('full', 'value', value), -2147483648, 2147483647);
   return withGrad(new Tensor(native.fill(s, DTYPE_CODE[d], value, deviceCode('full', o.device)), s, d), o.requiresGrad);
 }
 
@@ -255,6 +255,7 @@ export function linspace<D extends DType = 'float32'>(start: number, end: number
   const o = creationOptions(op, dtype);
   const d = (o.dtype ?? 'float32') as D;
   checkDtypeName(op, d);
+  if (d === 'float32') checkFloat32Value(op, 'start', start), checkFloat32Value(op, 'end', end);
   // Each value is computed in float64 and rounded once as it is stored (no float64 copy of the
   // whole range: linspace(0, 1, 2 ** 31 - 1) filled 16 GB of it and the OOM killer took the process).
   const data = hostBuffer(op, d, steps);

@@ -23,7 +23,7 @@ import { amax, amin } from './pointwise';
 import { searchsorted, sort } from './sorting';
 import type { DType, Tensor } from './tensor';
 import {
-  broadcastShapes, checkArrayLength, checkAxis, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor,
+  broadcastShapes, checkArrayLength, checkAxis, checkBool, checkDtype, checkFloat32Value, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor,
   describe, isTensor, shapeStr, sizeOf,
 } from './validate';
 
@@ -94,9 +94,9 @@ function readIndex(op: string, name: string, i: Tensor<'int32'>, size: number, n
 
 /** `x`'s dtype for a number operand: an integer in range for int32. */
 function checkValue(op: string, name: string, value: unknown, dtype: DType): number {
-  checkNumber(op, name, value, dtype === 'float32');
-  if (dtype === 'int32') checkInt(op, name, value, -(2 ** 31), 2 ** 31 - 1);
-  return value as number;
+  if (dtype === 'float32') return checkFloat32Value(op, name, value);
+  checkNumber(op, name, value);
+  return checkInt(op, name, value, -(2 ** 31), 2 ** 31 - 1);
 }
 
 /** A number, or a 0-D tensor of x's dtype and device, as a one-element tensor. */

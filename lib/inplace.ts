@@ -23,7 +23,7 @@ import { fail } from './errors';
 import { native } from './native';
 import * as ops from './ops';
 import type { Tensor } from './tensor';
-import { broadcastShapes, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from './validate';
+import { broadcastShapes, checkFloat32Value, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from './validate';
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -100,8 +100,8 @@ export function copy_<T extends Tensor>(x: T, src: Tensor): T {
 
 /** A number to write into t: finite or not for float32, an integer in range for int32 (truncated, as PyTorch). */
 function valueFor(op: string, name: string, t: Tensor, value: unknown): number {
-  checkNumber(op, name, value, t.dtype === 'float32');
-  if (t.dtype === 'float32') return value as number;
+  if (t.dtype === 'float32') return checkFloat32Value(op, name, value);
+  checkNumber(op, name, value);
   const v = Math.trunc(value as number);
   if (v < -(2 ** 31) || v > 2 ** 31 - 1) fail('E_ARG', `${op}: \`${name}\` ${describe(value)} does not fit int32`);
   return v;

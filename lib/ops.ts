@@ -11,7 +11,7 @@ import { requireCuda } from './cuda';
 import type { SortResult } from './sorting';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device } from './tensor';
 import {
-  broadcastShapes, checkAxis, checkFloat, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, checkTensor, checkArrayLength, MAX_RANK,
+  broadcastShapes, checkAxis, checkFloat, checkFloat32Value, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, checkTensor, checkArrayLength, MAX_RANK,
   collectChecked, describe, isTensor, shapeStr, sizeOf,
 } from './validate';
 
@@ -449,6 +449,10 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   if (ta && tb && ta.dtype !== tb.dtype) fail('E_DTYPE', `${op}: expected \`a\` and \`b\` of one dtype, got ${ta.dtype} and ${tb.dtype}`);
   checkSameDevice(op, { cond: c, ...(ta ? { a: ta } : {}), ...(tb ? { b: tb } : {}) });
   const dtype: DType = ta?.dtype ?? tb?.dtype ?? 'float32';
+  if (dtype === 'float32') {
+    if (ta === null) checkFloat32Value(op, 'a', a);
+    if (tb === null) checkFloat32Value(op, 'b', b);
+  }
   const shape = broadcastShapes(op, broadcastShapes(op, c.shape, ta ? ta.shape : []), tb ? tb.shape : []);
   const ha = whereOperand('a', a, dtype, c.device);
   let hb: { handle: ReturnType<Tensor['handle']>; own: boolean };
@@ -498,7 +502,7 @@ export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | nul
     } else if (t.dtype === 'int32') {
       checkInt(op, name, v, -(2 ** 31), 2 ** 31 - 1);
     } else {
-      checkNumber(op, name, v, true);
+      checkFloat32Value(op, name, v);
     }
   }
   if (!isTensor(min) && !isTensor(max)) {

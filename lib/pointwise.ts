@@ -14,14 +14,11 @@ import {
 } from './ops';
 import { Tensor, type DType } from './tensor';
 import {
-  broadcastShapes, checkArrayLength, checkAxis, checkBool, checkFloat, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, isTensor, MAX_RANK, shapeStr,
+  broadcastShapes, checkArrayLength, checkAxis, checkBool, checkFloat, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, FLOAT32_MAX, isTensor, MAX_RANK, shapeStr,
 } from './validate';
 
 type F32 = Tensor<'float32'>;
 type Axes = number | readonly number[];
-
-/** float32's largest finite value (torch.finfo(torch.float32).max). */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * The operands of a pointwise op: float32 tensors or numbers (`numbers` names those that may

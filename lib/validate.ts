@@ -153,6 +153,23 @@ export function checkNumber(op: string, name: string, value: unknown, allowNonFi
   return value;
 }
 
+/** float32's largest finite value (torch.finfo(torch.float32).max). */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * A number to be stored as a float32 element (a fill value, a padding value, a clamp bound):
+ * ±Infinity and NaN pass, but a finite number beyond float32's range is refused, as PyTorch
+ * refuses it ("value cannot be converted to type float without overflow") rather than storing
+ * an infinity. (Arithmetic with such a number, `add(x, 1e300)`, gives infinities in both.)
+ */
+export function checkFloat32Value(op: string, name: string, value: unknown): number {
+  const v = checkNumber(op, name, value, true);
+  if (Math.abs(v) > FLOAT32_MAX && Number.isFinite(v)) {
+    fail('E_ARG', `${op}: \`${name}\` ${v} overflows float32 (largest finite value ${FLOAT32_MAX})`);
+  }
+  return v;
+}
+
 export function checkBool(op: string, name: string, value: unknown): boolean {
   if (typeof value !== 'boolean') fail('E_ARG', `${op}: expected \`${name}\` to be a boolean, got ${describe(value)}`);
   return value;

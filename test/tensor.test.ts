@@ -269,6 +269,29 @@ describe('Tensor', () => {
     expectError(() => cc.tensor([1, 2]).item(), 'E_SHAPE');
   });
 
+  // PyTorch refuses a finite value that overflows float32 where it stores it ("value cannot be
+  // converted to type float without overflow"): full, fill_, linspace, clamp, pad, where,
+  // indexFill, threshold. Infinities and float32's largest value pass; arithmetic (add(x, 1e300))
+  // gives infinities in both.
+  it('refuses fill values beyond float32 with E_ARG, as PyTorch, and keeps infinities', () => {
+    const x = cc.ones([2]);
+    const overflow = /overflows float32/;
+    expectError(() => cc.full([2], 1e300), 'E_ARG', overflow);
+    expectError(() => cc.full([2], -3.5e38), 'E_ARG', overflow);
+    expectError(() => cc.ones([2]).fill_(1e39), 'E_ARG', overflow);
+    expectError(() => cc.linspace(0, 1e300, 3), 'E_ARG', overflow);
+    expectError(() => cc.clamp(x, -1e300), 'E_ARG', overflow);
+    expectError(() => cc.F.pad(x, [1, 1], 'constant', 1e300), 'E_ARG', overflow);
+    expectError(() => cc.where(cc.gt(x, 0), x, -1e300), 'E_ARG', overflow);
+    expectError(() => cc.indexFill(x, 0, cc.tensor([0], { dtype: 'int32' }), 1e300), 'E_ARG', overflow);
+    expectError(() => cc.F.threshold(x, 0, 1e300), 'E_ARG', overflow);
+    expect(Array.from(cc.full([2], 3.4028234663852886e38).dataSync())).to.deep.equal([3.4028234663852886e38, 3.4028234663852886e38]);
+    expect(Array.from(cc.full([1], -Infinity).dataSync())).to.deep.equal([-Infinity]);
+    expect(Array.from(cc.clamp(x, undefined, Infinity).dataSync())).to.deep.equal([1, 1]);
+    expect(Array.from(cc.add(x, 1e300).dataSync())).to.deep.equal([Infinity, Infinity]);
+    expect(Array.from(x.dataSync())).to.deep.equal([1, 1]);  // nothing written by a refused call
+  });
+
   // item() reads one value without a typed array (native itemSync): the same value, dtype,
   // waits and errors as dataSync()[0].
   it('item() gives dataSync()[0] exactly, waits for queued work and reports a failed op', () => {

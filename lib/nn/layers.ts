@@ -16,7 +16,7 @@ import { checkLevels, checkSamplingRatio, single, type Size1, type Size2 } from 
 import { native } from '../native';
 import { flatten, reshape } from '../ops';
 import { Tensor, type DType } from '../tensor';
-import { checkAxis, checkBool, checkInt, checkNumber, checkOptions, checkTensor, describe, isTensor, MAX_RANK, shapeStr } from '../validate';
+import { checkAxis, checkBool, checkFloat32Value, checkInt, checkNumber, checkOptions, checkTensor, describe, isTensor, MAX_RANK, shapeStr } from '../validate';
 import { calculateFanInAndFanOut, kaimingUniform_, uniform_ } from './init';
 import { Module, Parameter } from './module';
 
@@ -2103,7 +2103,7 @@ export class Threshold extends Module {
     inplaceFlag(op, merge<{ inplace?: boolean }>(op, args, ['inplace'], ['inplace']).inplace);
     this.threshold = checkNumber(op, 'threshold', threshold, true);
     if (Number.isNaN(threshold)) fail('E_ARG', `${op}: expected \`threshold\` to be a number, got NaN`);
-    this.value = checkNumber(op, 'value', value, true);
+    this.value = checkFloat32Value(op, 'value', value);
   }
 
   override config(): unknown[] {

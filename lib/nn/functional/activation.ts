@@ -10,7 +10,7 @@ import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { abs, add, clamp, div, erf, exp, expm1, ge, gt, le, log, log1p, lt, maximum, minimum, mul, narrow, neg, scale, sign, sub, where } from '../../ops';
 import { Tensor } from '../../tensor';
-import { checkAxis, checkFloat, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
+import { checkAxis, checkFloat, checkFloat32Value, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
 import { softmax } from './layers';
 
 type F32 = Tensor<'float32'>;
@@ -268,7 +268,7 @@ export function threshold(x: Tensor, threshold: number, value: number): F32 {
   const op = 'threshold';
   const t = checkFloat(op, 'x', x);
   checkNumber(op, 'threshold', threshold, true);
-  checkNumber(op, 'value', value, true);
+  checkFloat32Value(op, 'value', value);
   if (Number.isNaN(threshold)) fail('E_ARG', `${op}: expected \`threshold\` to be a number, got NaN`);
   return tidy(() => where(le(t, threshold), value, t));
 }

@@ -9,7 +9,7 @@ import { full, tensor } from '../../creation';
 import { fail } from '../../errors';
 import { add, concat, indexSelect, mul, narrow, permute, reshape } from '../../ops';
 import { Tensor, type DType } from '../../tensor';
-import { checkHostBytes, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
+import { checkFloat32Value, checkHostBytes, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
@@ -26,7 +26,8 @@ export function checkPadOptions(op: string, pad: readonly number[], mode: PadMod
   if (!['constant', 'reflect', 'replicate', 'circular'].includes(mode)) {
     fail('E_ARG', `${op}: expected \`mode\` 'constant', 'reflect', 'replicate' or 'circular', got ${describe(mode)}`);
   }
-  checkNumber(op, 'value', value, float);
+  if (float) checkFloat32Value(op, 'value', value);
+  else checkNumber(op, 'value', value);
   if (mode !== 'constant' && value !== 0) fail('E_ARG', `${op}: \`value\` only goes with mode 'constant'`);
 }
 
