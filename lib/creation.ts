@@ -255,7 +255,10 @@ export function linspace<D extends DType = 'float32'>(start: number, end: number
   const o = creationOptions(op, dtype);
   const d = (o.dtype ?? 'float32') as D;
   checkDtypeName(op, d);
-  if (d === 'float32') checkFloat32Value(op, 'start', start), checkFloat32Value(op, 'end', end);
+  if (d === 'float32') {
+    checkFloat32Value(op, 'start', start);
+    checkFloat32Value(op, 'end', end);
+  }
   // Each value is computed in float64 and rounded once as it is stored (no float64 copy of the
   // whole range: linspace(0, 1, 2 ** 31 - 1) filled 16 GB of it and the OOM killer took the process).
   const data = hostBuffer(op, d, steps);
