@@ -92,7 +92,7 @@ function readIndex(op: string, name: string, i: Tensor<'int32'>, size: number, n
   return v;
 }
 
-/** `x`'s dtype for a number operand: an integer in range for int32. */
+/** `x`'s dtype for a number operand: an integer in range for int32, within float32's range (or infinite) for float32. */
 function checkValue(op: string, name: string, value: unknown, dtype: DType): number {
   if (dtype === 'float32') return checkFloat32Value(op, name, value);
   checkNumber(op, name, value);
