@@ -59,7 +59,8 @@ export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; note
       const info = torchTimes as unknown as { torch?: string; blas: string };
       if (info.torch) {
         // torch.mm calls the BLAS PyTorch was built with: Debian's python3-torch says "generic",
-        // the system's libblas.so.3 (the reference BLAS unless an optimised one is installed).
+        // the system's libblas.so.3 (the reference BLAS unless an optimised one is installed;
+        // the header's line from torchBlasLine says which was loaded).
         const note = `PyTorch ${info.torch} (CPU), torch.mm through its BLAS (BLAS_INFO=${info.blas}${info.blas === 'generic' ? ': the system libblas.so.3' : ''}); OpenBLAS is the GEMM to beat`;
         if (!notes.includes(note)) notes.push(note);
       }

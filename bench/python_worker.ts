@@ -135,3 +135,37 @@ export async function torchCase<T>(request: PythonRequest, threads: number, note
   if (!notes.includes(note)) notes.push(note);
   return null;
 }
+
+// PyTorch's matrix products on Debian go through the system's libblas.so.3 (BLAS_INFO=generic),
+// which is the reference BLAS unless an optimised one is installed: then PyTorch's GEMM-based
+// paths (transposed convolution, linear layers, convolutions oneDNN does not take) run 20-50x
+// slower than they could, and every ratio on them flatters us. Which library the process loaded
+// says which case this is.
+const BLAS_SCRIPT = `
+import json, os
+import torch
+torch.mm(torch.ones(8, 8), torch.ones(8, 8))  # loads the BLAS if it loads lazily
+libs = sorted({os.path.realpath(l.split()[-1]) for l in open("/proc/self/maps") if "blas" in l.split()[-1].lower()})
+print(json.dumps({"torch": torch.__version__, "blas": libs}))
+`;
+
+/**
+ * One line on the CPU reference's BLAS, for the run's header: the library PyTorch loaded, with a
+ * warning when it is the reference BLAS; null when there is no PyTorch to ask.
+ */
+export async function torchBlasLine(): Promise<string | null> {
+  const reply = await pythonWorker(torchPython('cpu')).run({ code: BLAS_SCRIPT });
+  if (!('result' in reply)) return null;
+  const { torch, blas } = reply.result as { torch: string; blas: string[] };
+  return describeTorchBlas(torch, blas);
+}
+
+/** torchBlasLine's words for a PyTorch version and the BLAS libraries its process mapped. */
+export function describeTorchBlas(torch: string, libs: string[]): string {
+  const loaded = libs.length ? libs.join(', ') : 'none found in the process (linked statically?)';
+  const reference = libs.length > 0 && libs.every((l) => !/openblas|mkl|blis|atlas/i.test(l));
+  const warning = reference
+    ? ': the reference BLAS, so PyTorch\'s GEMM-based paths (transposed convolutions, linear layers) run far below what this machine can do and those ratios flatter us; `apt-get install libopenblas0-pthread` for a fair comparison'
+    : '';
+  return `PyTorch ${torch} (CPU) BLAS: ${loaded}${warning}`;
+}

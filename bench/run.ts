@@ -18,6 +18,7 @@ import { benchPool } from './pool';
 import { benchResponsiveness } from './responsiveness';
 import { ratioChart } from './chart';
 import { mergePasses, printTable, type BenchOptions, type GroupResult } from './harness';
+import { torchBlasLine } from './python_worker';
 
 interface Group {
   references: string[];
@@ -147,6 +148,9 @@ async function main(): Promise<void> {
     const shared = speedup < 1.3 ? `: the cores are not computing in parallel now (other work on them? see bench/README.md, "A quiet machine"), so the ${most}-thread figures are about 1-thread figures, on both sides` : '';
     console.log(`parallel compute: a 512^3 product at ${most} threads runs ${speedup.toFixed(2)}x the 1-thread rate${shared}`);
   }
+  // Which BLAS the CPU reference multiplies with decides whether several of its rows are fair.
+  const blasLine = !gpu && selected.some(([name]) => name !== 'responsiveness') ? await torchBlasLine() : null;
+  if (blasLine) console.log(blasLine);
   const results: Record<string, GroupResult> = {};
   for (const [name, group] of selected) {
     const n = opts.quick || name === 'responsiveness' ? 1 : (passes ?? (gpu ? 1 : 2));
@@ -158,7 +162,7 @@ async function main(): Promise<void> {
     for (const note of result.notes) console.log(`  note: ${note}`);
   }
   if (json) {
-    const machine: Record<string, unknown> = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, device: opts.device, parallelSpeedup: speedup };
+    const machine: Record<string, unknown> = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, device: opts.device, parallelSpeedup: speedup, torchBlas: blasLine ?? undefined };
     if (gpu) Object.assign(machine, { gpu: cc.cuda.info().devices[0]?.name, cuda: cc.cuda.options(), cudnnBenchmark: opts.cudnnBenchmark });
     fs.writeFileSync(json, JSON.stringify({ machine, backends: cc.backends(), results }, null, 2));
     console.log(`\nwrote ${json}`);

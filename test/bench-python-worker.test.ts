@@ -8,7 +8,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { pythonWorker } from '../bench/python_worker';
+import { describeTorchBlas, pythonWorker } from '../bench/python_worker';
 
 describe('the benchmark reference worker', function () {
   this.timeout(60000);
@@ -63,5 +63,13 @@ describe('the benchmark reference worker', function () {
     const script = `require(${JSON.stringify(worker)}).pythonWorker('python3').run({ code: 'import json; print(json.dumps(1))' }).then((r) => console.log(JSON.stringify(r)));`;
     const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30000 });
     expect(JSON.parse(out)).to.deep.equal({ result: 1, stderr: '' });
+  });
+  it("warns when PyTorch's BLAS is the reference one, and only then", () => {
+    const reference = describeTorchBlas('1.13.0', ['/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0']);
+    expect(reference).to.match(/^PyTorch 1\.13\.0 \(CPU\) BLAS: \/usr\/lib\/x86_64-linux-gnu\/blas\/libblas\.so\.3\.11\.0: the reference BLAS/);
+    expect(reference).to.include('apt-get install libopenblas0-pthread');
+    const open = describeTorchBlas('1.13.0', ['/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3', '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so']);
+    expect(open).to.equal('PyTorch 1.13.0 (CPU) BLAS: /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3, /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so');
+    expect(describeTorchBlas('2.1', [])).to.equal('PyTorch 2.1 (CPU) BLAS: none found in the process (linked statically?)');
   });
 });
