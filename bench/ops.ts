@@ -104,6 +104,14 @@ function makeCases(quick: boolean): Case[] {
       torch: `a = randn(*${JSON.stringify(a)}); b = randn(*${JSON.stringify(b)})\ndef run(): torch.cdist(a, b)`,
       ours: () => { const x = cc.randn(a), y = cc.randn(b); return () => { cc.tidy(() => { cc.cdist(x, y); }); }; },
     });
+    // Training embeddings: a batch's distances to a bank of others, both sides learned.
+    const u = [q(512, 30), q(128, 16)], v = [q(2048, 40), q(128, 16)];
+    const n = u[0], m = v[0];
+    cases.push({
+      name: `cdist fwd+bwd ${JSON.stringify(u)}x${JSON.stringify(v)}`,
+      torch: `a = randn(*${JSON.stringify(u)}, grad=True); b = randn(*${JSON.stringify(v)}, grad=True); dy = randn(${n}, ${m})\ndef run(): torch.autograd.grad(torch.cdist(a, b), [a, b], dy)`,
+      ours: () => { const x = grad(u), y = grad(v); return forwardBackward([x, y], () => cc.cdist(x, y)); },
+    });
   }
   {
     const shape = [q(1024, 8), q(512, 16)];

@@ -259,6 +259,8 @@ export interface NativeAddon {
   /** PyTorch 1.13's cosine similarity of a and b (one shape) along `axis` (cosine_similarity.cc). */
   cosineSimilarityForward(a: Handle, b: Handle, axis: number, eps: number): Handle;
   cosineSimilarityBackward(dy: Handle, a: Handle, b: Handle, axis: number, eps: number): [Handle, Handle];
+  /** torch.cdist for p = 2 through a GEMM: a [..., N, D], b [..., M, D] (one batch shape) -> [..., N, M] (cdist.cc). */
+  cdistEuclidean(a: Handle, b: Handle): Handle;
   // losses: reduction 0 none, 1 mean, 2 sum, 3 batchmean (the order of cpu::Reduction)
   crossEntropyForward(x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;
   crossEntropyBackward(dloss: Handle, x: Handle, target: Handle, weight: Handle | null, ignoreIndex: number, labelSmoothing: number, reduction: 0 | 1 | 2 | 3): Handle;

@@ -168,6 +168,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<NormalizeBackward>(env, exports, "normalizeBackward");
   add_gpu<CosineSimilarityForward>(env, exports, "cosineSimilarityForward");
   add_gpu<CosineSimilarityBackward>(env, exports, "cosineSimilarityBackward");
+  add_gpu<CdistEuclidean>(env, exports, "cdistEuclidean");
   add_gpu<CrossEntropyForward>(env, exports, "crossEntropyForward");
   add_gpu<CrossEntropyBackward>(env, exports, "crossEntropyBackward");
   add_gpu<NllLossForward>(env, exports, "nllLossForward");

@@ -407,6 +407,11 @@ describe('the row ops refuse bad arguments with typed errors', () => {
     expectError(() => native.normalizeBackward(cc.zeros([3, 2]).handle('t'), h, 1, 2, 1e-12), 'E_SHAPE', /same shape/);
     expectError(() => native.cosineSimilarityForward(h, cc.zeros([3, 2]).handle('t'), 1, 1e-8), 'E_SHAPE', /same shape/);
     expectError(() => native.cosineSimilarityBackward(cc.zeros([3]).handle('t'), h, h, 1, 1e-8), 'E_SHAPE', /dy/);
+    // cdist's kernel takes one batch shape and one width (lib/ broadcasts first).
+    expectError(() => native.cdistEuclidean(h, cc.zeros([3, 4]).handle('t')), 'E_SHAPE', /one batch shape/);
+    expectError(() => native.cdistEuclidean(cc.zeros([2, 2, 2]).handle('t'), cc.zeros([3, 4, 2]).handle('t')), 'E_SHAPE', /one batch shape/);
+    expectError(() => native.cdistEuclidean(cc.zeros([2]).handle('t'), cc.zeros([2]).handle('t')), 'E_SHAPE');
+    expectError(() => native.cdistEuclidean(cc.zeros([2, 3], 'int32').handle('t'), h), 'E_DTYPE');
   });
 });
 

@@ -258,6 +258,42 @@ describe('F.normalize, F.cosineSimilarity, F.pairwiseDistance, cdist', () => {
     expect(d.tolist()).to.deep.equal([[0], [5]]);
   });
 
+  it('cdist\'s matmul path (one native op): a float64 reference on a large case, broadcast batches, empty sizes, any thread count', () => {
+    const r = rng(44);
+    const [B, N, M, D] = [2, 70, 260, 37];
+    const av = Float32Array.from({ length: B * N * D }, () => r() * 4 - 2), bv = Float32Array.from({ length: M * D }, () => r() * 4 - 2);
+    const want = new Float64Array(B * N * M);
+    for (let k = 0; k < B; k++) {
+      for (let i = 0; i < N; i++) {
+        for (let j = 0; j < M; j++) {
+          let s = 0;
+          for (let c = 0; c < D; c++) s += (av[(k * N + i) * D + c] - bv[j * D + c]) ** 2;
+          want[(k * N + i) * M + j] = Math.sqrt(s);
+        }
+      }
+    }
+    const a = cc.tensor(av, { shape: [B, N, D] }), b = cc.tensor(bv, { shape: [M, D] });
+    const before = cc.getNumThreads();
+    let runs: Float32Array[];
+    try {
+      runs = [1, 2, 3].map((threads) => {
+        cc.setNumThreads(threads);
+        return cc.cdist(a, b).dataSync() as Float32Array;
+      });
+    } finally {
+      cc.setNumThreads(before);
+    }
+    // Distances of ~8 from norms of ~12: the GEMM's cancellation costs a few float32 ulps of the norms.
+    expectClose(runs[0], want, 2e-5, 1e-5, 'cdist [2,70,37] x [260,37]');
+    expectBitIdentical(runs[0], runs[1], 'cdist at 1 and 2 threads');
+    expectBitIdentical(runs[0], runs[2], 'cdist at 1 and 3 threads');
+    // A batch broadcast against a plain matrix: the gradient of b sums over the batch.
+    tapeCheck('cdist matmul path, broadcast batch', [{ shape: [2, 30, 3] }, { shape: [4, 3] }], ([x, y]) => cc.cdist(x, y), { rtol: 5e-2, atol: 5e-3 });
+    tapeCheck('cdist matmul path, batch of 1 against 2', [{ shape: [1, 3, 2] }, { shape: [2, 27, 2] }], ([x, y]) => cc.cdist(x, y), { rtol: 5e-2, atol: 5e-3 });
+    expect(cc.cdist(cc.zeros([30, 0]), cc.zeros([5, 0])).tolist()).to.deep.equal(new Array(30).fill(new Array(5).fill(0)));
+    expect(cc.cdist(cc.zeros([2, 0, 3]), cc.zeros([30, 3])).shape).to.deep.equal([2, 0, 30]);
+  });
+
   it('refuse bad arguments with typed errors', () => {
     const a = cc.zeros([3, 4]);
     expectError(() => cc.cdist(a, cc.zeros([3, 5])), 'E_SHAPE', /columns/);

@@ -177,6 +177,7 @@ Napi::Value NormalizeForward(const Napi::CallbackInfo& info);          // (x, ax
 Napi::Value NormalizeBackward(const Napi::CallbackInfo& info);         // (dy, x, axis, p, eps) -> dx
 Napi::Value CosineSimilarityForward(const Napi::CallbackInfo& info);   // (a, b, axis, eps) -> y (a's shape without the axis)
 Napi::Value CosineSimilarityBackward(const Napi::CallbackInfo& info);  // (dy, a, b, axis, eps) -> [da, db]
+Napi::Value CdistEuclidean(const Napi::CallbackInfo& info);            // (a [..., N, D], b [..., M, D]) -> y [..., N, M]
 // loss_api.cc: reduction 0 none, 1 mean, 2 sum, 3 batchmean (klDiv); weight may be null.
 // Each forward returns the loss (scalar, or per sample for none); each backward takes dloss first.
 Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info);        // (x, target, weight, ignoreIndex, labelSmoothing, reduction)

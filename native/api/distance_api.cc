@@ -1,8 +1,9 @@
-// Entry points of the distances along one axis: F.normalize and F.cosineSimilarity, forward and
-// backward (normalize.cc, cosine_similarity.cc). Each checks its arguments again (lib/ checks
+// Entry points of the distances: F.normalize and F.cosineSimilarity, forward and backward
+// (normalize.cc, cosine_similarity.cc), and cdist's Euclidean forward (cdist.cc). Each checks its arguments again (lib/ checks
 // first, with friendlier messages, and broadcasts cosineSimilarity's inputs), allocates its
 // outputs here on the JS thread, enqueues the kernel (or launches the cuda:: op on the stream)
 // and returns.
+#include <algorithm>
 #include <cmath>
 
 #include "api/api.h"
@@ -106,6 +107,23 @@ Napi::Value CosineSimilarityBackward(const Napi::CallbackInfo& info) {
   if (a.is_cuda()) CONVNET_ON_CUDA(op, cuda::cosine_similarity_backward(dy, a, b, axis, eps, da, db));
   else Queue::cpu().enqueue(op, [dy, a, b, axis, eps, da, db] { cpu::cosine_similarity_backward(dy, a, b, axis, eps, da, db); });
   return handles(info.Env(), {da, db});
+}
+
+Napi::Value CdistEuclidean(const Napi::CallbackInfo& info) {
+  const char* op = "cdist";
+  const Tensor& a = float_tensor_arg(info, 0, op, "x1");
+  const Tensor& b = float_tensor_arg(info, 1, op, "x2");
+  same_device(a, b, op, "x1 and x2");
+  CONVNET_CHECK(a.dim() >= 2 && a.dim() == b.dim() && std::equal(a.shape.begin(), a.shape.end() - 2, b.shape.begin()) &&
+                    a.shape.back() == b.shape.back(),
+                "E_SHAPE", op, ": expected x1 [..., N, D] and x2 [..., M, D] with one batch shape (broadcast first), got ",
+                shape_str(a.shape), " and ", shape_str(b.shape));
+  Shape shape = a.shape;
+  shape.back() = b.shape[b.dim() - 2];
+  Tensor y = Tensor::empty(shape, DType::Float32, a.device());
+  if (a.is_cuda()) CONVNET_ON_CUDA(op, cuda::cdist_euclidean(a, b, y));
+  else Queue::cpu().enqueue(op, [a, b, y] { cpu::cdist_euclidean(a, b, y); });
+  return wrap_tensor(info.Env(), y);
 }
 
 }  // namespace api

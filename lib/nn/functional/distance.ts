@@ -3,16 +3,16 @@
  * `F.cosine_similarity`, `F.pairwise_distance` and `torch.cdist`. `normalize` and
  * `cosineSimilarity` are native ops each way (native/cpu/normalize.cc, cosine_similarity.cc: one
  * pass for the norms, one for the result, where PyTorch-like compositions took 4-8); the p-norms
- * of the other two are the native vector norm (composite.ts), with PyTorch's gradient at 0. The
- * matmul path of cdist takes its root through `safeRoot`, whose gradient at 0 is 0 (as PyTorch's
- * norm backward), not 0 * Infinity = NaN.
+ * of the other two are the native vector norm (composite.ts), with PyTorch's gradient at 0.
+ * cdist's matmul path is a native op too (cdist.cc), whose gradient at a distance of 0 is 0 (as
+ * PyTorch's norm backward), not 0 * Infinity = NaN.
  */
 import { record } from '../../autograd';
 import { vectorNorm } from '../../composite';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { native } from '../../native';
-import { add, clamp, expand, matmul, ne, scale, sqrt, square, sub, sum, transpose, unsqueeze, where } from '../../ops';
+import { add, div, expand, matmul, mul, ne, sub, sum, transpose, unsqueeze, where } from '../../ops';
 import { Tensor } from '../../tensor';
 import { broadcastShapes, checkAxis, checkBool, checkFloat, checkNumber, checkOptions, checkSameDevice, describe, shapeStr } from '../../validate';
 
@@ -49,12 +49,6 @@ function exponent(op: string, value: unknown): number {
   const p = value === undefined ? 2 : checkNumber(op, 'p', value, true);
   if (!(p > 0)) fail('E_ARG', `${op}: expected \`p\` > 0 (or Infinity), got ${describe(value)}`);
   return p;
-}
-
-/** sqrt(s) for s >= 0, with a gradient of 0 (not NaN) where s is 0. */
-function safeSqrt(s: F32): F32 {
-  const positive = ne(s, 0);   // NaN too: a NaN distance stays NaN, as PyTorch
-  return where(positive, sqrt(where(positive, s, 1)), 0);
 }
 
 /**
@@ -149,16 +143,34 @@ export function cdist(x1: Tensor, x2: Tensor, options?: CdistOptions): F32 {
   if (a.shape[a.rank - 1] !== b.shape[b.rank - 1]) {
     fail('E_SHAPE', `${op}: x1 ${shapeStr(a.shape)} and x2 ${shapeStr(b.shape)} must have the same number of columns`);
   }
-  broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const batch = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
   const n = a.shape[a.rank - 2], m = b.shape[b.rank - 2];
   return tidy(() => {
-    if (p === 2 && (n > 25 || m > 25)) {
-      const a2 = sum(square(a), -1, true);                       // [..., N, 1]
-      const b2 = transpose(sum(square(b), -1, true));            // [..., 1, M]
-      const ab = matmul(a, b, { transB: true });                 // [..., N, M]
-      return safeSqrt(clamp(add(scale(ab, -2), add(a2, b2)), 0));
-    }
+    if (p === 2 && (n > 25 || m > 25)) return euclidean(op, a, b, batch);
     const diff = sub(unsqueeze(a, -2), unsqueeze(b, -3));        // [..., N, M, D]
     return vectorNorm(op, diff, p, [diff.rank - 1], false);
   });
+}
+
+/**
+ * cdist's matmul path, one native op (cdist.cc: a GEMM, then the norms added and the root taken
+ * in one pass). Gradient, with w = dy / d (0 where d is 0, as PyTorch's root behind its clamp):
+ * da_i = sum_j w_ij (a_i - b_j) = a_i sum_j w_ij - (w b)_i, and db likewise with w's columns.
+ */
+function euclidean(op: string, a: F32, b: F32, batch: number[]): F32 {
+  // The kernel takes one batch shape: a broadcast operand is expanded (a copy; its gradient sums back).
+  const full = (t: F32) => {
+    const shape = [...batch, ...t.shape.slice(-2)];
+    return t.rank === shape.length && t.shape.every((d, i) => d === shape[i]) ? t : expand(t, shape);
+  };
+  const u = full(a), v = full(b);
+  const shape = [...batch, u.shape[u.rank - 2], v.shape[v.rank - 2]];
+  const y = new Tensor(native.cdistEuclidean(u.handle(op), v.handle(op)), shape, 'float32');
+  return record(op, y, [u, v], (dy, [su, sv, sd], need) => {
+    const w = where(ne(sd, 0), div(dy, sd), 0);   // a NaN distance gives a NaN gradient
+    return [
+      need[0] ? sub(mul(su, sum(w, -1, true)), matmul(w, sv)) : null,
+      need[1] ? sub(mul(sv, transpose(sum(w, -2, true))), matmul(w, su, { transA: true })) : null,
+    ];
+  }, [u, v, y]);
 }
