@@ -28,7 +28,7 @@
 import * as path from 'path';
 import * as cc from '../lib';
 import { runPython, summarize, time, torchPython, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
-import { pythonWorker } from './python_worker';
+import { torchWorker } from './python_worker';
 
 const { nn } = cc;
 
@@ -187,7 +187,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
       // both sides of it; on the GPU the whole script runs once, first, in a process of its own.
       const whole = gpu ? runPython(`import runpy, sys; sys.argv = ${JSON.stringify([script, ...args, ...flags])}; runpy.run_path(sys.argv[0], run_name='__main__')`, {}, python) : null;
       const reference = async (only: 'step' | 'epoch' | 'inference' | 'alexnet' | 'resnet' | 'resnet50' | 'googlenet' | 'inception_v3' | 'densenet121' | 'mobilenet_v2'): Promise<Record<string, Timing & { accuracy?: number; version?: string }>> => {
-        const ref = whole ?? (await pythonWorker(python).run({ script, argv: [...args, ...flags, '--only', only] }));
+        const ref = whole ?? (await torchWorker(threads).run({ script, argv: [...args, ...flags, '--only', only] }));
         const note = 'error' in ref ? `PyTorch not measured at ${threads} thread(s)${gpu ? ` (${python})` : ''}: ${ref.error}`
           : `PyTorch ${(ref.result as { version: string }).version} (${gpu ? `cuda: ${(ref.result as { gpu: string }).gpu}, ${python}` : 'CPU'})`;
         if (!notes.includes(note)) notes.push(note);

@@ -17,7 +17,7 @@ export type PythonReply = { result: unknown; stderr: string } | { error: string 
 
 const WORKER_SCRIPT = path.resolve(__dirname, '..', '..', 'bench', 'python_worker.py');
 
-class PythonWorker {
+export class PythonWorker {
   private child: ChildProcessWithoutNullStreams | null = null;
   private lines: string[] = [];
   private partial = '';
@@ -124,12 +124,23 @@ export function pythonWorker(python: string, env: Record<string, string> = {}): 
 }
 
 /**
- * One case's figures from the CPU reference worker (PyTorch as `torchPython('cpu')` finds it),
- * for a group that times PyTorch case by case: the script's printed object, or null when there
- * is none, with a note saying why (once per distinct reason).
+ * The CPU reference worker for a thread count: PyTorch as `torchPython('cpu')` finds it, in a
+ * process of its own per count. torch.set_num_threads, which every script calls, does not reach
+ * the BLAS of Debian's PyTorch: OpenBLAS's pthread build starts a thread per core when it loads,
+ * whatever PyTorch says, and reads OPENBLAS_NUM_THREADS only then. Without this a "1-thread"
+ * PyTorch ran its matrix products (GEMM, transposed convolutions) on 2 threads (session 44).
+ */
+export function torchWorker(threads: number): PythonWorker {
+  return pythonWorker(torchPython('cpu'), { OPENBLAS_NUM_THREADS: String(threads) });
+}
+
+/**
+ * One case's figures from the CPU reference worker, for a group that times PyTorch case by case:
+ * the script's printed object, or null when there is none, with a note saying why (once per
+ * distinct reason).
  */
 export async function torchCase<T>(request: PythonRequest, threads: number, notes: string[]): Promise<T | null> {
-  const reply = await pythonWorker(torchPython('cpu')).run(request);
+  const reply = await torchWorker(threads).run(request);
   if ('result' in reply) return reply.result as T;
   const note = `PyTorch not measured at ${threads} thread(s): ${reply.error}`;
   if (!notes.includes(note)) notes.push(note);
@@ -153,8 +164,8 @@ print(json.dumps({"torch": torch.__version__, "blas": libs}))
  * One line on the CPU reference's BLAS, for the run's header: the library PyTorch loaded, with a
  * warning when it is the reference BLAS; null when there is no PyTorch to ask.
  */
-export async function torchBlasLine(): Promise<string | null> {
-  const reply = await pythonWorker(torchPython('cpu')).run({ code: BLAS_SCRIPT });
+export async function torchBlasLine(threads: number): Promise<string | null> {
+  const reply = await torchWorker(threads).run({ code: BLAS_SCRIPT });
   if (!('result' in reply)) return null;
   const { torch, blas } = reply.result as { torch: string; blas: string[] };
   return describeTorchBlas(torch, blas);

@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     console.log(`parallel compute: a 512^3 product at ${most} threads runs ${speedup.toFixed(2)}x the 1-thread rate${shared}`);
   }
   // Which BLAS the CPU reference multiplies with decides whether several of its rows are fair.
-  const blasLine = !gpu && selected.some(([name]) => name !== 'responsiveness') ? await torchBlasLine() : null;
+  const blasLine = !gpu && selected.some(([name]) => name !== 'responsiveness') ? await torchBlasLine(opts.threads[0]) : null;
   if (blasLine) console.log(blasLine);
   const results: Record<string, GroupResult> = {};
   for (const [name, group] of selected) {
