@@ -62,7 +62,7 @@ export type { AlphaOptions } from './inplace';
 export { softmax, logSoftmax } from './nn/functional/layers';
 export { topk, sort, argsort, searchsorted, bucketize } from './sorting';
 export { cdist } from './nn/functional/distance';
-export type { CdistOptions } from './nn/functional/distance';
+export type { CdistComputeMode, CdistOptions } from './nn/functional/distance';
 export type { SortResult, TopkOptions, SortOptions, SearchsortedOptions } from './sorting';
 
 // Namespaces: the survey's layers as functions (F), layer classes (nn), optimizers, data

@@ -294,6 +294,24 @@ describe('F.normalize, F.cosineSimilarity, F.pairwiseDistance, cdist', () => {
     expect(cc.cdist(cc.zeros([2, 0, 3]), cc.zeros([30, 3])).shape).to.deep.equal([2, 0, 30]);
   });
 
+  it('cdist\'s computeMode chooses the matmul path as PyTorch\'s compute_mode', () => {
+    // Two points 1e-3 apart, 1000 from the origin: through the matmul the squared norms (1e6)
+    // swamp the squared distance (1e-6) and it reads 0; the differences give it exactly.
+    const far = cc.tensor([[1000, 0]]), near = cc.tensor([[1000, 0.0010000000474974513]]);
+    const mm = cc.cdist(far, near, { computeMode: 'use_mm_for_euclid_dist' }).dataSync()[0];
+    const direct = cc.cdist(far, near, { computeMode: 'donot_use_mm_for_euclid_dist' }).dataSync()[0];
+    expect(mm).to.equal(0);
+    expect(direct).to.equal(Math.fround(0.0010000000474974513));
+    expect(cc.cdist(far, near).dataSync()[0], 'small: no matmul by default').to.equal(direct);
+    // Above 25 rows the default takes the matmul; 'donot' keeps the differences.
+    const many = cc.concat([far, cc.zeros([29, 2])]);
+    expect(cc.cdist(many, near).dataSync()[0]).to.equal(0);
+    expect(cc.cdist(many, near, { computeMode: 'donot_use_mm_for_euclid_dist' }).dataSync()[0]).to.equal(direct);
+    // p != 2 never takes the matmul.
+    expect(cc.cdist(far, near, { p: 1, computeMode: 'use_mm_for_euclid_dist' }).dataSync()[0]).to.equal(direct);
+    expectError(() => cc.cdist(far, near, { computeMode: 'mm' as cc.CdistComputeMode }), 'E_ARG', /computeMode/);
+  });
+
   it('refuse bad arguments with typed errors', () => {
     const a = cc.zeros([3, 4]);
     expectError(() => cc.cdist(a, cc.zeros([3, 5])), 'E_SHAPE', /columns/);

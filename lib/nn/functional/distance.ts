@@ -40,9 +40,20 @@ export interface PairwiseDistanceOptions {
   /** Keep the reduced last axis with size 1. Default false. */
   keepdim?: boolean;
 }
+/** torch.cdist's `compute_mode`: when p = 2 goes through a matrix product. */
+export type CdistComputeMode = 'use_mm_for_euclid_dist_if_necessary' | 'use_mm_for_euclid_dist' | 'donot_use_mm_for_euclid_dist';
+const COMPUTE_MODES: readonly CdistComputeMode[] = ['use_mm_for_euclid_dist_if_necessary', 'use_mm_for_euclid_dist', 'donot_use_mm_for_euclid_dist'];
+
 export interface CdistOptions {
   /** The norm's exponent (> 0, or Infinity). Default 2. */
   p?: number;
+  /**
+   * For p = 2: through a matrix product when N or M is above 25 (the default,
+   * 'use_mm_for_euclid_dist_if_necessary'), always ('use_mm_for_euclid_dist'), or never
+   * ('donot_use_mm_for_euclid_dist': the differences themselves, exact near 0 but [..., N, M, D]
+   * in memory), as torch.cdist's `compute_mode`.
+   */
+  computeMode?: CdistComputeMode;
 }
 
 function exponent(op: string, value: unknown): number {
@@ -127,18 +138,23 @@ export function pairwiseDistance(x1: Tensor, x2: Tensor, options?: PairwiseDista
  * The p-norm distance between every row of x1 and every row of x2, as torch.cdist: [N, D] and
  * [M, D] give [N, M]; [B, N, D] and [B, M, D] give [B, N, M] (batch axes broadcast). For p = 2
  * with N or M above 25 it goes through a matmul as PyTorch does (|a|^2 + |b|^2 - 2 a.b, clamped
- * at 0 before the root): fast, but a distance near 0 loses precision to cancellation. Other
- * cases take the differences by broadcasting ([..., N, M, D] in memory).
+ * at 0 before the root): fast, but a distance near 0 loses precision to cancellation
+ * (`computeMode: 'donot_use_mm_for_euclid_dist'` avoids it). Other cases take the differences by
+ * broadcasting ([..., N, M, D] in memory).
  * @example
  * const d = cdist(queries, gallery);                        // [Q, G]
  * const nearest = topk(d, 5, { largest: false }).indices;   // the 5 nearest of each query
  */
 export function cdist(x1: Tensor, x2: Tensor, options?: CdistOptions): F32 {
   const op = 'cdist';
-  const o = checkOptions<CdistOptions>(op, options, ['p']);
+  const o = checkOptions<CdistOptions>(op, options, ['p', 'computeMode']);
   const a = checkFloat(op, 'x1', x1), b = checkFloat(op, 'x2', x2);
   checkSameDevice(op, { x1: a, x2: b });
   const p = exponent(op, o.p);
+  const mode = o.computeMode ?? 'use_mm_for_euclid_dist_if_necessary';
+  if (!COMPUTE_MODES.includes(mode)) {
+    fail('E_ARG', `${op}: expected \`computeMode\` to be one of ${COMPUTE_MODES.map((m) => `'${m}'`).join(', ')}, got ${describe(o.computeMode)}`);
+  }
   if (a.rank < 2 || b.rank < 2) fail('E_SHAPE', `${op}: expected x1 [..., N, D] and x2 [..., M, D] of at least 2 axes, got ${shapeStr(a.shape)} and ${shapeStr(b.shape)}`);
   if (a.shape[a.rank - 1] !== b.shape[b.rank - 1]) {
     fail('E_SHAPE', `${op}: x1 ${shapeStr(a.shape)} and x2 ${shapeStr(b.shape)} must have the same number of columns`);
@@ -146,7 +162,8 @@ export function cdist(x1: Tensor, x2: Tensor, options?: CdistOptions): F32 {
   const batch = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
   const n = a.shape[a.rank - 2], m = b.shape[b.rank - 2];
   return tidy(() => {
-    if (p === 2 && (n > 25 || m > 25)) return euclidean(op, a, b, batch);
+    const mm = mode === 'use_mm_for_euclid_dist' || (mode === 'use_mm_for_euclid_dist_if_necessary' && (n > 25 || m > 25));
+    if (p === 2 && mm) return euclidean(op, a, b, batch);
     const diff = sub(unsqueeze(a, -2), unsqueeze(b, -3));        // [..., N, M, D]
     return vectorNorm(op, diff, p, [diff.rank - 1], false);
   });

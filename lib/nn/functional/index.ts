@@ -31,7 +31,7 @@ export type { UnfoldOptions } from './unfold';
 export { layerNorm, groupNorm, instanceNorm } from './normalization';
 export type { LayerNormOptions, GroupNormOptions, InstanceNormOptions } from './normalization';
 export { normalize, cosineSimilarity, pairwiseDistance, cdist } from './distance';
-export type { NormalizeOptions, CosineSimilarityOptions, PairwiseDistanceOptions, CdistOptions } from './distance';
+export type { NormalizeOptions, CosineSimilarityOptions, PairwiseDistanceOptions, CdistComputeMode, CdistOptions } from './distance';
 export type { PadMode, InterpolateOptions } from './sampling';
 export type { GridSampleOptions, GridSampleMode, GridSamplePadding } from './grid-sample';
 export type { BatchNormOptions } from './layers';
