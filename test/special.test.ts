@@ -126,6 +126,47 @@ describe('special functions: asin ... atanh, erfc, erfinv, exp2, lgamma, digamma
     positive.forEach((v, i) => expect(gathered[2 * i], `x = ${v}`).to.equal(direct[i]));
   });
 
+  it('digamma (the CPU vector path) is float64 digamma rounded, but near ties, over a sweep of both signs', () => {
+    // special_math.h's digamma in float64 (glibc-free: JavaScript's tan and log), against the
+    // CPU's vectorised one (native/cpu/elementwise.cc, digamma_vector): every 4099th float of
+    // each sign, and 601 floats around digamma's zeros, 1, 2, 10 and two half-integers.
+    const digamma64 = (v: number): number => {
+      if (v === 0) return Object.is(v, -0) ? Infinity : -Infinity;
+      let result = 0, x = v;
+      if (x < 0) {
+        if (x === Math.floor(x)) return NaN;
+        result = -Math.PI / Math.tan(Math.PI * (x - Math.trunc(x)));
+        x = 1 - x;
+      }
+      for (; x < 10; x += 1) result -= 1 / x;
+      if (x === 10) return result + 2.25175258906672110764;
+      const z = 1 / (x * x);
+      const series = x < 1e17 ? z * ((((((8.33333333333333333333e-2 * z - 2.10927960927960927961e-2) * z + 7.57575757575757575758e-3) * z -
+        4.16666666666666666667e-3) * z + 3.96825396825396825397e-3) * z - 8.33333333333333333333e-3) * z + 8.33333333333333333333e-2) : 0;
+      return result + Math.log(x) - 0.5 / x - series;
+    };
+    const bits: number[] = [];
+    for (let b = 0; b < 0x7f800000; b += 4099) bits.push(b, (b | 0x80000000) >>> 0);
+    const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+    for (const z of [1.4616321449683622, -0.5040830082644554, -1.5734984731623305, -2.6107208684441446, -3.635293366436901, 1, 2, 10, -0.5, -9.5]) {
+      f[0] = z;
+      for (let k = -300; k <= 300; k++) bits.push((u[0] + k) >>> 0);
+    }
+    bits.push(0x7f800000, 0xff800000, 0x7fc00000, 0x80000000);   // inf, -inf, NaN, -0
+    const x = new Float32Array(new Uint32Array(bits).buffer);
+    const y = cc.digamma(cc.tensor(x)).dataSync();
+    const ulp = (r: number) => 2 ** (Math.floor(Math.log2(Math.max(Math.abs(r), 2 ** -126))) - 23);
+    let differ = 0;
+    x.forEach((v, i) => {
+      const want = digamma64(v);
+      if (Number.isNaN(want)) return expect(Number.isNaN(y[i]), `digamma(${v})`).to.equal(true);
+      if (y[i] === Math.fround(want)) return;
+      differ++;
+      expect(Math.abs(y[i] - want) / ulp(want), `digamma(${v}) = ${y[i]}, float64 ${want}`).to.be.at.most(0.51);
+    });
+    expect(differ, 'results that are not float64 digamma rounded').to.be.at.most(5);
+  });
+
   it('erfinv inverts erf, and turns uniforms into normals', () => {
     const u = cc.linspace(-0.99, 0.99, 199);
     expectClose(cc.erf(cc.erfinv(u)).dataSync(), u.dataSync(), 1e-6, 1e-7, 'erf(erfinv(u))');

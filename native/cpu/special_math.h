@@ -43,7 +43,9 @@ CONVNET_HD inline double erfinv(double y) {
 
 // psi(x) = d/dx log(gamma(x)). -inf at +0 and +inf at -0 (the limits from the right and the left
 // of the pole, as PyTorch), NaN at the negative integers; the reflection formula below 0, then
-// the recurrence up to x >= 10 and the asymptotic series.
+// the recurrence up to x >= 10 and the asymptotic series. The CPU's elementwise digamma runs a
+// vectorised copy of it (native/cpu/elementwise.cc's digamma_vector, the same float32 results but
+// where the libms' last bits reach the rounding) and this for the lanes that copy leaves.
 CONVNET_HD inline double digamma(double x) {
   if (x == 0) return ::copysign(INFINITY, -x);
   double result = 0;
