@@ -21,6 +21,20 @@ constexpr int64_t kBlock = 256;
 
 using probout::Layout;
 
+// e_i = λ (z_i - max) for a block's positions, piece by piece (m: the maxima, scratch).
+CONVNET_SIMD_CLONES void exponent_arguments(const float* z, int64_t pieces, int64_t inner, int64_t width, float lam, float* m, float* e) {
+  for (int64_t s = 0; s < width; ++s) m[s] = z[s];
+  for (int64_t i = 1; i < pieces; ++i) {
+    const float* zi = z + i * inner;
+    for (int64_t s = 0; s < width; ++s) m[s] = zi[s] > m[s] ? zi[s] : m[s];   // probout::group_max's order
+  }
+  for (int64_t i = 0; i < pieces; ++i) {
+    const float* zi = z + i * inner;
+    float* ei = e + i * kBlock;
+    for (int64_t s = 0; s < width; ++s) ei[s] = lam * (zi[s] - m[s]);
+  }
+}
+
 // Calls fn(z, e, o, width) for every block: z the block's first piece in x (pieces `inner` apart),
 // e the exponentials ([pieces][kBlock]), o the block's first output.
 template <typename F>
@@ -34,12 +48,8 @@ void for_blocks(const float* px, const Layout& l, int64_t pieces, double lambda,
     for (int64_t item = begin; item < end; ++item) {
       const int64_t ng = item / blocks, s0 = (item % blocks) * kBlock, width = std::min(kBlock, l.inner - s0);
       const float* z = px + ng * pieces * l.inner + s0;
-      for (int64_t s = 0; s < width; ++s) m[s] = probout::group_max(z + s, pieces, l.inner);
-      for (int64_t i = 0; i < pieces; ++i) {
-        float* ei = e.data() + i * kBlock;
-        for (int64_t s = 0; s < width; ++s) ei[s] = lam * (z[i * l.inner + s] - m[s]);
-        vec::exp(ei, ei, width);
-      }
+      exponent_arguments(z, pieces, l.inner, width, lam, m.data(), e.data());
+      for (int64_t i = 0; i < pieces; ++i) vec::exp(e.data() + i * kBlock, e.data() + i * kBlock, width);
       fn(z, e.data(), ng * l.inner + s0, width);
     }
   });
@@ -69,6 +79,24 @@ CONVNET_SIMD_CLONES void group_sums(const float* z, int64_t inner, const float* 
   }
 }
 
+// y = c S_z / S per position (the evaluation's output; c = 1, or 1/2 with dropout: exact).
+CONVNET_SIMD_CLONES void means(const double* sum_e, const double* sum_ez, int64_t width, double c, float* y) {
+  for (int64_t s = 0; s < width; ++s) y[s] = static_cast<float>(c * (sum_ez[s] / sum_e[s]));
+}
+
+// The evaluation's gradient for a block of finite groups (probout::slopes' arithmetic, no FMA:
+// the same bits on every path): dx_i = c dy p_i (1 + λ (z_i - mean)), 0 where p_i = 0.
+CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math", "fp-contract=off"))) void slopes_block(
+    const float* __restrict z, int64_t inner, const float* __restrict e, int64_t pieces, int64_t width, const double* __restrict sum_e,
+    const double* __restrict sum_ez, double lambda, double scale, const float* __restrict dy, float* __restrict d) {
+  for (int64_t i = 0; i < pieces; ++i) {
+    for (int64_t s = 0; s < width; ++s) {
+      const double p = static_cast<double>(e[i * kBlock + s]) / sum_e[s], mean = sum_ez[s] / sum_e[s];
+      d[i * inner + s] = p > 0.0 ? static_cast<float>(scale * dy[s] * p * (1.0 + lambda * (z[i * inner + s] - mean))) : 0.0f;
+    }
+  }
+}
+
 }  // namespace
 
 void probout_forward(const Tensor& x, int64_t pieces, double lambda, bool training, bool dropout, uint64_t seed,
@@ -81,13 +109,9 @@ void probout_forward(const Tensor& x, int64_t pieces, double lambda, bool traini
     if (all_finite(z, pieces, l.inner, width)) {  // the common case, the sums vectorised
       double sum_e[kBlock], sum_ez[kBlock];
       group_sums(z, l.inner, e, pieces, width, sum_e, sum_ez);
+      if (!training) return means(sum_e, sum_ez, width, dropout ? 0.5 : 1.0, py + o0);
       for (int64_t s = 0; s < width; ++s) {
         const int64_t o = o0 + s;
-        if (!training) {
-          const double mean = sum_ez[s] / sum_e[s];
-          py[o] = static_cast<float>(dropout ? 0.5 * mean : mean);
-          continue;
-        }
         int64_t piece = -1;
         if (!(dropout && drops.at(l.outputs + o) < 0.5f)) {   // probout::draw, with S at hand
           const double threshold = static_cast<double>(draws.at(o)) * sum_e[s];
@@ -151,13 +175,7 @@ void probout_backward_eval(const Tensor& dy, const Tensor& x, int64_t pieces, do
     if (all_finite(z, pieces, l.inner, width)) {  // probout::slopes over all positions at once
       double sum_e[kBlock], sum_ez[kBlock];
       group_sums(z, l.inner, e, pieces, width, sum_e, sum_ez);
-      for (int64_t i = 0; i < pieces; ++i) {
-        for (int64_t s = 0; s < width; ++s) {
-          const double p = static_cast<double>(e[i * kBlock + s]) / sum_e[s], mean = sum_ez[s] / sum_e[s];
-          d[i * l.inner + s] = p > 0.0 ? static_cast<float>(scale * pdy[o0 + s] * p * (1.0 + lambda * (z[i * l.inner + s] - mean))) : 0.0f;
-        }
-      }
-      return;
+      return slopes_block(z, l.inner, e, pieces, width, sum_e, sum_ez, lambda, scale, pdy + o0, d);
     }
     for (int64_t s = 0; s < width; ++s) {
       const auto es = [e, s](int64_t i) { return static_cast<double>(e[i * kBlock + s]); };
