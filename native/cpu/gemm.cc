@@ -17,7 +17,9 @@
 // few times (a skinny C), an operand whose layout already suits the kernel is read in place
 // instead: op(A) = A^T already has the MR rows of one k next to each other, op(B) = B has
 // the NR columns of one k next to each other; the micro-kernel takes the k stride as an
-// argument and masks the loads of a partial tile.
+// argument and masks the loads of a partial tile. The AVX2 kernel also reads op(A) = A in
+// place, a row stride apart (it broadcasts A's values one by one anyway), where C is at most 8
+// column panels wide.
 //
 // Micro-kernels (picked once at run time with __builtin_cpu_supports; the binary itself is
 // built for baseline x86-64, the SIMD code opts in per function with target attributes):
@@ -87,11 +89,13 @@ namespace {
 // Micro-kernel interface
 
 // One micro-tile: C[rows, cols] (+)= alpha * sum_k a_k (x) b_k over kc values of k, where
-// a_k[i] = a[k * a_ks + i] (i < rows) and b_k[j] = b[k * b_ks + j] (j < cols).
+// a_k[i] = a[k * a_ks + i * a_is] (i < rows) and b_k[j] = b[k * b_ks + j] (j < cols). a_is is 1
+// but where the AVX2 kernel reads a row-major A in place (Plan::pack_a).
 struct Tile {
   int64_t kc;
   const float* a;
   int64_t a_ks;
+  int64_t a_is = 1;
   const float* b;
   int64_t b_ks;
   float* c;
@@ -344,7 +348,7 @@ struct Avx2Tile {
                                                                             __m256 (&acc)[R][V]) {
     const float* a = t.a;
     const float* b = t.b;
-    const int64_t a_ks = t.a_ks, b_ks = t.b_ks;
+    const int64_t a_ks = t.a_ks, a_is = t.a_is, b_ks = t.b_ks;
     for (int64_t k = t.kc; k > 0; --k) {
       __m256 bv[V];
 #pragma GCC unroll 4
@@ -352,7 +356,7 @@ struct Avx2Tile {
       bv[V - 1] = kMasked ? _mm256_maskload_ps(b + 8 * (V - 1), mask) : _mm256_loadu_ps(b + 8 * (V - 1));
 #pragma GCC unroll 8
       for (int i = 0; i < R; ++i) {
-        const __m256 ai = _mm256_broadcast_ss(a + i);
+        const __m256 ai = _mm256_broadcast_ss(a + i * a_is);
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
       }
@@ -640,6 +644,15 @@ Plan make_plan(const KernelInfo& ker, const Problem& p) {
   // place, panel by panel, a 36 KB stride per k, runs at 2/3 the speed of packing it).
   plan.pack_a = !ker.reads_only_valid || !p.trans_a ||
                 !(p.N <= 8 * ker.nr && p.K * p.M <= (int64_t(1) << 20));
+  // A row-major A (op(A) = A) read in place too, by the AVX2 kernel, its rows lda apart
+  // (Tile::a_is), when C has at most 8 column panels: a packed copy would serve only those few,
+  // and packing it (a transpose) cost more than the strided broadcasts. 1 thread, best-of-31
+  // rates in GFLOP/s, the two plans alternated (/tmp loops of matmul): 1024x1024 @ x64 54-56 ->
+  // 85-90, 512x2048 @ x16 33-37 -> 65-79, 64x400 @ x120 (LeNet's f5) 42-45 -> 57-59, 64^3 42-44 ->
+  // 55-58, 8192x1024 @ x64 60-62 -> 68-70; einsum bhqd,bhkd->bhqk [8,8,128,64] medians 2.20-2.75
+  // -> 1.99-2.32 ms. Up to 16 panels (N 200, 256) measured no better. Not on AVX-512, where it
+  // was not measured.
+  if (!p.trans_a && std::strcmp(ker.name, "avx2") == 0 && p.N <= 8 * ker.nr) plan.pack_a = false;
   plan.pack_b = !ker.reads_only_valid || p.trans_b ||
                 !(p.M <= 8 * ker.mr && p.K * p.N <= (int64_t(1) << 19));
   // Split the longer side of C between threads (each thread packs its own copy of the other
@@ -691,9 +704,10 @@ void gemm_block(const KernelInfo& ker, const Plan& plan, const Problem& p, int64
         int64_t a_panel;
         if (plan.pack_a) {
           pack_a(ker, MR, p.trans_a, p.A, p.lda, ic, mc, pc, kc, a_buf);
-          a_blk = a_buf, a_panel = MR * kc, t.a_ks = MR;
+          a_blk = a_buf, a_panel = MR * kc, t.a_ks = MR, t.a_is = 1;
         } else {
-          a_blk = p.A + pc * p.lda + ic, a_panel = MR, t.a_ks = p.lda;
+          if (p.trans_a) a_blk = p.A + pc * p.lda + ic, a_panel = MR, t.a_ks = p.lda, t.a_is = 1;
+          else a_blk = p.A + ic * p.lda + pc, a_panel = MR * p.lda, t.a_ks = 1, t.a_is = p.lda;
         }
         for (int64_t jr = 0; jr < nc; jr += NR) {
           t.cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
