@@ -120,10 +120,16 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y)
   int32_t* py = y.i32();
   const int64_t row = dims ? y.shape[dims - 1] : 1;
   const int64_t step = dims ? src_strides[dims - 1] : 1;
-  // Tiles only when y's rows are long: a row's gather touches `row` cache lines of x, reused by
-  // the next row (the neighbouring elements) while they stay in the L1; 256 lines (16 KiB) did
-  // (NCHW -> NHWC of [64, 256, 28, 28]: 7.8 ms by rows, 13.4 by tiles), 512 did not.
-  if (step != 1 && row > 256) {
+  // Tiles once y's rows are a tile wide. A row gathered element by element touches `row` cache
+  // lines of x, reused by the next rows while they stay in the L1, but one scalar load and store
+  // an element; the SIMD tiles move 16 x 16 through registers. With the element-by-element tiles
+  // of the time, the gather won up to rows of 256 (NCHW -> NHWC of [64, 256, 28, 28]: 7.8 ms by
+  // rows, 13.4 by tiles); with copy_tile16(_avx) the tiles win from rows of 16 (Zen 3, 2 threads,
+  // the two alternated: [120, 400] transposed 0.047-0.062 -> 0.015-0.029 ms, [64, 128, 64] ->
+  // [64, 64, 128] 0.28-0.53 -> 0.10-0.22, NCHW -> NHWC of [8, 64, 56, 56] 1.67-1.75 -> 0.43-0.44,
+  // of [16, 128, 28, 28] 1.2-1.8 -> 0.59-1.2, of [64, 256, 28, 28] in `tensor-ops.js` 11.1-12.8 ->
+  // 8.7-9.3). Rows under 16 (the tiled convolution's interleave, rows of 2) keep the gather.
+  if (step != 1 && row >= kTile) {
     for (int64_t t = 0; t < dims - 1; ++t)
       if (src_strides[t] == 1 && y.shape[t] > 1) return permute_tiled(px, py, y.shape, src_strides, t);
   }
