@@ -16,6 +16,26 @@ function reduceRef(v: Float64Array, shape: number[], axes: number[], f: 'sum' | 
   return f === 'mean' ? acc.map((x) => x / count) : acc;
 }
 
+/**
+ * A reduction against its float64 reference: max and min exactly up to the final rounding (1e-6);
+ * sums and means within 2^-23 of the magnitudes summed besides (Note [sum order]: four floats
+ * add in float32 before float64, two roundings within that bound), so a sum that cancels to a
+ * small value may be further than 1e-6 from it, as PyTorch's float32 sums are.
+ */
+function expectReduced(actual: ArrayLike<number>, v: Float64Array, shape: number[], axes: number[], f: 'sum' | 'mean' | 'max' | 'min', what: string) {
+  const expected = reduceRef(v, shape, axes, f);
+  if (f === 'max' || f === 'min') return expectClose(actual, expected, 1e-6, 1e-6, what);
+  const magnitudes = reduceRef(v.map(Math.abs), shape, axes, f);
+  expect(actual.length, `${what} length`).to.equal(expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs(actual[i] - expected[i]);
+    if (Number.isNaN(expected[i]) || !Number.isFinite(expected[i])) expect(actual[i], `${what}[${i}]`).to.deep.equal(expected[i]);
+    else if (!(diff <= 1e-6 + 1e-6 * Math.abs(expected[i]) + 2 ** -23 * magnitudes[i])) {
+      expect.fail(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]} (|diff| ${diff}, magnitudes ${magnitudes[i]})`);
+    }
+  }
+}
+
 const CASES: [number[], number[]][] = [
   [[7], [0]], [[1], []], [[3, 4], [0]], [[3, 4], [1]], [[3, 4], [0, 1]], [[2, 3, 4, 5], [1]], [[2, 3, 4, 5], [2, 3]],
   [[2, 3, 4, 5], [0, 2]], [[2, 3, 4, 5], [0, 3]], [[2, 3, 4, 5], [1, 2, 3]], [[100003], [0]], [[3, 70001], [1]],
@@ -31,12 +51,10 @@ describe('reductions', () => {
         const y = cc[f](t, all ? undefined : axes, false);
         const yk = cc[f](t, all ? undefined : axes, true);
         const used = all ? shape.map((_, i) => i) : axes;
-        const expected = reduceRef(v, shape, used, f);
         expect(y.shape).to.deep.equal(shape.filter((_, i) => !used.includes(i)));
         expect(yk.shape).to.deep.equal(shape.map((d, i) => (used.includes(i) ? 1 : d)));
-        // Accumulated in float64, so only the final rounding to float32 differs.
-        expectClose(y.dataSync(), expected, 1e-6, 1e-6, `${f} ${JSON.stringify([shape, axes])}`);
-        expectClose(yk.dataSync(), expected, 1e-6, 1e-6);
+        expectReduced(y.dataSync(), v, shape, used, f, `${f} ${JSON.stringify([shape, axes])}`);
+        expectReduced(yk.dataSync(), v, shape, used, f, `${f} ${JSON.stringify([shape, axes])} keepdim`);
       });
     });
   }
@@ -134,6 +152,31 @@ describe('reductions', () => {
     }
   });
 
+  it('sums within a float32 rounding of float64 (terms of four floats, then float64 lanes), and counts exactly', () => {
+    // Note [sum order]: each term of four floats rounds twice in float32, within 2^-23 of their
+    // magnitudes; the rest is float64. Uniform values in (-1, 1): the sum, an error bound of
+    // 2^-23 of the magnitudes (the worst case), and in fact within a few ulps of the result.
+    for (const [n, seed] of [[1_000_003, 7], [4096, 8], [200, 9]]) {
+      const { t, v } = randomTensor([n], seed);
+      const got = cc.sum(t).item();
+      let ref = 0, magnitude = 0;
+      for (const a of v) (ref += a), (magnitude += Math.abs(a));
+      const ulp = 2 ** (Math.floor(Math.log2(Math.abs(ref))) - 23);
+      expect(Math.abs(got - ref), `n=${n}`).to.be.at.most(Math.min(2 ** -23 * magnitude, 4 * ulp));
+    }
+    // masks of 1 and 0 (a count) and integers: exact while a term stays under 2^24
+    const next = rng(10);
+    const mask = Float32Array.from({ length: 3_000_017 }, () => (next() < 0.3 ? 1 : 0));
+    expect(cc.sum(cc.tensor(mask)).item()).to.equal(mask.reduce((a, b) => a + b, 0));
+    const ints = Float32Array.from({ length: 100_000 }, (_, i) => (i % 201) - 100);
+    expect(cc.sum(cc.tensor(ints)).item()).to.equal(ints.reduce((a, b) => a + b, 0));
+    expect(cc.mean(cc.ones([64, 1000]), 1).dataSync().every((m) => m === 1)).to.equal(true);
+    // over rows too (four rows a pass add in float32 first): column counts of a [30001, 7] mask
+    const rows = cc.tensor(mask.subarray(0, 30001 * 7), { shape: [30001, 7] });
+    const counts = Array.from({ length: 7 }, (_, j) => mask.subarray(0, 30001 * 7).filter((_, i) => i % 7 === j && mask[i] === 1).length);
+    expect(Array.from(cc.sum(rows, 0).dataSync())).to.deep.equal(counts);
+  });
+
   it('gives bit-identical results for 1, 2 and 3 threads', () => {
     const { t } = randomTensor([3, 200001], 5);
     const { t: u } = randomTensor([4000, 130], 6);
@@ -171,13 +214,12 @@ describe('reductions: every layout (rows, runs, both)', () => {
     it(`${f} matches a float64 reference, keepdim and not`, () => {
       LAYOUTS.forEach(([shape, axes, what], k) => {
         const { t, v } = randomTensor(shape, 70 + k, -2, 3);
-        const expected = reduceRef(v, shape, axes, f);
         cc.tidy(() => {
           const y = cc[f](t, axes), yk = cc[f](t, axes, true);
           expect(y.shape, what).to.deep.equal(shape.filter((_, i) => !axes.includes(i)));
           expect(yk.shape, what).to.deep.equal(shape.map((d, i) => (axes.includes(i) ? 1 : d)));
-          expectClose(y.dataSync(), expected, 1e-6, 1e-6, `${f} ${what}`);
-          expectClose(yk.dataSync(), expected, 1e-6, 1e-6, `${f} ${what} keepdim`);
+          expectReduced(y.dataSync(), v, shape, axes, f, `${f} ${what}`);
+          expectReduced(yk.dataSync(), v, shape, axes, f, `${f} ${what} keepdim`);
         });
         t.dispose();
       });
@@ -193,7 +235,7 @@ describe('reductions: every layout (rows, runs, both)', () => {
       v[(3 * n) >> 2] = -Infinity;
       const t = cc.tensor(Float32Array.from(v), { shape });
       for (const f of ['sum', 'mean', 'max', 'min'] as const) {
-        cc.tidy(() => expectClose(cc[f](t, axes).dataSync(), reduceRef(v, shape, axes, f), 1e-6, 1e-6, `${f} ${what}`));
+        cc.tidy(() => expectReduced(cc[f](t, axes).dataSync(), v, shape, axes, f, `${f} ${what}`));
       }
       t.dispose();
     });

@@ -344,11 +344,23 @@ describe('vectorised math (native/cpu/vec_math)', function () {
           for (let half = lanes / 2; half >= 1; half /= 2) for (let i = 0; i < half; i++) acc[i] += acc[i + half];
           return acc[0];
         };
+        // sum: each whole chunk c of 64 floats as 16 float32 terms (c[k] + c[k + 32]) + (c[k + 16] +
+        // c[k + 48]) into lanes k (even chunks) or 16 + k (odd), the rest element i to lane i % 32
+        const sumOrder = (v: Float32Array) => {
+          const acc = new Float64Array(32), f = Math.fround;
+          let i = 0;
+          for (let chunk = 0; i + 64 <= v.length; i += 64, chunk++) {
+            for (let k = 0; k < 16; k++) acc[(chunk % 2) * 16 + k] += f(f(v[i + k] + v[i + k + 32]) + f(v[i + k + 16] + v[i + k + 48]));
+          }
+          for (; i < v.length; i++) acc[i % 32] += v[i];
+          return inLanes(acc, 32);
+        };
         const next = rng(5);
-        for (const n of [...Array.from({ length: 100 }, (_, i) => i), 1000, 16384 + 17]) {
+        const lengths = [...Array.from({ length: 100 }, (_, i) => i), 127, 128, 129, 191, 192, 200, 255, 256, 300, 1000, 16384 + 17];
+        for (const n of lengths) {
           // magnitudes spread over 2^60, so that any other order of additions rounds differently
           const v = Float32Array.from({ length: n }, () => (next() - 0.5) * 2 ** Math.floor(next() * 60 - 30));
-          expect(withPath(path, () => native.vecMathEval('sum', v)), `sum n=${n}`).to.equal(inLanes(v, 32));
+          expect(withPath(path, () => native.vecMathEval('sum', v)), `sum n=${n}`).to.equal(sumOrder(v));
           expect(withPath(path, () => native.vecMathEval('dot', v)), `dot n=${n}`).to.equal(inLanes(Array.from(v, (a) => a * a), 16));
         }
         expect(Number.isNaN(withPath(path, () => native.vecMathEval('sum', Float32Array.from([1, NaN, 3]))))).to.equal(true);

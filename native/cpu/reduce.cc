@@ -5,8 +5,8 @@
 // {0, 2}, and [N, C, H, W] over {0, 2} is [N, C, H, W] with N and H reduced. Two building
 // blocks then cover every layout:
 //  - runs (the last merged axis is reduced): each output reduces a contiguous run of x, in
-//    fixed blocks of kBlock elements combined in order (sums by vec::sum: 32 float64 lanes,
-//    then the lanes pairwise), so that even one long row uses every thread;
+//    fixed blocks of kBlock elements combined in order (sums by vec::sum: float32 terms of 4,
+//    32 float64 lanes, then the lanes pairwise), so that even one long row uses every thread;
 //  - rows (the last merged axis is kept, I wide): x is a set of contiguous rows of I elements,
 //    y[o, :] = reduce over r of row(o, r). The rows are added one after another into a chunk
 //    of accumulators (float64 for sums, float for max / min, which do not round), vectorised
@@ -45,7 +45,7 @@ using reduction::RowCursor;
 using reduction::Rows;
 
 // Long runs, vectorised (a plain loop carrying one accumulator cannot be, without
-// reordering its additions): sums come from vec::sum (32 float64 lanes in a fixed order, the same
+// reordering its additions): sums come from vec::sum (Note [sum order]: a fixed order, the same
 // bits on every CPU path); max and min keep 16 lanes here, which gives the sequential loop's
 // value exactly (max and min do not round). Sequential float64 loops ran 4-6x slower than
 // PyTorch's reductions (a full sum of 12.8M floats: 3.7 ms against 0.6). The lanes are GCC
@@ -199,19 +199,27 @@ void reduce_runs(const T* x, int64_t runs, int64_t run, const Store& store) {
 
 // ---- rows: a kept last axis -----------------------------------------------------------------
 
-// acc[i] combined with r0[i], r1[i], r2[i], r3[i] in that order: four rows a pass, so that the
-// accumulators are loaded and stored once per four rows (the same value as one row a pass).
-// Float max / min take extremum_rows4 instead.
+// acc[i] combined with r0[i], r1[i], r2[i], r3[i]: four rows a pass, so that the accumulators
+// are loaded and stored once per four rows. Float sums add the four in float32 first, as
+// vec::sum's terms (Note [sum order]): (r0 + r1) + (r2 + r3), then into the float64
+// accumulator, one conversion per four floats instead of four (each output's order still
+// depends on the shape alone: the passes start at each block's first row). Int32 sums, max and
+// min give the same value as one row a pass; float max / min take extremum_rows4 instead.
 template <Kind K, typename A, typename T>
 CONVNET_SIMD_CLONES void add_rows4(A* __restrict acc, const T* __restrict r0, const T* __restrict r1,
                                    const T* __restrict r2, const T* __restrict r3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    A a = acc[i];
-    a = step<K, A>(a, static_cast<A>(r0[i]));
-    a = step<K, A>(a, static_cast<A>(r1[i]));
-    a = step<K, A>(a, static_cast<A>(r2[i]));
-    a = step<K, A>(a, static_cast<A>(r3[i]));
-    acc[i] = a;
+    if constexpr (K == Kind::Sum && std::is_same_v<T, float>) {
+      const float term = (r0[i] + r1[i]) + (r2[i] + r3[i]);
+      acc[i] += term;
+    } else {
+      A a = acc[i];
+      a = step<K, A>(a, static_cast<A>(r0[i]));
+      a = step<K, A>(a, static_cast<A>(r1[i]));
+      a = step<K, A>(a, static_cast<A>(r2[i]));
+      a = step<K, A>(a, static_cast<A>(r3[i]));
+      acc[i] = a;
+    }
   }
 }
 
@@ -281,7 +289,7 @@ void reduce_rows(const Rows& rows, const T* x, const Store& store) {
     // once read them faster (fastest of 15 runs at 2 threads on a busy machine: [64, 256, 784]
     // over dim 1 1.5 ms one row a pass, 3.8 four; [64, 200704] over dim 0 2.7 ms four rows a
     // pass, 5 or more one).
-    const bool one_stream = width == rows.inner;
+    const bool one_stream = width == rows.inner && !(K == Kind::Sum && std::is_same_v<T, float>);
     for (; !one_stream && r + 4 <= r1; r += 4) {
       const T* p0 = base + cursor.offset();
       cursor.next();

@@ -121,7 +121,7 @@ class RowCursor {
 
 // store(j, value of run j) for j < runs, the runs contiguous and `run` long: a run of at most
 // kBlock elements is block(j, j * run, run), whole on one thread; a longer one is cut into blocks
-// of kBlock (a multiple of 32: vec::sum's lanes line up the same in every block), block(j, at,
+// of kBlock (a multiple of 128: vec::sum's chunks line up the same in every block), block(j, at,
 // len) each, in parallel, and their values (A) are combined in order by combine(a, b).
 template <typename A, typename Block, typename Combine, typename Store>
 void blocked_runs(int64_t runs, int64_t run, const Block& block, const Combine& combine, const Store& store) {

@@ -17,11 +17,21 @@
 // put right at the end (they flow through the arithmetic harmlessly).
 //
 // Note [sum order]: exp_sum and dot add in 16 float64 lanes (element i to lane i % 16), then
-// lane i + 8 into lane i, then i + 4, i + 2, i + 1. sum adds in 32 lanes (element i to lane
-// i % 32), then lane i + 16 into lane i, then as the 16: a plain sum is one conversion and one
-// addition an element, and with 16 lanes (two AVX-512 chains) it waited on the additions'
-// latency (a sum of 2^20 floats in the cache: 0.062 ms, 0.054 with 32). Every path does
-// exactly this, so the sum of the same floats is the same bits on every path.
+// lane i + 8 into lane i, then i + 4, i + 2, i + 1. sum adds in 32 float64 lanes, and first
+// adds each whole chunk of 64 floats in float32, four floats a term: chunk c's term k (k < 16)
+// is (c[k] + c[k + 32]) + (c[k + 16] + c[k + 48]), rounded to float32, added into lane k of
+// an even chunk, lane 16 + k of an odd one. The elements past the last whole chunk go to lane
+// i % 32 one by one. Then lane i + 16 into lane i, and on as the 16.
+// Why: a float64 sum converts every float (vcvtps2pd, 4 floats a cycle on Zen 3), which bound
+// it to 12 floats/ns in the cache where PyTorch's float32 sum reads 14-16 (a mean over maps of
+// 784 at 0.6x its speed); with a conversion per 4 floats it runs at the loads' speed (16-20
+// floats/ns; /tmp loops, Zen 3, 1 thread). The cost: a term rounds twice in float32, an error
+// within 2^-23 of the magnitudes of its four floats, against PyTorch's float32 cascade; then
+// float64 (12.8M randn floats: 7.5e-8 of the sum, under half a float32 ulp of the result). Sums
+// of integers (counts of masks) stay exact while a term is under 2^24. A plain float64 lane is
+// one conversion and one addition an element, and with 16 lanes (two AVX-512 chains) it waited
+// on the additions' latency; hence 32, and the two sets of 16 for even and odd chunks. Every
+// path does exactly this, so the sum of the same floats is the same bits on every path.
 #include "cpu/vec_math.h"
 
 #include <algorithm>
@@ -123,7 +133,16 @@ double exp_sum_portable(const float* x, float shift, float* y, int64_t n) {
 
 double sum_portable(const float* x, int64_t n) {
   double lanes[32] = {};
-  for (int64_t i = 0; i < n; ++i) lanes[i & 31] += x[i];
+  int64_t i = 0;
+  for (int64_t chunk = 0; i + 64 <= n; i += 64, ++chunk) {  // Note [sum order]'s float32 terms
+    const float* c = x + i;
+    double* half = lanes + (chunk & 1) * 16;
+    for (int k = 0; k < 16; ++k) {
+      const float term = (c[k] + c[k + 32]) + (c[k + 16] + c[k + 48]);
+      half[k] += term;
+    }
+  }
+  for (; i < n; ++i) lanes[i & 31] += x[i];
   return reduce32(lanes);
 }
 
@@ -280,17 +299,30 @@ CONVNET_AVX512 __m512d hi8(__m512 v) {
 }
 
 __attribute__((target("avx512f"))) double sum_avx512(const float* x, int64_t n) {
-  // Note [sum order]'s 32 lanes, in four independent chains.
+  // Note [sum order]'s 32 lanes in four chains: acc[0], acc[1] are lanes 0 .. 15, acc[2], acc[3]
+  // lanes 16 .. 31 (the odd chunks' terms).
   __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+  const auto terms = [](const float* c) __attribute__((target("avx512f"))) {
+    return _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(c), _mm512_loadu_ps(c + 32)),
+                         _mm512_add_ps(_mm512_loadu_ps(c + 16), _mm512_loadu_ps(c + 48)));
+  };
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m512 v = _mm512_loadu_ps(x + i), w = _mm512_loadu_ps(x + i + 16);
-    acc[0] = _mm512_add_pd(acc[0], lo8(v));
-    acc[1] = _mm512_add_pd(acc[1], hi8(v));
-    acc[2] = _mm512_add_pd(acc[2], lo8(w));
-    acc[3] = _mm512_add_pd(acc[3], hi8(w));
+  for (; i + 128 <= n; i += 128) {
+    const __m512 even = terms(x + i), odd = terms(x + i + 64);
+    acc[0] = _mm512_add_pd(acc[0], lo8(even));
+    acc[1] = _mm512_add_pd(acc[1], hi8(even));
+    acc[2] = _mm512_add_pd(acc[2], lo8(odd));
+    acc[3] = _mm512_add_pd(acc[3], hi8(odd));
   }
-  for (int h = 0; i < n; i += 16, ++h) {  // the tail: at most two masked vectors (zeros beyond n)
+  if (i + 64 <= n) {  // one more (even) chunk
+    const __m512 even = terms(x + i);
+    acc[0] = _mm512_add_pd(acc[0], lo8(even));
+    acc[1] = _mm512_add_pd(acc[1], hi8(even));
+    i += 64;
+  }
+  // The rest, under 64 floats, element i to lane i % 32: at most four vectors of 16, the last
+  // masked (zeros beyond n, which change no lane: a lane is never -0.0).
+  for (int h = 0; i < n; i += 16, h = (h + 1) & 1) {
     const __m512 v = _mm512_maskz_loadu_ps(mask16(n - i), x + i);
     acc[2 * h] = _mm512_add_pd(acc[2 * h], lo8(v));
     acc[2 * h + 1] = _mm512_add_pd(acc[2 * h + 1], hi8(v));
@@ -592,9 +624,11 @@ __attribute__((target("avx2,fma"))) double dot_avx2(const float* a, const float*
   return reduce16_avx2(a0, a1, a2, a3);
 }
 
-// Note [sum order]'s 32 lanes: 32 floats at a time into 8 x 4 float64 lanes (eight independent
-// chains of additions); the tail by masked loads; the lanes reduced in registers, in the Note's
-// order. A zeroed tail buffer and lanes stored for reduce32 took a third of the time of a sum of
+// Note [sum order]'s 32 lanes in 8 x 4 float64 accumulators (a_k: lanes 4k .. 4k + 3): the
+// chunks of 64 floats in pairs, each chunk's 16 float32 terms converted 4 at a time (the
+// conversions bound the loop: one per 4 floats cost a cycle); then the rest, under 64 floats,
+// 4 a conversion, and a masked tail; the lanes reduced in registers, in the Note's order.
+// A zeroed tail buffer and lanes stored for reduce32 took a third of the time of a sum of
 // 784 floats (two `rep stos` and the stores: `perf annotate`), which a mean over [N, C, 28,
 // 28]'s maps pays once a map: 1 thread, in the cache, 0.19-0.22 -> 0.12-0.15 ms for [16, 64,
 // 28, 28] with vec::sum_runs (`node dist/bench/tensor-ops.js --threads 1 --only 'dims 2, 3
@@ -602,13 +636,27 @@ __attribute__((target("avx2,fma"))) double dot_avx2(const float* a, const float*
 __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
   // Eight named accumulators: as an array GCC zeroed it on the stack with a `rep stos` per call.
   __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  // Each 4 floats converted straight from memory (vcvtps2pd ymm, m128): add8's 8-float load and
-  // vextractf128 cost an extra uop per 8 floats, and in the cache the loop is bound by its uops
-  // (a sum of 2^18 floats at 1 thread, a /tmp loop: 10.0 -> 11.6 floats/ns; PyTorch's float32
-  // sum 15).
-  const auto add4 = [](__m256d* a, const float* p) __attribute__((target("avx2,fma"))) { *a = _mm256_add_pd(*a, _mm256_cvtps_pd(_mm_loadu_ps(p))); };
+  // Terms k .. k + 7 of the chunk at c (k = 0 or 8).
+  const auto terms = [](const float* c) __attribute__((target("avx2,fma"))) {
+    return _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(c), _mm256_loadu_ps(c + 32)),
+                         _mm256_add_ps(_mm256_loadu_ps(c + 16), _mm256_loadu_ps(c + 48)));
+  };
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
+  for (; i + 128 <= n; i += 128) {
+    add8(&a0, &a1, terms(x + i));
+    add8(&a2, &a3, terms(x + i + 8));
+    add8(&a4, &a5, terms(x + i + 64));
+    add8(&a6, &a7, terms(x + i + 72));
+  }
+  if (i + 64 <= n) {  // one more (even) chunk
+    add8(&a0, &a1, terms(x + i));
+    add8(&a2, &a3, terms(x + i + 8));
+    i += 64;
+  }
+  // Each 4 floats converted straight from memory (vcvtps2pd ymm, m128): add8's 8-float load and
+  // vextractf128 cost an extra uop per 8 floats.
+  const auto add4 = [](__m256d* a, const float* p) __attribute__((target("avx2,fma"))) { *a = _mm256_add_pd(*a, _mm256_cvtps_pd(_mm_loadu_ps(p))); };
+  if (i + 32 <= n) {
     add4(&a0, x + i);
     add4(&a1, x + i + 4);
     add4(&a2, x + i + 8);
@@ -617,6 +665,7 @@ __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
     add4(&a5, x + i + 20);
     add4(&a6, x + i + 24);
     add4(&a7, x + i + 28);
+    i += 32;
   }
   // The tail: whole vectors, then one masked load. The zero padding past it is not added: a lane
   // starts at +0.0 and so is never -0.0, and adding +0.0 changes no other value. Against four

@@ -35,8 +35,9 @@ float max(const float* x, int64_t n);
 // y[i] = exp(x[i] - shift) (y may be null, or x) and returns their sum, added in float64 in a
 // fixed order (16 lanes, then the lanes pairwise).
 double exp_sum(const float* x, float shift, float* y, int64_t n);
-// sum of x[i] (32 lanes, then the lanes pairwise), and sum of a[i] * b[i] (exp_sum's order), in
-// float64. The products of floats are exact in float64, so these are the same bits on every path.
+// sum of x[i] (float32 terms of 4 floats each chunk of 64, then 32 float64 lanes pairwise:
+// Note [sum order] in vec_math.cc), and sum of a[i] * b[i] (exp_sum's order, in float64). The
+// products of floats are exact in float64, so these are the same bits on every path.
 double sum(const float* x, int64_t n);
 // out[j] = sum(x + j * run, run) for j < count: the same bits, for many short runs at once.
 void sum_runs(const float* x, int64_t run, int64_t count, double* out);
