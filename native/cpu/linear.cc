@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "cpu/cpu_ops.h"
 #include "cpu/gemm.h"
 #include "cpu/nn_ops.h"
 
@@ -42,43 +43,16 @@ void linear_backward_weight(const Tensor& dy, const Tensor& x, const Tensor& dw)
   sgemm(true, false, out, in, M, 1.0f, dy.f32(), out, x.f32(), in, 0.0f, dw.f32(), in);  // M == 0: dw = 0
 }
 
-// db[c] = sum over (outer, inner) of dy[outer, c, inner], where dy is [outer, channels, inner]
-// around `axis`. Split over channels; each sum runs in the order (outer, inner), in double.
+// db[c] = sum over every axis of dy but `axis` (a convolution's dy [N, C, H, W] over {0, 2, 3}):
+// the reduction of reduce.cc, whose runs then rows read each plane with vec::sum and add the
+// planes in float64 in order of n. It was a loop of its own, each plane summed one float at a
+// time in float32 (a chain of dependent additions, scalar): 3-6x PyTorch's time, 1.1 ms for
+// AlexNet c1's [8, 96, 55, 55] against 0.19.
 void bias_backward(const Tensor& dy, int64_t axis, const Tensor& db) {
-  int64_t outer = 1, inner = 1;
-  for (int64_t a = 0; a < axis; ++a) outer *= dy.shape[a];
-  for (int64_t a = axis + 1; a < dy.dim(); ++a) inner *= dy.shape[a];
-  const int64_t channels = dy.shape[axis];
-  const float* pdy = dy.f32();
-  float* pdb = db.f32();
-  if (inner == 1) {
-    // Rows of a [outer, channels] matrix: walk them in order, a block of channels at a time.
-    constexpr int64_t kBlock = 256;
-    parallel_for((channels + kBlock - 1) / kBlock, 1, [&](int64_t b0, int64_t b1) {
-      std::vector<double> sum(kBlock);
-      for (int64_t blk = b0; blk < b1; ++blk) {
-        const int64_t c0 = blk * kBlock, c1 = std::min(channels, c0 + kBlock);
-        std::fill(sum.begin(), sum.end(), 0.0);
-        for (int64_t r = 0; r < outer; ++r) {
-          for (int64_t c = c0; c < c1; ++c) sum[c - c0] += pdy[r * channels + c];
-        }
-        for (int64_t c = c0; c < c1; ++c) pdb[c] = static_cast<float>(sum[c - c0]);
-      }
-    });
-    return;
-  }
-  parallel_for(channels, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      double sum = 0.0;
-      for (int64_t o = 0; o < outer; ++o) {
-        const float* plane = pdy + (o * channels + c) * inner;
-        float part = 0.0f;  // one plane in float, planes added in double
-        for (int64_t q = 0; q < inner; ++q) part += plane[q];
-        sum += part;
-      }
-      pdb[c] = static_cast<float>(sum);
-    }
-  });
+  std::vector<int64_t> axes;
+  for (int64_t a = 0; a < dy.dim(); ++a)
+    if (a != axis) axes.push_back(a);
+  reduce(ReduceOp::Sum, dy, axes, db);
 }
 
 }  // namespace cpu
