@@ -7,6 +7,7 @@
  */
 import * as cc from '../lib';
 import { collectCreated } from '../lib/engine';
+import { conv2dBackward } from '../lib/nn/functional/conv';
 import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 import { roiCases } from './ops_roi';
@@ -153,6 +154,18 @@ function makeCases(quick: boolean): Case[] {
     cases.push({
       name: `norm dim 1 ${JSON.stringify(rows)}`, torch: `x = randn(*${JSON.stringify(rows)})\ndef run(): torch.linalg.vector_norm(x, dim=1)`,
       ours: () => { const x = cc.randn(rows); return () => { cc.tidy(() => { cc.norm(x, { dim: 1 }); }); }; },
+    });
+  }
+  // A convolution's bias gradient (AlexNet c1's dy): the sum over every axis but the channels,
+  // which PyTorch's convolution backward takes as dy.sum((0, 2, 3)); ours the native op the tape calls.
+  {
+    const n = q(8, 2), ys = [n, 96, 55, 55], s = JSON.stringify(ys);
+    cases.push({
+      name: `conv bias gradient ${s}`, torch: `dy = randn(*${s})\ndef run(): dy.sum((0, 2, 3))`,
+      ours: () => {
+        const x = cc.randn([n, 3, 227, 227]), w = cc.randn([96, 3, 11, 11]), dy = cc.randn(ys);
+        return () => { cc.tidy(() => { conv2dBackward(dy, x, w, { stride: 4 }, { needInput: false, needWeight: false, needBias: true }); }); };
+      },
     });
   }
   // Optimizer steps on 11M parameters (ResNet-18's count) in one tensor: PyTorch's optimizer

@@ -11,7 +11,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import { stochasticPool2dBackward, stochasticPool2dForward } from '../lib/nn/functional/pool';
 import { describeCuda, expectSameValues, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, gradCheck, philoxUniform, randomTensor } from './helpers';
+import { expectClose, expectError, gradCheck, philoxUniform, randomTensor, rng } from './helpers';
 
 const { F, nn } = cc;
 
@@ -106,6 +106,9 @@ const CASES: [string, number[], number | [number, number], { stride?: number | [
   ['3x3 stride 2 (the paper, AlexNet)', [2, 4, 13, 13], 3, { stride: 2 }],
   ['3x3 stride 1 padding 1', [1, 2, 6, 7], 3, { stride: 1, padding: 1 }],
   ['2x3 stride [1, 2] ceilMode', [3, 5, 7], [2, 3], { stride: [1, 2], ceilMode: true }],
+  // Rows of eight whole windows and more: evaluation takes them eight at a time (AVX2).
+  ['3x3 stride 2, rows of 13 windows', [2, 3, 27, 27], 3, { stride: 2 }],
+  ['2x2 stride 1 padding 1, rows of 21 windows', [1, 2, 9, 20], 2, { stride: 1, padding: 1 }],
 ];
 
 describe('F.stochasticPool2d / nn.StochasticPool2d (stochastic pooling)', () => {
@@ -116,6 +119,23 @@ describe('F.stochasticPool2d / nn.StochasticPool2d (stochastic pooling)', () => 
     }
     const zeros = cc.tensor([-1, -2, 0, -3, 1, 2, 3, 4], { shape: [2, 1, 2, 2] });
     expectClose(F.stochasticPool2d(zeros, 2).dataSync(), [0, 3], 1e-7, 0, 'a window with nothing positive');
+  });
+
+  it('evaluation: rows of whole windows (eight at a time) give the bits of each window pooled alone, NaN and infinities included', () => {
+    const next = rng(15);
+    const specials = [NaN, Infinity, -Infinity, 0, -0];
+    for (const [stride, k, W] of [[2, 3, 41], [1, 3, 30], [2, 2, 36], [1, 5, 29]]) {
+      const v = Float32Array.from({ length: 2 * k * W }, (_, i) => (i % 23 === 5 ? specials[i % 5] : next() * 3 - 1));
+      const x = cc.tensor(v, { shape: [1, 2, k, W] });
+      const y = F.stochasticPool2d(x, k, { stride }).dataSync();
+      const outs = Math.floor((W - k) / stride) + 1;
+      expect(outs).to.be.at.least(8);
+      for (let j = 0; j < outs; j++) {
+        // one window alone (the per-window walk): the same value, bit for bit
+        const alone = F.stochasticPool2d(cc.narrow(x, 3, j * stride, k), k).dataSync();
+        for (let c = 0; c < 2; c++) expect(Object.is(y[c * outs + j], alone[c]) || (Number.isNaN(y[c * outs + j]) && Number.isNaN(alone[c])), `stride ${stride} k ${k} window ${j} plane ${c}: ${y[c * outs + j]} vs ${alone[c]}`).to.equal(true);
+      }
+    }
   });
 
   it('evaluation: the gradient (2 a S - Q) / S^2 against float64 and against finite differences', () => {

@@ -34,14 +34,6 @@ struct Windows {
 };
 
 #if CONVNET_STOCHASTIC_AVX2
-// The evaluation outputs of n >= 8 whole windows side by side (rn x cn taps, the j-th from column
-// c0 + S * j of rows r0 ..), eight at a time with AVX2: each lane adds its window's taps in the
-// order of stochastic_pool::sums() (rows, then columns) into float64 S and Q, then takes
-// expectation(). A tap sums() skips is added as +0.0 here, which changes nothing (S and Q start at
-// +0.0 and never add a negative number, so they are never -0.0), and v * v is exact in float64:
-// the same bits as sums(), and as the GPU's kernel. The scalar walk (a branch and two dependent
-// float64 additions a tap) ran at PyTorch's composed speed: [8,96,55,55] 3x3 stride 2, 8.1 ms
-// against 8.4 (`node dist/bench/run.js pool`).
 // Columns c, c + S, ..., c + 7S of a row, from p at column c.
 template <int S>
 __attribute__((target("avx2"), always_inline)) inline __m256 load8(const float* p) {
@@ -54,6 +46,14 @@ __attribute__((target("avx2"), always_inline)) inline __m256 load8(const float* 
   }
 }
 
+// The evaluation outputs of n >= 8 whole windows side by side (rn x cn taps, the j-th from column
+// c0 + S * j of rows r0 ..), eight at a time with AVX2: each lane adds its window's taps in the
+// order of stochastic_pool::sums() (rows, then columns) into float64 S and Q, then takes
+// expectation(). A tap sums() skips is added as +0.0 here, which changes nothing (S and Q start at
+// +0.0 and never add a negative number, so they are never -0.0), and v * v is exact in float64:
+// the same bits as sums(), and as the GPU's kernel. The scalar walk (a branch and two dependent
+// float64 additions a tap) ran at PyTorch's composed speed: [8,96,55,55] 3x3 stride 2, 8.1 ms
+// against 8.4 (`node dist/bench/run.js pool`).
 template <int S>
 __attribute__((target("avx2"))) void eval_whole_windows_avx2(const float* xp, int64_t W, int64_t r0, int64_t rn,
                                                              int64_t c0, int64_t cn, int64_t n, float* y) {
