@@ -70,7 +70,7 @@ export async function runSideBySide<T>(spec: SideBySide<T>): Promise<void> {
  * (tidy's contract), to be freed only by the garbage collector's finalizers, which run between
  * event-loop turns, and this loop takes none. Until session 36 it was `tidy(call)`: every
  * output of a 400 ms loop stayed allocated, each a fresh block instead of the cache's and a
- * FinalizationRegistry entry (bench/README.md, "Session 36").
+ * FinalizationRegistry entry (bench/JOURNAL.md, "Session 36").
  */
 export function timeTidied(call: () => void): number {
   const run = (): void => { cc.tidy(() => { call(); }); };

@@ -8,7 +8,7 @@
  *
  * The layer: a prefix of a case of the conv group (bench/conv.ts) or of conv-strided.ts. PyTorch
  * runs in a fresh process here, where its time can be up to twice what the harness's long-lived
- * worker reads (bench/README.md, session 42): compare how each side scales, not the two sides.
+ * worker reads (bench/JOURNAL.md, session 42): compare how each side scales, not the two sides.
  */
 import * as cc from '../lib';
 import { DIRECTIONS, LAYERS, directions, torchLayer, torchLayerSetup, type Layer } from './conv';

@@ -57,7 +57,7 @@ export class Tensor<D extends DType = DType> {
     // A frozen array (another tensor's shape, handed on by an op whose output has its input's
     // shape; a scalar's []) cannot change under us, so it is shared rather than copied and frozen
     // again: Object.freeze of a fresh array was a third of a small op's time in JavaScript
-    // (bench/README.md, "Session 36").
+    // (bench/JOURNAL.md, "Session 36").
     this.#shape = Object.isFrozen(shape) ? shape : shape.length === 0 ? SCALAR_SHAPE : Object.freeze(shape.slice());
     this.#dtype = dtype;
     this.#device = DEVICE_NAME[native.deviceOf(handle)];

@@ -6,7 +6,7 @@
 // squared norms and takes the root in place. As a composition of ops (square, sum, matmul,
 // scale, add, clamp, sqrt) it was seven passes over y, 40 MB each for 1000 x 10000 distances:
 // 64 ms against PyTorch's 36 (one GEMM on rows augmented with the norms, then clamp and sqrt in
-// place); now the GEMM and one pass (bench/README.md, session 44).
+// place); now the GEMM and one pass (bench/JOURNAL.md, session 44).
 //
 // Cancellation: a distance much smaller than the norms loses precision (PyTorch's too), and
 // rounding can make the sum slightly negative where the distance is 0: hence the clamp. A NaN
