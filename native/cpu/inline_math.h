@@ -26,16 +26,17 @@ namespace cpu {
 // series itself and stays accurate relative to x near 0, where exp(x) - 1 would cancel.
 // x <= -88 (and -inf) is taken as -88, where s = +0: exp gives 0 and expm1 -1, as they round in
 // float (subnormal exps are flushed: callers only add them to 1). x > 0 (lanes a vector loop
-// computes but does not use) is taken as 0, NaN as anything: callers select those out.
+// computes but does not use) is taken as 0, NaN as -88: callers select those out. (NaN as NaN,
+// with k then forced to 0, made GCC evaluate the polynomial twice, on r and on x, in the vector
+// loops: ELU's forward [8, 96, 55, 55] at 1 thread, session 49.)
 struct ExpParts {
   float s, m;
 };
 
 CONVNET_MATH_INLINE ExpParts exp_parts(float x) {
-  const float xc = x < -88.0f ? -88.0f : (x > 0.0f ? 0.0f : x);  // NaN stays NaN (comparisons are false)
+  const float xc = x >= -88.0f ? (x > 0.0f ? 0.0f : x) : -88.0f;  // NaN: -88 (comparisons are false)
   // k = round(x / ln2) by the 1.5 * 2^23 trick (exact for |k| < 2^22; no float-to-int rounding call)
-  float kf = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  kf = kf == kf ? kf : 0.0f;  // NaN: keeps the conversion below defined
+  const float kf = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   // r = x - k ln2 in two steps (ln2's high part has 12 zero low bits, so k * hi is exact)
   const float r = (xc - kf * 0.693145751953125f) - kf * 1.428606765330187e-6f;
   float p = 1.0f / 40320;
@@ -61,7 +62,7 @@ CONVNET_MATH_INLINE float expm1_nonpositive(float x) {
 
 // tanh(x): for |x| < 0.55 x + x^3 P(x^2) (P of degree 4, fitted for relative error 1e-9 on that
 // interval); above, 1 - 2e / (1 + e) with e = exp(-2|x|), which has no cancellation there; the
-// sign copied from x. tanh(+-inf) = +-1, tanh(-0) = -0, NaN stays NaN.
+// sign copied from x. tanh(+-inf) = +-1, tanh(-0) = -0, NaN is returned as it is.
 CONVNET_MATH_INLINE float tanh_value(float x) {
   const float a = __builtin_fabsf(x);  // builtins: std::fabs is a function GCC may keep out of line in a clone
   const float z = a * a;
@@ -74,7 +75,8 @@ CONVNET_MATH_INLINE float tanh_value(float x) {
   const ExpParts p = exp_parts(-2.0f * a);
   const float e = p.s * p.m + p.s;
   const float large = 1.0f - 2.0f * e / (1.0f + e);
-  return __builtin_copysignf(a < 0.55f ? small : large, x);  // NaN: a < 0.55 is false, e is NaN, so large is NaN
+  const float y = __builtin_copysignf(a < 0.55f ? small : large, x);
+  return x == x ? y : x + x;  // NaN (quieted, as arithmetic on it would): exp_parts took it as -88
 }
 
 }  // namespace cpu
