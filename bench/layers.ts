@@ -63,6 +63,17 @@ for (const shape of [[64, 16, 10, 10], [8, 96, 55, 55]]) {
     fwd: (x) => () => cc.F.maxout(x, 2), bwd: (x, dy) => () => maxoutBackward(dy, x, 2),
   });
 }
+// Beyond the survey: the activations of newer CNNs (ConvNeXt's GELU, MobileNetV3's hard swish),
+// one native pass each way on the CPU.
+for (const [name, kind, torch] of [
+  ['GELU', 'gelu', 'F.gelu(x)'], ['GELU tanh', 'geluTanh', "F.gelu(x, approximate='tanh')"], ['hardswish', 'hardswish', 'F.hardswish(x)'],
+] as const) {
+  const fwd = (x: cc.Tensor) => (kind === 'hardswish' ? cc.F.hardswish(x) : cc.F.gelu(x, { approximate: kind === 'gelu' ? 'none' : 'tanh' }));
+  cases.push({
+    name, shape: [8, 96, 55, 55], torch,
+    fwd: (x) => () => fwd(x), bwd: (x, dy) => () => activationBackward(kind, dy, x, x),
+  });
+}
 {
   const w = cc.full([96], 0.25);
   cases.push({

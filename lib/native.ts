@@ -289,7 +289,8 @@ export interface NativeAddon {
   adagradStep(param: Handle, grad: Handle, stateSum: Handle, lr: number, lrDecay: number, weightDecay: number, eps: number, step: number): void;
 }
 
-export const Activation = { relu: 0, leakyRelu: 1, elu: 2, sigmoid: 3, tanh: 4 } as const;
+/** The activations' kinds (native/api/activation_api.cc); from gelu on, CPU only (lib/ composes them on the GPU). */
+export const Activation = { relu: 0, leakyRelu: 1, elu: 2, sigmoid: 3, tanh: 4, gelu: 5, geluTanh: 6, hardsigmoid: 7, hardswish: 8 } as const;
 export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */

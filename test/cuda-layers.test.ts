@@ -66,6 +66,21 @@ describeCuda('activations', () => {
     });
   }
 
+  // The GPU composes these from tensor ops; the CPU runs them as one native pass each way
+  // (native/cpu/gelu.cc, hardswish.cc): the two must agree.
+  for (const [name, fn] of [
+    ['gelu', (x: Tensor) => F.gelu(x)],
+    ['gelu tanh', (x: Tensor) => F.gelu(x, { approximate: 'tanh' })],
+    ['hardsigmoid', (x: Tensor) => F.hardsigmoid(x)],
+    ['hardswish', (x: Tensor) => F.hardswish(x)],
+  ] as const) {
+    it(`${name} (composed on the GPU): forward and gradient match the CPU's native op`, () => {
+      ODD_SHAPES.forEach((shape, i) => {
+        compareDevices(fn, [randomCpu(shape, 40 + i, -6, 6)], { bound: 1e-5, grads: true, what: `${name} ${shape}` });
+      });
+    });
+  }
+
   it('ReLU and Leaky ReLU: NaN and inf, as the CPU (NaN passes through; ReLU gradient 0 at NaN)', () => {
     const x = withSpecials([3, 41], 5, [NaN, Infinity, -Infinity, 0, -0, NaN, 1e-45, -1e-45, 1e-38, -1e-38]);
     // relu: cuDNN's kernel may flush the denormal 1e-45 to 0 (an error of 1e-45, under the bound)

@@ -9,7 +9,7 @@ import * as cc from '../lib';
 import { crossEntropyBackward, klDivBackward } from '../lib/nn/functional/loss';
 import { softmaxBackward } from '../lib/nn/functional/layers';
 import { native } from '../lib/native';
-import { expectBitIdentical, expectClose, expectError, randomTensor, rng } from './helpers';
+import { erf64, erfc64, expectBitIdentical, expectClose, expectError, randomTensor, rng } from './helpers';
 
 const PATHS = ['avx512', 'avx2', 'portable'] as const;
 // Measured over all 2^32 floats by native/cpu/vec_math_selftest.cc (AVX2 path, session 36):
@@ -88,33 +88,6 @@ function trigSweep(base: Float32Array): Float32Array {
   for (let k = 1; k <= 12; k++) around(k * Math.PI / 2, 2000);
   for (const v of [1e3 * Math.PI, 12345 * Math.PI / 2, 1048576, -1048576, 0.34657359, -0.34657359, 88, -30, 1e-6]) around(v, 2000);
   return new Float32Array(new Uint32Array(bits).buffer);
-}
-
-/** erf and erfc in float64: erf's Taylor series below 2.5 (erfc = 1 - erf there), erfc's
- * continued fraction from 2.5 (x^2 is exact in float64 for a float x). Within 1e-11 of Python's
- * math.erf and math.erfc, relative to erfc. */
-function erfSeries(a: number): number {
-  let term = a, sum = a;
-  for (let n = 1; n < 80; n++) {
-    term *= (-a * a) / n;
-    const t = term / (2 * n + 1);
-    sum += t;
-    if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
-  }
-  return (sum * 2) / Math.sqrt(Math.PI);
-}
-function erfcTail(a: number): number {
-  let f = 0;
-  for (let k = 160; k >= 1; k--) f = k / 2 / (a + f);
-  return Math.exp(-a * a) / Math.sqrt(Math.PI) / (a + f);
-}
-function erfc64(x: number): number {
-  const a = Math.abs(x), r = a < 2.5 ? 1 - erfSeries(a) : erfcTail(a);
-  return x < 0 ? 2 - r : r;
-}
-function erf64(x: number): number {
-  const a = Math.abs(x), r = a < 2.5 ? erfSeries(a) : 1 - erfcTail(a);
-  return x < 0 ? -r : r;
 }
 
 /** lgamma in float64 for x > 0: Stirling's series past 16 (error below 1e-15), shifted up

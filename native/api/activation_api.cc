@@ -1,4 +1,5 @@
-// Entry points of the pointwise activations (relu, leakyRelu, elu, sigmoid, tanh), forward and
+// Entry points of the pointwise activations (relu, leakyRelu, elu, sigmoid, tanh; and on the CPU
+// only gelu, its tanh form, hardsigmoid and hardswish, which lib/ composes on the GPU), forward and
 // backward. Backward takes what PyTorch's backward keeps: the input x and/or the output y.
 // GPU tensors go to the cuda:: ops (native/cuda/relu.cu, ...), launched at once on the stream.
 #include "api/api.h"
@@ -9,8 +10,9 @@ namespace convnet {
 namespace api {
 namespace {
 
-enum Kind : int64_t { kRelu = 0, kLeakyRelu, kElu, kSigmoid, kTanh, kKinds };
-const char* const kNames[] = {"relu", "leakyRelu", "elu", "sigmoid", "tanh"};
+enum Kind : int64_t { kRelu = 0, kLeakyRelu, kElu, kSigmoid, kTanh, kGelu, kGeluTanh, kHardsigmoid, kHardswish, kKinds };
+const char* const kNames[] = {"relu", "leakyRelu", "elu", "sigmoid", "tanh", "gelu", "gelu", "hardsigmoid", "hardswish"};
+constexpr int64_t kFirstCpuOnly = kGelu;
 
 const char* kind_arg(const Napi::CallbackInfo& info, int64_t* kind) {
   *kind = int_arg(info, 0, "activation", "kind");
@@ -28,6 +30,7 @@ Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
   const float param = static_cast<float>(number_arg(info, 2, op, "param"));
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   if (x.is_cuda()) {
+    CONVNET_CHECK(kind < kFirstCpuOnly, "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
     CONVNET_ON_CUDA(op, switch (kind) {
       case kRelu: cuda::relu_forward(x, y); break;
       case kLeakyRelu: cuda::leaky_relu_forward(x, param, y); break;
@@ -44,7 +47,11 @@ Napi::Value ActivationForward(const Napi::CallbackInfo& info) {
       case kLeakyRelu: return cpu::leaky_relu_forward(x, param, y);
       case kElu: return cpu::elu_forward(x, param, y);
       case kSigmoid: return cpu::sigmoid_forward(x, y);
-      default: return cpu::tanh_forward(x, y);
+      case kTanh: return cpu::tanh_forward(x, y);
+      case kGelu: return cpu::gelu_forward(x, false, y);
+      case kGeluTanh: return cpu::gelu_forward(x, true, y);
+      case kHardsigmoid: return cpu::hardsigmoid_forward(x, y);
+      default: return cpu::hardswish_forward(x, y);
     }
   });
   return wrap_tensor(info.Env(), std::move(y));
@@ -64,6 +71,7 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
   }
   Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
   if (x.is_cuda()) {
+    CONVNET_CHECK(kind < kFirstCpuOnly, "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
     CONVNET_ON_CUDA(op, switch (kind) {
       case kRelu: cuda::relu_backward(dy, y, dx); break;
       case kLeakyRelu: cuda::leaky_relu_backward(dy, x, param, dx); break;
@@ -79,7 +87,11 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
       case kLeakyRelu: return cpu::leaky_relu_backward(dy, x, param, dx);
       case kElu: return cpu::elu_backward(dy, x, y, param, dx);
       case kSigmoid: return cpu::sigmoid_backward(dy, y, dx);
-      default: return cpu::tanh_backward(dy, y, dx);
+      case kTanh: return cpu::tanh_backward(dy, y, dx);
+      case kGelu: return cpu::gelu_backward(dy, x, false, dx);
+      case kGeluTanh: return cpu::gelu_backward(dy, x, true, dx);
+      case kHardsigmoid: return cpu::hardsigmoid_backward(dy, x, dx);
+      default: return cpu::hardswish_backward(dy, x, dx);
     }
   });
   return wrap_tensor(info.Env(), std::move(dx));

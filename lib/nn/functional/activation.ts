@@ -21,6 +21,22 @@ function forward(kind: keyof typeof Activation, x: Tensor, param = 0): F32 {
   return record(kind, y, [t], (dy, [sx, sy]) => [activationBackward(kind, dy, sx, sy, param)], [t, y]);
 }
 
+/**
+ * The CPU-only native activations (gelu, its tanh form, hardsigmoid, hardswish: one pass each way,
+ * PyTorch's formulas; native/cpu/gelu.cc, hardswish.cc): the tape keeps x alone. Other devices
+ * compose them from tensor ops (`composed`).
+ */
+function cpuForward(kind: 'gelu' | 'geluTanh' | 'hardsigmoid' | 'hardswish', t: F32, composed: () => F32): F32 {
+  if (t.device !== 'cpu') return tidy(composed);
+  const name = kind === 'geluTanh' ? 'gelu' : kind;
+  const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(name), 0), t.shape, 'float32');
+  return record(name, y, [t], (dy, [sx]) => {
+    const op = `${name} backward`;
+    const tdy = checkFloat(op, 'dy', dy);
+    return [new Tensor(native.activationBackward(Activation[kind] as ActivationKind, tdy.handle(op), sx.handle(op), sx.handle(op), 0), sx.shape, 'float32')];
+  }, [t]);
+}
+
 /** @internal dx from dy and the forward's x and y. */
 export function activationBackward(kind: keyof typeof Activation, dy: Tensor, x: Tensor, y: Tensor, param = 0): F32 {
   const op = `${kind} backward`;
@@ -118,7 +134,7 @@ export function relu6(x: Tensor): F32 {
 /** Hard sigmoid: min(max(x / 6 + 1/2, 0), 1), PyTorch's (MobileNetV3). @example F.hardsigmoid(x) */
 export function hardsigmoid(x: Tensor): F32 {
   const t = checkFloat('hardsigmoid', 'x', x);
-  return tidy(() => between(t, scale(t, 1 / 6, 0.5), -3, 3, 0, 1));
+  return cpuForward('hardsigmoid', t, () => between(t, scale(t, 1 / 6, 0.5), -3, 3, 0, 1));
 }
 
 /**
@@ -127,7 +143,7 @@ export function hardsigmoid(x: Tensor): F32 {
  */
 export function hardswish(x: Tensor): F32 {
   const t = checkFloat('hardswish', 'x', x);
-  return tidy(() => where(lt(t, -3), 0, where(gt(t, 3), t, scale(mul(t, scale(t, 1, 3)), 1 / 6))));
+  return cpuForward('hardswish', t, () => where(lt(t, -3), 0, where(gt(t, 3), t, scale(mul(t, scale(t, 1, 3)), 1 / 6))));
 }
 
 /**
@@ -140,7 +156,7 @@ export function gelu(x: Tensor, options: { approximate?: 'none' | 'tanh' } = {})
   const o = checkOptions<{ approximate?: 'none' | 'tanh' }>('gelu', options, ['approximate']);
   const approximate = o.approximate ?? 'none';
   if (approximate !== 'none' && approximate !== 'tanh') fail('E_ARG', `gelu: expected \`approximate\` 'none' or 'tanh', got ${describe(approximate)}`);
-  return tidy(() => {
+  return cpuForward(approximate === 'none' ? 'gelu' : 'geluTanh', t, () => {
     const phi2 = approximate === 'none'
       ? scale(erf(scale(t, Math.SQRT1_2)), 1, 1)
       : scale(tanh(scale(add(t, scale(mul(t, mul(t, t)), 0.044715)), Math.sqrt(2 / Math.PI))), 1, 1);
