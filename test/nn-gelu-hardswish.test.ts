@@ -6,7 +6,8 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { erfc64, rng } from './helpers';
+import { activationBackward } from '../lib/nn/functional/activation';
+import { erfc64, expectError, rng } from './helpers';
 
 const { F } = cc;
 type F32 = cc.Tensor<'float32'>;
@@ -104,20 +105,24 @@ describe('F.gelu, F.hardsigmoid, F.hardswish: native on the CPU', () => {
     });
   }
 
-  it('the tape keeps x alone, and a disposed input fails typed', () => {
+  it('chains through the tape; empty tensors; bad input fails typed (dtype, disposed, backward shapes)', () => {
     const x = cc.randn([4, 5], 0, 1, { requiresGrad: true }) as F32;
     const y = F.hardswish(F.gelu(x));
     y.sum().backward();
     expect(x.grad!.shape).to.deep.equal([4, 5]);
     const d = cc.zeros([2]);
     d.dispose();
-    for (const fn of [F.gelu, F.hardswish, F.hardsigmoid]) {
-      try {
-        fn(d);
-        expect.fail('no error');
-      } catch (e) {
-        expect((e as cc.ConvnetError).code).to.equal('E_DISPOSED');
-      }
+    for (const [name, fn] of [['gelu', F.gelu], ['gelu', (t: cc.Tensor) => F.gelu(t, { approximate: 'tanh' })],
+      ['hardswish', F.hardswish], ['hardsigmoid', F.hardsigmoid]] as const) {
+      const e = cc.zeros([0, 3], { requiresGrad: true }) as F32;
+      const ye = fn(e);
+      ye.sum().backward();
+      expect([ye.shape, e.grad!.shape], name).to.deep.equal([[0, 3], [0, 3]]);
+      expectError(() => fn(cc.zeros([2], 'int32')), 'E_DTYPE', new RegExp(`${name}: expected \`x\` of dtype float32`));
+      expectError(() => fn(d), 'E_DISPOSED');
+    }
+    for (const kind of ['gelu', 'geluTanh', 'hardswish', 'hardsigmoid'] as const) {
+      expectError(() => activationBackward(kind, cc.zeros([3]), cc.zeros([2]), cc.zeros([2])), 'E_SHAPE');
     }
   });
 });

@@ -14,6 +14,7 @@
 #include "core/thread_pool.h"
 #include "cpu/cpu_features.h"
 #include "cpu/cpu_ops.h"
+#include "cpu/inline_math.h"
 #include "cpu/simd_clones.h"
 #include "cpu/special_math.h"
 #include "cpu/vec_math.h"
@@ -264,13 +265,7 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math", "fp-contract=off
 
 // y = erf(x) or erfc(x) from e = exp(h) and q (above).
 CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math", "fp-contract=off"))) void erf_finish(bool complement, const float* __restrict x, const float* __restrict e, const float* __restrict q, float* __restrict y, int64_t n) {
-  static constexpr float kP[6] = {1.128379226e+00f, -3.761263788e-01f, 1.128377616e-01f, -2.686333843e-02f, 5.201227963e-03f, -7.706719334e-04f};
-  const auto erf_small = [&](float v) {   // erf(v) for |v| < 1/2
-    float p = kP[5];
-#pragma GCC unroll 5
-    for (int j = 4; j >= 0; --j) p = __builtin_fmaf(p, v * v, kP[j]);
-    return v * p;
-  };
+  const auto erf_small = [&](float v) { return v * erf_small_poly(v * v); };   // erf(v) for |v| < 1/2
   // One loop each (the choice inside the loop kept GCC from vectorising it). tail = erfc(|x|).
   if (complement) {
     for (int64_t i = 0; i < n; ++i) {

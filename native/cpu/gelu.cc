@@ -8,7 +8,7 @@
 //   (Chebyshev in t = 1 / (1 + a/2), fractional error under 1.2e-7): t exp(-a^2 + P(t)), the
 //   exponent carried in two floats (a^2 split by an FMA, the sum by TwoSum) so that its rounding,
 //   ~4e-6 at a = 10, does not reach the result; erfc(-a) = 2 - erfc(a); below 1/2, 1 - erf(z) by
-//   elementwise.cc's polynomial. z is not a float: z = zh + zl (zl the product's rounding error,
+//   inline_math.h's erf_small_poly. z is not a float: z = zh + zl (zl the product's rounding error,
 //   an FMA, plus x times sqrt(1/2)'s own), and zl enters the exponent as -2 zh zl (and erf's
 //   slope below 1/2): without it erfc's sensitivity 2z turned zh's half ulp into ~25 ulp at x = -7.
 //   Within 3.8 ulp of float64 over test/nn-gelu-hardswish.test.ts's sweep, the gradient within
@@ -62,15 +62,9 @@ CONVNET_MATH_INLINE Erfc erfc_split(float zh, float zl) {
   const float zlo = -2.0f * __builtin_copysignf(a, zh) * zl;  // zh itself: inf * 0 for an infinite x
   const ExpParts e = exp_parts(s);
   const float tail = t * ((e.s * e.m + e.s) * (1.0f + ((err - l) + zlo)));
-  // erf(zh + zl) below 1/2: zh P(zh^2) (elementwise.cc's erf_small) plus zl times its slope
+  // erf(zh + zl) below 1/2: zh P(zh^2) (inline_math.h) plus zl times its slope
   const float v2 = zh * zh;
-  float q = -7.706719334e-04f;
-  q = __builtin_fmaf(q, v2, 5.201227963e-03f);
-  q = __builtin_fmaf(q, v2, -2.686333843e-02f);
-  q = __builtin_fmaf(q, v2, 1.128377616e-01f);
-  q = __builtin_fmaf(q, v2, -3.761263788e-01f);
-  q = __builtin_fmaf(q, v2, 1.128379226e+00f);
-  const float small = 1.0f - (zh * q + zl * (kTwoOverSqrtPi * (1.0f - v2)));
+  const float small = 1.0f - (zh * erf_small_poly(v2) + zl * (kTwoOverSqrtPi * (1.0f - v2)));
   const float value = a < 0.5f ? small : (zh > 0.0f ? tail : 2.0f - tail);
   return {value, sq, l, zlo};
 }

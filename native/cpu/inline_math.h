@@ -60,6 +60,16 @@ CONVNET_MATH_INLINE float expm1_nonpositive(float x) {
   return x < 0.0f ? result : x;
 }
 
+// P(v^2) with erf(v) = v P(v^2) for |v| < 1/2 (elementwise.cc's erf and erfc, gelu.cc), explicit FMAs.
+CONVNET_MATH_INLINE float erf_small_poly(float v2) {
+  float p = -7.706719334e-04f;
+  p = __builtin_fmaf(p, v2, 5.201227963e-03f);
+  p = __builtin_fmaf(p, v2, -2.686333843e-02f);
+  p = __builtin_fmaf(p, v2, 1.128377616e-01f);
+  p = __builtin_fmaf(p, v2, -3.761263788e-01f);
+  return __builtin_fmaf(p, v2, 1.128379226e+00f);
+}
+
 // tanh(x): for |x| < 0.55 x + x^3 P(x^2) (P of degree 4, fitted for relative error 1e-9 on that
 // interval); above, 1 - 2e / (1 + e) with e = exp(-2|x|), which has no cancellation there; the
 // sign copied from x. tanh(+-inf) = +-1, tanh(-0) = -0, NaN is returned as it is.

@@ -15,9 +15,6 @@ namespace cpu {
 
 #include "ops/nn_ops.inc"  // the declarations, with what each computes
 
-// torch.nn.functional.grid_sample on 4-D input (grid_sample.cc; CPU only: the GPU composes it
-// from tensor ops): x [N, C, H, W], grid [N, Ho, Wo, 2] of (x, y) in -1 .. 1, y [N, C, Ho, Wo];
-// backward writes dx (x's shape) and dgrid (grid's), either may be empty (not asked for).
 // CPU only (the GPU composes them from tensor ops, lib/nn/functional/activation.ts): GELU, exact
 // or its tanh form (gelu.cc), and hard sigmoid and hard swish (hardswish.cc), PyTorch's formulas;
 // the backward from x.
@@ -28,6 +25,9 @@ void hardsigmoid_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
 void hardswish_forward(const Tensor& x, const Tensor& y);
 void hardswish_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
 
+// torch.nn.functional.grid_sample on 4-D input (grid_sample.cc; CPU only: the GPU composes it
+// from tensor ops): x [N, C, H, W], grid [N, Ho, Wo, 2] of (x, y) in -1 .. 1, y [N, C, Ho, Wo];
+// backward writes dx (x's shape) and dgrid (grid's), either may be empty (not asked for).
 enum class GridSampleMode { Bilinear = 0, Nearest = 1 };
 enum class GridSamplePadding { Zeros = 0, Border = 1, Reflection = 2 };
 struct GridSampleArgs {

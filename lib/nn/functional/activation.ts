@@ -30,11 +30,7 @@ function cpuForward(kind: 'gelu' | 'geluTanh' | 'hardsigmoid' | 'hardswish', t: 
   if (t.device !== 'cpu') return tidy(composed);
   const name = kind === 'geluTanh' ? 'gelu' : kind;
   const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(name), 0), t.shape, 'float32');
-  return record(name, y, [t], (dy, [sx]) => {
-    const op = `${name} backward`;
-    const tdy = checkFloat(op, 'dy', dy);
-    return [new Tensor(native.activationBackward(Activation[kind] as ActivationKind, tdy.handle(op), sx.handle(op), sx.handle(op), 0), sx.shape, 'float32')];
-  }, [t]);
+  return record(name, y, [t], (dy, [sx]) => [activationBackward(kind, dy, sx, sx)], [t]);  // y unused: x in its place
 }
 
 /** @internal dx from dy and the forward's x and y. */
