@@ -321,12 +321,19 @@ __attribute__((target("avx512f"))) double sum_avx512(const float* x, int64_t n) 
     i += 64;
   }
   // The rest, under 64 floats, element i to lane i % 32: at most four vectors of 16, the last
-  // masked (zeros beyond n, which change no lane: a lane is never -0.0).
-  for (int h = 0; i < n; i += 16, h = (h + 1) & 1) {
-    const __m512 v = _mm512_maskz_loadu_ps(mask16(n - i), x + i);
-    acc[2 * h] = _mm512_add_pd(acc[2 * h], lo8(v));
-    acc[2 * h + 1] = _mm512_add_pd(acc[2 * h + 1], hi8(v));
-  }
+  // masked (zeros beyond n, which change no lane: a lane is never -0.0). Written out: a loop
+  // picking acc[2 * (step & 1)] kept acc on the stack, each addition a store and a reload, 70% of
+  // adaptiveAvgPool2d [32, 512, 7, 7] -> 1x1 (runs of 49): 0.225 ms at 1 thread, 0.084 at 2,
+  // beside PyTorch's 0.082 and 0.053 (Zen 5, session 50).
+  const auto rest = [&](int64_t at, __m512d* a, __m512d* b) __attribute__((target("avx512f"), always_inline)) {
+    const __m512 v = _mm512_maskz_loadu_ps(mask16(n - at), x + at);
+    *a = _mm512_add_pd(*a, lo8(v));
+    *b = _mm512_add_pd(*b, hi8(v));
+  };
+  if (i < n) rest(i, &acc[0], &acc[1]);
+  if (i + 16 < n) rest(i + 16, &acc[2], &acc[3]);
+  if (i + 32 < n) rest(i + 32, &acc[0], &acc[1]);
+  if (i + 48 < n) rest(i + 48, &acc[2], &acc[3]);
   return reduce32_avx512(acc[0], acc[1], acc[2], acc[3]);
 }
 
