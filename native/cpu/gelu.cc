@@ -12,7 +12,8 @@
 //   relative at |x| = 13) does not reach the result. Q's chain and the exp's do not depend on
 //   each other, and the polynomials are in Estrin's order (a chain of 4 FMAs, not 8), so a
 //   vector loop runs them side by side; the backward gets the density from the same exp.
-//   Within 3.8 ulp (2^-23 of the value) of float64 over every float of [-14, 7], the worst
+//   Within 3.8 ulp (2^-23 of the value) of float64 over every float of [-14, 7] (a one-off sweep,
+//   JOURNAL.md session 50; the test's sweep and gelu_fit.py's emulation re-check it), the worst
 //   near 0 where erfc's slope turns t's rounding into ~2.3x that; the gradient within 4.2 of its
 //   terms' size (test/nn-gelu-hardswish.test.ts). Past |x| = 13.15 erfc(|x|/sqrt2) and |x| phi(x)
 //   are taken as 0: y = x or -0, the density 0 (so +-inf give PyTorch's NaN gradient).
