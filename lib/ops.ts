@@ -619,7 +619,7 @@ export interface MatmulOptions {
  * @example matmul(x, w, { transB: true })   // x [N, in] @ w[out, in]^T -> [N, out]
  */
 export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): F32 {
-  const y = noGrad(() => matmulForward(a, b, options));
+  const y = matmulForward(a, b, options);
   if (!isRecording([a, b])) return y;
   // Backward in the 2-D form of the forward (vectors made [1, k] / [k, 1]), then each gradient
   // summed over the batch axes its operand was broadcast along and given the operand's shape.
@@ -639,7 +639,7 @@ export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): F32 {
 
 function matmulForward(a: Tensor, b: Tensor, options: MatmulOptions): F32 {
   const op = 'matmul';
-  checkOptions(op, options, ['transA', 'transB']);
+  checkOptions(op, options, MATMUL_OPTIONS);
   let ta = checkFloat(op, 'a', a);
   let tb = checkFloat(op, 'b', b);
   checkSameDevice(op, { a: ta, b: tb });
@@ -647,21 +647,24 @@ function matmulForward(a: Tensor, b: Tensor, options: MatmulOptions): F32 {
   const transB = options.transB === undefined ? false : checkBool(op, 'transB', options.transB);
   if (ta.rank === 0 || tb.rank === 0) fail('E_SHAPE', `${op}: expected tensors with at least 1 axis, got ${shapeStr(ta.shape)} and ${shapeStr(tb.shape)}`);
   const vectorA = ta.rank === 1, vectorB = tb.rank === 1;
-  if (vectorA) ta = reshape(ta, [1, ta.size]);
-  if (vectorB) tb = reshape(tb, [tb.size, 1]);
+  // Vectors become [1, k] / [k, 1] views (not recorded: matmul records itself).
+  if (vectorA) ta = noGrad(() => reshape(ta, [1, ta.size]));
+  if (vectorB) tb = noGrad(() => reshape(tb, [tb.size, 1]));
   try {
     const m = ta.shape[ta.rank - (transA && !vectorA ? 1 : 2)], ka = ta.shape[ta.rank - (transA && !vectorA ? 2 : 1)];
     const kb = tb.shape[tb.rank - (transB && !vectorB ? 1 : 2)], n = tb.shape[tb.rank - (transB && !vectorB ? 2 : 1)];
     if (ka !== kb) {
       fail('E_SHAPE', `${op}: expected \`b\` with ${ka} rows${transB ? ' (transposed)' : ''} to match \`a\` ${shapeStr(a.shape)}, got ${shapeStr(b.shape)}`);
     }
+    // Two matrices (the usual case) need no batch shape worked out.
+    if (a.rank === 2 && b.rank === 2) return new Tensor(native.matmul(ta.handle(op), tb.handle(op), transA, transB), [m, n], 'float32');
     const batch = broadcastShapes(op, ta.shape.slice(0, -2), tb.shape.slice(0, -2));
     const shape = [...batch, ...(vectorA ? [] : [m]), ...(vectorB ? [] : [n])];
     const handle = native.matmul(ta.handle(op), tb.handle(op), transA && !vectorA, transB && !vectorB);
     if (vectorA || vectorB) {
       const full = new Tensor<'float32'>(handle, [...batch, m, n], 'float32');
       try {
-        return reshape(full, shape);
+        return noGrad(() => reshape(full, shape));
       } finally {
         full.dispose();
       }
@@ -672,6 +675,8 @@ function matmulForward(a: Tensor, b: Tensor, options: MatmulOptions): F32 {
     if (vectorB) tb.dispose();
   }
 }
+
+const MATMUL_OPTIONS = ['transA', 'transB'] as const;
 
 // ---- layout ----------------------------------------------------------------------------------
 

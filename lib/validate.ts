@@ -88,8 +88,10 @@ export function checkOptions<T extends object>(op: string, options: unknown, key
   if (typeof options !== 'object' || options === null || Array.isArray(options) || isTensor(options)) {
     fail('E_ARG', `${op}: expected options to be an object, got ${describe(options)}`);
   }
-  for (const [key, value] of Object.entries(options)) {
-    if (value !== undefined && !keys.includes(key)) fail('E_ARG', `${op}: unknown option \`${key}\` (expected one of ${keys.join(', ')})`);
+  // for...in over own keys, not Object.entries: no arrays made on every op's path.
+  for (const key in options) {
+    if (!Object.prototype.hasOwnProperty.call(options, key)) continue;
+    if ((options as Record<string, unknown>)[key] !== undefined && !keys.includes(key)) fail('E_ARG', `${op}: unknown option \`${key}\` (expected one of ${keys.join(', ')})`);
   }
   return options as T;
 }

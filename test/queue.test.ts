@@ -126,6 +126,26 @@ describe('the CPU queue', () => {
     a.dispose();
   });
 
+  // Queue::product_elements: a product of up to 2^16 multiply-adds over 2^12 operand elements
+  // runs at once when nothing is queued. Either way its inputs are the results queued before it.
+  it('matrix products up to 2^16 multiply-adds run at once when the queue is idle; idle or busy, in order', () => {
+    const a = cc.randn([400, 400]);
+    for (const k of [16, 17]) {
+      for (const busy of [false, true]) {
+        const w = cc.full([k, 64], 0.5);
+        cc.syncBlocking();
+        const slow = busy ? cc.matmul(a, a) : null;
+        const x = cc.add(cc.zeros([64, k]), 2);            // behind the slow product when busy
+        if (!busy) cc.syncBlocking();
+        const y = cc.matmul(x, w);                          // 64 x k x 64: every value 2 * 0.5 * k
+        if (!busy && k === 16) expect(cc.memory().devices.cpu.queuedOps, 'matmul ran at once').to.equal(0);
+        expect(Array.from(y.dataSync()).every((v) => v === k), `k ${k}, busy ${busy}`).to.equal(true);
+        for (const t of [slow, w, x, y]) t?.dispose();
+      }
+    }
+    a.dispose();
+  });
+
   it('while results are read back at once, the worker still runs what nobody waits for', () => {
     // After a blocking read the worker leaves new ops to their reader for a moment (Note [grace
     // for the reader], native/core/queue.cc), and must take them when no read comes.

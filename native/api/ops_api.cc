@@ -28,11 +28,6 @@ Generator& cpu_generator(Napi::Env env) { return addon_data(env).generator; }
 namespace api {
 namespace {
 
-Napi::Value run(const Napi::CallbackInfo& info, const char* op, Tensor y, std::function<void()> kernel) {
-  Queue::cpu().enqueue(op, std::move(kernel));
-  return wrap_tensor(info.Env(), std::move(y));
-}
-
 // Runs the CPU kernel on the queue, or the CUDA op now on the stream, by y's device. An op whose
 // work grows with the number of elements it touches (an elementwise op, a reduction, a join)
 // passes that number: a small one runs at once when the queue is idle (Note [small ops run
@@ -698,11 +693,8 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   batch.push_back(M);
   batch.push_back(N);
   Tensor y = Tensor::empty(batch, DType::Float32, a.device());
-  if (a.is_cuda()) {
-    CONVNET_ON_CUDA("matmul", cuda::matmul(a, b, trans_a, trans_b, y));
-    return wrap_tensor(info.Env(), std::move(y));
-  }
-  return run(info, "matmul", y, [=] { cpu::matmul(a, b, trans_a, trans_b, y); });
+  return run_on(info, "matmul", y, [=] { cpu::matmul(a, b, trans_a, trans_b, y); },
+                CUDA_LAUNCH(cuda::matmul(a, b, trans_a, trans_b, y)), Queue::product_elements(y.numel(), Ka, a.numel() + b.numel()));
 }
 
 Napi::Value Permute(const Napi::CallbackInfo& info) {
