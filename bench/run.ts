@@ -7,6 +7,7 @@
  */
 import * as fs from 'fs';
 import * as os from 'os';
+import { Worker } from 'worker_threads';
 import * as cc from '../lib';
 import { benchConv } from './conv';
 import { benchGemm } from './gemm';
@@ -89,6 +90,45 @@ function parallelSpeedup(threads: number): number {
   return best[1] / best[threads];
 }
 
+/**
+ * The round trip of a cache line between two threads, in ns: one thread writes a shared word and
+ * spins until a second thread, in a worker, answers (~0.3 s at most). Every op the queue hands to
+ * its worker pays a few such trips (the task, its tensors' counts, the output's memory), so small
+ * ops' figures follow it: on this project's 2-vCPU VM it read 80 ns at one moment and 450-520 ns
+ * at another (the vCPUs moved to cores further apart), and a queued 64^3 product took 4.0 us at
+ * the first against 5-7 at the second (bench/JOURNAL.md, session 51). PyTorch, on one thread for
+ * such sizes, does not notice. Null when the two threads did not run at once.
+ */
+async function coreRoundTripNs(): Promise<number | null> {
+  const flag = new Int32Array(new SharedArrayBuffer(8));
+  const rounds = 20000;
+  const worker = new Worker(`
+    const { workerData: flag } = require('worker_threads');
+    Atomics.store(flag, 1, 1);
+    const deadline = Date.now() + 1000;
+    for (let i = 0; i < ${rounds}; i++) {
+      for (let spins = 1; Atomics.load(flag, 0) !== 2 * i + 1; spins++) if ((spins & 1023) === 0 && Date.now() > deadline) process.exit(0);
+      Atomics.store(flag, 0, 2 * i + 2);
+    }`, { eval: true, workerData: flag });
+  try {
+    const start = Date.now();
+    while (Atomics.load(flag, 1) !== 1) {
+      if (Date.now() - start > 5000) return null;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const deadline = performance.now() + 300;
+    const t0 = performance.now();
+    let i = 0;
+    for (; i < rounds; i++) {
+      Atomics.store(flag, 0, 2 * i + 1);
+      for (let spins = 1; Atomics.load(flag, 0) !== 2 * i + 2; spins++) if ((spins & 1023) === 0 && performance.now() > deadline) return null;
+    }
+    return ((performance.now() - t0) * 1e6) / i;
+  } finally {
+    await worker.terminate();
+  }
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const filters: string[] = [];
@@ -148,6 +188,8 @@ async function main(): Promise<void> {
     const shared = speedup < 1.3 ? `: the cores are not computing in parallel now (other work on them? see bench/README.md, "A quiet machine"), so the ${most}-thread figures are about 1-thread figures, on both sides` : '';
     console.log(`parallel compute: a 512^3 product at ${most} threads runs ${speedup.toFixed(2)}x the 1-thread rate${shared}`);
   }
+  const roundTrip = gpu ? null : await coreRoundTripNs();
+  if (!gpu) console.log(`core-to-core round trip: ${roundTrip === null ? 'not measured (the two threads did not run at once)' : `${roundTrip.toFixed(0)} ns`} (what small queued ops pay a few times each; see bench/README.md, "A quiet machine")`);
   // Which BLAS the CPU reference multiplies with decides whether several of its rows are fair.
   const blasLine = !gpu && selected.some(([name]) => name !== 'responsiveness') ? await torchBlasLine(opts.threads[0]) : null;
   if (blasLine) console.log(blasLine);
@@ -162,7 +204,7 @@ async function main(): Promise<void> {
     for (const note of result.notes) console.log(`  note: ${note}`);
   }
   if (json) {
-    const machine: Record<string, unknown> = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, device: opts.device, parallelSpeedup: speedup, torchBlas: blasLine ?? undefined };
+    const machine: Record<string, unknown> = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, device: opts.device, parallelSpeedup: speedup, coreRoundTripNs: roundTrip ?? undefined, torchBlas: blasLine ?? undefined };
     if (gpu) Object.assign(machine, { gpu: cc.cuda.info().devices[0]?.name, cuda: cc.cuda.options(), cudnnBenchmark: opts.cudnnBenchmark });
     fs.writeFileSync(json, JSON.stringify({ machine, backends: cc.backends(), results }, null, 2));
     console.log(`\nwrote ${json}`);
