@@ -90,7 +90,7 @@ namespace {
 
 // One micro-tile: C[rows, cols] (+)= alpha * sum_k a_k (x) b_k over kc values of k, where
 // a_k[i] = a[k * a_ks + i * a_is] (i < rows) and b_k[j] = b[k * b_ks + j] (j < cols). a_is is 1
-// but where the AVX2 kernel reads a row-major A in place (Plan::pack_a).
+// but where a row-major A is read in place (Plan::pack_a; KernelInfo::pick_strided_a).
 struct Tile {
   int64_t kc;
   const float* a;
@@ -124,6 +124,8 @@ struct KernelInfo {
   int64_t kc, mc, nc;          // cache blocking (upper bounds)
   bool reads_only_valid;       // never reads a/b past rows/cols: unpacked operands allowed
   TileFn (*pick)(int rows, int cols);  // the kernel for a (rows <= mr) x (cols <= nr) tile
+  // The same for a row-major A read in place (Tile::a_is its row stride); null if never.
+  TileFn (*pick_strided_a)(int rows, int cols);
   PackFn pack_copy;
   PackFn pack_transpose;
 };
@@ -163,6 +165,12 @@ void pack_transpose_portable(const float* src, int64_t ld, int64_t n, int64_t kc
 template <template <int, int> class K, int R, int V, int... I>
 constexpr std::array<TileFn, R * V> make_table(std::integer_sequence<int, I...>) {
   return {{&K<I / V + 1, I % V + 1>::run...}};
+}
+
+// The same table of K<rows, vectors>::run_strided_a.
+template <template <int, int> class K, int R, int V, int... I>
+constexpr std::array<TileFn, R * V> make_strided_a_table(std::integer_sequence<int, I...>) {
+  return {{&K<I / V + 1, I % V + 1>::run_strided_a...}};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -205,7 +213,7 @@ void tile_portable(const Tile& t) {
 TileFn pick_portable(int, int) { return &tile_portable; }
 
 constexpr KernelInfo kPortable = {"portable", kPortableMR, kPortableNR, /*kc=*/256, /*mc=*/128, /*nc=*/2048,
-                                  false, &pick_portable, &pack_copy_portable, &pack_transpose_portable};
+                                  false, &pick_portable, nullptr, &pack_copy_portable, &pack_transpose_portable};
 
 #if CONVNET_GEMM_X86
 
@@ -224,7 +232,14 @@ constexpr int kAvx512NV = 2;
 
 template <int R, int V>
 struct Avx512Tile {
-  __attribute__((target("avx512f"))) static void run(const Tile& t) {
+  __attribute__((target("avx512f"))) static void run(const Tile& t) { body<false>(t); }
+  // A row-major A read in place, its rows a_is apart (Plan::pack_a).
+  __attribute__((target("avx512f"))) static void run_strided_a(const Tile& t) { body<true>(t); }
+
+  // kStridedA: a_k[i] = a[i * a_is]; else a_is is 1 (a packed panel), known at compile time:
+  // a stride read at run time costs the packed loop an offset register per row.
+  template <bool kStridedA>
+  __attribute__((target("avx512f"), always_inline)) static inline void body(const Tile& t) {
     // Columns of the last vector that are inside the tile (1..16).
     const int tail = t.cols - 16 * (V - 1);
     const __mmask16 last = tail >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << tail) - 1);
@@ -243,7 +258,7 @@ struct Avx512Tile {
 
     const float* a = t.a;
     const float* b = t.b;
-    const int64_t a_ks = t.a_ks, b_ks = t.b_ks;
+    const int64_t a_ks = t.a_ks, a_is = kStridedA ? t.a_is : 1, b_ks = t.b_ks;
     for (int64_t k = t.kc; k > 0; --k) {
       __m512 bv[V];
 #pragma GCC unroll 4
@@ -251,7 +266,7 @@ struct Avx512Tile {
       bv[V - 1] = _mm512_maskz_loadu_ps(last, b + 16 * (V - 1));
 #pragma GCC unroll 16
       for (int i = 0; i < R; ++i) {
-        const __m512 ai = _mm512_set1_ps(a[i]);
+        const __m512 ai = _mm512_set1_ps(a[i * a_is]);
 #pragma GCC unroll 4
         for (int v = 0; v < V; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
       }
@@ -333,6 +348,13 @@ constexpr auto kAvx512Table = make_table<Avx512Tile, kAvx512MR, kAvx512NV>(
 
 TileFn pick_avx512(int rows, int cols) {
   return kAvx512Table[(rows - 1) * kAvx512NV + (cols + 15) / 16 - 1];
+}
+
+constexpr auto kAvx512StridedATable = make_strided_a_table<Avx512Tile, kAvx512MR, kAvx512NV>(
+    std::make_integer_sequence<int, kAvx512MR * kAvx512NV>{});
+
+TileFn pick_avx512_strided_a(int rows, int cols) {
+  return kAvx512StridedATable[(rows - 1) * kAvx512NV + (cols + 15) / 16 - 1];
 }
 
 // ---------------------------------------------------------------------------------------
@@ -493,9 +515,9 @@ TileFn pick_avx2(int rows, int cols) { return kAvx2Table[(rows - 1) * kAvx2NV + 
 
 // Blocking: see the comment at the top of the file.
 constexpr KernelInfo kAvx512 = {"avx512", kAvx512MR, 16 * kAvx512NV, /*kc=*/512, /*mc=*/168, /*nc=*/4096,
-                                true, &pick_avx512, &pack_copy_avx512, &pack_transpose_avx512};
+                                true, &pick_avx512, &pick_avx512_strided_a, &pack_copy_avx512, &pack_transpose_avx512};
 constexpr KernelInfo kAvx2 = {"avx2", kAvx2MR, 8 * kAvx2NV, /*kc=*/256, /*mc=*/144, /*nc=*/4096,
-                              true, &pick_avx2, &pack_copy_avx2, &pack_transpose_avx2};
+                              true, &pick_avx2, &pick_avx2, &pack_copy_avx2, &pack_transpose_avx2};
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -644,15 +666,23 @@ Plan make_plan(const KernelInfo& ker, const Problem& p) {
   // place, panel by panel, a 36 KB stride per k, runs at 2/3 the speed of packing it).
   plan.pack_a = !ker.reads_only_valid || !p.trans_a ||
                 !(p.N <= 8 * ker.nr && p.K * p.M <= (int64_t(1) << 20));
-  // A row-major A (op(A) = A) read in place too, by the AVX2 kernel, its rows lda apart
-  // (Tile::a_is), when C has at most 8 column panels: a packed copy would serve only those few,
-  // and packing it (a transpose) cost more than the strided broadcasts. 1 thread, best-of-31
-  // rates in GFLOP/s, the two plans alternated (/tmp loops of matmul): 1024x1024 @ x64 54-56 ->
-  // 85-90, 512x2048 @ x16 33-37 -> 65-79, 64x400 @ x120 (LeNet's f5) 42-45 -> 57-59, 64^3 42-44 ->
-  // 55-58, 8192x1024 @ x64 60-62 -> 68-70; einsum bhqd,bhkd->bhqk [8,8,128,64] medians 2.20-2.75
-  // -> 1.99-2.32 ms. Up to 16 panels (N 200, 256) measured no better. Not on AVX-512, where it
-  // was not measured.
-  if (!p.trans_a && std::strcmp(ker.name, "avx2") == 0 && p.N <= 8 * ker.nr) plan.pack_a = false;
+  // A row-major A (op(A) = A) read in place too, its rows lda apart (Tile::a_is,
+  // KernelInfo::pick_strided_a), when C has at most 8 column panels: a packed copy would serve
+  // only those few, and packing it (a transpose) cost more than the strided broadcasts.
+  // AVX2, 1 thread, best-of-31 rates in GFLOP/s, the two plans alternated (/tmp loops of
+  // matmul, Zen 3): 1024x1024 @ x64 54-56 -> 85-90, 512x2048 @ x16 33-37 -> 65-79, 64x400 @ x120
+  // (LeNet's f5) 42-45 -> 57-59, 64^3 42-44 -> 55-58, 8192x1024 @ x64 60-62 -> 68-70; einsum
+  // bhqd,bhkd->bhqk [8,8,128,64] medians 2.20-2.75 -> 1.99-2.32 ms. Up to 16 panels (N 200, 256)
+  // measured no better.
+  // AVX-512 (session 51, Zen 5, 2 threads, medians of matmul loops alternated in one process):
+  // 64^3 5.15 -> 4.92 us, 128^3 17.5 -> 16.2, 256^3 91.6 -> 88.9, 64x400 @ x120 21.9 -> 20.4;
+  // 50000x64 @ x128 3.90 -> 3.15 ms, 30000x128 @ x32 1.92 -> 1.25, 8192x512 @ x64 2.38 -> 1.99,
+  // 1024x4000 @ x64 2.47 -> 1.78. But not when lda is a multiple of 1024 floats: rows 4 KiB apart
+  // share one L1 set, and a tile's 14 rows are more than its 12 ways (2048x1024 @ x128 1.94 ->
+  // 2.67 ms, 8192x1024 @ x64 4.49 -> 5.62, 2048x2048 @ x200 5.99 -> 8.99). AVX2's 6 rows fit.
+  if (!p.trans_a && p.N <= 8 * ker.nr && ker.pick_strided_a != nullptr && (ker.mr <= 8 || p.lda % 1024 != 0)) {
+    plan.pack_a = false;
+  }
   plan.pack_b = !ker.reads_only_valid || p.trans_b ||
                 !(p.M <= 8 * ker.mr && p.K * p.N <= (int64_t(1) << 19));
   // Split the longer side of C between threads (each thread packs its own copy of the other
@@ -678,6 +708,7 @@ void gemm_block(const KernelInfo& ker, const Plan& plan, const Problem& p, int64
   const int64_t mc_max = even_block(m1 - m0, ker.mc, MR);
   float* a_buf = plan.pack_a ? tls_pack_a.get(static_cast<size_t>(round_up(mc_max, MR) * kc_max)) : nullptr;
   float* b_buf = plan.pack_b ? tls_pack_b.get(static_cast<size_t>(round_up(nc_max, NR) * kc_max)) : nullptr;
+  const auto pick = plan.pack_a || p.trans_a ? ker.pick : ker.pick_strided_a;
 
   for (int64_t jc = n0; jc < n1; jc += nc_max) {
     const int64_t nc = std::min(nc_max, n1 - jc);
@@ -712,12 +743,12 @@ void gemm_block(const KernelInfo& ker, const Plan& plan, const Problem& p, int64
         for (int64_t jr = 0; jr < nc; jr += NR) {
           t.cols = static_cast<int>(std::min<int64_t>(NR, nc - jr));
           t.b = b_blk + (jr / NR) * b_panel;
-          TileFn full = ker.pick(MR, t.cols);
+          TileFn full = pick(MR, t.cols);
           for (int64_t ir = 0; ir < mc; ir += MR) {
             t.rows = static_cast<int>(std::min<int64_t>(MR, mc - ir));
             t.a = a_blk + (ir / MR) * a_panel;
             t.c = p.C + (ic + ir) * p.ldc + jc + jr;
-            (t.rows == MR ? full : ker.pick(t.rows, t.cols))(t);
+            (t.rows == MR ? full : pick(t.rows, t.cols))(t);
           }
         }
       }
