@@ -97,8 +97,9 @@ void Queue::enqueue(const char* op, std::function<void()> work) {
 // queued against 3.1-3.3 inline, 32^3 2.5-7.2 against 2.4-4.3 (the larger figures while the two
 // vCPUs' round trip for a cache line was ~0.5 us, the smaller at ~0.08 us). At 64^3 inline lost
 // when the cores were close (5.2 us against 4.0: queued, the worker's GEMM overlaps the next
-// call's JavaScript); and nn.Linear's products run inline made LeNet-5 inference at batch 1,
-// between training steps, 5-12 us slower (its weights are where the worker left them).
+// call's JavaScript); and nn.Linear's products run inline by the same rule made LeNet-5
+// inference at batch 1, between training steps, 5-12 us slower (not understood), so linear
+// always queues.
 bool Queue::run_if_idle(const char* op, const std::function<void()>& work) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (running_ || !tasks_.empty()) return false;
