@@ -16,7 +16,7 @@ import { performance } from 'perf_hooks';
 import * as cc from '../lib';
 import { runSideBySide, type SideCase } from './side-by-side';
 
-// name, our call over a, b [64, 10] and c [64, 1, 28, 28], PyTorch's expression over the same.
+// name, our call over a, b [64, 10], c [64, 1, 28, 28], d [64, 64] and e [8, 8], PyTorch's expression over the same.
 const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['a + b [64,10]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['relu(a) [64,10]', ({ a }) => cc.F.relu(a), 'torch.relu(a)'],
@@ -26,6 +26,8 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['relu(a + b).sum() (3 ops)', ({ a, b }) => cc.sum(cc.F.relu(cc.add(a, b))), 'torch.relu(a + b).sum()'],
   ['(a + b).sum().item() (read back)', ({ a, b }) => cc.sum(cc.add(a, b)).item(), '(a + b).sum().item()'],
   ['a + b [64,1,28,28] (50 KB)', ({ c }) => cc.add(c, c), 'c + c'],
+  ['e @ e [8,8] (a matrix product)', ({ e }) => cc.matmul(e, e), 'e @ e'],
+  ['d @ d [64,64] (a matrix product)', ({ d }) => cc.matmul(d, d), 'd @ d'],
 ];
 
 const LOOP = 1000;
@@ -33,7 +35,7 @@ const LOOP = 1000;
 const TORCH = (threads: number, cases: typeof CASES) => `
 import json, time, torch
 torch.set_num_threads(${threads})
-a, b, c = torch.randn(64, 10), torch.randn(64, 10), torch.randn(64, 1, 28, 28)
+a, b, c, d, e = torch.randn(64, 10), torch.randn(64, 10), torch.randn(64, 1, 28, 28), torch.randn(64, 64), torch.randn(8, 8)
 out = {}
 for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
     f = eval("lambda: " + expr)
@@ -54,7 +56,7 @@ void runSideBySide({
   digits: 2,
   cases: CASES,
   torchScript: TORCH,
-  tensors: () => ({ a: cc.randn([64, 10]), b: cc.randn([64, 10]), c: cc.randn([64, 1, 28, 28]) }),
+  tensors: () => ({ a: cc.randn([64, 10]), b: cc.randn([64, 10]), c: cc.randn([64, 1, 28, 28]), d: cc.randn([64, 64]), e: cc.randn([8, 8]) }),
   // Loops of LOOP calls, each in tidy, syncBlocking() after the loop: us per call.
   timeOurs: (call) => {
     const loop = (): void => {
