@@ -91,15 +91,16 @@ void Queue::enqueue(const char* op, std::function<void()> work) {
 // (Queue::submit; `run_on` in api/ops_api.cc); at most kInlineElements (64K: a few tens of
 // microseconds at most, nothing to the event loop; a [64, 1, 28, 28] add took 11 us queued
 // against 6 inline, PyTorch's 7.5-9); anything larger, or queued behind other work, goes
-// through the queue. A matrix product is small up to 2^16 multiply-adds over 2^12 operand
-// elements (Queue::product_elements), where running it here measured never slower: back-to-back
-// products on 2 vCPUs, queued and inline alternated in one process (session 51), 16^3 3.7-5.5 us
-// queued against 3.1-3.3 inline, 32^3 2.5-7.2 against 2.4-4.3 (the larger figures while the two
-// vCPUs' round trip for a cache line was ~0.5 us, the smaller at ~0.08 us). At 64^3 inline lost
-// when the cores were close (5.2 us against 4.0: queued, the worker's GEMM overlaps the next
-// call's JavaScript); and nn.Linear's products run inline by the same rule made LeNet-5
-// inference at batch 1, between training steps, 5-12 us slower (not understood), so linear
-// always queues.
+// through the queue. A matrix product is small up to 2^17 multiply-adds over 2^13 operand
+// elements (Queue::product_elements). Back-to-back products on 2 vCPUs, queued and inline
+// alternated in one process (session 51): 16^3 3.7-5.5 us queued against 3.1-3.3 inline, 32^3
+// 2.5-7.2 against 2.4-4.3, and after the entry point stopped copying the tensors for a product it
+// runs at once, 48^3 5.0-6.7 against 2.6-4.1 while the two vCPUs' round trip for a cache line
+// was ~0.5 us. While it was ~0.08 us, queued 48^3 read 3.05 against 3.40 inline (before that
+// change). At 64^3 inline lost then (5.2 us against 4.0: queued, the worker's GEMM overlaps the
+// next call's JavaScript), and won at ~0.5 us (4.0-5.5 against 4.5-6.8): left queued. nn.Linear's
+// products run inline by the same rule made LeNet-5 inference at batch 1, between training
+// steps, 5-12 us slower (not understood), so linear always queues.
 bool Queue::run_if_idle(const char* op, const std::function<void()>& work) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (running_ || !tasks_.empty()) return false;

@@ -40,11 +40,11 @@ class Queue {
   static constexpr int64_t kInlineElements = 65536;
 
   // A matrix product's size for submit(): `outputs` sums of `terms` products each, reading
-  // `operand_elements`. Small (0) when it does at most 2^16 multiply-adds (40^3) and reads at
-  // most 2^12 elements, else never small (Note [small ops run inline], queue.cc).
+  // `operand_elements`. Small (0) when it does at most 2^17 multiply-adds (50^3) and reads at
+  // most 2^13 elements, else never small (Note [small ops run inline], queue.cc).
   static int64_t product_elements(int64_t outputs, int64_t terms, int64_t operand_elements) {
     const double multiply_adds = static_cast<double>(outputs) * static_cast<double>(terms);
-    return multiply_adds <= double(1 << 16) && operand_elements <= (1 << 12) ? 0 : INT64_MAX;
+    return multiply_adds <= double(1 << 17) && operand_elements <= (1 << 13) ? 0 : INT64_MAX;
   }
 
   // Runs `work` now when its op touches at most kInlineElements elements and the queue is idle
