@@ -688,12 +688,13 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const int64_t M = a.shape[a.dim() - (trans_a ? 1 : 2)], Ka = a.shape[a.dim() - (trans_a ? 2 : 1)];
   const int64_t Kb = b.shape[b.dim() - (trans_b ? 1 : 2)], N = b.shape[b.dim() - (trans_b ? 2 : 1)];
   CONVNET_CHECK(Ka == Kb, "E_SHAPE", "matmul: inner dimensions differ: ", shape_str(a.shape), " @ ", shape_str(b.shape));
-  Shape shape = a.dim() == 2 && b.dim() == 2 ? Shape{M, N}
-                : broadcast_shapes(Shape(a.shape.begin(), a.shape.end() - 2), Shape(b.shape.begin(), b.shape.end() - 2), "matmul");
-  if (a.dim() > 2 || b.dim() > 2) {
-    shape.push_back(M);
-    shape.push_back(N);
-  }
+  // The broadcast batch axes (none for two matrices), then M and N.
+  Shape shape = a.dim() > 2 || b.dim() > 2
+                    ? broadcast_shapes(Shape(a.shape.begin(), a.shape.end() - 2), Shape(b.shape.begin(), b.shape.end() - 2), "matmul")
+                    : Shape{};
+  shape.reserve(shape.size() + 2);
+  shape.push_back(M);
+  shape.push_back(N);
   Tensor y = Tensor::empty(shape, DType::Float32, a.device());
   // A small product runs here with the tensors as they are: the queued closure's copies (a shape
   // each, and their counts) were a tenth of an 8x8 product's time.
