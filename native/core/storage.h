@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "shape.h"
+
 namespace convnet {
 
 enum class DType : int32_t { Float32 = 0, Int32 = 1 };
@@ -24,7 +26,6 @@ const char* device_name(Device device);  // "cpu", "cuda"
 inline size_t dtype_size(DType) { return 4; }
 const char* dtype_name(DType dtype);
 
-using Shape = std::vector<int64_t>;
 
 int64_t shape_numel(const Shape& shape);
 std::string shape_str(const Shape& shape);  // "[2, 3, 4]"
