@@ -5,8 +5,9 @@
 // Tensors into its closure, shapes included, so a std::vector shape cost a malloc on the
 // JavaScript thread for each tensor an op touches, a free when the closure was dropped, and a
 // cache line of its own for the worker to fetch from the other core. Back-to-back 64^3 products
-// (2 vCPUs, alternating processes) ran ~8% faster with the closure's shapes gone. Longer shapes
-// take a heap block as std::vector does.
+// (2 vCPUs, alternating processes, session 52): a matmul whose closure held only the storages and
+// the sizes ran 3.6 us a product against 3.9 with its three Tensors copied; with inline shapes
+// the two read the same (3.31 us). Longer shapes take a heap block as std::vector does.
 #pragma once
 #include <algorithm>
 #include <cstddef>
