@@ -1,5 +1,9 @@
 /** Shared test tools: a seeded JS generator for inputs, float64 references, and assertions. */
 import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { ConvnetError, memory, sync, syncBlocking, tensor, type Tensor } from '../lib';
 
 /** A small seeded generator (mulberry32) for test inputs, independent of the library's RNG. */
@@ -266,4 +270,26 @@ export function erfc64(x: number): number {
 export function erf64(x: number): number {
   const a = Math.abs(x), r = a < 2.5 ? erfSeries(a) : 1 - erfcTail(a);
   return x < 0 ? -r : r;
+}
+
+/**
+ * Compiles one of the native self-checks (a `*_selftest.cc` under native/, with its own main)
+ * with the C++ compiler that builds the addon and runs it; returns its stdout, or null where
+ * there is no compiler. `sanitize`: with AddressSanitizer and UBSan where the toolchain has
+ * them (else without).
+ */
+export function runNativeSelftest(source: string, sanitize = false): { stdout: string; status: number | null } | null {
+  const cxx = process.env.CXX ?? 'g++';
+  if (spawnSync(cxx, ['--version']).status !== 0) return null;
+  const root = path.resolve(__dirname, '..', '..');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-selftest-'));
+  try {
+    const exe = path.join(dir, 'selftest');
+    const args = ['-std=c++17', '-O1', '-Wall', '-Werror', '-I', path.join(root, 'native'), path.join(root, 'native', source), '-o', exe];
+    if (!sanitize || spawnSync(cxx, ['-fsanitize=address,undefined', ...args]).status !== 0) execFileSync(cxx, args);
+    const run = spawnSync(exe, { encoding: 'utf8' });
+    return { stdout: run.stdout, status: run.status };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
