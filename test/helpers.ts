@@ -293,3 +293,16 @@ export function runNativeSelftest(source: string, sanitize = false): { stdout: s
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The folders scratchDir made in this process; removed when it exits. */
+const scratchDirs: string[] = [];
+process.on('exit', () => {
+  for (const dir of scratchDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** A new empty folder under the OS temp folder, removed when the test process exits. */
+export function scratchDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  scratchDirs.push(dir);
+  return dir;
+}

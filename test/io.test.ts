@@ -5,17 +5,16 @@
 import { expect } from 'chai';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { io, memory, models, nn, noGrad, tensor, tidy, type Tensor } from '../lib';
 import { testHooks } from '../lib/io/file';
-import { expectBitIdentical, expectClose, expectError, loadFixture, randomTensor } from './helpers';
+import { expectBitIdentical, expectClose, expectError, loadFixture, randomTensor, scratchDir } from './helpers';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures');
 const SCRIPT = path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'make', 'safetensors.py');
 
 function tmpdir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-io-'));
+  return scratchDir('convnet-io-');
 }
 
 function disposeAll(ts: Record<string, Tensor>): void {

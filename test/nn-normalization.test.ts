@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { native } from '../lib/native';
-import { expectBitIdentical, expectClose, expectError, loadFixture, randomTensor, tapeCheck } from './helpers';
+import { expectBitIdentical, expectClose, expectError, loadFixture, randomTensor, scratchDir, tapeCheck } from './helpers';
 
 const { F, nn } = cc;
 
@@ -107,7 +107,7 @@ describe('nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d/2d', () => {
   });
 
   it('train a parameter through the module and survive models.save/load', () => {
-    const dir = require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'norm-'));
+    const dir = scratchDir('convnet-norm-');
     const model = new nn.Sequential(new nn.Conv2d(1, 4, 3), new nn.GroupNorm(2, 4), new nn.ReLU(), new nn.Flatten(), new nn.LayerNorm(16));
     const x = cc.randn([2, 1, 4, 4]);
     model.call(x).sum().backward();

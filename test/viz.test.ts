@@ -1,13 +1,12 @@
 /** Pictures: PNG grids decoded back and checked pixel by pixel; SVGs checked as XML and counted. */
 import { expect } from 'chai';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
 import { tensor, viz } from '../lib';
-import { expectError } from './helpers';
+import { expectError, scratchDir } from './helpers';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-viz-'));
+const dir = scratchDir('convnet-viz-');
 
 function pixel(png: PNG, x: number, y: number): number[] {
   const i = 4 * (y * png.width + x);
@@ -115,7 +114,7 @@ describe('viz: SVG charts', () => {
   });
 
   it('plotHistory refuses a series with holes or of 2**31 values (it hung) with E_ARG', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-viz-'));
+    const dir = scratchDir('convnet-viz-');
     const file = path.join(dir, 'h.svg');
     expectError(() => viz.plotHistory({ loss: new Array(2 ** 31) }, file), 'E_ARG', /2147483648 values/);
     const lying = new Proxy([1, 2], { get: (t, k) => (k === 'length' ? 2 ** 31 : (t as unknown as Record<PropertyKey, unknown>)[k as string]) });
