@@ -58,7 +58,7 @@ class ThreadPool {
   int num_threads() const { return wanted_threads_.load(); }
   void set_num_threads(int n) { wanted_threads_.store(std::max(1, n)); }
 
-  void run(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  void run(int64_t n, int64_t grain, const RangeFn& fn) {
     if (n <= 0) return;
     grain = std::max<int64_t>(grain, 1);
     const int threads = num_threads();
@@ -94,7 +94,7 @@ class ThreadPool {
 
  private:
   struct Job {
-    const std::function<void(int64_t, int64_t)>* fn;
+    const RangeFn* fn;
     int64_t n;
     int64_t chunks;
     std::atomic<int64_t> next{0};
@@ -174,7 +174,7 @@ ThreadPool& pool() {
 int num_threads() { return pool().num_threads(); }
 void set_num_threads(int n) { pool().set_num_threads(n); }
 
-void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+void parallel_for(int64_t n, int64_t grain, RangeFn fn) {
   pool().run(n, grain, fn);
 }
 

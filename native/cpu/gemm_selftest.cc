@@ -239,7 +239,7 @@ void run_bench() {
                 bench(false, false, s.M, s.N, s.K, 2, s.batch));
   }
   // Skinny cases: time per call, where overhead shows.
-  for (const auto& s : {S{"64x10x84", 64, 10, 84, 1}, S{"6x784x25", 6, 784, 25, 1}}) {
+  for (const auto& s : {S{"64x64x64", 64, 64, 64, 1}, S{"64x10x84", 64, 10, 84, 1}, S{"6x784x25", 6, 784, 25, 1}}) {
     const double g = bench(false, false, s.M, s.N, s.K, 1);
     std::printf("%-28s %9.2f us/call (1 thread)\n", s.name, 2.0 * s.M * s.N * s.K / g / 1e3);
   }

@@ -236,7 +236,7 @@ inline bool is_whole_2x2_stride_2(const Pool2dGeometry& g) {
 
 // Calls fn(first_plane, end_plane) over the planes, in chunks of at least ~32K elements of work
 // so that small tensors stay on one thread. Each plane is handled whole by one thread.
-inline void for_planes(int64_t planes, int64_t work_per_plane, const std::function<void(int64_t, int64_t)>& fn) {
+inline void for_planes(int64_t planes, int64_t work_per_plane, RangeFn fn) {
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(1, work_per_plane));
   parallel_for(planes, grain, fn);
 }
