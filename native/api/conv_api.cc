@@ -90,8 +90,8 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   } else {
     // The versions of w and b this op reads: in-place writes enqueued later bump them (Note
     // [prepared weights], native/cpu/prepared_weights.h).
-    cpu::prepared::Source weights{w.storage, has_bias ? bias.storage : nullptr, w.storage->version(),
-                                  has_bias ? bias.storage->version() : 0};
+    cpu::prepared::Source weights{w.storage(), has_bias ? bias.storage() : nullptr, w.storage()->version(),
+                                  has_bias ? bias.storage()->version() : 0};
     Queue::cpu().enqueue(op, [x, w, bias, has_bias, g = geo.g, y, weights] {
       cpu::conv2d_forward_queued(x, w, has_bias ? &bias : nullptr, g, y, weights);
     });

@@ -260,17 +260,17 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   const double momentum = finite_arg(info, 6, op, "momentum"), eps = finite_arg(info, 7, op, "eps");
   CONVNET_CHECK(momentum >= 0 && momentum <= 1, "E_ARG", op, ": expected `momentum` in [0, 1], got ", momentum);
   CONVNET_CHECK(eps >= 0, "E_ARG", op, ": expected `eps` >= 0, got ", eps);
-  CONVNET_CHECK(static_cast<bool>(rm.storage) == static_cast<bool>(rv.storage), "E_ARG", op,
+  CONVNET_CHECK(static_cast<bool>(rm.storage()) == static_cast<bool>(rv.storage()), "E_ARG", op,
                 ": give both runningMean and runningVar, or neither");
-  CONVNET_CHECK(training || rm.storage, "E_ARG", op, ": evaluation (training = false) needs runningMean and runningVar");
+  CONVNET_CHECK(training || rm.storage(), "E_ARG", op, ": evaluation (training = false) needs runningMean and runningVar");
   const std::pair<const Tensor*, const char*> per_channel[] = {{&rm, "runningMean"}, {&rv, "runningVar"}, {&w, "weight"}, {&b, "bias"}};
   for (const auto& [t, name] : per_channel) {
-    if (!t->storage) continue;
+    if (!t->storage()) continue;
     CONVNET_CHECK(t->shape == Shape{channels}, "E_SHAPE", op, ": expected `", name, "` of shape [", channels, "], got ",
                   shape_str(t->shape));
   }
-  if (rm.storage) {
-    CONVNET_CHECK(rm.storage != x.storage && rv.storage != x.storage && rm.storage != rv.storage, "E_ARG", op,
+  if (rm.storage()) {
+    CONVNET_CHECK(rm.storage() != x.storage() && rv.storage() != x.storage() && rm.storage() != rv.storage(), "E_ARG", op,
                   ": runningMean, runningVar and x must not share memory (the running stats are updated in place)");
   }
   const int64_t per_channel_count = channels ? x.numel() / channels : 0;
@@ -279,19 +279,19 @@ Napi::Value BatchNormForward(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   Tensor mean = Tensor::empty({channels}, DType::Float32, x.device());
   Tensor invstd = Tensor::empty({channels}, DType::Float32, x.device());
-  if (training && rm.storage) {
-    rm.storage->bump_version();
-    rv.storage->bump_version();
+  if (training && rm.storage()) {
+    rm.storage()->bump_version();
+    rv.storage()->bump_version();
   }
   if (x.is_cuda()) {
-    CONVNET_ON_CUDA(op, cuda::batch_norm_forward(x, rm.storage ? &rm : nullptr, rv.storage ? &rv : nullptr,
-                                                 w.storage ? &w : nullptr, b.storage ? &b : nullptr, training,
+    CONVNET_ON_CUDA(op, cuda::batch_norm_forward(x, rm.storage() ? &rm : nullptr, rv.storage() ? &rv : nullptr,
+                                                 w.storage() ? &w : nullptr, b.storage() ? &b : nullptr, training,
                                                  momentum, eps, y, mean, invstd));
     return handles(info.Env(), {y, mean, invstd});
   }
   Queue::cpu().enqueue(op, [=] {
-    cpu::batch_norm_forward(x, rm.storage ? &rm : nullptr, rv.storage ? &rv : nullptr, w.storage ? &w : nullptr,
-                            b.storage ? &b : nullptr, training, momentum, eps, y, mean, invstd);
+    cpu::batch_norm_forward(x, rm.storage() ? &rm : nullptr, rv.storage() ? &rv : nullptr, w.storage() ? &w : nullptr,
+                            b.storage() ? &b : nullptr, training, momentum, eps, y, mean, invstd);
   });
   return handles(info.Env(), {y, mean, invstd});
 }
@@ -309,7 +309,7 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   const bool training = bool_arg(info, 5, op, "training");
   const std::pair<const Tensor*, const char*> per_channel[] = {{&w, "weight"}, {&mean, "mean"}, {&invstd, "invstd"}};
   for (const auto& [t, name] : per_channel) {
-    if (!t->storage) continue;
+    if (!t->storage()) continue;
     CONVNET_CHECK(t->shape == Shape{channels}, "E_SHAPE", op, ": expected `", name, "` of shape [", channels, "], got ",
                   shape_str(t->shape));
   }
@@ -317,11 +317,11 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   Tensor dw = Tensor::empty({channels}, DType::Float32, x.device());
   Tensor db = Tensor::empty({channels}, DType::Float32, x.device());
   if (x.is_cuda()) {
-    CONVNET_ON_CUDA(op, cuda::batch_norm_backward(dy, x, w.storage ? &w : nullptr, mean, invstd, training, dx, dw, db));
+    CONVNET_ON_CUDA(op, cuda::batch_norm_backward(dy, x, w.storage() ? &w : nullptr, mean, invstd, training, dx, dw, db));
     return handles(info.Env(), {dx, dw, db});
   }
   Queue::cpu().enqueue(op, [=] {
-    cpu::batch_norm_backward(dy, x, w.storage ? &w : nullptr, mean, invstd, training, dx, dw, db);
+    cpu::batch_norm_backward(dy, x, w.storage() ? &w : nullptr, mean, invstd, training, dx, dw, db);
   });
   return handles(info.Env(), {dx, dw, db});
 }
@@ -342,7 +342,7 @@ PerSampleNorm per_sample_norm_args(const Napi::CallbackInfo& info, size_t i, int
   PerSampleNorm a{optional_arg(info, i, op, "weight"), optional_arg(info, i + 1, op, "bias"), finite_arg(info, i + 2, op, "eps")};
   CONVNET_CHECK(a.eps >= 0, "E_ARG", op, ": expected `eps` >= 0, got ", a.eps);
   for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&a.w, "weight"}, {&a.b, "bias"}}) {
-    CONVNET_CHECK(!t->storage || t->numel() == affine, "E_SHAPE", op, ": expected `", name, "` of ", affine,
+    CONVNET_CHECK(!t->storage() || t->numel() == affine, "E_SHAPE", op, ": expected `", name, "` of ", affine,
                   " elements, got ", shape_str(t->shape));
   }
   return a;
@@ -359,8 +359,8 @@ void check_saved_stats(const Tensor& mean, const Tensor& rstd, int64_t rows, con
 Napi::Value gradient_handles(Napi::Env env, const Tensor& dx, const Tensor& dw, const Tensor& db) {
   Napi::Array out = Napi::Array::New(env, 3);
   out.Set(0u, wrap_tensor(env, dx));
-  out.Set(1u, dw.storage ? wrap_tensor(env, dw) : env.Null());
-  out.Set(2u, db.storage ? wrap_tensor(env, db) : env.Null());
+  out.Set(1u, dw.storage() ? wrap_tensor(env, dw) : env.Null());
+  out.Set(2u, db.storage() ? wrap_tensor(env, db) : env.Null());
   return out;
 }
 
@@ -389,11 +389,11 @@ Napi::Value LayerNormForward(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   Tensor mean = Tensor::empty({rows}, DType::Float32, x.device()), rstd = Tensor::empty({rows}, DType::Float32, x.device());
   if (x.is_cuda()) {
-    CONVNET_ON_CUDA(op, cuda::layer_norm_forward(x, m, a.w.storage ? &a.w : nullptr, a.b.storage ? &a.b : nullptr, a.eps,
+    CONVNET_ON_CUDA(op, cuda::layer_norm_forward(x, m, a.w.storage() ? &a.w : nullptr, a.b.storage() ? &a.b : nullptr, a.eps,
                                                  y, mean, rstd));
   } else {
     Queue::cpu().enqueue(op, [=] {
-      cpu::layer_norm_forward(x, m, a.w.storage ? &a.w : nullptr, a.b.storage ? &a.b : nullptr, a.eps, y, mean, rstd);
+      cpu::layer_norm_forward(x, m, a.w.storage() ? &a.w : nullptr, a.b.storage() ? &a.b : nullptr, a.eps, y, mean, rstd);
     });
   }
   return handles(info.Env(), {y, mean, rstd});
@@ -406,7 +406,7 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   same_shape(dy, x, op, "dy and x");
   const int64_t m = layer_norm_values(info, 2, x, op), rows = x.numel() / m;
   const Tensor w = optional_arg(info, 3, op, "weight");
-  CONVNET_CHECK(!w.storage || w.numel() == m, "E_SHAPE", op, ": expected `weight` of ", m, " elements, got ", shape_str(w.shape));
+  CONVNET_CHECK(!w.storage() || w.numel() == m, "E_SHAPE", op, ": expected `weight` of ", m, " elements, got ", shape_str(w.shape));
   const Tensor& mean = float_tensor_arg(info, 4, op, "mean");
   const Tensor& rstd = float_tensor_arg(info, 5, op, "rstd");
   check_saved_stats(mean, rstd, rows, op);
@@ -415,11 +415,11 @@ Napi::Value LayerNormBackward(const Napi::CallbackInfo& info) {
   Tensor dw = need_dw ? Tensor::empty({m}, DType::Float32, x.device()) : Tensor();
   Tensor db = need_db ? Tensor::empty({m}, DType::Float32, x.device()) : Tensor();
   if (x.is_cuda()) {
-    CONVNET_ON_CUDA(op, cuda::layer_norm_backward(dy, x, m, w.storage ? &w : nullptr, mean, rstd, dx,
+    CONVNET_ON_CUDA(op, cuda::layer_norm_backward(dy, x, m, w.storage() ? &w : nullptr, mean, rstd, dx,
                                                   need_dw ? &dw : nullptr, need_db ? &db : nullptr));
   } else {
     Queue::cpu().enqueue(op, [=] {
-      cpu::layer_norm_backward(dy, x, m, w.storage ? &w : nullptr, mean, rstd, dx, need_dw ? &dw : nullptr,
+      cpu::layer_norm_backward(dy, x, m, w.storage() ? &w : nullptr, mean, rstd, dx, need_dw ? &dw : nullptr,
                                need_db ? &db : nullptr);
     });
   }
@@ -434,11 +434,11 @@ Napi::Value GroupNormForward(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   Tensor mean = Tensor::empty({rows}, DType::Float32, x.device()), rstd = Tensor::empty({rows}, DType::Float32, x.device());
   if (x.is_cuda()) {
-    CONVNET_ON_CUDA(op, cuda::group_norm_forward(x, groups, a.w.storage ? &a.w : nullptr, a.b.storage ? &a.b : nullptr,
+    CONVNET_ON_CUDA(op, cuda::group_norm_forward(x, groups, a.w.storage() ? &a.w : nullptr, a.b.storage() ? &a.b : nullptr,
                                                  a.eps, y, mean, rstd));
   } else {
     Queue::cpu().enqueue(op, [=] {
-      cpu::group_norm_forward(x, groups, a.w.storage ? &a.w : nullptr, a.b.storage ? &a.b : nullptr, a.eps, y, mean, rstd);
+      cpu::group_norm_forward(x, groups, a.w.storage() ? &a.w : nullptr, a.b.storage() ? &a.b : nullptr, a.eps, y, mean, rstd);
     });
   }
   return handles(info.Env(), {y, mean, rstd});
@@ -451,7 +451,7 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
   same_shape(dy, x, op, "dy and x");
   const int64_t groups = group_norm_groups(info, 2, x, op), rows = x.shape[0] * groups, channels = x.shape[1];
   const Tensor w = optional_arg(info, 3, op, "weight");
-  CONVNET_CHECK(!w.storage || w.numel() == channels, "E_SHAPE", op, ": expected `weight` of ", channels, " elements, got ",
+  CONVNET_CHECK(!w.storage() || w.numel() == channels, "E_SHAPE", op, ": expected `weight` of ", channels, " elements, got ",
                 shape_str(w.shape));
   const Tensor& mean = float_tensor_arg(info, 4, op, "mean");
   const Tensor& rstd = float_tensor_arg(info, 5, op, "rstd");
@@ -461,11 +461,11 @@ Napi::Value GroupNormBackward(const Napi::CallbackInfo& info) {
   Tensor dw = need_dw ? Tensor::empty({channels}, DType::Float32, x.device()) : Tensor();
   Tensor db = need_db ? Tensor::empty({channels}, DType::Float32, x.device()) : Tensor();
   if (x.is_cuda()) {
-    CONVNET_ON_CUDA(op, cuda::group_norm_backward(dy, x, groups, w.storage ? &w : nullptr, mean, rstd, dx,
+    CONVNET_ON_CUDA(op, cuda::group_norm_backward(dy, x, groups, w.storage() ? &w : nullptr, mean, rstd, dx,
                                                   need_dw ? &dw : nullptr, need_db ? &db : nullptr));
   } else {
     Queue::cpu().enqueue(op, [=] {
-      cpu::group_norm_backward(dy, x, groups, w.storage ? &w : nullptr, mean, rstd, dx, need_dw ? &dw : nullptr,
+      cpu::group_norm_backward(dy, x, groups, w.storage() ? &w : nullptr, mean, rstd, dx, need_dw ? &dw : nullptr,
                                need_db ? &db : nullptr);
     });
   }

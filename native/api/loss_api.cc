@@ -44,7 +44,7 @@ void check_dloss(const Tensor& dloss, Reduction reduction, const Shape& per_samp
 }
 
 void check_weight(const Tensor& weight, int64_t classes, const char* op) {
-  if (!weight.storage) return;
+  if (!weight.storage()) return;
   expect_dtype(weight, DType::Float32, op, "weight");
   CONVNET_CHECK(weight.dim() == 1 && weight.shape[0] == classes, "E_SHAPE", op, ": expected `weight` of shape [",
                 classes, "], got ", shape_str(weight.shape));
@@ -90,7 +90,7 @@ void check_rows(std::initializer_list<std::pair<const Tensor*, const char*>> ten
 Napi::Value pair(Napi::Env env, Tensor first, Tensor second) {
   Napi::Array out = Napi::Array::New(env, 2);
   out.Set(0u, wrap_tensor(env, std::move(first)));
-  out.Set(1u, second.storage ? wrap_tensor(env, std::move(second)) : env.Null());
+  out.Set(1u, second.storage() ? wrap_tensor(env, std::move(second)) : env.Null());
   return out;
 }
 
@@ -418,8 +418,8 @@ Napi::Value BinaryCrossEntropyBackward(const Napi::CallbackInfo& info) {
   else
     Queue::cpu().enqueue(op, [=] { cpu::binary_cross_entropy_backward(dloss, x, target, dx, dtarget); });
   Napi::Array out = Napi::Array::New(info.Env(), 2);
-  out.Set(0u, dx.storage ? wrap_tensor(info.Env(), std::move(dx)) : info.Env().Null());
-  out.Set(1u, dtarget.storage ? wrap_tensor(info.Env(), std::move(dtarget)) : info.Env().Null());
+  out.Set(0u, dx.storage() ? wrap_tensor(info.Env(), std::move(dx)) : info.Env().Null());
+  out.Set(1u, dtarget.storage() ? wrap_tensor(info.Env(), std::move(dtarget)) : info.Env().Null());
   return out;
 }
 

@@ -15,7 +15,7 @@ namespace {
 // (13 us per reshape, 113 us per max-pool call on the GPU machine); GPU tensors are freed by
 // dispose()/tidy(), and the allocator empties its cache and retries before E_OOM.
 int64_t reported_bytes(const Tensor& t) {
-  return t.storage && t.storage->device() == Device::CPU ? static_cast<int64_t>(t.storage->bytes()) : 0;
+  return t.storage() && t.storage()->device() == Device::CPU ? static_cast<int64_t>(t.storage()->bytes()) : 0;
 }
 
 // SplitMix64: the slots' first generations (Note [handles are numbers]).
@@ -85,11 +85,11 @@ HandleTable::Slot* unwrap(Napi::Env env, Napi::Value value) {
 
 void drop(Napi::Env env, HandleTable::Slot* slot) {
   if (slot->released) return;
-  const std::shared_ptr<Storage> storage = slot->tensor.storage;
+  const std::shared_ptr<Storage> storage = slot->tensor.storage();
   addon_data(env).handles.release(slot);
   if (storage && storage->release_js_handle()) {
     Tensor t;
-    t.storage = storage;
+    t.set_storage(storage);
     const int64_t bytes = reported_bytes(t);
     if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
   }
@@ -111,8 +111,8 @@ Napi::Error js_error(Napi::Env env, const std::string& code, const std::string& 
 }
 
 Napi::Value wrap_tensor(Napi::Env env, Tensor tensor) {
-  if (tensor.storage) tensor.storage->mark_handed_out();  // Note [failed outputs], storage.h
-  const int64_t bytes = tensor.storage && tensor.storage->add_js_handle() ? reported_bytes(tensor) : 0;
+  if (tensor.storage()) tensor.storage()->mark_handed_out();  // Note [failed outputs], storage.h
+  const int64_t bytes = tensor.storage() && tensor.storage()->add_js_handle() ? reported_bytes(tensor) : 0;
   const double handle = addon_data(env).handles.add(std::move(tensor));
   if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   return Napi::Number::New(env, handle);

@@ -119,11 +119,11 @@ Napi::Value CopyInto(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(dst.dtype == src.dtype, "E_DTYPE", op, ": `src` has dtype ", dtype_name(src.dtype), ", expected `dst`'s ", dtype_name(dst.dtype));
   CONVNET_CHECK(dst.shape == src.shape, "E_SHAPE", op, ": `src` has shape ", shape_str(src.shape), ", expected `dst`'s ", shape_str(dst.shape));
   Tensor d = dst, s = src;
-  d.storage->bump_version();
+  d.storage()->bump_version();
   // On the GPU: a device-to-device copy on the stream, so it is in order with the GPU work.
   if (!d.is_cuda()) {
     Queue::cpu().enqueue(op, [d, s] { cpu::cast(s, d); });
-  } else if (d.storage->data() != s.storage->data()) {  // (reshaped views of one storage may alias)
+  } else if (d.storage()->data() != s.storage()->data()) {  // (reshaped views of one storage may alias)
     CONVNET_ON_CUDA(op, cuda::copy_device(s, d));
   }
   return info.Env().Undefined();
@@ -161,7 +161,7 @@ Napi::Value RandomNormal(const Napi::CallbackInfo& info) {
 template <typename CpuKernel, typename CudaLaunch>
 Napi::Value fill_in_place(const Napi::CallbackInfo& info, const char* op, const Tensor& dst, CpuKernel cpu_kernel,
                           CudaLaunch cuda_launch) {
-  dst.storage->bump_version();
+  dst.storage()->bump_version();
   if (dst.is_cuda()) CONVNET_ON_CUDA(op, cuda_launch());
   else Queue::cpu().enqueue(op, std::move(cpu_kernel));
   return info.Env().Undefined();

@@ -24,7 +24,7 @@ void expect_distinct(const char* op, std::initializer_list<std::pair<const Tenso
   for (auto a = tensors.begin(); a != tensors.end(); ++a) {
     for (auto b = a + 1; b != tensors.end(); ++b) {
       if (!a->first || !b->first) continue;
-      CONVNET_CHECK(a->first->storage != b->first->storage, "E_ARG", op, ": `", a->second, "` and `", b->second,
+      CONVNET_CHECK(a->first->storage() != b->first->storage(), "E_ARG", op, ": `", a->second, "` and `", b->second,
                     "` share memory; each must be a tensor of its own");
     }
   }
@@ -48,8 +48,8 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   std::optional<Tensor> b;
   if (buffer && o.momentum != 0) b = *buffer;
   expect_distinct(op, {{&p, "param"}, {&g, "grad"}, {b ? &*b : nullptr, "momentumBuffer"}});
-  p.storage->bump_version();
-  if (b) b->storage->bump_version();
+  p.storage()->bump_version();
+  if (b) b->storage()->bump_version();
   if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::sgd_step(p, g, b ? &*b : nullptr, o));
   else Queue::cpu().enqueue(op, [p, g, b, o] { cpu::sgd_step(p, g, b ? &*b : nullptr, o); });
   return info.Env().Undefined();
@@ -77,8 +77,8 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   std::optional<Tensor> v_max;
   if (max_sq) v_max = *max_sq;
   expect_distinct(op, {{&p, "param"}, {&g, "grad"}, {&m, "expAvg"}, {&v, "expAvgSq"}, {v_max ? &*v_max : nullptr, "maxExpAvgSq"}});
-  for (const Tensor* t : {&p, &m, &v}) t->storage->bump_version();
-  if (v_max) v_max->storage->bump_version();
+  for (const Tensor* t : {&p, &m, &v}) t->storage()->bump_version();
+  if (v_max) v_max->storage()->bump_version();
   if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::adam_step(p, g, m, v, v_max ? &*v_max : nullptr, o));
   else Queue::cpu().enqueue(op, [p, g, m, v, v_max, o] { cpu::adam_step(p, g, m, v, v_max ? &*v_max : nullptr, o); });
   return info.Env().Undefined();
@@ -105,9 +105,9 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
   if (buffer && o.momentum != 0) b = *buffer;
   if (grad_avg && o.centered) ga = *grad_avg;
   expect_distinct(op, {{&p, "param"}, {&g, "grad"}, {&sq, "squareAvg"}, {b ? &*b : nullptr, "momentumBuffer"}, {ga ? &*ga : nullptr, "gradAvg"}});
-  for (const Tensor* t : {&p, &sq}) t->storage->bump_version();
-  if (b) b->storage->bump_version();
-  if (ga) ga->storage->bump_version();
+  for (const Tensor* t : {&p, &sq}) t->storage()->bump_version();
+  if (b) b->storage()->bump_version();
+  if (ga) ga->storage()->bump_version();
   if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::rmsprop_step(p, g, sq, b ? &*b : nullptr, ga ? &*ga : nullptr, o));
   else Queue::cpu().enqueue(op, [p, g, sq, b, ga, o] { cpu::rmsprop_step(p, g, sq, b ? &*b : nullptr, ga ? &*ga : nullptr, o); });
   return info.Env().Undefined();
@@ -126,7 +126,7 @@ Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
   CONVNET_CHECK(o.step >= 1, "E_ARG", op, ": step must be >= 1, got ", o.step);
   Tensor p = param, g = grad, sum = state_sum;
   expect_distinct(op, {{&p, "param"}, {&g, "grad"}, {&sum, "stateSum"}});
-  for (const Tensor* t : {&p, &sum}) t->storage->bump_version();
+  for (const Tensor* t : {&p, &sum}) t->storage()->bump_version();
   if (p.is_cuda()) CONVNET_ON_CUDA(op, cuda::adagrad_step(p, g, sum, o));
   else Queue::cpu().enqueue(op, [p, g, sum, o] { cpu::adagrad_step(p, g, sum, o); });
   return info.Env().Undefined();

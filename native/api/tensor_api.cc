@@ -143,7 +143,7 @@ Napi::Value FromData(const Napi::CallbackInfo& info) {
   Tensor t = Tensor::empty(shape, dtype);
   // The copy happens now, on this thread: the caller may change its array right after.
   const uint8_t* source = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
-  parallel_copy(t.storage->data(), source, array.ByteLength());
+  parallel_copy(t.storage()->data(), source, array.ByteLength());
   return wrap_tensor(info.Env(), std::move(t));
 }
 
@@ -172,11 +172,11 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   void* destination = nullptr;
   Napi::Value array = new_typed_array(info.Env(), t, &destination);
   Tensor source = on_cpu(t);  // keeps the memory alive until the copy has run
-  std::shared_ptr<Storage> computed_by_op = t.storage;
+  std::shared_ptr<Storage> computed_by_op = t.storage();
   return enqueue_completion(info.Env(), array, [source, computed_by_op, destination] {
     if (std::exception_ptr failure = computed_by_op->failure()) std::rethrow_exception(failure);
     const size_t bytes = static_cast<size_t>(source.numel()) * 4;
-    parallel_copy(destination, source.storage->data(), bytes);
+    parallel_copy(destination, source.storage()->data(), bytes);
   });
 }
 
@@ -187,7 +187,7 @@ Tensor computed_on_cpu(const Napi::CallbackInfo& info, const char* op) {
   const Tensor& original = tensor_arg(info, 0, op, "tensor");
   Tensor t = on_cpu(original);
   Queue::cpu().wait();
-  if (std::exception_ptr failure = original.storage->failure()) std::rethrow_exception(failure);
+  if (std::exception_ptr failure = original.storage()->failure()) std::rethrow_exception(failure);
   return t;
 }
 }  // namespace
@@ -197,7 +197,7 @@ Napi::Value ReadSync(const Napi::CallbackInfo& info) {
   void* destination = nullptr;
   Napi::Value array = new_typed_array(info.Env(), t, &destination);
   const size_t bytes = static_cast<size_t>(t.numel()) * 4;
-  parallel_copy(destination, t.storage->data(), bytes);
+  parallel_copy(destination, t.storage()->data(), bytes);
   return array;
 }
 
@@ -248,14 +248,14 @@ Napi::Value ToDevice(const Napi::CallbackInfo& info) {
   // copies them now, so that work must be done first. This is the one place where moving data
   // waits on the JavaScript thread (as a non-pinned torch.Tensor.to('cuda') does).
   wait_for_cpu_queue();
-  if (std::exception_ptr failure = x.storage->failure()) std::rethrow_exception(failure);
+  if (std::exception_ptr failure = x.storage()->failure()) std::rethrow_exception(failure);
   CONVNET_ON_CUDA(op, cuda::copy_to_device(x, y));
   return wrap_tensor(info.Env(), std::move(y));
 }
 
 Napi::Value Version(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "version", "x");
-  return Napi::Number::New(info.Env(), static_cast<double>(x.storage ? x.storage->version() : 0));
+  return Napi::Number::New(info.Env(), static_cast<double>(x.storage() ? x.storage()->version() : 0));
 }
 
 Napi::Value DeviceOf(const Napi::CallbackInfo& info) {

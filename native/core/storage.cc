@@ -355,7 +355,7 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   Tensor t;
   t.dtype = dtype;
   t.shape = shape;
-  t.storage = std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype), device);
+  t.set_storage(std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype), device));
   return t;
 }
 

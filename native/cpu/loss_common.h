@@ -69,7 +69,7 @@ struct BadLabel {
   }
 };
 
-inline bool has(const Tensor& optional) { return optional.storage != nullptr; }
+inline bool has(const Tensor& optional) { return optional.storage() != nullptr; }
 
 // Rows per parallel chunk so that a chunk holds about 16K elements of work.
 inline int64_t rows_grain(int64_t row_length) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, row_length)); }

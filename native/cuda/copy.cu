@@ -92,8 +92,8 @@ void copy_to_device(const Tensor& src, const Tensor& dst) {
   cudaStream_t s = stream();
   set_last_op(op);
   PinnedBlock* b = pool().acquire(bytes, op);
-  std::memcpy(b->data, src.storage->data(), bytes);
-  cudaError_t status = cudaMemcpyAsync(dst.storage->data(), b->data, bytes, cudaMemcpyHostToDevice, s);
+  std::memcpy(b->data, src.storage()->data(), bytes);
+  cudaError_t status = cudaMemcpyAsync(dst.storage()->data(), b->data, bytes, cudaMemcpyHostToDevice, s);
   if (status == cudaSuccess) status = cudaEventRecord(b->done, s);
   pool().release(b);  // reused only once `done` has completed
   check_cuda(status, op, "cudaMemcpyAsync");
@@ -104,7 +104,7 @@ void copy_to_host(const Tensor& src, const Tensor& dst) {
   const size_t bytes = bytes_of(src);
   cudaStream_t s = stream();
   PinnedBlock* b = pool().acquire(bytes, op);
-  cudaError_t status = bytes ? cudaMemcpyAsync(b->data, src.storage->data(), bytes, cudaMemcpyDeviceToHost, s) : cudaSuccess;
+  cudaError_t status = bytes ? cudaMemcpyAsync(b->data, src.storage()->data(), bytes, cudaMemcpyDeviceToHost, s) : cudaSuccess;
   // The device error word travels with the data: a kernel that saw a bad index before this
   // read makes the read fail (E_INDEX), as on the CPU.
   if (status == cudaSuccess) status = cudaMemcpyAsync(b->error_copy, device_error_word(), sizeof(int), cudaMemcpyDeviceToHost, s);
@@ -126,7 +126,7 @@ void copy_to_host(const Tensor& src, const Tensor& dst) {
            ": ", cudaGetErrorString(done));
     }
     if (*b->error_copy != 0) synchronize("a read");  // throws the E_INDEX (and clears the word)
-    if (bytes) std::memcpy(dst.storage->data(), b->data, bytes);
+    if (bytes) std::memcpy(dst.storage()->data(), b->data, bytes);
   });
 }
 
@@ -136,7 +136,7 @@ void copy_device(const Tensor& src, const Tensor& dst) {
   if (bytes == 0) return;
   cudaStream_t s = stream();
   set_last_op(op);
-  CONVNET_CUDA_CHECK(cudaMemcpyAsync(dst.storage->data(), src.storage->data(), bytes, cudaMemcpyDeviceToDevice, s));
+  CONVNET_CUDA_CHECK(cudaMemcpyAsync(dst.storage()->data(), src.storage()->data(), bytes, cudaMemcpyDeviceToDevice, s));
 }
 
 }  // namespace cuda

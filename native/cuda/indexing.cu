@@ -104,7 +104,7 @@ void index_add(const Tensor& x, int64_t axis, const Tensor& index, const Tensor&
   int64_t outer, inner;
   outer_inner(x, axis, &outer, &inner);
   const int64_t len = x.shape[axis], picks = index.numel();
-  if (y.storage->data() != x.storage->data()) copy_device(x, y);
+  if (y.storage()->data() != x.storage()->data()) copy_device(x, y);
   if (picks == 0) return;
   const int32_t* idx = index.i32();
   const float* ps = src.f32();
@@ -131,7 +131,7 @@ void scatter_add(const Tensor& x, int64_t axis, const Tensor& index, const Tenso
   // other axes; lines write disjoint parts of y, and each walks j = 0, 1, ... in order.
   const char* op = "scatterAdd";
   const int64_t n = index.numel();
-  if (y.storage->data() != x.storage->data()) copy_device(x, y);
+  if (y.storage()->data() != x.storage()->data()) copy_device(x, y);
   if (n == 0) return;
   const int64_t along = index.shape[axis], lines = n / along;
   const std::vector<int64_t> x_strides = contiguous_strides(x.shape), s_strides = contiguous_strides(src.shape);

@@ -26,7 +26,7 @@
 namespace convnet {
 namespace cuda {
 
-inline bool has(const Tensor& optional) { return optional.storage != nullptr; }
+inline bool has(const Tensor& optional) { return optional.storage() != nullptr; }
 
 // Writes `loss` from the n per-sample values (device float64): float32 copies for None, their
 // sum for Sum, their sum divided by the sum of `weights` (device float64 [n], when given: the
