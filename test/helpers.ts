@@ -274,20 +274,25 @@ export function erf64(x: number): number {
 
 /**
  * Compiles one of the native self-checks (a `*_selftest.cc` under native/, with its own main)
- * with the C++ compiler that builds the addon and runs it; returns its stdout, or null where
- * there is no compiler. `sanitize`: with AddressSanitizer and UBSan where the toolchain has
- * them (else without).
+ * with the C++ compiler that builds the addon and runs it with `args`; returns its stdout, or
+ * null where there is no compiler. `sources`: more files under native/ to link in.
+ * `sanitize`: with AddressSanitizer and UBSan where the toolchain has them (else without).
+ * `optimize`: -O3 instead of -O1, for a check whose run is long.
  */
-export function runNativeSelftest(source: string, sanitize = false): { stdout: string; status: number | null } | null {
+export function runNativeSelftest(
+  source: string,
+  opts: { sanitize?: boolean; sources?: string[]; optimize?: boolean; args?: string[] } = {},
+): { stdout: string; status: number | null } | null {
   const cxx = process.env.CXX ?? 'g++';
   if (spawnSync(cxx, ['--version']).status !== 0) return null;
   const root = path.resolve(__dirname, '..', '..');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-selftest-'));
   try {
     const exe = path.join(dir, 'selftest');
-    const args = ['-std=c++17', '-O1', '-Wall', '-Werror', '-I', path.join(root, 'native'), path.join(root, 'native', source), '-o', exe];
-    if (!sanitize || spawnSync(cxx, ['-fsanitize=address,undefined', ...args]).status !== 0) execFileSync(cxx, args);
-    const run = spawnSync(exe, { encoding: 'utf8' });
+    const files = [source, ...(opts.sources ?? [])].map((f) => path.join(root, 'native', f));
+    const args = ['-std=c++17', opts.optimize ? '-O3' : '-O1', '-Wall', '-Werror', '-pthread', '-I', path.join(root, 'native'), ...files, '-o', exe];
+    if (!opts.sanitize || spawnSync(cxx, ['-fsanitize=address,undefined', ...args]).status !== 0) execFileSync(cxx, args);
+    const run = spawnSync(exe, opts.args ?? [], { encoding: 'utf8' });
     return { stdout: run.stdout, status: run.status };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

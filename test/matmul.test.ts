@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectBitIdentical, expectError, randomTensor } from './helpers';
+import { expectBitIdentical, expectError, randomTensor, runNativeSelftest } from './helpers';
 
 const EPS = 2 ** -24;
 
@@ -119,5 +119,25 @@ describe('matmul (the GEMM)', () => {
     expectError(() => cc.matmul(cc.zeros([2, 2], 'int32'), cc.zeros([2, 2])), 'E_DTYPE');
     expectError(() => cc.matmul(cc.zeros([2, 3, 4]), cc.zeros([5, 4, 2])), 'E_SHAPE', /cannot be broadcast/);
     expectError(() => cc.matmul(cc.zeros([2, 2]), cc.zeros([2, 2]), { transA: 1 as unknown as boolean }), 'E_ARG');
+  });
+});
+
+describe('GEMM kernels, every path this CPU runs (native/cpu/gemm_selftest.cc)', function () {
+  this.timeout(300000);
+
+  // The addon uses one path per process (AVX-512 here), so the AVX2 and portable kernels are
+  // checked only by this: each against a float64 triple loop over many shapes, transposes,
+  // alpha/beta (a NaN C under beta 0), batches, padded leading dimensions, and 1/2/3 threads
+  // bit-identical.
+  it('match a float64 reference and give the same bits at any thread count', function () {
+    const run = runNativeSelftest('cpu/gemm_selftest.cc', {
+      sources: ['cpu/gemm.cc', 'core/thread_pool.cc', 'core/wake_policy.cc', 'cpu/cpu_features.cc'],
+      optimize: true,
+      args: ['--no-bench'],
+    });
+    if (!run) this.skip();
+    expect(run.stdout).to.match(/kernel portable: \d+ cases, 0 failed/);
+    expect(run.stdout).to.include('ALL PASSED: 0 failures');
+    expect(run.status).to.equal(0);
   });
 });

@@ -11,7 +11,7 @@ describe('native shapes (native/core/shape.h)', function () {
   this.timeout(120000);
 
   it('behave as std::vector<int64_t> through random edits, inline and on the heap', function () {
-    const run = runNativeSelftest('core/shape_selftest.cc', /*sanitize=*/ true);
+    const run = runNativeSelftest('core/shape_selftest.cc', { sanitize: true });
     if (!run) this.skip();
     expect(run.stdout).to.match(/shape_selftest: \d+ checks, 0 failed/);
     expect(run.status).to.equal(0);

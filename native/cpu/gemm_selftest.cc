@@ -1,8 +1,9 @@
 // Correctness test and benchmark for native/cpu/gemm.cc. Not part of the addon build.
 //
-// Build and run from the repository root (plain flags, like the addon: no -march):
-//   g++ -O3 -std=c++17 -pthread -Inative native/cpu/gemm.cc native/cpu/gemm_selftest.cc native/core/thread_pool.cc \
-//       native/core/wake_policy.cc native/cpu/cpu_features.cc -o /tmp/gemm_selftest
+// test/matmul.test.ts runs the tests (--no-bench). To benchmark, build and run from the
+// repository root (plain flags, like the addon: no -march), with the sources
+//   native/cpu/gemm.cc native/core/thread_pool.cc native/core/wake_policy.cc native/cpu/cpu_features.cc
+//   g++ -O3 -std=c++17 -pthread -Inative native/cpu/gemm_selftest.cc <those> -o /tmp/gemm_selftest
 //   /tmp/gemm_selftest
 // Options: --no-bench (tests only), --bench-only, --quick (fewer shapes).
 //
@@ -11,6 +12,7 @@
 // with a NaN-filled C), batches and padded leading dimensions, checks that C's padding is
 // left alone, and that 1, 2 and 3 threads give bit-identical results. Exits 1 on failure.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
