@@ -13,9 +13,32 @@ namespace {
 // (reshape, detach and autograd's saved tensors are views). GPU memory is not reported: it is
 // not V8's to manage, and reporting it made V8 collect garbage every few AlexNet activations
 // (13 us per reshape, 113 us per max-pool call on the GPU machine); GPU tensors are freed by
-// dispose()/tidy(), and the allocator empties its cache and retries before E_OOM.
+// dispose()/tidy(), and the allocator empties its cache and retries before E_OOM. The reports go
+// out in batches (Note [external memory in batches]).
 int64_t reported_bytes(const Tensor& t) {
   return t.storage() && t.storage()->device() == Device::CPU ? static_cast<int64_t>(t.storage()->bytes()) : 0;
+}
+
+// Note [external memory in batches]: V8 counts external memory allocated since its last full
+// collection as old-generation allocation, and once its heap holds more than ~8 MB of objects
+// (any program with a data set or a framework loaded) the intermediate tensors of one forward
+// pass, reported when made and again when disposed a few microseconds later, started incremental
+// marking pass after pass: ResNet-50 at batch 1 with MNIST loaded ran 20-48 full collections in
+// 50 inferences (`node --trace-gc`; 2 without MNIST) and took 34.6-44.5 ms a call against
+// 32.8-40.6 with this (alternated, a slow spell of the machine); in the `models` bench group,
+// which loads MNIST, 40-41 ms -> 34. So changes are summed here and passed on once they reach
+// kExternalBatch either way: memory that comes and goes within a pass nets to nothing, V8 never
+// sees less than the truth minus one batch, and forgotten tensors still make it collect
+// (test/memory.test.ts).
+constexpr int64_t kExternalBatch = int64_t{32} << 20;
+
+void report_external_memory(Napi::Env env, int64_t change) {
+  int64_t& unreported = addon_data(env).unreported_bytes;
+  unreported += change;
+  if (unreported >= kExternalBatch || unreported <= -kExternalBatch) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, unreported);
+    unreported = 0;
+  }
 }
 
 // SplitMix64: the slots' first generations (Note [handles are numbers]).
@@ -91,7 +114,7 @@ void drop(Napi::Env env, HandleTable::Slot* slot) {
     Tensor t;
     t.set_storage(storage);
     const int64_t bytes = reported_bytes(t);
-    if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+    if (bytes) report_external_memory(env, -bytes);
   }
 }
 
@@ -114,7 +137,7 @@ Napi::Value wrap_tensor(Napi::Env env, Tensor tensor) {
   if (tensor.storage()) tensor.storage()->mark_handed_out();  // Note [failed outputs], storage.h
   const int64_t bytes = tensor.storage() && tensor.storage()->add_js_handle() ? reported_bytes(tensor) : 0;
   const double handle = addon_data(env).handles.add(std::move(tensor));
-  if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  if (bytes) report_external_memory(env, bytes);
   return Napi::Number::New(env, handle);
 }
 

@@ -85,6 +85,7 @@ struct AddonData {
   int64_t pending_completions = 0;       // the TSFN keeps the event loop alive while > 0
   HandleTable handles;                   // tensors JavaScript has not released (Note [handles are numbers])
   Generator generator;                   // cpu_generator(env) (api.h): one per environment
+  int64_t unreported_bytes = 0;          // tensor memory V8 has not been told of yet (napi_util.cc)
 };
 
 AddonData& addon_data(Napi::Env env);
