@@ -318,14 +318,15 @@ describe('vectorised math (native/cpu/vec_math)', function () {
           return acc[0];
         };
         // sum: each whole chunk c of 64 floats as 16 float32 terms (c[k] + c[k + 32]) + (c[k + 16] +
-        // c[k + 48]) into lanes k (even chunks) or 16 + k (odd), the rest element i to lane i % 32
+        // c[k + 48]) into lanes k (even chunks) or 16 + k (odd); the r elements after them in float32
+        // pairs, rest[k] + rest[k + 32] (or rest[k] alone) into lane k
         const sumOrder = (v: Float32Array) => {
           const acc = new Float64Array(32), f = Math.fround;
           let i = 0;
           for (let chunk = 0; i + 64 <= v.length; i += 64, chunk++) {
             for (let k = 0; k < 16; k++) acc[(chunk % 2) * 16 + k] += f(f(v[i + k] + v[i + k + 32]) + f(v[i + k + 16] + v[i + k + 48]));
           }
-          for (; i < v.length; i++) acc[i % 32] += v[i];
+          for (let k = 0; k < 32 && i + k < v.length; k++) acc[k] += f(v[i + k] + (i + k + 32 < v.length ? v[i + k + 32] : 0));
           return inLanes(acc, 32);
         };
         const next = rng(5);

@@ -20,8 +20,9 @@
 // lane i + 8 into lane i, then i + 4, i + 2, i + 1. sum adds in 32 float64 lanes, and first
 // adds each whole chunk of 64 floats in float32, four floats a term: chunk c's term k (k < 16)
 // is (c[k] + c[k + 32]) + (c[k + 16] + c[k + 48]), rounded to float32, added into lane k of
-// an even chunk, lane 16 + k of an odd one. The elements past the last whole chunk go to lane
-// i % 32 one by one. Then lane i + 16 into lane i, and on as the 16.
+// an even chunk, lane 16 + k of an odd one. The elements past the last whole chunk (r of them,
+// under 64) go in pairs: lane i (i < 32, i < r) gets rest[i] + rest[i + 32], one float32 term
+// (rest[i] alone where i + 32 >= r). Then lane i + 16 into lane i, and on as the 16.
 // Why: a float64 sum converts every float (vcvtps2pd, 4 floats a cycle on Zen 3), which bound
 // it to 12 floats/ns in the cache where PyTorch's float32 sum reads 14-16 (a mean over maps of
 // 784 at 0.6x its speed); with a conversion per 4 floats it runs at the loads' speed (16-20
@@ -30,8 +31,14 @@
 // float64 (12.8M randn floats: 7.5e-8 of the sum, under half a float32 ulp of the result). Sums
 // of integers (counts of masks) stay exact while a term is under 2^24. A plain float64 lane is
 // one conversion and one addition an element, and with 16 lanes (two AVX-512 chains) it waited
-// on the additions' latency; hence 32, and the two sets of 16 for even and odd chunks. Every
-// path does exactly this, so the sum of the same floats is the same bits on every path.
+// on the additions' latency; hence 32, and the two sets of 16 for even and odd chunks. The rest
+// once went element by element to lane i % 32, a conversion and a float64 addition each, and
+// most sums of short runs were that: a mean over [32, 512, 7, 7]'s maps of 49 (a ResNet's
+// global pool) was 8 conversions and 8 additions a map, 1.5x the time of pairs. Why pairs and
+// not the rest as one more chunk padded with zeros (fewer conversions still): a term of three
+// equal floats rounds (2x + x), and the mean of a constant must be that constant (a constant's
+// variance exactly 0); x + x and x + 0 are exact. Every path does exactly this, so the sum of
+// the same floats is the same bits on every path.
 #include "cpu/vec_math.h"
 
 #include <algorithm>
@@ -142,7 +149,10 @@ double sum_portable(const float* x, int64_t n) {
       half[k] += term;
     }
   }
-  for (; i < n; ++i) lanes[i & 31] += x[i];
+  for (int64_t k = 0; k < 32 && i + k < n; ++k) {  // the rest in pairs
+    const float term = x[i + k] + (i + k + 32 < n ? x[i + k + 32] : 0.0f);
+    lanes[k] += term;
+  }
   return reduce32(lanes);
 }
 
@@ -242,6 +252,7 @@ CONVNET_AVX512 __m512 log16(__m512 x) {
 }
 
 CONVNET_AVX512 __mmask16 mask16(int64_t count) {
+  if (count <= 0) return 0;
   return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
 }
 
@@ -320,20 +331,18 @@ __attribute__((target("avx512f"))) double sum_avx512(const float* x, int64_t n) 
     acc[1] = _mm512_add_pd(acc[1], hi8(even));
     i += 64;
   }
-  // The rest, under 64 floats, element i to lane i % 32: at most four vectors of 16, the last
-  // masked (zeros beyond n, which change no lane: a lane is never -0.0). Written out: a loop
-  // picking acc[2 * (step & 1)] kept acc on the stack, each addition a store and a reload, 70% of
-  // adaptiveAvgPool2d [32, 512, 7, 7] -> 1x1 (runs of 49): 0.225 ms at 1 thread, 0.084 at 2,
-  // beside PyTorch's 0.082 and 0.053 (Zen 5, session 50).
-  const auto rest = [&](int64_t at, __m512d* a, __m512d* b) __attribute__((target("avx512f"), always_inline)) {
-    const __m512 v = _mm512_maskz_loadu_ps(mask16(n - at), x + at);
-    *a = _mm512_add_pd(*a, lo8(v));
-    *b = _mm512_add_pd(*b, hi8(v));
-  };
-  if (i < n) rest(i, &acc[0], &acc[1]);
-  if (i + 16 < n) rest(i + 16, &acc[2], &acc[3]);
-  if (i + 32 < n) rest(i + 32, &acc[0], &acc[1]);
-  if (i + 48 < n) rest(i + 48, &acc[2], &acc[3]);
+  // The rest in pairs (Note [sum order]): masked loads, a load past n masked off whole.
+  if (i < n) {
+    const int64_t r = n - i;
+    const auto pairs = [&](int64_t at) __attribute__((target("avx512f"), always_inline)) {
+      return _mm512_add_ps(_mm512_maskz_loadu_ps(mask16(r - at), x + i + at), _mm512_maskz_loadu_ps(mask16(r - at - 32), x + i + at + 32));
+    };
+    const __m512 low = pairs(0), high = pairs(16);
+    acc[0] = _mm512_add_pd(acc[0], lo8(low));
+    acc[1] = _mm512_add_pd(acc[1], hi8(low));
+    acc[2] = _mm512_add_pd(acc[2], lo8(high));
+    acc[3] = _mm512_add_pd(acc[3], hi8(high));
+  }
   return reduce32_avx512(acc[0], acc[1], acc[2], acc[3]);
 }
 
@@ -660,32 +669,19 @@ __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
     add8(&a2, &a3, terms(x + i + 8));
     i += 64;
   }
-  // Each 4 floats converted straight from memory (vcvtps2pd ymm, m128): add8's 8-float load and
-  // vextractf128 cost an extra uop per 8 floats.
-  const auto add4 = [](__m256d* a, const float* p) __attribute__((target("avx2,fma"))) { *a = _mm256_add_pd(*a, _mm256_cvtps_pd(_mm_loadu_ps(p))); };
-  if (i + 32 <= n) {
-    add4(&a0, x + i);
-    add4(&a1, x + i + 4);
-    add4(&a2, x + i + 8);
-    add4(&a3, x + i + 12);
-    add4(&a4, x + i + 16);
-    add4(&a5, x + i + 20);
-    add4(&a6, x + i + 24);
-    add4(&a7, x + i + 28);
-    i += 32;
+  // The rest in pairs (Note [sum order]): whole vectors loaded plainly, the one across n masked,
+  // those past it masked off whole (a masked load faults on no lane it leaves out).
+  if (i < n) {
+    const int64_t r = n - i;
+    const auto part = [&](int64_t at) __attribute__((target("avx2,fma"))) {
+      return r - at >= 8 ? _mm256_loadu_ps(x + i + at) : _mm256_maskload_ps(x + i + at, first_lanes8(r - at));
+    };
+    const auto pairs = [&](int64_t k) __attribute__((target("avx2,fma"))) { return _mm256_add_ps(part(k), part(k + 32)); };
+    add8(&a0, &a1, pairs(0));
+    if (r > 8) add8(&a2, &a3, pairs(8));
+    if (r > 16) add8(&a4, &a5, pairs(16));
+    if (r > 24) add8(&a6, &a7, pairs(24));
   }
-  // The tail: whole vectors, then one masked load. The zero padding past it is not added: a lane
-  // starts at +0.0 and so is never -0.0, and adding +0.0 changes no other value. Against four
-  // masked loads: adaptiveAvgPool2d [32, 512, 7, 7] -> 1x1 (runs of 49) 0.157 -> 0.126 ms at 2
-  // threads (`node dist/bench/run.js pool --threads 2 --passes 1`, alternated twice).
-  const int64_t r = n - i;
-  const auto tail = [&](int64_t at) __attribute__((target("avx2,fma"))) {
-    return r - at >= 8 ? _mm256_loadu_ps(x + i + at) : _mm256_maskload_ps(x + i + at, first_lanes8(r - at));
-  };
-  if (r > 0) add8(&a0, &a1, tail(0));
-  if (r > 8) add8(&a2, &a3, tail(8));
-  if (r > 16) add8(&a4, &a5, tail(16));
-  if (r > 24) add8(&a6, &a7, tail(24));
   // a_k holds lanes 4k .. 4k + 3: lane i + 16 into lane i, then as 16 lanes.
   return reduce16_avx2(_mm256_add_pd(a0, a4), _mm256_add_pd(a1, a5), _mm256_add_pd(a2, a6), _mm256_add_pd(a3, a7));
 }
