@@ -171,6 +171,12 @@ describe('reductions', () => {
     const ints = Float32Array.from({ length: 100_000 }, (_, i) => (i % 201) - 100);
     expect(cc.sum(cc.tensor(ints)).item()).to.equal(ints.reduce((a, b) => a + b, 0));
     expect(cc.mean(cc.ones([64, 1000]), 1).dataSync().every((m) => m === 1)).to.equal(true);
+    // the mean of a constant is that constant, for every length of the tail after the whole
+    // chunks of 64 (x + x and x + 0 are exact in float32; 2x + x would not be)
+    for (let n = 1; n <= 200; n++) {
+      const m = cc.tidy(() => cc.mean(cc.full([3, n], 1.1), 1).dataSync());
+      expect(Array.from(m), `n=${n}`).to.deep.equal([Math.fround(1.1), Math.fround(1.1), Math.fround(1.1)]);
+    }
     // over rows too (four rows a pass add in float32 first): column counts of a [30001, 7] mask
     const rows = cc.tensor(mask.subarray(0, 30001 * 7), { shape: [30001, 7] });
     const counts = Array.from({ length: 7 }, (_, j) => mask.subarray(0, 30001 * 7).filter((_, i) => i % 7 === j && mask[i] === 1).length);
