@@ -54,7 +54,9 @@ void forward_plane(const float* __restrict v, const int32_t* __restrict ip, floa
 
 // One plane's backward, every index in range: g[i] = kept[i] ? d[ip[i]] : 0, by a bit mask (no
 // branch to mispredict where repeats are common). The callers check the range first, in
-// max_index's one vectorised pass: inline here the checks made this loop 1.9x slower.
+// max_index's one vectorised pass: inline here the checks made this loop 1.9x slower. An
+// AVX-512 masked gather (vgatherdps, 16 inputs a step) took twice as long on Zen 5: [8, 96, 55,
+// 55] k3s2, 2 threads, 0.16 -> 0.27 ms (session 54).
 void backward_plane(const float* __restrict d, const int32_t* __restrict ip, const int32_t* __restrict kept,
                     float* __restrict g, int64_t in_plane) {
   const uint32_t* __restrict bits = reinterpret_cast<const uint32_t*>(d);
