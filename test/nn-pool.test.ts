@@ -872,5 +872,19 @@ describe('F: pooling', () => {
     const idx = cc.tensor(new Int32Array([0, 5, 7, -1, 9, 35]), { shape: [1, 1, 2, 3] });
     const dx2 = native.maxPoolBackward(cc.ones([1, 1, 2, 3]).handle(), idx.handle(), [1, 1, 6, 6]);
     await expectRejects(new cc.Tensor(dx2, [1, 1, 6, 6], 'float32').data(), 'E_INDEX', /index -1 at position 3/);
+    // planes are checked one by one: good planes before and after, two bad ones; the first named
+    const many = Int32Array.from({ length: 40 * 16 }, (_, i) => (i * 7) % 96);
+    many[17 * 16 + 4] = -1;
+    many[30 * 16] = 96;
+    for (const threads of [1, 2, 3]) {
+      const before = cc.getNumThreads();
+      cc.setNumThreads(threads);
+      try {
+        const dx3 = native.maxPoolBackward(cc.ones([1, 40, 2, 8]).handle(), cc.tensor(many, { shape: [1, 40, 2, 8] }).handle(), [1, 40, 6, 16]);
+        await expectRejects(new cc.Tensor(dx3, [1, 40, 6, 16], 'float32').data(), 'E_INDEX', /index -1 at position 276\b/);
+      } finally {
+        cc.setNumThreads(before);
+      }
+    }
   });
 });
