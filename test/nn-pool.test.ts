@@ -411,6 +411,21 @@ describe('F: pooling', () => {
       const ones = cc.ones([1, 1, 2, 2], 'int32');
       expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), cc.tensor([[[[0, 1], [99, 3]]]], { dtype: 'int32' }), ones, [1, 1, 2, 2]).dataSync(), 'E_INDEX', /index 99/);
       expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), idx, cc.ones([1, 1, 2, 2]), [1, 1, 2, 2]), 'E_DTYPE', /kept/);
+      // planes are checked one by one: good planes before and after, two bad ones; the first named
+      const many = Int32Array.from({ length: 40 * 16 }, (_, i) => (i * 7) % 96);
+      many[17 * 16 + 4] = -1;
+      many[30 * 16] = 96;
+      const manyKept = cc.ones([1, 40, 2, 8], 'int32');
+      for (const threads of [1, 2, 3]) {
+        const before = cc.getNumThreads();
+        cc.setNumThreads(threads);
+        try {
+          const bad = cc.tensor(many, { shape: [1, 40, 2, 8] });
+          expectError(() => maxUnpool2dBackward(cc.ones([1, 40, 6, 16]), bad, manyKept, [1, 40, 2, 8]).dataSync(), 'E_INDEX', /index -1 at position 276\b/);
+        } finally {
+          cc.setNumThreads(before);
+        }
+      }
       expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), idx, cc.ones([1, 1, 4], 'int32'), [1, 1, 2, 2]), 'E_SHAPE', /kept/);
       expectError(() => F.maxUnpool2d(x, cc.ones([1, 1, 2, 2]), 2), 'E_DTYPE');
       expectError(() => F.maxUnpool2d(x, cc.zeros([1, 1, 2, 3], 'int32'), 2), 'E_SHAPE');

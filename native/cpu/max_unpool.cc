@@ -101,11 +101,13 @@ void max_unpool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor
   BadIndex bad;
   for_planes(planes, 2 * in_plane, [&](int64_t begin, int64_t end) {
     const uint32_t n = static_cast<uint32_t>(out_plane);
-    if (max_index(pi + begin * in_plane, (end - begin) * in_plane) >= n) {  // the op fails: no values
-      for (int64_t p = begin; p < end; ++p) note_bad_in_plane(bad, pi + p * in_plane, p, in_plane, n);
-      return;
-    }
+    // Plane by plane, the check just before the gather (the indices then in L1); from the first
+    // plane with a bad index the op fails, with no values.
     for (int64_t p = begin; p < end; ++p) {
+      if (max_index(pi + p * in_plane, in_plane) >= n) {
+        for (; p < end; ++p) note_bad_in_plane(bad, pi + p * in_plane, p, in_plane, n);
+        return;
+      }
       backward_plane(pdy + p * out_plane, pi + p * in_plane, pk + p * in_plane, pdx + p * in_plane, in_plane);
     }
   });
