@@ -3,11 +3,14 @@
  * (CPU), square sizes 64–2048, at each thread count. Target (issue 2): at least 80% of
  * OpenBLAS single-threaded at 256, 512 and 1024. PyTorch runs size by size, each right before
  * ours (bench/python_worker.ts); NumPy runs every size first, in a process of its own, because
- * OpenBLAS reads its thread count (OPENBLAS_NUM_THREADS) when it loads.
+ * OpenBLAS reads its thread count (OPENBLAS_NUM_THREADS) when it loads. TensorFlow.js's `tf.matMul`
+ * (bench/tfjs.ts) runs every size first too, in a Node process of its own; its plain-JavaScript
+ * backend only up to 512 (2048^3 would take minutes).
  */
 import * as cc from '../lib';
 import { pythonTimer, runPython, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
+import { TFJS_BACKENDS, tfjsCases, tfjsColumn } from './tfjs';
 
 const NUMPY_SCRIPT = (sizes: number[], quick: boolean) => `
 import json
@@ -43,6 +46,9 @@ export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; note
   const notes: string[] = [`our GEMM kernel: ${cc.backends().cpu.gemmKernel}`];
   const peaks: Record<number, number> = {};
   for (const threads of opts.threads) {
+    const tfjs = Object.fromEntries(TFJS_BACKENDS.map((backend) => [backend, tfjsCases({
+      threads, quick: opts.quick, gemm: backend === 'cpu' ? sizes.filter((n) => n <= 512) : sizes,
+    }, backend, notes)]));
     const blas = runPython(NUMPY_SCRIPT(sizes, opts.quick), { OPENBLAS_NUM_THREADS: String(threads), OPENBLAS_VERBOSE: '2' });
     let reference: Record<string, Timing> = {};
     if ('error' in blas) {
@@ -74,7 +80,10 @@ export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; note
         await cc.sync();
       }, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : {});
       const perProduct = { medianMs: t.medianMs / inner, minMs: t.minMs / inner, maxMs: t.maxMs / inner, repeats: t.repeats };
-      rows.push({ case: `gemm ${n}x${n}x${n}`, threads, flops: 2 * n * n * n, ours: perProduct, references: { OpenBLAS: reference[String(n)], PyTorch: torchTimes[String(n)] } });
+      rows.push({ case: `gemm ${n}x${n}x${n}`, threads, flops: 2 * n * n * n, ours: perProduct, references: {
+        OpenBLAS: reference[String(n)], PyTorch: torchTimes[String(n)],
+        ...Object.fromEntries(TFJS_BACKENDS.map((b) => [tfjsColumn(b), tfjs[b][String(n)]])),
+      } });
       a.dispose();
       b.dispose();
     }

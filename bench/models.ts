@@ -22,6 +22,9 @@
  *   3x112x112; Inception v3 (`models.inceptionV3`, no auxiliary head) inference at batch 1 on
  *   3x299x299; DenseNet-121 and MobileNet v2 (also fused) inference at batch 1 on 3x224x224.
  *
+ * TensorFlow.js (bench/tfjs.ts: its wasm and plain-JavaScript backends, one thread each) runs
+ * the LeNet-5 step and inference beside them: the same model in tfjs-layers, channels last.
+ *
  * `--device cuda`: the same cases with the models on the GPU (`model.to('cuda')`; `fit` and
  * `evaluate` move each batch there) beside PyTorch on the GPU (models_torch.py --device cuda).
  */
@@ -29,6 +32,7 @@ import * as path from 'path';
 import * as cc from '../lib';
 import { runPython, summarize, time, torchPython, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
 import { torchWorker } from './python_worker';
+import { TFJS_BACKENDS, tfjsCases, tfjsColumn } from './tfjs';
 
 const { nn } = cc;
 
@@ -194,6 +198,11 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
         return 'error' in ref ? {} : (ref.result as Record<string, Timing & { accuracy?: number; version?: string }>);
       };
       cc.setNumThreads(threads);
+      // TensorFlow.js's LeNet-5 (CPU only: its GPU backends are the browser's), all three cases
+      // at once in a Node process of its own per backend (bench/tfjs.ts).
+      const lenetWanted = !only || ['lenet5 train step b64', 'lenet5 inference'].some((n) => n.includes(only));
+      const tfjs = Object.fromEntries(TFJS_BACKENDS.map((backend) => [backend, gpu || !lenetWanted ? {} : tfjsCases({ threads, quick: q, lenet5: true }, backend, notes)]));
+      const tfjsRefs = (name: string) => Object.fromEntries(TFJS_BACKENDS.map((b) => [tfjsColumn(b), tfjs[b][name]]));
 
       // LeNet-5 training step, batch 64.
       cc.manualSeed(0);
@@ -205,7 +214,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
         const x = onDevice(cc.randn([64, 1, 28, 28])), y = onDevice(cc.tensor(Int32Array.from({ length: 64 }, (_, i) => i % 10), { dtype: 'int32' }));
         try {
           const t = await time(async () => { await trainStep(model, opt, x, y); }, repeats);
-          rows.push({ case: 'lenet5 train step b64', threads, flops: 3 * 64 * lenetFlops, images: 64, ours: t, references: { PyTorch: torch['lenet5 train step b64'] } });
+          rows.push({ case: 'lenet5 train step b64', threads, flops: 3 * 64 * lenetFlops, images: 64, ours: t, references: { PyTorch: torch['lenet5 train step b64'], ...tfjsRefs('lenet5 train step b64') } });
         } finally {
           opt.dispose(); x.dispose(); y.dispose(); model.dispose();
         }
@@ -247,7 +256,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
             out.dispose();
           }, q ? repeats : { warmup: 5, minRepeats: b === 1 ? 200 : 10, minTotalMs: 1000 });
           const name = `lenet5 inference b${b}`;
-          rows.push({ case: name, threads, flops: b * lenetFlops, images: b, ours: t, references: { PyTorch: torch[name] } });
+          rows.push({ case: name, threads, flops: b * lenetFlops, images: b, ours: t, references: { PyTorch: torch[name], ...tfjsRefs(name) } });
           x.dispose();
         }
         model.dispose();

@@ -30,12 +30,12 @@ interface Group {
 
 const GROUPS: Record<string, Group> = {
   conv: { references: ['PyTorch'], run: benchConv, cuda: { references: ['PyTorch', 'cuDNN best', 'cuDNN best (graph)'] } },
-  gemm: { references: ['OpenBLAS', 'PyTorch'], run: benchGemm },
+  gemm: { references: ['OpenBLAS', 'PyTorch', 'TF.js wasm', 'TF.js cpu'], run: benchGemm },
   loss: { references: ['PyTorch'], run: benchLoss },
   pool: { references: ['PyTorch'], run: benchPool },
   layers: { references: ['PyTorch'], run: benchLayers },
   ops: { references: ['PyTorch'], run: benchOps },
-  models: { references: ['PyTorch'], run: benchModels, cuda: { references: ['PyTorch'] } },
+  models: { references: ['PyTorch', 'TF.js wasm', 'TF.js cpu'], run: benchModels, cuda: { references: ['PyTorch'] } },
   responsiveness: { references: ['naive'], run: benchResponsiveness },
 };
 

@@ -37,6 +37,16 @@ describe('the benchmark harness', function () {
       const cases = result.results.models.rows.map((r: { case: string }) => r.case);
       for (const c of ['lenet5 train step b64', 'lenet5 inference b1', 'lenet5 inference b1000', 'alexnet64 train step b4', 'resnet18 train step b4', 'resnet18 inference b1', 'resnet18 inference b4', 'resnet50 inference b1 64x64', 'resnet50 inference b1 64x64 fused', 'googlenet inference b1 64x64', 'googlenet train step b2 64x64 (aux)', 'inception_v3 inference b1 96x96', 'densenet121 inference b1 64x64', 'mobilenet_v2 inference b1 64x64 fused']) expect(cases).to.include(c);
       expect(cases.some((c: string) => c.startsWith('lenet5 train epoch b64'))).to.equal(true);
+      // TensorFlow.js beside LeNet-5 and GEMM: its plain-JavaScript backend everywhere, its wasm
+      // backend where it has the kernels (no convolution gradients), and a note saying so
+      const lenet = (name: string) => result.results.models.rows.find((r: { case: string }) => r.case === name);
+      expect(lenet('lenet5 train step b64').references['TF.js cpu'].medianMs).to.be.above(0);
+      expect(lenet('lenet5 train step b64').references['TF.js wasm']).to.equal(undefined);
+      expect(result.results.models.notes.join('\n')).to.match(/TF\.js wasm cannot run lenet5 train step b64: .*Conv2DBackpropFilter/);
+      for (const name of ['lenet5 inference b1', 'lenet5 inference b1000']) {
+        for (const column of ['TF.js wasm', 'TF.js cpu']) expect(lenet(name).references[column].medianMs, `${name}: ${column}`).to.be.above(0);
+      }
+      for (const row of result.results.gemm.rows) expect(row.references['TF.js wasm'].medianMs, row.case).to.be.above(0);
       const delay = result.results.responsiveness.rows.find((r: { case: string }) => r.case.endsWith('event-loop delay p99'));
       expect(delay.references.naive.medianMs).to.be.above(0);
       // the chart beside the JSON: one bar per case with a reference, each with its ratio
