@@ -47,7 +47,8 @@ export function tfjsCases(request: Omit<TfjsRequest, 'backend'>, backend: TfjsBa
     note(`${tfjsColumn(backend)} not measured: ${why ?? 'could not read its output'}`);
     return {};
   }
-  note(`${tfjsColumn(backend)}: TensorFlow.js ${reply.version}, backend ${reply.backend} (${reply.detail}) at ${request.threads} thread(s) asked; @tensorflow/tfjs-node not measured (its install downloads libtensorflow from outside the npm registry)`);
+  note(`${tfjsColumn(backend)}: TensorFlow.js ${reply.version}, backend ${reply.backend} (${reply.detail})`);
+  note('TF.js: @tensorflow/tfjs-node not measured (its install downloads libtensorflow from outside the npm registry); each backend on the threads it has, whatever the row\'s count');
   for (const [name, message] of Object.entries(reply.failed)) note(`${tfjsColumn(backend)} cannot run ${name}: ${message}`);
   return reply.results;
 }

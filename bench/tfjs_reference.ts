@@ -105,7 +105,7 @@ async function main(request: TfjsRequest): Promise<TfjsReply> {
   }
 
   const detail = request.backend === 'wasm'
-    ? `SIMD ${(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'on' : 'off'}, ${wasm.getThreadsCount()} thread(s)`
+    ? `SIMD ${(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) ? 'on' : 'off'}, ${wasm.getThreadsCount()} thread${wasm.getThreadsCount() === 1 ? '' : 's'}`
     : 'plain JavaScript, 1 thread';
   return { results, failed, version: tf.version_core, backend: tf.getBackend(), detail };
 }
