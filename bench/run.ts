@@ -20,6 +20,9 @@ import { benchResponsiveness } from './responsiveness';
 import { ratioChart } from './chart';
 import { mergePasses, printTable, type BenchOptions, type GroupResult } from './harness';
 import { torchBlasLine } from './python_worker';
+import { TFJS_BACKENDS, tfjsColumn } from './tfjs';
+
+const TFJS = TFJS_BACKENDS.map(tfjsColumn);
 
 interface Group {
   references: string[];
@@ -30,12 +33,12 @@ interface Group {
 
 const GROUPS: Record<string, Group> = {
   conv: { references: ['PyTorch'], run: benchConv, cuda: { references: ['PyTorch', 'cuDNN best', 'cuDNN best (graph)'] } },
-  gemm: { references: ['OpenBLAS', 'PyTorch', 'TF.js wasm', 'TF.js cpu'], run: benchGemm },
+  gemm: { references: ['OpenBLAS', 'PyTorch', ...TFJS], run: benchGemm },
   loss: { references: ['PyTorch'], run: benchLoss },
   pool: { references: ['PyTorch'], run: benchPool },
   layers: { references: ['PyTorch'], run: benchLayers },
   ops: { references: ['PyTorch'], run: benchOps },
-  models: { references: ['PyTorch', 'TF.js wasm', 'TF.js cpu'], run: benchModels, cuda: { references: ['PyTorch'] } },
+  models: { references: ['PyTorch', ...TFJS], run: benchModels, cuda: { references: ['PyTorch'] } },
   responsiveness: { references: ['naive'], run: benchResponsiveness },
 };
 
