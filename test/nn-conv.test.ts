@@ -198,6 +198,17 @@ describe('F.conv2d', () => {
       { x: [2, 3, 20, 21], w: [8, 3, 3, 3], o: { padding: 'same', dilation: 2 }, bias: true, what: 'direct, dilation 2 (no sliding)' },
       { x: [2, 16, 12, 12], w: [32, 16, 1, 1], o: {}, bias: true, what: '1x1 GEMM' },
       { x: [2, 16, 12, 12], w: [32, 1, 3, 3], o: { padding: 'same', dilation: 2, groups: 16 }, bias: true, what: 'depthwise x2' },
+      // Depthwise with AVX-512 or AVX2: lanes along the rows, tiles of 1-4 vectors (the last
+      // partial), prepared planes split into phases at a stride; backward-data at stride 1 as the
+      // flipped forward (a padding past (k - 1) d crops dy's plane), else direct loops.
+      { x: [2, 6, 13, 7], w: [6, 1, 3, 3], o: { padding: 1, groups: 6 }, bias: true, what: 'depthwise, rows of 7 (one partial vector), 13 rows (tiles of 8 + 5)' },
+      { x: [1, 3, 21, 83], w: [3, 1, 3, 3], o: { padding: 1, groups: 3 }, bias: true, what: 'depthwise, rows of 83: 4 vectors + 2 (the last partial)' },
+      { x: [2, 4, 19, 37], w: [4, 1, 3, 3], o: { stride: 2, padding: 1, groups: 4 }, bias: true, what: 'depthwise stride 2, odd width: phases of 19 (over a vector)' },
+      { x: [2, 4, 14, 14], w: [8, 1, 3, 3], o: { stride: 2, padding: 1, groups: 4 }, what: 'depthwise stride 2, multiplier 2, 7 x 7 outputs (phases of 8), no bias' },
+      { x: [1, 3, 17, 40], w: [3, 1, 5, 5], o: { stride: [1, 3], padding: 2, groups: 3 }, bias: true, what: 'depthwise 5x5, stride [1, 3] (three phases; backward-data by direct loops)' },
+      { x: [2, 4, 11, 35], w: [8, 1, 3, 2], o: { padding: [3, 2], groups: 4 }, bias: true, what: 'depthwise, padding past the kernel (backward-data crops dy), multiplier 2' },
+      { x: [1, 5, 24, 33], w: [5, 1, 4, 3], o: { padding: 'same', dilation: [2, 3], groups: 5 }, bias: true, what: "depthwise 'same' with an even kernel, dilation [2, 3]" },
+      { x: [1, 2, 5, 70], w: [2, 1, 7, 7], o: { padding: 3, groups: 2 }, what: 'depthwise 7x7 on 5 rows (taps past the plane in every tile), 49 taps (filter sums 9 at a time + 4)' },
       // More than 16 output channels per group, stride 1, 2 or 4, rows of 4 or more: the direct AVX-512
       // kernel of 32-channel blocks (forward; backward-data as the flipped, transposed convolution
       // when the input has more than 16 channels per group too, in rows of 12 or more).
