@@ -59,6 +59,13 @@ class SgemmPanelSource {
     (void)item, (void)p0, (void)kc, (void)j0, (void)panel_stride;
     return nullptr;
   }
+  // A source that is a plain row-major op(B_item) returns it (rows *ldb floats apart), so that
+  // the product may read it in place where a packed copy would serve few row panels (as sgemm
+  // does); nullptr: it has no such matrix.
+  virtual const float* matrix(int64_t item, int64_t* ldb) const {
+    (void)item, (void)ldb;
+    return nullptr;
+  }
 };
 
 // op(B_i) a plain row-major matrix, B_i = B + i * stride (rows ldb floats apart), packed as
@@ -67,6 +74,10 @@ class SgemmMatrixPanels : public SgemmPanelSource {
  public:
   SgemmMatrixPanels(const float* B, int64_t ldb, int64_t stride) : b_(B), ldb_(ldb), stride_(stride) {}
   void pack(int64_t item, int64_t p0, int64_t kc, int64_t j0, int64_t n, float* dst) const override;
+  const float* matrix(int64_t item, int64_t* ldb) const override {
+    *ldb = ldb_;
+    return b_ + item * stride_;
+  }
 
  private:
   const float* b_;
