@@ -198,7 +198,8 @@ export interface NativeAddon {
   activationForward(kind: ActivationKind, x: Handle, param: number): Handle;
   activationBackward(kind: ActivationKind, dy: Handle, x: Handle, y: Handle, param: number): Handle;
   /** geometry: [strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups] */
-  conv2dForward(x: Handle, w: Handle, b: Handle | null, geometry: readonly number[]): Handle;
+  /** lo, hi: a fused activation, y = min(max(conv(x, w) + b, lo), hi) (ReLU: 0, Infinity) */
+  conv2dForward(x: Handle, w: Handle, b: Handle | null, geometry: readonly number[], lo?: number, hi?: number): Handle;
   conv2dBackwardData(dy: Handle, w: Handle, b: Handle | null, geometry: readonly number[], xShape: readonly number[]): Handle;
   conv2dBackwardFilter(dy: Handle, x: Handle, geometry: readonly number[], wShape: readonly number[]): Handle;
   biasBackward(dy: Handle, axis: number): Handle;

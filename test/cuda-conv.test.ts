@@ -165,6 +165,18 @@ describeCuda('conv2d on cuDNN (plain float32: allowTF32Cudnn false)', function (
   });
 });
 
+describeCuda('conv2d with a fused activation (clamp after the convolution, on the GPU)', function () {
+  withOptions({ allowTF32Cudnn: false, benchmark: false, deterministic: false });
+  it('matches the CPU (lib/nn/fused-activation.ts: ReLU, ReLU6, Hardtanh bounds)', function () {
+    const geometry = [1, 1, 1, 1, 1, 1, 1, 1, 4];  // 3x3, padding 1, groups 4 (depthwise)
+    for (const [lo, hi] of [[0, Infinity], [0, 6], [-0.5, 0.25]]) {
+      const x = randomCpu([2, 4, 9, 9], 11, -3, 3), w = randomCpu([4, 1, 3, 3], 12), b = randomCpu([4], 13);
+      compareDevices((xx, ww, bb) => new Tensor(native.conv2dForward(xx.handle('t'), ww.handle('t'), bb.handle('t'), geometry, lo, hi), [2, 4, 9, 9], 'float32'),
+        [x, w, b], { bound: CONV_BOUND, what: `clamp [${lo}, ${hi}]` });
+    }
+  });
+});
+
 describeCuda('conv_transpose2d and conv1d on cuDNN (allowTF32Cudnn false)', function () {
   withOptions({ allowTF32Cudnn: false, benchmark: false, deterministic: false });
   let seed = 5000;

@@ -10,6 +10,7 @@
 import { ones, zeros, full } from '../creation';
 import { fail } from '../errors';
 import * as F from './functional/index';
+import { conv2dClamped } from './functional/conv';
 import { dropoutWithMask } from './functional/layers';
 import { checkInterpolateOptions, checkPadOptions } from './functional/sampling';
 import { checkLevels, checkSamplingRatio, single, type Size1, type Size2 } from './functional/pool';
@@ -156,6 +157,16 @@ export class Conv2d extends Module {
       stride: [...this.stride], padding: typeof this.padding === 'string' ? this.padding : [...this.padding], dilation: [...this.dilation], groups: this.groups, bias: this.bias !== null,
       ...(this.paddingMode !== 'zeros' ? { paddingMode: this.paddingMode } : {}),
     }];
+  }
+
+  /**
+   * @internal forward, then min(max(·, lo), hi), as one native op (nn/fused-activation.ts); null
+   * where the padding mode pads x first. Records no gradient.
+   */
+  forwardClamped(x: Tensor, lo: number, hi: number): F32 | null {
+    if (this.paddingMode !== 'zeros' && this.padding !== 'valid') return null;
+    const o = { stride: this.stride, dilation: this.dilation, groups: this.groups, padding: this.padding };
+    return conv2dClamped(x, this.weight, this.bias, o, lo, hi);
   }
 
   forward(x: Tensor): F32 {

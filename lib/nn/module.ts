@@ -45,6 +45,11 @@ interface SummaryRow { module: Module; shape: string; params: number; depth: num
 let summaryRows: SummaryRow[] | null = null;
 let summaryDepth = 0;
 
+/** @internal Whether `summary()` is tracing a forward (every module's call must then be seen). */
+export function tracingSummary(): boolean {
+  return summaryRows !== null;
+}
+
 export interface LoadStateDictOptions {
   /** Every key must match (no missing, no unexpected keys). Default true. */
   strict?: boolean;
@@ -98,6 +103,11 @@ export abstract class Module {
    * Runs `forward` (what `module(x)` does in PyTorch).
    * @example const y = conv.call(x);
    */
+  /** @internal Whether forward hooks or pre-hooks are registered (they must see every call). */
+  get hasForwardHooks(): boolean {
+    return this.#preHooks.size > 0 || this.#hooks.size > 0;
+  }
+
   call(...inputs: unknown[]): Tensor {
     if (typeof (this as { forward?: unknown }).forward !== 'function') {
       fail('E_ARG', `${this.typeName}.call: the class has no forward(); a Module subclass must implement forward(...inputs)`);

@@ -7,6 +7,7 @@ import { inInnermostScope } from '../engine';
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
 import { checkInt, describe } from '../validate';
+import { fusedConvActivation } from './fused-activation';
 import { Module } from './module';
 
 /**
@@ -76,8 +77,14 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.#layers) {
-      const z = m.call(y);
+    const layers = this.#layers;
+    for (let i = 0; i < layers.length; i++) {
+      // With gradients off, a convolution and the activation after it run as one op
+      // (fused-activation.ts); null where the convolution cannot (then layer by layer).
+      const fused = fusedConvActivation(layers, i);
+      const f = fused ? fused.run(y) : null;
+      if (f && fused) i = fused.last;
+      const z = f ?? layers[i].call(y);
       // Each layer's output is freed once the next layer has made its own (Note [forward scope],
       // module.ts), unless that layer gave it back (an in-place or identity layer) or it was kept.
       if (y !== x && z !== y && inInnermostScope(y)) y.dispose();

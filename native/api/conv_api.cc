@@ -11,6 +11,8 @@
 // pad_bottom/pad_right only size the output: Ho = floor((H + pad_top + pad_bottom -
 // dilation_h*(kh - 1) - 1) / stride_h) + 1. They may be negative: conv_transpose2d's
 // outputPadding op is conv2d's backward-data with pad_bottom = padding - op.
+#include <limits>
+
 #include "api/api.h"
 #include "core/queue.h"
 #include "cpu/nn_ops.h"
@@ -80,20 +82,26 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   const Tensor& w = float_tensor_arg(info, 1, op, "w");
   const Tensor* b = optional_tensor_arg(info, 2, op, "b");
   const Geometry geo = geometry_arg(info, 3, op);
+  // (lo, hi), optional: a fused activation, y = min(max(conv + b, lo), hi) (ReLU: 0, Infinity).
+  const bool clamped = info.Length() > 4 && !info[4].IsUndefined();
+  const double lo = clamped ? number_arg(info, 4, op, "lo") : -std::numeric_limits<double>::infinity();
+  const double hi = clamped ? number_arg(info, 5, op, "hi") : std::numeric_limits<double>::infinity();
+  CONVNET_CHECK(!(lo > hi), "E_ARG", op, ": expected `lo` <= `hi`, got ", lo, " > ", hi);
   const Shape y_shape = conv_output_shape(x.shape, w.shape, geo, op);
   expect_bias(b, w.shape[0], op);
   Tensor y = Tensor::empty(y_shape, DType::Float32, x.device());
   const Tensor bias = b ? *b : Tensor();
   const bool has_bias = b != nullptr;
   if (x.is_cuda()) {
-    CONVNET_ON_CUDA(op, cuda::conv2d_forward(x, w, b, geo.g, y));
+    CONVNET_ON_CUDA(op, cuda::conv2d_forward(x, w, b, geo.g, y); if (clamped) cuda::clamp(y, lo, hi, y));
   } else {
     // The versions of w and b this op reads: in-place writes enqueued later bump them (Note
     // [prepared weights], native/cpu/prepared_weights.h).
     cpu::prepared::Source weights{w.storage(), has_bias ? bias.storage() : nullptr, w.storage()->version(),
                                   has_bias ? bias.storage()->version() : 0};
-    Queue::cpu().enqueue(op, [x, w, bias, has_bias, g = geo.g, y, weights] {
-      cpu::conv2d_forward_queued(x, w, has_bias ? &bias : nullptr, g, y, weights);
+    const float flo = static_cast<float>(lo), fhi = static_cast<float>(hi);
+    Queue::cpu().enqueue(op, [x, w, bias, has_bias, g = geo.g, y, weights, flo, fhi] {
+      cpu::conv2d_forward_queued(x, w, has_bias ? &bias : nullptr, g, y, weights, flo, fhi);
     });
   }
   return wrap_tensor(info.Env(), std::move(y));

@@ -61,6 +61,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -68,6 +69,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "cpu/conv2d_internal.h"
+#include "cpu/cpu_ops.h"
 #include "cpu/conv2d_winograd.h"
 #include "cpu/gemm.h"
 #include "cpu/nn_ops.h"
@@ -140,14 +142,14 @@ prepared::Layout packed_weights(const float* pw, const Dims& d, const prepared::
 // products' column panels, or, where those are too few to share evenly (a 7x7 map at batch 1: 2
 // panels), A's rows in panels, each thread then building the (few) column panels for itself.
 void packed_product(int64_t M, int64_t N, int64_t K, const float* packed_a, const SgemmPanelSource& b, float beta,
-                    float* C, int64_t ldc, int64_t stride_c, int64_t batch) {
+                    float* C, int64_t ldc, int64_t stride_c, int64_t batch, const SgemmEpilogue* epilogue = nullptr) {
   if (batch * ceil_div(N, sgemm_panel_width()) >= 4 * num_threads()) {
-    return sgemm_packed(M, N, K, 1.0f, packed_a, b, beta, C, ldc, stride_c, batch);
+    return sgemm_packed(M, N, K, 1.0f, packed_a, b, beta, C, ldc, stride_c, batch, epilogue);
   }
   const int64_t mr = sgemm_pack_a_panel_rows(M);
   parallel_for(ceil_div(M, mr), 1, [&](int64_t p0, int64_t p1) {
     const int64_t m0 = p0 * mr, m1 = std::min(M, p1 * mr);
-    sgemm_packed_rows(M, m0, m1, N, K, 1.0f, packed_a, b, beta, C + m0 * ldc, ldc, stride_c, batch);
+    sgemm_packed_rows(M, m0, m1, N, K, 1.0f, packed_a, b, beta, C + m0 * ldc, ldc, stride_c, batch, epilogue);
   });
 }
 
@@ -565,7 +567,11 @@ WinogradConv winograd_problem(const Dims& d, const Conv2dGeometry& g) {
 
 namespace {
 
+constexpr float kInfinity = std::numeric_limits<float>::infinity();
+
 // weights: the memory pw and pb are, when they are the op's own (Note [prepared weights]).
+void pointwise_packed(const float* px, const float* pw, const float* pb, const Dims& d, float* py,
+                      const prepared::Source& weights, float lo, float hi);
 void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
                 const prepared::Source* weights = nullptr, const PaddedSource* source = nullptr);
 enum class ForwardMethod { SpaceToDepth, Winograd, Narrow, Direct, Direct32, Gemm };
@@ -706,11 +712,18 @@ void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Con
 }
 
 void conv2d_forward_queued(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y,
-                           const prepared::Source& weights) {
+                           const prepared::Source& weights, float clamp_lo, float clamp_hi) {
   if (y.numel() == 0) return;
   const Dims d = dims_of(x.shape, w.shape, y.shape, g.groups);
-  if (is_depthwise(d)) return depthwise_conv2d_forward(x, w, b, g, y);
-  forward_on(x.f32(), w.f32(), b ? b->f32() : nullptr, d, g, y.f32(), &weights);
+  if (is_depthwise(d)) return depthwise_conv2d_forward_clamped(x, w, b, g, y, clamp_lo, clamp_hi);
+  const float* pb = b ? b->f32() : nullptr;
+  const bool clamped = clamp_lo > -kInfinity || clamp_hi < kInfinity;
+  // A fused activation: in the GEMM's epilogue for 1x1s (with the bias), else a pass over y.
+  if (clamped && is_pointwise(d, g) && forward_method(d, g) == ForwardMethod::Gemm) {
+    return pointwise_packed(x.f32(), w.f32(), pb, d, y.f32(), weights, clamp_lo, clamp_hi);
+  }
+  forward_on(x.f32(), w.f32(), pb, d, g, y.f32(), &weights);
+  if (clamped) clamp(y, clamp_lo, clamp_hi, y);  // in place: one read and one write per element
 }
 
 namespace {
@@ -718,13 +731,18 @@ namespace {
 // A 1x1 convolution at stride 1 (no padding), y_g[n] = w_g [Kg, Cg] x_g[n] [Cg, HW], with w
 // packed for the GEMM once and kept between calls (Note [prepared weights]): at batch 1 the
 // packing of ResNet-50's 1x1 weights, on every call, was 5% of its forward (`perf record`).
-void pointwise_packed(const float* px, const float* pw, const Dims& d, float* py, const prepared::Source& weights) {
+// The bias, and a fused activation's clamp to [lo, hi], are the GEMM's epilogue, applied to each
+// block of y as it is finished, while in cache (they had been passes over the whole of y).
+void pointwise_packed(const float* px, const float* pw, const float* pb, const Dims& d, float* py,
+                      const prepared::Source& weights, float lo, float hi) {
   const prepared::Layout layout = packed_weights(pw, d, &weights);  // ckk is Cg here
   const int64_t packed_floats = sgemm_packed_a_floats(d.Kg, d.Cg);
+  const bool epilogue = pb || lo > -kInfinity || hi < kInfinity;
   for (int64_t gi = 0; gi < d.groups; ++gi) {
     const SgemmMatrixPanels x_g(px + gi * d.Cg * d.hw, d.hw, d.C * d.hw);
+    const SgemmEpilogue e{pb ? pb + gi * d.Kg : nullptr, lo, hi};
     packed_product(d.Kg, d.hw, d.Cg, layout.data + gi * packed_floats, x_g, 0.0f, py + gi * d.Kg * d.hw, d.hw,
-                   d.K * d.hw, d.N);
+                   d.K * d.hw, d.N, epilogue ? &e : nullptr);
   }
 }
 
@@ -773,9 +791,8 @@ void forward_on(const float* px, const float* pw, const float* pb, const Dims& d
   }
 
   if (is_pointwise(d, g)) {
-    if (weights) {
-      pointwise_packed(px, pw, d, py, *weights);
-    } else {
+    if (weights) return pointwise_packed(px, pw, pb, d, py, *weights, -kInfinity, kInfinity);
+    {
       for (int64_t gi = 0; gi < d.groups; ++gi) {
         sgemm_strided_batched(false, false, d.Kg, d.hw, d.Cg, 1.0f, pw + gi * d.Kg * d.Cg, d.Cg, 0,
                               px + gi * d.Cg * d.hw, d.hw, d.C * d.hw, 0.0f, py + gi * d.Kg * d.hw, d.hw,

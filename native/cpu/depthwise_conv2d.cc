@@ -27,11 +27,13 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <limits>
 #include <utility>
 #include <vector>
 
 #include "core/thread_pool.h"
 #include "cpu/conv2d_internal.h"
+#include "cpu/cpu_ops.h"
 #include "cpu/gemm.h"
 #include "cpu/nn_ops.h"
 #include "cpu/simd_clones.h"
@@ -147,6 +149,8 @@ void filter_tap(const float* pdy, const float* px, int64_t N, int64_t K, int64_t
   }
 }
 
+constexpr float kInfinity = std::numeric_limits<float>::infinity();
+
 int64_t grain_for(int64_t plane_work) { return std::max<int64_t>(1, 32768 / std::max<int64_t>(plane_work, 1)); }
 
 // ---- Lanes along the rows (AVX-512, AVX2 + FMA) ----
@@ -165,6 +169,8 @@ struct TileArgs {
   float* y;                // the tile's first output
   int64_t yw;              // floats between output rows
   __mmask16 last;          // the columns of the tile's last vector
+  bool clamped;            // a fused activation: the outputs clamped to [lo, hi]
+  float lo, hi;
 };
 using TileFn = void (*)(const TileArgs&);
 
@@ -195,6 +201,13 @@ struct Kernels {
   void (*filter_sums)(const FilterSumArgs& a);
 };
 
+// GCC 12 warns, wrongly, that the _mm512_undefined_ps() inside its own max and min intrinsics
+// "may be used uninitialized" (GCC bug 105593), as in conv2d_direct.cc.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 namespace avx512 {
 using Lanes = Lanes512;
 #define CONVNET_DEPTHWISE_TARGET __attribute__((target("avx512f")))
@@ -208,6 +221,9 @@ using Lanes = Lanes256x2;
 #include "cpu/depthwise_conv2d_kernels.inc"
 #undef CONVNET_DEPTHWISE_TARGET
 }  // namespace avx2
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 // The tiles of the GEMM's instruction set, or null where it has neither.
 const Kernels* kernels() {
@@ -255,12 +271,13 @@ struct Prepared {
 // One output plane y (Ho x Wo) = bias + the taps of `planes` prepared planes (x, plane_step
 // apart) times their weights w ([planes][taps]), by tiles.
 void run_tiles(const Kernels& k, const Prepared& p, const float* x, int64_t planes, int64_t plane_step, const float* w,
-               float bias, float* y) {
+               float bias, float* y, float lo = -kInfinity, float hi = kInfinity) {
   const int64_t vectors = (p.Wo + 15) / 16;
   TileArgs a;
   a.offset = p.offset.data(), a.taps = static_cast<int64_t>(p.offset.size());
   a.planes = planes, a.plane_step = plane_step, a.w = w, a.bias = bias;
   a.row_step = p.sh * p.pitch, a.yw = p.Wo;
+  a.clamped = lo > -kInfinity || hi < kInfinity, a.lo = lo, a.hi = hi;
   for (int64_t v0 = 0; v0 < vectors; v0 += 4) {
     const int v = static_cast<int>(std::min<int64_t>(4, vectors - v0));
     const int64_t R = k.rows[v - 1];
@@ -275,7 +292,7 @@ void run_tiles(const Kernels& k, const Prepared& p, const float* x, int64_t plan
 }
 
 void forward_lanes(const Kernels& k, const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g,
-                   const Tensor& y) {
+                   const Tensor& y, float lo, float hi) {
   const int64_t N = x.shape[0], C = x.shape[1], K = w.shape[0], m = K / C;
   const Prepared p(x.shape[2], x.shape[3], y.shape[2], y.shape[3], w.shape[2], w.shape[3], g, g.pad_top, g.pad_left);
   const float *px = x.f32(), *pw = w.f32(), *pb = b ? b->f32() : nullptr;
@@ -293,7 +310,7 @@ void forward_lanes(const Kernels& k, const Tensor& x, const Tensor& w, const Ten
       const float* plane = planes + (t - t0) % 2 * p.floats;
       if (t + 1 < t1) p.fill(k, px + (t + 1) * p.Hi * p.Wi, planes + (t + 1 - t0) % 2 * p.floats, row);
       for (int64_t kk = c * m; kk < (c + 1) * m; ++kk)
-        run_tiles(k, p, plane, 1, 0, pw + kk * taps, pb ? pb[kk] : 0.0f, py + (n * K + kk) * plane_out);
+        run_tiles(k, p, plane, 1, 0, pw + kk * taps, pb ? pb[kk] : 0.0f, py + (n * K + kk) * plane_out, lo, hi);
     }
   });
 }
@@ -355,8 +372,13 @@ void backward_filter_lanes(const Kernels& k, const Tensor& dy, const Tensor& x, 
 }  // namespace
 
 void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y) {
+  depthwise_conv2d_forward_clamped(x, w, b, g, y, -kInfinity, kInfinity);
+}
+
+void depthwise_conv2d_forward_clamped(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g,
+                                      const Tensor& y, float clamp_lo, float clamp_hi) {
 #if CONVNET_DEPTHWISE_SIMD
-  if (const Kernels* k = kernels()) return forward_lanes(*k, x, w, b, g, y);
+  if (const Kernels* k = kernels()) return forward_lanes(*k, x, w, b, g, y, clamp_lo, clamp_hi);
 #endif
   const int64_t N = x.shape[0], C = x.shape[1], K = w.shape[0], m = K / C;
   const Plane p{x.shape[2], x.shape[3], y.shape[2], y.shape[3], w.shape[2], w.shape[3]};
@@ -370,6 +392,7 @@ void depthwise_conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* b,
                     cols.data());
     }
   });
+  if (clamp_lo > -kInfinity || clamp_hi < kInfinity) clamp(y, clamp_lo, clamp_hi, y);
 }
 
 void depthwise_conv2d_backward_data(const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& dx) {

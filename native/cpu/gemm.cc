@@ -71,6 +71,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "cpu/cpu_features.h"
+#include "cpu/simd_clones.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define CONVNET_GEMM_X86 1
@@ -870,11 +871,26 @@ void SgemmMatrixPanels::pack(int64_t item, int64_t p0, int64_t kc, int64_t j0, i
 
 namespace {
 
+// C[r][j] = clamp(C[r][j] + bias[r]) for rows r < rows, columns j < cols (SgemmEpilogue; bias
+// already at the block's first row, or null). `v < lo ? lo : v` keeps NaN, as clamp does.
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
+void apply_epilogue(float* C, int64_t ldc, int64_t rows, int64_t cols, const float* bias, float lo, float hi) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict c = C + r * ldc;
+    const float add = bias ? bias[r] : 0.0f;
+    for (int64_t j = 0; j < cols; ++j) {
+      const float v = c[j] + add;
+      const float above = v < lo ? lo : v;
+      c[j] = above > hi ? hi : above;
+    }
+  }
+}
+
 // gemm_block for a pre-packed A and panels from a source: rows [m0, m1) and columns [n0, n1)
 // of problem `item`'s C, whose row m0 is at C.
 void packed_block(const KernelInfo& ker, int64_t M, int64_t m0, int64_t m1, int64_t K, float alpha,
                   const float* packed_a, const SgemmPanelSource& src, int64_t item, float beta, float* C,
-                  int64_t ldc, int64_t n0, int64_t n1) {
+                  int64_t ldc, int64_t n0, int64_t n1, const SgemmEpilogue* epilogue) {
   const int MR = tile_rows(ker, M), NR = ker.nr;
   const int64_t kc_max = even_block(K, ker.kc, 1), m_round = round_up(M, MR);
   // The B block is built by the source for this call alone (no packed copy to amortise), so
@@ -930,26 +946,37 @@ void packed_block(const KernelInfo& ker, int64_t M, int64_t m0, int64_t m1, int6
         }
       }
     }
+    if (epilogue) {
+      apply_epilogue(C + jc, ldc, m1 - m0, nc, epilogue->row_bias ? epilogue->row_bias + m0 : nullptr, epilogue->lo,
+                     epilogue->hi);
+    }
   }
 }
 
 }  // namespace
 
 void sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha, const float* packed_a, const SgemmPanelSource& b,
-                  float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch) {
-  sgemm_packed_rows(M, 0, M, N, K, alpha, packed_a, b, beta, C, ldc, stride_c, batch);
+                  float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch, const SgemmEpilogue* epilogue) {
+  sgemm_packed_rows(M, 0, M, N, K, alpha, packed_a, b, beta, C, ldc, stride_c, batch, epilogue);
 }
 
 void sgemm_packed_rows(int64_t M, int64_t m0, int64_t m1, int64_t N, int64_t K, float alpha, const float* packed_a,
-                       const SgemmPanelSource& b, float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch) {
+                       const SgemmPanelSource& b, float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch,
+                       const SgemmEpilogue* epilogue) {
   const KernelInfo& ker = active_kernel();
   if (m0 < 0 || m1 > M || m0 % tile_rows(ker, M) != 0) fail("E_INTERNAL", "sgemm_packed_rows: rows [", m0, ", ", m1, ") of ", M);
   const int64_t rows = m1 - m0;
   if (rows <= 0 || N <= 0 || batch <= 0) return;
   if (K <= 0 || alpha == 0.0f) {
-    if (beta == 1.0f) return;
-    parallel_for(batch * rows, std::max<int64_t>(1, (1 << 16) / N),
-                 [&](int64_t r0, int64_t r1) { scale_rows(C, rows, N, ldc, stride_c, beta, r0, r1); });
+    if (beta != 1.0f) {
+      parallel_for(batch * rows, std::max<int64_t>(1, (1 << 16) / N),
+                   [&](int64_t r0, int64_t r1) { scale_rows(C, rows, N, ldc, stride_c, beta, r0, r1); });
+    }
+    if (epilogue) {
+      for (int64_t i = 0; i < batch; ++i)
+        apply_epilogue(C + i * stride_c, ldc, rows, N, epilogue->row_bias ? epilogue->row_bias + m0 : nullptr, epilogue->lo,
+                       epilogue->hi);
+    }
     return;
   }
   const int64_t units = ceil_div(N, ker.nr);
@@ -960,7 +987,7 @@ void sgemm_packed_rows(int64_t M, int64_t m0, int64_t m1, int64_t N, int64_t K, 
       const int64_t i = begin / units, u0 = begin % units;
       const int64_t u1 = std::min(units, u0 + (end - begin));
       packed_block(ker, M, m0, m1, K, alpha, packed_a, b, i, beta, C + i * stride_c, ldc, u0 * ker.nr,
-                   std::min(N, u1 * ker.nr));
+                   std::min(N, u1 * ker.nr), epilogue);
       begin += u1 - u0;
     }
   });

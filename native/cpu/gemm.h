@@ -84,15 +84,27 @@ class SgemmMatrixPanels : public SgemmPanelSource {
   int64_t ldb_, stride_;
 };
 
+// What sgemm_packed does to each block of C once its sums are complete, while the block is still
+// in cache: C[m][j] = min(max(C[m][j] + row_bias[m], lo), hi) (row_bias may be null; NaN stays
+// NaN). A convolution's bias and fused activation (conv2d.cc's pointwise_packed), instead of
+// passes over the whole output after it.
+struct SgemmEpilogue {
+  const float* row_bias;  // [M], or null
+  float lo, hi;           // -inf and inf: no clamp
+};
+
 // C_i[M, N] = alpha * A * op(B_i) + beta * C_i for i < batch, with A from sgemm_pack_a (shared
 // by the whole batch), op(B_i)'s panels from `b`, and C_i = C + i * stride_c. Threads split
 // the batch and the columns (never K), so results are bit-identical for any thread count.
 void sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha, const float* packed_a, const SgemmPanelSource& b,
-                  float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch);
+                  float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch,
+                  const SgemmEpilogue* epilogue = nullptr);
 // The same for rows [m0, m1) of each C_i alone (m0 a multiple of sgemm_pack_a_panel_rows(M)), C_i's
-// row m0 at C + i * stride_c: threads that share out an A's rows.
+// row m0 at C + i * stride_c: threads that share out an A's rows. An epilogue's row_bias is
+// indexed by the row of the whole C (m0 + ...).
 void sgemm_packed_rows(int64_t M, int64_t m0, int64_t m1, int64_t N, int64_t K, float alpha, const float* packed_a,
-                       const SgemmPanelSource& b, float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch);
+                       const SgemmPanelSource& b, float beta, float* C, int64_t ldc, int64_t stride_c, int64_t batch,
+                       const SgemmEpilogue* epilogue = nullptr);
 
 // Which micro-kernel run-time dispatch picked: "avx512", "avx2" or "portable".
 const char* sgemm_kernel_name();

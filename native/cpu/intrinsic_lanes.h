@@ -38,6 +38,9 @@ struct Lanes512 {
   CONVNET_LANES512 void store(float* at, Vec v) { _mm512_storeu_ps(at, v); }
   CONVNET_LANES512 void store_masked(float* at, Mask mask, Vec v) { _mm512_mask_storeu_ps(at, mask, v); }
   CONVNET_LANES512 Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
+  // min(max(v, lo), hi) lane by lane, NaN kept (vmaxps and vminps give their second operand
+  // where either is NaN).
+  CONVNET_LANES512 Vec clamp(Vec v, Vec lo, Vec hi) { return _mm512_min_ps(hi, _mm512_max_ps(lo, v)); }
   CONVNET_LANES512 Vec fmadd(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
   // v in the lanes of `mask`, `old` elsewhere (or zero).
   CONVNET_LANES512 Vec blend(Vec old, Mask mask, Vec v) { return _mm512_mask_mov_ps(old, mask, v); }
@@ -103,6 +106,9 @@ struct Lanes256x2 {
     else if (high) _mm256_maskstore_ps(at + 8, hi, v.hi);
   }
   CONVNET_LANES256 Vec add(Vec a, Vec b) { return {_mm256_add_ps(a.lo, b.lo), _mm256_add_ps(a.hi, b.hi)}; }
+  CONVNET_LANES256 Vec clamp(Vec v, Vec lo, Vec hi) {
+    return {_mm256_min_ps(hi.lo, _mm256_max_ps(lo.lo, v.lo)), _mm256_min_ps(hi.hi, _mm256_max_ps(lo.hi, v.hi))};
+  }
   CONVNET_LANES256 Vec sub(Vec a, Vec b) { return {_mm256_sub_ps(a.lo, b.lo), _mm256_sub_ps(a.hi, b.hi)}; }
   CONVNET_LANES256 Vec mul(Vec a, Vec b) { return {_mm256_mul_ps(a.lo, b.lo), _mm256_mul_ps(a.hi, b.hi)}; }
   CONVNET_LANES256 Vec fmadd(Vec a, Vec b, Vec c) {

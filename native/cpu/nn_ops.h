@@ -4,6 +4,7 @@
 // w weights, b bias. Each section is one file in native/cpu/.
 #pragma once
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "core/storage.h"
@@ -54,8 +55,14 @@ void fold(const Tensor& cols, const UnfoldGeometry& u, const Tensor& y);
 // conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
 // the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be
 // kept between calls (Note [prepared weights], prepared_weights.h).
+// clamp_lo and clamp_hi: a fused activation, y = min(max(conv(x, w) + b, clamp_lo), clamp_hi)
+// (ReLU: 0 and inf; ReLU6: 0 and 6), applied where y is made or in one pass after it.
 void conv2d_forward_queued(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y,
-                           const prepared::Source& weights);
+                           const prepared::Source& weights, float clamp_lo = -std::numeric_limits<float>::infinity(),
+                           float clamp_hi = std::numeric_limits<float>::infinity());
+// depthwise_conv2d_forward with such a clamp (in the register tiles, where they run).
+void depthwise_conv2d_forward_clamped(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g,
+                                      const Tensor& y, float clamp_lo, float clamp_hi);
 
 }  // namespace cpu
 }  // namespace convnet

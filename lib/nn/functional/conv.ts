@@ -189,6 +189,21 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
 }
 
 /**
+ * @internal conv2d followed by min(max(·, lo), hi) (ReLU: 0, Infinity; ReLU6: 0, 6) as one
+ * native op, which clamps the outputs where it makes them (nn/fused-activation.ts). Inference
+ * only: it records no gradient, so callers use it with gradients off.
+ */
+export function conv2dClamped(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptions, lo: number, hi: number): F32 {
+  const op = 'conv2d';
+  const tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
+  rank(op, 'x', tx, 4, '[N, C, H, W]');
+  rank(op, 'w', tw, 4, '[K, C / groups, kh, kw]');
+  const tb = optionalBias(op, b, tw.shape[0]);
+  const plan = planConv2d(op, tx, tw, opts);
+  return wrap(native.conv2dForward(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry, lo, hi), plan.yShape);
+}
+
+/**
  * @internal Gradients of sum(conv2d(x, w, b, opts) * dy): dx, dw and db (those asked for; b's
  * gradient needs no b, only its existence, which the caller knows).
  */
