@@ -191,7 +191,6 @@ struct FillArgs {
   int64_t lo, hi;                // padded columns [lo, hi) are input columns [lo - pl, hi - pl)
   int64_t sw, ws, pitch;
   float* dst;                    // rows * pitch + 16 floats
-  float* row;                    // scratch, pitch + 48 floats (a padded row before its phases)
 };
 
 struct Kernels {
@@ -253,12 +252,12 @@ struct Prepared {
       for (int64_t j = 0; j < kw; ++j) offset.push_back(i * dh * pitch + (j * dw) % sw * ws + j * dw / sw);
   }
 
-  // Copies plane `src` into `dst` (`floats` floats); `row` is scratch of pitch + 48 floats.
-  void fill(const Kernels& k, const float* src, float* dst, float* row) const {
+  // Copies plane `src` into `dst` (`floats` floats).
+  void fill(const Kernels& k, const float* src, float* dst) const {
     FillArgs a;
     a.src = src - pl, a.Hi = Hi, a.Wi = Wi, a.rows = rows, a.pt = pt;
     a.lo = std::clamp<int64_t>(pl, 0, pitch), a.hi = std::clamp<int64_t>(pl + Wi, a.lo, pitch);
-    a.sw = sw, a.ws = ws, a.pitch = pitch, a.dst = dst, a.row = row;
+    a.sw = sw, a.ws = ws, a.pitch = pitch, a.dst = dst;
     k.fill_plane(a);
   }
 
@@ -303,12 +302,11 @@ void forward_lanes(const Kernels& k, const Tensor& x, const Tensor& w, const Ten
     // copy's stores long done (a load that overlaps a store still in flight, at another offset,
     // waits for it).
     float* planes = scratch(0, 2 * p.floats);
-    float* row = scratch(1, p.pitch + 48);
-    p.fill(k, px + t0 * p.Hi * p.Wi, planes, row);
+    p.fill(k, px + t0 * p.Hi * p.Wi, planes);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / C, c = t % C;
       const float* plane = planes + (t - t0) % 2 * p.floats;
-      if (t + 1 < t1) p.fill(k, px + (t + 1) * p.Hi * p.Wi, planes + (t + 1 - t0) % 2 * p.floats, row);
+      if (t + 1 < t1) p.fill(k, px + (t + 1) * p.Hi * p.Wi, planes + (t + 1 - t0) % 2 * p.floats);
       for (int64_t kk = c * m; kk < (c + 1) * m; ++kk)
         run_tiles(k, p, plane, 1, 0, pw + kk * taps, pb ? pb[kk] : 0.0f, py + (n * K + kk) * plane_out, lo, hi);
     }
@@ -330,10 +328,9 @@ void backward_data_lanes(const Kernels& k, const Tensor& dy, const Tensor& w, co
     for (int64_t t = 0; t < taps; ++t) flipped[kk * taps + t] = pw[kk * taps + taps - 1 - t];
   parallel_for(N * C, grain_for(m * p.Ho * p.Wo * taps), [&](int64_t t0, int64_t t1) {
     float* planes = scratch(0, m * p.floats);
-    float* row = scratch(1, p.pitch + 48);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / C, c = t % C;
-      for (int64_t j = 0; j < m; ++j) p.fill(k, pdy + (n * K + c * m + j) * plane_in, planes + j * p.floats, row);
+      for (int64_t j = 0; j < m; ++j) p.fill(k, pdy + (n * K + c * m + j) * plane_in, planes + j * p.floats);
       run_tiles(k, p, planes, m, p.floats, flipped.data() + c * m * taps, pb ? pb[c] : 0.0f, pdx + t * p.Ho * p.Wo);
     }
   });
@@ -347,7 +344,6 @@ void backward_filter_lanes(const Kernels& k, const Tensor& dy, const Tensor& x, 
   const int64_t taps = p.kh * p.kw, plane_out = p.Ho * p.Wo;
   parallel_for(K, 1, [&](int64_t k0, int64_t k1) {
     float* plane = scratch(0, p.floats);
-    float* row = scratch(1, p.pitch + 48);
     std::vector<float> sums(taps * 16);
     FilterSumArgs a;
     a.x = plane, a.offset = p.offset.data(), a.taps = taps, a.Ho = p.Ho, a.Wo = p.Wo, a.row_step = p.sh * p.pitch;
@@ -355,7 +351,7 @@ void backward_filter_lanes(const Kernels& k, const Tensor& dy, const Tensor& x, 
     for (int64_t kk = k0; kk < k1; ++kk) {
       std::fill(sums.begin(), sums.end(), 0.0f);
       for (int64_t n = 0; n < N; ++n) {
-        p.fill(k, px + (n * C + kk / m) * p.Hi * p.Wi, plane, row);
+        p.fill(k, px + (n * C + kk / m) * p.Hi * p.Wi, plane);
         a.dy = pdy + (n * K + kk) * plane_out;
         k.filter_sums(a);
       }
