@@ -177,15 +177,9 @@ const convGrads = (r: ConvBackwardResult): (F32 | null)[] => [r.dx, r.dw, r.db];
  * const z = F.conv2d(x, w, null, { padding: 'same', dilation: 2 }); // dilated, size kept
  */
 export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOptions = {}): F32 {
-  const op = 'conv2d';
-  const tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
-  rank(op, 'x', tx, 4, '[N, C, H, W]');
-  rank(op, 'w', tw, 4, '[K, C / groups, kh, kw]');
-  const tb = optionalBias(op, b, tw.shape[0]);
-  const plan = planConv2d(op, tx, tw, opts);
-  const y = wrap(native.conv2dForward(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry), plan.yShape);
+  const { tx, tw, tb, y } = conv2dNative(x, w, b, opts);
   const o = { ...opts };
-  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(conv2dBackward(dy, sx, sw, o, asked(need))), [tx, tw]);
+  return record('conv2d', y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(conv2dBackward(dy, sx, sw, o, asked(need))), [tx, tw]);
 }
 
 /**
@@ -194,13 +188,20 @@ export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOpti
  * only: it records no gradient, so callers use it with gradients off.
  */
 export function conv2dClamped(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptions, lo: number, hi: number): F32 {
+  return conv2dNative(x, w, b, opts, [lo, hi]).y;
+}
+
+/** conv2d's checks and its native forward (with a fused clamp to [lo, hi], when given). */
+function conv2dNative(x: Tensor, w: Tensor, b: Tensor | null | undefined, opts: Conv2dOptions, clamp?: [number, number]) {
   const op = 'conv2d';
   const tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
   rank(op, 'x', tx, 4, '[N, C, H, W]');
   rank(op, 'w', tw, 4, '[K, C / groups, kh, kw]');
   const tb = optionalBias(op, b, tw.shape[0]);
   const plan = planConv2d(op, tx, tw, opts);
-  return wrap(native.conv2dForward(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry, lo, hi), plan.yShape);
+  const handles = [tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry] as const;
+  const y = wrap(clamp ? native.conv2dForward(...handles, clamp[0], clamp[1]) : native.conv2dForward(...handles), plan.yShape);
+  return { tx, tw, tb, y };
 }
 
 /**
