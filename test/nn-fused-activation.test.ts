@@ -74,6 +74,28 @@ describe('conv + activation fused in Sequential (inference)', () => {
     }
   });
 
+  it('fuses the ReLUs of the ResNet blocks and stem once their batch norms are folded', () => {
+    for (const make of [() => cc.models.resnet18({ numClasses: 10, cifar: true }), () => cc.models.resnet50({ numClasses: 10 })]) {
+      cc.manualSeed(8);
+      const net = make().eval();
+      const x = cc.randn([1, 3, 32, 32]);
+      nn.utils.fuseConvBn(net);
+      const saved = nn.ReLU.prototype.forward;
+      let calls = 0;
+      nn.ReLU.prototype.forward = function (t: cc.Tensor) { calls++; return saved.call(this, t); };
+      try {
+        const fused = cc.noGrad(() => cc.tidy(() => net.call(x).dataSync()));
+        expect(calls, 'no ReLU module ran with gradients off').to.equal(0);
+        const plain = cc.tidy(() => net.call(x).dataSync());  // gradients on: layer by layer
+        expect(calls).to.be.greaterThan(0);
+        expectBitIdentical(fused as Float32Array, plain as Float32Array, net.typeName);
+      } finally {
+        nn.ReLU.prototype.forward = saved;
+      }
+      x.dispose(); net.dispose();
+    }
+  });
+
   it('skips Identity between them (where fuseConvBn left a batch norm), as in MobileNet v2', () => {
     cc.manualSeed(3);
     const model = new nn.Sequential(new nn.Conv2d(4, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU6()).eval();

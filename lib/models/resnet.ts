@@ -30,6 +30,7 @@
 import { fail } from '../errors';
 import { kaimingNormal_, zeros_ } from '../nn/init';
 import { AdaptiveAvgPool2d, BatchNorm2d, Conv2d, Identity, Linear, MaxPool2d, ReLU } from '../nn/layers';
+import { runLayers } from '../nn/fused-activation';
 import { Module } from '../nn/module';
 import { Sequential } from '../nn/sequential';
 import { relu } from '../nn/functional/index';
@@ -128,7 +129,8 @@ export class BasicBlock extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const out = this.bn2.call(this.conv2.call(this.relu.call(this.bn1.call(this.conv1.call(x)))));
+    // runLayers: with gradients off, conv1 and the ReLU as one op (once bn1 is folded).
+    const out = this.bn2.call(this.conv2.call(runLayers([this.conv1, this.bn1, this.relu], x)));
     return relu(add(out, this.downsample ? this.downsample.call(x) : x));
   }
 
@@ -187,8 +189,10 @@ export class Bottleneck extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
-    out = this.relu.call(this.bn2.call(this.conv2.call(out)));
+    // runLayers: with gradients off, each convolution and its ReLU as one op (once the batch
+    // norm between is folded: nn.utils.fuseConvBn).
+    let out = runLayers([this.conv1, this.bn1, this.relu], x);
+    out = runLayers([this.conv2, this.bn2, this.relu], out);
     out = this.bn3.call(this.conv3.call(out));
     return relu(add(out, this.downsample ? this.downsample.call(x) : x));
   }
@@ -314,7 +318,7 @@ export class ResNetModel extends Module {
   features(x: Tensor): Tensor {
     const t = checkTensor('ResNet', 'input', x);
     if (t.rank !== 4 || t.shape[1] !== this.inChannels) fail('E_SHAPE', `ResNet: expected input of shape [N, ${this.inChannels}, H, W], got ${shapeStr(t.shape)}`);
-    let y = this.maxpool.call(this.relu.call(this.bn1.call(this.conv1.call(t))));
+    let y = runLayers([this.conv1, this.bn1, this.relu, this.maxpool], t);
     y = this.layer4.call(this.layer3.call(this.layer2.call(this.layer1.call(y))));
     return flatten(this.avgpool.call(y), 1);
   }

@@ -1,6 +1,6 @@
 /**
- * A convolution and the activation after it, as one op, for inference: Sequential.forward asks
- * `fusedConvActivation` at each layer. With gradients off (`noGrad`), an `nn.Conv2d` followed in
+ * A convolution and the activation after it, as one op, for inference: Sequential.forward (and
+ * the ResNet blocks, through `runLayers`) asks `fusedConvActivation` at each layer. With gradients off (`noGrad`), an `nn.Conv2d` followed in
  * a Sequential by an `nn.ReLU`, `nn.ReLU6` or `nn.Hardtanh` (with any `nn.Identity` between,
  * as `nn.utils.fuseConvBn` leaves where a batch norm was) runs as conv2d with the activation's
  * clamp fused in: the depthwise kernels clamp their register tiles before storing them, the 1x1
@@ -14,6 +14,7 @@
  * with forward hooks or while `summary()` traces a forward: those must see the output in between.
  */
 import { isGradEnabled } from '../autograd';
+import { inInnermostScope } from '../engine';
 import type { Tensor } from '../tensor';
 import { Conv2d, Hardtanh, Identity, ReLU, ReLU6 } from './layers';
 import { tracingSummary, type Module } from './module';
@@ -41,4 +42,23 @@ export function fusedConvActivation(layers: readonly Module[], i: number): { las
   const bounds = clampOf(layers[j]);
   if (!bounds) return null;
   return { last: j, run: (x) => (conv as Conv2d).forwardClamped(x, bounds[0], bounds[1]) };
+}
+
+/**
+ * Runs `layers` one after the other on x (as a Sequential does), a convolution and its activation
+ * as one op where fusedConvActivation says so. Each layer's output is freed once the next layer
+ * has made its own (Note [forward scope], module.ts), unless that layer gave it back (an in-place
+ * or identity layer) or it was kept.
+ */
+export function runLayers(layers: readonly Module[], x: Tensor): Tensor {
+  let y = x;
+  for (let i = 0; i < layers.length; i++) {
+    const fused = fusedConvActivation(layers, i);
+    const f = fused ? fused.run(y) : null;  // null where the convolution cannot (its padding mode)
+    if (f && fused) i = fused.last;
+    const z = f ?? layers[i].call(y);
+    if (y !== x && z !== y && inInnermostScope(y)) y.dispose();
+    y = z;
+  }
+  return y;
 }

@@ -3,11 +3,10 @@
  * named '0', '1', … (or by the keys of an object), so parameters are `0.weight`, `3.bias`, …
  * exactly as PyTorch's state-dict keys.
  */
-import { inInnermostScope } from '../engine';
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
 import { checkInt, describe } from '../validate';
-import { fusedConvActivation } from './fused-activation';
+import { runLayers } from './fused-activation';
 import { Module } from './module';
 
 /**
@@ -76,20 +75,8 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let y = x;
-    const layers = this.#layers;
-    for (let i = 0; i < layers.length; i++) {
-      // With gradients off, a convolution and the activation after it run as one op
-      // (fused-activation.ts); null where the convolution cannot (then layer by layer).
-      const fused = fusedConvActivation(layers, i);
-      const f = fused ? fused.run(y) : null;
-      if (f && fused) i = fused.last;
-      const z = f ?? layers[i].call(y);
-      // Each layer's output is freed once the next layer has made its own (Note [forward scope],
-      // module.ts), unless that layer gave it back (an in-place or identity layer) or it was kept.
-      if (y !== x && z !== y && inInnermostScope(y)) y.dispose();
-      y = z;
-    }
-    return y;
+    // With gradients off, a convolution and the activation after it run as one op
+    // (fused-activation.ts).
+    return runLayers(this.#layers, x);
   }
 }
