@@ -96,6 +96,20 @@ describe('conv + activation fused in Sequential (inference)', () => {
     }
   });
 
+  it("fuses BasicConv2d's functional ReLU once its batch norm is folded (GoogLeNet, Inception v3)", () => {
+    cc.manualSeed(9);
+    const unit = new cc.models.BasicConv2d(6, 10, 3, { padding: 1 }).eval();
+    const x = cc.randn([2, 6, 9, 9]);
+    const before = cc.noGrad(() => cc.tidy(() => unit.call(x).dataSync())) as Float32Array;
+    nn.utils.fuseConvBn(unit);
+    const fused = cc.noGrad(() => cc.tidy(() => unit.call(x).dataSync())) as Float32Array;
+    const plain = cc.tidy(() => unit.call(x).dataSync()) as Float32Array;  // gradients on: conv, Identity, F.relu
+    expectBitIdentical(fused, plain, 'BasicConv2d');
+    expect(fused.every((v) => v >= 0)).to.equal(true);
+    expect(Math.max(...fused.map((v, i) => Math.abs(v - before[i])))).to.be.lessThan(1e-4);
+    x.dispose(); unit.dispose();
+  });
+
   it('skips Identity between them (where fuseConvBn left a batch norm), as in MobileNet v2', () => {
     cc.manualSeed(3);
     const model = new nn.Sequential(new nn.Conv2d(4, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU6()).eval();

@@ -8,6 +8,7 @@ import { BatchNorm2d, Conv2d, Identity } from '../nn/layers';
 import { tensor } from '../creation';
 import { relu } from '../nn/functional/index';
 import { add, mul } from '../ops';
+import { fusedConvClamp } from '../nn/fused-activation';
 import { Module } from '../nn/module';
 import type { Tensor } from '../tensor';
 import { checkOptions, describe } from '../validate';
@@ -51,7 +52,8 @@ export class BasicConv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return relu(this.bn.call(this.conv.call(x)));
+    // With gradients off and bn folded, the convolution and the ReLU as one op (fused-activation.ts).
+    return fusedConvClamp(this.conv, [this.bn], 0, Infinity, x) ?? relu(this.bn.call(this.conv.call(x)));
   }
 
   override config(): unknown[] {

@@ -21,6 +21,22 @@ import { tracingSummary, type Module } from './module';
 
 const isExactly = (m: Module, cls: { prototype: object }): boolean => Object.getPrototypeOf(m) === cls.prototype;
 
+/** Whether `conv` may run with an activation fused in now (gradients off, no one watching). */
+function fusable(conv: Module): boolean {
+  return !isGradEnabled() && isExactly(conv, Conv2d) && !conv.hasForwardHooks && !tracingSummary();
+}
+
+/**
+ * For a block that applies its activation as a function (`relu(bn(conv(x)))`, the models'
+ * BasicConv2d): conv, then the layers `between` (which must all be Identity: a folded batch norm),
+ * then a clamp to [lo, hi], as one op where fusedConvActivation's rules allow; null otherwise
+ * (then the caller runs its layers).
+ */
+export function fusedConvClamp(conv: Module, between: readonly Module[], lo: number, hi: number, x: Tensor): Tensor | null {
+  if (!fusable(conv) || !between.every((m) => isExactly(m, Identity) && !m.hasForwardHooks)) return null;
+  return (conv as Conv2d).forwardClamped(x, lo, hi);
+}
+
 /** An activation that is a clamp to [lo, hi], or null. */
 function clampOf(m: Module): [number, number] | null {
   if (isExactly(m, ReLU)) return [0, Infinity];
@@ -35,7 +51,7 @@ function clampOf(m: Module): [number, number] | null {
  */
 export function fusedConvActivation(layers: readonly Module[], i: number): { last: number; run: (x: Tensor) => Tensor | null } | null {
   const conv = layers[i];
-  if (isGradEnabled() || !isExactly(conv, Conv2d) || conv.hasForwardHooks || tracingSummary()) return null;
+  if (!fusable(conv)) return null;
   let j = i + 1;
   while (j < layers.length && isExactly(layers[j], Identity) && !layers[j].hasForwardHooks) j++;
   if (j >= layers.length || layers[j].hasForwardHooks) return null;
