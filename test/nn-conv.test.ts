@@ -209,6 +209,10 @@ describe('F.conv2d', () => {
       { x: [2, 4, 11, 35], w: [8, 1, 3, 2], o: { padding: [3, 2], groups: 4 }, bias: true, what: 'depthwise, padding past the kernel (backward-data crops dy), multiplier 2' },
       { x: [1, 5, 24, 33], w: [5, 1, 4, 3], o: { padding: 'same', dilation: [2, 3], groups: 5 }, bias: true, what: "depthwise 'same' with an even kernel, dilation [2, 3]" },
       { x: [1, 2, 5, 70], w: [2, 1, 7, 7], o: { padding: 3, groups: 2 }, what: 'depthwise 7x7 on 5 rows (taps past the plane in every tile), 49 taps (filter sums 9 at a time + 4)' },
+      // backward-data at a stride by phases: each phase's taps, offsets and pixels.
+      { x: [2, 3, 17, 38], w: [6, 1, 4, 4], o: { stride: 2, padding: 1, groups: 3 }, bias: true, what: 'depthwise 4x4/2, multiplier 2 (phases of 2 x 2 taps; dx by phases)' },
+      { x: [1, 4, 20, 21], w: [4, 1, 3, 3], o: { stride: 2, padding: 2, dilation: 2, groups: 4 }, bias: true, what: 'depthwise 3x3/2 dilation 2 (one phase of 9 taps, three with none: dx 0 there)' },
+      { x: [1, 2, 9, 10], w: [2, 1, 1, 1], o: { stride: [3, 2], groups: 2 }, bias: true, what: 'depthwise 1x1 at stride [3, 2]: most phases without taps' },
       // More than 16 output channels per group, stride 1, 2 or 4, rows of 4 or more: the direct AVX-512
       // kernel of 32-channel blocks (forward; backward-data as the flipped, transposed convolution
       // when the input has more than 16 channels per group too, in rows of 12 or more).
@@ -679,6 +683,7 @@ const TRANSPOSED: TCase[] = [
   { x: [4, 4, 5, 5], w: [4, 6, 1, 1], o: {}, bias: true },
   { x: [3, 8, 6, 6], w: [8, 4, 4, 4], o: { stride: 2, padding: 1 }, bias: true },
   { x: [1, 16, 16, 16], w: [16, 8, 5, 5], o: { stride: 2, padding: 2, outputPadding: 1 }, bias: true },  // one convolution into phase channels
+  { x: [2, 5, 11, 19], w: [5, 1, 4, 4], o: { stride: 2, padding: 1, groups: 5 }, bias: true },  // FCN-style 2x bilinear upsampling, depthwise: conv2d's backward-data by phases, with the bias
 ];
 
 function tOpts(o: ConvTranspose2dOptions) {

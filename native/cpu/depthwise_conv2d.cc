@@ -8,16 +8,19 @@
 //     so that the inputs of 16 consecutive outputs of tap (i, j) are 16 consecutive floats;
 //   - a register tile of R output rows by V vectors of 16 columns (depthwise_conv2d_kernels.inc)
 //     starts at the bias and adds each tap's input times its weight, taps in order.
-// Forward, and backward-data at stride 1 (the forward of dy with the kernel flipped, over the m
-// planes of dy an input channel feeds), run on tiles; backward-filter sums dy * x per tap in 16
-// lanes (one float chain per lane over images, rows and the row's vectors, in order), the lanes
-// then added up in double. MobileNet v2's 3x3s at batch 1, 1 thread (Zen 5, medians of 7 x 20
+// Forward, and backward-data (at stride 1 the forward of dy with the kernel flipped, over the m
+// planes of dy an input channel feeds; at a stride the same per phase of dx, backward_data_phases)
+// run on tiles; backward-filter sums dy * x per tap in 16 lanes (one float chain per lane over
+// images, rows and the row's vectors, in order), the lanes then added up in double. MobileNet v2's 3x3s at batch 1, 1 thread (Zen 5, medians of 7 x 20
 // calls): 14x14x384 0.30 -> 0.058 ms (PyTorch 1.13, oneDNN: 0.056), 28x28x192 at stride 2
 // 0.18 -> 0.08 (0.064), 112x112x32 0.40 -> 0.23; the whole model (fused) 12.8 -> 8.4 ms. The
 // loops below wrote each output row back for every tap, and in the AVX-512 clone a row of 14
 // was all scalar tail.
 //
-// Elsewhere (and backward-data at a stride), direct loops, one (image, channel) plane per task:
+// Backward-data at stride 2, 1 thread, batch 1 (old -> new, us): 96x56x56 334 -> 205, 144x56x56
+// 553 -> 289, 576x14x14 188 -> 161.
+//
+// Elsewhere (CPUs without AVX2), direct loops, one (image, channel) plane per task:
 // within a plane the sums run in a fixed order ((i, j) for forward, (k, oh, i, j, ow) for
 // backward-data). Backward-filter there: a float sum per output column over (n, oh), the columns
 // then added up in double, in order.
@@ -336,6 +339,86 @@ void backward_data_lanes(const Kernels& k, const Tensor& dy, const Tensor& w, co
   });
 }
 
+// At a stride (sh, sw): dx by phases. The pixels (rh + sh u, rw + sw v) of phase (rh, rw) read
+// the taps (i, j) with rh + pt - i dh and rw + pl - j dw multiples of the strides, each at
+// dy[u + ci, v + ej] (ci = (rh + pt - i dh) / sh, ej likewise): a stride-1 sum of dy's m planes
+// over those taps, with the offsets (ci, ej). dy is prepared once per (image, channel) for every
+// phase (rows and columns from the least offset to the largest); each phase's tiles write a plane
+// of scratch, which is then spread over dx's pixels of the phase.
+void backward_data_phases(const Kernels& k, const Tensor& dy, const Tensor& w, const Tensor* b, const Conv2dGeometry& g,
+                          const Tensor& dx) {
+  const int64_t N = dx.shape[0], C = dx.shape[1], H = dx.shape[2], W = dx.shape[3], K = w.shape[0], m = K / C;
+  const int64_t kh = w.shape[2], kw = w.shape[3], taps = kh * kw, sh = g.stride_h, sw = g.stride_w;
+  // A tap's offset along one axis for phase r, or none where r + pad - i d is no multiple of s.
+  const auto offset_of = [](int64_t r, int64_t pad, int64_t i, int64_t d, int64_t s, int64_t* c) {
+    const int64_t a = r + pad - i * d;
+    if (((a % s) + s) % s != 0) return false;
+    *c = a / s;  // exact
+    return true;
+  };
+  struct Phase {
+    int64_t rh, rw, rows, cols;         // dx's pixels (rh + sh u, rw + sw v), u < rows, v < cols
+    std::vector<int64_t> di, dj, tap;   // per tap: its offsets and its index i kw + j in w
+  };
+  std::vector<Phase> phases;
+  int64_t cmin = 0, cmax = 0, emin = 0, emax = 0, rows_max = 0, cols_max = 0;
+  for (int64_t rh = 0; rh < std::min(sh, H); ++rh)
+    for (int64_t rw = 0; rw < std::min(sw, W); ++rw) {
+      Phase ph{rh, rw, conv2d_impl::ceil_div(H - rh, sh), conv2d_impl::ceil_div(W - rw, sw), {}, {}, {}};
+      for (int64_t i = 0; i < kh; ++i)
+        for (int64_t j = 0; j < kw; ++j) {
+          int64_t ci, ej;
+          if (!offset_of(rh, g.pad_top, i, g.dilation_h, sh, &ci) || !offset_of(rw, g.pad_left, j, g.dilation_w, sw, &ej)) continue;
+          ph.di.push_back(ci), ph.dj.push_back(ej), ph.tap.push_back(i * kw + j);
+          cmin = std::min(cmin, ci), cmax = std::max(cmax, ci), emin = std::min(emin, ej), emax = std::max(emax, ej);
+        }
+      rows_max = std::max(rows_max, ph.rows), cols_max = std::max(cols_max, ph.cols);
+      phases.push_back(std::move(ph));
+    }
+  // dy prepared as a stride-1 input whose "kernel" spans every phase's offsets.
+  Conv2dGeometry g1;
+  const Prepared p(dy.shape[2], dy.shape[3], rows_max, cols_max, cmax - cmin + 1, emax - emin + 1, g1, -cmin, -emin);
+  // Per phase: its Prepared (outputs and tap offsets) and its weights [K][its taps].
+  std::vector<Prepared> views;
+  std::vector<std::vector<float>> weights;
+  const float* pw = w.f32();
+  for (const Phase& ph : phases) {
+    Prepared v = p;
+    v.Ho = ph.rows, v.Wo = ph.cols;
+    v.offset.clear();
+    for (size_t t = 0; t < ph.tap.size(); ++t) v.offset.push_back((ph.di[t] - cmin) * p.pitch + (ph.dj[t] - emin));
+    std::vector<float> wt(K * ph.tap.size());
+    for (int64_t kk = 0; kk < K; ++kk)
+      for (size_t t = 0; t < ph.tap.size(); ++t) wt[kk * ph.tap.size() + t] = pw[kk * taps + ph.tap[t]];
+    views.push_back(std::move(v));
+    weights.push_back(std::move(wt));
+  }
+  const float *pdy = dy.f32(), *pb = b ? b->f32() : nullptr;
+  float* pdx = dx.f32();
+  const int64_t plane_in = p.Hi * p.Wi;
+  parallel_for(N * C, grain_for(m * H * W * taps / (sh * sw)), [&](int64_t t0, int64_t t1) {
+    float* planes = scratch(0, m * p.floats);
+    float* out = scratch(1, rows_max * cols_max);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / C, c = t % C;
+      const float bias = pb ? pb[c] : 0.0f;
+      float* dxc = pdx + t * H * W;
+      for (int64_t j = 0; j < m; ++j) p.fill(k, pdy + (n * K + c * m + j) * plane_in, planes + j * p.floats);
+      for (size_t q = 0; q < phases.size(); ++q) {
+        const Phase& ph = phases[q];
+        const int64_t nt = static_cast<int64_t>(ph.tap.size());
+        if (nt == 0) {
+          std::fill(out, out + ph.rows * ph.cols, bias);
+        } else {
+          run_tiles(k, views[q], planes, m, p.floats, weights[q].data() + c * m * nt, bias, out);
+        }
+        for (int64_t u = 0; u < ph.rows; ++u)
+          for (int64_t v = 0; v < ph.cols; ++v) dxc[(ph.rh + sh * u) * W + ph.rw + sw * v] = out[u * ph.cols + v];
+      }
+    }
+  });
+}
+
 void backward_filter_lanes(const Kernels& k, const Tensor& dy, const Tensor& x, const Conv2dGeometry& g, const Tensor& dw) {
   const int64_t N = x.shape[0], C = x.shape[1], K = dw.shape[0], m = K / C;
   const Prepared p(x.shape[2], x.shape[3], dy.shape[2], dy.shape[3], dw.shape[2], dw.shape[3], g, g.pad_top, g.pad_left);
@@ -395,6 +478,7 @@ void depthwise_conv2d_backward_data(const Tensor& dy, const Tensor& w, const Ten
 #if CONVNET_DEPTHWISE_SIMD
   const Kernels* k = kernels();
   if (k && g.stride_h == 1 && g.stride_w == 1) return backward_data_lanes(*k, dy, w, b, g, dx);
+  if (k) return backward_data_phases(*k, dy, w, b, g, dx);
 #endif
   const int64_t N = dx.shape[0], C = dx.shape[1], K = w.shape[0], m = K / C;
   const Plane p{dx.shape[2], dx.shape[3], dy.shape[2], dy.shape[3], w.shape[2], w.shape[3]};
