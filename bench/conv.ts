@@ -1,6 +1,7 @@
 /**
  * Convolution: conv2d forward, backward-data and backward-filter on LeNet-5's and AlexNet's
- * layers, a dilated 3x3 stack and two transposed convolutions (FCN's upsampling), beside
+ * layers, a dilated 3x3 stack, two of MobileNet v2's depthwise 3x3s and two transposed
+ * convolutions (FCN's upsampling), beside
  * PyTorch-CPU (aten's convolution and convolution_backward, the calls autograd makes) at the
  * same thread count. Target: no case slower than PyTorch. Run alone with
  * `node dist/bench/conv.js [--threads 1,2] [--quick]` (after `npx tsc -p .`), or as the `conv`
@@ -30,6 +31,9 @@ export const LAYERS: Layer[] = [
   { name: 'dilated d1 64>64 3x3', x: [8, 64, 56, 56], w: [64, 64, 3, 3], o: { padding: 1, dilation: 1 } },
   { name: 'dilated d2 64>64 3x3', x: [8, 64, 56, 56], w: [64, 64, 3, 3], o: { padding: 2, dilation: 2 } },
   { name: 'dilated d4 64>64 3x3', x: [8, 64, 56, 56], w: [64, 64, 3, 3], o: { padding: 4, dilation: 4 } },
+  // MobileNet v2's depthwise 3x3s (groups = channels), at a training batch.
+  { name: 'mobilenet dw 144 3x3', x: [8, 144, 56, 56], w: [144, 1, 3, 3], o: { padding: 1, groups: 144 } },
+  { name: 'mobilenet dw 96 3x3 s2', x: [8, 96, 112, 112], w: [96, 1, 3, 3], o: { stride: 2, padding: 1, groups: 96 } },
 ];
 export const DIRECTIONS = ['forward', 'backward-data', 'backward-filter'] as const;
 
