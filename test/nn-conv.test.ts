@@ -209,6 +209,7 @@ describe('F.conv2d', () => {
       { x: [2, 4, 11, 35], w: [8, 1, 3, 2], o: { padding: [3, 2], groups: 4 }, bias: true, what: 'depthwise, padding past the kernel (backward-data crops dy), multiplier 2' },
       { x: [1, 5, 24, 33], w: [5, 1, 4, 3], o: { padding: 'same', dilation: [2, 3], groups: 5 }, bias: true, what: "depthwise 'same' with an even kernel, dilation [2, 3]" },
       { x: [1, 2, 5, 70], w: [2, 1, 7, 7], o: { padding: 3, groups: 2 }, what: 'depthwise 7x7 on 5 rows (taps past the plane in every tile), 49 taps (filter sums 9 at a time + 4)' },
+      { x: [2, 60, 6, 9], w: [120, 1, 7, 7], o: { padding: 3, groups: 60 }, what: 'depthwise 7x7, multiplier 2, 120 channels: backward-filter in blocks of 83 (the second block starts inside a pair)' },
       // backward-data at a stride by phases: each phase's taps, offsets and pixels.
       { x: [2, 3, 17, 38], w: [6, 1, 4, 4], o: { stride: 2, padding: 1, groups: 3 }, bias: true, what: 'depthwise 4x4/2, multiplier 2 (phases of 2 x 2 taps; dx by phases)' },
       { x: [1, 4, 20, 21], w: [4, 1, 3, 3], o: { stride: 2, padding: 2, dilation: 2, groups: 4 }, bias: true, what: 'depthwise 3x3/2 dilation 2 (one phase of 9 taps, three with none: dx 0 there)' },

@@ -425,24 +425,36 @@ void backward_filter_lanes(const Kernels& k, const Tensor& dy, const Tensor& x, 
   const float *pdy = dy.f32(), *px = x.f32();
   float* pdw = dw.f32();
   const int64_t taps = p.kh * p.kw, plane_out = p.Ho * p.Wo;
+  // Channels in blocks whose running sums (taps x 16 floats each) stay in L2, and in a block the
+  // images outermost: x and dy are then read in order, a block's planes one after the other,
+  // where channel by channel each plane was a jump of C planes from the last (1 thread, [8, 144,
+  // 56, 56]: 3.1-3.5 ms -> 2.0). Each x plane is prepared once for its m output channels. (Preparing
+  // the next plane into a second buffer first, as the forward does, was slower here: 2.2-2.3 ms.)
+  const int64_t block = std::max<int64_t>(1, 65536 / (taps * 16)), plane_in = p.Hi * p.Wi;
   parallel_for(K, 1, [&](int64_t k0, int64_t k1) {
     float* plane = scratch(0, p.floats);
-    std::vector<float> sums(taps * 16);
+    // Kept between calls (a fresh vector of a few hundred KB was a page fault per 4 KiB).
+    float* sums = scratch(1, std::min(block, k1 - k0) * taps * 16);
     FilterSumArgs a;
     a.x = plane, a.offset = p.offset.data(), a.taps = taps, a.Ho = p.Ho, a.Wo = p.Wo, a.row_step = p.sh * p.pitch;
-    a.last = p.last_columns(), a.sums = sums.data();
-    for (int64_t kk = k0; kk < k1; ++kk) {
-      std::fill(sums.begin(), sums.end(), 0.0f);
-      for (int64_t n = 0; n < N; ++n) {
-        p.fill(k, px + (n * C + kk / m) * p.Hi * p.Wi, plane);
-        a.dy = pdy + (n * K + kk) * plane_out;
-        k.filter_sums(a);
-      }
-      for (int64_t t = 0; t < taps; ++t) {
-        double sum = 0.0;
-        for (int l = 0; l < 16; ++l) sum += sums[t * 16 + l];
-        pdw[kk * taps + t] = static_cast<float>(sum);
-      }
+    a.last = p.last_columns();
+    for (int64_t b0 = k0; b0 < k1; b0 += block) {
+      const int64_t b1 = std::min(k1, b0 + block);
+      std::fill(sums, sums + (b1 - b0) * taps * 16, 0.0f);
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t kk = b0; kk < b1; ++kk) {
+          if (kk == b0 || kk % m == 0) p.fill(k, px + (n * C + kk / m) * plane_in, plane);
+          a.dy = pdy + (n * K + kk) * plane_out;
+          a.sums = sums + (kk - b0) * taps * 16;
+          k.filter_sums(a);
+        }
+      for (int64_t kk = b0; kk < b1; ++kk)
+        for (int64_t t = 0; t < taps; ++t) {
+          const float* lanes = sums + ((kk - b0) * taps + t) * 16;
+          double sum = 0.0;
+          for (int l = 0; l < 16; ++l) sum += lanes[l];
+          pdw[kk * taps + t] = static_cast<float>(sum);
+        }
     }
   });
 }
