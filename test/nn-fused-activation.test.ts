@@ -13,6 +13,7 @@ interface Case { what: string; conv: () => cc.nn.Conv2d; act: () => cc.nn.Module
 const CASES: Case[] = [
   { what: 'depthwise 3x3 (register tiles clamp), ReLU6', conv: () => new nn.Conv2d(8, 8, 3, { padding: 1, groups: 8 }), act: () => new nn.ReLU6(), x: [2, 8, 13, 21] },
   { what: 'depthwise 3x3/2, multiplier 2, ReLU', conv: () => new nn.Conv2d(4, 8, 3, { stride: 2, padding: 1, groups: 4 }), act: () => new nn.ReLU(), x: [1, 4, 15, 40] },
+  { what: 'depthwise 3x3 on 7x7 planes, 20 channels (16 channels in the lanes, then 4), ReLU6', conv: () => new nn.Conv2d(20, 20, 3, { padding: 1, groups: 20 }), act: () => new nn.ReLU6(), x: [2, 20, 7, 7] },
   { what: '1x1 with bias (the GEMM epilogue), ReLU6', conv: () => new nn.Conv2d(16, 40, 1), act: () => new nn.ReLU6(), x: [2, 16, 9, 11] },
   { what: '1x1 on 7x7 at batch 1 (threads share rows: the epilogue from row m0), ReLU', conv: () => new nn.Conv2d(24, 60, 1), act: () => new nn.ReLU(), x: [1, 24, 7, 7] },
   { what: '1x1 without bias, groups 2, Hardtanh(-1, 0.5)', conv: () => new nn.Conv2d(12, 20, 1, { groups: 2, bias: false }), act: () => new nn.Hardtanh(-1, 0.5), x: [3, 12, 10, 10] },
