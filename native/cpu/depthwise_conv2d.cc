@@ -20,6 +20,11 @@
 // Backward-data at stride 2, 1 thread, batch 1 (old -> new, us): 96x56x56 334 -> 205, 144x56x56
 // 553 -> 289, 576x14x14 188 -> 161.
 //
+// Rows under 32 outputs with one output channel per input channel (m = 1) and 16 channels or
+// more take the channels in the lanes instead (forward_channels, backward_filter_channels): 16
+// planes transposed into one plane of 16-channel vectors, each output (or each tap's sum) a
+// vector, the outputs transposed back 16 at a time.
+//
 // Elsewhere (CPUs without AVX2), direct loops, one (image, channel) plane per task:
 // within a plane the sums run in a fixed order ((i, j) for forward, (k, oh, i, j, ow) for
 // backward-data). Backward-filter there: a float sum per output column over (n, oh), the columns
@@ -197,27 +202,29 @@ struct FillArgs {
 };
 
 // forward_channels' transposed plane of 16 channels (depthwise_conv2d_kernels.inc's
-// fill_channels), and its rows of outputs (channel_rows).
+// fill_channels), and its outputs (channel_outputs).
 struct ChannelFillArgs {
-  const float* src;            // channel l's input plane (Hi x Wi) at src + l plane
-  int64_t plane, Hi, Wi, pt, pl;
+  const float* src;            // channel l's input plane at src + l plane, `count` floats
+  int64_t plane, count;
   int channels;                // the block's channels (the rest of the 16 lanes: zeros)
-  int64_t rows, cols;          // T: rows x cols x 16 floats, padded row r = input row r - pt
+  const int64_t* slot;         // [count] T's vector of each input (null: the same index)
+  const int64_t* pad;          // [pads] T's vectors of zeros (the padding)
+  int64_t pads;
   float* T;
 };
 struct ChannelArgs {
   const float* T;
-  int64_t cols;
+  const int64_t* base;         // [whole chunks of 16] T's float offset of each output's tap (0, 0)
+  const int64_t* offset;       // [taps] tap t's input from an output's tap (0, 0)
+  int64_t taps;
   const float* w;              // [taps][16]: tap t's weights of the 16 channels
   const float* bias;           // [16]
-  int64_t kh, kw, sh, sw, dh, dw, Ho, Wo;
-  float* y;                    // channel l's output plane at y + l plane
-  int64_t plane;
+  int64_t count;               // Ho Wo
+  float* y;                    // channel l's output plane at y + l count
   int channels;
   bool clamped;
   float lo, hi;
 };
-
 struct ChannelSumArgs {
   const float* T;              // x's transposed plane (as ChannelArgs')
   const float* D;              // dy's, Ho x Wo x 16
@@ -232,8 +239,7 @@ struct Kernels {
   void (*fill_plane)(const FillArgs& a);
   void (*filter_sums)(const FilterSumArgs& a);
   void (*fill_channels)(const ChannelFillArgs& a);
-  void (*channel_rows[2])(const ChannelArgs& a);  // outputs a row at a time: channel_width[0] or [1]
-  int channel_width[2];
+  void (*channel_outputs)(const ChannelArgs& a);
   void (*channel_sums)(const ChannelSumArgs& a);
 };
 
@@ -331,8 +337,8 @@ void run_tiles(const Kernels& k, const Prepared& p, const float* x, int64_t plan
 // plane of 14 x 14 is too little work for the cost of preparing it: there, with one output per
 // input channel (m = 1), the lanes hold 16 channels instead. Per (image, block of 16 channels):
 // the input planes transposed into one zero-bordered plane of 16-channel vectors (T), each output
-// a sum of its taps' vectors times the taps' 16 weights, and the outputs transposed back row by
-// row. Batch 8, 1 thread (us, the rows' lanes -> the channels'; PyTorch 1.13): forward 960x7x7
+// a sum of its taps' vectors times the taps' 16 weights, and the outputs transposed back 16
+// consecutive ones (across rows) at a time. Batch 8, 1 thread (us, the rows' lanes -> the channels'; PyTorch 1.13): forward 960x7x7
 // 567 -> 291 (191), 576x14x14/2 632 -> 293 (207), 384x14x14 455 -> 332, 192x28x28 706 -> 584 (544);
 // backward-filter 703 -> 322, 815 -> 329 (230), 526 -> 373 (286), 867 -> 638 (537). At 56x56 no
 // faster. The forward's sums run in the tiles' order (bias, then the taps in order): the same bits.
@@ -341,32 +347,57 @@ bool use_channels(const Prepared& p, int64_t C, int64_t m) {
   return p.Hi * p.Wi <= 4096;
 }
 
+// The geometry of the transposed planes: T's rows x cols vectors (one more, past them, for the
+// inputs no output reads), each input's vector in T, T's vectors of padding, each output's first
+// tap's float offset (whole chunks of 16, the last padded with the first's), and the taps'
+// offsets from it.
+struct ChannelPlanes {
+  int64_t cols, vectors;
+  std::vector<int64_t> slot, pad, base, offset;
+
+  explicit ChannelPlanes(const Prepared& p) : cols((p.Wo - 1) * p.sw + (p.kw - 1) * p.dw + 1), vectors(p.rows * cols) {
+    for (int64_t ih = 0; ih < p.Hi; ++ih)
+      for (int64_t iw = 0; iw < p.Wi; ++iw) {
+        const int64_t r = ih + p.pt, q = iw + p.pl;
+        slot.push_back(r < p.rows && q < cols ? r * cols + q : vectors);
+      }
+    for (int64_t r = 0; r < p.rows; ++r)
+      for (int64_t q = 0; q < cols; ++q)
+        if (r < p.pt || r >= p.pt + p.Hi || q < p.pl || q >= p.pl + p.Wi) pad.push_back(r * cols + q);
+    for (int64_t f = 0; f < conv2d_impl::ceil_div(p.Ho * p.Wo, 16) * 16; ++f) {
+      const int64_t oh = f < p.Ho * p.Wo ? f / p.Wo : 0, ow = f < p.Ho * p.Wo ? f % p.Wo : 0;
+      base.push_back((oh * p.sh * cols + ow * p.sw) * 16);
+    }
+    for (int64_t i = 0; i < p.kh; ++i)
+      for (int64_t j = 0; j < p.kw; ++j) offset.push_back((i * p.dh * cols + j * p.dw) * 16);
+  }
+};
+
 // y's channels of the 16-channel blocks: weights [blocks][taps][16] (w[c][tap] or, flipped, w[c][taps - 1 - tap]).
 void forward_channels(const Kernels& k, const Prepared& p, const float* px, int64_t N, int64_t C, const float* pw,
                       bool flip, const float* pb, float* py, float lo, float hi) {
   const int64_t taps = p.kh * p.kw, blocks = (C + 15) / 16;
-  const int width = p.Wo <= k.channel_width[0] ? 0 : 1, W = k.channel_width[width];
-  const int64_t cols = (conv2d_impl::ceil_div(p.Wo, W) * W - 1) * p.sw + (p.kw - 1) * p.dw + 1;
+  const ChannelPlanes planes(p);
   std::vector<float> weights(blocks * taps * 16, 0.0f), biases(blocks * 16, 0.0f);
   for (int64_t c = 0; c < C; ++c) {
     for (int64_t t = 0; t < taps; ++t) weights[(c / 16 * taps + t) * 16 + c % 16] = pw[c * taps + (flip ? taps - 1 - t : t)];
     if (pb) biases[c] = pb[c];
   }
   parallel_for(N * blocks, grain_for(16 * p.Ho * p.Wo * taps), [&](int64_t i0, int64_t i1) {
-    float* T = scratch(0, p.rows * cols * 16);
+    float* T = scratch(0, (planes.vectors + 1) * 16);
     ChannelFillArgs f;
-    f.plane = p.Hi * p.Wi, f.Hi = p.Hi, f.Wi = p.Wi, f.pt = p.pt, f.pl = p.pl, f.rows = p.rows, f.cols = cols, f.T = T;
+    f.plane = f.count = p.Hi * p.Wi, f.slot = planes.slot.data(), f.T = T;
+    f.pad = planes.pad.data(), f.pads = static_cast<int64_t>(planes.pad.size());
     ChannelArgs a;
-    a.T = T, a.cols = cols, a.kh = p.kh, a.kw = p.kw, a.sh = p.sh, a.sw = p.sw, a.dh = p.dh, a.dw = p.dw;
-    a.Ho = p.Ho, a.Wo = p.Wo, a.plane = p.Ho * p.Wo;
+    a.T = T, a.base = planes.base.data(), a.offset = planes.offset.data(), a.taps = taps, a.count = p.Ho * p.Wo;
     a.clamped = lo > -kInfinity || hi < kInfinity, a.lo = lo, a.hi = hi;
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / blocks, c0 = i % blocks * 16;
       f.src = px + (n * C + c0) * f.plane, f.channels = a.channels = static_cast<int>(std::min<int64_t>(16, C - c0));
       k.fill_channels(f);
       a.w = weights.data() + c0 / 16 * taps * 16, a.bias = biases.data() + c0;
-      a.y = py + (n * C + c0) * a.plane;
-      k.channel_rows[width](a);
+      a.y = py + (n * C + c0) * a.count;
+      k.channel_outputs(a);
     }
   });
 }
@@ -505,20 +536,18 @@ void backward_data_phases(const Kernels& k, const Tensor& dy, const Tensor& w, c
 void backward_filter_channels(const Kernels& k, const Prepared& p, const float* pdy, const float* px, int64_t N,
                               int64_t C, float* pdw) {
   const int64_t taps = p.kh * p.kw, blocks = (C + 15) / 16;
-  const int64_t cols = (p.Wo - 1) * p.sw + (p.kw - 1) * p.dw + 1;
-  std::vector<int64_t> offset;
-  for (int64_t i = 0; i < p.kh; ++i)
-    for (int64_t j = 0; j < p.kw; ++j) offset.push_back((i * p.dh * cols + j * p.dw) * 16);
+  const ChannelPlanes planes(p);
   parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-    float* T = scratch(0, p.rows * cols * 16);
+    float* T = scratch(0, (planes.vectors + 1) * 16);
     float* D = scratch(1, p.Ho * p.Wo * 16);
     std::vector<double> sums(taps * 16);
     ChannelFillArgs fx, fd;
-    fx.plane = p.Hi * p.Wi, fx.Hi = p.Hi, fx.Wi = p.Wi, fx.pt = p.pt, fx.pl = p.pl, fx.rows = p.rows, fx.cols = cols, fx.T = T;
-    fd.plane = p.Ho * p.Wo, fd.Hi = p.Ho, fd.Wi = p.Wo, fd.pt = 0, fd.pl = 0, fd.rows = p.Ho, fd.cols = p.Wo, fd.T = D;
+    fx.plane = fx.count = p.Hi * p.Wi, fx.slot = planes.slot.data(), fx.T = T;
+    fx.pad = planes.pad.data(), fx.pads = static_cast<int64_t>(planes.pad.size());
+    fd.plane = fd.count = p.Ho * p.Wo, fd.slot = nullptr, fd.pad = nullptr, fd.pads = 0, fd.T = D;
     ChannelSumArgs a;
-    a.T = T, a.D = D, a.cols = cols, a.sh = p.sh, a.sw = p.sw, a.Ho = p.Ho, a.Wo = p.Wo, a.taps = taps;
-    a.offset = offset.data(), a.sums = sums.data();
+    a.T = T, a.D = D, a.cols = planes.cols, a.sh = p.sh, a.sw = p.sw, a.Ho = p.Ho, a.Wo = p.Wo, a.taps = taps;
+    a.offset = planes.offset.data(), a.sums = sums.data();
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t c0 = b * 16, channels = std::min<int64_t>(16, C - c0);
       fx.channels = fd.channels = static_cast<int>(channels);
@@ -526,7 +555,7 @@ void backward_filter_channels(const Kernels& k, const Prepared& p, const float* 
       for (int64_t n = 0; n < N; ++n) {
         fx.src = px + (n * C + c0) * fx.plane, fd.src = pdy + (n * C + c0) * fd.plane;
         k.fill_channels(fx), k.fill_channels(fd);
-        if (n + 1 < N) {
+        if (n + 1 < N) {  // the next image's planes, C planes on: into L2 while this one's sums run
           const char* nx = reinterpret_cast<const char*>(fx.src + C * fx.plane);
           const char* nd = reinterpret_cast<const char*>(fd.src + C * fd.plane);
           for (int64_t o = 0; o < channels * fx.plane * 4; o += 64) _mm_prefetch(nx + o, _MM_HINT_T1);
