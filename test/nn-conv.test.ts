@@ -212,12 +212,14 @@ describe('F.conv2d', () => {
       { x: [2, 60, 6, 9], w: [120, 1, 7, 7], o: { padding: 3, groups: 60 }, what: 'depthwise 7x7, multiplier 2, 120 channels: backward-filter in blocks of 83 (the second block starts inside a pair)' },
       // Rows under 32 outputs, one output per input channel, 16 channels or more: the channels in
       // the lanes (forward, backward-data at stride 1, backward-filter), 16 at a time.
-      { x: [2, 20, 9, 11], w: [20, 1, 3, 3], o: { padding: 1, groups: 20 }, bias: true, what: 'depthwise, channels in the lanes: 16 + 4 channels, rows of 11 (one chunk of 16)' },
-      { x: [3, 33, 14, 14], w: [33, 1, 3, 3], o: { stride: 2, padding: 1, groups: 33 }, bias: true, what: 'depthwise 3x3/2, channels in the lanes: 7 x 7 outputs (chunks of 8), 16 + 16 + 1 channels' },
-      { x: [2, 16, 24, 29], w: [16, 1, 5, 5], o: { padding: 'same', dilation: 2, groups: 16 }, what: "depthwise 5x5 'same', dilation 2, channels in the lanes: rows of 29 (two chunks of 16)" },
-      { x: [1, 17, 6, 30], w: [17, 1, 3, 2], o: { stride: [1, 2], padding: [0, 1], groups: 17 }, bias: true, what: 'depthwise even kernel at stride [1, 2], channels in the lanes: rows of 16' },
+      { x: [2, 20, 9, 11], w: [20, 1, 3, 3], o: { padding: 1, groups: 20 }, bias: true, what: 'depthwise, channels in the lanes: 16 + 4 channels, 99 outputs (chunks of 16 across rows)' },
+      { x: [3, 33, 14, 14], w: [33, 1, 3, 3], o: { stride: 2, padding: 1, groups: 33 }, bias: true, what: 'depthwise 3x3/2, channels in the lanes: 7 x 7 outputs (three chunks of 16 and one), 16 + 16 + 1 channels' },
+      { x: [2, 16, 24, 29], w: [16, 1, 5, 5], o: { padding: 'same', dilation: 2, groups: 16 }, what: "depthwise 5x5 'same', dilation 2, channels in the lanes: rows of 29" },
+      { x: [1, 17, 6, 30], w: [17, 1, 3, 2], o: { stride: [1, 2], padding: [0, 1], groups: 17 }, bias: true, what: 'depthwise even kernel at stride [1, 2], channels in the lanes: 6 rows of 16' },
       { x: [2, 16, 7, 7], w: [16, 1, 3, 3], o: { padding: 3, groups: 16 }, bias: true, what: 'depthwise, padding past the kernel: forward with the channels in the lanes, backward-data (cropping dy) on the rows' },
       { x: [1, 24, 10, 10], w: [24, 1, 7, 7], o: { padding: 3, groups: 24 }, what: 'depthwise 7x7, channels in the lanes: backward-filter 9 taps at a time + 4' },
+      { x: [1, 16, 20, 21], w: [16, 1, 3, 3], o: { stride: 2, padding: 2, dilation: 2, groups: 16 }, bias: true, what: 'depthwise 3x3/2 dilation 2, channels in the lanes: backward-data by phases, three of them without taps (dx = bias there)' },
+      { x: [2, 18, 12, 13], w: [18, 1, 4, 4], o: { stride: 2, padding: 1, groups: 18 }, bias: true, what: 'depthwise 4x4/2, channels in the lanes: backward-data by phases of 2 x 2 taps, 16 + 2 channels' },
       // backward-data at a stride by phases: each phase's taps, offsets and pixels.
       { x: [2, 3, 17, 38], w: [6, 1, 4, 4], o: { stride: 2, padding: 1, groups: 3 }, bias: true, what: 'depthwise 4x4/2, multiplier 2 (phases of 2 x 2 taps; dx by phases)' },
       { x: [1, 4, 20, 21], w: [4, 1, 3, 3], o: { stride: 2, padding: 2, dilation: 2, groups: 4 }, bias: true, what: 'depthwise 3x3/2 dilation 2 (one phase of 9 taps, three with none: dx 0 there)' },

@@ -221,9 +221,18 @@ struct ChannelArgs {
   const float* bias;           // [16]
   int64_t count;               // Ho Wo
   float* y;                    // channel l's output plane at y + l count
+  const int64_t* dest;         // or, where not null, output f's vector at X + 16 dest[f], not transposed
+  float* X;
   int channels;
   bool clamped;
   float lo, hi;
+};
+// The inverse of fill_channels: X's `count` vectors transposed into the planes.
+struct ChannelUnfillArgs {
+  const float* X;
+  int64_t count;
+  int channels;
+  float* dst;                  // channel l's plane at dst + l count
 };
 struct ChannelSumArgs {
   const float* T;              // x's transposed plane (as ChannelArgs')
@@ -240,6 +249,7 @@ struct Kernels {
   void (*filter_sums)(const FilterSumArgs& a);
   void (*fill_channels)(const ChannelFillArgs& a);
   void (*channel_outputs)(const ChannelArgs& a);
+  void (*unfill_channels)(const ChannelUnfillArgs& a);
   void (*channel_sums)(const ChannelSumArgs& a);
 };
 
@@ -390,6 +400,7 @@ void forward_channels(const Kernels& k, const Prepared& p, const float* px, int6
     f.pad = planes.pad.data(), f.pads = static_cast<int64_t>(planes.pad.size());
     ChannelArgs a;
     a.T = T, a.base = planes.base.data(), a.offset = planes.offset.data(), a.taps = taps, a.count = p.Ho * p.Wo;
+    a.dest = nullptr, a.X = nullptr;
     a.clamped = lo > -kInfinity || hi < kInfinity, a.lo = lo, a.hi = hi;
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t n = i / blocks, c0 = i % blocks * 16;
@@ -507,6 +518,60 @@ void backward_data_phases(const Kernels& k, const Tensor& dy, const Tensor& w, c
   const float *pdy = dy.f32(), *pb = b ? b->f32() : nullptr;
   float* pdx = dx.f32();
   const int64_t plane_in = p.Hi * p.Wi;
+  if (use_channels(p, C, m)) {
+    // The channels in the lanes: dy's 16 planes transposed once (fill_channels), each phase's
+    // pixels summed 16 at a time into their vectors of X (dx transposed), X transposed back.
+    // Each sum as the tiles' (bias, then the phase's taps in order): the same bits.
+    const ChannelPlanes planes(p);
+    const int64_t blocks = (C + 15) / 16;
+    struct PhaseLanes {
+      std::vector<int64_t> base, dest, offset;
+      std::vector<float> w;  // [blocks][taps][16]
+    };
+    std::vector<PhaseLanes> lanes;
+    for (const Phase& ph : phases) {
+      PhaseLanes l;
+      const int64_t count = ph.rows * ph.cols, nt = static_cast<int64_t>(ph.tap.size());
+      for (int64_t f = 0; f < conv2d_impl::ceil_div(count, 16) * 16; ++f) {
+        const int64_t u = f < count ? f / ph.cols : 0, v = f < count ? f % ph.cols : 0;
+        l.base.push_back((u * planes.cols + v) * 16), l.dest.push_back((ph.rh + sh * u) * W + ph.rw + sw * v);
+      }
+      for (int64_t t = 0; t < nt; ++t) l.offset.push_back(((ph.di[t] - cmin) * planes.cols + ph.dj[t] - emin) * 16);
+      l.w.assign(blocks * nt * 16, 0.0f);
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t t = 0; t < nt; ++t) l.w[(c / 16 * nt + t) * 16 + c % 16] = pw[c * taps + ph.tap[t]];
+      lanes.push_back(std::move(l));
+    }
+    std::vector<float> biases(blocks * 16, 0.0f);
+    for (int64_t c = 0; pb && c < C; ++c) biases[c] = pb[c];
+    parallel_for(N * blocks, grain_for(16 * H * W * taps / (sh * sw)), [&](int64_t i0, int64_t i1) {
+      float* T = scratch(0, (planes.vectors + 1) * 16);
+      float* X = scratch(1, H * W * 16);
+      ChannelFillArgs f;
+      f.plane = f.count = plane_in, f.slot = planes.slot.data(), f.T = T;
+      f.pad = planes.pad.data(), f.pads = static_cast<int64_t>(planes.pad.size());
+      ChannelArgs a;
+      a.T = T, a.X = X, a.y = nullptr, a.clamped = false, a.lo = -kInfinity, a.hi = kInfinity;
+      ChannelUnfillArgs out;
+      out.X = X, out.count = H * W;
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t n = i / blocks, c0 = i % blocks * 16;
+        f.src = pdy + (n * C + c0) * plane_in;
+        f.channels = a.channels = out.channels = static_cast<int>(std::min<int64_t>(16, C - c0));
+        k.fill_channels(f);
+        for (size_t q = 0; q < phases.size(); ++q) {
+          const int64_t nt = static_cast<int64_t>(phases[q].tap.size());
+          a.base = lanes[q].base.data(), a.dest = lanes[q].dest.data(), a.offset = lanes[q].offset.data(), a.taps = nt;
+          a.w = lanes[q].w.data() + c0 / 16 * nt * 16, a.bias = biases.data() + c0;
+          a.count = phases[q].rows * phases[q].cols;
+          k.channel_outputs(a);
+        }
+        out.dst = pdx + (n * C + c0) * H * W;
+        k.unfill_channels(out);
+      }
+    });
+    return;
+  }
   parallel_for(N * C, grain_for(m * H * W * taps / (sh * sw)), [&](int64_t t0, int64_t t1) {
     float* planes = scratch(0, m * p.floats);
     float* out = scratch(1, rows_max * cols_max);
