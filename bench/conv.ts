@@ -1,6 +1,6 @@
 /**
  * Convolution: conv2d forward, backward-data and backward-filter on LeNet-5's and AlexNet's
- * layers, a dilated 3x3 stack, two of MobileNet v2's depthwise 3x3s and two transposed
+ * layers, a dilated 3x3 stack, three of MobileNet v2's depthwise 3x3s and two transposed
  * convolutions (FCN's upsampling), beside
  * PyTorch-CPU (aten's convolution and convolution_backward, the calls autograd makes) at the
  * same thread count. Target: no case slower than PyTorch. Run alone with
@@ -34,6 +34,8 @@ export const LAYERS: Layer[] = [
   // MobileNet v2's depthwise 3x3s (groups = channels), at a training batch.
   { name: 'mobilenet dw 144 3x3', x: [8, 144, 56, 56], w: [144, 1, 3, 3], o: { padding: 1, groups: 144 } },
   { name: 'mobilenet dw 96 3x3 s2', x: [8, 96, 112, 112], w: [96, 1, 3, 3], o: { stride: 2, padding: 1, groups: 96 } },
+  // ... and one on small planes (14x14 to 7x7), where the channels go in the lanes.
+  { name: 'mobilenet dw 576 3x3 s2', x: [8, 576, 14, 14], w: [576, 1, 3, 3], o: { stride: 2, padding: 1, groups: 576 } },
 ];
 export const DIRECTIONS = ['forward', 'backward-data', 'backward-filter'] as const;
 

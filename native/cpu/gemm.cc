@@ -662,6 +662,13 @@ int64_t even_block(int64_t n, int64_t limit, int64_t align) {
   return std::min(limit, round_up(ceil_div(n, blocks), align));
 }
 
+// Whether a plain (not transposed) B of K x N read in place serves an M-row product better than a
+// packed copy (make_plan's pack_b, packed_block's in-place B): few row panels to reuse the copy,
+// and B small enough to stay in the caches. Only kernels that read no lanes past n can.
+bool b_in_place(const KernelInfo& ker, int64_t M, int64_t K, int64_t N) {
+  return ker.reads_only_valid && M <= 8 * ker.mr && K * N <= (int64_t(1) << 19);
+}
+
 Plan make_plan(const KernelInfo& ker, const Problem& p) {
   Plan plan;
   plan.kc = even_block(p.K, ker.kc, 1);
@@ -690,8 +697,7 @@ Plan make_plan(const KernelInfo& ker, const Problem& p) {
   if (!p.trans_a && p.N <= 8 * ker.nr && ker.pick_strided_a != nullptr && (ker.mr <= 8 || p.lda % 1024 != 0)) {
     plan.pack_a = false;
   }
-  plan.pack_b = !ker.reads_only_valid || p.trans_b ||
-                !(p.M <= 8 * ker.mr && p.K * p.N <= (int64_t(1) << 19));
+  plan.pack_b = p.trans_b || !b_in_place(ker, p.M, p.K, p.N);
   // Split the longer side of C between threads (each thread packs its own copy of the other
   // operand, so that side had better be short). Ties go to N on AVX-512: its unit, NR = 32
   // columns, divides the usual power-of-two sizes evenly, MR = 14 rows does not. On AVX2 they
@@ -900,14 +906,12 @@ void packed_block(const KernelInfo& ker, int64_t M, int64_t m0, int64_t m1, int6
   const int64_t nc_cap = std::max<int64_t>(NR, kBBlockBytes / (4 * kc_max) / NR * NR);
   const int64_t nc_max = even_block(n1 - n0, std::min(ker.nc, nc_cap), NR);
   const int64_t mc_max = even_block(m1 - m0, ker.mc, MR);
-  // A plain B read in place where sgemm's plan would (make_plan's pack_b): few row panels to
-  // reuse a packed copy, and B small enough to stay in the caches. MobileNet v2's 1x1
+  // A plain B read in place where sgemm's plan would (b_in_place). MobileNet v2's 1x1
   // convolutions at batch 1 (pointwise_packed, conv2d.cc), 1 thread, best of 15 x 20 calls:
   // 96 -> 24 on 56x56 0.142 -> 0.079 ms, 576 -> 96 on 14x14 0.149 -> 0.125 (packing B had cost
   // as much as the product).
   int64_t ldb = 0;
-  const float* in_place = ker.reads_only_valid && m1 - m0 <= 8 * ker.mr ? src.matrix(item, &ldb) : nullptr;
-  if (in_place && K * (n1 - n0) > (int64_t{1} << 19)) in_place = nullptr;
+  const float* in_place = b_in_place(ker, m1 - m0, K, n1 - n0) ? src.matrix(item, &ldb) : nullptr;
   float* b_buf = in_place ? nullptr : tls_pack_b.get(static_cast<size_t>(round_up(nc_max, NR) * kc_max));
   Tile t;
   t.ldc = ldc;
