@@ -24,8 +24,10 @@ namespace convnet {
 namespace cpu {
 namespace {
 
+// y may be x: the fused activations of conv2d.cc and depthwise_conv2d.cc clamp their output in
+// place, so no __restrict here (each y[i] is written after x[i] alone is read).
 __attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
-void clamp_range(const float* __restrict x, float lo, float hi, float* __restrict y, int64_t n) {
+void clamp_range(const float* x, float lo, float hi, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
     const float above_lo = v < lo ? lo : v;
