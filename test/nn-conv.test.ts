@@ -742,7 +742,9 @@ describe('F.convTranspose2d', () => {
 
 describe('F.linear', () => {
   it('matches a float64 reference with leading dims folded, forward and backward', () => {
-    for (const [k, [xs, out, bias]] of ([[[5, 7], 3, true], [[2, 3, 4], 6, false], [[4], 2, true], [[64, 300], 70, true], [[0, 5], 4, true]] as [number[], number, boolean][]).entries()) {
+    // One row ([4], [1, 1, 37], [300], [16]): the forward by dot products (rows of w 4 at a time, 16 lanes, a tail).
+    for (const [k, [xs, out, bias]] of ([[[5, 7], 3, true], [[2, 3, 4], 6, false], [[4], 2, true], [[64, 300], 70, true], [[0, 5], 4, true],
+      [[1, 1, 37], 9, true], [[300], 1001, false], [[16], 4, true]] as [number[], number, boolean][]).entries()) {
       const inF = xs[xs.length - 1], M = sizeOf(xs) / inF;
       const { t: x, v: xv } = randomTensor(xs, 300 + k), { t: w, v: wv } = randomTensor([out, inF], 310 + k), { t: b, v: bv } = randomTensor([out], 320 + k);
       const ys = [...xs.slice(0, -1), out];
@@ -765,6 +767,21 @@ describe('F.linear', () => {
       expectClose(read(g.dx), dx, TOL.rtol, TOL.atol, `linear ${k}: dx`);
       expectClose(read(g.dw), dw, TOL.rtol, TOL.atol, `linear ${k}: dw`);
       expectClose(read(g.db), db, TOL.rtol, TOL.atol, `linear ${k}: db`);
+    }
+  });
+
+  it('gives the same bits at 1 and 2 threads for one row (dot products) and for many (the GEMM)', () => {
+    const before = cc.getNumThreads();
+    try {
+      for (const M of [1, 6]) {
+        const x = randomTensor([M, 1280], 41).t, w = randomTensor([1000, 1280], 42).t, b = randomTensor([1000], 43).t;
+        cc.setNumThreads(1);
+        const one = F.linear(x, w, b).dataSync();
+        cc.setNumThreads(2);
+        expect(Buffer.from(F.linear(x, w, b).dataSync().buffer).equals(Buffer.from(one.buffer)), `M = ${M}`).to.equal(true);
+      }
+    } finally {
+      cc.setNumThreads(before);
     }
   });
 
