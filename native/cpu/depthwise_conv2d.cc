@@ -348,10 +348,11 @@ void run_tiles(const Kernels& k, const Prepared& p, const float* x, int64_t plan
 // input channel (m = 1), the lanes hold 16 channels instead. Per (image, block of 16 channels):
 // the input planes transposed into one zero-bordered plane of 16-channel vectors (T), each output
 // a sum of its taps' vectors times the taps' 16 weights, and the outputs transposed back 16
-// consecutive ones (across rows) at a time. Batch 8, 1 thread (us, the rows' lanes -> the channels'; PyTorch 1.13): forward 960x7x7
-// 567 -> 291 (191), 576x14x14/2 632 -> 293 (207), 384x14x14 455 -> 332, 192x28x28 706 -> 584 (544);
-// backward-filter 703 -> 322, 815 -> 329 (230), 526 -> 373 (286), 867 -> 638 (537). At 56x56 no
-// faster. The forward's sums run in the tiles' order (bias, then the taps in order): the same bits.
+// consecutive ones (across rows) at a time. Batch 8, 1 thread (us, best of 3 x 20 calls, the
+// rows' lanes -> the channels'; PyTorch 1.13): forward 960x7x7 548 -> 218 (181), 576x14x14/2
+// 620 -> 253 (206), 384x14x14 437 -> 287 (249), 192x28x28 808 -> 475 (831); backward-filter
+// 722 -> 241 (925), 728 -> 269 (205), 602 -> 346 (268), 894 -> 490 (622). At 56x56 no faster.
+// The forward's sums run in the tiles' order (bias, then the taps in order): the same bits.
 bool use_channels(const Prepared& p, int64_t C, int64_t m) {
   if (m != 1 || C < 16 || p.Wo >= 32 || p.pt < 0 || p.pl < 0) return false;
   return p.Hi * p.Wi <= 4096;
