@@ -55,7 +55,8 @@ void linear_forward(const Tensor& x, const Tensor& w, const Tensor* b, const Ten
   float* py = y.f32();
   if (M == 1) {
     const float *px = x.f32(), *pw = w.f32(), *pb = b ? b->f32() : nullptr;
-    parallel_for((out + kDotRows - 1) / kDotRows, std::max<int64_t>(1, 8192 / std::max<int64_t>(in, 1)),
+    // A thread for at least 1M multiply-adds (as the GEMM's 2 MFLOP): LeNet-5's layers stay on one.
+    parallel_for((out + kDotRows - 1) / kDotRows, std::max<int64_t>(1, (int64_t{1} << 20) / (kDotRows * std::max<int64_t>(in, 1))),
                  [&](int64_t r0, int64_t r1) { dot_rows(px, in, pw, pb, r0 * kDotRows, std::min(out, r1 * kDotRows), py); });
     return;
   }
