@@ -21,7 +21,8 @@
 // 553 -> 289, 576x14x14 188 -> 161.
 //
 // Rows under 32 outputs with one output channel per input channel (m = 1) and 16 channels or
-// more take the channels in the lanes instead (forward_channels, backward_filter_channels): 16
+// more take the channels in the lanes instead (forward_channels, backward_data_phases' branch,
+// backward_filter_channels): 16
 // planes transposed into one plane of 16-channel vectors, each output (or each tap's sum) a
 // vector, the outputs transposed back 16 at a time.
 //
@@ -36,6 +37,7 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -384,16 +386,29 @@ struct ChannelPlanes {
   }
 };
 
-// y's channels of the 16-channel blocks: weights [blocks][taps][16] (w[c][tap] or, flipped, w[c][taps - 1 - tap]).
+// The channels' weights of the taps `tap` (indices into w's taps per channel, w_taps of them), as
+// [blocks of 16 channels][tap][16], zeros past C; and the biases as [blocks][16].
+std::vector<float> channel_weights(const float* pw, int64_t C, int64_t w_taps, const std::vector<int64_t>& tap) {
+  const int64_t nt = static_cast<int64_t>(tap.size());
+  std::vector<float> out((C + 15) / 16 * nt * 16, 0.0f);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t t = 0; t < nt; ++t) out[(c / 16 * nt + t) * 16 + c % 16] = pw[c * w_taps + tap[t]];
+  return out;
+}
+std::vector<float> channel_biases(const float* pb, int64_t C) {
+  std::vector<float> out((C + 15) / 16 * 16, 0.0f);
+  if (pb) std::copy(pb, pb + C, out.begin());
+  return out;
+}
+
+// y's channels of the 16-channel blocks: their taps in order, or flipped (w[c][taps - 1 - t]).
 void forward_channels(const Kernels& k, const Prepared& p, const float* px, int64_t N, int64_t C, const float* pw,
                       bool flip, const float* pb, float* py, float lo, float hi) {
   const int64_t taps = p.kh * p.kw, blocks = (C + 15) / 16;
   const ChannelPlanes planes(p);
-  std::vector<float> weights(blocks * taps * 16, 0.0f), biases(blocks * 16, 0.0f);
-  for (int64_t c = 0; c < C; ++c) {
-    for (int64_t t = 0; t < taps; ++t) weights[(c / 16 * taps + t) * 16 + c % 16] = pw[c * taps + (flip ? taps - 1 - t : t)];
-    if (pb) biases[c] = pb[c];
-  }
+  std::vector<int64_t> tap(taps);
+  for (int64_t t = 0; t < taps; ++t) tap[t] = flip ? taps - 1 - t : t;
+  const std::vector<float> weights = channel_weights(pw, C, taps, tap), biases = channel_biases(pb, C);
   parallel_for(N * blocks, grain_for(16 * p.Ho * p.Wo * taps), [&](int64_t i0, int64_t i1) {
     float* T = scratch(0, (planes.vectors + 1) * 16);
     ChannelFillArgs f;
@@ -501,22 +516,7 @@ void backward_data_phases(const Kernels& k, const Tensor& dy, const Tensor& w, c
   // dy prepared as a stride-1 input whose "kernel" spans every phase's offsets.
   Conv2dGeometry g1;
   const Prepared p(dy.shape[2], dy.shape[3], rows_max, cols_max, cmax - cmin + 1, emax - emin + 1, g1, -cmin, -emin);
-  // Per phase: its Prepared (outputs and tap offsets) and its weights [K][its taps].
-  std::vector<Prepared> views;
-  std::vector<std::vector<float>> weights;
-  const float* pw = w.f32();
-  for (const Phase& ph : phases) {
-    Prepared v = p;
-    v.Ho = ph.rows, v.Wo = ph.cols;
-    v.offset.clear();
-    for (size_t t = 0; t < ph.tap.size(); ++t) v.offset.push_back((ph.di[t] - cmin) * p.pitch + (ph.dj[t] - emin));
-    std::vector<float> wt(K * ph.tap.size());
-    for (int64_t kk = 0; kk < K; ++kk)
-      for (size_t t = 0; t < ph.tap.size(); ++t) wt[kk * ph.tap.size() + t] = pw[kk * taps + ph.tap[t]];
-    views.push_back(std::move(v));
-    weights.push_back(std::move(wt));
-  }
-  const float *pdy = dy.f32(), *pb = b ? b->f32() : nullptr;
+  const float *pdy = dy.f32(), *pw = w.f32(), *pb = b ? b->f32() : nullptr;
   float* pdx = dx.f32();
   const int64_t plane_in = p.Hi * p.Wi;
   if (use_channels(p, C, m)) {
@@ -527,7 +527,7 @@ void backward_data_phases(const Kernels& k, const Tensor& dy, const Tensor& w, c
     const int64_t blocks = (C + 15) / 16;
     struct PhaseLanes {
       std::vector<int64_t> base, dest, offset;
-      std::vector<float> w;  // [blocks][taps][16]
+      std::vector<float> w;  // channel_weights of the phase's taps
     };
     std::vector<PhaseLanes> lanes;
     for (const Phase& ph : phases) {
@@ -538,13 +538,10 @@ void backward_data_phases(const Kernels& k, const Tensor& dy, const Tensor& w, c
         l.base.push_back((u * planes.cols + v) * 16), l.dest.push_back((ph.rh + sh * u) * W + ph.rw + sw * v);
       }
       for (int64_t t = 0; t < nt; ++t) l.offset.push_back(((ph.di[t] - cmin) * planes.cols + ph.dj[t] - emin) * 16);
-      l.w.assign(blocks * nt * 16, 0.0f);
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t t = 0; t < nt; ++t) l.w[(c / 16 * nt + t) * 16 + c % 16] = pw[c * taps + ph.tap[t]];
+      l.w = channel_weights(pw, C, taps, ph.tap);
       lanes.push_back(std::move(l));
     }
-    std::vector<float> biases(blocks * 16, 0.0f);
-    for (int64_t c = 0; pb && c < C; ++c) biases[c] = pb[c];
+    const std::vector<float> biases = channel_biases(pb, C);
     parallel_for(N * blocks, grain_for(16 * H * W * taps / (sh * sw)), [&](int64_t i0, int64_t i1) {
       float* T = scratch(0, (planes.vectors + 1) * 16);
       float* X = scratch(1, H * W * 16);
@@ -572,6 +569,20 @@ void backward_data_phases(const Kernels& k, const Tensor& dy, const Tensor& w, c
       }
     });
     return;
+  }
+  // Per phase: its Prepared (outputs and tap offsets) and its weights [K][its taps].
+  std::vector<Prepared> views;
+  std::vector<std::vector<float>> weights;
+  for (const Phase& ph : phases) {
+    Prepared v = p;
+    v.Ho = ph.rows, v.Wo = ph.cols;
+    v.offset.clear();
+    for (size_t t = 0; t < ph.tap.size(); ++t) v.offset.push_back((ph.di[t] - cmin) * p.pitch + (ph.dj[t] - emin));
+    std::vector<float> wt(K * ph.tap.size());
+    for (int64_t kk = 0; kk < K; ++kk)
+      for (size_t t = 0; t < ph.tap.size(); ++t) wt[kk * ph.tap.size() + t] = pw[kk * taps + ph.tap[t]];
+    views.push_back(std::move(v));
+    weights.push_back(std::move(wt));
   }
   parallel_for(N * C, grain_for(m * H * W * taps / (sh * sw)), [&](int64_t t0, int64_t t1) {
     float* planes = scratch(0, m * p.floats);
