@@ -5,7 +5,7 @@
  * PyTorch-CPU (aten's convolution and convolution_backward, the calls autograd makes) at the
  * same thread count. Target: no case slower than PyTorch. Run alone with
  * `node dist/bench/conv.js [--threads 1,2] [--quick]` (after `npx tsc -p .`), or as the `conv`
- * group of the harness.
+ * group of the harness; `--depthwise` runs DEPTHWISE's layers instead.
  *
  * On the GPU (`--device cuda`): the same layers, beside PyTorch on the GPU
  * (bench/conv_torch.py) and beside the fastest cuDNN algorithm's own GPU time (issue 6: within
@@ -43,6 +43,16 @@ export const DIRECTIONS = ['forward', 'backward-data', 'backward-filter'] as con
 export const TRANSPOSED: Layer[] = [
   { name: 'tconv 64>32 4x4 s2 (2x up)', x: [8, 64, 28, 28], w: [64, 32, 4, 4], o: { stride: 2, padding: 1 }, transposed: true },
   { name: 'tconv fcn 21>21 4x4 s2', x: [8, 21, 32, 32], w: [21, 21, 4, 4], o: { stride: 2, padding: 1 }, transposed: true },
+];
+
+// MobileNet v2's depthwise 3x3s from 7x7 to 56x56 at batch 8 (the rows' lanes and the channels'
+// lanes of native/cpu/depthwise_conv2d.cc): not in the group, `node dist/bench/conv.js --depthwise`.
+export const DEPTHWISE: Layer[] = [
+  { name: 'dw 960 3x3 7x7', x: [8, 960, 7, 7], w: [960, 1, 3, 3], o: { padding: 1, groups: 960 } },
+  { name: 'dw 576 3x3/2 14x14', x: [8, 576, 14, 14], w: [576, 1, 3, 3], o: { stride: 2, padding: 1, groups: 576 } },
+  { name: 'dw 384 3x3 14x14', x: [8, 384, 14, 14], w: [384, 1, 3, 3], o: { padding: 1, groups: 384 } },
+  { name: 'dw 192 3x3 28x28', x: [8, 192, 28, 28], w: [192, 1, 3, 3], o: { padding: 1, groups: 192 } },
+  { name: 'dw 144 3x3/2 56x56', x: [8, 144, 56, 56], w: [144, 1, 3, 3], o: { stride: 2, padding: 1, groups: 144 } },
 ];
 
 /** A layer as the Python below reads it. */
@@ -115,11 +125,11 @@ function flopsOf(l: Layer): number {
   return 2 * y[0] * y[1] * y[2] * y[3] * l.w[1] * l.w[2] * l.w[3];
 }
 
-export async function benchConv(opts: BenchOptions): Promise<GroupResult> {
+export async function benchConv(opts: BenchOptions, only?: Layer[]): Promise<GroupResult> {
   if (opts.device === 'cuda') return benchConvCuda(opts);
   const rows: Row[] = [];
   const notes: string[] = [];
-  const layers = opts.quick ? LAYERS.slice(0, 2) : [...LAYERS, ...TRANSPOSED];
+  const layers = only ?? (opts.quick ? LAYERS.slice(0, 2) : [...LAYERS, ...TRANSPOSED]);
   const before = cc.getNumThreads();
   for (const threads of opts.threads) {
     cc.setNumThreads(threads);
@@ -269,7 +279,7 @@ if (require.main === module) {
   const at = args.indexOf('--threads');
   const threads = at >= 0 ? args[at + 1].split(',').map(Number) : [...new Set([1, os.cpus().length])];
   const device = args.includes('--device') ? (args[args.indexOf('--device') + 1] as 'cpu' | 'cuda') : 'cpu';
-  benchConv({ threads: device === 'cuda' ? [threads[threads.length - 1]] : threads, quick: args.includes('--quick'), device })
+  benchConv({ threads: device === 'cuda' ? [threads[threads.length - 1]] : threads, quick: args.includes('--quick'), device }, args.includes('--depthwise') ? DEPTHWISE : undefined)
     .then(({ rows, notes, referenceMs }) => {
       printTable(`conv2d (batch as listed)${device === 'cuda' ? ', cuda' : ''}`, rows, device === 'cuda' ? ['PyTorch', 'cuDNN best', 'cuDNN best (graph)'] : ['PyTorch'], { referenceMs });
       for (const n of notes) console.log(`  note: ${n}`);
