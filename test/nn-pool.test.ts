@@ -411,7 +411,7 @@ describe('F: pooling', () => {
       const ones = cc.ones([1, 1, 2, 2], 'int32');
       expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), cc.tensor([[[[0, 1], [99, 3]]]], { dtype: 'int32' }), ones, [1, 1, 2, 2]).dataSync(), 'E_INDEX', /index 99/);
       expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), idx, cc.ones([1, 1, 2, 2]), [1, 1, 2, 2]), 'E_DTYPE', /kept/);
-      // planes are checked one by one: good planes before and after, two bad ones; the first named
+      // good planes before and after, two bad ones; the first named
       const many = Int32Array.from({ length: 40 * 16 }, (_, i) => (i * 7) % 96);
       many[17 * 16 + 4] = -1;
       many[30 * 16] = 96;
@@ -426,6 +426,17 @@ describe('F: pooling', () => {
           cc.setNumThreads(before);
         }
       }
+      // planes of 512 indices are checked two at a time: the values of every group, and the
+      // first bad index named when it lies in a later group than the first
+      const big = Int32Array.from({ length: 5 * 512 }, (_, i) => (i * 3) % 2048);
+      const bigKept = Int32Array.from({ length: 5 * 512 }, (_, i) => (i % 5 === 0 ? 0 : 1));
+      const dyBig = cc.arange(0, 5 * 2048, 1, 'float32').reshape([1, 5, 32, 64]);
+      const unpoolBack = () => maxUnpool2dBackward(dyBig, cc.tensor(big, { shape: [1, 5, 16, 32] }), cc.tensor(bigKept, { shape: [1, 5, 16, 32] }), [1, 5, 16, 32]);
+      const want = Float32Array.from(big, (ix, i) => (bigKept[i] ? Math.floor(i / 512) * 2048 + ix : 0));
+      expect(Array.from(unpoolBack().dataSync())).to.deep.equal(Array.from(want));
+      big[3 * 512 + 100] = 2048;
+      big[4 * 512] = -5;
+      expectError(() => unpoolBack().dataSync(), 'E_INDEX', /index 2048 at position 1636\b/);
       expectError(() => maxUnpool2dBackward(cc.ones([1, 1, 4, 4]), idx, cc.ones([1, 1, 4], 'int32'), [1, 1, 2, 2]), 'E_SHAPE', /kept/);
       expectError(() => F.maxUnpool2d(x, cc.ones([1, 1, 2, 2]), 2), 'E_DTYPE');
       expectError(() => F.maxUnpool2d(x, cc.zeros([1, 1, 2, 3], 'int32'), 2), 'E_SHAPE');

@@ -9,6 +9,7 @@
 // the backward is then one masked gather, as fast as PyTorch's plain one (finding the survivors
 // there took it to 0.5x PyTorch's time on AlexNet's 3x3/2 pools).
 // A bad index fails the op with E_INDEX, naming the first by position, as max_pool_backward.
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -101,14 +102,18 @@ void max_unpool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor
   BadIndex bad;
   for_planes(planes, 2 * in_plane, [&](int64_t begin, int64_t end) {
     const uint32_t n = static_cast<uint32_t>(out_plane);
-    // Plane by plane, the check just before the gather (the indices then in L1); from the first
-    // plane with a bad index the op fails, with no values.
-    for (int64_t p = begin; p < end; ++p) {
-      if (max_index(pi + p * in_plane, in_plane) >= n) {
-        for (; p < end; ++p) note_bad_in_plane(bad, pi + p * in_plane, p, in_plane, n);
+    // A group of planes at a time (1024 indices or one plane), the check just before the gather
+    // (the indices then in L1); from the first group with a bad index the op fails, with no
+    // values. (Plane by plane, LeNet's 5x5 planes spent a third of the op in the checks' calls.)
+    const int64_t group = std::max<int64_t>(1, 1024 / in_plane);
+    for (int64_t g0 = begin; g0 < end; g0 += group) {
+      const int64_t g1 = std::min(end, g0 + group);
+      if (max_index(pi + g0 * in_plane, (g1 - g0) * in_plane) >= n) {
+        for (int64_t p = g0; p < end; ++p) note_bad_in_plane(bad, pi + p * in_plane, p, in_plane, n);
         return;
       }
-      backward_plane(pdy + p * out_plane, pi + p * in_plane, pk + p * in_plane, pdx + p * in_plane, in_plane);
+      for (int64_t p = g0; p < g1; ++p)
+        backward_plane(pdy + p * out_plane, pi + p * in_plane, pk + p * in_plane, pdx + p * in_plane, in_plane);
     }
   });
   check_indices(bad, pi, out_plane);
