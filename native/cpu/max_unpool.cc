@@ -105,7 +105,7 @@ void max_unpool2d_backward(const Tensor& dy, const Tensor& indices, const Tensor
     // A group of planes at a time (1024 indices or one plane), the check just before the gather
     // (the indices then in L1); from the first group with a bad index the op fails, with no
     // values. (Plane by plane, LeNet's 5x5 planes spent a third of the op in the checks' calls.)
-    const int64_t group = std::max<int64_t>(1, 1024 / in_plane);
+    const int64_t group = std::max<int64_t>(1, 1024 / std::max<int64_t>(1, in_plane));
     for (int64_t g0 = begin; g0 < end; g0 += group) {
       const int64_t g1 = std::min(end, g0 + group);
       if (max_index(pi + g0 * in_plane, (g1 - g0) * in_plane) >= n) {
