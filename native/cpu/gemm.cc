@@ -44,7 +44,9 @@
 //           at 1536^3 and 2000^3. MC and NC were flat between 112..336 and 512..4096.
 //   avx2    KC = 256, MC = 144, NC = 4096: the B micro-panel (KC x 16 = 16 KiB) fits a 32 KiB
 //           L1, the A block (144 KiB) a 256 KiB+ L2 (most AVX2 parts).
-//   The blocking depends only on the kernel and the shape, never on the thread count.
+//   NC is cut for products of few rows, so that their packed B block stays in L2 (Note [B
+//   blocks for few rows]). K's blocking depends only on the kernel and the shape, never on the
+//   thread count (M's and N's may: they change no result, below).
 //
 // Threads: parallel_for splits C into contiguous ranges of MR-row or NR-column units (the
 // longer side; batches too), each thread running the loops above on its range with its own
@@ -123,6 +125,9 @@ struct KernelInfo {
   const char* name;
   int mr, nr;                  // register tile
   int64_t kc, mc, nc;          // cache blocking (upper bounds)
+  // The packed B block's bytes when few rows use it (0: NC columns as for any product; Note [B
+  // blocks for few rows]).
+  int64_t few_rows_b_block;
   bool reads_only_valid;       // never reads a/b past rows/cols: unpacked operands allowed
   TileFn (*pick)(int rows, int cols);  // the kernel for a (rows <= mr) x (cols <= nr) tile
   // The same for a row-major A read in place (Tile::a_is its row stride); null if never.
@@ -214,7 +219,8 @@ void tile_portable(const Tile& t) {
 TileFn pick_portable(int, int) { return &tile_portable; }
 
 constexpr KernelInfo kPortable = {"portable", kPortableMR, kPortableNR, /*kc=*/256, /*mc=*/128, /*nc=*/2048,
-                                  false, &pick_portable, nullptr, &pack_copy_portable, &pack_transpose_portable};
+                                  /*few_rows_b_block=*/0, false, &pick_portable, nullptr, &pack_copy_portable,
+                                  &pack_transpose_portable};
 
 #if CONVNET_GEMM_X86
 
@@ -522,9 +528,11 @@ TileFn pick_avx2(int rows, int cols) { return kAvx2Table[(rows - 1) * kAvx2NV + 
 
 // Blocking: see the comment at the top of the file.
 constexpr KernelInfo kAvx512 = {"avx512", kAvx512MR, 16 * kAvx512NV, /*kc=*/512, /*mc=*/168, /*nc=*/4096,
-                                true, &pick_avx512, &pick_avx512_strided_a, &pack_copy_avx512, &pack_transpose_avx512};
+                                /*few_rows_b_block=*/512 << 10, true, &pick_avx512, &pick_avx512_strided_a,
+                                &pack_copy_avx512, &pack_transpose_avx512};
 constexpr KernelInfo kAvx2 = {"avx2", kAvx2MR, 8 * kAvx2NV, /*kc=*/256, /*mc=*/144, /*nc=*/4096,
-                              true, &pick_avx2, &pick_avx2, &pack_copy_avx2, &pack_transpose_avx2};
+                              /*few_rows_b_block=*/256 << 10, true, &pick_avx2, &pick_avx2, &pack_copy_avx2,
+                              &pack_transpose_avx2};
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -712,12 +720,43 @@ Plan make_plan(const KernelInfo& ker, const Problem& p) {
   return plan;
 }
 
+// Note [B blocks for few rows]: Goto's blocking keeps a packed B block of KC x NC in L3 and
+// reuses it from there for every MC-row block of A, each of its NR-wide panels then read from
+// L1 by the MC / MR row tiles. With few rows (a convolution's output channels, a batch of 64)
+// there is one row block, a panel serves only those few tiles, and the product waits on L3:
+// 64 x 3136 x 576 (ResNet's 3x3 64 -> 64 on 56x56 as a GEMM) ran at 132-142 GFLOP/s on one Zen 5
+// core against OpenBLAS's 159-167. So for products of at most kFewRowTiles row tiles (on
+// AVX-512, MC's 12: one row block) the block is cut to stay in L2 (KernelInfo::
+// few_rows_b_block: 512 KiB on AVX-512, 256 KiB on AVX2; the portable kernel, not measured,
+// keeps NC). Both sizes alternated in one process (/tmp/s59/gab.cc, session 59: medians of 41
+// samples, GFLOP/s, NC -> the cut, 1 thread; 2 threads):
+//   AVX-512  64x3136x576 120 -> 162; 249 -> 320.  64x3136x256 128 -> 169; 256 -> 327.
+//            96x3025x363 (AlexNet c1) 143 -> 175; 304 -> 312.  128x4096x1152 129 -> 161;
+//            257 -> 298.  64x1024x576 135 -> 160; 317 -> 339.  64x9216x576 129 -> 145; 240 ->
+//            269.  168x2048x1000, 168x4096x2304, 16x3136x144, 32x12544x27: within 3%.
+//   AVX2     64x3136x576 75 -> 89; 143 -> 168.  64x3136x256 76 -> 93.  48x3136x576 68 -> 82.
+// More rows lose: AVX2's 128x4096x1152 by 5% and 144x2048x1000 by 6% (22-24 row tiles); the cut
+// for every product cost AVX-512's 1024^3 and 2000^3 3-9% (their B block serves 7-12 row blocks
+// from L3, and A would be packed again for every column block). On AVX-512 256 KiB lost 4-6% to
+// 512 where K is long (168x2048x1000, 168x4096x2304); on AVX2 512 KiB gained less than 256.
+constexpr int64_t kFewRowTiles = 12;
+
+// The most columns (a multiple of NR, at least NR) of a packed B block of kc rows in `bytes`.
+int64_t block_columns(int64_t bytes, int64_t kc, int NR) {
+  return std::max<int64_t>(NR, bytes / (4 * kc) / NR * NR);
+}
+
 // Computes C[m0..m1, n0..n1) of one problem on the calling thread.
 void gemm_block(const KernelInfo& ker, const Plan& plan, const Problem& p, int64_t m0, int64_t m1, int64_t n0,
                 int64_t n1) {
   const int MR = plan.mr, NR = ker.nr;
   const int64_t kc_max = plan.kc;
-  const int64_t nc_max = even_block(n1 - n0, ker.nc, NR);
+  // Few rows (at most kFewRowTiles micro-tiles) use each packed B panel only a few times, so
+  // the packed B block had better stay in L2 than span NC columns of L3 (Note [B blocks for
+  // few rows]).
+  const bool few_rows = ker.few_rows_b_block > 0 && plan.pack_b && ceil_div(m1 - m0, MR) <= kFewRowTiles;
+  const int64_t nc_max =
+      even_block(n1 - n0, few_rows ? std::min(ker.nc, block_columns(ker.few_rows_b_block, kc_max, NR)) : ker.nc, NR);
   const int64_t mc_max = even_block(m1 - m0, ker.mc, MR);
   float* a_buf = plan.pack_a ? tls_pack_a.get(static_cast<size_t>(round_up(mc_max, MR) * kc_max)) : nullptr;
   float* b_buf = plan.pack_b ? tls_pack_b.get(static_cast<size_t>(round_up(nc_max, NR) * kc_max)) : nullptr;
@@ -900,11 +939,9 @@ void packed_block(const KernelInfo& ker, int64_t M, int64_t m0, int64_t m1, int6
   const int MR = tile_rows(ker, M), NR = ker.nr;
   const int64_t kc_max = even_block(K, ker.kc, 1), m_round = round_up(M, MR);
   // The B block is built by the source for this call alone (no packed copy to amortise), so
-  // keep it in L2 (256 KiB) rather than NC columns of L3: dilated 64x(8*3136)x576 ran 12.4 ms
-  // with NC = 4096, 10.2 ms with this cap (64 KiB: 16.7 ms, 1 MiB: 10.7 ms).
-  constexpr int64_t kBBlockBytes = 256 << 10;
-  const int64_t nc_cap = std::max<int64_t>(NR, kBBlockBytes / (4 * kc_max) / NR * NR);
-  const int64_t nc_max = even_block(n1 - n0, std::min(ker.nc, nc_cap), NR);
+  // keep it in L2 rather than NC columns of L3: dilated 64x(8*3136)x576 ran 12.4 ms with NC =
+  // 4096, 10.2 ms with 256 KiB (64 KiB: 16.7 ms, 1 MiB: 10.7 ms).
+  const int64_t nc_max = even_block(n1 - n0, std::min(ker.nc, block_columns(256 << 10, kc_max, NR)), NR);
   const int64_t mc_max = even_block(m1 - m0, ker.mc, MR);
   // A plain B read in place where sgemm's plan would (b_in_place). MobileNet v2's 1x1
   // convolutions at batch 1 (pointwise_packed, conv2d.cc), 1 thread, best of 15 x 20 calls:
