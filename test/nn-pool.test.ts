@@ -258,6 +258,31 @@ describe('F: pooling', () => {
       }
     });
 
+    it('3x3 at stride 1 and 2 (the whole windows\' fixed-tap path) follows the reference on ties, NaN and -inf, with and without indices', () => {
+      // rows of 40 to 55 outputs (a vectorised stretch and its remainder) and of 3 to 13; padding
+      // puts the border windows on the general path beside them
+      const pool = [1, 2, 2, NaN, -Infinity, -Infinity, 0, -0, 3];
+      const cases: [number[], Win][] = [
+        [[2, 2, 9, 111], { k: [3, 3], s: [2, 2], p: [1, 1], d: [1, 1], ceil: false }],
+        [[1, 3, 7, 27], { k: [3, 3], s: [2, 2], p: [0, 0], d: [1, 1], ceil: false }],
+        [[2, 2, 6, 42], { k: [3, 3], s: [1, 1], p: [1, 1], d: [1, 1], ceil: false }],
+        [[1, 2, 5, 5], { k: [3, 3], s: [1, 1], p: [0, 0], d: [1, 1], ceil: false }],
+      ];
+      for (const [shape, w] of cases) {
+        const v = Float32Array.from({ length: sizeOf(shape) }, (_, i) => pool[(i * 7 + (i >> 3) * 5) % pool.length]);
+        const W = shape[3];
+        if (W >= 9) for (let r = 0; r < 4; r++) v.fill(-Infinity, r * W + 3, r * W + 9);  // whole windows of -inf
+        const ref = refMaxPool(v, shape, w);
+        const o = { stride: w.s[0], padding: w.p[0] };
+        const [y, idx] = F.maxPool2d(cc.tensor(v, { shape }), 3, { ...o, returnIndices: true });
+        expectClose(y.dataSync(), ref.y, 0, 0, `${shape} values`);
+        expect(Array.from(idx.dataSync()), `${shape} indices`).to.deep.equal(Array.from(ref.idx));
+        expectClose(F.maxPool2d(cc.tensor(v, { shape }), 3, o).dataSync(), ref.y, 0, 0, `${shape} values without indices`);
+        expect(Array.from(ref.y).some(Number.isNaN), `${shape}: NaN windows occur`).to.equal(true);
+        if (W >= 9) expect(ref.y.includes(-Infinity), `${shape}: all -inf windows occur`).to.equal(true);
+      }
+    });
+
     it('backward writes dx densely when every index lies in its own 2x2 block, and scatters otherwise (in a fixed order, bit for bit)', () => {
       // dx as the scatter defines it, in float32: 0 + dy at each index (adds where indices repeat),
       // in the kernel's order: rows of 8 or more outputs take their even outputs, then the odd.

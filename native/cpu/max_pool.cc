@@ -234,6 +234,26 @@ inline void scatter_rows_even_odd(const float* __restrict d, const int32_t* __re
   }
 }
 
+// The planes [begin, end) of y (and their indices, if asked) by rows of windows (max_row).
+// 3x3 windows at stride 1 or 2 take max_whole_fixed (pool_window.h): 2 threads, batch 8, medians
+// of a timing loop, old and new builds alternated (us; with indices -> without): [8,96,55,55]
+// 3x3/2 1935 -> 1760, 1130 -> 880; [8,256,27,27] 3x3/2 1540-1840 -> 915, 1020 -> 690;
+// [8,64,112,112] 3x3/2 pad 1 4900-5800 -> 4250, 2820 -> 2500; [8,192,28,28] 3x3/1 pad 1 3960-4140
+// -> 3750, 2660-3360 -> 2030. Not compiled for AVX2 / AVX-512 (CONVNET_SIMD_CLONES): there these
+// loops ran slower than the baseline's, on rows of 13 to 55 outputs (the wide vectors' remainders).
+void max_planes(const float* __restrict x, const RowSweep& sweep, const Pool2dGeometry& g, float* __restrict y,
+                int32_t* __restrict indices, int64_t begin, int64_t end) {
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+  for (int64_t p = begin; p < end; ++p) {
+    const float* xp = x + p * in_plane;
+    float* yp = y + p * out_plane;
+    for (int64_t oh = 0; oh < g.oh; ++oh) {
+      if (indices) max_row<true>(xp, sweep, oh, yp + oh * g.ow, indices + p * out_plane + oh * g.ow);
+      else max_row<false>(xp, sweep, oh, yp + oh * g.ow, nullptr);
+    }
+  }
+}
+
 }  // namespace
 
 void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y, const Tensor* indices) {
@@ -246,20 +266,12 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& 
   const bool fast = is_2x2_stride_2(g);
   const RowSweep sweep = row_sweep(rows, cols, g, g.kw, g.pw, g.dh, g.dw);
   for_planes(g.planes, out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
+    if (!fast) return max_planes(px, sweep, g, py, pi, begin, end);
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
       float* yp = py + p * out_plane;
-      int32_t* ip = pi ? pi + p * out_plane : nullptr;
-      if (fast && !pi) {
-        max_plane_2x2(xp, g, yp);
-      } else if (fast) {
-        max_plane_2x2_indices(xp, g, yp, ip);
-      } else {
-        for (int64_t oh = 0; oh < g.oh; ++oh) {
-          if (pi) max_row<true>(xp, sweep, oh, yp + oh * g.ow, ip + oh * g.ow);
-          else max_row<false>(xp, sweep, oh, yp + oh * g.ow, nullptr);
-        }
-      }
+      if (pi) max_plane_2x2_indices(xp, g, yp, pi + p * out_plane);
+      else max_plane_2x2(xp, g, yp);
     }
   });
 }

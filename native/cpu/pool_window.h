@@ -108,6 +108,33 @@ inline void max_whole(const float* x, const RowSweep& r, int64_t r0, int64_t nr,
   }
 }
 
+// max_whole for K x K windows of dilation 1 at stride S, every row of the window in bounds: the
+// taps are constants, so each output's maximum and its tap's offset stay in registers (the loop
+// over outputs vectorizes), where max_whole keeps them in memory and updates them tap by tap.
+// The same comparisons in the same order (the same maxima, ties and NaNs).
+template <bool kIndices, int K, int S>
+__attribute__((always_inline)) inline void max_whole_fixed(const float* x, const RowSweep& r, int64_t r0, float* y,
+                                                           int32_t* indices) {
+  const int64_t c_lo = r.cols.first[r.lo], n = r.hi - r.lo, W = r.W;
+  const float* __restrict__ src = x + r0 * W + c_lo;
+  float* __restrict__ out = y + r.lo;
+  int32_t* __restrict__ at = kIndices ? indices + r.lo : nullptr;
+  const int32_t corner = static_cast<int32_t>(r0 * W + c_lo);
+  for (int64_t o = 0; o < n; ++o) {
+    float best = -std::numeric_limits<float>::infinity();
+    int32_t offset = 0;
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j) {
+        const float v = src[i * W + o * S + j];
+        const bool t = v > best || v != v;  // PyTorch's rule; v != v: NaN
+        best = t ? v : best;
+        if (kIndices) offset = t ? static_cast<int32_t>(i * W + j) : offset;
+      }
+    out[o] = best;
+    if (kIndices) at[o] = corner + static_cast<int32_t>(o * S) + offset;
+  }
+}
+
 // sum_whole for K x K windows of dilation 1 at stride S, every row of the window in bounds: the
 // taps are constants, so each output's sum stays in a register (the loop over outputs
 // vectorizes, S = 2 by loads and shuffles), where sum_whole adds each tap into sums in memory.
@@ -153,7 +180,8 @@ inline void scatter_whole(float* dx, const RowSweep& r, int64_t r0, int64_t nr, 
 // The maximum (PyTorch's rule: first maximum, a NaN takes over) of every window of output row
 // `oh`, and with kIndices its flat index.
 template <bool kIndices>
-inline void max_row(const float* x, const RowSweep& r, int64_t oh, float* y, int32_t* indices) {
+__attribute__((always_inline)) inline void max_row(const float* x, const RowSweep& r, int64_t oh, float* y,
+                                                   int32_t* indices) {
   const int64_t r0 = r.rows.first[oh], nr = r.rows.taps[oh];
   const auto take = [](float v, float best) { return v > best || v != v; };
   for (int64_t o = 0; o < r.ow; ++o) {
@@ -172,6 +200,12 @@ inline void max_row(const float* x, const RowSweep& r, int64_t oh, float* y, int
     if (kIndices) indices[o] = static_cast<int32_t>(at);
   }
   if (r.lo >= r.hi) return;
+  const int64_t kw = r.cols.taps[r.lo];
+  if (r.dh == 1 && r.dw == 1 && nr == 3 && kw == 3 && (r.sw == 1 || r.sw == 2)) {
+    if (r.sw == 1) max_whole_fixed<kIndices, 3, 1>(x, r, r0, y, indices);
+    else max_whole_fixed<kIndices, 3, 2>(x, r, r0, y, indices);
+    return;
+  }
   if (r.sw == 1) max_whole<kIndices, 1>(x, r, r0, nr, y, indices);
   else if (r.sw == 2) max_whole<kIndices, 2>(x, r, r0, nr, y, indices);
   else max_whole<kIndices, 0>(x, r, r0, nr, y, indices);
