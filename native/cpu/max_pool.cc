@@ -234,24 +234,28 @@ inline void scatter_rows_even_odd(const float* __restrict d, const int32_t* __re
   }
 }
 
-// The planes [begin, end) of y (and their indices, if asked) by rows of windows (max_row).
-// 3x3 windows at stride 1 or 2 take max_whole_fixed (pool_window.h): 2 threads, batch 8, medians
-// of a timing loop, old and new builds alternated (us; with indices -> without): [8,96,55,55]
-// 3x3/2 1935 -> 1760, 1130 -> 880; [8,256,27,27] 3x3/2 1540-1840 -> 915, 1020 -> 690;
-// [8,64,112,112] 3x3/2 pad 1 4900-5800 -> 4250, 2820 -> 2500; [8,192,28,28] 3x3/1 pad 1 3960-4140
-// -> 3750, 2660-3360 -> 2030. Not compiled for AVX2 / AVX-512 (CONVNET_SIMD_CLONES): there these
-// loops ran slower than the baseline's, on rows of 13 to 55 outputs (the wide vectors' remainders).
+// The planes [begin, end) of y by rows of windows (max_row); with_indices also writes their
+// indices. 3x3 windows at stride 1 or 2 take max_whole_fixed (pool_window.h): 2 threads, batch 8,
+// medians of a timing loop, old and new builds alternated (us, without indices; with):
+// [8,96,55,55] 3x3/2 1130 -> 880, 1935 -> 1350-1580; [8,256,27,27] 3x3/2 1020 -> 690, 1540-1840
+// -> 790-810; [8,64,112,112] 3x3/2 pad 1 2820 -> 2500, 4900-5800 -> 3210-3340; [8,192,28,28] 3x3/1
+// pad 1 2660-3360 -> 2030, 3960-4140 -> 3340-3440. The loops with indices are compiled for AVX2
+// too, those without are not: there the AVX2 clone ran 10-20% slower than the baseline's SSE on
+// two of the four, and every AVX-512 clone slower still (rows of 13 to 55 outputs).
 void max_planes(const float* __restrict x, const RowSweep& sweep, const Pool2dGeometry& g, float* __restrict y,
-                int32_t* __restrict indices, int64_t begin, int64_t end) {
-  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
-  for (int64_t p = begin; p < end; ++p) {
-    const float* xp = x + p * in_plane;
-    float* yp = y + p * out_plane;
+                int64_t begin, int64_t end) {
+  for (int64_t p = begin; p < end; ++p)
+    for (int64_t oh = 0; oh < g.oh; ++oh) max_row<false>(x + p * g.h * g.w, sweep, oh, y + (p * g.oh + oh) * g.ow, nullptr);
+}
+
+CONVNET_AVX2_CLONES
+void max_planes_with_indices(const float* __restrict x, const RowSweep& sweep, const Pool2dGeometry& g,
+                             float* __restrict y, int32_t* __restrict indices, int64_t begin, int64_t end) {
+  for (int64_t p = begin; p < end; ++p)
     for (int64_t oh = 0; oh < g.oh; ++oh) {
-      if (indices) max_row<true>(xp, sweep, oh, yp + oh * g.ow, indices + p * out_plane + oh * g.ow);
-      else max_row<false>(xp, sweep, oh, yp + oh * g.ow, nullptr);
+      const int64_t o = (p * g.oh + oh) * g.ow;
+      max_row<true>(x + p * g.h * g.w, sweep, oh, y + o, indices + o);
     }
-  }
 }
 
 }  // namespace
@@ -266,7 +270,7 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& 
   const bool fast = is_2x2_stride_2(g);
   const RowSweep sweep = row_sweep(rows, cols, g, g.kw, g.pw, g.dh, g.dw);
   for_planes(g.planes, out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
-    if (!fast) return max_planes(px, sweep, g, py, pi, begin, end);
+    if (!fast) return pi ? max_planes_with_indices(px, sweep, g, py, pi, begin, end) : max_planes(px, sweep, g, py, begin, end);
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
       float* yp = py + p * out_plane;

@@ -33,3 +33,11 @@
 #else
 #define CONVNET_SIMD_CLONES
 #endif
+
+// CONVNET_AVX2_CLONES: AVX2 beside the baseline only, for loops whose AVX-512 clone measured
+// slower than the AVX2 one (short rows, where a 16-lane vector's remainder is most of the row).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define CONVNET_AVX2_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define CONVNET_AVX2_CLONES
+#endif
