@@ -6,6 +6,7 @@
 // where windows overlap; max_pool_backward is shared with adaptive_max_pool2d.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -28,37 +29,36 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-inline bool takes_over(float v, float best) { return v > best || v != v; }  // v != v: NaN
-
-// The common non-overlapping 2x2 stride-2 window with no padding and no dilation (LeNet), without
-// indices: every window is whole, so the loop is straight-line code kept in registers.
+// The common non-overlapping 2x2 stride-2 window with no padding and no dilation (LeNet): every
+// window is whole, so a plane is a straight sweep over row pairs.
 bool is_2x2_stride_2(const Pool2dGeometry& g) {
   return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 &&
          g.oh * 2 <= g.h && g.ow * 2 <= g.w;
 }
 
-void max_plane_2x2(const float* x, const Pool2dGeometry& g, float* y) {
-  const int64_t W = g.w;
-  for (int64_t oh = 0; oh < g.oh; ++oh) {
-    const float* top = x + 2 * oh * W;
-    const float* bottom = top + W;
-    for (int64_t ow = 0; ow < g.ow; ++ow) {
-      // Row-major order of the four taps; selects, not branches (a branch per tap mispredicts
-      // half the time on random data).
-      const float a = top[2 * ow], b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
-      float best = a;
-      best = takes_over(b, best) ? b : best;
-      best = takes_over(c, best) ? c : best;
-      best = takes_over(d, best) ? d : best;
-      y[oh * g.ow + ow] = best;
-    }
-  }
+// Note [pooling without branches]: on real data (each step's activations new) a branch per tap
+// mispredicts about half the time. Written as `t ? v : best`, GCC compiled the scalar loops
+// below (and the remainders of its vectorised ones) into jumps: LeNet-5's pools with indices,
+// [64,6,28,28] and [64,16,10,10], took 560 and 460 us at 1 thread on inputs that change from call
+// to call, against 70 and 110 without indices, and 18% of a training step. (A benchmark that
+// pools the same tensor again and again hides it: the predictor learns the pattern.) So the
+// choices are made with masks: whole vectors with AVX-512 masks or AVX2 blends, and in scalar
+// code `pick`, a select on the bits.
+inline float pick(bool t, float v, float best) {
+  uint32_t vb, bb;
+  std::memcpy(&vb, &v, sizeof vb);
+  std::memcpy(&bb, &best, sizeof bb);
+  const uint32_t m = 0u - static_cast<uint32_t>(t);
+  const uint32_t r = (vb & m) | (bb & ~m);
+  float out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
 }
 
-// The same with the indices, for training's forward: [64,6,28,28] went through the row sweep
-// below at 0.51 ms against 0.063 without indices (1 thread, `node dist/bench/run.js pool`).
-CONVNET_SIMD_CLONES
-void max_plane_2x2_indices(const float* x, const Pool2dGeometry& g, float* y, int32_t* indices) {
+// A 2x2 stride-2 plane in scalar code. Row-major order of the four taps (a b / c d), PyTorch's
+// rule at each.
+template <bool kIndices>
+void max_plane_2x2_scalar(const float* x, const Pool2dGeometry& g, float* y, int32_t* indices) {
   const int64_t W = g.w;
   for (int64_t oh = 0; oh < g.oh; ++oh) {
     const float* top = x + 2 * oh * W;
@@ -66,22 +66,138 @@ void max_plane_2x2_indices(const float* x, const Pool2dGeometry& g, float* y, in
     const int32_t corner = static_cast<int32_t>(2 * oh * W);
     for (int64_t ow = 0; ow < g.ow; ++ow) {
       const float a = top[2 * ow], b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
-      // which tap holds the maximum: 0, 1, W or W + 1 past the window's corner
       float best = a;
-      int32_t at = 0;
-      bool t = takes_over(b, best);
-      best = t ? b : best;
+      int32_t at = 0;  // which tap holds the maximum: 0, 1, W or W + 1 past the window's corner
+      bool t = (b > best) | (b != b);
+      best = pick(t, b, best);
       at = t ? 1 : at;
-      t = takes_over(c, best);
-      best = t ? c : best;
+      t = (c > best) | (c != c);
+      best = pick(t, c, best);
       at = t ? static_cast<int32_t>(W) : at;
-      t = takes_over(d, best);
-      best = t ? d : best;
+      t = (d > best) | (d != d);
+      best = pick(t, d, best);
       at = t ? static_cast<int32_t>(W + 1) : at;
       y[oh * g.ow + ow] = best;
-      indices[oh * g.ow + ow] = corner + static_cast<int32_t>(2 * ow) + at;
+      if (kIndices) indices[oh * g.ow + ow] = corner + static_cast<int32_t>(2 * ow) + at;
     }
   }
+}
+
+#if CONVNET_POOL_X86_SIMD
+// A 2x2 stride-2 plane with AVX-512, 16 outputs a step: each row pair's 32 inputs are split into
+// their even and odd columns, and the taps compared in the same order, with the same rule, as in
+// max_plane_2x2_scalar. A row's last step is masked, so short rows (LeNet c3's 5 outputs) need no
+// scalar loop; but its loads are masked only where 32 floats from the bottom row would pass the
+// tensor's end: masked loads stalled here (a [64,6,28,28] pool, all its rows masked, 166-258 us
+// against 33-64 with whole loads). 1 thread, 16 inputs in turn, old and new builds alternated
+// (medians, us; with indices, then without): [64,6,28,28] 530-600 -> 47-69, 57-87 -> 33-64;
+// [64,16,10,10] 430-480 -> 41-55, 98-128 -> 23-41; [8,64,56,56] 1010-1100 -> 290-430, 330-370
+// -> 290-580 (DRAM-bound, noisy).
+template <bool kIndices>
+__attribute__((target("avx512f"))) void max_plane_2x2_avx512(const float* x, const float* x_end, const Pool2dGeometry& g,
+                                                             float* y, int32_t* indices) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i right = _mm512_set1_epi32(1), below = _mm512_set1_epi32(static_cast<int32_t>(g.w));
+  const __m512i below_right = _mm512_set1_epi32(static_cast<int32_t>(g.w + 1));
+  const auto lanes_below = [](int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1); };
+  for (int64_t oh = 0; oh < g.oh; ++oh) {
+    const float* top = x + 2 * oh * g.w;
+    const float* bottom = top + g.w;
+    for (int64_t ow = 0; ow < g.ow; ow += 16) {
+      const int64_t n = std::min<int64_t>(16, g.ow - ow);
+      __m512 t0, t1, b0, b1;
+      if (bottom + 2 * ow + 32 <= x_end) {
+        t0 = _mm512_loadu_ps(top + 2 * ow), t1 = _mm512_loadu_ps(top + 2 * ow + 16);
+        b0 = _mm512_loadu_ps(bottom + 2 * ow), b1 = _mm512_loadu_ps(bottom + 2 * ow + 16);
+      } else {  // lanes past the row's end (read from the next row where whole) are computed, not stored
+        const __mmask16 first = lanes_below(2 * n), second = lanes_below(2 * n - 16);
+        t0 = _mm512_maskz_loadu_ps(first, top + 2 * ow), t1 = _mm512_maskz_loadu_ps(second, top + 2 * ow + 16);
+        b0 = _mm512_maskz_loadu_ps(first, bottom + 2 * ow), b1 = _mm512_maskz_loadu_ps(second, bottom + 2 * ow + 16);
+      }
+      const __m512 a = _mm512_permutex2var_ps(t0, even, t1), b = _mm512_permutex2var_ps(t0, odd, t1);
+      const __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+      __m512 best = a;
+      __m512i at = _mm512_setzero_si512();
+      __mmask16 t = _mm512_cmp_ps_mask(b, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+      best = _mm512_mask_mov_ps(best, t, b);
+      if (kIndices) at = _mm512_mask_mov_epi32(at, t, right);
+      t = _mm512_cmp_ps_mask(c, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(c, c, _CMP_UNORD_Q);
+      best = _mm512_mask_mov_ps(best, t, c);
+      if (kIndices) at = _mm512_mask_mov_epi32(at, t, below);
+      t = _mm512_cmp_ps_mask(d, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(d, d, _CMP_UNORD_Q);
+      best = _mm512_mask_mov_ps(best, t, d);
+      const __mmask16 m = lanes_below(n);
+      _mm512_mask_storeu_ps(y + oh * g.ow + ow, m, best);
+      if (kIndices) {
+        at = _mm512_mask_mov_epi32(at, t, below_right);
+        const __m512i corner = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(2 * oh * g.w + 2 * ow)), even);
+        _mm512_mask_storeu_epi32(indices + oh * g.ow + ow, m, _mm512_add_epi32(corner, at));
+      }
+    }
+  }
+}
+
+// The same with AVX2, 8 outputs a step, for rows of 8 outputs or more: a row's last step starts
+// at its last 8 outputs, overlapping the one before (whose values it writes again), so that no
+// step needs a masked store (slow on AMD). Rows of fewer outputs go to max_plane_2x2_scalar.
+// PyTorch's rule, lane by lane: v > best, or v is NaN.
+__attribute__((target("avx2"))) inline __m256 takes(__m256 v, __m256 best) {
+  return _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+}
+
+template <bool kIndices>
+__attribute__((target("avx2"))) void max_plane_2x2_avx2(const float* x, const Pool2dGeometry& g, float* y, int32_t* indices) {
+  const __m256i twice_lane = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m256i right = _mm256_set1_epi32(1), below = _mm256_set1_epi32(static_cast<int32_t>(g.w));
+  const __m256i below_right = _mm256_set1_epi32(static_cast<int32_t>(g.w + 1));
+  // The even and the odd columns of 16 floats, each in order.
+  const auto split = [](const float* p, __m256& e, __m256& o) __attribute__((target("avx2"))) {
+    const __m256 lo = _mm256_loadu_ps(p), hi = _mm256_loadu_ps(p + 8);
+    // shuffle_ps works within 128-bit halves: e0 e1 e4 e5 | e2 e3 e6 e7 until the 64-bit pairs are swapped back.
+    e = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
+    o = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
+  };
+  for (int64_t oh = 0; oh < g.oh; ++oh) {
+    const float* top = x + 2 * oh * g.w;
+    const float* bottom = top + g.w;
+    for (int64_t step = 0; step < g.ow; step += 8) {
+      const int64_t ow = std::min(step, g.ow - 8);
+      __m256 a, b, c, d;
+      split(top + 2 * ow, a, b);
+      split(bottom + 2 * ow, c, d);
+      __m256 best = a;
+      __m256i at = _mm256_setzero_si256();
+      __m256 t = takes(b, best);
+      best = _mm256_blendv_ps(best, b, t);
+      if (kIndices) at = _mm256_blendv_epi8(at, right, _mm256_castps_si256(t));
+      t = takes(c, best);
+      best = _mm256_blendv_ps(best, c, t);
+      if (kIndices) at = _mm256_blendv_epi8(at, below, _mm256_castps_si256(t));
+      t = takes(d, best);
+      best = _mm256_blendv_ps(best, d, t);
+      _mm256_storeu_ps(y + oh * g.ow + ow, best);
+      if (kIndices) {
+        at = _mm256_blendv_epi8(at, below_right, _mm256_castps_si256(t));
+        const __m256i corner = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int32_t>(2 * oh * g.w + 2 * ow)), twice_lane);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(indices + oh * g.ow + ow), _mm256_add_epi32(corner, at));
+      }
+    }
+  }
+}
+#endif
+
+// One 2x2 stride-2 plane by the widest code this machine and shape allow.
+template <bool kIndices>
+void max_plane_2x2(const float* x, const float* x_end, const Pool2dGeometry& g, float* y, int32_t* indices, bool avx512,
+                   bool avx2) {
+#if CONVNET_POOL_X86_SIMD
+  if (avx512) return max_plane_2x2_avx512<kIndices>(x, x_end, g, y, indices);
+  if (avx2 && g.ow >= 8) return max_plane_2x2_avx2<kIndices>(x, g, y, indices);
+#else
+  (void)x_end, (void)avx512, (void)avx2;
+#endif
+  max_plane_2x2_scalar<kIndices>(x, g, y, indices);
 }
 
 #if CONVNET_POOL_X86_SIMD
@@ -268,14 +384,17 @@ void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& 
   float* py = y.f32();
   int32_t* pi = indices ? indices->i32() : nullptr;
   const bool fast = is_2x2_stride_2(g);
+  const char* kernel = sgemm_kernel_name();  // the SIMD level in use (CONVNET_SIMD_CAP lowers it)
+  const bool avx512 = std::strcmp(kernel, "avx512") == 0, avx2 = std::strcmp(kernel, "avx2") == 0;
+  const float* x_end = px + g.planes * in_plane;
   const RowSweep sweep = row_sweep(rows, cols, g, g.kw, g.pw, g.dh, g.dw);
   for_planes(g.planes, out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
     if (!fast) return pi ? max_planes_with_indices(px, sweep, g, py, pi, begin, end) : max_planes(px, sweep, g, py, begin, end);
     for (int64_t p = begin; p < end; ++p) {
       const float* xp = px + p * in_plane;
       float* yp = py + p * out_plane;
-      if (pi) max_plane_2x2_indices(xp, g, yp, pi + p * out_plane);
-      else max_plane_2x2(xp, g, yp);
+      if (pi) max_plane_2x2<true>(xp, x_end, g, yp, pi + p * out_plane, avx512, avx2);
+      else max_plane_2x2<false>(xp, x_end, g, yp, nullptr, avx512, avx2);
     }
   });
 }
