@@ -150,6 +150,28 @@ describe('where', () => {
     expect(floats([1, 2, 3]).where(ci, 0).arraySync()).to.deep.equal([1, 0, 3]);
   });
 
+  it('long runs (the vectorised loops) select bit for bit, with a one-value cond, a or b and every dtype of cond', () => {
+    // 1000 elements, so that whole vectors and a remainder run; the cond's specials (NaN true,
+    // -0 false, a subnormal true) fall at every lane position
+    const n = 1000, next = rng(5);
+    const specials = [NaN, -0, 0, 1, -1e-40, -3];
+    const cv = Array.from({ length: n }, (_, i) => (i % 7 === 0 ? specials[(i / 7) % specials.length] : next() < 0.5 ? 0 : 1));
+    const av = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? [NaN, -0, Infinity][i % 3] : next() * 4 - 2));
+    const bv = Array.from({ length: n }, (_, i) => (i % 3 === 0 ? [-Infinity, -0, NaN][i % 3] : next() * 4 - 2));
+    const bits = (t: cc.Tensor) => Array.from(new Uint32Array((t.dataSync() as Float32Array).slice().buffer));
+    const f32bits = (v: number[]) => Array.from(new Uint32Array(Float32Array.from(v).buffer));
+    const pick = (c: number, a: number, b: number) => (c !== 0 && !Object.is(c, -0) ? a : b);  // NaN !== 0: true
+    const ref = (c: (i: number) => number, a: (i: number) => number, b: (i: number) => number) => f32bits(Array.from({ length: n }, (_, i) => pick(c(i), a(i), b(i))));
+    for (const cond of [floats(cv), ints(cv.map((c) => (Number.isNaN(c) || (c !== 0 && Math.abs(c) < 1) ? 1 : c)))]) {
+      const cAt = cond.dtype === 'float32' ? (i: number) => Math.fround(cv[i]) : (i: number) => (cond.dataSync() as Int32Array)[i];
+      expect(bits(cc.where(cond, floats(av), floats(bv))), `${cond.dtype}: all whole`).to.deep.equal(ref(cAt, (i) => av[i], (i) => bv[i]));
+      expect(bits(cc.where(cond, floats(av), -0)), `${cond.dtype}: b a number`).to.deep.equal(ref(cAt, (i) => av[i], () => -0));
+      expect(bits(cc.where(cond, floats([2.5]), floats(bv))), `${cond.dtype}: a one element`).to.deep.equal(ref(cAt, () => 2.5, (i) => bv[i]));
+    }
+    expect(bits(cc.where(floats([NaN]), floats(av), floats(bv))), 'a one-element cond').to.deep.equal(f32bits(av));
+    expect(bits(cc.where(floats([-0]), floats(av), floats(bv))), 'a one-element -0 cond').to.deep.equal(f32bits(bv));
+  });
+
   it('gradients flow to a where cond holds and to b elsewhere (finite differences), summed over broadcasting', () => {
     const cv = Float64Array.from([1, 0, 0, 1, 1, 0]);
     const a = randomTensor([2, 3], 3), b = randomTensor([3], 4);

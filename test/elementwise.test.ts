@@ -65,6 +65,36 @@ describe('elementwise binary ops with broadcasting', () => {
     }
   });
 
+  it('maximum and minimum pass NaN on from either side and keep their choice on ties, in long runs too', () => {
+    // 1000 elements (whole vectors and a remainder), NaN, infinities and both zeros at every lane
+    const specials = [NaN, Infinity, -Infinity, 0, -0, 1, -1];
+    const n = 1000;
+    const av = Array.from({ length: n }, (_, i) => specials[i % specials.length]);
+    const bv = Array.from({ length: n }, (_, i) => specials[Math.floor(i / specials.length) % specials.length]);
+    const bits = (v: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(v).buffer));
+    // the reference: NaN if either is NaN, else a > b ? a : b (a tie, 0 against -0 included, takes b)
+    const max = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a > b ? a : b);
+    const min = (a: number, b: number) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : a < b ? a : b);
+    const a = cc.tensor(av), b = cc.tensor(bv);
+    expect(bits(cc.maximum(a, b).dataSync()), 'maximum').to.deep.equal(bits(av.map((x, i) => max(x, bv[i]))));
+    expect(bits(cc.minimum(a, b).dataSync()), 'minimum').to.deep.equal(bits(av.map((x, i) => min(x, bv[i]))));
+    for (const s of [NaN, -0, 1]) {
+      expect(bits(cc.maximum(a, s).dataSync()), `maximum(x, ${s})`).to.deep.equal(bits(av.map((x) => max(x, s))));
+      expect(bits(cc.minimum(s, a).dataSync()), `minimum(${s}, x)`).to.deep.equal(bits(av.map((x) => min(s, x))));
+    }
+  });
+
+  it('sign is -1, 0 or 1 and keeps NaN, in long runs too', () => {
+    const specials = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -1e-40, 2.5, -3];
+    const v = Array.from({ length: 1000 }, (_, i) => specials[i % specials.length]);
+    const y = Array.from(cc.sign(cc.tensor(v)).dataSync());
+    v.forEach((x, i) => {
+      const want = Number.isNaN(x) ? NaN : x > 0 ? 1 : x < 0 ? -1 : 0;
+      if (Number.isNaN(want)) expect(Number.isNaN(y[i]), `sign(${x})`).to.equal(true);
+      else expect(Object.is(y[i], want), `sign(${x}) = ${y[i]}`).to.equal(true);
+    });
+  });
+
   it('takes numbers on either side', () => {
     const x = cc.tensor([1, 2, 4]);
     expect(Array.from(cc.add(x, 1).dataSync())).to.deep.equal([2, 3, 5]);

@@ -25,47 +25,98 @@ namespace {
 
 constexpr int64_t kElementwiseGrain = 1 << 15;
 
-template <typename F>
-void binary_loop(const Tensor& a, const Tensor& b, const Tensor& y, F f) {
+// y = a (op) b with broadcasting, a row at a time: row(ra, a_steps, rb, b_steps, ry, n) where an
+// operand that does not step is one value repeated.
+template <typename Row>
+void binary_rows(const Tensor& a, const Tensor& b, const Tensor& y, Row row) {
   const float* pa = a.f32();
   const float* pb = b.f32();
   float* py = y.f32();
   const int64_t n = y.numel();
   if (n == 0) return;
-  if (a.shape == b.shape) {
+  const Shape& shape = y.shape;
+  // Each operand whole or one value (a [1] tensor, say): one long row.
+  const bool a_whole = a.shape == shape, b_whole = b.shape == shape;
+  if ((a_whole || a.numel() == 1) && (b_whole || b.numel() == 1)) {
     parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) py[i] = f(pa[i], pb[i]);
+      row(a_whole ? pa + begin : pa, a_whole, b_whole ? pb + begin : pb, b_whole, py + begin, end - begin);
     });
     return;
   }
-  const Shape& shape = y.shape;
   const int64_t dims = static_cast<int64_t>(shape.size());
   const std::vector<int64_t> s[2] = {broadcast_strides(a.shape, shape), broadcast_strides(b.shape, shape)};
-  const int64_t row = dims ? shape[dims - 1] : 1;
-  const int64_t rows = n / row;
-  const int64_t step_a = dims ? s[0][dims - 1] : 0;
-  const int64_t step_b = dims ? s[1][dims - 1] : 0;
-  parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / row), [&](int64_t begin, int64_t end) {
+  const int64_t width = dims ? shape[dims - 1] : 1;
+  const int64_t rows = n / width;
+  const bool a_steps = dims && s[0][dims - 1], b_steps = dims && s[1][dims - 1];
+  parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / width), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t off[2];
       broadcast_row_offsets(r, shape, s, off);
-      const float* ra = pa + off[0];
-      const float* rb = pb + off[1];
-      float* ry = py + r * row;
-      if (step_a && step_b) {
-        for (int64_t j = 0; j < row; ++j) ry[j] = f(ra[j], rb[j]);
-      } else if (step_a) {
-        const float vb = rb[0];
-        for (int64_t j = 0; j < row; ++j) ry[j] = f(ra[j], vb);
-      } else if (step_b) {
-        const float va = ra[0];
-        for (int64_t j = 0; j < row; ++j) ry[j] = f(va, rb[j]);
-      } else {
-        const float v = f(ra[0], rb[0]);
-        for (int64_t j = 0; j < row; ++j) ry[j] = v;
-      }
+      row(pa + off[0], a_steps, pb + off[1], b_steps, py + r * width, width);
     }
   });
+}
+
+// One row of y = f(a, b), each operand stepping or one value.
+template <typename F>
+__attribute__((always_inline)) inline void binary_row(F f, const float* __restrict a, bool a_steps, const float* __restrict b,
+                                                      bool b_steps, float* __restrict y, int64_t n) {
+  if (a_steps && b_steps) {
+    for (int64_t j = 0; j < n; ++j) y[j] = f(a[j], b[j]);
+  } else if (a_steps) {
+    const float vb = b[0];
+    for (int64_t j = 0; j < n; ++j) y[j] = f(a[j], vb);
+  } else if (b_steps) {
+    const float va = a[0];
+    for (int64_t j = 0; j < n; ++j) y[j] = f(va, b[j]);
+  } else {
+    const float v = f(a[0], b[0]);
+    for (int64_t j = 0; j < n; ++j) y[j] = v;
+  }
+}
+
+// binary_row's loops with the expression EXPR of u and v written in place: GCC does not inline a
+// function (a lambda included) into one with its own optimize options, so a call per element
+// would stay.
+#define CONVNET_BINARY_ROW(EXPR)                                                      \
+  do {                                                                                \
+    if (a_steps && b_steps) {                                                         \
+      for (int64_t j = 0; j < n; ++j) { const float u = a[j], v = b[j]; y[j] = (EXPR); } \
+    } else if (a_steps) {                                                             \
+      const float v = b[0];                                                           \
+      for (int64_t j = 0; j < n; ++j) { const float u = a[j]; y[j] = (EXPR); }        \
+    } else if (b_steps) {                                                             \
+      const float u = a[0];                                                           \
+      for (int64_t j = 0; j < n; ++j) { const float v = b[j]; y[j] = (EXPR); }        \
+    } else {                                                                          \
+      const float u = a[0], v = b[0], w = (EXPR);                                     \
+      for (int64_t j = 0; j < n; ++j) y[j] = w;                                       \
+    }                                                                                 \
+  } while (0)
+
+// The binary ops that are one instruction or a select, compiled again for AVX-512 and AVX2
+// (simd_clones.h; the other ops' scalar loops stay in the baseline, below). Exact or correctly
+// rounded, so every path gives the same bits. maximum and minimum are selects with NaN passed on
+// (as torch.maximum): written with `||` and nested choices, GCC had compiled them into branches,
+// which mispredict on real data ([32,16,12,12] 67 us at 1 thread, PyTorch 11).
+CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void simple_binary_row(BinaryOp op, const float* __restrict a, bool a_steps,
+                                                                                     const float* __restrict b, bool b_steps,
+                                                                                     float* __restrict y, int64_t n) {
+  switch (op) {
+    case BinaryOp::Add: CONVNET_BINARY_ROW(u + v); return;
+    case BinaryOp::Sub: CONVNET_BINARY_ROW(u - v); return;
+    case BinaryOp::Mul: CONVNET_BINARY_ROW(u * v); return;
+    case BinaryOp::Div: CONVNET_BINARY_ROW(u / v); return;
+    case BinaryOp::Maximum: CONVNET_BINARY_ROW(((u != u) | (v != v)) ? u + v : (u > v ? u : v)); return;
+    case BinaryOp::Minimum: CONVNET_BINARY_ROW(((u != u) | (v != v)) ? u + v : (u < v ? u : v)); return;
+    default: fail("E_INTERNAL", "simple_binary_row: op ", static_cast<int>(op), " is not one of its ops");
+  }
+}
+#undef CONVNET_BINARY_ROW
+
+bool is_simple_binary(BinaryOp op) {
+  return op == BinaryOp::Add || op == BinaryOp::Sub || op == BinaryOp::Mul || op == BinaryOp::Div || op == BinaryOp::Maximum ||
+         op == BinaryOp::Minimum;
 }
 
 template <typename F>
@@ -104,10 +155,26 @@ void with_binary_op(BinaryOp op, Run run) {
 }  // namespace
 
 void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) {
-  with_binary_op(op, [&](auto f) { binary_loop(a, b, y, f); });
+  if (is_simple_binary(op)) {
+    return binary_rows(a, b, y, [op](const float* ra, bool sa, const float* rb, bool sb, float* ry, int64_t n) {
+      simple_binary_row(op, ra, sa, rb, sb, ry, n);
+    });
+  }
+  with_binary_op(op, [&](auto f) {
+    binary_rows(a, b, y, [f](const float* ra, bool sa, const float* rb, bool sb, float* ry, int64_t n) { binary_row(f, ra, sa, rb, sb, ry, n); });
+  });
 }
 
 void binary_scalar(BinaryOp op, const Tensor& x, float scalar, bool scalar_first, const Tensor& y) {
+  if (is_simple_binary(op)) {
+    const float* px = x.f32();
+    float* py = y.f32();
+    parallel_for(x.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+      if (scalar_first) simple_binary_row(op, &scalar, false, px + begin, true, py + begin, end - begin);
+      else simple_binary_row(op, px + begin, true, &scalar, false, py + begin, end - begin);
+    });
+    return;
+  }
   with_binary_op(op, [&](auto f) {
     if (scalar_first) unary_loop(x, y, [f, scalar](float v) { return f(scalar, v); });
     else unary_loop(x, y, [f, scalar](float v) { return f(v, scalar); });
@@ -137,6 +204,13 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void simple_un
     case UnaryOp::Trunc: for (int64_t i = 0; i < n; ++i) y[i] = __builtin_truncf(x[i]); return;
     // Halves to even (the default rounding mode), as torch.round: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2.
     case UnaryOp::Round: for (int64_t i = 0; i < n; ++i) y[i] = __builtin_nearbyintf(x[i]); return;
+    // -1, 0 or 1; NaN stays NaN. (A scalar loop with a branch ran at 0.08x PyTorch's speed.)
+    case UnaryOp::Sign:
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = x[i], s = static_cast<float>((v > 0.0f) - (v < 0.0f));
+        y[i] = v != v ? v : s;
+      }
+      return;
     default: fail("E_INTERNAL", "simple_unary: op ", static_cast<int>(op), " is not one of its ops");
   }
 }
@@ -688,12 +762,12 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Floor:
     case UnaryOp::Ceil:
     case UnaryOp::Trunc:
-    case UnaryOp::Round: return simple_loop(op, x, y);
+    case UnaryOp::Round:
+    case UnaryOp::Sign: return simple_loop(op, x, y);
     // exp and log in vec_math's SIMD (within 1.26 and 0.83 ulp, as softmax uses): glibc's scalar
     // expf held exp of [256, 10000] to 3.9 ms at 2 threads, logsumexp to 0.14-0.3x PyTorch's speed.
     case UnaryOp::Exp: return vec_loop(x, y, vec::exp);
     case UnaryOp::Log: return vec_loop(x, y, vec::log);
-    case UnaryOp::Sign: return unary_loop(x, y, [](float v) { return v != v ? v : static_cast<float>((v > 0) - (v < 0)); });
     case UnaryOp::Erf: return erf_loop(false, x, y);
     // sin, cos and expm1 in vec_math's SIMD too (huge arguments still reduced exactly: Note [sin
     // and cos]); glibc's scalar sinf and expm1f ran at 0.57x and 0.38x PyTorch's speed on 51 MB.
