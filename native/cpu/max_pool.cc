@@ -43,17 +43,7 @@ bool is_2x2_stride_2(const Pool2dGeometry& g) {
 // to call, against 70 and 110 without indices, and 18% of a training step. (A benchmark that
 // pools the same tensor again and again hides it: the predictor learns the pattern.) So the
 // choices are made with masks: whole vectors with AVX-512 masks or AVX2 blends, and in scalar
-// code `pick`, a select on the bits.
-inline float pick(bool t, float v, float best) {
-  uint32_t vb, bb;
-  std::memcpy(&vb, &v, sizeof vb);
-  std::memcpy(&bb, &best, sizeof bb);
-  const uint32_t m = 0u - static_cast<uint32_t>(t);
-  const uint32_t r = (vb & m) | (bb & ~m);
-  float out;
-  std::memcpy(&out, &r, sizeof out);
-  return out;
-}
+// code `select_float` (pool_window.h), a select on the bits.
 
 // A 2x2 stride-2 plane in scalar code. Row-major order of the four taps (a b / c d), PyTorch's
 // rule at each.
@@ -68,14 +58,14 @@ void max_plane_2x2_scalar(const float* x, const Pool2dGeometry& g, float* y, int
       const float a = top[2 * ow], b = top[2 * ow + 1], c = bottom[2 * ow], d = bottom[2 * ow + 1];
       float best = a;
       int32_t at = 0;  // which tap holds the maximum: 0, 1, W or W + 1 past the window's corner
-      bool t = (b > best) | (b != b);
-      best = pick(t, b, best);
+      bool t = max_takes(b, best);
+      best = select_float(t, b, best);
       at = t ? 1 : at;
-      t = (c > best) | (c != c);
-      best = pick(t, c, best);
+      t = max_takes(c, best);
+      best = select_float(t, c, best);
       at = t ? static_cast<int32_t>(W) : at;
-      t = (d > best) | (d != d);
-      best = pick(t, d, best);
+      t = max_takes(d, best);
+      best = select_float(t, d, best);
       at = t ? static_cast<int32_t>(W + 1) : at;
       y[oh * g.ow + ow] = best;
       if (kIndices) indices[oh * g.ow + ow] = corner + static_cast<int32_t>(2 * ow) + at;

@@ -7,6 +7,7 @@
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <vector>
@@ -75,6 +76,24 @@ struct RowSweep {
   int64_t W, ow, sw, dh, dw, lo, hi;  // lo, hi: the columns with whole windows
 };
 
+// PyTorch's rule for max pooling: v takes over from best when greater, or when NaN. (`|`, not
+// `||`: no short circuit for the compiler to turn into a jump.)
+inline bool max_takes(float v, float best) { return (v > best) | (v != v); }
+
+// t ? v : best, chosen on the bits. In scalar code (loops too short for a vector, a vectorised
+// loop's remainder) GCC compiled a select of floats into a jump, which mispredicts about half the
+// time on real data: Note [pooling without branches], max_pool.cc.
+inline float select_float(bool t, float v, float best) {
+  uint32_t vb, bb;
+  std::memcpy(&vb, &v, sizeof vb);
+  std::memcpy(&bb, &best, sizeof bb);
+  const uint32_t m = 0u - static_cast<uint32_t>(t);
+  const uint32_t r = (vb & m) | (bb & ~m);
+  float out;
+  std::memcpy(&out, &r, sizeof out);
+  return out;
+}
+
 // The whole windows of max_row. kStride: the column stride when it is 1 or 2 (a constant
 // lets the compiler vectorize the strided loads), 0 for any other (r.sw).
 // The whole windows track which tap (i * kw + j, a loop constant) holds the maximum and turn it
@@ -94,8 +113,8 @@ inline void max_whole(const float* x, const RowSweep& r, int64_t r0, int64_t nr,
       const int32_t this_tap = static_cast<int32_t>(i * kw + j);
       for (int64_t o = 0; o < n; ++o) {
         const float v = src[o * sw];
-        const bool t = v > best[o] || v != v;  // PyTorch's rule; v != v: NaN
-        best[o] = t ? v : best[o];
+        const bool t = max_takes(v, best[o]);
+        best[o] = select_float(t, v, best[o]);
         if (kIndices) tap[o] = t ? this_tap : tap[o];
       }
     }
@@ -126,8 +145,8 @@ __attribute__((always_inline)) inline void max_whole_fixed(const float* x, const
     for (int i = 0; i < K; ++i)
       for (int j = 0; j < K; ++j) {
         const float v = src[i * W + o * S + j];
-        const bool t = v > best || v != v;  // PyTorch's rule; v != v: NaN
-        best = t ? v : best;
+        const bool t = max_takes(v, best);
+        best = select_float(t, v, best);
         if (kIndices) offset = t ? static_cast<int32_t>(i * W + j) : offset;
       }
     out[o] = best;
@@ -183,7 +202,6 @@ template <bool kIndices>
 __attribute__((always_inline)) inline void max_row(const float* x, const RowSweep& r, int64_t oh, float* y,
                                                    int32_t* indices) {
   const int64_t r0 = r.rows.first[oh], nr = r.rows.taps[oh];
-  const auto take = [](float v, float best) { return v > best || v != v; };
   for (int64_t o = 0; o < r.ow; ++o) {
     if (o == r.lo) o = r.hi;  // the whole windows are done below
     if (o >= r.ow) break;
@@ -193,7 +211,9 @@ __attribute__((always_inline)) inline void max_row(const float* x, const RowSwee
     for (int64_t i = 0; i < nr; ++i) {
       for (int64_t j = 0; j < nc; ++j) {
         const int64_t k = (r0 + i * r.dh) * r.W + c0 + j * r.dw;
-        if (take(x[k], best)) best = x[k], at = k;
+        const bool t = max_takes(x[k], best);
+        best = select_float(t, x[k], best);
+        at = t ? k : at;
       }
     }
     y[o] = best;
