@@ -652,7 +652,7 @@ describe('F: pooling', () => {
       const cases = [
         // 2x2 stride 2 has its own backward (Note [mixed 2x2 stride 2]): whole planes, and odd
         // sizes whose last row and column no window covers.
-        { shape: [2, 3, 8, 8], k: 2, o: {} }, { shape: [2, 3, 9, 7], k: 2, o: {} },
+        { shape: [2, 3, 8, 8], k: 2, o: {} }, { shape: [2, 3, 9, 7], k: 2, o: {} }, { shape: [2, 2, 6, 45], k: 2, o: {} },
         { shape: [2, 3, 9, 7], k: 3, o: { stride: 2, padding: 1 } },
         { shape: [2, 3, 9, 7], k: 3, o: { stride: 2, padding: 1, ceilMode: true } }, { shape: [3, 6, 5], k: [2, 3] as P2, o: { stride: 1, padding: [1, 1] as P2 } },
       ];

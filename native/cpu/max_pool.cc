@@ -29,13 +29,6 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-// The common non-overlapping 2x2 stride-2 window with no padding and no dilation (LeNet): every
-// window is whole, so a plane is a straight sweep over row pairs.
-bool is_2x2_stride_2(const Pool2dGeometry& g) {
-  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.dh == 1 && g.dw == 1 &&
-         g.oh * 2 <= g.h && g.ow * 2 <= g.w;
-}
-
 // Note [pooling without branches]: on real data (each step's activations new) a branch per tap
 // mispredicts about half the time. Written as `t ? v : best`, GCC compiled the scalar loops
 // below (and the remainders of its vectorised ones) into jumps: LeNet-5's pools with indices,
@@ -366,26 +359,30 @@ void max_planes_with_indices(const float* __restrict x, const RowSweep& sweep, c
 
 }  // namespace
 
+void max_pool_planes_2x2(const float* x, const Pool2dGeometry& g, float* y, int32_t* indices, int64_t begin, int64_t end) {
+  const char* kernel = sgemm_kernel_name();  // the SIMD level in use (CONVNET_SIMD_CAP lowers it)
+  const bool avx512 = std::strcmp(kernel, "avx512") == 0, avx2 = std::strcmp(kernel, "avx2") == 0;
+  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+  const float* x_end = x + g.planes * in_plane;
+  for (int64_t p = begin; p < end; ++p) {
+    if (indices) max_plane_2x2<true>(x + p * in_plane, x_end, g, y + p * out_plane, indices + p * out_plane, avx512, avx2);
+    else max_plane_2x2<false>(x + p * in_plane, x_end, g, y + p * out_plane, nullptr, avx512, avx2);
+  }
+}
+
 void max_pool2d_forward(const Tensor& x, const Pool2dGeometry& g, const Tensor& y, const Tensor* indices) {
   const AxisWindows rows = axis_windows(g.oh, g.h, g.kh, g.sh, g.ph, g.dh);
   const AxisWindows cols = axis_windows(g.ow, g.w, g.kw, g.sw, g.pw, g.dw);
-  const int64_t in_plane = g.h * g.w, out_plane = g.oh * g.ow;
+  const int64_t out_plane = g.oh * g.ow;
   const float* px = x.f32();
   float* py = y.f32();
   int32_t* pi = indices ? indices->i32() : nullptr;
-  const bool fast = is_2x2_stride_2(g);
-  const char* kernel = sgemm_kernel_name();  // the SIMD level in use (CONVNET_SIMD_CAP lowers it)
-  const bool avx512 = std::strcmp(kernel, "avx512") == 0, avx2 = std::strcmp(kernel, "avx2") == 0;
-  const float* x_end = px + g.planes * in_plane;
+  const bool fast = is_whole_2x2_stride_2(g) && g.dh == 1 && g.dw == 1;
   const RowSweep sweep = row_sweep(rows, cols, g, g.kw, g.pw, g.dh, g.dw);
   for_planes(g.planes, out_plane * g.kh * g.kw, [&](int64_t begin, int64_t end) {
-    if (!fast) return pi ? max_planes_with_indices(px, sweep, g, py, pi, begin, end) : max_planes(px, sweep, g, py, begin, end);
-    for (int64_t p = begin; p < end; ++p) {
-      const float* xp = px + p * in_plane;
-      float* yp = py + p * out_plane;
-      if (pi) max_plane_2x2<true>(xp, x_end, g, yp, pi + p * out_plane, avx512, avx2);
-      else max_plane_2x2<false>(xp, x_end, g, yp, nullptr, avx512, avx2);
-    }
+    if (fast) max_pool_planes_2x2(px, g, py, pi, begin, end);
+    else if (pi) max_planes_with_indices(px, sweep, g, py, pi, begin, end);
+    else max_planes(px, sweep, g, py, begin, end);
   });
 }
 

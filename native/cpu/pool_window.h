@@ -281,12 +281,18 @@ inline RowSweep row_sweep(const AxisWindows& rows, const AxisWindows& cols, cons
   return r;
 }
 
-// A 2x2 window at stride 2 with no padding, every window whole (LeNet's pools): avg_pool.cc's
-// and mixed_pool.cc's plane-at-a-time paths.
+// A 2x2 window at stride 2 with no padding, every window whole (LeNet's pools): the
+// plane-at-a-time paths of max_pool.cc (with dilation 1), avg_pool.cc and mixed_pool.cc.
 inline bool is_whole_2x2_stride_2(const Pool2dGeometry& g) {
   return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && g.oh * 2 <= g.h &&
          g.ow * 2 <= g.w;
 }
+
+// max_pool.cc: the maxima (and, where indices is not null, their flat indices) of planes
+// [begin, end) of x, a whole 2x2 stride-2 pooling of dilation 1, by the widest kernel the machine
+// runs; PyTorch's rule (first maximum, NaN wins), without branches (Note [pooling without
+// branches]). x is the whole tensor (g.planes planes), y and indices the whole outputs.
+void max_pool_planes_2x2(const float* x, const Pool2dGeometry& g, float* y, int32_t* indices, int64_t begin, int64_t end);
 
 // Calls fn(first_plane, end_plane) over the planes, in chunks of at least ~32K elements of work
 // so that small tensors stay on one thread. Each plane is handled whole by one thread.
