@@ -75,44 +75,27 @@ __attribute__((always_inline)) inline void binary_row(F f, const float* __restri
   }
 }
 
-// binary_row's loops with the expression EXPR of u and v written in place: GCC does not inline a
-// function (a lambda included) into one with its own optimize options, so a call per element
-// would stay.
-#define CONVNET_BINARY_ROW(EXPR)                                                      \
-  do {                                                                                \
-    if (a_steps && b_steps) {                                                         \
-      for (int64_t j = 0; j < n; ++j) { const float u = a[j], v = b[j]; y[j] = (EXPR); } \
-    } else if (a_steps) {                                                             \
-      const float v = b[0];                                                           \
-      for (int64_t j = 0; j < n; ++j) { const float u = a[j]; y[j] = (EXPR); }        \
-    } else if (b_steps) {                                                             \
-      const float u = a[0];                                                           \
-      for (int64_t j = 0; j < n; ++j) { const float v = b[j]; y[j] = (EXPR); }        \
-    } else {                                                                          \
-      const float u = a[0], v = b[0], w = (EXPR);                                     \
-      for (int64_t j = 0; j < n; ++j) y[j] = w;                                       \
-    }                                                                                 \
-  } while (0)
-
 // The binary ops that are one instruction or a select, compiled again for AVX-512 and AVX2
 // (simd_clones.h; the other ops' scalar loops stay in the baseline, below). Exact or correctly
 // rounded, so every path gives the same bits. maximum and minimum are selects with NaN passed on
 // (as torch.maximum): written with `||` and nested choices, GCC had compiled them into branches,
-// which mispredict on real data ([32,16,12,12] 67 us at 1 thread, PyTorch 11).
-CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void simple_binary_row(BinaryOp op, const float* __restrict a, bool a_steps,
-                                                                                     const float* __restrict b, bool b_steps,
-                                                                                     float* __restrict y, int64_t n) {
+// which mispredict on real data ([32,16,12,12] 67 us at 1 thread, PyTorch 11). No optimize
+// attribute: GCC does not inline a function (these lambdas included) into one with its own
+// optimize options, which left a call per element.
+CONVNET_SIMD_CLONES void simple_binary_row(BinaryOp op, const float* __restrict a, bool a_steps, const float* __restrict b,
+                                           bool b_steps, float* __restrict y, int64_t n) {
   switch (op) {
-    case BinaryOp::Add: CONVNET_BINARY_ROW(u + v); return;
-    case BinaryOp::Sub: CONVNET_BINARY_ROW(u - v); return;
-    case BinaryOp::Mul: CONVNET_BINARY_ROW(u * v); return;
-    case BinaryOp::Div: CONVNET_BINARY_ROW(u / v); return;
-    case BinaryOp::Maximum: CONVNET_BINARY_ROW(((u != u) | (v != v)) ? u + v : (u > v ? u : v)); return;
-    case BinaryOp::Minimum: CONVNET_BINARY_ROW(((u != u) | (v != v)) ? u + v : (u < v ? u : v)); return;
+    case BinaryOp::Add: return binary_row([](float u, float v) { return u + v; }, a, a_steps, b, b_steps, y, n);
+    case BinaryOp::Sub: return binary_row([](float u, float v) { return u - v; }, a, a_steps, b, b_steps, y, n);
+    case BinaryOp::Mul: return binary_row([](float u, float v) { return u * v; }, a, a_steps, b, b_steps, y, n);
+    case BinaryOp::Div: return binary_row([](float u, float v) { return u / v; }, a, a_steps, b, b_steps, y, n);
+    case BinaryOp::Maximum:
+      return binary_row([](float u, float v) { return ((u != u) | (v != v)) ? u + v : (u > v ? u : v); }, a, a_steps, b, b_steps, y, n);
+    case BinaryOp::Minimum:
+      return binary_row([](float u, float v) { return ((u != u) | (v != v)) ? u + v : (u < v ? u : v); }, a, a_steps, b, b_steps, y, n);
     default: fail("E_INTERNAL", "simple_binary_row: op ", static_cast<int>(op), " is not one of its ops");
   }
 }
-#undef CONVNET_BINARY_ROW
 
 bool is_simple_binary(BinaryOp op) {
   return op == BinaryOp::Add || op == BinaryOp::Sub || op == BinaryOp::Mul || op == BinaryOp::Div || op == BinaryOp::Maximum ||

@@ -121,14 +121,14 @@ __attribute__((target("avx512f"))) void max_plane_2x2_avx512(const float* x, con
   }
 }
 
-// The same with AVX2, 8 outputs a step, for rows of 8 outputs or more: a row's last step starts
-// at its last 8 outputs, overlapping the one before (whose values it writes again), so that no
-// step needs a masked store (slow on AMD). Rows of fewer outputs go to max_plane_2x2_scalar.
 // PyTorch's rule, lane by lane: v > best, or v is NaN.
 __attribute__((target("avx2"))) inline __m256 takes(__m256 v, __m256 best) {
   return _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
 }
 
+// The same with AVX2, 8 outputs a step, for rows of 8 outputs or more: a row's last step starts
+// at its last 8 outputs, overlapping the one before (whose values it writes again), so that no
+// step needs a masked store (slow on AMD). Rows of fewer outputs go to max_plane_2x2_scalar.
 template <bool kIndices>
 __attribute__((target("avx2"))) void max_plane_2x2_avx2(const float* x, const Pool2dGeometry& g, float* y, int32_t* indices) {
   const __m256i twice_lane = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
