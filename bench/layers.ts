@@ -10,6 +10,7 @@ import {
   maxoutBackward,
 } from '../lib/nn/functional/layers';
 import { activationBackward } from '../lib/nn/functional/activation';
+import type { Activation } from '../lib/native';
 import { measureBandwidth, pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
@@ -63,15 +64,29 @@ for (const shape of [[64, 16, 10, 10], [8, 96, 55, 55]]) {
     fwd: (x) => () => cc.F.maxout(x, 2), bwd: (x, dy) => () => maxoutBackward(dy, x, 2),
   });
 }
-// Beyond the survey: the activations of newer CNNs (ConvNeXt's GELU, MobileNetV3's hard swish),
-// one native pass each way on the CPU.
-for (const [name, kind, torch] of [
-  ['GELU', 'gelu', 'F.gelu(x)'], ['GELU tanh', 'geluTanh', "F.gelu(x, approximate='tanh')"], ['hardswish', 'hardswish', 'F.hardswish(x)'],
-] as const) {
-  const fwd = (x: cc.Tensor) => (kind === 'hardswish' ? cc.F.hardswish(x) : cc.F.gelu(x, { approximate: kind === 'gelu' ? 'none' : 'tanh' }));
+// Beyond the survey: the activations of newer CNNs (ConvNeXt's GELU, MobileNetV3's hard swish,
+// EfficientNet's SiLU, YOLOv4's Mish) and the rest of torch.nn's, one native pass each way on the
+// CPU. Backward: the kernel the tape calls, from x.
+for (const [name, kind, torch, fwd, param, param2] of [
+  ['GELU', 'gelu', 'F.gelu(x)', (x) => cc.F.gelu(x)],
+  ['GELU tanh', 'geluTanh', "F.gelu(x, approximate='tanh')", (x) => cc.F.gelu(x, { approximate: 'tanh' })],
+  ['hardswish', 'hardswish', 'F.hardswish(x)', (x) => cc.F.hardswish(x)],
+  ['SiLU', 'silu', 'F.silu(x)', (x) => cc.F.silu(x)],
+  ['Mish', 'mish', 'F.mish(x)', (x) => cc.F.mish(x)],
+  ['softplus', 'softplus', 'F.softplus(x)', (x) => cc.F.softplus(x), 1, 20],
+  ['logSigmoid', 'logSigmoid', 'F.logsigmoid(x)', (x) => cc.F.logSigmoid(x)],
+  ['SELU', 'selu', 'F.selu(x)', (x) => cc.F.selu(x)],
+  ['CELU .5', 'celu', 'F.celu(x, 0.5)', (x) => cc.F.celu(x, 0.5), 0.5],
+  ['softsign', 'softsign', 'F.softsign(x)', (x) => cc.F.softsign(x)],
+  ['tanhshrink', 'tanhshrink', 'F.tanhshrink(x)', (x) => cc.F.tanhshrink(x)],
+  ['softshrink .5', 'softshrink', 'F.softshrink(x, 0.5)', (x) => cc.F.softshrink(x, 0.5), 0.5],
+  ['hardshrink .5', 'hardshrink', 'F.hardshrink(x, 0.5)', (x) => cc.F.hardshrink(x, 0.5), 0.5],
+  ['threshold .1', 'threshold', 'F.threshold(x, 0.1, 20.0)', (x) => cc.F.threshold(x, 0.1, 20), 0.1, 20],
+  ['hardtanh', 'hardtanh', 'F.hardtanh(x)', (x) => cc.F.hardtanh(x), -1, 1],
+] as [string, keyof typeof Activation, string, (x: cc.Tensor) => cc.Tensor, number?, number?][]) {
   cases.push({
     name, shape: [8, 96, 55, 55], torch,
-    fwd: (x) => () => fwd(x), bwd: (x, dy) => () => activationBackward(kind, dy, x, x),
+    fwd: (x) => () => fwd(x), bwd: (x, dy) => () => activationBackward(kind, dy, x, x, param, param2),
   });
 }
 {

@@ -195,8 +195,8 @@ export interface NativeAddon {
   cumExtremum(x: Handle, axis: number, largest: boolean): [Handle, Handle];
 
   // ---- neural-network ops (see native/api/api.h) ----
-  activationForward(kind: ActivationKind, x: Handle, param: number): Handle;
-  activationBackward(kind: ActivationKind, dy: Handle, x: Handle, y: Handle, param: number): Handle;
+  activationForward(kind: ActivationKind, x: Handle, param: number, param2: number): Handle;
+  activationBackward(kind: ActivationKind, dy: Handle, x: Handle, y: Handle, param: number, param2: number): Handle;
   /** geometry: [strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups] */
   /** lo, hi: a fused activation, y = min(max(conv(x, w) + b, lo), hi) (ReLU: 0, Infinity) */
   conv2dForward(x: Handle, w: Handle, b: Handle | null, geometry: readonly number[], lo?: number, hi?: number): Handle;
@@ -291,7 +291,11 @@ export interface NativeAddon {
 }
 
 /** The activations' kinds (native/api/activation_api.cc); from gelu on, CPU only (lib/ composes them on the GPU). */
-export const Activation = { relu: 0, leakyRelu: 1, elu: 2, sigmoid: 3, tanh: 4, gelu: 5, geluTanh: 6, hardsigmoid: 7, hardswish: 8 } as const;
+export const Activation = {
+  relu: 0, leakyRelu: 1, elu: 2, sigmoid: 3, tanh: 4,
+  gelu: 5, geluTanh: 6, hardsigmoid: 7, hardswish: 8, silu: 9, softplus: 10, mish: 11, logSigmoid: 12, softsign: 13,
+  tanhshrink: 14, softshrink: 15, hardshrink: 16, threshold: 17, hardtanh: 18, selu: 19, celu: 20,
+} as const;
 export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */

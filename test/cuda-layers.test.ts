@@ -67,12 +67,25 @@ describeCuda('activations', () => {
   }
 
   // The GPU composes these from tensor ops; the CPU runs them as one native pass each way
-  // (native/cpu/gelu.cc, hardswish.cc): the two must agree.
+  // (native/cpu/gelu.cc, hardswish.cc, silu.cc, ...): the two must agree.
   for (const [name, fn] of [
     ['gelu', (x: Tensor) => F.gelu(x)],
     ['gelu tanh', (x: Tensor) => F.gelu(x, { approximate: 'tanh' })],
     ['hardsigmoid', (x: Tensor) => F.hardsigmoid(x)],
     ['hardswish', (x: Tensor) => F.hardswish(x)],
+    ['silu', (x: Tensor) => F.silu(x)],
+    ['mish', (x: Tensor) => F.mish(x)],
+    ['softplus', (x: Tensor) => F.softplus(x)],
+    ['softplus beta 2 threshold 5', (x: Tensor) => F.softplus(x, 2, 5)],
+    ['logSigmoid', (x: Tensor) => F.logSigmoid(x)],
+    ['softsign', (x: Tensor) => F.softsign(x)],
+    ['tanhshrink', (x: Tensor) => F.tanhshrink(x)],
+    ['softshrink', (x: Tensor) => F.softshrink(x, 0.5)],
+    ['hardshrink', (x: Tensor) => F.hardshrink(x, 0.5)],
+    ['threshold', (x: Tensor) => F.threshold(x, 0.1, 20)],
+    ['hardtanh', (x: Tensor) => F.hardtanh(x, -2, 2)],
+    ['selu', (x: Tensor) => F.selu(x)],
+    ['celu 0.5', (x: Tensor) => F.celu(x, 0.5)],
   ] as const) {
     it(`${name} (composed on the GPU): forward and gradient match the CPU's native op`, () => {
       ODD_SHAPES.forEach((shape, i) => {

@@ -178,6 +178,21 @@ void parallel_for(int64_t n, int64_t grain, RangeFn fn) {
   pool().run(n, grain, fn);
 }
 
+// Note [pieces of whole vectors]
+// A loop compiled for 16-lane vectors runs its body 16 elements at a time and its last n % 16
+// elements through remainder loops, and those may round differently: GCC's AVX-512 clones
+// (target "avx512f", simd_clones.h) do an 8-element remainder with 256-bit vectors, which that
+// target gives no FMA, so a * b + c is rounded twice there and once in the body. parallel_for's
+// pieces start anywhere ([c n / chunks, (c + 1) n / chunks)), so an element near a piece's end
+// was computed one way at one thread count and the other way at another (SiLU, Mish, tanh, ELU,
+// ...: one element in 8 of those near a boundary changed its last bit). Pieces that start at
+// multiples of 16 leave the remainder at the tensor's end, whatever the thread count.
+void parallel_for_elements(int64_t n, int64_t grain, RangeFn fn) {
+  constexpr int64_t kVector = 16;
+  parallel_for((n + kVector - 1) / kVector, std::max<int64_t>(1, grain / kVector),
+               [&](int64_t begin, int64_t end) { fn(begin * kVector, std::min(end * kVector, n)); });
+}
+
 void parallel_copy(void* destination, const void* source, size_t bytes) {
   // Pieces end where the destination's 2 MiB pages do, so that no two threads fault in (and wait
   // for the kernel to zero) the same huge page.

@@ -44,6 +44,11 @@ class RangeFn {
 // called from inside another parallel_for. Exceptions thrown by fn are rethrown here.
 void parallel_for(int64_t n, int64_t grain, RangeFn fn);
 
+// parallel_for over n elements of a vectorised loop (pointwise kernels), in pieces that start at
+// multiples of 16 elements. Note [pieces of whole vectors] (thread_pool.cc): so that each element
+// is computed by the same instructions for any thread count.
+void parallel_for_elements(int64_t n, int64_t grain, RangeFn fn);
+
 // memcpy, split across the pool when it is more than 2 MiB (in pieces that end at the
 // destination's 2 MiB pages). A copy into memory nobody has touched yet (a new ArrayBuffer for
 // dataSync) is as much page faults, each a page the kernel zeroes, as copying, and those run in

@@ -95,7 +95,7 @@ CONVNET_BCE_KERNEL void target_grad(const float* __restrict dl, const float* __r
 template <typename Body>
 void checked_pointwise(const float* px, int64_t n, Body body) {
   std::atomic<int64_t> first_bad{n};
-  parallel_for(n, kPointwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(n, kPointwiseGrain, [&](int64_t begin, int64_t end) {
     body(begin, end);
     if (all_in_unit_interval(px + begin, end - begin)) return;
     int64_t i = begin;

@@ -67,26 +67,26 @@ void clamp(const Tensor& x, double min, double max, const Tensor& y) {
   if (x.dtype == DType::Int32) {
     const int32_t *px = x.i32(), lo = int32_bound(min), hi = int32_bound(max);
     int32_t* py = y.i32();
-    parallel_for(n, kPointwiseGrain, [&](int64_t begin, int64_t end) { clamp_int32_range(px + begin, lo, hi, py + begin, end - begin); });
+    parallel_for_elements(n, kPointwiseGrain, [&](int64_t begin, int64_t end) { clamp_int32_range(px + begin, lo, hi, py + begin, end - begin); });
     return;
   }
   const float* px = x.f32();
   float* py = y.f32();
   if (std::isnan(min) || std::isnan(max)) {
-    parallel_for(n, kPointwiseGrain, [&](int64_t begin, int64_t end) {
+    parallel_for_elements(n, kPointwiseGrain, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) py[i] = std::numeric_limits<float>::quiet_NaN();
     });
     return;
   }
   const float lo = static_cast<float>(min), hi = static_cast<float>(max);
-  parallel_for(n, kPointwiseGrain, [&](int64_t begin, int64_t end) { clamp_range(px + begin, lo, hi, py + begin, end - begin); });
+  parallel_for_elements(n, kPointwiseGrain, [&](int64_t begin, int64_t end) { clamp_range(px + begin, lo, hi, py + begin, end - begin); });
 }
 
 void clamp_backward(const Tensor& dy, const Tensor& x, double min, double max, const Tensor& dx) {
   const float *pdy = dy.f32(), *px = x.f32();
   float* pdx = dx.f32();
   const float lo = static_cast<float>(min), hi = static_cast<float>(max);  // NaN stays NaN: every dx is 0
-  parallel_for(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
     clamp_backward_range(pdy + begin, px + begin, lo, hi, pdx + begin, end - begin);
   });
 }

@@ -54,7 +54,7 @@ void dropout_backward(const Tensor& dy, const Tensor& mask, double p, const Tens
   const float *pdy = dy.f32(), *pm = mask.f32();
   float* pdx = dx.f32();
   const float scale = dropout_scale(p);
-  parallel_for(dy.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(dy.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
     backward_range(pdy + begin, pm + begin, scale, pdx + begin, end - begin);
   });
 }

@@ -38,7 +38,7 @@ void binary_rows(const Tensor& a, const Tensor& b, const Tensor& y, Row row) {
   // Each operand whole or one value (a [1] tensor, say): one long row.
   const bool a_whole = a.shape == shape, b_whole = b.shape == shape;
   if ((a_whole || a.numel() == 1) && (b_whole || b.numel() == 1)) {
-    parallel_for(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    parallel_for_elements(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
       row(a_whole ? pa + begin : pa, a_whole, b_whole ? pb + begin : pb, b_whole, py + begin, end - begin);
     });
     return;
@@ -106,7 +106,7 @@ template <typename F>
 void unary_loop(const Tensor& x, const Tensor& y, F f) {
   const float* px = x.f32();
   float* py = y.f32();
-  parallel_for(x.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(x.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) py[i] = f(px[i]);
   });
 }
@@ -152,7 +152,7 @@ void binary_scalar(BinaryOp op, const Tensor& x, float scalar, bool scalar_first
   if (is_simple_binary(op)) {
     const float* px = x.f32();
     float* py = y.f32();
-    parallel_for(x.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    parallel_for_elements(x.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
       if (scalar_first) simple_binary_row(op, &scalar, false, px + begin, true, py + begin, end - begin);
       else simple_binary_row(op, px + begin, true, &scalar, false, py + begin, end - begin);
     });
@@ -215,7 +215,7 @@ template <typename Fn>
 void in_blocks(const Tensor& x, const Tensor& y, Fn fn) {
   const float* px = x.f32();
   float* py = y.f32();
-  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; b += kBlock) fn(px + b, py + b, std::min(kBlock, end - b));
   });
 }
@@ -717,20 +717,20 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void asin_acos
 void asin_acos_loop(bool is_acos, const Tensor& x, const Tensor& y) {
   const float* px = x.f32();
   float* py = y.f32();
-  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) { asin_acos_block(is_acos, px + begin, py + begin, end - begin); });
+  parallel_for_elements(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) { asin_acos_block(is_acos, px + begin, py + begin, end - begin); });
 }
 
 void simple_loop(UnaryOp op, const Tensor& x, const Tensor& y) {
   const float* px = x.f32();
   float* py = y.f32();
-  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) { simple_unary(op, px + begin, py + begin, end - begin); });
+  parallel_for_elements(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) { simple_unary(op, px + begin, py + begin, end - begin); });
 }
 
 // y = f over x in chunks, for the vec_math array functions (x and y contiguous, the same size).
 void vec_loop(const Tensor& x, const Tensor& y, void (*f)(const float*, float*, int64_t)) {
   const float* px = x.f32();
   float* py = y.f32();
-  parallel_for(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) { f(px + begin, py + begin, end - begin); });
+  parallel_for_elements(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) { f(px + begin, py + begin, end - begin); });
 }
 }  // namespace
 

@@ -134,7 +134,7 @@ void tanh_backward_range(const float* __restrict dy, const float* __restrict x, 
 void gelu_forward(const Tensor& x, bool tanh_form, const Tensor& y) {
   const float* px = x.f32();
   float* py = y.f32();
-  parallel_for(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
     if (tanh_form) tanh_forward_range(px + begin, py + begin, end - begin);
     else exact_forward_range(px + begin, py + begin, end - begin);
   });
@@ -143,7 +143,7 @@ void gelu_forward(const Tensor& x, bool tanh_form, const Tensor& y) {
 void gelu_backward(const Tensor& dy, const Tensor& x, bool tanh_form, const Tensor& dx) {
   const float *pdy = dy.f32(), *px = x.f32();
   float* pdx = dx.f32();
-  parallel_for(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
     if (tanh_form) tanh_backward_range(pdy + begin, px + begin, pdx + begin, end - begin);
     else exact_backward_range(pdy + begin, px + begin, pdx + begin, end - begin);
   });

@@ -1,16 +1,21 @@
 // The accuracy of cpu/inline_math.h against float64, over every float in [-88, 0] for
-// expm1_nonpositive and every float in [0, 88] for tanh_value (odd), printing the largest
-// error in ulps (the figures quoted in inline_math.h). Not part of the addon (about a minute):
+// expm1_nonpositive, every float in [0, 88] for tanh_value (odd), every float in [0, 1] for
+// log1p_unit and every float in [-104, 104] for softplus_value and sigmoid_value, printing the
+// largest error in ulps (the figures quoted in inline_math.h). Not part of the addon (minutes):
 //   g++ -O2 -std=c++17 -Inative native/cpu/inline_math_selftest.cc -o /tmp/inline_math_selftest && /tmp/inline_math_selftest
 //   g++ -O2 -std=c++17 -mavx2 -mfma -Inative native/cpu/inline_math_selftest.cc -o /tmp/inline_math_fma && /tmp/inline_math_fma
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 
 #include "cpu/inline_math.h"
 
 using convnet::cpu::expm1_nonpositive;
+using convnet::cpu::log1p_unit;
+using convnet::cpu::sigmoid_value;
+using convnet::cpu::softplus_value;
 using convnet::cpu::tanh_value;
 
 // |got - ref| in units of the float spacing at ref.
@@ -44,6 +49,25 @@ int main() {
     if (x >= 0.55f && t > worst_large) worst_large = t, at_large = x;
     if (x >= 2.0f && t > worst_above2) worst_above2 = t;
   }
+  double worst_log1p = 0, worst_softplus = 0, worst_sigmoid = 0;
+  float at_log1p = 0, at_softplus = 0, at_sigmoid = 0;
+  for (uint32_t bits = 0; bits <= 0x3F800000u; ++bits) {  // 0 .. 1
+    const float e = from_bits(bits);
+    const double l = ulp_error(log1p_unit(e), std::log1p(static_cast<double>(e)));
+    if (l > worst_log1p) worst_log1p = l, at_log1p = e;
+  }
+  for (uint32_t bits = 0; bits <= 0x42D00000u; ++bits) {  // +-(0 .. 104)
+    for (const float x : {from_bits(bits), -from_bits(bits)}) {
+      const double xd = x;
+      const double sp = ulp_error(softplus_value(x), xd > 0 ? xd + std::log1p(std::exp(-xd)) : std::log1p(std::exp(xd)));
+      if (sp > worst_softplus) worst_softplus = sp, at_softplus = x;
+      const double sg = ulp_error(sigmoid_value(x), 1.0 / (1.0 + std::exp(-xd)));
+      if (sg > worst_sigmoid) worst_sigmoid = sg, at_sigmoid = x;
+    }
+  }
+  std::printf("log1p on [0, 1]: at most %.2f ulp (at %a)\n", worst_log1p, at_log1p);
+  std::printf("softplus on [-104, 104]: at most %.2f ulp (at %a)\n", worst_softplus, at_softplus);
+  std::printf("sigmoid on [-104, 104]: at most %.2f ulp (at %a)\n", worst_sigmoid, at_sigmoid);
   std::printf("expm1 on [-88, 0]: at most %.2f ulp (at %a)\n", worst_e, at_e);
   std::printf("tanh on [0, 0.55): at most %.2f ulp (at %a); [0.55, 88]: %.2f ulp (at %a); [2, 88]: %.2f ulp\n", worst_small,
               at_small, worst_large, at_large, worst_above2);

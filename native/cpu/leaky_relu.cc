@@ -40,7 +40,7 @@ void leaky_backward_range(const float* __restrict x, const float* __restrict dy,
 void leaky_relu_forward(const Tensor& x, float slope, const Tensor& y) {
   const float* px = x.f32();
   float* py = y.f32();
-  parallel_for(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
     leaky_range(px + begin, slope, py + begin, end - begin);
   });
 }
@@ -48,7 +48,7 @@ void leaky_relu_forward(const Tensor& x, float slope, const Tensor& y) {
 void leaky_relu_backward(const Tensor& dy, const Tensor& x, float slope, const Tensor& dx) {
   const float *pdy = dy.f32(), *px = x.f32();
   float* pdx = dx.f32();
-  parallel_for(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
     leaky_backward_range(px + begin, pdy + begin, slope, pdx + begin, end - begin);
   });
 }

@@ -26,6 +26,35 @@ void hardsigmoid_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
 void hardswish_forward(const Tensor& x, const Tensor& y);
 void hardswish_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
 
+// CPU only as well: the rest of torch.nn's pointwise activations, one pass each way, PyTorch's
+// formulas, the backward from x (the formulas: each file's header). SiLU (silu.cc), Mish
+// (mish.cc), softplus and log-sigmoid (softplus.cc), softsign (softsign.cc), tanhshrink
+// (tanh.cc), the shrinks, threshold and hardtanh's backward (piecewise_linear.cc), and ELU with
+// PyTorch's scale and input_scale for SELU and CELU (elu.cc).
+void silu_forward(const Tensor& x, const Tensor& y);
+void silu_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
+void mish_forward(const Tensor& x, const Tensor& y);
+void mish_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
+void softplus_forward(const Tensor& x, float beta, float threshold, const Tensor& y);
+void softplus_backward(const Tensor& dy, const Tensor& x, float beta, float threshold, const Tensor& dx);
+void log_sigmoid_forward(const Tensor& x, const Tensor& y);
+void log_sigmoid_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
+void softsign_forward(const Tensor& x, const Tensor& y);
+void softsign_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
+void tanhshrink_forward(const Tensor& x, const Tensor& y);
+void tanhshrink_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
+void softshrink_forward(const Tensor& x, float lambd, const Tensor& y);
+void hardshrink_forward(const Tensor& x, float lambd, const Tensor& y);
+void shrink_backward(const Tensor& dy, const Tensor& x, float lambd, const Tensor& dx);  // both shrinks'
+void threshold_forward(const Tensor& x, float threshold, float value, const Tensor& y);
+void threshold_backward(const Tensor& dy, const Tensor& x, float threshold, const Tensor& dx);
+void hardtanh_backward(const Tensor& dy, const Tensor& x, float lo, float hi, const Tensor& dx);
+struct ScaledElu {
+  float alpha, scale, input_scale;
+};
+void scaled_elu_forward(const Tensor& x, ScaledElu e, const Tensor& y);
+void scaled_elu_backward(const Tensor& dy, const Tensor& x, ScaledElu e, const Tensor& dx);
+
 // torch.nn.functional.grid_sample on 4-D input (grid_sample.cc; CPU only: the GPU composes it
 // from tensor ops): x [N, C, H, W], grid [N, Ho, Wo, 2] of (x, y) in -1 .. 1, y [N, C, Ho, Wo];
 // backward writes dx (x's shape) and dgrid (grid's), either may be empty (not asked for).

@@ -37,13 +37,13 @@ void relu_backward_range(const float* __restrict dy, const float* __restrict y, 
 void relu_forward(const Tensor& x, const Tensor& y) {
   const float* px = x.f32();
   float* py = y.f32();
-  parallel_for(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) { relu_range(px + begin, py + begin, end - begin); });
+  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) { relu_range(px + begin, py + begin, end - begin); });
 }
 
 void relu_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) {
   const float *pdy = dy.f32(), *py = y.f32();
   float* pdx = dx.f32();
-  parallel_for(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
     relu_backward_range(pdy + begin, py + begin, pdx + begin, end - begin);
   });
 }

@@ -17,27 +17,31 @@ type F32 = Tensor<'float32'>;
 
 function forward(kind: keyof typeof Activation, x: Tensor, param = 0): F32 {
   const t = checkFloat(kind, 'x', x);
-  const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(kind), param), t.shape, 'float32');
+  const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(kind), param, 0), t.shape, 'float32');
   return record(kind, y, [t], (dy, [sx, sy]) => [activationBackward(kind, dy, sx, sy, param)], [t, y]);
 }
 
+/** The native kinds that run on the CPU alone: from gelu on (lib/native.ts's Activation). */
+type CpuOnlyKind = Exclude<keyof typeof Activation, 'relu' | 'leakyRelu' | 'elu' | 'sigmoid' | 'tanh'>;
+
 /**
- * The CPU-only native activations (gelu, its tanh form, hardsigmoid, hardswish: one pass each way,
- * PyTorch's formulas; native/cpu/gelu.cc, hardswish.cc): the tape keeps x alone. Other devices
- * compose them from tensor ops (`composed`).
+ * The CPU-only native activations (gelu, hardswish, silu, softplus, the shrinks, ...: one pass each
+ * way, PyTorch's formulas; native/cpu/gelu.cc, hardswish.cc, silu.cc, ...): the tape keeps x
+ * alone. Other devices compose them from tensor ops (`composed`), with the same values and
+ * gradients but more passes over memory.
  */
-function cpuForward(kind: 'gelu' | 'geluTanh' | 'hardsigmoid' | 'hardswish', t: F32, composed: () => F32): F32 {
+function cpuForward(kind: CpuOnlyKind, t: F32, composed: () => F32, param = 0, param2 = 0): F32 {
   if (t.device !== 'cpu') return tidy(composed);
   const name = kind === 'geluTanh' ? 'gelu' : kind;
-  const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(name), 0), t.shape, 'float32');
-  return record(name, y, [t], (dy, [sx]) => [activationBackward(kind, dy, sx, sx)], [t]);  // y unused: x in its place
+  const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(name), param, param2), t.shape, 'float32');
+  return record(name, y, [t], (dy, [sx]) => [activationBackward(kind, dy, sx, sx, param, param2)], [t]);  // y unused: x in its place
 }
 
 /** @internal dx from dy and the forward's x and y. */
-export function activationBackward(kind: keyof typeof Activation, dy: Tensor, x: Tensor, y: Tensor, param = 0): F32 {
+export function activationBackward(kind: keyof typeof Activation, dy: Tensor, x: Tensor, y: Tensor, param = 0, param2 = 0): F32 {
   const op = `${kind} backward`;
   const [tdy, tx, ty] = [checkFloat(op, 'dy', dy), checkFloat(op, 'x', x), checkFloat(op, 'y', y)];
-  return new Tensor(native.activationBackward(Activation[kind] as ActivationKind, tdy.handle(op), tx.handle(op), ty.handle(op), param), tx.shape, 'float32');
+  return new Tensor(native.activationBackward(Activation[kind] as ActivationKind, tdy.handle(op), tx.handle(op), ty.handle(op), param, param2), tx.shape, 'float32');
 }
 
 /** ReLU: max(x, 0). Its gradient at exactly 0 is 0, as PyTorch's. @example F.relu(x) */
@@ -70,7 +74,7 @@ export function tanh(x: Tensor): F32 {
   return forward('tanh', x);
 }
 
-// ---- activations composed from tensor ops (any device; gradients from the tape) --------------
+// ---- activations native on the CPU (cpuForward), composed from tensor ops elsewhere -------------
 // At the kinks the gradients are PyTorch's too: hardtanh, relu6 and hardsigmoid pass none at
 // their ends (PyTorch's backward tests min < x < max), hardswish takes its middle branch at
 // -3 and 3; `where` selects exactly.
@@ -78,7 +82,7 @@ export function tanh(x: Tensor): F32 {
 /** SiLU (swish): x · sigmoid(x) (Elfwing et al. 2017; Ramachandran et al. 2017). @example F.silu(x) */
 export function silu(x: Tensor): F32 {
   const t = checkFloat('silu', 'x', x);
-  return tidy(() => mul(t, sigmoid(t)));
+  return cpuForward('silu', t, () => mul(t, sigmoid(t)));
 }
 
 /**
@@ -92,11 +96,11 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): F32 {
   checkNumber('softplus', 'beta', beta);
   checkNumber('softplus', 'threshold', threshold);
   if (beta === 0) fail('E_ARG', 'softplus: expected a non-zero `beta`, got 0');
-  return tidy(() => {
+  return cpuForward('softplus', t, () => {
     const bx = beta === 1 ? t : scale(t, beta);
     const y = add(maximum(bx, 0), log(scale(exp(neg(abs(bx))), 1, 1)));
     return beta === 1 ? y : scale(y, 1 / beta);
-  });
+  }, beta, threshold);
 }
 
 /** Hardtanh: x clamped to [minVal, maxVal] (default [-1, 1]). @example F.hardtanh(x, -2, 2) */
@@ -107,9 +111,12 @@ export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): F32 {
   if (minVal > maxVal) fail('E_ARG', `hardtanh: expected \`minVal\` <= \`maxVal\`, got ${minVal} > ${maxVal}`);
   // The forward is clamp's one native pass (it was five: two comparisons, a sum and two
   // selections, half of MobileNet v2's time at batch 1 in its ReLU6s); the gradient keeps
-  // hardtanh's rule, 0 at the bounds themselves (clamp's passes there), dy through NaN.
-  const y = noGrad(() => clamp(t, minVal, maxVal)) as F32;
-  return record('hardtanh', y, [t], (dy, [sx]) => [where(add(le(sx, minVal), ge(sx, maxVal)), 0, dy)], [t]);
+  // hardtanh's rule, 0 at the bounds themselves (clamp's passes there), dy through NaN: one
+  // native pass on the CPU, three ops elsewhere.
+  return cpuForward('hardtanh', t, () => {
+    const y = noGrad(() => clamp(t, minVal, maxVal)) as F32;
+    return record('hardtanh', y, [t], (dy, [sx]) => [where(add(le(sx, minVal), ge(sx, maxVal)), 0, dy)], [t]);
+  }, minVal, maxVal);
 }
 
 /**
@@ -183,10 +190,10 @@ export function rrelu(x: Tensor, lower = 1 / 8, upper = 1 / 3, training = false)
 /** Mish: x · tanh(softplus(x)) (Misra 2019). @example F.mish(x) */
 export function mish(x: Tensor): F32 {
   const t = checkFloat('mish', 'x', x);
-  return tidy(() => mul(t, tanh(softplus(t))));
+  return cpuForward('mish', t, () => mul(t, tanh(softplus(t))));
 }
 
-// ---- more of torch.nn's activations, composed from tensor ops ------------------------------
+// ---- more of torch.nn's activations, native on the CPU, composed from tensor ops elsewhere ----
 // Each is PyTorch's formula, with PyTorch's gradients at the kinks (checked against PyTorch
 // 1.13 in test/nn-more.test.ts): SELU and CELU take their exponential branch at 0, the shrinks
 // and `threshold` pass no gradient at their bounds.
@@ -201,7 +208,7 @@ const SELU_SCALE = 1.0507009873554804934193349852946;
  */
 export function selu(x: Tensor): F32 {
   const t = checkFloat('selu', 'x', x);
-  return tidy(() => scale(elu(t, SELU_ALPHA), SELU_SCALE));
+  return cpuForward('selu', t, () => scale(elu(t, SELU_ALPHA), SELU_SCALE));
 }
 
 /**
@@ -214,9 +221,10 @@ export function celu(x: Tensor, alpha = 1): F32 {
   const t = checkFloat(op, 'x', x);
   checkNumber(op, 'alpha', alpha);
   if (alpha === 0) fail('E_ARG', `${op}: alpha cannot be 0 (CELU divides by it)`);
+  if (alpha === 1) return elu(t);
+  // alpha > 0: ELU of x / alpha, scaled back (on the CPU one native pass each way).
+  if (alpha > 0) return cpuForward(op, t, () => scale(elu(scale(t, 1 / alpha)), alpha), alpha);
   return tidy(() => {
-    // alpha > 0: ELU of x / alpha, scaled back (one native pass each way).
-    if (alpha > 0) return alpha === 1 ? elu(t) : scale(elu(scale(t, 1 / alpha)), alpha);
     // alpha < 0 flips the sign of x / alpha: PyTorch still branches on x. The exponential is fed
     // x only where it is taken, so the other branch cannot overflow into a NaN gradient.
     const positive = gt(t, 0);
@@ -228,7 +236,7 @@ export function celu(x: Tensor, alpha = 1): F32 {
 /** Softsign: x / (1 + |x|). @example F.softsign(x) */
 export function softsign(x: Tensor): F32 {
   const t = checkFloat('softsign', 'x', x);
-  return tidy(() => div(t, scale(abs(t), 1, 1)));
+  return cpuForward('softsign', t, () => div(t, scale(abs(t), 1, 1)));
 }
 
 /**
@@ -237,13 +245,13 @@ export function softsign(x: Tensor): F32 {
  */
 export function logSigmoid(x: Tensor): F32 {
   const t = checkFloat('logSigmoid', 'x', x);
-  return tidy(() => sub(minimum(t, 0), log1p(exp(neg(abs(t))))));
+  return cpuForward('logSigmoid', t, () => sub(minimum(t, 0), log1p(exp(neg(abs(t))))));
 }
 
 /** Tanhshrink: x − tanh(x). @example F.tanhshrink(x) */
 export function tanhshrink(x: Tensor): F32 {
   const t = checkFloat('tanhshrink', 'x', x);
-  return tidy(() => sub(t, tanh(t)));
+  return cpuForward('tanhshrink', t, () => sub(t, tanh(t)));
 }
 
 function lambdArg(op: string, lambd: unknown, nonNegative: boolean): number {
@@ -261,7 +269,7 @@ export function softshrink(x: Tensor, lambd = 0.5): F32 {
   const op = 'softshrink';
   const t = checkFloat(op, 'x', x);
   const l = lambdArg(op, lambd, true);
-  return tidy(() => where(le(abs(t), l), 0, sub(t, scale(sign(t), l))));
+  return cpuForward('softshrink', t, () => where(le(abs(t), l), 0, sub(t, scale(sign(t), l))), l);
 }
 
 /** Hard shrinkage: x where |x| > lambd, else 0 (default lambd 0.5). @example F.hardshrink(x, 0.5) */
@@ -269,7 +277,7 @@ export function hardshrink(x: Tensor, lambd = 0.5): F32 {
   const op = 'hardshrink';
   const t = checkFloat(op, 'x', x);
   const l = lambdArg(op, lambd, false);
-  return tidy(() => where(le(abs(t), l), 0, t));
+  return cpuForward('hardshrink', t, () => where(le(abs(t), l), 0, t), l);
 }
 
 /**
@@ -282,7 +290,7 @@ export function threshold(x: Tensor, threshold: number, value: number): F32 {
   checkNumber(op, 'threshold', threshold, true);
   checkFloat32Value(op, 'value', value);
   if (Number.isNaN(threshold)) fail('E_ARG', `${op}: expected \`threshold\` to be a number, got NaN`);
-  return tidy(() => where(le(t, threshold), value, t));
+  return cpuForward('threshold', t, () => where(le(t, threshold), value, t), threshold, value);
 }
 
 /**

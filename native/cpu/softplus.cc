@@ -1,0 +1,71 @@
+// Softplus and log-sigmoid, the two sides of one function: softplus(x) = log(1 + exp(x)) and
+// logsigmoid(x) = -softplus(-x).
+//   softplus(x; beta, threshold) = x where beta x > threshold, softplus(beta x) / beta elsewhere
+//   (PyTorch's); dx = dy where beta x > threshold, dy sigmoid(beta x) elsewhere.
+//   logsigmoid(x) = min(x, 0) - log1p(exp(-|x|)); dx = dy sigmoid(-x).
+// Both from x, in one pass each way with exp and log1p in registers (inline_math.h: the stable
+// forms, never an overflow). Composed from exp, log1p (a scalar call per element) and friends
+// they took 4-6 passes: log-sigmoid's forward 3.7x PyTorch's time on [8, 96, 55, 55].
+// NaN stays NaN; past x = -88 (beta x for softplus) exp(-|x|) is 0 where PyTorch keeps a subnormal.
+#include "cpu/inline_math.h"
+#include "cpu/nn_ops.h"
+#include "cpu/pointwise.h"
+#include "cpu/simd_clones.h"
+
+namespace convnet {
+namespace cpu {
+namespace {
+
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
+void softplus_range(const float* __restrict x, float beta, float threshold, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float bx = x[i] * beta;
+    const float smooth = softplus_value(bx) / beta;
+    y[i] = bx > threshold ? x[i] : smooth;
+  }
+}
+
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
+void softplus_backward_range(const float* __restrict dy, const float* __restrict x, float beta, float threshold,
+                             float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float bx = x[i] * beta;
+    const float smooth = dy[i] * sigmoid_value(bx);
+    dx[i] = bx > threshold ? dy[i] : smooth;
+  }
+}
+
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
+void log_sigmoid_range(const float* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float r = (v < 0.0f ? v : 0.0f) - log1p_unit(exp_neg_abs(v));
+    y[i] = v == v ? r : v + v;
+  }
+}
+
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
+void log_sigmoid_backward_range(const float* __restrict dy, const float* __restrict x, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * sigmoid_value(-x[i]);
+}
+
+}  // namespace
+
+void softplus_forward(const Tensor& x, float beta, float threshold, const Tensor& y) {
+  each_pointwise_range(x, y, [beta, threshold](const float* px, float* py, int64_t n) { softplus_range(px, beta, threshold, py, n); });
+}
+
+void softplus_backward(const Tensor& dy, const Tensor& x, float beta, float threshold, const Tensor& dx) {
+  each_pointwise_range(dy, x, dx, [beta, threshold](const float* pdy, const float* px, float* pdx, int64_t n) {
+    softplus_backward_range(pdy, px, beta, threshold, pdx, n);
+  });
+}
+
+void log_sigmoid_forward(const Tensor& x, const Tensor& y) { each_pointwise_range(x, y, log_sigmoid_range); }
+
+void log_sigmoid_backward(const Tensor& dy, const Tensor& x, const Tensor& dx) {
+  each_pointwise_range(dy, x, dx, log_sigmoid_backward_range);
+}
+
+}  // namespace cpu
+}  // namespace convnet
