@@ -281,6 +281,9 @@ export interface NativeAddon {
   binaryCrossEntropyForward(x: Handle, target: Handle): Handle;
   /** [dx | null, dtarget | null] of the per-element BCE; fails likewise. */
   binaryCrossEntropyBackward(dloss: Handle, x: Handle, target: Handle, inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
+  smoothL1Forward(x: Handle, target: Handle, beta: number, huber: boolean): Handle;
+  smoothL1Backward(dloss: Handle, x: Handle, target: Handle, beta: number, huber: boolean, scale: number, inputGrad: boolean,
+    targetGrad: boolean): [Handle | null, Handle | null];
   sgdStep(param: Handle, grad: Handle, momentumBuffer: Handle | null, lr: number, momentum: number, dampening: number,
     nesterov: boolean, weightDecay: number, firstStep: boolean): void;
   adamStep(param: Handle, grad: Handle, expAvg: Handle, expAvgSq: Handle, maxExpAvgSq: Handle | null, lr: number,

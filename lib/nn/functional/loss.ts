@@ -651,10 +651,34 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options?: SmoothL1Lo
   const beta = o.beta === undefined ? 1 : checkNumber(op, 'beta', o.beta);
   if (beta < 0) fail('E_ARG', `${op}: expected \`beta\` >= 0, got ${beta}`);
   const code = reductionCode(op, o.reduction);
+  if (nativeHuber(x, t, beta)) return huberOnCpu(op, x, t, beta, false, code);
   return tidy(() => {
     const d = sub(x, t);
     return reduceElementwise(beta === 0 ? abs(d) : scale(huberTerm(d, beta), 1 / beta), code);
   });
+}
+
+/** Whether smooth L1 / Huber with this beta (delta) runs natively: CPU, same shapes, beta > 0 in float32. */
+function nativeHuber(x: F32, t: F32, beta: number): boolean {
+  return x.device === 'cpu' && t.device === 'cpu' && shapeStr(x.shape) === shapeStr(t.shape) && Math.fround(beta) > 0;
+}
+
+/**
+ * Smooth L1 or Huber loss on the CPU (native/cpu/smooth_l1_loss.cc, PyTorch's formulas): the loss
+ * per element in one pass, then the reduction; the backward one pass from the reduced loss's
+ * gradient as it is (one value for 'mean', scaled by 1 / N, and 'sum'), into the gradients of
+ * the operands that need one. Composed (huberTerm), each way took six to ten passes.
+ */
+function huberOnCpu(op: string, x: F32, t: F32, beta: number, huber: boolean, code: ReductionCode): F32 {
+  const y = noGrad(() => tidy(() => {
+    const per = new Tensor<'float32'>(native.smoothL1Forward(x.handle(op), t.handle(op), beta, huber), x.shape, 'float32');
+    return reduceElementwise(per, code);
+  })) as F32;
+  const factor = code === REDUCTION.mean ? 1 / x.size : 1;
+  return record(op, y, [x, t], (dy, [sx, st], needs) => {
+    const [dx, dt] = native.smoothL1Backward(dy.handle(op), sx.handle(op), st.handle(op), beta, huber, factor, needs[0], needs[1]);
+    return [dx === null ? null : new Tensor<'float32'>(dx, sx.shape, 'float32'), dt === null ? null : new Tensor<'float32'>(dt, sx.shape, 'float32')];
+  }, [x, t]);
 }
 
 /**
@@ -670,6 +694,7 @@ export function huberLoss(input: Tensor, target: Tensor, options?: HuberLossOpti
   const delta = o.delta === undefined ? 1 : checkNumber(op, 'delta', o.delta);
   if (delta <= 0) fail('E_ARG', `${op}: expected \`delta\` > 0, got ${delta}`);
   const code = reductionCode(op, o.reduction);
+  if (nativeHuber(x, t, delta)) return huberOnCpu(op, x, t, delta, true, code);
   return tidy(() => reduceElementwise(huberTerm(sub(x, t), delta), code));
 }
 

@@ -1,0 +1,129 @@
+/**
+ * Smooth L1 and Huber losses on the CPU for same-shape operands: one native pass each way
+ * (native/cpu/smooth_l1_loss.cc). Values and both gradients against float64 for every reduction,
+ * the branches at |d| = beta, special values, finite differences through the tape, the thread
+ * count, typed errors. (Broadcast operands and the GPU use the composed form, tested in
+ * test/nn-more.test.ts and test/cuda-*.test.ts.)
+ */
+import { expect } from 'chai';
+import * as cc from '../lib';
+import { expectClose, expectError, rng, tapeCheck } from './helpers';
+
+const { F } = cc;
+type F32 = cc.Tensor<'float32'>;
+type Reduction = 'none' | 'mean' | 'sum';
+
+/** float64 loss per element and its derivative in d = x - t, as PyTorch's formulas. */
+function reference(d: number, beta: number, huber: boolean): [number, number] {
+  const z = Math.abs(d);
+  if (huber) return z < beta ? [0.5 * z * z, d] : [beta * (z - 0.5 * beta), Math.sign(d) * beta];
+  return z < beta ? [0.5 * z * z / beta, d / beta] : [z - 0.5 * beta, Math.sign(d)];
+}
+
+function operands(n: number, seed: number): { x: Float32Array; t: Float32Array } {
+  const next = rng(seed);
+  const x = Float32Array.from({ length: n }, () => (next() - 0.5) * 6);
+  const t = Float32Array.from({ length: n }, () => (next() - 0.5) * 6);
+  return { x, t };
+}
+
+describe('F.smoothL1Loss and F.huberLoss: native on the CPU', () => {
+  for (const huber of [false, true]) {
+    const name = huber ? 'huberLoss' : 'smoothL1Loss';
+    const loss = (x: cc.Tensor, t: cc.Tensor, beta: number, reduction: Reduction) =>
+      (huber ? F.huberLoss(x, t, { delta: beta, reduction }) : F.smoothL1Loss(x, t, { beta, reduction }));
+    for (const beta of [1, 0.25, 3]) {
+      for (const reduction of ['none', 'mean', 'sum'] as const) {
+        it(`${name} beta ${beta} ${reduction}: the loss and both gradients as float64`, () => {
+          const { x, t } = operands(3001, 7 + beta * 10);
+          const tx = cc.tensor(x, { requiresGrad: true }) as F32;
+          const tt = cc.tensor(t, { requiresGrad: true }) as F32;
+          const y = loss(tx, tt, beta, reduction);
+          const next = rng(3);
+          const dyValues = reduction === 'none' ? Float32Array.from(x, () => Math.fround(next() + 0.5)) : Float32Array.of(1.5);
+          y.backward(cc.tensor(dyValues, { shape: [...y.shape] }));
+          const per = Array.from(x, (v, i) => reference(v - t[i], beta, huber));
+          // d = x - t is rounded to float32 first, as PyTorch's kernel does
+          const rounded = Array.from(x, (v, i) => reference(Math.fround(v - t[i]), beta, huber));
+          const scale = reduction === 'mean' ? 1 / x.length : 1;
+          const g = Array.from(x, (_, i) => (reduction === 'none' ? dyValues[i] : dyValues[0] * scale) * rounded[i][1]);
+          if (reduction === 'none') expectClose(y.dataSync(), rounded.map((p) => p[0]), 1e-6, 1e-7, `${name} none`);
+          else {
+            const total = per.reduce((s, p) => s + p[0], 0) * scale;
+            expectClose(y.dataSync(), [total], 1e-5, 0, `${name} ${reduction}`);
+          }
+          expectClose(tx.grad!.dataSync(), g, 1e-6, 1e-9, `${name} dx`);
+          expectClose(tt.grad!.dataSync(), g.map((v) => -v), 1e-6, 1e-9, `${name} dt`);
+        });
+      }
+    }
+
+    it(`${name}: the branches at |d| = beta, as PyTorch's (inside below beta, outside from it); NaN gives NaN`, () => {
+      const x = cc.tensor([1, -1, 1.0000001, 0, 2, NaN, Infinity], { requiresGrad: true }) as F32;
+      const t = cc.zeros([7]);
+      const y = loss(x, t, 1, 'none');
+      y.sum().backward();
+      const v = Array.from(y.dataSync()), g = Array.from(x.grad!.dataSync());
+      expect(v.slice(0, 5)).to.deep.equal([0.5, 0.5, Math.fround(1.0000001) - 0.5, 0, 1.5]);
+      expect(Number.isNaN(v[5]) && v[6] === Infinity).to.equal(true);
+      expect(g.slice(0, 5)).to.deep.equal([1, -1, 1, 0, 1]);
+      expect(Number.isNaN(g[5])).to.equal(true);
+    });
+  }
+
+  it('a target without requiresGrad gets no gradient; an input without it, neither', () => {
+    const x = cc.randn([4, 5], 0, 2, { requiresGrad: true }) as F32;
+    const t = cc.randn([4, 5], 0, 2);
+    F.smoothL1Loss(x, t).backward();
+    expect(x.grad!.shape).to.deep.equal([4, 5]);
+    expect(t.grad).to.equal(null);
+    const t2 = cc.randn([4, 5], 0, 2, { requiresGrad: true }) as F32;
+    F.huberLoss(cc.randn([4, 5]), t2, { delta: 0.5 }).backward();
+    expect(t2.grad!.shape).to.deep.equal([4, 5]);
+  });
+
+  it('gradients match finite differences through the tape (away from the kinks)', () => {
+    const next = rng(11);
+    const values = Float64Array.from({ length: 40 }, (_, i) => (i % 2 ? 1 : -1) * (0.05 + 2.9 * next()));
+    for (const [what, fn] of [
+      ['smoothL1 mean', ([a, b]: F32[]) => F.smoothL1Loss(a, b, { beta: 0.5 })],
+      ['smoothL1 none', ([a, b]: F32[]) => F.smoothL1Loss(a, b, { reduction: 'none' })],
+      ['huber sum', ([a, b]: F32[]) => F.huberLoss(a, b, { delta: 2, reduction: 'sum' })],
+    ] as const) {
+      tapeCheck(what, [{ shape: [4, 10], values }, { shape: [4, 10], values: values.map((v) => v * 0.3) }], fn, { h: 1e-3, rtol: 1e-2, atol: 1e-3 });
+    }
+  });
+
+  it('empty inputs: mean NaN, sum 0, none empty, as PyTorch', () => {
+    const e = cc.zeros([0, 3]);
+    expect(Number.isNaN(F.smoothL1Loss(e, e).item())).to.equal(true);
+    expect(F.huberLoss(e, e, { reduction: 'sum' }).item()).to.equal(0);
+    expect(F.smoothL1Loss(e, e, { reduction: 'none' }).shape).to.deep.equal([0, 3]);
+  });
+
+  it('the results do not depend on the thread count', () => {
+    const { x, t } = operands(200003, 5);
+    const tx = cc.tensor(x), tt = cc.tensor(t);
+    const before = cc.getNumThreads();
+    try {
+      const run = () => [F.smoothL1Loss(tx, tt, { reduction: 'none', beta: 0.7 }), F.huberLoss(tx, tt, { reduction: 'none', delta: 1.3 })].map((y) => y.dataSync());
+      cc.setNumThreads(1);
+      const one = run();
+      cc.setNumThreads(2);
+      const two = run();
+      one.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(two[i].buffer)), `loss ${i}`).to.equal(true));
+    } finally {
+      cc.setNumThreads(before);
+    }
+  });
+
+  it('bad input fails typed', () => {
+    expectError(() => F.smoothL1Loss(cc.zeros([2]), cc.zeros([2]), { beta: -1 }), 'E_ARG');
+    expectError(() => F.huberLoss(cc.zeros([2]), cc.zeros([2]), { delta: 0 }), 'E_ARG');
+    expectError(() => F.smoothL1Loss(cc.zeros([2], 'int32'), cc.zeros([2])), 'E_DTYPE');
+    expectError(() => F.smoothL1Loss(cc.zeros([2]), cc.zeros([3])), 'E_SHAPE');
+    const d = cc.zeros([2]);
+    d.dispose();
+    expectError(() => F.huberLoss(d, cc.zeros([2])), 'E_DISPOSED');
+  });
+});
