@@ -1,7 +1,7 @@
 // Entry points of the pointwise activations (relu, leakyRelu, elu, sigmoid, tanh; and on the CPU
 // only gelu, its tanh form, hardsigmoid, hardswish and the rest of torch.nn's, which lib/ composes
 // on the GPU), forward and backward. Backward takes what PyTorch's backward keeps: the input x
-// and/or the output y (the CPU-only kinds: x). `param` and `param2`: the kind's parameters (alpha,
+// and/or the output y (the CPU-only kinds: x, but log-sigmoid's y). `param` and `param2`: the kind's parameters (alpha,
 // a slope, beta and threshold, lambd, bounds), 0 where it has none.
 // GPU tensors go to the cuda:: ops (native/cuda/relu.cu, ...), launched at once on the stream.
 #include "api/api.h"
@@ -79,7 +79,7 @@ void cpu_backward(int64_t kind, const Tensor& dy, const Tensor& x, const Tensor&
     case kSilu: return cpu::silu_backward(dy, x, dx);
     case kSoftplus: return cpu::softplus_backward(dy, x, param, param2, dx);
     case kMish: return cpu::mish_backward(dy, x, dx);
-    case kLogSigmoid: return cpu::log_sigmoid_backward(dy, x, dx);
+    case kLogSigmoid: return cpu::log_sigmoid_backward(dy, y, dx);
     case kSoftsign: return cpu::softsign_backward(dy, x, dx);
     case kTanhshrink: return cpu::tanhshrink_backward(dy, x, dx);
     case kSoftshrink:

@@ -27,7 +27,7 @@ void hardswish_forward(const Tensor& x, const Tensor& y);
 void hardswish_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
 
 // CPU only as well: the rest of torch.nn's pointwise activations, one pass each way, PyTorch's
-// formulas, the backward from x (the formulas: each file's header). SiLU (silu.cc), Mish
+// formulas, the backward from x (log-sigmoid's: from y; the formulas: each file's header). SiLU (silu.cc), Mish
 // (mish.cc), softplus and log-sigmoid (softplus.cc), softsign (softsign.cc), tanhshrink
 // (tanh.cc), the shrinks, threshold and hardtanh's backward (piecewise_linear.cc), and ELU with
 // PyTorch's scale and input_scale for SELU and CELU (elu.cc).
@@ -38,7 +38,7 @@ void mish_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
 void softplus_forward(const Tensor& x, float beta, float threshold, const Tensor& y);
 void softplus_backward(const Tensor& dy, const Tensor& x, float beta, float threshold, const Tensor& dx);
 void log_sigmoid_forward(const Tensor& x, const Tensor& y);
-void log_sigmoid_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
+void log_sigmoid_backward(const Tensor& dy, const Tensor& y, const Tensor& dx);  // from y
 void softsign_forward(const Tensor& x, const Tensor& y);
 void softsign_backward(const Tensor& dy, const Tensor& x, const Tensor& dx);
 void tanhshrink_forward(const Tensor& x, const Tensor& y);

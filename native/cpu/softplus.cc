@@ -2,9 +2,10 @@
 // logsigmoid(x) = -softplus(-x).
 //   softplus(x; beta, threshold) = x where beta x > threshold, softplus(beta x) / beta elsewhere
 //   (PyTorch's); dx = dy where beta x > threshold, dy sigmoid(beta x) elsewhere.
-//   logsigmoid(x) = min(x, 0) - log1p(exp(-|x|)); dx = dy sigmoid(-x).
-// Both from x, in one pass each way with exp and log1p in registers (inline_math.h: the stable
-// forms, never an overflow). Composed from exp, log1p (a scalar call per element) and friends
+//   logsigmoid(x) = min(x, 0) - log1p(exp(-|x|)); dx = dy sigmoid(-x) = -dy expm1(y), from y.
+// One pass each way with exp and log1p in registers (inline_math.h: the stable forms, never an
+// overflow). Log-sigmoid's gradient from its output needs no exp and no division: from x
+// (exp(-|x|), then e / (1 + e)) it took 1.4x PyTorch's time, which divides a saved exp(-|x|). Composed from exp, log1p (a scalar call per element) and friends
 // they took 4-6 passes: log-sigmoid's forward 3.7x PyTorch's time on [8, 96, 55, 55].
 // NaN stays NaN; past x = -88 (beta x for softplus) exp(-|x|) is 0 where PyTorch keeps a subnormal.
 #include "cpu/inline_math.h"
@@ -44,9 +45,12 @@ void log_sigmoid_range(const float* __restrict x, float* __restrict y, int64_t n
   }
 }
 
+// 1 - exp(y) for y <= 0 is exact enough where it matters: near y = 0 (large x) expm1 keeps
+// y's digits (there sigmoid(-x) = -y to float precision, subnormals included), and further out
+// exp(y)'s weight in the difference shrinks as fast as y's rounding grows.
 __attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
-void log_sigmoid_backward_range(const float* __restrict dy, const float* __restrict x, float* __restrict dx, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * sigmoid_value(-x[i]);
+void log_sigmoid_backward_range(const float* __restrict dy, const float* __restrict y, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (0.0f - expm1_nonpositive(y[i]));  // 0 - : +0 at y = 0, not -0
 }
 
 }  // namespace
@@ -63,8 +67,8 @@ void softplus_backward(const Tensor& dy, const Tensor& x, float beta, float thre
 
 void log_sigmoid_forward(const Tensor& x, const Tensor& y) { each_pointwise_range(x, y, log_sigmoid_range); }
 
-void log_sigmoid_backward(const Tensor& dy, const Tensor& x, const Tensor& dx) {
-  each_pointwise_range(dy, x, dx, log_sigmoid_backward_range);
+void log_sigmoid_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) {
+  each_pointwise_range(dy, y, dx, log_sigmoid_backward_range);
 }
 
 }  // namespace cpu

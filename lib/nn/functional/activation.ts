@@ -34,7 +34,9 @@ function cpuForward(kind: CpuOnlyKind, t: F32, composed: () => F32, param = 0, p
   if (t.device !== 'cpu') return tidy(composed);
   const name = kind === 'geluTanh' ? 'gelu' : kind;
   const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(name), param, param2), t.shape, 'float32');
-  return record(name, y, [t], (dy, [sx]) => [activationBackward(kind, dy, sx, sx, param, param2)], [t]);  // y unused: x in its place
+  // Log-sigmoid's backward reads y (native/cpu/softplus.cc); the others x, passed in y's place too.
+  const saved = kind === 'logSigmoid' ? y : t;
+  return record(name, y, [t], (dy, [s]) => [activationBackward(kind, dy, s, s, param, param2)], [saved]);
 }
 
 /** @internal dx from dy and the forward's x and y. */
