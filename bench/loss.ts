@@ -9,7 +9,7 @@ import * as L from '../lib/nn/functional/loss';
 import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
-interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv' | 'binaryCrossEntropy' | 'smoothL1Loss' | 'huberLoss'; shape: [number, number] }
+interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv' | 'binaryCrossEntropy' | 'smoothL1Loss' | 'huberLoss' | 'mseLoss'; shape: [number, number] }
 const CASES: Case[] = [
   { name: 'crossEntropy [64,10]', op: 'crossEntropy', shape: [64, 10] },
   { name: 'crossEntropy [256,1000]', op: 'crossEntropy', shape: [256, 1000] },
@@ -19,9 +19,11 @@ const CASES: Case[] = [
   { name: 'contrastiveLoss [128,128]', op: 'contrastiveLoss', shape: [128, 128] },
   { name: 'klDiv batchmean [256,1000]', op: 'klDiv', shape: [256, 1000] },
   { name: 'binaryCrossEntropy [256,1000]', op: 'binaryCrossEntropy', shape: [256, 1000] },
-  // Beyond the survey: detection's box regression (an RPN's 2000 anchors, beta 1/9), and Huber at size.
+  // Beyond the survey: detection's box regression (an RPN's 2000 anchors, beta 1/9), Huber at
+  // size, and MSE over a batch of 64x64 RGB images (an autoencoder's reconstruction).
   { name: 'smoothL1Loss beta 1/9 [2000,4]', op: 'smoothL1Loss', shape: [2000, 4] },
   { name: 'huberLoss [256,1000]', op: 'huberLoss', shape: [256, 1000] },
+  { name: 'mseLoss [64,12288]', op: 'mseLoss', shape: [64, 12288] },
 ];
 
 const TORCH = (quick: boolean) => `
@@ -54,6 +56,9 @@ for name, op, (n, c) in json.loads(os.environ["CASES"]):
     elif op == "huberLoss":
         tb = torch.randn(n, c, generator=g)
         run = lambda: torch.autograd.grad(F.huber_loss(x, tb), [x])
+    elif op == "mseLoss":
+        tb = torch.randn(n, c, generator=g)
+        run = lambda: torch.autograd.grad(F.mse_loss(x, tb), [x])
     elif op == "binaryCrossEntropy":
         xp = torch.sigmoid(x).detach().requires_grad_(); tp = torch.rand(n, c, generator=g)
         run = lambda: torch.autograd.grad(F.binary_cross_entropy(xp, tp), [xp])
@@ -86,10 +91,10 @@ function ours(c: Case): () => void {
     const xp = F.sigmoid(cc.randn([n, k])).detach().requiresGrad_(), tp = cc.rand([n, k]);
     return () => { cc.tidy(() => { xp.grad = null; F.binaryCrossEntropy(xp, tp).backward(); }); cc.syncBlocking(); };
   }
-  if (c.op === 'smoothL1Loss' || c.op === 'huberLoss') {
+  if (c.op === 'smoothL1Loss' || c.op === 'huberLoss' || c.op === 'mseLoss') {
     // Through the tape: the input's gradient, disposed each run.
     const xs = cc.randn([n, k]).requiresGrad_(), tb = cc.randn([n, k]);
-    const loss = c.op === 'smoothL1Loss' ? () => F.smoothL1Loss(xs, tb, { beta: 1 / 9 }) : () => F.huberLoss(xs, tb);
+    const loss = c.op === 'smoothL1Loss' ? () => F.smoothL1Loss(xs, tb, { beta: 1 / 9 }) : c.op === 'huberLoss' ? () => F.huberLoss(xs, tb) : () => F.mseLoss(xs, tb);
     return () => { cc.tidy(() => { loss().backward(); }); cc.syncBlocking(); xs.grad?.dispose(); xs.grad = null; };
   }
   const lp = cc.randn([n, k]).mul(0.1).sub(7), tp = cc.rand([n, k]).mul(1 / k);
@@ -110,7 +115,7 @@ export async function benchLoss(opts: BenchOptions): Promise<{ rows: Row[]; note
       rows.push({ case: c.name, threads, ours: timing, references: { PyTorch: torch?.[c.name] } });
     }
   }
-  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv/binaryCrossEntropy/smoothL1Loss/huberLoss: gradient of the input, triplet: all three, contrastive: both embeddings ' +
+  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv/binaryCrossEntropy/smoothL1Loss/huberLoss/mseLoss: gradient of the input, triplet: all three, contrastive: both embeddings ' +
     '(PyTorch has no contrastive loss: its side is the formula in tensor ops, as a user writes it); multiMarginLoss: hinge L1 (p 1), p2: hinge L2');
   return { rows, notes };
 }

@@ -281,9 +281,9 @@ export interface NativeAddon {
   binaryCrossEntropyForward(x: Handle, target: Handle): Handle;
   /** [dx | null, dtarget | null] of the per-element BCE; fails likewise. */
   binaryCrossEntropyBackward(dloss: Handle, x: Handle, target: Handle, inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
-  smoothL1Forward(x: Handle, target: Handle, beta: number, huber: boolean): Handle;
-  smoothL1Backward(dloss: Handle, x: Handle, target: Handle, beta: number, huber: boolean, scale: number, inputGrad: boolean,
-    targetGrad: boolean): [Handle | null, Handle | null];
+  regressionLossForward(kind: RegressionLossKind, x: Handle, target: Handle, beta: number): Handle;
+  regressionLossBackward(kind: RegressionLossKind, dloss: Handle, x: Handle, target: Handle, beta: number, scale: number,
+    inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
   sgdStep(param: Handle, grad: Handle, momentumBuffer: Handle | null, lr: number, momentum: number, dampening: number,
     nesterov: boolean, weightDecay: number, firstStep: boolean): void;
   adamStep(param: Handle, grad: Handle, expAvg: Handle, expAvgSq: Handle, maxExpAvgSq: Handle | null, lr: number,
@@ -300,6 +300,10 @@ export const Activation = {
   tanhshrink: 14, softshrink: 15, hardshrink: 16, threshold: 17, hardtanh: 18, selu: 19, celu: 20,
 } as const;
 export type ActivationKind = (typeof Activation)[keyof typeof Activation];
+
+/** The regression losses' kinds (native/cpu/nn_ops.h's RegressionLoss): CPU only. */
+export const RegressionLoss = { mseLoss: 0, l1Loss: 1, smoothL1Loss: 2, huberLoss: 3 } as const;
+export type RegressionLossKind = (typeof RegressionLoss)[keyof typeof RegressionLoss];
 
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
 export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, remainder: 7, fmod: 8, atan2: 9 } as const;

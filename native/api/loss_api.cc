@@ -423,46 +423,55 @@ Napi::Value BinaryCrossEntropyBackward(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// Smooth L1 and Huber losses per element, CPU only (lib/nn/functional/loss.ts reduces the loss,
-// and composes both on the GPU): see cpu/smooth_l1_loss.cc.
+// The regression losses per element, CPU only (lib/nn/functional/loss.ts reduces the loss, and
+// composes them on the GPU): see cpu/regression_loss.cc. kind: lib's REGRESSION_LOSS.
 namespace {
-void check_smooth_l1(const Tensor& x, const Tensor& target, float beta, const char* op) {
+const char* const kRegressionLossNames[] = {"mseLoss", "l1Loss", "smoothL1Loss", "huberLoss"};
+
+cpu::RegressionLoss regression_loss_arg(const Napi::CallbackInfo& info, size_t i) {
+  const int64_t kind = int_arg(info, i, "regression loss", "kind");
+  CONVNET_CHECK(kind >= 0 && kind <= 3, "E_ARG", "regression loss: unknown kind ", kind);
+  return static_cast<cpu::RegressionLoss>(kind);
+}
+
+void check_regression(const Tensor& x, const Tensor& target, cpu::RegressionLoss kind, float beta, const char* op) {
   expect_dtype(x, DType::Float32, op, "input");
   expect_dtype(target, DType::Float32, op, "target");
   CONVNET_CHECK(target.shape == x.shape, "E_SHAPE", op, ": expected `target` of shape ", shape_str(x.shape), ", got ", shape_str(target.shape));
   CONVNET_CHECK(!x.is_cuda() && !target.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
-  CONVNET_CHECK(beta > 0, "E_ARG", op, ": expected `beta` > 0, got ", beta);
+  const bool has_beta = kind == cpu::RegressionLoss::SmoothL1 || kind == cpu::RegressionLoss::Huber;
+  CONVNET_CHECK(!has_beta || beta > 0, "E_ARG", op, ": expected `beta` > 0, got ", beta);
 }
 }  // namespace
 
-Napi::Value SmoothL1Forward(const Napi::CallbackInfo& info) {
-  const bool huber = bool_arg(info, 3, "smoothL1Loss", "huber");
-  const char* op = huber ? "huberLoss" : "smoothL1Loss";
-  const Tensor& x = tensor_arg(info, 0, op, "input");
-  const Tensor& target = tensor_arg(info, 1, op, "target");
-  const float beta = static_cast<float>(number_arg(info, 2, op, "beta"));
-  check_smooth_l1(x, target, beta, op);
-  Tensor loss = Tensor::empty(x.shape, DType::Float32, x.device());
-  Queue::cpu().submit(op, x.numel(), [=] { cpu::smooth_l1_loss_forward(x, target, beta, huber, loss); });
-  return wrap_tensor(info.Env(), std::move(loss));
-}
-
-Napi::Value SmoothL1Backward(const Napi::CallbackInfo& info) {
-  const bool huber = bool_arg(info, 4, "smoothL1Loss backward", "huber");
-  const char* op = huber ? "huberLoss backward" : "smoothL1Loss backward";
-  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+Napi::Value RegressionLossForward(const Napi::CallbackInfo& info) {
+  const cpu::RegressionLoss kind = regression_loss_arg(info, 0);
+  const char* op = kRegressionLossNames[static_cast<int>(kind)];
   const Tensor& x = tensor_arg(info, 1, op, "input");
   const Tensor& target = tensor_arg(info, 2, op, "target");
   const float beta = static_cast<float>(number_arg(info, 3, op, "beta"));
+  check_regression(x, target, kind, beta, op);
+  Tensor loss = Tensor::empty(x.shape, DType::Float32, x.device());
+  Queue::cpu().submit(op, x.numel(), [=] { cpu::regression_loss_forward(kind, x, target, beta, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value RegressionLossBackward(const Napi::CallbackInfo& info) {
+  const cpu::RegressionLoss kind = regression_loss_arg(info, 0);
+  const char* op = kRegressionLossNames[static_cast<int>(kind)];
+  const Tensor& dloss = tensor_arg(info, 1, op, "dloss");
+  const Tensor& x = tensor_arg(info, 2, op, "input");
+  const Tensor& target = tensor_arg(info, 3, op, "target");
+  const float beta = static_cast<float>(number_arg(info, 4, op, "beta"));
   const float scale = static_cast<float>(number_arg(info, 5, op, "scale"));
   const bool want_input_grad = bool_arg(info, 6, op, "inputGrad"), want_target_grad = bool_arg(info, 7, op, "targetGrad");
-  check_smooth_l1(x, target, beta, op);
+  check_regression(x, target, kind, beta, op);
   expect_dtype(dloss, DType::Float32, op, "dloss");
   CONVNET_CHECK(!dloss.is_cuda() && (dloss.numel() == 1 || dloss.shape == x.shape), "E_SHAPE", op,
-                ": expected `dloss` of one element or of shape ", shape_str(x.shape), " on the CPU, got ", shape_str(dloss.shape));
+                " backward: expected `dloss` of one element or of shape ", shape_str(x.shape), " on the CPU, got ", shape_str(dloss.shape));
   Tensor dx = want_input_grad ? Tensor::empty(x.shape, DType::Float32, x.device()) : Tensor{};
   Tensor dtarget = want_target_grad ? Tensor::empty(x.shape, DType::Float32, x.device()) : Tensor{};
-  Queue::cpu().submit(op, x.numel(), [=] { cpu::smooth_l1_loss_backward(dloss, x, target, beta, huber, scale, dx, dtarget); });
+  Queue::cpu().submit(op, x.numel(), [=] { cpu::regression_loss_backward(kind, dloss, x, target, beta, scale, dx, dtarget); });
   Napi::Array out = Napi::Array::New(info.Env(), 2);
   out.Set(0u, dx.storage() ? wrap_tensor(info.Env(), std::move(dx)) : info.Env().Null());
   out.Set(1u, dtarget.storage() ? wrap_tensor(info.Env(), std::move(dtarget)) : info.Env().Null());

@@ -55,13 +55,14 @@ struct ScaledElu {
 void scaled_elu_forward(const Tensor& x, ScaledElu e, const Tensor& y);
 void scaled_elu_backward(const Tensor& dy, const Tensor& x, ScaledElu e, const Tensor& dx);
 
-// CPU only (the GPU composes them, lib/nn/functional/loss.ts): smooth L1 (beta > 0) and Huber
-// (huber: beta is delta) losses per element of same-shape x and target (smooth_l1_loss.cc); the
-// backward from dloss (one value or one per element) times `scale`, into dx and/or dtarget
+// CPU only (the GPU composes them, lib/nn/functional/loss.ts): the regression losses per element
+// of same-shape x and target (regression_loss.cc; beta: smooth L1's beta, Huber's delta, > 0);
+// the backward from dloss (one value or one per element) times `scale`, into dx and/or dtarget
 // (an empty Tensor: not asked for).
-void smooth_l1_loss_forward(const Tensor& x, const Tensor& target, float beta, bool huber, const Tensor& loss);
-void smooth_l1_loss_backward(const Tensor& dloss, const Tensor& x, const Tensor& target, float beta, bool huber, float scale,
-                             const Tensor& dx, const Tensor& dtarget);
+enum class RegressionLoss { Mse = 0, L1 = 1, SmoothL1 = 2, Huber = 3 };
+void regression_loss_forward(RegressionLoss kind, const Tensor& x, const Tensor& target, float beta, const Tensor& loss);
+void regression_loss_backward(RegressionLoss kind, const Tensor& dloss, const Tensor& x, const Tensor& target, float beta,
+                              float scale, const Tensor& dx, const Tensor& dtarget);
 
 // torch.nn.functional.grid_sample on 4-D input (grid_sample.cc; CPU only: the GPU composes it
 // from tensor ops): x [N, C, H, W], grid [N, Ho, Wo, 2] of (x, y) in -1 .. 1, y [N, C, Ho, Wo];

@@ -1,9 +1,9 @@
 /**
- * Smooth L1 and Huber losses on the CPU for same-shape operands: one native pass each way
- * (native/cpu/smooth_l1_loss.cc). Values and both gradients against float64 for every reduction,
- * the branches at |d| = beta, special values, finite differences through the tape, the thread
- * count, typed errors. (Broadcast operands and the GPU use the composed form, tested in
- * test/nn-more.test.ts and test/cuda-*.test.ts.)
+ * The regression losses (MSE, L1, smooth L1, Huber) on the CPU for same-shape operands: one native
+ * pass each way (native/cpu/regression_loss.cc). Values and both gradients against float64 for
+ * every reduction, the branches at |d| = beta and at 0, special values, finite differences
+ * through the tape, the thread count, typed errors. (Broadcast operands and the GPU use the
+ * composed form, tested in test/nn-more.test.ts and test/cuda-*.test.ts.)
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
@@ -13,11 +13,21 @@ const { F } = cc;
 type F32 = cc.Tensor<'float32'>;
 type Reduction = 'none' | 'mean' | 'sum';
 
+type Kind = 'mseLoss' | 'l1Loss' | 'smoothL1Loss' | 'huberLoss';
+
 /** float64 loss per element and its derivative in d = x - t, as PyTorch's formulas. */
-function reference(d: number, beta: number, huber: boolean): [number, number] {
+function reference(kind: Kind, d: number, beta: number): [number, number] {
   const z = Math.abs(d);
-  if (huber) return z < beta ? [0.5 * z * z, d] : [beta * (z - 0.5 * beta), Math.sign(d) * beta];
+  if (kind === 'mseLoss') return [d * d, 2 * d];
+  if (kind === 'l1Loss') return [z, Math.sign(d)];
+  if (kind === 'huberLoss') return z < beta ? [0.5 * z * z, d] : [beta * (z - 0.5 * beta), Math.sign(d) * beta];
   return z < beta ? [0.5 * z * z / beta, d / beta] : [z - 0.5 * beta, Math.sign(d)];
+}
+
+function lossOf(kind: Kind, x: cc.Tensor, t: cc.Tensor, beta: number, reduction: Reduction): F32 {
+  if (kind === 'mseLoss') return F.mseLoss(x, t, { reduction });
+  if (kind === 'l1Loss') return F.l1Loss(x, t, { reduction });
+  return kind === 'huberLoss' ? F.huberLoss(x, t, { delta: beta, reduction }) : F.smoothL1Loss(x, t, { beta, reduction });
 }
 
 function operands(n: number, seed: number): { x: Float32Array; t: Float32Array } {
@@ -27,12 +37,11 @@ function operands(n: number, seed: number): { x: Float32Array; t: Float32Array }
   return { x, t };
 }
 
-describe('F.smoothL1Loss and F.huberLoss: native on the CPU', () => {
-  for (const huber of [false, true]) {
-    const name = huber ? 'huberLoss' : 'smoothL1Loss';
-    const loss = (x: cc.Tensor, t: cc.Tensor, beta: number, reduction: Reduction) =>
-      (huber ? F.huberLoss(x, t, { delta: beta, reduction }) : F.smoothL1Loss(x, t, { beta, reduction }));
-    for (const beta of [1, 0.25, 3]) {
+describe('F.mseLoss, F.l1Loss, F.smoothL1Loss and F.huberLoss: native on the CPU', () => {
+  for (const name of ['mseLoss', 'l1Loss', 'smoothL1Loss', 'huberLoss'] as const) {
+    const loss = (x: cc.Tensor, t: cc.Tensor, beta: number, reduction: Reduction) => lossOf(name, x, t, beta, reduction);
+    const betas = name === 'mseLoss' || name === 'l1Loss' ? [1] : [1, 0.25, 3];
+    for (const beta of betas) {
       for (const reduction of ['none', 'mean', 'sum'] as const) {
         it(`${name} beta ${beta} ${reduction}: the loss and both gradients as float64`, () => {
           const { x, t } = operands(3001, 7 + beta * 10);
@@ -42,9 +51,9 @@ describe('F.smoothL1Loss and F.huberLoss: native on the CPU', () => {
           const next = rng(3);
           const dyValues = reduction === 'none' ? Float32Array.from(x, () => Math.fround(next() + 0.5)) : Float32Array.of(1.5);
           y.backward(cc.tensor(dyValues, { shape: [...y.shape] }));
-          const per = Array.from(x, (v, i) => reference(v - t[i], beta, huber));
+          const per = Array.from(x, (v, i) => reference(name, v - t[i], beta));
           // d = x - t is rounded to float32 first, as PyTorch's kernel does
-          const rounded = Array.from(x, (v, i) => reference(Math.fround(v - t[i]), beta, huber));
+          const rounded = Array.from(x, (v, i) => reference(name, Math.fround(v - t[i]), beta));
           const scale = reduction === 'mean' ? 1 / x.length : 1;
           const g = Array.from(x, (_, i) => (reduction === 'none' ? dyValues[i] : dyValues[0] * scale) * rounded[i][1]);
           if (reduction === 'none') expectClose(y.dataSync(), rounded.map((p) => p[0]), 1e-6, 1e-7, `${name} none`);
@@ -58,15 +67,23 @@ describe('F.smoothL1Loss and F.huberLoss: native on the CPU', () => {
       }
     }
 
-    it(`${name}: the branches at |d| = beta, as PyTorch's (inside below beta, outside from it); NaN gives NaN`, () => {
-      const x = cc.tensor([1, -1, 1.0000001, 0, 2, NaN, Infinity], { requiresGrad: true }) as F32;
+    it(`${name}: the branches at |d| = beta and at 0, as PyTorch's; NaN gives NaN`, () => {
+      const values = [1, -1, 1.0000001, 0, 2, NaN, Infinity];
+      const x = cc.tensor(values, { requiresGrad: true }) as F32;
       const t = cc.zeros([7]);
       const y = loss(x, t, 1, 'none');
       y.sum().backward();
       const v = Array.from(y.dataSync()), g = Array.from(x.grad!.dataSync());
-      expect(v.slice(0, 5)).to.deep.equal([0.5, 0.5, Math.fround(1.0000001) - 0.5, 0, 1.5]);
+      const f = Math.fround;
+      const want: Record<Kind, [number[], number[]]> = {
+        mseLoss: [[1, 1, f(f(1.0000001) * f(1.0000001)), 0, 4], [2, -2, f(2 * f(1.0000001)), 0, 4]],
+        l1Loss: [[1, 1, f(1.0000001), 0, 2], [1, -1, 1, 0, 1]],
+        smoothL1Loss: [[0.5, 0.5, f(1.0000001) - 0.5, 0, 1.5], [1, -1, 1, 0, 1]],
+        huberLoss: [[0.5, 0.5, f(1.0000001) - 0.5, 0, 1.5], [1, -1, 1, 0, 1]],
+      };
+      expect(v.slice(0, 5)).to.deep.equal(want[name][0]);
       expect(Number.isNaN(v[5]) && v[6] === Infinity).to.equal(true);
-      expect(g.slice(0, 5)).to.deep.equal([1, -1, 1, 0, 1]);
+      expect(g.slice(0, 5)).to.deep.equal(want[name][1]);
       expect(Number.isNaN(g[5])).to.equal(true);
     });
   }
@@ -89,6 +106,8 @@ describe('F.smoothL1Loss and F.huberLoss: native on the CPU', () => {
       ['smoothL1 mean', ([a, b]: F32[]) => F.smoothL1Loss(a, b, { beta: 0.5 })],
       ['smoothL1 none', ([a, b]: F32[]) => F.smoothL1Loss(a, b, { reduction: 'none' })],
       ['huber sum', ([a, b]: F32[]) => F.huberLoss(a, b, { delta: 2, reduction: 'sum' })],
+      ['mse mean', ([a, b]: F32[]) => F.mseLoss(a, b)],
+      ['l1 none', ([a, b]: F32[]) => F.l1Loss(a, b, { reduction: 'none' })],
     ] as const) {
       tapeCheck(what, [{ shape: [4, 10], values }, { shape: [4, 10], values: values.map((v) => v * 0.3) }], fn, { h: 1e-3, rtol: 1e-2, atol: 1e-3 });
     }
@@ -106,7 +125,8 @@ describe('F.smoothL1Loss and F.huberLoss: native on the CPU', () => {
     const tx = cc.tensor(x), tt = cc.tensor(t);
     const before = cc.getNumThreads();
     try {
-      const run = () => [F.smoothL1Loss(tx, tt, { reduction: 'none', beta: 0.7 }), F.huberLoss(tx, tt, { reduction: 'none', delta: 1.3 })].map((y) => y.dataSync());
+      const run = () => [F.smoothL1Loss(tx, tt, { reduction: 'none', beta: 0.7 }), F.huberLoss(tx, tt, { reduction: 'none', delta: 1.3 }),
+        F.mseLoss(tx, tt, { reduction: 'none' }), F.l1Loss(tx, tt, { reduction: 'none' })].map((y) => y.dataSync());
       cc.setNumThreads(1);
       const one = run();
       cc.setNumThreads(2);
@@ -121,6 +141,8 @@ describe('F.smoothL1Loss and F.huberLoss: native on the CPU', () => {
     expectError(() => F.smoothL1Loss(cc.zeros([2]), cc.zeros([2]), { beta: -1 }), 'E_ARG');
     expectError(() => F.huberLoss(cc.zeros([2]), cc.zeros([2]), { delta: 0 }), 'E_ARG');
     expectError(() => F.smoothL1Loss(cc.zeros([2], 'int32'), cc.zeros([2])), 'E_DTYPE');
+    expectError(() => F.mseLoss(cc.zeros([2]), cc.zeros([2], 'int32')), 'E_DTYPE');
+    expectError(() => F.l1Loss(cc.zeros([2, 3]), cc.zeros([3, 2])), 'E_SHAPE');
     expectError(() => F.smoothL1Loss(cc.zeros([2]), cc.zeros([3])), 'E_SHAPE');
     const d = cc.zeros([2]);
     d.dispose();

@@ -1,0 +1,116 @@
+// The regression losses per element, as PyTorch's kernels (lib/nn/functional/loss.ts reduces the
+// loss): with d = x - t and z = |d|,
+//   MSE:        l = d^2;
+//   L1:         l = z;
+//   smooth L1:  l = 0.5 z^2 / beta where z < beta, z - 0.5 beta elsewhere (Fast R-CNN's box loss);
+//   Huber:      l = 0.5 z^2 where z < delta, delta (z - 0.5 delta) elsewhere (beta holds delta);
+// and the backward, g = dl scale (dl one value, or one per element; scale 1 / N for 'mean'):
+//   MSE:        dx = 2 d g;
+//   L1:         dx = sign(d) g (0 at d = 0);
+//   smooth L1:  dx = -g below -beta, g above beta, g d / beta between;
+//   Huber:      dx = -g delta below -delta, g delta above delta, g d between;
+//   dt = -dx.
+// One pass each way: composed from sub, square or abs, minimum, mul and scale they took two to six
+// forward and three to ten backward (MSE forward + backward 2.1x PyTorch's time on [64,3,64,64],
+// smooth L1 3.7x on [300, 250]). NaN gives NaN. Elements are computed on their own, in pieces of
+// whole vectors, so the thread count changes no bits.
+#include "cpu/nn_ops.h"
+#include "cpu/pointwise.h"
+#include "cpu/simd_clones.h"
+
+namespace convnet {
+namespace cpu {
+namespace {
+
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
+void loss_range(RegressionLoss kind, const float* __restrict x, const float* __restrict t, float beta, float* __restrict l, int64_t n) {
+  const float half_beta = 0.5f * beta;
+  switch (kind) {
+    case RegressionLoss::Mse:
+      for (int64_t i = 0; i < n; ++i) l[i] = (x[i] - t[i]) * (x[i] - t[i]);
+      return;
+    case RegressionLoss::L1:
+      for (int64_t i = 0; i < n; ++i) l[i] = __builtin_fabsf(x[i] - t[i]);
+      return;
+    case RegressionLoss::SmoothL1:
+      for (int64_t i = 0; i < n; ++i) {
+        const float z = __builtin_fabsf(x[i] - t[i]);
+        l[i] = z < beta ? 0.5f * z * z / beta : z - half_beta;
+      }
+      return;
+    case RegressionLoss::Huber:
+      for (int64_t i = 0; i < n; ++i) {
+        const float z = __builtin_fabsf(x[i] - t[i]);
+        l[i] = z < beta ? 0.5f * z * z : beta * (z - half_beta);
+      }
+      return;
+  }
+}
+
+// dx[i] = r(i) and/or dt[i] = -r(i) for i < n (either may be null), inlined into each clone.
+template <typename Gradient>
+inline __attribute__((always_inline)) void write_gradients(const Gradient& r, float* __restrict dx, float* __restrict dt, int64_t n) {
+  if (dx && dt) {
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = r(i);
+      dx[i] = v;
+      dt[i] = -v;
+    }
+  } else if (dx) {
+    for (int64_t i = 0; i < n; ++i) dx[i] = r(i);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dt[i] = -r(i);
+  }
+}
+
+// dl: one value (dl_step 0) or one per element (dl_step 1). (Not a template over the kind: GCC
+// clones only one instance of a template with target_clones.)
+__attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
+void backward_range(RegressionLoss kind, const float* __restrict dl, int64_t dl_step, const float* __restrict x,
+                    const float* __restrict t, float beta, float scale, float* __restrict dx, float* __restrict dt, int64_t n) {
+  switch (kind) {
+    case RegressionLoss::Mse:
+      return write_gradients([&](int64_t i) __attribute__((always_inline)) { return 2.0f * (x[i] - t[i]) * (dl[i * dl_step] * scale); }, dx, dt, n);
+    case RegressionLoss::L1:
+      return write_gradients([&](int64_t i) __attribute__((always_inline)) {
+        const float d = x[i] - t[i], g = dl[i * dl_step] * scale;
+        return d > 0.0f ? g : (d < 0.0f ? -g : d * g);  // d * g: 0 at 0, NaN at NaN
+      }, dx, dt, n);
+    case RegressionLoss::SmoothL1:
+      return write_gradients([&](int64_t i) __attribute__((always_inline)) {
+        const float d = x[i] - t[i], g = dl[i * dl_step] * scale;
+        return d < -beta ? -g : (d > beta ? g : g * d / beta);
+      }, dx, dt, n);
+    case RegressionLoss::Huber:
+      return write_gradients([&](int64_t i) __attribute__((always_inline)) {
+        const float d = x[i] - t[i], g = dl[i * dl_step] * scale;
+        return d < -beta ? -g * beta : (d > beta ? g * beta : g * d);
+      }, dx, dt, n);
+  }
+}
+
+}  // namespace
+
+void regression_loss_forward(RegressionLoss kind, const Tensor& x, const Tensor& target, float beta, const Tensor& loss) {
+  const float *px = x.f32(), *pt = target.f32();
+  float* pl = loss.f32();
+  parallel_for_elements(loss.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+    loss_range(kind, px + begin, pt + begin, beta, pl + begin, end - begin);
+  });
+}
+
+void regression_loss_backward(RegressionLoss kind, const Tensor& dloss, const Tensor& x, const Tensor& target, float beta,
+                              float scale, const Tensor& dx, const Tensor& dtarget) {
+  const float *pdl = dloss.f32(), *px = x.f32(), *pt = target.f32();
+  float* pdx = dx.storage() ? dx.f32() : nullptr;
+  float* pdt = dtarget.storage() ? dtarget.f32() : nullptr;
+  if (!pdx && !pdt) return;
+  const int64_t dl_step = dloss.numel() == 1 ? 0 : 1;
+  parallel_for_elements(x.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
+    backward_range(kind, pdl + begin * dl_step, dl_step, px + begin, pt + begin, beta, scale, pdx ? pdx + begin : nullptr,
+                   pdt ? pdt + begin : nullptr, end - begin);
+  });
+}
+
+}  // namespace cpu
+}  // namespace convnet
