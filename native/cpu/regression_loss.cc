@@ -63,8 +63,9 @@ inline __attribute__((always_inline)) void write_gradients(const Gradient& r, fl
   }
 }
 
-// dl: one value (dl_step 0) or one per element (dl_step 1). (Not a template over the kind: GCC
-// clones only one instance of a template with target_clones.)
+// dl: one value (dl_step 0) or one per element (dl_step 1). (Not a template over the kind picked
+// through function pointers: GCC 12 gave only one of those instances its target clones, the
+// others ran the baseline, scalar.)
 __attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
 void backward_range(RegressionLoss kind, const float* __restrict dl, int64_t dl_step, const float* __restrict x,
                     const float* __restrict t, float beta, float scale, float* __restrict dx, float* __restrict dt, int64_t n) {
