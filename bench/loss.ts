@@ -9,7 +9,7 @@ import * as L from '../lib/nn/functional/loss';
 import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
-interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv' | 'binaryCrossEntropy' | 'smoothL1Loss' | 'huberLoss' | 'mseLoss'; shape: [number, number] }
+interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv' | 'binaryCrossEntropy' | 'smoothL1Loss' | 'huberLoss' | 'mseLoss' | 'bceWithLogits'; shape: [number, number] }
 const CASES: Case[] = [
   { name: 'crossEntropy [64,10]', op: 'crossEntropy', shape: [64, 10] },
   { name: 'crossEntropy [256,1000]', op: 'crossEntropy', shape: [256, 1000] },
@@ -24,6 +24,7 @@ const CASES: Case[] = [
   { name: 'smoothL1Loss beta 1/9 [2000,4]', op: 'smoothL1Loss', shape: [2000, 4] },
   { name: 'huberLoss [256,1000]', op: 'huberLoss', shape: [256, 1000] },
   { name: 'mseLoss [64,12288]', op: 'mseLoss', shape: [64, 12288] },
+  { name: 'binaryCrossEntropyWithLogits [256,1000]', op: 'bceWithLogits', shape: [256, 1000] },
 ];
 
 const TORCH = (quick: boolean) => `
@@ -59,6 +60,9 @@ for name, op, (n, c) in json.loads(os.environ["CASES"]):
     elif op == "mseLoss":
         tb = torch.randn(n, c, generator=g)
         run = lambda: torch.autograd.grad(F.mse_loss(x, tb), [x])
+    elif op == "bceWithLogits":
+        tb = torch.rand(n, c, generator=g)
+        run = lambda: torch.autograd.grad(F.binary_cross_entropy_with_logits(x, tb), [x])
     elif op == "binaryCrossEntropy":
         xp = torch.sigmoid(x).detach().requires_grad_(); tp = torch.rand(n, c, generator=g)
         run = lambda: torch.autograd.grad(F.binary_cross_entropy(xp, tp), [xp])
@@ -91,10 +95,14 @@ function ours(c: Case): () => void {
     const xp = F.sigmoid(cc.randn([n, k])).detach().requiresGrad_(), tp = cc.rand([n, k]);
     return () => { cc.tidy(() => { xp.grad = null; F.binaryCrossEntropy(xp, tp).backward(); }); cc.syncBlocking(); };
   }
-  if (c.op === 'smoothL1Loss' || c.op === 'huberLoss' || c.op === 'mseLoss') {
+  if (c.op === 'smoothL1Loss' || c.op === 'huberLoss' || c.op === 'mseLoss' || c.op === 'bceWithLogits') {
     // Through the tape: the input's gradient, disposed each run.
-    const xs = cc.randn([n, k]).requiresGrad_(), tb = cc.randn([n, k]);
-    const loss = c.op === 'smoothL1Loss' ? () => F.smoothL1Loss(xs, tb, { beta: 1 / 9 }) : c.op === 'huberLoss' ? () => F.huberLoss(xs, tb) : () => F.mseLoss(xs, tb);
+    const xs = cc.randn([n, k]).requiresGrad_(), tb = c.op === 'bceWithLogits' ? cc.rand([n, k]) : cc.randn([n, k]);
+    const losses = {
+      smoothL1Loss: () => F.smoothL1Loss(xs, tb, { beta: 1 / 9 }), huberLoss: () => F.huberLoss(xs, tb), mseLoss: () => F.mseLoss(xs, tb),
+      bceWithLogits: () => F.binaryCrossEntropyWithLogits(xs, tb),
+    };
+    const loss = losses[c.op];
     return () => { cc.tidy(() => { loss().backward(); }); cc.syncBlocking(); xs.grad?.dispose(); xs.grad = null; };
   }
   const lp = cc.randn([n, k]).mul(0.1).sub(7), tp = cc.rand([n, k]).mul(1 / k);
@@ -115,7 +123,7 @@ export async function benchLoss(opts: BenchOptions): Promise<{ rows: Row[]; note
       rows.push({ case: c.name, threads, ours: timing, references: { PyTorch: torch?.[c.name] } });
     }
   }
-  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv/binaryCrossEntropy/smoothL1Loss/huberLoss/mseLoss: gradient of the input, triplet: all three, contrastive: both embeddings ' +
+  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv/binaryCrossEntropy(WithLogits)/smoothL1Loss/huberLoss/mseLoss: gradient of the input, triplet: all three, contrastive: both embeddings ' +
     '(PyTorch has no contrastive loss: its side is the formula in tensor ops, as a user writes it); multiMarginLoss: hinge L1 (p 1), p2: hinge L2');
   return { rows, notes };
 }

@@ -281,8 +281,8 @@ export interface NativeAddon {
   binaryCrossEntropyForward(x: Handle, target: Handle): Handle;
   /** [dx | null, dtarget | null] of the per-element BCE; fails likewise. */
   binaryCrossEntropyBackward(dloss: Handle, x: Handle, target: Handle, inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
-  regressionLossForward(kind: RegressionLossKind, x: Handle, target: Handle, beta: number): Handle;
-  regressionLossBackward(kind: RegressionLossKind, dloss: Handle, x: Handle, target: Handle, beta: number, scale: number,
+  pointwiseLossForward(kind: PointwiseLossKind, x: Handle, target: Handle, beta: number): Handle;
+  pointwiseLossBackward(kind: PointwiseLossKind, dloss: Handle, x: Handle, target: Handle, beta: number, scale: number,
     inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
   sgdStep(param: Handle, grad: Handle, momentumBuffer: Handle | null, lr: number, momentum: number, dampening: number,
     nesterov: boolean, weightDecay: number, firstStep: boolean): void;
@@ -301,9 +301,9 @@ export const Activation = {
 } as const;
 export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 
-/** The regression losses' kinds (native/cpu/nn_ops.h's RegressionLoss): CPU only. */
-export const RegressionLoss = { mseLoss: 0, l1Loss: 1, smoothL1Loss: 2, huberLoss: 3 } as const;
-export type RegressionLossKind = (typeof RegressionLoss)[keyof typeof RegressionLoss];
+/** The kinds of the losses of one value per element pair (native/cpu/nn_ops.h's PointwiseLoss): CPU only. */
+export const PointwiseLoss = { mseLoss: 0, l1Loss: 1, smoothL1Loss: 2, huberLoss: 3, binaryCrossEntropyWithLogits: 4 } as const;
+export type PointwiseLossKind = (typeof PointwiseLoss)[keyof typeof PointwiseLoss];
 
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
 export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, remainder: 7, fmod: 8, atan2: 9 } as const;

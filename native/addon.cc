@@ -185,8 +185,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<KlDivBackward>(env, exports, "klDivBackward");
   add_gpu<BinaryCrossEntropyForward>(env, exports, "binaryCrossEntropyForward");
   add_gpu<BinaryCrossEntropyBackward>(env, exports, "binaryCrossEntropyBackward");
-  add<RegressionLossForward>(env, exports, "regressionLossForward");
-  add<RegressionLossBackward>(env, exports, "regressionLossBackward");
+  add<PointwiseLossForward>(env, exports, "pointwiseLossForward");
+  add<PointwiseLossBackward>(env, exports, "pointwiseLossBackward");
   add_gpu<SgdStep>(env, exports, "sgdStep");
   add_gpu<AdamStep>(env, exports, "adamStep");
   add_gpu<RmspropStep>(env, exports, "rmspropStep");

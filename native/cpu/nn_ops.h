@@ -55,13 +55,13 @@ struct ScaledElu {
 void scaled_elu_forward(const Tensor& x, ScaledElu e, const Tensor& y);
 void scaled_elu_backward(const Tensor& dy, const Tensor& x, ScaledElu e, const Tensor& dx);
 
-// CPU only (the GPU composes them, lib/nn/functional/loss.ts): the regression losses per element
-// of same-shape x and target (regression_loss.cc; beta: smooth L1's beta, Huber's delta, > 0);
-// the backward from dloss (one value or one per element) times `scale`, into dx and/or dtarget
-// (an empty Tensor: not asked for).
-enum class RegressionLoss { Mse = 0, L1 = 1, SmoothL1 = 2, Huber = 3 };
-void regression_loss_forward(RegressionLoss kind, const Tensor& x, const Tensor& target, float beta, const Tensor& loss);
-void regression_loss_backward(RegressionLoss kind, const Tensor& dloss, const Tensor& x, const Tensor& target, float beta,
+// CPU only (the GPU composes them, lib/nn/functional/loss.ts): the losses of one value per
+// element pair of same-shape x and target (pointwise_loss.cc; beta: smooth L1's beta, Huber's
+// delta, > 0); the backward from dloss (one value or one per element) times `scale`, into dx
+// and/or dtarget (an empty Tensor: not asked for).
+enum class PointwiseLoss { Mse = 0, L1 = 1, SmoothL1 = 2, Huber = 3, BceWithLogits = 4 };
+void pointwise_loss_forward(PointwiseLoss kind, const Tensor& x, const Tensor& target, float beta, const Tensor& loss);
+void pointwise_loss_backward(PointwiseLoss kind, const Tensor& dloss, const Tensor& x, const Tensor& target, float beta,
                               float scale, const Tensor& dx, const Tensor& dtarget);
 
 // torch.nn.functional.grid_sample on 4-D input (grid_sample.cc; CPU only: the GPU composes it

@@ -15,7 +15,7 @@ import { any } from '../../composite';
 import { tensor } from '../../creation';
 import { tidy } from '../../engine';
 import { fail, warnOnce } from '../../errors';
-import { native, RegressionLoss, type Handle } from '../../native';
+import { native, PointwiseLoss, type Handle } from '../../native';
 import {
   abs, add, cast, clamp, div, eq, exp, gather, gt, log, log1p, lt, maximum, mean, minimum, mul, ne, neg, reshape, scale, sqrt, square, sub, sum, where,
 } from '../../ops';
@@ -615,7 +615,7 @@ export function mseLoss(input: Tensor, target: Tensor, options?: MseLossOptions)
   const o = checkOptions<MseLossOptions>(op, options, OPTION_KEYS.mseLoss);
   const { x, t } = broadcastPair(op, input, target);
   const code = reductionCode(op, o.reduction);
-  if (nativeRegression(x, t)) return regressionOnCpu(op, x, t, code);
+  if (nativePointwiseLoss(x, t)) return pointwiseLossOnCpu(op, x, t, code);
   return tidy(() => reduceElementwise(square(sub(x, t)), code));
 }
 
@@ -629,7 +629,7 @@ export function l1Loss(input: Tensor, target: Tensor, options?: L1LossOptions): 
   const o = checkOptions<L1LossOptions>(op, options, OPTION_KEYS.l1Loss);
   const { x, t } = broadcastPair(op, input, target);
   const code = reductionCode(op, o.reduction);
-  if (nativeRegression(x, t)) return regressionOnCpu(op, x, t, code);
+  if (nativePointwiseLoss(x, t)) return pointwiseLossOnCpu(op, x, t, code);
   return tidy(() => reduceElementwise(abs(sub(x, t)), code));
 }
 
@@ -653,7 +653,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options?: SmoothL1Lo
   const beta = o.beta === undefined ? 1 : checkNumber(op, 'beta', o.beta);
   if (beta < 0) fail('E_ARG', `${op}: expected \`beta\` >= 0, got ${beta}`);
   const code = reductionCode(op, o.reduction);
-  if (nativeRegression(x, t, beta)) return regressionOnCpu(op, x, t, code, beta);
+  if (nativePointwiseLoss(x, t, beta)) return pointwiseLossOnCpu(op, x, t, code, beta);
   return tidy(() => {
     const d = sub(x, t);
     return reduceElementwise(beta === 0 ? abs(d) : scale(huberTerm(d, beta), 1 / beta), code);
@@ -661,29 +661,30 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options?: SmoothL1Lo
 }
 
 /**
- * Whether a regression loss runs natively: CPU operands of one shape (and for smooth L1 and
- * Huber a beta > 0 in float32; beta 0, smooth L1's L1 form, stays composed).
+ * Whether a loss of one value per element pair runs natively: CPU operands of one shape (and for
+ * smooth L1 and Huber a beta > 0 in float32; beta 0, smooth L1's L1 form, stays composed).
  */
-function nativeRegression(x: F32, t: F32, beta = 1): boolean {
+function nativePointwiseLoss(x: F32, t: F32, beta = 1): boolean {
   return x.device === 'cpu' && t.device === 'cpu' && shapeStr(x.shape) === shapeStr(t.shape) && Math.fround(beta) > 0;
 }
 
 /**
- * A regression loss on the CPU (native/cpu/regression_loss.cc, PyTorch's formulas): the loss per
- * element in one pass, then the reduction; the backward one pass from the reduced loss's
- * gradient as it is (one value for 'mean', scaled by 1 / N, and 'sum'), into the gradients of
- * the operands that need one. Composed, each way took two to ten passes (MSE forward + backward
- * 2.1x PyTorch's time on [64, 3, 64, 64]).
+ * A loss of one value per element pair on the CPU (MSE, L1, smooth L1, Huber, BCE of logits:
+ * native/cpu/pointwise_loss.cc, PyTorch's formulas): the loss per element in one pass, then the
+ * reduction; the backward one pass from the reduced loss's gradient as it is (one value for
+ * 'mean', scaled by 1 / N, and 'sum'), into the gradients of the operands that need one.
+ * Composed, each way took two to ten passes (MSE forward + backward 2.1x PyTorch's time on
+ * [64, 3, 64, 64]).
  */
-function regressionOnCpu(op: keyof typeof RegressionLoss, x: F32, t: F32, code: ReductionCode, beta = 1): F32 {
-  const kind = RegressionLoss[op];
+function pointwiseLossOnCpu(op: keyof typeof PointwiseLoss, x: F32, t: F32, code: ReductionCode, beta = 1): F32 {
+  const kind = PointwiseLoss[op];
   const y = noGrad(() => tidy(() => {
-    const per = new Tensor<'float32'>(native.regressionLossForward(kind, x.handle(op), t.handle(op), beta), x.shape, 'float32');
+    const per = new Tensor<'float32'>(native.pointwiseLossForward(kind, x.handle(op), t.handle(op), beta), x.shape, 'float32');
     return reduceElementwise(per, code);
   })) as F32;
   const factor = code === REDUCTION.mean ? 1 / x.size : 1;
   return record(op, y, [x, t], (dy, [sx, st], needs) => {
-    const [dx, dt] = native.regressionLossBackward(kind, dy.handle(op), sx.handle(op), st.handle(op), beta, factor, needs[0], needs[1]);
+    const [dx, dt] = native.pointwiseLossBackward(kind, dy.handle(op), sx.handle(op), st.handle(op), beta, factor, needs[0], needs[1]);
     return [dx === null ? null : new Tensor<'float32'>(dx, sx.shape, 'float32'), dt === null ? null : new Tensor<'float32'>(dt, sx.shape, 'float32')];
   }, [x, t]);
 }
@@ -701,7 +702,7 @@ export function huberLoss(input: Tensor, target: Tensor, options?: HuberLossOpti
   const delta = o.delta === undefined ? 1 : checkNumber(op, 'delta', o.delta);
   if (delta <= 0) fail('E_ARG', `${op}: expected \`delta\` > 0, got ${delta}`);
   const code = reductionCode(op, o.reduction);
-  if (nativeRegression(x, t, delta)) return regressionOnCpu(op, x, t, code, delta);
+  if (nativePointwiseLoss(x, t, delta)) return pointwiseLossOnCpu(op, x, t, code, delta);
   return tidy(() => reduceElementwise(huberTerm(sub(x, t), delta), code));
 }
 
@@ -751,6 +752,7 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
   const w = elementWeight(op, 'weight', o.weight, x);
   const p = elementWeight(op, 'posWeight', o.posWeight, x);
   const code = reductionCode(op, o.reduction);
+  if (w === null && p === null && nativePointwiseLoss(x, t)) return pointwiseLossOnCpu(op, x, t, code);
   return tidy(() => {
     const softplusNegAbs = log(scale(exp(neg(abs(x))), 1, 1));        // log(1 + exp(−|x|)) <= log 2
     let loss: F32;

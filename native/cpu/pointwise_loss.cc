@@ -1,19 +1,23 @@
-// The regression losses per element, as PyTorch's kernels (lib/nn/functional/loss.ts reduces the
-// loss): with d = x - t and z = |d|,
+// The losses of one value per element pair, as PyTorch's kernels (lib/nn/functional/loss.ts
+// reduces the loss): with d = x - t and z = |d|,
 //   MSE:        l = d^2;
 //   L1:         l = z;
 //   smooth L1:  l = 0.5 z^2 / beta where z < beta, z - 0.5 beta elsewhere (Fast R-CNN's box loss);
 //   Huber:      l = 0.5 z^2 where z < delta, delta (z - 0.5 delta) elsewhere (beta holds delta);
+//   BCE of logits: l = max(x, 0) - x t + log1p(exp(-|x|)) (stable for any x);
 // and the backward, g = dl scale (dl one value, or one per element; scale 1 / N for 'mean'):
 //   MSE:        dx = 2 d g;
 //   L1:         dx = sign(d) g (0 at d = 0);
 //   smooth L1:  dx = -g below -beta, g above beta, g d / beta between;
 //   Huber:      dx = -g delta below -delta, g delta above delta, g d between;
-//   dt = -dx.
-// One pass each way: composed from sub, square or abs, minimum, mul and scale they took two to six
-// forward and three to ten backward (MSE forward + backward 2.1x PyTorch's time on [64,3,64,64],
-// smooth L1 3.7x on [300, 250]). NaN gives NaN. Elements are computed on their own, in pieces of
-// whole vectors, so the thread count changes no bits.
+//   (these four: dt = -dx)
+//   BCE of logits: dx = (sigmoid(x) - t) g, dt = -x g.
+// One pass each way: composed from sub, square or abs, minimum, mul, exp, log and scale they took
+// two to seven passes forward and three to ten backward (MSE forward + backward 2.1x PyTorch's
+// time on [64,3,64,64], smooth L1 3.7x on [300, 250], BCE of logits 2.6x on [256, 1000]). NaN gives
+// NaN. Elements are computed on their own, in pieces of whole vectors, so the thread count
+// changes no bits.
+#include "cpu/inline_math.h"
 #include "cpu/nn_ops.h"
 #include "cpu/pointwise.h"
 #include "cpu/simd_clones.h"
@@ -23,25 +27,32 @@ namespace cpu {
 namespace {
 
 __attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
-void loss_range(RegressionLoss kind, const float* __restrict x, const float* __restrict t, float beta, float* __restrict l, int64_t n) {
+void loss_range(PointwiseLoss kind, const float* __restrict x, const float* __restrict t, float beta, float* __restrict l, int64_t n) {
   const float half_beta = 0.5f * beta;
   switch (kind) {
-    case RegressionLoss::Mse:
+    case PointwiseLoss::Mse:
       for (int64_t i = 0; i < n; ++i) l[i] = (x[i] - t[i]) * (x[i] - t[i]);
       return;
-    case RegressionLoss::L1:
+    case PointwiseLoss::L1:
       for (int64_t i = 0; i < n; ++i) l[i] = __builtin_fabsf(x[i] - t[i]);
       return;
-    case RegressionLoss::SmoothL1:
+    case PointwiseLoss::SmoothL1:
       for (int64_t i = 0; i < n; ++i) {
         const float z = __builtin_fabsf(x[i] - t[i]);
         l[i] = z < beta ? 0.5f * z * z / beta : z - half_beta;
       }
       return;
-    case RegressionLoss::Huber:
+    case PointwiseLoss::Huber:
       for (int64_t i = 0; i < n; ++i) {
         const float z = __builtin_fabsf(x[i] - t[i]);
         l[i] = z < beta ? 0.5f * z * z : beta * (z - half_beta);
+      }
+      return;
+    case PointwiseLoss::BceWithLogits:
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        const float r = ((v > 0.0f ? v : 0.0f) - v * t[i]) + log1p_unit(exp_neg_abs(v));
+        l[i] = v == v ? r : v + v;
       }
       return;
   }
@@ -67,32 +78,40 @@ inline __attribute__((always_inline)) void write_gradients(const Gradient& r, fl
 // through function pointers: GCC 12 gave only one of those instances its target clones, the
 // others ran the baseline, scalar.)
 __attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
-void backward_range(RegressionLoss kind, const float* __restrict dl, int64_t dl_step, const float* __restrict x,
+void backward_range(PointwiseLoss kind, const float* __restrict dl, int64_t dl_step, const float* __restrict x,
                     const float* __restrict t, float beta, float scale, float* __restrict dx, float* __restrict dt, int64_t n) {
   switch (kind) {
-    case RegressionLoss::Mse:
+    case PointwiseLoss::Mse:
       return write_gradients([&](int64_t i) __attribute__((always_inline)) { return 2.0f * (x[i] - t[i]) * (dl[i * dl_step] * scale); }, dx, dt, n);
-    case RegressionLoss::L1:
+    case PointwiseLoss::L1:
       return write_gradients([&](int64_t i) __attribute__((always_inline)) {
         const float d = x[i] - t[i], g = dl[i * dl_step] * scale;
         return d > 0.0f ? g : (d < 0.0f ? -g : d * g);  // d * g: 0 at 0, NaN at NaN
       }, dx, dt, n);
-    case RegressionLoss::SmoothL1:
+    case PointwiseLoss::SmoothL1:
       return write_gradients([&](int64_t i) __attribute__((always_inline)) {
         const float d = x[i] - t[i], g = dl[i * dl_step] * scale;
         return d < -beta ? -g : (d > beta ? g : g * d / beta);
       }, dx, dt, n);
-    case RegressionLoss::Huber:
+    case PointwiseLoss::Huber:
       return write_gradients([&](int64_t i) __attribute__((always_inline)) {
         const float d = x[i] - t[i], g = dl[i * dl_step] * scale;
         return d < -beta ? -g * beta : (d > beta ? g * beta : g * d);
       }, dx, dt, n);
+    case PointwiseLoss::BceWithLogits:  // dt is not -dx here
+      if (dx) {
+        for (int64_t i = 0; i < n; ++i) dx[i] = (sigmoid_value(x[i]) - t[i]) * (dl[i * dl_step] * scale);
+      }
+      if (dt) {
+        for (int64_t i = 0; i < n; ++i) dt[i] = -(x[i] * (dl[i * dl_step] * scale));
+      }
+      return;
   }
 }
 
 }  // namespace
 
-void regression_loss_forward(RegressionLoss kind, const Tensor& x, const Tensor& target, float beta, const Tensor& loss) {
+void pointwise_loss_forward(PointwiseLoss kind, const Tensor& x, const Tensor& target, float beta, const Tensor& loss) {
   const float *px = x.f32(), *pt = target.f32();
   float* pl = loss.f32();
   parallel_for_elements(loss.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
@@ -100,7 +119,7 @@ void regression_loss_forward(RegressionLoss kind, const Tensor& x, const Tensor&
   });
 }
 
-void regression_loss_backward(RegressionLoss kind, const Tensor& dloss, const Tensor& x, const Tensor& target, float beta,
+void pointwise_loss_backward(PointwiseLoss kind, const Tensor& dloss, const Tensor& x, const Tensor& target, float beta,
                               float scale, const Tensor& dx, const Tensor& dtarget) {
   const float *pdl = dloss.f32(), *px = x.f32(), *pt = target.f32();
   float* pdx = dx.storage() ? dx.f32() : nullptr;

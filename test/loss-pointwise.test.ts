@@ -1,6 +1,6 @@
 /**
- * The regression losses (MSE, L1, smooth L1, Huber) on the CPU for same-shape operands: one native
- * pass each way (native/cpu/regression_loss.cc). Values and both gradients against float64 for
+ * The losses of one value per element pair (MSE, L1, smooth L1, Huber, BCE of logits) on the CPU
+ * for same-shape operands: one native pass each way (native/cpu/pointwise_loss.cc). Values and both gradients against float64 for
  * every reduction, the branches at |d| = beta and at 0, special values, finite differences
  * through the tape, the thread count, typed errors. (Broadcast operands and the GPU use the
  * composed form, tested in test/nn-more.test.ts and test/cuda-*.test.ts.)
@@ -37,7 +37,7 @@ function operands(n: number, seed: number): { x: Float32Array; t: Float32Array }
   return { x, t };
 }
 
-describe('F.mseLoss, F.l1Loss, F.smoothL1Loss and F.huberLoss: native on the CPU', () => {
+describe('F.mseLoss, F.l1Loss, F.smoothL1Loss, F.huberLoss, F.binaryCrossEntropyWithLogits: native on the CPU', () => {
   for (const name of ['mseLoss', 'l1Loss', 'smoothL1Loss', 'huberLoss'] as const) {
     const loss = (x: cc.Tensor, t: cc.Tensor, beta: number, reduction: Reduction) => lossOf(name, x, t, beta, reduction);
     const betas = name === 'mseLoss' || name === 'l1Loss' ? [1] : [1, 0.25, 3];
@@ -88,6 +88,43 @@ describe('F.mseLoss, F.l1Loss, F.smoothL1Loss and F.huberLoss: native on the CPU
     });
   }
 
+  for (const reduction of ['none', 'mean', 'sum'] as const) {
+    it(`binaryCrossEntropyWithLogits ${reduction}: the loss and both gradients as float64, stable far out`, () => {
+      const { x } = operands(3001, 17);
+      const next = rng(5);
+      const t = Float32Array.from(x, () => next());
+      x.set([100, -100, 30, -30, 0, 1e-30, -88, 88]);
+      const tx = cc.tensor(x, { requiresGrad: true }) as F32;
+      const tt = cc.tensor(t, { requiresGrad: true }) as F32;
+      const y = F.binaryCrossEntropyWithLogits(tx, tt, { reduction });
+      const dyValues = reduction === 'none' ? Float32Array.from(x, () => Math.fround(next() + 0.5)) : Float32Array.of(1.5);
+      y.backward(cc.tensor(dyValues, { shape: [...y.shape] }));
+      const softplus = (z: number) => (z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z)));
+      const per = Array.from(x, (v, i) => softplus(v) - v * t[i]);
+      const scale = reduction === 'mean' ? 1 / x.length : 1;
+      const g = Array.from(x, (_, i) => (reduction === 'none' ? dyValues[i] : dyValues[0] * scale));
+      if (reduction === 'none') expectClose(y.dataSync(), per, 2e-6, 1e-6, 'bce logits none');
+      else expectClose(y.dataSync(), [per.reduce((a, b) => a + b, 0) * scale], 1e-5, 0, `bce logits ${reduction}`);
+      const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+      // sigmoid(x) - t cancels where they are close: an ulp of sigmoid (6e-8) times g, absolute
+      const gMax = Math.max(...g);
+      expectClose(tx.grad!.dataSync(), Array.from(x, (v, i) => (sigmoid(v) - t[i]) * g[i]), 1e-6, 1.2e-7 * gMax, 'bce logits dx');
+      expectClose(tt.grad!.dataSync(), Array.from(x, (v, i) => -v * g[i]), 1e-6, 1e-9, 'bce logits dt');
+    });
+  }
+
+  it('binaryCrossEntropyWithLogits: NaN gives NaN; with weight or posWeight it stays composed (same values)', () => {
+    const x = cc.tensor([NaN, 0, 2], { requiresGrad: true }) as F32;
+    const y = F.binaryCrossEntropyWithLogits(x, cc.tensor([1, 0.5, 0]), { reduction: 'none' });
+    y.sum().backward();
+    const v = y.dataSync(), g = x.grad!.dataSync();
+    expect(Number.isNaN(v[0]) && Number.isNaN(g[0])).to.equal(true);
+    expectClose([v[1], v[2], g[1], g[2]], [Math.LN2, 2 + Math.log1p(Math.exp(-2)), 0, 1 / (1 + Math.exp(-2))], 1e-6, 1e-7);
+    const a = cc.randn([6, 5]), b = cc.rand([6, 5]);
+    expectClose(F.binaryCrossEntropyWithLogits(a, b, { weight: cc.ones([5]) }).dataSync(), F.binaryCrossEntropyWithLogits(a, b).dataSync(), 1e-6, 1e-7);
+    expectClose(F.binaryCrossEntropyWithLogits(a, b, { posWeight: cc.ones([5]) }).dataSync(), F.binaryCrossEntropyWithLogits(a, b).dataSync(), 1e-6, 1e-7);
+  });
+
   it('a target without requiresGrad gets no gradient; an input without it, neither', () => {
     const x = cc.randn([4, 5], 0, 2, { requiresGrad: true }) as F32;
     const t = cc.randn([4, 5], 0, 2);
@@ -108,6 +145,7 @@ describe('F.mseLoss, F.l1Loss, F.smoothL1Loss and F.huberLoss: native on the CPU
       ['huber sum', ([a, b]: F32[]) => F.huberLoss(a, b, { delta: 2, reduction: 'sum' })],
       ['mse mean', ([a, b]: F32[]) => F.mseLoss(a, b)],
       ['l1 none', ([a, b]: F32[]) => F.l1Loss(a, b, { reduction: 'none' })],
+      ['bce logits mean', ([a, b]: F32[]) => F.binaryCrossEntropyWithLogits(a, b)],
     ] as const) {
       tapeCheck(what, [{ shape: [4, 10], values }, { shape: [4, 10], values: values.map((v) => v * 0.3) }], fn, { h: 1e-3, rtol: 1e-2, atol: 1e-3 });
     }
@@ -126,7 +164,8 @@ describe('F.mseLoss, F.l1Loss, F.smoothL1Loss and F.huberLoss: native on the CPU
     const before = cc.getNumThreads();
     try {
       const run = () => [F.smoothL1Loss(tx, tt, { reduction: 'none', beta: 0.7 }), F.huberLoss(tx, tt, { reduction: 'none', delta: 1.3 }),
-        F.mseLoss(tx, tt, { reduction: 'none' }), F.l1Loss(tx, tt, { reduction: 'none' })].map((y) => y.dataSync());
+        F.mseLoss(tx, tt, { reduction: 'none' }), F.l1Loss(tx, tt, { reduction: 'none' }),
+        F.binaryCrossEntropyWithLogits(tx, tt, { reduction: 'none' })].map((y) => y.dataSync());
       cc.setNumThreads(1);
       const one = run();
       cc.setNumThreads(2);
