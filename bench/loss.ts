@@ -9,10 +9,12 @@ import * as L from '../lib/nn/functional/loss';
 import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
-interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv' | 'binaryCrossEntropy' | 'smoothL1Loss' | 'huberLoss' | 'mseLoss' | 'bceWithLogits'; shape: [number, number] }
+interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv' | 'binaryCrossEntropy' | 'smoothL1Loss' | 'huberLoss' | 'mseLoss' | 'bceWithLogits' | 'crossEntropy2d'; shape: [number, number] }
 const CASES: Case[] = [
   { name: 'crossEntropy [64,10]', op: 'crossEntropy', shape: [64, 10] },
   { name: 'crossEntropy [256,1000]', op: 'crossEntropy', shape: [256, 1000] },
+  // FCN's per-pixel loss: VOC's 21 classes over [8, 21, 64, 64] scores (shape: [N, C], 64x64 each)
+  { name: 'crossEntropy [8,21,64,64]', op: 'crossEntropy2d', shape: [8, 21] },
   { name: 'tripletMarginLoss [128,128]', op: 'tripletMarginLoss', shape: [128, 128] },
   { name: 'multiMarginLoss [64,10]', op: 'multiMarginLoss', shape: [64, 10] },
   { name: 'multiMarginLoss p2 [64,10]', op: 'multiMarginLoss2', shape: [64, 10] },
@@ -38,6 +40,9 @@ for name, op, (n, c) in json.loads(os.environ["CASES"]):
     t = torch.randint(0, c, (n,), generator=g)
     if op == "crossEntropy":
         run = lambda: torch.autograd.grad(F.cross_entropy(x, t), [x])
+    elif op == "crossEntropy2d":
+        x4 = torch.randn(n, c, 64, 64, generator=g).requires_grad_(); t4 = torch.randint(0, c, (n, 64, 64), generator=g)
+        run = lambda: torch.autograd.grad(F.cross_entropy(x4, t4), [x4])
     elif op == "multiMarginLoss":
         run = lambda: torch.autograd.grad(F.multi_margin_loss(x, t), [x])
     elif op == "multiMarginLoss2":
@@ -79,6 +84,11 @@ function ours(c: Case): () => void {
   const x = cc.randn([n, k]);
   const t = cc.tensor(Int32Array.from({ length: n }, (_, i) => (i * 7919) % k), { shape: [n] });
   const one = cc.tensor(1, { shape: [] });
+  if (c.op === 'crossEntropy2d') {
+    const x4 = cc.randn([n, k, 64, 64]);
+    const t4 = cc.tensor(Int32Array.from({ length: n * 64 * 64 }, (_, i) => (i * 7919) % k), { shape: [n, 64, 64] });
+    return () => { cc.tidy(() => { F.crossEntropy(x4, t4); L.crossEntropyBackward(one, x4, t4); }); cc.syncBlocking(); };
+  }
   if (c.op === 'crossEntropy') return () => { cc.tidy(() => { F.crossEntropy(x, t); L.crossEntropyBackward(one, x, t); }); cc.syncBlocking(); };
   if (c.op === 'multiMarginLoss') return () => { cc.tidy(() => { F.multiMarginLoss(x, t); L.multiMarginLossBackward(one, x, t); }); cc.syncBlocking(); };
   if (c.op === 'multiMarginLoss2') return () => { cc.tidy(() => { F.multiMarginLoss(x, t, { p: 2 }); L.multiMarginLossBackward(one, x, t, { p: 2 }); }); cc.syncBlocking(); };

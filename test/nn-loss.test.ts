@@ -183,6 +183,9 @@ describe('F: losses', () => {
       { shape: [8, 3], o: { labelSmoothing: 0.3, weight: [1, 2, 3], ignoreIndex: -1 }, ignoreEvery: 4 },
       { shape: [3, 4, 5], o: { weight: [1, 0.5, 2, 1] } },                                  // K = 1
       { shape: [2, 3, 4, 5], o: { labelSmoothing: 0.2, ignoreIndex: 7 }, ignoreEvery: 5 },  // K = 2
+      // segmentation-like: blocks of 256 positions and a remainder (Note [cross-entropy over positions])
+      { shape: [2, 21, 19, 33], o: { ignoreIndex: 255 }, ignoreEvery: 7 },
+      { shape: [1, 700, 5, 7], o: { weight: Array.from({ length: 700 }, (_, c) => 0.5 + (c % 3)), labelSmoothing: 0.1 } },
       { shape: [40, 1000], o: { labelSmoothing: 0.05 } },
       { shape: [5, 37], o: { ignoreIndex: 0 }, ignoreEvery: 1 },                             // all ignored
     ];
