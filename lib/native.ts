@@ -228,6 +228,8 @@ export interface NativeAddon {
   unfold(x: Handle, kernelSize: readonly number[], dilation: readonly number[], padding: readonly number[], stride: readonly number[]): Handle;
   /** F.fold of [P, kh * kw, L] -> planes [P, H, W] (unfold.cc; CPU only). */
   fold(cols: Handle, outputSize: readonly number[], kernelSize: readonly number[], dilation: readonly number[], padding: readonly number[], stride: readonly number[]): Handle;
+  upsampleBilinear(x: Handle, outputSize: number[], scales: number[], alignCorners: boolean): Handle;
+  upsampleBilinearBackward(dy: Handle, inputSize: number[], scales: number[], alignCorners: boolean): Handle;
   gridSampleForward(x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean): Handle;
   gridSampleBackward(dy: Handle, x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean, needX: boolean, needGrid: boolean): [Handle | null, Handle | null];
   preluForward(x: Handle, w: Handle): Handle;

@@ -144,6 +144,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<RoiAlignBackward>(env, exports, "roiAlignBackward");
   add<Unfold>(env, exports, "unfold");
   add<Fold>(env, exports, "fold");
+  add<UpsampleBilinear>(env, exports, "upsampleBilinear");
+  add<UpsampleBilinearBackward>(env, exports, "upsampleBilinearBackward");
   add<GridSampleForward>(env, exports, "gridSampleForward");
   add<GridSampleBackward>(env, exports, "gridSampleBackward");
   add_gpu<PreluForward>(env, exports, "preluForward");

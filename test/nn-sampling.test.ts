@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, gradCheck, loadFixture, tapeCheck } from './helpers';
+import { expectClose, expectError, gradCheck, loadFixture, randomTensor, tapeCheck } from './helpers';
 
 const { F, nn } = cc;
 
@@ -35,6 +35,67 @@ describe('F.pad and F.interpolate', () => {
       expectClose(y.dataSync(), c.y.values, 1e-5, 1e-6, what);
       y.mul(cc.tensor(c.dy.values, { shape: c.dy.shape })).sum().backward();
       expectClose(x.grad!.dataSync(), c.dx.values, 1e-5, 1e-5, `${what} gradient`);
+    }
+  });
+
+  // The CPU's bilinear resize is one native pass each way (native/cpu/upsample_bilinear.cc); the
+  // GPU composes it from indexSelect, mul and add. Forward: the composed form's bits (replayed
+  // here with the same ops on the CPU); backward: the adjoint of the forward, within float32.
+  it('bilinear on the CPU: the composed form\'s bits forward, its adjoint backward, any thread count', () => {
+    const shapes: [number[], { size?: [number, number]; scaleFactor?: number | [number, number]; alignCorners?: boolean }][] = [
+      [[2, 3, 7, 5], { size: [16, 11] }], [[1, 2, 9, 13], { size: [4, 5], alignCorners: true }],
+      [[2, 1, 6, 6], { scaleFactor: 2.5 }], [[1, 3, 8, 10], { scaleFactor: [0.75, 1.5], alignCorners: false }],
+      [[3, 2, 5, 1], { size: [10, 3], alignCorners: true }], [[1, 1, 1, 1], { size: [3, 2] }],
+    ];
+    const composed = (x: cc.Tensor<'float32'>, outSize: number[], scales: (number | null)[], align: boolean) => {
+      let y = x;
+      for (const axis of [2, 3]) {
+        const n = x.shape[axis], m = outSize[axis - 2];
+        const scale = align ? (m > 1 ? (n - 1) / (m - 1) : 0) : (scales[axis - 2] ?? n / m);
+        const i0: number[] = [], i1: number[] = [], l0: number[] = [], l1: number[] = [];
+        for (let j = 0; j < m; j++) {
+          const src = align ? j * scale : Math.max(scale * (j + 0.5) - 0.5, 0);
+          const lo = Math.min(Math.floor(src), n - 1), frac = Math.fround(src) - lo;
+          i0.push(lo); i1.push(lo < n - 1 ? lo + 1 : lo); l1.push(frac); l0.push(1 - frac);
+        }
+        const w = (v: number[]) => cc.tensor(Float32Array.from(v)).reshape(axis === 2 ? [1, 1, m, 1] : [1, 1, 1, m]);
+        const at = (v: number[]) => cc.tensor(Int32Array.from(v), { dtype: 'int32' }) as cc.Tensor<'int32'>;
+        y = cc.add(cc.mul(cc.indexSelect(y, axis, at(i0)), w(l0)), cc.mul(cc.indexSelect(y, axis, at(i1)), w(l1)));
+      }
+      return y;
+    };
+    shapes.forEach(([shape, o], k) => {
+      const { t: x } = randomTensor(shape, 70 + k, -3, 3);
+      const y = F.interpolate(x, { ...o, mode: 'bilinear' });
+      const outSize = [y.shape[2], y.shape[3]];
+      const f = o.scaleFactor === undefined ? null : typeof o.scaleFactor === 'number' ? [o.scaleFactor, o.scaleFactor] : o.scaleFactor;
+      const want = composed(x, outSize, f ? f.map((v) => 1 / v) : [null, null], o.alignCorners ?? false);
+      expect(Buffer.from(y.dataSync().buffer).equals(Buffer.from(want.dataSync().buffer)), `forward ${shape} ${JSON.stringify(o)}`).to.equal(true);
+      // <A x, d> = <x, A^T d>: the backward is the forward's transpose
+      const { t: d, v: dv } = randomTensor(y.shape, 90 + k);
+      const xg = x.detach().requiresGrad_();
+      F.interpolate(xg, { ...o, mode: 'bilinear' }).backward(d);
+      const yv = y.dataSync(), xv = x.dataSync(), gv = xg.grad!.dataSync();
+      let lhs = 0, rhs = 0;
+      yv.forEach((v, i) => { lhs += v * dv[i]; });
+      xv.forEach((v, i) => { rhs += v * gv[i]; });
+      expect(Math.abs(lhs - rhs), `adjoint ${shape}`).to.be.below(1e-4 * (1 + Math.abs(lhs)));
+    });
+    const { t: big } = randomTensor([2, 5, 40, 37], 99);
+    const run = () => {
+      const b = big.detach().requiresGrad_();
+      const y = F.interpolate(b, { size: [97, 61], mode: 'bilinear' });
+      y.backward(cc.onesLike(y));
+      return [y.dataSync(), b.grad!.dataSync()];
+    };
+    const before = cc.getNumThreads();
+    try {
+      cc.setNumThreads(1);
+      const one = run();
+      cc.setNumThreads(2);
+      run().forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(one[i].buffer)), `threads ${i}`).to.equal(true));
+    } finally {
+      cc.setNumThreads(before);
     }
   });
 

@@ -151,6 +151,8 @@ Napi::Value RoiAlignForward(const Napi::CallbackInfo& info);     // (x, boxes [K
 Napi::Value RoiAlignBackward(const Napi::CallbackInfo& info);    // (dy, boxes, inputShape, spatialScale, samplingRatio, aligned) -> dx
 Napi::Value Unfold(const Napi::CallbackInfo& info);   // (x [P, H, W], kernelSize, dilation, padding, stride) -> cols [P, kh * kw, L] (CPU only)
 Napi::Value Fold(const Napi::CallbackInfo& info);     // (cols, outputSize, kernelSize, dilation, padding, stride) -> y [P, H, W] (CPU only)
+Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info);          // (x [P, H, W], outputSize, scales [sh, sw], alignCorners) -> y [P, Ho, Wo] (CPU only)
+Napi::Value UpsampleBilinearBackward(const Napi::CallbackInfo& info);  // (dy [P, Ho, Wo], inputSize, scales, alignCorners) -> dx [P, H, W] (CPU only)
 Napi::Value GridSampleForward(const Napi::CallbackInfo& info);    // (x, grid [N, Ho, Wo, 2], mode, paddingMode, alignCorners) -> y (CPU only)
 Napi::Value GridSampleBackward(const Napi::CallbackInfo& info);   // (dy, x, grid, mode, paddingMode, alignCorners, needX, needGrid) -> [dx | null, dgrid | null]
 // layers_api.cc: the other layers; functions returning several tensors return an array of handles

@@ -556,6 +556,52 @@ Napi::Value Fold(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), std::move(y));
 }
 
+namespace {
+// [H, W] or [Ho, Wo] at info[i], [scaleH, scaleW] at info[i + 1], alignCorners at info[i + 2].
+cpu::UpsampleGeometry upsample_geometry(const Napi::CallbackInfo& info, size_t i, int64_t planes, int64_t rows, int64_t cols,
+                                        bool sizes_are_input, const char* op) {
+  const std::vector<int64_t> size = ints_arg(info, i, op, sizes_are_input ? "inputSize" : "outputSize");
+  CONVNET_CHECK(size.size() == 2 && size[0] >= 1 && size[1] >= 1 && size[0] <= INT32_MAX && size[1] <= INT32_MAX, "E_ARG", op,
+                ": expected a size [H, W] of sizes from 1 to 2^31 - 1");
+  CONVNET_CHECK(info.Length() > i + 1 && info[i + 1].IsArray() && info[i + 1].As<Napi::Array>().Length() == 2, "E_ARG", op,
+                ": expected `scales` [scaleH, scaleW]");
+  double scales[2];
+  for (uint32_t k = 0; k < 2; ++k) {
+    Napi::Value v = info[i + 1].As<Napi::Array>().Get(k);
+    CONVNET_CHECK(v.IsNumber() && std::isfinite(v.As<Napi::Number>().DoubleValue()) && v.As<Napi::Number>().DoubleValue() >= 0, "E_ARG",
+                  op, ": `scales` must be finite numbers >= 0");
+    scales[k] = v.As<Napi::Number>().DoubleValue();
+  }
+  const bool align = bool_arg(info, i + 2, op, "alignCorners");
+  return sizes_are_input ? cpu::UpsampleGeometry{planes, size[0], size[1], rows, cols, scales[0], scales[1], align}
+                         : cpu::UpsampleGeometry{planes, rows, cols, size[0], size[1], scales[0], scales[1], align};
+}
+}  // namespace
+
+// (x [P, H, W], outputSize [Ho, Wo], scales [sh, sw], alignCorners) -> y [P, Ho, Wo] (CPU only).
+Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info) {
+  const char* op = "interpolate";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(x.dim() == 3 && x.shape[1] >= 1 && x.shape[2] >= 1, "E_SHAPE", op, ": expected x of shape [planes, H, W], got ",
+                shape_str(x.shape));
+  const cpu::UpsampleGeometry g = upsample_geometry(info, 1, x.shape[0], x.shape[1], x.shape[2], false, op);
+  Tensor y = Tensor::empty(Shape{g.planes, g.Ho, g.Wo}, DType::Float32, x.device());
+  Queue::cpu().submit(op, y.numel(), [=] { cpu::upsample_bilinear_forward(x, g, y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+// (dy [P, Ho, Wo], inputSize [H, W], scales [sh, sw], alignCorners) -> dx [P, H, W] (CPU only).
+Napi::Value UpsampleBilinearBackward(const Napi::CallbackInfo& info) {
+  const char* op = "interpolate backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  CONVNET_CHECK(dy.dim() == 3 && dy.shape[1] >= 1 && dy.shape[2] >= 1, "E_SHAPE", op, ": expected dy of shape [planes, Ho, Wo], got ",
+                shape_str(dy.shape));
+  const cpu::UpsampleGeometry g = upsample_geometry(info, 1, dy.shape[0], dy.shape[1], dy.shape[2], true, op);
+  Tensor dx = Tensor::empty(Shape{g.planes, g.H, g.W}, DType::Float32, dy.device());
+  Queue::cpu().submit(op, dy.numel(), [=] { cpu::upsample_bilinear_backward(dy, g, dx); });
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
 Napi::Value GridSampleForward(const Napi::CallbackInfo& info) {
   const char* op = "gridSample";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");

@@ -78,6 +78,17 @@ void grid_sample_forward(const Tensor& x, const Tensor& grid, const GridSampleAr
 void grid_sample_backward(const Tensor& dy, const Tensor& x, const Tensor& grid, const GridSampleArgs& a, const Tensor& dx,
                           const Tensor& dgrid);
 
+// F.interpolate's bilinear resizing (upsample_bilinear.cc; CPU only: the GPU composes it): x [P,
+// H, W] planes -> y [P, Ho, Wo], scale_h and scale_w PyTorch's (the input size over the output's,
+// or 1 / scaleFactor; (n - 1) / (m - 1) with align_corners), and its backward dy -> dx.
+struct UpsampleGeometry {
+  int64_t planes, H, W, Ho, Wo;
+  double scale_h, scale_w;
+  bool align_corners;
+};
+void upsample_bilinear_forward(const Tensor& x, const UpsampleGeometry& g, const Tensor& y);
+void upsample_bilinear_backward(const Tensor& dy, const UpsampleGeometry& g, const Tensor& dx);
+
 // F.unfold and F.fold (unfold.cc; CPU only: the GPU composes them from indexSelect and
 // indexAdd): `planes` planes of H x W, taps kh x kw at g's stride, padding (pad_top, pad_left on
 // both sides) and dilation, bh x bw blocks. unfold: x [planes, H, W] -> cols [planes, kh * kw,
