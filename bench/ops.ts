@@ -168,6 +168,17 @@ function makeCases(quick: boolean): Case[] {
       },
     });
   }
+  // Resizing score maps (FCN-style 4x bilinear upsampling of VOC's 21 classes), forward + backward.
+  {
+    const n = q(8, 2);
+    const xs = [n, 21, 16, 16];
+    cases.push({
+      name: `interpolate bilinear x4 fwd+bwd ${JSON.stringify(xs)}`,
+      torch: `x = randn(${xs.join(', ')}, grad=True); dy = randn(${n}, 21, 64, 64)\n` +
+        `def run(): torch.autograd.grad(F.interpolate(x, scale_factor=4, mode='bilinear', align_corners=False), [x], dy)`,
+      ours: () => { const x = grad(xs); return forwardBackward([x], () => F.interpolate(x, { scaleFactor: 4, mode: 'bilinear' })); },
+    });
+  }
   // Optimizer steps on 11M parameters (ResNet-18's count) in one tensor: PyTorch's optimizer
   // step with foreach off (one tensor: nothing to batch), ours the fused native step.
   {
