@@ -87,6 +87,20 @@ struct Block {
   }
 };
 
+// The loss at a position whose label t is valid, from its log-sum-exp; x(c) reads its score of
+// class c (a row, or a column of a block).
+template <typename Score>
+double position_loss(const Score& x, int32_t t, double lse, const float* w, double weight_total, double ls, int64_t C) {
+  const double w_t = w ? w[t] : 1.0;
+  double value = (1.0 - ls) * -w_t * (x(t) - lse);
+  if (ls > 0.0) {
+    double weighted_x = 0.0;
+    for (int64_t c = 0; c < C; ++c) weighted_x += (w ? w[c] : 1.0) * x(c);
+    value += ls / C * (lse * weight_total - weighted_x);
+  }
+  return value;
+}
+
 // fn(n, s0, B) over the blocks of every sample, split between threads.
 template <typename Fn>
 void each_block(int64_t N, int64_t S, int64_t B, const Fn& fn) {
@@ -148,14 +162,7 @@ void cross_entropy_forward(const Tensor& x, const Tensor& target, const Tensor& 
           continue;
         }
         const double lse = block.max[b] + std::log(block.sum[b]);
-        const double w_t = w ? w[t] : 1.0;
-        double value = (1.0 - ls) * -w_t * (x0[t * S + b] - lse);
-        if (ls > 0.0) {
-          double weighted_x = 0.0;
-          for (int64_t c = 0; c < C; ++c) weighted_x += (w ? w[c] : 1.0) * x0[c * S + b];
-          value += ls / C * (lse * weight_total - weighted_x);
-        }
-        per_position[i] = value;
+        per_position[i] = position_loss([&](int64_t c) { return x0[c * S + b]; }, t, lse, w, weight_total, ls, C);
       }
     });
     bad.check(pt, C);
@@ -175,14 +182,7 @@ void cross_entropy_forward(const Tensor& x, const Tensor& target, const Tensor& 
       const float* row = px + l.row(i);
       const float max = vec::max(row, C);
       const double lse = max + std::log(vec::exp_sum(row, max, nullptr, C));
-      const double w_t = w ? w[t] : 1.0;
-      double value = (1.0 - ls) * -w_t * (row[t] - lse);
-      if (ls > 0.0) {
-        double weighted_x = 0.0;
-        for (int64_t c = 0; c < C; ++c) weighted_x += (w ? w[c] : 1.0) * row[c];
-        value += ls / C * (lse * weight_total - weighted_x);
-      }
-      per_position[i] = value;
+      per_position[i] = position_loss([&](int64_t c) { return row[c]; }, t, lse, w, weight_total, ls, C);
     }
   });
   bad.check(pt, C);

@@ -55,46 +55,48 @@ CONVNET_UPSAMPLE_KERNEL void sample_row(const float* __restrict r, const AxisTab
   for (int64_t j = 0; j < Wo; ++j) y[j] = r[tw.i0[j]] * tw.l0[j] + r[tw.i1[j]] * tw.l1[j];
 }
 
+// fn(p, th, tw) for the planes p, split between threads (each plane a few KB of work at least).
+template <typename Fn>
+void each_plane(const UpsampleGeometry& g, const Fn& fn) {
+  const AxisTable th = axis_table(g.H, g.Ho, g.scale_h, g.align_corners), tw = axis_table(g.W, g.Wo, g.scale_w, g.align_corners);
+  parallel_for(g.planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.Ho * g.Wo)), [&](int64_t begin, int64_t end) {
+    std::vector<float> row(g.W);
+    for (int64_t p = begin; p < end; ++p) fn(p, th, tw, row.data());
+  });
+}
+
 }  // namespace
 
 void upsample_bilinear_forward(const Tensor& x, const UpsampleGeometry& g, const Tensor& y) {
-  const AxisTable th = axis_table(g.H, g.Ho, g.scale_h, g.align_corners), tw = axis_table(g.W, g.Wo, g.scale_w, g.align_corners);
   const float* px = x.f32();
   float* py = y.f32();
-  parallel_for(g.planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.Ho * g.Wo)), [&](int64_t begin, int64_t end) {
-    std::vector<float> r(g.W);
-    for (int64_t p = begin; p < end; ++p) {
-      const float* xp = px + p * g.H * g.W;
-      for (int64_t oh = 0; oh < g.Ho; ++oh) {
-        blend_rows(xp + th.i0[oh] * g.W, xp + th.i1[oh] * g.W, th.l0[oh], th.l1[oh], r.data(), g.W);
-        sample_row(r.data(), tw, py + (p * g.Ho + oh) * g.Wo, g.Wo);
-      }
+  each_plane(g, [&](int64_t p, const AxisTable& th, const AxisTable& tw, float* r) {
+    const float* xp = px + p * g.H * g.W;
+    for (int64_t oh = 0; oh < g.Ho; ++oh) {
+      blend_rows(xp + th.i0[oh] * g.W, xp + th.i1[oh] * g.W, th.l0[oh], th.l1[oh], r, g.W);
+      sample_row(r, tw, py + (p * g.Ho + oh) * g.Wo, g.Wo);
     }
   });
 }
 
 void upsample_bilinear_backward(const Tensor& dy, const UpsampleGeometry& g, const Tensor& dx) {
-  const AxisTable th = axis_table(g.H, g.Ho, g.scale_h, g.align_corners), tw = axis_table(g.W, g.Wo, g.scale_w, g.align_corners);
   const float* pdy = dy.f32();
   float* pdx = dx.f32();
-  parallel_for(g.planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, g.Ho * g.Wo)), [&](int64_t begin, int64_t end) {
-    std::vector<float> dr(g.W);
-    for (int64_t p = begin; p < end; ++p) {
-      float* dxp = pdx + p * g.H * g.W;
-      std::fill(dxp, dxp + g.H * g.W, 0.0f);
-      for (int64_t oh = 0; oh < g.Ho; ++oh) {
-        const float* d = pdy + (p * g.Ho + oh) * g.Wo;
-        std::fill(dr.begin(), dr.end(), 0.0f);
-        for (int64_t j = 0; j < g.Wo; ++j) {
-          dr[tw.i0[j]] += d[j] * tw.l0[j];
-          dr[tw.i1[j]] += d[j] * tw.l1[j];
-        }
-        float* a = dxp + th.i0[oh] * g.W;
-        float* b = dxp + th.i1[oh] * g.W;
-        const float l0 = th.l0[oh], l1 = th.l1[oh];
-        for (int64_t w = 0; w < g.W; ++w) a[w] += dr[w] * l0;
-        for (int64_t w = 0; w < g.W; ++w) b[w] += dr[w] * l1;
+  each_plane(g, [&](int64_t p, const AxisTable& th, const AxisTable& tw, float* dr) {
+    float* dxp = pdx + p * g.H * g.W;
+    std::fill(dxp, dxp + g.H * g.W, 0.0f);
+    for (int64_t oh = 0; oh < g.Ho; ++oh) {
+      const float* d = pdy + (p * g.Ho + oh) * g.Wo;
+      std::fill(dr, dr + g.W, 0.0f);
+      for (int64_t j = 0; j < g.Wo; ++j) {
+        dr[tw.i0[j]] += d[j] * tw.l0[j];
+        dr[tw.i1[j]] += d[j] * tw.l1[j];
       }
+      float* a = dxp + th.i0[oh] * g.W;
+      float* b = dxp + th.i1[oh] * g.W;
+      const float l0 = th.l0[oh], l1 = th.l1[oh];
+      for (int64_t w = 0; w < g.W; ++w) a[w] += dr[w] * l0;
+      for (int64_t w = 0; w < g.W; ++w) b[w] += dr[w] * l1;
     }
   });
 }
