@@ -45,12 +45,22 @@ void log_sigmoid_range(const float* __restrict x, float* __restrict y, int64_t n
   }
 }
 
-// 1 - exp(y) for y <= 0 is exact enough where it matters: near y = 0 (large x) expm1 keeps
-// y's digits (there sigmoid(-x) = -y to float precision, subnormals included), and further out
-// exp(y)'s weight in the difference shrinks as fast as y's rounding grows.
+// 1 - exp(y) = -expm1(y) for y <= 0 (log-sigmoid's output) or NaN, as (1 - s) - s m with exp(y) =
+// s (1 + m) (inline_math.h's exp_reduce): expm1_nonpositive's value without the clamp at 0 and the
+// selects a general x needs (y is never positive; y = 0 gives +0; a tiny y gives -y exactly, so
+// subnormal gradients stay; NaN stays NaN). A fifth fewer instructions in a loop that is
+// compute-bound at 2 threads (0.9x PyTorch's time with expm1_nonpositive).
+inline __attribute__((always_inline)) float one_minus_exp(float y) {
+  const ExpReduced e = exp_reduce(y < -88.0f ? -88.0f : y);  // exp(-88) rounds to 0 here: 1 - 0
+  const float s = pow2_of(e.k);
+  return (1.0f - s) - s * e.m;
+}
+
+// Near y = 0 (large x) 1 - exp(y) keeps y's digits (there sigmoid(-x) = -y to float precision),
+// and further out exp(y)'s weight in the difference shrinks as fast as y's rounding grows.
 __attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
 void log_sigmoid_backward_range(const float* __restrict dy, const float* __restrict y, float* __restrict dx, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (0.0f - expm1_nonpositive(y[i]));  // 0 - : +0 at y = 0, not -0
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * one_minus_exp(y[i]);
 }
 
 }  // namespace
