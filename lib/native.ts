@@ -283,9 +283,10 @@ export interface NativeAddon {
   binaryCrossEntropyForward(x: Handle, target: Handle): Handle;
   /** [dx | null, dtarget | null] of the per-element BCE; fails likewise. */
   binaryCrossEntropyBackward(dloss: Handle, x: Handle, target: Handle, inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
-  pointwiseLossForward(kind: PointwiseLossKind, x: Handle, target: Handle, beta: number): Handle;
+  /** posWeight: binaryCrossEntropyWithLogitsPosWeight's weight per class of the last axis (null for the others). */
+  pointwiseLossForward(kind: PointwiseLossKind, x: Handle, target: Handle, beta: number, posWeight?: Handle | null): Handle;
   pointwiseLossBackward(kind: PointwiseLossKind, dloss: Handle, x: Handle, target: Handle, beta: number, scale: number,
-    inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
+    inputGrad: boolean, targetGrad: boolean, posWeight?: Handle | null): [Handle | null, Handle | null];
   sgdStep(param: Handle, grad: Handle, momentumBuffer: Handle | null, lr: number, momentum: number, dampening: number,
     nesterov: boolean, weightDecay: number, firstStep: boolean): void;
   adamStep(param: Handle, grad: Handle, expAvg: Handle, expAvgSq: Handle, maxExpAvgSq: Handle | null, lr: number,
@@ -304,7 +305,10 @@ export const Activation = {
 export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 
 /** The kinds of the losses of one value per element pair (native/cpu/nn_ops.h's PointwiseLoss): CPU only. */
-export const PointwiseLoss = { mseLoss: 0, l1Loss: 1, smoothL1Loss: 2, huberLoss: 3, binaryCrossEntropyWithLogits: 4 } as const;
+export const PointwiseLoss = {
+  mseLoss: 0, l1Loss: 1, smoothL1Loss: 2, huberLoss: 3, binaryCrossEntropyWithLogits: 4, softMarginLoss: 5,
+  binaryCrossEntropyWithLogitsPosWeight: 6,
+} as const;
 export type PointwiseLossKind = (typeof PointwiseLoss)[keyof typeof PointwiseLoss];
 
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */

@@ -426,21 +426,33 @@ Napi::Value BinaryCrossEntropyBackward(const Napi::CallbackInfo& info) {
 // The losses of one value per element pair, CPU only (lib/nn/functional/loss.ts reduces the loss,
 // and composes them on the GPU): see cpu/pointwise_loss.cc. kind: lib/native.ts's PointwiseLoss.
 namespace {
-const char* const kPointwiseLossNames[] = {"mseLoss", "l1Loss", "smoothL1Loss", "huberLoss", "binaryCrossEntropyWithLogits"};
+const char* const kPointwiseLossNames[] = {"mseLoss",     "l1Loss", "smoothL1Loss", "huberLoss", "binaryCrossEntropyWithLogits",
+                                           "softMarginLoss", "binaryCrossEntropyWithLogits"};
 
 cpu::PointwiseLoss pointwise_loss_arg(const Napi::CallbackInfo& info, size_t i) {
   const int64_t kind = int_arg(info, i, "pointwise loss", "kind");
-  CONVNET_CHECK(kind >= 0 && kind <= 4, "E_ARG", "pointwise loss: unknown kind ", kind);
+  CONVNET_CHECK(kind >= 0 && kind <= 6, "E_ARG", "pointwise loss: unknown kind ", kind);
   return static_cast<cpu::PointwiseLoss>(kind);
 }
 
-void check_pointwise_loss(const Tensor& x, const Tensor& target, cpu::PointwiseLoss kind, float beta, const char* op) {
+// pos_weight: BceWithLogitsPosWeight's weight per class (one per entry of the last axis); null for the others.
+void check_pointwise_loss(const Tensor& x, const Tensor& target, cpu::PointwiseLoss kind, float beta, const Tensor* pos_weight,
+                          const char* op) {
   expect_dtype(x, DType::Float32, op, "input");
   expect_dtype(target, DType::Float32, op, "target");
   CONVNET_CHECK(target.shape == x.shape, "E_SHAPE", op, ": expected `target` of shape ", shape_str(x.shape), ", got ", shape_str(target.shape));
   CONVNET_CHECK(!x.is_cuda() && !target.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
   const bool has_beta = kind == cpu::PointwiseLoss::SmoothL1 || kind == cpu::PointwiseLoss::Huber;
   CONVNET_CHECK(!has_beta || beta > 0, "E_ARG", op, ": expected `beta` > 0, got ", beta);
+  const bool has_pos_weight = kind == cpu::PointwiseLoss::BceWithLogitsPosWeight;
+  CONVNET_CHECK(has_pos_weight == (pos_weight != nullptr), "E_ARG", op, has_pos_weight ? ": expected `posWeight`" : ": unexpected `posWeight`");
+  if (pos_weight) {
+    expect_dtype(*pos_weight, DType::Float32, op, "posWeight");
+    CONVNET_CHECK(!pos_weight->is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
+    CONVNET_CHECK(x.dim() >= 1 && pos_weight->numel() == x.shape.back() && pos_weight->numel() > 0, "E_SHAPE", op,
+                  ": expected `posWeight` of one value per class (", x.dim() >= 1 ? x.shape.back() : 0, "), got ",
+                  shape_str(pos_weight->shape));
+  }
 }
 }  // namespace
 
@@ -450,9 +462,10 @@ Napi::Value PointwiseLossForward(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 1, op, "input");
   const Tensor& target = tensor_arg(info, 2, op, "target");
   const float beta = static_cast<float>(number_arg(info, 3, op, "beta"));
-  check_pointwise_loss(x, target, kind, beta, op);
+  const Tensor* pos_weight = optional_tensor_arg(info, 4, op, "posWeight");
+  check_pointwise_loss(x, target, kind, beta, pos_weight, op);
   Tensor loss = Tensor::empty(x.shape, DType::Float32, x.device());
-  Queue::cpu().submit(op, x.numel(), [=] { cpu::pointwise_loss_forward(kind, x, target, beta, loss); });
+  Queue::cpu().submit(op, x.numel(), [=, p = or_empty(pos_weight)] { cpu::pointwise_loss_forward(kind, x, target, beta, p, loss); });
   return wrap_tensor(info.Env(), std::move(loss));
 }
 
@@ -465,13 +478,16 @@ Napi::Value PointwiseLossBackward(const Napi::CallbackInfo& info) {
   const float beta = static_cast<float>(number_arg(info, 4, op, "beta"));
   const float scale = static_cast<float>(number_arg(info, 5, op, "scale"));
   const bool want_input_grad = bool_arg(info, 6, op, "inputGrad"), want_target_grad = bool_arg(info, 7, op, "targetGrad");
-  check_pointwise_loss(x, target, kind, beta, op);
+  const Tensor* pos_weight = optional_tensor_arg(info, 8, op, "posWeight");
+  check_pointwise_loss(x, target, kind, beta, pos_weight, op);
   expect_dtype(dloss, DType::Float32, op, "dloss");
   CONVNET_CHECK(!dloss.is_cuda() && (dloss.numel() == 1 || dloss.shape == x.shape), "E_SHAPE", op,
                 " backward: expected `dloss` of one element or of shape ", shape_str(x.shape), " on the CPU, got ", shape_str(dloss.shape));
   Tensor dx = want_input_grad ? Tensor::empty(x.shape, DType::Float32, x.device()) : Tensor{};
   Tensor dtarget = want_target_grad ? Tensor::empty(x.shape, DType::Float32, x.device()) : Tensor{};
-  Queue::cpu().submit(op, x.numel(), [=] { cpu::pointwise_loss_backward(kind, dloss, x, target, beta, scale, dx, dtarget); });
+  Queue::cpu().submit(op, x.numel(), [=, p = or_empty(pos_weight)] {
+    cpu::pointwise_loss_backward(kind, dloss, x, target, beta, p, scale, dx, dtarget);
+  });
   Napi::Array out = Napi::Array::New(info.Env(), 2);
   out.Set(0u, dx.storage() ? wrap_tensor(info.Env(), std::move(dx)) : info.Env().Null());
   out.Set(1u, dtarget.storage() ? wrap_tensor(info.Env(), std::move(dtarget)) : info.Env().Null());

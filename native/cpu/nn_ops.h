@@ -59,10 +59,13 @@ void scaled_elu_backward(const Tensor& dy, const Tensor& x, ScaledElu e, const T
 // element pair of same-shape x and target (pointwise_loss.cc; beta: smooth L1's beta, Huber's
 // delta, > 0); the backward from dloss (one value or one per element) times `scale`, into dx
 // and/or dtarget (an empty Tensor: not asked for).
-enum class PointwiseLoss { Mse = 0, L1 = 1, SmoothL1 = 2, Huber = 3, BceWithLogits = 4 };
-void pointwise_loss_forward(PointwiseLoss kind, const Tensor& x, const Tensor& target, float beta, const Tensor& loss);
+// BceWithLogitsPosWeight reads pos_weight, one weight per class of the last axis (an empty
+// Tensor for the other kinds).
+enum class PointwiseLoss { Mse = 0, L1 = 1, SmoothL1 = 2, Huber = 3, BceWithLogits = 4, SoftMargin = 5, BceWithLogitsPosWeight = 6 };
+void pointwise_loss_forward(PointwiseLoss kind, const Tensor& x, const Tensor& target, float beta, const Tensor& pos_weight,
+                            const Tensor& loss);
 void pointwise_loss_backward(PointwiseLoss kind, const Tensor& dloss, const Tensor& x, const Tensor& target, float beta,
-                              float scale, const Tensor& dx, const Tensor& dtarget);
+                             const Tensor& pos_weight, float scale, const Tensor& dx, const Tensor& dtarget);
 
 // torch.nn.functional.grid_sample on 4-D input (grid_sample.cc; CPU only: the GPU composes it
 // from tensor ops): x [N, C, H, W], grid [N, Ho, Wo, 2] of (x, y) in -1 .. 1, y [N, C, Ho, Wo];

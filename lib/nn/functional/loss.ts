@@ -10,7 +10,7 @@
  * the data: the kernel reports it as an `E_INDEX` error at the next wait, naming the op.
  * Means over an empty batch are NaN and sums 0, as PyTorch's.
  */
-import { noGrad, record } from '../../autograd';
+import { noGrad, record, type BackwardFn } from '../../autograd';
 import { any } from '../../composite';
 import { tensor } from '../../creation';
 import { tidy } from '../../engine';
@@ -23,7 +23,7 @@ import { Tensor } from '../../tensor';
 import {
   broadcastShapes, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, isTensor, shapeStr,
 } from '../../validate';
-import { logSigmoid, relu } from './activation';
+import { relu } from './activation';
 import { logSoftmax } from './layers';
 
 type F32 = Tensor<'float32'>;
@@ -668,25 +668,40 @@ function nativePointwiseLoss(x: F32, t: F32, beta = 1): boolean {
   return x.device === 'cpu' && t.device === 'cpu' && shapeStr(x.shape) === shapeStr(t.shape) && Math.fround(beta) > 0;
 }
 
+/** Whether posWeight is one constant weight per class of x's last axis ([C], [1, C], ...), as the kernel reads it. */
+function onePerClass(p: F32, x: F32): boolean {
+  const C = x.rank === 0 ? 0 : x.shape[x.rank - 1];
+  return C > 0 && p.size === C && p.shape[p.rank - 1] === C && !p.requiresGrad && p.device === 'cpu';
+}
+
 /**
- * A loss of one value per element pair on the CPU (MSE, L1, smooth L1, Huber, BCE of logits:
+ * A loss of one value per element pair on the CPU (MSE, L1, smooth L1, Huber, BCE of logits, soft margin:
  * native/cpu/pointwise_loss.cc, PyTorch's formulas): the loss per element in one pass, then the
  * reduction; the backward one pass from the reduced loss's gradient as it is (one value for
  * 'mean', scaled by 1 / N, and 'sum'), into the gradients of the operands that need one.
  * Composed, each way took two to ten passes (MSE forward + backward 2.1x PyTorch's time on
  * [64, 3, 64, 64]).
  */
-function pointwiseLossOnCpu(op: keyof typeof PointwiseLoss, x: F32, t: F32, code: ReductionCode, beta = 1): F32 {
-  const kind = PointwiseLoss[op];
-  const y = noGrad(() => tidy(() => {
-    const per = new Tensor<'float32'>(native.pointwiseLossForward(kind, x.handle(op), t.handle(op), beta), x.shape, 'float32');
-    return reduceElementwise(per, code);
-  })) as F32;
-  const factor = code === REDUCTION.mean ? 1 / x.size : 1;
-  return record(op, y, [x, t], (dy, [sx, st], needs) => {
-    const [dx, dt] = native.pointwiseLossBackward(kind, dy.handle(op), sx.handle(op), st.handle(op), beta, factor, needs[0], needs[1]);
+function pointwiseLossOnCpu(op: Exclude<keyof typeof PointwiseLoss, 'binaryCrossEntropyWithLogitsPosWeight'>, x: F32, t: F32,
+  code: ReductionCode, beta = 1, weights: { weight?: F32 | null; posWeight?: F32 | null } = {}): F32 {
+  // posWeight (BCE of logits: one weight per class, no gradient) goes into the kernel; weight (any
+  // shape that broadcasts to x) multiplies the loss per element before the reduction, so the
+  // backward then starts from a gradient per element.
+  const { weight = null, posWeight = null } = weights;
+  const kind = posWeight ? PointwiseLoss.binaryCrossEntropyWithLogitsPosWeight : PointwiseLoss[op];
+  const saved = posWeight ? [x, t, posWeight] : [x, t];
+  const backward = (factor: number): BackwardFn => (dy, [sx, st, sp], needs) => {
+    const [dx, dt] = native.pointwiseLossBackward(kind, dy.handle(op), sx.handle(op), st.handle(op), beta, factor, needs[0], needs[1],
+      sp ? sp.handle(op) : null);
     return [dx === null ? null : new Tensor<'float32'>(dx, sx.shape, 'float32'), dt === null ? null : new Tensor<'float32'>(dt, sx.shape, 'float32')];
-  }, [x, t]);
+  };
+  const p = posWeight ? posWeight.handle(op) : null;
+  const perElement = () => new Tensor<'float32'>(native.pointwiseLossForward(kind, x.handle(op), t.handle(op), beta, p), x.shape, 'float32');
+  if (weight) {
+    return tidy(() => reduceElementwise(mul(record(op, noGrad(perElement) as F32, [x, t], backward(1), saved), weight), code));
+  }
+  const y = noGrad(() => tidy(() => reduceElementwise(perElement(), code))) as F32;
+  return record(op, y, [x, t], backward(code === REDUCTION.mean ? 1 / x.size : 1), saved);
 }
 
 /**
@@ -752,7 +767,9 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
   const w = elementWeight(op, 'weight', o.weight, x);
   const p = elementWeight(op, 'posWeight', o.posWeight, x);
   const code = reductionCode(op, o.reduction);
-  if (w === null && p === null && nativePointwiseLoss(x, t)) return pointwiseLossOnCpu(op, x, t, code);
+  if (nativePointwiseLoss(x, t) && (w === null || w.device === 'cpu') && (p === null || onePerClass(p, x))) {
+    return pointwiseLossOnCpu(op, x, t, code, 1, { weight: w, posWeight: p });
+  }
   return tidy(() => {
     const softplusNegAbs = log(scale(exp(neg(abs(x))), 1, 1));        // log(1 + exp(−|x|)) <= log 2
     let loss: F32;
@@ -910,6 +927,9 @@ export function softMarginLoss(input: Tensor, target: Tensor, options?: SoftMarg
     fail('E_SHAPE', `${op}: expected \`target\` broadcastable to \`input\`'s shape ${shapeStr(x.shape)}, got ${shapeStr(y.shape)}`);
   }
   const code = reductionCode(op, o.reduction);
+  if (x.device === 'cpu' && shapeStr(y.shape) === shapeStr(x.shape)) {
+    return tidy(() => pointwiseLossOnCpu(op, x, asFloat(y), code));
+  }
   return tidy(() => {
     const z = neg(mul(x, asFloat(y)));
     return reduceElementwise(add(maximum(z, 0), log1p(exp(neg(abs(z))))), code);
@@ -931,9 +951,9 @@ export function multilabelSoftMarginLoss(input: Tensor, target: Tensor, options?
   const w = elementWeight(op, 'weight', o.weight, x);
   const code = reductionCode(op, o.reduction);
   const C = x.shape[x.rank - 1];
+  // −(t logσ(x) + (1 − t) logσ(−x)) is the BCE of logits, term for term (its one native pass on the CPU).
   return tidy(() => {
-    let loss = neg(add(mul(t, logSigmoid(x)), mul(scale(t, -1, 1), logSigmoid(neg(x)))));
-    if (w) loss = mul(loss, w);
+    const loss = binaryCrossEntropyWithLogits(x, t, { reduction: 'none', ...(w ? { weight: w } : {}) });
     return reduceElementwise(scale(sum(loss, x.rank - 1), 1 / C), code);
   });
 }
