@@ -283,6 +283,9 @@ export interface NativeAddon {
   binaryCrossEntropyForward(x: Handle, target: Handle): Handle;
   /** [dx | null, dtarget | null] of the per-element BCE; fails likewise. */
   binaryCrossEntropyBackward(dloss: Handle, x: Handle, target: Handle, inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
+  /** CPU only: x [N, C], target [N, C] int32 (labels checked when it runs: E_INDEX at the next wait). */
+  multilabelMarginLossForward(x: Handle, target: Handle, reduction: 0 | 1 | 2): Handle;
+  multilabelMarginLossBackward(dloss: Handle, x: Handle, target: Handle, reduction: 0 | 1 | 2): Handle;
   /** posWeight: binaryCrossEntropyWithLogitsPosWeight's weight per class of the last axis (null for the others). */
   pointwiseLossForward(kind: PointwiseLossKind, x: Handle, target: Handle, beta: number, posWeight?: Handle | null): Handle;
   pointwiseLossBackward(kind: PointwiseLossKind, dloss: Handle, x: Handle, target: Handle, beta: number, scale: number,

@@ -187,6 +187,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<KlDivBackward>(env, exports, "klDivBackward");
   add_gpu<BinaryCrossEntropyForward>(env, exports, "binaryCrossEntropyForward");
   add_gpu<BinaryCrossEntropyBackward>(env, exports, "binaryCrossEntropyBackward");
+  add<MultilabelMarginLossForward>(env, exports, "multilabelMarginLossForward");
+  add<MultilabelMarginLossBackward>(env, exports, "multilabelMarginLossBackward");
   add<PointwiseLossForward>(env, exports, "pointwiseLossForward");
   add<PointwiseLossBackward>(env, exports, "pointwiseLossBackward");
   add_gpu<SgdStep>(env, exports, "sgdStep");

@@ -266,6 +266,58 @@ describe('nn: more activations, losses and layers', () => {
       }
     });
 
+    it('multilabelMarginLoss on the CPU (native): values and gradient as float64, repeats and empty rows, any thread count', () => {
+      const N = 37, C = 50, next = rng(41);
+      const x = Float32Array.from({ length: N * C }, () => (next() - 0.5) * 4);
+      const labels = new Int32Array(N * C).fill(-1);
+      for (let n = 0; n < N; n++) {
+        const count = n % 9;   // 0 (an empty row) to 8 targets, a repeat now and then
+        for (let j = 0; j < count; j++) labels[n * C + j] = Math.floor(next() * C);
+        for (let j = count + 1; j < C; j++) labels[n * C + j] = Math.floor(next() * C);   // after the -1: ignored
+      }
+      const per = new Float64Array(N), grad = new Float64Array(N * C);
+      for (let n = 0; n < N; n++) {
+        const targets: number[] = [];
+        for (let j = 0; j < C && labels[n * C + j] !== -1; j++) targets.push(labels[n * C + j]);
+        const isTarget = new Set(targets);
+        for (const j of targets) {
+          for (let i = 0; i < C; i++) {
+            const z = 1 - x[n * C + j] + x[n * C + i];
+            if (isTarget.has(i) || z <= 0) continue;
+            per[n] += z / C;
+            grad[n * C + i] += 1 / C;
+            grad[n * C + j] -= 1 / C;
+          }
+        }
+      }
+      const target = cc.tensor(labels, { shape: [N, C], dtype: 'int32' });
+      for (const reduction of ['none', 'mean', 'sum'] as const) {
+        const xt = cc.tensor(x, { shape: [N, C], requiresGrad: true }) as F32;
+        const loss = F.multilabelMarginLoss(xt, target, { reduction });
+        const dy = reduction === 'none' ? Float32Array.from({ length: N }, (_, n) => 0.5 + n / N) : Float32Array.of(1.5);
+        loss.backward(cc.tensor(dy, { shape: [...loss.shape] }));
+        const factor = (n: number) => (reduction === 'none' ? dy[n] : reduction === 'mean' ? dy[0] / N : dy[0]);
+        const total = per.reduce((a, b) => a + b, 0);
+        expectClose(loss.dataSync(), reduction === 'none' ? Array.from(per) : [reduction === 'mean' ? total / N : total], 1e-6, 1e-7, reduction);
+        expectClose(xt.grad!.dataSync(), Array.from(grad, (g, k) => g * factor(Math.floor(k / C))), 1e-6, 1e-9, `${reduction} dx`);
+      }
+      const before = cc.getNumThreads();
+      try {
+        const run = () => {
+          const xt = cc.tensor(x, { shape: [N, C], requiresGrad: true }) as F32;
+          const loss = F.multilabelMarginLoss(xt, target, { reduction: 'sum' });
+          loss.backward();
+          return [...loss.dataSync(), ...xt.grad!.dataSync()];
+        };
+        cc.setNumThreads(1);
+        const one = run();
+        cc.setNumThreads(2);
+        expect(run()).to.deep.equal(one);
+      } finally {
+        cc.setNumThreads(before);
+      }
+    });
+
     it('refuse bad input with typed errors, leaving it intact', () => {
       const a = cc.tensor([[1, 2], [3, 4]]), b = cc.tensor([[0.5, 1], [2, -1]]), y = cc.tensor([1, -1]);
       const ia = cc.tensor([[1, 2], [3, 4]], { dtype: 'int32' });
@@ -317,8 +369,11 @@ describe('nn: more activations, losses and layers', () => {
       expectError(() => F.multilabelMarginLoss(a, i32([1, -1])), 'E_SHAPE');
       expectError(() => F.multilabelMarginLoss(cc.ones([1, 2, 2]), i32([1, -1, 0, 0], [1, 2, 2])), 'E_SHAPE');
       expectError(() => F.multilabelMarginLoss(cc.ones([2, 0]), cc.zeros([2, 0], 'int32')), 'E_SHAPE', /at least one class/);
-      expectError(() => F.multilabelMarginLoss(a, i32([[2, -1], [0, 1]])), 'E_INDEX', /out of range/);
-      expectError(() => F.multilabelMarginLoss(a, i32([[0, -2], [0, 1]])), 'E_INDEX', /out of range/);
+      // Labels are data: on the CPU the kernel checks them as it runs (E_INDEX when the loss is
+      // read, as crossEntropy), every entry, even after the first -1, as PyTorch.
+      expectError(() => F.multilabelMarginLoss(a, i32([[2, -1], [0, 1]])).item(), 'E_INDEX', /out of range/);
+      expectError(() => F.multilabelMarginLoss(a, i32([[0, -2], [0, 1]])).item(), 'E_INDEX', /out of range/);
+      expectError(() => F.multilabelMarginLoss(a, i32([[0, -1], [0, 5]]), { reduction: 'none' }).dataSync(), 'E_INDEX', /target 5 at position 3/);
       expectError(() => F.multilabelMarginLoss(a, t, { reduction: 'avg' as Red }), 'E_ARG');
       // Nothing was changed by the refusals.
       expect([a.tolist(), b.tolist(), y.tolist(), ia.tolist(), v.tolist(), t.tolist()]).to.deep.equal([

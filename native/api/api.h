@@ -198,6 +198,8 @@ Napi::Value KlDivForward(const Napi::CallbackInfo& info);               // (x, t
 Napi::Value KlDivBackward(const Napi::CallbackInfo& info);              // (dloss, x, target, reduction, logTarget, targetGrad) -> [dx, dtarget | null]
 Napi::Value BinaryCrossEntropyForward(const Napi::CallbackInfo& info);  // (x, target) -> per-element loss; fails when run at an x outside [0, 1]
 Napi::Value BinaryCrossEntropyBackward(const Napi::CallbackInfo& info); // (dloss, x, target, inputGrad, targetGrad) -> [dx | null, dtarget | null]; fails likewise
+Napi::Value MultilabelMarginLossForward(const Napi::CallbackInfo& info);   // (x [N, C], target [N, C] int32, reduction); CPU only
+Napi::Value MultilabelMarginLossBackward(const Napi::CallbackInfo& info);  // (dloss, x, target, reduction) -> dx
 Napi::Value PointwiseLossForward(const Napi::CallbackInfo& info);   // (kind, x, target, beta, posWeight?) -> per-element loss; CPU only
 Napi::Value PointwiseLossBackward(const Napi::CallbackInfo& info);  // (kind, dloss, x, target, beta, scale, inputGrad, targetGrad, posWeight?) -> [dx | null, dtarget | null]
 // optim_api.cc: in-place steps; return undefined

@@ -244,6 +244,44 @@ Napi::Value MultiMarginLossBackward(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
+// multilabelMarginLoss, CPU only (lib/ composes it on the GPU); x [N, C] float32, target [N, C]
+// int32 (lib/ reshapes PyTorch's [C] and scalar forms).
+namespace {
+void check_multilabel(const Tensor& x, const Tensor& target, const char* op) {
+  expect_dtype(x, DType::Float32, op, "input");
+  expect_dtype(target, DType::Int32, op, "target");
+  CONVNET_CHECK(x.dim() == 2 && x.shape[1] >= 1, "E_SHAPE", op, ": expected `input` of shape [N, C], got ", shape_str(x.shape));
+  CONVNET_CHECK(target.shape == x.shape, "E_SHAPE", op, ": expected `target` of shape ", shape_str(x.shape), ", got ",
+                shape_str(target.shape));
+  CONVNET_CHECK(!x.is_cuda() && !target.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
+}
+}  // namespace
+
+Napi::Value MultilabelMarginLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "multilabelMarginLoss";
+  const Tensor& x = tensor_arg(info, 0, op, "input");
+  const Tensor& target = tensor_arg(info, 1, op, "target");
+  const Reduction reduction = reduction_arg(info, 2, op);
+  check_multilabel(x, target, op);
+  Tensor loss = make_loss(reduction, Shape{x.shape[0]}, x.device());
+  Queue::cpu().enqueue(op, [=] { cpu::multilabel_margin_loss_forward(x, target, reduction, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value MultilabelMarginLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "multilabelMarginLoss backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  const Tensor& x = tensor_arg(info, 1, op, "input");
+  const Tensor& target = tensor_arg(info, 2, op, "target");
+  const Reduction reduction = reduction_arg(info, 3, op);
+  check_multilabel(x, target, op);
+  check_dloss(dloss, reduction, Shape{x.shape[0]}, op);
+  CONVNET_CHECK(!dloss.is_cuda(), "E_DEVICE", op, ": expected `dloss` on the CPU");
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  Queue::cpu().enqueue(op, [=] { cpu::multilabel_margin_loss_backward(dloss, x, target, reduction, dx); });
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
 Napi::Value ContrastiveLossForward(const Napi::CallbackInfo& info) {
   const char* op = "contrastiveLoss";
   const Tensor& a = tensor_arg(info, 0, op, "a");

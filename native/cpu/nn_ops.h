@@ -104,6 +104,13 @@ struct UnfoldGeometry {
 void unfold(const Tensor& x, const UnfoldGeometry& u, const Tensor& cols);
 void fold(const Tensor& cols, const UnfoldGeometry& u, const Tensor& y);
 
+// F.multilabel_margin_loss (multilabel_margin_loss.cc; CPU only: the GPU composes it): x [N, C]
+// float32, target [N, C] int32 (each row's target classes up to its first -1; every entry in
+// [-1, C), E_INDEX when the kernel runs); loss one value per sample (None) or the reduction.
+void multilabel_margin_loss_forward(const Tensor& x, const Tensor& target, Reduction reduction, const Tensor& loss);
+void multilabel_margin_loss_backward(const Tensor& dloss, const Tensor& x, const Tensor& target, Reduction reduction,
+                                     const Tensor& dx);
+
 // conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
 // the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be
 // kept between calls (Note [prepared weights], prepared_weights.h).

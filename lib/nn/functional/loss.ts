@@ -1069,6 +1069,18 @@ export function multilabelMarginLoss(input: Tensor, target: Tensor, options?: Mu
   const N = x.rank === 2 ? x.shape[0] : 1;
   if (C === 0) fail('E_SHAPE', `${op}: expected at least one class, got \`input\` of shape ${shapeStr(x.shape)}`);
   const code = reductionCode(op, o.reduction);
+  if (x.device === 'cpu') {
+    // One native pass each way (native/cpu/multilabel_margin_loss.cc); the labels are checked as it runs.
+    const c = code as 0 | 1 | 2;
+    return tidy(() => {
+      const x2 = reshape(x, [N, C]), y2 = reshape(y, [N, C]);
+      const loss = noGrad(() => new Tensor<'float32'>(native.multilabelMarginLossForward(x2.handle(op), y2.handle(op), c), c === REDUCTION.none ? [N] : [], 'float32')) as F32;
+      const recorded = record(op, loss, [x2], (dy, [sx, sy]) => [
+        new Tensor<'float32'>(native.multilabelMarginLossBackward(dy.handle(op), sx.handle(op), sy.handle(op), c), [N, C], 'float32'),
+      ], [x2, y2]);
+      return c === REDUCTION.none && x.rank < 2 ? reshape(recorded, []) : recorded;
+    });
+  }
   const labelsRead = y.dataSync() as Int32Array;
   // Slot j of sample n: its target class (0 when unused), whether it is used, and which classes are not targets.
   const slotClass = new Int32Array(N * C), slotUsed = new Float32Array(N * C), other = new Float32Array(N * C).fill(1);
