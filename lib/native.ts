@@ -197,6 +197,9 @@ export interface NativeAddon {
   // ---- neural-network ops (see native/api/api.h) ----
   activationForward(kind: ActivationKind, x: Handle, param: number, param2: number): Handle;
   activationBackward(kind: ActivationKind, dy: Handle, x: Handle, y: Handle, param: number, param2: number): Handle;
+  /** CPU only: x halved along dim (even), y = first half * sigmoid(second half). */
+  gluForward(x: Handle, dim: number): Handle;
+  gluBackward(dy: Handle, x: Handle, dim: number): Handle;
   /** geometry: [strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups] */
   /** lo, hi: a fused activation, y = min(max(conv(x, w) + b, lo), hi) (ReLU: 0, Infinity) */
   conv2dForward(x: Handle, w: Handle, b: Handle | null, geometry: readonly number[], lo?: number, hi?: number): Handle;

@@ -117,6 +117,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   // neural-network ops
   add_gpu<ActivationForward>(env, exports, "activationForward");
   add_gpu<ActivationBackward>(env, exports, "activationBackward");
+  add<GluForward>(env, exports, "gluForward");
+  add<GluBackward>(env, exports, "gluBackward");
   add_gpu<Conv2dForward>(env, exports, "conv2dForward");
   add_gpu<Conv2dBackwardData>(env, exports, "conv2dBackwardData");
   add_gpu<Conv2dBackwardFilter>(env, exports, "conv2dBackwardFilter");

@@ -1,6 +1,7 @@
 /**
  * The rest of torch.nn's pointwise activations, native on the CPU (one pass each way;
- * native/cpu/silu.cc, mish.cc, softplus.cc, softsign.cc, tanh.cc, piecewise_linear.cc, elu.cc):
+ * native/cpu/silu.cc, mish.cc, softplus.cc, softsign.cc, tanh.cc, piecewise_linear.cc, elu.cc;
+ * the gated linear unit, glu.cc):
  * values and gradients against float64 over a sweep within a few ulp, the piecewise-linear ones
  * bit for bit as PyTorch's float32 formulas, special values, finite differences through the tape,
  * typed errors. (The GPU composes them from tensor ops: test/cuda-layers.test.ts compares the two.)
@@ -246,5 +247,56 @@ describe('torch.nn\'s other activations: native on the CPU', () => {
     } finally {
       cc.setNumThreads(before);
     }
+  });
+
+  it('glu: value and both halves\' gradients within a few ulp of float64, along each axis; any thread count', () => {
+    const shape = [2, 6, 5, 4], next = rng(71);
+    const values = Float32Array.from({ length: 240 }, () => (next() - 0.5) * 24);
+    values.set([100, -100, 88, -88, 0, -0, 1e-30]);
+    const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+    for (const dim of [-4, 1, 3, -1]) {
+      const d = (dim + 4) % 4, half = shape[d] / 2;
+      const inner = shape.slice(d + 1).reduce((a, b) => a * b, 1), outer = shape.slice(0, d).reduce((a, b) => a * b, 1);
+      const x = cc.tensor(values, { shape, requiresGrad: true }) as F32;
+      const y = F.glu(x, dim);
+      expect(y.shape).to.deep.equal(shape.map((s, i) => (i === d ? half : s)));
+      const dyv = Float32Array.from({ length: y.size }, (_, i) => f(0.5 + (i % 7) * 0.25));
+      y.backward(cc.tensor(dyv, { shape: [...y.shape] }));
+      const yv = y.dataSync(), gv = x.grad!.dataSync();
+      for (let o = 0; o < outer; o++) {
+        for (let h = 0; h < half * inner; h++) {
+          const ia = o * 2 * half * inner + h, ib = ia + half * inner, iy = o * half * inner + h;
+          const a = values[ia], b = values[ib], s = sigmoid(b), g = dyv[iy];
+          const checks: [string, number, number, number, number][] = [
+            ['y', yv[iy], a * s, a * s, 3], ['da', gv[ia], g * s, g * s, 3.5],
+            // 1 - s cancels for large b (PyTorch's form too): s's error times s a dy, in ulps of s a dy
+            ['db', gv[ib], g * (1 - s) * s * a, g * a * s, 4],
+          ];
+          for (const [what, got, want, scale, allowed] of checks) {
+            const e = ulps(got, want, scale);
+            if (!(e <= allowed)) expect.fail(`glu dim ${dim} ${what} at a ${a}, b ${b}: ${got}, float64 ${want}: ${e.toFixed(2)} ulp`);
+          }
+        }
+      }
+    }
+    tapeCheck('glu dim 2', [{ shape: [2, 3, 4] }], ([t]) => F.glu(t, 2));
+    const before = cc.getNumThreads();
+    try {
+      const big = cc.randn([3, 2 * 70001], 0, 4, { requiresGrad: true }) as F32;
+      const run = () => {
+        big.grad = null;
+        const y = F.glu(big, 1);
+        y.backward(cc.onesLike(y));
+        return [y.dataSync(), big.grad!.dataSync()];
+      };
+      cc.setNumThreads(1);
+      const one = run();
+      cc.setNumThreads(2);
+      const two = run();
+      one.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(two[i].buffer)), `glu ${i}`).to.equal(true));
+    } finally {
+      cc.setNumThreads(before);
+    }
+    expect(F.glu(cc.zeros([0, 4]), 1).shape).to.deep.equal([0, 2]);
   });
 });

@@ -147,3 +147,53 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
 
 }  // namespace api
 }  // namespace convnet
+
+namespace convnet {
+namespace api {
+
+// F.glu on the CPU (lib/ composes it on the GPU): x halved along `dim`, as cpu/glu.cc computes.
+namespace {
+struct GluShape {
+  Shape y;
+  int64_t outer = 1, half_inner = 1;
+};
+GluShape glu_shape(const Tensor& x, int64_t dim, const char* op) {
+  expect_dtype(x, DType::Float32, op, "x");
+  CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
+  CONVNET_CHECK(x.dim() >= 1, "E_SHAPE", op, ": expected a tensor of rank 1 or more, got a scalar");
+  const int64_t d = normalize_axis(dim, x.dim(), op);
+  CONVNET_CHECK(x.shape[d] % 2 == 0, "E_SHAPE", op, ": the halved dimension ", d, " must have an even size, got ", x.shape[d]);
+  GluShape g;
+  g.y = x.shape;
+  g.y[d] /= 2;
+  for (int64_t k = 0; k < d; ++k) g.outer *= x.shape[k];
+  g.half_inner = g.y[d];
+  for (int64_t k = d + 1; k < x.dim(); ++k) g.half_inner *= x.shape[k];
+  return g;
+}
+}  // namespace
+
+Napi::Value GluForward(const Napi::CallbackInfo& info) {
+  const char* op = "glu";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  const GluShape g = glu_shape(x, int_arg(info, 1, op, "dim"), op);
+  Tensor y = Tensor::empty(g.y, DType::Float32, x.device());
+  Queue::cpu().submit(op, y.numel(), [x, g, y] { cpu::glu_forward(x, g.outer, g.half_inner, y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+Napi::Value GluBackward(const Napi::CallbackInfo& info) {
+  const char* op = "glu backward";
+  const Tensor& dy = tensor_arg(info, 0, op, "dy");
+  const Tensor& x = tensor_arg(info, 1, op, "x");
+  const GluShape g = glu_shape(x, int_arg(info, 2, op, "dim"), op);
+  expect_dtype(dy, DType::Float32, op, "dy");
+  CONVNET_CHECK(dy.shape == g.y && !dy.is_cuda(), "E_SHAPE", op, ": expected `dy` of shape ", shape_str(g.y), " on the CPU, got ",
+                shape_str(dy.shape));
+  Tensor dx = Tensor::empty(x.shape, DType::Float32, x.device());
+  Queue::cpu().submit(op, x.numel(), [dy, x, g, dx] { cpu::glu_backward(dy, x, g.outer, g.half_inner, dx); });
+  return wrap_tensor(info.Env(), std::move(dx));
+}
+
+}  // namespace api
+}  // namespace convnet

@@ -122,6 +122,8 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info);     // (x, axis, index, 
 // activation_api.cc: kind 0 relu, 1 leakyRelu (param = slope), 2 elu (param = alpha), 3 sigmoid, 4 tanh
 Napi::Value ActivationForward(const Napi::CallbackInfo& info);   // (kind, x, param) -> y
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info);  // (kind, dy, x, y, param) -> dx
+Napi::Value GluForward(const Napi::CallbackInfo& info);    // (x, dim) -> y, x halved along dim (CPU only)
+Napi::Value GluBackward(const Napi::CallbackInfo& info);   // (dy, x, dim) -> dx
 // conv_api.cc: geometry = [strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups]
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info);         // (x, w, b | null, geometry) -> y
 Napi::Value Conv2dBackwardData(const Napi::CallbackInfo& info);    // (dy, w, b | null, geometry, xShape) -> dx (+ b per channel)

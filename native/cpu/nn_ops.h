@@ -104,6 +104,11 @@ struct UnfoldGeometry {
 void unfold(const Tensor& x, const UnfoldGeometry& u, const Tensor& cols);
 void fold(const Tensor& cols, const UnfoldGeometry& u, const Tensor& y);
 
+// F.glu (glu.cc; CPU only: the GPU composes it): x viewed as [outer, 2, H], y [outer, H] =
+// x[:, 0] sigmoid(x[:, 1]); the backward writes dx (x's shape) from dy (y's) and x.
+void glu_forward(const Tensor& x, int64_t outer, int64_t H, const Tensor& y);
+void glu_backward(const Tensor& dy, const Tensor& x, int64_t outer, int64_t H, const Tensor& dx);
+
 // F.multilabel_margin_loss (multilabel_margin_loss.cc; CPU only: the GPU composes it): x [N, C]
 // float32, target [N, C] int32 (each row's target classes up to its first -1; every entry in
 // [-1, C), E_INDEX when the kernel runs); loss one value per sample (None) or the reduction.

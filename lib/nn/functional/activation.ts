@@ -307,6 +307,12 @@ export function glu(x: Tensor, dim = -1): F32 {
   const d = checkAxis(op, 'dim', dim, t.rank);
   const n = t.shape[d];
   if (n % 2 !== 0) fail('E_SHAPE', `${op}: the halved dimension ${d} must have an even size, got ${n} (x ${shapeStr(t.shape)})`);
+  if (t.device === 'cpu') {
+    // One native pass each way (native/cpu/glu.cc).
+    const shape = t.shape.map((s, i) => (i === d ? n / 2 : s));
+    const y = noGrad(() => new Tensor<'float32'>(native.gluForward(t.handle(op), d), shape, 'float32')) as F32;
+    return record(op, y, [t], (dy, [sx]) => [new Tensor<'float32'>(native.gluBackward(dy.handle(op), sx.handle(op), d), sx.shape, 'float32')], [t]);
+  }
   return tidy(() => mul(narrow(t, d, 0, n / 2), sigmoid(narrow(t, d, n / 2, n / 2))));
 }
 
