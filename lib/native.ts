@@ -243,8 +243,9 @@ export interface NativeAddon {
   proboutForward(x: Handle, pieces: number, lambda: number, training: boolean, dropout: boolean): [Handle, Handle | null];
   /** dx from dy and the picked pieces (training) or x (evaluation). */
   proboutBackward(dy: Handle, saved: Handle, pieces: number, lambda: number, dropout: boolean, training: boolean): Handle;
-  softmaxForward(x: Handle, dim: number, log: boolean): Handle;
-  softmaxBackward(dy: Handle, y: Handle, dim: number, log: boolean): Handle;
+  /** negate (CPU only, not with log): softmin, the softmax of -x. */
+  softmaxForward(x: Handle, dim: number, log: boolean, negate?: boolean): Handle;
+  softmaxBackward(dy: Handle, y: Handle, dim: number, log: boolean, negate?: boolean): Handle;
   dropoutForward(x: Handle, p: number): [Handle, Handle];
   dropoutBackward(dy: Handle, mask: Handle, p: number): Handle;
   lrnForward(x: Handle, size: number, alpha: number, beta: number, k: number): Handle;

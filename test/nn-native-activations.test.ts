@@ -299,4 +299,46 @@ describe('torch.nn\'s other activations: native on the CPU', () => {
     }
     expect(F.glu(cc.zeros([0, 4]), 1).shape).to.deep.equal([0, 2]);
   });
+
+  it('softmin: softmax of -x as float64, along the last axis and a middle one, gradient too; large inputs; 0-D', () => {
+    const shape = [3, 7, 5], next = rng(73);
+    const values = Float32Array.from({ length: 105 }, () => (next() - 0.5) * 20);
+    values.set([1000, -1000, 88, 1e30]);
+    for (const dim of [-1, 1, 0]) {
+      const d = (dim + 3) % 3, inner = shape.slice(d + 1).reduce((a, b) => a * b, 1), len = shape[d];
+      const x = cc.tensor(values, { shape, requiresGrad: true }) as F32;
+      const y = F.softmin(x, dim);
+      const dyv = Float32Array.from({ length: 105 }, (_, i) => f(0.5 + (i % 7) * 0.25 - (i % 3)));
+      y.backward(cc.tensor(dyv, { shape }));
+      const yv = y.dataSync(), gv = x.grad!.dataSync();
+      for (let base = 0; base < 105; base++) {
+        if (Math.floor(base / inner) % len !== 0) continue;   // the first element of each slice along d
+        const idx = Array.from({ length: len }, (_, l) => base + l * inner);
+        const min = Math.min(...idx.map((i) => values[i]));
+        // exp of (min - x) rounded to float32, as the kernel (and PyTorch's softmax) has it
+        const e = idx.map((i) => Math.exp(f(min - values[i]))), total = e.reduce((a, b) => a + b, 0);
+        const p = e.map((v) => v / total);
+        const dot = idx.reduce((acc, i, l) => acc + dyv[i] * p[l], 0);
+        idx.forEach((i, l) => {
+          if (Math.abs(yv[i] - p[l]) > 4e-7 * p[l] + 1e-30) expect.fail(`softmin dim ${dim} y[${i}] ${yv[i]}, float64 ${p[l]}`);
+          const g = p[l] * (dot - dyv[i]);
+          if (Math.abs(gv[i] - g) > 1e-6 * (Math.abs(g) + p[l]) + 1e-44) expect.fail(`softmin dim ${dim} dx[${i}] ${gv[i]}, float64 ${g}`);
+        });
+      }
+    }
+    expect(F.softmin(cc.tensor(3, { shape: [] }), 0).item()).to.equal(1);
+    tapeCheck('softmin dim 1', [{ shape: [2, 4, 3] }], ([t]) => F.softmin(t, 1));
+    const before = cc.getNumThreads();
+    try {
+      const big = cc.randn([97, 1031], 0, 4);
+      const run = () => [F.softmin(big, 1).dataSync(), F.softmin(big, 0).dataSync()];
+      cc.setNumThreads(1);
+      const one = run();
+      cc.setNumThreads(2);
+      const two = run();
+      one.forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(two[i].buffer)), `softmin ${i}`).to.equal(true));
+    } finally {
+      cc.setNumThreads(before);
+    }
+  });
 });

@@ -164,8 +164,8 @@ Napi::Value MaxoutForward(const Napi::CallbackInfo& info);     // (x, pieces) ->
 Napi::Value MaxoutBackward(const Napi::CallbackInfo& info);    // (dy, x, pieces) -> dx
 Napi::Value ProboutForward(const Napi::CallbackInfo& info);    // (x, pieces, lambda, training, dropout) -> [y, picked | null]
 Napi::Value ProboutBackward(const Napi::CallbackInfo& info);   // (dy, picked | x, pieces, lambda, dropout, training) -> dx
-Napi::Value SoftmaxForward(const Napi::CallbackInfo& info);    // (x, dim, log) -> y
-Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info);   // (dy, y, dim, log) -> dx
+Napi::Value SoftmaxForward(const Napi::CallbackInfo& info);    // (x, dim, log, negate?) -> y (negate: softmin, CPU only)
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info);   // (dy, y, dim, log, negate?) -> dx
 Napi::Value DropoutForward(const Napi::CallbackInfo& info);    // (x, p) -> [y, mask]; draws from the CPU generator
 Napi::Value DropoutBackward(const Napi::CallbackInfo& info);   // (dy, mask, p) -> dx
 Napi::Value LrnForward(const Napi::CallbackInfo& info);        // (x, size, alpha, beta, k) -> y

@@ -175,12 +175,25 @@ Napi::Value ProboutBackward(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), dx);
 }
 
+// negate (an optional fourth argument, CPU only): softmin, the softmax of -x (not with log).
+static bool softmin_arg(const Napi::CallbackInfo& info, size_t i, bool log, const Tensor& x, const char* op) {
+  if (info.Length() <= i || info[i].IsUndefined()) return false;
+  const bool negate = bool_arg(info, i, op, "negate");
+  CONVNET_CHECK(!negate || !log, "E_ARG", op, ": `negate` is for softmax only");
+  CONVNET_CHECK(!negate || !x.is_cuda(), "E_DEVICE", "softmin: no GPU kernel (lib/ composes it on the GPU)");
+  return negate;
+}
+
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
   const bool log = bool_arg(info, 2, "softmax", "log");
   const char* op = log ? "logSoftmax" : "softmax";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
   const int64_t axis = softmax_axis(info, 1, x, op);
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  if (softmin_arg(info, 3, log, x, op)) {
+    Queue::cpu().enqueue("softmin", [x, axis, y] { cpu::softmin_forward(x, axis, y); });
+    return wrap_tensor(info.Env(), y);
+  }
   if (x.is_cuda()) CONVNET_ON_CUDA(op, cuda::softmax_forward(x, axis, log, y));
   else Queue::cpu().enqueue(op, [x, axis, log, y] { cpu::softmax_forward(x, axis, log, y); });
   return wrap_tensor(info.Env(), y);
@@ -194,6 +207,10 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   same_shape(dy, y, op, "dy and y");
   const int64_t axis = softmax_axis(info, 2, y, op);
   Tensor dx = Tensor::empty(y.shape, DType::Float32, y.device());
+  if (softmin_arg(info, 4, log, y, op)) {
+    Queue::cpu().enqueue("softmin backward", [dy, y, axis, dx] { cpu::softmin_backward(dy, y, axis, dx); });
+    return wrap_tensor(info.Env(), dx);
+  }
   if (y.is_cuda()) CONVNET_ON_CUDA(op, cuda::softmax_backward(dy, y, axis, log, dx));
   else Queue::cpu().enqueue(op, [dy, y, axis, log, dx] { cpu::softmax_backward(dy, y, axis, log, dx); });
   return wrap_tensor(info.Env(), dx);

@@ -104,6 +104,11 @@ struct UnfoldGeometry {
 void unfold(const Tensor& x, const UnfoldGeometry& u, const Tensor& cols);
 void fold(const Tensor& cols, const UnfoldGeometry& u, const Tensor& y);
 
+// F.softmin along a non-negative axis: softmax of -x (softmax.cc; CPU only: the GPU composes
+// it); the backward from y.
+void softmin_forward(const Tensor& x, int64_t axis, const Tensor& y);
+void softmin_backward(const Tensor& dy, const Tensor& y, int64_t axis, const Tensor& dx);
+
 // F.glu (glu.cc; CPU only: the GPU composes it): x viewed as [outer, 2, H], y [outer, H] =
 // x[:, 0] sigmoid(x[:, 1]); the backward writes dx (x's shape) from dy (y's) and x.
 void glu_forward(const Tensor& x, int64_t outer, int64_t H, const Tensor& y);

@@ -7,6 +7,9 @@
 //   softmax:     dx = y * (dy - sum(dy * y))
 //   logSoftmax:  dx = dy - exp(y) * sum(dy)
 //
+// Softmin (CPU only; the GPU composes softmax(-x)) is softmax of -x: the rows are negated as they
+// are read (exact), and its backward is dx = y * (sum(dy * y) - dy), softmax's negated (exact too).
+//
 // exp, the row max and the float64 sums come from cpu/vec_math.h (AVX-512 / AVX2 / portable,
 // picked at run time). Results are fixed per machine, for any thread count.
 #include <algorithm>
@@ -30,6 +33,16 @@ void softmax_backward_row(const float* __restrict dy, const float* __restrict y,
   for (int64_t i = 0; i < n; ++i) dx[i] = y[i] * (dy[i] - dot);
 }
 
+CONVNET_SIMD_CLONES
+void softmin_backward_row(const float* __restrict dy, const float* __restrict y, float dot, float* __restrict dx, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dx[i] = y[i] * (dot - dy[i]);
+}
+
+CONVNET_SIMD_CLONES
+void negate_row(const float* __restrict x, float* __restrict y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = -x[i];
+}
+
 struct Layout {
   int64_t outer = 1, len = 1, inner = 1;
 };
@@ -46,7 +59,10 @@ constexpr int64_t kCols = 256;  // columns per task when the axis is not the las
 
 }  // namespace
 
-void softmax_forward(const Tensor& x, int64_t axis, bool log, const Tensor& y) {
+namespace {
+
+// softmax (log false) or logSoftmax of x, or of -x (negate: softmin).
+void softmax_rows(const Tensor& x, int64_t axis, bool log, bool negate, const Tensor& y) {
   const Layout s = layout(x.shape, axis);
   const float* px = x.f32();
   float* py = y.f32();
@@ -56,6 +72,10 @@ void softmax_forward(const Tensor& x, int64_t axis, bool log, const Tensor& y) {
       for (int64_t o = begin; o < end; ++o) {
         const float* xr = px + o * s.len;
         float* yr = py + o * s.len;
+        if (negate) {  // -x into y, then y is the row (each step below may write y in place)
+          negate_row(xr, yr, s.len);
+          xr = yr;
+        }
         const float m = vec::max(xr, s.len);
         if (log) {
           const float log_sum = static_cast<float>(std::log(vec::exp_sum(xr, m, nullptr, s.len)));
@@ -78,20 +98,21 @@ void softmax_forward(const Tensor& x, int64_t axis, bool log, const Tensor& y) {
       const int64_t o = t / chunks, c0 = (t % chunks) * kCols, w = std::min(kCols, s.inner - c0);
       const float* xb = px + o * s.len * s.inner + c0;
       float* yb = py + o * s.len * s.inner + c0;
+      const float sign = negate ? -1.0f : 1.0f;  // exact
       std::fill(m.begin(), m.begin() + w, -INFINITY);
       for (int64_t l = 0; l < s.len; ++l)
-        for (int64_t i = 0; i < w; ++i) m[i] = xb[l * s.inner + i] > m[i] ? xb[l * s.inner + i] : m[i];
+        for (int64_t i = 0; i < w; ++i) m[i] = sign * xb[l * s.inner + i] > m[i] ? sign * xb[l * s.inner + i] : m[i];
       std::fill(total.begin(), total.begin() + w, 0.0);
       for (int64_t l = 0; l < s.len; ++l) {
         float* el = log ? e.data() : yb + l * s.inner;  // exp(x - m): kept for softmax
-        for (int64_t i = 0; i < w; ++i) el[i] = xb[l * s.inner + i] - m[i];
+        for (int64_t i = 0; i < w; ++i) el[i] = sign * xb[l * s.inner + i] - m[i];
         vec::exp(el, el, w);
         for (int64_t i = 0; i < w; ++i) total[i] += el[i];
       }
       if (log) {
         for (int64_t i = 0; i < w; ++i) log_sum[i] = static_cast<float>(std::log(total[i]));
         for (int64_t l = 0; l < s.len; ++l)
-          for (int64_t i = 0; i < w; ++i) yb[l * s.inner + i] = (xb[l * s.inner + i] - m[i]) - log_sum[i];
+          for (int64_t i = 0; i < w; ++i) yb[l * s.inner + i] = (sign * xb[l * s.inner + i] - m[i]) - log_sum[i];
       } else {
         for (int64_t i = 0; i < w; ++i) log_sum[i] = static_cast<float>(1.0 / total[i]);  // reused: 1 / sum
         for (int64_t l = 0; l < s.len; ++l)
@@ -101,7 +122,8 @@ void softmax_forward(const Tensor& x, int64_t axis, bool log, const Tensor& y) {
   });
 }
 
-void softmax_backward(const Tensor& dy, const Tensor& y, int64_t axis, bool log, const Tensor& dx) {
+// From y (softmax's, or logSoftmax's with log; softmin's with negate).
+void softmax_rows_backward(const Tensor& dy, const Tensor& y, int64_t axis, bool log, bool negate, const Tensor& dx) {
   const Layout s = layout(y.shape, axis);
   const float *pdy = dy.f32(), *py = y.f32();
   float* pdx = dx.f32();
@@ -116,7 +138,7 @@ void softmax_backward(const Tensor& dy, const Tensor& y, int64_t axis, bool log,
           vec::exp(yr, dxr, s.len);
           for (int64_t i = 0; i < s.len; ++i) dxr[i] = dyr[i] - dxr[i] * total;
         } else {
-          softmax_backward_row(dyr, yr, static_cast<float>(vec::dot(dyr, yr, s.len)), dxr, s.len);
+          (negate ? softmin_backward_row : softmax_backward_row)(dyr, yr, static_cast<float>(vec::dot(dyr, yr, s.len)), dxr, s.len);
         }
       }
     });
@@ -141,12 +163,25 @@ void softmax_backward(const Tensor& dy, const Tensor& y, int64_t axis, bool log,
         if (log) {
           vec::exp(py + off, pdx + off, w);
           for (int64_t i = 0; i < w; ++i) pdx[off + i] = pdy[off + i] - pdx[off + i] * acc_f[i];
+        } else if (negate) {
+          for (int64_t i = 0; i < w; ++i) pdx[off + i] = py[off + i] * (acc_f[i] - pdy[off + i]);
         } else {
           for (int64_t i = 0; i < w; ++i) pdx[off + i] = py[off + i] * (pdy[off + i] - acc_f[i]);
         }
       }
     }
   });
+}
+
+}  // namespace
+
+void softmax_forward(const Tensor& x, int64_t axis, bool log, const Tensor& y) { softmax_rows(x, axis, log, false, y); }
+void softmax_backward(const Tensor& dy, const Tensor& y, int64_t axis, bool log, const Tensor& dx) {
+  softmax_rows_backward(dy, y, axis, log, false, dx);
+}
+void softmin_forward(const Tensor& x, int64_t axis, const Tensor& y) { softmax_rows(x, axis, false, true, y); }
+void softmin_backward(const Tensor& dy, const Tensor& y, int64_t axis, const Tensor& dx) {
+  softmax_rows_backward(dy, y, axis, false, true, dx);
 }
 
 }  // namespace cpu

@@ -324,6 +324,11 @@ export function softmin(x: Tensor, dim: number): F32 {
   const op = 'softmin';
   const t = checkFloat(op, 'x', x);
   checkInt(op, 'dim', dim);
-  checkAxis(op, 'dim', dim, Math.max(t.rank, 1));
+  const axis = checkAxis(op, 'dim', dim, Math.max(t.rank, 1));
+  if (t.device === 'cpu') {
+    // The softmax kernel negating its rows as it reads them (native/cpu/softmax.cc): no pass for -x either way.
+    const y = noGrad(() => new Tensor<'float32'>(native.softmaxForward(t.handle(op), axis, false, true), t.shape, 'float32')) as F32;
+    return record(op, y, [t], (dy, [sy]) => [new Tensor<'float32'>(native.softmaxBackward(dy.handle(op), sy.handle(op), axis, false, true), sy.shape, 'float32')], [y]);
+  }
   return tidy(() => softmax(neg(t), dim));
 }
