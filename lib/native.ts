@@ -287,6 +287,10 @@ export interface NativeAddon {
   binaryCrossEntropyForward(x: Handle, target: Handle): Handle;
   /** [dx | null, dtarget | null] of the per-element BCE; fails likewise. */
   binaryCrossEntropyBackward(dloss: Handle, x: Handle, target: Handle, inputGrad: boolean, targetGrad: boolean): [Handle | null, Handle | null];
+  /** CPU only: a, b [N, D], target [N] float32 or int32. */
+  cosineEmbeddingLossForward(a: Handle, b: Handle, target: Handle, margin: number, reduction: 0 | 1 | 2): Handle;
+  cosineEmbeddingLossBackward(dloss: Handle, a: Handle, b: Handle, target: Handle, margin: number, reduction: 0 | 1 | 2,
+    aGrad: boolean, bGrad: boolean): [Handle | null, Handle | null];
   /** CPU only: x [N, C], target [N, C] int32 (labels checked when it runs: E_INDEX at the next wait). */
   multilabelMarginLossForward(x: Handle, target: Handle, reduction: 0 | 1 | 2): Handle;
   multilabelMarginLossBackward(dloss: Handle, x: Handle, target: Handle, reduction: 0 | 1 | 2): Handle;

@@ -266,6 +266,54 @@ describe('nn: more activations, losses and layers', () => {
       }
     });
 
+    it('cosineEmbeddingLoss on the CPU (native): values and both gradients as float64; int32 targets, other target values, zero rows', () => {
+      const N = 29, D = 67, next = rng(43);
+      const a = Float32Array.from({ length: N * D }, () => next() - 0.5), b = Float32Array.from({ length: N * D }, () => next() - 0.5);
+      for (let k = 0; k < D; k++) {
+        a[3 * D + k] = 0;                      // a zero row: cos 0 (eps keeps it finite)
+        b[5 * D + k] = 2 * a[5 * D + k];       // parallel rows: cos 1
+        b[6 * D + k] = -a[6 * D + k];          // opposite rows: cos -1
+      }
+      const labels = Array.from({ length: N }, (_, i) => (i % 5 === 4 ? 0 : i % 2 ? -1 : 1));   // 0: adds nothing
+      for (const [margin, reduction, dtype] of [[0, 'none', 'float32'], [0.2, 'mean', 'int32'], [-0.3, 'sum', 'float32']] as const) {
+        const ta = cc.tensor(a, { shape: [N, D], requiresGrad: true }) as F32, tb = cc.tensor(b, { shape: [N, D], requiresGrad: true }) as F32;
+        const y = F.cosineEmbeddingLoss(ta, tb, cc.tensor(labels, { dtype }), { margin, reduction });
+        const dy = reduction === 'none' ? Float32Array.from({ length: N }, (_, n) => 0.5 + n / N) : Float32Array.of(1.5);
+        y.backward(cc.tensor(dy, { shape: [...y.shape] }));
+        const per: number[] = [], ga: number[] = [], gb: number[] = [];
+        for (let n = 0; n < N; n++) {
+          let dot = 0, na = 1e-12, nb = 1e-12;
+          for (let k = 0; k < D; k++) {
+            dot += a[n * D + k] * b[n * D + k];
+            na += a[n * D + k] ** 2;
+            nb += b[n * D + k] ** 2;
+          }
+          const denom = Math.sqrt(na * nb), cos = dot / denom, t = labels[n];
+          per.push(t === 1 ? 1 - cos : t === -1 ? Math.max(0, cos - margin) : 0);
+          const g = reduction === 'none' ? dy[n] : reduction === 'mean' ? dy[0] / N : dy[0];
+          const c = t === 1 ? -g : t === -1 && cos - margin >= 0 ? g : 0;
+          for (let k = 0; k < D; k++) {
+            ga.push(c * (b[n * D + k] / denom - (cos * a[n * D + k]) / na));
+            gb.push(c * (a[n * D + k] / denom - (cos * b[n * D + k]) / nb));
+          }
+        }
+        const total = per.reduce((p, q) => p + q, 0);
+        expectClose(y.dataSync(), reduction === 'none' ? per : [reduction === 'mean' ? total / N : total], 1e-6, 1e-7, `${reduction} loss`);
+        expectClose(ta.grad!.dataSync(), ga, 1e-5, 1e-7, `${reduction} da`);
+        expectClose(tb.grad!.dataSync(), gb, 1e-5, 1e-7, `${reduction} db`);
+      }
+      // The 1-D form, and inputs that broadcast (composed) give the same values.
+      const a1 = cc.tensor(a.subarray(0, D)), b1 = cc.tensor(b.subarray(0, D));
+      const one = F.cosineEmbeddingLoss(a1, b1, cc.tensor(1, { shape: [] }), { reduction: 'none' });
+      expect(one.shape).to.deep.equal([]);
+      const rows = cc.tensor(a.subarray(0, 3 * D), { shape: [3, D] });
+      const composed = F.cosineEmbeddingLoss(rows, cc.reshape(b1, [1, D]), cc.tensor([1, -1, 1]), { reduction: 'none' });
+      const native = F.cosineEmbeddingLoss(rows, cc.clone(cc.expand(cc.reshape(b1, [1, D]), [3, D])), cc.tensor([1, -1, 1]), { reduction: 'none' });
+      expectClose(native.dataSync(), composed.dataSync(), 1e-6, 1e-7, 'broadcast');
+      expectClose([one.item()], [native.dataSync()[0]], 1e-6, 1e-7, '1-D');
+      expectError(() => F.cosineEmbeddingLoss(rows, rows, cc.tensor([1, 1])), 'E_SHAPE');
+    });
+
     it('multilabelMarginLoss on the CPU (native): values and gradient as float64, repeats and empty rows, any thread count', () => {
       const N = 37, C = 50, next = rng(41);
       const x = Float32Array.from({ length: N * C }, () => (next() - 0.5) * 4);

@@ -200,6 +200,8 @@ Napi::Value KlDivForward(const Napi::CallbackInfo& info);               // (x, t
 Napi::Value KlDivBackward(const Napi::CallbackInfo& info);              // (dloss, x, target, reduction, logTarget, targetGrad) -> [dx, dtarget | null]
 Napi::Value BinaryCrossEntropyForward(const Napi::CallbackInfo& info);  // (x, target) -> per-element loss; fails when run at an x outside [0, 1]
 Napi::Value BinaryCrossEntropyBackward(const Napi::CallbackInfo& info); // (dloss, x, target, inputGrad, targetGrad) -> [dx | null, dtarget | null]; fails likewise
+Napi::Value CosineEmbeddingLossForward(const Napi::CallbackInfo& info);    // (a [N, D], b, target [N], margin, reduction); CPU only
+Napi::Value CosineEmbeddingLossBackward(const Napi::CallbackInfo& info);   // (dloss, a, b, target, margin, reduction, aGrad, bGrad) -> [da | null, db | null]
 Napi::Value MultilabelMarginLossForward(const Napi::CallbackInfo& info);   // (x [N, C], target [N, C] int32, reduction); CPU only
 Napi::Value MultilabelMarginLossBackward(const Napi::CallbackInfo& info);  // (dloss, x, target, reduction) -> dx
 Napi::Value PointwiseLossForward(const Napi::CallbackInfo& info);   // (kind, x, target, beta, posWeight?) -> per-element loss; CPU only

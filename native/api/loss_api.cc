@@ -244,6 +244,51 @@ Napi::Value MultiMarginLossBackward(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
+// cosineEmbeddingLoss, CPU only (lib/ composes it on the GPU, and for inputs that broadcast):
+// a, b [N, D] (lib/ reshapes PyTorch's [D] form), y [N] float32 or int32.
+namespace {
+void check_cosine_embedding(const Tensor& a, const Tensor& b, const Tensor& y, const char* op) {
+  check_rows({{&a, "input1"}, {&b, "input2"}}, op);
+  CONVNET_CHECK(y.dtype == DType::Float32 || y.dtype == DType::Int32, "E_DTYPE", op, ": expected `target` of dtype float32 or int32");
+  CONVNET_CHECK(y.shape == Shape{a.shape[0]}, "E_SHAPE", op, ": expected `target` of shape [", a.shape[0], "], got ", shape_str(y.shape));
+  CONVNET_CHECK(!a.is_cuda() && !b.is_cuda() && !y.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
+}
+}  // namespace
+
+Napi::Value CosineEmbeddingLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "cosineEmbeddingLoss";
+  const Tensor& a = tensor_arg(info, 0, op, "input1");
+  const Tensor& b = tensor_arg(info, 1, op, "input2");
+  const Tensor& y = tensor_arg(info, 2, op, "target");
+  const double margin = finite_arg(info, 3, op, "margin");
+  const Reduction reduction = reduction_arg(info, 4, op);
+  check_cosine_embedding(a, b, y, op);
+  Tensor loss = make_loss(reduction, y.shape, a.device());
+  Queue::cpu().enqueue(op, [=] { cpu::cosine_embedding_loss_forward(a, b, y, margin, reduction, loss); });
+  return wrap_tensor(info.Env(), std::move(loss));
+}
+
+Napi::Value CosineEmbeddingLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "cosineEmbeddingLoss backward";
+  const Tensor& dloss = tensor_arg(info, 0, op, "dloss");
+  const Tensor& a = tensor_arg(info, 1, op, "input1");
+  const Tensor& b = tensor_arg(info, 2, op, "input2");
+  const Tensor& y = tensor_arg(info, 3, op, "target");
+  const double margin = finite_arg(info, 4, op, "margin");
+  const Reduction reduction = reduction_arg(info, 5, op);
+  const bool want_a = bool_arg(info, 6, op, "input1Grad"), want_b = bool_arg(info, 7, op, "input2Grad");
+  check_cosine_embedding(a, b, y, op);
+  check_dloss(dloss, reduction, y.shape, op);
+  CONVNET_CHECK(!dloss.is_cuda(), "E_DEVICE", op, ": expected `dloss` on the CPU");
+  Tensor da = want_a ? Tensor::empty(a.shape, DType::Float32, a.device()) : Tensor{};
+  Tensor db = want_b ? Tensor::empty(a.shape, DType::Float32, a.device()) : Tensor{};
+  Queue::cpu().enqueue(op, [=] { cpu::cosine_embedding_loss_backward(dloss, a, b, y, margin, reduction, da, db); });
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, da.storage() ? wrap_tensor(info.Env(), std::move(da)) : info.Env().Null());
+  out.Set(1u, db.storage() ? wrap_tensor(info.Env(), std::move(db)) : info.Env().Null());
+  return out;
+}
+
 // multilabelMarginLoss, CPU only (lib/ composes it on the GPU); x [N, C] float32, target [N, C]
 // int32 (lib/ reshapes PyTorch's [C] and scalar forms).
 namespace {

@@ -114,6 +114,14 @@ void softmin_backward(const Tensor& dy, const Tensor& y, int64_t axis, const Ten
 void glu_forward(const Tensor& x, int64_t outer, int64_t H, const Tensor& y);
 void glu_backward(const Tensor& dy, const Tensor& x, int64_t outer, int64_t H, const Tensor& dx);
 
+// F.cosine_embedding_loss (cosine_embedding_loss.cc; CPU only: the GPU composes it): a, b
+// [N, D] float32, y [N] float32 or int32 (1: similar, -1: dissimilar, other values add 0); the
+// backward writes da and/or db (an empty Tensor: not asked for).
+void cosine_embedding_loss_forward(const Tensor& a, const Tensor& b, const Tensor& y, double margin, Reduction reduction,
+                                   const Tensor& loss);
+void cosine_embedding_loss_backward(const Tensor& dloss, const Tensor& a, const Tensor& b, const Tensor& y, double margin,
+                                    Reduction reduction, const Tensor& da, const Tensor& db);
+
 // F.multilabel_margin_loss (multilabel_margin_loss.cc; CPU only: the GPU composes it): x [N, C]
 // float32, target [N, C] int32 (each row's target classes up to its first -1; every entry in
 // [-1, C), E_INDEX when the kernel runs); loss one value per sample (None) or the reduction.

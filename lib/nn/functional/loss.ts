@@ -879,6 +879,19 @@ export function cosineEmbeddingLoss(input1: Tensor, input2: Tensor, target: Tens
   broadcastShapes(op, xs.slice(0, -1), y.shape);
   const m = anyMargin(op, o.margin, 0);
   const code = reductionCode(op, o.reduction);
+  if (x1.device === 'cpu' && shapeStr(x1.shape) === shapeStr(x2.shape) && y.size === (rank === 2 ? x1.shape[0] : 1) && Number.isFinite(m)) {
+    // One native pass each way (native/cpu/cosine_embedding_loss.cc).
+    const c = code as 0 | 1 | 2, N = rank === 2 ? x1.shape[0] : 1, D = x1.shape[rank - 1];
+    return tidy(() => {
+      const a = reshape(x1, [N, D]), b = reshape(x2, [N, D]), t = reshape(y, [N]);
+      const loss = noGrad(() => new Tensor<'float32'>(native.cosineEmbeddingLossForward(a.handle(op), b.handle(op), t.handle(op), m, c), c === REDUCTION.none ? [N] : [], 'float32')) as F32;
+      const recorded = record(op, loss, [a, b], (dy, [sa, sb, st], needs) => {
+        const [da, db] = native.cosineEmbeddingLossBackward(dy.handle(op), sa.handle(op), sb.handle(op), st.handle(op), m, c, needs[0], needs[1]);
+        return [da === null ? null : new Tensor<'float32'>(da, [N, D], 'float32'), db === null ? null : new Tensor<'float32'>(db, [N, D], 'float32')];
+      }, [a, b, t]);
+      return c === REDUCTION.none && rank === 1 ? reshape(recorded, []) : recorded;
+    });
+  }
   const EPS = 1e-12, d = rank - 1;
   return tidy(() => {
     const dot = sum(mul(x1, x2), d);
