@@ -9,7 +9,7 @@ import {
   batchNormBackward, batchNormWithStats, dropoutBackward, dropoutWithMask, localResponseNormBackward, preluBackward, softmaxBackward,
   maxoutBackward,
 } from '../lib/nn/functional/layers';
-import { activationBackward } from '../lib/nn/functional/activation';
+import { activationBackward, gluBackward } from '../lib/nn/functional/activation';
 import type { Activation } from '../lib/native';
 import { measureBandwidth, pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
@@ -40,6 +40,11 @@ for (const shape of [[64, 10], [256, 1000]]) {
     });
   }
 }
+cases.push({
+  name: 'softmin', shape: [256, 1000], torch: 'F.softmin(x, 1)',
+  fwd: (x) => () => cc.F.softmin(x, 1),
+  bwd: (x, dy) => { const y = cc.F.softmin(x, 1); return () => softmaxBackward('softmin', dy, y, 1); },
+});
 // The activations (survey section 3.3). Backward: the kernel the autograd tape calls, from the
 // forward's x and y, beside PyTorch's autograd backward of the op.
 for (const shape of [[64, 16, 10, 10], [8, 96, 55, 55]]) {
@@ -89,6 +94,11 @@ for (const [name, kind, torch, fwd, param, param2] of [
     fwd: (x) => () => fwd(x), bwd: (x, dy) => () => activationBackward(kind, dy, x, x, param, param2),
   });
 }
+// The gated linear unit, halving 192 channels.
+cases.push({
+  name: 'GLU', shape: [8, 192, 55, 55], torch: 'F.glu(x, 1)',
+  fwd: (x) => () => cc.F.glu(x, 1), bwd: (x, dy) => () => gluBackward(dy, x, 1),
+});
 {
   const w = cc.full([96], 0.25);
   cases.push({

@@ -9,7 +9,29 @@ import * as L from '../lib/nn/functional/loss';
 import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
-interface Case { name: string; op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv' | 'binaryCrossEntropy' | 'smoothL1Loss' | 'huberLoss' | 'mseLoss' | 'bceWithLogits' | 'crossEntropy2d'; shape: [number, number] }
+type TapeOp = keyof typeof TAPE;
+interface Case {
+  name: string;
+  op: 'crossEntropy' | 'tripletMarginLoss' | 'multiMarginLoss' | 'multiMarginLoss2' | 'contrastiveLoss' | 'klDiv' | 'binaryCrossEntropy' | 'smoothL1Loss' | 'huberLoss' | 'mseLoss' | 'bceWithLogits' | 'crossEntropy2d' | TapeOp;
+  shape: [number, number];
+}
+
+// The rest of torch.nn's losses, through the tape on both sides (the gradient of x, and of x2
+// where the loss takes two inputs): x, x2 randn [n, c]; t01 rand [n, c]; pm ±1 [n, c]; pmRow ±1
+// [n]; counts, Poisson counts 0-4; v, variances in [0.1, 1.1); labels, five target classes a row
+// then -1. [ours, PyTorch's expression]
+const TAPE = {
+  softMarginLoss: ['F.softMarginLoss(x, pm)', 'F.soft_margin_loss(x, pm)'],
+  multilabelSoftMarginLoss: ['F.multilabelSoftMarginLoss(x, t01)', 'F.multilabel_soft_margin_loss(x, t01)'],
+  bceWithLogitsPosWeight: ['F.binaryCrossEntropyWithLogits(x, t01, { posWeight: pw })', 'F.binary_cross_entropy_with_logits(x, t01, pos_weight=pw)'],
+  multilabelMarginLoss: ['F.multilabelMarginLoss(x, labels)', 'F.multilabel_margin_loss(x, labels)'],
+  cosineEmbeddingLoss: ['F.cosineEmbeddingLoss(x, x2, pmRow)', 'F.cosine_embedding_loss(x, x2, pmRow)'],
+  marginRankingLoss: ['F.marginRankingLoss(x, x2, pm, { margin: 0.1 })', 'F.margin_ranking_loss(x, x2, pm, margin=0.1)'],
+  hingeEmbeddingLoss: ['F.hingeEmbeddingLoss(x, pm)', 'F.hinge_embedding_loss(x, pm)'],
+  poissonNllLoss: ['F.poissonNllLoss(x, counts)', 'F.poisson_nll_loss(x, counts)'],
+  gaussianNllLoss: ['F.gaussianNllLoss(x, x2, v)', 'F.gaussian_nll_loss(x, x2, v)'],
+} as const;
+const TWO_INPUTS: readonly string[] = ['cosineEmbeddingLoss', 'marginRankingLoss', 'gaussianNllLoss'];
 const CASES: Case[] = [
   { name: 'crossEntropy [64,10]', op: 'crossEntropy', shape: [64, 10] },
   { name: 'crossEntropy [256,1000]', op: 'crossEntropy', shape: [256, 1000] },
@@ -27,11 +49,22 @@ const CASES: Case[] = [
   { name: 'huberLoss [256,1000]', op: 'huberLoss', shape: [256, 1000] },
   { name: 'mseLoss [64,12288]', op: 'mseLoss', shape: [64, 12288] },
   { name: 'binaryCrossEntropyWithLogits [256,1000]', op: 'bceWithLogits', shape: [256, 1000] },
+  { name: 'BCE with logits, posWeight [256,1000]', op: 'bceWithLogitsPosWeight', shape: [256, 1000] },
+  { name: 'softMarginLoss [256,1000]', op: 'softMarginLoss', shape: [256, 1000] },
+  { name: 'multilabelSoftMarginLoss [256,1000]', op: 'multilabelSoftMarginLoss', shape: [256, 1000] },
+  { name: 'multilabelMarginLoss [64,100]', op: 'multilabelMarginLoss', shape: [64, 100] },
+  { name: 'cosineEmbeddingLoss [256,512]', op: 'cosineEmbeddingLoss', shape: [256, 512] },
+  { name: 'marginRankingLoss [256,1000]', op: 'marginRankingLoss', shape: [256, 1000] },
+  { name: 'hingeEmbeddingLoss [256,1000]', op: 'hingeEmbeddingLoss', shape: [256, 1000] },
+  { name: 'poissonNllLoss [256,1000]', op: 'poissonNllLoss', shape: [256, 1000] },
+  { name: 'gaussianNllLoss [256,1000]', op: 'gaussianNllLoss', shape: [256, 1000] },
 ];
 
 const TORCH = (quick: boolean) => `
 import json, os, torch, torch.nn.functional as F
 torch.set_num_threads(int(os.environ["THREADS"]))
+TAPE = ${JSON.stringify(Object.fromEntries(Object.entries(TAPE).map(([k, v]) => [k, v[1]])))}
+TWO_INPUTS = ${JSON.stringify(TWO_INPUTS)}
 ${pythonTimer(quick, 0.5, 20, 20)}
 out = {}
 for name, op, (n, c) in json.loads(os.environ["CASES"]):
@@ -68,6 +101,13 @@ for name, op, (n, c) in json.loads(os.environ["CASES"]):
     elif op == "bceWithLogits":
         tb = torch.rand(n, c, generator=g)
         run = lambda: torch.autograd.grad(F.binary_cross_entropy_with_logits(x, tb), [x])
+    elif op in TAPE:
+        x2 = torch.randn(n, c, generator=g).requires_grad_(); t01 = torch.rand(n, c, generator=g)
+        pm = torch.where(torch.arange(n * c).reshape(n, c) * 7919 % 3 == 0, -1.0, 1.0); pmRow = pm[:, 0].contiguous()
+        counts = torch.floor(torch.rand(n, c, generator=g) * 5); v = torch.rand(n, c, generator=g) + 0.1; pw = torch.linspace(0.5, 3, c)
+        labels = torch.where(torch.arange(c) < 5, (torch.arange(n * c).reshape(n, c) * 13) % c, -1)
+        inputs = [x, x2] if op in TWO_INPUTS else [x]
+        run = lambda: torch.autograd.grad(eval(TAPE[op], dict(globals(), x=x, x2=x2, t01=t01, pm=pm, pmRow=pmRow, counts=counts, v=v, pw=pw, labels=labels)), inputs)
     elif op == "binaryCrossEntropy":
         xp = torch.sigmoid(x).detach().requires_grad_(); tp = torch.rand(n, c, generator=g)
         run = lambda: torch.autograd.grad(F.binary_cross_entropy(xp, tp), [xp])
@@ -115,6 +155,22 @@ function ours(c: Case): () => void {
     const loss = losses[c.op];
     return () => { cc.tidy(() => { loss().backward(); }); cc.syncBlocking(); xs.grad?.dispose(); xs.grad = null; };
   }
+  if (c.op in TAPE) {
+    const op = c.op as TapeOp;
+    const x = cc.randn([n, k]).requiresGrad_(), x2 = cc.randn([n, k]).requiresGrad_(), t01 = cc.rand([n, k]);
+    const pm = cc.tensor(Float32Array.from({ length: n * k }, (_, i) => ((i * 7919) % 3 === 0 ? -1 : 1)), { shape: [n, k] });
+    const pmRow = cc.tensor(Float32Array.from({ length: n }, (_, i) => ((i * k * 7919) % 3 === 0 ? -1 : 1)));
+    const counts = cc.floor(cc.mul(cc.rand([n, k]), 5)), v = cc.add(cc.rand([n, k]), 0.1), pw = cc.linspace(0.5, 3, k);
+    const labels = cc.tensor(Int32Array.from({ length: n * k }, (_, i) => (i % k < 5 ? (i * 13) % k : -1)), { shape: [n, k] });
+    const loss = new Function('F', 'x', 'x2', 't01', 'pm', 'pmRow', 'counts', 'v', 'pw', 'labels', `return ${TAPE[op][0]};`) as
+      (...args: unknown[]) => cc.Tensor;
+    const inputs = TWO_INPUTS.includes(op) ? [x, x2] : [x];
+    return () => {
+      cc.tidy(() => { loss(F, x, x2, t01, pm, pmRow, counts, v, pw, labels).backward(); });
+      cc.syncBlocking();
+      for (const t of inputs) { t.grad?.dispose(); t.grad = null; }
+    };
+  }
   const lp = cc.randn([n, k]).mul(0.1).sub(7), tp = cc.rand([n, k]).mul(1 / k);
   return () => { cc.tidy(() => { F.klDiv(lp, tp, { reduction: 'batchmean' }); L.klDivBackward(one, lp, tp, { reduction: 'batchmean' }); }); cc.syncBlocking(); };
 }
@@ -133,7 +189,8 @@ export async function benchLoss(opts: BenchOptions): Promise<{ rows: Row[]; note
       rows.push({ case: c.name, threads, ours: timing, references: { PyTorch: torch?.[c.name] } });
     }
   }
-  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv/binaryCrossEntropy(WithLogits)/smoothL1Loss/huberLoss/mseLoss: gradient of the input, triplet: all three, contrastive: both embeddings ' +
+  notes.push('forward + backward per run; crossEntropy/multiMarginLoss/klDiv/binaryCrossEntropy(WithLogits)/smoothL1Loss/huberLoss/mseLoss and the ' +
+    'other one-input losses: gradient of the input, triplet: all three, contrastive, cosineEmbedding, marginRanking, gaussianNll: both inputs ' +
     '(PyTorch has no contrastive loss: its side is the formula in tensor ops, as a user writes it); multiMarginLoss: hinge L1 (p 1), p2: hinge L2');
   return { rows, notes };
 }

@@ -11,7 +11,7 @@ import { fail } from '../../errors';
 import { abs, add, clamp, div, erf, exp, expm1, ge, gt, le, log, log1p, lt, maximum, minimum, mul, narrow, neg, scale, sign, sub, where } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkAxis, checkFloat, checkFloat32Value, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
-import { softmax } from './layers';
+import { softmax, softmaxBackward } from './layers';
 
 type F32 = Tensor<'float32'>;
 
@@ -311,9 +311,16 @@ export function glu(x: Tensor, dim = -1): F32 {
     // One native pass each way (native/cpu/glu.cc).
     const shape = t.shape.map((s, i) => (i === d ? n / 2 : s));
     const y = noGrad(() => new Tensor<'float32'>(native.gluForward(t.handle(op), d), shape, 'float32')) as F32;
-    return record(op, y, [t], (dy, [sx]) => [new Tensor<'float32'>(native.gluBackward(dy.handle(op), sx.handle(op), d), sx.shape, 'float32')], [t]);
+    return record(op, y, [t], (dy, [sx]) => [gluBackward(dy, sx, d)], [t]);
   }
   return tidy(() => mul(narrow(t, d, 0, n / 2), sigmoid(narrow(t, d, n / 2, n / 2))));
+}
+
+/** @internal glu's dx from dy and x (CPU only: native/cpu/glu.cc). */
+export function gluBackward(dy: Tensor, x: Tensor, dim: number): F32 {
+  const op = 'glu backward';
+  const [tdy, tx] = [checkFloat(op, 'dy', dy), checkFloat(op, 'x', x)];
+  return new Tensor<'float32'>(native.gluBackward(tdy.handle(op), tx.handle(op), dim), tx.shape, 'float32');
 }
 
 /**
@@ -328,7 +335,7 @@ export function softmin(x: Tensor, dim: number): F32 {
   if (t.device === 'cpu') {
     // The softmax kernel negating its rows as it reads them (native/cpu/softmax.cc): no pass for -x either way.
     const y = noGrad(() => new Tensor<'float32'>(native.softmaxForward(t.handle(op), axis, false, true), t.shape, 'float32')) as F32;
-    return record(op, y, [t], (dy, [sy]) => [new Tensor<'float32'>(native.softmaxBackward(dy.handle(op), sy.handle(op), axis, false, true), sy.shape, 'float32')], [y]);
+    return record(op, y, [t], (dy, [sy]) => [softmaxBackward('softmin', dy, sy, axis)], [y]);
   }
   return tidy(() => softmax(neg(t), dim));
 }

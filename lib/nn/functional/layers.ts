@@ -11,7 +11,7 @@ import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { bernoulli } from '../../creation';
 import { tidy } from '../../engine';
-import { clone, mul, scale } from '../../ops';
+import { clone, mul, neg, scale } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
 
@@ -136,11 +136,13 @@ export function logSoftmax(x: Tensor, dim: number): F32 {
  * @internal dx from dy and the forward's output y: softmax y * (dy - sum(dy * y)),
  * logSoftmax dy - exp(y) * sum(dy).
  */
-export function softmaxBackward(kind: 'softmax' | 'logSoftmax', dy: Tensor, y: Tensor, dim: number): F32 {
+export function softmaxBackward(kind: 'softmax' | 'logSoftmax' | 'softmin', dy: Tensor, y: Tensor, dim: number): F32 {
   const op = `${kind} backward`;
   const [tdy, ty] = [checkFloat(op, 'dy', dy), checkFloat(op, 'y', y)];
   sameShape(op, 'dy and y', tdy, ty);
-  return wrap(native.softmaxBackward(tdy.handle(op), ty.handle(op), softmaxDim(op, ty, dim), kind === 'logSoftmax'), ty.shape);
+  // softmin (softmax of -x): dx = y * (sum(dy * y) - dy), native on the CPU, softmax's negated on the GPU
+  if (kind === 'softmin' && ty.device !== 'cpu') return tidy(() => neg(softmaxBackward('softmax', tdy, ty, dim)));
+  return wrap(native.softmaxBackward(tdy.handle(op), ty.handle(op), softmaxDim(op, ty, dim), kind === 'logSoftmax', kind === 'softmin'), ty.shape);
 }
 
 // ---- dropout --------------------------------------------------------------------------------
