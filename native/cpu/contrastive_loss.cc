@@ -15,10 +15,6 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-double label_at(const Tensor& y, int64_t i) {
-  return y.dtype == DType::Int32 ? static_cast<double>(y.i32()[i]) : static_cast<double>(y.f32()[i]);
-}
-
 double squared_distance(const float* a, const float* b, int64_t D) {
   double s = 0.0;
   for (int64_t k = 0; k < D; ++k) {

@@ -19,10 +19,6 @@ namespace {
 
 constexpr double kEps = 1e-12;
 
-double label_at(const Tensor& y, int64_t i) {
-  return y.dtype == DType::Int32 ? static_cast<double>(y.i32()[i]) : static_cast<double>(y.f32()[i]);
-}
-
 struct RowCosine {
   double cos, denom, na, nb;  // na, nb: the squared norms plus eps
 };

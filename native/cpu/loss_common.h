@@ -71,6 +71,11 @@ struct BadLabel {
 
 inline bool has(const Tensor& optional) { return optional.storage() != nullptr; }
 
+// Entry i of a label tensor of float32 or int32 (the pair losses' y).
+inline double label_at(const Tensor& y, int64_t i) {
+  return y.dtype == DType::Int32 ? static_cast<double>(y.i32()[i]) : static_cast<double>(y.f32()[i]);
+}
+
 // Rows per parallel chunk so that a chunk holds about 16K elements of work.
 inline int64_t rows_grain(int64_t row_length) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, row_length)); }
 
