@@ -74,9 +74,7 @@ void scaled_elu_backward(const Tensor& dy, const Tensor& x, ScaledElu e, const T
 }
 
 void elu_forward(const Tensor& x, float alpha, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) { elu_range(px + begin, alpha, py + begin, end - begin); });
+  each_pointwise_range(x, y, [alpha](const float* px, float* py, int64_t n) { elu_range(px, alpha, py, n); });
 }
 
 void elu_backward(const Tensor& dy, const Tensor& x, const Tensor& y, float alpha, const Tensor& dx) {

@@ -132,21 +132,11 @@ void tanh_backward_range(const float* __restrict dy, const float* __restrict x, 
 }  // namespace
 
 void gelu_forward(const Tensor& x, bool tanh_form, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    if (tanh_form) tanh_forward_range(px + begin, py + begin, end - begin);
-    else exact_forward_range(px + begin, py + begin, end - begin);
-  });
+  each_pointwise_range(x, y, tanh_form ? tanh_forward_range : exact_forward_range);
 }
 
 void gelu_backward(const Tensor& dy, const Tensor& x, bool tanh_form, const Tensor& dx) {
-  const float *pdy = dy.f32(), *px = x.f32();
-  float* pdx = dx.f32();
-  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    if (tanh_form) tanh_backward_range(pdy + begin, px + begin, pdx + begin, end - begin);
-    else exact_backward_range(pdy + begin, px + begin, pdx + begin, end - begin);
-  });
+  each_pointwise_range(dy, x, dx, tanh_form ? tanh_backward_range : exact_backward_range);
 }
 
 }  // namespace cpu

@@ -47,33 +47,15 @@ void hardswish_backward_range(const float* __restrict dy, const float* __restric
 
 }  // namespace
 
-void hardsigmoid_forward(const Tensor& x, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) { hardsigmoid_range(px + begin, py + begin, end - begin); });
-}
+void hardsigmoid_forward(const Tensor& x, const Tensor& y) { each_pointwise_range(x, y, hardsigmoid_range); }
 
 void hardsigmoid_backward(const Tensor& dy, const Tensor& x, const Tensor& dx) {
-  const float *pdy = dy.f32(), *px = x.f32();
-  float* pdx = dx.f32();
-  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    hardsigmoid_backward_range(pdy + begin, px + begin, pdx + begin, end - begin);
-  });
+  each_pointwise_range(dy, x, dx, hardsigmoid_backward_range);
 }
 
-void hardswish_forward(const Tensor& x, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) { hardswish_range(px + begin, py + begin, end - begin); });
-}
+void hardswish_forward(const Tensor& x, const Tensor& y) { each_pointwise_range(x, y, hardswish_range); }
 
-void hardswish_backward(const Tensor& dy, const Tensor& x, const Tensor& dx) {
-  const float *pdy = dy.f32(), *px = x.f32();
-  float* pdx = dx.f32();
-  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    hardswish_backward_range(pdy + begin, px + begin, pdx + begin, end - begin);
-  });
-}
+void hardswish_backward(const Tensor& dy, const Tensor& x, const Tensor& dx) { each_pointwise_range(dy, x, dx, hardswish_backward_range); }
 
 }  // namespace cpu
 }  // namespace convnet

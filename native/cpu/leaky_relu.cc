@@ -38,18 +38,12 @@ void leaky_backward_range(const float* __restrict x, const float* __restrict dy,
 }  // namespace
 
 void leaky_relu_forward(const Tensor& x, float slope, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    leaky_range(px + begin, slope, py + begin, end - begin);
-  });
+  each_pointwise_range(x, y, [slope](const float* px, float* py, int64_t n) { leaky_range(px, slope, py, n); });
 }
 
 void leaky_relu_backward(const Tensor& dy, const Tensor& x, float slope, const Tensor& dx) {
-  const float *pdy = dy.f32(), *px = x.f32();
-  float* pdx = dx.f32();
-  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    leaky_backward_range(px + begin, pdy + begin, slope, pdx + begin, end - begin);
+  each_pointwise_range(dy, x, dx, [slope](const float* pdy, const float* px, float* pdx, int64_t n) {
+    leaky_backward_range(px, pdy, slope, pdx, n);
   });
 }
 

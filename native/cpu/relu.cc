@@ -34,19 +34,9 @@ void relu_backward_range(const float* __restrict dy, const float* __restrict y, 
 
 }  // namespace
 
-void relu_forward(const Tensor& x, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) { relu_range(px + begin, py + begin, end - begin); });
-}
+void relu_forward(const Tensor& x, const Tensor& y) { each_pointwise_range(x, y, relu_range); }
 
-void relu_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) {
-  const float *pdy = dy.f32(), *py = y.f32();
-  float* pdx = dx.f32();
-  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    relu_backward_range(pdy + begin, py + begin, pdx + begin, end - begin);
-  });
-}
+void relu_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) { each_pointwise_range(dy, y, dx, relu_backward_range); }
 
 }  // namespace cpu
 }  // namespace convnet

@@ -26,20 +26,9 @@ void sigmoid_backward_range(const float* __restrict dy, const float* __restrict 
 
 }  // namespace
 
-void sigmoid_forward(const Tensor& x, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for_elements(y.numel(), kPointwiseGrain,
-               [&](int64_t begin, int64_t end) { vec::sigmoid(px + begin, py + begin, end - begin); });
-}
+void sigmoid_forward(const Tensor& x, const Tensor& y) { each_pointwise_range(x, y, vec::sigmoid); }
 
-void sigmoid_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) {
-  const float *pdy = dy.f32(), *py = y.f32();
-  float* pdx = dx.f32();
-  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    sigmoid_backward_range(pdy + begin, py + begin, pdx + begin, end - begin);
-  });
-}
+void sigmoid_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) { each_pointwise_range(dy, y, dx, sigmoid_backward_range); }
 
 }  // namespace cpu
 }  // namespace convnet

@@ -41,19 +41,9 @@ void tanhshrink_backward_range(const float* __restrict dy, const float* __restri
 
 }  // namespace
 
-void tanh_forward(const Tensor& x, const Tensor& y) {
-  const float* px = x.f32();
-  float* py = y.f32();
-  parallel_for_elements(y.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) { tanh_range(px + begin, py + begin, end - begin); });
-}
+void tanh_forward(const Tensor& x, const Tensor& y) { each_pointwise_range(x, y, tanh_range); }
 
-void tanh_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) {
-  const float *pdy = dy.f32(), *py = y.f32();
-  float* pdx = dx.f32();
-  parallel_for_elements(dx.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
-    tanh_backward_range(pdy + begin, py + begin, pdx + begin, end - begin);
-  });
-}
+void tanh_backward(const Tensor& dy, const Tensor& y, const Tensor& dx) { each_pointwise_range(dy, y, dx, tanh_backward_range); }
 
 void tanhshrink_forward(const Tensor& x, const Tensor& y) { each_pointwise_range(x, y, tanhshrink_range); }
 
