@@ -177,7 +177,12 @@ describe('reductions', () => {
       const m = cc.tidy(() => cc.mean(cc.full([3, n], 1.1), 1).dataSync());
       expect(Array.from(m), `n=${n}`).to.deep.equal([Math.fround(1.1), Math.fround(1.1), Math.fround(1.1)]);
     }
-    // over rows too (four rows a pass add in float32 first): column counts of a [30001, 7] mask
+    // over rows too (eight, then four rows a pass add in float32 first): the mean of a constant
+    // for every count of rows up to 40, and column counts of a [30001, 7] mask
+    for (let n = 1; n <= 40; n++) {
+      const m = cc.tidy(() => cc.mean(cc.full([2, n, 5], 1.1), 1).dataSync());
+      expect(Array.from(m).every((v) => v === Math.fround(1.1)), `rows n=${n}`).to.equal(true);
+    }
     const rows = cc.tensor(mask.subarray(0, 30001 * 7), { shape: [30001, 7] });
     const counts = Array.from({ length: 7 }, (_, j) => mask.subarray(0, 30001 * 7).filter((_, i) => i % 7 === j && mask[i] === 1).length);
     expect(Array.from(cc.sum(rows, 0).dataSync())).to.deep.equal(counts);
