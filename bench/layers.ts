@@ -94,6 +94,22 @@ for (const [name, kind, torch, fwd, param, param2] of [
     fwd: (x) => () => fwd(x), bwd: (x, dy) => () => activationBackward(kind, dy, x, x, param, param2),
   });
 }
+// The survey's randomized leaky ReLU in training (a slope drawn per element, uniform on [1/8,
+// 1/3]; composed from tensor ops on both devices). Backward: through the tape with the graph
+// kept, as PyTorch's side (retain_graph).
+cases.push({
+  name: 'RReLU train', shape: [8, 96, 55, 55], torch: 'F.rrelu(x, 0.125, 1 / 3, True)',
+  fwd: (x) => () => cc.F.rrelu(x, 1 / 8, 1 / 3, true),
+  bwd: (x, dy) => {
+    const xg = x.detach().requiresGrad_(), y = cc.F.rrelu(xg, 1 / 8, 1 / 3, true);
+    return () => {
+      y.backward(dy, { retainGraph: true });
+      const dx = xg.grad as cc.Tensor;
+      xg.grad = null;
+      return dx;
+    };
+  },
+});
 // The gated linear unit, halving 192 channels.
 cases.push({
   name: 'GLU', shape: [8, 192, 55, 55], torch: 'F.glu(x, 1)',

@@ -185,8 +185,14 @@ export function rrelu(x: Tensor, lower = 1 / 8, upper = 1 / 3, training = false)
   if (!(lower <= upper)) fail('E_ARG', `${op}: expected \`lower\` <= \`upper\`, got ${lower} > ${upper}`);
   if (typeof training !== 'boolean') fail('E_ARG', `${op}: expected \`training\` to be a boolean, got ${describe(training)}`);
   if (!training) return leakyRelu(t, (lower + upper) / 2);
-  // PyTorch's kernel: x <= 0 takes the slope (its gradient at 0 is a, as leaky ReLU's).
-  return tidy(() => where(gt(t, 0), t, mul(t, rand(t.shape, lower, upper, { device: t.device }))));
+  // As PyTorch's rrelu_with_noise: the factor of each element (its drawn slope where x <= 0, 1
+  // elsewhere; the gradient at 0 is the slope, as leaky ReLU's) is kept, and the backward is one
+  // product. Through where and mul on the tape the backward took four passes (0.23x PyTorch's).
+  const noise = tidy(() => where(gt(t, 0), 1, rand(t.shape, lower, upper, { device: t.device }))) as F32;
+  const y = noGrad(() => mul(t, noise)) as F32;
+  const recorded = record(op, y, [t], (dy, [n]) => [mul(dy, n)], [noise]);
+  noise.dispose();   // the tape holds its own handle
+  return recorded;
 }
 
 /** Mish: x · tanh(softplus(x)) (Misra 2019). @example F.mish(x) */
