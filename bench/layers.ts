@@ -94,21 +94,30 @@ for (const [name, kind, torch, fwd, param, param2] of [
     fwd: (x) => () => fwd(x), bwd: (x, dy) => () => activationBackward(kind, dy, x, x, param, param2),
   });
 }
-// The survey's randomized leaky ReLU in training (a slope drawn per element, uniform on [1/8,
-// 1/3]; composed from tensor ops on both devices). Backward: through the tape with the graph
-// kept, as PyTorch's side (retain_graph).
+/** A backward through the tape: f's graph made once and kept, as PyTorch's side (retain_graph). */
+const tapeBackward = (f: (x: cc.Tensor) => cc.Tensor) => (x: cc.Tensor, dy: cc.Tensor) => {
+  const xg = x.detach().requiresGrad_(), y = f(xg);
+  return () => {
+    y.backward(dy, { retainGraph: true });
+    const dx = xg.grad as cc.Tensor;
+    xg.grad = null;
+    return dx;
+  };
+};
+// The survey's stochastic activations in training: the randomized leaky ReLU (a slope drawn per
+// element, uniform on [1/8, 1/3]) and probout (Springenberg and Riedmiller: one of each pair of
+// channels drawn with probability softmax(z); PyTorch has none, so its side is the draw in
+// tensor ops, as a user would write it).
+const rreluTrain = (x: cc.Tensor) => cc.F.rrelu(x, 1 / 8, 1 / 3, true);
 cases.push({
   name: 'RReLU train', shape: [8, 96, 55, 55], torch: 'F.rrelu(x, 0.125, 1 / 3, True)',
-  fwd: (x) => () => cc.F.rrelu(x, 1 / 8, 1 / 3, true),
-  bwd: (x, dy) => {
-    const xg = x.detach().requiresGrad_(), y = cc.F.rrelu(xg, 1 / 8, 1 / 3, true);
-    return () => {
-      y.backward(dy, { retainGraph: true });
-      const dx = xg.grad as cc.Tensor;
-      xg.grad = null;
-      return dx;
-    };
-  },
+  fwd: (x) => () => rreluTrain(x), bwd: tapeBackward(rreluTrain),
+});
+const proboutTrain = (x: cc.Tensor) => cc.F.probout(x, 2, { training: true });
+cases.push({
+  name: 'probout 2 train', shape: [8, 96, 55, 55],
+  torch: '(lambda z: z.gather(2, (torch.softmax(z, 2).cumsum(2) < torch.rand(z[:, :, :1].shape)).sum(2, keepdim=True).clamp(max=1)).squeeze(2))(x.unflatten(1, (48, 2)))',
+  fwd: (x) => () => proboutTrain(x), bwd: tapeBackward(proboutTrain),
 });
 // The gated linear unit, halving 192 channels.
 cases.push({
