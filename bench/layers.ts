@@ -186,6 +186,7 @@ export async function benchLayers(opts: BenchOptions): Promise<{ rows: Row[]; no
       dy.dispose();
     }
   }
-  notes.push('backward: our backward kernel beside PyTorch\'s autograd backward of the op alone (retain_graph)');
+  notes.push('backward: our backward kernel (RReLU and probout in training: our tape with the graph kept) beside PyTorch\'s autograd backward of the op alone (retain_graph); ' +
+    'probout: PyTorch has none, its side is the draw in tensor ops (softmax, cumsum against a uniform number, gather)');
   return { rows, notes };
 }
