@@ -294,7 +294,7 @@ export interface NativeAddon {
   /** CPU only: x [N, C], target [N, C] int32 (labels checked when it runs: E_INDEX at the next wait). */
   multilabelMarginLossForward(x: Handle, target: Handle, reduction: 0 | 1 | 2): Handle;
   multilabelMarginLossBackward(dloss: Handle, x: Handle, target: Handle, reduction: 0 | 1 | 2): Handle;
-  /** posWeight: binaryCrossEntropyWithLogitsPosWeight's weight per class of the last axis (null for the others). */
+  /** posWeight: binaryCrossEntropyWithLogits's optional weight per class of the last axis (null: none; the others take none). */
   pointwiseLossForward(kind: PointwiseLossKind, x: Handle, target: Handle, beta: number, posWeight?: Handle | null): Handle;
   pointwiseLossBackward(kind: PointwiseLossKind, dloss: Handle, x: Handle, target: Handle, beta: number, scale: number,
     inputGrad: boolean, targetGrad: boolean, posWeight?: Handle | null): [Handle | null, Handle | null];
@@ -316,10 +316,7 @@ export const Activation = {
 export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 
 /** The kinds of the losses of one value per element pair (native/cpu/nn_ops.h's PointwiseLoss): CPU only. */
-export const PointwiseLoss = {
-  mseLoss: 0, l1Loss: 1, smoothL1Loss: 2, huberLoss: 3, binaryCrossEntropyWithLogits: 4, softMarginLoss: 5,
-  binaryCrossEntropyWithLogitsPosWeight: 6,
-} as const;
+export const PointwiseLoss = { mseLoss: 0, l1Loss: 1, smoothL1Loss: 2, huberLoss: 3, binaryCrossEntropyWithLogits: 4, softMarginLoss: 5 } as const;
 export type PointwiseLossKind = (typeof PointwiseLoss)[keyof typeof PointwiseLoss];
 
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */

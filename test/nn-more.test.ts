@@ -312,6 +312,10 @@ describe('nn: more activations, losses and layers', () => {
       expectClose(native.dataSync(), composed.dataSync(), 1e-6, 1e-7, 'broadcast');
       expectClose([one.item()], [native.dataSync()[0]], 1e-6, 1e-7, '1-D');
       expectError(() => F.cosineEmbeddingLoss(rows, rows, cc.tensor([1, 1])), 'E_SHAPE');
+      // NaN gives NaN for either target, as PyTorch (its clamp_min keeps NaN)
+      const withNaN = cc.tensor([[NaN, 1], [NaN, 1], [1, 2]]), other = cc.tensor([[1, 1], [1, 1], [2, 1]]);
+      const per = F.cosineEmbeddingLoss(withNaN, other, cc.tensor([1, -1, -1]), { reduction: 'none' }).dataSync();
+      expect(Number.isNaN(per[0]) && Number.isNaN(per[1]) && per[2] > 0).to.equal(true);
     });
 
     it('multilabelMarginLoss on the CPU (native): values and gradient as float64, repeats and empty rows, any thread count', () => {

@@ -298,6 +298,11 @@ describe('torch.nn\'s other activations: native on the CPU', () => {
       cc.setNumThreads(before);
     }
     expect(F.glu(cc.zeros([0, 4]), 1).shape).to.deep.equal([0, 2]);
+    // NaN in either half gives NaN (the gate's too)
+    const gated = F.glu(cc.tensor([NaN, 1, 2, NaN]), 0).dataSync();
+    expect(Number.isNaN(gated[0]) && Number.isNaN(gated[1])).to.equal(true);
+    expectError(() => F.glu(cc.zeros([3]), 0), 'E_SHAPE');
+    expectError(() => F.glu(cc.zeros([4], 'int32'), 0), 'E_DTYPE');
   });
 
   it('softmin: softmax of -x as float64, along the last axis and a middle one, gradient too; large inputs; 0-D', () => {

@@ -509,16 +509,15 @@ Napi::Value BinaryCrossEntropyBackward(const Napi::CallbackInfo& info) {
 // The losses of one value per element pair, CPU only (lib/nn/functional/loss.ts reduces the loss,
 // and composes them on the GPU): see cpu/pointwise_loss.cc. kind: lib/native.ts's PointwiseLoss.
 namespace {
-const char* const kPointwiseLossNames[] = {"mseLoss",     "l1Loss", "smoothL1Loss", "huberLoss", "binaryCrossEntropyWithLogits",
-                                           "softMarginLoss", "binaryCrossEntropyWithLogits"};
+const char* const kPointwiseLossNames[] = {"mseLoss", "l1Loss", "smoothL1Loss", "huberLoss", "binaryCrossEntropyWithLogits", "softMarginLoss"};
 
 cpu::PointwiseLoss pointwise_loss_arg(const Napi::CallbackInfo& info, size_t i) {
   const int64_t kind = int_arg(info, i, "pointwise loss", "kind");
-  CONVNET_CHECK(kind >= 0 && kind <= 6, "E_ARG", "pointwise loss: unknown kind ", kind);
+  CONVNET_CHECK(kind >= 0 && kind <= 5, "E_ARG", "pointwise loss: unknown kind ", kind);
   return static_cast<cpu::PointwiseLoss>(kind);
 }
 
-// pos_weight: BceWithLogitsPosWeight's weight per class (one per entry of the last axis); null for the others.
+// pos_weight: BCE of logits' optional weight per class (one per entry of the last axis); null for none.
 void check_pointwise_loss(const Tensor& x, const Tensor& target, cpu::PointwiseLoss kind, float beta, const Tensor* pos_weight,
                           const char* op) {
   expect_dtype(x, DType::Float32, op, "input");
@@ -527,8 +526,7 @@ void check_pointwise_loss(const Tensor& x, const Tensor& target, cpu::PointwiseL
   CONVNET_CHECK(!x.is_cuda() && !target.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
   const bool has_beta = kind == cpu::PointwiseLoss::SmoothL1 || kind == cpu::PointwiseLoss::Huber;
   CONVNET_CHECK(!has_beta || beta > 0, "E_ARG", op, ": expected `beta` > 0, got ", beta);
-  const bool has_pos_weight = kind == cpu::PointwiseLoss::BceWithLogitsPosWeight;
-  CONVNET_CHECK(has_pos_weight == (pos_weight != nullptr), "E_ARG", op, has_pos_weight ? ": expected `posWeight`" : ": unexpected `posWeight`");
+  CONVNET_CHECK(!pos_weight || kind == cpu::PointwiseLoss::BceWithLogits, "E_ARG", op, ": `posWeight` is for the BCE of logits only");
   if (pos_weight) {
     expect_dtype(*pos_weight, DType::Float32, op, "posWeight");
     CONVNET_CHECK(!pos_weight->is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");

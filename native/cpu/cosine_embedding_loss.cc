@@ -49,7 +49,8 @@ void cosine_embedding_loss_forward(const Tensor& a, const Tensor& b, const Tenso
     for (int64_t i = begin; i < end; ++i) {
       const double label = label_at(y, i);
       const double cos = row_cosine(pa + i * D, pb + i * D, D).cos;
-      per_pair[i] = label == 1.0 ? 1.0 - cos : label == -1.0 ? std::max(0.0, cos - margin) : 0.0;
+      const double over = cos - margin;  // a NaN stays NaN, as PyTorch's clamp_min (std::max would give 0)
+      per_pair[i] = label == 1.0 ? 1.0 - cos : label == -1.0 ? (over > 0.0 || over != over ? over : 0.0) : 0.0;
     }
   });
   write_loss(reduction, per_pair, static_cast<double>(N), loss);

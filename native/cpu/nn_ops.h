@@ -59,9 +59,9 @@ void scaled_elu_backward(const Tensor& dy, const Tensor& x, ScaledElu e, const T
 // element pair of same-shape x and target (pointwise_loss.cc; beta: smooth L1's beta, Huber's
 // delta, > 0); the backward from dloss (one value or one per element) times `scale`, into dx
 // and/or dtarget (an empty Tensor: not asked for).
-// BceWithLogitsPosWeight reads pos_weight, one weight per class of the last axis (an empty
-// Tensor for the other kinds).
-enum class PointwiseLoss { Mse = 0, L1 = 1, SmoothL1 = 2, Huber = 3, BceWithLogits = 4, SoftMargin = 5, BceWithLogitsPosWeight = 6 };
+// pos_weight: BceWithLogits's optional weight per class of the last axis (an empty Tensor: none;
+// always empty for the other kinds).
+enum class PointwiseLoss { Mse = 0, L1 = 1, SmoothL1 = 2, Huber = 3, BceWithLogits = 4, SoftMargin = 5 };
 void pointwise_loss_forward(PointwiseLoss kind, const Tensor& x, const Tensor& target, float beta, const Tensor& pos_weight,
                             const Tensor& loss);
 void pointwise_loss_backward(PointwiseLoss kind, const Tensor& dloss, const Tensor& x, const Tensor& target, float beta,

@@ -66,8 +66,6 @@ void loss_range(PointwiseLoss kind, const float* __restrict x, const float* __re
     case PointwiseLoss::SoftMargin:
       for (int64_t i = 0; i < n; ++i) l[i] = softplus_value(-(t[i] * x[i]));
       return;
-    case PointwiseLoss::BceWithLogitsPosWeight:
-      return;  // pos_weight_range
   }
 }
 
@@ -168,8 +166,6 @@ void backward_range(PointwiseLoss kind, const float* __restrict dl, int64_t dl_s
         for (int64_t i = 0; i < n; ++i) dt[i] = -(x[i] * sigmoid_value(-(t[i] * x[i]))) * (dl[i * dl_step] * scale);
       }
       return;
-    case PointwiseLoss::BceWithLogitsPosWeight:
-      return;  // pos_weight_backward_range
   }
 }
 
@@ -179,7 +175,7 @@ void pointwise_loss_forward(PointwiseLoss kind, const Tensor& x, const Tensor& t
                             const Tensor& loss) {
   const float *px = x.f32(), *pt = target.f32();
   float* pl = loss.f32();
-  if (kind == PointwiseLoss::BceWithLogitsPosWeight) {
+  if (kind == PointwiseLoss::BceWithLogits && pos_weight.storage()) {
     const float* pp = pos_weight.f32();
     const int64_t classes = pos_weight.numel();
     parallel_for_elements(loss.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {
@@ -199,7 +195,7 @@ void pointwise_loss_backward(PointwiseLoss kind, const Tensor& dloss, const Tens
   float* pdt = dtarget.storage() ? dtarget.f32() : nullptr;
   if (!pdx && !pdt) return;
   const int64_t dl_step = dloss.numel() == 1 ? 0 : 1;
-  if (kind == PointwiseLoss::BceWithLogitsPosWeight) {
+  if (kind == PointwiseLoss::BceWithLogits && pos_weight.storage()) {
     const float* pp = pos_weight.f32();
     const int64_t classes = pos_weight.numel();
     parallel_for_elements(x.numel(), kPointwiseGrain, [&](int64_t begin, int64_t end) {

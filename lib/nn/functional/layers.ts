@@ -11,7 +11,7 @@ import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { bernoulli } from '../../creation';
 import { tidy } from '../../engine';
-import { clone, mul, neg, scale } from '../../ops';
+import { clone, mul, scale } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, describe, shapeStr } from '../../validate';
 
@@ -140,8 +140,7 @@ export function softmaxBackward(kind: 'softmax' | 'logSoftmax' | 'softmin', dy: 
   const op = `${kind} backward`;
   const [tdy, ty] = [checkFloat(op, 'dy', dy), checkFloat(op, 'y', y)];
   sameShape(op, 'dy and y', tdy, ty);
-  // softmin (softmax of -x): dx = y * (sum(dy * y) - dy), native on the CPU, softmax's negated on the GPU
-  if (kind === 'softmin' && ty.device !== 'cpu') return tidy(() => neg(softmaxBackward('softmax', tdy, ty, dim)));
+  // softmin (softmax of -x, CPU only: the GPU composes softmin): dx = y * (sum(dy * y) - dy)
   return wrap(native.softmaxBackward(tdy.handle(op), ty.handle(op), softmaxDim(op, ty, dim), kind === 'logSoftmax', kind === 'softmin'), ty.shape);
 }
 

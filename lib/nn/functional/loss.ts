@@ -682,13 +682,13 @@ function onePerClass(p: F32, x: F32): boolean {
  * Composed, each way took two to ten passes (MSE forward + backward 2.1x PyTorch's time on
  * [64, 3, 64, 64]).
  */
-function pointwiseLossOnCpu(op: Exclude<keyof typeof PointwiseLoss, 'binaryCrossEntropyWithLogitsPosWeight'>, x: F32, t: F32,
-  code: ReductionCode, beta = 1, weights: { weight?: F32 | null; posWeight?: F32 | null } = {}): F32 {
+function pointwiseLossOnCpu(op: keyof typeof PointwiseLoss, x: F32, t: F32, code: ReductionCode, beta = 1,
+  weights: { weight?: F32 | null; posWeight?: F32 | null } = {}): F32 {
   // posWeight (BCE of logits: one weight per class, no gradient) goes into the kernel; weight (any
   // shape that broadcasts to x) multiplies the loss per element before the reduction, so the
   // backward then starts from a gradient per element.
   const { weight = null, posWeight = null } = weights;
-  const kind = posWeight ? PointwiseLoss.binaryCrossEntropyWithLogitsPosWeight : PointwiseLoss[op];
+  const kind = PointwiseLoss[op];
   const saved = posWeight ? [x, t, posWeight] : [x, t];
   const backward = (factor: number): BackwardFn => (dy, [sx, st, sp], needs) => {
     const [dx, dt] = native.pointwiseLossBackward(kind, dy.handle(op), sx.handle(op), st.handle(op), beta, factor, needs[0], needs[1],
