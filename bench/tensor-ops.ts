@@ -94,6 +94,11 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['gridSample bilinear [16,32,64,64], 64x64 grid', ({ gx, gg }) => cc.noGrad(() => cc.F.gridSample(gx, gg)), 'torch.nn.functional.grid_sample(gx.detach(), gg.detach(), align_corners=False)'],
   ['gridSample bilinear fwd+bwd', ({ gx, gg, gsy }) => { gx.grad = null; gg.grad = null; cc.F.gridSample(gx, gg).backward(gsy); },
     'setattr(gx, "grad", None) or setattr(gg, "grad", None) or torch.nn.functional.grid_sample(gx, gg, align_corners=False).backward(gsy)'],
+  // Seeded draws of a conv layer's activation size (ours: Philox-4x32-10, the same numbers on every
+  // machine; PyTorch's CPU generator: mt19937).
+  ['randn [8,96,55,55]', () => cc.randn([8, 96, 55, 55]), 'torch.randn(8, 96, 55, 55)'],
+  ['rand [8,96,55,55]', () => cc.rand([8, 96, 55, 55]), 'torch.rand(8, 96, 55, 55)'],
+  ['bernoulli 0.3 [8,96,55,55]', () => cc.bernoulli([8, 96, 55, 55], 0.3), 'torch.empty(8, 96, 55, 55).bernoulli_(0.3)'],
   // To and from JavaScript's own values (PyTorch: Python's lists; a copy out as dataSync makes).
   ['tensor from nested arrays [1024][1024]', () => cc.tensor(nested), 'torch.tensor(l)'],
   ['arraySync [1024,1024] (tolist)', ({ s }) => { s.arraySync(); }, 'q.tolist()'],

@@ -8,9 +8,13 @@
 //   mask[i] = 1 (kept) or 0; y[i] = x[i] * (kept ? scale : 0), scale = 1.0f / float(1 - p).
 // The product (not a select) is what PyTorch computes, so a dropped NaN or inf gives NaN.
 // p = 1 drops everything (scale is never used). Backward: dx = dy * (mask ? scale : 0).
+#include <algorithm>
+#include <cmath>
+
 #include "core/philox.h"
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
+#include "cpu/philox_lanes.h"
 #include "cpu/pointwise.h"
 #include "cpu/simd_clones.h"
 
@@ -29,6 +33,26 @@ void backward_range(const float* __restrict dy, const float* __restrict mask, fl
   for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * (mask[i] * scale);
 }
 
+// Kept when u = (word >> 8) 2^-24 >= p, that is when word >> 8 >= ceil(p 2^24) (exact: p 2^24
+// is a float64 product by a power of two); p = 1 gives 2^24, which no word reaches.
+int32_t keep_threshold(double p) { return static_cast<int32_t>(std::ceil(p * 16777216.0)); }
+
+// One chunk of the forward (philox_lanes.h): n <= 4 kPhiloxChunk elements from x, y and mask's
+// starts, drawn from blocks first_block + [0, ceil(n / 4)).
+CONVNET_SIMD_CLONES
+void forward_chunk(const float* __restrict x, int32_t keep_from, float scale, uint64_t seed, uint64_t first_block, int64_t n,
+                   float* __restrict y, float* __restrict mask) {
+  uint32_t words[4][kPhiloxChunk];
+  float kept[4][kPhiloxChunk];
+  const int64_t count = (n + 3) / 4;
+  philox_lanes(seed, first_block, count, words);
+  for (int k = 0; k < 4; ++k) {
+    for (int64_t b = 0; b < count; ++b) kept[k][b] = static_cast<int32_t>(words[k][b] >> 8) >= keep_from ? 1.0f : 0.0f;
+  }
+  store_interleaved(kept, count, n, mask);
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * (mask[i] * scale);
+}
+
 }  // namespace
 
 void dropout_forward(const Tensor& x, double p, uint64_t seed, uint64_t first_block, const Tensor& y, const Tensor& mask) {
@@ -36,16 +60,12 @@ void dropout_forward(const Tensor& x, double p, uint64_t seed, uint64_t first_bl
   float *py = y.f32(), *pm = mask.f32();
   const float scale = dropout_scale(p);
   const int64_t n = x.numel();
-  const int64_t blocks = (n + 3) / 4;
-  parallel_for(blocks, 1 << 12, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      const Philox4x32 r = Philox4x32::generate(seed, first_block + static_cast<uint64_t>(b));
-      for (int lane = 0; lane < 4 && b * 4 + lane < n; ++lane) {
-        const int64_t i = b * 4 + lane;
-        const bool keep = static_cast<double>(uniform_from_bits(r.out[lane])) >= p;  // compared in float64
-        pm[i] = keep ? 1.0f : 0.0f;
-        py[i] = px[i] * (keep ? scale : 0.0f);
-      }
+  const int32_t keep_from = keep_threshold(p);
+  const int64_t chunks = (n + 4 * kPhiloxChunk - 1) / (4 * kPhiloxChunk);
+  parallel_for(chunks, (1 << 14) / (4 * kPhiloxChunk), [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t i0 = c * 4 * kPhiloxChunk, count = std::min(4 * kPhiloxChunk, n - i0);
+      forward_chunk(px + i0, keep_from, scale, seed, first_block + static_cast<uint64_t>(c * kPhiloxChunk), count, py + i0, pm + i0);
     }
   });
 }

@@ -6,21 +6,68 @@
 
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
+#include "cpu/philox_lanes.h"
+#include "cpu/simd_clones.h"
 
 namespace convnet {
 namespace cpu {
 namespace {
 
 constexpr int64_t kRandomGrain = 1 << 14;
+// The chunk kernels below fill out[0, n) with the numbers of blocks first_block + [0, ceil(n / 4)),
+// n <= 4 kPhiloxChunk. They are cloned for AVX2 and AVX-512 (simd_clones.h), whose FMA would
+// otherwise fuse a * b + c: with fp-contract off, low + range u and normal_pair's steps round
+// one by one on every path, as on the GPU (core/philox.h), so the numbers have the same bits on
+// every machine. (The square root vectorises through -fno-math-errno: CMakeLists.txt.)
+#define CONVNET_ROUND_EACH_STEP __attribute__((optimize("fp-contract=off")))
 
-// Calls put(i, block) for each element i in [0, n), block holding the four lanes of i's block.
-template <typename Put>
-void for_each_block(int64_t n, uint64_t seed, uint64_t first_block, Put put) {
-  const int64_t blocks = (n + 3) / 4;
-  parallel_for(blocks, kRandomGrain / 4, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      const Philox4x32 r = Philox4x32::generate(seed, first_block + static_cast<uint64_t>(b));
-      put(b * 4, r, n);
+CONVNET_SIMD_CLONES CONVNET_ROUND_EACH_STEP void uniform_chunk(uint64_t seed, uint64_t first_block, int64_t n, float low, float range, float* __restrict out) {
+  uint32_t words[4][kPhiloxChunk];
+  float values[4][kPhiloxChunk];
+  const int64_t count = (n + 3) / 4;
+  philox_lanes(seed, first_block, count, words);
+  for (int k = 0; k < 4; ++k) {
+    for (int64_t b = 0; b < count; ++b) values[k][b] = low + range * uniform_from_bits(words[k][b]);
+  }
+  store_interleaved(values, count, n, out);
+}
+
+CONVNET_SIMD_CLONES CONVNET_ROUND_EACH_STEP void normal_chunk(uint64_t seed, uint64_t first_block, int64_t n, float mean, float stddev, float* __restrict out) {
+  uint32_t words[4][kPhiloxChunk];
+  float values[4][kPhiloxChunk];
+  const int64_t count = (n + 3) / 4;
+  philox_lanes(seed, first_block, count, words);
+  for (int k = 0; k < 4; k += 2) {
+    for (int64_t b = 0; b < count; ++b) {
+      float z0, z1;
+      normal_pair(words[k][b], words[k + 1][b], &z0, &z1);
+      values[k][b] = mean + stddev * z0;
+      values[k + 1][b] = mean + stddev * z1;
+    }
+  }
+  store_interleaved(values, count, n, out);
+}
+
+CONVNET_SIMD_CLONES CONVNET_ROUND_EACH_STEP void bernoulli_chunk(uint64_t seed, uint64_t first_block, int64_t n, float p, float* __restrict out) {
+  uint32_t words[4][kPhiloxChunk];
+  float values[4][kPhiloxChunk];
+  const int64_t count = (n + 3) / 4;
+  philox_lanes(seed, first_block, count, words);
+  for (int k = 0; k < 4; ++k) {
+    for (int64_t b = 0; b < count; ++b) values[k][b] = uniform_from_bits(words[k][b]) < p ? 1.0f : 0.0f;
+  }
+  store_interleaved(values, count, n, out);
+}
+
+// Calls fill(first block, n, out) on chunks of the n elements (element i: lane i % 4 of block
+// first_block + i / 4), split between the threads.
+template <typename Fill>
+void for_each_chunk(int64_t n, uint64_t first_block, float* out, Fill fill) {
+  const int64_t chunks = (n + 4 * kPhiloxChunk - 1) / (4 * kPhiloxChunk);
+  parallel_for(chunks, kRandomGrain / (4 * kPhiloxChunk), [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t i0 = c * 4 * kPhiloxChunk;
+      fill(first_block + static_cast<uint64_t>(c * kPhiloxChunk), std::min(4 * kPhiloxChunk, n - i0), out + i0);
     }
   });
 }
@@ -28,28 +75,16 @@ void for_each_block(int64_t n, uint64_t seed, uint64_t first_block, Put put) {
 }  // namespace
 
 void random_uniform(const Tensor& y, uint64_t seed, uint64_t first_block, float low, float high) {
-  float* out = y.f32();
   const float range = high - low;
-  for_each_block(y.numel(), seed, first_block, [&](int64_t i0, const Philox4x32& r, int64_t n) {
-    for (int lane = 0; lane < 4 && i0 + lane < n; ++lane) out[i0 + lane] = low + range * uniform_from_bits(r.out[lane]);
-  });
+  for_each_chunk(y.numel(), first_block, y.f32(), [&](uint64_t first, int64_t n, float* out) { uniform_chunk(seed, first, n, low, range, out); });
 }
 
 void random_normal(const Tensor& y, uint64_t seed, uint64_t first_block, float mean, float stddev) {
-  float* out = y.f32();
-  for_each_block(y.numel(), seed, first_block, [&](int64_t i0, const Philox4x32& r, int64_t n) {
-    float z[4];
-    normal_pair(r.out[0], r.out[1], &z[0], &z[1]);
-    normal_pair(r.out[2], r.out[3], &z[2], &z[3]);
-    for (int lane = 0; lane < 4 && i0 + lane < n; ++lane) out[i0 + lane] = mean + stddev * z[lane];
-  });
+  for_each_chunk(y.numel(), first_block, y.f32(), [&](uint64_t first, int64_t n, float* out) { normal_chunk(seed, first, n, mean, stddev, out); });
 }
 
 void random_bernoulli(const Tensor& y, uint64_t seed, uint64_t first_block, float p) {
-  float* out = y.f32();
-  for_each_block(y.numel(), seed, first_block, [&](int64_t i0, const Philox4x32& r, int64_t n) {
-    for (int lane = 0; lane < 4 && i0 + lane < n; ++lane) out[i0 + lane] = uniform_from_bits(r.out[lane]) < p ? 1.0f : 0.0f;
-  });
+  for_each_chunk(y.numel(), first_block, y.f32(), [&](uint64_t first, int64_t n, float* out) { bernoulli_chunk(seed, first, n, p, out); });
 }
 
 namespace {

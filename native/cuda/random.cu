@@ -1,7 +1,8 @@
 // Seeded random tensors on the GPU: the CPU's numbers (cpu/random.cc). One thread per Philox
 // block: element i takes lane i % 4 of block first_block + i / 4, so uniform and Bernoulli
-// draws are bit-identical to the CPU's; normal draws go through the device's logf/sqrtf/
-// cosf/sinf (core/philox.h: normal_pair) and may differ from the CPU's in the last bits.
+// draws are bit-identical to the CPU's; normal draws are core/philox.h's normal_pair, whose
+// steps round one at a time (_rn intrinsics) as the CPU's do, so they are meant to be too
+// (test/cuda-ops.test.ts).
 #include "core/philox.h"
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.cuh"
