@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as cc from '../lib';
 import { conv2dBackward, convTranspose2dBackward, type Conv2dOptions, type ConvTranspose2dOptions } from '../lib/nn/functional/conv';
-import { printTable, pythonTimer, runPython, summarize, time, torchPython, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
+import { printTable, pythonTimer, runPython, summarize, time, torchPython, wanted, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
 export interface Layer { name: string; x: number[]; w: number[]; o: Conv2dOptions & ConvTranspose2dOptions; /** convTranspose2d (w [C, K / groups, kh, kw]) */ transposed?: boolean }
@@ -129,7 +129,8 @@ export async function benchConv(opts: BenchOptions, only?: Layer[]): Promise<Gro
   if (opts.device === 'cuda') return benchConvCuda(opts);
   const rows: Row[] = [];
   const notes: string[] = [];
-  const layers = only ?? (opts.quick ? LAYERS.slice(0, 2) : [...LAYERS, ...TRANSPOSED]);
+  // --only: the layers with a wanted row ("<layer> <direction>"), and those rows.
+  const layers = (only ?? (opts.quick ? LAYERS.slice(0, 2) : [...LAYERS, ...TRANSPOSED])).filter((l) => DIRECTIONS.some((d) => wanted(opts, `${l.name} ${d}`)));
   const before = cc.getNumThreads();
   for (const threads of opts.threads) {
     cc.setNumThreads(threads);
@@ -147,7 +148,7 @@ export async function benchConv(opts: BenchOptions, only?: Layer[]): Promise<Gro
       const dy = cc.randn(y.shape);
       const run = directions(l, x, w, b, dy);
       const flops = flopsOfAny(l);
-      for (const direction of DIRECTIONS) {
+      for (const direction of DIRECTIONS.filter((d) => wanted(opts, `${l.name} ${d}`))) {
         // A synchronous call, as on PyTorch's side and in every other op group: syncBlocking()
         // waits for the result without copying it out. `await cc.sync()` here also timed the
         // event loop's wake-up (~22 us on the 2-vCPU VM) and the promise's round trip: LeNet c3's
@@ -184,7 +185,7 @@ async function benchConvCuda(opts: BenchOptions): Promise<GroupResult> {
   const rows: Row[] = [];
   const notes: string[] = [];
   const q = opts.quick;
-  const layers = [...LAYERS, ...TRANSPOSED];
+  const layers = [...LAYERS, ...TRANSPOSED].filter((l) => DIRECTIONS.some((d) => wanted(opts, `${l.name} ${d}`)));
   const inner = q ? 10 : 20;
   const benchmark = opts.cudnnBenchmark ?? true;
   const threads = opts.threads[0];
@@ -212,7 +213,7 @@ async function benchConvCuda(opts: BenchOptions): Promise<GroupResult> {
     for (const l of layers) {
       const { run, dispose } = layerOn(l, 'cuda');
       const flops = flopsOfAny(l);
-      for (const direction of DIRECTIONS) {
+      for (const direction of DIRECTIONS.filter((d) => wanted(opts, `${l.name} ${d}`))) {
         const name = `${l.name} ${direction}`;
         try {
           const t = await time(() => {

@@ -8,7 +8,7 @@
  * backend only up to 512 (2048^3 would take minutes).
  */
 import * as cc from '../lib';
-import { pythonTimer, runPython, time, type BenchOptions, type Row, type Timing } from './harness';
+import { pythonTimer, runPython, time, wanted, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 import { TFJS_BACKENDS, tfjsCases, tfjsColumn } from './tfjs';
 
@@ -41,7 +41,8 @@ print(json.dumps(out))
 `;
 
 export async function benchGemm(opts: BenchOptions): Promise<{ rows: Row[]; notes: string[]; peakGflops: Record<number, number> }> {
-  const sizes = opts.quick ? [64, 128] : [64, 128, 256, 512, 1024, 2048];
+  const sizes = (opts.quick ? [64, 128] : [64, 128, 256, 512, 1024, 2048]).filter((n) => wanted(opts, `gemm ${n}x${n}x${n}`));
+  if (!sizes.length) return { rows: [], notes: [], peakGflops: {} };
   const rows: Row[] = [];
   const notes: string[] = [`our GEMM kernel: ${cc.backends().cpu.gemmKernel}`];
   const peaks: Record<number, number> = {};

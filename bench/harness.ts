@@ -19,7 +19,12 @@ export interface BenchOptions {
   device?: 'cpu' | 'cuda';
   /** With device 'cuda': cuDNN's algorithm search on both sides (`cuda.setOptions({ benchmark })`, torch.backends.cudnn.benchmark). */
   cudnnBenchmark?: boolean;
+  /** `--only WORD[,WORD…]`: the cases whose name contains one of the words (all when unset). */
+  only?: string[];
 }
+
+/** Whether a case runs under `--only` (see wanted's callers for what each group matches on). */
+export const wanted = (opts: BenchOptions, name: string): boolean => !opts.only?.length || opts.only.some((w) => name.includes(w));
 
 /** What a group returns: its rows, notes under the table, and how to print it. */
 export interface GroupResult {

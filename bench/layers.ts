@@ -11,7 +11,7 @@ import {
 } from '../lib/nn/functional/layers';
 import { activationBackward, gluBackward } from '../lib/nn/functional/activation';
 import type { Activation } from '../lib/native';
-import { measureBandwidth, pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
+import { measureBandwidth, pythonTimer, time, wanted, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
 interface Case { name: string; shape: number[]; torch: string; fwd: (x: cc.Tensor) => () => cc.Tensor; bwd: (x: cc.Tensor, dy: cc.Tensor) => () => cc.Tensor }
@@ -163,7 +163,9 @@ export async function benchLayers(opts: BenchOptions): Promise<{ rows: Row[]; no
     cc.setNumThreads(threads);
     const bandwidth = await measureBandwidth(cc);
     notes.push(`${threads} thread(s): memory bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (a 256 MiB copy); %bw: the least traffic of the op (inputs read and outputs written once) over its time, as a fraction of that`);
-    for (const c of cases) {
+    // --only: a case runs when its forward or backward row is wanted (both rows are shown).
+    const rowName = (c: Case, direction: 'fwd' | 'bwd') => `${c.name} ${direction} ${JSON.stringify(c.shape)}`;
+    for (const c of cases.filter((k) => wanted(opts, rowName(k, 'fwd')) || wanted(opts, rowName(k, 'bwd')))) {
       // PyTorch case by case, each right before ours, so that a slow spell on this shared machine
       // falls on both sides of a case (one script for the whole group, run first, once left
       // PyTorch 15-55% faster than in other runs on the memory-bound activations).
@@ -179,9 +181,8 @@ export async function benchLayers(opts: BenchOptions): Promise<{ rows: Row[]; no
       // syncBlocking waits for the queue without copying the result out (PyTorch does not copy either)
       const tf = await time(() => { cc.tidy(() => { f(); }); cc.syncBlocking(); }, repeats);
       const tb = await time(() => { cc.tidy(() => { b(); }); cc.syncBlocking(); }, repeats);
-      const shape = JSON.stringify(c.shape);
-      rows.push({ case: `${c.name} fwd ${shape}`, threads, ours: tf, bytes: fwdBytes, bandwidth, references: { PyTorch: theirs?.[0] } });
-      rows.push({ case: `${c.name} bwd ${shape}`, threads, ours: tb, bytes: bwdBytes, bandwidth, references: { PyTorch: theirs?.[1] } });
+      rows.push({ case: rowName(c, 'fwd'), threads, ours: tf, bytes: fwdBytes, bandwidth, references: { PyTorch: theirs?.[0] } });
+      rows.push({ case: rowName(c, 'bwd'), threads, ours: tb, bytes: bwdBytes, bandwidth, references: { PyTorch: theirs?.[1] } });
       x.dispose();
       dy.dispose();
     }

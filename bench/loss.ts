@@ -6,7 +6,7 @@
  */
 import * as cc from '../lib';
 import * as L from '../lib/nn/functional/loss';
-import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
+import { pythonTimer, time, wanted, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
 type TapeOp = keyof typeof TAPE;
@@ -181,7 +181,7 @@ export async function benchLoss(opts: BenchOptions): Promise<{ rows: Row[]; note
   const notes: string[] = [];
   for (const threads of opts.threads) {
     cc.setNumThreads(threads);
-    for (const c of CASES) {
+    for (const c of CASES.filter((k) => wanted(opts, k.name))) {
       // PyTorch's case right before ours: a slow spell on this shared machine falls on both sides.
       const torch = await torchCase<Record<string, Timing>>({ code: TORCH(opts.quick), env: { THREADS: String(threads), CASES: JSON.stringify([[c.name, c.op, c.shape]]) } }, threads, notes);
       const fn = ours(c);

@@ -30,7 +30,7 @@
  */
 import * as path from 'path';
 import * as cc from '../lib';
-import { runPython, summarize, time, torchPython, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
+import { runPython, summarize, time, torchPython, wanted, type BenchOptions, type GroupResult, type Row, type Timing } from './harness';
 import { torchWorker } from './python_worker';
 import { TFJS_BACKENDS, tfjsCases, tfjsColumn } from './tfjs';
 
@@ -133,10 +133,12 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
   // On the GPU one sample is no measure (the first calls search cuDNN's algorithms): --quick takes a few.
   const repeats = q ? (gpu ? { warmup: 2, minRepeats: 5, minTotalMs: 0 } : { warmup: 1, minRepeats: 1, minTotalMs: 0 }) : { warmup: 3, minRepeats: 10, minTotalMs: 1000 };
   // On the GPU a case that fails (an op not there yet) is noted and the others still run; on the CPU an error ends the run as before.
-  // CONVNET_BENCH_MODELS=<text>: only the cases whose name contains it (e.g. resnet18).
+  // --only (or CONVNET_BENCH_MODELS=<text>, kept for older scripts): the sections whose name
+  // (attempt's first argument) contains a word, e.g. resnet18.
   const only = process.env.CONVNET_BENCH_MODELS;
+  const want = (name: string) => (!only || name.includes(only)) && wanted(opts, name);
   const attempt = async (name: string, fn: () => Promise<void>): Promise<void> => {
-    if (only && !name.includes(only)) return;
+    if (!want(name)) return;
     if (!gpu) return fn();
     try {
       await fn();
@@ -200,7 +202,7 @@ export async function benchModels(opts: BenchOptions): Promise<GroupResult> {
       cc.setNumThreads(threads);
       // TensorFlow.js's LeNet-5 (CPU only: its GPU backends are the browser's), all three cases
       // at once in a Node process of its own per backend (bench/tfjs.ts).
-      const lenetWanted = !only || ['lenet5 train step b64', 'lenet5 inference'].some((n) => n.includes(only));
+      const lenetWanted = ['lenet5 train step b64', 'lenet5 inference'].some(want);
       const tfjs = Object.fromEntries(TFJS_BACKENDS.map((backend) => [backend, gpu || !lenetWanted ? {} : tfjsCases({ threads, quick: q, lenet5: true }, backend, notes)]));
       const tfjsRefs = (name: string) => Object.fromEntries(TFJS_BACKENDS.map((b) => [tfjsColumn(b), tfjs[b][name]]));
 

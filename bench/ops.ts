@@ -8,7 +8,7 @@
 import * as cc from '../lib';
 import { collectCreated } from '../lib/engine';
 import { conv2dBackward } from '../lib/nn/functional/conv';
-import { pythonTimer, time, type BenchOptions, type Row, type Timing } from './harness';
+import { pythonTimer, time, wanted, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 import { roiCases } from './ops_roi';
 
@@ -230,11 +230,11 @@ export async function benchOps(opts: BenchOptions): Promise<{ rows: Row[]; notes
   const rows: Row[] = [];
   const notes: string[] = [];
   const repeats = opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 5, minTotalMs: 500 };
-  const filter = process.env.CONVNET_BENCH_OPS;  // a substring of the case names to run alone
+  const filter = process.env.CONVNET_BENCH_OPS;  // as --only, one word (kept for older scripts)
   for (const threads of opts.threads) {
     cc.setNumThreads(threads);
     for (const c of makeCases(opts.quick)) {
-      if (filter && !c.name.includes(filter)) continue;
+      if ((filter && !c.name.includes(filter)) || !wanted(opts, c.name)) continue;
       // PyTorch's case right before ours: a slow spell on this shared machine falls on both sides.
       const torch = await torchCase<Timing>({ code: torchScript(threads, opts.quick, c.torch) }, threads, notes);
       // the inputs the case makes (kept by its closure) are disposed after it

@@ -7,7 +7,7 @@
 import * as path from 'path';
 import * as cc from '../lib';
 import { avgPool2dBackward, lpPool2dBackward, maxPool2dBackward, maxUnpool2dBackward, maxUnpool2dForward, mixedPool2dBackward, mixedPool2dForward, stochasticPool2dBackward, stochasticPool2dForward } from '../lib/nn/functional/pool';
-import { measureBandwidth, time, type BenchOptions, type Row, type Timing } from './harness';
+import { measureBandwidth, time, wanted, type BenchOptions, type Row, type Timing } from './harness';
 import { torchCase } from './python_worker';
 
 const { F } = cc;
@@ -76,8 +76,9 @@ export async function benchPool(opts: BenchOptions): Promise<{ rows: Row[]; note
     // Shape by shape, PyTorch's cases right before ours, so that a slow spell on this shared
     // machine falls on both sides of a case (not on one side of the whole group).
     for (const [part, group] of cases().entries()) {
+      if (!group.some(([name]) => wanted(opts, name))) continue;
       const torch = (await torchCase<Record<string, Timing>>({ script, argv: [String(threads), '--part', String(part), ...(opts.quick ? ['--quick'] : [])] }, threads, notes)) ?? {};
-      for (const [name, fn, bytes] of group) {
+      for (const [name, fn, bytes] of group.filter(([name]) => wanted(opts, name))) {
         const run = () => { fn(); cc.syncBlocking(); };
         const timing = await time(run, opts.quick ? { warmup: 1, minRepeats: 1, minTotalMs: 0 } : { warmup: 3, minRepeats: 30, minTotalMs: 500 });
         rows.push({ case: name, threads, ours: timing, bytes, bandwidth, references: { PyTorch: torch[name] } });

@@ -1,5 +1,5 @@
 /**
- * The benchmark harness: `npm run bench -- [filter…] [--threads N] [--json out.json] [--svg out.svg] [--quick] [--device cuda]`.
+ * The benchmark harness: `npm run bench -- [group…] [--only WORD] [--threads N] [--json out.json] [--svg out.svg] [--quick] [--device cuda]`.
  * Each group prints a table of our time (median of repeats after warm-up, with min and max)
  * beside the same work in the reference libraries, and the ratio (above 1x: we are faster).
  * `--device cuda` runs the groups that have GPU cases (conv, models) on the GPU beside PyTorch
@@ -18,7 +18,7 @@ import { benchOps } from './ops';
 import { benchPool } from './pool';
 import { benchResponsiveness } from './responsiveness';
 import { ratioChart } from './chart';
-import { mergePasses, printTable, type BenchOptions, type GroupResult } from './harness';
+import { mergePasses, printTable, wanted, type BenchOptions, type GroupResult } from './harness';
 import { torchBlasLine } from './python_worker';
 import { TFJS_BACKENDS, tfjsColumn } from './tfjs';
 
@@ -43,8 +43,11 @@ const GROUPS: Record<string, Group> = {
 };
 
 function usage(): never {
-  console.log(`usage: npm run bench -- [group…] [--threads N[,M…]] [--passes N] [--json out.json] [--svg out.svg] [--quick] [--device cpu|cuda] [--cudnn-benchmark on|off]
+  console.log(`usage: npm run bench -- [group…] [--only WORD[,WORD…]] [--threads N[,M…]] [--passes N] [--json out.json] [--svg out.svg] [--quick] [--device cpu|cuda] [--cudnn-benchmark on|off]
 groups: ${Object.keys(GROUPS).join(', ')} (default: all; with --device cuda: ${Object.keys(GROUPS).filter((g) => GROUPS[g].cuda).join(', ')})
+--only      the cases whose name contains one of the words (e.g. --only dropout, --only "c2 bwd");
+            models match on their sections (lenet5 train step b64, lenet5 train epoch, lenet5 inference,
+            alexnet64 train step, resnet18, resnet50, googlenet, inception_v3, densenet121, mobilenet_v2)
 --threads   thread counts to run (default: 1 and ${os.cpus().length}, this machine's cores; with --device cuda: ${os.cpus().length})
 --passes    run each group N times and keep each side's lowest median (default 2 on the CPU,
             1 with --quick, on the GPU and for responsiveness; see bench/README.md)
@@ -146,6 +149,10 @@ async function main(): Promise<void> {
     else if (a === '--json') json = args[++i];
     else if (a === '--svg') svg = args[++i];
     else if (a === '--quick') opts.quick = true;
+    else if (a === '--only') {
+      opts.only = (args[++i] ?? '').split(',').filter((w) => w !== '');
+      if (!opts.only.length) throw new Error('--only: expected words of case names, e.g. --only dropout or --only "c2 fwd,c3 fwd"');
+    }
     else if (a === '--passes') {
       passes = Number(args[++i]);
       if (!Number.isInteger(passes) || passes < 1) throw new Error(`--passes: expected a positive integer, got ${args[i]}`);
@@ -198,10 +205,16 @@ async function main(): Promise<void> {
   if (blasLine) console.log(blasLine);
   const results: Record<string, GroupResult> = {};
   for (const [name, group] of selected) {
+    // --only: the responsiveness group is one measurement, run when a word names it.
+    if (name === 'responsiveness' && !wanted(opts, name)) continue;
     const n = opts.quick || name === 'responsiveness' ? 1 : (passes ?? (gpu ? 1 : 2));
     const runs: GroupResult[] = [];
     for (let pass = 0; pass < n; pass++) runs.push(await group.run(opts));
     const result = n > 1 ? mergePasses(runs) : runs[0];
+    if (opts.only && result.rows.length === 0) {
+      console.log(`\n${name}: no case matches --only ${opts.only.join(',')}`);
+      continue;
+    }
     results[name] = result;
     printTable(gpu ? `${name} (cuda)` : name, result.rows, references(group), { referenceMs: result.referenceMs });
     for (const note of result.notes) console.log(`  note: ${note}`);

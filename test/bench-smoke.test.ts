@@ -60,6 +60,24 @@ describe('the benchmark harness', function () {
     }
   });
 
+  it('--only runs the cases whose name contains a word, in every group it names', () => {
+    const root = path.resolve(__dirname, '..', '..');
+    const json = path.join(os.tmpdir(), `convnet-bench-only-${process.pid}.json`);
+    try {
+      const out = execFileSync(process.execPath, [path.join(root, 'dist', 'bench', 'run.js'), 'layers', 'loss', 'gemm', '--only', 'dropout,gemm 128x,tripletMarginLoss', '--quick', '--threads', '1', '--json', json], { encoding: 'utf8' });
+      const result = JSON.parse(fs.readFileSync(json, 'utf8'));
+      const cases = (group: string) => result.results[group].rows.map((r: { case: string }) => r.case);
+      expect(cases('layers')).to.deep.equal(['dropout .5 fwd [64,4096]', 'dropout .5 bwd [64,4096]']);
+      expect(cases('gemm')).to.deep.equal(['gemm 128x128x128']);
+      expect(cases('loss').length).to.be.above(0);
+      for (const c of cases('loss')) expect(c).to.include('tripletMarginLoss');
+      expect(out).to.not.match(/responsiveness/);
+    } finally {
+      fs.rmSync(json, { force: true });
+      fs.rmSync(json.replace(/\.json$/, '.svg'), { force: true });
+    }
+  });
+
   it('merges passes: each side from its own lowest median, min and max over all', () => {
     const t = (medianMs: number, minMs: number, maxMs: number) => ({ medianMs, minMs, maxMs, repeats: 10 });
     const pass = (ours: number, torch: number, note: string) => ({
@@ -77,7 +95,7 @@ describe('the benchmark harness', function () {
   it('refuses an unknown group or option with a message and a non-zero exit', () => {
     const root = path.resolve(__dirname, '..', '..');
     // (the --device cases are refused before anything runs, with or without a GPU)
-    for (const args of [['nope'], ['--bogus'], ['--threads', '0'], ['--device', 'tpu'], ['gemm', '--device', 'cuda'], ['conv', '--device', 'cuda', '--cudnn-benchmark', 'yes'], ['gemm', '--passes', '0']]) {
+    for (const args of [['nope'], ['--bogus'], ['--threads', '0'], ['--device', 'tpu'], ['gemm', '--device', 'cuda'], ['conv', '--device', 'cuda', '--cudnn-benchmark', 'yes'], ['gemm', '--passes', '0'], ['gemm', '--only']]) {
       let failed = false;
       try {
         execFileSync(process.execPath, [path.join(root, 'dist', 'bench', 'run.js'), ...args], { encoding: 'utf8', stdio: 'pipe' });
