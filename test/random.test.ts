@@ -153,6 +153,17 @@ describe('random numbers (Philox-4x32-10)', () => {
     }
     expect(Array.from(p)).to.deep.equal(want);
     expect(after).to.equal((philox(99n, 8n)[0] >>> 8) / 16777216);
+    // Past the CPU kernel's chunks of 64 blocks (128 draws): randint's 259 numbers take blocks
+    // 0-129, randperm(300)'s 299 swaps blocks 130-279.
+    cc.manualSeed(99);
+    const long = cc.randint(-7, 1000003, [259]).dataSync(), perm = cc.randperm(300).dataSync();
+    for (let i = 0; i < 259; i++) expect(long[i], `randint ${i}`).to.equal(Number(-7n + ((draw(i, 0) * 1000010n) >> 64n)));
+    const wantPerm = Array.from({ length: 300 }, (_, i) => i);
+    for (let i = 299; i > 0; i--) {
+      const j = Number((draw(299 - i, 130) * BigInt(i + 1)) >> 64n);
+      [wantPerm[i], wantPerm[j]] = [wantPerm[j], wantPerm[i]];
+    }
+    expect(Array.from(perm)).to.deep.equal(wantPerm);
     // randint(high, shape) starts at 0; the whole int32 range; counts of 10 values over 200000
     // draws within 5 standard deviations of 20000.
     expect(Array.from(cc.randint(1, [3]).dataSync())).to.deep.equal([0, 0, 0]);

@@ -89,12 +89,16 @@ void random_bernoulli(const Tensor& y, uint64_t seed, uint64_t first_block, floa
 
 namespace {
 
-// Draws 2b and 2b + 1 of a 64-bit stream: block first_block + b, lanes 0-1 and 2-3, high word
-// first.
-void bits64_pair(uint64_t seed, uint64_t first_block, int64_t b, uint64_t* u) {
-  const Philox4x32 r = Philox4x32::generate(seed, first_block + static_cast<uint64_t>(b));
-  u[0] = (static_cast<uint64_t>(r.out[0]) << 32) | r.out[1];
-  u[1] = (static_cast<uint64_t>(r.out[2]) << 32) | r.out[3];
+// The 64-bit stream's numbers 2b and 2b + 1 for b in [0, count): block first_block + b, lanes
+// 0-1 and 2-3, high word first, into u[2b] and u[2b + 1]. (Blocks side by side: one at a time,
+// scalar, they were most of randint's and randperm's time.)
+CONVNET_SIMD_CLONES void bits64_chunk(uint64_t seed, uint64_t first_block, int64_t count, uint64_t* __restrict u) {
+  uint32_t words[4][kPhiloxChunk];
+  philox_lanes(seed, first_block, count, words);
+  for (int64_t b = 0; b < count; ++b) {
+    u[2 * b] = (static_cast<uint64_t>(words[0][b]) << 32) | words[1][b];
+    u[2 * b + 1] = (static_cast<uint64_t>(words[2][b]) << 32) | words[3][b];
+  }
 }
 
 // An integer in [0, range) from 64 random bits: floor(u * range / 2^64). Each value's share is
@@ -107,12 +111,13 @@ uint64_t below(uint64_t u, uint64_t range) {
 
 void random_int(const Tensor& y, uint64_t seed, uint64_t first_block, int64_t low, uint64_t range) {
   int32_t* out = y.i32();
-  const int64_t n = y.numel();
-  parallel_for((n + 1) / 2, kRandomGrain / 2, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      uint64_t u[2];
-      bits64_pair(seed, first_block, b, u);
-      for (int64_t i = 2 * b; i < std::min(n, 2 * b + 2); ++i) out[i] = static_cast<int32_t>(low + static_cast<int64_t>(below(u[i % 2], range)));
+  const int64_t n = y.numel(), per_chunk = 2 * kPhiloxChunk;
+  parallel_for((n + per_chunk - 1) / per_chunk, kRandomGrain / per_chunk, [&](int64_t begin, int64_t end) {
+    uint64_t u[2 * kPhiloxChunk];
+    for (int64_t c = begin; c < end; ++c) {
+      const int64_t i0 = c * per_chunk, m = std::min(per_chunk, n - i0);
+      bits64_chunk(seed, first_block + static_cast<uint64_t>(c * kPhiloxChunk), (m + 1) / 2, u);
+      for (int64_t i = 0; i < m; ++i) out[i0 + i] = static_cast<int32_t>(low + static_cast<int64_t>(below(u[i], range)));
     }
   });
 }
@@ -122,10 +127,11 @@ void random_permutation(const Tensor& y, uint64_t seed, uint64_t first_block) {
   const int64_t n = y.numel();
   for (int64_t i = 0; i < n; ++i) out[i] = static_cast<int32_t>(i);
   // Fisher-Yates from the end: draw k = n - 1 - i picks j in [0, i] for place i.
-  uint64_t u[2];
+  uint64_t u[2 * kPhiloxChunk];
   for (int64_t i = n - 1, k = 0; i > 0; --i, ++k) {
-    if (k % 2 == 0) bits64_pair(seed, first_block, k / 2, u);
-    const int64_t j = static_cast<int64_t>(below(u[k % 2], static_cast<uint64_t>(i) + 1));
+    const int64_t at = k % (2 * kPhiloxChunk);
+    if (at == 0) bits64_chunk(seed, first_block + static_cast<uint64_t>(k / 2), std::min<int64_t>(kPhiloxChunk, (i + 1) / 2), u);
+    const int64_t j = static_cast<int64_t>(below(u[at], static_cast<uint64_t>(i) + 1));
     std::swap(out[i], out[j]);
   }
 }
