@@ -75,6 +75,26 @@ describe('multinomial', () => {
     expect(cc.tensor([1, 1]).multinomial(2).shape).to.deep.equal([2]);
   });
 
+  it('without replacement: the k smallest keys -log(1 - u) / w in order, ties by index (the heap gives the sort\'s draws)', () => {
+    // Row r's uniforms are rand's numbers r * C .. r * C + C - 1 (one draw of rows * C). Weights
+    // with repeats and zeros; k from 1 to every nonzero weight of a row.
+    const rows = 6, cats = 300;
+    const w = new Float32Array(rows * cats);
+    for (let i = 0; i < w.length; i++) w[i] = i % 7 === 0 ? 0 : 1 + ((i * 37) % 11) / 4;
+    const probs = cc.tensor(w, { shape: [rows, cats] });
+    for (const k of [1, 17, 100, cats - Math.ceil(cats / 7) - 1]) {
+      cc.manualSeed(77 + k);
+      const u = cc.rand([rows * cats]).dataSync();
+      cc.manualSeed(77 + k);
+      const got = cc.multinomial(probs, k).dataSync();
+      for (let r = 0; r < rows; r++) {
+        const key = (c: number) => (w[r * cats + c] > 0 ? -Math.log(1 - u[r * cats + c]) / w[r * cats + c] : Infinity);
+        const order = Array.from({ length: cats }, (_, c) => c).sort((a, b) => key(a) - key(b) || a - b);
+        expect(Array.from(got.subarray(r * k, r * k + k)), `k ${k} row ${r}`).to.deep.equal(order.slice(0, k));
+      }
+    }
+  });
+
   it('is seeded: the same seed gives the same draws', () => {
     const p = cc.tensor([[0.3, 0.3, 0.4], [0.9, 0.05, 0.05]]);
     cc.manualSeed(9);
