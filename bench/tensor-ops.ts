@@ -22,7 +22,8 @@ import { runSideBySide, timeTidied, type SideCase } from './side-by-side';
 // g (a's shape, requiring a gradient; gy: ones of its shape), c [8, 64, 56, 56], h (m's shape, requiring a
 // gradient; hy: ones [512]), s [1024, 1024] (l: its values as nested lists; xs: 64 [1, 28, 28] samples; ims: 64
 // [3, 224, 224] images), q, k [8, 8, 128, 64] (eq, ek on PyTorch's side), u [16, 64, 32, 32], uc [16, 576, 1024], e [16, 64, 28, 28], r [32, 512, 7, 7],
-// gx, gg, gsy (gridSample's), q2 (PyTorch's quantiles 0.1, 0.9 as a tensor; ours take the array), w (m's shape, uniform in (-1, 1)), pw (uniform in (0, 10))
+// gx, gg, gsy (gridSample's), q2 (PyTorch's quantiles 0.1, 0.9 as a tensor; ours take the array), w (m's shape, uniform in (-1, 1)), pw (uniform in (0, 10)),
+// pm (uniform [64, 1000])
 const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['add [64,256,28,28]', ({ a, b }) => cc.add(a, b), 'a + b'],
   ['mul', ({ a, b }) => cc.mul(a, b), 'a * b'],
@@ -99,6 +100,11 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['randn [8,96,55,55]', () => cc.randn([8, 96, 55, 55]), 'torch.randn(8, 96, 55, 55)'],
   ['rand [8,96,55,55]', () => cc.rand([8, 96, 55, 55]), 'torch.rand(8, 96, 55, 55)'],
   ['bernoulli 0.3 [8,96,55,55]', () => cc.bernoulli([8, 96, 55, 55], 0.3), 'torch.empty(8, 96, 55, 55).bernoulli_(0.3)'],
+  ['randint [8,96,55,55]', () => cc.randint(0, 1000, [8, 96, 55, 55]), 'torch.randint(0, 1000, (8, 96, 55, 55), dtype=torch.int32)'],
+  ['randperm 1e6 (PyTorch: int64)', () => cc.randperm(1000000), 'torch.randperm(1000000)'],
+  // pm: rand [64, 1000], 100 draws a row (ours checks the weights, reading them back, as PyTorch).
+  ['multinomial [64,1000] x 100, replacement', ({ pm }) => cc.multinomial(pm, 100, { replacement: true }), 'torch.multinomial(pm, 100, True)'],
+  ['multinomial [64,1000] x 100, no replacement', ({ pm }) => cc.multinomial(pm, 100), 'torch.multinomial(pm, 100)'],
   // To and from JavaScript's own values (PyTorch: Python's lists; a copy out as dataSync makes).
   ['tensor from nested arrays [1024][1024]', () => cc.tensor(nested), 'torch.tensor(l)'],
   ['arraySync [1024,1024] (tolist)', ({ s }) => { s.arraySync(); }, 'q.tolist()'],
@@ -125,6 +131,7 @@ e, r = torch.randn(16, 64, 28, 28), torch.randn(32, 512, 7, 7)
 q2 = torch.tensor([0.1, 0.9])
 w = torch.rand(512, 4096) * 2 - 1
 pw = torch.rand(512, 4096) * 10
+pm = torch.rand(64, 1000)
 gx, gg, gsy = torch.randn(16, 32, 64, 64, requires_grad=True), (torch.randn(16, 64, 64, 2) * 0.5).requires_grad_(), torch.ones(16, 32, 64, 64)
 xs = [torch.randn(1, 28, 28) for _ in range(64)]
 ims = [torch.randn(3, 224, 224) for _ in range(64)]
@@ -153,7 +160,7 @@ void runSideBySide({
       h: cc.randn([512, 4096]).requiresGrad_(), hy: cc.ones([512]), s: cc.randn([1024, 1024]),
       ix: cc.cast(cc.rand([512, 4096], 0, 4096), 'int32'), ir: cc.cast(cc.rand([512], 0, 512), 'int32'),
       q: cc.randn([8, 8, 128, 64]), k: cc.randn([8, 8, 128, 64]), u: cc.randn([16, 64, 32, 32]), uc: cc.randn([16, 576, 1024]), e: cc.randn([16, 64, 28, 28]), r: cc.randn([32, 512, 7, 7]),
-      w: cc.rand([512, 4096], -1, 1), pw: cc.rand([512, 4096], 0, 10),
+      w: cc.rand([512, 4096], -1, 1), pw: cc.rand([512, 4096], 0, 10), pm: cc.rand([64, 1000]),
       gx: cc.randn([16, 32, 64, 64]).requiresGrad_(), gg: cc.mul(cc.randn([16, 64, 64, 2]), 0.5).requiresGrad_(), gsy: cc.ones([16, 32, 64, 64]),
     };
     nested = t.s.arraySync() as number[][];

@@ -132,6 +132,8 @@ export interface NativeAddon {
   randomInt(shape: readonly number[], low: number, high: number): Handle;
   /** A random permutation of 0 .. n - 1, int32 (random.cc; CPU only). */
   randomPermutation(n: number): Handle;
+  /** k draws from each row of probs [rows, cats] (float32, CPU), int32 [rows * k] (multinomial.cc). */
+  multinomial(probs: Handle, k: number, replacement: boolean): Handle;
   binary(op: BinaryOpCode, a: Handle, b: Handle): Handle;
   binaryScalar(op: BinaryOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
   unary(op: UnaryOpCode, x: Handle): Handle;

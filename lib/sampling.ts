@@ -2,15 +2,17 @@
  * Sampling as PyTorch's torch.multinomial, torch.normal and torch.poisson, from the library's
  * seeded Philox generator (`manualSeed`): the same seed gives the same draws, in the same call
  * order, on every machine (the numbers are not PyTorch's: a different generator; the
- * distributions are). multinomial and poisson read their input back and draw on the CPU from
- * uniform numbers of the generator (as `rand` would), then put the result on the input's device.
+ * distributions are). multinomial and poisson wait for their input (checking it at the call) and
+ * draw on the CPU from uniform numbers of the generator (as `rand` would): multinomial in
+ * native/cpu/multinomial.cc, poisson here in JavaScript; the result goes to the input's device.
  */
 import { rand, randn, tensor } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import * as ops from './ops';
 import { amin } from './pointwise';
-import type { Device, Tensor } from './tensor';
+import { native } from './native';
+import { Tensor, type Device } from './tensor';
 import { broadcastShapes, checkBool, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, describe, isTensor, shapeStr } from './validate';
 
 type F32 = Tensor<'float32'>;
@@ -29,18 +31,6 @@ class Uniforms {
     }
     return this.#buf[this.#at++];
   }
-  /** The next n numbers at once (n <= the block: a fresh draw when the block is used up). */
-  take(n: number): ArrayLike<number> {
-    if (this.#at + n > this.#buf.length) {
-      const t = rand([Math.max(1, this.block)]);
-      this.#buf = t.dataSync();
-      t.dispose();
-      this.#at = 0;
-    }
-    const start = this.#at;
-    this.#at += n;
-    return start === 0 && n === this.#buf.length ? this.#buf : Array.prototype.slice.call(this.#buf, start, start + n);
-  }
 }
 
 export interface MultinomialOptions {
@@ -54,7 +44,8 @@ export interface MultinomialOptions {
  * [numSamples] or [N, numSamples] on probs' device. Without replacement (the default) each row
  * gives distinct categories, drawn in order (the exponential-race method PyTorch uses), and
  * needs at least `numSamples` nonzero weights (E_ARG otherwise); with replacement, independent
- * draws. A row of zeros, a negative, NaN or infinite weight is E_ARG. Seeded; reads probs back.
+ * draws. A row of zeros, a negative, NaN or infinite weight is E_ARG at the call (it waits for
+ * probs to be computed). Seeded.
  * @example multinomial(tensor([0.1, 0.6, 0.3]), 5, { replacement: true })
  */
 export function multinomial(probs: Tensor, numSamples: number, options: MultinomialOptions = {}): Tensor<'int32'> {
@@ -68,93 +59,14 @@ export function multinomial(probs: Tensor, numSamples: number, options: Multinom
   if (cats === 0) fail('E_SHAPE', `${op}: \`probs\` has no categories (shape ${shapeStr(p.shape)})`);
   if (!replacement && k > cats) fail('E_ARG', `${op}: cannot draw ${k} samples without replacement from ${cats} categories`);
   if (rows * k > 2 ** 31 - 1) fail('E_ARG', `${op}: ${rows} x ${k} samples is too many`);
-  const w = p.dataSync();
-  for (let r = 0; r < rows; r++) {
-    let sum = 0, nonzero = 0;
-    for (let c = 0; c < cats; c++) {
-      const v = w[r * cats + c];
-      if (!(v >= 0) || v === Infinity) fail('E_ARG', `${op}: the weights must be finite and non-negative, got ${v} (row ${r}, category ${c})`);
-      sum += v;
-      if (v > 0) nonzero++;
-    }
-    if (!(sum > 0)) fail('E_ARG', `${op}: row ${r} of \`probs\` sums to 0`);
-    if (!replacement && nonzero < k) fail('E_ARG', `${op}: row ${r} has ${nonzero} nonzero weights, fewer than the ${k} samples asked for without replacement`);
-  }
-  const out = new Int32Array(rows * k);
-  const u = new Uniforms(replacement ? rows * k : rows * cats);
-  if (replacement) {
-    const cdf = new Float64Array(cats);
-    for (let r = 0; r < rows; r++) {
-      let acc = 0;
-      for (let c = 0; c < cats; c++) cdf[c] = acc += w[r * cats + c];
-      for (let s = 0; s < k; s++) {
-        const target = u.next() * acc;
-        // The first category whose running sum passes the target (zero weights never chosen).
-        let lo = 0, hi = cats - 1;
-        while (lo < hi) {
-          const mid = (lo + hi) >> 1;
-          if (cdf[mid] > target) hi = mid;
-          else lo = mid + 1;
-        }
-        out[r * k + s] = lo;
-      }
-    }
-  } else {
-    // Exponential race: key_c = E_c / w_c with E_c ~ Exp(1); the k smallest keys, in order, are
-    // k draws without replacement proportional to the weights.
-    const keys = new Float64Array(cats), heap = new Int32Array(k);
-    const uniforms = u.take(rows * cats);
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cats; c++) {
-        const e = -Math.log(1 - uniforms[r * cats + c]);
-        const v = w[r * cats + c];
-        keys[c] = v > 0 ? e / v : Infinity;
-      }
-      smallestKeys(keys, heap);
-      out.set(heap, r * k);
-    }
-  }
-  return tensor(out, { dtype: 'int32', shape: p.rank === 2 ? [rows, k] : [k], device: p.device });
-}
-
-/**
- * The heap.length indices of the smallest keys, ordered by key and then index (what sorting all
- * of them and taking the first would give): a max-heap of the best so far, then sorted. A sort of
- * every category took 15 ms for 64 rows of 1000 categories and 100 samples; this, 3.5-4.5.
- */
-function smallestKeys(keys: Float64Array, heap: Int32Array): void {
-  const k = heap.length;
-  // Whether index a comes after index b: a larger key, or the same key and a larger index.
-  // (Infinity - Infinity is NaN, falsy: zero weights go by index.)
-  const after = (a: number, b: number): boolean => (keys[a] - keys[b] || a - b) > 0;
-  // Moves heap[at] down to its place among the first `size` entries (the largest on top).
-  const siftDown = (at: number, size: number): void => {
-    const moving = heap[at];
-    for (;;) {
-      let child = 2 * at + 1;
-      if (child >= size) break;
-      if (child + 1 < size && after(heap[child + 1], heap[child])) child++;
-      if (!after(heap[child], moving)) break;
-      heap[at] = heap[child];
-      at = child;
-    }
-    heap[at] = moving;
-  };
-  for (let c = 0; c < k; c++) heap[c] = c;
-  for (let at = (k >> 1) - 1; at >= 0; at--) siftDown(at, k);
-  // c comes after every index in the heap, so it enters only with a key below the top's.
-  for (let c = k; c < keys.length; c++) {
-    if (!(keys[c] < keys[heap[0]])) continue;
-    heap[0] = c;
-    siftDown(0, k);
-  }
-  // Heapsort in place: the largest to the end, one at a time.
-  for (let size = k - 1; size > 0; size--) {
-    const top = heap[0];
-    heap[0] = heap[size];
-    heap[size] = top;
-    siftDown(0, size);
-  }
+  // The weights' checks and the draws: native/cpu/multinomial.cc, rows in parallel, on the CPU
+  // (GPU weights are copied over).
+  const shape = p.rank === 2 ? [rows, k] : [k];
+  return tidy(() => {
+    const onCpu = (p.device === 'cpu' ? p.detach() : p.to('cpu')).reshape([rows, cats]);
+    const draws = new Tensor(native.multinomial(onCpu.handle(op), k, replacement), [rows * k], 'int32').reshape(shape);
+    return p.device === 'cpu' ? draws : draws.to(p.device);
+  });
 }
 
 export interface NormalOptions {

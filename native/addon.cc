@@ -75,6 +75,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<RandomBernoulli>(env, exports, "randomBernoulli");
   add<RandomInt>(env, exports, "randomInt");
   add<RandomPermutation>(env, exports, "randomPermutation");
+  add<Multinomial>(env, exports, "multinomial");
   add_gpu<FillInto>(env, exports, "fillInto");
   add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");
   add_gpu<RandomNormalInto>(env, exports, "randomNormalInto");

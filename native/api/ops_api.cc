@@ -227,6 +227,28 @@ Napi::Value RandomPermutation(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), std::move(y));
 }
 
+// (probs [rows, cats] float32 on the CPU, k, replacement): int32 [rows * k] draws. The weights are
+// checked here, synchronously (typed errors at the call, as PyTorch's): this waits for the queue
+// to compute them (and throws its errors, as a read does), then queues the draws.
+Napi::Value Multinomial(const Napi::CallbackInfo& info) {
+  const char* op = "multinomial";
+  const Tensor& probs = float_tensor_arg(info, 0, op, "probs");
+  CONVNET_CHECK(!probs.is_cuda(), "E_DEVICE", op, ": expected `probs` on the CPU");
+  CONVNET_CHECK(probs.dim() == 2 && probs.shape[1] > 0, "E_SHAPE", op, ": expected `probs` [rows, categories], got ", shape_str(probs.shape));
+  const int64_t k = int_arg(info, 1, op, "numSamples");
+  const bool replacement = bool_arg(info, 2, op, "replacement");
+  const int64_t rows = probs.shape[0], cats = probs.shape[1];
+  CONVNET_CHECK(k >= 1 && (replacement || k <= cats) && rows * k <= INT32_MAX, "E_ARG", op, ": bad `numSamples` ", k, " for ", rows, " x ", cats);
+  Queue::cpu().wait();
+  if (std::exception_ptr failure = probs.storage()->failure()) std::rethrow_exception(failure);
+  cpu::multinomial_check(probs, k, replacement);
+  Tensor y = Tensor::empty(Shape{rows * k}, DType::Int32, Device::CPU);
+  Generator& g = cpu_generator(info.Env());
+  const uint64_t seed = g.seed, first = g.reserve(replacement ? rows * k : rows * cats);  // rand's numbers
+  Queue::cpu().enqueue(op, [=] { cpu::multinomial(probs, k, replacement, seed, first, y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
 Napi::Value RandomBernoulli(const Napi::CallbackInfo& info) {
   const Shape shape = shape_arg(info, 0, "bernoulli", "shape");
   const double p = number_arg(info, 1, "bernoulli", "p");

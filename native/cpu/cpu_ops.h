@@ -20,6 +20,13 @@ namespace cpu {
 // taking draw n - 1 - i.
 void random_int(const Tensor& y, uint64_t seed, uint64_t first_block, int64_t low, uint64_t range);
 void random_permutation(const Tensor& y, uint64_t seed, uint64_t first_block);
+// CPU only (multinomial.cc; lib/sampling.ts copies to and from another device): int32 out
+// [rows * k], k draws from each row of probs [rows, cats], with or without replacement, from the
+// uniform numbers of blocks first_block + ... (rows * k numbers with replacement, rows * cats
+// without). multinomial_check throws E_ARG for weights it cannot draw from (negative, NaN or
+// infinite; a row summing to 0; fewer than k nonzero without replacement).
+void multinomial_check(const Tensor& probs, int64_t k, bool replacement);
+void multinomial(const Tensor& probs, int64_t k, bool replacement, uint64_t seed, uint64_t first_block, const Tensor& out);
 
 // CPU only (sort.cc; the GPU finds these positions by its sort, lib/statistics.ts): the int32
 // position of one order statistic of each line along `axis`, in the stable order of topk's keys
