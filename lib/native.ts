@@ -235,6 +235,9 @@ export interface NativeAddon {
   fold(cols: Handle, outputSize: readonly number[], kernelSize: readonly number[], dilation: readonly number[], padding: readonly number[], stride: readonly number[]): Handle;
   upsampleBilinear(x: Handle, outputSize: number[], scales: number[], alignCorners: boolean): Handle;
   upsampleBilinearBackward(dy: Handle, inputSize: number[], scales: number[], alignCorners: boolean): Handle;
+  /** 'nearest' resizing (upsample_nearest.cc), the same arguments as upsampleBilinear (alignCorners unused). */
+  upsampleNearest(x: Handle, outputSize: number[], scales: number[], alignCorners: boolean): Handle;
+  upsampleNearestBackward(dy: Handle, inputSize: number[], scales: number[], alignCorners: boolean): Handle;
   gridSampleForward(x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean): Handle;
   gridSampleBackward(dy: Handle, x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean, needX: boolean, needGrid: boolean): [Handle | null, Handle | null];
   preluForward(x: Handle, w: Handle): Handle;

@@ -149,6 +149,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<Fold>(env, exports, "fold");
   add<UpsampleBilinear>(env, exports, "upsampleBilinear");
   add<UpsampleBilinearBackward>(env, exports, "upsampleBilinearBackward");
+  add<UpsampleNearest>(env, exports, "upsampleNearest");
+  add<UpsampleNearestBackward>(env, exports, "upsampleNearestBackward");
   add<GridSampleForward>(env, exports, "gridSampleForward");
   add<GridSampleBackward>(env, exports, "gridSampleBackward");
   add_gpu<PreluForward>(env, exports, "preluForward");

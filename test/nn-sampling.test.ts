@@ -99,6 +99,49 @@ describe('F.pad and F.interpolate', () => {
     }
   });
 
+  // Nearest on the CPU is one native pass each way too (native/cpu/upsample_nearest.cc): the
+  // composed form's (two indexSelects, as on the GPU) bits both ways, and any thread count.
+  it('nearest on the CPU: the composed form\'s bits forward and backward, any thread count', () => {
+    const shapes: [number[], { size?: [number, number]; scaleFactor?: number | [number, number] }][] = [
+      [[2, 3, 7, 5], { size: [16, 11] }], [[1, 2, 9, 13], { size: [4, 5] }], [[2, 1, 6, 6], { scaleFactor: 2.5 }],
+      [[1, 3, 8, 10], { scaleFactor: [0.75, 1.5] }], [[3, 2, 5, 1], { size: [10, 3] }], [[1, 1, 1, 1], { size: [3, 2] }],
+    ];
+    const bits = (t: cc.Tensor) => Buffer.from(t.dataSync().buffer);
+    shapes.forEach(([shape, o], k) => {
+      const { t: x } = randomTensor(shape, 170 + k, -3, 3);
+      const xg = x.detach().requiresGrad_(), xc = x.detach().requiresGrad_();
+      const y = F.interpolate(xg, { ...o, mode: 'nearest' });
+      const f = o.scaleFactor === undefined ? null : typeof o.scaleFactor === 'number' ? [o.scaleFactor, o.scaleFactor] : o.scaleFactor;
+      let want: cc.Tensor = xc;
+      for (const axis of [2, 3]) {
+        const n = x.shape[axis], m = y.shape[axis], scale = f ? 1 / f[axis - 2] : n / m;
+        const at = Int32Array.from({ length: m }, (_, j) => Math.min(Math.floor(j * scale), n - 1));
+        want = cc.indexSelect(want, axis, cc.tensor(at, { dtype: 'int32' }) as cc.Tensor<'int32'>);
+      }
+      expect(bits(y).equals(bits(want)), `forward ${shape} ${JSON.stringify(o)}`).to.equal(true);
+      const { t: d } = randomTensor(y.shape, 190 + k);
+      y.backward(d);
+      want.backward(d);
+      expect(bits(xg.grad!).equals(bits(xc.grad!)), `backward ${shape} ${JSON.stringify(o)}`).to.equal(true);
+    });
+    const { t: big } = randomTensor([2, 5, 40, 37], 99);
+    const run = () => {
+      const b = big.detach().requiresGrad_();
+      const y = F.interpolate(b, { size: [97, 61] });
+      y.backward(cc.onesLike(y));
+      return [y.dataSync(), b.grad!.dataSync()];
+    };
+    const before = cc.getNumThreads();
+    try {
+      cc.setNumThreads(1);
+      const one = run();
+      cc.setNumThreads(2);
+      run().forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(one[i].buffer)), `threads ${i}`).to.equal(true));
+    } finally {
+      cc.setNumThreads(before);
+    }
+  });
+
   it('gradients against finite differences (pad modes, bilinear both alignments)', () => {
     const values = Float64Array.from({ length: 2 * 3 * 4 }, (_, i) => Math.sin(i * 1.3) * 2);
     const input = [{ shape: [1, 2, 3, 4], values }];

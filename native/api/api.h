@@ -156,6 +156,8 @@ Napi::Value Unfold(const Napi::CallbackInfo& info);   // (x [P, H, W], kernelSiz
 Napi::Value Fold(const Napi::CallbackInfo& info);     // (cols, outputSize, kernelSize, dilation, padding, stride) -> y [P, H, W] (CPU only)
 Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info);          // (x [P, H, W], outputSize, scales [sh, sw], alignCorners) -> y [P, Ho, Wo] (CPU only)
 Napi::Value UpsampleBilinearBackward(const Napi::CallbackInfo& info);  // (dy [P, Ho, Wo], inputSize, scales, alignCorners) -> dx [P, H, W] (CPU only)
+Napi::Value UpsampleNearest(const Napi::CallbackInfo& info);           // the same arguments, 'nearest' (CPU only)
+Napi::Value UpsampleNearestBackward(const Napi::CallbackInfo& info);
 Napi::Value GridSampleForward(const Napi::CallbackInfo& info);    // (x, grid [N, Ho, Wo, 2], mode, paddingMode, alignCorners) -> y (CPU only)
 Napi::Value GridSampleBackward(const Napi::CallbackInfo& info);   // (dy, x, grid, mode, paddingMode, alignCorners, needX, needGrid) -> [dx | null, dgrid | null]
 // layers_api.cc: the other layers; functions returning several tensors return an array of handles

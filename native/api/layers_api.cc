@@ -595,29 +595,39 @@ cpu::UpsampleGeometry upsample_geometry(const Napi::CallbackInfo& info, size_t i
 }
 }  // namespace
 
-// (x [P, H, W], outputSize [Ho, Wo], scales [sh, sw], alignCorners) -> y [P, Ho, Wo] (CPU only).
-Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info) {
+// (x [P, H, W], outputSize [Ho, Wo], scales [sh, sw], alignCorners) -> y [P, Ho, Wo] (CPU only);
+// Forward is upsample_bilinear_forward or upsample_nearest_forward.
+template <void (*Forward)(const Tensor&, const cpu::UpsampleGeometry&, const Tensor&)>
+Napi::Value UpsampleForward(const Napi::CallbackInfo& info) {
   const char* op = "interpolate";
   const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": expected x on the CPU");
   CONVNET_CHECK(x.dim() == 3 && x.shape[1] >= 1 && x.shape[2] >= 1, "E_SHAPE", op, ": expected x of shape [planes, H, W], got ",
                 shape_str(x.shape));
   const cpu::UpsampleGeometry g = upsample_geometry(info, 1, x.shape[0], x.shape[1], x.shape[2], false, op);
   Tensor y = Tensor::empty(Shape{g.planes, g.Ho, g.Wo}, DType::Float32, x.device());
-  Queue::cpu().submit(op, y.numel(), [=] { cpu::upsample_bilinear_forward(x, g, y); });
+  Queue::cpu().submit(op, y.numel(), [=] { Forward(x, g, y); });
   return wrap_tensor(info.Env(), std::move(y));
 }
 
 // (dy [P, Ho, Wo], inputSize [H, W], scales [sh, sw], alignCorners) -> dx [P, H, W] (CPU only).
-Napi::Value UpsampleBilinearBackward(const Napi::CallbackInfo& info) {
+template <void (*Backward)(const Tensor&, const cpu::UpsampleGeometry&, const Tensor&)>
+Napi::Value UpsampleBackward(const Napi::CallbackInfo& info) {
   const char* op = "interpolate backward";
   const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  CONVNET_CHECK(!dy.is_cuda(), "E_DEVICE", op, ": expected dy on the CPU");
   CONVNET_CHECK(dy.dim() == 3 && dy.shape[1] >= 1 && dy.shape[2] >= 1, "E_SHAPE", op, ": expected dy of shape [planes, Ho, Wo], got ",
                 shape_str(dy.shape));
   const cpu::UpsampleGeometry g = upsample_geometry(info, 1, dy.shape[0], dy.shape[1], dy.shape[2], true, op);
   Tensor dx = Tensor::empty(Shape{g.planes, g.H, g.W}, DType::Float32, dy.device());
-  Queue::cpu().submit(op, dy.numel(), [=] { cpu::upsample_bilinear_backward(dy, g, dx); });
+  Queue::cpu().submit(op, dy.numel(), [=] { Backward(dy, g, dx); });
   return wrap_tensor(info.Env(), std::move(dx));
 }
+
+Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info) { return UpsampleForward<cpu::upsample_bilinear_forward>(info); }
+Napi::Value UpsampleBilinearBackward(const Napi::CallbackInfo& info) { return UpsampleBackward<cpu::upsample_bilinear_backward>(info); }
+Napi::Value UpsampleNearest(const Napi::CallbackInfo& info) { return UpsampleForward<cpu::upsample_nearest_forward>(info); }
+Napi::Value UpsampleNearestBackward(const Napi::CallbackInfo& info) { return UpsampleBackward<cpu::upsample_nearest_backward>(info); }
 
 Napi::Value GridSampleForward(const Napi::CallbackInfo& info) {
   const char* op = "gridSample";

@@ -91,6 +91,9 @@ struct UpsampleGeometry {
 };
 void upsample_bilinear_forward(const Tensor& x, const UpsampleGeometry& g, const Tensor& y);
 void upsample_bilinear_backward(const Tensor& dy, const UpsampleGeometry& g, const Tensor& dx);
+// The same for 'nearest' (upsample_nearest.cc; align_corners unused).
+void upsample_nearest_forward(const Tensor& x, const UpsampleGeometry& g, const Tensor& y);
+void upsample_nearest_backward(const Tensor& dy, const UpsampleGeometry& g, const Tensor& dx);
 
 // F.unfold and F.fold (unfold.cc; CPU only: the GPU composes them from indexSelect and
 // indexAdd): `planes` planes of H x W, taps kh x kw at g's stride, padding (pad_top, pad_left on
