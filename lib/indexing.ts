@@ -13,7 +13,7 @@
  * was taken from. Where several writes land on one entry (duplicate indices; PyTorch leaves the
  * order undefined) the last one in index order wins, on every device.
  */
-import { noGrad } from './autograd';
+import { isRecording, noGrad } from './autograd';
 import { all, flip } from './composite';
 import { full, tensor } from './creation';
 import { tidy } from './engine';
@@ -21,7 +21,8 @@ import { fail } from './errors';
 import * as ops from './ops';
 import { amax, amin } from './pointwise';
 import { searchsorted, sort } from './sorting';
-import type { DType, Tensor } from './tensor';
+import { native } from './native';
+import { Tensor, type DType } from './tensor';
 import {
   broadcastShapes, checkArrayLength, checkAxis, checkBool, checkDtype, checkFloat32Value, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor,
   describe, isTensor, shapeStr, sizeOf,
@@ -170,6 +171,24 @@ export function scatter<D extends DType>(x: Tensor<D>, dim: number, index: Tenso
   const op = 'scatter';
   const t = checkTensor(op, 'x', x) as Tensor<D>;
   const s = isTensor(src) ? checkSource(op, 'src', src, t) : null;
+  // On the CPU without gradients (labels, one-hot targets, masks): native/cpu/scatter.cc, which
+  // checks the indices at the call as below. The composed form below (a plan of every entry in
+  // JavaScript, then a gather) ran at 0.01x PyTorch's speed on [512, 4096] along its rows.
+  if (t.device === 'cpu' && !isRecording([t, s])) {
+    const i = checkIndex(op, 'index', index, t);
+    const a = checkAxis(op, 'dim', dim, t.rank);
+    if (i.rank !== t.rank || i.shape.some((d, k) => (s !== null && d > s.shape[k]) || (k !== a && d > t.shape[k]))) {
+      fail('E_SHAPE', `${op}: expected \`index\` of rank ${t.rank} no larger than ${s ? `\`src\` ${shapeStr(s.shape)} and than ` : ''}\`x\` ${shapeStr(t.shape)} outside axis ${a}, got ${shapeStr(i.shape)}`);
+    }
+    if (s !== null && s.rank !== t.rank) fail('E_SHAPE', `${op}: expected \`src\` of rank ${t.rank}, got ${shapeStr(s.shape)}`);
+    const v = s === null ? checkValue(op, 'value', src, t.dtype) : 0;
+    return new Tensor<D>(native.scatter(t.handle(op), a, i.handle(op), s ? s.handle(op) : null, v), t.shape, t.dtype);
+  }
+  return scatterComposed(op, t, dim, index, src);
+}
+
+function scatterComposed<D extends DType>(op: string, t: Tensor<D>, dim: number, index: Tensor<'int32'>, src: Tensor | number): Tensor<D> {
+  const s = isTensor(src) ? (src as Tensor) : null;
   const value = s === null ? scalarSource(op, 'value', src, t) : null;
   try {
     const { targets, sources } = scatterGeometry(op, t, dim, index, s);

@@ -134,6 +134,8 @@ export interface NativeAddon {
   randomPermutation(n: number): Handle;
   /** k draws from each row of probs [rows, cats] (float32, CPU), int32 [rows * k] (multinomial.cc). */
   multinomial(probs: Handle, k: number, replacement: boolean): Handle;
+  /** x with src (or value) written where index points along axis (scatter.cc; CPU only, no gradient; float32 or int32). */
+  scatter(x: Handle, axis: number, index: Handle, src: Handle | null, value: number): Handle;
   binary(op: BinaryOpCode, a: Handle, b: Handle): Handle;
   binaryScalar(op: BinaryOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
   unary(op: UnaryOpCode, x: Handle): Handle;

@@ -76,6 +76,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<RandomInt>(env, exports, "randomInt");
   add<RandomPermutation>(env, exports, "randomPermutation");
   add<Multinomial>(env, exports, "multinomial");
+  add<Scatter>(env, exports, "scatter");
   add_gpu<FillInto>(env, exports, "fillInto");
   add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");
   add_gpu<RandomNormalInto>(env, exports, "randomNormalInto");

@@ -117,6 +117,41 @@ describe('indexing: rules beyond the fixture', () => {
     expect(src.grad!.tolist()).to.deep.equal([0, 20, 10]);
   });
 
+  it('scatter without gradients (native on the CPU) gives the composed form\'s values, any axis, dtype and thread count', () => {
+    // The composed form runs when x requires a gradient; duplicates in every line.
+    const before = cc.getNumThreads();
+    try {
+      for (const [shape, ishape, dim] of [[[6, 9, 5], [4, 12, 3], 1], [[7, 33], [7, 50], 1], [[40, 3], [90, 2], 0], [[5, 4, 6], [5, 4, 6], 2]] as [number[], number[], number][]) {
+        const n = ishape.reduce((a, b) => a * b, 1);
+        const index = I(Array.from({ length: n }, (_, k) => (k * 7919 + 13) % shape[dim]), ishape);
+        const x = cc.randn(shape), src = cc.randn(ishape);
+        const want = cc.scatter(x.detach().requiresGrad_(), dim, index, src).detach();
+        const wantValue = cc.scatter(x.detach().requiresGrad_(), dim, index, -2.5).detach();
+        for (const threads of [1, 2, 3]) {
+          cc.setNumThreads(threads);
+          expect(cc.scatter(x, dim, index, src).dataSync(), `${shape} src ${threads}`).to.deep.equal(want.dataSync());
+          expect(cc.scatter(x, dim, index, -2.5).dataSync(), `${shape} value ${threads}`).to.deep.equal(wantValue.dataSync());
+        }
+        // int32 against the rule written out: y = x; y[.., index[p], ..] = src[p] in index order.
+        const xi = cc.cast(cc.mul(x, 100), 'int32'), si = cc.cast(cc.mul(src, 100), 'int32');
+        const ref = Int32Array.from(xi.dataSync()), sv = si.dataSync(), iv = index.dataSync();
+        const stride = (s: number[], d: number) => s.slice(d + 1).reduce((a, b) => a * b, 1);
+        for (let p = 0; p < n; p++) {
+          let target = 0, source = 0;
+          for (let d = 0; d < shape.length; d++) {
+            const q = Math.floor(p / stride(ishape, d)) % ishape[d];
+            target += (d === dim ? iv[p] : q) * stride(shape, d);
+            source += q * stride(ishape, d);
+          }
+          ref[target] = sv[source];
+        }
+        expect(Array.from(cc.scatter(xi, dim, index, si).dataSync()), `${shape} int32`).to.deep.equal(Array.from(ref));
+      }
+    } finally {
+      cc.setNumThreads(before);
+    }
+  });
+
   it('int32 tensors: scatter, indexFill, take, indexPut, scatterReduce sum/amax/amin keep int32', () => {
     const x = I([1, 2, 3, 4], [2, 2]);
     expect(cc.scatter(x, 1, I([1, 0], [2, 1]), 9).tolist()).to.deep.equal([[1, 9], [9, 4]]);

@@ -7,6 +7,7 @@
 // called directly. (Matmul is the exception that still runs on the CPU only.)
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "api/api.h"
@@ -922,6 +923,44 @@ Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
   return run_on(info, "indexAdd", y, [x, axis, index, src, y] { cpu::index_add(x, axis, index, src, y); },
                 CUDA_LAUNCH(cuda::index_add(x, axis, index, src, y)));
+}
+
+// (x, axis, index, src | null, value): x with src (or the number value, in x's dtype) written
+// where index points along axis (CPU only; float32 or int32). The shapes are lib's to check; the
+// indices are checked here, synchronously: this waits for the queue to compute them (throwing its
+// errors, as a read does), then queues the writes.
+Napi::Value Scatter(const Napi::CallbackInfo& info) {
+  const char* op = "scatter";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  const Tensor& index = tensor_arg(info, 2, op, "index");
+  expect_dtype(index, DType::Int32, op, "index");
+  const bool has_src = info.Length() > 3 && !info[3].IsNull() && !info[3].IsUndefined();
+  const Tensor* src = has_src ? &tensor_arg(info, 3, op, "src") : nullptr;
+  const double value = number_arg(info, 4, op, "value");
+  CONVNET_CHECK(!x.is_cuda() && !index.is_cuda() && (!src || !src->is_cuda()), "E_DEVICE", op, ": expected CPU tensors");
+  CONVNET_CHECK(!src || src->dtype == x.dtype, "E_DTYPE", op, ": expected src of x's dtype");
+  CONVNET_CHECK(index.dim() == x.dim() && (!src || src->dim() == x.dim()), "E_SHAPE", op, ": x ", shape_str(x.shape), ", index ",
+                shape_str(index.shape), " must have the same number of axes", src ? " as src" : "");
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    CONVNET_CHECK((!src || index.shape[d] <= src->shape[d]) && (d == axis || index.shape[d] <= x.shape[d]), "E_SHAPE", op, ": index ",
+                  shape_str(index.shape), " is larger than src or x ", shape_str(x.shape), " along axis ", d);
+  }
+  uint32_t bits = 0;
+  if (x.dtype == DType::Int32) {
+    const int32_t v = static_cast<int32_t>(value);
+    std::memcpy(&bits, &v, 4);
+  } else {
+    const float v = static_cast<float>(value);
+    std::memcpy(&bits, &v, 4);
+  }
+  Queue::cpu().wait();
+  if (std::exception_ptr failure = index.storage()->failure()) std::rethrow_exception(failure);
+  cpu::scatter_check(x, axis, index);
+  Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
+  const Tensor s = src ? *src : Tensor();
+  Queue::cpu().enqueue(op, [x, axis, index, s, has_src, bits, y] { cpu::scatter(x, axis, index, has_src ? &s : nullptr, bits, y); });
+  return wrap_tensor(info.Env(), std::move(y));
 }
 
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {

@@ -26,6 +26,12 @@ void random_permutation(const Tensor& y, uint64_t seed, uint64_t first_block);
 // without). multinomial_check throws E_ARG for weights it cannot draw from (negative, NaN or
 // infinite; a row summing to 0; fewer than k nonzero without replacement).
 void multinomial_check(const Tensor& probs, int64_t k, bool replacement);
+// CPU only (scatter.cc; lib/indexing.ts composes the differentiable form and the GPU's): y = x
+// with src (or the 32-bit word value_bits, when src is null) written where index points along
+// axis, the last of repeated indices winning; x, src and y float32 or int32 alike. scatter_check
+// throws E_INDEX for an index outside [0, x.shape[axis]).
+void scatter_check(const Tensor& x, int64_t axis, const Tensor& index);
+void scatter(const Tensor& x, int64_t axis, const Tensor& index, const Tensor* src, uint32_t value_bits, const Tensor& y);
 void multinomial(const Tensor& probs, int64_t k, bool replacement, uint64_t seed, uint64_t first_block, const Tensor& out);
 
 // CPU only (sort.cc; the GPU finds these positions by its sort, lib/statistics.ts): the int32
