@@ -47,6 +47,14 @@ void index_select(const Tensor& x, int64_t axis, const Tensor& index, const Tens
                   " is out of range for axis ", axis, " of size ", len);
   const int32_t* px = x.i32();
   int32_t* py = y.i32();
+  if (inner == 1) {
+    // Along the last axis: a gather per row (a memcpy of 4 bytes and a division per element ran
+    // flip's last axis at 0.08x PyTorch's speed).
+    parallel_for(outer, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, picks)), [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) gather_row(px + o * len, idx, picks, 0, 1, py + o * picks);
+    });
+    return;
+  }
   parallel_for(outer * picks, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, inner)), [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t o = t / picks, k = t % picks;
