@@ -330,21 +330,27 @@ export function roll<T extends Tensor>(x: T, shifts: number | readonly number[],
 
 /** Keeps x's entries on and below diagonal `diagonal` of its last two axes, as torch.tril (0 above). */
 export function tril<T extends Tensor>(x: T, diagonal = 0): T {
-  return triangle('tril', x, diagonal, (row, col, k) => col - row <= k);
+  return triangle('tril', x, diagonal, (row, k) => [0, row + k + 1]);
 }
 
 /** Keeps x's entries on and above diagonal `diagonal` of its last two axes, as torch.triu (0 below). */
 export function triu<T extends Tensor>(x: T, diagonal = 0): T {
-  return triangle('triu', x, diagonal, (row, col, k) => col - row >= k);
+  return triangle('triu', x, diagonal, (row, k) => [row + k, Infinity]);
 }
 
-function triangle<T extends Tensor>(op: string, x: T, diagonal: number, keep: (row: number, col: number, k: number) => boolean): T {
+/** `kept(row, k)`: the columns [from, to) that row keeps (clamped to the row here). */
+function triangle<T extends Tensor>(op: string, x: T, diagonal: number, kept: (row: number, k: number) => [number, number]): T {
   const t = checkTensor(op, 'x', x);
   if (t.rank < 2) fail('E_SHAPE', `${op}: expected a tensor of rank 2 or more, got ${describe(t.shape)}`);
   const k = checkInt(op, 'diagonal', diagonal);
   const rows = t.shape[t.rank - 2], cols = t.shape[t.rank - 1];
   if (rows * cols > 2 ** 31 - 1) fail('E_SHAPE', `${op}: expected at most 2^31 - 1 entries in the last two axes, got ${rows * cols}`);
+  // The mask a row at a time (an entry at a time, through a closure, was most of tril's time:
+  // 0.07x PyTorch's speed on [2048, 2048]).
   const m = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) m[r * cols + c] = keep(r, c, k) ? 1 : 0;
+  for (let r = 0; r < rows; r++) {
+    const [from, to] = kept(r, k).map((c) => Math.min(Math.max(c, 0), cols));
+    if (from < to) m.fill(1, r * cols + from, r * cols + to);
+  }
   return tidy(() => where(tensor(m, { shape: [rows, cols], device: t.device }), t, 0)) as T;
 }
