@@ -247,39 +247,32 @@ export function allclose(a: Tensor, b: Tensor, options: CloseOptions = {}): bool
   }
 }
 
-/** The positions of x's nonzero (or NaN) entries, read back: 1 or 0 per entry of a float32 or int32 mask. */
-function nonzeroPositions(op: string, t: Tensor): Int32Array {
-  if (t.size > 2 ** 31 - 1) fail('E_SHAPE', `${op}: expected at most 2^31 - 1 elements, got ${t.size}`);
-  const v = t.dataSync();
-  let n = 0;
-  for (let i = 0; i < v.length; i++) if (v[i] !== 0) n++;   // NaN !== 0: nonzero, as PyTorch
-  const at = new Int32Array(n);
-  for (let i = 0, k = 0; i < v.length; i++) if (v[i] !== 0) at[k++] = i;
-  return at;
-}
-
 /**
  * The indices of x's nonzero entries (NaN included), as torch.nonzero: int32 [N, rank], one row
- * per entry in order. The count decides the shape, so this reads x back (it waits for the queue,
- * as PyTorch's does on a GPU). @example nonzero(gt(scores, 0.5))   // rows [i, j]
+ * per entry in order. The count decides the shape, so this waits for x to be computed (as
+ * PyTorch's does on a GPU) and finds them at once (native/cpu/nonzero.cc; a GPU x is copied to
+ * the CPU). @example nonzero(gt(scores, 0.5))   // rows [i, j]
  */
 export function nonzero(x: Tensor): Tensor<'int32'> {
   const t = checkTensor('nonzero', 'x', x);
-  const at = nonzeroPositions('nonzero', t);
-  const rank = t.rank, out = new Int32Array(at.length * rank);
-  for (let k = 0; k < at.length; k++) {
-    let rest = at[k];
-    for (let d = rank - 1; d >= 0; d--) {
-      out[k * rank + d] = rest % t.shape[d];
-      rest = Math.floor(rest / t.shape[d]);
-    }
-  }
-  return tensor(out, { dtype: 'int32', shape: [at.length, rank], device: t.device });
+  if (t.size > 2 ** 31 - 1) fail('E_SHAPE', `nonzero: expected at most 2^31 - 1 elements, got ${t.size}`);
+  return nonzeroOnCpu(t.device === 'cpu' ? t : tidy(() => t.to('cpu')), t.device);
+}
+
+/** native/cpu/nonzero.cc over a CPU tensor (freed after when it is a copy), the result on `device`. */
+function nonzeroOnCpu(t: Tensor, device: Tensor['device']): Tensor<'int32'> {
+  const [handle, count] = native.nonzero(t.handle('nonzero'));
+  if (device !== 'cpu') t.dispose();
+  const y = new Tensor<'int32'>(handle, [count, t.rank], 'int32');
+  if (device === 'cpu') return y;
+  const moved = y.to(device) as Tensor<'int32'>;
+  y.dispose();
+  return moved;
 }
 
 /**
  * The entries of x where `mask` is nonzero (or NaN), as a 1-D tensor in order, as
- * torch.masked_select; x and mask broadcast. Reads the mask back (its count is the length);
+ * torch.masked_select; x and mask broadcast. Waits for the mask (its count is the length);
  * the gradient goes back to the selected entries. @example maskedSelect(scores, gt(scores, 0.5))
  */
 export function maskedSelect<T extends Tensor>(x: T, mask: Tensor): T {
@@ -289,9 +282,13 @@ export function maskedSelect<T extends Tensor>(x: T, mask: Tensor): T {
   const shape = broadcastShapes(op, t.shape, m.shape);
   return tidy(() => {
     const full = shape.reduce((p, q) => p * q, 1);
-    const at = nonzeroPositions(op, sameShape(m.shape, shape) ? m : expand(m, shape));
+    if (full > 2 ** 31 - 1) fail('E_SHAPE', `${op}: expected at most 2^31 - 1 elements, got ${full}`);
+    // The flat positions: nonzero's coordinates of the flattened mask.
+    const mask1d = reshape(sameShape(m.shape, shape) ? m : expand(m, shape), [full]);
+    const coords = nonzeroOnCpu(m.device === 'cpu' ? mask1d : mask1d.to('cpu'), m.device);
+    const at = reshape(coords, [coords.shape[0]]) as Tensor<'int32'>;
     const flat = reshape(sameShape(t.shape, shape) ? t : expand(t, shape), [full]);
-    return indexSelect(flat, 0, tensor(at, { dtype: 'int32', device: t.device }));
+    return indexSelect(flat, 0, at);
   }) as T;
 }
 

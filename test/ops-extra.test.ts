@@ -133,6 +133,23 @@ describe('nonzero and maskedSelect', () => {
     const want: number[][] = [];
     v.forEach((x, i) => { if (x > Math.fround(0.3)) want.push([Math.floor(i / 20), Math.floor(i / 5) % 4, i % 5]); });
     expect(rows).to.deep.equal(want);
+    // The native pass (64 entries a block, rows of the last axis not split): widths around 64,
+    // rank 1 to 4, empty axes, int32, NaN and -0 (zero).
+    for (const [k, shape] of [[200], [3, 64], [2, 65], [5, 1, 129], [2, 3, 7, 63], [4, 0, 3], [0]].entries()) {
+      const { v: w } = randomTensor(shape, 40 + k, -1, 1);
+      const vals = Float32Array.from(w, (x, i) => (i % 11 === 0 ? NAN : i % 13 === 0 ? -0 : x > 0.2 ? x : 0));
+      const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+      const coords = (i: number) => shape.map((s, d) => Math.floor(i / strides[d]) % s);
+      const wantRows: number[][] = [];
+      vals.forEach((x, i) => { if (x !== 0) wantRows.push(coords(i)); });   // NaN !== 0
+      const got = cc.nonzero(cc.tensor(vals, { shape }));
+      expect(got.shape, `${shape}`).to.deep.equal([wantRows.length, shape.length]);
+      expect(got.arraySync(), `${shape}`).to.deep.equal(wantRows);
+      const ints = Int32Array.from(vals, (x) => (Number.isNaN(x) ? 5 : Math.round(x * 10)));
+      const wantInts: number[][] = [];
+      ints.forEach((x, i) => { if (x !== 0) wantInts.push(coords(i)); });
+      expect(cc.nonzero(cc.tensor(ints, { shape, dtype: 'int32' })).arraySync(), `${shape} int32`).to.deep.equal(wantInts);
+    }
   });
 
   it('maskedSelect picks the entries in order, broadcasting x and mask, with a gradient back to them', () => {

@@ -963,6 +963,25 @@ Napi::Value Scatter(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), std::move(y));
 }
 
+// (x): [y, count], y int32 [count, rank], the coordinates of x's nonzero entries in order (CPU only). The count
+// decides the shape: this waits for the queue to compute x (throwing its errors, as a read does)
+// and runs on this thread.
+Napi::Value Nonzero(const Napi::CallbackInfo& info) {
+  const char* op = "nonzero";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": expected x on the CPU");
+  CONVNET_CHECK(x.numel() <= INT32_MAX, "E_SHAPE", op, ": expected at most 2^31 - 1 elements, got ", x.numel());
+  Queue::cpu().wait();
+  if (std::exception_ptr failure = x.storage()->failure()) std::rethrow_exception(failure);
+  const int64_t count = cpu::count_nonzero_entries(x);
+  Tensor y = Tensor::empty(Shape{count, x.dim()}, DType::Int32, Device::CPU);
+  cpu::nonzero(x, y);
+  Napi::Array result = Napi::Array::New(info.Env(), 2);
+  result.Set(0u, wrap_tensor(info.Env(), std::move(y)));
+  result.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(count)));
+  return result;
+}
+
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "scatterAdd", "x");
   const int64_t axis = normalize_axis(int_arg(info, 1, "scatterAdd", "axis"), x.dim(), "scatterAdd");

@@ -31,6 +31,10 @@ void multinomial_check(const Tensor& probs, int64_t k, bool replacement);
 // axis, the last of repeated indices winning; x, src and y float32 or int32 alike. scatter_check
 // throws E_INDEX for an index outside [0, x.shape[axis]).
 void scatter_check(const Tensor& x, int64_t axis, const Tensor& index);
+// CPU only, on the calling thread (nonzero.cc): how many entries of x (float32 or int32) are
+// nonzero (NaN included), and their coordinates into out, int32 [count, rank], in order.
+int64_t count_nonzero_entries(const Tensor& x);
+void nonzero(const Tensor& x, const Tensor& out);
 void scatter(const Tensor& x, int64_t axis, const Tensor& index, const Tensor* src, uint32_t value_bits, const Tensor& y);
 void multinomial(const Tensor& probs, int64_t k, bool replacement, uint64_t seed, uint64_t first_block, const Tensor& out);
 
