@@ -314,6 +314,14 @@ export function indexFill<D extends DType>(x: Tensor<D>, dim: number, index: Ten
   const op = 'indexFill';
   const t = checkTensor(op, 'x', x) as Tensor<D>;
   const { a, i } = sliceIndex(op, t, dim, index);
+  // A number into a CPU tensor without gradients: native/cpu/scatter.cc's index_fill with the
+  // checked, wrapped indices. Composed (a plan of every entry in JavaScript, then a gather), it
+  // ran at 0.01x PyTorch's speed on 256 of [512, 4096]'s rows.
+  if (t.device === 'cpu' && t.rank > 0 && typeof value === 'number' && !isRecording([t])) {
+    const fill = checkValue(op, 'value', value, t.dtype);
+    const coords = readIndex(op, 'index', i, t.shape[a], true, `axis ${a} of x`);
+    return tidy(() => new Tensor<D>(native.indexFill(t.handle(op), a, tensor(coords, { dtype: 'int32' }).handle(op), fill), t.shape, t.dtype));
+  }
   const v = scalarSource(op, 'value', value, t);
   try {
     const shape = t.rank === 0 ? [1] : t.shape;

@@ -136,6 +136,8 @@ export interface NativeAddon {
   multinomial(probs: Handle, k: number, replacement: boolean): Handle;
   /** x with src (or value) written where index points along axis (scatter.cc; CPU only, no gradient; float32 or int32). */
   scatter(x: Handle, axis: number, index: Handle, src: Handle | null, value: number): Handle;
+  /** x with the slices index [K] (int32, in range) names along axis set to value (scatter.cc; CPU only, no gradient). */
+  indexFill(x: Handle, axis: number, index: Handle, value: number): Handle;
   /** The coordinates of x's nonzero entries, int32 [count, rank], and the count (nonzero.cc; CPU only, waits for x). */
   nonzero(x: Handle): [Handle, number];
   binary(op: BinaryOpCode, a: Handle, b: Handle): Handle;

@@ -77,6 +77,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<RandomPermutation>(env, exports, "randomPermutation");
   add<Multinomial>(env, exports, "multinomial");
   add<Scatter>(env, exports, "scatter");
+  add<IndexFill>(env, exports, "indexFill");
   add<Nonzero>(env, exports, "nonzero");
   add_gpu<FillInto>(env, exports, "fillInto");
   add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");

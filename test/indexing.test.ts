@@ -152,6 +152,19 @@ describe('indexing: rules beyond the fixture', () => {
     }
   });
 
+  it('indexFill with a number and no gradients (native on the CPU) gives the composed form\'s values', () => {
+    for (const [shape, dim, idx] of [[[6, 9, 5], 1, [0, -1, 3, 3]], [[512, 40], 0, [5, 500, -2]], [[7, 33], 1, [32]], [[4, 3, 2], 2, [1, 0]]] as [number[], number, number[]][]) {
+      const x = cc.randn(shape), index = I(idx);
+      const want = cc.indexFill(x.detach().requiresGrad_(), dim, index, -7.5).detach();
+      expect(cc.indexFill(x, dim, index, -7.5).dataSync(), `${shape} ${dim}`).to.deep.equal(want.dataSync());
+      const xi = cc.cast(cc.mul(x, 10), 'int32');
+      const wi = Int32Array.from(xi.dataSync()), strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+      wi.forEach((_, p) => { const c = Math.floor(p / strides[dim]) % shape[dim]; if (idx.some((k) => (k + shape[dim]) % shape[dim] === c)) wi[p] = 9; });
+      expect(Array.from(cc.indexFill(xi, dim, index, 9).dataSync()), `${shape} int32`).to.deep.equal(Array.from(wi));
+    }
+    expectError(() => cc.indexFill(cc.zeros([3, 2]), 0, I([3]), 1), 'E_INDEX');
+  });
+
   it('int32 tensors: scatter, indexFill, take, indexPut, scatterReduce sum/amax/amin keep int32', () => {
     const x = I([1, 2, 3, 4], [2, 2]);
     expect(cc.scatter(x, 1, I([1, 0], [2, 1]), 9).tolist()).to.deep.equal([[1, 9], [9, 4]]);

@@ -79,6 +79,7 @@ Napi::Value RandomNormal(const Napi::CallbackInfo& info);   // (shape, mean, std
 Napi::Value RandomInt(const Napi::CallbackInfo& info);        // (shape, low, high) -> int32 (CPU only)
 Napi::Value RandomPermutation(const Napi::CallbackInfo& info);  // (n) -> int32 (CPU only)
 Napi::Value Nonzero(const Napi::CallbackInfo& info);  // (x) -> [int32 [count, rank], count] (CPU only; waits for x)
+Napi::Value IndexFill(const Napi::CallbackInfo& info);  // (x, axis, index [K], value) -> y (CPU only, no gradient)
 Napi::Value Scatter(const Napi::CallbackInfo& info);  // (x, axis, index, src | null, value) -> y (CPU only, no gradient)
 Napi::Value Multinomial(const Napi::CallbackInfo& info);  // (probs [rows, cats], k, replacement) -> int32 [rows * k] (CPU only)
 Napi::Value RandomBernoulli(const Napi::CallbackInfo& info);// (shape, p)

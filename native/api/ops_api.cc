@@ -925,6 +925,45 @@ Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::index_add(x, axis, index, src, y)));
 }
 
+namespace {
+// A number as a 32-bit word of the dtype's.
+uint32_t value_bits(DType dtype, double value) {
+  uint32_t bits = 0;
+  if (dtype == DType::Int32) {
+    const int32_t v = static_cast<int32_t>(value);
+    std::memcpy(&bits, &v, 4);
+  } else {
+    const float v = static_cast<float>(value);
+    std::memcpy(&bits, &v, 4);
+  }
+  return bits;
+}
+}  // namespace
+
+// (x, axis, index [K] int32 in range, value): x with the slices index names along axis set to the
+// number (CPU only, no gradient: lib/indexing.ts checks and wraps the indices).
+Napi::Value IndexFill(const Napi::CallbackInfo& info) {
+  const char* op = "indexFill";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  const Tensor& index = tensor_arg(info, 2, op, "index");
+  expect_dtype(index, DType::Int32, op, "index");
+  const double value = number_arg(info, 3, op, "value");
+  CONVNET_CHECK(!x.is_cuda() && !index.is_cuda(), "E_DEVICE", op, ": expected CPU tensors");
+  CONVNET_CHECK(index.dim() == 1, "E_SHAPE", op, ": expected index of shape [K], got ", shape_str(index.shape));
+  Queue::cpu().wait();
+  if (std::exception_ptr failure = index.storage()->failure()) std::rethrow_exception(failure);
+  const int32_t* idx = index.i32();
+  for (int64_t k = 0; k < index.numel(); ++k) {
+    CONVNET_CHECK(idx[k] >= 0 && idx[k] < x.shape[axis], "E_INDEX", op, ": `index` holds ", idx[k], " at position ", k,
+                  ", out of range for axis ", axis, " of x of size ", x.shape[axis]);
+  }
+  const uint32_t bits = value_bits(x.dtype, value);
+  Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
+  Queue::cpu().enqueue(op, [x, axis, index, bits, y] { cpu::index_fill(x, axis, index, bits, y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
 // (x, axis, index, src | null, value): x with src (or the number value, in x's dtype) written
 // where index points along axis (CPU only; float32 or int32). The shapes are lib's to check; the
 // indices are checked here, synchronously: this waits for the queue to compute them (throwing its
@@ -946,14 +985,7 @@ Napi::Value Scatter(const Napi::CallbackInfo& info) {
     CONVNET_CHECK((!src || index.shape[d] <= src->shape[d]) && (d == axis || index.shape[d] <= x.shape[d]), "E_SHAPE", op, ": index ",
                   shape_str(index.shape), " is larger than src or x ", shape_str(x.shape), " along axis ", d);
   }
-  uint32_t bits = 0;
-  if (x.dtype == DType::Int32) {
-    const int32_t v = static_cast<int32_t>(value);
-    std::memcpy(&bits, &v, 4);
-  } else {
-    const float v = static_cast<float>(value);
-    std::memcpy(&bits, &v, 4);
-  }
+  const uint32_t bits = value_bits(x.dtype, value);
   Queue::cpu().wait();
   if (std::exception_ptr failure = index.storage()->failure()) std::rethrow_exception(failure);
   cpu::scatter_check(x, axis, index);

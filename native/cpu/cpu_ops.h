@@ -36,6 +36,7 @@ void scatter_check(const Tensor& x, int64_t axis, const Tensor& index);
 int64_t count_nonzero_entries(const Tensor& x);
 void nonzero(const Tensor& x, const Tensor& out);
 void scatter(const Tensor& x, int64_t axis, const Tensor& index, const Tensor* src, uint32_t value_bits, const Tensor& y);
+void index_fill(const Tensor& x, int64_t axis, const Tensor& index, uint32_t value_bits, const Tensor& y);
 void multinomial(const Tensor& probs, int64_t k, bool replacement, uint64_t seed, uint64_t first_block, const Tensor& out);
 
 // CPU only (sort.cc; the GPU finds these positions by its sort, lib/statistics.ts): the int32

@@ -3,7 +3,9 @@
 // along `axis`. The values move as 32-bit words (float32 or int32 alike). A "line" is one
 // position of index's non-indexed axes; lines write disjoint parts of y, and each walks
 // j = 0, 1, ... in order, so of repeated indices the last wins (lib's rule), on any thread count.
-// The indices are checked before (scatter_check, at the call).
+// The indices are checked before (scatter_check, at the call). index_fill: the slices index
+// (1-D, in range, checked by lib) names along axis set to the value (torch.index_fill).
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -55,6 +57,22 @@ void scatter(const Tensor& x, int64_t axis, const Tensor& index, const Tensor* s
       } else {
         for (int64_t j = 0; j < along; ++j) yl[il[j * i_step] * x_step] = value_bits;
       }
+    }
+  });
+}
+
+void index_fill(const Tensor& x, int64_t axis, const Tensor& index, uint32_t value_bits, const Tensor& y) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  const int64_t len = x.shape[axis], picks = index.numel();
+  const uint32_t* px = static_cast<const uint32_t*>(x.storage()->data());
+  uint32_t* py = static_cast<uint32_t*>(y.storage()->data());
+  parallel_copy(py, px, x.numel() * 4);
+  const int32_t* idx = index.i32();
+  parallel_for(outer, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, picks * inner)), [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      for (int64_t k = 0; k < picks; ++k) std::fill_n(py + (o * len + idx[k]) * inner, inner, value_bits);
     }
   });
 }
