@@ -23,6 +23,26 @@ function run(c: Case, x: cc.Tensor): cc.Tensor {
   return F.interpolate(x, { ...(k.size ? { size: k.size } : {}), ...(k.scaleFactor ? { scaleFactor: k.scaleFactor } : {}), mode: k.mode, ...(k.alignCorners !== undefined ? { alignCorners: k.alignCorners } : {}) });
 }
 
+/** A resize of [2, 5, 40, 37] to [97, 61] and its backward: the same bits at 1 and 2 threads. */
+function expectSameBitsAnyThreads(mode: 'nearest' | 'bilinear'): void {
+  const { t: big } = randomTensor([2, 5, 40, 37], 99);
+  const run = () => {
+    const b = big.detach().requiresGrad_();
+    const y = F.interpolate(b, { size: [97, 61], mode });
+    y.backward(cc.onesLike(y));
+    return [y.dataSync(), b.grad!.dataSync()];
+  };
+  const before = cc.getNumThreads();
+  try {
+    cc.setNumThreads(1);
+    const one = run();
+    cc.setNumThreads(2);
+    run().forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(one[i].buffer)), `${mode} threads ${i}`).to.equal(true));
+  } finally {
+    cc.setNumThreads(before);
+  }
+}
+
 describe('F.pad and F.interpolate', () => {
   it('agree with PyTorch, forward and the gradient of sum(y * dy) (committed fixtures)', () => {
     const { cases } = loadFixture<{ cases: Case[] }>('sampling');
@@ -81,22 +101,7 @@ describe('F.pad and F.interpolate', () => {
       xv.forEach((v, i) => { rhs += v * gv[i]; });
       expect(Math.abs(lhs - rhs), `adjoint ${shape}`).to.be.below(1e-4 * (1 + Math.abs(lhs)));
     });
-    const { t: big } = randomTensor([2, 5, 40, 37], 99);
-    const run = () => {
-      const b = big.detach().requiresGrad_();
-      const y = F.interpolate(b, { size: [97, 61], mode: 'bilinear' });
-      y.backward(cc.onesLike(y));
-      return [y.dataSync(), b.grad!.dataSync()];
-    };
-    const before = cc.getNumThreads();
-    try {
-      cc.setNumThreads(1);
-      const one = run();
-      cc.setNumThreads(2);
-      run().forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(one[i].buffer)), `threads ${i}`).to.equal(true));
-    } finally {
-      cc.setNumThreads(before);
-    }
+    expectSameBitsAnyThreads('bilinear');
   });
 
   // Nearest on the CPU is one native pass each way too (native/cpu/upsample_nearest.cc): the
@@ -124,22 +129,7 @@ describe('F.pad and F.interpolate', () => {
       want.backward(d);
       expect(bits(xg.grad!).equals(bits(xc.grad!)), `backward ${shape} ${JSON.stringify(o)}`).to.equal(true);
     });
-    const { t: big } = randomTensor([2, 5, 40, 37], 99);
-    const run = () => {
-      const b = big.detach().requiresGrad_();
-      const y = F.interpolate(b, { size: [97, 61] });
-      y.backward(cc.onesLike(y));
-      return [y.dataSync(), b.grad!.dataSync()];
-    };
-    const before = cc.getNumThreads();
-    try {
-      cc.setNumThreads(1);
-      const one = run();
-      cc.setNumThreads(2);
-      run().forEach((a, i) => expect(Buffer.from(a.buffer).equals(Buffer.from(one[i].buffer)), `threads ${i}`).to.equal(true));
-    } finally {
-      cc.setNumThreads(before);
-    }
+    expectSameBitsAnyThreads('nearest');
   });
 
   it('gradients against finite differences (pad modes, bilinear both alignments)', () => {

@@ -29,6 +29,14 @@ Generator& cpu_generator(Napi::Env env) { return addon_data(env).generator; }
 namespace api {
 namespace {
 
+// For the ops whose checks (or output shape) need a tensor's values at the call: waits for the
+// queue to compute them, throwing its errors and the error of the op that was to compute t, as a
+// read does.
+void wait_until_computed(const Tensor& t) {
+  Queue::cpu().wait();
+  if (std::exception_ptr failure = t.storage()->failure()) std::rethrow_exception(failure);
+}
+
 // Runs the CPU kernel on the queue, or the CUDA op now on the stream, by y's device. An op whose
 // work grows with the number of elements it touches (an elementwise op, a reduction, a join)
 // passes that number: a small one runs at once when the queue is idle (Note [small ops run
@@ -240,8 +248,7 @@ Napi::Value Multinomial(const Napi::CallbackInfo& info) {
   const bool replacement = bool_arg(info, 2, op, "replacement");
   const int64_t rows = probs.shape[0], cats = probs.shape[1];
   CONVNET_CHECK(k >= 1 && (replacement || k <= cats) && rows * k <= INT32_MAX, "E_ARG", op, ": bad `numSamples` ", k, " for ", rows, " x ", cats);
-  Queue::cpu().wait();
-  if (std::exception_ptr failure = probs.storage()->failure()) std::rethrow_exception(failure);
+  wait_until_computed(probs);
   cpu::multinomial_check(probs, k, replacement);
   Tensor y = Tensor::empty(Shape{rows * k}, DType::Int32, Device::CPU);
   Generator& g = cpu_generator(info.Env());
@@ -951,8 +958,7 @@ Napi::Value IndexFill(const Napi::CallbackInfo& info) {
   const double value = number_arg(info, 3, op, "value");
   CONVNET_CHECK(!x.is_cuda() && !index.is_cuda(), "E_DEVICE", op, ": expected CPU tensors");
   CONVNET_CHECK(index.dim() == 1, "E_SHAPE", op, ": expected index of shape [K], got ", shape_str(index.shape));
-  Queue::cpu().wait();
-  if (std::exception_ptr failure = index.storage()->failure()) std::rethrow_exception(failure);
+  wait_until_computed(index);
   const int32_t* idx = index.i32();
   for (int64_t k = 0; k < index.numel(); ++k) {
     CONVNET_CHECK(idx[k] >= 0 && idx[k] < x.shape[axis], "E_INDEX", op, ": `index` holds ", idx[k], " at position ", k,
@@ -986,8 +992,7 @@ Napi::Value Scatter(const Napi::CallbackInfo& info) {
                   shape_str(index.shape), " is larger than src or x ", shape_str(x.shape), " along axis ", d);
   }
   const uint32_t bits = value_bits(x.dtype, value);
-  Queue::cpu().wait();
-  if (std::exception_ptr failure = index.storage()->failure()) std::rethrow_exception(failure);
+  wait_until_computed(index);
   cpu::scatter_check(x, axis, index);
   Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
   const Tensor s = src ? *src : Tensor();
@@ -1003,8 +1008,7 @@ Napi::Value Nonzero(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, op, "x");
   CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": expected x on the CPU");
   CONVNET_CHECK(x.numel() <= INT32_MAX, "E_SHAPE", op, ": expected at most 2^31 - 1 elements, got ", x.numel());
-  Queue::cpu().wait();
-  if (std::exception_ptr failure = x.storage()->failure()) std::rethrow_exception(failure);
+  wait_until_computed(x);
   const int64_t count = cpu::count_nonzero_entries(x);
   Tensor y = Tensor::empty(Shape{count, x.dim()}, DType::Int32, Device::CPU);
   cpu::nonzero(x, y);

@@ -8,6 +8,7 @@
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/index_range.h"
+#include "cpu/scatter_lines.h"
 #include "cpu/simd_clones.h"
 
 namespace convnet {
@@ -173,19 +174,17 @@ void index_add(const Tensor& x, int64_t axis, const Tensor& index, const Tensor&
 
 void scatter_add(const Tensor& x, int64_t axis, const Tensor& index, const Tensor& src, const Tensor& y) {
   // y = x; y[i0..index[i0..j..in]..in] += src[i0..j..in] for every position of `index`
-  // (torch.scatter_add). A "line" is one position of index's non-indexed axes; lines write
-  // disjoint parts of y, and each walks j = 0, 1, ... in order.
-  const int64_t dims = index.dim(), n = index.numel();
+  // (torch.scatter_add), line by line (scatter_lines.h), each walking j = 0, 1, ... in order.
+  const int64_t n = index.numel();
   const float* px = x.f32();
   const float* ps = src.f32();
   float* py = y.f32();
   if (py != px) parallel_copy(py, px, x.numel() * 4);
   if (n == 0) return;
-  const std::vector<int64_t> x_strides = contiguous_strides(x.shape), s_strides = contiguous_strides(src.shape);
-  const std::vector<int64_t> i_strides = contiguous_strides(index.shape);
-  const int64_t along = index.shape[axis], lines = n / along;
+  const ScatterLines lines_of(x.shape, axis, index.shape, &src.shape);
+  const int64_t along = lines_of.along(), lines = n / along;
   const int32_t* idx = index.i32();
-  const int64_t x_axis_step = x_strides[axis], s_axis_step = s_strides[axis], i_axis_step = i_strides[axis];
+  const int64_t x_axis_step = lines_of.x_strides[axis], s_axis_step = lines_of.s_strides[axis], i_axis_step = lines_of.i_strides[axis];
   const uint32_t axis_size = static_cast<uint32_t>(x.shape[axis]);
   BadIndex bad;
   parallel_for(lines, std::max<int64_t>(1, 4096 / along), [&](int64_t begin, int64_t end) {
@@ -195,15 +194,8 @@ void scatter_add(const Tensor& x, int64_t axis, const Tensor& index, const Tenso
     const int64_t x_step = x_axis_step, s_step = s_axis_step, i_step = i_axis_step, count = along;
     const uint32_t limit = axis_size;
     for (int64_t l = begin; l < end; ++l) {
-      int64_t xo = 0, so = 0, io = 0, rest = l;
-      for (int64_t d = dims - 1; d >= 0; --d) {
-        if (d == axis) continue;
-        const int64_t i = rest % index.shape[d];
-        rest /= index.shape[d];
-        xo += i * x_strides[d];
-        so += i * s_strides[d];
-        io += i * i_strides[d];
-      }
+      int64_t xo, so, io;
+      lines_of.offsets(l, &xo, &so, &io);
       float* __restrict yl = py + xo;
       const float* __restrict sl = ps + so;
       const int32_t* __restrict il = idx + io;

@@ -1,8 +1,8 @@
 // scatter (torch.scatter, without gradients: lib/indexing.ts composes the differentiable form):
 // y = x; y[i0..index[i0..j..in]..in] = src[i0..j..in] (or a value) for every position of index,
-// along `axis`. The values move as 32-bit words (float32 or int32 alike). A "line" is one
-// position of index's non-indexed axes; lines write disjoint parts of y, and each walks
-// j = 0, 1, ... in order, so of repeated indices the last wins (lib's rule), on any thread count.
+// along `axis`. The values move as 32-bit words (float32 or int32 alike). Line by line
+// (scatter_lines.h), each walking j = 0, 1, ... in order, so of repeated indices the last wins
+// (lib's rule), on any thread count.
 // The indices are checked before (scatter_check, at the call). index_fill: the slices index
 // (1-D, in range, checked by lib) names along axis set to the value (torch.index_fill).
 #include <algorithm>
@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
+#include "cpu/scatter_lines.h"
 
 namespace convnet {
 namespace cpu {
@@ -27,28 +28,20 @@ void scatter_check(const Tensor& x, int64_t axis, const Tensor& index) {
 }
 
 void scatter(const Tensor& x, int64_t axis, const Tensor& index, const Tensor* src, uint32_t value_bits, const Tensor& y) {
-  const int64_t dims = index.dim(), n = index.numel();
+  const int64_t n = index.numel();
   const uint32_t* px = static_cast<const uint32_t*>(x.storage()->data());
   uint32_t* py = static_cast<uint32_t*>(y.storage()->data());
   parallel_copy(py, px, x.numel() * 4);
   if (n == 0) return;
   const uint32_t* ps = src ? static_cast<const uint32_t*>(src->storage()->data()) : nullptr;
-  const std::vector<int64_t> x_strides = contiguous_strides(x.shape), i_strides = contiguous_strides(index.shape);
-  const std::vector<int64_t> s_strides = src ? contiguous_strides(src->shape) : std::vector<int64_t>(dims, 0);
-  const int64_t along = index.shape[axis], lines = n / along;
+  const ScatterLines lines_of(x.shape, axis, index.shape, src ? &src->shape : nullptr);
+  const int64_t along = lines_of.along(), lines = n / along;
   const int32_t* idx = index.i32();
-  const int64_t x_step = x_strides[axis], s_step = s_strides[axis], i_step = i_strides[axis];
+  const int64_t x_step = lines_of.x_strides[axis], s_step = lines_of.s_strides[axis], i_step = lines_of.i_strides[axis];
   parallel_for(lines, std::max<int64_t>(1, 4096 / along), [&](int64_t begin, int64_t end) {
     for (int64_t l = begin; l < end; ++l) {
-      int64_t xo = 0, so = 0, io = 0, rest = l;
-      for (int64_t d = dims - 1; d >= 0; --d) {
-        if (d == axis) continue;
-        const int64_t i = rest % index.shape[d];
-        rest /= index.shape[d];
-        xo += i * x_strides[d];
-        so += i * s_strides[d];
-        io += i * i_strides[d];
-      }
+      int64_t xo, so, io;
+      lines_of.offsets(l, &xo, &so, &io);
       uint32_t* __restrict yl = py + xo;
       const int32_t* __restrict il = idx + io;
       if (ps) {
