@@ -26,8 +26,8 @@ uint64_t nonzero_bits(const int32_t* v, int64_t n) {
   return m;
 }
 
-// fn(first, bits) for x's entries 64 at a time (the last block shorter), rows of the last axis
-// not split: a block holds entries first .. first + 63 of one row.
+// fn(r, c, bits) for x's entries 64 at a time (the last block shorter), rows of the last axis
+// not split: a block holds entries c .. c + 63 of row r.
 template <typename T, typename Fn>
 void each_block(const T* v, int64_t rows, int64_t width, Fn fn) {
   for (int64_t r = 0; r < rows; ++r) {
