@@ -331,7 +331,9 @@ export const PointwiseLoss = { mseLoss: 0, l1Loss: 1, smoothL1Loss: 2, huberLoss
 export type PointwiseLossKind = (typeof PointwiseLoss)[keyof typeof PointwiseLoss];
 
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
-export const BinaryOp = { add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, remainder: 7, fmod: 8, atan2: 9 } as const;
+export const BinaryOp = {
+  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, remainder: 7, fmod: 8, atan2: 9, copysign: 10, hypot: 11, logaddexp: 12, logaddexp2: 13,
+} as const;
 export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
 export const UnaryOp = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9, erf: 10,

@@ -19,7 +19,8 @@ type F32 = Tensor<'float32'>;
 
 // A number operand is rounded to float32 and applied by the scalar kernel: the same results
 // as a one-element tensor that broadcasts, without making one.
-function binary(op: keyof typeof BinaryOp, a: Tensor | number, b: Tensor | number): F32 {
+/** @internal The native binary op `op` with broadcasting and its gradient (lib/pointwise.ts's hypot and friends). */
+export function binary(op: keyof typeof BinaryOp, a: Tensor | number, b: Tensor | number): F32 {
   const code = BinaryOp[op] as BinaryOpCode;
   let y: F32;
   if (isTensor(a) && isTensor(b)) {
@@ -78,6 +79,13 @@ const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Opera
     const r = add(sq(a), sq(b));
     return [needA ? mul(dy, div(b, r)) : null, needB ? neg(mul(dy, div(a, r))) : null];
   },
+  // PyTorch's: y / a to a (+-1; 0 where a is 0), none to b (zeros).
+  copysign: (dy, a, _b, y, needA, needB) => [needA ? mul(dy, mul(sign(a as Tensor), sign(y))) : null, needB ? scale(dy, 0) : null],
+  // PyTorch's: a / y and b / y (NaN at the origin, as there).
+  hypot: (dy, a, b, y, needA, needB) => [needA ? mul(dy, div(a, y)) : null, needB ? mul(dy, div(b, y)) : null],
+  // exp(a - y) and exp(b - y): sigmoid(a - b) and sigmoid(b - a), never overflowing (y >= a, b).
+  logaddexp: (dy, a, b, y, needA, needB) => [needA ? mul(dy, exp(sub(a, y))) : null, needB ? mul(dy, exp(sub(b, y))) : null],
+  logaddexp2: (dy, a, b, y, needA, needB) => [needA ? mul(dy, exp2(sub(a, y))) : null, needB ? mul(dy, exp2(sub(b, y))) : null],
 };
 
 function recordBinary(op: keyof typeof BinaryOp, y: F32, a: Operand, b: Operand): F32 {
@@ -86,7 +94,7 @@ function recordBinary(op: keyof typeof BinaryOp, y: F32, a: Operand, b: Operand)
   // add and sub, whose gradients need no values (a handle each on memory that other ops mostly
   // keep anyway, but whose in-place writes would then fail backward for nothing).
   const na = typeof a === 'number' ? Math.fround(a) : null, nb = typeof b === 'number' ? Math.fround(b) : null;
-  const needsY = op === 'div' || op === 'pow';
+  const needsY = op === 'div' || op === 'pow' || op === 'copysign' || op === 'hypot' || op === 'logaddexp' || op === 'logaddexp2';
   const keepsOperands = op !== 'add' && op !== 'sub';
   const operands = keepsOperands ? [a, b].filter(isTensor) : [];
   const saved = [...operands, ...(needsY ? [y] : [])];

@@ -1,16 +1,16 @@
 /**
  * Pointwise maths and NaN-aware reductions with PyTorch's names: `logaddexp`, `logit`, `xlogy`,
- * `hypot`, `lerp`, `addcmul`, `nanToNum`, `nansum`, `amax`, `aminmax`... Each is composed from
- * the tensor ops (where, maximum, log1p, sum...), so it runs on any device and its gradient is
- * the tape's through its parts. Binary ones broadcast and take a number on either side (rounded
+ * `hypot`, `lerp`, `addcmul`, `nanToNum`, `nansum`, `amax`, `aminmax`... logaddexp(2), hypot and
+ * copysign are native binary ops (lib/ops.ts's `binary`, one pass on either device); the rest are
+ * composed from the tensor ops (where, maximum, sum...), so they run on any device and their
+ * gradients are the tape's through their parts. Binary ones broadcast and take a number on either side (rounded
  * to float32, as the arithmetic does); float32 unless said otherwise.
  */
-import { isinf } from './composite';
 import { full } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import {
-  abs, add, cast, clone, div, eq, exp, gt, le, log, log1p, lt, max, maximum, min, minimum, mul, ne, neg, reciprocal, sin, sqrt, square, sub, sum, trunc, where,
+  abs, add, binary, cast, clone, div, eq, gt, le, log, lt, max, maximum, min, mul, ne, reciprocal, sin, sub, sum, trunc, where,
 } from './ops';
 import { Tensor, type DType } from './tensor';
 import {
@@ -48,17 +48,9 @@ function asTensor(v: Tensor | number, like: Tensor): F32 {
   return (typeof v === 'number' ? full([], v, { device: like.device }) : v) as F32;
 }
 
-// m + log1p(exp(-|a - b|)) with m = max(a, b) (in base 2: m + log1p(2^-|a - b|) / ln 2). Equal
-// operands take |a - b| = 0, so two equal infinities give themselves (inf - inf would be NaN).
-function logAddExpOf(a: F32, b: F32, base2: boolean): F32 {
-  const d = neg(where(eq(a, b), 0, abs(sub(a, b))));
-  const m = maximum(a, b);
-  return base2 ? add(m, mul(log1p(exp(mul(d, Math.LN2))), 1 / Math.LN2)) : add(m, log1p(exp(d)));
-}
-
 /** @internal logaddexp of two float32 tensors, unchecked (logcumsumexp's scan). */
 export function logAddExpPair(a: F32, b: F32): F32 {
-  return logAddExpOf(a, b, false);
+  return binary('logaddexp', a, b);
 }
 
 /**
@@ -67,14 +59,14 @@ export function logAddExpPair(a: F32, b: F32): F32 {
  * @example logaddexp(tensor([-1000, 1000]), tensor([-1000, 0]))   // [-999.3068, 1000]
  */
 export function logaddexp(a: Tensor | number, b: Tensor | number): F32 {
-  const like = checkOperands('logaddexp', { a, b }, ['a', 'b']);
-  return tidy(() => logAddExpOf(asTensor(a, like), asTensor(b, like), false));
+  checkOperands('logaddexp', { a, b }, ['a', 'b']);
+  return binary('logaddexp', a, b);
 }
 
 /** log2(2^a + 2^b) elementwise, computed stably, as torch.logaddexp2. @example logaddexp2(tensor([1]), tensor([1]))   // [2] */
 export function logaddexp2(a: Tensor | number, b: Tensor | number): F32 {
-  const like = checkOperands('logaddexp2', { a, b }, ['a', 'b']);
-  return tidy(() => logAddExpOf(asTensor(a, like), asTensor(b, like), true));
+  checkOperands('logaddexp2', { a, b }, ['a', 'b']);
+  return binary('logaddexp2', a, b);
 }
 
 /**
@@ -114,19 +106,13 @@ export function xlogy(x: Tensor | number, y: Tensor | number): F32 {
 
 /**
  * sqrt(a^2 + b^2) elementwise, as torch.hypot, without overflow or underflow in the squares
- * (|b| sqrt(1 + (a / b)^2) for the larger |b|); Infinity where either is infinite, even beside
- * a NaN (as C's hypot). @example hypot(tensor([3, 1e30]), tensor([4, 1e30]))   // [5, 1.4142e30]
+ * (float64 inside); Infinity where either is infinite, even beside a NaN (as C's hypot). Its
+ * gradients are a / y and b / y, as PyTorch's (NaN at the origin).
+ * @example hypot(tensor([3, 1e30]), tensor([4, 1e30]))   // [5, 1.4142e30]
  */
 export function hypot(a: Tensor | number, b: Tensor | number): F32 {
-  const like = checkOperands('hypot', { a, b }, ['a', 'b']);
-  return tidy(() => {
-    const ta = asTensor(a, like), tb = asTensor(b, like);
-    const ua = abs(ta), ub = abs(tb);
-    const hi = maximum(ua, ub), lo = minimum(ua, ub);
-    const ratio = div(lo, where(eq(hi, 0), 1, hi));   // 0 / 0 at the origin would be NaN
-    const h = mul(hi, sqrt(add(square(ratio), 1)));
-    return where(maximum(isinf(ta), isinf(tb)), Infinity, h);
-  });
+  checkOperands('hypot', { a, b }, ['a', 'b']);
+  return binary('hypot', a, b);
 }
 
 /**
@@ -226,19 +212,14 @@ function negativeSign(v: Tensor): F32 {
 }
 
 /**
- * |a| with the sign of b elementwise, as torch.copysign: -0 in b counts as negative; b may be
- * a number. A NaN in b counts as positive (PyTorch reads a NaN's sign bit, which no op here
- * can). The gradient goes to a (±1, 0 at a = 0), none to b.
+ * |a| with the sign of b elementwise, as torch.copysign: b's sign bit, so -0 counts as negative
+ * (and a NaN by its sign bit, as PyTorch); b may be a number. The gradient goes to a (±1, 0 at
+ * a = 0), zeros to b, as PyTorch's.
  * @example copysign(tensor([1, -2, 3]), tensor([-0, 1, -1]))   // [-1, 2, -3]
  */
 export function copysign(a: Tensor, b: Tensor | number): F32 {
-  const like = checkOperands('copysign', { a, b }, ['b']);
-  return tidy(() => {
-    const m = abs(a);
-    const negative = typeof b === 'number' ? b < 0 || Object.is(b, -0) : null;
-    if (negative !== null) return negative ? neg(m) : m;
-    return where(negativeSign(asTensor(b, like)), neg(m), m);
-  });
+  checkOperands('copysign', { a, b }, ['b']);
+  return binary('copysign', a, b);
 }
 
 /**

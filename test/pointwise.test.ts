@@ -70,6 +70,46 @@ describe('pointwise maths and NaN-aware reductions', () => {
     });
   });
 
+  it('the native hypot and logaddexp(2) against float64 over a sweep; copysign reads a NaN\'s sign bit', () => {
+    // Operands from 1e-30 to 1e30 and their negatives, each against many others (broadcasting).
+    const n = 600, a = new Float32Array(n), b = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      a[i] = (i % 2 ? -1 : 1) * 10 ** (-30 + (60 * i) / n);
+      b[i] = (i % 3 ? 1 : -1) * 10 ** (Math.sin(i) * 30) * (1 + i / n);
+    }
+    const [ta, tb] = [cc.tensor(a, { shape: [n, 1] }), cc.tensor(b, { shape: [1, n] })];
+    const ulp = (got: number, want: number) => Math.abs(got - want) / (Math.max(Math.abs(want), 2 ** -126) * 2 ** -23);
+    const worst = (y: Float32Array, f: (u: number, v: number) => number) => {
+      let w = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) w = Math.max(w, ulp(y[i * n + j], f(a[i], b[j])));
+      return w;
+    };
+    expect(worst(cc.hypot(ta, tb).dataSync() as Float32Array, Math.hypot)).to.be.at.most(0.51);
+    // logaddexp on operands of a smaller range (exp(1e30) is no test); their differences span 0 to 200.
+    const la = cc.tensor(a.map((v, i) => Math.sign(v) * (i % 200)), { shape: [n, 1] }), lb = cc.tensor(b.map((_, j) => (j % 37) - 18.5), { shape: [1, n] });
+    const lae = (u: number, v: number) => Math.max(u, v) + Math.log1p(Math.exp(-Math.abs(u - v)));
+    const la2 = (u: number, v: number) => Math.max(u, v) + Math.log1p(2 ** -Math.abs(u - v)) / Math.LN2;
+    const [ya, yb] = [la.dataSync() as Float32Array, lb.dataSync() as Float32Array];
+    // In ulps of the terms' size, |max(u, v)| + the log1p term: where they cancel (u = v = -0.5,
+    // say), no float32 sum of them is relative-accurate, PyTorch's formula included.
+    const worstOf = (y: Float32Array, f: (u: number, v: number) => number, base: number) => {
+      let w = 0;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          const [u, v] = [ya[i], yb[j]];
+          const size = Math.abs(Math.max(u, v)) + Math.log1p(base ** -Math.abs(u - v)) / Math.log(base);
+          w = Math.max(w, Math.abs(y[i * n + j] - f(u, v)) / (size * 2 ** -23));
+        }
+      }
+      return w;
+    };
+    expect(worstOf(cc.logaddexp(la, lb).dataSync() as Float32Array, lae, Math.E)).to.be.at.most(1.5);
+    expect(worstOf(cc.logaddexp2(la, lb).dataSync() as Float32Array, la2, 2)).to.be.at.most(1.5);
+    // A NaN with its sign bit set gives its sign, as torch.copysign.
+    const negativeNaN = new Float32Array(new Uint32Array([0xffc00000]).buffer);
+    expect(cc.copysign(cc.tensor([2, -3]), cc.tensor(negativeNaN)).tolist()).to.deep.equal([-2, -3]);
+  });
+
   it('edges: infinities, NaN, -0, zeros', () => {
     // Two equal infinities are themselves (inf - inf would be NaN inside).
     expect(cc.logaddexp(cc.tensor([-Infinity, Infinity, -Infinity]), cc.tensor([-Infinity, Infinity, 3])).tolist()).to.deep.equal([-Infinity, Infinity, 3]);
@@ -89,7 +129,7 @@ describe('pointwise maths and NaN-aware reductions', () => {
     s.sum().backward();
     expect(s.dataSync()[0]).to.equal(1);
     expect(z.grad!.dataSync()[0]).to.equal(0);
-    // copysign and signbit read -0's sign; a NaN counts as positive.
+    // copysign and signbit read -0's sign; a NaN made from JavaScript's NaN is positive.
     expect(cc.copysign(cc.tensor([1, 2, 3, NaN]), cc.tensor([-0, 0, NaN, -1])).tolist()).to.deep.equal([-1, 2, 3, NaN]);
     expect(cc.copysign(cc.tensor([1, -2]), -0).tolist()).to.deep.equal([-1, -2]);
     expect(cc.signbit(cc.tensor([-0, 0, -Infinity, NaN])).tolist()).to.deep.equal([1, 0, 1, 0]);

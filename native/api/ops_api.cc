@@ -272,7 +272,8 @@ Napi::Value RandomBernoulli(const Napi::CallbackInfo& info) {
 namespace {
 // The name of BinaryOp `code` (ops/types.h order), checked.
 const char* binary_op_name(int64_t code) {
-  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "remainder", "fmod", "atan2"};
+  static const char* names[] = {"add",   "sub",  "mul",  "div",      "pow",   "maximum",   "minimum",
+                                "remainder", "fmod", "atan2", "copysign", "hypot", "logaddexp", "logaddexp2"};
   constexpr int64_t kCount = sizeof(names) / sizeof(names[0]);
   CONVNET_CHECK(code >= 0 && code < kCount, "E_ARG", "binary: unknown op code ", code);
   return names[code];

@@ -41,11 +41,8 @@ struct ExpReduced {
   float k, m;
 };
 
-CONVNET_MATH_INLINE ExpReduced exp_reduce(float xc) {
-  // k = round(x / ln2) by the 1.5 * 2^23 trick (exact for |k| < 2^22; no float-to-int rounding call)
-  const float kf = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  // r = x - k ln2 in two steps (ln2's high part has 12 zero low bits, so k * hi is exact)
-  const float r = (xc - kf * 0.693145751953125f) - kf * 1.428606765330187e-6f;
+// expm1(r) for |r| <= ln2 / 2: the Taylor series to r^8.
+CONVNET_MATH_INLINE float expm1_reduced(float r) {
   float p = 1.0f / 40320;
   p = p * r + 1.0f / 5040;
   p = p * r + 1.0f / 720;
@@ -53,7 +50,15 @@ CONVNET_MATH_INLINE ExpReduced exp_reduce(float xc) {
   p = p * r + 1.0f / 24;
   p = p * r + 1.0f / 6;
   p = p * r + 0.5f;
-  return {kf, r + (r * r) * p};
+  return r + (r * r) * p;
+}
+
+CONVNET_MATH_INLINE ExpReduced exp_reduce(float xc) {
+  // k = round(x / ln2) by the 1.5 * 2^23 trick (exact for |k| < 2^22; no float-to-int rounding call)
+  const float kf = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  // r = x - k ln2 in two steps (ln2's high part has 12 zero low bits, so k * hi is exact)
+  const float r = (xc - kf * 0.693145751953125f) - kf * 1.428606765330187e-6f;
+  return {kf, expm1_reduced(r)};
 }
 
 // 2^k from its bits, for a whole k in [-127, 127] (k = -127 gives the bits of +0).
@@ -70,15 +75,31 @@ CONVNET_MATH_INLINE ExpParts exp_parts(float x) {
   return {pow2_of(e.k), e.m};
 }
 
-// exp(x) for x <= 0, subnormal results included (2^k built as 2^(k + 64) 2^-64 below 2^-126):
-// exp_parts's accuracy down to -87, then the one rounding to a subnormal; 0 below -104 and for
-// -inf. x > 0 is taken as 0, NaN as -104: callers select those out.
+// 2^k (1 + m) for a whole k in [-150, 0], subnormal results included (built as 2^(k + 64) 2^-64
+// below 2^-126, so that the one rounding is the last multiply's).
+CONVNET_MATH_INLINE float pow2_scaled(float kf, float m) {
+  const bool tiny = kf < -126.0f;
+  const float s = pow2_of(tiny ? kf + 64.0f : kf);
+  return (s * m + s) * (tiny ? 0x1p-64f : 1.0f);
+}
+
+// exp(x) for x <= 0, subnormal results included: exp_parts's accuracy down to -87, then the one
+// rounding to a subnormal; 0 below -104 and for -inf. x > 0 is taken as 0, NaN as -104: callers
+// select those out.
 CONVNET_MATH_INLINE float exp_nonpositive(float x) {
   const float xc = x >= -104.0f ? (x > 0.0f ? 0.0f : x) : -104.0f;
   const ExpReduced e = exp_reduce(xc);
-  const bool tiny = e.k < -126.0f;
-  const float s = pow2_of(tiny ? e.k + 64.0f : e.k);
-  return (s * e.m + s) * (tiny ? 0x1p-64f : 1.0f);
+  return pow2_scaled(e.k, e.m);
+}
+
+// 2^x for x <= 0, subnormal results included: x = k + f with k = round(x) and f exact, 2^f =
+// exp(f ln2) with one rounding in f ln2 (|f ln2| <= 0.35, so within ~0.6 ulp). exp_nonpositive(x
+// ln2) would round x ln2 itself, an error that grows with |x| (30 ulp at x = -99). 0 below -150
+// and for -inf; x > 0 is taken as 0, NaN as -150: callers select those out.
+CONVNET_MATH_INLINE float exp2_nonpositive(float x) {
+  const float xc = x >= -150.0f ? (x > 0.0f ? 0.0f : x) : -150.0f;
+  const float kf = (xc + 12582912.0f) - 12582912.0f;
+  return pow2_scaled(kf, expm1_reduced((xc - kf) * 0.693147180559945309f));
 }
 
 // expm1(x) for x <= 0; x = -0 and NaN are returned as they are.

@@ -33,6 +33,18 @@ struct RemainderF {
 };
 struct FmodF { __device__ float operator()(float u, float v) const { return fmodf(u, v); } };
 struct Atan2F { __device__ float operator()(float u, float v) const { return atan2f(u, v); } };
+struct CopysignF { __device__ float operator()(float u, float v) const { return copysignf(u, v); } };
+// hypotf: no overflow or underflow in the squares, +inf where either is infinite (even beside NaN).
+struct HypotF { __device__ float operator()(float u, float v) const { return hypotf(u, v); } };
+// max(u, v) + log1p(b^-|u - v|) / ln b; equal operands (two equal infinities) take u - v = 0.
+struct LogAddExpF {
+  bool base2;
+  __device__ float operator()(float u, float v) const {
+    if (u != u || v != v) return u + v;
+    const float m = u > v ? u : v, d = u == v ? 0.0f : fabsf(u - v);
+    return base2 ? m + log1pf(exp2f(-d)) * 1.44269504088896341f : m + log1pf(expf(-d));
+  }
+};
 struct MaxF {
   __device__ float operator()(float u, float v) const { return (u != u || v != v) ? u + v : (u > v ? u : v); }
 };
@@ -53,6 +65,10 @@ void with_binary_op(BinaryOp op, Run run) {
     case BinaryOp::Remainder: return run(RemainderF{});
     case BinaryOp::Fmod: return run(FmodF{});
     case BinaryOp::Atan2: return run(Atan2F{});
+    case BinaryOp::Copysign: return run(CopysignF{});
+    case BinaryOp::Hypot: return run(HypotF{});
+    case BinaryOp::LogAddExp: return run(LogAddExpF{false});
+    case BinaryOp::LogAddExp2: return run(LogAddExpF{true});
   }
   fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
 }
@@ -82,7 +98,8 @@ void binary_loop(const char* op, const Tensor& a, const Tensor& b, const Tensor&
 }
 
 const char* binary_name(BinaryOp op) {
-  static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "remainder", "fmod", "atan2"};
+  static const char* names[] = {"add",   "sub",  "mul",  "div",      "pow",   "maximum",   "minimum",
+                                "remainder", "fmod", "atan2", "copysign", "hypot", "logaddexp", "logaddexp2"};
   const int code = static_cast<int>(op);
   return code >= 0 && code < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[code] : "binary";
 }
