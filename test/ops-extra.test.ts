@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, randomTensor, tapeCheck } from './helpers';
+import { expectClose, expectError, randomTensor, rng, tapeCheck } from './helpers';
 
 const NAN = NaN, INF = Infinity;
 // Operands covering signs, zeros, infinities and NaN, and PyTorch 1.13's results for them.
@@ -27,6 +27,25 @@ describe('remainder, fmod, atan2', () => {
     }
     expectClose(cc.atan2(a, b).dataSync(), TORCH.atan2, 1.2e-7, 0, 'atan2');
     expect(Object.is(cc.atan2(cc.tensor([-0]), cc.tensor([1])).dataSync()[0], -0)).to.equal(true);
+  });
+
+  it('remainder and fmod are exact over operands of every scale (the vector path and its std::fmod fallback)', () => {
+    // Quotients from 2^-40 to 2^80 (past 2^29 the kernel falls back to std::fmod), both signs,
+    // zeros, infinities, NaN and subnormals among them, in rows that mix both paths.
+    const next = rng(7), n = 4099, a = new Float32Array(n), b = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      a[i] = (next() < 0.5 ? -1 : 1) * 2 ** (next() * 100 - 40) * (1 + next());
+      b[i] = (next() < 0.5 ? -1 : 1) * 2 ** (next() * 40 - 20) * (1 + next());
+    }
+    const specials = [0, -0, Infinity, -Infinity, NaN, 1e-45, -3e-39];
+    specials.forEach((v, k) => { a[k] = v; b[k + 10] = v; a[k + 20] = v; b[k + 20] = specials[(k + 3) % specials.length]; });
+    const pyMod = (x: number, y: number) => { const m = x % y; return m !== 0 && (y < 0) !== (m < 0) ? m + y : m; };
+    const fm = list(cc.fmod(cc.tensor(a), cc.tensor(b))), rm = list(cc.remainder(cc.tensor(a), cc.tensor(b)));
+    for (let i = 0; i < n; i++) {
+      if (!Object.is(fm[i], Math.fround(a[i] % b[i]))) expect.fail(`fmod(${a[i]}, ${b[i]}) = ${fm[i]}, want ${Math.fround(a[i] % b[i])}`);
+      const want = Math.fround(pyMod(a[i], b[i]));
+      if (!Object.is(rm[i], want)) expect.fail(`remainder(${a[i]}, ${b[i]}) = ${rm[i]}, want ${want}`);
+    }
   });
 
   it('match float64 references on random operands, broadcasting and numbers on either side', () => {
