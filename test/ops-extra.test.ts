@@ -48,6 +48,30 @@ describe('remainder, fmod, atan2', () => {
     }
   });
 
+  it('atan2 within 1.6 ulp of float64 over operands of every scale, and C\'s special values', () => {
+    const next = rng(11), n = 700, a = new Float32Array(n), b = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      a[i] = (next() < 0.5 ? -1 : 1) * 2 ** (next() * 60 - 30) * (1 + next());
+      b[i] = (next() < 0.5 ? -1 : 1) * 2 ** (next() * 60 - 30) * (1 + next());
+    }
+    const y = cc.atan2(cc.tensor(a, { shape: [n, 1] }), cc.tensor(b, { shape: [1, n] })).dataSync();
+    let worst = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const want = Math.atan2(a[i], b[j]);
+        worst = Math.max(worst, Math.abs(y[i * n + j] - want) / (Math.max(Math.abs(want), 2 ** -126) * 2 ** -23));
+      }
+    }
+    expect(worst).to.be.at.most(1.6);
+    // Signed zeros and infinities, as Math.atan2 (C's atan2), rounded to float32.
+    const edge = [0, -0, 1, -1, Infinity, -Infinity, NaN, 3e-39];
+    const u = edge.flatMap((p) => edge.map(() => p)), v = edge.flatMap(() => edge);
+    list(cc.atan2(cc.tensor(u), cc.tensor(v))).forEach((got, k) => {
+      const want = Math.fround(Math.atan2(u[k], v[k]));
+      if (!Object.is(got, want) && Math.abs(got - want) > 2.4e-7 * Math.abs(want)) expect.fail(`atan2(${u[k]}, ${v[k]}) = ${got}, want ${want}`);
+    });
+  });
+
   it('match float64 references on random operands, broadcasting and numbers on either side', () => {
     const { t: a, v: av } = randomTensor([4, 1, 6], 1, -50, 50);
     const { t: b, v: bv } = randomTensor([5, 1], 2, 0.5, 7);
