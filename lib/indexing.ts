@@ -657,10 +657,12 @@ function truth(op: string, name: string, x: unknown): F32 {
   return ops.ne(checkTensor(op, name, x), 0);
 }
 
-function logical(op: string, a: Tensor, b: Tensor, combine: (p: F32, q: F32) => F32): F32 {
+// Two float32 operands in one native pass; an int32 one through its truth mask first.
+function logical(op: 'logicalAnd' | 'logicalOr' | 'logicalXor', a: Tensor, b: Tensor, combine: (p: F32, q: F32) => F32): F32 {
   const ta = checkTensor(op, 'a', a), tb = checkTensor(op, 'b', b);
   checkSameDevice(op, { a: ta, b: tb });
   broadcastShapes(op, ta.shape, tb.shape);
+  if (ta.dtype === 'float32' && tb.dtype === 'float32') return noGrad(() => ops.binary(op, ta, tb));
   return noGrad(() => tidy(() => combine(truth(op, 'a', ta), truth(op, 'b', tb))));
 }
 

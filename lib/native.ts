@@ -333,12 +333,13 @@ export type PointwiseLossKind = (typeof PointwiseLoss)[keyof typeof PointwiseLos
 /** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
 export const BinaryOp = {
   add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, remainder: 7, fmod: 8, atan2: 9, copysign: 10, hypot: 11, logaddexp: 12, logaddexp2: 13,
+  logicalAnd: 14, logicalOr: 15, logicalXor: 16,
 } as const;
 export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
 export const UnaryOp = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9, erf: 10,
   sin: 11, cos: 12, tan: 13, atan: 14, log1p: 15, expm1: 16, log2: 17, log10: 18, rsqrt: 19, round: 20, trunc: 21,
-  asin: 22, acos: 23, sinh: 24, cosh: 25, asinh: 26, acosh: 27, atanh: 28, erfc: 29, erfinv: 30, exp2: 31, lgamma: 32,
+  asin: 22, acos: 23, sinh: 24, cosh: 25, asinh: 26, acosh: 27, atanh: 28, erfc: 29, erfinv: 30, exp2: 31, lgamma: 32, frac: 33,
 } as const;
 export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;

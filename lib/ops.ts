@@ -86,6 +86,10 @@ const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Opera
   // exp(a - y) and exp(b - y): sigmoid(a - b) and sigmoid(b - a), never overflowing (y >= a, b).
   logaddexp: (dy, a, b, y, needA, needB) => [needA ? mul(dy, exp(sub(a, y))) : null, needB ? mul(dy, exp(sub(b, y))) : null],
   logaddexp2: (dy, a, b, y, needA, needB) => [needA ? mul(dy, exp2(sub(a, y))) : null, needB ? mul(dy, exp2(sub(b, y))) : null],
+  // Masks: no gradient (lib/indexing.ts runs them without recording).
+  logicalAnd: () => [null, null],
+  logicalOr: () => [null, null],
+  logicalXor: () => [null, null],
 };
 
 function recordBinary(op: keyof typeof BinaryOp, y: F32, a: Operand, b: Operand): F32 {
@@ -152,6 +156,7 @@ const UNARY_GRADS: Record<keyof typeof UnaryOp, { saves: 'x' | 'y' | 'none'; gra
   erfinv: { saves: 'y', grad: (dy, y) => mul(dy, scale(exp(square(y)), Math.sqrt(Math.PI) / 2)) },   // 1 / erf'(y)
   exp2: { saves: 'y', grad: (dy, y) => mul(dy, scale(y, Math.LN2)) },
   lgamma: { saves: 'x', grad: (dy, x) => mul(dy, polygamma(0, x)) },
+  frac: { saves: 'none', grad: (dy) => dy },   // x - trunc(x): 1, as PyTorch
 };
 
 function unary(op: keyof typeof UnaryOp, x: Tensor): F32 {
@@ -230,6 +235,8 @@ export const rsqrt = (x: Tensor): F32 => unary('rsqrt', x);
 export const round = (x: Tensor): F32 => unary('round', x);
 /** Rounds toward zero. */
 export const trunc = (x: Tensor): F32 => unary('trunc', x);
+/** x - trunc(x) elementwise (the sign of x), as torch.frac. @example frac(tensor([1.5, -2.25]))   // [0.5, -0.25] */
+export const frac = (x: Tensor): F32 => unary('frac', x);
 /** Arcsine, elementwise, in [-pi/2, pi/2] (NaN outside [-1, 1]). */
 export const asin = (x: Tensor): F32 => unary('asin', x);
 /** Arccosine, elementwise, in [0, pi] (NaN outside [-1, 1]). */

@@ -10,7 +10,7 @@ import { full } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import {
-  abs, add, binary, cast, clone, div, eq, gt, le, log, lt, max, maximum, min, mul, ne, reciprocal, sin, sub, sum, trunc, where,
+  abs, add, binary, cast, clone, div, eq, gt, le, log, lt, max, maximum, min, mul, ne, reciprocal, sin, sub, sum, where,
 } from './ops';
 import { Tensor, type DType } from './tensor';
 import {
@@ -165,11 +165,7 @@ function addc(op: string, input: Tensor, t1: Tensor, t2: Tensor, options: AddcOp
   return tidy(() => add(input, combine(value === 1 ? t1 : mul(t1, value), t2)));
 }
 
-/** x - trunc(x) elementwise (the sign of x), as torch.frac. @example frac(tensor([1.5, -2.25]))   // [0.5, -0.25] */
-export function frac(x: Tensor): F32 {
-  const t = checkFloat('frac', 'x', x);
-  return tidy(() => sub(t, trunc(t)));
-}
+export { frac } from './ops';
 
 /**
  * The normalised sinc, sin(pi x) / (pi x) elementwise, 1 at 0 (where its gradient is 0), as

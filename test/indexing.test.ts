@@ -228,6 +228,10 @@ describe('indexing: rules beyond the fixture', () => {
     expect(x.flipud().tolist()).to.deep.equal([4, 3, -2.5, 1.5]);
     expect(x.logicalAnd(cc.tensor([1, 0, 1, 0])).tolist()).to.deep.equal([1, 0, 1, 0]);
     expect(x.logicalXor(cc.tensor([1, 0, 1, 0])).tolist()).to.deep.equal([0, 1, 0, 1]);
+    // NaN is true; float32 pairs run natively, an int32 operand through its truth mask; broadcasting.
+    expect(cc.logicalAnd(cc.tensor([NaN, 0, 2]), cc.tensor([1, 1, 0], { dtype: 'int32' })).tolist()).to.deep.equal([1, 0, 0]);
+    expect(cc.logicalOr(cc.tensor([[NaN], [0]]), cc.tensor([0, -0])).tolist()).to.deep.equal([[1, 1], [0, 0]]);
+    expectError(() => cc.logicalXor(cc.tensor([NaN, 0]), 1 as never), 'E_ARG');
     expect(x.logicalNot().tolist()).to.deep.equal([0, 0, 0, 0]);
     expect(x.isposinf().tolist()).to.deep.equal([0, 0, 0, 0]);
     // A result of a function on a graph is not recorded when it is a mask.

@@ -273,7 +273,8 @@ namespace {
 // The name of BinaryOp `code` (ops/types.h order), checked.
 const char* binary_op_name(int64_t code) {
   static const char* names[] = {"add",   "sub",  "mul",  "div",      "pow",   "maximum",   "minimum",
-                                "remainder", "fmod", "atan2", "copysign", "hypot", "logaddexp", "logaddexp2"};
+                                "remainder", "fmod", "atan2", "copysign", "hypot", "logaddexp", "logaddexp2",
+                                "logicalAnd", "logicalOr", "logicalXor"};
   constexpr int64_t kCount = sizeof(names) / sizeof(names[0]);
   CONVNET_CHECK(code >= 0 && code < kCount, "E_ARG", "binary: unknown op code ", code);
   return names[code];
@@ -313,7 +314,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
                                 "floor", "ceil", "erf", "sin",  "cos",   "tan",    "atan",       "log1p",
                                 "expm1", "log2", "log10", "rsqrt", "round", "trunc", "asin", "acos",
                                 "sinh",  "cosh", "asinh", "acosh", "atanh", "erfc",  "erfinv", "exp2",
-                                "lgamma"};
+                                "lgamma", "frac"};
   constexpr int64_t kCount = sizeof(names) / sizeof(names[0]);
   const int64_t code = int_arg(info, 0, "unary", "op");
   CONVNET_CHECK(code >= 0 && code < kCount, "E_ARG", "unary: unknown op code ", code);

@@ -156,6 +156,13 @@ CONVNET_SIMD_CLONES void simple_binary_row(BinaryOp op, const float* __restrict 
       return binary_row([](float u, float v) { return ((u != u) | (v != v)) ? u + v : (u < v ? u : v); }, a, a_steps, b, b_steps, y, n);
     // The sign bit of v, a NaN's and -0's included, as torch.copysign.
     case BinaryOp::Copysign: return binary_row([](float u, float v) { return __builtin_copysignf(u, v); }, a, a_steps, b, b_steps, y, n);
+    // 1 or 0, nonzero and NaN true (torch.logical_and and friends, as float32 masks).
+    case BinaryOp::LogicalAnd:
+      return binary_row([](float u, float v) { return (u != 0.0f) & (v != 0.0f) ? 1.0f : 0.0f; }, a, a_steps, b, b_steps, y, n);
+    case BinaryOp::LogicalOr:
+      return binary_row([](float u, float v) { return (u != 0.0f) | (v != 0.0f) ? 1.0f : 0.0f; }, a, a_steps, b, b_steps, y, n);
+    case BinaryOp::LogicalXor:
+      return binary_row([](float u, float v) { return (u != 0.0f) != (v != 0.0f) ? 1.0f : 0.0f; }, a, a_steps, b, b_steps, y, n);
     default: fail("E_INTERNAL", "simple_binary_row: op ", static_cast<int>(op), " is not one of its ops");
   }
 }
@@ -251,7 +258,10 @@ BinaryRowFn vector_binary_row(BinaryOp op) {
     case BinaryOp::Div:
     case BinaryOp::Maximum:
     case BinaryOp::Minimum:
-    case BinaryOp::Copysign: return simple_binary_row;
+    case BinaryOp::Copysign:
+    case BinaryOp::LogicalAnd:
+    case BinaryOp::LogicalOr:
+    case BinaryOp::LogicalXor: return simple_binary_row;
     case BinaryOp::Hypot:
     case BinaryOp::Atan2:
     case BinaryOp::LogAddExp:
@@ -288,6 +298,9 @@ void with_binary_op(BinaryOp op, Run run) {
     case BinaryOp::Fmod: return run([](float u, float v) { return fmod_exact(u, v, false); });
     case BinaryOp::Atan2: return run([](float u, float v) { return atan2_value(u, v); });
     case BinaryOp::Copysign: return run([](float u, float v) { return __builtin_copysignf(u, v); });
+    case BinaryOp::LogicalAnd: return run([](float u, float v) { return (u != 0.0f) & (v != 0.0f) ? 1.0f : 0.0f; });
+    case BinaryOp::LogicalOr: return run([](float u, float v) { return (u != 0.0f) | (v != 0.0f) ? 1.0f : 0.0f; });
+    case BinaryOp::LogicalXor: return run([](float u, float v) { return (u != 0.0f) != (v != 0.0f) ? 1.0f : 0.0f; });
     case BinaryOp::Hypot: return run([](float u, float v) { return hypot_value(u, v); });
     case BinaryOp::LogAddExp: return run([](float u, float v) { return logaddexp_value(u, v, false); });
     case BinaryOp::LogAddExp2: return run([](float u, float v) { return logaddexp_value(u, v, true); });
@@ -348,6 +361,7 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void simple_un
     // Halves to even (the default rounding mode), as torch.round: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2.
     case UnaryOp::Round: for (int64_t i = 0; i < n; ++i) y[i] = __builtin_nearbyintf(x[i]); return;
     // -1, 0 or 1; NaN stays NaN. (A scalar loop with a branch ran at 0.08x PyTorch's speed.)
+    case UnaryOp::Frac: for (int64_t i = 0; i < n; ++i) y[i] = x[i] - __builtin_truncf(x[i]); return;  // exact; +-inf give NaN
     case UnaryOp::Sign:
       for (int64_t i = 0; i < n; ++i) {
         const float v = x[i], s = static_cast<float>((v > 0.0f) - (v < 0.0f));
@@ -959,6 +973,7 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Ceil:
     case UnaryOp::Trunc:
     case UnaryOp::Round:
+    case UnaryOp::Frac:
     case UnaryOp::Sign: return simple_loop(op, x, y);
     // exp and log in vec_math's SIMD (within 1.26 and 0.83 ulp, as softmax uses): glibc's scalar
     // expf held exp of [256, 10000] to 3.9 ms at 2 threads, logsumexp to 0.14-0.3x PyTorch's speed.

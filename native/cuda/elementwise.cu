@@ -45,6 +45,10 @@ struct LogAddExpF {
     return base2 ? m + log1pf(exp2f(-d)) * 1.44269504088896341f : m + log1pf(expf(-d));
   }
 };
+// 1 or 0; nonzero and NaN are true.
+struct LogicalAndF { __device__ float operator()(float u, float v) const { return (u != 0.0f) & (v != 0.0f) ? 1.0f : 0.0f; } };
+struct LogicalOrF { __device__ float operator()(float u, float v) const { return (u != 0.0f) | (v != 0.0f) ? 1.0f : 0.0f; } };
+struct LogicalXorF { __device__ float operator()(float u, float v) const { return (u != 0.0f) != (v != 0.0f) ? 1.0f : 0.0f; } };
 struct MaxF {
   __device__ float operator()(float u, float v) const { return (u != u || v != v) ? u + v : (u > v ? u : v); }
 };
@@ -69,6 +73,9 @@ void with_binary_op(BinaryOp op, Run run) {
     case BinaryOp::Hypot: return run(HypotF{});
     case BinaryOp::LogAddExp: return run(LogAddExpF{false});
     case BinaryOp::LogAddExp2: return run(LogAddExpF{true});
+    case BinaryOp::LogicalAnd: return run(LogicalAndF{});
+    case BinaryOp::LogicalOr: return run(LogicalOrF{});
+    case BinaryOp::LogicalXor: return run(LogicalXorF{});
   }
   fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
 }
@@ -99,7 +106,8 @@ void binary_loop(const char* op, const Tensor& a, const Tensor& b, const Tensor&
 
 const char* binary_name(BinaryOp op) {
   static const char* names[] = {"add",   "sub",  "mul",  "div",      "pow",   "maximum",   "minimum",
-                                "remainder", "fmod", "atan2", "copysign", "hypot", "logaddexp", "logaddexp2"};
+                                "remainder", "fmod", "atan2", "copysign", "hypot", "logaddexp", "logaddexp2",
+                                "logicalAnd", "logicalOr", "logicalXor"};
   const int code = static_cast<int>(op);
   return code >= 0 && code < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[code] : "binary";
 }
@@ -146,6 +154,7 @@ struct AtanhF { __device__ float operator()(float v) const { return atanhf(v); }
 struct ErfcF { __device__ float operator()(float v) const { return erfcf(v); } };
 struct Exp2F { __device__ float operator()(float v) const { return exp2f(v); } };
 struct LgammaF { __device__ float operator()(float v) const { return lgammaf(v); } };
+struct FracF { __device__ float operator()(float v) const { return v - truncf(v); } };
 // cpu/special_math.h's double code, the CPU's (not CUDA's erfinvf): the same results but where
 // the last bits of the double libms or nvcc's FMA contractions reach the rounding to float.
 struct ErfinvF { __device__ float operator()(float v) const { return static_cast<float>(special::erfinv(v)); } };
@@ -218,6 +227,7 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Erfinv: return unary_loop("erfinv", x, y, ErfinvF{});
     case UnaryOp::Exp2: return unary_loop("exp2", x, y, Exp2F{});
     case UnaryOp::Lgamma: return unary_loop("lgamma", x, y, LgammaF{});
+    case UnaryOp::Frac: return unary_loop("frac", x, y, FracF{});
   }
   fail("E_ARG", "unary: unknown op ", static_cast<int>(op));
 }

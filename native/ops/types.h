@@ -62,11 +62,12 @@ struct AdagradOptions {
 };
 
 // elementwise ops (elementwise.cc)
-enum class BinaryOp : int32_t { Add = 0, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, Fmod, Atan2, Copysign, Hypot, LogAddExp, LogAddExp2 };
+enum class BinaryOp : int32_t { Add = 0, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, Fmod, Atan2, Copysign, Hypot, LogAddExp, LogAddExp2,
+                                LogicalAnd, LogicalOr, LogicalXor };
 enum class UnaryOp : int32_t {
   Neg = 0, Abs, Exp, Log, Sqrt, Square, Reciprocal, Sign, Floor, Ceil, Erf,
   Sin, Cos, Tan, Atan, Log1p, Expm1, Log2, Log10, Rsqrt, Round, Trunc,
-  Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Erfc, Erfinv, Exp2, Lgamma,
+  Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Erfc, Erfinv, Exp2, Lgamma, Frac,
 };
 
 // reductions (reduce.cc)
