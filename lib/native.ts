@@ -143,6 +143,8 @@ export interface NativeAddon {
   binary(op: BinaryOpCode, a: Handle, b: Handle): Handle;
   binaryScalar(op: BinaryOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
   unary(op: UnaryOpCode, x: Handle): Handle;
+  /** addcmul, addcdiv, lerp (c: the weight), lerpScalar (c null, the weight is `value`), broadcasting all three. */
+  addcLerp(op: TernaryOpCode, a: Handle, b: Handle, c: Handle | null, value: number): Handle;
   affine(x: Handle, alpha: number, beta: number): Handle;
   powScalar(x: Handle, exponent: number): Handle;
   polygamma(n: number, x: Handle): Handle;
@@ -336,6 +338,8 @@ export const BinaryOp = {
   logicalAnd: 14, logicalOr: 15, logicalXor: 16,
 } as const;
 export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
+export const TernaryOp = { addcmul: 0, addcdiv: 1, lerp: 2, lerpScalar: 3 } as const;
+export type TernaryOpCode = (typeof TernaryOp)[keyof typeof TernaryOp];
 export const UnaryOp = {
   neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, square: 5, reciprocal: 6, sign: 7, floor: 8, ceil: 9, erf: 10,
   sin: 11, cos: 12, tan: 13, atan: 14, log1p: 15, expm1: 16, log2: 17, log10: 18, rsqrt: 19, round: 20, trunc: 21,

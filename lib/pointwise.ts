@@ -1,17 +1,20 @@
 /**
  * Pointwise maths and NaN-aware reductions with PyTorch's names: `logaddexp`, `logit`, `xlogy`,
  * `hypot`, `lerp`, `addcmul`, `nanToNum`, `nansum`, `amax`, `aminmax`... logaddexp(2), hypot and
- * copysign are native binary ops (lib/ops.ts's `binary`, one pass on either device); the rest are
+ * copysign are native binary ops (lib/ops.ts's `binary`, one pass on either device), addcmul,
+ * addcdiv and lerp one native op with their gradients recorded here; the rest are
  * composed from the tensor ops (where, maximum, sum...), so they run on any device and their
  * gradients are the tape's through their parts. Binary ones broadcast and take a number on either side (rounded
  * to float32, as the arithmetic does); float32 unless said otherwise.
  */
+import { record, sumTo } from './autograd';
 import { full } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import {
-  abs, add, binary, cast, clone, div, eq, gt, le, log, lt, max, maximum, min, mul, ne, reciprocal, sin, sub, sum, where,
+  add, binary, cast, clone, div, eq, gt, le, log, lt, max, maximum, min, mul, ne, neg, reciprocal, sin, square, sub, sum, where,
 } from './ops';
+import { native, TernaryOp } from './native';
 import { Tensor, type DType } from './tensor';
 import {
   broadcastShapes, checkArrayLength, checkAxis, checkBool, checkFloat, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, FLOAT32_MAX, isTensor, MAX_RANK, shapeStr,
@@ -115,25 +118,37 @@ export function hypot(a: Tensor | number, b: Tensor | number): F32 {
   return binary('hypot', a, b);
 }
 
+/** The native addcmul, addcdiv or lerp of float32 tensors already checked; c null for lerpScalar. */
+function addcLerp(op: keyof typeof TernaryOp, a: F32, b: F32, c: F32 | null, value: number): F32 {
+  const name = op === 'lerpScalar' ? 'lerp' : op;
+  let shape = broadcastShapes(name, a.shape, b.shape);
+  if (c) shape = broadcastShapes(name, shape, c.shape);
+  return new Tensor(native.addcLerp(TernaryOp[op], a.handle(name), b.handle(name), c ? c.handle(name) : null, value), shape, 'float32');
+}
+
 /**
  * start + weight * (end - start) elementwise, as torch.lerp, computed as PyTorch does from the
  * nearer end (end - (end - start) * (1 - weight) for |weight| >= 0.5); `weight` a number or a
- * tensor; all broadcast. @example lerp(zeros([3]), ones([3]), 0.25)   // [0.25, 0.25, 0.25]
+ * tensor; all broadcast. One native pass. @example lerp(zeros([3]), ones([3]), 0.25)   // [0.25, 0.25, 0.25]
  */
 export function lerp(start: Tensor, end: Tensor, weight: Tensor | number): F32 {
   const op = 'lerp';
-  const like = checkOperands(op, { start, end, weight }, ['weight']);
+  checkOperands(op, { start, end, weight }, ['weight']);
   if (typeof weight === 'number') checkNumber(op, 'weight', weight, true);
-  return tidy(() => {
-    const s = start as F32, e = end as F32;
-    const step = sub(e, s);
-    if (typeof weight === 'number') {
-      const w = Math.fround(weight);
-      return Math.abs(w) < 0.5 ? add(s, mul(step, w)) : sub(e, mul(step, Math.fround(1 - w)));
-    }
-    const w = asTensor(weight, like);
-    return where(lt(abs(w), 0.5), add(s, mul(w, step)), sub(e, mul(step, sub(1, w))));
-  });
+  const s = start as F32, e = end as F32;
+  if (typeof weight === 'number') {
+    const w = Math.fround(weight);
+    const y = addcLerp('lerpScalar', s, e, null, w);
+    return record(op, y, [s, e], (dy, _saved, needs) => [needs[0] ? sumTo(mul(dy, 1 - w), s.shape) : null, needs[1] ? sumTo(mul(dy, w), e.shape) : null]);
+  }
+  const w = weight as F32;
+  const y = addcLerp(op, s, e, w, 0);
+  // d/dstart = 1 - w, d/dend = w, d/dweight = end - start
+  return record(op, y, [s, e, w], (dy, [ss, se, sw], needs) => [
+    needs[0] ? sumTo(mul(dy, sub(1, sw)), s.shape) : null,
+    needs[1] ? sumTo(mul(dy, sw), e.shape) : null,
+    needs[2] ? sumTo(mul(dy, sub(se, ss)), w.shape) : null,
+  ], [s, e, w]);
 }
 
 export interface AddcOptions {
@@ -142,27 +157,34 @@ export interface AddcOptions {
 }
 
 /**
- * input + value * t1 * t2 elementwise, as torch.addcmul; all three broadcast.
+ * input + value * t1 * t2 elementwise, as torch.addcmul; all three broadcast. One native pass.
  * @example addcmul(x, a, b, { value: 0.5 })
  */
 export function addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, options: AddcOptions = {}): F32 {
-  return addc('addcmul', input, tensor1, tensor2, options, mul);
+  return addc('addcmul', input, tensor1, tensor2, options);
 }
 
 /**
  * input + value * t1 / t2 elementwise, as torch.addcdiv (Adam's update is one); all three
- * broadcast. @example addcdiv(param, m, sqrt(v).add(1e-8), { value: -lr })
+ * broadcast. One native pass. @example addcdiv(param, m, sqrt(v).add(1e-8), { value: -lr })
  */
 export function addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, options: AddcOptions = {}): F32 {
-  return addc('addcdiv', input, tensor1, tensor2, options, div);
+  return addc('addcdiv', input, tensor1, tensor2, options);
 }
 
-function addc(op: string, input: Tensor, t1: Tensor, t2: Tensor, options: AddcOptions, combine: (a: Tensor, b: Tensor) => F32): F32 {
+function addc(op: 'addcmul' | 'addcdiv', input: Tensor, t1: Tensor, t2: Tensor, options: AddcOptions): F32 {
   checkOperands(op, { input, tensor1: t1, tensor2: t2 }, []);
   const o = checkOptions<AddcOptions>(op, options, ['value']);
-  const value = checkNumber(op, 'value', o.value ?? 1, true);
-  // (value * t1) * t2, PyTorch's order of the float32 products.
-  return tidy(() => add(input, combine(value === 1 ? t1 : mul(t1, value), t2)));
+  const value = Math.fround(checkNumber(op, 'value', o.value ?? 1, true));
+  const [a, b, c] = [input, t1, t2] as F32[];
+  // (value * t1) * t2 or / t2, PyTorch's order of the float32 steps.
+  const y = addcLerp(op, a, b, c, value);
+  return record(op, y, [a, b, c], (dy, [sb, sc], needs) => {
+    const scaled = mul(dy, value);
+    const g1 = op === 'addcmul' ? mul(scaled, sc) : div(scaled, sc);
+    const g2 = op === 'addcmul' ? mul(scaled, sb) : neg(div(mul(scaled, sb), square(sc)));   // d(b / c)/dc = -b / c^2
+    return [needs[0] ? sumTo(dy, a.shape) : null, needs[1] ? sumTo(g1, b.shape) : null, needs[2] ? sumTo(g2, c.shape) : null];
+  }, [b, c]);
 }
 
 export { frac } from './ops';

@@ -110,6 +110,25 @@ describe('pointwise maths and NaN-aware reductions', () => {
     expect(cc.copysign(cc.tensor([2, -3]), cc.tensor(negativeNaN)).tolist()).to.deep.equal([-2, -3]);
   });
 
+  it('addcmul, addcdiv and lerp: the bits of PyTorch\'s steps, each rounded to float32 (no FMA), broadcasting every way', () => {
+    const r = (shape: number[], seed: number) => { cc.manualSeed(seed); return cc.randn(shape); };
+    for (const [sa, sb, sc] of [[[3, 700], [3, 700], [3, 700]], [[3, 700], [700], [3, 1]], [[1], [5, 1, 700], [2, 1]], [[2, 700], [1], [1, 700]]]) {
+      const a = r(sa, 1), b = r(sb, 2), c = r(sc, 3).add(3);
+      const same = (got: cc.Tensor, want: cc.Tensor, what: string) => {
+        expect(got.shape, what).to.deep.equal(want.shape);
+        const [g, w] = [got.dataSync(), want.dataSync()];
+        for (let i = 0; i < w.length; i++) if (!Object.is(g[i], w[i])) expect.fail(`${what} [${sa}] [${sb}] [${sc}] at ${i}: ${g[i]} vs ${w[i]}`);
+      };
+      same(cc.addcmul(a, b, c, { value: 0.3 }), cc.add(a, cc.mul(cc.mul(b, 0.3), c)), 'addcmul');
+      same(cc.addcdiv(a, b, c, { value: -1.7 }), cc.add(a, cc.div(cc.mul(b, -1.7), c)), 'addcdiv');
+      const w = cc.sin(c);   // weights on both sides of 0.5
+      const step = cc.sub(b, a);
+      same(cc.lerp(a, b, w), cc.where(cc.lt(cc.abs(w), 0.5), cc.add(a, cc.mul(w, step)), cc.sub(b, cc.mul(step, cc.sub(1, w)))), 'lerp');
+      same(cc.lerp(a, b, 0.3), cc.add(a, cc.mul(step, 0.3)), 'lerp 0.3');
+      same(cc.lerp(a, b, 0.8), cc.sub(b, cc.mul(step, Math.fround(1 - Math.fround(0.8)))), 'lerp 0.8');
+    }
+  });
+
   it('edges: infinities, NaN, -0, zeros', () => {
     // Two equal infinities are themselves (inf - inf would be NaN inside).
     expect(cc.logaddexp(cc.tensor([-Infinity, Infinity, -Infinity]), cc.tensor([-Infinity, Infinity, 3])).tolist()).to.deep.equal([-Infinity, Infinity, 3]);

@@ -327,6 +327,26 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::unary(kind, x, y)), x.numel());
 }
 
+// (opCode, a, b, c, value): addcmul, addcdiv, lerp (LerpScalar: c is ignored, the weight is value).
+Napi::Value AddcLerp(const Napi::CallbackInfo& info) {
+  static const char* names[] = {"addcmul", "addcdiv", "lerp", "lerp"};
+  const int64_t code = int_arg(info, 0, "addcLerp", "op");
+  CONVNET_CHECK(code >= 0 && code < 4, "E_ARG", "addcLerp: unknown op code ", code);
+  const char* op = names[code];
+  const auto kind = static_cast<TernaryOp>(code);
+  const Tensor& a = tensor_arg(info, 1, op, "a");
+  const Tensor& b = tensor_arg(info, 2, op, "b");
+  const Tensor& c = kind == TernaryOp::LerpScalar ? b : tensor_arg(info, 3, op, "c");
+  for (const auto& [t, name] : {std::pair<const Tensor&, const char*>{a, "a"}, {b, "b"}, {c, "c"}}) expect_dtype(t, DType::Float32, op, name);
+  CONVNET_CHECK(a.device() == b.device() && b.device() == c.device(), "E_DEVICE", op, ": `a`, `b` and `c` are not all on one device");
+  const float value = static_cast<float>(number_arg(info, 4, op, "value"));
+  Shape shape = broadcast_shapes(a.shape, b.shape, op);
+  if (kind != TernaryOp::LerpScalar) shape = broadcast_shapes(shape, c.shape, op);
+  Tensor y = Tensor::empty(shape, DType::Float32, a.device());
+  return run_on(info, op, y, [=] { cpu::addc_lerp(kind, a, b, c, value, y); }, CUDA_LAUNCH(cuda::addc_lerp(kind, a, b, c, value, y)),
+                std::max({a.numel(), b.numel(), c.numel(), y.numel()}));
+}
+
 Napi::Value Affine(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "affine", "x");
   expect_dtype(x, DType::Float32, "affine", "x");

@@ -70,6 +70,9 @@ enum class UnaryOp : int32_t {
   Asin, Acos, Sinh, Cosh, Asinh, Acosh, Atanh, Erfc, Erfinv, Exp2, Lgamma, Frac,
 };
 
+// addcmul, addcdiv and lerp (addc_lerp.cc); LerpScalar: lerp with a number for its weight
+enum class TernaryOp : int32_t { Addcmul = 0, Addcdiv, Lerp, LerpScalar };
+
 // reductions (reduce.cc)
 enum class ReduceOp : int32_t { Sum = 0, Mean, Max, Min };
 
