@@ -144,6 +144,8 @@ export interface NativeAddon {
   binaryScalar(op: BinaryOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
   unary(op: UnaryOpCode, x: Handle): Handle;
   /** addcmul, addcdiv, lerp (c: the weight), lerpScalar (c null, the weight is `value`), broadcasting all three. */
+  /** torch.nan_to_num of a float32 x (the numbers rounded to float32). */
+  nanToNum(x: Handle, nan: number, posinf: number, neginf: number): Handle;
   addcLerp(op: TernaryOpCode, a: Handle, b: Handle, c: Handle | null, value: number): Handle;
   affine(x: Handle, alpha: number, beta: number): Handle;
   powScalar(x: Handle, exponent: number): Handle;

@@ -8,6 +8,7 @@
  * to float32, as the arithmetic does); float32 unless said otherwise.
  */
 import { record, sumTo } from './autograd';
+import { isfinite } from './composite';
 import { full } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
@@ -274,7 +275,13 @@ export function nanToNum<D extends DType>(x: Tensor<D>, options: NanToNumOptions
   const posinf = checkNumber(op, 'posinf', o.posinf ?? FLOAT32_MAX, true);
   const neginf = checkNumber(op, 'neginf', o.neginf ?? -FLOAT32_MAX, true);
   if (t.dtype === 'int32') return clone(t);
-  return tidy(() => where(ne(t, t), nan, where(eq(t, Infinity), posinf, where(eq(t, -Infinity), neginf, t)))) as Tensor<D>;
+  return replaceNonFinite(t as F32, nan, posinf, neginf) as Tensor<D>;
+}
+
+/** The native nan_to_num of a float32 x; the gradient passes where x is finite. */
+function replaceNonFinite(x: F32, nan: number, posinf: number, neginf: number): F32 {
+  const y = new Tensor<'float32'>(native.nanToNum(x.handle('nanToNum'), nan, posinf, neginf), x.shape, 'float32');
+  return record('nanToNum', y, [x], (dy, [sx]) => [where(isfinite(sx), dy, 0)], [x]);
 }
 
 // ---- reductions -------------------------------------------------------------------------------
@@ -308,7 +315,7 @@ export function nansum(x: Tensor, dim?: Axes | null, keepdim = false): Tensor {
   const axes = reductionAxes(op, t, dim);
   checkBool(op, 'keepdim', keepdim);
   if (t.dtype === 'int32') return sum(t as Tensor<'int32'>, axes, keepdim);
-  return tidy(() => sum(where(ne(t, t), 0, t), axes, keepdim));
+  return tidy(() => sum(replaceNonFinite(t as F32, 0, Infinity, -Infinity), axes, keepdim));
 }
 
 /**

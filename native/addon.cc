@@ -86,6 +86,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<BinaryScalar>(env, exports, "binaryScalar");
   add_gpu<Unary>(env, exports, "unary");
   add_gpu<AddcLerp>(env, exports, "addcLerp");
+  add_gpu<NanToNum>(env, exports, "nanToNum");
   add_gpu<Affine>(env, exports, "affine");
   add_gpu<PowScalar>(env, exports, "powScalar");
   add_gpu<Polygamma>(env, exports, "polygamma");

@@ -327,6 +327,19 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::unary(kind, x, y)), x.numel());
 }
 
+// (x, nan, posinf, neginf): torch.nan_to_num for float32 x (the numbers rounded to float32).
+Napi::Value NanToNum(const Napi::CallbackInfo& info) {
+  const char* op = "nanToNum";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  expect_dtype(x, DType::Float32, op, "x");
+  const float nan = static_cast<float>(number_arg(info, 1, op, "nan"));
+  const float posinf = static_cast<float>(number_arg(info, 2, op, "posinf"));
+  const float neginf = static_cast<float>(number_arg(info, 3, op, "neginf"));
+  Tensor y = Tensor::empty(x.shape, DType::Float32, x.device());
+  return run_on(info, op, y, [=] { cpu::nan_to_num(x, nan, posinf, neginf, y); },
+                CUDA_LAUNCH(cuda::nan_to_num(x, nan, posinf, neginf, y)), x.numel());
+}
+
 // (opCode, a, b, c, value): addcmul, addcdiv, lerp (LerpScalar: c is ignored, the weight is value).
 Napi::Value AddcLerp(const Napi::CallbackInfo& info) {
   static const char* names[] = {"addcmul", "addcdiv", "lerp", "lerp"};
