@@ -9,7 +9,7 @@ import { full, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import { native, type Handle } from './native';
-import { abs, concat, eq, expand, gt, indexSelect, le, lt, maximum, mul, narrow, ne, permute, reshape, sameShape, scale, sub, sum, where } from './ops';
+import { abs, concat, eq, expand, gt, indexSelect, le, lt, maximum, mul, narrow, ne, permute, reshape, sameShape, scale, sub, sum } from './ops';
 import { Tensor } from './tensor';
 import { broadcastShapes, checkArrayLength, checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, MAX_RANK } from './validate';
 
@@ -327,27 +327,23 @@ export function roll<T extends Tensor>(x: T, shifts: number | readonly number[],
 
 /** Keeps x's entries on and below diagonal `diagonal` of its last two axes, as torch.tril (0 above). */
 export function tril<T extends Tensor>(x: T, diagonal = 0): T {
-  return triangle('tril', x, diagonal, (row, k) => [0, row + k + 1]);
+  return triangle('tril', x, diagonal);
 }
 
 /** Keeps x's entries on and above diagonal `diagonal` of its last two axes, as torch.triu (0 below). */
 export function triu<T extends Tensor>(x: T, diagonal = 0): T {
-  return triangle('triu', x, diagonal, (row, k) => [row + k, Infinity]);
+  return triangle('triu', x, diagonal);
 }
 
-/** `kept(row, k)`: the columns [from, to) that row keeps (clamped to the row here). */
-function triangle<T extends Tensor>(op: string, x: T, diagonal: number, kept: (row: number, k: number) => [number, number]): T {
+// One native pass (native/cpu/triangle.cc), float32 or int32; the gradient is the same triangle of dy.
+function triangle<T extends Tensor>(op: 'tril' | 'triu', x: T, diagonal: number): T {
   const t = checkTensor(op, 'x', x);
   if (t.rank < 2) fail('E_SHAPE', `${op}: expected a tensor of rank 2 or more, got ${describe(t.shape)}`);
-  const k = checkInt(op, 'diagonal', diagonal);
   const rows = t.shape[t.rank - 2], cols = t.shape[t.rank - 1];
-  if (rows * cols > 2 ** 31 - 1) fail('E_SHAPE', `${op}: expected at most 2^31 - 1 entries in the last two axes, got ${rows * cols}`);
-  // The mask a row at a time (an entry at a time, through a closure, was most of tril's time:
-  // 0.07x PyTorch's speed on [2048, 2048]).
-  const m = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    const [from, to] = kept(r, k).map((c) => Math.min(Math.max(c, 0), cols));
-    if (from < to) m.fill(1, r * cols + from, r * cols + to);
-  }
-  return tidy(() => where(tensor(m, { shape: [rows, cols], device: t.device }), t, 0)) as T;
+  // Past rows + cols either way, every diagonal keeps all or nothing: the same result, and a
+  // number the native side takes as an int64.
+  const k = Math.max(-(rows + cols), Math.min(rows + cols, checkInt(op, 'diagonal', diagonal)));
+  const y = new Tensor(native.triangle(t.handle(op), k, op === 'triu'), t.shape, t.dtype);
+  if (y.dtype !== 'float32') return y as T;
+  return record(op, y as F32, [t], (dy) => [triangle(op, dy, k)]) as T;
 }

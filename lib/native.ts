@@ -145,6 +145,8 @@ export interface NativeAddon {
   unary(op: UnaryOpCode, x: Handle): Handle;
   /** addcmul, addcdiv, lerp (c: the weight), lerpScalar (c null, the weight is `value`), broadcasting all three. */
   /** torch.nan_to_num of a float32 x (the numbers rounded to float32). */
+  /** tril (upper false) or triu of x's last two axes, float32 or int32. */
+  triangle(x: Handle, diagonal: number, upper: boolean): Handle;
   nanToNum(x: Handle, nan: number, posinf: number, neginf: number): Handle;
   addcLerp(op: TernaryOpCode, a: Handle, b: Handle, c: Handle | null, value: number): Handle;
   affine(x: Handle, alpha: number, beta: number): Handle;

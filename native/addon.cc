@@ -87,6 +87,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Unary>(env, exports, "unary");
   add_gpu<AddcLerp>(env, exports, "addcLerp");
   add_gpu<NanToNum>(env, exports, "nanToNum");
+  add_gpu<Triangle>(env, exports, "triangle");
   add_gpu<Affine>(env, exports, "affine");
   add_gpu<PowScalar>(env, exports, "powScalar");
   add_gpu<Polygamma>(env, exports, "polygamma");

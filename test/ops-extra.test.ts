@@ -237,6 +237,23 @@ describe('roll, tril, triu', () => {
     expect(cc.tril(cc.ones([2, 2, 3]), 0).arraySync()).to.deep.equal([[[1, 0, 0], [1, 1, 0]], [[1, 0, 0], [1, 1, 0]]]);
     expect(cc.tril(cc.tensor(Int32Array.from([1, 2, 3, 4]), { dtype: 'int32', shape: [2, 2] })).arraySync()).to.deep.equal([[1, 0], [3, 4]]);
     tapeCheck('triu', [{ shape: [2, 3, 4] }], ([t]) => cc.triu(t, 1));
+    // Every diagonal of a batch of wide and tall matrices (NaN and -0 copied as they are), and huge ones.
+    for (const [r, c] of [[5, 7], [7, 5]]) {
+      const v = Float32Array.from({ length: 3 * r * c }, (_, i) => (i % 11 === 0 ? NaN : i % 13 === 0 ? -0 : i));
+      const t = cc.tensor(v, { shape: [3, r, c] });
+      for (let k = -9; k <= 9; k++) {
+        for (const upper of [false, true]) {
+          const got = (upper ? cc.triu(t, k) : cc.tril(t, k)).dataSync();
+          v.forEach((e, i) => {
+            const row = Math.floor(i / c) % r, col = i % c;
+            const want = (upper ? col - row >= k : col - row <= k) ? e : 0;
+            if (!Object.is(got[i], want)) expect.fail(`${upper ? 'triu' : 'tril'}([3, ${r}, ${c}], ${k})[${i}] = ${got[i]}, want ${want}`);
+          });
+        }
+      }
+    }
+    expect(cc.tril(cc.ones([2, 2]), 2 ** 40).tolist()).to.deep.equal([[1, 1], [1, 1]]);
+    expect(cc.triu(cc.ones([2, 2]), -(2 ** 40)).tolist()).to.deep.equal([[1, 1], [1, 1]]);
   });
 
   it('refuse bad arguments by class and code', () => {

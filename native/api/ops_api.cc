@@ -327,6 +327,19 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::unary(kind, x, y)), x.numel());
 }
 
+// (x, diagonal, upper): tril or triu of a float32 or int32 x of rank 2 or more.
+Napi::Value Triangle(const Napi::CallbackInfo& info) {
+  const Tensor& x = tensor_arg(info, 0, "triangle", "x");
+  const int64_t diagonal = int_arg(info, 1, "triangle", "diagonal");
+  const bool upper = bool_arg(info, 2, "triangle", "upper");
+  const char* op = upper ? "triu" : "tril";
+  CONVNET_CHECK(x.dtype == DType::Float32 || x.dtype == DType::Int32, "E_DTYPE", op, ": expected `x` of dtype float32 or int32, got ",
+                dtype_name(x.dtype));
+  CONVNET_CHECK(x.shape.size() >= 2, "E_SHAPE", op, ": expected a tensor of rank 2 or more, got rank ", x.shape.size());
+  Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
+  return run_on(info, op, y, [=] { cpu::triangle(x, diagonal, upper, y); }, CUDA_LAUNCH(cuda::triangle(x, diagonal, upper, y)), x.numel());
+}
+
 // (x, nan, posinf, neginf): torch.nan_to_num for float32 x (the numbers rounded to float32).
 Napi::Value NanToNum(const Napi::CallbackInfo& info) {
   const char* op = "nanToNum";
