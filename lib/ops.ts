@@ -918,8 +918,11 @@ export function expand<D extends DType>(x: Tensor<D>, shape: readonly number[]):
     if (own !== null && own !== 1 && own !== d) fail('E_SHAPE', `expand: cannot expand ${shapeStr(t.shape)} to ${shapeStr(shape)}: axis ${i} has size ${own}, not 1`);
     return d;
   });
-  // A selection with a true mask of the target shape copies x's values bit for bit (any dtype).
-  const ones = native.fill(out, DTYPE_CODE.int32, 1, DEVICE_CODE[t.device]);
+  // A selection with a true condition copies x's values bit for bit (any dtype), broadcast. The
+  // condition spans only the axes x is expanded along (1 on the others: the output still takes
+  // the target shape), so it is small, and where.cc copies whole rows where it is one value.
+  const condShape = out.map((d, i) => (i >= lead && t.shape[i - lead] === d ? 1 : d));
+  const ones = native.fill(condShape, DTYPE_CODE.int32, 1, DEVICE_CODE[t.device]);
   let y: Tensor<D>;
   try {
     y = new Tensor(native.where(ones, t.handle(op), t.handle(op)), out, t.dtype);

@@ -120,6 +120,8 @@ describe('where', () => {
   it('matches a reference with broadcasting of all three (float32 and int32 cond)', () => {
     const shapes: [number[], number[], number[]][] = [
       [[], [], []], [[3], [3], [3]], [[2, 1], [3], [2, 3]], [[4, 1, 5], [3, 1], [1]], [[1, 6], [6, 1], []], [[0, 2], [2], [2]], [[129, 257], [257], [129, 1]],
+      // a condition that is one value along the rows (expand's form): whole rows of a or of b
+      [[3, 1], [3, 70], [70]], [[2, 1, 1], [5, 1], [1, 40]],
     ];
     shapes.forEach(([sc, sa, sb], k) => {
       const next = rng(k + 1);

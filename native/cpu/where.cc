@@ -29,7 +29,18 @@ __attribute__((always_inline)) inline void select_row(const C* __restrict c, int
     const uint32_t m = 0u - static_cast<uint32_t>(cj != 0);
     return (aj & m) | (bj & ~m);
   };
-  if (step_c == 1 && step_a == 1 && step_b == 1) {
+  if (step_c == 0) {
+    // One condition for the row: a copy of a's row or b's (expand() is where() with a 0-D true
+    // condition; this took the strided loop below).
+    const bool take_a = c[0] != 0;
+    const uint32_t* src = take_a ? a : b;
+    if (take_a ? step_a : step_b) {
+      for (int64_t j = 0; j < n; ++j) y[j] = src[j];
+    } else {
+      const uint32_t v = src[0];
+      for (int64_t j = 0; j < n; ++j) y[j] = v;
+    }
+  } else if (step_c == 1 && step_a == 1 && step_b == 1) {
     for (int64_t j = 0; j < n; ++j) y[j] = pick(c[j], a[j], b[j]);
   } else if (step_c == 1 && step_a == 1 && step_b == 0) {
     const uint32_t bj = b[0];
