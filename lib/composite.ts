@@ -9,7 +9,7 @@ import { full, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import { native, type Handle } from './native';
-import { abs, concat, eq, expand, gt, indexSelect, le, lt, maximum, mul, narrow, ne, permute, reshape, sameShape, scale, sub, sum } from './ops';
+import { abs, eq, expand, gt, indexSelect, le, lt, maximum, mul, ne, permute, reshape, sameShape, scale, sub, sum } from './ops';
 import { Tensor } from './tensor';
 import { broadcastShapes, checkArrayLength, checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, MAX_RANK } from './validate';
 
@@ -319,10 +319,17 @@ export function roll<T extends Tensor>(x: T, shifts: number | readonly number[],
     axes.forEach((axis, i) => {
       const n = t.shape[axis];
       const k = n === 0 ? 0 : ((s[i] % n) + n) % n;
-      if (k !== 0) y = concat([narrow(y, axis, n - k, k), narrow(y, axis, 0, n - k)], axis);
+      if (k !== 0) y = rollAxis(y, axis, k);
     });
     return y === t ? t.clone() : y;
   }) as T;
+}
+
+// One native pass along one axis (native/cpu/roll.cc), 0 < k < n; the gradient rolls back.
+function rollAxis(x: Tensor, axis: number, k: number): Tensor {
+  const y = new Tensor(native.roll(x.handle('roll'), axis, k), x.shape, x.dtype);
+  if (y.dtype !== 'float32') return y;
+  return record('roll', y as F32, [x], (dy) => [rollAxis(dy, axis, x.shape[axis] - k)]);
 }
 
 /** Keeps x's entries on and below diagonal `diagonal` of its last two axes, as torch.tril (0 above). */

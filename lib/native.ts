@@ -147,6 +147,8 @@ export interface NativeAddon {
   /** torch.nan_to_num of a float32 x (the numbers rounded to float32). */
   /** tril (upper false) or triu of x's last two axes, float32 or int32. */
   triangle(x: Handle, diagonal: number, upper: boolean): Handle;
+  /** x rolled by `shift` along `axis`, float32 or int32. */
+  roll(x: Handle, axis: number, shift: number): Handle;
   nanToNum(x: Handle, nan: number, posinf: number, neginf: number): Handle;
   addcLerp(op: TernaryOpCode, a: Handle, b: Handle, c: Handle | null, value: number): Handle;
   affine(x: Handle, alpha: number, beta: number): Handle;

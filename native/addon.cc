@@ -88,6 +88,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<AddcLerp>(env, exports, "addcLerp");
   add_gpu<NanToNum>(env, exports, "nanToNum");
   add_gpu<Triangle>(env, exports, "triangle");
+  add_gpu<Roll>(env, exports, "roll");
   add_gpu<Affine>(env, exports, "affine");
   add_gpu<PowScalar>(env, exports, "powScalar");
   add_gpu<Polygamma>(env, exports, "polygamma");

@@ -226,6 +226,19 @@ describe('roll, tril, triu', () => {
     expect(cc.roll(cc.zeros([0, 2]), 1, 0).shape).to.deep.equal([0, 2]);
     expect(cc.roll(cc.tensor(Int32Array.from([1, 2, 3]), { dtype: 'int32' }), 1).dtype).to.equal('int32');
     tapeCheck('roll', [{ shape: [3, 4] }], ([t]) => cc.mul(cc.roll(t, [1, 2], [0, 1]), cc.linspace(0, 11, 12).reshape([3, 4])));
+    // Every axis and shift of a [3, 4, 5] int32 tensor against index arithmetic.
+    const shape = [3, 4, 5], v = Int32Array.from({ length: 60 }, (_, i) => i * 7 - 100);
+    const t = cc.tensor(v, { dtype: 'int32', shape });
+    for (let axis = 0; axis < 3; axis++) {
+      for (const shift of [-6, -1, 1, 2, 4, 9]) {
+        const got = cc.roll(t, shift, axis).dataSync();
+        const inner = shape.slice(axis + 1).reduce((p, q) => p * q, 1), n = shape[axis];
+        v.forEach((_, i) => {
+          const a = Math.floor(i / inner) % n, from = i + ((((a - shift) % n) + n) % n - a) * inner;
+          if (got[i] !== v[from]) expect.fail(`roll(${shift}, ${axis})[${i}] = ${got[i]}, want ${v[from]}`);
+        });
+      }
+    }
   });
 
   it('tril and triu keep a triangle of the last two axes, any diagonal, batched, with gradients', () => {

@@ -89,6 +89,7 @@ Napi::Value RandomNormalInto(const Napi::CallbackInfo& info);  // (dst, mean, st
 Napi::Value Binary(const Napi::CallbackInfo& info);         // (opCode, a, b) broadcasting
 Napi::Value BinaryScalar(const Napi::CallbackInfo& info);   // (opCode, x, scalar, scalarFirst)
 Napi::Value Unary(const Napi::CallbackInfo& info);          // (opCode, x)
+Napi::Value Roll(const Napi::CallbackInfo& info);           // (x, axis, shift), float32 or int32
 Napi::Value Triangle(const Napi::CallbackInfo& info);       // (x, diagonal, upper): tril / triu, float32 or int32
 Napi::Value NanToNum(const Napi::CallbackInfo& info);       // (x, nan, posinf, neginf), float32
 Napi::Value AddcLerp(const Napi::CallbackInfo& info);       // (opCode, a, b, c, value) broadcasting

@@ -327,6 +327,19 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::unary(kind, x, y)), x.numel());
 }
 
+// (x, axis, shift): roll along one axis of a float32 or int32 x.
+Napi::Value Roll(const Napi::CallbackInfo& info) {
+  const char* op = "roll";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(x.dtype == DType::Float32 || x.dtype == DType::Int32, "E_DTYPE", op, ": expected `x` of dtype float32 or int32, got ",
+                dtype_name(x.dtype));
+  const int64_t axis = int_arg(info, 1, op, "axis");
+  CONVNET_CHECK(axis >= 0 && axis < static_cast<int64_t>(x.shape.size()), "E_ARG", op, ": axis ", axis, " out of range for rank ", x.shape.size());
+  const int64_t shift = int_arg(info, 2, op, "shift");
+  Tensor y = Tensor::empty(x.shape, x.dtype, x.device());
+  return run_on(info, op, y, [=] { cpu::roll(x, axis, shift, y); }, CUDA_LAUNCH(cuda::roll(x, axis, shift, y)), x.numel());
+}
+
 // (x, diagonal, upper): tril or triu of a float32 or int32 x of rank 2 or more.
 Napi::Value Triangle(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "triangle", "x");
