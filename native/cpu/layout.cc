@@ -206,15 +206,26 @@ void slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vector
   const int32_t* px = x.i32();
   int32_t* py = y.i32();
   parallel_for(n / row, std::max<int64_t>(1, kCopyGrain / row), [&](int64_t first, int64_t last) {
+    // Row r's position in y's outer axes, found by division once a piece and then counted up
+    // like an odometer: dividing for every row was most of a narrow's time on short rows
+    // (28672 rows of 5 floats: 0.135 ms at 2 threads).
+    std::vector<int64_t> index(dims > 1 ? dims - 1 : 1, 0);
+    int64_t src = base;
+    for (int64_t d = dims - 2, rest = first; d >= 0; --d) {
+      index[d] = rest % y.shape[d];
+      rest /= y.shape[d];
+      src += index[d] * step[d] * x_strides[d];
+    }
     for (int64_t r = first; r < last; ++r) {
-      int64_t src = base, rest = r;
-      for (int64_t d = dims - 2; d >= 0; --d) {
-        src += (rest % y.shape[d]) * step[d] * x_strides[d];
-        rest /= y.shape[d];
-      }
       int32_t* out = py + r * row;
       if (row_step == 1) std::memcpy(out, px + src, row * 4);
       else for (int64_t j = 0; j < row; ++j) out[j] = px[src + j * row_step];
+      for (int64_t d = dims - 2; d >= 0; --d) {  // the next row
+        src += step[d] * x_strides[d];
+        if (++index[d] < y.shape[d]) break;
+        src -= index[d] * step[d] * x_strides[d];
+        index[d] = 0;
+      }
     }
   });
 }
