@@ -204,9 +204,9 @@ inline float fmod_exact(float u, float v, bool remainder) {
 
 // Whether y[0..n) holds a NaN (out of line: see fmod_row).
 CONVNET_SIMD_CLONES __attribute__((noinline)) bool any_nan(const float* y, int64_t n) {
-  bool found = false;
+  int32_t found = 0;  // an int, not a bool: GCC vectorises the OR of ints only
   for (int64_t j = 0; j < n; ++j) found |= y[j] != y[j];
-  return found;
+  return found != 0;
 }
 
 // fmod_fast over the row, then std::fmod where it gave NaN (quotients of 2^29 and more, infinite or
