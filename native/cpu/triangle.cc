@@ -18,8 +18,8 @@ void triangle(const Tensor& x, int64_t diagonal, bool upper, const Tensor& y) {
   uint32_t* py = reinterpret_cast<uint32_t*>(y.i32());
   const int64_t dims = static_cast<int64_t>(x.shape.size());
   const int64_t rows = x.shape[dims - 2], cols = x.shape[dims - 1];
-  const int64_t lines = rows ? x.numel() / cols : 0;  // every row of every matrix
-  if (lines == 0 || cols == 0) return;
+  if (rows == 0 || cols == 0) return;  // no entries (and no division by 0 below)
+  const int64_t lines = x.numel() / cols;  // every row of every matrix
   parallel_for(lines, std::max<int64_t>(1, (1 << 15) / cols), [&](int64_t begin, int64_t end) {
     for (int64_t line = begin; line < end; ++line) {
       const int64_t r = line % rows;
