@@ -4,8 +4,8 @@
  * copysign are native binary ops (lib/ops.ts's `binary`, one pass on either device), addcmul,
  * addcdiv and lerp one native op with their gradients recorded here; the rest are
  * composed from the tensor ops (where, maximum, sum...), so they run on any device and their
- * gradients are the tape's through their parts. Binary ones broadcast and take a number on either side (rounded
- * to float32, as the arithmetic does); float32 unless said otherwise.
+ * gradients are the tape's through their parts. Binary ones broadcast and take a number on either
+ * side (rounded to float32, as the arithmetic does); float32 unless said otherwise.
  */
 import { record, sumTo } from './autograd';
 import { isfinite } from './composite';
@@ -13,7 +13,7 @@ import { full } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import {
-  add, binary, cast, clone, div, eq, gt, le, log, lt, max, maximum, min, mul, ne, neg, reciprocal, sin, square, sub, sum, where,
+  add, binary, cast, clone, div, eq, gt, le, log, lt, max, maximum, min, mul, ne, neg, sin, square, sub, sum, where,
 } from './ops';
 import { native, TernaryOp } from './native';
 import { Tensor, type DType } from './tensor';
@@ -225,11 +225,6 @@ export function heaviside(x: Tensor, values: Tensor | number): F32 {
   return tidy(() => where(eq(x, 0), asTensor(values, like), gt(x, 0)));
 }
 
-// 1 where v's sign bit is set: v < 0, or -0 (1 / -0 is -Infinity). A NaN counts as positive.
-function negativeSign(v: Tensor): F32 {
-  return v.dtype === 'int32' ? lt(v, 0) : maximum(lt(v, 0), lt(reciprocal(v), 0));
-}
-
 /**
  * |a| with the sign of b elementwise, as torch.copysign: b's sign bit, so -0 counts as negative
  * (and a NaN by its sign bit, as PyTorch); b may be a number. The gradient goes to a (±1, 0 at
@@ -242,14 +237,15 @@ export function copysign(a: Tensor, b: Tensor | number): F32 {
 }
 
 /**
- * 1 where x's sign bit is set (x < 0, and -0), else 0, as torch.signbit: a float32 mask, as the
- * comparisons (PyTorch gives bool). float32 or int32; a NaN counts as positive (see copysign).
+ * 1 where x's sign bit is set (x < 0, -0, a NaN with its sign bit), else 0, as torch.signbit: a
+ * float32 mask, as the comparisons (PyTorch gives bool). float32 or int32.
  * @example signbit(tensor([-1, -0, 0, 2]))   // [1, 1, 0, 0]
  */
 export function signbit(x: Tensor): F32 {
   const t = checkTensor('signbit', 'x', x);
   if (t.dtype !== 'float32' && t.dtype !== 'int32') fail('E_DTYPE', `signbit: expected \`x\` of dtype float32 or int32, got ${describe(t.dtype)}`);
-  return tidy(() => negativeSign(t));
+  // copysign(1, x) < 0 reads the sign bit, -0's and a NaN's included
+  return t.dtype === 'int32' ? lt(t, 0) : tidy(() => lt(binary('copysign', 1, t), 0));
 }
 
 export interface NanToNumOptions {

@@ -108,6 +108,7 @@ describe('pointwise maths and NaN-aware reductions', () => {
     // A NaN with its sign bit set gives its sign, as torch.copysign.
     const negativeNaN = new Float32Array(new Uint32Array([0xffc00000]).buffer);
     expect(cc.copysign(cc.tensor([2, -3]), cc.tensor(negativeNaN)).tolist()).to.deep.equal([-2, -3]);
+    expect(cc.signbit(cc.tensor(negativeNaN)).tolist()).to.deep.equal([1]);
   });
 
   it('addcmul, addcdiv and lerp: the bits of PyTorch\'s steps, each rounded to float32 (no FMA), broadcasting every way', () => {

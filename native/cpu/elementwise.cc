@@ -92,9 +92,9 @@ __attribute__((always_inline, optimize("no-trapping-math"))) inline void binary_
 
 // The vectorised binary ops beyond one instruction, from inline_math.h's helpers:
 // hypot in float64, where the squares cannot overflow or underflow and are exact, and their sum
-// and sqrt round once each before the rounding to float (within 0.5 ulp and a hair; glibc's scalar hypotf ran at
-// 0.20x PyTorch's speed on [8, 64, 56, 56]); +inf where either operand is infinite, even beside
-// a NaN, as C's hypot.
+// and sqrt round once each before the rounding to float (within 0.5 ulp and a hair; glibc's
+// scalar hypotf ran at 0.20x PyTorch's speed on [8, 64, 56, 56]); +inf where either operand is
+// infinite, even beside a NaN, as C's hypot.
 CONVNET_MATH_INLINE float hypot_value(float u, float v) {
   const double du = u, dv = v;
   const float h = static_cast<float>(__builtin_sqrt(du * du + dv * dv));
@@ -139,7 +139,8 @@ CONVNET_MATH_INLINE float atan2_value(float u, float v) {
 
 // The binary ops that are one instruction or a select, compiled again for AVX-512 and AVX2
 // (simd_clones.h; the other ops' scalar loops stay in the baseline, below). Exact or correctly
-// rounded, so every path gives the same bits. maximum and minimum are selects with NaN passed on (as torch.maximum): written with `||` and nested choices, GCC had compiled them into branches,
+// rounded, so every path gives the same bits. maximum and minimum are selects with NaN passed on
+// (as torch.maximum): written with `||` and nested choices, GCC had compiled them into branches,
 // which mispredict on real data ([32,16,12,12] 67 us at 1 thread, PyTorch 11). No optimize
 // attribute: GCC does not inline a function (these lambdas included) into one with its own
 // optimize options, which left a call per element.
@@ -249,7 +250,7 @@ CONVNET_SIMD_CLONES void math_binary_row(BinaryOp op, const float* __restrict a,
 
 using BinaryRowFn = void (*)(BinaryOp, const float*, bool, const float*, bool, float*, int64_t);
 
-// The vectorised row function of `op`, or null for the ops that loop over scalar functions.
+// The vectorised row function of `op`; null for pow, which loops over std::pow.
 BinaryRowFn vector_binary_row(BinaryOp op) {
   switch (op) {
     case BinaryOp::Add:
@@ -268,8 +269,9 @@ BinaryRowFn vector_binary_row(BinaryOp op) {
     case BinaryOp::LogAddExp2:
     case BinaryOp::Remainder:
     case BinaryOp::Fmod: return math_binary_row;
-    default: return nullptr;
+    case BinaryOp::Pow: return nullptr;
   }
+  fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
 }
 
 template <typename F>
@@ -281,32 +283,8 @@ void unary_loop(const Tensor& x, const Tensor& y, F f) {
   });
 }
 
-// Calls run(f) with the scalar function of `op`.
-template <typename Run>
-void with_binary_op(BinaryOp op, Run run) {
-  switch (op) {
-    case BinaryOp::Add: return run([](float u, float v) { return u + v; });
-    case BinaryOp::Sub: return run([](float u, float v) { return u - v; });
-    case BinaryOp::Mul: return run([](float u, float v) { return u * v; });
-    case BinaryOp::Div: return run([](float u, float v) { return u / v; });
-    case BinaryOp::Pow: return run([](float u, float v) { return std::pow(u, v); });
-    // NaN propagates, as torch.maximum / torch.minimum.
-    case BinaryOp::Maximum: return run([](float u, float v) { return (u != u || v != v) ? u + v : (u > v ? u : v); });
-    case BinaryOp::Minimum: return run([](float u, float v) { return (u != u || v != v) ? u + v : (u < v ? u : v); });
-    // vector_binary_row's (binary() never comes here with them)
-    case BinaryOp::Remainder: return run([](float u, float v) { return fmod_exact(u, v, true); });
-    case BinaryOp::Fmod: return run([](float u, float v) { return fmod_exact(u, v, false); });
-    case BinaryOp::Atan2: return run([](float u, float v) { return atan2_value(u, v); });
-    case BinaryOp::Copysign: return run([](float u, float v) { return __builtin_copysignf(u, v); });
-    case BinaryOp::LogicalAnd: return run([](float u, float v) { return (u != 0.0f) & (v != 0.0f) ? 1.0f : 0.0f; });
-    case BinaryOp::LogicalOr: return run([](float u, float v) { return (u != 0.0f) | (v != 0.0f) ? 1.0f : 0.0f; });
-    case BinaryOp::LogicalXor: return run([](float u, float v) { return (u != 0.0f) != (v != 0.0f) ? 1.0f : 0.0f; });
-    case BinaryOp::Hypot: return run([](float u, float v) { return hypot_value(u, v); });
-    case BinaryOp::LogAddExp: return run([](float u, float v) { return logaddexp_value(u, v, false); });
-    case BinaryOp::LogAddExp2: return run([](float u, float v) { return logaddexp_value(u, v, true); });
-  }
-  fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
-}
+// pow, the one binary op without a vector row: std::pow per element.
+inline float pow_value(float u, float v) { return std::pow(u, v); }
 
 }  // namespace
 
@@ -316,8 +294,8 @@ void binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& y) {
       vector_row(op, ra, sa, rb, sb, ry, n);
     });
   }
-  with_binary_op(op, [&](auto f) {
-    binary_rows(a, b, y, [f](const float* ra, bool sa, const float* rb, bool sb, float* ry, int64_t n) { binary_row(f, ra, sa, rb, sb, ry, n); });
+  binary_rows(a, b, y, [](const float* ra, bool sa, const float* rb, bool sb, float* ry, int64_t n) {
+    binary_row(pow_value, ra, sa, rb, sb, ry, n);
   });
 }
 
@@ -331,10 +309,8 @@ void binary_scalar(BinaryOp op, const Tensor& x, float scalar, bool scalar_first
     });
     return;
   }
-  with_binary_op(op, [&](auto f) {
-    if (scalar_first) unary_loop(x, y, [f, scalar](float v) { return f(scalar, v); });
-    else unary_loop(x, y, [f, scalar](float v) { return f(v, scalar); });
-  });
+  if (scalar_first) unary_loop(x, y, [scalar](float v) { return pow_value(scalar, v); });
+  else unary_loop(x, y, [scalar](float v) { return pow_value(v, scalar); });
 }
 
 
@@ -360,8 +336,8 @@ CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void simple_un
     case UnaryOp::Trunc: for (int64_t i = 0; i < n; ++i) y[i] = __builtin_truncf(x[i]); return;
     // Halves to even (the default rounding mode), as torch.round: 0.5 -> 0, 1.5 -> 2, -2.5 -> -2.
     case UnaryOp::Round: for (int64_t i = 0; i < n; ++i) y[i] = __builtin_nearbyintf(x[i]); return;
-    // -1, 0 or 1; NaN stays NaN. (A scalar loop with a branch ran at 0.08x PyTorch's speed.)
     case UnaryOp::Frac: for (int64_t i = 0; i < n; ++i) y[i] = x[i] - __builtin_truncf(x[i]); return;  // exact; +-inf give NaN
+    // -1, 0 or 1; NaN stays NaN. (A scalar loop with a branch ran at 0.08x PyTorch's speed.)
     case UnaryOp::Sign:
       for (int64_t i = 0; i < n; ++i) {
         const float v = x[i], s = static_cast<float>((v > 0.0f) - (v < 0.0f));
