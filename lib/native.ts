@@ -338,10 +338,10 @@ export type ActivationKind = (typeof Activation)[keyof typeof Activation];
 export const PointwiseLoss = { mseLoss: 0, l1Loss: 1, smoothL1Loss: 2, huberLoss: 3, binaryCrossEntropyWithLogits: 4, softMarginLoss: 5 } as const;
 export type PointwiseLossKind = (typeof PointwiseLoss)[keyof typeof PointwiseLoss];
 
-/** Op codes: the order of the enums in native/cpu/cpu_ops.h. */
+/** Op codes: the order of the enums in native/ops/types.h. */
 export const BinaryOp = {
   add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, remainder: 7, fmod: 8, atan2: 9, copysign: 10, hypot: 11, logaddexp: 12, logaddexp2: 13,
-  logicalAnd: 14, logicalOr: 15, logicalXor: 16,
+  logicalAnd: 14, logicalOr: 15, logicalXor: 16, xlogy: 17,
 } as const;
 export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
 export const TernaryOp = { addcmul: 0, addcdiv: 1, lerp: 2, lerpScalar: 3 } as const;

@@ -86,6 +86,16 @@ const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Opera
   // exp(a - y) and exp(b - y): sigmoid(a - b) and sigmoid(b - a), never overflowing (y >= a, b).
   logaddexp: (dy, a, b, y, needA, needB) => [needA ? mul(dy, exp(sub(a, y))) : null, needB ? mul(dy, exp(sub(b, y))) : null],
   logaddexp2: (dy, a, b, y, needA, needB) => [needA ? mul(dy, exp2(sub(a, y))) : null, needB ? mul(dy, exp2(sub(b, y))) : null],
+  // PyTorch's: xlogy(dy, b) to a, 0 where a is 0 and b <= 0 (log(b) is -inf or NaN there); a / b to b.
+  xlogy: (dy, a, b, _y, needA, needB) => {
+    let ga: Tensor | null = null;
+    if (needA) {
+      const logTerm = binary('xlogy', dy, b);
+      const undefinedLog = typeof b === 'number' ? (b <= 0 ? eq(a, 0) : null) : mul(eq(a, 0), le(b, 0));
+      ga = undefinedLog ? where(undefinedLog, 0, logTerm) : logTerm;
+    }
+    return [ga, needB ? mul(dy, div(a, b)) : null];
+  },
   // Masks: no gradient (lib/indexing.ts runs them without recording).
   logicalAnd: () => [null, null],
   logicalOr: () => [null, null],

@@ -13,7 +13,7 @@ import { full } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import {
-  add, binary, cast, clone, div, eq, gt, le, log, lt, max, maximum, min, mul, ne, neg, sin, square, sub, sum, where,
+  binary, cast, clone, div, eq, gt, log, lt, max, min, mul, ne, neg, sin, square, sub, sum, where,
 } from './ops';
 import { native, TernaryOp } from './native';
 import { Tensor, type DType } from './tensor';
@@ -98,14 +98,8 @@ export function logit(x: Tensor, eps?: number | null): F32 {
  * @example xlogy(tensor([0, 2]), tensor([0, Math.E]))   // [0, 2]
  */
 export function xlogy(x: Tensor | number, y: Tensor | number): F32 {
-  const like = checkOperands('xlogy', { x, y }, ['x', 'y']);
-  return tidy(() => {
-    const tx = asTensor(x, like), ty = asTensor(y, like);
-    // Where x is 0, x log(y) is already 0 but for y <= 0 or Infinity; the gradient to x there is
-    // log(y), as PyTorch's (0 where y <= 0). + 0 turns 0 times a negative log (-0) into 0.
-    const undefinedProduct = mul(eq(tx, 0), maximum(le(ty, 0), eq(ty, Infinity)));
-    return where(ne(ty, ty), NaN, where(undefinedProduct, 0, add(mul(tx, log(ty)), 0)));
-  });
+  checkOperands('xlogy', { x, y }, ['x', 'y']);
+  return binary('xlogy', x, y);
 }
 
 /**

@@ -3,7 +3,7 @@
 // differences, the same bits for any thread count, errors by class and code.
 import { expect } from 'chai';
 import * as cc from '../lib';
-import { expectBitIdentical, expectClose, expectError, expectRejects, randomTensor, rng, sizeOf, tapeCheck } from './helpers';
+import { expectBitIdentical, expectError, expectRejects, randomTensor, rng, sizeOf, tapeCheck } from './helpers';
 
 /**
  * The running sums (or products) of v (shape `shape`) along `axis` in float64, each rounded once

@@ -172,6 +172,33 @@ describe('unary ops, scale and pow', () => {
     expect(cc.log(cc.add(x, 1)).dataSync()[0]).to.equal(0);   // what the naive form gives
   });
 
+  it('log2 and log10 round once from float64: within 0.5 ulp and a hair, whole at powers of 2 and 10', () => {
+    // Every 4099th positive float, subnormals included (scripts-free version of session 65's
+    // sweep of every float: at most 0.50001 ulp).
+    const bits = Uint32Array.from({ length: 0x7f800000 / 4099 }, (_, i) => i * 4099 + 1);
+    const v = new Float32Array(bits.buffer);
+    const x = cc.tensor(v);
+    for (const [name, op, ref] of [['log2', cc.log2, Math.log2], ['log10', cc.log10, Math.log10]] as const) {
+      const y = op(x).dataSync();
+      let worst = 0;
+      for (let i = 0; i < v.length; i++) {
+        const r = ref(v[i]), rf = Math.fround(r);
+        const ulp = Math.abs(Math.fround(Math.abs(rf) * (1 + 2 ** -23)) - Math.abs(rf)) || 2 ** -149;
+        worst = Math.max(worst, Math.abs(y[i] - r) / ulp);
+      }
+      expect(worst, name).to.be.below(0.5001);
+    }
+    const powers10 = Array.from({ length: 11 }, (_, k) => 10 ** k);
+    expect(Array.from(cc.log10(cc.tensor(powers10)).dataSync())).to.deep.equal(powers10.map((_, k) => k));
+    const powers2 = Array.from({ length: 277 }, (_, k) => 2 ** (k - 149));
+    expect(Array.from(cc.log2(cc.tensor(powers2)).dataSync())).to.deep.equal(powers2.map((_, k) => k - 149));
+    for (const op of [cc.log2, cc.log10]) {
+      const y = Array.from(op(cc.tensor([0, -0, Infinity, -1, -Infinity, NaN])).dataSync());
+      expect(y.slice(0, 3)).to.deep.equal([-Infinity, -Infinity, Infinity]);
+      expect(y.slice(3).every(Number.isNaN)).to.equal(true);
+    }
+  });
+
   it('round halves to even as torch.round; trunc rounds toward zero', () => {
     const v = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49999997, 2.5000002, 1e8 + 0.5, -7.7];
     expect(Array.from(cc.round(cc.tensor(v)).dataSync())).to.deep.equal([0, 2, 2, -0, -2, -2, 0, 3, 1e8, -8]);

@@ -140,6 +140,13 @@ describe('pointwise maths and NaN-aware reductions', () => {
     expect(cc.xlogy(cc.tensor([0, 0, 0, 1]), cc.tensor([0, Infinity, NaN, 0])).tolist()).to.deep.equal([0, 0, NaN, -Infinity]);
     expect(cc.xlogy(0, cc.tensor([NaN, 5])).tolist()).to.deep.equal([NaN, 0]);
     expect(cc.xlogy(cc.tensor([2]), Math.E).item()).to.be.closeTo(2, 1e-6);
+    // x log(y) rounded once (log and product in float64), as x * log(y) in float64 rounds;
+    // -0 from a negative x times log(1), NaN from an infinite x times it, as torch.xlogy.
+    const xs = [3.5, -0.25, 1e-30, 7e20, -2, Infinity], ys = [0.1, 123.4, 2.5e-38, 1.0000001, 1, 1];
+    const got = cc.xlogy(cc.tensor(xs), cc.tensor(ys)).tolist() as number[];
+    expect(got.slice(0, 4)).to.deep.equal(xs.slice(0, 4).map((x, i) => Math.fround(Math.fround(x) * Math.log(Math.fround(ys[i])))));
+    expect(Object.is(got[4], -0)).to.equal(true);
+    expect(Number.isNaN(got[5])).to.equal(true);
     // hypot: no overflow in the squares; Infinity beats NaN.
     expect(cc.hypot(cc.tensor([3e30, Infinity, 0]), cc.tensor([4e30, NaN, 0])).tolist()).to.deep.equal([Math.fround(5e30), Infinity, 0]);
     expect(cc.hypot(cc.tensor([3e-30]), cc.tensor([4e-30])).item()).to.be.closeTo(5e-30, 1e-36);

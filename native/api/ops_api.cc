@@ -274,7 +274,7 @@ namespace {
 const char* binary_op_name(int64_t code) {
   static const char* names[] = {"add",   "sub",  "mul",  "div",      "pow",   "maximum",   "minimum",
                                 "remainder", "fmod", "atan2", "copysign", "hypot", "logaddexp", "logaddexp2",
-                                "logicalAnd", "logicalOr", "logicalXor"};
+                                "logicalAnd", "logicalOr", "logicalXor", "xlogy"};
   constexpr int64_t kCount = sizeof(names) / sizeof(names[0]);
   CONVNET_CHECK(code >= 0 && code < kCount, "E_ARG", "binary: unknown op code ", code);
   return names[code];

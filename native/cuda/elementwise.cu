@@ -49,6 +49,10 @@ struct LogAddExpF {
 struct LogicalAndF { __device__ float operator()(float u, float v) const { return (u != 0.0f) & (v != 0.0f) ? 1.0f : 0.0f; } };
 struct LogicalOrF { __device__ float operator()(float u, float v) const { return (u != 0.0f) | (v != 0.0f) ? 1.0f : 0.0f; } };
 struct LogicalXorF { __device__ float operator()(float u, float v) const { return (u != 0.0f) != (v != 0.0f) ? 1.0f : 0.0f; } };
+// x log(y), 0 where x is 0 and y is not NaN (torch.xlogy).
+struct XlogyF {
+  __device__ float operator()(float u, float v) const { return u == 0.0f && v == v ? 0.0f : u * logf(v); }
+};
 struct MaxF {
   __device__ float operator()(float u, float v) const { return (u != u || v != v) ? u + v : (u > v ? u : v); }
 };
@@ -76,6 +80,7 @@ void with_binary_op(BinaryOp op, Run run) {
     case BinaryOp::LogicalAnd: return run(LogicalAndF{});
     case BinaryOp::LogicalOr: return run(LogicalOrF{});
     case BinaryOp::LogicalXor: return run(LogicalXorF{});
+    case BinaryOp::Xlogy: return run(XlogyF{});
   }
   fail("E_ARG", "binary: unknown op ", static_cast<int>(op));
 }
@@ -107,7 +112,7 @@ void binary_loop(const char* op, const Tensor& a, const Tensor& b, const Tensor&
 const char* binary_name(BinaryOp op) {
   static const char* names[] = {"add",   "sub",  "mul",  "div",      "pow",   "maximum",   "minimum",
                                 "remainder", "fmod", "atan2", "copysign", "hypot", "logaddexp", "logaddexp2",
-                                "logicalAnd", "logicalOr", "logicalXor"};
+                                "logicalAnd", "logicalOr", "logicalXor", "xlogy"};
   const int code = static_cast<int>(op);
   return code >= 0 && code < static_cast<int>(sizeof(names) / sizeof(names[0])) ? names[code] : "binary";
 }

@@ -63,7 +63,7 @@ struct AdagradOptions {
 
 // elementwise ops (elementwise.cc)
 enum class BinaryOp : int32_t { Add = 0, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, Fmod, Atan2, Copysign, Hypot, LogAddExp, LogAddExp2,
-                                LogicalAnd, LogicalOr, LogicalXor };
+                                LogicalAnd, LogicalOr, LogicalXor, Xlogy };
 enum class UnaryOp : int32_t {
   Neg = 0, Abs, Exp, Log, Sqrt, Square, Reciprocal, Sign, Floor, Ceil, Erf,
   Sin, Cos, Tan, Atan, Log1p, Expm1, Log2, Log10, Rsqrt, Round, Trunc,
