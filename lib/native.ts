@@ -149,6 +149,10 @@ export interface NativeAddon {
   triangle(x: Handle, diagonal: number, upper: boolean): Handle;
   /** x rolled by `shift` along `axis`, float32 or int32. */
   roll(x: Handle, axis: number, shift: number): Handle;
+  /** One forward difference of a float32 x along `axis` (that axis one shorter). */
+  diff(x: Handle, axis: number): Handle;
+  /** The cross product of float32 a and b of one shape along `axis` (size 3). */
+  cross(a: Handle, b: Handle, axis: number): Handle;
   nanToNum(x: Handle, nan: number, posinf: number, neginf: number): Handle;
   addcLerp(op: TernaryOpCode, a: Handle, b: Handle, c: Handle | null, value: number): Handle;
   affine(x: Handle, alpha: number, beta: number): Handle;

@@ -2,8 +2,9 @@
  * Rearranging, joining and combining tensors with PyTorch's names: `tile`, `movedim`,
  * `unflatten`, `hstack`..., `rot90`, `diff`, `takeAlongDim`, `tensordot`, `cross`, `kron`,
  * `blockDiag`, `cartesianProd`, `triuIndices`, `vander`, `cov`, `corrcoef` and `logcumsumexp`.
- * Each is composed from the tensor ops (permute, concat, gather, matmul...), so it runs on any
- * device and its gradient is the tape's through its parts (logcumsumexp records PyTorch's).
+ * Most are composed from the tensor ops (permute, concat, gather, matmul...), so they run on any
+ * device and their gradient is the tape's through their parts; diff and cross are one native pass
+ * each and record their own gradients, as logcumsumexp records PyTorch's.
  * Where PyTorch returns a view, these return a copy, as permute does here, except the reshapes
  * (`unflatten`, `atleast1d`...), which are views as `reshape` is.
  */
@@ -13,8 +14,9 @@ import { ones, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import { diagonal, meshgrid } from './matrices';
+import { native } from './native';
 import {
-  abs, cast, clamp, clone, concat, cumprod, div, exp, expand, gather, gt, le, log, lt, matmul, mean, mul, narrow, permute, reshape, sameShape, sqrt,
+  abs, cast, clamp, clone, concat, cumprod, div, exp, expand, gather, gt, le, log, lt, matmul, mean, mul, narrow, neg, permute, reshape, sameShape, sqrt,
   squeeze, stack, sub, sum, where, add,
 } from './ops';
 import { logAddExpPair } from './pointwise';
@@ -249,8 +251,19 @@ export function diff(x: Tensor, options: DiffOptions = {}): F32 {
   const before = extra('prepend'), after = extra('append');
   return tidy(() => {
     let y: F32 = before || after ? concat([...(before ? [before] : []), t, ...(after ? [after] : [])], a) : t;
-    for (let i = 0, length = y.shape[a]; i < n && length > 0; i++, length--) y = sub(narrow(y, a, 1, length - 1), narrow(y, a, 0, length - 1));
+    for (let i = 0; i < n && y.shape[a] > 0; i++) y = diffOnce(y, a);
     return y === t ? clone(t) : y;
+  });
+}
+
+// One difference along axis a (of size 1 or more) in one native pass (native/cpu/diff.cc). Its
+// gradient: dx[i] = dy[i - 1] - dy[i] (dy taken as 0 outside), minus the diff of dy with a zero
+// on each side.
+function diffOnce(x: F32, a: number): F32 {
+  const y = new Tensor(native.diff(x.handle('diff'), a), x.shape.map((d, k) => (k === a ? d - 1 : d)), 'float32');
+  return record('diff', y, [x], (dy) => {
+    const edge = zeros(dy.shape.map((d, k) => (k === a ? 1 : d)), { device: dy.device });
+    return [neg(diffOnce(concat([edge, dy, edge], a) as F32, a))];
   });
 }
 
@@ -326,12 +339,14 @@ export function cross(a: Tensor, b: Tensor, dim = -1): F32 {
   if (ta.rank === 0 || ta.shape[d] !== 3 || tb.shape[d] !== 3) {
     fail('E_SHAPE', `${op}: expected size 3 along axis ${dim}, got ${shapeStr(ta.shape)} and ${shapeStr(tb.shape)}`);
   }
-  broadcastShapes(op, ta.shape, tb.shape);
-  return tidy(() => {
-    const [a0, a1, a2] = [0, 1, 2].map((i) => narrow(ta, d, i, 1));
-    const [b0, b1, b2] = [0, 1, 2].map((i) => narrow(tb, d, i, 1));
-    return concat([sub(mul(a1, b2), mul(a2, b1)), sub(mul(a2, b0), mul(a0, b2)), sub(mul(a0, b1), mul(a1, b0))], d);
-  });
+  const shape = broadcastShapes(op, ta.shape, tb.shape);
+  return tidy(() => crossSameShape(sameShape(ta.shape, shape) ? ta : expand(ta, shape), sameShape(tb.shape, shape) ? tb : expand(tb, shape), d));
+}
+
+// One native pass (native/cpu/cross.cc) over a and b of one shape. Gradients: b x dy to a, dy x a to b.
+function crossSameShape(a: F32, b: F32, d: number): F32 {
+  const y = new Tensor(native.cross(a.handle('cross'), b.handle('cross'), d), a.shape, 'float32');
+  return record('cross', y, [a, b], (dy, s, needs) => [needs[0] ? crossSameShape(s[1] as F32, dy, d) : null, needs[1] ? crossSameShape(dy, s[0] as F32, d) : null], [a, b]);
 }
 
 /**

@@ -89,6 +89,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<NanToNum>(env, exports, "nanToNum");
   add_gpu<Triangle>(env, exports, "triangle");
   add_gpu<Roll>(env, exports, "roll");
+  add_gpu<Diff>(env, exports, "diff");
+  add_gpu<Cross>(env, exports, "cross");
   add_gpu<Affine>(env, exports, "affine");
   add_gpu<PowScalar>(env, exports, "powScalar");
   add_gpu<Polygamma>(env, exports, "polygamma");

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, tapeCheck } from './helpers';
+import { expectClose, expectError, randomTensor, tapeCheck } from './helpers';
 import { fixtureCases } from './pointwise-shapes-cases';
 
 type Args = Record<string, unknown>;
@@ -87,6 +87,30 @@ describe('rearranging, joining and combining tensors', () => {
     // Along a middle axis, as along the last of the permuted tensor.
     const x = randomCpu([3, 5, 4], 70, -20, 20);
     expectClose(cc.logcumsumexp(x, 1).dataSync(), cc.logcumsumexp(x.permute([0, 2, 1]), 2).permute([0, 2, 1]).dataSync(), 0, 0, 'dim 1');
+  });
+
+  it('diff and cross (one native pass each) on long axes that threads split mid-slab, every axis', () => {
+    // float64 references: a difference or a cross product of floats rounds once in float32.
+    for (const [shape, dim] of [[[3, 7001, 5], 1], [[2, 40000], 0], [[40000, 2], 1], [[6, 5, 4, 3], 2]] as const) {
+      const { t, v } = randomTensor(shape, 80 + dim, -100, 100);
+      const n = shape[dim] as number, inner = shape.slice(dim + 1).reduce((p, d) => p * d, 1);
+      const want = new Float64Array(v.length / n * (n - 1));
+      for (let i = 0, k = 0; i < v.length; i++) if (Math.floor(i / inner) % n < n - 1) want[k++] = Math.fround(v[i + inner] - v[i]);
+      expect(Array.from(cc.diff(t, { dim }).dataSync()), `diff ${shape} dim ${dim}`).to.deep.equal(Array.from(want));
+    }
+    for (const [shape, dim] of [[[50000, 3], 1], [[3, 7, 3001], 0], [[4, 3, 5], 1]] as const) {
+      const { t: a, v: u } = randomTensor(shape, 90, -10, 10), { t: b, v: w } = randomTensor(shape, 91, -10, 10);
+      const inner = shape.slice(dim + 1).reduce((p, d) => p * d, 1);
+      const want = new Float64Array(u.length);
+      for (let i = 0; i < u.length; i++) {
+        const c = Math.floor(i / inner) % 3, at = i - c * inner;
+        const [p, q] = [(c + 1) % 3, (c + 2) % 3];
+        want[i] = Math.fround(Math.fround(u[at + p * inner] * w[at + q * inner]) - Math.fround(u[at + q * inner] * w[at + p * inner]));
+      }
+      expect(Array.from(cc.cross(a, b, dim).dataSync()), `cross ${shape} dim ${dim}`).to.deep.equal(Array.from(want));
+    }
+    tapeCheck('diff dim 0, append', [{ shape: [4, 3] }, { shape: [2, 3] }], ([x, q]) => cc.diff(x, { dim: 0, append: q }));
+    tapeCheck('cross dim 0, inner 2', [{ shape: [3, 2] }, { shape: [3, 1] }], ([a, b]) => cc.cross(a, b, 0));
   });
 
   it('shapes at the edges: 0-D, empty, fewer or more counts, the first of several 1-D', () => {

@@ -340,6 +340,35 @@ Napi::Value Roll(const Napi::CallbackInfo& info) {
   return run_on(info, op, y, [=] { cpu::roll(x, axis, shift, y); }, CUDA_LAUNCH(cuda::roll(x, axis, shift, y)), x.numel());
 }
 
+// (x, axis): one forward difference along `axis` of a float32 x (axis of size 1 or more).
+Napi::Value Diff(const Napi::CallbackInfo& info) {
+  const char* op = "diff";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  expect_dtype(x, DType::Float32, op, "x");
+  const int64_t axis = int_arg(info, 1, op, "axis");
+  CONVNET_CHECK(axis >= 0 && axis < x.dim(), "E_ARG", op, ": axis ", axis, " out of range for rank ", x.dim());
+  CONVNET_CHECK(x.shape[axis] >= 1, "E_SHAPE", op, ": axis ", axis, " is empty");
+  Shape shape = x.shape;
+  shape[axis] -= 1;
+  Tensor y = Tensor::empty(shape, DType::Float32, x.device());
+  return run_on(info, op, y, [=] { cpu::diff(x, axis, y); }, CUDA_LAUNCH(cuda::diff(x, axis, y)), x.numel());
+}
+
+// (a, b, axis): the cross product along `axis` (of size 3) of float32 a and b of one shape.
+Napi::Value Cross(const Napi::CallbackInfo& info) {
+  const char* op = "cross";
+  const Tensor& a = tensor_arg(info, 0, op, "a");
+  const Tensor& b = tensor_arg(info, 1, op, "b");
+  expect_dtype(a, DType::Float32, op, "a");
+  expect_dtype(b, DType::Float32, op, "b");
+  CONVNET_CHECK(a.device() == b.device(), "E_DEVICE", op, ": `a` and `b` are on different devices");
+  CONVNET_CHECK(a.shape == b.shape, "E_SHAPE", op, ": expected a and b of one shape");
+  const int64_t axis = int_arg(info, 2, op, "axis");
+  CONVNET_CHECK(axis >= 0 && axis < a.dim() && a.shape[axis] == 3, "E_SHAPE", op, ": expected axis ", axis, " of size 3");
+  Tensor y = Tensor::empty(a.shape, DType::Float32, a.device());
+  return run_on(info, op, y, [=] { cpu::cross(a, b, axis, y); }, CUDA_LAUNCH(cuda::cross(a, b, axis, y)), a.numel());
+}
+
 // (x, diagonal, upper): tril or triu of a float32 or int32 x of rank 2 or more.
 Napi::Value Triangle(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "triangle", "x");
