@@ -5,11 +5,11 @@
  * are composed from the tensor ops, and their gradient is the tape's through their parts.
  */
 import { record } from './autograd';
-import { full, tensor, zeros } from './creation';
+import { full, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import { native, type Handle } from './native';
-import { abs, eq, expand, gt, indexSelect, le, lt, maximum, mul, ne, permute, reshape, sameShape, scale, sub, sum } from './ops';
+import { abs, eq, expand, gt, indexSelect, le, lt, maximum, mul, ne, permute, permuteReversed, reshape, sameShape, scale, sub, sum } from './ops';
 import { Tensor } from './tensor';
 import { broadcastShapes, checkArrayLength, checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, MAX_RANK } from './validate';
 
@@ -127,16 +127,7 @@ export function flip<T extends Tensor>(x: T, dims: Axes): T {
   const op = 'flip';
   const t = checkTensor(op, 'x', x);
   const axes = axesOf(op, t, dims);
-  return tidy(() => {
-    let y: Tensor = t;
-    for (const axis of axes) {
-      const n = t.shape[axis];
-      if (n <= 1) continue;
-      const order = Int32Array.from({ length: n }, (_, i) => n - 1 - i);
-      y = indexSelect(y, axis, tensor(order, { dtype: 'int32', device: t.device }));
-    }
-    return y === t ? t.clone() : y;
-  }) as T;
+  return permuteReversed(op, t, t.shape.map((_, i) => i), axes.reduce((mask, a) => mask | (1 << a), 0)) as T;
 }
 
 /**

@@ -187,7 +187,8 @@ export interface NativeAddon {
   /** dy where min <= x <= max, else 0 (float32). */
   clampBackward(dy: Handle, x: Handle, min: number, max: number): Handle;
   matmul(a: Handle, b: Handle, transA: boolean, transB: boolean): Handle;
-  permute(x: Handle, perm: readonly number[]): Handle;
+  /** x's axes in the order `perm`; y's axis i read backwards where bit i of `reversed` is set (default 0). */
+  permute(x: Handle, perm: readonly number[], reversed?: number): Handle;
   concat(handles: Float64Array, axis: number): Handle;   // the tensors' handles
   slice(x: Handle, begin: readonly number[], size: readonly number[], step: readonly number[]): Handle;
   indexSelect(x: Handle, axis: number, index: Handle): Handle;

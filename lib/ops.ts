@@ -756,9 +756,19 @@ export function permute<D extends DType>(x: Tensor<D>, perm: readonly number[]):
   if (!Array.isArray(perm) || perm.length !== t.rank) fail('E_ARG', `permute: expected ${t.rank} axes, got ${describe(perm)}`);
   const axes = perm.map((p) => checkAxis('permute', 'perm', p, t.rank));
   if (new Set(axes).size !== axes.length) fail('E_ARG', `permute: ${describe(perm)} is not a permutation of the axes`);
-  const y = new Tensor(native.permute(t.handle('permute'), axes), axes.map((a) => t.shape[a]), t.dtype);
+  return permuteReversed('permute', t, axes, 0);
+}
+
+/**
+ * @internal x's axes in the order `axes` (checked), y's axis i read backwards where bit i of
+ * `reversed` is set: permute, flip and rot90 in one native pass. The gradient undoes both.
+ */
+export function permuteReversed<D extends DType>(op: string, x: Tensor<D>, axes: readonly number[], reversed: number): Tensor<D> {
+  const y = new Tensor(native.permute(x.handle(op), axes, reversed), axes.map((a) => x.shape[a]), x.dtype);
   const inverse = axes.map((_, i) => axes.indexOf(i));
-  return record('permute', y, [t], (dy) => [permute(dy, inverse)]);
+  let back = 0;  // dx's axis a is dy's axis inverse[a], read backwards where that one was
+  inverse.forEach((d, a) => { if ((reversed >> d) & 1) back |= 1 << a; });
+  return record(op, y, [x], (dy) => [permuteReversed(op, dy, inverse, back)]);
 }
 
 /** Swaps two axes (a copy); by default the last two. @example w.transpose()  // [out, in] -> [in, out] */

@@ -16,7 +16,7 @@ import { fail } from './errors';
 import { diagonal, meshgrid } from './matrices';
 import { native } from './native';
 import {
-  abs, cast, clamp, clone, concat, cumprod, div, exp, expand, gather, gt, le, log, lt, matmul, mean, mul, narrow, neg, permute, reshape, sameShape, sqrt,
+  abs, cast, clamp, clone, concat, cumprod, div, exp, expand, gather, gt, le, log, lt, matmul, mean, mul, narrow, neg, permute, permuteReversed, reshape, sameShape, sqrt,
   squeeze, stack, sub, sum, where, add,
 } from './ops';
 import { logAddExpPair } from './pointwise';
@@ -207,14 +207,15 @@ export function rot90<T extends Tensor>(x: T, k = 1, dims: readonly number[] = [
   const [a, b] = dims.map((d) => checkAxis(op, 'dims', d, t.rank));
   if (a === b) fail('E_ARG', `${op}: expected two different axes, got ${describe(dims)}`);
   const swap = t.shape.map((_, i) => (i === a ? b : i === b ? a : i));
-  return tidy(() => {
-    switch (((turns % 4) + 4) % 4) {
-      case 1: return permute(flip(t, b), swap);
-      case 2: return flip(t, [a, b]);
-      case 3: return permute(flip(t, a), swap);
-      default: return clone(t);
-    }
-  }) as T;
+  const identity = t.shape.map((_, i) => i);
+  // One native pass (ops.ts's permuteReversed): k = 1 is flip(b) then the swap, so y's axis a
+  // (x's b) runs backwards; k = 3 is flip(a) then the swap; k = 2 flips both.
+  switch (((turns % 4) + 4) % 4) {
+    case 1: return permuteReversed(op, t, swap, 1 << a) as T;
+    case 2: return permuteReversed(op, t, identity, (1 << a) | (1 << b)) as T;
+    case 3: return permuteReversed(op, t, swap, 1 << b) as T;
+    default: return permuteReversed(op, t, identity, 0) as T;
+  }
 }
 
 export interface DiffOptions {

@@ -84,6 +84,43 @@ describe('composed ops: logsumexp, norm, flip, repeat, linspace, eye, isnan/isin
     expect(cc.repeat(cc.zeros([2]), [0]).shape).to.deep.equal([0]);
   });
 
+  it('flip and rot90 (permute with axes read backwards) match index arithmetic on every path', () => {
+    // Reference: y at index i reads x where each reversed axis' coordinate is mirrored.
+    const flipRef = (v: Int32Array, shape: number[], axes: number[]) => {
+      const st = shape.map((_, d) => shape.slice(d + 1).reduce((p, s) => p * s, 1));
+      return Array.from(v, (_, i) => {
+        let src = 0;
+        for (let d = 0; d < shape.length; d++) {
+          const c = Math.floor(i / st[d]) % shape[d];
+          src += (axes.includes(d) ? shape[d] - 1 - c : c) * st[d];
+        }
+        return v[src];
+      });
+    };
+    // Short and long rows (the reversed row copy), tiles (rows of 16 and more), int32 and float32.
+    for (const shape of [[3, 5, 7], [2, 3, 40, 37], [1, 70000], [17, 33]]) {
+      const n = shape.reduce((p, s) => p * s, 1);
+      const v = Int32Array.from({ length: n }, (_, i) => (i * 7919) % 100003);
+      const x = cc.tensor(v, { dtype: 'int32', shape });
+      for (let mask = 1; mask < 1 << shape.length; mask++) {
+        const axes = shape.map((_, d) => d).filter((d) => (mask >> d) & 1);
+        expect(Array.from(cc.flip(x, axes).dataSync()), `flip ${shape} ${axes}`).to.deep.equal(flipRef(v, shape, axes));
+      }
+      const f = cc.tensor(Float32Array.from(v), { shape });
+      const [a, b] = [shape.length - 2, shape.length - 1];
+      for (let k = -1; k <= 4; k++) {
+        // rot90 composed the way torch.rot90 is: flip(dims[1]).transpose for k = 1, ...
+        const turns = ((k % 4) + 4) % 4;
+        const want = turns === 0 ? f : turns === 2 ? cc.flip(f, [a, b]) : cc.flip(f, turns === 1 ? b : a).transpose(a, b);
+        expect(Array.from(cc.rot90(f, k, [a, b]).dataSync()), `rot90 ${shape} k ${k}`).to.deep.equal(Array.from(want.dataSync()));
+        expect(Array.from(cc.rot90(f, k, [b, a]).dataSync()), `rot90 ${shape} k ${k} dims reversed`).to.deep.equal(Array.from(cc.rot90(f, -k, [a, b]).dataSync()));
+      }
+    }
+    expect(cc.rot90(cc.tensor([[1, 2, 3], [4, 5, 6]])).tolist()).to.deep.equal([[3, 6], [2, 5], [1, 4]]);
+    expect(cc.rot90(cc.tensor([[1, 2, 3], [4, 5, 6]]), 3).tolist()).to.deep.equal([[4, 1], [5, 2], [6, 3]]);
+    tapeCheck('rot90 k 1, 3 dims [2, 0]', [{ shape: [3, 2, 4] }], ([x]) => cc.rot90(x, 1, [2, 0]).add(cc.rot90(x, 3, [0, 2]).mul(2)));
+  });
+
   it('refuses bad arguments with typed errors', () => {
     const x = cc.zeros([2, 3]);
     expectError(() => cc.logsumexp(x, 2), 'E_ARG', /dim/);

@@ -839,8 +839,11 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
     seen[perm[i]] = true;
     shape[i] = x.shape[perm[i]];
   }
+  const int64_t reversed = info.Length() > 2 ? int_arg(info, 2, "permute", "reversed") : 0;
+  CONVNET_CHECK(reversed >= 0 && reversed < (int64_t{1} << x.dim()), "E_ARG", "permute: `reversed` ", reversed, " names axes beyond the ", x.dim());
+  const auto mask = static_cast<uint32_t>(reversed);
   Tensor y = Tensor::empty(shape, x.dtype, x.device());
-  return run_on(info, "permute", y, [x, perm, y] { cpu::permute(x, perm, y); }, CUDA_LAUNCH(cuda::permute(x, perm, y)));
+  return run_on(info, "permute", y, [x, perm, mask, y] { cpu::permute(x, perm, mask, y); }, CUDA_LAUNCH(cuda::permute(x, perm, mask, y)));
 }
 
 Napi::Value Concat(const Napi::CallbackInfo& info) {

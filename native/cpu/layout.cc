@@ -1,4 +1,5 @@
-// Copies that rearrange memory: permute (transpose), concat, strided slice.
+// Copies that rearrange memory: permute (transpose, with axes read backwards: flip, rot90),
+// concat, strided slice.
 // All walk the output in order and compute where each output row comes from.
 #include <algorithm>
 #include <cstring>
@@ -7,6 +8,7 @@
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/gemm.h"
+#include "cpu/simd_clones.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__)) && !defined(CONVNET_PORTABLE_ONLY)
 #define CONVNET_LAYOUT_X86 1
@@ -67,11 +69,12 @@ __attribute__((target("avx"))) void copy_tile16_avx(const int32_t* in, int64_t s
 #endif
 #endif
 
+// y_strides may be negative (py then points at y's element of index 0 along those axes), and so
+// may src_strides but for axis t's 1.
 void permute_tiled(const int32_t* px, int32_t* py, const std::vector<int64_t>& y_shape, const std::vector<int64_t>& src_strides,
-                   int64_t t) {
+                   const std::vector<int64_t>& y_strides, int64_t t) {
   const int64_t dims = static_cast<int64_t>(y_shape.size());
   const int64_t A = y_shape[t], B = y_shape[dims - 1], step = src_strides[dims - 1];
-  const std::vector<int64_t> y_strides = contiguous_strides(y_shape);
   const int64_t a_tiles = (A + kTile - 1) / kTile;
 #if CONVNET_LAYOUT_X86
   const bool avx512 = std::strcmp(sgemm_kernel_name(), "avx512") == 0;
@@ -108,15 +111,24 @@ void permute_tiled(const int32_t* px, int32_t* py, const std::vector<int64_t>& y
   });
 }
 
+// out[j] = in[-j] for j < n: a row read backwards (flip's last axis).
+CONVNET_SIMD_CLONES void copy_reversed(const int32_t* __restrict in, int32_t* __restrict out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = in[-j];
+}
+
 }  // namespace
 
-void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y) {
+void permute(const Tensor& x, const std::vector<int64_t>& perm, uint32_t reversed, const Tensor& y) {
   const int64_t dims = y.dim(), n = y.numel();
   if (n == 0) return;
   const std::vector<int64_t> x_strides = contiguous_strides(x.shape);
-  std::vector<int64_t> src_strides(dims);  // stride in x of each y axis
-  for (int64_t d = 0; d < dims; ++d) src_strides[d] = x_strides[perm[d]];
-  const int32_t* px = x.i32();  // 4-byte elements of either dtype
+  std::vector<int64_t> src_strides(dims);  // stride in x of each y axis, negative where reversed
+  const int32_t* px = x.i32();  // 4-byte elements of either dtype; x's element for y's index 0
+  for (int64_t d = 0; d < dims; ++d) {
+    const bool back = (reversed >> d) & 1u;
+    src_strides[d] = back ? -x_strides[perm[d]] : x_strides[perm[d]];
+    if (back) px += (y.shape[d] - 1) * x_strides[perm[d]];
+  }
   int32_t* py = y.i32();
   const int64_t row = dims ? y.shape[dims - 1] : 1;
   const int64_t step = dims ? src_strides[dims - 1] : 1;
@@ -129,9 +141,20 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y)
   // [64, 64, 128] 0.28-0.53 -> 0.10-0.22, NCHW -> NHWC of [8, 64, 56, 56] 1.67-1.75 -> 0.43-0.44,
   // of [16, 128, 28, 28] 1.2-1.8 -> 0.59-1.2, of [64, 256, 28, 28] in `tensor-ops.js` 11.1-12.8 ->
   // 8.7-9.3). Rows under 16 (the tiled convolution's interleave, rows of 2) keep the gather.
-  if (step != 1 && row >= kTile) {
-    for (int64_t t = 0; t < dims - 1; ++t)
-      if (src_strides[t] == 1 && y.shape[t] > 1) return permute_tiled(px, py, y.shape, src_strides, t);
+  // An axis t read backwards (rot90) is written backwards instead: y's rows along t in reverse
+  // order, so that the tiles still read x forwards.
+  if (step != 1 && step != -1 && row >= kTile) {
+    for (int64_t t = 0; t < dims - 1; ++t) {
+      if ((src_strides[t] != 1 && src_strides[t] != -1) || y.shape[t] == 1) continue;
+      std::vector<int64_t> y_strides = contiguous_strides(y.shape);
+      if (src_strides[t] == -1) {
+        px -= y.shape[t] - 1;
+        src_strides[t] = 1;
+        py += (y.shape[t] - 1) * y_strides[t];
+        y_strides[t] = -y_strides[t];
+      }
+      return permute_tiled(px, py, y.shape, src_strides, y_strides, t);
+    }
   }
   // Each piece finds its first row's source by division, then steps an odometer from row to row
   // (a division per axis per row made short rows slow: [2, 2, 64, 64, 7, 7] to [64, 64, 7, 2, 7,
@@ -147,6 +170,7 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y)
     for (int64_t r = begin; r < end; ++r) {
       int32_t* out = py + r * row;
       if (step == 1) std::memcpy(out, px + src, sizeof(int32_t) * static_cast<size_t>(row));
+      else if (step == -1) copy_reversed(px + src, out, row);
       else for (int64_t j = 0; j < row; ++j) out[j] = px[src + j * step];
       for (int64_t d = dims - 2; d >= 0; --d) {  // the next row
         src += src_strides[d];

@@ -8,14 +8,18 @@
 namespace convnet {
 namespace cuda {
 
-void permute(const Tensor& x, const std::vector<int64_t>& perm, const Tensor& y) {
+void permute(const Tensor& x, const std::vector<int64_t>& perm, uint32_t reversed, const Tensor& y) {
   const int64_t dims = y.dim(), n = y.numel();
   if (n == 0) return;
   const std::vector<int64_t> x_strides = contiguous_strides(x.shape);
-  std::vector<int64_t> strides[1] = {std::vector<int64_t>(dims)};  // stride in x of each y axis
-  for (int64_t d = 0; d < dims; ++d) strides[0][d] = x_strides[perm[d]];
-  const StridedIndex<1> index = make_strided_index(y.shape, strides, "permute");
+  std::vector<int64_t> strides[1] = {std::vector<int64_t>(dims)};  // stride in x of each y axis, negative where reversed
   const int32_t* px = x.i32();
+  for (int64_t d = 0; d < dims; ++d) {
+    const bool back = (reversed >> d) & 1u;
+    strides[0][d] = back ? -x_strides[perm[d]] : x_strides[perm[d]];
+    if (back) px += (y.shape[d] - 1) * x_strides[perm[d]];
+  }
+  const StridedIndex<1> index = make_strided_index(y.shape, strides, "permute");
   int32_t* py = y.i32();
   for_each("permute", n, [=] __device__(int64_t i) { py[i] = px[index.offset(i)]; });
 }
