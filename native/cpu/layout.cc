@@ -119,19 +119,34 @@ CONVNET_SIMD_CLONES void copy_reversed(const int32_t* __restrict in, int32_t* __
 }  // namespace
 
 void permute(const Tensor& x, const std::vector<int64_t>& perm, uint32_t reversed, const Tensor& y) {
-  const int64_t dims = y.dim(), n = y.numel();
-  if (n == 0) return;
+  if (y.numel() == 0) return;
   const std::vector<int64_t> x_strides = contiguous_strides(x.shape);
-  std::vector<int64_t> src_strides(dims);  // stride in x of each y axis, negative where reversed
   const int32_t* px = x.i32();  // 4-byte elements of either dtype; x's element for y's index 0
-  for (int64_t d = 0; d < dims; ++d) {
+  // The walk over y: its axes with their strides in x (negative where reversed), axes of size 1
+  // dropped and neighbours merged where x holds them together too, so that rows are as long as
+  // they can be (channelShuffle's [N, g, C / g, H, W] -> [N, C / g, g, H, W]: rows of H W, not W).
+  std::vector<int64_t> shape, src_strides;
+  for (int64_t d = 0; d < y.dim(); ++d) {
     const bool back = (reversed >> d) & 1u;
-    src_strides[d] = back ? -x_strides[perm[d]] : x_strides[perm[d]];
+    const int64_t stride = back ? -x_strides[perm[d]] : x_strides[perm[d]];
     if (back) px += (y.shape[d] - 1) * x_strides[perm[d]];
+    if (y.shape[d] == 1) continue;
+    if (!shape.empty() && src_strides.back() == stride * y.shape[d]) {
+      shape.back() *= y.shape[d];
+      src_strides.back() = stride;
+    } else {
+      shape.push_back(y.shape[d]);
+      src_strides.push_back(stride);
+    }
   }
+  if (shape.empty()) {
+    shape.push_back(1);
+    src_strides.push_back(1);
+  }
+  const int64_t dims = static_cast<int64_t>(shape.size()), n = y.numel();
   int32_t* py = y.i32();
-  const int64_t row = dims ? y.shape[dims - 1] : 1;
-  const int64_t step = dims ? src_strides[dims - 1] : 1;
+  const int64_t row = shape[dims - 1];
+  const int64_t step = src_strides[dims - 1];
   // Tiles once y's rows are a tile wide. A row gathered element by element touches `row` cache
   // lines of x, reused by the next rows while they stay in the L1, but one scalar load and store
   // an element; the SIMD tiles move 16 x 16 through registers. With the element-by-element tiles
@@ -145,37 +160,40 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, uint32_t reverse
   // order, so that the tiles still read x forwards.
   if (step != 1 && step != -1 && row >= kTile) {
     for (int64_t t = 0; t < dims - 1; ++t) {
-      if ((src_strides[t] != 1 && src_strides[t] != -1) || y.shape[t] == 1) continue;
-      std::vector<int64_t> y_strides = contiguous_strides(y.shape);
+      if ((src_strides[t] != 1 && src_strides[t] != -1) || shape[t] == 1) continue;
+      std::vector<int64_t> y_strides = contiguous_strides(shape);
       if (src_strides[t] == -1) {
-        px -= y.shape[t] - 1;
+        px -= shape[t] - 1;
         src_strides[t] = 1;
-        py += (y.shape[t] - 1) * y_strides[t];
+        py += (shape[t] - 1) * y_strides[t];
         y_strides[t] = -y_strides[t];
       }
-      return permute_tiled(px, py, y.shape, src_strides, y_strides, t);
+      return permute_tiled(px, py, shape, src_strides, y_strides, t);
     }
   }
-  // Each piece finds its first row's source by division, then steps an odometer from row to row
-  // (a division per axis per row made short rows slow: [2, 2, 64, 64, 7, 7] to [64, 64, 7, 2, 7,
-  // 2], the tiled convolution's interleave, rows of 2, took 2.65 ms, 30x a plain copy).
-  parallel_for(n / row, std::max<int64_t>(1, kCopyGrain / row), [&](int64_t begin, int64_t end) {
-    std::vector<int64_t> at(static_cast<size_t>(std::max<int64_t>(dims, 1)), 0);  // row `r`'s index over the axes before the last
+  // y's flat range is split into pieces (a merged row may be all of y: a flip of every axis, a
+  // copy); each piece finds its first row's source by division, then steps an odometer from row
+  // to row (a division per axis per row made short rows slow: [2, 2, 64, 64, 7, 7] to [64, 64,
+  // 7, 2, 7, 2], the tiled convolution's interleave, rows of 2, took 2.65 ms, 30x a plain copy).
+  parallel_for_elements(n, kCopyGrain, [&](int64_t begin, int64_t end) {
+    std::vector<int64_t> at(static_cast<size_t>(dims), 0);  // the row's index over the axes before the last
     int64_t src = 0;
-    for (int64_t d = dims - 2, rest = begin; d >= 0; --d) {
-      at[d] = rest % y.shape[d];
-      rest /= y.shape[d];
+    for (int64_t d = dims - 2, rest = begin / row; d >= 0; --d) {
+      at[d] = rest % shape[d];
+      rest /= shape[d];
       src += at[d] * src_strides[d];
     }
-    for (int64_t r = begin; r < end; ++r) {
-      int32_t* out = py + r * row;
-      if (step == 1) std::memcpy(out, px + src, sizeof(int32_t) * static_cast<size_t>(row));
-      else if (step == -1) copy_reversed(px + src, out, row);
-      else for (int64_t j = 0; j < row; ++j) out[j] = px[src + j * step];
+    for (int64_t i = begin, j = begin % row; i < end; j = 0) {  // j: the position in the row
+      const int64_t count = std::min(row - j, end - i);
+      const int32_t* in = px + src + j * step;
+      if (step == 1) std::memcpy(py + i, in, sizeof(int32_t) * static_cast<size_t>(count));
+      else if (step == -1) copy_reversed(in, py + i, count);
+      else for (int64_t k = 0; k < count; ++k) py[i + k] = in[k * step];
+      i += count;
       for (int64_t d = dims - 2; d >= 0; --d) {  // the next row
         src += src_strides[d];
-        if (++at[d] < y.shape[d]) break;
-        src -= y.shape[d] * src_strides[d];
+        if (++at[d] < shape[d]) break;
+        src -= shape[d] * src_strides[d];
         at[d] = 0;
       }
     }
