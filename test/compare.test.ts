@@ -40,6 +40,7 @@ const CMP: [string, (a: T | number, b: T | number) => T, (x: number, y: number) 
 ];
 const SHAPE_PAIRS: [number[], number[]][] = [
   [[], []], [[3], [3]], [[2, 3], [3]], [[4, 1, 5], [3, 1]], [[1], [7, 1, 1]], [[257, 129], [129]], [[0, 3], [3]], [[6, 1], [1, 6]], [[3, 1, 2], [3, 4, 2]],
+  [[8, 6, 5, 7], [8, 6, 1, 1]], [[2, 1, 3, 1, 4], [1, 5, 3, 1, 4]], [[5, 1, 1], [1, 1, 7]],
 ];
 
 describe('comparisons: eq ne lt le gt ge', () => {
@@ -122,6 +123,8 @@ describe('where', () => {
       [[], [], []], [[3], [3], [3]], [[2, 1], [3], [2, 3]], [[4, 1, 5], [3, 1], [1]], [[1, 6], [6, 1], []], [[0, 2], [2], [2]], [[129, 257], [257], [129, 1]],
       // a condition that is one value along the rows (expand's form): whole rows of a or of b
       [[3, 1], [3, 70], [70]], [[2, 1, 1], [5, 1], [1, 40]],
+      // axes merged by the kernel (size 1 dropped, blocks that all three step through as one)
+      [[6, 1, 1], [6, 5, 7], [1, 5, 7]], [[2, 1, 3, 1, 4], [2, 5, 3, 1, 4], [1]],
     ];
     shapes.forEach(([sc, sa, sb], k) => {
       const next = rng(k + 1);

@@ -23,6 +23,8 @@ function broadcastRef(a: Float64Array, as: number[], b: Float64Array, bs: number
 const SHAPE_PAIRS: [number[], number[]][] = [
   [[], []], [[1], []], [[3], [3]], [[2, 3], [3]], [[4, 1, 5], [3, 1]], [[1], [7, 1, 1]], [[257, 129], [129]],
   [[2, 3, 4, 5], [1, 3, 1, 1]], [[17], [1]], [[0, 3], [3]], [[6, 1], [1, 6]], [[3, 1, 2], [3, 4, 2]], [[65536, 3], [65536, 1]],
+  // Axes the kernels merge (size 1 dropped, neighbours that both operands step through as one):
+  [[8, 6, 5, 7], [8, 6, 1, 1]], [[2, 1, 3, 1, 4], [1, 5, 3, 1, 4]], [[1, 4, 1, 6], [3, 4, 2, 6]], [[5, 1, 1], [1, 1, 7]], [[3, 300, 40], [3, 1, 1]],
 ];
 
 /** Rounds to the nearest integer, halves to even (torch.round's rule). */

@@ -47,6 +47,34 @@ void broadcast_row_offsets(int64_t r, const Shape& shape, const std::vector<int6
   }
 }
 
+// Drops `shape`'s axes of size 1 and merges neighbouring axes that every one of the N operands
+// steps through as one (strides from broadcast_strides, 0 where broadcast), in place: the same
+// walk in fewer, longer rows ([8, 64, 56, 56] times [8, 64, 1, 1] runs as [512, 3136] rows times
+// one value each, not 28672 rows of 56). A shape left without axes becomes [1].
+template <size_t N>
+void merge_broadcast_axes(Shape& shape, std::vector<int64_t> (&strides)[N]) {
+  Shape merged;
+  std::vector<int64_t> st[N];
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 1) continue;
+    bool merge = !merged.empty();
+    for (size_t t = 0; t < N && merge; ++t) merge = st[t].back() == strides[t][d] * shape[d];
+    if (merge) {
+      merged.back() *= shape[d];
+      for (size_t t = 0; t < N; ++t) st[t].back() = strides[t][d];
+    } else {
+      merged.push_back(shape[d]);
+      for (size_t t = 0; t < N; ++t) st[t].push_back(strides[t][d]);
+    }
+  }
+  if (merged.empty()) {
+    merged.push_back(1);
+    for (size_t t = 0; t < N; ++t) st[t].push_back(0);
+  }
+  shape = std::move(merged);
+  for (size_t t = 0; t < N; ++t) strides[t] = std::move(st[t]);
+}
+
 namespace cuda {
 // The CUDA caching allocator (native/cuda/allocator.cc): a block of at least `bytes`, its real
 // size in *block_bytes; throws E_OOM. In a build without CUDA it throws E_DEVICE.

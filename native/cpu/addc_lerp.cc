@@ -67,12 +67,11 @@ void addc_lerp(TernaryOp op, const Tensor& a, const Tensor& b, const Tensor& c, 
   float* py = y.f32();
   const int64_t n = y.numel();
   if (n == 0) return;
-  const Shape& shape = y.shape;
   const Shape one{};  // a 0-D shape: the scalar weight broadcasts
   const Shape& c_shape = scalar_weight ? one : c.shape;
   const int64_t c_numel = scalar_weight ? 1 : c.numel();
   // Each operand whole or one value: one long row.
-  const bool a_whole = a.shape == shape, b_whole = b.shape == shape, c_whole = c_shape == shape;
+  const bool a_whole = a.shape == y.shape, b_whole = b.shape == y.shape, c_whole = c_shape == y.shape;
   if ((a_whole || a.numel() == 1) && (b_whole || b.numel() == 1) && (c_whole || c_numel == 1)) {
     parallel_for_elements(n, kGrain, [&](int64_t begin, int64_t end) {
       addc_lerp_row(op, value, a_whole ? pa + begin : pa, a_whole, b_whole ? pb + begin : pb, b_whole, c_whole ? pc + begin : pc,
@@ -80,10 +79,12 @@ void addc_lerp(TernaryOp op, const Tensor& a, const Tensor& b, const Tensor& c, 
     });
     return;
   }
+  Shape shape = y.shape;
+  std::vector<int64_t> s[3] = {broadcast_strides(a.shape, shape), broadcast_strides(b.shape, shape), broadcast_strides(c_shape, shape)};
+  merge_broadcast_axes(shape, s);
   const int64_t dims = static_cast<int64_t>(shape.size());
-  const std::vector<int64_t> s[3] = {broadcast_strides(a.shape, shape), broadcast_strides(b.shape, shape), broadcast_strides(c_shape, shape)};
-  const int64_t row = dims ? shape[dims - 1] : 1, rows = n / row;
-  const bool a_steps = dims && s[0][dims - 1], b_steps = dims && s[1][dims - 1], c_steps = dims && s[2][dims - 1];
+  const int64_t row = shape[dims - 1], rows = n / row;
+  const bool a_steps = s[0][dims - 1] != 0, b_steps = s[1][dims - 1] != 0, c_steps = s[2][dims - 1] != 0;
   parallel_for(rows, std::max<int64_t>(1, kGrain / row), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t off[3];

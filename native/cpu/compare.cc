@@ -30,11 +30,12 @@ void compare_loop(const T* pa, const Shape& a_shape, const T* pb, const Shape& b
     });
     return;
   }
-  const Shape& shape = y.shape;
+  Shape shape = y.shape;
+  std::vector<int64_t> s[2] = {broadcast_strides(a_shape, shape), broadcast_strides(b_shape, shape)};
+  merge_broadcast_axes(shape, s);
   const int64_t dims = static_cast<int64_t>(shape.size());
-  const std::vector<int64_t> s[2] = {broadcast_strides(a_shape, shape), broadcast_strides(b_shape, shape)};
-  const int64_t row = dims ? shape[dims - 1] : 1, rows = n / row;
-  const int64_t step_a = dims ? s[0][dims - 1] : 0, step_b = dims ? s[1][dims - 1] : 0;
+  const int64_t row = shape[dims - 1], rows = n / row;
+  const int64_t step_a = s[0][dims - 1], step_b = s[1][dims - 1];
   parallel_for(rows, std::max<int64_t>(1, kGrain / row), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t off[2];

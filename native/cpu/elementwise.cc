@@ -34,20 +34,21 @@ void binary_rows(const Tensor& a, const Tensor& b, const Tensor& y, Row row) {
   float* py = y.f32();
   const int64_t n = y.numel();
   if (n == 0) return;
-  const Shape& shape = y.shape;
   // Each operand whole or one value (a [1] tensor, say): one long row.
-  const bool a_whole = a.shape == shape, b_whole = b.shape == shape;
+  const bool a_whole = a.shape == y.shape, b_whole = b.shape == y.shape;
   if ((a_whole || a.numel() == 1) && (b_whole || b.numel() == 1)) {
     parallel_for_elements(n, kElementwiseGrain, [&](int64_t begin, int64_t end) {
       row(a_whole ? pa + begin : pa, a_whole, b_whole ? pb + begin : pb, b_whole, py + begin, end - begin);
     });
     return;
   }
+  Shape shape = y.shape;
+  std::vector<int64_t> s[2] = {broadcast_strides(a.shape, shape), broadcast_strides(b.shape, shape)};
+  merge_broadcast_axes(shape, s);
   const int64_t dims = static_cast<int64_t>(shape.size());
-  const std::vector<int64_t> s[2] = {broadcast_strides(a.shape, shape), broadcast_strides(b.shape, shape)};
-  const int64_t width = dims ? shape[dims - 1] : 1;
+  const int64_t width = shape[dims - 1];
   const int64_t rows = n / width;
-  const bool a_steps = dims && s[0][dims - 1], b_steps = dims && s[1][dims - 1];
+  const bool a_steps = s[0][dims - 1] != 0, b_steps = s[1][dims - 1] != 0;
   parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / width), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t off[2];

@@ -77,9 +77,8 @@ void where_loop(const C* pc, const Tensor& cond, const Tensor& a, const Tensor& 
   uint32_t* py = reinterpret_cast<uint32_t*>(y.i32());
   const int64_t n = y.numel();
   if (n == 0) return;
-  const Shape& shape = y.shape;
   // Each operand whole or one value (where(mask, x, 0), say): one long row.
-  const bool c_whole = cond.shape == shape, a_whole = a.shape == shape, b_whole = b.shape == shape;
+  const bool c_whole = cond.shape == y.shape, a_whole = a.shape == y.shape, b_whole = b.shape == y.shape;
   if ((c_whole || cond.numel() == 1) && (a_whole || a.numel() == 1) && (b_whole || b.numel() == 1)) {
     parallel_for(n, kGrain, [&](int64_t begin, int64_t end) {
       select_row_of(c_whole ? pc + begin : pc, c_whole, a_whole ? pa + begin : pa, a_whole, b_whole ? pb + begin : pb, b_whole,
@@ -87,11 +86,12 @@ void where_loop(const C* pc, const Tensor& cond, const Tensor& a, const Tensor& 
     });
     return;
   }
+  Shape shape = y.shape;
+  std::vector<int64_t> s[3] = {broadcast_strides(cond.shape, shape), broadcast_strides(a.shape, shape), broadcast_strides(b.shape, shape)};
+  merge_broadcast_axes(shape, s);
   const int64_t dims = static_cast<int64_t>(shape.size());
-  const std::vector<int64_t> s[3] = {broadcast_strides(cond.shape, shape), broadcast_strides(a.shape, shape),
-                                     broadcast_strides(b.shape, shape)};
-  const int64_t row = dims ? shape[dims - 1] : 1, rows = n / row;
-  const int64_t step_c = dims ? s[0][dims - 1] : 0, step_a = dims ? s[1][dims - 1] : 0, step_b = dims ? s[2][dims - 1] : 0;
+  const int64_t row = shape[dims - 1], rows = n / row;
+  const int64_t step_c = s[0][dims - 1], step_a = s[1][dims - 1], step_b = s[2][dims - 1];
   parallel_for(rows, std::max<int64_t>(1, kGrain / row), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       int64_t off[3];
