@@ -14,13 +14,26 @@
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
 #include "cpu/scatter_lines.h"
+#include "cpu/simd_clones.h"
 
 namespace convnet {
 namespace cpu {
 
+namespace {
+// Whether any of idx[0..n) is outside [0, size): one unsigned compare a lane, ORed (an int, so
+// that GCC vectorises it), no exit from the loop. The check with its error inside the loop ran
+// element by element: a third of a [512, 4096] scatter's time.
+CONVNET_SIMD_CLONES bool any_outside(const int32_t* idx, int64_t n, uint32_t size) {
+  int32_t outside = 0;
+  for (int64_t k = 0; k < n; ++k) outside |= static_cast<uint32_t>(idx[k]) >= size;
+  return outside != 0;
+}
+}  // namespace
+
 void scatter_check(const Tensor& x, int64_t axis, const Tensor& index) {
   const int32_t* idx = index.i32();
   const int64_t n = index.numel(), size = x.shape[axis];
+  if (!any_outside(idx, n, static_cast<uint32_t>(size))) return;
   for (int64_t k = 0; k < n; ++k) {
     CONVNET_CHECK(idx[k] >= 0 && idx[k] < size, "E_INDEX", "scatter: `index` holds ", idx[k], " at position ", k,
                   ", out of range for axis ", axis, " of x of size ", size, " (expected [0, ", size - 1, "])");
