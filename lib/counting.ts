@@ -8,6 +8,7 @@ import { noGrad } from './autograd';
 import { ones, tensor, zeros } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
+import { native } from './native';
 import { cast, div, floor, ge, indexAdd, indexSelect, le, max, min, minimum, mul, narrow, permute, reshape, stack, sub, where } from './ops';
 import { sort } from './sorting';
 import { Tensor, type DType } from './tensor';
@@ -181,6 +182,10 @@ export function bincount(x: Tensor<'int32'>, options: BincountOptions = {}): Ten
   if (w) {
     checkSameDevice(op, { x: t, weights: w });
     if (w.rank !== 1 || w.size !== t.size) fail('E_SHAPE', `${op}: expected \`weights\` of x's shape ${shapeStr(t.shape)}, got ${shapeStr(w.shape)}`);
+  }
+  if (!w && t.device === 'cpu') {
+    const [handle, length] = native.bincount(t.handle(op), minlength);
+    return new Tensor<'int32'>(handle, [length], 'int32');
   }
   const v = t.dataSync() as Int32Array;
   let length = minlength;

@@ -481,8 +481,7 @@ export function unbind<D extends DType>(x: Tensor<D>, dim = 0): Tensor<D>[] {
   const op = 'unbind';
   const t = checkTensor(op, 'x', x) as Tensor<D>;
   const a = checkAxis(op, 'dim', dim, t.rank);
-  const shape = t.shape.filter((_, k) => k !== a);
-  return tidy(() => Array.from({ length: t.shape[a] }, (_, c) => ops.reshape(ops.narrow(t, a, c, 1), shape)));
+  return ops.splitSizes(t, a, Array.from({ length: t.shape[a] }, () => 1), true);
 }
 
 /**
@@ -528,6 +527,9 @@ export function tensorSplit<D extends DType>(x: Tensor<D>, sectionsOrIndices: nu
       prev = end;
     }
   }
+  // Pieces one after another (always, but after an index smaller than the one before) are one op.
+  const adjacent = bounds.every(([start], k) => start === (k === 0 ? 0 : bounds[k - 1][0] + bounds[k - 1][1]));
+  if (adjacent) return ops.splitSizes(t, a, bounds.map(([, len]) => len));
   return tidy(() => bounds.map(([start, len]) => ops.narrow(t, a, start, len)));
 }
 

@@ -189,6 +189,10 @@ export interface NativeAddon {
   matmul(a: Handle, b: Handle, transA: boolean, transB: boolean): Handle;
   /** x's axes in the order `perm`; y's axis i read backwards where bit i of `reversed` is set (default 0). */
   permute(x: Handle, perm: readonly number[], reversed?: number): Handle;
+  /** x cut along `axis` into pieces of `sizes` (adding up to its size there), one op; with dropAxis (sizes all 1) the pieces leave the axis out. */
+  split(x: Handle, axis: number, sizes: readonly number[], dropAxis: boolean): Handle[];
+  /** [counts, length]: how many times each value occurs in a 1-D int32 x on the CPU (length max(x) + 1 or minlength; E_ARG for a negative value). */
+  bincount(x: Handle, minlength: number): [Handle, number];
   concat(handles: Float64Array, axis: number): Handle;   // the tensors' handles
   slice(x: Handle, begin: readonly number[], size: readonly number[], step: readonly number[]): Handle;
   indexSelect(x: Handle, axis: number, index: Handle): Handle;

@@ -79,6 +79,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<Scatter>(env, exports, "scatter");
   add<IndexFill>(env, exports, "indexFill");
   add<Nonzero>(env, exports, "nonzero");
+  add<Bincount>(env, exports, "bincount");
   add_gpu<FillInto>(env, exports, "fillInto");
   add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");
   add_gpu<RandomNormalInto>(env, exports, "randomNormalInto");
@@ -115,6 +116,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Matmul>(env, exports, "matmul");
   add_gpu<Permute>(env, exports, "permute");
   add_gpu<Concat>(env, exports, "concat");
+  add_gpu<Split>(env, exports, "split");
   add_gpu<Slice>(env, exports, "slice");
   add_gpu<IndexSelect>(env, exports, "indexSelect");
   add_gpu<Gather>(env, exports, "gather");

@@ -474,6 +474,33 @@ describe('stack, split, chunk, expand, tolist and the method forms', () => {
     expectError(() => cc.stack([a, b], 3), 'E_ARG');
   });
 
+  it('split, chunk, unbind and tensorSplit untaped (one native op) give the narrows\' values, int32 too, long rows split across threads', () => {
+    for (const [shape, dtype] of [[[3, 7001, 5], 'float32'], [[40000, 3], 'int32'], [[2, 3, 0], 'float32']] as const) {
+      const n = shape.reduce((p, s) => p * s, 1);
+      const x = cc.tensor(Int32Array.from({ length: n }, (_, i) => (i * 7919) % 100003), { dtype: 'int32', shape: [...shape] });
+      const t = dtype === 'int32' ? x : cc.cast(x, 'float32');
+      for (let a = 0; a < shape.length; a++) {
+        const len = shape[a], sizes = [Math.floor(len / 3), 0, len - Math.floor(len / 3) - 1, 1].filter((s) => s >= 0);
+        if (sizes.reduce((p, s) => p + s, 0) !== len) continue;
+        const pieces = cc.split(t, sizes, a);
+        let start = 0;
+        pieces.forEach((p, k) => {
+          const want = cc.narrow(t, a, start, sizes[k]);
+          expect(p.shape).to.deep.equal(want.shape);
+          expect(p.dtype).to.equal(dtype);
+          expect(Array.from(p.dataSync()), `split ${shape} axis ${a} piece ${k}`).to.deep.equal(Array.from(want.dataSync()));
+          start += sizes[k];
+        });
+      }
+      const rows = cc.unbind(t, shape.length - 1);
+      rows.forEach((r, k) => expect(Array.from(r.dataSync()), `unbind ${shape} ${k}`).to.deep.equal(Array.from(cc.narrow(t, shape.length - 1, k, 1).dataSync())));
+    }
+    const v = cc.arange(0, 10);
+    expect(cc.tensorSplit(v, [3, 7]).map((p) => p.arraySync())).to.deep.equal([[0, 1, 2], [3, 4, 5, 6], [7, 8, 9]]);
+    expect(cc.tensorSplit(v, [6, 2]).map((p) => p.arraySync())).to.deep.equal([[0, 1, 2, 3, 4, 5], [], [2, 3, 4, 5, 6, 7, 8, 9]]);
+    expect(cc.unbind(cc.zeros([2, 0, 3]), 1)).to.deep.equal([]);
+  });
+
   it('split by size and by sections, chunk as torch.chunk (fewer pieces when it must)', () => {
     const x = cc.arange(0, 10);
     expect(x.split(3).map((t) => t.arraySync())).to.deep.equal([[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]);

@@ -186,6 +186,7 @@ describeCuda('cuda: comparisons, where, int32 reductions', () => {
     compareDevices((s, t) => cc.stack([s, t], 1), [x, y], { bound: 0, grads: true, what: 'stack' });
     compareDevices((t) => cc.split(t, [2, 3, 1], 1), [x], { bound: 0, grads: true, what: 'split' });
     compareDevices((t) => cc.chunk(t, 3, -1), [x], { bound: 0, grads: true, what: 'chunk' });
+    compareDevices((t) => [...cc.split(t, [1, 0, 4], 2), ...cc.unbind(t, 1)], [x], { bound: 0, what: 'split, unbind untaped (native split)' });
     compareDevices((t) => cc.expand(t, [3, 4, 6, 5]), [randomCpu([4, 1, 5], 33)], { bound: 1e-6, grads: true, what: 'expand' });
     compareBits((t) => cc.expand(t as T<'int32'>, [2, 3]), [ints([7, -8, 9], [1, 3])], 'expand int32');
   });

@@ -201,6 +201,14 @@ describe('order statistics, counting and matrix helpers', () => {
     expect(cc.bincount(cc.zeros([0], 'int32')).shape).to.deep.equal([0]);
     expect(cc.bincount(cc.zeros([0], 'int32'), { minlength: 3 }).tolist()).to.deep.equal([0, 0, 0]);
     expect(cc.bincount(cc.tensor([1, 1], { dtype: 'int32' })).dtype).to.equal('int32');
+    // The native count: many blocks of private histograms (short), one pass (long), minlength.
+    for (const [n, range, minlength] of [[300001, 1000, 0], [5000, 1 << 20, 0], [70000, 7, 12]]) {
+      const v = Int32Array.from({ length: n }, (_, i) => Math.floor(((i * 2654435761) % 4294967296) / 4294967296 * range));
+      const want = new Array(Math.max(minlength, v.reduce((m, x) => Math.max(m, x), -1) + 1)).fill(0);
+      for (const value of v) want[value]++;
+      expect(cc.bincount(cc.tensor(v, { dtype: 'int32' }), { minlength }).tolist(), `${n} in [0, ${range})`).to.deep.equal(want);
+    }
+    expectError(() => cc.bincount(cc.tensor(Int32Array.from({ length: 100000 }, (_, i) => (i === 77777 ? -5 : i)), { dtype: 'int32' })), 'E_ARG', /-5 at 77777/);
     // NaN and values out of range are left out; max itself is in the last bin.
     expect(cc.histc(cc.tensor([NaN, -1, 0, 3, 3.5, 1.5]), { bins: 3, min: 0, max: 3 }).tolist()).to.deep.equal([1, 1, 1]);
     // min = max: the data's range, widened by 1 each way when the data are one value.

@@ -117,6 +117,8 @@ Napi::Value Where(const Napi::CallbackInfo& info);          // (cond, a, b) -> c
 Napi::Value Clamp(const Napi::CallbackInfo& info);          // (x, min, max) scalar bounds (-Infinity / Infinity: none)
 Napi::Value ClampBackward(const Napi::CallbackInfo& info);  // (dy, x, min, max) -> dx
 Napi::Value Matmul(const Napi::CallbackInfo& info);         // (a, b, transA, transB), a and b >= 2-D
+Napi::Value Bincount(const Napi::CallbackInfo& info);       // (x, minlength): [counts, length], CPU only
+Napi::Value Split(const Napi::CallbackInfo& info);          // (x, axis, sizes, dropAxis): handles of the pieces
 Napi::Value Permute(const Napi::CallbackInfo& info);        // (x, perm, reversed?): axes of y read backwards, a bit each
 Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)
 Napi::Value Slice(const Napi::CallbackInfo& info);          // (x, begin[], size[], step[])

@@ -919,6 +919,41 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::slice(x, begin, step, y)));
 }
 
+// (x, axis, sizes, dropAxis): x cut along axis into pieces of those sizes (summing to its size
+// there), one op for all; with dropAxis (every size 1: unbind) the pieces leave the axis out.
+// An array of handles.
+Napi::Value Split(const Napi::CallbackInfo& info) {
+  const char* op = "split";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  const int64_t axis = normalize_axis(int_arg(info, 1, op, "axis"), x.dim(), op);
+  const std::vector<int64_t> sizes = ints_arg(info, 2, op, "sizes");
+  const bool drop_axis = bool_arg(info, 3, op, "dropAxis");
+  int64_t total = 0;
+  for (const int64_t s : sizes) {
+    CONVNET_CHECK(s >= 0 && (!drop_axis || s == 1), "E_ARG", op, ": piece size ", s, drop_axis ? " is not 1" : " is negative");
+    total += s;
+  }
+  CONVNET_CHECK(total == x.shape[axis], "E_ARG", op, ": the sizes add up to ", total, ", not axis ", axis, "'s ", x.shape[axis]);
+  std::vector<Tensor> ys;
+  ys.reserve(sizes.size());
+  for (const int64_t s : sizes) {
+    Shape shape;
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      if (d != axis) shape.push_back(x.shape[d]);
+      else if (!drop_axis) shape.push_back(s);
+    }
+    ys.push_back(Tensor::empty(shape, x.dtype, x.device()));
+  }
+  if (x.is_cuda()) {
+    CONVNET_ON_CUDA(op, cuda::split(x, axis, sizes, ys));
+  } else {
+    Queue::cpu().submit(op, x.numel(), [x, axis, sizes, ys] { cpu::split(x, axis, sizes, ys); });
+  }
+  Napi::Array out = Napi::Array::New(info.Env(), ys.size());
+  for (uint32_t i = 0; i < ys.size(); ++i) out.Set(i, wrap_tensor(info.Env(), ys[i]));
+  return out;
+}
+
 Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "indexSelect", "x");
   const int64_t axis = normalize_axis(int_arg(info, 1, "indexSelect", "axis"), x.dim(), "indexSelect");
@@ -1108,6 +1143,27 @@ Napi::Value Nonzero(const Napi::CallbackInfo& info) {
   Napi::Array result = Napi::Array::New(info.Env(), 2);
   result.Set(0u, wrap_tensor(info.Env(), std::move(y)));
   result.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(count)));
+  return result;
+}
+
+// (x, minlength): [y, length], y int32 [length], the counts of each value of the 1-D int32 x (CPU
+// only). The length decides the shape: this waits for the queue to compute x (throwing its
+// errors, as a read does) and scans it on this thread; the counting is queued.
+Napi::Value Bincount(const Napi::CallbackInfo& info) {
+  const char* op = "bincount";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": expected x on the CPU");
+  expect_dtype(x, DType::Int32, op, "x");
+  CONVNET_CHECK(x.dim() == 1, "E_SHAPE", op, ": expected a 1-D x, got ", shape_str(x.shape));
+  const int64_t minlength = int_arg(info, 1, op, "minlength");
+  CONVNET_CHECK(minlength >= 0 && minlength <= INT32_MAX, "E_ARG", op, ": expected minlength in [0, 2^31 - 1], got ", minlength);
+  wait_until_computed(x);
+  const int64_t length = cpu::bincount_length(x, minlength);
+  Tensor y = Tensor::empty(Shape{length}, DType::Int32, Device::CPU);
+  Queue::cpu().submit(op, x.numel() + length, [x, y] { cpu::bincount(x, y); });
+  Napi::Array result = Napi::Array::New(info.Env(), 2);
+  result.Set(0u, wrap_tensor(info.Env(), std::move(y)));
+  result.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(length)));
   return result;
 }
 

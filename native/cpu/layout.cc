@@ -1,5 +1,5 @@
 // Copies that rearrange memory: permute (transpose, with axes read backwards: flip, rot90),
-// concat, strided slice.
+// concat and split, strided slice.
 // All walk the output in order and compute where each output row comes from.
 #include <algorithm>
 #include <cstring>
@@ -226,6 +226,41 @@ void concat(const std::vector<const Tensor*>& xs, int64_t axis, const Tensor& y)
       const int64_t len = std::min(starts[i + 1] - at, end - begin);
       const int64_t x_row = starts[i + 1] - starts[i];
       if (len > 0) std::memcpy(py + o * y_row + at, sources[i] + o * x_row + (at - starts[i]), len * 4);
+      begin += len;
+      at += len;
+      if (at == starts[i + 1] && ++i == count) {
+        i = 0;
+        at = 0;
+        ++o;
+      }
+    }
+  });
+}
+
+// concat's walk the other way: x's rows (one per combination of the axes before `axis`) are
+// the pieces' rows one after another, and x's flat range is split across the threads.
+void split(const Tensor& x, int64_t axis, const std::vector<int64_t>& sizes, const std::vector<Tensor>& ys) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  const int64_t x_row = x.shape[axis] * inner;
+  if (outer * x_row == 0) return;
+  const size_t count = ys.size();
+  std::vector<int64_t> starts(count + 1, 0);  // where each piece's part of an x row starts
+  std::vector<int32_t*> targets(count);
+  for (size_t i = 0; i < count; ++i) {
+    starts[i + 1] = starts[i] + sizes[i] * inner;
+    targets[i] = starts[i + 1] > starts[i] ? ys[i].i32() : nullptr;
+  }
+  const int32_t* px = x.i32();
+  parallel_for(outer * x_row, kCopyGrain, [&](int64_t begin, int64_t end) {
+    int64_t o = begin / x_row, at = begin % x_row;
+    // The last piece starting at or before `at`: an empty piece shares its start with the next.
+    size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), at) - starts.begin()) - 1;
+    while (begin < end) {
+      const int64_t len = std::min(starts[i + 1] - at, end - begin);
+      const int64_t y_row = starts[i + 1] - starts[i];
+      if (len > 0) std::memcpy(targets[i] + o * y_row + (at - starts[i]), px + o * x_row + at, len * 4);
       begin += len;
       at += len;
       if (at == starts[i + 1] && ++i == count) {

@@ -1,5 +1,5 @@
 // Copies that rearrange memory on the GPU (cpu/layout.cc has the same semantics): permute,
-// concat, strided slice. Elements are moved as 4-byte words, whatever the dtype. Each walks
+// concat and split, strided slice. Elements are moved as 4-byte words, whatever the dtype. Each walks
 // the output in order (coalesced writes) and finds the source through a StridedIndex.
 #include "cuda/cuda_ops.h"
 #include "cuda/launch.cuh"
@@ -41,6 +41,26 @@ void concat(const std::vector<const Tensor*>& xs, int64_t axis, const Tensor& y)
       });
     }
     offset += x_row;
+  }
+}
+
+void split(const Tensor& x, int64_t axis, const std::vector<int64_t>& sizes, const std::vector<Tensor>& ys) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
+  for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
+  const int64_t x_row = x.shape[axis] * inner;
+  int64_t offset = 0;
+  for (size_t i = 0; i < ys.size(); ++i) {
+    const int64_t y_row = sizes[i] * inner;
+    const int32_t* px = x.i32() + offset;
+    if (outer * y_row > 0) {
+      int32_t* py = ys[i].i32();
+      for_each("split", outer * y_row, [=] __device__(int64_t t) {
+        const int64_t o = t / y_row, j = t - o * y_row;
+        py[t] = px[o * x_row + j];
+      });
+    }
+    offset += y_row;
   }
 }
 
