@@ -151,6 +151,8 @@ export interface NativeAddon {
   roll(x: Handle, axis: number, shift: number): Handle;
   /** One forward difference of a float32 x along `axis` (that axis one shorter). */
   diff(x: Handle, axis: number): Handle;
+  /** F.affineGrid's grid [N, H, W, 2] from theta [N, 2, 3] and the coordinates xs [W], ys [H]. */
+  affineGrid(theta: Handle, xs: Handle, ys: Handle): Handle;
   /** The cross product of float32 a and b of one shape along `axis` (size 3). */
   cross(a: Handle, b: Handle, axis: number): Handle;
   nanToNum(x: Handle, nan: number, posinf: number, neginf: number): Handle;

@@ -91,6 +91,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<Triangle>(env, exports, "triangle");
   add_gpu<Roll>(env, exports, "roll");
   add_gpu<Diff>(env, exports, "diff");
+  add_gpu<AffineGrid>(env, exports, "affineGrid");
   add_gpu<Cross>(env, exports, "cross");
   add_gpu<Affine>(env, exports, "affine");
   add_gpu<PowScalar>(env, exports, "powScalar");

@@ -90,6 +90,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info);         // (opCode, a, b) br
 Napi::Value BinaryScalar(const Napi::CallbackInfo& info);   // (opCode, x, scalar, scalarFirst)
 Napi::Value Unary(const Napi::CallbackInfo& info);          // (opCode, x)
 Napi::Value Roll(const Napi::CallbackInfo& info);           // (x, axis, shift), float32 or int32
+Napi::Value AffineGrid(const Napi::CallbackInfo& info);     // (theta, xs, ys): F.affineGrid's grid
 Napi::Value Diff(const Napi::CallbackInfo& info);           // (x, axis), float32
 Napi::Value Cross(const Napi::CallbackInfo& info);          // (a, b, axis), float32 of one shape
 Napi::Value Triangle(const Napi::CallbackInfo& info);       // (x, diagonal, upper): tril / triu, float32 or int32

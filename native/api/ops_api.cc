@@ -369,6 +369,24 @@ Napi::Value Cross(const Napi::CallbackInfo& info) {
   return run_on(info, op, y, [=] { cpu::cross(a, b, axis, y); }, CUDA_LAUNCH(cuda::cross(a, b, axis, y)), a.numel());
 }
 
+// (theta [N, 2, 3], xs [W], ys [H]): the grid [N, H, W, 2] of F.affineGrid, float32, one device.
+Napi::Value AffineGrid(const Napi::CallbackInfo& info) {
+  const char* op = "affineGrid";
+  const Tensor& theta = tensor_arg(info, 0, op, "theta");
+  const Tensor& xs = tensor_arg(info, 1, op, "xs");
+  const Tensor& ys = tensor_arg(info, 2, op, "ys");
+  for (const auto& [t, name] : {std::pair<const Tensor&, const char*>{theta, "theta"}, {xs, "xs"}, {ys, "ys"}}) {
+    expect_dtype(t, DType::Float32, op, name);
+    CONVNET_CHECK(t.device() == theta.device(), "E_DEVICE", op, ": `theta`, `xs` and `ys` are not all on one device");
+  }
+  CONVNET_CHECK(theta.dim() == 3 && theta.shape[1] == 2 && theta.shape[2] == 3 && xs.dim() == 1 && ys.dim() == 1, "E_SHAPE", op,
+                ": expected theta [N, 2, 3], xs [W] and ys [H], got ", shape_str(theta.shape), ", ", shape_str(xs.shape), " and ",
+                shape_str(ys.shape));
+  Tensor grid = Tensor::empty(Shape{theta.shape[0], ys.numel(), xs.numel(), 2}, DType::Float32, theta.device());
+  return run_on(info, op, grid, [=] { cpu::affine_grid(theta, xs, ys, grid); }, CUDA_LAUNCH(cuda::affine_grid(theta, xs, ys, grid)),
+                grid.numel());
+}
+
 // (x, diagonal, upper): tril or triu of a float32 or int32 x of rank 2 or more.
 Napi::Value Triangle(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "triangle", "x");

@@ -916,23 +916,6 @@ void atan_loop(const Tensor& x, const Tensor& y) {
   parallel_for_elements(y.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) { atan_block(px + begin, py + begin, end - begin); });
 }
 
-// tan = sin / cos from vec_math's vectorised sin and cos (glibc's scalar tanf ran at 0.13x
-// PyTorch's speed on [8, 64, 56, 56]). Both are relative-accurate through their quadrant
-// reduction, near cos's zeros too, so the quotient is within 2 ulp (vec-math.test.ts's
-// sweep); +-inf give NaN, -0 -0.
-CONVNET_SIMD_CLONES void divide_block(const float* __restrict a, const float* __restrict b, float* __restrict y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = a[i] / b[i];
-}
-
-void tan_loop(const Tensor& x, const Tensor& y) {
-  in_blocks(x, y, [&](const float* xs, float* ys, int64_t n) {
-    alignas(64) float s[kBlock], c[kBlock];
-    vec::sin(xs, s, n);
-    vec::cos(xs, c, n);
-    divide_block(s, c, ys, n);
-  });
-}
-
 // log2 and log10 as log_double(x) / ln 2 or ln 10, rounded once to float: correctly rounded but
 // within 2^-40 of a tie, so exact at powers of 2 and 10 (glibc's scalar log10f ran at 0.28x
 // PyTorch's speed on [8, 64, 56, 56]).
@@ -984,8 +967,9 @@ void unary(UnaryOp op, const Tensor& x, const Tensor& y) {
     case UnaryOp::Sin: return vec_loop(x, y, vec::sin);
     case UnaryOp::Cos: return vec_loop(x, y, vec::cos);
     case UnaryOp::Expm1: return vec_loop(x, y, vec::expm1);
-    // glibc's float functions (within 1 ulp; tanf reduces huge arguments exactly).
-    case UnaryOp::Tan: return tan_loop(x, y);
+    // tan from the same reduction, sin / cos in float64 (vec_math.h; glibc's scalar tanf ran at
+    // 0.13x PyTorch's speed, sin and cos rounded apart and divided at 0.78x).
+    case UnaryOp::Tan: return vec_loop(x, y, vec::tan);
     case UnaryOp::Atan: return atan_loop(x, y);
     case UnaryOp::Log1p: return log_based_loop(LogKind::Log1p, x, y);
     case UnaryOp::Log2: return log_scaled_loop(1.44269504088896340736, x, y);

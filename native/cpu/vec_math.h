@@ -12,6 +12,8 @@
 //   log: at most 0.83 ulp, subnormal inputs included; log(+-0) = -inf, log(x < 0) = NaN,
 //        log(-inf) = NaN, log(+inf) = +inf, log(NaN) = NaN, log(1) = 0 exactly.
 //   sin, cos: at most 0.594 ulp (lanes past 2^20, infinite or NaN: glibc's sinf / cosf).
+//   tan: at most 0.57 ulp below 2^20 (session 65's sweep of every 37th float there); past it,
+//        infinite or NaN: glibc's tanf (1.24 ulp in vec-math.test.ts's sweep).
 //   expm1: at most 0.632 ulp; -1 below -30 and for -inf, +inf past 88.73, expm1(+-0) = +-0.
 // max ignores NaN (a NaN in a softmax row still makes the row NaN, through the exp sum).
 // The AVX-512 and AVX2 paths compute the same polynomials with the same roundings and sum in
@@ -61,6 +63,9 @@ void sigmoid(const float* x, float* y, int64_t n);
 // portable path is glibc's sinf, cosf and expm1f.
 void sin(const float* x, float* y, int64_t n);
 void cos(const float* x, float* y, int64_t n);
+// y[i] = tan(x[i]) (y may be x): Note [sin and cos]'s reduction, sin(z) / cos(z) (or -cos / sin)
+// in float64, one rounding; glibc's tanf on the portable path and past 2^20.
+void tan(const float* x, float* y, int64_t n);
 void expm1(const float* x, float* y, int64_t n);
 
 // The implementation in use: "avx512", "avx2" or "portable".

@@ -177,17 +177,20 @@ export function affineGrid(theta: Tensor, size: readonly number[], alignCorners?
     fail('E_SHAPE', `${op}: expected theta of shape [${N}, 2, 3] for size ${describe(size)}, got ${shapeStr(th.shape)}`);
   }
   if (H * W > 2 ** 31 - 1) fail('E_SHAPE', `${op}: a grid of ${H} x ${W} points is too large`);
+  // Coordinates of n points along an axis: -1 .. 1 at the pixels' centres (aligned), else
+  // pulled in by (n - 1) / n; one point sits at 0.
+  const axis = (n: number): F32 => {
+    if (n <= 1) return scale(ones([n], { device: th.device }), 0);
+    const c = linspace(-1, 1, n, { dtype: 'float32', device: th.device });
+    return align ? c : scale(c, (n - 1) / n);
+  };
   return tidy(() => {
-    // Coordinates of n points along an axis: -1 .. 1 at the pixels' centres (aligned), else
-    // pulled in by (n - 1) / n; one point sits at 0.
-    const axis = (n: number): F32 => {
-      if (n <= 1) return scale(ones([n], { device: th.device }), 0);
-      const c = linspace(-1, 1, n, { dtype: 'float32', device: th.device });
-      return align ? c : scale(c, (n - 1) / n);
-    };
-    const xs = expand(reshape(axis(W), [1, W, 1]), [H, W, 1]);
-    const ys = expand(reshape(axis(H), [H, 1, 1]), [H, W, 1]);
-    const base = reshape(concat([xs, ys, ones([H, W, 1], { device: th.device })], 2), [1, H * W, 3]);
-    return reshape(matmul(expand(base, [N, H * W, 3]), th, { transB: true }), [N, H, W, 2]) as F32;
+    const xs = axis(W), ys = axis(H);
+    const grid = new Tensor<'float32'>(native.affineGrid(th.handle(op), xs.handle(op), ys.handle(op)), [N, H, W, 2], 'float32');
+    // d theta[n] = the sum over points of dgrid[n, h, w] (outer) (x, y, 1): one batched product.
+    return record(op, grid, [th], (dy, [sx, sy]) => {
+      const base = concat([expand(reshape(sx, [1, W, 1]), [H, W, 1]), expand(reshape(sy, [H, 1, 1]), [H, W, 1]), ones([H, W, 1], { device: th.device })], 2);
+      return [matmul(reshape(dy, [N, H * W, 2]), expand(reshape(base, [1, H * W, 3]), [N, H * W, 3]), { transA: true })];
+    }, [xs, ys]);
   });
 }
