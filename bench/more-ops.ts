@@ -8,7 +8,7 @@
  * Shapes: c, c2, c3 [8, 64, 56, 56] (ca = |c| + 0.01, cw in (-0.9, 0.9), cu in (0.01, 0.99)),
  * m [512, 4096] (ix int32 indices of its rows' length, ir 256 row indices), s [2048, 2048], and
  * what each case names. Each figure: the median time of the op on its own (tensor-ops.ts's way).
- * bench/JOURNAL.md, sessions 63 and 64, have the runs and what they led to.
+ * bench/JOURNAL.md, sessions 63 to 65, have the runs and what they led to.
  */
 import * as cc from '../lib';
 import { runSideBySide, timeTidied, type SideCase } from './side-by-side';
