@@ -154,6 +154,10 @@ describe('F.affineGrid', () => {
     }
   });
 
+  it('its theta gradient matches finite differences (the native grid, a batched product back)', () => {
+    for (const align of [false, true]) tapeCheck(`affineGrid align ${align}`, [{ shape: [2, 2, 3] }], ([th]) => F.affineGrid(th, [2, 1, 3, 4], align));
+  });
+
   it('with gridSample, the identity reproduces the image and a zoom samples its centre', () => {
     const x = randomCpu([2, 3, 6, 8], 5);
     for (const alignCorners of [false, true]) {

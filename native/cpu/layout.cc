@@ -178,24 +178,16 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, uint32_t reverse
   // The walk over y: its axes with their strides in x (negative where reversed), axes of size 1
   // dropped and neighbours merged where x holds them together too, so that rows are as long as
   // they can be (channelShuffle's [N, g, C / g, H, W] -> [N, C / g, g, H, W]: rows of H W, not W).
-  std::vector<int64_t> shape, src_strides;
+  Shape merged = y.shape;
+  std::vector<int64_t> strides[1] = {std::vector<int64_t>(y.dim())};
   for (int64_t d = 0; d < y.dim(); ++d) {
     const bool back = (reversed >> d) & 1u;
-    const int64_t stride = back ? -x_strides[perm[d]] : x_strides[perm[d]];
+    strides[0][d] = back ? -x_strides[perm[d]] : x_strides[perm[d]];
     if (back) px += (y.shape[d] - 1) * x_strides[perm[d]];
-    if (y.shape[d] == 1) continue;
-    if (!shape.empty() && src_strides.back() == stride * y.shape[d]) {
-      shape.back() *= y.shape[d];
-      src_strides.back() = stride;
-    } else {
-      shape.push_back(y.shape[d]);
-      src_strides.push_back(stride);
-    }
   }
-  if (shape.empty()) {
-    shape.push_back(1);
-    src_strides.push_back(1);
-  }
+  merge_broadcast_axes(merged, strides);
+  const std::vector<int64_t> shape = merged;
+  std::vector<int64_t>& src_strides = strides[0];
   const int64_t dims = static_cast<int64_t>(shape.size()), n = y.numel();
   int32_t* py = y.i32();
   const int64_t row = shape[dims - 1];
@@ -237,32 +229,23 @@ void permute(const Tensor& x, const std::vector<int64_t>& perm, uint32_t reverse
   }
 }
 
-// y's rows (one per combination of the axes before `axis`) are the tensors' rows one after
-// another. The copy walks y as one flat range split into pieces of kCopyGrain elements, so that
-// one long input (a join along axis 0) is copied by every thread, and 64 small ones (a stack of
-// samples) cost one parallel loop, not one each.
-void concat(const std::vector<const Tensor*>& xs, int64_t axis, const Tensor& y) {
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= y.shape[d];
-  for (int64_t d = axis + 1; d < y.dim(); ++d) inner *= y.shape[d];
-  const int64_t y_row = y.shape[axis] * inner;
-  if (outer * y_row == 0) return;
-  const size_t count = xs.size();
-  std::vector<int64_t> starts(count + 1, 0);  // where each tensor's part of a y row starts
-  std::vector<const int32_t*> sources(count);
-  for (size_t i = 0; i < count; ++i) {
-    starts[i + 1] = starts[i] + xs[i]->shape[axis] * inner;
-    sources[i] = xs[i]->i32();
-  }
-  int32_t* py = y.i32();
-  parallel_for(outer * y_row, kCopyGrain, [&](int64_t begin, int64_t end) {
-    int64_t o = begin / y_row, at = begin % y_row;
-    // The last tensor starting at or before `at`: an empty tensor shares its start with the next.
+// The walk of a join along an axis, shared by concat and split: each of the `outer` rows of the
+// joined tensor (`row` elements each) holds the parts' rows one after another, part i from
+// starts[i] to starts[i + 1]. The joined tensor's flat range is split into pieces of kCopyGrain
+// elements, so that one long part (a join along axis 0) is copied by every thread, and 64 small
+// ones (a stack of samples) cost one parallel loop, not one each. copy(i, o, at, len): `len`
+// elements of part i's row o, from `at` in the joined row.
+namespace {
+template <typename Copy>
+void walk_parts(int64_t outer, int64_t row, const std::vector<int64_t>& starts, Copy copy) {
+  const size_t count = starts.size() - 1;
+  parallel_for(outer * row, kCopyGrain, [&](int64_t begin, int64_t end) {
+    int64_t o = begin / row, at = begin % row;
+    // The last part starting at or before `at`: an empty part shares its start with the next.
     size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), at) - starts.begin()) - 1;
     while (begin < end) {
       const int64_t len = std::min(starts[i + 1] - at, end - begin);
-      const int64_t x_row = starts[i + 1] - starts[i];
-      if (len > 0) std::memcpy(py + o * y_row + at, sources[i] + o * x_row + (at - starts[i]), len * 4);
+      if (len > 0) copy(i, o, at, len);
       begin += len;
       at += len;
       if (at == starts[i + 1] && ++i == count) {
@@ -273,39 +256,44 @@ void concat(const std::vector<const Tensor*>& xs, int64_t axis, const Tensor& y)
     }
   });
 }
+}  // namespace
 
-// concat's walk the other way: x's rows (one per combination of the axes before `axis`) are
-// the pieces' rows one after another, and x's flat range is split across the threads.
+void concat(const std::vector<const Tensor*>& xs, int64_t axis, const Tensor& y) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= y.shape[d];
+  for (int64_t d = axis + 1; d < y.dim(); ++d) inner *= y.shape[d];
+  const int64_t y_row = y.shape[axis] * inner;
+  if (outer * y_row == 0) return;
+  std::vector<int64_t> starts(xs.size() + 1, 0);  // where each tensor's part of a y row starts
+  std::vector<const int32_t*> sources(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    starts[i + 1] = starts[i] + xs[i]->shape[axis] * inner;
+    sources[i] = xs[i]->i32();
+  }
+  int32_t* py = y.i32();
+  walk_parts(outer, y_row, starts, [&](size_t i, int64_t o, int64_t at, int64_t len) {
+    const int64_t x_row = starts[i + 1] - starts[i];
+    std::memcpy(py + o * y_row + at, sources[i] + o * x_row + (at - starts[i]), len * 4);
+  });
+}
+
+// concat's walk the other way: x's rows are the pieces' rows one after another.
 void split(const Tensor& x, int64_t axis, const std::vector<int64_t>& sizes, const std::vector<Tensor>& ys) {
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < axis; ++d) outer *= x.shape[d];
   for (int64_t d = axis + 1; d < x.dim(); ++d) inner *= x.shape[d];
   const int64_t x_row = x.shape[axis] * inner;
   if (outer * x_row == 0) return;
-  const size_t count = ys.size();
-  std::vector<int64_t> starts(count + 1, 0);  // where each piece's part of an x row starts
-  std::vector<int32_t*> targets(count);
-  for (size_t i = 0; i < count; ++i) {
+  std::vector<int64_t> starts(ys.size() + 1, 0);  // where each piece's part of an x row starts
+  std::vector<int32_t*> targets(ys.size());
+  for (size_t i = 0; i < ys.size(); ++i) {
     starts[i + 1] = starts[i] + sizes[i] * inner;
-    targets[i] = starts[i + 1] > starts[i] ? ys[i].i32() : nullptr;
+    targets[i] = sizes[i] > 0 ? ys[i].i32() : nullptr;
   }
   const int32_t* px = x.i32();
-  parallel_for(outer * x_row, kCopyGrain, [&](int64_t begin, int64_t end) {
-    int64_t o = begin / x_row, at = begin % x_row;
-    // The last piece starting at or before `at`: an empty piece shares its start with the next.
-    size_t i = static_cast<size_t>(std::upper_bound(starts.begin(), starts.end(), at) - starts.begin()) - 1;
-    while (begin < end) {
-      const int64_t len = std::min(starts[i + 1] - at, end - begin);
-      const int64_t y_row = starts[i + 1] - starts[i];
-      if (len > 0) std::memcpy(targets[i] + o * y_row + (at - starts[i]), px + o * x_row + at, len * 4);
-      begin += len;
-      at += len;
-      if (at == starts[i + 1] && ++i == count) {
-        i = 0;
-        at = 0;
-        ++o;
-      }
-    }
+  walk_parts(outer, x_row, starts, [&](size_t i, int64_t o, int64_t at, int64_t len) {
+    const int64_t y_row = starts[i + 1] - starts[i];
+    std::memcpy(targets[i] + o * y_row + (at - starts[i]), px + o * x_row + at, len * 4);
   });
 }
 

@@ -53,27 +53,15 @@ struct StridedIndex {
 };
 
 // The walk over `shape` (row-major) with the given strides per tensor: axes of size 1 are
-// dropped and neighbouring axes merged when every tensor steps through them as one. Throws
+// dropped and neighbouring axes merged when every tensor steps through them as one (a shape
+// left without axes walks one element as [1]). Throws
 // E_SHAPE when more than kMaxDims axes remain.
 template <int N>
 StridedIndex<N> make_strided_index(const Shape& shape, const std::vector<int64_t> (&strides)[N], const char* op) {
-  std::vector<int64_t> sizes;
+  Shape sizes = shape;
   std::vector<int64_t> st[N];
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;
-    const bool merge = !sizes.empty() && [&] {
-      for (int t = 0; t < N; ++t)
-        if (st[t].back() != strides[t][d] * shape[d]) return false;
-      return true;
-    }();
-    if (merge) {
-      sizes.back() *= shape[d];
-      for (int t = 0; t < N; ++t) st[t].back() = strides[t][d];
-    } else {
-      sizes.push_back(shape[d]);
-      for (int t = 0; t < N; ++t) st[t].push_back(strides[t][d]);
-    }
-  }
+  for (int t = 0; t < N; ++t) st[t] = strides[t];
+  merge_broadcast_axes(sizes, st);  // core/storage.h: the CPU kernels' walk too
   CONVNET_CHECK(sizes.size() <= static_cast<size_t>(kMaxDims), "E_SHAPE", op, ": the GPU kernels handle at most ",
                 kMaxDims, " axes that cannot be merged, got ", sizes.size(), " (", shape_str(shape), ")");
   StridedIndex<N> index;
