@@ -87,6 +87,16 @@ function distinct<D extends DType>(op: string, x: Tensor<D>, o: UniqueConsecutiv
     axis = checkAxis(op, 'dim', o.dim, t.rank);
     if (t.size === 0 && t.shape[axis] !== 0) fail('E_SHAPE', `${op}: x of shape ${shapeStr(t.shape)} has an empty axis other than dim ${axis}: its slices have no entries to tell apart`);
   }
+  if (axis === undefined && !consecutive && t.device === 'cpu') {
+    // Native: a radix sort of x's keys and the runs grouped (native/cpu/unique.cc).
+    const [values, counts, inverse, length] = native.unique(t.handle(op), withInverse || withCounts);
+    const v = new Tensor<D>(values, [length], t.dtype);
+    if (inverse === null) {
+      native.release(counts);
+      return v;
+    }
+    return { values: v, inverse: new Tensor<'int32'>(inverse, t.shape, 'int32'), counts: new Tensor<'int32'>(counts, [length], 'int32') };
+  }
   const n = axis === undefined ? t.size : t.shape[axis];
   const width = n === 0 ? 0 : t.size / n;   // entries per slice (1 without dim)
   // v holds the slices (the values, without dim) one after another; the i-th in order is at

@@ -195,6 +195,8 @@ export interface NativeAddon {
   split(x: Handle, axis: number, sizes: readonly number[], dropAxis: boolean): Handle[];
   /** [counts, length]: how many times each value occurs in a 1-D int32 x on the CPU (length max(x) + 1 or minlength; E_ARG for a negative value). */
   bincount(x: Handle, minlength: number): [Handle, number];
+  /** torch.unique of the whole x, sorted (CPU only): values, counts, inverse (when asked) and the values' length. */
+  unique(x: Handle, withInverse: boolean): [Handle, Handle, Handle | null, number];
   concat(handles: Float64Array, axis: number): Handle;   // the tensors' handles
   slice(x: Handle, begin: readonly number[], size: readonly number[], step: readonly number[]): Handle;
   indexSelect(x: Handle, axis: number, index: Handle): Handle;

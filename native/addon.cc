@@ -80,6 +80,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<IndexFill>(env, exports, "indexFill");
   add<Nonzero>(env, exports, "nonzero");
   add<Bincount>(env, exports, "bincount");
+  add<Unique>(env, exports, "unique");
   add_gpu<FillInto>(env, exports, "fillInto");
   add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");
   add_gpu<RandomNormalInto>(env, exports, "randomNormalInto");

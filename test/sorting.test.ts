@@ -120,6 +120,36 @@ describe('topk, sort, argsort', () => {
     expectBitIdentical(many.indices.dataSync(), i1, 'indices');
   });
 
+  it('long rows by the radix sort: every bit pattern of float32 and int32, ties, most of a row by topk', () => {
+    const next = rng(11);
+    const n = 60000;
+    // Random bits (every exponent, both signs, infinities and NaNs among them) and ties.
+    const bits = Uint32Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0x3f800000 : (next() * 2 ** 32) >>> 0));
+    const floats = new Float32Array(bits.buffer);
+    floats[5] = -0;
+    floats[9] = 0;
+    const ints = Int32Array.from(bits, (b, i) => (i % 5 === 0 ? 12345 : b | 0));
+    const xf = cc.tensor(floats), xi = cc.tensor(ints, { dtype: 'int32' });
+    for (const descending of [false, true]) {
+      for (const [x, plain] of [[xf, Array.from(floats)], [xi, Array.from(ints)]] as const) {
+        const { values, indices } = cc.sort(x, { descending });
+        const order = referenceOrder(plain, descending);
+        const ii = indices.dataSync(), vv = values.dataSync();
+        for (let r = 0; r < n; r++) {
+          if (ii[r] !== order[r]) expect.fail(`${x.dtype} descending ${descending} position ${r}: index ${ii[r]}, expected ${order[r]}`);
+          if (!Object.is(vv[r], x.dtype === 'int32' ? plain[order[r]] : floats[order[r]]) && !Number.isNaN(vv[r])) expect.fail(`${x.dtype} value at ${r}`);
+        }
+        // topk of most of the row takes the same sort
+        const k = Math.floor(n * 0.6);
+        expect(Array.from(cc.topk(x, k, { largest: descending }).indices.dataSync())).to.deep.equal(order.slice(0, k));
+      }
+    }
+    // small integers: the top digits are the same for all and skipped
+    const small = Int32Array.from({ length: 5000 }, () => Math.floor(next() * 300) - 150);
+    const s = cc.sort(cc.tensor(small, { dtype: 'int32' }));
+    expect(Array.from(s.indices.dataSync())).to.deep.equal(referenceOrder(Array.from(small), false));
+  });
+
   it('the gradient of values goes back to the selected positions (finite differences)', () => {
     const values = Float64Array.from({ length: 4 * 7 }, (_, i) => Math.sin(i * 2.1) * 3);   // distinct, well apart
     tapeCheck('topk dim -1', [{ shape: [4, 7], values }], ([x]) => cc.topk(x, 3).values);

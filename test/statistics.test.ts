@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import { orderPositionsBySort } from '../lib/statistics';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, loadFixture, tapeCheck } from './helpers';
+import { expectClose, expectError, loadFixture, rng, tapeCheck } from './helpers';
 
 // NaN and the infinities come as strings (JSON has no such numbers): Number() reads them.
 type Values = { shape: number[]; values: (number | string)[]; dtype?: 'int32' };
@@ -170,6 +170,38 @@ describe('order statistics, counting and matrix helpers', () => {
     expect(cc.unique(cc.tensor([2, 2, 1], { dtype: 'int32' })).tolist()).to.deep.equal([1, 2]);
     const e = cc.unique(cc.zeros([0, 3]), { returnInverse: true });
     expect([e.values.shape, e.inverse.shape, e.counts.shape]).to.deep.equal([[0], [0, 3], [0]]);
+  });
+
+  it('unique of a large x (the native radix sort): values, counts and inverse against a reference, int32 and float32', () => {
+    const next = rng(5);
+    for (const dtype of ['int32', 'float32'] as const) {
+      const n = 50000;
+      const v = Array.from({ length: n }, (_, i) => {
+        if (dtype === 'int32') return i % 3 === 0 ? Math.floor(next() * 2 ** 32) - 2 ** 31 : Math.floor(next() * 1000) - 500;
+        return i % 97 === 0 ? NaN : i % 89 === 0 ? -0 : Math.fround((Math.floor(next() * 2000) - 1000) / 8);
+      });
+      const x = cc.tensor(dtype === 'int32' ? Int32Array.from(v) : Float32Array.from(v), { dtype, shape: [250, 200] });
+      const r = cc.unique(x, { returnInverse: true, returnCounts: true });
+      const numbers = [...new Set(v.filter((a) => !Number.isNaN(a)).map((a) => (a === 0 ? 0 : a)))].sort((a, b) => a - b);
+      const nans = v.filter((a) => Number.isNaN(a)).length;
+      const values = r.values.dataSync();
+      expect(values.length).to.equal(numbers.length + nans);
+      expect(Array.from(values.subarray(0, numbers.length)).map((a) => (a === 0 ? 0 : a))).to.deep.equal(numbers);
+      expect(Array.from(values.subarray(numbers.length)).every(Number.isNaN)).to.equal(true);
+      const counts = r.counts.dataSync(), inverse = r.inverse.dataSync();
+      expect(r.inverse.shape).to.deep.equal([250, 200]);
+      const seen = new Int32Array(values.length);
+      for (let i = 0; i < n; i++) {
+        const g = inverse[i];
+        seen[g]++;
+        if (Number.isNaN(v[i])) expect(Number.isNaN(values[g])).to.equal(true);
+        else if (values[g] !== v[i]) expect.fail(`${dtype} entry ${i}: group ${g} holds ${values[g]}, not ${v[i]}`);
+      }
+      expect(Array.from(seen)).to.deep.equal(Array.from(counts));
+      expect((cc.unique(x) as cc.Tensor).dataSync()).to.deep.equal(values);
+    }
+    // the first of -0 and +0 in x is the value kept
+    expect(Object.is((cc.unique(cc.tensor([-0, 0, 0])) as cc.Tensor).dataSync()[0], -0)).to.equal(true);
   });
 
   it('unique along a dim: rows equal up to -0 meet, a NaN entry makes a row its own, after the numbers', () => {

@@ -119,6 +119,7 @@ Napi::Value Clamp(const Napi::CallbackInfo& info);          // (x, min, max) sca
 Napi::Value ClampBackward(const Napi::CallbackInfo& info);  // (dy, x, min, max) -> dx
 Napi::Value Matmul(const Napi::CallbackInfo& info);         // (a, b, transA, transB), a and b >= 2-D
 Napi::Value Bincount(const Napi::CallbackInfo& info);       // (x, minlength): [counts, length], CPU only
+Napi::Value Unique(const Napi::CallbackInfo& info);         // (x, withInverse): [values, counts, inverse | null, length], CPU only
 Napi::Value Split(const Napi::CallbackInfo& info);          // (x, axis, sizes, dropAxis): handles of the pieces
 Napi::Value Permute(const Napi::CallbackInfo& info);        // (x, perm, reversed?): axes of y read backwards, a bit each
 Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)

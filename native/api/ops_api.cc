@@ -1185,6 +1185,29 @@ Napi::Value Bincount(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// (x, withInverse): [values, counts, inverse or null, length], torch.unique of the whole x (CPU
+// only). The length decides the shapes: this waits for the queue to compute x (throwing its
+// errors, as a read does), then sorts and groups x on this thread.
+Napi::Value Unique(const Napi::CallbackInfo& info) {
+  const char* op = "unique";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": expected x on the CPU");
+  CONVNET_CHECK(x.numel() <= INT32_MAX, "E_SHAPE", op, ": expected at most 2^31 - 1 elements, got ", x.numel());
+  const bool with_inverse = bool_arg(info, 1, op, "withInverse");
+  wait_until_computed(x);
+  Tensor inverse = with_inverse ? Tensor::empty(x.shape, DType::Int32, Device::CPU) : Tensor{};
+  Tensor values, counts;
+  cpu::unique(x, with_inverse ? &inverse : nullptr, &values, &counts);
+  const int64_t length = values.numel();
+  Napi::Env env = info.Env();
+  Napi::Array result = Napi::Array::New(env, 4);
+  result.Set(0u, wrap_tensor(env, std::move(values)));
+  result.Set(1u, wrap_tensor(env, std::move(counts)));
+  result.Set(2u, with_inverse ? wrap_tensor(env, std::move(inverse)) : env.Null());
+  result.Set(3u, Napi::Number::New(env, static_cast<double>(length)));
+  return result;
+}
+
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
   const Tensor& x = tensor_arg(info, 0, "scatterAdd", "x");
   const int64_t axis = normalize_axis(int_arg(info, 1, "scatterAdd", "axis"), x.dim(), "scatterAdd");
