@@ -197,6 +197,18 @@ export interface NativeAddon {
   bincount(x: Handle, minlength: number): [Handle, number];
   /** torch.unique of the whole x, sorted (CPU only): values, counts, inverse (when asked) and the values' length. */
   unique(x: Handle, withInverse: boolean): [Handle, Handle, Handle | null, number];
+  // lib/linalg.ts's float64 kernels on row-major matrices in typed arrays (native/cpu/linalg_f64.cc),
+  // run synchronously: the same bits as its JavaScript loops.
+  /** a [n, n] := its LU with partial pivoting, perm [n] the rows' order: [sign, first zero pivot or -1]. */
+  luFactorF64(a: Float64Array, n: number, perm: Int32Array): [number, number];
+  /** x [n, k] = A^-1 b from luFactorF64's lu and perm. */
+  luSolveF64(lu: Float64Array, perm: Int32Array, b: Float64Array, x: Float64Array, n: number, k: number): void;
+  /** x [n, k] := op(A)^-1 x for a triangular A [n, n] (op(A) = A^T when trans). */
+  triangularSolveF64(a: Float64Array, x: Float64Array, n: number, k: number, upper: boolean, unit: boolean, trans: boolean): void;
+  /** l [n, n] := the Cholesky factor of a's lower triangle; 0, or the order of the first minor that is not positive-definite. */
+  choleskyF64(a: Float64Array, l: Float64Array, n: number): number;
+  /** c [m, n] := op(a) op(b) (op: transposed when ta / tb); zeros in op(a) add nothing. */
+  matmulF64(a: Float64Array, b: Float64Array, c: Float64Array, m: number, k: number, n: number, ta: boolean, tb: boolean): void;
   concat(handles: Float64Array, axis: number): Handle;   // the tensors' handles
   slice(x: Handle, begin: readonly number[], size: readonly number[], step: readonly number[]): Handle;
   indexSelect(x: Handle, axis: number, index: Handle): Handle;

@@ -81,6 +81,11 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<Nonzero>(env, exports, "nonzero");
   add<Bincount>(env, exports, "bincount");
   add<Unique>(env, exports, "unique");
+  add<LuFactorF64>(env, exports, "luFactorF64");
+  add<LuSolveF64>(env, exports, "luSolveF64");
+  add<TriangularSolveF64>(env, exports, "triangularSolveF64");
+  add<CholeskyF64>(env, exports, "choleskyF64");
+  add<MatmulF64>(env, exports, "matmulF64");
   add_gpu<FillInto>(env, exports, "fillInto");
   add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");
   add_gpu<RandomNormalInto>(env, exports, "randomNormalInto");

@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
+import { native } from '../lib/native';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { expectClose, expectError, loadFixture, randomTensor, tapeCheck } from './helpers';
 
@@ -188,6 +189,105 @@ describe('linalg', () => {
     tapeCheck('matrixPower negative', [{ shape: [3, 3] }], ([a]) => L.matrixPower(cc.add(a, cc.mul(cc.eye(3), 2)), -2), o);
     tapeCheck('multiDot', [{ shape: [3] }, { shape: [3, 4] }, { shape: [4] }], (ts) => L.multiDot(ts), o);
     tapeCheck('vecdot', [{ shape: [2, 3] }, { shape: [3] }], ([a, b]) => L.vecdot(a, b), o);
+  });
+
+  it('matrices 16 wide or more (the native float64 kernels): values against float64 references, gradients, errors', () => {
+    // float64 references from the same float32 inputs: Gauss-Jordan with partial pivoting.
+    const refSolve = (a: Float64Array, b: Float64Array, n: number, k: number): { x: Float64Array; det: number } => {
+      const m = a.slice(), x = b.slice();
+      let det = 1;
+      for (let c = 0; c < n; c++) {
+        let p = c;
+        for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) > Math.abs(m[p * n + c])) p = i;
+        if (p !== c) {
+          det = -det;
+          for (let j = 0; j < n; j++) [m[c * n + j], m[p * n + j]] = [m[p * n + j], m[c * n + j]];
+          for (let j = 0; j < k; j++) [x[c * k + j], x[p * k + j]] = [x[p * k + j], x[c * k + j]];
+        }
+        const d = m[c * n + c];
+        det *= d;
+        for (let j = 0; j < n; j++) m[c * n + j] /= d;
+        for (let j = 0; j < k; j++) x[c * k + j] /= d;
+        for (let i = 0; i < n; i++) {
+          const f = m[i * n + c];
+          if (i === c || f === 0) continue;
+          for (let j = 0; j < n; j++) m[i * n + j] -= f * m[c * n + j];
+          for (let j = 0; j < k; j++) x[i * k + j] -= f * x[c * k + j];
+        }
+      }
+      return { x, det };
+    };
+    const eye = (n: number) => Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
+    for (const n of [16, 17, 40]) {
+      const { t: r, v } = randomTensor([2, n, n], n);
+      const A = cc.add(r, cc.mul(cc.eye(n), 3));            // well conditioned
+      const a = Float64Array.from(A.dataSync());
+      const { t: B, v: bv } = randomTensor([n, 3], n + 1);
+      const dets = L.det(A).dataSync(), invs = L.inv(A).dataSync(), xs = L.solve(A, B).dataSync();
+      const logabs = L.slogdet(A).logabsdet.dataSync();
+      for (let b = 0; b < 2; b++) {
+        const ab = a.subarray(b * n * n, (b + 1) * n * n);
+        const ref = refSolve(ab, eye(n), n, n);
+        expectClose([dets[b]], [ref.det], 1e-5, 0, `det n ${n}`);
+        expectClose([logabs[b]], [Math.log(Math.abs(ref.det))], 1e-6, 1e-6, `slogdet n ${n}`);
+        expectClose(invs.subarray(b * n * n, (b + 1) * n * n), ref.x, 1e-5, 1e-6, `inv n ${n}`);
+        expectClose(xs.subarray(b * n * 3, (b + 1) * n * 3), refSolve(ab, Float64Array.from(bv), n, 3).x, 1e-5, 1e-6, `solve n ${n}`);
+      }
+      // Cholesky of A A^T / n + I, against L L^T = A in float64; upper gives L^T.
+      const S = cc.add(cc.div(cc.matmul(r, r, { transB: true }), n), cc.eye(n));
+      const s = Float64Array.from(S.dataSync()), l = Float64Array.from(L.cholesky(S).dataSync());
+      const u = L.cholesky(S, { upper: true }).dataSync();
+      for (let b = 0; b < 2; b++) {
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) {
+            let t = 0;
+            for (let p = 0; p < n; p++) t += l[b * n * n + i * n + p] * l[b * n * n + j * n + p];
+            if (Math.abs(t - s[b * n * n + i * n + j]) > 1e-5 * n) expect.fail(`cholesky n ${n}: (L L^T)[${i}, ${j}] = ${t}, A's ${s[b * n * n + i * n + j]}`);
+            if (j > i && l[b * n * n + i * n + j] !== 0) expect.fail('cholesky: nonzero above the diagonal');
+            expect(u[b * n * n + j * n + i]).to.equal(l[b * n * n + i * n + j]);
+          }
+        }
+      }
+      // Triangular solves, every form, against the general solve of the triangle.
+      for (const upper of [false, true]) {
+        for (const left of [true, false]) {
+          const T = upper ? cc.triu(A) : cc.tril(A);
+          const rhs = left ? B : cc.transpose(B, 0, 1);
+          const got = L.solveTriangular(T, rhs, { upper, left }).dataSync();
+          const want = left ? L.solve(T, B) : L.solve(T, rhs, { left: false });
+          expectClose(got, want.dataSync(), 1e-5, 1e-6, `solveTriangular n ${n} upper ${upper} left ${left}`);
+        }
+      }
+      void v;
+    }
+    // Gradients through the native kernels (forward and the backward's products and solves).
+    const o = { samples: 10 };
+    const well = (a: cc.Tensor) => cc.add(a, cc.mul(cc.eye(16), 4));
+    tapeCheck('det 16', [{ shape: [16, 16] }], ([a]) => L.det(cc.div(well(a), 4)), o);
+    tapeCheck('inv 16', [{ shape: [16, 16] }], ([a]) => L.inv(well(a)), o);
+    tapeCheck('solve 16', [{ shape: [16, 16] }, { shape: [16, 2] }], ([a, b]) => L.solve(well(a), b), o);
+    tapeCheck('cholesky 16', [{ shape: [16, 16] }], ([a]) => L.cholesky(cc.add(cc.div(cc.matmul(a, a, { transB: true }), 16), cc.eye(16))), o);
+    tapeCheck('solveTriangular 16', [{ shape: [16, 16] }, { shape: [16, 3] }], ([a, b]) => L.solveTriangular(well(a), b, { upper: true }), o);
+    // A zero column makes pivot 6 exactly zero; a negative diagonal entry, minor 8 not positive-definite.
+    const zeroColumn = cc.mul(cc.add(randomTensor([20, 20], 3).t, cc.mul(cc.eye(20), 3)), cc.tensor(Float32Array.from({ length: 20 }, (_, j) => (j === 5 ? 0 : 1))));
+    expectError(() => L.inv(zeroColumn), 'E_RANGE', /diagonal element 6 is zero/);
+    expect(L.det(zeroColumn).item()).to.equal(0);
+    const notPd = cc.diag(cc.tensor(Float32Array.from({ length: 20 }, (_, j) => (j === 7 ? -1 : 2))));
+    expectError(() => L.cholesky(notPd), 'E_RANGE', /leading minor of order 8/);
+  });
+
+  it('the native float64 kernels check their arguments (typed errors, no write out of bounds)', () => {
+    const n16 = new Float64Array(256), perm = new Int32Array(16);
+    expectError(() => native.luFactorF64(new Float64Array(255), 16, perm), 'E_ARG', /at least 256/);
+    expectError(() => native.luFactorF64(n16, 16, new Int32Array(15)), 'E_ARG', /perm/);
+    expectError(() => native.luFactorF64(new Float32Array(256) as never, 16, perm), 'E_ARG', /Float64Array/);
+    expectError(() => native.luFactorF64(n16, -1, perm), 'E_ARG');
+    expectError(() => native.luSolveF64(n16, Int32Array.from({ length: 16 }, () => 16), n16.slice(0, 32), new Float64Array(32), 16, 2), 'E_ARG', /perm/);
+    expectError(() => native.luSolveF64(n16, perm, n16, n16, 16, 16), 'E_ARG', /share memory/);
+    expectError(() => native.triangularSolveF64(n16, n16.subarray(0, 16), 16, 1, true, false, false), 'E_ARG', /share memory/);
+    expectError(() => native.choleskyF64(n16, n16.subarray(8), 16), 'E_ARG');
+    expectError(() => native.matmulF64(n16, n16, new Float64Array(10), 16, 16, 16, false, false), 'E_ARG', /`c`/);
+    expectError(() => native.matmulF64(n16, n16, n16, 16, 16, 16, false, true), 'E_ARG', /share memory/);
   });
 
   it('det: the gradient at a singular matrix is the cofactor matrix', () => {

@@ -120,6 +120,12 @@ Napi::Value ClampBackward(const Napi::CallbackInfo& info);  // (dy, x, min, max)
 Napi::Value Matmul(const Napi::CallbackInfo& info);         // (a, b, transA, transB), a and b >= 2-D
 Napi::Value Bincount(const Napi::CallbackInfo& info);       // (x, minlength): [counts, length], CPU only
 Napi::Value Unique(const Napi::CallbackInfo& info);         // (x, withInverse): [values, counts, inverse | null, length], CPU only
+// linalg_api.cc: lib/linalg.ts's float64 kernels on typed arrays, run on this thread
+Napi::Value LuFactorF64(const Napi::CallbackInfo& info);         // (a, n, perm): [sign, zeroAt]
+Napi::Value LuSolveF64(const Napi::CallbackInfo& info);          // (lu, perm, b, x, n, k)
+Napi::Value TriangularSolveF64(const Napi::CallbackInfo& info);  // (a, x, n, k, upper, unit, trans)
+Napi::Value CholeskyF64(const Napi::CallbackInfo& info);         // (a, l, n): failed minor or 0
+Napi::Value MatmulF64(const Napi::CallbackInfo& info);           // (a, b, c, m, k, n, ta, tb)
 Napi::Value Split(const Napi::CallbackInfo& info);          // (x, axis, sizes, dropAxis): handles of the pieces
 Napi::Value Permute(const Napi::CallbackInfo& info);        // (x, perm, reversed?): axes of y read backwards, a bit each
 Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)

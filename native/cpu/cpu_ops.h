@@ -14,6 +14,27 @@ namespace cpu {
 
 #include "ops/tensor_ops.inc"  // the declarations, with what each computes
 
+// linalg_f64.cc: lib/linalg.ts's float64 kernels on host memory, one row-major matrix a call,
+// run on the calling thread (the same bits as its JavaScript loops).
+// LU with partial pivoting of a [n, n] in place (PA = LU, L's unit diagonal not stored); perm[i]
+// is the row of A at row i. sign: the permutation's; zero_at: the first zero pivot (-1: none).
+struct LuInfo {
+  int32_t sign;
+  int64_t zero_at;
+};
+LuInfo lu_factor_f64(double* a, int64_t n, int32_t* perm);
+// x [n, k] = A^-1 b from A's LU.
+void lu_solve_f64(const double* lu, const int32_t* perm, const double* b, double* x, int64_t n, int64_t k);
+// x [n, k] := op(A)^-1 x for a triangular A [n, n] (upper or lower; op(A) = A^T when trans),
+// reading only its triangle (not its diagonal when unit).
+void triangular_solve_f64(const double* a, double* x, int64_t n, int64_t k, bool upper, bool unit, bool trans);
+// L [n, n] (zeros above the diagonal) with L L^T = A from A's lower triangle; 0, or the order
+// (1-based) of the first leading minor that is not positive-definite (l then partly written).
+int64_t cholesky_f64(const double* a, double* l, int64_t n);
+// c [m, n] = op(a) op(b), op(a) [m, k] (a^T when ta), op(b) [k, n] (b^T when tb). A zero in
+// op(a) adds nothing, not even 0 * inf.
+void matmul_f64(const double* a, const double* b, double* c, int64_t m, int64_t k, int64_t n, bool ta, bool tb);
+
 // CPU only (random.cc; lib/ copies the result to another device): int32 y[i] = low + an integer
 // uniform in [0, range) from 64 bits of draw i (two lanes of block first_block + i / 2); and a
 // uniform random permutation of 0 .. n - 1 (n = y's size) by Fisher-Yates, place i = n - 1 .. 1

@@ -1,0 +1,106 @@
+// The entry points of lib/linalg.ts's float64 kernels (cpu/linalg_f64.cc): plain typed arrays of
+// host memory, no tensors and no queue; each call runs on this thread and returns when done.
+// Arguments are checked (types, lengths, overlaps), so a wrong call is an error, never a write
+// out of bounds.
+#include <cstdint>
+
+#include "api/api.h"
+#include "cpu/cpu_ops.h"
+
+namespace convnet {
+namespace api {
+namespace {
+
+// Argument i as a typed array of type T holding at least `need` elements.
+template <typename Array>
+Array array_arg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, int64_t need, const char* op,
+                const char* name) {
+  CONVNET_CHECK(info.Length() > i && info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == type,
+                "E_ARG", op, ": expected `", name, "` as a ", type == napi_float64_array ? "Float64Array" : "Int32Array");
+  Array a = info[i].As<Array>();
+  CONVNET_CHECK(static_cast<int64_t>(a.ElementLength()) >= need, "E_ARG", op, ": `", name, "` holds ",
+                a.ElementLength(), " elements, expected at least ", need);
+  return a;
+}
+
+Napi::Float64Array f64_arg(const Napi::CallbackInfo& info, size_t i, int64_t need, const char* op, const char* name) {
+  return array_arg<Napi::Float64Array>(info, i, napi_float64_array, need, op, name);
+}
+
+// A matrix size: an integer in [0, 2^20] (so that products of two fit comfortably in int64).
+int64_t size_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+  const int64_t v = int_arg(info, i, op, name);
+  CONVNET_CHECK(v >= 0 && v <= (1 << 20), "E_ARG", op, ": expected `", name, "` in [0, 2^20], got ", v);
+  return v;
+}
+
+// Whether [a, a + na) and [b, b + nb) (elements of 8 bytes) share memory.
+bool overlap(const double* a, int64_t na, const double* b, int64_t nb) { return a < b + nb && b < a + na; }
+
+}  // namespace
+
+// (a, n, perm): [sign, zeroAt]; a [n, n] becomes its LU in place, perm [n] the row order.
+Napi::Value LuFactorF64(const Napi::CallbackInfo& info) {
+  const char* op = "luFactorF64";
+  const int64_t n = size_arg(info, 1, op, "n");
+  CONVNET_CHECK(n * n <= INT32_MAX, "E_ARG", op, ": n = ", n, " is too large");
+  Napi::Float64Array a = f64_arg(info, 0, n * n, op, "a");
+  Napi::Int32Array perm = array_arg<Napi::Int32Array>(info, 2, napi_int32_array, n, op, "perm");
+  const cpu::LuInfo r = cpu::lu_factor_f64(a.Data(), n, perm.Data());
+  Napi::Array result = Napi::Array::New(info.Env(), 2);
+  result.Set(0u, Napi::Number::New(info.Env(), r.sign));
+  result.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(r.zero_at)));
+  return result;
+}
+
+// (lu, perm, b, x, n, k): x [n, k] = A^-1 b from luFactorF64's lu and perm.
+Napi::Value LuSolveF64(const Napi::CallbackInfo& info) {
+  const char* op = "luSolveF64";
+  const int64_t n = size_arg(info, 4, op, "n"), k = size_arg(info, 5, op, "k");
+  Napi::Float64Array lu = f64_arg(info, 0, n * n, op, "lu");
+  Napi::Int32Array perm = array_arg<Napi::Int32Array>(info, 1, napi_int32_array, n, op, "perm");
+  Napi::Float64Array b = f64_arg(info, 2, n * k, op, "b"), x = f64_arg(info, 3, n * k, op, "x");
+  for (int64_t i = 0; i < n; ++i) {
+    CONVNET_CHECK(perm.Data()[i] >= 0 && perm.Data()[i] < n, "E_ARG", op, ": perm[", i, "] = ", perm.Data()[i], " is not a row");
+  }
+  CONVNET_CHECK(!overlap(x.Data(), n * k, b.Data(), n * k) && !overlap(x.Data(), n * k, lu.Data(), n * n), "E_ARG", op,
+                ": `x` must not share memory with `b` or `lu`");
+  cpu::lu_solve_f64(lu.Data(), perm.Data(), b.Data(), x.Data(), n, k);
+  return info.Env().Undefined();
+}
+
+// (a, x, n, k, upper, unit, trans): x [n, k] := op(A)^-1 x, A [n, n] triangular.
+Napi::Value TriangularSolveF64(const Napi::CallbackInfo& info) {
+  const char* op = "triangularSolveF64";
+  const int64_t n = size_arg(info, 2, op, "n"), k = size_arg(info, 3, op, "k");
+  Napi::Float64Array a = f64_arg(info, 0, n * n, op, "a"), x = f64_arg(info, 1, n * k, op, "x");
+  const bool upper = bool_arg(info, 4, op, "upper"), unit = bool_arg(info, 5, op, "unit"), trans = bool_arg(info, 6, op, "trans");
+  CONVNET_CHECK(!overlap(x.Data(), n * k, a.Data(), n * n), "E_ARG", op, ": `x` must not share memory with `a`");
+  cpu::triangular_solve_f64(a.Data(), x.Data(), n, k, upper, unit, trans);
+  return info.Env().Undefined();
+}
+
+// (a, l, n): 0 or the order of the first leading minor that is not positive-definite; l [n, n]
+// the Cholesky factor of a's lower triangle.
+Napi::Value CholeskyF64(const Napi::CallbackInfo& info) {
+  const char* op = "choleskyF64";
+  const int64_t n = size_arg(info, 2, op, "n");
+  Napi::Float64Array a = f64_arg(info, 0, n * n, op, "a"), l = f64_arg(info, 1, n * n, op, "l");
+  CONVNET_CHECK(!overlap(a.Data(), n * n, l.Data(), n * n), "E_ARG", op, ": `l` must not share memory with `a`");
+  return Napi::Number::New(info.Env(), static_cast<double>(cpu::cholesky_f64(a.Data(), l.Data(), n)));
+}
+
+// (a, b, c, m, k, n, ta, tb): c [m, n] = op(a) op(b).
+Napi::Value MatmulF64(const Napi::CallbackInfo& info) {
+  const char* op = "matmulF64";
+  const int64_t m = size_arg(info, 3, op, "m"), k = size_arg(info, 4, op, "k"), n = size_arg(info, 5, op, "n");
+  Napi::Float64Array a = f64_arg(info, 0, m * k, op, "a"), b = f64_arg(info, 1, k * n, op, "b"), c = f64_arg(info, 2, m * n, op, "c");
+  const bool ta = bool_arg(info, 6, op, "ta"), tb = bool_arg(info, 7, op, "tb");
+  CONVNET_CHECK(!overlap(c.Data(), m * n, a.Data(), m * k) && !overlap(c.Data(), m * n, b.Data(), k * n), "E_ARG", op,
+                ": `c` must not share memory with `a` or `b`");
+  cpu::matmul_f64(a.Data(), b.Data(), c.Data(), m, k, n, ta, tb);
+  return info.Env().Undefined();
+}
+
+}  // namespace api
+}  // namespace convnet
