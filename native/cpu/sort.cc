@@ -3,14 +3,14 @@
 // And select_kth: the position of one order statistic per row (kthvalue, median, nanmedian).
 //
 // Every element becomes one uint64 key, (order key << 32) | position, where the order key is a
-// uint32 that compares as the values do (sort_key below); ascending uint64 order is then the
+// uint32 that compares as the values do (sort_keys.h); ascending uint64 order is then the
 // exact order wanted: NaN counts as the largest (last ascending, first descending, as PyTorch),
 // -0 equals +0, and equal values keep their positions' order (a stable sort's, lower index
 // first), in both directions. The keys are distinct, so the result is unique and the same for
 // any thread count. Per row: a heap of the k best for a small k (k <= n / 16; a contiguous
 // row skips the blocks of 16 that cannot beat the heap's worst value), else nth_element
-// then a sort of the k first (O(n + k log k)); a whole sort when k == n. Rows are split across
-// the thread pool.
+// then a sort of the k first (O(n + k log k)); a radix sort of the whole row when it is long and
+// k at least a quarter of it (Note [radix sort]). Rows are split across the thread pool.
 #include <algorithm>
 #include <cstring>
 #include <memory>
@@ -195,11 +195,13 @@ void select_loop(const T* px, int64_t outer, int64_t len, int64_t inner, SelectK
 
 }  // namespace
 
-// Note [radix sort]: the keys' order key (their top 32 bits) in three LSD passes of 11, 11 and
-// 10 bits. Each pass is stable and the keys start in position order (the low 32 bits), so this
-// gives exactly std::sort's order of the whole uint64 keys; a pass whose digit is the same for
-// every key (the top bits of small integers) is skipped. A row of 2^20 floats took 63 ms by
-// std::sort at one thread (PyTorch 95), xx ms this way; rows of 4096: xx against 39 ms.
+// Note [radix sort]: the keys' order key (their top 32 bits) in four LSD passes of a byte each.
+// Each pass is stable and the keys start in position order (the low 32 bits), so this gives
+// exactly std::sort's order of the whole uint64 keys; a pass whose byte is the same for every
+// key (the top bytes of small integers) is skipped. At 2 threads (bench/JOURNAL.md, session 66):
+// 2^20 ints 63 ms by std::sort, 10 this way (PyTorch 68); rows of [512, 4096] 39 -> 7 (PyTorch
+// 68-77). Digits of 11 bits took twice as long as bytes: 2048 buckets being written at once are
+// more cache lines than L1 holds.
 constexpr int kRadixBits = 8, kRadixBuckets = 1 << kRadixBits;
 constexpr int kRadixDigits = (32 + kRadixBits - 1) / kRadixBits;
 
