@@ -71,6 +71,8 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['kthvalue rows k=100', ({ m }) => cc.kthvalue(m, 100, 1), 'torch.kthvalue(m, 100, 1)'],
   ['mode rows of int-ish', ({ mi }) => cc.mode(mi, 1), 'torch.mode(mi, 1)'],
   ['unique of 1M ints', ({ ui }) => cc.unique(ui), 'torch.unique(ui)'],
+  ['sort of 1M ints', ({ ui }) => cc.sort(ui), 'torch.sort(ui)'],
+  ['sort rows [512,4096]', ({ m }) => cc.sort(m, { dim: 1 }), 'torch.sort(m, 1)'],
   ['bincount 1M', ({ bi }) => cc.bincount(bi as cc.Tensor<'int32'>), 'torch.bincount(bi)'],
   ['histc 100 bins', ({ m }) => cc.histc(m, { bins: 100, min: -3, max: 3 }), 'torch.histc(m, 100, -3, 3)'],
   ['scatter dim1', ({ m, ix }) => cc.scatter(m, 1, ix as cc.Tensor<'int32'>, m), 'm.scatter(1, ix, m)'],

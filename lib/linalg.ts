@@ -8,7 +8,8 @@
  * pays a round trip and waits for its queue), factorised with standard algorithms (LU with
  * partial pivoting, Cholesky, Householder QR, cyclic Jacobi for eigh, one-sided Jacobi for the
  * SVD), and the results come back as float32 tensors on the input's device. They are meant for
- * matrices up to a few hundred rows (the cost is cubic, in JavaScript). Their gradients are
+ * matrices up to a few hundred rows (the cost is cubic; LU, the triangular solves, Cholesky and
+ * the float64 products run in C++ for matrices 16 wide or more, the rest in JavaScript). Their gradients are
  * PyTorch's formulas, computed on the host in float64 from the factors kept by the forward;
  * the composite functions (norms, cond, matrixPower, multiDot, vecdot) are differentiable
  * through the tape as their parts are. Higher-order gradients are not supported.
@@ -76,9 +77,10 @@ const batchNote = (count: number, b: number): string => (count > 1 ? `(Batch ele
 
 // ---- dense float64 kernels (row-major) ------------------------------------------------------
 //
-// Matrices NATIVE_MIN wide or more go to the addon's copies of these loops (native/cpu/linalg_f64.cc:
-// the same arithmetic in the same order, so the same bits, vectorised): det of [64, 64, 64] took
-// 9.4 ms here. Below that a native call costs more than the loop.
+// Matrices NATIVE_MIN wide or more (products of NATIVE_MIN^3 multiply-adds or more) go to the
+// addon's copies of these loops (native/cpu/linalg_f64.cc: the same arithmetic in the same order,
+// so the same bits, vectorised): det of [64, 64, 64] took 9.4 ms here. Below that a native call
+// costs more than the loop.
 const NATIVE_MIN = 16;
 
 /** a [m, k] (or its transpose) times b [k, n] (or its transpose). */

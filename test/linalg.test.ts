@@ -219,7 +219,7 @@ describe('linalg', () => {
     };
     const eye = (n: number) => Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
     for (const n of [16, 17, 40]) {
-      const { t: r, v } = randomTensor([2, n, n], n);
+      const { t: r } = randomTensor([2, n, n], n);
       const A = cc.add(r, cc.mul(cc.eye(n), 3));            // well conditioned
       const a = Float64Array.from(A.dataSync());
       const { t: B, v: bv } = randomTensor([n, 3], n + 1);
@@ -258,7 +258,6 @@ describe('linalg', () => {
           expectClose(got, want.dataSync(), 1e-5, 1e-6, `solveTriangular n ${n} upper ${upper} left ${left}`);
         }
       }
-      void v;
     }
     // Gradients through the native kernels (forward and the backward's products and solves).
     const o = { samples: 10 };

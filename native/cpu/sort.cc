@@ -206,6 +206,7 @@ constexpr int kRadixBits = 8, kRadixBuckets = 1 << kRadixBits;
 constexpr int kRadixDigits = (32 + kRadixBits - 1) / kRadixBits;
 
 uint64_t* radix_sort(uint64_t* keys, uint64_t* scratch, int64_t n) {
+  if (n < 2) return keys;  // (the skip test below reads keys[0])
   // One pass over the keys counts every digit (uint32: a row holds under 2^32 entries).
   std::vector<uint32_t> counts(kRadixDigits * kRadixBuckets, 0);
   uint32_t* count = counts.data();

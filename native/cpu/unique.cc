@@ -8,7 +8,6 @@
 #include <cstdint>
 #include <memory>
 #include <type_traits>
-#include <vector>
 
 #include "cpu/cpu_ops.h"
 #include "cpu/sort_keys.h"
@@ -18,7 +17,7 @@ namespace cpu {
 namespace {
 
 template <typename T>
-void unique_loop(const T* x, int64_t n, int32_t* inverse, Tensor* values, Tensor* counts, DType dtype) {
+void unique_loop(const T* x, int64_t n, int32_t* inverse, Tensor* values, Tensor* counts) {
   std::unique_ptr<uint64_t[]> keys(new uint64_t[static_cast<size_t>(n)]), scratch(new uint64_t[static_cast<size_t>(n)]);
   for (int64_t i = 0; i < n; ++i) keys[i] = (static_cast<uint64_t>(order_key(x[i])) << 32) | static_cast<uint64_t>(i);
   const uint64_t* sorted = radix_sort(keys.get(), scratch.get(), n);
@@ -30,10 +29,11 @@ void unique_loop(const T* x, int64_t n, int32_t* inverse, Tensor* values, Tensor
   };
   int64_t groups = 0;
   for (int64_t i = 0; i < n; ++i) groups += starts_group(i);
-  *values = Tensor::empty(Shape{groups}, dtype, Device::CPU);
+  constexpr bool kFloat = std::is_same_v<T, float>;
+  *values = Tensor::empty(Shape{groups}, kFloat ? DType::Float32 : DType::Int32, Device::CPU);
   *counts = Tensor::empty(Shape{groups}, DType::Int32, Device::CPU);
   T* pv = nullptr;
-  if constexpr (std::is_same_v<T, float>) pv = values->f32();
+  if constexpr (kFloat) pv = values->f32();
   else pv = values->i32();
   int32_t* pc = counts->i32();
   int64_t g = -1;
@@ -52,8 +52,8 @@ void unique_loop(const T* x, int64_t n, int32_t* inverse, Tensor* values, Tensor
 
 void unique(const Tensor& x, const Tensor* inverse, Tensor* values, Tensor* counts) {
   int32_t* inv = inverse ? inverse->i32() : nullptr;
-  if (x.dtype == DType::Int32) unique_loop(x.i32(), x.numel(), inv, values, counts, x.dtype);
-  else unique_loop(x.f32(), x.numel(), inv, values, counts, x.dtype);
+  if (x.dtype == DType::Int32) unique_loop(x.i32(), x.numel(), inv, values, counts);
+  else unique_loop(x.f32(), x.numel(), inv, values, counts);
 }
 
 }  // namespace cpu
