@@ -4,12 +4,14 @@
  * `pinv`, `matrixRank`, `lstsq`, `matrixNorm`, `vectorNorm`, `norm`, `cond`, `matrixPower`,
  * `multiDot`, `vecdot` and `cross`. Each works on the last two axes, batched over the others.
  *
- * The factorisations run on the host in float64: the float32 input is read back (a GPU input
- * pays a round trip and waits for its queue), factorised with standard algorithms (LU with
- * partial pivoting, Cholesky, Householder QR, cyclic Jacobi for eigh, one-sided Jacobi for the
- * SVD), and the results come back as float32 tensors on the input's device. They are meant for
- * matrices up to a few hundred rows (the cost is cubic; LU, the triangular solves, Cholesky and
- * the float64 products run in C++ for matrices 16 wide or more, the rest in JavaScript). Their gradients are
+ * The factorisations run on the host in float64 with standard algorithms (LU with partial
+ * pivoting, Cholesky, Householder QR, cyclic Jacobi for eigh, one-sided Jacobi for the SVD), and
+ * the results come back as float32 tensors on the input's device (a GPU input pays a round trip
+ * and waits for its queue). det, inv and cholesky are queued native ops on the whole batch
+ * (native/cpu/linalg_batched.cc: each matrix read into float64 in C++, threads over the batch);
+ * the others read the input back as float64 into JavaScript, where LU, the triangular solves and
+ * the float64 products run in C++ for matrices 16 wide or more and the rest in JavaScript. They
+ * are meant for matrices up to a few hundred rows (the cost is cubic). Their gradients are
  * PyTorch's formulas, computed on the host in float64 from the factors kept by the forward;
  * the composite functions (norms, cond, matrixPower, multiDot, vecdot) are differentiable
  * through the tape as their parts are. Higher-order gradients are not supported.
@@ -45,17 +47,34 @@ interface Mats {
   data: Float64Array;
 }
 
-/** x read back as float64 matrices [count][m][n] (x: float32, rank >= 2; square when asked). */
-function readMats(op: string, name: string, x: unknown, square = false): Mats {
+type MatsInfo = Omit<Mats, 'data'>;
+
+/** x checked: float32, rank >= 2, square when asked. */
+function checkMats(op: string, name: string, x: unknown, square = false): MatsInfo {
   const t = checkTensor(op, name, x);
   if (t.dtype !== 'float32') fail('E_DTYPE', `${op}: expected \`${name}\` of dtype float32, got ${t.dtype} (linalg works on floating-point matrices, as PyTorch's)`);
   if (t.rank < 2) fail('E_SHAPE', `${op}: \`${name}\` must have at least 2 dimensions (a matrix or a batch of them), got ${shapeStr(t.shape)}`);
   const m = t.shape[t.rank - 2], n = t.shape[t.rank - 1];
   if (square && m !== n) fail('E_SHAPE', `${op}: \`${name}\` must be batches of square matrices, but they are ${m} by ${n} matrices`);
-  checkHostBytes(op, t.size * 8 * 4, `the float64 copies of ${shapeStr(t.shape)}`);
   const batch = t.shape.slice(0, -2);
   const count = batch.reduce((a, b) => a * b, 1);
-  return { t: t as F32, batch, m, n, count, data: Float64Array.from(t.dataSync()) };
+  return { t: t as F32, batch, m, n, count };
+}
+
+/** x read back as float64 matrices [count][m][n] (x: float32, rank >= 2; square when asked). */
+function readMats(op: string, name: string, x: unknown, square = false): Mats {
+  const s = checkMats(op, name, x, square);
+  checkHostBytes(op, s.t.size * 8 * 4, `the float64 copies of ${shapeStr(s.t.shape)}`);
+  return { ...s, data: Float64Array.from(s.t.dataSync()) };
+}
+
+/**
+ * fn(x) for x on the CPU; for x elsewhere, fn of x's CPU copy moved back to x's device (the
+ * batched native kernels take host memory). Gradients flow through both copies.
+ */
+function onHost(x: F32, fn: (host: F32) => F32): F32 {
+  if (x.device === 'cpu') return fn(x);
+  return tidy(() => fn(x.to('cpu')).to(x.device));
 }
 
 /** A float32 tensor of `shape` on `device` from float64 values. */
@@ -206,25 +225,6 @@ function solveUpper(r: Float64Array, stride: number, b: Float64Array, n: number,
     for (let j = 0; j < k; j++) x[i * k + j] /= d;
   }
   return x;
-}
-
-/** Cholesky of the lower triangle of a: L, or the order (1-based) of the first minor that is not positive-definite. */
-function choleskyFactor(a: Float64Array, n: number): { l: Float64Array; failedMinor: number } {
-  const l = new Float64Array(n * n);
-  if (n >= NATIVE_MIN) return { l, failedMinor: native.choleskyF64(a, l, n) };
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j];
-    for (let p = 0; p < j; p++) d -= l[j * n + p] * l[j * n + p];
-    if (!(d > 0) || !Number.isFinite(d)) return { l, failedMinor: j + 1 };
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j];
-      for (let p = 0; p < j; p++) s -= l[i * n + p] * l[j * n + p];
-      l[i * n + j] = s / ljj;
-    }
-  }
-  return { l, failedMinor: 0 };
 }
 
 /**
@@ -517,20 +517,19 @@ function cofactor(a: Float64Array, n: number): Float64Array {
  */
 export function det(A: Tensor): F32 {
   const op = 'linalg.det';
-  const { t, batch, n, count, data } = readMats(op, 'A', A, true);
-  const out = new Float64Array(count);
-  for (let b = 0; b < count; b++) out[b] = luDet(luFactor(data.subarray(b * n * n, (b + 1) * n * n), n), n);
-  const device = t.device;
-  return record(op, make(out, batch, device), [t], (dy) => {
+  const { t, batch, n, count } = checkMats(op, 'A', A, true);
+  // The LUs in C++, threads over the batch (native/cpu/linalg_batched.cc).
+  return onHost(t, (x) => record(op, new Tensor<'float32'>(native.detBatched(x.handle(op)), batch, 'float32'), [x], (dy, [xs]) => {
     const g = readGrad(dy);
+    const data = Float64Array.from(xs.dataSync());
     const gA = new Float64Array(count * n * n);
     for (let b = 0; b < count; b++) {
       if (g[b] === 0) continue;
       const c = cofactor(data.subarray(b * n * n, (b + 1) * n * n), n);
       for (let i = 0; i < n * n; i++) gA[b * n * n + i] = g[b] * c[i];
     }
-    return [make(gA, t.shape, device)];
-  });
+    return [make(gA, xs.shape, 'cpu')];
+  }, [x]));
 }
 
 /** sign and log|det| of each square matrix. */
@@ -577,33 +576,35 @@ function singular(op: string, what: string, count: number, b: number, at: number
   return fail('E_RANGE', `${op}: ${batchNote(count, b)}The diagonal element ${at + 1} is zero, the ${what} could not be completed because the input matrix is singular.`);
 }
 
-/** inv for cond: singular matrices give Infinity instead of an error. */
-function invHost(op: string, data: Float64Array, n: number, count: number, throwOnSingular: boolean): Float64Array {
-  const out = new Float64Array(count * n * n);
-  for (let b = 0; b < count; b++) {
-    const f = luFactor(data.subarray(b * n * n, (b + 1) * n * n), n);
-    if (f.zeroAt >= 0) {
-      if (throwOnSingular) singular(op, 'inversion', count, b, f.zeroAt);
-      out.fill(Infinity, b * n * n, (b + 1) * n * n);
-      continue;
+/**
+ * The inverses of A's matrices (checked square), recorded: LU in C++, threads over the batch
+ * (native/cpu/linalg_batched.cc). A singular matrix is an E_RANGE error, or (for cond) gives
+ * Infinity in every entry when `throwOnSingular` is false. Gradient: -A^-T g A^-T.
+ */
+function invRecorded(op: string, A: MatsInfo, throwOnSingular: boolean): F32 {
+  const { t, batch, n, count } = A;
+  return onHost(t, (x) => {
+    const [yh, zh] = native.invBatched(x.handle(op));
+    const y = new Tensor<'float32'>(yh, x.shape, 'float32');
+    const zeroAt = new Tensor<'int32'>(zh, batch, 'int32');
+    const z = zeroAt.dataSync();
+    zeroAt.dispose();
+    const b = throwOnSingular ? z.findIndex((v) => v >= 0) : -1;
+    if (b >= 0) {
+      y.dispose();
+      singular(op, 'inversion', count, b, z[b]);
     }
-    out.set(luSolve(f, identity(n), n, n), b * n * n);
-  }
-  return out;
-}
-
-function recordInv(op: string, t: F32, batch: number[], n: number, count: number, inv: Float64Array): F32 {
-  const device = t.device;
-  return record(op, make(inv, [...batch, n, n], device), [t], (dy) => {
-    const g = readGrad(dy);
-    const gA = new Float64Array(count * n * n);
-    for (let b = 0; b < count; b++) {
-      const X = inv.subarray(b * n * n, (b + 1) * n * n), G = g.subarray(b * n * n, (b + 1) * n * n);
-      // -X^T G X^T
-      const r = mm(mm(X, G, n, n, n, true, false), X, n, n, n, false, true);
-      for (let i = 0; i < n * n; i++) gA[b * n * n + i] = -r[i];
-    }
-    return [make(gA, t.shape, device)];
+    return record(op, y, [x], (dy, [ys]) => {
+      const g = readGrad(dy), inv = Float64Array.from(ys.dataSync());
+      const gA = new Float64Array(count * n * n);
+      for (let b = 0; b < count; b++) {
+        const X = inv.subarray(b * n * n, (b + 1) * n * n), G = g.subarray(b * n * n, (b + 1) * n * n);
+        // -X^T G X^T
+        const r = mm(mm(X, G, n, n, n, true, false), X, n, n, n, false, true);
+        for (let i = 0; i < n * n; i++) gA[b * n * n + i] = -r[i];
+      }
+      return [make(gA, ys.shape, 'cpu')];
+    }, [y]);
   });
 }
 
@@ -615,8 +616,7 @@ function recordInv(op: string, t: F32, batch: number[], n: number, count: number
  */
 export function inv(A: Tensor): F32 {
   const op = 'linalg.inv';
-  const { t, batch, n, count, data } = readMats(op, 'A', A, true);
-  return recordInv(op, t, batch, n, count, invHost(op, data, n, count, true));
+  return invRecorded(op, checkMats(op, 'A', A, true), true);
 }
 
 /** torch.inverse: `inv`. */
@@ -867,39 +867,43 @@ export function cholesky(A: Tensor, options: CholeskyOptions = {}): F32 {
   const op = 'linalg.cholesky';
   const o = checkOptions<CholeskyOptions>(op, options, ['upper']);
   const upper = checkBool(op, 'upper', o.upper ?? false);
-  const { t, n, count, data } = readMats(op, 'A', A, true);
-  const ls = new Float64Array(count * n * n);
-  for (let b = 0; b < count; b++) {
-    // (choleskyFactor reads the lower triangle alone: A's own, or the upper one turned over)
-    const lowerOf = upper ? symmetricFrom(data, b * n * n, n, false) : data.subarray(b * n * n, (b + 1) * n * n);
-    const { l, failedMinor } = choleskyFactor(lowerOf, n);
-    if (failedMinor > 0) {
-      fail('E_RANGE', `${op}: ${batchNote(count, b)}The factorization could not be completed because the input is not positive-definite (the leading minor of order ${failedMinor} is not positive-definite).`);
+  const { t, batch, n, count } = checkMats(op, 'A', A, true);
+  return onHost(t, (x) => {
+    // The factors in C++, threads over the batch (native/cpu/linalg_batched.cc).
+    const [yh, fh] = native.choleskyBatched(x.handle(op), upper);
+    const y = new Tensor<'float32'>(yh, x.shape, 'float32');
+    const failed = new Tensor<'int32'>(fh, batch, 'int32');
+    const minors = failed.dataSync();
+    failed.dispose();
+    const b = minors.findIndex((v) => v > 0);
+    if (b >= 0) {
+      y.dispose();
+      fail('E_RANGE', `${op}: ${batchNote(count, b)}The factorization could not be completed because the input is not positive-definite (the leading minor of order ${minors[b]} is not positive-definite).`);
     }
-    ls.set(l, b * n * n);
-  }
-  const out = upper ? transposeBatch(ls, count, n, n) : ls;
-  const device = t.device;
-  return record(op, make(out, t.shape, device), [t], (dy) => {
-    let g = readGrad(dy);
-    if (upper) g = transposeBatch(g, count, n, n);
-    const gA = new Float64Array(count * n * n);
-    for (let b = 0; b < count; b++) {
-      const L = ls.subarray(b * n * n, (b + 1) * n * n);
-      const P = mm(L, g.subarray(b * n * n, (b + 1) * n * n), n, n, n, true, false);
-      const phi = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) {
-        for (let j = 0; j < i; j++) {
-          phi[i * n + j] = 0.5 * P[i * n + j];
-          phi[j * n + i] = 0.5 * P[i * n + j];
-        }
-        phi[i * n + i] = 0.5 * P[i * n + i];
+    return record(op, y, [x], (dy, [ys]) => {
+      let g: Float64Array = readGrad(dy), ls: Float64Array = Float64Array.from(ys.dataSync());
+      if (upper) {
+        g = transposeBatch(g, count, n, n);
+        ls = transposeBatch(ls, count, n, n);
       }
-      const x1 = solveLowerT(L, phi, n, n);                       // L^-T Phi
-      const r = solveLowerT(L, transposed(x1, n, n), n, n);      // (X1 L^-1)^T
-      gA.set(transposed(r, n, n), b * n * n);
-    }
-    return [make(gA, t.shape, device)];
+      const gA = new Float64Array(count * n * n);
+      for (let b = 0; b < count; b++) {
+        const L = ls.subarray(b * n * n, (b + 1) * n * n);
+        const P = mm(L, g.subarray(b * n * n, (b + 1) * n * n), n, n, n, true, false);
+        const phi = new Float64Array(n * n);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < i; j++) {
+            phi[i * n + j] = 0.5 * P[i * n + j];
+            phi[j * n + i] = 0.5 * P[i * n + j];
+          }
+          phi[i * n + i] = 0.5 * P[i * n + i];
+        }
+        const x1 = solveLowerT(L, phi, n, n);                       // L^-T Phi
+        const r = solveLowerT(L, transposed(x1, n, n), n, n);      // (X1 L^-1)^T
+        gA.set(transposed(r, n, n), b * n * n);
+      }
+      return [make(gA, ys.shape, 'cpu')];
+    }, [y]);
   });
 }
 
@@ -1482,8 +1486,8 @@ export function cond(A: Tensor, p: MatrixNormOrd | null = null): F32 {
       return ord === 2 ? div(hi, lo) : div(lo, hi);
     });
   }
-  const { batch, n, count, data } = readMats(op, 'A', t, true);
-  return tidy(() => mul(matrixNorm(t, ord), matrixNorm(recordInv(op, t, batch, n, count, invHost(op, data, n, count, false)), ord)));
+  const square = checkMats(op, 'A', t, true);
+  return tidy(() => mul(matrixNorm(t, ord), matrixNorm(invRecorded(op, square, false), ord)));
 }
 
 /**

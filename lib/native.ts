@@ -205,10 +205,14 @@ export interface NativeAddon {
   luSolveF64(lu: Float64Array, perm: Int32Array, b: Float64Array, x: Float64Array, n: number, k: number): void;
   /** x [n, k] := op(A)^-1 x for a triangular A [n, n] (op(A) = A^T when trans). */
   triangularSolveF64(a: Float64Array, x: Float64Array, n: number, k: number, upper: boolean, unit: boolean, trans: boolean): void;
-  /** l [n, n] := the Cholesky factor of a's lower triangle; 0, or the order of the first minor that is not positive-definite. */
-  choleskyF64(a: Float64Array, l: Float64Array, n: number): number;
   /** c [m, n] := op(a) op(b) (op: transposed when ta / tb); zeros in op(a) add nothing. */
   matmulF64(a: Float64Array, b: Float64Array, c: Float64Array, m: number, k: number, n: number, ta: boolean, tb: boolean): void;
+  /** The determinants y [...] of the float32 CPU matrices x [..., n, n] (queued). */
+  detBatched(x: Handle): Handle;
+  /** [inverses, zeroAt]: zeroAt int32 [...] each matrix's first zero pivot, or -1 (its inverse then all Infinity). */
+  invBatched(x: Handle): [Handle, Handle];
+  /** [factors, failedMinor]: L (U = L^T when upper), failedMinor int32 [...] 0 or the first minor not positive-definite. */
+  choleskyBatched(x: Handle, upper: boolean): [Handle, Handle];
   concat(handles: Float64Array, axis: number): Handle;   // the tensors' handles
   slice(x: Handle, begin: readonly number[], size: readonly number[], step: readonly number[]): Handle;
   indexSelect(x: Handle, axis: number, index: Handle): Handle;

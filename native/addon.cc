@@ -84,8 +84,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<LuFactorF64>(env, exports, "luFactorF64");
   add<LuSolveF64>(env, exports, "luSolveF64");
   add<TriangularSolveF64>(env, exports, "triangularSolveF64");
-  add<CholeskyF64>(env, exports, "choleskyF64");
   add<MatmulF64>(env, exports, "matmulF64");
+  add<DetBatched>(env, exports, "detBatched");
+  add<InvBatched>(env, exports, "invBatched");
+  add<CholeskyBatched>(env, exports, "choleskyBatched");
   add_gpu<FillInto>(env, exports, "fillInto");
   add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");
   add_gpu<RandomNormalInto>(env, exports, "randomNormalInto");

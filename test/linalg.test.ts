@@ -88,6 +88,33 @@ function expectOrthonormalColumns(q: cc.Tensor, what: string): void {
   expect(maxDiff(cc.matmul(q, q, { transA: true }), eye), `${what} orthonormal`).to.be.below(2e-6);
 }
 
+// float64 references from the same float32 inputs: Gauss-Jordan with partial pivoting.
+const refSolve = (a: Float64Array, b: Float64Array, n: number, k: number): { x: Float64Array; det: number } => {
+  const m = a.slice(), x = b.slice();
+  let det = 1;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) > Math.abs(m[p * n + c])) p = i;
+    if (p !== c) {
+      det = -det;
+      for (let j = 0; j < n; j++) [m[c * n + j], m[p * n + j]] = [m[p * n + j], m[c * n + j]];
+      for (let j = 0; j < k; j++) [x[c * k + j], x[p * k + j]] = [x[p * k + j], x[c * k + j]];
+    }
+    const d = m[c * n + c];
+    det *= d;
+    for (let j = 0; j < n; j++) m[c * n + j] /= d;
+    for (let j = 0; j < k; j++) x[c * k + j] /= d;
+    for (let i = 0; i < n; i++) {
+      const f = m[i * n + c];
+      if (i === c || f === 0) continue;
+      for (let j = 0; j < n; j++) m[i * n + j] -= f * m[c * n + j];
+      for (let j = 0; j < k; j++) x[i * k + j] -= f * x[c * k + j];
+    }
+  }
+  return { x, det };
+};
+const eye64 = (n: number) => Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
+
 describe('linalg', () => {
   const { cases } = loadFixture<{ cases: Case[] }>('linalg');
 
@@ -192,32 +219,6 @@ describe('linalg', () => {
   });
 
   it('matrices 16 wide or more (the native float64 kernels): values against float64 references, gradients, errors', () => {
-    // float64 references from the same float32 inputs: Gauss-Jordan with partial pivoting.
-    const refSolve = (a: Float64Array, b: Float64Array, n: number, k: number): { x: Float64Array; det: number } => {
-      const m = a.slice(), x = b.slice();
-      let det = 1;
-      for (let c = 0; c < n; c++) {
-        let p = c;
-        for (let i = c + 1; i < n; i++) if (Math.abs(m[i * n + c]) > Math.abs(m[p * n + c])) p = i;
-        if (p !== c) {
-          det = -det;
-          for (let j = 0; j < n; j++) [m[c * n + j], m[p * n + j]] = [m[p * n + j], m[c * n + j]];
-          for (let j = 0; j < k; j++) [x[c * k + j], x[p * k + j]] = [x[p * k + j], x[c * k + j]];
-        }
-        const d = m[c * n + c];
-        det *= d;
-        for (let j = 0; j < n; j++) m[c * n + j] /= d;
-        for (let j = 0; j < k; j++) x[c * k + j] /= d;
-        for (let i = 0; i < n; i++) {
-          const f = m[i * n + c];
-          if (i === c || f === 0) continue;
-          for (let j = 0; j < n; j++) m[i * n + j] -= f * m[c * n + j];
-          for (let j = 0; j < k; j++) x[i * k + j] -= f * x[c * k + j];
-        }
-      }
-      return { x, det };
-    };
-    const eye = (n: number) => Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0));
     for (const n of [16, 17, 40]) {
       const { t: r } = randomTensor([2, n, n], n);
       const A = cc.add(r, cc.mul(cc.eye(n), 3));            // well conditioned
@@ -227,7 +228,7 @@ describe('linalg', () => {
       const logabs = L.slogdet(A).logabsdet.dataSync();
       for (let b = 0; b < 2; b++) {
         const ab = a.subarray(b * n * n, (b + 1) * n * n);
-        const ref = refSolve(ab, eye(n), n, n);
+        const ref = refSolve(ab, eye64(n), n, n);
         expectClose([dets[b]], [ref.det], 1e-5, 0, `det n ${n}`);
         expectClose([logabs[b]], [Math.log(Math.abs(ref.det))], 1e-6, 1e-6, `slogdet n ${n}`);
         expectClose(invs.subarray(b * n * n, (b + 1) * n * n), ref.x, 1e-5, 1e-6, `inv n ${n}`);
@@ -275,6 +276,77 @@ describe('linalg', () => {
     expectError(() => L.cholesky(notPd), 'E_RANGE', /leading minor of order 8/);
   });
 
+  it('det, inv and cholesky of a batch run in C++, threads over the batch: every width, panels, errors by batch element', () => {
+    // A float64 reference Cholesky (dot products, left-looking).
+    const refCholesky = (a: Float64Array, n: number): Float64Array => {
+      const l = new Float64Array(n * n);
+      for (let j = 0; j < n; j++) {
+        for (let i = j; i < n; i++) {
+          let t = a[i * n + j];
+          for (let p = 0; p < j; p++) t -= l[i * n + p] * l[j * n + p];
+          l[i * n + j] = i === j ? Math.sqrt(t) : t / l[j * n + j];
+        }
+      }
+      return l;
+    };
+    // Widths below, at and across the 32 where Cholesky goes in panels of 8 (and not a multiple of 8).
+    for (const n of [1, 3, 8, 31, 32, 33, 47, 64]) {
+      const { t: r } = randomTensor([3, 2, n, n], 100 + n);
+      const A = cc.add(r, cc.mul(cc.eye(n), 3));
+      const S = cc.add(cc.div(cc.matmul(r, r, { transB: true }), n), cc.eye(n));
+      const a = Float64Array.from(A.dataSync()), sv = Float64Array.from(S.dataSync());
+      const dets = L.det(A), invs = L.inv(A).dataSync(), ls = L.cholesky(S).dataSync(), us = L.cholesky(S, { upper: true }).dataSync();
+      expect(dets.shape).to.deep.equal([3, 2]);
+      for (let b = 0; b < 6; b++) {
+        const at = b * n * n;
+        const ref = refSolve(a.subarray(at, at + n * n), eye64(n), n, n);
+        expectClose([dets.dataSync()[b]], [ref.det], 1e-5, 0, `det n ${n}`);
+        expectClose(invs.subarray(at, at + n * n), ref.x, 1e-5, 1e-6, `inv n ${n}`);
+        const lr = refCholesky(sv.subarray(at, at + n * n), n);
+        expectClose(ls.subarray(at, at + n * n), lr, 1e-5, 1e-6, `cholesky n ${n}`);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < n; j++) expect(us[at + j * n + i], `upper n ${n}`).to.equal(ls[at + i * n + j]);
+        }
+      }
+    }
+    // The same bits on one thread as on several.
+    const { t: r } = randomTensor([16, 40, 40], 7);
+    const spd = cc.add(cc.div(cc.matmul(r, r, { transB: true }), 40), cc.eye(40));
+    const run = () => [L.det(r).dataSync(), L.inv(r).dataSync(), L.cholesky(spd).dataSync()].map((v) => Array.from(v));
+    const threads = cc.getNumThreads();
+    cc.setNumThreads(1);
+    const one = run();
+    cc.setNumThreads(Math.max(2, threads));
+    const several = run();
+    cc.setNumThreads(threads);
+    expect(several).to.deep.equal(one);
+    // The first failing matrix of a batch is named, with its minor or pivot: in the first panel,
+    // in a later one, in the last (narrower) one, and a NaN.
+    for (const [minor, n] of [[5, 40], [17, 40], [38, 40], [30, 33]]) {
+      const diag = (bad: boolean) => cc.diag(cc.tensor(Float32Array.from({ length: n }, (_, j) => (bad && j === minor - 1 ? -1 : 2))));
+      const batch = cc.stack([diag(false), diag(false), diag(true), diag(true)]);
+      expectError(() => L.cholesky(batch), 'E_RANGE', new RegExp(`Batch element 2\\).*leading minor of order ${minor} is`));
+      expectError(() => L.cholesky(batch, { upper: true }), 'E_RANGE', new RegExp(`leading minor of order ${minor} is`));
+      expect(Array.from(batch.dataSync().subarray(2 * n * n, 2 * n * n + n * n)).filter((v) => v === -1).length).to.equal(1);
+    }
+    const withNaN = cc.diag(cc.tensor(Float32Array.from({ length: 36 }, (_, j) => (j === 20 ? NaN : 1))));
+    expectError(() => L.cholesky(withNaN), 'E_RANGE', /leading minor of order 21 is/);
+    const singularBatch = cc.stack([cc.eye(3), cc.tensor([[1, 2, 3], [2, 4, 6], [0, 0, 1]])]);
+    expectError(() => L.inv(singularBatch), 'E_RANGE', /Batch element 1\)/);
+    const d = L.det(singularBatch).dataSync();
+    expect(d[0]).to.equal(1);
+    expect(d[1]).to.equal(0);   // (-0: a row swap)
+    // Gradients through the panels.
+    const o = { samples: 8 };
+    tapeCheck('cholesky 33', [{ shape: [33, 33] }], ([x]) => L.cholesky(cc.add(cc.div(cc.matmul(x, x, { transB: true }), 33), cc.eye(33)), { upper: true }), o);
+    tapeCheck('inv 33', [{ shape: [2, 33, 33] }], ([x]) => L.inv(cc.add(x, cc.mul(cc.eye(33), 5))), o);
+    // The native entry points check their arguments.
+    expectError(() => native.detBatched(cc.zeros([3, 3], 'int32').handle('t')), 'E_DTYPE');
+    expectError(() => native.invBatched(cc.zeros([3, 4]).handle('t')), 'E_SHAPE', /square/);
+    expectError(() => native.choleskyBatched(cc.zeros([3]).handle('t'), false), 'E_SHAPE', /square/);
+    expectError(() => native.choleskyBatched(cc.zeros([3, 3]).handle('t'), 1 as never), 'E_ARG');
+  });
+
   it('the native float64 kernels check their arguments (typed errors, no write out of bounds)', () => {
     const n16 = new Float64Array(256), perm = new Int32Array(16);
     expectError(() => native.luFactorF64(new Float64Array(255), 16, perm), 'E_ARG', /at least 256/);
@@ -284,7 +356,6 @@ describe('linalg', () => {
     expectError(() => native.luSolveF64(n16, Int32Array.from({ length: 16 }, () => 16), n16.slice(0, 32), new Float64Array(32), 16, 2), 'E_ARG', /perm/);
     expectError(() => native.luSolveF64(n16, perm, n16, n16, 16, 16), 'E_ARG', /share memory/);
     expectError(() => native.triangularSolveF64(n16, n16.subarray(0, 16), 16, 1, true, false, false), 'E_ARG', /share memory/);
-    expectError(() => native.choleskyF64(n16, n16.subarray(8), 16), 'E_ARG');
     expectError(() => native.matmulF64(n16, n16, new Float64Array(10), 16, 16, 16, false, false), 'E_ARG', /`c`/);
     expectError(() => native.matmulF64(n16, n16, n16, 16, 16, 16, false, true), 'E_ARG', /share memory/);
   });

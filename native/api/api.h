@@ -124,8 +124,10 @@ Napi::Value Unique(const Napi::CallbackInfo& info);         // (x, withInverse):
 Napi::Value LuFactorF64(const Napi::CallbackInfo& info);         // (a, n, perm): [sign, zeroAt]
 Napi::Value LuSolveF64(const Napi::CallbackInfo& info);          // (lu, perm, b, x, n, k)
 Napi::Value TriangularSolveF64(const Napi::CallbackInfo& info);  // (a, x, n, k, upper, unit, trans)
-Napi::Value CholeskyF64(const Napi::CallbackInfo& info);         // (a, l, n): failed minor or 0
 Napi::Value MatmulF64(const Napi::CallbackInfo& info);           // (a, b, c, m, k, n, ta, tb)
+Napi::Value DetBatched(const Napi::CallbackInfo& info);          // (x): y, CPU only
+Napi::Value InvBatched(const Napi::CallbackInfo& info);          // (x): [y, zeroAt], CPU only
+Napi::Value CholeskyBatched(const Napi::CallbackInfo& info);     // (x, upper): [y, failedMinor], CPU only
 Napi::Value Split(const Napi::CallbackInfo& info);          // (x, axis, sizes, dropAxis): handles of the pieces
 Napi::Value Permute(const Napi::CallbackInfo& info);        // (x, perm, reversed?): axes of y read backwards, a bit each
 Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)

@@ -1,10 +1,11 @@
 // The entry points of lib/linalg.ts's float64 kernels (cpu/linalg_f64.cc): plain typed arrays of
 // host memory, no tensors and no queue; each call runs on this thread and returns when done.
 // Arguments are checked (types, lengths, overlaps), so a wrong call is an error, never a write
-// out of bounds.
+// out of bounds. Then the batched ops on float32 tensors (cpu/linalg_batched.cc), queued.
 #include <cstdint>
 
 #include "api/api.h"
+#include "core/queue.h"
 #include "cpu/cpu_ops.h"
 
 namespace convnet {
@@ -32,6 +33,25 @@ int64_t size_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const
   const int64_t v = int_arg(info, i, op, name);
   CONVNET_CHECK(v >= 0 && v <= (1 << 20), "E_ARG", op, ": expected `", name, "` in [0, 2^20], got ", v);
   return v;
+}
+
+// Argument i as a CPU float32 tensor of square matrices [..., n, n]; `batch` gets its leading axes.
+const Tensor& matrices_arg(const Napi::CallbackInfo& info, size_t i, const char* op, Shape* batch) {
+  const Tensor& x = float_tensor_arg(info, i, op, "x");
+  CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": expected x on the CPU");
+  CONVNET_CHECK(x.dim() >= 2 && x.shape[x.dim() - 1] == x.shape[x.dim() - 2], "E_SHAPE", op,
+                ": expected square matrices [..., n, n], got ", shape_str(x.shape));
+  CONVNET_CHECK(x.shape.back() <= (1 << 15), "E_SHAPE", op, ": matrices of ", x.shape.back(), " rows are too large");
+  *batch = Shape(x.shape.begin(), x.shape.end() - 2);
+  return x;
+}
+
+// [a, b]: two outputs as one array.
+Napi::Value pair(Napi::Env env, Tensor a, Tensor b) {
+  Napi::Array result = Napi::Array::New(env, 2);
+  result.Set(0u, wrap_tensor(env, std::move(a)));
+  result.Set(1u, wrap_tensor(env, std::move(b)));
+  return result;
 }
 
 // Whether [a, a + na) and [b, b + nb) (elements of 8 bytes) share memory.
@@ -80,16 +100,6 @@ Napi::Value TriangularSolveF64(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// (a, l, n): 0 or the order of the first leading minor that is not positive-definite; l [n, n]
-// the Cholesky factor of a's lower triangle.
-Napi::Value CholeskyF64(const Napi::CallbackInfo& info) {
-  const char* op = "choleskyF64";
-  const int64_t n = size_arg(info, 2, op, "n");
-  Napi::Float64Array a = f64_arg(info, 0, n * n, op, "a"), l = f64_arg(info, 1, n * n, op, "l");
-  CONVNET_CHECK(!overlap(a.Data(), n * n, l.Data(), n * n), "E_ARG", op, ": `l` must not share memory with `a`");
-  return Napi::Number::New(info.Env(), static_cast<double>(cpu::cholesky_f64(a.Data(), l.Data(), n)));
-}
-
 // (a, b, c, m, k, n, ta, tb): c [m, n] = op(a) op(b).
 Napi::Value MatmulF64(const Napi::CallbackInfo& info) {
   const char* op = "matmulF64";
@@ -100,6 +110,38 @@ Napi::Value MatmulF64(const Napi::CallbackInfo& info) {
                 ": `c` must not share memory with `a` or `b`");
   cpu::matmul_f64(a.Data(), b.Data(), c.Data(), m, k, n, ta, tb);
   return info.Env().Undefined();
+}
+
+// (x): y [...], the determinant of each matrix of x [..., n, n].
+Napi::Value DetBatched(const Napi::CallbackInfo& info) {
+  const char* op = "linalg.det";
+  Shape batch;
+  const Tensor& x = matrices_arg(info, 0, op, &batch);
+  Tensor y = Tensor::empty(batch, DType::Float32, Device::CPU);
+  Queue::cpu().submit(op, x.numel(), [x, y] { cpu::det_batched(x, y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+// (x): [y, zeroAt], y [..., n, n] the inverses, zeroAt int32 [...] each one's first zero pivot or -1.
+Napi::Value InvBatched(const Napi::CallbackInfo& info) {
+  const char* op = "linalg.inv";
+  Shape batch;
+  const Tensor& x = matrices_arg(info, 0, op, &batch);
+  Tensor y = Tensor::empty(x.shape, DType::Float32, Device::CPU), zero_at = Tensor::empty(batch, DType::Int32, Device::CPU);
+  Queue::cpu().submit(op, x.numel(), [x, y, zero_at] { cpu::inv_batched(x, y, zero_at); });
+  return pair(info.Env(), std::move(y), std::move(zero_at));
+}
+
+// (x, upper): [y, failedMinor], y [..., n, n] the Cholesky factors, failedMinor int32 [...] 0 or
+// the order of each one's first leading minor that is not positive-definite.
+Napi::Value CholeskyBatched(const Napi::CallbackInfo& info) {
+  const char* op = "linalg.cholesky";
+  Shape batch;
+  const Tensor& x = matrices_arg(info, 0, op, &batch);
+  const bool upper = bool_arg(info, 1, op, "upper");
+  Tensor y = Tensor::empty(x.shape, DType::Float32, Device::CPU), failed = Tensor::empty(batch, DType::Int32, Device::CPU);
+  Queue::cpu().submit(op, x.numel(), [x, upper, y, failed] { cpu::cholesky_batched(x, upper, y, failed); });
+  return pair(info.Env(), std::move(y), std::move(failed));
 }
 
 }  // namespace api

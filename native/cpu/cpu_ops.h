@@ -35,6 +35,15 @@ int64_t cholesky_f64(const double* a, double* l, int64_t n);
 // op(a) adds nothing, not even 0 * inf.
 void matmul_f64(const double* a, const double* b, double* c, int64_t m, int64_t k, int64_t n, bool ta, bool tb);
 
+// linalg_batched.cc: the same kernels over each matrix of float32 x [..., n, n] (contiguous),
+// queued: y [...] the determinants; y [..., n, n] the inverses and zero_at [...] int32 each
+// matrix's first zero pivot or -1 (y's matrix then all Infinity); y [..., n, n] the Cholesky
+// factors L of x's lower triangles (upper: U = L^T of x's upper ones) and failed_minor [...]
+// int32 cholesky_f64's 0 or failed minor.
+void det_batched(const Tensor& x, const Tensor& y);
+void inv_batched(const Tensor& x, const Tensor& y, const Tensor& zero_at);
+void cholesky_batched(const Tensor& x, bool upper, const Tensor& y, const Tensor& failed_minor);
+
 // CPU only (random.cc; lib/ copies the result to another device): int32 y[i] = low + an integer
 // uniform in [0, range) from 64 bits of draw i (two lanes of block first_block + i / 2); and a
 // uniform random permutation of 0 .. n - 1 (n = y's size) by Fisher-Yates, place i = n - 1 .. 1
