@@ -331,6 +331,11 @@ describe('linalg', () => {
     }
     const withNaN = cc.diag(cc.tensor(Float32Array.from({ length: 36 }, (_, j) => (j === 20 ? NaN : 1))));
     expectError(() => L.cholesky(withNaN), 'E_RANGE', /leading minor of order 21 is/);
+    // A zero pivot inside LU's panels (48 wide or more): column 30 of 50 zero.
+    const zeroColumn = cc.mul(cc.add(randomTensor([50, 50], 5).t, cc.mul(cc.eye(50), 3)), cc.tensor(Float32Array.from({ length: 50 }, (_, j) => (j === 29 ? 0 : 1))));
+    expectError(() => L.inv(zeroColumn), 'E_RANGE', /diagonal element 30 is zero/);
+    expectError(() => L.solve(zeroColumn, cc.ones([50, 1])), 'E_RANGE', /diagonal element 30 is zero/);
+    expect(L.det(zeroColumn).item()).to.equal(0);
     const singularBatch = cc.stack([cc.eye(3), cc.tensor([[1, 2, 3], [2, 4, 6], [0, 0, 1]])]);
     expectError(() => L.inv(singularBatch), 'E_RANGE', /Batch element 1\)/);
     const d = L.det(singularBatch).dataSync();

@@ -10,11 +10,13 @@
 // reassociation), so both give the same bits: the loops vectorise across a row, where each
 // element's own sequence of operations is unchanged. Cholesky is written right-looking (after
 // each column, the rest of the triangle updated), which subtracts the same products from each
-// element in the same order as the JavaScript's dot products did; matrices 32 wide or more go
-// in panels of 8 columns, in that order again (Note [Cholesky in panels]).
+// element in the same order as the JavaScript's dot products did. Wider matrices (LU from 48,
+// Cholesky from 32) go in panels of 8 columns, with the same operations in the same order again
+// (Note [LU in panels], Note [Cholesky in panels]).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "cpu/cpu_ops.h"
@@ -25,9 +27,23 @@ namespace cpu {
 
 #define LINALG_KERNEL CONVNET_SIMD_CLONES __attribute__((optimize("fp-contract=off")))
 
-LINALG_KERNEL LuInfo lu_factor_f64(double* a, int64_t n, int32_t* perm) {
+namespace {
+
+// Matrices this wide or more are factored in panels (lu_panels): 8 LUs of 48 x 48 took 58 us
+// against 64 unblocked, of 64 114 against 130, of 128 666 against 935; under 40 wide, longer (a
+// standalone bench of both: bench/JOURNAL.md, session 67).
+constexpr int64_t kLuPanelMin = 48;
+
+// `count` zeroed doubles aligned to 64 bytes, owned by `storage`.
+double* aligned_zeros(std::vector<double>& storage, int64_t count) {
+  storage.assign(static_cast<size_t>(count) + 8, 0.0);
+  const auto p = reinterpret_cast<uintptr_t>(storage.data());
+  return reinterpret_cast<double*>((p + 63) & ~uintptr_t{63});
+}
+
+// perm starts as the identity.
+LINALG_KERNEL LuInfo lu_unblocked(double* a, int64_t n, int32_t* perm) {
   LuInfo info{1, -1};
-  for (int64_t i = 0; i < n; ++i) perm[i] = static_cast<int32_t>(i);
   for (int64_t k = 0; k < n; ++k) {
     int64_t p = k;
     double best = std::fabs(a[k * n + k]);
@@ -65,6 +81,118 @@ LINALG_KERNEL LuInfo lu_factor_f64(double* a, int64_t n, int32_t* perm) {
     }
   }
   return info;
+}
+
+// Note [LU in panels]: as Note [Cholesky in panels], the columns go in panels of 8, copied out
+// column-major for the pivot searches, divisions and the panel's own updates; row swaps move the
+// panel's rows there and the rest of the rows in the matrix (both rows are at the same stage: the
+// updates they have yet to take travel with them as their multipliers). Then U's rows of the
+// panel right of it take their subtractions from the rows above them, and each row below takes
+// the panel's 8 subtractions at once, in order, over whole aligned vectors of a padded copy. A
+// zero multiplier skips its subtraction and a zero pivot its step, as in the unblocked loop (0 *
+// inf is NaN, -0 - -0 is +0): where a row has either, its subtractions go one at a time. The
+// same operations on each element in the same order: the same bits (checked with zero pivots,
+// equal rows, NaN and Infinity entries and small integers in the bench).
+LINALG_KERNEL LuInfo lu_panels(double* a, int64_t n, int32_t* perm) {
+  constexpr int64_t B = 8;
+  LuInfo info{1, -1};
+  const int64_t ld = (n + B - 1) / B * B;
+  std::vector<double> w_storage, panel_storage;
+  double* w = aligned_zeros(w_storage, n * ld);
+  double* panel = aligned_zeros(panel_storage, B * ld);  // column k of the panel at panel + k * ld
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) w[i * ld + j] = a[i * n + j];
+  }
+  bool skip[B];  // the panel's steps with a zero pivot
+  for (int64_t k0 = 0; k0 < n; k0 += B) {
+    const int64_t k1 = std::min(n, k0 + B), width = k1 - k0;
+    for (int64_t k = 0; k < width; ++k) {
+      for (int64_t i = k0; i < n; ++i) panel[k * ld + i] = w[i * ld + k0 + k];
+    }
+    for (int64_t k = k0; k < k1; ++k) {
+      double* __restrict c = panel + (k - k0) * ld;
+      int64_t p = k;
+      double best = std::fabs(c[k]);
+      for (int64_t i = k + 1; i < n; ++i) {
+        const double v = std::fabs(c[i]);
+        if (v > best) {
+          best = v;
+          p = i;
+        }
+      }
+      if (p != k) {
+        for (int64_t q = 0; q < width; ++q) std::swap(panel[q * ld + k], panel[q * ld + p]);
+        double* rk = w + k * ld;
+        double* rp = w + p * ld;
+        for (int64_t j = 0; j < k0; ++j) std::swap(rk[j], rp[j]);
+        for (int64_t j = k1; j < n; ++j) std::swap(rk[j], rp[j]);
+        std::swap(perm[k], perm[p]);
+        info.sign = -info.sign;
+      }
+      const double pivot = c[k];
+      skip[k - k0] = pivot == 0;
+      if (pivot == 0) {
+        if (info.zero_at < 0) info.zero_at = k;
+        continue;
+      }
+      for (int64_t i = k + 1; i < n; ++i) c[i] /= pivot;
+      for (int64_t q = k + 1; q < k1; ++q) {
+        double* __restrict pq = panel + (q - k0) * ld;
+        const double u = pq[k];
+        for (int64_t i = k + 1; i < n; ++i) pq[i] = c[i] == 0 ? pq[i] : pq[i] - c[i] * u;
+      }
+    }
+    for (int64_t k = 0; k < width; ++k) {
+      for (int64_t i = k0; i < n; ++i) w[i * ld + k0 + k] = panel[k * ld + i];
+    }
+    if (k1 == n) break;
+    // U's rows k0 .. k1 - 1 right of the panel: each minus its multipliers times the rows above.
+    for (int64_t k = k0 + 1; k < k1; ++k) {
+      double* __restrict rk = w + k * ld;
+      for (int64_t q = k0; q < k; ++q) {
+        const double l = panel[(q - k0) * ld + k];
+        if (skip[q - k0] || l == 0) continue;
+        const double* __restrict rq = w + q * ld;
+        for (int64_t j = k1; j < n; ++j) rk[j] -= l * rq[j];
+      }
+    }
+    // The rows below, from the aligned vector holding column k1 (the columns left of it, and the
+    // padding, get garbage that is never read: the left ones are written back from the panel).
+    bool any_skip = false;
+    for (int64_t q = 0; q < B; ++q) any_skip |= skip[q];
+    const int64_t j0 = k1 / B * B;
+    const double* __restrict u = static_cast<const double*>(__builtin_assume_aligned(w + k0 * ld, 64));
+    for (int64_t i = k1; i < n; ++i) {
+      double* __restrict ri = static_cast<double*>(__builtin_assume_aligned(w + i * ld, 64));
+      const double* li = panel + i;
+      const double l0 = li[0], l1 = li[ld], l2 = li[2 * ld], l3 = li[3 * ld];
+      const double l4 = li[4 * ld], l5 = li[5 * ld], l6 = li[6 * ld], l7 = li[7 * ld];
+      if (!any_skip && l0 != 0 && l1 != 0 && l2 != 0 && l3 != 0 && l4 != 0 && l5 != 0 && l6 != 0 && l7 != 0) {
+        for (int64_t j = j0; j < ld; ++j) {
+          ri[j] = (((((((ri[j] - l0 * u[j]) - l1 * u[ld + j]) - l2 * u[2 * ld + j]) - l3 * u[3 * ld + j]) - l4 * u[4 * ld + j]) -
+                    l5 * u[5 * ld + j]) - l6 * u[6 * ld + j]) - l7 * u[7 * ld + j];
+        }
+      } else {
+        for (int64_t q = 0; q < B; ++q) {
+          const double l = li[q * ld];
+          if (skip[q] || l == 0) continue;
+          const double* __restrict uq = u + q * ld;
+          for (int64_t j = k1; j < n; ++j) ri[j] -= l * uq[j];
+        }
+      }
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < n; ++j) a[i * n + j] = w[i * ld + j];
+  }
+  return info;
+}
+
+}  // namespace
+
+LuInfo lu_factor_f64(double* a, int64_t n, int32_t* perm) {
+  for (int64_t i = 0; i < n; ++i) perm[i] = static_cast<int32_t>(i);
+  return n >= kLuPanelMin ? lu_panels(a, n, perm) : lu_unblocked(a, n, perm);
 }
 
 LINALG_KERNEL void lu_solve_f64(const double* lu, const int32_t* perm, const double* b, double* x, int64_t n, int64_t k) {
@@ -118,13 +246,6 @@ namespace {
 // Matrices this wide or more are factored in panels (cholesky_panels); below, the panels' set-up
 // costs more than they save (64 matrices of 16: 41 -> 50 us; of 32: even; of 64: 1040 -> 600).
 constexpr int64_t kCholeskyPanelMin = 32;
-
-// `count` zeroed doubles aligned to 64 bytes, owned by `storage`.
-double* aligned_zeros(std::vector<double>& storage, int64_t count) {
-  storage.assign(static_cast<size_t>(count) + 8, 0.0);
-  const auto p = reinterpret_cast<uintptr_t>(storage.data());
-  return reinterpret_cast<double*>((p + 63) & ~uintptr_t{63});
-}
 
 LINALG_KERNEL int64_t cholesky_unblocked(const double* a, double* l, int64_t n) {
   // w: the lower triangle still to factor, each element minus the products subtracted so far;
