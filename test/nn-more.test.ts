@@ -465,6 +465,34 @@ describe('nn: more activations, losses and layers', () => {
       tapeCheck('avgPool1d', [{ shape: [2, 3, 9] }], ([t]) => F.avgPool1d(t, 4, { stride: 2, padding: 2, ceilMode: true, countIncludePad: false }));
     });
 
+    it('maxPool1d of 2 and 3 at stride 2 (the one-row fixed windows): ties to the first, NaN takes over, against a loop', () => {
+      // Small integers (many ties) and NaNs, rows long enough for whole vectors and a remainder.
+      const L = 203, rows = 6;
+      const v = Float32Array.from({ length: rows * L }, (_, i) => ((i * 7919) % 97 === 0 ? NaN : ((i * 2654435761) >>> 0) % 5));
+      const x = cc.tensor(v, { shape: [2, 3, L] });
+      for (const [k, padding] of [[2, 0], [3, 0], [3, 1], [2, 1]]) {
+        const [y, idx] = F.maxPool1d(x, k, { stride: 2, padding, returnIndices: true });
+        const plain = F.maxPool1d(x, k, { stride: 2, padding }).dataSync();
+        const out = Math.floor((L + 2 * padding - k) / 2) + 1;
+        const ys = y.dataSync(), is = idx.dataSync();
+        for (let r = 0; r < rows; r++) {
+          for (let o = 0; o < out; o++) {
+            let best = -Infinity, at = -1;
+            for (let j = 0; j < k; j++) {
+              const c = o * 2 - padding + j;
+              if (c < 0 || c >= L) continue;
+              const e = v[r * L + c];
+              if (at < 0 || e > best || Number.isNaN(e)) { best = e; at = c; }
+            }
+            const got = ys[r * out + o];
+            if (!Object.is(got, best) || is[r * out + o] !== at || !Object.is(plain[r * out + o], best)) {
+              expect.fail(`k ${k} padding ${padding}: row ${r} output ${o}: ${got} at ${is[r * out + o]} (without indices ${plain[r * out + o]}), expected ${best} at ${at}`);
+            }
+          }
+        }
+      }
+    });
+
     it('channelShuffle: ShuffleNet\'s order, any dtype, its own inverse with C / groups', () => {
       const x = cc.tensor([0, 1, 2, 3, 4, 5], { shape: [1, 6, 1] });
       expect(F.channelShuffle(x, 2).reshape([6]).tolist()).to.deep.equal([0, 3, 1, 4, 2, 5]);
