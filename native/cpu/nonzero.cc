@@ -10,19 +10,45 @@
 
 #include "cpu/cpu_ops.h"
 
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__) && !defined(CONVNET_PORTABLE_ONLY)
+#include <emmintrin.h>
+#endif
+
 namespace convnet {
 namespace cpu {
 namespace {
 
-// Bit j set where v[j] (j < n <= 64) is nonzero: NaN too.
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__SSE2__) && !defined(CONVNET_PORTABLE_ONLY)
+#define CONVNET_NONZERO_SSE2 1
+#endif
+
+// Bit j set where v[j] (j < n <= 64) is nonzero: NaN too. 4 entries an instruction in SSE2
+// (x86-64's baseline): a compare and a movemask. The loop of shifts stayed scalar, about 1.8 ns
+// an entry: nonzero of the flat [8, 64, 56, 56] with 16% nonzero took 2.9 ms, now 0.84, and
+// maskedSelect with that mask 3.2 -> 1.4 (/tmp/ms67.js, bench/JOURNAL.md).
 uint64_t nonzero_bits(const float* v, int64_t n) {
   uint64_t m = 0;
-  for (int64_t j = 0; j < n; ++j) m |= static_cast<uint64_t>(!(v[j] == 0.0f)) << j;
+  int64_t j = 0;
+#ifdef CONVNET_NONZERO_SSE2
+  const __m128 zero = _mm_setzero_ps();
+  for (; j + 4 <= n; j += 4) {  // cmpneq is true for NaN (unordered)
+    m |= static_cast<uint64_t>(_mm_movemask_ps(_mm_cmpneq_ps(_mm_loadu_ps(v + j), zero))) << j;
+  }
+#endif
+  for (; j < n; ++j) m |= static_cast<uint64_t>(!(v[j] == 0.0f)) << j;
   return m;
 }
 uint64_t nonzero_bits(const int32_t* v, int64_t n) {
   uint64_t m = 0;
-  for (int64_t j = 0; j < n; ++j) m |= static_cast<uint64_t>(v[j] != 0) << j;
+  int64_t j = 0;
+#ifdef CONVNET_NONZERO_SSE2
+  const __m128i zero = _mm_setzero_si128();
+  for (; j + 4 <= n; j += 4) {
+    const __m128i eq = _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + j)), zero);
+    m |= static_cast<uint64_t>(~_mm_movemask_ps(_mm_castsi128_ps(eq)) & 0xF) << j;
+  }
+#endif
+  for (; j < n; ++j) m |= static_cast<uint64_t>(v[j] != 0) << j;
   return m;
 }
 
