@@ -237,8 +237,13 @@ export function histc(x: Tensor, options: HistcOptions = {}): F32 {
   if (!Number.isFinite(lo) || !Number.isFinite(hi)) fail('E_ARG', `${op}: the range [${lo}, ${hi}] is not finite`);
   if (!(lo < hi)) fail('E_ARG', `${op}: expected \`max\` larger than \`min\`, got [${lo}, ${hi}]`);
   // The bin as PyTorch's CPU kernel computes it, in float32: ((x - min) * bins) / (max - min);
-  // max itself falls in the last bin, what is out of range in a spare one past the end.
+  // max itself falls in the last bin. The CPU counts in one native pass; elsewhere, ops (what is
+  // out of range goes to a spare bin past the end).
   const [flo, fhi] = [Math.fround(lo), Math.fround(hi)];
+  if (!(flo < fhi)) fail('E_ARG', `${op}: the range [${lo}, ${hi}] is empty in float32 (its ends round to ${flo})`);
+  if (t.device === 'cpu') {
+    return new Tensor<'float32'>(native.histc(t.handle(op), bins, flo, fhi), [bins], 'float32');   // native/cpu/histc.cc
+  }
   return noGrad(() => tidy(() => {
     const flat = reshape(t, [t.size]);
     const bin = floor(div(mul(sub(flat, flo), bins), Math.fround(fhi - flo)));

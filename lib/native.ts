@@ -195,6 +195,8 @@ export interface NativeAddon {
   split(x: Handle, axis: number, sizes: readonly number[], dropAxis: boolean): Handle[];
   /** [counts, length]: how many times each value occurs in a 1-D int32 x on the CPU (length max(x) + 1 or minlength; E_ARG for a negative value). */
   bincount(x: Handle, minlength: number): [Handle, number];
+  /** torch.histc of the float32 CPU x: float32 [bins] over [lo, hi] (float32 values, lo < hi). */
+  histc(x: Handle, bins: number, lo: number, hi: number): Handle;
   /** torch.unique of the whole x, sorted (CPU only): values, counts, inverse (when asked) and the values' length. */
   unique(x: Handle, withInverse: boolean): [Handle, Handle, Handle | null, number];
   // lib/linalg.ts's float64 kernels on row-major matrices in typed arrays (native/cpu/linalg_f64.cc),

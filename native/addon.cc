@@ -80,6 +80,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<IndexFill>(env, exports, "indexFill");
   add<Nonzero>(env, exports, "nonzero");
   add<Bincount>(env, exports, "bincount");
+  add<Histc>(env, exports, "histc");
   add<Unique>(env, exports, "unique");
   add<LuFactorF64>(env, exports, "luFactorF64");
   add<LuSolveF64>(env, exports, "luSolveF64");

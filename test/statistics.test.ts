@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
+import { native } from '../lib/native';
 import { orderPositionsBySort } from '../lib/statistics';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { expectClose, expectError, loadFixture, rng, tapeCheck } from './helpers';
@@ -246,6 +247,24 @@ describe('order statistics, counting and matrix helpers', () => {
     // min = max: the data's range, widened by 1 each way when the data are one value.
     expect(cc.histc(cc.tensor([2, 2]), { bins: 2 }).tolist()).to.deep.equal([0, 2]);
     expect(cc.histc(cc.tensor([1, 2, 1, 4, 2.5]), { bins: 4, min: 5, max: 5 }).tolist()).to.deep.equal([2, 1, 1, 1]);
+    // The native count against PyTorch's float32 arithmetic: many blocks of private histograms
+    // (few bins), one pass (many), the ends, NaN and values outside.
+    const f = Math.fround;
+    for (const [n, bins, lo, hi] of [[200003, 100, -3, 3], [150000, 30000, -2.5, 1.75], [1000, 7, 0.1, 0.7]]) {
+      const v = Float32Array.from({ length: n }, (_, i) => (i % 97 === 0 ? NaN : i % 89 === 0 ? hi : i % 83 === 0 ? lo : ((i * 2654435761) % 4294967296) / 4294967296 * 8 - 4));
+      const [flo, fhi] = [f(lo), f(hi)];
+      const want = new Array(bins).fill(0);
+      for (const x of v) {
+        if (!(x >= flo && x <= fhi)) continue;
+        const b = Math.floor(f(f(f(x - flo) * f(bins)) / f(fhi - flo)));
+        want[Math.min(b, bins - 1)]++;
+      }
+      expect(Array.from(cc.histc(cc.tensor(v), { bins, min: lo, max: hi }).dataSync()), `${n} into ${bins}`).to.deep.equal(want);
+    }
+    expectError(() => cc.histc(cc.tensor([1, 2]), { min: 1, max: 1 + 1e-12 }), 'E_ARG', /empty in float32/);
+    expectError(() => native.histc(cc.tensor([1]).handle('t'), 4, 2, 1), 'E_ARG', /lo < hi/);
+    expectError(() => native.histc(cc.tensor([1]).handle('t'), 0, 0, 1), 'E_ARG', /bins/);
+    expectError(() => native.histc(cc.tensor([1], { dtype: 'int32' }).handle('t'), 4, 0, 1), 'E_DTYPE');
   });
 
   it('diag, diagonal, trace, outer, bmm, meshgrid: shapes and edges', () => {

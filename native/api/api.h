@@ -119,6 +119,7 @@ Napi::Value Clamp(const Napi::CallbackInfo& info);          // (x, min, max) sca
 Napi::Value ClampBackward(const Napi::CallbackInfo& info);  // (dy, x, min, max) -> dx
 Napi::Value Matmul(const Napi::CallbackInfo& info);         // (a, b, transA, transB), a and b >= 2-D
 Napi::Value Bincount(const Napi::CallbackInfo& info);       // (x, minlength): [counts, length], CPU only
+Napi::Value Histc(const Napi::CallbackInfo& info);          // (x, bins, lo, hi): counts, CPU only
 Napi::Value Unique(const Napi::CallbackInfo& info);         // (x, withInverse): [values, counts, inverse | null, length], CPU only
 // linalg_api.cc: lib/linalg.ts's float64 kernels on typed arrays, run on this thread
 Napi::Value LuFactorF64(const Napi::CallbackInfo& info);         // (a, n, perm): [sign, zeroAt]

@@ -1185,6 +1185,22 @@ Napi::Value Bincount(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// (x, bins, lo, hi): y float32 [bins], torch.histc of the float32 x over [lo, hi] (CPU only).
+Napi::Value Histc(const Napi::CallbackInfo& info) {
+  const char* op = "histc";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": expected x on the CPU");
+  const int64_t bins = int_arg(info, 1, op, "bins");
+  CONVNET_CHECK(bins >= 1 && bins <= INT32_MAX - 1, "E_ARG", op, ": expected bins in [1, 2^31 - 2], got ", bins);
+  const double lo = number_arg(info, 2, op, "lo"), hi = number_arg(info, 3, op, "hi");
+  const float flo = static_cast<float>(lo), fhi = static_cast<float>(hi);
+  CONVNET_CHECK(flo == lo && fhi == hi && std::isfinite(flo) && std::isfinite(fhi) && flo < fhi, "E_ARG", op,
+                ": expected a finite float32 range lo < hi, got [", lo, ", ", hi, "]");
+  Tensor y = Tensor::empty(Shape{bins}, DType::Float32, Device::CPU);
+  Queue::cpu().submit(op, x.numel() + bins, [x, bins, flo, fhi, y] { cpu::histc(x, bins, flo, fhi, y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
 // (x, withInverse): [values, counts, inverse or null, length], torch.unique of the whole x (CPU
 // only). The length decides the shapes: this waits for the queue to compute x (throwing its
 // errors, as a read does), then sorts and groups x on this thread.
