@@ -7,7 +7,7 @@
  * The factorisations run on the host in float64 with standard algorithms (LU with partial
  * pivoting, Cholesky, Householder QR, cyclic Jacobi for eigh, one-sided Jacobi for the SVD), and
  * the results come back as float32 tensors on the input's device (a GPU input pays a round trip
- * and waits for its queue). det, inv and cholesky are queued native ops on the whole batch
+ * and waits for its queue). det, inv, solve and cholesky are queued native ops on the whole batch
  * (native/cpu/linalg_batched.cc: each matrix read into float64 in C++, threads over the batch);
  * the others read the input back as float64 into JavaScript, where LU, the triangular solves and
  * the float64 products run in C++ for matrices 16 wide or more and the rest in JavaScript. They
@@ -22,7 +22,7 @@ import { tidy } from './engine';
 import { fail } from './errors';
 import { native } from './native';
 import { norm as vectorNormOp } from './composite';
-import { abs, div, matmul, max, min, mul, narrow, permute, reshape, sum, transpose } from './ops';
+import { abs, div, expand, matmul, max, min, mul, narrow, permute, reshape, squeeze, sum, transpose, unsqueeze } from './ops';
 import { Tensor } from './tensor';
 import {
   broadcastShapes, checkAxis, checkBool, checkFloat, checkHostBytes, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, collectChecked,
@@ -643,21 +643,31 @@ function batchMap(outBatch: readonly number[], inBatch: readonly number[]): Int3
   return map;
 }
 
-interface Rhs { t: F32; vector: boolean; batch: number[]; k: number; data: Float64Array }
+interface RhsInfo { t: F32; vector: boolean; batch: number[]; k: number }
+interface Rhs extends RhsInfo { data: Float64Array }
 
-/** B of solve/lstsq: [..., rows, k], or a vector [..., rows] when B.rank is 1 or A.rank - 1 with A's batch (PyTorch's rule). */
-function readRhs(op: string, B: unknown, a: Mats, rows: number): Rhs {
+/**
+ * B of solve/lstsq checked: [..., rows, k], or a vector [..., rows] when B.rank is 1 or A.rank - 1
+ * with A's batch (PyTorch's rule; never with `matrixOnly`, solve's left=false, whose B is a matrix).
+ */
+function checkRhs(op: string, B: unknown, a: MatsInfo, rows: number, matrixOnly = false): RhsInfo {
   const t = checkTensor(op, 'B', B);
   if (t.dtype !== 'float32') fail('E_DTYPE', `${op}: expected \`B\` of dtype float32, got ${t.dtype}`);
   checkSameDevice(op, { A: a.t, B: t });
-  const vector = t.rank === 1 || (t.rank === a.t.rank - 1 && t.shape.every((d, i) => d === a.t.shape[i]));
   if (t.rank === 0) fail('E_SHAPE', `${op}: expected \`B\` with at least 1 dimension, got ${shapeStr(t.shape)}`);
+  const vector = t.rank === 1 || (!matrixOnly && t.rank === a.t.rank - 1 && t.shape.every((d, i) => d === a.t.shape[i]));
   const r = vector ? t.shape[t.rank - 1] : t.shape[t.rank - 2];
   if (r !== rows) {
     fail('E_SHAPE', `${op}: incompatible shapes of A and B for the equation AX = B (${shapeStr(a.t.shape)} and ${shapeStr(t.shape)}): B needs ${rows} rows`);
   }
-  checkHostBytes(op, t.size * 8 * 4, `the float64 copies of ${shapeStr(t.shape)}`);
-  return { t: t as F32, vector, batch: t.shape.slice(0, vector ? -1 : -2), k: vector ? 1 : t.shape[t.rank - 1], data: Float64Array.from(t.dataSync()) };
+  return { t: t as F32, vector, batch: t.shape.slice(0, vector ? -1 : -2), k: vector ? 1 : t.shape[t.rank - 1] };
+}
+
+/** checkRhs, and B read back as float64. */
+function readRhs(op: string, B: unknown, a: Mats, rows: number): Rhs {
+  const rhs = checkRhs(op, B, a, rows);
+  checkHostBytes(op, rhs.t.size * 8 * 4, `the float64 copies of ${shapeStr(rhs.t.shape)}`);
+  return { ...rhs, data: Float64Array.from(rhs.t.dataSync()) };
 }
 
 /** Sums per-output-batch gradients (count x size) back into an operand of `inBatch`'s batch. */
@@ -678,7 +688,8 @@ export interface SolveOptions {
 /**
  * The solution X of AX = B for square A, as torch.linalg.solve (LU with partial pivoting,
  * float64 on the host). B is [..., n, k], or a vector [n] (also [..., n] with A's batch, as
- * PyTorch's rule); the batch axes broadcast. `{ left: false }` solves XA = B. A singular A is
+ * PyTorch's rule); the batch axes broadcast. `{ left: false }` solves XA = B, B then always a
+ * matrix [..., k, n] (PyTorch 1.13 refuses one with A's batch as its leading axes). A singular A is
  * E_RANGE. Gradients: gB = A^-T g, gA = -gB X^T.
  * @example solve(tensor([[3, 1], [1, 2]]), tensor([9, 8]))   // [2, 3]
  */
@@ -697,43 +708,42 @@ export function solve(A: Tensor, B: Tensor, options: SolveOptions = {}): F32 {
 }
 
 function solveLeft(op: string, A: Tensor, B: Tensor, matrixOnly: boolean): F32 {
-  const a = readMats(op, 'A', A, true);
+  const a = checkMats(op, 'A', A, true);
   const n = a.n;
-  const rhs = readRhs(op, B, a, n);
-  if (matrixOnly && rhs.vector && rhs.t.rank !== 1) rhs.vector = false;
-  const k = rhs.k;
+  const rhs = checkRhs(op, B, a, n, matrixOnly);
   const outBatch = broadcastShapes(op, a.batch, rhs.batch);
-  const count = outBatch.reduce((x, y) => x * y, 1);
-  const mapA = batchMap(outBatch, a.batch), mapB = batchMap(outBatch, rhs.batch);
-  const xs = new Float64Array(count * n * k);
-  const factors: LU[] = [];
-  for (let b = 0; b < count; b++) {
-    const f = luFactor(a.data.subarray(mapA[b] * n * n, (mapA[b] + 1) * n * n), n);
-    if (f.zeroAt >= 0) singular(op, 'solve', count, b, f.zeroAt);
-    factors.push(f);
-    xs.set(luSolve(f, rhs.data.subarray(mapB[b] * n * k, (mapB[b] + 1) * n * k), n, k), b * n * k);
-  }
-  const device = a.t.device;
-  const shape = rhs.vector ? [...outBatch, n] : [...outBatch, n, k];
-  return record(op, make(xs, shape, device), [a.t, rhs.t], (dy, _saved, needs) => {
-    const g = readGrad(dy);
-    const gB = new Float64Array(count * n * k), gA = new Float64Array(count * n * n);
-    for (let b = 0; b < count; b++) {
-      const f = factors[b];
-      // A^-T g: solve A^T y = g with the LU of A (P A = L U => A^T = U^T L^T P).
-      const A0 = a.data.subarray(mapA[b] * n * n, (mapA[b] + 1) * n * n);
-      const ft = luFactor(transposed(A0, n, n), n);
-      const y = ft.zeroAt >= 0 ? luSolve(f, g.subarray(b * n * k, (b + 1) * n * k), n, k).fill(NaN) : luSolve(ft, g.subarray(b * n * k, (b + 1) * n * k), n, k);
-      gB.set(y, b * n * k);
-      const X = xs.subarray(b * n * k, (b + 1) * n * k);
-      const r = mm(y, X, n, k, n, false, true);
-      for (let i = 0; i < n * n; i++) gA[b * n * n + i] = -r[i];
-    }
-    return [
-      needs[0] ? make(sumBack(gA, mapA, n * n, a.count), a.t.shape, device) : null,
-      needs[1] ? make(sumBack(gB, mapB, n * k, rhs.batch.reduce((x, y) => x * y, 1)), rhs.t.shape, device) : null,
-    ];
+  return tidy(() => {
+    // Both to the broadcast batch (copies only where it differs: expand sums the gradient back).
+    const broadcastTo = (t: F32, shape: number[]): F32 => (shape.every((d, i) => d === t.shape[i]) && shape.length === t.rank ? t : expand(t, shape));
+    const a3 = broadcastTo(a.t, [...outBatch, n, n]);
+    const b3 = broadcastTo(rhs.vector ? unsqueeze(rhs.t, -1) : rhs.t, [...outBatch, n, rhs.k]);
+    const x = a.t.device === 'cpu' ? solveRecorded(op, a3, b3) : solveRecorded(op, a3.to('cpu'), b3.to('cpu')).to(a.t.device);
+    return rhs.vector ? squeeze(x, -1) : x;
   });
+}
+
+/**
+ * X = A^-1 B for CPU tensors A [..., n, n] and B [..., n, k] of one batch, recorded: LU in C++,
+ * threads over the batch (native/cpu/linalg_batched.cc). A singular A is E_RANGE. Gradients:
+ * gB = A^-T g (NaN where A is singular), gA = -gB X^T.
+ */
+function solveRecorded(op: string, A: F32, B: F32): F32 {
+  const [xh, zh] = native.solveBatched(A.handle(op), B.handle(op));
+  const x = new Tensor<'float32'>(xh, B.shape, 'float32');
+  const zeroAt = new Tensor<'int32'>(zh, A.shape.slice(0, -2), 'int32');
+  const z = zeroAt.dataSync();
+  zeroAt.dispose();
+  const b = z.findIndex((v) => v >= 0);
+  if (b >= 0) {
+    x.dispose();
+    singular(op, 'solve', z.length, b, z[b]);
+  }
+  return record(op, x, [A, B], (dy, [As, xs], needs) => {
+    const [gh, gz] = native.solveBatched(transpose(As, -2, -1).handle(op), dy.handle(op));
+    native.release(gz);
+    const gB = new Tensor<'float32'>(gh, dy.shape, 'float32');
+    return [needs[0] ? mul(matmul(gB, xs, { transB: true }), -1) : null, gB];
+  }, [A, x]);
 }
 
 /**

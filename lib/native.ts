@@ -215,6 +215,8 @@ export interface NativeAddon {
   invBatched(x: Handle): [Handle, Handle];
   /** [factors, failedMinor]: L (U = L^T when upper), failedMinor int32 [...] 0 or the first minor not positive-definite. */
   choleskyBatched(x: Handle, upper: boolean): [Handle, Handle];
+  /** [x, zeroAt]: x [..., n, k] = A^-1 b for a [..., n, n], b [..., n, k] of one batch; zeroAt as invBatched's (x's matrix then NaN). */
+  solveBatched(a: Handle, b: Handle): [Handle, Handle];
   concat(handles: Float64Array, axis: number): Handle;   // the tensors' handles
   slice(x: Handle, begin: readonly number[], size: readonly number[], step: readonly number[]): Handle;
   indexSelect(x: Handle, axis: number, index: Handle): Handle;

@@ -89,6 +89,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<DetBatched>(env, exports, "detBatched");
   add<InvBatched>(env, exports, "invBatched");
   add<CholeskyBatched>(env, exports, "choleskyBatched");
+  add<SolveBatched>(env, exports, "solveBatched");
   add_gpu<FillInto>(env, exports, "fillInto");
   add_gpu<RandomUniformInto>(env, exports, "randomUniformInto");
   add_gpu<RandomNormalInto>(env, exports, "randomNormalInto");

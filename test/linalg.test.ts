@@ -345,6 +345,16 @@ describe('linalg', () => {
     const o = { samples: 8 };
     tapeCheck('cholesky 33', [{ shape: [33, 33] }], ([x]) => L.cholesky(cc.add(cc.div(cc.matmul(x, x, { transB: true }), 33), cc.eye(33)), { upper: true }), o);
     tapeCheck('inv 33', [{ shape: [2, 33, 33] }], ([x]) => L.inv(cc.add(x, cc.mul(cc.eye(33), 5))), o);
+    // solve: batched too, A broadcast against B (its gradient summed back), and with left=false a
+    // B that looks like A's batch of vectors is still a matrix (it was read as vectors: [3, 1, 3];
+    // PyTorch 1.13 refuses it, "Incompatible shapes ... (3x3 and 3x1)").
+    tapeCheck('solve 50, A broadcast', [{ shape: [50, 50] }, { shape: [2, 50, 3] }], ([x, b]) => L.solve(cc.add(x, cc.mul(cc.eye(50), 8)), b), o);
+    const A3 = cc.add(randomTensor([3, 3, 3], 11).t, cc.mul(cc.eye(3), 3)), B3 = randomTensor([3, 3], 12).t;
+    const X3 = L.solve(A3, B3, { left: false });
+    expect(X3.shape).to.deep.equal([3, 3, 3]);
+    expectClose(cc.matmul(X3, A3).dataSync(), B3.expand([3, 3, 3]).dataSync(), 1e-5, 1e-5, 'XA = B');
+    expectError(() => native.solveBatched(cc.zeros([2, 3, 3]).handle('t'), cc.zeros([3, 3, 1]).handle('t')), 'E_SHAPE', /batch/);
+    expectError(() => native.solveBatched(cc.zeros([2, 3, 3]).handle('t'), cc.zeros([2, 4, 1]).handle('t')), 'E_SHAPE');
     // The native entry points check their arguments.
     expectError(() => native.detBatched(cc.zeros([3, 3], 'int32').handle('t')), 'E_DTYPE');
     expectError(() => native.invBatched(cc.zeros([3, 4]).handle('t')), 'E_SHAPE', /square/);

@@ -129,6 +129,7 @@ Napi::Value MatmulF64(const Napi::CallbackInfo& info);           // (a, b, c, m,
 Napi::Value DetBatched(const Napi::CallbackInfo& info);          // (x): y, CPU only
 Napi::Value InvBatched(const Napi::CallbackInfo& info);          // (x): [y, zeroAt], CPU only
 Napi::Value CholeskyBatched(const Napi::CallbackInfo& info);     // (x, upper): [y, failedMinor], CPU only
+Napi::Value SolveBatched(const Napi::CallbackInfo& info);        // (a, b): [x, zeroAt], CPU only
 Napi::Value Split(const Napi::CallbackInfo& info);          // (x, axis, sizes, dropAxis): handles of the pieces
 Napi::Value Permute(const Napi::CallbackInfo& info);        // (x, perm, reversed?): axes of y read backwards, a bit each
 Napi::Value Concat(const Napi::CallbackInfo& info);         // ([x...], axis)

@@ -2,6 +2,7 @@
 // host memory, no tensors and no queue; each call runs on this thread and returns when done.
 // Arguments are checked (types, lengths, overlaps), so a wrong call is an error, never a write
 // out of bounds. Then the batched ops on float32 tensors (cpu/linalg_batched.cc), queued.
+#include <algorithm>
 #include <cstdint>
 
 #include "api/api.h"
@@ -130,6 +131,22 @@ Napi::Value InvBatched(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(x.shape, DType::Float32, Device::CPU), zero_at = Tensor::empty(batch, DType::Int32, Device::CPU);
   Queue::cpu().submit(op, x.numel(), [x, y, zero_at] { cpu::inv_batched(x, y, zero_at); });
   return pair(info.Env(), std::move(y), std::move(zero_at));
+}
+
+// (a, b): [x, zeroAt], x [..., n, k] = A^-1 b for a [..., n, n] and b [..., n, k] of the same
+// batch; zeroAt int32 [...] as inv's (x's matrix then all NaN).
+Napi::Value SolveBatched(const Napi::CallbackInfo& info) {
+  const char* op = "linalg.solve";
+  Shape batch;
+  const Tensor& a = matrices_arg(info, 0, op, &batch);
+  const Tensor& b = float_tensor_arg(info, 1, op, "b");
+  CONVNET_CHECK(!b.is_cuda(), "E_DEVICE", op, ": expected b on the CPU");
+  CONVNET_CHECK(b.dim() == a.dim() && std::equal(batch.begin(), batch.end(), b.shape.begin()) && b.shape[b.dim() - 2] == a.shape.back(),
+                "E_SHAPE", op, ": expected b [..., ", a.shape.back(), ", k] with a's batch, got a ", shape_str(a.shape), ", b ",
+                shape_str(b.shape));
+  Tensor x = Tensor::empty(b.shape, DType::Float32, Device::CPU), zero_at = Tensor::empty(batch, DType::Int32, Device::CPU);
+  Queue::cpu().submit(op, a.numel() + b.numel(), [a, b, x, zero_at] { cpu::solve_batched(a, b, x, zero_at); });
+  return pair(info.Env(), std::move(x), std::move(zero_at));
 }
 
 // (x, upper): [y, failedMinor], y [..., n, n] the Cholesky factors, failedMinor int32 [...] 0 or

@@ -39,9 +39,11 @@ void matmul_f64(const double* a, const double* b, double* c, int64_t m, int64_t 
 // queued: y [...] the determinants; y [..., n, n] the inverses and zero_at [...] int32 each
 // matrix's first zero pivot or -1 (y's matrix then all Infinity); y [..., n, n] the Cholesky
 // factors L of x's lower triangles (upper: U = L^T of x's upper ones) and failed_minor [...]
-// int32 cholesky_f64's 0 or failed minor.
+// int32 cholesky_f64's 0 or failed minor; x [..., n, k] = A^-1 b for a [..., n, n] and b [..., n, k]
+// of one batch, zero_at as inv's (x's matrix then all NaN).
 void det_batched(const Tensor& x, const Tensor& y);
 void inv_batched(const Tensor& x, const Tensor& y, const Tensor& zero_at);
+void solve_batched(const Tensor& a, const Tensor& b, const Tensor& x, const Tensor& zero_at);
 void cholesky_batched(const Tensor& x, bool upper, const Tensor& y, const Tensor& failed_minor);
 
 // CPU only (random.cc; lib/ copies the result to another device): int32 y[i] = low + an integer

@@ -1,4 +1,4 @@
-// det, inv and cholesky of a batch of float32 matrices [..., n, n] as queued CPU ops: each
+// det, inv, solve and cholesky of a batch of float32 matrices [..., n, n] as queued CPU ops: each
 // matrix is read into float64, factored by linalg_f64.cc's kernels (the ones lib/linalg.ts
 // calls a matrix at a time for its other functions) and rounded back to float32, the matrices
 // shared out over the thread pool.
@@ -78,6 +78,31 @@ void inv_batched(const Tensor& x, const Tensor& y, const Tensor& zero_at) {
       }
       lu_solve_f64(a.data(), perm.data(), identity.data(), inverse.data(), n, n);
       for (int64_t i = 0; i < size; ++i) o[i] = static_cast<float>(inverse[i]);
+    }
+  });
+}
+
+void solve_batched(const Tensor& a, const Tensor& b, const Tensor& x, const Tensor& zero_at) {
+  const int64_t n = a.shape.back(), k = b.shape.back(), size = n * n, rhs = n * k;
+  const float* in = a.f32();
+  const float* bs = b.f32();
+  float* out = x.f32();
+  int32_t* zeros = zero_at.i32();
+  parallel_for(matrix_count(a), matrices_per_piece(n), [&](int64_t b0, int64_t b1) {
+    std::vector<double> lu(static_cast<size_t>(size)), r(static_cast<size_t>(rhs)), solution(static_cast<size_t>(rhs));
+    std::vector<int32_t> perm(static_cast<size_t>(n));
+    for (int64_t m = b0; m < b1; ++m) {
+      read_matrix(in + m * size, n, false, lu.data());
+      const LuInfo info = lu_factor_f64(lu.data(), n, perm.data());
+      zeros[m] = static_cast<int32_t>(info.zero_at);
+      float* o = out + m * rhs;
+      if (info.zero_at >= 0) {
+        for (int64_t i = 0; i < rhs; ++i) o[i] = std::numeric_limits<float>::quiet_NaN();
+        continue;
+      }
+      for (int64_t i = 0; i < rhs; ++i) r[i] = bs[m * rhs + i];
+      lu_solve_f64(lu.data(), perm.data(), r.data(), solution.data(), n, k);
+      for (int64_t i = 0; i < rhs; ++i) o[i] = static_cast<float>(solution[i]);
     }
   });
 }
