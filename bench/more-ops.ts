@@ -83,6 +83,8 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['inverse [64,64,64]', ({ im }) => cc.inverse(im), 'torch.inverse(im)'],
   ['det [64,64,64]', ({ im }) => cc.det(im), 'torch.det(im)'],
   ['cholesky [64,64,64]', ({ spd }) => cc.cholesky(spd), 'torch.linalg.cholesky(spd)'],
+  ['slogdet [64,64,64]', ({ im }) => cc.linalg.slogdet(im).logabsdet, 'torch.linalg.slogdet(im)'],
+  ['solve [64,64,64] x8', ({ im, rk }) => cc.linalg.solve(im, rk), 'torch.linalg.solve(im, rk)'],
   ['F.leakyRelu', ({ c }) => F.leakyRelu(c, 0.1), 'torch.nn.functional.leaky_relu(c, 0.1)'],
   ['F.relu6', ({ c }) => F.relu6(c), 'torch.nn.functional.relu6(c)'],
   ['F.hardsigmoid', ({ c }) => F.hardsigmoid(c), 'torch.nn.functional.hardsigmoid(c)'],
@@ -120,7 +122,7 @@ cv = torch.randn(64, 4096)
 mi = torch.randint(0, 50, (512, 4096)).float()
 ui = torch.randint(0, 100000, (1 << 20,)); bi = torch.randint(0, 1000, (1 << 20,))
 srt = torch.sort(torch.randn(4096)).values; q1 = torch.randn(1 << 20)
-im = torch.randn(64, 64, 64) + 8 * torch.eye(64); spd = im @ im.transpose(1, 2) + torch.eye(64)
+im = torch.randn(64, 64, 64) + 8 * torch.eye(64); spd = im @ im.transpose(1, 2) + torch.eye(64); rk = torch.randn(64, 64, 8)
 x1, w1 = torch.randn(32, 64, 1024), torch.randn(128, 64, 5)
 ew, ei = torch.randn(30000, 256), torch.randint(0, 30000, (64, 512))
 th = torch.randn(16, 2, 3)
@@ -148,7 +150,7 @@ const makeTensors = (): Record<string, cc.Tensor> => {
       mk: cc.gt(c, 1), mk2: cc.gt(c2, 0), s: cc.randn([2048, 2048]), b1: cc.randn([64, 128, 64]), b2: cc.randn([64, 64, 128]),
       v1: cc.randn([2048]), v2: cc.randn([2048]), x3: cc.randn([1 << 20, 3]), y3: cc.randn([1 << 20, 3]), cv: cc.randn([64, 4096]),
       mi: cc.cast(cc.randint(0, 50, [512, 4096]), 'float32'), ui: cc.randint(0, 100000, [1 << 20]), bi: cc.randint(0, 1000, [1 << 20]),
-      srt: cc.sort(cc.randn([4096])).values, q1: cc.randn([1 << 20]), im, spd: cc.add(cc.matmul(im, cc.transpose(im, 1, 2)), cc.eye(64)),
+      srt: cc.sort(cc.randn([4096])).values, q1: cc.randn([1 << 20]), im, spd: cc.add(cc.matmul(im, cc.transpose(im, 1, 2)), cc.eye(64)), rk: cc.randn([64, 64, 8]),
       x1: cc.randn([32, 64, 1024]), w1: cc.randn([128, 64, 5]), ew: cc.randn([30000, 256]), ei: cc.randint(0, 30000, [64, 512]),
       th: cc.randn([16, 2, 3]), pa: cc.randn([4096, 512]), pb: cc.randn([4096, 512]), lp: F.logSoftmax(cc.randn([256, 1000]), 1), lt: cc.randint(0, 1000, [256]),
       oh: cc.randint(0, 10, [1 << 20]),

@@ -173,31 +173,6 @@ function luDet(f: LU, n: number): number {
   return d;
 }
 
-/** A^-1 B from A's LU, B [n, k]. */
-function luSolve(f: LU, b: Float64Array, n: number, k: number): Float64Array {
-  const x = new Float64Array(n * k);
-  if (n >= NATIVE_MIN) {
-    native.luSolveF64(f.lu, f.perm, b, x, n, k);
-    return x;
-  }
-  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) x[i * k + j] = b[f.perm[i] * k + j];
-  for (let i = 0; i < n; i++) {
-    for (let p = 0; p < i; p++) {
-      const l = f.lu[i * n + p];
-      if (l !== 0) for (let j = 0; j < k; j++) x[i * k + j] -= l * x[p * k + j];
-    }
-  }
-  for (let i = n - 1; i >= 0; i--) {
-    for (let p = i + 1; p < n; p++) {
-      const u = f.lu[i * n + p];
-      if (u !== 0) for (let j = 0; j < k; j++) x[i * k + j] -= u * x[p * k + j];
-    }
-    const d = f.lu[i * n + i];
-    for (let j = 0; j < k; j++) x[i * k + j] /= d;
-  }
-  return x;
-}
-
 /** Solves L^T X = B for a lower-triangular L [n, n], B [n, k]. */
 function solveLowerT(l: Float64Array, b: Float64Array, n: number, k: number): Float64Array {
   if (n >= NATIVE_MIN) return triangularSolve(l, b, n, k, false, false, true);
@@ -544,32 +519,23 @@ export interface SlogdetResult { sign: F32; logabsdet: F32 }
  */
 export function slogdet(A: Tensor): SlogdetResult {
   const op = 'linalg.slogdet';
-  const { t, batch, n, count, data } = readMats(op, 'A', A, true);
-  const sign = new Float64Array(count), logabs = new Float64Array(count);
-  const factors: LU[] = [];
-  for (let b = 0; b < count; b++) {
-    const f = luFactor(data.subarray(b * n * n, (b + 1) * n * n), n);
-    factors.push(f);
-    let s = f.sign, l = 0;
-    for (let i = 0; i < n; i++) {
-      const d = f.lu[i * n + i];
-      s *= Math.sign(d);
-      l += Math.log(Math.abs(d));
-    }
-    sign[b] = Number.isNaN(l) ? NaN : s;
-    logabs[b] = s === 0 ? -Infinity : l;
+  const { t, batch } = checkMats(op, 'A', A, true);
+  if (t.device !== 'cpu') {
+    return tidy(() => {
+      const r = slogdet(t.to('cpu'));
+      return { sign: r.sign.to(t.device), logabsdet: r.logabsdet.to(t.device) };
+    });
   }
-  const device = t.device;
-  const logabsdet = record(op, make(logabs, batch, device), [t], (dy) => {
-    const g = readGrad(dy);
-    const gA = new Float64Array(count * n * n);
-    for (let b = 0; b < count; b++) {
-      const inv = luSolve(factors[b], identity(n), n, n);
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) gA[b * n * n + i * n + j] = g[b] * inv[j * n + i];
-    }
-    return [make(gA, t.shape, device)];
-  });
-  return { sign: make(sign, batch, device), logabsdet };
+  // The LUs in C++, threads over the batch (native/cpu/linalg_batched.cc).
+  const [sh, lh] = native.slogdetBatched(t.handle(op));
+  const logabsdet = record(op, new Tensor<'float32'>(lh, batch, 'float32'), [t], (dy, [xs]) => {
+    // g A^-T, A^-1 from the same kernels (Infinity where A is singular: not finite, as PyTorch's)
+    const [ih, zh] = native.invBatched(xs.handle(op));
+    native.release(zh);
+    const inv = new Tensor<'float32'>(ih, xs.shape, 'float32');
+    return [mul(transpose(inv, -2, -1), reshape(dy, [...batch, 1, 1]))];
+  }, [t]);
+  return { sign: new Tensor<'float32'>(sh, batch, 'float32'), logabsdet };
 }
 
 function singular(op: string, what: string, count: number, b: number, at: number): never {

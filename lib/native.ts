@@ -203,14 +203,14 @@ export interface NativeAddon {
   // run synchronously: the same bits as its JavaScript loops.
   /** a [n, n] := its LU with partial pivoting, perm [n] the rows' order: [sign, first zero pivot or -1]. */
   luFactorF64(a: Float64Array, n: number, perm: Int32Array): [number, number];
-  /** x [n, k] = A^-1 b from luFactorF64's lu and perm. */
-  luSolveF64(lu: Float64Array, perm: Int32Array, b: Float64Array, x: Float64Array, n: number, k: number): void;
   /** x [n, k] := op(A)^-1 x for a triangular A [n, n] (op(A) = A^T when trans). */
   triangularSolveF64(a: Float64Array, x: Float64Array, n: number, k: number, upper: boolean, unit: boolean, trans: boolean): void;
   /** c [m, n] := op(a) op(b) (op: transposed when ta / tb); zeros in op(a) add nothing. */
   matmulF64(a: Float64Array, b: Float64Array, c: Float64Array, m: number, k: number, n: number, ta: boolean, tb: boolean): void;
   /** The determinants y [...] of the float32 CPU matrices x [..., n, n] (queued). */
   detBatched(x: Handle): Handle;
+  /** [sign, logabsdet] [...] of the float32 CPU matrices x [..., n, n] (queued). */
+  slogdetBatched(x: Handle): [Handle, Handle];
   /** [inverses, zeroAt]: zeroAt int32 [...] each matrix's first zero pivot, or -1 (its inverse then all Infinity). */
   invBatched(x: Handle): [Handle, Handle];
   /** [factors, failedMinor]: L (U = L^T when upper), failedMinor int32 [...] 0 or the first minor not positive-definite. */

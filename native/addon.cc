@@ -83,10 +83,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<Histc>(env, exports, "histc");
   add<Unique>(env, exports, "unique");
   add<LuFactorF64>(env, exports, "luFactorF64");
-  add<LuSolveF64>(env, exports, "luSolveF64");
   add<TriangularSolveF64>(env, exports, "triangularSolveF64");
   add<MatmulF64>(env, exports, "matmulF64");
   add<DetBatched>(env, exports, "detBatched");
+  add<SlogdetBatched>(env, exports, "slogdetBatched");
   add<InvBatched>(env, exports, "invBatched");
   add<CholeskyBatched>(env, exports, "choleskyBatched");
   add<SolveBatched>(env, exports, "solveBatched");

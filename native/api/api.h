@@ -123,10 +123,10 @@ Napi::Value Histc(const Napi::CallbackInfo& info);          // (x, bins, lo, hi)
 Napi::Value Unique(const Napi::CallbackInfo& info);         // (x, withInverse): [values, counts, inverse | null, length], CPU only
 // linalg_api.cc: lib/linalg.ts's float64 kernels on typed arrays, run on this thread
 Napi::Value LuFactorF64(const Napi::CallbackInfo& info);         // (a, n, perm): [sign, zeroAt]
-Napi::Value LuSolveF64(const Napi::CallbackInfo& info);          // (lu, perm, b, x, n, k)
 Napi::Value TriangularSolveF64(const Napi::CallbackInfo& info);  // (a, x, n, k, upper, unit, trans)
 Napi::Value MatmulF64(const Napi::CallbackInfo& info);           // (a, b, c, m, k, n, ta, tb)
 Napi::Value DetBatched(const Napi::CallbackInfo& info);          // (x): y, CPU only
+Napi::Value SlogdetBatched(const Napi::CallbackInfo& info);      // (x): [sign, logabsdet], CPU only
 Napi::Value InvBatched(const Napi::CallbackInfo& info);          // (x): [y, zeroAt], CPU only
 Napi::Value CholeskyBatched(const Napi::CallbackInfo& info);     // (x, upper): [y, failedMinor], CPU only
 Napi::Value SolveBatched(const Napi::CallbackInfo& info);        // (a, b): [x, zeroAt], CPU only

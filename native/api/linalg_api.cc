@@ -74,22 +74,6 @@ Napi::Value LuFactorF64(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// (lu, perm, b, x, n, k): x [n, k] = A^-1 b from luFactorF64's lu and perm.
-Napi::Value LuSolveF64(const Napi::CallbackInfo& info) {
-  const char* op = "luSolveF64";
-  const int64_t n = size_arg(info, 4, op, "n"), k = size_arg(info, 5, op, "k");
-  Napi::Float64Array lu = f64_arg(info, 0, n * n, op, "lu");
-  Napi::Int32Array perm = array_arg<Napi::Int32Array>(info, 1, napi_int32_array, n, op, "perm");
-  Napi::Float64Array b = f64_arg(info, 2, n * k, op, "b"), x = f64_arg(info, 3, n * k, op, "x");
-  for (int64_t i = 0; i < n; ++i) {
-    CONVNET_CHECK(perm.Data()[i] >= 0 && perm.Data()[i] < n, "E_ARG", op, ": perm[", i, "] = ", perm.Data()[i], " is not a row");
-  }
-  CONVNET_CHECK(!overlap(x.Data(), n * k, b.Data(), n * k) && !overlap(x.Data(), n * k, lu.Data(), n * n), "E_ARG", op,
-                ": `x` must not share memory with `b` or `lu`");
-  cpu::lu_solve_f64(lu.Data(), perm.Data(), b.Data(), x.Data(), n, k);
-  return info.Env().Undefined();
-}
-
 // (a, x, n, k, upper, unit, trans): x [n, k] := op(A)^-1 x, A [n, n] triangular.
 Napi::Value TriangularSolveF64(const Napi::CallbackInfo& info) {
   const char* op = "triangularSolveF64";
@@ -121,6 +105,16 @@ Napi::Value DetBatched(const Napi::CallbackInfo& info) {
   Tensor y = Tensor::empty(batch, DType::Float32, Device::CPU);
   Queue::cpu().submit(op, x.numel(), [x, y] { cpu::det_batched(x, y); });
   return wrap_tensor(info.Env(), std::move(y));
+}
+
+// (x): [sign, logabsdet], each [...], of each matrix of x [..., n, n].
+Napi::Value SlogdetBatched(const Napi::CallbackInfo& info) {
+  const char* op = "linalg.slogdet";
+  Shape batch;
+  const Tensor& x = matrices_arg(info, 0, op, &batch);
+  Tensor sign = Tensor::empty(batch, DType::Float32, Device::CPU), logabsdet = Tensor::empty(batch, DType::Float32, Device::CPU);
+  Queue::cpu().submit(op, x.numel(), [x, sign, logabsdet] { cpu::slogdet_batched(x, sign, logabsdet); });
+  return pair(info.Env(), std::move(sign), std::move(logabsdet));
 }
 
 // (x): [y, zeroAt], y [..., n, n] the inverses, zeroAt int32 [...] each one's first zero pivot or -1.

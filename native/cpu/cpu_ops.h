@@ -42,6 +42,8 @@ void matmul_f64(const double* a, const double* b, double* c, int64_t m, int64_t 
 // int32 cholesky_f64's 0 or failed minor; x [..., n, k] = A^-1 b for a [..., n, n] and b [..., n, k]
 // of one batch, zero_at as inv's (x's matrix then all NaN).
 void det_batched(const Tensor& x, const Tensor& y);
+// sign [...] and logabsdet [...] of each matrix (sign NaN where the log is; logabsdet -inf at sign 0).
+void slogdet_batched(const Tensor& x, const Tensor& sign, const Tensor& logabsdet);
 void inv_batched(const Tensor& x, const Tensor& y, const Tensor& zero_at);
 void solve_batched(const Tensor& a, const Tensor& b, const Tensor& x, const Tensor& zero_at);
 void cholesky_batched(const Tensor& x, bool upper, const Tensor& y, const Tensor& failed_minor);

@@ -1,4 +1,4 @@
-// det, inv, solve and cholesky of a batch of float32 matrices [..., n, n] as queued CPU ops: each
+// det, slogdet, inv, solve and cholesky of a batch of float32 matrices [..., n, n] as queued CPU ops: each
 // matrix is read into float64, factored by linalg_f64.cc's kernels (the ones lib/linalg.ts
 // calls a matrix at a time for its other functions) and rounded back to float32, the matrices
 // shared out over the thread pool.
@@ -57,54 +57,75 @@ void det_batched(const Tensor& x, const Tensor& y) {
   });
 }
 
-void inv_batched(const Tensor& x, const Tensor& y, const Tensor& zero_at) {
+void slogdet_batched(const Tensor& x, const Tensor& sign, const Tensor& logabsdet) {
   const int64_t n = x.shape.back(), size = n * n;
   const float* in = x.f32();
-  float* out = y.f32();
-  int32_t* zeros = zero_at.i32();
-  std::vector<double> identity(static_cast<size_t>(size), 0.0);
-  for (int64_t i = 0; i < n; ++i) identity[i * n + i] = 1.0;
+  float* signs = sign.f32();
+  float* logs = logabsdet.f32();
   parallel_for(matrix_count(x), matrices_per_piece(n), [&](int64_t b0, int64_t b1) {
-    std::vector<double> a(static_cast<size_t>(size)), inverse(static_cast<size_t>(size));
+    std::vector<double> a(static_cast<size_t>(size));
     std::vector<int32_t> perm(static_cast<size_t>(n));
     for (int64_t b = b0; b < b1; ++b) {
       read_matrix(in + b * size, n, false, a.data());
       const LuInfo info = lu_factor_f64(a.data(), n, perm.data());
-      zeros[b] = static_cast<int32_t>(info.zero_at);
-      float* o = out + b * size;
-      if (info.zero_at >= 0) {
-        for (int64_t i = 0; i < size; ++i) o[i] = std::numeric_limits<float>::infinity();
-        continue;
+      double s = info.sign, l = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double d = a[i * n + i];
+        s *= d > 0 ? 1.0 : d < 0 ? -1.0 : d;  // as Math.sign: 0, -0 and NaN stay
+        l += std::log(std::fabs(d));
       }
-      lu_solve_f64(a.data(), perm.data(), identity.data(), inverse.data(), n, n);
-      for (int64_t i = 0; i < size; ++i) o[i] = static_cast<float>(inverse[i]);
+      signs[b] = static_cast<float>(std::isnan(l) ? l : s);
+      logs[b] = static_cast<float>(s == 0 ? -std::numeric_limits<double>::infinity() : l);
     }
   });
 }
 
-void solve_batched(const Tensor& a, const Tensor& b, const Tensor& x, const Tensor& zero_at) {
-  const int64_t n = a.shape.back(), k = b.shape.back(), size = n * n, rhs = n * k;
+namespace {
+
+// x[m] = A[m]^-1 B[m] [n, k] for each matrix m of a, B[m] from rhs(m, scratch of n * k doubles),
+// which returns it; a singular A[m] gets its first zero pivot in zero_at (else -1) and
+// `singular` in every entry of x[m].
+template <typename Rhs>
+void solve_each(const Tensor& a, int64_t k, const Rhs& rhs, float singular, const Tensor& x, const Tensor& zero_at) {
+  const int64_t n = a.shape.back(), size = n * n, rhs_size = n * k;
   const float* in = a.f32();
-  const float* bs = b.f32();
   float* out = x.f32();
   int32_t* zeros = zero_at.i32();
   parallel_for(matrix_count(a), matrices_per_piece(n), [&](int64_t b0, int64_t b1) {
-    std::vector<double> lu(static_cast<size_t>(size)), r(static_cast<size_t>(rhs)), solution(static_cast<size_t>(rhs));
+    std::vector<double> lu(static_cast<size_t>(size)), scratch(static_cast<size_t>(rhs_size)), solution(static_cast<size_t>(rhs_size));
     std::vector<int32_t> perm(static_cast<size_t>(n));
     for (int64_t m = b0; m < b1; ++m) {
       read_matrix(in + m * size, n, false, lu.data());
       const LuInfo info = lu_factor_f64(lu.data(), n, perm.data());
       zeros[m] = static_cast<int32_t>(info.zero_at);
-      float* o = out + m * rhs;
+      float* o = out + m * rhs_size;
       if (info.zero_at >= 0) {
-        for (int64_t i = 0; i < rhs; ++i) o[i] = std::numeric_limits<float>::quiet_NaN();
+        for (int64_t i = 0; i < rhs_size; ++i) o[i] = singular;
         continue;
       }
-      for (int64_t i = 0; i < rhs; ++i) r[i] = bs[m * rhs + i];
-      lu_solve_f64(lu.data(), perm.data(), r.data(), solution.data(), n, k);
-      for (int64_t i = 0; i < rhs; ++i) o[i] = static_cast<float>(solution[i]);
+      lu_solve_f64(lu.data(), perm.data(), rhs(m, scratch.data()), solution.data(), n, k);
+      for (int64_t i = 0; i < rhs_size; ++i) o[i] = static_cast<float>(solution[i]);
     }
   });
+}
+
+}  // namespace
+
+void inv_batched(const Tensor& x, const Tensor& y, const Tensor& zero_at) {
+  const int64_t n = x.shape.back();
+  std::vector<double> identity(static_cast<size_t>(n * n), 0.0);
+  for (int64_t i = 0; i < n; ++i) identity[i * n + i] = 1.0;
+  solve_each(x, n, [&](int64_t, double*) { return identity.data(); }, std::numeric_limits<float>::infinity(), y, zero_at);
+}
+
+void solve_batched(const Tensor& a, const Tensor& b, const Tensor& x, const Tensor& zero_at) {
+  const int64_t k = b.shape.back(), rhs_size = a.shape.back() * k;
+  const float* bs = b.f32();
+  const auto rhs = [&](int64_t m, double* r) {
+    for (int64_t i = 0; i < rhs_size; ++i) r[i] = bs[m * rhs_size + i];
+    return r;
+  };
+  solve_each(a, k, rhs, std::numeric_limits<float>::quiet_NaN(), x, zero_at);
 }
 
 void cholesky_batched(const Tensor& x, bool upper, const Tensor& y, const Tensor& failed_minor) {
