@@ -3,10 +3,11 @@
 // hi itself (and any rounding past the end) in the last bin; values outside [lo, hi] and NaN are
 // not counted. Counts are exact integers until the end (PyTorch adds 1.0f, which stops at 2^24).
 // It was a composition of a dozen ops (sub, mul, div, floor, two compares, where, cast, and an
-// indexAdd of ones): [512, 4096] into 100 bins 8.7-9.3 ms at 2 threads, PyTorch 6.3-6.4; one
-// native loop with floor a call and a histogram 4.7-5.8; the bins computed 256 at a time in
-// vector code and four histograms taking turns, 2.3-2.4 (`node dist/bench/more-ops.js --only
-// histc`; PyTorch 7.7-9.8 in those runs).
+// indexAdd of ones): [512, 4096] into 100 bins 8.7-9.3 ms at 2 threads, PyTorch 6.3-6.4. One
+// native loop, floor a call: 4.7-5.8; bins 256 at a time and four histograms taking turns, but
+// the bins' loop still scalar (std::floor and a nested select kept as branches): 1.8-2.8; that
+// loop vectorised: 0.75 (`node dist/bench/more-ops.js --threads 2 --only histc`; PyTorch 6.5-9.8
+// in those runs).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -24,17 +25,23 @@ constexpr int64_t kBlock = 1 << 16;  // values counted into one private histogra
 constexpr int64_t kChunk = 256;      // values whose bins are computed at once
 
 // bin[i] = the bin of x[i] (i < n), or `bins` (a spare slot) when x[i] is outside [lo, hi] or
-// NaN. Vectorised (the clones' floor is one instruction; the baseline's a call).
-CONVNET_SIMD_CLONES void bins_of(const float* __restrict x, int64_t n, int64_t bins, float lo, float hi,
+// NaN. Vectorised (the clones' floor is one instruction; the baseline's a call), which the
+// selections are only under no-trapping-math (see leaky_relu.cc).
+CONVNET_SIMD_CLONES __attribute__((optimize("no-trapping-math"))) void bins_of(const float* __restrict x, int64_t n, int64_t bins, float lo, float hi,
                                  int32_t* __restrict bin) {
   const float fbins = static_cast<float>(bins), range = hi - lo, last = static_cast<float>(bins - 1);
   const int32_t spare = static_cast<int32_t>(bins);
   for (int64_t i = 0; i < n; ++i) {
     const float v = x[i];
-    float b = std::floor(((v - lo) * fbins) / range);
-    // (a NaN bin, inf / inf when hi - lo overflows float32, counts in bin 0, as the cast did)
-    b = b > last ? last : b >= 0.0f ? b : 0.0f;
-    bin[i] = (v >= lo && v <= hi) ? static_cast<int32_t>(b) : spare;
+    const float b = __builtin_floorf(((v - lo) * fbins) / range);  // (std::floor kept the loop scalar)
+    // in [0, last] (a NaN bin, inf / inf when hi - lo overflows float32, goes to bin 0, as the
+    // composed cast did), so that the conversion is defined for every lane (one select a line:
+    // GCC left the nested ternary as a branch, the loop scalar)
+    float clamped = b > last ? last : b;
+    clamped = clamped >= 0.0f ? clamped : 0.0f;
+    const int32_t k = static_cast<int32_t>(clamped);
+    const bool in_range = (v >= lo) & (v <= hi);
+    bin[i] = in_range ? k : spare;
   }
 }
 
