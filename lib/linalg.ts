@@ -56,6 +56,8 @@ function checkMats(op: string, name: string, x: unknown, square = false): MatsIn
   if (t.rank < 2) fail('E_SHAPE', `${op}: \`${name}\` must have at least 2 dimensions (a matrix or a batch of them), got ${shapeStr(t.shape)}`);
   const m = t.shape[t.rank - 2], n = t.shape[t.rank - 1];
   if (square && m !== n) fail('E_SHAPE', `${op}: \`${name}\` must be batches of square matrices, but they are ${m} by ${n} matrices`);
+  // (the float64 copies: JavaScript's, or the native ops' scratch)
+  checkHostBytes(op, t.size * 8 * 4, `the float64 copies of ${shapeStr(t.shape)}`);
   const batch = t.shape.slice(0, -2);
   const count = batch.reduce((a, b) => a * b, 1);
   return { t: t as F32, batch, m, n, count };
@@ -64,7 +66,6 @@ function checkMats(op: string, name: string, x: unknown, square = false): MatsIn
 /** x read back as float64 matrices [count][m][n] (x: float32, rank >= 2; square when asked). */
 function readMats(op: string, name: string, x: unknown, square = false): Mats {
   const s = checkMats(op, name, x, square);
-  checkHostBytes(op, s.t.size * 8 * 4, `the float64 copies of ${shapeStr(s.t.shape)}`);
   return { ...s, data: Float64Array.from(s.t.dataSync()) };
 }
 
