@@ -553,13 +553,17 @@ function invRecorded(op: string, A: MatsInfo, throwOnSingular: boolean): F32 {
   return onHost(t, (x) => {
     const [yh, zh] = native.invBatched(x.handle(op));
     const y = new Tensor<'float32'>(yh, x.shape, 'float32');
-    const zeroAt = new Tensor<'int32'>(zh, batch, 'int32');
-    const z = zeroAt.dataSync();
-    zeroAt.dispose();
-    const b = throwOnSingular ? z.findIndex((v) => v >= 0) : -1;
-    if (b >= 0) {
-      y.dispose();
-      singular(op, 'inversion', count, b, z[b]);
+    if (!throwOnSingular) {
+      native.release(zh);   // (no wait for the queue)
+    } else {
+      const zeroAt = new Tensor<'int32'>(zh, batch, 'int32');
+      const z = zeroAt.dataSync();
+      zeroAt.dispose();
+      const b = z.findIndex((v) => v >= 0);
+      if (b >= 0) {
+        y.dispose();
+        singular(op, 'inversion', count, b, z[b]);
+      }
     }
     return record(op, y, [x], (dy, [ys]) => {
       const g = readGrad(dy), inv = Float64Array.from(ys.dataSync());
