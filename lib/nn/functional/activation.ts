@@ -89,8 +89,8 @@ export function silu(x: Tensor): F32 {
 
 /**
  * Softplus: log(1 + exp(beta · x)) / beta, computed as (max(bx, 0) + log(1 + exp(−|bx|))) / beta,
- * which never overflows. PyTorch's `threshold` (default 20: above it the result is x) is
- * accepted; the stable form already equals x there to float32 precision.
+ * which never overflows; x itself where beta · x > `threshold` (default 20), as PyTorch (there the
+ * gradient is 1).
  * @example F.softplus(x)   // a smooth ReLU
  */
 export function softplus(x: Tensor, beta = 1, threshold = 20): F32 {
@@ -101,7 +101,8 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): F32 {
   return cpuForward('softplus', t, () => {
     const bx = beta === 1 ? t : scale(t, beta);
     const y = add(maximum(bx, 0), log(scale(exp(neg(abs(bx))), 1, 1)));
-    return beta === 1 ? y : scale(y, 1 / beta);
+    // (the threshold matters: with 5 and beta 2 the smooth form is x + 2.3e-5 past it)
+    return where(gt(bx, threshold), t, beta === 1 ? y : scale(y, 1 / beta));
   }, beta, threshold);
 }
 
