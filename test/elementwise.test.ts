@@ -242,6 +242,33 @@ describe('unary ops, scale and pow', () => {
     for (const e of [0, 0.5, 2, 3, -1.5]) expectClose(cc.pow(p, e).dataSync(), pv.map((x) => x ** e), 2e-6, 0, `pow ${e}`);
   });
 
+  it('pow with a scalar exponent: correctly rounded (float64 exp and log) for positive normal bases, std::pow\'s rules elsewhere', () => {
+    // Every positive normal float's bits and [0.001, 4), in runs long enough for whole vectors,
+    // against the float64 result rounded once; the edges (0, -0, negatives, subnormals, inf, NaN)
+    // as C's pow, which JavaScript's Math.pow follows for a finite exponent.
+    const n = 100003;
+    const bits = Uint32Array.from({ length: n }, (_, i) => (i % 2 ? 0x00800000 + ((i * 2654435761) >>> 0) % (0x7f800000 - 0x00800000) : 0));
+    const v = new Float32Array(bits.buffer);
+    for (let i = 0; i < n; i += 2) v[i] = Math.fround(0.001 + (((i * 40503) >>> 0) % 65536) / 16384);
+    const edges = [0, -0, -2, -8, 1e-40, -1e-40, Infinity, -Infinity, NaN, 1, 3, 4, 0.5];
+    for (const e of [2.5, 0.75, -1.5, 1 / 3, 3, 7, -0.1, 100, -100, 1]) {
+      const x = cc.tensor(Float32Array.from([...v, ...edges]));
+      const y = cc.pow(x, e).dataSync();
+      const ef = Math.fround(e);
+      let off = 0;
+      for (let i = 0; i < n; i++) {
+        const want = Math.fround(Math.pow(v[i], ef));
+        if (Object.is(y[i], want)) continue;
+        const ulps = Math.abs(new Int32Array(Float32Array.from([y[i]]).buffer)[0] - new Int32Array(Float32Array.from([want]).buffer)[0]);
+        if (ulps > 1) expect.fail(`pow(${v[i]}, ${e}) = ${y[i]}, expected ${want}`);
+        off++;
+      }
+      expect(off, `pow(x, ${e}): results an ulp off`).to.be.at.most(2);
+      edges.forEach((b, k) => expect(Object.is(y[n + k], Math.fround(Math.pow(Math.fround(b), ef))), `pow(${b}, ${e}) = ${y[n + k]}`).to.equal(true));
+    }
+    expect(cc.pow(cc.tensor([3, 2, 10]), 3).tolist()).to.deep.equal([27, 8, 1000]);   // exact results stay exact
+  });
+
   it('rejects int32 input', () => {
     expectError(() => cc.exp(cc.zeros([2], 'int32')), 'E_DTYPE', /exp: expected `x` of dtype float32/);
   });

@@ -5,10 +5,10 @@
 // (stride 1) or one repeated value (stride 0); the three inner loops are specialised for
 // these cases so the compiler vectorises them.
 #include <algorithm>
-#include <limits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -1002,7 +1002,19 @@ void polygamma(int64_t n, const Tensor& x, const Tensor& y) {
 void pow_scalar(const Tensor& x, float exponent, const Tensor& y) {
   if (exponent == 2.0f) return unary_loop(x, y, [](float v) { return v * v; });
   if (exponent == 0.5f) return unary_loop(x, y, [](float v) { return std::sqrt(v); });
-  unary_loop(x, y, [exponent](float v) { return std::pow(v, exponent); });
+  if (!std::isfinite(exponent)) return unary_loop(x, y, [exponent](float v) { return std::pow(v, exponent); });
+  // Positive normal bases by vec::pow_positive (float64 exp and log, vectorised; the survey's
+  // abs then pow 2.5 of [8, 64, 56, 56] at 2 threads 4.0-5.9 -> 3.2-3.4 ms, PyTorch 3.6-5.3);
+  // zeros, negatives, subnormals, inf and NaN by std::pow after it, for its special cases.
+  const float* px = x.f32();
+  float* py = y.f32();
+  parallel_for_elements(x.numel(), kElementwiseGrain, [&](int64_t begin, int64_t end) {
+    vec::pow_positive(px + begin, exponent, py + begin, end - begin);
+    for (int64_t i = begin; i < end; ++i) {
+      const float v = px[i];
+      if (!(v >= std::numeric_limits<float>::min() && v <= std::numeric_limits<float>::max())) py[i] = std::pow(v, exponent);
+    }
+  });
 }
 
 }  // namespace cpu
