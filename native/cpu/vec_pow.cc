@@ -22,6 +22,15 @@
 namespace convnet {
 namespace cpu {
 namespace vec {
+namespace {
+
+// The series' coefficients, highest power first: 1 / (2i + 1) for atanh's, 1 / i! for exp's.
+constexpr double kAtanhSeries[] = {1.0 / 15, 1.0 / 13, 1.0 / 11, 1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0};
+constexpr double kExpTaylor[] = {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320,
+                                 1.0 / 5040,      1.0 / 720,      1.0 / 120,     1.0 / 24,     1.0 / 6,
+                                 0.5,             1.0,            1.0};
+
+}  // namespace
 
 __attribute__((optimize("fp-contract=off", "no-trapping-math"))) CONVNET_SIMD_CLONES
 void pow_positive(const float* __restrict x, float exponent, float* __restrict y, int64_t n) {
@@ -39,32 +48,17 @@ void pow_positive(const float* __restrict x, float exponent, float* __restrict y
     std::memcpy(&m_float, &m_bits, sizeof m_float);
     const double m = m_float;
     const double s = (m - 1.0) / (m + 1.0), s2 = s * s;
-    double p = 1.0 / 15;
-    p = p * s2 + 1.0 / 13;
-    p = p * s2 + 1.0 / 11;
-    p = p * s2 + 1.0 / 9;
-    p = p * s2 + 1.0 / 7;
-    p = p * s2 + 1.0 / 5;
-    p = p * s2 + 1.0 / 3;
-    p = p * s2 + 1.0;
+    double p = 0.0;  // 1 + s2 / 3 + s2^2 / 5 + ... + s2^7 / 15, by Horner
+#pragma GCC unroll 16
+    for (const double c : kAtanhSeries) p = p * s2 + c;
     double z = e * (static_cast<double>(k) * kLn2 + 2.0 * s * p);
     z = z > 90.0 ? 90.0 : z;
     z = z < -110.0 ? -110.0 : z;
     const double j = (z * kInvLn2 + kRound) - kRound;
     const double r = (z - j * kLn2Hi) - j * kLn2Lo;
-    double q = 1.0 / 479001600;  // 1 / 12!
-    q = q * r + 1.0 / 39916800;
-    q = q * r + 1.0 / 3628800;
-    q = q * r + 1.0 / 362880;
-    q = q * r + 1.0 / 40320;
-    q = q * r + 1.0 / 5040;
-    q = q * r + 1.0 / 720;
-    q = q * r + 1.0 / 120;
-    q = q * r + 1.0 / 24;
-    q = q * r + 1.0 / 6;
-    q = q * r + 0.5;
-    q = q * r + 1.0;
-    q = q * r + 1.0;
+    double q = 0.0;  // 1 + r + r^2 / 2 + ... + r^12 / 12!, by Horner
+#pragma GCC unroll 16
+    for (const double c : kExpTaylor) q = q * r + c;
     const int64_t scale_bits = static_cast<int64_t>(static_cast<int32_t>(j) + 1023) << 52;  // 2^j
     double scale;
     std::memcpy(&scale, &scale_bits, sizeof scale);
