@@ -91,6 +91,7 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['F.conv1d [32,64,1024] k5 128', ({ x1, w1 }) => F.conv1d(x1, w1, null, { padding: 2 }), 'torch.nn.functional.conv1d(x1, w1, None, padding=2)'],
   ['F.adaptiveMaxPool2d 7', ({ c }) => F.adaptiveMaxPool2d(c, 7), 'torch.nn.functional.adaptive_max_pool2d(c, 7)'],
   ['F.maxPool1d 3/2', ({ x1 }) => F.maxPool1d(x1, 3, { stride: 2 }), 'torch.nn.functional.max_pool1d(x1, 3, 2)'],
+  ['F.maxPool1d 3/2 indices', ({ x1 }) => F.maxPool1d(x1, 3, { stride: 2, returnIndices: true })[1], 'torch.nn.functional.max_pool1d(x1, 3, 2, return_indices=True)'],
   ['F.avgPool1d 3/2', ({ x1 }) => F.avgPool1d(x1, 3, { stride: 2 }), 'torch.nn.functional.avg_pool1d(x1, 3, 2)'],
   ['F.embedding 64x512 of 30000x256', ({ ew, ei }) => F.embedding(ei as cc.Tensor<'int32'>, ew), 'torch.nn.functional.embedding(ei, ew)'],
   ['F.dropout2d', ({ c }) => F.dropout2d(c, 0.3), 'torch.nn.functional.dropout2d(c, 0.3, True)'],

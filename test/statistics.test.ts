@@ -261,6 +261,7 @@ describe('order statistics, counting and matrix helpers', () => {
       }
       expect(Array.from(cc.histc(cc.tensor(v), { bins, min: lo, max: hi }).dataSync()), `${n} into ${bins}`).to.deep.equal(want);
     }
+    expect(Array.from(cc.histc(cc.zeros([0]), { bins: 3, min: 0, max: 1 }).dataSync())).to.deep.equal([0, 0, 0]);   // empty x
     expectError(() => cc.histc(cc.tensor([1, 2]), { min: 1, max: 1 + 1e-12 }), 'E_ARG', /empty in float32/);
     expectError(() => native.histc(cc.tensor([1]).handle('t'), 4, 2, 1), 'E_ARG', /lo < hi/);
     expectError(() => native.histc(cc.tensor([1]).handle('t'), 0, 0, 1), 'E_ARG', /bins/);

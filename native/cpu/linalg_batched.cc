@@ -38,49 +38,20 @@ void read_matrix(const float* m, int64_t n, bool transpose, double* a) {
   }
 }
 
-}  // namespace
-
-void det_batched(const Tensor& x, const Tensor& y) {
+// fn(b, lu, info) for each matrix b of x, lu its float64 LU (lu_factor_f64's), on the pool's threads.
+template <typename Fn>
+void each_lu(const Tensor& x, const Fn& fn) {
   const int64_t n = x.shape.back(), size = n * n;
   const float* in = x.f32();
-  float* out = y.f32();
   parallel_for(matrix_count(x), matrices_per_piece(n), [&](int64_t b0, int64_t b1) {
-    std::vector<double> a(static_cast<size_t>(size));
+    std::vector<double> lu(static_cast<size_t>(size));
     std::vector<int32_t> perm(static_cast<size_t>(n));
     for (int64_t b = b0; b < b1; ++b) {
-      read_matrix(in + b * size, n, false, a.data());
-      const LuInfo info = lu_factor_f64(a.data(), n, perm.data());
-      double d = info.sign;  // 1 for a 0 x 0 matrix
-      for (int64_t i = 0; i < n; ++i) d *= a[i * n + i];
-      out[b] = static_cast<float>(d);
+      read_matrix(in + b * size, n, false, lu.data());
+      fn(b, lu.data(), lu_factor_f64(lu.data(), n, perm.data()));
     }
   });
 }
-
-void slogdet_batched(const Tensor& x, const Tensor& sign, const Tensor& logabsdet) {
-  const int64_t n = x.shape.back(), size = n * n;
-  const float* in = x.f32();
-  float* signs = sign.f32();
-  float* logs = logabsdet.f32();
-  parallel_for(matrix_count(x), matrices_per_piece(n), [&](int64_t b0, int64_t b1) {
-    std::vector<double> a(static_cast<size_t>(size));
-    std::vector<int32_t> perm(static_cast<size_t>(n));
-    for (int64_t b = b0; b < b1; ++b) {
-      read_matrix(in + b * size, n, false, a.data());
-      const LuInfo info = lu_factor_f64(a.data(), n, perm.data());
-      double s = info.sign, l = 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        const double d = a[i * n + i];
-        s *= d > 0 ? 1.0 : d < 0 ? -1.0 : d;  // as Math.sign: 0, -0 and NaN stay
-        l += std::log(std::fabs(d));
-      }
-      signs[b] = static_cast<float>(std::isnan(l) ? l : s);
-      logs[b] = static_cast<float>(s == 0 ? -std::numeric_limits<double>::infinity() : l);
-    }
-  });
-}
-
-namespace {
 
 // x[m] = A[m]^-1 B[m] [n, k] for each matrix m of a, B[m] from rhs(m, scratch of n * k doubles),
 // which returns it; a singular A[m] gets its first zero pivot in zero_at (else -1) and
@@ -110,6 +81,32 @@ void solve_each(const Tensor& a, int64_t k, const Rhs& rhs, float singular, cons
 }
 
 }  // namespace
+
+void det_batched(const Tensor& x, const Tensor& y) {
+  const int64_t n = x.shape.back();
+  float* out = y.f32();
+  each_lu(x, [&](int64_t b, const double* lu, const LuInfo& info) {
+    double d = info.sign;  // 1 for a 0 x 0 matrix
+    for (int64_t i = 0; i < n; ++i) d *= lu[i * n + i];
+    out[b] = static_cast<float>(d);
+  });
+}
+
+void slogdet_batched(const Tensor& x, const Tensor& sign, const Tensor& logabsdet) {
+  const int64_t n = x.shape.back();
+  float* signs = sign.f32();
+  float* logs = logabsdet.f32();
+  each_lu(x, [&](int64_t b, const double* lu, const LuInfo& info) {
+    double s = info.sign, l = 0.0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double d = lu[i * n + i];
+      s *= d > 0 ? 1.0 : d < 0 ? -1.0 : d;  // as Math.sign: 0, -0 and NaN stay
+      l += std::log(std::fabs(d));
+    }
+    signs[b] = static_cast<float>(std::isnan(l) ? l : s);
+    logs[b] = static_cast<float>(s == 0 ? -std::numeric_limits<double>::infinity() : l);
+  });
+}
 
 void inv_batched(const Tensor& x, const Tensor& y, const Tensor& zero_at) {
   const int64_t n = x.shape.back();
