@@ -385,7 +385,7 @@ export const UnaryOp = {
   asin: 22, acos: 23, sinh: 24, cosh: 25, asinh: 26, acosh: 27, atanh: 28, erfc: 29, erfinv: 30, exp2: 31, lgamma: 32, frac: 33,
 } as const;
 export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
-export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;
+export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3, nansum: 4 } as const;
 export type ReduceOpCode = (typeof ReduceOp)[keyof typeof ReduceOp];
 export const CompareOp = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 } as const;
 export type CompareOpCode = (typeof CompareOp)[keyof typeof CompareOp];

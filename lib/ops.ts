@@ -342,6 +342,7 @@ function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly nu
   if (op === 'sum' || op === 'mean') {
     return record(op, yf, [t], (dy) => [expandTo(op === 'mean' ? scale(reshape(dy, kept), 1 / count) : reshape(dy, kept), shape0)]);
   }
+  if (op === 'nansum') return record(op, yf, [t], (dy, [sx]) => [where(eq(sx, sx), reshape(dy, kept), 0)], [t]);
   // max / min: the gradient goes to the positions equal to the result, split evenly among
   // ties (as PyTorch's amax / amin). isMax = 1 - |sign(x - y)| is 1 exactly where x == y.
   return record(op, yf, [t], (dy, [sx, sy]) => {
@@ -364,6 +365,8 @@ export function sum(x: Tensor, axis?: Axes, keepdim?: boolean): F32;
 export function sum(x: Tensor, axis?: Axes, keepdim = false): Tensor { return reduce('sum', x, axis, keepdim); }
 /** Mean over `axis` (all when omitted). The mean of nothing is NaN, as PyTorch. float32 only. */
 export const mean = (x: Tensor, axis?: Axes, keepdim = false): F32 => reduce('mean', x, axis, keepdim) as F32;
+/** pointwise.nansum's float32 case (checked there): one native pass that reads each NaN as 0. */
+export const nansumFloat = (x: Tensor, axis: readonly number[], keepdim: boolean): F32 => reduce('nansum', x, axis, keepdim) as F32;
 /** Largest value over `axis` (all when omitted); NaN propagates. float32 or int32. */
 export function max(x: Tensor<'int32'>, axis?: Axes, keepdim?: boolean): Tensor<'int32'>;
 export function max(x: Tensor, axis?: Axes, keepdim?: boolean): F32;

@@ -2,7 +2,8 @@
  * Pointwise maths and NaN-aware reductions with PyTorch's names: `logaddexp`, `logit`, `xlogy`,
  * `hypot`, `lerp`, `addcmul`, `nanToNum`, `nansum`, `amax`, `aminmax`... logaddexp(2), hypot and
  * copysign are native binary ops (lib/ops.ts's `binary`, one pass on either device), addcmul,
- * addcdiv and lerp one native op with their gradients recorded here; the rest are
+ * addcdiv and lerp one native op with their gradients recorded here, nansum a native reduction
+ * (lib/ops.ts's, reading each NaN as 0); the rest are
  * composed from the tensor ops (where, maximum, sum...), so they run on any device and their
  * gradients are the tape's through their parts. Binary ones broadcast and take a number on either
  * side (rounded to float32, as the arithmetic does); float32 unless said otherwise.
@@ -13,7 +14,7 @@ import { full } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import {
-  binary, cast, clone, div, eq, gt, log, lt, max, min, mul, ne, neg, sin, square, sub, sum, where,
+  binary, cast, clone, div, eq, gt, log, lt, max, min, mul, nansumFloat, ne, neg, sin, square, sub, sum, where,
 } from './ops';
 import { native, TernaryOp } from './native';
 import { Tensor, type DType } from './tensor';
@@ -293,7 +294,8 @@ function reductionAxes(op: string, x: Tensor, dim: Axes | undefined | null): num
 
 /**
  * The sum over `dim` (all axes when omitted) with NaNs counted as 0, as torch.nansum; the
- * gradient is 0 at the NaNs. An int32 x (which holds no NaN) sums as `sum`.
+ * gradient is 0 at the NaNs. One pass (no copy with the NaNs replaced), with the same bits as
+ * `sum` of that copy. An int32 x (which holds no NaN) sums as `sum`.
  * @example nansum(tensor([1, NaN, 2]))   // 3
  */
 export function nansum(x: Tensor<'int32'>, dim?: Axes | null, keepdim?: boolean): Tensor<'int32'>;
@@ -305,7 +307,7 @@ export function nansum(x: Tensor, dim?: Axes | null, keepdim = false): Tensor {
   const axes = reductionAxes(op, t, dim);
   checkBool(op, 'keepdim', keepdim);
   if (t.dtype === 'int32') return sum(t as Tensor<'int32'>, axes, keepdim);
-  return tidy(() => sum(replaceNonFinite(t as F32, 0, Infinity, -Infinity), axes, keepdim));
+  return nansumFloat(t, axes, keepdim);
 }
 
 /**
@@ -319,10 +321,7 @@ export function nanmean(x: Tensor, dim?: Axes | null, keepdim = false): F32 {
   const t = checkFloat(op, 'x', x);
   const axes = reductionAxes(op, t, dim);
   checkBool(op, 'keepdim', keepdim);
-  return tidy(() => {
-    const numbers = eq(t, t);
-    return div(sum(where(numbers, t, 0), axes, keepdim), sum(numbers, axes, keepdim));
-  });
+  return tidy(() => div(nansumFloat(t, axes, keepdim), sum(eq(t, t), axes, keepdim)));
 }
 
 /**

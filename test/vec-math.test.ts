@@ -355,6 +355,31 @@ describe('vectorised math (native/cpu/vec_math)', function () {
         }
       });
 
+      it('nansum has the bits of sum over a copy with the NaNs replaced by 0, in every layout', () => {
+        // reduce.cc reads each NaN as +0 where it reads x: vec::nansum (whole and short runs),
+        // nansum_runs, the rows kernels (eight, four and one row a pass), and the runs-then-rows
+        // partials, which add as a plain sum (inf - inf stays NaN there, as in sum of the copy).
+        const next = rng(7);
+        const cases: [number[], number[]][] = [
+          [[0], [0]], [[1], [0]], [[15], [0]], [[16], [0]], [[100], [0]], [[16384 * 3 + 17], [0]],
+          [[67, 3], [1]], [[67, 49], [1]], [[9, 784], [1]], [[2, 40000], [1]],
+          [[37, 129], [0]], [[13, 5, 33], [0, 1]], [[5, 7, 49], [0, 2]], [[3, 8, 2, 20], [0, 2, 3]],
+        ];
+        for (const [shape, axes] of cases) {
+          const n = shape.reduce((a, b) => a * b, 1);
+          const v = Float32Array.from({ length: n }, () => (next() < 0.15 ? NaN : (next() - 0.5) * 2 ** Math.floor(next() * 40 - 20)));
+          if (n > 40) [v[3], v[5]] = [Infinity, -Infinity];   // a NaN partial (inf - inf) in runs layouts
+          const clean = v.map((a) => (Number.isNaN(a) ? 0 : a));
+          const [got, want] = withPath(path, () => cc.tidy(() => [
+            cc.nansum(cc.tensor(v, { shape }), axes).dataSync(), cc.sum(cc.tensor(clean, { shape }), axes).dataSync(),
+          ]));
+          expectBitIdentical(got, want, `nansum ${JSON.stringify(shape)} over ${axes}`);
+        }
+        // a line of NaNs only sums to +0
+        const allNaN = withPath(path, () => cc.nansum(cc.full([3, 70], NaN), 1).dataSync());
+        expect(Array.from(allNaN, (a) => Object.is(a, 0))).to.deep.equal([true, true, true]);
+      });
+
       it('softmax, logSoftmax, crossEntropy and klDiv match float64 and do not depend on the thread count', () => {
         const shapes: [number[], number][] = [[[7, 37], 1], [[3, 19, 5], 1]];
         for (const [shape, dim] of shapes) {

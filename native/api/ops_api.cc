@@ -463,9 +463,9 @@ Napi::Value PowScalar(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  static const char* names[] = {"sum", "mean", "max", "min"};
+  static const char* names[] = {"sum", "mean", "max", "min", "nansum"};
   const int64_t code = int_arg(info, 0, "reduce", "op");
-  CONVNET_CHECK(code >= 0 && code < 4, "E_ARG", "reduce: unknown op code ", code);
+  CONVNET_CHECK(code >= 0 && code < 5, "E_ARG", "reduce: unknown op code ", code);
   const char* op = names[code];
   const Tensor& x = tensor_arg(info, 1, op, "x");
   // int32: sum (in int64, E_RANGE beyond int32), max and min; mean needs a float (as PyTorch).
@@ -477,15 +477,16 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   for (int64_t a : axes) kept[a] = 1;
   for (int64_t d = 0; d < x.dim(); ++d)
     if (!std::binary_search(axes.begin(), axes.end(), d)) dropped.push_back(x.shape[d]);
-  if (code >= 2) {
+  if (code == 2 || code == 3) {
     for (int64_t a : axes)
       CONVNET_CHECK(x.shape[a] > 0, "E_SHAPE", op, ": cannot reduce over axis ", a, " of size 0");
   }
   Tensor y = Tensor::empty(keepdim ? kept : dropped, x.dtype, x.device());
   const auto kind = static_cast<ReduceOp>(code);
-  if (int32) {
-    return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce_int32(kind, x, axes, y); },
-                  CUDA_LAUNCH(cuda::reduce_int32(kind, x, axes, y)), x.numel());
+  if (int32) {  // an int32 nansum is a sum (no NaN in int32)
+    const ReduceOp int_kind = kind == ReduceOp::NanSum ? ReduceOp::Sum : kind;
+    return run_on(info, op, y, [int_kind, x, axes, y] { cpu::reduce_int32(int_kind, x, axes, y); },
+                  CUDA_LAUNCH(cuda::reduce_int32(int_kind, x, axes, y)), x.numel());
   }
   return run_on(info, op, y, [kind, x, axes, y] { cpu::reduce(kind, x, axes, y); },
                 CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)), x.numel());

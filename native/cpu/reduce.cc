@@ -111,9 +111,36 @@ CONVNET_SIMD_CLONES int64_t first_index_of(const float* __restrict x, int64_t n,
 
 // ---- what a reduction does to one more value ----------------------------------------------
 
-enum class Kind { Sum, Max, Min };  // a mean is a sum, divided at the end
+// A mean is a sum, divided at the end. NanSum is a sum that reads each NaN of x as +0 (where x
+// is read: partials of finite values can still be NaN, inf - inf, and add as they are), so its
+// bits are those of a sum over x with its NaNs replaced by 0.
+enum class Kind { Sum, NanSum, Max, Min };
 
-Kind kind_of(ReduceOp op) { return op == ReduceOp::Max ? Kind::Max : op == ReduceOp::Min ? Kind::Min : Kind::Sum; }
+constexpr bool is_sum(Kind k) { return k == Kind::Sum || k == Kind::NanSum; }
+
+Kind kind_of(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::Max: return Kind::Max;
+    case ReduceOp::Min: return Kind::Min;
+    case ReduceOp::NanSum: return Kind::NanSum;
+    default: return Kind::Sum;
+  }
+}
+
+// x's value as a reduction of kind K reads it: NanSum's NaN is +0. By its bits (all ones in the
+// exponent and a nonzero fraction): GCC leaves `v != v ? 0 : v` as a branch, and the loop scalar.
+template <Kind K, typename T>
+inline T read(T v) {
+  if constexpr (K == Kind::NanSum && std::is_same_v<T, float>) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    bits &= 0u - static_cast<uint32_t>((bits & 0x7fffffffu) <= 0x7f800000u);
+    std::memcpy(&v, &bits, sizeof v);
+    return v;
+  } else {
+    return v;
+  }
+}
 
 // The accumulator of a reduction of T values: floats sum in float64, int32 in int64; max and
 // min stay in T (they do not round).
@@ -126,13 +153,17 @@ struct AccOf<Kind::Sum, float> {
   using type = double;
 };
 template <>
+struct AccOf<Kind::NanSum, float> {
+  using type = double;
+};
+template <>
 struct AccOf<Kind::Sum, int32_t> {
   using type = int64_t;
 };
 
 template <Kind K, typename A>
 A identity() {
-  if constexpr (K == Kind::Sum) return A(0);
+  if constexpr (is_sum(K)) return A(0);
   else if constexpr (std::is_floating_point_v<A>)
     return K == Kind::Max ? -std::numeric_limits<A>::infinity() : std::numeric_limits<A>::infinity();
   else return K == Kind::Max ? std::numeric_limits<A>::lowest() : std::numeric_limits<A>::max();
@@ -142,7 +173,7 @@ A identity() {
 // first NaN stays). Bitwise & and | (no branches), so that loops over rows vectorise.
 template <Kind K, typename A>
 inline A step(A acc, A v) {
-  if constexpr (K == Kind::Sum) return acc + v;
+  if constexpr (is_sum(K)) return acc + v;
   else if constexpr (std::is_floating_point_v<A>)
     return ((acc == acc) & ((K == Kind::Max ? v > acc : v < acc) | (v != v))) ? v : acc;
   else return (K == Kind::Max ? v > acc : v < acc) ? v : acc;
@@ -168,10 +199,11 @@ typename AccOf<K, T>::type run_value(const T* x, int64_t n) {
   if constexpr (std::is_same_v<T, float>) {
     if (n < 16) {
       A a = identity<K, A>();
-      for (int64_t i = 0; i < n; ++i) a = step<K, A>(a, x[i]);
+      for (int64_t i = 0; i < n; ++i) a = step<K, A>(a, read<K>(x[i]));
       return a;
     }
     if constexpr (K == Kind::Sum) return vec::sum(x, n);
+    else if constexpr (K == Kind::NanSum) return vec::nansum(x, n);
     else return extremum_lanes<K == Kind::Max>(x, n);
   } else {
     return int_run<K, A>(x, n);
@@ -182,14 +214,14 @@ typename AccOf<K, T>::type run_value(const T* x, int64_t n) {
 template <Kind K, typename T, typename Store>
 void reduce_runs(const T* x, int64_t runs, int64_t run, const Store& store) {
   using A = typename AccOf<K, T>::type;
-  if constexpr (K == Kind::Sum && std::is_same_v<T, float>) {
+  if constexpr (is_sum(K) && std::is_same_v<T, float>) {
     // Whole runs that need vec::sum (16 to kBlock elements), up to 64 a call of vec::sum_runs
     // (the same bits, blocked_runs' split): one call a run of 49 (a mean over [32, 512, 7, 7]'s
     // maps) took 0.50 ms at 1 thread, PyTorch 0.26 (`node dist/bench/tensor-ops.js --threads 1
     // --only 'dims 2, 3'`).
     if (run >= 16 && run <= kBlock) {
       parallel_for(runs, std::max<int64_t>(1, kBlock / run),
-                   [&](int64_t begin, int64_t end) { vec::each_run_sum(x, run, begin, end, store); });
+                   [&](int64_t begin, int64_t end) { vec::each_run_sum<K == Kind::NanSum>(x, run, begin, end, store); });
       return;
     }
   }
@@ -210,8 +242,8 @@ template <Kind K, typename A, typename T>
 CONVNET_SIMD_CLONES void add_rows4(A* __restrict acc, const T* __restrict r0, const T* __restrict r1,
                                    const T* __restrict r2, const T* __restrict r3, int64_t n) {
   for (int64_t i = 0; i < n; ++i) {
-    if constexpr (K == Kind::Sum && std::is_same_v<T, float>) {
-      const float term = (r0[i] + r1[i]) + (r2[i] + r3[i]);
+    if constexpr (is_sum(K) && std::is_same_v<T, float>) {
+      const float term = (read<K>(r0[i]) + read<K>(r1[i])) + (read<K>(r2[i]) + read<K>(r3[i]));
       acc[i] += term;
     } else {
       A a = acc[i];
@@ -232,18 +264,20 @@ CONVNET_SIMD_CLONES void add_rows4(A* __restrict acc, const T* __restrict r0, co
 // A term rounds three times in float32, an error within ~3 * 2^-24 of its eight floats'
 // magnitudes (PyTorch's float32 cascade rounds more); equal floats still add exactly (x + x), so
 // the mean of a constant stays that constant.
+template <Kind K>
 CONVNET_SIMD_CLONES void add_float_rows8(double* __restrict acc, const float* const* __restrict r, int64_t n) {
   const float *__restrict r0 = r[0], *__restrict r1 = r[1], *__restrict r2 = r[2], *__restrict r3 = r[3];
   const float *__restrict r4 = r[4], *__restrict r5 = r[5], *__restrict r6 = r[6], *__restrict r7 = r[7];
   for (int64_t i = 0; i < n; ++i) {
-    const float term = ((r0[i] + r1[i]) + (r2[i] + r3[i])) + ((r4[i] + r5[i]) + (r6[i] + r7[i]));
+    const float term = ((read<K>(r0[i]) + read<K>(r1[i])) + (read<K>(r2[i]) + read<K>(r3[i]))) +
+                       ((read<K>(r4[i]) + read<K>(r5[i])) + (read<K>(r6[i]) + read<K>(r7[i])));
     acc[i] += term;
   }
 }
 
 template <Kind K, typename A, typename T>
 CONVNET_SIMD_CLONES void add_row(A* __restrict acc, const T* __restrict r0, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] = step<K, A>(acc[i], static_cast<A>(r0[i]));
+  for (int64_t i = 0; i < n; ++i) acc[i] = step<K, A>(acc[i], static_cast<A>(read<K>(r0[i])));
 }
 
 // Float max / min over rows: acc[i] keeps the extremum of the numbers by a plain compare and
@@ -294,7 +328,7 @@ void reduce_rows(const Rows& rows, const T* x, const Store& store) {
       acc = local.data();
     }
     std::fill(acc, acc + width, identity<K, A>());
-    constexpr bool kFloatExtremum = K != Kind::Sum && std::is_same_v<A, float>;
+    constexpr bool kFloatExtremum = !is_sum(K) && std::is_same_v<A, float>;
     thread_local std::vector<int32_t> nan;  // float max / min: which accumulators saw a NaN
     if constexpr (kFloatExtremum) {
       if (static_cast<int64_t>(nan.size()) < width) nan.resize(static_cast<size_t>(width));
@@ -309,15 +343,15 @@ void reduce_rows(const Rows& rows, const T* x, const Store& store) {
     // pass, 5 or more one). Float sums take four rows a pass even so: it is what adds them in
     // float32 first (add_rows4), and [64, 256, 784] over dim 1 then ran 3.6-4.2 -> 3.2-3.6 ms
     // (session 48, both builds alternated).
-    const bool one_stream = width == rows.inner && !(K == Kind::Sum && std::is_same_v<T, float>);
-    if constexpr (K == Kind::Sum && std::is_same_v<T, float>) {
+    const bool one_stream = width == rows.inner && !(is_sum(K) && std::is_same_v<T, float>);
+    if constexpr (is_sum(K) && std::is_same_v<T, float>) {
       for (; r + 8 <= r1; r += 8) {
         const float* p[8];
         for (int k = 0; k < 8; ++k) {
           p[k] = base + cursor.offset();
           cursor.next();
         }
-        add_float_rows8(acc, p, width);
+        add_float_rows8<K>(acc, p, width);
       }
     }
     for (; !one_stream && r + 4 <= r1; r += 4) {
@@ -374,7 +408,8 @@ void reduce_axes(const T* x, const Shape& shape, const std::vector<int64_t>& axe
   // PyTorch's speed there.
   std::vector<A> partial(static_cast<size_t>(runs));
   reduce_runs<K>(x, runs, run, [&](int64_t j, A a) { partial[j] = a; });
-  reduce_rows<K>(Rows(merged), partial.data(), store);
+  // The partials are sums already (a NaN among them is inf - inf, which stays): NanSum adds them as Sum.
+  reduce_rows<K == Kind::NanSum ? Kind::Sum : K>(Rows(merged), partial.data(), store);
 }
 
 double finish(ReduceOp op, double acc, int64_t count) {
@@ -390,7 +425,7 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
   const int64_t count = out_n ? x.numel() / out_n : 0;
   if (out_n == 0) return;
   if (count == 0) {
-    CONVNET_CHECK(op == ReduceOp::Sum || op == ReduceOp::Mean, "E_SHAPE",
+    CONVNET_CHECK(op == ReduceOp::Sum || op == ReduceOp::NanSum || op == ReduceOp::Mean, "E_SHAPE",
                   "max/min of an empty tensor has no identity");
     for (int64_t i = 0; i < out_n; ++i) py[i] = static_cast<float>(finish(op, 0.0, 0));
     return;
@@ -401,12 +436,14 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
     // its vectors (a malloc each, 7% of a small reduction read back: bench/op-overhead.ts).
     switch (kind_of(op)) {
       case Kind::Sum: return reduce_runs<Kind::Sum>(px, 1, count, store);
+      case Kind::NanSum: return reduce_runs<Kind::NanSum>(px, 1, count, store);
       case Kind::Max: return reduce_runs<Kind::Max>(px, 1, count, store);
       case Kind::Min: return reduce_runs<Kind::Min>(px, 1, count, store);
     }
   }
   switch (kind_of(op)) {
     case Kind::Sum: return reduce_axes<Kind::Sum>(px, x.shape, axes, store);
+    case Kind::NanSum: return reduce_axes<Kind::NanSum>(px, x.shape, axes, store);
     case Kind::Max: return reduce_axes<Kind::Max>(px, x.shape, axes, store);
     case Kind::Min: return reduce_axes<Kind::Min>(px, x.shape, axes, store);
   }
@@ -439,7 +476,8 @@ void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
     py[j] = static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(a)));
   };
   switch (kind_of(op)) {
-    case Kind::Sum: reduce_axes<Kind::Sum>(px, x.shape, axes, store); break;
+    case Kind::Sum:
+    case Kind::NanSum: reduce_axes<Kind::Sum>(px, x.shape, axes, store); break;  // no NaN in int32
     case Kind::Max: reduce_axes<Kind::Max>(px, x.shape, axes, store); break;
     case Kind::Min: reduce_axes<Kind::Min>(px, x.shape, axes, store); break;
   }

@@ -79,6 +79,8 @@ struct Kernels {
   double (*exp_sum)(const float*, float, float*, int64_t);
   double (*sum)(const float*, int64_t);
   void (*sum_runs)(const float*, int64_t, int64_t, double*);
+  double (*nansum)(const float*, int64_t);
+  void (*nansum_runs)(const float*, int64_t, int64_t, double*);
   double (*dot)(const float*, const float*, int64_t);
   void (*sigmoid)(const float*, float*, int64_t);
   void (*sin)(const float*, float*, int64_t);
@@ -139,26 +141,35 @@ double exp_sum_portable(const float* x, float shift, float* y, int64_t n) {
   return reduce16(lanes);
 }
 
+// kSkipNaN (nansum): each NaN read as +0 before any addition, the same order otherwise, so that
+// nansum(x) is sum(x with its NaNs replaced by 0) to the bit, on every path.
+template <bool kSkipNaN>
+inline float number(float v) {
+  return kSkipNaN && v != v ? 0.0f : v;
+}
+
+template <bool kSkipNaN>
 double sum_portable(const float* x, int64_t n) {
+  const auto at = [x](int64_t i) { return number<kSkipNaN>(x[i]); };
   double lanes[32] = {};
   int64_t i = 0;
   for (int64_t chunk = 0; i + 64 <= n; i += 64, ++chunk) {  // Note [sum order]'s float32 terms
-    const float* c = x + i;
     double* half = lanes + (chunk & 1) * 16;
     for (int k = 0; k < 16; ++k) {
-      const float term = (c[k] + c[k + 32]) + (c[k + 16] + c[k + 48]);
+      const float term = (at(i + k) + at(i + k + 32)) + (at(i + k + 16) + at(i + k + 48));
       half[k] += term;
     }
   }
   for (int64_t k = 0; k < 32 && i + k < n; ++k) {  // the rest in pairs
-    const float term = x[i + k] + (i + k + 32 < n ? x[i + k + 32] : 0.0f);
+    const float term = at(i + k) + (i + k + 32 < n ? at(i + k + 32) : 0.0f);
     lanes[k] += term;
   }
   return reduce32(lanes);
 }
 
+template <bool kSkipNaN>
 void sum_runs_portable(const float* x, int64_t run, int64_t count, double* out) {
-  for (int64_t j = 0; j < count; ++j) out[j] = sum_portable(x + j * run, run);
+  for (int64_t j = 0; j < count; ++j) out[j] = sum_portable<kSkipNaN>(x + j * run, run);
 }
 
 double dot_portable(const float* a, const float* b, int64_t n) {
@@ -182,7 +193,7 @@ void tan_portable(const float* x, float* y, int64_t n) {
 }
 
 constexpr Kernels kPortable = {"portable",     &exp_portable,     &log_portable, &max_portable, &exp_sum_portable,
-                               &sum_portable,  &sum_runs_portable, &dot_portable,     &sigmoid_portable, &sin_portable, &cos_portable,
+                               &sum_portable<false>,  &sum_runs_portable<false>, &sum_portable<true>, &sum_runs_portable<true>, &dot_portable,     &sigmoid_portable, &sin_portable, &cos_portable,
                                &expm1_portable, &tan_portable};
 
 #if CONVNET_VEC_X86
@@ -313,13 +324,20 @@ CONVNET_AVX512 __m512d hi8(__m512 v) {
   return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
 }
 
+// kSkipNaN: each NaN loaded as +0 (sum_portable's rule).
+template <bool kSkipNaN>
+__attribute__((target("avx512f"), always_inline)) inline __m512 numbers16(__m512 v) {
+  return kSkipNaN ? _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, v, _CMP_ORD_Q), v) : v;
+}
+
+template <bool kSkipNaN>
 __attribute__((target("avx512f"))) double sum_avx512(const float* x, int64_t n) {
   // Note [sum order]'s 32 lanes in four chains: acc[0], acc[1] are lanes 0 .. 15, acc[2], acc[3]
   // lanes 16 .. 31 (the odd chunks' terms).
   __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
-  const auto terms = [](const float* c) __attribute__((target("avx512f"))) {
-    return _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(c), _mm512_loadu_ps(c + 32)),
-                         _mm512_add_ps(_mm512_loadu_ps(c + 16), _mm512_loadu_ps(c + 48)));
+  const auto load = [&](const float* c) __attribute__((target("avx512f"))) { return numbers16<kSkipNaN>(_mm512_loadu_ps(c)); };
+  const auto terms = [&](const float* c) __attribute__((target("avx512f"))) {
+    return _mm512_add_ps(_mm512_add_ps(load(c), load(c + 32)), _mm512_add_ps(load(c + 16), load(c + 48)));
   };
   int64_t i = 0;
   for (; i + 128 <= n; i += 128) {
@@ -339,7 +357,8 @@ __attribute__((target("avx512f"))) double sum_avx512(const float* x, int64_t n) 
   if (i < n) {
     const int64_t r = n - i;
     const auto pairs = [&](int64_t at) __attribute__((target("avx512f"), always_inline)) {
-      return _mm512_add_ps(_mm512_maskz_loadu_ps(mask16(r - at), x + i + at), _mm512_maskz_loadu_ps(mask16(r - at - 32), x + i + at + 32));
+      return _mm512_add_ps(numbers16<kSkipNaN>(_mm512_maskz_loadu_ps(mask16(r - at), x + i + at)),
+                           numbers16<kSkipNaN>(_mm512_maskz_loadu_ps(mask16(r - at - 32), x + i + at + 32)));
     };
     const __m512 low = pairs(0), high = pairs(16);
     acc[0] = _mm512_add_pd(acc[0], lo8(low));
@@ -372,12 +391,13 @@ __attribute__((target("avx2,fma"))) void expm1_avx2(const float* x, float* y, in
 
 // sum_runs: sum inlined into the loop (flatten), so that no call, and no vzeroupper, separates
 // one short run from the next (see sum_runs_avx2).
+template <bool kSkipNaN>
 __attribute__((target("avx512f"), flatten)) void sum_runs_avx512(const float* x, int64_t run, int64_t count, double* out) {
-  for (int64_t j = 0; j < count; ++j) out[j] = sum_avx512(x + j * run, run);
+  for (int64_t j = 0; j < count; ++j) out[j] = sum_avx512<kSkipNaN>(x + j * run, run);
 }
 
-constexpr Kernels kAvx512 = {"avx512",    &exp_avx512,     &log_avx512, &max_avx512, &exp_sum_avx512, &sum_avx512,
-                             &sum_runs_avx512, &dot_avx512, &sigmoid_avx512, &sin_avx2,   &cos_avx2,   &expm1_avx2, &tan_avx2};
+constexpr Kernels kAvx512 = {"avx512",    &exp_avx512,     &log_avx512, &max_avx512, &exp_sum_avx512, &sum_avx512<false>,
+                             &sum_runs_avx512<false>, &sum_avx512<true>, &sum_runs_avx512<true>, &dot_avx512, &sigmoid_avx512, &sin_avx2,   &cos_avx2,   &expm1_avx2, &tan_avx2};
 
 // ---- AVX2 + FMA: the same arithmetic, 8 lanes -----------------------------------------------
 #define CONVNET_AVX2 __attribute__((target("avx2,fma"), always_inline)) inline
@@ -690,13 +710,19 @@ __attribute__((target("avx2,fma"))) double dot_avx2(const float* a, const float*
 // 28]'s maps pays once a map: 1 thread, in the cache, 0.19-0.22 -> 0.12-0.15 ms for [16, 64,
 // 28, 28] with vec::sum_runs (`node dist/bench/tensor-ops.js --threads 1 --only 'dims 2, 3
 // of'`; PyTorch 0.06-0.09, summing in float32).
+template <bool kSkipNaN>
+__attribute__((target("avx2,fma"), always_inline)) inline __m256 numbers8(__m256 v) {
+  return kSkipNaN ? _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)) : v;
+}
+
+template <bool kSkipNaN>
 __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
   // Eight named accumulators: as an array GCC zeroed it on the stack with a `rep stos` per call.
   __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   // Terms k .. k + 7 of the chunk at c (k = 0 or 8).
-  const auto terms = [](const float* c) __attribute__((target("avx2,fma"))) {
-    return _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(c), _mm256_loadu_ps(c + 32)),
-                         _mm256_add_ps(_mm256_loadu_ps(c + 16), _mm256_loadu_ps(c + 48)));
+  const auto load = [&](const float* c) __attribute__((target("avx2,fma"))) { return numbers8<kSkipNaN>(_mm256_loadu_ps(c)); };
+  const auto terms = [&](const float* c) __attribute__((target("avx2,fma"))) {
+    return _mm256_add_ps(_mm256_add_ps(load(c), load(c + 32)), _mm256_add_ps(load(c + 16), load(c + 48)));
   };
   int64_t i = 0;
   for (; i + 128 <= n; i += 128) {
@@ -715,7 +741,7 @@ __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
   if (i < n) {
     const int64_t r = n - i;
     const auto part = [&](int64_t at) __attribute__((target("avx2,fma"))) {
-      return r - at >= 8 ? _mm256_loadu_ps(x + i + at) : _mm256_maskload_ps(x + i + at, first_lanes8(r - at));
+      return numbers8<kSkipNaN>(r - at >= 8 ? _mm256_loadu_ps(x + i + at) : _mm256_maskload_ps(x + i + at, first_lanes8(r - at)));
     };
     const auto pairs = [&](int64_t k) __attribute__((target("avx2,fma"))) { return _mm256_add_ps(part(k), part(k + 32)); };
     add8(&a0, &a1, pairs(0));
@@ -730,14 +756,15 @@ __attribute__((target("avx2,fma"))) double sum_avx2(const float* x, int64_t n) {
 // sum_avx2 inlined into a loop over runs (flatten): a mean over [32, 512, 7, 7]'s maps called
 // vec::sum once a map of 49, through the dispatch, each call ending in a vzeroupper and a chain
 // of dependent additions that the next call's could not overlap.
+template <bool kSkipNaN>
 __attribute__((target("avx2,fma"), flatten)) void sum_runs_avx2(const float* x, int64_t run, int64_t count, double* out) {
-  for (int64_t j = 0; j < count; ++j) out[j] = sum_avx2(x + j * run, run);
+  for (int64_t j = 0; j < count; ++j) out[j] = sum_avx2<kSkipNaN>(x + j * run, run);
 }
 
 #undef CONVNET_AVX2
 
-constexpr Kernels kAvx2 = {"avx2",    &exp_avx2,     &log_avx2, &max_avx2, &exp_sum_avx2, &sum_avx2,
-                           &sum_runs_avx2, &dot_avx2, &sigmoid_avx2, &sin_avx2, &cos_avx2, &expm1_avx2, &tan_avx2};
+constexpr Kernels kAvx2 = {"avx2",    &exp_avx2,     &log_avx2, &max_avx2, &exp_sum_avx2, &sum_avx2<false>,
+                           &sum_runs_avx2<false>, &sum_avx2<true>, &sum_runs_avx2<true>, &dot_avx2, &sigmoid_avx2, &sin_avx2, &cos_avx2, &expm1_avx2, &tan_avx2};
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -776,6 +803,8 @@ float max(const float* x, int64_t n) { return active().max(x, n); }
 double exp_sum(const float* x, float shift, float* y, int64_t n) { return active().exp_sum(x, shift, y, n); }
 double sum(const float* x, int64_t n) { return active().sum(x, n); }
 void sum_runs(const float* x, int64_t run, int64_t count, double* out) { active().sum_runs(x, run, count, out); }
+double nansum(const float* x, int64_t n) { return active().nansum(x, n); }
+void nansum_runs(const float* x, int64_t run, int64_t count, double* out) { active().nansum_runs(x, run, count, out); }
 double dot(const float* a, const float* b, int64_t n) { return active().dot(a, b, n); }
 void sigmoid(const float* x, float* y, int64_t n) { active().sigmoid(x, y, n); }
 void sin(const float* x, float* y, int64_t n) { active().sin(x, y, n); }

@@ -43,13 +43,19 @@ double exp_sum(const float* x, float shift, float* y, int64_t n);
 double sum(const float* x, int64_t n);
 // out[j] = sum(x + j * run, run) for j < count: the same bits, for many short runs at once.
 void sum_runs(const float* x, int64_t run, int64_t count, double* out);
-// store(j, sum of run j) for j in [begin, end), through sum_runs 64 runs a call.
-template <typename Store>
+// sum and sum_runs with each NaN read as +0 (torch.nansum): the bits of sum over x with its NaNs
+// replaced by 0, without that copy.
+double nansum(const float* x, int64_t n);
+void nansum_runs(const float* x, int64_t run, int64_t count, double* out);
+// store(j, sum of run j) for j in [begin, end), through sum_runs (nansum_runs with kSkipNaN) 64
+// runs a call.
+template <bool kSkipNaN = false, typename Store>
 void each_run_sum(const float* x, int64_t run, int64_t begin, int64_t end, const Store& store) {
   double sums[64];
   for (int64_t j = begin; j < end; j += 64) {
     const int64_t n = end - j < 64 ? end - j : 64;
-    sum_runs(x + j * run, run, n, sums);
+    if (kSkipNaN) nansum_runs(x + j * run, run, n, sums);
+    else sum_runs(x + j * run, run, n, sums);
     for (int64_t k = 0; k < n; ++k) store(j + k, sums[k]);
   }
 }

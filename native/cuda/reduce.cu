@@ -50,7 +50,10 @@ struct FloatReducer {
   float* y;
 
   __device__ const float* base(int64_t o) const { return x + kept.offset(o); }
-  __device__ double load(const float* b, int64_t r) const { return b[reduced.offset(r)]; }
+  __device__ double load(const float* b, int64_t r) const {
+    const float v = b[reduced.offset(r)];
+    return Op == ReduceOp::NanSum && v != v ? 0.0 : v;  // nansum reads a NaN as 0
+  }
   __device__ double identity() const {
     if (Op == ReduceOp::Max) return -INFINITY;
     if (Op == ReduceOp::Min) return INFINITY;
@@ -137,6 +140,7 @@ const char* reduce_name(ReduceOp op) {
     case ReduceOp::Mean: return "mean";
     case ReduceOp::Max: return "max";
     case ReduceOp::Min: return "min";
+    case ReduceOp::NanSum: return "nansum";
   }
   return "reduce";
 }
@@ -162,7 +166,7 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
   const int64_t count = x.numel() / out_n;
   float* py = y.f32();
   if (count == 0) {
-    CONVNET_CHECK(op == ReduceOp::Sum || op == ReduceOp::Mean, "E_SHAPE", "max/min of an empty tensor has no identity");
+    CONVNET_CHECK(op != ReduceOp::Max && op != ReduceOp::Min, "E_SHAPE", "max/min of an empty tensor has no identity");
     const float value = op == ReduceOp::Mean ? NAN : 0.0f;
     for_each(name, out_n, [=] __device__(int64_t i) { py[i] = value; });
     return;
@@ -177,6 +181,7 @@ void reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, cons
     case ReduceOp::Mean: return launch_float<ReduceOp::Mean>(name, px, kept, reduced, out_n, count, per_block, py);
     case ReduceOp::Max: return launch_float<ReduceOp::Max>(name, px, kept, reduced, out_n, count, per_block, py);
     case ReduceOp::Min: return launch_float<ReduceOp::Min>(name, px, kept, reduced, out_n, count, per_block, py);
+    case ReduceOp::NanSum: return launch_float<ReduceOp::NanSum>(name, px, kept, reduced, out_n, count, per_block, py);
   }
   fail("E_ARG", "reduce: unknown op ", static_cast<int>(op));
 }

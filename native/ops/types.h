@@ -74,7 +74,7 @@ enum class UnaryOp : int32_t {
 enum class TernaryOp : int32_t { Addcmul = 0, Addcdiv, Lerp, LerpScalar };
 
 // reductions (reduce.cc)
-enum class ReduceOp : int32_t { Sum = 0, Mean, Max, Min };
+enum class ReduceOp : int32_t { Sum = 0, Mean, Max, Min, NanSum };
 
 // comparisons (compare.cc): float32 1/0 results
 enum class CompareOp : int32_t { Eq = 0, Ne, Lt, Le, Gt, Ge };
