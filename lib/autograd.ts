@@ -268,8 +268,7 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor<'float32'> {
  */
 export function expandTo(g: Tensor, shape: readonly number[]): Tensor<'float32'> {
   if (sameShape(g.shape, shape)) return g as Tensor<'float32'>;
-  const zeros = new Tensor(native.fill(shape.slice(), 0, 0, DEVICE_CODE[g.device]), shape, 'float32');
-  return ops.add(zeros, g);
+  return ops.expand(g, shape) as Tensor<'float32'>;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -183,6 +183,8 @@ export interface NativeAddon {
   compare(op: CompareOpCode, a: Handle, b: Handle): Handle;
   compareScalar(op: CompareOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
   /** cond != 0 ? a : b, broadcasting all three; a and b of one dtype, copied bit for bit. */
+  /** x broadcast to `shape` (a copy; float32 or int32, either device). */
+  expand(x: Handle, shape: readonly number[]): Handle;
   where(cond: Handle, a: Handle, b: Handle): Handle;
   /** min(max(x, min), max) with number bounds (-Infinity / Infinity for a missing one): float32 or int32 x. */
   clamp(x: Handle, min: number, max: number): Handle;

@@ -956,17 +956,7 @@ export function expand<D extends DType>(x: Tensor<D>, shape: readonly number[]):
     if (own !== null && own !== 1 && own !== d) fail('E_SHAPE', `expand: cannot expand ${shapeStr(t.shape)} to ${shapeStr(shape)}: axis ${i} has size ${own}, not 1`);
     return d;
   });
-  // A selection with a true condition copies x's values bit for bit (any dtype), broadcast. The
-  // condition spans only the axes x is expanded along (1 on the others: the output still takes
-  // the target shape), so it is small, and where.cc copies whole rows where it is one value.
-  const condShape = out.map((d, i) => (i >= lead && t.shape[i - lead] === d ? 1 : d));
-  const ones = native.fill(condShape, DTYPE_CODE.int32, 1, DEVICE_CODE[t.device]);
-  let y: Tensor<D>;
-  try {
-    y = new Tensor(native.where(ones, t.handle(op), t.handle(op)), out, t.dtype);
-  } finally {
-    native.release(ones);
-  }
+  const y = new Tensor(native.expand(t.handle(op), out), out, t.dtype);
   if (t.dtype !== 'float32') return y;
   const shape0 = t.shape;
   return record(op, y as unknown as F32, [t], (dy) => [sumTo(dy, shape0)]) as unknown as Tensor<D>;

@@ -121,6 +121,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<VarStdBackward>(env, exports, "varStdBackward");
   add_gpu<Compare>(env, exports, "compare");
   add_gpu<CompareScalar>(env, exports, "compareScalar");
+  add_gpu<Expand>(env, exports, "expand");
   add_gpu<Where>(env, exports, "where");
   add_gpu<Clamp>(env, exports, "clamp");
   add_gpu<ClampBackward>(env, exports, "clampBackward");

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
+import { native } from '../lib/native';
 import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, loadFixture, randomTensor, rng, sizeOf, strides, unravel } from './helpers';
 
 type T = cc.Tensor;
@@ -530,6 +531,39 @@ describe('stack, split, chunk, expand, tolist and the method forms', () => {
     expectError(() => b.expand([2, 1]), 'E_SHAPE');
     expectError(() => b.expand([-1, 3, 1]), 'E_SHAPE');
     expectError(() => b.expand([4]), 'E_SHAPE');
+  });
+
+  it('expand: every layout of the native copy (rows copied, values repeated, one long row) against a loop, at 1 and 2 threads', () => {
+    const next = rng(41), threads0 = cc.getNumThreads();
+    const cases: [number[], number[]][] = [
+      [[600, 1], [600, 700]], [[1, 700], [600, 700]], [[], [300, 500]], [[1], [70000]], [[8, 64, 1, 1], [8, 64, 5, 7]],
+      [[3, 1, 5], [2, 3, 4, 5]], [[1, 3, 1], [4, 3, 2]], [[5, 1], [5, 1]], [[2, 1, 1, 3], [2, 2, 0, 3]], [[1, 1], [3, 40000]],
+    ];
+    for (const [from, to] of cases) {
+      const n = sizeOf(from);
+      // random bits: NaN payloads and -0 must come through as they are
+      const bits = Int32Array.from({ length: n }, () => (next() * 2 ** 32) | 0);
+      const want = new Int32Array(sizeOf(to));
+      const st = strides(from), lead = to.length - from.length;
+      for (let i = 0; i < want.length; i++) {
+        const at = unravel(i, to);
+        want[i] = bits[from.reduce((o, d, k) => o + (d === 1 ? 0 : at[k + lead] * st[k]), 0)];
+      }
+      for (const threads of [1, 2]) {
+        cc.setNumThreads(threads);
+        const got = cc.tidy(() => [
+          cc.expand(cc.tensor(bits, { shape: from, dtype: 'int32' }), to).dataSync(),
+          cc.expand(cc.tensor(new Float32Array(bits.buffer), { shape: from }), to).dataSync(),
+        ]);
+        expectBitIdentical(got[0], want, `int32 ${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
+        expectBitIdentical(got[1], new Float32Array(want.buffer), `float32 ${JSON.stringify(from)} -> ${JSON.stringify(to)}`);
+      }
+      cc.setNumThreads(threads0);
+    }
+    // The native entry point checks the shapes itself (typed errors, no crash).
+    const x = cc.ones([3, 1]);
+    for (const shape of [[2, 1], [4], [3, 1, 2], [-1, 2]]) expectError(() => native.expand(x.handle('test'), shape), 'E_SHAPE');
+    expectError(() => native.expand(x.handle('test'), [3, 2.5]), 'E_ARG');
   });
 
   it('tolist, and methods for the unary and activation functions', () => {

@@ -775,6 +775,17 @@ Napi::Value CompareScalar(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::compare_scalar(kind, x, scalar, scalar_first, y)), x.numel());
 }
 
+// (x, shape): x broadcast to `shape` (torch.expand, as a copy); float32 or int32.
+Napi::Value Expand(const Napi::CallbackInfo& info) {
+  const char* op = "expand";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  const Shape shape = shape_arg(info, 1, op, "shape");
+  CONVNET_CHECK(broadcast_shapes(x.shape, shape, op) == shape, "E_SHAPE", op, ": cannot expand ", shape_str(x.shape),
+                " to ", shape_str(shape));
+  Tensor y = Tensor::empty(shape, x.dtype, x.device());
+  return run_on(info, op, y, [x, y] { cpu::expand(x, y); }, CUDA_LAUNCH(cuda::expand(x, y)), y.numel());
+}
+
 // (cond, a, b): cond != 0 ? a : b, broadcasting all three; cond float32 or int32; a and b one dtype.
 Napi::Value Where(const Napi::CallbackInfo& info) {
   const char* op = "where";
