@@ -199,6 +199,8 @@ export interface NativeAddon {
   bincount(x: Handle, minlength: number): [Handle, number];
   /** torch.histc of the float32 CPU x: float32 [bins] over [lo, hi] (float32 values, lo < hi). */
   histc(x: Handle, bins: number, lo: number, hi: number): Handle;
+  /** [min, max] of the float32 or int32 CPU x over `axis` (all of x for null), in one pass. */
+  aminmax(x: Handle, axis: number | null, keepdim: boolean): [Handle, Handle];
   /** torch.unique of the whole x, sorted (CPU only): values, counts, inverse (when asked) and the values' length. */
   unique(x: Handle, withInverse: boolean): [Handle, Handle, Handle | null, number];
   // lib/linalg.ts's float64 kernels on row-major matrices in typed arrays (native/cpu/linalg_f64.cc),

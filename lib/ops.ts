@@ -343,13 +343,22 @@ function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly nu
     return record(op, yf, [t], (dy) => [expandTo(op === 'mean' ? scale(reshape(dy, kept), 1 / count) : reshape(dy, kept), shape0)]);
   }
   if (op === 'nansum') return record(op, yf, [t], (dy, [sx]) => [where(eq(sx, sx), reshape(dy, kept), 0)], [t]);
-  // max / min: the gradient goes to the positions equal to the result, split evenly among
-  // ties (as PyTorch's amax / amin). isMax = 1 - |sign(x - y)| is 1 exactly where x == y.
-  return record(op, yf, [t], (dy, [sx, sy]) => {
+  return recordExtremum(op, t as F32, yf, axes);
+}
+
+/**
+ * Records y, the max or min of float32 x over `axes` (sorted; y with or without keepdim): the
+ * gradient goes to the positions equal to the result, split evenly among ties (as PyTorch's
+ * amax / amin). isMax = 1 - |sign(x - y)| is 1 exactly where x == y. @internal (aminmax too)
+ */
+export function recordExtremum(op: string, x: F32, y: F32, axes: readonly number[]): F32 {
+  if (!isRecording([x])) return y;
+  const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  return record(op, y, [x], (dy, [sx, sy]) => {
     const isMax = scale(abs(sign(sub(sx, reshape(sy, kept)))), -1, 1);
     const ties = sum(isMax, axes, true);
     return [mul(isMax, div(reshape(dy, kept), ties))];
-  }, [t, y]);
+  }, [x, y]);
 }
 
 type Axes = number | readonly number[];

@@ -14,7 +14,7 @@ import { full } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import {
-  binary, cast, clone, div, eq, gt, log, lt, max, min, mul, nansumFloat, ne, neg, sin, square, sub, sum, where,
+  binary, cast, clone, div, eq, gt, log, lt, max, min, mul, nansumFloat, ne, neg, recordExtremum, sin, square, sub, sum, where,
 } from './ops';
 import { native, TernaryOp } from './native';
 import { Tensor, type DType } from './tensor';
@@ -381,5 +381,16 @@ export function aminmax<D extends DType>(x: Tensor<D>, options: AminmaxOptions =
   const o = checkOptions<AminmaxOptions>(op, options, ['dim', 'keepdim']);
   if (o.dim !== undefined && o.dim !== null && typeof o.dim !== 'number') fail('E_ARG', `${op}: expected \`dim\` to be an axis, got ${describe(o.dim)}`);
   const keepdim = checkBool(op, 'keepdim', o.keepdim ?? false);
-  return tidy(() => ({ min: extremum(op, x, o.dim, keepdim, false), max: extremum(op, x, o.dim, keepdim, true) }));
+  const t = checkTensor(op, 'x', x) as Tensor<D>;
+  if (t.device !== 'cpu') return tidy(() => ({ min: extremum(op, t, o.dim, keepdim, false), max: extremum(op, t, o.dim, keepdim, true) }));
+  // On the CPU, both from one read of x (native/cpu/reduce.cc), with amin's and amax's values.
+  if (t.dtype !== 'float32' && t.dtype !== 'int32') fail('E_DTYPE', `${op}: expected \`x\` of dtype float32 or int32, got ${describe(t.dtype)}`);
+  const axes = reductionAxes(op, t, o.dim);
+  const empty = axes.find((a) => t.shape[a] === 0);
+  if (empty !== undefined) fail('E_SHAPE', `${op}: cannot reduce axis ${empty} of size 0 (shape ${shapeStr(t.shape)}): there is no identity`);
+  const shape = keepdim ? t.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : t.shape.filter((_, i) => !axes.includes(i));
+  const [lo, hi] = native.aminmax(t.handle(op), o.dim ?? null, keepdim);
+  const min = new Tensor<D>(lo, shape, t.dtype), max = new Tensor<D>(hi, shape, t.dtype);
+  if (t.dtype === 'int32') return { min, max };
+  return { min: recordExtremum('amin', t as F32, min as F32, axes) as Tensor<D>, max: recordExtremum('amax', t as F32, max as F32, axes) as Tensor<D> };
 }

@@ -81,6 +81,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<Nonzero>(env, exports, "nonzero");
   add<Bincount>(env, exports, "bincount");
   add<Histc>(env, exports, "histc");
+  add<Aminmax>(env, exports, "aminmax");
   add<Unique>(env, exports, "unique");
   add<LuFactorF64>(env, exports, "luFactorF64");
   add<TriangularSolveF64>(env, exports, "triangularSolveF64");

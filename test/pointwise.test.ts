@@ -6,7 +6,8 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectError, tapeCheck } from './helpers';
+import { expectBitIdentical, expectError, tapeCheck } from './helpers';
+import { native } from '../lib/native';
 import { fixtureCases } from './pointwise-shapes-cases';
 
 type Args = Record<string, unknown>;
@@ -175,6 +176,45 @@ describe('pointwise maths and NaN-aware reductions', () => {
     expect(Array.from(cc.logit(cc.tensor([0.1, 0.9]), 0.6).dataSync(), (v) => Math.round(v * 1e4) / 1e4)).to.deep.equal([0.4055, -0.4055]);
     // frac keeps the sign; infinities give NaN.
     expect(cc.frac(cc.tensor([-2.5, Infinity])).tolist()).to.deep.equal([-0.5, NaN]);
+  });
+
+  it('aminmax reads x once (native) with the bits of amin and amax, in every layout, float32 and int32', () => {
+    // runs (the last axis, long runs in blocks), rows (one stream, four rows a pass, few outputs
+    // over many rows in blocks), all of x; ties of -0 and +0 and NaNs where they decide the bits.
+    let seed = 11;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const cases: [number[], number | null][] = [
+      [[7], null], [[40], 0], [[5, 37], 1], [[3, 40000], 1], [[70000], null], [[37, 129], 0], [[9, 5, 33], 1],
+      [[40000, 3], 0], [[6, 2, 5], 0], [[4, 6, 5], 2], [[], null], [[], 0],
+    ];
+    for (const [shape, dim] of cases) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      for (const withNaN of [false, true]) {
+        const v = Float32Array.from({ length: n }, () => {
+          const r = next();
+          return withNaN && r < 0.001 ? NaN : r < 0.2 ? (r < 0.1 ? -0 : 0) : Math.round((next() - 0.5) * 64) / 8;
+        });
+        for (const keepdim of [false, true]) cc.tidy(() => {
+          const x = cc.tensor(v, { shape });
+          const { min, max } = cc.aminmax(x, { dim, keepdim });
+          const what = `${JSON.stringify(shape)} dim ${dim} keepdim ${keepdim} NaN ${withNaN}`;
+          const ax = dim === null ? undefined : dim;
+          expectBitIdentical(min.dataSync() as Float32Array, cc.amin(x, ax, keepdim).dataSync() as Float32Array, `min ${what}`);
+          expectBitIdentical(max.dataSync() as Float32Array, cc.amax(x, ax, keepdim).dataSync() as Float32Array, `max ${what}`);
+          expect(min.shape, what).to.deep.equal(cc.amin(x, ax, keepdim).shape);
+          const xi = cc.tensor(Int32Array.from(v, (a) => (Number.isNaN(a) ? 2 ** 31 - 1 : a * 8)), { shape, dtype: 'int32' });
+          const r = cc.aminmax(xi, { dim, keepdim });
+          expect([r.min.dtype, Array.from(r.min.dataSync())], what).to.deep.equal(['int32', Array.from(cc.amin(xi, ax, keepdim).dataSync())]);
+          expect(Array.from(r.max.dataSync()), what).to.deep.equal(Array.from(cc.amax(xi, ax, keepdim).dataSync()));
+        });
+      }
+    }
+    expect(cc.aminmax(cc.tensor([[-2147483648, 5], [2147483647, 0]], { dtype: 'int32' })).max.item()).to.equal(2147483647);
+    // The native entry point checks its arguments itself (typed errors, no crash).
+    const x = cc.ones([2, 3]);
+    expectError(() => native.aminmax(x.handle('test'), 2, false), 'E_ARG');
+    expectError(() => native.aminmax(cc.zeros([2, 0]).handle('test'), 1, false), 'E_SHAPE');
+    expectError(() => native.aminmax(cc.zeros([2, 0]).handle('test'), null, false), 'E_SHAPE');
   });
 
   it('reductions: NaN lines, empty reductions, int32, 0-D tensors and keepdim shapes', () => {

@@ -114,6 +114,7 @@ Napi::Value VarStd(const Napi::CallbackInfo& info);         // (x, axes, correct
 Napi::Value VarStdBackward(const Napi::CallbackInfo& info); // (dy, x, y, mean, axes, correction, takeSqrt) -> dx
 Napi::Value Compare(const Napi::CallbackInfo& info);        // (opCode, a, b) -> float32 1/0
 Napi::Value CompareScalar(const Napi::CallbackInfo& info);  // (opCode, x, scalar, scalarFirst) -> float32 1/0
+Napi::Value Aminmax(const Napi::CallbackInfo& info);        // (x, axis | null, keepdim) -> [min, max] (CPU)
 Napi::Value Expand(const Napi::CallbackInfo& info);         // (x, shape) -> x broadcast to shape (a copy)
 Napi::Value Where(const Napi::CallbackInfo& info);          // (cond, a, b) -> cond != 0 ? a : b
 Napi::Value Clamp(const Napi::CallbackInfo& info);          // (x, min, max) scalar bounds (-Infinity / Infinity: none)

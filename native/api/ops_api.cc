@@ -492,6 +492,37 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
                 CUDA_LAUNCH(cuda::reduce(kind, x, axes, y)), x.numel());
 }
 
+// (x, axis or null, keepdim): [min, max] over the axis (all of x for null), float32 or int32 (CPU only).
+Napi::Value Aminmax(const Napi::CallbackInfo& info) {
+  const char* op = "aminmax";
+  const Tensor& x = tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": expected x on the CPU");
+  if (x.dtype != DType::Int32) expect_dtype(x, DType::Float32, op, "x");
+  const bool all = info.Length() < 2 || info[1].IsNull() || info[1].IsUndefined();
+  const bool keepdim = bool_arg(info, 2, op, "keepdim");
+  std::vector<int64_t> axes;
+  if (all) {
+    for (int64_t d = 0; d < x.dim(); ++d) axes.push_back(d);
+  } else {
+    axes.push_back(normalize_axis(int_arg(info, 1, op, "axis"), std::max<int64_t>(1, x.dim()), op));
+    if (x.dim() == 0) axes.clear();  // a 0-D x: axis 0 or -1 reduces nothing, as PyTorch
+  }
+  Shape shape;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    const bool reduced = std::find(axes.begin(), axes.end(), d) != axes.end();
+    CONVNET_CHECK(!reduced || x.shape[d] > 0, "E_SHAPE", op, ": cannot reduce axis ", d, " of size 0 (shape ",
+                  shape_str(x.shape), "): there is no identity");
+    if (!reduced) shape.push_back(x.shape[d]);
+    else if (keepdim) shape.push_back(1);
+  }
+  Tensor lo = Tensor::empty(shape, x.dtype, Device::CPU), hi = Tensor::empty(shape, x.dtype, Device::CPU);
+  Queue::cpu().submit(op, x.numel(), [x, axes, lo, hi] { cpu::aminmax(x, axes, lo, hi); });
+  Napi::Array result = Napi::Array::New(info.Env(), 2);
+  result.Set(0u, wrap_tensor(info.Env(), std::move(lo)));
+  result.Set(1u, wrap_tensor(info.Env(), std::move(hi)));
+  return result;
+}
+
 // (x, axis, keepdim, largest = true): argmax, or argmin when `largest` is false; float32 or int32.
 Napi::Value Argmax(const Napi::CallbackInfo& info) {
   const bool largest = info.Length() < 4 || info[3].IsUndefined() ? true : bool_arg(info, 3, "argmax", "largest");

@@ -14,6 +14,10 @@ namespace cpu {
 
 #include "ops/tensor_ops.inc"  // the declarations, with what each computes
 
+// reduce.cc (CPU only; lib composes amin and amax elsewhere): ymin, ymax = min and max of float32
+// or int32 x over `axes` (one axis, or all), as reduce()'s Min and Max, in one read of x.
+void aminmax(const Tensor& x, const std::vector<int64_t>& axes, const Tensor& ymin, const Tensor& ymax);
+
 // linalg_f64.cc: lib/linalg.ts's float64 kernels on host memory, one row-major matrix a call,
 // run on the calling thread (the same bits as its JavaScript loops).
 // LU with partial pivoting of a [n, n] in place (PA = LU, L's unit diagonal not stored); perm[i]

@@ -9,6 +9,7 @@
 
 #include "core/thread_pool.h"
 #include "cpu/cpu_ops.h"
+#include "cpu/simd_clones.h"
 
 namespace convnet {
 namespace cpu {
@@ -17,9 +18,13 @@ namespace {
 constexpr int64_t kGrain = 1 << 15;
 
 // y[0, n) = x's row (step 1) or x[0] repeated (step 0).
-inline void expand_row(const uint32_t* x, int64_t step, uint32_t* y, int64_t n) {
-  if (step) std::memcpy(y, x, static_cast<size_t>(n) * sizeof *y);
-  else std::fill(y, y + n, x[0]);
+CONVNET_SIMD_CLONES void expand_row(const uint32_t* __restrict x, int64_t step, uint32_t* __restrict y, int64_t n) {
+  if (step) {
+    std::memcpy(y, x, static_cast<size_t>(n) * sizeof *y);
+  } else {
+    const uint32_t v = x[0];
+    for (int64_t j = 0; j < n; ++j) y[j] = v;
+  }
 }
 
 }  // namespace

@@ -486,6 +486,178 @@ void reduce_int32(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes
                 " is outside the int32 range [-2147483648, 2147483647] (cast to float32 first)");
 }
 
+// ---- aminmax: the smallest and the largest value in one pass --------------------------------
+// torch.aminmax over one axis or all of x: min's and max's values (the same bits as reduce()'s
+// Min and Max: the same lanes, the same order of ties, NaN propagating) from one read of x.
+namespace {
+
+template <typename T>
+struct Bounds {
+  T lo, hi;
+};
+
+// extremum_lanes for both at once.
+CONVNET_SIMD_CLONES Bounds<float> bounds_lanes(const float* __restrict x, int64_t n) {
+  const float inf = std::numeric_limits<float>::infinity();
+  Floats8 lo0 = Floats8{} + inf, lo1 = lo0, hi0 = Floats8{} - inf, hi1 = hi0;
+  Ints8 nan = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    Floats8 a, b;
+    std::memcpy(&a, x + i, sizeof a);
+    std::memcpy(&b, x + i + 8, sizeof b);
+    lo0 = a < lo0 ? a : lo0;
+    lo1 = b < lo1 ? b : lo1;
+    hi0 = a > hi0 ? a : hi0;
+    hi1 = b > hi1 ? b : hi1;
+    nan |= (a != a) | (b != b);
+  }
+  float lo = lo0[0], hi = hi0[0];
+  int32_t any_nan = 0;
+  for (int j = 0; j < 8; ++j) {  // lanes 0 to 15 in order, as extremum_lanes
+    lo = lo0[j] < lo ? lo0[j] : lo;
+    hi = hi0[j] > hi ? hi0[j] : hi;
+    any_nan |= nan[j];
+  }
+  for (int j = 0; j < 8; ++j) {
+    lo = lo1[j] < lo ? lo1[j] : lo;
+    hi = hi1[j] > hi ? hi1[j] : hi;
+  }
+  for (; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+    any_nan |= x[i] != x[i];
+  }
+  if (any_nan) {
+    for (i = 0; x[i] == x[i]; ++i) {
+    }
+    return {x[i], x[i]};
+  }
+  return {lo, hi};
+}
+
+CONVNET_SIMD_CLONES Bounds<int32_t> bounds_lanes(const int32_t* __restrict x, int64_t n) {
+  int32_t lo = std::numeric_limits<int32_t>::max(), hi = std::numeric_limits<int32_t>::lowest();
+  for (int64_t i = 0; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+  }
+  return {lo, hi};
+}
+
+// lo[i], hi[i] over rows r0 .. r3 (extremum_rows4 for both; nan unused for int32).
+template <typename T>
+CONVNET_SIMD_CLONES void bounds_rows4(T* __restrict lo, T* __restrict hi, int32_t* __restrict nan, const T* __restrict r0,
+                                      const T* __restrict r1, const T* __restrict r2, const T* __restrict r3, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T v0 = r0[i], v1 = r1[i], v2 = r2[i], v3 = r3[i];
+    T l = lo[i], h = hi[i];
+    l = v0 < l ? v0 : l;
+    h = v0 > h ? v0 : h;
+    l = v1 < l ? v1 : l;
+    h = v1 > h ? v1 : h;
+    l = v2 < l ? v2 : l;
+    h = v2 > h ? v2 : h;
+    l = v3 < l ? v3 : l;
+    h = v3 > h ? v3 : h;
+    lo[i] = l;
+    hi[i] = h;
+    if constexpr (std::is_floating_point_v<T>) nan[i] |= (v0 != v0) | (v1 != v1) | (v2 != v2) | (v3 != v3);
+  }
+}
+
+template <typename T>
+CONVNET_SIMD_CLONES void bounds_row(T* __restrict lo, T* __restrict hi, int32_t* __restrict nan, const T* __restrict r0,
+                                    int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const T v = r0[i];
+    lo[i] = v < lo[i] ? v : lo[i];
+    hi[i] = v > hi[i] ? v : hi[i];
+    if constexpr (std::is_floating_point_v<T>) nan[i] |= v != v;
+  }
+}
+
+// reduce_rows for both bounds: store(j, {lo, hi}) for every output j once.
+template <typename T, typename Store>
+void bounds_rows(const Rows& rows, const T* x, const Store& store) {
+  const int64_t per_block = rows.rows_per_block(), blocks = ceil_div(rows.rows, per_block);
+  const int64_t chunk = rows.chunk_width(blocks), out_n = rows.outer * rows.inner;
+  std::vector<T> partial(static_cast<size_t>(blocks > 1 ? 2 * blocks * out_n : 0));
+  for_each_row_chunk(rows, per_block, chunk, [&](int64_t o, int64_t i0, int64_t width, int64_t r0, int64_t r1,
+                                                 RowCursor& cursor, int64_t block) {
+    thread_local std::vector<T> local;
+    thread_local std::vector<int32_t> nan;
+    if (static_cast<int64_t>(local.size()) < 2 * width) local.resize(static_cast<size_t>(2 * width));
+    if (static_cast<int64_t>(nan.size()) < width) nan.resize(static_cast<size_t>(width));
+    T* lo = blocks > 1 ? partial.data() + (2 * block) * out_n + o * rows.inner + i0 : local.data();
+    T* hi = blocks > 1 ? partial.data() + (2 * block + 1) * out_n + o * rows.inner + i0 : local.data() + width;
+    std::fill(lo, lo + width, identity<Kind::Min, T>());
+    std::fill(hi, hi + width, identity<Kind::Max, T>());
+    std::fill(nan.begin(), nan.begin() + width, 0);
+    const T* base = x + rows.outer_offset(o) + i0;
+    int64_t r = r0;
+    const bool one_stream = width == rows.inner;  // as in reduce_rows
+    for (; !one_stream && r + 4 <= r1; r += 4) {
+      const T* p0 = base + cursor.offset();
+      cursor.next();
+      const T* p1 = base + cursor.offset();
+      cursor.next();
+      const T* p2 = base + cursor.offset();
+      cursor.next();
+      const T* p3 = base + cursor.offset();
+      cursor.next();
+      bounds_rows4<T>(lo, hi, nan.data(), p0, p1, p2, p3, width);
+    }
+    for (; r < r1; ++r, cursor.next()) bounds_row<T>(lo, hi, nan.data(), base + cursor.offset(), width);
+    if constexpr (std::is_floating_point_v<T>) {
+      for (int64_t i = 0; i < width; ++i)
+        if (nan[i]) lo[i] = hi[i] = std::numeric_limits<T>::quiet_NaN();
+    }
+    if (blocks == 1)
+      for (int64_t i = 0; i < width; ++i) store(o * rows.inner + i0 + i, Bounds<T>{lo[i], hi[i]});
+  });
+  if (blocks == 1) return;
+  parallel_for(out_n, 1024, [&](int64_t begin, int64_t end) {
+    for (int64_t j = begin; j < end; ++j) {
+      T lo = partial[j], hi = partial[out_n + j];
+      for (int64_t b = 1; b < blocks; ++b) {
+        lo = step<Kind::Min, T>(lo, partial[2 * b * out_n + j]);
+        hi = step<Kind::Max, T>(hi, partial[(2 * b + 1) * out_n + j]);
+      }
+      store(j, Bounds<T>{lo, hi});
+    }
+  });
+}
+
+template <typename T>
+void aminmax_of(const T* x, const Shape& shape, const std::vector<int64_t>& axes, T* lo, T* hi) {
+  const auto store = [lo, hi](int64_t j, Bounds<T> b) {
+    lo[j] = b.lo;
+    hi[j] = b.hi;
+  };
+  std::vector<Axis> merged = merged_axes(shape, axes);
+  if (merged.empty() || !merged.back().reduced) return bounds_rows<T>(Rows(merged), x, store);
+  const int64_t run = merged.back().size;
+  int64_t runs = 1;
+  for (size_t d = 0; d + 1 < merged.size(); ++d) {
+    CONVNET_CHECK(!merged[d].reduced, "E_ARG", "aminmax: expected one axis or all of them");
+    runs *= merged[d].size;
+  }
+  blocked_runs<Bounds<T>>(
+      runs, run, [&](int64_t, int64_t at, int64_t len) { return bounds_lanes(x + at, len); },
+      [](Bounds<T> a, Bounds<T> b) { return Bounds<T>{step<Kind::Min, T>(a.lo, b.lo), step<Kind::Max, T>(a.hi, b.hi)}; },
+      store);
+}
+
+}  // namespace
+
+void aminmax(const Tensor& x, const std::vector<int64_t>& axes, const Tensor& ymin, const Tensor& ymax) {
+  if (ymin.numel() == 0) return;
+  CONVNET_CHECK(x.numel() > 0, "E_SHAPE", "aminmax: an empty reduction has no identity");
+  if (x.dtype == DType::Int32) aminmax_of(x.i32(), x.shape, axes, ymin.i32(), ymax.i32());
+  else aminmax_of(x.f32(), x.shape, axes, ymin.f32(), ymax.f32());
+}
+
 // ---- argmax / argmin ----------------------------------------------------------------------
 // The first index of the extremum along the axis; the first NaN wins for argmax and argmin
 // alike (as PyTorch). No rounding: any split of the axis gives the same index.
