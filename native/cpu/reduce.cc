@@ -347,24 +347,15 @@ void reduce_rows(const Rows& rows, const T* x, const Store& store) {
     if constexpr (is_sum(K) && std::is_same_v<T, float>) {
       for (; r + 8 <= r1; r += 8) {
         const float* p[8];
-        for (int k = 0; k < 8; ++k) {
-          p[k] = base + cursor.offset();
-          cursor.next();
-        }
+        cursor.take(base, p, 8);
         add_float_rows8<K>(acc, p, width);
       }
     }
     for (; !one_stream && r + 4 <= r1; r += 4) {
-      const T* p0 = base + cursor.offset();
-      cursor.next();
-      const T* p1 = base + cursor.offset();
-      cursor.next();
-      const T* p2 = base + cursor.offset();
-      cursor.next();
-      const T* p3 = base + cursor.offset();
-      cursor.next();
-      if constexpr (kFloatExtremum) extremum_rows4<K == Kind::Max>(acc, nan.data(), p0, p1, p2, p3, width);
-      else add_rows4<K, A, T>(acc, p0, p1, p2, p3, width);
+      const T* p[4];
+      cursor.take(base, p, 4);
+      if constexpr (kFloatExtremum) extremum_rows4<K == Kind::Max>(acc, nan.data(), p[0], p[1], p[2], p[3], width);
+      else add_rows4<K, A, T>(acc, p[0], p[1], p[2], p[3], width);
     }
     for (; r < r1; ++r, cursor.next()) {
       if constexpr (kFloatExtremum) extremum_row<K == Kind::Max>(acc, nan.data(), base + cursor.offset(), width);
@@ -598,15 +589,9 @@ void bounds_rows(const Rows& rows, const T* x, const Store& store) {
     int64_t r = r0;
     const bool one_stream = width == rows.inner;  // as in reduce_rows
     for (; !one_stream && r + 4 <= r1; r += 4) {
-      const T* p0 = base + cursor.offset();
-      cursor.next();
-      const T* p1 = base + cursor.offset();
-      cursor.next();
-      const T* p2 = base + cursor.offset();
-      cursor.next();
-      const T* p3 = base + cursor.offset();
-      cursor.next();
-      bounds_rows4<T>(lo, hi, nan.data(), p0, p1, p2, p3, width);
+      const T* p[4];
+      cursor.take(base, p, 4);
+      bounds_rows4<T>(lo, hi, nan.data(), p[0], p[1], p[2], p[3], width);
     }
     for (; r < r1; ++r, cursor.next()) bounds_row<T>(lo, hi, nan.data(), base + cursor.offset(), width);
     if constexpr (std::is_floating_point_v<T>) {
@@ -763,15 +748,9 @@ void arg_extremum_of(const T* px, int64_t outer, int64_t len, int64_t inner, int
     int64_t r = r0 + 1;
     const bool one_stream = width == rows.inner;  // as in reduce_rows
     for (; !one_stream && r + 4 <= r1; r += 4) {
-      const T* p0 = base + cursor.offset();
-      cursor.next();
-      const T* p1 = base + cursor.offset();
-      cursor.next();
-      const T* p2 = base + cursor.offset();
-      cursor.next();
-      const T* p3 = base + cursor.offset();
-      cursor.next();
-      arg_rows4<kLargest>(b, at, nan.data(), p0, p1, p2, p3, static_cast<int32_t>(r), width);
+      const T* p[4];
+      cursor.take(base, p, 4);
+      arg_rows4<kLargest>(b, at, nan.data(), p[0], p[1], p[2], p[3], static_cast<int32_t>(r), width);
     }
     for (; r < r1; ++r, cursor.next()) arg_row<kLargest>(b, at, nan.data(), base + cursor.offset(), static_cast<int32_t>(r), width);
     // A NaN wins from its first index on: find it where one was seen.

@@ -104,6 +104,14 @@ class RowCursor {
     }
   }
   int64_t offset() const { return offset_; }
+  // rows[k] = base + the offset of the next k-th row, for k < count; the cursor moves past them.
+  template <typename T>
+  void take(const T* base, const T** rows, int count) {
+    for (int k = 0; k < count; ++k) {
+      rows[k] = base + offset_;
+      next();
+    }
+  }
   void next() {
     for (size_t k = axes_.size(); k-- > 0;) {
       offset_ += axes_[k].stride;

@@ -184,21 +184,15 @@ void add_chunk(const T* base, RowCursor& cursor, int64_t r0, int64_t r1, int64_t
   std::fill(acc, acc + width, 0.0);
   int64_t r = r0;
   for (; !one_stream && r + 4 <= r1; r += 4) {
-    const T* p0 = base + cursor.offset();
-    cursor.next();
-    const T* p1 = base + cursor.offset();
-    cursor.next();
-    const T* p2 = base + cursor.offset();
-    cursor.next();
-    const T* p3 = base + cursor.offset();
-    cursor.next();
+    const T* p[4];
+    cursor.take(base, p, 4);
     if constexpr (std::is_same_v<T, float>) {
       if (mean) {
-        add_squared_deviations4(acc, mean, p0, p1, p2, p3, width);
+        add_squared_deviations4(acc, mean, p[0], p[1], p[2], p[3], width);
         continue;
       }
     }
-    add_rows4<T>(acc, p0, p1, p2, p3, width);
+    add_rows4<T>(acc, p[0], p[1], p[2], p[3], width);
   }
   for (; r < r1; ++r, cursor.next()) {
     if constexpr (std::is_same_v<T, float>) {
