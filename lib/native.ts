@@ -182,9 +182,9 @@ export interface NativeAddon {
   /** a op b as float32 1/0, broadcasting; a and b both float32 or both int32. */
   compare(op: CompareOpCode, a: Handle, b: Handle): Handle;
   compareScalar(op: CompareOpCode, x: Handle, scalar: number, scalarFirst: boolean): Handle;
-  /** cond != 0 ? a : b, broadcasting all three; a and b of one dtype, copied bit for bit. */
   /** x broadcast to `shape` (a copy; float32 or int32, either device). */
   expand(x: Handle, shape: readonly number[]): Handle;
+  /** cond != 0 ? a : b, broadcasting all three; a and b of one dtype, copied bit for bit. */
   where(cond: Handle, a: Handle, b: Handle): Handle;
   /** min(max(x, min), max) with number bounds (-Infinity / Infinity for a missing one): float32 or int32 x. */
   clamp(x: Handle, min: number, max: number): Handle;

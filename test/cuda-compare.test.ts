@@ -189,6 +189,11 @@ describeCuda('cuda: comparisons, where, int32 reductions', () => {
     compareDevices((t) => [...cc.split(t, [1, 0, 4], 2), ...cc.unbind(t, 1)], [x], { bound: 0, what: 'split, unbind untaped (native split)' });
     compareDevices((t) => cc.expand(t, [3, 4, 6, 5]), [randomCpu([4, 1, 5], 33)], { bound: 1e-6, grads: true, what: 'expand' });
     compareBits((t) => cc.expand(t as T<'int32'>, [2, 3]), [ints([7, -8, 9], [1, 3])], 'expand int32');
+    // the native expand's layouts (cuda/expand.cu): a 0-D x, a column, a row, a middle axis
+    compareDevices((t) => cc.expand(t, [300, 70]), [randomCpu([], 34)], { bound: 1e-5, grads: true, what: 'expand 0-D' });
+    compareDevices((t) => cc.expand(t, [2, 257, 129]), [randomCpu([257, 1], 35)], { bound: 0, what: 'expand column' });
+    compareDevices((t) => cc.expand(t, [257, 129]), [randomCpu([1, 129], 36)], { bound: 0, what: 'expand row' });
+    compareDevices((t) => cc.expand(t, [3, 5, 7]), [randomCpu([3, 1, 7], 37)], { bound: 0, what: 'expand middle axis' });
   });
 
   it('an int32 sum outside int32 is E_RANGE at the next wait; the stream goes on', async () => {
