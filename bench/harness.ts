@@ -33,6 +33,44 @@ export interface GroupResult {
   peakGflops?: Record<number, number>;
   /** The references' columns in milliseconds even where rows count FLOPs (the GPU conv table). */
   referenceMs?: boolean;
+  /** The rows under 1x against a reference, measured again alone right after (run.ts's --recheck). */
+  recheck?: Row[];
+}
+
+/** The references each row is slower than (a ratio under 1x), by name. */
+export function slowerThan(row: Row): string[] {
+  return Object.entries(row.references).filter(([, t]) => t !== undefined && t.medianMs < row.ours.medianMs).map(([name]) => name);
+}
+
+/**
+ * run.ts's --recheck: the rows of `result` slower than a reference, measured again alone right
+ * after by `run` (the group's, with --only naming them), `passes` passes of both sides (each
+ * side's lowest median, as --passes). On a shared machine a neighbour's burst lands on some rows
+ * of a 15-minute run (bench/README.md, "A quiet machine"); a row still under 1x alone is a real
+ * one. The table and the chart keep the run's figures; the rows measured again become
+ * result.recheck (in the JSON). Returns the lines to print under the table.
+ */
+export async function recheckSlowRows(run: (opts: BenchOptions) => Promise<GroupResult>, opts: BenchOptions, result: GroupResult,
+  passes: number): Promise<string[]> {
+  const slow = result.rows.filter((r) => slowerThan(r).length > 0);
+  if (!slow.length) return [];
+  const again: GroupResult[] = [];
+  for (let pass = 0; pass < passes; pass++) again.push(await run({ ...opts, only: [...new Set(slow.map((r) => r.case))] }));
+  const merged = mergePasses(again);
+  const ratio = (r: Row, ref: string) => `${(r.references[ref]!.medianMs / r.ours.medianMs).toFixed(2)}x`;
+  const lines = [`  recheck: the rows under 1x, alone right after (${passes} passes of both sides, each side's lowest median):`];
+  result.recheck = [];
+  for (const r of slow) {
+    const a = merged.rows.find((x) => x.case === r.case && x.threads === r.threads);
+    for (const ref of slowerThan(r)) {
+      const now = a?.references[ref]
+        ? `${ratio(a, ref)} (ours ${a.ours.medianMs.toFixed(3)} ms, ${ref} ${a.references[ref]!.medianMs.toFixed(3)} ms)`
+        : 'not measured alone (the group runs this case only as part of a section)';
+      lines.push(`    ${r.case}, ${r.threads} thr, against ${ref}: ${ratio(r, ref)} in the run, ${now}`);
+    }
+    if (a) result.recheck.push(a);
+  }
+  return lines;
 }
 
 /**

@@ -18,7 +18,7 @@ import { benchOps } from './ops';
 import { benchPool } from './pool';
 import { benchResponsiveness } from './responsiveness';
 import { ratioChart } from './chart';
-import { mergePasses, printTable, wanted, type BenchOptions, type GroupResult } from './harness';
+import { mergePasses, printTable, recheckSlowRows, wanted, type BenchOptions, type GroupResult } from './harness';
 import { torchBlasLine } from './python_worker';
 import { TFJS_BACKENDS, tfjsColumn } from './tfjs';
 
@@ -51,6 +51,9 @@ groups: ${Object.keys(GROUPS).join(', ')} (default: all; with --device cuda: ${O
 --threads   thread counts to run (default: 1 and ${os.cpus().length}, this machine's cores; with --device cuda: ${os.cpus().length})
 --passes    run each group N times and keep each side's lowest median (default 2 on the CPU,
             1 with --quick, on the GPU and for responsiveness; see bench/README.md)
+--recheck   after each group, measure its rows under 1x again alone, N passes of both sides
+            (default 3 on the CPU, 0: none; not with --quick or on the GPU), printed under the
+            table beside the run's ratio (the table keeps the run's figures)
 --json      also write the results as JSON
 --svg       also draw a chart: the reference's time over ours per case (default with --json: beside it, .svg)
 --quick     one tiny run of each case (a smoke test, not a measurement; on the GPU a few short runs)
@@ -143,6 +146,7 @@ async function main(): Promise<void> {
   const opts: BenchOptions = { threads: [...new Set([1, os.cpus().length])], quick: false, device: 'cpu' };
   let threadsGiven = false;
   let passes: number | undefined;
+  let recheck: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (a === '--help' || a === '-h') usage();
@@ -157,7 +161,10 @@ async function main(): Promise<void> {
       passes = Number(args[++i]);
       if (!Number.isInteger(passes) || passes < 1) throw new Error(`--passes: expected a positive integer, got ${args[i]}`);
     }
-    else if (a === '--threads') {
+    else if (a === '--recheck') {
+      recheck = Number(args[++i]);
+      if (!Number.isInteger(recheck) || recheck < 0) throw new Error(`--recheck: expected a whole number of passes (0: none), got ${args[i]}`);
+    } else if (a === '--threads') {
       opts.threads = (args[++i] ?? '').split(',').map(Number);
       threadsGiven = true;
       if (!opts.threads.every((n) => Number.isInteger(n) && n >= 1)) throw new Error(`--threads: expected positive integers, got ${args[i]}`);
@@ -218,6 +225,8 @@ async function main(): Promise<void> {
     results[name] = result;
     printTable(gpu ? `${name} (cuda)` : name, result.rows, references(group), { referenceMs: result.referenceMs });
     for (const note of result.notes) console.log(`  note: ${note}`);
+    const rechecks = opts.quick || gpu || name === 'responsiveness' ? 0 : (recheck ?? 3);
+    if (rechecks > 0) for (const line of await recheckSlowRows(group.run, opts, result, rechecks)) console.log(line);
   }
   if (json) {
     const machine: Record<string, unknown> = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, device: opts.device, parallelSpeedup: speedup, coreRoundTripNs: roundTrip ?? undefined, torchBlas: blasLine ?? undefined };

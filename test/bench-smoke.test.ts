@@ -4,10 +4,35 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { mergePasses } from '../bench/harness';
+import { mergePasses, recheckSlowRows, type BenchOptions, type GroupResult, type Row } from '../bench/harness';
 
 describe('the benchmark harness', function () {
   this.timeout(120000);
+  it('--recheck measures the rows under 1x again alone and reports both ratios, keeping the run\'s rows', async () => {
+    const timing = (ms: number) => ({ medianMs: ms, minMs: ms, maxMs: ms, repeats: 5 });
+    const row = (name: string, ours: number, torch: number, blas?: number): Row =>
+      ({ case: name, threads: 2, ours: timing(ours), references: { PyTorch: timing(torch), OpenBLAS: blas === undefined ? undefined : timing(blas) } });
+    const result: GroupResult = { rows: [row('slow a', 2, 1), row('fast b', 1, 2), row('slow c', 1, 3, 0.5)], notes: [] };
+    const asked: (string[] | undefined)[] = [];
+    let pass = 0;
+    // Alone, "slow a" is 1.25x on its best pass (ours 1.0 ms at best, PyTorch 1.25 at best), "slow c" is not rerun.
+    const run = async (opts: BenchOptions): Promise<GroupResult> => {
+      asked.push(opts.only);
+      pass++;
+      return { rows: [row('slow a', pass === 2 ? 1.0 : 1.5, pass === 3 ? 1.25 : 1.4)], notes: [] };
+    };
+    const lines = await recheckSlowRows(run, { threads: [2], quick: false }, result, 3);
+    expect(asked).to.deep.equal([['slow a', 'slow c'], ['slow a', 'slow c'], ['slow a', 'slow c']]);
+    expect(lines[0]).to.match(/3 passes of both sides/);
+    expect(lines.slice(1)).to.deep.equal([
+      '    slow a, 2 thr, against PyTorch: 0.50x in the run, 1.25x (ours 1.000 ms, PyTorch 1.250 ms)',
+      '    slow c, 2 thr, against OpenBLAS: 0.50x in the run, not measured alone (the group runs this case only as part of a section)',
+    ]);
+    expect(result.recheck!.map((r) => [r.case, r.ours.medianMs])).to.deep.equal([['slow a', 1.0]]);
+    expect(result.rows[0].ours.medianMs).to.equal(2);   // the run's figures stay
+    expect(await recheckSlowRows(run, { threads: [2], quick: false }, { rows: [row('fast', 1, 2)], notes: [] }, 3)).to.deep.equal([]);
+  });
+
   it('runs the gemm group quickly and writes JSON', () => {
     const root = path.resolve(__dirname, '..', '..');
     const json = path.join(os.tmpdir(), `convnet-bench-${process.pid}.json`);
