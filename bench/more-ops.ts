@@ -62,6 +62,7 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['amin rows', ({ m }) => cc.amin(m, 1), 'torch.amin(m, 1)'],
   ['aminmax', ({ m }) => cc.aminmax(m), 'torch.aminmax(m)'],
   ['aminmax dim 0', ({ m }) => cc.aminmax(m, { dim: 0 }), 'torch.aminmax(m, dim=0)'],
+  ['mean fwd+bwd [8,64,56,56]', ({ c }) => { const v = c.clone().requiresGrad_(); cc.mean(v).backward(); return v.grad!; }, 'c.clone().requires_grad_().mean().backward()'],
   ['expand [2048,1] to [2048,2048]', ({ v1 }) => cc.expand(v1.reshape([2048, 1]), [2048, 2048]), 'v1.reshape(2048, 1).expand(2048, 2048).contiguous()'],
   ['rot90', ({ c }) => cc.rot90(c, 1, [2, 3]), 'torch.rot90(c, 1, [2, 3])'],
   ['diff dim 3', ({ c }) => cc.diff(c, { dim: 3 }), 'torch.diff(c, dim=3)'],

@@ -262,8 +262,8 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor<'float32'> {
 }
 
 /**
- * `g` broadcast to `shape` (a copy): the backward of a reduction. `g` has `shape`'s rank with
- * size 1 on the reduced axes (keepdim) or fewer axes (reshape it first).
+ * `g` broadcast to `shape` (a copy, the native expand): the backward of a reduction. `g` has size
+ * 1 on the reduced axes (keepdim), or lacks leading ones.
  * @example expandTo(dy.reshape([N, 1]), [N, C])
  */
 export function expandTo(g: Tensor, shape: readonly number[]): Tensor<'float32'> {
