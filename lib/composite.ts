@@ -11,7 +11,7 @@ import { fail } from './errors';
 import { native, type Handle } from './native';
 import { abs, eq, expand, gt, indexSelect, le, lt, maximum, mul, ne, permute, permuteReversed, reshape, sameShape, scale, sub, sum } from './ops';
 import { Tensor } from './tensor';
-import { broadcastShapes, checkArrayLength, checkAxis, checkBool, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, MAX_RANK } from './validate';
+import { broadcastShapes, checkArrayLength, checkAxis, checkReductionAxes, checkBool, checkFloat, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, MAX_RANK } from './validate';
 
 type F32 = Tensor<'float32'>;
 type Axes = number | readonly number[];
@@ -19,13 +19,7 @@ type Axes = number | readonly number[];
 /** The distinct axes of `dim` (all when undefined), checked and sorted. */
 function axesOf(op: string, x: Tensor, dim: Axes | undefined): number[] {
   if (dim === undefined) return x.shape.map((_, i) => i);
-  const list = typeof dim === 'number' ? [dim] : dim;
-  if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`dim\` to be an axis or an array of axes, got ${describe(dim)}`);
-  // Its length first: a sparse new Array(2 ** 31 - 1) was walked for minutes by map.
-  checkArrayLength(op, 'dim', list, MAX_RANK);
-  const axes = list.map((a) => checkAxis(op, 'dim', a, x.rank));
-  if (new Set(axes).size !== axes.length) fail('E_ARG', `${op}: an axis appears twice in \`dim\` ${describe(dim)}`);
-  return axes.sort((a, b) => a - b);
+  return checkReductionAxes(op, 'dim', dim, x.rank);
 }
 
 /** The axes a reduction takes: those of `dim` (an empty list, as undefined: all of them). */

@@ -11,7 +11,7 @@ import { requireCuda } from './cuda';
 import type { SortResult } from './sorting';
 import { DEVICE_CODE, DTYPE_CODE, Tensor, type DType, type Device } from './tensor';
 import {
-  broadcastShapes, checkAxis, checkFloat, checkFloat32Value, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, checkTensor, checkArrayLength, MAX_RANK,
+  broadcastShapes, checkAxis, checkReductionAxes, checkFloat, checkFloat32Value, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkShape, checkTensor, checkArrayLength, MAX_RANK,
   collectChecked, describe, isTensor, shapeStr, sizeOf,
 } from './validate';
 
@@ -48,6 +48,12 @@ export function binary(op: keyof typeof BinaryOp, a: Tensor | number, b: Tensor 
 
 type Operand = Tensor | number;
 
+function powExponentGrad(dy: F32, a: Operand, b: Tensor, y: F32): F32 {
+  const g = mul(dy, mul(y, typeof a === 'number' ? Math.log(Math.fround(a)) : log(a)));
+  if (typeof a === 'number') return a === 0 ? where(ge(b, 0), 0, g) : g;
+  return where(mul(eq(a, 0), ge(b, 0)), 0, g);
+}
+
 /** d y / d a and d y / d b, each multiplied by dy (before summing back to the operands' shapes). */
 const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Operand, y: F32, needA: boolean, needB: boolean) => [Tensor | null, Tensor | null]> = {
   add: (dy) => [dy, dy],
@@ -55,10 +61,13 @@ const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Opera
   mul: (dy, a, b, _y, needA, needB) => [needA ? mul(dy, b) : null, needB ? mul(dy, a) : null],
   // d(a/b)/db = -a/b^2 = -y/b
   div: (dy, _a, b, y, needA, needB) => [needA ? div(dy, b) : null, needB ? neg(div(mul(dy, y), b)) : null],
-  // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (NaN for a < 0; PyTorch masks a = 0 with b >= 0 to 0, this does not)
+  // d(a^b)/da = b a^(b-1); d(a^b)/db = a^b ln a (NaN for a < 0).
+  // PyTorch's (pow_backward_self / _exponent): 0 to a where b = 0 (0 * 0^-1 would be NaN), and
+  // 0 to b where a = 0 and b >= 0 (0^b log 0 would be NaN).
+  // (needA: a is a tensor; needB: b is.)
   pow: (dy, a, b, y, needA, needB) => [
-    needA ? mul(dy, mul(b, typeof b === 'number' ? pow(a, b - 1) : pow(a, sub(b, 1)))) : null,
-    needB ? mul(dy, mul(y, typeof a === 'number' ? Math.log(Math.fround(a)) : log(a))) : null,
+    !needA ? null : typeof b === 'number' ? (b === 0 ? scale(dy, 0) : mul(dy, scale(pow(a, b - 1), b))) : where(eq(b, 0), 0, mul(dy, mul(b, pow(a, sub(b, 1))))),
+    !needB ? null : powExponentGrad(dy, a, b as Tensor, y),
   ],
   // Ties (a = b) split the gradient evenly between a and b, as PyTorch: the mask
   // (sign(a - b) + 1) / 2 is 1 where a wins, 0 where b wins and 1/2 on a tie.
@@ -315,20 +324,11 @@ function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly nu
   if (t0.dtype === 'int32' && op === 'mean') fail('E_DTYPE', 'mean: expected `x` of dtype float32, got int32 (a mean is not an integer: cast to float32 first, as PyTorch asks)');
   const t = t0.dtype === 'int32' ? t0 : checkFloat(op, 'x', x);
   checkBool(op, 'keepdim', keepdim);
-  const given = axis === undefined ? [] : typeof axis === 'number' ? [axis] : axis;
-  if (!Array.isArray(given)) fail('E_ARG', `${op}: expected \`axis\` to be an axis or an array of axes, got ${describe(axis)}`);
-  let axes: readonly number[];
-  if (given.length === 0) {
-    // Every axis (none given), as PyTorch 1.13's sum(dim=[]) too (the addon did; the shape
-    // given to the result kept x's, a [2, 3] tensor holding one value). The common case of a
-    // loss or a metric: no list built per call.
-    axes = allAxes(t.rank);
-  } else {
-    // More axes than the rank must repeat one; refusing it here also stops a 2**31-long array.
-    if (!(given.length <= t.rank)) fail('E_ARG', `${op}: expected at most ${t.rank} axes for a ${t.rank}-D tensor, got ${given.length}`);
-    axes = [...new Set(given.map((a) => checkAxis(op, 'axis', a, t.rank)))].sort((p, q) => p - q);
-    if (axes.length !== given.length) fail('E_ARG', `${op}: repeated axis in ${describe(axis)}`);
-  }
+  // Every axis when none are given, as PyTorch 1.13's sum(dim=[]) too (the addon did; the shape
+  // given to the result kept x's, a [2, 3] tensor holding one value). The common case of a loss
+  // or a metric: no list built per call.
+  const given = axis === undefined ? [] : checkReductionAxes(op, 'axis', axis, t.rank);
+  const axes: readonly number[] = given.length === 0 ? allAxes(t.rank) : given;
   if ((op === 'max' || op === 'min') && axes.some((a) => t.shape[a] === 0)) {
     fail('E_SHAPE', `${op}: cannot reduce an axis of size 0 (shape ${shapeStr(t.shape)}): there is no identity`);
   }
@@ -388,7 +388,7 @@ export function min(x: Tensor, axis?: Axes, keepdim = false): Tensor { return re
 function argExtremum(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepdim: boolean): Tensor<'int32'> {
   const t = checkTensor(op, 'x', x);
   checkBool(op, 'keepdim', keepdim);
-  if (t.size === 0) fail('E_SHAPE', `${op}: the tensor is empty`);
+  if (t.size === 0 && (axis === undefined || t.rank === 0)) fail('E_SHAPE', `${op}: the tensor is empty`);
   if (axis === undefined) {
     const flat = noGrad(() => reshape(t, [t.size]));
     try {
@@ -397,8 +397,15 @@ function argExtremum(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefine
       flat.dispose();
     }
   }
+  // A 0-D tensor's axis 0 (or -1), as PyTorch: the index of its one value, 0-D.
+  if (t.rank === 0 && checkAxis(op, 'axis', axis, 1) === 0) return argExtremum(op, t, undefined, false);
   const a = checkAxis(op, 'axis', axis, t.rank);
   const shape = keepdim ? t.shape.map((d, i) => (i === a ? 1 : d)) : t.shape.filter((_, i) => i !== a);
+  if (t.size === 0) {
+    // Lines of an empty tensor: none if the axis is not empty (as PyTorch), else no index to give.
+    if (t.shape[a] === 0) fail('E_SHAPE', `${op}: cannot take the ${op} over axis ${a} of size 0 (shape ${shapeStr(t.shape)})`);
+    return new Tensor(native.fill(shape, DTYPE_CODE.int32, 0, DEVICE_CODE[t.device]), shape, 'int32');
+  }
   return new Tensor(native.argmax(t.handle(op), a, keepdim, op === 'argmax'), shape, 'int32');
 }
 
@@ -517,13 +524,12 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
 
 /**
  * Limits x to [min, max] (either may be omitted or null; numbers or tensors that broadcast), as
- * torch.clamp: NaN stays NaN; min > max gives max everywhere. The gradient is 1 where
- * min <= x <= max (bounds included) and 0 outside, as PyTorch; with tensor bounds, min (max)
- * gets it where it was taken. float32 or int32 x (an int32 x takes integer bounds and stays
- * int32). Number bounds run as one native pass (and one for the gradient) with all of
- * PyTorch's rules: a NaN x gets no gradient, a NaN bound gives NaN everywhere. Tensor bounds
- * (or a tensor and a number) are composed from lt/gt and where, which differ there: a NaN x
- * passes its gradient, and a NaN in a bound leaves x as it is.
+ * torch.clamp: NaN stays NaN, a NaN bound gives NaN; min > max gives max everywhere. The
+ * gradient is 1 where min <= x <= max (bounds included) and 0 outside (a NaN x gets none), as
+ * PyTorch; with tensor bounds, min (max) gets it where it was taken, by PyTorch's rules (see
+ * clampByTensors). float32 or int32 x (an int32 x takes integer bounds and stays int32).
+ * Number bounds run as one native pass (and one for the gradient); tensor bounds as
+ * maximum/minimum.
  * @example clamp(x, 0, 1);  clamp(x, undefined, 6)   // relu6 without the lower bound
  */
 export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | null, max?: Tensor | number | null): Tensor<D> {
@@ -549,8 +555,8 @@ export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | nul
     if (t.dtype !== 'float32') return y;
     return record(op, y as F32, [t], (dy, [sx]) => [new Tensor(native.clampBackward(dy.handle(op), sx.handle(op), lo, hi), sx.shape, 'float32')], [t]) as Tensor<D>;
   }
-  // Tensor bounds: (x < min) ? min : x, then (y > max) ? max : y, broadcasting; the selections
-  // keep x's gradient at the bounds and give min (max) the gradient where it was taken.
+  if (t.dtype === 'float32') return clampByTensors(t as F32, hasMin ? min! : null, hasMax ? max! : null) as Tensor<D>;
+  // int32 with tensor bounds: (x < min) ? min : x, then (y > max) ? max : y, broadcasting.
   let y: Tensor = t;
   if (hasMin) {
     const below = lt(y, min as Tensor | number);
@@ -565,6 +571,40 @@ export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | nul
     y = next;
   }
   return y as Tensor<D>;
+}
+
+/**
+ * clamp of float32 x by tensor bounds (or a tensor and a number), broadcasting: min(max(x, lo),
+ * hi) with NaN from any of the three, and PyTorch's gradients (clamp_backward_min_max): x's where
+ * lo <= x <= hi, lo's where x < lo < hi, hi's where x > hi or hi < lo (so where x < lo = hi,
+ * nobody's, as in PyTorch).
+ */
+function clampByTensors(t: F32, lo: Tensor | number | null, hi: Tensor | number | null): F32 {
+  const y = noGrad(() => tidy(() => {
+    const low = lo === null ? t : maximum(t, lo);
+    return hi === null ? low : minimum(low, hi);
+  }));
+  const bounds = [lo, hi].filter(isTensor) as Tensor[];
+  const shapes = [t.shape, ...bounds.map((b) => b.shape)];
+  return record('clamp', y, [t, ...bounds], (dy, saved, needs) => tidy(() => {
+    const [sx, ...sb] = saved;
+    const l = lo === null ? null : isTensor(lo) ? sb[0] : lo;
+    const h = hi === null ? null : isTensor(hi) ? sb[sb.length - 1] : hi;
+    const both = (p: Tensor | null, q: Tensor | null): Tensor | null => (p && q ? mul(p, q) : p ?? q);
+    const grads: (Tensor | null)[] = [];
+    if (needs[0]) grads.push(sumTo(where(both(l === null ? null : ge(sx, l), h === null ? null : le(sx, h))!, dy, 0), shapes[0]));
+    else grads.push(null);
+    let k = 1;
+    if (isTensor(lo)) {
+      grads.push(needs[k] ? sumTo(where(both(lt(sx, l!), h === null ? null : lt(l!, h))!, dy, 0), shapes[k]) : null);
+      k++;
+    }
+    if (isTensor(hi)) {
+      const over = gt(sx, h!);
+      grads.push(needs[k] ? sumTo(where(l === null ? over : maximum(over, lt(h!, l)), dy, 0), shapes[k]) : null);
+    }
+    return grads as F32[];
+  }), [t, ...bounds]);
 }
 
 export interface VarOptions {
@@ -593,12 +633,8 @@ function varianceOptions(op: string, options: VarOptions): { correction: number;
 function varianceOrStd(op: 'var' | 'std', x: Tensor, dim: Axes | undefined, options: VarOptions, takeSqrt: boolean): F32 {
   const t = checkFloat(op, 'x', x);
   const { correction, keepdim } = varianceOptions(op, options);
-  const list = dim === undefined ? [] : typeof dim === 'number' ? [dim] : dim;
-  if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`dim\` to be an axis or an array of axes, got ${describe(dim)}`);
-  if (!(list.length <= t.rank)) fail('E_ARG', `${op}: expected at most ${t.rank} axes for a ${t.rank}-D tensor, got ${list.length}`);
   // No axes (or an empty list, as PyTorch 1.13): all of them.
-  const given = [...new Set(list.map((a) => checkAxis(op, 'dim', a, t.rank)))].sort((p, q) => p - q);
-  if (given.length !== list.length) fail('E_ARG', `${op}: repeated axis in ${describe(dim)}`);
+  const given = dim === undefined ? [] : checkReductionAxes(op, 'dim', dim, t.rank);
   const axes = given.length === 0 ? t.shape.map((_, i) => i) : given;
   const shape = keepdim ? t.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : t.shape.filter((_, i) => !axes.includes(i));
   const [hy, hmean] = native.varStd(t.handle(op), axes, correction, keepdim, takeSqrt);

@@ -8,13 +8,13 @@
  * gradients are the tape's through their parts. Binary ones broadcast and take a number on either
  * side (rounded to float32, as the arithmetic does); float32 unless said otherwise.
  */
-import { record, sumTo } from './autograd';
+import { noGrad, record, sumTo } from './autograd';
 import { isfinite } from './composite';
 import { full } from './creation';
 import { tidy } from './engine';
 import { fail } from './errors';
 import {
-  binary, cast, clone, div, eq, gt, log, lt, max, min, mul, nansumFloat, ne, neg, recordExtremum, sin, square, sub, sum, where,
+  abs, add, binary, cast, clone, cos, div, eq, gt, log, lt, max, maximum, min, mul, nansumFloat, ne, neg, recordExtremum, sin, square, sub, sum, where,
 } from './ops';
 import { native, TernaryOp } from './native';
 import { Tensor, type DType } from './tensor';
@@ -84,12 +84,18 @@ export function logit(x: Tensor, eps?: number | null): F32 {
   const op = 'logit';
   const t = checkFloat(op, 'x', x);
   const e = eps === undefined || eps === null ? -1 : checkNumber(op, 'eps', eps);
-  return tidy(() => {
-    // PyTorch's clamp is x < lo ? lo : x > hi ? hi : x, which differs from clamp() when eps > 0.5.
-    const lo = Math.fround(e), hi = Math.fround(1 - lo);
+  // PyTorch's clamp is x < lo ? lo : x > hi ? hi : x, which differs from clamp() when eps > 0.5.
+  const lo = Math.fround(e), hi = Math.fround(1 - lo);
+  const y = noGrad(() => tidy(() => {
     const z = e < 0 ? t : where(lt(t, lo), lo, where(gt(t, hi), hi, t));
     return log(div(z, sub(1, z)));
-  });
+  }));
+  // PyTorch's gradient, dy / (x (1 - x)): NaN where x is outside [0, 1] (where y is NaN; the
+  // composition's own gradient was finite there), 0 outside [eps, 1 - eps] with eps.
+  return record(op, y, [t], (dy, [sx]) => [tidy(() => {
+    const g = div(dy, mul(sx, sub(1, sx)));
+    return where(maximum(lt(sx, e < 0 ? 0 : lo), gt(sx, e < 0 ? 1 : hi)), e < 0 ? NaN : 0, g);
+  })], [t]);
 }
 
 /**
@@ -191,12 +197,23 @@ export { frac } from './ops';
  */
 export function sinc(x: Tensor): F32 {
   const t = checkFloat('sinc', 'x', x);
-  return tidy(() => {
+  const y = noGrad(() => tidy(() => {
     const zero = eq(t, 0);
-    // x = 0 replaced by 1 inside the division, so that its unused branch passes no NaN back.
     const px = mul(where(zero, 1, t), Math.PI);
     return where(zero, 1, div(sin(px), px));
-  });
+  }));
+  // d/dx = pi (u cos u - sin u) / u^2 with u = pi x, whose numerator cancels near 0 (in float32
+  // it was off by half its size and of the wrong sign at |x| ~ 1e-4): there, for |u| < 1/4, its
+  // series pi (-u/3 + u^3/30 - u^5/840), exact to float32 (the next term is 2e-8 of the first).
+  return record('sinc', y, [t], (dy, [sx]) => [tidy(() => {
+    const u = mul(sx, Math.PI);
+    const small = lt(abs(u), 0.25);
+    const v = where(small, 1, u);
+    const direct = div(sub(mul(cos(v), v), sin(v)), square(v));
+    const u2 = square(u);
+    const series = mul(u, add(mul(u2, add(mul(u2, -1 / 840), 1 / 30)), -1 / 3));
+    return mul(dy, mul(where(small, series, direct), Math.PI));
+  })], [t]);
 }
 
 /** Degrees to radians elementwise, as torch.deg2rad. @example deg2rad(tensor([180]))   // [3.1416] */

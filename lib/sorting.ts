@@ -102,7 +102,8 @@ export function topk<D extends DType>(x: Tensor<D>, k: number, options?: TopkOpt
   if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 0 || k > len) {
     fail('E_ARG', `topk: expected \`k\` in [0, ${len}] (the size of axis ${axis} of ${shapeStr(t.shape)}), got ${describe(k)}`);
   }
-  return selectSorted(op, t, axis, k, largest);
+  // A 0-D x has no axis to hold 0 values: PyTorch returns x itself for k = 0 as for k = 1.
+  return selectSorted(op, t, axis, t.rank === 0 ? 1 : k, largest);
 }
 
 /**

@@ -123,7 +123,12 @@ function medianOf<D extends DType>(which: 'median' | 'nanmedian', x: Tensor<D>, 
 // The median of the flattened x as a 0-D tensor whose gradient goes in equal shares to the
 // entries equal to it (NaNs, for a NaN), as PyTorch's median() and nanmedian() without dim.
 function medianOfAll<D extends DType>(op: string, t: Tensor<D>, positions: (u: Tensor<D>, a: number) => Tensor<'int32'>): Tensor<D> {
-  if (t.size === 0) fail('E_SHAPE', `${op}: expected at least one element, got ${shapeStr(t.shape)}`);
+  if (t.size === 0) {
+    // As PyTorch: the median of nothing is NaN (an int32 tensor has no NaN to give).
+    if (t.dtype !== 'float32') fail('E_SHAPE', `${op}: expected at least one element in an int32 tensor (no NaN to return), got ${shapeStr(t.shape)}`);
+    const nan = tensor(NaN, { device: t.device });
+    return record(op, nan, [t as unknown as F32], () => [scale(t as unknown as F32, 0)]) as unknown as Tensor<D>;
+  }
   const m = noGrad(() => tidy(() => selectAlong(op, reshape(t, [t.size]), 0, false, positions).values));
   if (t.dtype !== 'float32') return m;
   const y = record(op, m as unknown as F32, [t as unknown as F32], (dy, [sx, sm]) => {

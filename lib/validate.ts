@@ -221,9 +221,26 @@ export function checkShape(op: string, name: string, value: unknown): number[] {
 /** An axis in [-rank, rank), returned non-negative. */
 export function checkAxis(op: string, name: string, axis: unknown, rank: number): number {
   if (typeof axis !== 'number' || !Number.isSafeInteger(axis) || axis < -rank || axis >= rank) {
+    if (rank === 0) fail('E_ARG', `${op}: expected no \`${name}\` for a 0-D tensor (it has no axes), got ${describe(axis)}`);
     fail('E_ARG', `${op}: expected \`${name}\` to be an axis in [${-rank}, ${rank - 1}] for a ${rank}-D tensor, got ${describe(axis)}`);
   }
   return axis < 0 ? axis + rank : axis;
+}
+
+/**
+ * The distinct axes of a reduction's list (a number is a list of one), checked and sorted; empty
+ * for an empty list. A 0-D tensor takes axis 0 (or -1) as a tensor of one value would, as
+ * PyTorch does (sum(scalar, 0) is the scalar): that axis reduces nothing, so the list is empty.
+ */
+export function checkReductionAxes(op: string, name: string, value: unknown, rank: number): number[] {
+  const list = typeof value === 'number' ? [value] : value;
+  if (!Array.isArray(list)) fail('E_ARG', `${op}: expected \`${name}\` to be an axis or an array of axes, got ${describe(value)}`);
+  // More axes than the rank must repeat one; refusing it here also stops a 2**31-long array.
+  const r = Math.max(rank, 1);
+  if (!(list.length <= r)) fail('E_ARG', `${op}: expected at most ${r} axes for a ${rank}-D tensor, got ${list.length}`);
+  const axes = list.map((a) => checkAxis(op, name, a, r));
+  if (new Set(axes).size !== axes.length) fail('E_ARG', `${op}: axis ${axes.find((a, i) => axes.indexOf(a) !== i)} appears twice in \`${name}\` ${describe(value)}`);
+  return rank === 0 ? [] : axes.sort((a, b) => a - b);
 }
 
 /** NumPy/PyTorch broadcasting of two shapes. */

@@ -163,9 +163,9 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     this.timeout(10000);
     const sparse = (): never => new Array(2 ** 31 - 1) as never;
     const x = cc.randn([2, 3]);
-    expectCode(() => cc.logsumexp(x, sparse()), 'E_ARG', /logsumexp: expected `dim` to have at most 64 entries/);
-    expectCode(() => cc.norm(x, { dim: sparse() }), 'E_ARG', /at most 64 entries/);
-    expectCode(() => cc.flip(x, sparse()), 'E_ARG', /at most 64 entries/);
+    expectCode(() => cc.logsumexp(x, sparse()), 'E_ARG', /logsumexp: expected at most 2 axes/);
+    expectCode(() => cc.norm(x, { dim: sparse() }), 'E_ARG', /norm: expected at most 2 axes/);
+    expectCode(() => cc.flip(x, sparse()), 'E_ARG', /flip: expected at most 2 axes/);
     expectCode(() => cc.repeat(x, sparse()), 'E_ARG', /repeat: expected `repeats`/);
     expectCode(() => cc.expand(x, sparse()), 'E_SHAPE', /expand: expected a shape of 2 to 64 axes/);
     expectCode(() => cc.split(x, sparse()), 'E_ARG', /split: expected `sections\[0\]` to be an integer, got undefined/);

@@ -153,7 +153,7 @@ describe('any, all, isclose, allclose', () => {
 
   it('refuse bad arguments by class and code', () => {
     expectError(() => cc.any(cc.zeros([2]), 1), 'E_ARG', /any: /);
-    expectError(() => cc.all(cc.zeros([2]), [0, 0]), 'E_ARG', /all: an axis appears twice/);
+    expectError(() => cc.all(cc.zeros([2, 2]), [0, 0]), 'E_ARG', /all: axis 0 appears twice/);
     expectError(() => cc.any(cc.zeros([2]), 0, 'yes' as unknown as boolean), 'E_ARG', /any: expected `keepdim`/);
     expectError(() => cc.isclose(cc.zeros([2]), cc.zeros([3])), 'E_SHAPE', /isclose: /);
     expectError(() => cc.isclose(cc.zeros([2]), cc.zeros([2]), { rtol: -1 }), 'E_ARG', /non-negative tolerances/);

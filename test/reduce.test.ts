@@ -63,7 +63,7 @@ describe('reductions', () => {
     const { t } = randomTensor([2, 3, 4], 1);
     expect(cc.sum(t, -1).shape).to.deep.equal([2, 3]);
     expectError(() => cc.sum(t, 3), 'E_ARG', /sum: expected `axis` to be an axis in \[-3, 2\]/);
-    expectError(() => cc.mean(t, [0, -3]), 'E_ARG', /repeated axis/);
+    expectError(() => cc.mean(t, [0, -3]), 'E_ARG', /axis 0 appears twice/);
     expectError(() => cc.max(t, 1.5), 'E_ARG');
     expectError(() => cc.max(cc.zeros([0, 3]), 0), 'E_SHAPE', /no identity/);
     // A 2**31-long list of axes (sparse, or a Proxy) is refused at once: it used to hang.

@@ -342,12 +342,21 @@ describe('F.normalize, F.cosineSimilarity, F.pairwiseDistance, cdist', () => {
     expectError(() => cc.cdist(far, near, { computeMode: 'mm' as cc.CdistComputeMode }), 'E_ARG', /computeMode/);
   });
 
+  it('cdist with p = 0 counts the coordinates that differ, as PyTorch (its gradient is 0)', () => {
+    const a = cc.tensor([[1, 2, 3], [0, 0, 0]], { requiresGrad: true }), b = cc.tensor([[1, 5, 3], [1, 2, 3], [0, 0, 0]]);
+    const d = cc.cdist(a, b, { p: 0 });
+    expect(Array.from(d.dataSync())).to.deep.equal([1, 0, 3, 3, 3, 0]);
+    d.sum().backward();
+    expect(Array.from(a.grad!.dataSync())).to.deep.equal([0, 0, 0, 0, 0, 0]);
+  });
+
   it('refuse bad arguments with typed errors', () => {
     const a = cc.zeros([3, 4]);
     expectError(() => cc.cdist(a, cc.zeros([3, 5])), 'E_SHAPE', /columns/);
     expectError(() => cc.cdist(cc.zeros([4]), a), 'E_SHAPE');
     expectError(() => cc.cdist(cc.zeros([2, 3, 4]), cc.zeros([3, 3, 4])), 'E_SHAPE');
-    expectError(() => cc.cdist(a, a, { p: 0 }), 'E_ARG', /p/);
+    expectError(() => cc.cdist(a, a, { p: -1 }), 'E_ARG', /p/);
+    expectError(() => cc.cdist(a, a, { p: NaN }), 'E_ARG', /p/);
     expectError(() => cc.cdist(a, a, { q: 2 } as unknown as cc.CdistOptions), 'E_ARG', /unknown option/);
     expectError(() => F.normalize(a, { dim: 2 }), 'E_ARG');
     expectError(() => F.normalize(cc.tensor(1)), 'E_SHAPE');

@@ -305,7 +305,7 @@ describe('order statistics, counting and matrix helpers', () => {
     expectError(() => cc.kthvalue(x, 3), 'E_ARG', /k/);
     expectError(() => cc.kthvalue(x, 0), 'E_ARG', /k/);
     expectError(() => cc.median(x, 2), 'E_ARG');
-    expectError(() => cc.median(cc.zeros([0])), 'E_SHAPE');
+    expect(Number.isNaN(cc.median(cc.zeros([0])).dataSync()[0]), 'the median of nothing is NaN, as PyTorch').to.equal(true);
     expectError(() => cc.median(cc.zeros([2, 0]), 1), 'E_SHAPE');
     expectError(() => cc.median(x, 0, 'yes' as never), 'E_ARG');
     expectError(() => cc.mode('x' as never), 'E_ARG');

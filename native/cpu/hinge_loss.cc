@@ -30,7 +30,7 @@ void hinge_loss_forward(const Tensor& x, const Tensor& target, int p, double mar
       double sum = 0.0;
       for (int64_t j = 0; j < C; ++j) {
         const double z = margin - (j == t ? 1.0 : -1.0) * px[i * C + j];
-        if (z > 0.0) sum += p == 1 ? z : z * z;
+        if (!(z <= 0.0)) sum += p == 1 ? z : z * z;  // a NaN score counts (NaN), as PyTorch's clamp keeps it
       }
       per_sample[i] = sum;
     }

@@ -4,7 +4,7 @@
 //   L1:         l = z;
 //   smooth L1:  l = 0.5 z^2 / beta where z < beta, z - 0.5 beta elsewhere (Fast R-CNN's box loss);
 //   Huber:      l = 0.5 z^2 where z < delta, delta (z - 0.5 delta) elsewhere (beta holds delta);
-//   BCE of logits: l = max(x, 0) - x t + log1p(exp(-|x|)) (stable for any x);
+//   BCE of logits: l = max(x, 0) - x t + log1p(exp(-|x|)) (stable for any x; (1 - t) x for x > 0);
 //     with a weight p_j per class (the last axis: pos_weight), PyTorch's
 //     l = (1 - t) x + (1 + (p - 1) t) softplus(-x);
 //   soft margin: l = softplus(-t x) (target +-1);
@@ -58,8 +58,10 @@ void loss_range(PointwiseLoss kind, const float* __restrict x, const float* __re
       return;
     case PointwiseLoss::BceWithLogits:
       for (int64_t i = 0; i < n; ++i) {
+        // (1 - t) x for x > 0, -t x otherwise: max(x, 0) - x t, without its inf - inf at x = +inf
+        // (PyTorch gives +inf there).
         const float v = x[i];
-        const float r = ((v > 0.0f ? v : 0.0f) - v * t[i]) + log1p_unit(exp_neg_abs(v));
+        const float r = (v > 0.0f ? (1.0f - t[i]) * v : -(v * t[i])) + log1p_unit(exp_neg_abs(v));
         l[i] = v == v ? r : v + v;
       }
       return;

@@ -9,7 +9,8 @@
 // same loop): with u = x - y (+ eps), grad_x d = u / ||u|| for q = 2 (0 when ||u|| = 0, as
 // PyTorch's norm backward), sign(u) for q = 1, 2u when squared; grad_y d = -grad_x d.
 // As PyTorch: the clamp passes the gradient where margin + d(a,p) - d(a,n) >= 0, and min() splits
-// it in halves between d(a, n) and d(p, n) on a tie.
+// it in halves between d(a, n) and d(p, n) on a tie. A NaN distance makes the loss NaN (PyTorch's
+// clamp_min and min keep NaN).
 #include <cmath>
 
 #include "cpu/loss_common.h"
@@ -50,6 +51,9 @@ struct Distance {
   }
 };
 
+// min(d_an, d_pn) as torch.min: a NaN distance (a NaN or an inf - inf in a row) gives NaN.
+double nan_min(double d_an, double d_pn) { return d_pn < d_an || d_pn != d_pn ? d_pn : d_an; }
+
 }  // namespace
 
 void triplet_margin_loss_forward(const Tensor& a, const Tensor& pos, const Tensor& neg, const TripletOptions& options,
@@ -61,9 +65,10 @@ void triplet_margin_loss_forward(const Tensor& a, const Tensor& pos, const Tenso
   parallel_for(N, rows_grain(3 * D), [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const float *ra = pa + i * D, *rp = pp + i * D, *rn = pn + i * D;
-      double d_neg = dist(ra, rn, D);
-      if (options.swap) d_neg = std::min(d_neg, dist(rp, rn, D));
-      per_triplet[i] = std::max(0.0, options.margin + dist(ra, rp, D) - d_neg);
+      const double d_an = dist(ra, rn, D);
+      const double d_neg = options.swap ? nan_min(d_an, dist(rp, rn, D)) : d_an;
+      const double z = options.margin + dist(ra, rp, D) - d_neg;
+      per_triplet[i] = z < 0.0 ? 0.0 : z;  // max(0, z), NaN kept (PyTorch's clamp_min)
     }
   });
   write_loss(reduction, per_triplet, static_cast<double>(N), loss);
@@ -83,7 +88,7 @@ void triplet_margin_loss_backward(const Tensor& dloss, const Tensor& a, const Te
       const float *ra = pa + i * D, *rp = pp + i * D, *rn = pn + i * D;
       const double d_ap = dist(ra, rp, D), d_an = dist(ra, rn, D);
       const double d_pn = options.swap ? dist(rp, rn, D) : 0.0;
-      const double d_neg = options.swap ? std::min(d_an, d_pn) : d_an;
+      const double d_neg = options.swap ? nan_min(d_an, d_pn) : d_an;
       // PyTorch's clamp_min(x, 0) backward passes the gradient where x >= 0 (NaN: nothing).
       const double g = options.margin + d_ap - d_neg >= 0.0 ? scale(i) : 0.0;
       // d l / d d(a,n) and d l / d d(p,n): -g, shared as min() shares it.

@@ -21,7 +21,7 @@ __global__ void forward_kernel(const float* x, const int32_t* target, int64_t N,
     } else {
       for (int64_t j = lane; j < C; j += 32) {
         const double z = margin - (j == t ? 1.0 : -1.0) * x[i * C + j];
-        if (z > 0.0) sum += p == 1 ? z : z * z;
+        if (!(z <= 0.0)) sum += p == 1 ? z : z * z;  // a NaN score counts (NaN), as PyTorch's clamp keeps it
       }
       sum = group_sum<32>(sum);
     }

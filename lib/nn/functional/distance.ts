@@ -45,7 +45,7 @@ export type CdistComputeMode = 'use_mm_for_euclid_dist_if_necessary' | 'use_mm_f
 const COMPUTE_MODES: readonly CdistComputeMode[] = ['use_mm_for_euclid_dist_if_necessary', 'use_mm_for_euclid_dist', 'donot_use_mm_for_euclid_dist'];
 
 export interface CdistOptions {
-  /** The norm's exponent (> 0, or Infinity). Default 2. */
+  /** The norm's exponent (>= 0, or Infinity; 0 counts the coordinates that differ). Default 2. */
   p?: number;
   /**
    * For p = 2: through a matrix product when N or M is above 25 (the default,
@@ -56,9 +56,9 @@ export interface CdistOptions {
   computeMode?: CdistComputeMode;
 }
 
-function exponent(op: string, value: unknown): number {
+function exponent(op: string, value: unknown, zero = false): number {
   const p = value === undefined ? 2 : checkNumber(op, 'p', value, true);
-  if (!(p > 0)) fail('E_ARG', `${op}: expected \`p\` > 0 (or Infinity), got ${describe(value)}`);
+  if (!(p > 0 || (zero && p === 0))) fail('E_ARG', `${op}: expected \`p\` ${zero ? '>=' : '>'} 0 (or Infinity), got ${describe(value)}`);
   return p;
 }
 
@@ -101,11 +101,8 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, options?: CosineSimilar
   const { a, b, shape } = pairArgs(op, x1, x2);
   const eps = checkNumber(op, 'eps', o.eps ?? 1e-8);
   if (shape.length === 0) fail('E_SHAPE', `${op}: expected tensors of at least one axis, got scalars`);
+  // An axis of the broadcast shape, which an operand may lack (PyTorch expands both first).
   const axis = checkAxis(op, 'dim', o.dim ?? 1, shape.length);
-  // Each operand must have the axis itself (the broadcast aligns the trailing axes).
-  for (const [t, name] of [[a, 'x1'], [b, 'x2']] as const) {
-    if (axis < shape.length - t.rank) fail('E_SHAPE', `${op}: \`${name}\` ${shapeStr(t.shape)} has no axis ${axis} of the broadcast shape ${shapeStr(shape)}`);
-  }
   return tidy(() => {
     // The kernel takes one shape: a broadcast operand is expanded first (a copy; its gradient sums back).
     const full = (t: F32) => (t.rank === shape.length && t.shape.every((d, i) => d === shape[i]) ? t : expand(t, shape));
@@ -150,7 +147,7 @@ export function cdist(x1: Tensor, x2: Tensor, options?: CdistOptions): F32 {
   const o = checkOptions<CdistOptions>(op, options, ['p', 'computeMode']);
   const a = checkFloat(op, 'x1', x1), b = checkFloat(op, 'x2', x2);
   checkSameDevice(op, { x1: a, x2: b });
-  const p = exponent(op, o.p);
+  const p = exponent(op, o.p, true);   // p = 0: the count of coordinates that differ (as PyTorch)
   const mode = o.computeMode ?? 'use_mm_for_euclid_dist_if_necessary';
   if (!COMPUTE_MODES.includes(mode)) {
     fail('E_ARG', `${op}: expected \`computeMode\` to be one of ${COMPUTE_MODES.map((m) => `'${m}'`).join(', ')}, got ${describe(o.computeMode)}`);

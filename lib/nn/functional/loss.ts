@@ -774,7 +774,8 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
     const softplusNegAbs = log(scale(exp(neg(abs(x))), 1, 1));        // log(1 + exp(−|x|)) <= log 2
     let loss: F32;
     if (p === null) {
-      loss = add(sub(maximum(x, 0), mul(x, t)), softplusNegAbs);
+      // max(x, 0) - x t as (1 - t) x where x > 0 and -x t elsewhere: no inf - inf at x = +inf.
+      loss = add(where(gt(x, 0), mul(scale(t, -1, 1), x), neg(mul(x, t))), softplusNegAbs);
     } else {
       const logWeight = add(mul(sub(p, 1), t), 1);
       loss = add(mul(scale(t, -1, 1), x), mul(logWeight, add(softplusNegAbs, maximum(neg(x), 0))));

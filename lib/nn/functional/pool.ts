@@ -129,6 +129,22 @@ function pooledSize(i: number, k: number, p: number, s: number, d: number, ceilM
   return o;
 }
 
+/**
+ * The first output position along an axis whose window has no tap inside the input (-1: none).
+ * Only a dilated window can skip over the whole input: with padding at most half the kernel,
+ * an undilated one always reaches it.
+ */
+function emptyWindow(out: number, i: number, k: number, s: number, p: number, d: number): number {
+  if (d === 1) return -1;
+  for (let o = 0; o < out; o++) {
+    const start = o * s - p;
+    let t = 0;
+    while (t < k && (start + t * d < 0 || start + t * d >= i)) t++;
+    if (t === k) return o;
+  }
+  return -1;
+}
+
 interface Window {
   /** [kh, kw, sh, sw, ph, pw, dh, dw], as the native functions take it. */
   params: number[];
@@ -150,6 +166,14 @@ function window(op: string, x: readonly number[], kernelSize: unknown, o: { stri
   const [h, w] = x.slice(-2);
   const oh = pooledSize(h, kh, ph, sh, dh, ceilMode), ow = pooledSize(w, kw, pw, sw, dw, ceilMode);
   if (oh < 1 || ow < 1) fail('E_SHAPE', `${op}: input ${shapeStr(x)} is too small for the window (output ${oh}x${ow})`);
+  for (const [axis, out, i, k, s, p, d] of [['row', oh, h, kh, sh, ph, dh], ['column', ow, w, kw, sw, pw, dw]] as const) {
+    const o = emptyWindow(out, i, k, s, p, d);
+    if (o >= 0) {
+      // PyTorch returns -inf there with an index outside the plane, whose backward writes into
+      // another plane's gradient.
+      fail('E_SHAPE', `${op}: the window of output ${axis} ${o} holds only padding (input ${shapeStr(x)}, kernel ${kh}x${kw}, dilation ${dh}x${dw}, padding ${ph}x${pw}): it has no value to take`);
+    }
+  }
   return { params: [kh, kw, sh, sw, ph, pw, dh, dw], ceilMode, shape: [...x.slice(0, -2), oh, ow] };
 }
 
