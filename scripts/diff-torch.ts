@@ -1,0 +1,869 @@
+/**
+ * A differential check against PyTorch: random calls of the public API, each beside the same
+ * call in PyTorch-CPU on the same bits, comparing the values, the gradients (of
+ * sum(out * fixed weights) with respect to every float input) and whether the call is refused.
+ * The tests compare each op with a float64 reference on chosen cases; this looks for the cases
+ * nobody chose: empty and size-1 axes, broadcasting, negative axes, ties (which decide the
+ * gradients of max, median, clamp and friends), NaN, infinities and -0.
+ *
+ *   npx tsc -p . && node dist/scripts/diff-torch.js --cases 3000           # needs python3 with torch
+ *   node dist/scripts/diff-torch.js --only amax,median --cases 500 --verbose
+ *   node dist/scripts/diff-torch.js --case 1234 --verbose                  # one case again
+ *   options: --seed N (1) --list
+ *
+ * Each finding prints the case number, the call and the first difference. Differences in the
+ * conventions of a gradient at a kink (relu at 0, ties of max) are findings too: a PyTorch user
+ * gets PyTorch's. A refusal by one side only is reported as "refused"; PyTorch 1.13 is the
+ * reference, so a newer PyTorch's behaviour may differ. Not part of `npm test` (CI has no torch).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as cc from '../lib';
+import { Rng } from './fuzz-api';
+import { torchPython } from '../bench/harness';
+
+type T = cc.Tensor;
+type F32 = cc.Tensor<'float32'>;
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+type Mode = 'normal' | 'ties' | 'special' | 'positive' | 'unit' | 'large';
+
+interface Input {
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  data: Float32Array | Int32Array;
+  /** Whether the gradient with respect to it is compared. */
+  grad: boolean;
+}
+
+/** What an op's generator draws with. */
+class Gen {
+  readonly inputs: Input[] = [];
+  constructor(readonly rng: Rng, readonly mode: Mode) {}
+
+  dimSize(): number {
+    const r = this.rng.next();
+    return r < 0.05 ? 0 : r < 0.25 ? 1 : 2 + this.rng.int(4);
+  }
+  shape(minRank = 0, maxRank = 4, nonEmpty = false): number[] {
+    const rank = minRank + this.rng.int(maxRank - minRank + 1);
+    return Array.from({ length: rank }, () => (nonEmpty ? Math.max(1, this.dimSize()) : this.dimSize()));
+  }
+  /** A shape that broadcasts with `s`. */
+  partner(s: readonly number[]): number[] {
+    const out = s.map((d) => (this.rng.chance(0.2) ? 1 : d === 1 && this.rng.chance(0.3) ? 1 + this.rng.int(4) : d));
+    while (out.length && this.rng.chance(0.2)) out.shift();
+    if (out.length < 4 && this.rng.chance(0.15)) out.unshift(1 + this.rng.int(3));
+    return out;
+  }
+  /** A shape that broadcasts to `s` (never beyond it). */
+  inside(s: readonly number[]): number[] {
+    const out = s.map((d) => (this.rng.chance(0.3) ? 1 : d));
+    while (out.length && this.rng.chance(0.2)) out.shift();
+    return out;
+  }
+  value(mode: Mode = this.mode): number {
+    const r = this.rng;
+    const normal = () => Math.sqrt(-2 * Math.log(1 - r.next())) * Math.cos(2 * Math.PI * r.next());
+    switch (mode) {
+      case 'ties': return r.pick([-2, -1, -0.5, 0, 0.5, 1, 2]);
+      case 'special': return r.chance(0.2) ? r.pick([NaN, Infinity, -Infinity, -0, 0]) : normal() * 2;
+      case 'positive': return Math.abs(normal()) + 0.05;
+      case 'unit': return r.next() * 1.9 - 0.95;
+      case 'large': return normal() * 30;
+      default: return normal() * r.pick([1, 1, 3, 0.3]);
+    }
+  }
+  /** A float32 input (index of x0, x1, … in `inputs`), differentiable unless `grad` is false. */
+  float(shape: readonly number[], options: { mode?: Mode; grad?: boolean } = {}): number {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = Float32Array.from({ length: n }, () => this.value(options.mode));
+    return this.push({ shape: [...shape], dtype: 'float32', data, grad: options.grad ?? true });
+  }
+  /** An int32 input with values in [lo, hi). */
+  int(shape: readonly number[], lo: number, hi: number): number {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = Int32Array.from({ length: n }, () => lo + this.rng.int(Math.max(1, hi - lo)));
+    return this.push({ shape: [...shape], dtype: 'int32', data, grad: false });
+  }
+  private push(input: Input): number {
+    this.inputs.push(input);
+    return this.inputs.length - 1;
+  }
+  /** An axis of a rank-r tensor, negative half the time (0-D tensors take 0 or -1). */
+  axis(rank: number): number {
+    const n = Math.max(1, rank);
+    const a = this.rng.int(n);
+    return this.rng.chance(0.5) ? a - n : a;
+  }
+  /** A list of distinct axes of a rank-r tensor (possibly empty). */
+  axes(rank: number): number[] {
+    const all = Array.from({ length: rank }, (_, i) => i).filter(() => this.rng.chance(0.5));
+    return all.map((a) => (this.rng.chance(0.3) ? a - rank : a));
+  }
+}
+
+/** What a generator returns: our call on the built inputs, and PyTorch's as a Python expression over x0, x1, … and p. */
+interface Call {
+  ours: (x: T[]) => T | T[];
+  torch: string;
+  params?: Record<string, unknown>;
+  /** Compare the gradients (default true). */
+  grad?: boolean;
+  /** The absolute tolerance of the values (default 2e-5): normalizations of near-equal values amplify PyTorch's rounding. */
+  atol?: number;
+  /** Where PyTorch refuses and we compute (a documented extension), not a finding. */
+  permissive?: boolean;
+  /** Outputs (by position) compared as values only where PyTorch leaves the choice open (indices of ties). */
+  loose?: number[];
+}
+
+interface Op {
+  name: string;
+  /** Ties leave PyTorch's choice of the entry that gets the gradient open (no gradients compared in 'ties' cases). */
+  tieGrads?: boolean;
+  /** The value mode the op mostly sees (else normal). */
+  mode?: Mode;
+  /**
+   * Why its NaN and infinity handling knowingly differs from PyTorch 1.13's (no 'special' cases
+   * then): sign and softshrink keep a NaN where PyTorch gives 0 (NumPy keeps it; PyTorch issue
+   * #41245); mode counts each NaN alone where PyTorch's sort leaves NaNs in no defined order;
+   * BCE of logits gives the loss's limit at x = -inf where PyTorch's formula gives NaN; cdist's
+   * inf norm keeps a NaN that PyTorch's max drops; quantile between two equal infinities is
+   * that infinity (PyTorch's lerp: NaN); the normalizations' exact 0 for a lone value times an
+   * infinite weight is NaN where PyTorch's rounding leaves +-inf, and PyTorch folds the affine
+   * into x * a + b (inf - inf); a convolution's padding zeros meet an infinite weight; lerp
+   * picks its formula by |w| < 0.5 as later PyTorch does (1.13: w < 0.5); bilinear interpolation
+   * reads a neighbour with weight 0 (a NaN or inf there spreads) where PyTorch's does not.
+   */
+  nanDiffers?: string;
+  /** Our documented refusals of what PyTorch accepts (not findings). */
+  refuses?: RegExp;
+  /** Poles at 0 and the negative integers, where the two sides' infinities and NaNs differ (no 'ties' cases then). */
+  poles?: boolean;
+  make: (g: Gen) => Call;
+}
+
+const py = (v: unknown): string => {
+  if (typeof v === 'number') return Number.isNaN(v) ? "float('nan')" : v === Infinity ? "float('inf')" : v === -Infinity ? "float('-inf')" : String(v);
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (v === null || v === undefined) return 'None';
+  if (Array.isArray(v)) return `(${v.map(py).join(', ')}${v.length === 1 ? ',' : ''})`;
+  if (typeof v === 'string') return JSON.stringify(v);
+  throw new Error(`py: ${String(v)}`);
+};
+
+// ---------------------------------------------------------------------------------------------
+// The ops
+
+const unaryNames: [string, string, Mode?][] = [
+  ['abs', 'torch.abs'], ['neg', 'torch.neg'], ['exp', 'torch.exp'], ['log', 'torch.log', 'positive'], ['sqrt', 'torch.sqrt', 'positive'],
+  ['square', 'torch.square'], ['reciprocal', 'torch.reciprocal'], ['sign', 'torch.sign'], ['floor', 'torch.floor'], ['ceil', 'torch.ceil'],
+  ['erf', 'torch.erf'], ['sin', 'torch.sin'], ['cos', 'torch.cos'], ['tan', 'torch.tan', 'unit'], ['atan', 'torch.atan'],
+  ['log1p', 'torch.log1p', 'positive'], ['expm1', 'torch.expm1'], ['log2', 'torch.log2', 'positive'], ['log10', 'torch.log10', 'positive'],
+  ['rsqrt', 'torch.rsqrt', 'positive'], ['round', 'torch.round', 'ties'], ['trunc', 'torch.trunc'], ['asin', 'torch.asin', 'unit'],
+  ['acos', 'torch.acos', 'unit'], ['sinh', 'torch.sinh'], ['cosh', 'torch.cosh'], ['asinh', 'torch.asinh'], ['atanh', 'torch.atanh', 'unit'],
+  ['erfc', 'torch.erfc'], ['erfinv', 'torch.erfinv', 'unit'], ['exp2', 'torch.exp2'], ['lgamma', 'torch.lgamma', 'positive'],
+  ['digamma', 'torch.digamma', 'positive'], ['frac', 'torch.frac'], ['sinc', 'torch.sinc'], ['deg2rad', 'torch.deg2rad'],
+  ['rad2deg', 'torch.rad2deg'], ['signbit', 'torch.signbit'], ['isnan', 'torch.isnan'], ['isinf', 'torch.isinf'], ['isfinite', 'torch.isfinite'],
+  ['isposinf', 'torch.isposinf'], ['isneginf', 'torch.isneginf'], ['logicalNot', 'torch.logical_not'], ['logit', 'torch.logit', 'unit'],
+];
+const fn = (name: string) => (cc as unknown as Record<string, (...a: unknown[]) => T>)[name];
+const Fn = (name: string) => (cc.F as unknown as Record<string, (...a: unknown[]) => T>)[name];
+
+const unaryOps: Op[] = unaryNames.map(([name, torch, mode]) => ({
+  name, mode, nanDiffers: name === 'sign' ? 'NumPy' : undefined, poles: ['digamma', 'lgamma'].includes(name), make: (g) => { g.float(g.shape()); return { ours: ([x]) => fn(name)(x), torch: `${torch}(x0)` }; },
+}));
+
+const activationOps: Op[] = [
+  ['relu', 'F.relu(x0)', []], ['relu6', 'F.relu6(x0)', []], ['sigmoid', 'torch.sigmoid(x0)', []], ['tanh', 'torch.tanh(x0)', []],
+  ['silu', 'F.silu(x0)', []], ['selu', 'F.selu(x0)', []], ['mish', 'F.mish(x0)', []], ['softsign', 'F.softsign(x0)', []],
+  ['logSigmoid', 'F.logsigmoid(x0)', []], ['tanhshrink', 'F.tanhshrink(x0)', []], ['hardsigmoid', 'F.hardsigmoid(x0)', []],
+  ['hardswish', 'F.hardswish(x0)', []], ['leakyRelu', 'F.leaky_relu(x0, p["a"])', ['a']], ['elu', 'F.elu(x0, p["a"])', ['a']],
+  ['celu', 'F.celu(x0, p["a"])', ['a']], ['softshrink', 'F.softshrink(x0, p["a"])', ['a']], ['hardshrink', 'F.hardshrink(x0, p["a"])', ['a']],
+].map(([name, torch, ps]) => ({
+  name: `F.${name}`, nanDiffers: name === 'softshrink' ? 'NumPy' : undefined,
+  make: (g: Gen): Call => {
+    g.float(g.shape());
+    const a = g.rng.pick([0.5, 1, 0.01, 2]);
+    return { ours: ([x]) => ((ps as string[]).length ? Fn(name as string)(x, a) : Fn(name as string)(x)), torch: torch as string, params: { a } };
+  },
+}));
+activationOps.push(
+  { name: 'F.softplus', make: (g) => { g.float(g.shape(), { mode: g.rng.pick(['normal', 'large'] as Mode[]) }); const beta = g.rng.pick([1, 2, 0.5]), th = g.rng.pick([20, 1, 5]); return { ours: ([x]) => cc.F.softplus(x, beta, th), torch: `F.softplus(x0, ${beta}, ${th})` }; } },
+  { name: 'F.hardtanh', make: (g) => { g.float(g.shape()); const lo = g.rng.pick([-1, 0, -2]), hi = g.rng.pick([1, 2, 0.5]); return { ours: ([x]) => cc.F.hardtanh(x, lo, hi), torch: `F.hardtanh(x0, ${lo}, ${hi})` }; } },
+  { name: 'F.threshold', make: (g) => { g.float(g.shape()); const th = g.rng.pick([0, 0.5, -1]), v = g.rng.pick([0, -3, 2]); return { ours: ([x]) => cc.F.threshold(x, th, v), torch: `F.threshold(x0, ${th}, ${v})` }; } },
+  { name: 'F.gelu', make: (g) => { g.float(g.shape()); const a = g.rng.pick(['none', 'tanh'] as const); return { ours: ([x]) => cc.F.gelu(x, { approximate: a }), torch: `F.gelu(x0, approximate=${py(a)})` }; } },
+  { name: 'F.prelu', make: (g) => {
+    const s = g.shape(1, 4, true); g.float(s); const c = g.rng.chance(0.5) ? 1 : s.length >= 2 ? s[1] : 1; g.float([c]);
+    return { ours: ([x, w]) => cc.F.prelu(x, w), torch: 'F.prelu(x0, x1)' };
+  } },
+  { name: 'F.glu', make: (g) => {
+    const s = g.shape(1, 4, true); const a = g.axis(s.length); s[a < 0 ? a + s.length : a] *= 2; g.float(s);
+    return { ours: ([x]) => cc.F.glu(x, a), torch: `F.glu(x0, ${a})` };
+  } },
+);
+
+const binaryNames: [string, string, Mode?, boolean?][] = [
+  ['add', 'torch.add'], ['sub', 'torch.sub'], ['mul', 'torch.mul'], ['div', 'torch.div'], ['pow', 'torch.pow', 'positive'],
+  ['maximum', 'torch.maximum', 'ties'], ['minimum', 'torch.minimum', 'ties'], ['remainder', 'torch.remainder'], ['fmod', 'torch.fmod'],
+  ['atan2', 'torch.atan2'], ['eq', 'torch.eq', 'ties'], ['ne', 'torch.ne', 'ties'], ['lt', 'torch.lt', 'ties'], ['le', 'torch.le', 'ties'],
+  ['gt', 'torch.gt', 'ties'], ['ge', 'torch.ge', 'ties'], ['logaddexp', 'torch.logaddexp'], ['logaddexp2', 'torch.logaddexp2'],
+  ['xlogy', 'torch.xlogy', 'positive'], ['hypot', 'torch.hypot'], ['copysign', 'torch.copysign'], ['heaviside', 'torch.heaviside', 'ties'],
+  ['logicalAnd', 'torch.logical_and', 'ties'], ['logicalOr', 'torch.logical_or', 'ties'], ['logicalXor', 'torch.logical_xor', 'ties'],
+];
+const binaryOps: Op[] = binaryNames.map(([name, torch, mode]) => ({
+  name, mode,
+  make: (g) => {
+    const s = g.shape(); g.float(s);
+    const scalar = g.rng.chance(0.15) && !['heaviside', 'logicalAnd', 'logicalOr', 'logicalXor', 'copysign'].includes(name) ? g.value() : null;
+    if (scalar !== null) return { ours: ([a]) => fn(name)(a, scalar), torch: `${torch}(x0, torch.tensor(${py(scalar)}))`, grad: name !== 'heaviside' };
+    g.float(g.partner(s));
+    return { ours: ([a, b]) => fn(name)(a, b), torch: `${torch}(x0, x1)`, grad: name !== 'heaviside' };
+  },
+}));
+
+/** Reductions over a set of axes (or all), with keepdim. */
+const reduceOps: Op[] = ([
+  ['sum', 'torch.sum(x0, dim=p["d"], keepdim=p["k"])' , (x: T, d: number[] | undefined, k: boolean) => cc.sum(x, d, k)],
+  ['mean', 'torch.mean(x0, dim=p["d"], keepdim=p["k"])', (x: T, d: number[] | undefined, k: boolean) => cc.mean(x, d, k)],
+  ['amax', 'torch.amax(x0, dim=p["d"] or (), keepdim=p["k"])', (x: T, d: number[] | undefined, k: boolean) => cc.amax(x, d, k)],
+  ['amin', 'torch.amin(x0, dim=p["d"] or (), keepdim=p["k"])', (x: T, d: number[] | undefined, k: boolean) => cc.amin(x, d, k)],
+  ['nansum', 'torch.nansum(x0, dim=p["d"], keepdim=p["k"])', (x: T, d: number[] | undefined, k: boolean) => cc.nansum(x, d, k)],
+  ['nanmean', 'torch.nanmean(x0, dim=p["d"], keepdim=p["k"])', (x: T, d: number[] | undefined, k: boolean) => cc.nanmean(x, d, k)],
+  ['logsumexp', 'torch.logsumexp(x0, dim=p["d"] or tuple(range(x0.dim())), keepdim=p["k"])', (x: T, d: number[] | undefined, k: boolean) => cc.logsumexp(x, d ?? [], k)],
+  ['variance', 'torch.var(x0, dim=p["d"], correction=p["c"], keepdim=p["k"])', (x: T, d: number[] | undefined, k: boolean, c: number) => cc.variance(x, d, { correction: c, keepdim: k })],
+  ['std', 'torch.std(x0, dim=p["d"], correction=p["c"], keepdim=p["k"])', (x: T, d: number[] | undefined, k: boolean, c: number) => cc.std(x, d, { correction: c, keepdim: k })],
+  ['norm', 'torch.linalg.vector_norm(x0, ord=p["o"], dim=p["d"], keepdim=p["k"])', (x: T, d: number[] | undefined, k: boolean, _c: number, o: number) => cc.norm(x, { p: o, dim: d, keepdim: k })],
+  ['countNonzero', 'torch.count_nonzero(x0, dim=p["d"])', (x: T, d: number[] | undefined) => cc.countNonzero(x, d)],
+] as [string, string, (x: T, d: number[] | undefined, k: boolean, c: number, o: number) => T][]).map(([name, torch, ours]) => ({
+  name, mode: name === 'amax' || name === 'amin' ? 'ties' : undefined,
+  make: (g: Gen): Call => {
+    const s = g.shape(); g.float(s);
+    const all = g.rng.chance(0.3);
+    const d = all ? undefined : s.length === 0 ? [g.axis(0)] : g.rng.chance(0.5) ? [g.axis(s.length)] : g.axes(s.length);
+    const k = name === 'countNonzero' ? false : g.rng.chance(0.5);
+    const c = g.rng.pick([0, 1, 2]);
+    const o = g.rng.pick([2, 1, Infinity, -Infinity, 0, 3, 0.5]);
+    // PyTorch 1.13's var/std backward over all axes (dim None or []) with a correction is wrong.
+    const grad = !((name === 'variance' || name === 'std') && (d === undefined || d.length === 0 || s.length === 0));
+    return { ours: ([x]) => ours(x, d, k, c, o), torch, params: { d: d === undefined ? null : d, k, c, o }, grad };
+  },
+}));
+
+/** Reductions along one axis that return (values, indices), or values alone with `values`. */
+const alongOps: Op[] = [
+  { name: 'max dim', mode: 'ties', make: (g) => axisCase(g, (x, a, k) => [cc.max(x, a, k)], 'torch.amax(x0, p["a"], keepdim=p["k"])') },
+  { name: 'min dim', mode: 'ties', make: (g) => axisCase(g, (x, a, k) => [cc.min(x, a, k)], 'torch.amin(x0, p["a"], keepdim=p["k"])') },
+  { name: 'max all', mode: 'ties', make: (g) => { g.float(g.shape()); return { ours: ([x]) => cc.max(x), torch: 'torch.max(x0)' }; } },
+  { name: 'argmax', mode: 'ties', make: (g) => axisCase(g, (x, a, k) => [cc.argmax(x, a, k)], 'torch.argmax(x0, p["a"], keepdim=p["k"])') },
+  { name: 'argmin', mode: 'ties', make: (g) => axisCase(g, (x, a, k) => [cc.argmin(x, a, k)], 'torch.argmin(x0, p["a"], keepdim=p["k"])') },
+  { name: 'argmax all', mode: 'ties', make: (g) => { g.float(g.shape()); return { ours: ([x]) => cc.argmax(x), torch: 'torch.argmax(x0)' }; } },
+  { name: 'prod', make: (g) => axisCase(g, (x, a, k) => [cc.prod(x, a, k)], 'torch.prod(x0, p["a"], keepdim=p["k"])') },
+  { name: 'median dim', mode: 'ties', make: (g) => axisCase(g, (x, a, k) => { const r = cc.median(x, a, k); return [r.values, r.indices]; }, 'torch.median(x0, p["a"], keepdim=p["k"])', [1]) },
+  { name: 'median all', mode: 'ties', make: (g) => { g.float(g.shape()); return { ours: ([x]) => cc.median(x), torch: 'torch.median(x0)' }; } },
+  { name: 'nanmedian', mode: 'special', make: (g) => { g.float(g.shape()); return { ours: ([x]) => cc.nanmedian(x), torch: 'torch.nanmedian(x0)' }; } },
+  { name: 'kthvalue', mode: 'ties', make: (g) => {
+    const s = g.shape(0, 4, true); g.float(s); const a = g.axis(s.length); const n = s.length ? s[a < 0 ? a + s.length : a] : 1; const k = 1 + g.rng.int(n); const keep = g.rng.chance(0.5);
+    return { ours: ([x]) => { const r = cc.kthvalue(x, k, a, keep); return [r.values, r.indices]; }, torch: `torch.kthvalue(x0, ${k}, ${a}, keepdim=${py(keep)})`, loose: [1] };
+  } },
+  { name: 'mode', mode: 'ties', nanDiffers: 'sort', make: (g) => axisCase(g, (x, a, k) => { const r = cc.mode(x, a, k); return [r.values, r.indices]; }, 'torch.mode(x0, p["a"], keepdim=p["k"])', [1]) },
+  { name: 'quantile', nanDiffers: 'see Op', tieGrads: true, make: (g) => {
+    const s = g.shape(0, 3, true); g.float(s); const q = g.rng.pick([0, 0.5, 0.25, 1, 0.9]); const interp = g.rng.pick(['linear', 'lower', 'higher', 'nearest', 'midpoint'] as const);
+    const a = g.rng.chance(0.5) ? undefined : g.axis(s.length); const keep = g.rng.chance(0.5);
+    return { ours: ([x]) => cc.quantile(x, q, { dim: a, keepdim: keep, interpolation: interp }), torch: `torch.quantile(x0, ${q}, dim=${py(a)}, keepdim=${py(keep)}, interpolation=${py(interp)})` };
+  } },
+  { name: 'cumsum', make: (g) => axisCase(g, (x, a) => [cc.cumsum(x, a)], 'torch.cumsum(x0, p["a"])') },
+  { name: 'cumprod', make: (g) => axisCase(g, (x, a) => [cc.cumprod(x, a)], 'torch.cumprod(x0, p["a"])') },
+  { name: 'cummax', mode: 'ties', make: (g) => axisCase(g, (x, a) => { const r = cc.cummax(x, a); return [r.values, r.indices]; }, 'torch.cummax(x0, p["a"])') },
+  { name: 'cummin', mode: 'ties', make: (g) => axisCase(g, (x, a) => { const r = cc.cummin(x, a); return [r.values, r.indices]; }, 'torch.cummin(x0, p["a"])') },
+  { name: 'logcumsumexp', make: (g) => axisCase(g, (x, a) => [cc.logcumsumexp(x, a)], 'torch.logcumsumexp(x0, p["a"])') },
+  { name: 'softmax', make: (g) => axisCase(g, (x, a) => [cc.softmax(x, a)], 'torch.softmax(x0, p["a"])') },
+  { name: 'logSoftmax', make: (g) => axisCase(g, (x, a) => [cc.logSoftmax(x, a)], 'torch.log_softmax(x0, p["a"])') },
+  { name: 'F.softmin', make: (g) => axisCase(g, (x, a) => [cc.F.softmin(x, a)], 'F.softmin(x0, p["a"])') },
+  { name: 'sort', mode: 'ties', make: (g) => { const d = g.rng.chance(0.5); return axisCase(g, (x, a) => { const r = cc.sort(x, { dim: a, descending: d, stable: true }); return [r.values, r.indices]; }, `torch.sort(x0, dim=p["a"], descending=${py(d)}, stable=True)`); } },
+  { name: 'topk', mode: 'ties', make: (g) => {
+    const s = g.shape(0, 4); g.float(s); const a = g.axis(s.length); const n = s.length ? s[a < 0 ? a + s.length : a] : 1; const k = g.rng.int(n + 1); const largest = g.rng.chance(0.5);
+    return { ours: ([x]) => { const r = cc.topk(x, k, { dim: a, largest }); return [r.values, r.indices]; }, torch: `torch.topk(x0, ${k}, dim=${a}, largest=${py(largest)})`, loose: [1] };
+  } },
+  { name: 'diff', make: (g) => { const n = 1 + g.rng.int(2); return axisCase(g, (x, a) => [cc.diff(x, { n, dim: a })], `torch.diff(x0, n=${n}, dim=p["a"])`, [], 1); } },
+  { name: 'flip', make: (g) => { const s = g.shape(); g.float(s); const d = g.axes(s.length); return { ours: ([x]) => cc.flip(x, d), torch: `torch.flip(x0, ${py(d)})` }; } },
+  { name: 'roll', make: (g) => { const s = g.shape(1); g.float(s); const a = g.axis(s.length); const k = g.rng.int(11) - 5; return { ours: ([x]) => cc.roll(x, k, a), torch: `torch.roll(x0, ${k}, ${a})` }; } },
+  { name: 'clamp', mode: 'ties', make: (g) => {
+    const s = g.shape(); g.float(s); const lo = g.rng.chance(0.2) ? null : g.rng.pick([-1, 0, 0.5]); const hi = g.rng.chance(0.2) && lo !== null ? null : g.rng.pick([1, 0.5, 2, -1]);
+    return { ours: ([x]) => cc.clamp(x, lo, hi), torch: `torch.clamp(x0, ${py(lo)}, ${py(hi)})` };
+  } },
+  { name: 'clamp tensors', mode: 'ties', make: (g) => {
+    const s = g.shape(); g.float(s); g.float(g.inside(s)); g.float(g.inside(s));
+    return { ours: ([x, lo, hi]) => cc.clamp(x, lo, hi), torch: 'torch.clamp(x0, x1, x2)' };
+  } },
+  { name: 'where', mode: 'ties', make: (g) => {
+    const s = g.shape(); g.float(s, { grad: false }); g.float(g.partner(s)); g.float(g.partner(s));
+    return { ours: ([c, a, b]) => cc.where(c, a, b), torch: 'torch.where(x0 != 0, x1, x2)' };
+  } },
+  { name: 'lerp', nanDiffers: 'see Op', make: (g) => { const s = g.shape(); g.float(s); g.float(g.partner(s)); const w = g.rng.chance(0.5) ? g.value() : null; if (w === null) g.float(g.partner(s)); return { ours: (x) => cc.lerp(x[0], x[1], w ?? x[2]), torch: w === null ? 'torch.lerp(x0, x1, x2)' : `torch.lerp(x0, x1, ${py(w)})` }; } },
+  { name: 'addcmul', make: (g) => { const s = g.shape(); g.float(s); g.float(g.partner(s)); g.float(g.partner(s)); const v = g.rng.pick([1, 0.5, -2]); return { ours: ([a, b, c]) => cc.addcmul(a, b, c, { value: v }), torch: `torch.addcmul(x0, x1, x2, value=${v})` }; } },
+  { name: 'addcdiv', make: (g) => { const s = g.shape(); g.float(s); g.float(g.partner(s)); g.float(g.partner(s), { mode: 'positive' }); const v = g.rng.pick([1, 0.5, -2]); return { ours: ([a, b, c]) => cc.addcdiv(a, b, c, { value: v }), torch: `torch.addcdiv(x0, x1, x2, value=${v})` }; } },
+  { name: 'nanToNum', mode: 'special', make: (g) => { g.float(g.shape()); return { ours: ([x]) => cc.nanToNum(x, { nan: 1, posinf: 2 }), torch: 'torch.nan_to_num(x0, nan=1.0, posinf=2.0)' }; } },
+  { name: 'tril', make: (g) => { g.float(g.shape(2, 4)); const k = g.rng.int(5) - 2; return { ours: ([x]) => cc.tril(x, k), torch: `torch.tril(x0, ${k})` }; } },
+  { name: 'triu', make: (g) => { g.float(g.shape(2, 4)); const k = g.rng.int(5) - 2; return { ours: ([x]) => cc.triu(x, k), torch: `torch.triu(x0, ${k})` }; } },
+  { name: 'repeat', make: (g) => { const s = g.shape(0, 3); g.float(s); const r = Array.from({ length: s.length + g.rng.int(2) }, () => g.rng.int(3)); return { ours: ([x]) => cc.repeat(x, r), torch: `x0.repeat(${py(r)})` }; } },
+  { name: 'tile', make: (g) => { const s = g.shape(0, 3); g.float(s); const r = Array.from({ length: 1 + g.rng.int(3) }, () => g.rng.int(3)); return { ours: ([x]) => cc.tile(x, r), torch: `torch.tile(x0, ${py(r)})` }; } },
+  { name: 'matmul', make: (g) => {
+    const m = 1 + g.rng.int(4), k = g.rng.int(5), n = 1 + g.rng.int(4);
+    const batch = g.rng.chance(0.5) ? [] : [1 + g.rng.int(3)];
+    const a = g.rng.chance(0.2) ? [k] : [...batch, m, k]; const b = g.rng.chance(0.2) ? [k] : [...(g.rng.chance(0.5) ? batch : []), k, n];
+    g.float(a); g.float(b);
+    return { ours: ([x, y]) => cc.matmul(x, y), torch: 'torch.matmul(x0, x1)' };
+  } },
+  { name: 'cross', make: (g) => { const s = g.shape(1, 3, true); const a = g.axis(s.length); s[a < 0 ? a + s.length : a] = 3; g.float(s); g.float(s); return { ours: ([x, y]) => cc.cross(x, y, a), torch: `torch.cross(x0, x1, dim=${a})` }; } },
+  { name: 'cat', make: (g) => {
+    const s = g.shape(1); const a = g.axis(s.length); const n = 1 + g.rng.int(3); for (let i = 0; i < n; i++) { const t = [...s]; t[a < 0 ? a + s.length : a] = g.rng.int(3); g.float(t); }
+    return { ours: (x) => cc.cat(x as F32[], a), torch: `torch.cat([${Array.from({ length: n }, (_, i) => `x${i}`).join(', ')}], ${a})` };
+  } },
+  { name: 'stack', make: (g) => { const s = g.shape(0, 3); const n = 1 + g.rng.int(3); for (let i = 0; i < n; i++) g.float(s); const a = g.axis(s.length + 1); return { ours: (x) => cc.stack(x as F32[], a), torch: `torch.stack([${Array.from({ length: n }, (_, i) => `x${i}`).join(', ')}], ${a})` }; } },
+  { name: 'gather', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const a = g.axis(s.length); const ax = a < 0 ? a + s.length : a; const is = s.map((d, i) => (i === ax ? g.rng.int(4) : 1 + g.rng.int(d))); g.int(is, 0, s[ax]);
+    return { ours: ([x, i]) => cc.gather(x, a, i as cc.Tensor<'int32'>), torch: `torch.gather(x0, ${a}, x1)` };
+  } },
+  { name: 'indexSelect', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const a = g.axis(s.length); const ax = a < 0 ? a + s.length : a; g.int([g.rng.int(5)], 0, s[ax]);
+    return { ours: ([x, i]) => cc.indexSelect(x, a, i as cc.Tensor<'int32'>), torch: `torch.index_select(x0, ${a}, x1)` };
+  } },
+];
+
+function axisCase(g: Gen, ours: (x: T, a: number, k: boolean) => T[], torch: string, loose: number[] = [], minRank = 0): Call {
+  const s = g.shape(minRank); g.float(s);
+  const a = g.axis(s.length); const k = g.rng.chance(0.5);
+  return { ours: ([x]) => ours(x, a, k), torch, params: { a, k }, loose };
+}
+
+// Layers: convolution, pooling, normalization, sampling, losses.
+const layerOps: Op[] = [
+  { name: 'F.conv2d', nanDiffers: 'see Op', make: (g) => {
+    const groups = g.rng.pick([1, 1, 2]); const cin = groups * (1 + g.rng.int(2)), cout = groups * (1 + g.rng.int(2));
+    const kh = 1 + g.rng.int(3), kw = 1 + g.rng.int(3); const stride = [1 + g.rng.int(2), 1 + g.rng.int(2)], dilation = [1 + g.rng.int(2), 1 + g.rng.int(2)], padding = [g.rng.int(2), g.rng.int(2)];
+    g.float([1 + g.rng.int(2), cin, 1 + g.rng.int(7), 1 + g.rng.int(7)]); g.float([cout, cin / groups, kh, kw]); const bias = g.rng.chance(0.5); if (bias) g.float([cout]);
+    return { ours: (x) => cc.F.conv2d(x[0], x[1], bias ? x[2] : null, { stride: stride as [number, number], padding: padding as [number, number], dilation: dilation as [number, number], groups }),
+      torch: `F.conv2d(x0, x1, ${bias ? 'x2' : 'None'}, stride=${py(stride)}, padding=${py(padding)}, dilation=${py(dilation)}, groups=${groups})` };
+  } },
+  { name: 'F.convTranspose2d', nanDiffers: 'see Op', make: (g) => {
+    const groups = g.rng.pick([1, 1, 2]); const cin = groups * (1 + g.rng.int(2)), cout = groups * (1 + g.rng.int(2));
+    const kh = 1 + g.rng.int(3), kw = 1 + g.rng.int(3); const stride = [1 + g.rng.int(2), 1 + g.rng.int(2)], dilation = [1 + g.rng.int(2), 1], padding = [g.rng.int(2), 0];
+    const op = [g.rng.int(stride[0]), 0];
+    g.float([1 + g.rng.int(2), cin, 1 + g.rng.int(5), 1 + g.rng.int(5)]); g.float([cin, cout / groups, kh, kw]); const bias = g.rng.chance(0.5); if (bias) g.float([cout]);
+    return { ours: (x) => cc.F.convTranspose2d(x[0], x[1], bias ? x[2] : null, { stride: stride as [number, number], padding: padding as [number, number], dilation: dilation as [number, number], outputPadding: op as [number, number], groups }),
+      torch: `F.conv_transpose2d(x0, x1, ${bias ? 'x2' : 'None'}, stride=${py(stride)}, padding=${py(padding)}, output_padding=${py(op)}, groups=${groups}, dilation=${py(dilation)})` };
+  } },
+  { name: 'F.maxPool2d', mode: 'ties', refuses: /holds only padding/, make: (g) => {
+    const k = [1 + g.rng.int(3), 1 + g.rng.int(3)]; const st = [1 + g.rng.int(3), 1 + g.rng.int(3)]; const pad = [g.rng.int(Math.floor(k[0] / 2) + 1), g.rng.int(Math.floor(k[1] / 2) + 1)];
+    const dil = [1 + g.rng.int(2), 1]; const ceil = g.rng.chance(0.5);
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7), 1 + g.rng.int(7)]);
+    return { ours: ([x]) => cc.F.maxPool2d(x, k as [number, number], { stride: st as [number, number], padding: pad as [number, number], dilation: dil as [number, number], ceilMode: ceil, returnIndices: true }),
+      torch: `F.max_pool2d(x0, ${py(k)}, ${py(st)}, ${py(pad)}, ${py(dil)}, ceil_mode=${py(ceil)}, return_indices=True)` };
+  } },
+  { name: 'F.avgPool2d', make: (g) => {
+    const k = [1 + g.rng.int(3), 1 + g.rng.int(3)]; const st = [1 + g.rng.int(3), 1 + g.rng.int(3)]; const pad = [g.rng.int(Math.floor(k[0] / 2) + 1), g.rng.int(Math.floor(k[1] / 2) + 1)];
+    const ceil = g.rng.chance(0.5), cip = g.rng.chance(0.5); const div = g.rng.chance(0.2) ? 3 : undefined;
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7), 1 + g.rng.int(7)]);
+    return { ours: ([x]) => cc.F.avgPool2d(x, k as [number, number], { stride: st as [number, number], padding: pad as [number, number], ceilMode: ceil, countIncludePad: cip, divisorOverride: div }),
+      torch: `F.avg_pool2d(x0, ${py(k)}, ${py(st)}, ${py(pad)}, ceil_mode=${py(ceil)}, count_include_pad=${py(cip)}, divisor_override=${py(div)})` };
+  } },
+  { name: 'F.lpPool2d', mode: 'positive', make: (g) => {
+    const k = [1 + g.rng.int(3), 1 + g.rng.int(3)]; const st = [1 + g.rng.int(3), 1 + g.rng.int(3)]; const ceil = g.rng.chance(0.5); const p = g.rng.pick([1, 2, 3]);
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7), 1 + g.rng.int(7)]);
+    return { ours: ([x]) => cc.F.lpPool2d(x, p, k as [number, number], { stride: st as [number, number], ceilMode: ceil }), torch: `F.lp_pool2d(x0, ${p}, ${py(k)}, ${py(st)}, ceil_mode=${py(ceil)})` };
+  } },
+  { name: 'F.adaptiveAvgPool2d', make: (g) => {
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7), 1 + g.rng.int(7)]); const o = [1 + g.rng.int(4), 1 + g.rng.int(4)];
+    return { ours: ([x]) => cc.F.adaptiveAvgPool2d(x, o as [number, number]), torch: `F.adaptive_avg_pool2d(x0, ${py(o)})` };
+  } },
+  { name: 'F.adaptiveMaxPool2d', mode: 'ties', make: (g) => {
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7), 1 + g.rng.int(7)]); const o = [1 + g.rng.int(4), 1 + g.rng.int(4)];
+    return { ours: ([x]) => cc.F.adaptiveMaxPool2d(x, o as [number, number], { returnIndices: true }), torch: `F.adaptive_max_pool2d(x0, ${py(o)}, return_indices=True)` };
+  } },
+  { name: 'F.interpolate', nanDiffers: 'see Op', make: (g) => {
+    const mode = g.rng.pick(['nearest', 'bilinear'] as const); const align = mode === 'nearest' ? undefined : g.rng.chance(0.5);
+    g.float([1, 1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(5)]); const size = [1 + g.rng.int(8), 1 + g.rng.int(8)];
+    return { ours: ([x]) => cc.F.interpolate(x, { size: size as [number, number], mode, alignCorners: align }), torch: `F.interpolate(x0, size=${py(size)}, mode=${py(mode)}, align_corners=${py(align)})` };
+  } },
+  { name: 'F.pad', make: (g) => {
+    const mode = g.rng.pick(['constant', 'reflect', 'replicate', 'circular'] as const); const s = [1, 1 + g.rng.int(2), 2 + g.rng.int(4), 2 + g.rng.int(4)]; g.float(s);
+    const pads = [g.rng.int(3), g.rng.int(3), g.rng.int(3), g.rng.int(3)].map((v) => (mode === 'constant' && g.rng.chance(0.2) ? -1 : Math.min(v, 1)));
+    return { ours: ([x]) => (mode === 'constant' ? cc.F.pad(x, pads, mode, 0.5) : cc.F.pad(x, pads, mode)), torch: `F.pad(x0, ${py(pads)}, mode=${py(mode)}${mode === 'constant' ? ', value=0.5' : ''})`, permissive: true };
+  } },
+  { name: 'F.layerNorm', nanDiffers: 'see Op', make: (g) => {
+    const s = g.shape(1, 4, true); g.float(s); const n = 1 + g.rng.int(s.length); const ns = s.slice(s.length - n); const affine = g.rng.chance(0.5); if (affine) { g.float(ns); g.float(ns); }
+    return { ours: (x) => cc.F.layerNorm(x[0], ns, affine ? { weight: x[1], bias: x[2] } : {}), torch: `F.layer_norm(x0, ${py(ns)}, ${affine ? 'x1, x2' : 'None, None'})`, atol: 1e-3 };
+  } },
+  { name: 'F.groupNorm', nanDiffers: 'see Op', make: (g) => {
+    const G = 1 + g.rng.int(2); const s = [1 + g.rng.int(2), G * (1 + g.rng.int(2)), ...g.shape(0, 2, true)]; g.float(s); const affine = g.rng.chance(0.5); if (affine) { g.float([s[1]]); g.float([s[1]]); }
+    return { ours: (x) => cc.F.groupNorm(x[0], G, affine ? { weight: x[1], bias: x[2] } : {}), torch: `F.group_norm(x0, ${G}, ${affine ? 'x1, x2' : 'None, None'})`, permissive: true, atol: 1e-3 };
+  } },
+  { name: 'F.batchNorm train', nanDiffers: 'see Op', make: (g) => {
+    const s = [2 + g.rng.int(3), 1 + g.rng.int(3), ...g.shape(0, 2, true)]; g.float(s); g.float([s[1]]); g.float([s[1]]);
+    return { ours: (x) => cc.F.batchNorm(x[0], null, null, x[1], x[2], { training: true }), torch: 'F.batch_norm(x0, None, None, x1, x2, training=True)' };
+  } },
+  { name: 'F.normalize', make: (g) => { const s = g.shape(1); g.float(s); const a = g.axis(s.length); const p = g.rng.pick([2, 1, 3]); return { ours: ([x]) => cc.F.normalize(x, { p, dim: a }), torch: `F.normalize(x0, p=${p}, dim=${a})`, atol: 1e-3 }; } },
+  { name: 'F.cosineSimilarity', make: (g) => { const s = g.shape(1, 3); g.float(s); g.float(g.partner(s)); return { ours: ([a, b]) => cc.F.cosineSimilarity(a, b, { dim: -1 }), torch: 'F.cosine_similarity(x0, x1, dim=-1)' }; } },
+  { name: 'F.pairwiseDistance', make: (g) => { const s = [1 + g.rng.int(3), 1 + g.rng.int(4)]; g.float(s); g.float(s); const p = g.rng.pick([2, 1, 3]); return { ours: ([a, b]) => cc.F.pairwiseDistance(a, b, { p }), torch: `F.pairwise_distance(x0, x1, p=${p})` }; } },
+  { name: 'cdist', nanDiffers: 'see Op', tieGrads: true, make: (g) => { const d = 1 + g.rng.int(4); g.float([1 + g.rng.int(4), d]); g.float([1 + g.rng.int(4), d]); const p = g.rng.pick([2, 1, 3, 0, Infinity]); return { ours: ([a, b]) => cc.cdist(a, b, { p }), torch: `torch.cdist(x0, x1, p=${py(p)})` }; } },
+  { name: 'F.pixelShuffle', make: (g) => { const r = 1 + g.rng.int(2); g.float([1, r * r * (1 + g.rng.int(2)), 1 + g.rng.int(3), 1 + g.rng.int(3)]); return { ours: ([x]) => cc.F.pixelShuffle(x, r), torch: `F.pixel_shuffle(x0, ${r})` }; } },
+  { name: 'F.unfold', make: (g) => {
+    g.float([1, 1 + g.rng.int(2), 2 + g.rng.int(4), 2 + g.rng.int(4)]); const k = [1 + g.rng.int(2), 1 + g.rng.int(2)], st = [1 + g.rng.int(2), 1], pad = [g.rng.int(2), 0], dil = [1, 1 + g.rng.int(2)];
+    return { ours: ([x]) => cc.F.unfold(x, k as [number, number], { stride: st as [number, number], padding: pad as [number, number], dilation: dil as [number, number] }), torch: `F.unfold(x0, ${py(k)}, dilation=${py(dil)}, padding=${py(pad)}, stride=${py(st)})` };
+  } },
+];
+
+const lossOps: Op[] = [
+  ...(['mseLoss', 'l1Loss', 'smoothL1Loss', 'huberLoss', 'softMarginLoss'] as const).map((name): Op => ({
+    name: `F.${name}`,
+    make: (g) => {
+      const s = g.shape(); g.float(s); g.float(s, { mode: name === 'softMarginLoss' ? 'ties' : undefined, grad: name !== 'softMarginLoss' });
+      const reduction = g.rng.pick(['mean', 'sum', 'none'] as const); const beta = g.rng.pick([1, 0.5, 2]);
+      const torchName = name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace('l1_loss', 'l1_loss').replace('smooth_l1', 'smooth_l1');
+      const extra = name === 'smoothL1Loss' ? `, beta=${beta}` : name === 'huberLoss' ? `, delta=${beta}` : '';
+      const opts: Record<string, unknown> = { reduction }; if (name === 'smoothL1Loss') opts.beta = beta; if (name === 'huberLoss') opts.delta = beta;
+      return { ours: ([a, b]) => Fn(name)(a, b, opts), torch: `F.${torchName}(x0, x1, reduction=${py(reduction)}${extra})` };
+    },
+  })),
+  { name: 'F.crossEntropy', make: (g) => {
+    const N = g.rng.int(4), C = 1 + g.rng.int(4); const extra = g.rng.chance(0.3) ? [1 + g.rng.int(3)] : [];
+    g.float([N, C, ...extra]); g.int([N, ...extra], g.rng.chance(0.3) ? -1 : 0, C);
+    const reduction = g.rng.pick(['mean', 'sum', 'none'] as const); const ls = g.rng.pick([0, 0, 0.1]); const weighted = g.rng.chance(0.3); if (weighted) g.float([C], { mode: 'positive', grad: false });
+    return { ours: (x) => cc.F.crossEntropy(x[0], x[1], { reduction, labelSmoothing: ls, ignoreIndex: -1, weight: weighted ? x[2] : undefined }),
+      torch: `F.cross_entropy(x0, x1, weight=${weighted ? 'x2' : 'None'}, ignore_index=-1, reduction=${py(reduction)}, label_smoothing=${ls})` };
+  } },
+  { name: 'F.crossEntropy probs', make: (g) => {
+    const N = 1 + g.rng.int(3), C = 1 + g.rng.int(4); g.float([N, C]); g.float([N, C], { mode: 'positive', grad: false });
+    const reduction = g.rng.pick(['mean', 'sum', 'none'] as const); const ls = g.rng.pick([0, 0.1]);
+    return { ours: (x) => cc.F.crossEntropy(x[0], x[1], { reduction, labelSmoothing: ls }), torch: `F.cross_entropy(x0, x1, reduction=${py(reduction)}, label_smoothing=${ls})` };
+  } },
+  { name: 'F.nllLoss', make: (g) => {
+    const N = 1 + g.rng.int(4), C = 1 + g.rng.int(4); g.float([N, C]); g.int([N], g.rng.chance(0.3) ? -1 : 0, C); const reduction = g.rng.pick(['mean', 'sum', 'none'] as const);
+    return { ours: (x) => cc.F.nllLoss(x[0], x[1], { reduction, ignoreIndex: -1 }), torch: `F.nll_loss(x0, x1, ignore_index=-1, reduction=${py(reduction)})` };
+  } },
+  { name: 'F.klDiv', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const logT = g.rng.chance(0.5); g.float(s, { mode: logT ? 'normal' : 'positive' }); const reduction = g.rng.pick(['mean', 'sum', 'none', 'batchmean'] as const);
+    return { ours: ([a, b]) => cc.F.klDiv(a, b, { reduction, logTarget: logT }), torch: `F.kl_div(x0, x1, reduction=${py(reduction)}, log_target=${py(logT)})` };
+  } },
+  { name: 'F.binaryCrossEntropy', make: (g) => {
+    const s = g.shape(); g.float(s, { mode: 'unit' }); g.float(s, { mode: 'unit', grad: false }); const reduction = g.rng.pick(['mean', 'sum', 'none'] as const);
+    return { ours: ([a, b]) => cc.F.binaryCrossEntropy(cc.abs(a), cc.abs(b), { reduction }), torch: `F.binary_cross_entropy(torch.abs(x0), torch.abs(x1), reduction=${py(reduction)})` };
+  } },
+  { name: 'F.binaryCrossEntropyWithLogits', nanDiffers: 'see Op', make: (g) => {
+    const s = g.shape(1); g.float(s); g.float(s, { mode: 'unit' }); const pw = g.rng.chance(0.4); if (pw) g.float([s[s.length - 1]], { mode: 'positive', grad: false }); const reduction = g.rng.pick(['mean', 'sum', 'none'] as const);
+    return { ours: (x) => cc.F.binaryCrossEntropyWithLogits(x[0], x[1], { reduction, posWeight: pw ? x[2] : undefined }), torch: `F.binary_cross_entropy_with_logits(x0, x1, reduction=${py(reduction)}, pos_weight=${pw ? 'x2' : 'None'})` };
+  } },
+  { name: 'F.multiMarginLoss', make: (g) => {
+    const N = 1 + g.rng.int(3), C = 1 + g.rng.int(4); g.float([N, C], { mode: g.rng.pick(['normal', 'ties'] as Mode[]) }); g.int([N], 0, C); const p = g.rng.pick([1, 2] as const); const margin = g.rng.pick([1, 0.5]); const reduction = g.rng.pick(['mean', 'sum', 'none'] as const);
+    return { ours: (x) => cc.F.multiMarginLoss(x[0], x[1], { p, margin, reduction }), torch: `F.multi_margin_loss(x0, x1, p=${p}, margin=${margin}, reduction=${py(reduction)})` };
+  } },
+  { name: 'F.marginRankingLoss', make: (g) => {
+    const s = [1 + g.rng.int(4)]; g.float(s); g.float(s); g.float(s, { mode: 'ties', grad: false }); const m = g.rng.pick([0, 0.5]);
+    return { ours: (x) => cc.F.marginRankingLoss(x[0], x[1], cc.sign(x[2]), { margin: m }), torch: `F.margin_ranking_loss(x0, x1, torch.sign(x2), margin=${m})` };
+  } },
+  { name: 'F.hingeEmbeddingLoss', make: (g) => {
+    const s = g.shape(1); g.float(s); g.float(s, { mode: 'ties', grad: false }); const m = g.rng.pick([1, 0.5]); const reduction = g.rng.pick(['mean', 'sum', 'none'] as const);
+    return { ours: (x) => cc.F.hingeEmbeddingLoss(x[0], cc.where(cc.ge(x[1], 0), 1, -1), { margin: m, reduction }), torch: `F.hinge_embedding_loss(x0, torch.where(x1 >= 0, 1.0, -1.0), margin=${m}, reduction=${py(reduction)})` };
+  } },
+  { name: 'F.cosineEmbeddingLoss', make: (g) => {
+    const N = 1 + g.rng.int(3), D = 1 + g.rng.int(4); g.float([N, D]); g.float([N, D]); g.float([N], { mode: 'ties', grad: false }); const m = g.rng.pick([0, 0.5]);
+    return { ours: (x) => cc.F.cosineEmbeddingLoss(x[0], x[1], cc.where(cc.ge(x[2], 0), 1, -1), { margin: m }), torch: `F.cosine_embedding_loss(x0, x1, torch.where(x2 >= 0, 1.0, -1.0), margin=${m})` };
+  } },
+  { name: 'F.tripletMarginLoss', tieGrads: true, make: (g) => {
+    const N = 1 + g.rng.int(3), D = 1 + g.rng.int(4); g.float([N, D]); g.float([N, D]); g.float([N, D]); const m = g.rng.pick([1, 0.2]); const p = g.rng.pick([2, 1] as const); const swap = g.rng.chance(0.3);
+    return { ours: (x) => cc.F.tripletMarginLoss(x[0], x[1], x[2], { margin: m, p, swap }), torch: `F.triplet_margin_loss(x0, x1, x2, margin=${m}, p=${p}, swap=${py(swap)})` };
+  } },
+  { name: 'F.poissonNllLoss', make: (g) => {
+    const s = g.shape(1); g.float(s); g.float(s, { mode: 'positive', grad: false }); const logInput = g.rng.chance(0.5); const full = g.rng.chance(0.5);
+    return { ours: (x) => cc.F.poissonNllLoss(logInput ? x[0] : cc.abs(x[0]), x[1], { logInput, full }), torch: `F.poisson_nll_loss(${logInput ? 'x0' : 'torch.abs(x0)'}, x1, log_input=${py(logInput)}, full=${py(full)})` };
+  } },
+  { name: 'F.gaussianNllLoss', make: (g) => {
+    const s = [1 + g.rng.int(3), 1 + g.rng.int(3)]; g.float(s); g.float(s); g.float(s, { mode: 'positive' }); const full = g.rng.chance(0.5);
+    return { ours: (x) => cc.F.gaussianNllLoss(x[0], x[1], x[2], { full }), torch: `F.gaussian_nll_loss(x0, x1, x2, full=${py(full)})` };
+  } },
+];
+
+const I32 = (t: T) => t as cc.Tensor<'int32'>;
+const xs = (n: number) => Array.from({ length: n }, (_, i) => `x${i}`).join(', ');
+
+// Indexing, layout and matrices.
+const moreOps: Op[] = [
+  { name: 'scatterAdd', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const a = g.axis(s.length); const ax = a < 0 ? a + s.length : a;
+    const is = s.map((d, i) => (i === ax ? g.rng.int(4) : 1 + g.rng.int(d))); g.int(is, 0, s[ax]); g.float(is);
+    return { ours: ([x, i, src]) => cc.scatterAdd(x, a, I32(i), src), torch: `torch.scatter_add(x0, ${a}, x1, x2)` };
+  } },
+  { name: 'scatter value', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const a = g.axis(s.length); const ax = a < 0 ? a + s.length : a;
+    const is = s.map((d, i) => (i === ax ? g.rng.int(4) : 1 + g.rng.int(d))); g.int(is, 0, s[ax]); const v = g.value('normal');
+    return { ours: ([x, i]) => cc.scatter(x, a, I32(i), v), torch: `torch.scatter(x0, ${a}, x1, ${py(v)})` };
+  } },
+  { name: 'indexAdd', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const a = g.axis(s.length); const ax = a < 0 ? a + s.length : a; const n = g.rng.int(4);
+    g.int([n], 0, s[ax]); g.float(s.map((d, i) => (i === ax ? n : d)));
+    return { ours: ([x, i, src]) => cc.indexAdd(x, a, I32(i), src), torch: `torch.index_add(x0, ${a}, x1, x2)` };
+  } },
+  { name: 'indexFill', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const a = g.axis(s.length); const ax = a < 0 ? a + s.length : a; g.int([g.rng.int(4)], 0, s[ax]);
+    return { ours: ([x, i]) => cc.indexFill(x, a, I32(i), -2.5), torch: `torch.index_fill(x0, ${a}, x1, -2.5)` };
+  } },
+  { name: 'take', make: (g) => { const s = g.shape(1, 3, true); g.float(s); const n = s.reduce((p, q) => p * q, 1); g.int(g.shape(0, 2), -n, n); return { ours: ([x, i]) => cc.take(x, I32(i)), torch: 'torch.take(x0, x1)' }; } },
+  { name: 'takeAlongDim', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const a = g.axis(s.length); const ax = a < 0 ? a + s.length : a;
+    g.int(s.map((d, i) => (i === ax ? 1 + g.rng.int(3) : g.rng.chance(0.3) ? 1 : d)), 0, s[ax]);
+    return { ours: ([x, i]) => cc.takeAlongDim(x, I32(i), a), torch: `torch.take_along_dim(x0, x1, ${a})` };
+  } },
+  { name: 'movedim', make: (g) => { const s = g.shape(1); g.float(s); const a = g.axis(s.length), b = g.axis(s.length); return { ours: ([x]) => cc.movedim(x, a, b), torch: `torch.movedim(x0, ${a}, ${b})` }; } },
+  { name: 'rot90', make: (g) => { g.float(g.shape(2, 4)); const k = g.rng.int(7) - 3; return { ours: ([x]) => cc.rot90(x, k, [0, 1]), torch: `torch.rot90(x0, ${k}, [0, 1])` }; } },
+  { name: 'diagonal', make: (g) => { const s = g.shape(2, 4); g.float(s); const o = g.rng.int(5) - 2; const a = g.axis(s.length); let b = g.axis(s.length); if ((a - b) % s.length === 0) b = a >= 0 ? (a + 1) % s.length : a - 1 < -s.length ? -1 : a - 1; return { ours: ([x]) => cc.diagonal(x, o, a, b), torch: `torch.diagonal(x0, ${o}, ${a}, ${b})` }; } },
+  { name: 'diag', make: (g) => { g.float(g.shape(1, 2)); const o = g.rng.int(5) - 2; return { ours: ([x]) => cc.diag(x, o), torch: `torch.diag(x0, ${o})`, permissive: true }; } },  // PyTorch 1.13 overflows past the corner
+  // Square or wide: PyTorch 1.13's trace backward marks the wrong entries of a tall matrix.
+  { name: 'trace', make: (g) => { const r = 1 + g.rng.int(4); g.float([r, r + g.rng.int(2)]); return { ours: ([x]) => cc.trace(x), torch: 'torch.trace(x0)' }; } },
+  { name: 'outer', make: (g) => { g.float(g.shape(1, 1)); g.float(g.shape(1, 1)); return { ours: ([a, b]) => cc.outer(a, b), torch: 'torch.outer(x0, x1)' }; } },
+  { name: 'kron', make: (g) => { g.float(g.shape(1, 3)); g.float(g.shape(1, 3)); return { ours: ([a, b]) => cc.kron(a, b), torch: 'torch.kron(x0, x1)' }; } },
+  { name: 'bmm', make: (g) => { const b = 1 + g.rng.int(3), n = g.rng.int(4), k = g.rng.int(4), m = g.rng.int(4); g.float([b, n, k]); g.float([b, k, m]); return { ours: ([x, y]) => cc.bmm(x, y), torch: 'torch.bmm(x0, x1)' }; } },
+  { name: 'einsum', make: (g) => {
+    const i = 1 + g.rng.int(3), j = 1 + g.rng.int(3), k = 1 + g.rng.int(3);
+    const [eq, shapes] = g.rng.pick([['ij,jk->ik', [[i, j], [j, k]]], ['ij->ji', [[i, j]]], ['ii->i', [[i, i]]], ['ij,ij->i', [[i, j], [i, j]]], ['bij,bjk->bik', [[k, i, j], [k, j, i]]], ['i,j->ij', [[i], [j]]], ['ij->', [[i, j]]]] as [string, number[][]][]);
+    for (const sh of shapes) g.float(sh);
+    return { ours: (x) => cc.einsum(eq, ...x), torch: `torch.einsum(${py(eq)}, ${xs(shapes.length)})` };
+  } },
+  { name: 'tensordot', make: (g) => { const a = [1 + g.rng.int(3), 1 + g.rng.int(3), 1 + g.rng.int(3)]; g.float(a); g.float([a[1], a[2], 1 + g.rng.int(3)]); return { ours: ([x, y]) => cc.tensordot(x, y, 2), torch: 'torch.tensordot(x0, x1, 2)' }; } },
+  { name: 'cov', make: (g) => { g.float([1 + g.rng.int(3), 1 + g.rng.int(5)]); const c = g.rng.pick([0, 1]); return { ours: ([x]) => cc.cov(x, { correction: c }), torch: `torch.cov(x0, correction=${c})` }; } },
+  { name: 'corrcoef', make: (g) => { g.float([1 + g.rng.int(3), 2 + g.rng.int(4)]); return { ours: ([x]) => cc.corrcoef(x), torch: 'torch.corrcoef(x0)' }; } },
+  { name: 'vander', make: (g) => { g.float([1 + g.rng.int(4)]); const n = g.rng.int(5); const inc = g.rng.chance(0.5); return { ours: ([x]) => cc.vander(x, n, inc), torch: `torch.vander(x0, N=${n}, increasing=${py(inc)})`, grad: false }; } },  // PyTorch 1.13's vander backward fails (an in-place write)
+  { name: 'searchsorted', mode: 'ties', make: (g) => {
+    const s = [1 + g.rng.int(2), g.rng.int(5)]; const n = s[0] * s[1];
+    const sorted = Float32Array.from({ length: n }, () => g.value()).sort(); const right = g.rng.chance(0.5);
+    g.inputs.push({ shape: s, dtype: 'float32', data: sorted.map((v, i) => (i % s[1] === 0 ? v : v)), grad: false });
+    g.float([s[0], 1 + g.rng.int(4)], { grad: false });
+    return { ours: ([a, v]) => cc.searchsorted(a, v, { right }), torch: `torch.searchsorted(x0.sort(-1).values, x1, right=${py(right)})`, grad: false };
+  } },
+  { name: 'isin', mode: 'ties', make: (g) => { g.float(g.shape(0, 3), { grad: false }); g.float(g.shape(0, 2), { grad: false }); const inv = g.rng.chance(0.3); return { ours: ([a, b]) => cc.isin(a, b, { invert: inv }), torch: `torch.isin(x0, x1, invert=${py(inv)})`, grad: false }; } },
+  { name: 'isclose', mode: 'ties', make: (g) => { const s = g.shape(); g.float(s, { grad: false }); g.float(g.inside(s), { grad: false }); const en = g.rng.chance(0.5); return { ours: ([a, b]) => cc.isclose(a, b, { equalNan: en }), torch: `torch.isclose(x0, x1, equal_nan=${py(en)})`, grad: false }; } },
+  { name: 'bincount', make: (g) => { g.int([g.rng.int(8)], 0, 6); const w = g.rng.chance(0.5); if (w) g.float([g.inputs[0].shape[0]], { grad: false }); const ml = g.rng.int(8); return { ours: (x) => cc.bincount(I32(x[0]), w ? { weights: x[1], minlength: ml } : { minlength: ml }), torch: `torch.bincount(x0, ${w ? 'x1' : 'None'}, ${ml})${w ? '.float()' : ''}`, grad: false }; } },
+  { name: 'histc', nanDiffers: 'PyTorch 1.13 counts a NaN in the first bin', make: (g) => { g.float(g.shape(0, 2), { grad: false }); const bins = 1 + g.rng.int(6); const lo = g.rng.pick([0, -1, -2]), hi = g.rng.pick([0, 1, 2]); return { ours: ([x]) => cc.histc(x, { bins, min: lo, max: hi }), torch: `torch.histc(x0, ${bins}, ${lo}, ${hi})`, grad: false }; } },
+  { name: 'unique', mode: 'ties', nanDiffers: 'PyTorch 1.13 miscounts NaNs', make: (g) => { g.float(g.shape(0, 3), { grad: false }); return { ours: ([x]) => { const r = cc.unique(x, { returnInverse: true, returnCounts: true }); return [r.values, r.inverse!, r.counts!]; }, torch: 'torch.unique(x0, return_inverse=True, return_counts=True)', grad: false }; } },
+  { name: 'det', nanDiffers: 'LU with infinities', tieGrads: true, make: (g) => { const n = g.rng.int(4); g.float([...(g.rng.chance(0.3) ? [2] : []), n, n]); return { ours: ([x]) => cc.det(x), torch: 'torch.linalg.det(x0)', atol: 1e-4 }; } },
+  { name: 'inverse', nanDiffers: 'LU with infinities', make: (g) => { const n = 1 + g.rng.int(3); g.float([n, n]); return { ours: ([x]) => cc.inverse(cc.add(x, cc.mul(cc.eye(n), 3))), torch: `torch.linalg.inv(x0 + 3 * torch.eye(${n}))`, atol: 1e-4 }; } },
+  { name: 'F.conv1d', nanDiffers: 'see Op', make: (g) => {
+    const cin = 1 + g.rng.int(3), cout = 1 + g.rng.int(3), k = 1 + g.rng.int(3); const stride = 1 + g.rng.int(2), dilation = 1 + g.rng.int(2), padding = g.rng.int(2);
+    g.float([1 + g.rng.int(2), cin, 1 + g.rng.int(7)]); g.float([cout, cin, k]);
+    return { ours: ([x, w]) => cc.F.conv1d(x, w, null, { stride, padding, dilation }), torch: `F.conv1d(x0, x1, None, ${stride}, ${padding}, ${dilation})` };
+  } },
+  { name: 'F.maxPool1d', mode: 'ties', refuses: /holds only padding|too small for the window/, make: (g) => {
+    const k = 1 + g.rng.int(3), st = 1 + g.rng.int(3), pad = g.rng.int(Math.floor(k / 2) + 1), ceil = g.rng.chance(0.5);
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7)]);
+    return { ours: ([x]) => cc.F.maxPool1d(x, k, { stride: st, padding: pad, ceilMode: ceil }), torch: `F.max_pool1d(x0, ${k}, ${st}, ${pad}, ceil_mode=${py(ceil)})` };
+  } },
+  { name: 'F.avgPool1d', make: (g) => {
+    const k = 1 + g.rng.int(3), st = 1 + g.rng.int(3), pad = g.rng.int(Math.floor(k / 2) + 1), ceil = g.rng.chance(0.5), cip = g.rng.chance(0.5);
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7)]);
+    return { ours: ([x]) => cc.F.avgPool1d(x, k, { stride: st, padding: pad, ceilMode: ceil, countIncludePad: cip }), torch: `F.avg_pool1d(x0, ${k}, ${st}, ${pad}, ceil_mode=${py(ceil)}, count_include_pad=${py(cip)})` };
+  } },
+  { name: 'F.adaptiveAvgPool1d', make: (g) => { g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7)]); const o = 1 + g.rng.int(5); return { ours: ([x]) => cc.F.adaptiveAvgPool1d(x, o), torch: `F.adaptive_avg_pool1d(x0, ${o})` }; } },
+  { name: 'F.embedding', make: (g) => { const n = 1 + g.rng.int(5); g.int(g.shape(1, 2), 0, n); g.float([n, 1 + g.rng.int(3)]); const pi = g.rng.chance(0.3) ? 0 : null; return { ours: ([i, w]) => cc.F.embedding(I32(i), w, { paddingIdx: pi }), torch: `F.embedding(x0, x1, padding_idx=${py(pi)})` }; } },
+  { name: 'F.localResponseNorm', mode: 'positive', make: (g) => { g.float([1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(3), 1 + g.rng.int(3)]); const size = 1 + g.rng.int(4); return { ours: ([x]) => cc.F.localResponseNorm(x, size, 1e-2, 0.75, 1), torch: `F.local_response_norm(x0, ${size}, 1e-2, 0.75, 1.0)` }; } },
+  { name: 'F.instanceNorm', nanDiffers: 'see Op', make: (g) => { g.float([1 + g.rng.int(2), 1 + g.rng.int(3), 2 + g.rng.int(3), 1 + g.rng.int(3)]); return { ours: ([x]) => cc.F.instanceNorm(x), torch: 'F.instance_norm(x0)', atol: 1e-3 }; } },
+  { name: 'F.pixelUnshuffle', make: (g) => { const r = 1 + g.rng.int(2); g.float([1, 1 + g.rng.int(2), r * (1 + g.rng.int(2)), r * (1 + g.rng.int(2))]); return { ours: ([x]) => cc.F.pixelUnshuffle(x, r), torch: `F.pixel_unshuffle(x0, ${r})` }; } },
+  { name: 'F.fold', make: (g) => {
+    const C = 1 + g.rng.int(2), k = [1 + g.rng.int(2), 1 + g.rng.int(2)], out = [2 + g.rng.int(3), 2 + g.rng.int(3)];
+    const L = (out[0] - k[0] + 1) * (out[1] - k[1] + 1); g.float([1, C * k[0] * k[1], L]);
+    return { ours: ([x]) => cc.F.fold(x, out as [number, number], k as [number, number]), torch: `F.fold(x0, ${py(out)}, ${py(k)})` };
+  } },
+  { name: 'F.gridSample', nanDiffers: 'see Op', make: (g) => {
+    g.float([1, 1 + g.rng.int(2), 2 + g.rng.int(3), 2 + g.rng.int(3)]); g.float([1, 1 + g.rng.int(3), 1 + g.rng.int(3), 2], { mode: 'unit' });
+    const mode = g.rng.pick(['bilinear', 'nearest'] as const), pad = g.rng.pick(['zeros', 'border', 'reflection'] as const), ac = g.rng.chance(0.5);
+    return { ours: ([x, gr]) => cc.F.gridSample(x, gr, { mode, paddingMode: pad, alignCorners: ac }), torch: `F.grid_sample(x0, x1, mode=${py(mode)}, padding_mode=${py(pad)}, align_corners=${py(ac)})`, grad: mode === 'bilinear' };
+  } },
+  { name: 'F.multilabelSoftMarginLoss', make: (g) => { const s = [1 + g.rng.int(3), 1 + g.rng.int(4)]; g.float(s); g.float(s, { mode: 'unit', grad: false }); return { ours: ([x, t]) => cc.F.multilabelSoftMarginLoss(x, cc.gt(t, 0)), torch: 'F.multilabel_soft_margin_loss(x0, (x1 > 0).float())' }; } },
+  { name: 'F.hingeLoss', tieGrads: true, make: (g) => {
+    const N = 1 + g.rng.int(3), C = 1 + g.rng.int(4); g.float([N, C]); g.int([N], 0, C); const p = g.rng.pick([1, 2] as const);
+    // The survey's one-vs-all L-SVM (not MultiMarginLoss), written out in PyTorch.
+    return { ours: ([x, y]) => cc.F.hingeLoss(x, I32(y), { p }), torch: `torch.clamp(1 - (2 * F.one_hot(x1, ${C}) - 1) * x0, min=0).pow(${p}).sum(1).mean()` };
+  } },
+  { name: 'F.nllLoss weighted', make: (g) => {
+    const N = 1 + g.rng.int(4), C = 1 + g.rng.int(4); g.float([N, C]); g.int([N], 0, C); g.float([C], { mode: 'positive', grad: false }); const reduction = g.rng.pick(['mean', 'sum', 'none'] as const);
+    return { ours: (x) => cc.F.nllLoss(x[0], I32(x[1]), { weight: x[2], reduction }), torch: `F.nll_loss(x0, x1, weight=x2, reduction=${py(reduction)})` };
+  } },
+];
+
+// Optimizers: three steps on one parameter, from the same gradients, the parameter compared.
+const optimizers: [string, (g: Gen) => Record<string, unknown>][] = [
+  ['SGD', (g) => { const momentum = g.rng.pick([0, 0.9]); const nesterov = momentum > 0 && g.rng.chance(0.5); return { lr: 0.1, momentum, dampening: nesterov ? 0 : g.rng.pick([0, 0.5]), nesterov, weightDecay: g.rng.pick([0, 0.01]) }; }],
+  ['Adam', (g) => ({ lr: 0.01, betas: [0.9, g.rng.pick([0.999, 0.9])], eps: g.rng.pick([1e-8, 1e-3]), weightDecay: g.rng.pick([0, 0.01]), amsgrad: g.rng.chance(0.5) })],
+  ['AdamW', (g) => ({ lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: g.rng.pick([0, 0.1]), amsgrad: g.rng.chance(0.5) })],
+  ['Adagrad', (g) => ({ lr: 0.1, lrDecay: g.rng.pick([0, 0.1]), weightDecay: g.rng.pick([0, 0.01]), initialAccumulatorValue: g.rng.pick([0, 0.5]), eps: 1e-10 })],
+  ['RMSprop', (g) => ({ lr: 0.01, alpha: 0.99, eps: 1e-8, weightDecay: g.rng.pick([0, 0.01]), momentum: g.rng.pick([0, 0.9]), centered: g.rng.chance(0.5) })],
+  ['Adadelta', (g) => ({ lr: 1, rho: 0.9, eps: 1e-6, weightDecay: g.rng.pick([0, 0.01]) })],
+  ['Adamax', (g) => ({ lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: g.rng.pick([0, 0.01]) })],
+  ['NAdam', (g) => ({ lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: g.rng.pick([0, 0.01]), momentumDecay: 0.004 })],
+  ['RAdam', (g) => ({ lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weightDecay: g.rng.pick([0, 0.01]) })],
+  ['Rprop', () => ({ lr: 0.01, etas: [0.5, 1.2], stepSizes: [1e-6, 50] })],
+];
+const optimOps: Op[] = optimizers.map(([name, options]): Op => ({
+  name: `optim.${name}`,
+  // A NaN gradient: PyTorch's Rprop takes its sign as 0 (no step); here the parameter becomes NaN, as with the other optimizers.
+  nanDiffers: name === 'Rprop' ? 'sign(NaN)' : undefined,
+  make: (g) => {
+    const n = 1 + g.rng.int(6); g.float([n], { grad: false }); for (let k = 0; k < 3; k++) g.float([n], { grad: false });
+    const kw = options(g);
+    const Cls = (cc.optim as unknown as Record<string, new (params: T[], o: Record<string, unknown>) => { step(): void; dispose?(): void }>)[name];
+    return {
+      ours: ([p0, ...grads]) => {
+        const p = cc.clone(p0).detach().requiresGrad_();
+        const opt = new Cls([p], kw);
+        for (const gr of grads) {
+          p.grad = cc.clone(gr) as F32;
+          opt.step();
+        }
+        return cc.clone(p).detach();
+      },
+      torch: `optim_run(${py(name)}, x0, [x1, x2, x3], p)`, params: kw, grad: false, atol: 1e-5,
+    };
+  },
+}));
+
+// Learning-rate schedules: the lr before each of 12 steps of SGD (momentum 0.9).
+const schedulers: [string, (g: Gen) => Record<string, unknown>][] = [
+  ['StepLR', (g) => ({ stepSize: 1 + g.rng.int(4), gamma: g.rng.pick([0.1, 0.5]) })],
+  ['MultiStepLR', (g) => ({ milestones: [1 + g.rng.int(3), 5 + g.rng.int(4)], gamma: g.rng.pick([0.1, 0.5]) })],
+  ['ExponentialLR', (g) => ({ gamma: g.rng.pick([0.9, 0.5]) })],
+  ['CosineAnnealingLR', (g) => ({ tMax: 3 + g.rng.int(8), etaMin: g.rng.pick([0, 0.001]) })],
+  ['LinearLR', (g) => ({ startFactor: g.rng.pick([0.25, 0.5]), endFactor: g.rng.pick([1, 0.75]), totalIters: 2 + g.rng.int(5) })],
+  ['OneCycleLR', (g) => ({ maxLr: 0.1, totalSteps: 12 + g.rng.int(8), pctStart: g.rng.pick([0.3, 0.5]), annealStrategy: g.rng.pick(['cos', 'linear']), threePhase: g.rng.chance(0.5) })],
+  ['CyclicLR', (g) => ({ baseLr: 0.001, maxLr: 0.1, stepSizeUp: 2 + g.rng.int(3), mode: g.rng.pick(['triangular', 'triangular2', 'exp_range']), gamma: 0.9 })],
+  ['CosineAnnealingWarmRestarts', (g) => ({ t0: 2 + g.rng.int(3), tMult: g.rng.pick([1, 2]), etaMin: g.rng.pick([0, 0.001]) })],
+  ['PolynomialLR', (g) => ({ totalIters: 2 + g.rng.int(8), power: g.rng.pick([1, 2, 0.5]) })],
+  ['ConstantLR', (g) => ({ factor: g.rng.pick([0.5, 0.25]), totalIters: 1 + g.rng.int(5) })],
+];
+const scheduleOps: Op[] = schedulers.map(([name, options]): Op => ({
+  name: `optim.${name}`,
+  make: (g) => {
+    const kw = options(g);
+    const lr = g.rng.pick([0.1, 0.05]);
+    return {
+      ours: () => {
+        const p = cc.zeros([1], { requiresGrad: true });
+        const opt = new cc.optim.SGD([p], { lr, momentum: 0.9 });
+        const sched = new (cc.optim as unknown as Record<string, new (o: unknown, k: unknown) => { step(): void; getLastLr(): number[] }>)[name](opt, kw);
+        const lrs: number[] = [];
+        for (let k = 0; k < 12; k++) {
+          lrs.push(sched.getLastLr()[0]);
+          opt.step();
+          sched.step();
+        }
+        return cc.tensor(lrs);
+      },
+      torch: `sched_run(${py(name)}, ${lr}, p, 12)`, params: kw, grad: false, atol: 1e-7,
+    };
+  },
+}));
+
+const OPS: Op[] = [...scheduleOps, ...optimOps, ...unaryOps, ...activationOps, ...binaryOps, ...reduceOps, ...alongOps, ...layerOps, ...lossOps, ...moreOps];
+
+// ---------------------------------------------------------------------------------------------
+// Running and comparing
+
+/** The same small exact numbers as diff_torch.py's `weights`. */
+function weights(n: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => (((i * 7 + 3) % 11) - 5) / 4);
+}
+
+interface Encoded { shape: number[]; dtype: 'float32' | 'int32'; b64: string }
+const encode = (shape: readonly number[], data: Float32Array | Int32Array): Encoded => ({
+  shape: [...shape], dtype: data instanceof Int32Array ? 'int32' : 'float32', b64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+});
+const decode = (e: Encoded): Float32Array | Int32Array => {
+  const b = Buffer.from(e.b64, 'base64');
+  const ab = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+  return e.dtype === 'int32' ? new Int32Array(ab) : new Float32Array(ab);
+};
+
+interface Side { error?: string; late?: boolean; outs?: Encoded[]; grads?: (Encoded | null)[]; gradError?: string }
+
+interface Built { index: number; op: Op; mode: Mode; inputs: Input[]; call: Call; grad: boolean }
+
+function build(seed: number, index: number, ops: Op[]): Built {
+  const rng = new Rng((seed * 1000003 + index * 7919) >>> 0);
+  const op = ops[rng.int(ops.length)];
+  const r = rng.next();
+  const mode: Mode = r < 0.55 ? op.mode ?? 'normal' : r < 0.75 && !op.poles ? 'ties' : r < 0.9 && !op.nanDiffers ? 'special' : 'normal';
+  const g = new Gen(rng, mode);
+  const call = op.make(g);
+  // Where ties leave PyTorch's choice of index open, so do the gradients that follow it.
+  const looseGrad = ((call.loose ?? []).length > 0 || op.tieGrads === true) && mode === 'ties';
+  return { index, op, mode, inputs: g.inputs, call, grad: call.grad !== false && mode !== 'special' && !looseGrad };
+}
+
+function runOurs(b: Built): Side {
+  const made: T[] = [];
+  try {
+    const xs = b.inputs.map((inp) => {
+      const t = cc.tensor(inp.data, { shape: inp.shape, dtype: inp.dtype, requiresGrad: b.grad && inp.grad });
+      made.push(t);
+      return t;
+    });
+    let outs: T[];
+    try {
+      const r = b.call.ours(xs);
+      outs = Array.isArray(r) ? r : [r];
+    } catch (e) {
+      if (e instanceof cc.ConvnetError) return { error: `${e.code}: ${e.message.split('\n')[0]}` };
+      throw e;
+    }
+    made.push(...outs);
+    return finish(b, xs, outs);
+  } catch (e) {
+    // A failure after the call returned (a queued kernel's, read back by dataSync): always a finding.
+    if (e instanceof cc.ConvnetError) return { error: `late ${e.code}: ${e.message.split('\n')[0]}`, late: true };
+    throw e;
+  } finally {
+    for (const t of made) t.dispose();
+  }
+}
+
+function finish(b: Built, xs: T[], outs: T[]): Side {
+  const made: T[] = [];
+  try {
+    const side: Side = { outs: outs.map((o) => encode(o.shape, o.dataSync() as Float32Array | Int32Array)) };
+    if (b.grad) {
+      let loss: T | null = null;
+      for (const o of outs) {
+        if (o.dtype !== 'float32' || !o.requiresGrad) continue;
+        const term = cc.sum(cc.mul(o, cc.tensor(weights(o.size), { shape: o.shape })));
+        loss = loss ? cc.add(loss, term) : term;
+        made.push(loss);
+      }
+      try {
+        if (loss) loss.backward();
+      } catch (e) {
+        if (e instanceof cc.ConvnetError) return { ...side, gradError: `${e.code}: ${e.message.split('\n')[0]}` };
+        throw e;
+      }
+      side.grads = b.inputs.map((inp, i) => (inp.grad ? encode(inp.shape, xs[i].grad ? (xs[i].grad!.dataSync() as Float32Array) : new Float32Array(xs[i].size)) : null));
+    }
+    return side;
+  } finally {
+    for (const t of made) t.dispose();
+  }
+}
+
+function close(a: number, b: number, rtol: number, atol: number): boolean {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b);
+  // At a pole one side may round to a huge number and the other to infinity (trigamma at 0).
+  if (Math.abs(a) > 1e12 && Math.abs(b) > 1e12) return Math.sign(a) === Math.sign(b);
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return a === b;
+  return Math.abs(a - b) <= atol + rtol * Math.max(Math.abs(a), Math.abs(b));
+}
+
+function compareTensors(what: string, ours: Encoded, theirs: Encoded, rtol: number, atol: number, valuesOnly = false): string | null {
+  if (ours.shape.join(',') !== theirs.shape.join(',')) return `${what}: shape [${ours.shape}] against PyTorch's [${theirs.shape}]`;
+  if (valuesOnly) return null;
+  const a = decode(ours), b = decode(theirs);
+  for (let i = 0; i < a.length; i++) {
+    if (!close(a[i], b[i], rtol, atol)) return `${what}[${i}] (flat): ${a[i]} against PyTorch's ${b[i]}`;
+  }
+  return null;
+}
+
+function compare(b: Built, ours: Side, theirs: Side): string | null {
+  if (ours.late) return ours.error!;
+  if (ours.error || theirs.error) {
+    if (ours.error && theirs.error) return null;
+    if (theirs.error && b.call.permissive) return null;
+    if (ours.error && b.op.refuses?.test(ours.error)) return null;
+    return ours.error ? `refused by us only: ${ours.error}` : `refused by PyTorch only: ${theirs.error}`;
+  }
+  const o = ours.outs!, t = theirs.outs!;
+  if (o.length !== t.length) return `${o.length} outputs against PyTorch's ${t.length}`;
+  for (let i = 0; i < o.length; i++) {
+    const d = compareTensors(`out ${i}`, o[i], t[i], 2e-4, b.call.atol ?? 2e-5, (b.call.loose ?? []).includes(i));
+    if (d) return d;
+  }
+  if (!b.grad) return null;
+  if (ours.gradError || theirs.gradError) {
+    if (ours.gradError && theirs.gradError) return null;
+    return ours.gradError ? `backward refused by us only: ${ours.gradError}` : `backward refused by PyTorch only: ${theirs.gradError}`;
+  }
+  for (let i = 0; i < b.inputs.length; i++) {
+    const og = ours.grads?.[i], tg = theirs.grads?.[i];
+    if (!og || !tg) continue;
+    const d = compareTensors(`grad x${i}`, og, tg, 2e-3, Math.max(2e-4, b.call.atol ?? 0));
+    if (d) return d;
+  }
+  return null;
+}
+
+/** JSON for numbers JSON has no word for (diff_torch.py reads them back). */
+function specialNumbers(_key: string, v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? `__${v}__` : v;
+}
+
+function describeCase(b: Built): string {
+  const ins = b.inputs.map((inp, i) => `x${i} ${inp.dtype === 'int32' ? 'int ' : ''}[${inp.shape}]`).join(', ');
+  return `#${b.index} ${b.op.name} (${b.mode}) ${ins}: ${b.call.torch}${b.call.params ? ` p=${JSON.stringify(b.call.params)}` : ''}`;
+}
+
+function showValues(inp: Input): string {
+  const v = Array.from(inp.data.slice(0, 24), (x) => (Object.is(x, -0) ? '-0' : String(x)));
+  return `[${v.join(', ')}${inp.data.length > 24 ? ', …' : ''}]`;
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const opt = (name: string, dflt: string): string => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : dflt;
+  };
+  if (args.includes('--list')) {
+    console.log(OPS.map((o) => o.name).join('\n'));
+    return;
+  }
+  const seed = Number(opt('--seed', '1'));
+  const only = opt('--only', '');
+  const ops = only ? OPS.filter((o) => only.split(',').some((s) => o.name === s || o.name === `F.${s}`)) : OPS;
+  if (!ops.length) throw new Error(`--only ${only}: no such op (--list)`);
+  const verbose = args.includes('--verbose');
+  const one = args.includes('--case') ? Number(opt('--case', '0')) : null;
+  const count = Number(opt('--cases', '1000'));
+  const indices = one !== null ? [one] : Array.from({ length: count }, (_, i) => i);
+
+  const built = indices.map((i) => build(seed, i, ops));
+  const sides = built.map(runOurs);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'diff-torch-'));
+  const inFile = path.join(dir, 'cases.json'), outFile = path.join(dir, 'results.json');
+  // What we refuse by design is not run in PyTorch: its max pooling over a window of padding alone
+  // writes out of bounds in backward (a heap corruption that killed the process).
+  const skip = built.map((b, k) => !!(sides[k].error && b.op.refuses?.test(sides[k].error!)));
+  fs.writeFileSync(inFile, JSON.stringify(built.map((b, k) => ({ skip: skip[k], torch: b.call.torch, params: b.call.params ?? {}, grad: b.grad, inputs: b.inputs.map((inp) => ({ ...encode(inp.shape, inp.data), grad: inp.grad })) })), specialNumbers));
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1' };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync(torchPython('cpu'), [path.join(__dirname, '..', '..', 'scripts', 'diff_torch.py'), inFile, outFile], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`diff_torch.py failed (status ${r.status})`);
+  const { torch, results } = JSON.parse(fs.readFileSync(outFile, 'utf8')) as { torch: string; results: Side[] };
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  const byOp = new Map<string, number>();
+  let findings = 0;
+  built.forEach((b, k) => {
+    const d = compare(b, sides[k], results[k]);
+    if (!d) return;
+    findings++;
+    byOp.set(b.op.name, (byOp.get(b.op.name) ?? 0) + 1);
+    console.log(`${describeCase(b)}\n    ${d}`);
+    if (verbose) b.inputs.forEach((inp, i) => console.log(`    x${i} = ${showValues(inp)}`));
+  });
+  console.log(`\n${built.length} cases (seed ${seed}) beside PyTorch ${torch}: ${findings} finding(s)`);
+  for (const [name, n] of [...byOp].sort((p, q) => q[1] - p[1])) console.log(`  ${name}: ${n}`);
+  process.exitCode = findings ? 1 : 0;
+}
+
+if (require.main === module) main();

@@ -1,0 +1,149 @@
+"""The PyTorch side of scripts/diff-torch.ts: reads its cases (JSON) from the file named by
+argv[1], evaluates each one's expression on float32/int64 tensors built from the same bits, and
+writes the outputs (and, where asked, the gradients of sum(out * weights) with respect to the
+float inputs) to the file named by argv[2]. Bits travel as base64, so NaN, infinities and -0
+survive the trip.
+"""
+import base64
+import json
+import math
+import re
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+
+
+def decode(spec):
+    raw = base64.b64decode(spec["b64"])
+    if spec["dtype"] == "int32":
+        t = torch.from_numpy(np.frombuffer(raw, dtype=np.int32).copy()).to(torch.int64)
+    else:
+        t = torch.from_numpy(np.frombuffer(raw, dtype=np.float32).copy())
+    return t.reshape(spec["shape"])
+
+
+def encode(t):
+    t = t.detach()
+    if t.dtype == torch.bool:
+        t = t.to(torch.float32)
+    if t.is_floating_point():
+        arr, dtype = t.to(torch.float32).contiguous().numpy(), "float32"
+    else:
+        arr, dtype = t.to(torch.int32).contiguous().numpy(), "int32"
+    return {"shape": list(t.shape), "dtype": dtype, "b64": base64.b64encode(arr.tobytes()).decode()}
+
+
+def flatten(result):
+    if isinstance(result, torch.Tensor):
+        return [result]
+    if isinstance(result, (tuple, list)):
+        out = []
+        for r in result:
+            out.extend(flatten(r))
+        return out
+    if isinstance(result, (bool, int, float)):
+        return [torch.tensor(float(result))]
+    raise TypeError("unexpected result " + type(result).__name__)
+
+
+def weights(n):
+    # The same small exact numbers as diff-torch.ts's `weights`.
+    return torch.tensor([((i * 7 + 3) % 11 - 5) / 4 for i in range(n)], dtype=torch.float32)
+
+
+def optim_run(name, param, grads, options):
+    # The optimizer `name` over one parameter, one step per gradient; options in this library's
+    # camelCase, as PyTorch's snake_case.
+    kwargs = {re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), k): (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
+    p = param.detach().clone().requires_grad_(True)
+    opt = getattr(torch.optim, name)([p], **kwargs)
+    for g in grads:
+        p.grad = g.detach().clone()
+        opt.step()
+    return p.detach()
+
+
+def snake(options):
+    rename = {"t_max": "T_max", "t0": "T_0", "t_mult": "T_mult"}
+    out = {}
+    for k, v in options.items():
+        k = re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), k)
+        out[rename.get(k, k)] = tuple(v) if isinstance(v, list) and k == "betas" else v
+    return out
+
+
+def sched_run(name, lr, options, n):
+    # The lr of SGD (momentum 0.9) under the scheduler `name`, read before each of n steps.
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=lr, momentum=0.9)
+    sched = getattr(torch.optim.lr_scheduler, name)(opt, **snake(options))
+    lrs = []
+    for _ in range(n):
+        lrs.append(sched.get_last_lr()[0])
+        opt.step()
+        sched.step()
+    return torch.tensor(lrs, dtype=torch.float64).float()
+
+
+def run(case):
+    if case.get("skip"):
+        return {"error": "skipped"}
+    xs = [decode(s) for s in case["inputs"]]
+    for x, s in zip(xs, case["inputs"]):
+        if case["grad"] and s["grad"]:
+            x.requires_grad_(True)
+    scope = {"torch": torch, "F": F, "math": math, "p": case["params"], "optim_run": optim_run, "sched_run": sched_run}
+    for i, x in enumerate(xs):
+        scope["x%d" % i] = x
+    try:
+        outs = flatten(eval(case["torch"], scope))
+    except Exception as e:  # the op refused: the driver compares that with ours
+        return {"error": type(e).__name__ + ": " + str(e).splitlines()[0][:300]}
+    result = {"outs": [encode(o) for o in outs]}
+    if case["grad"]:
+        loss = None
+        for o in outs:
+            if o.is_floating_point() and o.requires_grad:
+                term = (o * weights(o.numel()).reshape(o.shape)).sum()
+                loss = term if loss is None else loss + term
+        grads = []
+        if loss is not None:
+            try:
+                loss.backward()
+            except Exception as e:
+                return {**result, "gradError": type(e).__name__ + ": " + str(e).splitlines()[0][:300]}
+        for x, s in zip(xs, case["inputs"]):
+            if not s["grad"]:
+                grads.append(None)
+            elif x.grad is None:
+                grads.append(encode(torch.zeros_like(x)))
+            else:
+                grads.append(encode(x.grad))
+        result["grads"] = grads
+    return result
+
+
+def main():
+    specials = {"__Infinity__": math.inf, "__-Infinity__": -math.inf, "__NaN__": math.nan}
+
+    def number(v):
+        if isinstance(v, str) and v in specials:
+            return specials[v]
+        if isinstance(v, list):
+            return [number(u) for u in v]
+        if isinstance(v, dict):
+            return {k: number(u) for k, u in v.items()}
+        return v
+
+    with open(sys.argv[1]) as f:
+        cases = number(json.load(f))
+    results = [run(c) for c in cases]
+    with open(sys.argv[2], "w") as f:
+        json.dump({"torch": torch.__version__, "results": results}, f)
+
+
+main()
