@@ -227,6 +227,7 @@ export const log = (x: Tensor): F32 => unary('log', x);
 export const sqrt = (x: Tensor): F32 => unary('sqrt', x);
 export const square = (x: Tensor): F32 => unary('square', x);
 export const reciprocal = (x: Tensor): F32 => unary('reciprocal', x);
+/** -1, 0 or 1 elementwise; NaN stays NaN, as NumPy's (PyTorch gives 0: its issue #41245). */
 export const sign = (x: Tensor): F32 => unary('sign', x);
 export const floor = (x: Tensor): F32 => unary('floor', x);
 export const ceil = (x: Tensor): F32 => unary('ceil', x);
