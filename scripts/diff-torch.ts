@@ -119,6 +119,8 @@ interface Call {
   grad?: boolean;
   /** The absolute tolerance of the values (default 2e-5): normalizations of near-equal values amplify PyTorch's rounding. */
   atol?: number;
+  /** As Op's tieGrads, for this call alone. */
+  tieGrads?: boolean;
   /** Where PyTorch refuses and we compute (a documented extension), not a finding. */
   permissive?: boolean;
   /** Outputs (by position) compared as values only where PyTorch leaves the choice open (indices of ties). */
@@ -141,7 +143,8 @@ interface Op {
    * infinite weight is NaN where PyTorch's rounding leaves +-inf, and PyTorch folds the affine
    * into x * a + b (inf - inf); a convolution's padding zeros meet an infinite weight; lerp
    * picks its formula by |w| < 0.5 as later PyTorch does (1.13: w < 0.5); bilinear interpolation
-   * reads a neighbour with weight 0 (a NaN or inf there spreads) where PyTorch's does not.
+   * (and roiAlign's) reads a neighbour with weight 0 (a NaN or inf there spreads) where PyTorch's
+   * does not.
    */
   nanDiffers?: string;
   /** Our documented refusals of what PyTorch accepts (not findings). */
@@ -483,7 +486,7 @@ const lossOps: Op[] = [
     const s = g.shape(1); g.float(s); g.float(s, { mode: 'ties', grad: false }); const m = g.rng.pick([1, 0.5]); const reduction = g.rng.pick(['mean', 'sum', 'none'] as const);
     return { ours: (x) => cc.F.hingeEmbeddingLoss(x[0], cc.where(cc.ge(x[1], 0), 1, -1), { margin: m, reduction }), torch: `F.hinge_embedding_loss(x0, torch.where(x1 >= 0, 1.0, -1.0), margin=${m}, reduction=${py(reduction)})` };
   } },
-  { name: 'F.cosineEmbeddingLoss', make: (g) => {
+  { name: 'F.cosineEmbeddingLoss', tieGrads: true, make: (g) => {
     const N = 1 + g.rng.int(3), D = 1 + g.rng.int(4); g.float([N, D]); g.float([N, D]); g.float([N], { mode: 'ties', grad: false }); const m = g.rng.pick([0, 0.5]);
     return { ours: (x) => cc.F.cosineEmbeddingLoss(x[0], x[1], cc.where(cc.ge(x[2], 0), 1, -1), { margin: m }), torch: `F.cosine_embedding_loss(x0, x1, torch.where(x2 >= 0, 1.0, -1.0), margin=${m})` };
   } },
@@ -563,7 +566,7 @@ const moreOps: Op[] = [
   { name: 'histc', nanDiffers: 'PyTorch 1.13 counts a NaN in the first bin', make: (g) => { g.float(g.shape(0, 2), { grad: false }); const bins = 1 + g.rng.int(6); const lo = g.rng.pick([0, -1, -2]), hi = g.rng.pick([0, 1, 2]); return { ours: ([x]) => cc.histc(x, { bins, min: lo, max: hi }), torch: `torch.histc(x0, ${bins}, ${lo}, ${hi})`, grad: false }; } },
   { name: 'unique', mode: 'ties', nanDiffers: 'PyTorch 1.13 miscounts NaNs', make: (g) => { g.float(g.shape(0, 3), { grad: false }); return { ours: ([x]) => { const r = cc.unique(x, { returnInverse: true, returnCounts: true }); return [r.values, r.inverse!, r.counts!]; }, torch: 'torch.unique(x0, return_inverse=True, return_counts=True)', grad: false }; } },
   { name: 'det', nanDiffers: 'LU with infinities', tieGrads: true, make: (g) => { const n = g.rng.int(4); g.float([...(g.rng.chance(0.3) ? [2] : []), n, n]); return { ours: ([x]) => cc.det(x), torch: 'torch.linalg.det(x0)', atol: 1e-4 }; } },
-  { name: 'inverse', nanDiffers: 'LU with infinities', make: (g) => { const n = 1 + g.rng.int(3); g.float([n, n]); return { ours: ([x]) => cc.inverse(cc.add(x, cc.mul(cc.eye(n), 3))), torch: `torch.linalg.inv(x0 + 3 * torch.eye(${n}))`, atol: 1e-4 }; } },
+  { name: 'inverse', nanDiffers: 'LU with infinities', refuses: /singular/, make: (g) => { const n = 1 + g.rng.int(3); g.float([n, n]); return { ours: ([x]) => cc.inverse(cc.add(x, cc.mul(cc.eye(n), 3))), torch: `torch.linalg.inv(x0 + 3 * torch.eye(${n}))`, atol: 1e-4 }; } },
   { name: 'F.conv1d', nanDiffers: 'see Op', make: (g) => {
     const cin = 1 + g.rng.int(3), cout = 1 + g.rng.int(3), k = 1 + g.rng.int(3); const stride = 1 + g.rng.int(2), dilation = 1 + g.rng.int(2), padding = g.rng.int(2);
     g.float([1 + g.rng.int(2), cin, 1 + g.rng.int(7)]); g.float([cout, cin, k]);
@@ -707,7 +710,61 @@ const intOps: Op[] = [
   { name: 'int bincount', make: (g) => { g.int([g.rng.int(8)], 0, 6); return { ours: ([x]) => cc.bincount(I32(x)), torch: 'torch.bincount(x0)', grad: false }; } },
 ];
 
-export const OPS: Op[] = [...intOps, ...scheduleOps, ...optimOps, ...unaryOps, ...activationOps, ...binaryOps, ...reduceOps, ...alongOps, ...layerOps, ...lossOps, ...moreOps];
+// The survey's detection and embedding layers, against torchvision or PyTorch written out.
+const surveyOps: Op[] = [
+  ...(['roiAlign', 'roiPool'] as const).map((name): Op => ({
+    name: `F.${name}`, nanDiffers: 'see Op',
+    make: (g) => {
+      const N = 1 + g.rng.int(2), H = 2 + g.rng.int(6), W = 2 + g.rng.int(6); g.float([N, 1 + g.rng.int(2), H, W]);
+      const K = 1 + g.rng.int(3);
+      const boxes = new Float32Array(K * 5);
+      for (let k = 0; k < K; k++) {
+        const x1 = g.rng.next() * W * 1.2 - 1, y1 = g.rng.next() * H * 1.2 - 1;
+        boxes.set([g.rng.int(N), x1, y1, x1 + g.rng.next() * W, y1 + g.rng.next() * H], k * 5);
+      }
+      g.inputs.push({ shape: [K, 5], dtype: 'float32', data: boxes.map(Math.fround), grad: false });
+      const out = [1 + g.rng.int(3), 1 + g.rng.int(3)], scale = g.rng.pick([1, 0.5]);
+      if (name === 'roiPool') {
+        return { ours: ([x, b]) => cc.F.roiPool(x, b, out as [number, number], scale), torch: `torchvision.ops.roi_pool(x0, x1, ${py(out)}, ${scale})`, tieGrads: true };
+      }
+      const ratio = g.rng.pick([-1, 1, 2]), aligned = g.rng.chance(0.5);
+      return { ours: ([x, b]) => cc.F.roiAlign(x, b, out as [number, number], { spatialScale: scale, samplingRatio: ratio, aligned }), torch: `torchvision.ops.roi_align(x0, x1, ${py(out)}, ${scale}, ${ratio}, ${py(aligned)})`, atol: 1e-4 };
+    },
+  })),
+  { name: 'F.maxUnpool2d', make: (g) => {
+    const k = 2, s = g.rng.pick([1, 2]); g.float([1, 1 + g.rng.int(2), 2 + g.rng.int(5), 2 + g.rng.int(5)], { mode: 'normal' });
+    return { ours: ([x]) => { const [y, i] = cc.F.maxPool2d(x, k, { stride: s, returnIndices: true }); return cc.F.maxUnpool2d(y, i, k, { stride: s, outputSize: x.shape.slice(-2) as [number, number] }); },
+      torch: `F.max_unpool2d(*F.max_pool2d(x0, ${k}, ${s}, return_indices=True), ${k}, ${s}, output_size=x0.shape[-2:])`,
+      // Overlapping windows (stride 1) that name one place: its gradient goes to the value kept there, PyTorch 1.13 sends it to each.
+      grad: s === 2 };
+  } },
+  { name: 'F.affineGrid', make: (g) => {
+    const N = 1 + g.rng.int(2); g.float([N, 2, 3]); const size = [N, 1, 1 + g.rng.int(4), 1 + g.rng.int(4)]; const ac = g.rng.chance(0.5);
+    return { ours: ([t]) => cc.F.affineGrid(t, size, ac), torch: `F.affine_grid(x0, ${py(size)}, align_corners=${py(ac)})` };
+  } },
+  { name: 'F.contrastiveLoss', make: (g) => {
+    const N = 1 + g.rng.int(4), D = 1 + g.rng.int(4); g.float([N, D]); g.float([N, D]); g.int([N], 0, 2); const m = g.rng.pick([1, 2]);
+    // (1/2N) sum [y d^2 + (1 - y) max(0, margin - d)^2] (Hadsell et al.; no eps).
+    return { ours: ([a, b, y]) => cc.F.contrastiveLoss(a, b, y, { margin: m }),
+      torch: `(lambda d, y: (y * d ** 2 + (1 - y) * torch.clamp(${m} - d, min=0) ** 2).mean() / 2)(torch.linalg.vector_norm(x0 - x1, dim=1), x2.float())`, tieGrads: true };
+  } },
+  { name: 'F.spatialPyramidPool2d', mode: 'ties', make: (g) => {
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7), 1 + g.rng.int(7)]); const levels = g.rng.pick([[1], [1, 2], [1, 2, 4], [3]]); const avg = g.rng.chance(0.5);
+    const f = avg ? 'adaptive_avg_pool2d' : 'adaptive_max_pool2d';
+    return { ours: ([x]) => cc.F.spatialPyramidPool2d(x, levels, { mode: avg ? 'avg' : 'max' }),
+      torch: `torch.cat([F.${f}(x0, n).flatten(1) for n in ${py(levels)}], 1)`, loose: [] };
+  } },
+  { name: 'F.batchNorm running', nanDiffers: 'see Op', make: (g) => {
+    const s = [2 + g.rng.int(3), 1 + g.rng.int(3), ...g.shape(0, 2, true)]; g.float(s); g.float([s[1]]); g.float([s[1]]); const momentum = g.rng.pick([0.1, 0.5, 1]);
+    return { ours: ([x, w, b]) => {
+      const rm = cc.zeros([s[1]]), rv = cc.ones([s[1]]);
+      const y = cc.F.batchNorm(x, rm, rv, w, b, { training: true, momentum });
+      return [y, rm, rv];
+    }, torch: `bn_run(x0, x1, x2, ${momentum})`, atol: 1e-4 };
+  } },
+];
+
+export const OPS: Op[] = [...surveyOps, ...intOps, ...scheduleOps, ...optimOps, ...unaryOps, ...activationOps, ...binaryOps, ...reduceOps, ...alongOps, ...layerOps, ...lossOps, ...moreOps];
 
 // ---------------------------------------------------------------------------------------------
 // Running and comparing
@@ -739,7 +796,7 @@ export function build(seed: number, index: number, ops: Op[]): Built {
   const g = new Gen(rng, mode);
   const call = op.make(g);
   // Where ties leave PyTorch's choice of index open, so do the gradients that follow it.
-  const looseGrad = ((call.loose ?? []).length > 0 || op.tieGrads === true) && mode === 'ties';
+  const looseGrad = ((call.loose ?? []).length > 0 || op.tieGrads === true || call.tieGrads === true) && mode === 'ties';
   return { index, op, mode, inputs: g.inputs, call, grad: call.grad !== false && mode !== 'special' && !looseGrad };
 }
 

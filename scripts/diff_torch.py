@@ -14,6 +14,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+try:  # roi_align / roi_pool beside ours, where Debian's python3-torchvision is installed
+    import torchvision
+except ImportError:
+    torchvision = None
+
 torch.set_num_threads(1)
 
 
@@ -89,6 +94,15 @@ def sched_run(name, lr, options, n):
     return torch.tensor(lrs, dtype=torch.float64).float()
 
 
+def bn_run(x, weight, bias, momentum):
+    # Training-mode batch norm with running statistics that start at 0 and 1: y, then the
+    # updated running mean and variance.
+    C = x.shape[1]
+    mean, var = torch.zeros(C), torch.ones(C)
+    y = F.batch_norm(x, mean, var, weight, bias, training=True, momentum=momentum)
+    return y, mean, var
+
+
 def run(case):
     if case.get("skip"):
         return {"error": "skipped"}
@@ -96,7 +110,7 @@ def run(case):
     for x, s in zip(xs, case["inputs"]):
         if case["grad"] and s["grad"]:
             x.requires_grad_(True)
-    scope = {"torch": torch, "F": F, "math": math, "p": case["params"], "optim_run": optim_run, "sched_run": sched_run}
+    scope = {"torch": torch, "F": F, "math": math, "p": case["params"], "optim_run": optim_run, "sched_run": sched_run, "torchvision": torchvision, "bn_run": bn_run}
     for i, x in enumerate(xs):
         scope["x%d" % i] = x
     try:
