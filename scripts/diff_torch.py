@@ -94,6 +94,11 @@ def sched_run(name, lr, options, n):
     return torch.tensor(lrs, dtype=torch.float64).float()
 
 
+def box_coder(weights):
+    from torchvision.models.detection._utils import BoxCoder
+    return BoxCoder(tuple(weights))
+
+
 def bn_run(x, weight, bias, momentum):
     # Training-mode batch norm with running statistics that start at 0 and 1: y, then the
     # updated running mean and variance.
@@ -110,7 +115,7 @@ def run(case):
     for x, s in zip(xs, case["inputs"]):
         if case["grad"] and s["grad"]:
             x.requires_grad_(True)
-    scope = {"torch": torch, "F": F, "math": math, "p": case["params"], "optim_run": optim_run, "sched_run": sched_run, "torchvision": torchvision, "bn_run": bn_run}
+    scope = {"torch": torch, "F": F, "math": math, "p": case["params"], "optim_run": optim_run, "sched_run": sched_run, "torchvision": torchvision, "bn_run": bn_run, "box_coder": box_coder}
     for i, x in enumerate(xs):
         scope["x%d" % i] = x
     try:
