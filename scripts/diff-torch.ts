@@ -10,7 +10,8 @@
  *   node dist/scripts/diff-torch.js --only amax,median --cases 500 --verbose
  *   node dist/scripts/diff-torch.js --case 1234 --verbose                  # one case again
  *   node dist/scripts/diff-torch.js --max-dim 40 --cases 2000              # larger axes: vector and threaded paths
- *   options: --seed N (1) --max-dim N (5) --list
+ *   node dist/scripts/diff-torch.js --device cuda --cases 3000              # our GPU kernels (PyTorch stays on the CPU)
+ *   options: --seed N (1) --max-dim N (5) --device cpu|cuda (cpu) --list
  *
  * Each finding prints the case number, the call and the first difference. Differences in the
  * conventions of a gradient at a kink (relu at 0, ties of max) are findings too: a PyTorch user
@@ -46,6 +47,8 @@ export class Gen {
   readonly inputs: Input[] = [];
   /** The largest size of an axis (--max-dim; 5 by default, larger to reach the kernels' vector and threaded paths). */
   static maxDim = 5;
+  /** Where our side runs (--device): 'cuda' checks the GPU kernels against PyTorch on the CPU. */
+  static device: 'cpu' | 'cuda' = 'cpu';
   constructor(readonly rng: Rng, readonly mode: Mode) {}
 
   dimSize(): number {
@@ -566,7 +569,7 @@ const moreOps: Op[] = [
   { name: 'histc', nanDiffers: 'PyTorch 1.13 counts a NaN in the first bin', make: (g) => { g.float(g.shape(0, 2), { grad: false }); const bins = 1 + g.rng.int(6); const lo = g.rng.pick([0, -1, -2]), hi = g.rng.pick([0, 1, 2]); return { ours: ([x]) => cc.histc(x, { bins, min: lo, max: hi }), torch: `torch.histc(x0, ${bins}, ${lo}, ${hi})`, grad: false }; } },
   { name: 'unique', mode: 'ties', nanDiffers: 'PyTorch 1.13 miscounts NaNs', make: (g) => { g.float(g.shape(0, 3), { grad: false }); return { ours: ([x]) => { const r = cc.unique(x, { returnInverse: true, returnCounts: true }); return [r.values, r.inverse!, r.counts!]; }, torch: 'torch.unique(x0, return_inverse=True, return_counts=True)', grad: false }; } },
   { name: 'det', nanDiffers: 'LU with infinities', tieGrads: true, make: (g) => { const n = g.rng.int(4); g.float([...(g.rng.chance(0.3) ? [2] : []), n, n]); return { ours: ([x]) => cc.det(x), torch: 'torch.linalg.det(x0)', atol: 1e-4 }; } },
-  { name: 'inverse', nanDiffers: 'LU with infinities', refuses: /singular/, make: (g) => { const n = 1 + g.rng.int(3); g.float([n, n]); return { ours: ([x]) => cc.inverse(cc.add(x, cc.mul(cc.eye(n), 3))), torch: `torch.linalg.inv(x0 + 3 * torch.eye(${n}))`, atol: 1e-4 }; } },
+  { name: 'inverse', nanDiffers: 'LU with infinities', refuses: /singular/, make: (g) => { const n = 1 + g.rng.int(3); g.float([n, n]); return { ours: ([x]) => cc.inverse(cc.add(x, cc.mul(cc.eye(n, { device: x.device }), 3))), torch: `torch.linalg.inv(x0 + 3 * torch.eye(${n}))`, atol: 1e-4 }; } },
   { name: 'F.conv1d', nanDiffers: 'see Op', make: (g) => {
     const cin = 1 + g.rng.int(3), cout = 1 + g.rng.int(3), k = 1 + g.rng.int(3); const stride = 1 + g.rng.int(2), dilation = 1 + g.rng.int(2), padding = g.rng.int(2);
     g.float([1 + g.rng.int(2), cin, 1 + g.rng.int(7)]); g.float([cout, cin, k]);
@@ -757,7 +760,7 @@ const surveyOps: Op[] = [
   { name: 'F.batchNorm running', nanDiffers: 'see Op', make: (g) => {
     const s = [2 + g.rng.int(3), 1 + g.rng.int(3), ...g.shape(0, 2, true)]; g.float(s); g.float([s[1]]); g.float([s[1]]); const momentum = g.rng.pick([0.1, 0.5, 1]);
     return { ours: ([x, w, b]) => {
-      const rm = cc.zeros([s[1]]), rv = cc.ones([s[1]]);
+      const rm = cc.zeros([s[1]], { device: x.device }), rv = cc.ones([s[1]], { device: x.device });
       const y = cc.F.batchNorm(x, rm, rv, w, b, { training: true, momentum });
       return [y, rm, rv];
     }, torch: `bn_run(x0, x1, x2, ${momentum})`, atol: 1e-4 };
@@ -822,7 +825,7 @@ const decode = (e: Encoded): Float32Array | Int32Array => {
   return e.dtype === 'int32' ? new Int32Array(ab) : new Float32Array(ab);
 };
 
-interface Side { error?: string; late?: boolean; outs?: Encoded[]; grads?: (Encoded | null)[]; gradError?: string }
+interface Side { error?: string; late?: boolean; skipped?: string; outs?: Encoded[]; grads?: (Encoded | null)[]; gradError?: string }
 
 interface Built { index: number; op: Op; mode: Mode; inputs: Input[]; call: Call; grad: boolean }
 
@@ -840,13 +843,26 @@ export function build(seed: number, index: number, ops: Op[]): Built {
 
 export function runOurs(b: Built): Side {
   const made: T[] = [];
+  let xs: T[];
   try {
-    const xs = b.inputs.map((inp) => {
-      const t = cc.tensor(inp.data, { shape: inp.shape, dtype: inp.dtype, requiresGrad: b.grad && inp.grad });
+    xs = b.inputs.map((inp) => {
+      const t = cc.tensor(inp.data, { shape: inp.shape, dtype: inp.dtype, requiresGrad: b.grad && inp.grad, device: Gen.device });
       made.push(t);
       return t;
     });
+  } catch (e) {
+    for (const t of made) t.dispose();
+    if (e instanceof cc.ConvnetError) return { error: `${e.code}: ${e.message.split('\n')[0]}` };
+    throw e;
+  }
+  try {
     let outs: T[];
+    try {
+      if (Gen.device === 'cuda') cc.syncBlocking();   // the inputs' copies to the GPU: a failure there is not the op's
+    } catch (e) {
+      if (e instanceof cc.ConvnetError) return { error: `${e.code}: ${e.message.split('\n')[0]}` };
+      throw e;
+    }
     try {
       const r = b.call.ours(xs);
       outs = Array.isArray(r) ? r : [r];
@@ -873,7 +889,7 @@ function finish(b: Built, xs: T[], outs: T[]): Side {
       let loss: T | null = null;
       for (const o of outs) {
         if (o.dtype !== 'float32' || !o.requiresGrad) continue;
-        const term = cc.sum(cc.mul(o, cc.tensor(weights(o.size), { shape: o.shape })));
+        const term = cc.sum(cc.mul(o, cc.tensor(weights(o.size), { shape: o.shape, device: o.device })));
         loss = loss ? cc.add(loss, term) : term;
         made.push(loss);
       }
@@ -910,6 +926,7 @@ function compareTensors(what: string, ours: Encoded, theirs: Encoded, rtol: numb
 }
 
 function compare(b: Built, ours: Side, theirs: Side): string | null {
+  if (theirs.skipped) return null;
   if (ours.late) return ours.error!;
   if (ours.error || theirs.error) {
     if (ours.error && theirs.error) return null;
@@ -970,6 +987,7 @@ function main(): void {
   const one = args.includes('--case') ? Number(opt('--case', '0')) : null;
   const count = Number(opt('--cases', '1000'));
   Gen.maxDim = Math.max(2, Number(opt('--max-dim', '5')));
+  Gen.device = opt('--device', 'cpu') === 'cuda' ? 'cuda' : 'cpu';
   const indices = one !== null ? [one] : Array.from({ length: count }, (_, i) => i);
 
   const built = indices.map((i) => build(seed, i, ops));
@@ -991,8 +1009,15 @@ function main(): void {
   const byOp = new Map<string, number>();
   // Cases both sides refused, per op: a table entry that only ever errors would pass unnoticed.
   const bothRefused = new Map<string, number>();
+  const notRun = new Map<string, number>(), onCpuOnly = new Map<string, number>();
   let findings = 0;
   built.forEach((b, k) => {
+    if (results[k].skipped) notRun.set(`${b.op.name} (${results[k].skipped})`, (notRun.get(`${b.op.name} (${results[k].skipped})`) ?? 0) + 1);
+    // What our GPU side does not run (E_DEVICE): counted apart, not a finding.
+    if (Gen.device === 'cuda' && sides[k].error?.startsWith('E_DEVICE')) {
+      onCpuOnly.set(b.op.name, (onCpuOnly.get(b.op.name) ?? 0) + 1);
+      return;
+    }
     if (sides[k].error && results[k].error && !skip[k]) bothRefused.set(b.op.name, (bothRefused.get(b.op.name) ?? 0) + 1);
     const d = compare(b, sides[k], results[k]);
     if (!d) return;
@@ -1001,10 +1026,12 @@ function main(): void {
     console.log(`${describeCase(b)}\n    ${d}`);
     if (verbose) b.inputs.forEach((inp, i) => console.log(`    x${i} = ${showValues(inp)}`));
   });
-  console.log(`\n${built.length} cases (seed ${seed}) beside PyTorch ${torch}: ${findings} finding(s)`);
+  console.log(`\n${built.length} cases (seed ${seed}, ours on ${Gen.device}) beside PyTorch ${torch} (CPU): ${findings} finding(s)`);
   for (const [name, n] of [...byOp].sort((p, q) => q[1] - p[1])) console.log(`  ${name}: ${n}`);
   const refused = [...bothRefused].sort((p, q) => q[1] - p[1]);
   if (refused.length) console.log(`refused by both (not findings): ${refused.map(([name, n]) => `${name} ${n}`).join(', ')}`);
+  if (notRun.size) console.log(`not run in PyTorch: ${[...notRun].map(([name, n]) => `${name} ${n}`).join(', ')}`);
+  if (onCpuOnly.size) console.log(`E_DEVICE on ${Gen.device} (not findings): ${[...onCpuOnly].map(([name, n]) => `${name} ${n}`).join(', ')}`);
   process.exitCode = findings ? 1 : 0;
 }
 

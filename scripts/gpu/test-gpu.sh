@@ -12,7 +12,10 @@
 #   4 lenet5  LeNet-5 on MNIST (default recipe) on the CPU and on the GPU, same seed: the GPU
 #             must reach the CPU's test accuracy (bench/lenet5-devices.ts); images/s
 #   5 bench   the GPU benchmark: conv and models groups beside PyTorch on the GPU, --quick
-#   6 suite   the rest of the test suite (the CPU tests; mocha with .mocharc.json), less
+#   6 parity  scripts/diff-torch.ts with our side on the GPU: random calls of ~270 ops, layers,
+#             losses, optimizers and schedules against PyTorch on the CPU, the same bits
+#             (values, gradients, refusals); what we leave on the CPU (E_DEVICE) is counted apart
+#   7 suite   the rest of the test suite (the CPU tests; mocha with .mocharc.json), less
 #             cuda-* and the [cuda] blocks (section 3 ran them) and the two tests that rebuild the addon from source
 #             (node-gyp, package: they need compilers' packages, node headers and the network,
 #             none of which the GPU machine has; they run on the build machine)
@@ -22,6 +25,7 @@
 #   GPU_TEST_BUDGET    total seconds (default 240); each section gets at most its own cap and
 #                      what is left, keeping 15 s for each section still to come
 #   GPU_TEST_SECTIONS  comma-separated subset to run, e.g. "info,gpu" (default: all)
+#   PARITY_CASES       cases of section 6 (default 3000, about a minute)
 #   LENET_EPOCHS       epochs of section 4 (default 3, the recipe's; the 99% bar needs 3)
 #   GPU_SUITE_IGNORE   section 6's left-out files (default "dist/test/cuda-*.test.js
 #                      dist/test/node-gyp.test.js dist/test/package.test.js")
@@ -38,9 +42,9 @@ BUDGET=${GPU_TEST_BUDGET:-240}
 ONLY=${GPU_TEST_SECTIONS:-}
 RESULTS=${OUT:-/tmp}/gpu-test
 mkdir -p "$RESULTS"
-rm -f "$RESULTS"/{info,decls,gpu,lenet5,bench,suite}.log "$RESULTS"/{lenet5.json,bench-gpu.json,bench-gpu.svg,summary.txt}
+rm -f "$RESULTS"/{info,decls,gpu,parity,lenet5,bench,suite}.log "$RESULTS"/{lenet5.json,bench-gpu.json,bench-gpu.svg,summary.txt}
 START=$(date +%s)
-ALL=(info decls gpu lenet5 bench suite)
+ALL=(info decls gpu lenet5 bench parity suite)
 names=() statuses=() codes=() times=() details=()
 
 elapsed() { echo $(( $(date +%s) - START )); }
@@ -129,6 +133,12 @@ sec_gpu() {
   return "$rc"
 }
 
+sec_parity() {
+  # PyTorch (CONVNET_TORCH_PYTHON, found above) on the CPU is the reference; a finding prints
+  # the case number that replays it: node dist/scripts/diff-torch.js --device cuda --case N --verbose
+  node dist/scripts/diff-torch.js --device cuda --cases "${PARITY_CASES:-3000}" --seed 1
+}
+
 sec_lenet5() {
   node dist/bench/lenet5-devices.js --devices cpu,cuda --epochs "${LENET_EPOCHS:-3}" --json "$RESULTS/lenet5.json"
 }
@@ -147,7 +157,7 @@ sec_suite() {
   mocha "${ignore[@]}" --grep '\[cuda\]' --invert --exit
 }
 
-export -f sec_info sec_decls sec_gpu sec_lenet5 sec_bench sec_suite
+export -f sec_info sec_decls sec_gpu sec_parity sec_lenet5 sec_bench sec_suite
 export RESULTS
 
 # ---- running them -------------------------------------------------------------------------------
@@ -210,6 +220,7 @@ run_section decls 60 "declaration check: native/cuda/cudnn_decls.h against the r
 run_section gpu 150 "GPU test suite (dist/test/cuda-*.test.js and the [cuda] blocks of the others)"
 run_section lenet5 90 "LeNet-5 on MNIST, CPU then GPU, same seed and recipe"
 run_section bench "${BENCH_CAP:-120}" "GPU benchmark: ${BENCH_GROUPS:-conv models} beside PyTorch on the GPU"
+run_section parity 90 "PyTorch parity of the GPU kernels (scripts/diff-torch.ts --device cuda)"
 run_section suite 400 "the rest of the test suite (CPU tests)"
 
 {
