@@ -8,6 +8,7 @@
  */
 import { expect } from 'chai';
 import * as cc from '../lib';
+import { compareDevices, describeCuda } from './cuda-helpers';
 import { expectClose, expectError, tapeCheck } from './helpers';
 
 const { F } = cc;
@@ -175,5 +176,20 @@ describe('PyTorch parity (cases found by scripts/diff-torch.ts)', () => {
     const t = cc.tensor([0.25, 1, 0.25, 0.25, 0.25]);
     // (1 - t) x at +inf; -t x at -inf (PyTorch's own formula gives NaN there); finite: as before.
     expectClose(values(F.binaryCrossEntropyWithLogits(x, t, { reduction: 'none' })), [Infinity, NaN, Infinity, 22.5, 7.5], 1e-6, 0, 'bce logits');
+  });
+});
+
+// The composed paths the GPU takes where the CPU has a kernel (found by `diff-torch.ts --device
+// cuda` under scripts/gpu/dry-run.js): the same values and gradients as the CPU's kernels.
+describeCuda('PyTorch parity of the composed GPU paths', () => {
+  it('BCE of logits (and the multilabel soft margin built on it): gradient sigmoid(x) - t at x = 0, +inf at x = +inf', () => {
+    const x = cc.tensor([0, 0, -2, 2, 0.5, Infinity]), t = cc.tensor([0.25, 1, 0.5, 0, 0.75, 0.25]);
+    compareDevices((a, b) => F.binaryCrossEntropyWithLogits(a, b, { reduction: 'none' }), [x, t], { grads: true, what: 'bce logits' });
+    compareDevices((a, b) => F.binaryCrossEntropyWithLogits(a, b, { posWeight: cc.tensor([2], { device: a.device }) }), [cc.tensor([[0, 1, -1]]), cc.tensor([[1, 0, 0.5]])], { grads: true, what: 'pos weight' });
+    compareDevices((a, b) => F.multilabelSoftMarginLoss(a, b), [cc.tensor([[0, 2, -0.5]]), cc.tensor([[1, 0, 1]])], { grads: true, what: 'multilabel' });
+  });
+
+  it('hardswish: NaN at -inf (as the CPU kernel and PyTorch), gradient (2x + 3) / 6 on [-3, 3]', () => {
+    compareDevices((a) => F.hardswish(a), [cc.tensor([-Infinity, -3, -1, 0, 3, 4, NaN])], { grads: true, what: 'hardswish' });
   });
 });

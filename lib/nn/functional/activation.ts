@@ -149,7 +149,11 @@ export function hardsigmoid(x: Tensor): F32 {
  */
 export function hardswish(x: Tensor): F32 {
   const t = checkFloat('hardswish', 'x', x);
-  return cpuForward('hardswish', t, () => where(lt(t, -3), 0, where(gt(t, 3), t, scale(mul(t, scale(t, 1, 3)), 1 / 6))));
+  // Off the CPU: x · clamp(x + 3, 0, 6) / 6 (NaN at -inf, as PyTorch's and the CPU kernel's), with
+  // PyTorch's gradient recorded: 0 below -3, (2x + 3) / 6 up to 3, 1 above (the tape's would be
+  // NaN at -inf).
+  return cpuForward('hardswish', t, () => record('hardswish', noGrad(() => scale(mul(t, clamp(scale(t, 1, 3), 0, 6)), 1 / 6)), [t],
+    (dy, [sx]) => [mul(dy, where(lt(sx, -3), 0, where(le(sx, 3), scale(sx, 1 / 3, 0.5), 1)))], [t]));
 }
 
 /**

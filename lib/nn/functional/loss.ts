@@ -664,6 +664,11 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options?: SmoothL1Lo
  * Whether a loss of one value per element pair runs natively: CPU operands of one shape (and for
  * smooth L1 and Huber a beta > 0 in float32; beta 0, smooth L1's L1 form, stays composed).
  */
+/** 1 / (1 + exp(-u)): 0 at -inf, 1 at +inf. */
+function sigmoidOf(u: Tensor): F32 {
+  return div(1, scale(exp(neg(u)), 1, 1));
+}
+
 function nativePointwiseLoss(x: F32, t: F32, beta = 1): boolean {
   return x.device === 'cpu' && t.device === 'cpu' && shapeStr(x.shape) === shapeStr(t.shape) && Math.fround(beta) > 0;
 }
@@ -770,17 +775,21 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
   if (nativePointwiseLoss(x, t) && (w === null || w.device === 'cpu') && (p === null || onePerClass(p, x))) {
     return pointwiseLossOnCpu(op, x, t, code, 1, { weight: w, posWeight: p });
   }
+  // Off the CPU: the kernel's formulas composed, with its gradients recorded (through the kinks of
+  // max and |x| the tape's subgradients would not add up to sigmoid(x) - t at x = 0).
   return tidy(() => {
-    const softplusNegAbs = log(scale(exp(neg(abs(x))), 1, 1));        // log(1 + exp(−|x|)) <= log 2
-    let loss: F32;
-    if (p === null) {
-      // max(x, 0) - x t as (1 - t) x where x > 0 and -x t elsewhere: no inf - inf at x = +inf.
-      loss = add(where(gt(x, 0), mul(scale(t, -1, 1), x), neg(mul(x, t))), softplusNegAbs);
-    } else {
-      const logWeight = add(mul(sub(p, 1), t), 1);
-      loss = add(mul(scale(t, -1, 1), x), mul(logWeight, add(softplusNegAbs, maximum(neg(x), 0))));
-    }
-    return reduceElementwise(w ? mul(loss, w) : loss, code);
+    const softplusNegX = (u: Tensor) => add(log(scale(exp(neg(abs(u))), 1, 1)), maximum(neg(u), 0));   // softplus(-u), stable
+    const loss = noGrad(() => tidy(() => {
+      if (p !== null) return add(mul(scale(t, -1, 1), x), mul(add(mul(sub(p, 1), t), 1), softplusNegX(x)));
+      // max(x, 0) - x t + log(1 + exp(-|x|)), with (1 - t) x where x > 0 (no inf - inf at +inf).
+      return add(where(gt(x, 0), mul(scale(t, -1, 1), x), neg(mul(x, t))), log(scale(exp(neg(abs(x))), 1, 1)));
+    }));
+    const recorded = record(op, loss, [x, t], (dy, [sx, st]) => {
+      if (p === null) return [mul(dy, sub(sigmoidOf(sx), st)), mul(dy, neg(sx))];
+      const logWeight = add(mul(sub(p, 1), st), 1);
+      return [mul(dy, sub(scale(st, -1, 1), mul(logWeight, sigmoidOf(neg(sx))))), mul(dy, sub(mul(sub(p, 1), softplusNegX(sx)), sx))];
+    }, [x, t]);
+    return reduceElementwise(w ? mul(recorded, w) : recorded, code);
   });
 }
 
