@@ -979,6 +979,8 @@ export function chunk<D extends DType>(x: Tensor<D>, chunks: number, dim = 0): T
   const t = checkTensor('chunk', 'x', x) as Tensor<D>;
   checkInt('chunk', 'chunks', chunks, 1);
   const a = checkAxis('chunk', 'dim', dim, t.rank);
+  // An empty axis gives `chunks` empty pieces, as PyTorch (split by 0 would give one).
+  if (t.shape[a] === 0) return splitSizes(t, a, Array.from({ length: chunks }, () => 0));
   return split(t, Math.ceil(t.shape[a] / chunks), a);
 }
 

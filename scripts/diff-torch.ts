@@ -32,7 +32,7 @@ type F32 = cc.Tensor<'float32'>;
 // ---------------------------------------------------------------------------------------------
 // Inputs
 
-type Mode = 'normal' | 'ties' | 'special' | 'positive' | 'unit' | 'large';
+type Mode = 'normal' | 'ties' | 'special' | 'nan' | 'positive' | 'unit' | 'large';
 
 interface Input {
   shape: number[];
@@ -78,6 +78,7 @@ export class Gen {
     switch (mode) {
       case 'ties': return r.pick([-2, -1, -0.5, 0, 0.5, 1, 2]);
       case 'special': return r.chance(0.2) ? r.pick([NaN, Infinity, -Infinity, -0, 0]) : normal() * 2;
+      case 'nan': return r.chance(0.25) ? NaN : normal();
       case 'positive': return Math.abs(normal()) + 0.05;
       case 'unit': return r.next() * 1.9 - 0.95;
       case 'large': return normal() * 30;
@@ -283,7 +284,7 @@ const alongOps: Op[] = [
   { name: 'prod', make: (g) => axisCase(g, (x, a, k) => [cc.prod(x, a, k)], 'torch.prod(x0, p["a"], keepdim=p["k"])') },
   { name: 'median dim', mode: 'ties', make: (g) => axisCase(g, (x, a, k) => { const r = cc.median(x, a, k); return [r.values, r.indices]; }, 'torch.median(x0, p["a"], keepdim=p["k"])', [1]) },
   { name: 'median all', mode: 'ties', make: (g) => { g.float(g.shape()); return { ours: ([x]) => cc.median(x), torch: 'torch.median(x0)' }; } },
-  { name: 'nanmedian', mode: 'special', make: (g) => { g.float(g.shape()); return { ours: ([x]) => cc.nanmedian(x), torch: 'torch.nanmedian(x0)' }; } },
+  { name: 'nanmedian', mode: 'nan', make: (g) => { g.float(g.shape()); return { ours: ([x]) => cc.nanmedian(x), torch: 'torch.nanmedian(x0)' }; } },
   { name: 'kthvalue', mode: 'ties', make: (g) => {
     const s = g.shape(0, 4, true); g.float(s); const a = g.axis(s.length); const n = s.length ? s[a < 0 ? a + s.length : a] : 1; const k = 1 + g.rng.int(n); const keep = g.rng.chance(0.5);
     return { ours: ([x]) => { const r = cc.kthvalue(x, k, a, keep); return [r.values, r.indices]; }, torch: `torch.kthvalue(x0, ${k}, ${a}, keepdim=${py(keep)})`, loose: [1] };
@@ -805,7 +806,42 @@ const visionOps: Op[] = [
   } },
 ];
 
-export const OPS: Op[] = [...visionOps, ...surveyOps, ...intOps, ...scheduleOps, ...optimOps, ...unaryOps, ...activationOps, ...binaryOps, ...reduceOps, ...alongOps, ...layerOps, ...lossOps, ...moreOps];
+// Layout, selection and the rest of F.
+const layoutOps: Op[] = [
+  { name: 'F.rrelu eval', make: (g) => { g.float(g.shape()); const lo = g.rng.pick([0.125, 0.1]), hi = g.rng.pick([1 / 3, 0.3]); return { ours: ([x]) => cc.F.rrelu(x, lo, hi, false), torch: `F.rrelu(x0, ${lo}, ${hi}, training=False)` }; } },
+  { name: 'F.channelShuffle', make: (g) => { const gr = 1 + g.rng.int(3); g.float([1 + g.rng.int(2), gr * (1 + g.rng.int(3)), 1 + g.rng.int(3), 1 + g.rng.int(3)]); return { ours: ([x]) => cc.F.channelShuffle(x, gr), torch: `torch.nn.ChannelShuffle(${gr})(x0)`, grad: false }; } },  // no backward in PyTorch 1.13
+  { name: 'F.bilinear', make: (g) => { const N = 1 + g.rng.int(3), a = 1 + g.rng.int(3), b = 1 + g.rng.int(3), o = 1 + g.rng.int(3); g.float([N, a]); g.float([N, b]); g.float([o, a, b]); g.float([o]); return { ours: ([x, y, w, bb]) => cc.F.bilinear(x, y, w, bb), torch: 'F.bilinear(x0, x1, x2, x3)' }; } },
+  { name: 'F.adaptiveMaxPool1d', mode: 'ties', make: (g) => { g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7)]); const o = 1 + g.rng.int(5); return { ours: ([x]) => cc.F.adaptiveMaxPool1d(x, o, { returnIndices: true }), torch: `F.adaptive_max_pool1d(x0, ${o}, return_indices=True)` }; } },
+  { name: 'F.lpPool1d', mode: 'positive', refuses: /too small/, make: (g) => { g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(7)]); const k = 1 + g.rng.int(3), st = 1 + g.rng.int(3), p = g.rng.pick([1, 2, 3]); return { ours: ([x]) => cc.F.lpPool1d(x, p, k, { stride: st }), torch: `F.lp_pool1d(x0, ${p}, ${k}, ${st})` }; } },
+  { name: 'F.multilabelMarginLoss', tieGrads: true, make: (g) => {
+    const N = 1 + g.rng.int(3), C = 1 + g.rng.int(4); g.float([N, C]);
+    const t = new Int32Array(N * C).fill(-1);
+    for (let i = 0; i < N; i++) { const k = g.rng.int(C + 1); for (let j = 0; j < k; j++) t[i * C + j] = g.rng.int(C); }
+    g.inputs.push({ shape: [N, C], dtype: 'int32', data: t, grad: false });
+    return { ours: ([x, y]) => cc.F.multilabelMarginLoss(x, I32(y)), torch: 'F.multilabel_margin_loss(x0, x1)' };
+  } },
+  { name: 'maskedSelect', mode: 'ties', make: (g) => { const s = g.shape(); g.float(s); g.float(g.inside(s), { grad: false }); return { ours: ([x, m]) => cc.maskedSelect(x, cc.gt(m, 0)), torch: 'torch.masked_select(x0, x1 > 0)' }; } },
+  { name: 'nonzero', mode: 'ties', make: (g) => { g.float(g.shape(), { grad: false }); return { ours: ([x]) => cc.nonzero(x), torch: 'torch.nonzero(x0)', grad: false }; } },
+  { name: 'tensorSplit', make: (g) => { const s = g.shape(1); g.float(s); const a = g.axis(s.length); const n = 1 + g.rng.int(4); return { ours: ([x]) => cc.tensorSplit(x, n, a), torch: `torch.tensor_split(x0, ${n}, ${a})` }; } },
+  { name: 'chunk', make: (g) => { const s = g.shape(1); g.float(s); const a = g.axis(s.length); const n = 1 + g.rng.int(4); return { ours: ([x]) => cc.chunk(x, n, a), torch: `torch.chunk(x0, ${n}, ${a})` }; } },
+  { name: 'unbind', make: (g) => { const s = g.shape(1); g.float(s); const a = g.axis(s.length); return { ours: ([x]) => cc.unbind(x, a), torch: `torch.unbind(x0, ${a})` }; } },
+  { name: 'narrow', make: (g) => { const s = g.shape(1, 4, true); g.float(s); const a = g.axis(s.length); const n = s[a < 0 ? a + s.length : a]; const st = g.rng.int(n); const len = g.rng.int(n - st + 1); return { ours: ([x]) => cc.narrow(x, a, st, len), torch: `torch.narrow(x0, ${a}, ${st}, ${len})` }; } },
+  { name: 'unflatten', make: (g) => { const s = g.shape(1, 3, true); const a = g.axis(s.length); const k = g.rng.pick([1, 2]); s[a < 0 ? a + s.length : a] *= k; g.float(s); return { ours: ([x]) => cc.unflatten(x, a, [k, -1]), torch: `torch.unflatten(x0, ${a}, (${k}, -1))` }; } },
+  { name: 'hstack', make: (g) => { const s = g.shape(1, 3); const n = 1 + g.rng.int(3); for (let i = 0; i < n; i++) g.float(s); return { ours: (x) => cc.hstack(x), torch: `torch.hstack([${xs(n)}])` }; } },
+  { name: 'vstack', make: (g) => { const s = g.shape(1, 3); const n = 1 + g.rng.int(3); for (let i = 0; i < n; i++) g.float(s); return { ours: (x) => cc.vstack(x), torch: `torch.vstack([${xs(n)}])` }; } },
+  { name: 'dstack', make: (g) => { const s = g.shape(0, 3); const n = 1 + g.rng.int(3); for (let i = 0; i < n; i++) g.float(s); return { ours: (x) => cc.dstack(x), torch: `torch.dstack([${xs(n)}])` }; } },
+  { name: 'columnStack', make: (g) => { const s = g.shape(0, 2); const n = 1 + g.rng.int(3); for (let i = 0; i < n; i++) g.float(s); return { ours: (x) => cc.columnStack(x), torch: `torch.column_stack([${xs(n)}])` }; } },
+  // No empty 1-D blocks: PyTorch 1.13's backward then takes the next block's gradient from the wrong rows.
+  { name: 'blockDiag', make: (g) => { const n = 1 + g.rng.int(3); for (let i = 0; i < n; i++) { const sh = g.shape(0, 2); g.float(sh.length === 1 && sh[0] === 0 ? [1] : sh); } return { ours: (x) => cc.blockDiag(x), torch: `torch.block_diag(${xs(n)})` }; } },
+  { name: 'cartesianProd', make: (g) => { const n = 1 + g.rng.int(3); for (let i = 0; i < n; i++) g.float([g.rng.int(4)]); return { ours: (x) => cc.cartesianProd(x), torch: `torch.cartesian_prod(${xs(n)})` }; } },
+  { name: 'meshgrid', make: (g) => { const n = 1 + g.rng.int(3); for (let i = 0; i < n; i++) g.float([g.rng.int(4)]); const ix = g.rng.pick(['ij', 'xy'] as const); return { ours: (x) => cc.meshgrid(x, { indexing: ix }), torch: `torch.meshgrid(${xs(n)}, indexing=${py(ix)})` }; } },
+  { name: 'atleast2d', make: (g) => { g.float(g.shape(0, 3)); return { ours: ([x]) => cc.atleast2d(x), torch: 'torch.atleast_2d(x0)' }; } },
+  { name: 'trilIndices', make: (g) => { const r = g.rng.int(5), c = g.rng.int(5), o = g.rng.int(5) - 2; return { ours: () => cc.trilIndices(r, c, o), torch: `torch.tril_indices(${r}, ${c}, ${o})`, grad: false }; } },
+  { name: 'nanquantile', mode: 'nan', nanDiffers: 'see Op', make: (g) => { const s = g.shape(1, 3, true); g.float(s); const q = g.rng.pick([0, 0.5, 0.3, 1]); const a = g.rng.chance(0.5) ? undefined : g.axis(s.length); return { ours: ([x]) => cc.nanquantile(x, q, { dim: a }), torch: `torch.nanquantile(x0, ${q}, dim=${py(a)})`, grad: false }; } },
+  { name: 'aminmax', mode: 'ties', tieGrads: true, make: (g) => { const s = g.shape(1, 3, true); g.float(s); const a = g.rng.chance(0.3) ? undefined : g.axis(s.length); const k = g.rng.chance(0.5); return { ours: ([x]) => { const r = cc.aminmax(x, { dim: a, keepdim: k }); return [r.min, r.max]; }, torch: `torch.aminmax(x0, dim=${py(a)}, keepdim=${py(k)})`, grad: false }; } },  // no backward in PyTorch 1.13
+];
+
+export const OPS: Op[] = [...layoutOps, ...visionOps, ...surveyOps, ...intOps, ...scheduleOps, ...optimOps, ...unaryOps, ...activationOps, ...binaryOps, ...reduceOps, ...alongOps, ...layerOps, ...lossOps, ...moreOps];
 
 // ---------------------------------------------------------------------------------------------
 // Running and comparing

@@ -64,6 +64,12 @@ describe('PyTorch parity (cases found by scripts/diff-torch.ts)', () => {
     expectError(() => cc.argmin(x), 'E_SHAPE', /empty/);
   });
 
+  it('chunk of an empty axis gives `chunks` empty pieces (PyTorch), not one', () => {
+    const pieces = cc.chunk(cc.zeros([2, 0, 3]), 3, 1);
+    expect(pieces.map((p) => p.shape)).to.deep.equal([[2, 0, 3], [2, 0, 3], [2, 0, 3]]);
+    expect(cc.chunk(cc.zeros([5]), 4).map((p) => p.shape[0])).to.deep.equal([2, 2, 1]);   // fewer than asked, as before
+  });
+
   it('topk of a 0-D tensor with k = 0 gives the tensor, as with k = 1 (PyTorch)', () => {
     const x = cc.tensor(2.5);
     for (const k of [0, 1]) {
