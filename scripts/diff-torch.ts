@@ -841,7 +841,26 @@ const layoutOps: Op[] = [
   { name: 'aminmax', mode: 'ties', tieGrads: true, make: (g) => { const s = g.shape(1, 3, true); g.float(s); const a = g.rng.chance(0.3) ? undefined : g.axis(s.length); const k = g.rng.chance(0.5); return { ours: ([x]) => { const r = cc.aminmax(x, { dim: a, keepdim: k }); return [r.min, r.max]; }, torch: `torch.aminmax(x0, dim=${py(a)}, keepdim=${py(k)})`, grad: false }; } },  // no backward in PyTorch 1.13
 ];
 
-export const OPS: Op[] = [...layoutOps, ...visionOps, ...surveyOps, ...intOps, ...scheduleOps, ...optimOps, ...unaryOps, ...activationOps, ...binaryOps, ...reduceOps, ...alongOps, ...layerOps, ...lossOps, ...moreOps];
+// In-place writes (values only: they are not recorded), on a clone of x0; the operand broadcasts to x0.
+const inplaceOps: Op[] = [
+  ...(['add_', 'sub_', 'mul_', 'div_'] as const).map((name): Op => ({
+    name,
+    make: (g) => {
+      const s = g.shape(); g.float(s, { grad: false }); const num = g.rng.chance(0.3); if (!num) g.float(g.inside(s), { grad: false });
+      const v = g.value('normal'); const alpha = (name === 'add_' || name === 'sub_') && g.rng.chance(0.5) ? g.rng.pick([2, -0.5]) : undefined;
+      const opts = alpha === undefined ? undefined : { alpha };
+      return {
+        ours: ([x, y]) => (cc.clone(x) as unknown as Record<string, (o: unknown, p?: unknown) => T>)[name](num ? v : y, opts),
+        torch: `x0.clone().${name}(${num ? `torch.tensor(${py(v)})` : 'x1'}${alpha === undefined ? '' : `, alpha=${alpha}`})`, grad: false,
+      };
+    },
+  })),
+  { name: 'clamp_', mode: 'ties', make: (g) => { const s = g.shape(); g.float(s, { grad: false }); const lo = g.rng.pick([-1, 0, null]), hi = g.rng.pick([1, 0.5, null]); return { ours: ([x]) => cc.clone(x).clamp_(lo, hi ?? (lo === null ? 1 : null)), torch: `x0.clone().clamp_(${py(lo)}, ${py(hi ?? (lo === null ? 1 : null))})`, grad: false }; } },
+  { name: 'copy_', make: (g) => { const s = g.shape(); g.float(s, { grad: false }); g.float(g.inside(s), { grad: false }); return { ours: ([x, y]) => cc.clone(x).copy_(y), torch: 'x0.clone().copy_(x1)', grad: false }; } },
+  { name: 'fill_', make: (g) => { g.float(g.shape(), { grad: false }); const v = g.value(); return { ours: ([x]) => cc.clone(x).fill_(v), torch: `x0.clone().fill_(${py(v)})`, grad: false }; } },
+];
+
+export const OPS: Op[] = [...inplaceOps, ...layoutOps, ...visionOps, ...surveyOps, ...intOps, ...scheduleOps, ...optimOps, ...unaryOps, ...activationOps, ...binaryOps, ...reduceOps, ...alongOps, ...layerOps, ...lossOps, ...moreOps];
 
 // ---------------------------------------------------------------------------------------------
 // Running and comparing
