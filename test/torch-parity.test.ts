@@ -195,6 +195,11 @@ describeCuda('PyTorch parity of the composed GPU paths', () => {
     compareDevices((a, b) => F.multilabelSoftMarginLoss(a, b), [cc.tensor([[0, 2, -0.5]]), cc.tensor([[1, 0, 1]])], { grads: true, what: 'multilabel' });
   });
 
+  it('the multilabel margin loss skips the unused pairs and a NaN pair, as the CPU kernel and PyTorch', () => {
+    const x = cc.tensor([[NaN, -1.2, 0.5, -2.3], [0.1, 0.2, 0.3, 0.4]]), y = cc.tensor([[1, -1, 0, 0], [3, 0, -1, 2]], { dtype: 'int32' });
+    compareDevices((a) => F.multilabelMarginLoss(a, y.to(a.device), { reduction: 'none' }), [x], { grads: true, what: 'multilabel margin' });
+  });
+
   it('hardswish: NaN at -inf (as the CPU kernel and PyTorch), gradient (2x + 3) / 6 on [-3, 3]', () => {
     compareDevices((a) => F.hardswish(a), [cc.tensor([-Infinity, -3, -1, 0, 3, 4, NaN])], { grads: true, what: 'hardswish' });
   });

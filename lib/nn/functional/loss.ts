@@ -23,7 +23,6 @@ import { Tensor } from '../../tensor';
 import {
   broadcastShapes, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, isTensor, shapeStr,
 } from '../../validate';
-import { relu } from './activation';
 import { logSoftmax } from './layers';
 
 type F32 = Tensor<'float32'>;
@@ -1123,9 +1122,11 @@ export function multilabelMarginLoss(input: Tensor, target: Tensor, options?: Mu
     const on = { device: x.device };
     const x2 = reshape(x, [N, C]);
     const xTarget = gather(x2, 1, tensor(slotClass, { dtype: 'int32', shape: [N, C], ...on }));
-    const z = relu(add(reshape(scale(xTarget, -1, 1), [N, C, 1]), reshape(x2, [N, 1, C])));
+    // As the CPU kernel and PyTorch's: a pair counts where 1 - x[target] + x[j] > 0 (a NaN there
+    // counts nothing), and the unused pairs are selected away, not multiplied by 0 (NaN * 0).
+    const raw = add(reshape(scale(xTarget, -1, 1), [N, C, 1]), reshape(x2, [N, 1, C]));
     const mask = mul(tensor(slotUsed, { shape: [N, C, 1], ...on }), tensor(other, { shape: [N, 1, C], ...on }));
-    const per = scale(sum(mul(z, mask), [1, 2]), 1 / C);
+    const per = scale(sum(where(mul(mask, gt(raw, 0)), raw, 0), [1, 2]), 1 / C);
     return reduceElementwise(x.rank < 2 ? reshape(per, []) : per, code);
   });
 }
