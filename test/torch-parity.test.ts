@@ -177,6 +177,12 @@ describe('PyTorch parity (cases found by scripts/diff-torch.ts)', () => {
     }
   });
 
+  it('the multilabel margin loss ignores an infinite score of a target class (no inf * 0 = NaN), as PyTorch', () => {
+    // PyTorch 1.13: 0 (every pair's margin term is negative or skipped).
+    const y = F.multilabelMarginLoss(cc.tensor([[5.25, -3.5, 0, Infinity]]), cc.tensor([[0, 3, 0, -1]], { dtype: 'int32' }), { reduction: 'none' });
+    expect(values(y)).to.deep.equal([0]);
+  });
+
   it('BCE of logits at an infinite logit is the loss\'s limit (+inf at x = +inf with t < 1, as PyTorch)', () => {
     const x = cc.tensor([Infinity, Infinity, -Infinity, 30, -30]);
     const t = cc.tensor([0.25, 1, 0.25, 0.25, 0.25]);

@@ -37,14 +37,17 @@ bool read_targets(const int32_t* row, int64_t n, int64_t C, BadLabel& bad, std::
 
 // The pairs' loops, without branches (which half the pairs took at random: mispredictions were
 // most of the backward's time), so that they vectorise. The forward keeps eight running sums
-// (a float64 sum vectorises no other way); the terms' factors are 0 or 1, their products exact,
-// so no clone's FMA changes a bit. The backward counts in an integer: the same eight-sums form
+// (a float64 sum vectorises no other way); each term is selected whole (no product), so no
+// clone's FMA changes a bit. The backward counts in an integer: the same eight-sums form
 // there, d[i] += a g with a count of a in float64, was miscompiled by GCC 12.2 at -O3 for
 // x86-64-v3 and AVX-512 (SLP vectorisation dropped lanes 4 and 7 of some blocks; the loop
 // vectoriser's form below is right on all three clones, and the test against float64 checks it).
 constexpr int kLanes = 8;
 
-// sum_i open[i] max(0, shift + row[i])
+// sum over the open classes i of max(0, shift + row[i]): selected, not multiplied by open[i], so
+// that a closed class's infinite row[i] adds nothing (inf * 0 was NaN; PyTorch skips it). Two
+// selects: as one, `z > 0 && open != 0 ? z : 0`, GCC 12.2 dropped terms for C >= 50 (the
+// eight-sums loop's SLP vectorisation again; test/nn-more.test.ts's float64 check caught it).
 __attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
 double hinge_sum(const float* __restrict row, const double* __restrict open, double shift, int64_t C) {
   double acc[kLanes] = {};
@@ -52,12 +55,14 @@ double hinge_sum(const float* __restrict row, const double* __restrict open, dou
   for (; i + kLanes <= C; i += kLanes) {
     for (int k = 0; k < kLanes; ++k) {
       const double z = shift + row[i + k];
-      acc[k] += (z > 0.0 ? z : 0.0) * open[i + k];
+      const double v = z > 0.0 ? z : 0.0;
+      acc[k] += open[i + k] != 0.0 ? v : 0.0;
     }
   }
   for (; i < C; ++i) {
     const double z = shift + row[i];
-    acc[0] += (z > 0.0 ? z : 0.0) * open[i];
+    const double v = z > 0.0 ? z : 0.0;
+    acc[0] += open[i] != 0.0 ? v : 0.0;
   }
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
