@@ -197,7 +197,8 @@ describeCuda('PyTorch parity of the composed GPU paths', () => {
   it('BCE of logits (and the multilabel soft margin built on it): gradient sigmoid(x) - t at x = 0, +inf at x = +inf', () => {
     const x = cc.tensor([0, 0, -2, 2, 0.5, Infinity]), t = cc.tensor([0.25, 1, 0.5, 0, 0.75, 0.25]);
     compareDevices((a, b) => F.binaryCrossEntropyWithLogits(a, b, { reduction: 'none' }), [x, t], { grads: true, what: 'bce logits' });
-    compareDevices((a, b) => F.binaryCrossEntropyWithLogits(a, b, { posWeight: cc.tensor([2], { device: a.device }) }), [cc.tensor([[0, 1, -1]]), cc.tensor([[1, 0, 0.5]])], { grads: true, what: 'pos weight' });
+    // posWeight as an input: its gradient too (this library gives one, PyTorch does not).
+    compareDevices((a, b, c) => F.binaryCrossEntropyWithLogits(a, b, { posWeight: c }), [cc.tensor([[0, 1, -1], [2, -3, 0.5]]), cc.tensor([[1, 0, 0.5], [0.25, 1, 0]]), cc.tensor([2, 0.5, 1])], { grads: true, what: 'pos weight' });
     compareDevices((a, b) => F.multilabelSoftMarginLoss(a, b), [cc.tensor([[0, 2, -0.5]]), cc.tensor([[1, 0, 1]])], { grads: true, what: 'multilabel' });
   });
 

@@ -10,7 +10,7 @@
  * the data: the kernel reports it as an `E_INDEX` error at the next wait, naming the op.
  * Means over an empty batch are NaN and sums 0, as PyTorch's.
  */
-import { noGrad, record, type BackwardFn } from '../../autograd';
+import { noGrad, record, sumTo, type BackwardFn } from '../../autograd';
 import { any } from '../../composite';
 import { tensor } from '../../creation';
 import { tidy } from '../../engine';
@@ -783,11 +783,14 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
       // max(x, 0) - x t + log(1 + exp(-|x|)), with (1 - t) x where x > 0 (no inf - inf at +inf).
       return add(where(gt(x, 0), mul(scale(t, -1, 1), x), neg(mul(x, t))), log(scale(exp(neg(abs(x))), 1, 1)));
     }));
-    const recorded = record(op, loss, [x, t], (dy, [sx, st]) => {
-      if (p === null) return [mul(dy, sub(sigmoidOf(sx), st)), mul(dy, neg(sx))];
-      const logWeight = add(mul(sub(p, 1), st), 1);
-      return [mul(dy, sub(scale(st, -1, 1), mul(logWeight, sigmoidOf(neg(sx))))), mul(dy, sub(mul(sub(p, 1), softplusNegX(sx)), sx))];
-    }, [x, t]);
+    const recorded = p === null
+      ? record(op, loss, [x, t], (dy, [sx, st]) => [mul(dy, sub(sigmoidOf(sx), st)), mul(dy, neg(sx))], [x, t])
+      // posWeight too (PyTorch gives it none; this library does): dl/dp = t softplus(-x), summed to p's shape.
+      : record(op, loss, [x, t, p], (dy, [sx, st, sp]) => {
+        const logWeight = add(mul(sub(sp, 1), st), 1), sp_x = softplusNegX(sx);
+        return [mul(dy, sub(scale(st, -1, 1), mul(logWeight, sigmoidOf(neg(sx))))), mul(dy, sub(mul(sub(sp, 1), sp_x), sx)),
+          sumTo(mul(dy, mul(st, sp_x)), sp.shape)];
+      }, [x, t, p]);
     return reduceElementwise(w ? mul(recorded, w) : recorded, code);
   });
 }
