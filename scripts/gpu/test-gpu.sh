@@ -12,7 +12,7 @@
 #   4 lenet5  LeNet-5 on MNIST (default recipe) on the CPU and on the GPU, same seed: the GPU
 #             must reach the CPU's test accuracy (bench/lenet5-devices.ts); images/s
 #   5 bench   the GPU benchmark: conv and models groups beside PyTorch on the GPU, --quick
-#   6 parity  scripts/diff-torch.ts with our side on the GPU: random calls of ~270 ops, layers,
+#   6 parity  scripts/diff-torch.ts with our side on the GPU: random calls of ~300 ops, layers,
 #             losses, optimizers and schedules against PyTorch on the CPU, the same bits
 #             (values, gradients, refusals); what we leave on the CPU (E_DEVICE) is counted apart
 #   7 suite   the rest of the test suite (the CPU tests; mocha with .mocharc.json), less
