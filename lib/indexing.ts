@@ -619,7 +619,11 @@ export function isin(elements: Tensor | number, testElements: Tensor | number, o
     const shape = isTensor(elements) ? e.shape : [];
     if (s.size === 0 || e.size === 0) return full<'float32'>(shape, invert ? 1 : 0, { device });
     const sorted = sort(flat(s)).values;
-    const pos = ops.clamp(searchsorted(sorted, flat(e)), 0, s.size - 1);
+    // The search runs on the sorted values with their NaNs (sorted last) read as +inf: a binary
+    // search over a NaN compares wrongly (PyTorch's searchsorted too), and missed an inf before
+    // one. The NaNs stay in the comparison below, where they never match.
+    const key = sorted.dtype === 'float32' ? ops.where(ops.ne(sorted, sorted), Infinity, sorted) : sorted;
+    const pos = ops.clamp(searchsorted(key, flat(e)), 0, s.size - 1);
     const found = ops.eq(ops.indexSelect(sorted, 0, pos), flat(e));
     return ops.reshape(invert ? ops.eq(found, 0) : found, shape);
   }));

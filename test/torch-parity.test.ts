@@ -64,6 +64,13 @@ describe('PyTorch parity (cases found by scripts/diff-torch.ts)', () => {
     expectError(() => cc.argmin(x), 'E_SHAPE', /empty/);
   });
 
+  it('isin finds an infinity among test elements that hold a NaN (NaN itself is never found), as PyTorch', () => {
+    const e = cc.tensor([0.5, Infinity, -1, NaN, -Infinity]), s = cc.tensor([NaN, -1, -2, Infinity, NaN]);
+    // PyTorch 1.13: [False, True, True, False, False].
+    expect(values(cc.isin(e, s))).to.deep.equal([0, 1, 1, 0, 0]);
+    expect(values(cc.isin(e, s, { invert: true }))).to.deep.equal([1, 0, 0, 1, 1]);
+  });
+
   it('chunk of an empty axis gives `chunks` empty pieces (PyTorch), not one', () => {
     const pieces = cc.chunk(cc.zeros([2, 0, 3]), 3, 1);
     expect(pieces.map((p) => p.shape)).to.deep.equal([[2, 0, 3], [2, 0, 3], [2, 0, 3]]);
