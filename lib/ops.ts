@@ -389,7 +389,7 @@ export function min(x: Tensor, axis?: Axes, keepdim = false): Tensor { return re
 function argExtremum(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefined, keepdim: boolean): Tensor<'int32'> {
   const t = checkTensor(op, 'x', x);
   checkBool(op, 'keepdim', keepdim);
-  if (t.size === 0 && (axis === undefined || t.rank === 0)) fail('E_SHAPE', `${op}: the tensor is empty`);
+  if (t.size === 0 && axis === undefined) fail('E_SHAPE', `${op}: the tensor is empty`);
   if (axis === undefined) {
     const flat = noGrad(() => reshape(t, [t.size]));
     try {
@@ -398,8 +398,11 @@ function argExtremum(op: 'argmax' | 'argmin', x: Tensor, axis: number | undefine
       flat.dispose();
     }
   }
-  // A 0-D tensor's axis 0 (or -1), as PyTorch: the index of its one value, 0-D.
-  if (t.rank === 0 && checkAxis(op, 'axis', axis, 1) === 0) return argExtremum(op, t, undefined, false);
+  if (t.rank === 0) {
+    // A 0-D tensor's axis 0 (or -1), as PyTorch: the index of its one value, 0-D.
+    checkAxis(op, 'axis', axis, 1);
+    return argExtremum(op, t, undefined, false);
+  }
   const a = checkAxis(op, 'axis', axis, t.rank);
   const shape = keepdim ? t.shape.map((d, i) => (i === a ? 1 : d)) : t.shape.filter((_, i) => i !== a);
   if (t.size === 0) {

@@ -60,25 +60,24 @@ def weights(n):
     return torch.tensor([((i * 7 + 3) % 11 - 5) / 4 for i in range(n)], dtype=torch.float32)
 
 
-def optim_run(name, param, grads, options):
-    # The optimizer `name` over one parameter, one step per gradient; options in this library's
-    # camelCase, as PyTorch's snake_case.
-    kwargs = {re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), k): (tuple(v) if isinstance(v, list) else v) for k, v in options.items()}
-    p = param.detach().clone().requires_grad_(True)
-    opt = getattr(torch.optim, name)([p], **kwargs)
-    for g in grads:
-        p.grad = g.detach().clone()
-        opt.step()
-    return p.detach()
-
-
 def snake(options):
+    # This library's camelCase options as PyTorch's keyword arguments (lists as tuples: betas, etas).
     rename = {"t_max": "T_max", "t0": "T_0", "t_mult": "T_mult"}
     out = {}
     for k, v in options.items():
         k = re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), k)
-        out[rename.get(k, k)] = tuple(v) if isinstance(v, list) and k == "betas" else v
+        out[rename.get(k, k)] = tuple(v) if isinstance(v, list) else v
     return out
+
+
+def optim_run(name, param, grads, options):
+    # The optimizer `name` over one parameter, one step per gradient.
+    p = param.detach().clone().requires_grad_(True)
+    opt = getattr(torch.optim, name)([p], **snake(options))
+    for g in grads:
+        p.grad = g.detach().clone()
+        opt.step()
+    return p.detach()
 
 
 def sched_run(name, lr, options, n):

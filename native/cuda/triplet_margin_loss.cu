@@ -54,12 +54,15 @@ __device__ void distances(const Args& t, int64_t i, int lane, double& d_ap, doub
   d_pn = t.swap ? t.finish(group_sum<32>(s_pn)) : 0.0;
 }
 
+// min(d_an, d_pn) as torch.min, the CPU's nan_min: a NaN distance gives NaN.
+__device__ double nan_min(double d_an, double d_pn) { return d_pn < d_an || d_pn != d_pn ? d_pn : d_an; }
+
 __global__ void forward_kernel(Args t, double* values) {
   const int lane = group_lane<32>();
   for (int64_t i = group_first<32>(); i < t.N; i += group_stride<32>()) {
     double d_ap, d_an, d_pn;
     distances(t, i, lane, d_ap, d_an, d_pn);
-    const double d_neg = t.swap && (d_pn < d_an || d_pn != d_pn) ? d_pn : d_an;  // min(d_an, d_pn), NaN kept as the CPU
+    const double d_neg = t.swap ? nan_min(d_an, d_pn) : d_an;
     const double z = t.margin + d_ap - d_neg;
     if (lane == 0) values[i] = z < 0.0 ? 0.0 : z;  // max(0, z), NaN kept (PyTorch's clamp_min)
   }
@@ -70,7 +73,7 @@ __global__ void backward_kernel(Args t, GradScale scale, float* da, float* dp, f
   for (int64_t i = group_first<32>(); i < t.N; i += group_stride<32>()) {
     double d_ap, d_an, d_pn;
     distances(t, i, lane, d_ap, d_an, d_pn);
-    const double d_neg = t.swap && (d_pn < d_an || d_pn != d_pn) ? d_pn : d_an;  // min(d_an, d_pn), NaN kept as the CPU
+    const double d_neg = t.swap ? nan_min(d_an, d_pn) : d_an;
     // clamp_min(x, 0)'s backward passes the gradient where x >= 0 (NaN: nothing), as the CPU.
     const double g = t.margin + d_ap - d_neg >= 0.0 ? scale(i) : 0.0;
     double g_an = -g, g_pn = 0.0;

@@ -23,6 +23,7 @@ import { Tensor } from '../../tensor';
 import {
   broadcastShapes, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, isTensor, shapeStr,
 } from '../../validate';
+import { sigmoid } from './activation';
 import { logSoftmax } from './layers';
 
 type F32 = Tensor<'float32'>;
@@ -663,11 +664,6 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options?: SmoothL1Lo
  * Whether a loss of one value per element pair runs natively: CPU operands of one shape (and for
  * smooth L1 and Huber a beta > 0 in float32; beta 0, smooth L1's L1 form, stays composed).
  */
-/** 1 / (1 + exp(-u)): 0 at -inf, 1 at +inf. */
-function sigmoidOf(u: Tensor): F32 {
-  return div(1, scale(exp(neg(u)), 1, 1));
-}
-
 function nativePointwiseLoss(x: F32, t: F32, beta = 1): boolean {
   return x.device === 'cpu' && t.device === 'cpu' && shapeStr(x.shape) === shapeStr(t.shape) && Math.fround(beta) > 0;
 }
@@ -777,18 +773,19 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
   // Off the CPU: the kernel's formulas composed, with its gradients recorded (through the kinks of
   // max and |x| the tape's subgradients would not add up to sigmoid(x) - t at x = 0).
   return tidy(() => {
-    const softplusNegX = (u: Tensor) => add(log(scale(exp(neg(abs(u))), 1, 1)), maximum(neg(u), 0));   // softplus(-u), stable
+    const log1pExpNegAbs = (u: Tensor) => log(scale(exp(neg(abs(u))), 1, 1));   // log(1 + exp(-|u|)) <= log 2
+    const softplusNegX = (u: Tensor) => add(log1pExpNegAbs(u), maximum(neg(u), 0));   // softplus(-u), stable
     const loss = noGrad(() => tidy(() => {
       if (p !== null) return add(mul(scale(t, -1, 1), x), mul(add(mul(sub(p, 1), t), 1), softplusNegX(x)));
       // max(x, 0) - x t + log(1 + exp(-|x|)), with (1 - t) x where x > 0 (no inf - inf at +inf).
-      return add(where(gt(x, 0), mul(scale(t, -1, 1), x), neg(mul(x, t))), log(scale(exp(neg(abs(x))), 1, 1)));
+      return add(where(gt(x, 0), mul(scale(t, -1, 1), x), neg(mul(x, t))), log1pExpNegAbs(x));
     }));
     const recorded = p === null
-      ? record(op, loss, [x, t], (dy, [sx, st]) => [mul(dy, sub(sigmoidOf(sx), st)), mul(dy, neg(sx))], [x, t])
+      ? record(op, loss, [x, t], (dy, [sx, st]) => [mul(dy, sub(sigmoid(sx), st)), mul(dy, neg(sx))], [x, t])
       // posWeight too (PyTorch gives it none; this library does): dl/dp = t softplus(-x), summed to p's shape.
       : record(op, loss, [x, t, p], (dy, [sx, st, sp]) => {
         const logWeight = add(mul(sub(sp, 1), st), 1), sp_x = softplusNegX(sx);
-        return [mul(dy, sub(scale(st, -1, 1), mul(logWeight, sigmoidOf(neg(sx))))), mul(dy, sub(mul(sub(sp, 1), sp_x), sx)),
+        return [mul(dy, sub(scale(st, -1, 1), mul(logWeight, sigmoid(neg(sx))))), mul(dy, sub(mul(sub(sp, 1), sp_x), sx)),
           sumTo(mul(dy, mul(st, sp_x)), sp.shape)];
       }, [x, t, p]);
     return reduceElementwise(w ? mul(recorded, w) : recorded, code);
