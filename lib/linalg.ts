@@ -1392,8 +1392,10 @@ export function matrixNorm(A: Tensor, ord: MatrixNormOrd = 'fro', dim: readonly 
   const keptShape = t.shape.map((s, i) => (i === d0 || i === d1 ? 1 : s));
   const outShape = keepdim ? keptShape : t.shape.filter((_, i) => i !== d0 && i !== d1);
   if (ord === 'fro') return vectorNormOp(t, { p: 2, dim: [d0, d1], keepdim });
-  if (ord !== 'nuc' && ord !== 2 && ord !== -2 && (t.shape[d0] === 0 || t.shape[d1] === 0)) {
-    fail('E_SHAPE', `${op}: the ${String(ord)} norm of an empty matrix (shape ${shapeStr(t.shape)}) is not defined (PyTorch refuses it too)`);
+  // 1 / -1 take the extreme of the column sums, ±Infinity of the row sums: defined while there
+  // is a column (a row) to take it over, even an empty one (its sum is 0), as in PyTorch.
+  if (typeof ord === 'number' && Math.abs(ord) !== 2 && t.shape[Math.abs(ord) === 1 ? d1 : d0] === 0) {
+    fail('E_SHAPE', `${op}: the ${String(ord)} norm of a matrix with no ${Math.abs(ord) === 1 ? 'columns' : 'rows'} (shape ${shapeStr(t.shape)}) is not defined (PyTorch refuses it too)`);
   }
   return tidy(() => {
     if (ord === 'nuc' || ord === 2 || ord === -2) {

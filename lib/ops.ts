@@ -791,7 +791,9 @@ export function flatten<D extends DType>(x: Tensor<D>, startDim = 0, endDim = -1
 export function squeeze<D extends DType>(x: Tensor<D>, dim?: number): Tensor<D> {
   const t = checkTensor('squeeze', 'x', x) as Tensor<D>;
   if (dim === undefined) return reshape(t, t.shape.filter((d) => d !== 1));
-  const a = checkAxis('squeeze', 'dim', dim, t.rank);
+  // A 0-D tensor takes axis 0 or -1 and stays as it is, as in PyTorch.
+  const a = checkAxis('squeeze', 'dim', dim, Math.max(1, t.rank));
+  if (t.rank === 0) return reshape(t, []);
   return t.shape[a] === 1 ? reshape(t, t.shape.filter((_, i) => i !== a)) : reshape(t, t.shape);
 }
 

@@ -861,7 +861,169 @@ const inplaceOps: Op[] = [
   { name: 'fill_', make: (g) => { g.float(g.shape(), { grad: false }); const v = g.value(); return { ours: ([x]) => cc.clone(x).fill_(v), torch: `x0.clone().fill_(${py(v)})`, grad: false }; } },
 ];
 
-export const OPS: Op[] = [...inplaceOps, ...layoutOps, ...visionOps, ...surveyOps, ...intOps, ...scheduleOps, ...optimOps, ...unaryOps, ...activationOps, ...binaryOps, ...reduceOps, ...alongOps, ...layerOps, ...lossOps, ...moreOps];
+// More indexing, layout and the linear algebra (torch.linalg). Matrices are kept well
+// conditioned (A + 3I; A A^T + nI for the symmetric positive definite ones), and where a
+// factorization's signs are a convention (QR, the eigenvectors, SVD) both sides normalize them
+// the same way before the comparison, so the gradients compared are those of the invariants.
+const plus3 = (x: T): T => cc.add(x, cc.mul(cc.eye(x.shape[x.rank - 1], { device: x.device }), 3));
+const spd = (x: T): T => cc.add(cc.matmul(x, cc.transpose(x, -2, -1)), cc.mul(cc.eye(x.shape[x.rank - 1], { device: x.device }), x.shape[x.rank - 1]));
+const PY_PLUS3 = (x: string) => `(${x} + 3 * torch.eye(${x}.shape[-1]))`;
+const PY_SPD = (x: string) => `(${x} @ ${x}.mT + ${x}.shape[-1] * torch.eye(${x}.shape[-1]))`;
+/** An optional batch axis, then an n x m matrix. */
+const matShape = (g: Gen, n: number, m = n): number[] => [...(g.rng.chance(0.3) ? [1 + g.rng.int(2)] : []), n, m];
+/** `count` distinct values from [0, n) in random order. */
+const distinctInts = (g: Gen, n: number, count: number): Int32Array => {
+  const all = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) { const j = g.rng.int(i + 1); [all[i], all[j]] = [all[j], all[i]]; }
+  return Int32Array.from(all.slice(0, count));
+};
+const linalg = cc.linalg;
+/** x + 3 I for a rectangular (or batched) x: well conditioned. */
+const plus3eye = (x: T): T => cc.add(x, cc.mul(cc.eye(x.shape[x.rank - 2], x.shape[x.rank - 1], { device: x.device }), 3));
+
+const linalgOps: Op[] = [
+  { name: 'acosh', make: (g) => { g.float(g.shape(), { mode: g.mode === 'normal' ? 'positive' : undefined }); return { ours: ([x]) => cc.acosh(cc.add(x, 1)), torch: 'torch.acosh(x0 + 1)' }; } },
+  // nanDiffers: PyTorch 1.13's polygamma(n >= 2) is NaN at +inf (the limit is 0, as here) and +-inf at -inf (no limit: NaN here).
+  { name: 'polygamma', mode: 'positive', poles: true, nanDiffers: 'infinities', make: (g) => { g.float(g.shape()); const n = g.rng.int(4); return { ours: ([x]) => cc.polygamma(n, x), torch: `torch.polygamma(${n}, x0)`, grad: g.mode === 'positive' }; } },
+  { name: 'scatterReduce', mode: 'ties', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const a = g.axis(s.length); const ax = a < 0 ? a + s.length : a;
+    const is = s.map((d, i) => (i === ax ? g.rng.int(4) : 1 + g.rng.int(d))); g.int(is, 0, s[ax]); g.float(is);
+    const reduce = g.rng.pick(['sum', 'prod', 'mean', 'amax', 'amin'] as const); const includeSelf = g.rng.chance(0.5);
+    // tieGrads without includeSelf: where x's entry equals the written max, PyTorch 1.13 counts it among the ties
+    // (halving the sources' shares) and then gives it nothing, so half the gradient is lost; here the sources share all of it.
+    return { ours: ([x, i, src]) => cc.scatterReduce(x, a, I32(i), src, reduce, { includeSelf }), torch: `torch.scatter_reduce(x0, ${a}, x1, x2, ${py(reduce)}, include_self=${py(includeSelf)})`,
+      tieGrads: !includeSelf && (reduce === 'amax' || reduce === 'amin') };
+  } },
+  { name: 'indexCopy', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const a = g.axis(s.length); const ax = a < 0 ? a + s.length : a; const n = g.rng.int(s[ax] + 1);
+    g.inputs.push({ shape: [n], dtype: 'int32', data: distinctInts(g, s[ax], n), grad: false }); g.float(s.map((d, i) => (i === ax ? n : d)));
+    return { ours: ([x, i, src]) => cc.indexCopy(x, a, I32(i), src), torch: `torch.index_copy(x0, ${a}, x1, x2)` };
+  } },
+  { name: 'indexPut', make: (g) => {
+    const s = g.shape(1, 3, true); g.float(s); const k = 1 + g.rng.int(s.length); const accumulate = g.rng.chance(0.5);
+    // Without accumulate, distinct targets (PyTorch leaves the winner of a duplicate open): the first index distinct.
+    const n = accumulate ? g.rng.int(5) : g.rng.int(s[0] + 1);
+    g.inputs.push({ shape: [n], dtype: 'int32', data: accumulate ? Int32Array.from({ length: n }, () => g.rng.int(2 * s[0]) - s[0]) : distinctInts(g, s[0], n), grad: false });
+    for (let d = 1; d < k; d++) g.int(g.rng.chance(0.3) ? [1] : [n], -s[d], s[d]);
+    const num = g.rng.chance(0.2); const v = g.value('normal');
+    if (!num) g.float(g.inside([n, ...s.slice(k)]));
+    const values = num ? py(v) : `x${k + 1}`;
+    return { ours: (x) => cc.indexPut(x[0], x.slice(1, k + 1).map(I32), num ? v : x[k + 1], { accumulate }),
+      torch: `torch.index_put(x0, (${xs(k + 1).split(', ').slice(1).join(', ')},), ${num ? `torch.tensor(${values})` : values}, accumulate=${py(accumulate)})` };
+  } },
+  { name: 'maskedScatter', mode: 'ties', make: (g) => {
+    const s = g.shape(); g.float(s); g.float(g.inside(s), { grad: false }); g.float([s.reduce((p, q) => p * q, 1) + g.rng.int(3)]);
+    return { ours: ([x, m, src]) => cc.maskedScatter(x, cc.gt(m, 0), src), torch: 'torch.masked_scatter(x0, x1 > 0, x2)' };
+  } },
+  { name: 'uniqueConsecutive', mode: 'ties', make: (g) => {
+    const s = g.shape(0, 3); g.float(s, { grad: false }); const dim = s.length > 0 && g.rng.chance(0.4) ? g.axis(s.length) : undefined;
+    if (dim !== undefined && s[dim < 0 ? dim + s.length : dim] === 0) return { ours: ([x]) => cc.uniqueConsecutive(x), torch: 'torch.unique_consecutive(x0)', grad: false };
+    return { ours: ([x]) => { const r = cc.uniqueConsecutive(x, { returnInverse: true, returnCounts: true, dim }); return [r.values, r.inverse, r.counts]; },
+      torch: `torch.unique_consecutive(x0, return_inverse=True, return_counts=True, dim=${py(dim)})`, grad: false };
+  } },
+  { name: 'argsort', mode: 'ties', make: (g) => { const s = g.shape(0, 3); g.float(s, { grad: false }); const a = g.axis(s.length); const d = g.rng.chance(0.5); return { ours: ([x]) => cc.argsort(x, { dim: a, descending: d }), torch: `torch.sort(x0, dim=${a}, descending=${py(d)}, stable=True).indices`, grad: false }; } },
+  { name: 'bucketize', mode: 'ties', make: (g) => {
+    g.inputs.push({ shape: [g.rng.int(5)], dtype: 'float32', data: new Float32Array(0), grad: false });
+    const b = g.inputs[0]; b.data = Float32Array.from({ length: b.shape[0] }, () => g.value()).sort();
+    g.float(g.shape(0, 3), { grad: false }); const right = g.rng.chance(0.5);
+    return { ours: ([bd, x]) => cc.bucketize(x, bd, { right }), torch: `torch.bucketize(x1, x0, right=${py(right)})`, grad: false };
+  } },
+  { name: 'slogdet', nanDiffers: 'LU with infinities', tieGrads: true, make: (g) => { g.float(matShape(g, g.rng.int(4))); return { ours: ([x]) => { const r = cc.slogdet(x); return [r.sign, r.logabsdet]; }, torch: 'torch.linalg.slogdet(x0)', atol: 1e-4, grad: g.mode === 'normal' }; } },
+  { name: 'matrixPower', nanDiffers: 'LU with infinities', make: (g) => { g.float(matShape(g, 1 + g.rng.int(3))); const n = g.rng.int(7) - 2; return { ours: ([x]) => cc.matrixPower(plus3(x), n), torch: `torch.linalg.matrix_power(${PY_PLUS3('x0')}, ${n})`, atol: 1e-3 }; } },
+  { name: 'cholesky', nanDiffers: 'factorizations', make: (g) => { g.float(matShape(g, g.rng.int(4))); const upper = g.rng.chance(0.5); return { ours: ([x]) => cc.cholesky(spd(x), { upper }), torch: `torch.linalg.cholesky(${PY_SPD('x0')}, upper=${py(upper)})`, atol: 1e-4 }; } },
+  { name: 'linalg.solve', nanDiffers: 'LU with infinities', make: (g) => {
+    const n = g.rng.int(4); const A = matShape(g, n); g.float(A); const left = g.rng.chance(0.7); const vec = left && A.length === 2 && n > 1 && g.rng.chance(0.3);   // n = 1: PyTorch 1.13's backward takes [1] for a batch
+    g.float(vec ? [n] : left ? [...A.slice(0, -1), 1 + g.rng.int(3)] : [...A.slice(0, -2), 1 + g.rng.int(3), n]);
+    return { ours: ([a, b]) => linalg.solve(plus3(a), b, { left }), torch: `torch.linalg.solve(${PY_PLUS3('x0')}, x1, left=${py(left)})`, atol: 1e-4 };
+  } },
+  { name: 'linalg.solveTriangular', nanDiffers: 'factorizations', make: (g) => {
+    const n = g.rng.int(4); const A = matShape(g, n); g.float(A); const upper = g.rng.chance(0.5), left = g.rng.chance(0.7), unit = g.rng.chance(0.3);
+    g.float(left ? [...A.slice(0, -1), 1 + g.rng.int(3)] : [...A.slice(0, -2), 1 + g.rng.int(3), n]);
+    // The whole of A + 3I goes in: the other triangle must be ignored, and get no gradient.
+    return { ours: ([a, b]) => linalg.solveTriangular(plus3(a), b, { upper, left, unitriangular: unit }),
+      torch: `torch.linalg.solve_triangular(${PY_PLUS3('x0')}, x1, upper=${py(upper)}, left=${py(left)}, unitriangular=${py(unit)})`, atol: 1e-4 };
+  } },
+  { name: 'linalg.qr', nanDiffers: 'factorizations', make: (g) => {
+    const n = 1 + g.rng.int(3); g.float(matShape(g, n + g.rng.int(3), n));
+    // R's diagonal made positive on both sides (LAPACK leaves its signs open).
+    return { ours: ([x]) => { const { Q, R } = linalg.qr(x); const d = cc.sign(cc.diagonal(R, 0, -2, -1)); return [cc.mul(Q, cc.unsqueeze(d, -2)), cc.mul(R, cc.unsqueeze(d, -1))]; },
+      torch: '(lambda Q, R: (lambda d: (Q * d.unsqueeze(-2), R * d.unsqueeze(-1)))(torch.sign(torch.diagonal(R, 0, -2, -1))))(*torch.linalg.qr(x0))', atol: 1e-4, grad: g.mode === 'normal', loose: g.mode === 'normal' ? [] : [0, 1] };
+  } },
+  { name: 'linalg.eigh', nanDiffers: 'factorizations', make: (g) => {
+    g.float(matShape(g, 1 + g.rng.int(4))); const vecs = g.rng.chance(0.5);
+    // Symmetric (x + x^T) / 2; the eigenvectors' signs fixed by their first entries.
+    const sym = (x: T) => cc.mul(cc.add(x, cc.transpose(x, -2, -1)), 0.5);
+    if (!vecs) return { ours: ([x]) => linalg.eigvalsh(sym(x)), torch: 'torch.linalg.eigvalsh((x0 + x0.mT) / 2)', atol: 1e-4, grad: g.mode === 'normal' };
+    return { ours: ([x]) => { const { eigenvalues: w, eigenvectors: V } = linalg.eigh(sym(x)); return [w, cc.mul(V, cc.sign(cc.narrow(V, -2, 0, 1)))]; },
+      torch: '(lambda w, V: (w, V * torch.sign(V[..., :1, :])))(*torch.linalg.eigh((x0 + x0.mT) / 2))', atol: 1e-4, grad: g.mode === 'normal', loose: g.mode === 'normal' ? [] : [1] };
+  } },
+  { name: 'linalg.svd', nanDiffers: 'factorizations', make: (g) => {
+    const m = 1 + g.rng.int(4), n = 1 + g.rng.int(4); g.float(matShape(g, m, n)); const vals = g.rng.chance(0.5);
+    if (vals) return { ours: ([x]) => linalg.svdvals(x), torch: 'torch.linalg.svdvals(x0)', atol: 1e-4, grad: g.mode === 'normal' };
+    // U's columns signed by their first entries, Vh's rows with them.
+    return { ours: ([x]) => { const { U, S, Vh } = linalg.svd(x, { fullMatrices: false }); const d = cc.sign(cc.narrow(U, -2, 0, 1)); return [cc.mul(U, d), S, cc.mul(Vh, cc.transpose(d, -2, -1))]; },
+      torch: '(lambda U, S, Vh: (lambda d: (U * d, S, Vh * d.mT))(torch.sign(U[..., :1, :])))(*torch.linalg.svd(x0, full_matrices=False))', atol: 1e-4, grad: g.mode === 'normal', loose: g.mode === 'normal' ? [] : [0, 2] };
+  } },
+  { name: 'linalg.pinv', nanDiffers: 'factorizations', make: (g) => { g.float(matShape(g, 1 + g.rng.int(4), 1 + g.rng.int(4))); return { ours: ([x]) => linalg.pinv(plus3eye(x)), torch: 'torch.linalg.pinv(x0 + 3 * torch.eye(x0.shape[-2], x0.shape[-1]))', atol: 1e-3, grad: g.mode === 'normal' }; } },
+  { name: 'linalg.matrixRank', nanDiffers: 'factorizations', make: (g) => { g.float(matShape(g, g.rng.int(4), g.rng.int(4)), { grad: false }); return { ours: ([x]) => linalg.matrixRank(x), torch: 'torch.linalg.matrix_rank(x0)', grad: false }; } },
+  { name: 'linalg.lstsq', nanDiffers: 'factorizations', make: (g) => {
+    const n = 1 + g.rng.int(3), m = n + g.rng.int(3); g.float([m, n]); g.float([m, 1 + g.rng.int(3)]);
+    return { ours: ([a, b]) => linalg.lstsq(plus3eye(a), b).solution, torch: `torch.linalg.lstsq(x0 + 3 * torch.eye(${m}, ${n}), x1).solution`, atol: 1e-4, grad: g.mode === 'normal' };
+  } },
+  // refuses: the SVD of a non-finite matrix, refused as in later PyTorch (1.13's CPU gives NaN).
+  { name: 'linalg.matrixNorm', tieGrads: true, refuses: /non-finite values/, make: (g) => {
+    g.float(matShape(g, g.rng.int(4), g.rng.int(4))); const ord = g.rng.pick(['fro', 'nuc', 1, -1, 2, -2, Infinity, -Infinity] as const); const k = g.rng.chance(0.3);
+    return { ours: ([x]) => linalg.matrixNorm(x, ord, [-2, -1], k), torch: `torch.linalg.matrix_norm(x0, ${typeof ord === 'string' ? py(ord) : py(ord)}, keepdim=${py(k)})`, atol: 1e-4, grad: g.mode === 'normal' || typeof ord === 'string' && ord === 'fro' };
+  } },
+  { name: 'linalg.vectorNorm', tieGrads: true, make: (g) => {
+    const s = g.shape(0, 3); g.float(s); const ord = g.rng.pick([2, 1, 0, 3, 0.5, Infinity, -Infinity]); const d = g.rng.chance(0.3) ? undefined : g.axes(s.length); const k = g.rng.chance(0.3);
+    return { ours: ([x]) => linalg.vectorNorm(x, ord, d, k), torch: `torch.linalg.vector_norm(x0, ${py(ord)}, dim=${py(d && d.length ? d : null)}, keepdim=${py(k)})`, atol: 1e-4 };
+  } },
+  { name: 'linalg.cond', nanDiffers: 'factorizations', make: (g) => {
+    // Normal values even in 'ties' cases: a singular A + 3I's condition number is rounding noise (1e8 or 1e17 or inf).
+    g.float(matShape(g, 1 + g.rng.int(3)), { mode: 'normal' }); const p = g.rng.pick([null, 'fro', 'nuc', 1, -1, 2, -2, Infinity] as const);
+    // Gradients only through the singular values: PyTorch 1.13's backward through cond's inverse (the other orders) fails.
+    return { ours: ([x]) => linalg.cond(plus3(x), p), torch: `torch.linalg.cond(${PY_PLUS3('x0')}, ${py(p)})`, atol: 1e-3, grad: g.mode === 'normal' && (p === null || p === 2 || p === -2) };
+  } },
+  { name: 'linalg.multiDot', nanDiffers: 'PyTorch picks the order of the products, which decides where inf * 0 meets', make: (g) => {
+    const n = 2 + g.rng.int(3); const dims = Array.from({ length: n + 1 }, () => 1 + g.rng.int(3)); const first = g.rng.chance(0.3), last = g.rng.chance(0.3);
+    for (let i = 0; i < n; i++) g.float(i === 0 && first ? [dims[1]] : i === n - 1 && last ? [dims[i]] : [dims[i], dims[i + 1]]);
+    return { ours: (x) => linalg.multiDot(x), torch: `torch.linalg.multi_dot([${xs(n)}])`, atol: 1e-4 };
+  } },
+  // permissive: PyTorch 1.13's vecdot refuses to broadcast a size-1 last axis (later versions do).
+  { name: 'linalg.vecdot', make: (g) => { const s = g.shape(1); g.float(s); g.float(g.partner(s)); return { ours: ([a, b]) => linalg.vecdot(a, b), torch: 'torch.linalg.vecdot(x0, x1)', permissive: true }; } },
+  { name: 'F.linear', make: (g) => {
+    const i = 1 + g.rng.int(4), o = g.rng.int(4); g.float([...g.shape(0, 2), i]); g.float([o, i]); const b = g.rng.chance(0.6); if (b) g.float([o]);
+    return { ours: (x) => cc.F.linear(x[0], x[1], b ? x[2] : null), torch: `F.linear(x0, x1, ${b ? 'x2' : 'None'})` };
+  } },
+  { name: 'expand', make: (g) => { const s = g.shape(0, 3); g.float(s); const t = [...(g.rng.chance(0.4) ? [1 + g.rng.int(3)] : []), ...s.map((d) => (d === 1 && g.rng.chance(0.5) ? 1 + g.rng.int(3) : g.rng.chance(0.3) ? -1 : d))]; return { ours: ([x]) => cc.expand(x, t), torch: `x0.expand(${py(t)})` }; } },
+  { name: 'permute', make: (g) => { const s = g.shape(0, 4); g.float(s); const p = Array.from(distinctInts(g, s.length, s.length)).map((a) => (g.rng.chance(0.3) ? a - s.length : a)); return { ours: ([x]) => cc.permute(x, p), torch: `x0.permute(${py(p)})` }; } },
+  { name: 'transpose', make: (g) => { const s = g.shape(0, 4); g.float(s); const a = g.axis(s.length), b = g.axis(s.length); return { ours: ([x]) => cc.transpose(x, a, b), torch: `torch.transpose(x0, ${a}, ${b})` }; } },
+  { name: 'squeeze', make: (g) => { const s = g.shape(0, 4); g.float(s); const d = g.rng.chance(0.4) ? undefined : g.axis(s.length); return { ours: ([x]) => cc.squeeze(x, d), torch: d === undefined ? 'torch.squeeze(x0)' : `torch.squeeze(x0, ${d})` }; } },
+  { name: 'flatten', make: (g) => { const s = g.shape(0, 4); g.float(s); let a = g.axis(s.length), b = g.axis(s.length); const n = Math.max(1, s.length); if ((a + n) % n > (b + n) % n) [a, b] = [b, a]; return { ours: ([x]) => cc.flatten(x, a, b), torch: `torch.flatten(x0, ${a}, ${b})` }; } },
+  { name: 'split', make: (g) => {
+    const s = g.shape(1); g.float(s); const a = g.axis(s.length); const len = s[a < 0 ? a + s.length : a];
+    if (g.rng.chance(0.5)) { const size = 1 + g.rng.int(3); return { ours: ([x]) => cc.split(x, size, a), torch: `torch.split(x0, ${size}, ${a})` }; }
+    const sizes: number[] = []; let left = len; while (left > 0) { const k = Math.min(left, g.rng.int(3)); sizes.push(k); left -= k; } if (g.rng.chance(0.3)) sizes.push(0);
+    return { ours: ([x]) => cc.split(x, sizes, a), torch: `torch.split(x0, ${JSON.stringify(sizes)}, ${a})` };
+  } },
+  { name: 'swapaxes', make: (g) => { const s = g.shape(0, 4); g.float(s); const a = g.axis(s.length), b = g.axis(s.length); return { ours: ([x]) => cc.swapaxes(x, a, b), torch: `torch.swapaxes(x0, ${a}, ${b})` }; } },
+  ...(['hsplit', 'vsplit', 'dsplit'] as const).map((name): Op => ({
+    name, make: (g) => {
+      const s = g.shape(name === 'hsplit' ? 1 : name === 'vsplit' ? 2 : 3, 4); g.float(s); const ax = name === 'hsplit' ? (s.length === 1 ? 0 : 1) : name === 'vsplit' ? 0 : 2;
+      const idx = g.rng.chance(0.5); const arg = idx ? Array.from({ length: g.rng.int(3) }, () => g.rng.int(s[ax] + 2)) : 1 + g.rng.int(3);
+      return { ours: ([x]) => (cc as unknown as Record<string, (x: T, a: unknown) => T[]>)[name](x, arg), torch: `torch.${name}(x0, ${idx ? JSON.stringify(arg) : arg})` };
+    },
+  })),
+  { name: 'fliplr', make: (g) => { g.float(g.shape(2, 4)); const ud = g.rng.chance(0.5); return { ours: ([x]) => (ud ? cc.flipud(x) : cc.fliplr(x)), torch: `torch.${ud ? 'flipud' : 'fliplr'}(x0)` }; } },
+  { name: 'atleast3d', make: (g) => { g.float(g.shape(0, 4)); const one = g.rng.chance(0.5); return { ours: ([x]) => (one ? cc.atleast1d(x) : cc.atleast3d(x)), torch: `torch.atleast_${one ? 1 : 3}d(x0)` }; } },
+  { name: 'triuIndices', make: (g) => { const r = g.rng.int(5), c = g.rng.int(5), o = g.rng.int(5) - 2; return { ours: () => cc.triuIndices(r, c, o), torch: `torch.triu_indices(${r}, ${c}, ${o})`, grad: false }; } },
+  { name: 'any', mode: 'ties', make: (g) => { const s = g.shape(0, 3); g.float(s, { grad: false }); const d = g.rng.chance(0.4) ? undefined : g.axis(s.length); const k = d !== undefined && g.rng.chance(0.5); return { ours: ([x]) => cc.any(x, d, k), torch: d === undefined ? 'torch.any(x0)' : `torch.any(x0, ${d}, keepdim=${py(k)})`, grad: false }; } },
+  { name: 'equal', mode: 'ties', make: (g) => { const s = g.shape(0, 2); g.float(s, { grad: false }); g.float(g.rng.chance(0.7) ? s : g.shape(0, 2), { grad: false }); const same = g.rng.chance(0.5); return { ours: ([a, b]) => cc.tensor(Number(cc.equal(a, same ? a : b))), torch: `torch.tensor(float(torch.equal(x0, ${same ? 'x0' : 'x1'})))`, grad: false }; } },
+  { name: 'allclose', mode: 'ties', make: (g) => { const s = g.shape(0, 2); g.float(s, { grad: false }); g.float(g.inside(s), { grad: false }); const en = g.rng.chance(0.5); return { ours: ([a, b]) => cc.tensor(Number(cc.allclose(a, b, { equalNan: en }))), torch: `torch.tensor(float(torch.allclose(x0, x1, equal_nan=${py(en)})))`, grad: false }; } },
+];
+
+export const OPS: Op[] = [...inplaceOps, ...layoutOps, ...visionOps, ...surveyOps, ...intOps, ...scheduleOps, ...optimOps, ...unaryOps, ...activationOps, ...binaryOps, ...reduceOps, ...alongOps, ...layerOps, ...lossOps, ...moreOps, ...linalgOps];
 
 // ---------------------------------------------------------------------------------------------
 // Running and comparing

@@ -9,6 +9,7 @@ import json
 import math
 import re
 import sys
+import warnings
 
 import numpy as np
 import torch
@@ -20,6 +21,7 @@ except ImportError:
     torchvision = None
 
 torch.set_num_threads(1)
+warnings.filterwarnings("ignore")  # scatter_reduce's "in beta" and the like, on stderr once per run
 
 
 def decode(spec):

@@ -3,7 +3,7 @@
  * same bits) found and that were fixed, each pinned here with PyTorch's values written out: 0-D
  * tensors taking axis 0 or -1, empty inputs, gradients at the kinks and poles of clamp, pow and
  * logit, NaN through the triplet loss, BCE of logits at an infinite logit, a max-pooling window of
- * padding alone. Where this library keeps a different answer on purpose, the script's table says
+ * padding alone, squeeze of a 0-D tensor, the 1 and infinity norms of an empty matrix. Where this library keeps a different answer on purpose, the script's table says
  * why (its `nanDiffers` notes).
  */
 import { expect } from 'chai';
@@ -195,6 +195,28 @@ describe('PyTorch parity (cases found by scripts/diff-torch.ts)', () => {
     const t = cc.tensor([0.25, 1, 0.25, 0.25, 0.25]);
     // (1 - t) x at +inf; -t x at -inf (PyTorch's own formula gives NaN there); finite: as before.
     expectClose(values(F.binaryCrossEntropyWithLogits(x, t, { reduction: 'none' })), [Infinity, NaN, Infinity, 22.5, 7.5], 1e-6, 0, 'bce logits');
+  });
+
+  it('squeeze of a 0-D tensor takes axis 0 or -1 and keeps the tensor (PyTorch); other axes, E_ARG', () => {
+    const x = cc.tensor(2.5, { requiresGrad: true });
+    for (const d of [0, -1]) expect(cc.squeeze(x, d).shape, `dim ${d}`).to.deep.equal([]);
+    cc.mul(cc.squeeze(x, 0), 3).backward();
+    expect(x.grad!.item()).to.equal(3);
+    expectError(() => cc.squeeze(x, 1), 'E_ARG');
+    expect(cc.tensor([[1], [2]]).squeeze(-1).shape).to.deep.equal([2]);
+  });
+
+  it('the 1 and infinity matrix norms of a matrix with no rows (1) or no columns (inf) are 0; the other way round, E_SHAPE', () => {
+    // PyTorch 1.13: matrix_norm(zeros(0, 3), 1) = 0 (the max of three empty column sums); zeros(3, 0): refused.
+    for (const ord of [1, -1] as const) {
+      expect(cc.linalg.matrixNorm(cc.zeros([0, 3]), ord).item(), `ord ${ord}`).to.equal(0);
+      expectError(() => cc.linalg.matrixNorm(cc.zeros([3, 0]), ord), 'E_SHAPE', /no columns/);
+    }
+    for (const ord of [Infinity, -Infinity] as const) {
+      expect(cc.linalg.matrixNorm(cc.zeros([2, 3, 0]), ord, [-2, -1], true).tolist(), `ord ${ord}`).to.deep.equal([[[0]], [[0]]]);
+      expectError(() => cc.linalg.matrixNorm(cc.zeros([0, 3]), ord), 'E_SHAPE', /no rows/);
+    }
+    expectError(() => cc.linalg.matrixNorm(cc.zeros([0, 0]), 1), 'E_SHAPE');
   });
 });
 
