@@ -106,6 +106,10 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['F.l1Loss fwd', ({ c, c2 }) => F.l1Loss(c, c2), 'torch.nn.functional.l1_loss(c, c2)'],
   ['F.nllLoss [256,1000]', ({ lp, lt }) => F.nllLoss(lp, lt as cc.Tensor<'int32'>), 'torch.nn.functional.nll_loss(lp, lt)'],
   ['F.interpolate nearest x2', ({ c }) => F.interpolate(c, { scaleFactor: 2, mode: 'nearest' }), 'torch.nn.functional.interpolate(c, scale_factor=2, mode="nearest")'],
+  ['F.interpolate bicubic x2', ({ c }) => F.interpolate(c, { scaleFactor: 2, mode: 'bicubic' }), 'torch.nn.functional.interpolate(c, scale_factor=2, mode="bicubic")'],
+  ['F.interpolate bilinear /2 antialias', ({ c }) => F.interpolate(c, { size: [28, 28], mode: 'bilinear', antialias: true }), 'torch.nn.functional.interpolate(c, size=(28, 28), mode="bilinear", antialias=True)'],
+  ['F.interpolate area 56->24', ({ c }) => F.interpolate(c, { size: [24, 24], mode: 'area' }), 'torch.nn.functional.interpolate(c, size=(24, 24), mode="area")'],
+  ['F.interpolate nearest-exact x1.5', ({ c }) => F.interpolate(c, { scaleFactor: 1.5, mode: 'nearest-exact' }), 'torch.nn.functional.interpolate(c, scale_factor=1.5, mode="nearest-exact")'],
   ['F.pad reflect 2', ({ c }) => F.pad(c, [2, 2, 2, 2], 'reflect'), 'torch.nn.functional.pad(c, [2, 2, 2, 2], "reflect")'],
   ['F.oneHot 1M of 10', ({ oh }) => cc.oneHot(oh as cc.Tensor<'int32'>, 10), 'torch.nn.functional.one_hot(oh, 10)'],
 ];

@@ -289,6 +289,9 @@ export interface NativeAddon {
   /** 'nearest' resizing (upsample_nearest.cc), the same arguments as upsampleBilinear (alignCorners unused). */
   upsampleNearest(x: Handle, outputSize: number[], scales: number[], alignCorners: boolean): Handle;
   upsampleNearestBackward(dy: Handle, inputSize: number[], scales: number[], alignCorners: boolean): Handle;
+  /** Resampling along the middle axis of [outer, n, inner] by `m` outputs' taps (resample_axis.cc): index in [0, n), weight, m * taps each. */
+  resampleAxis(x: Handle, index: Int32Array, weight: Float32Array, m: number): Handle;
+  resampleAxisBackward(dy: Handle, index: Int32Array, weight: Float32Array, n: number): Handle;
   gridSampleForward(x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean): Handle;
   gridSampleBackward(dy: Handle, x: Handle, grid: Handle, mode: number, paddingMode: number, alignCorners: boolean, needX: boolean, needGrid: boolean): [Handle | null, Handle | null];
   preluForward(x: Handle, w: Handle): Handle;

@@ -173,6 +173,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<Fold>(env, exports, "fold");
   add<UpsampleBilinear>(env, exports, "upsampleBilinear");
   add<UpsampleBilinearBackward>(env, exports, "upsampleBilinearBackward");
+  add<ResampleAxis>(env, exports, "resampleAxis");
+  add<ResampleAxisBackward>(env, exports, "resampleAxisBackward");
   add<UpsampleNearest>(env, exports, "upsampleNearest");
   add<UpsampleNearestBackward>(env, exports, "upsampleNearestBackward");
   add<GridSampleForward>(env, exports, "gridSampleForward");

@@ -405,9 +405,29 @@ const layerOps: Op[] = [
     return { ours: ([x]) => cc.F.adaptiveMaxPool2d(x, o as [number, number], { returnIndices: true }), torch: `F.adaptive_max_pool2d(x0, ${py(o)}, return_indices=True)` };
   } },
   { name: 'F.interpolate', nanDiffers: 'see Op', make: (g) => {
-    const mode = g.rng.pick(['nearest', 'bilinear'] as const); const align = mode === 'nearest' ? undefined : g.rng.chance(0.5);
-    g.float([1, 1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(5)]); const size = [1 + g.rng.int(8), 1 + g.rng.int(8)];
-    return { ours: ([x]) => cc.F.interpolate(x, { size: size as [number, number], mode, alignCorners: align }), torch: `F.interpolate(x0, size=${py(size)}, mode=${py(mode)}, align_corners=${py(align)})` };
+    const mode = g.rng.pick(['nearest', 'nearest-exact', 'linear', 'bilinear', 'bicubic', 'trilinear', 'area'] as const);
+    const d = mode === 'linear' ? 1 : mode === 'bilinear' || mode === 'bicubic' ? 2 : mode === 'trilinear' ? 3 : 1 + g.rng.int(3);
+    const align = ['linear', 'bilinear', 'bicubic', 'trilinear'].includes(mode) && g.rng.chance(0.6) ? g.rng.chance(0.5) : undefined;
+    const antialias = (mode === 'bilinear' || mode === 'bicubic') && g.rng.chance(0.4) ? true : undefined;
+    const bySize = g.rng.chance(0.5);
+    // N C > 1 for nearest by a scale: PyTorch 1.13 sends [1, 1, ...] to its channels-last kernel,
+    // which copies an axis whose size stays where its kernel for batches resamples it (as here).
+    const inShape = [1 + g.rng.int(2), mode === 'nearest' && !bySize ? 2 : 1 + g.rng.int(2), ...Array.from({ length: d }, () => 1 + g.rng.int(d === 3 ? 4 : Math.max(7, Gen.maxDim)))];
+    g.float(inShape);
+    const size = Array.from({ length: d }, () => 1 + g.rng.int(d === 3 ? 5 : Math.max(9, Gen.maxDim)));
+    const factor = g.rng.chance(0.3) ? g.rng.pick([0.5, 1.7, 2, 3, 0.75, 1.3]) : Array.from({ length: d }, () => g.rng.pick([0.5, 1.7, 2, 3, 0.75, 1.3, 2.5]));
+    const recompute = !bySize && g.rng.chance(0.3) ? true : undefined;
+    const options = { ...(bySize ? { size } : { scaleFactor: factor }), mode, alignCorners: align, recomputeScaleFactor: recompute, antialias };
+    const outShape = bySize ? size : inShape.slice(2).map((n, i) => Math.floor(n * (typeof factor === 'number' ? factor : factor[i])));
+    // No gradients where PyTorch 1.13's backward is not its forward's: under a scale factor,
+    // bicubic's copies the gradient when no size changes and nearest's (nearest_idx) copies an axis
+    // whose size stays and halves one that doubles, where both forwards resample by the scale (as
+    // here); area's refuses an empty output.
+    const kept = (n: number, i: number) => n === inShape[i + 2], doubled = (n: number, i: number) => n === 2 * inShape[i + 2];
+    const grad = bySize || !(mode === 'bicubic' ? outShape.every(kept) : mode === 'nearest' && outShape.some((n, i) => kept(n, i) || doubled(n, i)));
+    const gradOk = grad && !outShape.includes(0);
+    return { ours: ([x]) => cc.F.interpolate(x, options), grad: gradOk,
+      torch: `F.interpolate(x0, size=${bySize ? py(size) : 'None'}, scale_factor=${bySize ? 'None' : py(factor)}, mode=${py(mode)}, align_corners=${py(align)}, recompute_scale_factor=${py(recompute)}, antialias=${py(antialias ?? false)})`, atol: 1e-4 };
   } },
   { name: 'F.pad', make: (g) => {
     const mode = g.rng.pick(['constant', 'reflect', 'replicate', 'circular'] as const); const s = [1, 1 + g.rng.int(2), 2 + g.rng.int(4), 2 + g.rng.int(4)]; g.float(s);

@@ -18,17 +18,18 @@ type Values = { shape: number[]; values: number[] };
 type Case = { op: 'pad' | 'interpolate'; kwargs: Record<string, unknown>; x: Values; dy: Values; y: Values; dx: Values };
 
 function run(c: Case, x: cc.Tensor): cc.Tensor {
-  const k = c.kwargs as unknown as { pad: number[]; mode: string; value?: number } & cc.F.InterpolateOptions;
+  const k = c.kwargs as unknown as { pad: number[]; mode: string; value?: number; shape?: number[] } & cc.F.InterpolateOptions;
   if (c.op === 'pad') return F.pad(x, k.pad, k.mode as cc.F.PadMode, k.value ?? 0);
-  return F.interpolate(x, { ...(k.size ? { size: k.size } : {}), ...(k.scaleFactor ? { scaleFactor: k.scaleFactor } : {}), mode: k.mode, ...(k.alignCorners !== undefined ? { alignCorners: k.alignCorners } : {}) });
+  const { shape: _shape, ...options } = k;   // "shape": x's, for the generator
+  return F.interpolate(x, options);
 }
 
-/** A resize of [2, 5, 40, 37] to [97, 61] and its backward: the same bits at 1 and 2 threads. */
-function expectSameBitsAnyThreads(mode: 'nearest' | 'bilinear'): void {
+/** A resize of [2, 5, 40, 37] to [97, 61] (or as `options` say) and its backward: the same bits at 1 and 2 threads. */
+function expectSameBitsAnyThreads(mode: cc.F.InterpolateMode, options: cc.F.InterpolateOptions = { size: [97, 61] }): void {
   const { t: big } = randomTensor([2, 5, 40, 37], 99);
   const run = () => {
     const b = big.detach().requiresGrad_();
-    const y = F.interpolate(b, { size: [97, 61], mode });
+    const y = F.interpolate(b, { ...options, mode });
     y.backward(cc.onesLike(y));
     return [y.dataSync(), b.grad!.dataSync()];
   };
@@ -46,37 +47,40 @@ function expectSameBitsAnyThreads(mode: 'nearest' | 'bilinear'): void {
 describe('F.pad and F.interpolate', () => {
   it('agree with PyTorch, forward and the gradient of sum(y * dy) (committed fixtures)', () => {
     const { cases } = loadFixture<{ cases: Case[] }>('sampling');
-    expect(cases.length).to.equal(13);
+    expect(cases.length).to.equal(30);
     for (const c of cases) {
       const what = `${c.op} ${JSON.stringify(c.kwargs)}`;
       const x = cc.tensor(c.x.values, { shape: c.x.shape, requiresGrad: true });
       const y = run(c, x);
       expect(y.shape, what).to.deep.equal(c.y.shape);
-      expectClose(y.dataSync(), c.y.values, 1e-5, 1e-6, what);
+      expectClose(y.dataSync(), c.y.values, 1e-5, 1e-5, what);   // bicubic: four products summed in another order
       y.mul(cc.tensor(c.dy.values, { shape: c.dy.shape })).sum().backward();
       expectClose(x.grad!.dataSync(), c.dx.values, 1e-5, 1e-5, `${what} gradient`);
     }
   });
 
   // The CPU's bilinear resize is one native pass each way (native/cpu/upsample_bilinear.cc); the
-  // GPU composes it from indexSelect, mul and add. Forward: the composed form's bits (replayed
-  // here with the same ops on the CPU); backward: the adjoint of the forward, within float32.
+  // GPU composes it from indexSelect, mul and sum (lib/nn/functional/interpolate.ts). Forward: the
+  // composed form's bits (replayed here with the same ops on the CPU: PyTorch's float32 source
+  // positions, an axis whose size stays copied); backward: the forward's adjoint, within float32.
   it('bilinear on the CPU: the composed form\'s bits forward, its adjoint backward, any thread count', () => {
     const shapes: [number[], { size?: [number, number]; scaleFactor?: number | [number, number]; alignCorners?: boolean }][] = [
       [[2, 3, 7, 5], { size: [16, 11] }], [[1, 2, 9, 13], { size: [4, 5], alignCorners: true }],
       [[2, 1, 6, 6], { scaleFactor: 2.5 }], [[1, 3, 8, 10], { scaleFactor: [0.75, 1.5], alignCorners: false }],
-      [[3, 2, 5, 1], { size: [10, 3], alignCorners: true }], [[1, 1, 1, 1], { size: [3, 2] }],
+      [[3, 2, 5, 1], { size: [10, 3], alignCorners: true }], [[1, 1, 1, 1], { size: [3, 2] }], [[2, 2, 4, 3], { scaleFactor: 1.3 }],
     ];
+    const f32 = Math.fround;
     const composed = (x: cc.Tensor<'float32'>, outSize: number[], scales: (number | null)[], align: boolean) => {
       let y = x;
       for (const axis of [2, 3]) {
         const n = x.shape[axis], m = outSize[axis - 2];
-        const scale = align ? (m > 1 ? (n - 1) / (m - 1) : 0) : (scales[axis - 2] ?? n / m);
+        if (n === m) continue;
+        const scale = f32(align ? (m > 1 ? (n - 1) / (m - 1) : 0) : (scales[axis - 2] ?? n / m));
         const i0: number[] = [], i1: number[] = [], l0: number[] = [], l1: number[] = [];
         for (let j = 0; j < m; j++) {
-          const src = align ? j * scale : Math.max(scale * (j + 0.5) - 0.5, 0);
-          const lo = Math.min(Math.floor(src), n - 1), frac = Math.fround(src) - lo;
-          i0.push(lo); i1.push(lo < n - 1 ? lo + 1 : lo); l1.push(frac); l0.push(1 - frac);
+          const src = align ? f32(j * scale) : Math.max(f32(f32(scale * (j + 0.5)) - 0.5), 0);
+          const lo = Math.min(Math.floor(src), n - 1), frac = f32(src - lo);
+          i0.push(lo); i1.push(lo < n - 1 ? lo + 1 : lo); l1.push(frac); l0.push(f32(1 - frac));
         }
         const w = (v: number[]) => cc.tensor(Float32Array.from(v)).reshape(axis === 2 ? [1, 1, m, 1] : [1, 1, 1, m]);
         const at = (v: number[]) => cc.tensor(Int32Array.from(v), { dtype: 'int32' }) as cc.Tensor<'int32'>;
@@ -110,6 +114,7 @@ describe('F.pad and F.interpolate', () => {
     const shapes: [number[], { size?: [number, number]; scaleFactor?: number | [number, number] }][] = [
       [[2, 3, 7, 5], { size: [16, 11] }], [[1, 2, 9, 13], { size: [4, 5] }], [[2, 1, 6, 6], { scaleFactor: 2.5 }],
       [[1, 3, 8, 10], { scaleFactor: [0.75, 1.5] }], [[3, 2, 5, 1], { size: [10, 3] }], [[1, 1, 1, 1], { size: [3, 2] }],
+      [[2, 2, 3, 7], { scaleFactor: 1.3 }], [[1, 2, 27, 59], { size: [49, 118] }],
     ];
     const bits = (t: cc.Tensor) => Buffer.from(t.dataSync().buffer);
     shapes.forEach(([shape, o], k) => {
@@ -119,8 +124,9 @@ describe('F.pad and F.interpolate', () => {
       const f = o.scaleFactor === undefined ? null : typeof o.scaleFactor === 'number' ? [o.scaleFactor, o.scaleFactor] : o.scaleFactor;
       let want: cc.Tensor = xc;
       for (const axis of [2, 3]) {
-        const n = x.shape[axis], m = y.shape[axis], scale = f ? 1 / f[axis - 2] : n / m;
-        const at = Int32Array.from({ length: m }, (_, j) => Math.min(Math.floor(j * scale), n - 1));
+        // PyTorch's float32 positions (in float64, 110 of the sizes n < 60, m < 130 pick another row somewhere).
+        const n = x.shape[axis], m = y.shape[axis], scale = Math.fround(f ? 1 / f[axis - 2] : n / m);
+        const at = Int32Array.from({ length: m }, (_, j) => Math.min(Math.floor(Math.fround(j * scale)), n - 1));
         want = cc.indexSelect(want, axis, cc.tensor(at, { dtype: 'int32' }) as cc.Tensor<'int32'>);
       }
       expect(bits(y).equals(bits(want)), `forward ${shape} ${JSON.stringify(o)}`).to.equal(true);
@@ -141,6 +147,65 @@ describe('F.pad and F.interpolate', () => {
     tapeCheck('interpolate bilinear', input, ([t]) => F.interpolate(t, { size: [5, 7], mode: 'bilinear' }));
     tapeCheck('interpolate bilinear alignCorners', input, ([t]) => F.interpolate(t, { size: [2, 9], mode: 'bilinear', alignCorners: true }));
     tapeCheck('interpolate nearest', input, ([t]) => F.interpolate(t, { scaleFactor: 2 }));
+    // The composed modes (taps gathered, weighted and summed along each axis).
+    const big = [{ shape: [1, 2, 5, 6], values: Float64Array.from({ length: 60 }, (_, i) => Math.sin(i * 0.7) * 2) }];
+    for (const alignCorners of [false, true]) tapeCheck(`bicubic align ${alignCorners}`, big, ([t]) => F.interpolate(t, { size: [7, 4], mode: 'bicubic', alignCorners }));
+    tapeCheck('nearest-exact', big, ([t]) => F.interpolate(t, { size: [3, 9], mode: 'nearest-exact' }));
+    tapeCheck('area', big, ([t]) => F.interpolate(t, { size: [3, 4], mode: 'area' }));
+    tapeCheck('bilinear antialias', big, ([t]) => F.interpolate(t, { size: [2, 3], mode: 'bilinear', antialias: true }));
+    tapeCheck('bicubic antialias', big, ([t]) => F.interpolate(t, { size: [3, 8], mode: 'bicubic', antialias: true }));
+    const line = [{ shape: [2, 1, 5], values: Float64Array.from({ length: 10 }, (_, i) => Math.cos(i * 1.1)) }];
+    tapeCheck('linear', line, ([t]) => F.interpolate(t, { size: 8, mode: 'linear' }));
+    tapeCheck('linear 1-D nearest', line, ([t]) => F.interpolate(t, { scaleFactor: 1.3 }));
+    const cube = [{ shape: [1, 1, 2, 3, 4], values: Float64Array.from({ length: 24 }, (_, i) => Math.sin(i * 2.1)) }];
+    tapeCheck('trilinear', cube, ([t]) => F.interpolate(t, { size: [3, 2, 5], mode: 'trilinear', alignCorners: true }));
+    tapeCheck('3-D area', cube, ([t]) => F.interpolate(t, { size: [1, 2, 3], mode: 'area' }));
+  });
+
+  // The other modes resample each axis in one native pass on the CPU (native/cpu/resample_axis.cc):
+  // separable (the product of the axes' matrices), its backward their transpose, no bits moved by threads.
+  it('the taps\' native pass on the CPU: separable both ways, any thread count', () => {
+    const x = randomTensor([2, 3, 9, 11], 7, -2, 2).t;
+    const d = randomTensor([2, 3, 13, 6], 8).t;
+    for (const options of [{ size: [13, 6], mode: 'bicubic' }, { size: [13, 6], mode: 'area' }, { size: [13, 6], mode: 'bilinear', antialias: true }] as cc.F.InterpolateOptions[]) {
+      const native = x.detach().requiresGrad_();
+      const y = F.interpolate(native, options);
+      y.backward(d);
+      // Each axis's resize as a matrix (its response to an impulse at each input position: the
+      // identity's channels as column or row images), then y = R^T x C per plane, dx = R dy C^T.
+      const [ho, wo] = options.size as number[];
+      const R = F.interpolate(cc.eye(9).reshape([1, 9, 9, 1]), { ...options, size: [ho, 1] }).reshape([9, ho]);
+      const C = F.interpolate(cc.eye(11).reshape([1, 11, 1, 11]), { ...options, size: [1, wo] }).reshape([11, wo]);
+      const want = cc.matmul(cc.matmul(cc.transpose(R), x.reshape([6, 9, 11])), C);   // y = R^T x C per plane
+      expectClose(y.reshape([6, 13, 6]).dataSync(), want.dataSync(), 1e-5, 1e-5, `${options.mode} forward`);
+      const wantDx = cc.matmul(cc.matmul(R, d.reshape([6, 13, 6])), cc.transpose(C));
+      expectClose(native.grad!.reshape([6, 9, 11]).dataSync(), wantDx.dataSync(), 1e-5, 1e-5, `${options.mode} backward`);
+    }
+    expectSameBitsAnyThreads('bicubic', { size: [97, 61] });
+    expectSameBitsAnyThreads('area', { size: [17, 29] });
+  });
+
+  it('the modes on simple inputs: bicubic keeps constants and mirrors, area averages, antialias low-passes', () => {
+    // Cubic convolution's four weights sum to 1; with alignCorners, reversing x reverses y.
+    expectClose(F.interpolate(cc.full([1, 1, 3, 5], 2.5), { size: [7, 4], mode: 'bicubic' }).dataSync(), new Array(28).fill(2.5), 1e-6, 0, 'constant');
+    const ramp = cc.tensor([0, 1, 4, 9, 16, 25, 36, 49], { shape: [1, 1, 1, 8] });
+    const up = Array.from(F.interpolate(ramp, { size: [1, 15], mode: 'bicubic', alignCorners: true }).dataSync());
+    const down = Array.from(F.interpolate(cc.flip(ramp, [3]), { size: [1, 15], mode: 'bicubic', alignCorners: true }).dataSync());
+    expectClose(down, up.reverse(), 1e-5, 1e-5, 'mirror');
+    // area: the mean of each 2 x 3 block (adaptive average pooling).
+    const x = cc.arange(0, 24).float().reshape([1, 1, 4, 6]);
+    expectClose(F.interpolate(x, { size: [2, 2], mode: 'area' }).dataSync(), [(0 + 1 + 2 + 6 + 7 + 8) / 6, (3 + 4 + 5 + 9 + 10 + 11) / 6, (12 + 13 + 14 + 18 + 19 + 20) / 6, (15 + 16 + 17 + 21 + 22 + 23) / 6], 1e-6, 0, 'area');
+    expect(F.interpolate(cc.zeros([1, 2, 3]), { scaleFactor: 0.3, mode: 'area' }).shape).to.deep.equal([1, 2, 0]);
+    // An alternating pattern halved: plain bilinear picks up the aliasing, antialias averages it away.
+    const stripes = cc.tensor(Array.from({ length: 16 }, (_, i) => (i % 2 ? 1 : -1)), { shape: [1, 1, 1, 16] });
+    const plain = F.interpolate(stripes, { size: [1, 4], mode: 'bilinear' }).dataSync();
+    const smooth = F.interpolate(stripes, { size: [1, 4], mode: 'bilinear', antialias: true }).dataSync();
+    expect(Math.max(...Array.from(smooth, Math.abs))).to.be.below(0.2);
+    expect(Math.max(...Array.from(plain, Math.abs))).to.equal(0);   // exactly between pairs: (1 - 1) / 2
+    // nearest-exact picks the input pixel under each output centre (4 -> 3: floor((j + 1/2) 4/3) = 0, 2, 3); nearest floors j * 4 / 3.
+    const col = cc.arange(0, 4).float().reshape([1, 1, 4]);
+    expect(Array.from(F.interpolate(col, { size: 3, mode: 'nearest-exact' }).dataSync())).to.deep.equal([0, 2, 3]);
+    expect(Array.from(F.interpolate(col, { size: 3 }).dataSync())).to.deep.equal([0, 1, 2]);
   });
 
   it('pad: any number of trailing dimensions, int32 kept, crops with negative amounts', () => {
@@ -166,15 +231,24 @@ describe('F.pad and F.interpolate', () => {
     expectError(() => F.interpolate(x, { size: 4, scaleFactor: 2 }), 'E_ARG', /exactly one of/);
     expectError(() => F.interpolate(x, { size: [0, 4] }), 'E_ARG', /size/);
     expectError(() => F.interpolate(x, { scaleFactor: 0.1 }), 'E_ARG', /gives the size/);
-    expectError(() => F.interpolate(x, { size: 4, mode: 'bicubic' as 'bilinear' }), 'E_ARG', /mode/);
-    expectError(() => F.interpolate(x, { size: 4, alignCorners: true }), 'E_ARG', /goes with mode 'bilinear' only/);
+    expectError(() => F.interpolate(x, { size: 4, mode: 'lanczos' as 'bilinear' }), 'E_ARG', /mode/);
+    expectError(() => F.interpolate(x, { size: 4, alignCorners: true }), 'E_ARG', /goes with the interpolating modes only/);
+    expectError(() => F.interpolate(x, { size: 4, mode: 'area', alignCorners: false }), 'E_ARG', /interpolating modes only/);
+    expectError(() => F.interpolate(x, { size: 4, mode: 'nearest', antialias: true }), 'E_ARG', /antialias/);
+    expectError(() => F.interpolate(x, { size: 4, recomputeScaleFactor: true }), 'E_ARG', /recomputeScaleFactor/);
+    expectError(() => F.interpolate(x, { size: [4, 4, 4] }), 'E_ARG', /of 2 value/);
+    expectError(() => F.interpolate(x, { size: [4, 4, 4, 4] }), 'E_ARG', /one to three/);
+    expectError(() => F.interpolate(x, { size: 4, mode: 'linear' }), 'E_SHAPE', /'linear' needs a 3-D x/);
+    expectError(() => F.interpolate(cc.zeros([1, 1, 3]), { size: 4, mode: 'bicubic' }), 'E_SHAPE', /needs a 4-D x/);
+    expectError(() => F.interpolate(cc.zeros([1, 1, 3, 3, 3]), { size: 4, mode: 'bilinear' }), 'E_SHAPE', /needs a 4-D x/);
     expectError(() => F.interpolate(x, { size: 4, sizes: 3 } as never), 'E_ARG');
     expectError(() => F.interpolate(cc.zeros([3, 3]), { size: 4 }), 'E_SHAPE', /\[N, C, H, W\]/);
+    expectError(() => F.interpolate(cc.zeros([1, 1, 1, 1, 1, 1]), { size: 4 }), 'E_SHAPE', /\[N, C, D, H, W\]/);
     expectError(() => F.interpolate(cc.zeros([1, 1, 2, 2], 'int32'), { size: 4 }), 'E_DTYPE');
     // Empty inputs: constant padding of an empty axis fills it; the other modes and resizing refuse.
     expect(F.pad(cc.zeros([2, 0]), [1, 1], 'constant', 3).tolist()).to.deep.equal([[3, 3], [3, 3]]);
     expectError(() => F.pad(cc.zeros([2, 0]), [1, 1], 'replicate'), 'E_SHAPE', /empty dimension/);
-    expectError(() => F.interpolate(cc.zeros([1, 1, 0, 3]), { size: 2 }), 'E_SHAPE', /empty image/);
+    expectError(() => F.interpolate(cc.zeros([1, 1, 0, 3]), { size: 2 }), 'E_SHAPE', /empty input/);
     // NaN passes through as a value (nearest copies it; bilinear spreads it to its neighbours).
     const withNaN = F.interpolate(cc.tensor([NaN, 1, 2, 3], { shape: [1, 1, 2, 2] }), { scaleFactor: 2 }).dataSync();
     expect(Array.from(withNaN).filter(Number.isNaN).length).to.equal(4);
@@ -185,6 +259,9 @@ describe('F.pad and F.interpolate', () => {
     const up = new nn.Upsample({ scaleFactor: 2, mode: 'bilinear' });
     expect(Array.from(up.call(x).dataSync())).to.deep.equal(Array.from(F.interpolate(x, { scaleFactor: 2, mode: 'bilinear' }).dataSync()));
     expect(String(up)).to.match(/Upsample\(scaleFactor=2, mode='bilinear'\)/);
+    expect(String(new nn.Upsample({ size: [4, 4], mode: 'bicubic', antialias: true }))).to.match(/Upsample\(size=\[4,4\], mode='bicubic', antialias=true\)/);
+    expect(new nn.Upsample({ scaleFactor: 2, mode: 'trilinear' }).call(cc.zeros([1, 1, 2, 2, 2])).shape).to.deep.equal([1, 1, 4, 4, 4]);
+    expectError(() => new nn.Upsample({ size: 2, mode: 'area', antialias: true }), 'E_ARG', /antialias/);
     const p = new nn.Pad2d([1, 2, 0, 1], { mode: 'replicate' });
     expect(p.call(x).shape).to.deep.equal([2, 3, 5, 8]);
     expectError(() => new nn.Upsample({ mode: 'nearest' }), 'E_ARG', /exactly one of/);
@@ -268,6 +345,11 @@ describeCuda('F.pad and F.interpolate on the GPU', () => {
     }
     compareDevices((t) => F.interpolate(t, { size: [9, 13], mode: 'bilinear' }), [x], { grads: true, what: 'bilinear' });
     compareDevices((t) => F.interpolate(t, { scaleFactor: 2 }), [x], { grads: true, what: 'nearest' });
+    compareDevices((t) => F.interpolate(t, { scaleFactor: 1.3 }), [x], { grads: true, what: 'nearest 1.3' });
+    compareDevices((t) => F.interpolate(t, { size: [4, 8], mode: 'bilinear', antialias: true }), [x], { grads: true, what: 'bilinear antialias' });
+    compareDevices((t) => F.interpolate(t, { size: [8, 3], mode: 'bicubic' }), [x], { grads: true, what: 'bicubic' });
+    compareDevices((t) => F.interpolate(t, { size: [3, 4], mode: 'area' }), [x], { grads: true, what: 'area' });
+    compareDevices((t) => F.interpolate(t, { size: 9, mode: 'linear' }), [randomCpu([2, 3, 5], 14)], { grads: true, what: 'linear' });
     compareDevices((t) => F.pixelShuffle(t, 2), [randomCpu([2, 8, 3, 5], 12)], { bound: 0, gradBound: 0, grads: true, what: 'pixelShuffle' });
     compareDevices((t) => F.pixelUnshuffle(t, 3), [randomCpu([1, 2, 6, 9], 13)], { bound: 0, gradBound: 0, grads: true, what: 'pixelUnshuffle' });
   });

@@ -12,7 +12,8 @@ import { fail } from '../errors';
 import * as F from './functional/index';
 import { conv2dClamped } from './functional/conv';
 import { dropoutWithMask } from './functional/layers';
-import { checkInterpolateOptions, checkPadOptions } from './functional/sampling';
+import { checkInterpolateOptions } from './functional/interpolate';
+import { checkPadOptions } from './functional/sampling';
 import { checkLevels, checkSamplingRatio, single, type Size1, type Size2 } from './functional/pool';
 import { native } from '../native';
 import { flatten, reshape } from '../ops';
@@ -930,8 +931,8 @@ export class Identity extends Module {
 }
 
 /**
- * Resizes [N, C, H, W] images by `F.interpolate` (nearest or bilinear), as torch.nn.Upsample:
- * an FCN's upsampling without weights.
+ * Resizes [N, C, L], [N, C, H, W] or [N, C, D, H, W] inputs by `F.interpolate` (any of its
+ * modes), as torch.nn.Upsample: an FCN's upsampling without weights.
  * @example new nn.Upsample({ scaleFactor: 2, mode: 'bilinear' })
  */
 export class Upsample extends Module {
@@ -951,7 +952,7 @@ export class Upsample extends Module {
   override extraRepr(): string {
     const o = this.options;
     return [o.size !== undefined ? `size=${JSON.stringify(o.size)}` : `scaleFactor=${JSON.stringify(o.scaleFactor)}`,
-      `mode='${o.mode ?? 'nearest'}'`, ...(o.alignCorners !== undefined ? [`alignCorners=${o.alignCorners}`] : [])].join(', ');
+      `mode='${o.mode ?? 'nearest'}'`, ...(['alignCorners', 'recomputeScaleFactor', 'antialias'] as const).filter((k) => o[k] !== undefined).map((k) => `${k}=${o[k]}`)].join(', ');
   }
 }
 

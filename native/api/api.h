@@ -183,6 +183,8 @@ Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info);          // (x [P,
 Napi::Value UpsampleBilinearBackward(const Napi::CallbackInfo& info);  // (dy [P, Ho, Wo], inputSize, scales, alignCorners) -> dx [P, H, W] (CPU only)
 Napi::Value UpsampleNearest(const Napi::CallbackInfo& info);           // the same arguments, 'nearest' (CPU only)
 Napi::Value UpsampleNearestBackward(const Napi::CallbackInfo& info);
+Napi::Value ResampleAxis(const Napi::CallbackInfo& info);           // (x [outer, n, inner], index Int32Array, weight Float32Array, m) -> y [outer, m, inner] (CPU only)
+Napi::Value ResampleAxisBackward(const Napi::CallbackInfo& info);   // (dy [outer, m, inner], index, weight, n) -> dx [outer, n, inner] (CPU only)
 Napi::Value GridSampleForward(const Napi::CallbackInfo& info);    // (x, grid [N, Ho, Wo, 2], mode, paddingMode, alignCorners) -> y (CPU only)
 Napi::Value GridSampleBackward(const Napi::CallbackInfo& info);   // (dy, x, grid, mode, paddingMode, alignCorners, needX, needGrid) -> [dx | null, dgrid | null]
 // layers_api.cc: the other layers; functions returning several tensors return an array of handles

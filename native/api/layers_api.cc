@@ -4,6 +4,8 @@
 // enqueues the kernel (or, for GPU tensors, launches the cuda:: op on the stream) and returns.
 // Several outputs come back as an array of handles.
 #include <cmath>
+#include <memory>
+#include <vector>
 
 #include "api/api.h"
 #include "core/queue.h"
@@ -628,6 +630,61 @@ Napi::Value UpsampleBilinear(const Napi::CallbackInfo& info) { return UpsampleFo
 Napi::Value UpsampleBilinearBackward(const Napi::CallbackInfo& info) { return UpsampleBackward<cpu::upsample_bilinear_backward>(info); }
 Napi::Value UpsampleNearest(const Napi::CallbackInfo& info) { return UpsampleForward<cpu::upsample_nearest_forward>(info); }
 Napi::Value UpsampleNearestBackward(const Napi::CallbackInfo& info) { return UpsampleBackward<cpu::upsample_nearest_backward>(info); }
+
+namespace {
+// The taps at info[1] (Int32Array index) and info[2] (Float32Array weight), `m` outputs of an
+// axis of `n` inputs: copied (the caller may reuse its arrays), checked in range.
+struct Taps {
+  std::shared_ptr<std::vector<int32_t>> index;
+  std::shared_ptr<std::vector<float>> weight;
+  int64_t taps;
+};
+Taps taps_arg(const Napi::CallbackInfo& info, int64_t n, int64_t m, const char* op) {
+  CONVNET_CHECK(info.Length() > 2 && info[1].IsTypedArray() && info[1].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array &&
+                    info[2].IsTypedArray() && info[2].As<Napi::TypedArray>().TypedArrayType() == napi_float32_array,
+                "E_ARG", op, ": expected the taps as an Int32Array `index` and a Float32Array `weight`");
+  Napi::Int32Array index = info[1].As<Napi::Int32Array>();
+  Napi::Float32Array weight = info[2].As<Napi::Float32Array>();
+  const int64_t len = static_cast<int64_t>(index.ElementLength());
+  CONVNET_CHECK(static_cast<int64_t>(weight.ElementLength()) == len && (m == 0 ? len == 0 : len >= m && len % m == 0), "E_ARG", op,
+                ": expected `index` and `weight` of the same length, a multiple of the ", m, " outputs, got ", len, " and ",
+                weight.ElementLength());
+  Taps t{std::make_shared<std::vector<int32_t>>(index.Data(), index.Data() + len),
+         std::make_shared<std::vector<float>>(weight.Data(), weight.Data() + len), m == 0 ? 1 : len / m};
+  for (int32_t i : *t.index) CONVNET_CHECK(i >= 0 && i < n, "E_INDEX", op, ": tap index ", i, " out of range for an axis of ", n);
+  return t;
+}
+}  // namespace
+
+// (x [outer, n, inner], index Int32Array [m * taps], weight Float32Array [m * taps], m) -> y [outer, m, inner] (CPU only).
+Napi::Value ResampleAxis(const Napi::CallbackInfo& info) {
+  const char* op = "interpolate";
+  const Tensor& x = float_tensor_arg(info, 0, op, "x");
+  CONVNET_CHECK(!x.is_cuda(), "E_DEVICE", op, ": expected x on the CPU");
+  CONVNET_CHECK(x.dim() == 3 && x.shape[1] >= 1, "E_SHAPE", op, ": expected x of shape [outer, n, inner], got ", shape_str(x.shape));
+  const int64_t m = int_arg(info, 3, op, "m");
+  CONVNET_CHECK(m >= 0 && m <= INT32_MAX, "E_ARG", op, ": expected `m` in [0, 2^31 - 1], got ", m);
+  const Taps t = taps_arg(info, x.shape[1], m, op);
+  const cpu::ResampleAxisGeometry g{x.shape[0], x.shape[1], m, x.shape[2], t.taps};
+  Tensor y = Tensor::empty(Shape{g.outer, m, g.inner}, DType::Float32, x.device());
+  Queue::cpu().submit(op, y.numel() * g.taps, [=] { cpu::resample_axis_forward(x, g, t.index->data(), t.weight->data(), y); });
+  return wrap_tensor(info.Env(), std::move(y));
+}
+
+// (dy [outer, m, inner], index, weight, n) -> dx [outer, n, inner] (CPU only): the transpose.
+Napi::Value ResampleAxisBackward(const Napi::CallbackInfo& info) {
+  const char* op = "interpolate backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  CONVNET_CHECK(!dy.is_cuda(), "E_DEVICE", op, ": expected dy on the CPU");
+  CONVNET_CHECK(dy.dim() == 3, "E_SHAPE", op, ": expected dy of shape [outer, m, inner], got ", shape_str(dy.shape));
+  const int64_t n = int_arg(info, 3, op, "n");
+  CONVNET_CHECK(n >= 1 && n <= INT32_MAX, "E_ARG", op, ": expected `n` in [1, 2^31 - 1], got ", n);
+  const Taps t = taps_arg(info, n, dy.shape[1], op);
+  const cpu::ResampleAxisGeometry g{dy.shape[0], n, dy.shape[1], dy.shape[2], t.taps};
+  Tensor dx = Tensor::empty(Shape{g.outer, n, g.inner}, DType::Float32, dy.device());
+  Queue::cpu().submit(op, dx.numel() + dy.numel() * g.taps, [=] { cpu::resample_axis_backward(dy, g, t.index->data(), t.weight->data(), dx); });
+  return wrap_tensor(info.Env(), std::move(dx));
+}
 
 Napi::Value GridSampleForward(const Napi::CallbackInfo& info) {
   const char* op = "gridSample";

@@ -95,6 +95,16 @@ void upsample_bilinear_backward(const Tensor& dy, const UpsampleGeometry& g, con
 void upsample_nearest_forward(const Tensor& x, const UpsampleGeometry& g, const Tensor& y);
 void upsample_nearest_backward(const Tensor& dy, const UpsampleGeometry& g, const Tensor& dx);
 
+// Resampling along one axis by taps (resample_axis.cc; CPU only: the GPU composes it): x [outer,
+// n, inner] -> y [outer, m, inner], y[o, j, :] = sum over k < taps of weight[j * taps + k] times
+// x[o, index[j * taps + k], :] (index in [0, n)); the backward its transpose, dy -> dx.
+struct ResampleAxisGeometry {
+  int64_t outer, n, m, inner, taps;
+};
+void resample_axis_forward(const Tensor& x, const ResampleAxisGeometry& g, const int32_t* index, const float* weight, const Tensor& y);
+void resample_axis_backward(const Tensor& dy, const ResampleAxisGeometry& g, const int32_t* index, const float* weight,
+                            const Tensor& dx);
+
 // F.unfold and F.fold (unfold.cc; CPU only: the GPU composes them from indexSelect and
 // indexAdd): `planes` planes of H x W, taps kh x kw at g's stride, padding (pad_top, pad_left on
 // both sides) and dilation, bh x bw blocks. unfold: x [planes, H, W] -> cols [planes, kh * kw,

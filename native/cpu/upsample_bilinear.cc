@@ -1,10 +1,12 @@
 // Bilinear resizing of [P, H, W] planes to [P, Ho, Wo] (torch.nn.functional.interpolate's
 // 'bilinear'), forward and backward, on the CPU (the GPU composes it from indexSelect, mul and
-// add: lib/nn/functional/sampling.ts).
+// sum: lib/nn/functional/interpolate.ts).
 //
 // Each axis has its table: output j reads input i0[j] and i1[j] with weights l0[j], l1[j], from
 // PyTorch's source position (align_corners: j * scale; else max(scale (j + 1/2) - 1/2, 0)),
-// computed in float64 exactly as lib's composed form computes it. The forward interpolates along
+// computed in float32 as PyTorch's compute_source_index_and_lambda and lib's composed form do,
+// with PyTorch's copy of an axis whose size stays (even when a scale factor is given: 2 rows
+// scaled by 1.3 stay 2 rows, unchanged). The forward interpolates along
 // H first, then W, with the composed form's float32 operations in its order, and without FMA
 // contraction: the same bits as the GPU's composed op (a x0 + b x1 rounded twice then added).
 // The backward runs the transpose: each output row's gradient spread along W into a row of
@@ -27,22 +29,29 @@ struct AxisTable {
   std::vector<float> l0, l1;
 };
 
-AxisTable axis_table(int64_t n, int64_t m, double scale, bool align_corners) {
+#define CONVNET_UPSAMPLE_KERNEL __attribute__((optimize("fp-contract=off")))
+
+// Without FMA contraction: PyTorch rounds step * (j + 1/2) before subtracting 1/2.
+CONVNET_UPSAMPLE_KERNEL AxisTable axis_table(int64_t n, int64_t m, double scale, bool align_corners) {
   AxisTable t;
   t.i0.resize(m), t.i1.resize(m), t.l0.resize(m), t.l1.resize(m);
+  const float step = static_cast<float>(scale);
   for (int64_t j = 0; j < m; ++j) {
-    const double src = align_corners ? j * scale : std::max(scale * (j + 0.5) - 0.5, 0.0);
+    if (n == m) {
+      t.i0[j] = t.i1[j] = j, t.l0[j] = 1, t.l1[j] = 0;
+      continue;
+    }
+    float src = align_corners ? step * static_cast<float>(j) : step * static_cast<float>(j + 0.5) - 0.5f;
+    if (!align_corners && src < 0) src = 0;
     const int64_t lo = std::min(static_cast<int64_t>(std::floor(src)), n - 1);
-    const double frac = static_cast<double>(static_cast<float>(src)) - lo;
+    const float frac = src - static_cast<float>(lo);
     t.i0[j] = lo;
     t.i1[j] = lo < n - 1 ? lo + 1 : lo;
-    t.l1[j] = static_cast<float>(frac);
-    t.l0[j] = static_cast<float>(1.0 - frac);
+    t.l1[j] = frac;
+    t.l0[j] = 1.0f - frac;
   }
   return t;
 }
-
-#define CONVNET_UPSAMPLE_KERNEL __attribute__((optimize("fp-contract=off")))
 
 // r[w] = a[w] l0 + b[w] l1 (one input row pair along H).
 CONVNET_UPSAMPLE_KERNEL void blend_rows(const float* __restrict a, const float* __restrict b, float l0, float l1, float* __restrict r,

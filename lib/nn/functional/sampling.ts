@@ -1,17 +1,15 @@
 /**
- * Padding and resampling, as PyTorch's `F.pad` and `F.interpolate` (FCN-style segmentation
- * upsamples with these or with a transposed convolution). Composed from `indexSelect`,
+ * Padding and sub-pixel rearrangement, as PyTorch's `F.pad`, `F.pixel_shuffle` and friends
+ * (resizing, `F.interpolate`, is in interpolate.ts). Composed from `indexSelect`,
  * `concat`, `narrow` and arithmetic, so they run on every device and their gradients come from
  * the tape: the indices and weights are worked out here, in JavaScript, from the shapes alone.
  */
-import { noGrad, record } from '../../autograd';
 import { tidy } from '../../engine';
 import { full, tensor } from '../../creation';
 import { fail } from '../../errors';
-import { native } from '../../native';
-import { add, concat, indexSelect, mul, narrow, permute, reshape } from '../../ops';
+import { concat, indexSelect, narrow, permute, reshape } from '../../ops';
 import { Tensor, type DType } from '../../tensor';
-import { checkFloat32Value, checkHostBytes, checkInt, checkNumber, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
+import { checkFloat32Value, checkHostBytes, checkInt, checkNumber, checkTensor, describe, shapeStr } from '../../validate';
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
@@ -84,132 +82,6 @@ export function pad<D extends DType>(x: Tensor<D>, pad: readonly number[], mode:
     }
     return y;
   });
-}
-
-export interface InterpolateOptions {
-  /** The output's spatial size [H, W] (or one number for both); give this or `scaleFactor`. */
-  size?: number | readonly [number, number];
-  /** Multipliers of H and W (one number for both); the output size is floor(input * factor). */
-  scaleFactor?: number | readonly [number, number];
-  /** 'nearest' (default) or 'bilinear'. */
-  mode?: 'nearest' | 'bilinear';
-  /** Bilinear only: align the corner pixels' centres (PyTorch's default false). */
-  alignCorners?: boolean;
-}
-
-/** The options checked, as pairs: what `interpolate` and `nn.Upsample` accept. */
-export function checkInterpolateOptions(op: string, options: InterpolateOptions): {
-  mode: 'nearest' | 'bilinear'; alignCorners: boolean; size: [number, number] | null; factor: [number, number] | null;
-} {
-  const o = checkOptions<InterpolateOptions>(op, options, ['size', 'scaleFactor', 'mode', 'alignCorners']);
-  const mode = o.mode ?? 'nearest';
-  if (mode !== 'nearest' && mode !== 'bilinear') fail('E_ARG', `${op}: expected \`mode\` 'nearest' or 'bilinear', got ${describe(mode)}`);
-  if (o.alignCorners !== undefined && mode !== 'bilinear') fail('E_ARG', `${op}: \`alignCorners\` goes with mode 'bilinear' only`);
-  if (o.alignCorners !== undefined && typeof o.alignCorners !== 'boolean') fail('E_ARG', `${op}: expected \`alignCorners\` a boolean, got ${describe(o.alignCorners)}`);
-  if ((o.size === undefined) === (o.scaleFactor === undefined)) fail('E_ARG', `${op}: give exactly one of \`size\` and \`scaleFactor\``);
-  const pair = (v: number | readonly [number, number], name: string, ok: (n: number) => boolean): [number, number] => {
-    const p = typeof v === 'number' ? [v, v] : v;
-    if (!Array.isArray(p) || p.length !== 2 || !p.every((n) => typeof n === 'number' && ok(n))) {
-      fail('E_ARG', `${op}: expected \`${name}\` as a number or [H, W] of valid values, got ${describe(v)}`);
-    }
-    return [p[0], p[1]];
-  };
-  return {
-    mode, alignCorners: o.alignCorners ?? false,
-    size: o.size !== undefined ? pair(o.size, 'size', (n) => Number.isInteger(n) && n >= 1 && n <= 2 ** 24) : null,
-    factor: o.scaleFactor !== undefined ? pair(o.scaleFactor, 'scaleFactor', (n) => Number.isFinite(n) && n > 0) : null,
-  };
-}
-
-/**
- * Resizes [N, C, H, W] images, as torch.nn.functional.interpolate with mode 'nearest' or
- * 'bilinear' (`alignCorners` as PyTorch; with `scaleFactor` the sampling uses 1 / factor, as
- * PyTorch does when it does not recompute the scale). Differentiable in x.
- * @example F.interpolate(x, { scaleFactor: 2 }); F.interpolate(x, { size: [64, 64], mode: 'bilinear' })
- */
-export function interpolate(x: Tensor, options: InterpolateOptions): Tensor<'float32'> {
-  const op = 'interpolate';
-  const t = checkTensor(op, 'x', x);
-  if (t.dtype !== 'float32') fail('E_DTYPE', `${op}: expected x of dtype float32, got ${t.dtype}`);
-  if (t.rank !== 4) fail('E_SHAPE', `${op}: expected x of shape [N, C, H, W], got ${shapeStr(t.shape)}`);
-  const o = checkInterpolateOptions(op, options);
-  const mode = o.mode;
-  const inSize = [t.shape[2], t.shape[3]];
-  let outSize: number[], scales: (number | null)[];
-  if (o.size) {
-    outSize = o.size;
-    scales = [null, null];
-  } else {
-    const f = o.factor!;
-    outSize = inSize.map((n, i) => Math.floor(n * f[i]));
-    if (outSize.some((n) => n < 1 || n > 2 ** 24)) fail('E_ARG', `${op}: scaleFactor ${describe(f)} gives the size ${describe(outSize)} for ${shapeStr(t.shape)}`);
-    scales = f.map((v) => 1 / v);
-  }
-  if (inSize.some((n) => n === 0)) fail('E_SHAPE', `${op}: cannot resize the empty image of shape ${shapeStr(t.shape)}`);
-  if (t.device === 'cpu') return resizeOnCpu(t as Tensor<'float32'>, outSize, scales, mode === 'bilinear' && o.alignCorners, mode);
-  return tidy(() => {
-    let y: Tensor<'float32'> = t as Tensor<'float32'>;
-    for (const axis of [2, 3]) {
-      const n = inSize[axis - 2], m = outSize[axis - 2], given = scales[axis - 2];
-      if (mode === 'nearest') {
-        const scale = given ?? n / m;
-        y = indexSelect(y, axis, indices(m, (j) => Math.min(Math.floor(j * scale), n - 1), t));
-        continue;
-      }
-      // Bilinear along one axis: y = (1 - l) * x[i0] + l * x[i1], PyTorch's source positions.
-      const align = o.alignCorners;
-      const scale = align ? (m > 1 ? (n - 1) / (m - 1) : 0) : (given ?? n / m);
-      const i0: number[] = [], i1: number[] = [], l0: number[] = [], l1: number[] = [];
-      for (let j = 0; j < m; j++) {
-        const src = align ? j * scale : Math.max(scale * (j + 0.5) - 0.5, 0);
-        const lo = Math.min(Math.floor(src), n - 1);
-        const frac = Math.fround(src) - lo;
-        i0.push(lo);
-        i1.push(lo < n - 1 ? lo + 1 : lo);
-        l1.push(frac);
-        l0.push(1 - frac);
-      }
-      const weights = (w: number[]) => tensor(Float32Array.from(w), { device: t.device }).reshape(axis === 2 ? [1, 1, m, 1] : [1, 1, 1, m]);
-      y = add(mul(indexSelect(y, axis, indices(m, (j) => i0[j], t)), weights(l0)), mul(indexSelect(y, axis, indices(m, (j) => i1[j], t)), weights(l1)));
-    }
-    return y;
-  });
-}
-
-/**
- * Resizing on the CPU in one native pass each way (native/cpu/upsample_bilinear.cc and
- * upsample_nearest.cc): the composed form's source positions (and for bilinear its weights and
- * float32 operations: the same bits forward), where the composed form took about ten passes and
- * two scatters (bilinear) or two gathers (nearest: 0.26x PyTorch's speed on a 2x upsampling of
- * [8, 64, 56, 56]). `scales`: PyTorch's per axis (the given 1 / scaleFactor, or null for in /
- * out); (n - 1) / (m - 1) with alignCorners.
- */
-function resizeOnCpu(t: Tensor<'float32'>, outSize: number[], given: (number | null)[], alignCorners: boolean, mode: 'nearest' | 'bilinear'): Tensor<'float32'> {
-  const [N, C, H, W] = t.shape;
-  const inSize = [H, W];
-  const scales = inSize.map((n, a) => {
-    const m = outSize[a];
-    return alignCorners ? (m > 1 ? (n - 1) / (m - 1) : 0) : (given[a] ?? n / m);
-  });
-  const op = 'interpolate';
-  const planes = t.reshape([N * C, H, W]);
-  const y = noGrad(() => {
-    const forward = mode === 'nearest' ? native.upsampleNearest : native.upsampleBilinear;
-    const out = new Tensor<'float32'>(forward(planes.handle(op), outSize, scales, alignCorners), [N * C, outSize[0], outSize[1]], 'float32');
-    const shaped = out.reshape([N, C, outSize[0], outSize[1]]);
-    out.dispose();
-    return shaped;
-  });
-  planes.dispose();
-  return record(op, y, [t], (dy) => {
-    const dyPlanes = dy.reshape([N * C, outSize[0], outSize[1]]);
-    const backward = mode === 'nearest' ? native.upsampleNearestBackward : native.upsampleBilinearBackward;
-    const dx = new Tensor<'float32'>(backward(dyPlanes.handle(op), inSize, scales, alignCorners), [N * C, H, W], 'float32');
-    dyPlanes.dispose();
-    const shaped = dx.reshape([N, C, H, W]);
-    dx.dispose();
-    return [shaped];
-  }, []);
 }
 
 // ---- sub-pixel rearrangement ---------------------------------------------------------------
