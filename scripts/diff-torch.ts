@@ -1016,6 +1016,23 @@ const linalgOps: Op[] = [
     const i = 1 + g.rng.int(4), o = g.rng.int(4); g.float([...g.shape(0, 2), i]); g.float([o, i]); const b = g.rng.chance(0.6); if (b) g.float([o]);
     return { ours: (x) => cc.F.linear(x[0], x[1], b ? x[2] : null), torch: `F.linear(x0, x1, ${b ? 'x2' : 'None'})` };
   } },
+  { name: 'F.convTranspose1d', nanDiffers: 'see Op', make: (g) => {
+    const groups = g.rng.pick([1, 1, 2]); const cin = groups * (1 + g.rng.int(2)), cout = groups * (1 + g.rng.int(2)); const k = 1 + g.rng.int(4);
+    const stride = 1 + g.rng.int(3), dilation = 1 + g.rng.int(2), padding = g.rng.int(2); const op = g.rng.int(Math.max(stride, dilation));
+    g.float([1 + g.rng.int(2), cin, 1 + g.rng.int(6)]); g.float([cin, cout / groups, k]); const bias = g.rng.chance(0.5); if (bias) g.float([cout]);
+    return { ours: (x) => cc.F.convTranspose1d(x[0], x[1], bias ? x[2] : null, { stride, padding, outputPadding: op, groups, dilation }),
+      torch: `F.conv_transpose1d(x0, x1, ${bias ? 'x2' : 'None'}, stride=${stride}, padding=${padding}, output_padding=${op}, groups=${groups}, dilation=${dilation})` };
+  } },
+  // No empty batch: PyTorch 1.13's pdist backward of [0, M] crashes the process (here: an empty gradient).
+  { name: 'F.pdist', tieGrads: true, make: (g) => { g.float([1 + g.rng.int(5), g.rng.int(4)]); const p = g.rng.pick([2, 1, 0, 3, Infinity]); return { ours: ([x]) => cc.F.pdist(x, p), torch: `F.pdist(x0, ${py(p)})` }; } },
+  { name: 'F.tripletMarginWithDistanceLoss', tieGrads: true, make: (g) => {
+    const N = 1 + g.rng.int(3), D = 1 + g.rng.int(4); for (let i = 0; i < 3; i++) g.float([N, D]);
+    const m = g.rng.pick([1, 0.2]); const swap = g.rng.chance(0.4); const reduction = g.rng.pick(['mean', 'sum', 'none'] as const); const cos = g.rng.chance(0.5);
+    return { ours: ([a, p, n]) => cc.F.tripletMarginWithDistanceLoss(a, p, n, { margin: m, swap, reduction, distanceFunction: cos ? (x, y) => cc.sub(1, cc.F.cosineSimilarity(x, y)) : null }),
+      torch: `F.triplet_margin_with_distance_loss(x0, x1, x2, distance_function=${cos ? '(lambda x, y: 1 - F.cosine_similarity(x, y))' : 'None'}, margin=${m}, swap=${py(swap)}, reduction=${py(reduction)})`, atol: 1e-4 };
+  } },
+  { name: 'nn.UpsamplingBilinear2d', nanDiffers: 'see Op', make: (g) => { g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(5)]); const near = g.rng.chance(0.5); const f = g.rng.pick([2, 3]);
+    return { ours: ([x]) => (near ? new cc.nn.UpsamplingNearest2d({ scaleFactor: f }) : new cc.nn.UpsamplingBilinear2d({ scaleFactor: f })).call(x), torch: `torch.nn.${near ? 'UpsamplingNearest2d' : 'UpsamplingBilinear2d'}(scale_factor=${f})(x0)` }; } },
   { name: 'expand', make: (g) => { const s = g.shape(0, 3); g.float(s); const t = [...(g.rng.chance(0.4) ? [1 + g.rng.int(3)] : []), ...s.map((d) => (d === 1 && g.rng.chance(0.5) ? 1 + g.rng.int(3) : g.rng.chance(0.3) ? -1 : d))]; return { ours: ([x]) => cc.expand(x, t), torch: `x0.expand(${py(t)})` }; } },
   { name: 'permute', make: (g) => { const s = g.shape(0, 4); g.float(s); const p = Array.from(distinctInts(g, s.length, s.length)).map((a) => (g.rng.chance(0.3) ? a - s.length : a)); return { ours: ([x]) => cc.permute(x, p), torch: `x0.permute(${py(p)})` }; } },
   { name: 'transpose', make: (g) => { const s = g.shape(0, 4); g.float(s); const a = g.axis(s.length), b = g.axis(s.length); return { ours: ([x]) => cc.transpose(x, a, b), torch: `torch.transpose(x0, ${a}, ${b})` }; } },

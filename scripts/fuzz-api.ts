@@ -1178,6 +1178,7 @@ export function baselines(): Baseline[] {
     { name: 'F.conv2d', make: () => [img(), T([4, 3, 3, 3]), T([4]), { stride: 1, padding: 1, dilation: 1, groups: 1 }], call: fn(F.conv2d) },
     { name: 'F.conv2d groups', make: () => [img(), T([6, 1, 3, 3]), null, { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 3 }], call: fn(F.conv2d) },
     { name: 'F.conv1d', make: () => [T([2, 3, 10]), T([4, 3, 3]), null, { stride: 2, padding: 1, dilation: 1, groups: 1 }], call: fn(F.conv1d) },
+    { name: 'F.convTranspose1d', make: () => [T([2, 3, 6]), T([3, 2, 4]), T([2]), { stride: 2, padding: 1, outputPadding: 1, dilation: 1, groups: 1 }], call: fn(F.convTranspose1d) },
     { name: 'F.convTranspose2d', make: () => [img(), T([3, 2, 3, 3]), T([2]), { stride: 2, padding: 1, outputPadding: 1, dilation: 1, groups: 1 }], call: fn(F.convTranspose2d) },
     { name: 'F.linear', make: () => [T([2, 3]), T([4, 3]), T([4])], call: fn(F.linear) },
     { name: 'F.maxPool2d', make: () => [img(), 2, { stride: 2, padding: 1, dilation: 1, ceilMode: true }], call: fn(F.maxPool2d) },
@@ -1215,6 +1216,7 @@ export function baselines(): Baseline[] {
     { name: 'F.instanceNorm', make: () => [img(), { eps: 1e-5 }], call: fn(F.instanceNorm) },
     { name: 'F.normalize', make: () => [T([2, 3]), { p: 2, dim: 1, eps: 1e-12 }], call: fn(F.normalize) },
     { name: 'F.cosineSimilarity', make: () => [T([2, 3]), T([2, 3]), { dim: 1, eps: 1e-8 }], call: fn(F.cosineSimilarity) },
+    { name: 'F.pdist', make: () => [T([4, 3]), 2], call: fn(F.pdist) },
     { name: 'F.pairwiseDistance', make: () => [T([2, 3]), T([2, 3]), { p: 2, eps: 1e-6, keepdim: false }], call: fn(F.pairwiseDistance) },
     // losses
     { name: 'F.crossEntropy', make: () => [T([3, 4]), I([0, 3, 1]), { reduction: 'mean', ignoreIndex: 1, labelSmoothing: 0.1, weight: cc.ones([4]) }], call: fn(F.crossEntropy) },
@@ -1222,6 +1224,7 @@ export function baselines(): Baseline[] {
     { name: 'F.hingeLoss', make: () => [T([3, 4]), I([0, 3, 1]), { reduction: 'mean' }], call: fn(F.hingeLoss) },
     { name: 'F.multiMarginLoss', make: () => [T([3, 4]), I([0, 3, 1]), { p: 2, margin: 1, reduction: 'mean' }], call: fn(F.multiMarginLoss) },
     { name: 'F.contrastiveLoss', make: () => [T([3, 4]), T([3, 4]), I([0, 1, 1]), { margin: 1, reduction: 'mean' }], call: fn(F.contrastiveLoss) },
+    { name: 'F.tripletMarginWithDistanceLoss', make: () => [T([3, 4]), T([3, 4]), T([3, 4]), { margin: 1, swap: true, reduction: 'sum' }], call: fn(F.tripletMarginWithDistanceLoss) },
     { name: 'F.tripletMarginLoss', make: () => [T([3, 4]), T([3, 4]), T([3, 4]), { margin: 1, p: 2, eps: 1e-6, swap: false, reduction: 'mean' }], call: fn(F.tripletMarginLoss) },
     { name: 'F.klDiv', make: () => [F.logSoftmax(T([3, 4]), 1), F.softmax(T([3, 4]), 1), { reduction: 'batchmean', logTarget: false }], call: fn(F.klDiv) },
     { name: 'F.mseLoss', make: () => [T([3, 4]), T([3, 4]), { reduction: 'mean' }], call: fn(F.mseLoss) },
@@ -1232,6 +1235,8 @@ export function baselines(): Baseline[] {
     // layers
     { name: 'nn.Conv2d', make: () => [3, 4, 3, { stride: 1, padding: 1, dilation: 1, groups: 1, bias: true, paddingMode: 'zeros' }], call: ctor(nn.Conv2d, img) },
     { name: 'nn.Conv1d', make: () => [3, 4, 3, { stride: 1, padding: 1 }], call: ctor(nn.Conv1d, () => T([2, 3, 10])) },
+    { name: 'nn.ConvTranspose1d', make: () => [3, 2, 4, { stride: 2, padding: 1, outputPadding: 1 }], call: ctor(nn.ConvTranspose1d, () => T([2, 3, 7])) },
+    { name: 'nn.UpsamplingBilinear2d', make: () => [{ scaleFactor: 2 }], call: ctor(nn.UpsamplingBilinear2d, img) },
     { name: 'nn.ConvTranspose2d', make: () => [3, 2, 4, { stride: 2, padding: 1, outputPadding: 0 }], call: ctor(nn.ConvTranspose2d, img) },
     { name: 'nn.Linear', make: () => [3, 4, { bias: true }], call: ctor(nn.Linear, () => T([2, 3])) },
     { name: 'nn.DropConnectLinear', make: () => [3, 4, { p: 0.4, bias: true }], call: ctor(nn.DropConnectLinear, () => T([2, 3])) },

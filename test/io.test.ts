@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { io, memory, models, nn, noGrad, tensor, tidy, type Tensor } from '../lib';
+import { F, io, memory, models, nn, noGrad, tensor, tidy, type Tensor } from '../lib';
 import { testHooks } from '../lib/io/file';
 import { expectBitIdentical, expectClose, expectError, loadFixture, randomTensor, scratchDir } from './helpers';
 
@@ -251,6 +251,7 @@ function everyLayer(): Record<string, nn.Module> {
     Conv1d: new nn.Conv1d(4, 6, 3, { stride: 2, padding: 'valid', dilation: 1, groups: 2, bias: false }),
     Conv2d: new nn.Conv2d(4, 6, [3, 2], { stride: [2, 1], padding: 'same', dilation: [1, 1], groups: 2 }),
     ConvTranspose2d: new nn.ConvTranspose2d(4, 2, 4, { stride: 2, padding: 1, outputPadding: 1, dilation: 1, bias: false }),
+    ConvTranspose1d: new nn.ConvTranspose1d(4, 6, 3, { stride: 2, padding: 1, outputPadding: 1, groups: 2, dilation: 1 }),
     Linear: new nn.Linear(5, 3, { bias: false }),
     Flatten: new nn.Flatten({ startDim: 2, endDim: 3 }),
     MaxPool2d: new nn.MaxPool2d([3, 2], { stride: 2, padding: 1, ceilMode: true }),
@@ -283,6 +284,7 @@ function everyLayer(): Record<string, nn.Module> {
     MultiMarginLoss: new nn.MultiMarginLoss({ p: 2, margin: 0.5, weight: w }),
     ContrastiveLoss: new nn.ContrastiveLoss({ margin: 2 }),
     TripletMarginLoss: new nn.TripletMarginLoss({ margin: 0.2, p: 1 }),
+    TripletMarginWithDistanceLoss: new nn.TripletMarginWithDistanceLoss({ margin: 0.4, swap: true }),
     KLDivLoss: new nn.KLDivLoss({ reduction: 'batchmean' }),
     ModuleList: new nn.ModuleList([new nn.Linear(3, 2), new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm1d(2))]),
     AdaptiveMaxPool2d: new nn.AdaptiveMaxPool2d([null, 3]),
@@ -293,6 +295,8 @@ function everyLayer(): Record<string, nn.Module> {
     SiLU: new nn.SiLU(),
     GELU: new nn.GELU({ approximate: 'tanh' }),
     Upsample: new nn.Upsample({ size: [6, 4], mode: 'bilinear', alignCorners: true }),
+    UpsamplingBilinear2d: new nn.UpsamplingBilinear2d({ scaleFactor: 2 }),
+    UpsamplingNearest2d: new nn.UpsamplingNearest2d({ size: [5, 3] }),
     MaxUnpool2d: new nn.MaxUnpool2d([3, 2], { stride: 2, padding: [1, 0] }),
     SpectralPool2d: new nn.SpectralPool2d([3, 2]),
     TiledConv2d: new nn.TiledConv2d(3, 4, [3, 2], { tile: [2, 3], stride: 2, padding: [1, 0], dilation: [1, 2], groups: 1, bias: false }),
@@ -441,6 +445,10 @@ describe('models.save / models.load', () => {
     const dir = tmpdir();
     const net = new Net(3);
     expectError(() => models.save(net, path.join(dir, 'a')), 'E_ARG', /Net, which is not registered/);
+    expect(fs.existsSync(path.join(dir, 'a'))).to.equal(false);
+    // A function in a config (a custom distance) cannot go in model.json: refused, nothing written.
+    const withDistance = new nn.TripletMarginWithDistanceLoss({ distanceFunction: (x, y) => F.pairwiseDistance(x, y, { p: 1 }) });
+    expectError(() => models.save(withDistance, path.join(dir, 'a')), 'E_ARG', /distanceFunction is function, which model.json cannot hold/);
     expect(fs.existsSync(path.join(dir, 'a'))).to.equal(false);
     models.register('TestNet', Net);
     expectError(() => models.save(net, path.join(dir, 'a')), 'E_ARG', /has no config\(\)/);

@@ -1,13 +1,13 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import {
-  conv1dBackward, conv2dBackward, convTranspose2dBackward, linearBackward,
-  type Conv2dOptions, type ConvBackwardResult, type ConvTranspose2dOptions,
+  conv1dBackward, conv2dBackward, convTranspose1dBackward, convTranspose2dBackward, linearBackward,
+  type Conv2dOptions, type ConvBackwardResult, type ConvTranspose1dOptions, type ConvTranspose2dOptions,
 } from '../lib/nn/functional/conv';
 import { native } from '../lib/native';
 import { expectBitIdentical, expectClose, expectError, gradCheck, loadFixture, randomTensor, sizeOf } from './helpers';
 
-const { F } = cc;
+const { F, nn } = cc;
 
 // ---- float64 references: plain nested loops over PyTorch's definitions -----------------------
 
@@ -735,6 +735,62 @@ describe('F.convTranspose2d', () => {
         },
       });
     });
+  });
+});
+
+describe('F.convTranspose1d', () => {
+  const CASES: [number[], number[], ConvTranspose1dOptions, boolean][] = [
+    [[2, 3, 5], [3, 2, 3], { stride: 2, padding: 1, outputPadding: 1 }, true],
+    [[1, 4, 7], [4, 1, 2], { dilation: 2, groups: 2 }, false],
+    [[3, 2, 1], [2, 3, 4], { stride: 3 }, true],
+    [[0, 2, 4], [2, 2, 3], { padding: 1 }, true],
+  ];
+  it('matches a float64 reference (the scatter definition over a height of 1), forward and backward', () => {
+    CASES.forEach(([xs, ws, o, bias], k) => {
+      const { t: x, v: xv } = randomTensor(xs, 300 + k), { t: w, v: wv } = randomTensor(ws, 310 + k);
+      const K = ws[1] * (o.groups ?? 1);
+      const { t: b, v: bv } = randomTensor([K], 320 + k);
+      const one = (v: number | readonly number[] | undefined, d: number) => (v === undefined ? d : typeof v === 'number' ? v : v[0]);
+      const o2 = { s: [1, one(o.stride, 1)], p: [0, one(o.padding, 0)], op: [0, one(o.outputPadding, 0)], d: [1, one(o.dilation, 1)], groups: o.groups ?? 1 };
+      const ref = convTransposeReference([xs[0], xs[1], 1, xs[2]], xv, [ws[0], ws[1], 1, ws[2]], wv, bias ? bv : null, o2, (ys) => randomTensor(ys, 330 + k).v);
+      const ys = [ref.ys[0], ref.ys[1], ref.ys[3]];
+      const y = F.convTranspose1d(x, w, bias ? b : null, o);
+      expect(y.shape, `case ${k}`).to.deep.equal(ys);
+      expectClose(y.dataSync(), ref.y, TOL.rtol, TOL.atol, `convTranspose1d ${k}: y`);
+      const g = convTranspose1dBackward(cc.tensor(Float32Array.from(ref.dy), { shape: ys }), x, w, o);
+      expectClose(read(g.dx), ref.dx, TOL.rtol, TOL.atol, `convTranspose1d ${k}: dx`);
+      expectClose(read(g.dw), ref.dw, TOL.rtol, TOL.atol, `convTranspose1d ${k}: dw`);
+      expectClose(read(g.db), ref.db, TOL.rtol, TOL.atol, `convTranspose1d ${k}: db`);
+    });
+  });
+
+  it('has gradients that agree with finite differences, through the tape', () => {
+    const [xs, ws, o] = CASES[0];
+    gradCheck({
+      what: 'convTranspose1d',
+      inputs: [{ shape: xs, values: randomTensor(xs, 8).v }, { shape: ws, values: randomTensor(ws, 18).v }, { shape: [2], values: randomTensor([2], 28).v }],
+      forward: ([x, w, b]) => F.convTranspose1d(x, w, b, o),
+      backward: (dy, [x, w, b]) => {
+        const [vx, vw, vb] = [x, w, b].map((t) => t.detach().requiresGrad_());
+        F.convTranspose1d(vx, vw, vb, o).backward(dy);
+        return [vx.grad, vw.grad, vb.grad];
+      },
+    });
+  });
+
+  it('nn.ConvTranspose1d: PyTorch\'s weight layout and arguments; typed errors', () => {
+    const up = new nn.ConvTranspose1d(4, 6, 4, { stride: 2, padding: 1, groups: 2 });
+    expect(up.weight.shape).to.deep.equal([4, 3, 4]);
+    expect(up.call(cc.zeros([2, 4, 5])).shape).to.deep.equal([2, 6, 10]);
+    expect(String(up)).to.match(/^ConvTranspose1d\(4, 6, kernel_size=\[4\], stride=\[2\], padding=\[1\], groups=2\)/);
+    expect(new nn.ConvTranspose1d(2, 2, 3, 2, 1, 1).outputPadding).to.equal(1);   // positional, as PyTorch
+    expectError(() => new nn.ConvTranspose1d(3, 4, 2, { groups: 2 }), 'E_ARG', /groups/);
+    const x = cc.zeros([1, 2, 4]), w = cc.zeros([2, 3, 3]);
+    expectError(() => F.convTranspose1d(cc.zeros([2, 4]), w), 'E_SHAPE', /\[N, C, L\]/);
+    expectError(() => F.convTranspose1d(x, cc.zeros([3, 3, 3])), 'E_SHAPE', /channels/);
+    expectError(() => F.convTranspose1d(x, w, null, { stride: 2, outputPadding: 2 }), 'E_ARG', /outputPadding \[2\] must be smaller/);
+    expectError(() => F.convTranspose1d(x, w, null, { stride: [1, 1] as never }), 'E_ARG', /an array of one/);
+    expectError(() => F.convTranspose1d(x, w, cc.zeros([2])), 'E_SHAPE', /\[3\]/);
   });
 });
 

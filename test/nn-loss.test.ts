@@ -3,7 +3,7 @@ import * as cc from '../lib';
 import * as L from '../lib/nn/functional/loss';
 import { expectBitIdentical, expectClose, expectError, expectRejects, gradCheck, loadFixture, randomTensor, rng, sizeOf } from './helpers';
 
-const { F } = cc;
+const { F, nn } = cc;
 type Red = 'mean' | 'sum' | 'none';
 type F32 = cc.Tensor<'float32'>;
 const REDUCTIONS: Red[] = ['mean', 'sum', 'none'];
@@ -418,6 +418,48 @@ describe('F: losses', () => {
       // survey: max(0, 2 - 4 + 3) = 1; PyTorch: max(0, sqrt 2 - 2 + 3) (+ eps effects).
       expectClose(F.tripletMarginLoss(a, p, n, { squared: true, margin: 3 }).dataSync(), [1], 1e-6, 0);
       expectClose(F.tripletMarginLoss(a, p, n, { margin: 3, eps: 0 }).dataSync(), [Math.SQRT2 + 1], 1e-6, 0);
+    });
+  });
+
+  describe('tripletMarginWithDistanceLoss', () => {
+    it('is tripletMarginLoss with the default distance; any distance function, against float64', () => {
+      const [a, p, n] = [randomTensor([5, 3], 41), randomTensor([5, 3], 42), randomTensor([5, 3], 43)];
+      for (const reduction of REDUCTIONS) {
+        for (const swap of [false, true]) {
+          expectClose(F.tripletMarginWithDistanceLoss(a.t, p.t, n.t, { swap, reduction, margin: 0.7 }).dataSync(),
+            F.tripletMarginLoss(a.t, p.t, n.t, { swap, reduction, margin: 0.7 }).dataSync(), 1e-6, 1e-6, `default ${reduction} ${swap}`);
+        }
+      }
+      // A cosine distance 1 - cos(x, y), written out in float64.
+      const cosd = (x: Float64Array, y: Float64Array, i: number) => {
+        let xy = 0, xx = 0, yy = 0;
+        for (let k = 0; k < 3; k++) { xy += x[i * 3 + k] * y[i * 3 + k]; xx += x[i * 3 + k] ** 2; yy += y[i * 3 + k] ** 2; }
+        return 1 - xy / Math.max(Math.sqrt(xx * yy), 1e-8);
+      };
+      const want = Array.from({ length: 5 }, (_, i) => Math.max(cosd(a.v, p.v, i) - Math.min(cosd(a.v, n.v, i), cosd(p.v, n.v, i)) + 0.3, 0));
+      const distanceFunction = (x: cc.Tensor, y: cc.Tensor) => cc.sub(1, F.cosineSimilarity(x, y));
+      expectClose(F.tripletMarginWithDistanceLoss(a.t, p.t, n.t, { distanceFunction, margin: 0.3, swap: true, reduction: 'none' }).dataSync(), want, 1e-5, 1e-6, 'cosine');
+      gradCheck({
+        what: 'triplet with a cosine distance', inputs: [a, p, n].map((t) => ({ shape: [5, 3], values: t.v })),
+        forward: ([x, y, z]) => F.tripletMarginWithDistanceLoss(x, y, z, { distanceFunction, margin: 2, reduction: 'none' }),
+        backward: (dy, [x, y, z]) => {
+          const vs = [x, y, z].map((t) => t.detach().requiresGrad_());
+          F.tripletMarginWithDistanceLoss(vs[0], vs[1], vs[2], { distanceFunction, margin: 2, reduction: 'none' }).backward(dy);
+          return vs.map((t) => t.grad);
+        },
+      });
+    });
+
+    it('nn.TripletMarginWithDistanceLoss, and typed errors for bad options and a bad distance', () => {
+      const [a, p, n] = [cc.randn([4, 2]), cc.randn([4, 2]), cc.randn([4, 2])];
+      const m = new nn.TripletMarginWithDistanceLoss({ margin: 0.5, distanceFunction: function l1(x, y) { return F.pairwiseDistance(x, y, { p: 1 }); } });
+      expect(m.call(a, p, n).item()).to.be.closeTo(F.tripletMarginWithDistanceLoss(a, p, n, { margin: 0.5, distanceFunction: (x, y) => F.pairwiseDistance(x, y, { p: 1 }) }).item(), 1e-6);
+      expect(String(m)).to.match(/TripletMarginWithDistanceLoss\(margin=0.5, distanceFunction=l1\)/);
+      expectError(() => F.tripletMarginWithDistanceLoss(a, p, n, { margin: 0 }), 'E_ARG', /margin/);
+      expectError(() => F.tripletMarginWithDistanceLoss(a, p, n, { distanceFunction: 3 as never }), 'E_ARG', /distanceFunction/);
+      expectError(() => F.tripletMarginWithDistanceLoss(a, p, n, { distanceFunction: () => 1 as never }), 'E_ARG', /float32 tensor/);
+      expectError(() => F.tripletMarginWithDistanceLoss(a, p, cc.randn([4, 2, 1])), 'E_SHAPE', /same rank/);
+      expectError(() => new nn.TripletMarginWithDistanceLoss({ p: 2 } as never), 'E_ARG', /unknown option/);
     });
   });
 

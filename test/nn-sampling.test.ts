@@ -262,6 +262,12 @@ describe('F.pad and F.interpolate', () => {
     expect(String(new nn.Upsample({ size: [4, 4], mode: 'bicubic', antialias: true }))).to.match(/Upsample\(size=\[4,4\], mode='bicubic', antialias=true\)/);
     expect(new nn.Upsample({ scaleFactor: 2, mode: 'trilinear' }).call(cc.zeros([1, 1, 2, 2, 2])).shape).to.deep.equal([1, 1, 4, 4, 4]);
     expectError(() => new nn.Upsample({ size: 2, mode: 'area', antialias: true }), 'E_ARG', /antialias/);
+    // PyTorch's older names: bilinear with the corners aligned, and nearest.
+    const z = cc.randn([1, 2, 3, 4]);
+    expect(Array.from(new nn.UpsamplingBilinear2d({ scaleFactor: 2 }).call(z).dataSync())).to.deep.equal(Array.from(F.interpolate(z, { scaleFactor: 2, mode: 'bilinear', alignCorners: true }).dataSync()));
+    expect(Array.from(new nn.UpsamplingNearest2d({ size: [5, 7] }).call(z).dataSync())).to.deep.equal(Array.from(F.interpolate(z, { size: [5, 7] }).dataSync()));
+    expect(String(new nn.UpsamplingBilinear2d({ scaleFactor: 2 }))).to.match(/^UpsamplingBilinear2d\(scaleFactor=2, mode='bilinear', alignCorners=true\)/);
+    expectError(() => new nn.UpsamplingBilinear2d({ scaleFactor: 2, mode: 'nearest' } as never), 'E_ARG', /unknown option/);
     const p = new nn.Pad2d([1, 2, 0, 1], { mode: 'replicate' });
     expect(p.call(x).shape).to.deep.equal([2, 3, 5, 8]);
     expectError(() => new nn.Upsample({ mode: 'nearest' }), 'E_ARG', /exactly one of/);

@@ -342,12 +342,43 @@ describe('F.normalize, F.cosineSimilarity, F.pairwiseDistance, cdist', () => {
     expectError(() => cc.cdist(far, near, { computeMode: 'mm' as cc.CdistComputeMode }), 'E_ARG', /computeMode/);
   });
 
+  it('pdist: every pair i < j in row order, against float64 for each p; gradients; empty cases; typed errors', () => {
+    const N = 6, M = 4;
+    const r = rng(31);
+    const v = Float64Array.from({ length: N * M }, () => r() * 4 - 2);
+    const x = cc.tensor(Float32Array.from(v), { shape: [N, M] });
+    for (const p of [2, 1, 3, 0.5, Infinity, 0]) {
+      const want: number[] = [];
+      for (let i = 0; i < N; i++) {
+        for (let j = i + 1; j < N; j++) {
+          const d = Array.from({ length: M }, (_, k) => Math.abs(Math.fround(v[i * M + k]) - Math.fround(v[j * M + k])));
+          want.push(p === Infinity ? Math.max(...d) : p === 0 ? d.filter((u) => u !== 0).length : d.reduce((a, u) => a + u ** p, 0) ** (1 / p));
+        }
+      }
+      expectClose(cc.F.pdist(x, p).dataSync(), want, 1e-5, 1e-6, `pdist p ${p}`);
+    }
+    for (const p of [2, 1, 3]) tapeCheck(`pdist p ${p}`, [{ shape: [4, 3] }], ([t]) => cc.F.pdist(t, p));
+    // Equal rows: distance 0, gradient 0 (not NaN), as PyTorch.
+    const same = cc.tensor([[1, 2], [1, 2]], { requiresGrad: true });
+    cc.F.pdist(same).sum().backward();
+    expect(Array.from(same.grad!.dataSync())).to.deep.equal([0, 0, 0, 0]);
+    expect(cc.F.pdist(cc.zeros([1, 3])).shape).to.deep.equal([0]);
+    expect(cc.F.pdist(cc.zeros([0, 3])).shape).to.deep.equal([0]);
+    expect(Array.from(cc.F.pdist(cc.zeros([3, 0]), Infinity).dataSync())).to.deep.equal([0, 0, 0]);
+    expectError(() => cc.F.pdist(cc.zeros([2, 3, 4])), 'E_SHAPE', /\[N, M\]/);
+    expectError(() => cc.F.pdist(x, -1), 'E_ARG', /p/);
+  });
+
   it('cdist with p = 0 counts the coordinates that differ, as PyTorch (its gradient is 0)', () => {
     const a = cc.tensor([[1, 2, 3], [0, 0, 0]], { requiresGrad: true }), b = cc.tensor([[1, 5, 3], [1, 2, 3], [0, 0, 0]]);
     const d = cc.cdist(a, b, { p: 0 });
     expect(Array.from(d.dataSync())).to.deep.equal([1, 0, 3, 3, 3, 0]);
     d.sum().backward();
     expect(Array.from(a.grad!.dataSync())).to.deep.equal([0, 0, 0, 0, 0, 0]);
+    // A NaN difference (inf - inf too) makes the count NaN, as PyTorch's min(ceil(|d|), 1) does.
+    const x = cc.tensor([[NaN, 1], [0, 1], [Infinity, 1]]);
+    expect(Array.from(cc.cdist(x, x, { p: 0 }).dataSync())).to.deep.equal([NaN, NaN, NaN, NaN, 0, 1, NaN, 1, NaN]);
+    expect(Array.from(cc.F.pdist(x, 0).dataSync())).to.deep.equal([NaN, NaN, 1]);
   });
 
   it('refuse bad arguments with typed errors', () => {

@@ -10,15 +10,15 @@ export type { LoadStateDictOptions, LoadStateDictResult, ForwardHook, ForwardPre
 export { Sequential } from './sequential';
 export { ModuleList } from './module-list';
 export {
-  Conv1d, Conv2d, ConvTranspose2d, TiledConv2d, Linear, LargeMarginLinear, DropConnectLinear, Flatten, Unflatten, MaxPool2d, MaxUnpool2d, AvgPool2d, LPPool2d, MixedPool2d, StochasticPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
-  SpatialPyramidPool2d, SpectralPool2d, RoIPool, RoIAlign, Identity, ReLU, LeakyReLU, RReLU, PReLU, ELU, GELU, SiLU, Upsample, PixelShuffle, PixelUnshuffle, Unfold, Fold, Pad2d, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Probout, Sigmoid, Tanh,
+  Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, TiledConv2d, Linear, LargeMarginLinear, DropConnectLinear, Flatten, Unflatten, MaxPool2d, MaxUnpool2d, AvgPool2d, LPPool2d, MixedPool2d, StochasticPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
+  SpatialPyramidPool2d, SpectralPool2d, RoIPool, RoIAlign, Identity, ReLU, LeakyReLU, RReLU, PReLU, ELU, GELU, SiLU, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, PixelShuffle, PixelUnshuffle, Unfold, Fold, Pad2d, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Probout, Sigmoid, Tanh,
   Softmax, LogSoftmax, Dropout, Dropout2d, LocalResponseNorm, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d,
   SELU, CELU, Softsign, LogSigmoid, Tanhshrink, Softshrink, Hardshrink, Threshold, GLU, Softmin, Softmax2d, MaxPool1d, AvgPool1d, ChannelShuffle,
 } from './layers';
 export type {
-  Conv1dModuleOptions, Conv2dModuleOptions, ConvTranspose2dModuleOptions, TiledConv2dModuleOptions, MaxPool2dModuleOptions, MaxUnpool2dModuleOptions, AvgPool2dModuleOptions,
+  Conv1dModuleOptions, Conv2dModuleOptions, ConvTranspose1dModuleOptions, ConvTranspose2dModuleOptions, TiledConv2dModuleOptions, MaxPool2dModuleOptions, MaxUnpool2dModuleOptions, AvgPool2dModuleOptions,
   LPPool2dModuleOptions, MixedPool2dModuleOptions, StochasticPool2dModuleOptions, BatchNorm2dOptions, LayerNormModuleOptions, GroupNormModuleOptions,
-  InstanceNormModuleOptions, UnfoldModuleOptions, WithOptions, MaxPool1dModuleOptions, AvgPool1dModuleOptions,
+  InstanceNormModuleOptions, UnfoldModuleOptions, WithOptions, MaxPool1dModuleOptions, AvgPool1dModuleOptions, UpsamplingOptions,
 } from './layers';
 export {
   CosineSimilarity, PairwiseDistance, Bilinear, AdaptiveAvgPool1d, AdaptiveMaxPool1d, LPPool1d, Dropout1d, AlphaDropout, FeatureAlphaDropout,
@@ -31,7 +31,7 @@ export type { Padding1, Padding2 } from './padding';
 export { Embedding } from './sparse';
 export type { EmbeddingModuleOptions } from './sparse';
 export {
-  CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, KLDivLoss,
+  CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, KLDivLoss,
   MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss,
   CosineEmbeddingLoss, MarginRankingLoss, SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss, PoissonNLLLoss, GaussianNLLLoss,
   MultiLabelMarginLoss,

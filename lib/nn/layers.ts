@@ -324,6 +324,77 @@ export class Conv1d extends Module {
   }
 }
 
+export interface ConvTranspose1dModuleOptions {
+  stride?: number;
+  padding?: number;
+  outputPadding?: number;
+  groups?: number;
+  bias?: boolean;
+  dilation?: number;
+}
+
+/**
+ * Transposed 1-D convolution (`F.convTranspose1d`: upsamples sequences): weight [inChannels,
+ * outChannels / groups, kernelSize]. Positional arguments in PyTorch's order: stride, padding,
+ * outputPadding, groups, bias, dilation.
+ * @example const up = new nn.ConvTranspose1d(16, 8, 4, { stride: 2, padding: 1 });   // L -> 2L
+ */
+export class ConvTranspose1d extends Module {
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  readonly stride: number;
+  readonly padding: number;
+  readonly outputPadding: number;
+  readonly dilation: number;
+  readonly groups: number;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: number,
+    ...args: WithOptions<[stride: number, padding: number, outputPadding: number, groups: number, bias: boolean, dilation: number], ConvTranspose1dModuleOptions>);
+  constructor(readonly inChannels: number, readonly outChannels: number, readonly kernelSize: number, ...args: unknown[]) {
+    super();
+    const op = 'ConvTranspose1d';
+    const keys = ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation'] as const;
+    const o = merge<ConvTranspose1dModuleOptions>(op, args, keys, keys);
+    checkInt(op, 'inChannels', inChannels, 1);
+    checkInt(op, 'outChannels', outChannels, 1);
+    checkInt(op, 'kernelSize', kernelSize, 1);
+    this.stride = checkInt(op, 'stride', o.stride ?? 1, 1);
+    this.padding = checkInt(op, 'padding', o.padding ?? 0, 0);
+    this.outputPadding = checkInt(op, 'outputPadding', o.outputPadding ?? 0, 0);
+    this.dilation = checkInt(op, 'dilation', o.dilation ?? 1, 1);
+    this.groups = checkInt(op, 'groups', o.groups ?? 1, 1);
+    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
+      fail('E_ARG', `${op}: groups = ${this.groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+    }
+    const withBias = checkBool(op, 'bias', o.bias ?? true);
+    this.weight = this.registerParameter('weight', param([inChannels, outChannels / this.groups, kernelSize]));
+    this.bias = this.registerParameter('bias', withBias ? param([outChannels]) : null);
+    resetAffine(this.weight, this.bias);
+  }
+
+  override config(): unknown[] {
+    return [this.inChannels, this.outChannels, this.kernelSize, {
+      stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, bias: this.bias !== null, dilation: this.dilation,
+    }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.convTranspose1d(x, this.weight, this.bias, {
+      stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation,
+    });
+  }
+
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=[${this.kernelSize}], stride=[${this.stride}]`;
+    if (this.padding !== 0) s += `, padding=[${this.padding}]`;
+    if (this.outputPadding !== 0) s += `, output_padding=[${this.outputPadding}]`;
+    if (this.dilation !== 1) s += `, dilation=[${this.dilation}]`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (this.bias === null) s += ', bias=false';
+    return s;
+  }
+}
+
 export interface ConvTranspose2dModuleOptions {
   stride?: Pair;
   padding?: Pair;
@@ -953,6 +1024,39 @@ export class Upsample extends Module {
     const o = this.options;
     return [o.size !== undefined ? `size=${JSON.stringify(o.size)}` : `scaleFactor=${JSON.stringify(o.scaleFactor)}`,
       `mode='${o.mode ?? 'nearest'}'`, ...(['alignCorners', 'recomputeScaleFactor', 'antialias'] as const).filter((k) => o[k] !== undefined).map((k) => `${k}=${o[k]}`)].join(', ');
+  }
+}
+
+/** `size` or `scaleFactor`: what UpsamplingBilinear2d and UpsamplingNearest2d take. */
+export type UpsamplingOptions = Pick<F.InterpolateOptions, 'size' | 'scaleFactor'>;
+
+/**
+ * Bilinear upsampling with the corners aligned, as torch.nn.UpsamplingBilinear2d (PyTorch's older
+ * name for `Upsample({ mode: 'bilinear', alignCorners: true })`, which FCN code still uses).
+ * @example new nn.UpsamplingBilinear2d({ scaleFactor: 2 })
+ */
+export class UpsamplingBilinear2d extends Upsample {
+  constructor(options: UpsamplingOptions) {
+    checkOptions('UpsamplingBilinear2d', options, ['size', 'scaleFactor']);
+    super({ ...options, mode: 'bilinear', alignCorners: true });
+  }
+
+  override config(): unknown[] {
+    const { size, scaleFactor } = this.options;
+    return [size !== undefined ? { size } : { scaleFactor }];
+  }
+}
+
+/** Nearest upsampling, as torch.nn.UpsamplingNearest2d (`Upsample({ mode: 'nearest' })`). @example new nn.UpsamplingNearest2d({ size: [32, 32] }) */
+export class UpsamplingNearest2d extends Upsample {
+  constructor(options: UpsamplingOptions) {
+    checkOptions('UpsamplingNearest2d', options, ['size', 'scaleFactor']);
+    super({ ...options, mode: 'nearest' });
+  }
+
+  override config(): unknown[] {
+    const { size, scaleFactor } = this.options;
+    return [size !== undefined ? { size } : { scaleFactor }];
   }
 }
 

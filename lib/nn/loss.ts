@@ -8,7 +8,7 @@ import * as F from './functional/index';
 import type {
   BinaryCrossEntropyOptions, BinaryCrossEntropyWithLogitsOptions, ContrastiveLossOptions, CrossEntropyOptions, HingeLossOptions,
   HuberLossOptions, KlDivOptions, L1LossOptions, MseLossOptions, MultiMarginLossOptions, NllLossOptions, SmoothL1LossOptions,
-  TripletMarginLossOptions, CosineEmbeddingLossOptions, MarginRankingLossOptions, SoftMarginLossOptions, MultilabelSoftMarginLossOptions,
+  TripletMarginLossOptions, TripletMarginWithDistanceLossOptions, CosineEmbeddingLossOptions, MarginRankingLossOptions, SoftMarginLossOptions, MultilabelSoftMarginLossOptions,
   HingeEmbeddingLossOptions, PoissonNllLossOptions, GaussianNllLossOptions, MultilabelMarginLossOptions,
 } from './functional/index';
 import { OPTION_KEYS } from './functional/loss';
@@ -157,6 +157,31 @@ export class TripletMarginLoss extends Module {
 
   override extraRepr(): string {
     return showOptions(this.options);
+  }
+}
+
+/**
+ * Triplet margin loss with any distance (`F.tripletMarginWithDistanceLoss`); call(anchor,
+ * positive, negative). A custom distanceFunction cannot be saved by models.save (E_ARG).
+ * @example new nn.TripletMarginWithDistanceLoss({ distanceFunction: (x, y) => cc.sub(1, F.cosineSimilarity(x, y)), margin: 0.3 })
+ */
+export class TripletMarginWithDistanceLoss extends Module {
+  constructor(readonly options: TripletMarginWithDistanceLossOptions = {}) {
+    super();
+    checkOptions('TripletMarginWithDistanceLoss', options, OPTION_KEYS.tripletMarginWithDistanceLoss);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(anchor: Tensor, positive: Tensor, negative: Tensor): F32 {
+    return F.tripletMarginWithDistanceLoss(anchor, positive, negative, this.options);
+  }
+
+  override extraRepr(): string {
+    const { distanceFunction, ...rest } = this.options;
+    return [showOptions(rest), ...(distanceFunction ? [`distanceFunction=${distanceFunction.name || 'function'}`] : [])].filter((x) => x).join(', ');
   }
 }
 

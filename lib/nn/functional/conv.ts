@@ -41,6 +41,16 @@ export interface Conv1dOptions {
   groups?: number;
 }
 
+export interface ConvTranspose1dOptions {
+  stride?: number | readonly [number];
+  /** Removed from each end of the output: output = (L - 1)s - 2p + d(k - 1) + outputPadding + 1. */
+  padding?: number | readonly [number];
+  /** Added to the end of the output to pick among the lengths a strided conv maps alike. */
+  outputPadding?: number | readonly [number];
+  groups?: number;
+  dilation?: number | readonly [number];
+}
+
 export interface ConvTranspose2dOptions {
   stride?: Pair;
   /** Removed from each side of the output: output = (i - 1)s - 2p + d(k - 1) + outputPadding + 1. */
@@ -290,19 +300,22 @@ export function conv1dBackward(dy: Tensor, x: Tensor, w: Tensor, opts: Conv1dOpt
  * The transposed convolution's plan in conv2d's terms: its output y is the conv's input and its
  * input x the conv's output. outputPadding becomes a smaller bottom/right padding of that conv.
  */
-function planConvTranspose2d(op: string, x: F32, w: F32, opts: ConvTranspose2dOptions): Conv2dPlan {
+function planConvTranspose2d(op: string, x: F32, w: F32, opts: ConvTranspose2dOptions, spatialDims = 2): Conv2dPlan {
   checkOptions(op, opts, ['stride', 'padding', 'outputPadding', 'groups', 'dilation']);
   const [N, C, H, W] = x.shape;
   const [Cw, Kg, kh, kw] = w.shape;
-  const stride = pair(op, 'stride', opts.stride ?? 1, 1);
-  const dilation = pair(op, 'dilation', opts.dilation ?? 1, 1);
-  if (typeof opts.padding === 'string') fail('E_ARG', `${op}: expected \`padding\` to be an integer or a pair of integers, got ${describe(opts.padding)}`);
-  const padding = pair(op, 'padding', opts.padding ?? 0, 0);
-  const outputPadding = pair(op, 'outputPadding', opts.outputPadding ?? 0, 0);
+  // convTranspose1d runs as convTranspose2d over a height of 1: stride and dilation 1, no padding along it.
+  const lift = (v: number[], height: number) => (spatialDims === 1 ? [height, v[0]] : v);
+  const stride = lift(pair(op, 'stride', opts.stride ?? 1, 1, spatialDims), 1);
+  const dilation = lift(pair(op, 'dilation', opts.dilation ?? 1, 1, spatialDims), 1);
+  if (typeof opts.padding === 'string') fail('E_ARG', `${op}: expected \`padding\` to be an integer or ${spatialDims === 1 ? 'an array of one' : 'a pair of integers'}, got ${describe(opts.padding)}`);
+  const padding = lift(pair(op, 'padding', opts.padding ?? 0, 0, spatialDims), 0);
+  const outputPadding = lift(pair(op, 'outputPadding', opts.outputPadding ?? 0, 0, spatialDims), 0);
   const groups = groupsArg(op, opts.groups ?? 1);
   for (let d = 0; d < 2; d++) {
     if (outputPadding[d] >= stride[d] && outputPadding[d] >= dilation[d]) {
-      fail('E_ARG', `${op}: outputPadding ${shapeStr(outputPadding)} must be smaller than the stride ${shapeStr(stride)} or the dilation ${shapeStr(dilation)}`);
+      const shown = (v: number[]) => shapeStr(spatialDims === 1 ? v.slice(1) : v);
+      fail('E_ARG', `${op}: outputPadding ${shown(outputPadding)} must be smaller than the stride ${shown(stride)} or the dilation ${shown(dilation)}`);
     }
   }
   if (Cw < 1 || Kg < 1 || kh < 1 || kw < 1) fail('E_SHAPE', `${op}: \`w\` ${shapeStr(w.shape)} has an empty dimension`);
@@ -352,6 +365,45 @@ export function convTranspose2dBackward(dy: Tensor, x: Tensor, w: Tensor, opts: 
     dw: need.needWeight ? wrap(native.conv2dBackwardFilter(tx.handle(op), tdy.handle(op), plan.geometry, tw.shape), tw.shape) : null,
     db: need.needBias ? wrap(native.biasBackward(tdy.handle(op), 1), [plan.yShape[1]]) : null,
   };
+}
+
+/**
+ * Transposed 1-D convolution of x [N, C, L] with w [C, K / groups, k], plus b [K]: the adjoint of
+ * conv1d with the same settings, as torch.nn.functional.conv_transpose1d (run as
+ * convTranspose2d over a height of 1). Output [N, K, (L - 1)s - 2p + d(k - 1) + outputPadding + 1].
+ * @example F.convTranspose1d(x, w, b, { stride: 2, padding: 1 })   // 2x upsampling of a sequence with k = 4
+ */
+export function convTranspose1d(x: Tensor, w: Tensor, b?: Tensor | null, opts: ConvTranspose1dOptions = {}): F32 {
+  const op = 'convTranspose1d';
+  const tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
+  rank(op, 'x', tx, 3, '[N, C, L]');
+  rank(op, 'w', tw, 3, '[C, K / groups, k]');
+  const [y, tb] = asImages(op, [tx, tw], ([x4, w4]) => {
+    const plan = planConvTranspose2d(op, x4, w4, opts as ConvTranspose2dOptions, 1);
+    const bias = optionalBias(op, b, plan.yShape[1]);
+    return [squeezeHeight(wrap(native.conv2dBackwardData(x4.handle(op), w4.handle(op), bias ? bias.handle(op) : null, plan.geometry, plan.yShape), plan.yShape)) as F32, bias] as const;
+  });
+  const o = { ...opts };
+  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(convTranspose1dBackward(dy, sx, sw, o, asked(need))), [tx, tw]);
+}
+
+/** @internal Gradients of sum(convTranspose1d(x, w, b, opts) * dy). */
+export function convTranspose1dBackward(dy: Tensor, x: Tensor, w: Tensor, opts: ConvTranspose1dOptions = {}, grads: ConvGradients = {}): ConvBackwardResult {
+  const op = 'convTranspose1d backward';
+  const tdy = checkFloat(op, 'dy', dy), tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);
+  rank(op, 'x', tx, 3, '[N, C, L]');
+  rank(op, 'w', tw, 3, '[C, K / groups, k]');
+  rank(op, 'dy', tdy, 3, '[N, K, Lo]');
+  return asImages(op, [tdy, tx, tw], ([dy4, x4, w4]) => {
+    const plan = planConvTranspose2d(op, x4, w4, opts as ConvTranspose2dOptions, 1);
+    checkDy(op, dy4, plan.yShape);
+    const need = needs(op, grads);
+    return {
+      dx: squeezeHeight(need.needInput ? wrap(native.conv2dForward(dy4.handle(op), w4.handle(op), null, plan.geometry), x4.shape) : null),
+      dw: squeezeHeight(need.needWeight ? wrap(native.conv2dBackwardFilter(x4.handle(op), dy4.handle(op), plan.geometry, w4.shape), w4.shape) : null),
+      db: need.needBias ? wrap(native.biasBackward(tdy.handle(op), 1), [plan.yShape[1]]) : null,
+    };
+  });
 }
 
 // ---- linear ----------------------------------------------------------------------------------

@@ -1,18 +1,21 @@
 /**
  * Distances and similarities between embeddings, as PyTorch's `F.normalize`,
- * `F.cosine_similarity`, `F.pairwise_distance` and `torch.cdist`. `normalize` and
+ * `F.cosine_similarity`, `F.pairwise_distance`, `F.pdist` and `torch.cdist`. `normalize` and
  * `cosineSimilarity` are native ops each way (native/cpu/normalize.cc, cosine_similarity.cc: one
  * pass for the norms, one for the result, where PyTorch-like compositions took 4-8); the p-norms
  * of the other two are the native vector norm (composite.ts), with PyTorch's gradient at 0.
  * cdist's matmul path is a native op too (cdist.cc), whose gradient at a distance of 0 is 0 (as
  * PyTorch's norm backward), not 0 * Infinity = NaN.
  */
-import { record } from '../../autograd';
+import { noGrad, record } from '../../autograd';
+import { zerosLike } from '../../creation';
 import { vectorNorm } from '../../composite';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { native } from '../../native';
-import { add, div, expand, matmul, mul, ne, sub, sum, transpose, unsqueeze, where } from '../../ops';
+import { abs, add, ceil, clamp, div, expand, indexSelect, matmul, mul, ne, sub, sum, transpose, unsqueeze, where } from '../../ops';
+import { unbind } from '../../indexing';
+import { triuIndices } from '../../shapes';
 import { Tensor } from '../../tensor';
 import { broadcastShapes, checkAxis, checkBool, checkFloat, checkNumber, checkOptions, checkSameDevice, describe, shapeStr } from '../../validate';
 
@@ -162,7 +165,40 @@ export function cdist(x1: Tensor, x2: Tensor, options?: CdistOptions): F32 {
     const mm = mode === 'use_mm_for_euclid_dist' || (mode === 'use_mm_for_euclid_dist_if_necessary' && (n > 25 || m > 25));
     if (p === 2 && mm) return euclidean(op, a, b, batch);
     const diff = sub(unsqueeze(a, -2), unsqueeze(b, -3));        // [..., N, M, D]
-    return vectorNorm(op, diff, p, [diff.rank - 1], false);
+    return p === 0 ? countDiffering(op, diff, [a, b]) : vectorNorm(op, diff, p, [diff.rank - 1], false);
+  });
+}
+
+/**
+ * The p = 0 distance (how many coordinates differ) over the last axis of the differences, as
+ * PyTorch's cdist and pdist take it: sum(min(ceil(|d|), 1)), so a NaN difference (inf - inf too)
+ * gives NaN (vector_norm's count would take it as differing). Its gradient is 0.
+ */
+function countDiffering(op: string, diff: F32, inputs: F32[]): F32 {
+  const y = noGrad(() => sum(clamp(ceil(abs(diff)), null, 1), [diff.rank - 1]));
+  return record(op, y, inputs, () => inputs.map((t) => zerosLike(t)), []);
+}
+
+/**
+ * The p-norm distance between every pair of rows of x [N, M], as torch.nn.functional.pdist: the
+ * upper triangle of cdist(x, x) without its diagonal, row by row ([N (N - 1) / 2]: d(0, 1), d(0,
+ * 2), ..., d(1, 2), ...). p >= 0 or Infinity (default 2); the differences are taken directly (no
+ * matmul), and the gradient at a distance of 0 is 0, as PyTorch's.
+ * @example F.pdist(embeddings)   // every pairwise distance of a batch, for a retrieval loss
+ */
+export function pdist(x: Tensor, p = 2): F32 {
+  const op = 'pdist';
+  const t = checkFloat(op, 'x', x);
+  if (t.rank !== 2) fail('E_SHAPE', `${op}: expected x of shape [N, M], got ${shapeStr(t.shape)}`);
+  const q = exponent(op, p, true);
+  const n = t.shape[0];
+  return tidy(() => {
+    const pairs = triuIndices(n, n, 1, { device: t.device });   // [2, n (n - 1) / 2]: rows i < j
+    const [i, j] = unbind(pairs, 0) as Tensor<'int32'>[];
+    const diff = sub(indexSelect(t, 0, i), indexSelect(t, 0, j));
+    // No coordinates: every distance is 0 (PyTorch's; the inf norm of nothing is refused elsewhere).
+    if (t.shape[1] === 0 || q === 0) return q === 0 ? countDiffering(op, diff, [t]) : sum(diff, [1]);
+    return vectorNorm(op, diff, q, [1], false);
   });
 }
 

@@ -7,8 +7,8 @@ export {
   relu, leakyRelu, rrelu, elu, sigmoid, tanh, silu, softplus, hardtanh, relu6, hardsigmoid, hardswish, mish, gelu,
   selu, celu, softsign, logSigmoid, tanhshrink, softshrink, hardshrink, threshold, glu, softmin,
 } from './activation';
-export { conv1d, conv2d, convTranspose2d, linear } from './conv';
-export type { Conv1dOptions, Conv2dOptions, ConvTranspose2dOptions, Pair } from './conv';
+export { conv1d, conv2d, convTranspose1d, convTranspose2d, linear } from './conv';
+export type { Conv1dOptions, Conv2dOptions, ConvTranspose1dOptions, ConvTranspose2dOptions, Pair } from './conv';
 export { tiledConv2d } from './tiled-conv';
 export type { TiledConv2dOptions } from './tiled-conv';
 export { maxPool2d, maxUnpool2d, avgPool2d, lpPool2d, mixedPool2d, stochasticPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, spatialPyramidPool2d, spectralPool2d, roiPool, roiAlign, MAX_SAMPLING_RATIO } from './pool';
@@ -31,21 +31,21 @@ export { unfold, fold } from './unfold';
 export type { UnfoldOptions } from './unfold';
 export { layerNorm, groupNorm, instanceNorm } from './normalization';
 export type { LayerNormOptions, GroupNormOptions, InstanceNormOptions } from './normalization';
-export { normalize, cosineSimilarity, pairwiseDistance, cdist } from './distance';
+export { normalize, cosineSimilarity, pairwiseDistance, pdist, cdist } from './distance';
 export type { NormalizeOptions, CosineSimilarityOptions, PairwiseDistanceOptions, CdistComputeMode, CdistOptions } from './distance';
 export type { PadMode } from './sampling';
 export type { InterpolateOptions, InterpolateMode } from './interpolate';
 export type { GridSampleOptions, GridSampleMode, GridSamplePadding } from './grid-sample';
 export type { BatchNormOptions } from './layers';
 export {
-  crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, klDiv,
+  crossEntropy, nllLoss, hingeLoss, multiMarginLoss, contrastiveLoss, tripletMarginLoss, tripletMarginWithDistanceLoss, klDiv,
   mseLoss, l1Loss, smoothL1Loss, huberLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits,
   cosineEmbeddingLoss, marginRankingLoss, softMarginLoss, multilabelSoftMarginLoss, hingeEmbeddingLoss, poissonNllLoss,
   gaussianNllLoss, multilabelMarginLoss,
 } from './loss';
 export type {
   Reduction, CrossEntropyOptions, NllLossOptions, HingeLossOptions, MultiMarginLossOptions, ContrastiveLossOptions,
-  TripletMarginLossOptions, KlDivOptions, MseLossOptions, L1LossOptions, SmoothL1LossOptions, HuberLossOptions,
+  TripletMarginLossOptions, TripletMarginWithDistanceLossOptions, KlDivOptions, MseLossOptions, L1LossOptions, SmoothL1LossOptions, HuberLossOptions,
   BinaryCrossEntropyOptions, BinaryCrossEntropyWithLogitsOptions, CosineEmbeddingLossOptions, MarginRankingLossOptions,
   SoftMarginLossOptions, MultilabelSoftMarginLossOptions, HingeEmbeddingLossOptions, PoissonNllLossOptions, GaussianNllLossOptions,
   MultilabelMarginLossOptions,

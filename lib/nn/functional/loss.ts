@@ -24,6 +24,7 @@ import {
   broadcastShapes, checkBool, checkDtype, checkInt, checkNumber, checkOptions, checkSameDevice, checkTensor, describe, isTensor, shapeStr,
 } from '../../validate';
 import { sigmoid } from './activation';
+import { pairwiseDistance } from './distance';
 import { logSoftmax } from './layers';
 
 type F32 = Tensor<'float32'>;
@@ -97,6 +98,7 @@ export const OPTION_KEYS = {
   multiMarginLoss: ['p', 'margin', 'weight', 'reduction'],
   contrastiveLoss: ['margin', 'reduction'],
   tripletMarginLoss: ['margin', 'p', 'eps', 'swap', 'squared', 'reduction'],
+  tripletMarginWithDistanceLoss: ['distanceFunction', 'margin', 'swap', 'reduction'],
   klDiv: ['reduction', 'logTarget'],
   mseLoss: ['reduction'],
   l1Loss: ['reduction'],
@@ -473,6 +475,50 @@ export function tripletMarginLossBackward(dloss: Tensor, anchor: Tensor, positiv
   const d = checkDloss(op, dloss, a.code, [ta.shape[0]]);
   const grads = native.tripletMarginLossBackward(d.handle(op), ta.handle(op), tp.handle(op), tn.handle(op), a.m, a.p, a.eps, a.swap, a.squared, a.code);
   return grads.map((g) => new Tensor(g, ta.shape, 'float32')) as [F32, F32, F32];
+}
+
+export interface TripletMarginWithDistanceLossOptions {
+  /** d(x1, x2) -> per-sample distances; default F.pairwiseDistance (p = 2, eps 1e-6). */
+  distanceFunction?: ((x1: Tensor, x2: Tensor) => Tensor) | null;
+  /** > 0. Default 1. */
+  margin?: number;
+  /** Use min(d(a, n), d(p, n)) as the negative distance. Default false. */
+  swap?: boolean;
+  reduction?: Reduction;
+}
+
+/**
+ * Triplet margin loss with any distance, as torch.nn.functional.triplet_margin_with_distance_loss:
+ * max(d(a, p) - d(a, n) + margin, 0), d a function of two tensors returning per-sample distances
+ * (a cosine distance, a learned metric, ...), pairwiseDistance by default. Its gradients are the
+ * tape's through d. A NaN distance stays NaN.
+ * @example F.tripletMarginWithDistanceLoss(a, p, n, { distanceFunction: (x, y) => cc.sub(1, F.cosineSimilarity(x, y)) })
+ */
+export function tripletMarginWithDistanceLoss(anchor: Tensor, positive: Tensor, negative: Tensor, options?: TripletMarginWithDistanceLossOptions): F32 {
+  const op = 'tripletMarginWithDistanceLoss';
+  const o = checkOptions<TripletMarginWithDistanceLossOptions>(op, options, OPTION_KEYS.tripletMarginWithDistanceLoss);
+  const a = floatInput(op, 'anchor', anchor), p = floatInput(op, 'positive', positive), n = floatInput(op, 'negative', negative);
+  checkSameDevice(op, { anchor: a, positive: p, negative: n });
+  if (a.rank !== p.rank || a.rank !== n.rank) {
+    fail('E_SHAPE', `${op}: expected anchor, positive and negative of the same rank, got ${shapeStr(a.shape)}, ${shapeStr(p.shape)} and ${shapeStr(n.shape)}`);
+  }
+  const dist = o.distanceFunction ?? null;
+  if (dist !== null && typeof dist !== 'function') fail('E_ARG', `${op}: expected \`distanceFunction\` to be a function or null, got ${describe(dist)}`);
+  const m = o.margin === undefined ? 1 : checkNumber(op, 'margin', o.margin);
+  if (!(m > 0)) fail('E_ARG', `${op}: expected \`margin\` > 0 (as PyTorch), got ${m}`);
+  const swap = o.swap === undefined ? false : checkBool(op, 'swap', o.swap);
+  const code = reductionCode(op, o.reduction);
+  const d = (x: F32, y: F32): F32 => {
+    const r = dist === null ? pairwiseDistance(x, y) : dist(x, y);
+    if (!isTensor(r) || r.dtype !== 'float32') fail('E_ARG', `${op}: \`distanceFunction\` must return a float32 tensor, got ${describe(r)}`);
+    return r as F32;
+  };
+  return tidy(() => {
+    const dPos = d(a, p);
+    let dNeg = d(a, n);
+    if (swap) dNeg = minimum(dNeg, d(p, n));
+    return reduceElementwise(clamp(add(sub(dPos, dNeg), m), 0), code);
+  });
 }
 
 // ---- KL divergence -----------------------------------------------------------------------------
