@@ -1033,6 +1033,37 @@ const linalgOps: Op[] = [
   } },
   { name: 'nn.UpsamplingBilinear2d', nanDiffers: 'see Op', make: (g) => { g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(5)]); const near = g.rng.chance(0.5); const f = g.rng.pick([2, 3]);
     return { ours: ([x]) => (near ? new cc.nn.UpsamplingNearest2d({ scaleFactor: f }) : new cc.nn.UpsamplingBilinear2d({ scaleFactor: f })).call(x), torch: `torch.nn.${near ? 'UpsamplingNearest2d' : 'UpsamplingBilinear2d'}(scale_factor=${f})(x0)` }; } },
+  // Stateful modules: several training steps, then evaluation (values only).
+  ...(['BatchNorm1d', 'BatchNorm2d'] as const).map((kind): Op => ({
+    name: `nn.${kind} steps`, nanDiffers: 'see Op',
+    make: (g) => {
+      const C = 1 + g.rng.int(3), N = 2 + g.rng.int(3);
+      const shape = kind === 'BatchNorm2d' ? [N, C, 1 + g.rng.int(3), 1 + g.rng.int(3)] : g.rng.chance(0.5) ? [N, C] : [N, C, 1 + g.rng.int(4)];
+      const steps = 1 + g.rng.int(3);
+      for (let k = 0; k < steps; k++) g.float(shape, { grad: false });
+      g.float([C], { grad: false }); g.float([C], { grad: false });
+      const options = { momentum: g.rng.pick([0.1, 0.5, null]), eps: g.rng.pick([1e-5, 1e-3]) };
+      return {
+        ours: (x) => {
+          const bn = new cc.nn[kind](C, options);
+          cc.noGrad(() => { bn.weight!.copy_(x[steps]); bn.bias!.copy_(x[steps + 1]); });
+          for (let k = 0; k < steps; k++) bn.call(x[k]).dispose();
+          bn.eval();
+          return [bn.call(x[steps - 1]), cc.clone(bn.runningMean!), cc.clone(bn.runningVar!), cc.tensor(bn.numBatchesTracked)];
+        },
+        torch: `bn_steps(${py(kind)}, [${xs(steps)}], x${steps}, x${steps + 1}, p)`, params: options, grad: false, atol: 1e-4,
+      };
+    },
+  })),
+  { name: 'F.embedding options', make: (g) => {
+    const n = 1 + g.rng.int(5), d = 1 + g.rng.int(3); g.int(g.shape(1, 2), 0, n); g.float([n, d]);
+    const maxNorm = g.rng.chance(0.5) ? g.rng.pick([0.5, 1, 2]) : null; const normType = g.rng.pick([2, 1, Infinity]); const freq = g.rng.chance(0.5); const pi = g.rng.chance(0.3) ? n - 1 : null;
+    const options = { maxNorm, normType, scaleGradByFreq: freq, paddingIdx: pi };
+    const kw = `padding_idx=${py(pi)}, max_norm=${py(maxNorm)}, norm_type=${py(normType)}, scale_grad_by_freq=${py(freq)}`;
+    // With maxNorm the looked-up rows are scaled in place: compared are the output and the weight after (no gradients).
+    if (maxNorm !== null) return { ours: ([i, w]) => { const wc = cc.clone(w).detach(); return [cc.F.embedding(I32(i), wc, options), wc]; }, torch: `(lambda w: (F.embedding(x0, w, ${kw}), w))(x1.detach().clone())`, grad: false };
+    return { ours: ([i, w]) => cc.F.embedding(I32(i), w, options), torch: `F.embedding(x0, x1, ${kw})` };
+  } },
   { name: 'expand', make: (g) => { const s = g.shape(0, 3); g.float(s); const t = [...(g.rng.chance(0.4) ? [1 + g.rng.int(3)] : []), ...s.map((d) => (d === 1 && g.rng.chance(0.5) ? 1 + g.rng.int(3) : g.rng.chance(0.3) ? -1 : d))]; return { ours: ([x]) => cc.expand(x, t), torch: `x0.expand(${py(t)})` }; } },
   { name: 'permute', make: (g) => { const s = g.shape(0, 4); g.float(s); const p = Array.from(distinctInts(g, s.length, s.length)).map((a) => (g.rng.chance(0.3) ? a - s.length : a)); return { ours: ([x]) => cc.permute(x, p), torch: `x0.permute(${py(p)})` }; } },
   { name: 'transpose', make: (g) => { const s = g.shape(0, 4); g.float(s); const a = g.axis(s.length), b = g.axis(s.length); return { ours: ([x]) => cc.transpose(x, a, b), torch: `torch.transpose(x0, ${a}, ${b})` }; } },

@@ -109,6 +109,21 @@ def bn_run(x, weight, bias, momentum):
     return y, mean, var
 
 
+def bn_steps(kind, batches, weight, bias, options):
+    # A BatchNorm1d/2d module trained on each batch in turn (running statistics updated), then in
+    # evaluation on the last: its output, the running mean and variance, and the batch count.
+    C = weight.shape[0]
+    bn = getattr(torch.nn, kind)(C, **snake(options))
+    with torch.no_grad():
+        bn.weight.copy_(weight)
+        bn.bias.copy_(bias)
+    for x in batches:
+        bn(x)
+    bn.eval()
+    y = bn(batches[-1])
+    return y, bn.running_mean, bn.running_var, bn.num_batches_tracked.float()
+
+
 def run(case):
     if case.get("skip"):
         return {"error": "skipped"}
@@ -118,7 +133,7 @@ def run(case):
     for x, s in zip(xs, case["inputs"]):
         if case["grad"] and s["grad"]:
             x.requires_grad_(True)
-    scope = {"torch": torch, "F": F, "math": math, "p": case["params"], "optim_run": optim_run, "sched_run": sched_run, "torchvision": torchvision, "bn_run": bn_run, "box_coder": box_coder}
+    scope = {"torch": torch, "F": F, "math": math, "p": case["params"], "optim_run": optim_run, "sched_run": sched_run, "torchvision": torchvision, "bn_run": bn_run, "bn_steps": bn_steps, "box_coder": box_coder}
     for i, x in enumerate(xs):
         scope["x%d" % i] = x
     try:
