@@ -1045,7 +1045,7 @@ const linalgOps: Op[] = [
       const options = { momentum: g.rng.pick([0.1, 0.5, null]), eps: g.rng.pick([1e-5, 1e-3]) };
       return {
         ours: (x) => {
-          const bn = new cc.nn[kind](C, options);
+          const bn = new cc.nn[kind](C, options).to(x[0].device);
           cc.noGrad(() => { bn.weight!.copy_(x[steps]); bn.bias!.copy_(x[steps + 1]); });
           for (let k = 0; k < steps; k++) bn.call(x[k]).dispose();
           bn.eval();
