@@ -39,3 +39,5 @@ export { inceptionV3, InceptionV3Model, InceptionA, InceptionB, InceptionC, Ince
 export type { InceptionV3Options, InceptionV3Outputs } from './inception-v3';
 export type { GoogLeNetOptions, GoogLeNetOutputs, InceptionAuxOptions } from './googlenet';
 export type { VGGOptions, VGGDepth } from './vgg';
+export { multiScaleOrderlessPooling, patchFeatures } from './mop';
+export type { MopLevel, MopOptions, PatchFeatureOptions, FeatureExtractor } from './mop';

@@ -10,3 +10,5 @@ export { nms, batchedNms } from './nms';
 export { encodeBoxes, decodeBoxes, BBOX_XFORM_CLIP } from './box_coder';
 export { roiAlign } from '../nn/functional/pool';
 export type { RoIAlignOptions } from '../nn/functional/pool';
+export { kmeans } from './kmeans';
+export type { KMeansOptions, KMeansResult } from './kmeans';

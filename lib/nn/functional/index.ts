@@ -32,6 +32,8 @@ export type { UnfoldOptions } from './unfold';
 export { layerNorm, groupNorm, instanceNorm } from './normalization';
 export type { LayerNormOptions, GroupNormOptions, InstanceNormOptions } from './normalization';
 export { normalize, cosineSimilarity, pairwiseDistance, pdist, cdist } from './distance';
+export { vlad } from './vlad';
+export type { VladOptions } from './vlad';
 export type { NormalizeOptions, CosineSimilarityOptions, PairwiseDistanceOptions, CdistComputeMode, CdistOptions } from './distance';
 export type { PadMode } from './sampling';
 export type { InterpolateOptions, InterpolateMode } from './interpolate';
