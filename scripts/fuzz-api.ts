@@ -1304,6 +1304,9 @@ export function baselines(): Baseline[] {
     { name: 'optim.sgdStep', make: () => [T([3]), T([3]), cc.zeros([3]), { lr: 0.1, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, firstStep: true }], call: fn(cc.optim.sgdStep), mutates: true },
     { name: 'optim.adamStep', make: () => [T([3]), T([3]), cc.zeros([3]), cc.zeros([3]), null, { lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, step: 1, decoupled: false }], call: fn(cc.optim.adamStep), mutates: true },
     // vision, metrics, data
+    { name: 'vision.kmeans', make: () => [T([12, 3]), 3, { maxIter: 10, seed: 1 }], call: (a) => (cc.vision.kmeans as (...x: unknown[]) => { centers: cc.Tensor })(...a).centers },
+    { name: 'F.vlad', make: () => [T([2, 5, 3]), T([4, 3]), { intraNorm: true, l2Norm: true }], call: fn(F.vlad) },
+    { name: 'models.multiScaleOrderlessPooling', make: () => [img(), (b: cc.Tensor) => cc.mean(b, [2, 3]), [{ patch: 'global' }, { patch: 4, stride: 2, centers: T([2, 3]) }], { inputSize: 6, batchSize: 4 }], call: fn(cc.models.multiScaleOrderlessPooling) },
     { name: 'vision.boxIou', make: () => [cc.tensor([[0, 0, 4, 4]]), cc.tensor([[1, 1, 5, 5], [0, 0, 2, 2]])], call: fn(cc.vision.boxIou) },
     { name: 'vision.boxConvert', make: () => [cc.tensor([[0, 0, 4, 4]]), 'xyxy', 'cxcywh'], call: fn(cc.vision.boxConvert) },
     { name: 'vision.nms', make: () => [cc.tensor([[0, 0, 4, 4], [1, 1, 5, 5]]), cc.tensor([0.9, 0.8]), 0.5], call: fn(cc.vision.nms) },
