@@ -1034,22 +1034,24 @@ const linalgOps: Op[] = [
   { name: 'nn.UpsamplingBilinear2d', nanDiffers: 'see Op', make: (g) => { g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(5)]); const near = g.rng.chance(0.5); const f = g.rng.pick([2, 3]);
     return { ours: ([x]) => (near ? new cc.nn.UpsamplingNearest2d({ scaleFactor: f }) : new cc.nn.UpsamplingBilinear2d({ scaleFactor: f })).call(x), torch: `torch.nn.${near ? 'UpsamplingNearest2d' : 'UpsamplingBilinear2d'}(scale_factor=${f})(x0)` }; } },
   // Stateful modules: several training steps, then evaluation (values only).
-  ...(['BatchNorm1d', 'BatchNorm2d'] as const).map((kind): Op => ({
+  ...(['BatchNorm1d', 'BatchNorm2d', 'InstanceNorm1d', 'InstanceNorm2d'] as const).map((kind): Op => ({
     name: `nn.${kind} steps`, nanDiffers: 'see Op',
     make: (g) => {
-      const C = 1 + g.rng.int(3), N = 2 + g.rng.int(3);
-      const shape = kind === 'BatchNorm2d' ? [N, C, 1 + g.rng.int(3), 1 + g.rng.int(3)] : g.rng.chance(0.5) ? [N, C] : [N, C, 1 + g.rng.int(4)];
+      const C = 1 + g.rng.int(3), N = 2 + g.rng.int(3), instance = kind.startsWith('Instance');
+      // An instance needs 2 positions at least (both sides refuse 1): 1 x 1 maps only for BatchNorm.
+      const side = () => (instance ? 2 : 1) + g.rng.int(3);
+      const shape = kind.endsWith('2d') ? [N, C, side(), side()] : !instance && g.rng.chance(0.5) ? [N, C] : [N, C, side()];
       const steps = 1 + g.rng.int(3);
       for (let k = 0; k < steps; k++) g.float(shape, { grad: false });
       g.float([C], { grad: false }); g.float([C], { grad: false });
-      const options = { momentum: g.rng.pick([0.1, 0.5, null]), eps: g.rng.pick([1e-5, 1e-3]) };
+      const options = { momentum: g.rng.pick([0.1, 0.5, instance ? 0.3 : null]), eps: g.rng.pick([1e-5, 1e-3]), ...(instance ? { affine: true, trackRunningStats: true } : {}) };
       return {
         ours: (x) => {
           const bn = new cc.nn[kind](C, options).to(x[0].device);
           cc.noGrad(() => { bn.weight!.copy_(x[steps]); bn.bias!.copy_(x[steps + 1]); });
           for (let k = 0; k < steps; k++) bn.call(x[k]).dispose();
           bn.eval();
-          return [bn.call(x[steps - 1]), cc.clone(bn.runningMean!), cc.clone(bn.runningVar!), cc.tensor(bn.numBatchesTracked)];
+          return [bn.call(x[steps - 1]), cc.clone(bn.runningMean!), cc.clone(bn.runningVar!), cc.cast(bn.stateDict().num_batches_tracked, 'float32')];
         },
         torch: `bn_steps(${py(kind)}, [${xs(steps)}], x${steps}, x${steps + 1}, p)`, params: options, grad: false, atol: 1e-4,
       };

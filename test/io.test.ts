@@ -315,7 +315,7 @@ function everyLayer(): Record<string, nn.Module> {
     LayerNorm: new nn.LayerNorm([3, 4], { eps: 1e-3 }),
     GroupNorm: new nn.GroupNorm(2, 6, { eps: 1e-4, affine: false }),
     InstanceNorm1d: new nn.InstanceNorm1d(3),
-    InstanceNorm2d: new nn.InstanceNorm2d(5, 1e-3, true),
+    InstanceNorm2d: new nn.InstanceNorm2d(5, 1e-3, 0.2, true, true),
     MSELoss: new nn.MSELoss({ reduction: 'sum' }),
     L1Loss: new nn.L1Loss({ reduction: 'none' }),
     SmoothL1Loss: new nn.SmoothL1Loss({ beta: 0.5 }),

@@ -106,6 +106,44 @@ describe('nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d/2d', () => {
     expect(String(gn)).to.contain('GroupNorm(2, 4, eps=0.00001, affine=true)');
   });
 
+  it('InstanceNorm with trackRunningStats: the running statistics of PyTorch\'s update in training, used in evaluation', () => {
+    const [N, C, L] = [3, 2, 5];
+    const batches = [randomTensor([N, C, L], 11, -2, 3), randomTensor([N, C, L], 12, -1, 1)];
+    const m = new nn.InstanceNorm1d(C, { momentum: 0.3, trackRunningStats: true, affine: true });
+    expect(Object.keys(m.stateDict())).to.deep.equal(['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+    // float64: r = (1 - m) r + m * mean over samples of each instance's mean (and unbiased variance).
+    const rm = [0, 0], rv = [1, 1];
+    for (const b of batches) {
+      const y = m.call(b.t);
+      expectClose(y.dataSync(), F.instanceNorm(b.t).dataSync(), 1e-6, 1e-6, 'training: instance statistics');
+      for (let c = 0; c < C; c++) {
+        let mean = 0, vari = 0;
+        for (let n = 0; n < N; n++) {
+          const v = Array.from({ length: L }, (_, l) => b.v[(n * C + c) * L + l]);
+          const mu = v.reduce((p, q) => p + q, 0) / L;
+          mean += mu / N;
+          vari += v.reduce((p, q) => p + (q - mu) ** 2, 0) / (L - 1) / N;
+        }
+        rm[c] = 0.7 * rm[c] + 0.3 * mean;
+        rv[c] = 0.7 * rv[c] + 0.3 * vari;
+      }
+    }
+    expectClose(m.runningMean!.dataSync(), rm, 1e-5, 1e-6, 'running mean');
+    expectClose(m.runningVar!.dataSync(), rv, 1e-5, 1e-6, 'running var');
+    m.eval();
+    const x = batches[0];
+    const want = Array.from(x.v, (v, i) => (v - rm[Math.floor(i / L) % C]) / Math.sqrt(rv[Math.floor(i / L) % C] + 1e-5));
+    expectClose(m.call(x.t).dataSync(), want, 1e-5, 1e-5, 'evaluation: running statistics');
+    expect(m.stateDict().num_batches_tracked.item()).to.equal(0);   // PyTorch's InstanceNorm never counts
+    // Without tracking (the default), evaluation keeps the instance statistics; a null momentum never updates.
+    const plain = new nn.InstanceNorm1d(C).eval();
+    expectClose(plain.call(x.t).dataSync(), F.instanceNorm(x.t).dataSync(), 0, 0, 'untracked');
+    const frozen = new nn.InstanceNorm1d(C, { momentum: null, trackRunningStats: true });
+    frozen.call(x.t);
+    expect(Array.from(frozen.runningMean!.dataSync())).to.deep.equal([0, 0]);
+    expect(String(m)).to.contain('InstanceNorm1d(2, eps=0.00001, momentum=0.3, affine=true, track_running_stats=true)');
+  });
+
   it('train a parameter through the module and survive models.save/load', () => {
     const dir = scratchDir('convnet-norm-');
     const model = new nn.Sequential(new nn.Conv2d(1, 4, 3), new nn.GroupNorm(2, 4), new nn.ReLU(), new nn.Flatten(), new nn.LayerNorm(16));
@@ -123,7 +161,12 @@ describe('nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d/2d', () => {
     expectError(() => new nn.GroupNorm(2, 4, { momentum: 0.1 } as never), 'E_ARG', /momentum/);
     expectError(() => new nn.GroupNorm(2, 4).call(cc.zeros([2, 6, 2, 2])), 'E_SHAPE', /\[N, 4, \.\.\.\]/);
     expectError(() => new nn.InstanceNorm2d(4).call(cc.zeros([2, 4, 3])), 'E_SHAPE', /\[N, 4, H, W\]/);
-    expectError(() => new nn.InstanceNorm1d(4, { trackRunningStats: true } as never), 'E_ARG', /trackRunningStats/);
+    expectError(() => new nn.InstanceNorm1d(4, { trackRunningStats: 1 } as never), 'E_ARG', /trackRunningStats/);
+    expectError(() => new nn.InstanceNorm2d(4, 1e-5, true as never), 'E_ARG', /momentum/);   // PyTorch's order: eps, momentum, affine, ...
+    expectError(() => new nn.InstanceNorm2d(4, { momentum: 2 }), 'E_ARG', /momentum/);
+    expectError(() => F.instanceNorm(cc.zeros([2, 4, 3]), { runningMean: cc.zeros([4]) }), 'E_ARG', /both/);
+    expectError(() => F.instanceNorm(cc.zeros([2, 4, 3]), { useInputStats: false }), 'E_ARG', /running statistics/);
+    expectError(() => F.instanceNorm(cc.zeros([2, 4, 3]), { runningMean: cc.zeros([3]), runningVar: cc.ones([3]) }), 'E_SHAPE', /runningMean/);
     expectError(() => new nn.LayerNorm([4, 0]), 'E_ARG', /normalizedShape\[1\]/);
   });
 });

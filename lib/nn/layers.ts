@@ -2011,35 +2011,60 @@ export class GroupNorm extends Module {
 
 export interface InstanceNormModuleOptions {
   eps?: number;
+  /** Weight of the new statistics in the running ones (default 0.1); null: never updated, as PyTorch. */
+  momentum?: number | null;
   /** Learn a per-channel weight (1) and bias (0). Default false, as PyTorch. */
   affine?: boolean;
+  /** Keep running statistics (buffers running_mean, running_var) and use them in evaluation. Default false, as PyTorch. */
+  trackRunningStats?: boolean;
 }
 
-/** The shared body of InstanceNorm1d and InstanceNorm2d (without running statistics). */
+/** The shared body of InstanceNorm1d and InstanceNorm2d. */
 abstract class InstanceNormBase extends Module {
   readonly eps: number;
+  readonly momentum: number | null;
   readonly affine: boolean;
+  readonly trackRunningStats: boolean;
   readonly weight: Parameter | null;
   readonly bias: Parameter | null;
 
   constructor(readonly numFeatures: number, args: readonly unknown[]) {
     super();
     const op = this.typeName;
-    const keys = ['eps', 'affine'] as const;
+    const keys = ['eps', 'momentum', 'affine', 'trackRunningStats'] as const;
     const o = merge<InstanceNormModuleOptions>(op, args, keys, keys);
     checkInt(op, 'numFeatures', numFeatures, 1);
     this.eps = checkNumber(op, 'eps', o.eps ?? 1e-5);
+    this.momentum = o.momentum === null ? null : checkNumber(op, 'momentum', o.momentum ?? 0.1);
+    if (this.momentum !== null && (this.momentum < 0 || this.momentum > 1)) fail('E_ARG', `${op}: expected \`momentum\` in [0, 1] or null, got ${this.momentum}`);
     this.affine = checkBool(op, 'affine', o.affine ?? false);
+    this.trackRunningStats = checkBool(op, 'trackRunningStats', o.trackRunningStats ?? false);
     const [w, b] = this.affine ? affineParams([numFeatures]) : [null, null];
     this.weight = this.registerParameter('weight', w);
     this.bias = this.registerParameter('bias', b);
+    if (this.trackRunningStats) {
+      this.registerBuffer('running_mean', zeros([numFeatures]));
+      this.registerBuffer('running_var', ones([numFeatures]));
+      // PyTorch's key; its InstanceNorm never counts (the buffer stays 0), and neither does this.
+      this.registerBuffer('num_batches_tracked', zeros([], 'int32'));
+    }
   }
 
   /** The input's rank (3 for InstanceNorm1d, 4 for InstanceNorm2d). */
   protected abstract readonly rank: number;
 
+  /** The running mean buffer (null without trackRunningStats). */
+  get runningMean(): F32 | null {
+    return this.buffer('running_mean') as F32 | null;
+  }
+
+  /** The running variance buffer (null without trackRunningStats). */
+  get runningVar(): F32 | null {
+    return this.buffer('running_var') as F32 | null;
+  }
+
   override config(): unknown[] {
-    return [this.numFeatures, { eps: this.eps, affine: this.affine }];
+    return [this.numFeatures, { eps: this.eps, momentum: this.momentum, affine: this.affine, trackRunningStats: this.trackRunningStats }];
   }
 
   forward(x: Tensor): F32 {
@@ -2048,34 +2073,40 @@ abstract class InstanceNormBase extends Module {
     if (t.rank !== this.rank || t.shape[1] !== this.numFeatures) {
       fail('E_SHAPE', `${op}: expected input of shape [N, ${this.numFeatures}${this.rank === 3 ? ', L' : ', H, W'}], got ${shapeStr(t.shape)}`);
     }
-    return F.instanceNorm(t, { weight: this.weight, bias: this.bias, eps: this.eps });
+    // As PyTorch: each instance's own statistics in training or without running ones; a null momentum updates nothing.
+    return F.instanceNorm(t, {
+      weight: this.weight, bias: this.bias, eps: this.eps, runningMean: this.runningMean, runningVar: this.runningVar,
+      useInputStats: this.training || !this.trackRunningStats, momentum: this.momentum ?? 0,
+    });
   }
 
   override extraRepr(): string {
-    return `${this.numFeatures}, eps=${this.eps}, affine=${this.affine}`;
+    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.affine}, track_running_stats=${this.trackRunningStats}`;
   }
 }
 
 /**
- * Instance normalisation of x [N, C, H, W], as torch.nn.InstanceNorm2d without running
- * statistics (PyTorch's default): each channel of each image normalised over its positions.
+ * Instance normalisation of x [N, C, H, W], as torch.nn.InstanceNorm2d: each channel of each
+ * image normalised over its positions. Positional arguments in PyTorch's order: eps, momentum,
+ * affine, trackRunningStats (with it, running statistics are kept in training and used in
+ * evaluation, as PyTorch's).
  * @example const inorm = new nn.InstanceNorm2d(64, { affine: true });
  */
 export class InstanceNorm2d extends InstanceNormBase {
   protected readonly rank = 4;
-  constructor(numFeatures: number, ...args: WithOptions<[eps: number, affine: boolean], InstanceNormModuleOptions>);
+  constructor(numFeatures: number, ...args: WithOptions<[eps: number, momentum: number | null, affine: boolean, trackRunningStats: boolean], InstanceNormModuleOptions>);
   constructor(numFeatures: number, ...args: unknown[]) {
     super(numFeatures, args);
   }
 }
 
 /**
- * Instance normalisation of x [N, C, L], as torch.nn.InstanceNorm1d without running statistics.
- * @example const inorm = new nn.InstanceNorm1d(32);
+ * Instance normalisation of x [N, C, L], as torch.nn.InstanceNorm1d (the arguments as
+ * InstanceNorm2d's). @example const inorm = new nn.InstanceNorm1d(32);
  */
 export class InstanceNorm1d extends InstanceNormBase {
   protected readonly rank = 3;
-  constructor(numFeatures: number, ...args: WithOptions<[eps: number, affine: boolean], InstanceNormModuleOptions>);
+  constructor(numFeatures: number, ...args: WithOptions<[eps: number, momentum: number | null, affine: boolean, trackRunningStats: boolean], InstanceNormModuleOptions>);
   constructor(numFeatures: number, ...args: unknown[]) {
     super(numFeatures, args);
   }

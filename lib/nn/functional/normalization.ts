@@ -24,11 +24,14 @@
  * A row of one value normalises to 0 (x - mean = 0), as PyTorch's layer and group norm (its
  * instance norm refuses it, and so does ours), even with eps = 0; its gradient is 0.
  */
-import { record } from '../../autograd';
+import { noGrad, record } from '../../autograd';
+import { tidy } from '../../engine';
+import { add, mean as meanOf, mul, variance } from '../../ops';
+import { batchNorm } from './layers';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { Tensor } from '../../tensor';
-import { checkFloat, checkInt, checkNumber, checkOptions, describe, MAX_RANK, shapeStr } from '../../validate';
+import { checkBool, checkFloat, checkInt, checkNumber, checkOptions, describe, MAX_RANK, shapeStr } from '../../validate';
 
 type F32 = Tensor<'float32'>;
 
@@ -147,21 +150,51 @@ export interface InstanceNormOptions {
   bias?: Tensor | null;
   /** Added to the variance (default 1e-5). */
   eps?: number;
+  /** Running mean [C], updated in place when the input's statistics are used (default none). */
+  runningMean?: Tensor | null;
+  /** Running variance [C] (unbiased), likewise (default none). */
+  runningVar?: Tensor | null;
+  /** Normalize with each instance's own statistics (default true); false: with the running ones. */
+  useInputStats?: boolean;
+  /** Weight of the new statistics in the running ones (default 0.1). */
+  momentum?: number;
 }
 
 /**
- * Instance normalisation, as torch.nn.functional.instance_norm without running statistics:
- * each channel of each sample of x [N, C, ...] normalised over its positions.
+ * Instance normalisation, as torch.nn.functional.instance_norm: each channel of each sample of
+ * x [N, C, ...] normalised over its positions. With `runningMean` and `runningVar`, those are
+ * moved toward the batch's mean over samples of each instance's mean and unbiased variance (in
+ * place, as PyTorch: r = (1 - momentum) r + momentum s); with `useInputStats: false` the running
+ * statistics normalise instead (evaluation of a tracking InstanceNorm).
  * @example const y = F.instanceNorm(x);   // style transfer's normalisation, x [N, C, H, W]
  */
 export function instanceNorm(x: Tensor, options: InstanceNormOptions = {}): F32 {
   const op = 'instanceNorm';
   const t = checkFloat(op, 'x', x);
   if (t.rank < 3) fail('E_SHAPE', `${op}: expected \`x\` of shape [N, C, L] or [N, C, H, W], got ${shapeStr(t.shape)}`);
-  options = checkOptions<InstanceNormOptions>(op, options, ['weight', 'bias', 'eps']);
+  options = checkOptions<InstanceNormOptions>(op, options, ['weight', 'bias', 'eps', 'runningMean', 'runningVar', 'useInputStats', 'momentum']);
   const C = t.shape[1];
-  if (t.size !== 0 && t.size === t.shape[0] * C) fail('E_SHAPE', `${op}: expected more than 1 position per channel, got x of shape ${shapeStr(t.shape)}`);
   const weight = affineParam(op, 'weight', options.weight, [C]), bias = affineParam(op, 'bias', options.bias, [C]);
   const eps = checkEps(op, options.eps ?? 1e-5);
-  return groupNormRows(op, t, C, weight, bias, eps);
+  const rm = affineParam(op, 'runningMean', options.runningMean, [C]), rv = affineParam(op, 'runningVar', options.runningVar, [C]);
+  if ((rm === null) !== (rv === null)) fail('E_ARG', `${op}: give both \`runningMean\` and \`runningVar\`, or neither`);
+  const useInput = checkBool(op, 'useInputStats', options.useInputStats ?? true);
+  const momentum = checkNumber(op, 'momentum', options.momentum ?? 0.1);
+  if (momentum < 0 || momentum > 1) fail('E_ARG', `${op}: expected \`momentum\` in [0, 1], got ${momentum}`);
+  if (!useInput) {
+    if (rm === null || rv === null) fail('E_ARG', `${op}: \`useInputStats: false\` normalises with the running statistics: give \`runningMean\` and \`runningVar\``);
+    return batchNorm(t, rm, rv, weight, bias, { training: false, eps });
+  }
+  if (t.size !== 0 && t.size === t.shape[0] * C) fail('E_SHAPE', `${op}: expected more than 1 position per channel, got x of shape ${shapeStr(t.shape)}`);
+  const y = groupNormRows(op, t, C, weight, bias, eps);
+  if (rm !== null && rv !== null && t.shape[0] > 0) {
+    noGrad(() => tidy(() => {
+      const positions = t.shape.map((_, i) => i).slice(2);
+      const mean = meanOf(meanOf(t, positions), [0]);
+      const unbiased = meanOf(variance(t, positions, { correction: 1 }), [0]);
+      rm.copy_(add(mul(rm, 1 - momentum), mul(mean, momentum)));
+      rv.copy_(add(mul(rv, 1 - momentum), mul(unbiased, momentum)));
+    }));
+  }
+  return y;
 }
