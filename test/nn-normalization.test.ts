@@ -179,6 +179,18 @@ describeCuda('per-sample normalisations on the GPU', () => {
     compareDevices((t, g, h) => F.instanceNorm(t, { weight: g, bias: h }), [x, w, b], { grads: true, bound: 1e-4, what: 'instanceNorm' });
     compareDevices((t) => F.layerNorm(t, [5, 4]), [x], { grads: true, bound: 1e-4, what: 'layerNorm' });
   });
+
+  it('InstanceNorm2d with running statistics: the CPU\'s update in training and its normalisation in evaluation', () => {
+    const x = randomCpu([3, 6, 5, 4], 24);
+    const run = (device: 'cpu' | 'cuda') => {
+      const m = new nn.InstanceNorm2d(6, { momentum: 0.3, trackRunningStats: true, affine: true }).to(device);
+      m.call(x.to(device));
+      const y = m.eval().call(x.to(device));
+      return [y, m.runningMean!, m.runningVar!].map((t) => Array.from(t.dataSync()));
+    };
+    const [cpu, gpu] = [run('cpu'), run('cuda')];
+    cpu.forEach((v, i) => expectClose(gpu[i], v, 1e-4, 1e-5, ['y', 'running mean', 'running var'][i]));
+  });
 });
 
 describe('the native per-sample norms (layer_norm.cc, group_norm.cc)', () => {
