@@ -1268,6 +1268,7 @@ export function baselines(): Baseline[] {
     { name: 'nn.LayerNorm', make: () => [[8, 8], { eps: 1e-5, elementwiseAffine: true }], call: ctor(nn.LayerNorm, img) },
     { name: 'nn.GroupNorm', make: () => [1, 3, { eps: 1e-5, affine: true }], call: ctor(nn.GroupNorm, img) },
     { name: 'nn.InstanceNorm2d', make: () => [3, { eps: 1e-5, affine: true }], call: ctor(nn.InstanceNorm2d, img) },
+    { name: 'nn.ModuleDict', make: () => [{ a: new nn.Linear(3, 2), b: new nn.ReLU() }], call: (a) => (new (nn.ModuleDict as unknown as new (...x: unknown[]) => cc.nn.ModuleDict)(...a)).get('a').call(T([2, 3])) },
     { name: 'nn.InstanceNorm2d tracking', make: () => [3, 1e-5, 0.1, true, true], call: ctor(nn.InstanceNorm2d, img) },
     { name: 'F.instanceNorm running', make: () => [img(), { runningMean: cc.zeros([3]), runningVar: cc.ones([3]), momentum: 0.2, useInputStats: true }], call: fn(F.instanceNorm), mutates: true },
     { name: 'nn.CrossEntropyLoss', make: () => [{ reduction: 'mean', labelSmoothing: 0.1 }], call: (a) => new (nn.CrossEntropyLoss as unknown as new (...x: unknown[]) => cc.nn.Module)(...a).call(T([3, 4]), I([0, 1, 2])) },

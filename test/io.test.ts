@@ -287,6 +287,7 @@ function everyLayer(): Record<string, nn.Module> {
     TripletMarginWithDistanceLoss: new nn.TripletMarginWithDistanceLoss({ margin: 0.4, swap: true }),
     KLDivLoss: new nn.KLDivLoss({ reduction: 'batchmean' }),
     ModuleList: new nn.ModuleList([new nn.Linear(3, 2), new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm1d(2))]),
+    ModuleDict: new nn.ModuleDict([['head', new nn.Linear(3, 2)], ['7', new nn.ModuleList([new nn.Conv2d(1, 2, 3)])]]),
     AdaptiveMaxPool2d: new nn.AdaptiveMaxPool2d([null, 3]),
     SpatialPyramidPool2d: new nn.SpatialPyramidPool2d([1, 3], { mode: 'avg' }),
     Unflatten: new nn.Unflatten(1, [2, -1, 3]),

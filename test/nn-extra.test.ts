@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
-import { expectClose, expectError, loadFixture, randomTensor, rng, settle, sizeOf, tapeCheck } from './helpers';
+import { expectClose, expectError, loadFixture, randomTensor, rng, scratchDir, settle, sizeOf, tapeCheck } from './helpers';
 import { resetWarnOnce } from '../lib/errors';
 
 const { F, nn } = cc;
@@ -590,6 +590,44 @@ describe('nn: Identity, ModuleList, BatchNorm1d, AdaptiveMaxPool2d and the activ
     expectError(() => list.at(1), 'E_INDEX', /out of range/);
     expectError(() => list.append({} as never), 'E_ARG', /expected a Module/);
     expectError(() => new nn.ModuleList(3 as never), 'E_ARG', /array/);
+  });
+
+  it('ModuleDict registers its modules by name: PyTorch\'s keys in insertion order, get/set/has, iteration, save and load', () => {
+    class MultiHead extends nn.Module {
+      trunk = this.registerModule('trunk', new nn.Linear(4, 6));
+      heads = this.registerModule('heads', new nn.ModuleDict({ digits: new nn.Linear(6, 10), parity: new nn.Linear(6, 2) }));
+      forward(x: cc.Tensor, task = 'digits'): cc.Tensor {
+        return this.heads.get(task).call(F.relu(this.trunk.call(x)));
+      }
+    }
+    const net = new MultiHead();
+    expect(Object.keys(net.stateDict())).to.deep.equal(['trunk.weight', 'trunk.bias', 'heads.digits.weight', 'heads.digits.bias', 'heads.parity.weight', 'heads.parity.bias']);
+    expect(net.call(cc.randn([3, 4])).shape).to.deep.equal([3, 10]);
+    expect(net.call(cc.randn([3, 4]), 'parity').shape).to.deep.equal([3, 2]);
+    // Integer-like keys keep their insertion order (a plain object would sort them first).
+    const d = new nn.ModuleDict([['b', new nn.ReLU()], ['10', new nn.Tanh()], ['2', new nn.Sigmoid()]]);
+    expect([...d]).to.deep.equal(['b', '10', '2']);
+    expect(d.values().map((m) => m.typeName)).to.deep.equal(['ReLU', 'Tanh', 'Sigmoid']);
+    expect(d.has('10') && !d.has('c')).to.equal(true);
+    const old = d.set('b', new nn.GELU());
+    expect(old).to.be.instanceOf(nn.ReLU);
+    expect(d.keys()).to.deep.equal(['b', '10', '2']);
+    expect(d.get('b')).to.be.instanceOf(nn.GELU);
+    expect(d.set('c', new nn.Identity())).to.equal(null);
+    expect(d.length).to.equal(4);
+    expect(net.toString()).to.match(/heads\): ModuleDict\(\n {4}\(digits\): Linear/);
+    const dir = scratchDir('convnet-moduledict-');
+    cc.models.save(net.heads, dir);
+    const again = cc.models.load(dir) as cc.nn.ModuleDict;
+    expect(again.keys()).to.deep.equal(['digits', 'parity']);
+    const h = cc.randn([2, 6]);
+    expectClose(again.get('parity').call(h).dataSync(), net.heads.get('parity').call(h).dataSync(), 0, 0, 'reloaded');
+    expectError(() => d.get('missing'), 'E_ARG', /no module named "missing" \(it has b, 10, 2, c\)/);
+    expectError(() => d.set('a.b', new nn.ReLU()), 'E_ARG', /letters, digits and _/);
+    expectError(() => d.set('x', 3 as never), 'E_ARG', /expected a Module/);
+    expectError(() => d.call(cc.zeros([1])), 'E_ARG', /ModuleDict: has no forward/);
+    expectError(() => new nn.ModuleDict(3 as never), 'E_ARG', /object of modules/);
+    expectError(() => new nn.ModuleDict([['a']] as never), 'E_ARG', /pairs/);
   });
 
   it('BatchNorm1d over [N, C] and [N, C, L]: batch statistics in training (running ones updated as PyTorch), running ones in eval', () => {
