@@ -1024,6 +1024,13 @@ const linalgOps: Op[] = [
       torch: `F.conv_transpose1d(x0, x1, ${bias ? 'x2' : 'None'}, stride=${stride}, padding=${padding}, output_padding=${op}, groups=${groups}, dilation=${dilation})` };
   } },
   // No empty batch: PyTorch 1.13's pdist backward of [0, M] crashes the process (here: an empty gradient).
+  { name: 'F.maxUnpool1d', make: (g) => {
+    const k = 1 + g.rng.int(3), st = k + g.rng.int(2), pad = g.rng.int(Math.floor(k / 2) + 1); const L = k + g.rng.int(7);
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), L]);
+    // Non-overlapping windows (stride >= kernel): each place named once (PyTorch sends a repeated place's gradient to each).
+    return { ours: ([x]) => { const [y, i] = cc.F.maxPool1d(x, k, { stride: st, padding: pad, returnIndices: true }); return cc.F.maxUnpool1d(y, i, k, { stride: st, padding: pad, outputSize: [L] }); },
+      torch: `F.max_unpool1d(*F.max_pool1d(x0, ${k}, ${st}, ${pad}, return_indices=True), ${k}, ${st}, ${pad}, output_size=x0.shape[-1:])`, tieGrads: true };
+  } },
   { name: 'F.pdist', tieGrads: true, make: (g) => { g.float([1 + g.rng.int(5), g.rng.int(4)]); const p = g.rng.pick([2, 1, 0, 3, Infinity]); return { ours: ([x]) => cc.F.pdist(x, p), torch: `F.pdist(x0, ${py(p)})` }; } },
   { name: 'F.tripletMarginWithDistanceLoss', tieGrads: true, make: (g) => {
     const N = 1 + g.rng.int(3), D = 1 + g.rng.int(4); for (let i = 0; i < 3; i++) g.float([N, D]);

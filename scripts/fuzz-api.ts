@@ -1216,6 +1216,7 @@ export function baselines(): Baseline[] {
     { name: 'F.instanceNorm', make: () => [img(), { eps: 1e-5 }], call: fn(F.instanceNorm) },
     { name: 'F.normalize', make: () => [T([2, 3]), { p: 2, dim: 1, eps: 1e-12 }], call: fn(F.normalize) },
     { name: 'F.cosineSimilarity', make: () => [T([2, 3]), T([2, 3]), { dim: 1, eps: 1e-8 }], call: fn(F.cosineSimilarity) },
+    { name: 'F.maxUnpool1d', make: () => { const [y, i] = F.maxPool1d(T([2, 3, 8]), 2, { returnIndices: true }); return [y, i, 2, { stride: 2, padding: 0, outputSize: [9] }]; }, call: fn(F.maxUnpool1d) },
     { name: 'F.pdist', make: () => [T([4, 3]), 2], call: fn(F.pdist) },
     { name: 'F.pairwiseDistance', make: () => [T([2, 3]), T([2, 3]), { p: 2, eps: 1e-6, keepdim: false }], call: fn(F.pairwiseDistance) },
     // losses

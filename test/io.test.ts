@@ -299,6 +299,7 @@ function everyLayer(): Record<string, nn.Module> {
     UpsamplingBilinear2d: new nn.UpsamplingBilinear2d({ scaleFactor: 2 }),
     UpsamplingNearest2d: new nn.UpsamplingNearest2d({ size: [5, 3] }),
     MaxUnpool2d: new nn.MaxUnpool2d([3, 2], { stride: 2, padding: [1, 0] }),
+    MaxUnpool1d: new nn.MaxUnpool1d(3, { stride: 2, padding: 1 }),
     SpectralPool2d: new nn.SpectralPool2d([3, 2]),
     TiledConv2d: new nn.TiledConv2d(3, 4, [3, 2], { tile: [2, 3], stride: 2, padding: [1, 0], dilation: [1, 2], groups: 1, bias: false }),
     PixelShuffle: new nn.PixelShuffle(3),

@@ -465,6 +465,24 @@ describe('nn: more activations, losses and layers', () => {
       tapeCheck('avgPool1d', [{ shape: [2, 3, 9] }], ([t]) => F.avgPool1d(t, 4, { stride: 2, padding: 2, ceilMode: true, countIncludePad: false }));
     });
 
+    it('maxUnpool1d puts each maximum back at its index along L (nn.MaxUnpool1d too); typed errors', () => {
+      const x = cc.tensor([[[1, 5, 2, 4, 3, 0, 7]]]);
+      const [y, idx] = F.maxPool1d(x, 2, { returnIndices: true });
+      expect(F.maxUnpool1d(y, idx, 2).tolist()).to.deep.equal([[[0, 5, 0, 4, 3, 0]]]);
+      expect(F.maxUnpool1d(y, idx, 2, { outputSize: [7] }).tolist()).to.deep.equal([[[0, 5, 0, 4, 3, 0, 0]]]);
+      expect(F.maxUnpool1d(y.reshape([1, 3]), idx.reshape([1, 3]), [2], { stride: [2] }).tolist()).to.deep.equal([[0, 5, 0, 4, 3, 0]]);
+      const m = new nn.MaxUnpool1d(2);
+      expect(m.call(y, idx, [7]).tolist()).to.deep.equal([[[0, 5, 0, 4, 3, 0, 0]]]);
+      expect(String(m)).to.match(/^MaxUnpool1d\(kernel_size=2, stride=2, padding=0\)/);
+      // Its gradient: the unpooled places' back to the pooled values (finite differences through the pooling's choice).
+      tapeCheck('maxUnpool1d', [{ shape: [2, 3, 4] }], ([t]) => F.maxUnpool1d(t, cc.tensor([1, 3, 4, 6], { dtype: 'int32' }).reshape([1, 1, 4]).expand([2, 3, 4]), 2));
+      expectError(() => F.maxUnpool1d(y, idx, 2, { outputSize: [9] }), 'E_ARG', /between 5 and 7/);
+      expectError(() => F.maxUnpool1d(cc.zeros([3]), idx, 2), 'E_SHAPE', /\[N, C, L\]/);
+      expectError(() => F.maxUnpool1d(y, idx.reshape([1, 3]), 2), 'E_SHAPE', /indices/);
+      expectError(() => F.maxUnpool1d(y, idx, 0), 'E_ARG', /kernelSize/);
+      expectError(() => new nn.MaxUnpool1d(2, -1), 'E_ARG', /stride/);
+    });
+
     it('maxPool1d of 2 and 3 at stride 2 (the one-row fixed windows): ties to the first, NaN takes over, against a loop', () => {
       // Small integers (many ties) and NaNs, rows long enough for whole vectors and a remainder.
       const L = 203, rows = 6;

@@ -14,7 +14,7 @@ export {
   Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, TiledConv2d, Linear, LargeMarginLinear, DropConnectLinear, Flatten, Unflatten, MaxPool2d, MaxUnpool2d, AvgPool2d, LPPool2d, MixedPool2d, StochasticPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
   SpatialPyramidPool2d, SpectralPool2d, RoIPool, RoIAlign, Identity, ReLU, LeakyReLU, RReLU, PReLU, ELU, GELU, SiLU, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, PixelShuffle, PixelUnshuffle, Unfold, Fold, Pad2d, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Probout, Sigmoid, Tanh,
   Softmax, LogSoftmax, Dropout, Dropout2d, LocalResponseNorm, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d,
-  SELU, CELU, Softsign, LogSigmoid, Tanhshrink, Softshrink, Hardshrink, Threshold, GLU, Softmin, Softmax2d, MaxPool1d, AvgPool1d, ChannelShuffle,
+  SELU, CELU, Softsign, LogSigmoid, Tanhshrink, Softshrink, Hardshrink, Threshold, GLU, Softmin, Softmax2d, MaxPool1d, MaxUnpool1d, AvgPool1d, ChannelShuffle,
 } from './layers';
 export type {
   Conv1dModuleOptions, Conv2dModuleOptions, ConvTranspose1dModuleOptions, ConvTranspose2dModuleOptions, TiledConv2dModuleOptions, MaxPool2dModuleOptions, MaxUnpool2dModuleOptions, AvgPool2dModuleOptions,

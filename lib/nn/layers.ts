@@ -2370,6 +2370,39 @@ export class MaxPool1d extends Module {
   }
 }
 
+/**
+ * The inverse of MaxPool1d with its indices (`F.maxUnpool1d`); call(x, indices, outputSize?).
+ * Positional arguments in PyTorch's order: stride (null: the kernel size), padding.
+ * @example new nn.MaxUnpool1d(2)
+ */
+export class MaxUnpool1d extends Module {
+  readonly options: { stride?: Size1; padding?: Size1 };
+
+  constructor(kernelSize: Size1, ...args: WithOptions<[stride: Size1 | null, padding: Size1], { stride?: Size1 | null; padding?: Size1 }>);
+  constructor(readonly kernelSize: Size1, ...args: unknown[]) {
+    super();
+    const op = 'MaxUnpool1d';
+    const keys = ['stride', 'padding'] as const;
+    this.options = present(merge<{ stride?: Size1; padding?: Size1 }>(op, args, keys, keys));
+    single(op, 'kernelSize', kernelSize, 1);
+    if (this.options.stride !== undefined) single(op, 'stride', this.options.stride, 1);
+    if (this.options.padding !== undefined) single(op, 'padding', this.options.padding, 0);
+  }
+
+  override config(): unknown[] {
+    return [this.kernelSize, { ...this.options }];
+  }
+
+  /** `outputSize`: the output's [L] where the default is ambiguous (see `F.maxUnpool1d`). */
+  forward(x: Tensor, indices: Tensor, outputSize?: readonly number[]): F32 {
+    return F.maxUnpool1d(x, indices, this.kernelSize, { ...this.options, outputSize });
+  }
+
+  override extraRepr(): string {
+    return `kernel_size=${this.kernelSize}, stride=${this.options.stride ?? this.kernelSize}, padding=${this.options.padding ?? 0}`;
+  }
+}
+
 export interface AvgPool1dModuleOptions { stride?: Size1; padding?: Size1; ceilMode?: boolean; countIncludePad?: boolean }
 
 /**

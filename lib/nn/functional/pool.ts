@@ -870,6 +870,45 @@ function window1(op: string, x: unknown, kernelSize: unknown, o: { stride?: unkn
 const withHeight = <T extends Tensor>(t: T): T => reshape(t, [...t.shape.slice(0, -1), 1, t.shape[t.rank - 1]]) as T;
 const withoutHeight = <T extends Tensor>(t: T): T => reshape(t, [...t.shape.slice(0, -2), t.shape[t.rank - 1]]) as T;
 
+export interface MaxUnpool1dOptions {
+  /** Default: the kernel size. */
+  stride?: Size1 | null;
+  /** The pooling's padding. Default 0. */
+  padding?: Size1;
+  /** The output's length [L] (or its whole shape), where the default (Lin - 1) * stride - 2 * padding + kernel is ambiguous. */
+  outputSize?: readonly number[];
+}
+
+/**
+ * The inverse of maxPool1d with its indices, as torch.nn.functional.max_unpool1d: each value of
+ * x [N, C, L] (or [C, L]) goes back to the position along L its index names, zeros elsewhere
+ * (maxUnpool2d over a height of 1: the same rules for repeated indices and the gradient).
+ * @example const [y, idx] = F.maxPool1d(x, 2, { returnIndices: true }); F.maxUnpool1d(y, idx, 2)   // x's length
+ */
+export function maxUnpool1d(x: Tensor, indices: Tensor, kernelSize: Size1, options: MaxUnpool1dOptions = {}): F32 {
+  const op = 'maxUnpool1d';
+  const o = checkOptions<MaxUnpool1dOptions>(op, options, MAX_UNPOOL_KEYS);
+  const t = checkFloat(op, 'x', x);
+  if (t.rank !== 2 && t.rank !== 3) fail('E_SHAPE', `${op}: expected \`x\` of shape [N, C, L] or [C, L], got ${shapeStr(t.shape)}`);
+  const k = single(op, 'kernelSize', kernelSize, 1);
+  const s = o.stride === undefined || o.stride === null ? k : single(op, 'stride', o.stride, 1);
+  const p = o.padding === undefined ? 0 : single(op, 'padding', o.padding, 0);
+  let outputSize: number[] | undefined;
+  if (o.outputSize !== undefined && o.outputSize !== null) {
+    if (!Array.isArray(o.outputSize) || (o.outputSize.length !== 1 && o.outputSize.length !== t.rank)) {
+      fail('E_ARG', `${op}: expected \`outputSize\` [L] or the output's whole shape (rank ${t.rank}), got ${describe(o.outputSize)}`);
+    }
+    const L = o.outputSize[o.outputSize.length - 1], want = (t.shape[t.rank - 1] - 1) * s - 2 * p + k;
+    if (typeof L !== 'number' || !Number.isSafeInteger(L) || !(L > Math.max(0, want - s) && L < want + s)) {
+      fail('E_ARG', `${op}: \`outputSize\` ${describe(o.outputSize)}: the length must be between ${Math.max(0, want - s) + 1} and ${want + s - 1} for x ${shapeStr(t.shape)}`);
+    }
+    outputSize = [1, L];
+  }
+  const ti = checkTensor(op, 'indices', indices);
+  if (ti.rank !== t.rank) fail('E_SHAPE', `${op}: expected \`indices\` of x's shape ${shapeStr(t.shape)}, got ${shapeStr(ti.shape)}`);
+  return tidy(() => withoutHeight(maxUnpool2d(withHeight(t), withHeight(ti), [1, k], { stride: [1, s], padding: [0, p], outputSize })));
+}
+
 /**
  * 1-D max pooling over [N, C, L] or [C, L], as torch.nn.functional.max_pool1d; with
  * `returnIndices`, also the int32 index along L of each (first) maximum.
