@@ -130,6 +130,7 @@ describe('vision.kmeans', () => {
     expect(same.inertia).to.equal(0);
     expectError(() => vision.kmeans(x, 4), 'E_ARG', /at least k points/);
     expectError(() => vision.kmeans(x, 0), 'E_ARG');
+    expectError(() => vision.kmeans(x.int(), 1), 'E_DTYPE');
     expectError(() => vision.kmeans(cc.zeros([3]), 1), 'E_SHAPE');
     expectError(() => vision.kmeans(cc.tensor([[NaN, 1], [0, 1]]), 1), 'E_ARG', /NaN/);
     expectError(() => vision.kmeans(x, 2, { iters: 3 } as never), 'E_ARG', /unknown option/);

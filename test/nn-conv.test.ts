@@ -791,6 +791,7 @@ describe('F.convTranspose1d', () => {
     expectError(() => F.convTranspose1d(x, w, null, { stride: 2, outputPadding: 2 }), 'E_ARG', /outputPadding \[2\] must be smaller/);
     expectError(() => F.convTranspose1d(x, w, null, { stride: [1, 1] as never }), 'E_ARG', /an array of one/);
     expectError(() => F.convTranspose1d(x, w, cc.zeros([2])), 'E_SHAPE', /\[3\]/);
+    expectError(() => F.convTranspose1d(x.int(), w), 'E_DTYPE');
   });
 });
 

@@ -459,6 +459,7 @@ describe('F: losses', () => {
       expectError(() => F.tripletMarginWithDistanceLoss(a, p, n, { distanceFunction: 3 as never }), 'E_ARG', /distanceFunction/);
       expectError(() => F.tripletMarginWithDistanceLoss(a, p, n, { distanceFunction: () => 1 as never }), 'E_ARG', /float32 tensor/);
       expectError(() => F.tripletMarginWithDistanceLoss(a, p, cc.randn([4, 2, 1])), 'E_SHAPE', /same rank/);
+      expectError(() => F.tripletMarginWithDistanceLoss(a.int(), p, n), 'E_DTYPE');
       expectError(() => new nn.TripletMarginWithDistanceLoss({ p: 2 } as never), 'E_ARG', /unknown option/);
     });
   });

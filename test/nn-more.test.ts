@@ -480,6 +480,7 @@ describe('nn: more activations, losses and layers', () => {
       expectError(() => F.maxUnpool1d(cc.zeros([3]), idx, 2), 'E_SHAPE', /\[N, C, L\]/);
       expectError(() => F.maxUnpool1d(y, idx.reshape([1, 3]), 2), 'E_SHAPE', /indices/);
       expectError(() => F.maxUnpool1d(y, idx, 0), 'E_ARG', /kernelSize/);
+      expectError(() => F.maxUnpool1d(y.int(), idx, 2), 'E_DTYPE');
       expectError(() => new nn.MaxUnpool1d(2, -1), 'E_ARG', /stride/);
     });
 

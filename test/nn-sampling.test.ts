@@ -185,6 +185,75 @@ describe('F.pad and F.interpolate', () => {
     expectSameBitsAnyThreads('area', { size: [17, 29] });
   });
 
+  // A float64 reference written from the definitions (PyTorch's, in float64): each axis's m x n
+  // resampling matrix, applied along H then W.
+  function axisMatrix(mode: string, n: number, m: number, align: boolean, antialias: boolean): number[][] {
+    const R = Array.from({ length: m }, () => new Array<number>(n).fill(0));
+    const step = align ? (m > 1 ? (n - 1) / (m - 1) : 0) : n / m;
+    const clampI = (i: number) => Math.min(Math.max(i, 0), n - 1);
+    for (let j = 0; j < m; j++) {
+      if (antialias) {   // PIL's filters: triangle (support 1) or cubic a = -0.5 (support 2), widened by the step, normalized
+        const cubic = mode === 'bicubic', size = cubic ? 4 : 2, support = (step >= 1 ? step : 1) * size / 2, inv = step >= 1 ? 1 / step : 1;
+        const f = (x: number) => { const u = Math.abs(x); return !cubic ? Math.max(0, 1 - u) : u < 1 ? (1.5 * u - 2.5) * u * u + 1 : u < 2 ? (((u - 5) * u + 8) * u - 4) * -0.5 : 0; };
+        const c = step * (j + 0.5), lo = Math.max(Math.trunc(c - support + 0.5), 0), hi = Math.min(Math.trunc(c + support + 0.5), n);
+        let total = 0;
+        for (let i = lo; i < hi; i++) total += f((i - c + 0.5) * inv);
+        for (let i = lo; i < hi; i++) R[j][i] += f((i - c + 0.5) * inv) / total;
+      } else if (mode === 'area') {
+        const a = Math.floor((j * n) / m), b = Math.ceil(((j + 1) * n) / m);
+        for (let i = a; i < b; i++) R[j][i] = 1 / (b - a);
+      } else if (mode === 'nearest-exact') {
+        R[j][Math.min(Math.floor((j + 0.5) * step), n - 1)] = 1;
+      } else if (mode === 'bicubic') {   // Keys, A = -0.75, the four neighbours clamped to the border
+        const s = align ? j * step : step * (j + 0.5) - 0.5, i0 = Math.floor(s), t = s - i0, A = -0.75;
+        const near = (x: number) => ((A + 2) * x - (A + 3)) * x * x + 1, far = (x: number) => ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+        [far(t + 1), near(t), near(1 - t), far(2 - t)].forEach((w, k) => { R[j][clampI(i0 - 1 + k)] += w; });
+      } else {   // linear
+        const s = n === m ? j : align ? j * step : Math.max(step * (j + 0.5) - 0.5, 0), i0 = Math.min(Math.floor(s), n - 1), t = s - i0;
+        R[j][i0] += 1 - t;
+        R[j][Math.min(i0 + 1, n - 1)] += t;
+      }
+    }
+    return R;
+  }
+
+  it('every mode against a float64 reference from the definitions (separable: each axis\'s matrix)', () => {
+    const [C, H, W] = [2, 5, 7];
+    const { t: x, v } = randomTensor([1, C, H, W], 31, -2, 2);
+    const cases: [string, number, number, boolean, boolean][] = [
+      ['bicubic', 8, 4, false, false], ['bicubic', 3, 11, true, false], ['area', 3, 2, false, false], ['area', 4, 7, false, false],
+      ['nearest-exact', 9, 3, false, false], ['bilinear', 3, 4, false, true], ['bicubic', 2, 5, false, true], ['bicubic', 9, 12, false, true],
+    ];
+    for (const [mode, ho, wo, align, antialias] of cases) {
+      const Rh = axisMatrix(mode, H, ho, align, antialias), Rw = axisMatrix(mode, W, wo, align, antialias);
+      const want: number[] = [];
+      for (let c = 0; c < C; c++) {
+        for (let i = 0; i < ho; i++) {
+          for (let j = 0; j < wo; j++) {
+            let acc = 0;
+            for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) acc += Rh[i][h] * Rw[j][w] * v[(c * H + h) * W + w];
+            want.push(acc);
+          }
+        }
+      }
+      const options = { size: [ho, wo], mode, ...(mode === 'bicubic' || mode === 'bilinear' ? { alignCorners: align } : {}), ...(antialias ? { antialias } : {}) } as cc.F.InterpolateOptions;
+      expectClose(F.interpolate(x, options).dataSync(), want, 1e-5, 1e-5, JSON.stringify(options));
+    }
+    // 'linear' and 'trilinear' along their axes, and a 3-D 'area'.
+    const { t: line, v: lv } = randomTensor([1, 1, 6], 32, -2, 2);
+    const R = axisMatrix('linear', 6, 10, false, false);
+    expectClose(F.interpolate(line, { size: 10, mode: 'linear' }).dataSync(), R.map((r) => r.reduce((a, w, i) => a + w * lv[i], 0)), 1e-5, 1e-6, 'linear');
+    const { t: cube, v: cv } = randomTensor([1, 1, 2, 3, 4], 33, -2, 2);
+    const [Rd, Rh, Rw] = [axisMatrix('linear', 2, 3, true, false), axisMatrix('linear', 3, 2, true, false), axisMatrix('linear', 4, 5, true, false)];
+    const tri: number[] = [];
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 2; b++) for (let c = 0; c < 5; c++) {
+      let acc = 0;
+      for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) acc += Rd[a][i] * Rh[b][j] * Rw[c][k] * cv[(i * 3 + j) * 4 + k];
+      tri.push(acc);
+    }
+    expectClose(F.interpolate(cube, { size: [3, 2, 5], mode: 'trilinear', alignCorners: true }).dataSync(), tri, 1e-5, 1e-6, 'trilinear');
+  });
+
   it('the modes on simple inputs: bicubic keeps constants and mirrors, area averages, antialias low-passes', () => {
     // Cubic convolution's four weights sum to 1; with alignCorners, reversing x reverses y.
     expectClose(F.interpolate(cc.full([1, 1, 3, 5], 2.5), { size: [7, 4], mode: 'bicubic' }).dataSync(), new Array(28).fill(2.5), 1e-6, 0, 'constant');

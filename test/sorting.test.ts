@@ -367,6 +367,7 @@ describe('F.normalize, F.cosineSimilarity, F.pairwiseDistance, cdist', () => {
     expect(Array.from(cc.F.pdist(cc.zeros([3, 0]), Infinity).dataSync())).to.deep.equal([0, 0, 0]);
     expectError(() => cc.F.pdist(cc.zeros([2, 3, 4])), 'E_SHAPE', /\[N, M\]/);
     expectError(() => cc.F.pdist(x, -1), 'E_ARG', /p/);
+    expectError(() => cc.F.pdist(x.int()), 'E_DTYPE');
   });
 
   it('cdist with p = 0 counts the coordinates that differ, as PyTorch (its gradient is 0)', () => {

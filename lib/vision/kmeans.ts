@@ -77,13 +77,11 @@ export function kmeans(x: Tensor, k: number, options: KMeansOptions = {}): KMean
         const sums = indexAdd(zeros([k, t.shape[1]], { device: t.device }), 0, index, t);
         const counts = new Float32Array(k);
         for (const c of assigned) counts[c]++;
-        // An emptied cluster keeps its centre: its sum and count are then those of the centre alone.
-        const empty = Array.from(counts, (n, c) => (n === 0 ? c : -1)).filter((c) => c >= 0);
-        const denom = tensor(counts.map((n) => Math.max(n, 1)), { device: t.device });
-        const mean = div(sums, unsqueeze(denom, 1)) as F32;
-        if (empty.length === 0) return keep(mean);
-        const keepOld = tensor(Float32Array.from(counts, (n) => (n === 0 ? 1 : 0)), { device: t.device });
-        return keep(mean.add(unsqueeze(keepOld, 1).mul(centers)) as F32);
+        const mean = div(sums, unsqueeze(tensor(counts.map((n) => Math.max(n, 1)), { device: t.device }), 1)) as F32;
+        if (!counts.includes(0)) return keep(mean);
+        // An emptied cluster (its mean 0 above) keeps its centre.
+        const emptied = tensor(counts.map((n) => (n === 0 ? 1 : 0)), { device: t.device });
+        return keep(mean.add(unsqueeze(emptied, 1).mul(centers)) as F32);
       });
       centers.dispose();
       centers = moved;

@@ -196,8 +196,9 @@ export function pdist(x: Tensor, p = 2): F32 {
     const pairs = triuIndices(n, n, 1, { device: t.device });   // [2, n (n - 1) / 2]: rows i < j
     const [i, j] = unbind(pairs, 0) as Tensor<'int32'>[];
     const diff = sub(indexSelect(t, 0, i), indexSelect(t, 0, j));
-    // No coordinates: every distance is 0 (PyTorch's; the inf norm of nothing is refused elsewhere).
-    if (t.shape[1] === 0 || q === 0) return q === 0 ? countDiffering(op, diff, [t]) : sum(diff, [1]);
+    if (q === 0) return countDiffering(op, diff, [t]);
+    // No coordinates: every distance is 0, as PyTorch's (vectorNorm refuses the inf norm of nothing).
+    if (t.shape[1] === 0) return sum(diff, [1]);
     return vectorNorm(op, diff, q, [1], false);
   });
 }

@@ -184,7 +184,7 @@ function tapsOf(mode: InterpolateMode, n: number, m: number, given: number | nul
   switch (mode) {
     case 'nearest':
     case 'nearest-exact':
-      // PyTorch's nearest_idx and nearest_neighbor_exact_compute_source_index, in float32.
+      // PyTorch's CPU kernel for batches: floor(j * step), floor((j + 1/2) * step), in float32.
       return fixed(1, (j, index, weight, at) => {
         const s = Math.floor(mode === 'nearest' ? f32(j * step) : f32(f32(j + 0.5) * step));
         index[at] = Math.min(s, n - 1);
@@ -217,7 +217,8 @@ function tapsOf(mode: InterpolateMode, n: number, m: number, given: number | nul
 
 /**
  * 'area': output j is the mean of input [floor(j n / m), ceil((j + 1) n / m)), as
- * adaptive_avg_pool. Regions shorter than the longest are padded with their own last position
+ * adaptive_avg_pool (F.adaptiveAvgPool1d/2d compute the same; these taps also serve 5-D inputs
+ * and an output size of 0, which those refuse, and ran as fast on [8, 64, 56, 56]). Regions shorter than the longest are padded with their own last position
  * at weight 0 (a NaN inside the region spreads either way; none from outside it).
  */
 function areaTaps(n: number, m: number): Taps {
