@@ -111,6 +111,14 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['F.interpolate area 56->24', ({ c }) => F.interpolate(c, { size: [24, 24], mode: 'area' }), 'torch.nn.functional.interpolate(c, size=(24, 24), mode="area")'],
   ['F.interpolate nearest-exact x1.5', ({ c }) => F.interpolate(c, { scaleFactor: 1.5, mode: 'nearest-exact' }), 'torch.nn.functional.interpolate(c, scale_factor=1.5, mode="nearest-exact")'],
   ['F.pad reflect 2', ({ c }) => F.pad(c, [2, 2, 2, 2], 'reflect'), 'torch.nn.functional.pad(c, [2, 2, 2, 2], "reflect")'],
+  ['F.conv3d C3D [2,64,8,28,28] 3x3x3 128', ({ v3, w3 }) => F.conv3d(v3, w3, null, { padding: 1 }), 'torch.nn.functional.conv3d(v3, w3, None, padding=1)'],
+  ['F.conv3d fwd+bwd', ({ v3, w3 }) => { const x = v3.clone().requiresGrad_(), w = w3.clone().requiresGrad_(); F.conv3d(x, w, null, { padding: 1 }).sum().backward(); return w.grad!; },
+    'torch.nn.functional.conv3d(v3.clone().requires_grad_(), w3.clone().requires_grad_(), None, padding=1).sum().backward()'],
+  ['F.convTranspose3d 2x2x2/2 64->32', ({ v3, wt3 }) => F.convTranspose3d(v3, wt3, null, { stride: 2 }), 'torch.nn.functional.conv_transpose3d(v3, wt3, None, stride=2)'],
+  ['F.maxPool3d 2x2x2', ({ v3 }) => F.maxPool3d(v3, 2), 'torch.nn.functional.max_pool3d(v3, 2)'],
+  ['F.maxPool3d 2x2x2 fwd+bwd', ({ v3 }) => { const x = v3.clone().requiresGrad_(); F.maxPool3d(x, 2).sum().backward(); return x.grad!; }, 'torch.nn.functional.max_pool3d(v3.clone().requires_grad_(), 2).sum().backward()'],
+  ['F.avgPool3d 3x3x3/2 pad 1', ({ v3 }) => F.avgPool3d(v3, 3, { stride: 2, padding: 1 }), 'torch.nn.functional.avg_pool3d(v3, 3, 2, 1)'],
+  ['F.adaptiveAvgPool3d [1,7,7]', ({ v3 }) => F.adaptiveAvgPool3d(v3, [1, 7, 7]), 'torch.nn.functional.adaptive_avg_pool3d(v3, (1, 7, 7))'],
   ['F.oneHot 1M of 10', ({ oh }) => cc.oneHot(oh as cc.Tensor<'int32'>, 10), 'torch.nn.functional.one_hot(oh, 10)'],
 ];
 
@@ -137,6 +145,7 @@ th = torch.randn(16, 2, 3)
 pa, pb = torch.randn(4096, 512), torch.randn(4096, 512)
 lp, lt = torch.randn(256, 1000).log_softmax(1), torch.randint(0, 1000, (256,))
 oh = torch.randint(0, 10, (1 << 20,))
+v3, w3, wt3 = torch.randn(2, 64, 8, 28, 28), torch.randn(128, 64, 3, 3, 3) * 0.05, torch.randn(64, 32, 2, 2, 2) * 0.1
 out = {}
 for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
     f = eval("lambda: " + expr)
@@ -162,6 +171,7 @@ const makeTensors = (): Record<string, cc.Tensor> => {
       x1: cc.randn([32, 64, 1024]), w1: cc.randn([128, 64, 5]), ew: cc.randn([30000, 256]), ei: cc.randint(0, 30000, [64, 512]),
       th: cc.randn([16, 2, 3]), pa: cc.randn([4096, 512]), pb: cc.randn([4096, 512]), lp: F.logSoftmax(cc.randn([256, 1000]), 1), lt: cc.randint(0, 1000, [256]),
       oh: cc.randint(0, 10, [1 << 20]),
+      v3: cc.randn([2, 64, 8, 28, 28]), w3: cc.mul(cc.randn([128, 64, 3, 3, 3]), 0.05), wt3: cc.mul(cc.randn([64, 32, 2, 2, 2]), 0.1),
     };
 };
 

@@ -1031,6 +1031,58 @@ const linalgOps: Op[] = [
     return { ours: ([x]) => { const [y, i] = cc.F.maxPool1d(x, k, { stride: st, padding: pad, returnIndices: true }); return cc.F.maxUnpool1d(y, i, k, { stride: st, padding: pad, outputSize: [L] }); },
       torch: `F.max_unpool1d(*F.max_pool1d(x0, ${k}, ${st}, ${pad}, return_indices=True), ${k}, ${st}, ${pad}, output_size=x0.shape[-1:])`, tieGrads: true };
   } },
+  { name: 'F.conv3d', nanDiffers: 'see Op', make: (g) => {
+    const groups = g.rng.pick([1, 1, 2]); const cin = groups * (1 + g.rng.int(2)), cout = groups * (1 + g.rng.int(2));
+    const k = [1 + g.rng.int(3), 1 + g.rng.int(3), 1 + g.rng.int(2)]; const stride = [1 + g.rng.int(2), 1 + g.rng.int(2), 1], dilation = [1 + g.rng.int(2), 1, 1 + g.rng.int(2)];
+    const same = g.rng.chance(0.25); const padding = same ? 'same' : [g.rng.int(2), g.rng.int(2), 0];
+    if (same) stride.fill(1);
+    g.float([1 + g.rng.int(2), cin, 3 + g.rng.int(4), 3 + g.rng.int(4), 2 + g.rng.int(3)]); g.float([cout, cin / groups, ...k]); const bias = g.rng.chance(0.5); if (bias) g.float([cout]);
+    return { ours: (x) => cc.F.conv3d(x[0], x[1], bias ? x[2] : null, { stride: stride as [number, number, number], padding: padding as [number, number, number] | 'same', dilation: dilation as [number, number, number], groups }),
+      torch: `F.conv3d(x0, x1, ${bias ? 'x2' : 'None'}, stride=${py(stride)}, padding=${py(padding)}, dilation=${py(dilation)}, groups=${groups})`, atol: 1e-4 };
+  } },
+  { name: 'F.convTranspose3d', nanDiffers: 'see Op', make: (g) => {
+    const groups = g.rng.pick([1, 1, 2]); const cin = groups * (1 + g.rng.int(2)), cout = groups * (1 + g.rng.int(2));
+    const k = [1 + g.rng.int(3), 1 + g.rng.int(2), 1 + g.rng.int(3)]; const stride = [1 + g.rng.int(3), 1 + g.rng.int(2), 1], dilation = [1 + g.rng.int(2), 1, 1 + g.rng.int(2)];
+    const padding = [g.rng.int(2), g.rng.int(2), g.rng.int(2)]; const op = [0, 1, 2].map((a) => g.rng.int(Math.max(stride[a], dilation[a])));
+    g.float([1 + g.rng.int(2), cin, 1 + g.rng.int(4), 1 + g.rng.int(4), 1 + g.rng.int(3)]); g.float([cin, cout / groups, ...k]); const bias = g.rng.chance(0.5); if (bias) g.float([cout]);
+    const t3 = (v: number[]) => v as [number, number, number];
+    return { ours: (x) => cc.F.convTranspose3d(x[0], x[1], bias ? x[2] : null, { stride: t3(stride), padding: t3(padding), outputPadding: t3(op), groups, dilation: t3(dilation) }),
+      torch: `F.conv_transpose3d(x0, x1, ${bias ? 'x2' : 'None'}, stride=${py(stride)}, padding=${py(padding)}, output_padding=${py(op)}, groups=${groups}, dilation=${py(dilation)})`, atol: 1e-4 };
+  } },
+  { name: 'F.maxPool3d', mode: 'ties', refuses: /holds only padding/, make: (g) => {
+    const k = [1 + g.rng.int(3), 1 + g.rng.int(3), 1 + g.rng.int(2)]; const st = [1 + g.rng.int(2), 1 + g.rng.int(3), 1 + g.rng.int(2)]; const pad = k.map((kk) => g.rng.int(Math.floor(kk / 2) + 1));
+    const dil = [1 + g.rng.int(2), 1, 1 + g.rng.int(2)]; const ceil = g.rng.chance(0.5);
+    g.float([...(g.rng.chance(0.3) ? [] : [1 + g.rng.int(2)]), 1 + g.rng.int(2), 1 + g.rng.int(6), 1 + g.rng.int(6), 1 + g.rng.int(5)]);
+    const t3 = (v: number[]) => v as [number, number, number];
+    return { ours: ([x]) => cc.F.maxPool3d(x, t3(k), { stride: t3(st), padding: t3(pad), dilation: t3(dil), ceilMode: ceil, returnIndices: true }),
+      torch: `F.max_pool3d(x0, ${py(k)}, ${py(st)}, ${py(pad)}, ${py(dil)}, ceil_mode=${py(ceil)}, return_indices=True)` };
+  } },
+  // permissive: PyTorch 1.13's avg_pool3d (not its avg_pool2d, nor max_pool3d) refuses an input smaller than the kernel even where the padding makes room.
+  { name: 'F.avgPool3d', make: (g) => {
+    const k = [1 + g.rng.int(3), 1 + g.rng.int(3), 1 + g.rng.int(2)]; const st = [1 + g.rng.int(2), 1 + g.rng.int(3), 1 + g.rng.int(2)]; const pad = k.map((kk) => g.rng.int(Math.floor(kk / 2) + 1));
+    const ceil = g.rng.chance(0.5), cip = g.rng.chance(0.5); const div = g.rng.chance(0.2) ? 5 : undefined;
+    g.float([...(g.rng.chance(0.3) ? [] : [1 + g.rng.int(2)]), 1 + g.rng.int(2), 1 + g.rng.int(6), 1 + g.rng.int(6), 1 + g.rng.int(5)]);
+    const t3 = (v: number[]) => v as [number, number, number];
+    return { ours: ([x]) => cc.F.avgPool3d(x, t3(k), { stride: t3(st), padding: t3(pad), ceilMode: ceil, countIncludePad: cip, divisorOverride: div }),
+      torch: `F.avg_pool3d(x0, ${py(k)}, ${py(st)}, ${py(pad)}, ceil_mode=${py(ceil)}, count_include_pad=${py(cip)}, divisor_override=${py(div)})`, permissive: true };
+  } },
+  { name: 'F.adaptiveAvgPool3d', make: (g) => {
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(6), 1 + g.rng.int(6)]); const o = [1 + g.rng.int(4), g.rng.chance(0.2) ? null : 1 + g.rng.int(4), 1 + g.rng.int(4)];
+    return { ours: ([x]) => cc.F.adaptiveAvgPool3d(x, o as [number, number | null, number]), torch: `F.adaptive_avg_pool3d(x0, ${py(o)})` };
+  } },
+  { name: 'F.adaptiveMaxPool3d', mode: 'ties', make: (g) => {
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(6), 1 + g.rng.int(6)]); const o = [1 + g.rng.int(4), 1 + g.rng.int(4), 1 + g.rng.int(4)];
+    return { ours: ([x]) => cc.F.adaptiveMaxPool3d(x, o as [number, number, number], { returnIndices: true }), torch: `F.adaptive_max_pool3d(x0, ${py(o)}, return_indices=True)` };
+  } },
+  { name: 'F.maxUnpool3d', make: (g) => {
+    const k = [1 + g.rng.int(2), 1 + g.rng.int(3), 1 + g.rng.int(2)]; const st = k.map((kk) => kk + g.rng.int(2)); const pad = k.map((kk) => g.rng.int(Math.floor(kk / 2) + 1));
+    const size = k.map((kk) => kk + g.rng.int(4));
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), ...size]);
+    const t3 = (v: number[]) => v as [number, number, number];
+    // Non-overlapping windows (stride >= kernel): each place named once (PyTorch sends a repeated place's gradient to each).
+    return { ours: ([x]) => { const [y, i] = cc.F.maxPool3d(x, t3(k), { stride: t3(st), padding: t3(pad), returnIndices: true }); return cc.F.maxUnpool3d(y, i, t3(k), { stride: t3(st), padding: t3(pad), outputSize: size }); },
+      torch: `F.max_unpool3d(*F.max_pool3d(x0, ${py(k)}, ${py(st)}, ${py(pad)}, return_indices=True), ${py(k)}, ${py(st)}, ${py(pad)}, output_size=x0.shape[-3:])`, tieGrads: true };
+  } },
   { name: 'F.pdist', tieGrads: true, make: (g) => { g.float([1 + g.rng.int(5), g.rng.int(4)]); const p = g.rng.pick([2, 1, 0, 3, Infinity]); return { ours: ([x]) => cc.F.pdist(x, p), torch: `F.pdist(x0, ${py(p)})` }; } },
   { name: 'F.tripletMarginWithDistanceLoss', tieGrads: true, make: (g) => {
     const N = 1 + g.rng.int(3), D = 1 + g.rng.int(4); for (let i = 0; i < 3; i++) g.float([N, D]);
@@ -1041,13 +1093,13 @@ const linalgOps: Op[] = [
   { name: 'nn.UpsamplingBilinear2d', nanDiffers: 'see Op', make: (g) => { g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(5)]); const near = g.rng.chance(0.5); const f = g.rng.pick([2, 3]);
     return { ours: ([x]) => (near ? new cc.nn.UpsamplingNearest2d({ scaleFactor: f }) : new cc.nn.UpsamplingBilinear2d({ scaleFactor: f })).call(x), torch: `torch.nn.${near ? 'UpsamplingNearest2d' : 'UpsamplingBilinear2d'}(scale_factor=${f})(x0)` }; } },
   // Stateful modules: several training steps, then evaluation (values only).
-  ...(['BatchNorm1d', 'BatchNorm2d', 'InstanceNorm1d', 'InstanceNorm2d'] as const).map((kind): Op => ({
+  ...(['BatchNorm1d', 'BatchNorm2d', 'BatchNorm3d', 'InstanceNorm1d', 'InstanceNorm2d', 'InstanceNorm3d'] as const).map((kind): Op => ({
     name: `nn.${kind} steps`, nanDiffers: 'see Op',
     make: (g) => {
       const C = 1 + g.rng.int(3), N = 2 + g.rng.int(3), instance = kind.startsWith('Instance');
       // An instance needs 2 positions at least (both sides refuse 1): 1 x 1 maps only for BatchNorm.
       const side = () => (instance ? 2 : 1) + g.rng.int(3);
-      const shape = kind.endsWith('2d') ? [N, C, side(), side()] : !instance && g.rng.chance(0.5) ? [N, C] : [N, C, side()];
+      const shape = kind.endsWith('3d') ? [N, C, side(), side(), side()] : kind.endsWith('2d') ? [N, C, side(), side()] : !instance && g.rng.chance(0.5) ? [N, C] : [N, C, side()];
       const steps = 1 + g.rng.int(3);
       for (let k = 0; k < steps; k++) g.float(shape, { grad: false });
       g.float([C], { grad: false }); g.float([C], { grad: false });

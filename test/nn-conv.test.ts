@@ -972,6 +972,8 @@ describe('convolution family: typed errors', () => {
     expectError(() => F.conv2d(x, w, null, { padding: [1, -2] }), 'E_ARG', /padding/);
     expectError(() => F.conv2d(x, w, null, { padding: 'full' } as never), 'E_ARG', /'same' or 'valid'/);
     expectError(() => F.conv2d(x, w, null, { padding: 'same', stride: 2 }), 'E_ARG', /'same' needs stride 1/);
+    // The module refuses it when built, as PyTorch's (it could never run).
+    expectError(() => new nn.Conv2d(3, 4, 3, { padding: 'same', stride: [1, 2] }), 'E_ARG', /'same' needs stride 1/);
     expectError(() => F.conv2d(x, w, null, { dilation: 0 }), 'E_ARG', /dilation/);
     expectError(() => F.conv2d(x, w, null, { groups: 0 }), 'E_ARG', /groups/);
     expectError(() => F.conv2d(x, w, null, { group: 2 } as never), 'E_ARG', /unknown option `group`/);

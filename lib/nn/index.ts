@@ -13,7 +13,7 @@ export { ModuleDict } from './module-dict';
 export {
   Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, TiledConv2d, Linear, LargeMarginLinear, DropConnectLinear, Flatten, Unflatten, MaxPool2d, MaxUnpool2d, AvgPool2d, LPPool2d, MixedPool2d, StochasticPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
   SpatialPyramidPool2d, SpectralPool2d, RoIPool, RoIAlign, Identity, ReLU, LeakyReLU, RReLU, PReLU, ELU, GELU, SiLU, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, PixelShuffle, PixelUnshuffle, Unfold, Fold, Pad2d, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Probout, Sigmoid, Tanh,
-  Softmax, LogSoftmax, Dropout, Dropout2d, LocalResponseNorm, BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d,
+  Softmax, LogSoftmax, Dropout, Dropout2d, LocalResponseNorm, BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d,
   SELU, CELU, Softsign, LogSigmoid, Tanhshrink, Softshrink, Hardshrink, Threshold, GLU, Softmin, Softmax2d, MaxPool1d, MaxUnpool1d, AvgPool1d, ChannelShuffle,
 } from './layers';
 export type {
@@ -25,10 +25,13 @@ export {
   CosineSimilarity, PairwiseDistance, Bilinear, AdaptiveAvgPool1d, AdaptiveMaxPool1d, LPPool1d, Dropout1d, AlphaDropout, FeatureAlphaDropout,
 } from './layers-more';
 export type { LPPool1dModuleOptions } from './layers-more';
+export { Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d, MaxUnpool3d, Dropout3d } from './layers-3d';
+export type { Conv3dModuleOptions, ConvTranspose3dModuleOptions, MaxPool3dModuleOptions, AvgPool3dModuleOptions, MaxUnpool3dModuleOptions } from './layers-3d';
 export {
-  ZeroPad1d, ZeroPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d, ReflectionPad2d, ReplicationPad1d, ReplicationPad2d,
+  ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
+  ReplicationPad1d, ReplicationPad2d, ReplicationPad3d,
 } from './padding';
-export type { Padding1, Padding2 } from './padding';
+export type { Padding1, Padding2, Padding3 } from './padding';
 export { Embedding } from './sparse';
 export type { EmbeddingModuleOptions } from './sparse';
 export {

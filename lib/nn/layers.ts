@@ -108,41 +108,47 @@ export interface Conv2dModuleOptions {
   paddingMode?: 'zeros' | 'reflect' | 'replicate' | 'circular';
 }
 
+/** @internal An integer, or `dims` of them, each at least `min` (a kernel size, stride, ...). */
+export function tupleOf<S extends number[]>(op: string, name: string, v: unknown, min: number, dims: number): S {
+  const p = typeof v === 'number' ? new Array<number>(dims).fill(v) : v;
+  if (!Array.isArray(p) || p.length !== dims) {
+    fail('E_ARG', `${op}: expected \`${name}\` to be an integer or ${dims === 2 ? 'a pair of integers' : `${dims} of them`}, got ${describe(v)}`);
+  }
+  return p.map((d: unknown) => checkInt(op, name, d, min)) as S;
+}
+
+type ConvPaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
+
 /**
- * 2-D convolution layer: weight [outChannels, inChannels / groups, kh, kw], bias [outChannels].
- * After the kernel size, PyTorch's positional arguments (stride, padding, dilation, groups,
- * bias) and/or an options object.
- * @example const conv = new nn.Conv2d(1, 6, 5, { padding: 2 });   // LeNet-5's first layer
- * @example const conv = new nn.Conv2d(3, 64, 3, 1, 1, { bias: false });
+ * @internal The body Conv2d and Conv3d share (2 or 3 spatial dimensions): PyTorch's arguments
+ * and checks, parameters, initialisation, config, printout and padding modes; each subclass
+ * says which F op it runs.
  */
-export class Conv2d extends Module {
+export abstract class ConvNd<S extends number[]> extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number] | 'same' | 'valid';
-  readonly dilation: [number, number];
+  readonly kernelSize: S;
+  readonly stride: S;
+  readonly padding: S | 'same' | 'valid';
+  readonly dilation: S;
   readonly groups: number;
-  readonly paddingMode: 'zeros' | 'reflect' | 'replicate' | 'circular';
+  readonly paddingMode: ConvPaddingMode;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair,
-    ...args: WithOptions<[stride: Pair, padding: Pair | 'same' | 'valid', dilation: Pair, groups: number, bias: boolean,
-      paddingMode: 'zeros' | 'reflect' | 'replicate' | 'circular'], Conv2dModuleOptions>);
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, ...args: unknown[]) {
+  protected constructor(op: string, dims: number, readonly inChannels: number, readonly outChannels: number, kernelSize: unknown, args: readonly unknown[]) {
     super();
-    const op = 'Conv2d';
     const keys = ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode'] as const;
-    const o = merge<Conv2dModuleOptions>(op, args, keys, keys);
+    const o = merge<{ stride?: unknown; padding?: unknown; dilation?: unknown; groups?: number; bias?: boolean; paddingMode?: ConvPaddingMode }>(op, args, keys, keys);
     checkInt(op, 'inChannels', inChannels, 1);
     checkInt(op, 'outChannels', outChannels, 1);
-    this.kernelSize = pairOf(op, 'kernelSize', kernelSize, 1);
-    this.stride = pairOf(op, 'stride', o.stride ?? 1, 1);
-    this.padding = o.padding === 'same' || o.padding === 'valid' ? o.padding : pairOf(op, 'padding', o.padding ?? 0, 0);
-    this.dilation = pairOf(op, 'dilation', o.dilation ?? 1, 1);
+    this.kernelSize = tupleOf<S>(op, 'kernelSize', kernelSize, 1, dims);
+    this.stride = tupleOf<S>(op, 'stride', o.stride ?? 1, 1, dims);
+    this.padding = o.padding === 'same' || o.padding === 'valid' ? o.padding : tupleOf<S>(op, 'padding', o.padding ?? 0, 0, dims);
+    this.dilation = tupleOf<S>(op, 'dilation', o.dilation ?? 1, 1, dims);
     this.groups = checkInt(op, 'groups', o.groups ?? 1, 1);
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       fail('E_ARG', `${op}: groups = ${this.groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
     }
+    if (this.padding === 'same' && this.stride.some((st) => st !== 1)) fail('E_ARG', `${op}: padding 'same' needs stride 1, got stride ${str(this.stride)}`);
     const withBias = checkBool(op, 'bias', o.bias ?? true);
     this.paddingMode = o.paddingMode ?? 'zeros';
     if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
@@ -153,6 +159,9 @@ export class Conv2d extends Module {
     resetAffine(this.weight, this.bias);
   }
 
+  /** The F op with this layer's weights, stride, dilation and groups, at `padding`. */
+  protected abstract conv(x: Tensor, padding: S | 'same' | 'valid' | 0): F32;
+
   override config(): unknown[] {
     return [this.inChannels, this.outChannels, [...this.kernelSize], {
       stride: [...this.stride], padding: typeof this.padding === 'string' ? this.padding : [...this.padding], dilation: [...this.dilation], groups: this.groups, bias: this.bias !== null,
@@ -160,25 +169,14 @@ export class Conv2d extends Module {
     }];
   }
 
-  /**
-   * @internal forward, then min(max(·, lo), hi), as one native op (nn/fused-activation.ts); null
-   * where the padding mode pads x first. Records no gradient.
-   */
-  forwardClamped(x: Tensor, lo: number, hi: number): F32 | null {
-    if (this.paddingMode !== 'zeros' && this.padding !== 'valid') return null;
-    const o = { stride: this.stride, dilation: this.dilation, groups: this.groups, padding: this.padding };
-    return conv2dClamped(x, this.weight, this.bias, o, lo, hi);
-  }
-
   forward(x: Tensor): F32 {
-    const o = { stride: this.stride, dilation: this.dilation, groups: this.groups };
-    if (this.paddingMode === 'zeros' || this.padding === 'valid') return F.conv2d(x, this.weight, this.bias, { ...o, padding: this.padding });
+    if (this.paddingMode === 'zeros' || this.padding === 'valid') return this.conv(x, this.padding);
     // Other modes pad explicitly first (as PyTorch), 'same' with its split: the smaller half before.
-    const [ph, pw] = this.padding === 'same'
+    const sides = this.padding === 'same'
       ? this.kernelSize.map((k, i) => [Math.floor((this.dilation[i] * (k - 1)) / 2), this.dilation[i] * (k - 1) - Math.floor((this.dilation[i] * (k - 1)) / 2)])
       : this.padding.map((p) => [p, p]);
-    const padded = F.pad(checkTensor('Conv2d', 'input', x), [pw[0], pw[1], ph[0], ph[1]], this.paddingMode);
-    return F.conv2d(padded, this.weight, this.bias, { ...o, padding: 0 });
+    // F.pad lists the last axis first.
+    return this.conv(F.pad(checkTensor(this.typeName, 'input', x), sides.reverse().flat(), this.paddingMode), 0);
   }
 
   override extraRepr(): string {
@@ -189,6 +187,36 @@ export class Conv2d extends Module {
     if (this.bias === null) s += ', bias=false';
     if (this.paddingMode !== 'zeros') s += `, padding_mode=${this.paddingMode}`;
     return s;
+  }
+}
+
+/**
+ * 2-D convolution layer: weight [outChannels, inChannels / groups, kh, kw], bias [outChannels].
+ * After the kernel size, PyTorch's positional arguments (stride, padding, dilation, groups,
+ * bias, paddingMode) and/or an options object.
+ * @example const conv = new nn.Conv2d(1, 6, 5, { padding: 2 });   // LeNet-5's first layer
+ * @example const conv = new nn.Conv2d(3, 64, 3, 1, 1, { bias: false });
+ */
+export class Conv2d extends ConvNd<[number, number]> {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair,
+    ...args: WithOptions<[stride: Pair, padding: Pair | 'same' | 'valid', dilation: Pair, groups: number, bias: boolean,
+      paddingMode: ConvPaddingMode], Conv2dModuleOptions>);
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, ...args: unknown[]) {
+    super('Conv2d', 2, inChannels, outChannels, kernelSize, args);
+  }
+
+  protected conv(x: Tensor, padding: [number, number] | 'same' | 'valid' | 0): F32 {
+    return F.conv2d(x, this.weight, this.bias, { stride: this.stride, dilation: this.dilation, groups: this.groups, padding });
+  }
+
+  /**
+   * @internal forward, then min(max(·, lo), hi), as one native op (nn/fused-activation.ts); null
+   * where the padding mode pads x first. Records no gradient.
+   */
+  forwardClamped(x: Tensor, lo: number, hi: number): F32 | null {
+    if (this.paddingMode !== 'zeros' && this.padding !== 'valid') return null;
+    const o = { stride: this.stride, dilation: this.dilation, groups: this.groups, padding: this.padding };
+    return conv2dClamped(x, this.weight, this.bias, o, lo, hi);
   }
 }
 
@@ -405,34 +433,30 @@ export interface ConvTranspose2dModuleOptions {
 }
 
 /**
- * Transposed 2-D convolution (FCN's "deconvolution"): weight [inChannels, outChannels / groups, kh, kw].
- * Positional arguments in PyTorch's order: stride, padding, outputPadding, groups, bias, dilation.
- * @example const up = new nn.ConvTranspose2d(21, 21, 4, { stride: 2, padding: 1 });   // 2x upsampling
+ * @internal The body ConvTranspose2d and ConvTranspose3d share: PyTorch's arguments and checks,
+ * parameters (weight [in, out / groups, ...kernel]), initialisation, config and printout.
  */
-export class ConvTranspose2d extends Module {
+export abstract class ConvTransposeNd<S extends number[]> extends Module {
   readonly weight: Parameter;
   readonly bias: Parameter | null;
-  readonly kernelSize: [number, number];
-  readonly stride: [number, number];
-  readonly padding: [number, number];
-  readonly outputPadding: [number, number];
-  readonly dilation: [number, number];
+  readonly kernelSize: S;
+  readonly stride: S;
+  readonly padding: S;
+  readonly outputPadding: S;
+  readonly dilation: S;
   readonly groups: number;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair,
-    ...args: WithOptions<[stride: Pair, padding: Pair, outputPadding: Pair, groups: number, bias: boolean, dilation: Pair], ConvTranspose2dModuleOptions>);
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Pair, ...args: unknown[]) {
+  protected constructor(op: string, dims: number, readonly inChannels: number, readonly outChannels: number, kernelSize: unknown, args: readonly unknown[]) {
     super();
-    const op = 'ConvTranspose2d';
     const keys = ['stride', 'padding', 'outputPadding', 'groups', 'bias', 'dilation'] as const;
-    const o = merge<ConvTranspose2dModuleOptions>(op, args, keys, keys);
+    const o = merge<{ stride?: unknown; padding?: unknown; outputPadding?: unknown; groups?: number; bias?: boolean; dilation?: unknown }>(op, args, keys, keys);
     checkInt(op, 'inChannels', inChannels, 1);
     checkInt(op, 'outChannels', outChannels, 1);
-    this.kernelSize = pairOf(op, 'kernelSize', kernelSize, 1);
-    this.stride = pairOf(op, 'stride', o.stride ?? 1, 1);
-    this.padding = pairOf(op, 'padding', o.padding ?? 0, 0);
-    this.outputPadding = pairOf(op, 'outputPadding', o.outputPadding ?? 0, 0);
-    this.dilation = pairOf(op, 'dilation', o.dilation ?? 1, 1);
+    this.kernelSize = tupleOf<S>(op, 'kernelSize', kernelSize, 1, dims);
+    this.stride = tupleOf<S>(op, 'stride', o.stride ?? 1, 1, dims);
+    this.padding = tupleOf<S>(op, 'padding', o.padding ?? 0, 0, dims);
+    this.outputPadding = tupleOf<S>(op, 'outputPadding', o.outputPadding ?? 0, 0, dims);
+    this.dilation = tupleOf<S>(op, 'dilation', o.dilation ?? 1, 1, dims);
     this.groups = checkInt(op, 'groups', o.groups ?? 1, 1);
     if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
       fail('E_ARG', `${op}: groups = ${this.groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
@@ -443,16 +467,15 @@ export class ConvTranspose2d extends Module {
     resetAffine(this.weight, this.bias);
   }
 
+  /** The options of the F op. */
+  protected get options() {
+    return { stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation };
+  }
+
   override config(): unknown[] {
     return [this.inChannels, this.outChannels, [...this.kernelSize], {
       stride: [...this.stride], padding: [...this.padding], outputPadding: [...this.outputPadding], groups: this.groups, bias: this.bias !== null, dilation: [...this.dilation],
     }];
-  }
-
-  forward(x: Tensor): F32 {
-    return F.convTranspose2d(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, outputPadding: this.outputPadding, groups: this.groups, dilation: this.dilation,
-    });
   }
 
   override extraRepr(): string {
@@ -463,6 +486,23 @@ export class ConvTranspose2d extends Module {
     if (this.groups !== 1) s += `, groups=${this.groups}`;
     if (this.bias === null) s += ', bias=false';
     return s;
+  }
+}
+
+/**
+ * Transposed 2-D convolution (FCN's "deconvolution"): weight [inChannels, outChannels / groups, kh, kw].
+ * Positional arguments in PyTorch's order: stride, padding, outputPadding, groups, bias, dilation.
+ * @example const up = new nn.ConvTranspose2d(21, 21, 4, { stride: 2, padding: 1 });   // 2x upsampling
+ */
+export class ConvTranspose2d extends ConvTransposeNd<[number, number]> {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair,
+    ...args: WithOptions<[stride: Pair, padding: Pair, outputPadding: Pair, groups: number, bias: boolean, dilation: Pair], ConvTranspose2dModuleOptions>);
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, ...args: unknown[]) {
+    super('ConvTranspose2d', 2, inChannels, outChannels, kernelSize, args);
+  }
+
+  forward(x: Tensor): F32 {
+    return F.convTranspose2d(x, this.weight, this.bias, this.options);
   }
 }
 
@@ -613,8 +653,8 @@ export function present<O extends object>(o: O): O {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null)) as O;
 }
 
-/** `returnIndices` of a pooling module: only false (the module returns one tensor; F's op returns both). */
-function noIndices(op: string, value: unknown, fn: string): void {
+/** @internal `returnIndices` of a pooling module: only false (the module returns one tensor; F's op returns both). */
+export function noIndices(op: string, value: unknown, fn: string): void {
   if (value !== undefined && checkBool(op, 'returnIndices', value)) {
     fail('E_ARG', `${op}: \`returnIndices: true\` is not supported by the module (it returns one tensor); call ${fn}(x, ..., { returnIndices: true })`);
   }
@@ -1903,6 +1943,22 @@ export class BatchNorm1d extends BatchNormBase {
   }
 }
 
+/**
+ * Batch normalisation over [N, C, D, H, W] (volumes and clips), per channel: the same options,
+ * parameters, buffers and state-dict keys as BatchNorm2d.
+ * @example const bn = new nn.BatchNorm3d(64);   // after nn.Conv3d(3, 64, 3)
+ */
+export class BatchNorm3d extends BatchNormBase {
+  constructor(numFeatures: number, ...args: WithOptions<[eps: number, momentum: number | null, affine: boolean, trackRunningStats: boolean], BatchNorm2dOptions>);
+  constructor(numFeatures: number, ...args: unknown[]) {
+    super(numFeatures, args);
+  }
+
+  protected checkInput(x: unknown): F32 {
+    return input('BatchNorm3d', x, 5, '[N, C, D, H, W]');
+  }
+}
+
 /** A module's learnable scale (ones) and shift (zeros) of a shape, as parameters. */
 function affineParams(shape: readonly number[]): [Parameter, Parameter] {
   const make = (t: Tensor) => {
@@ -2050,7 +2106,7 @@ abstract class InstanceNormBase extends Module {
     }
   }
 
-  /** The input's rank (3 for InstanceNorm1d, 4 for InstanceNorm2d). */
+  /** The input's rank (3 for InstanceNorm1d, 4 for InstanceNorm2d, 5 for InstanceNorm3d). */
   protected abstract readonly rank: number;
 
   /** The running mean buffer (null without trackRunningStats). */
@@ -2071,7 +2127,7 @@ abstract class InstanceNormBase extends Module {
     const op = this.typeName;
     const t = input(op, x);
     if (t.rank !== this.rank || t.shape[1] !== this.numFeatures) {
-      fail('E_SHAPE', `${op}: expected input of shape [N, ${this.numFeatures}${this.rank === 3 ? ', L' : ', H, W'}], got ${shapeStr(t.shape)}`);
+      fail('E_SHAPE', `${op}: expected input of shape [N, ${this.numFeatures}${[', L', ', H, W', ', D, H, W'][this.rank - 3]}], got ${shapeStr(t.shape)}`);
     }
     // As PyTorch: each instance's own statistics in training or without running ones; a null momentum updates nothing.
     return F.instanceNorm(t, {
@@ -2106,6 +2162,18 @@ export class InstanceNorm2d extends InstanceNormBase {
  */
 export class InstanceNorm1d extends InstanceNormBase {
   protected readonly rank = 3;
+  constructor(numFeatures: number, ...args: WithOptions<[eps: number, momentum: number | null, affine: boolean, trackRunningStats: boolean], InstanceNormModuleOptions>);
+  constructor(numFeatures: number, ...args: unknown[]) {
+    super(numFeatures, args);
+  }
+}
+
+/**
+ * Instance normalisation of x [N, C, D, H, W], as torch.nn.InstanceNorm3d (the arguments as
+ * InstanceNorm2d's). @example const inorm = new nn.InstanceNorm3d(32, { affine: true });
+ */
+export class InstanceNorm3d extends InstanceNormBase {
+  protected readonly rank = 5;
   constructor(numFeatures: number, ...args: WithOptions<[eps: number, momentum: number | null, affine: boolean, trackRunningStats: boolean], InstanceNormModuleOptions>);
   constructor(numFeatures: number, ...args: unknown[]) {
     super(numFeatures, args);

@@ -1,7 +1,7 @@
 /**
  * PyTorch's padding layers, each over `F.pad`: ZeroPad2d, ConstantPad2d, ReflectionPad2d and
  * ReplicationPad2d pad the last two axes ([left, right, top, bottom]); the 1d ones the last axis
- * ([left, right]). `padding` is one integer for every side or one per side. (`nn.Pad2d` does all
+ * ([left, right]); the 3d ones the last three ([left, right, top, bottom, front, back]). `padding` is one integer for every side or one per side. (`nn.Pad2d` does all
  * four 2-D modes in one class.)
  */
 import { fail } from '../errors';
@@ -15,6 +15,8 @@ import { Module } from './module';
 export type Padding1 = number | readonly [number, number];
 /** [left, right, top, bottom] of a 2d pad. */
 export type Padding2 = number | readonly [number, number, number, number];
+/** [left, right, top, bottom, front, back] of a 3d pad. */
+export type Padding3 = number | readonly [number, number, number, number, number, number];
 
 abstract class PadNd extends Module {
   readonly padding: readonly number[];
@@ -22,10 +24,10 @@ abstract class PadNd extends Module {
   readonly #mode: F.PadMode;
   readonly #value: number;
 
-  protected constructor(op: string, padding: unknown, sides: 2 | 4, mode: F.PadMode, value: number) {
+  protected constructor(op: string, padding: unknown, sides: 2 | 4 | 6, mode: F.PadMode, value: number) {
     super();
     const p = typeof padding === 'number' ? new Array<number>(sides).fill(padding) : padding;
-    const layout = sides === 2 ? '[left, right]' : '[left, right, top, bottom]';
+    const layout = ['[left, right]', '[left, right, top, bottom]', '[left, right, top, bottom, front, back]'][sides / 2 - 1];
     if (!Array.isArray(p) || p.length !== sides || !p.every((v) => typeof v === 'number' && Number.isSafeInteger(v))) {
       fail('E_ARG', `${op}: expected \`padding\` an integer or ${layout} integers, got ${describe(padding)}`);
     }
@@ -41,7 +43,7 @@ abstract class PadNd extends Module {
     const t = checkTensor(this.#op, 'input', x) as Tensor<D>;
     const dims = this.padding.length / 2;
     if (this.#mode !== 'constant' && t.rank !== dims + 1 && t.rank !== dims + 2) {
-      fail('E_SHAPE', `${this.#op}: expected input of shape ${dims === 1 ? '[N, C, L] or [C, L]' : '[N, C, H, W] or [C, H, W]'}, got ${shapeStr(t.shape)}`);
+      fail('E_SHAPE', `${this.#op}: expected input of shape ${['[N, C, L] or [C, L]', '[N, C, H, W] or [C, H, W]', '[N, C, D, H, W] or [C, D, H, W]'][dims - 1]}, got ${shapeStr(t.shape)}`);
     }
     if (t.rank < dims) fail('E_SHAPE', `${this.#op}: expected input with at least ${dims} dimensions, got ${shapeStr(t.shape)}`);
     return F.pad(t, this.padding, this.#mode, this.#value);
@@ -161,6 +163,66 @@ export class ReflectionPad1d extends PadNd {
 export class ReplicationPad1d extends PadNd {
   constructor(padding: Padding1) {
     super('ReplicationPad1d', padding, 2, 'replicate', 0);
+  }
+
+  override config(): unknown[] {
+    return [[...this.padding]];
+  }
+
+  override extraRepr(): string {
+    return this.tuple();
+  }
+}
+
+/** Zero padding of the last three axes, as torch.nn.ZeroPad3d (PyTorch 2.1+). @example new nn.ZeroPad3d([1, 1, 1, 1, 0, 0]) */
+export class ZeroPad3d extends PadNd {
+  constructor(padding: Padding3) {
+    super('ZeroPad3d', padding, 6, 'constant', 0);
+  }
+
+  override config(): unknown[] {
+    return [[...this.padding]];
+  }
+
+  override extraRepr(): string {
+    return this.tuple();
+  }
+}
+
+/** Constant (`value`) padding of the last three axes, as torch.nn.ConstantPad3d. @example new nn.ConstantPad3d(1, 0.5) */
+export class ConstantPad3d extends PadNd {
+  constructor(padding: Padding3, readonly value: number) {
+    super('ConstantPad3d', padding, 6, 'constant', value);
+  }
+
+  override config(): unknown[] {
+    return [[...this.padding], this.value];
+  }
+
+  override extraRepr(): string {
+    return `padding=${this.tuple()}, value=${this.value}`;
+  }
+}
+
+/** Reflection padding of [N, C, D, H, W] or [C, D, H, W], as torch.nn.ReflectionPad3d. @example new nn.ReflectionPad3d(1) */
+export class ReflectionPad3d extends PadNd {
+  constructor(padding: Padding3) {
+    super('ReflectionPad3d', padding, 6, 'reflect', 0);
+  }
+
+  override config(): unknown[] {
+    return [[...this.padding]];
+  }
+
+  override extraRepr(): string {
+    return this.tuple();
+  }
+}
+
+/** Replication padding of [N, C, D, H, W] or [C, D, H, W], as torch.nn.ReplicationPad3d. @example new nn.ReplicationPad3d(1) */
+export class ReplicationPad3d extends PadNd {
+  constructor(padding: Padding3) {
+    super('ReplicationPad3d', padding, 6, 'replicate', 0);
   }
 
   override config(): unknown[] {

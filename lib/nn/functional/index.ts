@@ -9,13 +9,17 @@ export {
 } from './activation';
 export { conv1d, conv2d, convTranspose1d, convTranspose2d, linear } from './conv';
 export type { Conv1dOptions, Conv2dOptions, ConvTranspose1dOptions, ConvTranspose2dOptions, Pair } from './conv';
+export { conv3d, convTranspose3d } from './conv3d';
+export type { Conv3dOptions, ConvTranspose3dOptions, Triple } from './conv3d';
+export { maxPool3d, avgPool3d, adaptiveAvgPool3d, adaptiveMaxPool3d, maxUnpool3d } from './pool3d';
+export type { MaxPool3dOptions, AvgPool3dOptions, MaxUnpool3dOptions } from './pool3d';
 export { tiledConv2d } from './tiled-conv';
 export type { TiledConv2dOptions } from './tiled-conv';
 export { maxPool2d, maxUnpool2d, avgPool2d, lpPool2d, mixedPool2d, stochasticPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, spatialPyramidPool2d, spectralPool2d, roiPool, roiAlign, MAX_SAMPLING_RATIO } from './pool';
 export type { MaxUnpool2dOptions, RoIAlignOptions, SpatialPyramidPool2dOptions } from './pool';
 export { maxPool1d, maxUnpool1d, avgPool1d } from './pool';
 export type { MaxPool1dOptions, MaxUnpool1dOptions, AvgPool1dOptions, Size1 } from './pool';
-export { bilinear, adaptiveAvgPool1d, adaptiveMaxPool1d, lpPool1d, dropout1d, alphaDropout, featureAlphaDropout } from './more';
+export { bilinear, adaptiveAvgPool1d, adaptiveMaxPool1d, lpPool1d, dropout1d, dropout3d, alphaDropout, featureAlphaDropout } from './more';
 export type { LpPool1dOptions } from './more';
 export { embedding } from './embedding';
 export type { EmbeddingOptions } from './embedding';

@@ -152,6 +152,26 @@ export function dropout1d(x: Tensor, p = 0.5, training = true): F32 {
   });
 }
 
+/**
+ * Channel dropout of volumes, as torch.nn.functional.dropout3d: in training, each whole channel
+ * volume of x [N, C, D, H, W] (or [C, D, H, W]) is zeroed with probability p and the others
+ * scaled by 1 / (1 - p); otherwise a copy of x.
+ * @example F.dropout3d(features, 0.2, model.training)
+ */
+export function dropout3d(x: Tensor, p = 0.5, training = true): F32 {
+  const op = 'dropout3d';
+  const t = checkFloat(op, 'x', x);
+  checkP(op, p);
+  checkBool(op, 'training', training);
+  if (t.rank !== 4 && t.rank !== 5) fail('E_SHAPE', `${op}: expected 4D or 5D input ([C, D, H, W] or [N, C, D, H, W]), got ${shapeStr(t.shape)}`);
+  if (!training || p === 0) return identity(op, t);
+  const shape = t.rank === 5 ? [t.shape[0], t.shape[1], 1, 1, 1] : [t.shape[0], 1, 1, 1];
+  return tidy(() => {
+    const keep = bernoulli(shape, 1 - p, { device: t.device });
+    return mul(t, p === 1 ? keep : scale(keep, 1 / (1 - p)));
+  });
+}
+
 /** SELU's alpha * scale: the value a saturated negative SELU unit takes is -ALPHA. */
 const ALPHA = 1.7580993408473766;
 

@@ -299,7 +299,14 @@ export function maxUnpool2d(x: Tensor, indices: Tensor, kernelSize: Size2, optio
   const s = options.stride === undefined || options.stride === null ? k : pair(op, 'stride', options.stride);
   const p = options.padding === undefined ? [0, 0] as [number, number] : pair(op, 'padding', options.padding, 0);
   const [oh, ow] = unpooledSize(op, t.shape, k, s, p, options.outputSize);
-  const outShape = [...t.shape.slice(0, -2), oh, ow];
+  return unpoolPlanes(op, t, ti, [...t.shape.slice(0, -2), oh, ow]);
+}
+
+/**
+ * @internal Each value of x [..., h, w] to the place its index (checked, x's shape) names in its
+ * plane of `outShape` [..., H, W] (same leading dims), recorded; maxUnpool3d's core too.
+ */
+export function unpoolPlanes(op: string, t: F32, ti: I32, outShape: number[]): F32 {
   // The backward needs to know which inputs stayed: the forward marks them when recorded.
   const [yh, kh] = native.maxUnpool2dForward(t.handle(op), ti.handle(op), outShape, isRecording([t]));
   const y = f32(yh, outShape), kept = kh === null ? null : i32(kh as Handle, t.shape);
