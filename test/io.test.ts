@@ -346,6 +346,9 @@ function everyLayer(): Record<string, nn.Module> {
     ReflectionPad2d: new nn.ReflectionPad2d(1),
     ReplicationPad1d: new nn.ReplicationPad1d(3),
     ReplicationPad2d: new nn.ReplicationPad2d([0, 1, 2, 3]),
+    // tidy frees the tensors given; the Parameters made on their memory stay.
+    ParameterList: tidy(() => new nn.ParameterList([tensor([[1, 2, 3], [4, 5, 6]]), tensor([4])])),
+    ParameterDict: tidy(() => new nn.ParameterDict([['b', tensor([2])], ['10', tensor([[1, 3]])]])),
     ZeroPad3d: new nn.ZeroPad3d([1, 0, 0, 1, 2, 0]),
     ConstantPad3d: new nn.ConstantPad3d(1, 0.5),
     ReflectionPad3d: new nn.ReflectionPad3d(1),

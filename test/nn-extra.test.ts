@@ -630,6 +630,57 @@ describe('nn: Identity, ModuleList, BatchNorm1d, AdaptiveMaxPool2d and the activ
     expectError(() => new nn.ModuleDict([['a']] as never), 'E_ARG', /pairs/);
   });
 
+  it('ParameterList and ParameterDict register their parameters: PyTorch\'s keys, tensors made Parameters, set in place, gradients, save and load', () => {
+    class Gated extends nn.Module {
+      scales = this.registerModule('scales', new nn.ParameterList([cc.ones([3]), new nn.Parameter(cc.full([3], 2))]));
+      biases = this.registerModule('biases', new nn.ParameterDict({ digits: cc.zeros([3]), parity: cc.zeros([3]) }));
+      forward(x: cc.Tensor, task = 'digits'): cc.Tensor {
+        for (const s of this.scales) x = cc.mul(x, s);
+        return cc.add(x, this.biases.get(task));
+      }
+    }
+    const net = new Gated();
+    expect(Object.keys(net.stateDict())).to.deep.equal(['scales.0', 'scales.1', 'biases.digits', 'biases.parity']);
+    expect(net.parameters().length).to.equal(4);
+    expect(net.scales.at(0)).to.be.instanceOf(nn.Parameter);
+    expect(net.scales.at(-1).dataSync()[0]).to.equal(2);
+    const x = cc.tensor([[1, 2, 3]]);
+    net.call(x).sum().backward();
+    // d/ds0 = x * s1, d/ds1 = x * s0, d/dbias = 1 (the task's only).
+    expect(Array.from(net.scales.at(0).grad!.dataSync())).to.deep.equal([2, 4, 6]);
+    expect(Array.from(net.scales.at(1).grad!.dataSync())).to.deep.equal([1, 2, 3]);
+    expect(Array.from(net.biases.get('digits').grad!.dataSync())).to.deep.equal([1, 1, 1]);
+    expect(net.biases.get('parity').grad).to.equal(null);
+    // set keeps the position (the state dict's order), and returns the replaced one.
+    const old = net.scales.set(0, cc.full([3], 5));
+    expect(old.dataSync()[0]).to.equal(1);
+    expect(net.biases.set('digits', cc.full([3], -1))!.dataSync()[0]).to.equal(0);
+    expect(net.biases.set('sign', cc.ones([3]))).to.equal(null);
+    expect(Object.keys(net.stateDict())).to.deep.equal(['scales.0', 'scales.1', 'biases.digits', 'biases.parity', 'biases.sign']);
+    expect(Array.from(net.call(x).dataSync())).to.deep.equal([9, 19, 29]);
+    expect([...net.biases]).to.deep.equal(['digits', 'parity', 'sign']);
+    net.scales.append(cc.ones([3]));
+    expect(net.scales.length).to.equal(3);
+    for (const [m, ctor] of [[net.scales, nn.ParameterList], [net.biases, nn.ParameterDict]] as const) {
+      const dir = scratchDir('convnet-paramlist-');
+      cc.models.save(m, dir);
+      const again = cc.models.load(dir);
+      expect(again).to.be.instanceOf(ctor);
+      const a = m.stateDict(), b = again.stateDict();
+      expect(Object.keys(b)).to.deep.equal(Object.keys(a));
+      for (const k of Object.keys(a)) expect(Array.from(b[k].dataSync()), k).to.deep.equal(Array.from(a[k].dataSync()));
+    }
+    expectError(() => net.scales.at(3), 'E_INDEX', /out of range for 3 parameters/);
+    expectError(() => net.scales.append(3 as never), 'E_ARG', /Parameter or a tensor/);
+    expectError(() => net.scales.append(cc.zeros([2], 'int32') as never), 'E_DTYPE', /float32/);
+    expectError(() => net.biases.get('nope'), 'E_ARG', /no parameter named "nope" \(it has digits, parity, sign\)/);
+    expectError(() => net.biases.set('a.b', cc.zeros([1])), 'E_ARG', /letters, digits and _/);
+    expectError(() => net.scales.call(x), 'E_ARG', /ParameterList: has no forward/);
+    expectError(() => net.biases.call(x), 'E_ARG', /ParameterDict: has no forward/);
+    expectError(() => new nn.ParameterList(3 as never), 'E_ARG', /array/);
+    expectError(() => new nn.ParameterDict([['a']] as never), 'E_ARG', /pairs/);
+  });
+
   it('BatchNorm1d over [N, C] and [N, C, L]: batch statistics in training (running ones updated as PyTorch), running ones in eval', () => {
     for (const shape of [[6, 3], [4, 3, 5]]) {
       const bn = new nn.BatchNorm1d(3, { momentum: 0.1 });

@@ -12,6 +12,7 @@
  * const nin = models.NiN();                                 // Network in Network (CIFAR-10's)
  * const dense = models.densenet121({ numClasses: 10 });     // torchvision's DenseNet-121
  * const mobile = models.mobilenetV2({ numClasses: 10 });    // torchvision's mobilenet_v2
+ * const video = models.r2plus1d_18({ numClasses: 101 });    // torchvision's video R(2+1)D-18, clips [N, 3, T, H, W]
  * const { model, testAccuracy } = await models.trainLeNet5();  // the default recipe on MNIST
  * models.save(model, 'runs/lenet5'); const same = models.load('runs/lenet5');
  */
@@ -40,4 +41,6 @@ export type { InceptionV3Options, InceptionV3Outputs } from './inception-v3';
 export type { GoogLeNetOptions, GoogLeNetOutputs, InceptionAuxOptions } from './googlenet';
 export type { VGGOptions, VGGDepth } from './vgg';
 export { multiScaleOrderlessPooling, patchFeatures } from './mop';
+export { VideoResNetModel, VideoBasicBlock, r3d_18, mc3_18, r2plus1d_18 } from './video-resnet';
+export type { VideoConv, VideoResNetOptions, VideoResNetModelOptions, VideoBasicBlockOptions } from './video-resnet';
 export type { MopLevel, MopOptions, PatchFeatureOptions, FeatureExtractor } from './mop';

@@ -10,6 +10,8 @@ export type { LoadStateDictOptions, LoadStateDictResult, ForwardHook, ForwardPre
 export { Sequential } from './sequential';
 export { ModuleList } from './module-list';
 export { ModuleDict } from './module-dict';
+export { ParameterList } from './parameter-list';
+export { ParameterDict } from './parameter-dict';
 export {
   Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, TiledConv2d, Linear, LargeMarginLinear, DropConnectLinear, Flatten, Unflatten, MaxPool2d, MaxUnpool2d, AvgPool2d, LPPool2d, MixedPool2d, StochasticPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d,
   SpatialPyramidPool2d, SpectralPool2d, RoIPool, RoIAlign, Identity, ReLU, LeakyReLU, RReLU, PReLU, ELU, GELU, SiLU, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, PixelShuffle, PixelUnshuffle, Unfold, Fold, Pad2d, ReLU6, Hardtanh, Hardsigmoid, Hardswish, Mish, Softplus, Maxout, Probout, Sigmoid, Tanh,

@@ -245,6 +245,20 @@ export abstract class Module {
   }
 
   /**
+   * Puts `parameter` in the place of the one registered as `name`, keeping its position in the
+   * state dict's order, and returns the one it replaces (the caller disposes it or keeps it).
+   * Protected: for containers (ParameterList's and ParameterDict's `set`).
+   */
+  protected replaceParameter(name: string, parameter: Parameter | null): Parameter | null {
+    const op = 'replaceParameter';
+    if (!this.#parameters.has(name)) fail('E_ARG', `${op}: this ${this.typeName} has no parameter named ${describe(name)}`);
+    if (parameter !== null && !(parameter instanceof Parameter)) fail('E_ARG', `${op}: \`${name}\` must be a Parameter or null, got ${describe(parameter)}`);
+    const old = this.#parameters.get(name)!;
+    this.#parameters.set(name, parameter);   // Map.set on an existing key keeps its place
+    return old;
+  }
+
+  /**
    * Registers a buffer: state saved in `stateDict()` but not trained (exempt from tidy scopes,
    * freed by `dispose()`). Returns it.
    * @example this.registerBuffer('running_mean', zeros([C]));
