@@ -15,7 +15,7 @@ const { nn } = cc;
 type Module = cc.nn.Module;
 
 /** Running statistics and affine parameters far from 0/1, so that a fold that skipped one shows. */
-function randomizeBn(bn: cc.nn.BatchNorm1d | cc.nn.BatchNorm2d): void {
+function randomizeBn(bn: cc.nn.BatchNorm1d | cc.nn.BatchNorm2d | cc.nn.BatchNorm3d): void {
   if (bn.runningMean) nn.init.uniform_(bn.runningMean, -0.5, 0.5);
   if (bn.runningVar) nn.init.uniform_(bn.runningVar, 0.3, 2);
   if (bn.weight) nn.init.uniform_(bn.weight, 0.5, 1.5);
@@ -23,13 +23,13 @@ function randomizeBn(bn: cc.nn.BatchNorm1d | cc.nn.BatchNorm2d): void {
 }
 
 function randomizeModel(model: Module): void {
-  for (const m of model.modules()) if (m instanceof nn.BatchNorm1d || m instanceof nn.BatchNorm2d) randomizeBn(m);
+  for (const m of model.modules()) if (m instanceof nn.BatchNorm1d || m instanceof nn.BatchNorm2d || m instanceof nn.BatchNorm3d) randomizeBn(m);
 }
 
 const values = (t: cc.Tensor): Float64Array => Float64Array.from(t.dataSync() as Float32Array);
 
 /** The fold in float64: w'[o, …] = w[o, …] s[o], b' = (b - mean) s + beta, s = gamma / sqrt(var + eps). */
-function fold64(w: cc.Tensor, b: cc.Tensor | null, bn: cc.nn.BatchNorm1d | cc.nn.BatchNorm2d, transpose = false, groups = 1): { w: Float64Array; b: Float64Array } {
+function fold64(w: cc.Tensor, b: cc.Tensor | null, bn: cc.nn.BatchNorm1d | cc.nn.BatchNorm2d | cc.nn.BatchNorm3d, transpose = false, groups = 1): { w: Float64Array; b: Float64Array } {
   const wv = values(w), mean = values(bn.runningMean!), variance = values(bn.runningVar!);
   const gamma = bn.weight ? values(bn.weight) : null, beta = bn.bias ? values(bn.bias) : null, bias = b ? values(b) : null;
   const C = mean.length;
@@ -50,12 +50,14 @@ function fold64(w: cc.Tensor, b: cc.Tensor | null, bn: cc.nn.BatchNorm1d | cc.nn
 
 describe('nn.utils: batch norm folded into the layer before it', () => {
   it('fuseConvBnEval: the weights are the float64 fold, and the layer computes bn(conv(x))', () => {
-    const cases: { what: string; layer: () => Module; bn: () => cc.nn.BatchNorm1d | cc.nn.BatchNorm2d; x: number[]; transpose?: boolean; groups?: number }[] = [
+    const cases: { what: string; layer: () => Module; bn: () => cc.nn.BatchNorm1d | cc.nn.BatchNorm2d | cc.nn.BatchNorm3d; x: number[]; transpose?: boolean; groups?: number }[] = [
       { what: 'Conv2d with bias', layer: () => new nn.Conv2d(3, 8, 3, { padding: 1 }), bn: () => new nn.BatchNorm2d(8), x: [2, 3, 7, 6] },
       { what: 'Conv2d without bias, strided, grouped, dilated', layer: () => new nn.Conv2d(4, 6, 3, { stride: 2, padding: 2, dilation: 2, groups: 2, bias: false }), bn: () => new nn.BatchNorm2d(6), x: [2, 4, 9, 9] },
       { what: 'Conv2d with reflect padding, batch norm without affine', layer: () => new nn.Conv2d(2, 5, 3, { padding: 1, paddingMode: 'reflect' }), bn: () => new nn.BatchNorm2d(5, { affine: false, eps: 1e-3 }), x: [1, 2, 6, 5] },
       { what: 'ConvTranspose2d, groups 2', layer: () => new nn.ConvTranspose2d(4, 6, 3, { stride: 2, groups: 2 }), bn: () => new nn.BatchNorm2d(6), x: [2, 4, 4, 5], transpose: true, groups: 2 },
       { what: 'Conv1d', layer: () => new nn.Conv1d(3, 4, 3, { padding: 1 }), bn: () => new nn.BatchNorm1d(4), x: [2, 3, 11] },
+      { what: 'Conv3d, grouped, without bias', layer: () => new nn.Conv3d(4, 6, [3, 1, 3], { padding: [1, 0, 1], groups: 2, bias: false }), bn: () => new nn.BatchNorm3d(6), x: [2, 4, 3, 4, 5] },
+      { what: 'ConvTranspose3d, groups 2', layer: () => new nn.ConvTranspose3d(4, 6, 2, { stride: 2, groups: 2 }), bn: () => new nn.BatchNorm3d(6), x: [1, 4, 2, 3, 2], transpose: true, groups: 2 },
       { what: 'Linear', layer: () => new nn.Linear(7, 5), bn: () => new nn.BatchNorm1d(5), x: [6, 7] },
     ];
     for (const [k, c] of cases.entries()) {
@@ -185,6 +187,22 @@ describe('nn.utils: batch norm folded into the layer before it', () => {
     expect(net.parameterCount()).to.be.below(parameters);
     expectClose(cc.noGrad(() => net.call(x)).dataSync(), expected, 1e-4, 1e-4, 'fused ResNet-18');
     expect(nn.utils.fuseConvBn(net)).to.equal(0);   // nothing left to fold
+    net.dispose();
+  });
+
+  it('fuseConvBn folds a video ResNet\'s Conv3d + BatchNorm3d pairs (R(2+1)D\'s inner ones too): the same logits', () => {
+    cc.manualSeed(23);
+    const net = new cc.models.VideoResNetModel({ convs: ['2plus1d', 'noTemporal', '3d', '3d'], layers: [1, 1, 1, 1], stem: 'r2plus1d', numClasses: 5 });
+    randomizeModel(net);
+    net.eval();
+    const { t: x } = randomTensor([1, 3, 4, 16, 16], 24);
+    const expected = values(cc.noGrad(() => net.call(x)));
+    // stem 2; layer1's R(2+1)D block 4 (each factored convolution's inner pair, and its last
+    // Conv3d with the batch norm after the Sequential); layers 2-4: 2 each, and 3 shortcuts
+    expect(nn.utils.fuseConvBn(net)).to.equal(2 + 4 + 3 * 2 + 3);
+    expect(net.modules().filter((m) => m instanceof nn.BatchNorm3d)).to.have.length(0);
+    expectClose(cc.noGrad(() => net.call(x)).dataSync(), expected, 1e-4, 1e-4, 'fused video ResNet');
+    expectError(() => nn.utils.fuseConvBnEval(new nn.Conv3d(2, 3, 1).eval(), new nn.BatchNorm2d(3).eval() as never), 'E_ARG', /BatchNorm3d/);
     net.dispose();
   });
 

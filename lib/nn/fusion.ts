@@ -25,17 +25,23 @@ import { add, mul, reciprocal, reshape, sqrt, sub } from '../ops';
 import type { Tensor } from '../tensor';
 import { checkBool, checkFloat, checkNumber, checkTensor, describe, shapeStr } from '../validate';
 import { perChannel } from './functional/layers';
-import { BatchNorm1d, BatchNorm2d, Conv1d, Conv2d, ConvTranspose2d, Identity, Linear, ReLU } from './layers';
+import { BatchNorm1d, BatchNorm2d, BatchNorm3d, Conv1d, Conv2d, ConvTranspose2d, Identity, Linear, ReLU } from './layers';
+import { Conv3d, ConvTranspose3d } from './layers-3d';
 import { Module, Parameter } from './module';
 import { Sequential } from './sequential';
 
-type Foldable = Conv1d | Conv2d | ConvTranspose2d | Linear;
-type BatchNorm = BatchNorm1d | BatchNorm2d;
+type Conv = Conv1d | Conv2d | Conv3d | ConvTranspose2d | ConvTranspose3d;
+type Foldable = Conv | Linear;
+type BatchNorm = BatchNorm1d | BatchNorm2d | BatchNorm3d;
 
 /** Exactly one of the layer classes (a subclass may compute something else in its forward). */
 const isExactly = (m: unknown, cls: { prototype: object }): boolean => m !== null && typeof m === 'object' && Object.getPrototypeOf(m) === cls.prototype;
-const isFoldable = (m: unknown): m is Foldable => [Conv1d, Conv2d, ConvTranspose2d, Linear].some((c) => isExactly(m, c));
-const isBatchNorm = (m: unknown): m is BatchNorm => isExactly(m, BatchNorm1d) || isExactly(m, BatchNorm2d);
+const isFoldable = (m: unknown): m is Foldable => [Conv1d, Conv2d, Conv3d, ConvTranspose2d, ConvTranspose3d, Linear].some((c) => isExactly(m, c));
+const isBatchNorm = (m: unknown): m is BatchNorm => [BatchNorm1d, BatchNorm2d, BatchNorm3d].some((c) => isExactly(m, c));
+
+/** The batch norm that follows each layer class in PyTorch's pairs. */
+const partner = (layer: Foldable): typeof BatchNorm1d | typeof BatchNorm2d | typeof BatchNorm3d =>
+  isExactly(layer, Conv2d) || isExactly(layer, ConvTranspose2d) ? BatchNorm2d : isExactly(layer, Conv3d) || isExactly(layer, ConvTranspose3d) ? BatchNorm3d : BatchNorm1d;
 
 /**
  * The folded weight and bias of a layer followed by batch norm in evaluation. `w` is
@@ -99,10 +105,11 @@ export function fuseLinearBnWeights(
 /** Why `layer` then `bn` cannot be folded ([code, message]), or null. */
 function refusal(layer: unknown, bn: unknown): [ErrorCode, string] | null {
   const name = (m: unknown) => (m instanceof Module ? `a ${m.typeName}` : describe(m));
-  if (!isFoldable(layer)) return ['E_ARG', `expected an nn.Conv1d, Conv2d, ConvTranspose2d or Linear before the batch norm, got ${name(layer)}`];
-  if (!isBatchNorm(bn)) return ['E_ARG', `expected an nn.BatchNorm1d or BatchNorm2d after the ${layer.typeName}, got ${name(bn)}`];
-  const pairs = (isExactly(layer, Conv2d) || isExactly(layer, ConvTranspose2d)) ? isExactly(bn, BatchNorm2d) : isExactly(bn, BatchNorm1d);
-  if (!pairs) return ['E_ARG', `a ${layer.typeName} is followed by ${isExactly(bn, BatchNorm2d) ? 'BatchNorm2d' : 'BatchNorm1d'} only in PyTorch's pairs (Conv2d/ConvTranspose2d + BatchNorm2d, Conv1d/Linear + BatchNorm1d), got ${bn.typeName}`];
+  if (!isFoldable(layer)) return ['E_ARG', `expected an nn.Conv1d, Conv2d, Conv3d, ConvTranspose2d, ConvTranspose3d or Linear before the batch norm, got ${name(layer)}`];
+  if (!isBatchNorm(bn)) return ['E_ARG', `expected an nn.BatchNorm1d, BatchNorm2d or BatchNorm3d after the ${layer.typeName}, got ${name(bn)}`];
+  if (!isExactly(bn, partner(layer))) {
+    return ['E_ARG', `a ${layer.typeName} is followed by ${partner(layer).name} in PyTorch's pairs (Conv2d/ConvTranspose2d + BatchNorm2d, Conv3d/ConvTranspose3d + BatchNorm3d, Conv1d/Linear + BatchNorm1d), got ${bn.typeName}`];
+  }
   const channels = layer instanceof Linear ? layer.outFeatures : layer.outChannels;
   if (bn.numFeatures !== channels) return ['E_ARG', `the ${layer.typeName} has ${channels} output channels but the ${bn.typeName} normalises ${bn.numFeatures}`];
   if (layer.training || bn.training) return ['E_STATE', 'folding uses the running statistics, so both modules must be in eval mode (call model.eval() first)'];
@@ -116,7 +123,7 @@ function refusal(layer: unknown, bn: unknown): [ErrorCode, string] | null {
  * constructor's initialisation draws from the random generator before the folded values replace it.
  */
 function fold(layer: Foldable, bn: BatchNorm): Foldable {
-  const transpose = layer instanceof ConvTranspose2d;
+  const transpose = layer instanceof ConvTranspose2d || layer instanceof ConvTranspose3d;
   const [w, b] = fuseConvBnWeights(layer.weight, layer.bias, bn.runningMean!, bn.runningVar!, bn.eps, bn.weight, bn.bias, transpose);
   try {
     const config = layer.config() as unknown[];
@@ -136,10 +143,10 @@ function fold(layer: Foldable, bn: BatchNorm): Foldable {
  * eval mode, with a bias (PyTorch's `fuse_conv_bn_eval`). `conv` and `bn` are left as they were.
  * @example const fused = nn.utils.fuseConvBnEval(model.conv1, model.bn1);
  */
-export function fuseConvBnEval(conv: Conv1d | Conv2d | ConvTranspose2d, bn: BatchNorm1d | BatchNorm2d): Conv1d | Conv2d | ConvTranspose2d {
+export function fuseConvBnEval<C extends Conv>(conv: C, bn: BatchNorm): C {
   const why = conv instanceof Linear ? ['E_ARG', 'expected a convolution; use fuseLinearBnEval for a Linear'] as const : refusal(conv, bn);
   if (why) fail(why[0], `fuseConvBnEval: ${why[1]}`);
-  return fold(conv, bn) as Conv1d | Conv2d | ConvTranspose2d;
+  return fold(conv, bn) as C;
 }
 
 /** A new Linear that computes `bn(linear(x))` (BatchNorm1d in eval mode), PyTorch's `fuse_linear_bn_eval`. */
@@ -233,9 +240,24 @@ export function fuseModules<M extends Module>(model: M, groups: readonly (readon
 }
 
 /**
+ * The path of the layer whose output `module` (at `path`) returns when that is a foldable layer:
+ * the module itself, or the last child of a Sequential, looked for inside (R(2+1)D's factored
+ * convolution is a Sequential ending in a Conv3d, with the batch norm after it); else null.
+ */
+function lastLayer(path: string, module: Module): string | null {
+  if (isFoldable(module)) return path;
+  if (!(module instanceof Sequential)) return null;
+  const children = module.namedChildren();
+  if (children.length === 0) return null;
+  const [name, last] = children[children.length - 1];
+  return lastLayer(`${path}.${name}`, last);
+}
+
+/**
  * Folds every batch norm that directly follows a convolution or linear layer into it, in place
  * (the automatic form of `fuseModules`, as `torch.fx.experimental.optimization.fuse`): in
- * every Sequential, each such pair of neighbours; in other modules, the groups their
+ * every Sequential, each such pair of neighbours (the layer may be the last of a Sequential
+ * before the batch norm, as R(2+1)D's factored convolutions); in other modules, the groups their
  * `fusableGroups()` name (the ResNet blocks and stem name their conv/bn pairs). Pairs that
  * cannot be folded (a batch norm without running statistics, a module used twice) are left as
  * they are. The model must be in eval mode. Returns the number of batch norms folded.
@@ -254,7 +276,8 @@ export function fuseConvBn(model: Module): number {
       const children = m.namedChildren();
       pairs = [];
       for (let i = 0; i + 1 < children.length; i++) {
-        if (isFoldable(children[i][1]) && isBatchNorm(children[i + 1][1])) pairs.push([children[i][0], children[i + 1][0]]);
+        const layer = lastLayer(children[i][0], children[i][1]);
+        if (layer !== null && isBatchNorm(children[i + 1][1])) pairs.push([layer, children[i + 1][0]]);
       }
     } else {
       pairs = m.fusableGroups();
