@@ -622,6 +622,13 @@ const moreOps: Op[] = [
     const mode = g.rng.pick(['bilinear', 'nearest'] as const), pad = g.rng.pick(['zeros', 'border', 'reflection'] as const), ac = g.rng.chance(0.5);
     return { ours: ([x, gr]) => cc.F.gridSample(x, gr, { mode, paddingMode: pad, alignCorners: ac }), torch: `F.grid_sample(x0, x1, mode=${py(mode)}, padding_mode=${py(pad)}, align_corners=${py(ac)})`, grad: mode === 'bilinear' };
   } },
+  { name: 'F.gridSample 3-D', nanDiffers: 'see Op', make: (g) => {
+    const N = 1 + g.rng.int(2);
+    g.float([N, 1 + g.rng.int(2), 1 + g.rng.int(3), 2 + g.rng.int(3), 2 + g.rng.int(3)]);
+    g.float([N, 1 + g.rng.int(2), 1 + g.rng.int(3), 1 + g.rng.int(3), 3], { mode: 'unit' });
+    const mode = g.rng.pick(['bilinear', 'nearest'] as const), pad = g.rng.pick(['zeros', 'border', 'reflection'] as const), ac = g.rng.chance(0.5);
+    return { ours: ([x, gr]) => cc.F.gridSample(x, gr, { mode, paddingMode: pad, alignCorners: ac }), torch: `F.grid_sample(x0, x1, mode=${py(mode)}, padding_mode=${py(pad)}, align_corners=${py(ac)})`, grad: mode === 'bilinear' };
+  } },
   { name: 'F.multilabelSoftMarginLoss', make: (g) => { const s = [1 + g.rng.int(3), 1 + g.rng.int(4)]; g.float(s); g.float(s, { mode: 'unit', grad: false }); return { ours: ([x, t]) => cc.F.multilabelSoftMarginLoss(x, cc.gt(t, 0)), torch: 'F.multilabel_soft_margin_loss(x0, (x1 > 0).float())' }; } },
   { name: 'F.hingeLoss', tieGrads: true, make: (g) => {
     const N = 1 + g.rng.int(3), C = 1 + g.rng.int(4); g.float([N, C]); g.int([N], 0, C); const p = g.rng.pick([1, 2] as const);
@@ -766,6 +773,10 @@ const surveyOps: Op[] = [
   { name: 'F.affineGrid', make: (g) => {
     const N = 1 + g.rng.int(2); g.float([N, 2, 3]); const size = [N, 1, 1 + g.rng.int(4), 1 + g.rng.int(4)]; const ac = g.rng.chance(0.5);
     return { ours: ([t]) => cc.F.affineGrid(t, size, ac), torch: `F.affine_grid(x0, ${py(size)}, align_corners=${py(ac)})` };
+  } },
+  { name: 'F.affineGrid 3-D', make: (g) => {
+    const N = 1 + g.rng.int(2); g.float([N, 3, 4]); const size = [N, 1, 1 + g.rng.int(3), 1 + g.rng.int(4), 1 + g.rng.int(4)]; const ac = g.rng.chance(0.5);
+    return { ours: ([t]) => cc.F.affineGrid(t, size, ac), torch: `F.affine_grid(x0, ${py(size)}, align_corners=${py(ac)})`, atol: 1e-5 };
   } },
   { name: 'F.contrastiveLoss', make: (g) => {
     const N = 1 + g.rng.int(4), D = 1 + g.rng.int(4); g.float([N, D]); g.float([N, D]); g.int([N], 0, 2); const m = g.rng.pick([1, 2]);

@@ -220,7 +220,7 @@ const SKIP = new Set([
   'models.vgg19', 'models.AlexNet', 'models.AlexNetModel', 'models.VGG', 'models.VGGModel', 'models.FCN', 'models.FCNModel', 'models.resnet34',
   'models.googlenet', 'models.GoogLeNetModel', 'models.inceptionV3', 'models.InceptionV3Model',
   'models.densenet121', 'models.densenet161', 'models.densenet169', 'models.densenet201', 'models.DenseNetModel',
-  'models.mobilenetV2', 'models.MobileNetV2Model',
+  'models.mobilenetV2', 'models.MobileNetV2Model', 'models.r3d_18', 'models.r2plus1d_18',
   'data.mnist', 'setNumThreads', 'manualSeed', 'cuda.setOptions', 'setGradEnabled',
 ]);
 /** TypeScript's `protected` methods (not callable from typed code) and `@internal` ones. */
@@ -1211,6 +1211,8 @@ export function baselines(): Baseline[] {
     { name: 'F.interpolate trilinear', make: () => [T([1, 2, 3, 4, 5]), { size: [2, 5, 3], mode: 'trilinear' }], call: fn(F.interpolate) },
     { name: 'F.gridSample', make: () => [img(), T([2, 3, 4, 2]), { mode: 'bilinear', paddingMode: 'reflection', alignCorners: true }], call: fn(F.gridSample) },
     { name: 'F.affineGrid', make: () => [T([2, 2, 3]), [2, 3, 5, 6], false], call: fn(F.affineGrid) },
+    { name: 'F.gridSample 3-D', make: () => [T([2, 3, 3, 4, 5]), T([2, 2, 3, 4, 3]), { mode: 'bilinear', paddingMode: 'border', alignCorners: false }], call: fn(F.gridSample) },
+    { name: 'F.affineGrid 3-D', make: () => [T([2, 3, 4]), [2, 3, 4, 5, 6], true], call: fn(F.affineGrid) },
     { name: 'F.layerNorm', make: () => [img(), [8, 8], { weight: cc.ones([8, 8]), bias: cc.zeros([8, 8]), eps: 1e-5 }], call: fn(F.layerNorm) },
     { name: 'F.groupNorm', make: () => [T([2, 4, 3, 3]), 2, { weight: cc.ones([4]), bias: cc.zeros([4]), eps: 1e-5 }], call: fn(F.groupNorm) },
     { name: 'F.instanceNorm', make: () => [img(), { eps: 1e-5 }], call: fn(F.instanceNorm) },

@@ -126,7 +126,7 @@ describe('F.gridSample', () => {
     const x = cc.ones([2, 3, 4, 4]), grid = cc.zeros([2, 3, 3, 2]);
     expectError(() => F.gridSample(x, cc.zeros([1, 3, 3, 2])), 'E_SHAPE', /grid of shape \[2, Ho, Wo, 2\]/);
     expectError(() => F.gridSample(x, cc.zeros([2, 3, 3, 3])), 'E_SHAPE', /grid/);
-    expectError(() => F.gridSample(cc.ones([3, 4, 4]), grid), 'E_SHAPE', /\[N, C, H, W\]/);
+    expectError(() => F.gridSample(cc.ones([3, 4, 4]), grid), 'E_SHAPE', /\[N, C, H, W\] or \[N, C, D, H, W\]/);
     expectError(() => F.gridSample(cc.ones([2, 3, 0, 4]), grid), 'E_SHAPE', /empty/);
     expectError(() => F.gridSample(x, grid, { mode: 'bicubic' as never }), 'E_ARG', /mode/);
     expectError(() => F.gridSample(x, grid, { paddingMode: 'wrap' as never }), 'E_ARG', /paddingMode/);
@@ -212,6 +212,85 @@ describe('F.affineGrid', () => {
   });
 });
 
+/** Trilinear (or nearest) sampling of x [N, C, D, H, W] at grid [N, Do, Ho, Wo, 3] in float64, zero padding, as PyTorch's. */
+function sample3dRef(x: Float64Array, [N, C, D, H, W]: number[], g: Float64Array, out: number[], align: boolean, nearest: boolean): number[] {
+  const P = out[0] * out[1] * out[2];
+  const unnorm = (v: number, n: number) => (align ? ((v + 1) / 2) * (n - 1) : ((v + 1) * n - 1) / 2);
+  const at = (n: number, c: number, z: number, y: number, xx: number) =>
+    (z < 0 || z >= D || y < 0 || y >= H || xx < 0 || xx >= W ? 0 : x[(((n * C + c) * D + z) * H + y) * W + xx]);
+  const res: number[] = [];
+  for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < P; p++) {
+    const ix = unnorm(g[(n * P + p) * 3], W), iy = unnorm(g[(n * P + p) * 3 + 1], H), iz = unnorm(g[(n * P + p) * 3 + 2], D);
+    if (nearest) {
+      const r = (v: number) => { const f = Math.floor(v), d = v - f; return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f; };   // halves to even
+      res.push(at(n, c, r(iz), r(iy), r(ix)));
+      continue;
+    }
+    const [x0, y0, z0] = [Math.floor(ix), Math.floor(iy), Math.floor(iz)];
+    let v = 0;
+    for (const dz of [0, 1]) for (const dy of [0, 1]) for (const dx of [0, 1]) {
+      const w = (dx ? ix - x0 : 1 - (ix - x0)) * (dy ? iy - y0 : 1 - (iy - y0)) * (dz ? iz - z0 : 1 - (iz - z0));
+      v += w * at(n, c, z0 + dz, y0 + dy, x0 + dx);
+    }
+    res.push(v);
+  }
+  return res;
+}
+
+describe('F.gridSample and F.affineGrid on volumes (5-D)', () => {
+  it('sample as a float64 trilinear (and nearest) reference, zero padding, both alignments', () => {
+    const xs = [2, 2, 3, 4, 5], out = [2, 3, 2];
+    const x = randomCpu(xs, 31), g = cc.mul(randomCpu([2, ...out, 3], 32), 1.2);
+    const xv = Float64Array.from(x.dataSync()), gv = Float64Array.from(g.dataSync());
+    for (const align of [false, true]) {
+      for (const nearest of [false, true]) {
+        const y = F.gridSample(x, g, { alignCorners: align, mode: nearest ? 'nearest' : 'bilinear' });
+        expect(y.shape).to.deep.equal([2, 2, ...out]);
+        expectClose(y.dataSync(), sample3dRef(xv, xs, gv, out, align, nearest), 1e-5, 1e-6, `align ${align} nearest ${nearest}`);
+      }
+    }
+  });
+
+  it('has the gradients of the definition for the volume and the grid (finite differences)', () => {
+    // Voxel coordinates k + f, f 0.2 to 0.8 but never 0.5: away from the kinks of trilinear
+    // weights (integers) and of reflection (the edges at -0.5 and n - 0.5).
+    const sizes = [4, 3, 3];   // x along W, y along H, z along D
+    const gridValues = Float64Array.from({ length: 2 * 2 * 2 * 3 }, (_, i) => {
+      const n = sizes[i % 3], u = ((i * 5) % n) + [0.2, 0.3, 0.7, 0.8][i % 4];
+      return (2 * u + 1) / n - 1;
+    });
+    for (const paddingMode of ['zeros', 'border', 'reflection'] as const) {
+      tapeCheck(`gridSample 3-D ${paddingMode}`, [{ shape: [1, 2, 3, 3, 4] }, { shape: [1, 2, 2, 2, 3], values: gridValues }],
+        ([t, g]) => F.gridSample(t, g, { paddingMode }), { h: 1e-3 });
+    }
+  });
+
+  it('affineGrid of theta [N, 3, 4]: the identity reproduces the volume, points are theta @ (x, y, z, 1)', () => {
+    const x = randomCpu([1, 2, 3, 4, 5], 33);
+    const identity = cc.tensor([[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]]);
+    for (const align of [false, true]) {
+      const grid = F.affineGrid(identity, [1, 2, 3, 4, 5], align);
+      expect(grid.shape).to.deep.equal([1, 3, 4, 5, 3]);
+      expectClose(F.gridSample(x, grid, { alignCorners: align }).dataSync(), x.dataSync(), 1e-6, 1e-6, `identity, align ${align}`);
+    }
+    const theta = cc.tensor([[[0.5, 0.1, 0, 0.2], [0, 1, 0.3, 0], [0.2, 0, 0.8, -0.1]]]);
+    const grid = F.affineGrid(theta, [1, 1, 2, 2, 3], true).dataSync();
+    // Point (d, h, w) = (1, 0, 2): (x, y, z) = (1, -1, 1).
+    const k = ((1 * 2 + 0) * 3 + 2) * 3;
+    expectClose(Array.from(grid.slice(k, k + 3)), [0.5 - 0.1 + 0.2, -1 + 0.3, 0.2 + 0.8 - 0.1], 1e-6, 1e-6, 'theta @ (x, y, z, 1)');
+    tapeCheck('affineGrid 3-D', [{ shape: [2, 3, 4] }], ([th]) => F.affineGrid(th, [2, 1, 2, 3, 2]));
+  });
+
+  it('refuses bad arguments with typed errors', () => {
+    const x = cc.ones([2, 3, 2, 4, 4]);
+    expectError(() => F.gridSample(x, cc.zeros([2, 2, 3, 3, 2])), 'E_SHAPE', /\[2, Do, Ho, Wo, 3\]/);
+    expectError(() => F.gridSample(x, cc.zeros([2, 3, 3, 2])), 'E_SHAPE', /grid/);
+    expectError(() => F.gridSample(cc.ones([2, 3, 0, 4, 4]), cc.zeros([2, 1, 1, 1, 3])), 'E_SHAPE', /empty/);
+    expectError(() => F.affineGrid(cc.zeros([2, 2, 3]), [2, 1, 2, 4, 4]), 'E_SHAPE', /\[2, 3, 4\]/);
+    expectError(() => F.affineGrid(cc.zeros([1, 3, 4]), [1, 1, 2, 4]), 'E_SHAPE', /\[1, 2, 3\]/);
+  });
+});
+
 describeCuda('F.gridSample and F.affineGrid on the GPU', () => {
   it('match the CPU, with gradients for the image, the grid and theta', () => {
     const x = randomCpu([2, 3, 5, 7], 21);
@@ -222,5 +301,8 @@ describeCuda('F.gridSample and F.affineGrid on the GPU', () => {
       }
     }
     compareDevices((th) => F.affineGrid(th, [2, 3, 5, 7]), [randomCpu([2, 2, 3], 23)], { grads: true, what: 'affineGrid' });
+    const volume = randomCpu([2, 2, 3, 4, 5], 24), grid3 = cc.mul(randomCpu([2, 2, 3, 2, 3], 25), 0.8);
+    compareDevices((t, g) => F.gridSample(t, g, { paddingMode: 'reflection' }), [volume, grid3], { grads: true, what: 'gridSample 3-D' });
+    compareDevices((th) => F.affineGrid(th, [2, 3, 2, 5, 7]), [randomCpu([2, 3, 4], 26)], { grads: true, what: 'affineGrid 3-D' });
   });
 });

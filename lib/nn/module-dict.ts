@@ -45,8 +45,9 @@ export class ModuleDict extends Module implements Iterable<string> {
   /** Adds every entry of `modules` (an object or [name, module] pairs), as PyTorch's update. Returns this. */
   update(modules: Record<string, Module> | Iterable<readonly [string, Module]>): this {
     if (modules === null || typeof modules !== 'object') fail('E_ARG', `ModuleDict: expected an object of modules or [name, module] pairs, got ${describe(modules)}`);
+    // Walked, not copied: a sparse array of 2^31 - 1 holes fails at its first entry.
     const entries = typeof (modules as Iterable<unknown>)[Symbol.iterator] === 'function'
-      ? Array.from(modules as Iterable<readonly [string, Module]>)
+      ? modules as Iterable<readonly [string, Module]>
       : Object.entries(modules as Record<string, Module>);
     for (const e of entries) {
       if (!Array.isArray(e) || e.length !== 2) fail('E_ARG', `ModuleDict: expected [name, module] pairs, got ${describe(e)}`);

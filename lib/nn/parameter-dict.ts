@@ -43,7 +43,8 @@ export class ParameterDict extends Module implements Iterable<string> {
   update(values: Record<string, Parameter | Tensor> | Iterable<readonly [string, Parameter | Tensor]>): this {
     if (values === null || typeof values !== 'object') fail('E_ARG', `ParameterDict: expected an object of parameters or [name, parameter] pairs, got ${describe(values)}`);
     const iterable = typeof (values as Iterable<unknown>)[Symbol.iterator] === 'function' && !('shape' in values);
-    const entries = iterable ? Array.from(values as Iterable<readonly [string, Parameter | Tensor]>) : Object.entries(values as Record<string, Parameter | Tensor>);
+    // Walked, not copied: a sparse array of 2^31 - 1 holes fails at its first entry.
+    const entries = iterable ? values as Iterable<readonly [string, Parameter | Tensor]> : Object.entries(values as Record<string, Parameter | Tensor>);
     for (const e of entries) {
       if (!Array.isArray(e) || e.length !== 2) fail('E_ARG', `ParameterDict: expected [name, parameter] pairs, got ${describe(e)}`);
       this.set(e[0], e[1]);
