@@ -48,6 +48,14 @@ export function binary(op: keyof typeof BinaryOp, a: Tensor | number, b: Tensor 
 
 type Operand = Tensor | number;
 
+/**
+ * The gradient of a step or constant (sign, floor, round, pow with exponent 0, ...): zeros of
+ * dy's shape, whatever dy holds, as PyTorch's zeros_like (dy * 0 would turn an infinite dy into NaN).
+ */
+function noSlope(dy: Tensor): F32 {
+  return new Tensor(native.fill(dy.shape.slice(), DTYPE_CODE.float32, 0, DEVICE_CODE[dy.device]), dy.shape, 'float32');
+}
+
 function powExponentGrad(dy: F32, a: Operand, b: Tensor, y: F32): F32 {
   const g = mul(dy, mul(y, typeof a === 'number' ? Math.log(Math.fround(a)) : log(a)));
   if (typeof a === 'number') return a === 0 ? where(ge(b, 0), 0, g) : g;
@@ -66,7 +74,7 @@ const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Opera
   // 0 to b where a = 0 and b >= 0 (0^b log 0 would be NaN).
   // (needA: a is a tensor; needB: b is.)
   pow: (dy, a, b, y, needA, needB) => [
-    !needA ? null : typeof b === 'number' ? (b === 0 ? scale(dy, 0) : mul(dy, scale(pow(a, b - 1), b))) : where(eq(b, 0), 0, mul(dy, mul(b, pow(a, sub(b, 1))))),
+    !needA ? null : typeof b === 'number' ? (b === 0 ? noSlope(dy) : mul(dy, scale(pow(a, b - 1), b))) : where(eq(b, 0), 0, mul(dy, mul(b, pow(a, sub(b, 1))))),
     !needB ? null : powExponentGrad(dy, a, b as Tensor, y),
   ],
   // Ties (a = b) split the gradient evenly between a and b, as PyTorch: the mask
@@ -89,7 +97,7 @@ const BINARY_GRADS: Record<keyof typeof BinaryOp, (dy: F32, a: Operand, b: Opera
     return [needA ? mul(dy, div(b, r)) : null, needB ? neg(mul(dy, div(a, r))) : null];
   },
   // PyTorch's: y / a to a (+-1; 0 where a is 0), none to b (zeros).
-  copysign: (dy, a, _b, y, needA, needB) => [needA ? mul(dy, mul(sign(a as Tensor), sign(y))) : null, needB ? scale(dy, 0) : null],
+  copysign: (dy, a, _b, y, needA, needB) => [needA ? mul(dy, mul(sign(a as Tensor), sign(y))) : null, needB ? noSlope(dy) : null],
   // PyTorch's: a / y and b / y (NaN at the origin, as there).
   hypot: (dy, a, b, y, needA, needB) => [needA ? mul(dy, div(a, y)) : null, needB ? mul(dy, div(b, y)) : null],
   // exp(a - y) and exp(b - y): sigmoid(a - b) and sigmoid(b - a), never overflowing (y >= a, b).
@@ -147,9 +155,9 @@ const UNARY_GRADS: Record<keyof typeof UnaryOp, { saves: 'x' | 'y' | 'none'; gra
   square: { saves: 'x', grad: (dy, x) => mul(dy, scale(x, 2)) },
   reciprocal: { saves: 'y', grad: (dy, y) => neg(mul(dy, square(y))) },   // d(1/x)/dx = -1/x^2 = -y^2
   // Piecewise constant: zero gradients almost everywhere (PyTorch's choice too).
-  sign: { saves: 'none', grad: (dy) => scale(dy, 0) },
-  floor: { saves: 'none', grad: (dy) => scale(dy, 0) },
-  ceil: { saves: 'none', grad: (dy) => scale(dy, 0) },
+  sign: { saves: 'none', grad: (dy) => noSlope(dy) },
+  floor: { saves: 'none', grad: (dy) => noSlope(dy) },
+  ceil: { saves: 'none', grad: (dy) => noSlope(dy) },
   // d erf(x)/dx = 2/sqrt(pi) exp(-x^2)
   erf: { saves: 'x', grad: (dy, x) => mul(dy, scale(exp(neg(square(x))), 2 / Math.sqrt(Math.PI))) },
   sin: { saves: 'x', grad: (dy, x) => mul(dy, cos(x)) },
@@ -161,8 +169,8 @@ const UNARY_GRADS: Record<keyof typeof UnaryOp, { saves: 'x' | 'y' | 'none'; gra
   log2: { saves: 'x', grad: (dy, x) => div(dy, scale(x, Math.LN2)) },
   log10: { saves: 'x', grad: (dy, x) => div(dy, scale(x, Math.LN10)) },
   rsqrt: { saves: 'y', grad: (dy, y) => mul(dy, scale(mul(square(y), y), -0.5)) },   // -x^(-3/2) / 2
-  round: { saves: 'none', grad: (dy) => scale(dy, 0) },
-  trunc: { saves: 'none', grad: (dy) => scale(dy, 0) },
+  round: { saves: 'none', grad: (dy) => noSlope(dy) },
+  trunc: { saves: 'none', grad: (dy) => noSlope(dy) },
   // The inverse functions' derivatives from x, as PyTorch's (+-inf at the ends of the domain).
   asin: { saves: 'x', grad: (dy, x) => mul(dy, rsqrt(scale(square(x), -1, 1))) },     // 1 / sqrt(1 - x^2)
   acos: { saves: 'x', grad: (dy, x) => mul(dy, scale(rsqrt(scale(square(x), -1, 1)), -1)) },
@@ -201,7 +209,7 @@ export function pow(a: Tensor | number, b: Tensor | number): F32 {
     const y = new Tensor<'float32'>(native.powScalar(t.handle('pow'), b), t.shape, 'float32');
     // d(x^e)/dx = e x^(e-1), and 0 for e = 0 (as PyTorch, even at x = 0).
     const e = Math.fround(b);
-    return record('pow', y, [t], (dy, [x]) => [e === 0 ? scale(dy, 0) : mul(dy, scale(pow(x, e - 1), e))], [t]);
+    return record('pow', y, [t], (dy, [x]) => [e === 0 ? noSlope(dy) : mul(dy, scale(pow(x, e - 1), e))], [t]);
   }
   return binary('pow', a, b);
 }

@@ -1077,6 +1077,14 @@ const linalgOps: Op[] = [
     return { ours: ([x]) => cc.F.avgPool3d(x, t3(k), { stride: t3(st), padding: t3(pad), ceilMode: ceil, countIncludePad: cip, divisorOverride: div }),
       torch: `F.avg_pool3d(x0, ${py(k)}, ${py(st)}, ${py(pad)}, ceil_mode=${py(ceil)}, count_include_pad=${py(cip)}, divisor_override=${py(div)})`, permissive: true };
   } },
+  // PyTorch 1.13 has no lp_pool3d: its 2.2 definition, written out.
+  { name: 'F.lpPool3d', mode: 'positive', make: (g) => {
+    const k = [1 + g.rng.int(2), 1 + g.rng.int(3), 1 + g.rng.int(3)]; const st = [1 + g.rng.int(2), 1 + g.rng.int(3), 1 + g.rng.int(2)]; const ceil = g.rng.chance(0.5); const p = g.rng.pick([1, 2, 3, 1.5]);
+    g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 2 + g.rng.int(4), 3 + g.rng.int(4), 3 + g.rng.int(4)]);
+    const t3 = (v: number[]) => v as [number, number, number];
+    return { ours: ([x]) => cc.F.lpPool3d(x, p, t3(k), { stride: t3(st), ceilMode: ceil }),
+      torch: `(lambda o: (torch.sign(o) * F.relu(torch.abs(o))).mul(${k[0] * k[1] * k[2]}).pow(1.0 / ${p}))(F.avg_pool3d(x0.pow(${p}), ${py(k)}, ${py(st)}, 0, ${py(ceil)}))` };
+  } },
   { name: 'F.adaptiveAvgPool3d', make: (g) => {
     g.float([1 + g.rng.int(2), 1 + g.rng.int(2), 1 + g.rng.int(5), 1 + g.rng.int(6), 1 + g.rng.int(6)]); const o = [1 + g.rng.int(4), g.rng.chance(0.2) ? null : 1 + g.rng.int(4), 1 + g.rng.int(4)];
     return { ours: ([x]) => cc.F.adaptiveAvgPool3d(x, o as [number, number | null, number]), torch: `F.adaptive_avg_pool3d(x0, ${py(o)})` };

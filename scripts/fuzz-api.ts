@@ -1223,6 +1223,7 @@ export function baselines(): Baseline[] {
     { name: 'F.convTranspose3d', make: () => [T([2, 4, 3, 3, 3]), T([4, 1, 2, 3, 2]), T([2]), { stride: 2, padding: [0, 1, 0], outputPadding: [1, 0, 0], groups: 2, dilation: 1 }], call: fn(F.convTranspose3d) },
     { name: 'F.maxPool3d', make: () => [T([2, 3, 4, 6, 6]), [2, 3, 3], { stride: [1, 2, 2], padding: [1, 1, 0], dilation: 1, ceilMode: true, returnIndices: true }], call: fn(F.maxPool3d) },
     { name: 'F.avgPool3d', make: () => [T([2, 3, 4, 6, 6]), 3, { stride: 2, padding: 1, ceilMode: false, countIncludePad: false, divisorOverride: 4 }], call: fn(F.avgPool3d) },
+    { name: 'F.lpPool3d', make: () => [cc.rand([2, 3, 4, 6, 6]), 2, [2, 3, 3], { stride: [1, 2, 2], ceilMode: true }], call: fn(F.lpPool3d) },
     { name: 'F.adaptiveAvgPool3d', make: () => [T([2, 3, 4, 6, 6]), [2, null, 3]], call: fn(F.adaptiveAvgPool3d) },
     { name: 'F.adaptiveMaxPool3d', make: () => [T([3, 4, 6, 6]), [2, 3, 3], { returnIndices: true }], call: fn(F.adaptiveMaxPool3d) },
     { name: 'F.maxUnpool3d', make: () => { const [y, i] = F.maxPool3d(T([2, 3, 4, 6, 6]), 2, { returnIndices: true }); return [y, i, 2, { stride: 2, padding: 0, outputSize: [5, 6, 7] }]; }, call: fn(F.maxUnpool3d) },

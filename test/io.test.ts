@@ -357,6 +357,7 @@ function everyLayer(): Record<string, nn.Module> {
     ConvTranspose3d: new nn.ConvTranspose3d(2, 4, 2, { stride: 2, outputPadding: [1, 0, 0], groups: 2, bias: false }),
     MaxPool3d: new nn.MaxPool3d([1, 2, 2], null, 0, 1, false, true),
     AvgPool3d: new nn.AvgPool3d(2, 1, { countIncludePad: false, divisorOverride: 3 }),
+    LPPool3d: new nn.LPPool3d(3, [1, 2, 2], null, true),
     AdaptiveAvgPool3d: new nn.AdaptiveAvgPool3d([1, null, 2]),
     AdaptiveMaxPool3d: new nn.AdaptiveMaxPool3d(2),
     MaxUnpool3d: new nn.MaxUnpool3d(2, { stride: [2, 2, 1] }),

@@ -198,6 +198,22 @@ describe('3-D pooling', () => {
     }
   });
 
+  it('lpPool3d: (sum of x^p over each window)^(1/p) in float64, a cut window scaled to the full kernel (PyTorch 2.2)', () => {
+    const pos = cc.add(cc.abs(x), 0.1), pv = Float64Array.from(pos.dataSync());
+    for (const o of [{ p: 2, k: [2, 2, 2], s: [2, 2, 2], ceil: false }, { p: 3, k: [1, 3, 2], s: [1, 2, 3], ceil: true }]) {
+      const wins = [D, H, W].map((n, a) => windows(n, o.k[a], o.s[a], 0, 1, o.ceil));
+      const powered = Float64Array.from(pv, (v) => v ** o.p);
+      // A mean over the window's in-bounds taps (padding 0: the count is the clipped span), times the kernel's size.
+      const mean = pool3dRef(powered, [N * C, D, H, W], wins, 'avg', true);
+      const ref = mean.v.map((m) => (m * o.k[0] * o.k[1] * o.k[2]) ** (1 / o.p));
+      expectClose(F.lpPool3d(pos, o.p, o.k as V3, { stride: o.s as V3, ceilMode: o.ceil }).dataSync(), ref, 1e-5, 1e-6, `lpPool3d p ${o.p}`);
+    }
+    tapeCheck('lpPool3d', [{ shape: [1, 2, 3, 4, 4], values: Float64Array.from({ length: 96 }, (_, i) => 0.5 + ((i * 7) % 13) / 10) }],
+      ([t]) => F.lpPool3d(t, 2, [2, 2, 3], { stride: [1, 2, 1] }));
+    expect(new nn.LPPool3d(2, [1, 2, 2]).call(pos).shape).to.deep.equal([N, C, D, 3, 3]);
+    expectError(() => F.lpPool3d(x, 0, 2), 'E_ARG', /normType/);
+  });
+
   it('adaptive pools: float64 bins [floor(i n / o), ceil((i + 1) n / o)) on each axis', () => {
     const bins = (n: number, o: number) => Array.from({ length: o }, (_, i) => {
       const a = Math.floor((i * n) / o), b = Math.ceil(((i + 1) * n) / o);

@@ -218,6 +218,20 @@ describe('PyTorch parity (cases found by scripts/diff-torch.ts)', () => {
     }
     expectError(() => cc.linalg.matrixNorm(cc.zeros([0, 0]), 1), 'E_SHAPE');
   });
+
+  it('the flat ops (sign, floor, ceil, round, trunc, pow to 0, copysign\'s sign) send zeros back whatever comes in, infinities and NaN included', () => {
+    // PyTorch's zeros_like: dy * 0 gave NaN for an infinite dy (found through lp_pool3d's formula at a zero window).
+    const dy = cc.tensor([Infinity, -Infinity, NaN, 2]);
+    const flat: [string, (x: cc.Tensor) => cc.Tensor][] = [
+      ['sign', cc.sign], ['floor', cc.floor], ['ceil', cc.ceil], ['round', cc.round], ['trunc', cc.trunc],
+      ['pow 0', (x) => cc.pow(x, 0)], ['copysign', (x) => cc.copysign(cc.tensor([1, 2, 3, 4]), x)],
+    ];
+    for (const [name, f] of flat) {
+      const x = cc.tensor([-1.5, 0, 0.5, 2], { requiresGrad: true });
+      f(x).backward(dy);
+      expect(Array.from(x.grad!.dataSync()), name).to.deep.equal([0, 0, 0, 0]);
+    }
+  });
 });
 
 // The composed paths the GPU takes where the CPU has a kernel (found by `diff-torch.ts --device

@@ -27,8 +27,8 @@ export {
   CosineSimilarity, PairwiseDistance, Bilinear, AdaptiveAvgPool1d, AdaptiveMaxPool1d, LPPool1d, Dropout1d, AlphaDropout, FeatureAlphaDropout,
 } from './layers-more';
 export type { LPPool1dModuleOptions } from './layers-more';
-export { Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d, MaxUnpool3d, Dropout3d } from './layers-3d';
-export type { Conv3dModuleOptions, ConvTranspose3dModuleOptions, MaxPool3dModuleOptions, AvgPool3dModuleOptions, MaxUnpool3dModuleOptions } from './layers-3d';
+export { Conv3d, ConvTranspose3d, MaxPool3d, AvgPool3d, LPPool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d, MaxUnpool3d, Dropout3d } from './layers-3d';
+export type { Conv3dModuleOptions, ConvTranspose3dModuleOptions, MaxPool3dModuleOptions, AvgPool3dModuleOptions, LPPool3dModuleOptions, MaxUnpool3dModuleOptions } from './layers-3d';
 export {
   ZeroPad1d, ZeroPad2d, ZeroPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
   ReplicationPad1d, ReplicationPad2d, ReplicationPad3d,

@@ -1,7 +1,7 @@
 /**
  * The volumetric layers (video clips and 3-D scans, [N, C, D, H, W]), as torch.nn's: Conv3d,
- * ConvTranspose3d, MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d, MaxUnpool3d and
- * Dropout3d, with PyTorch's positional arguments, defaults, parameters and state-dict keys.
+ * ConvTranspose3d, MaxPool3d, AvgPool3d, LPPool3d, AdaptiveAvgPool3d, AdaptiveMaxPool3d,
+ * MaxUnpool3d and Dropout3d, with PyTorch's positional arguments, defaults, parameters and state-dict keys.
  * BatchNorm3d and InstanceNorm3d live beside their 1-D and 2-D siblings in nn/layers.ts.
  * @example
  * // C3D's first block (Tran et al. 2015): 3x3x3 convolution, then pool frames 1, space 2
@@ -145,6 +145,33 @@ export class AvgPool3d extends Module {
 
   override extraRepr(): string {
     return `kernel_size=${sizeStr(this.kernelSize)}, stride=${sizeStr(this.options.stride ?? this.kernelSize)}, padding=${sizeStr(this.options.padding ?? 0)}`;
+  }
+}
+
+export interface LPPool3dModuleOptions { stride?: Triple; ceilMode?: boolean }
+
+/** Power-average pooling of volumes (PyTorch 2.2's LPPool3d; positional: stride, ceilMode). @example new nn.LPPool3d(2, 2) */
+export class LPPool3d extends Module {
+  readonly options: LPPool3dModuleOptions;
+
+  constructor(normType: number, kernelSize: Triple, ...args: WithOptions<[stride: Triple | null, ceilMode: boolean], LPPool3dModuleOptions>);
+  constructor(readonly normType: number, readonly kernelSize: Triple, ...args: unknown[]) {
+    super();
+    const keys = ['stride', 'ceilMode'] as const;
+    this.options = present(merge<LPPool3dModuleOptions>('LPPool3d', args, keys, keys));
+    tripleOf('LPPool3d', 'kernelSize', kernelSize, 1);
+  }
+
+  override config(): unknown[] {
+    return [this.normType, this.kernelSize, { ...this.options }];
+  }
+
+  forward(x: Tensor): F32 {
+    return F.lpPool3d(x, this.normType, this.kernelSize, this.options);
+  }
+
+  override extraRepr(): string {
+    return `norm_type=${this.normType}, kernel_size=${sizeStr(this.kernelSize)}, stride=${sizeStr(this.options.stride ?? this.kernelSize)}, ceil_mode=${this.options.ceilMode ?? false}`;
   }
 }
 

@@ -11,8 +11,8 @@ export { conv1d, conv2d, convTranspose1d, convTranspose2d, linear } from './conv
 export type { Conv1dOptions, Conv2dOptions, ConvTranspose1dOptions, ConvTranspose2dOptions, Pair } from './conv';
 export { conv3d, convTranspose3d } from './conv3d';
 export type { Conv3dOptions, ConvTranspose3dOptions, Triple } from './conv3d';
-export { maxPool3d, avgPool3d, adaptiveAvgPool3d, adaptiveMaxPool3d, maxUnpool3d } from './pool3d';
-export type { MaxPool3dOptions, AvgPool3dOptions, MaxUnpool3dOptions } from './pool3d';
+export { maxPool3d, avgPool3d, lpPool3d, adaptiveAvgPool3d, adaptiveMaxPool3d, maxUnpool3d } from './pool3d';
+export type { MaxPool3dOptions, AvgPool3dOptions, LpPool3dOptions, MaxUnpool3dOptions } from './pool3d';
 export { tiledConv2d } from './tiled-conv';
 export type { TiledConv2dOptions } from './tiled-conv';
 export { maxPool2d, maxUnpool2d, avgPool2d, lpPool2d, mixedPool2d, stochasticPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, spatialPyramidPool2d, spectralPool2d, roiPool, roiAlign, MAX_SAMPLING_RATIO } from './pool';

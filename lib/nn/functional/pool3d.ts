@@ -1,6 +1,6 @@
 /**
  * 3-D pooling over x [N, C, D, H, W] (or [C, D, H, W]), as torch.nn.functional's max_pool3d,
- * avg_pool3d, adaptive_avg_pool3d, adaptive_max_pool3d and max_unpool3d.
+ * avg_pool3d, adaptive_avg_pool3d, adaptive_max_pool3d, max_unpool3d and lp_pool3d.
  *
  * A box window is the product of one window per axis, and max and mean are separable over it:
  * each op is its 2-D op over (H, W) for every depth slice, then the same 2-D op over (D, 1) of
@@ -13,7 +13,8 @@
 import { tensor } from '../../creation';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
-import { div, gather, indexSelect, reshape, stack, sum } from '../../ops';
+import { abs, div, gather, indexSelect, mul, pow, reshape, sign, stack, sum } from '../../ops';
+import { relu } from './activation';
 import { Tensor } from '../../tensor';
 import { checkBool, checkDtype, checkFloat, checkInt, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
 import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d, unpoolPlanes } from './pool';
@@ -155,6 +156,33 @@ export function avgPool3d(x: Tensor, kernelSize: Triple, options: AvgPool3dOptio
     const y2 = avgPool2d(reshape(y1, [P, 1, D, Ho * Wo]), [w.k[0], 1], { stride: [w.s[0], 1], padding: [w.p[0], 0], ceilMode: w.ceilMode, countIncludePad: include, divisorOverride });
     const y = reshape(y2, [...t.shape.slice(0, -3), y2.shape[2], Ho, Wo]);
     return override === null ? y : div(y, override);
+  });
+}
+
+export interface LpPool3dOptions {
+  /** Default: the kernel size. */
+  stride?: Triple | null;
+  /** Round the output sizes up (a window cut by the end has its sum scaled to the full kernel, as PyTorch). Default false. */
+  ceilMode?: boolean;
+}
+
+/**
+ * 3-D power-average pooling, as torch.nn.functional.lp_pool3d (PyTorch 2.2): y = (sum over the
+ * window of x^p)^(1/p), no padding; PyTorch's formula, avgPool3d of x^p times the window's size
+ * (so also its gradient, 0 where a window's sum is 0).
+ * @example F.lpPool3d(x, 2, [1, 3, 3], { stride: [1, 2, 2] })
+ */
+export function lpPool3d(x: Tensor, normType: number, kernelSize: Triple, options: LpPool3dOptions = {}): F32 {
+  const op = 'lpPool3d';
+  const o = checkOptions<LpPool3dOptions>(op, options, ['stride', 'ceilMode']);
+  const t = volume(op, 'x', x);
+  if (typeof normType !== 'number' || !(normType > 0) || !Number.isFinite(normType)) {
+    fail('E_ARG', `${op}: expected \`normType\` to be a positive finite number, got ${describe(normType)}`);
+  }
+  const w = window3(op, kernelSize, o);
+  return tidy(() => {
+    const mean = avgPool3d(pow(t, normType), w.k, { stride: w.s, ceilMode: w.ceilMode });
+    return pow(mul(mul(sign(mean), relu(abs(mean))), w.k[0] * w.k[1] * w.k[2]), 1 / normType);
   });
 }
 
