@@ -1102,6 +1102,21 @@ const linalgOps: Op[] = [
     return { ours: ([x]) => { const [y, i] = cc.F.maxPool3d(x, t3(k), { stride: t3(st), padding: t3(pad), returnIndices: true }); return cc.F.maxUnpool3d(y, i, t3(k), { stride: t3(st), padding: t3(pad), outputSize: size }); },
       torch: `F.max_unpool3d(*F.max_pool3d(x0, ${py(k)}, ${py(st)}, ${py(pad)}, return_indices=True), ${py(k)}, ${py(st)}, ${py(pad)}, output_size=x0.shape[-3:])`, tieGrads: true };
   } },
+  // Compared through a log-softmax, the use the loss has: PyTorch's gradient with respect to
+  // log_probs adds exp(log_probs), which the softmax's takes away (native/cpu/ctc_loss.cc).
+  { name: 'F.ctcLoss', make: (g) => {
+    const T = 1 + g.rng.int(6), N = 1 + g.rng.int(3), C = 2 + g.rng.int(4), S = g.rng.int(4);
+    const blank = g.rng.chance(0.7) ? 0 : C - 1;
+    g.float([T, N, C]);
+    const padded = g.rng.chance(0.5);
+    // At least one frame: PyTorch 1.13 reads past its alphas for a sample of none (a finite,
+    // even negative, loss where there is no alignment; ours is inf, as later PyTorch's).
+    const tl = Array.from({ length: N }, () => g.rng.int(S + 1)), il = Array.from({ length: N }, () => 1 + g.rng.int(T));
+    g.int(padded ? [N, S] : [tl.reduce((a, b) => a + b, 0)], blank === 0 ? 1 : 0, blank === 0 ? C : C - 1);   // labels, not the blank
+    const reduction = g.rng.pick(['mean', 'sum', 'none'] as const), zi = g.rng.chance(0.5);
+    return { ours: ([x, t]) => cc.F.ctcLoss(cc.F.logSoftmax(x, 2), t, il, tl, { blank, reduction, zeroInfinity: zi }),
+      torch: `F.ctc_loss(x0.log_softmax(2), x1.long(), ${py(il)}, ${py(tl)}, blank=${blank}, reduction=${py(reduction)}, zero_infinity=${py(zi)})`, atol: 1e-4 };
+  } },
   { name: 'F.pdist', tieGrads: true, make: (g) => { g.float([1 + g.rng.int(5), g.rng.int(4)]); const p = g.rng.pick([2, 1, 0, 3, Infinity]); return { ours: ([x]) => cc.F.pdist(x, p), torch: `F.pdist(x0, ${py(p)})` }; } },
   { name: 'F.tripletMarginWithDistanceLoss', tieGrads: true, make: (g) => {
     const N = 1 + g.rng.int(3), D = 1 + g.rng.int(4); for (let i = 0; i < 3; i++) g.float([N, D]);

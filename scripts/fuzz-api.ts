@@ -1291,6 +1291,8 @@ export function baselines(): Baseline[] {
     { name: 'F.instanceNorm running', make: () => [img(), { runningMean: cc.zeros([3]), runningVar: cc.ones([3]), momentum: 0.2, useInputStats: true }], call: fn(F.instanceNorm), mutates: true },
     { name: 'nn.CrossEntropyLoss', make: () => [{ reduction: 'mean', labelSmoothing: 0.1 }], call: (a) => new (nn.CrossEntropyLoss as unknown as new (...x: unknown[]) => cc.nn.Module)(...a).call(T([3, 4]), I([0, 1, 2])) },
     { name: 'nn.TripletMarginLoss', make: () => [{ margin: 1, p: 2 }], call: (a) => new (nn.TripletMarginLoss as unknown as new (...x: unknown[]) => cc.nn.Module)(...a).call(T([3, 4]), T([3, 4]), T([3, 4])) },
+    { name: 'F.ctcLoss', make: () => [F.logSoftmax(T([6, 2, 4]), 2), I([1, 2, 3, 3, 1]), [6, 5], [3, 2], { blank: 0, reduction: 'mean', zeroInfinity: false }], call: fn(F.ctcLoss) },
+    { name: 'F.ctcLoss padded', make: () => [T([6, 2, 4]), cc.tensor([[1, 2, 3], [3, 1, 1]], { dtype: 'int32' }), cc.tensor([6, 5], { dtype: 'int32' }), cc.tensor([3, 2], { dtype: 'int32' }), { blank: 0, reduction: 'sum', zeroInfinity: true }], call: fn(F.ctcLoss) },
     { name: 'nn.MultiMarginLoss', make: () => [{ p: 1, margin: 0.5 }], call: (a) => new (nn.MultiMarginLoss as unknown as new (...x: unknown[]) => cc.nn.Module)(...a).call(T([3, 4]), I([0, 1, 2])) },
     // init
     { name: 'nn.init.uniform_', make: () => [T([3, 4]), -1, 1], call: fn(nn.init.uniform_), mutates: true },

@@ -373,6 +373,7 @@ function everyLayer(): Record<string, nn.Module> {
     PoissonNLLLoss: new nn.PoissonNLLLoss(false, true, { eps: 1e-4 }),
     GaussianNLLLoss: new nn.GaussianNLLLoss({ full: true, eps: 1e-3 }),
     MultiLabelMarginLoss: new nn.MultiLabelMarginLoss({ reduction: 'mean' }),
+    CTCLoss: new nn.CTCLoss(1, 'sum', { zeroInfinity: true }),
     CosineSimilarity: new nn.CosineSimilarity(0, 1e-6),
     PairwiseDistance: new nn.PairwiseDistance({ p: 1, eps: 1e-4, keepdim: true }),
     Bilinear: new nn.Bilinear(3, 4, 2, { bias: false }),

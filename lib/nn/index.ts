@@ -40,7 +40,7 @@ export {
   CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, KLDivLoss,
   MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss,
   CosineEmbeddingLoss, MarginRankingLoss, SoftMarginLoss, MultiLabelSoftMarginLoss, HingeEmbeddingLoss, PoissonNLLLoss, GaussianNLLLoss,
-  MultiLabelMarginLoss,
+  MultiLabelMarginLoss, CTCLoss,
 } from './loss';
 export * as init from './init';
 export * as utils from './utils';

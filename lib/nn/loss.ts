@@ -9,7 +9,7 @@ import type {
   BinaryCrossEntropyOptions, BinaryCrossEntropyWithLogitsOptions, ContrastiveLossOptions, CrossEntropyOptions, HingeLossOptions,
   HuberLossOptions, KlDivOptions, L1LossOptions, MseLossOptions, MultiMarginLossOptions, NllLossOptions, SmoothL1LossOptions,
   TripletMarginLossOptions, TripletMarginWithDistanceLossOptions, CosineEmbeddingLossOptions, MarginRankingLossOptions, SoftMarginLossOptions, MultilabelSoftMarginLossOptions,
-  HingeEmbeddingLossOptions, PoissonNllLossOptions, GaussianNllLossOptions, MultilabelMarginLossOptions,
+  HingeEmbeddingLossOptions, PoissonNllLossOptions, GaussianNllLossOptions, MultilabelMarginLossOptions, CtcLossOptions,
 } from './functional/index';
 import { OPTION_KEYS } from './functional/loss';
 import { noGrad } from '../autograd';
@@ -519,6 +519,34 @@ export class MultiLabelMarginLoss extends Module {
 
   forward(input: Tensor, target: Tensor): F32 {
     return F.multilabelMarginLoss(input, target, this.options);
+  }
+
+  override extraRepr(): string {
+    return showOptions(this.options);
+  }
+}
+
+/**
+ * The CTC loss as a module, as torch.nn.CTCLoss (positional: blank, reduction, zeroInfinity):
+ * call(logProbs, targets, inputLengths, targetLengths) is `F.ctcLoss`.
+ * @example const ctc = new nn.CTCLoss({ zeroInfinity: true }); ctc.call(logProbs, targets, inputLengths, targetLengths)
+ */
+export class CTCLoss extends Module {
+  readonly options: CtcLossOptions;
+
+  constructor(...args: WithOptions<[blank: number, reduction: 'mean' | 'sum' | 'none', zeroInfinity: boolean], CtcLossOptions>);
+  constructor(...args: unknown[]) {
+    super();
+    const keys = ['blank', 'reduction', 'zeroInfinity'] as const;
+    this.options = lossOptions<CtcLossOptions>('CTCLoss', args, keys, keys);
+  }
+
+  override config(): unknown[] {
+    return [{ ...this.options }];
+  }
+
+  forward(logProbs: Tensor, targets: Tensor, inputLengths: Tensor | readonly number[], targetLengths: Tensor | readonly number[]): F32 {
+    return F.ctcLoss(logProbs, targets, inputLengths, targetLengths, this.options);
   }
 
   override extraRepr(): string {

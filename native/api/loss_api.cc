@@ -327,6 +327,57 @@ Napi::Value MultilabelMarginLossBackward(const Napi::CallbackInfo& info) {
   return wrap_tensor(info.Env(), std::move(dx));
 }
 
+// ctcLoss, CPU only (lib/ moves a GPU tensor through the CPU); the lengths' and labels' values
+// are checked when the kernel runs (they are tensors, maybe not computed yet).
+namespace {
+void check_ctc(const Tensor& lp, const Tensor& targets, const Tensor& il, const Tensor& tl, int64_t blank, const char* op) {
+  expect_dtype(lp, DType::Float32, op, "logProbs");
+  for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&targets, "targets"}, {&il, "inputLengths"}, {&tl, "targetLengths"}}) {
+    expect_dtype(*t, DType::Int32, op, name);
+    CONVNET_CHECK(!t->is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ moves the inputs to the CPU)");
+  }
+  CONVNET_CHECK(!lp.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ moves the inputs to the CPU)");
+  CONVNET_CHECK(lp.dim() == 3 && lp.shape[2] >= 1, "E_SHAPE", op, ": expected `logProbs` of shape [T, N, C], got ", shape_str(lp.shape));
+  const int64_t N = lp.shape[1];
+  CONVNET_CHECK(il.dim() == 1 && il.shape[0] == N && tl.dim() == 1 && tl.shape[0] == N, "E_SHAPE", op,
+                ": expected `inputLengths` and `targetLengths` of shape [", N, "], got ", shape_str(il.shape), " and ", shape_str(tl.shape));
+  CONVNET_CHECK((targets.dim() == 2 && targets.shape[0] == N) || targets.dim() == 1, "E_SHAPE", op, ": expected `targets` of shape [",
+                N, ", S] or [sum of the target lengths], got ", shape_str(targets.shape));
+  CONVNET_CHECK(blank >= 0 && blank < lp.shape[2], "E_ARG", op, ": blank ", blank, " is outside [0, ", lp.shape[2], ")");
+}
+}  // namespace
+
+Napi::Value CtcLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "ctcLoss";
+  const Tensor& lp = tensor_arg(info, 0, op, "logProbs");
+  const Tensor& targets = tensor_arg(info, 1, op, "targets");
+  const Tensor& il = tensor_arg(info, 2, op, "inputLengths");
+  const Tensor& tl = tensor_arg(info, 3, op, "targetLengths");
+  const int64_t blank = int_arg(info, 4, op, "blank");
+  check_ctc(lp, targets, il, tl, blank, op);
+  Tensor nll = Tensor::empty(Shape{lp.shape[1]}, DType::Float32, lp.device());
+  Queue::cpu().enqueue(op, [=] { cpu::ctc_loss_forward(lp, targets, il, tl, blank, nll); });
+  return wrap_tensor(info.Env(), std::move(nll));
+}
+
+Napi::Value CtcLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "ctcLoss backward";
+  const Tensor& dnll = tensor_arg(info, 0, op, "dnll");
+  const Tensor& lp = tensor_arg(info, 1, op, "logProbs");
+  const Tensor& targets = tensor_arg(info, 2, op, "targets");
+  const Tensor& il = tensor_arg(info, 3, op, "inputLengths");
+  const Tensor& tl = tensor_arg(info, 4, op, "targetLengths");
+  const int64_t blank = int_arg(info, 5, op, "blank");
+  const bool zero_infinity = bool_arg(info, 6, op, "zeroInfinity");
+  check_ctc(lp, targets, il, tl, blank, op);
+  expect_dtype(dnll, DType::Float32, op, "dnll");
+  CONVNET_CHECK(!dnll.is_cuda() && dnll.dim() == 1 && dnll.shape[0] == lp.shape[1], "E_SHAPE", op, ": expected `dnll` of shape [",
+                lp.shape[1], "] on the CPU, got ", shape_str(dnll.shape));
+  Tensor dlp = Tensor::empty(lp.shape, DType::Float32, lp.device());
+  Queue::cpu().enqueue(op, [=] { cpu::ctc_loss_backward(dnll, lp, targets, il, tl, blank, zero_infinity, dlp); });
+  return wrap_tensor(info.Env(), std::move(dlp));
+}
+
 Napi::Value ContrastiveLossForward(const Napi::CallbackInfo& info) {
   const char* op = "contrastiveLoss";
   const Tensor& a = tensor_arg(info, 0, op, "a");

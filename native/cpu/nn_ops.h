@@ -142,6 +142,15 @@ void multilabel_margin_loss_forward(const Tensor& x, const Tensor& target, Reduc
 void multilabel_margin_loss_backward(const Tensor& dloss, const Tensor& x, const Tensor& target, Reduction reduction,
                                      const Tensor& dx);
 
+// F.ctc_loss (ctc_loss.cc; CPU only: lib/ moves a GPU tensor through the CPU): log_probs [T, N, C]
+// float32, targets int32 [N, S] (padded) or [sum of lengths] (concatenated), input_lengths and
+// target_lengths int32 [N] (read and checked when the kernel runs); nll [N], one value per
+// sample. The backward writes dlp [T, N, C] = dnll[n] * d nll_n / d log_probs.
+void ctc_loss_forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths,
+                      int64_t blank, const Tensor& nll);
+void ctc_loss_backward(const Tensor& dnll, const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
+                       const Tensor& target_lengths, int64_t blank, bool zero_infinity, const Tensor& dlp);
+
 // conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
 // the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be
 // kept between calls (Note [prepared weights], prepared_weights.h).
