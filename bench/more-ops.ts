@@ -121,6 +121,8 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['F.adaptiveAvgPool3d [1,7,7]', ({ v3 }) => F.adaptiveAvgPool3d(v3, [1, 7, 7]), 'torch.nn.functional.adaptive_avg_pool3d(v3, (1, 7, 7))'],
   ['F.ctcLoss fwd+bwd [50,16,20], S 10', ({ ctcx, ctct }) => { const x = ctcx.clone().requiresGrad_(); F.ctcLoss(F.logSoftmax(x, 2), ctct as cc.Tensor<'int32'>, new Array(16).fill(50), new Array(16).fill(10)).backward(); return x.grad!; },
     'torch.nn.functional.ctc_loss(ctcx.clone().requires_grad_().log_softmax(2), ctct, [50] * 16, [10] * 16).backward()'],
+  ['F.ctcLoss fwd+bwd [200,16,40], S 80', ({ ctcx2, ctct2 }) => { const x = ctcx2.clone().requiresGrad_(); F.ctcLoss(F.logSoftmax(x, 2), ctct2 as cc.Tensor<'int32'>, new Array(16).fill(200), new Array(16).fill(80)).backward(); return x.grad!; },
+    'torch.nn.functional.ctc_loss(ctcx2.clone().requires_grad_().log_softmax(2), ctct2, [200] * 16, [80] * 16).backward()'],
   ['F.oneHot 1M of 10', ({ oh }) => cc.oneHot(oh as cc.Tensor<'int32'>, 10), 'torch.nn.functional.one_hot(oh, 10)'],
 ];
 
@@ -149,6 +151,7 @@ lp, lt = torch.randn(256, 1000).log_softmax(1), torch.randint(0, 1000, (256,))
 oh = torch.randint(0, 10, (1 << 20,))
 v3, w3, wt3 = torch.randn(2, 64, 8, 28, 28), torch.randn(128, 64, 3, 3, 3) * 0.05, torch.randn(64, 32, 2, 2, 2) * 0.1
 ctcx, ctct = torch.randn(50, 16, 20), torch.randint(1, 20, (16, 10))
+ctcx2, ctct2 = torch.randn(200, 16, 40), torch.randint(1, 40, (16, 80))
 out = {}
 for name, expr in ${JSON.stringify(cases.map(([n, , e]) => [n, e]))}:
     f = eval("lambda: " + expr)
@@ -174,7 +177,7 @@ const makeTensors = (): Record<string, cc.Tensor> => {
       x1: cc.randn([32, 64, 1024]), w1: cc.randn([128, 64, 5]), ew: cc.randn([30000, 256]), ei: cc.randint(0, 30000, [64, 512]),
       th: cc.randn([16, 2, 3]), pa: cc.randn([4096, 512]), pb: cc.randn([4096, 512]), lp: F.logSoftmax(cc.randn([256, 1000]), 1), lt: cc.randint(0, 1000, [256]),
       oh: cc.randint(0, 10, [1 << 20]),
-      ctcx: cc.randn([50, 16, 20]), ctct: cc.randint(1, 20, [16, 10]),
+      ctcx: cc.randn([50, 16, 20]), ctct: cc.randint(1, 20, [16, 10]), ctcx2: cc.randn([200, 16, 40]), ctct2: cc.randint(1, 40, [16, 80]),
       v3: cc.randn([2, 64, 8, 28, 28]), w3: cc.mul(cc.randn([128, 64, 3, 3, 3]), 0.05), wt3: cc.mul(cc.randn([64, 32, 2, 2, 2]), 0.1),
     };
 };

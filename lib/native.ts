@@ -353,9 +353,8 @@ export interface NativeAddon {
   /** CPU only: x [N, C], target [N, C] int32 (labels checked when it runs: E_INDEX at the next wait). */
   multilabelMarginLossForward(x: Handle, target: Handle, reduction: 0 | 1 | 2): Handle;
   multilabelMarginLossBackward(dloss: Handle, x: Handle, target: Handle, reduction: 0 | 1 | 2): Handle;
-  /** CPU only: log_probs [T, N, C], targets int32 [N, S] or [sum], lengths int32 [N]; nll [N]. */
-  ctcLossForward(logProbs: Handle, targets: Handle, inputLengths: Handle, targetLengths: Handle, blank: number): Handle;
-  ctcLossBackward(dnll: Handle, logProbs: Handle, targets: Handle, inputLengths: Handle, targetLengths: Handle, blank: number, zeroInfinity: boolean): Handle;
+  /** CPU only: log_probs [T, N, C], targets int32 [N, S] or [sum], lengths int32 [N]; [nll [N], d nll_n / d log_probs [T, N, C] or null]. */
+  ctcLossForward(logProbs: Handle, targets: Handle, inputLengths: Handle, targetLengths: Handle, blank: number, zeroInfinity: boolean, wantGrad: boolean): [Handle, Handle | null];
   /** posWeight: binaryCrossEntropyWithLogits's optional weight per class of the last axis (null: none; the others take none). */
   pointwiseLossForward(kind: PointwiseLossKind, x: Handle, target: Handle, beta: number, posWeight?: Handle | null): Handle;
   pointwiseLossBackward(kind: PointwiseLossKind, dloss: Handle, x: Handle, target: Handle, beta: number, scale: number,

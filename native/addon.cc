@@ -223,7 +223,6 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<MultilabelMarginLossForward>(env, exports, "multilabelMarginLossForward");
   add<MultilabelMarginLossBackward>(env, exports, "multilabelMarginLossBackward");
   add<CtcLossForward>(env, exports, "ctcLossForward");
-  add<CtcLossBackward>(env, exports, "ctcLossBackward");
   add<PointwiseLossForward>(env, exports, "pointwiseLossForward");
   add<PointwiseLossBackward>(env, exports, "pointwiseLossBackward");
   add_gpu<SgdStep>(env, exports, "sgdStep");

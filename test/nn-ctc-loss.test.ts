@@ -58,6 +58,36 @@ describe('F.ctcLoss', () => {
     }
   });
 
+  it('long targets (many vector lanes a frame): the loss as a float64 recursion, and each frame\'s posteriors summing to 1', () => {
+    const [T, N, C] = [60, 3, 7];
+    const { t: lp, v } = logProbs(T, N, C, 6);
+    const lengths = [25, 29, 0], frames = [60, 59, 41];
+    const labels = lengths.map((L, n) => Array.from({ length: L }, (_, i) => 1 + ((i * 5 + n + (i % 3 === 0 ? 0 : 1)) % (C - 1))));
+    const ref = labels.map((l, n) => {
+      // the forward recursion in float64, log space
+      const ext = [0, ...l.flatMap((c) => [c, 0])], S = ext.length;
+      const lse = (...xs: number[]) => { const m = Math.max(...xs); return m === -Infinity ? m : m + Math.log(xs.reduce((a, x) => a + Math.exp(x - m), 0)); };
+      let alpha = ext.map((c, s) => (s < 2 ? v[n * C + c] : -Infinity));
+      for (let t = 1; t < frames[n]; t++) {
+        alpha = ext.map((c, s) => lse(alpha[s], s > 0 ? alpha[s - 1] : -Infinity, s > 1 && c !== 0 && c !== ext[s - 2] ? alpha[s - 2] : -Infinity) + v[(t * N + n) * C + c]);
+      }
+      return -lse(alpha[S - 1], S > 1 ? alpha[S - 2] : -Infinity);
+    });
+    const x = lp.clone().requiresGrad_();
+    const targets = cc.tensor(labels.flat(), { dtype: 'int32' });
+    const loss = F.ctcLoss(x, targets, frames, lengths, { reduction: 'none' });
+    expectClose(loss.dataSync(), ref, 2e-5, 1e-5, 'long targets');
+    loss.sum().backward();
+    const g = x.grad!.dataSync();
+    for (let n = 0; n < N; n++) {
+      for (let t = 0; t < T; t++) {
+        let total = 0;
+        for (let c = 0; c < C; c++) total -= g[(t * N + n) * C + c];
+        expect(Math.abs(total - (t < frames[n] ? 1 : 0)), `sample ${n} frame ${t}`).to.be.below(1e-4);
+      }
+    }
+  });
+
   it('takes one unbatched sample ([T, C], [S], lengths as numbers), an empty target, and the longest alignment (repeats need blanks between)', () => {
     const [T, C] = [4, 3];
     const { t: lp, v } = logProbs(T, 1, C, 2);

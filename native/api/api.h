@@ -234,8 +234,7 @@ Napi::Value CosineEmbeddingLossForward(const Napi::CallbackInfo& info);    // (a
 Napi::Value CosineEmbeddingLossBackward(const Napi::CallbackInfo& info);   // (dloss, a, b, target, margin, reduction, aGrad, bGrad) -> [da | null, db | null]
 Napi::Value MultilabelMarginLossForward(const Napi::CallbackInfo& info);   // (x [N, C], target [N, C] int32, reduction); CPU only
 Napi::Value MultilabelMarginLossBackward(const Napi::CallbackInfo& info);  // (dloss, x, target, reduction) -> dx
-Napi::Value CtcLossForward(const Napi::CallbackInfo& info);   // (logProbs [T, N, C], targets int32, inputLengths, targetLengths, blank) -> nll [N]; CPU only
-Napi::Value CtcLossBackward(const Napi::CallbackInfo& info);  // (dnll, logProbs, targets, inputLengths, targetLengths, blank, zeroInfinity) -> dlogProbs
+Napi::Value CtcLossForward(const Napi::CallbackInfo& info);   // (logProbs [T, N, C], targets int32, inputLengths, targetLengths, blank, zeroInfinity, wantGrad) -> [nll [N], dnll/dlogProbs or null]; CPU only
 Napi::Value PointwiseLossForward(const Napi::CallbackInfo& info);   // (kind, x, target, beta, posWeight?) -> per-element loss; CPU only
 Napi::Value PointwiseLossBackward(const Napi::CallbackInfo& info);  // (kind, dloss, x, target, beta, scale, inputGrad, targetGrad, posWeight?) -> [dx | null, dtarget | null]
 // optim_api.cc: in-place steps; return undefined

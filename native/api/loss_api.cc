@@ -354,28 +354,16 @@ Napi::Value CtcLossForward(const Napi::CallbackInfo& info) {
   const Tensor& il = tensor_arg(info, 2, op, "inputLengths");
   const Tensor& tl = tensor_arg(info, 3, op, "targetLengths");
   const int64_t blank = int_arg(info, 4, op, "blank");
+  const bool zero_infinity = bool_arg(info, 5, op, "zeroInfinity");
+  const bool want_grad = bool_arg(info, 6, op, "wantGrad");
   check_ctc(lp, targets, il, tl, blank, op);
   Tensor nll = Tensor::empty(Shape{lp.shape[1]}, DType::Float32, lp.device());
-  Queue::cpu().enqueue(op, [=] { cpu::ctc_loss_forward(lp, targets, il, tl, blank, nll); });
-  return wrap_tensor(info.Env(), std::move(nll));
-}
-
-Napi::Value CtcLossBackward(const Napi::CallbackInfo& info) {
-  const char* op = "ctcLoss backward";
-  const Tensor& dnll = tensor_arg(info, 0, op, "dnll");
-  const Tensor& lp = tensor_arg(info, 1, op, "logProbs");
-  const Tensor& targets = tensor_arg(info, 2, op, "targets");
-  const Tensor& il = tensor_arg(info, 3, op, "inputLengths");
-  const Tensor& tl = tensor_arg(info, 4, op, "targetLengths");
-  const int64_t blank = int_arg(info, 5, op, "blank");
-  const bool zero_infinity = bool_arg(info, 6, op, "zeroInfinity");
-  check_ctc(lp, targets, il, tl, blank, op);
-  expect_dtype(dnll, DType::Float32, op, "dnll");
-  CONVNET_CHECK(!dnll.is_cuda() && dnll.dim() == 1 && dnll.shape[0] == lp.shape[1], "E_SHAPE", op, ": expected `dnll` of shape [",
-                lp.shape[1], "] on the CPU, got ", shape_str(dnll.shape));
-  Tensor dlp = Tensor::empty(lp.shape, DType::Float32, lp.device());
-  Queue::cpu().enqueue(op, [=] { cpu::ctc_loss_backward(dnll, lp, targets, il, tl, blank, zero_infinity, dlp); });
-  return wrap_tensor(info.Env(), std::move(dlp));
+  Tensor dlp = want_grad ? Tensor::empty(lp.shape, DType::Float32, lp.device()) : Tensor{};
+  Queue::cpu().enqueue(op, [=] { cpu::ctc_loss_forward(lp, targets, il, tl, blank, zero_infinity, nll, want_grad ? &dlp : nullptr); });
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, wrap_tensor(info.Env(), std::move(nll)));
+  out.Set(1u, want_grad ? wrap_tensor(info.Env(), std::move(dlp)) : info.Env().Null());
+  return out;
 }
 
 Napi::Value ContrastiveLossForward(const Napi::CallbackInfo& info) {

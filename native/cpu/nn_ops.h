@@ -145,11 +145,10 @@ void multilabel_margin_loss_backward(const Tensor& dloss, const Tensor& x, const
 // F.ctc_loss (ctc_loss.cc; CPU only: lib/ moves a GPU tensor through the CPU): log_probs [T, N, C]
 // float32, targets int32 [N, S] (padded) or [sum of lengths] (concatenated), input_lengths and
 // target_lengths int32 [N] (read and checked when the kernel runs); nll [N], one value per
-// sample. The backward writes dlp [T, N, C] = dnll[n] * d nll_n / d log_probs.
+// sample, and with `dlp` (else null) d nll_n / d log_probs [T, N, C], sample n's in its column
+// (the backward scales it by each sample's gradient).
 void ctc_loss_forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths,
-                      int64_t blank, const Tensor& nll);
-void ctc_loss_backward(const Tensor& dnll, const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths,
-                       const Tensor& target_lengths, int64_t blank, bool zero_infinity, const Tensor& dlp);
+                      int64_t blank, bool zero_infinity, const Tensor& nll, const Tensor* dlp);
 
 // conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
 // the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be

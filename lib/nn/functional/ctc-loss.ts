@@ -3,16 +3,16 @@
  * torch.nn.functional.ctc_loss: for sequence recognition without per-frame labels, such as a
  * CNN reading a line of text (CRNN) or a word from speech frames. The loss of each sample is
  * -log of the probability, summed over every alignment of its target to its frames (blanks
- * between, repeats merged), computed by the forward-backward recursion in float64 on the CPU
- * (native/cpu/ctc_loss.cc, which says more). A tensor on the GPU goes through the CPU (its
+ * between, repeats merged), computed by the forward-backward recursion on the CPU
+ * (native/cpu/ctc_loss.cc, which says more), in float32 log space as PyTorch's. A tensor on the GPU goes through the CPU (its
  * gradient back the same way): there is no GPU kernel yet.
  */
-import { record } from '../../autograd';
+import { isRecording, record } from '../../autograd';
 import { tensor } from '../../creation';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { native } from '../../native';
-import { cast, clamp, div, eq, mean, reshape, sum, where } from '../../ops';
+import { cast, clamp, div, eq, mean, mul, reshape, sum, where } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkBool, checkFloat, checkInt, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../../validate';
 import type { Reduction } from './loss';
@@ -81,9 +81,16 @@ export function ctcLoss(logProbs: Tensor, targets: Tensor, inputLengths: Tensor 
     const xc = (device === 'cpu' ? x : x.to('cpu')) as F32;
     const t2 = (batched ? tg : reshape(tg, [1, tg.shape[0]])) as I32;
     const tc = (device === 'cpu' ? t2 : t2.to('cpu')) as I32;
-    const h = [tc.handle(op), il.handle(op), tl.handle(op)] as const;
-    const nll = new Tensor<'float32'>(native.ctcLossForward(xc.handle(op), ...h, blank), [N], 'float32');
-    record(op, nll, [xc], (dy, [sx, st, si, sl]) => [new Tensor<'float32'>(native.ctcLossBackward(dy.handle(op), sx.handle(op), st.handle(op), si.handle(op), sl.handle(op), blank, zeroInfinity), [T, N, C], 'float32')], [xc, tc, il, tl]);
+    // With the tape on, the kernel computes each sample's gradient as it goes (the recursions
+    // run once); the backward scales it by the sample's dnll.
+    const recording = isRecording([xc]);
+    const [nh, gh] = native.ctcLossForward(xc.handle(op), tc.handle(op), il.handle(op), tl.handle(op), blank, zeroInfinity, recording);
+    const nll = new Tensor<'float32'>(nh, [N], 'float32');
+    if (gh !== null) {
+      const perUnit = new Tensor<'float32'>(gh, [T, N, C], 'float32');
+      record(op, nll, [xc], (dy, [g]) => [mul(g, reshape(dy, [1, N, 1]))], [perUnit]);
+      perUnit.dispose();   // record keeps its own handle
+    }
     // An infinite loss is 0 with zeroInfinity (its gradient is then 0 too: the kernel's).
     let loss: F32 = zeroInfinity ? where(eq(nll, Infinity), 0, nll) : nll;
     if (reduction === 'mean') loss = mean(div(loss, clamp(cast(tl, 'float32'), 1)));
