@@ -113,6 +113,13 @@ export function conv3d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv3dOpti
   if (!(Do >= 1)) fail('E_SHAPE', `${op}: the kernel depth ${kd} (dilation ${dilation[0]}) is larger than the padded input depth ${D + depthPad[0] + depthPad[1]}`);
   if (N === 0) fail('E_SHAPE', `${op}: expected a non-empty batch, got x ${shapeStr(tx.shape)}`);
   return tidy(() => {
+    const plane = { stride: [stride[1], stride[2]] as [number, number], padding: planePad, dilation: [dilation[1], dilation[2]] as [number, number], groups };
+    if (kd === 1 && stride[0] === 1 && depthPad[0] === 0 && depthPad[1] === 0) {
+      // A 1 x kh x kw kernel (mc3's and R(2+1)D's spatial convolutions): each slice is an image,
+      // no unfold needed (one copy fewer).
+      const y = conv2d(reshape(swap12(tx), [N * D, C, H, W]), reshape(tw, [K, Cg, kh, kw]), tb, plane);
+      return swap12(reshape(y, [N, D, K, ...y.shape.slice(2)]));
+    }
     // Zero depth padding in front of unfold only when it is uneven ('same' with an even span).
     let v: F32 = reshape(tx, [N, C, D, H * W]);
     if (depthPad[0] !== depthPad[1]) v = pad(v, [0, 0, depthPad[0], depthPad[1]]);
@@ -120,7 +127,7 @@ export function conv3d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv3dOpti
     // Rows c * kd + i, blocks od * H * W + (h, w): the depth taps of output depth od.
     const cols = unfold(v, [kd, 1], { padding: [evenPad, 0], stride: [stride[0], 1], dilation: [dilation[0], 1] });
     const images = reshape(swap12(reshape(cols, [N, C * kd, Do, H, W])), [N * Do, C * kd, H, W]);
-    const y = conv2d(images, reshape(tw, [K, Cg * kd, kh, kw]), tb, { stride: [stride[1], stride[2]], padding: planePad, dilation: [dilation[1], dilation[2]], groups });
+    const y = conv2d(images, reshape(tw, [K, Cg * kd, kh, kw]), tb, plane);
     const [Ho, Wo] = y.shape.slice(2);
     return swap12(reshape(y, [N, Do, K, Ho, Wo]));
   });
