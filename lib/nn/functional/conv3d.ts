@@ -7,7 +7,8 @@
  * - conv3d: `F.unfold` along depth gathers, for each output depth, the kd input slices its
  *   window reads (padding, stride and dilation included) as kd times the channels. One conv2d
  *   with the weight viewed as [K, C * kd, kh, kw] over the N * Do images then sums channel and
- *   depth taps in one GEMM, as im2col of a volume would.
+ *   depth taps in one GEMM, as im2col of a volume would. A 1 x kh x kw kernel (stride 1 and no
+ *   padding along depth) needs no unfold: each slice is already an image.
  * - convTranspose3d (conv3d's adjoint): one convTranspose2d per input slice, with the weight
  *   viewed as [C, K * kd, kh, kw], gives each slice's contribution to the kd output depths it
  *   reaches; `F.fold` along depth adds them into place.
