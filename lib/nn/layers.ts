@@ -10,7 +10,7 @@
 import { ones, zeros, full } from '../creation';
 import { fail } from '../errors';
 import * as F from './functional/index';
-import { conv2dClamped } from './functional/conv';
+import { conv2dClamped, pair } from './functional/conv';
 import { dropoutWithMask } from './functional/layers';
 import { checkInterpolateOptions } from './functional/interpolate';
 import { checkPadOptions } from './functional/sampling';
@@ -109,13 +109,7 @@ export interface Conv2dModuleOptions {
 }
 
 /** @internal An integer, or `dims` of them, each at least `min` (a kernel size, stride, ...). */
-export function tupleOf<S extends number[]>(op: string, name: string, v: unknown, min: number, dims: number): S {
-  const p = typeof v === 'number' ? new Array<number>(dims).fill(v) : v;
-  if (!Array.isArray(p) || p.length !== dims) {
-    fail('E_ARG', `${op}: expected \`${name}\` to be an integer or ${dims === 2 ? 'a pair of integers' : `${dims} of them`}, got ${describe(v)}`);
-  }
-  return p.map((d: unknown) => checkInt(op, name, d, min)) as S;
-}
+export const tupleOf = <S extends number[]>(op: string, name: string, v: unknown, min: number, dims: number): S => pair(op, name, v, min, dims) as S;
 
 type ConvPaddingMode = 'zeros' | 'reflect' | 'replicate' | 'circular';
 

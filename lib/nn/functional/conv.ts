@@ -88,11 +88,12 @@ function optionalBias(op: string, b: unknown, channels: number): F32 | null {
   return t;
 }
 
-/** @internal An integer or a pair of them (dims of them), each at least `min`. */
+/** @internal An integer or a pair of them (dims of them: 1, 2 or 3), each at least `min`. */
 export function pair(op: string, name: string, value: unknown, min: number, dims = 2): number[] {
   const values = typeof value === 'number' ? new Array<number>(dims).fill(value) : value;
   if (!Array.isArray(values) || values.length !== dims) {
-    fail('E_ARG', `${op}: expected \`${name}\` to be an integer or ${dims === 1 ? 'an array of one' : 'a pair of integers'}, got ${describe(value)}`);
+    const many = ['an array of one', 'a pair of integers', 'three of them'][dims - 1];
+    fail('E_ARG', `${op}: expected \`${name}\` to be an integer or ${many}, got ${describe(value)}`);
   }
   return values.map((v: unknown) => checkInt(op, name, v, min));
 }

@@ -21,7 +21,7 @@ import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { Tensor } from '../../tensor';
 import { checkFloat, checkInt, checkOptions, describe, shapeStr } from '../../validate';
-import { conv2d, convTranspose2d } from './conv';
+import { conv2d, convTranspose2d, pair } from './conv';
 import { pad } from './sampling';
 import { fold, unfold } from './unfold';
 
@@ -51,11 +51,9 @@ export interface ConvTranspose3dOptions {
   dilation?: Triple;
 }
 
-function triple(op: string, name: string, value: unknown, min: number): [number, number, number] {
-  const v = typeof value === 'number' ? [value, value, value] : value;
-  if (!Array.isArray(v) || v.length !== 3) fail('E_ARG', `${op}: expected \`${name}\` to be an integer or three of them, got ${describe(value)}`);
-  return [checkInt(op, name, v[0], min), checkInt(op, name, v[1], min), checkInt(op, name, v[2], min)];
-}
+/** @internal An integer or three of them, each at least `min` (conv.ts's `pair` for three axes). */
+export const triple = (op: string, name: string, value: unknown, min: number): [number, number, number] =>
+  pair(op, name, value, min, 3) as [number, number, number];
 
 function volumes(op: string, x: unknown, w: unknown, wLayout: string): [F32, F32] {
   const tx = checkFloat(op, 'x', x), tw = checkFloat(op, 'w', w);

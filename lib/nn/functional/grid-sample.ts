@@ -108,11 +108,7 @@ export function gridSample(x: Tensor, grid: Tensor, options: GridSampleOptions =
   if (t.device !== 'cpu') {
     // The composition computes each corner's flat index in float32, exact below 2^24.
     if (H * W > 2 ** 24) fail('E_SHAPE', `${op}: on the GPU, images of ${H} x ${W} pixels are past the 2^24 that float32 corner indices address exactly`);
-    if (mode === 'bilinear' || !isRecording([g])) return gridSampleComposed(t as F32, g as F32, mode, padding, align);
-    // Nearest sampling is flat in the grid, and the composition does not reach it: tie the grid
-    // on with a term that is 0 (NaN points mapped to 0 first, infinities clamped), so that its
-    // gradient is zeros, as on the CPU and in PyTorch, not missing.
-    return tidy(() => add(gridSampleComposed(t as F32, g as F32, mode, padding, align), scale(sum(clamp(where(ne(g, g), 0, g), -1, 1)), 0)));
+    return sampleWithGridGradient(t as F32, g as F32, mode, padding, align);
   }
   const codes = [mode === 'nearest' ? 1 : 0, ['zeros', 'border', 'reflection'].indexOf(padding), align] as const;
   const y = new Tensor(native.gridSampleForward(t.handle(op), g.handle(op), ...codes), [N, C, Ho, Wo], 'float32');
@@ -124,19 +120,13 @@ export function gridSample(x: Tensor, grid: Tensor, options: GridSampleOptions =
 }
 
 /**
- * @internal gridSample composed from tensor ops (its GPU path; on the CPU the tests check the
- * native kernel against it). Arguments as gridSample's, checked.
+ * @internal gridSample composed from tensor ops (the GPU's path, and every device's for volumes;
+ * on the CPU the tests check the 2-D kernel against it). Samples x [N, C, ...spatial] (2 or 3
+ * axes) at the points of grid [N, ...out, axes]: each point's coordinates (the last axis first:
+ * x along W, y along H, z along D) become corner indices and weights, and the corners are read
+ * with `gather`. The gradients are the tape's. Arguments as gridSample's, checked.
  */
 export function gridSampleComposed(t: F32, g: F32, mode: GridSampleMode, padding: GridSamplePadding, align: boolean): F32 {
-  return sampleComposed(t, g, mode, padding, align);
-}
-
-/**
- * Samples x [N, C, ...spatial] (2 or 3 axes) at the points of grid [N, ...out, axes]: each
- * point's coordinates (the last axis first: x along W, y along H, z along D) become corner
- * indices and weights, and the corners are read with `gather`. The gradients are the tape's.
- */
-function sampleComposed(t: F32, g: F32, mode: GridSampleMode, padding: GridSamplePadding, align: boolean): F32 {
   const [N, C, ...spatial] = t.shape, axes = spatial.length;
   const out = g.shape.slice(1, -1), P = out.reduce((a, b) => a * b, 1);
   const volume = spatial.reduce((a, b) => a * b, 1);
@@ -194,9 +184,18 @@ function gridSample3d(op: string, t: F32, g: F32, mode: GridSampleMode, padding:
   const P = g.shape[1] * g.shape[2] * g.shape[3];
   if (D * H * W === 0 && N * C * P > 0) fail('E_SHAPE', `${op}: cannot sample the empty volumes of shape ${shapeStr(t.shape)}`);
   if (D * H * W > 2 ** 24) fail('E_SHAPE', `${op}: volumes of ${D} x ${H} x ${W} voxels are past the 2^24 that float32 corner indices address exactly`);
-  if (mode === 'bilinear' || !isRecording([g])) return sampleComposed(t, g, mode, padding, align);
-  // Nearest sampling is flat in the grid: tie the grid on with a term that is 0 (see gridSample).
-  return tidy(() => add(sampleComposed(t, g, mode, padding, align), scale(sum(clamp(where(ne(g, g), 0, g), -1, 1)), 0)));
+  return sampleWithGridGradient(t, g, mode, padding, align);
+}
+
+/**
+ * gridSampleComposed, with a grid gradient in mode 'nearest' too: nearest sampling is flat in
+ * the grid, and the composition does not reach it, so the grid is tied on with a term that is 0
+ * (NaN points mapped to 0 first, infinities clamped): its gradient is zeros, as on the CPU and
+ * in PyTorch, not missing.
+ */
+function sampleWithGridGradient(t: F32, g: F32, mode: GridSampleMode, padding: GridSamplePadding, align: boolean): F32 {
+  if (mode === 'bilinear' || !isRecording([g])) return gridSampleComposed(t, g, mode, padding, align);
+  return tidy(() => add(gridSampleComposed(t, g, mode, padding, align), scale(sum(clamp(where(ne(g, g), 0, g), -1, 1)), 0)));
 }
 
 /**

@@ -139,13 +139,22 @@ function identity(op: string, x: F32): F32 {
  * @example F.dropout1d(x, 0.2, model.training)
  */
 export function dropout1d(x: Tensor, p = 0.5, training = true): F32 {
-  const op = 'dropout1d';
+  return channelDropout('dropout1d', x, p, training, 3, '2D or 3D input ([C, L] or [N, C, L])');
+}
+
+/**
+ * Zeroes each whole channel of x (rank `batchedRank`, or one less without the batch axis) with
+ * probability p in training and scales the rest by 1 / (1 - p): dropout1d's and dropout3d's body.
+ */
+function channelDropout(op: string, x: unknown, p: number, training: boolean, batchedRank: number, layout: string): F32 {
   const t = checkFloat(op, 'x', x);
   checkP(op, p);
   checkBool(op, 'training', training);
-  if (t.rank !== 2 && t.rank !== 3) fail('E_SHAPE', `${op}: expected 2D or 3D input ([C, L] or [N, C, L]), got ${shapeStr(t.shape)}`);
+  if (t.rank !== batchedRank && t.rank !== batchedRank - 1) fail('E_SHAPE', `${op}: expected ${layout}, got ${shapeStr(t.shape)}`);
   if (!training || p === 0) return identity(op, t);
-  const shape = t.rank === 3 ? [t.shape[0], t.shape[1], 1] : [t.shape[0], 1];
+  // One draw per channel: [N, C, 1, ...] (or [C, 1, ...]).
+  const channels = t.rank === batchedRank ? 2 : 1;
+  const shape = t.shape.map((d, i) => (i < channels ? d : 1));
   return tidy(() => {
     const keep = bernoulli(shape, 1 - p, { device: t.device });
     return mul(t, p === 1 ? keep : scale(keep, 1 / (1 - p)));
@@ -159,17 +168,7 @@ export function dropout1d(x: Tensor, p = 0.5, training = true): F32 {
  * @example F.dropout3d(features, 0.2, model.training)
  */
 export function dropout3d(x: Tensor, p = 0.5, training = true): F32 {
-  const op = 'dropout3d';
-  const t = checkFloat(op, 'x', x);
-  checkP(op, p);
-  checkBool(op, 'training', training);
-  if (t.rank !== 4 && t.rank !== 5) fail('E_SHAPE', `${op}: expected 4D or 5D input ([C, D, H, W] or [N, C, D, H, W]), got ${shapeStr(t.shape)}`);
-  if (!training || p === 0) return identity(op, t);
-  const shape = t.rank === 5 ? [t.shape[0], t.shape[1], 1, 1, 1] : [t.shape[0], 1, 1, 1];
-  return tidy(() => {
-    const keep = bernoulli(shape, 1 - p, { device: t.device });
-    return mul(t, p === 1 ? keep : scale(keep, 1 / (1 - p)));
-  });
+  return channelDropout('dropout3d', x, p, training, 5, '4D or 5D input ([C, D, H, W] or [N, C, D, H, W])');
 }
 
 /** SELU's alpha * scale: the value a saturated negative SELU unit takes is -ALPHA. */

@@ -259,26 +259,30 @@ export interface MaxUnpool2dOptions {
 
 const MAX_UNPOOL_KEYS = ['stride', 'padding', 'outputSize'];
 
-/** The unpooled [H, W] (PyTorch's _unpool_output_size). */
-function unpooledSize(op: string, x: readonly number[], k: [number, number], s: [number, number], p: [number, number], outputSize: unknown): [number, number] {
-  const defaults = [0, 1].map((d) => (x[x.length - 2 + d] - 1) * s[d] - 2 * p[d] + k[d]);
+/**
+ * @internal The unpooled sizes of x's last k.length axes ([H, W], or [D, H, W] for
+ * maxUnpool3d; PyTorch's _unpool_output_size): the default, or `outputSize` checked against it.
+ */
+export function unpooledSize(op: string, x: readonly number[], k: readonly number[], s: readonly number[], p: readonly number[], outputSize: unknown): number[] {
+  const dims = k.length, names = ['D', 'H', 'W'].slice(-dims);
+  const defaults = k.map((_, d) => (x[x.length - dims + d] - 1) * s[d] - 2 * p[d] + k[d]);
   if (outputSize === undefined || outputSize === null) {
     if (defaults.some((d) => d < 1)) fail('E_SHAPE', `${op}: input ${shapeStr(x)} unpools to an empty ${defaults.join('x')} output`);
-    return defaults as [number, number];
+    return defaults;
   }
   // the length first: a sparse array of 2^31 - 1 holes must not be walked
-  if (!Array.isArray(outputSize) || (outputSize.length !== 2 && outputSize.length !== x.length) ||
+  if (!Array.isArray(outputSize) || (outputSize.length !== dims && outputSize.length !== x.length) ||
       !outputSize.every((d) => typeof d === 'number' && Number.isSafeInteger(d))) {
-    fail('E_ARG', `${op}: expected \`outputSize\` [H, W] or the output's whole shape (rank ${x.length}) in integers, got ${describe(outputSize)}`);
+    fail('E_ARG', `${op}: expected \`outputSize\` [${names.join(', ')}] or the output's whole shape (rank ${x.length}) in integers, got ${describe(outputSize)}`);
   }
-  const hw = outputSize.slice(-2);
-  for (let d = 0; d < 2; d++) {
+  const size = outputSize.slice(-dims);
+  for (let d = 0; d < dims; d++) {
     const lo = Math.max(0, defaults[d] - s[d]), hi = defaults[d] + s[d];
-    if (!(hw[d] > lo && hw[d] < hi)) {
-      fail('E_ARG', `${op}: \`outputSize\` ${describe(outputSize)}: ${d ? 'W' : 'H'} must be between ${lo + 1} and ${hi - 1} for input ${shapeStr(x)}, got ${hw[d]}`);
+    if (!(size[d] > lo && size[d] < hi)) {
+      fail('E_ARG', `${op}: \`outputSize\` ${describe(outputSize)}: ${names[d]} must be between ${lo + 1} and ${hi - 1} for input ${shapeStr(x)}, got ${size[d]}`);
     }
   }
-  return [hw[0], hw[1]];
+  return size;
 }
 
 /**

@@ -17,8 +17,8 @@ import { abs, div, gather, indexSelect, mul, pow, reshape, sign, stack, sum } fr
 import { relu } from './activation';
 import { Tensor } from '../../tensor';
 import { checkBool, checkDtype, checkFloat, checkInt, checkOptions, checkTensor, describe, shapeStr } from '../../validate';
-import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d, unpoolPlanes } from './pool';
-import type { Triple } from './conv3d';
+import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d, unpooledSize, unpoolPlanes } from './pool';
+import { triple, type Triple } from './conv3d';
 
 type F32 = Tensor<'float32'>;
 type I32 = Tensor<'int32'>;
@@ -57,12 +57,6 @@ export interface MaxUnpool3dOptions {
 }
 
 type OutputSize3 = number | readonly [number | null, number | null, number | null];
-
-function triple(op: string, name: string, value: unknown, min: number): [number, number, number] {
-  const v = typeof value === 'number' ? [value, value, value] : value;
-  if (!Array.isArray(v) || v.length !== 3) fail('E_ARG', `${op}: expected \`${name}\` to be an integer or three of them, got ${describe(value)}`);
-  return [checkInt(op, name, v[0], min), checkInt(op, name, v[1], min), checkInt(op, name, v[2], min)];
-}
 
 /** x as [N * C, D, H, W] (the planes of each depth slice), checked. */
 function volume(op: string, name: string, x: unknown): F32 {
@@ -255,23 +249,7 @@ export function maxUnpool3d(x: Tensor, indices: Tensor, kernelSize: Triple, opti
   const k = triple(op, 'kernelSize', kernelSize, 1);
   const s = o.stride === undefined || o.stride === null ? k : triple(op, 'stride', o.stride, 1);
   const p = o.padding === undefined ? [0, 0, 0] : triple(op, 'padding', o.padding, 0);
-  const defaults = [0, 1, 2].map((a) => (t.shape[t.rank - 3 + a] - 1) * s[a] - 2 * p[a] + k[a]);
-  let size = defaults;
-  if (o.outputSize !== undefined && o.outputSize !== null) {
-    if (!Array.isArray(o.outputSize) || (o.outputSize.length !== 3 && o.outputSize.length !== t.rank) ||
-        !o.outputSize.every((d) => typeof d === 'number' && Number.isSafeInteger(d))) {
-      fail('E_ARG', `${op}: expected \`outputSize\` [D, H, W] or the output's whole shape (rank ${t.rank}) in integers, got ${describe(o.outputSize)}`);
-    }
-    size = o.outputSize.slice(-3);
-    for (let a = 0; a < 3; a++) {
-      const lo = Math.max(0, defaults[a] - s[a]), hi = defaults[a] + s[a];
-      if (!(size[a] > lo && size[a] < hi)) {
-        fail('E_ARG', `${op}: \`outputSize\` ${describe(o.outputSize)}: ${'DHW'[a]} must be between ${lo + 1} and ${hi - 1} for x ${shapeStr(t.shape)}, got ${size[a]}`);
-      }
-    }
-  } else if (defaults.some((d) => d < 1)) {
-    fail('E_SHAPE', `${op}: x ${shapeStr(t.shape)} unpools to an empty ${defaults.join('x')} output`);
-  }
+  const size = unpooledSize(op, t.shape, k, s, p, o.outputSize);
   const lead = t.shape.slice(0, -3), volumeSize = size[0] * size[1] * size[2];
   const inSize = t.shape.slice(-3).reduce((a, b) => a * b, 1);
   // Each volume as one plane of height 1: the flat index is its column.
