@@ -253,6 +253,12 @@ export interface NativeAddon {
   /** CPU only: x halved along dim (even), y = first half * sigmoid(second half). */
   gluForward(x: Handle, dim: number): Handle;
   gluBackward(dy: Handle, x: Handle, dim: number): Handle;
+  /** One LSTM step's gates (CPU only): [h', c', saved [N, 5H]]. */
+  lstmCellForward(gates: Handle, c: Handle): [Handle, Handle, Handle];
+  lstmCellBackward(saved: Handle, c: Handle, dh: Handle | null, dc: Handle | null): [Handle, Handle];
+  /** One GRU step's gates (CPU only): [h', saved [N, 4H]]. */
+  gruCellForward(xw: Handle, hw: Handle, h: Handle): [Handle, Handle];
+  gruCellBackward(saved: Handle, h: Handle, dy: Handle): [Handle, Handle, Handle];
   /** geometry: [strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups] */
   /** lo, hi: a fused activation, y = min(max(conv(x, w) + b, lo), hi) (ReLU: 0, Infinity) */
   conv2dForward(x: Handle, w: Handle, b: Handle | null, geometry: readonly number[], lo?: number, hi?: number): Handle;

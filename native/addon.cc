@@ -144,6 +144,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<ActivationBackward>(env, exports, "activationBackward");
   add<GluForward>(env, exports, "gluForward");
   add<GluBackward>(env, exports, "gluBackward");
+  add<LstmCellForward>(env, exports, "lstmCellForward");
+  add<LstmCellBackward>(env, exports, "lstmCellBackward");
+  add<GruCellForward>(env, exports, "gruCellForward");
+  add<GruCellBackward>(env, exports, "gruCellBackward");
   add_gpu<Conv2dForward>(env, exports, "conv2dForward");
   add_gpu<Conv2dBackwardData>(env, exports, "conv2dBackwardData");
   add_gpu<Conv2dBackwardFilter>(env, exports, "conv2dBackwardFilter");

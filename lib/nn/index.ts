@@ -34,6 +34,8 @@ export {
   ReplicationPad1d, ReplicationPad2d, ReplicationPad3d,
 } from './padding';
 export type { Padding1, Padding2, Padding3 } from './padding';
+export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './recurrent';
+export type { RNNModuleOptions, LSTMModuleOptions, GRUModuleOptions } from './recurrent';
 export { Embedding } from './sparse';
 export type { EmbeddingModuleOptions } from './sparse';
 export {

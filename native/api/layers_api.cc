@@ -716,5 +716,83 @@ Napi::Value GridSampleBackward(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// One LSTM / GRU step's gates (cpu/rnn_cell.cc), CPU only: lib/ composes them on the GPU.
+namespace {
+void check_rows_of(const Tensor& t, int64_t N, int64_t width, const char* op, const char* name) {
+  expect_dtype(t, DType::Float32, op, name);
+  CONVNET_CHECK(!t.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
+  CONVNET_CHECK(t.shape == (Shape{N, width}), "E_SHAPE", op, ": expected `", name, "` of shape [", N, ", ", width, "], got ",
+                shape_str(t.shape));
+}
+Shape state_shape(const Tensor& t, const char* op, const char* name) {
+  expect_dtype(t, DType::Float32, op, name);
+  CONVNET_CHECK(t.dim() == 2, "E_SHAPE", op, ": expected `", name, "` of shape [N, H], got ", shape_str(t.shape));
+  return t.shape;
+}
+}  // namespace
+
+Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
+  const char* op = "lstm";
+  const Tensor& gates = tensor_arg(info, 0, op, "gates");
+  const Tensor& c = tensor_arg(info, 1, op, "c");
+  const Shape s = state_shape(c, op, "c");
+  check_rows_of(c, s[0], s[1], op, "c");
+  check_rows_of(gates, s[0], 4 * s[1], op, "gates");
+  Tensor h2 = Tensor::empty(s, DType::Float32, c.device()), c2 = Tensor::empty(s, DType::Float32, c.device());
+  Tensor saved = Tensor::empty(Shape{s[0], 5 * s[1]}, DType::Float32, c.device());
+  Queue::cpu().submit(op, saved.numel(), [=] { cpu::lstm_cell_forward(gates, c, h2, c2, saved); });
+  return handles(info.Env(), {h2, c2, saved});
+}
+
+Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
+  const char* op = "lstm backward";
+  const Tensor& saved = tensor_arg(info, 0, op, "saved");
+  const Tensor& c = tensor_arg(info, 1, op, "c");
+  const Shape s = state_shape(c, op, "c");
+  check_rows_of(c, s[0], s[1], op, "c");
+  check_rows_of(saved, s[0], 5 * s[1], op, "saved");
+  const Tensor* dh = optional_tensor_arg(info, 2, op, "dh");
+  const Tensor* dc = optional_tensor_arg(info, 3, op, "dc");
+  if (dh) check_rows_of(*dh, s[0], s[1], op, "dh");
+  if (dc) check_rows_of(*dc, s[0], s[1], op, "dc");
+  const bool has_dh = dh != nullptr, has_dc = dc != nullptr;
+  const Tensor gh = or_empty(dh), gc = or_empty(dc);
+  Tensor dgates = Tensor::empty(Shape{s[0], 4 * s[1]}, DType::Float32, c.device()), dcp = Tensor::empty(s, DType::Float32, c.device());
+  Queue::cpu().submit(op, saved.numel(), [=] {
+    cpu::lstm_cell_backward(saved, c, has_dh ? &gh : nullptr, has_dc ? &gc : nullptr, dgates, dcp);
+  });
+  return handles(info.Env(), {dgates, dcp});
+}
+
+Napi::Value GruCellForward(const Napi::CallbackInfo& info) {
+  const char* op = "gru";
+  const Tensor& xw = tensor_arg(info, 0, op, "xw");
+  const Tensor& hw = tensor_arg(info, 1, op, "hw");
+  const Tensor& h = tensor_arg(info, 2, op, "h");
+  const Shape s = state_shape(h, op, "h");
+  check_rows_of(h, s[0], s[1], op, "h");
+  check_rows_of(xw, s[0], 3 * s[1], op, "xw");
+  check_rows_of(hw, s[0], 3 * s[1], op, "hw");
+  Tensor h2 = Tensor::empty(s, DType::Float32, h.device());
+  Tensor saved = Tensor::empty(Shape{s[0], 4 * s[1]}, DType::Float32, h.device());
+  Queue::cpu().submit(op, saved.numel(), [=] { cpu::gru_cell_forward(xw, hw, h, h2, saved); });
+  return handles(info.Env(), {h2, saved});
+}
+
+Napi::Value GruCellBackward(const Napi::CallbackInfo& info) {
+  const char* op = "gru backward";
+  const Tensor& saved = tensor_arg(info, 0, op, "saved");
+  const Tensor& h = tensor_arg(info, 1, op, "h");
+  const Tensor& dy = tensor_arg(info, 2, op, "dy");
+  const Shape s = state_shape(h, op, "h");
+  check_rows_of(h, s[0], s[1], op, "h");
+  check_rows_of(dy, s[0], s[1], op, "dy");
+  check_rows_of(saved, s[0], 4 * s[1], op, "saved");
+  Tensor dxw = Tensor::empty(Shape{s[0], 3 * s[1]}, DType::Float32, h.device()), dhw = Tensor::empty(Shape{s[0], 3 * s[1]}, DType::Float32, h.device());
+  Tensor dh = Tensor::empty(s, DType::Float32, h.device());
+  Queue::cpu().submit(op, saved.numel(), [=] { cpu::gru_cell_backward(saved, h, dy, dxw, dhw, dh); });
+  return handles(info.Env(), {dxw, dhw, dh});
+}
+
 }  // namespace api
 }  // namespace convnet

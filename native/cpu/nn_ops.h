@@ -150,6 +150,18 @@ void multilabel_margin_loss_backward(const Tensor& dloss, const Tensor& x, const
 void ctc_loss_forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths,
                       int64_t blank, bool zero_infinity, const Tensor& nll, const Tensor* dlp);
 
+// One LSTM / GRU step's gate arithmetic (rnn_cell.cc; CPU only: the GPU composes it), rows of
+// [N, G·H] in PyTorch's gate order. LSTM: gates [N, 4H], c [N, H] -> h2, c2 [N, H] and saved
+// [N, 5H] (i, f, g, o, tanh(c2)); its backward takes dh and/or dc (null: zero) -> dgates [N, 4H],
+// dc_prev [N, H]. GRU: xw, hw [N, 3H], h [N, H] -> h2 [N, H], saved [N, 4H] (r, z, n, hn); its
+// backward dy -> dxw, dhw [N, 3H], dh [N, H].
+void lstm_cell_forward(const Tensor& gates, const Tensor& c, const Tensor& h2, const Tensor& c2, const Tensor& saved);
+void lstm_cell_backward(const Tensor& saved, const Tensor& c, const Tensor* dh, const Tensor* dc, const Tensor& dgates,
+                        const Tensor& dc_prev);
+void gru_cell_forward(const Tensor& xw, const Tensor& hw, const Tensor& h, const Tensor& h2, const Tensor& saved);
+void gru_cell_backward(const Tensor& saved, const Tensor& h, const Tensor& dy, const Tensor& dxw, const Tensor& dhw,
+                       const Tensor& dh);
+
 // conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
 // the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be
 // kept between calls (Note [prepared weights], prepared_weights.h).

@@ -21,6 +21,8 @@ export { maxPool1d, maxUnpool1d, avgPool1d } from './pool';
 export type { MaxPool1dOptions, MaxUnpool1dOptions, AvgPool1dOptions, Size1 } from './pool';
 export { bilinear, adaptiveAvgPool1d, adaptiveMaxPool1d, lpPool1d, dropout1d, dropout3d, alphaDropout, featureAlphaDropout } from './more';
 export type { LpPool1dOptions } from './more';
+export { lstm, gru, rnn } from './rnn';
+export type { RnnOptions } from './rnn';
 export { ctcLoss } from './ctc-loss';
 export type { CtcLossOptions } from './ctc-loss';
 export { embedding } from './embedding';

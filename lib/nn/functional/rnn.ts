@@ -1,0 +1,324 @@
+/**
+ * Recurrent layers over a sequence (PyTorch's RNN, LSTM and GRU): the survey's CNNs meet them in
+ * captioning and text recognition, where a convolutional feature sequence goes through a
+ * (bidirectional) LSTM and a CTC loss (CRNN, Shi et al. 2015).
+ *
+ * The cells are PyTorch's, gate order and all:
+ * - RNN:  h' = act(x W_ih^T + b_ih + h W_hh^T + b_hh), act tanh or relu
+ * - LSTM: i, f, g, o = chunks of (x W_ih^T + b_ih + h W_hh^T + b_hh); c' = σ(f) c + σ(i) tanh(g);
+ *         h' = σ(o) tanh(c')
+ * - GRU:  r, z, n from x W_ih^T + b_ih and h W_hh^T + b_hh chunk by chunk: r = σ(x_r + h_r),
+ *         z = σ(x_z + h_z), n = tanh(x_n + r h_n); h' = (1 - z) n + z h
+ *
+ * How a sequence runs: each layer and direction first projects the whole input sequence with one
+ * GEMM (x W_ih^T + b_ih for every step at once, as cuDNN and PyTorch do); the steps then need
+ * only h W_hh^T each. On the CPU each step's gate arithmetic is one native op each way
+ * (native/cpu/rnn_cell.cc); on the GPU it is composed of the pointwise ops. The gradients are
+ * the tape's, step by step (backpropagation through time).
+ *
+ * The weights come as PyTorch's flat list (`_flat_weights`): for each layer, for each direction,
+ * w_ih [G·H, in], w_hh [G·H, H], then (with bias) b_ih [G·H] and b_hh [G·H]; G is 1, 4 or 3.
+ */
+import { record } from '../../autograd';
+import { zeros as zerosOn } from '../../creation';
+import { tidy } from '../../engine';
+import { fail } from '../../errors';
+import { native } from '../../native';
+import { unbind } from '../../indexing';
+import { add, chunk, concat, mul, reshape, stack, sub, transpose } from '../../ops';
+import { Tensor } from '../../tensor';
+import { checkBool, checkFloat, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../../validate';
+import { relu, sigmoid, tanh } from './activation';
+import { linear } from './conv';
+import { dropout } from './layers';
+
+type F32 = Tensor<'float32'>;
+
+/** Which cell: PyTorch's mode names. */
+export type RnnMode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
+
+/** Gates per cell: the rows of W_ih and W_hh are G · hiddenSize. */
+export const GATES: Record<RnnMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
+
+export interface RnnOptions {
+  /** Whether the weights list holds biases (default true). */
+  bias?: boolean;
+  /** Two directions per layer, their outputs concatenated (default false). */
+  bidirectional?: boolean;
+  /** x and the output are [N, T, features] instead of [T, N, features] (default false; the states are not affected). */
+  batchFirst?: boolean;
+  /** Dropout on each layer's output but the last's, in training (default 0). */
+  dropout?: number;
+  /** Whether the dropout is active (default true). */
+  training?: boolean;
+}
+
+/** One layer and direction's weights. */
+interface LayerWeights {
+  wIh: F32;
+  wHh: F32;
+  bIh: F32 | null;
+  bHh: F32 | null;
+}
+
+/** What `run` works on, checked. */
+interface Plan {
+  mode: RnnMode;
+  layers: LayerWeights[][];   // [layer][direction]
+  hidden: number;
+  directions: number;
+  dropout: number;
+  training: boolean;
+  batchFirst: boolean;
+}
+
+// ---- the cells, one step -------------------------------------------------------------------
+
+/**
+ * @internal One step of a cell from its input projection `xw` = x W_ih^T + b_ih [N, G·H]: the new
+ * h (and for the LSTM the new c).
+ */
+export function cellStep(mode: RnnMode, xw: F32, h: F32, c: F32 | null, wHh: F32, bHh: F32 | null): [F32, F32 | null] {
+  const hw = linear(h, wHh, bHh);
+  if (mode === 'LSTM') return lstmGates(add(xw, hw), c as F32);
+  if (mode === 'GRU') return [gruGates(xw, hw, h), null];
+  const pre = add(xw, hw);
+  return [mode === 'RNN_TANH' ? tanh(pre) : relu(pre), null];
+}
+
+/** LSTM's gate arithmetic on gates [N, 4H] and c [N, H]: [h', c']. */
+function lstmGates(gates: F32, c: F32): [F32, F32] {
+  if (gates.device === 'cpu') return nativeLstmGates(gates, c);
+  const [i, f, g, o] = chunk(gates, 4, 1);
+  const c2 = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
+  return [mul(sigmoid(o), tanh(c2)), c2];
+}
+
+/** GRU's gate arithmetic on xw, hw [N, 3H] and h [N, H]: h'. */
+function gruGates(xw: F32, hw: F32, h: F32): F32 {
+  if (xw.device === 'cpu') return nativeGruGates(xw, hw, h);
+  const [xr, xz, xn] = chunk(xw, 3, 1);
+  const [hr, hz, hn] = chunk(hw, 3, 1);
+  const r = sigmoid(add(xr, hr)), z = sigmoid(add(xz, hz));
+  const n = tanh(add(xn, mul(r, hn)));
+  return add(n, mul(z, sub(h, n)));   // (1 - z) n + z h
+}
+
+/**
+ * The CPU's LSTM gates: one pass forward (keeping the activated gates and tanh(c') for the
+ * backward) and one back, instead of ten pointwise ops each way.
+ */
+function nativeLstmGates(gates: F32, c: F32): [F32, F32] {
+  const op = 'lstm';
+  const [N, H] = c.shape;
+  const [hh, ch, sh] = native.lstmCellForward(gates.handle(op), c.handle(op));
+  const h2 = new Tensor<'float32'>(hh, [N, H], 'float32');
+  const c2 = new Tensor<'float32'>(ch, [N, H], 'float32');
+  const saved = new Tensor<'float32'>(sh, [N, 5 * H], 'float32');
+  // Two outputs: h' and c' each record a node whose backward is the same kernel with the other
+  // output's gradient zero; the tape sums what reaches gates and c.
+  record(op, h2, [gates, c], (dh, [s, sc]) => lstmBackward(s as F32, sc as F32, dh as F32, null), [saved, c]);
+  record(op, c2, [gates, c], (dc, [s, sc]) => lstmBackward(s as F32, sc as F32, null, dc as F32), [saved, c]);
+  saved.dispose();   // record keeps its own handles
+  return [h2, c2];
+}
+
+function lstmBackward(saved: F32, c: F32, dh: F32 | null, dc: F32 | null): [F32, F32] {
+  const op = 'lstm backward';
+  const [N, H] = c.shape;
+  const [gh, ch] = native.lstmCellBackward(saved.handle(op), c.handle(op), dh ? dh.handle(op) : null, dc ? dc.handle(op) : null);
+  return [new Tensor<'float32'>(gh, [N, 4 * H], 'float32'), new Tensor<'float32'>(ch, [N, H], 'float32')];
+}
+
+/** The CPU's GRU gates: one pass each way; keeps r, z, n and h W_hn + b_hn for the backward. */
+function nativeGruGates(xw: F32, hw: F32, h: F32): F32 {
+  const op = 'gru';
+  const [N, H] = h.shape;
+  const [hh, sh] = native.gruCellForward(xw.handle(op), hw.handle(op), h.handle(op));
+  const h2 = new Tensor<'float32'>(hh, [N, H], 'float32');
+  const saved = new Tensor<'float32'>(sh, [N, 4 * H], 'float32');
+  record(op, h2, [xw, hw, h], (dy, [s, sh0]) => {
+    const [gx, gh, gprev] = native.gruCellBackward(s.handle(op), sh0.handle(op), dy.handle(op));
+    return [new Tensor<'float32'>(gx, [N, 3 * H], 'float32'), new Tensor<'float32'>(gh, [N, 3 * H], 'float32'), new Tensor<'float32'>(gprev, [N, H], 'float32')];
+  }, [saved, h]);
+  saved.dispose();
+  return h2;
+}
+
+// ---- checking ------------------------------------------------------------------------------
+
+function weightList(op: string, mode: RnnMode, weights: unknown, inputSize: number, bias: boolean, directions: number, device: string): { layers: LayerWeights[][]; hidden: number } {
+  if (!Array.isArray(weights)) fail('E_ARG', `${op}: expected \`weights\` to be an array of tensors (w_ih, w_hh, b_ih, b_hh per layer and direction), got ${describe(weights)}`);
+  const per = bias ? 4 : 2;
+  if (weights.length === 0 || weights.length % (per * directions) !== 0) {
+    fail('E_ARG', `${op}: expected ${per} weights per layer${directions === 2 ? ' and direction' : ''} (${bias ? 'w_ih, w_hh, b_ih, b_hh' : 'w_ih, w_hh'}), got ${weights.length}`);
+  }
+  const list = weights.map((w, k) => checkFloat(op, `weights[${k}]`, w));
+  const G = GATES[mode];
+  const first = list[1];
+  if (first.rank !== 2 || first.shape[0] % G !== 0 || first.shape[0] / G !== first.shape[1] || first.shape[1] === 0) {
+    fail('E_SHAPE', `${op}: expected w_hh (weights[1]) of shape [${G} * hidden, hidden], got ${shapeStr(first.shape)}`);
+  }
+  const H = first.shape[1];
+  const layers: LayerWeights[][] = [];
+  for (let k = 0; k < list.length; k += per) {
+    const l = Math.floor(k / (per * directions));
+    const expectIn = l === 0 ? inputSize : directions * H;
+    const expect: [number[], number[], number[], number[]] = [[G * H, expectIn], [G * H, H], [G * H], [G * H]];
+    for (let j = 0; j < per; j++) {
+      const w = list[k + j];
+      if (w.shape.length !== expect[j].length || w.shape.some((d, a) => d !== expect[j][a])) {
+        fail('E_SHAPE', `${op}: expected weights[${k + j}] (layer ${l}'s ${['w_ih', 'w_hh', 'b_ih', 'b_hh'][j]}) of shape ${shapeStr(expect[j])}, got ${shapeStr(w.shape)}`);
+      }
+      if (w.device !== device) fail('E_DEVICE', `${op}: weights[${k + j}] is on ${w.device} but the input is on ${device}`);
+    }
+    if (layers.length === l) layers.push([]);
+    layers[l].push({ wIh: list[k], wHh: list[k + 1], bIh: bias ? list[k + 2] : null, bHh: bias ? list[k + 3] : null });
+  }
+  return { layers, hidden: H };
+}
+
+function stateOf(op: string, name: string, value: unknown, shape: number[], device: string): F32 {
+  const t = checkFloat(op, name, value);
+  if (t.rank !== shape.length || t.shape.some((d, a) => d !== shape[a])) fail('E_SHAPE', `${op}: expected \`${name}\` of shape ${shapeStr(shape)}, got ${shapeStr(t.shape)}`);
+  if (t.device !== device) fail('E_DEVICE', `${op}: \`${name}\` is on ${t.device} but the input is on ${device}`);
+  return t;
+}
+
+// ---- the sequence --------------------------------------------------------------------------
+
+/**
+ * @internal Runs a (multi-layer, maybe bidirectional) recurrent net over x [T, N, in] (or
+ * [N, T, in] with batchFirst, or unbatched [T, in]); states [L·D, N, H] ([L·D, H] unbatched).
+ * Returns the output [T, N, D·H], h_n and for the LSTM c_n.
+ */
+export function runRnn(op: string, mode: RnnMode, x: unknown, hx: unknown, weights: unknown, options: RnnOptions): [F32, F32, F32 | null] {
+  const o = checkOptions<RnnOptions>(op, options, ['bias', 'bidirectional', 'batchFirst', 'dropout', 'training']);
+  const tx = checkFloat(op, 'input', x);
+  const batchFirst = checkBool(op, 'batchFirst', o.batchFirst ?? false);
+  if (tx.rank !== 2 && tx.rank !== 3) fail('E_SHAPE', `${op}: expected \`input\` of shape ${batchFirst ? '[N, T, features]' : '[T, N, features]'} or unbatched [T, features], got ${shapeStr(tx.shape)}`);
+  const batched = tx.rank === 3;
+  const T = batched && batchFirst ? tx.shape[1] : tx.shape[0];
+  const N = batched ? (batchFirst ? tx.shape[0] : tx.shape[1]) : 1;
+  const inputSize = tx.shape[tx.rank - 1];
+  if (T === 0) fail('E_SHAPE', `${op}: expected a sequence of at least one step, got \`input\` of shape ${shapeStr(tx.shape)}`);
+  const bias = checkBool(op, 'bias', o.bias ?? true);
+  const directions = checkBool(op, 'bidirectional', o.bidirectional ?? false) ? 2 : 1;
+  const p = checkNumber(op, 'dropout', o.dropout ?? 0);
+  if (!(p >= 0 && p <= 1)) fail('E_ARG', `${op}: expected \`dropout\` in [0, 1], got ${p}`);
+  const training = checkBool(op, 'training', o.training ?? true);
+  const { layers, hidden } = weightList(op, mode, weights, inputSize, bias, directions, tx.device);
+  const plan: Plan = { mode, layers, hidden, directions, dropout: p, training, batchFirst };
+
+  // The initial states, zeros when not given.
+  const stateShape = batched ? [layers.length * directions, N, hidden] : [layers.length * directions, hidden];
+  let h0: F32 | null = null, c0: F32 | null = null;
+  if (hx !== null && hx !== undefined) {
+    if (mode === 'LSTM') {
+      if (!Array.isArray(hx) || hx.length !== 2) fail('E_ARG', `${op}: expected \`hx\` to be [h0, c0] (or null), got ${describe(hx)}`);
+      h0 = stateOf(op, 'h0', hx[0], stateShape, tx.device);
+      c0 = stateOf(op, 'c0', hx[1], stateShape, tx.device);
+    } else {
+      if (!isTensor(hx)) fail('E_ARG', `${op}: expected \`hx\` to be a tensor (or null), got ${describe(hx)}`);
+      h0 = stateOf(op, 'hx', checkTensor(op, 'hx', hx), stateShape, tx.device);
+    }
+  }
+  return tidy(() => {
+    let seq = batched ? (batchFirst ? transpose(tx, 0, 1) : tx) : reshape(tx, [T, 1, inputSize]);
+    const states = (s: F32 | null) => (s === null ? null : unbind(batched ? s : reshape(s, [stateShape[0], 1, hidden]), 0));
+    const [out, hN, cN] = runLayers(plan, seq as F32, states(h0), states(c0), N);
+    seq = batched ? (batchFirst ? transpose(out, 0, 1) : out) : reshape(out, [T, directions * hidden]);
+    const flat = (s: F32) => (batched ? s : reshape(s, stateShape));
+    return [seq as F32, flat(hN), cN === null ? null : flat(cN)];
+  });
+}
+
+function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: number): [F32, F32, F32 | null] {
+  const { mode, layers, hidden: H, directions } = plan;
+  const hN: F32[] = [], cN: F32[] = [];
+  const zeros = () => zerosOn([N, H], { device: x.device }) as F32;
+  let input = x;
+  for (let l = 0; l < layers.length; l++) {
+    const outs: F32[] = [];
+    for (let d = 0; d < directions; d++) {
+      const k = l * directions + d;
+      const { wIh, wHh, bIh, bHh } = layers[l][d];
+      // Every step's input projection in one GEMM: [T, N, G·H].
+      const steps = unbind(linear(input, wIh, bIh), 0);
+      let h = h0 ? h0[k] : zeros();
+      let c = mode === 'LSTM' ? (c0 ? c0[k] : zeros()) : null;
+      const hs: F32[] = new Array(steps.length);
+      for (let s = 0; s < steps.length; s++) {
+        const t = d === 0 ? s : steps.length - 1 - s;
+        [h, c] = cellStep(mode, steps[t], h, c, wHh, bHh);
+        hs[t] = h;
+      }
+      outs.push(stack(hs, 0));
+      hN.push(h);
+      if (c !== null) cN.push(c);
+    }
+    input = directions === 1 ? outs[0] : concat(outs, 2);
+    if (plan.dropout > 0 && plan.training && l < layers.length - 1) input = dropout(input, plan.dropout, true);
+  }
+  return [input, stack(hN, 0), mode === 'LSTM' ? stack(cN, 0) : null];
+}
+
+// ---- the public functions ------------------------------------------------------------------
+
+/**
+ * An LSTM over a sequence, with PyTorch's flat weight list; `hx` is [h0, c0] or null (zeros).
+ * Returns [output, [h_n, c_n]]: output [T, N, D·H] ([N, T, D·H] with batchFirst), states
+ * [layers · D, N, H].
+ * @example const [y, [h, c]] = F.lstm(x, null, [wIh, wHh, bIh, bHh]);
+ */
+export function lstm(x: Tensor, hx: readonly [Tensor, Tensor] | null, weights: readonly Tensor[], options: RnnOptions = {}): [F32, [F32, F32]] {
+  const [y, h, c] = runRnn('lstm', 'LSTM', x, hx, weights, options);
+  return [y, [h, c as F32]];
+}
+
+/**
+ * A GRU over a sequence (see `lstm`); `hx` is h0 or null. Returns [output, h_n].
+ * @example const [y, h] = F.gru(x, null, weights, { bidirectional: true });
+ */
+export function gru(x: Tensor, hx: Tensor | null, weights: readonly Tensor[], options: RnnOptions = {}): [F32, F32] {
+  const [y, h] = runRnn('gru', 'GRU', x, hx, weights, options);
+  return [y, h];
+}
+
+/**
+ * An Elman RNN over a sequence (see `lstm`), tanh or relu. Returns [output, h_n].
+ * @example const [y, h] = F.rnn(x, null, weights, { nonlinearity: 'relu' });
+ */
+export function rnn(x: Tensor, hx: Tensor | null, weights: readonly Tensor[], options: RnnOptions & { nonlinearity?: 'tanh' | 'relu' } = {}): [F32, F32] {
+  const op = 'rnn';
+  const { nonlinearity, ...rest } = checkOptions<RnnOptions & { nonlinearity?: 'tanh' | 'relu' }>(op, options, ['bias', 'bidirectional', 'batchFirst', 'dropout', 'training', 'nonlinearity']);
+  const act = nonlinearity ?? 'tanh';
+  if (act !== 'tanh' && act !== 'relu') fail('E_ARG', `${op}: expected \`nonlinearity\` 'tanh' or 'relu', got ${describe(act)}`);
+  const [y, h] = runRnn(op, act === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', x, hx, weights, rest);
+  return [y, h];
+}
+
+/**
+ * @internal One step of a cell (RNNCell, LSTMCell, GRUCell): x [N, in] or [in], states likewise
+ * [N, H] or [H]. Returns h' (and c' for the LSTM).
+ */
+export function runCell(op: string, mode: RnnMode, x: unknown, h: unknown, c: unknown, w: LayerWeights & { inputSize: number; hidden: number }): [F32, F32 | null] {
+  const tx = checkFloat(op, 'input', x);
+  if ((tx.rank !== 1 && tx.rank !== 2) || tx.shape[tx.rank - 1] !== w.inputSize) {
+    fail('E_SHAPE', `${op}: expected \`input\` of shape [N, ${w.inputSize}] or [${w.inputSize}], got ${shapeStr(tx.shape)}`);
+  }
+  if (tx.device !== w.wIh.device) fail('E_DEVICE', `${op}: the input is on ${tx.device} but the weights are on ${w.wIh.device}`);
+  const batched = tx.rank === 2;
+  const N = batched ? tx.shape[0] : 1;
+  const shape = batched ? [N, w.hidden] : [w.hidden];
+  const th = h === null || h === undefined ? null : stateOf(op, 'h', h, shape, tx.device);
+  const tc = c === null || c === undefined ? null : stateOf(op, 'c', c, shape, tx.device);
+  return tidy(() => {
+    const two = (t: F32) => (batched ? t : reshape(t, [1, t.shape[0]]));
+    const zeros = () => zerosOn([N, w.hidden], { device: tx.device }) as F32;
+    const xw = linear(two(tx), w.wIh, w.bIh);
+    const [h2, c2] = cellStep(mode, xw, th ? two(th) : zeros(), mode === 'LSTM' ? (tc ? two(tc) : zeros()) : null, w.wHh, w.bHh);
+    const back = (t: F32) => (batched ? t : reshape(t, [w.hidden]));
+    return [back(h2), c2 === null ? null : back(c2)];
+  });
+}
