@@ -254,11 +254,15 @@ export interface NativeAddon {
   gluForward(x: Handle, dim: number): Handle;
   gluBackward(dy: Handle, x: Handle, dim: number): Handle;
   /** One LSTM step's gates (CPU only): [h', c', saved [N, 5H]]. */
-  lstmCellForward(gates: Handle, c: Handle): [Handle, Handle, Handle];
-  lstmCellBackward(saved: Handle, c: Handle, dh: Handle | null, dc: Handle | null): [Handle, Handle];
+  lstmCellForward(xw: Handle, hw: Handle, c: Handle): [Handle, Handle, Handle];
+  lstmCellBackward(saved: Handle, c: Handle, dh: Handle | null, dc: Handle | null): [Handle, Handle, Handle];
   /** One GRU step's gates (CPU only): [h', saved [N, 4H]]. */
   gruCellForward(xw: Handle, hw: Handle, h: Handle): [Handle, Handle];
   gruCellBackward(saved: Handle, h: Handle, dy: Handle): [Handle, Handle, Handle];
+  /** A recurrent layer's whole sequence (CPU only); mode 0 tanh, 1 relu, 2 LSTM, 3 GRU: [out, saved | null]. */
+  rnnLayerForward(mode: number, xw: Handle, h0: Handle, c0: Handle | null, wHh: Handle, bHh: Handle | null, reverse: boolean, keep: boolean): [Handle, Handle | null];
+  rnnLayerBackward(mode: number, dout: Handle, out: Handle, saved: Handle | null, xw: Handle, h0: Handle, c0: Handle | null, wHh: Handle,
+    reverse: boolean, hasBias: boolean): [Handle, Handle, Handle | null, Handle, Handle | null];
   /** geometry: [strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups] */
   /** lo, hi: a fused activation, y = min(max(conv(x, w) + b, lo), hi) (ReLU: 0, Infinity) */
   conv2dForward(x: Handle, w: Handle, b: Handle | null, geometry: readonly number[], lo?: number, hi?: number): Handle;

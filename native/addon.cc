@@ -148,6 +148,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add<LstmCellBackward>(env, exports, "lstmCellBackward");
   add<GruCellForward>(env, exports, "gruCellForward");
   add<GruCellBackward>(env, exports, "gruCellBackward");
+  add<RnnLayerForward>(env, exports, "rnnLayerForward");
+  add<RnnLayerBackward>(env, exports, "rnnLayerBackward");
   add_gpu<Conv2dForward>(env, exports, "conv2dForward");
   add_gpu<Conv2dBackwardData>(env, exports, "conv2dBackwardData");
   add_gpu<Conv2dBackwardFilter>(env, exports, "conv2dBackwardFilter");

@@ -733,14 +733,16 @@ Shape state_shape(const Tensor& t, const char* op, const char* name) {
 
 Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
   const char* op = "lstm";
-  const Tensor& gates = tensor_arg(info, 0, op, "gates");
-  const Tensor& c = tensor_arg(info, 1, op, "c");
+  const Tensor& xw = tensor_arg(info, 0, op, "xw");
+  const Tensor& hw = tensor_arg(info, 1, op, "hw");
+  const Tensor& c = tensor_arg(info, 2, op, "c");
   const Shape s = state_shape(c, op, "c");
   check_rows_of(c, s[0], s[1], op, "c");
-  check_rows_of(gates, s[0], 4 * s[1], op, "gates");
+  check_rows_of(xw, s[0], 4 * s[1], op, "xw");
+  check_rows_of(hw, s[0], 4 * s[1], op, "hw");
   Tensor h2 = Tensor::empty(s, DType::Float32, c.device()), c2 = Tensor::empty(s, DType::Float32, c.device());
   Tensor saved = Tensor::empty(Shape{s[0], 5 * s[1]}, DType::Float32, c.device());
-  Queue::cpu().submit(op, saved.numel(), [=] { cpu::lstm_cell_forward(gates, c, h2, c2, saved); });
+  Queue::cpu().submit(op, saved.numel(), [=] { cpu::lstm_cell_forward(xw, hw, c, h2, c2, saved); });
   return handles(info.Env(), {h2, c2, saved});
 }
 
@@ -757,11 +759,13 @@ Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
   if (dc) check_rows_of(*dc, s[0], s[1], op, "dc");
   const bool has_dh = dh != nullptr, has_dc = dc != nullptr;
   const Tensor gh = or_empty(dh), gc = or_empty(dc);
-  Tensor dgates = Tensor::empty(Shape{s[0], 4 * s[1]}, DType::Float32, c.device()), dcp = Tensor::empty(s, DType::Float32, c.device());
+  const Shape g{s[0], 4 * s[1]};
+  Tensor dxw = Tensor::empty(g, DType::Float32, c.device()), dhw = Tensor::empty(g, DType::Float32, c.device());
+  Tensor dcp = Tensor::empty(s, DType::Float32, c.device());
   Queue::cpu().submit(op, saved.numel(), [=] {
-    cpu::lstm_cell_backward(saved, c, has_dh ? &gh : nullptr, has_dc ? &gc : nullptr, dgates, dcp);
+    cpu::lstm_cell_backward(saved, c, has_dh ? &gh : nullptr, has_dc ? &gc : nullptr, dxw, dhw, dcp);
   });
-  return handles(info.Env(), {dgates, dcp});
+  return handles(info.Env(), {dxw, dhw, dcp});
 }
 
 Napi::Value GruCellForward(const Napi::CallbackInfo& info) {
@@ -792,6 +796,105 @@ Napi::Value GruCellBackward(const Napi::CallbackInfo& info) {
   Tensor dh = Tensor::empty(s, DType::Float32, h.device());
   Queue::cpu().submit(op, saved.numel(), [=] { cpu::gru_cell_backward(saved, h, dy, dxw, dhw, dh); });
   return handles(info.Env(), {dxw, dhw, dh});
+}
+
+namespace {
+struct RnnLayer {
+  cpu::RnnCell mode;
+  int64_t T, N, G, H;
+};
+// The cell and the sizes from xw [T, N, G·H] and h0 [N, H], every tensor checked against them.
+RnnLayer rnn_layer_args(const Napi::CallbackInfo& info, const char* op, const Tensor& xw, const Tensor& h0, const Tensor* c0,
+                        const Tensor& w_hh, const Tensor* b_hh) {
+  const int64_t m = int_arg(info, 0, op, "mode");
+  CONVNET_CHECK(m >= 0 && m <= 3, "E_ARG", op, ": unknown cell ", m);
+  RnnLayer r{static_cast<cpu::RnnCell>(m), 0, 0, 0, 0};
+  r.G = r.mode == cpu::RnnCell::Lstm ? 4 : r.mode == cpu::RnnCell::Gru ? 3 : 1;
+  expect_dtype(xw, DType::Float32, op, "xw");
+  CONVNET_CHECK(!xw.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
+  const Shape s = state_shape(h0, op, "h0");
+  r.N = s[0];
+  r.H = s[1];
+  CONVNET_CHECK(xw.dim() == 3 && xw.shape[1] == r.N && xw.shape[2] == r.G * r.H, "E_SHAPE", op, ": expected `xw` of shape [T, ", r.N,
+                ", ", r.G * r.H, "], got ", shape_str(xw.shape));
+  r.T = xw.shape[0];
+  check_rows_of(h0, r.N, r.H, op, "h0");
+  CONVNET_CHECK((c0 != nullptr) == (r.mode == cpu::RnnCell::Lstm), "E_ARG", op, ": `c0` is for the LSTM alone");
+  if (c0) check_rows_of(*c0, r.N, r.H, op, "c0");
+  check_rows_of(w_hh, r.G * r.H, r.H, op, "w_hh");
+  if (b_hh) {
+    expect_dtype(*b_hh, DType::Float32, op, "b_hh");
+    CONVNET_CHECK(b_hh->shape == Shape{r.G * r.H} && !b_hh->is_cuda(), "E_SHAPE", op, ": expected `b_hh` of shape [", r.G * r.H, "], got ",
+                  shape_str(b_hh->shape));
+  }
+  return r;
+}
+int64_t kept_per_row(const RnnLayer& r) { return r.mode == cpu::RnnCell::Lstm ? 5 * r.H : r.mode == cpu::RnnCell::Gru ? 4 * r.H : 0; }
+int64_t out_width(const RnnLayer& r) { return r.mode == cpu::RnnCell::Lstm ? 2 * r.H : r.H; }
+}  // namespace
+
+Napi::Value RnnLayerForward(const Napi::CallbackInfo& info) {
+  const char* op = "rnn layer";
+  const Tensor& xw = tensor_arg(info, 1, op, "xw");
+  const Tensor& h0 = tensor_arg(info, 2, op, "h0");
+  const Tensor* c0 = optional_tensor_arg(info, 3, op, "c0");
+  const Tensor& w_hh = tensor_arg(info, 4, op, "w_hh");
+  const Tensor* b_hh = optional_tensor_arg(info, 5, op, "b_hh");
+  const bool reverse = bool_arg(info, 6, op, "reverse"), keep = bool_arg(info, 7, op, "keep");
+  const RnnLayer r = rnn_layer_args(info, op, xw, h0, c0, w_hh, b_hh);
+  Tensor out = Tensor::empty(Shape{r.T, r.N, out_width(r)}, DType::Float32, xw.device());
+  const bool has_saved = keep && kept_per_row(r) > 0;
+  Tensor saved = has_saved ? Tensor::empty(Shape{r.T, r.N, kept_per_row(r)}, DType::Float32, xw.device()) : Tensor{};
+  const Tensor c = or_empty(c0), b = or_empty(b_hh);
+  const bool has_c = c0 != nullptr, has_b = b_hh != nullptr;
+  Queue::cpu().enqueue(op, [=] {
+    cpu::rnn_layer_forward(r.mode, reverse, xw, h0, has_c ? &c : nullptr, w_hh, has_b ? &b : nullptr, out, has_saved ? &saved : nullptr);
+  });
+  Napi::Array result = Napi::Array::New(info.Env(), 2);
+  result.Set(0u, wrap_tensor(info.Env(), std::move(out)));
+  result.Set(1u, has_saved ? wrap_tensor(info.Env(), std::move(saved)) : info.Env().Null());
+  return result;
+}
+
+Napi::Value RnnLayerBackward(const Napi::CallbackInfo& info) {
+  const char* op = "rnn layer backward";
+  const Tensor& dout = tensor_arg(info, 1, op, "dout");
+  const Tensor& out = tensor_arg(info, 2, op, "out");
+  const Tensor* saved = optional_tensor_arg(info, 3, op, "saved");
+  const Tensor& xw = tensor_arg(info, 4, op, "xw");
+  const Tensor& h0 = tensor_arg(info, 5, op, "h0");
+  const Tensor* c0 = optional_tensor_arg(info, 6, op, "c0");
+  const Tensor& w_hh = tensor_arg(info, 7, op, "w_hh");
+  const bool reverse = bool_arg(info, 8, op, "reverse"), has_b = bool_arg(info, 9, op, "hasBias");
+  const RnnLayer r = rnn_layer_args(info, op, xw, h0, c0, w_hh, nullptr);
+  const Shape os{r.T, r.N, out_width(r)};
+  for (const auto& [t, name] : {std::pair<const Tensor*, const char*>{&dout, "dout"}, {&out, "out"}}) {
+    expect_dtype(*t, DType::Float32, op, name);
+    CONVNET_CHECK(t->shape == os && !t->is_cuda(), "E_SHAPE", op, ": expected `", name, "` of shape ", shape_str(os), ", got ", shape_str(t->shape));
+  }
+  const int64_t kept = kept_per_row(r);
+  CONVNET_CHECK((saved != nullptr) == (kept > 0), "E_ARG", op, ": `saved` is the forward's (null for the RNN)");
+  if (saved) {
+    expect_dtype(*saved, DType::Float32, op, "saved");
+    CONVNET_CHECK(saved->shape == (Shape{r.T, r.N, kept}) && !saved->is_cuda(), "E_SHAPE", op, ": `saved` ", shape_str(saved->shape), " is not the forward's");
+  }
+  Tensor dxw = Tensor::empty(xw.shape, DType::Float32, xw.device()), dh0 = Tensor::empty(h0.shape, DType::Float32, xw.device());
+  Tensor dc0 = c0 ? Tensor::empty(h0.shape, DType::Float32, xw.device()) : Tensor{};
+  Tensor dw = Tensor::empty(w_hh.shape, DType::Float32, xw.device());
+  Tensor db = has_b ? Tensor::empty(Shape{r.G * r.H}, DType::Float32, xw.device()) : Tensor{};
+  const Tensor sv = or_empty(saved), c = or_empty(c0);
+  const bool has_c = c0 != nullptr, has_saved = saved != nullptr;
+  Queue::cpu().enqueue(op, [=] {
+    cpu::rnn_layer_backward(r.mode, reverse, dout, out, has_saved ? &sv : nullptr, h0, has_c ? &c : nullptr, w_hh, dxw, dh0,
+                            has_c ? &dc0 : nullptr, dw, has_b ? &db : nullptr);
+  });
+  Napi::Array result = Napi::Array::New(info.Env(), 5);
+  result.Set(0u, wrap_tensor(info.Env(), std::move(dxw)));
+  result.Set(1u, wrap_tensor(info.Env(), std::move(dh0)));
+  result.Set(2u, has_c ? wrap_tensor(info.Env(), std::move(dc0)) : info.Env().Null());
+  result.Set(3u, wrap_tensor(info.Env(), std::move(dw)));
+  result.Set(4u, has_b ? wrap_tensor(info.Env(), std::move(db)) : info.Env().Null());
+  return result;
 }
 
 }  // namespace api

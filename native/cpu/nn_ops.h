@@ -150,17 +150,27 @@ void multilabel_margin_loss_backward(const Tensor& dloss, const Tensor& x, const
 void ctc_loss_forward(const Tensor& log_probs, const Tensor& targets, const Tensor& input_lengths, const Tensor& target_lengths,
                       int64_t blank, bool zero_infinity, const Tensor& nll, const Tensor* dlp);
 
-// One LSTM / GRU step's gate arithmetic (rnn_cell.cc; CPU only: the GPU composes it), rows of
-// [N, G·H] in PyTorch's gate order. LSTM: gates [N, 4H], c [N, H] -> h2, c2 [N, H] and saved
-// [N, 5H] (i, f, g, o, tanh(c2)); its backward takes dh and/or dc (null: zero) -> dgates [N, 4H],
-// dc_prev [N, H]. GRU: xw, hw [N, 3H], h [N, H] -> h2 [N, H], saved [N, 4H] (r, z, n, hn); its
-// backward dy -> dxw, dhw [N, 3H], dh [N, H].
-void lstm_cell_forward(const Tensor& gates, const Tensor& c, const Tensor& h2, const Tensor& c2, const Tensor& saved);
-void lstm_cell_backward(const Tensor& saved, const Tensor& c, const Tensor* dh, const Tensor* dc, const Tensor& dgates,
-                        const Tensor& dc_prev);
+// The recurrent cells (rnn_cell.cc; CPU only: the GPU composes them), rows of [N, G·H] in
+// PyTorch's gate order, xw = x W_ih^T + b_ih and hw = h W_hh^T + b_hh. One step: LSTM xw, hw
+// [N, 4H], c [N, H] -> h2, c2 [N, H] and saved [N, 5H]; its backward takes dh and/or dc (null:
+// zero) -> dxw, dhw (equal) [N, 4H], dc_prev. GRU xw, hw [N, 3H], h [N, H] -> h2, saved [N, 4H];
+// its backward dy -> dxw, dhw [N, 3H], dh [N, H] (the direct path only).
+void lstm_cell_forward(const Tensor& xw, const Tensor& hw, const Tensor& c, const Tensor& h2, const Tensor& c2, const Tensor& saved);
+void lstm_cell_backward(const Tensor& saved, const Tensor& c, const Tensor* dh, const Tensor* dc, const Tensor& dxw,
+                        const Tensor& dhw, const Tensor& dc_prev);
 void gru_cell_forward(const Tensor& xw, const Tensor& hw, const Tensor& h, const Tensor& h2, const Tensor& saved);
 void gru_cell_backward(const Tensor& saved, const Tensor& h, const Tensor& dy, const Tensor& dxw, const Tensor& dhw,
                        const Tensor& dh);
+// A whole layer and direction: xw [T, N, G·H], h0 (and c0) [N, H], w_hh [G·H, H], b_hh [G·H] or
+// null -> out [T, N, 2H] (LSTM: each time's h then c) or [T, N, H], and with `saved` (training)
+// each time's gates ([T, N, 5H] LSTM, [T, N, 4H] GRU, null for the RNN). The backward, from
+// dout (out's shape), gives dxw, dh0, dc0 (LSTM), dw_hh and db_hh (when there is a bias).
+enum class RnnCell { RnnTanh = 0, RnnRelu = 1, Lstm = 2, Gru = 3 };
+void rnn_layer_forward(RnnCell mode, bool reverse, const Tensor& xw, const Tensor& h0, const Tensor* c0, const Tensor& w_hh,
+                       const Tensor* b_hh, const Tensor& out, const Tensor* saved);
+void rnn_layer_backward(RnnCell mode, bool reverse, const Tensor& dout, const Tensor& out, const Tensor* saved, const Tensor& h0,
+                        const Tensor* c0, const Tensor& w_hh, const Tensor& dxw, const Tensor& dh0, const Tensor* dc0,
+                        const Tensor& dw_hh, const Tensor* db_hh);
 
 // conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
 // the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be

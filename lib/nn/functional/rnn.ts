@@ -12,20 +12,22 @@
  *
  * How a sequence runs: each layer and direction first projects the whole input sequence with one
  * GEMM (x W_ih^T + b_ih for every step at once, as cuDNN and PyTorch do); the steps then need
- * only h W_hh^T each. On the CPU each step's gate arithmetic is one native op each way
- * (native/cpu/rnn_cell.cc); on the GPU it is composed of the pointwise ops. The gradients are
- * the tape's, step by step (backpropagation through time).
+ * only h W_hh^T each. On the CPU the whole recurrence of a layer and direction is then one
+ * native op each way (native/cpu/rnn_cell.cc: a GEMM and a pass over the rows per step, and the
+ * backward's dW_hh in one GEMM over every step), one node on the tape; a cell's single step is
+ * one native op for its gates. On the GPU the steps are composed of matmul and the pointwise
+ * ops, and the tape does backpropagation through time step by step.
  *
  * The weights come as PyTorch's flat list (`_flat_weights`): for each layer, for each direction,
  * w_ih [G·H, in], w_hh [G·H, H], then (with bias) b_ih [G·H] and b_hh [G·H]; G is 1, 4 or 3.
  */
-import { record } from '../../autograd';
+import { isRecording, record } from '../../autograd';
 import { zeros as zerosOn } from '../../creation';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
-import { native } from '../../native';
+import { native, type Handle } from '../../native';
 import { unbind } from '../../indexing';
-import { add, chunk, concat, mul, reshape, stack, sub, transpose } from '../../ops';
+import { add, chunk, concat, mul, narrow, reshape, stack, sub, transpose } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkBool, checkFloat, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../../validate';
 import { relu, sigmoid, tanh } from './activation';
@@ -80,23 +82,21 @@ interface Plan {
  */
 export function cellStep(mode: RnnMode, xw: F32, h: F32, c: F32 | null, wHh: F32, bHh: F32 | null): [F32, F32 | null] {
   const hw = linear(h, wHh, bHh);
-  if (mode === 'LSTM') return lstmGates(add(xw, hw), c as F32);
-  if (mode === 'GRU') return [gruGates(xw, hw, h), null];
+  if (mode === 'LSTM') return xw.device === 'cpu' ? nativeLstmStep(xw, hw, c as F32) : lstmGates(add(xw, hw), c as F32);
+  if (mode === 'GRU') return [xw.device === 'cpu' ? nativeGruStep(xw, hw, h) : gruGates(xw, hw, h), null];
   const pre = add(xw, hw);
   return [mode === 'RNN_TANH' ? tanh(pre) : relu(pre), null];
 }
 
-/** LSTM's gate arithmetic on gates [N, 4H] and c [N, H]: [h', c']. */
+/** LSTM's gate arithmetic, composed (the GPU's), on gates [N, 4H] and c [N, H]: [h', c']. */
 function lstmGates(gates: F32, c: F32): [F32, F32] {
-  if (gates.device === 'cpu') return nativeLstmGates(gates, c);
   const [i, f, g, o] = chunk(gates, 4, 1);
   const c2 = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
   return [mul(sigmoid(o), tanh(c2)), c2];
 }
 
-/** GRU's gate arithmetic on xw, hw [N, 3H] and h [N, H]: h'. */
+/** GRU's gate arithmetic, composed (the GPU's), on xw, hw [N, 3H] and h [N, H]: h'. */
 function gruGates(xw: F32, hw: F32, h: F32): F32 {
-  if (xw.device === 'cpu') return nativeGruGates(xw, hw, h);
   const [xr, xz, xn] = chunk(xw, 3, 1);
   const [hr, hz, hn] = chunk(hw, 3, 1);
   const r = sigmoid(add(xr, hr)), z = sigmoid(add(xz, hz));
@@ -104,45 +104,72 @@ function gruGates(xw: F32, hw: F32, h: F32): F32 {
   return add(n, mul(z, sub(h, n)));   // (1 - z) n + z h
 }
 
+const f32 = (handle: Handle, shape: number[]) => new Tensor<'float32'>(handle, shape, 'float32');
+
 /**
- * The CPU's LSTM gates: one pass forward (keeping the activated gates and tanh(c') for the
- * backward) and one back, instead of ten pointwise ops each way.
+ * The CPU's LSTM step: one native pass forward (keeping the activated gates and tanh(c') for the
+ * backward) and one back, instead of ten pointwise ops each way. h' and c' are two tape nodes
+ * whose backward is the same kernel with the other output's gradient zero; the tape sums what
+ * reaches xw, hw and c.
  */
-function nativeLstmGates(gates: F32, c: F32): [F32, F32] {
+function nativeLstmStep(xw: F32, hw: F32, c: F32): [F32, F32] {
   const op = 'lstm';
   const [N, H] = c.shape;
-  const [hh, ch, sh] = native.lstmCellForward(gates.handle(op), c.handle(op));
-  const h2 = new Tensor<'float32'>(hh, [N, H], 'float32');
-  const c2 = new Tensor<'float32'>(ch, [N, H], 'float32');
-  const saved = new Tensor<'float32'>(sh, [N, 5 * H], 'float32');
-  // Two outputs: h' and c' each record a node whose backward is the same kernel with the other
-  // output's gradient zero; the tape sums what reaches gates and c.
-  record(op, h2, [gates, c], (dh, [s, sc]) => lstmBackward(s as F32, sc as F32, dh as F32, null), [saved, c]);
-  record(op, c2, [gates, c], (dc, [s, sc]) => lstmBackward(s as F32, sc as F32, null, dc as F32), [saved, c]);
+  const [hh, ch, sh] = native.lstmCellForward(xw.handle(op), hw.handle(op), c.handle(op));
+  const h2 = f32(hh, [N, H]), c2 = f32(ch, [N, H]), saved = f32(sh, [N, 5 * H]);
+  const back = (dh: Tensor | null, dc: Tensor | null, s: Tensor, sc: Tensor): F32[] => {
+    const [gx, gh, gc] = native.lstmCellBackward(s.handle(op), sc.handle(op), dh ? dh.handle(op) : null, dc ? dc.handle(op) : null);
+    return [f32(gx, [N, 4 * H]), f32(gh, [N, 4 * H]), f32(gc, [N, H])];
+  };
+  record(op, h2, [xw, hw, c], (dh, [s, sc]) => back(dh, null, s, sc), [saved, c]);
+  record(op, c2, [xw, hw, c], (dc, [s, sc]) => back(null, dc, s, sc), [saved, c]);
   saved.dispose();   // record keeps its own handles
   return [h2, c2];
 }
 
-function lstmBackward(saved: F32, c: F32, dh: F32 | null, dc: F32 | null): [F32, F32] {
-  const op = 'lstm backward';
-  const [N, H] = c.shape;
-  const [gh, ch] = native.lstmCellBackward(saved.handle(op), c.handle(op), dh ? dh.handle(op) : null, dc ? dc.handle(op) : null);
-  return [new Tensor<'float32'>(gh, [N, 4 * H], 'float32'), new Tensor<'float32'>(ch, [N, H], 'float32')];
-}
-
-/** The CPU's GRU gates: one pass each way; keeps r, z, n and h W_hn + b_hn for the backward. */
-function nativeGruGates(xw: F32, hw: F32, h: F32): F32 {
+/** The CPU's GRU step: one pass each way; keeps r, z, n and h W_hn + b_hn for the backward. */
+function nativeGruStep(xw: F32, hw: F32, h: F32): F32 {
   const op = 'gru';
   const [N, H] = h.shape;
   const [hh, sh] = native.gruCellForward(xw.handle(op), hw.handle(op), h.handle(op));
-  const h2 = new Tensor<'float32'>(hh, [N, H], 'float32');
-  const saved = new Tensor<'float32'>(sh, [N, 4 * H], 'float32');
+  const h2 = f32(hh, [N, H]), saved = f32(sh, [N, 4 * H]);
   record(op, h2, [xw, hw, h], (dy, [s, sh0]) => {
     const [gx, gh, gprev] = native.gruCellBackward(s.handle(op), sh0.handle(op), dy.handle(op));
-    return [new Tensor<'float32'>(gx, [N, 3 * H], 'float32'), new Tensor<'float32'>(gh, [N, 3 * H], 'float32'), new Tensor<'float32'>(gprev, [N, H], 'float32')];
+    return [f32(gx, [N, 3 * H]), f32(gh, [N, 3 * H]), f32(gprev, [N, H])];
   }, [saved, h]);
   saved.dispose();
   return h2;
+}
+
+const MODE_CODE: Record<RnnMode, number> = { RNN_TANH: 0, RNN_RELU: 1, LSTM: 2, GRU: 3 };
+
+/**
+ * The CPU's whole layer and direction in one native op each way (native/cpu/rnn_cell.cc): from
+ * xw [T, N, G·H] and the initial states, every time's h [T, N, H] and the last h and c. The LSTM's
+ * op gives h and c side by side ([T, N, 2H]), so that one tape node carries both.
+ */
+function nativeLayer(mode: RnnMode, xw: F32, h0: F32, c0: F32 | null, wHh: F32, bHh: F32 | null, reverse: boolean): [F32, F32, F32 | null] {
+  const op = mode === 'LSTM' ? 'lstm' : mode === 'GRU' ? 'gru' : 'rnn';
+  const [T, N] = xw.shape;
+  const H = h0.shape[1];
+  const lstm = mode === 'LSTM';
+  const keep = isRecording([xw, h0, c0, wHh, bHh]);
+  const [oh, sh] = native.rnnLayerForward(MODE_CODE[mode], xw.handle(op), h0.handle(op), c0 ? c0.handle(op) : null, wHh.handle(op),
+    bHh ? bHh.handle(op) : null, reverse, keep);
+  const out = f32(oh, [T, N, lstm ? 2 * H : H]);
+  const saved = sh === null ? null : f32(sh, [T, N, lstm ? 5 * H : 4 * H]);
+  record(op, out, [xw, h0, c0, wHh, bHh], (dout, [sOut, sXw, sH0, sW, ...rest]) => {
+    const sSaved = saved ? rest[0] : null, sC0 = c0 ? rest[saved ? 1 : 0] : null;
+    const [dx, dh, dc, dw, db] = native.rnnLayerBackward(MODE_CODE[mode], dout.handle(op), sOut.handle(op), sSaved ? sSaved.handle(op) : null,
+      sXw.handle(op), sH0.handle(op), sC0 ? sC0.handle(op) : null, sW.handle(op), reverse, bHh !== null);
+    return [f32(dx, [T, N, xw.shape[2]]), f32(dh, [N, H]), dc === null ? null : f32(dc, [N, H]), f32(dw, [...wHh.shape]), db === null ? null : f32(db, [xw.shape[2]])];
+  }, [out, xw, h0, wHh, ...(saved ? [saved] : []), ...(c0 ? [c0] : [])]);
+  saved?.dispose();
+  const last = reverse ? 0 : T - 1;
+  const hs = lstm ? narrow(out, 2, 0, H) : out;
+  const hT = reshape(narrow(hs, 0, last, 1), [N, H]);
+  const cT = lstm ? reshape(narrow(narrow(out, 0, last, 1), 2, H, H), [N, H]) : null;
+  return [hs, hT, cT];
 }
 
 // ---- checking ------------------------------------------------------------------------------
@@ -244,9 +271,17 @@ function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: nu
       const k = l * directions + d;
       const { wIh, wHh, bIh, bHh } = layers[l][d];
       // Every step's input projection in one GEMM: [T, N, G·H].
-      const steps = unbind(linear(input, wIh, bIh), 0);
+      const xw = linear(input, wIh, bIh);
       let h = h0 ? h0[k] : zeros();
       let c = mode === 'LSTM' ? (c0 ? c0[k] : zeros()) : null;
+      if (x.device === 'cpu') {
+        const [hs, hT, cT] = nativeLayer(mode, xw, h, c, wHh, bHh, d === 1);
+        outs.push(hs);
+        hN.push(hT);
+        if (cT !== null) cN.push(cT);
+        continue;
+      }
+      const steps = unbind(xw, 0);
       const hs: F32[] = new Array(steps.length);
       for (let s = 0; s < steps.length; s++) {
         const t = d === 0 ? s : steps.length - 1 - s;
