@@ -1104,6 +1104,65 @@ const linalgOps: Op[] = [
   } },
   // Compared through a log-softmax, the use the loss has: PyTorch's gradient with respect to
   // log_probs adds exp(log_probs), which the softmax's takes away (native/cpu/ctc_loss.cc).
+  // The recurrent layers over random configurations (PyTorch's modules through functional_call,
+  // so that the weights are inputs there too).
+  ...(['LSTM', 'GRU', 'RNN'] as const).map((kind): Op => ({
+    name: `F.${kind.toLowerCase()}`, make: (g) => {
+      // H past 8 sometimes: the row kernels' vector bodies.
+      const I = 1 + g.rng.int(4), H = g.rng.chance(0.2) ? 9 + g.rng.int(12) : 1 + g.rng.int(4), T = g.rng.chance(0.05) ? 0 : 1 + g.rng.int(4), N = g.dimSize();
+      const L = 1 + g.rng.int(2), bidirectional = g.rng.chance(0.5), batchFirst = g.rng.chance(0.3), bias = g.rng.chance(0.8);
+      const unbatched = g.rng.chance(0.2), withState = g.rng.chance(0.5), D = bidirectional ? 2 : 1;
+      const G = kind === 'LSTM' ? 4 : kind === 'GRU' ? 3 : 1;
+      const nonlinearity: 'relu' | 'tanh' = kind === 'RNN' && g.rng.chance(0.5) ? 'relu' : 'tanh';
+      g.float(unbatched ? [T, I] : batchFirst ? [N, T, I] : [T, N, I]);
+      const states = withState ? (kind === 'LSTM' ? 2 : 1) : 0;
+      for (let k = 0; k < states; k++) g.float(unbatched ? [L * D, H] : [L * D, N, H]);
+      let weights = 0;
+      for (let l = 0; l < L; l++) for (let d = 0; d < D; d++) {
+        g.float([G * H, l === 0 ? I : D * H], { mode: 'unit' }); g.float([G * H, H], { mode: 'unit' }); weights += 2;
+        if (bias) { g.float([G * H], { mode: 'unit' }); g.float([G * H], { mode: 'unit' }); weights += 2; }
+      }
+      const o = { bias, bidirectional, batchFirst, ...(kind === 'RNN' ? { nonlinearity } : {}) };
+      const torchOptions = { inputSize: I, hiddenSize: H, numLayers: L, ...o };
+      return {
+        ours: (x) => {
+          const w = x.slice(1 + states) as F32[];
+          if (kind === 'LSTM') { const [y, [h, c]] = cc.F.lstm(x[0], states ? [x[1], x[2]] : null, w, o); return [y, h, c]; }
+          const [y, h] = kind === 'GRU' ? cc.F.gru(x[0], states ? x[1] : null, w, o) : cc.F.rnn(x[0], states ? x[1] : null, w, o);
+          return [y, h];
+        },
+        torch: `rnn_call(${py(kind)}, x0, [${Array.from({ length: states }, (_, k) => `x${1 + k}`).join(', ')}], [${Array.from({ length: weights }, (_, k) => `x${1 + states + k}`).join(', ')}], p)`,
+        params: torchOptions, atol: 1e-4,
+      };
+    },
+  })),
+  ...(['LSTMCell', 'GRUCell', 'RNNCell'] as const).map((kind): Op => ({
+    name: `nn.${kind}`, make: (g) => {
+      const I = 1 + g.rng.int(4), H = g.rng.chance(0.2) ? 9 + g.rng.int(12) : 1 + g.rng.int(4), N = g.dimSize(), unbatched = g.rng.chance(0.2), withState = g.rng.chance(0.6);
+      const G = kind === 'LSTMCell' ? 4 : kind === 'GRUCell' ? 3 : 1, bias = g.rng.chance(0.8);
+      const nonlinearity = kind === 'RNNCell' && g.rng.chance(0.5) ? 'relu' : 'tanh';
+      g.float(unbatched ? [I] : [N, I]);
+      const states = withState ? (kind === 'LSTMCell' ? 2 : 1) : 0;
+      for (let k = 0; k < states; k++) g.float(unbatched ? [H] : [N, H]);
+      // The weights are loaded into the module (copied): compared are the input's and the states' gradients.
+      const shapes = [[G * H, I], [G * H, H], ...(bias ? [[G * H], [G * H]] : [])];
+      for (const s of shapes) g.float(s, { mode: 'unit', grad: false });
+      const o = { bias, ...(kind === 'RNNCell' ? { nonlinearity } : {}) };
+      return {
+        ours: (x) => {
+          const cell = new cc.nn[kind](I, H, o as never).to(x[0].device);
+          const names = ['weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'];
+          cell.loadStateDict(Object.fromEntries(x.slice(1 + states).map((w, k) => [names[k], w])));
+          try {
+            if (kind === 'LSTMCell') return (cell as cc.nn.LSTMCell).forwardWithState(x[0], states ? [x[1], x[2]] : null);
+            return cell.call(x[0], states ? x[1] : null);
+          } finally { cell.dispose(); }
+        },
+        torch: `rnn_call(${py(kind)}, x0, [${Array.from({ length: states }, (_, k) => `x${1 + k}`).join(', ')}], [${shapes.map((_, k) => `x${1 + states + k}`).join(', ')}], p)`,
+        params: { inputSize: I, hiddenSize: H, ...o }, atol: 1e-4,
+      };
+    },
+  })),
   { name: 'F.ctcLoss', make: (g) => {
     const T = 1 + g.rng.int(6), N = 1 + g.rng.int(3), C = 2 + g.rng.int(4), S = g.rng.int(4);
     const blank = g.rng.chance(0.7) ? 0 : C - 1;

@@ -124,6 +124,44 @@ def bn_steps(kind, batches, weight, bias, options):
     return y, bn.running_mean, bn.running_var, bn.num_batches_tracked.float()
 
 
+def rnn_call(kind, x, states, weights, options):
+    # A recurrent layer (or cell) on `weights` (in named_parameters' order) through torch._VF, as
+    # the modules call it (functional_call cannot swap an RNN's weights in 1.13: it keeps a list of
+    # them); the outputs as the library's F.lstm / gru / rnn and the cells give them.
+    o = snake(options)
+    H, bias = o["hidden_size"], o.get("bias", True)
+    if kind.endswith("Cell"):
+        batched = x.dim() == 2
+        xb = x if batched else x.unsqueeze(0)
+        st = [t if batched else t.unsqueeze(0) for t in states] or [xb.new_zeros(xb.shape[0], H)] * (2 if kind == "LSTMCell" else 1)
+        w = list(weights) + ([] if bias else [None, None])
+        if kind == "LSTMCell":
+            out = torch._VF.lstm_cell(xb, tuple(st), *w)
+        elif kind == "GRUCell":
+            out = torch._VF.gru_cell(xb, st[0], *w)
+        else:
+            out = (torch._VF.rnn_tanh_cell if o.get("nonlinearity", "tanh") == "tanh" else torch._VF.rnn_relu_cell)(xb, st[0], *w)
+        return out if batched else (tuple(t.squeeze(0) for t in out) if isinstance(out, tuple) else out.squeeze(0))
+    L, D, bf = o.get("num_layers", 1), 2 if o.get("bidirectional", False) else 1, o.get("batch_first", False)
+    batched = x.dim() == 3
+    xb = x if batched else x.unsqueeze(0 if bf else 1)
+    N = xb.shape[0 if bf else 1]
+    st = [t if batched else t.unsqueeze(1) for t in states] or [xb.new_zeros(L * D, N, H)] * (2 if kind == "LSTM" else 1)
+    args = (list(weights), bias, L, 0.0, False, D == 2, bf)
+    if kind == "LSTM":
+        y, h, c = torch._VF.lstm(xb, tuple(st), *args)
+    elif kind == "GRU":
+        y, h = torch._VF.gru(xb, st[0], *args)
+        c = None
+    else:
+        f = torch._VF.rnn_tanh if o.get("nonlinearity", "tanh") == "tanh" else torch._VF.rnn_relu
+        y, h = f(xb, st[0], *args)
+        c = None
+    if not batched:
+        y, h, c = y.squeeze(0 if bf else 1), h.squeeze(1), None if c is None else c.squeeze(1)
+    return (y, h, c) if kind == "LSTM" else (y, h)
+
+
 def run(case):
     if case.get("skip"):
         return {"error": "skipped"}
@@ -133,7 +171,7 @@ def run(case):
     for x, s in zip(xs, case["inputs"]):
         if case["grad"] and s["grad"]:
             x.requires_grad_(True)
-    scope = {"torch": torch, "F": F, "math": math, "p": case["params"], "optim_run": optim_run, "sched_run": sched_run, "torchvision": torchvision, "bn_run": bn_run, "bn_steps": bn_steps, "box_coder": box_coder}
+    scope = {"torch": torch, "F": F, "math": math, "p": case["params"], "optim_run": optim_run, "sched_run": sched_run, "torchvision": torchvision, "bn_run": bn_run, "bn_steps": bn_steps, "rnn_call": rnn_call, "box_coder": box_coder}
     for i, x in enumerate(xs):
         scope["x%d" % i] = x
     try:

@@ -106,18 +106,19 @@ void rnn_row(bool relu, const float* __restrict xw, const float* __restrict hw, 
   if (relu) {
     for (int64_t j = 0; j < H; ++j) {
       const float a = xw[j] + hw[j];
-      h2[j] = a > 0.0f ? a : 0.0f;
+      h2[j] = a < 0.0f ? 0.0f : a;   // PyTorch's: NaN and -0 pass
     }
   } else {
     for (int64_t j = 0; j < H; ++j) h2[j] = tanh_value(xw[j] + hw[j]);
   }
 }
 
-// da = dh act'(a) from h' = act(a): tanh' = 1 - h'², relu' = [h' > 0] (0 at the kink, as PyTorch).
+// da = dh act'(a) from h' = act(a): tanh' = 1 - h'², relu' = 0 where h' <= 0 (the kink included)
+// and 1 elsewhere, NaN included, as PyTorch's threshold_backward on the output.
 __attribute__((optimize("no-trapping-math"))) CONVNET_SIMD_CLONES
 void rnn_backward_row(bool relu, const float* __restrict h2, const float* __restrict dh, float* __restrict da, int64_t H) {
   if (relu) {
-    for (int64_t j = 0; j < H; ++j) da[j] = h2[j] > 0.0f ? dh[j] : 0.0f;
+    for (int64_t j = 0; j < H; ++j) da[j] = h2[j] <= 0.0f ? 0.0f : dh[j];
   } else {
     for (int64_t j = 0; j < H; ++j) da[j] = dh[j] * (1.0f - h2[j] * h2[j]);
   }
