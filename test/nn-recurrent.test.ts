@@ -258,7 +258,7 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
     m.dispose();
   });
 
-  it('a relu RNN keeps NaN and -0 as PyTorch\'s relu does, and passes the gradient at NaN', () => {
+  it('a relu RNN keeps NaN as PyTorch\'s relu does, and passes the gradient at NaN', () => {
     // One step, input size 1, hidden 1, weight_ih 1 and the rest 0: h = relu(x).
     const m = new nn.RNN(1, 1, { nonlinearity: 'relu', bias: false });
     m.loadStateDict({ weight_ih_l0: tensor([[1]]), weight_hh_l0: tensor([[0]]) });
@@ -267,8 +267,7 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
     const y = m.call(x);
     const v = Array.from(y.dataSync());
     expect(v[0]).to.be.NaN;
-    expect(Object.is(v[1], -0)).to.equal(true);
-    expect(v.slice(2)).to.deep.equal([0, 3]);
+    expect(v.slice(1)).to.deep.equal([0, 0, 3]);
     cc.sum(y).backward();
     expect(Array.from(x.grad!.dataSync())).to.deep.equal([1, 0, 0, 1]);
     x.dispose(); y.dispose(); m.dispose();
