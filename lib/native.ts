@@ -260,9 +260,10 @@ export interface NativeAddon {
   gruCellForward(xw: Handle, hw: Handle, h: Handle): [Handle, Handle];
   gruCellBackward(saved: Handle, h: Handle, dy: Handle): [Handle, Handle, Handle];
   /** A recurrent layer's whole sequence (CPU only); mode 0 tanh, 1 relu, 2 LSTM, 3 GRU: [out, saved | null]. */
-  rnnLayerForward(mode: number, xw: Handle, h0: Handle, c0: Handle | null, wHh: Handle, bHh: Handle | null, reverse: boolean, keep: boolean): [Handle, Handle | null];
+  rnnLayerForward(mode: number, xw: Handle, h0: Handle, c0: Handle | null, wHh: Handle, bHh: Handle | null, reverse: boolean, keep: boolean,
+    lengths: Int32Array | null): [Handle, Handle | null];
   rnnLayerBackward(mode: number, dout: Handle, out: Handle, saved: Handle | null, xw: Handle, h0: Handle, c0: Handle | null, wHh: Handle,
-    reverse: boolean, hasBias: boolean): [Handle, Handle, Handle | null, Handle, Handle | null];
+    reverse: boolean, hasBias: boolean, lengths: Int32Array | null): [Handle, Handle, Handle | null, Handle, Handle | null];
   /** geometry: [strideH, strideW, padTop, padLeft, padBottom, padRight, dilationH, dilationW, groups] */
   /** lo, hi: a fused activation, y = min(max(conv(x, w) + b, lo), hi) (ReLU: 0, Infinity) */
   conv2dForward(x: Handle, w: Handle, b: Handle | null, geometry: readonly number[], lo?: number, hi?: number): Handle;

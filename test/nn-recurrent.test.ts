@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { hashed } from './hashed';
-import { expectClose, expectError, loadFixture, rng, tapeCheck } from './helpers';
+import { expectClose, expectError, loadFixture, rng, settle, tapeCheck } from './helpers';
 
 const { F, nn, tensor, memory, noGrad, tidy } = cc;
 type T = cc.Tensor<'float32'>;
@@ -18,6 +18,7 @@ interface Case {
   options: Record<string, number | boolean | string>;
   shape: number[];
   withState: boolean;
+  lengths: number[] | null; enforceSorted: boolean | null;
   keys: string[];
   output: number[]; outputShape: number[];
   hn: number[] | null; cn: number[] | null;
@@ -123,7 +124,7 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
 
   describe('against PyTorch 1.13 (float64 fixture: values, final states and every gradient)', () => {
     for (const c of loadFixture<{ cases: Case[] }>('rnn').cases) {
-      it(`${c.repr}, input ${JSON.stringify(c.shape)}${c.withState ? ', with initial states' : ''}`, () => {
+      it(`${c.repr}, input ${JSON.stringify(c.shape)}${c.withState ? ', with initial states' : ''}${c.lengths ? `, packed with lengths ${c.lengths}` : ''}`, () => {
         const before = memory().tensors;
         const m = build(c);
         const state = m.stateDict();
@@ -147,7 +148,18 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
           if (h0) h0.requiresGrad = true;
           if (c0) c0.requiresGrad = true;
           let y: T, hn: T | null = null, cn: T | null = null;
-          if (c.kind === 'LSTM') [y, [hn, cn]] = (m as cc.nn.LSTM).forwardWithState(x, c0 ? [h0!, c0] : null);
+          if (c.lengths) {
+            // Through pack_padded_sequence and back (PyTorch's pad_packed_sequence is what the fixture holds).
+            const batchFirst = Boolean(c.options.batch_first);
+            const packed = nn.utils.rnn.packPaddedSequence(x, c.lengths, { batchFirst, enforceSorted: c.enforceSorted! });
+            let out: cc.nn.PackedSequence;
+            if (c.kind === 'LSTM') [out, [hn, cn]] = (m as cc.nn.LSTM).forwardWithState(packed, c0 ? [h0!, c0] : null);
+            else [out, hn] = (m as cc.nn.GRU).forwardWithState(packed, h0);
+            [y] = nn.utils.rnn.padPackedSequence(out, { batchFirst });
+            // call() gives the same, padded in the module's layout.
+            expectClose(noGrad(() => m.call(packed, c0 ? [h0!, c0] : h0)).dataSync(), y.dataSync(), 0, 0, 'call(packed)');
+            packed.dispose(); out.dispose();
+          } else if (c.kind === 'LSTM') [y, [hn, cn]] = (m as cc.nn.LSTM).forwardWithState(x, c0 ? [h0!, c0] : null);
           else if (c.kind === 'LSTMCell') [y, cn] = (m as cc.nn.LSTMCell).forwardWithState(x, c0 ? [h0!, c0] : null);
           else if (cell) y = m.call(x, h0) as T;
           else [y, hn] = (m as cc.nn.GRU).forwardWithState(x, h0);
@@ -311,6 +323,45 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
     net.dispose();
   });
 
+  it('nn.utils.rnn: padSequence, packSequence, PyTorch\'s packed data and batch sizes, padPackedSequence', async () => {
+    await settle();
+    const before = memory().tensors;
+    const { rnn } = nn.utils;
+    const a = tensor([[1, 1], [2, 2], [3, 3]]), b = tensor([[4, 4]]), c = tensor([[5, 5], [6, 6]]);
+    const padded = rnn.padSequence([a, b, c], { paddingValue: -1 });
+    expect(padded.shape).to.deep.equal([3, 3, 2]);
+    expect(Array.from(padded.dataSync())).to.deep.equal([1, 1, 4, 4, 5, 5, 2, 2, -1, -1, 6, 6, 3, 3, -1, -1, -1, -1]);
+    const packed = rnn.packSequence([a, b, c], { enforceSorted: false });
+    expect(packed.lengths).to.deep.equal([3, 1, 2]);
+    expect(packed.batchSizes).to.deep.equal([3, 2, 1]);
+    expect(packed.sortedIndices).to.deep.equal([0, 2, 1]);
+    const data = packed.data;   // time by time, longest first: a1 c5 b4 | a2 c6 | a3
+    expect(Array.from(data.dataSync())).to.deep.equal([1, 1, 5, 5, 4, 4, 2, 2, 6, 6, 3, 3]);
+    const [back, lengths] = rnn.padPackedSequence(packed, { batchFirst: true, paddingValue: 9, totalLength: 4 });
+    expect(back.shape).to.deep.equal([3, 4, 2]);
+    expect(Array.from(back.dataSync())).to.deep.equal([1, 1, 2, 2, 3, 3, 9, 9, 4, 4, 9, 9, 9, 9, 9, 9, 5, 5, 6, 6, 9, 9, 9, 9]);
+    expect(Array.from(lengths.dataSync())).to.deep.equal([3, 1, 2]);
+    // The padding of a packed batch is zeroed and gets no gradient.
+    const x = tensor([[1], [2], [7], [8]], { shape: [2, 2, 1] });
+    x.requiresGrad = true;
+    const p2 = rnn.packPaddedSequence(x, [2, 1]);
+    expect(Array.from(p2.padded.dataSync())).to.deep.equal([1, 2, 7, 0]);
+    const [y] = rnn.padPackedSequence(p2);
+    const total = cc.sum(y);
+    total.backward();
+    expect(Array.from(x.grad!.dataSync())).to.deep.equal([1, 1, 1, 0]);
+    for (const t of [a, b, c, padded, data, back, lengths, x, y, total]) t.dispose();
+    packed.dispose(); p2.dispose();
+    await settle();   // the where's saved mask goes with the graph, at collection
+    expect(memory().tensors).to.equal(before);
+    expectError(() => rnn.packPaddedSequence(cc.zeros([3, 2, 1]), [1, 2]), 'E_ARG', /decreasing order/);
+    expectError(() => rnn.packPaddedSequence(cc.zeros([3, 2, 1]), [4, 2]), 'E_ARG', /longer than the 3 steps/);
+    expectError(() => rnn.packPaddedSequence(cc.zeros([3, 2, 1]), [2, 0]), 'E_ARG', /lengths/);
+    expectError(() => rnn.packPaddedSequence(cc.zeros([3, 2, 1]), [2]), 'E_ARG', /2 lengths/);
+    expectError(() => rnn.padSequence([cc.zeros([2, 3]), cc.zeros([2, 4])]), 'E_SHAPE', /\[L, 3\]/);
+    expectError(() => rnn.padPackedSequence(cc.zeros([2]) as never), 'E_ARG', /PackedSequence/);
+  });
+
   it('refuses bad arguments and inputs with typed errors', () => {
     expectError(() => new nn.LSTM(0, 4), 'E_ARG');
     expectError(() => new nn.LSTM(3, 4, { projSize: 2 }), 'E_ARG', /projSize/);
@@ -349,5 +400,14 @@ describeCuda('recurrent layers on the GPU', () => {
     compareDevices((t, a, ...ws) => { const [y, hn] = F.gru(t, a, ws, o); return cc.concat([cc.reshape(y, [-1]), cc.reshape(hn, [-1])]); },
       [x, h0, ...w(3)], { bound: 1e-5, grads: true, what: 'gru' });
     compareDevices((t, a, ...ws) => F.rnn(t, a, ws, { ...o, nonlinearity: 'relu' })[0], [x, h0, ...w(1)], { bound: 1e-5, grads: true, what: 'rnn' });
+    // Packed sequences: the composed steps' masks against the CPU kernel's lengths.
+    compareDevices((t, a, b) => {
+      const lstm = new nn.LSTM(4, 5, { bidirectional: true, numLayers: 2 }).to(t.device);
+      const state = lstm.stateDict();
+      lstm.loadStateDict(Object.fromEntries(Object.entries(state).map(([k, v], i) => [k, randomCpu(v.shape, 50 + i, -0.5, 0.5)])));
+      const packed = nn.utils.rnn.packPaddedSequence(t, [4, 6, 2], { enforceSorted: false });
+      const [out, [hn, cn]] = lstm.forwardWithState(packed, [a, b]);
+      return [out.padded, hn, cn];
+    }, [x, h0, c0], { bound: 1e-5, grads: true, what: 'packed lstm' });
   });
 });

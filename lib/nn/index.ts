@@ -36,6 +36,7 @@ export {
 export type { Padding1, Padding2, Padding3 } from './padding';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './recurrent';
 export type { RNNModuleOptions, LSTMModuleOptions, GRUModuleOptions } from './recurrent';
+export { PackedSequence } from './packed-sequence';
 export { Embedding } from './sparse';
 export type { EmbeddingModuleOptions } from './sparse';
 export {

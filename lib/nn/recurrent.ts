@@ -20,6 +20,8 @@ import { GATES, runCell, runRnn, type RnnMode } from './functional/rnn';
 import { uniform_ } from './init';
 import { merge, type WithOptions } from './layers';
 import { Module, Parameter } from './module';
+import { isPacked, PackedSequence } from './packed-sequence';
+import { transpose } from '../ops';
 import { zeros } from '../creation';
 
 type F32 = Tensor<'float32'>;
@@ -101,10 +103,27 @@ abstract class RNNBase extends Module {
     return this.parameters();
   }
 
+  /**
+   * The output and final states; a PackedSequence runs each sample over its own steps and gives
+   * the output padded and time-major (with `packed` set, `wrap` makes it a PackedSequence again).
+   */
   protected run(x: unknown, hx: unknown): [F32, F32, F32 | null] {
-    return runRnn(this.typeName, this.mode, x, hx, this.flatWeights, {
-      bias: this.bias, bidirectional: this.bidirectional, batchFirst: this.batchFirst, dropout: this.dropout, training: this.training,
-    });
+    const options = { bias: this.bias, bidirectional: this.bidirectional, batchFirst: this.batchFirst, dropout: this.dropout, training: this.training };
+    if (!isPacked(x)) return runRnn(this.typeName, this.mode, x, hx, this.flatWeights, options);
+    return runRnn(this.typeName, this.mode, x.padded, hx, this.flatWeights, { ...options, batchFirst: false }, x.lengths);
+  }
+
+  /** What `call` returns for the output: a packed run's padded in the module's layout. */
+  protected padded(x: unknown, y: F32): F32 {
+    if (!isPacked(x) || !this.batchFirst) return y;
+    const t = transpose(y, 0, 1);
+    y.dispose();
+    return t;
+  }
+
+  /** What `forwardWithState` returns for the output: a PackedSequence for a packed input. */
+  protected wrap(x: unknown, y: F32): F32 | PackedSequence {
+    return isPacked(x) ? new PackedSequence(y, x.lengths) : y;
   }
 
   protected options(): Record<string, unknown> {
@@ -146,17 +165,22 @@ export class RNN extends RNNBase {
     super(act === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNN', inputSize, hiddenSize, o);
   }
 
-  /** The output sequence [T, N, D·H] (`batchFirst`: [N, T, D·H]); h0 [layers · D, N, H] or zeros. */
-  forward(x: Tensor, h0: Tensor | null = null): F32 {
+  /**
+   * The output sequence [T, N, D·H] (`batchFirst`: [N, T, D·H]); h0 [layers · D, N, H] or zeros.
+   * For a PackedSequence, the output padded with zeros.
+   */
+  forward(x: Tensor | PackedSequence, h0: Tensor | null = null): F32 {
     const [y, h] = this.run(x, h0);
     h.dispose();
-    return y;
+    return this.padded(x, y);
   }
 
-  /** PyTorch's (output, h_n). @example const [y, h] = rnn.forwardWithState(x, h0) */
-  forwardWithState(x: Tensor, h0: Tensor | null = null): [F32, F32] {
+  /** PyTorch's (output, h_n); the output is a PackedSequence for one. @example const [y, h] = rnn.forwardWithState(x, h0) */
+  forwardWithState(x: Tensor, h0?: Tensor | null): [F32, F32];
+  forwardWithState(x: PackedSequence, h0?: Tensor | null): [PackedSequence, F32];
+  forwardWithState(x: Tensor | PackedSequence, h0: Tensor | null = null): [F32 | PackedSequence, F32] {
     const [y, h] = this.run(x, h0);
-    return [y, h];
+    return [this.wrap(x, y), h];
   }
 
   protected override options(): Record<string, unknown> {
@@ -181,18 +205,20 @@ export class LSTM extends RNNBase {
     super('LSTM', 'LSTM', inputSize, hiddenSize, o);
   }
 
-  /** The output sequence [T, N, D·H]; hx = [h0, c0], each [layers · D, N, H], or zeros. */
-  forward(x: Tensor, hx: readonly [Tensor, Tensor] | null = null): F32 {
+  /** The output sequence [T, N, D·H]; hx = [h0, c0], each [layers · D, N, H], or zeros. For a PackedSequence, padded with zeros. */
+  forward(x: Tensor | PackedSequence, hx: readonly [Tensor, Tensor] | null = null): F32 {
     const [y, h, c] = this.run(x, hx);
     h.dispose();
     c?.dispose();
-    return y;
+    return this.padded(x, y);
   }
 
-  /** PyTorch's (output, (h_n, c_n)). @example const [y, [h, c]] = lstm.forwardWithState(x) */
-  forwardWithState(x: Tensor, hx: readonly [Tensor, Tensor] | null = null): [F32, [F32, F32]] {
+  /** PyTorch's (output, (h_n, c_n)); the output is a PackedSequence for one. @example const [y, [h, c]] = lstm.forwardWithState(x) */
+  forwardWithState(x: Tensor, hx?: readonly [Tensor, Tensor] | null): [F32, [F32, F32]];
+  forwardWithState(x: PackedSequence, hx?: readonly [Tensor, Tensor] | null): [PackedSequence, [F32, F32]];
+  forwardWithState(x: Tensor | PackedSequence, hx: readonly [Tensor, Tensor] | null = null): [F32 | PackedSequence, [F32, F32]] {
     const [y, h, c] = this.run(x, hx);
-    return [y, [h, c as F32]];
+    return [this.wrap(x, y), [h, c as F32]];
   }
 }
 
@@ -209,17 +235,19 @@ export class GRU extends RNNBase {
     super('GRU', 'GRU', inputSize, hiddenSize, merge<GRUModuleOptions>('GRU', args, [...GRU_NAMES], GRU_NAMES));
   }
 
-  /** The output sequence [T, N, D·H]; h0 [layers · D, N, H] or zeros. */
-  forward(x: Tensor, h0: Tensor | null = null): F32 {
+  /** The output sequence [T, N, D·H]; h0 [layers · D, N, H] or zeros. For a PackedSequence, padded with zeros. */
+  forward(x: Tensor | PackedSequence, h0: Tensor | null = null): F32 {
     const [y, h] = this.run(x, h0);
     h.dispose();
-    return y;
+    return this.padded(x, y);
   }
 
-  /** PyTorch's (output, h_n). @example const [y, h] = gru.forwardWithState(x) */
-  forwardWithState(x: Tensor, h0: Tensor | null = null): [F32, F32] {
+  /** PyTorch's (output, h_n); the output is a PackedSequence for one. @example const [y, h] = gru.forwardWithState(x) */
+  forwardWithState(x: Tensor, h0?: Tensor | null): [F32, F32];
+  forwardWithState(x: PackedSequence, h0?: Tensor | null): [PackedSequence, F32];
+  forwardWithState(x: Tensor | PackedSequence, h0: Tensor | null = null): [F32 | PackedSequence, F32] {
     const [y, h] = this.run(x, h0);
-    return [y, h];
+    return [this.wrap(x, y), h];
   }
 }
 

@@ -13,3 +13,4 @@ export { weightNorm, removeWeightNorm } from './weight-norm';
 export { spectralNorm, removeSpectralNorm } from './spectral-norm';
 export type { SpectralNormOptions } from './spectral-norm';
 export * as prune from './prune';
+export * as rnn from './packed-sequence';

@@ -202,8 +202,8 @@ Napi::Value LstmCellForward(const Napi::CallbackInfo& info);   // (xw [N, 4H], h
 Napi::Value LstmCellBackward(const Napi::CallbackInfo& info);  // (saved, c, dh | null, dc | null) -> [dxw, dhw, dc_prev]
 Napi::Value GruCellForward(const Napi::CallbackInfo& info);    // (xw [N, 3H], hw [N, 3H], h [N, H]) -> [h', saved [N, 4H]] (CPU only)
 Napi::Value GruCellBackward(const Napi::CallbackInfo& info);   // (saved, h, dh') -> [dxw, dhw, dh]
-Napi::Value RnnLayerForward(const Napi::CallbackInfo& info);   // (mode, xw [T, N, GH], h0, c0 | null, w_hh, b_hh | null, reverse, keep) -> [out, saved | null] (CPU only)
-Napi::Value RnnLayerBackward(const Napi::CallbackInfo& info);  // (mode, dout, out, saved | null, xw, h0, c0 | null, w_hh, reverse, hasBias) -> [dxw, dh0, dc0 | null, dw_hh, db_hh | null]
+Napi::Value RnnLayerForward(const Napi::CallbackInfo& info);   // (mode, xw [T, N, GH], h0, c0 | null, w_hh, b_hh | null, reverse, keep, lengths Int32Array | null) -> [out, saved | null] (CPU only)
+Napi::Value RnnLayerBackward(const Napi::CallbackInfo& info);  // (mode, dout, out, saved | null, xw, h0, c0 | null, w_hh, reverse, hasBias, lengths | null) -> [dxw, dh0, dc0 | null, dw_hh, db_hh | null]
 Napi::Value LrnForward(const Napi::CallbackInfo& info);        // (x, size, alpha, beta, k) -> y
 Napi::Value LrnBackward(const Napi::CallbackInfo& info);       // (dy, x, size, alpha, beta, k) -> dx
 Napi::Value BatchNormForward(const Napi::CallbackInfo& info);  // (x, rm?, rv?, w?, b?, training, momentum, eps) -> [y, mean, invstd]

@@ -829,6 +829,17 @@ RnnLayer rnn_layer_args(const Napi::CallbackInfo& info, const char* op, const Te
   }
   return r;
 }
+// Optional per-sample lengths (an Int32Array of N values in [0, T], or null), copied for the kernel.
+std::shared_ptr<std::vector<int32_t>> lengths_arg(const Napi::CallbackInfo& info, size_t i, const RnnLayer& r, const char* op) {
+  if (info.Length() <= i || info[i].IsNull() || info[i].IsUndefined()) return nullptr;
+  CONVNET_CHECK(info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == napi_int32_array, "E_ARG", op,
+                ": expected `lengths` as an Int32Array or null");
+  Napi::Int32Array a = info[i].As<Napi::Int32Array>();
+  CONVNET_CHECK(static_cast<int64_t>(a.ElementLength()) == r.N, "E_ARG", op, ": expected ", r.N, " lengths, got ", a.ElementLength());
+  auto v = std::make_shared<std::vector<int32_t>>(a.Data(), a.Data() + r.N);
+  for (int32_t l : *v) CONVNET_CHECK(l >= 0 && l <= r.T, "E_ARG", op, ": a length ", l, " is outside [0, ", r.T, "]");
+  return v;
+}
 int64_t kept_per_row(const RnnLayer& r) { return r.mode == cpu::RnnCell::Lstm ? 5 * r.H : r.mode == cpu::RnnCell::Gru ? 4 * r.H : 0; }
 int64_t out_width(const RnnLayer& r) { return r.mode == cpu::RnnCell::Lstm ? 2 * r.H : r.H; }
 }  // namespace
@@ -847,8 +858,10 @@ Napi::Value RnnLayerForward(const Napi::CallbackInfo& info) {
   Tensor saved = has_saved ? Tensor::empty(Shape{r.T, r.N, kept_per_row(r)}, DType::Float32, xw.device()) : Tensor{};
   const Tensor c = or_empty(c0), b = or_empty(b_hh);
   const bool has_c = c0 != nullptr, has_b = b_hh != nullptr;
+  const auto lengths = lengths_arg(info, 8, r, op);
   Queue::cpu().enqueue(op, [=] {
-    cpu::rnn_layer_forward(r.mode, reverse, xw, h0, has_c ? &c : nullptr, w_hh, has_b ? &b : nullptr, out, has_saved ? &saved : nullptr);
+    cpu::rnn_layer_forward(r.mode, reverse, xw, h0, has_c ? &c : nullptr, w_hh, has_b ? &b : nullptr, lengths ? lengths->data() : nullptr,
+                           out, has_saved ? &saved : nullptr);
   });
   Napi::Array result = Napi::Array::New(info.Env(), 2);
   result.Set(0u, wrap_tensor(info.Env(), std::move(out)));
@@ -884,9 +897,10 @@ Napi::Value RnnLayerBackward(const Napi::CallbackInfo& info) {
   Tensor db = has_b ? Tensor::empty(Shape{r.G * r.H}, DType::Float32, xw.device()) : Tensor{};
   const Tensor sv = or_empty(saved), c = or_empty(c0);
   const bool has_c = c0 != nullptr, has_saved = saved != nullptr;
+  const auto lengths = lengths_arg(info, 10, r, op);
   Queue::cpu().enqueue(op, [=] {
-    cpu::rnn_layer_backward(r.mode, reverse, dout, out, has_saved ? &sv : nullptr, h0, has_c ? &c : nullptr, w_hh, dxw, dh0,
-                            has_c ? &dc0 : nullptr, dw, has_b ? &db : nullptr);
+    cpu::rnn_layer_backward(r.mode, reverse, dout, out, has_saved ? &sv : nullptr, h0, has_c ? &c : nullptr, w_hh,
+                            lengths ? lengths->data() : nullptr, dxw, dh0, has_c ? &dc0 : nullptr, dw, has_b ? &db : nullptr);
   });
   Napi::Array result = Napi::Array::New(info.Env(), 5);
   result.Set(0u, wrap_tensor(info.Env(), std::move(dxw)));

@@ -165,12 +165,14 @@ void gru_cell_backward(const Tensor& saved, const Tensor& h, const Tensor& dy, c
 // null -> out [T, N, 2H] (LSTM: each time's h then c) or [T, N, H], and with `saved` (training)
 // each time's gates ([T, N, 5H] LSTM, [T, N, 4H] GRU, null for the RNN). The backward, from
 // dout (out's shape), gives dxw, dh0, dc0 (LSTM), dw_hh and db_hh (when there is a bias).
+// `lengths` (or null: every sample T steps): sample n's steps, in [0, T]; past them its output
+// is 0 and its state carried (packed sequences).
 enum class RnnCell { RnnTanh = 0, RnnRelu = 1, Lstm = 2, Gru = 3 };
 void rnn_layer_forward(RnnCell mode, bool reverse, const Tensor& xw, const Tensor& h0, const Tensor* c0, const Tensor& w_hh,
-                       const Tensor* b_hh, const Tensor& out, const Tensor* saved);
+                       const Tensor* b_hh, const int32_t* lengths, const Tensor& out, const Tensor* saved);
 void rnn_layer_backward(RnnCell mode, bool reverse, const Tensor& dout, const Tensor& out, const Tensor* saved, const Tensor& h0,
-                        const Tensor* c0, const Tensor& w_hh, const Tensor& dxw, const Tensor& dh0, const Tensor* dc0,
-                        const Tensor& dw_hh, const Tensor* db_hh);
+                        const Tensor* c0, const Tensor& w_hh, const int32_t* lengths, const Tensor& dxw, const Tensor& dh0,
+                        const Tensor* dc0, const Tensor& dw_hh, const Tensor* db_hh);
 
 // conv2d_forward as a queued op runs it: `weights` are w's and b's memory and the versions of it
 // the op reads (taken when it was enqueued), so that the layouts the kernels make of them may be

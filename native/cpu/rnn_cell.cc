@@ -197,6 +197,13 @@ void gru_cell_backward(const Tensor& saved, const Tensor& h, const Tensor& dy, c
 // Steps run k = 0 .. T-1 at time t = k (t = T-1-k in reverse); step k's previous state is h0 (c0)
 // at k = 0, else the previous step's output. out [T, N, OW] holds each time's h (and for the LSTM
 // c after it: OW = 2H, else H); saved, each time's gates as the step op keeps them.
+//
+// With `lengths` (packed sequences: sample n has lengths[n] steps, the rest padding), sample n is
+// active at times t < lengths[n] only: elsewhere its output is 0 and its state is carried
+// unchanged. Going forward that only ends a sample early (its last state is out[lengths[n] - 1]);
+// in reverse a sample starts at its own last step, from h0 (c0) carried through the padding. The
+// backward carries the state's gradient through the padding unchanged and gives the padding no
+// gradient.
 
 namespace {
 struct LayerShape {
@@ -208,28 +215,52 @@ LayerShape layer_shape(RnnCell mode, const Tensor& xw, const Tensor& h0) {
   s.S = mode == RnnCell::Lstm ? 5 * s.H : mode == RnnCell::Gru ? 4 * s.H : 0;
   return s;
 }
+
+// Where step k's previous state lives, per row: h0 / c0 at the first step or after padding, else
+// the previous step's output (its time tp).
+struct PreviousState {
+  const float *h0, *c0, *out;
+  const int32_t* lengths;
+  bool reverse;
+  int64_t T, N, H, OW;
+  bool active(int64_t t, int64_t n) const { return lengths == nullptr || t < lengths[n]; }
+  int64_t time(int64_t k) const { return reverse ? T - 1 - k : k; }
+  bool from_start(int64_t k, int64_t n) const { return k == 0 || !active(time(k - 1), n); }
+  const float* h(int64_t k, int64_t n) const { return from_start(k, n) ? h0 + n * H : out + (time(k - 1) * N + n) * OW; }
+  const float* c(int64_t k, int64_t n) const { return from_start(k, n) ? c0 + n * H : out + (time(k - 1) * N + n) * OW + H; }
+};
 }  // namespace
 
 void rnn_layer_forward(RnnCell mode, bool reverse, const Tensor& xw, const Tensor& h0, const Tensor* c0, const Tensor& w_hh,
-                       const Tensor* b_hh, const Tensor& out, const Tensor* saved) {
+                       const Tensor* b_hh, const int32_t* lengths, const Tensor& out, const Tensor* saved) {
   const LayerShape s = layer_shape(mode, xw, h0);
   const int64_t T = s.T, N = s.N, GH = s.GH, H = s.H, OW = s.OW;
   if (T * N * H == 0) return;
   const float *px = xw.f32(), *pw = w_hh.f32(), *pb = b_hh ? b_hh->f32() : nullptr;
   float* po = out.f32();
-  std::vector<float> hw(N * GH), scratch(saved ? 0 : N * s.S);
+  const PreviousState prev{h0.f32(), c0 ? c0->f32() : nullptr, po, lengths, reverse, T, N, H, OW};
+  std::vector<float> hw(N * GH), scratch(saved ? 0 : N * s.S), hp_rows(lengths ? N * H : 0);
   for (int64_t k = 0; k < T; ++k) {
-    const int64_t t = reverse ? T - 1 - k : k, tp = reverse ? t + 1 : t - 1;
-    const float* hp = k == 0 ? h0.f32() : po + tp * N * OW;
-    const int64_t ldh = k == 0 ? H : OW;
+    const int64_t t = prev.time(k);
+    // The previous h of every row, for one GEMM: in place (h0 or the last output), or gathered.
+    const float* hp = k == 0 ? h0.f32() : po + prev.time(k - 1) * N * OW;
+    int64_t ldh = k == 0 ? H : OW;
+    if (lengths && k > 0) {
+      for (int64_t n = 0; n < N; ++n) std::memcpy(hp_rows.data() + n * H, prev.h(k, n), sizeof(float) * H);
+      hp = hp_rows.data();
+      ldh = H;
+    }
     hidden_product(hp, ldh, pw, pb, N, GH, H, hw.data());
     float* keep = saved ? saved->f32() + t * N * s.S : scratch.data();
     each_row(N, GH, [&](int64_t n) {
-      const float* x = px + (t * N + n) * GH;
       float* o = po + (t * N + n) * OW;
+      if (!prev.active(t, n)) {
+        std::fill(o, o + OW, 0.0f);
+        return;
+      }
+      const float* x = px + (t * N + n) * GH;
       if (mode == RnnCell::Lstm) {
-        const float* cp = k == 0 ? c0->f32() + n * H : po + (tp * N + n) * OW + H;
-        lstm_row(x, hw.data() + n * GH, cp, o, o + H, keep + n * s.S, H);
+        lstm_row(x, hw.data() + n * GH, prev.c(k, n), o, o + H, keep + n * s.S, H);
       } else if (mode == RnnCell::Gru) {
         gru_row(x, hw.data() + n * GH, hp + n * ldh, o, keep + n * s.S, H);
       } else {
@@ -240,8 +271,8 @@ void rnn_layer_forward(RnnCell mode, bool reverse, const Tensor& xw, const Tenso
 }
 
 void rnn_layer_backward(RnnCell mode, bool reverse, const Tensor& dout, const Tensor& out, const Tensor* saved, const Tensor& h0,
-                        const Tensor* c0, const Tensor& w_hh, const Tensor& dxw, const Tensor& dh0, const Tensor* dc0,
-                        const Tensor& dw_hh, const Tensor* db_hh) {
+                        const Tensor* c0, const Tensor& w_hh, const int32_t* lengths, const Tensor& dxw, const Tensor& dh0,
+                        const Tensor* dc0, const Tensor& dw_hh, const Tensor* db_hh) {
   const LayerShape s = layer_shape(mode, dxw, h0);
   const int64_t T = s.T, N = s.N, GH = s.GH, H = s.H, OW = s.OW;
   float *pdx = dxw.f32(), *pdh0 = dh0.f32();
@@ -250,42 +281,52 @@ void rnn_layer_backward(RnnCell mode, bool reverse, const Tensor& dout, const Te
   std::fill(dw_hh.f32(), dw_hh.f32() + dw_hh.numel(), 0.0f);
   if (db_hh) std::fill(db_hh->f32(), db_hh->f32() + GH, 0.0f);
   if (T * N * H == 0) return;
-  const float *pd = dout.f32(), *po = out.f32(), *pw = w_hh.f32(), *ph0 = h0.f32();
+  const float *pd = dout.f32(), *po = out.f32(), *pw = w_hh.f32();
+  const PreviousState prev{h0.f32(), c0 ? c0->f32() : nullptr, po, lengths, reverse, T, N, H, OW};
   // The GRU's dhw differs from its dxw (the n gate); the others' are the same.
   std::vector<float> dhw_buffer(mode == RnnCell::Gru ? T * N * GH : 0);
   float* pdhw = mode == RnnCell::Gru ? dhw_buffer.data() : pdx;
   // dh_carry / dc_carry: the gradient reaching step k's state from the steps after it (dh0, dc0 at the end).
   float* dh_carry = pdh0;
-  std::vector<float> dc_own(dc0 ? 0 : N * H), dh_total(N * H), dc_total(N * H);
+  std::vector<float> dc_own(dc0 ? 0 : N * H), dh_total(N * H), dc_total(N * H), direct(mode == RnnCell::Gru ? N * H : 0), through(N * H);
   float* dc_carry = dc0 ? dc0->f32() : dc_own.data();
-  // Each step's previous state, by time: the rows of dW_hh's GEMM.
-  auto prev_h = [&](int64_t k, int64_t n) { return k == 0 ? ph0 + n * H : po + ((reverse ? T - k : k - 1) * N + n) * OW; };
   for (int64_t k = T - 1; k >= 0; --k) {
-    const int64_t t = reverse ? T - 1 - k : k;
+    const int64_t t = prev.time(k);
     each_row(N, GH, [&](int64_t n) {
+      float* dx = pdx + (t * N + n) * GH;
+      if (!prev.active(t, n)) {   // padding: no gradient, the state's passes through
+        std::fill(dx, dx + GH, 0.0f);
+        if (mode == RnnCell::Gru) std::fill(pdhw + (t * N + n) * GH, pdhw + (t * N + n + 1) * GH, 0.0f);
+        return;
+      }
       const float* d = pd + (t * N + n) * OW;
       float* dht = dh_total.data() + n * H;
       for (int64_t j = 0; j < H; ++j) dht[j] = d[j] + dh_carry[n * H + j];
-      float* dx = pdx + (t * N + n) * GH;
       if (mode == RnnCell::Lstm) {
         float* dct = dc_total.data() + n * H;
         for (int64_t j = 0; j < H; ++j) dct[j] = d[H + j] + dc_carry[n * H + j];
-        const float* cp = k == 0 ? c0->f32() + n * H : po + ((reverse ? t + 1 : t - 1) * N + n) * OW + H;
-        lstm_backward_row<true, true>(saved->f32() + (t * N + n) * s.S, cp, dht, dct, dx, dc_carry + n * H, H);
+        lstm_backward_row<true, true>(saved->f32() + (t * N + n) * s.S, prev.c(k, n), dht, dct, dx, dc_carry + n * H, H);
       } else if (mode == RnnCell::Gru) {
-        gru_backward_row(saved->f32() + (t * N + n) * s.S, prev_h(k, n), dht, dx, pdhw + (t * N + n) * GH, dh_carry + n * H, H);
+        gru_backward_row(saved->f32() + (t * N + n) * s.S, prev.h(k, n), dht, dx, pdhw + (t * N + n) * GH, direct.data() + n * H, H);
       } else {
         rnn_backward_row(mode == RnnCell::RnnRelu, po + (t * N + n) * OW, dht, dx, H);
       }
     });
-    // dh_carry = (the GRU's direct path) + dhw_t W_hh.
-    sgemm(false, false, N, H, GH, 1.0f, pdhw + t * N * GH, GH, pw, H, mode == RnnCell::Gru ? 1.0f : 0.0f, dh_carry, H);
+    // dh_carry = dhw_t W_hh (+ the GRU's direct path) for the active rows; the padding's carry stays.
+    sgemm(false, false, N, H, GH, 1.0f, pdhw + t * N * GH, GH, pw, H, 0.0f, through.data(), H);
+    for (int64_t n = 0; n < N; ++n) {
+      if (!prev.active(t, n)) continue;
+      for (int64_t j = 0; j < H; ++j) dh_carry[n * H + j] = through[n * H + j] + (mode == RnnCell::Gru ? direct[n * H + j] : 0.0f);
+    }
   }
-  // dW_hh = sum over steps of dhw_t^T h_prev: one GEMM over every (time, row).
-  std::vector<float> hprev(T * N * H);
+  // dW_hh = sum over steps of dhw_t^T h_prev: one GEMM over every (time, row); the padding's rows
+  // are zeros (their dhw is 0, and a NaN there must not reach dW).
+  std::vector<float> hprev(T * N * H, 0.0f);
   for (int64_t k = 0; k < T; ++k) {
-    const int64_t t = reverse ? T - 1 - k : k;
-    for (int64_t n = 0; n < N; ++n) std::memcpy(hprev.data() + (t * N + n) * H, prev_h(k, n), sizeof(float) * H);
+    const int64_t t = prev.time(k);
+    for (int64_t n = 0; n < N; ++n) {
+      if (prev.active(t, n)) std::memcpy(hprev.data() + (t * N + n) * H, prev.h(k, n), sizeof(float) * H);
+    }
   }
   sgemm(true, false, GH, H, T * N, 1.0f, pdhw, GH, hprev.data(), H, 0.0f, dw_hh.f32(), H);
   if (db_hh) {

@@ -22,12 +22,12 @@
  * w_ih [G·H, in], w_hh [G·H, H], then (with bias) b_ih [G·H] and b_hh [G·H]; G is 1, 4 or 3.
  */
 import { isRecording, record } from '../../autograd';
-import { zeros as zerosOn } from '../../creation';
+import { tensor, zeros as zerosOn } from '../../creation';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { native, type Handle } from '../../native';
 import { unbind } from '../../indexing';
-import { add, chunk, concat, mul, narrow, reshape, stack, sub, transpose } from '../../ops';
+import { add, chunk, concat, indexSelect, mul, narrow, reshape, stack, sub, transpose, where } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkBool, checkFloat, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../../validate';
 import { relu, sigmoid, tanh } from './activation';
@@ -148,28 +148,35 @@ const MODE_CODE: Record<RnnMode, number> = { RNN_TANH: 0, RNN_RELU: 1, LSTM: 2, 
  * xw [T, N, G·H] and the initial states, every time's h [T, N, H] and the last h and c. The LSTM's
  * op gives h and c side by side ([T, N, 2H]), so that one tape node carries both.
  */
-function nativeLayer(mode: RnnMode, xw: F32, h0: F32, c0: F32 | null, wHh: F32, bHh: F32 | null, reverse: boolean): [F32, F32, F32 | null] {
+function nativeLayer(mode: RnnMode, xw: F32, h0: F32, c0: F32 | null, wHh: F32, bHh: F32 | null, reverse: boolean,
+  lengths: Int32Array | null): [F32, F32, F32 | null] {
   const op = mode === 'LSTM' ? 'lstm' : mode === 'GRU' ? 'gru' : 'rnn';
   const [T, N] = xw.shape;
   const H = h0.shape[1];
   const lstm = mode === 'LSTM';
   const keep = isRecording([xw, h0, c0, wHh, bHh]);
   const [oh, sh] = native.rnnLayerForward(MODE_CODE[mode], xw.handle(op), h0.handle(op), c0 ? c0.handle(op) : null, wHh.handle(op),
-    bHh ? bHh.handle(op) : null, reverse, keep);
+    bHh ? bHh.handle(op) : null, reverse, keep, lengths);
   const out = f32(oh, [T, N, lstm ? 2 * H : H]);
   const saved = sh === null ? null : f32(sh, [T, N, lstm ? 5 * H : 4 * H]);
   record(op, out, [xw, h0, c0, wHh, bHh], (dout, [sOut, sXw, sH0, sW, ...rest]) => {
     const sSaved = saved ? rest[0] : null, sC0 = c0 ? rest[saved ? 1 : 0] : null;
     const [dx, dh, dc, dw, db] = native.rnnLayerBackward(MODE_CODE[mode], dout.handle(op), sOut.handle(op), sSaved ? sSaved.handle(op) : null,
-      sXw.handle(op), sH0.handle(op), sC0 ? sC0.handle(op) : null, sW.handle(op), reverse, bHh !== null);
+      sXw.handle(op), sH0.handle(op), sC0 ? sC0.handle(op) : null, sW.handle(op), reverse, bHh !== null, lengths);
     return [f32(dx, [T, N, xw.shape[2]]), f32(dh, [N, H]), dc === null ? null : f32(dc, [N, H]), f32(dw, [...wHh.shape]), db === null ? null : f32(db, [xw.shape[2]])];
   }, [out, xw, h0, wHh, ...(saved ? [saved] : []), ...(c0 ? [c0] : [])]);
   saved?.dispose();
-  const last = reverse ? 0 : T - 1;
   const hs = lstm ? narrow(out, 2, 0, H) : out;
-  const hT = reshape(narrow(hs, 0, last, 1), [N, H]);
-  const cT = lstm ? reshape(narrow(narrow(out, 0, last, 1), 2, H, H), [N, H]) : null;
-  return [hs, hT, cT];
+  const cs = lstm ? narrow(out, 2, H, H) : null;
+  // The final state: the last time's (the first's in reverse), or going forward over packed
+  // sequences each sample's own last step.
+  if (lengths && !reverse) {
+    const rows = tensor(Int32Array.from(lengths, (l, n) => (l - 1) * N + n), { dtype: 'int32' });
+    const last = (s: F32) => indexSelect(reshape(s, [T * N, H]), 0, rows);
+    return [hs, last(hs), cs ? last(cs) : null];
+  }
+  const t = reverse ? 0 : T - 1;
+  return [hs, reshape(narrow(hs, 0, t, 1), [N, H]), cs ? reshape(narrow(cs, 0, t, 1), [N, H]) : null];
 }
 
 // ---- checking ------------------------------------------------------------------------------
@@ -219,7 +226,8 @@ function stateOf(op: string, name: string, value: unknown, shape: number[], devi
  * [N, T, in] with batchFirst, or unbatched [T, in]); states [L·D, N, H] ([L·D, H] unbatched).
  * Returns the output [T, N, D·H], h_n and for the LSTM c_n.
  */
-export function runRnn(op: string, mode: RnnMode, x: unknown, hx: unknown, weights: unknown, options: RnnOptions): [F32, F32, F32 | null] {
+export function runRnn(op: string, mode: RnnMode, x: unknown, hx: unknown, weights: unknown, options: RnnOptions,
+  lengths: readonly number[] | null = null): [F32, F32, F32 | null] {
   const o = checkOptions<RnnOptions>(op, options, ['bias', 'bidirectional', 'batchFirst', 'dropout', 'training']);
   const tx = checkFloat(op, 'input', x);
   const batchFirst = checkBool(op, 'batchFirst', o.batchFirst ?? false);
@@ -253,17 +261,20 @@ export function runRnn(op: string, mode: RnnMode, x: unknown, hx: unknown, weigh
   return tidy(() => {
     let seq = batched ? (batchFirst ? transpose(tx, 0, 1) : tx) : reshape(tx, [T, 1, inputSize]);
     const states = (s: F32 | null) => (s === null ? null : unbind(batched ? s : reshape(s, [stateShape[0], 1, hidden]), 0));
-    const [out, hN, cN] = runLayers(plan, seq as F32, states(h0), states(c0), N);
+    const [out, hN, cN] = runLayers(plan, seq as F32, states(h0), states(c0), N, lengths === null ? null : Int32Array.from(lengths));
     seq = batched ? (batchFirst ? transpose(out, 0, 1) : out) : reshape(out, [T, directions * hidden]);
     const flat = (s: F32) => (batched ? s : reshape(s, stateShape));
     return [seq as F32, flat(hN), cN === null ? null : flat(cN)];
   });
 }
 
-function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: number): [F32, F32, F32 | null] {
+function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: number, lengths: Int32Array | null): [F32, F32, F32 | null] {
   const { mode, layers, hidden: H, directions } = plan;
   const hN: F32[] = [], cN: F32[] = [];
   const zeros = () => zerosOn([N, H], { device: x.device }) as F32;
+  // The composed path's packed sequences: per time, which samples still run ([N, 1], 1 or 0).
+  const masks = lengths === null || x.device === 'cpu' ? null
+    : Array.from({ length: x.shape[0] }, (_, t) => tensor(Float32Array.from(lengths, (l) => (t < l ? 1 : 0)), { shape: [N, 1], device: x.device }));
   let input = x;
   for (let l = 0; l < layers.length; l++) {
     const outs: F32[] = [];
@@ -275,7 +286,7 @@ function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: nu
       let h = h0 ? h0[k] : zeros();
       let c = mode === 'LSTM' ? (c0 ? c0[k] : zeros()) : null;
       if (x.device === 'cpu') {
-        const [hs, hT, cT] = nativeLayer(mode, xw, h, c, wHh, bHh, d === 1);
+        const [hs, hT, cT] = nativeLayer(mode, xw, h, c, wHh, bHh, d === 1, lengths);
         outs.push(hs);
         hN.push(hT);
         if (cT !== null) cN.push(cT);
@@ -285,8 +296,16 @@ function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: nu
       const hs: F32[] = new Array(steps.length);
       for (let s = 0; s < steps.length; s++) {
         const t = d === 0 ? s : steps.length - 1 - s;
-        [h, c] = cellStep(mode, steps[t], h, c, wHh, bHh);
-        hs[t] = h;
+        const [h2, c2] = cellStep(mode, steps[t], h, c, wHh, bHh);
+        if (masks === null) {
+          [h, c] = [h2, c2];
+          hs[t] = h;
+        } else {
+          // Packed sequences: past its length a sample's output is 0 and its state is carried.
+          h = where(masks[t], h2, h);
+          if (c !== null) c = where(masks[t], c2 as F32, c);
+          hs[t] = where(masks[t], h2, 0);
+        }
       }
       outs.push(stack(hs, 0));
       hN.push(h);
