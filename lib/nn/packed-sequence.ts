@@ -25,11 +25,22 @@ import { checkBool, checkFloat, checkInt, checkNumber, checkOptions, checkTensor
 type F32 = Tensor<'float32'>;
 
 export class PackedSequence {
+  readonly padded: F32;
+  readonly lengths: readonly number[];
+
   /**
-   * @internal Use packPaddedSequence / packSequence. `padded` [T, N, *] time-major with the
-   * padding zeroed, `lengths` N values in [1, T], the longest T.
+   * Prefer packPaddedSequence / packSequence. `padded` [T, N, *] time-major with the padding
+   * zeroed (taken as it is, not copied), `lengths` N values in [1, T], the longest T.
    */
-  constructor(readonly padded: F32, readonly lengths: readonly number[]) {}
+  constructor(padded: F32, lengths: readonly number[]) {
+    const op = 'PackedSequence';
+    const p = checkFloat(op, 'padded', padded);
+    if (p.rank < 2) fail('E_SHAPE', `${op}: expected \`padded\` of shape [T, N, *], got ${shapeStr(p.shape)}`);
+    const list = lengthList(op, lengths, p.shape[1], p.shape[0]);
+    if (list.length > 0 && Math.max(...list) !== p.shape[0]) fail('E_ARG', `${op}: the longest length ${Math.max(...list)} is not the ${p.shape[0]} steps of \`padded\``);
+    this.padded = p;
+    this.lengths = list;
+  }
 
   /** PyTorch's batch_sizes: for each step, how many samples are that long. */
   get batchSizes(): number[] {
@@ -135,7 +146,7 @@ export function padPackedSequence(sequence: PackedSequence, options: PadPackedOp
   const batchFirst = checkBool(op, 'batchFirst', o.batchFirst ?? false);
   const value = checkNumber(op, 'paddingValue', o.paddingValue ?? 0, true);
   const p = sequence.padded;
-  const [T, N] = p.shape;
+  const T = p.shape[0];
   const total = o.totalLength === undefined || o.totalLength === null ? T : checkInt(op, 'totalLength', o.totalLength, 0);
   if (total < T) fail('E_ARG', `${op}: \`totalLength\` ${total} is shorter than the longest sequence (${T})`);
   const y = tidy(() => {
