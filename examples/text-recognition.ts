@@ -1,6 +1,6 @@
 /**
  * Text recognition without per-character labels (the survey's "text detection and recognition"
- * application; Shi, Bai and Yao's CRNN without the recurrent layers): a CNN reads a strip of
+ * application; Shi, Bai and Yao's CRNN, with or without its recurrent layers): a CNN reads a strip of
  * 3 to 5 handwritten digits (MNIST digits side by side, seeded gaps and shifts) column by
  * column, and `nn.CTCLoss` trains it from the digit string alone. Each of the 40 columns of the
  * last feature map gives log-probabilities of blank and the ten digits; the best path (the most
@@ -15,7 +15,11 @@
  *   untrained  string accuracy 0.0%  character error rate 90.6%
  *   trained    string accuracy 94.7%  character error rate 1.3%
  *
- *   node dist/examples/text-recognition.js [--device cuda] [--steps 1500] [--test-size 1000] [--help]
+ * With CRNN's recurrent head (`--head lstm`: a bidirectional LSTM over the 40 feature columns,
+ * then a linear layer; session 72, 66 s): 95.4% of the strings read whole, character error rate
+ * 1.2% (loss 0.036 at the end).
+ *
+ *   node dist/examples/text-recognition.js [--device cuda] [--steps 1500] [--test-size 1000] [--head conv|lstm] [--help]
  */
 import { performance } from 'perf_hooks';
 import { F, argmax, data, manualSeed, nn, noGrad, optim, resolveDevice, tensor, tidy, type Tensor } from '../lib';
@@ -33,6 +37,11 @@ export interface TextRecognitionOptions {
   testSize?: number;
   /** Adam's learning rate. Default 2e-3. */
   lr?: number;
+  /**
+   * What reads the 40 columns of features: 'conv' (default: 1-D convolutions along the width) or
+   * 'lstm' (CRNN's: a bidirectional LSTM over the columns, then a linear layer).
+   */
+  head?: 'conv' | 'lstm';
   seed?: number;
   /** Where progress lines go (default console.log; () => {} for silence). */
   log?: (line: string) => void;
@@ -64,6 +73,22 @@ export function stripReader(): nn.Sequential {
     new nn.Conv2d(128, 128, [1, 3], { padding: [0, 1] }), new nn.ReLU(),
     new nn.Conv2d(128, CLASSES, 1),
   );
+}
+
+/**
+ * CRNN (Shi, Bai and Yao 2015): stripReader's convolutions up to the 128 x 1 x 40 feature
+ * columns, then a bidirectional LSTM over the 40 columns (64 units each way) and a linear layer
+ * to the 11 classes: [N, 1, 28, 160] -> scores [40, N, 11].
+ */
+export class CrnnReader extends nn.Module {
+  readonly cnn = this.registerModule('cnn', new nn.Sequential(...stripReader().children().slice(0, 11)));
+  readonly rnn = this.registerModule('rnn', new nn.LSTM(128, 64, { bidirectional: true }));
+  readonly fc = this.registerModule('fc', new nn.Linear(128, CLASSES));
+
+  forward(x: Tensor): Tensor<'float32'> {
+    const columns = (this.cnn.call(x) as Tensor<'float32'>).squeeze(2).permute([2, 0, 1]);   // [40, N, 128]
+    return this.fc.call(this.rnn.call(columns)) as Tensor<'float32'>;
+  }
 }
 
 /** Strips of digits from one MNIST split, drawn by a seeded generator. */
@@ -126,12 +151,13 @@ function editDistance(a: number[], b: number[]): number {
 }
 
 /** [N, 1, 28, 160] -> log-probabilities [40, N, 11] (columns as CTC's frames). */
-function read(model: nn.Sequential, x: Tensor): Tensor<'float32'> {
+function read(model: nn.Module, x: Tensor): Tensor<'float32'> {
+  if (model instanceof CrnnReader) return F.logSoftmax(model.call(x), 2);
   const scores = model.call(x) as Tensor<'float32'>;   // [N, 11, 1, 40]
   return F.logSoftmax(scores.reshape([x.shape[0], CLASSES, COLUMNS]).permute([2, 0, 1]), 2);
 }
 
-function score(model: nn.Sequential, strips: { x: Float32Array; labels: number[][] }, device: 'cpu' | 'cuda'): TextScores {
+function score(model: nn.Module, strips: { x: Float32Array; labels: number[][] }, device: 'cpu' | 'cuda'): TextScores {
   model.eval();
   const n = strips.labels.length;
   let exact = 0, errors = 0, characters = 0;
@@ -159,11 +185,12 @@ export async function run(options: TextRecognitionOptions = {}): Promise<TextRec
   const { device, reason } = resolveDevice(options.device ?? 'cpu');
   if (reason) log(`device: ${device} (${reason})`);
   const steps = options.steps ?? 1500, batch = options.batchSize ?? 32, testSize = options.testSize ?? 1000;
-  const lr = options.lr ?? 2e-3, seed = options.seed ?? 1;
+  const lr = options.lr ?? 2e-3, seed = options.seed ?? 1, head = options.head ?? 'conv';
   if (!(steps >= 1 && batch >= 1 && testSize >= 1)) throw new UsageError('steps, batch size and test size must be positive');
+  if (head !== 'conv' && head !== 'lstm') throw new UsageError(`head must be 'conv' or 'lstm', got ${String(head)}`);
 
   manualSeed(seed);
-  const model = stripReader().to(device);
+  const model = (head === 'lstm' ? new CrnnReader() : stripReader()).to(device);
   const train = new StripMaker('train', seed), heldOut = new StripMaker('test', seed + 1).make(testSize);
   const untrained = score(model, heldOut, device);
   const optimizer = new optim.Adam(model.parameters(), { lr });
@@ -209,6 +236,8 @@ scores held-out strips (from the test split): whole-string accuracy and characte
   --batch-size N           strips per batch (default 32)
   --test-size N            held-out strips (default 1000)
   --lr X                   Adam's learning rate (default 0.002)
+  --head conv|lstm         what reads the feature columns: 1-D convolutions (default) or CRNN's
+                           bidirectional LSTM
   --seed N                 seed of the weights and the strips (default 1)
   --help                   this text`;
 
@@ -216,7 +245,7 @@ if (require.main === module) {
   try {
     const { options } = parseArgs(process.argv.slice(2), {
       device: { type: ['cpu', 'cuda', 'auto'] }, steps: { type: 'int', min: 1 }, 'batch-size': { type: 'int', min: 1 },
-      'test-size': { type: 'int', min: 1 }, lr: { type: 'number' }, seed: { type: 'int' }, help: { type: 'flag' },
+      'test-size': { type: 'int', min: 1 }, lr: { type: 'number' }, seed: { type: 'int' }, head: { type: ['conv', 'lstm'] }, help: { type: 'flag' },
     });
     if (options.help) {
       console.log(HELP);
@@ -224,7 +253,7 @@ if (require.main === module) {
       run({
         device: options.device as TextRecognitionOptions['device'], steps: options.steps as number | undefined,
         batchSize: options['batch-size'] as number | undefined, testSize: options['test-size'] as number | undefined,
-        lr: options.lr as number | undefined, seed: options.seed as number | undefined,
+        lr: options.lr as number | undefined, seed: options.seed as number | undefined, head: options.head as TextRecognitionOptions['head'],
       }).then((r) => console.log(`done in ${r.seconds.toFixed(1)} s on ${r.device}`), (e) => {
         console.error(e instanceof Error ? e.message : e);
         process.exitCode = 1;
