@@ -145,26 +145,8 @@ abstract class RNNBase extends Module {
   }
 }
 
-const RNN_NAMES = ['numLayers', 'nonlinearity', 'bias', 'batchFirst', 'dropout', 'bidirectional'] as const;
-const LSTM_NAMES = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'projSize'] as const;
-const GRU_NAMES = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'] as const;
-
-/**
- * An Elman RNN, h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), as torch.nn.RNN. Positional
- * arguments after the sizes in PyTorch's order: numLayers, nonlinearity, bias, batchFirst,
- * dropout, bidirectional.
- * @example new nn.RNN(10, 20, 2)   // two layers
- */
-export class RNN extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number,
-    ...args: WithOptions<[numLayers: number, nonlinearity: 'tanh' | 'relu', bias: boolean, batchFirst: boolean, dropout: number, bidirectional: boolean], RNNModuleOptions>);
-  constructor(inputSize: number, hiddenSize: number, ...args: unknown[]) {
-    const o = merge<RNNModuleOptions>('RNN', args, [...RNN_NAMES], RNN_NAMES);
-    const act = o.nonlinearity ?? 'tanh';
-    if (act !== 'tanh' && act !== 'relu') fail('E_ARG', `RNN: expected \`nonlinearity\` 'tanh' or 'relu', got ${describe(act)}`);
-    super(act === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNN', inputSize, hiddenSize, o);
-  }
-
+/** RNN and GRU: one state, h. */
+abstract class HiddenStateRNN extends RNNBase {
   /**
    * The output sequence [T, N, D·H] (`batchFirst`: [N, T, D·H]); h0 [layers · D, N, H] or zeros.
    * For a PackedSequence, the output padded with zeros.
@@ -181,6 +163,27 @@ export class RNN extends RNNBase {
   forwardWithState(x: Tensor | PackedSequence, h0: Tensor | null = null): [F32 | PackedSequence, F32] {
     const [y, h] = this.run(x, h0);
     return [this.wrap(x, y), h];
+  }
+}
+
+const RNN_NAMES = ['numLayers', 'nonlinearity', 'bias', 'batchFirst', 'dropout', 'bidirectional'] as const;
+const LSTM_NAMES = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional', 'projSize'] as const;
+const GRU_NAMES = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'] as const;
+
+/**
+ * An Elman RNN, h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), as torch.nn.RNN. Positional
+ * arguments after the sizes in PyTorch's order: numLayers, nonlinearity, bias, batchFirst,
+ * dropout, bidirectional.
+ * @example new nn.RNN(10, 20, 2)   // two layers
+ */
+export class RNN extends HiddenStateRNN {
+  constructor(inputSize: number, hiddenSize: number,
+    ...args: WithOptions<[numLayers: number, nonlinearity: 'tanh' | 'relu', bias: boolean, batchFirst: boolean, dropout: number, bidirectional: boolean], RNNModuleOptions>);
+  constructor(inputSize: number, hiddenSize: number, ...args: unknown[]) {
+    const o = merge<RNNModuleOptions>('RNN', args, [...RNN_NAMES], RNN_NAMES);
+    const act = o.nonlinearity ?? 'tanh';
+    if (act !== 'tanh' && act !== 'relu') fail('E_ARG', `RNN: expected \`nonlinearity\` 'tanh' or 'relu', got ${describe(act)}`);
+    super(act === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'RNN', inputSize, hiddenSize, o);
   }
 
   protected override options(): Record<string, unknown> {
@@ -228,26 +231,11 @@ export class LSTM extends RNNBase {
  * order: numLayers, bias, batchFirst, dropout, bidirectional.
  * @example new nn.GRU(64, 64, { batchFirst: true })
  */
-export class GRU extends RNNBase {
+export class GRU extends HiddenStateRNN {
   constructor(inputSize: number, hiddenSize: number,
     ...args: WithOptions<[numLayers: number, bias: boolean, batchFirst: boolean, dropout: number, bidirectional: boolean], GRUModuleOptions>);
   constructor(inputSize: number, hiddenSize: number, ...args: unknown[]) {
     super('GRU', 'GRU', inputSize, hiddenSize, merge<GRUModuleOptions>('GRU', args, [...GRU_NAMES], GRU_NAMES));
-  }
-
-  /** The output sequence [T, N, D·H]; h0 [layers · D, N, H] or zeros. For a PackedSequence, padded with zeros. */
-  forward(x: Tensor | PackedSequence, h0: Tensor | null = null): F32 {
-    const [y, h] = this.run(x, h0);
-    h.dispose();
-    return this.padded(x, y);
-  }
-
-  /** PyTorch's (output, h_n); the output is a PackedSequence for one. @example const [y, h] = gru.forwardWithState(x) */
-  forwardWithState(x: Tensor, h0?: Tensor | null): [F32, F32];
-  forwardWithState(x: PackedSequence, h0?: Tensor | null): [PackedSequence, F32];
-  forwardWithState(x: Tensor | PackedSequence, h0: Tensor | null = null): [F32 | PackedSequence, F32] {
-    const [y, h] = this.run(x, h0);
-    return [this.wrap(x, y), h];
   }
 }
 

@@ -729,17 +729,22 @@ Shape state_shape(const Tensor& t, const char* op, const char* name) {
   CONVNET_CHECK(t.dim() == 2, "E_SHAPE", op, ": expected `", name, "` of shape [N, H], got ", shape_str(t.shape));
   return t.shape;
 }
+
+// A step's (xw [N, G·H], hw [N, G·H], state [N, H]) arguments, checked; returns [N, H].
+Shape step_args(const Napi::CallbackInfo& info, const char* op, int64_t G, const char* state) {
+  const Tensor& s = tensor_arg(info, 2, op, state);
+  const Shape shape = state_shape(s, op, state);
+  check_rows_of(s, shape[0], shape[1], op, state);
+  check_rows_of(tensor_arg(info, 0, op, "xw"), shape[0], G * shape[1], op, "xw");
+  check_rows_of(tensor_arg(info, 1, op, "hw"), shape[0], G * shape[1], op, "hw");
+  return shape;
+}
 }  // namespace
 
 Napi::Value LstmCellForward(const Napi::CallbackInfo& info) {
   const char* op = "lstm";
-  const Tensor& xw = tensor_arg(info, 0, op, "xw");
-  const Tensor& hw = tensor_arg(info, 1, op, "hw");
-  const Tensor& c = tensor_arg(info, 2, op, "c");
-  const Shape s = state_shape(c, op, "c");
-  check_rows_of(c, s[0], s[1], op, "c");
-  check_rows_of(xw, s[0], 4 * s[1], op, "xw");
-  check_rows_of(hw, s[0], 4 * s[1], op, "hw");
+  const Shape s = step_args(info, op, 4, "c");
+  const Tensor &xw = tensor_arg(info, 0, op, "xw"), &hw = tensor_arg(info, 1, op, "hw"), &c = tensor_arg(info, 2, op, "c");
   Tensor h2 = Tensor::empty(s, DType::Float32, c.device()), c2 = Tensor::empty(s, DType::Float32, c.device());
   Tensor saved = Tensor::empty(Shape{s[0], 5 * s[1]}, DType::Float32, c.device());
   Queue::cpu().submit(op, saved.numel(), [=] { cpu::lstm_cell_forward(xw, hw, c, h2, c2, saved); });
@@ -770,13 +775,8 @@ Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
 
 Napi::Value GruCellForward(const Napi::CallbackInfo& info) {
   const char* op = "gru";
-  const Tensor& xw = tensor_arg(info, 0, op, "xw");
-  const Tensor& hw = tensor_arg(info, 1, op, "hw");
-  const Tensor& h = tensor_arg(info, 2, op, "h");
-  const Shape s = state_shape(h, op, "h");
-  check_rows_of(h, s[0], s[1], op, "h");
-  check_rows_of(xw, s[0], 3 * s[1], op, "xw");
-  check_rows_of(hw, s[0], 3 * s[1], op, "hw");
+  const Shape s = step_args(info, op, 3, "h");
+  const Tensor &xw = tensor_arg(info, 0, op, "xw"), &hw = tensor_arg(info, 1, op, "hw"), &h = tensor_arg(info, 2, op, "h");
   Tensor h2 = Tensor::empty(s, DType::Float32, h.device());
   Tensor saved = Tensor::empty(Shape{s[0], 4 * s[1]}, DType::Float32, h.device());
   Queue::cpu().submit(op, saved.numel(), [=] { cpu::gru_cell_forward(xw, hw, h, h2, saved); });
