@@ -136,6 +136,25 @@ describe('F.conv3d and F.convTranspose3d', () => {
       ([x, w, b]) => F.convTranspose3d(x, w, b, { stride: [2, 1, 2], padding: [1, 0, 0], outputPadding: [1, 0, 1] }));
   });
 
+  it('takes an empty batch, as PyTorch: the output shape, and zero gradients for the weight and bias', () => {
+    const cases: [typeof F.conv3d, number[], Record<string, unknown>, number[]][] = [
+      [F.conv3d, [3, 2, 2, 2, 2], { padding: 1, stride: 2 }, [0, 3, 2, 3, 3]],
+      [F.conv3d, [3, 2, 2, 2, 2], { padding: 'same' }, [0, 3, 3, 4, 4]],
+      [F.convTranspose3d as typeof F.conv3d, [2, 3, 2, 2, 2], { padding: 1, stride: 2 }, [0, 3, 4, 6, 6]],
+    ];
+    for (const [f, ws, options, shape] of cases) {
+      const x = cc.zeros([0, 2, 3, 4, 4]), w = cc.randn(ws), b = cc.randn([3]);
+      for (const t of [x, w, b]) t.requiresGrad = true;
+      const y = f(x, w, b, options);
+      expect(y.shape).to.deep.equal(shape);
+      cc.sum(y).backward();
+      expect(x.grad!.shape).to.deep.equal([0, 2, 3, 4, 4]);
+      expect(Array.from(w.grad!.dataSync()).every((v) => v === 0)).to.equal(true);
+      expect(Array.from(b.grad!.dataSync())).to.deep.equal([0, 0, 0]);
+      for (const t of [x, w, b, y]) t.dispose();
+    }
+  });
+
   it('refuses bad arguments with typed errors', () => {
     const x = cc.zeros([1, 2, 4, 4, 4]), w = cc.zeros([3, 2, 3, 3, 3]);
     expectError(() => F.conv3d(cc.zeros([2, 4, 4, 4]), w), 'E_SHAPE', /\[N, C, D, H, W\]/);
@@ -320,6 +339,19 @@ describe('volumetric modules', () => {
     drop.eval();
     expect(Array.from(drop.call(cc.ones([1, 2, 1, 1, 1])).dataSync())).to.deep.equal([1, 1]);
     expectError(() => F.dropout3d(cc.ones([2, 2, 2]), 0.5), 'E_SHAPE', /4D or 5D/);
+  });
+
+  it('dropout3d\'s gradient is its mask scaled by 1 / (1 - p): dx = dy * y for x of ones', () => {
+    cc.manualSeed(4);
+    const x = cc.ones([3, 4, 2, 2, 3]);
+    x.requiresGrad = true;
+    const y = F.dropout3d(x, 0.3, true);
+    const { t: dy } = randomTensor([3, 4, 2, 2, 3], 9);
+    y.backward(dy);
+    const yv = y.dataSync(), dyv = dy.dataSync();
+    expectClose(x.grad!.dataSync(), Array.from(yv, (v, i) => v * dyv[i]), 1e-6, 1e-7, 'dropout3d gradient');
+    expect(new Set(Array.from(yv)).size).to.equal(2);   // 0 and 1 / 0.7
+    for (const t of [x, y, dy]) t.dispose();
   });
 
   it('the 3-D padding layers pad the last three axes in each mode', () => {

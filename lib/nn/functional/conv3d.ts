@@ -110,7 +110,6 @@ export function conv3d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv3dOpti
   if (C !== Cg * groups) fail('E_SHAPE', `${op}: \`x\` has ${C} channels but \`w\` ${shapeStr(tw.shape)} expects ${Cg * groups} (w.shape[1] * groups)`);
   const Do = Math.floor((D + depthPad[0] + depthPad[1] - dilation[0] * (kd - 1) - 1) / stride[0]) + 1;
   if (!(Do >= 1)) fail('E_SHAPE', `${op}: the kernel depth ${kd} (dilation ${dilation[0]}) is larger than the padded input depth ${D + depthPad[0] + depthPad[1]}`);
-  if (N === 0) fail('E_SHAPE', `${op}: expected a non-empty batch, got x ${shapeStr(tx.shape)}`);
   return tidy(() => {
     const plane = { stride: [stride[1], stride[2]] as [number, number], padding: planePad, dilation: [dilation[1], dilation[2]] as [number, number], groups };
     if (kd === 1 && stride[0] === 1 && depthPad[0] === 0 && depthPad[1] === 0) {
@@ -164,7 +163,7 @@ export function convTranspose3d(x: Tensor, w: Tensor, b?: Tensor | null, opts: C
   const full = (D - 1) * stride[0] + dilation[0] * (kd - 1) + 1;
   const Do = full - 2 * padding[0] + outputPadding[0];
   if (!(Do >= 1)) fail('E_SHAPE', `${op}: input ${shapeStr(tx.shape)} gives an empty output depth ${Do}`);
-  if (N === 0 || D === 0) fail('E_SHAPE', `${op}: expected non-empty batch and depth, got x ${shapeStr(tx.shape)}`);
+  if (D === 0) fail('E_SHAPE', `${op}: expected a non-empty depth, got x ${shapeStr(tx.shape)}`);
   return tidy(() => {
     const slices = reshape(swap12(tx), [N * D, C, H, W]);
     const y = convTranspose2d(slices, reshape(tw, [C, Kg * kd, kh, kw]), null, {
