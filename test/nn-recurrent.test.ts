@@ -5,6 +5,7 @@
  * dropout between layers, a sequence task an LSTM must learn, typed refusals, and the GPU.
  */
 import { expect } from 'chai';
+import * as path from 'path';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { hashed } from './hashed';
@@ -185,6 +186,21 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
         expect(memory().tensors).to.equal(before);
       });
     }
+  });
+
+  it('a PyTorch checkpoint (torch.save of an LSTM\'s state dict) loads as it is and gives PyTorch\'s output', () => {
+    const c = loadFixture<{ cases: Case[] }>('rnn').cases[0];   // LSTM(3, 4, num_layers=2, bidirectional=True), pt_lstm.pt's weights
+    const weights = cc.io.loadPytorch(path.resolve(__dirname, '..', '..', 'test', 'fixtures', 'pt_lstm.pt'));
+    const m = new nn.LSTM(3, 4, { numLayers: 2, bidirectional: true });
+    const result = m.loadStateDict(weights);
+    expect(result.missingKeys).to.deep.equal([]);
+    expect(result.unexpectedKeys).to.deep.equal([]);
+    for (const t of Object.values(weights)) t.dispose();
+    tidy(() => {
+      const [y] = noGrad(() => m.forwardWithState(h(c.shape, 5000, 1), [h([4, 2, 4], 6000, 0.5), h([4, 2, 4], 7000, 0.5)]));
+      expectClose(y.dataSync(), c.output, 1e-4, 1e-5, 'output');
+    });
+    m.dispose();
   });
 
   it('matches a float64 reference from the definitions on longer sequences and wider states', () => {
