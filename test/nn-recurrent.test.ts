@@ -401,6 +401,7 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
     expectError(() => cell.call(cc.zeros([2, 4])), 'E_SHAPE', /\[N, 3\]/);
     expectError(() => cell.call(cc.zeros([2, 3]), cc.zeros([3, 4])), 'E_SHAPE', /`h`/);
     expectError(() => new nn.LSTMCell(3, 4).forwardWithState(cc.zeros([2, 3]), cc.zeros([2, 4]) as never), 'E_ARG', /\[h, c\]/);
+    expectError(() => g.call(nn.utils.rnn.packPaddedSequence(cc.zeros([5, 2]), [5, 3])), 'E_SHAPE', /PackedSequence of \[T, N, features\]/);
     m.dispose(); g.dispose(); cell.dispose();
   });
 });

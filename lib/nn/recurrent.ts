@@ -15,7 +15,7 @@
  */
 import { fail } from '../errors';
 import type { Tensor } from '../tensor';
-import { checkBool, checkInt, checkNumber, describe } from '../validate';
+import { checkBool, checkInt, checkNumber, describe, shapeStr } from '../validate';
 import { GATES, runCell, runRnn, type RnnMode } from './functional/rnn';
 import { uniform_ } from './init';
 import { merge, type WithOptions } from './layers';
@@ -110,6 +110,7 @@ abstract class RNNBase extends Module {
   protected run(x: unknown, hx: unknown): [F32, F32, F32 | null] {
     const options = { bias: this.bias, bidirectional: this.bidirectional, batchFirst: this.batchFirst, dropout: this.dropout, training: this.training };
     if (!isPacked(x)) return runRnn(this.typeName, this.mode, x, hx, this.flatWeights, options);
+    if (x.padded.rank !== 3) fail('E_SHAPE', `${this.typeName}: expected a PackedSequence of [T, N, features], got ${shapeStr(x.padded.shape)}`);
     return runRnn(this.typeName, this.mode, x.padded, hx, this.flatWeights, { ...options, batchFirst: false }, x.lengths);
   }
 
