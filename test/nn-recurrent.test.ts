@@ -426,5 +426,12 @@ describeCuda('recurrent layers on the GPU', () => {
       const [out, [hn, cn]] = lstm.forwardWithState(packed, [a, b]);
       return [out.padded, hn, cn];
     }, [x, h0, c0], { bound: 1e-5, grads: true, what: 'packed lstm' });
+    // Mixed devices are refused by class and code.
+    const onGpu = x.to('cuda');
+    expectError(() => F.lstm(onGpu, null, w(4)), 'E_DEVICE', /weights\[0\] is on cpu/);
+    expectError(() => F.gru(onGpu, h0, w(3).map((t) => t.to('cuda')), o), 'E_DEVICE', /`hx` is on cpu/);
+    const cell = new nn.GRUCell(4, 5);
+    expectError(() => cell.call(onGpu.reshape([18, 4])), 'E_DEVICE', /weights are on cpu/);
+    cell.dispose();
   });
 });

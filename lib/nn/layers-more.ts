@@ -3,7 +3,6 @@
  * Bilinear, AdaptiveAvgPool1d, AdaptiveMaxPool1d, LPPool1d, Dropout1d, AlphaDropout and
  * FeatureAlphaDropout, with PyTorch's arguments (positional, then an options object) and defaults.
  */
-import { zeros } from '../creation';
 import { fail } from '../errors';
 import * as F from './functional/index';
 import { checkDropoutP } from './functional/more';
@@ -11,17 +10,10 @@ import { single, type Size1 } from './functional/pool';
 import type { Tensor } from '../tensor';
 import { checkBool, checkInt, checkNumber } from '../validate';
 import { uniform_ } from './init';
-import { inplaceFlag, merge, present, type WithOptions } from './layers';
+import { inplaceFlag, merge, param, present, type WithOptions } from './layers';
 import { Module, Parameter } from './module';
 
 type F32 = Tensor<'float32'>;
-
-function param(shape: number[]): Parameter {
-  const t = zeros(shape);
-  const p = new Parameter(t);
-  t.dispose();
-  return p;
-}
 
 /**
  * The cosine similarity of two inputs along `dim` (default 1, eps 1e-8), as

@@ -88,7 +88,8 @@ function resetAffine(weight: Parameter, bias: Parameter | null): void {
   }
 }
 
-function param(shape: number[]): Parameter {
+/** @internal A zero-filled Parameter of `shape` (the layers fill it in their reset). */
+export function param(shape: number[]): Parameter {
   const t = zeros(shape);
   const p = new Parameter(t);
   t.dispose();

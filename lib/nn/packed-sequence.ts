@@ -69,8 +69,8 @@ export class PackedSequence {
 /** @internal Whether `v` is a PackedSequence (what the recurrent layers accept in place of a tensor). */
 export const isPacked = (v: unknown): v is PackedSequence => v instanceof PackedSequence;
 
-/** Per step, which samples still run: [T, N, 1, ...] ones and zeros (broadcasting over the features). */
-function stepMask(lengths: readonly number[], shape: readonly number[], device: string): F32 {
+/** @internal Per step, which samples still run: [T, N, 1, ...] ones and zeros (broadcasting over the features). */
+export function stepMask(lengths: readonly number[], shape: readonly number[], device: string): F32 {
   const [T, N] = shape;
   const m = new Float32Array(T * N);
   for (let t = 0; t < T; t++) for (let n = 0; n < N; n++) m[t * N + n] = t < lengths[n] ? 1 : 0;

@@ -18,11 +18,10 @@ import type { Tensor } from '../tensor';
 import { checkBool, checkInt, checkNumber, describe, shapeStr } from '../validate';
 import { GATES, runCell, runRnn, type RnnMode } from './functional/rnn';
 import { uniform_ } from './init';
-import { merge, type WithOptions } from './layers';
+import { merge, param, type WithOptions } from './layers';
 import { Module, Parameter } from './module';
 import { isPacked, PackedSequence } from './packed-sequence';
 import { transpose } from '../ops';
-import { zeros } from '../creation';
 
 type F32 = Tensor<'float32'>;
 
@@ -46,13 +45,6 @@ export type LSTMModuleOptions = Omit<RNNModuleOptions, 'nonlinearity'> & {
   projSize?: number;
 };
 export type GRUModuleOptions = Omit<RNNModuleOptions, 'nonlinearity'>;
-
-function param(shape: number[]): Parameter {
-  const t = zeros(shape);
-  const p = new Parameter(t);
-  t.dispose();
-  return p;
-}
 
 /** PyTorch's reset_parameters of the recurrent layers: everything U(-1/sqrt(H), 1/sqrt(H)). */
 function resetUniform(parameters: Parameter[], hiddenSize: number): void {
@@ -105,7 +97,7 @@ abstract class RNNBase extends Module {
 
   /**
    * The output and final states; a PackedSequence runs each sample over its own steps and gives
-   * the output padded and time-major (with `packed` set, `wrap` makes it a PackedSequence again).
+   * the output padded and time-major (`padded` and `wrap` make it what call / forwardWithState return).
    */
   protected run(x: unknown, hx: unknown): [F32, F32, F32 | null] {
     const options = { bias: this.bias, bidirectional: this.bidirectional, batchFirst: this.batchFirst, dropout: this.dropout, training: this.training };

@@ -724,8 +724,10 @@ void check_rows_of(const Tensor& t, int64_t N, int64_t width, const char* op, co
   CONVNET_CHECK(t.shape == (Shape{N, width}), "E_SHAPE", op, ": expected `", name, "` of shape [", N, ", ", width, "], got ",
                 shape_str(t.shape));
 }
+// A state [N, H] on the CPU, checked; returns its shape (the other arguments are checked against it).
 Shape state_shape(const Tensor& t, const char* op, const char* name) {
   expect_dtype(t, DType::Float32, op, name);
+  CONVNET_CHECK(!t.is_cuda(), "E_DEVICE", op, ": no GPU kernel (lib/ composes it on the GPU)");
   CONVNET_CHECK(t.dim() == 2, "E_SHAPE", op, ": expected `", name, "` of shape [N, H], got ", shape_str(t.shape));
   return t.shape;
 }
@@ -734,7 +736,6 @@ Shape state_shape(const Tensor& t, const char* op, const char* name) {
 Shape step_args(const Napi::CallbackInfo& info, const char* op, int64_t G, const char* state) {
   const Tensor& s = tensor_arg(info, 2, op, state);
   const Shape shape = state_shape(s, op, state);
-  check_rows_of(s, shape[0], shape[1], op, state);
   check_rows_of(tensor_arg(info, 0, op, "xw"), shape[0], G * shape[1], op, "xw");
   check_rows_of(tensor_arg(info, 1, op, "hw"), shape[0], G * shape[1], op, "hw");
   return shape;
@@ -756,7 +757,6 @@ Napi::Value LstmCellBackward(const Napi::CallbackInfo& info) {
   const Tensor& saved = tensor_arg(info, 0, op, "saved");
   const Tensor& c = tensor_arg(info, 1, op, "c");
   const Shape s = state_shape(c, op, "c");
-  check_rows_of(c, s[0], s[1], op, "c");
   check_rows_of(saved, s[0], 5 * s[1], op, "saved");
   const Tensor* dh = optional_tensor_arg(info, 2, op, "dh");
   const Tensor* dc = optional_tensor_arg(info, 3, op, "dc");
@@ -789,7 +789,6 @@ Napi::Value GruCellBackward(const Napi::CallbackInfo& info) {
   const Tensor& h = tensor_arg(info, 1, op, "h");
   const Tensor& dy = tensor_arg(info, 2, op, "dy");
   const Shape s = state_shape(h, op, "h");
-  check_rows_of(h, s[0], s[1], op, "h");
   check_rows_of(dy, s[0], s[1], op, "dy");
   check_rows_of(saved, s[0], 4 * s[1], op, "saved");
   Tensor dxw = Tensor::empty(Shape{s[0], 3 * s[1]}, DType::Float32, h.device()), dhw = Tensor::empty(Shape{s[0], 3 * s[1]}, DType::Float32, h.device());
@@ -818,7 +817,6 @@ RnnLayer rnn_layer_args(const Napi::CallbackInfo& info, const char* op, const Te
   CONVNET_CHECK(xw.dim() == 3 && xw.shape[1] == r.N && xw.shape[2] == r.G * r.H, "E_SHAPE", op, ": expected `xw` of shape [T, ", r.N,
                 ", ", r.G * r.H, "], got ", shape_str(xw.shape));
   r.T = xw.shape[0];
-  check_rows_of(h0, r.N, r.H, op, "h0");
   CONVNET_CHECK((c0 != nullptr) == (r.mode == cpu::RnnCell::Lstm), "E_ARG", op, ": `c0` is for the LSTM alone");
   if (c0) check_rows_of(*c0, r.N, r.H, op, "c0");
   check_rows_of(w_hh, r.G * r.H, r.H, op, "w_hh");

@@ -29,7 +29,8 @@ import { native, type Handle } from '../../native';
 import { unbind } from '../../indexing';
 import { add, chunk, concat, indexSelect, mul, narrow, reshape, stack, sub, transpose, where } from '../../ops';
 import { Tensor } from '../../tensor';
-import { checkBool, checkFloat, checkNumber, checkOptions, checkTensor, describe, isTensor, shapeStr } from '../../validate';
+import { checkBool, checkFloat, checkNumber, checkOptions, describe, isTensor, shapeStr } from '../../validate';
+import { stepMask } from '../packed-sequence';
 import { relu, sigmoid, tanh } from './activation';
 import { linear } from './conv';
 import { dropout } from './layers';
@@ -71,16 +72,15 @@ interface Plan {
   directions: number;
   dropout: number;
   training: boolean;
-  batchFirst: boolean;
 }
 
 // ---- the cells, one step -------------------------------------------------------------------
 
 /**
- * @internal One step of a cell from its input projection `xw` = x W_ih^T + b_ih [N, G·H]: the new
+ * One step of a cell from its input projection `xw` = x W_ih^T + b_ih [N, G·H]: the new
  * h (and for the LSTM the new c).
  */
-export function cellStep(mode: RnnMode, xw: F32, h: F32, c: F32 | null, wHh: F32, bHh: F32 | null): [F32, F32 | null] {
+function cellStep(mode: RnnMode, xw: F32, h: F32, c: F32 | null, wHh: F32, bHh: F32 | null): [F32, F32 | null] {
   const hw = linear(h, wHh, bHh);
   if (mode === 'LSTM') return xw.device === 'cpu' ? nativeLstmStep(xw, hw, c as F32) : lstmGates(add(xw, hw), c as F32);
   if (mode === 'GRU') return [xw.device === 'cpu' ? nativeGruStep(xw, hw, h) : gruGates(xw, hw, h), null];
@@ -243,7 +243,7 @@ export function runRnn(op: string, mode: RnnMode, x: unknown, hx: unknown, weigh
   if (!(p >= 0 && p <= 1)) fail('E_ARG', `${op}: expected \`dropout\` in [0, 1], got ${p}`);
   const training = checkBool(op, 'training', o.training ?? true);
   const { layers, hidden } = weightList(op, mode, weights, inputSize, bias, directions, tx.device);
-  const plan: Plan = { mode, layers, hidden, directions, dropout: p, training, batchFirst };
+  const plan: Plan = { mode, layers, hidden, directions, dropout: p, training };
 
   // The initial states, zeros when not given.
   const stateShape = batched ? [layers.length * directions, N, hidden] : [layers.length * directions, hidden];
@@ -255,7 +255,7 @@ export function runRnn(op: string, mode: RnnMode, x: unknown, hx: unknown, weigh
       c0 = stateOf(op, 'c0', hx[1], stateShape, tx.device);
     } else {
       if (!isTensor(hx)) fail('E_ARG', `${op}: expected \`hx\` to be a tensor (or null), got ${describe(hx)}`);
-      h0 = stateOf(op, 'hx', checkTensor(op, 'hx', hx), stateShape, tx.device);
+      h0 = stateOf(op, 'hx', hx, stateShape, tx.device);
     }
   }
   return tidy(() => {
@@ -273,8 +273,7 @@ function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: nu
   const hN: F32[] = [], cN: F32[] = [];
   const zeros = () => zerosOn([N, H], { device: x.device }) as F32;
   // The composed path's packed sequences: per time, which samples still run ([N, 1], 1 or 0).
-  const masks = lengths === null || x.device === 'cpu' ? null
-    : Array.from({ length: x.shape[0] }, (_, t) => tensor(Float32Array.from(lengths, (l) => (t < l ? 1 : 0)), { shape: [N, 1], device: x.device }));
+  const masks = lengths === null || x.device === 'cpu' ? null : unbind(stepMask(Array.from(lengths), [x.shape[0], N, H], x.device), 0);
   let input = x;
   for (let l = 0; l < layers.length; l++) {
     const outs: F32[] = [];
