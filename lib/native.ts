@@ -20,6 +20,8 @@ export interface NativeBackends {
   cpu: {
     threads: number;
     gemmKernel: string;
+    /** The 8-bit product's kernel (quantized layers): 'avx512-vnni', 'avx2' or 'portable'. */
+    int8Kernel: string;
     vecMathKernel: string;
     /** AVX-512 FMAs run as two 256-bit halves, one a cycle (AMD Zen 4): some convolutions then take Winograd forms (`CONVNET_FMA512=halved|full` overrides). */
     avx512FmaHalved: boolean;
@@ -271,6 +273,14 @@ export interface NativeAddon {
   conv2dBackwardFilter(dy: Handle, x: Handle, geometry: readonly number[], wShape: readonly number[]): Handle;
   biasBackward(dy: Handle, axis: number): Handle;
   linearForward(x: Handle, w: Handle, b: Handle | null): Handle;
+  /** 8-bit inference, CPU only (native/cpu/quantize.h): w [O, K] -> [packed int32 [groups, ceil(O / groups / 16), ceil(K / 4), 16], scale [O], sum int32 [O]]. */
+  quantizeWeights(w: Handle, groups: number): [Handle, Handle, Handle];
+  /** x [..., K] -> y [..., O], clamped to [lo, hi] after the bias. */
+  quantizedLinear(x: Handle, packed: Handle, scale: Handle, sum: Handle, b: Handle | null, lo: number, hi: number): Handle;
+  /** x [N, C, H, W] -> y [N, O, Ho, Wo]; geometry [sh, sw, ph, pw, dh, dw, groups, kh, kw]. */
+  quantizedConv2d(x: Handle, packed: Handle, scale: Handle, sum: Handle, b: Handle | null, geometry: readonly number[], lo: number, hi: number): Handle;
+  /** Tests and benchmarks: forces the 8-bit product's kernel ('avx512-vnni' | 'avx2' | 'portable'), null for the detected one; after the queued work. */
+  setQuantizedPath(name: string | null): void;
   linearBackwardData(dy: Handle, w: Handle): Handle;
   linearBackwardWeight(dy: Handle, x: Handle): Handle;
   maxPool2dForward(x: Handle, window: readonly number[], ceilMode: boolean, returnIndices: boolean): [Handle, Handle | null];

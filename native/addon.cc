@@ -157,6 +157,10 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<LinearForward>(env, exports, "linearForward");
   add_gpu<LinearBackwardData>(env, exports, "linearBackwardData");
   add_gpu<LinearBackwardWeight>(env, exports, "linearBackwardWeight");
+  add<QuantizeWeights>(env, exports, "quantizeWeights");
+  add<QuantizedLinear>(env, exports, "quantizedLinear");
+  add<QuantizedConv2d>(env, exports, "quantizedConv2d");
+  add<SetQuantizedPath>(env, exports, "setQuantizedPath");
   add_gpu<MaxPool2dForward>(env, exports, "maxPool2dForward");
   add_gpu<MaxPoolBackward>(env, exports, "maxPoolBackward");
   add_gpu<MaxUnpool2dForward>(env, exports, "maxUnpool2dForward");

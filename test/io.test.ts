@@ -244,6 +244,13 @@ function twin(): nn.Sequential {
 }
 
 /** One instance of every registered nn class, with arguments away from the defaults where there are some. */
+/** The quantized layer of a float one, which is then disposed. */
+function quantized<F extends nn.Module, Q extends nn.Module>(fromFloat: (m: F) => Q, float: F): Q {
+  const q = fromFloat(float);
+  float.dispose();
+  return q;
+}
+
 function everyLayer(): Record<string, nn.Module> {
   const w = tensor([0.5, 2, 1]);
   const m: Record<string, nn.Module> = {
@@ -371,6 +378,8 @@ function everyLayer(): Record<string, nn.Module> {
     RNNCell: new nn.RNNCell(3, 4, false, 'relu'),
     LSTMCell: new nn.LSTMCell(3, 4),
     GRUCell: new nn.GRUCell(3, 4, { bias: false }),
+    QuantizedLinear: quantized(nn.QuantizedLinear.fromFloat, new nn.Linear(5, 3)),
+    QuantizedConv2d: quantized(nn.QuantizedConv2d.fromFloat, new nn.Conv2d(4, 6, [3, 2], { stride: [1, 1], padding: 'same', dilation: [1, 2], groups: 2, bias: false, paddingMode: 'reflect' })),
     CosineEmbeddingLoss: new nn.CosineEmbeddingLoss(0.25, { reduction: 'sum' }),
     MarginRankingLoss: new nn.MarginRankingLoss(0.5),
     SoftMarginLoss: new nn.SoftMarginLoss({ reduction: 'none' }),

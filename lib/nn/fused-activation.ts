@@ -9,6 +9,9 @@
  * tensor into a new one, is gone. MobileNet v2 (fused) at batch 1 on 224x224, 1 thread (Zen 5,
  * best of 40): its ReLU6s took 1.2 of 8.8 ms as ops of their own.
  *
+ * The 8-bit layers of nn/quantized.ts (QuantizedConv2d, QuantizedLinear) fuse the same way, with
+ * gradients on or off (they record none).
+ *
  * Same values as the two layers one after the other (a clamp is exact). Not when gradients are on
  * (training records the layers one by one), nor for subclasses of those layers, nor for modules
  * with forward hooks or while `summary()` traces a forward: those must see the output in between.
@@ -18,12 +21,19 @@ import { inInnermostScope } from '../engine';
 import type { Tensor } from '../tensor';
 import { Conv2d, Hardtanh, Identity, ReLU, ReLU6 } from './layers';
 import { tracingSummary, type Module } from './module';
+import { QuantizedConv2d, QuantizedLinear } from './quantized';
 
 const isExactly = (m: Module, cls: { prototype: object }): boolean => Object.getPrototypeOf(m) === cls.prototype;
 
-/** Whether `conv` may run with an activation fused in now (gradients off, no one watching). */
-function fusable(conv: Module): boolean {
-  return !isGradEnabled() && isExactly(conv, Conv2d) && !conv.hasForwardHooks && !tracingSummary();
+type Clampable = Conv2d | QuantizedConv2d | QuantizedLinear;
+
+/**
+ * Whether `conv` may run with an activation fused in now (no one watching; for Conv2d, gradients
+ * off: the quantized layers record none anyway).
+ */
+function fusable(conv: Module): conv is Clampable {
+  const layer = isExactly(conv, Conv2d) ? !isGradEnabled() : isExactly(conv, QuantizedConv2d) || isExactly(conv, QuantizedLinear);
+  return layer && !conv.hasForwardHooks && !tracingSummary();
 }
 
 /**
@@ -34,7 +44,7 @@ function fusable(conv: Module): boolean {
  */
 export function fusedConvClamp(conv: Module, between: readonly Module[], lo: number, hi: number, x: Tensor): Tensor | null {
   if (!fusable(conv) || !between.every((m) => isExactly(m, Identity) && !m.hasForwardHooks)) return null;
-  return (conv as Conv2d).forwardClamped(x, lo, hi);
+  return conv.forwardClamped(x, lo, hi);
 }
 
 /** An activation that is a clamp to [lo, hi], or null. */
@@ -57,7 +67,7 @@ export function fusedConvActivation(layers: readonly Module[], i: number): { las
   if (j >= layers.length || layers[j].hasForwardHooks) return null;
   const bounds = clampOf(layers[j]);
   if (!bounds) return null;
-  return { last: j, run: (x) => (conv as Conv2d).forwardClamped(x, bounds[0], bounds[1]) };
+  return { last: j, run: (x) => conv.forwardClamped(x, bounds[0], bounds[1]) };
 }
 
 /**

@@ -158,6 +158,14 @@ Napi::Value BiasBackward(const Napi::CallbackInfo& info);          // (dy, axis)
 Napi::Value LinearForward(const Napi::CallbackInfo& info);         // (x [..., in], w [out, in], b | null) -> y [..., out]
 Napi::Value LinearBackwardData(const Napi::CallbackInfo& info);    // (dy, w) -> dx = dy w
 Napi::Value LinearBackwardWeight(const Napi::CallbackInfo& info);  // (dy, x) -> dw = dy^T x (leading dims folded)
+// 8-bit inference, CPU only (quantized_api.cc): (w [O, K], groups) -> [packed, scale, sum];
+// (x [..., K], packed, scale, sum, b | null, lo, hi) -> y [..., O];
+// (x [N, C, H, W], packed, scale, sum, b | null, [sh, sw, ph, pw, dh, dw, groups, kh, kw], lo, hi) -> y;
+// and the 8-bit product's kernel path for tests (name | null).
+Napi::Value QuantizeWeights(const Napi::CallbackInfo& info);
+Napi::Value QuantizedLinear(const Napi::CallbackInfo& info);
+Napi::Value QuantizedConv2d(const Napi::CallbackInfo& info);
+Napi::Value SetQuantizedPath(const Napi::CallbackInfo& info);
 // pool_api.cc: window = [kh, kw, sh, sw, ph, pw, dh, dw]; pairs come back as [y, second | null]
 Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info);    // (x, window, ceilMode, returnIndices) -> [y, indices]
 Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info);     // (dy, indices, inputShape) -> dx (also adaptive max)

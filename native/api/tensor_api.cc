@@ -11,6 +11,7 @@
 #include "core/thread_pool.h"
 #include "cpu/gemm.h"
 #include "cpu/prepared_weights.h"
+#include "cpu/qgemm.h"
 #include "cpu/vec_math.h"
 
 namespace convnet {
@@ -328,6 +329,7 @@ Napi::Value Backends(const Napi::CallbackInfo& info) {
   cpu.Set("threads", Napi::Number::New(env, num_threads()));
   cpu.Set("gemmKernel", Napi::String::New(env, sgemm_kernel_name()));
   cpu.Set("vecMathKernel", Napi::String::New(env, cpu::vec::path()));
+  cpu.Set("int8Kernel", Napi::String::New(env, cpu::qgemm_kernel_name()));
   cpu.Set("avx512FmaHalved", Napi::Boolean::New(env, avx512_fma_halved()));
   out.Set("cpu", cpu);
   out.Set("cuda", cuda_probe(env));

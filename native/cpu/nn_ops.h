@@ -186,5 +186,17 @@ void conv2d_forward_queued(const Tensor& x, const Tensor& w, const Tensor* b, co
 void depthwise_conv2d_forward_clamped(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g,
                                       const Tensor& y, float clamp_lo, float clamp_hi);
 
+// CPU only: 8-bit inference (Note [dynamic quantization], quantize.h; lib/nn/quantized.ts).
+// quantize_weights: w [O, K] (a convolution's flattened, O in `groups` groups of O / groups rows)
+// -> packed int32 [groups, ceil(O / groups / 16), ceil(K / 4), 16] (qgemm.h's panels, a group's
+// after another's), scale [O], sum [O]. The layers: x [..., K] -> y [..., O], and x [N, C, H, W]
+// -> y [N, O, Ho, Wo], both clamped to [lo, hi] after the bias (a fused ReLU).
+void quantize_weights(const Tensor& w, int64_t groups, const Tensor& packed, const Tensor& scale, const Tensor& sum);
+void quantized_linear_forward(const Tensor& x, const Tensor& packed, const Tensor& w_scale, const Tensor& w_sum,
+                              const Tensor* b, float lo, float hi, const Tensor& y);
+void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tensor& w_scale, const Tensor& w_sum,
+                              const Tensor* b, const Conv2dGeometry& g, int64_t kh, int64_t kw, float lo, float hi,
+                              const Tensor& y);
+
 }  // namespace cpu
 }  // namespace convnet

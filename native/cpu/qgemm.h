@@ -1,0 +1,57 @@
+// 8-bit integer products for quantized inference (Note [dynamic quantization], quantize.cc):
+// C[m][n] = sum_k A[m][k] * B[k][n] in exact int32 arithmetic, A unsigned 8-bit (the
+// activations), B signed 8-bit (the weights), then dequantized into float.
+//
+// Layouts, both in 32-bit words of 4 consecutive k (byte j of a word is k = 4 * k4 + j; K is
+// padded to a multiple of 4, the weights' padding being 0 so the activations' may be anything):
+//   A  M rows of K4 words, row-major (lda words apart), read in place: each word is broadcast.
+//   B  packed once, when a layer is quantized: ceil(N / 16) panels one after another, panel p
+//      holding for each k4 the 16 words of columns 16p .. 16p + 15 (zero past N), so that one
+//      vector load feeds 16 outputs.
+//
+// Activations are 7-bit (0..127), as fbgemm's x86 default (PyTorch's reduce_range), weights
+// -128..127: a pair of products then fits AVX2's 16-bit vpmaddubsw without saturating,
+// so every kernel path gives the same, exact sums, and the result does not depend on the CPU.
+#pragma once
+#include <cstdint>
+
+namespace convnet {
+namespace cpu {
+
+constexpr int64_t kQPanelWidth = 16;
+
+// Words of a packed B of N columns and K4 words deep.
+inline int64_t qgemm_packed_b_words(int64_t N, int64_t K4) {
+  return (N + kQPanelWidth - 1) / kQPanelWidth * kQPanelWidth * K4;
+}
+
+// What becomes of a sum (Note [dynamic quantization]):
+//   out[m * row_stride + n * col_stride] = a_scale * b_scale[n] * (C[m][n] - a_zero * b_sum[n]) + bias[n]
+// then clamped to [lo, hi] (a fused ReLU; -inf and inf: none). bias may be null.
+struct QEpilogue {
+  float a_scale;
+  int32_t a_zero;
+  const float* b_scale;
+  const int32_t* b_sum;
+  const float* bias;
+  float lo, hi;
+  float* out;
+  int64_t row_stride, col_stride;
+};
+
+// Rows [0, M) of C against every column of B, on the calling thread (callers split M or the
+// batch between threads). Row m's output goes to epilogue.out + m * row_stride.
+void qgemm(int64_t M, int64_t N, int64_t K4, const uint32_t* A, int64_t lda, const uint32_t* B_packed,
+           const QEpilogue& epilogue);
+
+// Rows a kernel computes at once (callers size their blocks of A by it).
+int64_t qgemm_tile_rows();
+
+// Which kernel run-time dispatch picked: "avx512-vnni", "avx2" or "portable"; and, for tests and
+// benchmarks, forcing one (nullptr: the automatic choice). False, changing nothing, when the
+// name is unknown or this CPU cannot run it.
+const char* qgemm_kernel_name();
+bool qgemm_force_kernel(const char* name);
+
+}  // namespace cpu
+}  // namespace convnet
