@@ -3,21 +3,27 @@
  * PyTorch's dynamic quantization, `torch.ao.quantization.quantize_dynamic`, with fbgemm's x86
  * recipe, for the linear layers and the 2-D convolutions.
  *
- * `quantizeDynamic(model)` replaces each `nn.Linear` and `nn.Conv2d` of a model (in place) by a
- * `QuantizedLinear` / `QuantizedConv2d` that holds its weights as 8-bit integers, one scale per
- * output channel, and at every call quantizes its input to 7 bits with the scale and zero point of
- * that input's range (hence "dynamic": no calibration data is needed). The products are exact
- * integer sums, 4x fewer bytes of weights are read, and a CPU with AVX-512 VNNI multiplies 64
- * pairs of bytes per instruction where float32 does 16. The arithmetic: Note [dynamic
- * quantization], native/cpu/quantize.h. Outputs differ from the float layer's by the rounding of
- * the weights (half a step: 1/255 of a channel's largest weight) and of the input (half of 1/127 of its range).
+ * `quantizeDynamic(model)` replaces the `nn.Linear` layers of a model (in place; with `types`,
+ * the `nn.Conv2d` layers too) by `QuantizedLinear` / `QuantizedConv2d` layers that hold their
+ * weights as 8-bit integers, one scale per output channel, and at every call quantize their input
+ * to 7 bits with the scale and zero point of that input's range ("dynamic": no calibration data).
+ * The products are exact integer sums (Note [dynamic quantization], native/cpu/quantize.h).
+ * Outputs differ from the float layer's by the rounding of the weights (half a step: 1/255 of a
+ * channel's largest weight) and of the input (half of 1/127 of its range).
+ *
+ * What it buys: weights 4x smaller (AlexNet's and VGG's are mostly in their linear layers), and
+ * linear layers that read 4x fewer bytes (AlexNet's fc7 at batch 1: 9x faster, 2 threads, AMD
+ * EPYC with AVX2; `node dist/bench/quantized.js`). A convolution's work is multiplies: on a CPU
+ * with AVX-512 VNNI, 64 byte products an instruction against float32's 16; with AVX2 alone, no
+ * more than float32's FMAs, and the float convolution has Winograd, which the integer one has not,
+ * so there the quantized convolutions run at up to 1.5x the float time (hence the default).
  *
  * Inference only: a quantized layer records no gradient and runs on the CPU alone (as PyTorch's).
  * A ReLU, ReLU6 or Hardtanh after a quantized layer in a Sequential is fused into it, as for
  * Conv2d (nn/fused-activation.ts).
  * @example
- * const model = nn.quantizeDynamic(lenet.eval());   // lenet now runs in 8 bits
- * const logits = model.call(images);
+ * nn.quantizeDynamic(alexnet.eval());                                  // the linear layers
+ * nn.quantizeDynamic(lenet.eval(), { types: [nn.Linear, nn.Conv2d] });  // and the convolutions
  */
 import { fail } from '../errors';
 import { tidy } from '../engine';
@@ -250,26 +256,27 @@ export class QuantizedConv2d extends Module {
 }
 
 export interface QuantizeDynamicOptions {
-  /** The layer classes to quantize (default both: [nn.Linear, nn.Conv2d]). */
+  /** The layer classes to quantize: [nn.Linear] (the default, as PyTorch's), [nn.Conv2d], or both. */
   types?: readonly (typeof Linear | typeof Conv2d)[];
 }
 
 const isExactly = (m: Module, cls: { prototype: object }): boolean => Object.getPrototypeOf(m) === cls.prototype;
 
 /**
- * Replaces, in place, every `nn.Linear` and `nn.Conv2d` of `model` (exactly those classes, not
- * subclasses such as DropConnectLinear, whose forward computes something else) by its quantized
- * layer, and returns `model` (PyTorch's `quantize_dynamic(model, {nn.Linear, nn.Conv2d},
- * dtype=torch.qint8, inplace=True)`; PyTorch's default set is Linear and the recurrent layers).
+ * Replaces, in place, every `nn.Linear` of `model` (with `types`, every `nn.Conv2d`, or both;
+ * exactly those classes, not subclasses such as DropConnectLinear, whose forward computes
+ * something else) by its quantized layer, and returns `model`: PyTorch's `quantize_dynamic(model,
+ * {nn.Linear}, dtype=torch.qint8, inplace=True)` with per-channel weights (the recurrent layers,
+ * also in PyTorch's default set, are not quantized here).
  * The float layers are disposed: to keep a float copy, load the state dict into a second model
  * first. A module shared by two places is quantized once and stays shared.
- * @example nn.quantizeDynamic(model.eval(), { types: [nn.Linear] })
+ * @example nn.quantizeDynamic(model.eval(), { types: [nn.Linear, nn.Conv2d] })
  */
 export function quantizeDynamic<M extends Module>(model: M, options: QuantizeDynamicOptions = {}): M {
   const op = 'quantizeDynamic';
   if (!(model instanceof Module)) fail('E_ARG', `${op}: expected a Module, got ${describe(model)}`);
   const o = checkOptions<QuantizeDynamicOptions>(op, options, ['types']);
-  const types = o.types ?? [Linear, Conv2d];
+  const types = o.types ?? [Linear];
   if (!Array.isArray(types) || types.some((t) => t !== Linear && t !== Conv2d)) {
     fail('E_ARG', `${op}: expected \`types\` to list nn.Linear and/or nn.Conv2d, got ${describe(types)}`);
   }

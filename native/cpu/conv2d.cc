@@ -572,8 +572,11 @@ constexpr float kInfinity = std::numeric_limits<float>::infinity();
 // weights: the memory pw and pb are, when they are the op's own (Note [prepared weights]).
 void pointwise_packed(const float* px, const float* pw, const float* pb, const Dims& d, float* py,
                       const prepared::Source& weights, float lo, float hi);
+// exact_sums: only methods whose every output is a sum of products of x's and w's own values
+// (conv2d_forward_exact_sums): not Winograd, whose transforms round, nor space to depth (which may
+// hand its problem to Winograd), nor direct_forward where it computes its rows by Winograd.
 void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
-                const prepared::Source* weights = nullptr, const PaddedSource* source = nullptr);
+                const prepared::Source* weights = nullptr, const PaddedSource* source = nullptr, bool exact_sums = false);
 enum class ForwardMethod { SpaceToDepth, Winograd, Narrow, Direct, Direct32, Gemm };
 ForwardMethod forward_method(const Dims& d, const Conv2dGeometry& g);
 
@@ -726,6 +729,12 @@ void conv2d_forward_queued(const Tensor& x, const Tensor& w, const Tensor* b, co
   if (clamped) clamp(y, clamp_lo, clamp_hi, y);  // in place: one read and one write per element
 }
 
+void conv2d_forward_exact_sums(const Tensor& x, const Tensor& w, const Conv2dGeometry& g, const Tensor& y) {
+  if (y.numel() == 0) return;
+  const Dims d = dims_of(x.shape, w.shape, y.shape, g.groups);
+  forward_on(x.f32(), w.f32(), nullptr, d, g, y.f32(), nullptr, nullptr, true);
+}
+
 namespace {
 
 // A 1x1 convolution at stride 1 (no padding), y_g[n] = w_g [Kg, Cg] x_g[n] [Cg, HW], with w
@@ -764,9 +773,14 @@ ForwardMethod forward_method(const Dims& d, const Conv2dGeometry& g) {
 
 // The forward of a non-depthwise problem, by the method its shapes call for.
 void forward_on(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g, float* py,
-                const prepared::Source* weights, const PaddedSource* source) {
+                const prepared::Source* weights, const PaddedSource* source, bool exact_sums) {
   std::vector<int64_t> offset;  // the direct kernels' taps in w's own order
-  switch (forward_method(d, g)) {
+  ForwardMethod method = forward_method(d, g);
+  if (exact_sums && (method == ForwardMethod::Winograd || method == ForwardMethod::SpaceToDepth ||
+                     (method == ForwardMethod::Direct && winograd_rows_applies(d, g)))) {
+    method = ForwardMethod::Gemm;
+  }
+  switch (method) {
     case ForwardMethod::SpaceToDepth:
       return space_to_depth_forward(px, pw, pb, d, g, py);
     case ForwardMethod::Winograd: {

@@ -73,6 +73,8 @@ void col2im_plane(const float* col, int64_t ld, const Dims& d, const Conv2dGeome
 
 // 4..16 output channels a group, lanes across channels (LeNet's c3).
 bool direct_forward_applies(const Dims& d);
+// Whether direct_forward computes its rows by a 1-D Winograd transform (AVX-512 with halved FMAs).
+bool winograd_rows_applies(const Dims& d, const Conv2dGeometry& g);
 void direct_forward(const float* px, const float* pw, const float* pb, const Dims& d, const Conv2dGeometry& g,
                     float* py);
 // More than 16 output channels a group, stride 1, 2 or 4 along rows: blocks of 32 or 48

@@ -182,6 +182,10 @@ void rnn_layer_backward(RnnCell mode, bool reverse, const Tensor& dout, const Te
 void conv2d_forward_queued(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g, const Tensor& y,
                            const prepared::Source& weights, float clamp_lo = -std::numeric_limits<float>::infinity(),
                            float clamp_hi = std::numeric_limits<float>::infinity());
+// conv2d_forward (no bias) by the methods that sum products of x's and w's own values, in some
+// order (no Winograd transform): exact where x and w hold integers and every partial sum stays
+// below 2^24 in size (the quantized convolution's float sums, quantized_conv2d.cc).
+void conv2d_forward_exact_sums(const Tensor& x, const Tensor& w, const Conv2dGeometry& g, const Tensor& y);
 // depthwise_conv2d_forward with such a clamp (in the register tiles, where they run).
 void depthwise_conv2d_forward_clamped(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g,
                                       const Tensor& y, float clamp_lo, float clamp_hi);

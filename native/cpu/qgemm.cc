@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "cpu/cpu_features.h"
+#include "cpu/quantize.h"
 
 #if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
 #define CONVNET_QGEMM_X86 1
@@ -155,12 +156,7 @@ void finish(const QEpilogue& e, int64_t m0, int rows, int64_t n0, int cols, cons
     const int32_t offset = e.a_zero * e.b_sum[n];
     const float bias = e.bias ? e.bias[n] : 0.0f;
     float* out = e.out + m0 * e.row_stride + n * e.col_stride;
-    for (int r = 0; r < rows; ++r) {
-      float v = scale * static_cast<float>(acc[r * kW + c] - offset) + bias;
-      v = v < e.lo ? e.lo : v;
-      v = v > e.hi ? e.hi : v;
-      out[r * e.row_stride] = v;
-    }
+    for (int r = 0; r < rows; ++r) out[r * e.row_stride] = dequantize(scale, static_cast<float>(acc[r * kW + c] - offset), bias, e.lo, e.hi);
   }
 }
 
@@ -182,6 +178,8 @@ void qgemm(int64_t M, int64_t N, int64_t K4, const uint32_t* A, int64_t lda, con
 }
 
 int64_t qgemm_tile_rows() { return active().rows; }
+
+bool qgemm_prefers_float(int64_t K) { return g_forced == nullptr && K <= kExactFloatK && std::strcmp(active().name, "avx512-vnni") != 0; }
 
 const char* qgemm_kernel_name() { return active().name; }
 

@@ -47,9 +47,18 @@ void qgemm(int64_t M, int64_t N, int64_t K4, const uint32_t* A, int64_t lda, con
 // Rows a kernel computes at once (callers size their blocks of A by it).
 int64_t qgemm_tile_rows();
 
+// Note [exact float sums]: without VNNI, AVX2's 8-bit products run no faster than its float FMAs
+// (vpmaddubsw + vpmaddwd + vpaddd for 32 products against 2 FMAs for 16), and the float
+// convolution and GEMM are the better tuned. Sums of K products of 7-bit by 8-bit integers are
+// exact in float32 while every partial sum stays below 2^24: K * 127 * 128 < 2^24 for K <= 1032.
+// So where the automatic choice has no VNNI, a layer of at most that many inputs per output may
+// run its integer sums as float ones, with the same result to the bit. Whether it should:
+bool qgemm_prefers_float(int64_t K);
+constexpr int64_t kExactFloatK = 1032;
+
 // Which kernel run-time dispatch picked: "avx512-vnni", "avx2" or "portable"; and, for tests and
-// benchmarks, forcing one (nullptr: the automatic choice). False, changing nothing, when the
-// name is unknown or this CPU cannot run it.
+// benchmarks, forcing one (nullptr: the automatic choice; a forced kernel is never replaced by
+// the float sums). False, changing nothing, when the name is unknown or this CPU cannot run it.
 const char* qgemm_kernel_name();
 bool qgemm_force_kernel(const char* name);
 

@@ -62,7 +62,35 @@ void quantize_row(const float* __restrict x, int64_t n, float inv_scale, float z
   }
 }
 
+CONVNET_SIMD_CLONES
+void quantize_row_centered(const float* __restrict x, int64_t n, float inv_scale, float zero, float* __restrict out) {
+  for (int64_t i = 0; i < n; ++i) {
+    float q = std::nearbyint(x[i] * inv_scale) + zero;
+    q = q < 0.0f ? 0.0f : q;
+    q = q > static_cast<float>(kActivationMax) ? static_cast<float>(kActivationMax) : q;
+    out[i] = q - zero;
+  }
+}
+
 }  // namespace
+
+void quantize_activations_centered(const float* x, int64_t n, const ActivationQuant& q, float* out) {
+  constexpr int64_t kPiece = int64_t{1} << 14;
+  parallel_for((n + kPiece - 1) / kPiece, 4, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p)
+      quantize_row_centered(x + p * kPiece, std::min(kPiece, n - p * kPiece), q.inv_scale, static_cast<float>(q.zero), out + p * kPiece);
+  });
+}
+
+void unpack_weights(const uint32_t* packed, int64_t O, int64_t K, int64_t groups, float* out) {
+  const int64_t Og = O / groups, K4 = (K + 3) / 4, group_words = qgemm_packed_b_words(Og, K4);
+  for (int64_t o = 0; o < O; ++o) {
+    const int64_t g = o / Og, n = o % Og;
+    const uint32_t* col = packed + g * group_words + (n / kQPanelWidth) * kQPanelWidth * K4 + n % kQPanelWidth;
+    for (int64_t k = 0; k < K; ++k)
+      out[o * K + k] = static_cast<float>(static_cast<int8_t>((col[(k / 4) * kQPanelWidth] >> (8 * (k % 4))) & 0xff));
+  }
+}
 
 ActivationQuant choose_activation_quant(const float* x, int64_t n) {
   const int64_t pieces = (n + kRangeBlock - 1) / kRangeBlock;

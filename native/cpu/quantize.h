@@ -40,5 +40,21 @@ ActivationQuant choose_activation_quant(const float* x, int64_t n);
 void quantize_activation_rows(const float* x, int64_t rows, int64_t cols, int64_t x_stride, const ActivationQuant& q,
                               uint8_t* out, int64_t out_stride, uint8_t pad);
 
+// The same values, less the zero point, as floats (-127 .. 127): Note [exact float sums], qgemm.h.
+void quantize_activations_centered(const float* x, int64_t n, const ActivationQuant& q, float* out);
+
+// The packed weights (quantize_weights' layout) of O outputs of K inputs in `groups` groups back as
+// floats, out [O, K].
+void unpack_weights(const uint32_t* packed, int64_t O, int64_t K, int64_t groups, float* out);
+
+// The dequantization of one sum, shared by the 8-bit product's epilogue and the float sums':
+// scale = a_scale * b_scale[o]; sum the exact integer (less zero * b_sum[o]). The same expression
+// in both, compiled for the baseline (no FMA to contract it into), gives the same bits.
+inline float dequantize(float scale, float sum, float bias, float lo, float hi) {
+  float v = scale * sum + bias;
+  v = v < lo ? lo : v;
+  return v > hi ? hi : v;
+}
+
 }  // namespace cpu
 }  // namespace convnet

@@ -3,8 +3,11 @@
 // block of output pixels the block's 8-bit im2col rows (one row of K = C/groups * kh * kw bytes a
 // pixel, the padding being the zero point, which stands for 0.0) meet the group's packed weights
 // in one 8-bit product (qgemm.h), whose epilogue writes the block's outputs, [O, pixels], in place.
-// Items (image, group, block) are shared between threads.
+// Items (image, group, block) are shared between threads. Without VNNI, a layer of at most 1032
+// inputs per output sums the same integers as floats through the float convolution's GEMM
+// paths instead (Note [exact float sums], qgemm.h): the same bits, at float speed.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -41,8 +44,13 @@ struct Im2col {
             std::fill(dst, dst + kw, zero);
             continue;
           }
+          const int64_t iw0 = ow * g.stride_w - g.pad_left;
+          if (g.dilation_w == 1 && iw0 >= 0 && iw0 + kw <= W) {  // the row's taps all inside: one copy
+            std::memcpy(dst, line + iw0, static_cast<size_t>(kw));
+            continue;
+          }
           for (int64_t j = 0; j < kw; ++j) {
-            const int64_t iw = ow * g.stride_w - g.pad_left + j * g.dilation_w;
+            const int64_t iw = iw0 + j * g.dilation_w;
             dst[j] = iw >= 0 && iw < W ? line[iw] : zero;
           }
         }
@@ -50,6 +58,30 @@ struct Im2col {
     }
   }
 };
+
+// y = conv(q(x) - zero, q(w)) as exact float sums (conv2d_forward_exact_sums), then dequantized
+// in place, plane by plane.
+void float_sums_forward(const Tensor& x, const ActivationQuant& q, const Tensor& packed, const Tensor& w_scale,
+                        const Tensor* b, const Conv2dGeometry& g, int64_t kh, int64_t kw, float lo, float hi,
+                        const Tensor& y) {
+  const int64_t C = x.shape[1], O = y.shape[1], pixels = y.shape[2] * y.shape[3], Cg = C / g.groups;
+  Tensor xf = Tensor::empty(x.shape, DType::Float32);
+  Tensor wf = Tensor::empty({O, Cg, kh, kw}, DType::Float32);
+  quantize_activations_centered(x.f32(), x.numel(), q, xf.f32());
+  unpack_weights(reinterpret_cast<const uint32_t*>(packed.i32()), O, Cg * kh * kw, g.groups, wf.f32());
+  conv2d_forward_exact_sums(xf, wf, g, y);
+  float* py = y.f32();
+  const float* scale = w_scale.f32();
+  const float* bias = b ? b->f32() : nullptr;
+  parallel_for(y.shape[0] * O, std::max<int64_t>(1, 16384 / pixels), [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t o = p % O;
+      const float s = q.scale * scale[o], c = bias ? bias[o] : 0.0f;
+      float* plane = py + p * pixels;
+      for (int64_t i = 0; i < pixels; ++i) plane[i] = dequantize(s, plane[i], c, lo, hi);
+    }
+  });
+}
 
 }  // namespace
 
@@ -63,6 +95,7 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
   float* py = y.f32();
   const ActivationQuant q = choose_activation_quant(x.f32(), x.numel());
   if (!q.finite) return std::fill(py, py + y.numel(), std::numeric_limits<float>::quiet_NaN());
+  if (qgemm_prefers_float(Cg * kh * kw)) return float_sums_forward(x, q, packed, w_scale, b, g, kh, kw, lo, hi, y);
   std::vector<uint8_t> xq(static_cast<size_t>(x.numel()));
   quantize_activation_rows(x.f32(), N * C, H * W, H * W, q, xq.data(), H * W, 0);
 
