@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "cpu/cpu_features.h"
 #include "cpu/quantize.h"
@@ -28,8 +29,9 @@ namespace {
 
 constexpr int kW = static_cast<int>(kQPanelWidth);
 constexpr int kMaxRows = 12;
+constexpr int64_t kKc = 256;
 
-// acc[r * 16 + c] = sum over k4 of the 4 products of A's row r word k4 and panel column c's.
+// acc[r * 16 + c] += the sum over k4 of the 4 products of A's row r word k4 and panel column c's.
 using TileFn = void (*)(int rows, int64_t K4, const uint32_t* a, int64_t lda, const uint32_t* panel, int32_t* acc);
 
 struct Kernel {
@@ -39,7 +41,6 @@ struct Kernel {
 };
 
 void tile_portable(int rows, int64_t K4, const uint32_t* a, int64_t lda, const uint32_t* panel, int32_t* acc) {
-  std::fill(acc, acc + rows * kW, 0);
   for (int r = 0; r < rows; ++r) {
     int32_t* out = acc + r * kW;
     for (int64_t k4 = 0; k4 < K4; ++k4) {
@@ -60,7 +61,7 @@ template <int R>
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) void tile_vnni_rows(int64_t K4, const uint32_t* a, int64_t lda,
                                                                             const uint32_t* panel, int32_t* acc) {
   __m512i c[R];
-  for (int r = 0; r < R; ++r) c[r] = _mm512_setzero_si512();
+  for (int r = 0; r < R; ++r) c[r] = _mm512_loadu_si512(acc + r * kW);
   for (int64_t k4 = 0; k4 < K4; ++k4) {
     const __m512i b = _mm512_loadu_si512(panel + k4 * kW);
     for (int r = 0; r < R; ++r)
@@ -73,7 +74,10 @@ template <int R>
 __attribute__((target("avx2,fma"))) void tile_avx2_rows(int64_t K4, const uint32_t* a, int64_t lda, const uint32_t* panel,
                                                         int32_t* acc) {
   __m256i c0[R], c1[R];
-  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_si256();
+  for (int r = 0; r < R; ++r) {
+    c0[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r * kW));
+    c1[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r * kW + 8));
+  }
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t k4 = 0; k4 < K4; ++k4) {
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(panel + k4 * kW));
@@ -165,15 +169,21 @@ void finish(const QEpilogue& e, int64_t m0, int rows, int64_t n0, int cols, cons
 void qgemm(int64_t M, int64_t N, int64_t K4, const uint32_t* A, int64_t lda, const uint32_t* B_packed,
            const QEpilogue& epilogue) {
   const Kernel& k = active();
-  alignas(64) int32_t acc[kMaxRows * kW];
-  // Panels outer: one panel (K4 * 64 bytes) stays in L1/L2 while A's rows stream past it.
+  // The sums of a panel's column for every row, in blocks of kKc words of k: a block of the panel
+  // (kKc * 64 bytes) stays in L1 while every row passes over it.
+  thread_local std::vector<int32_t> sums;
+  sums.resize(static_cast<size_t>(M * kW));
   for (int64_t n0 = 0; n0 < N; n0 += kW) {
-    const int cols = static_cast<int>(std::min<int64_t>(kW, N - n0));
-    for (int64_t m0 = 0; m0 < M; m0 += k.rows) {
-      const int rows = static_cast<int>(std::min<int64_t>(k.rows, M - m0));
-      k.tile(rows, K4, A + m0 * lda, lda, B_packed + n0 * K4, acc);
-      finish(epilogue, m0, rows, n0, cols, acc);
+    const uint32_t* panel = B_packed + n0 * K4;
+    std::fill(sums.begin(), sums.end(), 0);
+    for (int64_t k0 = 0; k0 < K4; k0 += kKc) {
+      const int64_t kc = std::min(kKc, K4 - k0);
+      for (int64_t m0 = 0; m0 < M; m0 += k.rows)
+        k.tile(static_cast<int>(std::min<int64_t>(k.rows, M - m0)), kc, A + m0 * lda + k0, lda, panel + k0 * kW, sums.data() + m0 * kW);
     }
+    const int cols = static_cast<int>(std::min<int64_t>(kW, N - n0));
+    for (int64_t m0 = 0; m0 < M; m0 += k.rows)
+      finish(epilogue, m0, static_cast<int>(std::min<int64_t>(k.rows, M - m0)), n0, cols, sums.data() + m0 * kW);
   }
 }
 

@@ -22,6 +22,8 @@ namespace {
 
 // Bytes of im2col rows a block holds: in L2 beside the weight panel the product streams them past.
 constexpr int64_t kBlockBytes = int64_t{1} << 17;
+// Bytes past a block's last row that Im2col::rows may write (and nothing reads).
+constexpr int64_t kTail = 8;
 
 struct Im2col {
   const uint8_t* image;  // the group's first channel of one quantized image, [Cg, H, W]
@@ -45,6 +47,14 @@ struct Im2col {
             continue;
           }
           const int64_t iw0 = ow * g.stride_w - g.pad_left;
+          if (g.dilation_w == 1 && kw <= 8 && iw0 >= 0 && iw0 + 8 <= W) {
+            // 8 bytes from inside the input line, one move each way: the kw that belong here,
+            // then what the next taps, or the row's padding, overwrite (kTail bytes of slack).
+            uint64_t taps;
+            std::memcpy(&taps, line + iw0, 8);
+            std::memcpy(dst, &taps, 8);
+            continue;
+          }
           if (g.dilation_w == 1 && iw0 >= 0 && iw0 + kw <= W) {  // the row's taps all inside: one copy
             std::memcpy(dst, line + iw0, static_cast<size_t>(kw));
             continue;
@@ -106,7 +116,7 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
   const int64_t block = std::min(pixels, std::max(tile, kBlockBytes / (K4 * 4) / tile * tile));
   const int64_t blocks = (pixels + block - 1) / block;
   parallel_for(N * groups * blocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<uint32_t> rows(static_cast<size_t>(block * K4));
+    std::vector<uint32_t> rows(static_cast<size_t>(block * K4 + kTail / 4));
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / (groups * blocks), gi = (t / blocks) % groups, p0 = (t % blocks) * block;
       const int64_t count = std::min(block, pixels - p0);

@@ -25,16 +25,17 @@ void quantized_linear_forward(const Tensor& x, const Tensor& packed, const Tenso
 
   const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, O, 1};
   const uint32_t* pw = reinterpret_cast<const uint32_t*>(packed.i32());
-  // Work items: a block of rows against one panel of 16 outputs; a thread takes a run of them.
-  const int64_t rows = qgemm_tile_rows(), row_blocks = (M + rows - 1) / rows;
-  const int64_t panels = (O + kQPanelWidth - 1) / kQPanelWidth;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / (rows * kQPanelWidth * K4 * 4));
+  // Work items: a block of up to kRows rows against one panel of 16 outputs (the panel read once
+  // for all of them, a piece of it at a time, from L1); a thread takes a run of them.
+  constexpr int64_t kRows = 48;
+  const int64_t row_blocks = (M + kRows - 1) / kRows, panels = (O + kQPanelWidth - 1) / kQPanelWidth;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / (std::min(kRows, M) * kQPanelWidth * K4 * 4));
   parallel_for(row_blocks * panels, grain, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t m0 = (t / panels) * rows, n0 = (t % panels) * kQPanelWidth;
+      const int64_t m0 = (t / panels) * kRows, n0 = (t % panels) * kQPanelWidth;
       QEpilogue e = all;
       e.b_scale += n0, e.b_sum += n0, e.bias = e.bias ? e.bias + n0 : nullptr, e.out += m0 * O + n0;
-      qgemm(std::min(rows, M - m0), std::min(kQPanelWidth, O - n0), K4, xq.data() + m0 * K4, K4, pw + n0 * K4, e);
+      qgemm(std::min(kRows, M - m0), std::min(kQPanelWidth, O - n0), K4, xq.data() + m0 * K4, K4, pw + n0 * K4, e);
     }
   });
 }
