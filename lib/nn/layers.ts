@@ -133,22 +133,9 @@ export abstract class ConvNd<S extends number[]> extends Module {
     super();
     const keys = ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode'] as const;
     const o = merge<{ stride?: unknown; padding?: unknown; dilation?: unknown; groups?: number; bias?: boolean; paddingMode?: ConvPaddingMode }>(op, args, keys, keys);
-    checkInt(op, 'inChannels', inChannels, 1);
-    checkInt(op, 'outChannels', outChannels, 1);
-    this.kernelSize = tupleOf<S>(op, 'kernelSize', kernelSize, 1, dims);
-    this.stride = tupleOf<S>(op, 'stride', o.stride ?? 1, 1, dims);
-    this.padding = o.padding === 'same' || o.padding === 'valid' ? o.padding : tupleOf<S>(op, 'padding', o.padding ?? 0, 0, dims);
-    this.dilation = tupleOf<S>(op, 'dilation', o.dilation ?? 1, 1, dims);
-    this.groups = checkInt(op, 'groups', o.groups ?? 1, 1);
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      fail('E_ARG', `${op}: groups = ${this.groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
-    }
-    if (this.padding === 'same' && this.stride.some((st) => st !== 1)) fail('E_ARG', `${op}: padding 'same' needs stride 1, got stride ${str(this.stride)}`);
-    const withBias = checkBool(op, 'bias', o.bias ?? true);
-    this.paddingMode = o.paddingMode ?? 'zeros';
-    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
-      fail('E_ARG', `${op}: expected \`paddingMode\` 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(this.paddingMode)}`);
-    }
+    let withBias: boolean;
+    ({ kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups,
+      paddingMode: this.paddingMode, bias: withBias } = convArguments<S>(op, dims, inChannels, outChannels, kernelSize, o));
     this.weight = this.registerParameter('weight', param([outChannels, inChannels / this.groups, ...this.kernelSize]));
     this.bias = this.registerParameter('bias', withBias ? param([outChannels]) : null);
     resetAffine(this.weight, this.bias);
@@ -175,14 +162,46 @@ export abstract class ConvNd<S extends number[]> extends Module {
   }
 
   override extraRepr(): string {
-    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${str(this.kernelSize)}, stride=${str(this.stride)}`;
-    if (typeof this.padding === 'string' || this.padding.some((p) => p !== 0)) s += `, padding=${typeof this.padding === 'string' ? this.padding : str(this.padding)}`;
-    if (this.dilation.some((d) => d !== 1)) s += `, dilation=${str(this.dilation)}`;
-    if (this.groups !== 1) s += `, groups=${this.groups}`;
-    if (this.bias === null) s += ', bias=false';
-    if (this.paddingMode !== 'zeros') s += `, padding_mode=${this.paddingMode}`;
-    return s;
+    return convRepr(this);
   }
+}
+
+/** @internal A convolution's arguments after the kernel size, checked as PyTorch checks them (ConvNd, QuantizedConv2d). */
+export function convArguments<S extends number[]>(
+  op: string, dims: number, inChannels: number, outChannels: number, kernelSize: unknown,
+  o: { stride?: unknown; padding?: unknown; dilation?: unknown; groups?: number; bias?: boolean; paddingMode?: ConvPaddingMode },
+): { kernelSize: S; stride: S; padding: S | 'same' | 'valid'; dilation: S; groups: number; paddingMode: ConvPaddingMode; bias: boolean } {
+  checkInt(op, 'inChannels', inChannels, 1);
+  checkInt(op, 'outChannels', outChannels, 1);
+  const kernel = tupleOf<S>(op, 'kernelSize', kernelSize, 1, dims);
+  const stride = tupleOf<S>(op, 'stride', o.stride ?? 1, 1, dims);
+  const padding = o.padding === 'same' || o.padding === 'valid' ? o.padding : tupleOf<S>(op, 'padding', o.padding ?? 0, 0, dims);
+  const dilation = tupleOf<S>(op, 'dilation', o.dilation ?? 1, 1, dims);
+  const groups = checkInt(op, 'groups', o.groups ?? 1, 1);
+  if (inChannels % groups !== 0 || outChannels % groups !== 0) {
+    fail('E_ARG', `${op}: groups = ${groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
+  }
+  if (padding === 'same' && stride.some((st) => st !== 1)) fail('E_ARG', `${op}: padding 'same' needs stride 1, got stride ${str(stride)}`);
+  const bias = checkBool(op, 'bias', o.bias ?? true);
+  const paddingMode = o.paddingMode ?? 'zeros';
+  if (!['zeros', 'reflect', 'replicate', 'circular'].includes(paddingMode)) {
+    fail('E_ARG', `${op}: expected \`paddingMode\` 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(paddingMode)}`);
+  }
+  return { kernelSize: kernel, stride, padding, dilation, groups, paddingMode, bias };
+}
+
+/** @internal PyTorch's printout of a convolution's arguments. */
+export function convRepr(m: {
+  inChannels: number; outChannels: number; kernelSize: readonly number[]; stride: readonly number[]; padding: readonly number[] | 'same' | 'valid';
+  dilation: readonly number[]; groups: number; bias: unknown; paddingMode: string;
+}): string {
+  let s = `${m.inChannels}, ${m.outChannels}, kernel_size=${str(m.kernelSize)}, stride=${str(m.stride)}`;
+  if (typeof m.padding === 'string' || m.padding.some((p) => p !== 0)) s += `, padding=${typeof m.padding === 'string' ? m.padding : str(m.padding)}`;
+  if (m.dilation.some((d) => d !== 1)) s += `, dilation=${str(m.dilation)}`;
+  if (m.groups !== 1) s += `, groups=${m.groups}`;
+  if (m.bias === null) s += ', bias=false';
+  if (m.paddingMode !== 'zeros') s += `, padding_mode=${m.paddingMode}`;
+  return s;
 }
 
 /**

@@ -33,7 +33,7 @@ import { full, zeros } from '../creation';
 import { Tensor } from '../tensor';
 import { checkBool, checkFloat, checkInt, checkOptions, describe, shapeStr } from '../validate';
 import * as F from './functional/index';
-import { Conv2d, Linear, merge, tupleOf, type WithOptions } from './layers';
+import { Conv2d, Linear, convArguments, convRepr, merge, type WithOptions } from './layers';
 import { Module } from './module';
 
 type F32 = Tensor<'float32'>;
@@ -170,22 +170,9 @@ export class QuantizedConv2d extends Module {
     super();
     const op = 'QuantizedConv2d';
     const o = checkOptions<QuantizedConv2dOptions>(op, options, ['stride', 'padding', 'dilation', 'groups', 'bias', 'paddingMode']);
-    checkInt(op, 'inChannels', inChannels, 1);
-    checkInt(op, 'outChannels', outChannels, 1);
-    this.kernelSize = tupleOf<Pair2>(op, 'kernelSize', kernelSize, 1, 2);
-    this.stride = tupleOf<Pair2>(op, 'stride', o.stride ?? 1, 1, 2);
-    this.padding = o.padding === 'same' || o.padding === 'valid' ? o.padding : tupleOf<Pair2>(op, 'padding', o.padding ?? 0, 0, 2);
-    this.dilation = tupleOf<Pair2>(op, 'dilation', o.dilation ?? 1, 1, 2);
-    this.groups = checkInt(op, 'groups', o.groups ?? 1, 1);
-    if (inChannels % this.groups !== 0 || outChannels % this.groups !== 0) {
-      fail('E_ARG', `${op}: groups = ${this.groups} must divide inChannels ${inChannels} and outChannels ${outChannels}`);
-    }
-    if (this.padding === 'same' && this.stride.some((st) => st !== 1)) fail('E_ARG', `${op}: padding 'same' needs stride 1, got stride ${str(this.stride)}`);
-    this.paddingMode = o.paddingMode ?? 'zeros';
-    if (!['zeros', 'reflect', 'replicate', 'circular'].includes(this.paddingMode)) {
-      fail('E_ARG', `${op}: expected \`paddingMode\` 'zeros', 'reflect', 'replicate' or 'circular', got ${describe(this.paddingMode)}`);
-    }
-    const withBias = checkBool(op, 'bias', o.bias ?? true);
+    let withBias: boolean;
+    ({ kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups,
+      paddingMode: this.paddingMode, bias: withBias } = convArguments<Pair2>(op, 2, inChannels, outChannels, kernelSize, o));
     this.#w = registerPacked(this, outChannels, (inChannels / this.groups) * this.kernelSize[0] * this.kernelSize[1], this.groups);
     this.bias = this.registerBuffer('bias', withBias ? zeros([outChannels]) : null);
   }
@@ -245,13 +232,7 @@ export class QuantizedConv2d extends Module {
   }
 
   override extraRepr(): string {
-    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${str(this.kernelSize)}, stride=${str(this.stride)}`;
-    if (typeof this.padding === 'string' || this.padding.some((p) => p !== 0)) s += `, padding=${typeof this.padding === 'string' ? this.padding : str(this.padding)}`;
-    if (this.dilation.some((d) => d !== 1)) s += `, dilation=${str(this.dilation)}`;
-    if (this.groups !== 1) s += `, groups=${this.groups}`;
-    if (this.bias === null) s += ', bias=false';
-    if (this.paddingMode !== 'zeros') s += `, padding_mode=${this.paddingMode}`;
-    return `${s}, dtype=qint8`;
+    return `${convRepr(this)}, dtype=qint8`;
   }
 }
 

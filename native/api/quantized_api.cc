@@ -41,6 +41,15 @@ PackedWeights packed_args(const Napi::CallbackInfo& info, size_t i, int64_t K, i
   return {packed, scale, sum};
 }
 
+const Tensor* bias_arg(const Napi::CallbackInfo& info, size_t i, int64_t O, const char* op) {
+  const Tensor* b = optional_tensor_arg(info, i, op, "b");
+  if (b) {
+    expect_dtype(*b, DType::Float32, op, "b");
+    CONVNET_CHECK(b->shape == Shape{O}, "E_SHAPE", op, ": expected `b` of shape [", O, "], got ", shape_str(b->shape));
+  }
+  return b;
+}
+
 void clamp_args(const Napi::CallbackInfo& info, size_t i, const char* op, float* lo, float* hi) {
   const double l = number_arg(info, i, op, "lo"), h = number_arg(info, i + 1, op, "hi");
   CONVNET_CHECK(!(l > h) && l == l && h == h, "E_ARG", op, ": expected `lo` <= `hi`, got ", l, " and ", h);
@@ -76,12 +85,8 @@ Napi::Value QuantizedLinear(const Napi::CallbackInfo& info) {
   const int64_t K = x.shape.back();
   CONVNET_CHECK(K >= 1 && K <= kMaxK, "E_SHAPE", op, ": expected 1 to ", kMaxK, " inputs, got `x` ", shape_str(x.shape));
   const PackedWeights w = packed_args(info, 1, K, 1, op);
-  const Tensor* b = optional_tensor_arg(info, 4, op, "b");
   const int64_t O = w.scale.shape[0];
-  if (b) {
-    expect_dtype(*b, DType::Float32, op, "b");
-    CONVNET_CHECK(b->shape == Shape{O}, "E_SHAPE", op, ": expected `b` of shape [", O, "], got ", shape_str(b->shape));
-  }
+  const Tensor* b = bias_arg(info, 4, O, op);
   float lo, hi;
   clamp_args(info, 5, op, &lo, &hi);
   Shape y_shape = x.shape;
@@ -113,12 +118,8 @@ Napi::Value QuantizedConv2d(const Napi::CallbackInfo& info) {
   const int64_t K = x.shape[1] / g.groups * kh * kw;
   CONVNET_CHECK(K <= kMaxK, "E_SHAPE", op, ": ", K, " inputs per output; 8-bit sums stay exact for at most ", kMaxK);
   const PackedWeights w = packed_args(info, 1, K, g.groups, op);
-  const Tensor* b = optional_tensor_arg(info, 4, op, "b");
   const int64_t O = w.scale.shape[0];
-  if (b) {
-    expect_dtype(*b, DType::Float32, op, "b");
-    CONVNET_CHECK(b->shape == Shape{O}, "E_SHAPE", op, ": expected `b` of shape [", O, "], got ", shape_str(b->shape));
-  }
+  const Tensor* b = bias_arg(info, 4, O, op);
   float lo, hi;
   clamp_args(info, 6, op, &lo, &hi);
   auto size = [](int64_t in, int64_t pad, int64_t d, int64_t k, int64_t s) {
