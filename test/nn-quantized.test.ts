@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import * as cc from '../lib';
 import { native } from '../lib/native';
+import { describeCuda } from './cuda-helpers';
 import { expectBitIdentical, expectClose, expectError, rng, settle } from './helpers';
 
 const { nn } = cc;
@@ -348,5 +349,18 @@ describe('nn.quantizeDynamic', () => {
     expect(float).to.be.above(0.93);  // 94.95% here (2 cores, seed 0)
     expect(Math.abs(quantized - float)).to.be.at.most(0.005);
     model.dispose();
+  });
+});
+
+describeCuda('quantized layers and the GPU', () => {
+  it('refuse a GPU input and a model on the GPU with E_DEVICE (they run on the CPU, as PyTorch\'s)', () => {
+    const q = nn.QuantizedLinear.fromFloat(new nn.Linear(3, 2));
+    expectError(() => q.call(cc.zeros([2, 3]).to('cuda')), 'E_DEVICE', /run on the CPU/);
+    const qc = nn.QuantizedConv2d.fromFloat(new nn.Conv2d(2, 3, 3));
+    expectError(() => qc.call(cc.zeros([1, 2, 5, 5]).to('cuda')), 'E_DEVICE', /run on the CPU/);
+    const model = new nn.Sequential(new nn.Linear(3, 2)).to('cuda');
+    expectError(() => nn.quantizeDynamic(model), 'E_DEVICE', /model\.to\('cpu'\)/);
+    expect(model.at(0)).to.be.instanceOf(nn.Linear);
+    q.dispose(); qc.dispose(); model.dispose();
   });
 });

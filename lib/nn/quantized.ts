@@ -60,6 +60,7 @@ function registerPacked(m: Module, outputs: number, inputs: number, groups: numb
 
 /** w [O, K] quantized into `into`'s buffers, and b copied into `bias` (in queue order). */
 function quantizeInto(op: string, name: string, w: F32, b: F32 | null, groups: number, into: Packed, bias: F32 | null): void {
+  if (w.device !== 'cpu') fail('E_DEVICE', `${op}: quantized layers run on the CPU (as PyTorch's): move the model there first (model.to('cpu')); ${name} is on ${w.device}`);
   tidy(() => {
     if (bias && b) bias.copy_(b.detach());
     if (all(isfinite(w)).item() !== 1) fail('E_ARG', `${op}: ${name} holds NaN or an infinity, which has no 8-bit value`);
