@@ -1,5 +1,6 @@
 // The 8-bit product of qgemm.h: a register tile of rows x 16 int32 sums per kernel, the rows' A
-// words broadcast, one vector load of a B panel's 16 words per k4, then the tile dequantized.
+// words broadcast, one vector load of a B panel's 16 words per k4; a panel's sums for all rows are
+// then dequantized together.
 //
 //   avx512-vnni  12 rows: vpdpbusd adds 4 products (u8 x s8) into each of 16 int32 lanes in one
 //                instruction; 12 zmm accumulators, 1 for the panel, 1 for the broadcast.
@@ -94,24 +95,21 @@ __attribute__((target("avx2,fma"))) void tile_avx2_rows(int64_t K4, const uint32
   }
 }
 
-#define CONVNET_QGEMM_DISPATCH(fn, rows, ...)  \
-  switch (rows) {                              \
-    case 1: return fn<1>(__VA_ARGS__);         \
-    case 2: return fn<2>(__VA_ARGS__);         \
-    case 3: return fn<3>(__VA_ARGS__);         \
-    case 4: return fn<4>(__VA_ARGS__);         \
-    case 5: return fn<5>(__VA_ARGS__);         \
-    case 6: return fn<6>(__VA_ARGS__);         \
-    case 7: return fn<7>(__VA_ARGS__);         \
-    case 8: return fn<8>(__VA_ARGS__);         \
-    case 9: return fn<9>(__VA_ARGS__);         \
-    case 10: return fn<10>(__VA_ARGS__);       \
-    case 11: return fn<11>(__VA_ARGS__);       \
-    default: return fn<12>(__VA_ARGS__);       \
-  }
-
 void tile_vnni(int rows, int64_t K4, const uint32_t* a, int64_t lda, const uint32_t* panel, int32_t* acc) {
-  CONVNET_QGEMM_DISPATCH(tile_vnni_rows, rows, K4, a, lda, panel, acc)
+  switch (rows) {
+    case 1: return tile_vnni_rows<1>(K4, a, lda, panel, acc);
+    case 2: return tile_vnni_rows<2>(K4, a, lda, panel, acc);
+    case 3: return tile_vnni_rows<3>(K4, a, lda, panel, acc);
+    case 4: return tile_vnni_rows<4>(K4, a, lda, panel, acc);
+    case 5: return tile_vnni_rows<5>(K4, a, lda, panel, acc);
+    case 6: return tile_vnni_rows<6>(K4, a, lda, panel, acc);
+    case 7: return tile_vnni_rows<7>(K4, a, lda, panel, acc);
+    case 8: return tile_vnni_rows<8>(K4, a, lda, panel, acc);
+    case 9: return tile_vnni_rows<9>(K4, a, lda, panel, acc);
+    case 10: return tile_vnni_rows<10>(K4, a, lda, panel, acc);
+    case 11: return tile_vnni_rows<11>(K4, a, lda, panel, acc);
+    default: return tile_vnni_rows<kMaxRows>(K4, a, lda, panel, acc);
+  }
 }
 
 void tile_avx2(int rows, int64_t K4, const uint32_t* a, int64_t lda, const uint32_t* panel, int32_t* acc) {
@@ -152,15 +150,16 @@ const Kernel& active() {
   return g_forced ? *g_forced : *detected;
 }
 
-// The tile's sums, dequantized into the output (qgemm.h's QEpilogue).
-void finish(const QEpilogue& e, int64_t m0, int rows, int64_t n0, int cols, const int32_t* acc) {
+// The sums of `rows` rows against the panel of columns [n0, n0 + cols), dequantized into the
+// output (qgemm.h's QEpilogue).
+void finish(const QEpilogue& e, int64_t rows, int64_t n0, int cols, const int32_t* acc) {
   for (int c = 0; c < cols; ++c) {
     const int64_t n = n0 + c;
     const float scale = e.a_scale * e.b_scale[n];
     const int32_t offset = e.a_zero * e.b_sum[n];
     const float bias = e.bias ? e.bias[n] : 0.0f;
-    float* out = e.out + m0 * e.row_stride + n * e.col_stride;
-    for (int r = 0; r < rows; ++r) out[r * e.row_stride] = dequantize(scale, static_cast<float>(acc[r * kW + c] - offset), bias, e.lo, e.hi);
+    float* out = e.out + n * e.col_stride;
+    for (int64_t r = 0; r < rows; ++r) out[r * e.row_stride] = dequantize(scale, static_cast<float>(acc[r * kW + c] - offset), bias, e.lo, e.hi);
   }
 }
 
@@ -181,9 +180,7 @@ void qgemm(int64_t M, int64_t N, int64_t K4, const uint32_t* A, int64_t lda, con
       for (int64_t m0 = 0; m0 < M; m0 += k.rows)
         k.tile(static_cast<int>(std::min<int64_t>(k.rows, M - m0)), kc, A + m0 * lda + k0, lda, panel + k0 * kW, sums.data() + m0 * kW);
     }
-    const int cols = static_cast<int>(std::min<int64_t>(kW, N - n0));
-    for (int64_t m0 = 0; m0 < M; m0 += k.rows)
-      finish(epilogue, m0, static_cast<int>(std::min<int64_t>(k.rows, M - m0)), n0, cols, sums.data() + m0 * kW);
+    finish(epilogue, M, n0, static_cast<int>(std::min<int64_t>(kW, N - n0)), sums.data());
   }
 }
 

@@ -69,6 +69,14 @@ void quantize_row_centered(const float* __restrict x, int64_t n, float inv_scale
   for (int64_t i = 0; i < n; ++i) out[i] = quantized(x[i], inv_scale, zero) - zero;
 }
 
+// Where output o's first word lies in packed weights of O outputs, K4 words deep, in `groups`
+// groups (quantize_weights' layout): its word k4 is 16 words further on per k4.
+template <class Word>  // uint32_t or const uint32_t
+Word* packed_column(Word* packed, int64_t O, int64_t K4, int64_t groups, int64_t o) {
+  const int64_t Og = O / groups, g = o / Og, n = o % Og;
+  return packed + g * qgemm_packed_b_words(Og, K4) + (n / kQPanelWidth) * kQPanelWidth * K4 + n % kQPanelWidth;
+}
+
 }  // namespace
 
 void quantize_activations_centered(const float* x, int64_t n, const ActivationQuant& q, float* out) {
@@ -80,10 +88,8 @@ void quantize_activations_centered(const float* x, int64_t n, const ActivationQu
 }
 
 void unpack_weights(const uint32_t* packed, int64_t O, int64_t K, int64_t groups, float* out) {
-  const int64_t Og = O / groups, K4 = (K + 3) / 4, group_words = qgemm_packed_b_words(Og, K4);
   for (int64_t o = 0; o < O; ++o) {
-    const int64_t g = o / Og, n = o % Og;
-    const uint32_t* col = packed + g * group_words + (n / kQPanelWidth) * kQPanelWidth * K4 + n % kQPanelWidth;
+    const uint32_t* col = packed_column(packed, O, (K + 3) / 4, groups, o);
     for (int64_t k = 0; k < K; ++k)
       out[o * K + k] = static_cast<float>(static_cast<int8_t>((col[(k / 4) * kQPanelWidth] >> (8 * (k % 4))) & 0xff));
   }
@@ -109,24 +115,23 @@ ActivationQuant choose_activation_quant(const float* x, int64_t n) {
 }
 
 void quantize_activation_rows(const float* x, int64_t rows, int64_t cols, int64_t x_stride, const ActivationQuant& q,
-                              uint8_t* out, int64_t out_stride, uint8_t pad) {
+                              uint8_t* out, int64_t out_stride) {
   parallel_for(rows, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(cols, 1)), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       uint8_t* row = out + r * out_stride;
       quantize_row(x + r * x_stride, cols, q.inv_scale, static_cast<float>(q.zero), row);
-      std::fill(row + cols, row + out_stride, pad);
+      std::fill(row + cols, row + out_stride, uint8_t{0});
     }
   });
 }
 
 void quantize_weights(const Tensor& w, int64_t groups, const Tensor& packed, const Tensor& scale, const Tensor& sum) {
-  const int64_t O = w.shape[0], K = w.shape[1], Og = O / groups, K4 = (K + 3) / 4;
-  const int64_t group_words = qgemm_packed_b_words(Og, K4);
+  const int64_t O = w.shape[0], K = w.shape[1], K4 = (K + 3) / 4;
   const float* pw = w.f32();
   uint32_t* pp = reinterpret_cast<uint32_t*>(packed.i32());
   float* ps = scale.f32();
   int32_t* psum = sum.i32();
-  std::fill(pp, pp + groups * group_words, 0u);
+  std::fill(pp, pp + groups * qgemm_packed_b_words(O / groups, K4), 0u);
   parallel_for(O, std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(K, 1)), [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
       const float* row = pw + o * K;
@@ -134,9 +139,7 @@ void quantize_weights(const Tensor& w, int64_t groups, const Tensor& packed, con
       for (int64_t k = 0; k < K; ++k) amax = std::max(amax, std::fabs(row[k]));
       const float s = amax > 0.0f ? amax / kWeightHalfRange : 1.0f;
       ps[o] = s;
-      // Column c of panel p of group g: packed word (k4, c) at ((g * panels + p) * K4 + k4) * 16 + c.
-      const int64_t g = o / Og, n = o % Og, panel = n / kQPanelWidth, c = n % kQPanelWidth;
-      uint32_t* col = pp + g * group_words + panel * kQPanelWidth * K4 + c;
+      uint32_t* col = packed_column(pp, O, K4, groups, o);
       int32_t total = 0;
       for (int64_t k = 0; k < K; ++k) {
         const float v = std::min<float>(std::max<float>(std::nearbyint(row[k] / s), kWeightMin), kWeightMax);

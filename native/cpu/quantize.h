@@ -36,9 +36,9 @@ struct ActivationQuant {
 ActivationQuant choose_activation_quant(const float* x, int64_t n);
 
 // q(x) of `rows` rows of `cols` values (x_stride floats apart) into rows of out_stride bytes;
-// bytes [cols, out_stride) of each row become `pad`.
+// bytes [cols, out_stride) of each row become 0.
 void quantize_activation_rows(const float* x, int64_t rows, int64_t cols, int64_t x_stride, const ActivationQuant& q,
-                              uint8_t* out, int64_t out_stride, uint8_t pad);
+                              uint8_t* out, int64_t out_stride);
 
 // The same values, less the zero point, as floats (-127 .. 127): Note [exact float sums], qgemm.h.
 void quantize_activations_centered(const float* x, int64_t n, const ActivationQuant& q, float* out);

@@ -107,7 +107,7 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
   if (!q.finite) return std::fill(py, py + y.numel(), std::numeric_limits<float>::quiet_NaN());
   if (qgemm_prefers_float(Cg * kh * kw)) return float_sums_forward(x, q, packed, w_scale, b, g, kh, kw, lo, hi, y);
   std::vector<uint8_t> xq(static_cast<size_t>(x.numel()));
-  quantize_activation_rows(x.f32(), N * C, H * W, H * W, q, xq.data(), H * W, 0);
+  quantize_activation_rows(x.f32(), N * C, H * W, H * W, q, xq.data(), H * W);
 
   const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, 1, pixels};
   const uint32_t* pw = reinterpret_cast<const uint32_t*>(packed.i32());

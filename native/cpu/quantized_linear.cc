@@ -21,7 +21,7 @@ void quantized_linear_forward(const Tensor& x, const Tensor& packed, const Tenso
   const ActivationQuant q = choose_activation_quant(x.f32(), x.numel());
   if (!q.finite) return std::fill(py, py + y.numel(), std::numeric_limits<float>::quiet_NaN());
   std::vector<uint32_t> xq(static_cast<size_t>(M * K4));
-  quantize_activation_rows(x.f32(), M, K, K, q, reinterpret_cast<uint8_t*>(xq.data()), K4 * 4, 0);
+  quantize_activation_rows(x.f32(), M, K, K, q, reinterpret_cast<uint8_t*>(xq.data()), K4 * 4);
 
   const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, O, 1};
   const uint32_t* pw = reinterpret_cast<const uint32_t*>(packed.i32());
