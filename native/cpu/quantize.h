@@ -48,7 +48,7 @@ void quantize_activations_centered(const float* x, int64_t n, const ActivationQu
 void unpack_weights(const uint32_t* packed, int64_t O, int64_t K, int64_t groups, float* out);
 
 // The dequantization of one sum, shared by the 8-bit product's epilogue and the float sums':
-// scale = a_scale * b_scale[o]; sum the exact integer (less zero * b_sum[o]). The same expression
+// scale = a_scale * w_scale[o]; sum the exact integer (less zero * w_sum[o]). The same expression
 // in both, compiled for the baseline (no FMA to contract it into), gives the same bits.
 inline float dequantize(float scale, float sum, float bias, float lo, float hi) {
   float v = scale * sum + bias;

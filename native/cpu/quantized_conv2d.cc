@@ -1,8 +1,11 @@
 // The dynamically quantized 2-D convolution (Note [dynamic quantization], quantize.h): x is
 // quantized once (one scale and zero point for the whole batch), then for each image, group and
-// block of output pixels the block's 8-bit im2col rows (one row of K = C/groups * kh * kw bytes a
-// pixel, the padding being the zero point, which stands for 0.0) meet the group's packed weights
-// in one 8-bit product (qgemm.h), whose epilogue writes the block's outputs, [O, pixels], in place.
+// block of output pixels the block's 8-bit im2col (K = C/groups * kh * kw bytes a pixel, the
+// padding being the zero point, which stands for 0.0), written as qgemm.h's panels of 16 pixels,
+// meets the group's weights, broadcast 16 output channels at a time from their packed panels, in
+// one 8-bit product whose epilogue writes the outputs' rows of pixels, [O, pixels], in place.
+// Pixels in the vector lanes keep every lane busy whatever the channel count (LeNet's 6), and
+// give the output's planes whole.
 // Items (image, group, block) are shared between threads. Without VNNI, a layer of at most 1032
 // inputs per output sums the same integers as floats through the float convolution's GEMM
 // paths instead (Note [exact float sums], qgemm.h): the same bits, at float speed.
@@ -10,6 +13,10 @@
 #include <cstring>
 #include <limits>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "core/thread_pool.h"
 #include "cpu/nn_ops.h"
@@ -20,51 +27,96 @@ namespace convnet {
 namespace cpu {
 namespace {
 
-// Bytes of im2col rows a block holds: in L2 beside the weight panel the product streams them past.
+constexpr int64_t kLanes = kQPanelWidth;
+// Bytes of im2col panels a block holds: in L2 while each weight panel passes over them.
 constexpr int64_t kBlockBytes = int64_t{1} << 17;
-// Bytes past a block's last row that Im2col::rows may write (and nothing reads).
-constexpr int64_t kTail = 8;
+// A row of the im2col plane (one tap k of 16 pixels): 16 lanes, then room for what a run's
+// 16-byte move writes past them. And the bytes past the quantized input's end that it may read.
+constexpr int64_t kRow = 2 * kLanes;
+constexpr size_t kSlack = kLanes;
 
-struct Im2col {
+// Four rows of 16 bytes, kRow apart (k = 4 k4 .. 4 k4 + 3 of 16 pixels), as the 16 words of one
+// k4 of a panel:
+// word t = row0[t] | row1[t] << 8 | row2[t] << 16 | row3[t] << 24.
+void interleave4(const uint8_t* rows, uint32_t* words) {
+#if defined(__SSE2__)
+  const __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows));
+  const __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + kRow));
+  const __m128i r2 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + 2 * kRow));
+  const __m128i r3 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows + 3 * kRow));
+  const __m128i lo01 = _mm_unpacklo_epi8(r0, r1), hi01 = _mm_unpackhi_epi8(r0, r1);
+  const __m128i lo23 = _mm_unpacklo_epi8(r2, r3), hi23 = _mm_unpackhi_epi8(r2, r3);
+  __m128i* out = reinterpret_cast<__m128i*>(words);
+  _mm_storeu_si128(out, _mm_unpacklo_epi16(lo01, lo23));
+  _mm_storeu_si128(out + 1, _mm_unpackhi_epi16(lo01, lo23));
+  _mm_storeu_si128(out + 2, _mm_unpacklo_epi16(hi01, hi23));
+  _mm_storeu_si128(out + 3, _mm_unpackhi_epi16(hi01, hi23));
+#else
+  for (int t = 0; t < 16; ++t)
+    words[t] = rows[t] | uint32_t{rows[kRow + t]} << 8 | uint32_t{rows[2 * kRow + t]} << 16 | uint32_t{rows[3 * kRow + t]} << 24;
+#endif
+}
+
+struct Im2colPanels {
   const uint8_t* image;  // the group's first channel of one quantized image, [Cg, H, W]
-  int64_t Cg, H, W, Wo, kh, kw;
+  int64_t Cg, H, W, Wo, kh, kw, K4;
   Conv2dGeometry g;
   uint8_t zero;
 
-  // Rows of pixels [p0, p0 + count) into rows of `stride` bytes (the bytes past K: 0).
-  void rows(int64_t p0, int64_t count, uint8_t* out, int64_t stride) const {
+  // The panels of pixels [p0, p0 + count) into out (ceil(count / 16) panels of K4 * 16 words);
+  // lanes past count hold 0 or other bytes of the image. plane: scratch of K4 * 4 rows of kRow bytes.
+  void panels(int64_t p0, int64_t count, uint32_t* out, uint8_t* plane) const {
     const int64_t K = Cg * kh * kw;
-    for (int64_t r = 0; r < count; ++r) {
-      const int64_t oh = (p0 + r) / Wo, ow = (p0 + r) % Wo;
-      uint8_t* row = out + r * stride;
+    for (int64_t q0 = 0; q0 < count; q0 += kLanes) {
+      const int64_t n = std::min(kLanes, count - q0);
+      // The panel's pixels as runs along one output row: a run's taps are consecutive input bytes
+      // (stride 1), one move a tap.
+      struct Run {
+        int64_t lane, len, oh, ow;
+      };
+      Run runs[kLanes];
+      int nruns = 0;
+      for (int64_t t = 0; t < n;) {
+        const int64_t oh = (p0 + q0 + t) / Wo, ow = (p0 + q0 + t) % Wo, len = std::min(n - t, Wo - ow);
+        runs[nruns++] = Run{t, len, oh, ow};
+        t += len;
+      }
+      if (n < kLanes)
+        for (int64_t k = 0; k < K; ++k) std::memset(plane + k * kRow, 0, kLanes);
       for (int64_t c = 0; c < Cg; ++c)
         for (int64_t i = 0; i < kh; ++i) {
-          const int64_t ih = oh * g.stride_h - g.pad_top + i * g.dilation_h;
-          const uint8_t* line = image + (c * H + ih) * W;
-          uint8_t* dst = row + (c * kh + i) * kw;
-          if (ih < 0 || ih >= H) {
-            std::fill(dst, dst + kw, zero);
-            continue;
-          }
-          const int64_t iw0 = ow * g.stride_w - g.pad_left;
-          if (g.dilation_w == 1 && kw <= 8 && iw0 >= 0 && iw0 + 8 <= W) {
-            // 8 bytes from inside the input line, one move each way: the kw that belong here,
-            // then what the next taps, or the row's padding, overwrite (kTail bytes of slack).
-            uint64_t taps;
-            std::memcpy(&taps, line + iw0, 8);
-            std::memcpy(dst, &taps, 8);
-            continue;
-          }
-          if (g.dilation_w == 1 && iw0 >= 0 && iw0 + kw <= W) {  // the row's taps all inside: one copy
-            std::memcpy(dst, line + iw0, static_cast<size_t>(kw));
-            continue;
-          }
-          for (int64_t j = 0; j < kw; ++j) {
-            const int64_t iw = iw0 + j * g.dilation_w;
-            dst[j] = iw >= 0 && iw < W ? line[iw] : zero;
+          uint8_t* rows = plane + (c * kh + i) * kw * kRow;  // the kw rows of taps (c, i, j)
+          for (int r = 0; r < nruns; ++r) {
+            const Run& run = runs[r];
+            const int64_t ih = run.oh * g.stride_h - g.pad_top + i * g.dilation_h;
+            if (ih < 0 || ih >= H) {
+              for (int64_t j = 0; j < kw; ++j) std::memset(rows + j * kRow + run.lane, zero, kLanes);
+              continue;
+            }
+            const uint8_t* line = image + (c * H + ih) * W;
+            for (int64_t j = 0; j < kw; ++j) {
+              uint8_t* dst = rows + j * kRow + run.lane;
+              const int64_t iw0 = run.ow * g.stride_w - g.pad_left + j * g.dilation_w;
+              if (g.stride_w == 1) {
+                // The taps inside the line as one 16-byte move (a run is at most 16 pixels; what
+                // it writes past the run is the row's next runs' or its slack), then the padding.
+                const int64_t left = std::clamp<int64_t>(-iw0, 0, run.len);
+                const int64_t right = std::clamp<int64_t>(iw0 + run.len - W, 0, run.len - left);
+                if (left + right < run.len) std::memcpy(dst + left, line + iw0 + left, kLanes);
+                std::fill(dst, dst + left, zero);
+                std::fill(dst + run.len - right, dst + run.len, zero);
+                continue;
+              }
+              for (int64_t u = 0; u < run.len; ++u) {
+                const int64_t iw = iw0 + u * g.stride_w;
+                dst[u] = iw >= 0 && iw < W ? line[iw] : zero;
+              }
+            }
           }
         }
-      std::fill(row + K, row + stride, uint8_t{0});
+      for (int64_t k = K; k < K4 * 4; ++k) std::memset(plane + k * kRow, 0, kLanes);  // k past K: 0
+      uint32_t* panel = out + (q0 / kLanes) * K4 * kLanes;
+      for (int64_t k4 = 0; k4 < K4; ++k4) interleave4(plane + k4 * 4 * kRow, panel + k4 * kLanes);
     }
   }
 };
@@ -106,26 +158,33 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
   const ActivationQuant q = choose_activation_quant(x.f32(), x.numel());
   if (!q.finite) return std::fill(py, py + y.numel(), std::numeric_limits<float>::quiet_NaN());
   if (qgemm_prefers_float(Cg * kh * kw)) return float_sums_forward(x, q, packed, w_scale, b, g, kh, kw, lo, hi, y);
-  std::vector<uint8_t> xq(static_cast<size_t>(x.numel()));
+  std::vector<uint8_t> xq(static_cast<size_t>(x.numel()) + kSlack);
   quantize_activation_rows(x.f32(), N * C, H * W, H * W, q, xq.data(), H * W);
 
-  const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, 1, pixels};
+  const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, pixels, 1};
   const uint32_t* pw = reinterpret_cast<const uint32_t*>(packed.i32());
   const int64_t group_words = qgemm_packed_b_words(Og, K4);
-  const int64_t tile = qgemm_tile_rows();
-  const int64_t block = std::min(pixels, std::max(tile, kBlockBytes / (K4 * 4) / tile * tile));
+  const int64_t cols = qgemm_tile_cols();
+  const int64_t block = std::min(pixels, std::max(cols, kBlockBytes / (K4 * 4) / cols * cols));
   const int64_t blocks = (pixels + block - 1) / block;
   parallel_for(N * groups * blocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<uint32_t> rows(static_cast<size_t>(block * K4 + kTail / 4));
+    std::vector<uint32_t> panels(static_cast<size_t>((block + kLanes - 1) / kLanes * K4 * kLanes));
+    std::vector<uint8_t> plane(static_cast<size_t>(K4 * 4 * kRow));
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / (groups * blocks), gi = (t / blocks) % groups, p0 = (t % blocks) * block;
       const int64_t count = std::min(block, pixels - p0);
-      const Im2col im2col{xq.data() + (n * C + gi * Cg) * H * W, Cg, H, W, Wo, kh, kw, g, static_cast<uint8_t>(q.zero)};
-      im2col.rows(p0, count, reinterpret_cast<uint8_t*>(rows.data()), K4 * 4);
-      QEpilogue e = all;
-      e.b_scale += gi * Og, e.b_sum += gi * Og, e.bias = e.bias ? e.bias + gi * Og : nullptr;
-      e.out += (n * O + gi * Og) * pixels + p0;
-      qgemm(count, Og, K4, rows.data(), K4, pw + gi * group_words, e);
+      const Im2colPanels im2col{xq.data() + (n * C + gi * Cg) * H * W, Cg, H, W, Wo, kh, kw, K4, g, static_cast<uint8_t>(q.zero)};
+      im2col.panels(p0, count, panels.data(), plane.data());
+      // The group's weights, one packed panel (16 output channels) at a time: rows 1 word apart,
+      // k4 16 words apart.
+      for (int64_t o0 = 0; o0 < Og; o0 += kLanes) {
+        const int64_t oc = gi * Og + o0;
+        QEpilogue e = all;
+        e.w_scale += oc, e.w_sum += oc, e.bias = e.bias ? e.bias + oc : nullptr;
+        e.out += (n * O + oc) * pixels + p0;
+        const QRows weights{pw + gi * group_words + o0 * K4, 1, kLanes, true};
+        qgemm(std::min(kLanes, Og - o0), count, K4, weights, panels.data(), e);
+      }
     }
   });
 }

@@ -1,6 +1,7 @@
 // The dynamically quantized linear layer (Note [dynamic quantization], quantize.h):
 // y[M, O] = dequantize(q(x)[M, K] q(w)^T) + b, x's rows quantized with the parameters of the
-// whole x, then one 8-bit product (qgemm.h) whose tiles are shared between threads.
+// whole x, then one 8-bit product (qgemm.h: x's rows broadcast against the weights' panels) whose
+// blocks are shared between threads.
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -25,17 +26,18 @@ void quantized_linear_forward(const Tensor& x, const Tensor& packed, const Tenso
 
   const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, O, 1};
   const uint32_t* pw = reinterpret_cast<const uint32_t*>(packed.i32());
-  // Work items: a block of up to kRows rows against one panel of 16 outputs (the panel read once
-  // for all of them, a piece of it at a time, from L1); a thread takes a run of them.
+  // Work items: a block of up to kRows rows against a block of the kernel's tile of columns (the
+  // weights read once for all of them, a piece at a time, from L1); a thread takes a run of them.
   constexpr int64_t kRows = 48;
-  const int64_t row_blocks = (M + kRows - 1) / kRows, panels = (O + kQPanelWidth - 1) / kQPanelWidth;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / (std::min(kRows, M) * kQPanelWidth * K4 * 4));
-  parallel_for(row_blocks * panels, grain, [&](int64_t t0, int64_t t1) {
+  const int64_t cols = qgemm_tile_cols();
+  const int64_t row_blocks = (M + kRows - 1) / kRows, col_blocks = (O + cols - 1) / cols;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / (std::min(kRows, M) * cols * K4 * 4));
+  parallel_for(row_blocks * col_blocks, grain, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t m0 = (t / panels) * kRows, n0 = (t % panels) * kQPanelWidth;
+      const int64_t m0 = (t / col_blocks) * kRows, n0 = (t % col_blocks) * cols;
       QEpilogue e = all;
-      e.b_scale += n0, e.b_sum += n0, e.bias = e.bias ? e.bias + n0 : nullptr, e.out += m0 * O + n0;
-      qgemm(std::min(kRows, M - m0), std::min(kQPanelWidth, O - n0), K4, xq.data() + m0 * K4, K4, pw + n0 * K4, e);
+      e.w_scale += n0, e.w_sum += n0, e.bias = e.bias ? e.bias + n0 : nullptr, e.out += m0 * O + n0;
+      qgemm(std::min(kRows, M - m0), std::min(cols, O - n0), K4, QRows{xq.data() + m0 * K4, K4, 1, false}, pw + n0 * K4, e);
     }
   });
 }
