@@ -125,6 +125,24 @@ void quantize_activation_rows(const float* x, int64_t rows, int64_t cols, int64_
   });
 }
 
+void quantize_activation_planes(const float* x, int64_t planes, int64_t H, int64_t W, const ActivationQuant& q,
+                                int64_t Hp, int64_t Wp, int64_t top, int64_t left, uint8_t* out) {
+  const uint8_t zero = static_cast<uint8_t>(q.zero);
+  parallel_for(planes * Hp, std::max<int64_t>(1, (int64_t{1} << 16) / Wp), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      uint8_t* row = out + r * Wp;
+      const int64_t h = r % Hp - top;
+      if (h < 0 || h >= H) {
+        std::fill(row, row + Wp, zero);
+        continue;
+      }
+      std::fill(row, row + left, zero);
+      quantize_row(x + ((r / Hp) * H + h) * W, W, q.inv_scale, static_cast<float>(q.zero), row + left);
+      std::fill(row + left + W, row + Wp, zero);
+    }
+  });
+}
+
 void quantize_weights(const Tensor& w, int64_t groups, const Tensor& packed, const Tensor& scale, const Tensor& sum) {
   const int64_t O = w.shape[0], K = w.shape[1], K4 = (K + 3) / 4;
   const float* pw = w.f32();

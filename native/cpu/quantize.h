@@ -40,6 +40,12 @@ ActivationQuant choose_activation_quant(const float* x, int64_t n);
 void quantize_activation_rows(const float* x, int64_t rows, int64_t cols, int64_t x_stride, const ActivationQuant& q,
                               uint8_t* out, int64_t out_stride);
 
+// q(x) of `planes` planes of H x W values into planes of Hp x Wp bytes, from row `top` and
+// column `left` on, the rest the zero point (which stands for 0.0): a convolution's zero padding,
+// done once, so that its im2col reads no tap outside a plane.
+void quantize_activation_planes(const float* x, int64_t planes, int64_t H, int64_t W, const ActivationQuant& q,
+                                int64_t Hp, int64_t Wp, int64_t top, int64_t left, uint8_t* out);
+
 // The same values, less the zero point, as floats (-127 .. 127): Note [exact float sums], qgemm.h.
 void quantize_activations_centered(const float* x, int64_t n, const ActivationQuant& q, float* out);
 

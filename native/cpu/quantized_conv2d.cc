@@ -1,7 +1,7 @@
 // The dynamically quantized 2-D convolution (Note [dynamic quantization], quantize.h): x is
-// quantized once (one scale and zero point for the whole batch), then for each image, group and
-// block of output pixels the block's 8-bit im2col (K = C/groups * kh * kw bytes a pixel, the
-// padding being the zero point, which stands for 0.0), written as qgemm.h's panels of 16 pixels,
+// quantized once (one scale and zero point for the whole batch) into planes bordered by the
+// padding (the zero point, which stands for 0.0), then for each image, group and block of output
+// pixels the block's 8-bit im2col (K = C/groups * kh * kw bytes a pixel), as qgemm.h's panels of 16 pixels,
 // meets the group's weights, broadcast 16 output channels at a time from their packed panels, in
 // one 8-bit product whose epilogue writes the outputs' rows of pixels, [O, pixels], in place.
 // Pixels in the vector lanes keep every lane busy whatever the channel count (LeNet's 6), and
@@ -58,10 +58,9 @@ void interleave4(const uint8_t* rows, uint32_t* words) {
 }
 
 struct Im2colPanels {
-  const uint8_t* image;  // the group's first channel of one quantized image, [Cg, H, W]
-  int64_t Cg, H, W, Wo, kh, kw, K4;
-  Conv2dGeometry g;
-  uint8_t zero;
+  const uint8_t* image;  // the group's first channel of one quantized image, padded: [Cg, Hp, Wp]
+  int64_t Cg, Hp, Wp, Wo, kh, kw, K4;
+  Conv2dGeometry g;  // its padding already in the image
 
   // The panels of pixels [p0, p0 + count) into out (ceil(count / 16) panels of K4 * 16 words);
   // lanes past count hold 0 or other bytes of the image. plane: scratch of K4 * 4 rows of kRow bytes.
@@ -69,8 +68,10 @@ struct Im2colPanels {
     const int64_t K = Cg * kh * kw;
     for (int64_t q0 = 0; q0 < count; q0 += kLanes) {
       const int64_t n = std::min(kLanes, count - q0);
-      // The panel's pixels as runs along one output row: a run's taps are consecutive input bytes
-      // (stride 1), one move a tap.
+      // The panel's pixels as runs along one output row: with stride 1, a run's bytes for a tap are
+      // consecutive input bytes, one 16-byte move (a run is at most 16 pixels; what the move writes
+      // past the run is the row's next runs' or its slack, and it reads at most kSlack bytes past
+      // the input).
       struct Run {
         int64_t lane, len, oh, ow;
       };
@@ -88,28 +89,14 @@ struct Im2colPanels {
           uint8_t* rows = plane + (c * kh + i) * kw * kRow;  // the kw rows of taps (c, i, j)
           for (int r = 0; r < nruns; ++r) {
             const Run& run = runs[r];
-            const int64_t ih = run.oh * g.stride_h - g.pad_top + i * g.dilation_h;
-            if (ih < 0 || ih >= H) {
-              for (int64_t j = 0; j < kw; ++j) std::memset(rows + j * kRow + run.lane, zero, kLanes);
-              continue;
-            }
-            const uint8_t* line = image + (c * H + ih) * W;
+            const uint8_t* line = image + (c * Hp + run.oh * g.stride_h + i * g.dilation_h) * Wp + run.ow * g.stride_w;
             for (int64_t j = 0; j < kw; ++j) {
               uint8_t* dst = rows + j * kRow + run.lane;
-              const int64_t iw0 = run.ow * g.stride_w - g.pad_left + j * g.dilation_w;
+              const uint8_t* src = line + j * g.dilation_w;
               if (g.stride_w == 1) {
-                // The taps inside the line as one 16-byte move (a run is at most 16 pixels; what
-                // it writes past the run is the row's next runs' or its slack), then the padding.
-                const int64_t left = std::clamp<int64_t>(-iw0, 0, run.len);
-                const int64_t right = std::clamp<int64_t>(iw0 + run.len - W, 0, run.len - left);
-                if (left + right < run.len) std::memcpy(dst + left, line + iw0 + left, kLanes);
-                std::fill(dst, dst + left, zero);
-                std::fill(dst + run.len - right, dst + run.len, zero);
-                continue;
-              }
-              for (int64_t u = 0; u < run.len; ++u) {
-                const int64_t iw = iw0 + u * g.stride_w;
-                dst[u] = iw >= 0 && iw < W ? line[iw] : zero;
+                std::memcpy(dst, src, kLanes);
+              } else {
+                for (int64_t u = 0; u < run.len; ++u) dst[u] = src[u * g.stride_w];
               }
             }
           }
@@ -158,8 +145,12 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
   const ActivationQuant q = choose_activation_quant(x.f32(), x.numel());
   if (!q.finite) return std::fill(py, py + y.numel(), std::numeric_limits<float>::quiet_NaN());
   if (qgemm_prefers_float(Cg * kh * kw)) return float_sums_forward(x, q, packed, w_scale, b, g, kh, kw, lo, hi, y);
-  std::vector<uint8_t> xq(static_cast<size_t>(x.numel()) + kSlack);
-  quantize_activation_rows(x.f32(), N * C, H * W, H * W, q, xq.data(), H * W);
+  // The input quantized once, in planes with the padding's border (bottom and right: as far as
+  // the last output's taps reach).
+  const int64_t Hp = std::max(H + g.pad_top, (Ho - 1) * g.stride_h + (kh - 1) * g.dilation_h + 1);
+  const int64_t Wp = std::max(W + g.pad_left, (Wo - 1) * g.stride_w + (kw - 1) * g.dilation_w + 1);
+  std::vector<uint8_t> xq(static_cast<size_t>(N * C * Hp * Wp) + kSlack);
+  quantize_activation_planes(x.f32(), N * C, H, W, q, Hp, Wp, g.pad_top, g.pad_left, xq.data());
 
   const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, pixels, 1};
   const uint32_t* pw = reinterpret_cast<const uint32_t*>(packed.i32());
@@ -173,7 +164,7 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / (groups * blocks), gi = (t / blocks) % groups, p0 = (t % blocks) * block;
       const int64_t count = std::min(block, pixels - p0);
-      const Im2colPanels im2col{xq.data() + (n * C + gi * Cg) * H * W, Cg, H, W, Wo, kh, kw, K4, g, static_cast<uint8_t>(q.zero)};
+      const Im2colPanels im2col{xq.data() + (n * C + gi * Cg) * Hp * Wp, Cg, Hp, Wp, Wo, kh, kw, K4, g};
       im2col.panels(p0, count, panels.data(), plane.data());
       // The group's weights, one packed panel (16 output channels) at a time: rows 1 word apart,
       // k4 16 words apart.
