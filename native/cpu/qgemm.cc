@@ -181,8 +181,7 @@ const Kernel& active() {
 }
 
 // The sums of `rows` rows against columns [n0, n0 + cols), acc's rows ldc apart, dequantized into
-// the output (qgemm.h's QEpilogue). Each row's loop is over contiguous columns, which the compiler
-// vectorizes where the output's columns are contiguous too.
+// the output (qgemm.h's QEpilogue).
 void finish(const QEpilogue& e, bool channel_per_row, int64_t rows, int64_t n0, int64_t cols, const int32_t* acc,
             int64_t ldc) {
   for (int64_t r = 0; r < rows; ++r) {
@@ -192,7 +191,7 @@ void finish(const QEpilogue& e, bool channel_per_row, int64_t rows, int64_t n0, 
       const float scale = e.a_scale * e.w_scale[r], bias = e.bias ? e.bias[r] : 0.0f;
       const int32_t offset = e.a_zero * e.w_sum[r];
       if (e.col_stride == 1) {
-        for (int64_t c = 0; c < cols; ++c) out[c] = dequantize(scale, static_cast<float>(sums[c] - offset), bias, e.lo, e.hi);
+        dequantize_row(sums, cols, offset, scale, bias, e.lo, e.hi, out);
       } else {
         for (int64_t c = 0; c < cols; ++c)
           out[c * e.col_stride] = dequantize(scale, static_cast<float>(sums[c] - offset), bias, e.lo, e.hi);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -69,6 +70,18 @@ void quantize_row_centered(const float* __restrict x, int64_t n, float inv_scale
   for (int64_t i = 0; i < n; ++i) out[i] = quantized(x[i], inv_scale, zero) - zero;
 }
 
+// dequantize()'s expression written out: GCC inlines no plain function into a clone with its own
+// optimize options (simd_clones.h).
+__attribute__((optimize("fp-contract=off"))) CONVNET_SIMD_CLONES
+void dequantize_row_clones(const int32_t* __restrict sums, int64_t n, int32_t offset, float scale, float bias, float lo,
+                           float hi, float* __restrict out) {
+  for (int64_t i = 0; i < n; ++i) {
+    float v = scale * static_cast<float>(sums[i] - offset) + bias;
+    v = v < lo ? lo : v;
+    out[i] = v > hi ? hi : v;
+  }
+}
+
 // Where output o's first word lies in packed weights of O outputs, K4 words deep, in `groups`
 // groups (quantize_weights' layout): its word k4 is 16 words further on per k4.
 template <class Word>  // uint32_t or const uint32_t
@@ -125,20 +138,29 @@ void quantize_activation_rows(const float* x, int64_t rows, int64_t cols, int64_
   });
 }
 
+void dequantize_row(const int32_t* sums, int64_t n, int32_t offset, float scale, float bias, float lo, float hi, float* out) {
+  dequantize_row_clones(sums, n, offset, scale, bias, lo, hi, out);
+}
+
 void quantize_activation_planes(const float* x, int64_t planes, int64_t H, int64_t W, const ActivationQuant& q,
                                 int64_t Hp, int64_t Wp, int64_t top, int64_t left, uint8_t* out) {
   const uint8_t zero = static_cast<uint8_t>(q.zero);
-  parallel_for(planes * Hp, std::max<int64_t>(1, (int64_t{1} << 16) / Wp), [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      uint8_t* row = out + r * Wp;
-      const int64_t h = r % Hp - top;
-      if (h < 0 || h >= H) {
-        std::fill(row, row + Wp, zero);
-        continue;
+  parallel_for(planes, std::max<int64_t>(1, (int64_t{1} << 16) / (Hp * Wp)), [&](int64_t p0, int64_t p1) {
+    // A plane at a time into `rows`, then its rows into place: quantize_row's vector loop wants
+    // more than a row (LeNet's are 14 and 28 values).
+    thread_local std::vector<uint8_t> rows;
+    rows.resize(static_cast<size_t>(H * W));
+    for (int64_t p = p0; p < p1; ++p) {
+      quantize_row(x + p * H * W, H * W, q.inv_scale, static_cast<float>(q.zero), rows.data());
+      uint8_t* plane = out + p * Hp * Wp;
+      std::fill(plane, plane + top * Wp, zero);
+      for (int64_t h = 0; h < H; ++h) {
+        uint8_t* row = plane + (top + h) * Wp;
+        std::fill(row, row + left, zero);
+        std::memcpy(row + left, rows.data() + h * W, static_cast<size_t>(W));
+        std::fill(row + left + W, row + Wp, zero);
       }
-      std::fill(row, row + left, zero);
-      quantize_row(x + ((r / Hp) * H + h) * W, W, q.inv_scale, static_cast<float>(q.zero), row + left);
-      std::fill(row + left + W, row + Wp, zero);
+      std::fill(plane + (top + H) * Wp, plane + Hp * Wp, zero);
     }
   });
 }

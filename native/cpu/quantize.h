@@ -62,5 +62,10 @@ inline float dequantize(float scale, float sum, float bias, float lo, float hi) 
   return v > hi ? hi : v;
 }
 
+// dequantize() of n sums of one output channel, each less `offset` (a_zero * w_sum), into out:
+// the 8-bit product's epilogue where a row of sums is one channel's (a convolution's row of
+// pixels), compiled for each SIMD width with no FMA contraction, so the same bits as dequantize().
+void dequantize_row(const int32_t* sums, int64_t n, int32_t offset, float scale, float bias, float lo, float hi, float* out);
+
 }  // namespace cpu
 }  // namespace convnet

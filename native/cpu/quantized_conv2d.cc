@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -34,6 +35,21 @@ constexpr int64_t kBlockBytes = int64_t{1} << 17;
 // 16-byte move writes past them. And the bytes past the quantized input's end that it may read.
 constexpr int64_t kRow = 2 * kLanes;
 constexpr size_t kSlack = kLanes;
+
+// Memory kept per thread and per use between calls, grown to the largest request and not zeroed:
+// a fresh buffer per call cost a page fault per 4 KiB (LeNet's first layer at batch 1000: 15% of
+// its time in the kernel's clear_page). Slot 0, the quantized input, is as large as a quarter of
+// the largest input the queue's thread has quantized; 1 and 2 are a pixel block's.
+uint8_t* scratch_bytes(int slot, int64_t n) {
+  thread_local std::unique_ptr<uint8_t[]> buffers[3];
+  thread_local int64_t sizes[3] = {0, 0, 0};
+  if (sizes[slot] < n) {
+    buffers[slot].reset();  // free first, so that old and new do not coexist
+    buffers[slot].reset(new uint8_t[static_cast<size_t>(n)]);
+    sizes[slot] = n;
+  }
+  return buffers[slot].get();
+}
 
 // Four rows of 16 bytes, kRow apart (k = 4 k4 .. 4 k4 + 3 of 16 pixels), as the 16 words of one
 // k4 of a panel:
@@ -149,8 +165,8 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
   // the last output's taps reach).
   const int64_t Hp = std::max(H + g.pad_top, (Ho - 1) * g.stride_h + (kh - 1) * g.dilation_h + 1);
   const int64_t Wp = std::max(W + g.pad_left, (Wo - 1) * g.stride_w + (kw - 1) * g.dilation_w + 1);
-  std::vector<uint8_t> xq(static_cast<size_t>(N * C * Hp * Wp) + kSlack);
-  quantize_activation_planes(x.f32(), N * C, H, W, q, Hp, Wp, g.pad_top, g.pad_left, xq.data());
+  uint8_t* xq = scratch_bytes(0, N * C * Hp * Wp + kSlack);
+  quantize_activation_planes(x.f32(), N * C, H, W, q, Hp, Wp, g.pad_top, g.pad_left, xq);
 
   const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, pixels, 1};
   const uint32_t* pw = reinterpret_cast<const uint32_t*>(packed.i32());
@@ -159,13 +175,13 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
   const int64_t block = std::min(pixels, std::max(cols, kBlockBytes / (K4 * 4) / cols * cols));
   const int64_t blocks = (pixels + block - 1) / block;
   parallel_for(N * groups * blocks, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<uint32_t> panels(static_cast<size_t>((block + kLanes - 1) / kLanes * K4 * kLanes));
-    std::vector<uint8_t> plane(static_cast<size_t>(K4 * 4 * kRow));
+    uint32_t* panels = reinterpret_cast<uint32_t*>(scratch_bytes(1, (block + kLanes - 1) / kLanes * K4 * kLanes * 4));
+    uint8_t* plane = scratch_bytes(2, K4 * 4 * kRow);
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t n = t / (groups * blocks), gi = (t / blocks) % groups, p0 = (t % blocks) * block;
       const int64_t count = std::min(block, pixels - p0);
-      const Im2colPanels im2col{xq.data() + (n * C + gi * Cg) * Hp * Wp, Cg, Hp, Wp, Wo, kh, kw, K4, g};
-      im2col.panels(p0, count, panels.data(), plane.data());
+      const Im2colPanels im2col{xq + (n * C + gi * Cg) * Hp * Wp, Cg, Hp, Wp, Wo, kh, kw, K4, g};
+      im2col.panels(p0, count, panels, plane);
       // The group's weights, one packed panel (16 output channels) at a time: rows 1 word apart,
       // k4 16 words apart.
       for (int64_t o0 = 0; o0 < Og; o0 += kLanes) {
@@ -174,7 +190,7 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
         e.w_scale += oc, e.w_sum += oc, e.bias = e.bias ? e.bias + oc : nullptr;
         e.out += (n * O + oc) * pixels + p0;
         const QRows weights{pw + gi * group_words + o0 * K4, 1, kLanes, true};
-        qgemm(std::min(kLanes, Og - o0), count, K4, weights, panels.data(), e);
+        qgemm(std::min(kLanes, Og - o0), count, K4, weights, panels, e);
       }
     }
   });

@@ -26,18 +26,21 @@ void quantized_linear_forward(const Tensor& x, const Tensor& packed, const Tenso
 
   const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, O, 1};
   const uint32_t* pw = reinterpret_cast<const uint32_t*>(packed.i32());
-  // Work items: a block of up to kRows rows against a block of the kernel's tile of columns (the
-  // weights read once for all of them, a piece at a time, from L1); a thread takes a run of them.
-  constexpr int64_t kRows = 48;
+  // Work items: a block of rows against a block of the kernel's tile of columns (the weights read
+  // once for all the rows, a piece at a time, from L1); a thread takes a run of them. Row blocks of
+  // equal size, and the row blocks of a column block next to each other: with a short last block
+  // (64 rows as 48 + 16) and the blocks of rows outermost, one of two threads had every long item.
+  constexpr int64_t kMaxRows = 48;
   const int64_t cols = qgemm_tile_cols();
-  const int64_t row_blocks = (M + kRows - 1) / kRows, col_blocks = (O + cols - 1) / cols;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / (std::min(kRows, M) * cols * K4 * 4));
+  const int64_t row_blocks = (M + kMaxRows - 1) / kMaxRows, rows = (M + row_blocks - 1) / row_blocks;
+  const int64_t col_blocks = (O + cols - 1) / cols;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 18) / (rows * cols * K4 * 4));
   parallel_for(row_blocks * col_blocks, grain, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const int64_t m0 = (t / col_blocks) * kRows, n0 = (t % col_blocks) * cols;
+      const int64_t m0 = (t % row_blocks) * rows, n0 = (t / row_blocks) * cols;
       QEpilogue e = all;
       e.w_scale += n0, e.w_sum += n0, e.bias = e.bias ? e.bias + n0 : nullptr, e.out += m0 * O + n0;
-      qgemm(std::min(kRows, M - m0), std::min(cols, O - n0), K4, QRows{xq.data() + m0 * K4, K4, 1, false}, pw + n0 * K4, e);
+      qgemm(std::min(rows, M - m0), std::min(cols, O - n0), K4, QRows{xq.data() + m0 * K4, K4, 1, false}, pw + n0 * K4, e);
     }
   });
 }
