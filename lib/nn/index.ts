@@ -37,7 +37,7 @@ export type { Padding1, Padding2, Padding3 } from './padding';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './recurrent';
 export type { RNNModuleOptions, LSTMModuleOptions, GRUModuleOptions } from './recurrent';
 export { PackedSequence } from './packed-sequence';
-export { QuantizedLinear, QuantizedConv2d, quantizeDynamic } from './quantized';
+export { QuantizedLinear, QuantizedConv2d, QuantizedLSTM, QuantizedGRU, QuantizedRNNCell, QuantizedLSTMCell, QuantizedGRUCell, quantizeDynamic } from './quantized';
 export type { QuantizedConv2dOptions, QuantizeDynamicOptions } from './quantized';
 export { Embedding } from './sparse';
 export type { EmbeddingModuleOptions } from './sparse';

@@ -1,29 +1,33 @@
 /**
  * 8-bit inference on the CPU (the survey's "low precision" for fast CNNs; Vanhoucke et al. 2011):
  * PyTorch's dynamic quantization, `torch.ao.quantization.quantize_dynamic`, with fbgemm's x86
- * recipe, for the linear layers and the 2-D convolutions.
+ * recipe, for the linear layers, the 2-D convolutions and the recurrent layers.
  *
- * `quantizeDynamic(model)` replaces the `nn.Linear` layers of a model (in place; with `types`,
- * the `nn.Conv2d` layers too) by `QuantizedLinear` / `QuantizedConv2d` layers that hold their
- * weights as 8-bit integers, one scale per output channel, and at every call quantize their input
- * to 7 bits with the scale and zero point of that input's range ("dynamic": no calibration data).
+ * `quantizeDynamic(model)` replaces the layers of PyTorch's default set (in place: `nn.Linear`,
+ * `nn.LSTM`, `nn.GRU` and the three cells; with `types`, `nn.Conv2d` too) by quantized layers
+ * (`QuantizedLinear`, `QuantizedLSTM`, ...) that hold their weights as 8-bit integers, one scale
+ * per output channel, and at every call quantize their input to 7 bits with the scale and zero
+ * point of that input's range ("dynamic": no calibration data). A recurrent layer is two
+ * QuantizedLinear a layer and direction (W_ih, W_hh): its input projection quantized once over the
+ * sequence, h at every step, its gates in float32, as PyTorch's.
  * The products are exact integer sums (Note [dynamic quantization], native/cpu/quantize.h).
  * Outputs differ from the float layer's by the rounding of the weights (half a step: 1/255 of a
  * channel's largest weight) and of the input (half of 1/127 of its range).
  *
  * What it buys: weights 4x smaller (AlexNet's and VGG's are mostly in their linear layers), and
- * linear layers that read 4x fewer bytes (AlexNet's fc7 at batch 1: 9x faster, 2 threads, AMD
- * EPYC with AVX2; `node dist/bench/quantized.js`). A convolution's work is multiplies: on a CPU
- * with AVX-512 VNNI, 64 byte products an instruction against float32's 16; with AVX2 alone, no
- * more than float32's FMAs, and the float convolution has Winograd, which the integer one has not,
- * so there the quantized convolutions run at up to 1.5x the float time (hence the default).
+ * linear layers that read 4x fewer bytes (AlexNet's fc7 at batch 1: 6-17x faster, 2 threads, AMD
+ * EPYC; `node dist/bench/quantized.js`). A convolution's work is multiplies: on a CPU with AVX-512
+ * VNNI, 64 byte products an instruction against float32's 16 (larger convolutions in 0.6x the
+ * float time); with AVX2 alone, no more than float32's FMAs, and the float convolution has
+ * Winograd, which the integer one has not, so there the quantized convolutions run at up to 1.4x
+ * the float time (hence the default).
  *
  * Inference only: a quantized layer records no gradient and runs on the CPU alone (as PyTorch's).
  * A ReLU, ReLU6 or Hardtanh after a quantized layer in a Sequential is fused into it, as for
  * Conv2d (nn/fused-activation.ts).
  * @example
- * nn.quantizeDynamic(alexnet.eval());                                  // the linear layers
- * nn.quantizeDynamic(lenet.eval(), { types: [nn.Linear, nn.Conv2d] });  // and the convolutions
+ * nn.quantizeDynamic(crnn.eval());                                     // the linear and recurrent layers
+ * nn.quantizeDynamic(lenet.eval(), { types: [nn.Linear, nn.Conv2d] });  // the linear layers and the convolutions
  */
 import { fail } from '../errors';
 import { tidy } from '../engine';
@@ -33,8 +37,10 @@ import { full, zeros } from '../creation';
 import { Tensor } from '../tensor';
 import { checkBool, checkFloat, checkInt, checkOptions, describe, shapeStr } from '../validate';
 import * as F from './functional/index';
+import { GATES, RnnProjections, runCell, type RnnProjection } from './functional/rnn';
 import { Conv2d, Linear, convArguments, convRepr, merge, type WithOptions } from './layers';
 import { Module } from './module';
+import { GRU, GRUCell, HiddenStateRNN, LSTM, LSTMBase, LSTMCell, RNNCell, type RNNBase, type RNNModuleOptions } from './recurrent';
 
 type F32 = Tensor<'float32'>;
 type I32 = Tensor<'int32'>;
@@ -109,12 +115,17 @@ export class QuantizedLinear extends Module {
     if (!(linear instanceof Linear)) fail('E_ARG', `QuantizedLinear.fromFloat: expected an nn.Linear, got ${describe(linear)}`);
     const q = new QuantizedLinear(linear.inFeatures, linear.outFeatures, { bias: linear.bias !== null });
     try {
-      quantizeInto('QuantizedLinear.fromFloat', what, linear.weight, linear.bias, 1, q.#w, q.bias);
+      q.quantizeFrom('QuantizedLinear.fromFloat', what, linear.weight, linear.bias);
     } catch (e) {
       q.dispose();
       throw e;
     }
     return q;
+  }
+
+  /** @internal w [out, in] and b (a recurrent layer's) quantized into this layer's buffers; `what` names w in a refusal. */
+  quantizeFrom(op: string, what: string, w: F32, b: F32 | null): void {
+    quantizeInto(op, what, w, b, 1, this.#w, this.bias);
   }
 
   override config(): unknown[] {
@@ -237,19 +248,273 @@ export class QuantizedConv2d extends Module {
   }
 }
 
+// ---- recurrent layers -----------------------------------------------------------------------
+
+/**
+ * PyTorch's dynamically quantized recurrent layers (`torch.ao.nn.quantized.dynamic.LSTM` and the
+ * rest): each layer and direction's W_ih and W_hh in 8 bits, as two QuantizedLinear layers
+ * `ih_l{k}` and `hh_l{k}` (`_reverse` for the second direction) that hold b_ih and b_hh. As in
+ * PyTorch, a layer's input projection is quantized once for the whole sequence (one scale from
+ * its range), h at every step from its own range; the gates and c stay in float32.
+ */
+function registerProjections(m: Module, G: number, inputSize: number, hidden: number, layers: number, directions: number,
+  bias: boolean): RnnProjection[][] {
+  const all: RnnProjection[][] = [];
+  for (let l = 0; l < layers; l++) {
+    const row: RnnProjection[] = [];
+    for (let d = 0; d < directions; d++) {
+      const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
+      row.push(registerProjection(m, suffix, l === 0 ? inputSize : directions * hidden, G * hidden, hidden, bias));
+    }
+    all.push(row);
+  }
+  return all;
+}
+
+/** One layer and direction's pair, `ih${suffix}` and `hh${suffix}`, and its projection functions. */
+function registerProjection(m: Module, suffix: string, inputs: number, outputs: number, hidden: number, bias: boolean): RnnProjection {
+  m.registerModule(`ih${suffix}`, new QuantizedLinear(inputs, outputs, { bias }));
+  m.registerModule(`hh${suffix}`, new QuantizedLinear(hidden, outputs, { bias }));
+  // Looked up at each call, as a Sequential's children are (setSubmodule may replace them).
+  const get = (name: string) => m.getSubmodule(name) as QuantizedLinear;
+  return { ih: (x) => get(`ih${suffix}`).forward(x), hh: (h) => get(`hh${suffix}`).forward(h) };
+}
+
+/** One float layer and direction's weights quantized into its registered pair (the caller disposes `m` on a refusal). */
+function quantizeProjection(m: Module, op: string, at: string, suffix: string, wIh: F32, wHh: F32, bIh: F32 | null, bHh: F32 | null): void {
+  (m.getSubmodule(`ih${suffix}`) as QuantizedLinear).quantizeFrom(op, `\`${at}weight_ih${suffix}\``, wIh, bIh);
+  (m.getSubmodule(`hh${suffix}`) as QuantizedLinear).quantizeFrom(op, `\`${at}weight_hh${suffix}\``, wHh, bHh);
+}
+
+type SequenceOptions = Omit<RNNModuleOptions, 'nonlinearity'>;
+const SEQUENCE_OPTIONS = ['numLayers', 'bias', 'batchFirst', 'dropout', 'bidirectional'] as const;
+
+/** The quantized form of a float LSTM or GRU: the same options, its layers' weights quantized. */
+function sequenceFromFloat<Q extends RNNBase>(op: string, float: LSTM | GRU, make: (o: SequenceOptions) => Q, what: string): Q {
+  const q = make((float.config() as [number, number, SequenceOptions])[2]);
+  try {
+    const D = float.bidirectional ? 2 : 1;
+    const params = new Map(float.namedParameters());
+    for (let l = 0; l < float.numLayers; l++)
+      for (let d = 0; d < D; d++) {
+        const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        const w = (name: string) => (params.get(`${name}${suffix}`) ?? null) as F32 | null;
+        quantizeProjection(q, op, what, suffix, w('weight_ih') as F32, w('weight_hh') as F32, w('bias_ih'), w('bias_hh'));
+      }
+  } catch (e) {
+    q.dispose();
+    throw e;
+  }
+  return q;
+}
+
+/**
+ * A dynamically quantized LSTM (PyTorch's `torch.ao.nn.quantized.dynamic.LSTM`): nn.LSTM's
+ * options, calls and outputs (PackedSequence included), its weights in 8 bits. Made by
+ * `quantizeDynamic` or `QuantizedLSTM.fromFloat(lstm)`. State-dict keys: `ih_l0.weight_packed`,
+ * `ih_l0.weight_scale`, `ih_l0.weight_sum`, `ih_l0.bias` (b_ih), the same under `hh_l0` (b_hh),
+ * then `_reverse` and the next layers.
+ */
+export class QuantizedLSTM extends LSTMBase {
+  readonly #projections: RnnProjections;
+
+  constructor(inputSize: number, hiddenSize: number, options: SequenceOptions = {}) {
+    const o = checkOptions<SequenceOptions>('QuantizedLSTM', options, [...SEQUENCE_OPTIONS]);
+    super('LSTM', 'QuantizedLSTM', inputSize, hiddenSize, o, false);
+    const layers = registerProjections(this, 4, inputSize, hiddenSize, this.numLayers, this.bidirectional ? 2 : 1, this.bias);
+    this.#projections = new RnnProjections(layers, hiddenSize, inputSize);
+  }
+
+  /** The layer of `lstm`'s weights and options, quantized (lstm itself is left as it is). */
+  static fromFloat(lstm: LSTM, /** @internal where a refusal names the weights */ at = ''): QuantizedLSTM {
+    if (!(lstm instanceof LSTM)) fail('E_ARG', `QuantizedLSTM.fromFloat: expected an nn.LSTM, got ${describe(lstm)}`);
+    return sequenceFromFloat('QuantizedLSTM.fromFloat', lstm, (o) => new QuantizedLSTM(lstm.inputSize, lstm.hiddenSize, o), at);
+  }
+
+  protected override runWeights(): unknown {
+    return this.#projections;
+  }
+
+  override extraRepr(): string {
+    return `${super.extraRepr()}, dtype=qint8`;
+  }
+}
+
+/**
+ * A dynamically quantized GRU (PyTorch's `torch.ao.nn.quantized.dynamic.GRU`): nn.GRU's options,
+ * calls and outputs, its weights in 8 bits; see QuantizedLSTM.
+ */
+export class QuantizedGRU extends HiddenStateRNN {
+  readonly #projections: RnnProjections;
+
+  constructor(inputSize: number, hiddenSize: number, options: SequenceOptions = {}) {
+    const o = checkOptions<SequenceOptions>('QuantizedGRU', options, [...SEQUENCE_OPTIONS]);
+    super('GRU', 'QuantizedGRU', inputSize, hiddenSize, o, false);
+    const layers = registerProjections(this, 3, inputSize, hiddenSize, this.numLayers, this.bidirectional ? 2 : 1, this.bias);
+    this.#projections = new RnnProjections(layers, hiddenSize, inputSize);
+  }
+
+  /** The layer of `gru`'s weights and options, quantized (gru itself is left as it is). */
+  static fromFloat(gru: GRU, /** @internal where a refusal names the weights */ at = ''): QuantizedGRU {
+    if (!(gru instanceof GRU)) fail('E_ARG', `QuantizedGRU.fromFloat: expected an nn.GRU, got ${describe(gru)}`);
+    return sequenceFromFloat('QuantizedGRU.fromFloat', gru, (o) => new QuantizedGRU(gru.inputSize, gru.hiddenSize, o), at);
+  }
+
+  protected override runWeights(): unknown {
+    return this.#projections;
+  }
+
+  override extraRepr(): string {
+    return `${super.extraRepr()}, dtype=qint8`;
+  }
+}
+
+type CellMode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
+
+/** What the quantized cells share: `ih` and `hh` (QuantizedLinear, holding b_ih and b_hh), one step. */
+abstract class QuantizedCellBase extends Module {
+  readonly #projection: RnnProjection;
+
+  protected constructor(readonly mode: CellMode, op: string, readonly inputSize: number, readonly hiddenSize: number, readonly bias: boolean) {
+    super();
+    checkInt(op, 'inputSize', inputSize, 1);
+    checkInt(op, 'hiddenSize', hiddenSize, 1);
+    checkBool(op, 'bias', bias);
+    this.#projection = registerProjection(this, '', inputSize, GATES[mode] * hiddenSize, hiddenSize, bias);
+  }
+
+  /** @internal The cell's quantized pair from a float cell's weights. */
+  protected static quantizeFrom(q: QuantizedCellBase, op: string, at: string, cell: RNNCell | LSTMCell | GRUCell): void {
+    try {
+      quantizeProjection(q, op, at, '', cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh);
+    } catch (e) {
+      q.dispose();
+      throw e;
+    }
+  }
+
+  protected step(x: unknown, h: unknown, c: unknown): [F32, F32 | null] {
+    return runCell(this.typeName, this.mode, x, h, c, { ...this.#projection, inputSize: this.inputSize, hidden: this.hiddenSize });
+  }
+
+  override config(): unknown[] {
+    return [this.inputSize, this.hiddenSize, { bias: this.bias }];
+  }
+
+  override extraRepr(): string {
+    return `${this.inputSize}, ${this.hiddenSize}${this.bias ? '' : ', bias=False'}${this.mode === 'RNN_RELU' ? ', nonlinearity=relu' : ''}, dtype=qint8`;
+  }
+}
+
+/** A dynamically quantized RNNCell (PyTorch's `torch.ao.nn.quantized.dynamic.RNNCell`); see QuantizedLSTM. */
+export class QuantizedRNNCell extends QuantizedCellBase {
+  constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean; nonlinearity?: 'tanh' | 'relu' } = {}) {
+    const o = checkOptions<{ bias?: boolean; nonlinearity?: 'tanh' | 'relu' }>('QuantizedRNNCell', options, ['bias', 'nonlinearity']);
+    const act = o.nonlinearity ?? 'tanh';
+    if (act !== 'tanh' && act !== 'relu') fail('E_ARG', `QuantizedRNNCell: expected \`nonlinearity\` 'tanh' or 'relu', got ${describe(act)}`);
+    super(act === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', 'QuantizedRNNCell', inputSize, hiddenSize, o.bias ?? true);
+  }
+
+  /** The cell of `cell`'s weights, quantized (cell itself is left as it is). */
+  static fromFloat(cell: RNNCell, /** @internal where a refusal names the weights */ at = ''): QuantizedRNNCell {
+    if (!(cell instanceof RNNCell)) fail('E_ARG', `QuantizedRNNCell.fromFloat: expected an nn.RNNCell, got ${describe(cell)}`);
+    const [, , o] = cell.config() as [number, number, { bias: boolean; nonlinearity: 'tanh' | 'relu' }];
+    const q = new QuantizedRNNCell(cell.inputSize, cell.hiddenSize, o);
+    QuantizedCellBase.quantizeFrom(q, 'QuantizedRNNCell.fromFloat', at, cell);
+    return q;
+  }
+
+  /** h' [N, H] from x [N, in] and h [N, H] (zeros if not given); unbatched [in] and [H] too. */
+  forward(x: Tensor, h: Tensor | null = null): F32 {
+    return this.step(x, h, null)[0];
+  }
+
+  override config(): unknown[] {
+    return [this.inputSize, this.hiddenSize, { bias: this.bias, nonlinearity: this.mode === 'RNN_TANH' ? 'tanh' : 'relu' }];
+  }
+}
+
+/** A dynamically quantized LSTMCell (PyTorch's `torch.ao.nn.quantized.dynamic.LSTMCell`); `call` gives h', `forwardWithState` [h', c']. */
+export class QuantizedLSTMCell extends QuantizedCellBase {
+  constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean } = {}) {
+    super('LSTM', 'QuantizedLSTMCell', inputSize, hiddenSize, checkOptions<{ bias?: boolean }>('QuantizedLSTMCell', options, ['bias']).bias ?? true);
+  }
+
+  /** The cell of `cell`'s weights, quantized (cell itself is left as it is). */
+  static fromFloat(cell: LSTMCell, /** @internal where a refusal names the weights */ at = ''): QuantizedLSTMCell {
+    if (!(cell instanceof LSTMCell)) fail('E_ARG', `QuantizedLSTMCell.fromFloat: expected an nn.LSTMCell, got ${describe(cell)}`);
+    const q = new QuantizedLSTMCell(cell.inputSize, cell.hiddenSize, { bias: cell.bias_ih !== null });
+    QuantizedCellBase.quantizeFrom(q, 'QuantizedLSTMCell.fromFloat', at, cell);
+    return q;
+  }
+
+  /** h' [N, H] (c' is dropped: see forwardWithState). */
+  forward(x: Tensor, hx: readonly [Tensor, Tensor] | null = null): F32 {
+    const [h, c] = this.forwardWithState(x, hx);
+    c.dispose();
+    return h;
+  }
+
+  /** PyTorch's (h', c') from x [N, in] and hx = [h, c] (zeros if null). */
+  forwardWithState(x: Tensor, hx: readonly [Tensor, Tensor] | null = null): [F32, F32] {
+    if (hx !== null && (!Array.isArray(hx) || hx.length !== 2)) fail('E_ARG', `${this.typeName}: expected \`hx\` to be [h, c] (or null), got ${describe(hx)}`);
+    const [h, c] = this.step(x, hx?.[0] ?? null, hx?.[1] ?? null);
+    return [h, c as F32];
+  }
+}
+
+/** A dynamically quantized GRUCell (PyTorch's `torch.ao.nn.quantized.dynamic.GRUCell`); see QuantizedLSTM. */
+export class QuantizedGRUCell extends QuantizedCellBase {
+  constructor(inputSize: number, hiddenSize: number, options: { bias?: boolean } = {}) {
+    super('GRU', 'QuantizedGRUCell', inputSize, hiddenSize, checkOptions<{ bias?: boolean }>('QuantizedGRUCell', options, ['bias']).bias ?? true);
+  }
+
+  /** The cell of `cell`'s weights, quantized (cell itself is left as it is). */
+  static fromFloat(cell: GRUCell, /** @internal where a refusal names the weights */ at = ''): QuantizedGRUCell {
+    if (!(cell instanceof GRUCell)) fail('E_ARG', `QuantizedGRUCell.fromFloat: expected an nn.GRUCell, got ${describe(cell)}`);
+    const q = new QuantizedGRUCell(cell.inputSize, cell.hiddenSize, { bias: cell.bias_ih !== null });
+    QuantizedCellBase.quantizeFrom(q, 'QuantizedGRUCell.fromFloat', at, cell);
+    return q;
+  }
+
+  /** h' [N, H] from x [N, in] and h [N, H] (zeros if not given). */
+  forward(x: Tensor, h: Tensor | null = null): F32 {
+    return this.step(x, h, null)[0];
+  }
+}
+
+type Quantizable = typeof Linear | typeof Conv2d | typeof LSTM | typeof GRU | typeof RNNCell | typeof LSTMCell | typeof GRUCell;
+
+/** Each float class quantizeDynamic knows, and how it makes the quantized layer (`at`: the layer's path, for refusals). */
+const QUANTIZED_FORM = new Map<Quantizable, (m: Module, at: string) => Module>([
+  [Linear, (m, at) => QuantizedLinear.fromFloat(m as Linear, `\`${at}.weight\``)],
+  [Conv2d, (m, at) => QuantizedConv2d.fromFloat(m as Conv2d, `\`${at}.weight\``)],
+  [LSTM, (m, at) => QuantizedLSTM.fromFloat(m as LSTM, `${at}.`)],
+  [GRU, (m, at) => QuantizedGRU.fromFloat(m as GRU, `${at}.`)],
+  [RNNCell, (m, at) => QuantizedRNNCell.fromFloat(m as RNNCell, `${at}.`)],
+  [LSTMCell, (m, at) => QuantizedLSTMCell.fromFloat(m as LSTMCell, `${at}.`)],
+  [GRUCell, (m, at) => QuantizedGRUCell.fromFloat(m as GRUCell, `${at}.`)],
+]);
+
+/** PyTorch's default set for qint8: the linear and recurrent layers. */
+const DEFAULT_TYPES: readonly Quantizable[] = [Linear, LSTM, GRU, RNNCell, LSTMCell, GRUCell];
+
 export interface QuantizeDynamicOptions {
-  /** The layer classes to quantize: [nn.Linear] (the default, as PyTorch's), [nn.Conv2d], or both. */
-  types?: readonly (typeof Linear | typeof Conv2d)[];
+  /**
+   * The layer classes to quantize, among nn.Linear, nn.Conv2d, nn.LSTM, nn.GRU, nn.RNNCell,
+   * nn.LSTMCell and nn.GRUCell. Default: PyTorch's, all but nn.Conv2d.
+   */
+  types?: readonly Quantizable[];
 }
 
 const isExactly = (m: Module, cls: { prototype: object }): boolean => Object.getPrototypeOf(m) === cls.prototype;
 
 /**
- * Replaces, in place, every `nn.Linear` of `model` (with `types`, every `nn.Conv2d`, or both;
- * exactly those classes, not subclasses such as DropConnectLinear, whose forward computes
- * something else) by its quantized layer, and returns `model`: PyTorch's `quantize_dynamic(model,
- * {nn.Linear}, dtype=torch.qint8, inplace=True)` with per-channel weights (the recurrent layers,
- * also in PyTorch's default set, are not quantized here).
+ * Replaces, in place, every layer of `model` whose class is in `types` (by default PyTorch's set:
+ * nn.Linear, nn.LSTM, nn.GRU and the three cells; nn.Conv2d when asked for; exactly those classes,
+ * not subclasses such as DropConnectLinear, whose forward computes something else) by its
+ * quantized layer, and returns `model`: PyTorch's `quantize_dynamic(model, dtype=torch.qint8,
+ * inplace=True)` with per-channel weights.
  * The float layers are disposed: to keep a float copy, load the state dict into a second model
  * first. A module shared by two places is quantized once and stays shared.
  * @example nn.quantizeDynamic(model.eval(), { types: [nn.Linear, nn.Conv2d] })
@@ -258,12 +523,12 @@ export function quantizeDynamic<M extends Module>(model: M, options: QuantizeDyn
   const op = 'quantizeDynamic';
   if (!(model instanceof Module)) fail('E_ARG', `${op}: expected a Module, got ${describe(model)}`);
   const o = checkOptions<QuantizeDynamicOptions>(op, options, ['types']);
-  const types = o.types ?? [Linear];
-  if (!Array.isArray(types) || types.some((t) => t !== Linear && t !== Conv2d)) {
-    fail('E_ARG', `${op}: expected \`types\` to list nn.Linear and/or nn.Conv2d, got ${describe(types)}`);
+  const types = o.types ?? DEFAULT_TYPES;
+  if (!Array.isArray(types) || types.some((t) => !QUANTIZED_FORM.has(t))) {
+    fail('E_ARG', `${op}: expected \`types\` to list layer classes among nn.Linear, nn.Conv2d, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell and nn.GRUCell, got ${describe(types)}`);
   }
-  if (types.includes(Linear) && isExactly(model, Linear)) fail('E_ARG', `${op}: \`model\` is itself an nn.Linear: use nn.QuantizedLinear.fromFloat(model)`);
-  if (types.includes(Conv2d) && isExactly(model, Conv2d)) fail('E_ARG', `${op}: \`model\` is itself an nn.Conv2d: use nn.QuantizedConv2d.fromFloat(model)`);
+  const own = types.find((t) => isExactly(model, t));
+  if (own !== undefined) fail('E_ARG', `${op}: \`model\` is itself an nn.${own.name}: use nn.Quantized${own.name}.fromFloat(model)`);
   // Every quantized layer is made before anything is replaced: a refusal (a NaN weight) changes nothing.
   const made = new Map<Module, Module>();
   const places: [string, Module][] = [];
@@ -272,12 +537,9 @@ export function quantizeDynamic<M extends Module>(model: M, options: QuantizeDyn
       for (const [name, child] of m.namedChildren()) {
         const kind = types.find((t) => isExactly(child, t));
         if (kind === undefined) continue;
-        if (!made.has(child)) {
-          const at = path ? `${path}.${name}` : name;
-          const what = `\`${at}.weight\``;
-          made.set(child, kind === Linear ? QuantizedLinear.fromFloat(child as Linear, what) : QuantizedConv2d.fromFloat(child as Conv2d, what));
-        }
-        places.push([path ? `${path}.${name}` : name, child]);
+        const at = path ? `${path}.${name}` : name;
+        if (!made.has(child)) made.set(child, QUANTIZED_FORM.get(kind)!(child, at));
+        places.push([at, child]);
       }
     }
   } catch (e) {

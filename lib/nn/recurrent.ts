@@ -52,15 +52,20 @@ function resetUniform(parameters: Parameter[], hiddenSize: number): void {
   for (const p of parameters) uniform_(p, -k, k);
 }
 
-/** What RNN, LSTM and GRU share: the parameters, options and the run. */
-abstract class RNNBase extends Module {
+/**
+ * @internal What RNN, LSTM and GRU share (and their quantized forms, nn/quantized.ts): the
+ * options, the parameters and the run.
+ */
+export abstract class RNNBase extends Module {
   readonly numLayers: number;
   readonly bias: boolean;
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
 
-  protected constructor(readonly mode: RnnMode, op: string, readonly inputSize: number, readonly hiddenSize: number, o: RNNModuleOptions) {
+  /** `floatWeights` false: no parameters (a quantized layer, which registers its own and overrides runWeights). */
+  protected constructor(readonly mode: RnnMode, op: string, readonly inputSize: number, readonly hiddenSize: number, o: RNNModuleOptions,
+    floatWeights = true) {
     super();
     checkInt(op, 'inputSize', inputSize, 1);
     checkInt(op, 'hiddenSize', hiddenSize, 1);
@@ -70,6 +75,7 @@ abstract class RNNBase extends Module {
     this.dropout = checkNumber(op, 'dropout', o.dropout ?? 0);
     if (!(this.dropout >= 0 && this.dropout <= 1)) fail('E_ARG', `${op}: expected \`dropout\` in [0, 1], got ${this.dropout}`);
     this.bidirectional = checkBool(op, 'bidirectional', o.bidirectional ?? false);
+    if (!floatWeights) return;
     const G = GATES[mode], D = this.bidirectional ? 2 : 1;
     for (let l = 0; l < this.numLayers; l++) {
       for (let d = 0; d < D; d++) {
@@ -95,15 +101,20 @@ abstract class RNNBase extends Module {
     return this.parameters();
   }
 
+  /** @internal What the run takes as its weights: the flat list, or a quantized layer's projections. */
+  protected runWeights(): unknown {
+    return this.flatWeights;
+  }
+
   /**
    * The output and final states; a PackedSequence runs each sample over its own steps and gives
    * the output padded and time-major (`padded` and `wrap` make it what call / forwardWithState return).
    */
   protected run(x: unknown, hx: unknown): [F32, F32, F32 | null] {
     const options = { bias: this.bias, bidirectional: this.bidirectional, batchFirst: this.batchFirst, dropout: this.dropout, training: this.training };
-    if (!isPacked(x)) return runRnn(this.typeName, this.mode, x, hx, this.flatWeights, options);
+    if (!isPacked(x)) return runRnn(this.typeName, this.mode, x, hx, this.runWeights(), options);
     if (x.padded.rank !== 3) fail('E_SHAPE', `${this.typeName}: expected a PackedSequence of [T, N, features], got ${shapeStr(x.padded.shape)}`);
-    return runRnn(this.typeName, this.mode, x.padded, hx, this.flatWeights, { ...options, batchFirst: false }, x.lengths);
+    return runRnn(this.typeName, this.mode, x.padded, hx, this.runWeights(), { ...options, batchFirst: false }, x.lengths);
   }
 
   /** What `call` returns for the output: a packed run's padded in the module's layout. */
@@ -138,8 +149,8 @@ abstract class RNNBase extends Module {
   }
 }
 
-/** RNN and GRU: one state, h. */
-abstract class HiddenStateRNN extends RNNBase {
+/** @internal RNN and GRU (and the quantized GRU): one state, h. */
+export abstract class HiddenStateRNN extends RNNBase {
   /**
    * The output sequence [T, N, D·H] (`batchFirst`: [N, T, D·H]); h0 [layers · D, N, H] or zeros.
    * For a PackedSequence, the output padded with zeros.
@@ -184,23 +195,8 @@ export class RNN extends HiddenStateRNN {
   }
 }
 
-/**
- * Long short-term memory (Hochreiter and Schmidhuber 1997), as torch.nn.LSTM: gates i, f, g, o
- * in PyTorch's order, weight_ih_l{k} [4H, in]. Positional arguments after the sizes in PyTorch's
- * order: numLayers, bias, batchFirst, dropout, bidirectional, projSize (0 only).
- * @example new nn.LSTM(256, 128, { numLayers: 2, bidirectional: true })
- */
-export class LSTM extends RNNBase {
-  constructor(inputSize: number, hiddenSize: number,
-    ...args: WithOptions<[numLayers: number, bias: boolean, batchFirst: boolean, dropout: number, bidirectional: boolean, projSize: 0], LSTMModuleOptions>);
-  constructor(inputSize: number, hiddenSize: number, ...args: unknown[]) {
-    const o = merge<LSTMModuleOptions>('LSTM', args, [...LSTM_NAMES], LSTM_NAMES);
-    if (o.projSize !== undefined && checkInt('LSTM', 'projSize', o.projSize, 0) !== 0) {
-      fail('E_ARG', `LSTM: \`projSize\` (a projection of h) is not supported; got ${o.projSize}, expected 0`);
-    }
-    super('LSTM', 'LSTM', inputSize, hiddenSize, o);
-  }
-
+/** @internal LSTM and the quantized LSTM: two states, h and c. */
+export abstract class LSTMBase extends RNNBase {
   /** The output sequence [T, N, D·H]; hx = [h0, c0], each [layers · D, N, H], or zeros. For a PackedSequence, padded with zeros. */
   forward(x: Tensor | PackedSequence, hx: readonly [Tensor, Tensor] | null = null): F32 {
     const [y, h, c] = this.run(x, hx);
@@ -215,6 +211,24 @@ export class LSTM extends RNNBase {
   forwardWithState(x: Tensor | PackedSequence, hx: readonly [Tensor, Tensor] | null = null): [F32 | PackedSequence, [F32, F32]] {
     const [y, h, c] = this.run(x, hx);
     return [this.wrap(x, y), [h, c as F32]];
+  }
+}
+
+/**
+ * Long short-term memory (Hochreiter and Schmidhuber 1997), as torch.nn.LSTM: gates i, f, g, o
+ * in PyTorch's order, weight_ih_l{k} [4H, in]. Positional arguments after the sizes in PyTorch's
+ * order: numLayers, bias, batchFirst, dropout, bidirectional, projSize (0 only).
+ * @example new nn.LSTM(256, 128, { numLayers: 2, bidirectional: true })
+ */
+export class LSTM extends LSTMBase {
+  constructor(inputSize: number, hiddenSize: number,
+    ...args: WithOptions<[numLayers: number, bias: boolean, batchFirst: boolean, dropout: number, bidirectional: boolean, projSize: 0], LSTMModuleOptions>);
+  constructor(inputSize: number, hiddenSize: number, ...args: unknown[]) {
+    const o = merge<LSTMModuleOptions>('LSTM', args, [...LSTM_NAMES], LSTM_NAMES);
+    if (o.projSize !== undefined && checkInt('LSTM', 'projSize', o.projSize, 0) !== 0) {
+      fail('E_ARG', `LSTM: \`projSize\` (a projection of h) is not supported; got ${o.projSize}, expected 0`);
+    }
+    super('LSTM', 'LSTM', inputSize, hiddenSize, o);
   }
 }
 

@@ -64,10 +64,26 @@ interface LayerWeights {
   bHh: F32 | null;
 }
 
+/**
+ * @internal One layer and direction's projections as functions, in place of its weights (the
+ * quantized layers, nn/quantized.ts): ih(x [..., in]) = x W_ih^T + b_ih, hh(h [N, H]) = h W_hh^T + b_hh.
+ */
+export interface RnnProjection {
+  ih(x: F32): F32;
+  hh(h: F32): F32;
+}
+
+/** @internal What runRnn takes for `weights` in place of PyTorch's flat list: a projection per layer and direction. */
+export class RnnProjections {
+  constructor(readonly layers: readonly (readonly RnnProjection[])[], readonly hidden: number, readonly inputSize: number) {}
+}
+
+const isProjection = (w: LayerWeights | RnnProjection): w is RnnProjection => !('wIh' in w);
+
 /** What `run` works on, checked. */
 interface Plan {
   mode: RnnMode;
-  layers: LayerWeights[][];   // [layer][direction]
+  layers: (LayerWeights | RnnProjection)[][];   // [layer][direction]
   hidden: number;
   directions: number;
   dropout: number;
@@ -77,11 +93,10 @@ interface Plan {
 // ---- the cells, one step -------------------------------------------------------------------
 
 /**
- * One step of a cell from its input projection `xw` = x W_ih^T + b_ih [N, G·H]: the new
- * h (and for the LSTM the new c).
+ * One step of a cell from its projections `xw` = x W_ih^T + b_ih and `hw` = h W_hh^T + b_hh
+ * [N, G·H]: the new h (and for the LSTM the new c).
  */
-function cellStep(mode: RnnMode, xw: F32, h: F32, c: F32 | null, wHh: F32, bHh: F32 | null): [F32, F32 | null] {
-  const hw = linear(h, wHh, bHh);
+function cellStep(mode: RnnMode, xw: F32, hw: F32, h: F32, c: F32 | null): [F32, F32 | null] {
   if (mode === 'LSTM') return xw.device === 'cpu' ? nativeLstmStep(xw, hw, c as F32) : lstmGates(add(xw, hw), c as F32);
   if (mode === 'GRU') return [xw.device === 'cpu' ? nativeGruStep(xw, hw, h) : gruGates(xw, hw, h), null];
   const pre = add(xw, hw);
@@ -181,7 +196,12 @@ function nativeLayer(mode: RnnMode, xw: F32, h0: F32, c0: F32 | null, wHh: F32, 
 
 // ---- checking ------------------------------------------------------------------------------
 
-function weightList(op: string, mode: RnnMode, weights: unknown, inputSize: number, bias: boolean, directions: number, device: string): { layers: LayerWeights[][]; hidden: number } {
+function weightList(op: string, mode: RnnMode, weights: unknown, inputSize: number, bias: boolean, directions: number, device: string): { layers: (LayerWeights | RnnProjection)[][]; hidden: number } {
+  if (weights instanceof RnnProjections) {
+    if (device !== 'cpu') fail('E_DEVICE', `${op}: quantized layers run on the CPU (as PyTorch's), got an input on ${device}`);
+    if (inputSize !== weights.inputSize) fail('E_SHAPE', `${op}: expected \`input\` with ${weights.inputSize} features, got ${inputSize}`);
+    return { layers: weights.layers.map((l) => [...l]), hidden: weights.hidden };
+  }
   if (!Array.isArray(weights)) fail('E_ARG', `${op}: expected \`weights\` to be an array of tensors (w_ih, w_hh, b_ih, b_hh per layer and direction), got ${describe(weights)}`);
   const per = bias ? 4 : 2;
   if (weights.length === 0 || weights.length % (per * directions) !== 0) {
@@ -272,30 +292,33 @@ function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: nu
   const { mode, layers, hidden: H, directions } = plan;
   const hN: F32[] = [], cN: F32[] = [];
   const zeros = () => zerosOn([N, H], { device: x.device }) as F32;
+  // The native layer runs float weights on the CPU; the rest are composed of steps.
+  const composed = x.device !== 'cpu' || isProjection(layers[0][0]);
   // The composed path's packed sequences: per time, which samples still run ([N, 1], 1 or 0).
-  const masks = lengths === null || x.device === 'cpu' ? null : unbind(stepMask(Array.from(lengths), [x.shape[0], N, H], x.device), 0);
+  const masks = lengths === null || !composed ? null : unbind(stepMask(Array.from(lengths), [x.shape[0], N, H], x.device), 0);
   let input = x;
   for (let l = 0; l < layers.length; l++) {
     const outs: F32[] = [];
     for (let d = 0; d < directions; d++) {
       const k = l * directions + d;
-      const { wIh, wHh, bIh, bHh } = layers[l][d];
+      const w = layers[l][d];
       // Every step's input projection in one GEMM: [T, N, G·H].
-      const xw = linear(input, wIh, bIh);
+      const xw = isProjection(w) ? w.ih(input) : linear(input, w.wIh, w.bIh);
       let h = h0 ? h0[k] : zeros();
       let c = mode === 'LSTM' ? (c0 ? c0[k] : zeros()) : null;
-      if (x.device === 'cpu') {
-        const [hs, hT, cT] = nativeLayer(mode, xw, h, c, wHh, bHh, d === 1, lengths);
+      if (!composed && !isProjection(w)) {
+        const [hs, hT, cT] = nativeLayer(mode, xw, h, c, w.wHh, w.bHh, d === 1, lengths);
         outs.push(hs);
         hN.push(hT);
         if (cT !== null) cN.push(cT);
         continue;
       }
+      const hh = isProjection(w) ? (state: F32) => w.hh(state) : (state: F32) => linear(state, w.wHh, w.bHh);
       const steps = unbind(xw, 0);
       const hs: F32[] = new Array(steps.length);
       for (let s = 0; s < steps.length; s++) {
         const t = d === 0 ? s : steps.length - 1 - s;
-        const [h2, c2] = cellStep(mode, steps[t], h, c, wHh, bHh);
+        const [h2, c2] = cellStep(mode, steps[t], hh(h), h, c);
         if (masks === null) {
           [h, c] = [h2, c2];
           hs[t] = h;
@@ -355,12 +378,15 @@ export function rnn(x: Tensor, hx: Tensor | null, weights: readonly Tensor[], op
  * @internal One step of a cell (RNNCell, LSTMCell, GRUCell): x [N, in] or [in], states likewise
  * [N, H] or [H]. Returns h' (and c' for the LSTM).
  */
-export function runCell(op: string, mode: RnnMode, x: unknown, h: unknown, c: unknown, w: LayerWeights & { inputSize: number; hidden: number }): [F32, F32 | null] {
+export function runCell(op: string, mode: RnnMode, x: unknown, h: unknown, c: unknown, w: (LayerWeights | RnnProjection) & { inputSize: number; hidden: number }): [F32, F32 | null] {
   const tx = checkFloat(op, 'input', x);
   if ((tx.rank !== 1 && tx.rank !== 2) || tx.shape[tx.rank - 1] !== w.inputSize) {
     fail('E_SHAPE', `${op}: expected \`input\` of shape [N, ${w.inputSize}] or [${w.inputSize}], got ${shapeStr(tx.shape)}`);
   }
-  if (tx.device !== w.wIh.device) fail('E_DEVICE', `${op}: the input is on ${tx.device} but the weights are on ${w.wIh.device}`);
+  const device = isProjection(w) ? 'cpu' : w.wIh.device;
+  if (tx.device !== device) {
+    fail('E_DEVICE', isProjection(w) ? `${op}: quantized layers run on the CPU (as PyTorch's), got an input on ${tx.device}` : `${op}: the input is on ${tx.device} but the weights are on ${device}`);
+  }
   const batched = tx.rank === 2;
   const N = batched ? tx.shape[0] : 1;
   const shape = batched ? [N, w.hidden] : [w.hidden];
@@ -369,8 +395,10 @@ export function runCell(op: string, mode: RnnMode, x: unknown, h: unknown, c: un
   return tidy(() => {
     const two = (t: F32) => (batched ? t : reshape(t, [1, t.shape[0]]));
     const zeros = () => zerosOn([N, w.hidden], { device: tx.device }) as F32;
-    const xw = linear(two(tx), w.wIh, w.bIh);
-    const [h2, c2] = cellStep(mode, xw, th ? two(th) : zeros(), mode === 'LSTM' ? (tc ? two(tc) : zeros()) : null, w.wHh, w.bHh);
+    const h1 = th ? two(th) : zeros();
+    const xw = isProjection(w) ? w.ih(two(tx)) : linear(two(tx), w.wIh, w.bIh);
+    const hw = isProjection(w) ? w.hh(h1) : linear(h1, w.wHh, w.bHh);
+    const [h2, c2] = cellStep(mode, xw, hw, h1, mode === 'LSTM' ? (tc ? two(tc) : zeros()) : null);
     const back = (t: F32) => (batched ? t : reshape(t, [w.hidden]));
     return [back(h2), c2 === null ? null : back(c2)];
   });
