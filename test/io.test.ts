@@ -373,7 +373,7 @@ function everyLayer(): Record<string, nn.Module> {
     InstanceNorm3d: new nn.InstanceNorm3d(3, 1e-4, 0.2, true, true),
     Embedding: new nn.Embedding(7, 3, { paddingIdx: 2, maxNorm: 1.5, scaleGradByFreq: true }),
     RNN: new nn.RNN(3, 4, 2, 'relu', false, true, 0.25, true),
-    LSTM: new nn.LSTM(3, 4, { numLayers: 2, bidirectional: true, batchFirst: true }),
+    LSTM: new nn.LSTM(3, 4, { numLayers: 2, bidirectional: true, batchFirst: true, projSize: 2 }),
     GRU: new nn.GRU(3, 5, { bias: false, dropout: 0.5, numLayers: 2 }),
     RNNCell: new nn.RNNCell(3, 4, false, 'relu'),
     LSTMCell: new nn.LSTMCell(3, 4),

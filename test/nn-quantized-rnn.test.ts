@@ -228,6 +228,11 @@ describe('nn.quantizeDynamic and the recurrent layers', () => {
     expectError(() => nn.quantizeDynamic(new nn.GRU(2, 2)), 'E_ARG', /QuantizedGRU\.fromFloat/);
     expectError(() => nn.QuantizedLSTM.fromFloat(new nn.GRU(2, 2) as never), 'E_ARG', /nn\.LSTM/);
     expectError(() => nn.QuantizedGRUCell.fromFloat(new nn.LSTMCell(2, 2) as never), 'E_ARG', /nn\.GRUCell/);
+    // PyTorch's quantize_dynamic drops proj_size, then fails when called: refused here, naming the layer.
+    const projected = new nn.Sequential(new nn.LSTM(3, 4, { projSize: 2 }));
+    expectError(() => nn.quantizeDynamic(projected), 'E_ARG', /`0` has projSize 2.*leave nn\.LSTM out/);
+    expect(nn.quantizeDynamic(projected, { types: [nn.Linear] }).at(0)).to.be.instanceOf(nn.LSTM);
+    projected.dispose();
     const q = nn.QuantizedLSTM.fromFloat(new nn.LSTM(3, 4));
     expectError(() => q.call(cc.zeros([2, 1, 5])), 'E_SHAPE', /3 features/);
     expectError(() => q.call(cc.zeros([2, 1, 3]), [cc.zeros([1, 1, 4]), cc.zeros([2, 1, 4])]), 'E_SHAPE', /c0/);

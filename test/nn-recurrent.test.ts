@@ -1,6 +1,6 @@
 /**
  * nn.RNN, LSTM, GRU and their cells: against PyTorch 1.13's own layers in float64
- * (test/fixtures/make/rnn.py: outputs, final states and every gradient), against a float64
+ * (test/fixtures/make/rnn.py: outputs, final states and every gradient; LSTM with projSize too), against a float64
  * reference written here from the definitions, and against finite differences through the tape;
  * dropout between layers, a sequence task an LSTM must learn, typed refusals, and the GPU.
  */
@@ -144,7 +144,9 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
             const L = ((c.options.num_layers as number) ?? 1) * (c.options.bidirectional ? 2 : 1);
             sshape = c.shape.length === 3 ? [L, c.options.batch_first ? c.shape[0] : c.shape[1], H] : [L, H];
           }
-          const h0 = c.withState ? h(sshape, 6000, 0.5) : null;
+          // With projSize, h (and h0) has projSize features, c keeps hiddenSize.
+          const hshape = [...sshape.slice(0, -1), (c.options.proj_size as number) || H];
+          const h0 = c.withState ? h(hshape, 6000, 0.5) : null;
           const c0 = c.withState && lstm ? h(sshape, 7000, 0.5) : null;
           if (h0) h0.requiresGrad = true;
           if (c0) c0.requiresGrad = true;
@@ -380,7 +382,12 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
 
   it('refuses bad arguments and inputs with typed errors', () => {
     expectError(() => new nn.LSTM(0, 4), 'E_ARG');
-    expectError(() => new nn.LSTM(3, 4, { projSize: 2 }), 'E_ARG', /projSize/);
+    expectError(() => new nn.LSTM(3, 4, { projSize: 4 }), 'E_ARG', /projSize.*below/);
+    expectError(() => new nn.LSTM(3, 4, { projSize: -1 }), 'E_ARG', /projSize/);
+    const projected = new nn.LSTM(3, 4, { projSize: 2 });
+    expectError(() => projected.call(cc.zeros([5, 2, 3]), [cc.zeros([1, 2, 4]), cc.zeros([1, 2, 4])]), 'E_SHAPE', /h0.*\[1, 2, 2\]/);
+    expectError(() => F.lstm(cc.zeros([5, 2, 3]), null, projected.flatWeights.slice(0, 4)), 'E_ARG', /projections of size 2/);
+    projected.dispose();
     expectError(() => new nn.GRU(3, 4, { dropout: 1.5 }), 'E_ARG', /dropout/);
     expectError(() => new nn.RNN(3, 4, { nonlinearity: 'sigmoid' as 'tanh' }), 'E_ARG', /nonlinearity/);
     expectError(() => new (nn.RNN as unknown as new (...a: unknown[]) => cc.nn.RNN)(3, 4, 1, 'tanh', true, false, 0, false, 7), 'E_ARG');
@@ -426,6 +433,14 @@ describeCuda('recurrent layers on the GPU', () => {
       const [out, [hn, cn]] = lstm.forwardWithState(packed, [a, b]);
       return [out.padded, hn, cn];
     }, [x, h0, c0], { bound: 1e-5, grads: true, what: 'packed lstm' });
+    // projSize: composed on both devices.
+    compareDevices((t, a, b) => {
+      const lstm = new nn.LSTM(4, 5, { bidirectional: true, numLayers: 2, projSize: 3 }).to(t.device);
+      const state = lstm.stateDict();
+      lstm.loadStateDict(Object.fromEntries(Object.entries(state).map(([k, v], i) => [k, randomCpu(v.shape, 70 + i, -0.5, 0.5)])));
+      const [y, [hn, cn]] = lstm.forwardWithState(t, [cc.narrow(a, 2, 0, 3), b]);
+      return [y, hn, cn];
+    }, [x, h0, c0], { bound: 1e-5, grads: true, what: 'lstm projSize' });
     // Mixed devices are refused by class and code.
     const onGpu = x.to('cuda');
     expectError(() => F.lstm(onGpu, null, w(4)), 'E_DEVICE', /weights\[0\] is on cpu/);

@@ -328,6 +328,10 @@ export class QuantizedLSTM extends LSTMBase {
   /** The layer of `lstm`'s weights and options, quantized (lstm itself is left as it is). */
   static fromFloat(lstm: LSTM, /** @internal where a refusal names the weights */ at = ''): QuantizedLSTM {
     if (!(lstm instanceof LSTM)) fail('E_ARG', `QuantizedLSTM.fromFloat: expected an nn.LSTM, got ${describe(lstm)}`);
+    if (lstm.projSize > 0) {
+      // PyTorch's quantize_dynamic drops proj_size and then fails when called.
+      fail('E_ARG', `QuantizedLSTM.fromFloat: ${at ? `\`${at.slice(0, -1)}\`` : 'the LSTM'} has projSize ${lstm.projSize}, which has no quantized form (nor in PyTorch); to keep it in float32, leave nn.LSTM out of quantizeDynamic's \`types\``);
+    }
     return sequenceFromFloat('QuantizedLSTM.fromFloat', lstm, (o) => new QuantizedLSTM(lstm.inputSize, lstm.hiddenSize, o), at);
   }
 

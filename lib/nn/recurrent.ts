@@ -41,7 +41,10 @@ export interface RNNModuleOptions {
 }
 
 export type LSTMModuleOptions = Omit<RNNModuleOptions, 'nonlinearity'> & {
-  /** PyTorch's projection of h; only 0 (none) is supported. */
+  /**
+   * PyTorch's proj_size (Sak et al. 2014): h = (σ(o) tanh(c)) W_hr^T with W_hr [projSize, H], so
+   * h, the output and h0 have projSize features while c keeps hiddenSize (default 0: none; below hiddenSize).
+   */
   projSize?: number;
 };
 export type GRUModuleOptions = Omit<RNNModuleOptions, 'nonlinearity'>;
@@ -62,10 +65,12 @@ export abstract class RNNBase extends Module {
   readonly batchFirst: boolean;
   readonly dropout: number;
   readonly bidirectional: boolean;
+  /** An LSTM's proj_size (h's features when not 0); 0 for the others. */
+  readonly projSize: number;
 
   /** `floatWeights` false: no parameters (a quantized layer, which registers its own and overrides runWeights). */
-  protected constructor(readonly mode: RnnMode, op: string, readonly inputSize: number, readonly hiddenSize: number, o: RNNModuleOptions,
-    floatWeights = true) {
+  protected constructor(readonly mode: RnnMode, op: string, readonly inputSize: number, readonly hiddenSize: number,
+    o: RNNModuleOptions & { projSize?: number }, floatWeights = true) {
     super();
     checkInt(op, 'inputSize', inputSize, 1);
     checkInt(op, 'hiddenSize', hiddenSize, 1);
@@ -75,17 +80,20 @@ export abstract class RNNBase extends Module {
     this.dropout = checkNumber(op, 'dropout', o.dropout ?? 0);
     if (!(this.dropout >= 0 && this.dropout <= 1)) fail('E_ARG', `${op}: expected \`dropout\` in [0, 1], got ${this.dropout}`);
     this.bidirectional = checkBool(op, 'bidirectional', o.bidirectional ?? false);
+    this.projSize = checkInt(op, 'projSize', o.projSize ?? 0, 0);
+    if (this.projSize >= hiddenSize) fail('E_ARG', `${op}: expected \`projSize\` below \`hiddenSize\` (${hiddenSize}), as PyTorch requires; got ${this.projSize}`);
     if (!floatWeights) return;
-    const G = GATES[mode], D = this.bidirectional ? 2 : 1;
+    const G = GATES[mode], D = this.bidirectional ? 2 : 1, hOut = this.projSize || hiddenSize;
     for (let l = 0; l < this.numLayers; l++) {
       for (let d = 0; d < D; d++) {
         const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
-        this.registerParameter(`weight_ih${suffix}`, param([G * hiddenSize, l === 0 ? inputSize : D * hiddenSize]));
-        this.registerParameter(`weight_hh${suffix}`, param([G * hiddenSize, hiddenSize]));
+        this.registerParameter(`weight_ih${suffix}`, param([G * hiddenSize, l === 0 ? inputSize : D * hOut]));
+        this.registerParameter(`weight_hh${suffix}`, param([G * hiddenSize, hOut]));
         if (this.bias) {
           this.registerParameter(`bias_ih${suffix}`, param([G * hiddenSize]));
           this.registerParameter(`bias_hh${suffix}`, param([G * hiddenSize]));
         }
+        if (this.projSize > 0) this.registerParameter(`weight_hr${suffix}`, param([this.projSize, hiddenSize]));
       }
     }
     this.resetParameters();
@@ -131,7 +139,8 @@ export abstract class RNNBase extends Module {
   }
 
   protected options(): Record<string, unknown> {
-    return { numLayers: this.numLayers, bias: this.bias, batchFirst: this.batchFirst, dropout: this.dropout, bidirectional: this.bidirectional };
+    return { numLayers: this.numLayers, bias: this.bias, batchFirst: this.batchFirst, dropout: this.dropout, bidirectional: this.bidirectional,
+      ...(this.projSize > 0 ? { projSize: this.projSize } : {}) };
   }
 
   override config(): unknown[] {
@@ -140,6 +149,7 @@ export abstract class RNNBase extends Module {
 
   override extraRepr(): string {
     let s = `${this.inputSize}, ${this.hiddenSize}`;
+    if (this.projSize > 0) s += `, proj_size=${this.projSize}`;
     if (this.numLayers !== 1) s += `, num_layers=${this.numLayers}`;
     if (!this.bias) s += ', bias=False';
     if (this.batchFirst) s += ', batch_first=True';
@@ -217,18 +227,17 @@ export abstract class LSTMBase extends RNNBase {
 /**
  * Long short-term memory (Hochreiter and Schmidhuber 1997), as torch.nn.LSTM: gates i, f, g, o
  * in PyTorch's order, weight_ih_l{k} [4H, in]. Positional arguments after the sizes in PyTorch's
- * order: numLayers, bias, batchFirst, dropout, bidirectional, projSize (0 only).
+ * order: numLayers, bias, batchFirst, dropout, bidirectional, projSize. With projSize P (LSTMP,
+ * Sak et al. 2014) each layer also has weight_hr_l{k} [P, H] after its biases, and h is
+ * projected to P features; such a layer runs as composed steps on the CPU too (the native
+ * whole-layer op has no projection).
  * @example new nn.LSTM(256, 128, { numLayers: 2, bidirectional: true })
  */
 export class LSTM extends LSTMBase {
   constructor(inputSize: number, hiddenSize: number,
-    ...args: WithOptions<[numLayers: number, bias: boolean, batchFirst: boolean, dropout: number, bidirectional: boolean, projSize: 0], LSTMModuleOptions>);
+    ...args: WithOptions<[numLayers: number, bias: boolean, batchFirst: boolean, dropout: number, bidirectional: boolean, projSize: number], LSTMModuleOptions>);
   constructor(inputSize: number, hiddenSize: number, ...args: unknown[]) {
-    const o = merge<LSTMModuleOptions>('LSTM', args, [...LSTM_NAMES], LSTM_NAMES);
-    if (o.projSize !== undefined && checkInt('LSTM', 'projSize', o.projSize, 0) !== 0) {
-      fail('E_ARG', `LSTM: \`projSize\` (a projection of h) is not supported; got ${o.projSize}, expected 0`);
-    }
-    super('LSTM', 'LSTM', inputSize, hiddenSize, o);
+    super('LSTM', 'LSTM', inputSize, hiddenSize, merge<LSTMModuleOptions>('LSTM', args, [...LSTM_NAMES], LSTM_NAMES));
   }
 }
 

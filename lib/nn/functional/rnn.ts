@@ -19,7 +19,10 @@
  * ops, and the tape does backpropagation through time step by step.
  *
  * The weights come as PyTorch's flat list (`_flat_weights`): for each layer, for each direction,
- * w_ih [G·H, in], w_hh [G·H, H], then (with bias) b_ih [G·H] and b_hh [G·H]; G is 1, 4 or 3.
+ * w_ih [G·H, in], w_hh [G·H, H], then (with bias) b_ih [G·H] and b_hh [G·H]; G is 1, 4 or 3. An
+ * LSTM with projections (PyTorch's proj_size P, told apart as PyTorch does by w_hh [4H, P] with
+ * P < H) has w_hr [P, H] after them and h = (σ(o) tanh(c')) W_hr^T; it runs as composed steps on
+ * the CPU too.
  */
 import { isRecording, record } from '../../autograd';
 import { tensor, zeros as zerosOn } from '../../creation';
@@ -56,12 +59,13 @@ export interface RnnOptions {
   training?: boolean;
 }
 
-/** One layer and direction's weights. */
+/** One layer and direction's weights; wHr: an LSTM's projection of h (PyTorch's proj_size), or null. */
 interface LayerWeights {
   wIh: F32;
   wHh: F32;
   bIh: F32 | null;
   bHh: F32 | null;
+  wHr?: F32 | null;
 }
 
 /**
@@ -85,6 +89,8 @@ interface Plan {
   mode: RnnMode;
   layers: (LayerWeights | RnnProjection)[][];   // [layer][direction]
   hidden: number;
+  /** h's features: the projection's size with PyTorch's proj_size, else hidden. */
+  hOut: number;
   directions: number;
   dropout: number;
   training: boolean;
@@ -196,40 +202,47 @@ function nativeLayer(mode: RnnMode, xw: F32, h0: F32, c0: F32 | null, wHh: F32, 
 
 // ---- checking ------------------------------------------------------------------------------
 
-function weightList(op: string, mode: RnnMode, weights: unknown, inputSize: number, bias: boolean, directions: number, device: string): { layers: (LayerWeights | RnnProjection)[][]; hidden: number } {
+function weightList(op: string, mode: RnnMode, weights: unknown, inputSize: number, bias: boolean, directions: number, device: string): { layers: (LayerWeights | RnnProjection)[][]; hidden: number; hOut: number } {
   if (weights instanceof RnnProjections) {
     if (device !== 'cpu') fail('E_DEVICE', `${op}: quantized layers run on the CPU (as PyTorch's), got an input on ${device}`);
     if (inputSize !== weights.inputSize) fail('E_SHAPE', `${op}: expected \`input\` with ${weights.inputSize} features, got ${inputSize}`);
-    return { layers: weights.layers.map((l) => [...l]), hidden: weights.hidden };
+    return { layers: weights.layers.map((l) => [...l]), hidden: weights.hidden, hOut: weights.hidden };
   }
   if (!Array.isArray(weights)) fail('E_ARG', `${op}: expected \`weights\` to be an array of tensors (w_ih, w_hh, b_ih, b_hh per layer and direction), got ${describe(weights)}`);
-  const per = bias ? 4 : 2;
-  if (weights.length === 0 || weights.length % (per * directions) !== 0) {
-    fail('E_ARG', `${op}: expected ${per} weights per layer${directions === 2 ? ' and direction' : ''} (${bias ? 'w_ih, w_hh, b_ih, b_hh' : 'w_ih, w_hh'}), got ${weights.length}`);
+  // An LSTM with PyTorch's proj_size has a fifth weight per layer and direction, w_hr [P, H].
+  const fits = (per: number) => weights.length > 0 && weights.length % (per * directions) === 0;
+  const plain = bias ? 4 : 2;
+  if (!fits(plain) && !(mode === 'LSTM' && fits(plain + 1))) {
+    fail('E_ARG', `${op}: expected ${plain} weights per layer${directions === 2 ? ' and direction' : ''} (${bias ? 'w_ih, w_hh, b_ih, b_hh' : 'w_ih, w_hh'}${mode === 'LSTM' ? ', then w_hr with projections' : ''}), got ${weights.length}`);
   }
   const list = weights.map((w, k) => checkFloat(op, `weights[${k}]`, w));
   const G = GATES[mode];
   const first = list[1];
-  if (first.rank !== 2 || first.shape[0] % G !== 0 || first.shape[0] / G !== first.shape[1] || first.shape[1] === 0) {
-    fail('E_SHAPE', `${op}: expected w_hh (weights[1]) of shape [${G} * hidden, hidden], got ${shapeStr(first.shape)}`);
+  // w_hh [G·H, H], or [4H, P] for an LSTM with projections (P < H, as PyTorch requires).
+  if (first.rank !== 2 || first.shape[0] % G !== 0 || first.shape[1] === 0 || first.shape[1] > first.shape[0] / G ||
+    (mode !== 'LSTM' && first.shape[0] / G !== first.shape[1])) {
+    fail('E_SHAPE', `${op}: expected w_hh (weights[1]) of shape [${G} * hidden, hidden]${mode === 'LSTM' ? ' (or [4 * hidden, projSize])' : ''}, got ${shapeStr(first.shape)}`);
   }
-  const H = first.shape[1];
+  const H = first.shape[0] / G, P = first.shape[1] === H ? 0 : first.shape[1], hOut = P || H;
+  const per = plain + (P > 0 ? 1 : 0);
+  if (!fits(per)) fail('E_ARG', `${op}: expected ${per} weights per layer${directions === 2 ? ' and direction' : ''}${P > 0 ? ` (w_hh [${first.shape}] means projections of size ${P}: w_hr after the biases)` : ''}, got ${weights.length}`);
+  const names = ['w_ih', 'w_hh', ...(bias ? ['b_ih', 'b_hh'] : []), ...(P > 0 ? ['w_hr'] : [])];
   const layers: LayerWeights[][] = [];
   for (let k = 0; k < list.length; k += per) {
     const l = Math.floor(k / (per * directions));
-    const expectIn = l === 0 ? inputSize : directions * H;
-    const expect: [number[], number[], number[], number[]] = [[G * H, expectIn], [G * H, H], [G * H], [G * H]];
+    const expectIn = l === 0 ? inputSize : directions * hOut;
+    const shapes: Record<string, number[]> = { w_ih: [G * H, expectIn], w_hh: [G * H, hOut], b_ih: [G * H], b_hh: [G * H], w_hr: [P, H] };
     for (let j = 0; j < per; j++) {
-      const w = list[k + j];
-      if (w.shape.length !== expect[j].length || w.shape.some((d, a) => d !== expect[j][a])) {
-        fail('E_SHAPE', `${op}: expected weights[${k + j}] (layer ${l}'s ${['w_ih', 'w_hh', 'b_ih', 'b_hh'][j]}) of shape ${shapeStr(expect[j])}, got ${shapeStr(w.shape)}`);
+      const w = list[k + j], expect = shapes[names[j]];
+      if (w.shape.length !== expect.length || w.shape.some((d, a) => d !== expect[a])) {
+        fail('E_SHAPE', `${op}: expected weights[${k + j}] (layer ${l}'s ${names[j]}) of shape ${shapeStr(expect)}, got ${shapeStr(w.shape)}`);
       }
       if (w.device !== device) fail('E_DEVICE', `${op}: weights[${k + j}] is on ${w.device} but the input is on ${device}`);
     }
     if (layers.length === l) layers.push([]);
-    layers[l].push({ wIh: list[k], wHh: list[k + 1], bIh: bias ? list[k + 2] : null, bHh: bias ? list[k + 3] : null });
+    layers[l].push({ wIh: list[k], wHh: list[k + 1], bIh: bias ? list[k + 2] : null, bHh: bias ? list[k + 3] : null, wHr: P > 0 ? list[k + per - 1] : null });
   }
-  return { layers, hidden: H };
+  return { layers, hidden: H, hOut };
 }
 
 function stateOf(op: string, name: string, value: unknown, shape: number[], device: string): F32 {
@@ -262,38 +275,39 @@ export function runRnn(op: string, mode: RnnMode, x: unknown, hx: unknown, weigh
   const p = checkNumber(op, 'dropout', o.dropout ?? 0);
   if (!(p >= 0 && p <= 1)) fail('E_ARG', `${op}: expected \`dropout\` in [0, 1], got ${p}`);
   const training = checkBool(op, 'training', o.training ?? true);
-  const { layers, hidden } = weightList(op, mode, weights, inputSize, bias, directions, tx.device);
-  const plan: Plan = { mode, layers, hidden, directions, dropout: p, training };
+  const { layers, hidden, hOut } = weightList(op, mode, weights, inputSize, bias, directions, tx.device);
+  const plan: Plan = { mode, layers, hidden, hOut, directions, dropout: p, training };
 
-  // The initial states, zeros when not given.
-  const stateShape = batched ? [layers.length * directions, N, hidden] : [layers.length * directions, hidden];
+  // The initial states, zeros when not given (h of hOut features, c of hidden).
+  const L = layers.length * directions;
+  const shapeOf = (width: number) => (batched ? [L, N, width] : [L, width]);
   let h0: F32 | null = null, c0: F32 | null = null;
   if (hx !== null && hx !== undefined) {
     if (mode === 'LSTM') {
       if (!Array.isArray(hx) || hx.length !== 2) fail('E_ARG', `${op}: expected \`hx\` to be [h0, c0] (or null), got ${describe(hx)}`);
-      h0 = stateOf(op, 'h0', hx[0], stateShape, tx.device);
-      c0 = stateOf(op, 'c0', hx[1], stateShape, tx.device);
+      h0 = stateOf(op, 'h0', hx[0], shapeOf(hOut), tx.device);
+      c0 = stateOf(op, 'c0', hx[1], shapeOf(hidden), tx.device);
     } else {
       if (!isTensor(hx)) fail('E_ARG', `${op}: expected \`hx\` to be a tensor (or null), got ${describe(hx)}`);
-      h0 = stateOf(op, 'hx', hx, stateShape, tx.device);
+      h0 = stateOf(op, 'hx', hx, shapeOf(hidden), tx.device);
     }
   }
   return tidy(() => {
     let seq = batched ? (batchFirst ? transpose(tx, 0, 1) : tx) : reshape(tx, [T, 1, inputSize]);
-    const states = (s: F32 | null) => (s === null ? null : unbind(batched ? s : reshape(s, [stateShape[0], 1, hidden]), 0));
+    const states = (s: F32 | null) => (s === null ? null : unbind(batched ? s : reshape(s, [L, 1, s.shape[1]]), 0));
     const [out, hN, cN] = runLayers(plan, seq as F32, states(h0), states(c0), N, lengths === null ? null : Int32Array.from(lengths));
-    seq = batched ? (batchFirst ? transpose(out, 0, 1) : out) : reshape(out, [T, directions * hidden]);
-    const flat = (s: F32) => (batched ? s : reshape(s, stateShape));
+    seq = batched ? (batchFirst ? transpose(out, 0, 1) : out) : reshape(out, [T, directions * hOut]);
+    const flat = (s: F32) => (batched ? s : reshape(s, [L, s.shape[2]]));
     return [seq as F32, flat(hN), cN === null ? null : flat(cN)];
   });
 }
 
 function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: number, lengths: Int32Array | null): [F32, F32, F32 | null] {
-  const { mode, layers, hidden: H, directions } = plan;
+  const { mode, layers, hidden: H, hOut, directions } = plan;
   const hN: F32[] = [], cN: F32[] = [];
-  const zeros = () => zerosOn([N, H], { device: x.device }) as F32;
-  // The native layer runs float weights on the CPU; the rest are composed of steps.
-  const composed = x.device !== 'cpu' || isProjection(layers[0][0]);
+  const zeros = (width: number) => zerosOn([N, width], { device: x.device }) as F32;
+  // The native layer runs float weights on the CPU, without projections; the rest are composed of steps.
+  const composed = x.device !== 'cpu' || hOut !== H || isProjection(layers[0][0]);
   // The composed path's packed sequences: per time, which samples still run ([N, 1], 1 or 0).
   const masks = lengths === null || !composed ? null : unbind(stepMask(Array.from(lengths), [x.shape[0], N, H], x.device), 0);
   let input = x;
@@ -304,8 +318,8 @@ function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: nu
       const w = layers[l][d];
       // Every step's input projection in one GEMM: [T, N, G·H].
       const xw = isProjection(w) ? w.ih(input) : linear(input, w.wIh, w.bIh);
-      let h = h0 ? h0[k] : zeros();
-      let c = mode === 'LSTM' ? (c0 ? c0[k] : zeros()) : null;
+      let h = h0 ? h0[k] : zeros(hOut);
+      let c = mode === 'LSTM' ? (c0 ? c0[k] : zeros(H)) : null;
       if (!composed && !isProjection(w)) {
         const [hs, hT, cT] = nativeLayer(mode, xw, h, c, w.wHh, w.bHh, d === 1, lengths);
         outs.push(hs);
@@ -318,7 +332,8 @@ function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: nu
       const hs: F32[] = new Array(steps.length);
       for (let s = 0; s < steps.length; s++) {
         const t = d === 0 ? s : steps.length - 1 - s;
-        const [h2, c2] = cellStep(mode, steps[t], hh(h), h, c);
+        const [hFull, c2] = cellStep(mode, steps[t], hh(h), h, c);
+        const h2 = !isProjection(w) && w.wHr ? linear(hFull, w.wHr, null) : hFull;   // proj_size: h = h W_hr^T
         if (masks === null) {
           [h, c] = [h2, c2];
           hs[t] = h;
