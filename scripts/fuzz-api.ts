@@ -1387,6 +1387,8 @@ export function baselines(): Baseline[] {
     { name: 'nn.QuantizedLinear.fromFloat', make: () => [new nn.Linear(4, 3)], call: (a) => ((nn.QuantizedLinear.fromFloat as AnyFn)(...a) as cc.nn.Module).call(T([2, 4])) },
     { name: 'nn.QuantizedLinear', make: () => [4, 3, { bias: false }], call: ctor(nn.QuantizedLinear, () => T([2, 5, 4])) },
     { name: 'nn.QuantizedConv2d', make: () => [3, 4, [3, 2], { stride: 2, padding: 1, dilation: [1, 2], groups: 1, bias: true, paddingMode: 'reflect' }], call: ctor(nn.QuantizedConv2d, img) },
+    { name: 'F.embeddingBag', make: () => [cc.tensor(Int32Array.from([1, 0, 3, 2, 2]), { dtype: 'int32' }), T([4, 3]), [0, 2, 2], { mode: 'sum', perSampleWeights: T([5]), paddingIdx: 0, maxNorm: 2, normType: 2, includeLastOffset: false }], call: fn(F.embeddingBag) },
+    { name: 'nn.EmbeddingBag', make: () => [6, 3, { mode: 'max', paddingIdx: 1, maxNorm: 1, normType: 2, scaleGradByFreq: false }], call: ctor(nn.EmbeddingBag, () => cc.tensor(Int32Array.from([1, 5, 4, 0]), { dtype: 'int32', shape: [2, 2] })) },
     { name: 'nn.LSTM', make: () => [3, 4, { numLayers: 2, bias: true, batchFirst: false, dropout: 0, bidirectional: true, projSize: 2 }], call: ctor(nn.LSTM, () => T([5, 2, 3])) },
     { name: 'nn.GRU', make: () => [3, 4, { numLayers: 1, bias: false, batchFirst: true }], call: ctor(nn.GRU, () => T([2, 5, 3])) },
     { name: 'nn.LSTMCell', make: () => [3, 4, { bias: true }], call: ctor(nn.LSTMCell, () => T([2, 3])) },

@@ -372,6 +372,7 @@ function everyLayer(): Record<string, nn.Module> {
     BatchNorm3d: new nn.BatchNorm3d(3, { momentum: null }),
     InstanceNorm3d: new nn.InstanceNorm3d(3, 1e-4, 0.2, true, true),
     Embedding: new nn.Embedding(7, 3, { paddingIdx: 2, maxNorm: 1.5, scaleGradByFreq: true }),
+    EmbeddingBag: new nn.EmbeddingBag(7, 3, { mode: 'max', paddingIdx: 2, maxNorm: 1.5, includeLastOffset: true }),
     RNN: new nn.RNN(3, 4, 2, 'relu', false, true, 0.25, true),
     LSTM: new nn.LSTM(3, 4, { numLayers: 2, bidirectional: true, batchFirst: true, projSize: 2 }),
     GRU: new nn.GRU(3, 5, { bias: false, dropout: 0.5, numLayers: 2 }),

@@ -39,8 +39,8 @@ export type { RNNModuleOptions, LSTMModuleOptions, GRUModuleOptions } from './re
 export { PackedSequence } from './packed-sequence';
 export { QuantizedLinear, QuantizedConv2d, QuantizedLSTM, QuantizedGRU, QuantizedRNNCell, QuantizedLSTMCell, QuantizedGRUCell, quantizeDynamic } from './quantized';
 export type { QuantizedConv2dOptions, QuantizeDynamicOptions } from './quantized';
-export { Embedding } from './sparse';
-export type { EmbeddingModuleOptions } from './sparse';
+export { Embedding, EmbeddingBag } from './sparse';
+export type { EmbeddingModuleOptions, EmbeddingBagModuleOptions } from './sparse';
 export {
   CrossEntropyLoss, NLLLoss, HingeLoss, MultiMarginLoss, ContrastiveLoss, TripletMarginLoss, TripletMarginWithDistanceLoss, KLDivLoss,
   MSELoss, L1Loss, SmoothL1Loss, HuberLoss, BCELoss, BCEWithLogitsLoss,

@@ -26,6 +26,8 @@ export type { RnnOptions } from './rnn';
 export { ctcLoss } from './ctc-loss';
 export type { CtcLossOptions } from './ctc-loss';
 export { embedding } from './embedding';
+export { embeddingBag } from './embedding-bag';
+export type { EmbeddingBagOptions } from './embedding-bag';
 export type { EmbeddingOptions } from './embedding';
 export { probout } from './probout';
 export { largeMarginLogits } from './large-margin';
