@@ -97,6 +97,10 @@ const CASES: SideCase<Record<string, cc.Tensor>>[] = [
   ['F.maxPool1d 3/2 indices', ({ x1 }) => F.maxPool1d(x1, 3, { stride: 2, returnIndices: true })[1], 'torch.nn.functional.max_pool1d(x1, 3, 2, return_indices=True)'],
   ['F.avgPool1d 3/2', ({ x1 }) => F.avgPool1d(x1, 3, { stride: 2 }), 'torch.nn.functional.avg_pool1d(x1, 3, 2)'],
   ['F.embedding 64x512 of 30000x256', ({ ew, ei }) => F.embedding(ei as cc.Tensor<'int32'>, ew), 'torch.nn.functional.embedding(ei, ew)'],
+  ['F.embeddingBag sum 64 bags of 512', ({ ew, bgi, bgo }) => F.embeddingBag(bgi as cc.Tensor<'int32'>, ew, bgo as cc.Tensor<'int32'>, { mode: 'sum' }), 'torch.nn.functional.embedding_bag(bgi, ew, bgo, mode="sum")'],
+  ['F.embeddingBag max 64 bags of 512', ({ ew, bgi, bgo }) => F.embeddingBag(bgi as cc.Tensor<'int32'>, ew, bgo as cc.Tensor<'int32'>, { mode: 'max' }), 'torch.nn.functional.embedding_bag(bgi, ew, bgo, mode="max")'],
+  ['F.embeddingBag mean fwd+bwd', ({ ew, bgi, bgo }) => { const w = ew.clone().requiresGrad_(); F.embeddingBag(bgi as cc.Tensor<'int32'>, w, bgo as cc.Tensor<'int32'>).sum().backward(); return w.grad!; },
+    'torch.nn.functional.embedding_bag(bgi, ew.clone().requires_grad_(), bgo).sum().backward()'],
   ['F.dropout2d', ({ c }) => F.dropout2d(c, 0.3), 'torch.nn.functional.dropout2d(c, 0.3, True)'],
   ['F.pixelShuffle 2', ({ c }) => F.pixelShuffle(c, 2), 'torch.nn.functional.pixel_shuffle(c, 2)'],
   ['F.pixelUnshuffle 2', ({ c }) => F.pixelUnshuffle(c, 2), 'torch.nn.functional.pixel_unshuffle(c, 2)'],
@@ -145,6 +149,7 @@ srt = torch.sort(torch.randn(4096)).values; q1 = torch.randn(1 << 20)
 im = torch.randn(64, 64, 64) + 8 * torch.eye(64); spd = im @ im.transpose(1, 2) + torch.eye(64); rk = torch.randn(64, 64, 8)
 x1, w1 = torch.randn(32, 64, 1024), torch.randn(128, 64, 5)
 ew, ei = torch.randn(30000, 256), torch.randint(0, 30000, (64, 512))
+bgi, bgo = torch.randint(0, 30000, (64 * 512,)), torch.arange(0, 64 * 512, 512)
 th = torch.randn(16, 2, 3)
 pa, pb = torch.randn(4096, 512), torch.randn(4096, 512)
 lp, lt = torch.randn(256, 1000).log_softmax(1), torch.randint(0, 1000, (256,))
@@ -175,6 +180,7 @@ const makeTensors = (): Record<string, cc.Tensor> => {
       mi: cc.cast(cc.randint(0, 50, [512, 4096]), 'float32'), ui: cc.randint(0, 100000, [1 << 20]), bi: cc.randint(0, 1000, [1 << 20]),
       srt: cc.sort(cc.randn([4096])).values, q1: cc.randn([1 << 20]), im, spd: cc.add(cc.matmul(im, cc.transpose(im, 1, 2)), cc.eye(64)), rk: cc.randn([64, 64, 8]),
       x1: cc.randn([32, 64, 1024]), w1: cc.randn([128, 64, 5]), ew: cc.randn([30000, 256]), ei: cc.randint(0, 30000, [64, 512]),
+      bgi: cc.randint(0, 30000, [64 * 512]), bgo: cc.tensor(Int32Array.from({ length: 64 }, (_, b) => b * 512), { dtype: 'int32' }),
       th: cc.randn([16, 2, 3]), pa: cc.randn([4096, 512]), pb: cc.randn([4096, 512]), lp: F.logSoftmax(cc.randn([256, 1000]), 1), lt: cc.randint(0, 1000, [256]),
       oh: cc.randint(0, 10, [1 << 20]),
       ctcx: cc.randn([50, 16, 20]), ctct: cc.randint(1, 20, [16, 10]), ctcx2: cc.randn([200, 16, 40]), ctct2: cc.randint(1, 40, [16, 80]),

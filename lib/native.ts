@@ -274,6 +274,10 @@ export interface NativeAddon {
   biasBackward(dy: Handle, axis: number): Handle;
   linearForward(x: Handle, w: Handle, b: Handle | null): Handle;
   /** 8-bit inference, CPU only (native/cpu/quantize.h): w [O, K] -> [packed int32 [groups, ceil(O / groups / 16), ceil(K / 4), 16], scale [O], sum int32 [O]]. */
+  /** CPU only: F.embeddingBag's forward; mode 0 sum, 1 mean, 2 max (which also gives each maximum's position in indices). */
+  embeddingBagForward(weight: Handle, indices: Handle, bounds: Handle, perSample: Handle | null, mode: number, padding: number): [Handle, Handle | null];
+  /** CPU only: its backward for the weight (dw [V, D]). */
+  embeddingBagBackward(dy: Handle, indices: Handle, bounds: Handle, perSample: Handle | null, maximaAt: Handle | null, mode: number, padding: number, scaleByFreq: boolean, V: number): Handle;
   quantizeWeights(w: Handle, groups: number): [Handle, Handle, Handle];
   /** x [..., K] -> y [..., O], clamped to [lo, hi] after the bias. */
   quantizedLinear(x: Handle, packed: Handle, scale: Handle, sum: Handle, b: Handle | null, lo: number, hi: number): Handle;

@@ -228,6 +228,8 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   add_gpu<KlDivBackward>(env, exports, "klDivBackward");
   add_gpu<BinaryCrossEntropyForward>(env, exports, "binaryCrossEntropyForward");
   add_gpu<BinaryCrossEntropyBackward>(env, exports, "binaryCrossEntropyBackward");
+  add<EmbeddingBagForward>(env, exports, "embeddingBagForward");
+  add<EmbeddingBagBackward>(env, exports, "embeddingBagBackward");
   add<CosineEmbeddingLossForward>(env, exports, "cosineEmbeddingLossForward");
   add<CosineEmbeddingLossBackward>(env, exports, "cosineEmbeddingLossBackward");
   add<MultilabelMarginLossForward>(env, exports, "multilabelMarginLossForward");

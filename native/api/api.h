@@ -244,6 +244,8 @@ Napi::Value KlDivForward(const Napi::CallbackInfo& info);               // (x, t
 Napi::Value KlDivBackward(const Napi::CallbackInfo& info);              // (dloss, x, target, reduction, logTarget, targetGrad) -> [dx, dtarget | null]
 Napi::Value BinaryCrossEntropyForward(const Napi::CallbackInfo& info);  // (x, target) -> per-element loss; fails when run at an x outside [0, 1]
 Napi::Value BinaryCrossEntropyBackward(const Napi::CallbackInfo& info); // (dloss, x, target, inputGrad, targetGrad) -> [dx | null, dtarget | null]; fails likewise
+Napi::Value EmbeddingBagForward(const Napi::CallbackInfo& info);
+Napi::Value EmbeddingBagBackward(const Napi::CallbackInfo& info);  // (dy, indices, bounds, perSample | null, maximaAt | null, mode, padding, scaleByFreq, V) -> dw; CPU only   // (weight, indices, bounds, perSample | null, mode, padding) -> [y, maximaAt | null]; CPU only
 Napi::Value CosineEmbeddingLossForward(const Napi::CallbackInfo& info);    // (a [N, D], b, target [N], margin, reduction); CPU only
 Napi::Value CosineEmbeddingLossBackward(const Napi::CallbackInfo& info);   // (dloss, a, b, target, margin, reduction, aGrad, bGrad) -> [da | null, db | null]
 Napi::Value MultilabelMarginLossForward(const Napi::CallbackInfo& info);   // (x [N, C], target [N, C] int32, reduction); CPU only

@@ -1,5 +1,5 @@
 // Entry points of the other layers: PReLU, Maxout, softmax / logSoftmax, dropout, local response
-// normalisation, batch normalisation, forward and backward. Each checks its arguments again
+// normalisation, batch normalisation, forward and backward; embeddingBag's forward. Each checks its arguments again
 // (lib/ checks first, with friendlier messages), allocates its outputs here on the JS thread,
 // enqueues the kernel (or, for GPU tensors, launches the cuda:: op on the stream) and returns.
 // Several outputs come back as an array of handles.
@@ -907,6 +907,71 @@ Napi::Value RnnLayerBackward(const Napi::CallbackInfo& info) {
   result.Set(3u, wrap_tensor(info.Env(), std::move(dw)));
   result.Set(4u, has_b ? wrap_tensor(info.Env(), std::move(db)) : info.Env().Null());
   return result;
+}
+
+}  // namespace api
+}  // namespace convnet
+
+namespace convnet {
+namespace api {
+
+Napi::Value EmbeddingBagForward(const Napi::CallbackInfo& info) {
+  const char* op = "embeddingBag";
+  const Tensor& weight = float_tensor_arg(info, 0, op, "weight");
+  const Tensor& indices = tensor_arg(info, 1, op, "indices");
+  const Tensor& bounds = tensor_arg(info, 2, op, "bounds");
+  const Tensor* per_sample = optional_tensor_arg(info, 3, op, "perSample");
+  const int64_t mode = int_arg(info, 4, op, "mode"), padding = int_arg(info, 5, op, "padding");
+  expect_dtype(indices, DType::Int32, op, "indices");
+  expect_dtype(bounds, DType::Int32, op, "bounds");
+  CONVNET_CHECK(weight.dim() == 2 && indices.dim() == 1 && bounds.dim() == 1 && bounds.numel() >= 1, "E_SHAPE", op,
+                ": expected weight [V, D], indices [M] and bounds [B + 1], got ", shape_str(weight.shape), ", ",
+                shape_str(indices.shape), " and ", shape_str(bounds.shape));
+  CONVNET_CHECK(mode >= 0 && mode <= 2, "E_ARG", op, ": mode ", mode, " is not 0 (sum), 1 (mean) or 2 (max)");
+  if (per_sample) {
+    expect_dtype(*per_sample, DType::Float32, op, "perSample");
+    CONVNET_CHECK(per_sample->shape == indices.shape && mode == 0, "E_ARG", op, ": per-sample weights go with 'sum' and one per index");
+  }
+  const int64_t B = bounds.numel() - 1, D = weight.shape[1];
+  const bool max = mode == 2;
+  Tensor y = Tensor::empty({B, D}, DType::Float32);
+  Tensor at = max ? Tensor::empty({B, D}, DType::Int32) : Tensor();
+  Queue::cpu().enqueue(op, [weight, indices, bounds, ps = or_empty(per_sample), has_ps = per_sample != nullptr, mode, padding, y, at, max] {
+    cpu::embedding_bag_forward(weight, indices, bounds, has_ps ? &ps : nullptr, static_cast<cpu::EmbeddingBagMode>(mode), padding, y,
+                               max ? &at : nullptr);
+  });
+  Napi::Array out = Napi::Array::New(info.Env(), 2);
+  out.Set(0u, wrap_tensor(info.Env(), std::move(y)));
+  out.Set(1u, max ? wrap_tensor(info.Env(), std::move(at)) : info.Env().Null());
+  return out;
+}
+
+Napi::Value EmbeddingBagBackward(const Napi::CallbackInfo& info) {
+  const char* op = "embeddingBag backward";
+  const Tensor& dy = float_tensor_arg(info, 0, op, "dy");
+  const Tensor& indices = tensor_arg(info, 1, op, "indices");
+  const Tensor& bounds = tensor_arg(info, 2, op, "bounds");
+  const Tensor* per_sample = optional_tensor_arg(info, 3, op, "perSample");
+  const Tensor* maxima_at = optional_tensor_arg(info, 4, op, "maximaAt");
+  const int64_t mode = int_arg(info, 5, op, "mode"), padding = int_arg(info, 6, op, "padding");
+  const bool scale_by_freq = bool_arg(info, 7, op, "scaleByFreq");
+  const int64_t V = int_arg(info, 8, op, "V");
+  expect_dtype(indices, DType::Int32, op, "indices");
+  expect_dtype(bounds, DType::Int32, op, "bounds");
+  CONVNET_CHECK(dy.dim() == 2 && indices.dim() == 1 && bounds.numel() == dy.shape[0] + 1 && V >= 1 && mode >= 0 && mode <= 2, "E_SHAPE",
+                op, ": expected dy [B, D], indices [M], bounds [B + 1] and V >= 1, got ", shape_str(dy.shape), ", ", shape_str(indices.shape),
+                ", ", shape_str(bounds.shape), " and ", V);
+  CONVNET_CHECK((mode == 2) == (maxima_at != nullptr) && (!maxima_at || maxima_at->shape == dy.shape), "E_ARG", op,
+                ": 'max' and only it takes the maxima's positions, of dy's shape");
+  CONVNET_CHECK(!per_sample || (per_sample->shape == indices.shape && per_sample->dtype == DType::Float32), "E_ARG", op,
+                ": expected one float per-sample weight per index");
+  Tensor dw = Tensor::empty({V, dy.shape[1]}, DType::Float32);
+  Queue::cpu().enqueue(op, [dy, indices, bounds, ps = or_empty(per_sample), has_ps = per_sample != nullptr, at = or_empty(maxima_at),
+                            has_at = maxima_at != nullptr, mode, padding, scale_by_freq, dw] {
+    cpu::embedding_bag_backward(dy, indices, bounds, has_ps ? &ps : nullptr, has_at ? &at : nullptr, static_cast<cpu::EmbeddingBagMode>(mode),
+                                padding, scale_by_freq, dw);
+  });
+  return wrap_tensor(info.Env(), std::move(dw));
 }
 
 }  // namespace api

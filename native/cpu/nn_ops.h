@@ -190,6 +190,17 @@ void conv2d_forward_exact_sums(const Tensor& x, const Tensor& w, const Conv2dGeo
 void depthwise_conv2d_forward_clamped(const Tensor& x, const Tensor& w, const Tensor* b, const Conv2dGeometry& g,
                                       const Tensor& y, float clamp_lo, float clamp_hi);
 
+// CPU only: F.embeddingBag's forward (embedding_bag.cc): y [B, D] from the bags [bounds[b],
+// bounds[b + 1]) of `indices` [M] into weight [V, D], the `padding` index (-1: none) left out;
+// 'max' also writes each maximum's position in `indices` to maxima_at [B, D] (-1 for an empty bag).
+enum class EmbeddingBagMode { Sum = 0, Mean = 1, Max = 2 };
+void embedding_bag_forward(const Tensor& weight, const Tensor& indices, const Tensor& bounds, const Tensor* per_sample,
+                           EmbeddingBagMode mode, int64_t padding, const Tensor& y, const Tensor* maxima_at);
+// Its backward for the weight: dw [V, D] from dy [B, D] (per-sample weights, 1 / the bag's count
+// for 'mean', 1 / the index's frequency with scale_by_freq; 'max': to maxima_at's entries alone).
+void embedding_bag_backward(const Tensor& dy, const Tensor& indices, const Tensor& bounds, const Tensor* per_sample,
+                            const Tensor* maxima_at, EmbeddingBagMode mode, int64_t padding, bool scale_by_freq, const Tensor& dw);
+
 // CPU only: 8-bit inference (Note [dynamic quantization], quantize.h; lib/nn/quantized.ts).
 // quantize_weights: w [O, K] (a convolution's flattened, O in `groups` groups of O / groups rows)
 // -> packed int32 [groups, ceil(O / groups / 16), ceil(K / 4), 16] (qgemm.h's panels, a group's

@@ -2,21 +2,25 @@
  * Bags of embeddings reduced to one vector each, as torch.nn.functional.embedding_bag: the rows
  * of a [V, D] weight that each bag's int32 indices pick, summed, averaged or maxed (a text
  * classifier's bag of words, a recommender's bag of items), without the [bag, length, D]
- * tensor in between for 'sum' and 'mean'.
+ * tensor in between on the CPU.
  *
- * Composed from F.embedding's lookup (so `maxNorm`, `scaleGradByFreq` and the padding row's missing
- * gradient are its) and, per bag, indexAdd ('sum', 'mean') or a gather of each dimension's first
- * maximum ('max', over a [bags, longest bag, D] block padded with -inf: the gradient goes to that
- * one entry, as PyTorch's CPU kernel's); so it runs, and differentiates, on every device.
+ * On the CPU one native pass reduces each bag's rows (native/cpu/embedding_bag.cc), recording
+ * where each maximum came from; the backward is composed: each bag's gradient spread back to its
+ * rows with index_add ('sum', 'mean'), or scattered to the maxima ('max': the first one of a
+ * dimension alone, as PyTorch's CPU kernel). On the GPU the forward is composed too: F.embedding's
+ * lookup (so `maxNorm`, `scaleGradByFreq` and the padding row's missing gradient are its), then
+ * index_add per bag, or a gather of each dimension's first maximum from a [bags, longest bag, D]
+ * block padded with -inf.
  */
-import { noGrad } from '../../autograd';
+import { noGrad, record } from '../../autograd';
 import { full, tensor, zeros } from '../../creation';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
-import { argmax, clamp, concat, div, gather, indexAdd, indexSelect, mul, narrow, ne, reshape, squeeze, where } from '../../ops';
+import { native } from '../../native';
+import { argmax, clamp, concat, div, gather, indexAdd, indexSelect, mul, narrow, ne, reshape, squeeze, sum, where } from '../../ops';
 import { Tensor } from '../../tensor';
 import { checkBool, checkInt, checkOptions, checkSameDevice, checkTensor, describe, isTensor, shapeStr } from '../../validate';
-import { embedding, embeddingOptions, paddingIndex, type EmbeddingOptions } from './embedding';
+import { embedding, embeddingOptions, paddingIndex, renorm, type EmbeddingOptions } from './embedding';
 
 type F32 = Tensor<'float32'>;
 
@@ -41,15 +45,15 @@ export function bagMode(op: string, value: unknown): 'sum' | 'mean' | 'max' {
   return mode;
 }
 
-/** Each bag's [start, end) in the flat input, from a 2-D input's rows or a 1-D input's offsets. */
-function bagBounds(op: string, idx: Tensor, offsets: unknown, includeLast: boolean): [number, number][] {
+/** The bags as B + 1 bounds into the flat input (bag b is [bounds[b], bounds[b + 1])), from a 2-D input's rows or a 1-D input's offsets. */
+function bagBounds(op: string, idx: Tensor, offsets: unknown, includeLast: boolean): Int32Array {
   const M = idx.size;
   if (idx.rank === 2) {
     if (offsets !== null && offsets !== undefined) {
       fail('E_ARG', `${op}: a 2-D \`input\` is a batch of bags of the same length, so \`offsets\` must be null, got ${describe(offsets)}`);
     }
     const [B, L] = idx.shape;
-    return Array.from({ length: B }, (_, b) => [b * L, (b + 1) * L]);
+    return Int32Array.from({ length: B + 1 }, (_, b) => b * L);
   }
   if (offsets === null || offsets === undefined) fail('E_ARG', `${op}: a 1-D \`input\` needs \`offsets\`, each bag's first position`);
   let list: number[];
@@ -69,8 +73,10 @@ function bagBounds(op: string, idx: Tensor, offsets: unknown, includeLast: boole
   }
   // PyTorch's CSR layout: the extra offset is the input's length (1.13's backward corrupts its heap otherwise).
   if (includeLast && list[list.length - 1] !== M) fail('E_ARG', `${op}: with \`includeLastOffset\`, the last offset is the input's length ${M}, got ${list[list.length - 1]}`);
-  const B = includeLast ? list.length - 1 : list.length;
-  return Array.from({ length: B }, (_, b) => [list[b], b + 1 < list.length ? list[b + 1] : M]);
+  const bounds = new Int32Array(includeLast ? list.length : list.length + 1);
+  bounds.set(list);
+  if (!includeLast) bounds[list.length] = M;
+  return bounds;
 }
 
 /**
@@ -108,14 +114,14 @@ export function embeddingBag(input: Tensor, weight: Tensor, offsets: Tensor | re
     psw = t as F32;
   }
   const includeLast = o.includeLastOffset === undefined ? false : checkBool(op, 'includeLastOffset', o.includeLastOffset);
-  const bags = bagBounds(op, idx, offsets, includeLast);
-  const B = bags.length, M = idx.size, device = w.device;
+  const bounds = bagBounds(op, idx, offsets, includeLast);
+  if (w.device === 'cpu') return cpuBags(op, idx as Tensor<'int32'>, w as F32, bounds, mode, pad, psw, { maxNorm, normType, scaleGradByFreq });
+  const B = bounds.length - 1, M = idx.size, device = w.device;
   return tidy((): F32 => {
     const flat = reshape(idx as Tensor<'int32'>, [M]);
     const rows = embedding(flat, w, { paddingIdx: pad, maxNorm, normType, scaleGradByFreq });   // [M, D]
     // Which bag each index is in; B (a bag dropped at the end) for those past the last bag's end.
-    const bagOf = new Int32Array(M).fill(B);
-    bags.forEach(([s, e], b) => bagOf.fill(b, s, e));
+    const bagOf = bagIndex(bounds, M);
     const bagIds = tensor(bagOf, { dtype: 'int32', device });
     const kept = pad === null ? null : where(ne(flat, pad), 1, 0);   // [M]: 0 for padding entries
     const counts = narrow(indexAdd(zeros([B + 1], { device }), 0, bagIds, kept ?? full<'float32'>([M], 1, { device })), 0, 0, B);
@@ -128,15 +134,52 @@ export function embeddingBag(input: Tensor, weight: Tensor, offsets: Tensor | re
     }
     // 'max': the bags as a [B, longest, D] block of row positions, -inf where a bag is shorter or
     // holds padding; each dimension's first maximum gathered (its gradient goes there alone).
-    const longest = bags.reduce((m, [s, e]) => Math.max(m, e - s), 0);
+    let longest = 0;
+    for (let b = 0; b < B; b++) longest = Math.max(longest, bounds[b + 1] - bounds[b]);
     if (B === 0 || longest === 0) return zeros<'float32'>([B, D], { device });
     const positions = new Int32Array(B * longest).fill(M);   // M: the -inf row
-    bags.forEach(([s, e], b) => { for (let i = s; i < e; i++) positions[b * longest + i - s] = i; });
+    for (let b = 0; b < B; b++) for (let i = bounds[b]; i < bounds[b + 1]; i++) positions[b * longest + i - bounds[b]] = i;
     const candidates = kept ? where(reshape(ne(kept, 0), [M, 1]), rows, -Infinity) : rows;
     const table = concat([candidates, full<'float32'>([1, D], -Infinity, { device })], 0);
     const block = reshape(indexSelect(table, 0, tensor(positions, { dtype: 'int32', device })), [B, longest, D]);
     const first = noGrad(() => argmax(block, 1, true));
     const maxima = squeeze(gather(block, 1, first), 1);
     return where(reshape(ne(counts, 0), [B, 1]), maxima, 0) as F32;   // an empty bag: 0
+  });
+}
+
+const MODE_CODE = { sum: 0, mean: 1, max: 2 } as const;
+
+/** Which bag each of the M indices is in; B (past the last bag) for none. */
+function bagIndex(bounds: Int32Array, M: number): Int32Array {
+  const B = bounds.length - 1, bagOf = new Int32Array(M).fill(B);
+  for (let b = 0; b < B; b++) bagOf.fill(b, bounds[b], bounds[b + 1]);
+  return bagOf;
+}
+
+/** The CPU's embeddingBag: the native forward, and its backward composed of index_select and index_add / scatter_add. */
+function cpuBags(op: string, idx: Tensor<'int32'>, w: F32, bounds: Int32Array, mode: 'sum' | 'mean' | 'max', pad: number | null,
+  psw: F32 | null, o: { maxNorm: number | null; normType: number; scaleGradByFreq: boolean }): F32 {
+  const B = bounds.length - 1, M = idx.size, [V, D] = w.shape;
+  return tidy((): F32 => {
+    const flat = reshape(idx, [M]);
+    if (o.maxNorm !== null && M > 0) renorm(op, w, flat, o.maxNorm, o.normType);
+    const sw = psw ? reshape(psw, [M]) : null;
+    const [yh, ah] = native.embeddingBagForward(w.handle(op), flat.handle(op), tensor(bounds, { dtype: 'int32' }).handle(op), sw ? sw.handle(op) : null,
+      MODE_CODE[mode], pad ?? -1);
+    const y = new Tensor<'float32'>(yh, [B, D], 'float32');
+    const maximaAt = ah === null ? null : new Tensor<'int32'>(ah, [B, D], 'int32');
+    const boundsT = tensor(bounds, { dtype: 'int32' });
+    return record(op, y, [w, sw], (dy, [sflat, sbounds, ...rest]) => {
+      const [sat, sw2, ssw] = maximaAt ? [rest[0], null, null] : [null, rest[0] ?? null, rest[1] ?? null];
+      const dw = new Tensor<'float32'>(native.embeddingBagBackward(dy.handle(op), sflat.handle(op), sbounds.handle(op), ssw ? ssw.handle(op) : null,
+        sat ? sat.handle(op) : null, MODE_CODE[mode], pad ?? -1, o.scaleGradByFreq, V), [V, D], 'float32');
+      if (!ssw) return [dw, null];
+      // d perSampleWeights[i] = <dy[bag i], w[index i]> (0 for padding).
+      const f = sflat as Tensor<'int32'>;
+      const dRows = indexSelect(dy as F32, 0, tensor(bagIndex(bounds, M), { dtype: 'int32' }));
+      const products = sum(mul(dRows, indexSelect(sw2 as F32, 0, f)), 1);
+      return [dw, pad === null ? products : where(ne(f, pad), products, 0)];
+    }, maximaAt ? [flat, boundsT, maximaAt] : sw ? [flat, boundsT, w, sw] : [flat, boundsT]);
   });
 }

@@ -102,8 +102,8 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
   });
 }
 
-/** PyTorch's embedding_renorm_: each referenced row of norm > maxNorm scaled by maxNorm / (norm + 1e-7), in place. */
-function renorm(op: string, w: F32, flat: Tensor<'int32'>, maxNorm: number, normType: number): void {
+/** @internal PyTorch's embedding_renorm_: each referenced row of norm > maxNorm scaled by maxNorm / (norm + 1e-7), in place. */
+export function renorm(op: string, w: F32, flat: Tensor<'int32'>, maxNorm: number, normType: number): void {
   noGrad(() => tidy(() => {
     const [V] = w.shape;
     const used = gt(indexAdd(full<'float32'>([V], 0, { device: w.device }), 0, flat, full<'float32'>([flat.size], 1, { device: w.device })), 0);
