@@ -290,6 +290,16 @@ describe('the public API under junk arguments (fuzz findings)', () => {
     for (const op of [Symbol('s'), Object.create(null), 7]) expectCode(() => t.handle(op as never), 'E_DISPOSED', /^tensor: the tensor has been disposed/);
     expectCode(() => t.handle('myOp'), 'E_DISPOSED', /^myOp:/);
   });
+
+  it('models.patchFeatures checks `patch` before its default stride uses it (was: TypeError from patch / 4 on a Symbol, seed 1 case 1316)', () => {
+    const images = cc.ones([1, 3, 8, 8]);
+    const extract = (x: cc.Tensor) => cc.flatten(x, 1);
+    expectCode(() => cc.models.patchFeatures(images, extract, Symbol('p') as never), 'E_ARG', /patchFeatures: .*patch/);
+    expectCode(() => cc.models.patchFeatures(images, extract, 4, Symbol('s') as never), 'E_ARG', /patchFeatures: .*stride/);
+    const f = cc.models.patchFeatures(images, extract, 4);   // the default stride, 1: 25 patches
+    expect(f.shape).to.deep.equal([1, 25, 48]);
+    for (const t of [images, f]) t.dispose();
+  });
 });
 
 describe('the public API under junk arguments (a fixed slice of the fuzz)', function () {

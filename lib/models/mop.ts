@@ -49,15 +49,18 @@ export interface MopOptions extends PatchFeatureOptions {
 
 /**
  * The features of every patch of images [N, C, H, W]: patches of `patch` x `patch` pixels at
- * `stride` (row by row, as F.unfold), each through `extract` (after resizing to `inputSize`):
+ * `stride` (default patch / 4; row by row, as F.unfold), each through `extract` (after resizing to `inputSize`):
  * [N, P, D]. What a level's codebook is learned from (`vision.kmeans` of its rows).
  * @example const f = models.patchFeatures(train, fc7, 128, 32, { inputSize: 227 });   // [N, 25, 4096] for 256x256
  */
-export function patchFeatures(images: Tensor, extract: FeatureExtractor, patch: number, stride = Math.max(1, Math.floor(patch / 4)), options: PatchFeatureOptions = {}): F32 {
+export function patchFeatures(images: Tensor, extract: FeatureExtractor, patch: number, stride?: number, options: PatchFeatureOptions = {}): F32 {
   const op = 'patchFeatures';
   const x = imagesArg(op, images);
   checkExtractor(op, extract);
   checkInt(op, 'patch', patch, 1);
+  // The default after patch's check (a default parameter is computed before it: a Symbol patch
+  // threw a TypeError there, fuzz seed 1 case 1316).
+  if (stride === undefined) stride = Math.max(1, Math.floor(patch / 4));
   checkInt(op, 'stride', stride, 1);
   const o = checkOptions<PatchFeatureOptions>(op, options, ['inputSize', 'batchSize']);
   const [N, C, H, W] = x.shape;

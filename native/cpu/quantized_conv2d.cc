@@ -1,9 +1,9 @@
 // The dynamically quantized 2-D convolution (Note [dynamic quantization], quantize.h): x is
 // quantized once (one scale and zero point for the whole batch) into planes bordered by the
 // padding (the zero point, which stands for 0.0), then for each image, group and block of output
-// pixels the block's 8-bit im2col (K = C/groups * kh * kw bytes a pixel), as qgemm.h's panels of 16 pixels,
-// meets the group's weights, broadcast 16 output channels at a time from their packed panels, in
-// one 8-bit product whose epilogue writes the outputs' rows of pixels, [O, pixels], in place.
+// pixels the block's 8-bit im2col (K = C/groups * kh * kw bytes a pixel), as qgemm.h's panels of
+// 16 pixels, meets the group's weights, broadcast 16 output channels at a time from their packed
+// panels, in one 8-bit product whose epilogue writes the outputs' rows of pixels, [O, pixels].
 // Pixels in the vector lanes keep every lane busy whatever the channel count (LeNet's 6), and
 // give the output's planes whole.
 // Items (image, group, block) are shared between threads. Without VNNI, a layer of at most 1032
@@ -13,7 +13,6 @@
 #include <cstring>
 #include <limits>
 #include <memory>
-#include <vector>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -32,8 +31,9 @@ constexpr int64_t kLanes = kQPanelWidth;
 // Bytes of im2col panels a block holds: in L2 while each weight panel passes over them.
 constexpr int64_t kBlockBytes = int64_t{1} << 17;
 // A row of the im2col plane (one tap k of 16 pixels): 16 lanes, then room for what a run's
-// 16-byte move writes past them. And the bytes past the quantized input's end that it may read.
+// 16-byte move writes past them.
 constexpr int64_t kRow = 2 * kLanes;
+// Bytes past the quantized input's end that such a move may read.
 constexpr size_t kSlack = kLanes;
 
 // Memory kept per thread and per use between calls, grown to the largest request and not zeroed:
