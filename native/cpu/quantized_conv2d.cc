@@ -35,11 +35,14 @@ constexpr int64_t kBlockBytes = int64_t{1} << 17;
 constexpr int64_t kRow = 2 * kLanes;
 // Bytes past the quantized input's end that such a move may read.
 constexpr size_t kSlack = kLanes;
+// The largest quantized input kept between calls.
+constexpr int64_t kKeepBytes = int64_t{16} << 20;
 
 // Memory kept per thread and per use between calls, grown to the largest request and not zeroed:
 // a fresh buffer per call cost a page fault per 4 KiB (LeNet's first layer at batch 1000: 15% of
-// its time in the kernel's clear_page). Slot 0, the quantized input, is as large as a quarter of
-// the largest input the queue's thread has quantized; 1 and 2 are a pixel block's.
+// its time in the kernel's clear_page). Slot 0 is the quantized input (up to kKeepBytes: a larger
+// one gets a buffer of its own per call, whose page faults weigh little beside its convolution);
+// 1 and 2 are a pixel block's.
 uint8_t* scratch_bytes(int slot, int64_t n) {
   thread_local std::unique_ptr<uint8_t[]> buffers[3];
   thread_local int64_t sizes[3] = {0, 0, 0};
@@ -165,7 +168,9 @@ void quantized_conv2d_forward(const Tensor& x, const Tensor& packed, const Tenso
   // the last output's taps reach).
   const int64_t Hp = std::max(H + g.pad_top, (Ho - 1) * g.stride_h + (kh - 1) * g.dilation_h + 1);
   const int64_t Wp = std::max(W + g.pad_left, (Wo - 1) * g.stride_w + (kw - 1) * g.dilation_w + 1);
-  uint8_t* xq = scratch_bytes(0, N * C * Hp * Wp + kSlack);
+  const int64_t xq_bytes = N * C * Hp * Wp + kSlack;
+  std::unique_ptr<uint8_t[]> own;
+  uint8_t* xq = xq_bytes <= kKeepBytes ? scratch_bytes(0, xq_bytes) : (own.reset(new uint8_t[static_cast<size_t>(xq_bytes)]), own.get());
   quantize_activation_planes(x.f32(), N * C, H, W, q, Hp, Wp, g.pad_top, g.pad_left, xq);
 
   const QEpilogue all{q.scale, q.zero, w_scale.f32(), w_sum.i32(), b ? b->f32() : nullptr, lo, hi, py, pixels, 1};
