@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import * as cc from '../lib';
 import { compareDevices, describeCuda, randomCpu } from './cuda-helpers';
 import { hashed } from './hashed';
-import { expectBitIdentical, expectClose, expectError, loadFixture, settle } from './helpers';
+import { expectBitIdentical, expectClose, expectError, loadFixture, settle, tapeCheck } from './helpers';
 
 const { F, nn } = cc;
 type Mode = 'sum' | 'mean' | 'max';
@@ -49,6 +49,17 @@ describe('F.embeddingBag and nn.EmbeddingBag', () => {
         for (const t of [weight, x, psw, offsets, y]) t?.dispose();
       });
     }
+  });
+
+  it('gradients through the tape match finite differences (every mode, padding, an empty bag, per-sample weights)', () => {
+    const x = ints([1, 2, 4, 0, 4, 3, 2, 5, 1]);
+    const offsets = [0, 3, 3, 6];   // bag 1 is empty
+    for (const mode of ['sum', 'mean', 'max'] as const) {
+      tapeCheck(`embeddingBag ${mode}`, [{ shape: [6, 3] }], ([w]) => F.embeddingBag(x, w, offsets, { mode, paddingIdx: 0 }));
+    }
+    tapeCheck('embeddingBag sum, perSampleWeights', [{ shape: [6, 3] }, { shape: [9] }],
+      ([w, psw]) => F.embeddingBag(x, w, offsets, { mode: 'sum', perSampleWeights: psw, paddingIdx: 0 }));
+    tapeCheck('embeddingBag mean, 2-D input', [{ shape: [6, 3] }], ([w]) => F.embeddingBag(ints([[1, 2, 2], [5, 0, 3]]), w));
   });
 
   it('nn.EmbeddingBag: PyTorch\'s initialisation, arguments, repr and config', async () => {
@@ -111,5 +122,8 @@ describeCuda('F.embeddingBag on the GPU', () => {
       compareDevices((table, ...rest) => F.embeddingBag(x.to(table.device), table, [0, 3, 3, 6], { mode, paddingIdx: 0, perSampleWeights: mode === 'sum' ? rest[0] : null }),
         mode === 'sum' ? [w, randomCpu([9], 2)] : [w], { grads: true, what: mode });
     }
+    // Mixed devices are refused by class and code.
+    expectError(() => F.embeddingBag(x, w.to('cuda'), [0, 3]), 'E_DEVICE');
+    expectError(() => F.embeddingBag(x.to('cuda'), w.to('cuda'), [0, 3], { mode: 'sum', perSampleWeights: cc.ones([9]) }), 'E_DEVICE');
   });
 });

@@ -241,6 +241,11 @@ describe('nn.quantizeDynamic and the recurrent layers', () => {
     const cell = nn.QuantizedLSTMCell.fromFloat(new nn.LSTMCell(3, 4));
     expectError(() => cell.call(cc.zeros([2, 3]), [cc.zeros([2, 4])] as never), 'E_ARG', /\[h, c\]/);
     expectError(() => cell.call(cc.zeros([2, 5])), 'E_SHAPE');
+    expectError(() => q.call(cc.zeros([2, 1, 3], 'int32')), 'E_DTYPE', /float32/);
+    expectError(() => cell.call(cc.zeros([2, 3], 'int32')), 'E_DTYPE', /float32/);
+    // An empty batch gives an empty output, as the float layers.
+    expect(q.call(cc.zeros([2, 0, 3])).shape).to.deep.equal([2, 0, 4]);
+    expect(cell.call(cc.zeros([0, 3])).shape).to.deep.equal([0, 4]);
     // NaN in the input: the outputs of that sequence are NaN, nothing worse.
     const y = values(q.call(cc.full([2, 1, 3], NaN)));
     expect(Array.from(y).every(Number.isNaN)).to.equal(true);

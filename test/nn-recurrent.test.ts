@@ -224,7 +224,7 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
     });
   });
 
-  it('gradients through the tape match finite differences (F.lstm, F.gru, F.rnn, two layers, both directions)', () => {
+  it('gradients through the tape match finite differences (F.lstm, F.gru, F.rnn, two layers, both directions; LSTM with projections)', () => {
     const T = 4, N = 2, I = 3, H = 3;
     const shapes = (G: number) => [[G * H, I], [G * H, H], [G * H], [G * H], [G * H, I], [G * H, H], [G * H], [G * H],
       [G * H, 2 * H], [G * H, H], [G * H], [G * H], [G * H, 2 * H], [G * H, H], [G * H], [G * H]];
@@ -239,6 +239,12 @@ describe('nn.RNN, nn.LSTM, nn.GRU and the cells', function () {
       return cc.concat([cc.reshape(y, [-1]), cc.reshape(hn, [-1])]);
     }, { samples: 12 });
     tapeCheck('rnn', inputs(1, false), ([x, h0, ...w]) => F.rnn(x, h0, w, opts)[0], { samples: 12 });
+    // projSize P = 2: w_hh [4H, P], w_hr [P, H] after the biases, the second layer's input 2P wide.
+    const P = 2, proj = [[4 * H, I], [4 * H, P], [4 * H], [4 * H], [P, H], [4 * H, P], [4 * H, P], [4 * H], [4 * H], [P, H]];
+    tapeCheck('lstm projSize', [{ shape: [T, N, I] }, { shape: [2, N, P] }, { shape: [2, N, H] }, ...proj.map((shape) => ({ shape }))], ([x, h0, c0, ...w]) => {
+      const [y, [hn, cn]] = F.lstm(x, [h0, c0], w);
+      return cc.concat([cc.reshape(y, [-1]), cc.reshape(hn, [-1]), cc.reshape(cn, [-1])]);
+    }, { samples: 12 });
     // A cell, unbatched: the input's and the states' gradients.
     const cell = new nn.LSTMCell(I, H, { bias: false });
     tapeCheck('LSTMCell', [{ shape: [I] }, { shape: [H] }, { shape: [H] }], ([x, hp, cp]) => cc.concat(cell.forwardWithState(x, [hp, cp])), { samples: 12 });

@@ -40,7 +40,7 @@ import * as F from './functional/index';
 import { GATES, RnnProjections, runCell, type RnnProjection } from './functional/rnn';
 import { Conv2d, Linear, convArguments, convRepr, merge, type WithOptions } from './layers';
 import { Module } from './module';
-import { GRU, GRUCell, HiddenStateRNN, LSTM, LSTMBase, LSTMCell, RNNCell, type RNNBase, type RNNModuleOptions } from './recurrent';
+import { GRU, GRUCell, HiddenStateRNN, LSTM, LSTMBase, LSTMCell, RNNCell, layerSuffix, type RNNBase, type RNNModuleOptions } from './recurrent';
 
 type F32 = Tensor<'float32'>;
 type I32 = Tensor<'int32'>;
@@ -257,18 +257,11 @@ export class QuantizedConv2d extends Module {
  * PyTorch, a layer's input projection is quantized once for the whole sequence (one scale from
  * its range), h at every step from its own range; the gates and c stay in float32.
  */
-function registerProjections(m: Module, G: number, inputSize: number, hidden: number, layers: number, directions: number,
-  bias: boolean): RnnProjection[][] {
-  const all: RnnProjection[][] = [];
-  for (let l = 0; l < layers; l++) {
-    const row: RnnProjection[] = [];
-    for (let d = 0; d < directions; d++) {
-      const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
-      row.push(registerProjection(m, suffix, l === 0 ? inputSize : directions * hidden, G * hidden, hidden, bias));
-    }
-    all.push(row);
-  }
-  return all;
+function registerProjections(m: RNNBase, G: number): RnnProjections {
+  const { inputSize, hiddenSize: H, numLayers, bias } = m, D = m.bidirectional ? 2 : 1;
+  const layers = Array.from({ length: numLayers }, (_, l) =>
+    Array.from({ length: D }, (__, d) => registerProjection(m, layerSuffix(l, d), l === 0 ? inputSize : D * H, G * H, H, bias)));
+  return new RnnProjections(layers, H, inputSize);
 }
 
 /** One layer and direction's pair, `ih${suffix}` and `hh${suffix}`, and its projection functions. */
@@ -297,7 +290,7 @@ function sequenceFromFloat<Q extends RNNBase>(op: string, float: LSTM | GRU, mak
     const params = new Map(float.namedParameters());
     for (let l = 0; l < float.numLayers; l++)
       for (let d = 0; d < D; d++) {
-        const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        const suffix = layerSuffix(l, d);
         const w = (name: string) => (params.get(`${name}${suffix}`) ?? null) as F32 | null;
         quantizeProjection(q, op, what, suffix, w('weight_ih') as F32, w('weight_hh') as F32, w('bias_ih'), w('bias_hh'));
       }
@@ -321,8 +314,7 @@ export class QuantizedLSTM extends LSTMBase {
   constructor(inputSize: number, hiddenSize: number, options: SequenceOptions = {}) {
     const o = checkOptions<SequenceOptions>('QuantizedLSTM', options, [...SEQUENCE_OPTIONS]);
     super('LSTM', 'QuantizedLSTM', inputSize, hiddenSize, o, false);
-    const layers = registerProjections(this, 4, inputSize, hiddenSize, this.numLayers, this.bidirectional ? 2 : 1, this.bias);
-    this.#projections = new RnnProjections(layers, hiddenSize, inputSize);
+    this.#projections = registerProjections(this, 4);
   }
 
   /** The layer of `lstm`'s weights and options, quantized (lstm itself is left as it is). */
@@ -354,8 +346,7 @@ export class QuantizedGRU extends HiddenStateRNN {
   constructor(inputSize: number, hiddenSize: number, options: SequenceOptions = {}) {
     const o = checkOptions<SequenceOptions>('QuantizedGRU', options, [...SEQUENCE_OPTIONS]);
     super('GRU', 'QuantizedGRU', inputSize, hiddenSize, o, false);
-    const layers = registerProjections(this, 3, inputSize, hiddenSize, this.numLayers, this.bidirectional ? 2 : 1, this.bias);
-    this.#projections = new RnnProjections(layers, hiddenSize, inputSize);
+    this.#projections = registerProjections(this, 3);
   }
 
   /** The layer of `gru`'s weights and options, quantized (gru itself is left as it is). */

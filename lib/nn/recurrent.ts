@@ -49,6 +49,9 @@ export type LSTMModuleOptions = Omit<RNNModuleOptions, 'nonlinearity'> & {
 };
 export type GRUModuleOptions = Omit<RNNModuleOptions, 'nonlinearity'>;
 
+/** @internal How PyTorch names layer l's direction d in parameter names: `_l0`, `_l0_reverse`, `_l1`, ... */
+export const layerSuffix = (l: number, d: number): string => `_l${l}${d === 1 ? '_reverse' : ''}`;
+
 /** PyTorch's reset_parameters of the recurrent layers: everything U(-1/sqrt(H), 1/sqrt(H)). */
 function resetUniform(parameters: Parameter[], hiddenSize: number): void {
   const k = 1 / Math.sqrt(hiddenSize);
@@ -86,7 +89,7 @@ export abstract class RNNBase extends Module {
     const G = GATES[mode], D = this.bidirectional ? 2 : 1, hOut = this.projSize || hiddenSize;
     for (let l = 0; l < this.numLayers; l++) {
       for (let d = 0; d < D; d++) {
-        const suffix = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        const suffix = layerSuffix(l, d);
         this.registerParameter(`weight_ih${suffix}`, param([G * hiddenSize, l === 0 ? inputSize : D * hOut]));
         this.registerParameter(`weight_hh${suffix}`, param([G * hiddenSize, hOut]));
         if (this.bias) {

@@ -56,6 +56,16 @@ function tableWeight(m: Module, V: number, D: number, pad: number | null): Param
   return weight;
 }
 
+/** The lookup options a table's config records: those not at their default. */
+function tableOptions(m: { paddingIdx: number | null; maxNorm: number | null; normType: number; scaleGradByFreq: boolean }): EmbeddingOptions {
+  const o: EmbeddingOptions = {};
+  if (m.paddingIdx !== null) o.paddingIdx = m.paddingIdx;
+  if (m.maxNorm !== null) o.maxNorm = m.maxNorm;
+  if (m.normType !== 2) o.normType = m.normType;
+  if (m.scaleGradByFreq) o.scaleGradByFreq = true;
+  return o;
+}
+
 /** PyTorch's reset_parameters of the tables: N(0, 1) (seeded by `manualSeed`), then the `paddingIdx` row 0. */
 function resetTable(weight: Parameter, pad: number | null): void {
   normal_(weight);
@@ -123,12 +133,7 @@ export class Embedding extends Module {
   }
 
   override config(): unknown[] {
-    const o: EmbeddingOptions = {};
-    if (this.paddingIdx !== null) o.paddingIdx = this.paddingIdx;
-    if (this.maxNorm !== null) o.maxNorm = this.maxNorm;
-    if (this.normType !== 2) o.normType = this.normType;
-    if (this.scaleGradByFreq) o.scaleGradByFreq = true;
-    return [this.numEmbeddings, this.embeddingDim, o];
+    return [this.numEmbeddings, this.embeddingDim, tableOptions(this)];
   }
 
   forward(input: Tensor): F32 {
@@ -201,13 +206,7 @@ export class EmbeddingBag extends Module {
   }
 
   override config(): unknown[] {
-    const o: EmbeddingBagModuleOptions = { mode: this.mode };
-    if (this.paddingIdx !== null) o.paddingIdx = this.paddingIdx;
-    if (this.maxNorm !== null) o.maxNorm = this.maxNorm;
-    if (this.normType !== 2) o.normType = this.normType;
-    if (this.scaleGradByFreq) o.scaleGradByFreq = true;
-    if (this.includeLastOffset) o.includeLastOffset = true;
-    return [this.numEmbeddings, this.embeddingDim, o];
+    return [this.numEmbeddings, this.embeddingDim, { mode: this.mode, ...tableOptions(this), ...(this.includeLastOffset ? { includeLastOffset: true } : {}) }];
   }
 
   /** [bags, embeddingDim] from `input` (int32 [bags, length], or [indices] with `offsets`) and, in 'sum' mode, `perSampleWeights` (input's shape). */

@@ -88,20 +88,18 @@ void embedding_bag_forward(const Tensor& weight, const Tensor& indices, const Te
     for (int64_t b = b0; b < b1; ++b) {
       float* out = py + b * D;
       const int64_t s = pb[b], e = pb[b + 1];
-      int64_t count = 0;
-      for (int64_t i = s; i < e; ++i) count += idx[i] != padding;
       if (mode != EmbeddingBagMode::Max) {
         sum_bag(pw, D, idx, s, e, ps, padding, out);
-        if (mode == EmbeddingBagMode::Mean && count > 0)
+        if (mode == EmbeddingBagMode::Sum) continue;
+        int64_t count = 0;
+        for (int64_t i = s; i < e; ++i) count += idx[i] != padding;
+        if (count > 0)
           for (int64_t d = 0; d < D; ++d) out[d] /= static_cast<float>(count);
         continue;
       }
       int32_t* at = pa + b * D;
-      if (count == 0) {  // an empty bag: 0, and no maximum
-        std::fill(out, out + D, 0.0f);
-        std::fill(at, at + D, -1);
-        continue;
-      }
+      std::fill(out, out + D, 0.0f);  // an empty bag (or one of padding only): 0, and no maximum
+      std::fill(at, at + D, -1);
       bool first = true;
       for (int64_t i = s; i < e; ++i) {
         if (idx[i] == padding) continue;

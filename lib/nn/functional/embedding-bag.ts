@@ -124,13 +124,14 @@ export function embeddingBag(input: Tensor, weight: Tensor, offsets: Tensor | re
     const bagOf = bagIndex(bounds, M);
     const bagIds = tensor(bagOf, { dtype: 'int32', device });
     const kept = pad === null ? null : where(ne(flat, pad), 1, 0);   // [M]: 0 for padding entries
-    const counts = narrow(indexAdd(zeros([B + 1], { device }), 0, bagIds, kept ?? full<'float32'>([M], 1, { device })), 0, 0, B);
+    // Each bag's count of indices that are not padding ('mean' divides by it; an empty bag gives 0).
+    const counts = () => narrow(indexAdd(zeros([B + 1], { device }), 0, bagIds, kept ?? full<'float32'>([M], 1, { device })), 0, 0, B);
     if (mode !== 'max') {
       let terms = rows;
       if (psw) terms = mul(terms, reshape(psw, [M, 1]));
       if (kept) terms = mul(terms, reshape(kept, [M, 1]));
       const sums = narrow(indexAdd(zeros([B + 1, D], { device }), 0, bagIds, terms), 0, 0, B);
-      return mode === 'sum' ? sums : div(sums, reshape(clamp(counts, 1), [B, 1]));   // an empty bag: 0 / 1
+      return mode === 'sum' ? sums : div(sums, reshape(clamp(counts(), 1), [B, 1]));   // an empty bag: 0 / 1
     }
     // 'max': the bags as a [B, longest, D] block of row positions, -inf where a bag is shorter or
     // holds padding; each dimension's first maximum gathered (its gradient goes there alone).
@@ -144,7 +145,7 @@ export function embeddingBag(input: Tensor, weight: Tensor, offsets: Tensor | re
     const block = reshape(indexSelect(table, 0, tensor(positions, { dtype: 'int32', device })), [B, longest, D]);
     const first = noGrad(() => argmax(block, 1, true));
     const maxima = squeeze(gather(block, 1, first), 1);
-    return where(reshape(ne(counts, 0), [B, 1]), maxima, 0) as F32;   // an empty bag: 0
+    return where(reshape(ne(counts(), 0), [B, 1]), maxima, 0) as F32;   // an empty bag: 0
   });
 }
 
@@ -165,21 +166,23 @@ function cpuBags(op: string, idx: Tensor<'int32'>, w: F32, bounds: Int32Array, m
     const flat = reshape(idx, [M]);
     if (o.maxNorm !== null && M > 0) renorm(op, w, flat, o.maxNorm, o.normType);
     const sw = psw ? reshape(psw, [M]) : null;
-    const [yh, ah] = native.embeddingBagForward(w.handle(op), flat.handle(op), tensor(bounds, { dtype: 'int32' }).handle(op), sw ? sw.handle(op) : null,
-      MODE_CODE[mode], pad ?? -1);
+    const boundsT = tensor(bounds, { dtype: 'int32' });
+    const [yh, ah] = native.embeddingBagForward(w.handle(op), flat.handle(op), boundsT.handle(op), sw ? sw.handle(op) : null, MODE_CODE[mode], pad ?? -1);
     const y = new Tensor<'float32'>(yh, [B, D], 'float32');
     const maximaAt = ah === null ? null : new Tensor<'int32'>(ah, [B, D], 'int32');
-    const boundsT = tensor(bounds, { dtype: 'int32' });
+    // Saved: the indices and bounds, then 'max''s positions, or the weight and per-sample weights (sum only).
+    const saved = [flat, boundsT, ...(maximaAt ? [maximaAt] : []), ...(sw ? [w, sw] : [])];
     return record(op, y, [w, sw], (dy, [sflat, sbounds, ...rest]) => {
-      const [sat, sw2, ssw] = maximaAt ? [rest[0], null, null] : [null, rest[0] ?? null, rest[1] ?? null];
+      const sat = maximaAt ? rest[0] : null;
+      const [sweight, ssw] = sw ? rest : [null, null];
       const dw = new Tensor<'float32'>(native.embeddingBagBackward(dy.handle(op), sflat.handle(op), sbounds.handle(op), ssw ? ssw.handle(op) : null,
         sat ? sat.handle(op) : null, MODE_CODE[mode], pad ?? -1, o.scaleGradByFreq, V), [V, D], 'float32');
       if (!ssw) return [dw, null];
       // d perSampleWeights[i] = <dy[bag i], w[index i]> (0 for padding).
       const f = sflat as Tensor<'int32'>;
       const dRows = indexSelect(dy as F32, 0, tensor(bagIndex(bounds, M), { dtype: 'int32' }));
-      const products = sum(mul(dRows, indexSelect(sw2 as F32, 0, f)), 1);
+      const products = sum(mul(dRows, indexSelect(sweight as F32, 0, f)), 1);
       return [dw, pad === null ? products : where(ne(f, pad), products, 0)];
-    }, maximaAt ? [flat, boundsT, maximaAt] : sw ? [flat, boundsT, w, sw] : [flat, boundsT]);
+    }, saved);
   });
 }
