@@ -204,12 +204,29 @@ export function isRecording(inputs: readonly unknown[]): boolean {
 }
 
 /**
+ * @internal What an op tells a tracer beyond its inputs and output: the settings its output
+ * depends on (a convolution's geometry, a reduction's axes), for `onnx.export` (lib/onnx/ops.ts
+ * reads them). Ops whose output depends on nothing else pass none.
+ */
+export type TraceAttrs = Readonly<Record<string, unknown>>;
+
+/** @internal Called by `record` for every recorded op while onnx.export traces a forward. */
+export type TraceHook = (name: string, y: Tensor, inputs: readonly unknown[], attrs: TraceAttrs | undefined) => void;
+
+let traceHook: TraceHook | null = null;
+
+/** @internal Installs (or with null removes) the tracer's hook (lib/onnx/trace.ts). */
+export function setTraceHook(hook: TraceHook | null): void {
+  traceHook = hook;
+}
+
+/**
  * Records an op on the tape, for op authors: when grad mode is on and an input requires a
  * gradient, `y` gets a `gradFn` that will call `backward`; otherwise nothing happens (cheap).
  * `inputs` are the op's inputs in the order `backward` returns their gradients (numbers or
  * int32 tensors may stand in a slot: they get no gradient). `saved` are the tensors
  * `backward` needs (inputs and/or `y`); they stay alive for it even if the user disposes
- * them. Returns `y`.
+ * them. `attrs` are the settings onnx.export needs (TraceAttrs). Returns `y`.
  *
  * Each gradient `backward` returns must have its input's shape and dtype: a mistake is an
  * E_INTERNAL error naming the op, at the backward call.
@@ -220,8 +237,9 @@ export function isRecording(inputs: readonly unknown[]): boolean {
  *   return record('relu', y, [x], (dy, [sx, sy]) => [activationBackward('relu', dy, sx, sy)], [x, y]);
  * }
  */
-export function record<T extends Tensor>(name: string, y: T, inputs: readonly unknown[], backward: BackwardFn, saved: readonly Tensor[] = []): T {
+export function record<T extends Tensor>(name: string, y: T, inputs: readonly unknown[], backward: BackwardFn, saved: readonly Tensor[] = [], attrs?: TraceAttrs): T {
   if (!isRecording(inputs)) return y;
+  if (traceHook !== null) traceHook(name, y, inputs, attrs);
   if (typeof backward !== 'function') fail('E_INTERNAL', `${name}: record() needs a backward function, got ${describe(backward)}`);
   if (y.dtype !== 'float32') fail('E_INTERNAL', `${name}: record() on an ${y.dtype} output: only float32 outputs have gradients`);
   const edges = inputs.map((t): Edge | null => {

@@ -21,8 +21,16 @@ const registry = new FinalizationRegistry<Handle>((handle) => {
 
 const scopes: Set<Tensor>[] = [];
 
+let createHook: ((t: Tensor) => void) | null = null;
+
+/** @internal Installs (or with null removes) a function told of every tensor made: onnx.export's tracer (lib/onnx/trace.ts). */
+export function setCreateHook(hook: ((t: Tensor) => void) | null): void {
+  createHook = hook;
+}
+
 /** Called by the Tensor constructor. */
 export function track(t: Tensor, handle: Handle): void {
+  if (createHook !== null) createHook(t);
   const scope = scopes[scopes.length - 1];
   if (scope !== undefined) {
     scope.add(t);   // Note [scoped tensors are not registered]

@@ -66,7 +66,7 @@ export type { CdistComputeMode, CdistOptions } from './nn/functional/distance';
 export type { SortResult, TopkOptions, SortOptions, SearchsortedOptions } from './sorting';
 
 // Namespaces: the survey's layers as functions (F), layer classes (nn), optimizers, data
-// loading, ready-made models and model files, tensor files, pictures, training callbacks.
+// loading, ready-made models and model files, tensor files, ONNX export, pictures, training callbacks.
 export * as F from './nn/functional/index';
 export * as nn from './nn';
 export * as optim from './optim';
@@ -76,6 +76,7 @@ export * as io from './io';
 export * as viz from './viz';
 export * as metrics from './metrics';
 export * as vision from './vision';
+export * as onnx from './onnx';
 export * as linalg from './linalg'; export { det, slogdet, inverse, pinverse, matrixPower, cholesky } from './linalg';
 export * as callbacks from './train/index';
 export type { FitOptions, EvaluateOptions, PredictOptions, History, DataArg, LossArg } from './train/fit';

@@ -209,7 +209,7 @@ export function pow(a: Tensor | number, b: Tensor | number): F32 {
     const y = new Tensor<'float32'>(native.powScalar(t.handle('pow'), b), t.shape, 'float32');
     // d(x^e)/dx = e x^(e-1), and 0 for e = 0 (as PyTorch, even at x = 0).
     const e = Math.fround(b);
-    return record('pow', y, [t], (dy, [x]) => [e === 0 ? noSlope(dy) : mul(dy, scale(pow(x, e - 1), e))], [t]);
+    return record('pow', y, [t], (dy, [x]) => [e === 0 ? noSlope(dy) : mul(dy, scale(pow(x, e - 1), e))], [t], { exponent: e });
   }
   return binary('pow', a, b);
 }
@@ -316,7 +316,7 @@ export function scale(x: Tensor, alpha: number, beta = 0): F32 {
   checkNumber('scale', 'beta', beta, true);
   const y = new Tensor<'float32'>(native.affine(t.handle('scale'), alpha, beta), t.shape, 'float32');
   const a = Math.fround(alpha);
-  return record('scale', y, [t], (dy) => [scale(dy, a)]);
+  return record('scale', y, [t], (dy) => [scale(dy, a)], [], { alpha: a, beta: Math.fround(beta) });
 }
 
 // ---- reductions ----------------------------------------------------------------------------
@@ -349,7 +349,7 @@ function reduce(op: keyof typeof ReduceOp, x: Tensor, axis: number | readonly nu
   const shape0 = t.shape;
   const yf = y as F32;
   if (op === 'sum' || op === 'mean') {
-    return record(op, yf, [t], (dy) => [expandTo(op === 'mean' ? scale(reshape(dy, kept), 1 / count) : reshape(dy, kept), shape0)]);
+    return record(op, yf, [t], (dy) => [expandTo(op === 'mean' ? scale(reshape(dy, kept), 1 / count) : reshape(dy, kept), shape0)], [], { axes, keepdim });
   }
   if (op === 'nansum') return record(op, yf, [t], (dy, [sx]) => [where(eq(sx, sx), reshape(dy, kept), 0)], [t]);
   return recordExtremum(op, t as F32, yf, axes);
@@ -565,7 +565,7 @@ export function clamp<D extends DType>(x: Tensor<D>, min?: Tensor | number | nul
     const lo = hasMin ? (min as number) : -Infinity, hi = hasMax ? (max as number) : Infinity;
     const y = new Tensor(native.clamp(t.handle(op), lo, hi), t.shape, t.dtype) as Tensor<D>;
     if (t.dtype !== 'float32') return y;
-    return record(op, y as F32, [t], (dy, [sx]) => [new Tensor(native.clampBackward(dy.handle(op), sx.handle(op), lo, hi), sx.shape, 'float32')], [t]) as Tensor<D>;
+    return record(op, y as F32, [t], (dy, [sx]) => [new Tensor(native.clampBackward(dy.handle(op), sx.handle(op), lo, hi), sx.shape, 'float32')], [t], { min: lo, max: hi }) as Tensor<D>;
   }
   if (t.dtype === 'float32') return clampByTensors(t as F32, hasMin ? min! : null, hasMax ? max! : null) as Tensor<D>;
   // int32 with tensor bounds: (x < min) ? min : x, then (y > max) ? max : y, broadcasting.
@@ -830,7 +830,7 @@ export function permuteReversed<D extends DType>(op: string, x: Tensor<D>, axes:
   const inverse = axes.map((_, i) => axes.indexOf(i));
   let back = 0;  // dx's axis a is dy's axis inverse[a], read backwards where that one was
   inverse.forEach((d, a) => { if ((reversed >> d) & 1) back |= 1 << a; });
-  return record(op, y, [x], (dy) => [permuteReversed(op, dy, inverse, back)]);
+  return record(op, y, [x], (dy) => [permuteReversed(op, dy, inverse, back)], [], { perm: axes, reversed });
 }
 
 /** Swaps two axes (a copy); by default the last two. @example w.transpose()  // [out, in] -> [in, out] */
@@ -879,7 +879,7 @@ export function concat<D extends DType>(tensors: readonly Tensor<D>[], axis = 0)
     shape[a] += t.shape[a];
   }
   const y = new Tensor(native.concat(handlesOf('concat', ts), a), shape, first.dtype);
-  return record('concat', y, ts, (dy, _s, needs) => sizes.map((n, i) => (needs[i] ? narrow(dy, a, starts[i], n) : null)));
+  return record('concat', y, ts, (dy, _s, needs) => sizes.map((n, i) => (needs[i] ? narrow(dy, a, starts[i], n) : null)), [], { axis: a });
 }
 
 /** PyTorch's name for `concat` (`torch.cat`). @example cat([a, b], 1) */
@@ -1020,7 +1020,7 @@ export function expand<D extends DType>(x: Tensor<D>, shape: readonly number[]):
   const y = new Tensor(native.expand(t.handle(op), out), out, t.dtype);
   if (t.dtype !== 'float32') return y;
   const shape0 = t.shape;
-  return record(op, y as unknown as F32, [t], (dy) => [sumTo(dy, shape0)]) as unknown as Tensor<D>;
+  return record(op, y as unknown as F32, [t], (dy) => [sumTo(dy, shape0)], [], { shape: out }) as unknown as Tensor<D>;
 }
 
 /**
@@ -1049,7 +1049,7 @@ export function slice<D extends DType>(x: Tensor<D>, begin: readonly number[], s
       g = concat([...(before > 0 ? [pad(before)] : []), g, ...(after > 0 ? [pad(after)] : [])], d);
     }
     return [g];
-  });
+  }, [], { begin: b, size: s });
 }
 
 /** `length` elements from `start` along `dim` (a copy), as torch.narrow. */

@@ -18,7 +18,7 @@ type F32 = Tensor<'float32'>;
 function forward(kind: keyof typeof Activation, x: Tensor, param = 0): F32 {
   const t = checkFloat(kind, 'x', x);
   const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(kind), param, 0), t.shape, 'float32');
-  return record(kind, y, [t], (dy, [sx, sy]) => [activationBackward(kind, dy, sx, sy, param)], [t, y]);
+  return record(kind, y, [t], (dy, [sx, sy]) => [activationBackward(kind, dy, sx, sy, param)], [t, y], { param });
 }
 
 /** The native kinds that run on the CPU alone: from gelu on (lib/native.ts's Activation). */
@@ -36,7 +36,7 @@ function cpuForward(kind: CpuOnlyKind, t: F32, composed: () => F32, param = 0, p
   const y = new Tensor<'float32'>(native.activationForward(Activation[kind] as ActivationKind, t.handle(name), param, param2), t.shape, 'float32');
   // Log-sigmoid's backward reads y (native/cpu/softplus.cc); the others x, passed in y's place too.
   const saved = kind === 'logSigmoid' ? y : t;
-  return record(name, y, [t], (dy, [s]) => [activationBackward(kind, dy, s, s, param, param2)], [saved]);
+  return record(name, y, [t], (dy, [s]) => [activationBackward(kind, dy, s, s, param, param2)], [saved], { kind, param, param2 });
 }
 
 /** @internal dx from dy and the forward's x and y. */
@@ -118,7 +118,7 @@ export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): F32 {
   // native pass on the CPU, three ops elsewhere.
   return cpuForward('hardtanh', t, () => {
     const y = noGrad(() => clamp(t, minVal, maxVal)) as F32;
-    return record('hardtanh', y, [t], (dy, [sx]) => [where(add(le(sx, minVal), ge(sx, maxVal)), 0, dy)], [t]);
+    return record('hardtanh', y, [t], (dy, [sx]) => [where(add(le(sx, minVal), ge(sx, maxVal)), 0, dy)], [t], { param: minVal, param2: maxVal });
   }, minVal, maxVal);
 }
 

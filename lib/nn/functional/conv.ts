@@ -188,9 +188,9 @@ const convGrads = (r: ConvBackwardResult): (F32 | null)[] => [r.dx, r.dw, r.db];
  * const z = F.conv2d(x, w, null, { padding: 'same', dilation: 2 }); // dilated, size kept
  */
 export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOptions = {}): F32 {
-  const { tx, tw, tb, y } = conv2dNative(x, w, b, opts);
+  const { tx, tw, tb, y, geometry } = conv2dNative(x, w, b, opts);
   const o = { ...opts };
-  return record('conv2d', y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(conv2dBackward(dy, sx, sw, o, asked(need))), [tx, tw]);
+  return record('conv2d', y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(conv2dBackward(dy, sx, sw, o, asked(need))), [tx, tw], { geometry });
 }
 
 /**
@@ -212,7 +212,7 @@ function conv2dNative(x: Tensor, w: Tensor, b: Tensor | null | undefined, opts: 
   const plan = planConv2d(op, tx, tw, opts);
   const handles = [tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry] as const;
   const y = wrap(clamp ? native.conv2dForward(...handles, clamp[0], clamp[1]) : native.conv2dForward(...handles), plan.yShape);
-  return { tx, tw, tb, y };
+  return { tx, tw, tb, y, geometry: plan.geometry };
 }
 
 /**
@@ -267,13 +267,15 @@ export function conv1d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv1dOpti
   rank(op, 'x', tx, 3, '[N, C, L]');
   rank(op, 'w', tw, 3, '[K, C / groups, k]');
   const tb = optionalBias(op, b, tw.shape[0]);
+  let geometry: number[] = [];
   const y = asImages(op, [tx, tw], ([x4, w4]) => {
     const plan = planConv2d(op, x4, w4, opts as Conv2dOptions, 1);
+    geometry = plan.geometry;
     const y4 = wrap(native.conv2dForward(x4.handle(op), w4.handle(op), tb ? tb.handle(op) : null, plan.geometry), plan.yShape);
     return squeezeHeight(y4) as F32;
   });
   const o = { ...opts };
-  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(conv1dBackward(dy, sx, sw, o, asked(need))), [tx, tw]);
+  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(conv1dBackward(dy, sx, sw, o, asked(need))), [tx, tw], { geometry });
 }
 
 /** @internal Gradients of sum(conv1d(x, w, b, opts) * dy). */
@@ -346,7 +348,7 @@ export function convTranspose2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: C
   const tb = optionalBias(op, b, plan.yShape[1]);
   const y = wrap(native.conv2dBackwardData(tx.handle(op), tw.handle(op), tb ? tb.handle(op) : null, plan.geometry, plan.yShape), plan.yShape);
   const o = { ...opts };
-  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(convTranspose2dBackward(dy, sx, sw, o, asked(need))), [tx, tw]);
+  return record(op, y, [tx, tw, tb], (dy, [sx, sw], need) => convGrads(convTranspose2dBackward(dy, sx, sw, o, asked(need))), [tx, tw], { geometry: plan.geometry });
 }
 
 /**

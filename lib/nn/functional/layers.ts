@@ -118,8 +118,9 @@ function softmaxDim(op: string, x: Tensor, dim: unknown): number {
  */
 export function softmax(x: Tensor, dim: number): F32 {
   const tx = checkFloat('softmax', 'x', x);
-  const y = wrap(native.softmaxForward(tx.handle('softmax'), softmaxDim('softmax', tx, dim), false), tx.shape);
-  return record('softmax', y, [tx], (dy, [sy]) => [softmaxBackward('softmax', dy, sy, dim)], [y]);
+  const axis = softmaxDim('softmax', tx, dim);
+  const y = wrap(native.softmaxForward(tx.handle('softmax'), axis, false), tx.shape);
+  return record('softmax', y, [tx], (dy, [sy]) => [softmaxBackward('softmax', dy, sy, dim)], [y], { axis });
 }
 
 /**
@@ -128,8 +129,9 @@ export function softmax(x: Tensor, dim: number): F32 {
  */
 export function logSoftmax(x: Tensor, dim: number): F32 {
   const tx = checkFloat('logSoftmax', 'x', x);
-  const y = wrap(native.softmaxForward(tx.handle('logSoftmax'), softmaxDim('logSoftmax', tx, dim), true), tx.shape);
-  return record('logSoftmax', y, [tx], (dy, [sy]) => [softmaxBackward('logSoftmax', dy, sy, dim)], [y]);
+  const axis = softmaxDim('logSoftmax', tx, dim);
+  const y = wrap(native.softmaxForward(tx.handle('logSoftmax'), axis, true), tx.shape);
+  return record('logSoftmax', y, [tx], (dy, [sy]) => [softmaxBackward('logSoftmax', dy, sy, dim)], [y], { axis });
 }
 
 /**
@@ -237,7 +239,7 @@ export function localResponseNorm(x: Tensor, size: number, alpha = 1e-4, beta = 
   const tx = checkFloat(op, 'x', x);
   lrnArgs(op, tx, size, alpha, beta, k);
   const y = wrap(native.lrnForward(tx.handle(op), size, alpha, beta, k), tx.shape);
-  return record(op, y, [tx], (dy, [sx]) => [localResponseNormBackward(dy, sx, size, alpha, beta, k)], [tx]);
+  return record(op, y, [tx], (dy, [sx]) => [localResponseNormBackward(dy, sx, size, alpha, beta, k)], [tx], { size, alpha, beta, k });
 }
 
 /** @internal dx from dy and the forward's x (the denominators are recomputed). */
@@ -305,7 +307,7 @@ export function batchNormWithStats(
   record(op, y, [tx, rm, rv, w, b], (dy, [sx, sm, ss, sw]) => {
     const g = batchNormBackward(dy, sx, sw ?? null, sm, ss, training);
     return [g.dx, null, null, g.dweight, g.dbias];
-  }, w ? [tx, mean, invstd, w] : [tx, mean, invstd]);
+  }, w ? [tx, mean, invstd, w] : [tx, mean, invstd], { training, eps });
   return { y, mean, invstd };
 }
 

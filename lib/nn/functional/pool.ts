@@ -226,7 +226,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, options: MaxPool2dOption
   const [yh, ih] = native.maxPool2dForward(t.handle(op), win.params, win.ceilMode, withIndices || recording);
   const y = f32(yh, win.shape), indices = ih === null ? null : i32(ih as Handle, win.shape);
   const xs = t.shape;
-  record(op, y, [t], (dy, [si]) => [maxPool2dBackward(dy, si, xs)], indices ? [indices] : []);
+  record(op, y, [t], (dy, [si]) => [maxPool2dBackward(dy, si, xs)], indices ? [indices] : [], { window: win.params, ceilMode: win.ceilMode });
   if (withIndices) return [y, indices as I32];
   indices?.dispose();
   return y;
@@ -367,7 +367,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOption
   const divisor = divisorArg(op, options.divisorOverride);
   const y = f32(native.avgPool2dForward(t.handle(op), win.params, win.ceilMode, include, divisor), win.shape);
   const xs = t.shape, o = { ...options };
-  return record(op, y, [t], (dy) => [avgPool2dBackward(dy, xs, kernelSize, o)]);
+  return record(op, y, [t], (dy) => [avgPool2dBackward(dy, xs, kernelSize, o)], [], { window: win.params, ceilMode: win.ceilMode, countIncludePad: include, divisor });
 }
 
 /** @internal dx of avgPool2d (the same kernelSize and options as the forward). */
@@ -572,7 +572,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
   const [yh] = native.adaptivePool2dForward(0, t.handle(op), size, false);
   const y = f32(yh, [...t.shape.slice(0, -2), ...size]);
   const xs = t.shape;
-  return record(op, y, [t], (dy) => [adaptiveAvgPool2dBackward(dy, xs)]);
+  return record(op, y, [t], (dy) => [adaptiveAvgPool2dBackward(dy, xs)], [], { outputSize: size });
 }
 
 /** @internal dx of adaptiveAvgPool2d. */
@@ -602,7 +602,7 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [numb
   const [yh, ih] = native.adaptivePool2dForward(1, t.handle(op), size, withIndices || recording);
   const y = f32(yh, shape), indices = ih === null ? null : i32(ih as Handle, shape);
   const xs = t.shape;
-  record(op, y, [t], (dy, [si]) => [maxPool2dBackward(dy, si, xs)], indices ? [indices] : []);
+  record(op, y, [t], (dy, [si]) => [maxPool2dBackward(dy, si, xs)], indices ? [indices] : [], { outputSize: size });
   if (withIndices) return [y, indices as I32];
   indices?.dispose();
   return y;
