@@ -221,6 +221,26 @@ export function setTraceHook(hook: TraceHook | null): void {
 }
 
 /**
+ * @internal For an op composed of other ops (pad, interpolate): runs `compute`, and while a
+ * tracer watches, shows it the result as the one op `name` with these inputs and settings
+ * (where `record` would: gradients on, an input requiring one) instead of the ops inside, which
+ * it does not see. Gradients flow through the inner ops as ever.
+ */
+export function traceAs<T extends Tensor>(name: string, inputs: readonly unknown[], attrs: TraceAttrs, compute: () => T): T {
+  if (traceHook === null) return compute();
+  const hook = traceHook;
+  traceHook = null;
+  let y: T;
+  try {
+    y = compute();
+  } finally {
+    traceHook = hook;
+  }
+  if (isRecording(inputs)) hook(name, y, inputs, attrs);
+  return y;
+}
+
+/**
  * Records an op on the tape, for op authors: when grad mode is on and an input requires a
  * gradient, `y` gets a `gradFn` that will call `backward`; otherwise nothing happens (cheap).
  * `inputs` are the op's inputs in the order `backward` returns their gradients (numbers or

@@ -1397,6 +1397,7 @@ export function baselines(): Baseline[] {
     { name: 'nn.QuantizedGRU', make: () => [3, 4, { bias: false }], call: ctor(nn.QuantizedGRU, () => T([5, 2, 3])) },
     { name: 'nn.QuantizedRNNCell', make: () => [3, 4, { bias: true, nonlinearity: 'relu' }], call: ctor(nn.QuantizedRNNCell, () => T([2, 3])) },
     { name: 'nn.QuantizedLSTMCell', make: () => [3, 4, { bias: true }], call: ctor(nn.QuantizedLSTMCell, () => T([2, 3])) },
+    { name: 'onnx.export', make: () => [new nn.Sequential(new nn.Conv2d(3, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU(), new nn.Flatten(), new nn.Linear(72, 4)), [img()], null, { inputNames: ['x'], outputNames: ['y'], dynamicAxes: { x: { 0: 'batch' }, y: [0] }, opsetVersion: 17, docString: 'fuzz' }], call: fn(cc.onnx.export) },
     { name: 'nn.QuantizedGRUCell.fromFloat', make: () => [new nn.GRUCell(3, 4)], call: (a) => ((nn.QuantizedGRUCell.fromFloat as AnyFn)(...a) as cc.nn.Module).call(T([2, 3])) },
     { name: 'einsum', make: () => ['bij,bjk->bik', T([2, 3, 4]), T([2, 4, 5])], call: fn(cc.einsum) },
     { name: 'F.unfold', make: () => [T([2, 3, 6, 5]), [3, 2], { dilation: [1, 2], padding: 1, stride: 2 }], call: fn(F.unfold) },

@@ -131,13 +131,30 @@ describe('onnx.export', function () {
       concat: (x) => cc.concat([x, F.relu(x), x], 1), slice: (x) => x.slice([0, 1, 2, 0], [2, 2, -1, 5]), narrow: (x) => x.narrow(3, 4, 6),
       expand: (x) => cc.expand(cc.sum(x, 1, true), [2, 3, 9, 11]), clone: (x) => x.clone(), 'dropout (eval)': (x) => F.dropout(x, 0.5, false),
       'dropout2d (eval)': (x) => F.dropout2d(x, 0.5, false),
+      flip: (x) => x.flip([1, 3]), rot90: (x) => cc.rot90(x, 1, [2, 3]), 'rot90 twice': (x) => cc.rot90(x, 2, [2, 3]),
+      'permute and flip': (x) => x.permute([0, 3, 1, 2]).flip([2]),
+      'pad, constant': (x) => F.pad(x, [1, 2, 0, 3], 'constant', 0.5), 'pad, cropping': (x) => F.pad(x, [-1, 2, 1, -2]),
+      'pad, reflect': (x) => F.pad(x, [2, 1, 1, 2], 'reflect'), 'pad, replicate': (x) => F.pad(x, [3, 0, 0, 2], 'replicate'),
+      'interpolate nearest, by a size': (x) => F.interpolate(x, { size: [13, 7] }),
+      'interpolate nearest, by a factor': (x) => F.interpolate(x, { scaleFactor: 2 }),
+      'interpolate bilinear, by a size': (x) => F.interpolate(x, { size: [5, 17], mode: 'bilinear' }),
+      'interpolate bilinear, by a factor': (x) => F.interpolate(x, { scaleFactor: [1.5, 2.5], mode: 'bilinear' }),
+      'interpolate bilinear, alignCorners': (x) => F.interpolate(x, { size: [14, 6], mode: 'bilinear', alignCorners: true }),
+      'interpolate bicubic': (x) => F.interpolate(x, { size: [12, 16], mode: 'bicubic' }),
     })) add(name, x4, fn);
+    add("pad, circular (opset 19's 'wrap')", x4, (x) => F.pad(x, [2, 1, 1, 3], 'circular'));
 
     for (const [name, input, fn] of cases) {
       it(name, async () => {
-        await checkExport(new Lambda(fn), [input()]);
+        await checkExport(new Lambda(fn), [input()], name.includes('circular') ? { opsetVersion: 19 } : {});
       });
     }
+
+    it("layers that pad on their own: Conv2d with paddingMode 'reflect', nn.ZeroPad2d; nn.Upsample", async () => {
+      const net = new nn.Sequential(new nn.Conv2d(4, 5, 3, { padding: 1, paddingMode: 'reflect' }), new nn.ZeroPad2d([1, 0, 2, 1]),
+        new nn.Upsample({ scaleFactor: 2, mode: 'bilinear' }));
+      await checkExport(net, [cc.randn([1, 4, 9, 11])], { dynamicAxes: { input: [0], output: [0] }, runOn: [cc.randn([3, 4, 9, 11])] });
+    });
 
     // Where an op's ONNX form changed with the opset.
     for (const opset of [13, 14, 17, 18, 20, 21]) {
@@ -270,7 +287,9 @@ describe('onnx.export', function () {
       expectError(() => onnx.export(new Lambda((t) => F.avgPool2d(t, 2, { ceilMode: true, divisorOverride: 3 })), x), 'E_ARG', /divisorOverride and ceilMode/);
       expectError(() => onnx.export(new Lambda((t) => F.adaptiveMaxPool2d(t, [4, 7])), x), 'E_ARG', /unequal windows/);
       expectError(() => onnx.export(new Lambda((t) => F.localResponseNorm(t, 4)), x), 'E_ARG', /even size/);
-      expectError(() => onnx.export(new Lambda((t) => t.flip([1])), x), 'E_ARG', /`flip`/);
+      expectError(() => onnx.export(new Lambda((t) => F.pad(t, [1, 1], 'circular')), x), 'E_ARG', /opset 19/);
+      expectError(() => onnx.export(new Lambda((t) => F.interpolate(t, { size: [4, 4], mode: 'area' })), x), 'E_ARG', /mode 'area'/);
+      expectError(() => onnx.export(new Lambda((t) => F.interpolate(t, { size: [4, 4], mode: 'bilinear', antialias: true })), x), 'E_ARG', /antialias/);
     });
 
     it('refuses bad arguments with typed errors', () => {

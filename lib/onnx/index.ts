@@ -71,7 +71,7 @@ function dimsOf(name: string, shape: readonly number[], dynamic: ExportOptions['
  * @example
  * onnx.export(model, cc.randn([1, 1, 28, 28]), 'lenet5.onnx', { dynamicAxes: { input: { 0: 'batch' }, output: { 0: 'batch' } } });
  */
-export function exportModel(model: Module, inputs: Tensor | readonly Tensor[], path?: string | null, options: ExportOptions = {}): Uint8Array {
+function exportModel(model: Module, inputs: Tensor | readonly Tensor[], path?: string | null, options: ExportOptions = {}): Uint8Array {
   const op = 'onnx.export';
   if (!(model instanceof Module)) fail('E_ARG', `${op}: expected an nn.Module, got ${describe(model)}`);
   const args = inputs instanceof Tensor ? [inputs] : inputs;

@@ -240,9 +240,16 @@ const reshape: Converter = (e, y, [x]) => {
   return e.node('Reshape', [v, e.ints(target)]);
 };
 
+// permute, flip and rot90 (ops.ts permuteReversed): y = x's axes in the order `perm`, y's axis i
+// read backwards where bit i of `reversed` is set (a Slice with step -1 from the end past the start).
 const permute: Converter = (e, _y, [x], attrs) => {
-  if (num(attrs, 'reversed') !== 0) refuse('flip', 'has no ONNX converter yet');
-  return e.node('Transpose', [e.value(x, 'the input')], { perm: ints(list(attrs, 'perm')) });
+  const perm = list(attrs, 'perm'), reversed = num(attrs, 'reversed');
+  let y = e.value(x, 'the input');
+  if (perm.some((p, i) => p !== i) || reversed === 0) y = e.node('Transpose', [y], { perm: ints(perm) });
+  const axes = perm.map((_, i) => i).filter((i) => (reversed >> i) & 1);
+  if (axes.length === 0) return y;
+  const each = (v: number) => e.ints(axes.map(() => v));
+  return e.node('Slice', [y, each(-1), each(-Number.MAX_SAFE_INTEGER), e.ints(axes), each(-1)]);
 };
 
 const concat: Converter = (e, _y, inputs, attrs) =>
@@ -254,6 +261,39 @@ const slice: Converter = (e, _y, [x], attrs) => {
   const v = e.value(x, 'the input');
   if (axes.length === 0) return e.node('Identity', [v]);
   return e.node('Slice', [v, e.ints(axes.map((a) => begin[a])), e.ints(axes.map((a) => begin[a] + size[a])), e.ints(axes)]);
+};
+
+// F.pad's amounts run (before, after) from the last axis back; ONNX's are every axis's before, then every after.
+const PAD_MODES: Readonly<Record<string, string>> = { constant: 'constant', reflect: 'reflect', replicate: 'edge', circular: 'wrap' };
+const pad: Converter = (e, _y, [x], attrs) => {
+  const amounts = list(attrs, 'pad'), mode = attrs.mode as string, rank = shapeOf(x).length;
+  if (mode === 'circular' && e.opset < 19) refuse('pad', "in mode 'circular' needs opset 19 or later (ONNX's 'wrap')");
+  const pads = new Array<number>(2 * rank).fill(0);
+  for (let k = 0; k < amounts.length / 2; k++) {
+    pads[rank - 1 - k] = amounts[2 * k];
+    pads[2 * rank - 1 - k] = amounts[2 * k + 1];
+  }
+  const value = mode === 'constant' && num(attrs, 'value') !== 0 ? e.floats([num(attrs, 'value')], []) : '';
+  return e.node('Pad', [e.value(x, 'the input'), e.ints(pads), value], { mode: { s: PAD_MODES[mode] } });
+};
+
+// ONNX's Resize with PyTorch's coordinates (what torch.onnx writes): nearest takes floor((j + 0)
+// / scale) ('asymmetric', 'floor'); bilinear and bicubic map centres ('pytorch_half_pixel', or
+// 'align_corners'); bicubic's A is PyTorch's -0.75. The scale is the one given, or in / out:
+// given, it goes in as `scales`; otherwise the output size goes in as `sizes`, its batch and
+// channel entries read from the input's shape (so that they may vary).
+const RESIZE_MODES: Readonly<Record<string, string>> = { nearest: 'nearest', bilinear: 'linear', bicubic: 'cubic' };
+const interpolate: Converter = (e, _y, [x], attrs) => {
+  const mode = attrs.mode as string, outSize = list(attrs, 'outSize'), factor = attrs.scaleFactor as number[] | null;
+  if (RESIZE_MODES[mode] === undefined || attrs.antialias) refuse('interpolate', `in mode '${mode}'${attrs.antialias ? ' with antialias' : ''} has no ONNX converter yet (it covers 'nearest', 'bilinear' and 'bicubic')`);
+  const v = e.value(x, 'the input');
+  const coordinates = mode === 'nearest' ? 'asymmetric' : attrs.alignCorners ? 'align_corners' : 'pytorch_half_pixel';
+  const attributes: Record<string, Attribute> = { mode: { s: RESIZE_MODES[mode] }, coordinate_transformation_mode: { s: coordinates } };
+  if (mode === 'nearest') attributes.nearest_mode = { s: 'floor' };
+  if (mode === 'bicubic') attributes.cubic_coeff_a = float(-0.75);
+  if (factor !== null) return e.node('Resize', [v, '', e.floats([1, 1, ...factor], [2 + factor.length])], attributes);
+  const leading = e.node('Slice', [e.node('Shape', [v]), e.ints([0]), e.ints([2])]);
+  return e.node('Resize', [v, '', '', e.node('Concat', [leading, e.ints(outSize)], { axis: int(0) })], attributes);
 };
 
 const expand: Converter = (e, _y, [x], attrs) => e.node('Expand', [e.value(x, 'the input'), e.ints(list(attrs, 'shape'))]);
@@ -295,7 +335,8 @@ export const CONVERTERS: ReadonlyMap<string, Converter> = new Map<string, Conver
   ['rsqrt', composite((e, v) => e.node('Reciprocal', [e.node('Sqrt', [v])]))],
   ['sum', reduce('ReduceSum', 13)], ['mean', reduce('ReduceMean', 18)],
   // Shapes.
-  ['reshape', reshape], ['permute', permute], ['concat', concat], ['slice', slice], ['expand', expand],
+  ['pad', pad], ['interpolate', interpolate],
+  ['reshape', reshape], ['permute', permute], ['flip', permute], ['rot90', permute], ['concat', concat], ['slice', slice], ['expand', expand],
   ['clone', identity], ['to', identity],
   // Dropout in evaluation is the identity (its record is the clone it returns).
   ['dropout', identity], ['dropout2d', identity], ['dropout1d', identity], ['dropout3d', identity], ['alphaDropout', identity], ['featureAlphaDropout', identity],

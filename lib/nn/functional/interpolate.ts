@@ -12,7 +12,7 @@
  * it (native/cpu/resample_axis.cc). On the CPU, 'nearest' and 'bilinear' (and 'linear', as a
  * bilinear resize of height 1) have their own 2-D kernels (native/cpu/upsample_*.cc).
  */
-import { noGrad, record } from '../../autograd';
+import { noGrad, record, traceAs } from '../../autograd';
 import { tidy } from '../../engine';
 import { tensor } from '../../creation';
 import { fail } from '../../errors';
@@ -123,13 +123,20 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor<'flo
   }
   if (inSize.some((n) => n === 0)) fail('E_SHAPE', `${op}: cannot resize the empty input of shape ${shapeStr(t.shape)}`);
   const align = o.alignCorners;
-  if (t.device === 'cpu' && !o.antialias && (mode === 'nearest' || mode === 'bilinear' || mode === 'linear')) {
+  const given = o.size ? null : perAxis(o.factor!, 'scaleFactor');
+  return traceAs(op, [t], { mode, outSize, scaleFactor: o.recompute ? null : given, alignCorners: align, antialias: o.antialias }, () => resize(t as Tensor<'float32'>, mode, inSize, outSize, scales, align, o.antialias));
+}
+
+/** interpolate's work, its arguments checked: x resized from inSize to outSize. */
+function resize(t: Tensor<'float32'>, mode: InterpolateMode, inSize: number[], outSize: number[], scales: (number | null)[], align: boolean, antialias: boolean): Tensor<'float32'> {
+  const d = t.rank - 2;
+  if (t.device === 'cpu' && !antialias && (mode === 'nearest' || mode === 'bilinear' || mode === 'linear')) {
     // 'linear' as a bilinear resize of [N, C, 1, L] (its height stays: source row 0, weight 1).
     if (d === 1) return tidy(() => reshape(resizeOnCpu(reshape(t, [t.shape[0], t.shape[1], 1, inSize[0]]) as Tensor<'float32'>, [1, outSize[0]], [null, scales[0]], align, mode === 'linear' ? 'bilinear' : mode), [t.shape[0], t.shape[1], outSize[0]]));
-    if (d === 2) return resizeOnCpu(t as Tensor<'float32'>, outSize, scales, align, mode === 'nearest' ? 'nearest' : 'bilinear');
+    if (d === 2) return resizeOnCpu(t, outSize, scales, align, mode === 'nearest' ? 'nearest' : 'bilinear');
   }
   return tidy(() => {
-    let y = t as Tensor<'float32'>;
+    let y = t;
     // The last axis (contiguous: its pass is a gather per output) first when it grows, so that
     // pass runs on the smaller tensor; otherwise in order, the last on the shrunk one.
     const order = [...inSize.keys()];
@@ -139,10 +146,10 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor<'flo
       // An axis whose size stays is copied, whatever the scale, by PyTorch's linear modes
       // (compute_source_index_and_lambda), not by its nearest, cubic and antialiased ones; 'area'
       // ignores the scale, and nearest without one maps j to j.
-      if (n === m && (mode === 'area' || (RANK_OF[mode] !== undefined && mode !== 'bicubic' && !o.antialias) || (mode.startsWith('nearest') && scales[a] === null))) continue;
-      y = resampleAxis(y, a + 2, tapsOf(mode, n, m, scales[a], align, o.antialias));
+      if (n === m && (mode === 'area' || (RANK_OF[mode] !== undefined && mode !== 'bicubic' && !antialias) || (mode.startsWith('nearest') && scales[a] === null))) continue;
+      y = resampleAxis(y, a + 2, tapsOf(mode, n, m, scales[a], align, antialias));
     }
-    return y === t ? (mul(t, 1) as Tensor<'float32'>) : y;
+    return y === t ? mul(t, 1) : y;
   });
 }
 

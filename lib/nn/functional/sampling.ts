@@ -4,6 +4,7 @@
  * `concat`, `narrow` and arithmetic, so they run on every device and their gradients come from
  * the tape: the indices and weights are worked out here, in JavaScript, from the shapes alone.
  */
+import { traceAs } from '../../autograd';
 import { tidy } from '../../engine';
 import { full, tensor } from '../../creation';
 import { fail } from '../../errors';
@@ -46,7 +47,7 @@ export function pad<D extends DType>(x: Tensor<D>, pad: readonly number[], mode:
     fail('E_ARG', `${op}: expected \`pad\` as integer (before, after) pairs for at most ${t.rank} dimensions, got ${describe(pad)}`);
   }
   checkPadOptions(op, pad, mode, value, t.dtype === 'float32');
-  return tidy(() => {
+  return traceAs(op, [t], { pad, mode, value }, () => tidy(() => {
     let y: Tensor<D> = t;
     for (let k = 0; k < pad.length / 2; k++) {
       const dim = t.rank - 1 - k, before = pad[2 * k], after = pad[2 * k + 1], n = y.shape[dim];
@@ -81,7 +82,7 @@ export function pad<D extends DType>(x: Tensor<D>, pad: readonly number[], mode:
       y = indexSelect(y, dim, indices(m, (i) => source(i - before), t));
     }
     return y;
-  });
+  }));
 }
 
 // ---- sub-pixel rearrangement ---------------------------------------------------------------
