@@ -84,6 +84,16 @@ describe('onnx.export', function () {
     add('batchNorm (running statistics)', x4, (x) => F.batchNorm(x, rm, rv, g, b, { training: false, eps: 1e-3 }));
     add('batchNorm without weight and bias, on [N, C]', () => cc.randn([5, 4]), (x) => F.batchNorm(x, rm, rv, null, null, { training: false }));
     add('localResponseNorm', x4, (x) => F.localResponseNorm(x, 3, 1e-2, 0.75, 2));
+    const lw = w([9, 11]).add(1), lb = w([9, 11]);
+    add('layerNorm over two axes, with weight and bias', x4, (x) => F.layerNorm(x, [9, 11], { weight: lw, bias: lb, eps: 1e-3 }));
+    add('layerNorm without weight', x4, (x) => F.layerNorm(x, 11));
+    add('groupNorm', x4, (x) => F.groupNorm(x, 2, { weight: g, bias: b }));
+    add('groupNorm on [N, C], no affine', () => cc.randn([3, 4]), (x) => F.groupNorm(x, 2));
+    add('instanceNorm', x4, (x) => F.instanceNorm(x, { weight: g, bias: b }));
+    add('instanceNorm, no affine', x4, (x) => F.instanceNorm(x));
+    add('normalize (p = 2)', x4, (x) => F.normalize(x));
+    add('normalize (p = 1, last axis)', x4, (x) => F.normalize(x, { p: 1, dim: -1 }));
+    add('normalize (p = Infinity)', x4, (x) => F.normalize(x, { p: Infinity, dim: 2 }));
     add('softmax', x4, (x) => F.softmax(x, 1));
     add('logSoftmax', x4, (x) => F.logSoftmax(x, -1));
     // Pooling.
@@ -99,6 +109,18 @@ describe('onnx.export', function () {
     add('adaptiveAvgPool2d, larger than the input', () => cc.randn([2, 3, 2, 3]), (x) => F.adaptiveAvgPool2d(x, 7));
     add('adaptiveMaxPool2d', () => cc.randn([2, 3, 8, 12]), (x) => F.adaptiveMaxPool2d(x, [2, 3]));
     add('adaptiveMaxPool2d to 1 (global)', x4, (x) => F.adaptiveMaxPool2d(x, 1));
+    // Volumes.
+    const v5 = () => cc.randn([2, 4, 5, 7, 6]);
+    const w3 = w([6, 2, 3, 3, 2]), b3 = w([6]), wt3 = w([4, 3, 2, 3, 3]), wEven = w([3, 4, 2, 2, 4]), wFlat = w([3, 4, 1, 3, 3]), bFlat = w([3]);
+    add('conv3d: stride, padding, dilation, groups', v5, (x) => F.conv3d(x, w3, b3, { stride: [1, 2, 1], padding: [1, 0, 1], dilation: [2, 1, 1], groups: 2 }));
+    add("conv3d: 'same' with even kernels", v5, (x) => F.conv3d(x, wEven, null, { padding: 'same' }));
+    add('conv3d: a 1 x k x k kernel', v5, (x) => F.conv3d(x, wFlat, bFlat, { padding: [0, 1, 1] }));
+    add('convTranspose3d', v5, (x) => F.convTranspose3d(x, wt3, null, { stride: 2, padding: 1, outputPadding: [1, 0, 1] }));
+    add('maxPool3d', v5, (x) => F.maxPool3d(x, [2, 3, 2], { stride: [1, 2, 2], padding: [1, 1, 0] }));
+    add('avgPool3d', v5, (x) => F.avgPool3d(x, 2, { ceilMode: true, countIncludePad: false }));
+    add('avgPool3d: divisorOverride', v5, (x) => F.avgPool3d(x, [1, 3, 2], { divisorOverride: 5 }));
+    add('adaptiveAvgPool3d to 1', v5, (x) => F.adaptiveAvgPool3d(x, 1));
+    add('adaptiveMaxPool3d, sizes that divide', v5, (x) => F.adaptiveMaxPool3d(x, [5, 1, 3]));
     // Activations.
     const slopes = w([4]), oneSlope = cc.tensor([0.3]);
     for (const [name, fn] of Object.entries<(x: F32) => Tensor>({
@@ -158,8 +180,9 @@ describe('onnx.export', function () {
 
     // Where an op's ONNX form changed with the opset.
     for (const opset of [13, 14, 17, 18, 20, 21]) {
-      it(`opset ${opset}: mean, sum, gelu, hardswish, softmax`, async () => {
-        const fn = (x: F32) => cc.add(cc.mean(F.gelu(x), [2, 3], true), cc.sum(F.softmax(F.gelu(x, { approximate: 'tanh' }), 1), [1], true));
+      it(`opset ${opset}: mean, sum, normalize, layerNorm, gelu, hardswish, softmax`, async () => {
+        const fn = (x: F32) => cc.add(cc.add(cc.mean(F.gelu(x), [2, 3], true), cc.sum(F.softmax(F.gelu(x, { approximate: 'tanh' }), 1), [1], true)),
+          cc.add(F.normalize(x), F.layerNorm(x, [5, 4])));
         await checkExport(new Lambda((x) => opset >= 14 ? cc.add(fn(x), F.hardswish(x)) : fn(x)), [cc.randn([2, 3, 5, 4])], { opsetVersion: opset });
       });
     }
@@ -220,6 +243,10 @@ describe('onnx.export', function () {
       const fcn = models.FCN({ numClasses: 5 });
       cc.noGrad(() => { for (const p of fcn.parameters()) if (p.abs().max().item() === 0) p.copy_(cc.randn(p.shape).mul(0.05)); });
       await checkExport(fcn, [cc.randn([1, 3, 64, 64])], { rtol: 1e-3 });
+    });
+
+    it("a video ResNet (r3d_18: 3-D convolutions and pooling)", async () => {
+      await checkExport(warmed(models.r3d_18({ numClasses: 5 }), [2, 3, 4, 32, 32]), [cc.randn([1, 3, 4, 32, 32])], { ...batch, runOn: [cc.randn([2, 3, 4, 32, 32])] });
     });
 
     it('Network in Network', async () => {
@@ -288,6 +315,10 @@ describe('onnx.export', function () {
       expectError(() => onnx.export(new Lambda((t) => F.adaptiveMaxPool2d(t, [4, 7])), x), 'E_ARG', /unequal windows/);
       expectError(() => onnx.export(new Lambda((t) => F.localResponseNorm(t, 4)), x), 'E_ARG', /even size/);
       expectError(() => onnx.export(new Lambda((t) => F.pad(t, [1, 1], 'circular')), x), 'E_ARG', /opset 19/);
+      expectError(() => onnx.export(new Lambda((t) => F.normalize(t, { p: 3 })), x), 'E_ARG', /p = 3/);
+      expectError(() => onnx.export(new Lambda((t) => F.adaptiveAvgPool3d(t.unsqueeze(0), [2, 3, 4])), x), 'E_ARG', /unequal windows/);
+      expectError(() => onnx.export(nn.quantizeDynamic(new nn.Sequential(new nn.Flatten(), new nn.Linear(396, 3))), x), 'E_ARG', /8-bit layer \(QuantizedLinear\)/);
+      expectError(() => onnx.export(new nn.LSTM(11, 4), cc.randn([9, 2, 11])), 'E_ARG', /`lstm`, which the exporter cannot write/);
       expectError(() => onnx.export(new Lambda((t) => F.interpolate(t, { size: [4, 4], mode: 'area' })), x), 'E_ARG', /mode 'area'/);
       expectError(() => onnx.export(new Lambda((t) => F.interpolate(t, { size: [4, 4], mode: 'bilinear', antialias: true })), x), 'E_ARG', /antialias/);
     });

@@ -90,6 +90,8 @@ function exportModel(model: Module, inputs: Tensor | readonly Tensor[], path?: s
   if (o.dynamicAxes !== undefined && (typeof o.dynamicAxes !== 'object' || o.dynamicAxes === null)) fail('E_ARG', `${op}: expected \`dynamicAxes\` to be an object, got ${describe(o.dynamicAxes)}`);
   const inputNames = names('inputNames', o.inputNames, args.length, 'input');
 
+  const quantized = model.modules().find((m) => m.typeName.startsWith('Quantized'));
+  if (quantized) fail('E_ARG', `${op}: the model holds an 8-bit layer (${quantized.typeName}), which the exporter cannot write as ONNX yet; export the float model`);
   const modes = model.modules().map((m) => [m, m.training] as const);
   model.eval();
   const tracer = new Tracer(opset, [...model.namedParameters(), ...model.namedBuffers()], CONVERTERS);

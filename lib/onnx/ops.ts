@@ -69,6 +69,21 @@ const convTranspose2d: Converter = (e, _y, [x, w, b], attrs) => {
   });
 };
 
+// conv3d and convTranspose3d (nn/functional/conv3d.ts) pass their settings per axis.
+const conv3d: Converter = (e, _y, [x, w, b], attrs) =>
+  e.node('Conv', [e.value(x, 'the input'), e.value(w, 'the weight'), e.value(b, 'the bias')], {
+    kernel_shape: ints(shapeOf(w).slice(2)), strides: ints(list(attrs, 'stride')), pads: ints(list(attrs, 'pads')),
+    dilations: ints(list(attrs, 'dilation')), group: int(num(attrs, 'groups')),
+  });
+
+const convTranspose3d: Converter = (e, _y, [x, w, b], attrs) => {
+  const padding = list(attrs, 'padding');
+  return e.node('ConvTranspose', [e.value(x, 'the input'), e.value(w, 'the weight'), e.value(b, 'the bias')], {
+    kernel_shape: ints(shapeOf(w).slice(2)), strides: ints(list(attrs, 'stride')), pads: ints([...padding, ...padding]),
+    output_padding: ints(list(attrs, 'outputPadding')), dilations: ints(list(attrs, 'dilation')), group: int(num(attrs, 'groups')),
+  });
+};
+
 // y = x w^T + b: one Gemm for a matrix, MatMul with the transposed weight (and Add) for more axes.
 const linear: Converter = (e, _y, [x, w, b]) => {
   const xv = e.value(x, 'the input'), wv = e.value(w, 'the weight'), bv = e.value(b, 'the bias');
@@ -96,29 +111,104 @@ const localResponseNorm: Converter = (e, _y, [x], attrs) => {
   return e.node('LRN', [e.value(x, 'the input')], { size: int(size), alpha: float(num(attrs, 'alpha')), beta: float(num(attrs, 'beta')), bias: float(num(attrs, 'k')) });
 };
 
+/** (v - mean) / sqrt(var + eps) over `axes` (kept), the biased variance, as the per-sample norms compute. */
+function standardize(e: Emitter, v: string, axes: readonly number[], eps: number): string {
+  const centred = e.node('Sub', [v, reduceNode(e, 'ReduceMean', v, axes, true)]);
+  const variance = reduceNode(e, 'ReduceMean', e.node('Mul', [centred, centred]), axes, true);
+  return e.node('Div', [centred, e.node('Sqrt', [e.node('Add', [variance, e.floats([eps], [])])])]);
+}
+
+/** y * w + b with per-channel w and b [C] on [N, C, ...] (either may be absent). */
+function perChannelAffine(e: Emitter, y: string, w: unknown, b: unknown, rank: number): string {
+  const shaped = (t: unknown, what: string) => {
+    const C = shapeOf(t)[0];
+    return e.node('Reshape', [e.value(t, what), e.ints([C, ...Array(rank - 2).fill(1)])]);
+  };
+  if (w) y = e.node('Mul', [y, shaped(w, 'the weight')]);
+  if (b) y = e.node('Add', [y, shaped(b, 'the bias')]);
+  return y;
+}
+
+// The per-sample norms (nn/functional/normalization.ts) pass `arg`: layer norm's values per
+// row, group and instance norm's number of groups.
+const layerNorm: Converter = (e, _y, [x, w, b], attrs) => {
+  const shape = shapeOf(x), values = num(attrs, 'arg'), eps = num(attrs, 'eps');
+  // The normalized axes: the weight's, or the fewest trailing axes holding `values` entries.
+  let k = w ? shapeOf(w).length : 1;
+  if (!w) while (k < shape.length && shape.slice(shape.length - k).reduce((p, q) => p * q, 1) !== values) k++;
+  const normalized = shape.slice(shape.length - k);
+  const v = e.value(x, 'the input');
+  if (e.opset >= 17) {
+    const scale = w ? e.value(w, 'the weight') : e.floats(new Float32Array(values).fill(1), normalized);
+    return e.node('LayerNormalization', [v, scale, b ? e.value(b, 'the bias') : ''], { axis: int(-k), epsilon: float(eps) });
+  }
+  let y = standardize(e, v, normalized.map((_, i) => shape.length - k + i), eps);
+  if (w) y = e.node('Mul', [y, e.value(w, 'the weight')]);
+  if (b) y = e.node('Add', [y, e.value(b, 'the bias')]);
+  return y;
+};
+
+// Written out: ONNX's GroupNormalization took a scale per group in opset 18 and per channel in 21.
+const groupNorm: Converter = (e, _y, [x, w, b], attrs) => {
+  const v = e.value(x, 'the input'), rank = shapeOf(x).length;
+  const grouped = e.node('Reshape', [v, e.ints([0, num(attrs, 'arg'), -1])]);
+  const y = e.node('Reshape', [standardize(e, grouped, [2], num(attrs, 'eps')), e.node('Shape', [v])]);
+  return perChannelAffine(e, y, w, b, rank);
+};
+
+const instanceNorm: Converter = (e, _y, [x, w, b], attrs) => {
+  const C = shapeOf(x)[1];
+  const scale = w ? e.value(w, 'the weight') : e.floats(new Float32Array(C).fill(1), [C]);
+  const bias = b ? e.value(b, 'the bias') : e.floats(new Float32Array(C), [C]);
+  return e.node('InstanceNormalization', [e.value(x, 'the input'), scale, bias], { epsilon: float(num(attrs, 'eps')) });
+};
+
+// x / max(||x||_p over the axis, eps), as F.normalize.
+const normalize: Converter = (e, _y, [x], attrs) => {
+  const p = num(attrs, 'p'), axis = num(attrs, 'axis');
+  const v = e.value(x, 'the input');
+  let norm: string;
+  if (p === 2) norm = reduceNode(e, 'ReduceL2', v, [axis], true);
+  else if (p === 1) norm = reduceNode(e, 'ReduceL1', v, [axis], true);
+  else if (p === Infinity) norm = reduceNode(e, 'ReduceMax', e.node('Abs', [v]), [axis], true);
+  else return refuse('normalize', `with p = ${p} has no ONNX converter yet (it covers p = 1, 2 and Infinity)`);
+  return e.node('Div', [v, e.node('Max', [norm, e.floats([num(attrs, 'eps')], [])])]);
+};
+
 const softmax = (opType: string): Converter => unary(opType, (attrs) => ({ axis: int(num(attrs, 'axis')) }));   // per-axis since opset 13
 
 // ---- pooling ---------------------------------------------------------------------------------
 
-// A pooling window (nn/functional/pool.ts): kh, kw, sh, sw, ph, pw, dh, dw.
-function windowAttributes(attrs: TraceAttrs): Record<string, Attribute> {
-  const [kh, kw, sh, sw, ph, pw] = list(attrs, 'window');
-  return { kernel_shape: ints([kh, kw]), strides: ints([sh, sw]), pads: ints([ph, pw, ph, pw]), ceil_mode: int(attrs.ceilMode ? 1 : 0) };
+interface PoolWindow { kernel: number[]; strides: number[]; pads: number[]; dilations: number[]; ceil: boolean }
+
+/** A pooling window: 2-D pooling's list kh, kw, sh, sw, ph, pw, dh, dw (nn/functional/pool.ts), 3-D's { k, s, p, d } (pool3d.ts). */
+function poolWindow(attrs: TraceAttrs): PoolWindow {
+  const w = attrs.window as readonly number[] | { k: number[]; s: number[]; p: number[]; d: number[] };
+  const ceil = Boolean(attrs.ceilMode ?? (w as { ceilMode?: boolean }).ceilMode);
+  if (Array.isArray(w)) {
+    const [kh, kw, sh, sw, ph, pw, dh, dw] = w;
+    return { kernel: [kh, kw], strides: [sh, sw], pads: [ph, pw, ph, pw], dilations: [dh, dw], ceil };
+  }
+  const { k, s, p, d } = w as { k: number[]; s: number[]; p: number[]; d: number[] };
+  return { kernel: k, strides: s, pads: [...p, ...p], dilations: d, ceil };
 }
 
-const maxPool2d: Converter = (e, _y, [x], attrs) => {
-  const [, , , , , , dh, dw] = list(attrs, 'window');
-  return batched(e, x, 2, (v) => e.node('MaxPool', [v], { ...windowAttributes(attrs), dilations: ints([dh, dw]) }));
+const windowAttributes = (w: PoolWindow): Record<string, Attribute> =>
+  ({ kernel_shape: ints(w.kernel), strides: ints(w.strides), pads: ints(w.pads), ceil_mode: int(w.ceil ? 1 : 0) });
+
+const maxPool: Converter = (e, _y, [x], attrs) => {
+  const w = poolWindow(attrs);
+  return batched(e, x, w.kernel.length, (v) => e.node('MaxPool', [v], { ...windowAttributes(w), dilations: ints(w.dilations) }));
 };
 
-const avgPool2d: Converter = (e, _y, [x], attrs) => {
-  const [kh, kw] = list(attrs, 'window');
+const avgPool = (op: string): Converter => (e, _y, [x], attrs) => {
+  const w = poolWindow(attrs);
   const divisor = num(attrs, 'divisor');
-  if (divisor !== 0 && attrs.ceilMode) refuse('avgPool2d', 'with both divisorOverride and ceilMode has no ONNX form');
-  return batched(e, x, 2, (v) => {
-    // divisorOverride: every window counts kh kw (padding included) in ONNX, then the ratio.
-    const y = e.node('AveragePool', [v], { ...windowAttributes(attrs), count_include_pad: int(divisor !== 0 || attrs.countIncludePad ? 1 : 0) });
-    return divisor === 0 ? y : e.node('Mul', [y, e.floats([(kh * kw) / divisor], [])]);
+  if (divisor !== 0 && w.ceil) refuse(op, 'with both divisorOverride and ceilMode has no ONNX form');
+  return batched(e, x, w.kernel.length, (v) => {
+    // divisorOverride: every window counts its whole kernel (padding included) in ONNX, then the ratio.
+    const y = e.node('AveragePool', [v], { ...windowAttributes(w), count_include_pad: int(divisor !== 0 || attrs.countIncludePad ? 1 : 0) });
+    return divisor === 0 ? y : e.node('Mul', [y, e.floats([w.kernel.reduce((a, b) => a * b, 1) / divisor], [])]);
   });
 };
 
@@ -142,15 +232,16 @@ function averagingMatrix(size: number, out: number): Float32Array {
  * the maximum has no such form.
  */
 const adaptivePool = (op: string, kind: 'Average' | 'Max'): Converter => (e, _y, [x], attrs) => {
-  const [oh, ow] = list(attrs, 'outputSize');
-  const [H, W] = shapeOf(x).slice(-2);
-  return batched(e, x, 2, (v) => {
-    if (oh === 1 && ow === 1) return e.node(`Global${kind}Pool`, [v]);
-    if (H % oh === 0 && W % ow === 0) {
-      const k = [H / oh, W / ow];
+  const out = list(attrs, 'outputSize'), spatial = out.length;
+  const sizes = shapeOf(x).slice(-spatial);
+  return batched(e, x, spatial, (v) => {
+    if (out.every((o) => o === 1)) return e.node(`Global${kind}Pool`, [v]);
+    if (sizes.every((n, a) => n % out[a] === 0)) {
+      const k = sizes.map((n, a) => n / out[a]);
       return e.node(`${kind}Pool`, [v], { kernel_shape: ints(k), strides: ints(k) });
     }
-    if (kind === 'Max') refuse(op, `from ${H}x${W} to ${oh}x${ow} has unequal windows, which no ONNX pooling op makes; use sizes that divide`);
+    if (kind === 'Max' || spatial !== 2) refuse(op, `from ${sizes.join('x')} to ${out.join('x')} has unequal windows, which no ONNX pooling op makes; use sizes that divide`);
+    const [H, W] = sizes, [oh, ow] = out;
     const rows = e.node('MatMul', [e.floats(averagingMatrix(H, oh), [oh, H]), v]);
     const wT = averagingMatrix(W, ow), t = new Float32Array(W * ow);
     for (let i = 0; i < ow; i++) for (let j = 0; j < W; j++) t[j * ow + i] = wT[i * W + j];
@@ -216,12 +307,14 @@ const pow: Converter = (e, _y, inputs, attrs) => {
   return e.node('Pow', [e.value(inputs[0], 'the base'), e.floats([num(attrs, 'exponent')], [])]);
 };
 
-/** A sum or mean over axes: the axes became an input in opset 13 for ReduceSum, in 18 for the others. */
-const reduce = (opType: string, inputSince: number): Converter => (e, _y, [x], attrs) => {
-  const axes = list(attrs, 'axes'), keepdims = int(attrs.keepdim ? 1 : 0);
-  const v = e.value(x, 'the input');
+/** A reduction over axes: the axes became an input in opset 13 for ReduceSum, in 18 for the others. */
+function reduceNode(e: Emitter, opType: string, v: string, axes: readonly number[], keepdim: boolean): string {
+  const keepdims = int(keepdim ? 1 : 0);
+  const inputSince = opType === 'ReduceSum' ? 13 : 18;
   return e.opset >= inputSince ? e.node(opType, [v, e.ints(axes)], { keepdims }) : e.node(opType, [v], { axes: ints(axes), keepdims });
-};
+}
+
+const reduce = (opType: string): Converter => (e, _y, [x], attrs) => reduceNode(e, opType, e.value(x, 'the input'), list(attrs, 'axes'), Boolean(attrs.keepdim));
 
 // ---- shapes ----------------------------------------------------------------------------------
 
@@ -306,9 +399,11 @@ const composite = (f: (e: Emitter, v: string) => string): Converter => (e, _y, [
 
 export const CONVERTERS: ReadonlyMap<string, Converter> = new Map<string, Converter>([
   ['conv2d', conv2d], ['conv1d', conv1d], ['convTranspose2d', convTranspose2d], ['linear', linear], ['matmul', binary('MatMul')],
-  ['batchNorm', batchNorm], ['localResponseNorm', localResponseNorm], ['softmax', softmax('Softmax')], ['logSoftmax', softmax('LogSoftmax')],
-  ['maxPool2d', maxPool2d], ['avgPool2d', avgPool2d],
+  ['conv3d', conv3d], ['convTranspose3d', convTranspose3d],
+  ['batchNorm', batchNorm], ['layerNorm', layerNorm], ['groupNorm', groupNorm], ['instanceNorm', instanceNorm], ['localResponseNorm', localResponseNorm], ['softmax', softmax('Softmax')], ['logSoftmax', softmax('LogSoftmax')],
+  ['maxPool2d', maxPool], ['avgPool2d', avgPool('avgPool2d')], ['maxPool3d', maxPool], ['avgPool3d', avgPool('avgPool3d')],
   ['adaptiveAvgPool2d', adaptivePool('adaptiveAvgPool2d', 'Average')], ['adaptiveMaxPool2d', adaptivePool('adaptiveMaxPool2d', 'Max')],
+  ['adaptiveAvgPool3d', adaptivePool('adaptiveAvgPool3d', 'Average')], ['adaptiveMaxPool3d', adaptivePool('adaptiveMaxPool3d', 'Max')],
   // Activations.
   ['relu', unary('Relu')], ['sigmoid', unary('Sigmoid')], ['tanh', unary('Tanh')],
   ['leakyRelu', unary('LeakyRelu', (a) => ({ alpha: float(num(a, 'param')) }))],
@@ -333,7 +428,7 @@ export const CONVERTERS: ReadonlyMap<string, Converter> = new Map<string, Conver
   ['reciprocal', unary('Reciprocal')], ['erf', unary('Erf')], ['sin', unary('Sin')], ['cos', unary('Cos')],
   ['square', composite((e, v) => e.node('Mul', [v, v]))],
   ['rsqrt', composite((e, v) => e.node('Reciprocal', [e.node('Sqrt', [v])]))],
-  ['sum', reduce('ReduceSum', 13)], ['mean', reduce('ReduceMean', 18)],
+  ['sum', reduce('ReduceSum')], ['mean', reduce('ReduceMean')], ['normalize', normalize],
   // Shapes.
   ['pad', pad], ['interpolate', interpolate],
   ['reshape', reshape], ['permute', permute], ['flip', permute], ['rot90', permute], ['concat', concat], ['slice', slice], ['expand', expand],

@@ -17,6 +17,7 @@
  * (convTranspose3d), the memory an im2col over the depth taps takes.
  */
 import { add, narrow, permute, reshape } from '../../ops';
+import { traceAs } from '../../autograd';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { Tensor } from '../../tensor';
@@ -110,7 +111,13 @@ export function conv3d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv3dOpti
   if (C !== Cg * groups) fail('E_SHAPE', `${op}: \`x\` has ${C} channels but \`w\` ${shapeStr(tw.shape)} expects ${Cg * groups} (w.shape[1] * groups)`);
   const Do = Math.floor((D + depthPad[0] + depthPad[1] - dilation[0] * (kd - 1) - 1) / stride[0]) + 1;
   if (!(Do >= 1)) fail('E_SHAPE', `${op}: the kernel depth ${kd} (dilation ${dilation[0]}) is larger than the padded input depth ${D + depthPad[0] + depthPad[1]}`);
-  return tidy(() => {
+  // The padding of each axis, before and after, for onnx.export ('same' as conv2d resolves it).
+  const sides = [depthPad, ...[kh, kw].map((k, a) => {
+    if (planePad !== 'same') return [planePad[a], planePad[a]];
+    const total = dilation[a + 1] * (k - 1);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  })];
+  return traceAs(op, [tx, tw, tb], { stride, dilation, groups, pads: [...sides.map((s) => s[0]), ...sides.map((s) => s[1])] }, () => tidy(() => {
     const plane = { stride: [stride[1], stride[2]] as [number, number], padding: planePad, dilation: [dilation[1], dilation[2]] as [number, number], groups };
     if (kd === 1 && stride[0] === 1 && depthPad[0] === 0 && depthPad[1] === 0) {
       // A 1 x kh x kw kernel (mc3's and R(2+1)D's spatial convolutions): each slice is an image,
@@ -128,7 +135,7 @@ export function conv3d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv3dOpti
     const y = conv2d(images, reshape(tw, [K, Cg * kd, kh, kw]), tb, plane);
     const [Ho, Wo] = y.shape.slice(2);
     return swap12(reshape(y, [N, Do, K, Ho, Wo]));
-  });
+  }));
 }
 
 /**
@@ -164,7 +171,7 @@ export function convTranspose3d(x: Tensor, w: Tensor, b?: Tensor | null, opts: C
   const Do = full - 2 * padding[0] + outputPadding[0];
   if (!(Do >= 1)) fail('E_SHAPE', `${op}: input ${shapeStr(tx.shape)} gives an empty output depth ${Do}`);
   if (D === 0) fail('E_SHAPE', `${op}: expected a non-empty depth, got x ${shapeStr(tx.shape)}`);
-  return tidy(() => {
+  return traceAs(op, [tx, tw, tb], { stride, padding, outputPadding, dilation, groups }, () => tidy(() => {
     const slices = reshape(swap12(tx), [N * D, C, H, W]);
     const y = convTranspose2d(slices, reshape(tw, [C, Kg * kd, kh, kw]), null, {
       stride: [stride[1], stride[2]], padding: [padding[1], padding[2]], outputPadding: [outputPadding[1], outputPadding[2]],
@@ -180,5 +187,5 @@ export function convTranspose3d(x: Tensor, w: Tensor, b?: Tensor | null, opts: C
     if (kept < Do) out = pad(out, [0, 0, 0, Do - kept]);
     out = reshape(out, [N, K, Do, Ho, Wo]);
     return tb ? add(out, reshape(tb, [K, 1, 1, 1])) : out;
-  });
+  }));
 }

@@ -82,7 +82,7 @@ export function normalize(x: Tensor, options?: NormalizeOptions): F32 {
   return record(op, y, [t], (dy, [sx]) => {
     const bop = `${op} backward`;
     return [new Tensor(native.normalizeBackward(dy.handle(bop), sx.handle(bop), axis, p, eps), sx.shape, 'float32')];
-  }, [t]);
+  }, [t], { axis, p, eps });
 }
 
 // x1 and x2 of one device, float32, broadcast together; their common rank.

@@ -74,7 +74,7 @@ function perSampleNorm(
     const [dx, dw, db] = backward(dy.handle(bop), sx.handle(bop), arg, sw ? sw.handle(bop) : null, sm.handle(bop),
       sr.handle(bop), weight !== null && needsGrad[1], bias !== null && needsGrad[2]);
     return [wrap(dx, sx.shape), dw && weight ? wrap(dw, weight.shape) : null, db && bias ? wrap(db, bias.shape) : null];
-  }, weight ? [x, mean, rstd, weight] : [x, mean, rstd]);
+  }, weight ? [x, mean, rstd, weight] : [x, mean, rstd], { arg, eps });
   mean.dispose();   // the tape holds its own views of what it saved
   rstd.dispose();
   return y;

@@ -11,6 +11,7 @@
  * Indices, as PyTorch's, are flat in each (D, H, W) volume: d * H * W + h * W + w.
  */
 import { tensor } from '../../creation';
+import { traceAs } from '../../autograd';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
 import { abs, div, gather, indexSelect, mul, pow, reshape, sign, stack, sum } from '../../ops';
@@ -113,14 +114,16 @@ export function maxPool3d(x: Tensor, kernelSize: Triple, options: MaxPool3dOptio
   const [D, H, W] = t.shape.slice(-3), P = planes(t);
   const plane = { stride: [w.s[1], w.s[2]] as [number, number], padding: [w.p[1], w.p[2]] as [number, number], dilation: [w.d[1], w.d[2]] as [number, number], ceilMode: w.ceilMode };
   const depth = { stride: [w.s[0], 1] as [number, number], padding: [w.p[0], 0] as [number, number], dilation: [w.d[0], 1] as [number, number], ceilMode: w.ceilMode };
-  return tidy(() => {
-    const x4 = reshape(t, [P, D, H, W]);
-    if (!withIndices) {
-      const y1 = maxPool2d(x4, [w.k[1], w.k[2]], plane);
+  if (!withIndices) {
+    return traceAs(op, [t], { window: w }, () => tidy(() => {
+      const y1 = maxPool2d(reshape(t, [P, D, H, W]), [w.k[1], w.k[2]], plane);
       const [Ho, Wo] = y1.shape.slice(2);
       const y2 = maxPool2d(reshape(y1, [P, 1, D, Ho * Wo]), [w.k[0], 1], depth);
       return reshape(y2, [...t.shape.slice(0, -3), y2.shape[2], Ho, Wo]);
-    }
+    }));
+  }
+  return tidy(() => {
+    const x4 = reshape(t, [P, D, H, W]);
     const [y1, i1] = maxPool2d(x4, [w.k[1], w.k[2]], { ...plane, returnIndices: true });
     const [Ho, Wo] = y1.shape.slice(2);
     const [y2, i2] = maxPool2d(reshape(y1, [P, 1, D, Ho * Wo]), [w.k[0], 1], { ...depth, returnIndices: true });
@@ -144,13 +147,13 @@ export function avgPool3d(x: Tensor, kernelSize: Triple, options: AvgPool3dOptio
   // With an override, both stages sum (divisor 1) and the sum is divided once.
   const divisorOverride = override === null ? undefined : 1;
   const [D, H, W] = t.shape.slice(-3), P = planes(t);
-  return tidy(() => {
+  return traceAs(op, [t], { window: w, countIncludePad: include, divisor: override ?? 0 }, () => tidy(() => {
     const y1 = avgPool2d(reshape(t, [P, D, H, W]), [w.k[1], w.k[2]], { stride: [w.s[1], w.s[2]], padding: [w.p[1], w.p[2]], ceilMode: w.ceilMode, countIncludePad: include, divisorOverride });
     const [Ho, Wo] = y1.shape.slice(2);
     const y2 = avgPool2d(reshape(y1, [P, 1, D, Ho * Wo]), [w.k[0], 1], { stride: [w.s[0], 1], padding: [w.p[0], 0], ceilMode: w.ceilMode, countIncludePad: include, divisorOverride });
     const y = reshape(y2, [...t.shape.slice(0, -3), y2.shape[2], Ho, Wo]);
     return override === null ? y : div(y, override);
-  });
+  }));
 }
 
 export interface LpPool3dOptions {
@@ -199,11 +202,11 @@ export function adaptiveAvgPool3d(x: Tensor, outputSize: OutputSize3): F32 {
   const t = volume(op, 'x', x);
   const [od, oh, ow] = outputSize3(op, outputSize, t.shape);
   const [D, H, W] = t.shape.slice(-3), P = planes(t);
-  return tidy(() => {
+  return traceAs(op, [t], { outputSize: [od, oh, ow] }, () => tidy(() => {
     const y1 = adaptiveAvgPool2d(reshape(t, [P, D, H, W]), [oh, ow]);
     const y2 = adaptiveAvgPool2d(reshape(y1, [P, 1, D, oh * ow]), [od, oh * ow]);
     return reshape(y2, [...t.shape.slice(0, -3), od, oh, ow]);
-  });
+  }));
 }
 
 /**
@@ -221,12 +224,14 @@ export function adaptiveMaxPool3d(x: Tensor, outputSize: OutputSize3, options: {
   const withIndices = o.returnIndices === undefined ? false : checkBool(op, 'returnIndices', o.returnIndices);
   const [D, H, W] = t.shape.slice(-3), P = planes(t);
   const outShape = [...t.shape.slice(0, -3), od, oh, ow];
+  if (!withIndices) {
+    return traceAs(op, [t], { outputSize: [od, oh, ow] }, () => tidy(() => {
+      const y1 = adaptiveMaxPool2d(reshape(t, [P, D, H, W]), [oh, ow]);
+      return reshape(adaptiveMaxPool2d(reshape(y1, [P, 1, D, oh * ow]), [od, oh * ow]), outShape);
+    }));
+  }
   return tidy(() => {
     const x4 = reshape(t, [P, D, H, W]);
-    if (!withIndices) {
-      const y1 = adaptiveMaxPool2d(x4, [oh, ow]);
-      return reshape(adaptiveMaxPool2d(reshape(y1, [P, 1, D, oh * ow]), [od, oh * ow]), outShape);
-    }
     const [y1, i1] = adaptiveMaxPool2d(x4, [oh, ow], { returnIndices: true });
     const [y2, i2] = adaptiveMaxPool2d(reshape(y1, [P, 1, D, oh * ow]), [od, oh * ow], { returnIndices: true });
     return [reshape(y2, outShape), flatIndices(i1, i2, H, W, outShape)] as [F32, I32];
