@@ -367,7 +367,7 @@ export function recordExtremum(op: string, x: F32, y: F32, axes: readonly number
     const isMax = scale(abs(sign(sub(sx, reshape(sy, kept)))), -1, 1);
     const ties = sum(isMax, axes, true);
     return [mul(isMax, div(reshape(dy, kept), ties))];
-  }, [x, y]);
+  }, [x, y], { axes, keepdim: y.rank === x.rank && x.rank > 0 });
 }
 
 type Axes = number | readonly number[];

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { PNG } from 'pngjs';
-import { models, tensor, type Tensor } from '../lib';
+import { models, nn, tensor, type Tensor } from '../lib';
 import { readIdx } from '../lib/data/idx';
 import { LeNet5 } from '../lib/models/lenet5';
 
@@ -22,7 +22,7 @@ describe('the CLI', function () {
   this.timeout(120000);
 
   it('prints help for itself and every command, with status 0', () => {
-    for (const args of [['--help'], ['train', '--help'], ['evaluate', '--help'], ['predict', '--help']]) {
+    for (const args of [['--help'], ['train', '--help'], ['evaluate', '--help'], ['predict', '--help'], ['export', '--help']]) {
       const r = cli(...args);
       expect(r.status, args.join(' ')).to.equal(0);
       expect(r.stdout).to.match(/^usage: cudnn-convnet/);
@@ -49,6 +49,11 @@ describe('the CLI', function () {
       [['train', 'lenet5', '--lr', 'Infinity'], /--lr must be a number/],
       [['evaluate'], /expected one model folder/],
       [['predict', 'x'], /expected a model folder and an image file/],
+      [['export', 'x'], /expected a model folder and the .onnx file to write/],
+      [['export', 'x', 'y.onnx', '--opset', '12'], /--opset must be >= 13/],
+      [['export', 'x', 'y.onnx', '--opset', '22'], /--opset must be <= 21/],
+      [['export', 'x', 'y.onnx', '--input-shape', '3,32'], /--input-shape must be three positive integers/],
+      [['export', 'x', 'y.onnx', '--input-shape', '3,0,32'], /--input-shape must be three positive integers/],
     ];
     for (const [args, message] of cases) {
       const r = cli(...args);
@@ -111,7 +116,28 @@ describe('the CLI', function () {
     }
   });
 
-  it('trains LeNet-5 for an epoch, saves the model and pictures, then evaluates and predicts with them', () => {
+  it('exports a model that is not LeNet-5 given --input-shape, and asks for it otherwise', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-cli-'));
+    try {
+      models.save(new nn.Sequential(new nn.Conv2d(3, 4, 3), new nn.ReLU(), new nn.Flatten(), new nn.Linear(4 * 6 * 6, 5)), out);
+      const file = path.join(out, 'net.onnx');
+      const asked = cli('export', out, file);
+      expect(asked.status).to.equal(2);
+      expect(asked.stderr).to.match(/give --input-shape C,H,W for this model \(a Sequential/);
+      const wrong = cli('export', out, file, '--input-shape', '3,9,9');
+      expect(wrong.status).to.equal(1);
+      expect(wrong.stderr).to.match(/\[E_SHAPE\]/);
+      expect(fs.existsSync(file)).to.equal(false);
+      const done = cli('export', out, file, '--input-shape', '3,8,8', '--opset', '13', '--normalized-input');
+      expect(done.status, done.stderr).to.equal(0);
+      expect(done.stdout).to.match(/opset 13\): input "images" \[batch, 3, 8, 8\] \(normalised\)/);
+      expect(fs.statSync(file).size).to.be.above(1000);
+    } finally {
+      fs.rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it('trains LeNet-5 for an epoch, saves the model and pictures, then evaluates, predicts and exports (ONNX) with them', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-cli-'));
     try {
       const trained = cli('train', 'lenet5', '--epochs', '1', '--out', out, '--quiet');
@@ -148,6 +174,24 @@ describe('the CLI', function () {
       const fromPng = cli('predict', out, file);
       expect(fromPng.status, fromPng.stderr).to.equal(0);
       expect(fromPng.stdout).to.match(/predicted 7 \(probability/);
+
+      // Exported as ONNX and run in ONNX Runtime: the same digit, from the same grey levels in [0, 1].
+      const onnxFile = path.join(out, 'lenet5.onnx');
+      const exported = cli('export', out, onnxFile);
+      expect(exported.status, exported.stderr).to.equal(0);
+      expect(exported.stdout).to.match(/wrote .*lenet5\.onnx .*input "images" \[batch, 1, 28, 28\], grey levels in \[0, 1\], output "logits"/);
+      let ort: typeof import('onnxruntime-node') | null = null;
+      try { ort = require('onnxruntime-node') as typeof import('onnxruntime-node'); } catch { /* the GPU machine's staged copy has none (scripts/gpu/stage.sh) */ }
+      if (ort) {
+        const session = await ort.InferenceSession.create(onnxFile);
+        const pixels = Float32Array.from(idx.data.subarray(28 * 28, 3 * 28 * 28), (v) => Number(v) / 255);   // test images 1 and 2: a 2 and a 1
+        const { logits } = await session.run({ images: new ort.Tensor('float32', pixels, [2, 1, 28, 28]) });
+        const scores = logits.data as Float32Array;
+        const argmax = (row: number) => [...scores.subarray(10 * row, 10 * row + 10)].reduce((best, v, i, all) => (v > all[best] ? i : best), 0);
+        expect([argmax(0), argmax(1)]).to.deep.equal([2, 1]);
+      }
+      const noShape = cli('export', path.join(root, 'test', 'fixtures', 'no-such-model'), onnxFile);
+      expect(noShape.status).to.equal(1);
 
       const missing = cli('predict', out, path.join(out, 'nope.png'));
       expect(missing.status).to.equal(1);

@@ -1,6 +1,6 @@
 /**
  * The command-line tool (`npx cudnn-convnet …`): train LeNet-5 on MNIST, evaluate a saved
- * model, predict one image. Every command has --help; bad arguments print a message and exit
+ * model, predict one image, export a model as ONNX. Every command has --help; bad arguments print a message and exit
  * with status 2, failures exit with status 1.
  */
 import * as fs from 'fs';
@@ -15,7 +15,11 @@ import { tidy } from '../engine';
 import { softmax } from '../nn/functional/layers';
 import { resolveDevice } from '../cuda';
 import { scale } from '../ops';
-import type { Module } from '../nn/module';
+import { Module } from '../nn/module';
+import * as onnx from '../onnx';
+import { DEFAULT_OPSET, MAX_OPSET, MIN_OPSET } from '../onnx';
+import { randn } from '../creation';
+import type { Tensor } from '../tensor';
 import { filtersPng, featureMapsPng } from '../viz/png';
 import { confusionMatrix, confusionMatrixSvg, plotHistory } from '../viz/svg';
 import { parseArgs, UsageError } from './args';
@@ -28,6 +32,8 @@ commands:
   evaluate <model>    loss and accuracy of a saved model on MNIST's test split
   predict <model> <image>
                       the class of one image (a PNG, or a sample of an IDX images file)
+  export <model> <file.onnx>
+                      a saved model as an ONNX file (for ONNX Runtime, TensorRT, ...)
 
 Run "cudnn-convnet <command> --help" for a command's options.`;
 
@@ -68,6 +74,18 @@ options:
   --index I           the sample of an IDX file (default 0)
   --invert            invert the grey levels (for a dark digit on a light background)
   --device D          auto | cpu | cuda (default auto)`;
+
+const EXPORT_HELP = `usage: cudnn-convnet export <model> <file.onnx> [options]
+
+Writes a saved model (a folder written by "train" or models.save) as an ONNX file. The file
+takes images as "predict" reads them, grey levels in [0, 1] of shape [batch, C, H, W] (any
+batch), with the normalisation the model was trained with (training.json) built in, and gives
+the class scores (logits).
+
+options:
+  --input-shape C,H,W the shape of one input (default for LeNet-5: 1,S,S, its input size)
+  --opset N           the ONNX opset, ${MIN_OPSET} to ${MAX_OPSET} (default ${DEFAULT_OPSET})
+  --normalized-input  leave the normalisation out: the file then takes normalised inputs`;
 
 const DEVICE = { type: ['auto', 'cpu', 'cuda'] as const };
 
@@ -224,6 +242,56 @@ async function predictCommand(argv: string[], log: (s: string) => void): Promise
   return 0;
 }
 
+/** A model behind its training normalisation: the file `export` writes takes [0, 1] grey levels. */
+class NormalizedInput extends Module {
+  constructor(readonly model: Module, readonly mean: number, readonly std: number) {
+    super();
+    this.registerModule('model', model);
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.model.call(scale(x, 1 / this.std, -this.mean / this.std));
+  }
+}
+
+function exportCommand(argv: string[], log: (s: string) => void): number {
+  const { positionals, options } = parseArgs(argv, {
+    help: { type: 'flag' }, 'input-shape': { type: 'string' }, opset: { type: 'int', min: MIN_OPSET }, 'normalized-input': { type: 'flag' },
+  });
+  if (options.help) {
+    log(EXPORT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw new UsageError('export: expected a model folder and the .onnx file to write');
+  const [dir, file] = positionals;
+  const opset = Number(options.opset ?? DEFAULT_OPSET);
+  if (opset > MAX_OPSET) throw new UsageError(`--opset must be <= ${MAX_OPSET}, got ${opset}`);
+  let shape: number[] | null = null;
+  if (options['input-shape'] !== undefined) {
+    shape = String(options['input-shape']).split(',').map((d) => (/^\d+$/.test(d.trim()) ? Number(d) : NaN));
+    if (shape.length !== 3 || !shape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
+      throw new UsageError(`--input-shape must be three positive integers C,H,W, got "${options['input-shape']}"`);
+    }
+  }
+  const normalize = normalizationOf('export', dir);
+  const model = load(dir);
+  try {
+    if (shape === null) {
+      if (!(model instanceof LeNet5Model)) throw new UsageError(`export: give --input-shape C,H,W for this model (a ${model.typeName}; only LeNet-5's is known)`);
+      shape = [1, model.inputSize, model.inputSize];
+    }
+    const net = options['normalized-input'] ? model : new NormalizedInput(model, normalize.mean, normalize.std);
+    const bytes = tidy(() => onnx.export(net, randn([1, ...shape!]), file, {
+      opsetVersion: opset, inputNames: ['images'], outputNames: ['logits'], dynamicAxes: { images: { 0: 'batch' }, logits: { 0: 'batch' } },
+    }));
+    log(`wrote ${file} (${(bytes.length / 1e6).toFixed(2)} MB, opset ${opset}): input "images" [batch, ${shape.join(', ')}]` +
+      `${options['normalized-input'] ? ' (normalised)' : ', grey levels in [0, 1]'}, output "logits"`);
+  } finally {
+    model.dispose();
+  }
+  return 0;
+}
+
 /** Runs the CLI; resolves with the exit status. */
 export async function main(argv: string[], log: (s: string) => void = (s) => console.log(s), logError: (s: string) => void = (s) => console.error(s)): Promise<number> {
   const [command, ...rest] = argv;
@@ -241,12 +309,14 @@ export async function main(argv: string[], log: (s: string) => void = (s) => con
         return await evaluateCommand(rest, log);
       case 'predict':
         return await predictCommand(rest, log);
+      case 'export':
+        return exportCommand(rest, log);
       default:
         throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      logError(`cudnn-convnet: ${e.message}\nRun "cudnn-convnet ${command && ['train', 'evaluate', 'predict'].includes(command) ? `${command} ` : ''}--help" for usage.`);
+      logError(`cudnn-convnet: ${e.message}\nRun "cudnn-convnet ${command && ['train', 'evaluate', 'predict', 'export'].includes(command) ? `${command} ` : ''}--help" for usage.`);
       return 2;
     }
     if (e instanceof ConvnetError) {

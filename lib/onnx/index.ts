@@ -80,7 +80,7 @@ function exportModel(model: Module, inputs: Tensor | readonly Tensor[], path?: s
   }
   for (const [i, t] of args.entries()) {
     if (t.isDisposed) fail('E_DISPOSED', `${op}: input ${i} was disposed`);
-    if (t.dtype !== 'float32') fail('E_DTYPE', `${op}: the exporter writes float32 inputs; input ${i} is ${t.dtype}`);
+    if (t.dtype !== 'float32' && t.dtype !== 'int32') fail('E_DTYPE', `${op}: the exporter writes float32 and int32 inputs; input ${i} is ${t.dtype}`);
   }
   if (path !== undefined && path !== null && (typeof path !== 'string' || path.length === 0)) fail('E_ARG', `${op}: expected \`path\` to be a file path or null, got ${describe(path)}`);
   const o = checkOptions<ExportOptions>(op, options, ['inputNames', 'outputNames', 'dynamicAxes', 'opsetVersion', 'docString']);
@@ -93,14 +93,19 @@ function exportModel(model: Module, inputs: Tensor | readonly Tensor[], path?: s
   const quantized = model.modules().find((m) => m.typeName.startsWith('Quantized'));
   if (quantized) fail('E_ARG', `${op}: the model holds an 8-bit layer (${quantized.typeName}), which the exporter cannot write as ONNX yet; export the float model`);
   const modes = model.modules().map((m) => [m, m.training] as const);
+  // Frozen parameters too must require a gradient while tracing, or an op on one alone (a
+  // bias reshaped in the forward) would go unrecorded and be refused.
+  const frozen = model.parameters().filter((p) => !p.requiresGrad);
   model.eval();
+  for (const p of frozen) p.requiresGrad = true;
   const tracer = new Tracer(opset, [...model.namedParameters(), ...model.namedBuffers()], CONVERTERS);
   let outputs: { name: string; shape: readonly number[] }[];
   try {
     outputs = tidy(() => enableGrad(() => {
-      // Copies that require a gradient, so that every op computed from them is recorded.
+      // Copies that require a gradient, so that every op computed from them is recorded (int32
+      // inputs, indices, cannot: the ops that read them, an embedding, pass them as settings).
       const traced = args.map((t, i) => {
-        const x = t.detach().requiresGrad_();
+        const x = t.dtype === 'float32' ? t.detach().requiresGrad_() : t.detach();
         tracer.bind(x, inputNames[i]);
         return x;
       });
@@ -118,13 +123,16 @@ function exportModel(model: Module, inputs: Tensor | readonly Tensor[], path?: s
     }));
   } finally {
     for (const [m, training] of modes) m.training = training;
+    for (const p of frozen) p.requiresGrad = false;
   }
   const outputNames = names('outputNames', o.outputNames, outputs.length, 'output');
+  const both = outputNames.find((n) => inputNames.includes(n));
+  if (both !== undefined) fail('E_ARG', `${op}: \`${both}\` names both an input and an output; a value has one name in ONNX`);
   for (const key of Object.keys(o.dynamicAxes ?? {})) {
     if (!inputNames.includes(key) && !outputNames.includes(key)) fail('E_ARG', `${op}: dynamicAxes names \`${key}\`, which is neither an input (${inputNames.join(', ')}) nor an output (${outputNames.join(', ')})`);
   }
   outputs.forEach((out, i) => tracer.rename(out.name, outputNames[i]));
-  const info = (name: string, shape: readonly number[]): ValueInfo => ({ name, dtype: 'float32', dims: dimsOf(name, shape, o.dynamicAxes) });
+  const info = (name: string, shape: readonly number[], dtype: 'float32' | 'int32' = 'float32'): ValueInfo => ({ name, dtype, dims: dimsOf(name, shape, o.dynamicAxes) });
   const bytes = encodeModel({
     opsetVersion: opset,
     producerName: 'cudnn-convnet',
@@ -134,7 +142,7 @@ function exportModel(model: Module, inputs: Tensor | readonly Tensor[], path?: s
       name: model.typeName,
       nodes: tracer.nodes,
       initializers: tracer.initializers,
-      inputs: args.map((t, i) => info(inputNames[i], t.shape)),
+      inputs: args.map((t, i) => info(inputNames[i], t.shape, t.dtype as 'float32' | 'int32')),
       outputs: outputs.map((out, i) => info(outputNames[i], out.shape)),
     },
   });

@@ -389,6 +389,12 @@ const interpolate: Converter = (e, _y, [x], attrs) => {
   return e.node('Resize', [v, '', '', e.node('Concat', [leading, e.ints(outSize)], { axis: int(0) })], attributes);
 };
 
+// A lookup of rows (nn/functional/embedding.ts): the indices are a graph input (int32) or a constant.
+const embedding: Converter = (e, _y, [w], attrs) => {
+  if (attrs.maxNorm !== null) refuse('embedding', 'with maxNorm renormalizes its weight in place as it runs, which an ONNX file cannot; export without maxNorm');
+  return e.node('Gather', [e.value(w, 'the weight'), e.value(attrs.indices, 'the indices')], { axis: int(0) });
+};
+
 const expand: Converter = (e, _y, [x], attrs) => e.node('Expand', [e.value(x, 'the input'), e.ints(list(attrs, 'shape'))]);
 
 const identity: Converter = (e, _y, [x]) => e.node('Identity', [e.value(x, 'the input')]);
@@ -429,8 +435,9 @@ export const CONVERTERS: ReadonlyMap<string, Converter> = new Map<string, Conver
   ['square', composite((e, v) => e.node('Mul', [v, v]))],
   ['rsqrt', composite((e, v) => e.node('Reciprocal', [e.node('Sqrt', [v])]))],
   ['sum', reduce('ReduceSum')], ['mean', reduce('ReduceMean')], ['normalize', normalize],
+  ['max', reduce('ReduceMax')], ['min', reduce('ReduceMin')], ['amax', reduce('ReduceMax')], ['amin', reduce('ReduceMin')],
   // Shapes.
-  ['pad', pad], ['interpolate', interpolate],
+  ['pad', pad], ['interpolate', interpolate], ['embedding', embedding],
   ['reshape', reshape], ['permute', permute], ['flip', permute], ['rot90', permute], ['concat', concat], ['slice', slice], ['expand', expand],
   ['clone', identity], ['to', identity],
   // Dropout in evaluation is the identity (its record is the clone it returns).

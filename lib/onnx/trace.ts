@@ -29,7 +29,7 @@ export interface Emitter {
   /** Adds a node; returns the name of its (first) output. */
   node(opType: string, inputs: readonly string[], attributes?: Readonly<Record<string, Attribute>>): string;
   /** The data of a tensor input that must be a constant (a parameter or buffer), or a refusal naming `what`. */
-  constantData(input: unknown, what: string): { data: Float32Array; dims: readonly number[] };
+  constantData(input: unknown, what: string): { data: Float32Array | Int32Array; dims: readonly number[] };
 }
 
 /** One op's converter: writes the nodes computing `y` and returns the name of y's value. */
@@ -96,20 +96,19 @@ export class Tracer implements Emitter {
     if (known !== undefined) return known;
     const { data, dims } = this.constantData(input, what);
     const name = this.#constants.get(input) ?? this.#fresh('constant');
-    this.initializers.push({ name, dtype: 'float32', dims, data });
+    this.initializers.push({ name, dtype: data instanceof Int32Array ? 'int32' : 'float32', dims, data });
     this.#constantValues.set(input, name);
     return name;
   }
 
-  constantData(input: unknown, what: string): { data: Float32Array; dims: readonly number[] } {
+  constantData(input: unknown, what: string): { data: Float32Array | Int32Array; dims: readonly number[] } {
     if (!(input instanceof Tensor)) return fail('E_INTERNAL', `onnx.export: ${what} is ${describe(input)}, not a tensor`);
     if (this.#values.has(input) || this.#made.has(input)) {
       const by = input.gradFn ? `\`${input.gradFn.name}\`` : 'an op that records no gradient (an integer result, a noGrad block or detach())';
       fail('E_ARG', `onnx.export: ${what} (shape ${shapeStr(input.shape)}) was computed in the forward by ${by}; ` +
         'ONNX export needs it as a constant here, or every op that computes it traced with gradients on');
     }
-    if (input.dtype !== 'float32') fail('E_DTYPE', `onnx.export: ${what} is a ${input.dtype} constant; the exporter writes float32 constants only`);
-    return { data: input.dataSync() as Float32Array, dims: input.shape };
+    return { data: input.dataSync() as Float32Array | Int32Array, dims: input.shape };
   }
 
   floats(values: ArrayLike<number>, dims: readonly number[]): string {

@@ -4,7 +4,7 @@
  * device; PyTorch's `paddingIdx` (that row gets no gradient), `maxNorm` (the looked-up rows are
  * renormalised in place first) and `scaleGradByFreq` are supported. Sparse gradients are not.
  */
-import { noGrad, record } from '../../autograd';
+import { noGrad, record, traceAs } from '../../autograd';
 import { norm } from '../../composite';
 import { full } from '../../creation';
 import { tidy } from '../../engine';
@@ -79,7 +79,7 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
   const { maxNorm, normType, scaleGradByFreq } = embeddingOptions(op, o);
   const tw = w as F32, M = idx.size;
   const outShape = [...idx.shape, D];
-  return tidy(() => {
+  return traceAs(op, [tw], { indices: idx, maxNorm }, () => tidy(() => {
     const flat = reshape(idx as Tensor<'int32'>, [M]);
     if (maxNorm !== null && M > 0) renorm(op, tw, flat, maxNorm, normType);
     if (pad === null && !scaleGradByFreq) return reshape(indexSelect(tw, 0, flat), outShape);
@@ -99,7 +99,7 @@ export function embedding(input: Tensor, weight: Tensor, options: EmbeddingOptio
       return [indexAdd(full<'float32'>([V, D], 0, { device: dy.device }), 0, sflat as Tensor<'int32'>, g)];
     }, [flat, rowScale]);
     return reshape(y, outShape);
-  });
+  }));
 }
 
 /** @internal PyTorch's embedding_renorm_: each referenced row of norm > maxNorm scaled by maxNorm / (norm + 1e-7), in place. */
