@@ -128,6 +128,10 @@ describe('onnx.export', function () {
     // Pooling.
     add('maxPool2d: padding, ceilMode', x4, (x) => F.maxPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true }));
     add('maxPool2d: dilation', x4, (x) => F.maxPool2d(x, 2, { stride: 1, dilation: 2 }));
+    // PyTorch drops a last window that would start in the padding; ONNX's ceil mode keeps it.
+    const odd = () => cc.randn([2, 3, 5, 7]);
+    add('maxPool2d: ceilMode, a last window that would start in the padding', odd, (x) => F.maxPool2d(x, 2, { stride: 2, padding: 1, ceilMode: true }));
+    add('avgPool2d: the same, countIncludePad false', odd, (x) => F.avgPool2d(x, 2, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }));
     add('maxPool2d of one image [C, H, W]', () => cc.randn([4, 9, 11]), (x) => F.maxPool2d(x, 2));
     add('avgPool2d: countIncludePad false', x4, (x) => F.avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false }));
     add('avgPool2d: ceilMode', x4, (x) => F.avgPool2d(x, 2, { ceilMode: true }));
@@ -363,6 +367,7 @@ describe('onnx.export', function () {
       const x = cc.randn([2, 4, 9, 11]);
       expectError(() => onnx.export(new Lambda((t) => F.batchNorm(t, null, null)), x), 'E_ARG', /training mode/);
       expectError(() => onnx.export(new Lambda((t) => F.avgPool2d(t, 2, { ceilMode: true, divisorOverride: 3 })), x), 'E_ARG', /divisorOverride and ceilMode/);
+      expectError(() => onnx.export(new Lambda((t) => F.avgPool2d(t, 2, { stride: 2, padding: 1, ceilMode: true })), cc.randn([1, 2, 5, 5])), 'E_ARG', /start in the padding/);
       expectError(() => onnx.export(new Lambda((t) => F.adaptiveMaxPool2d(t, [4, 7])), x), 'E_ARG', /unequal windows/);
       expectError(() => onnx.export(new Lambda((t) => F.localResponseNorm(t, 4)), x), 'E_ARG', /even size/);
       expectError(() => onnx.export(new Lambda((t) => F.pad(t, [1, 1], 'circular')), x), 'E_ARG', /opset 19/);

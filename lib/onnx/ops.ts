@@ -196,13 +196,32 @@ function poolWindow(attrs: TraceAttrs): PoolWindow {
 const windowAttributes = (w: PoolWindow): Record<string, Attribute> =>
   ({ kernel_shape: ints(w.kernel), strides: ints(w.strides), pads: ints(w.pads), ceil_mode: int(w.ceil ? 1 : 0) });
 
-const maxPool: Converter = (e, _y, [x], attrs) => {
-  const w = poolWindow(attrs);
+/**
+ * Ceil mode where PyTorch drops a last window that would start in the end padding (and ONNX's
+ * formula keeps it, a window of padding alone): the output sizes differ. There, the window is
+ * written in floor mode with the end padding that gives PyTorch's sizes; the added padding is
+ * never a window's only content, so a maximum, or an average of the input values alone
+ * (countIncludePad false), is unchanged. An average that counts the padding would count the
+ * added padding too: refused. `exact` says whether the window's values allow that.
+ */
+function ceilAsPyTorch(op: string, w: PoolWindow, x: unknown, y: Tensor, exact: boolean): PoolWindow {
+  if (!w.ceil) return w;
+  const n = w.kernel.length, inSizes = shapeOf(x).slice(-n), outSizes = y.shape.slice(-n);
+  const span = (a: number) => w.dilations[a] * (w.kernel[a] - 1) + 1;
+  const onnxSize = (a: number) => Math.ceil((inSizes[a] + w.pads[a] + w.pads[n + a] - span(a)) / w.strides[a]) + 1;
+  if (outSizes.every((o, a) => o === onnxSize(a))) return w;
+  if (!exact) refuse(op, 'in ceil mode, counting the padding, with a last window that would start in the padding (PyTorch drops it, ONNX keeps it) has no ONNX form; use countIncludePad false');
+  const ends = outSizes.map((o, a) => Math.max(w.pads[n + a], (o - 1) * w.strides[a] + span(a) - inSizes[a] - w.pads[a]));
+  return { ...w, ceil: false, pads: [...w.pads.slice(0, n), ...ends] };
+}
+
+const maxPool: Converter = (e, y, [x], attrs) => {
+  const w = ceilAsPyTorch('maxPool', poolWindow(attrs), x, y, true);
   return batched(e, x, w.kernel.length, (v) => e.node('MaxPool', [v], { ...windowAttributes(w), dilations: ints(w.dilations) }));
 };
 
-const avgPool = (op: string): Converter => (e, _y, [x], attrs) => {
-  const w = poolWindow(attrs);
+const avgPool = (op: string): Converter => (e, y, [x], attrs) => {
+  const w = ceilAsPyTorch(op, poolWindow(attrs), x, y, !attrs.countIncludePad && num(attrs, 'divisor') === 0);
   const divisor = num(attrs, 'divisor');
   if (divisor !== 0 && w.ceil) refuse(op, 'with both divisorOverride and ceilMode has no ONNX form');
   return batched(e, x, w.kernel.length, (v) => {
