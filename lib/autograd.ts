@@ -210,8 +210,8 @@ export function isRecording(inputs: readonly unknown[]): boolean {
  */
 export type TraceAttrs = Readonly<Record<string, unknown>>;
 
-/** @internal Called by `record` for every recorded op while onnx.export traces a forward. */
-export type TraceHook = (name: string, y: Tensor, inputs: readonly unknown[], attrs: TraceAttrs | undefined) => void;
+/** @internal Called by `record` for every recorded op while onnx.export traces a forward: its outputs (one, or traceAsMany's), inputs and settings. */
+export type TraceHook = (name: string, ys: readonly (Tensor | null)[], inputs: readonly unknown[], attrs: TraceAttrs | undefined) => void;
 
 let traceHook: TraceHook | null = null;
 
@@ -227,17 +227,22 @@ export function setTraceHook(hook: TraceHook | null): void {
  * it does not see. Gradients flow through the inner ops as ever.
  */
 export function traceAs<T extends Tensor>(name: string, inputs: readonly unknown[], attrs: TraceAttrs, compute: () => T): T {
+  return traceAsMany(name, inputs, attrs, () => [compute()] as const)[0];
+}
+
+/** @internal traceAs for an op of several outputs (a recurrent net's sequence and final states; null where there is none). */
+export function traceAsMany<T extends readonly (Tensor | null)[]>(name: string, inputs: readonly unknown[], attrs: TraceAttrs, compute: () => T): T {
   if (traceHook === null) return compute();
   const hook = traceHook;
   traceHook = null;
-  let y: T;
+  let ys: T;
   try {
-    y = compute();
+    ys = compute();
   } finally {
     traceHook = hook;
   }
-  if (isRecording(inputs)) hook(name, y, inputs, attrs);
-  return y;
+  if (isRecording(inputs)) hook(name, ys, inputs, attrs);
+  return ys;
 }
 
 /**
@@ -259,7 +264,7 @@ export function traceAs<T extends Tensor>(name: string, inputs: readonly unknown
  */
 export function record<T extends Tensor>(name: string, y: T, inputs: readonly unknown[], backward: BackwardFn, saved: readonly Tensor[] = [], attrs?: TraceAttrs): T {
   if (!isRecording(inputs)) return y;
-  if (traceHook !== null) traceHook(name, y, inputs, attrs);
+  if (traceHook !== null) traceHook(name, [y], inputs, attrs);
   if (typeof backward !== 'function') fail('E_INTERNAL', `${name}: record() needs a backward function, got ${describe(backward)}`);
   if (y.dtype !== 'float32') fail('E_INTERNAL', `${name}: record() on an ${y.dtype} output: only float32 outputs have gradients`);
   const edges = inputs.map((t): Edge | null => {

@@ -304,6 +304,42 @@ describe('onnx.export', function () {
       expect(net.bias.requiresGrad).to.equal(false);
     });
 
+    describe('recurrent layers (ONNX LSTM, GRU, RNN nodes)', () => {
+      const seq = (T: number, N: number, F = 6) => cc.randn([T, N, F]);
+      it('an LSTM, 2 layers, bidirectional, traced at batch 2 and run at batch 3 and 7 more steps', async () => {
+        const lstm = new nn.LSTM(6, 5, { numLayers: 2, bidirectional: true });
+        await checkExport(lstm, [seq(4, 2)], { dynamicAxes: { input: [0, 1], output: [0, 1] }, runOn: [seq(11, 3)] });
+      });
+      it('a GRU, batchFirst, bidirectional, with h0', async () => {
+        const gru = new nn.GRU(6, 4, { batchFirst: true, bidirectional: true });
+        await checkExport(gru, [cc.randn([3, 5, 6]), cc.randn([2, 3, 4])]);
+      });
+      it('an RNN with relu, 2 layers, without biases, on one unbatched sequence', async () => {
+        await checkExport(new nn.RNN(6, 3, { numLayers: 2, nonlinearity: 'relu', bias: false }), [cc.randn([5, 6])]);
+      });
+      it("an LSTM's sequence and final states (forwardWithState), from given h0 and c0", async () => {
+        const lstm = new nn.LSTM(6, 4, { numLayers: 2 });
+        const net = new Lambda((x, h, c) => {
+          const [y, [hN, cN]] = lstm.forwardWithState(x, [h, c]);
+          return [y, hN, cN] as unknown as Tensor;
+        });
+        net.registerModule('lstm', lstm);
+        await checkExport(net, [seq(5, 2), cc.randn([2, 2, 4]), cc.randn([2, 2, 4])]);
+      });
+      it('F.gru with a weight list, and a CRNN head (convolutions, then a bidirectional LSTM over the columns)', async () => {
+        const weights = [cc.randn([9, 6]), cc.randn([9, 3]), cc.randn([9]), cc.randn([9])].map((t) => t.mul(0.4));
+        await checkExport(new Lambda((x) => F.gru(x, null, weights)[0]), [seq(4, 2)]);
+        const conv = new nn.Conv2d(1, 4, 3, { padding: 1 }), lstm = new nn.LSTM(4 * 8, 6, { bidirectional: true }), fc = new nn.Linear(12, 11);
+        const crnn = new Lambda((img) => {
+          const f = F.relu(conv.call(img));                               // [N, 4, 8, W]
+          const columns = f.permute([3, 0, 1, 2]).flatten(2);              // [W, N, 32]
+          return fc.call(lstm.call(columns));                             // [W, N, 11]
+        });
+        for (const [k, m] of [['conv', conv], ['lstm', lstm], ['fc', fc]] as const) crnn.registerModule(k, m);
+        await checkExport(crnn, [cc.randn([2, 1, 8, 20])], { dynamicAxes: { input: [0, 3], output: [0, 1] }, runOn: [cc.randn([3, 1, 8, 13])] });
+      });
+    });
+
     it('Network in Network', async () => {
       await checkExport(models.NiN({ numClasses: 10 }), [cc.randn([1, 3, 32, 32])]);
     });
@@ -374,7 +410,8 @@ describe('onnx.export', function () {
       expectError(() => onnx.export(new Lambda((t) => F.normalize(t, { p: 3 })), x), 'E_ARG', /p = 3/);
       expectError(() => onnx.export(new Lambda((t) => F.adaptiveAvgPool3d(t.unsqueeze(0), [2, 3, 4])), x), 'E_ARG', /unequal windows/);
       expectError(() => onnx.export(nn.quantizeDynamic(new nn.Sequential(new nn.Flatten(), new nn.Linear(396, 3))), x), 'E_ARG', /8-bit layer \(QuantizedLinear\)/);
-      expectError(() => onnx.export(new nn.LSTM(11, 4), cc.randn([9, 2, 11])), 'E_ARG', /`lstm`, which the exporter cannot write/);
+      expectError(() => onnx.export(new nn.LSTM(11, 4, { projSize: 2 }), cc.randn([9, 2, 11])), 'E_ARG', /projSize/);
+      expectError(() => onnx.export(new Lambda((t) => cc.cumsum(t, 0)), x), 'E_ARG', /`cumsum`.*it covers: .*recurrent/);
       expectError(() => onnx.export(new Lambda((t) => F.interpolate(t, { size: [4, 4], mode: 'area' })), x), 'E_ARG', /mode 'area'/);
       expectError(() => onnx.export(new Lambda((t) => F.interpolate(t, { size: [4, 4], mode: 'bilinear', antialias: true })), x), 'E_ARG', /antialias/);
     });

@@ -14,7 +14,7 @@ import { Module } from '../nn/module';
 import { Tensor } from '../tensor';
 import { checkOptions, describe } from '../validate';
 import { encodeModel, type ValueInfo } from './model';
-import { CONVERTERS } from './ops';
+import { CONVERTERS, MANY_CONVERTERS } from './ops';
 import { Tracer } from './trace';
 
 export const MIN_OPSET = 13, MAX_OPSET = 21, DEFAULT_OPSET = 17;
@@ -98,7 +98,7 @@ function exportModel(model: Module, inputs: Tensor | readonly Tensor[], path?: s
   const frozen = model.parameters().filter((p) => !p.requiresGrad);
   model.eval();
   for (const p of frozen) p.requiresGrad = true;
-  const tracer = new Tracer(opset, [...model.namedParameters(), ...model.namedBuffers()], CONVERTERS);
+  const tracer = new Tracer(opset, [...model.namedParameters(), ...model.namedBuffers()], CONVERTERS, MANY_CONVERTERS);
   let outputs: { name: string; shape: readonly number[] }[];
   try {
     outputs = tidy(() => enableGrad(() => {

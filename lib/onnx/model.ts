@@ -10,8 +10,8 @@ import { ProtoWriter } from './protobuf';
 export const DATA_TYPE = { float32: 1, int32: 6, int64: 7 } as const;
 export type OnnxDType = keyof typeof DATA_TYPE;
 
-/** An attribute: `{ i }` int, `{ f }` float, `{ ints }`, `{ floats }`, `{ s }` string. */
-export type Attribute = { i: number } | { f: number } | { ints: readonly number[] } | { floats: readonly number[] } | { s: string };
+/** An attribute: `{ i }` int, `{ f }` float, `{ ints }`, `{ floats }`, `{ s }` string, `{ strings }`. */
+export type Attribute = { i: number } | { f: number } | { ints: readonly number[] } | { floats: readonly number[] } | { s: string } | { strings: readonly string[] };
 
 export interface OnnxNode {
   opType: string;
@@ -53,7 +53,7 @@ export interface OnnxModel {
 }
 
 // AttributeProto.AttributeType
-const ATTRIBUTE_TYPE = { f: 1, i: 2, s: 3, floats: 6, ints: 7 } as const;
+const ATTRIBUTE_TYPE = { f: 1, i: 2, s: 3, floats: 6, ints: 7, strings: 8 } as const;
 
 function encodeAttribute(name: string, a: Attribute): ProtoWriter {
   const w = new ProtoWriter().string(1, name);
@@ -61,7 +61,10 @@ function encodeAttribute(name: string, a: Attribute): ProtoWriter {
   else if ('i' in a) w.int(3, a.i).int(20, ATTRIBUTE_TYPE.i);
   else if ('s' in a) w.string(4, a.s).int(20, ATTRIBUTE_TYPE.s);
   else if ('floats' in a) w.packedFloats(7, a.floats).int(20, ATTRIBUTE_TYPE.floats);
-  else w.packedInts(8, a.ints).int(20, ATTRIBUTE_TYPE.ints);
+  else if ('strings' in a) {
+    for (const s of a.strings) w.string(9, s);
+    w.int(20, ATTRIBUTE_TYPE.strings);
+  } else w.packedInts(8, a.ints).int(20, ATTRIBUTE_TYPE.ints);
   return w;
 }
 

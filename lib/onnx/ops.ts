@@ -9,7 +9,8 @@ import { fail } from '../errors';
 import type { Tensor } from '../tensor';
 import { shapeStr } from '../validate';
 import type { Attribute } from './model';
-import type { Converter, Emitter } from './trace';
+import { recurrent } from './recurrent';
+import type { Converter, Emitter, ManyConverter } from './trace';
 
 const ints = (values: readonly number[]): Attribute => ({ ints: values });
 const int = (i: number): Attribute => ({ i });
@@ -462,3 +463,6 @@ export const CONVERTERS: ReadonlyMap<string, Converter> = new Map<string, Conver
   // Dropout in evaluation is the identity (its record is the clone it returns).
   ['dropout', identity], ['dropout2d', identity], ['dropout1d', identity], ['dropout3d', identity], ['alphaDropout', identity], ['featureAlphaDropout', identity],
 ]);
+
+/** The converters of ops of several outputs. */
+export const MANY_CONVERTERS: ReadonlyMap<string, ManyConverter> = new Map<string, ManyConverter>([['recurrent', recurrent]]);

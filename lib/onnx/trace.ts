@@ -28,12 +28,17 @@ export interface Emitter {
   ints(values: readonly number[]): string;
   /** Adds a node; returns the name of its (first) output. */
   node(opType: string, inputs: readonly string[], attributes?: Readonly<Record<string, Attribute>>): string;
+  /** Adds a node of `count` outputs; returns their names. */
+  nodeOutputs(opType: string, inputs: readonly string[], attributes: Readonly<Record<string, Attribute>>, count: number): string[];
   /** The data of a tensor input that must be a constant (a parameter or buffer), or a refusal naming `what`. */
   constantData(input: unknown, what: string): { data: Float32Array | Int32Array; dims: readonly number[] };
 }
 
 /** One op's converter: writes the nodes computing `y` and returns the name of y's value. */
 export type Converter = (e: Emitter, y: Tensor, inputs: readonly unknown[], attrs: TraceAttrs) => string;
+
+/** The converter of an op of several outputs (traceAsMany): the names of its outputs' values, in order ('' where an output is null). */
+export type ManyConverter = (e: Emitter, ys: readonly (Tensor | null)[], inputs: readonly unknown[], attrs: TraceAttrs) => readonly string[];
 
 export class Tracer implements Emitter {
   readonly nodes: OnnxNode[] = [];
@@ -47,7 +52,8 @@ export class Tracer implements Emitter {
   readonly #constantValues = new Map<Tensor, string>();
   #counter = 0;
 
-  constructor(readonly opset: number, namedConstants: Iterable<[string, Tensor]>, readonly converters: ReadonlyMap<string, Converter>) {
+  constructor(readonly opset: number, namedConstants: Iterable<[string, Tensor]>, readonly converters: ReadonlyMap<string, Converter>,
+    readonly manyConverters: ReadonlyMap<string, ManyConverter>) {
     this.#constants = new Map([...namedConstants].map(([name, t]) => [t, name]));
   }
 
@@ -68,7 +74,7 @@ export class Tracer implements Emitter {
   /** Runs `forward` with the hooks in place; whatever it throws, they are removed. */
   run<T>(forward: () => T): T {
     setCreateHook((t) => this.#made.add(t));
-    setTraceHook((name, y, inputs, attrs) => this.#onRecord(name, y, inputs, attrs ?? {}));
+    setTraceHook((name, ys, inputs, attrs) => this.#onRecord(name, ys, inputs, attrs ?? {}));
     try {
       return forward();
     } finally {
@@ -77,13 +83,19 @@ export class Tracer implements Emitter {
     }
   }
 
-  #onRecord(name: string, y: Tensor, inputs: readonly unknown[], attrs: TraceAttrs): void {
-    const convert = this.converters.get(name);
-    if (convert === undefined) {
-      fail('E_ARG', `onnx.export: the forward uses \`${name}\`, which the exporter cannot write as ONNX yet ` +
-        `(it covers: ${[...this.converters.keys()].sort().join(', ')})`);
+  #onRecord(name: string, ys: readonly (Tensor | null)[], inputs: readonly unknown[], attrs: TraceAttrs): void {
+    const many = this.manyConverters.get(name);
+    if (many !== undefined) {
+      const names = many(this, ys, inputs, attrs);
+      ys.forEach((y, i) => { if (y !== null) this.#values.set(y, names[i]); });
+      return;
     }
-    this.#values.set(y, convert(this, y, inputs, attrs));
+    const convert = this.converters.get(name);
+    if (convert === undefined || ys.length !== 1 || ys[0] === null) {
+      fail('E_ARG', `onnx.export: the forward uses \`${name}\`, which the exporter cannot write as ONNX yet ` +
+        `(it covers: ${[...this.converters.keys(), ...this.manyConverters.keys()].sort().join(', ')})`);
+    }
+    this.#values.set(ys[0], convert(this, ys[0], inputs, attrs));
   }
 
   value(input: unknown, what: string): string {
@@ -124,13 +136,17 @@ export class Tracer implements Emitter {
   }
 
   node(opType: string, inputs: readonly string[], attributes: Readonly<Record<string, Attribute>> = {}): string {
+    return this.nodeOutputs(opType, inputs, attributes, 1)[0];
+  }
+
+  nodeOutputs(opType: string, inputs: readonly string[], attributes: Readonly<Record<string, Attribute>>, count: number): string[] {
     const name = this.#fresh(opType);
-    const output = `${name}_output`;
+    const outputs = Array.from({ length: count }, (_, i) => (count === 1 ? `${name}_output` : `${name}_output_${i}`));
     // Trailing absent optional inputs are left out, as ONNX writers do.
     const given = inputs.slice();
     while (given.length > 0 && given[given.length - 1] === '') given.pop();
-    this.nodes.push({ opType, inputs: given, outputs: [output], name, attributes });
-    return output;
+    this.nodes.push({ opType, inputs: given, outputs, name, attributes });
+    return outputs;
   }
 
   /** Adds a node writing to a given name (a graph output). */

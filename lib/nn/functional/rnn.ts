@@ -24,7 +24,7 @@
  * P < H) has w_hr [P, H] after them and h = (σ(o) tanh(c')) W_hr^T; it runs as composed steps on
  * the CPU too.
  */
-import { isRecording, record } from '../../autograd';
+import { isRecording, record, traceAsMany } from '../../autograd';
 import { tensor, zeros as zerosOn } from '../../creation';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
@@ -292,14 +292,16 @@ export function runRnn(op: string, mode: RnnMode, x: unknown, hx: unknown, weigh
       h0 = stateOf(op, 'hx', hx, shapeOf(hidden), tx.device);
     }
   }
-  return tidy(() => {
+  // onnx.export sees the whole net as one op (lib/onnx/recurrent.ts), its outputs the sequence and the final states.
+  const traced = { mode, batchFirst, batched, layers, hidden, hOut, directions, packed: lengths !== null };
+  return traceAsMany('recurrent', [tx, h0, c0], traced, () => tidy(() => {
     let seq = batched ? (batchFirst ? transpose(tx, 0, 1) : tx) : reshape(tx, [T, 1, inputSize]);
     const states = (s: F32 | null) => (s === null ? null : unbind(batched ? s : reshape(s, [L, 1, s.shape[1]]), 0));
     const [out, hN, cN] = runLayers(plan, seq as F32, states(h0), states(c0), N, lengths === null ? null : Int32Array.from(lengths));
     seq = batched ? (batchFirst ? transpose(out, 0, 1) : out) : reshape(out, [T, directions * hOut]);
     const flat = (s: F32) => (batched ? s : reshape(s, [L, s.shape[2]]));
-    return [seq as F32, flat(hN), cN === null ? null : flat(cN)];
-  });
+    return [seq as F32, flat(hN), cN === null ? null : flat(cN)] as [F32, F32, F32 | null];
+  }));
 }
 
 function runLayers(plan: Plan, x: F32, h0: F32[] | null, c0: F32[] | null, N: number, lengths: Int32Array | null): [F32, F32, F32 | null] {
