@@ -215,6 +215,11 @@ export type TraceHook = (name: string, ys: readonly (Tensor | null)[], inputs: r
 
 let traceHook: TraceHook | null = null;
 
+/** @internal Whether onnx.export is tracing a forward now (an op with a native shortcut then takes its composed form). */
+export function isTracing(): boolean {
+  return traceHook !== null;
+}
+
 /** @internal Installs (or with null removes) the tracer's hook (lib/onnx/trace.ts). */
 export function setTraceHook(hook: TraceHook | null): void {
   traceHook = hook;

@@ -1,4 +1,5 @@
 /** Making tensors: from data, filled, ranges, and seeded random numbers. */
+import { markConstant } from './engine';
 import { fail } from './errors';
 import { native, type TypedArray } from './native';
 import { requireCuda } from './cuda';
@@ -163,7 +164,7 @@ export function full<D extends DType = 'float32'>(shape: readonly number[], valu
   const d = (o.dtype === undefined ? 'float32' : checkDtypeName('full', o.dtype)) as D;
   if (d === 'float32') checkFloat32Value('full', 'value', value);
   else checkInt('full', 'value', checkNumber('full', 'value', value), -2147483648, 2147483647);
-  return withGrad(new Tensor(native.fill(s, DTYPE_CODE[d], value, deviceCode('full', o.device)), s, d), o.requiresGrad);
+  return withGrad(markConstant(new Tensor(native.fill(s, DTYPE_CODE[d], value, deviceCode('full', o.device)), s, d)), o.requiresGrad);
 }
 
 /** Zeros. @example zeros([64, 1, 28, 28]); zeros([10], { requiresGrad: true }) */

@@ -28,6 +28,19 @@ export function setCreateHook(hook: ((t: Tensor) => void) | null): void {
   createHook = hook;
 }
 
+let constantHook: ((t: Tensor) => void) | null = null;
+
+/** @internal Installs (or with null removes) a function told of every tensor `full` makes (zeros, ones): onnx.export's tracer. */
+export function setConstantHook(hook: ((t: Tensor) => void) | null): void {
+  constantHook = hook;
+}
+
+/** @internal Says that `t` holds one value everywhere, made from no data (`full`): a constant a tracer may keep. */
+export function markConstant<T extends Tensor>(t: T): T {
+  if (constantHook !== null) constantHook(t);
+  return t;
+}
+
 /** Called by the Tensor constructor. */
 export function track(t: Tensor, handle: Handle): void {
   if (createHook !== null) createHook(t);

@@ -229,6 +229,10 @@ describe('onnx.export', function () {
       expectClose(got, cc.mul(a, b).dataSync() as Float32Array);
     });
 
+    it('constants made in the forward by full, zeros and ones are kept (initializers)', async () => {
+      await checkExport(new Lambda((x) => cc.add(cc.mul(x, cc.full([11], 0.5)), cc.ones([1, 4, 1, 1]))), [cc.randn([2, 4, 9, 11])]);
+    });
+
     it('an input returned as it is', async () => {
       const x = cc.randn([2, 3]);
       const [got] = await runOnnx(onnx.export(new nn.Identity(), x), [x]);
@@ -326,6 +330,11 @@ describe('onnx.export', function () {
         net.registerModule('lstm', lstm);
         await checkExport(net, [seq(5, 2), cc.randn([2, 2, 4]), cc.randn([2, 2, 4])]);
       });
+      it('the cells: LSTMCell without states, GRUCell with h, a relu RNNCell on one unbatched step (their composed gates)', async () => {
+        await checkExport(new nn.LSTMCell(6, 4), [cc.randn([3, 6])]);
+        await checkExport(new nn.GRUCell(6, 4), [cc.randn([3, 6]), cc.randn([3, 4])]);
+        await checkExport(new nn.RNNCell(6, 4, { nonlinearity: 'relu' }), [cc.randn([6])]);
+      });
       it('F.gru with a weight list, and a CRNN head (convolutions, then a bidirectional LSTM over the columns)', async () => {
         const weights = [cc.randn([9, 6]), cc.randn([9, 3]), cc.randn([9]), cc.randn([9])].map((t) => t.mul(0.4));
         await checkExport(new Lambda((x) => F.gru(x, null, weights)[0]), [seq(4, 2)]);
@@ -392,6 +401,8 @@ describe('onnx.export', function () {
     it('refuses a tensor the forward computed without recording it (it would be frozen into the file)', () => {
       expectError(() => onnx.export(new Lambda((x) => cc.add(x, x.detach())), cc.randn([2, 3])), 'E_ARG', /computed in the forward.*records no gradient/);
       expectError(() => onnx.export(new Lambda((x) => cc.mul(x, cc.ge(x, 0).float())), cc.randn([2, 3])), 'E_ARG', /computed in the forward/);
+      // Made from data in the forward: it might come from the input's values.
+      expectError(() => onnx.export(new Lambda((x) => cc.add(x, cc.tensor([1, 2, 3]))), cc.randn([2, 3])), 'E_ARG', /computed in the forward/);
     });
 
     it('refuses outputs the trace did not compute, and forwards that return no tensor', () => {

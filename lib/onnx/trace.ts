@@ -11,7 +11,7 @@
  * model's parameters and buffers, constants the model holds) become initializers.
  */
 import { setTraceHook, type TraceAttrs } from '../autograd';
-import { setCreateHook } from '../engine';
+import { setConstantHook, setCreateHook } from '../engine';
 import { fail } from '../errors';
 import { Tensor } from '../tensor';
 import { describe, shapeStr } from '../validate';
@@ -47,6 +47,8 @@ export class Tracer implements Emitter {
   readonly #values = new Map<Tensor, string>();
   /** Tensors made during the forward: one of them that is not in #values was made by an op the tracer did not see. */
   readonly #made = new WeakSet<Tensor>();
+  /** Those of them made from no data (`full`, `zeros`, `ones`): constants whatever the input, kept as initializers. */
+  readonly #filled = new WeakSet<Tensor>();
   /** Parameters and buffers by their state-dict key, and the initializers made of them so far. */
   readonly #constants: Map<Tensor, string>;
   readonly #constantValues = new Map<Tensor, string>();
@@ -74,12 +76,14 @@ export class Tracer implements Emitter {
   /** Runs `forward` with the hooks in place; whatever it throws, they are removed. */
   run<T>(forward: () => T): T {
     setCreateHook((t) => this.#made.add(t));
+    setConstantHook((t) => this.#filled.add(t));
     setTraceHook((name, ys, inputs, attrs) => this.#onRecord(name, ys, inputs, attrs ?? {}));
     try {
       return forward();
     } finally {
       setTraceHook(null);
       setCreateHook(null);
+      setConstantHook(null);
     }
   }
 
@@ -115,7 +119,7 @@ export class Tracer implements Emitter {
 
   constantData(input: unknown, what: string): { data: Float32Array | Int32Array; dims: readonly number[] } {
     if (!(input instanceof Tensor)) return fail('E_INTERNAL', `onnx.export: ${what} is ${describe(input)}, not a tensor`);
-    if (this.#values.has(input) || this.#made.has(input)) {
+    if (this.#values.has(input) || (this.#made.has(input) && !this.#filled.has(input))) {
       const by = input.gradFn ? `\`${input.gradFn.name}\`` : 'an op that records no gradient (an integer result, a noGrad block or detach())';
       fail('E_ARG', `onnx.export: ${what} (shape ${shapeStr(input.shape)}) was computed in the forward by ${by}; ` +
         'ONNX export needs it as a constant here, or every op that computes it traced with gradients on');

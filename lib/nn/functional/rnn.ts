@@ -24,7 +24,7 @@
  * P < H) has w_hr [P, H] after them and h = (σ(o) tanh(c')) W_hr^T; it runs as composed steps on
  * the CPU too.
  */
-import { isRecording, record, traceAsMany } from '../../autograd';
+import { isRecording, isTracing, record, traceAsMany } from '../../autograd';
 import { tensor, zeros as zerosOn } from '../../creation';
 import { tidy } from '../../engine';
 import { fail } from '../../errors';
@@ -103,8 +103,10 @@ interface Plan {
  * [N, G·H]: the new h (and for the LSTM the new c).
  */
 function cellStep(mode: RnnMode, xw: F32, hw: F32, h: F32, c: F32 | null): [F32, F32 | null] {
-  if (mode === 'LSTM') return xw.device === 'cpu' ? nativeLstmStep(xw, hw, c as F32) : lstmGates(add(xw, hw), c as F32);
-  if (mode === 'GRU') return [xw.device === 'cpu' ? nativeGruStep(xw, hw, h) : gruGates(xw, hw, h), null];
+  // The native steps' records have no ONNX form: onnx.export traces the composed gates (the same values).
+  const native = xw.device === 'cpu' && !isTracing();
+  if (mode === 'LSTM') return native ? nativeLstmStep(xw, hw, c as F32) : lstmGates(add(xw, hw), c as F32);
+  if (mode === 'GRU') return [native ? nativeGruStep(xw, hw, h) : gruGates(xw, hw, h), null];
   const pre = add(xw, hw);
   return [mode === 'RNN_TANH' ? tanh(pre) : relu(pre), null];
 }
